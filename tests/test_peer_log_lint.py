@@ -59,7 +59,7 @@ ALLOWED = {
     # -- the tracker the operator named ----------------------------------------------
     "core/membership.py: Membership._register: registered with the tracker as node {sho":
         "once per registration with the tracker the operator named",
-    "core/membership.py: Membership.messageReceived: tracker says {code}: {info}":
+    "core/membership.py: Membership._said: tracker says {code}: {info}":
         "the tracker the operator named; an error about the link counts against "
         "its error budget (20 in 60 s, then the link is cut, and the node backs off)",
     "net/reconnect.py: Reconnector._schedule: {why}; trying again in {delay} s":
@@ -98,6 +98,13 @@ ALLOWED = {
         "which is pinned from then on",
     "core/topology.py: RandomNeighbours._failed: could not link to node {id} at {host}:{p":
         _OWN + "once per dial this node makes to a neighbour it chose",
+    "core/dialer.py: Lan._try.reached: reached node {id} at its local address {":
+        _OWN + "once per dial this node makes (a link, a transfer) that reached a "
+        "peer's local address, its key proven there",
+    "core/dialer.py: Lan._try.failed: no local path to node {id} at {where}: {":
+        _OWN + "once per dial this node makes to a local address the tracker named, "
+        "at most 2 a second into one address group (dialer.lan-dials), never again "
+        "for that peer and address within 300 s",
     # -- the buyer's own buys, wants and downloads -------------------------------------
     "roles/buyer/answers.py: Answers._notPurchased: could not record the purchase of buy {id":
         _OWN + "the node's own store failing",

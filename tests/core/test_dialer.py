@@ -6,10 +6,16 @@ next), the wait for a punch it owns, and the connectors it dials through
 """
 
 from twisted.internet import defer, task
+from twisted.internet.error import ConnectError, ConnectionDone, ConnectionRefusedError
+from twisted.logger import capturedLogs, formatEvent
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
+from twisted_bazaar import wire
 from twisted_bazaar.core.dialer import CANDIDATES, FILES, Dialer, Peer
+from twisted_bazaar.core.lanpaths import NAMED_FOR, RETRY_AFTER
+from twisted_bazaar.core.reach import PRIVATE, PUBLIC, Reachability
 from twisted_bazaar.core.node import DIRECT
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.identity.keys import decode
@@ -17,6 +23,7 @@ from twisted_bazaar.net.connector import IConnector
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
 from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.traversal.punch import PunchFailed
+from twisted_bazaar.wire.ids import shortId
 
 from tests import records
 from tests.helpers import FakeConnector, RecordingConnector, dialingNode, makeNode
@@ -48,6 +55,15 @@ class FakePunching:
         d = defer.Deferred()
         self.punches.append((peer_id, key, protocol, d))
         return d
+
+    def dialDirect(self, host, port, key, protocol):
+        d = defer.Deferred()
+        self.direct.append((host, port, key, protocol, d))
+        return d
+
+    @property
+    def direct(self):
+        return self.__dict__.setdefault("_direct", [])
 
 
 class ConnectorInterfaceTests(SynchronousTestCase):
@@ -233,3 +249,184 @@ class LinkTests(SynchronousTestCase):
         other = FakeConnector()
         self.node.connector = other
         self.assertIs(relayed.connector, other)
+
+
+#: The public address of the home of LanTests' node, and of one elsewhere.
+HOME = "203.0.113.7"
+ELSEWHERE = "198.51.100.20"
+#: The seller's address on that home's LAN.
+LAN_HOST = "192.168.1.3"
+
+
+class FakeTracker:
+    """What the LAN candidate asks of the node's tracker session:
+    ``whereRelay``, answered by the test."""
+
+    def __init__(self):
+        self.asked = []
+
+    def whereRelay(self, node_id):
+        d = defer.Deferred()
+        self.asked.append((node_id, d))
+        return d
+
+
+class LanTests(SynchronousTestCase):
+    """The LAN candidate (docs/protocol.md §5, "Local addresses"): a peer
+    at home that the tracker names behind this node's public address is
+    dialled at its local address first, its key proven there, and only
+    the tracker's word is taken."""
+
+    def setUp(self):
+        self.punching = FakePunching()
+        self.node = dialingNode(None, punching=self.punching,
+                                reach=Reachability(PRIVATE, HOME, 9001, HOME, 9001))
+        self.connector = self.node.dialer.connector = RecordingConnector()
+        self.tracker = self.connector.tracker = FakeTracker()
+        self.lan = self.node.dialer.lan
+        self.lan.own = ("192.168.1.2",)
+        self.made = []
+
+    def protocol(self):
+        self.made.append(object())
+        return self.made[-1]
+
+    def dial(self, port=9002, peer_id=SELLER.id):
+        return self.node.dial(Peer(peer_id, LAN_HOST, port, RELAY, SELLER.key), FILES,
+                              self.protocol)
+
+    def test_filesOverTheLanFirst(self):
+        """Named behind the same public address: the transfer is dialled
+        at the seller's local address, its key to be proven; nothing is
+        punched or relayed."""
+        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        dialled = self.dial()
+        [(host, port, key, protocol, d)] = self.punching.direct
+        self.assertEqual((host, port, key, protocol),
+                         (LAN_HOST, 9002, SELLER.key, self.made[0]))
+        d.callback(protocol)
+        self.assertIs(self.successResultOf(dialled), protocol)
+        self.assertEqual((self.punching.punches, self.connector.dials), ([], []))
+
+    def test_aFailedLanDialHandsOverAndIsNotRetriedSoon(self):
+        """A local address that does not answer as the seller (refused, or
+        another key: the channel fails) hands over to the punch; it is not
+        dialled again for that seller until RETRY_AFTER has passed."""
+        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        dialled = self.dial()
+        self.punching.direct[0][4].errback(ConnectionRefusedError())
+        [(peer, _, protocol, d)] = self.punching.punches
+        self.assertIs(protocol, self.made[1])
+        d.callback(protocol)
+        self.assertIs(self.successResultOf(dialled), protocol)
+        self.dial()
+        self.assertEqual((len(self.punching.direct), len(self.punching.punches)), (1, 2))
+        self.node.clock.advance(RETRY_AFTER)
+        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        self.dial()
+        self.assertEqual(len(self.punching.direct), 2)
+
+    def test_whyAFailedDialSaysIsPlain(self):
+        """The line of a failed local dial says what the connection met,
+        not the repr of a failure a connection error wraps."""
+        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        self.dial()
+        with capturedLogs() as events:
+            self.punching.direct[0][4].errback(ConnectError(Failure(ConnectionDone())))
+        [line] = [formatEvent(event) for event in events]
+        self.assertEqual(line, f"no local path to node {shortId(SELLER.id)} at "
+                         f"{LAN_HOST}:9002: Connection was closed cleanly.")
+
+    def test_notBehindTheSamePublicAddress(self):
+        """The tracker names the seller elsewhere: its local address is on
+        another network (none of this node's own), never dialled."""
+        self.lan.own = ("10.9.0.2",)
+        self.lan.named(SELLER.id, ELSEWHERE, (LAN_HOST,))
+        self.dial()
+        self.assertEqual((self.punching.direct, len(self.punching.punches)), ([], 1))
+
+    def test_aSharedPrivateNetwork(self):
+        """Without a public address seen (no check yet), a local address
+        on this node's own private network is tried."""
+        self.node.reach = Reachability()
+        self.lan.own = ("192.168.1.2",)
+        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        self.dial()
+        self.assertEqual(len(self.punching.direct), 1)
+        self.lan.own = ("10.9.0.2",)
+        self.lan.named(0x99 | SELLER.id, HOME, ("192.168.7.3",))
+        self.dial(peer_id=0x99 | SELLER.id)
+        self.assertEqual(len(self.punching.direct), 1)
+
+    def test_theTrackerAskedFirst(self):
+        """With no word on the seller, the tracker is asked where it is
+        (whereis); its answer's local address is dialled."""
+        dialled = self.dial()
+        [(asked, answer)] = self.tracker.asked
+        self.assertEqual((asked, self.punching.direct), (SELLER.id, []))
+        answer.callback(wire.NodeReply(SELLER.id, HOME, 9001, RELAY, lan=(LAN_HOST,)))
+        [(host, _, _, protocol, d)] = self.punching.direct
+        self.assertEqual(host, LAN_HOST)
+        d.callback(protocol)
+        self.assertIs(self.successResultOf(dialled), protocol)
+        self.dial()
+        self.assertEqual(len(self.tracker.asked), 1)
+
+    def test_noLocalAddressNamed(self):
+        """The tracker names none: the punch, and the tracker is not asked
+        again while its word is fresh (NAMED_FOR)."""
+        self.dial()
+        self.tracker.asked[0][1].callback(wire.NodeReply(SELLER.id, HOME, 9001, RELAY))
+        self.assertEqual((self.punching.direct, len(self.punching.punches)), ([], 1))
+        self.dial()
+        self.assertEqual(len(self.tracker.asked), 1)
+        self.node.clock.advance(NAMED_FOR)
+        self.dial()
+        self.assertEqual(len(self.tracker.asked), 2)
+
+    def test_aPublicNodeAsksNothing(self):
+        """A node the tracker found public, or with no local address of
+        its own (a simulation's), asks the tracker nothing."""
+        self.node.reach = Reachability(PUBLIC, HOME, 9001, HOME, 9001)
+        self.dial()
+        self.node.reach = Reachability(PRIVATE, HOME, 9001, HOME, 9001)
+        self.lan.own = ()
+        self.dial()
+        self.assertEqual((self.tracker.asked, len(self.punching.punches)), ([], 2))
+
+    def test_noWellKnownPortNorKeylessPeer(self):
+        """A port below 1024, or an id that is no key's, gets no LAN
+        dial (a stranger could name a host's web admin port)."""
+        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        self.lan.named(0x77, HOME, (LAN_HOST,))
+        self.dial(port=80)
+        self.dial(peer_id=0x77)
+        self.assertEqual((self.punching.direct, len(self.punching.punches)), ([], 2))
+
+    def test_dialsToOneNetworkRated(self):
+        """Dials to one address group of local addresses are rated
+        (dialer.lan-dials): past the burst, the dial hands over."""
+        peers = [SELLER.id | n for n in range(1, 8)]
+        for peer in peers:
+            self.lan.named(peer, HOME, (LAN_HOST,))
+            self.dial(peer_id=peer)
+        self.assertEqual(len(self.punching.direct), 4)
+        self.assertEqual(len(self.punching.punches), 3)
+        self.node.clock.advance(1)
+        self.dial(peer_id=peers[-1])
+        self.assertEqual(len(self.punching.direct), 5)
+
+    def test_aLinkAtTheLocalAddress(self):
+        """A link to a peer at home goes to its local address, its
+        handshake to prove the keyed id dialled; refused there, it goes
+        through the relay."""
+        node = makeNode(1)
+        node.reach = Reachability(PRIVATE, HOME, 9001, HOME, 9001)
+        node.dialer.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        node.dialer.connector.trackerNamed(SELLER.id, RELAY)
+        node.dial(Peer(SELLER.id, LAN_HOST, 9001, RELAY), DIRECT)
+        [request] = node.connector.requests
+        self.assertEqual((request.host, request.port), (LAN_HOST, 9001))
+        node.connector.failLast(ConnectionRefusedError())
+        self.assertEqual([(r.host, r.port) for r in node.connector.requests],
+                         [(LAN_HOST, 9001), ("198.51.100.1", 7701)])

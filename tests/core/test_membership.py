@@ -8,11 +8,13 @@ topology's business: see tests/core/test_topology.py.
 import random
 
 from twisted.internet import defer
+from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import FakeConnector, Recorder, WiredLink
+from tests.helpers import FakeConnector, Recorder, WiredLink, parseJSONNetstrings
 from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
@@ -31,11 +33,17 @@ NODE_PORT = 4100
 NODE_ID = 77
 
 
+#: Where a test's tracker connection leaves from (a StringTransport's
+#: own address): a local address, which the node tells the tracker.
+LOCAL_HOST = "10.0.0.1"
+
+
 def thisisme(node_id=-1, host="", **extra):
     """The thisisme a node sends the tracker: it asks to be told what the
-    tracker's checks of its address find (``reach``)."""
+    tracker's checks of its address find (``reach``), and names its local
+    address (``lan``)."""
     return dict({"type": "thisisme", "id": wireId(node_id), "port": NODE_PORT, "host": host,
-                 "reach": True}, **extra)
+                 "reach": True, "lan": [LOCAL_HOST]}, **extra)
 
 
 THISISYOU = {"type": "thisisyou", "id": wireId(NODE_ID), "port": NODE_PORT}
@@ -112,6 +120,18 @@ class RegistrationTests(MembershipCase):
             node.discovery = scheme
             tracker = WiredLink(plugMembership(node, Membership(node)).factory)
             self.assertEqual(tracker.heard(), [thisisme(**extra)])
+
+    def test_noLocalAddressThatIsPublic(self):
+        """A node whose tracker connection leaves from a public address
+        (it is not at home) names no local address."""
+        node = Node(self.clock, random.Random(0), FakeConnector())
+        node.setAddress("", NODE_PORT)
+        membership = plugMembership(node, Membership(node))
+        link = membership.factory.buildProtocol(None)
+        transport = StringTransport(hostAddress=IPv4Address("TCP", "192.0.2.8", 5555))
+        link.makeConnection(transport)
+        [hello] = parseJSONNetstrings(transport.value())
+        self.assertNotIn("lan", hello)
 
     def test_nodeLearnsItsHostFromTheTrackerLink(self):
         self.assertEqual(self.node.host, self.tracker.transport.getHost().host)
@@ -564,6 +584,20 @@ class RelaysNamedTests(MembershipCase):
                           "port": 9001, "relay": "198.51.100.20:41597"})
         self.assertTrue(self.node.dialer.connector.vouched("198.51.100.20:41597", 0x77))
         self.assertFalse(self.node.dialer.connector.vouched("198.51.100.20:41597", 0x78))
+
+    def test_nodereplyNamesItsLocalAddresses(self):
+        """A nodereply's lan is the tracker's word on where the peer is on
+        this node's network: the dialer tries it while the tracker names
+        the peer behind this node's public address."""
+        self.membership.ask(wire.WhereIs(0x77))
+        self.tracker.heard()
+        self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
+                          "port": 9001, "relay": "198.51.100.20:41597",
+                          "lan": ["192.168.1.3"]})
+        lan = self.node.dialer.lan
+        self.assertTrue(lan.known(0x77))
+        self.assertEqual(lan.targets(0x77, "203.0.113.7"), ("192.168.1.3",))
+        self.assertEqual(lan.targets(0x77, "198.51.100.1"), ())
 
     def test_trackersOwnRelay(self):
         """The relay the tracker named at its own host (a nodereply's, or

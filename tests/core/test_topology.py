@@ -306,7 +306,7 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.tracker.say({"type": "thisisyou", "id": wireId(NODE_ID), "port": NODE_PORT})
         self.assertEqual(self.tracker.heard(), [
             {"type": "thisisme", "id": wireId(NODE_ID), "port": NODE_PORT, "host": "",
-             "reach": True},
+             "reach": True, "lan": ["10.0.0.1"]},
             nodereq(11)])
 
     def test_whereisAnswersMatchQuestionsInOrder(self):

@@ -122,13 +122,30 @@ class HomeMarketCase(SynchronousTestCase):
         self.market = LiveMarket(folder)
         self.addCleanup(self.market.stop)
 
-    def startTracker(self, timeout):
-        """The tracker, on its host, once it listens."""
+    def startTracker(self, timeout, *extra):
+        """The tracker, on its host, once it listens (with ``extra``
+        options, if given)."""
         tracker = self.market.start("tracker", [
-            "bazaar-tracker", "--listen", f"tcp:{BED_TRACKER_PORT}"],
+            "bazaar-tracker", "--listen", f"tcp:{BED_TRACKER_PORT}", *extra],
             wrapper=self.tracker_host.wrapper)
         tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{BED_TRACKER_PORT}", timeout)
         return tracker
+
+    def shareFile(self, name, size):
+        """A folder to share, in the market's, holding one file of
+        ``size`` random bytes: (the folder, the file's content)."""
+        shared = os.path.join(self.market.cwd, "shared")
+        os.makedirs(shared)
+        content = os.urandom(size)
+        with open(os.path.join(shared, name), "wb") as f:
+            f.write(content)
+        return shared, content
+
+    def folder(self, name):
+        """A new folder of that name in the market's (its path)."""
+        path = os.path.join(self.market.cwd, name)
+        os.makedirs(path)
+        return path
 
     def node(self, name, host, *roles):
         """A node as a user starts it: the tracker's address and a role."""

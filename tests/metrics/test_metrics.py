@@ -147,6 +147,9 @@ class TrafficTests(SynchronousTestCase):
         market.addNode()
         market.run(5)
         self.assertEqual(metrics.registry.get_sample_value("bazaar_tracker_nodes"), 2)
+        # No relay here: it copied nothing.
+        self.assertEqual(metrics.registry.get_sample_value(
+            "bazaar_tracker_relayed_bytes"), 0)
         # Each node's thisisme registers it, and its answer to the
         # tracker's address check (whoareyou) is one more; each proves its
         # key once.

@@ -120,7 +120,7 @@ class TrackerSessionCase(SynchronousTestCase):
         [hello] = sent(link)
         self.assertEqual(hello, wire.ThisIsMe(wanted, NODE_PORT, "", scheme="index",
                                               key=SELF.key, nonce=hello.nonce,
-                                              reach=True))
+                                              reach=True, lan=("10.0.0.1",)))
         self.hello = hello
         return link
 

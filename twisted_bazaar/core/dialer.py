@@ -9,7 +9,9 @@ Deferred of the peer's id (a link of the overlay) or of its protocol,
 connected.  It never sees a relay or a punch.
 
 The dialer tries its L{candidates} in order, each a way to the peer that
-applies to it or not: L{Direct} (the peer names no relay), L{Punched} (a
+applies to it or not: L{Lan} (a peer at home whose local addresses the
+tracker named: it is on this node's own network, docs/protocol.md §5,
+"Local addresses"), L{Direct} (the peer names no relay), L{Punched} (a
 connection punched over the direct link held with a peer at home) and
 L{Relayed} (a circuit through the relay the peer names, whose link a
 punch then replaces).  A candidate that fails in a way that leaves the
@@ -27,13 +29,20 @@ when there is one: the dialer owns that wait.
 import attr
 
 from twisted.internet import defer
+from twisted.internet.error import ConnectError
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 
+from twisted_bazaar.core.lanpaths import LOWEST_PORT, LanPaths
+from twisted_bazaar.core.reach import PUBLIC
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.traversal.punch import PunchFailed
+from twisted_bazaar.wire.core import joinRelay
+from twisted_bazaar.wire.ids import isKeyed, shortId
 
-__all__ = ["Dialer", "Peer", "CANDIDATES", "FILES", "PUNCH_WAIT"]
+__all__ = ["Dialer", "Peer", "CANDIDATES", "FILES", "PUNCH_WAIT", "LanFailed"]
 
 #: Seconds a dial through a relay waits for its link's punch before it
 #: goes on over the relay (the punch goes on; a link it punches later
@@ -61,6 +70,100 @@ class Peer:
     port = attr.ib(default=0)
     relay = attr.ib(default=None)
     key = attr.ib(default=None)
+
+
+class LanFailed(Exception):
+    """No local address of the peer answered as the peer (or none was
+    to be tried): the next candidate is tried."""
+
+
+class Lan:
+    """
+    At a local address of a peer at home (it names a relay) that the
+    tracker named to this node, on its own network (behind the same
+    public address: L{twisted_bazaar.core.lanpaths.LanPaths.targets}),
+    each in turn: a link's handshake must prove the peer's keyed id, a
+    connection's channel the peer's key (L{Peer.key}), before anything
+    is said on it.  This node, if it has a local address of its own and
+    the tracker did not find it public, asks the tracker (``whereis``)
+    first when it has no fresh word on the peer.  Whatever fails hands
+    over to the next candidate (the punch, the relay).
+    """
+
+    handsOver = (LanFailed,)
+    log = Logger()
+
+    def attempt(self, dialer, peer, purpose, protocol):
+        lan = dialer.lan
+        if (peer.relay is None or not isKeyed(peer.id) or peer.port < LOWEST_PORT
+                or (protocol is not None
+                    and (peer.key is None or dialer.punching is None))):
+            return None
+        if lan.known(peer.id):
+            return self._first(dialer, peer, purpose, protocol)
+        tracker = getattr(dialer.connector, "tracker", None)
+        reach = getattr(dialer.node, "reach", None)
+        if (tracker is None or not lan.own
+                or getattr(reach, "state", None) == PUBLIC):
+            # A node that has no local address, or that the tracker
+            # dialled, is behind no router of a home: nobody is on its LAN.
+            return None
+        asking = tracker.whereRelay(peer.id)
+
+        def answered(reply):
+            if reply is not None and reply.port:
+                lan.named(peer.id, reply.host, reply.lan)
+            return self._first(dialer, peer, purpose, protocol)
+
+        return asking.addCallback(answered)
+
+    def _first(self, dialer, peer, purpose, protocol):
+        seen = getattr(getattr(dialer.node, "reach", None), "seen_host", "")
+        hosts = dialer.lan.targets(peer.id, seen)
+        if not hosts:
+            return defer.fail(LanFailed(f"no local address of node {shortId(peer.id)} "
+                                        "to try"))
+        return self._try(dialer, peer, purpose, protocol, hosts, [])
+
+    def _try(self, dialer, peer, purpose, protocol, hosts, whys):
+        if not hosts:
+            return defer.fail(LanFailed("; ".join(whys)))
+        host, rest = hosts[0], hosts[1:]
+        where = joinRelay(host, peer.port)
+        if not dialer.lan.mayDial(host):
+            whys.append(f"{where}: too many dials to that network lately")
+            return self._try(dialer, peer, purpose, protocol, rest, whys)
+        if protocol is None:
+            d = dialer.connect(attr.evolve(peer, host=host, relay=None), purpose, None)
+        else:
+            d = dialer.punching.dialDirect(host, peer.port, peer.key, protocol())
+
+        def reached(result):
+            self.log.info("reached node {id} at its local address {where} ({purpose}), "
+                          "not through its relay", id=shortId(peer.id), where=where,
+                          purpose=purpose)
+            return result
+
+        def failed(reason):
+            if reason.check(defer.CancelledError):
+                return reason
+            dialer.lan.failed(peer.id, host)
+            why = _why(reason).removeprefix(f"{where}: ")
+            whys.append(f"{where}: {why}")
+            self.log.info("no local path to node {id} at {where}: {why}",
+                          id=shortId(peer.id), where=where, why=why)
+            return self._try(dialer, peer, purpose, protocol, rest, whys)
+
+        return d.addCallbacks(reached, failed)
+
+
+def _why(reason):
+    """What a failed dial says, without the failure a connection error
+    may wrap (its text is the repr of a traceback)."""
+    value = reason.value
+    if isinstance(value, ConnectError) and isinstance(value.osError, Failure):
+        return _why(value.osError)
+    return reason.getErrorMessage()
 
 
 class Direct:
@@ -103,9 +206,8 @@ class Relayed:
         return dialer.connect(peer, purpose, protocol, peer.relay)
 
 
-#: The ways to a peer, best first (addresses on the peer's own network,
-#: issue 57, would come first).
-CANDIDATES = (Direct(), Punched(), Relayed())
+#: The ways to a peer, best first.
+CANDIDATES = (Lan(), Direct(), Punched(), Relayed())
 
 
 class Dialer:
@@ -118,12 +220,15 @@ class Dialer:
         (L{twisted_bazaar.core.punching.Punching}), or None.
     @ivar wait: seconds a link waits for its punch.
     @ivar candidates: the ways to a peer, in the order they are tried.
+    @ivar lan: the local addresses of this node and its peers
+        (L{LanPaths}).
     """
 
     def __init__(self, node, connector, candidates=CANDIDATES):
         self.node = node
         self.connector = RelayedConnector(connector, node.clock)
         self.candidates = candidates
+        self.lan = LanPaths(node.clock)
         self.punching = None
         self.wait = PUNCH_WAIT
         #: peer id -> the Deferreds of the links waiting for its punch.
@@ -136,6 +241,21 @@ class Dialer:
         self.punching = punching
         self.wait = wait
         punching.settledWith(self.release)
+
+    def announce(self, tracker_link):
+        """The local addresses to tell the tracker in the thisisme on
+        tracker_link (None: none): where that connection leaves from, if
+        it is a local address (L{LanPaths.announce}); none for a link not
+        connected (a simulation's, made up whole)."""
+        transport = tracker_link.transport
+        local = None if transport is None else transport.getHost()
+        return self.lan.announce(getattr(local, "host", ""))
+
+    def trackerNamed(self, reply):
+        """The tracker named a node (a ``nodereply`` with a port): its
+        relay and its local addresses, for the dials to it."""
+        self.connector.trackerNamed(reply.id, reply.relay)
+        self.lan.named(reply.id, reply.host, reply.lan)
 
     # -- dialling ------------------------------------------------------------------
 

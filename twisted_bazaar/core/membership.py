@@ -170,7 +170,8 @@ class Membership(Service):
                                 node.config.host,
                                 scheme=getattr(discovery, "name", None),
                                 superpeer=getattr(discovery, "superpeer", None),
-                                key=handshake.ownKey, nonce=nonce, reach=True))
+                                key=handshake.ownKey, nonce=nonce, reach=True,
+                                lan=node.dialer.announce(link)))
 
     @_machine.output()
     def _register(self, link, answer):
@@ -299,7 +300,7 @@ class Membership(Service):
         answer."""
         if message.port:
             self.node.noteRelay(message.id, message.relay)
-            self.node.dialer.connector.trackerNamed(message.id, message.relay)
+            self.node.dialer.trackerNamed(message)
             if message.relay is not None and self._atTrackersHost(message.relay):
                 self._trackersRelay = message.relay
         question = self._questions.pop(0) if self._questions else None

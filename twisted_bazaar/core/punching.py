@@ -26,6 +26,7 @@ from twisted.python.failure import Failure
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.reach import PRIVATE
+from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.dispatch import unhandled
 from twisted_bazaar.traversal.circuit import IRelayedTransport
 from twisted_bazaar.traversal.messages import FILES
@@ -81,6 +82,18 @@ class Punching(NodeObserver):
         #: peer id -> (its relayed link, the punchConnect it sent), held
         #: until the tracker says where the peer is.
         self._held = {}
+
+    def dialDirect(self, host, port, key, protocol):
+        """
+        Connect protocol to host:port from any local port, the channel
+        to prove ``key`` (the peer's, as text) before this side seals
+        anything: the dialer's dial of a peer's local address for a
+        connection of its own (L{twisted_bazaar.core.dialer.Lan}).
+
+        @return: a Deferred firing with protocol once the channel is up,
+            or failing with why not.
+        """
+        return self.puncher.dialer.dial(0, host, port, protocol, True, decode(key))
 
     def settledWith(self, settled):
         """Tell ``settled(peer_id)`` when a link to peer_id no longer waits

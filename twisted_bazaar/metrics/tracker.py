@@ -1,6 +1,7 @@
 """
 L{TrackerMetrics}: the tracker's Prometheus metrics, in its own registry:
-its links' traffic (a L{Traffic}) and the number of live nodes.
+its links' traffic (a L{Traffic}), the number of live nodes, and the
+bytes its relay copied.
 """
 
 from prometheus_client import CollectorRegistry, Gauge
@@ -26,5 +27,14 @@ class TrackerMetrics:
         members = Gauge("bazaar_tracker_nodes", "Live nodes registered with the "
                         "tracker", registry=self.registry)
         members.set_function(lambda: len(tracker.registry))
+        relayed = Gauge("bazaar_tracker_relayed_bytes", "Bytes the tracker's relay "
+                        "copied, all circuits together, both ways", registry=self.registry)
+        relayed.set_function(lambda: _relayed(tracker))
         #: Call with a lag probe's lateness (L{LagProbe}).
         self.reactorLag = LagMetrics(self.registry)
+
+
+def _relayed(tracker):
+    """Bytes tracker's relay copied; 0 while it has none."""
+    relay = getattr(tracker, "relay", None)
+    return 0 if relay is None else relay.relayed

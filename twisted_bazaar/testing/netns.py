@@ -162,25 +162,38 @@ class NetBed:
         run("ip", "-n", namespace, "addr", "add", f"{lan}.2/24", "dev", "eth0")
         run("ip", "-n", namespace, "link", "set", "eth0", "up")
         run("ip", "-n", namespace, "route", "add", "default", "via", f"{lan}.1")
-        inRouter = ("ip", "netns", "exec", router)
-        run(*inRouter, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-        run(*inRouter, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j",
-            "MASQUERADE", *(("--random-fully",) if symmetric else ()))
-        if forward is not None:
-            port = str(forward)
-            run(*inRouter, "iptables", "-t", "nat", "-A", "PREROUTING", "-i", "wan", "-p",
-                "tcp", "--dport", port, "-j", "DNAT", "--to-destination",
-                f"{lan}.2:{port}")
-            run(*inRouter, "iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-p",
-                "tcp", "-d", f"{lan}.2", "--dport", port, "-j", "ACCEPT")
-        run(*inRouter, "iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-m",
-            "conntrack", "--ctstate", "NEW", "-j", "DROP")
-        # What comes unasked to the router itself is dropped, not answered
-        # with a reset, as a home router's firewall does: a reset would
-        # kill the mapping a hole punch's simultaneous open needs.
-        run(*inRouter, "iptables", "-A", "INPUT", "-i", "wan", "-m", "conntrack",
-            "--ctstate", "NEW,INVALID", "-j", "DROP")
+        _nat(router, symmetric, forward, f"{lan}.2")
         return Home(Host(namespace, f"{lan}.2"), Host(router, wan), wan)
+
+    def household(self, name, hosts=2):
+        """
+        Several hosts behind one NAT router, on one LAN (a bridge in the
+        router's namespace), as the machines of one home: the router keeps
+        source ports, and does not hairpin (a host's connection to the
+        router's public address reaches the router itself, where nothing
+        listens: it is refused).  A L{Home} per host, all with the one
+        router and public address.
+        """
+        self._homes += 1
+        lan = f"192.168.{self._homes}"
+        router = self._namespace(f"{name}r")
+        wan = self._plugPublic(router, "wan")
+        run("ip", "-n", router, "link", "add", "lan", "type", "bridge")
+        run("ip", "-n", router, "addr", "add", f"{lan}.1/24", "dev", "lan")
+        run("ip", "-n", router, "link", "set", "lan", "up")
+        homes = []
+        for number in range(1, hosts + 1):
+            namespace = self._namespace(f"{name}{number}")
+            run("ip", "-n", router, "link", "add", f"l{number}", "type", "veth", "peer",
+                "name", "eth0", "netns", namespace)
+            run("ip", "-n", router, "link", "set", f"l{number}", "master", "lan", "up")
+            address = f"{lan}.{number + 1}"
+            run("ip", "-n", namespace, "addr", "add", f"{address}/24", "dev", "eth0")
+            run("ip", "-n", namespace, "link", "set", "eth0", "up")
+            run("ip", "-n", namespace, "route", "add", "default", "via", f"{lan}.1")
+            homes.append(Home(Host(namespace, address), Host(router, wan), wan))
+        _nat(router)
+        return tuple(homes)
 
     def remove(self):
         """Delete every namespace made (their links, the bridge and the
@@ -188,3 +201,30 @@ class NetBed:
         for namespace in reversed(self.namespaces):
             subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
         self.namespaces = []
+
+
+def _nat(router, symmetric=False, forward=None, host=None):
+    """
+    Make the namespace ``router`` a home's router between its devices
+    ``wan`` and ``lan``: it forwards, masquerades what leaves by ``wan``
+    (a random port per connection, ``symmetric``), forwards TCP port
+    ``forward`` of its public address to ``host``'s, if given, and lets
+    nothing else in.
+    """
+    inRouter = ("ip", "netns", "exec", router)
+    run(*inRouter, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    run(*inRouter, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j",
+        "MASQUERADE", *(("--random-fully",) if symmetric else ()))
+    if forward is not None:
+        port = str(forward)
+        run(*inRouter, "iptables", "-t", "nat", "-A", "PREROUTING", "-i", "wan", "-p",
+            "tcp", "--dport", port, "-j", "DNAT", "--to-destination", f"{host}:{port}")
+        run(*inRouter, "iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-p",
+            "tcp", "-d", host, "--dport", port, "-j", "ACCEPT")
+    run(*inRouter, "iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-m",
+        "conntrack", "--ctstate", "NEW", "-j", "DROP")
+    # What comes unasked to the router itself is dropped, not answered
+    # with a reset, as a home router's firewall does: a reset would
+    # kill the mapping a hole punch's simultaneous open needs.
+    run(*inRouter, "iptables", "-A", "INPUT", "-i", "wan", "-m", "conntrack",
+        "--ctstate", "NEW,INVALID", "-j", "DROP")

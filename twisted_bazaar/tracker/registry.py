@@ -103,6 +103,9 @@ class Registry:
         #: id -> the relay (``HOST:PORT``) through which a node that
         #: cannot be dialled is reached.
         self.relays = {}
+        #: id -> (the host its tracker connection comes from, its local
+        #: addresses), for a node that named some (L{lanOf}).
+        self.lans = {}
         #: Changes to the table so far (a join, a check passed, a
         #: departure): an answer built from it holds while this stays.
         self.changes = 0
@@ -186,11 +189,34 @@ class Registry:
         directly, or unknown)."""
         return self.relays.get(node_id) if node_id in self.verified else None
 
+    def setLan(self, node_id, seen, lan):
+        """The node, whose tracker connection comes from host ``seen``,
+        named its local addresses ``lan`` (a tuple; None: none)."""
+        if node_id in self.nodes and lan:
+            self.lans[node_id] = (seen, lan)
+
+    def lanOf(self, node_id, asker):
+        """
+        The local addresses of node_id for an asker whose tracker
+        connection comes from host ``asker``, or None: they are named
+        only where they can help, to a node the tracker sees at the same
+        host (behind the same public address, one home's router), never
+        to the rest of the world.  Not to a node merely of the same
+        private network as the tracker sees it: a tracker on a private
+        network sees the routers of homes behind it at private
+        addresses, and their LANs are not each other's.
+        """
+        held = self.lans.get(node_id)
+        if held is None or node_id not in self.verified or held[0] != asker:
+            return None
+        return held[1]
+
     def leave(self, node_id):
         if node_id not in self.nodes:
             return
         del self.nodes[node_id]
         self.relays.pop(node_id, None)
+        self.lans.pop(node_id, None)
         self.verified.discard(node_id)
         self.checked.discard(node_id)
         self.changes += 1

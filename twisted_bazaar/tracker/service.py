@@ -281,7 +281,8 @@ class Tracker:
         elif kind is wire.WhereIs:
             if self._mayLookUp(link):
                 link.send(wire.NodeReply(message.id, *self.registry.address(message.id),
-                                         relay=self.registry.relayOf(message.id)))
+                                         relay=self.registry.relayOf(message.id),
+                                         lan=self._lanFor(link, message.id)))
             else:
                 link.send(wire.NodeReply(message.id, "", 0))
         elif kind is RelayReserve:
@@ -433,6 +434,7 @@ class Tracker:
         node_id = self.registry.join(wanted, host,
                                      hello.port, abilities, verified=not checking)
         self.links[node_id] = link
+        self.registry.setLan(node_id, seen, hello.lan)
         if hello.reach:
             self.checks.telling.add(node_id)
         self.pending.release(link)
@@ -476,4 +478,10 @@ class Tracker:
         if found is None:
             link.send(wire.NodeReply(NO_ID, "", 0))
         else:
-            link.send(wire.NodeReply(*found, relay=self.registry.relayOf(found[0])))
+            link.send(wire.NodeReply(*found, relay=self.registry.relayOf(found[0]),
+                                     lan=self._lanFor(link, found[0])))
+
+    def _lanFor(self, link, node_id):
+        """node_id's local addresses, for the asker on link: only if the
+        tracker sees both on one network (L{Registry.lanOf})."""
+        return self.registry.lanOf(node_id, getattr(link.transport.getPeer(), "host", ""))

@@ -4,6 +4,7 @@ keepalive, ``dc`` and ``error``.  Everything else is declared by the
 scheme or role that handles it.
 """
 
+from twisted_bazaar.base.lan import MAX_LAN, whyNotLocal
 from twisted_bazaar.wire.ids import wireId
 
 from twisted_bazaar.wire.codec import (
@@ -96,6 +97,31 @@ def relayMap(limit):
     return check
 
 
+def checkLan(value, name):
+    """
+    A node's local addresses (docs/protocol.md §5, "Local addresses"): a
+    list of 1 to L{MAX_LAN} distinct IP address literals, each private or
+    link-local (L{twisted_bazaar.base.lan}); a tuple of them here.  Any
+    other address is refused, with why: whoever is told them dials them.
+    """
+    if type(value) is not list or not 1 <= len(value) <= MAX_LAN:
+        raise ProtocolError(f"{name} must be a list of 1 to {MAX_LAN} addresses")
+    hosts = tuple(_lanText(host, f"{name} entry") for host in value)
+    if len(set(hosts)) != len(hosts):
+        raise ProtocolError(f"{name} names an address twice")
+    for host in hosts:
+        why = whyNotLocal(host)
+        if why is not None:
+            raise ProtocolError(f"{name}: {why}: a node names only its own addresses "
+                                "on its local network")
+    return hosts
+
+
+_lanText = text(2, 45)
+checkLan.fast = "False"
+checkLan.toWire = list
+
+
 @message("thisisme")
 class ThisIsMe(Message):
     """
@@ -108,7 +134,9 @@ class ThisIsMe(Message):
     (see L{twisted_bazaar.identity.proofs}).  To the tracker, ``reach``
     asks to be told what each check of its address finds (L{Reach}).
     ``relay`` names the relay through which the sender is reached when
-    it cannot be dialled (as ``nodereply`` names one for it).
+    it cannot be dialled (as ``nodereply`` names one for it).  To the
+    tracker, ``lan`` names the sender's own local addresses (L{checkLan}),
+    which the tracker names only to nodes on its network.
     """
 
     id: int = field(checkNodeIdOrNone)
@@ -122,6 +150,7 @@ class ThisIsMe(Message):
     sig: str = field(checkSig, default=None)
     reach: bool = field(checkFlag, default=None)
     relay: str = field(checkRelay, default=None)
+    lan: tuple = field(checkLan, default=None)
 
 
 @message("thisisyou")
@@ -177,12 +206,15 @@ class NodeReq(Message):
 class NodeReply(Message):
     """The tracker names a live node; no id (-1 here, ``""`` on the wire)
     means nobody else is known.  ``relay`` names the relay through which
-    the node is reached, when it cannot be dialled itself."""
+    the node is reached, when it cannot be dialled itself; ``lan`` its
+    local addresses, to an asker the tracker sees on the node's own
+    network (behind the same public address) only."""
 
     id: int = field(checkNodeIdOrNone)
     host: str = field(checkHost)
     port: int = field(checkPort)
     relay: str = field(checkRelay, default=None)
+    lan: tuple = field(checkLan, default=None)
 
 
 @message("whereis")

@@ -1,0 +1,36 @@
+"""
+Tests of L{twisted_bazaar.base.lan}: which addresses are local (a node
+may announce them), and which two may be on one subnet.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.base.lan import isLocal, sameSubnet, whyNotLocal
+
+
+class LocalTests(SynchronousTestCase):
+    def test_privateAndLinkLocal(self):
+        for host in ("10.1.2.3", "172.16.0.1", "172.31.255.254", "192.168.1.2",
+                     "169.254.3.4", "fd12:3456::1", "fe80::1", "::ffff:192.168.1.2"):
+            self.assertIsNone(whyNotLocal(host), host)
+            self.assertTrue(isLocal(host))
+
+    def test_othersRefusedWithWhy(self):
+        """Public, loopback, unspecified, multicast, shared (carrier NAT)
+        addresses and names are no local address a peer may be dialled
+        at: each says why."""
+        for host in ("8.8.8.8", "127.0.0.1", "0.0.0.0", "224.0.0.1", "100.64.0.1",
+                     "172.32.0.1", "::1", "2001:db8::1", "ff02::1"):
+            self.assertIn("is not a private or link-local address", whyNotLocal(host))
+            self.assertFalse(isLocal(host))
+        self.assertEqual(whyNotLocal("router.lan"), "'router.lan' is no IP address")
+        self.assertFalse(isLocal(""))
+
+
+class SameSubnetTests(SynchronousTestCase):
+    def test_oneSlash24OrSlash64OfLocalAddresses(self):
+        self.assertTrue(sameSubnet("192.168.1.2", "192.168.1.3"))
+        self.assertFalse(sameSubnet("192.168.1.2", "192.168.3.2"))
+        self.assertTrue(sameSubnet("fd00::2", "fd00::3"))
+        self.assertFalse(sameSubnet("203.0.113.7", "203.0.113.8"))
+        self.assertFalse(sameSubnet("", ""))

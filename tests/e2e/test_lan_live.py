@@ -1,0 +1,89 @@
+"""
+End to end, in network namespaces (L{twisted_bazaar.testing.netns}): two
+machines of one home, on one LAN behind one NAT router that does not
+hairpin, and the tracker on the public net (docs/protocol.md §5, "Local
+addresses").  Each node is found unreachable and reserves at the
+tracker's relay; each names its local address to the tracker, which
+names it to the other (both seen at the router's public address).  The
+buyer fetches the seller's shared file of 32 MiB over the LAN, within a
+few seconds, byte for byte, and the tracker's relay copies not one byte
+(its ``bazaar_tracker_relayed_bytes``).
+
+It needs root, ``ip`` and ``iptables``; without them it is skipped with
+the reason.  Run it under ``flock /tmp/netns.lock`` (fixed subnets).
+"""
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import time
+
+from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, TERMINATED, nodeId
+from tests.e2e.helpers import HomeMarketCase, short
+
+TIMEOUT = 60.0
+#: The file's size: tens of MiB, a hundred seconds and more through a
+#: public node's relay (256 KiB/s).
+SIZE = 32 * 1024 * 1024 + 5
+#: Seconds the fetch may take, from its first line to the file verified
+#: (0.83 s measured on a loaded 2-core machine).
+LAN_FETCH = 8.0
+#: The line of a node that holds a reservation at its tracker's relay.
+RELAYED = r"reachable through the relay at {host}:\d+"
+#: The tracker's line saying where its metrics listen.
+METRICS_AT = r"metrics listening on 127\.0\.0\.1:(?P<port>\d+)"
+#: Fetches the tracker's metrics from inside its namespace, prints them.
+SCRAPE = ("import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
+          "'http://127.0.0.1:%s/metrics', timeout=30).read().decode())")
+
+
+class OneHomeTests(HomeMarketCase):
+    def setUp(self):
+        super().setUp()
+        self.seller_home, self.buyer_home = self.bed.household("home", 2)
+
+    def relayed(self, port):
+        """The bytes the tracker's relay copied, from its metrics."""
+        done = subprocess.run([*self.tracker_host.wrapper, sys.executable, "-c",
+                               SCRAPE % port], capture_output=True, text=True,
+                              timeout=TIMEOUT)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        [value] = re.findall(r"^bazaar_tracker_relayed_bytes (\S+)$", done.stdout,
+                             re.MULTILINE)
+        return float(value)
+
+    def test_fileOverTheLan(self):
+        tracker = self.startTracker(TIMEOUT, "--metrics", LOOPBACK_LISTEN)
+        metrics = tracker.waitFor(METRICS_AT, TIMEOUT)["port"]
+        shared, content = self.shareFile("lan.bin", SIZE)
+        seller = self.node("home-seller", self.seller_home.host, "--role", "seller",
+                           "--share", shared)
+        seller_id = nodeId(seller, TIMEOUT)
+        for line in (RELAYED.format(host=re.escape(self.tracker_host.address)),
+                     r"sharing lan\.bin \("):
+            seller.waitFor(line, TIMEOUT)
+        downloads = self.folder("downloads")
+        buyer = self.node("home-buyer", self.buyer_home.host, "--role", "buyer",
+                          "--want", "lan.bin", "--downloads", downloads)
+        buyer.waitFor(r"fetching lan\.bin \(", TIMEOUT)
+        started = time.monotonic()
+        buyer.waitFor(r"downloaded lan\.bin into .*, content id verified", LAN_FETCH)
+        took = time.monotonic() - started
+        with open(os.path.join(downloads, "lan.bin"), "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).digest(),
+                             hashlib.sha256(content).digest())
+        # Nothing of it through the relay (nor of the links: every dial
+        # between the two went over the LAN), and the transfer over the
+        # seller's local address.
+        self.assertEqual(self.relayed(metrics), 0)
+        buyer.waitFor(rf"reached node {short(seller_id)} at its local address "
+                      rf"{re.escape(self.seller_home.host.address)}:\d+ \(files\)",
+                      TIMEOUT)
+        self.assertLess(took, LAN_FETCH)
+        print(f"\n32 MiB over the LAN in {took:.2f} s")
+        codes = self.market.stop()
+        self.assertEqual(set(codes.values()), {TERMINATED}, codes)
+        for daemon in self.market.daemons:
+            self.assertEqual(daemon.problems(), [], daemon.name)

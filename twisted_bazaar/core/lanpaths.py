@@ -1,0 +1,115 @@
+"""
+What a node knows of its peers' local addresses, for its dialer's LAN
+candidate (L{twisted_bazaar.core.dialer.Lan}; docs/protocol.md §5,
+"Local addresses").
+
+Two machines of one home, behind one router that does not hairpin,
+reach each other only through a relay, at the relay's rate, though
+their LAN would carry the bytes at once.  So a node tells its tracker
+its own local addresses (L{LanPaths.announce}); the tracker names them
+only to nodes it sees behind the same public address; and the dialer
+tries them first for a peer at home.
+
+A stranger must not make a node dial hosts of its LAN at will: only the
+tracker's word is taken (never a peer's), only private and link-local
+addresses at a port from 1024 on, each dial's channel must prove the
+peer's key (or its link's handshake the peer's keyed id), an address
+that failed is not dialled again for that peer for L{RETRY_AFTER}
+seconds, and the dials to one address group are rated
+(L{LAN_DIALS_LIMIT}).
+"""
+
+from collections import OrderedDict
+
+from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.base.lan import isLocal, sameSubnet
+from twisted_bazaar.base.limitregistry import declare
+from twisted_bazaar.net.limits import GroupRates
+
+#: Peers whose local addresses (or that they named none) a node keeps.
+NAMED_KEPT = 1024
+#: Seconds a tracker's word on a peer's local addresses is taken before
+#: it is asked again.
+NAMED_FOR = 600.0
+#: Seconds a local address that failed is not dialled again for its peer.
+RETRY_AFTER = 300.0
+#: The lowest port a local address is dialled at: no well-known service.
+LOWEST_PORT = 1024
+
+LAN_DIALS_LIMIT = declare(
+    "dialer.lan-dials", None, "dials/s",
+    "dials a node makes to its peers' local addresses, per address group dialled: "
+    "a stranger behind the same public address names the hosts, so their SYNs into "
+    "one LAN are bounded", group=2.0, owner=__name__)
+
+
+class LanPaths:
+    """
+    The node's own local addresses, and its peers' as its tracker named
+    them.
+
+    @ivar own: the local addresses this node announced (a tuple).
+    """
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.own = ()
+        #: peer id -> (the host the tracker names it at, its local
+        #: addresses or (), when the tracker said so), the newest last.
+        self._named = OrderedDict()
+        #: (peer id, host) -> until when that address is not dialled.
+        self._failed = OrderedDict()
+        self.rates = GroupRates(LAN_DIALS_LIMIT, remembered=NAMED_KEPT)
+
+    def announce(self, local_host):
+        """The local addresses to tell the tracker, this node's connection
+        to it leaving from ``local_host``: that host if it is local
+        (L{isLocal}), else none (None)."""
+        self.own = (local_host,) if isLocal(local_host) else ()
+        return self.own or None
+
+    def named(self, peer_id, host, lan):
+        """The tracker named peer_id at host, with local addresses lan (a
+        tuple, or None: none it would tell this node)."""
+        named = self._named
+        named.pop(peer_id, None)
+        named[peer_id] = (host, lan or (), self.clock.seconds())
+        while len(named) > NAMED_KEPT:
+            named.popitem(last=False)
+
+    def known(self, peer_id):
+        """Whether the tracker's word on peer_id is fresh (no need to ask)."""
+        held = self._named.get(peer_id)
+        return held is not None and self.clock.seconds() - held[2] < NAMED_FOR
+
+    def targets(self, peer_id, seen_host):
+        """
+        The local addresses of peer_id to try now, this node seen by its
+        tracker at ``seen_host``: the tracker's, when it names the peer
+        at that same host (behind the same public address), or when one
+        of them is on a subnet of this node's own (before the tracker said
+        where it sees this node); none that failed lately.
+        """
+        held = self._named.get(peer_id)
+        if held is None:
+            return ()
+        host, lan, _ = held
+        if not ((host and host == seen_host)
+                or any(sameSubnet(one, other) for one in lan for other in self.own)):
+            return ()
+        now = self.clock.seconds()
+        return tuple(each for each in lan
+                     if self._failed.get((peer_id, each), now) <= now)
+
+    def mayDial(self, host):
+        """Whether one more dial to host's address group is within the
+        rate (it is counted if so)."""
+        return self.rates.take(addressGroup(host), self.clock.seconds())
+
+    def failed(self, peer_id, host):
+        """A dial of peer_id at host failed: not again for RETRY_AFTER."""
+        failed = self._failed
+        failed.pop((peer_id, host), None)
+        failed[(peer_id, host)] = self.clock.seconds() + RETRY_AFTER
+        while len(failed) > NAMED_KEPT:
+            failed.popitem(last=False)
