@@ -247,6 +247,13 @@ class WebLiveTests(SynchronousTestCase):
         self.waitUntil(f"return {GRAPH_NODES} == 2", "two nodes in the graph")
         self.assertIsNotNone(self.driver.execute_script(
             "return document.querySelector('.legend .buyer').offsetParent"))
+        # The market page too: every table it shows filled (its trades,
+        # made before the view looked, are left out and say "none").
+        self.waitUntil("return document.querySelectorAll('#offers tr').length > 0",
+                       "the seller's offers")
+        self.assertEqual(self.driver.execute_script(
+            "return [...document.querySelectorAll('table')].filter(t => t.offsetParent "
+            "!== null && !t.querySelector('tbody tr')).length"), 0)
         web.send_signal(signal.SIGTERM)
         self.assertEqual(web.wait(TIMEOUT), 0, web.stderr.read())
 
