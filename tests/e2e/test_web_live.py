@@ -59,6 +59,22 @@ def browser():
     return webdriver.Chrome(options=options, service=Service(driver))
 
 
+def untilShown(test, script, what, timeout, more=""):
+    """Wait until the script, run in test's page (``test.driver``), returns
+    something true, and return it; else fail, saying what the page shows,
+    and ``more``, a callable's text (a daemon's last lines)."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(test.driver, timeout, poll_frequency=0.1).until(
+            lambda driver: driver.execute_script(script))
+    except TimeoutException:
+        test.fail(f"the page did not show {what} within {timeout:g} s; it shows:\n"
+                  + test.driver.find_element("tag name", "body").text
+                  + (more() if more else ""))
+
+
 def operatorView(test, market, data):
     """Start ``bazaar web --data-dir data`` on the market's tracker (its
     processes ended with the test): the process, the port it serves, and
@@ -86,15 +102,7 @@ class WebLiveTests(SynchronousTestCase):
 
     def waitUntil(self, script, what):
         """Wait until the script, run in the page, returns true."""
-        from selenium.common.exceptions import TimeoutException
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        try:
-            WebDriverWait(self.driver, TIMEOUT, poll_frequency=0.1).until(
-                lambda driver: driver.execute_script(script))
-        except TimeoutException:
-            self.fail(f"the page did not show {what} within {TIMEOUT:g} s; it shows:\n"
-                      + self.driver.find_element("tag name", "body").text)
+        untilShown(self, script, what, TIMEOUT)
 
     def units(self, node_id):
         return (f"const row = document.querySelector('#offers tr[data-item=apple]"

@@ -37,6 +37,7 @@ from tests.e2e.test_web_live import (
     WEB_LISTENING,
     browser,
     operatorView,
+    untilShown,
 )
 
 #: The market's size: the nodes started before the trade, and the buyer.
@@ -75,17 +76,9 @@ class WebMarketLiveTests(SynchronousTestCase):
                                 time.time()))
 
     def waitUntil(self, script, what, timeout=TIMEOUT):
-        from selenium.common.exceptions import TimeoutException
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        try:
-            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(
-                lambda driver: driver.execute_script(script))
-        except TimeoutException:
-            self.fail(f"the page did not show {what} within {timeout:g} s; it shows:\n"
-                      + self.driver.find_element("tag name", "body").text
-                      + "\nthe tracker's last lines:\n" + (
-                          self.market.tracker.tail(40) if self.market.tracker else ""))
+        return untilShown(self, script, what, timeout, lambda: (
+            "\nthe tracker's last lines:\n" + (
+                self.market.tracker.tail(40) if self.market.tracker else "")))
 
     def marketOf(self, scheme, operator=False):
         """Start a tracker with its web view and 19 nodes of the scheme

@@ -32,7 +32,7 @@ from twisted_bazaar.wire.ids import wireId
 
 from tests.e2e.helpers import BED_TRACKER_PORT, HomeMarketCase, short
 from tests.e2e.test_nat_live import RELAYED
-from tests.e2e.test_web_live import GRAPH_NODES, browser
+from tests.e2e.test_web_live import GRAPH_NODES, browser, untilShown
 
 TIMEOUT = 60.0
 
@@ -123,16 +123,8 @@ class RelayedLinkPageTests(HomeMarketCase):
         return forwarder.port
 
     def waitUntil(self, script, what, timeout=TIMEOUT):
-        from selenium.common.exceptions import TimeoutException
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        try:
-            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(
-                lambda driver: driver.execute_script(script))
-        except TimeoutException:
-            self.fail(f"the page did not show {what} within {timeout:g} s; it shows:\n"
-                      + self.driver.find_element("tag name", "body").text
-                      + "\nthe web view's errors:\n" + self.errors())
+        return untilShown(self, script, what, timeout,
+                          lambda: "\nthe web view's errors:\n" + self.errors())
 
     def test_aRelayedLinkDrawnAsRelayed(self):
         self.startTracker(TIMEOUT)
