@@ -299,6 +299,33 @@ class RenderTests(SynchronousTestCase):
             "     2.1 s ago  <- from a new connection  thisisme",
             "     1.1 s ago  -> to   node 8  buyOK"])
 
+    def test_nodeLinksRelayedAndTrades(self):
+        """A link through a relay's circuit says so (the node's ``relayed``
+        flag), a direct one says nothing; its operator reads each trade
+        with the path its buy took."""
+        text = renderNode({
+            "id": "7", "host": "h", "port": 1, "scheme": "flood",
+            "links": [{"id": "8", "host": "h", "port": 2, "purpose": "direct",
+                       "relayed": True},
+                      {"id": "9", "host": "h", "port": 3, "purpose": "overlay"}],
+            "stock": {}, "bag": {"apple": 1}, "pending": 0,
+            "trades": [{"ago": 1500, "id": 4, "item": "apple", "units": 1,
+                        "path": ["7", "9", "8"]}]})
+        self.assertEqual(text.splitlines()[1:4], [
+            "links: 2", "  node 8 at h:2 (direct, through a relay)",
+            "  node 9 at h:3 (overlay)"])
+        self.assertEqual(text.splitlines()[-2:], [
+            "trades (newest last; each buy's path, buyer first):",
+            "     1.5 s ago  apple x1  7 -> 9 -> 8"])
+
+    def test_nodeTradesInJSON(self):
+        state = NodeState(7, "h", 1, "flood", ((8, "h", 2, "direct", True),), {},
+                          {"apple": 1}, 0, trades=((20, 4, "apple", 1, (7, 8)),))
+        obj = nodeObject(state)
+        self.assertEqual(obj["links"][0]["relayed"], True)
+        self.assertEqual(obj["trades"], [{"ago": 20, "id": 4, "item": "apple",
+                                          "units": 1, "path": ["7", "8"]}])
+
     def test_nodeReach(self):
         """Whether other nodes can dial it, and to its operator where the
         tracker saw it come from."""
@@ -552,7 +579,7 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         self.assertEqual(lines[-1], "withheld (its operator's, told to --data-dir of "
                          "the node): links other than overlay links, bag, pending "
                          "buys, recent messages, downloads, copies of shared files sold, "
-                         "limits, relay use")
+                         "limits, relay use, trades")
 
     def test_theOperatorsWholeState(self):
         state = NodeState(7, "h", 1, "flood", (), {}, {"apple": 1}, 0,

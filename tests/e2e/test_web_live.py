@@ -59,6 +59,38 @@ def browser():
     return webdriver.Chrome(options=options, service=Service(driver))
 
 
+def untilShown(test, script, what, timeout, more=""):
+    """Wait until the script, run in test's page (``test.driver``), returns
+    something true, and return it; else fail, saying what the page shows,
+    and ``more``, a callable's text (a daemon's last lines)."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(test.driver, timeout, poll_frequency=0.1).until(
+            lambda driver: driver.execute_script(script))
+    except TimeoutException:
+        test.fail(f"the page did not show {what} within {timeout:g} s; it shows:\n"
+                  + test.driver.find_element("tag name", "body").text
+                  + (more() if more else ""))
+
+
+def operatorView(test, market, data):
+    """Start ``bazaar web --data-dir data`` on the market's tracker (its
+    processes ended with the test): the process, the port it serves, and
+    its first line, which says whose operator it is."""
+    script = str(Path(sys.executable).with_name("bazaar"))
+    web = subprocess.Popen(
+        [script, "--tracker", f"127.0.0.1:{market.tracker_port}", "web",
+         "--data-dir", data, "--listen", "tcp:0", "--poll", "0.5"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    test.addCleanup(lambda: web.poll() is None and web.kill())
+    first = web.stdout.readline()
+    found = re.match(r"web view listening on 127\.0\.0\.1:(\d+), ", first)
+    test.assertIsNotNone(found, first)
+    return web, int(found[1]), first
+
+
 class WebLiveTests(SynchronousTestCase):
     def setUp(self):
         self.driver = browser()
@@ -70,15 +102,7 @@ class WebLiveTests(SynchronousTestCase):
 
     def waitUntil(self, script, what):
         """Wait until the script, run in the page, returns true."""
-        from selenium.common.exceptions import TimeoutException
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        try:
-            WebDriverWait(self.driver, TIMEOUT, poll_frequency=0.1).until(
-                lambda driver: driver.execute_script(script))
-        except TimeoutException:
-            self.fail(f"the page did not show {what} within {TIMEOUT:g} s; it shows:\n"
-                      + self.driver.find_element("tag name", "body").text)
+        untilShown(self, script, what, TIMEOUT)
 
     def units(self, node_id):
         return (f"const row = document.querySelector('#offers tr[data-item=apple]"
@@ -193,25 +217,31 @@ class WebLiveTests(SynchronousTestCase):
         buyer.waitFor(r"bought apple from", TIMEOUT)
         buyer.waitFor(r"big\.bin: 25% ", TIMEOUT)
         buyer_id = nodeId(buyer, TIMEOUT)
-        script = str(Path(sys.executable).with_name("bazaar"))
-        web = subprocess.Popen(
-            [script, "--tracker", f"127.0.0.1:{self.market.tracker_port}", "web",
-             "--data-dir", data, "--listen", "tcp:0", "--poll", "0.5"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.addCleanup(lambda: web.poll() is None and web.kill())
-        first = web.stdout.readline()
-        found = re.match(r"web view listening on 127\.0\.0\.1:(\d+), as the operator of "
-                         rf"node {shortId(buyer_id)}$", first)
-        self.assertIsNotNone(found, first)
-        port = int(found[1])
+        web, port, first = operatorView(self, self.market, data)
+        self.assertTrue(first.endswith(f", as the operator of node {shortId(buyer_id)}\n"),
+                        first)
         self.driver.get(f"http://127.0.0.1:{port}/node/{wireId(buyer_id)}")
         self.waitUntil("return document.getElementById('bag').textContent"
                        ".includes('apple 1')", "the buyer's bag, to its operator")
         self.waitUntil("return document.querySelectorAll('#messages tr').length > 0",
                        "the buyer's recent messages")
+        # Its trade, with the path its buy took: straight to the seller.
+        self.waitUntil("return [...document.querySelectorAll('#trades tr')].some(row => "
+                       "row.dataset.item == 'apple' && row.querySelector('.path')"
+                       f".textContent == '{shortId(buyer_id)} \u2192 {shortId(seller)}')",
+                       "the buyer's trade and its path")
         self.assertEqual(self.driver.execute_script(
-            "return ['bag', 'pending', 'downloads', 'messages'].map(id => "
-            "document.getElementById(id).offsetParent !== null)"), [True] * 4)
+            "return ['bag', 'pending', 'downloads', 'messages', 'trades'].map(id => "
+            "document.getElementById(id).offsetParent !== null)"), [True] * 5)
+        # The operator's page fills every table it shows; one with nothing
+        # in it (the buyer shares no file) is left out, and says "none".
+        self.assertEqual(self.driver.execute_script(
+            "return [...document.querySelectorAll('table')].filter(t => t.offsetParent "
+            "!== null && !t.querySelector('tbody tr')).length"), 0)
+        self.assertEqual(self.driver.execute_script(
+            "const files = document.getElementById('files').closest('table');"
+            "return [files.offsetParent, files.nextElementSibling.textContent]"),
+            [None, "none"])
         self.assertEqual(self.driver.execute_script(
             "return document.getElementById('pending').textContent"), "0")
         # Its download under way, the pieces verified as a bar.
@@ -225,6 +255,13 @@ class WebLiveTests(SynchronousTestCase):
         self.waitUntil(f"return {GRAPH_NODES} == 2", "two nodes in the graph")
         self.assertIsNotNone(self.driver.execute_script(
             "return document.querySelector('.legend .buyer').offsetParent"))
+        # The market page too: every table it shows filled (its trades,
+        # made before the view looked, are left out and say "none").
+        self.waitUntil("return document.querySelectorAll('#offers tr').length > 0",
+                       "the seller's offers")
+        self.assertEqual(self.driver.execute_script(
+            "return [...document.querySelectorAll('table')].filter(t => t.offsetParent "
+            "!== null && !t.querySelector('tbody tr')).length"), 0)
         web.send_signal(signal.SIGTERM)
         self.assertEqual(web.wait(TIMEOUT), 0, web.stderr.read())
 

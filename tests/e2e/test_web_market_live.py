@@ -5,7 +5,10 @@ buyer) as a graph, once with flood discovery and once with index, and
 its picture changes within 2 s of a trade: the trade's seller flashes in
 vis-network's node DataSet (read through the page's JavaScript, not its
 pixels), timed against the moment the buyer's log line ``bought apple
-from ...`` arrived.  Both clocks are this machine's wall clock.
+from ...`` arrived.  Both clocks are this machine's wall clock.  The
+flood market is watched by ``bazaar web --data-dir`` of its buyer: the
+buyer tells its operator the path its buy took, and the trade moves
+along it (the page's ``bazaarGraph.moves``), within 2 s too.
 
 It needs Chromium, its driver and selenium, as test_web_live does, and
 is skipped without them.  The flood market's page is kept as a picture,
@@ -24,10 +27,18 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.testing.daemons import LiveMarket, nodeId
 from twisted_bazaar.wire.ids import shortId, wireId
 
-from tests.e2e.test_web_live import ARTIFACT, GRAPH_NODES, WEB_LISTENING, browser
+from tests.e2e.test_web_live import (
+    ARTIFACT,
+    GRAPH_NODES,
+    WEB_LISTENING,
+    browser,
+    operatorView,
+    untilShown,
+)
 
 #: The market's size: the nodes started before the trade, and the buyer.
 NODES = 20
@@ -65,27 +76,28 @@ class WebMarketLiveTests(SynchronousTestCase):
                                 time.time()))
 
     def waitUntil(self, script, what, timeout=TIMEOUT):
-        from selenium.common.exceptions import TimeoutException
-        from selenium.webdriver.support.ui import WebDriverWait
+        return untilShown(self, script, what, timeout, lambda: (
+            "\nthe tracker's last lines:\n" + (
+                self.market.tracker.tail(40) if self.market.tracker else "")))
 
-        try:
-            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(
-                lambda driver: driver.execute_script(script))
-        except TimeoutException:
-            self.fail(f"the page did not show {what} within {timeout:g} s; it shows:\n"
-                      + self.driver.find_element("tag name", "body").text
-                      + "\nthe tracker's last lines:\n" + (
-                          self.market.tracker.tail(40) if self.market.tracker else ""))
-
-    def marketOf(self, scheme):
+    def marketOf(self, scheme, operator=False):
         """Start a tracker with its web view and 19 nodes of the scheme
         (six sell apples, the others figs or nothing), open the page, wait
         until its graph holds every node with links between them, then
         start a buyer of an apple; check that the seller flashes in the
-        picture within 2 s of the buyer's log line, and the buyer is drawn."""
+        picture within 2 s of the buyer's log line, and the buyer is drawn.
+        With ``operator``, the page is ``bazaar web --data-dir`` of the
+        buyer (its key made before it starts): the trade also moves along
+        the path its buy took, as the buyer tells its operator, within
+        2 s."""
         tracker = self.market.startTracker("tracker", TIMEOUT, "--web", "tcp:0",
                                            "--web-poll", "0.5")
         port = int(tracker.waitFor(WEB_LISTENING, TIMEOUT)[1])
+        buyer_data = os.path.join(self.market.cwd, "buyer-data")
+        if operator:
+            os.mkdir(buyer_data)
+            buyer_key = Identity.inDirectory(buyer_data)
+            port = operatorView(self, self.market, buyer_data)[1]
         scheme_args = ("--discovery", scheme)
         nodes = []
         for i in range(NODES - 1):
@@ -109,7 +121,8 @@ class WebMarketLiveTests(SynchronousTestCase):
             self.relayedLinkDashed(port)
         self.driver.execute_script(RECORD_FLASHES)
         buyer = self.market.startNode("buyer", *scheme_args, "--role", "buyer",
-                                      "--want", "apple")
+                                      "--want", "apple",
+                                      *(("--data-dir", buyer_data) if operator else ()))
         buyer.waitFor(r"all wants met", TIMEOUT)
         [(seller, bought_at)] = self.bought
         [seller_id] = [wireId(each) for each in ids if shortId(each) == seller]
@@ -120,6 +133,17 @@ class WebMarketLiveTests(SynchronousTestCase):
         self.assertLessEqual(late, UPDATE_WITHIN,
                              f"the picture showed the trade {late:.2f} s after it")
         self.waitUntil(f"return {GRAPH_NODES} == {NODES}", f"all {NODES} nodes")
+        if operator:
+            # The buyer's own word: its buy went straight to the seller.
+            path = [wireId(buyer_key.id), seller_id]
+            moved = self.waitUntil(
+                "return window.bazaarGraph.moves.find(move => move.path.join(' ') == "
+                f"'{' '.join(path)}')", "the trade moving along its path", TIMEOUT)
+            late = moved["at"] / 1000 - bought_at
+            self.assertLessEqual(late, UPDATE_WITHIN,
+                                 f"the trade moved {late:.2f} s after it")
+            # From seller to buyer.
+            self.assertEqual(moved["hops"], path[::-1])
         self.waitUntil("return [...document.querySelectorAll('#trades tr')].some(row => "
                        f"row.cells[1].textContent == '{seller}' && "
                        "row.cells[2].textContent == 'apple')", "the trade in its table")
@@ -154,8 +178,9 @@ class WebMarketLiveTests(SynchronousTestCase):
         self.assertEqual(dashed, [f"{a}-{b}"])
 
     def test_floodMarket(self):
-        """20 nodes discovering by flood: drawn, and a trade shown in 2 s."""
-        self.marketOf("flood")
+        """20 nodes discovering by flood, on the buyer's operator's page:
+        drawn, and a trade shown in 2 s, moving along its path."""
+        self.marketOf("flood", operator=True)
 
     def test_indexMarket(self):
         """20 nodes discovering through the tracker's index: the same."""

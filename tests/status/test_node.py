@@ -87,11 +87,11 @@ class StrangerTests(SynchronousTestCase):
         self.assertIsInstance(answer, NodeState)
         self.assertTrue(answer.public)
         self.assertEqual((answer.bag, answer.pending, answer.recent, answer.downloads,
-                          answer.limits), (None, None, (), (), ()))
+                          answer.limits, answer.trades), (None, None, (), (), (), ()))
         self.assertEqual({link[3] for link in answer.links} - {OVERLAY}, set())
         encoded = wire.encode(answer)
         for withheld in (b'"bag"', b'"pending"', b'"recent"', b'"downloads"', b"buy",
-                         b'"limits"'):
+                         b'"limits"', b'"trades"'):
             self.assertNotIn(withheld, encoded)
 
     def test_strangerGetsPublicFacts(self):
@@ -109,6 +109,18 @@ class StrangerTests(SynchronousTestCase):
         self.assertIn(("out", self.seller.id, "buy"),
                       {entry[1:] for entry in answer.recent})
         self.assertEqual(answer, self.market.services[self.buyer].status.state())
+
+    def test_tradesWithTheirPaths(self):
+        """Each side tells its operator its trades, with the path the buy
+        took (buyer first): here straight from buyer to seller."""
+        answer = askAsOperator(self.node, self.statusLink())
+        route = (self.buyer.id, self.seller.id)
+        self.assertEqual([(item, units, path) for _, _, item, units, path in answer.trades],
+                         [("apple", 2, route)])
+        sold = self.market.services[self.seller].status.state().trades
+        self.assertEqual([(row[1:], row[0] >= 0) for row in sold],
+                         [(answer.trades[0][1:], True)])
+        self.assertEqual(wire.decode(wire.encode(answer)), answer)
 
     def test_anotherKeysProof(self):
         """A proof by any key but the node's own is a stranger's."""
@@ -195,7 +207,7 @@ class LimitsTests(SynchronousTestCase):
     def test_leftOutFirstWhenTooLong(self):
         state = self.service.status.state()
         cut = status_node.fitted(state, len(wire.encode(state)) - 1)
-        self.assertEqual((cut.limits, cut.recent), ((), ()))
+        self.assertEqual((cut.limits, cut.recent, cut.trades), ((), (), ()))
         self.assertEqual(cut.stock, state.stock)
 
 

@@ -187,7 +187,8 @@ WIRE_FORMS = [
                (("a.bin", 10, "ab" * 32, 2),),
                (("b.bin", 100, "cd" * 32, 40, 20, 1, "stalled", "no seller"),),
                limits=(("link.unsent", "bytes", 0, 33554432, 8388608),
-                       ("flood.seen", "ids", 12, None, None))),
+                       ("flood.seen", "ids", 12, None, None)),
+               trades=((900, 5, "fig", 1, (17, 8, 42)),)),
      {"type": "nodestate", "id": "17", "host": "10.0.0.3", "port": 9001,
       "scheme": "flood", "links": [{"id": "42", "host": "10.0.0.4", "port": 9002,
                                     "purpose": "overlay"}],
@@ -201,7 +202,9 @@ WIRE_FORMS = [
       "limits": [{"name": "link.unsent", "unit": "bytes", "used": 0,
                   "limit": 33554432, "group": 8388608},
                  {"name": "flood.seen", "unit": "ids", "used": 12, "limit": None,
-                  "group": None}]}),
+                  "group": None}],
+      "trades": [{"ago": 900, "id": 5, "item": "fig", "units": 1,
+                  "path": ["17", "8", "42"]}]}),
 ] + CHORD_WIRE_FORMS + PUNCH_WIRE_FORMS
 
 

@@ -530,7 +530,7 @@ def relayedAt(address, members, direct):
 #: What a node tells only its operator, as ``bazaar node`` names it.
 WITHHELD = ("links other than overlay links", "bag", "pending buys",
             "recent messages", "downloads", "copies of shared files sold", "limits",
-            "relay use")
+            "relay use", "trades")
 
 
 def nodeObject(state):
@@ -552,7 +552,7 @@ def nodeObject(state):
             else {"host": state.seen_host, "port": state.seen_port})
     whole = dict(obj, operator=True, bag=dict(state.bag), pending=state.pending,
                  recent=wired["recent"], downloads=list(map(shownFile, wired["downloads"])),
-                 seen=seen, limits=wired["limits"])
+                 seen=seen, limits=wired["limits"], trades=wired["trades"])
     if "relaying" in wired:
         whole["relaying"] = wired["relaying"]
     return whole
@@ -777,7 +777,8 @@ def renderNode(obj):
         lines.append(f"reached through the relay at {obj['relay']}")
     lines.append(f"{'overlay ' if public else ''}links: {len(obj['links'])}")
     lines += [f"  {_linked(link)} at {link['host']}:{link['port']} "
-              f"({link['purpose']})" for link in obj["links"]]
+              f"({link['purpose']}{', through a relay' if link.get('relayed') else ''})"
+              for link in obj["links"]]
     lines.append(f"stock: {counts(obj['stock'])}")
     if not public:
         lines += [f"bag: {counts(obj['bag'])}", f"pending buys: {obj['pending']}"]
@@ -801,6 +802,11 @@ def renderNode(obj):
                   f"{'<- from' if entry['dir'] == 'in' else '-> to  '} "
                   f"{_peer(entry['peer'])}  "
                   f"{entry['type']}" for entry in obj["recent"]]
+    if obj.get("trades"):
+        lines.append("trades (newest last; each buy's path, buyer first):")
+        lines += [f"  {entry['ago'] / 1000:6.1f} s ago  {entry['item']} x{entry['units']}  "
+                  + " -> ".join(_short(each) for each in entry["path"])
+                  for entry in obj["trades"]]
     if public:
         lines.append(f"withheld (its operator's, told to --data-dir of the node): "
                      f"{', '.join(obj['withheld'])}")

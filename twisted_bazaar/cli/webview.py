@@ -76,6 +76,27 @@ class TrackerMembers:
             self._asking.cancel()
 
 
+def webConnector(reactor):
+    """
+    The view's connector: TCP with a channel key of its own, and through
+    a relay to a node at home, the relay being the one the tracker's
+    ``memberlist`` names for it (L{TrackerMembers.relayOf}), dialled as
+    named, as the tracker's own view dials its own.  (Without a tracker
+    session to vouch for relays, a node's connector refuses every relay:
+    the view reached no node at home.)
+    """
+    return RelayedConnector(EndpointConnector(reactor, channel=ChannelKey.generate()),
+                            reactor, trackers=True)
+
+
+def listeningOn(address):
+    """Where a port listens, in words: ``HOST:PORT``, or ``unix:PATH`` for
+    a Unix socket (``--listen unix:PATH``), which has no host."""
+    if hasattr(address, "host"):
+        return f"{address.host}:{address.port}"
+    return f"unix:{address.name.decode() if isinstance(address.name, bytes) else address.name}"
+
+
 @defer.inlineCallbacks
 def serve(reactor, args, operator):
     """
@@ -89,19 +110,18 @@ def serve(reactor, args, operator):
     view = MarketView(reactor, silent=max(SILENT, 3 * args.poll))
     watcher = StatusWatcher(
         reactor, members.members,
-        RelayedConnector(EndpointConnector(reactor, channel=ChannelKey.generate()),
-                         reactor),
+        webConnector(reactor),
         view, LinkSettings(), random.Random(), interval=args.poll,
         relayOf=members.relayOf, operators=[operator] if operator is not None else [])
     try:
         port = yield serverFromString(reactor, args.listen).listen(webSite(view))
     except Exception as e:
         raise ClientError(f"--listen {args.listen}: cannot listen: {e}") from None
-    host = port.getHost()
+    where = listeningOn(port.getHost())
     whose = (f", as the operator of node {shortId(operator.id)}" if operator is not None
              else ", as a stranger to every node (--data-dir DIR of a node: as its "
                   "operator)")
-    sys.stdout.write(f"web view listening on {host.host}:{host.port}{whose}\n")
+    sys.stdout.write(f"web view listening on {where}{whose}\n")
     sys.stdout.flush()
     watcher.startService()
     stopped = defer.Deferred()
@@ -110,7 +130,7 @@ def serve(reactor, args, operator):
         watcher.stopService()
         members.stop()
         port.stopListening()
-        stopped.callback({"listened": f"{host.host}:{host.port}",
+        stopped.callback({"listened": where,
                           "operator": None if operator is None else str(operator.id)})
 
     reactor.addSystemEventTrigger("before", "shutdown", stop)

@@ -63,3 +63,8 @@ class Role(Service, NodeObserver):
         L{twisted_bazaar.status.messages.DOWNLOAD_KEYS}; none unless it
         fetches files."""
         return ()
+
+    def tradesHeld(self, now):
+        """This role's last trades, as L{TradeLog.entries} gives them, for
+        its operator's status; none for a role that trades nothing."""
+        return ()

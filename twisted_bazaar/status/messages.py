@@ -8,7 +8,8 @@ The status messages (docs/protocol.md, "Status"):
   ``nodestate``: to the node's operator (who proves the node's own key,
   L{twisted_bazaar.status.operator}), the node's id, address and scheme,
   its links, its stock, its bag (units per item), its pending buys, the
-  messages it noted last, the files it shares and its downloads; to
+  messages it noted last, the files it shares, its downloads and its
+  last trades with the path each buy took; to
   anyone else, only its public facts (``public``: what it offers).
 """
 
@@ -17,12 +18,14 @@ from twisted_bazaar.wire import (
     Message,
     field,
     checkFlag,
+    checkId,
     checkHost,
     checkInfo,
     checkItem,
     checkName,
     checkNodeId,
     checkNodeIdOrNone,
+    checkPath,
     checkPort,
     checkSha256,
     checkSig,
@@ -154,6 +157,12 @@ _bound.fast = "False"
 #: accounts, L{twisted_bazaar.net.account.accountsHeld}).
 LIMIT_KEYS = (("name", checkName), ("unit", checkName), ("used", checkSize),
               ("limit", _bound), ("group", _bound))
+#: A trade of the node's, as its operator is told it: when, the buy's id,
+#: what and how many, and the path the buy took (buyer first, seller last).
+TRADE_KEYS = (("ago", _count), ("id", checkId), ("item", checkItem),
+              ("units", _count), ("path", checkPath))
+#: Most entries of ``nodestate.trades``.
+MAX_TRADES = 64
 RECENT_KEYS = (("ago", _count), ("dir", _direction),
                ("peer", checkNodeIdOrNone),
                ("type", checkName))
@@ -220,12 +229,15 @@ class NodeState(Message):
     ``relaying``: for a node that runs a relay for nodes at home, its
     use as (reservations, circuits, bytes copied)
     (L{twisted_bazaar.status.relaying}); None otherwise.
+    ``trades``: its last trades, bought and sold, as (milliseconds ago,
+    buy id, item, units, path), the path the buy took, buyer first,
+    oldest first.
 
     A ``public`` state (a stranger's answer) holds only the public facts:
     its overlay links, its stock and its files, each without ``sold``
     (None), and its reach; its bag, pending buys and the address seen
-    are None, and it has no recent messages, downloads, limits or relay
-    use, since they are withheld.
+    are None, and it has no recent messages, downloads, limits, relay
+    use or trades, since they are withheld.
     """
 
     id: int = field(checkNodeIdOrNone)
@@ -246,6 +258,7 @@ class NodeState(Message):
     relay: str = field(checkRelay, default=None)
     limits: tuple = field(objectList(LIMIT_KEYS, MAX_ENTRIES), default=())
     relaying: tuple = field(checkRelayUse, default=None)
+    trades: tuple = field(objectList(TRADE_KEYS, MAX_TRADES), default=())
 
     def asDict(self):
         out = {"type": "nodestate", "id": wireId(self.id), "host": self.host,
@@ -271,7 +284,10 @@ class NodeState(Message):
                    downloads=[dict(zip((key for key, _ in DOWNLOAD_KEYS), row))
                               for row in self.downloads],
                    limits=[dict(zip((key for key, _ in LIMIT_KEYS), row))
-                           for row in self.limits])
+                           for row in self.limits],
+                   trades=[{"ago": ago, "id": buy_id, "item": item, "units": units,
+                            "path": [wireId(each) for each in path]}
+                           for ago, buy_id, item, units, path in self.trades])
         return out
 
 

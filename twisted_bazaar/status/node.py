@@ -17,6 +17,7 @@ from twisted_bazaar.status.messages import (
     DOWNLOAD_KEYS,
     MAX_ENTRIES,
     MAX_ITEMS,
+    MAX_TRADES,
     NodeState,
     State,
 )
@@ -79,8 +80,10 @@ class NodeStatus:
             host, port = node.addressOf(peer_id)
             links.append((peer_id, host, port, link.purpose or OVERLAY,
                           bool(relayedFrom(link))))
-        stock, bag, files, downloads = {}, {}, {}, []
+        stock, bag, files, downloads, trades = {}, {}, {}, [], []
+        now = node.clock.seconds()
         for role in node.roles:
+            trades += role.tradesHeld(now)
             for item, units in role.stockHeld().items():
                 stock[item] = stock.get(item, 0) + units
             for item, units in role.bagHeld().items():
@@ -93,14 +96,16 @@ class NodeStatus:
         return NodeState(node.id if node.id is not None else -1, node.host or "",
                          node.port or 0, scheme, tuple(links[:MAX_ENTRIES]),
                          _first(stock), _first(bag), len(node.store.pending()),
-                         self.recent.entries(node.clock.seconds()),
+                         self.recent.entries(now),
                          tuple(row for _, row in sorted(files.items())[:MAX_ITEMS]),
                          tuple(_download(row) for row in sorted(
                              downloads, key=lambda row: row["name"])[:MAX_ITEMS]),
                          reach=reach.state, seen_host=reach.seen_host,
                          seen_port=reach.seen_port, relay=node.relay,
                          limits=tuple(accountsHeld()[:MAX_ENTRIES]),
-                         relaying=relayUse(self.relay))
+                         relaying=relayUse(self.relay),
+                         trades=tuple(sorted(trades, key=lambda row: -row[0])[
+                             -MAX_TRADES:]))
 
     def publicState(self):
         """This node's public facts, as a stranger is told them: its
@@ -124,7 +129,7 @@ def publicOf(state):
     L{NodeStatus.publicState})."""
     return attr.evolve(
         state, public=True, bag=None, pending=None, recent=(), downloads=(),
-        seen_host=None, seen_port=None, limits=(), relaying=None,
+        seen_host=None, seen_port=None, limits=(), relaying=None, trades=(),
         links=tuple(link for link in state.links if link[3] == PUBLIC_LINKS),
         files=tuple(row[:3] + (None,) for row in state.files))
 
@@ -132,7 +137,7 @@ def publicOf(state):
 def fitted(state, limit):
     """
     A L{NodeState} cut short to fit one frame of limit bytes: as it is if
-    it fits; else without its recent messages and limits, then with its links, stock,
+    it fits; else without its recent messages, limits and trades, then with its links, stock,
     bag, files and downloads each cut to their first entries (by id and
     name), halving (L{halvedToFit}), until it fits.  A client waiting for
     its answer gets one, partial, rather than none (a seller of hundreds
@@ -140,7 +145,7 @@ def fitted(state, limit):
     """
     if len(wire.encode(state)) <= limit:
         return state
-    state = attr.evolve(state, recent=(), limits=())
+    state = attr.evolve(state, recent=(), limits=(), trades=())
     keep = max(len(state.links), len(state.stock), len(state.bag or ()), len(state.files),
                len(state.downloads))
     return halvedToFit(state, limit, _firstEntries, keep)

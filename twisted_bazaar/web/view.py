@@ -3,7 +3,8 @@ L{MarketView}: the market as the web view shows it, built from the
 tracker's members and the nodes' ``nodestate`` answers.  Plain logic: it
 is told what was seen, works out what changed (joins, departures, links,
 sales and purchases, and the trades they make, seller and buyer side by
-side) and hands snapshots to its subscribers.
+side, with the path each buy took where a node tells its operator) and
+hands snapshots to its subscribers.
 
 A node tells a stranger, as the tracker's view is, only its public facts
 (``nodestate.public``): its overlay links, stock and shared files.  Of
@@ -16,6 +17,7 @@ from collections import deque
 
 from twisted_bazaar.status.messages import DOWNLOAD_KEYS
 from twisted_bazaar.status.shown import CONTENT_ID, shownFile
+from twisted_bazaar.web.trades import TradeRows
 from twisted_bazaar.wire.ids import wireId
 
 #: Events the market's feed keeps, and each node's.
@@ -23,9 +25,6 @@ RECENT = 50
 NODE_RECENT = 20
 #: Link purposes that are not drawn: the view's own status links.
 HIDDEN_PURPOSES = ("status",)
-#: Seconds within which a sale and a purchase of the same item, seen at
-#: two nodes, are taken for one trade.
-PAIRING = 10.0
 #: Seconds without an answer after which a live node is shown as not
 #: answering (frozen, or overloaded), unless the view is told otherwise.
 SILENT = 5.0
@@ -39,9 +38,10 @@ class MarketView:
         with ``at`` (the clock's seconds), ``kind`` (``joined``, ``left``,
         ``sold``, ``bought``, ``linked``, ``unlinked``) and ``node``, plus
         ``item`` and ``units`` or ``peer``.
-    @ivar trades: the recent trades, oldest first, one row per trade
+    @ivar trades: the recent trades (L{TradeRows}), one row per trade
         (a buy of 500 units is one): ``at``, ``item``, ``units``,
-        ``seller`` and ``buyer`` (None for a side not seen).
+        ``seller`` and ``buyer`` (None for a side not known), and the
+        ``path`` its buy took where a side's operator told it.
     """
 
     def __init__(self, clock, silent=SILENT):
@@ -62,7 +62,7 @@ class MarketView:
         #: The nodes that left lately: id -> their page's ``left`` data.
         self.departed = {}
         self.events = deque(maxlen=RECENT)
-        self.trades = deque(maxlen=RECENT)
+        self.trades = TradeRows(clock)
         self.nodeEvents = {}
         #: Nodes that joined after the view first read the members: what
         #: they hold when first seen, they bought while the view looked.
@@ -115,7 +115,12 @@ class MarketView:
                 # unit that matches a sale seen is that sale's buyer.
                 self._newcomers.discard(state.id)
                 for item, units in sorted(state.bag.items()):
-                    self._trade("buyer", state.id, item, units, claim=True)
+                    self.trades.seen("buyer", state.id, item, units, claim=True)
+                self.trades.told(state.id, state.trades, self.clock.seconds())
+            else:
+                # Trades from before the view looked: not moved again.
+                self.trades.told(state.id, state.trades, self.clock.seconds(),
+                                 place=False)
             return
         # A shared file is no stock: its sales are its ``sold`` going up.
         sold = [(name, count) for name, _, _, count in state.files if count is not None]
@@ -125,48 +130,16 @@ class MarketView:
                 (name, count - before_sold[name]) for name, count in sold
                 if count > before_sold.get(name, count)]:
             self._event("sold", state.id, item=item, units=units)
-            self._trade("seller", state.id, item, units)
+            self.trades.seen("seller", state.id, item, units)
         for item, units in _drops(state.bag or {}, before.bag or {}):
             self._event("bought", state.id, item=item, units=units)
-            self._trade("buyer", state.id, item, units)
+            self.trades.seen("buyer", state.id, item, units)
+        self.trades.told(state.id, state.trades, self.clock.seconds())
         old, new = _peers(before), _peers(state)
         for peer in sorted(new - old):
             self._event("linked", state.id, peer=peer, feed=False)
         for peer in sorted(old - new):
             self._event("unlinked", state.id, peer=peer, feed=False)
-
-    def _trade(self, side, node_id, item, units, claim=False):
-        """
-        Units of item sold (``side`` seller) or bought (buyer) at a node:
-        they complete recent trades of that item whose ``side`` was not
-        seen yet, oldest first (a trade with more units than are left is
-        split: its other units wait for their own side), and what is left
-        starts a trade.  A ``claim`` (a bag first seen, which may be old)
-        starts a trade that is shown only once a sale completes it.
-        """
-        now, me = self.clock.seconds(), wireId(node_id)
-        other = "buyer" if side == "seller" else "seller"
-        for trade in list(self.trades):
-            if not units:
-                break
-            if (trade["item"] != item or trade[side] is not None
-                    or trade[other] == me or now - trade["at"] > PAIRING):
-                continue
-            if trade["units"] > units:
-                rest = dict(trade, units=trade["units"] - units)
-                trade["units"] = units
-                if len(self.trades) < RECENT:
-                    self.trades.insert(self.trades.index(trade) + 1, rest)
-                else:
-                    self.trades.append(rest)
-            trade[side] = me
-            trade.pop("claim", None)
-            units -= trade["units"]
-            self._changed = True
-        if units:
-            self.trades.append({"at": now, "item": item, "units": units, side: me,
-                                other: None, **({"claim": True} if claim else {})})
-            self._changed = True
 
     def _event(self, kind, node_id, feed=True, **details):
         if "peer" in details:
@@ -192,7 +165,7 @@ class MarketView:
         shared file once: name, size, ``contentId`` and the ``nodes`` sharing
         it), ``relayed`` (the edges either end says run through a relay's
         circuit), ``downloads`` (each node's, with its ``node``), ``events``
-        and ``trades``.  Each node says how long it has not answered
+        and ``trades`` (L{TradeRows.shown}).  Each node says how long it has not answered
         (``quiet``, seconds) and whether that is too long (``silent``).
         """
         nodes, edges, relayed, offers, files, downloads = [], set(), set(), {}, {}, []
@@ -232,8 +205,7 @@ class MarketView:
                 "files": [entry for _, entry in sorted(files.items())],
                 "downloads": downloads,
                 "events": list(self.events),
-                "trades": [dict(trade) for trade in self.trades
-                           if not trade.get("claim")]}
+                "trades": self.trades.shown()}
 
     def node(self, node_id):
         """
@@ -242,8 +214,10 @@ class MarketView:
         saw them, and when its state is known its stock, links, the
         ``files`` it shares, whether the view is its ``operator`` (told its
         whole state), and if so its bag, pending buys, the copies of its
-        files sold, its ``downloads`` and the ``messages`` it sent and received
-        last (oldest first, each with when, ``dir``, ``peer`` and ``type``).
+        files sold, its ``downloads``, the ``messages`` it sent and received
+        last (oldest first, each with when, ``dir``, ``peer`` and ``type``)
+        and its ``trades`` (oldest first, each with when, ``item``,
+        ``units`` and the ``path`` its buy took, buyer first).
         A node that left lately: its address, its events and when it
         left (``left``).  None for a node the view has not seen.
         """
@@ -267,7 +241,10 @@ class MarketView:
                                        for row in state.downloads],
                             messages=[{"at": seen - ago / 1000, "dir": direction,
                                        "peer": wireId(peer), "type": kind}
-                                      for ago, direction, peer, kind in state.recent]))
+                                      for ago, direction, peer, kind in state.recent],
+                            trades=[{"at": seen - ago / 1000, "item": item,
+                                     "units": units, "path": list(map(wireId, path))}
+                                    for ago, _, item, units, path in state.trades]))
         return page
 
     def _quiet(self, node_id):

@@ -9,6 +9,7 @@ import random
 from twisted.internet import defer, task
 
 from twisted_bazaar.base.logthrottle import PeerLog
+from twisted_bazaar.roles.trades import TradeLog
 from twisted_bazaar.store import MemoryStore, PendingBuy
 
 
@@ -82,6 +83,7 @@ class RecordingBoss:
         self.book = book
         self.store = MemoryStore()
         self.calls = []
+        self.trades = TradeLog(task.Clock())
 
     def forget(self, buy_id):
         self.calls.append(("forget", buy_id))

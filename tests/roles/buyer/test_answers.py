@@ -50,6 +50,15 @@ class AnswersTests(SynchronousTestCase):
         self.assertEqual([p.buy_id for p in self.boss.store.bag()], [7])
         self.assertTrue(self.book.get(7).bought)
 
+    def test_purchaseNotedWithItsPath(self):
+        """A purchase is noted once for its operator's status, with the path
+        its buy took: the buyOK's reversed, buyer first."""
+        self.held()
+        ok = BuyOK(7, "apple", (SELLER, 3, 1))
+        self.answers.delivered(ok)
+        self.answers.delivered(ok)
+        self.assertEqual(self.boss.trades.entries(0), ((0, 7, "apple", 1, (1, 3, SELLER)),))
+
     def test_countIsTheUnitsBought(self):
         """A buyOK's count is what is bought, up to what the buy asked."""
         want = RecordingWant(pendingBuy(7, quantity=5))

@@ -212,10 +212,13 @@ class Answers:
         if record.want is not None:
             record.want.buyOK(ok.id)
         self.boss.store.commitPurchase(purchase).addCallbacks(
-            self._purchased, self._notPurchased, callbackArgs=(purchase,),
+            self._purchased, self._notPurchased, callbackArgs=(purchase, ok.path),
             errbackArgs=(purchase,))
 
-    def _purchased(self, _, purchase):
+    def _purchased(self, _, purchase, path):
+        """The purchase is on disk: noted with the path its buy took (the
+        buyOK's, reversed: buyer first), and handed to the buyer."""
+        self.boss.trades.note(purchase.buy_id, purchase.item, purchase.units, path[::-1])
         record = self.book.record(purchase.buy_id)
         record.committing = None
         record.bought = True

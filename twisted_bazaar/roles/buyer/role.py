@@ -31,6 +31,7 @@ from twisted_bazaar.roles.buyer.doubts import Doubts
 from twisted_bazaar.roles.buyer.sellers import SellerMemory, sellerGroup
 from twisted_bazaar.roles.buyer.sending import Sender
 from twisted_bazaar.roles.probe import ANSWER_GRACE
+from twisted_bazaar.roles.trades import TradeLog
 from twisted_bazaar.roles.want import DOUBT_LIMIT, DONE, Want
 from twisted_bazaar.wire.ids import shortId
 
@@ -70,6 +71,8 @@ class Buyer(Role):
         self.search_window = search_window
         self.buy_timeout = buy_timeout
         self.bag = self.store.bag()
+        #: The last purchases, with the path each buy took, for the operator.
+        self.trades = TradeLog(node.clock)
         self.book = BuyBook(purchase.buy_id for purchase in self.bag)
         # Views of the book, for the tests and anyone reading the buyer:
         # buy id -> PendingBuy given up on, buy id -> the want holding it.
@@ -116,6 +119,9 @@ class Buyer(Role):
         want = self._by_item.get(item)
         if want is not None:
             want.reopen()
+
+    def tradesHeld(self, now):
+        return self.trades.entries(now)
 
     def bagHeld(self):
         held = {}

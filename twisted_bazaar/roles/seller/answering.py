@@ -196,6 +196,7 @@ class Answering:
                 sale = Sale(buy.id, item, buyer, self.node.clock.seconds(), buy.key,
                             buy.sha256, buy.size, units)
             seller.sales.record(sale)
+            seller.trades.note(buy.id, item, sale.units, buy.path)
         self.confirm(sale, buy)
 
     def confirm(self, sale, message):

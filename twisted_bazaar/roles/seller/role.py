@@ -33,6 +33,7 @@ from twisted_bazaar.core.market import IShop, discoveryOf
 from twisted_bazaar.identity.signer import Signer
 from twisted_bazaar.roles import Role
 from twisted_bazaar.roles.seller.answering import Answering
+from twisted_bazaar.roles.trades import TradeLog
 from twisted_bazaar.roles.seller.closes import DEFAULT_CLOSED_LIMIT, Closes
 from twisted_bazaar.roles.seller.ledger import Ledger
 from twisted_bazaar.roles.seller.signing import AnswerQueue
@@ -60,12 +61,16 @@ class Seller(Role):
     @ivar lease: seconds a unit stays held for a buyer after its search.
     @ivar files: the shared folder's files (a L{FileShop}), with --share.
     @ivar stopped: whether the seller is stopping (it sells no more).
+    @ivar trades: the L{TradeLog} of its last sales.
     """
 
     log = Logger()
 
     def stockHeld(self):
         return dict(self.stock)
+
+    def tradesHeld(self, now):
+        return self.trades.entries(now)
 
     def __init__(self, node, stock, lease=DEFAULT_LEASE, signer=None,
                  closed_limit=DEFAULT_CLOSED_LIMIT):
@@ -97,6 +102,8 @@ class Seller(Role):
         self.answering = Answering(self)
         self.refusalLog = self.answering.refusalLog
         self.stopped = False
+        #: The last sales, with the path each buy took, for the operator.
+        self.trades = TradeLog(node.clock)
         #: Deferreds of stopService, fired once no commit is in flight and
         #: nothing is unsaved.
         self._idle_waiters = []

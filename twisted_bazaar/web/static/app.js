@@ -96,6 +96,21 @@ function itemCell(item) {
   return el("td", {"class": "item", title: item}, short);
 }
 
+// A table's rows; an empty table is left out, and "none" said instead,
+// so that it never reads as something not known.
+function fillTable(id, rows) {
+  const body = document.getElementById(id);
+  body.replaceChildren(...rows);
+  const table = body.closest("table");
+  let none = table.nextElementSibling;
+  if (none === null || !none.classList.contains("none")) {
+    none = el("p", {"class": "none"}, "none");
+    table.after(none);
+  }
+  table.hidden = !rows.length;
+  none.hidden = rows.length > 0;
+}
+
 function fill(list, events, filter) {
   list.replaceChildren(...events.filter(filter).reverse().map(
     (event) => el("li", {"class": event.kind}, `${clock(event.at)} ${describe(event)}`)));
@@ -143,7 +158,11 @@ function drawGraph(box, market) {
     network.on("click", (event) => {
       if (event.nodes.length) window.location = `/node/${event.nodes[0]}`;
     });
-    graph = {network, nodes, edges, trades: null};
+    network.on("afterDrawing", drawMoving);
+    // moving: the trades on their way; moves: when each started (for the
+    // browser test), the last 50.
+    graph = {network, nodes, edges, trades: null, moved: null, moving: [], moves: [],
+             animating: false};
     // For the browser test: what the graph holds.
     window.bazaarGraph = graph;
   }
@@ -161,6 +180,76 @@ function drawGraph(box, market) {
   graph.edges.remove(graph.edges.getIds().filter((id) => !linkIds.has(id)));
   graph.edges.update(links);
   flashTrades(market.trades);
+  moveTrades(market.trades);
+}
+
+// Milliseconds a trade takes to move one hop of its path.
+const HOP_MS = 700;
+
+// A trade whose path a node told its operator (buyer first, seller last)
+// moves along it as a dot, from its seller to its buyer, hop by hop, the
+// links it takes drawn thick meanwhile: over a relayed (dashed) link when
+// the buy went through a relay's circuit.  Trades from before the page
+// opened do not move.
+function moveTrades(trades) {
+  const keys = trades.map((trade) => trade.path ?
+    `${trade.at} ${trade.item} ${trade.path.join(" ")}` : null);
+  if (graph.moved !== null) {
+    trades.forEach((trade, i) => {
+      if (keys[i] !== null && !graph.moved.has(keys[i])) startMove(trade.path);
+    });
+  }
+  graph.moved = new Set(keys.filter((key) => key !== null));
+}
+
+function linkBetween(a, b) {
+  return graph.edges.get(`${a}-${b}`) ? `${a}-${b}` :
+    graph.edges.get(`${b}-${a}`) ? `${b}-${a}` : null;
+}
+
+function startMove(path) {
+  const hops = path.slice().reverse().filter((id) => graph.nodes.get(id));
+  if (hops.length < 2) return;
+  const links = hops.slice(1).map((id, i) => linkBetween(hops[i], id)).filter((id) => id);
+  const duration = HOP_MS * (hops.length - 1);
+  graph.moving.push({hops, start: performance.now(), duration});
+  graph.moves.push({path, hops, links, at: Date.now()});
+  if (graph.moves.length > 50) graph.moves.shift();
+  graph.edges.update(links.map((id) => ({id, width: 4, color: {color: "#f4a261"}})));
+  setTimeout(() => graph.edges.update(links.filter((id) => graph.edges.get(id))
+    .map((id) => ({id, width: 1.5, color: {color: "#999"}}))), duration);
+  if (!graph.animating) {
+    graph.animating = true;
+    requestAnimationFrame(animate);
+  }
+}
+
+function animate() {
+  const now = performance.now();
+  graph.moving = graph.moving.filter((move) => now - move.start < move.duration);
+  graph.network.redraw();
+  if (graph.moving.length) requestAnimationFrame(animate);
+  else graph.animating = false;
+}
+
+// Draws each moving trade's dot where it is now, between two hops.
+function drawMoving(ctx) {
+  const now = performance.now();
+  for (const move of graph.moving) {
+    const positions = graph.network.getPositions(move.hops);
+    const along = Math.min(1, (now - move.start) / move.duration) * (move.hops.length - 1);
+    const hop = Math.min(Math.floor(along), move.hops.length - 2);
+    const from = positions[move.hops[hop]], to = positions[move.hops[hop + 1]];
+    if (!from || !to) continue;
+    const t = along - hop;
+    ctx.beginPath();
+    ctx.arc(from.x + (to.x - from.x) * t, from.y + (to.y - from.y) * t, 7, 0, 2 * Math.PI);
+    ctx.fillStyle = "#f4a261";
+    ctx.strokeStyle = "#333";
+    ctx.lineWidth = 2;
+    ctx.fill();
+    ctx.stroke();
+  }
 }
 
 // A trade seen since the last picture flashes its seller (and its buyer,
@@ -202,10 +291,10 @@ function showMarket(market) {
       rows.push(row);
     }
   }
-  document.getElementById("offers").replaceChildren(...rows);
+  fillTable("offers", rows);
   // A shared file once, by name: its size, its hash (short, whole in the
   // tooltip) and the nodes sharing it.
-  document.getElementById("files").replaceChildren(...(market.files || []).map((file) => {
+  fillTable("files", (market.files || []).map((file) => {
     const row = el("tr", {"data-item": file.name});
     const sellers = el("td", {"class": "sellers"});
     file.nodes.forEach((id, i) => {
@@ -218,7 +307,7 @@ function showMarket(market) {
     return row;
   }));
   // Each node's downloads under way, with the node fetching.
-  document.getElementById("downloads").replaceChildren(...(market.downloads || []).map((d) => {
+  fillTable("downloads", (market.downloads || []).map((d) => {
     const row = el("tr", {"data-item": d.name, "class": d.state});
     row.append(itemCell(d.name), nodeCell(d.node), ...downloadCells(d));
     return row;
@@ -228,7 +317,7 @@ function showMarket(market) {
     `${silent.length} not answering: ` + silent.map(
       (node) => `${shortId(node.id)} (${Math.round(node.quiet)} s)`).join(", ") : "";
   // One row per trade, with its units.
-  document.getElementById("trades").replaceChildren(...market.trades.slice().reverse().map(
+  fillTable("trades", market.trades.slice().reverse().map(
     (trade) => {
       const row = el("tr", {"data-item": trade.item});
       row.append(el("td", {}, clock(trade.at)), nodeCell(trade.seller, "not seen"),
@@ -272,32 +361,46 @@ function showNode(node) {
     (node.known ? "" : " (its state is not known yet)") +
     (node.known && !node.operator ?
        "; it tells this view its public facts only: its bag, pending buys, other " +
-       "links, downloads, messages and copies sold are its operator's, and left " +
+       "links, downloads, messages, trades and copies sold are its operator's, and left " +
        "out here" : "") +
     (node.silent ? `: ${silence(node)}; what follows is its last answer` : "");
-  document.getElementById("links").replaceChildren(...(node.links || []).map((link) => {
+  fillTable("links", (node.links || []).map((link) => {
     const row = el("tr");
-    row.append(el("td"), el("td", {}, `${link.host}:${link.port}`), el("td", {}, link.purpose));
+    row.append(el("td"), el("td", {}, `${link.host}:${link.port}`),
+               el("td", {}, link.relayed ? `${link.purpose}, through a relay` : link.purpose));
     row.children[0].append(el("a", {href: `/node/${link.id}`, title: link.id}, shortId(link.id)));
     return row;
   }));
   document.getElementById("stock").textContent = counts(node.stock);
   document.getElementById("bag").textContent = counts(node.bag);
   document.getElementById("pending").textContent = node.known ? node.pending : "?";
-  document.getElementById("files").replaceChildren(...(node.files || []).map((file) => {
+  fillTable("files", (node.files || []).map((file) => {
     const row = el("tr", {"data-item": file.name});
     row.append(itemCell(file.name), el("td", {"class": "size"}, bytes(file.size)),
                el("td", {"class": "hash", title: file.contentId}, file.contentId.slice(0, 12) + "\u2026"),
                el("td", {"class": "sold"}, file.sold === undefined ? "withheld" : String(file.sold)));
     return row;
   }));
-  document.getElementById("downloads").replaceChildren(...(node.downloads || []).map((d) => {
+  fillTable("downloads", (node.downloads || []).map((d) => {
     const row = el("tr", {"data-item": d.name, "class": d.state});
     row.append(itemCell(d.name), ...downloadCells(d));
     return row;
   }));
+  // Its trades, newest first, each with the path its buy took.
+  fillTable("trades", (node.trades || []).slice().reverse().map(
+    (trade) => {
+      const row = el("tr", {"data-item": trade.item});
+      const path = el("td", {"class": "path"});
+      trade.path.forEach((id, i) => {
+        if (i) path.append(" \u2192 ");
+        path.append(nodeLink(id));
+      });
+      row.append(el("td", {}, clock(trade.at)), itemCell(trade.item),
+                 el("td", {"class": "units"}, String(trade.units)), path);
+      return row;
+    }));
   fill(document.getElementById("events"), node.events, () => true);
-  document.getElementById("messages").replaceChildren(...(node.messages || []).slice().reverse().map(
+  fillTable("messages", (node.messages || []).slice().reverse().map(
     (message) => {
       const row = el("tr", {"class": message.dir});
       const peer = el("td");

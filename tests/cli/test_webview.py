@@ -1,0 +1,28 @@
+"""Tests for twisted_bazaar.cli.webview: what ``bazaar web`` says of where
+it listens."""
+
+from twisted.internet.address import IPv4Address, UNIXAddress
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.cli.webview import listeningOn, webConnector
+
+
+class ListeningOnTests(SynchronousTestCase):
+    def test_tcp(self):
+        self.assertEqual(listeningOn(IPv4Address("TCP", "127.0.0.1", 8080)),
+                         "127.0.0.1:8080")
+
+    def test_unixSocket(self):
+        """--listen unix:PATH: a Unix socket has no host and port (this
+        ended the command with a traceback)."""
+        self.assertEqual(listeningOn(UNIXAddress(b"/tmp/web.sock")), "unix:/tmp/web.sock")
+
+
+class ConnectorTests(SynchronousTestCase):
+    def test_relaysAsTheTrackerNamesThem(self):
+        """The view dials a node at home through the relay the tracker's
+        memberlist names for it: it has no tracker session to ask, and
+        its connector refused every relay (every node at home stayed
+        "not answering", tests/e2e/test_web_relayed_live.py)."""
+        self.assertTrue(webConnector(Clock()).vouched("10.47.0.1:7702", 7))

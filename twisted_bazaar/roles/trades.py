@@ -1,0 +1,35 @@
+"""
+L{TradeLog}: a role's last few trades with the route each buy took, for
+its operator's status (``nodestate.trades``, docs/protocol.md §12a) and
+so for the web view, which moves a trade along its path.
+
+The path is the buy's own: buyer first, seller last, the nodes between
+it was routed through (two ids for a buy sent straight to its seller,
+over a direct or relayed link).  Who bought from whom is the operator's
+business, never a stranger's.
+"""
+
+from collections import deque
+
+#: Trades kept, newest last.
+TRADES_KEPT = 16
+
+
+class TradeLog:
+    """The last L{TRADES_KEPT} trades of one role, each as (when, buy
+    id, item, units, path)."""
+
+    def __init__(self, clock, size=TRADES_KEPT):
+        self.clock = clock
+        self._entries = deque(maxlen=size)
+
+    def note(self, buy_id, item, units, path):
+        """A trade made now: units of item under buy_id, along path
+        (buyer first)."""
+        self._entries.append((self.clock.seconds(), buy_id, item, units, tuple(path)))
+
+    def entries(self, now):
+        """The trades noted, oldest first, as (milliseconds before now,
+        buy id, item, units, path)."""
+        return tuple((max(0, round((now - when) * 1000)), buy_id, item, units, path)
+                     for when, buy_id, item, units, path in self._entries)
