@@ -431,7 +431,7 @@ class TransferServer(FramedProtocol):
         switching, self._switching = self._switching, None
         if switching is None or self._refusal is not None or self.transport.disconnecting:
             return
-        if self._buffer:
+        if self.framesHeld():
             self._refuse("wtf", "bytes after cipher, before its answer")
             return
         self._armIdle()
