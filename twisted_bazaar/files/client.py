@@ -32,7 +32,7 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.files.messages import About, Cipher, Data, Get, Head
-from twisted_bazaar.net.capabilities import ISecureTransport
+from twisted_bazaar.net.capabilities import IBulkTransport, ISecureTransport
 from twisted_bazaar.net.encrypted import ChannelFailed
 from twisted_bazaar.net.framed import FrameLoop
 from twisted_bazaar.channel.noise import AESGCM_NAME
@@ -112,10 +112,12 @@ class TransferClient(FrameLoop, Protocol):
         self.closed = False
 
     def connectionMade(self):
-        # A reactor's socket transport reads bufferSize bytes at a time;
-        # other transports (in-memory links, tests) have no such setting.
-        if hasattr(self.transport, "bufferSize"):
-            self.transport.bufferSize = READ_SIZE
+        # A reactor's socket transport (under the channel) reads
+        # bufferSize bytes at a time; other transports (in-memory links,
+        # tests) have no such setting.
+        bulk = IBulkTransport(self.transport, None)
+        if bulk is not None:
+            bulk.bufferSize = READ_SIZE
         # Only the channel's transport can switch; others (in-memory
         # links, tests) carry the requests as they are.
         if self.cipher is not None and ISecureTransport.providedBy(self.transport):
