@@ -19,6 +19,7 @@ C{LineReceiver.setRawMode} does: no second frame loop.
 
 from twisted.internet.protocol import Protocol
 
+from twisted_bazaar.net.limits import DEFAULT_FRAME_LIMIT
 from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, lengthPrefix, readFrame
 
 
@@ -118,11 +119,14 @@ class FramedProtocol(FrameLoop, Protocol):
     included, calls L{brokenFrame} and reads nothing more, nor after
     L{readNoMore}.
 
-    @cvar MAX_LENGTH: the longest payload taken.
+    @cvar MAX_LENGTH: the longest payload taken: each protocol's own (the
+        relay's L{twisted_bazaar.traversal.messages.FRAME_LIMIT}, a
+        request's C{MAX_REQUEST}), else the links' default (docs/protocol.md
+        §2).
     @ivar brokenPeer: True once a broken frame came.
     """
 
-    MAX_LENGTH = 99999
+    MAX_LENGTH = DEFAULT_FRAME_LIMIT
     brokenPeer = False
     _partial = None
     _raw = False
