@@ -33,6 +33,12 @@ frames: the system time is what callgrind does not count (the
 kernel's side of every read and send), and CPU time, unlike the rate,
 does not count the time the node waits for a core.
 
+``client-loop``: the transfer client's reading alone, in this process
+under callgrind, twice (PYTHONHASHSEED=0): M/8 and M pieces of 1 MiB, each a
+``data`` frame and its body, fed in 1 MiB reads to a L{TransferClient}
+on a C{StringTransport}; no daemon, no timer, so the difference per MiB
+is the same from run to run (it includes building the stream).
+
 Each prints every count it used.  To compare trees, run the same command
 in each (``PYTHONPATH`` at the tree, with its own ``.venv``).
 """
@@ -193,21 +199,76 @@ def relayCpu(frames, runs):
     return per
 
 
+def clientPieces(pieces):
+    """Feed a transfer client pieces of 1 MiB (see client-loop)."""
+    from twisted.internet.task import Clock
+    from twisted.internet.testing import StringTransport
+
+    from twisted_bazaar import wire
+    from twisted_bazaar.files.client import TransferClient
+    from twisted_bazaar.files.messages import Data
+    from twisted_bazaar.wire.framing import frame
+
+    class Sink:
+        got = 0
+
+        def write(self, data):
+            self.got += len(data)
+
+    client = TransferClient(Clock(), cipher=None)
+    client.makeConnection(StringTransport())
+    sink = Sink()
+    body = bytes(range(256)) * (MIB // 256)
+    sha = "ab" * 32
+    stream = b"".join(frame(wire.encode(Data(sha, i * MIB, MIB))) + body
+                      for i in range(pieces))
+    for i in range(pieces):
+        client.get(sha, i * MIB, MIB, sink)
+    # Reads that do not fall on the pieces' bounds, as a socket's do not.
+    for offset in range(0, len(stream), MIB):
+        client.dataReceived(stream[offset:offset + MIB])
+    if sink.got != pieces * MIB or client._waiting:
+        raise AssertionError(f"the client took {sink.got} bytes of {pieces * MIB}")
+
+
+def clientLoop(mib):
+    counts = {}
+    with tempfile.TemporaryDirectory(prefix="bazaar-callcount-") as folder:
+        for pieces in (max(1, mib // 8), mib):
+            out = os.path.join(folder, f"callgrind.{pieces}")
+            subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                            sys.executable, "-m", "benchmarks.callcount", "client-pieces",
+                            "--mib", str(pieces)], check=True, capture_output=True,
+                           env=dict(os.environ, PYTHONHASHSEED="0"), timeout=SLOW)
+            counts[pieces] = instructions(out)
+            print(f"client-loop: {pieces} MiB, {counts[pieces]:,} instructions")
+    small, large = sorted(counts)
+    per = (counts[large] - counts[small]) / (large - small)
+    print(f"client-loop: {per:,.0f} instructions per MiB")
+    return per
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks.callcount",
                                 description=__doc__.split("\n\n")[0].strip())
-    p.add_argument("what", choices=("relay", "transfer", "relay-cpu"))
+    p.add_argument("what", choices=("relay", "transfer", "relay-cpu", "client-loop",
+                                    "client-pieces"))
     p.add_argument("--frames", type=int, default=20_000,
                    help="buy frames of the longer relay run (default 20,000)")
     p.add_argument("--runs", type=int, default=3,
                    help="runs of relay-cpu (default 3)")
     p.add_argument("--mib", type=int, default=32,
-                   help="MiB of the larger file fetched (default 32)")
+                   help="MiB of the larger file fetched, or of the longer client-loop "
+                        "(default 32)")
     args = p.parse_args(argv)
     if args.what == "relay":
         relayCost(args.frames)
     elif args.what == "relay-cpu":
         relayCpu(args.frames, args.runs)
+    elif args.what == "client-loop":
+        clientLoop(args.mib)
+    elif args.what == "client-pieces":
+        clientPieces(args.mib)
     else:
         transferCost(args.mib)
 

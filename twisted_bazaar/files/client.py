@@ -211,8 +211,9 @@ class TransferClient(FrameLoop, Protocol):
         except Exception as e:
             self._fail(e)
             return None
-        if not self._body:
-            self._answered(None)
+        if self._body:
+            return None  # the read is all the body's
+        self._answered(None)
         return end
 
     def framingBroken(self, reason):
