@@ -9,14 +9,14 @@ import os
 import socket
 
 from twisted.internet import defer, task, tcp
-from twisted.internet.interfaces import ISystemHandle
+from twisted.internet.interfaces import IReadWriteDescriptor, ISystemHandle
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.internet.error import ConnectionLost
 from twisted.trial.unittest import SynchronousTestCase
-from zope.interface import implementer
+from zope.interface import alsoProvides, implementer
 
 from twisted_bazaar.net.connections import ConnectionManager
 from twisted_bazaar import wire
@@ -33,6 +33,7 @@ from twisted_bazaar.files.hashing import digestFile
 from twisted_bazaar.files.messages import About, Data, Get, Head
 from twisted_bazaar.files.server import TransferServer
 from twisted_bazaar.net.account import Account
+from twisted_bazaar.net.capabilities import IBulkTransport
 from tests.files.helpers import fileId, scratchDir, touch, writeFile
 from tests.helpers import netstring, parseNetstrings
 
@@ -126,6 +127,7 @@ class ServerTests(SynchronousTestCase):
         transport without a send size is left alone."""
         transport = StringTransport(peerAddress=IPv4Address("TCP", "192.168.1.2", 40000))
         transport.SEND_LIMIT = 128 * 1024
+        alsoProvides(transport, IBulkTransport)
         TransferServer(self.service).makeConnection(transport)
         self.assertEqual(transport.SEND_LIMIT, server.SEND_SIZE)
         self.assertGreater(server.SEND_SIZE, server.BULK_CHUNK)
@@ -329,7 +331,7 @@ class ServerTests(SynchronousTestCase):
                          (0, 0))
 
 
-@implementer(ISystemHandle)
+@implementer(ISystemHandle, IReadWriteDescriptor)
 class SocketTransport(StringTransport):
     """
     A StringTransport whose handle is one end of a socket pair, as a TCP
@@ -741,6 +743,7 @@ class ClientTests(SynchronousTestCase):
     def test_readsInBigChunks(self):
         """A socket transport is told to read READ_SIZE bytes at a time;
         a transport without that setting is left alone."""
+        @implementer(IBulkTransport)
         class SocketLike(StringTransport):
             bufferSize = 2 ** 16
 

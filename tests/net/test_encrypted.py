@@ -7,7 +7,8 @@ fake clock.
 import socket
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.interfaces import ISystemHandle
+from twisted.internet import tcp
+from twisted.internet.interfaces import IReadWriteDescriptor, ISystemHandle
 from twisted.internet.error import ConnectionDone
 from twisted.python.failure import Failure
 from twisted.internet.protocol import Factory, Protocol
@@ -16,13 +17,15 @@ from twisted.internet.testing import StringTransport
 from twisted.test.iosim import connectedServerAndClient
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
-from zope.interface import implementer
+from zope.interface import alsoProvides, implementer
+from zope.interface.verify import verifyClass
 
 from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 
 from twisted_bazaar.files.server import socketOf
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.channel.session import REFUSAL, ChannelKey
+from twisted_bazaar.net.capabilities import IBulkTransport
 from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.net.encrypted import (
     CLOSE_GRACE,
@@ -181,37 +184,31 @@ class WrapperTests(SynchronousTestCase):
         protocol.connectionLost(Failure(ValueError("certificate verify failed")))
         self.assertEqual(str(wrapped.lost.value), "certificate verify failed")
 
-    def test_bufferSizeIsTheSockets(self):
-        """What a bulk reader sets as its transport's read size is the TCP
-        transport's."""
+    def test_bulkSizesAreTheSockets(self):
+        """What a bulk reader or writer sets as its transport's read and
+        send sizes is the TCP transport's (IBulkTransport answered by the
+        one under the channel); a transport without them has none through
+        the channel either."""
         protocol = EncryptedProtocol(Recorder(), ChannelKey.generate(), True, Clock())
         transport = StringTransport()
-        transport.bufferSize = 65536
+        transport.bufferSize, transport.SEND_LIMIT = 65536, 128 * 1024
+        alsoProvides(transport, IBulkTransport)
         protocol.makeConnection(transport)
-        protocol.bufferSize = 256 * 1024
-        self.assertEqual((transport.bufferSize, protocol.bufferSize),
-                         (256 * 1024, 256 * 1024))
-
-    def test_sendLimitIsTheSockets(self):
-        """What a bulk writer sets as its transport's send size is the TCP
-        transport's; a transport without one has none through the
-        channel either."""
-        protocol = EncryptedProtocol(Recorder(), ChannelKey.generate(), True, Clock())
-        transport = StringTransport()
-        transport.SEND_LIMIT = 128 * 1024
-        protocol.makeConnection(transport)
-        protocol.SEND_LIMIT = 2 * 1024 * 1024
-        self.assertEqual((transport.SEND_LIMIT, protocol.SEND_LIMIT),
-                         (2 * 1024 * 1024, 2 * 1024 * 1024))
+        self.assertIs(IBulkTransport(protocol), transport)
         bare = EncryptedProtocol(Recorder(), ChannelKey.generate(), True, Clock())
         bare.makeConnection(StringTransport())
-        self.assertFalse(hasattr(bare, "SEND_LIMIT"))
+        self.assertIsNone(IBulkTransport(bare, None))
+
+    def test_aTCPTransportIsBulk(self):
+        """Twisted's TCP transport is declared to have both sizes."""
+        verifyClass(IBulkTransport, tcp.Connection)
+        self.assertTrue(IBulkTransport.implementedBy(tcp.Server))
 
     def test_noSendfile(self):
         """Bytes may never go around the channel (sendfile), though the
         TCP transport under it would allow it."""
 
-        @implementer(ISystemHandle)
+        @implementer(ISystemHandle, IReadWriteDescriptor)
         class SocketTransport(StringTransport):
             def __init__(self, sock):
                 super().__init__()
@@ -219,9 +216,6 @@ class WrapperTests(SynchronousTestCase):
 
             def getHandle(self):
                 return self.sock
-
-            def startWriting(self):
-                pass
 
         with socket.socket() as sock:
             transport = SocketTransport(sock)

@@ -10,8 +10,10 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import alsoProvides
 
 from twisted_bazaar import wire
+from twisted_bazaar.net.capabilities import IBulkTransport, ISecureTransport
 from twisted_bazaar.testing.memory import MemoryConnector
 from twisted_bazaar.traversal.circuit import CircuitEnd, CircuitRefused
 from twisted_bazaar.traversal.messages import RelayAccept, RelayConnect, RelayOpen
@@ -64,15 +66,16 @@ class CircuitEndTests(SynchronousTestCase):
         self.assertTrue(transport.value().endswith(b"out"))
 
     def test_bulkSizesAreTheRelayConnections(self):
-        """What a bulk reader or sender sets on the inner transport (its
-        read and send sizes) is set on the connection to the relay."""
+        """The read and send sizes a bulk reader or sender sets through
+        the inner transport (IBulkTransport) are the connection to the
+        relay's; a relay connection without them gives none."""
         _, end, transport, protocol, _ = ended()
         end.dataReceived(frame(wire.encode(RelayOpen())))
-        transport.bufferSize = transport.SEND_LIMIT = 1
-        protocol.transport.bufferSize = 1 << 20
-        protocol.transport.SEND_LIMIT = 2 << 20
-        self.assertEqual((transport.bufferSize, transport.SEND_LIMIT), (1 << 20, 2 << 20))
-        self.assertEqual(protocol.transport.SEND_LIMIT, 2 << 20)
+        self.assertIsNone(IBulkTransport(protocol.transport, None))
+        # Its channel's key, say, is no capability of the path.
+        alsoProvides(transport, IBulkTransport, ISecureTransport)
+        self.assertIs(IBulkTransport(protocol.transport), transport)
+        self.assertIsNone(ISecureTransport(protocol.transport, None))
 
     def test_refusal(self):
         """The relay's error fails it with the relay's reason, and the

@@ -16,14 +16,11 @@ calls L{resumeProducing}.  A connection that brings nothing for
 C{stall} seconds while an answer is due is dropped: every request on it
 fails with L{Stalled}.
 
-Its frame loop is its own, not L{twisted_bazaar.net.framed.FramedProtocol}'s
-raw mode: a ``data`` answer's body is counted bytes on the bulk path, read
-from a memoryview of each 1 MiB read and handed to the sink uncopied,
-frames and bodies interleaved in one read; and the cipher switch must
-stop reading at the exact end of its answer frame.  The framed
-protocol's loop copies what follows a frame (C{data[start:]}) on every
-switch between frames and raw bytes, which a download would pay on every
-piece.  It frames by the one rule of L{twisted_bazaar.wire.framing}.
+Its frames are split by L{twisted_bazaar.net.framed.FrameLoop}, the one
+frame loop of every connection: a ``data`` answer's body is a raw stretch
+between frames (counted bytes on the bulk path, handed to the sink as a
+memoryview of each 1 MiB read, uncopied), and the cipher switch stops the
+reading at the exact end of its answer frame.
 """
 
 import collections
@@ -35,14 +32,14 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.files.messages import About, Cipher, Data, Get, Head
-from twisted_bazaar.net.capabilities import ISecureTransport
+from twisted_bazaar.net.capabilities import IBulkTransport, ISecureTransport
 from twisted_bazaar.net.encrypted import ChannelFailed
+from twisted_bazaar.net.framed import FrameLoop
 from twisted_bazaar.channel.noise import AESGCM_NAME
-from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, readFrame
+from twisted_bazaar.wire.framing import frame
 
 #: Largest answer frame (an ``about`` of 4096 pieces is about 280 kB).
 MAX_ANSWER = 1024 * 1024
-ANSWER_DIGITS = digitsFor(MAX_ANSWER)
 #: Default seconds without a byte, while an answer is due, before giving up.
 DEFAULT_STALL = 10.0
 #: Most bytes a socket transport reads at a time (Twisted's C{bufferSize},
@@ -81,13 +78,15 @@ class Broken(TransferError):
 
 
 @implementer(IPushProducer)
-class TransferClient(Protocol):
+class TransferClient(FrameLoop, Protocol):
     """
     One transfer connection to a seller, on the buyer.
 
     @ivar cipherRefused: the seller answered the switch of cipher with an
         error (a seller that does not know the switch): ask it no more.
     """
+
+    MAX_LENGTH = MAX_ANSWER
 
     def __init__(self, clock, stall=DEFAULT_STALL, cipher=AESGCM_NAME):
         """
@@ -101,7 +100,8 @@ class TransferClient(Protocol):
         #: Request frames held until the switch's answer, or None.
         self._held = None
         self._switched = False
-        self._buffer = b""
+        #: What is left of a frame not yet whole (L{FrameLoop}).
+        self._partial = None
         self._body = 0
         #: (request, Deferred, sink) in the order the answers are due.
         self._waiting = collections.deque()
@@ -112,10 +112,12 @@ class TransferClient(Protocol):
         self.closed = False
 
     def connectionMade(self):
-        # A reactor's socket transport reads bufferSize bytes at a time;
-        # other transports (in-memory links, tests) have no such setting.
-        if hasattr(self.transport, "bufferSize"):
-            self.transport.bufferSize = READ_SIZE
+        # A reactor's socket transport (under the channel) reads
+        # bufferSize bytes at a time; other transports (in-memory links,
+        # tests) have no such setting.
+        bulk = IBulkTransport(self.transport, None)
+        if bulk is not None:
+            bulk.bufferSize = READ_SIZE
         # Only the channel's transport can switch; others (in-memory
         # links, tests) carry the requests as they are.
         if self.cipher is not None and ISecureTransport.providedBy(self.transport):
@@ -179,48 +181,45 @@ class TransferClient(Protocol):
         if self.closed:
             return
         self._armStall()
-        if self._buffer:
-            data = self._buffer + data
-            self._buffer = b""
-        view = memoryview(data)
-        while view and not self.closed:
-            if self._body:
-                taken = view[:self._body]
-                view = view[len(taken):]
-                self._body -= len(taken)
-                request, d, sink = self._waiting[0]
-                try:
-                    # A view, not a copy, of bytes nothing changes: the
-                    # sink may keep it (to hash it on a worker thread).
-                    sink.write(taken)
-                except Exception as e:
-                    self._fail(e)
-                    return
-                if not self._body:
-                    self._answered(None)
-                continue
-            try:
-                found = readFrame(view, 0, MAX_ANSWER, ANSWER_DIGITS)
-            except FrameError as e:
-                self._fail(Broken(f"a broken frame from the seller: {e}"))
-                return
-            if found is None:
-                break
-            begin, end = found
-            if len(view) <= end:
-                break
-            payload = bytes(view[begin:end])
-            view = view[end + 1:]
-            self._frame(payload)
-            if self._switched:
-                self._switched = False
-                if not self._switch(len(view)):
-                    return
-        self._buffer = bytes(view)
+        self.readFrames(data)
         if not self._waiting:
             self._disarmStall()
 
-    def _frame(self, payload):
+    @property
+    def deaf(self):
+        """No frame is read now: the connection is failing or closed, a
+        body is due, or the switch's answer just came (L{FrameLoop})."""
+        return self.closed or self._why is not None or self._switched or self._body > 0
+
+    def unframed(self, data, start):
+        """What is read while no frame is: the body due, handed to its
+        sink; or, after the switch's answer, nothing (L{_switch})."""
+        if self.closed or self._why is not None:
+            return None
+        if self._switched:
+            self._switched = False
+            return start if self._switch(len(data) - start) else None
+        end = min(start + self._body, len(data))
+        if end == start:
+            return None
+        self._body -= end - start
+        sink = self._waiting[0][2]
+        try:
+            # A view, not a copy, of bytes nothing changes: the sink may
+            # keep it (to hash it on a worker thread).
+            sink.write(memoryview(data)[start:end])
+        except Exception as e:
+            self._fail(e)
+            return None
+        if self._body:
+            return None  # the read is all the body's
+        self._answered(None)
+        return end
+
+    def framingBroken(self, reason):
+        self._fail(Broken(f"a broken frame from the seller: {reason}"))
+
+    def stringReceived(self, payload):
         try:
             answer = wire.decode(payload)
         except wire.ProtocolError as e:

@@ -27,7 +27,7 @@ import socket
 
 from twisted.application.service import Service
 from twisted.internet import defer
-from twisted.internet.interfaces import IPullProducer, ISystemHandle
+from twisted.internet.interfaces import IPullProducer, IReadWriteDescriptor, ISystemHandle
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
@@ -42,7 +42,7 @@ from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.files.hashing import statKey
 from twisted_bazaar.files.messages import About, Cipher, Data, Get, Head
-from twisted_bazaar.net.capabilities import ISecureTransport
+from twisted_bazaar.net.capabilities import IBulkTransport, ISecureTransport
 from twisted_bazaar.channel.session import SWITCHES
 
 #: Bytes read from disk and written to the transport at a time, under a
@@ -116,16 +116,18 @@ def socketOf(consumer):
     sent to it around the consumer with C{os.sendfile}; None otherwise.
 
     That is so for a socket transport of the reactor (C{tcp.Connection}):
-    it provides C{ISystemHandle}, whose C{getHandle} is the socket itself, and its C{startWriting} has the
-    reactor call its C{doWrite}, which resumes a pull producer once its
-    own buffer is empty.  Over TLS C{getHandle} is the TLS connection, not
+    it provides C{ISystemHandle}, whose C{getHandle} is the socket
+    itself, and C{IReadWriteDescriptor}: it is a reactor's file descriptor
+    (C{abstract.FileDescriptor}), whose C{startWriting} has the reactor
+    call its C{doWrite}, which resumes a pull producer once its own
+    buffer is empty.  Over TLS C{getHandle} is the TLS connection, not
     a socket (the bytes must be encrypted); test and simulator transports
     have no socket.
     """
     # Provided, not adapted: a transport wrapping a socket's (the channel)
-    # is no socket of its own.  startWriting belongs to no interface.
+    # is no socket of its own.
     if (not hasattr(os, "sendfile") or not ISystemHandle.providedBy(consumer)
-            or not hasattr(consumer, "startWriting")):
+            or not IReadWriteDescriptor.providedBy(consumer)):
         return None
     handle = consumer.getHandle()
     return handle if isinstance(handle, socket.socket) else None
@@ -307,10 +309,11 @@ class TransferServer(FramedProtocol):
         self._switching = None
 
     def connectionMade(self):
-        # A reactor's socket transport, or the channel over one, has a
-        # send size; test and simulator transports have none.
-        if hasattr(self.transport, "SEND_LIMIT"):
-            self.transport.SEND_LIMIT = SEND_SIZE
+        # A reactor's socket transport, under the channel, has a send
+        # size; test and simulator transports have none.
+        bulk = IBulkTransport(self.transport, None)
+        if bulk is not None:
+            bulk.SEND_LIMIT = SEND_SIZE
         rate = self.service.rate
         self.pace = Pace(self.service.clock, rate) if rate else None
         self.group = addressGroup(self._host())
@@ -431,7 +434,7 @@ class TransferServer(FramedProtocol):
         switching, self._switching = self._switching, None
         if switching is None or self._refusal is not None or self.transport.disconnecting:
             return
-        if self._buffer:
+        if self.framesHeld():
             self._refuse("wtf", "bytes after cipher, before its answer")
             return
         self._armIdle()

@@ -13,7 +13,8 @@ other: its socket (C{ISystemHandle}) is not one, or a file would be sent
 around the channel unencrypted.
 """
 
-from zope.interface import Attribute, Interface
+from twisted.internet.tcp import Connection
+from zope.interface import Attribute, Interface, classImplements
 
 
 class IPathCapability(Interface):
@@ -35,6 +36,20 @@ class ISecureTransport(Interface):
         """Seal and open the messages after the last one opened (and after
         ``last``, written first) with the cipher function ``name``
         (docs/protocol.md §19.1): whether it switched."""
+
+
+class IBulkTransport(IPathCapability):
+    """A connection over a socket whose read and send sizes a reader or a
+    writer of bulk data (a file's buyer, its seller) may set: a reactor's
+    TCP transport.  A channel over one, or a relay's circuit, answers
+    with the socket's transport under it (the sizes are the socket's)."""
+
+    bufferSize = Attribute("Bytes read from the socket at a time.")
+    SEND_LIMIT = Attribute("Bytes handed to the kernel in one send at most.")
+
+
+# Twisted's TCP transport has both (its own names) and declares neither.
+classImplements(Connection, IBulkTransport)
 
 
 def conformThrough(wrapper, wrapped, interface):

@@ -125,28 +125,6 @@ class EncryptedProtocol(Protocol):
         connection, or None before the handshake is done."""
         return self.session.handshakeHash
 
-    @property
-    def bufferSize(self):
-        """Bytes the TCP transport reads at a time: a reader of bulk data
-        (a file's buyer) sets it on this transport, and it must reach the
-        socket's."""
-        return self.transport.bufferSize
-
-    @bufferSize.setter
-    def bufferSize(self, size):
-        self.transport.bufferSize = size
-
-    @property
-    def SEND_LIMIT(self):  # noqa: N802 (Twisted's name, on its transports)
-        """Bytes the TCP transport hands the kernel in one send at most: a
-        writer of bulk data (a file's seller) sets it on this transport,
-        and it must reach the socket's (as L{bufferSize} does for reads)."""
-        return self.transport.SEND_LIMIT
-
-    @SEND_LIMIT.setter
-    def SEND_LIMIT(self, size):  # noqa: N802
-        self.transport.SEND_LIMIT = size
-
     def getHandle(self):
         """Not a socket: bytes sent around this transport would go out
         unencrypted (see L{twisted_bazaar.files.server.socketOf})."""

@@ -11,16 +11,9 @@ it sends about the link itself (one without a ``path``), counts toward
 its error budget (L{twisted_bazaar.net.limits.spend}), and the link is cut
 when the budget is spent.  Every other message goes to the link's owner.
 
-Its frame loop (L{Reading.readFrames}) is the one loop besides
-L{twisted_bazaar.net.framed.FramedProtocol}'s, on purpose: every search a
-node relays passes it, so it takes a well-formed whole frame inline
-(no call to L{readFrame}, no method call per frame but the handler's),
-keeps a partial frame in a bytearray that grows in place (linear for a
-large frame in small reads), and checks the link's deafness rather than
-a mode; the framed protocol's loop, a call to L{readFrame} a frame,
-would cost the relay benchmark's ``relay_ratio``.  Both read frames by
-the one rule of L{twisted_bazaar.wire.framing}, and a link's limit is
-the registry's ``link.frame``.
+Its frames are split by L{twisted_bazaar.net.framed.FrameLoop}, the one
+frame loop of every connection, with the link's frame limit (the
+registry's ``link.frame``).
 """
 
 from twisted.internet import defer
@@ -28,14 +21,14 @@ from twisted.internet.error import ConnectionDone
 from twisted.logger import LogLevel
 
 from twisted_bazaar import wire
+from twisted_bazaar.net.framed import FrameLoop
 from twisted_bazaar.net.limits import ERROR_WINDOW, TokenBucket, bucketRate, spend
 from twisted_bazaar.net.recent import IN, STATUS
-from twisted_bazaar.wire.framing import FrameError, digitsFor, lengthPrefix, readFrame
 
 _Ping, _Pong, _Error = wire.Ping, wire.Pong, wire.Error
 
 
-class Reading:
+class Reading(FrameLoop):
     """
     What a L{twisted_bazaar.net.link.Link} does with what its peer sends
     (a part of it, kept apart for what it does, with no state of its own):
@@ -52,9 +45,9 @@ class Reading:
 
     def dataReceived(self, data):
         """
-        Read a burst: split it into messages (L{readFrames}); with a write
-        batch, what is sent meanwhile goes out when the outermost read is
-        done (see L{twisted_bazaar.net.batch.WriteBatch}).
+        Read a burst: split it into messages (L{FrameLoop.readFrames});
+        with a write batch, what is sent meanwhile goes out when the
+        outermost read is done (see L{twisted_bazaar.net.batch.WriteBatch}).
         """
         batch = self._context.batch
         if batch is None:
@@ -68,67 +61,18 @@ class Reading:
             if not batch.depth and batch.dirty:
                 batch.flush()
 
-    def readFrames(self, data):
-        """
-        Split the stream into netstrings, strictly (the rules are
-        L{twisted_bazaar.wire.framing}'s, shared with every connection that
-        frames: not Twisted's C{NetstringReceiver}, for two reasons: every
-        framing fault must be named in the log, and a node relays every
-        flooded search, so parsing must cost little).  What is left of a
-        frame waits in a bytearray, and a frame's payload is only scanned
-        once it is whole, so a large frame arriving in small pieces costs
-        linear time.  Whole frames are cut from bytes, one copy each.
-        """
-        if self.deaf:
-            return
-        partial = self._partial
-        if partial is not None:
-            buffer = partial[0]
-            buffer += data
-            if len(buffer) < partial[1]:
-                return
-            data = bytes(buffer)
-            self._partial = None
-        elif type(data) is not bytes:
-            data = bytes(data)
-        size = len(data)
-        start = 0
-        needed = 0
-        limit = self._context.settings.frame_limit
-        digits = digitsFor(limit)
-        window = digits + 1
-        while start < size and not self.deaf:
-            # A whole frame whose length is well formed (every frame a node
-            # relays) is taken here, without a call; L{readFrame} says what
-            # anything else is (a frame not yet whole, or a broken one).
-            head = lengthPrefix(data, start, start + window)
-            if head is not None:
-                begin = head.end()
-                end = begin + int(head[1])
-                if end < size and end - begin <= limit and data[end] == 44:  # b","
-                    start = end + 1
-                    self.stringReceived(data[begin:end])
-                    continue
-            try:
-                found = readFrame(data, start, limit, digits)
-            except FrameError as e:
-                self._brokenFrame(str(e))
-                return
-            if found is None:
-                break
-            begin, end = found
-            if end >= size:
-                needed = end + 1 - start
-                break
-            start = end + 1
-            self.stringReceived(data[begin:end])
-        if start < size:
-            self._partial = [bytearray(memoryview(data)[start:]), needed]
+    @property
+    def MAX_LENGTH(self):  # noqa: N802 (the frame loop's name, Twisted's)
+        """The link's frame limit (the registry's ``link.frame``)."""
+        return self._context.settings.frame_limit
 
-    def _brokenFrame(self, reason):
+    def unframed(self, data, start):
+        """A deaf link reads nothing more (L{FrameLoop})."""
+        return None
+
+    def framingBroken(self, reason):
         self.peerLine(LogLevel.warn, "broken netstring from {peer}: {reason}",
                       reason=reason)
-        self._partial = None
         self.close()
 
     def stringReceived(self, data):

@@ -284,7 +284,7 @@ class Reconnector:
         if self._stopped is None:
             self._stopped = []
         self._stopped.append(d)
-        transport = getattr(self.connected, "transport", None)
+        transport = self.connected.transport
         if transport is not None:
             transport.loseConnection()
         return d

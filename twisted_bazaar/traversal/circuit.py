@@ -19,7 +19,7 @@ from twisted.internet.interfaces import IPushProducer, ITransport
 from zope.interface import Attribute, implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.net.capabilities import IPathCapability
+from twisted_bazaar.net.capabilities import IPathCapability, conformThrough
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.traversal.messages import FRAME_LIMIT, RelayOpen
 
@@ -170,25 +170,10 @@ class CircuitTransport:
             raise AttributeError(name)
         return getattr(self.end.transport, name)
 
-    @property
-    def bufferSize(self):
-        """Bytes read at a time: the relay connection's (a file's buyer
-        sets it for bulk reads)."""
-        return self.end.transport.bufferSize
-
-    @bufferSize.setter
-    def bufferSize(self, size):
-        self.end.transport.bufferSize = size
-
-    @property
-    def SEND_LIMIT(self):  # noqa: N802 (Twisted's name, on its transports)
-        """Bytes sent a call: the relay connection's (a file's seller sets
-        it for bulk sends)."""
-        return self.end.transport.SEND_LIMIT
-
-    @SEND_LIMIT.setter
-    def SEND_LIMIT(self, size):  # noqa: N802
-        self.end.transport.SEND_LIMIT = size
+    def __conform__(self, interface):
+        # A capability of the path (the socket's sizes, L{IBulkTransport})
+        # is the relay connection's; no other is (its channel's key).
+        return conformThrough(self, self.end.transport, interface)
 
     def write(self, data):
         self.end.transport.write(data)

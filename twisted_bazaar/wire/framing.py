@@ -1,8 +1,8 @@
 """
-Netstring framing (docs/protocol.md §2), one copy for every connection:
-the overlay's links, the file transfer client, and the transfer server,
-the control socket and ``bazaar restock`` (through
-L{twisted_bazaar.net.framed.FramedProtocol}).
+Netstring framing (docs/protocol.md §2), one copy for every connection,
+read through the one frame loop (L{twisted_bazaar.net.framed.FrameLoop}):
+the overlay's links, the file transfer client and server, the control
+socket, ``bazaar restock`` and the relay's connections.
 
 A frame is ``<length>:<payload>,``: the payload's length in decimal ASCII
 digits, without a sign and without a leading zero (``0`` alone is the
@@ -14,8 +14,8 @@ import re
 
 #: A length prefix without fault, and its colon: C{lengthPrefix(data, start,
 #: start + digits + 1)} matches one that starts at C{start} (the quick way
-#: of L{readFrame}, and of a reader that takes the frames it finds whole
-#: before asking L{readFrame} about anything else).
+#: of L{readFrame}, and of the frame loop, which takes the frames it finds
+#: whole before asking L{readFrame} about anything else).
 lengthPrefix = re.compile(rb"(0|[1-9][0-9]*):").match
 
 
