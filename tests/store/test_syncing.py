@@ -5,6 +5,8 @@ limit; a failed sync fails every write from then on.
 """
 
 import os
+import shutil
+import tempfile
 
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
@@ -116,8 +118,8 @@ class SyncsTests(SynchronousTestCase):
 
 class WalSyncTests(SynchronousTestCase):
     def setUp(self):
-        self.folder = self.mktemp()
-        os.makedirs(self.folder)
+        self.folder = tempfile.mkdtemp(prefix="bazaar-sync-")
+        self.addCleanup(shutil.rmtree, self.folder, True)
         self.path = os.path.join(self.folder, "bazaar.sqlite")
         for name in (self.path, self.path + "-wal"):
             with open(name, "wb") as f:
