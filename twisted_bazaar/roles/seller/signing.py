@@ -67,8 +67,8 @@ class AnswerQueue:
                  if ledger.committed(sale)]
         self._answers = [(sale, answer) for sale, answer in self._answers
                          if not ledger.committed(sale)]
-        for sale, (answer, payload) in ready:
-            self.node.route(answer, _traded(sale), payload)
+        for sale, signed in ready:
+            self._send(sale, signed)
 
     def dropUndone(self):
         """Drop the buyOKs of sales undone (their commit failed)."""
@@ -85,9 +85,18 @@ class AnswerQueue:
             if sale is not None and not ledger.committed(sale):
                 self._answers.append((sale, answer))
             else:
-                self.node.route(answer[0], _traded(sale), answer[1])
+                self._send(sale, answer)
         self.signBatch()
         self.seller.checkIdle()
+
+    def _send(self, sale, signed):
+        """Route a signed answer (as the signer gives it: the message,
+        and its payload when built already)."""
+        message, payload = signed
+        if payload is None:
+            self.node.route(message, _traded(sale))
+        else:
+            self.node.route(message, _traded(sale), payload=payload)
 
     def _notSigned(self, reason, batch):
         """Not signed (the signer failed): the answers are dropped, and
