@@ -681,6 +681,7 @@ class SyncedWriterTests(SynchronousTestCase):
         self.successResultOf(closed)
         self.assertTrue(self.syncer.stopped)
 
+
 class UpgradeTests(SynchronousTestCase):
     """A data dir of an earlier schema is upgraded, and keeps its ledger;
     one this version cannot read is refused with a reason, untouched."""
