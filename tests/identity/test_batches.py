@@ -71,6 +71,21 @@ class SignedBatchTests(SynchronousTestCase):
                 self.assertEqual(alone, ok)
                 self.assertTrue(signedBy(alone, self.seller.id))
 
+    def test_payloadsAreTheirLeavesTexts(self):
+        """Each payload a seller sends is its leaf's text (without
+        ``bazaar-sig:``) with ``proof`` and ``sig`` before its last brace,
+        and decodes to the buyOK signedBatch gives, non-ASCII text
+        included."""
+        messages = [attr.evolve(m, item="äpfel ✓") for m in oks(self.seller, 3)]
+        payloads = self.seller.batchPayloads(messages)
+        signed = self.seller.signedBatch(messages)
+        for payload, ok in zip(payloads, signed):
+            self.assertEqual(wire.decode(payload), ok)
+            leafText = wire.canonical(attr.evolve(ok, proof=None))
+            self.assertTrue(payload.startswith(leafText[len(b"bazaar-sig:"):-1] +
+                                               b',"proof":["'), payload)
+            self.assertTrue(signedBy(wire.decode(payload), self.seller.id))
+
     def test_sameFieldsAsSignedAlone(self):
         """Apart from sig and proof, a batch's buyOKs are those the seller
         signs alone."""

@@ -37,8 +37,8 @@ class InlineSignerTests(SynchronousTestCase):
         self.assertTrue(signer.inline)
         messages = answers(self.identity)
         signed = self.successResultOf(signer.signAll(messages))
-        self.assertEqual(signed, [self.identity.signed(m) for m in messages])
-        self.assertTrue(all(signedBy(m, self.identity.id) for m in signed))
+        self.assertEqual(signed, [(self.identity.signed(m), None) for m in messages])
+        self.assertTrue(all(signedBy(m, self.identity.id) for m, _ in signed))
 
     def test_withoutAKey(self):
         """A node without a key sends its answers as they are, inline even
@@ -48,7 +48,8 @@ class InlineSignerTests(SynchronousTestCase):
         signer = Signer.forClock(None, reactor)
         self.assertTrue(signer.inline)
         messages = answers(self.identity)
-        self.assertEqual(self.successResultOf(signer.signAll(messages)), messages)
+        self.assertEqual(self.successResultOf(signer.signAll(messages)),
+                         [(m, None) for m in messages])
 
     def test_stop(self):
         self.successResultOf(Signer(self.identity).stop())
@@ -100,7 +101,7 @@ class ThreadedSignerTests(SynchronousTestCase):
         d = self.signer.signAll(messages)
         self.assertNoResult(d)
         self.reactor.runUntil(lambda: d.called)
-        signed = self.successResultOf(d)
+        signed = [m for m, _ in self.successResultOf(d)]
         self.assertEqual(len(threads), 3)
         self.assertNotIn(threading.get_ident(), threads)
         self.assertEqual([wire.canonical(m) for m in signed],
@@ -114,7 +115,7 @@ class ThreadedSignerTests(SynchronousTestCase):
         self.assertTrue(self.signer.inline)
         messages = answers(self.identity, 1)
         self.assertEqual(self.successResultOf(self.signer.signAll(messages)),
-                         [self.identity.signed(messages[0])])
+                         [(self.identity.signed(messages[0]), None)])
 
 
 class BatchedSignerTests(SynchronousTestCase):
@@ -143,9 +144,12 @@ class BatchedSignerTests(SynchronousTestCase):
         error = wire.Error("soldout", "none left", 7, (self.identity.id, 9))
         messages = [error, *answers(self.identity, 3)]
         messages.insert(2, error)
-        signed = self.successResultOf(self.signer.signAll(messages))
-        self.assertEqual(signed[0], self.identity.signed(error))
-        self.assertEqual(signed[2], self.identity.signed(error))
+        result = self.successResultOf(self.signer.signAll(messages))
+        self.assertEqual(result[0], (self.identity.signed(error), None))
+        self.assertEqual(result[2], (self.identity.signed(error), None))
+        # Each buyOK as it was, with its signed payload.
+        self.assertEqual([result[at][0] for at in (1, 3, 4)], answers(self.identity, 3))
+        signed = [m if payload is None else wire.decode(payload) for m, payload in result]
         oks = [signed[1], *signed[3:]]
         self.assertEqual([ok.id for ok in oks], [100, 101, 102])
         self.assertEqual(len({ok.sig for ok in oks}), 1)
@@ -157,4 +161,4 @@ class BatchedSignerTests(SynchronousTestCase):
         proof."""
         messages = answers(self.identity, 1)
         self.assertEqual(self.successResultOf(self.signer.signAll(messages)),
-                         [self.identity.signed(messages[0])])
+                         [(self.identity.signed(messages[0]), None)])

@@ -542,12 +542,15 @@ class SellerStopTests(SynchronousTestCase):
         self.successResultOf(d)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
-    def test_waitsForTheCommitInFlightThenCommitsTheRest(self):
+    def test_commitsTheRestAndWaitsForTheCommitsInFlight(self):
+        """stopService commits what is unsaved at once (beside the commit
+        in flight), and fires once both are done."""
         self.assertEqual(self.buy(50), [])
         self.clock.advance(0)
         self.assertEqual(self.store.commits, [[50]])
         self.assertEqual(self.buy(51), [])
         d = self.seller.stopService()
+        self.assertEqual(self.store.commits, [[50], [51]])
         self.assertNoResult(d)
         self.store.finish()
         self.assertEqual(sent(self.relay), [trade.BuyOK(50, "apple", (1, 2, 9))])
@@ -558,6 +561,23 @@ class SellerStopTests(SynchronousTestCase):
         self.assertEqual(sent(self.relay), [trade.BuyOK(51, "apple", (1, 2, 9))])
         self.assertEqual(sorted(sale.buy_id for sale in self.store.sales()), [50, 51])
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_commitsInFlight(self):
+        """Each turn's sales are committed at its end, up to three commits
+        at once (COMMITS_IN_FLIGHT: a durable store commits the next while
+        the last syncs); the sales of later turns wait for one to finish,
+        then go together.  A buyOK leaves once its own commit is done."""
+        for buy_id in range(50, 55):
+            self.assertEqual(self.buy(buy_id), [])
+            self.clock.advance(0)
+        self.assertEqual(self.store.commits, [[50], [51], [52]])
+        self.store.finish()
+        self.assertEqual(sent(self.relay), [trade.BuyOK(50, "apple", (1, 2, 9))])
+        self.assertEqual(self.store.commits, [[50], [51], [52], [53, 54]])
+        while self.store.waiting:
+            self.store.finish()
+        self.assertEqual([ok.id for ok in sent(self.relay)], [51, 52, 53, 54])
+        self.assertEqual(self.seller.stock, {"apple": 0})
 
     def test_noNewSaleOnceStopped(self):
         """A buy arriving after stop is not sold (its buyer asks again);

@@ -4,6 +4,8 @@ delivered or refused, and the path table, seen from node 1 whose peers are
 StringTransports.
 """
 
+import attr
+
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -121,6 +123,14 @@ class RoutingTests(SynchronousTestCase):
         self.assertTrue(self.node.route(ok))
         self.assertFalse(self.node.route(trade.BuyOK(5, "apple", (1, 9))))
         self.assertEqual(self.sentBy(), {2: [], 3: [ok]})
+
+    def test_routePayload(self):
+        """A message routed with its payload built already (a batch-signed
+        buyOK) leaves as that payload, not encoded again."""
+        ok = trade.BuyOK(5, "apple", (1, 3, 8))
+        signed = attr.evolve(ok, count=2)
+        self.assertTrue(self.node.route(ok, payload=wire.encode(signed)))
+        self.assertEqual(self.sentBy(), {2: [], 3: [signed]})
 
 
 class NoLinkLineTests(SynchronousTestCase):

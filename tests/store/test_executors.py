@@ -56,17 +56,24 @@ class ThreadedFakeReactor:
 
     def __init__(self):
         self.calls = queue.Queue()
-        self.triggers = []
+        self._triggers = {}
+        self._added = 0
+
+    @property
+    def triggers(self):
+        """The triggers added and not removed, in order."""
+        return list(self._triggers.values())
 
     def callFromThread(self, f, *args, **kwargs):
         self.calls.put((f, args, kwargs))
 
     def addSystemEventTrigger(self, phase, event, f):
-        self.triggers.append((phase, event, f))
-        return len(self.triggers)
+        self._added += 1
+        self._triggers[self._added] = (phase, event, f)
+        return self._added
 
     def removeSystemEventTrigger(self, trigger):
-        del self.triggers[trigger - 1]
+        del self._triggers[trigger]
 
     def runUntil(self, condition, limit=10.0):
         deadline = time.monotonic() + limit

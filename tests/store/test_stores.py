@@ -19,6 +19,7 @@ from twisted_bazaar.store import (
     DB_NAME,
     SCHEMA_VERSION,
     Closed,
+    InlineExecutor,
     MemoryStore,
     PendingBuy,
     Purchase,
@@ -436,6 +437,21 @@ def lockedBy(test, path, begin="BEGIN EXCLUSIVE"):
     return other
 
 
+class SyncedSQLiteStoreTests(SQLiteStoreTests):
+    """The same, with the WAL synced apart from the commits (L{Syncs}),
+    at once."""
+
+    def makeStore(self):
+        self.directory = scratchDir(self)
+        store = SQLiteStore(self.directory, busy_timeout=0, syncer=InlineExecutor())
+        self.addCleanup(store.close)
+        return store
+
+    def test_normalSyncOnItsCommits(self):
+        """The commits themselves do not sync: the syncs do."""
+        self.assertEqual(self.store._db.execute("PRAGMA synchronous").fetchone(), (1,))
+
+
 class QueuedExecutor:
     """An executor that runs nothing until the test says so: like the
     writer thread, with the test deciding when each write finishes."""
@@ -589,6 +605,81 @@ INSERT INTO sales VALUES ('k', 1, 'apple', 42, 5.0, NULL, NULL, 1, 0);
 INSERT INTO sales VALUES ('k', 2, 'song.ogg', 42, 6.0, NULL, NULL, 1, 1);
 INSERT INTO sales VALUES ('k', 3, 'song.ogg', 43, 1000.0, NULL, NULL, 1, 1);
 """
+
+
+
+class SyncedWriterTests(SynchronousTestCase):
+    """
+    With a syncer, a write is done (its Deferred fired, the snapshot and
+    every read changed) only once a sync that started after it committed
+    returns, while the next write commits.
+    """
+
+    def setUp(self):
+        self.directory = scratchDir(self)
+        self.writer, self.syncer = QueuedExecutor(), QueuedExecutor()
+        self.store = SQLiteStore(self.directory, self.writer, syncer=self.syncer)
+        self.addCleanup(self.close)
+
+    def close(self):
+        d = self.store.close()
+        self.writer.runAll()
+        self.syncer.runAll()
+        self.successResultOf(d)
+
+    def test_doneOnlyOnceSynced(self):
+        seeded = self.store.seedInventory({"apple": 2})
+        self.writer.runAll()
+        self.syncer.runAll()
+        self.successResultOf(seeded)
+        first = self.store.commitSales([Sale(1, "apple", 7, 1.0)])
+        self.writer.runOne()
+        # Committed, not yet synced: not done, and the next write commits.
+        self.assertNoResult(first)
+        self.assertEqual(self.store.inventory(), {"apple": 2})
+        second = self.store.commitSales([Sale(2, "apple", 7, 2.0)])
+        self.writer.runOne()
+        self.assertEqual(len(readState(self.directory)["sales"]), 2)
+        self.assertEqual(len(self.syncer.queue), 2)
+        self.syncer.runOne()
+        self.successResultOf(first)
+        self.assertNoResult(second)
+        self.assertEqual(self.store.inventory(), {"apple": 1})
+        self.syncer.runOne()
+        self.successResultOf(second)
+        self.assertEqual(self.store.inventory(), {"apple": 0})
+
+    def test_failedSyncFailsTheWrites(self):
+        """A sync that fails fails its writes and every later one, saying
+        what was not done and why; the snapshot is unchanged."""
+        self.store.seedInventory({"apple": 2})
+        self.writer.runAll()
+        self.syncer.runAll()
+        sold = self.store.commitSales([Sale(1, "apple", 7, 1.0)])
+        written = self.store.setNodeId(8)
+        self.writer.runAll()
+        d, _, _ = self.syncer.queue.pop(0)
+        d.errback(OSError(5, "Input/output error"))
+        self.assertEqual(
+            str(self.failureResultOf(sold, StoreError).value),
+            "sales not recorded: the disk did not sync: [Errno 5] Input/output error")
+        self.failureResultOf(written, StoreError)
+        self.assertEqual(
+            str(self.failureResultOf(self.store.setNodeId(9), StoreError).value),
+            "node id not recorded: the disk did not sync: [Errno 5] Input/output error")
+        self.assertEqual((self.store.sales(), self.store.nodeId()), ([], None))
+
+    def test_closeWaitsForTheSyncs(self):
+        written = self.store.setNodeId(8)
+        closed = self.store.close()
+        self.writer.runAll()
+        self.assertNoResult(written)
+        self.assertNoResult(closed)
+        self.assertFalse(self.syncer.stopped)
+        self.syncer.runAll()
+        self.successResultOf(written)
+        self.successResultOf(closed)
+        self.assertTrue(self.syncer.stopped)
 
 
 class UpgradeTests(SynchronousTestCase):
@@ -805,6 +896,33 @@ class OpenStoreTests(SynchronousTestCase):
         self.assertIsInstance(store, SQLiteStore)
         self.assertEqual(store.path, os.path.join(folder, DB_NAME))
         self.successResultOf(store.setNodeId(3))
+
+    def test_daemonStoreSyncsOnThreads(self):
+        """With a reactor, writes commit on the writer thread without a
+        sync of their own, and are done once the syncer's threads synced
+        the WAL; closing leaves no thread behind."""
+        folder = scratchDir(self)
+        reactor = ThreadedFakeReactor()
+        before = threading.active_count()
+        store = openStore(folder, reactor)
+
+        def done(d):
+            results = []
+            d.addBoth(results.append)
+            reactor.runUntil(lambda: results)
+            return results[0]
+
+        self.addCleanup(lambda: done(store.close()))
+        self.assertEqual(store._db.execute("PRAGMA synchronous").fetchone(), (1,))
+        synced = []
+        sync = store._syncs._sync
+        store._syncs._sync = lambda: synced.append(threading.get_ident()) or sync()
+        self.assertIsNone(done(store.setNodeId(3)))
+        self.assertEqual((store.nodeId(), len(synced)), (3, 1))
+        self.assertNotEqual(synced[0], threading.get_ident())
+        self.assertIsNone(done(store.close()))
+        self.assertEqual(threading.active_count(), before)
+        self.assertEqual(readState(folder)["node_id"], "3")
 
     def test_unusableDirStartsNoThread(self):
         """A data dir that cannot be used leaves no writer thread behind."""

@@ -203,9 +203,10 @@ class INode(Interface):
         way (a punch that may replace a relayed link): what is sent to
         the peer can go on it at once."""
 
-    def route(message, traded=True):
+    def route(message, traded=True, payload=None):
         """Send a path-routed message on (``traded``: whether a ``buyOK``
-        answers a trade that makes its first hop a trading partner)."""
+        answers a trade that makes its first hop a trading partner;
+        ``payload``: its wire payload, when built already)."""
 
     def peerLine(level, format, logger, **fields):
         """Log a line the routed message being delivered caused, through
@@ -415,9 +416,9 @@ class Node:
         """See L{Dialer.ready}."""
         return self.dialer.ready(peer_id)
 
-    def route(self, message, traded=True):
+    def route(self, message, traded=True, payload=None):
         """See L{PathRouter.route}."""
-        return self.paths.route(message, traded)
+        return self.paths.route(message, traded, payload)
 
     def peerLine(self, level, format, logger, **fields):
         """

@@ -19,8 +19,14 @@ a fortieth of one.
   ...); an odd one out at the end of a level goes up a level as it is.
   The last node standing is the root (L{treeOf}).
 - ``sig`` signs the bytes ``bazaar-batch:`` and the root's 32 bytes.
+
+A seller sends each ``buyOK`` of a batch as L{payloadsOf} writes it: its
+signed bytes, the leaf's text, are its wire text too, ``proof`` and
+``sig`` added at the end, so that each is built once (as a dict, then
+one canonical text) rather than four times over.
 """
 
+import base64
 import hashlib
 
 from twisted_bazaar.wire import canonicalFields
@@ -83,3 +89,47 @@ def treeOf(leaves):
 def rootSigned(root):
     """The bytes a batch's signature signs."""
     return ROOT_LABEL + root
+
+
+#: What a message's signed bytes hold before its canonical text.
+SIG_LABEL = b"bazaar-sig:"
+
+
+def _text(data):
+    """Bytes as unpadded base64url, as bytes (the wire's text of a hash
+    or a signature, ASCII)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def payloadsOf(key, sign, messages):
+    """
+    The wire payloads of messages (of a kind with a ``proof``, unsigned),
+    with ``key``, under one batch signature that ``sign`` (bytes -> 64
+    bytes of Ed25519 signature) makes over their root.
+
+    Each payload is the canonical text the message's leaf hashes, its
+    keys sorted, then ``proof`` and ``sig``: JSON whose fields decode to
+    those of the message signed (L{Identity.signedBatch}), in another
+    order, which a JSON object does not carry.
+    """
+    texts, leaves = [], []
+    for message in messages:
+        fields = message.asDict()
+        fields["key"] = key
+        text = canonicalFields(fields, SIG_LABEL)
+        texts.append(text)
+        leaves.append(_sha256(_LEAF + text).digest())
+    root, proofs = treeOf(leaves)
+    end = b'],"sig":"' + _text(sign(rootSigned(root))) + b'"}'
+    # Most nodes are in many proofs: each is written as text once.
+    written = {}
+    start = len(SIG_LABEL)
+    payloads = []
+    for text, proof in zip(texts, proofs):
+        nodes = []
+        for node in proof:
+            if node not in written:
+                written[node] = b'"' + _text(node) + b'"'
+            nodes.append(written[node])
+        payloads.append(text[start:-1] + b',"proof":[' + b",".join(nodes) + end)
+    return payloads

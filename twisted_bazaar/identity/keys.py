@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from twisted_bazaar.identity import batches, sodium
 from twisted_bazaar.wire import canonical, canonicalFields
+from twisted_bazaar.wire import decode as decodeMessage
 from twisted_bazaar.wire.ids import ID_BITS, KEYED
 
 #: File of a node's private key inside its data dir.
@@ -335,21 +336,13 @@ class Identity:
         """
         The messages (of a kind with a ``proof``: ``buyOK``) with this
         node's key, all signed by one batch signature (L{batches}): each
-        carries its own proof, and L{signedBy} checks each alone.
+        carries its own proof, and L{signedBy} checks each alone.  They
+        are what L{batchPayloads} sends.
         """
-        leaves = []
-        for message in messages:
-            fields = message.asDict()
-            fields["key"] = self.key
-            leaves.append(batches.leafOf(fields))
-        root, proofs = batches.treeOf(leaves)
-        sig = self.sign(batches.rootSigned(root))
-        # Most nodes are in many proofs: each is written as text once.
-        texts = {}
-        for proof in proofs:
-            for node in proof:
-                if node not in texts:
-                    texts[node] = encode(node)
-        text = texts.__getitem__
-        return [attr.evolve(message, key=self.key, sig=sig, proof=tuple(map(text, proof)))
-                for message, proof in zip(messages, proofs)]
+        return [decodeMessage(payload) for payload in self.batchPayloads(messages)]
+
+    def batchPayloads(self, messages):
+        """The wire payloads of messages (unsigned ``buyOK``s) with this
+        node's key, under one batch signature (L{batches.payloadsOf}):
+        what a seller sends, built without a message object each."""
+        return batches.payloadsOf(self.key, self._signRaw, messages)

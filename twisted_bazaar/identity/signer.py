@@ -23,16 +23,17 @@ from twisted_bazaar.store.executors import InlineExecutor, ThreadExecutor
 
 def signAll(identity, messages):
     """Each message signed by identity (as it is, for a node without a
-    key), in order."""
-    return [signedIf(identity, message) for message in messages]
+    key), in order, as (message, None): each is encoded as it leaves."""
+    return [(signedIf(identity, message), None) for message in messages]
 
 
 def signBatched(identity, messages):
     """
-    The messages signed by identity, in order: those that can carry a
-    batch signature's ``proof`` (``buyOK``s), when there are two or more,
-    under one batch signature (L{Identity.signedBatch}); the others (and
-    a lone ``buyOK``) each with its own, as L{signAll} signs them.
+    The messages signed by identity, in order, as L{signAll} gives them;
+    but those that can carry a batch signature's ``proof`` (``buyOK``s),
+    when there are two or more, under one batch signature, each as
+    (itself unsigned, its signed wire payload: L{Identity.batchPayloads}),
+    so that it is built once.
     """
     batchable = [at for at, message in enumerate(messages) if hasattr(message, "proof")]
     if identity is None or len(batchable) < 2:
@@ -40,7 +41,8 @@ def signBatched(identity, messages):
     signed = signAll(identity, [message for message in messages
                                 if not hasattr(message, "proof")])
     signed.reverse()
-    batch = identity.signedBatch([messages[at] for at in batchable])
+    oks = [messages[at] for at in batchable]
+    batch = list(zip(oks, identity.batchPayloads(oks)))
     batch.reverse()
     return [batch.pop() if hasattr(message, "proof") else signed.pop()
             for message in messages]
@@ -96,9 +98,11 @@ class Signer:
 
     def signAll(self, messages):
         """
-        @return: a Deferred firing with the messages signed, in order: on
-            the reactor thread once the signer's thread is done, or at once
-            when L{inline}.
+        @return: a Deferred firing with the messages signed, in order, each
+            as (message, payload): its signed wire payload, or None when
+            the message is signed itself and is encoded as it leaves (see
+            L{signBatched}); on the reactor thread once the signer's
+            thread is done, or at once when L{inline}.
         """
         if self.inline:
             return InlineExecutor().submit(self._sign, self.identity, messages)

@@ -67,7 +67,7 @@ class PathRouter:
         #: a first hop with none left dropped.
         self._via = None
 
-    def route(self, message, traded=True):
+    def route(self, message, traded=True, payload=None):
         """
         Send a message whose path starts at this node to the next hop.
 
@@ -76,6 +76,8 @@ class PathRouter:
             False for a copy of a shared file, which took nothing from the
             seller and costs a stranger nothing (docs/protocol.md §6,
             "Eviction").
+        @param payload: the message's wire payload when its sender built
+            it already (a batch-signed ``buyOK``), else None: encoded here.
         @return: True if it left, False if there is no link to the next hop.
         """
         next_hop = message.path[1] if len(message.path) > 1 else None
@@ -83,7 +85,10 @@ class PathRouter:
         if link is None:
             self._noLink(message, next_hop)
             return False
-        link.send(message)
+        if payload is None:
+            link.send(message)
+        else:
+            link.sendPayload(payload, message.TYPE)
         if message.PROVES and traded:
             self.node.overlay.proven(link)
         return True

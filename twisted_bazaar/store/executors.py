@@ -39,9 +39,13 @@ class ThreadExecutor:
     shuts down, so that a forgotten store cannot keep the process alive.
     """
 
-    def __init__(self, reactor, name="bazaar-store-writer"):
+    def __init__(self, reactor, name="bazaar-store-writer", threads=1):
+        """
+        @param threads: with more than one, that many functions may run
+            at once, in no order (the syncs of L{Syncs}).
+        """
         self.reactor = reactor
-        self._pool = ThreadPool(minthreads=1, maxthreads=1, name=name)
+        self._pool = ThreadPool(minthreads=1, maxthreads=threads, name=name)
         self._trigger = None
         self._running = False
         self._stopping = False
@@ -63,7 +67,8 @@ class ThreadExecutor:
 
     def stop(self):
         """
-        Stop once every function submitted so far has run.
+        Stop once every function submitted so far has run (with more than
+        one thread, call it once none runs: the others are joined).
 
         @return: a Deferred that fires when the thread is gone.
         """

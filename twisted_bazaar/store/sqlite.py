@@ -37,6 +37,7 @@ from twisted.internet import defer
 
 from twisted_bazaar.wire.ids import KEYED, wireId
 from twisted_bazaar.store.executors import InlineExecutor
+from twisted_bazaar.store.syncing import Syncs, walSync
 from twisted_bazaar.store.records import (
     DB_NAME,
     Closed,
@@ -211,10 +212,19 @@ class SQLiteStore(SnapshotReads):
 
     durable = True
 
-    def __init__(self, directory, executor=None, busy_timeout=BUSY_TIMEOUT):
+    def __init__(self, directory, executor=None, busy_timeout=BUSY_TIMEOUT, syncer=None):
+        """
+        @param syncer: where the WAL is synced, apart from the writes (an
+            executor, threads of its own): then the writes commit with
+            ``synchronous=NORMAL`` and each is done once a sync after it
+            returns (L{Syncs}), so that the next write commits while the
+            last one's sync runs.  Without one, each commit syncs
+            (``synchronous=FULL``).
+        """
         self.path = os.path.join(directory, DB_NAME)
         self.executor = executor if executor is not None else InlineExecutor()
         self._closing = None
+        self._syncs = None
         #: (buyer key, buy id) -> the sale, of the sales in writes not yet
         #: done.
         self._selling = {}
@@ -234,12 +244,17 @@ class SQLiteStore(SnapshotReads):
             db.execute("PRAGMA synchronous=FULL")
             _prepare(db, self.path)
             self._state = _load(db)
+            if syncer is not None:
+                db.execute("PRAGMA synchronous=NORMAL")
+                self._syncs = Syncs(syncer, walSync(self.path))
         except (OSError, sqlite3.Error, StoreError) as e:
             self._db.close()
             if isinstance(e, StoreError):
                 raise
             raise StoreError(f"cannot use data dir {directory}: {e}") from None
         self.executor.start()
+        if syncer is not None:
+            syncer.start()
 
     # -- writes: on the executor ---------------------------------------------------
 
@@ -255,7 +270,13 @@ class SQLiteStore(SnapshotReads):
         """
         if self._closing is not None:
             return defer.fail(StoreError(f"{what}: the store is closed"))
+        syncs = self._syncs
+        if syncs is not None and syncs.failed is not None:
+            return defer.fail(StoreError(f"{what}: {syncs.failed}"))
         d = self.executor.submit(_transaction, self._db, what, statements)
+        if syncs is not None:
+            d.addCallback(syncs.durable)
+            d.addErrback(_failedAs, what)
         d.addCallback(_applied, apply, args)
         return d
 
@@ -385,6 +406,8 @@ class SQLiteStore(SnapshotReads):
             d = self.executor.submit(_close, self._db)
             d.addErrback(lambda failure: None)
             d.addCallback(lambda _: self.executor.stop())
+            if self._syncs is not None:
+                d.addCallback(lambda _: self._syncs.stop())
             self._closing = d
         result = defer.Deferred()
         self._closing.addBoth(_chain, result)
@@ -488,6 +511,14 @@ def _close(db):
 
 def _applied(_, apply, args):
     return apply(*args)
+
+
+def _failedAs(reason, what):
+    """A write's failure as the store says them: a failed sync (a
+    StoreError of L{Syncs}) prefixed by what was not done."""
+    if reason.check(StoreError) and not str(reason.value).startswith(what):
+        raise StoreError(f"{what}: {reason.value}")
+    return reason
 
 
 def _chain(result, d):

@@ -22,14 +22,14 @@ class FakeSigner:
     def signAll(self, messages):
         self.calls.append(list(messages))
         if self.inline:
-            return defer.succeed([("signed", m) for m in messages])
+            return defer.succeed([(("signed", m), None) for m in messages])
         d = defer.Deferred()
         self.batches.append((d, messages))
         return d
 
     def finish(self):
         d, messages = self.batches.pop(0)
-        d.callback([("signed", m) for m in messages])
+        d.callback([(("signed", m), None) for m in messages])
 
 
 class FakeLedger:
@@ -61,8 +61,8 @@ class FakeNode:
         #: Whether each message routed answered a trade that counts.
         self.traded = []
 
-    def route(self, message, traded=True):
-        self.routed.append(message)
+    def route(self, message, traded=True, payload=None):
+        self.routed.append(message if payload is None else (message, payload))
         self.traded.append(traded)
 
 
@@ -139,6 +139,18 @@ class AnswerQueueTests(SynchronousTestCase):
         self.seller.sales.uncommitted.clear()
         queue.sendCommitted()
         self.assertEqual(self.seller.node.traded, [True, False, False])
+
+    def test_payloadRoutedAsSigned(self):
+        """A buyOK the signer gives as its wire payload (batch-signed) is
+        routed with it, once its sale is committed."""
+        queue = self.queue(inline=True)
+        self.signer.signAll = lambda messages: defer.succeed(
+            [(m, b"payload of " + m) for m in messages])
+        self.seller.sales.uncommitted.add(SALE)
+        queue.answer(b"buyOK", SALE)
+        self.seller.sales.uncommitted.clear()
+        queue.sendCommitted()
+        self.assertEqual(self.seller.node.routed, [(b"buyOK", b"payload of buyOK")])
 
     def test_undoneSaleIsNeverAnswered(self):
         queue = self.queue(inline=True)

@@ -1,8 +1,10 @@
 """
 A seller's ledger: every sale it made, by its buy, and their commits.
-Sales are committed in groups, one commit in flight at a time; a sale's
-buyOK leaves only once the sale is on disk (L{AnswerQueue}), and a sale
-whose commit failed is undone.  Sales are logged one by one while they
+Sales are committed in groups, a few commits in flight at a time (a
+durable store commits the next while the last one syncs:
+L{twisted_bazaar.store.syncing}); a sale's buyOK leaves only once the
+sale is on disk (L{AnswerQueue}), and a sale whose commit failed is
+undone.  Sales are logged one by one while they
 are few, and summed up under load.
 """
 
@@ -11,6 +13,11 @@ from twisted.internet import defer
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.base.words import counted
 from twisted_bazaar.wire.ids import shortId
+
+#: Group commits in flight at once, at most: one being written and the
+#: syncs of the store's (L{twisted_bazaar.store.syncing.SYNCS_IN_FLIGHT})
+#: before it.  The sales made meanwhile wait for the next.
+COMMITS_IN_FLIGHT = 3
 
 
 class Ledger:
@@ -32,7 +39,8 @@ class Ledger:
         #: yet on disk.
         self._unsaved = []
         self._uncommitted = set()
-        self._committing = False
+        #: Commits in flight.
+        self._committing = 0
         self._flush_call = None
         self.saleLog = LogThrottle(self.clock, self._logUnlogged,
                                    verbose=seller.node.config.link.verbose)
@@ -45,7 +53,7 @@ class Ledger:
     @property
     def busy(self):
         """Whether a commit is in flight or a sale waits for one."""
-        return self._committing or bool(self._unsaved)
+        return bool(self._committing or self._unsaved)
 
     def committed(self, sale):
         """Whether ``sale`` is on disk."""
@@ -75,19 +83,20 @@ class Ledger:
             return
         if now:
             self.flush()
-        elif self._flush_call is None and not self._committing:
+        elif self._flush_call is None and self._committing < COMMITS_IN_FLIGHT:
             self._flush_call = self.clock.callLater(0, self.flush)
 
     def flush(self):
         """
-        Commit the sales made since the last commit.  One commit is in
-        flight at a time; sales made meanwhile wait for the next one.
+        Commit the sales made since the last commit.  Up to
+        L{COMMITS_IN_FLIGHT} commits are in flight at a time; sales made
+        while that many are wait for the next one.
         """
         self._flush_call = None
-        if self._committing or not self._unsaved:
+        if self._committing >= COMMITS_IN_FLIGHT or not self._unsaved:
             return
         sales, self._unsaved = self._unsaved, []
-        self._committing = True
+        self._committing += 1
         d = defer.maybeDeferred(self.store.commitSales, sales,
                                 self.seller.closes.forgetBefore())
         d.addCallbacks(self._committed, self._notCommitted, callbackArgs=(sales,),
@@ -101,7 +110,7 @@ class Ledger:
 
     def _committed(self, _, sales):
         seller = self.seller
-        self._committing = False
+        self._committing -= 1
         self._uncommitted.difference_update(sale.ledgerKey for sale in sales)
         if seller.files is not None:
             seller.files.sold(sale for sale in sales if sale.copy)
@@ -117,7 +126,7 @@ class Ledger:
         """The store failed: undo the sales and drop their answers; the
         buyers will ask again."""
         seller = self.seller
-        self._committing = False
+        self._committing -= 1
         self.log.critical("could not record {n} sales: {why}", n=len(sales),
                           why=reason.getErrorMessage())
         for sale in sales:

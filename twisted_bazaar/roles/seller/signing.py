@@ -15,8 +15,9 @@ class AnswerQueue:
         self.seller = seller
         self.node = seller.node
         self.signer = signer
-        #: (sale, buyOK) signed and waiting for the commit, and (sale or
-        #: None, answer) waiting for the signer.
+        #: (sale, (buyOK, its payload or None): as the signer gives it)
+        #: signed and waiting for the commit, and (sale or None, answer)
+        #: waiting for the signer.
         self._answers = []
         self._unsigned = []
         self._signing = False
@@ -66,8 +67,8 @@ class AnswerQueue:
                  if ledger.committed(sale)]
         self._answers = [(sale, answer) for sale, answer in self._answers
                          if not ledger.committed(sale)]
-        for sale, answer in ready:
-            self.node.route(answer, _traded(sale))
+        for sale, signed in ready:
+            self._send(sale, signed)
 
     def dropUndone(self):
         """Drop the buyOKs of sales undone (their commit failed)."""
@@ -84,9 +85,18 @@ class AnswerQueue:
             if sale is not None and not ledger.committed(sale):
                 self._answers.append((sale, answer))
             else:
-                self.node.route(answer, _traded(sale))
+                self._send(sale, answer)
         self.signBatch()
         self.seller.checkIdle()
+
+    def _send(self, sale, signed):
+        """Route a signed answer (as the signer gives it: the message,
+        and its payload when built already)."""
+        message, payload = signed
+        if payload is None:
+            self.node.route(message, _traded(sale))
+        else:
+            self.node.route(message, _traded(sale), payload=payload)
 
     def _notSigned(self, reason, batch):
         """Not signed (the signer failed): the answers are dropped, and
