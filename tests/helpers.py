@@ -22,6 +22,7 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.dialer import Dialer
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.node import Node, NodeConfig
+from twisted_bazaar.core.reach import UNCHECKED
 from twisted_bazaar.identity.proofs import LINK, Handshake
 from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.wire.ids import isKeyed, wireId
@@ -452,6 +453,7 @@ def dialingNode(connector, clock=None, punching=None, **parts):
     tested alone.  With ``punching`` (what L{Dialer.punchWith} takes),
     the dialer punches with it.
     """
+    parts = dict({"membership": None, "reach": UNCHECKED}, **parts)
     node = SimpleNamespace(clock=clock or task.Clock(), links={}, **parts)
     node.dialer = Dialer(node, connector)
     node.dial = node.dialer.dial

@@ -282,7 +282,7 @@ class LanTests(SynchronousTestCase):
         self.node = dialingNode(None, punching=self.punching,
                                 reach=Reachability(PRIVATE, HOME, 9001, HOME, 9001))
         self.connector = self.node.dialer.connector = RecordingConnector()
-        self.tracker = self.connector.tracker = FakeTracker()
+        self.tracker = self.node.membership = FakeTracker()
         self.lan = self.node.dialer.lan
         self.lan.own = ("192.168.1.2",)
         self.made = []

@@ -101,10 +101,8 @@ class Lan:
             return None
         if lan.known(peer.id):
             return self._first(dialer, peer, purpose, protocol)
-        tracker = getattr(dialer.connector, "tracker", None)
-        reach = getattr(dialer.node, "reach", None)
-        if (tracker is None or not lan.own
-                or getattr(reach, "state", None) == PUBLIC):
+        tracker = dialer.node.membership
+        if tracker is None or not lan.own or dialer.node.reach.state == PUBLIC:
             # A node that has no local address, or that the tracker
             # dialled, is behind no router of a home: nobody is on its LAN.
             return None
@@ -118,7 +116,7 @@ class Lan:
         return asking.addCallback(answered)
 
     def _first(self, dialer, peer, purpose, protocol):
-        seen = getattr(getattr(dialer.node, "reach", None), "seen_host", "")
+        seen = dialer.node.reach.seen_host or ""
         hosts = dialer.lan.targets(peer.id, seen)
         if not hosts:
             return defer.fail(LanFailed(f"no local address of node {shortId(peer.id)} "
