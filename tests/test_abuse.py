@@ -395,7 +395,9 @@ class RefusingSellerTests(_AttackCase):
         self.seller = self.market.addNode(seller={"stock": {"apple": self.STOCK}})
         self.attacker = self.market.addNode(seller={"stock": {"apple": 100}})
         self.swallowed = []
-        self.market.role(self.attacker, "seller").delivered = self.swallowed.append
+        answering = self.market.role(self.attacker, "seller").answering
+        answering.sell = answering.answerAsk = lambda message, link: self.swallowed.append(
+            message)
         self.market.run(SETTLE)
 
     def test_refusingSellerCannotHoldTheBuyerBack(self):
