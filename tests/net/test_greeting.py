@@ -218,7 +218,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.assertNotIn(self.peer.id, self.node.links)
         self.prove(link, handshake, answer)
         self.assertIs(self.node.links[self.peer.id], link)
-        self.assertEqual(self.node.overlay.keyed[link], self.peer.key)
+        self.assertEqual(self.node.overlay.greeter.keyed()[link], self.peer.key)
 
     def test_handshakeOnlyWhileItLasts(self):
         """The overlay keeps a link's handshake while it lasts; once the

@@ -165,10 +165,14 @@ class Greeter:
         return None if handshake is None else handshake.key
 
     def keyed(self):
-        """link -> the key its peer proved, for every link in its
-        handshake whose peer proved one (a view, made on each call)."""
-        return {link: handshake.key for link, handshake in self.handshakes.items()
-                if handshake.key is not None}
+        """link -> the key its peer proved, for every link of the table
+        established or in its handshake whose peer proved one (a view,
+        made on each call)."""
+        keyed = {link: handshake.key for link, handshake in self.handshakes.items()
+                 if handshake.key is not None}
+        keyed.update((link, link.key) for link in self.table.links.values()
+                     if link.key is not None)
+        return keyed
 
     def _handshakeOf(self, link):
         """link's handshake, made when first needed."""

@@ -183,8 +183,7 @@ class Overlay:
 
     @property
     def pending(self):
-        """Links still in their handshake -> the id an outbound link
-        dialled (the greeter's, L{Greeter.pending}: to read)."""
+        """The greeter's L{Greeter.pending}, to read."""
         return self.greeter.pending
 
     def provenKey(self, link):
@@ -192,16 +191,6 @@ class Overlay:
         if link.key is not None:
             return link.key
         return self.greeter.keyOf(link)
-
-    @property
-    def keyed(self):
-        """link -> the key its peer proved, for every link established or
-        in its handshake whose peer proved one (a view, made on each
-        call)."""
-        keyed = self.greeter.keyed()
-        keyed.update((link, link.key) for link in self.links.values()
-                     if link.key is not None)
-        return keyed
 
     @property
     def partners(self):
@@ -213,7 +202,7 @@ class Overlay:
     def linkCount(self):
         """Links open or opening; one already closing holds no slot."""
         return (sum(1 for link in self.links.values() if not link.closing)
-                + sum(1 for link in self.pending if not link.closing))
+                + sum(1 for link in self.greeter.pending if not link.closing))
 
     def count(self, purpose):
         """See L{twisted_bazaar.net.admission.Admission.count}."""
@@ -487,7 +476,7 @@ class Overlay:
         """Say dc on every link and close them; open no new ones."""
         self.stopping = True
         self.peer_log.close()
-        for link in list(self.links.values()) + list(self.pending):
+        for link in list(self.links.values()) + list(self.greeter.pending):
             link.disconnect("node shutting down")
 
     def whenClosed(self):
@@ -501,7 +490,7 @@ class Overlay:
         return d
 
     def _checkClosed(self):
-        if not self._closed_waiters or self.links or self.pending:
+        if not self._closed_waiters or self.links or self.greeter.pending:
             return
         waiters, self._closed_waiters = self._closed_waiters, ()
         for d in waiters:
