@@ -26,6 +26,7 @@ from twisted_bazaar.core.reach import UNCHECKED
 from twisted_bazaar.identity.proofs import LINK, Handshake
 from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.wire.ids import isKeyed, wireId
+from twisted_bazaar.wire.trade import Ask, Buy, BuyOK
 
 from tests import records
 
@@ -133,6 +134,11 @@ class RecordingOwner:
         self.lost.append(reason)
 
 
+#: The path-routed messages of a trade: what the observers of tests take
+#: of the messages delivered at a node (L{NodeObserver.delivers}).
+TRADE = (Buy, Ask, BuyOK, wire.Error)
+
+
 class Recorder(NodeObserver):
     """An observer that records every node event, in order, as tuples."""
 
@@ -157,8 +163,10 @@ class Recorder(NodeObserver):
     def relayChanged(self):
         self.events.append(("relayChanged",))
 
-    def delivered(self, message):
+    def _delivered(self, link, message):
         self.events.append(("delivered", message))
+
+    delivers = dict.fromkeys(TRADE, _delivered)
 
     def nodeStopping(self):
         self.events.append(("nodeStopping",))

@@ -375,8 +375,8 @@ class ImpostorTests(_AttackCase):
         self.assertEqual(purchase.seller, self.seller.id)
         [sale] = self.market.role(self.seller, "seller").ledger.values()
         self.assertEqual(sale.buyer, buyer.id)
-        self.assertIn(self.seller.overlay.links[buyer.id], self.seller.overlay.keyed)
-        self.assertIn(buyer.overlay.links[self.seller.id], buyer.overlay.keyed)
+        self.assertIn(self.seller.overlay.links[buyer.id], self.seller.overlay.greeter.keyed())
+        self.assertIn(buyer.overlay.links[self.seller.id], buyer.overlay.greeter.keyed())
 
 
 class RefusingSellerTests(_AttackCase):
@@ -395,7 +395,9 @@ class RefusingSellerTests(_AttackCase):
         self.seller = self.market.addNode(seller={"stock": {"apple": self.STOCK}})
         self.attacker = self.market.addNode(seller={"stock": {"apple": 100}})
         self.swallowed = []
-        self.market.role(self.attacker, "seller").delivered = self.swallowed.append
+        answering = self.market.role(self.attacker, "seller").answering
+        answering.sell = answering.answerAsk = lambda message, link: self.swallowed.append(
+            message)
         self.market.run(SETTLE)
 
     def test_refusingSellerCannotHoldTheBuyerBack(self):

@@ -344,10 +344,12 @@ class SellerCrashTests(_Books, SynchronousTestCase):
         killed = []
 
         class KillOnBuy(NodeObserver):
-            def delivered(observer, message):
-                if type(message) is trade.Buy and not killed:
+            def _buy(observer, link, message):
+                if not killed:
                     killed.append(message.id)
                     self.market.crash(seller)
+
+            delivers = {trade.Buy: _buy}
 
         seller.addObserver(KillOnBuy())
         self.runUntil(lambda: killed)
@@ -375,8 +377,10 @@ class SellerCrashTests(_Books, SynchronousTestCase):
         answers = []
 
         class Answers(NodeObserver):
-            def delivered(observer, message):
+            def _answer(observer, link, message):
                 answers.append(message)
+
+            delivers = dict.fromkeys((trade.BuyOK, wire.Error), _answer)
 
         buyer.addObserver(Answers())
         self.runUntil(lambda: restarted.id in buyer.links)

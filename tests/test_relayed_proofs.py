@@ -92,7 +92,7 @@ class _Pair(SynchronousTestCase):
         self.assertTrue(refused(toB.heard()))
         self.assertTrue(toB.closed)
         self.assertNotIn(self.S.id, self.B.links)
-        self.assertNotIn(toB.link, self.B.overlay.keyed)
+        self.assertNotIn(toB.link, self.B.overlay.greeter.keyed())
         self.trade(toB)
         self.assertEqual(self.buyer.bag, [])
 
@@ -175,7 +175,7 @@ class RelayedAcceptorTests(_Pair):
         self.assertTrue(refused(self.heard(link)))
         self.assertTrue(link.transport.disconnecting)
         self.assertNotIn(self.S.id, self.B.links)
-        self.assertNotIn(link, self.B.overlay.keyed)
+        self.assertNotIn(link, self.B.overlay.greeter.keyed())
         closeLink(link)
         self.failureResultOf(self.connected)
 
@@ -250,7 +250,7 @@ class WholeRelayTests(_Pair):
         self.assertIn(f"dialled node {wireId(self.a_key.id)}", error["info"])
         self.assertTrue(link.transport.disconnecting)
         self.assertNotIn(self.S.id, self.B.links)
-        self.assertNotIn(link, self.B.overlay.keyed)
+        self.assertNotIn(link, self.B.overlay.greeter.keyed())
         closeLink(link)
         self.failureResultOf(self.connected)
 

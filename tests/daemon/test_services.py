@@ -19,6 +19,7 @@ from zope.interface.verify import verifyObject
 from tests.helpers import flooded, netstring
 from tests.test_testing import recordMessages
 from twisted_bazaar import wire
+from twisted_bazaar.wire.trade import BuyOK
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.node import Node
 from twisted_bazaar.daemon.registry import buildScheme
@@ -333,9 +334,11 @@ class _BagWatcher(NodeObserver):
         self.buyer = buyer
         self.filled = defer.Deferred()
 
-    def delivered(self, message):
+    def _delivered(self, link, message):
         if self.buyer.bag and not self.filled.called:
             self.filled.callback(list(self.buyer.bag))
+
+    delivers = {BuyOK: _delivered}
 
 
 def _tcpNode(reactor, tracker_port, role):

@@ -11,12 +11,14 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
 
 from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
+from twisted_bazaar.net.greeting import Greeter, IGreetingTable
 from twisted_bazaar.net.overlay import DIRECT, OVERLAY, NotConnected, Overlay
 from twisted_bazaar.schemes.flood import messages as floodmsg
 
@@ -214,7 +216,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.assertNotIn(self.peer.id, self.node.links)
         self.prove(link, handshake, answer)
         self.assertIs(self.node.links[self.peer.id], link)
-        self.assertEqual(self.node.overlay.keyed[link], self.peer.key)
+        self.assertEqual(self.node.overlay.greeter.keyed()[link], self.peer.key)
 
     def test_handshakeOnlyWhileItLasts(self):
         """The overlay keeps a link's handshake while it lasts; once the
@@ -222,14 +224,14 @@ class KeyedHandshakeTests(SynchronousTestCase):
         until the link is lost."""
         overlay = self.node.overlay
         link, handshake, [answer] = self.knock()
-        state = overlay.handshakes[link]
+        state = overlay.greeter.handshakes[link]
         self.assertEqual(state.phase, "proving")
         self.assertIn(link, overlay.since)
         self.assertIsNone(link.key)
         self.prove(link, handshake, answer)
         self.assertEqual(state.phase, "established")
         self.assertEqual((state.nonce, state.hello), (None, None))
-        self.assertNotIn(link, overlay.handshakes)
+        self.assertNotIn(link, overlay.greeter.handshakes)
         self.assertEqual(link.key, self.peer.key)
         self.assertEqual(self.node.provenKey(link), self.peer.key)
         closeLink(link)
@@ -352,7 +354,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
                           "with it names that key"))
         self.assertTrue(keyless.transport.disconnecting)
         self.assertNotIn(self.peer.id, self.node.links)
-        self.assertEqual(self.node.overlay.handshakes[keyless].phase, "refused")
+        self.assertEqual(self.node.overlay.greeter.handshakes[keyless].phase, "refused")
         d = self.node.connectTo("10.0.0.9", 5000)
         outbound = self.node.connector.connectLast()
         sent(outbound)
@@ -432,3 +434,56 @@ class KeyedHandshakeTests(SynchronousTestCase):
                                        sig=proof(acceptor, hello)))
             self.assertEqual([m.code for m in sent(forged)], ["wtf"], what)
             self.assertNotIn(other.id, self.node.links)
+
+
+class _OnlyTheInterface:
+    """A link table as a greeter may see it: the names of
+    L{IGreetingTable}, forwarded to a real overlay, and nothing else."""
+
+    def __init__(self, overlay):
+        self._overlay = overlay
+
+    def __getattr__(self, name):
+        if name not in IGreetingTable:
+            raise AttributeError(f"a greeter asked its table for {name}")
+        return getattr(self._overlay, name)
+
+
+class GreeterTests(SynchronousTestCase):
+    """The greeter owns what lasts only while a handshake does, and asks
+    its table for nothing but L{IGreetingTable}."""
+
+    def setUp(self):
+        self.node = makeNode(1)
+        overlay = self.node.overlay
+        overlay.greeter = Greeter(_OnlyTheInterface(overlay))
+
+    def test_overlayIsAGreetingTable(self):
+        verifyObject(IGreetingTable, self.node.overlay)
+
+    def test_inboundThroughTheInterface(self):
+        """An inbound handshake, seen through the interface alone,
+        establishes the link; nothing of it is left in the greeter."""
+        link = openLink(self.node, inbound=True)
+        self.assertEqual(self.node.overlay.greeter.pending, {link: None})
+        feed(link, wire.ThisIsMe(7, 5007, "10.0.0.7"))
+        self.assertEqual(self.node.links, {7: link})
+        greeter = self.node.overlay.greeter
+        self.assertEqual((greeter.pending, greeter.handshakes, greeter.waiters),
+                         ({}, {}, {}))
+
+    def test_dialThroughTheInterface(self):
+        """A dial waits in the greeter until its peer answers, then fires
+        with the peer's id; one whose link is lost first fails."""
+        d = self.node.connectTo("10.0.0.7", 5007, 7)
+        link = self.node.connector.connectLast()
+        greeter = self.node.overlay.greeter
+        self.assertEqual((list(greeter.pending.values()), list(greeter.waiters)),
+                         ([7], [link]))
+        feed(link, wire.ThisIsMe(7, 5007))
+        self.assertEqual(self.successResultOf(d), 7)
+        self.assertEqual(greeter.waiters, {})
+        lost = self.node.connectTo("10.0.0.8", 5008, 8)
+        closeLink(self.node.connector.connectLast())
+        self.failureResultOf(lost, NotConnected)
+        self.assertEqual((greeter.pending, greeter.waiters), ({}, {}))

@@ -237,7 +237,7 @@ class IdleTimeoutTests(LinkTestCase):
     def connectIdle(self, idle=30, **settings):
         settings.setdefault("ping_interval", 0)
         link = self.connect(handshake_timeout=0, **settings)
-        link.idle_timeout = idle
+        link.setIdleTimeout(idle)
         link.identified(2)
         return link
 

@@ -45,6 +45,7 @@ from tests import records
 from tests.schemes import FindEvents, StaticShop
 from tests.helpers import (
     NODE_PORT,
+    TRADE,
     closeLink,
     feed,
     flooded,
@@ -520,8 +521,10 @@ class Deliveries(NodeObserver):
         self.messages = []
         node.addObserver(self)
 
-    def delivered(self, message):
+    def _delivered(self, link, message):
         self.messages.append(message)
+
+    delivers = dict.fromkeys(TRADE, _delivered)
 
     def of(self, kind):
         return [m for m in self.messages if type(m) is kind]

@@ -44,8 +44,10 @@ class _Delivered(NodeObserver):
         self.messages = []
         node.addObserver(self)
 
-    def delivered(self, message):
+    def _delivered(self, link, message):
         self.messages.append(message)
+
+    delivers = {Buy: _delivered}
 
 
 class _NodeCase(SynchronousTestCase):

@@ -13,6 +13,7 @@ import attr
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.core.events import EventBus
 from twisted_bazaar.schemes.chord import messages as chordmsg
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.wire import trade
@@ -83,6 +84,9 @@ class BuyerProbeTests(SynchronousTestCase):
         self.node = FakeNode()
         self.record = Record()
         self.probe = BuyerProbe(self.node, self.record)
+        #: What delivers routed messages to the probe, by their type.
+        self.bus = EventBus()
+        self.bus.addObserver(self.probe)
 
     def test_observes(self):
         """The probe registers itself with the node."""
@@ -120,17 +124,17 @@ class BuyerProbeTests(SynchronousTestCase):
         self.node.clock.advance(3)
         self.probe.findStarted("apple")
         self.node.clock.advance(0.25)
-        self.probe.delivered(buyOK(100))
+        self.bus.deliver(None, buyOK(100))
         self.assertEqual(self.record.latency_ms, [3250.0])
 
     def test_nextUnitTimedFromItsOwnFind(self):
         """After a buyOK, the next unit's timing starts at its find."""
         self.probe.findStarted("apple")
         self.node.clock.advance(1)
-        self.probe.delivered(buyOK(100))
+        self.bus.deliver(None, buyOK(100))
         self.probe.findStarted("apple")
         self.node.clock.advance(0.5)
-        self.probe.delivered(buyOK(101))
+        self.bus.deliver(None, buyOK(101))
         self.assertEqual(self.record.latency_ms, [1000.0, 500.0])
 
     def test_duplicatedBuyOK(self):
@@ -138,18 +142,18 @@ class BuyerProbeTests(SynchronousTestCase):
         short the timing of the unit searched for after it."""
         self.probe.findStarted("apple")
         self.node.clock.advance(1)
-        self.probe.delivered(buyOK(100))
+        self.bus.deliver(None, buyOK(100))
         self.probe.findStarted("apple")
         self.node.clock.advance(0.01)
-        self.probe.delivered(buyOK(100))
+        self.bus.deliver(None, buyOK(100))
         self.node.clock.advance(0.99)
-        self.probe.delivered(buyOK(101))
+        self.bus.deliver(None, buyOK(101))
         self.assertEqual(self.record.latency_ms, [1000.0, 1000.0])
 
     def test_buyOKWithoutFindIgnored(self):
         """A buyOK for an item not looked for is not a latency."""
         self.probe.findStarted("apple")
-        self.probe.delivered(buyOK(100, item="pear"))
+        self.bus.deliver(None, buyOK(100, item="pear"))
         self.assertEqual(self.record.latency_ms, [])
 
     def test_itemsTimedApart(self):
@@ -158,25 +162,25 @@ class BuyerProbeTests(SynchronousTestCase):
         self.node.clock.advance(1)
         self.probe.findStarted("pear")
         self.node.clock.advance(1)
-        self.probe.delivered(buyOK(100, item="pear"))
-        self.probe.delivered(buyOK(101, item="apple"))
+        self.bus.deliver(None, buyOK(100, item="pear"))
+        self.bus.deliver(None, buyOK(101, item="apple"))
         self.assertEqual(self.record.latency_ms, [1000.0, 2000.0])
 
     def test_lookupHopsOfChordAnswers(self):
         """A Chord answer delivered to the buyer records how many hops its
         lookup took; it is not an offer, so it adds no offer hops."""
         self.probe.findStarted("apple")
-        self.probe.delivered(chordmsg.ChordRecords(7, "apple", (4, BUYER), 3, 4, ()))
-        self.probe.delivered(chordmsg.ChordRecords(8, "apple", (5, BUYER), 1, 5, ()))
+        self.bus.deliver(None, chordmsg.ChordRecords(7, "apple", (4, BUYER), 3, 4, ()))
+        self.bus.deliver(None, chordmsg.ChordRecords(8, "apple", (5, BUYER), 1, 5, ()))
         self.assertEqual(self.record.lookup_hops, [3, 1])
         self.assertEqual(self.record.hops, [])
 
     def test_otherMessagesIgnored(self):
         """Replies, errors and buys delivered to the buyer record nothing."""
         self.probe.findStarted("apple")
-        self.probe.delivered(floodmsg.Reply(1, "apple", (SELLER, BUYER), SELLER, "s", 1))
-        self.probe.delivered(wire.Error("soldout", "none left", 100, (SELLER, BUYER)))
-        self.probe.delivered(trade.Buy(5, "apple", (3, BUYER)))
+        self.bus.deliver(None, floodmsg.Reply(1, "apple", (SELLER, BUYER), SELLER, "s", 1))
+        self.bus.deliver(None, wire.Error("soldout", "none left", 100, (SELLER, BUYER)))
+        self.bus.deliver(None, trade.Buy(5, "apple", (3, BUYER)))
         self.assertEqual((self.record.hops, self.record.latency_ms), ([], []))
 
 

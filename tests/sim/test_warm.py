@@ -63,13 +63,13 @@ class EstablishTests(SynchronousTestCase):
                     (link.peer_id, link.inbound, link.idle_timeout,
                      hot.isProven(link), hot.overlay.addresses[peer],
                      hot.pathTo(peer), link in hot.overlay.since,
-                     link in hot.overlay.handshakes),
+                     link in hot.overlay.greeter.handshakes),
                     (other.peer_id, other.inbound, other.idle_timeout,
                      cold.isProven(other), cold.overlay.addresses[peer],
                      cold.pathTo(peer), other in cold.overlay.since,
-                     other in cold.overlay.handshakes))
+                     other in cold.overlay.greeter.handshakes))
                 # Its one deadline is the keepalive check, not a handshake's.
-                self.assertIsInstance(link._due, float)
+                self.assertIsInstance(link.keepalive._due, float)
 
     def test_addressesShared(self):
         """Every peer of a warm node notes it by one (host, port) tuple,

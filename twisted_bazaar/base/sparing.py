@@ -25,7 +25,8 @@ The others belong to the class that uses them, and say so there:
    (L{twisted_bazaar.net.link}'s C{_Seldom}), not five slots on each;
  - what every link of one owner holds alike, in one L{LinkContext
    <twisted_bazaar.net.link.LinkContext>} (56 bytes a link end);
- - a link's keepalive check waiting in its clock's deadlines as itself
+ - a link's keepalive check waiting in its clock's deadlines as the
+   link's L{Keepalive<twisted_bazaar.net.keepalive.Keepalive>} itself
    (L{twisted_bazaar.net.timers}: a deadline object was 130 bytes a link
    end);
  - the handlers, one table shared by the nodes whose parts registered the

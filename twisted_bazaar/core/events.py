@@ -6,14 +6,27 @@ subclassing L{NodeObserver} and overriding the events they care about.
 The node holds an L{EventBus}, which is itself an L{INodeEvents}: calling
 one of its methods tells every observer, each shielded from the others, so
 one observer that raises is logged and the rest are still told.
+
+A routed message that ends its path at the node is no broadcast: it goes
+by its type to the handlers the observers declare (L{INodeEvents.delivers}),
+each called with the link it came on, as a message on a link goes to the
+handler registered for its type (L{twisted_bazaar.net.handlers}).
 """
 
 from twisted.logger import Logger
-from zope.interface import Interface, implementer
+from zope.interface import Attribute, Interface, implementer
 
 
 class INodeEvents(Interface):
     """The events of one node, in the order they usually happen."""
+
+    delivers = Attribute(
+        "message class -> function(observer, link, message): what this "
+        "observer takes of the path-routed messages that end their path at "
+        "the node, each called with the link it came on (whose peer handed "
+        "it over: the last relay, or its author).  Read once, when the "
+        "observer is added (L{EventBus.addObserver}); a class attribute, "
+        "so that nodes of the same observers share one L{DeliveryTable}.")
 
     def nodeReady():
         """The node has its id and can talk to peers."""
@@ -48,9 +61,6 @@ class INodeEvents(Interface):
     def linkRemoved(peer_id):
         """A link to a peer closed."""
 
-    def delivered(message):
-        """A path-routed message ended its path at this node."""
-
     def findStarted(item):
         """The discovery scheme began looking for offers of item."""
 
@@ -76,7 +86,10 @@ class INodeEvents(Interface):
 
 @implementer(INodeEvents)
 class NodeObserver:
-    """Does nothing on every event: subclass and override what you need."""
+    """Does nothing on every event, and takes no delivered message:
+    subclass and override what you need."""
+
+    delivers = {}
 
     def nodeReady(self):
         pass
@@ -100,9 +113,6 @@ class NodeObserver:
         pass
 
     def linkRemoved(self, peer_id):
-        pass
-
-    def delivered(self, message):
         pass
 
     def findStarted(self, item):
@@ -138,18 +148,55 @@ def _broadcast(name):
     return broadcast
 
 
+class DeliveryTable:
+    """
+    message class -> ((function, index of the observer it is called on),
+    ...), in the order the observers were added.  Never changed once made:
+    L{with_} gives the table with one observer's entries more, made once
+    for all the nodes that add it (a simulation holds a million nodes of
+    the same few observers).
+    """
+
+    __slots__ = ("entries", "_next")
+
+    def __init__(self, entries=None):
+        self.entries = entries or {}
+        #: (index, the observer's entries) -> the table with them added.
+        self._next = {}
+
+    def with_(self, delivers, index):
+        """This table with the entries of ``delivers`` (an observer's
+        L{INodeEvents.delivers}) for the observer at index."""
+        if not delivers:
+            return self
+        key = (index, tuple(delivers.items()))
+        table = self._next.get(key)
+        if table is None:
+            entries = dict(self.entries)
+            for kind, function in delivers.items():
+                entries[kind] = entries.get(kind, ()) + ((function, index),)
+            table = self._next[key] = DeliveryTable(entries)
+        return table
+
+
+#: The table of a node no observer takes a delivered message of.
+NO_DELIVERIES = DeliveryTable()
+
+
 @implementer(INodeEvents)
 class EventBus:
     """
     Tells every observer of a node, in the order they were added.
 
     @ivar observers: the L{INodeEvents} providers told of each event.
+    @ivar deliveries: the L{DeliveryTable} of their L{INodeEvents.delivers}.
     """
 
     log = Logger()
 
     def __init__(self):
         self.observers = []
+        self.deliveries = NO_DELIVERIES
 
     def addObserver(self, observer):
         """
@@ -161,11 +208,39 @@ class EventBus:
             raise TypeError(f"{observer!r} does not provide INodeEvents "
                             "(subclass NodeObserver)")
         self.observers.append(observer)
+        self.deliveries = self.deliveries.with_(observer.delivers,
+                                                len(self.observers) - 1)
 
     def removeObserver(self, observer):
         if observer in self.observers:
             self.observers.remove(observer)
+            table = NO_DELIVERIES
+            for index, kept in enumerate(self.observers):
+                table = table.with_(kept.delivers, index)
+            self.deliveries = table
+
+    def deliver(self, link, message):
+        """
+        A path-routed message ended its path at this node, handed over on
+        link: each handler its type has (L{INodeEvents.delivers}), in the
+        order their observers were added, each shielded from the others.
+        """
+        handlers = self.deliveries.entries.get(type(message))
+        if handlers is None:
+            return
+        observers = tuple(self.observers)
+        for function, index in handlers:
+            observer = observers[index]
+            try:
+                function(observer, link, message)
+            except Exception:
+                self.log.failure("{observer!r} failed on {event}", observer=observer,
+                                 event=message.TYPE)
+
+    #: A bus takes no delivered message itself: it hands them on (L{deliver}).
+    delivers = {}
 
     for _name in INodeEvents.names():
-        locals()[_name] = _broadcast(_name)
+        if _name != "delivers":
+            locals()[_name] = _broadcast(_name)
     del _name

@@ -39,7 +39,7 @@ from twisted_bazaar.net.overlay import (
     OverlayFactory,
     Unreachable,
 )
-from twisted_bazaar.routing.path import DEFAULT_PATH_LIMIT, NO_LINK_GROUP, PathRouter
+from twisted_bazaar.routing.path import DEFAULT_PATH_LIMIT, PathRouter
 from twisted_bazaar.store import MemoryStore
 
 __all__ = ["INode", "Node", "NodeConfig", "NotConnected", "Unreachable", "OverlayFactory",
@@ -126,8 +126,8 @@ class INode(Interface):
     def noteRelay(peer_id, relay):
         """Remember that peer_id is reached through relay (None: directly)."""
 
-    def fromProvenAuthor(message, author):
-        """Whether the routed message being delivered came from author
+    def fromProvenAuthor(link, message, author):
+        """Whether the routed message delivered on link came from author
         itself, on a link where it proved its key."""
 
     def linksByPurpose():
@@ -207,10 +207,6 @@ class INode(Interface):
         """Send a path-routed message on (``traded``: whether a ``buyOK``
         answers a trade that makes its first hop a trading partner;
         ``payload``: its wire payload, when built already)."""
-
-    def peerLine(level, format, logger, **fields):
-        """Log a line the routed message being delivered caused, through
-        the node's peer log."""
 
     def setDiscovery(discovery):
         """Plug in the node's scheme."""
@@ -320,8 +316,10 @@ class Node:
         """
         Have ``handler(link, message)`` take every message of this type
         that arrives on an established link.  A path-routed type needs no
-        handler: the path router relays it and delivers it here as the
-        ``delivered`` event.
+        handler: the path router relays it, and one that ends its path
+        here goes to the observers that declare it
+        (L{twisted_bazaar.core.events.INodeEvents.delivers}), with the
+        link it came on.
 
         @raise ValueError: if the type has a handler already.
         """
@@ -420,28 +418,12 @@ class Node:
         """See L{PathRouter.route}."""
         return self.paths.route(message, traded, payload)
 
-    def peerLine(self, level, format, logger, **fields):
+    def fromProvenAuthor(self, link, message, author):
         """
-        Log a line that the routed message being delivered made this node
-        write (an offer or an answer it ignores, say): through the node's
-        L{PeerLog}, charged to the address group of the link it came on
-        (the peer that handed it over), or, delivered outside a link's
-        handling, to the peers no longer linked.  So whoever sends them
-        gets no more than a few such lines an interval logged.
+        Whether the routed message delivered on link came from author
+        itself (its path is [author, this node]) on a link where author
+        proved its key: no relay could have forged or altered it.
         """
-        link = self.paths.deliveredOn
-        if link is not None:
-            link.peerLine(level, format, logger, **fields)
-        else:
-            self.overlay.peer_log.emit(logger, level, NO_LINK_GROUP, format, **fields)
-
-    def fromProvenAuthor(self, message, author):
-        """
-        Whether the routed message being delivered came from author itself
-        (its path is [author, this node]) on a link where author proved its
-        key: no relay could have forged or altered it.
-        """
-        link = self.paths.deliveredOn
         return (link is not None and self.isProven(link)
                 and message.path == (author, self.id))
 

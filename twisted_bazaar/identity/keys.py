@@ -171,14 +171,15 @@ def signedIf(identity, message):
     return message if identity is None else identity.signed(message)
 
 
-def trusts(node, message, author):
+def trusts(node, link, message, author):
     """
-    Whether node takes a routed message as author's: signed by author, or
-    handed over by author itself on a link where it proved its key (no
-    relay in between; see L{twisted_bazaar.core.node.Node.fromProvenAuthor}).
-    A node without a key checks nothing.
+    Whether node takes a routed message, delivered on link, as author's:
+    signed by author, or handed over by author itself on a link where it
+    proved its key (no relay in between; see
+    L{twisted_bazaar.core.node.Node.fromProvenAuthor}).  A node without a
+    key checks nothing.
     """
-    return (node.identity is None or node.fromProvenAuthor(message, author)
+    return (node.identity is None or node.fromProvenAuthor(link, message, author)
             or signedBy(message, author))
 
 

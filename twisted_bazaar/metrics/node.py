@@ -88,11 +88,12 @@ class NodeMetrics(NodeObserver):
     def findStarted(self, item):
         self._searching.setdefault(item, self.clock.seconds())
 
-    def delivered(self, message):
-        if type(message) is BuyOK:
-            started = self._searching.pop(message.item, None)
-            if started is not None:
-                self.search_to_buy.observe(self.clock.seconds() - started)
+    def _bought(self, link, message):
+        started = self._searching.pop(message.item, None)
+        if started is not None:
+            self.search_to_buy.observe(self.clock.seconds() - started)
+
+    delivers = {BuyOK: _bought}
 
     def nodeStopping(self):
         self._searching.clear()

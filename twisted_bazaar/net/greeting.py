@@ -2,7 +2,7 @@
 The ``thisisme`` handshake of a node's links (docs/protocol.md §6), as
 its link table (L{twisted_bazaar.net.overlay.Overlay}) runs it: what each
 side says, who must prove a key to whom, and what makes a link
-established (L{Greeting}, a part of the table).
+established (L{Greeter}, an object the table holds).
 
 Each side with a key proves it to the other, for this link's purpose and
 nonces: an opener with a ``proof`` after the acceptor's answer (the
@@ -10,18 +10,23 @@ acceptor establishes the link only then), an acceptor with the ``sig`` of
 its thisisme.  A link dialled to a known id must be answered by the
 node of that id.
 
-The state of one link's handshake is a
-L{twisted_bazaar.net.handshake.LinkHandshake}, kept by the table while
-the handshake lasts; an established link keeps only the key its peer
-proved (L{twisted_bazaar.net.link.Link.key}).  Which links the table
-takes and which of two links to one peer survives are its
-L{twisted_bazaar.net.admission.Admission}'s to decide.
+The greeter owns what lasts only while handshakes do: the links in
+their handshake, the state of each one's handshake (a
+L{twisted_bazaar.net.handshake.LinkHandshake}) and the dials waiting for
+them; an established link keeps only the key its peer proved
+(L{twisted_bazaar.net.link.Link.key}).  The established links are the
+table's, and so are the decisions of its
+L{twisted_bazaar.net.admission.Admission} (which links the table takes,
+which of two links to one peer survives): the greeter asks its table
+through L{IGreetingTable}, and nothing else of it.
 """
 
-from twisted.logger import LogLevel
+from twisted.internet import defer
+from twisted.logger import Logger, LogLevel
+from zope.interface import Attribute, Interface
 
 from twisted_bazaar import wire
-from twisted_bazaar.base.sparing import own
+from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.identity.proofs import LINK
 from twisted_bazaar.net.dispatch import answerCheck
 from twisted_bazaar.net.handshake import PROVING, LinkHandshake, channelKey
@@ -39,32 +44,133 @@ def named(link, peer):
     return "a status client" if link.purpose == STATUS else f"node {shortId(peer)}"
 
 
-class Greeting:
+class IGreetingTable(Interface):
     """
-    The handshake of the links of an L{twisted_bazaar.net.overlay.Overlay}
-    (a part of it, kept apart for what it does, with no state of its own):
-    it uses the table's node, its links (C{links}), the links in their
-    handshake (C{pending}) and their handshakes (C{handshakes}), the
-    C{connectTo} Deferreds waiting (C{_waiters}), the peers found
-    unreachable (C{_unreachable}), its admission and slot budgets, its
-    logger, and its C{_setPurpose} and C{_linkLine}.
+    What a L{Greeter} asks of the link table it greets for (the node's
+    L{twisted_bazaar.net.overlay.Overlay}), and nothing else of it.
     """
 
-    def provenKey(self, link):
-        """The key link's peer proved in the handshake, or None."""
-        if link.key is not None:
-            return link.key
+    node = Attribute("The node whose links these are: its id, identity, "
+                     "introduction, events, paths and relays.")
+    links = Attribute("peer id -> established link (the greeter adds the "
+                      "links it establishes).")
+    admission = Attribute("The table's L{twisted_bazaar.net.admission.Admission}, "
+                          "asked with the table: which inbound links it takes, "
+                          "which of two links to one peer survives.")
+    budgets = Attribute("purpose -> most established links of it.")
+    whenReplaced = Attribute("Told C{whenReplaced(peer_id)} once a newer link "
+                             "took the place of a peer's link, or None.")
+
+    def held(purpose):
+        """Links of purpose that hold one of its slots."""
+
+    def setPurpose(link, purpose):
+        """Give link a purpose (and that purpose's idle timeout)."""
+
+    def linkLine(link, format, **fields):
+        """Log a link's coming, at the level its purpose is logged at."""
+
+    def reached(peer_id):
+        """A link to peer_id came up: it is reachable after all."""
+
+
+class Greeter:
+    """
+    The ``thisisme`` handshake of the links of one table (an
+    L{IGreetingTable}), and what lasts only while they do.
+
+    @ivar pending: links still in their handshake -> the id an outbound
+        link dialled (None when unknown, or for an inbound link).
+    @ivar handshakes: link -> its
+        L{twisted_bazaar.net.handshake.LinkHandshake}, from the
+        handshake's start until the link is established or lost.
+    @ivar waiters: link -> the Deferred of a dial waiting for it
+        (L{dialled}), until it fires.
+
+    The three are empty on nearly every simulated node: L{NOTHING} until
+    written (L{own}).  Slots: every simulated node holds a greeter.
+    """
+
+    __slots__ = ("table", "pending", "handshakes", "waiters")
+
+    log = Logger()
+
+    def __init__(self, table):
+        self.table = table
+        self.pending = NOTHING
+        self.handshakes = NOTHING
+        self.waiters = NOTHING
+
+    # -- what the table tells ---------------------------------------------------
+
+    def expect(self, link):
+        """An inbound link the table took: its peer says thisisme first."""
+        own(self, "pending")[link] = None
+
+    def dialled(self, link, peer_id, cancel):
+        """
+        The table dials link to peer_id (None if unknown): whoever answers
+        must be that node (L{_accept}).
+
+        @param cancel: the canceller of the returned Deferred.
+        @return: a Deferred that fires with the peer's id once link (or
+            a link that wins over it) is established, or fails with what
+            the table says when link is lost first (L{lost}).
+        """
+        waiter = own(self, "waiters")[link] = defer.Deferred(cancel)
+        own(self, "pending")[link] = peer_id
+        return waiter
+
+    def introduce(self, link):
+        """This node opened link: it says thisisme first (with a fresh
+        nonce, if it has a key)."""
+        node = self.table.node
+        nonce = self._handshakeOf(link).begin(node.identity, LINK,
+                                              link.purpose or OVERLAY)
+        link.send(node.introduction(link.purpose, nonce))
+
+    def abandon(self, link):
+        """Nobody waits for link any more."""
+        self.waiters.pop(link, None)
+
+    def drop(self, link):
+        """link's handshake is over, unfinished (the link is gone, or its
+        dial failed): nothing of it is kept."""
+        self.pending.pop(link, None)
+        self.handshakes.pop(link, None)
+
+    def lost(self, link, reason, peer):
+        """link is gone (L{drop}ped already): whoever waits for it has
+        peer linked still (a link that won over it), or L{NotConnected}
+        from the table, made of reason."""
+        waiter = self.waiters.pop(link, None)
+        if waiter is not None and not waiter.called:
+            if peer is not None and peer in self.table.links:
+                waiter.callback(peer)
+            else:
+                waiter.errback(reason)
+
+    def settle(self, link, peer):
+        """Whoever waits for link has its peer linked."""
+        self.table.reached(peer)
+        waiter = self.waiters.pop(link, None)
+        if waiter is not None and not waiter.called:
+            waiter.callback(peer)
+
+    # -- what it holds ----------------------------------------------------------------
+
+    def keyOf(self, link):
+        """The key link's peer proved so far in its handshake, or None."""
         handshake = self.handshakes.get(link)
         return None if handshake is None else handshake.key
 
-    @property
     def keyed(self):
-        """link -> the key its peer proved, for every link established or
-        in its handshake whose peer proved one (a view, made on each
-        call)."""
+        """link -> the key its peer proved, for every link of the table
+        established or in its handshake whose peer proved one (a view,
+        made on each call)."""
         keyed = {link: handshake.key for link, handshake in self.handshakes.items()
                  if handshake.key is not None}
-        keyed.update((link, link.key) for link in self.links.values()
+        keyed.update((link, link.key) for link in self.table.links.values()
                      if link.key is not None)
         return keyed
 
@@ -75,14 +181,9 @@ class Greeting:
             handshake = own(self, "handshakes")[link] = LinkHandshake()
         return handshake
 
-    def _introduce(self, link):
-        """This node opened link: it says thisisme first (with a fresh
-        nonce, if it has a key)."""
-        nonce = self._handshakeOf(link).begin(self.node.identity, LINK,
-                                              link.purpose or OVERLAY)
-        link.send(self.node.introduction(link.purpose, nonce))
+    # -- the handshake ------------------------------------------------------------------
 
-    def _heard(self, link, message):
+    def heard(self, link, message):
         """A message on link before its handshake is over: only the
         handshake's own (and an inbound address check) are taken."""
         kind = type(message)
@@ -91,7 +192,7 @@ class Greeting:
         elif kind is wire.Proof and self._handshakeOf(link).phase == PROVING:
             self._proved(link, message)
         elif kind is wire.WhoAreYou and link.inbound:
-            answerCheck(self.node, link, message, self._handshakeOf)
+            answerCheck(self.table.node, link, message, self._handshakeOf)
         elif kind is wire.Error:
             link.peerLine(LogLevel.info, "{peer} refused the link: {code}: {info}",
                           self.log, code=message.code, info=message.info)
@@ -106,7 +207,8 @@ class Greeting:
         established only then), an acceptor with the ``sig`` of its
         thisisme.  Its id and key must go together (L{LinkHandshake.hear}).
         """
-        node = self.node
+        table = self.table
+        node = table.node
         peer = hello.id
         if peer < 0:
             link.refuse("notiy", "register with the tracker before linking")
@@ -136,14 +238,15 @@ class Greeting:
             link.send(wire.Proof(state.prove(hello.key, hello.nonce)))
         if link.inbound:
             purpose = hello.purpose or OVERLAY
-            if purpose not in self.budgets:
+            budgets = table.budgets
+            if purpose not in budgets:
                 link.refuse("wtf", f"this node takes no {purpose} links")
                 return
-            existing = self.links.get(peer)
-            taken = self.held(purpose) - (existing is not None
-                                          and existing.purpose == purpose)
-            if taken >= self.budgets[purpose] and not self.admission.evict(self, purpose, link):
-                link.refuse("noslots", f"all {self.budgets[purpose]} {purpose} "
+            existing = table.links.get(peer)
+            taken = table.held(purpose) - (existing is not None
+                                           and existing.purpose == purpose)
+            if taken >= budgets[purpose] and not table.admission.evict(table, purpose, link):
+                link.refuse("noslots", f"all {budgets[purpose]} {purpose} "
                             "slots are taken")
                 return
             link.purpose = purpose
@@ -168,7 +271,8 @@ class Greeting:
     def _establish(self, link, hello):
         """Make the link an established one (or retire it, if the peer is
         already linked by a link that wins)."""
-        node = self.node
+        table = self.table
+        node = table.node
         peer = hello.id
         self.pending.pop(link, None)
         # The handshake is over: nothing of it is of use any more but the
@@ -176,26 +280,26 @@ class Greeting:
         state = self.handshakes.pop(link)
         state.establish()
         link.key = state.key
-        existing = self.links.get(peer)
-        if existing is not None and self.admission.usurps(self, link, existing, peer):
+        existing = table.links.get(peer)
+        if existing is not None and table.admission.usurps(table, link, existing, peer):
             return
-        if existing is not None and not self.admission.replaces(self, link, existing, peer):
+        if existing is not None and not table.admission.replaces(table, link, existing, peer):
             link.peer_id = peer
             link.retire(f"already linked to node {shortId(peer)}")
             if link.purpose == OVERLAY and existing.purpose != OVERLAY:
                 # The peer becomes a neighbour: told like a new link.
-                self._setPurpose(existing, OVERLAY)
+                table.setPurpose(existing, OVERLAY)
                 node.events.linkAdded(peer)
-            self._settle(link, peer)
+            self.settle(link, peer)
             return
         link.identified(peer)
         if existing is not None and existing.purpose == OVERLAY:
             # One link serves both purposes; a neighbour stays a neighbour.
             link.purpose = OVERLAY
-        self._setPurpose(link, link.purpose)
+        table.setPurpose(link, link.purpose)
         if link.inbound and link.key is None:
             link.send(node.introduction(link.purpose))
-        self.links[peer] = link
+        table.links[peer] = link
         if existing is not None:
             existing.retire("replaced by a newer link")
         address = link.transport.getPeer()
@@ -203,21 +307,13 @@ class Greeting:
         # How to reach the peer again: through the relay it names, if any.
         node.noteRelay(peer, hello.relay)
         node.paths.learn((node.id, peer))
-        self._settle(link, peer)
+        self.settle(link, peer)
         if existing is None:
-            self._linkLine(link, "linked to {who} ({purpose})", peer=peer,
+            table.linkLine(link, "linked to {who} ({purpose})", peer=peer,
                            purpose=link.purpose, who=named(link, peer))
             node.events.linkAdded(peer)
         else:
             if existing.purpose != OVERLAY and link.purpose == OVERLAY:
                 node.events.linkAdded(peer)
-            if self.whenReplaced is not None:
-                self.whenReplaced(peer)
-
-    def _settle(self, link, peer):
-        """Whoever waits for link (see connectTo) has its peer linked."""
-        if self._unreachable:
-            self._unreachable.pop(peer, None)
-        waiter = self._waiters.pop(link, None)
-        if waiter is not None and not waiter.called:
-            waiter.callback(peer)
+            if table.whenReplaced is not None:
+                table.whenReplaced(peer)

@@ -3,9 +3,11 @@ A link's clocks: the time a new connection has to say thisisme, the pings
 that keep a quiet link alive (and the silence after which it is dead), and
 the idle time after which a link of some purposes is closed politely.
 
-Every deadline goes through the L{twisted_bazaar.net.timers.Deadlines} of
-the link's clock, so a process holds one DelayedCall for all its links'
-timers rather than one or two per link.
+Each link holds a L{Keepalive}, which owns its timers: it sets them, moves
+them and cancels them, and nothing else touches them.  Every deadline goes
+through the L{twisted_bazaar.net.timers.Deadlines} of the link's clock, so
+a process holds one DelayedCall for all its links' timers rather than one
+or two per link.
 """
 
 from twisted_bazaar import wire
@@ -21,98 +23,107 @@ DEAD_AFTER_INTERVALS = 3
 
 class Keepalive:
     """
-    The timers of a L{twisted_bazaar.net.link.Link} (a part of it, kept
-    apart for what it does): it uses the link's context (its clock,
-    settings and deadlines, L{twisted_bazaar.net.link.LinkContext}), the times
-    it last heard and traded, and one slot, C{_due}, for its deadlines,
-    which never wait together: the handshake's (a
-    L{twisted_bazaar.net.timers.Deadline}) until the peer is identified,
-    then the time its next keepalive check is due (the link itself waits
-    among its clock's deadlines, as a resident, rather than a deadline
-    object of its own: a simulation holds a million link ends).
+    The timers of one L{twisted_bazaar.net.link.Link}, which it owns: the
+    handshake's deadline until the peer is identified, then the keepalive
+    check, and the idle timeout of the link's purpose.  Of its link it
+    reads what the link shows anyone (its clock, settings and deadlines,
+    when it last heard and traded, whether it is closing, its peer) and
+    tells it only to ping, close, or say dc.
+
+    @ivar link: the link whose timers these are.
+    @ivar idle: seconds without trade after which the link is closed
+        politely (None: never).
+    @ivar _due: its deadlines, which never wait together: the handshake's
+        (a L{twisted_bazaar.net.timers.Deadline}) until the peer is
+        identified, then the time its next keepalive check is due (the
+        keepalive waits among its clock's deadlines itself, as a
+        resident, rather than a deadline object of its own: a simulation
+        holds a million link ends).
     """
 
-    __slots__ = ()
+    __slots__ = ("link", "idle", "_due")
 
-    def startHandshakeClock(self):
+    def __init__(self, link):
+        self.link = link
+        self.idle = None
+        self._due = None
+
+    def start(self):
         """The connection is up: it has ``handshake_timeout`` seconds to
         say thisisme."""
-        timeout = self._context.settings.handshake_timeout
+        link = self.link
+        timeout = link.settings.handshake_timeout
         if timeout:
-            self._due = self._context.timers.callLater(
-                timeout, Keepalive._handshakeExpired, self)
+            self._due = link.timers.callLater(timeout, Keepalive._handshakeExpired, self)
 
-    def stopTimers(self):
+    def stop(self):
         """The connection is gone: no deadline of its runs."""
         due = self._due
         if type(due) is Deadline:
             self._due = None
             due.cancel()
         else:
-            self._context.timers.unwake(self)
+            self.link.timers.unwake(self)
 
-    def identified(self, peer_id):
-        """The owner accepted the peer's introduction: stop the handshake
-        clock and start watching for silence."""
-        self.peer_id = peer_id
+    def identified(self):
+        """The link's peer is identified: stop the handshake clock and
+        start watching for silence."""
         due = self._due
         if type(due) is Deadline:
             self._due = None
             due.cancel()
-        self._scheduleKeepalive()
+        self._schedule()
 
-    def setIdleTimeout(self, idle):
+    def setIdle(self, idle):
         """Close the link politely after ``idle`` seconds without trade
         (None: never); an established link is checked again in time."""
-        self.idle_timeout = idle
-        if self.peer_id is not None:
-            self._scheduleKeepalive()
+        self.idle = idle
+        if self.link.peer_id is not None:
+            self._schedule()
 
-    def _scheduleKeepalive(self, within=None):
+    def _schedule(self, within=None):
         """Check the link again in a tick, or within that many seconds if
         sooner (when its idle time runs out)."""
         interval = self._tick()
-        if interval and self._due is None and not self.closing:
+        if interval and self._due is None and not self.link.closing:
             if within is not None:
                 interval = min(interval, within)
-            self._context.timers.wake(self, interval)
+            self.link.timers.wake(self, interval)
 
     def _tick(self):
         """Seconds between keepalive checks: the ping interval, or the idle
         timeout when that is shorter."""
-        interval = self._context.settings.ping_interval
-        if self.idle_timeout:
-            interval = min(interval or self.idle_timeout, self.idle_timeout)
+        interval = self.link.settings.ping_interval
+        if self.idle:
+            interval = min(interval or self.idle, self.idle)
         return interval
 
     def _handshakeExpired(self):
         self._due = None
-        timeout = self._context.settings.handshake_timeout
-        self.refuse("notim", f"no thisisme within {timeout:g} s")
+        timeout = self.link.settings.handshake_timeout
+        self.link.refuse("notim", f"no thisisme within {timeout:g} s")
 
     def _expire(self):
         """The keepalive check (run by the clock's deadlines, see
-        L{_scheduleKeepalive}): ping a quiet peer; drop one silent for too
-        long."""
-        if self.closing:
+        L{_schedule}): ping a quiet peer; drop one silent for too long."""
+        link = self.link
+        if link.closing:
             return
-        context = self._context
-        interval = context.settings.ping_interval
-        now = context.clock.seconds()
-        if self.idle_timeout and now - self._last_traffic >= self.idle_timeout:
-            self.disconnect(f"no trade for {self.idle_timeout:g} s")
+        interval = link.settings.ping_interval
+        now = link.clock.seconds()
+        if self.idle and now - link.lastTraffic >= self.idle:
+            link.disconnect(f"no trade for {self.idle:g} s")
             return
-        silent = now - self._last_heard
+        silent = now - link.lastHeard
         if interval and silent >= interval * DEAD_AFTER_INTERVALS:
-            self.close(f"silent for {silent:g} s")
+            link.close(f"silent for {silent:g} s")
             return
         if interval and silent >= interval:
-            self._nonce += 1
-            self.send(wire.Ping(self._nonce))
+            link.send(wire.Ping(link.nextNonce()))
         # An idle link is closed when its idle time runs out, not at the
         # next tick after that.
         # (At least a millisecond on: rounding must not make it spin.)
         within = None
-        if self.idle_timeout:
-            within = max(self.idle_timeout - (now - self._last_traffic), 0.001)
-        self._scheduleKeepalive(within)
+        if self.idle:
+            within = max(self.idle - (now - link.lastTraffic), 0.001)
+        self._schedule(within)

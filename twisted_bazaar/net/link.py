@@ -3,8 +3,9 @@ One connection: the protocol that turns a peer's frames into messages for
 its owner, and back.  This is its life (connected, closed, lost), what
 every link of an owner shares (L{LinkContext}) and how it names its peer
 in the log; its parts live beside it: reading in
-L{twisted_bazaar.net.reading}, writing in L{twisted_bazaar.net.writing},
-its timers (handshake, keepalive, idle) in L{twisted_bazaar.net.keepalive},
+L{twisted_bazaar.net.reading}, writing in L{twisted_bazaar.net.writing};
+its timers (handshake, keepalive, idle) are its L{Keepalive}'s, an object
+it holds (L{twisted_bazaar.net.keepalive}),
 the framing in L{twisted_bazaar.wire.framing}, the limits that protect the
 process from a single peer in L{twisted_bazaar.net.limits}, coalesced
 writes in L{twisted_bazaar.net.batch}.
@@ -235,7 +236,7 @@ class ILinkOwner(Interface):
 
 
 @implementer(IProtocol, ILoggingContext, IPushProducer)
-class Link(Reading, Writing, Keepalive):
+class Link(Reading, Writing):
     """
     A framed, decoded connection to one peer, on behalf of an
     L{ILinkOwner}.
@@ -255,7 +256,7 @@ class Link(Reading, Writing, Keepalive):
     # link of an owner holds alike is in one L{LinkContext} they share.
     __slots__ = ("transport", "connected", "_context", "_partial", "inbound",
                  "peer_id", "key", "address", "payload", "closing", "deaf", "purpose",
-                 "idle_timeout", "_last_traffic", "_due", "_last_heard", "_nonce",
+                 "keepalive", "_last_traffic", "_last_heard", "_nonce",
                  "_buckets", "_seldom")
 
     def __init__(self, owner, clock, settings, inbound):
@@ -284,13 +285,10 @@ class Link(Reading, Writing, Keepalive):
         self.deaf = False
         #: What the link is for (its slot budget), set by the owner.
         self.purpose = None
-        #: Seconds without a trade message after which the link is closed
-        #: politely (None: never); set by the owner per purpose.
-        self.idle_timeout = None
+        #: The L{Keepalive} that owns this link's timers (its handshake
+        #: deadline, its keepalive check, its idle timeout).
+        self.keepalive = Keepalive(self)
         self._last_traffic = 0.0
-        #: The handshake's L{Deadline}, until the peer is identified; then
-        #: when the next keepalive check is due (see L{Keepalive}).
-        self._due = None
         self._last_heard = 0.0
         self._nonce = 0
         # The containers below are made when first needed (None or an
@@ -318,6 +316,18 @@ class Link(Reading, Writing, Keepalive):
         """The L{LinkSettings} of the link's process."""
         return self._context.settings
 
+    @property
+    def timers(self):
+        """The L{twisted_bazaar.net.timers.Deadlines} of the link's clock."""
+        return self._context.timers
+
+    @property
+    def idle_timeout(self):
+        """Seconds without a trade message after which the link is closed
+        politely (None: never), set by the owner per purpose
+        (L{setIdleTimeout})."""
+        return self.keepalive.idle
+
     #: What Twisted's Protocol has, for whoever asks a protocol for it.
     factory = None
 
@@ -342,7 +352,7 @@ class Link(Reading, Writing, Keepalive):
         # The transport pauses us when its send buffer fills: that is how a
         # peer that does not read is noticed (see sendPayload).
         self.transport.registerProducer(self, True)
-        self.startHandshakeClock()
+        self.keepalive.start()
         self._context.owner.linkMade(self)
 
     def _seldomThings(self):
@@ -354,7 +364,7 @@ class Link(Reading, Writing, Keepalive):
 
     def connectionLost(self, reason=ConnectionDone()):
         self.closing = self.deaf = True
-        self.stopTimers()
+        self.keepalive.stop()
         seldom = self._seldom
         if seldom is not None:
             seldom.held = ()
@@ -410,11 +420,34 @@ class Link(Reading, Writing, Keepalive):
         self.send(wire.Error(code, info))
         self.close(f"{code}: {info}")
 
+    def identified(self, peer_id):
+        """The owner accepted the peer's introduction: the handshake clock
+        stops, and its keepalive watches for silence."""
+        self.peer_id = peer_id
+        self.keepalive.identified()
+
+    def setIdleTimeout(self, idle):
+        """Close the link politely after ``idle`` seconds without trade
+        (None: never)."""
+        self.keepalive.setIdle(idle)
+
+    def nextNonce(self):
+        """The nonce of a ping of the keepalive's (one not used on this
+        link before)."""
+        self._nonce += 1
+        return self._nonce
+
     @property
     def lastTraffic(self):
         """When the link last carried a message other than a keepalive
         (either way), on its clock."""
         return self._last_traffic
+
+    @property
+    def lastHeard(self):
+        """When the peer last sent a message that decoded, on the link's
+        clock."""
+        return self._last_heard
 
     def describe(self):
         """A short name for logs: the peer's id if known, and its address."""

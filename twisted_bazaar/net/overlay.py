@@ -6,8 +6,9 @@ links to one peer survives) is its
 L{Admission<twisted_bazaar.net.admission.Admission>}'s to decide.
 
 Every link of a node is owned here.  The table runs the ``thisisme``
-handshake through its L{Greeting<twisted_bazaar.net.greeting.Greeting>}
-part, and hands each message on an established link to the handler the
+handshake through its L{Greeter<twisted_bazaar.net.greeting.Greeter>}
+(which owns the links in their handshake and the dials waiting for them),
+and hands each message on an established link to the handler the
 node's components registered for the message's type (see
 L{twisted_bazaar.core.node.Node.handle}); what no handler takes, and the
 address checks (``whoareyou``) it is asked before any handshake, the core
@@ -25,7 +26,6 @@ from zope.interface import implementer
 from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import PeerLog
-from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.net.admission import admissionFor
 from twisted_bazaar.net.connections import (
     DEFAULT_CONNECTION_RATE,
@@ -34,7 +34,7 @@ from twisted_bazaar.net.connections import (
 )
 from twisted_bazaar.net.dispatch import unhandled
 from twisted_bazaar.net.eviction import groupOf
-from twisted_bazaar.net.greeting import OVERLAY, Greeting, named
+from twisted_bazaar.net.greeting import OVERLAY, Greeter, IGreetingTable, named
 from twisted_bazaar.net.handlers import Handlers
 from twisted_bazaar.net.recent import STATUS, RecentMessages
 
@@ -100,19 +100,17 @@ def dialFailure(reason, host, port):
     return Unreachable(why)
 
 
-@implementer(ILinkOwner)
-class Overlay(Greeting):
+@implementer(ILinkOwner, IGreetingTable)
+class Overlay:
     """
     @ivar links: peer id -> established L{Link}.
     @ivar news: the link purposes whose links' coming and going is logged
         at info (L{_levelOf}); others at debug.
-    @ivar pending: links still in their handshake -> the id an outbound
-        link dialled (None when unknown, or for an inbound link).
-    @ivar handshakes: link -> its
-        L{twisted_bazaar.net.handshake.LinkHandshake}, from the handshake's
-        start until the link is established or lost (an established link
-        keeps only the key its peer proved, as L{Link.key}: a simulation
-        holds a million link ends).
+    @ivar greeter: the L{Greeter} that runs the links' handshakes and
+        holds what lasts only while they do (the links in them, their
+        state, the dials waiting); an established link keeps only the key
+        its peer proved, as L{Link.key}: a simulation holds a million link
+        ends.
     @ivar since: inbound link -> when it connected (for eviction), in the
         order they connected, until it is lost.
     @ivar admission: the L{twisted_bazaar.net.admission.Admission} that
@@ -137,20 +135,13 @@ class Overlay(Greeting):
         #: (L{connections}): most simulated nodes never evict anyone.
         self._connections = None
         self.links = {}
-        #: Links still in their handshake -> the id dialled, if known.
-        #: This, L{handshakes} and L{_waiters} are empty on nearly every
-        #: simulated node: L{NOTHING} until written (L{own}).
-        self.pending = NOTHING
+        self.greeter = Greeter(self)
         #: Who takes each message class (see Node.handle): a
         #: L{Handlers}, whose table nodes with the same parts share.
         self.handlers = Handlers()
-        self.handshakes = NOTHING
         self.since = {}
         #: Inbound links a sale was made over (never evicted), or None.
         self._partners = None
-        #: link -> the Deferred of L{connectTo} waiting for it, until it
-        #: fires.
-        self._waiters = NOTHING
         #: The Deferreds of L{whenClosed} (a list once there is one).
         self._closed_waiters = ()
         self.stopping = False
@@ -191,6 +182,17 @@ class Overlay(Greeting):
         return self.admission.idle_timeouts
 
     @property
+    def pending(self):
+        """The greeter's L{Greeter.pending}, to read."""
+        return self.greeter.pending
+
+    def provenKey(self, link):
+        """The key link's peer proved in the handshake, or None."""
+        if link.key is not None:
+            return link.key
+        return self.greeter.keyOf(link)
+
+    @property
     def partners(self):
         """The inbound links a sale was made over (never evicted)."""
         return self._partners or ()
@@ -200,7 +202,7 @@ class Overlay(Greeting):
     def linkCount(self):
         """Links open or opening; one already closing holds no slot."""
         return (sum(1 for link in self.links.values() if not link.closing)
-                + sum(1 for link in self.pending if not link.closing))
+                + sum(1 for link in self.greeter.pending if not link.closing))
 
     def count(self, purpose):
         """See L{twisted_bazaar.net.admission.Admission.count}."""
@@ -296,7 +298,7 @@ class Overlay(Greeting):
         """
         link.purpose = purpose
         link.identified(peer)
-        self._setPurpose(link, purpose)
+        self.setPurpose(link, purpose)
         self.links[peer] = link
         link.key = key
         link.address = address
@@ -324,7 +326,7 @@ class Overlay(Greeting):
         if existing is not None:
             if purpose == OVERLAY and existing.purpose != OVERLAY:
                 # The peer becomes a neighbour: told like a new link.
-                self._setPurpose(existing, OVERLAY)
+                self.setPurpose(existing, OVERLAY)
                 node.events.linkAdded(peer_id)
             return defer.succeed(peer_id)
         refused = self.admission.refusesDial(self, purpose)
@@ -332,21 +334,18 @@ class Overlay(Greeting):
             return defer.fail(NotConnected(refused))
         link = node.buildLink(inbound=False)
         link.purpose = purpose
+        greeter = self.greeter
 
         def cancel(waiter):
-            self._waiters.pop(link, None)
+            greeter.abandon(link)
             link.close("connection abandoned", routine=True)
             if link.transport is None:
-                self.pending.pop(link, None)
-                self.handshakes.pop(link, None)
+                greeter.drop(link)
                 self._checkClosed()
 
-        waiter = own(self, "_waiters")[link] = defer.Deferred(cancel)
-
         def failed(reason):
-            self._waiters.pop(link, None)
-            self.pending.pop(link, None)
-            self.handshakes.pop(link, None)
+            greeter.abandon(link)
+            greeter.drop(link)
             failure = dialFailure(reason, host, port)
             if isinstance(failure, Unreachable) and peer_id is not None:
                 self._noteUnreachable(peer_id)
@@ -354,8 +353,8 @@ class Overlay(Greeting):
                 waiter.errback(failure)
             self._checkClosed()
 
-        # Whoever answers must be the node dialled (_accept).
-        own(self, "pending")[link] = peer_id
+        # Whoever answers must be the node dialled.
+        waiter = greeter.dialled(link, peer_id, cancel)
         dial(link).addErrback(failed)
         return waiter
 
@@ -376,7 +375,7 @@ class Overlay(Greeting):
 
     def linkMade(self, link):
         if not link.inbound:
-            self._introduce(link)
+            self.greeter.introduce(link)
             return
         if self.node.id is None:
             link.refuse("notiy", "this node has no id yet")
@@ -391,7 +390,7 @@ class Overlay(Greeting):
             link.refuse("noslots", f"all {self.capacity()} connection slots are taken")
         else:
             self.since[link] = self.node.clock.seconds()
-            own(self, "pending")[link] = None
+            self.greeter.expect(link)
 
     def proven(self, link):
         """A unit of stock was sold over link (not a copy of a shared
@@ -407,7 +406,7 @@ class Overlay(Greeting):
 
     def messageReceived(self, link, message):
         if link.peer_id is None:
-            self._heard(link, message)
+            self.greeter.heard(link, message)
             return
         if message.ROUTED and type(message) not in self.handlers.table.entries:
             # What a node relays: straight to its path router (the handlers'
@@ -430,13 +429,19 @@ class Overlay(Greeting):
         if len(self._unreachable) > UNREACHABLE_KEPT:
             self._unreachable.popitem(last=False)
 
-    def _setPurpose(self, link, purpose):
+    def reached(self, peer_id):
+        """A link to peer_id came up: it is reachable after all."""
+        if self._unreachable:
+            self._unreachable.pop(peer_id, None)
+
+    def setPurpose(self, link, purpose):
+        """Give link a purpose, and that purpose's idle timeout."""
         link.purpose = purpose
         link.setIdleTimeout(self.idle_timeouts.get(purpose))
 
     def _forget(self, link, reason):
-        self.pending.pop(link, None)
-        self.handshakes.pop(link, None)
+        greeter = self.greeter
+        greeter.drop(link)
         since = self.since.pop(link, None)
         if since is not None:
             self.admission.left(self, link, since)
@@ -444,21 +449,17 @@ class Overlay(Greeting):
             self._partners.discard(link)
         # Its peer proved a key for this link only while it lasted.
         link.key = None
-        waiter = self._waiters.pop(link, None)
         peer = link.peer_id
-        if waiter is not None and not waiter.called:
-            if peer is not None and peer in self.links:
-                waiter.callback(peer)
-            else:
-                waiter.errback(NotConnected(reason.getErrorMessage()))
+        if greeter.waiters:
+            greeter.lost(link, NotConnected(reason.getErrorMessage()), peer)
         if peer is None or self.links.get(peer) is not link:
             return
         del self.links[peer]
         self.node.paths.forgetVia(peer)
-        self._linkLine(link, "link to {who} closed", peer=peer, who=named(link, peer))
+        self.linkLine(link, "link to {who} closed", peer=peer, who=named(link, peer))
         self.node.events.linkRemoved(peer)
 
-    def _linkLine(self, link, format, **fields):
+    def linkLine(self, link, format, **fields):
         """A link's coming or going: at debug for the links that come and
         go with every peer (L{_levelOf}), else at info through the peer
         log, since a peer opens and closes its links as often as it
@@ -475,7 +476,7 @@ class Overlay(Greeting):
         """Say dc on every link and close them; open no new ones."""
         self.stopping = True
         self.peer_log.close()
-        for link in list(self.links.values()) + list(self.pending):
+        for link in list(self.links.values()) + list(self.greeter.pending):
             link.disconnect("node shutting down")
 
     def whenClosed(self):
@@ -489,7 +490,7 @@ class Overlay(Greeting):
         return d
 
     def _checkClosed(self):
-        if not self._closed_waiters or self.links or self.pending:
+        if not self._closed_waiters or self.links or self.greeter.pending:
             return
         waiters, self._closed_waiters = self._closed_waiters, ()
         for d in waiters:

@@ -26,7 +26,8 @@ from twisted_bazaar.wire.framing import frame
 class Writing:
     """
     How a L{twisted_bazaar.net.link.Link} sends (a part of it, kept apart
-    for what it does, with no state of its own), and its side of
+    for what it does: what it keeps is the link's, every link writes on
+    the hot path), and its side of
     C{IPushProducer}: it uses the link's context (clock, settings, write
     batch, recent messages: L{twisted_bazaar.net.link.LinkContext}), the
     time it last traded, and, in the link's seldom things

@@ -4,7 +4,9 @@ Path routing: messages that carry the ``path`` they travel.
 A node forwards such a message only if it is on the path and came from
 the node before it on the path (so never one whose path starts with the
 node itself), handles it only if it is last, and answers ``wrongway``
-otherwise.  The router also keeps
+otherwise; a message delivered goes, with the link it came on, to the
+handlers of its type (L{twisted_bazaar.core.events.EventBus.deliver}).
+The router also keeps
 the path table: the shortest known path to other nodes, learned from the
 paths that pass through.
 """
@@ -51,8 +53,6 @@ class PathRouter:
         self.node = node
         self.limit = limit
         self._table = {}
-        #: The link the message being delivered came on, while it is.
-        self.deliveredOn = None
         #: Paths L{received} learned from, while learning them again would
         #: change nothing (no entry was dropped since): the messages of a
         #: trade, or a stream along one path, teach the table once.  None
@@ -143,11 +143,8 @@ class PathRouter:
             self.learn(path[here::-1])
             self.learn(path[here:])
         if here == len(path) - 1:
-            self.deliveredOn = link
-            try:
-                node.events.delivered(message)
-            finally:
-                self.deliveredOn = None
+            # To the handlers of its type, with the link it came on.
+            node.events.deliver(link, message)
             return
         # The overlay's table itself (what L{Node.links} gives): one call
         # less for every message this node relays.

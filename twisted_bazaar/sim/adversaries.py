@@ -196,11 +196,11 @@ class NotYetSeller(Seller):
     never sold, never refused for good, so the buyer may wait to ask
     again."""
 
-    def delivered(self, message):
-        if type(message) is not Buy:
-            super().delivered(message)
-        elif self.answering.trusted(message):
+    def _notYet(self, link, message):
+        if self.answering.trusted(message, link):
             self.answering.notYet(message, f"buy {message.id} cannot be sold just now")
+
+    delivers = {**Seller.delivers, Buy: _notYet}
 
 
 class SquatSeller(Seller):
@@ -208,11 +208,11 @@ class SquatSeller(Seller):
     reserves as a seller does, and answers every buy it trusts with a
     signed ``soldout``."""
 
-    def delivered(self, message):
-        if type(message) is not Buy:
-            super().delivered(message)
-        elif self.answering.trusted(message):
+    def _soldOut(self, link, message):
+        if self.answering.trusted(message, link):
             self.answering.refuse(message, "soldout", f"no {message.item} left to sell")
+
+    delivers = {**Seller.delivers, Buy: _soldOut}
 
 
 def grindBetween(rng, low, high):

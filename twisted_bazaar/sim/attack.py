@@ -81,9 +81,7 @@ class _Seen(NodeObserver):
         if any(offer.seller in self.attack.honest_sellers for offer in offers):
             self.attack.honest_finds += 1
 
-    def delivered(self, message):
-        if type(message) is not ChordRecords:
-            return
+    def _records(self, link, message):
         find = self._open.get(message.item)
         if find is None:
             return
@@ -93,6 +91,8 @@ class _Seen(NodeObserver):
         if not find[1] and message.holder not in self.attack.ids:
             find[1] = True
             self.attack.honest_holders += 1
+
+    delivers = {ChordRecords: _records}
 
 
 class Attack:

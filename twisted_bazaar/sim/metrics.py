@@ -7,7 +7,9 @@ import attr
 
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.schemes.chord.messages import ChordRecords
 from twisted_bazaar.sim.homes import homeMetrics, nodeRelays
+from twisted_bazaar.wire.trade import BuyOK
 
 #: Where Linux tells a process its own peak resident memory.
 STATUS = "/proc/self/status"
@@ -43,9 +45,6 @@ def percentiles(values, points=(50, 95, 99)):
     return out
 
 
-#: Answers to a buyer's routed lookup, whose C{hops} say how many links
-#: the lookup crossed to reach the node that answered it.
-LOOKUP_ANSWERS = ("chordRecords",)
 
 
 class BuyerProbe(NodeObserver):
@@ -55,7 +54,7 @@ class BuyerProbe(NodeObserver):
     virtual time from the first find for a unit to its buyOK.  For a
     scheme whose finds are routed lookups (Chord), it also records the
     hops each lookup took to the node that answered it (see
-    L{LOOKUP_ANSWERS}): an offer itself is direct, one hop.  (A lookup
+    L{delivers}): an offer itself is direct, one hop.  (A lookup
     the buyer's node answers itself, about one in N, is not delivered and
     not counted.)
     """
@@ -78,10 +77,13 @@ class BuyerProbe(NodeObserver):
             self._awaiting.discard(item)
             self.record.hops.append(len(offer.route) - 1)
 
-    def delivered(self, message):
-        if message.TYPE in LOOKUP_ANSWERS:
-            self.record.lookup_hops.append(message.hops)
-        elif message.TYPE == "buyOK" and message.id not in self._confirmed:
+    def _lookupAnswered(self, link, message):
+        """An answer to a routed lookup: its C{hops} say how many links the
+        lookup crossed to reach the node that answered it."""
+        self.record.lookup_hops.append(message.hops)
+
+    def _bought(self, link, message):
+        if message.id not in self._confirmed:
             # A duplicated buyOK must not end the timing of the next unit.
             self._confirmed.add(message.id)
             started = self._first_find.pop(message.item, None)
@@ -89,6 +91,8 @@ class BuyerProbe(NodeObserver):
                 # One latency per unit: a buy of several brings them all.
                 self.record.latency_ms.extend(
                     [(self.node.clock.seconds() - started) * 1000.0] * (message.count or 1))
+
+    delivers = {ChordRecords: _lookupAnswered, BuyOK: _bought}
 
 
 class Record:

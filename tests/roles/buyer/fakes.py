@@ -17,8 +17,15 @@ class FakeLink:
     closing = False
     transport = None
 
-    def __init__(self):
+    def __init__(self, node=None):
         self.pings = []
+        #: The node whose peer log the lines a message delivered on this
+        #: link causes go through, charged to one address group.
+        self.node = node
+
+    def peerLine(self, level, format, logger=None, **fields):
+        fields["peer"] = "node 2 at 10.0.0.2:5000"
+        self.node.peer_log.emit(logger, level, "10.0.0.0/16", format, **fields)
 
     def ping(self):
         d = defer.Deferred()
@@ -47,17 +54,13 @@ class FakeNode:
         self.punching = None
         self.useless_peers = []
         #: The node's peer log: every line a delivered message causes is
-        #: charged to one address group here.
+        #: charged to one address group here (L{FakeLink}).
         self.peer_log = PeerLog(self.clock)
         #: Peers whose link waits for a better one (a punch under way).
         self.waiting = set()
 
     def useless(self, peer_id):
         self.useless_peers.append(peer_id)
-
-    def peerLine(self, level, format, logger, **fields):
-        fields["peer"] = "node 2 at 10.0.0.2:5000"
-        self.peer_log.emit(logger, level, "10.0.0.0/16", format, **fields)
 
     def route(self, message):
         self.routed.append(message)
@@ -125,3 +128,4 @@ class RecordingWant:
 def pendingBuy(buy_id=7, item="apple", seller=5, host="", port=0, **kw):
     return PendingBuy(buy_id, item, seller, (1, 3, seller), host, port,
                       expires=kw.pop("expires", 10**12), **kw)
+

@@ -684,7 +684,7 @@ class RefusalTests(SynchronousTestCase):
     def provenLink(self, key):
         """An inbound link on which the peer proves key."""
         link = provenLink(self.node, key)
-        self.assertIn(link, self.node.overlay.keyed)
+        self.assertIn(link, self.node.overlay.greeter.keyed())
         return link
 
     def question(self, kind):

@@ -53,12 +53,13 @@ class Answers:
         self.stopped = True
         self._ignored.close()
 
-    def delivered(self, message):
+    def delivered(self, link, message):
+        """An answer to a buy, delivered on link."""
         if self.stopped:
             return
         kind = type(message)
         if kind is BuyOK:
-            self._onBuyOK(message)
+            self._onBuyOK(link, message)
         elif kind is wire.Error and message.code in NOT_SOLD:
             self._onNotSold(message)
         elif kind is wire.Error and message.code == "notyet":
@@ -187,7 +188,7 @@ class Answers:
             record.want.unanswered(buy_id, f"unable to settle buy {buy_id} yet "
                                            f"({error.info})")
 
-    def _onBuyOK(self, ok):
+    def _onBuyOK(self, link, ok):
         """Commit the purchase; it counts, and is reported, once on disk.
         A buyOK repeated meanwhile changes nothing."""
         record = self.book.get(ok.id)
@@ -196,10 +197,10 @@ class Answers:
         if record.disowned is not None:
             # Said of every buyOK for it, which anyone on its path can
             # repeat: through the peer log.
-            self.node.peerLine(LogLevel.warn, "not putting buy {id} from seller {seller} "
-                               "in the bag: that seller refused to answer our asks about "
-                               "it, and we bought elsewhere", self.log, id=ok.id,
-                               seller=shortId(record.disowned))
+            link.peerLine(LogLevel.warn, "not putting buy {id} from seller {seller} "
+                          "in the bag: that seller refused to answer our asks about "
+                          "it, and we bought elsewhere", self.log, id=ok.id,
+                          seller=shortId(record.disowned))
             return
         pending = self._checked(ok)
         if pending is None:

@@ -21,6 +21,7 @@ bag or reported.  Each buy expires (BUY_LIFETIME after it is chosen).
 
 from twisted.logger import Logger
 
+from twisted_bazaar import wire
 from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.core.market import discoveryOf
 from twisted_bazaar.core.node import Unreachable
@@ -34,6 +35,7 @@ from twisted_bazaar.roles.probe import ANSWER_GRACE
 from twisted_bazaar.roles.trades import TradeLog
 from twisted_bazaar.roles.want import DOUBT_LIMIT, DONE, Want
 from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.wire.trade import BuyOK
 
 DEFAULT_SEARCH_WINDOW = 1.0
 DEFAULT_BUY_TIMEOUT = 2.0
@@ -97,7 +99,6 @@ class Buyer(Role):
         self.sendAgain = self.sender.sendAgain
         self.giveUp = self.doubts.giveUp
         self.inDoubt = self.doubts.inDoubt
-        self.delivered = self.answers.delivered
         #: The L{Fetcher} of the files bought, with --downloads.
         self.fetcher = None
         self._stopped = False
@@ -165,6 +166,12 @@ class Buyer(Role):
 
     def discoveryReady(self):
         self._kick()
+
+    def _answered(self, link, answer):
+        self.answers.delivered(link, answer)
+
+    #: The sellers' answers (buyOK, or an error about a buy), delivered.
+    delivers = {BuyOK: _answered, wire.Error: _answered}
 
     def nodeStopping(self):
         self._stop()

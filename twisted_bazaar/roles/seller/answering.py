@@ -38,18 +38,18 @@ class Answering:
         """The seller's log: every line is the seller's."""
         return self.seller.log
 
-    def trusted(self, message):
+    def trusted(self, message, link):
         """
-        A buy or ask signed by the buyer it names, or handed over by that
-        buyer itself on a link where it proved its key; either way naming
-        the buyer's key, which its answer names in turn (a seller without
-        a key checks nothing).
+        A buy or ask signed by the buyer it names, or handed over (on
+        link) by that buyer itself on a link where it proved its key;
+        either way naming the buyer's key, which its answer names in turn
+        (a seller without a key checks nothing).
         """
         node, buyer, key = self.node, message.path[0], message.key
         if node.identity is None:
             return True
         if key is not None and (keyOwns(key, buyer)
-                                if node.fromProvenAuthor(message, buyer)
+                                if node.fromProvenAuthor(link, message, buyer)
                                 else signedBy(message, buyer)):
             return True
         if self.refusalLog.admit(f"{message.TYPE}s not signed by their buyers"):
@@ -99,7 +99,7 @@ class Answering:
         self.refuse(message, "notyet", f"{why}: not sold, and will not be while "
                     "it is refused so; ask again once it has expired")
 
-    def answerAsk(self, ask):
+    def answerAsk(self, ask, link):
         """
         Say what became of a buy, and never sell: ``buyOK`` from the
         ledger; else, once the buy is closed (on disk), ``expired`` when
@@ -110,7 +110,7 @@ class Answering:
         sold for a buy that has expired may be forgotten, and the seller
         no longer answers for it.
         """
-        if not self.trusted(ask):
+        if not self.trusted(ask, link):
             return
         seller, closes = self.seller, self.seller.closes
         closes.forget()
@@ -124,9 +124,9 @@ class Answering:
         if expiry is TOO_FAR:
             self.notYet(ask, _tooFar(ask))
         elif expiry is EXPIRED:
-            closes.close(ask, "expired", _expired(ask, seller.isFile(ask.item)))
+            closes.close(ask, link, "expired", _expired(ask, seller.isFile(ask.item)))
         else:
-            closes.close(ask, "unsold", f"buy {ask.id} was not sold, and never will be")
+            closes.close(ask, link, "unsold", f"buy {ask.id} was not sold, and never will be")
 
     def sameContent(self, buy):
         """Whether this seller shares the content a buy of a file names
@@ -138,7 +138,7 @@ class Answering:
         return described is not None and (described["sha256"], described["size"]) == (
             buy.sha256, buy.size)
 
-    def sell(self, buy):
+    def sell(self, buy, link):
         """
         Sell what it can of a buy's quantity (one unit of a shared file),
         once: a buy sold before gets its buyOK again, with the same count;
@@ -148,7 +148,7 @@ class Answering:
         finds no unit (or not the content it names) is closed, then
         answered ``soldout``.
         """
-        if not self.trusted(buy):
+        if not self.trusted(buy, link):
             return
         seller, closes = self.seller, self.seller.closes
         closes.forget()
@@ -159,23 +159,23 @@ class Answering:
                 return
             buyer, item = buy.path[0], buy.item
             if (buy.key, buy.id) in closes.closed:
-                closes.close(buy, "soldout", f"buy {buy.id} is closed")
+                closes.close(buy, link, "soldout", f"buy {buy.id} is closed")
                 return
             expiry = self.expiry(buy)
             if expiry is EXPIRED:
-                closes.close(buy, "expired", _expired(buy, seller.isFile(buy.item)))
+                closes.close(buy, link, "expired", _expired(buy, seller.isFile(buy.item)))
                 return
             if expiry is TOO_FAR:
                 self.notYet(buy, _tooFar(buy))
                 return
             if not self.sameContent(buy):
-                closes.close(buy, "soldout", f"{item} is not shared here as that "
+                closes.close(buy, link, "soldout", f"{item} is not shared here as that "
                              "content")
                 return
             if seller.isFile(item):
                 # One copy, whatever the quantity: a file never runs out.
                 # Remembered, and charged, as long as a close would be.
-                charge = closes.admitted(buy, "selling a copy for")
+                charge = closes.admitted(buy, link, "selling a copy for")
                 if charge is None:
                     return
                 sale = Sale(buy.id, item, buyer, self.node.clock.seconds(), buy.key,
@@ -189,7 +189,7 @@ class Answering:
                     leases.release((buyer, item))
                 free = leases.free(item)
                 if free <= 0:
-                    closes.close(buy, "soldout", f"no {item} left to sell")
+                    closes.close(buy, link, "soldout", f"no {item} left to sell")
                     return
                 units = min(quantityOf(buy), free)
                 seller.stock[item] -= units

@@ -118,10 +118,10 @@ class Closes:
         self.copies.discard(key)
         self.remembered.release(key)
 
-    def close(self, message, code, info):
+    def close(self, message, link, code, info):
         """
-        Promise never to sell the buy of message, on disk, then answer it
-        ``code``: at once if it is closed already; ``notyet`` if whoever
+        Promise never to sell the buy of message (delivered on link), on
+        disk, then answer it ``code``: at once if it is closed already; ``notyet`` if whoever
         it is charged to may have no more remembered (L{admitted}).
         The close covers every buy of its key and id that expires by
         MAX_EXPIRY_AHEAD from now (all this seller could sell now),
@@ -131,7 +131,7 @@ class Closes:
         answer = answering.error(message, code, info)
         key = (message.key, message.id)
         if key not in self.closed:
-            charge = self.admitted(message, "closing")
+            charge = self.admitted(message, link, "closing")
             if charge is None:
                 return
             entry = Closed(message.key, message.id, self.coveredUntil())
@@ -144,7 +144,7 @@ class Closes:
         else:
             self.seller.answers.answer(answer)
 
-    def admitted(self, message, doing):
+    def admitted(self, message, link, doing):
         """
         Whom a close or copy for message is charged to, (address group,
         relayed), if it may have one more remembered; else None, and
@@ -157,7 +157,6 @@ class Closes:
         """
         remembered = self.remembered
         node = self.node
-        link = node.paths.deliveredOn
         relayed = len(message.path) > 2
         if relayed:
             own = node.links.get(message.path[0])

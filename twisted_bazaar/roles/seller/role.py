@@ -183,12 +183,14 @@ class Seller(Role):
 
     # -- buys ------------------------------------------------------------------
 
-    def delivered(self, message):
-        kind = type(message)
-        if kind is Buy:
-            self.answering.sell(message)
-        elif kind is Ask:
-            self.answering.answerAsk(message)
+    def _buy(self, link, buy):
+        self.answering.sell(buy, link)
+
+    def _ask(self, link, ask):
+        self.answering.answerAsk(ask, link)
+
+    #: Buys and asks, delivered, each with the link it came on.
+    delivers = {Buy: _buy, Ask: _ask}
 
     # -- stopping ------------------------------------------------------------------
 

@@ -319,15 +319,23 @@ class Lookups:
             lambda link: None if link is None else self.router.start(
                 build, self._hopWait(), via=peer.id))
 
-    def delivered(self, message):
-        kind = type(message)
-        if kind in (ChordRecords, ChordStored) and not self._fromAHolder(message):
+    def _placeFound(self, link, message):
+        """The answer to a lookup of a place on the ring."""
+        self.router.answered(message)
+
+    def _holderAnswered(self, link, message):
+        """A holder's answer to a lookup of records, or to a store: taken
+        if it could hold the key (L{_fromAHolder})."""
+        if not self._fromAHolder(message):
             self.log.debug("ignored {type} {id}: its holder {holder} lies before the "
                            "key, on the way to it", type=message.TYPE, id=message.id,
                            holder=shortId(message.holder))
             return
-        if kind in (ChordFound, ChordRecords, ChordStored):
-            self.router.answered(message)
+        self.router.answered(message)
+
+    #: The answers to this node's lookups, delivered.
+    delivers = {ChordFound: _placeFound, ChordRecords: _holderAnswered,
+                ChordStored: _holderAnswered}
 
     def _fromAHolder(self, answer):
         """

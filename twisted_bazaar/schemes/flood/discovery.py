@@ -127,23 +127,24 @@ class FloodDiscovery(Service, NodeObserver):
         self.node.events.offersFound(find.item, offers)
         find.finished.callback(offers)
 
-    def delivered(self, message):
-        if type(message) is not Reply:
-            return
+    def _replied(self, link, message):
+        """A reply to a search, handed over on link: an offer for the
+        search, if it is this node's, the seller's, and within the link's
+        share."""
         find = self._finds.get(message.id)
         if find is not None and find.item == message.item:
-            if not trusts(self.node, message, message.seller):
-                self.node.peerLine(LogLevel.info, "ignoring an offer from {peer} not "
-                                   "signed by seller {seller}", self.log,
-                                   seller=shortId(message.seller))
+            if not trusts(self.node, link, message, message.seller):
+                link.peerLine(LogLevel.info, "ignoring an offer from {peer} not "
+                              "signed by seller {seller}", self.log,
+                              seller=shortId(message.seller))
                 return
             record = message.record
             if record is not None and recordFault(
                     record, self.node.clock.seconds(), message.seller, message.item,
                     alive=True) is not None:
-                self.node.peerLine(LogLevel.info, "ignoring an offer from {peer} of seller "
-                                   "{seller} whose file record is not its own, or not "
-                                   "live", self.log, seller=shortId(message.seller))
+                link.peerLine(LogLevel.info, "ignoring an offer from {peer} of seller "
+                              "{seller} whose file record is not its own, or not "
+                              "live", self.log, seller=shortId(message.seller))
                 return
             # The path router only delivers it from the node before this
             # one on its path: the link it came over.
@@ -157,6 +158,8 @@ class FloodDiscovery(Service, NodeObserver):
                           record, message.relay)
             find.offers.append(offer)
             self.node.events.offerArrived(message.item, offer)
+
+    delivers = {Reply: _replied}
 
     # -- IService ----------------------------------------------------------------
 

@@ -201,9 +201,11 @@ class IndexDiscovery(Service, NodeObserver):
             return
         self._asked[item] = self.node.clock.seconds()
 
-    def delivered(self, message):
-        if type(message) is BuyOK:
-            self._asked.pop(message.item, None)
+    def _bought(self, link, message):
+        """A buyOK: its item is found, and asked for again from scratch."""
+        self._asked.pop(message.item, None)
+
+    delivers = {BuyOK: _bought}
 
     def _answer(self, item, sellers):
         node = self.node

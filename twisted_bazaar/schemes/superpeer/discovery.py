@@ -98,9 +98,12 @@ class SuperPeerDiscovery(Service, NodeObserver):
         node.events.offersFound(item, offers)
         return offers
 
-    def delivered(self, message):
-        if type(message) is SpHit and self.flood is not None:
+    def _hit(self, link, message):
+        """A hit for a query this super-peer floods, delivered."""
+        if self.flood is not None:
             self.flood.hitArrived(message)
+
+    delivers = {SpHit: _hit}
 
     # -- IService --------------------------------------------------------------------
 

@@ -101,12 +101,14 @@ class GossipDiscovery(Service, NodeObserver):
         self.node.events.offersFound(item, offers)
         finished.callback(offers)
 
-    def delivered(self, message):
-        find = self._finds.get(getattr(message, "id", None))
-        if type(message) is GossipHit and find is not None:
+    def _hit(self, link, message):
+        find = self._finds.get(message.id)
+        if find is not None:
             offer = Offer(message.path[0], message.path[::-1])
             find[1].append(offer)
             self.node.events.offerArrived(message.item, offer)
+
+    delivers = {GossipHit: _hit}
 
     def startService(self):
         super().startService()

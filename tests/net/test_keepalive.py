@@ -1,0 +1,112 @@
+"""
+Tests of L{twisted_bazaar.net.keepalive}: a link's L{Keepalive} owns its
+timers (sets, moves and cancels them) and asks its link only what the
+link shows anyone.  The link here is a stand-in with those names alone
+(slots), so the keepalive reaching for anything else fails.  How a real
+link uses it: tests/net/test_link.py.
+"""
+
+from twisted.internet import task
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.net.keepalive import DEAD_AFTER_INTERVALS, Keepalive
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.net.timers import Deadlines
+
+
+class _Link:
+    """What a keepalive may ask of its link, and nothing else."""
+
+    __slots__ = ("clock", "settings", "timers", "lastHeard", "lastTraffic", "closing",
+                 "peer_id", "said", "_nonce")
+
+    def __init__(self, clock, **settings):
+        self.clock = clock
+        self.settings = LinkSettings(**settings)
+        self.timers = Deadlines(clock)
+        self.lastHeard = self.lastTraffic = clock.seconds()
+        self.closing = False
+        self.peer_id = None
+        self.said = []
+        self._nonce = 0
+
+    def send(self, message):
+        self.said.append(message)
+
+    def nextNonce(self):
+        self._nonce += 1
+        return self._nonce
+
+    def close(self, reason=None):
+        self.closing = True
+        self.said.append(("close", reason))
+
+    def disconnect(self, reason=None):
+        self.closing = True
+        self.said.append(("dc", reason))
+
+    def refuse(self, code, info):
+        self.closing = True
+        self.said.append(("refuse", code, info))
+
+
+class KeepaliveTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = task.Clock()
+
+    def started(self, **settings):
+        link = _Link(self.clock, **settings)
+        keepalive = Keepalive(link)
+        keepalive.start()
+        return link, keepalive
+
+    def test_handshakeDeadline(self):
+        """A link that never says who it is is refused ``notim`` once the
+        handshake's time is up."""
+        link, _ = self.started(handshake_timeout=5, ping_interval=0)
+        self.clock.advance(4.9)
+        self.assertEqual(link.said, [])
+        self.clock.advance(0.1)
+        self.assertEqual(link.said, [("refuse", "notim", "no thisisme within 5 s")])
+        self.assertEqual(link.timers.live, 0)
+
+    def test_stoppedLeavesNoTimer(self):
+        """Stopped in its handshake, or once watching for silence, the
+        keepalive leaves no deadline and no call on the clock."""
+        link, keepalive = self.started(handshake_timeout=5, ping_interval=10)
+        keepalive.stop()
+        self.assertEqual((link.timers.live, self.clock.getDelayedCalls()), (0, []))
+        link, keepalive = self.started(handshake_timeout=5, ping_interval=10)
+        link.peer_id = 2
+        keepalive.identified()
+        self.assertEqual(link.timers.live, 1)
+        keepalive.stop()
+        self.assertEqual((link.timers.live, self.clock.getDelayedCalls()), (0, []))
+        self.clock.advance(100)
+        self.assertEqual(link.said, [])
+
+    def test_pingsThenDropsASilentPeer(self):
+        """Identified, the link is pinged after each quiet interval and
+        closed once silent for DEAD_AFTER_INTERVALS of them."""
+        link, keepalive = self.started(handshake_timeout=5, ping_interval=10)
+        link.peer_id = 2
+        keepalive.identified()
+        for _ in range(DEAD_AFTER_INTERVALS):
+            self.clock.advance(10)
+        self.assertEqual(link.said, [wire.Ping(1), wire.Ping(2),
+                                     ("close", "silent for 30 s")])
+
+    def test_idleLinkSaysDc(self):
+        """With an idle timeout, a link without trade says dc when it runs
+        out, not at the next tick after."""
+        link, keepalive = self.started(handshake_timeout=0, ping_interval=10)
+        link.peer_id = 2
+        keepalive.identified()
+        keepalive.setIdle(25)
+        self.clock.advance(20)
+        link.lastHeard = self.clock.seconds()
+        self.clock.advance(4.9)
+        self.assertEqual(link.said, [wire.Ping(1)])
+        self.clock.advance(0.1)
+        self.assertEqual(link.said[-1], ("dc", "no trade for 25 s"))
