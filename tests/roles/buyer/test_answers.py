@@ -57,8 +57,8 @@ class AnswersTests(SynchronousTestCase):
         its buy took: the buyOK's reversed, buyer first."""
         self.held()
         ok = BuyOK(7, "apple", (SELLER, 3, 1))
-        self.answers.delivered(ok)
-        self.answers.delivered(ok)
+        self.answers.delivered(self.link, ok)
+        self.answers.delivered(self.link, ok)
         self.assertEqual(self.boss.trades.entries(0), ((0, 7, "apple", 1, (1, 3, SELLER)),))
 
     def test_countIsTheUnitsBought(self):
