@@ -457,6 +457,19 @@ class EndTests(PunchingTestCase):
         closeLink(self.b.link)
         self.assertNothingHeld()
 
+    def test_stoppingTheServiceEndsEveryPunch(self):
+        """Punching is a service its node's runner holds: stopped, each
+        punch under way ends, with its timers, and no dialler is left
+        waiting for one."""
+        self.sides()
+        self.carry(self.a, self.b)
+        for side in (self.a, self.b):
+            side.punching.startService()
+            self.assertTrue(side.punching.running)
+            side.punching.stopService()
+            self.assertFalse(side.punching.running)
+        self.assertNothingHeld()
+
     def test_replacedLinkEndsItsPunch(self):
         """A newer relayed link takes the place of the one a punch runs
         over: that punch ends (no attempt is sent over the retired link,

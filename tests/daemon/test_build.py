@@ -84,7 +84,8 @@ class BuildNodeTests(SynchronousTestCase):
         """Every node has its reservation service and, given relay limits,
         its relay offering (its relay limited as given); each observes the
         node after its punching (they hear of its reach in that order), and
-        they are the services its runner starts (NodeParts.services)."""
+        they, punching first, are the services its runner starts
+        (NodeParts.services)."""
         parts = buildNode(task.Clock(), random.Random(0), FakeConnector(),
                           punch=(object(), 3.0), relay=(NODE_LIMITS, 7.0))
         observers = parts.node.events.observers
@@ -96,7 +97,8 @@ class BuildNodeTests(SynchronousTestCase):
             parts.punching, parts.reservations, parts.offering)],
             sorted(observers.index(part) for part in (
                 parts.punching, parts.reservations, parts.offering)))
-        self.assertEqual(parts.services, [parts.reservations, parts.offering])
+        self.assertEqual(parts.services,
+                         [parts.punching, parts.reservations, parts.offering])
         plain = buildNode(task.Clock(), random.Random(0), FakeConnector())
         self.assertIsNone(plain.offering)
         self.assertEqual(plain.services, [plain.reservations])

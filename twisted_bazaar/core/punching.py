@@ -20,6 +20,7 @@ link is up or the punch failed: the node's dialer owns that wait
 link waits (L{Punching.waitsFor}) and when it no longer does.
 """
 
+from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
@@ -46,12 +47,15 @@ def relayedFrom(link):
     return "" if relayed is None else relayed.relayedFrom or ""
 
 
-class Punching(NodeObserver):
+class Punching(Service, NodeObserver):
     """
-    The node's L{Puncher} and what ties it to the node: the punch
-    messages' handlers, the ``error{nopunch}`` its peers send, the links
-    that come and go, the tracker's address check (L{reachChanged}), and which
-    links wait for a punch (L{waitsFor}, L{arrived}, L{settledWith}).
+    The node's hole-punching service, as go-libp2p's is started on a
+    reachability event: its L{Puncher} and what ties it to the node: the
+    punch messages' handlers, the ``error{nopunch}`` its peers send, the
+    links that come and go, the tracker's address check (L{reachChanged}),
+    and which links wait for a punch (L{waitsFor}, L{arrived},
+    L{settledWith}).  A child of the node's runner (C{NodeParts.services});
+    stopping it, or the node, ends every punch and releases every waiter.
     """
 
     def __init__(self, node, dialer, limits=None, enabled=True, whereIs=None):
@@ -257,6 +261,10 @@ class Punching(NodeObserver):
         self._held.pop(peer_id, None)
         self.seen.forget(peer_id)
         self._settled(peer_id)
+
+    def stopService(self):
+        super().stopService()
+        self.nodeStopping()
 
     def nodeStopping(self):
         self.puncher.stop()

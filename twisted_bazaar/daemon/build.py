@@ -51,7 +51,7 @@ class NodeParts:
     def services(self):
         """The services its runner starts and stops with it
         (L{NodeService}'s children), in order."""
-        return [service for service in (self.reservations, self.offering)
+        return [service for service in (self.punching, self.reservations, self.offering)
                 if service is not None]
 
 
