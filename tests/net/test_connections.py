@@ -84,6 +84,19 @@ def factoryNode(rate):
     return node, OverlayFactory(node)
 
 
+class DeclaredRateTests(SynchronousTestCase):
+    def test_theDeclaredRateByDefault(self):
+        """Given no rate, a RateLimit takes its limit's declared group
+        rate, and saves up one second of it."""
+        clock = task.Clock()
+        limit = RateLimit(clock, CONNECTIONS_LIMIT)
+        self.assertEqual((limit.rate, limit.burst),
+                         (CONNECTIONS_LIMIT.group, max(1.0, CONNECTIONS_LIMIT.group)))
+        admitted = sum(limit.admit("10.0.0.0/16")
+                       for _ in range(int(CONNECTIONS_LIMIT.group) + 5))
+        self.assertEqual(admitted, int(max(1.0, CONNECTIONS_LIMIT.group)))
+
+
 class ConnectionRateTests(SynchronousTestCase):
     def test_floodClosedBeforeTheHandshake(self):
         """

@@ -71,7 +71,7 @@ class RateLimit:
         self.clock = clock
         self.limit = limit
         self.rate = limit.group if rate is None else rate
-        self.burst = max(1.0, rate)
+        self.burst = max(1.0, self.rate)
         self.kept = kept
         #: group -> (tokens left, when counted), the newest last; None
         #: until a connection is counted.
