@@ -129,6 +129,23 @@ class PeerLogTests(SynchronousTestCase):
         self.assertEqual([event["log_level"] for event in self.events[-2:]],
                          [LogLevel.info, LogLevel.warn])
 
+    def test_theLatestStateIsLoggedAfterItsSummary(self):
+        """A line that says what the node now holds: the last one not
+        logged is logged after the summary, so the log ends on the state
+        the node is in."""
+        for n in range(PEER_BURST + 3):
+            self.peers.emit(self.logger, LogLevel.info, "10.0.0.0/16",
+                            "{peer} made it {state}", latest=True, peer="p", state=n)
+        self.clock.advance(10)
+        self.assertEqual(self.lines()[-2:], [
+            "3 more lines like '{peer} made it {state}' from 10.0.0.0/16 in the "
+            "last 10 s, not logged",
+            f"p made it {PEER_BURST + 2}"])
+        # Logged once: the next interval's summary has no stale state.
+        self.emit("10.0.0.0/16")
+        self.clock.advance(10)
+        self.assertEqual(self.lines().count(f"p made it {PEER_BURST + 2}"), 1)
+
     def test_linesOfEveryPeerBounded(self):
         for n in range(PEERS_BURST * 2):
             self.emit(f"10.{n}.0.0/16")

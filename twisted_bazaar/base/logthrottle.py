@@ -160,7 +160,10 @@ class PeerLog:
     interval, one line per kind and group: "N more lines like '...' from
     GROUP in the last 10 s" (the groups past L{PEER_KEYS} in one line
     together).  What the peer sent is shown in its lines, and cut short
-    (L{peerFields}).
+    (L{peerFields}).  A line that says what the node now holds (``latest``:
+    a chord node's ring neighbours) is one whose last word matters: the
+    last one not logged is logged after the summary, so the log ends on
+    the node's state, not on one it left.
 
     The owner (a tracker, a node's overlay, a seller's transfer service)
     calls L{close} when it stops.
@@ -171,7 +174,7 @@ class PeerLog:
     # Every simulated node's overlay keeps one, and almost none ever logs
     # a line: the throttle (an object, its dict, two counters and a bound
     # method, 0.6 kB) is made at the first line, not before.
-    __slots__ = ("_clock", "_verbose", "_interval", "_burst", "_throttle")
+    __slots__ = ("_clock", "_verbose", "_interval", "_burst", "_throttle", "_latest")
 
     def __init__(self, clock, verbose=False, interval=DEFAULT_INTERVAL,
                  burst=PEER_BURST):
@@ -184,6 +187,10 @@ class PeerLog:
         self._interval = interval
         self._burst = burst
         self._throttle = None
+        #: (level, format) -> (logger, fields) of the last line of a
+        #: ``latest`` kind not logged this interval (made when first needed;
+        #: bounded by the kinds in the code, not by the peers).
+        self._latest = None
 
     @property
     def throttle(self):
@@ -195,12 +202,17 @@ class PeerLog:
                 self._verbose, per_key=self._burst, keys=PEER_KEYS)
         return throttle
 
-    def emit(self, logger, level, group, format, **fields):
+    def emit(self, logger, level, group, format, latest=False, **fields):
         """Log ``format`` with ``fields`` at ``level`` (a L{LogLevel}) on
         ``logger``, unless the group has had its share of such lines; its
-        texts shown and cut short (L{peerFields})."""
+        texts shown and cut short (L{peerFields}).  With ``latest``, the
+        last such line not logged is logged when the interval ends."""
         if self.throttle.admit((group, level, format)):
             logger.emit(level, format, **peerFields(fields))
+        elif latest:
+            if self._latest is None:
+                self._latest = {}
+            self._latest[level, format] = (logger, fields)
 
     def _summarize(self, counts, interval):
         for key, count in sorted(counts.items(), key=_order):
@@ -213,6 +225,9 @@ class PeerLog:
             self.log.emit(level, "{count} more lines like {line!r} from {group} in "
                           "the last {interval:g} s, not logged", count=count,
                           line=format, group=group, interval=interval)
+        latest, self._latest = self._latest, None
+        for (level, format), (logger, fields) in (latest or {}).items():
+            logger.emit(level, format, **peerFields(fields))
 
     def close(self):
         if self._throttle is None:

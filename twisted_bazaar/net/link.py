@@ -459,12 +459,13 @@ class Link(Reading, Writing):
             return f"{self.peer_id} at {where}"
         return f"node {shortId(self.peer_id)} at {where}"
 
-    def peerLine(self, level, format, logger=None, **fields):
+    def peerLine(self, level, format, logger=None, latest=False, **fields):
         """
         Log a line this peer caused (``peer`` in the format names it) on
         ``logger`` (the link's own by default): through the owner's
         L{PeerLog}, which bounds what one address group gets logged, or
-        straight away if the owner keeps none.
+        straight away if the owner keeps none.  ``latest``: the line says
+        what the node now holds (L{PeerLog.emit}).
         """
         logger = logger or self.log
         fields["peer"] = self.describe()
@@ -472,4 +473,4 @@ class Link(Reading, Writing):
         if peer_log is None:
             logger.emit(level, format, **peerFields(fields))
         else:
-            peer_log.emit(logger, level, groupOf(self), format, **fields)
+            peer_log.emit(logger, level, groupOf(self), format, latest, **fields)

@@ -209,7 +209,7 @@ class Upkeep:
         if link is None:
             self.host.log.info(line, **fields)
         else:
-            link.peerLine(LogLevel.info, line, self.host.log, **fields)
+            link.peerLine(LogLevel.info, line, self.host.log, latest=True, **fields)
         # A link to the first successor now (stabilization needs it); to
         # the others when there are records to copy to them, or at their
         # first ping: while a ring forms, most nodes pass through a
