@@ -131,7 +131,7 @@ class JSONTests(CliTestCase):
             "seed": 9, "warmup": 5.0, "join_spread": 0.0, "spread": 10.0,
             "max_time": 40.0, "ping_interval": 15.0, "start": "warm", "crypto": "fast",
             "adversaries": 0.25, "adversary": ["withhold", "notyet"],
-            "nat": 0.0, "nat_symmetric": 0.0})
+            "nat": 0.0, "nat_symmetric": 0.0, "home_size": 1})
         self.assertEqual(metrics["killed"], 2)
 
     def test_natFlags(self):
