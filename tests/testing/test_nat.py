@@ -77,6 +77,7 @@ class HomesTests(SynchronousTestCase):
         self.clock.advance(0)
         [server] = self.accepted
         self.assertEqual(server.peer.host, "desktop")
+        self.assertTrue(client.transport.lan)
 
     def test_portKeepingRouter(self):
         """What a home dials sees the router's address and the home's own

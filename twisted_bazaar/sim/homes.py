@@ -65,8 +65,8 @@ def placeHomes(network, nodes, seed, fraction, symmetric, public=(), home_size=1
 
 def pathOf(link):
     """
-    The way a link reaches its peer: "lan" (dialled at a local address,
-    on a home's LAN), "punched" (a punch's simultaneous open), "direct"
+    The way a link reaches its peer: "lan" (between two nodes of one
+    home, over its LAN), "punched" (a punch's simultaneous open), "direct"
     (another connection of the network) or "relayed" (a relay's
     circuit).
     """

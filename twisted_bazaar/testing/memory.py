@@ -50,8 +50,8 @@ class MemoryTransport:
     #: Whether a punch's simultaneous open made this connection
     #: (L{twisted_bazaar.testing.punchdial}).
     punched = False
-    #: Whether this connection was dialled at a local address, on a
-    #: home's LAN (L{twisted_bazaar.testing.nat.Homes.onLan}).
+    #: Whether this connection joins two hosts of one home, over its LAN
+    #: (L{twisted_bazaar.testing.nat}).
     lan = False
 
     def __init__(self, protocol, host):
@@ -375,7 +375,6 @@ class MemoryNetwork:
 
     def _complete(self, host, port, protocol, from_host, d):
         homes = self.homes
-        lan = False
         if homes is not None and homes.lans and isLocal(host):
             # A local address: a host of the dialler's own LAN, or nobody
             # (another home's LAN is not this one).
@@ -384,7 +383,7 @@ class MemoryNetwork:
                 self.clock.callLater(homes.timeout, _timedOut, d, f"{host}:{port}",
                                      "no host at that local address on this LAN")
                 return
-            host, lan = on_lan, True
+            host = on_lan
         if homes is not None and not homes.admits(from_host, host):
             # A router drops the SYN: the dialler hears nothing, and gives up.
             self.clock.callLater(homes.timeout, _timedOut, d, f"{host}:{port}")
@@ -399,7 +398,7 @@ class MemoryNetwork:
             d.errback(Failure(error.ConnectionRefusedError("refused by factory")))
             return
         client_end, server_end = self._join(protocol, client_address, server,
-                                            listening.address, lan)
+                                            listening.address)
         server.makeConnection(server_end)
         protocol.makeConnection(client_end)
         d.callback(protocol)
@@ -410,15 +409,18 @@ class MemoryNetwork:
         self._next_port[host] = local_port + 1
         return IPv4Address("TCP", host, local_port)
 
-    def _join(self, client, client_address, server, server_address, lan=False):
-        """Two ends, one for each protocol, joined and counted open (over a
-        home's LAN: ``lan``)."""
+    def _join(self, client, client_address, server, server_address):
+        """Two ends, one for each protocol, joined and counted open: over
+        the LAN between two hosts of one home."""
         homes = self.homes
         seen = None
-        if homes is not None and homes.routerOf(client_address.host) is not \
-                homes.routerOf(server_address.host):
-            seen = homes.seenFrom(client_address.host, client_address.port)
-        plain = self._OnLan if lan else self._Transport
+        plain = self._Transport
+        if homes is not None:
+            router = homes.routerOf(client_address.host)
+            if router is not homes.routerOf(server_address.host):
+                seen = homes.seenFrom(client_address.host, client_address.port)
+            elif router is not None:
+                plain = self._OnLan
         if seen is None:
             client_end = plain(client, client_address)
         else:
