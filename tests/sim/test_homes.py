@@ -10,6 +10,7 @@ from twisted.internet import error
 from twisted.internet.protocol import Protocol
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.core.dialer import Peer
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC
 from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.homes import pathOf, placeHomes
@@ -126,6 +127,21 @@ class SharedLanTradeTests(SynchronousTestCase):
         self.assertEqual([pathOf(link) for link in buyer.links.values()], ["lan"])
         self.assertEqual(market.tracker.relay.relayed, 0)
         self.assertEqual(market.relayOf(public).relayed, 0)
+
+    def test_aConnectionOfItsOwnOverTheLan(self):
+        """A connection of the buyer's own protocol to the seller (a file
+        transfer's) goes to the seller's local address, through the
+        dialer's Lan candidate and the punching's one-sided dial, over the
+        LAN."""
+        market, public, seller, buyer, other = self.trade(lan=True)
+        peer = Peer(seller.id, "router1", seller.port, relay="tracker:7701",
+                    key=seller.identity.key)
+        d = buyer.dialer.dial(peer, "files", Protocol)
+        market.run(1)
+        connected = self.successResultOf(d)
+        self.assertTrue(connected.transport.lan)
+        self.assertEqual(connected.transport.getPeer().host,
+                         seller.connector.from_host)
 
     def test_anotherHomeCannotDialTheLan(self):
         """A node of another home dialling the seller's local address
