@@ -15,6 +15,7 @@ import time
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.cli import sim as cli
+from twisted_bazaar.sim.homes import PATHS
 from twisted_bazaar.sim.runner import SimConfig, Simulation
 
 #: A run that takes a fraction of a second.
@@ -131,7 +132,7 @@ class JSONTests(CliTestCase):
             "seed": 9, "warmup": 5.0, "join_spread": 0.0, "spread": 10.0,
             "max_time": 40.0, "ping_interval": 15.0, "start": "warm", "crypto": "fast",
             "adversaries": 0.25, "adversary": ["withhold", "notyet"],
-            "nat": 0.0, "nat_symmetric": 0.0})
+            "nat": 0.0, "nat_symmetric": 0.0, "home_size": 1})
         self.assertEqual(metrics["killed"], 2)
 
     def test_natFlags(self):
@@ -265,6 +266,32 @@ class OutputTests(CliTestCase):
                          "bazaar-sim: error: --quiet prints nothing: add --json FILE (or "
                          "--plot FILE.png), or drop --quiet to see the table\n"
                          "see bazaar-sim --help\n")
+
+    def test_homeSize(self):
+        """--home-size reaches the run, whose table shows the nodes at home
+        and their homes, the units by the way they came and the relays'
+        bytes; without --nat, or beyond a /24, it is refused, saying why."""
+        target = self.path("m.json")
+        self.assertEqual(cli.main([*QUICK, "--topology", "tracker", "--nat", "0.5",
+                                   "--home-size", "3", "--json", target]), 0)
+        with open(target, encoding="utf-8") as f:
+            nat = json.load(f)["nat"]
+        rows = {line.split("  ")[0]: line.split("  ")[-1].strip()
+                for line in self.stdout.getvalue().splitlines()}
+        self.assertEqual(rows["nodes at home / homes"],
+                         f"{nat['nodes_at_home']} / {nat['homes']}")
+        self.assertEqual(nat["homes"], -(-nat["nodes_at_home"] // 3))
+        self.assertEqual(rows["bought over"], ", ".join(
+            f"{path}={nat['bought_by_path'][path]}" for path in PATHS))
+        self.assertTrue(rows["relay bytes"].endswith(
+            f"(tracker's {nat['relayed_bytes']}, nodes' {nat['peer_relayed_bytes']})"))
+        for args, reason in ((["--home-size", "2"], "--home-size puts nodes at home on "
+                              "a shared LAN: it needs --nat"),
+                             (["--nat", "0.5", "--home-size", "254"],
+                              "argument --home-size: ")):
+            error = self.assertRaises(SystemExit, cli.main, [*QUICK, *args])
+            self.assertEqual(error.code, 2)
+            self.assertIn(reason, self.stderr.getvalue())
 
     def test_tableNamesTheIndexLookups(self):
         """An index run's table counts lookups, not search floods."""

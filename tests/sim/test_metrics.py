@@ -10,7 +10,9 @@ import tempfile
 
 import attr
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.core.events import EventBus
@@ -21,6 +23,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, peakRssMB, percentiles
 from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, Simulation
+from twisted_bazaar.testing import MemoryNetwork
 from tests.sim.test_runner import SMALL, small
 
 BUYER = 1
@@ -75,8 +78,19 @@ def offer(*route):
     return Offer(route[-1], route, "seller", 4000)
 
 
-def buyOK(buy_id, item="apple"):
-    return trade.BuyOK(buy_id, item, (SELLER, BUYER))
+def buyOK(buy_id, item="apple", count=None):
+    return trade.BuyOK(buy_id, item, (SELLER, BUYER), count=count)
+
+
+class FakeLink:
+    """A link, on a transport."""
+
+    def __init__(self, transport):
+        self.transport = transport
+
+
+#: A link through a relay's circuit (not a connection of the network).
+RELAYED = FakeLink(StringTransport())
 
 
 class BuyerProbeTests(SynchronousTestCase):
@@ -116,6 +130,20 @@ class BuyerProbeTests(SynchronousTestCase):
         self.probe.offerArrived("apple", offer(BUYER, SELLER))
         self.assertEqual(self.record.hops, [])
 
+    def test_unitsCountedByTheirPath(self):
+        """Each unit bought is counted by the way its buyOK came (a
+        duplicated one once): over a LAN, directly, punched, relayed."""
+        network = MemoryNetwork()
+        address = IPv4Address("TCP", "buyer", 40000)
+        for number, link in enumerate((FakeLink(network._OnLan(None, address)),
+                                       FakeLink(network._Transport(None, address)),
+                                       FakeLink(network._Punched(None, address)),
+                                       RELAYED, RELAYED)):
+            self.bus.deliver(link, buyOK(100 + number, count=2))
+        self.bus.deliver(RELAYED, buyOK(103, count=2))
+        self.assertEqual(self.record.paths,
+                         {"lan": 2, "direct": 2, "punched": 2, "relayed": 4})
+
     def test_latencyFromFirstFind(self):
         """Latency runs from the first find for the item, across finds
         that found nothing, to the buyOK."""
@@ -124,17 +152,17 @@ class BuyerProbeTests(SynchronousTestCase):
         self.node.clock.advance(3)
         self.probe.findStarted("apple")
         self.node.clock.advance(0.25)
-        self.bus.deliver(None, buyOK(100))
+        self.bus.deliver(RELAYED, buyOK(100))
         self.assertEqual(self.record.latency_ms, [3250.0])
 
     def test_nextUnitTimedFromItsOwnFind(self):
         """After a buyOK, the next unit's timing starts at its find."""
         self.probe.findStarted("apple")
         self.node.clock.advance(1)
-        self.bus.deliver(None, buyOK(100))
+        self.bus.deliver(RELAYED, buyOK(100))
         self.probe.findStarted("apple")
         self.node.clock.advance(0.5)
-        self.bus.deliver(None, buyOK(101))
+        self.bus.deliver(RELAYED, buyOK(101))
         self.assertEqual(self.record.latency_ms, [1000.0, 500.0])
 
     def test_duplicatedBuyOK(self):
@@ -142,18 +170,18 @@ class BuyerProbeTests(SynchronousTestCase):
         short the timing of the unit searched for after it."""
         self.probe.findStarted("apple")
         self.node.clock.advance(1)
-        self.bus.deliver(None, buyOK(100))
+        self.bus.deliver(RELAYED, buyOK(100))
         self.probe.findStarted("apple")
         self.node.clock.advance(0.01)
-        self.bus.deliver(None, buyOK(100))
+        self.bus.deliver(RELAYED, buyOK(100))
         self.node.clock.advance(0.99)
-        self.bus.deliver(None, buyOK(101))
+        self.bus.deliver(RELAYED, buyOK(101))
         self.assertEqual(self.record.latency_ms, [1000.0, 1000.0])
 
     def test_buyOKWithoutFindIgnored(self):
         """A buyOK for an item not looked for is not a latency."""
         self.probe.findStarted("apple")
-        self.bus.deliver(None, buyOK(100, item="pear"))
+        self.bus.deliver(RELAYED, buyOK(100, item="pear"))
         self.assertEqual(self.record.latency_ms, [])
 
     def test_itemsTimedApart(self):
@@ -162,8 +190,8 @@ class BuyerProbeTests(SynchronousTestCase):
         self.node.clock.advance(1)
         self.probe.findStarted("pear")
         self.node.clock.advance(1)
-        self.bus.deliver(None, buyOK(100, item="pear"))
-        self.bus.deliver(None, buyOK(101, item="apple"))
+        self.bus.deliver(RELAYED, buyOK(100, item="pear"))
+        self.bus.deliver(RELAYED, buyOK(101, item="apple"))
         self.assertEqual(self.record.latency_ms, [1000.0, 2000.0])
 
     def test_lookupHopsOfChordAnswers(self):

@@ -77,6 +77,7 @@ class HomesTests(SynchronousTestCase):
         self.clock.advance(0)
         [server] = self.accepted
         self.assertEqual(server.peer.host, "desktop")
+        self.assertTrue(client.transport.lan)
 
     def test_portKeepingRouter(self):
         """What a home dials sees the router's address and the home's own
@@ -115,3 +116,75 @@ class HomesTests(SynchronousTestCase):
         self.clock.advance(0)
         [server] = self.accepted
         self.assertEqual(server.peer.host, "seller")
+
+
+class SharedLanTests(SynchronousTestCase):
+    """Several hosts behind one router, on its LAN at local addresses
+    (L{Homes.place} with ``lan``)."""
+
+    def setUp(self):
+        self.clock = task.Clock()
+        self.network = MemoryNetwork(self.clock)
+        self.homes = self.network.homes = Homes(random.Random(1), timeout=5.0)
+        home = Router("203.0.113.7")
+        self.homes.place("laptop", home, "192.168.1.2")
+        self.homes.place("desktop", home, "192.168.1.3")
+        # Another home, whose LAN has the same subnet, as homes' LANs do.
+        self.homes.place("neighbour", Router("198.51.100.9"), "192.168.1.9")
+        self.accepted = []
+
+        def build():
+            protocol = _Kept()
+            self.accepted.append(protocol)
+            return protocol
+
+        self.network.listen(Factory.forProtocol(build), "laptop", 9001)
+
+    def test_sameLanConnects(self):
+        """A host dials its housemate's local address: the connection is
+        up, over the LAN (C{lan}), not seen through the router."""
+        client = _Kept()
+        d = self.network.connect("192.168.1.2", 9001, client, from_host="desktop")
+        self.clock.advance(0)
+        self.assertIs(self.successResultOf(d), client)
+        [server] = self.accepted
+        self.assertTrue(client.transport.lan)
+        self.assertTrue(server.transport.lan)
+        self.assertEqual(server.peer.host, "desktop")
+
+    def test_ownEndsNameTheLocalAddress(self):
+        """A host on a LAN names its local address as its end's own, as a
+        socket behind a router does; what it dials outside still sees the
+        router; a host with no local address names its own."""
+        self.network.listen(Factory.forProtocol(_Kept), "tracker", 7700)
+        for host in ("desktop", "outsider"):
+            self.network.connect("tracker", 7700, _Kept(), from_host=host)
+        self.clock.advance(0)
+        [(desktop, seen), (outsider, _)] = self.network.connections
+        self.assertEqual(desktop.getHost().host, "192.168.1.3")
+        self.assertEqual(desktop.getHost().port, desktop.host.port)
+        self.assertEqual(seen.getPeer().host, "203.0.113.7")
+        self.assertEqual(outsider.getHost().host, "outsider")
+        self.assertFalse(desktop.lan)
+
+    def test_anotherHomesLocalAddressFails(self):
+        """A local address dialled from another home (or from outside) is
+        not the home's: nothing answers, and the dial times out."""
+        for host in ("neighbour", "outsider"):
+            d = self.network.connect("192.168.1.2", 9001, _Kept(), from_host=host)
+            self.clock.advance(0)
+            self.clock.advance(4.9)
+            self.assertNoResult(d)
+            self.clock.advance(0.1)
+            failure = self.failureResultOf(d, error.TimeoutError)
+            self.assertIn("no host at that local address on this LAN",
+                          failure.getErrorMessage())
+        self.assertEqual(self.accepted, [])
+
+    def test_noHairpin(self):
+        """A host dialling its own router's public address reaches nothing
+        (the router does not hairpin)."""
+        d = self.network.connect("203.0.113.7", 9001, _Kept(), from_host="desktop")
+        self.clock.advance(10)
+        self.failureResultOf(d, error.ConnectError)
+        self.assertEqual(self.accepted, [])

@@ -8,7 +8,7 @@ dial given up meet nothing.
 import random
 
 from twisted.internet import defer, error, task
-from twisted.internet.protocol import Protocol
+from twisted.internet.protocol import Factory, Protocol
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.testing import MemoryNetwork
@@ -169,3 +169,43 @@ class SimultaneousOpenTests(SynchronousTestCase):
         self.elapse(5.01)
         self.failureResultOf(d2, error.TimeoutError)
         self.assertEqual(self.network.connections, [])
+
+
+class OneSidedDialTests(SynchronousTestCase):
+    """A dial from local port 0 (L{Punching.dialDirect}'s, of a peer's
+    local address) and a punch within one home."""
+
+    def setUp(self):
+        self.clock = task.Clock()
+        self.network = MemoryNetwork(self.clock)
+        self.homes = self.network.homes = Homes(random.Random(1))
+        home = Router("pub-a")
+        self.homes.place("a", home, "192.168.0.2")
+        self.homes.place("b", home, "192.168.0.3")
+        self.opens = SimultaneousOpens(self.network)
+
+    def test_fromPortZeroConnects(self):
+        """From port 0 a dial is an ordinary connect: it reaches what
+        listens at a housemate's local address, over the LAN."""
+        self.network.listen(Factory.forProtocol(_Kept), "b", 41000)
+        protocol = _Kept()
+        d = self.opens.dialer("a").dial(0, "192.168.0.3", 41000, protocol, True,
+                                        b"k" * 32)
+        self.clock.advance(0)
+        self.assertIs(self.successResultOf(d), protocol)
+        self.assertTrue(protocol.transport.lan)
+
+    def test_noPunchWithinOneHome(self):
+        """Two hosts of one home punching at their router's public address
+        meet nothing: the router does not hairpin."""
+        _, d1 = self.dialFrom("a", 25000, ("pub-a", 26000))
+        _, d2 = self.dialFrom("b", 26000, ("pub-a", 25000))
+        self.clock.pump([0.5] * 20)
+        self.failureResultOf(d1, error.TimeoutError)
+        self.failureResultOf(d2, error.TimeoutError)
+        self.assertEqual(self.opens.counts["connected"], 0)
+
+    def dialFrom(self, host, local_port, target):
+        protocol = _Kept()
+        return protocol, self.opens.dialer(host).dial(local_port, *target, protocol,
+                                                      True, b"k" * 32)

@@ -17,6 +17,7 @@ from twisted_bazaar.cli.usage import OneLineParser
 from twisted_bazaar.base.options import boundedInt, fraction, seconds
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.sim.crypto import CRYPTO, signatures
+from twisted_bazaar.sim.homes import MAX_HOME_SIZE
 from twisted_bazaar.sim.logs import beginQuietLogging
 from twisted_bazaar.sim.adversaries import KINDS
 from twisted_bazaar.sim.attack import againstHonest, checkAdversaries
@@ -155,6 +156,12 @@ def parser():
         metavar="FRACTION",
         help="with --nat: fraction of the routers that draw a random source port "
         "per connection (a symmetric NAT); the others keep source ports")
+    add("--home-size", type=_count(1, MAX_HOME_SIZE), default=defaults.home_size,
+        metavar="N",
+        help="with --nat: the nodes at home share their routers N to a home, each "
+        "at a local address on its home's LAN, which it tells the tracker; the "
+        "machines of one home trade over their LAN, not through a relay (default 1: "
+        "a router of its own each, no LAN; docs/simulator.md, 'Shared LANs')")
     add("--no-baseline", action="store_true",
         help="with --adversaries: do not also run the same seed without them (the "
         "run the extra messages and latency are measured against)")
@@ -222,6 +229,7 @@ def table(metrics):
                      " ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
                               for k, v in stats.items())))
     rows += adversaryRows(metrics)
+    rows += homeRows(metrics)
     rows += [
         ("messages by type", ", ".join(f"{k}={v}" for k, v in
                                        metrics["messages_by_type"].items())),
@@ -232,6 +240,23 @@ def table(metrics):
     ]
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def homeRows(metrics):
+    """The table's rows about the nodes at home (``--nat``), if any: the
+    homes, the units bought by the way they came, and the bytes the relays
+    carried (the tracker's and the nodes' own)."""
+    nat = metrics.get("nat")
+    if nat is None:
+        return []
+    paths = nat["bought_by_path"]
+    relayed = (nat["relayed_bytes"] or 0) + nat["peer_relayed_bytes"]
+    return [
+        ("nodes at home / homes", f"{nat['nodes_at_home']} / {nat['homes']}"),
+        ("bought over", ", ".join(f"{path}={count}" for path, count in paths.items())),
+        ("relay bytes", f"{relayed} (tracker's {nat['relayed_bytes']}, nodes' "
+         f"{nat['peer_relayed_bytes']})"),
+    ]
 
 
 def adversaryRows(metrics):
@@ -295,7 +320,7 @@ def simConfig(args, scheme_options):
         seed=args.seed, max_time=args.max_time, ping_interval=args.ping_interval,
         start=args.start, crypto=args.crypto, join_spread=args.join_spread,
         adversaries=args.adversaries or 0.0, adversary=tuple(args.adversary),
-        nat=args.nat, nat_symmetric=args.nat_symmetric)
+        nat=args.nat, nat_symmetric=args.nat_symmetric, home_size=args.home_size)
 
 
 def simulation(args, scheme_options):

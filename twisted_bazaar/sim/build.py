@@ -110,7 +110,8 @@ class Builder:
         self.assignRoles()
         if config.nat:
             sim.homes = placeHomes(sim.network, sim.nodes, config.seed, config.nat,
-                                   config.nat_symmetric, public=sim.superpeers)
+                                   config.nat_symmetric, public=sim.superpeers,
+                                   home_size=config.home_size)
             sim.punches = plugPunching(sim.network, sim.nodes)
 
     def schemeSettings(self, plugin, options):

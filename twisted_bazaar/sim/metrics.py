@@ -8,7 +8,7 @@ import attr
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.schemes.chord.messages import ChordRecords
-from twisted_bazaar.sim.homes import homeMetrics, nodeRelays
+from twisted_bazaar.sim.homes import homeMetrics, nodeRelays, pathOf
 from twisted_bazaar.wire.trade import BuyOK
 
 #: Where Linux tells a process its own peak resident memory.
@@ -86,6 +86,9 @@ class BuyerProbe(NodeObserver):
         if message.id not in self._confirmed:
             # A duplicated buyOK must not end the timing of the next unit.
             self._confirmed.add(message.id)
+            paths = self.record.paths
+            path = pathOf(link)
+            paths[path] = paths.get(path, 0) + (message.count or 1)
             started = self._first_find.pop(message.item, None)
             if started is not None:
                 # One latency per unit: a buy of several brings them all.
@@ -103,6 +106,8 @@ class Record:
         self.hops = []
         self.lookup_hops = []
         self.latency_ms = []
+        #: The units bought, by the way their buyOK came (L{pathOf}).
+        self.paths = {}
 
 
 def tradeTypes():
@@ -166,7 +171,7 @@ def runMetrics(sim, wall_s):
     if sim.homes is not None:
         relay = sim.market.tracker.relay if sim.market is not None else None
         metrics["nat"] = homeMetrics(sim.homes, sim.nodes, sim.sellers, sim.buyers, relay,
-                                      sim.punches, nodeRelays(sim))
+                                      sim.punches, nodeRelays(sim), sim.record.paths)
     return metrics
 
 

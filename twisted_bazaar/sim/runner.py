@@ -21,6 +21,7 @@ from twisted_bazaar.plugins.bazaar_roles import buyer as buyer_plugin
 from twisted_bazaar.sim.attack import Attack, checkAdversaries
 from twisted_bazaar.sim.build import Builder
 from twisted_bazaar.sim.crypto import signatures
+from twisted_bazaar.sim.homes import MAX_HOME_SIZE
 from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, runMetrics
 from twisted_bazaar.sim.topology import BUILDERS
@@ -87,6 +88,9 @@ class SimConfig:
     #: L{twisted_bazaar.sim.homes}).
     nat: float = 0.0
     nat_symmetric: float = 0.0
+    #: Nodes at home to a home (its router), on its LAN: 1, a router of
+    #: its own each (see L{twisted_bazaar.sim.homes.placeHomes}).
+    home_size: int = 1
 
 
 class Simulation:
@@ -120,6 +124,12 @@ class Simulation:
             raise ValueError("--nat puts nodes behind routers that let no connection "
                              "in: a warm start's links are placed, not dialled; "
                              "use --start cold")
+        if not 1 <= config.home_size <= MAX_HOME_SIZE:
+            raise ValueError(f"--home-size {config.home_size} is not between 1 and "
+                             f"{MAX_HOME_SIZE} (the hosts of a home's /24)")
+        if config.home_size > 1 and not config.nat:
+            raise ValueError("--home-size puts nodes at home on a shared LAN: it needs "
+                             "--nat, the fraction of the nodes at home")
         if config.start == "warm" and config.join_spread:
             raise ValueError("--join-spread staggers a cold start's joins; a warm "
                              "start has no joins")
@@ -199,9 +209,11 @@ class Simulation:
             elif isinstance(node.clock, NodeClock):
                 # A warm start's market node: what the market's crash does.
                 node.clock.stopped = True
-            # Dead, not just cut off: no new links either way.
+            # Dead, not just cut off: no new links either way.  Its
+            # host, not the address it names (a node at home names its
+            # local one).
             node.overlay.refuseLinks()
-            self.network.crash(node.host)
+            self.network.crash(node.connector.from_host)
 
     def done(self):
         return all(role is not None and role.satisfied

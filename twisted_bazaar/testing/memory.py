@@ -19,6 +19,7 @@ from twisted.internet.interfaces import (
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from twisted_bazaar.base.lan import isLocal
 from twisted_bazaar.net.connector import IConnector
 
 
@@ -49,6 +50,9 @@ class MemoryTransport:
     #: Whether a punch's simultaneous open made this connection
     #: (L{twisted_bazaar.testing.punchdial}).
     punched = False
+    #: Whether this connection joins two hosts of one home, over its LAN
+    #: (L{twisted_bazaar.testing.nat}).
+    lan = False
 
     def __init__(self, protocol, host):
         self.protocol = protocol
@@ -84,7 +88,13 @@ class MemoryTransport:
         return self.network._producers.get(self)
 
     def getHost(self):
-        return self.host
+        """This end's address; at its local address for a host on a home's
+        LAN, as a socket behind a router names its own."""
+        homes = self.network.homes
+        if homes is None or not homes.lans:
+            return self.host
+        lan = homes.lanOf(self.host.host)
+        return self.host if lan is None else IPv4Address("TCP", lan, self.host.port)
 
     def getPeer(self):
         return self.other.outside
@@ -318,6 +328,8 @@ class MemoryNetwork:
                             {"__slots__": (), "network": self})
         self._Punched = type("MemoryTransport", (_Punched,),
                              {"__slots__": (), "network": self})
+        self._OnLan = type("MemoryTransport", (MemoryTransport,),
+                           {"__slots__": (), "network": self, "lan": True})
         self.dead_hosts = set()
         self._listeners = {}
         self._next_port = {}
@@ -363,6 +375,15 @@ class MemoryNetwork:
 
     def _complete(self, host, port, protocol, from_host, d):
         homes = self.homes
+        if homes is not None and homes.lans and isLocal(host):
+            # A local address: a host of the dialler's own LAN, or nobody
+            # (another home's LAN is not this one).
+            on_lan = homes.onLan(from_host, host)
+            if on_lan is None:
+                self.clock.callLater(homes.timeout, _timedOut, d, f"{host}:{port}",
+                                     "no host at that local address on this LAN")
+                return
+            host = on_lan
         if homes is not None and not homes.admits(from_host, host):
             # A router drops the SYN: the dialler hears nothing, and gives up.
             self.clock.callLater(homes.timeout, _timedOut, d, f"{host}:{port}")
@@ -389,18 +410,23 @@ class MemoryNetwork:
         return IPv4Address("TCP", host, local_port)
 
     def _join(self, client, client_address, server, server_address):
-        """Two ends, one for each protocol, joined and counted open."""
+        """Two ends, one for each protocol, joined and counted open: over
+        the LAN between two hosts of one home."""
         homes = self.homes
         seen = None
-        if homes is not None and homes.routerOf(client_address.host) is not \
-                homes.routerOf(server_address.host):
-            seen = homes.seenFrom(client_address.host, client_address.port)
+        plain = self._Transport
+        if homes is not None:
+            router = homes.routerOf(client_address.host)
+            if router is not homes.routerOf(server_address.host):
+                seen = homes.seenFrom(client_address.host, client_address.port)
+            elif router is not None:
+                plain = self._OnLan
         if seen is None:
-            client_end = self._Transport(client, client_address)
+            client_end = plain(client, client_address)
         else:
             client_end = self._Routed(client, client_address)
             client_end.outside = IPv4Address("TCP", *seen)
-        server_end = self._Transport(server, server_address)
+        server_end = plain(server, server_address)
         client_end.other, server_end.other = server_end, client_end
         self._open[client_end] = server_end
         return client_end, server_end
@@ -489,11 +515,10 @@ class MemoryNetwork:
         self.clock.advance(0)
 
 
-def _timedOut(d, address):
+def _timedOut(d, address, why="behind a NAT router"):
     """A dial into a home fails, unless its dialler gave up first."""
     if not d.called:
-        d.errback(Failure(error.TimeoutError(f"{address}: nothing answered "
-                                             "(behind a NAT router)")))
+        d.errback(Failure(error.TimeoutError(f"{address}: nothing answered ({why})")))
 
 
 def cutLink(network, host_a, host_b):

@@ -10,6 +10,13 @@ mapping) shows the host's own local port; a symmetric one (``MASQUERADE
 home can open a connection into it: the router drops the SYN, and the
 dialler's connect times out.  This is the model of
 L{twisted_bazaar.testing.netns}'s routers, without the kernel.
+
+Several hosts may sit behind one router, on its LAN, each at a local
+address of its own (L{Homes.place} with ``lan``): they reach each other
+at those addresses, and nobody else does (a local address dialled from
+another home is a host of that home's own LAN, or none).  A router does
+not hairpin: a host dialling its own router's public address reaches
+nothing, as with most home routers.
 """
 
 import attr
@@ -51,14 +58,40 @@ class Homes:
         self._routers = {}
         #: The routers' public addresses.
         self._publics = set()
+        #: host -> its local address, for the hosts placed with one.
+        self._lans = {}
+        #: (router's public address, local address) -> the host at that address on the
+        #: router's LAN.
+        self._atLan = {}
 
     def __len__(self):
         return len(self._routers)
 
-    def place(self, host, router):
-        """Put host behind router."""
+    def place(self, host, router, lan=None):
+        """Put host behind router, at local address ``lan`` on its LAN
+        (None: at none its neighbours could dial)."""
         self._routers[host] = router
         self._publics.add(router.public)
+        if lan is not None:
+            self._lans[host] = lan
+            self._atLan[(router.public, lan)] = host
+
+    @property
+    def lans(self):
+        """Whether some host sits at a local address."""
+        return bool(self._lans)
+
+    def lanOf(self, host):
+        """host's local address, or None."""
+        return self._lans.get(host)
+
+    def onLan(self, from_host, address):
+        """The host at local address ``address`` on from_host's LAN (its
+        router's), or None."""
+        router = self._routers.get(from_host)
+        if router is None:
+            return None
+        return self._atLan.get((router.public, address))
 
     def isRouter(self, host):
         """Whether host is a router's public address."""

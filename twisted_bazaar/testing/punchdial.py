@@ -83,6 +83,11 @@ class SimultaneousOpens:
     def dial(self, host, local_port, target, protocol, opener):
         """See L{MemoryPunchDialer.dial}."""
         network = self.network
+        if not local_port:
+            # From any local port: an ordinary connect, which needs no
+            # other side's dial (a dial of a peer's local address,
+            # L{twisted_bazaar.core.punching.Punching.dialDirect}).
+            return network.connect(target[0], target[1], protocol, from_host=host)
         homes = network.homes
         seen = homes.seenFrom(host, local_port) if homes is not None else None
         dial = _Dial(host, local_port, seen or (host, local_port), target, protocol,
@@ -107,12 +112,18 @@ class SimultaneousOpens:
         if dial.over:
             return
         network = self.network
+        homes = network.homes
+        if homes is not None and dial.target[0] == dial.seen[0] and homes.isRouter(
+                dial.seen[0]):
+            # Aimed at its own router's public address: a router does not
+            # hairpin, so the SYN goes nowhere.
+            self.counts["dropped"] += 1
+            return
         other = self._dials.get((dial.target, dial.seen))
         if other is not None and not (network.dead_hosts and other.host in
                                       network.dead_hosts):
             self._connect(dial, other)
             return
-        homes = network.homes
         if homes is not None and homes.isRouter(dial.target[0]):
             self.counts["dropped"] += 1
             return
@@ -173,7 +184,8 @@ class MemoryPunchDialer:
     def dial(self, local_port, host, port, protocol, opener, expected):
         """
         Connect protocol to host:port from ``local_port`` by simultaneous
-        open (see the module).  The memory network has no channel: the
+        open (see the module); from local port 0, by an ordinary connect
+        (what answers there must listen).  The memory network has no channel: the
         key the peer must prove (``expected``) is not checked, and
         ``opener`` names only the end the connection's first end is.
 
