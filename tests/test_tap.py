@@ -18,6 +18,7 @@ from twisted.python import usage
 from twisted.scripts.twistd import ServerOptions
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar import plugins
 from twisted_bazaar.core.node import Node
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.roles.buyer import Buyer
@@ -31,6 +32,36 @@ from twisted_bazaar.tap.tracker import Options as TrackerOptions
 from twisted_bazaar.tap.tracker import makeService as makeTrackerService
 
 SELLER = ["--role", "seller", "--sell", "apple=3"]
+
+#: A role plugin written for the delivered(message) event nodes no longer
+#: send (delivered messages go by type: INodeEvents.delivers).
+_OLD_ROLE = """
+from twisted.plugin import IPlugin
+from zope.interface import implementer
+
+from twisted_bazaar.roles import IRolePlugin, Role
+
+
+class OldWatch(Role):
+    def delivered(self, message):
+        pass
+
+
+@implementer(IPlugin, IRolePlugin)
+class OldWatchPlugin:
+    name = "oldwatch"
+    description = "watches delivered messages the old way"
+    options = ()
+
+    def configure(self, config):
+        return {}
+
+    def build(self, node, settings):
+        return OldWatch(node)
+
+
+oldwatch = OldWatchPlugin()
+"""
 
 
 def _parse(args, cls=NodeOptions):
@@ -535,6 +566,27 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual(relay.throttle.rate, 1000)
         self.assertEqual(makeTrackerService(_parse(
             ["--relay-rate", "0"], TrackerOptions)).tracker.relay.throttle.rate, 0)
+
+    def test_pluginOfTheOldDeliveredApi(self):
+        """A role plugin from outside that still defines delivered(message),
+        which no node calls, ends the daemon at start-up with one line
+        naming its class and what to declare, rather than running a role
+        that silently never hears its messages (or a traceback)."""
+        folder = tempfile.mkdtemp(prefix="bazaar-tap-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        with open(os.path.join(folder, "bazaar_tap_oldwatch.py"), "w") as f:
+            f.write(_OLD_ROLE)
+        plugins.__path__.append(folder)
+        self.addCleanup(plugins.__path__.remove, folder)
+        error = self.assertRaises(SystemExit, makeNodeService,
+                                  _parse(["--role", "oldwatch"]))
+        self.assertEqual(
+            error.code,
+            "twistd bazaar-node: error: twisted_bazaar.plugins.bazaar_tap_oldwatch."
+            "OldWatch defines delivered(message), which no node calls any more: "
+            "declare the messages it takes as a class table, delivers = "
+            "{MessageType: handler}, each handler called (observer, link, message) "
+            "(README.md, \"Writing a role\")")
 
     def test_badEndpoints(self):
         """A bad endpoint string ends the daemon with one line, not a

@@ -12,6 +12,7 @@ from twisted.internet.abstract import isIPv6Address
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.python import usage
 
+from twisted_bazaar.core.events import ObsoleteObserver
 from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS
 from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress
 from twisted_bazaar.base.words import plural
@@ -376,11 +377,16 @@ def makeService(options):
         raise SystemExit(exitStatus.line(str(e)))
     site = NodeSite(listen, trackers, options["listen"],
                     [str(t) for t in options.trackers], listenInterface(options["listen"]))
-    service, parts, metrics = serveNode(
-        reactor, state, site, nodeConfig(options), options.scheme, options.roles,
-        (options["retry-initial"], options["retry-max"]), exitStatus.fail,
-        meter=NodeMetrics if options["metrics"] is not None else None,
-        punch_wait=options["punch-wait"], relay=_relay(reactor, options))
+    try:
+        service, parts, metrics = serveNode(
+            reactor, state, site, nodeConfig(options), options.scheme, options.roles,
+            (options["retry-initial"], options["retry-max"]), exitStatus.fail,
+            meter=NodeMetrics if options["metrics"] is not None else None,
+            punch_wait=options["punch-wait"], relay=_relay(reactor, options))
+    except ObsoleteObserver as e:
+        # A plugin written for an API the node no longer has: its author's
+        # fix, said in one line rather than a traceback.
+        raise SystemExit(exitStatus.line(str(e)))
     roles = parts.roles
     fetcher = getattr(roles.get("buyer"), "fetcher", None)
     if fetcher is not None and roles["buyer"].exit_when_done:
