@@ -292,8 +292,16 @@ class OutputTests(CliTestCase):
         text = " ".join(self.stdout.getvalue().split())
         for default in ("number of nodes (default: 100)",
                         "hop limit of searches (default: 7)",
-                        "random seed (default: 1)"):
+                        "random seed (default: 1)",
+                        "(default: 10..50)",
+                        "ring sizes (default: 64,128,256,512,1024,2048,4096,8192,16384)"):
             self.assertIn(default, text)
+        # No default where there is none to tell, none told twice, no
+        # Python value where the user types another form.
+        for noise in ("(default: None)", "(default: [])", "(default: False)",
+                      "(default: (", "(default: ["):
+            self.assertNotIn(noise, text)
+        self.assertIn("--chord-puzzle VALUE a daemon's, refused here", text)
 
     def test_version(self):
         error = self.assertRaises(SystemExit, cli.main, ["--version"])

@@ -13,7 +13,7 @@ import time
 from twisted_bazaar import wire
 from twisted_bazaar.cli import chordsim
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
-from twisted_bazaar.cli.usage import OneLineParser
+from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser
 from twisted_bazaar.base.options import boundedInt, fraction, seconds
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.sim.crypto import CRYPTO, signatures
@@ -86,7 +86,7 @@ def parser():
         "links and virtual time, and report metrics.  The same --seed gives the "
         "same metrics (all but wall_s and peak_rss_mb, which measure the machine).  "
         "'bazaar-sim sweep' runs a grid of runs on Dask (bazaar-sim sweep --help).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsShown)
     add = p.add_argument
     add("--nodes", type=_count(2), default=defaults.nodes, help="number of nodes")
     add("--sellers", type=_fraction, default=defaults.sellers,

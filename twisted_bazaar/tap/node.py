@@ -108,7 +108,7 @@ class Options(DaemonOptions):
     optFlags = [["restock", None, "With --data-dir, set each --sell ITEM's units "
                  "to COUNT at start, keeping the ledger (a seller restored from "
                  "its data dir otherwise keeps what is left; `bazaar restock` "
-                 "restocks a running one) (seller role)"]]
+                 "restocks a running one) (seller role)."]]
     optParameters = [
         param("listen", "tcp:0", "Endpoint to listen on for peers: tcp:PORT "
               "(tcp:0: any free port) or tcp6:PORT; other nodes connect over plain "
@@ -207,7 +207,7 @@ class Options(DaemonOptions):
         ssl: or tls: for TLS).  Repeatable: the node registers with one
         tracker at a time, the first that takes it, and moves on to the next
         named when its tracker fails or refuses it (back to one named before
-        once it answers again) [default: tcp:127.0.0.1:7700]"""
+        once it answers again).  [default: tcp:127.0.0.1:7700]."""
         try:
             address = parseAddress(text, TCP_OR_TLS, "the tracker tells other "
                                    "nodes the IP address a node connects from")
@@ -226,7 +226,7 @@ class Options(DaemonOptions):
         --tracker, in the same order, or not at all: then the first key each
         tracker proves is remembered (in --data-dir's known_tracker, across
         restarts; in memory without --data-dir) and another refused from
-        then on"""
+        then on."""
         try:
             self["tracker-key"].append(publicKey(text))
         except ValueError as e:
@@ -314,23 +314,34 @@ class Options(DaemonOptions):
 _OPTION_OWNERS = {}
 
 
+def _pluginOptionHelp(option, kind, owner):
+    """
+    A plugin option's --help text written as the node's own options are:
+    a sentence naming its owner, then its default and the values it
+    takes (``Seconds a unit stays reserved for a buyer (seller role).
+    [default: 10.0]. Seconds, a positive number.``).
+    """
+    words = f"{option.help[:1].upper()}{option.help[1:]} ({owner} {kind})."
+    default = option.default
+    if isinstance(default, bool):
+        default = "yes" if default else "no"
+    if not (option.flag or option.repeatable or default is None):
+        words += f" [default: {default}]."
+    takes = getattr(option.parse, "coerceDoc", "")
+    if takes and not option.flag:
+        words += f" {takes[:1].upper()}{takes[1:]}"
+    return words
+
+
 def _pluginOptionHandler(option, kind, owner):
     if option.flag:
         def handler(self):
             self._plugin_values[option.name] = True
+    else:
+        def handler(self, text):
+            self._setPluginValue(option, text)
 
-        handler.__doc__ = f"{option.help} ({owner} {kind})"
-        return handler
-
-    def handler(self, text):
-        self._setPluginValue(option, text)
-
-    default = option.default
-    if isinstance(default, bool):
-        default = "yes" if default else "no"
-    default = ("" if option.repeatable or default is None
-               else f" [default: {default}]")
-    handler.__doc__ = f"{option.help} ({owner} {kind}){default}"
+    handler.__doc__ = _pluginOptionHelp(option, kind, owner)
     return handler
 
 
