@@ -15,6 +15,7 @@ from twisted_bazaar.cli import chordsim
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser
 from twisted_bazaar.base.options import boundedInt, fraction, seconds
+from twisted_bazaar.core.events import ObsoleteObserver
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.sim.crypto import CRYPTO, signatures
 from twisted_bazaar.sim.logs import beginQuietLogging
@@ -368,7 +369,13 @@ def main(argv=None):
 def _run(sim, quiet):
     """Run a simulation, with a progress bar unless quiet; its metrics."""
     progress = None if quiet else Progress()
-    metrics = sim.run(progress)
+    try:
+        metrics = sim.run(progress)
+    except ObsoleteObserver as e:
+        # A plugin written for an API nodes no longer have: its author's
+        # fix, said in one line rather than a traceback.
+        sys.stderr.write(f"\nbazaar-sim: error: {e}\n")
+        raise SystemExit(1) from None
     if progress is not None:
         progress.finish()
     return metrics
