@@ -14,6 +14,10 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import plugins
 from twisted_bazaar.daemon.registry import rolePlugins
+from twisted_bazaar.tap import node, tracker
+from twisted_bazaar.tap.node import _owners
+
+from tests.test_running_doc import options as optionsOf
 
 README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                       "README.md")
@@ -70,3 +74,54 @@ class ReadmeCountTests(SynchronousTestCase):
                         written += len(re.findall(r"^\s*def test", f.read(), re.M))
         self.assertGreater(written, floor)
 
+
+
+#: The README's options table: the first cell of a row -> the daemons
+#: whose options it lists.
+_ROW_DAEMONS = {"both": ("tracker", "node"), "tracker": ("tracker",)}
+
+
+def _said(text):
+    """The default a README cell says (``3``, ``1 s``, ``100,000``,
+    ``default `tcp:7700```, ``none``, ``0: no limit``), or None when it
+    says none it can be checked by (``repeatable``)."""
+    text = text.strip()
+    if text == "none":
+        return ""
+    match = re.fullmatch(r"(?:default:? )?(?:`([^`]+)`|(\d[\d,.]*))(?: s|: .*)?", text)
+    return (match[1] or match[2].replace(",", "")) if match else None
+
+
+class ReadmeOptionsTests(SynchronousTestCase):
+    def test_optionsTableIsTrue(self):
+        """Every option the README's table names is one of the daemon of
+        its row, with the default it says."""
+        daemons = {"tracker": optionsOf(tracker.Options),
+                   "node": optionsOf(node.Options, [plugin for _, plugin in _owners()])}
+        for taken in daemons.values():
+            taken.update({"verbose": (False, True), "config": (None, False)})
+        daemons["node"].update({"role": (None, False), "tracker": (node.DEFAULT_TRACKER,
+                                                                  False)})
+        with open(README, encoding="utf-8") as f:
+            table = f.read().split("| daemon | main options |")[1].split("\n\n")[0]
+        wrong, checked = [], 0
+        for row in table.splitlines()[1:]:
+            first, listed = row.split("|")[1:3]
+            for daemon in _ROW_DAEMONS.get(first.strip(), ("node",)):
+                taken = daemons[daemon]
+                for name, cell in re.findall(r"`--([\w-]+)[^`]*`(?: \(([^)]*)\))?", listed):
+                    if name not in taken:
+                        wrong.append(f"--{name}: no option of bazaar-{daemon}")
+                        continue
+                    said, default = _said(cell) if cell else None, taken[name][0]
+                    if said is None or name == "data-dir":
+                        continue
+                    checked += 1
+                    same = (said == "" and default in (None, "")) or said == str(default) \
+                        or (said.replace(".", "").isdigit() and default is not None
+                            and float(said) == float(default))
+                    if not same:
+                        wrong.append(f"--{name} of bazaar-{daemon}: the README says "
+                                     f"{cell!r}, the default is {default!r}")
+        self.assertEqual(wrong, [])
+        self.assertGreater(checked, 15)

@@ -7,6 +7,8 @@ option the daemons take is listed.  A table that drifts from the code
 
 import os
 import re
+import shutil
+import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -105,6 +107,27 @@ class RunningDocTests(SynchronousTestCase):
         self.assertFalse(_mismatch("(none)", None, False))
         self.assertFalse(_mismatch("0.5", 0.5, False))
         self.assertFalse(_mismatch("`yes`", True, False))
+
+
+class ConfigExampleTests(SynchronousTestCase):
+    """Each TOML example of running.md is a config file its daemon takes."""
+
+    def test_everyTomlExampleParses(self):
+        with open(RUNNING, encoding="utf-8") as f:
+            blocks = re.findall(r"```toml\n(.*?)```", f.read(), re.S)
+        self.assertGreaterEqual(len(blocks), 4)
+        folder = tempfile.mkdtemp(prefix="bazaar-config-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        for number, block in enumerate(blocks):
+            # Where each example's daemon keeps its state: a folder here.
+            text = block.replace("/var/lib/bazaar/", folder + "/")
+            path = os.path.join(folder, f"example{number}.toml")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+            daemon = tracker if "bazaar-tracker" in block.splitlines()[0] else node
+            # A key the daemon does not take, or a value of the wrong
+            # kind, raises UsageError here.
+            daemon.Options().parseOptions(["--config", path])
 
 
 def _mismatch(cell, default, flag):

@@ -18,6 +18,7 @@ from twisted.python import usage
 from twisted.scripts.twistd import ServerOptions
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar import plugins
 from twisted_bazaar.core.node import Node
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.roles.buyer import Buyer
@@ -31,6 +32,36 @@ from twisted_bazaar.tap.tracker import Options as TrackerOptions
 from twisted_bazaar.tap.tracker import makeService as makeTrackerService
 
 SELLER = ["--role", "seller", "--sell", "apple=3"]
+
+#: A role plugin written for the delivered(message) event nodes no longer
+#: send (delivered messages go by type: INodeEvents.delivers).
+_OLD_ROLE = """
+from twisted.plugin import IPlugin
+from zope.interface import implementer
+
+from twisted_bazaar.roles import IRolePlugin, Role
+
+
+class OldWatch(Role):
+    def delivered(self, message):
+        pass
+
+
+@implementer(IPlugin, IRolePlugin)
+class OldWatchPlugin:
+    name = "oldwatch"
+    description = "watches delivered messages the old way"
+    options = ()
+
+    def configure(self, config):
+        return {}
+
+    def build(self, node, settings):
+        return OldWatch(node)
+
+
+oldwatch = OldWatchPlugin()
+"""
 
 
 def _parse(args, cls=NodeOptions):
@@ -245,9 +276,9 @@ class SchemeOptionTests(SynchronousTestCase):
             words = " ".join(text.split())
             self.assertIn("--ttl=", text)
             self.assertIn("--seen-limit=", text)
-            self.assertIn("hop limit of the searches this node starts (flood "
-                          "scheme) [default: 7]", words)
-            self.assertIn("search ids remembered to drop repeats (flood scheme)",
+            self.assertIn("Hop limit of the searches this node starts (flood "
+                          "scheme). [default: 7]. A whole number from 1 to 16.", words)
+            self.assertIn("Search ids remembered to drop repeats (flood scheme).",
                           words)
 
     def test_configFileTtl(self):
@@ -359,12 +390,14 @@ class HelpTests(SynchronousTestCase):
         self.assertIn("--help-all", " ".join(text.split()[-30:]))
 
     def test_trackerHelpIsWhole(self):
-        """The tracker has few options: its --help shows them all."""
+        """The tracker's --help shows every option, as --help-all, and
+        says so."""
         self.assertEqual(self.helpText(TrackerOptions, "--help"),
                          self.helpText(TrackerOptions))
         words = " ".join(self.helpText(TrackerOptions, "--help").split())
-        self.assertIn("--help Display every option, by section, and exit (the tracker "
-                      "has few).", words)
+        self.assertIn("--help Display every option, by section, and exit (as "
+                      "--help-all: the tracker has no options most runs leave out).",
+                      words)
         self.assertNotIn("most runs need", words)
         self.assertNotRegex(words, r"\.\. ")
 
@@ -426,7 +459,8 @@ class HelpTests(SynchronousTestCase):
         default; --listen offers only what it takes; one-line texts."""
         text = self.helpText(NodeOptions)
         words = " ".join(text.split())
-        self.assertIn("(yes or no) (superpeer scheme) [default: yes]", words)
+        self.assertIn("(yes or no) (superpeer scheme). [default: yes]. Yes or no.",
+                      words)
         for slip in ("[default: True]", "[default: None]", "[default: ]"):
             self.assertNotIn(slip, text)
         self.assertNotRegex(words, r"\)\.\. ")
@@ -434,6 +468,25 @@ class HelpTests(SynchronousTestCase):
                       "and ssl: are refused.", words)
         self.assertIn("A TOML file of options, keyed by their long names; flags "
                       "given on the command line win.", words)
+
+    def test_everyOptionASentence(self):
+        """Every option of both daemons, the plugins' too, is told alike: a
+        sentence that starts with a capital (or a word the user types:
+        ITEM, DIR), ends with a full stop, and then its default and the
+        values it takes; no parenthesis inside a parenthesis in the
+        roles and schemes the node's help ends with."""
+        rough = []
+        for cls in (NodeOptions, TrackerOptions):
+            told = re.findall(r"^  (?:-\w, |    )--([\w-]+)=? +(\S.*(?:\n {8,}\S.*)*)",
+                              self.helpText(cls), re.M)
+            self.assertGreater(len(told), 20)
+            for name, text in told:
+                text = " ".join(text.split())
+                if not re.match(r"[A-Z]", text) or not re.search(r"\.( \[default: .*\])?$",
+                                                                  text):
+                    rough.append(f"--{name}: {text}")
+        self.assertEqual(rough, [])
+        self.assertNotRegex(NodeOptions().longdesc, r"\([^()]*\(")
 
     def test_trackerHelp(self):
         self.assertEveryOptionExplained(TrackerOptions)
@@ -536,6 +589,27 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual(makeTrackerService(_parse(
             ["--relay-rate", "0"], TrackerOptions)).tracker.relay.throttle.rate, 0)
 
+    def test_pluginOfTheOldDeliveredApi(self):
+        """A role plugin from outside that still defines delivered(message),
+        which no node calls, ends the daemon at start-up with one line
+        naming its class and what to declare, rather than running a role
+        that silently never hears its messages (or a traceback)."""
+        folder = tempfile.mkdtemp(prefix="bazaar-tap-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        with open(os.path.join(folder, "bazaar_tap_oldwatch.py"), "w") as f:
+            f.write(_OLD_ROLE)
+        plugins.__path__.append(folder)
+        self.addCleanup(plugins.__path__.remove, folder)
+        error = self.assertRaises(SystemExit, makeNodeService,
+                                  _parse(["--role", "oldwatch"]))
+        self.assertEqual(
+            error.code,
+            "twistd bazaar-node: error: twisted_bazaar.plugins.bazaar_tap_oldwatch."
+            "OldWatch defines delivered(message), which no node calls any more: "
+            "declare the messages it takes as a class table, delivers = "
+            "{MessageType: handler}, each handler called (observer, link, message) "
+            "(README.md, \"Writing a role\")")
+
     def test_badEndpoints(self):
         """A bad endpoint string ends the daemon with one line, not a
         traceback (twisted raises ValueError or TypeError for these)."""
@@ -581,7 +655,7 @@ class FlagOptionTests(SynchronousTestCase):
         options = Options()
         options.parseOptions(["--shiny"])
         self.assertEqual(options._plugin_values, {"shiny": True})
-        self.assertIn("be shiny (demo scheme)", options.getUsage())
+        self.assertIn("Be shiny (demo scheme).", options.getUsage())
         self.assertRaises(usage.UsageError, Options().parseOptions, ["--shiny=yes"])
 
 

@@ -14,6 +14,7 @@ import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar import plugins
 from twisted_bazaar.cli import sim as cli
 from twisted_bazaar.sim.homes import PATHS
 from twisted_bazaar.sim.runner import SimConfig, Simulation
@@ -319,8 +320,16 @@ class OutputTests(CliTestCase):
         text = " ".join(self.stdout.getvalue().split())
         for default in ("number of nodes (default: 100)",
                         "hop limit of searches (default: 7)",
-                        "random seed (default: 1)"):
+                        "random seed (default: 1)",
+                        "(default: 10..50)",
+                        "ring sizes (default: 64,128,256,512,1024,2048,4096,8192,16384)"):
             self.assertIn(default, text)
+        # No default where there is none to tell, none told twice, no
+        # Python value where the user types another form.
+        for noise in ("(default: None)", "(default: [])", "(default: False)",
+                      "(default: (", "(default: ["):
+            self.assertNotIn(noise, text)
+        self.assertIn("--chord-puzzle VALUE a daemon's, refused here", text)
 
     def test_version(self):
         error = self.assertRaises(SystemExit, cli.main, ["--version"])
@@ -576,3 +585,66 @@ class AdversaryTests(CliTestCase):
              "withhold"],
             "--adversaries 0.9 of 20 nodes is 18 nodes, and only 8 neither buy nor "
             "sell: lower --searches or --sellers, or add --nodes")
+
+
+#: A discovery scheme from outside, written for the delivered(message)
+#: event nodes no longer send.
+_OLD_SCHEME = """
+from twisted.application.service import Service
+from twisted.plugin import IPlugin
+from zope.interface import implementer
+
+from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.schemes import IDiscovery, IDiscoveryPlugin
+
+
+@implementer(IDiscovery)
+class OldScheme(Service, NodeObserver):
+    name = "oldscheme"
+    superpeer = None
+
+    def __init__(self, node):
+        self.node = node
+        node.addObserver(self)
+
+    def delivered(self, message):
+        pass
+
+
+@implementer(IPlugin, IDiscoveryPlugin)
+class OldSchemePlugin:
+    name = "oldscheme"
+    description = "a scheme of the old delivered event"
+    options = ()
+
+    def configure(self, config):
+        return {}
+
+    def build(self, node, settings):
+        return OldScheme(node)
+
+
+oldscheme = OldSchemePlugin()
+"""
+
+
+class ObsoletePluginTests(CliTestCase):
+    def test_oldDeliveredSchemeIsOneLine(self):
+        """A scheme plugin still defining delivered(message) ends the run
+        with one line naming it, status 1, not a traceback."""
+        with open(self.path("bazaar_simold.py"), "w", encoding="utf-8") as f:
+            f.write(_OLD_SCHEME)
+        plugins.__path__.append(self.folder)
+        self.addCleanup(plugins.__path__.remove, self.folder)
+        # The schemes bazaar-sim offers are read once, when it is imported.
+        self.patch(cli, "DISCOVERY", cli.DISCOVERY + ["oldscheme"])
+        error = self.assertRaises(SystemExit, cli.main,
+                                  ["--nodes", "4", "--discovery", "oldscheme", "--quiet",
+                                   "--json", self.path("m.json")])
+        self.assertEqual(error.code, 1)
+        self.assertEqual(self.stderr.getvalue().strip(),
+                         "bazaar-sim: error: twisted_bazaar.plugins.bazaar_simold.OldScheme "
+                         "defines delivered(message), which no node calls any more: "
+                         "declare the messages it takes as a class table, delivers = "
+                         "{MessageType: handler}, each handler called (observer, link, "
+                         "message) (README.md, \"Writing a role\")")

@@ -4,12 +4,13 @@ line and a pointer to its help, with status 2, and no option is taken
 from a prefix of its name.
 """
 
+import argparse
 import contextlib
 import io
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.cli.usage import OneLineParser, UsageError
+from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser, UsageError
 
 
 def parser():
@@ -82,3 +83,30 @@ class GuessTests(SynchronousTestCase):
     def test_didYouMeanAChoice(self):
         error, _ = refused(["sel"])
         self.assertTrue(error.reason.endswith("(did you mean sell?)"), error.reason)
+
+
+class DefaultsShownTests(SynchronousTestCase):
+    def helpOf(self, **kwargs):
+        p = argparse.ArgumentParser(prog="tool", formatter_class=DefaultsShown)
+        p.add_argument("--x", help="the x", **kwargs)
+        return " ".join(p.format_help().split())
+
+    def test_defaultAsTyped(self):
+        """A default is told as the user types it: a list with commas, a
+        range A..B with two dots."""
+        self.assertIn("the x (default: 3)", self.helpOf(default=3))
+        self.assertIn("the x (default: 1,2.5)", self.helpOf(default=[1, 2.5]))
+        self.assertIn("the x (default: 10..50)",
+                      self.helpOf(default=(10.0, 50.0), metavar="A..B"))
+
+    def test_noDefaultToTell(self):
+        """None, a flag off and an empty list are no default to tell, and
+        a help that tells its own is left as it is."""
+        self.assertIn("--x X the x --", self.helpOf(default=None) + " --")
+        self.assertNotIn("(default", self.helpOf(default=[]))
+        p = argparse.ArgumentParser(prog="tool", formatter_class=DefaultsShown)
+        p.add_argument("--x", default=0, help="the x (default 0: none)")
+        self.assertNotIn("(default:", p.format_help())
+        p = argparse.ArgumentParser(prog="tool", formatter_class=DefaultsShown)
+        p.add_argument("--flag", action="store_true", help="a flag")
+        self.assertNotIn("(default", p.format_help())

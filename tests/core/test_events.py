@@ -8,7 +8,8 @@ from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.core.events import NO_DELIVERIES, EventBus, NodeObserver
+from twisted_bazaar.core.events import (
+    NO_DELIVERIES, EventBus, NodeObserver, ObsoleteObserver)
 from twisted_bazaar.wire.trade import Ask, Buy, BuyOK
 
 from tests.helpers import feed, linkPeer, makeNode
@@ -111,3 +112,40 @@ class DeliveryTests(SynchronousTestCase):
         buy = Buy(5, "apple", (7, 1))
         feed(link, buy)
         self.assertEqual(heard, [("seller buy", link, buy)])
+
+
+class _OldStyle(NodeObserver):
+    """Written for the delivered(message) event nodes no longer send."""
+
+    def delivered(self, message):
+        pass
+
+
+class _NamesItsDelivered(NodeObserver):
+    """A method called delivered, declared in the table: the current API."""
+
+    def delivered(self, link, message):
+        pass
+
+    delivers = {Buy: delivered}
+
+
+class ObsoleteObserverTests(SynchronousTestCase):
+    def test_oldDeliveredRefused(self):
+        """An observer that defines delivered() outside its table (a plugin
+        written for the old event, which would silently hear nothing) is
+        refused when added, the error naming its class and what to
+        declare instead."""
+        bus = EventBus()
+        error = self.assertRaises(ObsoleteObserver, bus.addObserver, _OldStyle())
+        self.assertIn(f"{__name__}._OldStyle defines delivered(message)", str(error))
+        self.assertIn("delivers = {MessageType: handler}", str(error))
+        self.assertEqual(bus.observers, [])
+
+    def test_deliveredInItsTableTaken(self):
+        """A method named delivered that the observer's table names is the
+        current API, and is called."""
+        bus = EventBus()
+        observer = _NamesItsDelivered()
+        bus.addObserver(observer)
+        self.assertEqual(bus.observers, [observer])

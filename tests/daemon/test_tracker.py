@@ -58,7 +58,8 @@ class TrackerIdentityTests(SynchronousTestCase):
         self.assertTrue(str(error).startswith(
             f"cannot keep the tracker's key in its default state directory "
             f"{default} ("), str(error))
-        self.assertIn("Not a directory", str(error))
+        self.assertIn("(Not a directory)", str(error))
+        self.assertNotIn("Errno", str(error))
         self.assertTrue(str(error).endswith("give --data-dir DIR, a directory it "
                                             "can write"), str(error))
 
@@ -67,7 +68,19 @@ class TrackerIdentityTests(SynchronousTestCase):
         with open(path, "w"):
             pass
         error = self.assertRaises(StartupError, trackerIdentity, path)
-        self.assertTrue(str(error).startswith("--data-dir: "), str(error))
+        self.assertEqual(str(error), f"--data-dir {path}: cannot keep the tracker's "
+                         "key there: File exists")
+
+    def test_unusableDataDirUnder(self):
+        """A data dir that cannot be made says so in words, without Python's
+        "[Errno N]" and the path twice."""
+        blocker = os.path.join(self.folder, "a-file")
+        with open(blocker, "w"):
+            pass
+        path = os.path.join(blocker, "tracker")
+        error = self.assertRaises(StartupError, trackerIdentity, path)
+        self.assertEqual(str(error), f"--data-dir {path}: cannot keep the tracker's "
+                         "key there: Not a directory")
 
 
 class ServeTrackerTests(SynchronousTestCase):

@@ -35,7 +35,8 @@ class LivePluginTests(SynchronousTestCase):
         self.assertIn("gossip (a test scheme", " ".join(result.stdout.split()))
         result = runTwistd(["bazaar-node", "--help-all"], cwd=PLUGIN_ROOT)
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn("hop limit of gossip (gossip scheme)", result.stdout)
+        self.assertIn("Hop limit of gossip (gossip scheme). [default: 4]. A whole number "
+                      "from 1 to 16.", " ".join(result.stdout.split()))
         self.assertIn("gossip (a test scheme", " ".join(result.stdout.split()))
 
     def test_trade(self):

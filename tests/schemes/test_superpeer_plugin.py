@@ -85,8 +85,8 @@ class OptionTests(SynchronousTestCase):
             if not option.flag:
                 self.assertTrue(option.parse.coerceDoc, option.name)
         usage_text = " ".join(Options().getUsage().split())
-        self.assertIn("serve as a super-peer (else this node is a leaf) (superpeer "
-                      "scheme)", usage_text)
+        self.assertIn("Serve as a super-peer (else this node is a leaf) (superpeer "
+                      "scheme).", usage_text)
 
     def test_parsers(self):
         self.assertEqual(parseNeighbour("127.0.0.1:80"), ("127.0.0.1", 80))

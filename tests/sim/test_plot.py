@@ -137,6 +137,16 @@ class NatCurvesTests(SynchronousTestCase):
         self.assertRaises(ValueError, plot.natCurves,
                           [natRun("index", 0.3, 1.0), natRun("index", 0.3, 0.9)])
 
+    def test_relayPanel(self):
+        """The relay panel is drawn only where a relay carried bytes, and
+        the figure says why not otherwise."""
+        unmeasured = plot.natCurves([natRun("index", 0.0, 1.0), natRun("index", 0.3, 1.0)])
+        self.assertEqual(plot.relayPanel(unmeasured),
+                         (False, "no panel of bytes relayed: the runs did not measure it"))
+        carried = plot.natCurves([natRun("index", 0.0, 1.0),
+                                  natRun("index", 0.3, 1.0, relayed=10, peers=0)])
+        self.assertEqual(plot.relayPanel(carried), (True, ""))
+
 
 class MergedTests(SynchronousTestCase):
     def test_rowsTogetherInOrder(self):
@@ -219,6 +229,30 @@ class MainTests(SynchronousTestCase):
                        self.write("b.json", natRun("index", 0.5, 0.8, relayed=relayed))])
             with open(out, "rb") as f:
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+
+    def test_natFigureWithoutRelayedBytes(self):
+        """A --nat sweep whose relays carried no byte (sellers all public,
+        buying direct) draws two panels and says why there is no third,
+        rather than an empty one; one that carried some draws the third,
+        naming the points at 0 its log scale leaves out."""
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise self.skipTest("matplotlib is not installed") from None
+        out = os.path.join(self.dir, "nat.png")
+        none = plot.natCurves([natRun("index", 0.0, 1.0),
+                               natRun("index", 0.4, 1.0, relayed=0, peers=0)])
+        labels, title = plot.plotNat(none, 60, 1, out)
+        self.assertEqual(labels, ["purchase success", "search to buyOK (virtual ms)"])
+        self.assertEqual(title.splitlines()[1], "no panel of bytes relayed: no byte "
+                         "went through a relay at any fraction")
+        some = plot.natCurves([natRun("index", 0.0, 1.0),
+                               natRun("index", 0.2, 1.0, relayed=0),
+                               natRun("index", 0.4, 1.0, relayed=4000)])
+        labels, title = plot.plotNat(some, 60, 1, out)
+        self.assertEqual(labels[2], "bytes relayed per purchase")
+        self.assertEqual(title.splitlines()[1],
+                         "no byte relayed (not drawn on the log scale): index at 0.2")
 
     def test_drawsAttackRuns(self):
         """Market runs' files make one PNG of success against the

@@ -5,13 +5,16 @@ carries a proof bound to its channel.
 """
 
 from twisted.internet import defer
+from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.protocol import Protocol
 from twisted.test.iosim import connectedServerAndClient
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.address import Address
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import CLOSED_IN_HANDSHAKE, EncryptedProtocol
@@ -22,6 +25,7 @@ from twisted_bazaar.status.client import (
     ClientError,
     WrongPort,
     _Asker,
+    ask,
     operatorQuestion,
 )
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
@@ -209,3 +213,19 @@ class WrongPortTests(SynchronousTestCase):
         self.assertEqual(str(why), "127.0.0.1:9001 is the tracker's port, not a node's: "
                          "bazaar status lists the nodes and where they listen")
         self.assertNotIn(b"state", link.transport.value())
+
+
+class UnreachableTests(SynchronousTestCase):
+    def test_reasonReadsAsOneSentence(self):
+        """An address nothing answers at is named with Twisted's reason,
+        without its full stop, so the line can go on (bazaar node adds
+        '; nor does the tracker list ...')."""
+        reactor = MemoryReactorClock()
+        asked = ask(reactor, Address.tcp("127.0.0.1", 1), None, State(), NodeState)
+        [(_, _, factory, _, _)] = reactor.tcpClients
+        factory.clientConnectionFailed(reactor.connectors[0],
+                                       Failure(ConnectionRefusedError(
+                                           string="111: Connection refused")))
+        reason = self.failureResultOf(asked, ClientError).getErrorMessage()
+        self.assertEqual(reason, "cannot reach 127.0.0.1:1: Connection was refused by "
+                         "other side: 111: Connection refused")

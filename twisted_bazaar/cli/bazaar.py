@@ -69,7 +69,7 @@ from twisted_bazaar.cli.trackers import (
     trackerLines,
 )
 from twisted_bazaar.cli.webview import DEFAULT_LISTEN, serve
-from twisted_bazaar.cli.usage import OneLineParser, UsageError, commandParser
+from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser, UsageError, commandParser
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder
 from twisted_bazaar.roles.buyer import parseItem
@@ -224,7 +224,7 @@ def parser():
                       help="the node's --data-dir: prove its key there, to be "
                       "told the node's whole state as its operator")
     buy = commands.add_parser(
-        "buy", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "buy", formatter_class=DefaultsShown,
         parents=[_common(f"seconds the whole purchase may take (default: "
                          f"{DEFAULT_DEADLINE:g})")],
         help="join the market as a buyer, buy ITEM, and leave",
@@ -256,8 +256,8 @@ def parser():
     buy.add_argument("--listen", type=_listen, default="tcp:0", metavar="ENDPOINT",
                      help="endpoint the buying node listens on for peers")
     buy.add_argument("--host", default="", help="host name or address peers "
-                     "should use to reach the buying node (default %(default)r: "
-                     "the address the tracker is reached from)")
+                     "should use to reach the buying node (default: the address "
+                     "the tracker is reached from)")
     view = commands.add_parser(
         "web", parents=asking, help="serve the market's web view, as the operator of "
         "the node whose --data-dir is given",

@@ -22,7 +22,8 @@ def _listOf(parse, what):
         try:
             return [parse(part) for part in text.split(",")]
         except ValueError as reason:
-            raise argparse.ArgumentTypeError(f"wants {what}: {reason}") from None
+            raise argparse.ArgumentTypeError(f"wants {what}, each of them "
+                                             f"{str(reason).removeprefix('wants ')}") from None
 
     return parseList
 
@@ -46,13 +47,17 @@ def inProcessDefault(plugin, option):
     return values.get(option.name, option.default)
 
 
+#: Scheme options a daemon takes and bazaar-sim refuses (L{refuseDaemonOnly}).
+DAEMON_ONLY = ("chord-puzzle",)
+
+
 def refuseDaemonOnly(scheme_options):
     """
     @raise ValueError: for ``--chord-puzzle``: a simulated node's key is
         drawn from the seed, not made to solve a puzzle, so a ring with one
         would take none of its nodes.
     """
-    if any(name == "chord-puzzle" and value for name, value in scheme_options):
+    if any(name in DAEMON_ONLY and value for name, value in scheme_options):
         raise ValueError("--chord-puzzle is a daemon's: bazaar-sim draws its nodes' "
                          "keys from the seed, and runs its rings without a puzzle")
 
@@ -77,6 +82,12 @@ def addArguments(p):
                 schemes.add_argument(f"--{option.name}", dest=FLAG_DEST + option.name,
                                      action="store_const", const=True, default=argparse.SUPPRESS,
                                      help=f"{option.help} ({name})")
+            elif option.name in DAEMON_ONLY:
+                schemes.add_argument(f"--{option.name}", dest=FLAG_DEST + option.name,
+                                     metavar="VALUE", type=argumentType(option.parse),
+                                     default=argparse.SUPPRESS, help="a daemon's, refused "
+                                     f"here (bazaar-sim draws its nodes' keys from the "
+                                     f"seed, without it): {option.help} ({name})")
             else:
                 schemes.add_argument(f"--{option.name}", dest=FLAG_DEST + option.name,
                                      metavar="VALUE", type=argumentType(option.parse),

@@ -13,8 +13,9 @@ import time
 from twisted_bazaar import wire
 from twisted_bazaar.cli import chordsim
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
-from twisted_bazaar.cli.usage import OneLineParser
+from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser
 from twisted_bazaar.base.options import boundedInt, fraction, seconds
+from twisted_bazaar.core.events import ObsoleteObserver
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.sim.crypto import CRYPTO, signatures
 from twisted_bazaar.sim.homes import MAX_HOME_SIZE
@@ -87,7 +88,7 @@ def parser():
         "links and virtual time, and report metrics.  The same --seed gives the "
         "same metrics (all but wall_s and peak_rss_mb, which measure the machine).  "
         "'bazaar-sim sweep' runs a grid of runs on Dask (bazaar-sim sweep --help).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsShown)
     add = p.add_argument
     add("--nodes", type=_count(2), default=defaults.nodes, help="number of nodes")
     add("--sellers", type=_fraction, default=defaults.sellers,
@@ -393,7 +394,13 @@ def main(argv=None):
 def _run(sim, quiet):
     """Run a simulation, with a progress bar unless quiet; its metrics."""
     progress = None if quiet else Progress()
-    metrics = sim.run(progress)
+    try:
+        metrics = sim.run(progress)
+    except ObsoleteObserver as e:
+        # A plugin written for an API nodes no longer have: its author's
+        # fix, said in one line rather than a traceback.
+        sys.stderr.write(f"\nbazaar-sim: error: {e}\n")
+        raise SystemExit(1) from None
     if progress is not None:
         progress.finish()
     return metrics

@@ -78,7 +78,8 @@ def parser():
         help="each run's file name, from its flags: '{discovery}-{nodes}' (default: "
         "the values it varies, such as nodes-1000_seed-2)")
     add("--summary", metavar="NAME", default="summary",
-        help="the summary's file name in --out, NAME.csv and NAME.md")
+        help="the summary's file name in --out, NAME.csv and NAME.md (default: "
+        "summary)")
     add("--seeds", metavar="S,S,...", help="the same as --seed S,S,...")
     add("--plot", action="store_true",
         help="draw the grid's figures in --out (needs matplotlib), and exit 1 if it "

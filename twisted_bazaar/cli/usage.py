@@ -67,6 +67,28 @@ class OneLineParser(argparse.ArgumentParser):
         raise UsageError(reason)
 
 
+class DefaultsShown(argparse.HelpFormatter):
+    """
+    Each option's help followed by its default, as a user types it
+    (``10..50``, ``64,128``), unless it has none worth telling (None, a
+    flag off, an empty list) or its help already tells it: argparse's
+    own ArgumentDefaultsHelpFormatter writes ``(default: None)``,
+    ``(default: [])`` and ``(default: (10.0, 50.0))``.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (not action.option_strings or default is None or default is False
+                or default is argparse.SUPPRESS or default == [] or "(default" in text):
+            return text
+        if isinstance(default, (list, tuple)):
+            joiner = ".." if action.metavar == "A..B" else ","
+            default = joiner.join(f"{value:g}" if isinstance(value, float) else str(value)
+                                  for value in default)
+        return f"{text} (default: {str(default).replace('%', '%%')})"
+
+
 #: argparse's words for a value not among an argument's choices.
 _INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)$")
 

@@ -179,6 +179,30 @@ class DeliveryTable:
         return table
 
 
+class ObsoleteObserver(TypeError):
+    """An observer written for the C{delivered(message)} event, which no
+    node calls any more: its messages would never reach it."""
+
+
+def _refuseOldDelivered(observer):
+    """
+    Refuse an observer whose class defines C{delivered} without naming it
+    in its L{INodeEvents.delivers} table: a plugin written before
+    delivered messages went by type would otherwise be built, run, and
+    silently never hear of a delivered message.
+
+    @raise ObsoleteObserver: saying what to declare instead.
+    """
+    cls = type(observer)
+    method = getattr(cls, "delivered", None)
+    if callable(method) and method not in getattr(observer, "delivers", {}).values():
+        raise ObsoleteObserver(
+            f"{cls.__module__}.{cls.__qualname__} defines delivered(message), which "
+            "no node calls any more: declare the messages it takes as a class "
+            "table, delivers = {MessageType: handler}, each handler called "
+            "(observer, link, message) (README.md, \"Writing a role\")")
+
+
 #: The table of a node no observer takes a delivered message of.
 NO_DELIVERIES = DeliveryTable()
 
@@ -203,10 +227,13 @@ class EventBus:
         Tell observer of every event from now on.
 
         @raise TypeError: if it does not provide L{INodeEvents}.
+        @raise ObsoleteObserver: if it defines the C{delivered} event the
+            node no longer has, rather than declaring L{INodeEvents.delivers}.
         """
         if not INodeEvents.providedBy(observer):
             raise TypeError(f"{observer!r} does not provide INodeEvents "
                             "(subclass NodeObserver)")
+        _refuseOldDelivered(observer)
         self.observers.append(observer)
         self.deliveries = self.deliveries.with_(observer.delivers,
                                                 len(self.observers) - 1)

@@ -42,8 +42,11 @@ def trackerIdentity(data_dir, default=None):
         try:
             os.makedirs(data_dir, mode=0o700, exist_ok=True)
             identity = Identity.inDirectory(data_dir, name=TRACKER_KEY_FILE)
-        except (OSError, ValueError) as e:
-            raise StartupError(f"--data-dir: {e}")
+        except OSError as e:
+            raise StartupError(f"--data-dir {data_dir}: cannot keep the tracker's "
+                               f"key there: {e.strerror}") from None
+        except ValueError as e:
+            raise StartupError(f"--data-dir: {e}") from None
         kept = f"; kept in {os.path.join(data_dir, TRACKER_KEY_FILE)}"
     elif default is not None:
         try:
@@ -52,7 +55,7 @@ def trackerIdentity(data_dir, default=None):
         except (OSError, ValueError) as e:
             raise StartupError(
                 f"cannot keep the tracker's key in its default state directory "
-                f"{default} ({e}), where it stays the same across restarts so "
+                f"{default} ({getattr(e, 'strerror', None) or e}), where it stays the same across restarts so "
                 "that its nodes take it back: give --data-dir DIR, a directory "
                 "it can write") from None
         kept = f"; kept in {os.path.join(default, TRACKER_KEY_FILE)}"

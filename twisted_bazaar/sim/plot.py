@@ -300,15 +300,42 @@ def natCurves(results):
     return {scheme: sorted(curve.values()) for scheme, curve in sorted(curves.items())}
 
 
+def relayPanel(curves):
+    """
+    What a NAT figure shows of relay load (L{natCurves}' last value):
+    (whether it has a panel of bytes relayed per purchase, a line that says
+    what the figure leaves out, or "").  The panel is on a log scale,
+    which only a positive value is drawn on: a sweep whose relays carried
+    no byte at any fraction gets no panel but the line saying so, rather
+    than an empty panel.
+    """
+    measured = [(scheme, point[0], point[4]) for scheme, curve in curves.items()
+                for point in curve if point[4] is not None]
+    if not measured:
+        return False, "no panel of bytes relayed: the runs did not measure it"
+    if not any(carried for _, _, carried in measured):
+        return False, ("no panel of bytes relayed: no byte went through a relay "
+                       "at any fraction")
+    zeros = [f"{scheme} at {fraction:g}" for scheme, fraction, carried in measured
+             if not carried and fraction]
+    return True, ("no byte relayed (not drawn on the log scale): " + ", ".join(zeros)
+                  if zeros else "")
+
+
 def plotNat(curves, nodes, seed, path):
-    """Purchase success, latency (p50 and p95) and, where the runs measured
-    it, bytes relayed per purchase, against the fraction of nodes at home."""
+    """
+    Purchase success, latency (p50 and p95) and, where relays carried
+    bytes, bytes relayed per purchase, against the fraction of nodes at
+    home (L{relayPanel}).
+
+    @return: the y labels of the panels drawn, and the title.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    relayed = any(point[4] is not None for curve in curves.values() for point in curve)
+    relayed, note = relayPanel(curves)
     figure, panels = pyplot.subplots(1, 3 if relayed else 2,
                                      figsize=(15 if relayed else 10.5, 4.5))
     success, latency = panels[0], panels[1]
@@ -333,10 +360,14 @@ def plotNat(curves, nodes, seed, path):
     for axes in panels:
         axes.set_xlabel("fraction of nodes at home (behind NAT)")
         axes.legend(fontsize="small")
-    figure.suptitle(f"bazaar-sim: {nodes} nodes, cold start, seed {seed}")
+    title = f"bazaar-sim: {nodes} nodes, cold start, seed {seed}"
+    if note:
+        title += "\n" + note
+    figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     pyplot.close(figure)
+    return [axes.get_ylabel() for axes in panels], title
 
 
 def main(argv=None):

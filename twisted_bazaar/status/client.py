@@ -195,7 +195,7 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
     def unreachable(reason):
         if not done.called:
             done.errback(ClientError(f"cannot reach {address}: "
-                                     f"{reason.getErrorMessage()}"))
+                                     f"{reason.getErrorMessage().rstrip('.')}"))
 
     connecting.addErrback(unreachable)
 

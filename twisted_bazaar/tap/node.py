@@ -12,6 +12,7 @@ from twisted.internet.abstract import isIPv6Address
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.python import usage
 
+from twisted_bazaar.core.events import ObsoleteObserver
 from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS
 from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress
 from twisted_bazaar.base.words import plural
@@ -107,7 +108,7 @@ class Options(DaemonOptions):
     optFlags = [["restock", None, "With --data-dir, set each --sell ITEM's units "
                  "to COUNT at start, keeping the ledger (a seller restored from "
                  "its data dir otherwise keeps what is left; `bazaar restock` "
-                 "restocks a running one) (seller role)"]]
+                 "restocks a running one) (seller role)."]]
     optParameters = [
         param("listen", "tcp:0", "Endpoint to listen on for peers: tcp:PORT "
               "(tcp:0: any free port) or tcp6:PORT; other nodes connect over plain "
@@ -206,7 +207,7 @@ class Options(DaemonOptions):
         ssl: or tls: for TLS).  Repeatable: the node registers with one
         tracker at a time, the first that takes it, and moves on to the next
         named when its tracker fails or refuses it (back to one named before
-        once it answers again) [default: tcp:127.0.0.1:7700]"""
+        once it answers again).  [default: tcp:127.0.0.1:7700]."""
         try:
             address = parseAddress(text, TCP_OR_TLS, "the tracker tells other "
                                    "nodes the IP address a node connects from")
@@ -225,7 +226,7 @@ class Options(DaemonOptions):
         --tracker, in the same order, or not at all: then the first key each
         tracker proves is remembered (in --data-dir's known_tracker, across
         restarts; in memory without --data-dir) and another refused from
-        then on"""
+        then on."""
         try:
             self["tracker-key"].append(publicKey(text))
         except ValueError as e:
@@ -313,23 +314,34 @@ class Options(DaemonOptions):
 _OPTION_OWNERS = {}
 
 
+def _pluginOptionHelp(option, kind, owner):
+    """
+    A plugin option's --help text written as the node's own options are:
+    a sentence naming its owner, then its default and the values it
+    takes (``Seconds a unit stays reserved for a buyer (seller role).
+    [default: 10.0]. Seconds, a positive number.``).
+    """
+    words = f"{option.help[:1].upper()}{option.help[1:]} ({owner} {kind})."
+    default = option.default
+    if isinstance(default, bool):
+        default = "yes" if default else "no"
+    if not (option.flag or option.repeatable or default is None):
+        words += f" [default: {default}]."
+    takes = getattr(option.parse, "coerceDoc", "")
+    if takes and not option.flag:
+        words += f" {takes[:1].upper()}{takes[1:]}"
+    return words
+
+
 def _pluginOptionHandler(option, kind, owner):
     if option.flag:
         def handler(self):
             self._plugin_values[option.name] = True
+    else:
+        def handler(self, text):
+            self._setPluginValue(option, text)
 
-        handler.__doc__ = f"{option.help} ({owner} {kind})"
-        return handler
-
-    def handler(self, text):
-        self._setPluginValue(option, text)
-
-    default = option.default
-    if isinstance(default, bool):
-        default = "yes" if default else "no"
-    default = ("" if option.repeatable or default is None
-               else f" [default: {default}]")
-    handler.__doc__ = f"{option.help} ({owner} {kind}){default}"
+    handler.__doc__ = _pluginOptionHelp(option, kind, owner)
     return handler
 
 
@@ -376,11 +388,16 @@ def makeService(options):
         raise SystemExit(exitStatus.line(str(e)))
     site = NodeSite(listen, trackers, options["listen"],
                     [str(t) for t in options.trackers], listenInterface(options["listen"]))
-    service, parts, metrics = serveNode(
-        reactor, state, site, nodeConfig(options), options.scheme, options.roles,
-        (options["retry-initial"], options["retry-max"]), exitStatus.fail,
-        meter=NodeMetrics if options["metrics"] is not None else None,
-        punch_wait=options["punch-wait"], relay=_relay(reactor, options))
+    try:
+        service, parts, metrics = serveNode(
+            reactor, state, site, nodeConfig(options), options.scheme, options.roles,
+            (options["retry-initial"], options["retry-max"]), exitStatus.fail,
+            meter=NodeMetrics if options["metrics"] is not None else None,
+            punch_wait=options["punch-wait"], relay=_relay(reactor, options))
+    except ObsoleteObserver as e:
+        # A plugin written for an API the node no longer has: its author's
+        # fix, said in one line rather than a traceback.
+        raise SystemExit(exitStatus.line(str(e)))
     roles = parts.roles
     fetcher = getattr(roles.get("buyer"), "fetcher", None)
     if fetcher is not None and roles["buyer"].exit_when_done:

@@ -62,8 +62,8 @@ class Options(DaemonOptions):
     synopsis = "[options]"
 
     def opt_help(self):
-        """Display every option, by section, and exit (the tracker has
-        few)."""
+        """Display every option, by section, and exit (as --help-all: the
+        tracker has no options most runs leave out)."""
         super().opt_help()
     optParameters = [
         param("listen", f"tcp:{DEFAULT_TRACKER_PORT}",
@@ -105,8 +105,8 @@ class Options(DaemonOptions):
               "interface (0: a free port, logged as 'relay listening on "
               "HOST:PORT' and told to each node it relays for).",
               boundedInt(0, 65535)),
-        param("relay-reservations", relay.RESERVATIONS, "Nodes the tracker can "
-              "not dial that it relays for at once (their reservations), in all; "
+        param("relay-reservations", relay.RESERVATIONS, "Nodes the tracker "
+              "cannot dial that it relays for at once (their reservations), in all; "
               f"{relay.GROUP_RESERVATIONS} from one address group.  0 turns the "
               "relay off.", boundedInt(0, 10**6)),
         param("relay-circuits", relay.CIRCUITS, "Relayed connections (circuits) "
@@ -134,6 +134,9 @@ class Options(DaemonOptions):
 
     def helpGroups(self):
         return [("Tracker", ("listen", "data-dir", "web", "web-poll"), ""),
+                ("Connections and registrations", ("connection-rate", "pending-limit",
+                                                   "pending-group-limit",
+                                                   "registered-limit"), ""),
                 ("Relay", ("relay-port", "relay-reservations", "relay-circuits",
                            "relay-circuit-bytes", "relay-circuit-seconds",
                            "relay-rate"), "")] + \

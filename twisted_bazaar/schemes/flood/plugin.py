@@ -12,7 +12,7 @@ from twisted_bazaar.schemes import IDiscoveryPlugin
 @implementer(IPlugin, IDiscoveryPlugin)
 class FloodScheme:
     name = "flood"
-    description = "flood searches over the overlay (the default)"
+    description = "flood searches over the overlay; the default"
     options = (
         PluginOption("ttl", "hop limit of the searches this node starts",
                      boundedInt(1, wire.MAX_TTL), wire.DEFAULT_TTL),

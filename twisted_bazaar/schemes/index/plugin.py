@@ -11,7 +11,7 @@ from twisted_bazaar.tracker.extension import ITrackerExtensionPlugin
 @implementer(IPlugin, IDiscoveryPlugin)
 class IndexScheme:
     name = "index"
-    description = "look items up in the tracker's index (Napster style)"
+    description = "look items up in the tracker's index, Napster style"
     options = ()
 
     def configure(self, config):

@@ -56,7 +56,7 @@ parseYesNo.coerceDoc = "yes or no."
 class SuperPeerScheme:
     name = "superpeer"
     description = ("leaves register with super-peers, which flood queries among "
-                   "themselves (Gnutella 0.6 / KaZaA style)")
+                   "themselves, Gnutella 0.6 / KaZaA style")
     options = (
         PluginOption("super", "serve as a super-peer (else this node is a leaf)",
                      flag=True),
@@ -78,7 +78,7 @@ class SuperPeerScheme:
                      seconds, DEFAULT_QUERY_DEADLINE),
         PluginOption("dynamic-querying", "probe with --probe-ttl first and widen "
                      "only while too few hits come (yes or no)", parseYesNo, True),
-        PluginOption("probe-ttl", "ttl of a dynamic query's first round",
+        PluginOption("probe-ttl", "the ttl of a dynamic query's first round",
                      boundedInt(1, wire.MAX_TTL), DEFAULT_PROBE_TTL),
         PluginOption("round-wait", "seconds a dynamic query's round waits per hop "
                      "of its ttl before widening", seconds, DEFAULT_ROUND_WAIT),
