@@ -149,6 +149,8 @@ class RegistrationTests(MembershipCase):
                           "seenPort": 40312})
         self.assertEqual(self.node.host, "203.0.113.7")
         self.assertEqual(self.node.introduction().host, "203.0.113.7")
+        # The parts that advertise the node's address are told.
+        self.assertIn(("relayChanged",), self.recorder.events)
         self.tracker.transport.loseConnection()
         again = self.connectTracker()
         [hello] = again.heard()

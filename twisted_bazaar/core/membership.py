@@ -328,8 +328,12 @@ class Membership(Service):
         node, link = self.node, self.link
         was, now = node.reach, Reachability.fromReach(message)
         node.reach = now
-        if self._local is not None:
-            node.host = toldHost(self._local, now.seen_host)
+        told = node.host if self._local is None else toldHost(self._local, now.seen_host)
+        if told != node.host:
+            # What advertises the node's address says so again (a chord
+            # node's records, signed with "" before this reach).
+            node.host = told
+            node.events.relayChanged()
         node.events.reachChanged(now, getattr(link.transport.getHost(), "port", 0))
         if not now.differs(was):
             return
