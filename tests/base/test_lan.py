@@ -5,7 +5,7 @@ may announce them), and which two may be on one subnet.
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.base.lan import isLocal, sameSubnet, whyNotLocal
+from twisted_bazaar.base.lan import canonical, isLocal, sameSubnet, toldHost, whyNotLocal
 
 
 class LocalTests(SynchronousTestCase):
@@ -26,6 +26,15 @@ class LocalTests(SynchronousTestCase):
         self.assertEqual(whyNotLocal("router.lan"), "'router.lan' is no IP address")
         self.assertFalse(isLocal(""))
 
+    def test_aZoneRefused(self):
+        """A zone names an interface of the machine that reads it."""
+        self.assertIn("names a zone", whyNotLocal("fe80::1%eth0"))
+
+    def test_oneAddressOneText(self):
+        self.assertEqual({canonical(host) for host in (
+            "192.168.1.2", "::ffff:192.168.1.2", "::ffff:c0a8:102")}, {"192.168.1.2"})
+        self.assertEqual(canonical("FD00:0::1"), "fd00::1")
+
 
 class SameSubnetTests(SynchronousTestCase):
     def test_oneSlash24OrSlash64OfLocalAddresses(self):
@@ -34,3 +43,20 @@ class SameSubnetTests(SynchronousTestCase):
         self.assertTrue(sameSubnet("fd00::2", "fd00::3"))
         self.assertFalse(sameSubnet("203.0.113.7", "203.0.113.8"))
         self.assertFalse(sameSubnet("", ""))
+
+    def test_linkLocalSaysNothing(self):
+        """Every link has fe80::/64, and a machine draws its 169.254
+        address itself: neither says two are on one network."""
+        self.assertFalse(sameSubnet("fe80::2", "fe80::3"))
+        self.assertFalse(sameSubnet("169.254.1.2", "169.254.1.3"))
+
+
+class ToldHostTests(SynchronousTestCase):
+    def test_neverALocalAddress(self):
+        """A node without --host tells everyone where its tracker
+        connection leaves from, unless that is local: then where the
+        tracker saw it, or nothing yet."""
+        self.assertEqual(toldHost("198.51.100.7", None), "198.51.100.7")
+        self.assertEqual(toldHost("127.0.0.1", None), "127.0.0.1")
+        self.assertEqual(toldHost("192.168.1.2", None), "")
+        self.assertEqual(toldHost("192.168.1.2", "203.0.113.7"), "203.0.113.7")

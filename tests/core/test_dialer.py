@@ -5,6 +5,8 @@ next), the wait for a punch it owns, and the connectors it dials through
 (each an L{IConnector}).
 """
 
+from types import SimpleNamespace
+
 from twisted.internet import defer, task
 from twisted.internet.error import ConnectError, ConnectionDone, ConnectionRefusedError
 from twisted.logger import capturedLogs, formatEvent
@@ -108,6 +110,19 @@ class CandidateTests(SynchronousTestCase):
         [(host, port, protocol, expected, through, _)] = self.connector.dials
         self.assertEqual((host, port, protocol, expected, through),
                          ("203.0.113.7", 9002, self.made[0], decode(SELLER.key), {}))
+
+    def test_noHostIsNoAddress(self):
+        """A peer that names no host ("", what a node at home tells before
+        the tracker said where it sees it), or the unspecified address,
+        and no relay: the dial fails with why, and nothing is dialled
+        (a connection to "" or 0.0.0.0 reaches this machine itself)."""
+        for host in ("", "0.0.0.0", "::", "0"):
+            dialled = self.node.dial(Peer(SELLER.id, host, 9002, None, SELLER.key), FILES,
+                                     self.protocol)
+            self.assertIn("no address to dial", str(self.failureResultOf(dialled).value))
+        link = makeNode(1).dial(Peer(SELLER.id, "", 9001), DIRECT)
+        self.assertIn("no address to dial", str(self.failureResultOf(link).value))
+        self.assertEqual((self.connector.dials, self.made), ([], []))
 
     def test_punchedBeforeRelayed(self):
         """A peer at home is punched to first: connected, nothing goes
@@ -358,6 +373,17 @@ class LanTests(SynchronousTestCase):
         self.dial(peer_id=0x99 | SELLER.id)
         self.assertEqual(len(self.punching.direct), 1)
 
+    def test_onlyOnThisNodesSubnetNeverItsOwn(self):
+        """Of the addresses the tracker names, only those on a subnet of
+        this node's own local address are dialled: never this node's own
+        (a stranger's peer there would make it dial its own services),
+        another private network (its carrier's, its VPN's) or a
+        link-local one."""
+        self.lan.named(SELLER.id, HOME, ("192.168.1.2", "::ffff:c0a8:102", "10.1.2.3",
+                                         "fe80::3", "169.254.1.3", LAN_HOST))
+        self.dial()
+        self.assertEqual([host for host, *_ in self.punching.direct], [LAN_HOST])
+
     def test_theTrackerAskedFirst(self):
         """With no word on the seller, the tracker is asked where it is
         (whereis); its answer's local address is dialled."""
@@ -416,12 +442,56 @@ class LanTests(SynchronousTestCase):
         self.dial(peer_id=peers[-1])
         self.assertEqual(len(self.punching.direct), 5)
 
+    def test_aPeerReachedIsDialledWhateverStrangersSpent(self):
+        """Strangers behind the same public address, whose local addresses
+        never answer, spend the rate of dials into the LAN: a peer that
+        proved its key at its local address is dialled there all the
+        same (for NAMED_FOR), not sent through its relay; one that
+        failed there is rated again."""
+        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        self.dial()
+        self.punching.direct[0][4].callback(self.made[0])
+        for peer in (SELLER.id ^ (n << 8) for n in range(1, 6)):
+            self.lan.named(peer, HOME, ("192.168.1.9",))
+            self.dial(peer_id=peer)
+        self.assertEqual((len(self.punching.direct), len(self.punching.punches)), (4, 2))
+        self.dial()
+        self.assertEqual(self.punching.direct[-1][0], LAN_HOST)
+        self.punching.direct[-1][4].errback(ConnectionRefusedError())
+        self.node.clock.advance(RETRY_AFTER)
+        for peer in (SELLER.id ^ (n << 8) for n in range(6, 10)):
+            self.lan.named(peer, HOME, ("192.168.1.9",))
+            self.dial(peer_id=peer)
+        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        self.dial()
+        self.assertEqual(len(self.punching.direct), 9)
+        self.assertEqual(self.punching.direct[-1][0], "192.168.1.9")
+
+    def test_aLinkUpIsNotDialledAgain(self):
+        """A link to the peer is up: the dial takes it, spending nothing of
+        the rate of dials into the LAN (another peer's dial there still
+        goes out after many such)."""
+        node = makeNode(1)
+        node.reach = Reachability(PRIVATE, HOME, 9001, HOME, 9001)
+        node.dialer.lan.own = ("192.168.1.2",)
+        for peer in (SELLER.id ^ (n << 8) for n in range(1, 6)):
+            node.dialer.lan.named(peer, HOME, (LAN_HOST,))
+            node.links[peer] = SimpleNamespace(purpose=DIRECT, closing=False)
+            self.assertEqual(self.successResultOf(
+                node.dial(Peer(peer, LAN_HOST, 9001, RELAY), DIRECT)), peer)
+        other = SELLER.id
+        node.dialer.lan.named(other, HOME, ("192.168.1.4",))
+        node.dial(Peer(other, "", 9001, RELAY), DIRECT)
+        self.assertEqual([(r.host, r.port) for r in node.connector.requests],
+                         [("192.168.1.4", 9001)])
+
     def test_aLinkAtTheLocalAddress(self):
         """A link to a peer at home goes to its local address, its
         handshake to prove the keyed id dialled; refused there, it goes
         through the relay."""
         node = makeNode(1)
         node.reach = Reachability(PRIVATE, HOME, 9001, HOME, 9001)
+        node.dialer.lan.own = ("192.168.1.2",)
         node.dialer.lan.named(SELLER.id, HOME, (LAN_HOST,))
         node.dialer.connector.trackerNamed(SELLER.id, RELAY)
         node.dial(Peer(SELLER.id, LAN_HOST, 9001, RELAY), DIRECT)

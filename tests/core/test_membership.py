@@ -133,8 +133,40 @@ class RegistrationTests(MembershipCase):
         [hello] = parseJSONNetstrings(transport.value())
         self.assertNotIn("lan", hello)
 
-    def test_nodeLearnsItsHostFromTheTrackerLink(self):
-        self.assertEqual(self.node.host, self.tracker.transport.getHost().host)
+    def test_aNodeAtHomeTellsNobodyItsLocalAddress(self):
+        """Without --host, a node whose tracker connection leaves from a
+        local address (at home) tells everyone (its records, its thisisme
+        to peers, its public state: all read node.host) no host until the
+        tracker says where it sees it, then that host; never its local
+        address, which it names to the tracker alone (lan).  Its next
+        tracker connection keeps the host the tracker saw."""
+        self.assertEqual(self.tracker.transport.getHost().host, LOCAL_HOST)
+        self.assertEqual(self.node.host, "")
+        self.assertEqual(self.node.introduction().host, "")
+        self.register()
+        self.tracker.say({"type": "reach", "host": "203.0.113.7", "port": NODE_PORT,
+                          "reachable": False, "seenHost": "203.0.113.7",
+                          "seenPort": 40312})
+        self.assertEqual(self.node.host, "203.0.113.7")
+        self.assertEqual(self.node.introduction().host, "203.0.113.7")
+        # The parts that advertise the node's address are told.
+        self.assertIn(("relayChanged",), self.recorder.events)
+        self.tracker.transport.loseConnection()
+        again = self.connectTracker()
+        [hello] = again.heard()
+        self.assertEqual((hello["host"], hello["lan"]), ("", [LOCAL_HOST]))
+        self.assertEqual(self.node.host, "203.0.113.7")
+
+    def test_aNodeOnAPublicAddressTellsIt(self):
+        """A node whose tracker connection leaves from an address that is
+        not local tells everyone that one, as the tracker sees it."""
+        node = Node(self.clock, random.Random(0), FakeConnector())
+        node.setAddress("", NODE_PORT)
+        membership = plugMembership(node, Membership(node))
+        link = membership.factory.buildProtocol(None)
+        link.makeConnection(
+            StringTransport(hostAddress=IPv4Address("TCP", "192.0.2.8", 5555)))
+        self.assertEqual(node.host, "192.0.2.8")
 
     def test_thisisyouSetsIdAndTellsObservers(self):
         self.assertIsNone(self.node.id)
@@ -593,10 +625,10 @@ class RelaysNamedTests(MembershipCase):
         self.tracker.heard()
         self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
                           "port": 9001, "relay": "198.51.100.20:41597",
-                          "lan": ["192.168.1.3"]})
+                          "lan": ["10.0.0.3"]})
         lan = self.node.dialer.lan
         self.assertTrue(lan.known(0x77))
-        self.assertEqual(lan.targets(0x77, "203.0.113.7"), ("192.168.1.3",))
+        self.assertEqual(lan.targets(0x77, "203.0.113.7"), ("10.0.0.3",))
         self.assertEqual(lan.targets(0x77, "198.51.100.1"), ())
 
     def test_trackersOwnRelay(self):

@@ -1,9 +1,9 @@
 """
 The tracker and nodes' local addresses (docs/protocol.md §5, "Local
 addresses"): it keeps what a node names in its ``thisisme``, names them
-in a ``nodereply`` only to an asker it sees at the same public address,
-and refuses an address that is not
-local, saying why.
+in a ``nodereply`` only to an asker it sees at the same public address
+and only those on a subnet of the asker's own, and refuses an address
+that is not local, saying why.
 """
 
 import random
@@ -41,8 +41,8 @@ class TrackerLanTests(SynchronousTestCase):
         seller's local address; a node elsewhere is not, in a whereis or
         an introduction."""
         _, seller = self.register(4001, HOME, lan=["192.168.1.2"])
-        neighbour, _ = self.register(4002, HOME)
-        stranger, _ = self.register(4003, ELSEWHERE)
+        neighbour, _ = self.register(4002, HOME, lan=["192.168.1.3"])
+        stranger, _ = self.register(4003, ELSEWHERE, lan=["192.168.1.4"])
         self.assertEqual(self.whereis(neighbour, seller),
                          {"type": "nodereply", "id": wireId(seller), "host": HOME,
                           "port": 4001, "lan": ["192.168.1.2"]})
@@ -57,7 +57,7 @@ class TrackerLanTests(SynchronousTestCase):
         """nodereq: the only other node, at home, comes with its local
         address."""
         _, seller = self.register(4001, HOME, lan=["192.168.1.2", "fd00::2"])
-        neighbour, _ = self.register(4002, HOME)
+        neighbour, _ = self.register(4002, HOME, lan=["fd00::3", "192.168.1.3"])
         neighbour.say({"type": "nodereq", "exclude": []})
         self.assertEqual(neighbour.heard(), [
             {"type": "nodereply", "id": wireId(seller), "host": HOME, "port": 4001,
@@ -82,6 +82,34 @@ class TrackerLanTests(SynchronousTestCase):
             self.assertTrue(peer.closed)
         self.assertEqual(len(self.tracker.registry), 0)
 
+    def test_notToAnotherHomeBehindTheSameCarrierNat(self):
+        """Two homes behind one carrier-grade NAT share a public address,
+        not a LAN: an asker there is told only those of the seller's
+        local addresses on a subnet of its own, none if none is (nor to
+        one that named none, nor by a link-local address: every link has
+        fe80::/64)."""
+        _, seller = self.register(4001, HOME,
+                                  lan=["192.168.1.2", "10.8.0.2", "fe80::2"])
+        for lan, named in ((["192.168.1.9"], ["192.168.1.2"]),
+                           (["10.8.0.7", "192.168.1.7"], ["192.168.1.2", "10.8.0.2"]),
+                           (["192.168.7.9"], None), (["fe80::9"], None), (None, None)):
+            extra = {} if lan is None else {"lan": lan}
+            asker, _ = self.register(4002, HOME, **extra)
+            self.assertEqual(self.whereis(asker, seller).get("lan"), named, lan)
+
+    def test_aZoneOrOneAddressSpeltTwiceRefused(self):
+        """A zone (an interface of whoever reads it) is refused, and so is
+        one address under two spellings: each would be dialled."""
+        for lan, why in ((["fe80::1%eth0"], "'fe80::1%eth0' names a zone"),
+                         (["192.168.1.2", "::ffff:192.168.1.2"], "names an address twice"),
+                         (["fd00::1", "FD00:0::1"], "names an address twice")):
+            peer = WiredLink(self.factory, HOME)
+            peer.say({"type": "thisisme", "id": "", "port": 4001, "host": "", "lan": lan})
+            [error] = peer.heard()
+            self.assertEqual(error["code"], "wtf")
+            self.assertIn(why, error["info"])
+        self.assertEqual(len(self.tracker.registry), 0)
+
     def test_atMostFour(self):
         peer = WiredLink(self.factory, HOME)
         peer.say({"type": "thisisme", "id": "", "port": 4001, "host": "",
@@ -97,18 +125,22 @@ class RegistryLanTests(SynchronousTestCase):
         addresses go to its own nodes only (two homes of the NAT test
         bed, 10.47.0.2 and 10.47.0.3)."""
         registry = Registry(random.Random(0))
-        node = registry.join(-1, "10.47.0.2", 4001)
+        node, home, other = (registry.join(-1, host, 4001)
+                             for host in ("10.47.0.2", "10.47.0.2", "10.47.0.3"))
         registry.setLan(node, "10.47.0.2", ("192.168.1.2",))
-        self.assertEqual(registry.lanOf(node, "10.47.0.2"), ("192.168.1.2",))
-        self.assertIsNone(registry.lanOf(node, "10.47.0.3"))
-        self.assertIsNone(registry.lanOf(node, ""))
+        registry.setLan(home, "10.47.0.2", ("192.168.1.3",))
+        registry.setLan(other, "10.47.0.3", ("192.168.1.3",))
+        self.assertEqual(registry.lanOf(node, home), ("192.168.1.2",))
+        self.assertIsNone(registry.lanOf(node, other))
 
     def test_notBeforeItMayBeIntroduced(self):
         """A node not yet checked (nor reserving) is named to nobody, nor
         are its local addresses."""
         registry = Registry(random.Random(0))
         node = registry.join(-1, HOME, 4001, verified=False)
+        asker = registry.join(-1, HOME, 4002)
         registry.setLan(node, HOME, ("192.168.1.2",))
-        self.assertIsNone(registry.lanOf(node, HOME))
+        registry.setLan(asker, HOME, ("192.168.1.3",))
+        self.assertIsNone(registry.lanOf(node, asker))
         registry.verify(node)
-        self.assertEqual(registry.lanOf(node, HOME), ("192.168.1.2",))
+        self.assertEqual(registry.lanOf(node, asker), ("192.168.1.2",))

@@ -6,7 +6,10 @@ subnet (docs/protocol.md §5, "Local addresses").
 Only private and link-local addresses are local: a node that named a
 public address, a loopback one or a multicast group as "local" would
 make the nodes it is named to dial a host that is not its LAN peer (a
-victim, or their own machine's services), so those are refused.
+victim, or their own machine's services), so those are refused; so is
+an IPv6 address with a zone (``fe80::1%eth0``): a zone names an
+interface of the machine that reads it, so a stranger's would pick the
+dialler's own interfaces (a bridge to its containers) for it.
 """
 
 import functools
@@ -26,14 +29,15 @@ LOCAL_NETS = tuple(ipaddress.ip_network(net) for net in (
 def whyNotLocal(host):
     """
     Why host is not a local address a node may announce, or None when it
-    is one: an IP address literal in L{LOCAL_NETS}.
+    is one: an IP address literal in L{LOCAL_NETS}, without a zone.
     """
+    if "%" in host:
+        return (f"{host!r} names a zone: a zone is an interface of the machine "
+                "that reads it, not of the one named")
     try:
-        address = ipaddress.ip_address(host)
+        address = _address(host)
     except ValueError:
         return f"{host!r} is no IP address"
-    if address.version == 6 and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
     if not any(address in net for net in LOCAL_NETS if net.version == address.version):
         return (f"{host} is not a private or link-local address (10/8, 172.16/12, "
                 "192.168/16, 169.254/16, fc00::/7, fe80::/10)")
@@ -45,22 +49,58 @@ def isLocal(host):
     return bool(host) and whyNotLocal(host) is None
 
 
+def canonical(host):
+    """A local address as one text whatever its spelling (IPv6 in its
+    compressed lower-case form, an IPv4-mapped one as IPv4), so that
+    one address named twice is seen to be one."""
+    return str(_address(host))
+
+
+def isLinkLocal(host):
+    """Whether local address host is link-local (169.254/16, fe80::/10):
+    drawn by each machine itself, on every link alike."""
+    return _address(host).is_link_local
+
+
 def sameSubnet(one, other):
     """
     Whether two local addresses may be on one local network: one IPv4
-    /24 (a home's usual subnet), or one IPv6 /64.  Only a hint for a
-    dialer that the tracker told of a peer's local addresses: whatever
+    /24 (a home's usual subnet), or one IPv6 /64, neither link-local
+    (every link has fe80::/64, and a machine draws its 169.254 address
+    itself: one says nothing of which link).  Only a hint: whatever
     answers there must still prove the peer's key.
     """
-    if not (isLocal(one) and isLocal(other)):
+    if not (isLocal(one) and isLocal(other)) or isLinkLocal(one) or isLinkLocal(other):
         return False
     return _subnet(one) == _subnet(other)
 
 
+def toldHost(local, seen):
+    """
+    The host a node without ``--host`` tells everyone (in its records,
+    its ``thisisme`` to peers, its public state): where its tracker
+    connection leaves from (``local``), unless that is a local address,
+    which only its own network may learn (docs/protocol.md §5, "Local
+    addresses"); then the host the tracker saw that connection come from
+    (``seen``, a ``reach``'s ``seenHost``), or "" while it has said none.
+    """
+    if not isLocal(local):
+        return local
+    return seen or ""
+
+
 @functools.lru_cache(maxsize=1024)
-def _subnet(host):
+def _address(host):
+    """host's IP address, an IPv4-mapped IPv6 one as IPv4 (ValueError if
+    it is none)."""
     address = ipaddress.ip_address(host)
     if address.version == 6 and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
+    return address
+
+
+@functools.lru_cache(maxsize=1024)
+def _subnet(host):
+    address = _address(host)
     bits = 24 if address.version == 4 else 64
     return ipaddress.ip_network(f"{address}/{bits}", strict=False)

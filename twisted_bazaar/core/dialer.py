@@ -99,6 +99,9 @@ class Lan:
                 or (protocol is not None
                     and (peer.key is None or dialer.punching is None))):
             return None
+        if protocol is None and peer.id in dialer.node.links:
+            # The link is up: the next way hands it over, nothing dialled.
+            return None
         if lan.known(peer.id):
             return self._first(dialer, peer, purpose, protocol)
         tracker = dialer.node.membership
@@ -128,7 +131,7 @@ class Lan:
             return defer.fail(LanFailed("; ".join(whys)))
         host, rest = hosts[0], hosts[1:]
         where = joinRelay(host, peer.port)
-        if not dialer.lan.mayDial(host):
+        if not dialer.lan.mayDial(peer.id, host):
             whys.append(f"{where}: too many dials to that network lately")
             return self._try(dialer, peer, purpose, protocol, rest, whys)
         if protocol is None:
@@ -137,6 +140,7 @@ class Lan:
             d = dialer.punching.dialDirect(host, peer.port, peer.key, protocol())
 
         def reached(result):
+            dialer.lan.reached(peer.id, host)
             self.log.info("reached node {id} at its local address {where} ({purpose}), "
                           "not through its relay", id=shortId(peer.id), where=where,
                           purpose=purpose)
@@ -298,15 +302,20 @@ class Dialer:
         relay) must prove L{Peer.key} when given."""
         connector = self.connector
         expected = None if peer.key is None else decode(peer.key)
+        why = None if relay is not None else _whyNoHost(peer.host)
         if protocol is None:
             through = ({} if relay is None or peer.id is None
                        else dict(relay=relay, target=peer.id))
 
             def dial(link):
+                if why is not None:
+                    return defer.fail(ConnectError(string=why))
                 return connector.connect(peer.host, peer.port, link, expected=expected,
                                          **through)
 
             return self.node.overlay.connectTo(peer.host, peer.port, peer.id, purpose, dial)
+        if why is not None:
+            return defer.fail(ConnectError(string=f"{peer.host}:{peer.port}: {why}"))
         through = {} if relay is None else dict(relay=relay, target=peer.id,
                                                 purpose=purpose)
         return connector.connect(peer.host, peer.port, protocol(), expected=expected,
@@ -366,6 +375,16 @@ class Dialer:
         if not waiting:
             del self._waiting[peer_id]
         return True
+
+
+def _whyNoHost(host):
+    """Why a peer's host is no address to dial, or None: "" (a node at
+    home before the tracker told it where it is seen names none, §11a)
+    and the unspecified address (0.0.0.0, ::, however spelt) reach this
+    machine itself."""
+    if not host.strip("0.:"):
+        return f"no address to dial ({host!r} names none: it would reach this machine)"
+    return None
 
 
 def _stopTimer(result, timer):

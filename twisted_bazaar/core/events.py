@@ -47,8 +47,9 @@ class INodeEvents(Interface):
 
     def relayChanged():
         """The relay this node is reached through changed (a reservation
-        granted, or lost with its tracker connection): what advertises
-        the node's address should say so again (L{Node.relay})."""
+        granted, or lost with its tracker connection), or the host it
+        advertises (L{Node.host}, from where the tracker sees it): what
+        advertises the node's address should say so again (L{Node.relay})."""
 
     def linkAdded(peer_id):
         """A link to a peer finished its handshake."""

@@ -7,22 +7,23 @@ Two machines of one home, behind one router that does not hairpin,
 reach each other only through a relay, at the relay's rate, though
 their LAN would carry the bytes at once.  So a node tells its tracker
 its own local addresses (L{LanPaths.announce}); the tracker names them
-only to nodes it sees behind the same public address; and the dialer
-tries them first for a peer at home.
+only to nodes it sees behind the same public address, on a subnet of
+their own; and the dialer tries them first for a peer at home.
 
 A stranger must not make a node dial hosts of its LAN at will: only the
-tracker's word is taken (never a peer's), only private and link-local
-addresses at a port from 1024 on, each dial's channel must prove the
-peer's key (or its link's handshake the peer's keyed id), an address
-that failed is not dialled again for that peer for L{RETRY_AFTER}
-seconds, and the dials to one address group are rated
+tracker's word is taken (never a peer's), only private addresses on a
+subnet of the node's own (never its own, nor a link-local one, nor one
+with a zone), at a port from 1024 on, each dial's channel must prove
+the peer's key (or its link's handshake the peer's keyed id), an
+address that failed is not dialled again for that peer for
+L{RETRY_AFTER} seconds, and the dials to one address group are rated
 (L{LAN_DIALS_LIMIT}).
 """
 
 from collections import OrderedDict
 
 from twisted_bazaar.base.addressgroup import addressGroup
-from twisted_bazaar.base.lan import isLocal, sameSubnet
+from twisted_bazaar.base.lan import canonical, isLocal, sameSubnet
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.limits import GroupRates
 
@@ -59,6 +60,9 @@ class LanPaths:
         self._named = OrderedDict()
         #: (peer id, host) -> until when that address is not dialled.
         self._failed = OrderedDict()
+        #: (peer id, host) -> until when that address, where the peer
+        #: proved its key, is dialled without the rate.
+        self._proven = OrderedDict()
         self.rates = GroupRates(LAN_DIALS_LIMIT, remembered=NAMED_KEPT)
 
     def announce(self, local_host):
@@ -85,31 +89,51 @@ class LanPaths:
     def targets(self, peer_id, seen_host):
         """
         The local addresses of peer_id to try now, this node seen by its
-        tracker at ``seen_host``: the tracker's, when it names the peer
-        at that same host (behind the same public address), or when one
-        of them is on a subnet of this node's own (before the tracker said
-        where it sees this node); none that failed lately.
+        tracker at ``seen_host`` ("" before it said): those the tracker
+        named for it, when it names the peer at that same host (behind
+        the same public address), that are on a subnet of this node's own
+        local addresses (L{sameSubnet}: never a link-local one), are not
+        this node's own, and did not fail lately.
         """
         held = self._named.get(peer_id)
         if held is None:
             return ()
         host, lan, _ = held
-        if not ((host and host == seen_host)
-                or any(sameSubnet(one, other) for one in lan for other in self.own)):
+        if seen_host and host != seen_host:
             return ()
+        own = {canonical(mine) for mine in self.own}
         now = self.clock.seconds()
         return tuple(each for each in lan
-                     if self._failed.get((peer_id, each), now) <= now)
+                     if canonical(each) not in own
+                     and any(sameSubnet(each, mine) for mine in self.own)
+                     and self._failed.get((peer_id, each), now) <= now)
 
-    def mayDial(self, host):
-        """Whether one more dial to host's address group is within the
-        rate (it is counted if so)."""
-        return self.rates.take(addressGroup(host), self.clock.seconds())
+    def mayDial(self, peer_id, host):
+        """Whether peer_id may be dialled at host now: where it proved its
+        key lately (L{reached}), always, uncounted (strangers' dials that
+        spend the rate cannot keep a node from a peer of its LAN it
+        reached); else if one more dial to host's address group is
+        within the rate (it is counted if so)."""
+        now = self.clock.seconds()
+        if self._proven.get((peer_id, host), now) > now:
+            return True
+        return self.rates.take(addressGroup(host), now)
+
+    def reached(self, peer_id, host):
+        """peer_id proved its key at host: dialled there without the rate
+        for L{NAMED_FOR} seconds."""
+        _remember(self._proven, (peer_id, host), self.clock.seconds() + NAMED_FOR)
 
     def failed(self, peer_id, host):
         """A dial of peer_id at host failed: not again for RETRY_AFTER."""
-        failed = self._failed
-        failed.pop((peer_id, host), None)
-        failed[(peer_id, host)] = self.clock.seconds() + RETRY_AFTER
-        while len(failed) > NAMED_KEPT:
-            failed.popitem(last=False)
+        _remember(self._failed, (peer_id, host), self.clock.seconds() + RETRY_AFTER)
+        self._proven.pop((peer_id, host), None)
+
+
+def _remember(table, key, until):
+    """Note key in table until then, the newest last, the oldest
+    forgotten past L{NAMED_KEPT}."""
+    table.pop(key, None)
+    table[key] = until
+    while len(table) > NAMED_KEPT:
+        table.popitem(last=False)

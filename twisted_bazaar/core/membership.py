@@ -40,6 +40,7 @@ from zope.interface import implementer
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
+from twisted_bazaar.base.lan import toldHost
 from twisted_bazaar.core.reach import PUBLIC, Reachability
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.eviction import groupOf
@@ -104,6 +105,9 @@ class Membership(Service):
         #: this tracker connection), or None: its own relay
         #: (L{isTrackerRelay}).
         self._trackersRelay = None
+        #: Where the tracker connection leaves from, when the host the
+        #: node tells everyone is chosen from it (no --host), else None.
+        self._local = None
         #: The tracker's relay where it holds this node's reservation, on
         #: this tracker connection, as the reservation service says
         #: (L{reservedAtTracker}), or None.
@@ -158,9 +162,12 @@ class Membership(Service):
     def _introduce(self, link):
         self.link = link
         node = self.node
-        if not node.host:
-            local = link.transport.getHost()
-            node.host = getattr(local, "host", "") or ""
+        if not node.config.host and (not node.host or self._local is not None):
+            # Without --host a node tells everyone where this connection
+            # leaves from, but never a local address (a home's): there,
+            # where the tracker sees it (L{toldHost}).
+            self._local = getattr(link.transport.getHost(), "host", "") or ""
+            node.host = toldHost(self._local, node.reach.seen_host)
         # Only an explicit --host is advertised; without one the tracker
         # records the address it sees this connection come from.
         discovery = node.discovery
@@ -321,6 +328,12 @@ class Membership(Service):
         node, link = self.node, self.link
         was, now = node.reach, Reachability.fromReach(message)
         node.reach = now
+        told = node.host if self._local is None else toldHost(self._local, now.seen_host)
+        if told != node.host:
+            # What advertises the node's address says so again (a chord
+            # node's records, signed with "" before this reach).
+            node.host = told
+            node.events.relayChanged()
         node.events.reachChanged(now, getattr(link.transport.getHost(), "port", 0))
         if not now.differs(was):
             return

@@ -7,6 +7,7 @@ import bisect
 
 import attr
 
+from twisted_bazaar.base.lan import sameSubnet
 from twisted_bazaar.wire.ids import KEYED, isKeyed
 
 #: The ids the tracker gives keyless nodes are non-negative and below
@@ -195,21 +196,26 @@ class Registry:
         if node_id in self.nodes and lan:
             self.lans[node_id] = (seen, lan)
 
-    def lanOf(self, node_id, asker):
+    def lanOf(self, node_id, asker_id):
         """
-        The local addresses of node_id for an asker whose tracker
-        connection comes from host ``asker``, or None: they are named
-        only where they can help, to a node the tracker sees at the same
-        host (behind the same public address, one home's router), never
-        to the rest of the world.  Not to a node merely of the same
-        private network as the tracker sees it: a tracker on a private
-        network sees the routers of homes behind it at private
-        addresses, and their LANs are not each other's.
+        The local addresses of node_id for node asker_id, or None: they are
+        named only where they can help, to a node the tracker sees at the
+        same host (behind the same public address, one home's router),
+        never to the rest of the world; and of them only those on a subnet
+        of the asker's own local addresses (L{sameSubnet}): two homes
+        behind one carrier-grade NAT share a public address, not a LAN.
+        Not to a node merely of the same private network as the tracker
+        sees it: a tracker on a private network sees the routers of homes
+        behind it at private addresses, and their LANs are not each
+        other's.
         """
-        held = self.lans.get(node_id)
-        if held is None or node_id not in self.verified or held[0] != asker:
+        held, asking = self.lans.get(node_id), self.lans.get(asker_id)
+        if (held is None or asking is None or node_id not in self.verified
+                or held[0] != asking[0]):
             return None
-        return held[1]
+        shared = tuple(host for host in held[1]
+                       if any(sameSubnet(host, own) for own in asking[1]))
+        return shared or None
 
     def leave(self, node_id):
         if node_id not in self.nodes:

@@ -482,6 +482,6 @@ class Tracker:
                                      lan=self._lanFor(link, found[0])))
 
     def _lanFor(self, link, node_id):
-        """node_id's local addresses, for the asker on link: only if the
-        tracker sees both on one network (L{Registry.lanOf})."""
-        return self.registry.lanOf(node_id, getattr(link.transport.getPeer(), "host", ""))
+        """node_id's local addresses, for the asker on link: only those
+        the tracker may tell it (L{Registry.lanOf})."""
+        return self.registry.lanOf(node_id, link.peer_id)

@@ -4,7 +4,7 @@ keepalive, ``dc`` and ``error``.  Everything else is declared by the
 scheme or role that handles it.
 """
 
-from twisted_bazaar.base.lan import MAX_LAN, whyNotLocal
+from twisted_bazaar.base.lan import MAX_LAN, canonical, whyNotLocal
 from twisted_bazaar.wire.ids import wireId
 
 from twisted_bazaar.wire.codec import (
@@ -100,20 +100,23 @@ def relayMap(limit):
 def checkLan(value, name):
     """
     A node's local addresses (docs/protocol.md §5, "Local addresses"): a
-    list of 1 to L{MAX_LAN} distinct IP address literals, each private or
-    link-local (L{twisted_bazaar.base.lan}); a tuple of them here.  Any
+    list of 1 to L{MAX_LAN} IP address literals, distinct however spelt,
+    each private or link-local without a zone (L{twisted_bazaar.base.lan});
+    a tuple of them here.  Any
     other address is refused, with why: whoever is told them dials them.
     """
     if type(value) is not list or not 1 <= len(value) <= MAX_LAN:
         raise ProtocolError(f"{name} must be a list of 1 to {MAX_LAN} addresses")
     hosts = tuple(_lanText(host, f"{name} entry") for host in value)
-    if len(set(hosts)) != len(hosts):
-        raise ProtocolError(f"{name} names an address twice")
     for host in hosts:
         why = whyNotLocal(host)
         if why is not None:
             raise ProtocolError(f"{name}: {why}: a node names only its own addresses "
                                 "on its local network")
+    if len({canonical(host) for host in hosts}) != len(hosts):
+        # However spelt (::ffff:192.168.1.2 is 192.168.1.2): each would be
+        # dialled.
+        raise ProtocolError(f"{name} names an address twice")
     return hosts
 
 
