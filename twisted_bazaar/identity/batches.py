@@ -29,7 +29,7 @@ one canonical text) rather than four times over.
 import base64
 import hashlib
 
-from twisted_bazaar.wire import canonicalFields
+from twisted_bazaar.wire import canonicalFields, canonicalJSON
 
 #: What a batch's signature signs, before its root.
 ROOT_LABEL = b"bazaar-batch:"
@@ -101,6 +101,64 @@ def _text(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
+#: Pieces kept, at most, of each kind (then forgotten all at once).
+PIECES_KEPT = 4096
+_around, _items = {}, {}
+
+
+def leafText(key, message):
+    """
+    The leaf's text of a message with ``key`` (L{leafOf}): ``bazaar-sig:``
+    and its canonical encoding.  A ``buyOK`` naming no file is written
+    from pieces of that text kept per buyer (its key and path, with
+    ``key`` and its type) and per item, its count and id between them,
+    rather than as a dict encoded anew (docs/benchmarks.md, "A buyOK's
+    text from kept pieces"): the same bytes, since the canonical
+    encoding is each field's text in the order of their names.
+    """
+    count = getattr(message, "count", None)
+    if (message.TYPE != "buyOK" or message.sha256 is not None
+            or message.size is not None or type(message.id) is not int
+            or (count is not None and type(count) is not int)):
+        fields = message.asDict()
+        fields["key"] = key
+        return canonicalFields(fields, SIG_LABEL)
+    around = _around.get((key, message.buyer_key, message.path))
+    if around is None:
+        around = _keep(_around, (key, message.buyer_key, message.path),
+                       _aroundOf(key, message.asDict()))
+    item = _items.get(message.item)
+    if item is None:
+        item = _keep(_items, message.item, _piece("item", message.item))
+    middle = (b'"id":%d,' % message.id if count is None
+              else b'"count":%d,"id":%d,' % (count, message.id))
+    return b"".join((around[0], middle, item, around[1]))
+
+
+def _aroundOf(key, fields):
+    """The text of a buyOK's leaf before its count (``bazaar-sig:``, its
+    opening brace, its ``buyerKey``) and after its item (``key``,
+    ``path``, ``type``, its closing brace), from its wire fields."""
+    head = SIG_LABEL + b"{"
+    if "buyerKey" in fields:
+        head += _piece("buyerKey", fields["buyerKey"]) + b","
+    return head, b"," + b",".join((_piece("key", key), _piece("path", fields["path"]),
+                                    _piece("type", fields["type"]))) + b"}"
+
+
+def _piece(name, value):
+    """One field's canonical text: the object's of that field alone, its
+    braces off."""
+    return canonicalJSON({name: value})[1:-1]
+
+
+def _keep(kept, name, value):
+    if len(kept) >= PIECES_KEPT:
+        kept.clear()
+    kept[name] = value
+    return value
+
+
 def payloadsOf(key, sign, messages):
     """
     The wire payloads of messages (of a kind with a ``proof``, unsigned),
@@ -114,9 +172,7 @@ def payloadsOf(key, sign, messages):
     """
     texts, leaves = [], []
     for message in messages:
-        fields = message.asDict()
-        fields["key"] = key
-        text = canonicalFields(fields, SIG_LABEL)
+        text = leafText(key, message)
         texts.append(text)
         leaves.append(_sha256(_LEAF + text).digest())
     root, proofs = treeOf(leaves)
