@@ -66,24 +66,38 @@ def treeOf(leaves):
     The root of leaves (a non-empty list of 32-byte hashes), and each
     leaf's proof: the nodes it is paired with, from its own level up.
     """
-    proofs = [[] for _ in leaves]
+    levels = levelsOf(leaves)
+    return levels[-1][0], [proofOf(levels, index) for index in range(len(leaves))]
+
+
+def levelsOf(leaves):
+    """Every level of the tree of leaves, bottom up: the leaves first,
+    the root alone last."""
     level = list(leaves)
-    members = [[index] for index in range(len(leaves))]
+    levels = [level]
     while len(level) > 1:
-        above, joined = [], []
-        for at in range(0, len(level) - 1, 2):
-            one, other = level[at], level[at + 1]
-            for index in members[at]:
-                proofs[index].append(other)
-            for index in members[at + 1]:
-                proofs[index].append(one)
-            above.append(parentOf(one, other))
-            joined.append(members[at] + members[at + 1])
+        above = [parentOf(level[at], level[at + 1]) for at in range(0, len(level) - 1, 2)]
         if len(level) % 2:
             above.append(level[-1])
-            joined.append(members[-1])
-        level, members = above, joined
-    return level[0], proofs
+        levels.append(above)
+        level = above
+    return levels
+
+
+def proofOf(levels, index):
+    """
+    The proof of leaf ``index``: at each level below the root, the node
+    its own is paired with (the one beside it, ``index ^ 1``), if any; an
+    odd one out goes up unpaired.  ``levels`` may be the nodes'
+    texts, level for level, as well as the nodes.
+    """
+    proof = []
+    for level in levels[:-1]:
+        sibling = index ^ 1
+        if sibling < len(level):
+            proof.append(level[sibling])
+        index >>= 1
+    return proof
 
 
 def rootSigned(root):
@@ -175,17 +189,14 @@ def payloadsOf(key, sign, messages):
         text = leafText(key, message)
         texts.append(text)
         leaves.append(_sha256(_LEAF + text).digest())
-    root, proofs = treeOf(leaves)
-    end = b'],"sig":"' + _text(sign(rootSigned(root))) + b'"}'
+    levels = levelsOf(leaves)
+    end = b'],"sig":"' + _text(sign(rootSigned(levels[-1][0]))) + b'"}'
     # Most nodes are in many proofs: each is written as text once.
-    written = {}
+    written = [[b'"' + _text(node) + b'"' for node in level] for level in levels[:-1]]
+    written.append(None)  # the root's level: in no proof
     start = len(SIG_LABEL)
     payloads = []
-    for text, proof in zip(texts, proofs):
-        nodes = []
-        for node in proof:
-            if node not in written:
-                written[node] = b'"' + _text(node) + b'"'
-            nodes.append(written[node])
-        payloads.append(text[start:-1] + b',"proof":[' + b",".join(nodes) + end)
+    for index, text in enumerate(texts):
+        payloads.append(b"".join((text[start:-1], b',"proof":[',
+                                  b",".join(proofOf(written, index)), end)))
     return payloads
