@@ -22,8 +22,9 @@ a fortieth of one.
 
 A seller sends each ``buyOK`` of a batch as L{payloadsOf} writes it: its
 signed bytes, the leaf's text, are its wire text too, ``proof`` and
-``sig`` added at the end, so that each is built once (as a dict, then
-one canonical text) rather than four times over.
+``sig`` added at the end, so that each is built once (one canonical
+text, mostly from pieces kept per buyer: L{leafText}) rather than four
+times over.
 """
 
 import base64
