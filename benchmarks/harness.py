@@ -126,10 +126,18 @@ def baseline(name, tac):
     Run one of the baseline servers (a .tac file next to this module) with
     ``twistd -n -y``, like the daemons it is compared with; yield its port.
     """
+    with baselineServer(name, tac) as (port, _):
+        yield port
+
+
+@contextlib.contextmanager
+def baselineServer(name, tac):
+    """L{baseline}, yielding its port and its process id (for reading its
+    CPU time, as the daemons' is read)."""
     folder = tempfile.mkdtemp(prefix="bazaar-bench-")
     daemon = Daemon(name, ["--pidfile=", "-y", str(HERE / tac)], folder)
     try:
-        yield listeningPort(daemon)
+        yield listeningPort(daemon), daemon.process.pid
     finally:
         daemon.terminate()
         daemon.finish()

@@ -33,7 +33,7 @@ import time
 from benchmarks.harness import (
     Figure,
     Frames,
-    baseline,
+    baselineServer,
     connect,
     listeningPort,
     market,
@@ -117,6 +117,10 @@ class Buyers:
         self.busiest = 0
         #: Answers got in every window so far, drained ones included.
         self.answers = 0
+        #: This process's CPU time per answer in each window, its drain
+        #: included, the buys signed before it not (the driver shares the
+        #: machine's cores with the server it drives).
+        self.cpu_per_answer = []
         self.selector = selectors.DefaultSelector()
         self._buy_ids = itertools.count(10**12)
         identities = itertools.islice(
@@ -179,6 +183,8 @@ class Buyers:
             self._buy(buyer)
         outstanding = len(buyers)
         answered = 0
+        answers_before = self.answers
+        cpu_started = time.process_time()
         started = time.perf_counter()
         stop = started + seconds
         give_up = stop + DRAIN_TIMEOUT
@@ -207,7 +213,24 @@ class Buyers:
                         outstanding += 1
                         self._buy(buyer)
         self.busiest = max([self.busiest] + [buyer.answered for buyer in buyers])
+        self.cpu_per_answer.append(
+            (time.process_time() - cpu_started) / max(1, self.answers - answers_before))
         return answered / elapsed
+
+
+def cpuBoundRatio(cpu_us):
+    """
+    The ratio the servers' reactor CPU alone would give (issue 58): the
+    echo's reactor CPU a round trip over the durable seller's a purchase,
+    as if each server had a core of its own and waited for nothing.  The
+    measured ratio falls short of it by what the seller waits for (its
+    commits' syncs) and what else shares the cores (the driver, the
+    seller's threads, the machine's other work).
+
+    @param cpu_us: name -> {"reactor": µs, ...}, for "echo" and "durable".
+    """
+    seller = cpu_us["durable"]["reactor"]
+    return round(cpu_us["echo"]["reactor"] / seller, 3) if seller else None
 
 
 class _Buyer:
@@ -256,7 +279,7 @@ def run(quick=False, repeats=None):
     repeats = repeats or (5 if quick else 9)
     with contextlib.ExitStack() as stack:
         daemons = stack.enter_context(market())
-        echo_port = stack.enter_context(baseline("echo baseline", "echo.tac"))
+        echo_port, echo_pid = stack.enter_context(baselineServer("echo baseline", "echo.tac"))
         durable = daemons.startNode("seller", *SELLER_ARGS)
         memory = daemons.startNode("memory seller", *MEMORY_SELLER_ARGS)
         ids = {name: nodeId(seller) for name, seller in
@@ -268,7 +291,8 @@ def run(quick=False, repeats=None):
         drivers["echo"] = stack.enter_context(contextlib.closing(Buyers(
             echo_port, avoid={ids["durable"]}, via=ids["durable"],
             reply=b'"type":"buy"', reuse=True, encrypted=False)))
-        pids = {"durable": durable.process.pid, "memory": memory.process.pid}
+        pids = {"durable": durable.process.pid, "memory": memory.process.pid,
+                "echo": echo_pid}
         rates = {name: [] for name in drivers}
         cpu = {name: {"reactor": [], "threads": []} for name in pids}
         for name, driver in drivers.items():
@@ -286,6 +310,8 @@ def run(quick=False, repeats=None):
     if problems:
         raise AssertionError(f"a seller logged problems: {problems[:3]}")
     sold, kept, trips = (median(rates[name]) for name in ("durable", "memory", "echo"))
+    cpu_us = {name: {key: round(median(values), 1) for key, values in each.items()}
+              for name, each in cpu.items()}
     return [Figure(
         "purchase_ratio", pairedRatio(rates["durable"], rates["echo"]), "x", GOAL,
         detail={"purchases_per_s": round(sold), "round_trips_per_s": round(trips),
@@ -296,8 +322,14 @@ def run(quick=False, repeats=None):
                 # approximate, but unlike the rates it hardly depends on
                 # what else the machine runs.
                 "seller_cpu_us_per_purchase": {
-                    name: {key: round(median(values), 1) for key, values in each.items()}
-                    for name, each in cpu.items()},
+                    name: cpu_us[name] for name in ("durable", "memory")},
+                # The same for the echo server, a round trip, and for the
+                # driver (this process), an answer: the ratio's arithmetic.
+                "echo_cpu_us_per_trip": cpu_us["echo"],
+                "driver_cpu_us_per_answer": {
+                    name: round(median(driver.cpu_per_answer) * 1e6, 1)
+                    for name, driver in drivers.items()},
+                "cpu_bound_ratio": cpuBoundRatio(cpu_us),
                 "rates": {name: [round(r) for r in each] for name, each in rates.items()},
                 # Issue 58: a seller whose rate falls after its first
                 # windows shows here (the goal: no window below 0.8).

@@ -192,6 +192,25 @@ class PurchaseDriverTests(SynchronousTestCase):
         self.assertEqual(driver.signed_in_windows, 0)
 
 
+class CpuBoundRatioTests(SynchronousTestCase):
+    """The ratio the servers' reactor CPU alone would give (issue 58)."""
+
+    def test_echoOverTheDurableSeller(self):
+        """The echo's reactor CPU a round trip over the durable seller's a
+        purchase: 30 µs against 120 µs bounds the ratio at 0.25, whatever
+        the in-memory seller and the threads spend."""
+        cpu = {"echo": {"reactor": 30.0, "threads": 0.0},
+               "durable": {"reactor": 120.0, "threads": 40.0},
+               "memory": {"reactor": 90.0, "threads": 0.0}}
+        self.assertEqual(purchase.cpuBoundRatio(cpu), 0.25)
+
+    def test_noFigureWithoutTheSellersCpu(self):
+        """A seller whose CPU read nothing (no purchase counted) gives no
+        figure rather than a division by zero."""
+        self.assertIsNone(purchase.cpuBoundRatio(
+            {"echo": {"reactor": 30.0}, "durable": {"reactor": 0}}))
+
+
 class Aria2BenchmarkTests(SynchronousTestCase):
     """transfer_vs_aria2's parts that do not need aria2c or nginx to run."""
 

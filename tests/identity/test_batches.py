@@ -22,6 +22,58 @@ def oks(seller, count, buyer=7):
                   count=None if n % 3 else n + 2) for n in range(count)]
 
 
+class LeafTextTests(SynchronousTestCase):
+    """A buyOK's leaf text written from kept pieces is its canonical text."""
+
+    def setUp(self):
+        self.seller = Identity.fromRandom(random.Random(7))
+        self.buyer = Identity.fromRandom(random.Random(8))
+
+    def canonical(self, message):
+        fields = message.asDict()
+        fields["key"] = self.seller.key
+        return wire.canonicalFields(fields, batches.SIG_LABEL)
+
+    def test_theCanonicalTextToTheByte(self):
+        """Buyer keys or none, counts or none, any item (quotes, escapes,
+        non-ASCII text), keyed and keyless ids, large buy ids: each text,
+        from pieces kept or new, is the dict's canonical encoding."""
+        items = ["apple", 'say "hi"', "back\\slash", "äpfel ✓", "tab\tand\u0001"]
+        paths = [(self.seller.id, self.buyer.id), (self.seller.id, 9, self.buyer.id),
+                 (self.seller.id, 7)]
+        for n, (item, path, key, count) in enumerate(
+                (item, path, key, count) for item in items for path in paths
+                for key in (None, self.buyer.key) for count in (None, 1, 40)):
+            for buy_id in (n, 2**53 + n):
+                ok = BuyOK(buy_id, item, path, buyer_key=key, count=count)
+                self.assertEqual(batches.leafText(self.seller.key, ok), self.canonical(ok))
+
+    def test_aFileIsWrittenFieldByField(self):
+        """A buyOK naming a file's content (sha256, size) has the fields
+        no kept piece holds: its text is the canonical one too."""
+        ok = BuyOK(5, "song.ogg", (self.seller.id, self.buyer.id),
+                   buyer_key=self.buyer.key, sha256="ab" * 32, size=1234)
+        self.assertEqual(batches.leafText(self.seller.key, ok), self.canonical(ok))
+
+    def test_everyFieldOfABuyOKIsPieced(self):
+        """The pieces hold every field a buyOK has but a file's: a field
+        added to BuyOK must be added to L{batches.leafText} too (else its
+        text would leave the field out, and no buyer could check it)."""
+        self.assertEqual(set(attr.fields_dict(BuyOK)),
+                         {"id", "item", "path", "buyer_key", "count", "key", "sig", "proof",
+                          "sha256", "size"})
+
+    def test_piecesKeptAreBounded(self):
+        """Buyers and items without end keep at most PIECES_KEPT pieces of
+        each kind; texts stay right across the forgetting."""
+        self.patch(batches, "PIECES_KEPT", 3)
+        for n in range(10):
+            ok = BuyOK(n, f"item {n}", (self.seller.id, 100 + n), buyer_key=None)
+            self.assertEqual(batches.leafText(self.seller.key, ok), self.canonical(ok))
+            self.assertLessEqual(len(batches._around), 3)
+            self.assertLessEqual(len(batches._items), 3)
+
+
 class TreeTests(SynchronousTestCase):
     def test_everyProofLeadsToTheRoot(self):
         """For batches of 1 to 40 leaves, each leaf's proof leads to the

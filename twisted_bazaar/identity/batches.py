@@ -22,14 +22,15 @@ a fortieth of one.
 
 A seller sends each ``buyOK`` of a batch as L{payloadsOf} writes it: its
 signed bytes, the leaf's text, are its wire text too, ``proof`` and
-``sig`` added at the end, so that each is built once (as a dict, then
-one canonical text) rather than four times over.
+``sig`` added at the end, so that each is built once (one canonical
+text, mostly from pieces kept per buyer: L{leafText}) rather than four
+times over.
 """
 
 import base64
 import hashlib
 
-from twisted_bazaar.wire import canonicalFields
+from twisted_bazaar.wire import canonicalFields, canonicalJSON
 
 #: What a batch's signature signs, before its root.
 ROOT_LABEL = b"bazaar-batch:"
@@ -66,24 +67,38 @@ def treeOf(leaves):
     The root of leaves (a non-empty list of 32-byte hashes), and each
     leaf's proof: the nodes it is paired with, from its own level up.
     """
-    proofs = [[] for _ in leaves]
+    levels = levelsOf(leaves)
+    return levels[-1][0], [proofOf(levels, index) for index in range(len(leaves))]
+
+
+def levelsOf(leaves):
+    """Every level of the tree of leaves, bottom up: the leaves first,
+    the root alone last."""
     level = list(leaves)
-    members = [[index] for index in range(len(leaves))]
+    levels = [level]
     while len(level) > 1:
-        above, joined = [], []
-        for at in range(0, len(level) - 1, 2):
-            one, other = level[at], level[at + 1]
-            for index in members[at]:
-                proofs[index].append(other)
-            for index in members[at + 1]:
-                proofs[index].append(one)
-            above.append(parentOf(one, other))
-            joined.append(members[at] + members[at + 1])
+        above = [parentOf(level[at], level[at + 1]) for at in range(0, len(level) - 1, 2)]
         if len(level) % 2:
             above.append(level[-1])
-            joined.append(members[-1])
-        level, members = above, joined
-    return level[0], proofs
+        levels.append(above)
+        level = above
+    return levels
+
+
+def proofOf(levels, index):
+    """
+    The proof of leaf ``index``: at each level below the root, the node
+    its own is paired with (the one beside it, ``index ^ 1``), if any; an
+    odd one out goes up unpaired.  ``levels`` may be the nodes'
+    texts, level for level, as well as the nodes.
+    """
+    proof = []
+    for level in levels[:-1]:
+        sibling = index ^ 1
+        if sibling < len(level):
+            proof.append(level[sibling])
+        index >>= 1
+    return proof
 
 
 def rootSigned(root):
@@ -101,6 +116,64 @@ def _text(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
+#: Pieces kept, at most, of each kind (then forgotten all at once).
+PIECES_KEPT = 4096
+_around, _items = {}, {}
+
+
+def leafText(key, message):
+    """
+    The leaf's text of a message with ``key`` (L{leafOf}): ``bazaar-sig:``
+    and its canonical encoding.  A ``buyOK`` naming no file is written
+    from pieces of that text kept per buyer (its key and path, with
+    ``key`` and its type) and per item, its count and id between them,
+    rather than as a dict encoded anew (docs/benchmarks.md, "A buyOK's
+    text from kept pieces"): the same bytes, since the canonical
+    encoding is each field's text in the order of their names.
+    """
+    count = getattr(message, "count", None)
+    if (message.TYPE != "buyOK" or message.sha256 is not None
+            or message.size is not None or type(message.id) is not int
+            or (count is not None and type(count) is not int)):
+        fields = message.asDict()
+        fields["key"] = key
+        return canonicalFields(fields, SIG_LABEL)
+    around = _around.get((key, message.buyer_key, message.path))
+    if around is None:
+        around = _keep(_around, (key, message.buyer_key, message.path),
+                       _aroundOf(key, message.asDict()))
+    item = _items.get(message.item)
+    if item is None:
+        item = _keep(_items, message.item, _piece("item", message.item))
+    middle = (b'"id":%d,' % message.id if count is None
+              else b'"count":%d,"id":%d,' % (count, message.id))
+    return b"".join((around[0], middle, item, around[1]))
+
+
+def _aroundOf(key, fields):
+    """The text of a buyOK's leaf before its count (``bazaar-sig:``, its
+    opening brace, its ``buyerKey``) and after its item (``key``,
+    ``path``, ``type``, its closing brace), from its wire fields."""
+    head = SIG_LABEL + b"{"
+    if "buyerKey" in fields:
+        head += _piece("buyerKey", fields["buyerKey"]) + b","
+    return head, b"," + b",".join((_piece("key", key), _piece("path", fields["path"]),
+                                    _piece("type", fields["type"]))) + b"}"
+
+
+def _piece(name, value):
+    """One field's canonical text: the object's of that field alone, its
+    braces off."""
+    return canonicalJSON({name: value})[1:-1]
+
+
+def _keep(kept, name, value):
+    if len(kept) >= PIECES_KEPT:
+        kept.clear()
+    kept[name] = value
+    return value
+
+
 def payloadsOf(key, sign, messages):
     """
     The wire payloads of messages (of a kind with a ``proof``, unsigned),
@@ -114,22 +187,17 @@ def payloadsOf(key, sign, messages):
     """
     texts, leaves = [], []
     for message in messages:
-        fields = message.asDict()
-        fields["key"] = key
-        text = canonicalFields(fields, SIG_LABEL)
+        text = leafText(key, message)
         texts.append(text)
         leaves.append(_sha256(_LEAF + text).digest())
-    root, proofs = treeOf(leaves)
-    end = b'],"sig":"' + _text(sign(rootSigned(root))) + b'"}'
+    levels = levelsOf(leaves)
+    end = b'],"sig":"' + _text(sign(rootSigned(levels[-1][0]))) + b'"}'
     # Most nodes are in many proofs: each is written as text once.
-    written = {}
+    written = [[b'"' + _text(node) + b'"' for node in level] for level in levels[:-1]]
+    written.append(None)  # the root's level: in no proof
     start = len(SIG_LABEL)
     payloads = []
-    for text, proof in zip(texts, proofs):
-        nodes = []
-        for node in proof:
-            if node not in written:
-                written[node] = b'"' + _text(node) + b'"'
-            nodes.append(written[node])
-        payloads.append(text[start:-1] + b',"proof":[' + b",".join(nodes) + end)
+    for index, text in enumerate(texts):
+        payloads.append(b"".join((text[start:-1], b',"proof":[',
+                                  b",".join(proofOf(written, index)), end)))
     return payloads
