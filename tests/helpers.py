@@ -89,9 +89,12 @@ class FakeConnector:
     @ivar requests: a L{ConnectRequest} per connect call.
     """
 
-    #: Plain, as the memory network's (L{IConnector}).
+    #: Plain, as the memory network's (L{IConnector}), its hosts labels
+    #: (``seller-host``) as the memory network's are: the dialer checks
+    #: none (tests/core/test_peerhosts.py checks them).
     channel = None
     peerLog = None
+    addressed = False
 
     def __init__(self):
         self.requests = []
@@ -444,6 +447,9 @@ class RawPeer(Protocol):
 class RecordingConnector:
     """Stands in for the dialer's relayed connector: records each dial
     (host, port, protocol, expected, through, its Deferred)."""
+
+    #: Its hosts are addresses, checked as a TCP connector's are.
+    addressed = True
 
     def __init__(self):
         self.dials = []

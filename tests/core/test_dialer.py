@@ -8,6 +8,7 @@ next), the wait for a punch it owns, and the connectors it dials through
 from types import SimpleNamespace
 
 from twisted.internet import defer, task
+from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectError, ConnectionDone, ConnectionRefusedError
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
@@ -15,13 +16,16 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 from twisted_bazaar.core.dialer import CANDIDATES, FILES, Dialer, Peer
+from twisted_bazaar.core.peerhosts import HostRefused
 from twisted_bazaar.core.lanpaths import NAMED_FOR, RETRY_AFTER
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, Reachability
 from twisted_bazaar.core.node import DIRECT
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.connector import IConnector
+from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
 from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.traversal.punch import PunchFailed
@@ -273,6 +277,154 @@ ELSEWHERE = "198.51.100.20"
 LAN_HOST = "192.168.1.3"
 
 
+class PeerHostTests(SynchronousTestCase):
+    """
+    A host a peer's word names (a chord ring entry, a record in a flood
+    reply or an index listing, a super-peer's answer: all dialled
+    directly, L{twisted_bazaar.core.dialer.Direct}) is checked before it
+    is dialled (docs/protocol.md §5, "Hosts a peer names").
+    """
+
+    def setUp(self):
+        self.node = dialingNode(None)
+        self.node.overlay = SimpleNamespace(peer_log=PeerLog(self.node.clock))
+        self.connector = self.node.dialer.connector = RecordingConnector()
+        self.tracker = self.node.membership = FakeTracker()
+
+    def leftFrom(self, host):
+        """A tracker connection of the node leaves from host."""
+        transport = SimpleNamespace(getHost=lambda: IPv4Address("TCP", host, 40000))
+        self.node.dialer.announce(SimpleNamespace(transport=transport))
+
+    def dial(self, host, port=9002):
+        return self.node.dial(Peer(SELLER.id, host, port, None, SELLER.key), FILES, object)
+
+    def assertRefused(self, host, port=9002, why=""):
+        failure = self.failureResultOf(self.dial(host, port), HostRefused)
+        self.assertIn(why, str(failure.value))
+        self.assertEqual(self.connector.dials, [])
+
+    def assertDialled(self, host, port=9002):
+        self.dial(host, port)
+        self.assertEqual(self.connector.dials[-1][:2], (host, port))
+
+    def test_loopbackOnlyForANodeOnLoopback(self):
+        """Told its peer is at 127.0.0.1 (however spelt), a node on a public
+        address would connect to a service of its own machine, at a port
+        the stranger chose: refused.  In a market on one machine (its
+        tracker connection leaves from loopback) it is where peers are."""
+        self.leftFrom("203.0.113.9")
+        for host in ("127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"):
+            self.assertRefused(host, 6379, "loopback address, and this node is on no "
+                               "loopback network")
+        self.leftFrom("127.0.0.1")
+        self.assertDialled("127.0.0.1", 6379)
+
+    def test_privateOnlyForANodeOnAPrivateNetwork(self):
+        """A node on a public address, told 10.0.0.1:8080 (its carrier's,
+        its VPC's), would dial into its own network: refused; on a private
+        network with its tracker, its peers are there."""
+        self.leftFrom("203.0.113.9")
+        for host in ("10.0.0.1", "192.168.1.1", "fd00::1"):
+            self.assertRefused(host, 8080, "private address")
+        self.leftFrom("10.1.0.5")
+        self.assertDialled("10.0.0.1", 8080)
+
+    def test_privateNotForANodeAtHome(self):
+        """A node at home (its tracker connection leaves from a private
+        address, the tracker sees it at a public one) reaches its own
+        network's peers only as the tracker names them (the LAN
+        candidate): a private address a peer names is its router's, its
+        housemates' services: refused."""
+        self.node.reach = Reachability(PRIVATE, HOME, 9001, HOME, 9001)
+        self.leftFrom("192.168.1.5")
+        self.assertRefused("192.168.1.1", 8080, "private address, and this node is on "
+                           "no private network itself")
+        self.node.reach = Reachability(PRIVATE, "10.47.0.2", 9001, "10.47.0.2", 9001)
+        self.assertDialled("192.168.1.1", 8080)
+
+    def test_noWellKnownPortOfThisMachineOrItsNetwork(self):
+        """A loopback or private address is dialled at no port below 1024
+        (ssh, a router's page), even by a node there; a public one is (an
+        honest node may listen at 443)."""
+        self.leftFrom("127.0.0.1")
+        self.leftFrom("10.1.0.5")
+        self.assertRefused("127.0.0.1", 22, "port 22 is below 1024")
+        self.assertRefused("10.0.0.1", 80, "port 80 is below 1024")
+        self.assertDialled("203.0.113.7", 443)
+
+    def test_noLinkLocalMulticastBroadcastOrReservedAddress(self):
+        """Never a link-local address (a cloud's metadata service at
+        169.254.169.254), a group, the broadcast address, a reserved one,
+        or a zone (an interface of this machine)."""
+        self.leftFrom("169.254.3.3")
+        self.leftFrom("10.1.0.5")
+        for host, why in (("169.254.169.254", "link-local"), ("fe80::1", "link-local"),
+                          ("224.0.0.1", "multicast"), ("ff02::1", "multicast"),
+                          ("255.255.255.255", "broadcast"), ("240.0.0.1", "reserved"),
+                          ("fe80::1%eth0", "names a zone")):
+            self.assertRefused(host, 8080, why)
+
+    def test_aNameOnlyAsTheTrackerNamesThePeer(self):
+        """A name a peer chose would have the node ask DNS for it, once a
+        message: it is resolved only when the tracker names the peer at
+        that very name (it resolved and dialled it when it checked the
+        node's --host); the tracker is asked when its word is not fresh."""
+        dialled = self.dial("evil.example", 9002)
+        [(asked, answer)] = self.tracker.asked
+        self.assertEqual(asked, SELLER.id)
+        answer.callback(wire.NodeReply(SELLER.id, "203.0.113.5", 9001))
+        failure = self.failureResultOf(dialled, HostRefused)
+        self.assertIn("it names it at 203.0.113.5", str(failure.value))
+        self.assertEqual(self.connector.dials, [])
+        self.dial("seller.example", 9002)
+        self.tracker.asked[-1][1].callback(wire.NodeReply(SELLER.id, "seller.example",
+                                                          9001))
+        self.assertEqual(self.connector.dials[-1][:2], ("seller.example", 9002))
+        self.node.dialer.lan.named(SELLER.id, "seller.example", None)
+        self.assertDialled("seller.example", 9003)
+        self.assertEqual(len(self.tracker.asked), 2)
+        dials = len(self.connector.dials)
+        self.failureResultOf(self.dial("evil.example", 9002), HostRefused)
+        self.assertEqual((len(self.tracker.asked), len(self.connector.dials)), (2, dials))
+        self.node.clock.advance(NAMED_FOR)
+        self.dial("seller.example", 9003)
+        self.assertEqual(len(self.tracker.asked), 3)
+
+    def test_aNameWithoutATrackerToAsk(self):
+        self.node.membership = None
+        self.assertRefused("seller.example", 9002, "no tracker to ask")
+
+    def test_aLinkToo(self):
+        """A link of the overlay (a chord ring entry's peer) is checked the
+        same, its refusal logged with why, bounded per address group."""
+        node = makeNode(1)
+        connector = node.dialer.connector = RecordingConnector()
+        with capturedLogs() as events:
+            for port in range(2000, 2020):
+                failure = self.failureResultOf(node.connectTo("127.0.0.1", port, 0x78),
+                                               Unreachable)
+        lines = [formatEvent(event) for event in events if "not dialling" in
+                 formatEvent(event)]
+        self.assertEqual(str(failure.value), "127.0.0.1:2019: 127.0.0.1 is a loopback "
+                         "address, and this node is on no loopback network itself (as its "
+                         "tracker connections and the tracker's word say)")
+        self.assertEqual(connector.dials, [])
+        self.assertEqual(len(lines), PEER_BURST)
+        self.assertIn("not dialling node 120 at 127.0.0.1:2000 (overlay): 127.0.0.1 is a "
+                      "loopback address", lines[0])
+
+    def test_aPublicAddressAndTheTrackersWordDialled(self):
+        """A public address is dialled as named; so is whatever the
+        tracker names (its nodereply: the host it checked), and a memory
+        network's labels are none of these (its connector says so)."""
+        self.assertDialled("203.0.113.7", 9002)
+        self.assertDialled("2001:db8::7", 9002)
+        self.assertTrue(EndpointConnector(task.Clock()).addressed)
+        memory = MemoryConnector(MemoryNetwork(), "n1")
+        self.assertFalse(RelayedConnector(memory, task.Clock()).addressed)
+
+
 class FakeTracker:
     """What the LAN candidate asks of the node's tracker session:
     ``whereRelay``, answered by the test."""
@@ -488,8 +640,11 @@ class LanTests(SynchronousTestCase):
     def test_aLinkAtTheLocalAddress(self):
         """A link to a peer at home goes to its local address, its
         handshake to prove the keyed id dialled; refused there, it goes
-        through the relay."""
+        through the relay.  The tracker named that address, so the check
+        of a host a peer names leaves it be (a node at home dials no
+        private address a peer names)."""
         node = makeNode(1)
+        node.connector.addressed = True
         node.reach = Reachability(PRIVATE, HOME, 9001, HOME, 9001)
         node.dialer.lan.own = ("192.168.1.2",)
         node.dialer.lan.named(SELLER.id, HOME, (LAN_HOST,))

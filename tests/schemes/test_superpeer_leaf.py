@@ -486,6 +486,22 @@ class TopologyTests(SynchronousTestCase):
         self.assertEqual(node.clock.getDelayedCalls(), [])
 
 
+    def test_anOperatorsNameOrLoopbackIsDialled(self):
+        """A --superpeer-neighbour is the operator's word, not a peer's: on
+        a connector of real addresses it is dialled however it is named (a
+        name, this machine's loopback), before any tracker is asked
+        (docs/protocol.md §5, "Hosts a peer names")."""
+        for host in ("sp.example.org", "127.0.0.1"):
+            node = makeNode(ME)
+            node.connector.addressed = True
+            scheme = buildScheme(node, "superpeer", superpeer_neighbour=[(host, 7000)],
+                                 superpeers=1)
+            scheme.startService()
+            [request] = node.connector.requests
+            self.assertEqual((request.host, request.port), (host, 7000))
+            scheme.stopService()
+
+
 class TrackerQuestionTests(SynchronousTestCase):
     """A question to the tracker that is never answered (a lost message)
     is asked again; the one answer that comes serves."""

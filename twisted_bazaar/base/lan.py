@@ -17,6 +17,9 @@ import ipaddress
 
 #: The most local addresses a node announces (and a tracker takes).
 MAX_LAN = 4
+#: The lowest port a local address (or a loopback one) is dialled at: no
+#: well-known service of a LAN or of the dialler's own machine.
+LOWEST_PORT = 1024
 
 #: The networks of local addresses: IPv4 private (RFC 1918) and
 #: link-local (RFC 3927), IPv6 unique-local (RFC 4193) and link-local.
@@ -35,7 +38,7 @@ def whyNotLocal(host):
         return (f"{host!r} names a zone: a zone is an interface of the machine "
                 "that reads it, not of the one named")
     try:
-        address = _address(host)
+        address = ipAddress(host)
     except ValueError:
         return f"{host!r} is no IP address"
     if not any(address in net for net in LOCAL_NETS if net.version == address.version):
@@ -53,13 +56,13 @@ def canonical(host):
     """A local address as one text whatever its spelling (IPv6 in its
     compressed lower-case form, an IPv4-mapped one as IPv4), so that
     one address named twice is seen to be one."""
-    return str(_address(host))
+    return str(ipAddress(host))
 
 
 def isLinkLocal(host):
     """Whether local address host is link-local (169.254/16, fe80::/10):
     drawn by each machine itself, on every link alike."""
-    return _address(host).is_link_local
+    return ipAddress(host).is_link_local
 
 
 def sameSubnet(one, other):
@@ -90,9 +93,9 @@ def toldHost(local, seen):
 
 
 @functools.lru_cache(maxsize=1024)
-def _address(host):
+def ipAddress(host):
     """host's IP address, an IPv4-mapped IPv6 one as IPv4 (ValueError if
-    it is none)."""
+    it is none: a name, a zone)."""
     address = ipaddress.ip_address(host)
     if address.version == 6 and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
@@ -101,6 +104,6 @@ def _address(host):
 
 @functools.lru_cache(maxsize=1024)
 def _subnet(host):
-    address = _address(host)
+    address = ipAddress(host)
     bits = 24 if address.version == 4 else 64
     return ipaddress.ip_network(f"{address}/{bits}", strict=False)

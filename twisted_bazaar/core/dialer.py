@@ -34,6 +34,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from twisted_bazaar.core.lanpaths import LOWEST_PORT, LanPaths
+from twisted_bazaar.core.peerhosts import HostRefused, PeerHosts
 from twisted_bazaar.core.reach import PUBLIC
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.traversal.connector import RelayedConnector
@@ -63,6 +64,10 @@ class Peer:
     @ivar relay: the relay (``HOST:PORT``) it is reached through, or None.
     @ivar key: the key (its text) it must prove on a connection of the
         dialler's own protocol, or None.
+    @ivar vouched: whether its host is the word of this node's operator
+        (a configured address) or of its tracker (a local address it
+        named), not a peer's: dialled without the check of a host a peer
+        names (L{PeerHosts}).
     """
 
     id = attr.ib()
@@ -70,6 +75,7 @@ class Peer:
     port = attr.ib(default=0)
     relay = attr.ib(default=None)
     key = attr.ib(default=None)
+    vouched = attr.ib(default=False)
 
 
 class LanFailed(Exception):
@@ -135,7 +141,8 @@ class Lan:
             whys.append(f"{where}: too many dials to that network lately")
             return self._try(dialer, peer, purpose, protocol, rest, whys)
         if protocol is None:
-            d = dialer.connect(attr.evolve(peer, host=host, relay=None), purpose, None)
+            d = dialer.connect(attr.evolve(peer, host=host, relay=None, vouched=True),
+                               purpose, None)
         else:
             d = dialer.punching.dialDirect(host, peer.port, peer.key, protocol())
 
@@ -224,6 +231,7 @@ class Dialer:
     @ivar candidates: the ways to a peer, in the order they are tried.
     @ivar lan: the local addresses of this node and its peers
         (L{LanPaths}).
+    @ivar hosts: the check of a host a peer is dialled at (L{PeerHosts}).
     """
 
     def __init__(self, node, connector, candidates=CANDIDATES):
@@ -231,6 +239,7 @@ class Dialer:
         self.connector = RelayedConnector(connector, node.clock)
         self.candidates = candidates
         self.lan = LanPaths(node.clock)
+        self.hosts = PeerHosts(node, self.lan)
         self.punching = None
         self.wait = PUNCH_WAIT
         #: peer id -> the Deferreds of the links waiting for its punch.
@@ -248,10 +257,13 @@ class Dialer:
         """The local addresses to tell the tracker in the thisisme on
         tracker_link (None: none): where that connection leaves from, if
         it is a local address (L{LanPaths.announce}); none for a link not
-        connected (a simulation's, made up whole)."""
+        connected (a simulation's, made up whole).  Where it leaves from
+        says which scopes this node is in (L{PeerHosts.leftFrom})."""
         transport = tracker_link.transport
         local = None if transport is None else transport.getHost()
-        return self.lan.announce(getattr(local, "host", ""))
+        host = getattr(local, "host", "")
+        self.hosts.leftFrom(host)
+        return self.lan.announce(host)
 
     def trackerNamed(self, reply):
         """The tracker named a node (a ``nodereply`` with a port): its
@@ -299,7 +311,8 @@ class Dialer:
         """A dial at peer's address, or through ``relay``: a link of the
         overlay (protocol None: its circuit is for the peer's links) or
         protocol's own connection; the channel (the inner one, through a
-        relay) must prove L{Peer.key} when given."""
+        relay) must prove L{Peer.key} when given.  peer's host is checked
+        first (L{PeerHosts.vet}) unless L{Peer.vouched}."""
         connector = self.connector
         expected = None if peer.key is None else decode(peer.key)
         why = None if relay is not None else _whyNoHost(peer.host)
@@ -310,16 +323,27 @@ class Dialer:
             def dial(link):
                 if why is not None:
                     return defer.fail(ConnectError(string=why))
-                return connector.connect(peer.host, peer.port, link, expected=expected,
-                                         **through)
+                return self._vetted(peer, purpose, relay).addCallback(
+                    lambda _: connector.connect(peer.host, peer.port, link,
+                                                expected=expected, **through))
 
             return self.node.overlay.connectTo(peer.host, peer.port, peer.id, purpose, dial)
         if why is not None:
             return defer.fail(ConnectError(string=f"{peer.host}:{peer.port}: {why}"))
         through = {} if relay is None else dict(relay=relay, target=peer.id,
                                                 purpose=purpose)
-        return connector.connect(peer.host, peer.port, protocol(), expected=expected,
-                                 **through)
+        vetted = self._vetted(peer, purpose, relay).addErrback(_placed, peer)
+        return vetted.addCallback(lambda _: connector.connect(
+            peer.host, peer.port, protocol(), expected=expected, **through))
+
+    def _vetted(self, peer, purpose, relay):
+        """A Deferred firing when peer may be dialled at its host (through
+        a relay, or at a host L{Peer.vouched} for: always), failing with
+        why not (L{PeerHosts.vet}); on a connector whose hosts are labels
+        (a memory network's), always."""
+        if relay is not None or peer.vouched or not self.connector.addressed:
+            return defer.succeed(None)
+        return self.hosts.vet(peer, purpose)
 
     # -- the wait for a punch --------------------------------------------------------
 
@@ -385,6 +409,13 @@ def _whyNoHost(host):
     if not host.strip("0.:"):
         return f"no address to dial ({host!r} names none: it would reach this machine)"
     return None
+
+
+def _placed(reason, peer):
+    """A refusal of peer's host, saying where (as a failed connection
+    does)."""
+    reason.trap(HostRefused)
+    raise HostRefused(f"{peer.host}:{peer.port}: {reason.value}")
 
 
 def _stopTimer(result, timer):

@@ -23,7 +23,7 @@ L{RETRY_AFTER} seconds, and the dials to one address group are rated
 from collections import OrderedDict
 
 from twisted_bazaar.base.addressgroup import addressGroup
-from twisted_bazaar.base.lan import canonical, isLocal, sameSubnet
+from twisted_bazaar.base.lan import LOWEST_PORT, canonical, isLocal, sameSubnet
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.limits import GroupRates
 
@@ -34,8 +34,6 @@ NAMED_KEPT = 1024
 NAMED_FOR = 600.0
 #: Seconds a local address that failed is not dialled again for its peer.
 RETRY_AFTER = 300.0
-#: The lowest port a local address is dialled at: no well-known service.
-LOWEST_PORT = 1024
 
 LAN_DIALS_LIMIT = declare(
     "dialer.lan-dials", None, "dials/s",
@@ -85,6 +83,11 @@ class LanPaths:
         """Whether the tracker's word on peer_id is fresh (no need to ask)."""
         held = self._named.get(peer_id)
         return held is not None and self.clock.seconds() - held[2] < NAMED_FOR
+
+    def hostNamed(self, peer_id):
+        """The host the tracker names peer_id at, if its word is fresh
+        (L{known}); else None."""
+        return self._named[peer_id][0] if self.known(peer_id) else None
 
     def targets(self, peer_id, seen_host):
         """

@@ -44,6 +44,10 @@ class EndpointConnector:
     and listens for a node's other protocols (a role's own port) where the
     node itself listens."""
 
+    #: A host is an IP address or a name DNS resolves: the dialer checks
+    #: one a peer names (L{twisted_bazaar.core.peerhosts}).
+    addressed = True
+
     def __init__(self, reactor, timeout=CONNECT_TIMEOUT, interface="",
                  onListenFailure=None, channel=None):
         """

@@ -19,6 +19,10 @@ class IConnector(Interface):
     peerLog = Attribute("Where the lines of channels that failed go, bounded per "
                         "address group (L{twisted_bazaar.base.logthrottle.PeerLog}), "
                         "or None.")
+    addressed = Attribute("True when a host is an IP address or a name DNS resolves (TCP): "
+                          "the dialer then checks a host a peer names before it dials it "
+                          "(L{twisted_bazaar.core.peerhosts}); False when hosts are "
+                          "labels (the memory network's).")
 
     def connect(host, port, protocol, expected=None):
         """Connect protocol to host:port; a Deferred firing with it once

@@ -255,6 +255,8 @@ class MemoryConnector:
 
     channel = None
     peerLog = None
+    #: Its hosts are labels (a simulation's ``n5``): no address, no DNS.
+    addressed = False
 
     def __init__(self, network, from_host):
         self.network = network

@@ -122,6 +122,12 @@ class RelayedConnector:
         return self.connector.channel
 
     @property
+    def addressed(self):
+        """Whether the wrapped connector's hosts are addresses (or names
+        DNS resolves)."""
+        return self.connector.addressed
+
+    @property
     def peerLog(self):
         """The wrapped connector's log of failed channels, or None."""
         return self.connector.peerLog

@@ -26,6 +26,8 @@ SELLER = 7
 class Connector:
     """Connects each client to a transport that can switch at once."""
 
+    addressed = False
+
     def __init__(self):
         self.clients = []
 

@@ -150,6 +150,21 @@ class RingLinkTests(LinkedToOnePeer, SynchronousTestCase):
         self.patch(type(self.scheme.records), "__len__", lambda records: 1)
         self.assertEqual(self.adopt()[:2], [("a", 1), ("b", 2)])
 
+    def test_aNeighbourNamedAtThisMachineIsNotDialled(self):
+        """A stranger's ring entries (a chordState's successors, a
+        chordFound's) naming a node at 127.0.0.1 and a port of its choice
+        would have this node connect to a service of its own machine: on a
+        connector of real addresses, a node not on loopback dials none
+        (docs/protocol.md §5, "Hosts a peer names"); its other neighbours
+        it does."""
+        self.node.connector.addressed = True
+        self.patch(type(self.scheme.records), "__len__", lambda records: 1)
+        scheme = self.scheme
+        scheme.upkeep.update(lambda: scheme.ring.adopt(
+            Peer(1500, "127.0.0.1", 6379), [Peer(1600, "203.0.113.8", 9001)]))
+        self.assertEqual([(r.host, r.port) for r in self.node.connector.requests],
+                         [("203.0.113.8", 9001)])
+
     def test_stopCancelsEveryRingLinkBeingOpened(self):
         """Stopping cancels each ring link still being opened, however
         many (each cancelled one leaves the table as it goes)."""

@@ -35,6 +35,7 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.base.lately import Recent
+from twisted_bazaar.core.dialer import Peer
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.topology import ITopology
 
@@ -154,7 +155,7 @@ class SuperPeerLinks(Service, NodeObserver):
         linked = set(self.peers())
         for address in self.named:
             if address not in self._down and self._named_ids.get(address) not in linked:
-                self._connect(address[0], address[1], None, address)
+                self._connect(address[0], address[1], None, address, vouched=True)
                 return
         membership = node.membership
         if membership is None or not membership.isRegistered:
@@ -204,8 +205,15 @@ class SuperPeerLinks(Service, NodeObserver):
             return
         self._connect(reply.host, reply.port, reply.id, None)
 
-    def _connect(self, host, port, peer_id, address):
-        self._connecting = self.node.connectTo(host, port, peer_id, self.purpose)
+    def _connect(self, host, port, peer_id, address, vouched=False):
+        """Link to host:port: the tracker's word (a nodereply), or the
+        operator's (``vouched``: a --superpeer-neighbour, dialled however
+        it is named)."""
+        if vouched:
+            self._connecting = self.node.dial(Peer(peer_id, host, port, vouched=True),
+                                              self.purpose)
+        else:
+            self._connecting = self.node.connectTo(host, port, peer_id, self.purpose)
         self._connecting.addCallbacks(self._connected, self._failed,
                                    callbackArgs=(address,),
                                    errbackArgs=(host, port, address))

@@ -1,0 +1,86 @@
+"""
+Which hosts a node dials where a peer's word names them (docs/protocol.md
+§5, "Hosts a peer names").
+
+A chord ring entry or record, a seller's record in a flood reply, an
+index listing or a super-peer's answer, each names a peer's host and
+port, and a node dials there.  That is a stranger's claim: told
+``127.0.0.1:6379`` a node would dial a service of its own machine, told
+``10.0.0.1:8080`` one of its network, told ``169.254.169.254`` its
+cloud's metadata service; its channel's first message goes there before
+the key fails.  So a host a peer names is dialled only in a scope this
+node is in itself (L{scopeOf}): a loopback address only by a node whose
+tracker connection leaves from a loopback address (a market on one
+machine), a private one only by a node whose tracker connection leaves
+from a private address and that the tracker sees at no public one (a
+market on a private network, not a home behind a router), neither at a
+port below L{LOWEST_PORT}; never a link-local, multicast, broadcast or
+reserved address.  A name (not an IP address) is the dialler's to
+settle (L{twisted_bazaar.core.peerhosts}): it is resolved only as the
+tracker names the peer.
+"""
+
+import functools
+
+from twisted_bazaar.base.lan import LOWEST_PORT, ipAddress, isLocal
+
+#: The scopes of an address: this machine, a private network, the internet.
+LOOPBACK, LOCAL, PUBLIC = "loopback", "private", "public"
+
+
+@functools.lru_cache(maxsize=1024)
+def scopeOf(host):
+    """
+    The scope of IP address host: L{LOOPBACK}, L{LOCAL} (private or
+    link-local, L{twisted_bazaar.base.lan.LOCAL_NETS}) or L{PUBLIC}; None
+    for a name, or an address no peer is at (unspecified, multicast,
+    broadcast, reserved), or one with a zone (an interface of whoever
+    reads it).
+    """
+    if "%" in host:
+        return None
+    try:
+        address = ipAddress(host)
+    except ValueError:
+        return None
+    if address.is_loopback:
+        return LOOPBACK
+    if isLocal(str(address)):
+        return LOCAL
+    if (address.is_unspecified or address.is_multicast or address.is_reserved
+            or str(address) == "255.255.255.255"):
+        return None
+    return PUBLIC
+
+
+def isName(host):
+    """Whether host is a name, for DNS (or a memory network) to find, and
+    no IP address literal."""
+    try:
+        ipAddress(host)
+    except ValueError:
+        return "%" not in host
+    return False
+
+
+def whyNotDialled(host, port, own):
+    """
+    Why a node whose tracker connections leave from addresses of the
+    scopes ``own`` (a set of L{scopeOf}'s) dials no peer a peer's word
+    names at IP address ``host``, ``port``; None when it dials it.
+    """
+    if "%" in host:
+        return f"{host!r} names a zone: an interface of this machine"
+    scope = scopeOf(host)
+    if scope is None:
+        return f"{host} is no address a peer listens at (multicast, broadcast, reserved)"
+    if scope == PUBLIC:
+        return None
+    if ipAddress(host).is_link_local:
+        return f"{host} is link-local: no peer is named there"
+    if scope not in own:
+        return (f"{host} is a {scope} address, and this node is on no {scope} network "
+                "itself (as its tracker connections and the tracker's word say)")
+    if port < LOWEST_PORT:
+        return f"{host} is a {scope} address, and port {port} is below {LOWEST_PORT}"
+    return None

@@ -1,0 +1,113 @@
+"""
+The dialer's check of a host it dials a peer at (L{PeerHosts}): what a
+peer's word names (a chord ring entry, a record in a flood reply, an
+index listing, a super-peer's answer) is a claim, so a node dials it
+only where L{twisted_bazaar.base.peerhost.whyNotDialled} allows (no
+loopback or private address of a scope the node is not in itself, none
+at a well-known port), and resolves a name only when its tracker names
+the peer at that very name (docs/protocol.md §5, "Hosts a peer names").
+
+A name a stranger chose would have the node ask DNS what the stranger
+chose, once a message: a lookup that reaches the stranger's name server
+(telling it the victim's resolver), and a name that resolves to
+``127.0.0.1`` would pass as no loopback address.  The tracker resolves
+and dials a node's ``--host NAME`` itself when it checks it (§5 step 3),
+so a name it names is one an honest node registered and the tracker
+reached there.
+"""
+
+from twisted.internet import defer
+from twisted.logger import Logger, LogLevel
+
+from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.base.peerhost import LOCAL, PUBLIC, isName, scopeOf, whyNotDialled
+from twisted_bazaar.wire.ids import shortId
+
+
+class HostRefused(Exception):
+    """A host a peer named is not dialled: why (the dial's failure says
+    where: a link's, L{twisted_bazaar.net.overlay.Unreachable}, names
+    the address)."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+class PeerHosts:
+    """
+    What a node's dialer checks of a peer's host before it dials it.
+
+    @ivar own: the scopes (L{scopeOf}) of the addresses this node's
+        tracker connections left from: where it is itself.
+    """
+
+    log = Logger()
+
+    def __init__(self, node, lan):
+        """
+        @param lan: the node's L{twisted_bazaar.core.lanpaths.LanPaths},
+            which holds the host the tracker last named each peer at.
+        """
+        self.node = node
+        self.lan = lan
+        self.own = set()
+
+    def leftFrom(self, local_host):
+        """A tracker connection of this node leaves from local_host: the
+        node is in its scope."""
+        scope = scopeOf(local_host) if local_host else None
+        if scope is not None:
+            self.own.add(scope)
+
+    def scopes(self):
+        """
+        The scopes this node is in: those its tracker connections left
+        from, but not the private one when the tracker saw it at a public
+        address (``reach``'s ``seenHost``): a node at home reaches its
+        peers on the internet, and those of its own network only as the
+        tracker names them (the LAN candidate), never as a peer says.
+        """
+        own = self.own
+        if LOCAL in own and scopeOf(self.node.reach.seen_host or "") == PUBLIC:
+            return own - {LOCAL}
+        return own
+
+    def vet(self, peer, purpose):
+        """
+        A Deferred firing (with None) when peer (a L{Peer} named at its
+        host, not through a relay) may be dialled there, or failing with
+        L{HostRefused}, its reason logged (bounded, per address group).
+        """
+        host = peer.host
+        if not isName(host):
+            why = whyNotDialled(host, peer.port, self.scopes())
+            return defer.succeed(None) if why is None else self._refused(peer, purpose,
+                                                                         why)
+        if self.lan.known(peer.id):
+            return self._named(peer, purpose, self.lan.hostNamed(peer.id))
+        tracker = self.node.membership
+        if tracker is None or peer.id is None:
+            return self._refused(peer, purpose, "a name is dialled only as the tracker "
+                                 "names the peer, and there is no tracker to ask "
+                                 "about it")
+        asking = tracker.whereRelay(peer.id)
+        return asking.addCallback(
+            lambda reply: self._named(peer, purpose, None if reply is None or not reply.port
+                                      else reply.host))
+
+    def _named(self, peer, purpose, named):
+        """peer, named at a name, may be dialled if the tracker names it at
+        that name (``named``: where it does, or None)."""
+        if named == peer.host:
+            return defer.succeed(None)
+        return self._refused(peer, purpose, "a name is dialled only as the tracker names "
+                             f"the peer, and it names it at {named or 'no address'}")
+
+    def _refused(self, peer, purpose, why):
+        where = f"{peer.host}:{peer.port}"
+        fields = dict(where=where, id=shortId(peer.id) if peer.id is not None else "?",
+                      purpose=purpose, why=why)
+        line = "not dialling node {id} at {where} ({purpose}): {why}"
+        self.node.overlay.peer_log.emit(self.log, LogLevel.info, addressGroup(peer.host),
+                                        line, **fields)
+        return defer.fail(HostRefused(why))
