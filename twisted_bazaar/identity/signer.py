@@ -38,6 +38,9 @@ def signBatched(identity, messages):
     batchable = [at for at, message in enumerate(messages) if hasattr(message, "proof")]
     if identity is None or len(batchable) < 2:
         return signAll(identity, messages)
+    if len(batchable) == len(messages):
+        # Under load, a turn's answers are all buyOKs.
+        return list(zip(messages, identity.batchPayloads(messages)))
     signed = signAll(identity, [message for message in messages
                                 if not hasattr(message, "proof")])
     signed.reverse()
