@@ -254,7 +254,8 @@ class Snapshot:
         """Whether the sale of (buyer key, buy id) ``key`` is recorded,
         and is not a copy a write given ``forget_before`` (ms) forgets
         (L{forget})."""
-        return keptSale(self._sales.get(key), forget_before)
+        sale = self._sales.get(key)
+        return sale is not None and keptSale(sale, forget_before)
 
     def checkClose(self, closes):
         """Raise L{StoreError} if one of the closes is sold: a sale is
