@@ -14,7 +14,7 @@ from twisted_bazaar.identity.keys import keyId, keyOwns, signedBy
 from twisted_bazaar.roles.seller.closes import MAX_EXPIRY_AHEAD
 from twisted_bazaar.store import Sale
 from twisted_bazaar.wire.ids import shortId
-from twisted_bazaar.wire.trade import BuyOK, quantityField
+from twisted_bazaar.wire.trade import BuyOK
 
 #: What a buy's expiry can say (L{Answering.expiry}).
 EXPIRED, TOO_FAR = "expired", "too far ahead"
@@ -215,12 +215,7 @@ class Answering:
                         copy=True, expires=now + _AHEAD_MS)
             closes.addCopy(sale, charge)
         else:
-            leases = seller.leases
-            held = (buyer, item)
-            if held in leases:
-                # The unit held for this buyer is one of those it buys.
-                leases.release(held)
-            free = leases.free(item)
+            free = seller.leases.freeFor(buyer, item)
             if free <= 0:
                 closes.close(buy, link, "soldout", f"no {item} left to sell")
                 return None
@@ -242,9 +237,10 @@ class Answering:
         the signer's thread anyway: one commit per turn costs less than
         one per sale)."""
         seller = self.seller
+        units = sale.units
         seller.answers.answer(BuyOK(sale.buy_id, sale.item, message.path[::-1],
                                     buyer_key=message.key, sha256=sale.sha256,
-                                    size=sale.size, count=quantityField(sale.units)),
+                                    size=sale.size, count=units if units != 1 else None),
                               sale)
         seller.sales.commitSoon(sale, seller.stopped or (
             not seller.store.durable and seller.answers.signer.atOnce))
