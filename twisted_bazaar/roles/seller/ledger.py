@@ -55,14 +55,6 @@ class Ledger:
         """Whether a commit is in flight or a sale waits for one."""
         return bool(self._committing or self._unsaved)
 
-    def committed(self, sale):
-        """Whether ``sale`` is on disk."""
-        return sale.ledgerKey not in self.uncommitted
-
-    def holds(self, sale):
-        """Whether ``sale`` is still in the ledger (not undone)."""
-        return self.ledger.get(sale.ledgerKey) is sale
-
     def unsaved(self):
         """The sales not yet handed to the store."""
         return self._unsaved
