@@ -471,6 +471,35 @@ class StrangerFirstTests(_SellerCase):
         self.assertEqual(seller.stock, {"apple": 2})
 
 
+class ProvenLinkTests(_SellerCase):
+    """
+    A buy handed over unsigned by its buyer on a link where it proved its
+    key is checked by its key's id alone (no signature): sold when it
+    names the buyer's own key, ignored when it names another's (the
+    seller's one-test path for such buys, Answering.trusted).
+    """
+
+    def buyOn(self, link, key, buy_id):
+        feed(link, Buy(buy_id, "apple", (self.buyer.id, self.s_key.id),
+                       expires=self.expires(), key=key))
+        return [m for m in sent(link) if type(m) in (BuyOK, wire.Error)]
+
+    def test_itsOwnKeySells(self):
+        seller = self.startSeller(stock={"apple": 3})
+        link = provenLink(self.node, self.buyer)
+        [ok] = self.buyOn(link, self.buyer.key, 77)
+        self.assertEqual((ok.TYPE, ok.buyer_key, ok.path), (
+            "buyOK", self.buyer.key, (self.s_key.id, self.buyer.id)))
+        self.assertTrue(signedBy(ok, self.s_key.id))
+        self.assertEqual(seller.stock, {"apple": 2})
+
+    def test_anotherKeySellsNothing(self):
+        seller = self.startSeller(stock={"apple": 3})
+        link = provenLink(self.node, self.buyer)
+        self.assertEqual(self.buyOn(link, self.stranger.key, 77), [])
+        self.assertEqual((seller.ledger, seller.stock), ({}, {"apple": 3}))
+
+
 class ClosesSharedTests(_SellerCase):
     """
     Issue 34, class 2, for closed buys: a stranger with free keys fills

@@ -85,6 +85,24 @@ class TreeTests(SynchronousTestCase):
                 self.assertEqual(batches.rootOf(leaf, proof), root)
                 self.assertLessEqual(len(proof), (size - 1).bit_length())
 
+    def test_proofTextsAreEachLeafsProof(self):
+        """The proofs' texts, built from the root down once per node, are
+        each leaf's proof (proofOf), quoted and joined by commas: for
+        batches of 1 to 40 leaves, odd ones out at every level included."""
+        for size in range(1, 41):
+            leaves = [hashlib.sha256(b"%d" % n).digest() for n in range(size)]
+            levels = batches.levelsOf(leaves)
+            expected = [b",".join(b'"' + batches._text(node) + b'"'
+                                  for node in batches.proofOf(levels, index))
+                        for index in range(size)]
+            self.assertEqual(batches.proofTexts(levels), expected, size)
+
+    def test_textIsUnpaddedBase64url(self):
+        """A node's text is its unpadded base64url, as the keys' encode
+        writes it."""
+        for data in (b"", b"\xfb\xff", b"\xff" * 32, bytes(range(64))):
+            self.assertEqual(batches._text(data).decode(), encode(data))
+
     def test_oneLeaf(self):
         """A batch of one is its leaf, with an empty proof."""
         leaf = hashlib.sha256(b"one").digest()
@@ -137,6 +155,16 @@ class SignedBatchTests(SynchronousTestCase):
             self.assertTrue(payload.startswith(leafText[len(b"bazaar-sig:"):-1] +
                                                b',"proof":["'), payload)
             self.assertTrue(signedBy(wire.decode(payload), self.seller.id))
+
+    def test_payloadsOfEverySize(self):
+        """For batches of 2 to 40, each payload decodes to the buyOK
+        signedBatch gives (its proof from treeOf), and checks alone."""
+        for size in range(2, 41):
+            messages = oks(self.seller, size)
+            payloads = self.seller.batchPayloads(messages)
+            for payload, ok in zip(payloads, self.seller.signedBatch(messages)):
+                self.assertEqual(wire.decode(payload), ok)
+                self.assertTrue(signedBy(wire.decode(payload), self.seller.id))
 
     def test_sameFieldsAsSignedAlone(self):
         """Apart from sig and proof, a batch's buyOKs are those the seller

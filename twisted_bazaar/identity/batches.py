@@ -27,7 +27,7 @@ text, mostly from pieces kept per buyer: L{leafText}) rather than four
 times over.
 """
 
-import base64
+import binascii
 import hashlib
 
 from twisted_bazaar.wire import canonicalFields, canonicalJSON
@@ -110,10 +110,14 @@ def rootSigned(root):
 SIG_LABEL = b"bazaar-sig:"
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _text(data):
     """Bytes as unpadded base64url, as bytes (the wire's text of a hash
-    or a signature, ASCII)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+    or a signature, ASCII): C calls only, as ``base64.urlsafe_b64encode``
+    would make through two Python ones."""
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
 
 
 #: Pieces kept, at most, of each kind (then forgotten all at once).
@@ -192,12 +196,29 @@ def payloadsOf(key, sign, messages):
         leaves.append(_sha256(_LEAF + text).digest())
     levels = levelsOf(leaves)
     end = b'],"sig":"' + _text(sign(rootSigned(levels[-1][0]))) + b'"}'
-    # Most nodes are in many proofs: each is written as text once.
-    written = [[b'"' + _text(node) + b'"' for node in level] for level in levels[:-1]]
-    written.append(None)  # the root's level: in no proof
     start = len(SIG_LABEL)
-    payloads = []
-    for index, text in enumerate(texts):
-        payloads.append(b"".join((text[start:-1], b',"proof":[',
-                                  b",".join(proofOf(written, index)), end)))
-    return payloads
+    return [b"".join((text[start:-1], b',"proof":[', proof, end))
+            for text, proof in zip(texts, proofTexts(levels))]
+
+
+def proofTexts(levels):
+    """
+    Every leaf's proof (L{proofOf}) as the text of a JSON list's items:
+    its nodes' texts, quoted, joined by commas.  Built from the root
+    down, once per node rather than once per leaf and level: the proof
+    of a node is the text of the node beside it, then the proof of their
+    parent (an odd one out has its parent's proof alone).
+    """
+    above = [b""]  # the root's: nothing
+    for level in reversed(levels[:-1]):
+        written = [b'"' + _text(node) + b'"' for node in level]
+        proofs = []
+        for at in range(0, len(written) - 1, 2):
+            tail = above[at >> 1]
+            if tail:
+                tail = b"," + tail
+            proofs += (written[at + 1] + tail, written[at] + tail)
+        if len(written) % 2:
+            proofs.append(above[-1])
+        above = proofs
+    return above

@@ -38,6 +38,9 @@ def signBatched(identity, messages):
     batchable = [at for at, message in enumerate(messages) if hasattr(message, "proof")]
     if identity is None or len(batchable) < 2:
         return signAll(identity, messages)
+    if len(batchable) == len(messages):
+        # Under load, a turn's answers are all buyOKs.
+        return list(zip(messages, identity.batchPayloads(messages)))
     signed = signAll(identity, [message for message in messages
                                 if not hasattr(message, "proof")])
     signed.reverse()
@@ -66,9 +69,18 @@ class Signer:
         """
         self.identity = identity
         self._executor = executor
-        self._stopped = False
         self.batched = batched
         self._sign = signBatched if batched else signAll
+        self._setStopped(False)
+
+    def _setStopped(self, stopped):
+        """What follows from whether L{stop} was called: plain attributes,
+        read for every answer."""
+        #: True when L{signAll} fires before it returns.
+        self.inline = self._executor is None or stopped
+        #: True when an answer is best signed at once: inline, and not in
+        #: batches (whose answers wait for the end of the reactor's turn).
+        self.atOnce = self.inline and not self.batched
 
     @classmethod
     def forClock(cls, identity, clock, threaded=False):
@@ -84,17 +96,6 @@ class Signer:
         if threaded and identity is not None:
             return cls(identity, ThreadExecutor(clock, name="bazaar-signer"), batched=True)
         return cls(identity, batched=True)
-
-    @property
-    def inline(self):
-        """True when L{signAll} fires before it returns."""
-        return self._executor is None or self._stopped
-
-    @property
-    def atOnce(self):
-        """True when an answer is best signed at once: inline, and not in
-        batches (whose answers wait for the end of the reactor's turn)."""
-        return self.inline and not self.batched
 
     def signAll(self, messages):
         """
@@ -116,7 +117,7 @@ class Signer:
 
         @return: a Deferred that fires when the thread is gone.
         """
-        self._stopped = True
+        self._setStopped(True)
         if self._executor is None:
             return InlineExecutor().stop()
         return self._executor.stop()

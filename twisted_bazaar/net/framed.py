@@ -20,7 +20,7 @@ C{LineReceiver.setRawMode} does: no second frame loop.
 from twisted.internet.protocol import Protocol
 
 from twisted_bazaar.net.limits import DEFAULT_FRAME_LIMIT
-from twisted_bazaar.wire.framing import FrameError, digitsFor, frame, lengthPrefix, readFrame
+from twisted_bazaar.wire.framing import FrameError, frame, lengthPrefix, readFrame
 
 
 class FrameLoop:
@@ -71,7 +71,7 @@ class FrameLoop:
         start = 0
         needed = 0
         limit = self.MAX_LENGTH
-        digits = digitsFor(limit)
+        digits = len(str(limit))  # digitsFor(limit), inline: once a read
         window = digits + 1
         while True:
             if self.deaf:

@@ -20,7 +20,6 @@ from twisted_bazaar import wire
 from twisted_bazaar.net.batch import FLUSH_BYTES
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.recent import OUT, STATUS
-from twisted_bazaar.wire.framing import frame
 
 
 class Writing:
@@ -83,7 +82,7 @@ class Writing:
                           frame=payload.decode("utf-8"))
         batch = context.batch
         if batch is None or not batch.depth:
-            self.transport.write(frame(payload))
+            self.transport.write(b"%d:%b," % (len(payload), payload))  # frame(), inline
             return
         if seldom is None:
             seldom = self._seldomThings()

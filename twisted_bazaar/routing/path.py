@@ -81,7 +81,9 @@ class PathRouter:
         @return: True if it left, False if there is no link to the next hop.
         """
         next_hop = message.path[1] if len(message.path) > 1 else None
-        link = self.node.links.get(next_hop)
+        # The overlay's table itself, as in L{received}: two calls less
+        # for every answer a seller sends.
+        link = self.node.overlay.links.get(next_hop)
         if link is None:
             self._noLink(message, next_hop)
             return False

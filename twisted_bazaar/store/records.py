@@ -3,7 +3,6 @@ What the store keeps: the records, and L{Snapshot}, the in-memory
 copy of a store's committed state that serves every read.
 """
 
-import functools
 import heapq
 
 import attr
@@ -46,10 +45,11 @@ class Sale:
     copy: bool = False
     expires: int = None
 
-    @functools.cached_property
-    def ledgerKey(self):
-        """(buyer key, buy id): computed once, a seller looks it up often."""
-        return (self.buyer_key, self.buy_id)
+    def __attrs_post_init__(self):
+        # (buyer key, buy id): made with the sale, since a seller reads it
+        # some six times a sale (a cached_property's first read takes a
+        # lock on Python 3.11, and costs more than this).
+        self.__dict__["ledgerKey"] = (self.buyer_key, self.buy_id)
 
 
 @attr.s(frozen=True, auto_attribs=True)
@@ -116,8 +116,10 @@ class Remembered:
 
     def __init__(self, entries=()):
         self._entries = {}
-        #: (expires, buyer key or "", buy id): heaps compare, None cannot.
-        self._expiries = []
+        #: (expires, buyer key or "", buy id), a heap (they compare, None
+        #: cannot): its first is the next to forget, which a caller may
+        #: read before it calls L{forget} (a sale does, every time).
+        self.expiries = []
         for entry in entries:
             self.add(entry)
 
@@ -134,7 +136,7 @@ class Remembered:
         """Remember entry (once: adding its key again changes nothing)."""
         if entry.ledgerKey not in self._entries:
             self._entries[entry.ledgerKey] = entry
-            heapq.heappush(self._expiries,
+            heapq.heappush(self.expiries,
                            (entry.expires, entry.buyer_key or "", entry.buy_id))
 
     def discard(self, key):
@@ -145,7 +147,7 @@ class Remembered:
     def forget(self, before):
         """Forget the entries whose ``expires`` is before ``before`` (ms);
         return them."""
-        expiries, forgotten = self._expiries, []
+        expiries, forgotten = self.expiries, []
         while expiries and expiries[0][0] < before:
             expires, key, buy_id = heapq.heappop(expiries)
             entry = self._entries.get((key or None, buy_id))
@@ -252,7 +254,8 @@ class Snapshot:
         """Whether the sale of (buyer key, buy id) ``key`` is recorded,
         and is not a copy a write given ``forget_before`` (ms) forgets
         (L{forget})."""
-        return keptSale(self._sales.get(key), forget_before)
+        sale = self._sales.get(key)
+        return sale is not None and keptSale(sale, forget_before)
 
     def checkClose(self, closes):
         """Raise L{StoreError} if one of the closes is sold: a sale is

@@ -330,8 +330,9 @@ class SQLiteStore(SnapshotReads):
         forgotten first (L{_forget})."""
         sales = list(sales)
         keys = [sale.ledgerKey for sale in sales]
+        twice = len(set(keys)) < len(keys)
         for sale, key in zip(sales, keys):
-            if self._sold(key, forget_before) or keys.count(key) > 1:
+            if self._sold(key, forget_before) or (twice and keys.count(key) > 1):
                 return defer.fail(StoreError(f"sales not recorded: sale {sale.buy_id} "
                                              "is already recorded"))
         writing = self._selling
@@ -346,7 +347,8 @@ class SQLiteStore(SnapshotReads):
         """Whether the sale of (buyer key, buy id) is recorded, or on its
         way to the disk, and not a copy a write given ``forget_before``
         forgets."""
-        return (keptSale(self._selling.get(key), forget_before)
+        writing = self._selling.get(key)
+        return ((writing is not None and keptSale(writing, forget_before))
                 or self._state.isSold(key, forget_before))
 
     def _recorded(self, result, keys):

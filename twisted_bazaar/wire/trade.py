@@ -80,11 +80,6 @@ class Buy(Message):
     sig: str = field(checkSig, default=None)
 
 
-def quantityOf(buy):
-    """The units a buy asks for: its ``quantity``, one when it names none."""
-    return buy.quantity or 1
-
-
 def quantityField(units):
     """``quantity`` for a buy of units: left out for one, as old buyers
     sent it."""

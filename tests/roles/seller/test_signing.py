@@ -33,14 +33,16 @@ class FakeSigner:
 
 
 class FakeLedger:
+    """The seller's L{Ledger} as the answers read it: its sales by key
+    (each fake sale is its own key), and the keys not yet on disk."""
+
     def __init__(self):
         self.uncommitted, self.undone = set(), set()
+        self.ledger = self
 
-    def committed(self, sale):
-        return sale not in self.uncommitted
-
-    def holds(self, sale):
-        return sale not in self.undone
+    def get(self, key):
+        """The sale of key, unless it was undone."""
+        return None if key in self.undone else key
 
 
 class FakeSale:
@@ -48,6 +50,7 @@ class FakeSale:
 
     def __init__(self, copy=False):
         self.copy = copy
+        self.ledgerKey = self
 
 
 #: A sale of a unit of stock.
@@ -122,8 +125,29 @@ class AnswerQueueTests(SynchronousTestCase):
         queue.answer("buyOK", SALE)
         self.assertEqual(self.seller.node.routed, [])
         self.seller.sales.uncommitted.clear()
-        queue.sendCommitted()
+        queue.sendCommitted([SALE])
         self.assertEqual(self.seller.node.routed, [("signed", "buyOK")])
+
+    def test_aCommitSendsItsOwnSalesAnswers(self):
+        """A commit's return sends the buyOKs of its own sales (each as
+        often as it was answered: a buy repeated while its commit was in
+        flight gets its buyOK twice), and none of a sale still waiting
+        for another commit."""
+        queue = self.queue(inline=True)
+        first, second = FakeSale(), FakeSale()
+        self.seller.sales.uncommitted.update((first, second))
+        queue.answer("first", first)
+        queue.answer("second", second)
+        queue.answer("first again", first)
+        self.seller.sales.uncommitted.discard(first)
+        queue.sendCommitted([first])
+        self.assertEqual(self.seller.node.routed,
+                         [("signed", "first"), ("signed", "first again")])
+        self.seller.sales.uncommitted.discard(second)
+        queue.sendCommitted([second])
+        queue.sendCommitted([first, second])  # sent once only
+        self.assertEqual(self.seller.node.routed, [
+            ("signed", "first"), ("signed", "first again"), ("signed", "second")])
 
     def test_aCopyMakesNoTradingPartner(self):
         """A buyOK for a unit of stock is routed as a trade that makes its
@@ -137,7 +161,7 @@ class AnswerQueueTests(SynchronousTestCase):
         self.seller.sales.uncommitted.add(copy)
         queue.answer("buyOK", copy)
         self.seller.sales.uncommitted.clear()
-        queue.sendCommitted()
+        queue.sendCommitted([copy])
         self.assertEqual(self.seller.node.traded, [True, False, False])
 
     def test_payloadRoutedAsSigned(self):
@@ -149,7 +173,7 @@ class AnswerQueueTests(SynchronousTestCase):
         self.seller.sales.uncommitted.add(SALE)
         queue.answer(b"buyOK", SALE)
         self.seller.sales.uncommitted.clear()
-        queue.sendCommitted()
+        queue.sendCommitted([SALE])
         self.assertEqual(self.seller.node.routed, [(b"buyOK", b"payload of buyOK")])
 
     def test_undoneSaleIsNeverAnswered(self):
@@ -157,9 +181,9 @@ class AnswerQueueTests(SynchronousTestCase):
         self.seller.sales.uncommitted.add(SALE)
         queue.answer("buyOK", SALE)
         self.seller.sales.undone.add(SALE)
-        queue.dropUndone()
+        queue.dropUndone([SALE])
         self.seller.sales.uncommitted.clear()
-        queue.sendCommitted()
+        queue.sendCommitted([SALE])
         self.assertEqual(self.seller.node.routed, [])
 
     def test_signerFailed(self):

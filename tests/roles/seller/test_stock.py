@@ -49,6 +49,19 @@ class LeasesTests(SynchronousTestCase):
         self.clock.advance(1)
         self.assertEqual((len(self.leases), self.leases.free("apple")), (0, 8))
 
+    def test_freeForCountsTheBuyersOwnHold(self):
+        """What a buyer may buy now: the units nobody holds and the one
+        held for it, whose hold (and its timer) a sale takes; another's
+        hold stays."""
+        self.leases.offer("apple", 1, "n1")
+        self.leases.offer("apple", 2, "n2")
+        self.assertEqual(self.leases.freeFor(3, "apple"), 6)
+        self.assertEqual(self.leases.freeFor(1, "apple"), 7)
+        self.assertNotIn((1, "apple"), self.leases)
+        self.assertIn((2, "apple"), self.leases)
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        self.assertEqual(self.leases.freeFor(1, "pear"), 0)
+
     def test_releaseAllCancelsTheTimers(self):
         self.leases.offer("apple", 1, "n1")
         self.leases.offer("apple", 2, "n2")

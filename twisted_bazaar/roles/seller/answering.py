@@ -10,14 +10,16 @@ refused (``notyet``) and nothing is recorded.
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import LogThrottle
-from twisted_bazaar.identity.keys import keyOwns, signedBy
+from twisted_bazaar.identity.keys import keyId, keyOwns, signedBy
 from twisted_bazaar.roles.seller.closes import MAX_EXPIRY_AHEAD
 from twisted_bazaar.store import Sale
 from twisted_bazaar.wire.ids import shortId
-from twisted_bazaar.wire.trade import BuyOK, quantityField, quantityOf
+from twisted_bazaar.wire.trade import BuyOK
 
 #: What a buy's expiry can say (L{Answering.expiry}).
 EXPIRED, TOO_FAR = "expired", "too far ahead"
+#: MAX_EXPIRY_AHEAD in ms, as a buy's expiry and the clock are.
+_AHEAD_MS = int(MAX_EXPIRY_AHEAD * 1000)
 
 
 class Answering:
@@ -48,10 +50,20 @@ class Answering:
         node, buyer, key = self.node, message.path[0], message.key
         if node.identity is None:
             return True
+        if (key is not None and link is not None and link.key is not None
+                and message.path == (buyer, node.id)):
+            # Straight from a buyer that proved its key on the link (as
+            # fromProvenAuthor, below, finds in three calls): every buy
+            # under load.
+            return keyId(key) == buyer or self._unsigned(message, buyer)
         if key is not None and (keyOwns(key, buyer)
                                 if node.fromProvenAuthor(link, message, buyer)
                                 else signedBy(message, buyer)):
             return True
+        return self._unsigned(message, buyer)
+
+    def _unsigned(self, message, buyer):
+        """Refuse message, a buy or ask not signed by its buyer: False."""
         if self.refusalLog.admit(f"{message.TYPE}s not signed by their buyers"):
             self.log.info("ignoring a {type} not signed by node {buyer}",
                           type=message.TYPE, buyer=shortId(buyer))
@@ -75,15 +87,18 @@ class Answering:
                 return legacy
         return sale
 
-    def expiry(self, message):
+    def expiry(self, message, now=None):
         """What the expiry of the buy of a buy or ask says by this
-        seller's clock: EXPIRED (none, or passed: never to be sold),
-        TOO_FAR (further ahead than MAX_EXPIRY_AHEAD, beyond the window
-        the closed buys cover), or None (it may be sold)."""
-        expires, now = message.expires, self.seller.closes.now()
+        seller's clock (``now``, in ms, when read already): EXPIRED (none,
+        or passed: never to be sold), TOO_FAR (further ahead than
+        MAX_EXPIRY_AHEAD, beyond the window the closed buys cover), or
+        None (it may be sold)."""
+        expires = message.expires
+        if now is None:
+            now = self.seller.closes.now()
         if expires is None or expires <= now:
             return EXPIRED
-        if expires > now + int(MAX_EXPIRY_AHEAD * 1000):
+        if expires > now + _AHEAD_MS:
             return TOO_FAR
         return None
 
@@ -150,54 +165,69 @@ class Answering:
         """
         if not self.trusted(buy, link):
             return
-        seller, closes = self.seller, self.seller.closes
-        closes.forget()
+        seller = self.seller
+        closes = seller.closes
+        # The clock read once: for what is forgotten, the expiry, the sale.
+        seconds = self.node.clock.seconds()
+        now = int(seconds * 1000)
+        closes.forget(now)
         sale = self.saleOf(buy)
         if sale is None:
             if seller.stopped:
                 # No new sale while stopping: the buyer will ask again.
                 return
-            buyer, item = buy.path[0], buy.item
-            if (buy.key, buy.id) in closes.closed:
-                closes.close(buy, link, "soldout", f"buy {buy.id} is closed")
+            sale = self._newSale(buy, link, seconds, now)
+            if sale is None:
                 return
-            expiry = self.expiry(buy)
-            if expiry is EXPIRED:
-                closes.close(buy, link, "expired", _expired(buy, seller.isFile(buy.item)))
-                return
-            if expiry is TOO_FAR:
-                self.notYet(buy, _tooFar(buy))
-                return
-            if not self.sameContent(buy):
-                closes.close(buy, link, "soldout", f"{item} is not shared here as that "
-                             "content")
-                return
-            if seller.isFile(item):
-                # One copy, whatever the quantity: a file never runs out.
-                # Remembered, and charged, as long as a close would be.
-                charge = closes.admitted(buy, link, "selling a copy for")
-                if charge is None:
-                    return
-                sale = Sale(buy.id, item, buyer, self.node.clock.seconds(), buy.key,
-                            buy.sha256, buy.size, 1, copy=True,
-                            expires=closes.coveredUntil())
-                closes.addCopy(sale, charge)
-            else:
-                leases = seller.leases
-                if (buyer, item) in leases:
-                    # The unit held for this buyer is one of those it buys.
-                    leases.release((buyer, item))
-                free = leases.free(item)
-                if free <= 0:
-                    closes.close(buy, link, "soldout", f"no {item} left to sell")
-                    return
-                units = min(quantityOf(buy), free)
-                seller.stock[item] -= units
-                sale = Sale(buy.id, item, buyer, self.node.clock.seconds(), buy.key,
-                            buy.sha256, buy.size, units)
-            seller.sales.record(sale)
-            seller.trades.note(buy.id, item, sale.units, buy.path)
         self.confirm(sale, buy)
+
+    def _newSale(self, buy, link, seconds, now):
+        """
+        The sale of a buy not sold before, recorded; or None, once the
+        buy is answered otherwise (closed, expired, too far ahead, no
+        unit left).  In the order of L{sell}'s promises, in one pass:
+        this runs for every purchase.
+        """
+        seller, closes = self.seller, self.seller.closes
+        buyer, item = buy.path[0], buy.item
+        if (buy.key, buy.id) in closes.closed:
+            closes.close(buy, link, "soldout", f"buy {buy.id} is closed")
+            return None
+        expires = buy.expires
+        if expires is None or expires <= now:
+            closes.close(buy, link, "expired", _expired(buy, seller.isFile(item)))
+            return None
+        if expires > now + _AHEAD_MS:
+            self.notYet(buy, _tooFar(buy))
+            return None
+        if (buy.sha256 is not None or buy.size is not None) and not self.sameContent(buy):
+            closes.close(buy, link, "soldout", f"{item} is not shared here as that "
+                         "content")
+            return None
+        stock = seller.stock
+        if item not in stock and seller.isFile(item):
+            # One copy, whatever the quantity: a file never runs out.
+            # Remembered, and charged, as long as a close would be.
+            charge = closes.admitted(buy, link, "selling a copy for")
+            if charge is None:
+                return None
+            sale = Sale(buy.id, item, buyer, seconds, buy.key, buy.sha256, buy.size, 1,
+                        copy=True, expires=now + _AHEAD_MS)
+            closes.addCopy(sale, charge)
+        else:
+            free = seller.leases.freeFor(buyer, item)
+            if free <= 0:
+                closes.close(buy, link, "soldout", f"no {item} left to sell")
+                return None
+            units = buy.quantity or 1
+            if units > free:
+                units = free
+            stock[item] -= units
+            sale = Sale(buy.id, item, buyer, seconds, buy.key, buy.sha256, buy.size,
+                        units)
+        seller.sales.record(sale)
+        seller.trades.note(buy.id, item, sale.units, buy.path)
+        return sale
 
     def confirm(self, sale, message):
         """Answer buyOK for a sale, once it is on disk (signed meanwhile),
@@ -207,9 +237,10 @@ class Answering:
         the signer's thread anyway: one commit per turn costs less than
         one per sale)."""
         seller = self.seller
+        units = sale.units
         seller.answers.answer(BuyOK(sale.buy_id, sale.item, message.path[::-1],
                                     buyer_key=message.key, sha256=sale.sha256,
-                                    size=sale.size, count=quantityField(sale.units)),
+                                    size=sale.size, count=units if units != 1 else None),
                               sale)
         seller.sales.commitSoon(sale, seller.stopped or (
             not seller.store.durable and seller.answers.signer.atOnce))

@@ -85,13 +85,14 @@ class Closes:
         what a close or a copy made now must be remembered for."""
         return self.now() + int(MAX_EXPIRY_AHEAD * 1000)
 
-    def forgetBefore(self):
+    def forgetBefore(self, now=None):
         """Closes and copies remembered for buys that expired before this
         (ms) can be forgotten: every such buy is refused by its expiry,
-        even with this seller's clock CLOSED_GRACE behind."""
-        return self.now() - int(CLOSED_GRACE * 1000)
+        even with this seller's clock CLOSED_GRACE behind.  ``now``: this
+        seller's clock (L{now}) when the caller read it already."""
+        return (self.now() if now is None else now) - int(CLOSED_GRACE * 1000)
 
-    def forget(self):
+    def forget(self, now=None):
         """
         Forget the closes and copies no buy needs any more, before each
         buy or ask is looked up (so one arriving after them finds them
@@ -99,14 +100,18 @@ class Closes:
         account, and copies leave the ledger (their files' counts of
         copies sold keep them, L{FileShop}).  The store forgets them at
         its next write (L{forgetBefore}).  A heap finds them: nothing is
-        scanned.
+        scanned.  ``now``: as for L{forgetBefore}.
         """
-        before = self.forgetBefore()
-        for entry in self.closed.forget(before):
-            self.remembered.release(entry.ledgerKey)
-        for sale in self.copies.forget(before):
-            self.remembered.release(sale.ledgerKey)
-            del self.ledger[sale.ledgerKey]
+        before = self.forgetBefore(now)
+        due = self.closed.expiries
+        if due and due[0][0] < before:
+            for entry in self.closed.forget(before):
+                self.remembered.release(entry.ledgerKey)
+        due = self.copies.expiries
+        if due and due[0][0] < before:
+            for sale in self.copies.forget(before):
+                self.remembered.release(sale.ledgerKey)
+                del self.ledger[sale.ledgerKey]
 
     def addCopy(self, sale, charge):
         """Remember a copy sold, charged to ``charge`` (L{admitted})."""

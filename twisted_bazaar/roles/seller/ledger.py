@@ -36,9 +36,9 @@ class Ledger:
         self.clock = seller.node.clock
         self.ledger = {sale.ledgerKey: sale for sale in sales}
         #: Sales not yet handed to the store, and the keys of those not
-        #: yet on disk.
+        #: yet on disk (read by the answers waiting for them).
         self._unsaved = []
-        self._uncommitted = set()
+        self.uncommitted = set()
         #: Commits in flight.
         self._committing = 0
         self._flush_call = None
@@ -55,14 +55,6 @@ class Ledger:
         """Whether a commit is in flight or a sale waits for one."""
         return bool(self._committing or self._unsaved)
 
-    def committed(self, sale):
-        """Whether ``sale`` is on disk."""
-        return sale.ledgerKey not in self._uncommitted
-
-    def holds(self, sale):
-        """Whether ``sale`` is still in the ledger (not undone)."""
-        return self.ledger.get(sale.ledgerKey) is sale
-
     def unsaved(self):
         """The sales not yet handed to the store."""
         return self._unsaved
@@ -71,7 +63,7 @@ class Ledger:
         """A new sale: in the ledger at once, on disk at the next commit."""
         self.ledger[sale.ledgerKey] = sale
         self._unsaved.append(sale)
-        self._uncommitted.add(sale.ledgerKey)
+        self.uncommitted.add(sale.ledgerKey)
 
     def commitSoon(self, sale, now):
         """
@@ -79,7 +71,7 @@ class Ledger:
         ``now``, else in this turn's group commit (every sale made in this
         turn of the reactor is written in one transaction).
         """
-        if sale.ledgerKey not in self._uncommitted:
+        if sale.ledgerKey not in self.uncommitted:
             return
         if now:
             self.flush()
@@ -109,15 +101,18 @@ class Ledger:
         self._flush_call = None
 
     def _committed(self, _, sales):
+        """A group commit is on disk: its sales' answers leave, in one
+        pass over its sales (not a callback chain a sale)."""
         seller = self.seller
         self._committing -= 1
-        self._uncommitted.difference_update(sale.ledgerKey for sale in sales)
+        self.uncommitted.difference_update([sale.ledgerKey for sale in sales])
         if seller.files is not None:
             seller.files.sold(sale for sale in sales if sale.copy)
         self._logSales(sales)
-        seller.answers.sendCommitted()
+        seller.answers.sendCommitted(sales)
+        stock = seller.stock
         for item in sorted({sale.item for sale in sales if not sale.copy}):
-            if not seller.stock[item]:
+            if not stock[item]:
                 seller.discovery.stockChanged(item, 0)
         self.flush()
         seller.checkIdle()
@@ -132,13 +127,12 @@ class Ledger:
         for sale in sales:
             # A copy whose write took over 15 minutes is forgotten already.
             self.ledger.pop(sale.ledgerKey, None)
-            self._uncommitted.discard(sale.ledgerKey)
+            self.uncommitted.discard(sale.ledgerKey)
             if sale.copy:
                 seller.closes.forgetCopy(sale.ledgerKey)
             else:
                 seller.stock[sale.item] += sale.units
-        seller.answers.dropUndone()
-        seller.answers.sendCommitted()
+        seller.answers.dropUndone(sales)
         self.flush()
         seller.checkIdle()
 
@@ -148,8 +142,12 @@ class Ledger:
         cost more than selling."""
         log, stock = self.saleLog, self.seller.stock
         if not log.spare():
+            # None is logged this time: counted by item, one admit each.
+            units = {}
             for sale in sales:
-                log.admit(sale.item, sale.units)
+                units[sale.item] = units.get(sale.item, 0) + sale.units
+            for item, count in units.items():
+                log.admit(item, count)
             return
         # Stock left after each sale of this commit, the last first (a
         # copy of a shared file leaves the file as it was: None).

@@ -15,10 +15,11 @@ class AnswerQueue:
         self.seller = seller
         self.node = seller.node
         self.signer = signer
-        #: (sale, (buyOK, its payload or None): as the signer gives it)
-        #: signed and waiting for the commit, and (sale or None, answer)
-        #: waiting for the signer.
-        self._answers = []
+        #: buyOKs signed and waiting for their sales' commits: (buyer key,
+        #: buy id) -> [(sale, (buyOK, its payload or None): as the signer
+        #: gives it)], found by the commit's sales, one pass a commit; and
+        #: (sale or None, answer) waiting for the signer.
+        self._waiting = {}
         self._unsigned = []
         self._signing = False
         self._sign_call = None
@@ -60,43 +61,52 @@ class AnswerQueue:
             self._sign_call.cancel()
         self._sign_call = None
 
-    def sendCommitted(self):
-        """Send every signed buyOK whose sale is now on disk."""
-        ledger = self.seller.sales
-        ready = [(sale, answer) for sale, answer in self._answers
-                 if ledger.committed(sale)]
-        self._answers = [(sale, answer) for sale, answer in self._answers
-                         if not ledger.committed(sale)]
-        for sale, signed in ready:
-            self._send(sale, signed)
+    def sendCommitted(self, sales):
+        """Send the signed buyOKs of sales, a commit's, now on disk."""
+        waiting, send = self._waiting, self._send
+        for sale in sales:
+            signed = waiting.pop(sale.ledgerKey, None)
+            if signed is not None:
+                for sale, answer in signed:
+                    send(sale, answer)
 
-    def dropUndone(self):
+    def dropUndone(self, sales):
         """Drop the buyOKs of sales undone (their commit failed)."""
-        ledger = self.seller.sales
-        self._answers = [(sale, answer) for sale, answer in self._answers
-                         if ledger.holds(sale)]
+        waiting = self._waiting
+        for sale in sales:
+            waiting.pop(sale.ledgerKey, None)
 
     def _signed(self, answers, batch):
-        ledger = self.seller.sales
+        sales = self.seller.sales
+        ledger, uncommitted = sales.ledger, sales.uncommitted
+        waiting, send = self._waiting, self._send
         self._signing = False
         for (sale, _), answer in zip(batch, answers):
-            if sale is not None and not ledger.holds(sale):
+            if sale is None:
+                send(sale, answer)
+                continue
+            key = sale.ledgerKey
+            if ledger.get(key) is not sale:
                 continue  # the sale was undone: its buyer will ask again
-            if sale is not None and not ledger.committed(sale):
-                self._answers.append((sale, answer))
+            if key in uncommitted:
+                waiting.setdefault(key, []).append((sale, answer))
             else:
-                self._send(sale, answer)
+                send(sale, answer)
         self.signBatch()
         self.seller.checkIdle()
 
     def _send(self, sale, signed):
         """Route a signed answer (as the signer gives it: the message,
-        and its payload when built already)."""
+        and its payload when built already).  A buyOK makes the link it
+        leaves on a trading partner's when it sold a unit of stock, not
+        a copy of a shared file (it took nothing from the seller, and a
+        stranger gets as many as it has free keys)."""
         message, payload = signed
+        traded = sale is None or not sale.copy
         if payload is None:
-            self.node.route(message, _traded(sale))
+            self.node.route(message, traded)
         else:
-            self.node.route(message, _traded(sale), payload=payload)
+            self.node.route(message, traded, payload=payload)
 
     def _notSigned(self, reason, batch):
         """Not signed (the signer failed): the answers are dropped, and
@@ -106,11 +116,3 @@ class AnswerQueue:
                           why=reason.getErrorMessage())
         self.signBatch()
         self.seller.checkIdle()
-
-
-def _traded(sale):
-    """Whether the buyOK of a sale (None: an answer that is no buyOK)
-    makes the link it leaves on a trading partner's: a unit of stock
-    sold does, a copy of a shared file does not (it took nothing from the
-    seller, and a stranger gets as many as it has free keys)."""
-    return sale is None or not sale.copy

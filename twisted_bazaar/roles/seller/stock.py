@@ -78,6 +78,14 @@ class Leases:
         """Units of item that nobody holds a reservation for."""
         return self.stock.get(item, 0) - self._held.get(item, 0)
 
+    def freeFor(self, buyer, item):
+        """Units of item free for buyer to buy now: the unit held for it,
+        if any, is one of them (its hold is released: a sale takes it)."""
+        key = (buyer, item)
+        if key in self._reservations:
+            self.release(key)
+        return self.stock.get(item, 0) - self._held.get(item, 0)
+
     def offer(self, item, buyer, via):
         """
         Hold a unit of ``item`` for ``buyer`` for the lease (refreshing a
