@@ -18,7 +18,8 @@ from zope.interface.verify import verifyObject
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 from twisted_bazaar.core.dialer import CANDIDATES, FILES, Dialer, Peer
-from twisted_bazaar.core.peerhosts import HostRefused
+from twisted_bazaar.base.peerhost import LOOPBACK
+from twisted_bazaar.core.peerhosts import NO_SCOPES, HostRefused, PeerHosts
 from twisted_bazaar.core.lanpaths import NAMED_FOR, RETRY_AFTER
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, Reachability
 from twisted_bazaar.core.node import DIRECT
@@ -298,6 +299,18 @@ class PeerHostTests(SynchronousTestCase):
 
     def dial(self, host, port=9002):
         return self.node.dial(Peer(SELLER.id, host, port, None, SELLER.key), FILES, object)
+
+    def test_aSimulatedNodeKeepsNoCheck(self):
+        """A node whose tracker connection leaves from no address (a
+        simulation's label) keeps no host check at all, and a node's
+        scopes are one shared empty set until it has one: a million
+        simulated nodes pay nothing for it (base/sparing.py)."""
+        self.leftFrom("n5")
+        self.assertIsNone(self.node.dialer._hosts)
+        self.leftFrom("127.0.0.1")
+        self.leftFrom("127.0.0.1")
+        self.assertEqual(self.node.dialer.hosts.own, {LOOPBACK})
+        self.assertIs(PeerHosts(self.node, None).own, NO_SCOPES)
 
     def assertRefused(self, host, port=9002, why=""):
         failure = self.failureResultOf(self.dial(host, port), HostRefused)

@@ -33,6 +33,7 @@ from twisted.internet.error import ConnectError
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from twisted_bazaar.base.peerhost import scopeOf
 from twisted_bazaar.core.lanpaths import LOWEST_PORT, LanPaths
 from twisted_bazaar.core.peerhosts import HostRefused, PeerHosts
 from twisted_bazaar.core.reach import PUBLIC
@@ -231,7 +232,6 @@ class Dialer:
     @ivar candidates: the ways to a peer, in the order they are tried.
     @ivar lan: the local addresses of this node and its peers
         (L{LanPaths}).
-    @ivar hosts: the check of a host a peer is dialled at (L{PeerHosts}).
     """
 
     def __init__(self, node, connector, candidates=CANDIDATES):
@@ -239,11 +239,21 @@ class Dialer:
         self.connector = RelayedConnector(connector, node.clock)
         self.candidates = candidates
         self.lan = LanPaths(node.clock)
-        self.hosts = PeerHosts(node, self.lan)
+        self._hosts = None
         self.punching = None
         self.wait = PUNCH_WAIT
         #: peer id -> the Deferreds of the links waiting for its punch.
         self._waiting = {}
+
+    @property
+    def hosts(self):
+        """The check of a host a peer is dialled at (L{PeerHosts}), made
+        when first needed: a simulated node, on a connector whose hosts
+        are labels, never needs it."""
+        hosts = self._hosts
+        if hosts is None:
+            hosts = self._hosts = PeerHosts(self.node, self.lan)
+        return hosts
 
     def punchWith(self, punching, wait=PUNCH_WAIT):
         """Punch over relayed links with punching, a link waiting up to
@@ -262,7 +272,8 @@ class Dialer:
         transport = tracker_link.transport
         local = None if transport is None else transport.getHost()
         host = getattr(local, "host", "")
-        self.hosts.leftFrom(host)
+        if scopeOf(host) is not None:
+            self.hosts.leftFrom(host)
         return self.lan.announce(host)
 
     def trackerNamed(self, reply):

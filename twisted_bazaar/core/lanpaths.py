@@ -20,11 +20,10 @@ L{RETRY_AFTER} seconds, and the dials to one address group are rated
 (L{LAN_DIALS_LIMIT}).
 """
 
-from collections import OrderedDict
-
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.lan import LOWEST_PORT, canonical, isLocal, sameSubnet
 from twisted_bazaar.base.limitregistry import declare
+from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.net.limits import GroupRates
 
 #: Peers whose local addresses (or that they named none) a node keeps.
@@ -50,18 +49,31 @@ class LanPaths:
     @ivar own: the local addresses this node announced (a tuple).
     """
 
+    # One a node (a million in a simulation), and nearly all of a
+    # simulated node's stay empty: slotted, its tables the shared empty
+    # one and its rates made when first written (base/sparing.py).
+    __slots__ = ("clock", "own", "_named", "_failed", "_proven", "_rates")
+
     def __init__(self, clock):
         self.clock = clock
         self.own = ()
         #: peer id -> (the host the tracker names it at, its local
         #: addresses or (), when the tracker said so), the newest last.
-        self._named = OrderedDict()
+        self._named = NOTHING
         #: (peer id, host) -> until when that address is not dialled.
-        self._failed = OrderedDict()
+        self._failed = NOTHING
         #: (peer id, host) -> until when that address, where the peer
         #: proved its key, is dialled without the rate.
-        self._proven = OrderedDict()
-        self.rates = GroupRates(LAN_DIALS_LIMIT, remembered=NAMED_KEPT)
+        self._proven = NOTHING
+        self._rates = None
+
+    @property
+    def rates(self):
+        """The dials to each address group (L{LAN_DIALS_LIMIT})."""
+        rates = self._rates
+        if rates is None:
+            rates = self._rates = GroupRates(LAN_DIALS_LIMIT, remembered=NAMED_KEPT)
+        return rates
 
     def announce(self, local_host):
         """The local addresses to tell the tracker, this node's connection
@@ -73,11 +85,7 @@ class LanPaths:
     def named(self, peer_id, host, lan):
         """The tracker named peer_id at host, with local addresses lan (a
         tuple, or None: none it would tell this node)."""
-        named = self._named
-        named.pop(peer_id, None)
-        named[peer_id] = (host, lan or (), self.clock.seconds())
-        while len(named) > NAMED_KEPT:
-            named.popitem(last=False)
+        _remember(own(self, "_named"), peer_id, (host, lan or (), self.clock.seconds()))
 
     def known(self, peer_id):
         """Whether the tracker's word on peer_id is fresh (no need to ask)."""
@@ -125,18 +133,19 @@ class LanPaths:
     def reached(self, peer_id, host):
         """peer_id proved its key at host: dialled there without the rate
         for L{NAMED_FOR} seconds."""
-        _remember(self._proven, (peer_id, host), self.clock.seconds() + NAMED_FOR)
+        _remember(own(self, "_proven"), (peer_id, host), self.clock.seconds() + NAMED_FOR)
 
     def failed(self, peer_id, host):
         """A dial of peer_id at host failed: not again for RETRY_AFTER."""
-        _remember(self._failed, (peer_id, host), self.clock.seconds() + RETRY_AFTER)
-        self._proven.pop((peer_id, host), None)
+        _remember(own(self, "_failed"), (peer_id, host), self.clock.seconds() + RETRY_AFTER)
+        if self._proven:
+            self._proven.pop((peer_id, host), None)
 
 
-def _remember(table, key, until):
-    """Note key in table until then, the newest last, the oldest
+def _remember(table, key, value):
+    """Note key in table with value, the newest last, the oldest
     forgotten past L{NAMED_KEPT}."""
     table.pop(key, None)
-    table[key] = until
+    table[key] = value
     while len(table) > NAMED_KEPT:
-        table.popitem(last=False)
+        del table[next(iter(table))]

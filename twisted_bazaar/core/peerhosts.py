@@ -33,6 +33,10 @@ class HostRefused(Exception):
         return self.args[0]
 
 
+#: The scopes of a node none of whose tracker connections left yet.
+NO_SCOPES = frozenset()
+
+
 class PeerHosts:
     """
     What a node's dialer checks of a peer's host before it dials it.
@@ -43,6 +47,10 @@ class PeerHosts:
 
     log = Logger()
 
+    # One a node (a million in a simulation): slotted, its scopes a
+    # shared empty set until it has one (base/sparing.py).
+    __slots__ = ("node", "lan", "own")
+
     def __init__(self, node, lan):
         """
         @param lan: the node's L{twisted_bazaar.core.lanpaths.LanPaths},
@@ -50,14 +58,14 @@ class PeerHosts:
         """
         self.node = node
         self.lan = lan
-        self.own = set()
+        self.own = NO_SCOPES
 
     def leftFrom(self, local_host):
         """A tracker connection of this node leaves from local_host: the
         node is in its scope."""
         scope = scopeOf(local_host) if local_host else None
-        if scope is not None:
-            self.own.add(scope)
+        if scope is not None and scope not in self.own:
+            self.own = self.own | {scope}
 
     def scopes(self):
         """
