@@ -36,7 +36,10 @@ The others belong to the class that uses them, and say so there:
  - objects nearly no node ever uses made when first needed: a peer log's
    throttle (L{twisted_bazaar.base.logthrottle.PeerLog}, 0.6 kB), a chord
    node's detour questions and refused sellers
-   (L{twisted_bazaar.schemes.chord.node}); a list rather than an empty
+   (L{twisted_bazaar.schemes.chord.node}), a dialer's LAN paths' tables
+   and rates and its check of peers' hosts
+   (L{twisted_bazaar.core.lanpaths}, L{twisted_bazaar.core.peerhosts}:
+   0.5 kB a node); a list rather than an empty
    deque of 760 bytes (L{twisted_bazaar.core.membership});
  - in the simulator alone: a warm node's small random source
    (L{twisted_bazaar.sim.smallrandom}, 2.5 kB a node less), and a
