@@ -28,6 +28,21 @@ class FakeProcess:
         self.stdinClosed = True
 
 
+class FakePipe:
+    """A process's stdin pipe that takes ``room`` bytes at once."""
+
+    connected, disconnecting, _tempDataLen, offset, dataBuffer = True, False, 0, 0, b""
+
+    def __init__(self, room):
+        self.room = room
+        self.taken = b""
+
+    def writeSomeData(self, data):
+        taken = data[:self.room]
+        self.taken += taken
+        return len(taken)
+
+
 class WriterProcessTests(SynchronousTestCase):
     def setUp(self):
         self.writer = WriterProcess(None, "/nowhere/bazaar.sqlite", 5.0)
@@ -41,6 +56,18 @@ class WriterProcessTests(SynchronousTestCase):
         self.writer.write("id", [("SQL", (1,))])
         self.writer.write("other", [])
         self.assertEqual(self.sent(), [(1, "id", [("SQL", (1,))]), (2, "other", [])])
+
+    def test_writtenAtOnceWhenThePipeTakesIt(self):
+        """A write goes straight into an empty pipe; what the pipe does
+        not take goes to the transport, after it, in order."""
+        self.process.pipes = {0: FakePipe(room=1 << 20)}
+        self.writer.write("id", [])
+        self.assertEqual((self.process.written, Frames().feed(self.process.pipes[0].taken)),
+                         (b"", [pickle.dumps((1, "id", []), pickle.HIGHEST_PROTOCOL)]))
+        self.process.pipes = {0: FakePipe(room=5)}
+        self.writer.write("other", [])
+        self.assertEqual(Frames().feed(self.process.pipes[0].taken + self.process.written),
+                         [pickle.dumps((2, "other", []), pickle.HIGHEST_PROTOCOL)])
 
     def test_answersFireTheirWrites(self):
         """Answers in any split of reads fire their writes; an error

@@ -78,8 +78,27 @@ class WriterProcess(ProcessProtocol):
         self._number += 1
         d = defer.Deferred()
         self._waiting[self._number] = (d, what)
-        self.transport.write(frame((self._number, what, statements)))
+        self._send(frame((self._number, what, statements)))
         return d
+
+    def _send(self, data):
+        """
+        Write data to the process now if its pipe holds nothing unsent,
+        else through the transport (which writes once the pipe takes
+        more).  Twisted's C{write} only buffers, and its bytes leave on the
+        reactor's next turn, through two ``epoll_ctl`` calls and a pass
+        through its dispatch, for every group commit; as
+        L{twisted_bazaar.net.sendnow} does for a link's answers.
+        """
+        pipe = getattr(self.transport, "pipes", {}).get(0)
+        if (pipe is not None and pipe.connected and not pipe.disconnecting
+                and not pipe._tempDataLen and pipe.offset == len(pipe.dataBuffer)):
+            sent = pipe.writeSomeData(data)
+            if type(sent) is int:
+                if sent == len(data):
+                    return
+                data = data[sent:]
+        self.transport.write(data)
 
     def stop(self):
         """
@@ -91,7 +110,7 @@ class WriterProcess(ProcessProtocol):
         if not self._stopping and self._failed is None:
             self._stopping = True
             self._number += 1
-            self.transport.write(frame((self._number, None, None)))
+            self._send(frame((self._number, None, None)))
             self.transport.closeStdin()
         result = defer.Deferred()
         self._ended.addBoth(_fire, result)
