@@ -1023,6 +1023,23 @@ def test_openStoreWithAReactorWritesInAProcess(tmp_path):
 
 
 @pytest_twisted.inlineCallbacks
+def test_aWriterProcessOutlivesItsParentsSignals(tmp_path):
+    """A Ctrl-C or a stop sent to the whole process group does not end the
+    writer: its parent closes the store, and the writer finishes what it
+    was handed first."""
+    from twisted.internet import reactor
+
+    store = openStore(str(tmp_path), reactor)
+    yield store.setNodeId(5).addTimeout(30, reactor)
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        os.kill(store._writer.transport.pid, number)
+    yield store.setNodeId(6).addTimeout(30, reactor)
+    assert store._writer.failed is None
+    yield store.close().addTimeout(30, reactor)
+    assert readState(str(tmp_path))["node_id"] == "6"
+
+
+@pytest_twisted.inlineCallbacks
 def test_aWriterProcessKilledFailsEveryWrite(tmp_path):
     """A writer process that ends unasked (killed) fails the writes
     waiting and every later one, saying so: nothing is promised that is

@@ -39,6 +39,7 @@ when its input does (its parent is gone).
 import os
 import pickle
 import select
+import signal
 import sqlite3
 import sys
 
@@ -128,8 +129,18 @@ def _writeAll(fd, data):
         view = view[os.write(fd, view):]
 
 
+#: Signals the writer leaves to its parent: a Ctrl-C in the terminal of
+#: ``twistd -n``, or a stop that signals the whole process group (a
+#: service manager's), reaches both, and the parent then closes its store,
+#: which needs the writer to finish what it was handed.  The writer ends
+#: when it is told to, or when its parent is gone (its input ends).
+PARENTS_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def main(argv=None):
     path, busy_timeout = (argv if argv is not None else sys.argv[1:])
+    for number in PARENTS_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
     try:
         serve(path, float(busy_timeout))
     except (OSError, sqlite3.Error) as e:
