@@ -1,12 +1,14 @@
 """
-Where a store's writes run.
+Where work handed off the caller runs: a store's writes in tests and the
+simulator, a signer's batches.
 
 An executor runs functions one at a time, in the order they were
-submitted, and returns a Deferred for each result.  L{ThreadExecutor}
-runs them on one writer thread of its own, so the disk never holds up the
-reactor; L{InlineExecutor} runs them at once and returns an
-already-fired Deferred, so that tests on a ``task.Clock`` and the
-simulator stay deterministic.
+submitted, and returns a Deferred for each result.  L{InlineExecutor}
+runs them at once and returns an already-fired Deferred, so that tests
+on a ``task.Clock`` and the simulator stay deterministic (a daemon's
+store writes in a process of its own instead:
+L{twisted_bazaar.store.writer}); L{ThreadExecutor} runs them on a thread
+of its own (a signer asked to sign off the reactor's thread).
 """
 
 import queue
@@ -49,7 +51,7 @@ class ThreadExecutor:
     shuts down, so that a forgotten store cannot keep the process alive.
     """
 
-    def __init__(self, reactor, name="bazaar-store-writer", threads=1):
+    def __init__(self, reactor, name="bazaar-executor", threads=1):
         """
         @param threads: with more than one, that many functions may run
             at once, in no order (the syncs of L{Syncs}).
