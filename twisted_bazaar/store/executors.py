@@ -35,30 +35,26 @@ class InlineExecutor:
 
 class ThreadExecutor:
     """
-    Runs functions on threads of its own (one by default, so in order);
-    results come back on the reactor thread.
+    Runs functions on a thread of its own, in order; results come back
+    on the reactor thread.
 
     Each function waits in a C{queue.SimpleQueue}: putting one there is a
-    C call that wakes a thread only if one is idle, so a writer kept
-    busy by a stream of group commits is handed the next without a
-    wake-up, and the reactor pays no lock of Python's own a write (what
-    Twisted's thread pool coordinates each job with cost the reactor
-    about a fifth of a durable seller's time: docs/benchmarks.md, "Off
-    the reactor without a lock a write").
+    C call that wakes the thread only if it is idle, so a thread kept busy
+    is handed the next without a wake-up, and the reactor takes no lock
+    of Python's own a job (Twisted's thread pool coordinates each job
+    through them: a fifth of the reactor's samples on a durable seller
+    whose writes ran on threads, docs/benchmarks.md, "The ledger's writes
+    in a process of their own").
 
     The reactor is a parameter: this module never touches the global one.
-    The threads are stopped by L{stop}, or, failing that, when the reactor
-    shuts down, so that a forgotten store cannot keep the process alive.
+    The thread is stopped by L{stop}, or, failing that, when the reactor
+    shuts down, so that a forgotten executor cannot keep the process
+    alive.
     """
 
-    def __init__(self, reactor, name="bazaar-executor", threads=1):
-        """
-        @param threads: with more than one, that many functions may run
-            at once, in no order (the syncs of L{Syncs}).
-        """
+    def __init__(self, reactor, name="bazaar-executor"):
         self.reactor = reactor
         self.name = name
-        self._size = threads
         self._jobs = queue.SimpleQueue()
         self._threads = []
         self._trigger = None
@@ -70,8 +66,7 @@ class ThreadExecutor:
         if self._running:
             return
         self._running = True
-        self._threads = [threading.Thread(target=self._work, name=f"{self.name}-{n}")
-                         for n in range(self._size)]
+        self._threads = [threading.Thread(target=self._work, name=self.name)]
         for thread in self._threads:
             thread.start()
         self._trigger = self.reactor.addSystemEventTrigger("during", "shutdown",
@@ -106,8 +101,7 @@ class ThreadExecutor:
 
     def stop(self):
         """
-        Stop once every function submitted so far has run (with more than
-        one thread, call it once none runs).
+        Stop once every function submitted so far has run.
 
         @return: a Deferred that fires when the threads are gone.
         """
