@@ -73,23 +73,36 @@ DRAIN_TIMEOUT = 10.0
 def threadSeconds(pid):
     """
     CPU time (user + system, from /proc) of a process's main thread, which
-    runs its reactor, and of all its other threads together (the store's
-    writer, the signer), in seconds.
+    runs its reactor, and of all else it runs together: its other threads
+    (the signer's, if any) and its child processes (the store's writer
+    process), in seconds.
     """
     main = other = 0
     tick = os.sysconf("SC_CLK_TCK")
     for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue  # a thread that just ended
-        ticks = int(fields[11]) + int(fields[12])
+        ticks = _ticks(f"/proc/{pid}/task/{tid}/stat")
         if int(tid) == pid:
             main += ticks
         else:
             other += ticks
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                children = f.read().split()
+        except FileNotFoundError:
+            continue
+        other += sum(_ticks(f"/proc/{child}/stat") for child in children)
     return main / tick, other / tick
+
+
+def _ticks(stat):
+    """utime + stime of a /proc stat file; 0 for a thread or process that
+    just ended."""
+    try:
+        with open(stat) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    return int(fields[11]) + int(fields[12])
 
 
 class Buyers:

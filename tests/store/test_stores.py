@@ -7,10 +7,12 @@ the node out, clear errors for unusable data dirs).
 
 import os
 import shutil
+import signal
 import sqlite3
 import tempfile
 import threading
 
+import pytest
 import pytest_twisted
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
@@ -31,7 +33,9 @@ from twisted_bazaar.store import (
     readState,
 )
 
+from tests.store.pipedwriter import PipedWriter
 from tests.store.test_executors import ThreadedFakeReactor
+from twisted_bazaar.store.writerprocess import WriterProcess
 
 
 def scratchDir(test):
@@ -437,19 +441,29 @@ def lockedBy(test, path, begin="BEGIN EXCLUSIVE"):
     return other
 
 
-class SyncedSQLiteStoreTests(SQLiteStoreTests):
-    """The same, with the WAL synced apart from the commits (L{Syncs}),
-    at once."""
+class WriterProcessStoreTests(SQLiteStoreTests):
+    """The same, with the writes run as a daemon's are: handed to the
+    store's writer (pickled, framed, run by the writer's batch on its own
+    connection, and answered), the pipe aside (L{PipedWriter})."""
 
     def makeStore(self):
         self.directory = scratchDir(self)
-        store = SQLiteStore(self.directory, busy_timeout=0, syncer=InlineExecutor())
+        store = SQLiteStore(self.directory, busy_timeout=0, writer=PipedWriter)
         self.addCleanup(store.close)
         return store
 
+    def reopen(self):
+        self.done(self.store.close())
+        self.store = SQLiteStore(self.directory, writer=PipedWriter)
+        self.addCleanup(self.store.close)
+        return self.store
+
     def test_normalSyncOnItsCommits(self):
-        """The commits themselves do not sync: the syncs do."""
-        self.assertEqual(self.store._db.execute("PRAGMA synchronous").fetchone(), (1,))
+        """The writer's commits do not sync: its batches do, once each."""
+        writer = self.store._writer
+        self.assertEqual(writer.db.execute("PRAGMA synchronous").fetchone(), (1,))
+        self.done(self.store.setNodeId(3))
+        self.assertEqual(writer.syncs, 1)
 
 
 class QueuedExecutor:
@@ -608,78 +622,86 @@ INSERT INTO sales VALUES ('k', 3, 'song.ogg', 43, 1000.0, NULL, NULL, 1, 1);
 
 
 
-class SyncedWriterTests(SynchronousTestCase):
+class WriterBatchTests(SynchronousTestCase):
     """
-    With a syncer, a write is done (its Deferred fired, the snapshot and
-    every read changed) only once a sync that started after it committed
-    returns, while the next write commits.
+    Through the writer (L{PipedWriter}, holding its requests until the
+    test runs them): a write is done (its Deferred fired, the snapshot and
+    every read changed) only once the batch that committed it has synced,
+    and the writes handed over meanwhile are one batch, one sync.
     """
 
     def setUp(self):
         self.directory = scratchDir(self)
-        self.writer, self.syncer = QueuedExecutor(), QueuedExecutor()
-        self.store = SQLiteStore(self.directory, self.writer, syncer=self.syncer)
+        self.store = SQLiteStore(self.directory, writer=lambda path, timeout: PipedWriter(
+            path, timeout, held=True))
+        self.writer = self.store._writer
         self.addCleanup(self.close)
 
     def close(self):
         d = self.store.close()
-        self.writer.runAll()
-        self.syncer.runAll()
+        self.writer.run()
         self.successResultOf(d)
 
     def test_doneOnlyOnceSynced(self):
         seeded = self.store.seedInventory({"apple": 2})
-        self.writer.runAll()
-        self.syncer.runAll()
+        self.writer.run()
         self.successResultOf(seeded)
         first = self.store.commitSales([Sale(1, "apple", 7, 1.0)])
-        self.writer.runOne()
-        # Committed, not yet synced: not done, and the next write commits.
+        second = self.store.commitSales([Sale(2, "apple", 7, 2.0)])
         self.assertNoResult(first)
         self.assertEqual(self.store.inventory(), {"apple": 2})
-        second = self.store.commitSales([Sale(2, "apple", 7, 2.0)])
-        self.writer.runOne()
-        self.assertEqual(len(readState(self.directory)["sales"]), 2)
-        self.assertEqual(len(self.syncer.queue), 2)
-        self.syncer.runOne()
+        self.writer.run()
         self.successResultOf(first)
-        self.assertNoResult(second)
-        self.assertEqual(self.store.inventory(), {"apple": 1})
-        self.syncer.runOne()
         self.successResultOf(second)
         self.assertEqual(self.store.inventory(), {"apple": 0})
+        self.assertEqual((self.writer.batches[-1], self.writer.syncs), ([2, 3], 2))
 
     def test_failedSyncFailsTheWrites(self):
-        """A sync that fails fails its writes and every later one, saying
-        what was not done and why; the snapshot is unchanged."""
+        """A sync that fails fails its batch's writes and every later one,
+        saying what was not done and why; the snapshot is unchanged."""
         self.store.seedInventory({"apple": 2})
-        self.writer.runAll()
-        self.syncer.runAll()
+        self.writer.run()
+
+        def broken():
+            raise OSError(5, "Input/output error")
+
+        self.writer.sync = broken
         sold = self.store.commitSales([Sale(1, "apple", 7, 1.0)])
         written = self.store.setNodeId(8)
-        self.writer.runAll()
-        d, _, _ = self.syncer.queue.pop(0)
-        d.errback(OSError(5, "Input/output error"))
+        self.writer.run()
         self.assertEqual(
             str(self.failureResultOf(sold, StoreError).value),
             "sales not recorded: the disk did not sync: [Errno 5] Input/output error")
         self.failureResultOf(written, StoreError)
+        later = self.store.setNodeId(9)
+        self.writer.run()
         self.assertEqual(
-            str(self.failureResultOf(self.store.setNodeId(9), StoreError).value),
+            str(self.failureResultOf(later, StoreError).value),
             "node id not recorded: the disk did not sync: [Errno 5] Input/output error")
         self.assertEqual((self.store.sales(), self.store.nodeId()), ([], None))
 
-    def test_closeWaitsForTheSyncs(self):
+    def test_oneFailedWriteLeavesItsBatch(self):
+        """A write that fails (a constraint) fails alone: the others of
+        its batch are committed and synced."""
+        self.store.seedInventory({"apple": 2})
+        self.writer.run()
+        too_many = self.store.commitSales([Sale(1, "apple", 7, 1.0, units=3)])
+        written = self.store.setNodeId(8)
+        self.writer.run()
+        self.failureResultOf(too_many, StoreError)
+        self.successResultOf(written)
+        self.assertEqual((self.store.inventory(), self.store.nodeId()), ({"apple": 2}, 8))
+
+    def test_closeWaitsForTheWrites(self):
         written = self.store.setNodeId(8)
         closed = self.store.close()
-        self.writer.runAll()
         self.assertNoResult(written)
         self.assertNoResult(closed)
-        self.assertFalse(self.syncer.stopped)
-        self.syncer.runAll()
+        self.writer.run()
         self.successResultOf(written)
         self.successResultOf(closed)
-        self.assertTrue(self.syncer.stopped)
+        self.failureResultOf(self.store.setNodeId(9), StoreError)
+        self.assertEqual(readState(self.directory)["node_id"], "8")
 
 
 class UpgradeTests(SynchronousTestCase):
@@ -897,33 +919,6 @@ class OpenStoreTests(SynchronousTestCase):
         self.assertEqual(store.path, os.path.join(folder, DB_NAME))
         self.successResultOf(store.setNodeId(3))
 
-    def test_daemonStoreSyncsOnThreads(self):
-        """With a reactor, writes commit on the writer thread without a
-        sync of their own, and are done once the syncer's threads synced
-        the WAL; closing leaves no thread behind."""
-        folder = scratchDir(self)
-        reactor = ThreadedFakeReactor()
-        before = threading.active_count()
-        store = openStore(folder, reactor)
-
-        def done(d):
-            results = []
-            d.addBoth(results.append)
-            reactor.runUntil(lambda: results)
-            return results[0]
-
-        self.addCleanup(lambda: done(store.close()))
-        self.assertEqual(store._db.execute("PRAGMA synchronous").fetchone(), (1,))
-        synced = []
-        sync = store._syncs._sync
-        store._syncs._sync = lambda: synced.append(threading.get_ident()) or sync()
-        self.assertIsNone(done(store.setNodeId(3)))
-        self.assertEqual((store.nodeId(), len(synced)), (3, 1))
-        self.assertNotEqual(synced[0], threading.get_ident())
-        self.assertIsNone(done(store.close()))
-        self.assertEqual(threading.active_count(), before)
-        self.assertEqual(readState(folder)["node_id"], "3")
-
     def test_unusableDirStartsNoThread(self):
         """A data dir that cannot be used leaves no writer thread behind."""
         path = os.path.join(scratchDir(self), "taken")
@@ -1009,18 +1004,60 @@ class LockedWriterThreadTests(SynchronousTestCase):
 # trial skips it): the writer thread as the daemons use it.
 
 @pytest_twisted.inlineCallbacks
-def test_openStoreWithAReactorWritesOffItsThread(tmp_path):
-    """openStore(dir, reactor) runs writes on a thread of their own."""
+def test_openStoreWithAReactorWritesInAProcess(tmp_path):
+    """openStore(dir, reactor) runs writes in a writer process of its
+    own: done once on disk; closing the store ends the process."""
+    from twisted.internet import reactor
+
+    threads = threading.active_count()
+    store = openStore(str(tmp_path), reactor)
+    assert isinstance(store._writer, WriterProcess)
+    yield store.setNodeId(5).addTimeout(30, reactor)
+    assert store.nodeId() == 5
+    assert readState(str(tmp_path))["node_id"] == "5"
+    pid = store._writer.transport.pid
+    assert pid != os.getpid()
+    yield store.close().addTimeout(30, reactor)
+    assert store._writer.transport.pid is None
+    assert threading.active_count() == threads
+
+
+@pytest_twisted.inlineCallbacks
+def test_aWriterProcessOutlivesItsParentsSignals(tmp_path):
+    """A Ctrl-C or a stop sent to the whole process group does not end the
+    writer: its parent closes the store, and the writer finishes what it
+    was handed first."""
     from twisted.internet import reactor
 
     store = openStore(str(tmp_path), reactor)
-    assert isinstance(store.executor, ThreadExecutor)
-    writer = yield store.executor.submit(threading.get_ident).addTimeout(10, reactor)
-    assert writer != threading.get_ident()
-    yield store.setNodeId(5).addTimeout(10, reactor)
+    yield store.setNodeId(5).addTimeout(30, reactor)
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        os.kill(store._writer.transport.pid, number)
+    yield store.setNodeId(6).addTimeout(30, reactor)
+    assert store._writer.failed is None
+    yield store.close().addTimeout(30, reactor)
+    assert readState(str(tmp_path))["node_id"] == "6"
+
+
+@pytest_twisted.inlineCallbacks
+def test_aWriterProcessKilledFailsEveryWrite(tmp_path):
+    """A writer process that ends unasked (killed) fails the writes
+    waiting and every later one, saying so: nothing is promised that is
+    not on disk."""
+    from twisted.internet import reactor
+
+    store = openStore(str(tmp_path), reactor)
+    yield store.setNodeId(5).addTimeout(30, reactor)
+    ended = defer.Deferred()
+    store._writer._ended.addBoth(ended.callback)
+    os.kill(store._writer.transport.pid, signal.SIGKILL)
+    yield ended.addTimeout(30, reactor)
+    with pytest.raises(StoreError) as failed:
+        yield store.setNodeId(6)
+    assert str(failed.value).startswith(
+        "node id not recorded: the store's writer process ended:")
     assert store.nodeId() == 5
-    yield store.close().addTimeout(10, reactor)
-    assert readState(str(tmp_path))["node_id"] == "5"
+    yield store.close().addTimeout(30, reactor)
 
 
 class SalesLogTests(SynchronousTestCase):

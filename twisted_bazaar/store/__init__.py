@@ -30,11 +30,13 @@ synchronous):
   ``commitPurchase(purchase)``, and ``close()``.
 
 The store never blocks the reactor: a daemon opens it with
-``openStore(directory, reactor)``, which runs the writes on one writer
-thread, in order, and syncs them to the disk on threads of their own
-(L{twisted_bazaar.store.syncing}).  Tests and the simulator leave the reactor out and get
+``openStore(directory, reactor)``, which runs the writes, in order, in a
+writer process of the store's own that syncs each batch of them to the
+disk (L{twisted_bazaar.store.writer}).  Tests and the simulator leave the reactor out and get
 writes run at once, with already-fired Deferreds.
 """
+
+import functools
 
 from twisted_bazaar.store.executors import InlineExecutor, ThreadExecutor
 from twisted_bazaar.store.memory import MemoryStore
@@ -50,13 +52,13 @@ from twisted_bazaar.store.records import (
     countItems,
     takenItems,
 )
-from twisted_bazaar.store.syncing import SYNCS_IN_FLIGHT
 from twisted_bazaar.store.sqlite import (
     BUSY_TIMEOUT,
     SCHEMA_VERSION,
     SQLiteStore,
     readState,
 )
+from twisted_bazaar.store.writerprocess import WriterProcess
 
 __all__ = [
     "BUSY_TIMEOUT",
@@ -84,17 +86,16 @@ def openStore(directory, reactor=None):
     """
     A SQLiteStore for a data dir, or a MemoryStore when directory is None.
 
-    @param reactor: with a reactor, the SQLite writes run on a writer
-        thread of the store's own, the syncs that make them durable on
-        threads of their own (L{Syncs}: the next write commits while the
-        last one syncs), and their results come back through that reactor
-        (for the daemons); without one, they run at once on the caller's
-        thread, each commit syncing (for tests and the simulator).
+    @param reactor: with a reactor, the SQLite writes run in a writer
+        process of the store's own, which syncs each batch of them once
+        (L{twisted_bazaar.store.writer}), and their results come back
+        through that reactor (for the daemons); without one, they run at
+        once on the caller's thread, each commit syncing (for tests and
+        the simulator).
     @raise StoreError: when the data dir cannot be used.
     """
     if directory is None:
         return MemoryStore()
     if reactor is None:
         return SQLiteStore(directory, InlineExecutor())
-    return SQLiteStore(directory, ThreadExecutor(reactor), syncer=ThreadExecutor(
-        reactor, name="bazaar-store-sync", threads=SYNCS_IN_FLIGHT))
+    return SQLiteStore(directory, writer=functools.partial(WriterProcess, reactor))

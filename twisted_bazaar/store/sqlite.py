@@ -21,10 +21,12 @@ From then on:
   for longer than ``busy_timeout``.  No ``sqlite3`` exception ever
   reaches the caller.
 
-With a L{ThreadExecutor} (the daemons), the writes run on one
-writer thread and never block the reactor; with the
-L{InlineExecutor} (tests, the simulator), they run at once and the
-Deferreds are already fired.
+In a daemon, the writes run in the store's writer process
+(L{twisted_bazaar.store.writer}: ``writer=``), which commits them and
+syncs them once a batch, and never block the reactor nor take its GIL;
+with the L{InlineExecutor} (tests, the simulator), they run at once on
+the caller's thread, each commit syncing, and the Deferreds are already
+fired.
 """
 
 import functools
@@ -37,7 +39,6 @@ from twisted.internet import defer
 
 from twisted_bazaar.wire.ids import KEYED, wireId
 from twisted_bazaar.store.executors import InlineExecutor
-from twisted_bazaar.store.syncing import Syncs, walSync
 from twisted_bazaar.store.records import (
     DB_NAME,
     Closed,
@@ -212,19 +213,19 @@ class SQLiteStore(SnapshotReads):
 
     durable = True
 
-    def __init__(self, directory, executor=None, busy_timeout=BUSY_TIMEOUT, syncer=None):
+    def __init__(self, directory, executor=None, busy_timeout=BUSY_TIMEOUT, writer=None):
         """
-        @param syncer: where the WAL is synced, apart from the writes (an
-            executor, threads of its own): then the writes commit with
-            ``synchronous=NORMAL`` and each is done once a sync after it
-            returns (L{Syncs}), so that the next write commits while the
-            last one's sync runs.  Without one, each commit syncs
-            (``synchronous=FULL``).
+        @param writer: in place of an executor, a function of (the
+            database's path, busy_timeout) returning the writer that runs
+            the writes (a daemon's
+            L{twisted_bazaar.store.writerprocess.WriterProcess}: its
+            C{write(what, statements)}, C{stop()}, C{failed}): the store
+            opens the database, loads it, closes its own connection and
+            starts the writer.
         """
         self.path = os.path.join(directory, DB_NAME)
         self.executor = executor if executor is not None else InlineExecutor()
         self._closing = None
-        self._syncs = None
         #: (buyer key, buy id) -> the sale, of the sales in writes not yet
         #: done.
         self._selling = {}
@@ -244,17 +245,19 @@ class SQLiteStore(SnapshotReads):
             db.execute("PRAGMA synchronous=FULL")
             _prepare(db, self.path)
             self._state = _load(db)
-            if syncer is not None:
-                db.execute("PRAGMA synchronous=NORMAL")
-                self._syncs = Syncs(syncer, walSync(self.path))
         except (OSError, sqlite3.Error, StoreError) as e:
             self._db.close()
             if isinstance(e, StoreError):
                 raise
             raise StoreError(f"cannot use data dir {directory}: {e}") from None
+        self._writer = None
+        if writer is not None:
+            self._db.close()
+            self._db = None
+            self._writer = writer(self.path, busy_timeout)
+            self._writer.start()
+            return
         self.executor.start()
-        if syncer is not None:
-            syncer.start()
 
     # -- writes: on the executor ---------------------------------------------------
 
@@ -270,13 +273,10 @@ class SQLiteStore(SnapshotReads):
         """
         if self._closing is not None:
             return defer.fail(StoreError(f"{what}: the store is closed"))
-        syncs = self._syncs
-        if syncs is not None and syncs.failed is not None:
-            return defer.fail(StoreError(f"{what}: {syncs.failed}"))
-        d = self.executor.submit(_transaction, self._db, what, statements)
-        if syncs is not None:
-            d.addCallback(syncs.durable)
-            d.addErrback(_failedAs, what)
+        if self._writer is not None:
+            d = self._writer.write(what, statements)
+        else:
+            d = self.executor.submit(_transaction, self._db, what, statements)
         d.addCallback(_applied, apply, args)
         return d
 
@@ -338,8 +338,15 @@ class SQLiteStore(SnapshotReads):
         writing = self._selling
         for sale, key in zip(sales, keys):
             writing[key] = sale
+        # The writer is handed rows of plain values, not the sales: a
+        # daemon's writer pickles them to its process, and a tuple pickles
+        # in about half the time of an attrs instance.
+        rows = [(key or "", sale.buy_id, sale.item, _idIn(sale.buyer), sale.time, sale.sha256,
+                 sale.size, sale.units, int(sale.copy), sale.expires)
+                for sale, (key, _) in zip(sales, keys)]
         d = self._write("sales not recorded",
-                        functools.partial(_salesStatements, sales, forget_before),
+                        functools.partial(_salesStatements, rows, takenItems(sales),
+                                          forget_before),
                         self._state.recordSales, sales, forget_before)
         return d.addBoth(self._recorded, keys)
 
@@ -404,12 +411,12 @@ class SQLiteStore(SnapshotReads):
         @return: a Deferred firing when the store is closed (the same one
             for every call).
         """
-        if self._closing is None:
+        if self._closing is None and self._writer is not None:
+            self._closing = self._writer.stop()
+        elif self._closing is None:
             d = self.executor.submit(_close, self._db)
             d.addErrback(lambda failure: None)
             d.addCallback(lambda _: self.executor.stop())
-            if self._syncs is not None:
-                d.addCallback(lambda _: self._syncs.stop())
             self._closing = d
         result = defer.Deferred()
         self._closing.addBoth(_chain, result)
@@ -457,28 +464,58 @@ def _closeStatements(closes, forget_before, db):
             for entry in closes]
 
 
-def _salesStatements(sales, forget_before, db):
-    """The statements of a sales commit, checked against the inventory
-    and the closed buys inside the writer's transaction (once what is
-    remembered for buys expired before ``forget_before`` is forgotten)."""
+def _salesStatements(rows, taken, forget_before, db):
+    """The statements of a sales commit (its sales as the sales table's
+    rows, and the units they take of each item), checked against the
+    inventory and the closed buys inside the writer's transaction (once
+    what is remembered for buys expired before ``forget_before`` is
+    forgotten)."""
     _forget(db, forget_before)
-    taken = takenItems(sales)
     stocked = {row[0] for row in db.execute("SELECT item FROM inventory")}
     missing = set(taken) - stocked
     if missing:
         raise StoreError("no " + ", ".join(sorted(missing)) + " in the inventory")
     statements = [("UPDATE inventory SET units = units - ? WHERE item = ?",
                    (units, item)) for item, units in taken.items()]
-    for sale in sales:
-        if db.execute("SELECT 1 FROM closed WHERE buyer_key = ? AND buy_id = ?",
-                      (sale.buyer_key or "", sale.buy_id)).fetchone():
-            raise StoreError(f"buy {sale.buy_id} is closed")
-    statements += [("INSERT INTO sales VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (sale.buyer_key or "", sale.buy_id, sale.item, _idIn(sale.buyer),
-                     sale.time, sale.sha256, sale.size, sale.units, int(sale.copy),
-                     sale.expires))
-                   for sale in sales]
+    for sql, args in _rows(_CLOSED_AMONG, "(?, ?)", [row[:2] for row in rows]):
+        closed = db.execute(sql, args).fetchone()
+        if closed:
+            raise StoreError(f"buy {closed[0]} is closed")
+    return statements + _rows("INSERT INTO sales VALUES ", "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              rows)
+
+
+#: The first closed buy among some (buyer key, buy id) pairs.
+_CLOSED_AMONG = "SELECT buy_id FROM closed WHERE (buyer_key, buy_id) IN (VALUES "
+
+
+def _rows(head, row, values):
+    """
+    (sql, parameters) statements that put many rows in one statement
+    each: ``head`` and ``row`` repeated for a number of rows that is a
+    power of two (at most L{ROWS_A_STATEMENT}), so that a commit of N
+    sales runs a few statements rather than N, and the statements' texts
+    are few enough for the connection's cache.  (A statement's run
+    releases the GIL, and the reactor thread wanting it back waits for
+    the writer's next release: one a sale was one thread switch a
+    purchase, docs/benchmarks.md, "Off the reactor without a lock a
+    write".)  A C{_CLOSED_AMONG} head gets its closing parenthesis.
+    """
+    statements = []
+    close = ")" if head is _CLOSED_AMONG else ""
+    start = 0
+    while start < len(values):
+        n = min(ROWS_A_STATEMENT, 1 << ((len(values) - start).bit_length() - 1))
+        chunk = values[start:start + n]
+        start += n
+        statements.append((head + ", ".join([row] * n) + close,
+                           [field for value in chunk for field in value]))
     return statements
+
+
+#: Rows a statement of L{_rows} holds at most (SQLite takes 32,766
+#: parameters a statement; a sale has 10).
+ROWS_A_STATEMENT = 64
 
 
 # -- on the writer ---------------------------------------------------------------
@@ -513,14 +550,6 @@ def _close(db):
 
 def _applied(_, apply, args):
     return apply(*args)
-
-
-def _failedAs(reason, what):
-    """A write's failure as the store says them: a failed sync (a
-    StoreError of L{Syncs}) prefixed by what was not done."""
-    if reason.check(StoreError) and not str(reason.value).startswith(what):
-        raise StoreError(f"{what}: {reason.value}")
-    return reason
 
 
 def _chain(result, d):

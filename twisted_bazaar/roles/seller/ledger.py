@@ -14,9 +14,9 @@ from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.base.words import counted
 from twisted_bazaar.wire.ids import shortId
 
-#: Group commits in flight at once, at most: one being written and the
-#: syncs of the store's (L{twisted_bazaar.store.syncing.SYNCS_IN_FLIGHT})
-#: before it.  The sales made meanwhile wait for the next.
+#: Group commits in flight at once, at most: handed to the store's writer
+#: process (L{twisted_bazaar.store.writer}), which commits those it holds
+#: while the last batch syncs.  The sales made meanwhile wait for the next.
 COMMITS_IN_FLIGHT = 3
 
 

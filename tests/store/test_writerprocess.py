@@ -1,0 +1,119 @@
+"""
+Tests for L{twisted_bazaar.store.writerprocess}, a daemon's side of the
+store's writer process, on a fake process transport: each write is one
+frame; each answer fires its write's Deferred; a process that ends
+unasked fails every write, waiting or later, with its last words.
+"""
+
+import pickle
+
+from twisted.internet.error import ProcessDone, ProcessTerminated
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.store import StoreError
+from twisted_bazaar.store.pipeframes import Frames, frame
+from twisted_bazaar.store.writerprocess import WriterProcess
+
+
+class FakeProcess:
+    def __init__(self):
+        self.written = b""
+        self.stdinClosed = False
+
+    def write(self, data):
+        self.written += data
+
+    def closeStdin(self):
+        self.stdinClosed = True
+
+
+class FakePipe:
+    """A process's stdin pipe that takes ``room`` bytes at once."""
+
+    connected, disconnecting, _tempDataLen, offset, dataBuffer = True, False, 0, 0, b""
+
+    def __init__(self, room):
+        self.room = room
+        self.taken = b""
+
+    def writeSomeData(self, data):
+        taken = data[:self.room]
+        self.taken += taken
+        return len(taken)
+
+
+class WriterProcessTests(SynchronousTestCase):
+    def setUp(self):
+        self.writer = WriterProcess(None, "/nowhere/bazaar.sqlite", 5.0)
+        self.process = FakeProcess()
+        self.writer.makeConnection(self.process)
+
+    def sent(self):
+        return [pickle.loads(payload) for payload in Frames().feed(self.process.written)]
+
+    def test_aFrameAWrite(self):
+        self.writer.write("id", [("SQL", (1,))])
+        self.writer.write("other", [])
+        self.assertEqual(self.sent(), [(1, "id", [("SQL", (1,))]), (2, "other", [])])
+
+    def test_writtenAtOnceWhenThePipeTakesIt(self):
+        """A write goes straight into an empty pipe; what the pipe does
+        not take goes to the transport, after it, in order."""
+        self.process.pipes = {0: FakePipe(room=1 << 20)}
+        self.writer.write("id", [])
+        self.assertEqual((self.process.written, Frames().feed(self.process.pipes[0].taken)),
+                         (b"", [pickle.dumps((1, "id", []), pickle.HIGHEST_PROTOCOL)]))
+        self.process.pipes = {0: FakePipe(room=5)}
+        self.writer.write("other", [])
+        self.assertEqual(Frames().feed(self.process.pipes[0].taken + self.process.written),
+                         [pickle.dumps((2, "other", []), pickle.HIGHEST_PROTOCOL)])
+
+    def test_answersFireTheirWrites(self):
+        """Answers in any split of reads fire their writes; an error
+        is a StoreError with the writer's words."""
+        first, second = self.writer.write("id", []), self.writer.write("sale", [])
+        data = frame([(1, None), (2, "sale: database is locked")])
+        self.writer.childDataReceived(1, data[:3])
+        self.assertNoResult(first)
+        self.writer.childDataReceived(1, data[3:])
+        self.assertIsNone(self.successResultOf(first))
+        self.assertEqual(str(self.failureResultOf(second, StoreError).value),
+                         "sale: database is locked")
+
+    def test_endedUnaskedFailsEverything(self):
+        """Killed, or broken: the writes waiting and every later one fail
+        with why, its last line on stderr if it said one."""
+        waiting = self.writer.write("sale", [])
+        self.writer.childDataReceived(2, b"Traceback...\nsqlite3.DatabaseError: disk I/O error\n")
+        self.writer.processEnded(Failure(ProcessTerminated(exitCode=1)))
+        why = ("sale: the store's writer process ended: "
+               "sqlite3.DatabaseError: disk I/O error")
+        self.assertEqual(str(self.failureResultOf(waiting, StoreError).value), why)
+        self.assertEqual(str(self.failureResultOf(self.writer.write("sale", []),
+                                                  StoreError).value), why)
+        self.assertEqual(len(self.flushLoggedErrors()), 0)
+
+    def test_killedSaysHow(self):
+        waiting = self.writer.write("id", [])
+        self.writer.processEnded(Failure(ProcessTerminated(signal=9)))
+        self.assertIn("the store's writer process ended: A process has ended with a "
+                      "probable error condition: process ended by signal 9",
+                      str(self.failureResultOf(waiting, StoreError).value))
+
+    def test_stop(self):
+        """A stop asks the process to close and end once the writes handed
+        over are done; it is done when the process ends; later writes fail."""
+        written = self.writer.write("id", [])
+        stopped = self.writer.stop()
+        self.assertEqual(self.sent()[-1], (2, None, None))
+        self.assertTrue(self.process.stdinClosed)
+        self.writer.childDataReceived(1, frame([(1, None)]) + frame(None))
+        self.successResultOf(written)
+        self.assertNoResult(stopped)
+        self.writer.processEnded(Failure(ProcessDone(0)))
+        self.successResultOf(stopped)
+        self.assertIsNone(self.writer.failed)
+        self.assertEqual(str(self.failureResultOf(self.writer.write("id", []),
+                                                  StoreError).value),
+                         "id: the store is closed")

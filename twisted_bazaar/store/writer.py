@@ -1,0 +1,152 @@
+"""
+The store's writer process: a daemon's SQLite writes, and the syncs that
+make them durable, in a process of their own
+(L{twisted_bazaar.store.writerprocess} starts it and speaks to it).
+
+A thread of the daemon's own would share its GIL: every statement the
+writer runs releases the GIL and takes it back, and each time the
+reactor's thread, wanting it back after a ``recv`` or a ``send``, waited
+for the writer's next release (about two thread switches a purchase on a
+busy durable seller: docs/benchmarks.md, "The ledger's writes in a
+process of their own").  Here the writes have a GIL of their own.
+
+The loop, L{serve}: take every request the pipe holds (at least one),
+run each as one transaction (with ``synchronous=NORMAL``: the commit
+returns once its frames are in the WAL), then sync the WAL once for all
+of them (``fdatasync``), and only then say how each went.  So a request
+is answered done only once a sync started after its commit has returned
+(what ``synchronous=FULL`` gives), and the requests that come while one
+batch syncs are committed together and covered by the next sync: a group
+commit as large as the load.  A sync that fails leaves writes that may
+or may not be on disk: that batch, and every request after it, fails,
+so that nothing written after it is promised either.
+
+Requests and answers are frames of a 4-byte big-endian length and a
+pickle (the two ends are one program: the parent started this one):
+
+  - parent to child: ``(number, what, statements)``, a write (see
+    L{twisted_bazaar.store.sqlite._transaction}); ``(number, None,
+    None)``: close the database and end;
+  - child to parent: a list of ``(number, error)`` for a batch, error
+    None when the write is on disk, else its reason (a L{StoreError}'s
+    text).
+
+Run as ``python -m twisted_bazaar.store.writer PATH BUSY_TIMEOUT``: it
+reads its standard input and answers on its standard output, and ends
+when its input does (its parent is gone).
+"""
+
+import os
+import pickle
+import select
+import signal
+import sqlite3
+import sys
+
+from twisted_bazaar.store.pipeframes import Frames, frame
+from twisted_bazaar.store.records import StoreError
+from twisted_bazaar.store.sqlite import _transaction
+from twisted_bazaar.store.syncing import walSync
+
+#: Bytes read from the pipe at once.
+READ_SIZE = 1 << 16
+
+
+def connect(path, busy_timeout):
+    """The writer's connection: WAL, each commit synced by L{serve}."""
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
+def runBatch(db, sync, requests, failed):
+    """
+    Run a batch of write requests, then one sync for those committed.
+
+    @param sync: the function that syncs the WAL (raising on failure).
+    @param failed: the reason every write fails since a sync failed, or
+        None.
+    @return: ((number, error) a request, the reason writes now fail or
+        None, whether a close was asked for).
+    """
+    outcomes, committed, closing = [], [], False
+    for number, what, statements in requests:
+        if what is None:
+            closing = True
+            continue
+        if failed is not None:
+            outcomes.append((number, f"{what}: {failed}"))
+            continue
+        try:
+            _transaction(db, what, statements)
+        except StoreError as e:
+            outcomes.append((number, str(e)))
+        else:
+            committed.append((number, what))
+    if committed:
+        try:
+            sync()
+        except OSError as e:
+            failed = f"the disk did not sync: {e}"
+            outcomes += [(number, f"{what}: {failed}") for number, what in committed]
+        else:
+            outcomes += [(number, None) for number, _ in committed]
+    outcomes.sort()
+    return outcomes, failed, closing
+
+
+def serve(path, busy_timeout, read_fd=0, write_fd=1):
+    """The writer's loop (see the module docstring), until a close or the
+    end of its input."""
+    db = connect(path, busy_timeout)
+    sync = walSync(path)
+    frames, failed, closing = Frames(), None, False
+    while not closing:
+        data = os.read(read_fd, READ_SIZE)
+        if not data:
+            break
+        payloads = frames.feed(data)
+        while select.select([read_fd], [], [], 0)[0]:
+            more = os.read(read_fd, READ_SIZE)
+            if not more:
+                break
+            payloads += frames.feed(more)
+        if not payloads:
+            continue
+        outcomes, failed, closing = runBatch(
+            db, sync, [pickle.loads(payload) for payload in payloads], failed)
+        if outcomes:
+            _writeAll(write_fd, frame(outcomes))
+    db.close()
+    _writeAll(write_fd, frame(None))
+
+
+def _writeAll(fd, data):
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+#: Signals the writer leaves to its parent: a Ctrl-C in the terminal of
+#: ``twistd -n``, or a stop that signals the whole process group (a
+#: service manager's), reaches both, and the parent then closes its store,
+#: which needs the writer to finish what it was handed.  The writer ends
+#: when it is told to, or when its parent is gone (its input ends).
+PARENTS_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def main(argv=None):
+    path, busy_timeout = (argv if argv is not None else sys.argv[1:])
+    for number in PARENTS_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+    try:
+        serve(path, float(busy_timeout))
+    except (OSError, sqlite3.Error) as e:
+        sys.stderr.write(f"the store's writer stopped: {e}\n")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
