@@ -31,11 +31,13 @@ pickle (the two ends are one program: the parent started this one):
     None when the write is on disk, else its reason (a L{StoreError}'s
     text).
 
-Run as ``python -m twisted_bazaar.store.writer PATH BUSY_TIMEOUT``: it
-reads its standard input and answers on its standard output, and ends
-when its input does (its parent is gone).
+Run as ``python -m twisted_bazaar.store.writer PATH BUSY_TIMEOUT
+PARENT_PID``: it reads its standard input and answers on its standard
+output, and ends when told to, when its input ends, or, killed by the
+kernel, as soon as its parent ends (L{dieWithParent}).
 """
 
+import ctypes
 import os
 import pickle
 import select
@@ -137,8 +139,35 @@ def _writeAll(fd, data):
 PARENTS_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
+#: prctl's option that has the kernel send this process a signal when
+#: its parent ends (Linux).
+PR_SET_PDEATHSIG = 1
+
+
+def dieWithParent(parent):
+    """
+    End at once, killed by the kernel, when the parent process ``parent``
+    ends however it ends, as a thread of it would have: a write of the
+    last batch it handed over may then be on disk or not, as it may
+    when a node is killed mid-commit, but none is written after its node
+    is gone, when a node restarted on the same data dir may have read
+    its state already.  (Its input's end, which also ends the loop, comes
+    only once this process reads again.)  Where prctl is missing (not
+    Linux), the end of its input alone ends it.
+    """
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        # The parent ended before the signal was asked for.
+        os._exit(0)
+
+
 def main(argv=None):
-    path, busy_timeout = (argv if argv is not None else sys.argv[1:])
+    path, busy_timeout, parent = (argv if argv is not None else sys.argv[1:])
+    dieWithParent(int(parent))
     for number in PARENTS_SIGNALS:
         signal.signal(number, signal.SIG_IGN)
     try:

@@ -54,14 +54,15 @@ class WriterProcess(ProcessProtocol):
         return self._failed
 
     def start(self):
-        """Start the process: ``python -m twisted_bazaar.store.writer`` and
-        the database's absolute path (``ps`` shows whose writer it is),
-        with this process's interpreter and module path."""
+        """Start the process: ``python -m twisted_bazaar.store.writer``, the
+        database's absolute path (``ps`` shows whose writer it is), the
+        busy timeout and this process's pid (whose end ends it), with
+        this process's interpreter and module path."""
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         self.reactor.spawnProcess(
             self, sys.executable,
             [sys.executable, "-m", "twisted_bazaar.store.writer",
-             os.path.abspath(self.path), repr(self.busy_timeout)],
+             os.path.abspath(self.path), repr(self.busy_timeout), str(os.getpid())],
             env=env, childFDs={0: "w", 1: "r", 2: "r"})
 
     def write(self, what, statements):

@@ -1,0 +1,81 @@
+"""
+End to end: a store's writer process (twisted_bazaar.store.writer) ends
+with its parent however the parent ends, even while its input is still
+open: nothing is written for a node that is gone.
+
+Every wait is on a process's end, bounded by a timeout.
+"""
+
+import os
+import pickle
+import select
+import signal
+import subprocess
+import sys
+import time
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.store import SQLiteStore
+from twisted_bazaar.store.pipeframes import Frames, frame
+
+from tests.store.test_stores import scratchDir
+
+TIMEOUT = 30.0
+
+#: A parent that starts a writer on the pipes it is given (whose other
+#: ends the test holds open), says the writer's pid, and waits to be
+#: killed.
+PARENT = """
+import os, subprocess, sys, time
+into, out = int(sys.argv[2]), int(sys.argv[3])
+writer = subprocess.Popen(
+    [sys.executable, "-m", "twisted_bazaar.store.writer", sys.argv[1], "0", str(os.getpid())],
+    stdin=into, stdout=out, pass_fds=(into, out))
+print(writer.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def gone(pid):
+    """Whether process pid has ended (or is a zombie nobody reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+class WriterEndsWithItsParentTests(SynchronousTestCase):
+    def test_killedParentEndsTheWriter(self):
+        folder = scratchDir(self)
+        SQLiteStore(folder).close()
+        into, held = os.pipe()
+        answers, out = os.pipe()
+        self.addCleanup(os.close, held)
+        self.addCleanup(os.close, answers)
+        parent = subprocess.Popen(
+            [sys.executable, "-c", PARENT, os.path.join(folder, "bazaar.sqlite"),
+             str(into), str(out)],
+            stdout=subprocess.PIPE, pass_fds=(into, out), text=True)
+        os.close(into)
+        os.close(out)
+        self.addCleanup(parent.wait)
+        self.addCleanup(lambda: parent.poll() is None and parent.kill())
+        writer = int(parent.stdout.readline())
+        self.addCleanup(lambda: gone(writer) or os.kill(writer, signal.SIGKILL))
+        # One write answered: the writer is past its start, serving.
+        os.write(held, frame((1, "id", [("INSERT INTO meta VALUES ('node_id', '5')", ())])))
+        got, reply = Frames(), []
+        while not reply:
+            readable, _, _ = select.select([answers], [], [], TIMEOUT)
+            data = os.read(answers, 4096) if readable else b""
+            self.assertTrue(data, "the writer did not answer")
+            reply = got.feed(data)
+        self.assertEqual(pickle.loads(reply[0]), [(1, None)])
+        parent.kill()
+        parent.wait(TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT
+        while not gone(writer) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertTrue(gone(writer), "the writer outlived its parent")
