@@ -118,8 +118,30 @@ def nodeArgs(daemons, *more):
             "--listen", "tcp:0:interface=127.0.0.1", *more]
 
 
-def relayCost(frames):
+def countedRuns(node, drive, total):
+    """Drive a counted node once unmeasured (N/10), then N/10 and N times,
+    each run counted alone; return {runs: instructions}."""
+    drive(total // 10)
     counts = {}
+    for n in (total // 10, total):
+        node.zero()
+        drive(n)
+        counts[n] = node.dump()
+    return counts
+
+
+def difference(mode, unit, each, counts):
+    """Print the two counts and the instructions per unit, the difference
+    over the difference; return it."""
+    small, large = sorted(counts)
+    for n in (small, large):
+        print(f"{mode}: {n:,} {unit}, {counts[n]:,} instructions")
+    per = (counts[large] - counts[small]) / (large - small)
+    print(f"{mode}: {per:,.0f} instructions per {each}")
+    return per
+
+
+def relayCost(frames):
     with tempfile.TemporaryDirectory(prefix="bazaar-callcount-") as folder, \
             market() as daemons:
         node = Counted(daemons, "node", nodeArgs(daemons, *relay.NODE_ARGS, *PATIENT),
@@ -127,23 +149,13 @@ def relayCost(frames):
         port = node.daemon.waitFor(r"listening on 127\.0\.0\.1:(?P<port>\d+)", SLOW)
         me = nodeId(node.daemon, SLOW)
         driver = relay.Driver(int(port["port"]), avoid={me},
-                              channel=relay.ChannelKey.generate())
+                              channel=ChannelKey.generate())
         relay.REPEAT_TIMEOUT = SLOW
-        driver.rate(frames // 10)
-        for n in (frames // 10, frames):
-            node.zero()
-            driver.rate(n)
-            counts[n] = node.dump()
-    small, large = sorted(counts)
-    for n in (small, large):
-        print(f"relay: {n:,} frames, {counts[n]:,} instructions")
-    per = (counts[large] - counts[small]) / (large - small)
-    print(f"relay: {per:,.0f} instructions per relayed message")
-    return per
+        counts = countedRuns(node, driver.rate, frames)
+    return difference("relay", "frames", "relayed message", counts)
 
 
 def handshakeCost(count):
-    counts = {}
     with tempfile.TemporaryDirectory(prefix="bazaar-callcount-") as folder, \
             market() as daemons:
         node = Counted(daemons, "node",
@@ -153,20 +165,11 @@ def handshakeCost(count):
         # The client's reads wait on a node slowed down by valgrind.
         handshakes.READ_TIMEOUT = SLOW
         dialler = handshakes.Dialler(int(port["port"]), ChannelKey.generate())
-        dialler.rate(count // 10)
-        for n in (count // 10, count):
-            node.zero()
-            dialler.rate(n)
-            counts[n] = node.dump()
+        counts = countedRuns(node, dialler.rate, count)
         problems = node.daemon.problems()
     if problems:
         raise AssertionError(f"the node logged problems: {problems[:3]}")
-    small, large = sorted(counts)
-    for n in (small, large):
-        print(f"handshake: {n:,} connections, {counts[n]:,} instructions")
-    per = (counts[large] - counts[small]) / (large - small)
-    print(f"handshake: {per:,.0f} instructions per handshake")
-    return per
+    return difference("handshake", "connections", "handshake", counts)
 
 
 def transferCost(mib):
@@ -223,7 +226,7 @@ def relayCpu(frames, runs):
         node = daemons.startNode("node", *relay.NODE_ARGS, *PATIENT)
         port = listeningPort(node)
         me = nodeId(node)
-        driver = relay.Driver(port, avoid={me}, channel=relay.ChannelKey.generate())
+        driver = relay.Driver(port, avoid={me}, channel=ChannelKey.generate())
         driver.rate(relay.CALIBRATION)
         pid = node.process.pid
         for _ in range(runs):
