@@ -1,12 +1,14 @@
 """
-What relaying a message and moving a MiB cost the daemons, in
-instructions counted by valgrind's callgrind: figures that do not depend
-on what else the machine runs, for telling a change in speed from the
-machine's noise (``relay_ratio`` and ``transfer_ratio`` move by 10-20 %
-from one run to the next on a loaded machine).
+What relaying a message, taking a handshake and moving a MiB cost the
+daemons, in instructions counted by valgrind's callgrind: figures that do
+not depend on what else the machine runs, for telling a change in speed
+from the machine's noise (``relay_ratio``, ``handshakes_per_s`` and
+``transfer_ratio`` move by 5-20 % from one run to the next on a loaded
+machine).
 
     python -m benchmarks.callcount relay [--frames N]
     python -m benchmarks.callcount transfer [--mib M]
+    python -m benchmarks.callcount handshake [--count N]
 
 ``relay``: the relay benchmark's node (``benchmarks.relay``) under
 callgrind, driven by its driver: two runs of N/10 and N buy frames from A
@@ -14,6 +16,13 @@ through the node to B, each counted alone (``callgrind_control -z``
 before, ``-d`` after); the instructions per relayed message are the
 difference over the difference in frames, so what a run costs whatever
 its length (two connections' handshakes) drops out.
+
+``handshake``: the node of the handshakes benchmark
+(``benchmarks.handshakes``) under callgrind, driven by its client (one
+connection at a time, each the channel's handshake, a thisisme and the
+node's answer): two runs of N/10 and N connections, each counted alone;
+the instructions per handshake are the difference over the difference in
+connections, as for ``relay``.
 
 ``transfer``: a seller sharing two files (M/8 and M MiB) and, for each, a
 buyer fetching it (``--want``, ``--downloads``), every daemon under
@@ -51,9 +60,10 @@ import subprocess
 import sys
 import tempfile
 
-from benchmarks import relay
+from benchmarks import handshakes, relay
 from benchmarks.harness import listeningPort, market
 from benchmarks.transfer import writeFile
+from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.testing.daemons import nodeId
 
 #: A daemon under valgrind starts some 50 times slower.
@@ -108,8 +118,30 @@ def nodeArgs(daemons, *more):
             "--listen", "tcp:0:interface=127.0.0.1", *more]
 
 
-def relayCost(frames):
+def countedRuns(node, drive, total):
+    """Drive a counted node once unmeasured (N/10), then N/10 and N times,
+    each run counted alone; return {runs: instructions}."""
+    drive(total // 10)
     counts = {}
+    for n in (total // 10, total):
+        node.zero()
+        drive(n)
+        counts[n] = node.dump()
+    return counts
+
+
+def difference(mode, unit, each, counts):
+    """Print the two counts and the instructions per unit, the difference
+    over the difference; return it."""
+    small, large = sorted(counts)
+    for n in (small, large):
+        print(f"{mode}: {n:,} {unit}, {counts[n]:,} instructions")
+    per = (counts[large] - counts[small]) / (large - small)
+    print(f"{mode}: {per:,.0f} instructions per {each}")
+    return per
+
+
+def relayCost(frames):
     with tempfile.TemporaryDirectory(prefix="bazaar-callcount-") as folder, \
             market() as daemons:
         node = Counted(daemons, "node", nodeArgs(daemons, *relay.NODE_ARGS, *PATIENT),
@@ -117,19 +149,27 @@ def relayCost(frames):
         port = node.daemon.waitFor(r"listening on 127\.0\.0\.1:(?P<port>\d+)", SLOW)
         me = nodeId(node.daemon, SLOW)
         driver = relay.Driver(int(port["port"]), avoid={me},
-                              channel=relay.ChannelKey.generate())
+                              channel=ChannelKey.generate())
         relay.REPEAT_TIMEOUT = SLOW
-        driver.rate(frames // 10)
-        for n in (frames // 10, frames):
-            node.zero()
-            driver.rate(n)
-            counts[n] = node.dump()
-    small, large = sorted(counts)
-    for n in (small, large):
-        print(f"relay: {n:,} frames, {counts[n]:,} instructions")
-    per = (counts[large] - counts[small]) / (large - small)
-    print(f"relay: {per:,.0f} instructions per relayed message")
-    return per
+        counts = countedRuns(node, driver.rate, frames)
+    return difference("relay", "frames", "relayed message", counts)
+
+
+def handshakeCost(count):
+    with tempfile.TemporaryDirectory(prefix="bazaar-callcount-") as folder, \
+            market() as daemons:
+        node = Counted(daemons, "node",
+                       nodeArgs(daemons, *handshakes.NODE_ARGS, *PATIENT), folder)
+        port = node.daemon.waitFor(r"listening on 127\.0\.0\.1:(?P<port>\d+)", SLOW)
+        nodeId(node.daemon, SLOW)
+        # The client's reads wait on a node slowed down by valgrind.
+        handshakes.READ_TIMEOUT = SLOW
+        dialler = handshakes.Dialler(int(port["port"]), ChannelKey.generate())
+        counts = countedRuns(node, dialler.rate, count)
+        problems = node.daemon.problems()
+    if problems:
+        raise AssertionError(f"the node logged problems: {problems[:3]}")
+    return difference("handshake", "connections", "handshake", counts)
 
 
 def transferCost(mib):
@@ -186,7 +226,7 @@ def relayCpu(frames, runs):
         node = daemons.startNode("node", *relay.NODE_ARGS, *PATIENT)
         port = listeningPort(node)
         me = nodeId(node)
-        driver = relay.Driver(port, avoid={me}, channel=relay.ChannelKey.generate())
+        driver = relay.Driver(port, avoid={me}, channel=ChannelKey.generate())
         driver.rate(relay.CALIBRATION)
         pid = node.process.pid
         for _ in range(runs):
@@ -251,10 +291,12 @@ def clientLoop(mib):
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks.callcount",
                                 description=__doc__.split("\n\n")[0].strip())
-    p.add_argument("what", choices=("relay", "transfer", "relay-cpu", "client-loop",
-                                    "client-pieces"))
+    p.add_argument("what", choices=("relay", "transfer", "handshake", "relay-cpu",
+                                    "client-loop", "client-pieces"))
     p.add_argument("--frames", type=int, default=20_000,
                    help="buy frames of the longer relay run (default 20,000)")
+    p.add_argument("--count", type=int, default=300,
+                   help="connections of the longer handshake run (default 300)")
     p.add_argument("--runs", type=int, default=3,
                    help="runs of relay-cpu (default 3)")
     p.add_argument("--mib", type=int, default=32,
@@ -263,6 +305,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.what == "relay":
         relayCost(args.frames)
+    elif args.what == "handshake":
+        handshakeCost(args.count)
     elif args.what == "relay-cpu":
         relayCpu(args.frames, args.runs)
     elif args.what == "client-loop":
