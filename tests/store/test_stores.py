@@ -622,6 +622,21 @@ INSERT INTO sales VALUES ('k', 3, 'song.ogg', 43, 1000.0, NULL, NULL, 1, 1);
 
 
 
+class UnstartableWriterTests(SynchronousTestCase):
+    def test_noProcessIsAStoreError(self):
+        """A writer process that cannot be started (the fork refused) is a
+        StoreError with the reason, as any data dir that cannot be used."""
+
+        class Unstartable(PipedWriter):
+            def start(self):
+                raise OSError(11, "Resource temporarily unavailable")
+
+        with self.assertRaises(StoreError) as raised:
+            SQLiteStore(scratchDir(self), writer=Unstartable)
+        self.assertEqual(str(raised.exception), "cannot start the store's writer process: "
+                         "[Errno 11] Resource temporarily unavailable")
+
+
 class WriterBatchTests(SynchronousTestCase):
     """
     Through the writer (L{PipedWriter}, holding its requests until the

@@ -255,7 +255,11 @@ class SQLiteStore(SnapshotReads):
             self._db.close()
             self._db = None
             self._writer = writer(self.path, busy_timeout)
-            self._writer.start()
+            try:
+                self._writer.start()
+            except OSError as e:
+                # No process to be had (a fork refused: too many, no memory).
+                raise StoreError(f"cannot start the store's writer process: {e}") from None
             return
         self.executor.start()
 
