@@ -44,6 +44,18 @@ class ThreadExecutorTests(SynchronousTestCase):
         self.reactor.runUntil(lambda: d.called)
         self.failureResultOf(d, ZeroDivisionError)
 
+    def test_stoppedByTheReactorsShutdown(self):
+        """Never stopped, the thread ends with the reactor's shutdown, and
+        its last word reaches a reactor still running calls quietly."""
+        (phase, event, shutdown), = self.reactor.triggers
+        self.assertEqual((phase, event), ("during", "shutdown"))
+        shutdown()
+        self.reactor.runUntil(lambda: not self.executor._thread.is_alive()
+                              and self.reactor.calls.empty())
+        self.assertEqual(self.reactor.triggers, [])
+        self.failureResultOf(self.executor.submit(int), RuntimeError)
+        self.successResultOf(self.executor.stop())
+
     def test_stopped(self):
         self.stop()
         self.failureResultOf(self.executor.submit(int), RuntimeError)

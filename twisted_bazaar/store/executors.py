@@ -56,33 +56,29 @@ class ThreadExecutor:
         self.reactor = reactor
         self.name = name
         self._jobs = queue.SimpleQueue()
-        self._threads = []
+        self._thread = None
         self._trigger = None
-        self._running = False
-        self._stopping = False
         self._stopped = None
 
     def start(self):
-        if self._running:
+        if self._thread is not None:
             return
-        self._running = True
-        self._threads = [threading.Thread(target=self._work, name=self.name)]
-        for thread in self._threads:
-            thread.start()
+        self._thread = threading.Thread(target=self._work, name=self.name)
+        self._thread.start()
         self._trigger = self.reactor.addSystemEventTrigger("during", "shutdown",
                                                            self._join)
 
     def submit(self, function, *args):
         """@return: a Deferred firing, on the reactor thread, with what
-        function returned on the writer thread (or its failure)."""
-        if not self._running or self._stopping:
-            return defer.fail(RuntimeError("the writer thread is stopped"))
+        function returned on the executor's thread (or its failure)."""
+        if self._thread is None or self._stopped is not None:
+            return defer.fail(RuntimeError("the executor's thread is stopped"))
         d = defer.Deferred()
         self._jobs.put((d, function, args))
         return d
 
     def _work(self):
-        """A thread's loop: each function, its outcome to the reactor,
+        """The thread's loop: each function, its outcome to the reactor,
         until told to end (None)."""
         jobs, deliver = self._jobs, self.reactor.callFromThread
         while True:
@@ -103,42 +99,38 @@ class ThreadExecutor:
         """
         Stop once every function submitted so far has run.
 
-        @return: a Deferred that fires when the threads are gone.
+        @return: a Deferred that fires when the thread is gone.
         """
-        if not self._running:
+        if self._thread is None:
             return defer.succeed(None)
         if self._stopped is None:
-            self._stopping = True
             self._stopped = defer.Deferred()
-            self._left = len(self._threads)
-            for _ in self._threads:
-                self._jobs.put(None)
+            self._jobs.put(None)
         result = defer.Deferred()
         self._stopped.addBoth(_fire, result)
         return result
 
     def _ended(self):
-        """A thread took its end (on the reactor thread)."""
-        self._left -= 1
-        if self._left:
-            return
+        """The thread took its end (on the reactor thread): asked by
+        L{stop}, or by the reactor's shutdown, which nobody waits on."""
         self._join()
-        self._stopped.callback(None)
+        if not self._stopped.called:
+            self._stopped.callback(None)
 
     def _join(self):
-        """Wait for the threads to end (they have, or end once the function
-        they run returns), and forget the shutdown trigger."""
+        """Wait for the thread to end (it has, or ends once the function it
+        runs returns), and forget the shutdown trigger."""
         if self._trigger is not None:
             self.reactor.removeSystemEventTrigger(self._trigger)
             self._trigger = None
-        if not self._running:
+        if self._stopped is None:
+            # The reactor's shutdown, not L{stop}: nobody waits for the end.
+            self._stopped = defer.succeed(None)
+        thread = self._thread
+        if thread is None or not thread.is_alive():
             return
-        self._running = False
-        self._stopping = True
-        for _ in self._threads:
-            self._jobs.put(None)
-        for thread in self._threads:
-            thread.join()
+        self._jobs.put(None)
+        thread.join()
 
 
 def _fire(result, d):

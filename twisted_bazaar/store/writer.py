@@ -6,7 +6,7 @@ make them durable, in a process of their own
 A thread of the daemon's own would share its GIL: every statement the
 writer runs releases the GIL and takes it back, and each time the
 reactor's thread, wanting it back after a ``recv`` or a ``send``, waited
-for the writer's next release (about two thread switches a purchase on a
+for the writer's next release (about one thread switch a purchase on a
 busy durable seller: docs/benchmarks.md, "The ledger's writes in a
 process of their own").  Here the writes have a GIL of their own.
 
