@@ -17,7 +17,9 @@ import time
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.store import SQLiteStore
-from twisted_bazaar.store.pipeframes import Frames, frame
+from twisted_bazaar.base.pipeframes import Frames, frame
+
+from twisted_bazaar.testing.daemons import runTwistd
 
 from tests.store.test_stores import scratchDir
 
@@ -79,3 +81,63 @@ class WriterEndsWithItsParentTests(SynchronousTestCase):
         while not gone(writer) and time.monotonic() < deadline:
             time.sleep(0.05)
         self.assertTrue(gone(writer), "the writer outlived its parent")
+
+
+def childrenOf(pid):
+    """The command lines of process pid's children, by pid."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().split(b"\0")
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+        if ppid == pid:
+            children[int(entry)] = [part.decode() for part in cmdline if part]
+    return children
+
+
+def waitFor(condition, timeout=TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return condition()
+
+
+class InTheBackgroundTests(SynchronousTestCase):
+    def test_aDaemonInTheBackgroundKeepsItsWriter(self):
+        """
+        twistd without -n builds the node, then forks it into the
+        background and the process that built it exits: the writer is
+        started once the reactor runs, a child of the daemon that stays
+        (a writer started with the store was killed with the process that
+        exited, and the daemon, its store never closing, hung on SIGTERM).
+        """
+        folder = scratchDir(self)
+        result = runTwistd(
+            ["--pidfile", "n.pid", "--logfile", "n.log", "bazaar-node",
+             "--listen", "tcp:0:interface=127.0.0.1", "--tracker", "tcp:127.0.0.1:1",
+             "--retry-initial", "5", "--role", "seller", "--sell", "apple=5",
+             "--data-dir", "sd"], folder, timeout=TIMEOUT)
+        self.assertEqual((result.returncode, result.stderr), (0, ""))
+        with open(os.path.join(folder, "n.pid")) as f:
+            pid = int(f.read())
+        self.addCleanup(lambda: gone(pid) or os.kill(pid, signal.SIGKILL))
+
+        def writers():
+            return [child for child, cmdline in childrenOf(pid).items()
+                    if "twisted_bazaar.store.writer" in cmdline]
+
+        self.assertTrue(waitFor(writers), "the daemon has no writer process")
+        [writer] = writers()
+        os.kill(pid, signal.SIGTERM)
+        self.assertTrue(waitFor(lambda: gone(pid)), "the daemon did not stop on SIGTERM")
+        self.assertTrue(waitFor(lambda: gone(writer)), "the writer outlived its daemon")
+        with open(os.path.join(folder, "n.log")) as f:
+            log = f.read()
+        self.assertNotIn("critical", log.lower())
+        self.assertFalse(os.path.exists(os.path.join(folder, "n.pid")))

@@ -12,7 +12,7 @@ import pickle
 from twisted.internet.error import ProcessDone
 from twisted.python.failure import Failure
 
-from twisted_bazaar.store.pipeframes import Frames, frame
+from twisted_bazaar.base.pipeframes import Frames, frame
 from twisted_bazaar.store.writer import connect, runBatch
 from twisted_bazaar.store.writerprocess import WriterProcess
 

@@ -13,7 +13,7 @@ import sqlite3
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.store import DB_NAME, SQLiteStore, readState
-from twisted_bazaar.store.pipeframes import Frames, frame
+from twisted_bazaar.base.pipeframes import Frames, frame
 from twisted_bazaar.store.writer import connect, runBatch, serve
 
 from tests.store.test_stores import scratchDir

@@ -12,20 +12,10 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.store import StoreError
-from twisted_bazaar.store.pipeframes import Frames, frame
+from twisted_bazaar.base.pipeframes import Frames, frame
 from twisted_bazaar.store.writerprocess import WriterProcess
 
-
-class FakeProcess:
-    def __init__(self):
-        self.written = b""
-        self.stdinClosed = False
-
-    def write(self, data):
-        self.written += data
-
-    def closeStdin(self):
-        self.stdinClosed = True
+from tests.base.test_childprocess import FakeProcess
 
 
 class FakePipe:

@@ -34,24 +34,17 @@ pickle (the two ends are one program: the parent started this one):
 Run as ``python -m twisted_bazaar.store.writer PATH BUSY_TIMEOUT
 PARENT_PID``: it reads its standard input and answers on its standard
 output, and ends when told to, when its input ends, or, killed by the
-kernel, as soon as its parent ends (L{dieWithParent}).
+kernel, as soon as its parent ends
+(L{twisted_bazaar.base.childloop.dieWithParent}).
 """
 
-import ctypes
-import os
-import pickle
-import select
-import signal
 import sqlite3
 import sys
 
-from twisted_bazaar.store.pipeframes import Frames, frame
+from twisted_bazaar.base import childloop
 from twisted_bazaar.store.records import StoreError
 from twisted_bazaar.store.sqlite import _transaction
 from twisted_bazaar.store.syncing import walSync
-
-#: Bytes read from the pipe at once.
-READ_SIZE = 1 << 16
 
 
 def connect(path, busy_timeout):
@@ -104,77 +97,20 @@ def serve(path, busy_timeout, read_fd=0, write_fd=1):
     end of its input."""
     db = connect(path, busy_timeout)
     sync = walSync(path)
-    frames, failed, closing = Frames(), None, False
-    while not closing:
-        data = os.read(read_fd, READ_SIZE)
-        if not data:
-            break
-        payloads = frames.feed(data)
-        while select.select([read_fd], [], [], 0)[0]:
-            more = os.read(read_fd, READ_SIZE)
-            if not more:
-                break
-            payloads += frames.feed(more)
-        if not payloads:
-            continue
-        outcomes, failed, closing = runBatch(
-            db, sync, [pickle.loads(payload) for payload in payloads], failed)
-        if outcomes:
-            _writeAll(write_fd, frame(outcomes))
-    db.close()
-    _writeAll(write_fd, frame(None))
+    failed = None
 
+    def handle(requests):
+        nonlocal failed
+        outcomes, failed, closing = runBatch(db, sync, requests, failed)
+        return outcomes, closing
 
-def _writeAll(fd, data):
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-#: Signals the writer leaves to its parent: a Ctrl-C in the terminal of
-#: ``twistd -n``, or a stop that signals the whole process group (a
-#: service manager's), reaches both, and the parent then closes its store,
-#: which needs the writer to finish what it was handed.  The writer ends
-#: when it is told to, or when its parent is gone (its input ends).
-PARENTS_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-#: prctl's option that has the kernel send this process a signal when
-#: its parent ends (Linux).
-PR_SET_PDEATHSIG = 1
-
-
-def dieWithParent(parent):
-    """
-    End at once, killed by the kernel, when the parent process ``parent``
-    ends however it ends, as a thread of it would have: a write of the
-    last batch it handed over may then be on disk or not, as it may
-    when a node is killed mid-commit, but none is written after its node
-    is gone, when a node restarted on the same data dir may have read
-    its state already.  (Its input's end, which also ends the loop, comes
-    only once this process reads again.)  Where prctl is missing (not
-    Linux), the end of its input alone ends it.
-    """
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        # The parent ended before the signal was asked for.
-        os._exit(0)
+    childloop.serve(handle, read_fd, write_fd, finish=db.close)
 
 
 def main(argv=None):
     path, busy_timeout, parent = (argv if argv is not None else sys.argv[1:])
-    dieWithParent(int(parent))
-    for number in PARENTS_SIGNALS:
-        signal.signal(number, signal.SIG_IGN)
-    try:
-        serve(path, float(busy_timeout))
-    except (OSError, sqlite3.Error) as e:
-        sys.stderr.write(f"the store's writer stopped: {e}\n")
-        sys.exit(1)
+    childloop.childMain(parent, lambda: serve(path, float(busy_timeout)),
+                        (OSError, sqlite3.Error), "the store's writer stopped")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
-"""Tests for L{twisted_bazaar.store.pipeframes}: frames cut from a pipe's
+"""Tests for L{twisted_bazaar.base.pipeframes}: frames cut from a pipe's
 reads however they are split."""
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.store.pipeframes import Frames, frame
+from twisted_bazaar.base.pipeframes import Frames, frame
 
 
 class FramesTests(SynchronousTestCase):

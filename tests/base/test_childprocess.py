@@ -1,0 +1,123 @@
+"""
+Tests for L{twisted_bazaar.base.childprocess}: what a daemon's helper
+process is asked before its reactor runs waits for it, and a process
+that cannot be started fails every request, saying why.  (Its requests
+and answers: tests/store/test_writerprocess.py, through the writer.)
+"""
+
+import pickle
+
+from twisted.internet.error import ProcessDone
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.base.childprocess import ChildProcess
+from twisted_bazaar.base.pipeframes import Frames, frame
+
+
+class HelperError(Exception):
+    pass
+
+
+class FakeProcess:
+    def __init__(self):
+        self.written = b""
+        self.stdinClosed = False
+
+    def write(self, data):
+        self.written += data
+
+    def closeStdin(self):
+        self.stdinClosed = True
+
+
+class FakeReactor:
+    """Runs what waits for it when told to; spawns a L{FakeProcess}, or
+    refuses to (``refusal``)."""
+
+    def __init__(self):
+        self.running = False
+        self.waiting = []
+        self.spawned = []
+        self.refusal = None
+
+    def callWhenRunning(self, f):
+        if self.running:
+            f()
+        else:
+            self.waiting.append(f)
+
+    def run(self):
+        self.running = True
+        for f in self.waiting:
+            f()
+
+    def spawnProcess(self, protocol, executable, args, env, childFDs):
+        if self.refusal is not None:
+            raise self.refusal
+        self.spawned.append(args)
+        protocol.makeConnection(FakeProcess())
+
+
+def helper(reactor):
+    return ChildProcess(reactor, "some.module", ["an-arg"], "the helper", HelperError,
+                        "the helper is stopped")
+
+
+def sent(child):
+    return [pickle.loads(p) for p in Frames().feed(child.transport.written)]
+
+
+class StartTests(SynchronousTestCase):
+    def test_startedOnceTheReactorRuns(self):
+        """Built before the reactor runs (twistd forks a daemon after it
+        is built): spawned only when it runs, with the requests asked
+        before, in order."""
+        reactor = FakeReactor()
+        child = helper(reactor)
+        child.start()
+        asked = child.ask("first", 1)
+        self.assertEqual(reactor.spawned, [])
+        reactor.run()
+        self.assertEqual(reactor.spawned[0][1:4], ["-m", "some.module", "an-arg"])
+        self.assertEqual(sent(child), [(1, "first", 1)])
+        child.childDataReceived(1, frame([(1, None, "done")]))
+        self.assertEqual(self.successResultOf(asked), "done")
+
+    def test_stoppedBeforeItRan(self):
+        """Stopped before the reactor ran: it still runs what it was
+        handed, then ends."""
+        reactor = FakeReactor()
+        child = helper(reactor)
+        child.start()
+        asked = child.ask("first", 1)
+        stopped = child.stop()
+        reactor.run()
+        self.assertEqual(sent(child), [(1, "first", 1), (2, None, None)])
+        self.assertTrue(child.transport.stdinClosed)
+        child.childDataReceived(1, frame([(1, None)]) + frame(None))
+        child.processEnded(Failure(ProcessDone(0)))
+        self.assertIsNone(self.successResultOf(asked))
+        self.successResultOf(stopped)
+
+    def test_cannotStartLater(self):
+        """Refused once the reactor runs: every request fails, saying why,
+        and it is logged."""
+        reactor = FakeReactor()
+        reactor.refusal = OSError(11, "Resource temporarily unavailable")
+        child = helper(reactor)
+        child.start()
+        asked = child.ask("first", 1)
+        reactor.run()
+        why = "cannot start the helper: [Errno 11] Resource temporarily unavailable"
+        self.assertEqual(str(self.failureResultOf(asked, HelperError).value), f"first: {why}")
+        self.assertEqual(str(self.failureResultOf(child.ask("later", 2), HelperError).value),
+                         f"later: {why}")
+        self.assertEqual(child.failed, why)
+
+    def test_cannotStartNow(self):
+        """Refused while the reactor runs: L{start} raises it."""
+        reactor = FakeReactor()
+        reactor.running = True
+        reactor.refusal = OSError(11, "Resource temporarily unavailable")
+        self.assertRaises(OSError, helper(reactor).start)
