@@ -722,13 +722,17 @@ class BatchSignedAnswersTests(SynchronousTestCase):
         feed(self.relay, self.buyer.signed(trade.Buy(
             buy_id, "apple", (self.buyer.id, 2, self.identity.id), expires=EXPIRES)))
 
-    def test_oneSignatureATurn(self):
+    def test_oneSignatureACommit(self):
+        """The buyOKs are signed once their commit is back, at the end of
+        that turn, under one signature."""
         self.buy(50)
         self.buy(51)
         self.buy(52)
         self.node.clock.advance(0)
         self.assertEqual(self.store.commits, [[50, 51, 52]])
         self.store.finish()
+        self.assertEqual(sent(self.relay), [])
+        self.node.clock.advance(0)
         answers = sent(self.relay)
         self.assertEqual([a.id for a in answers], [50, 51, 52])
         self.assertEqual(len({a.sig for a in answers}), 1)
@@ -739,6 +743,7 @@ class BatchSignedAnswersTests(SynchronousTestCase):
         self.buy(50)
         self.node.clock.advance(0)
         self.store.finish()
+        self.node.clock.advance(0)
         [answer] = sent(self.relay)
         self.assertIsNone(answer.proof)
         self.assertTrue(signedBy(answer, self.identity.id))

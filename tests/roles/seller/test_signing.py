@@ -69,12 +69,17 @@ class FakeNode:
         self.traded.append(traded)
 
 
+class FakeStore:
+    durable = False
+
+
 class FakeSeller:
     log = Logger()
 
     def __init__(self):
         self.node = FakeNode()
         self.sales = FakeLedger()
+        self.store = FakeStore()
         self.idle_checks = 0
 
     def checkIdle(self):
@@ -200,3 +205,54 @@ class AnswerQueueTests(SynchronousTestCase):
         queue.answer("a")
         queue.cancelSigning()
         self.assertEqual(self.seller.node.clock.getDelayedCalls(), [])
+
+
+class SignedOnDiskTests(SynchronousTestCase):
+    """A durable seller's batching signer signs a buyOK once its sale's
+    commit is back, with those of every commit back in the same turn."""
+
+    def setUp(self):
+        self.seller = FakeSeller()
+        self.seller.store.durable = True
+        self.signer = FakeSigner(inline=True)
+        self.signer.atOnce = False
+        self.queue = AnswerQueue(self.seller, self.signer)
+        self.first, self.second = FakeSale(), FakeSale()
+        self.seller.sales.uncommitted.update((self.first, self.second))
+
+    def test_commitsOfATurnSignedAsOneBatch(self):
+        self.queue.answer("first", self.first)
+        self.queue.answer("error")
+        self.queue.answer("second", self.second)
+        self.seller.node.clock.advance(0)
+        # The other answers leave; the buyOKs wait for their commits.
+        self.assertEqual(self.signer.calls, [["error"]])
+        self.seller.sales.uncommitted.clear()
+        self.queue.sendCommitted([self.first])
+        self.queue.sendCommitted([self.second])
+        self.assertTrue(self.queue.busy)
+        self.assertEqual(len(self.signer.calls), 1)
+        self.seller.node.clock.advance(0)
+        self.assertEqual(self.signer.calls, [["error"], ["first", "second"]])
+        self.assertEqual(self.seller.node.routed, [
+            ("signed", "error"), ("signed", "first"), ("signed", "second")])
+        self.assertFalse(self.queue.busy)
+
+    def test_undoneNeverSigned(self):
+        self.queue.answer("first", self.first)
+        self.queue.answer("second", self.second)
+        self.seller.sales.uncommitted.clear()
+        self.seller.sales.undone.add(self.first)
+        self.queue.dropUndone([self.first])
+        self.queue.sendCommitted([self.first, self.second])
+        self.seller.node.clock.advance(0)
+        self.assertEqual(self.signer.calls, [["second"]])
+        self.assertEqual(self.seller.node.routed, [("signed", "second")])
+
+    def test_inMemorySignedEachTurn(self):
+        """In memory, a turn's answers are signed at its end, commits or
+        not, as before."""
+        self.seller.store.durable = False
+        self.queue.answer("first", self.first)
+        self.seller.node.clock.advance(0)
+        self.assertEqual(self.signer.calls, [["first"]])

@@ -1,8 +1,12 @@
 """
 A seller's answers on their way out: each is signed, and a buyOK leaves
 only once its sale is on disk.  With an inline signer an answer is
-signed at once; with a threaded one, each turn's answers are signed as
-one batch on the next turn, while their sales are committed.
+signed at once; with a batching or threaded one, each turn's answers
+are signed as one batch at the end of the turn.  A durable seller whose
+signer batches on the reactor's thread (a daemon's) signs the buyOKs of
+sales still being committed once their commits are back, together: those of every commit the store's writer answered at
+once, one batch signature for them all rather than one a turn
+(docs/benchmarks.md, "Signed once on disk").
 """
 
 
@@ -20,6 +24,9 @@ class AnswerQueue:
         #: gives it)], found by the commit's sales, one pass a commit; and
         #: (sale or None, answer) waiting for the signer.
         self._waiting = {}
+        #: buyOKs not yet signed whose sales are being committed: (buyer
+        #: key, buy id) -> [(sale, buyOK)], signed once the commit is back.
+        self._held = {}
         self._unsigned = []
         self._signing = False
         self._sign_call = None
@@ -36,7 +43,15 @@ class AnswerQueue:
 
     def answer(self, message, sale=None):
         """Sign an answer and route it; a buyOK (given with its sale)
-        leaves only once the sale is committed."""
+        leaves only once the sale is committed (and is signed only then by
+        a durable seller's signer that batches on the reactor's thread:
+        signing it meanwhile would gain nothing, the thread being the
+        same)."""
+        signer = self.signer
+        if (sale is not None and signer.inline and not signer.atOnce
+                and self.seller.store.durable and sale.ledgerKey in self.seller.sales.uncommitted):
+            self._held.setdefault(sale.ledgerKey, []).append((sale, message))
+            return
         self._unsigned.append((sale, message))
         if self.signer.atOnce:
             self.signBatch()
@@ -62,19 +77,28 @@ class AnswerQueue:
         self._sign_call = None
 
     def sendCommitted(self, sales):
-        """Send the signed buyOKs of sales, a commit's, now on disk."""
-        waiting, send = self._waiting, self._send
+        """Send the signed buyOKs of sales, a commit's, now on disk; those
+        held unsigned are signed at the end of the turn, with those of
+        every other commit back in it."""
+        waiting, held, send = self._waiting, self._held, self._send
+        unsigned = self._unsigned
         for sale in sales:
-            signed = waiting.pop(sale.ledgerKey, None)
+            key = sale.ledgerKey
+            signed = waiting.pop(key, None)
             if signed is not None:
                 for sale, answer in signed:
                     send(sale, answer)
+            if held:
+                unsigned += held.pop(key, ())
+        if unsigned and self._sign_call is None:
+            self._sign_call = self.node.clock.callLater(0, self.signBatch)
 
     def dropUndone(self, sales):
         """Drop the buyOKs of sales undone (their commit failed)."""
-        waiting = self._waiting
+        waiting, held = self._waiting, self._held
         for sale in sales:
             waiting.pop(sale.ledgerKey, None)
+            held.pop(sale.ledgerKey, None)
 
     def _signed(self, answers, batch):
         sales = self.seller.sales
