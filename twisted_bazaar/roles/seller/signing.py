@@ -4,9 +4,10 @@ only once its sale is on disk.  With an inline signer an answer is
 signed at once; with a batching or threaded one, each turn's answers
 are signed as one batch at the end of the turn.  A durable seller whose
 signer batches on the reactor's thread (a daemon's) signs the buyOKs of
-sales still being committed once their commits are back, together: those of every commit the store's writer answered at
-once, one batch signature for them all rather than one a turn
-(docs/benchmarks.md, "Signed once on disk").
+sales still being committed once their commits are back: those of every
+commit the store's writer answered in one turn under one batch
+signature, rather than one a turn (docs/benchmarks.md, "Signed once on
+disk").
 """
 
 
@@ -49,7 +50,8 @@ class AnswerQueue:
         same)."""
         signer = self.signer
         if (sale is not None and signer.inline and not signer.atOnce
-                and self.seller.store.durable and sale.ledgerKey in self.seller.sales.uncommitted):
+                and self.seller.store.durable
+                and sale.ledgerKey in self.seller.sales.uncommitted):
             self._held.setdefault(sale.ledgerKey, []).append((sale, message))
             return
         self._unsigned.append((sale, message))
