@@ -81,8 +81,8 @@ class StartTests(SynchronousTestCase):
         reactor.run()
         self.assertEqual(reactor.spawned[0][1:4], ["-m", "some.module", "an-arg"])
         self.assertEqual(sent(child), [(1, "first", 1)])
-        child.childDataReceived(1, frame([(1, None, "done")]))
-        self.assertEqual(self.successResultOf(asked), "done")
+        child.childDataReceived(1, frame([(1, None)]))
+        self.assertIsNone(self.successResultOf(asked))
 
     def test_stoppedBeforeItRan(self):
         """Stopped before the reactor ran: it still runs what it was

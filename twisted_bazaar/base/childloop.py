@@ -1,6 +1,6 @@
 """
-The loop of a daemon's helper process (the store's writer, the seller's
-signer), the other end of L{twisted_bazaar.base.childprocess}: it reads
+The loop of a daemon's helper process (the store's writer), the other
+end of L{twisted_bazaar.base.childprocess}: it reads
 its requests from its standard input, every one the pipe holds at once,
 hands them to its handler as one batch, and writes the answers to its
 standard output, until it is told to end, its input ends, or its parent

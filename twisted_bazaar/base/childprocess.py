@@ -1,7 +1,6 @@
 """
-A daemon's side of a helper process of its own: the store's writer
-(L{twisted_bazaar.store.writerprocess}), the seller's signer
-(L{twisted_bazaar.identity.signerprocess}).  Work handed to such a
+A daemon's side of a helper process of its own (the store's writer,
+L{twisted_bazaar.store.writerprocess}).  Work handed to such a
 process runs beside the reactor's thread, on the machine's other core,
 and takes no GIL from it (docs/benchmarks.md, "The ledger's writes in a
 process of their own").
@@ -11,10 +10,9 @@ child's standard input and output:
 
   - parent to child: ``(number, what, request)``, numbered from 1;
     ``(number, None, None)``: finish what was handed over and end;
-  - child to parent: a list of answers, each ``(number, error)`` or
-    ``(number, error, result)``: error None once the request is done
-    (its result, if any, beside it), else the reason it failed; or None
-    as the child's last frame.
+  - child to parent: a list of answers, each ``(number, error)``: error
+    None once the request is done, else the reason it failed; or None as
+    the child's last frame.
 
 The child's loop is L{twisted_bazaar.base.childloop}.
 """
@@ -108,7 +106,7 @@ class ChildProcess(ProcessProtocol):
         Hand the process a request.
 
         @param what: what it does, the head of its failure's reason.
-        @return: a Deferred firing with its result once done, or failing
+        @return: a Deferred firing with None once it is done, or failing
             with C{error}("what: why").
         """
         if self._failed is not None:
@@ -177,11 +175,10 @@ class ChildProcess(ProcessProtocol):
             if answers is None:
                 continue
             waiting = self._waiting
-            for answer in answers:
-                d, _ = waiting.pop(answer[0])
-                error = answer[1]
+            for number, error in answers:
+                d, _ = waiting.pop(number)
                 if error is None:
-                    d.callback(answer[2] if len(answer) > 2 else None)
+                    d.callback(None)
                 else:
                     d.errback(self.error(error))
 

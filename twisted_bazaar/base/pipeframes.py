@@ -1,8 +1,9 @@
 """
 The frames a daemon's helper processes and the daemon speak over their
-pipes (L{twisted_bazaar.base.childprocess}: the store's writer, the
-seller's signer): a 4-byte big-endian length, then a pickle.  Both ends are one program (the parent started the other), so
-a pickle is a safe and fast encoding here, and nowhere else.
+pipes (L{twisted_bazaar.base.childprocess}: the store's writer): a
+4-byte big-endian length, then a pickle.  Both ends are one program (the
+parent started the other), so a pickle is a safe and fast encoding
+here, and nowhere else.
 """
 
 import pickle
