@@ -453,11 +453,21 @@ class RecordingConnector:
 
     def __init__(self):
         self.dials = []
+        #: What a name resolves to (a name not here, to nothing).
+        self.names = {}
+        self.resolved = []
 
     def connect(self, host, port, protocol, expected=None, **through):
         d = defer.Deferred()
         self.dials.append((host, port, protocol, expected, through, d))
         return d
+
+    def resolve(self, name, port):
+        self.resolved.append((name, port))
+        answer = self.names.get(name, [])
+        if isinstance(answer, Exception):
+            return defer.fail(answer)
+        return defer.succeed(list(answer))
 
 
 def dialingNode(connector, clock=None, punching=None, **parts):

@@ -335,8 +335,8 @@ class Dialer:
                 if why is not None:
                     return defer.fail(ConnectError(string=why))
                 return self._vetted(peer, purpose, relay).addCallback(
-                    lambda _: connector.connect(peer.host, peer.port, link,
-                                                expected=expected, **through))
+                    _connectAny, lambda host: connector.connect(
+                        host, peer.port, link, expected=expected, **through))
 
             return self.node.overlay.connectTo(peer.host, peer.port, peer.id, purpose, dial)
         if why is not None:
@@ -344,17 +344,18 @@ class Dialer:
         through = {} if relay is None else dict(relay=relay, target=peer.id,
                                                 purpose=purpose)
         vetted = self._vetted(peer, purpose, relay).addErrback(_placed, peer)
-        return vetted.addCallback(lambda _: connector.connect(
-            peer.host, peer.port, protocol(), expected=expected, **through))
+        return vetted.addCallback(_connectAny, lambda host: connector.connect(
+            host, peer.port, protocol(), expected=expected, **through))
 
     def _vetted(self, peer, purpose, relay):
-        """A Deferred firing when peer may be dialled at its host (through
-        a relay, or at a host L{Peer.vouched} for: always), failing with
-        why not (L{PeerHosts.vet}); on a connector whose hosts are labels
-        (a memory network's), always."""
+        """A Deferred firing with the hosts to dial peer at, in order (its
+        host, or the addresses its name resolves to: L{PeerHosts.vet}), or
+        failing with why not; its host as named through a relay, at a
+        host L{Peer.vouched} for, and on a connector whose hosts are
+        labels (a memory network's)."""
         if relay is not None or peer.vouched or not self.connector.addressed:
-            return defer.succeed(None)
-        return self.hosts.vet(peer, purpose)
+            return defer.succeed([peer.host])
+        return self.hosts.vet(peer, purpose, self.connector.resolve)
 
     # -- the wait for a punch --------------------------------------------------------
 
@@ -410,6 +411,21 @@ class Dialer:
         if not waiting:
             del self._waiting[peer_id]
         return True
+
+
+def _connectAny(hosts, connect):
+    """connect(host) to each of hosts in turn until one connects (a name's
+    addresses: one of another family may be unreachable, as a dial by
+    name would find); the last failure if none does."""
+    d = connect(hosts[0])
+    if len(hosts) > 1:
+        d.addErrback(_nextHost, hosts[1:], connect)
+    return d
+
+
+def _nextHost(reason, hosts, connect):
+    reason.trap(ConnectError)
+    return _connectAny(hosts, connect)
 
 
 def _whyNoHost(host):

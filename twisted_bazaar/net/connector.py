@@ -33,3 +33,8 @@ class IConnector(Interface):
     def listen(factory, port=0):
         """Listen with factory on port (0: any free one); a Deferred
         firing with the listening port."""
+
+    def resolve(name, port):
+        """The IP addresses (as text, in the order found) a host name
+        resolves to now: a Deferred firing with a list, perhaps empty,
+        or failing with why not.  Only an L{addressed} connector's."""

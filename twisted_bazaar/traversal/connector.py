@@ -135,6 +135,9 @@ class RelayedConnector:
     def listen(self, factory, port=0):
         return self.connector.listen(factory, port)
 
+    def resolve(self, name, port):
+        return self.connector.resolve(name, port)
+
     def connect(self, host, port, protocol, expected=None, relay=None, target=None,
                 purpose=NODE):
         """
