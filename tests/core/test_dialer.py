@@ -462,6 +462,26 @@ class PeerHostTests(SynchronousTestCase):
         self.assertRefused("seller.example", 9002, "seller.example does not resolve: "
                            "DNS lookup failed: no such name")
 
+    def test_theTrackersDirectWordChecked(self):
+        """Where the tracker names a node without a relay, after a peer
+        named a relay for it that the tracker did not (the relayed
+        connector's L{vetDirect}), is checked as a host a peer names: a
+        name at the addresses it resolves to, a loopback address refused
+        to a node on no loopback network."""
+        node = dialingNode(RecordingConnector())
+        node.overlay = SimpleNamespace(peer_log=PeerLog(node.clock))
+        self.assertIsNotNone(node.dialer.connector.vetDirect)
+        node.dialer.connector = self.connector
+        self.node = node
+        self.leftFrom("203.0.113.9")
+        failure = self.failureResultOf(
+            node.dialer._vetDirect(SELLER.id, "127.0.0.1", 9002, FILES), HostRefused)
+        self.assertIn("loopback address", str(failure.value))
+        self.assertEqual(self.successResultOf(
+            node.dialer._vetDirect(SELLER.id, "198.51.100.4", 9002, FILES)),
+            ["198.51.100.4"])
+        self.assertIsNone(dialingNode(MemoryConnector(None, "n1")).dialer.connector.vetDirect)
+
     def test_aNameWithoutATrackerToAsk(self):
         self.node.membership = None
         self.assertRefused("seller.example", 9002, "no tracker to ask")

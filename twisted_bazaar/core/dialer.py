@@ -38,6 +38,7 @@ from twisted_bazaar.core.lanpaths import LOWEST_PORT, LanPaths
 from twisted_bazaar.core.peerhosts import HostRefused, PeerHosts
 from twisted_bazaar.core.reach import PUBLIC
 from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.net.connector import connectAny
 from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.traversal.punch import PunchFailed
@@ -237,6 +238,10 @@ class Dialer:
     def __init__(self, node, connector, candidates=CANDIDATES):
         self.node = node
         self.connector = RelayedConnector(connector, node.clock)
+        if getattr(connector, "addressed", False):
+            # Not on a memory network's labels (a million simulated nodes
+            # would each hold the bound method for nothing).
+            self.connector.vetDirect = self._vetDirect
         self.candidates = candidates
         self.lan = LanPaths(node.clock)
         self._hosts = None
@@ -335,7 +340,7 @@ class Dialer:
                 if why is not None:
                     return defer.fail(ConnectError(string=why))
                 return self._vetted(peer, purpose, relay).addCallback(
-                    _connectAny, lambda host: connector.connect(
+                    connectAny, lambda host: connector.connect(
                         host, peer.port, link, expected=expected, **through))
 
             return self.node.overlay.connectTo(peer.host, peer.port, peer.id, purpose, dial)
@@ -344,7 +349,7 @@ class Dialer:
         through = {} if relay is None else dict(relay=relay, target=peer.id,
                                                 purpose=purpose)
         vetted = self._vetted(peer, purpose, relay).addErrback(_placed, peer)
-        return vetted.addCallback(_connectAny, lambda host: connector.connect(
+        return vetted.addCallback(connectAny, lambda host: connector.connect(
             host, peer.port, protocol(), expected=expected, **through))
 
     def _vetted(self, peer, purpose, relay):
@@ -356,6 +361,12 @@ class Dialer:
         if relay is not None or peer.vouched or not self.connector.addressed:
             return defer.succeed([peer.host])
         return self.hosts.vet(peer, purpose, self.connector.resolve)
+
+    def _vetDirect(self, target, host, port, purpose):
+        """Where to dial node target at host, which the tracker names it
+        at without a relay (L{RelayedConnector.vetDirect}): checked as a
+        host a peer names is."""
+        return self._vetted(Peer(target, host, port), purpose, None)
 
     # -- the wait for a punch --------------------------------------------------------
 
@@ -411,21 +422,6 @@ class Dialer:
         if not waiting:
             del self._waiting[peer_id]
         return True
-
-
-def _connectAny(hosts, connect):
-    """connect(host) to each of hosts in turn until one connects (a name's
-    addresses: one of another family may be unreachable, as a dial by
-    name would find); the last failure if none does."""
-    d = connect(hosts[0])
-    if len(hosts) > 1:
-        d.addErrback(_nextHost, hosts[1:], connect)
-    return d
-
-
-def _nextHost(reason, hosts, connect):
-    reason.trap(ConnectError)
-    return _connectAny(hosts, connect)
 
 
 def _whyNoHost(host):
