@@ -91,7 +91,7 @@ class FakeConnector:
 
     #: Plain, as the memory network's (L{IConnector}), its hosts labels
     #: (``seller-host``) as the memory network's are: the dialer checks
-    #: none (tests/core/test_peerhosts.py checks them).
+    #: none (tests/core/test_dialer.py checks them).
     channel = None
     peerLog = None
     addressed = False
@@ -107,10 +107,12 @@ class FakeConnector:
         self.expected.append(expected)
         return d
 
-    def connectLast(self):
-        """The last requested connection succeeds; return its link."""
-        _, _, link, d = self.requests[-1]
-        link.makeConnection(StringTransport())
+    def connectLast(self, reached=None):
+        """The last requested connection succeeds (at the IP address
+        ``reached``, if given); return its link."""
+        _, port, link, d = self.requests[-1]
+        link.makeConnection(StringTransport() if reached is None else StringTransport(
+            peerAddress=IPv4Address("TCP", reached, port)))
         d.callback(link)
         return link
 
@@ -453,11 +455,21 @@ class RecordingConnector:
 
     def __init__(self):
         self.dials = []
+        #: What a name resolves to (a name not here, to nothing).
+        self.names = {}
+        self.resolved = []
 
     def connect(self, host, port, protocol, expected=None, **through):
         d = defer.Deferred()
         self.dials.append((host, port, protocol, expected, through, d))
         return d
+
+    def resolve(self, name, port):
+        self.resolved.append((name, port))
+        answer = self.names.get(name, [])
+        if isinstance(answer, Exception):
+            return defer.fail(answer)
+        return defer.succeed(list(answer))
 
 
 def dialingNode(connector, clock=None, punching=None, **parts):

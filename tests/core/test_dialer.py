@@ -9,7 +9,8 @@ from types import SimpleNamespace
 
 from twisted.internet import defer, task
 from twisted.internet.address import IPv4Address
-from twisted.internet.error import ConnectError, ConnectionDone, ConnectionRefusedError
+from twisted.internet.error import (
+    ConnectError, ConnectionDone, ConnectionRefusedError, DNSLookupError)
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
@@ -389,13 +390,15 @@ class PeerHostTests(SynchronousTestCase):
         answer.callback(wire.NodeReply(SELLER.id, "203.0.113.5", 9001))
         failure = self.failureResultOf(dialled, HostRefused)
         self.assertIn("it names it at 203.0.113.5", str(failure.value))
-        self.assertEqual(self.connector.dials, [])
+        self.assertEqual((self.connector.dials, self.connector.resolved), ([], []))
+        self.connector.names["seller.example"] = ["203.0.113.5"]
         self.dial("seller.example", 9002)
         self.tracker.asked[-1][1].callback(wire.NodeReply(SELLER.id, "seller.example",
                                                           9001))
-        self.assertEqual(self.connector.dials[-1][:2], ("seller.example", 9002))
+        self.assertEqual(self.connector.dials[-1][:2], ("203.0.113.5", 9002))
         self.node.dialer.lan.named(SELLER.id, "seller.example", None)
-        self.assertDialled("seller.example", 9003)
+        self.dial("seller.example", 9003)
+        self.assertEqual(self.connector.dials[-1][:2], ("203.0.113.5", 9003))
         self.assertEqual(len(self.tracker.asked), 2)
         dials = len(self.connector.dials)
         self.failureResultOf(self.dial("evil.example", 9002), HostRefused)
@@ -403,6 +406,81 @@ class PeerHostTests(SynchronousTestCase):
         self.node.clock.advance(NAMED_FOR)
         self.dial("seller.example", 9003)
         self.assertEqual(len(self.tracker.asked), 3)
+
+    def namedAt(self, name, addresses):
+        """The tracker names SELLER at name, which resolves to addresses
+        (or fails so, an exception)."""
+        self.node.dialer.lan.named(SELLER.id, name, None)
+        self.connector.names[name] = addresses
+
+    def test_aNameRebound(self):
+        """DNS may answer the node otherwise than it answered the tracker
+        when it checked the name: a name rebound to this machine's
+        loopback, a private or a link-local address is refused as the
+        address itself would be, and the reason says what it resolved
+        to; the name is never dialled, only an address it resolves to."""
+        self.leftFrom("203.0.113.9")
+        for address, why in (("127.0.0.1", "is a loopback address, and this node is on "
+                              "no loopback network"),
+                             ("10.0.0.1", "is a private address"),
+                             ("169.254.169.254", "is link-local")):
+            self.namedAt("seller.example", [address])
+            self.assertRefused("seller.example", 9002,
+                               f"seller.example resolves to {address}: {address} {why}")
+        self.assertEqual(len(self.connector.resolved), 3)
+
+    def test_aNameAtTheAddressesAllowed(self):
+        """Of the addresses a name resolves to, those the rules allow are
+        dialled, in order until one connects (as a dial by name would: an
+        address of another family may be unreachable); a node on loopback
+        itself dials a loopback one, at no port below 1024."""
+        self.leftFrom("203.0.113.9")
+        self.namedAt("seller.example", ["127.0.0.1", "198.51.100.4", "198.51.100.5"])
+        dialled = self.dial("seller.example", 9002)
+        self.assertEqual(self.connector.dials[-1][:2], ("198.51.100.4", 9002))
+        self.connector.dials[-1][-1].errback(ConnectionRefusedError())
+        self.assertEqual(self.connector.dials[-1][:2], ("198.51.100.5", 9002))
+        self.connector.dials[-1][-1].errback(ConnectionRefusedError())
+        self.failureResultOf(dialled, ConnectionRefusedError)
+        self.assertEqual(len(self.connector.dials), 2)
+        self.connector.dials.clear()
+        self.leftFrom("127.0.0.1")
+        self.dial("seller.example", 9002)
+        self.assertEqual(self.connector.dials[-1][:2], ("127.0.0.1", 9002))
+        self.namedAt("seller.example", ["127.0.0.1"])
+        failure = self.failureResultOf(self.dial("seller.example", 22), HostRefused)
+        self.assertIn("port 22 is below 1024", str(failure.value))
+        self.assertEqual(len(self.connector.dials), 1)
+
+    def test_aNameThatDoesNotResolve(self):
+        """A name that resolves to nothing, or whose lookup fails, is not
+        dialled, and the refusal says so."""
+        self.leftFrom("203.0.113.9")
+        self.namedAt("seller.example", [])
+        self.assertRefused("seller.example", 9002, "seller.example resolves to no address")
+        self.namedAt("seller.example", DNSLookupError("no such name"))
+        self.assertRefused("seller.example", 9002, "seller.example does not resolve: "
+                           "DNS lookup failed: no such name")
+
+    def test_theTrackersDirectWordChecked(self):
+        """Where the tracker names a node without a relay, after a peer
+        named a relay for it that the tracker did not (the relayed
+        connector's L{vetDirect}), is checked as a host a peer names: a
+        name at the addresses it resolves to, a loopback address refused
+        to a node on no loopback network."""
+        node = dialingNode(RecordingConnector())
+        node.overlay = SimpleNamespace(peer_log=PeerLog(node.clock))
+        self.assertIsNotNone(node.dialer.connector.vetDirect)
+        node.dialer.connector = self.connector
+        self.node = node
+        self.leftFrom("203.0.113.9")
+        failure = self.failureResultOf(
+            node.dialer._vetDirect(SELLER.id, "127.0.0.1", 9002, FILES), HostRefused)
+        self.assertIn("loopback address", str(failure.value))
+        self.assertEqual(self.successResultOf(
+            node.dialer._vetDirect(SELLER.id, "198.51.100.4", 9002, FILES)),
+            ["198.51.100.4"])
+        self.assertIsNone(dialingNode(MemoryConnector(None, "n1")).dialer.connector.vetDirect)
 
     def test_aNameWithoutATrackerToAsk(self):
         self.node.membership = None

@@ -279,6 +279,38 @@ class ConnectorChannelTests(SynchronousTestCase):
         self.assertIs(connector.channel, channel)
 
 
+class _Names:
+    """A reactor's name resolver that knows one name: its addresses are
+    given at once, as a real resolver gives them later."""
+
+    def __init__(self, name, addresses):
+        self.name, self.addresses = name, addresses
+        self.asked = []
+
+    def resolveHostName(self, receiver, name, port):
+        self.asked.append((name, port))
+        receiver.resolutionBegan(None)
+        for host in self.addresses if name == self.name else ():
+            receiver.addressResolved(IPv4Address("TCP", host, port))
+        receiver.resolutionComplete()
+
+
+class ConnectorResolveTests(SynchronousTestCase):
+    """The daemon's connector resolves a name through its reactor's name
+    resolver (what the dialer checks before it dials a name,
+    docs/protocol.md §5, "Hosts a peer names")."""
+
+    def test_everyAddressInOrder(self):
+        reactor = MemoryReactor()
+        reactor.nameResolver = _Names("seller.example", ["198.51.100.4", "127.0.0.1"])
+        connector = EndpointConnector(reactor)
+        self.assertEqual(self.successResultOf(connector.resolve("seller.example", 9002)),
+                         ["198.51.100.4", "127.0.0.1"])
+        self.assertEqual(reactor.nameResolver.asked, [("seller.example", 9002)])
+        self.assertEqual(self.successResultOf(connector.resolve("other.example", 9002)),
+                         [])
+
+
 class ConnectorDialTests(SynchronousTestCase):
     """The key a dialler knows its peer by (a file's seller) is the one
     the channel of the connection must prove."""

@@ -394,6 +394,44 @@ class StrangerRelayTests(SynchronousTestCase):
                                   nonce=answer.nonce, sig=answer.prove(ask.key, ask.nonce)))
         self.assertIn(node_id, self.tracker.registry.checked)
 
+    def namedRelay(self, seed, name, reached):
+        """A node registered at host ``name``, which the tracker's check
+        dials and reaches at ``reached``, offering its relay: its id."""
+        identity = Identity.fromRandom(random.Random(seed))
+        handshake = Handshake(identity, REGISTER)
+        peer = WiredLink(self.factory, reached)
+        peer.say({"type": "thisisme", "id": "", "port": 4001, "host": name,
+                  "key": identity.key, "nonce": handshake.nonce})
+        [you] = peer.heard()
+        peer.say({"type": "proof", "sig": handshake.prove(you["key"], you["nonce"])})
+        self.assertEqual(self.connector.requests[-1][:2], (name, 4001))
+        probe = self.connector.connectLast(reached)
+        [ask] = sent(probe)
+        answer = Handshake(identity, CHECK)
+        feed(probe, wire.ThisIsMe(identity.id, 4001, key=identity.key, nonce=answer.nonce,
+                                  sig=answer.prove(ask.key, ask.nonce)))
+        peer.heard()
+        peer.say({"type": "relayOffer", "port": 7702, "slots": 16})
+        self.assertEqual(peer.heard(), [])
+        return identity.id
+
+    def test_relayNamedAtTheAddressReached(self):
+        """A relay registered at a name is named at the address the
+        tracker's check reached it at, never the name (DNS could answer
+        the nodes sent there otherwise, docs/protocol.md §5a), and
+        grouped by that address: a thousand names of one machine are one
+        relay group, as twelve keys are."""
+        relaying = self.namedRelay(30, "relay.example", "192.0.2.20")
+        _, _, answer = self.home("10.1.0.1")
+        self.assertEqual((answer["type"], answer["id"], answer["relay"]),
+                         ("relayAt", wireId(relaying), "192.0.2.20:7702"))
+        stranger = {wireId(self.namedRelay(40 + n, f"r{n}.evil.example", self.STRANGER))
+                    for n in range(12)}
+        self.namedRelay(60, "honest.example", "198.51.100.20")
+        named = [self.home(f"10.{n}.0.1")[2] for n in range(2, 8)]
+        self.assertEqual(sum(answer["id"] in stranger for answer in named), 2)
+        self.assertNotIn("evil", " ".join(answer["relay"] for answer in named))
+
     def test_victimsAddressNeverNamed(self):
         """
         A key registered at a victim's address (its check fails) says it

@@ -77,6 +77,28 @@ class VouchTests(SynchronousTestCase):
         self.dial(VICTIM)
         self.assertEqual(self.relaysDialled(), ["192.0.2.30:9002"])
 
+    def test_trackerNamesItDirectChecked(self):
+        """Where the tracker names the peer without a relay is checked as
+        a host a peer names (the node's dialer sets L{vetDirect}): dialled
+        at the addresses the check gives, in turn; nothing dialled when
+        it refuses."""
+        checked = []
+
+        def vet(target, host, port, purpose):
+            checked.append((target, host, port))
+            if host == "peer.example":
+                return defer.succeed(["192.0.2.31", "192.0.2.32"])
+            return defer.fail(ValueError("refused"))
+
+        self.connector.vetDirect = vet
+        self.tracker.reply = wire.NodeReply(PEER, "peer.example", 9002)
+        self.dial(VICTIM)
+        self.assertEqual(self.relaysDialled(), ["192.0.2.31:9002"])
+        self.tracker.reply = wire.NodeReply(PEER, "127.0.0.1", 9002)
+        self.failureResultOf(self.dial(VICTIM), ValueError)
+        self.assertEqual(checked, [(PEER, "peer.example", 9002), (PEER, "127.0.0.1", 9002)])
+        self.assertEqual(self.relaysDialled(), ["192.0.2.31:9002"])
+
     def test_trackerNamesNone(self):
         """The tracker names no address for the peer (or cannot be asked,
         or there is no tracker): nothing is dialled, said why."""

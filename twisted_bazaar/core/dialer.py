@@ -38,6 +38,7 @@ from twisted_bazaar.core.lanpaths import LOWEST_PORT, LanPaths
 from twisted_bazaar.core.peerhosts import HostRefused, PeerHosts
 from twisted_bazaar.core.reach import PUBLIC
 from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.net.connector import connectAny
 from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.traversal.punch import PunchFailed
@@ -237,6 +238,10 @@ class Dialer:
     def __init__(self, node, connector, candidates=CANDIDATES):
         self.node = node
         self.connector = RelayedConnector(connector, node.clock)
+        if getattr(connector, "addressed", False):
+            # Not on a memory network's labels (a million simulated nodes
+            # would each hold the bound method for nothing).
+            self.connector.vetDirect = self._vetDirect
         self.candidates = candidates
         self.lan = LanPaths(node.clock)
         self._hosts = None
@@ -335,8 +340,8 @@ class Dialer:
                 if why is not None:
                     return defer.fail(ConnectError(string=why))
                 return self._vetted(peer, purpose, relay).addCallback(
-                    lambda _: connector.connect(peer.host, peer.port, link,
-                                                expected=expected, **through))
+                    connectAny, lambda host: connector.connect(
+                        host, peer.port, link, expected=expected, **through))
 
             return self.node.overlay.connectTo(peer.host, peer.port, peer.id, purpose, dial)
         if why is not None:
@@ -344,17 +349,24 @@ class Dialer:
         through = {} if relay is None else dict(relay=relay, target=peer.id,
                                                 purpose=purpose)
         vetted = self._vetted(peer, purpose, relay).addErrback(_placed, peer)
-        return vetted.addCallback(lambda _: connector.connect(
-            peer.host, peer.port, protocol(), expected=expected, **through))
+        return vetted.addCallback(connectAny, lambda host: connector.connect(
+            host, peer.port, protocol(), expected=expected, **through))
 
     def _vetted(self, peer, purpose, relay):
-        """A Deferred firing when peer may be dialled at its host (through
-        a relay, or at a host L{Peer.vouched} for: always), failing with
-        why not (L{PeerHosts.vet}); on a connector whose hosts are labels
-        (a memory network's), always."""
+        """A Deferred firing with the hosts to dial peer at, in order (its
+        host, or the addresses its name resolves to: L{PeerHosts.vet}), or
+        failing with why not; its host as named through a relay, at a
+        host L{Peer.vouched} for, and on a connector whose hosts are
+        labels (a memory network's)."""
         if relay is not None or peer.vouched or not self.connector.addressed:
-            return defer.succeed(None)
-        return self.hosts.vet(peer, purpose)
+            return defer.succeed([peer.host])
+        return self.hosts.vet(peer, purpose, self.connector.resolve)
+
+    def _vetDirect(self, target, host, port, purpose):
+        """Where to dial node target at host, which the tracker names it
+        at without a relay (L{RelayedConnector.vetDirect}): checked as a
+        host a peer names is."""
+        return self._vetted(Peer(target, host, port), purpose, None)
 
     # -- the wait for a punch --------------------------------------------------------
 

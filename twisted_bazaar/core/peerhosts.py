@@ -13,7 +13,11 @@ chose, once a message: a lookup that reaches the stranger's name server
 ``127.0.0.1`` would pass as no loopback address.  The tracker resolves
 and dials a node's ``--host NAME`` itself when it checks it (§5 step 3),
 so a name it names is one an honest node registered and the tracker
-reached there.
+reached there.  But DNS may answer the node otherwise than it answered
+the tracker (a name rebound to ``127.0.0.1`` once checked): the node
+resolves the name itself and dials the addresses it gets that the rules
+allow for an address a peer names, in order until one connects, never
+the name.
 """
 
 from twisted.internet import defer
@@ -80,36 +84,62 @@ class PeerHosts:
             return own - {LOCAL}
         return own
 
-    def vet(self, peer, purpose):
+    def vet(self, peer, purpose, resolve):
         """
-        A Deferred firing (with None) when peer (a L{Peer} named at its
-        host, not through a relay) may be dialled there, or failing with
+        A Deferred firing with the addresses to dial peer at, in order
+        (a L{Peer} named at its host, not through a relay): its host, an
+        IP address the rules allow; or, for a name the tracker names the
+        peer at, those ``resolve(name, port)`` (a Deferred firing with IP
+        addresses) gives that they allow.  Else failing with
         L{HostRefused}, its reason logged (bounded, per address group).
         """
         host = peer.host
         if not isName(host):
             why = whyNotDialled(host, peer.port, self.scopes())
-            return defer.succeed(None) if why is None else self._refused(peer, purpose,
-                                                                         why)
+            return defer.succeed([host]) if why is None else self._refused(peer, purpose,
+                                                                           why)
         if self.lan.known(peer.id):
-            return self._named(peer, purpose, self.lan.hostNamed(peer.id))
-        tracker = self.node.membership
-        if tracker is None or peer.id is None:
-            return self._refused(peer, purpose, "a name is dialled only as the tracker "
-                                 "names the peer, and there is no tracker to ask "
-                                 "about it")
-        asking = tracker.whereRelay(peer.id)
-        return asking.addCallback(
-            lambda reply: self._named(peer, purpose, None if reply is None or not reply.port
-                                      else reply.host))
+            named = defer.succeed(self.lan.hostNamed(peer.id))
+        else:
+            tracker = self.node.membership
+            if tracker is None or peer.id is None:
+                return self._refused(peer, purpose, "a name is dialled only as the "
+                                     "tracker names the peer, and there is no tracker "
+                                     "to ask about it")
+            named = tracker.whereRelay(peer.id).addCallback(
+                lambda reply: None if reply is None or not reply.port else reply.host)
+        return named.addCallback(self._named, peer, purpose, resolve)
 
-    def _named(self, peer, purpose, named):
+    def _named(self, named, peer, purpose, resolve):
         """peer, named at a name, may be dialled if the tracker names it at
-        that name (``named``: where it does, or None)."""
-        if named == peer.host:
-            return defer.succeed(None)
-        return self._refused(peer, purpose, "a name is dialled only as the tracker names "
-                             f"the peer, and it names it at {named or 'no address'}")
+        that name (``named``: where it does, or None), at an address the
+        name resolves to now."""
+        if named != peer.host:
+            return self._refused(peer, purpose, "a name is dialled only as the tracker "
+                                 f"names the peer, and it names it at "
+                                 f"{named or 'no address'}")
+        return resolve(peer.host, peer.port).addCallbacks(
+            self._resolved, self._unresolved, callbackArgs=(peer, purpose),
+            errbackArgs=(peer, purpose))
+
+    def _resolved(self, addresses, peer, purpose):
+        """The addresses peer's name resolved to that may be dialled; or,
+        if none, the refusal of the first (what DNS answered the node is
+        a peer's word, as much as a host it names)."""
+        scopes = self.scopes()
+        whys = [(address, whyNotDialled(address, peer.port, scopes))
+                for address in addresses]
+        allowed = [address for address, why in whys if why is None]
+        if allowed:
+            return allowed
+        if not whys:
+            return self._refused(peer, purpose, f"{peer.host} resolves to no address")
+        address, why = whys[0]
+        return self._refused(peer, purpose, f"{peer.host} resolves to {address}: {why}")
+
+    def _unresolved(self, reason, peer, purpose):
+        return self._refused(peer, purpose, f"{peer.host} does not resolve: "
+                             f"{reason.getErrorMessage()}")
 
     def _refused(self, peer, purpose, why):
         where = f"{peer.host}:{peer.port}"

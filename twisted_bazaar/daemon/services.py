@@ -14,6 +14,7 @@ from twisted.internet.endpoints import (
     TCP4ServerEndpoint,
     TCP6ServerEndpoint,
 )
+from twisted.internet.interfaces import IResolutionReceiver
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -36,6 +37,25 @@ CONNECT_TIMEOUT = 5.0
 
 class StartupError(Exception):
     """A daemon cannot start: the option at fault, and why."""
+
+
+@implementer(IResolutionReceiver)
+class _Addresses:
+    """Gathers the addresses a name resolves to; L{done} fires with them
+    (text) once the resolution is complete."""
+
+    def __init__(self):
+        self.done = defer.Deferred()
+        self._addresses = []
+
+    def resolutionBegan(self, resolution):
+        pass
+
+    def addressResolved(self, address):
+        self._addresses.append(address.host)
+
+    def resolutionComplete(self):
+        self.done.callback(self._addresses)
 
 
 @implementer(IConnector)
@@ -88,6 +108,13 @@ class EndpointConnector:
             endpoint = EncryptedClientEndpoint(endpoint, self.channel, self.reactor,
                                                peerLog=self.peerLog, expected=expected)
         return endpoint.connect(_OneLink(protocol))
+
+    def resolve(self, name, port):
+        """See L{IConnector.resolve}: through the reactor's name resolver,
+        as a dial by name would (IPv4 and IPv6)."""
+        receiver = _Addresses()
+        self.reactor.nameResolver.resolveHostName(receiver, name, port)
+        return receiver.done
 
     def listen(self, factory, port=0):
         """Listen with factory on TCP port (0: any free one), on the

@@ -6,6 +6,7 @@ the memory network in a test or a simulation
 connector over either (L{twisted_bazaar.traversal.connector.RelayedConnector}).
 """
 
+from twisted.internet.error import ConnectError
 from zope.interface import Attribute, Interface
 
 
@@ -33,3 +34,27 @@ class IConnector(Interface):
     def listen(factory, port=0):
         """Listen with factory on port (0: any free one); a Deferred
         firing with the listening port."""
+
+    def resolve(name, port):
+        """The IP addresses (as text, in the order found) a host name
+        resolves to now: a Deferred firing with a list, perhaps empty,
+        or failing with why not.  Only an L{addressed} connector's."""
+
+
+def connectAny(hosts, connect):
+    """
+    ``connect(host)`` for each of hosts in turn until one connects (the
+    addresses a name resolves to: one of another family may be
+    unreachable, as a dial by name would find); a Deferred of the first
+    that does, or of the last failure.  Only a failure to connect
+    (C{ConnectError}) moves on.
+    """
+    d = connect(hosts[0])
+    if len(hosts) > 1:
+        d.addErrback(_nextHost, hosts[1:], connect)
+    return d
+
+
+def _nextHost(reason, hosts, connect):
+    reason.trap(ConnectError)
+    return connectAny(hosts, connect)

@@ -271,6 +271,10 @@ class MemoryConnector:
         """Listen with factory on this host (port 0: the next free one)."""
         return defer.maybeDeferred(self.network.listen, factory, self.from_host, port)
 
+    def resolve(self, name, port):
+        """A label is its own address: the memory network has no DNS."""
+        return defer.succeed([name])
+
 
 class Faults:
     """

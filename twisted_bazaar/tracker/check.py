@@ -54,11 +54,17 @@ class AddressCheck:
         self.link = None
         self._connecting = None
         self.result = defer.Deferred()
+        #: The IP address the check reached the node at, once it passed
+        #: dialling it directly (not through a relay), else None: its
+        #: registered host resolved, when that is a name.
+        self.reached = None
+        self._direct = False
 
     def start(self, connector, host, port, relay=None):
         """Connect to host:port (through ``relay`` to the node, for a node
         that is reached through one) and ask; returns L{result}."""
         self.link = Link(self, self.clock, self.settings, inbound=False)
+        self._direct = relay is None
         if relay is None:
             self._connecting = connector.connect(host, port, self.link)
         else:
@@ -89,8 +95,11 @@ class AddressCheck:
         link.send(wire.WhoAreYou(handshake.ownKey, handshake.nonce))
 
     def messageReceived(self, link, message):
-        self._done(type(message) is wire.ThisIsMe and message.id == self.node_id
-                   and self._passes(message))
+        passed = (type(message) is wire.ThisIsMe and message.id == self.node_id
+                  and self._passes(message))
+        if passed and self._direct:
+            self.reached = getattr(link.transport.getPeer(), "host", None) or None
+        self._done(passed)
         link.close("address checked", routine=True)
 
     def _passes(self, hello):

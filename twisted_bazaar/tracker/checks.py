@@ -48,6 +48,9 @@ class AddressChecks:
         self.checking = Account.of(CHECKS_LIMIT, check_limit)
         #: node id -> its address check in flight, or the timer of the next.
         self._checks = {}
+        #: node id -> the IP address its last check that passed reached it
+        #: at (L{AddressCheck.reached}).
+        self.reached = {}
         #: Ids of the nodes that asked to be told what their checks find.
         self.telling = set()
 
@@ -84,6 +87,8 @@ class AddressChecks:
         group = groupOf(tracker.links[node_id])
         if passed:
             del self._checks[node_id]
+            if check.reached is not None:
+                self.reached[node_id] = check.reached
             tracker.registry.verify(node_id)
             tracker.memberLine(group, LogLevel.info,
                                "node {id} listens at {host}:{port} as it said: "
@@ -120,6 +125,7 @@ class AddressChecks:
         """node_id left: no check of it, nothing to tell it."""
         self.stop(node_id)
         self.telling.discard(node_id)
+        self.reached.pop(node_id, None)
 
     def stopAll(self):
         """Cancel every check in flight or scheduled."""

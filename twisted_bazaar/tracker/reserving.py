@@ -178,5 +178,11 @@ class Reservations:
             link.send(wire.Error("norelay", "this tracker names as relays only nodes "
                                  "it dialled and that proved a key"))
             return
-        host, _ = self.tracker.registry.address(node_id)
+        # Named, and grouped, at the address the check reached it at, not
+        # at a name it registered: DNS could answer the nodes sent there
+        # otherwise, and a thousand names of one machine would be a
+        # thousand address groups.
+        host = self.tracker.checks.reached.get(node_id)
+        if host is None:
+            host, _ = self.tracker.registry.address(node_id)
         self.pool.offer(node_id, joinRelay(host, message.port), message.slots)

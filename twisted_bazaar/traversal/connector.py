@@ -19,7 +19,7 @@ from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from zope.interface import implementer
 
-from twisted_bazaar.net.connector import IConnector
+from twisted_bazaar.net.connector import IConnector, connectAny
 from twisted_bazaar.net.encrypted import HANDSHAKE_TIMEOUT, EncryptedProtocol
 from twisted_bazaar.traversal.circuit import CircuitEnd
 from twisted_bazaar.traversal.messages import NODE, RelayConnect
@@ -80,7 +80,7 @@ class RelayedConnector:
     @ivar connector: the wrapped connector.
     """
 
-    __slots__ = ("connector", "clock", "tracker", "trackers", "_named")
+    __slots__ = ("connector", "clock", "tracker", "trackers", "_named", "vetDirect")
 
     def __init__(self, connector, clock, trackers=False):
         """
@@ -97,6 +97,12 @@ class RelayedConnector:
         self.tracker = None
         #: peer id -> the relay the tracker named for it, the newest last.
         self._named = OrderedDict()
+        #: Where a node the tracker names without a relay is dialled:
+        #: ``(target, host, port, purpose)`` -> a Deferred firing with the
+        #: hosts to dial, in order (the node's dialer checks the host as
+        #: one a peer names: L{twisted_bazaar.core.peerhosts}); None: at
+        #: the host as named.
+        self.vetDirect = None
 
     def trackerNamed(self, peer_id, relay):
         """The tracker named peer_id with relay (None: with none)."""
@@ -134,6 +140,9 @@ class RelayedConnector:
 
     def listen(self, factory, port=0):
         return self.connector.listen(factory, port)
+
+    def resolve(self, name, port):
+        return self.connector.resolve(name, port)
 
     def connect(self, host, port, protocol, expected=None, relay=None, target=None,
                 purpose=NODE):
@@ -179,7 +188,11 @@ class RelayedConnector:
                                f"{shortId(target)}, for which {relay} was named as its "
                                "relay: a relay is dialled only as the tracker names it")
             if reply.relay is None:
-                return self.connect(reply.host, reply.port, protocol, expected)
+                if self.vetDirect is None:
+                    return self.connect(reply.host, reply.port, protocol, expected)
+                return self.vetDirect(target, reply.host, reply.port, purpose).addCallback(
+                    connectAny, lambda host: self.connect(host, reply.port, protocol,
+                                                          expected))
             self.trackerNamed(target, reply.relay)
             return self._through(reply.host, reply.port, protocol, expected, reply.relay,
                                  target, purpose)
