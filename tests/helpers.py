@@ -121,6 +121,31 @@ class FakeConnector:
         self.requests[-1].deferred.errback(exception)
 
 
+class AddressedConnector(FakeConnector):
+    """A L{FakeConnector} whose hosts are IP addresses and names, as a TCP
+    connector's are: what its dialler dials is checked first."""
+
+    addressed = True
+
+    def __init__(self):
+        super().__init__()
+        #: What a name resolves to (a list of addresses, or an exception
+        #: its lookup fails with); a name not here is looked up until the
+        #: test fires its Deferred in L{lookups}.
+        self.names = {}
+        self.lookups = []
+
+    def resolve(self, name, port):
+        answer = self.names.get(name)
+        if answer is None:
+            d = defer.Deferred()
+            self.lookups.append(d)
+            return d
+        if isinstance(answer, Exception):
+            return defer.fail(answer)
+        return defer.succeed(list(answer))
+
+
 class RecordingOwner:
     """A link owner that only records what the link hands on."""
 

@@ -1,6 +1,7 @@
 """
 Tests of L{twisted_bazaar.base.peerhost}: the scope of an address, and
-which a node dials where a peer's word names it.
+which a node dials where a peer's word names it, and which a tracker
+dials to check a node.
 """
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -11,6 +12,7 @@ from twisted_bazaar.base.peerhost import (
     PUBLIC,
     isName,
     scopeOf,
+    whyNotChecked,
     whyNotDialled,
 )
 
@@ -49,3 +51,49 @@ class DialledTests(SynchronousTestCase):
 
     def test_neverLinkLocal(self):
         self.assertIn("link-local", whyNotDialled("169.254.169.254", 8080, {LOCAL}))
+
+
+class CheckedTests(SynchronousTestCase):
+    """
+    A tracker checks a node where its connection comes from, or where the
+    node could dial itself from there: a registration never has it dial
+    a service of its own machine or network, or a third party.
+    """
+
+    def test_whereItsConnectionComesFrom(self):
+        """However spelt."""
+        self.assertIsNone(whyNotChecked("203.0.113.5", "203.0.113.5"))
+        self.assertIsNone(whyNotChecked("203.0.113.5", "::ffff:203.0.113.5"))
+        self.assertIsNone(whyNotChecked("10.0.0.7", "10.0.0.7"))
+
+    def test_fromAPublicAddressThereOnly(self):
+        for host in ("198.51.100.9", "127.0.0.1", "10.0.0.1", "169.254.169.254", "::1"):
+            why = whyNotChecked(host, "203.0.113.5")
+            self.assertEqual(why, f"{host} is not where the node's connection comes "
+                             "from (203.0.113.5): a node connecting from a public "
+                             "address is checked only there")
+
+    def test_fromItsOwnMachineAnywhere(self):
+        """A node on the tracker's machine can dial whatever it can."""
+        for host in ("198.51.100.9", "127.0.0.2", "10.0.0.1", "::1"):
+            self.assertIsNone(whyNotChecked(host, "127.0.0.1"), host)
+        self.assertIsNone(whyNotChecked("10.0.0.1", "::1"))
+
+    def test_fromItsNetworkNoLoopbackOrLinkLocal(self):
+        """Nor its cloud's metadata service: each machine's own."""
+        self.assertIsNone(whyNotChecked("10.0.0.1", "192.168.1.5"))
+        self.assertIsNone(whyNotChecked("198.51.100.9", "192.168.1.5"))
+        for host in ("127.0.0.1", "169.254.169.254", "fe80::1"):
+            self.assertIn("a node connecting from a private address is checked only "
+                          "there, or at another private or public address",
+                          whyNotChecked(host, "192.168.1.5"))
+
+    def test_neverWhereNoNodeListens(self):
+        for host in ("224.0.0.1", "255.255.255.255", "240.0.0.1"):
+            self.assertIn("no address a node listens at", whyNotChecked(host, "127.0.0.1"))
+        self.assertIn("names a zone", whyNotChecked("fe80::1%eth0", "127.0.0.1"))
+
+    def test_aNameIsNoAddress(self):
+        """A name is resolved first (tracker/checks.py): it is never where
+        a connection comes from."""
+        self.assertIn("is not where", whyNotChecked("seller.example", "203.0.113.5"))

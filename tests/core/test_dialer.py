@@ -475,10 +475,10 @@ class PeerHostTests(SynchronousTestCase):
         self.node = node
         self.leftFrom("203.0.113.9")
         failure = self.failureResultOf(
-            node.dialer._vetDirect(SELLER.id, "127.0.0.1", 9002, FILES), HostRefused)
+            node.dialer.vetDirect(SELLER.id, "127.0.0.1", 9002, FILES), HostRefused)
         self.assertIn("loopback address", str(failure.value))
         self.assertEqual(self.successResultOf(
-            node.dialer._vetDirect(SELLER.id, "198.51.100.4", 9002, FILES)),
+            node.dialer.vetDirect(SELLER.id, "198.51.100.4", 9002, FILES)),
             ["198.51.100.4"])
         self.assertIsNone(dialingNode(MemoryConnector(None, "n1")).dialer.connector.vetDirect)
 

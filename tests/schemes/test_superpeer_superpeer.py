@@ -618,6 +618,32 @@ class AddressCheckTests(SynchronousTestCase):
         closeLink(request.link)
         self.assertForgotten(link)
 
+    def test_aLeafsWordVetted(self):
+        """
+        On a connector of addresses (TCP's), the host a leaf registers is
+        checked as any host a peer names (core/peerhosts.py): never a
+        service of the super-peer's own machine or network (its cloud's
+        metadata service among them); the leaf is forgotten, its link
+        closed, and the super-peer says why.  A public address is dialled.
+        """
+        self.node.connector.addressed = True
+        with capturedLogs() as events:
+            for host, port in (("127.0.0.1", 6379), ("169.254.169.254", 80)):
+                link = linkPeer(self.node, L11, purpose=LEAF)
+                feed(link, register(link, 1, host, port, {"apple": 2}))
+                self.assertEqual(self.node.connector.requests, [])
+                self.assertNotIn(L11, self.index)
+                self.assertTrue(link.closing)
+                self.assertEqual([type(m) for m in sent(link)], [wire.Dc])
+        lines = [formatEvent(event) for event in events]
+        self.assertIn(f"leaf {shortId(L11)}: not dialling 127.0.0.1:6379 to check it: "
+                      "127.0.0.1 is a loopback address, and this node is on no loopback "
+                      "network itself (as its tracker connections and the tracker's "
+                      "word say); forgetting it", lines)
+        self.register(host="198.51.100.9")
+        [request] = self.node.connector.requests
+        self.assertEqual((request.host, request.port), ("198.51.100.9", 9011))
+
     def test_portZeroNeedsNoCheck(self):
         """A leaf that takes no connections (port 0) impersonates nobody:
         listed without a check, as at the tracker."""

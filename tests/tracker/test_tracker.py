@@ -20,6 +20,7 @@ from twisted.logger import (
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
+    AddressedConnector,
     FakeConnector,
     WiredLink,
     closeLink,
@@ -28,7 +29,7 @@ from tests.helpers import (
     parseJSONNetstrings,
     sent,
 )
-from twisted_bazaar.wire.ids import KEYED, parseWireId, wireId
+from twisted_bazaar.wire.ids import KEYED, parseWireId, shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import CHECK, LINK, REGISTER, Handshake
@@ -771,6 +772,106 @@ class ReachTests(AddressCheckTests):
         peer.link.transport.loseConnection()
         self.assertTrue(self.connector.requests[0].deferred.called)
         self.assertEqual(peer.heard(), [])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class CheckedWhereItConnectsTests(ReachTests):
+    """
+    On a connector of addresses (TCP's), the tracker dials a node to check
+    it where its connection comes from, or where the node could dial
+    itself from there (base/peerhost.py's L{whyNotChecked}): a stranger's
+    registration never has it dial a service of its own machine or
+    network, or a third party, and what it is told makes no port scanner
+    of the tracker (docs/protocol.md §5, "The address check").
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.connector = self.tracker.connector = AddressedConnector()
+
+    def register(self, port, peer_host="203.0.113.5", reach=True, host=""):
+        """As L{ReachTests.register}; a check that dials nothing fails at
+        once: what the node is told of it, it is told with its id
+        (L{told})."""
+        peer = WiredLink(self.factory, peer_host, 40123)
+        peer.say({"type": "thisisme", "id": "", "port": port, "host": host,
+                  "reach": reach})
+        answer, *self.told = peer.heard()
+        return peer, parseWireId(answer["id"])
+
+    def test_toldEachFailure(self):
+        """Registered at an address of its own network (behind NAT), seen
+        at its router's: not dialled there, and told so at each check, as
+        a check that found nothing."""
+        with capturedLogs() as events:
+            peer, node_id = self.register(4001, host="10.1.0.2")
+            self.clock.advance(RECHECK_FIRST)
+        self.assertEqual(self.connector.requests, [])
+        told = {"type": "reach", "host": "10.1.0.2", "port": 4001, "reachable": False,
+                "seenHost": "203.0.113.5", "seenPort": 40123}
+        self.assertEqual(self.told + peer.heard(), [told, told])
+        lines = [formatEvent(event) for event in events]
+        self.assertIn(f"node {shortId(node_id)} joined from 203.0.113.5, registered at "
+                      "10.1.0.2:4001 (1 live)", lines)
+        self.assertIn(f"node {shortId(node_id)}: not dialling 10.1.0.2:4001 to check it: "
+                      "10.1.0.2 is not where the node's connection comes from "
+                      "(203.0.113.5): a node connecting from a public address is "
+                      "checked only there; not introducing it (checking again in 5 s)",
+                      lines)
+
+    def test_neverAServiceOfItsOwnMachine(self):
+        """127.0.0.1:6379, 169.254.169.254:80, a third party's address:
+        never dialled for a stranger; the node is not introduced."""
+        asker = self.asker()
+        for host, port in (("127.0.0.1", 6379), ("169.254.169.254", 80),
+                           ("198.51.100.9", 443)):
+            _, node_id = self.register(port, host=host)
+            self.assertEqual(self.ask(asker, node_id), [(-1, 0), (node_id, 0)])
+        self.clock.advance(RECHECK_FIRST * 8)
+        self.assertEqual(self.connector.requests, [])
+
+    def test_fromItsOwnMachineAnywhere(self):
+        """A node on the tracker's machine can dial what the tracker can:
+        it is checked where it says."""
+        self.register(4001, peer_host="127.0.0.1", host="192.0.2.44")
+        self.assertEqual(self.connector.requests[0][:2], ("192.0.2.44", 4001))
+
+    def test_aNameAtTheAddressItConnectsFrom(self):
+        """A name is resolved, and dialled at the address it resolves to
+        where the node's connection comes from, never as a name; the node
+        stays named at its name."""
+        self.connector.names["seller.example"] = ["192.0.2.8", "203.0.113.5"]
+        asker = self.asker()
+        peer, node_id = self.register(4001, host="seller.example")
+        self.assertEqual(self.connector.requests[0][:2], ("203.0.113.5", 4001))
+        self.answerCheck(wire.ThisIsMe(node_id, 4001))
+        asker.say({"type": "whereis", "id": wireId(node_id)})
+        [answer] = asker.heard()
+        self.assertEqual((answer["host"], answer["port"]), ("seller.example", 4001))
+
+    def test_aNameElsewhere(self):
+        """A name that resolves to other addresses only, to none, or not at
+        all: nothing dialled, and the tracker says why."""
+        self.connector.names.update({"victim.example": ["127.0.0.1"], "none.example": [],
+                                     "nx.example": ValueError("no such name")})
+        with capturedLogs() as events:
+            for name in ("victim.example", "none.example", "nx.example"):
+                self.register(4001, host=name)
+        self.assertEqual(self.connector.requests, [])
+        lines = "\n".join(formatEvent(event) for event in events)
+        self.assertIn("not dialling victim.example:4001 to check it: victim.example "
+                      "resolves to 127.0.0.1: 127.0.0.1 is not where", lines)
+        self.assertIn("none.example resolves to no address", lines)
+        self.assertIn("nx.example does not resolve: no such name", lines)
+
+    def test_leavingWhileItsNameIsLookedUp(self):
+        """The lookup is cancelled with the check: nothing is dialled, no
+        timer is left."""
+        peer, _ = self.register(4001, host="slow.example")
+        [lookup] = self.connector.lookups
+        peer.link.transport.loseConnection()
+        self.assertTrue(lookup.called)
+        self.assertEqual(self.connector.requests, [])
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
 

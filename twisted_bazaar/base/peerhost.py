@@ -84,3 +84,37 @@ def whyNotDialled(host, port, own):
     if port < LOWEST_PORT:
         return f"{host} is a {scope} address, and port {port} is below {LOWEST_PORT}"
     return None
+
+
+def whyNotChecked(host, seen):
+    """
+    Why a tracker checking a node whose connection comes from IP address
+    ``seen`` does not dial IP address ``host``, the node's word for where
+    it listens; None when it does (docs/protocol.md §5, "The address
+    check").  It dials ``seen`` itself; from a connection of its own
+    machine (loopback), any address; from its private network, any but a
+    loopback or link-local one: hosts the node can dial itself, so that
+    a registration makes no tracker dial, for a stranger, a service of
+    its own machine or network (its cloud's metadata service among them:
+    each machine's own), nor a third party.  As libp2p's AutoNAT dials
+    back only the IP address it sees a client at.
+    """
+    if "%" in host:
+        return f"{host!r} names a zone: an interface of the tracker's machine"
+    try:
+        address, origin = ipAddress(host), ipAddress(seen)
+    except ValueError:
+        return f"{host} is not where the node's connection comes from ({seen})"
+    if address == origin:
+        return None
+    scope, from_scope = scopeOf(str(address)), scopeOf(str(origin))
+    if scope is None:
+        return f"{host} is no address a node listens at (multicast, broadcast, reserved)"
+    if from_scope == LOOPBACK:
+        return None
+    if from_scope == LOCAL and scope != LOOPBACK and not address.is_link_local:
+        return None
+    where = (" there, or at another private or public address" if from_scope == LOCAL
+             else " there")
+    return (f"{host} is not where the node's connection comes from ({seen}): a node "
+            f"connecting from a {from_scope or 'public'} address is checked only{where}")

@@ -241,7 +241,7 @@ class Dialer:
         if getattr(connector, "addressed", False):
             # Not on a memory network's labels (a million simulated nodes
             # would each hold the bound method for nothing).
-            self.connector.vetDirect = self._vetDirect
+            self.connector.vetDirect = self.vetDirect
         self.candidates = candidates
         self.lan = LanPaths(node.clock)
         self._hosts = None
@@ -362,10 +362,11 @@ class Dialer:
             return defer.succeed([peer.host])
         return self.hosts.vet(peer, purpose, self.connector.resolve)
 
-    def _vetDirect(self, target, host, port, purpose):
+    def vetDirect(self, target, host, port, purpose):
         """Where to dial node target at host, which the tracker names it
-        at without a relay (L{RelayedConnector.vetDirect}): checked as a
-        host a peer names is."""
+        at without a relay (L{RelayedConnector.vetDirect}), or a leaf
+        registered at a super-peer that checks it: checked as a host a
+        peer names is (a Deferred, as L{PeerHosts.vet} gives)."""
         return self._vetted(Peer(target, host, port), purpose, None)
 
     # -- the wait for a punch --------------------------------------------------------

@@ -14,7 +14,9 @@ from twisted.internet import defer
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.core.peerhosts import HostRefused
 from twisted_bazaar.identity.proofs import CHECK
+from twisted_bazaar.net.connector import connectAny
 from twisted_bazaar.net.handshake import OPENING, LinkHandshake, channelKey
 from twisted_bazaar.net.link import ILinkOwner, Link
 
@@ -58,30 +60,47 @@ class AddressCheck:
         #: dialling it directly (not through a relay), else None: its
         #: registered host resolved, when that is a name.
         self.reached = None
+        #: Why the check dialled nothing (the host is one the checker does
+        #: not dial for the node), once it failed so; else None.
+        self.refused = None
         self._direct = False
 
-    def start(self, connector, host, port, relay=None):
-        """Connect to host:port (through ``relay`` to the node, for a node
-        that is reached through one) and ask; returns L{result}."""
+    def start(self, connector, host, port, relay=None, hosts=None):
+        """
+        Connect to host:port (through ``relay`` to the node, for a node
+        that is reached through one) and ask; returns L{result}.
+
+        @param hosts: a Deferred firing with the addresses to dial instead
+            of host, in order, until one connects (host vetted: a name
+            resolved, only addresses the checker dials for the node); or
+            failing with L{HostRefused}, why there are none (L{refused}).
+        """
         self.link = Link(self, self.clock, self.settings, inbound=False)
         self._direct = relay is None
-        if relay is None:
-            self._connecting = connector.connect(host, port, self.link)
+        link = self.link
+        if relay is not None:
+            connecting = connector.connect(host, port, link, relay=relay,
+                                           target=self.node_id)
+        elif hosts is None:
+            connecting = connector.connect(host, port, link)
         else:
-            self._connecting = connector.connect(host, port, self.link, relay=relay,
-                                                 target=self.node_id)
-        self._connecting.addErrback(self._failed)
+            connecting = hosts.addCallback(connectAny, lambda address: connector.connect(
+                address, port, link))
+        self._connecting = connecting
+        connecting.addErrback(self._failed)
         return self.result
 
     def cancel(self):
         """Give the check up: stop connecting, or close its connection;
         the result is False."""
         self._done(False)
-        if not self._connecting.called:
-            self._connecting.cancel()
+        # Cancels the dial a vetting of hosts chained, too.
+        self._connecting.cancel()
         self.link.close("check abandoned", routine=True)
 
     def _failed(self, reason):
+        if reason.check(HostRefused):
+            self.refused = str(reason.value)
         self._done(False)
 
     def _done(self, passed):

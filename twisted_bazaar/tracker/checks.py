@@ -5,10 +5,13 @@ charged to its node's address group, a failed one is tried again later,
 and a node that asked (``thisisme.reach``) is told what each one found.
 """
 
+from twisted.internet import defer
 from twisted.logger import LogLevel
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import declare
+from twisted_bazaar.base.peerhost import isName, whyNotChecked
+from twisted_bazaar.core.peerhosts import HostRefused
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.tracker.check import AddressCheck
@@ -74,8 +77,27 @@ class AddressChecks:
         check = self._checks[node_id] = AddressCheck(node_id, tracker.keyOf(node_id),
                                                      tracker.identity, clock,
                                                      tracker.settings, tracker.peer_log)
-        check.start(tracker.connector, host, port).addCallback(self._checked, node_id,
-                                                               check, retry)
+        check.start(tracker.connector, host, port,
+                    hosts=self._hostsOf(node_id, host, port)).addCallback(
+            self._checked, node_id, check, retry)
+
+    def _hostsOf(self, node_id, host, port):
+        """
+        Where to dial node_id, registered at host:port: a Deferred firing
+        with the addresses, or failing with L{HostRefused}.  host, or the
+        addresses its name resolves to now, that L{whyNotChecked} allows
+        for a node whose connection comes from where node_id's does; None
+        (host as it is) on a connector of labels (a memory network's).
+        """
+        connector = self.tracker.connector
+        if not connector.addressed:
+            return None
+        seen = getattr(self.tracker.links[node_id].transport.getPeer(), "host", "") or ""
+        if not isName(host):
+            why = whyNotChecked(host, seen)
+            return defer.succeed([host]) if why is None else defer.fail(HostRefused(why))
+        return connector.resolve(host, port).addCallbacks(
+            _allowed, _unresolved, callbackArgs=(host, seen), errbackArgs=(host,))
 
     def _checked(self, passed, node_id, check, retry):
         if self._checks.get(node_id) is not check:
@@ -94,10 +116,17 @@ class AddressChecks:
                                "node {id} listens at {host}:{port} as it said: "
                                "introducing it", id=shortId(node_id), host=host, port=port)
             return
-        tracker.memberLine(group, LogLevel.warn,
-                           "node {id}: nothing at {host}:{port} answers as that node; "
-                           "not introducing it (checking again in {retry:g} s)",
-                           id=shortId(node_id), host=host, port=port, retry=retry)
+        if check.refused is not None:
+            tracker.memberLine(group, LogLevel.warn,
+                               "node {id}: not dialling {host}:{port} to check it: "
+                               "{why}; not introducing it (checking again in {retry:g} s)",
+                               id=shortId(node_id), host=host, port=port,
+                               why=check.refused, retry=retry)
+        else:
+            tracker.memberLine(group, LogLevel.warn,
+                               "node {id}: nothing at {host}:{port} answers as that "
+                               "node; not introducing it (checking again in {retry:g} s)",
+                               id=shortId(node_id), host=host, port=port, retry=retry)
         self._checks[node_id] = tracker.clock.callLater(
             retry, self.check, node_id, min(retry * 2, RECHECK_MAX))
 
@@ -131,3 +160,20 @@ class AddressChecks:
         """Cancel every check in flight or scheduled."""
         for node_id in list(self._checks):
             self.stop(node_id)
+
+
+def _allowed(addresses, name, seen):
+    """The addresses name resolved to that a check dials (L{whyNotChecked});
+    else why none."""
+    whys = [(address, whyNotChecked(address, seen)) for address in addresses]
+    allowed = [address for address, why in whys if why is None]
+    if allowed:
+        return allowed
+    if not whys:
+        raise HostRefused(f"{name} resolves to no address")
+    address, why = whys[0]
+    raise HostRefused(f"{name} resolves to {address}: {why}")
+
+
+def _unresolved(reason, name):
+    raise HostRefused(f"{name} does not resolve: {reason.getErrorMessage()}")

@@ -443,9 +443,14 @@ class Tracker:
             link.purpose = STATUS
         if proven is None:
             link.send(wire.ThisIsYou(node_id, hello.port))
-        self.memberLine(group, _levelOf(link), "node {id} joined from {host}:{port} "
-                         "({n} live)", id=shortId(node_id), host=host, port=hello.port,
-                         n=len(self.registry))
+        if host == seen:
+            self.memberLine(group, _levelOf(link), "node {id} joined from {host}:{port} "
+                             "({n} live)", id=shortId(node_id), host=host, port=hello.port,
+                             n=len(self.registry))
+        else:
+            self.memberLine(group, _levelOf(link), "node {id} joined from {seen}, "
+                             "registered at {host}:{port} ({n} live)", id=shortId(node_id),
+                             seen=seen, host=host, port=hello.port, n=len(self.registry))
         if checking:
             self.checks.check(node_id)
 

@@ -226,9 +226,14 @@ class SuperPeerSide(NodeObserver):
         check = self._checks[leaf] = AddressCheck(
             leaf, self.node.provenKey(link), self.node.identity, self.node.clock,
             self.node.config.link, self.node.overlay.peer_log)
-        check.start(self.node.dialer.connector, *address,
-                    relay=self._relays.get(leaf)).addCallback(
-            self._addressChecked, link, address, check)
+        relay = self._relays.get(leaf)
+        # The host a leaf registered is its word: vetted as any host a
+        # peer names, so that no leaf has this node dial a service of its
+        # own machine or network (docs/protocol.md §18).
+        hosts = None if relay is not None else self.node.dialer.vetDirect(
+            leaf, *address, "check")
+        check.start(self.node.dialer.connector, *address, relay=relay,
+                    hosts=hosts).addCallback(self._addressChecked, link, address, check)
 
     def _addressChecked(self, passed, link, address, check):
         leaf = link.peer_id
@@ -245,12 +250,16 @@ class SuperPeerSide(NodeObserver):
                                "listing its items", leaf=shortId(leaf), host=host,
                                port=port)
             return
-        self.leaf_log.emit(self.log, LogLevel.warn, group,
-                           "leaf {leaf}: nothing at {host}:{port} answers as that "
-                           "leaf; forgetting it", leaf=shortId(leaf), host=host,
-                           port=port)
+        if check.refused is None:
+            line = "leaf {leaf}: nothing at {host}:{port} answers as that leaf"
+            why = f"nothing at {host}:{port} answers as leaf {wireId(leaf)}"
+        else:
+            line = "leaf {leaf}: not dialling {host}:{port} to check it: {why}"
+            why = f"not dialling {host}:{port} to check leaf {wireId(leaf)}: {check.refused}"
+        self.leaf_log.emit(self.log, LogLevel.warn, group, line + "; forgetting it",
+                           leaf=shortId(leaf), host=host, port=port, why=check.refused)
         self.index.forget(leaf)
-        link.disconnect(f"nothing at {host}:{port} answers as leaf {wireId(leaf)}")
+        link.disconnect(why)
 
     def _stopChecking(self, leaf):
         check = self._checks.pop(leaf, None)
