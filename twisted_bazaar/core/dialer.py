@@ -355,9 +355,9 @@ class Dialer:
     def _vetted(self, peer, purpose, relay):
         """A Deferred firing with the hosts to dial peer at, in order (its
         host, or the addresses its name resolves to: L{PeerHosts.vet}), or
-        failing with why not; its host as named through a relay, at a
-        host L{Peer.vouched} for, and on a connector whose hosts are
-        labels (a memory network's)."""
+        failing with why not; its host alone when dialled through a
+        relay, vouched for (L{Peer.vouched}), or on a connector whose
+        hosts are labels (a memory network's)."""
         if relay is not None or peer.vouched or not self.connector.addressed:
             return defer.succeed([peer.host])
         return self.hosts.vet(peer, purpose, self.connector.resolve)
