@@ -18,7 +18,7 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import CHECK, REGISTER, Handshake
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.tracker import Tracker, TrackerFactory
-from twisted_bazaar.tracker.relays import MOST_NAMED
+from twisted_bazaar.tracker.relays import MOST_NAMED, PLACES_LIMIT
 from twisted_bazaar.traversal.limits import RelayLimits
 from twisted_bazaar.traversal.relay import Relay
 from twisted_bazaar.wire.ids import parseWireId, wireId
@@ -368,6 +368,32 @@ class StrangerRelayTests(SynchronousTestCase):
         self.assertNotIn("relayAt", [answer["type"] for answer in answers[4:]])
         _, _, answer = self.home("10.1.0.1")
         self.assertEqual(answer["type"], "relayAt")
+
+    def test_confirmedWithoutReserving(self):
+        """Sixteen keys of one group ask for reservations, and each
+        confirms at once the relay it is named (``relayReserved``), never
+        connecting to it: the tracker took their word, and the honest
+        relay's 16 places were all counted held, so every node at home of
+        another group went to the tracker's relay (256 keys of one group
+        filled 16 relays so).  Now one group holds at most the share the
+        relay itself grants a group, 4 places there, confirmed or not:
+        the rest of its keys are held at the tracker's relay (8, its share
+        there) or refused, and 12 nodes at home of other groups are still
+        named the honest relay."""
+        self.checkless()
+        self.relaying("192.0.2.20", slots=16)
+        answers = []
+        for n in range(1, 17):
+            peer, _, answer = self.home(f"127.77.0.{n}")
+            if answer["type"] == "relayAt":
+                peer.say({"type": "relayReserved", "relay": answer["relay"]})
+                self.assertEqual(peer.heard(), [])
+            answers.append(answer["type"])
+        share = PLACES_LIMIT.group
+        self.assertEqual(answers[:share], ["relayAt"] * share)
+        self.assertNotIn("relayAt", answers[share:])
+        honest = [self.home(f"10.{n}.0.1")[2]["type"] for n in range(1, 14)]
+        self.assertEqual(honest, ["relayAt"] * (16 - share) + ["relayReserved"])
 
     def test_nameExpires(self):
         """A name not confirmed within the tracker's timeout holds no

@@ -6,7 +6,7 @@ import random
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.tracker.relays import NAMES_LIMIT, RelayPool
+from twisted_bazaar.tracker.relays import NAMES_LIMIT, PLACES_LIMIT, RelayPool
 
 
 def always(node_id):
@@ -212,6 +212,26 @@ class NameTests(SynchronousTestCase):
         for node_id in range(100, 100 + share):
             self.pool.hold(node_id)
         self.assertIsNotNone(self.pool.pick(200, "stranger", always))
+
+    def test_placesPerAskerGroupAtARelay(self):
+        """One group's nodes at home are named one relay, confirmed or
+        not, as often as the relay grants a group places (a confirmation
+        is only their word): then none of that relay; another group still
+        is, and a place let go is the group's again."""
+        pool = RelayPool(random.Random(3), self.clock)
+        pool.offer(1, relayAt(1), 16)
+        share = PLACES_LIMIT.group
+        named = []
+        for node_id in range(100, 110):
+            found = pool.pick(node_id, "stranger", always)
+            named.append(found)
+            if found is not None:
+                pool.hold(node_id)
+        self.assertEqual([found is not None for found in named],
+                         [True] * share + [False] * (10 - share))
+        self.assertIsNotNone(pool.pick(10, "honest", always))
+        pool.release(100)
+        self.assertIsNotNone(pool.pick(200, "stranger", always))
 
     def test_stop(self):
         """Stopping cancels every name's timer."""

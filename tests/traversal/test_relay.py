@@ -527,6 +527,39 @@ class ReserveHereTests(SynchronousTestCase):
         self.assertEqual(_heard(again)[0].code, "noslots")
         self.assertTrue(bed.relay.holds(NODE_ID))
 
+    def test_oneConnectionHoldsAKeysReservation(self):
+        """One key reserves again and again, each time on a new
+        connection: each used to be kept open, counted in no pool (its
+        first frame took it out of the connections still to say what they
+        want, and its reservation was counted once), so one stranger held
+        as many of the relay node's descriptors as its connection rate
+        let it open.  Now the connection it held on before is told why
+        and closed: one connection holds a reservation, circuits are told
+        on the newest."""
+        bed = self.relay()
+        identity = Identity.generate()
+        ends = []
+        for _ in range(500):
+            end = _end(bed.relay, "10.9.0.1", peerKey=decode(identity.key))
+            end.dataReceived(frame(wire.encode(RelayReserve(identity.id))))
+            ends.append(end)
+        *before, newest = ends
+        self.assertEqual([end.transport.disconnecting for end in before],
+                         [True] * len(before))
+        self.assertEqual(_heard(before[0])[-1], wire.Error(
+            "noslots", "your reservation moved to a newer connection of your node"))
+        self.assertFalse(newest.transport.disconnecting)
+        self.assertEqual(bed.relay.reservations.used, 1)
+        self.assertEqual(bed.relay.refused, 0)
+        for end in before:
+            end.connectionLost(None)
+        self.assertTrue(bed.relay.holds(identity.id))
+        dialler = _end(bed.relay, "10.3.0.1")
+        dialler.dataReceived(frame(wire.encode(RelayConnect(identity.id, "node"))))
+        self.assertIsInstance(_heard(newest)[-1], RelayIncoming)
+        newest.connectionLost(None)
+        self.assertFalse(bed.relay.holds(identity.id))
+
     def test_nothingMore(self):
         """A reservation's connection carries nothing more from its node:
         more is refused, and the reservation goes with the connection."""

@@ -25,7 +25,7 @@ from twisted_bazaar.traversal.messages import (
     RelayReserved,
 )
 from twisted_bazaar.traversal.relayprobe import PROBE_INTERVAL
-from twisted_bazaar.traversal.reservation import RETRY_FIRST
+from twisted_bazaar.traversal.reservation import RESERVE_TIMEOUT, RETRY_FIRST
 from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.wire.ids import wireId
 
@@ -135,6 +135,33 @@ class PeerReservationTests(PeerReservationCase):
         self.tracker.heard()
         self.tracker.say({"type": "error", "code": "norelay", "info": "no"})
         self.assertEqual(self.tracker.heard(), [])
+
+    def test_silentRelayLeftInTime(self):
+        """A relay that proves its key and then says nothing to
+        relayReserve: the node held no relay, and asked its tracker for
+        none, for as long as the relay kept the connection (any public
+        node may offer a relay).  Now it leaves it RESERVE_TIMEOUT later,
+        saying why, and asks the tracker again; no timer is left."""
+        hold, transport = self.held()
+        self.tracker.heard()
+        self.clock.advance(RESERVE_TIMEOUT - 0.1)
+        self.assertFalse(transport.disconnecting or transport.disconnected)
+        with capturedLogs() as events:
+            self.clock.advance(0.1)
+            self.assertTrue(transport.disconnecting or transport.disconnected)
+            hold.connectionLost(Failure(ConnectionDone()))
+        self.assertIn("the relay did not answer relayReserve within 10 s",
+                      " ".join(formatEvent(event) for event in events))
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_answeredRelayKeepsNoTimer(self):
+        """A relay that answers in time is kept past RESERVE_TIMEOUT."""
+        hold, transport = self.held()
+        hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
+        self.clock.advance(RESERVE_TIMEOUT)
+        self.assertFalse(transport.disconnecting or transport.disconnected)
+        self.assertEqual(self.node.relay, RELAY)
 
     def test_refusedByTheRelay(self):
         """The relay's refusal ends the attempt; the node asks again."""

@@ -16,8 +16,12 @@ its group still holding what it held.  A name the node at home does not
 confirm (``relayReserved``) within L{NAME_TIMEOUT} holds nothing more,
 and names not yet confirmed are charged to the asking node's group
 (L{NAMES_LIMIT}), so that one group's keys asking and never reserving
-cannot hold the honest relays' places.  With no relay left, the
-tracker's own relay is the relay of last resort.
+cannot hold the honest relays' places.  A name confirmed is taken on
+the node's word (the tracker cannot see the relay's reservations), so
+what one address group of nodes at home is named at one relay is bounded
+as the relay itself bounds what it holds for a group
+(L{PLACES_LIMIT}): a lie holds no more places than reservations would.
+With no relay left, the tracker's own relay is the relay of last resort.
 
 The groups with room are kept by how many nodes each holds, so that a
 pick looks at the least loaded first, in a time that does not grow with
@@ -29,6 +33,7 @@ import attr
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.traversal.limits import NODE_GROUP_RESERVATIONS
 from twisted_bazaar.wire.core import splitRelay
 
 #: The most nodes the tracker names to the relays of one address group,
@@ -47,6 +52,17 @@ NAMES_LIMIT = declare(
     "tracker.relay-names", None, "names",
     "relays named to nodes at home and not yet confirmed, charged to the "
     "asking node's address group", group=4, owner=__name__)
+#: Places at one relay named to (or confirmed by) the nodes at home of one
+#: address group: the share a public node's relay grants one group
+#: (L{NODE_GROUP_RESERVATIONS}).  A confirmation (``relayReserved``) is
+#: the node's word; without this, one group's keys that echoed it without
+#: reserving held every place the tracker counted at the honest relays,
+#: whose own rule would have given that group four each.
+PLACES_LIMIT = declare(
+    "tracker.relay-places", None, "places",
+    "places at one public node's relay named to nodes at home (confirmed or "
+    "not), charged to their address group", group=NODE_GROUP_RESERVATIONS,
+    owner=__name__)
 
 #: Groups of the least loaded level drawn at random before the level is
 #: searched whole for one this node may be named.
@@ -151,6 +167,8 @@ class RelayPool:
         self.name_timeout = name_timeout
         #: Names not yet confirmed, by the asking node's address group.
         self.names = Account.of(NAMES_LIMIT)
+        #: Names, confirmed or not, by (relay, the asking node's group).
+        self.places = Account.of(PLACES_LIMIT)
         #: relaying node id -> its L{_Offer}.
         self._offers = {}
         #: address group -> its L{_Group}.
@@ -227,25 +245,26 @@ class RelayPool:
             for _ in range(min(_DRAWS, len(order))):
                 group = order[self.rng.randrange(len(order))]
                 if group not in tried:
-                    found = self._within(group, node_id, usable)
+                    found = self._within(group, node_id, asker_group, usable)
                     if found is not None:
                         return self._name(node_id, asker_group, group, found)
             for group in list(order):
                 if group not in tried:
-                    found = self._within(group, node_id, usable)
+                    found = self._within(group, node_id, asker_group, usable)
                     if found is not None:
                         return self._name(node_id, asker_group, group, found)
         return None
 
-    def _within(self, group, node_id, usable):
+    def _within(self, group, node_id, asker_group, usable):
         """Of group's offers that stand, are not node_id's own and have
-        room, one holding the fewest, drawn among them: its relaying id,
-        or None."""
+        room, for asker_group too (L{PLACES_LIMIT}), one holding the
+        fewest, drawn among them: its relaying id, or None."""
         held = self._groups[group]
         fitting, fewest = [], None
         for relaying, offer in held.offers.items():
             count = held.at.get(offer.relay, 0)
-            if relaying == node_id or count >= offer.slots or not usable(relaying):
+            if (relaying == node_id or count >= offer.slots or not usable(relaying)
+                    or self.places.makeRoom((offer.relay, asker_group)) is None):
                 continue
             if fewest is None or count < fewest:
                 fitting, fewest = [relaying], count
@@ -263,6 +282,7 @@ class RelayPool:
         relay = self._offers[relaying].relay
         self._tried.setdefault(node_id, set()).add(group)
         self._change(group, lambda held: held.charge(node_id, relay))
+        self.places.hold(node_id, (relay, asker_group))
         timer = self.clock.callLater(self.name_timeout, self._forget, node_id)
         self._names[node_id] = _Name(relaying, group, relay, timer)
         return relaying, relay
@@ -294,6 +314,7 @@ class RelayPool:
     def _forget(self, node_id):
         """What node_id was named, or holds, holds nothing from now on."""
         self.names.release(node_id)
+        self.places.release(node_id)
         name = self._names.pop(node_id, None)
         if name is None:
             return

@@ -250,9 +250,19 @@ class Relay:
             raise Refused("norelay", "relayReserve's id must be the id of the key "
                           "this connection's channel proved")
         host = getattr(end.transport.getHost(), "host", "") or ""
+        held = self._reserved.get(node_id)
+        old = None if held is None else held.end
         relay = self.reserve(node_id, end.group, end.tell, key, host)
         self._reserved[node_id].end = end
         end.reserved = node_id
+        if old is not None and old is not end:
+            # One connection holds a node's reservation: the one it held on
+            # before closes.  Else each relayReserve of one key kept one
+            # more connection open, counted in no pool, and one stranger
+            # took every descriptor of the relay's node.
+            old.reserved = None
+            old.refuse("noslots", "your reservation moved to a newer connection "
+                       "of your node", counted=True)
         return relay
 
     def release(self, node_id, tell=None):

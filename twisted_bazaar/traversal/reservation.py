@@ -45,6 +45,11 @@ from twisted_bazaar.wire.ids import wireId
 #: the tracker answers with its own again, up to RETRY_MAX.
 RETRY_FIRST = 5.0
 RETRY_MAX = 960.0
+#: Seconds a public node's relay has to answer ``relayReserve`` once its
+#: connection is up: the tracker's own wait for the node to confirm
+#: (L{twisted_bazaar.tracker.relays.NAME_TIMEOUT}), past which the
+#: tracker would refuse the confirmation anyway.
+RESERVE_TIMEOUT = 10.0
 
 
 class RelayReservation:
@@ -314,7 +319,10 @@ class PeerHold(FramedProtocol):
     ``relayReserve{id}``, checks that the relay proved the key of the
     node the tracker named before it takes anything from it, and then
     hears the relay's ``relayReserved`` and each ``relayIncoming``; it
-    closes on anything else.
+    closes on anything else, and on a relay that has not answered within
+    L{RESERVE_TIMEOUT}: a relay that says nothing once connected held its
+    node at home with no relay, asking nobody for another, for as long as
+    it kept the connection.
     """
 
     MAX_LENGTH = FRAME_LIMIT
@@ -328,9 +336,18 @@ class PeerHold(FramedProtocol):
         self.held = False
         self._checked = False
         self._why = None
+        self._timer = None
 
     def connectionMade(self):
+        self._timer = self.reservation.node.clock.callLater(
+            RESERVE_TIMEOUT, self.letGo,
+            f"the relay did not answer relayReserve within {RESERVE_TIMEOUT:g} s")
         self.sendString(wire.encode(RelayReserve(self.reservation.node.id)))
+
+    def _cancelTimer(self):
+        timer, self._timer = self._timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
 
     def dataReceived(self, data):
         if not self._checked:
@@ -358,6 +375,7 @@ class PeerHold(FramedProtocol):
         kind = type(message)
         if kind is RelayReserved and not self.held:
             self.held = True
+            self._cancelTimer()
             self.reservation.heldAt(self)
         elif kind is RelayIncoming and self.held:
             self.reservation.incoming(message, self.named.relay)
@@ -370,8 +388,10 @@ class PeerHold(FramedProtocol):
         """Leave the relay, saying why (which L{RelayReservation.peerLost}
         logs)."""
         self._why = why
+        self._cancelTimer()
         self.readNoMore()
         self.transport.abortConnection()
 
     def connectionLost(self, reason):
+        self._cancelTimer()
         self.reservation.peerLost(self, self._why or reason.getErrorMessage())
