@@ -8,6 +8,7 @@ import io
 import re
 import os
 import shutil
+import socket
 import sys
 import tempfile
 
@@ -809,6 +810,25 @@ class TrackerKeyTests(SynchronousTestCase):
         self.assertNotEqual(self.keyLogged(["--listen", "tcp:0"]),
                             self.keyLogged(["--listen", "tcp:0"]))
         self.assertFalse(os.path.exists(os.path.join(self.folder, "twisted-bazaar")))
+
+    def test_aTakenPortLeavesNoStateDir(self):
+        """A tracker whose port is taken fails its start (status 1, the
+        reason) and leaves no new state directory behind."""
+        from twisted.internet import reactor
+
+        self.patch(os, "environ", dict(os.environ, XDG_STATE_HOME=self.folder))
+        # As twistd starts its services: before the reactor runs.
+        self.patch(reactor, "running", False)
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            service = makeTrackerService(_parse(
+                ["--listen", f"tcp:{port}:interface=127.0.0.1"], TrackerOptions))
+            self.assertTrue(os.path.exists(os.path.join(self.folder, "twisted-bazaar")))
+            error = self.assertRaises(SystemExit, service.startService)
+        self.assertEqual(error.code, 1)
+        self.assertEqual(os.listdir(self.folder), [])
 
     def test_unwritableStateHome(self):
         """A default state directory that cannot be made: a one-line error

@@ -8,6 +8,7 @@ and answers: tests/store/test_writerprocess.py, through the writer.)
 import pickle
 
 from twisted.internet.error import ProcessDone
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -121,3 +122,63 @@ class StartTests(SynchronousTestCase):
         reactor.running = True
         reactor.refusal = OSError(11, "Resource temporarily unavailable")
         self.assertRaises(OSError, helper(reactor).start)
+
+
+class EndedTests(SynchronousTestCase):
+    """A process gone for good is said once: to its owner (``onEnded``),
+    or else as a critical line; requests fail with the ``gone`` class."""
+
+    class Gone(HelperError):
+        pass
+
+    def owned(self, reactor):
+        told = []
+        child = ChildProcess(reactor, "some.module", [], "the helper", HelperError,
+                             "the helper is stopped", gone=self.Gone, onEnded=told.append)
+        return child, told
+
+    def test_endedUnaskedTellsItsOwnerOnce(self):
+        reactor = FakeReactor()
+        child, told = self.owned(reactor)
+        child.start()
+        reactor.run()
+        asked = child.ask("first", 1)
+        child.processEnded(Failure(ProcessDone(0)))
+        why = ("the helper ended: A process has ended without apparent errors: "
+               "process finished with exit code 0.")
+        self.assertEqual(told, [why])
+        self.failureResultOf(asked, self.Gone)
+        self.failureResultOf(child.ask("later", 2), self.Gone)
+        self.assertEqual(told, [why])
+
+    def test_cannotStartLaterTellsItsOwner(self):
+        reactor = FakeReactor()
+        reactor.refusal = OSError(11, "Resource temporarily unavailable")
+        child, told = self.owned(reactor)
+        child.start()
+        reactor.run()
+        self.assertEqual(told, ["cannot start the helper: [Errno 11] Resource "
+                                "temporarily unavailable"])
+
+    def test_cannotStartNowIsRaisedAlone(self):
+        """Refused inside L{start} (the reactor runs): the raise is the one
+        report; the owner is not told, nothing is logged."""
+        reactor = FakeReactor()
+        reactor.running = True
+        reactor.refusal = OSError(11, "Resource temporarily unavailable")
+        child, told = self.owned(reactor)
+        events = []
+        child.log = Logger(observer=events.append)
+        self.assertRaises(OSError, child.start)
+        self.assertEqual((told, events), ([], []))
+        self.failureResultOf(child.ask("later", 1), self.Gone)
+
+    def test_askedToEndTellsNobody(self):
+        reactor = FakeReactor()
+        child, told = self.owned(reactor)
+        child.start()
+        reactor.run()
+        stopped = child.stop()
+        child.processEnded(Failure(ProcessDone(0)))
+        self.successResultOf(stopped)
+        self.assertEqual(told, [])

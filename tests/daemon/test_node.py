@@ -31,7 +31,9 @@ from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.traversal.limits import NODE_LIMITS
 from tests.helpers import FakeConnector
 from twisted_bazaar.schemes.interfaces import IKeyTest
+from twisted_bazaar.store import WriterGone
 from twisted_bazaar.store.lock import DataDirLock
+from tests.base.test_childprocess import FakeReactor
 
 
 class EndpointTests(SynchronousTestCase):
@@ -90,6 +92,26 @@ class OpenStateTests(SynchronousTestCase):
         lock = DataDirLock(self.data)
         lock.acquire()
         lock.release()
+
+
+    def test_writerGoneEndsTheDaemonOnce(self):
+        """A store's writer gone for good while the daemon runs (here, it
+        cannot start once the reactor runs): the daemon is told once, with
+        the data dir, why, and that it stops; every write fails."""
+        reactor = FakeReactor()
+        told = []
+        state = openState(reactor, self.data, None, lambda where: [],
+                          onFailure=told.append)
+        self.addCleanup(state.lock.release)
+        reactor.refusal = OSError(11, "Resource temporarily unavailable")
+        reactor.run()
+        self.assertEqual(told, [
+            f"--data-dir {self.data}: cannot start the store's writer process: [Errno 11] "
+            "Resource temporarily unavailable; this node can record nothing more, so it "
+            "stops (what it confirmed is on disk; what was not written is undone, "
+            "unconfirmed)"])
+        self.failureResultOf(state.store.setNodeId(5), WriterGone)
+        self.assertEqual(len(told), 1)
 
 
 class HoldDataDirTests(SynchronousTestCase):

@@ -16,6 +16,7 @@ from twisted_bazaar.daemon.tracker import (
     serveRelay,
     serveTracker,
     trackerIdentity,
+    unmake,
 )
 from twisted_bazaar.testing.memory import MemoryNetwork, MemoryServerEndpoint
 from twisted_bazaar.traversal.limits import RelayLimits
@@ -62,6 +63,22 @@ class TrackerIdentityTests(SynchronousTestCase):
         self.assertNotIn("Errno", str(error))
         self.assertTrue(str(error).endswith("give --data-dir DIR, a directory it "
                                             "can write"), str(error))
+
+    def test_madeCanBeUnmade(self):
+        """What a first start made (the folders missing, then the key) is
+        listed, and removed by L{unmake}; what was there stays."""
+        default = os.path.join(self.folder, "state", "twisted-bazaar", "tracker-7700")
+        made = []
+        trackerIdentity(None, default, made)
+        self.assertEqual(made, [os.path.join(self.folder, "state"),
+                                os.path.dirname(default), default,
+                                os.path.join(default, TRACKER_KEY_FILE)])
+        unmake(made)
+        self.assertEqual(os.listdir(self.folder), [])
+        trackerIdentity(None, default)
+        again = []
+        trackerIdentity(None, default, again)
+        self.assertEqual(again, [])
 
     def test_unusableDataDir(self):
         path = os.path.join(self.folder, "a-file")

@@ -141,3 +141,23 @@ class InTheBackgroundTests(SynchronousTestCase):
             log = f.read()
         self.assertNotIn("critical", log.lower())
         self.assertFalse(os.path.exists(os.path.join(folder, "n.pid")))
+
+
+class WriterLostTests(SynchronousTestCase):
+    def test_aSellerWhoseWriterIsKilledStops(self):
+        """A seller's writer process killed while it runs: the seller says
+        why in one line, stops, and exits 1; what it sold is on disk."""
+        from tests.e2e.helpers import startMarket, startSeller
+
+        market, _ = startMarket(self, TIMEOUT)
+        seller, _, _ = startSeller(market, "apple=3", TIMEOUT, "--data-dir", "sd")
+        self.assertTrue(waitFor(lambda: [
+            child for child, cmdline in childrenOf(seller.process.pid).items()
+            if "twisted_bazaar.store.writer" in cmdline]))
+        [writer] = [child for child, cmdline in childrenOf(seller.process.pid).items()
+                    if "twisted_bazaar.store.writer" in cmdline]
+        os.kill(writer, signal.SIGKILL)
+        seller.waitFor(r"error: --data-dir sd: the store's writer process ended: .*"
+                       r"this node can record nothing more, so it stops", TIMEOUT)
+        self.assertEqual(seller.finish(), 1)
+        self.assertNotIn("Traceback", "\n".join(seller.lines))

@@ -13,6 +13,7 @@ from zope.interface import directlyProvides
 from twisted.application.service import Service
 from twisted.internet import defer, task
 from twisted.internet.interfaces import IReactorThreads
+from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.schemes.flood import messages as floodmsg
@@ -25,7 +26,7 @@ from twisted_bazaar.roles import seller as seller_module
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity, signedBy
 from twisted_bazaar.identity.signer import Signer
-from twisted_bazaar.store import Closed, MemoryStore, StoreError
+from twisted_bazaar.store import Closed, MemoryStore, StoreError, WriterGone
 
 from tests.helpers import (
     flooded,
@@ -956,6 +957,21 @@ class QuantityTests(SynchronousTestCase):
                    lambda sales, forget_before: defer.fail(StoreError("disk full")))
         self.assertEqual(self.buy(5, 4), [])
         self.assertEqual((seller.stock, seller.ledger), ({"apple": 5}, {}))
+
+    def test_undoneAtWarningWhenTheWriterIsGone(self):
+        """A sale the store refuses because its writer is gone is undone
+        all the same, and said at warning level: the daemon ends on the
+        writer's loss and says it once, as critical."""
+        seller = self.sellerWith(apple=5)
+        events = []
+        seller.log = Logger(observer=events.append)
+        self.patch(self.node.store, "commitSales", lambda sales, forget_before: defer.fail(
+            WriterGone("sales not recorded: the store's writer process ended: killed")))
+        self.assertEqual(self.buy(5, 4), [])
+        self.assertEqual((seller.stock, seller.ledger), ({"apple": 5}, {}))
+        self.assertEqual([(e["log_level"], formatEvent(e)) for e in events],
+                         [(LogLevel.warn, "could not record 1 sales: sales not recorded: "
+                           "the store's writer process ended: killed")])
 
     def test_aFileIsOneCopy(self):
         """A buy of a shared file sells one copy, whatever quantity it

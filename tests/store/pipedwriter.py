@@ -9,7 +9,7 @@ So a store's writes go through everything a daemon's do but the pipe.
 
 import pickle
 
-from twisted.internet.error import ProcessDone
+from twisted.internet.error import ProcessDone, ProcessTerminated
 from twisted.python.failure import Failure
 
 from twisted_bazaar.base.pipeframes import Frames, frame
@@ -31,7 +31,6 @@ class PipedWriter(WriterProcess):
         self.syncs = 0
         self.batches = []
         self._childFrames = Frames()
-        self._reason = None
 
     def sync(self):
         self.syncs += 1
@@ -51,9 +50,14 @@ class PipedWriter(WriterProcess):
         if not requests:
             return
         self.batches.append([number for number, _, _ in requests])
-        outcomes, self._reason, closing = runBatch(self.db, self.sync, requests, self._reason)
+        outcomes, failed, closing = runBatch(self.db, self.sync, requests)
         self.childDataReceived(1, frame(outcomes))
-        if closing:
+        if failed is not None:
+            # As the process ends after a failed sync (writer.serve).
+            self.db.close()
+            self.childDataReceived(2, f"the store's writer stopped: {failed}\n".encode())
+            self.processEnded(Failure(ProcessTerminated(exitCode=1)))
+        elif closing:
             self.db.close()
             self.processEnded(Failure(ProcessDone(0)))
 

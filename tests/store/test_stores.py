@@ -29,6 +29,7 @@ from twisted_bazaar.store import (
     SQLiteStore,
     StoreError,
     ThreadExecutor,
+    WriterGone,
     openStore,
     readState,
 )
@@ -672,8 +673,12 @@ class WriterBatchTests(SynchronousTestCase):
         self.assertEqual((self.writer.batches[-1], self.writer.syncs), ([2, 3], 2))
 
     def test_failedSyncFailsTheWrites(self):
-        """A sync that fails fails its batch's writes and every later one,
-        saying what was not done and why; the snapshot is unchanged."""
+        """A sync that fails fails its batch's writes, saying what was not
+        done and why, and ends the writer: every later write fails with
+        L{WriterGone}, and its owner is told once; the snapshot is
+        unchanged."""
+        told = []
+        self.writer.onEnded = told.append
         self.store.seedInventory({"apple": 2})
         self.writer.run()
 
@@ -688,11 +693,12 @@ class WriterBatchTests(SynchronousTestCase):
             str(self.failureResultOf(sold, StoreError).value),
             "sales not recorded: the disk did not sync: [Errno 5] Input/output error")
         self.failureResultOf(written, StoreError)
+        ended = ("the store's writer process ended: the store's writer stopped: "
+                 "the disk did not sync: [Errno 5] Input/output error")
+        self.assertEqual(told, [ended])
         later = self.store.setNodeId(9)
-        self.writer.run()
-        self.assertEqual(
-            str(self.failureResultOf(later, StoreError).value),
-            "node id not recorded: the disk did not sync: [Errno 5] Input/output error")
+        self.assertEqual(str(self.failureResultOf(later, WriterGone).value),
+                         f"node id not recorded: {ended}")
         self.assertEqual((self.store.sales(), self.store.nodeId()), ([], None))
 
     def test_oneFailedWriteLeavesItsBatch(self):

@@ -2,8 +2,8 @@
 Tests for L{twisted_bazaar.store.writer}, the store's writer process: a
 batch's writes are committed one transaction each and synced once, a
 write is answered done only after that sync, a failed sync fails its
-batch and every later write, and the loop ends on a close or when its
-input does.
+batch and ends the loop (raising why), and the loop ends on a close or
+when its input does.
 """
 
 import os
@@ -14,6 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.store import DB_NAME, SQLiteStore, readState
 from twisted_bazaar.base.pipeframes import Frames, frame
+from twisted_bazaar.store import writer
 from twisted_bazaar.store.writer import connect, runBatch, serve
 
 from tests.store.test_stores import scratchDir
@@ -46,38 +47,35 @@ class RunBatchTests(SynchronousTestCase):
         each is answered, in order, a failed one with its reason."""
         outcomes, failed, closing = runBatch(self.db, self.sync, [
             (1, "node id not recorded", SET_ID), (2, "nothing", BROKEN),
-            (3, "again", SET_ID)], None)
+            (3, "again", SET_ID)])
         self.assertEqual(self.log, [("sync", [("7",)])])
         self.assertEqual(outcomes, [(1, None), (2, "nothing: no such table: nowhere"),
                                     (3, None)])
         self.assertEqual((failed, closing), (None, False))
 
     def test_noSyncWithoutACommit(self):
-        outcomes, _, _ = runBatch(self.db, self.sync, [(1, "nothing", BROKEN)], None)
+        outcomes, _, _ = runBatch(self.db, self.sync, [(1, "nothing", BROKEN)])
         self.assertEqual((self.log, len(outcomes)), ([], 1))
 
-    def test_failedSyncFailsTheBatchAndAfter(self):
+    def test_failedSyncFailsTheBatch(self):
         def broken():
             raise OSError(5, "Input/output error")
 
-        outcomes, failed, _ = runBatch(self.db, broken, [(1, "id", SET_ID)], None)
+        outcomes, failed, _ = runBatch(self.db, broken, [(1, "id", SET_ID)])
         self.assertEqual(outcomes, [(1, "id: the disk did not sync: [Errno 5] "
                                         "Input/output error")])
-        outcomes, failed, _ = runBatch(self.db, self.sync, [(2, "later", SET_ID)], failed)
-        self.assertEqual(outcomes, [(2, "later: the disk did not sync: [Errno 5] "
-                                        "Input/output error")])
-        self.assertEqual(self.log, [])
+        self.assertEqual(failed, "the disk did not sync: [Errno 5] Input/output error")
 
     def test_close(self):
         outcomes, _, closing = runBatch(self.db, self.sync, [
-            (1, "id", SET_ID), (2, None, None)], None)
+            (1, "id", SET_ID), (2, None, None)])
         self.assertEqual((outcomes, closing), ([(1, None)], True))
 
 
 class ServeTests(SynchronousTestCase):
     """The loop over real pipes, its input written (and closed) first."""
 
-    def serve(self, requests, close_input=True):
+    def serve(self, requests, close_input=True, raises=None):
         folder = scratchDir(self)
         SQLiteStore(folder).close()
         into, fromParent = os.pipe()
@@ -86,7 +84,11 @@ class ServeTests(SynchronousTestCase):
             os.write(fromParent, frame(request))
         if close_input:
             os.close(fromParent)
-        serve(os.path.join(folder, DB_NAME), 0, into, out)
+        if raises is None:
+            serve(os.path.join(folder, DB_NAME), 0, into, out)
+        else:
+            self.assertEqual(str(self.assertRaises(
+                OSError, serve, os.path.join(folder, DB_NAME), 0, into, out)), raises)
         os.close(into)
         os.close(out)
         if not close_input:
@@ -107,3 +109,20 @@ class ServeTests(SynchronousTestCase):
         """The parent gone (its end of the pipe closed): the loop ends."""
         folder, answers = self.serve([(1, "id", SET_ID)])
         self.assertEqual(answers, [[(1, None)], None])
+
+    def test_failedSyncEnds(self):
+        """A failed sync: its batch answered, the loop ends at once, raising
+        why (the process's last words, status 1), though more was asked
+        and the input is open."""
+        broken = OSError(5, "Input/output error")
+
+        def walSync(path):
+            def sync():
+                raise broken
+            return sync
+
+        self.patch(writer, "walSync", walSync)
+        _, answers = self.serve([(1, "id", SET_ID)], close_input=False,
+                                raises="the disk did not sync: [Errno 5] Input/output error")
+        self.assertEqual(answers, [[(1, "id: the disk did not sync: [Errno 5] "
+                                        "Input/output error")]])

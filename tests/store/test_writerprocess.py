@@ -8,10 +8,11 @@ unasked fails every write, waiting or later, with its last words.
 import pickle
 
 from twisted.internet.error import ProcessDone, ProcessTerminated
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.store import StoreError
+from twisted_bazaar.store import StoreError, WriterGone
 from twisted_bazaar.base.pipeframes import Frames, frame
 from twisted_bazaar.store.writerprocess import WriterProcess
 
@@ -83,6 +84,23 @@ class WriterProcessTests(SynchronousTestCase):
         self.assertEqual(str(self.failureResultOf(self.writer.write("sale", []),
                                                   StoreError).value), why)
         self.assertEqual(len(self.flushLoggedErrors()), 0)
+
+    def test_endedUnaskedIsSaidOnceToItsOwner(self):
+        """The daemon's store is told once why its writer is gone (it ends
+        on it); each write failed by it is a L{WriterGone}; nothing is
+        logged."""
+        told = []
+        writer = WriterProcess(None, "/nowhere/bazaar.sqlite", 5.0, onEnded=told.append)
+        writer.makeConnection(FakeProcess())
+        events = []
+        writer.log = Logger(observer=events.append)
+        waiting = writer.write("sale", [])
+        writer.processEnded(Failure(ProcessTerminated(signal=9)))
+        self.failureResultOf(waiting, WriterGone)
+        self.failureResultOf(writer.write("sale", []), WriterGone)
+        self.assertEqual(len(told), 1)
+        self.assertTrue(told[0].startswith("the store's writer process ended: "), told)
+        self.assertEqual(events, [])
 
     def test_killedSaysHow(self):
         waiting = self.writer.write("id", [])

@@ -6,6 +6,7 @@ says why in one line and exits non-zero.
 import io
 import sys
 
+from twisted.internet.error import ReactorNotRunning
 from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -102,6 +103,35 @@ class ExitStatusTests(SynchronousTestCase):
         [end] = self.atExit
         end()
         self.assertEqual(self.exits, [3])
+
+    def test_whileStopping(self):
+        """A failure while the reactor stops already (the store's writer
+        lost on the way down): the line, and the status at exit, without
+        a second stop (which Twisted refuses)."""
+        status = self.make(running=True)
+
+        def stopped():
+            raise ReactorNotRunning()
+
+        self.reactor.stop = stopped
+        status.fail("lost it")
+        self.assertEqual(self.stderr.getvalue(), "twistd bazaar-node: error: lost it\n")
+        [end] = self.atExit
+        end()
+        self.assertEqual(self.exits, [1])
+
+    def test_aFailedStartUndoesWhatItMade(self):
+        """What the start made (the tracker's new key folder) is undone
+        when it fails before the reactor runs, once; not later."""
+        status = self.make(running=False)
+        undone = []
+        status.undoOnFailedStart(lambda: undone.append("made"))
+        self.assertRaises(SystemExit, status.fail, "port taken")
+        self.assertEqual(undone, ["made"])
+        status = self.make(running=True)
+        status.undoOnFailedStart(lambda: undone.append("kept"))
+        status.fail("lost it")
+        self.assertEqual(undone, ["made"])
 
     def test_insideACallbackBeforeTheReactorRuns(self):
         """Told inside a Deferred's callback while twistd starts (a

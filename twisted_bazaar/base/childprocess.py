@@ -32,22 +32,29 @@ class ChildProcess(ProcessProtocol):
     """
     One helper process: L{ask} hands it a request, L{stop} ends it.
 
-    If the process ends before it is asked to (killed, or broken), every
-    request waiting fails with an C{error} saying so, and every later one
-    too.
+    If the process ends before it is asked to (killed, or broken), or
+    cannot be started once the reactor runs, every request waiting fails
+    with a C{gone} error saying so, and every later one too; and that is
+    said once: to C{onEnded}, whose owner acts on it (a daemon ends), or
+    else as a critical line.
 
     @ivar name: what the process is, in its failures' reasons ("the
         store's writer process").
+    @ivar onEnded: told why, once, when the process is gone for good
+        before it was asked to end; or None.
     """
 
     log = Logger()
 
-    def __init__(self, reactor, module, args, name, error, closed):
+    def __init__(self, reactor, module, args, name, error, closed, gone=None,
+                 onEnded=None):
         """
         @param module: the child's module, run as ``python -m module``.
         @param args: its arguments (strings), before this process's pid.
         @param error: the exception class of a failed request.
         @param closed: why a request fails once L{stop} was called.
+        @param gone: the exception class of a request failed because the
+            process is gone for good (C{error} by default).
         """
         self.reactor = reactor
         self.module = module
@@ -55,6 +62,8 @@ class ChildProcess(ProcessProtocol):
         self.name = name
         self.error = error
         self.closed = closed
+        self.gone = gone or error
+        self.onEnded = onEnded
         self._frames = Frames()
         self._number = 0
         #: number -> (the request's Deferred, what it does)
@@ -67,6 +76,8 @@ class ChildProcess(ProcessProtocol):
         self._unsent = []
         #: Why the process could not be started, once it could not.
         self._cannotStart = None
+        #: Inside L{start}, whose caller is told a refusal by its raise.
+        self._starting = False
 
     @property
     def failed(self):
@@ -84,9 +95,14 @@ class ChildProcess(ProcessProtocol):
         wait for it.
 
         @raise OSError: when the reactor runs and the process cannot be
-            started (then, too, every request fails, saying why).
+            started (then, too, every request fails, saying why; that
+            raise is the one report of it).
         """
-        self.reactor.callWhenRunning(self._spawn)
+        self._starting = True
+        try:
+            self.reactor.callWhenRunning(self._spawn)
+        finally:
+            self._starting = False
         if self._cannotStart is not None:
             raise self._cannotStart
 
@@ -110,7 +126,7 @@ class ChildProcess(ProcessProtocol):
             with C{error}("what: why").
         """
         if self._failed is not None:
-            return defer.fail(self.error(f"{what}: {self._failed}"))
+            return defer.fail(self.gone(f"{what}: {self._failed}"))
         if self._stopping:
             return defer.fail(self.error(f"{what}: {self.closed}"))
         self._number += 1
@@ -192,14 +208,22 @@ class ChildProcess(ProcessProtocol):
     def _end(self, failed):
         """The process is gone (or never came): every request waiting
         fails, and, if it was not asked to end (``failed``, why not),
-        every later one."""
+        every later one; that is said first, once (L{onEnded})."""
+        error = self.error
         if failed is not None:
-            self._failed = failed
-            self.log.critical("{why}", why=failed)
+            self._failed, error = failed, self.gone
+            if not self._starting:  # else L{start} raises it: its one report
+                self._say(failed)
         waiting, self._waiting = self._waiting, {}
         for d, what in waiting.values():
-            d.errback(self.error(f"{what}: {self._failed or self.closed}"))
+            d.errback(error(f"{what}: {self._failed or self.closed}"))
         self._ended.callback(None)
+
+    def _say(self, why):
+        if self.onEnded is not None:
+            self.onEnded(why)
+        else:
+            self.log.critical("{why}", why=why)
 
 
 def _fire(result, d):

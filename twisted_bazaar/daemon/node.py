@@ -86,7 +86,7 @@ class NodeState:
     pins: list
 
 
-def openState(reactor, data_dir, refusal, pinFor, restockWith=None):
+def openState(reactor, data_dir, refusal, pinFor, restockWith=None, onFailure=None):
     """
     Open a node's state: with a data dir, lock it, then read (or make)
     its key and the trackers' pins, restock it (``restockWith``: item ->
@@ -95,6 +95,8 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None):
     is released if anything after it fails.
 
     @param pinFor: the data dir (or None) -> each tracker's L{KeyPin}.
+    @param onFailure: told why when the daemon must end because its
+        store's writer is gone for good (L{writerGone}), or None.
     @raise StartupError: when the data dir cannot be used.
     """
     lock = identity = None
@@ -112,7 +114,8 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None):
                 raise StartupError(f"--data-dir: {e}")
         if restockWith is not None:
             log.info("{line}", line=restock(data_dir, restockWith))
-        store = openStore(data_dir, reactor)
+        store = openStore(data_dir, reactor, onBroken=None if onFailure is None
+                          else lambda why: onFailure(writerGone(data_dir, why)))
     except StoreError as e:
         if lock is not None:
             lock.release()
@@ -125,6 +128,18 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None):
     else:
         log.info("{line}", line=restoredLine(data_dir, store))
     return NodeState(lock, identity, store, pins)
+
+
+def writerGone(directory, why):
+    """
+    The line a node ends with when its store's writer is gone for good
+    (``why``): no sale or purchase can be recorded any more, so it stops
+    rather than take buys it could never confirm.  What it confirmed was
+    on disk first; what was not written is undone, and never confirmed.
+    """
+    return (f"--data-dir {directory}: {why.rstrip('.')}; this node can record nothing more, so "
+            "it stops (what it confirmed is on disk; what was not written is "
+            "undone, unconfirmed)")
 
 
 def restock(directory, stock):

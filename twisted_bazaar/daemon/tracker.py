@@ -27,21 +27,25 @@ TRACKER_KEY_FILE = "tracker.key"
 log = Logger()
 
 
-def trackerIdentity(data_dir, default=None):
+def trackerIdentity(data_dir, default=None, made=None):
     """
     The tracker's key, proven in every handshake of its connections
     (protocol.md §2.1 and §5): kept in ``data_dir`` (made the first
     time), else in its default state directory ``default`` (made with its
     parents: L{twisted_bazaar.tap.statedir}), else new at each start;
-    logged either way, for nodes to pin.
+    logged either way, for nodes to pin.  It is made before the tracker
+    listens (its channel, which the listening port serves, is built with
+    it); a start that then fails removes what it made (L{unmake}).
 
+    @param made: a list given the paths made here (folders, then the key
+        file), in the order made.
     @raise StartupError: when the directory cannot be used, saying which
         and what to do.
     """
+    made = [] if made is None else made
     if data_dir is not None:
         try:
-            os.makedirs(data_dir, mode=0o700, exist_ok=True)
-            identity = Identity.inDirectory(data_dir, name=TRACKER_KEY_FILE)
+            identity = _keptIn(data_dir, made)
         except OSError as e:
             raise StartupError(f"--data-dir {data_dir}: cannot keep the tracker's "
                                f"key there: {e.strerror}") from None
@@ -50,8 +54,7 @@ def trackerIdentity(data_dir, default=None):
         kept = f"; kept in {os.path.join(data_dir, TRACKER_KEY_FILE)}"
     elif default is not None:
         try:
-            os.makedirs(default, mode=0o700, exist_ok=True)
-            identity = Identity.inDirectory(default, name=TRACKER_KEY_FILE)
+            identity = _keptIn(default, made)
         except (OSError, ValueError) as e:
             raise StartupError(
                 f"cannot keep the tracker's key in its default state directory "
@@ -66,6 +69,36 @@ def trackerIdentity(data_dir, default=None):
     log.info("the tracker's key is {key} (nodes pin it with --tracker-key {key}"
              "{kept})", key=identity.key, kept=kept)
     return identity
+
+
+def _keptIn(directory, made):
+    """The key kept in ``directory``, made with the folders missing the
+    first time; the paths made are added to ``made``."""
+    missing, folder = [], os.path.abspath(directory)
+    while not os.path.lexists(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    made += reversed(missing)
+    key = os.path.join(directory, TRACKER_KEY_FILE)
+    new = not os.path.lexists(key)
+    identity = Identity.inDirectory(directory, name=TRACKER_KEY_FILE)
+    if new:
+        made.append(key)
+    return identity
+
+
+def unmake(made):
+    """Remove the paths L{trackerIdentity} made (the last first): the key
+    file, then each folder, if empty; what cannot be removed stays."""
+    for path in reversed(made):
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                os.rmdir(path)
+            else:
+                os.unlink(path)
+        except OSError:
+            pass
 
 
 def serveTracker(reactor, identity, endpoint, link, onFailure, description, **limits):

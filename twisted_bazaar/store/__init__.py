@@ -49,6 +49,7 @@ from twisted_bazaar.store.records import (
     Sale,
     Snapshot,
     StoreError,
+    WriterGone,
     countItems,
     takenItems,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "Snapshot",
     "StoreError",
     "ThreadExecutor",
+    "WriterGone",
     "countItems",
     "openStore",
     "readState",
@@ -82,7 +84,7 @@ __all__ = [
 ]
 
 
-def openStore(directory, reactor=None):
+def openStore(directory, reactor=None, onBroken=None):
     """
     A SQLiteStore for a data dir, or a MemoryStore when directory is None.
 
@@ -92,10 +94,15 @@ def openStore(directory, reactor=None):
         through that reactor (for the daemons); without one, they run at
         once on the caller's thread, each commit syncing (for tests and
         the simulator).
+    @param onBroken: with a reactor, told why, once, if the writer
+        process is gone for good while the store is open (it ended
+        unasked, or could not start once the reactor ran): from then on
+        every write fails with L{WriterGone}.
     @raise StoreError: when the data dir cannot be used.
     """
     if directory is None:
         return MemoryStore()
     if reactor is None:
         return SQLiteStore(directory, InlineExecutor())
-    return SQLiteStore(directory, writer=functools.partial(WriterProcess, reactor))
+    return SQLiteStore(directory, writer=functools.partial(WriterProcess, reactor,
+                                                           onEnded=onBroken))

@@ -15,6 +15,12 @@ class StoreError(Exception):
     """The store could not do what was asked; the message says why."""
 
 
+class WriterGone(StoreError):
+    """A write failed because the store's writer is gone for good (its
+    process ended unasked, or never started): no write can succeed any
+    more, and the daemon that owns the store ends, saying why once."""
+
+
 @attr.s(frozen=True, auto_attribs=True)
 class Sale:
     """

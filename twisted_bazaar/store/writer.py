@@ -18,8 +18,10 @@ is answered done only once a sync started after its commit has returned
 (what ``synchronous=FULL`` gives), and the requests that come while one
 batch syncs are committed together and covered by the next sync: a group
 commit as large as the load.  A sync that fails leaves writes that may
-or may not be on disk: that batch, and every request after it, fails,
-so that nothing written after it is promised either.
+or may not be on disk: that batch fails, and the process ends once it
+has answered it (status 1, the reason on its stderr), so that nothing
+written after it is promised either: its parent fails every later
+request, and its daemon ends (L{twisted_bazaar.store.writerprocess}).
 
 Requests and answers are frames of a 4-byte big-endian length and a
 pickle (the two ends are one program: the parent started this one):
@@ -56,23 +58,18 @@ def connect(path, busy_timeout):
     return db
 
 
-def runBatch(db, sync, requests, failed):
+def runBatch(db, sync, requests):
     """
     Run a batch of write requests, then one sync for those committed.
 
     @param sync: the function that syncs the WAL (raising on failure).
-    @param failed: the reason every write fails since a sync failed, or
-        None.
-    @return: ((number, error) a request, the reason writes now fail or
+    @return: ((number, error) a request, the reason the sync failed or
         None, whether a close was asked for).
     """
-    outcomes, committed, closing = [], [], False
+    outcomes, committed, closing, failed = [], [], False, None
     for number, what, statements in requests:
         if what is None:
             closing = True
-            continue
-        if failed is not None:
-            outcomes.append((number, f"{what}: {failed}"))
             continue
         try:
             _transaction(db, what, statements)
@@ -93,18 +90,23 @@ def runBatch(db, sync, requests, failed):
 
 
 def serve(path, busy_timeout, read_fd=0, write_fd=1):
-    """The writer's loop (see the module docstring), until a close or the
-    end of its input."""
+    """The writer's loop (see the module docstring), until a close, the
+    end of its input, or a failed sync (then it raises C{OSError}, why)."""
     db = connect(path, busy_timeout)
     sync = walSync(path)
     failed = None
 
     def handle(requests):
         nonlocal failed
-        outcomes, failed, closing = runBatch(db, sync, requests, failed)
-        return outcomes, closing
+        outcomes, failed, closing = runBatch(db, sync, requests)
+        return outcomes, closing or failed is not None
 
-    childloop.serve(handle, read_fd, write_fd, finish=db.close)
+    def finish():
+        db.close()
+        if failed is not None:
+            raise OSError(failed)
+
+    childloop.serve(handle, read_fd, write_fd, finish=finish)
 
 
 def main(argv=None):

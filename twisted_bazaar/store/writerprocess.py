@@ -15,7 +15,7 @@ reactor reads the pipe, a batch of answers a read
 import os
 
 from twisted_bazaar.base.childprocess import ChildProcess
-from twisted_bazaar.store.records import StoreError
+from twisted_bazaar.store.records import StoreError, WriterGone
 
 
 class WriterProcess(ChildProcess):
@@ -23,18 +23,20 @@ class WriterProcess(ChildProcess):
     The writer process of one SQLite store: L{write} hands it a write;
     L{stop} closes its database and ends it.
 
-    If the process ends before it is asked to (killed, or its database
-    broke), every write waiting fails with a L{StoreError} saying so, and
-    every later one too: nothing is promised that is not on disk.
+    If the process ends before it is asked to (killed, its database
+    broke, a sync failed), or cannot start, every write waiting fails with
+    a L{WriterGone} saying so, and every later one too: nothing is
+    promised that is not on disk.  ``onEnded`` is told why, once.
     """
 
-    def __init__(self, reactor, path, busy_timeout):
+    def __init__(self, reactor, path, busy_timeout, onEnded=None):
         # The database's absolute path among its arguments: ``ps`` shows
         # whose writer it is.
         ChildProcess.__init__(
             self, reactor, "twisted_bazaar.store.writer",
             [os.path.abspath(path), repr(busy_timeout)],
-            "the store's writer process", StoreError, "the store is closed")
+            "the store's writer process", StoreError, "the store is closed",
+            gone=WriterGone, onEnded=onEnded)
         self.path = path
         self.busy_timeout = busy_timeout
 

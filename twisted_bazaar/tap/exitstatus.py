@@ -33,6 +33,7 @@ import atexit
 import os
 import sys
 
+from twisted.internet.error import ReactorNotRunning
 from twisted.python.util import untilConcludes
 
 from twisted.logger import Logger
@@ -77,6 +78,14 @@ class ExitStatus:
         self.stderr = stderr
         #: The log is text on the terminal, beside stderr.
         self._logOnTerminal = nodaemon and textOnTerminal(twistdConfig or {})
+        #: What undoes what the start made, run if it fails (L{undoOnFailedStart}).
+        self._undo = []
+
+    def undoOnFailedStart(self, undo):
+        """Have ``undo`` run if the daemon fails before its reactor runs:
+        a failed start leaves nothing behind that it made for a run (the
+        tracker's new state directory)."""
+        self._undo.append(undo)
 
     def line(self, why):
         return f"{self.prog}: error: {why}"
@@ -102,6 +111,9 @@ class ExitStatus:
         if toldParent or not self._say(line) or not self._logOnTerminal:
             self.log.critical("{line}", line=line)
         if not running:
+            undo, self._undo = self._undo, []
+            for f in undo:
+                f()
             if inCallback:
                 self._atExit(self._end)
                 self.reactor.callWhenRunning(self.reactor.stop)
@@ -109,7 +121,10 @@ class ExitStatus:
             self._removePidfile()
             raise SystemExit(code)
         self._atExit(self._end)
-        self.reactor.stop()
+        try:
+            self.reactor.stop()
+        except ReactorNotRunning:
+            pass  # a failure on the way down: the reactor is stopping already
 
     def _say(self, line):
         """Write the line to stderr; True if it got there."""

@@ -383,7 +383,7 @@ def makeService(options):
         state = openState(reactor, options["data-dir"], keyRefusal(options.scheme),
                           lambda where: trackerPins(where, options["tracker-key"],
                                                     options.trackers),
-                          _restocked(options))
+                          _restocked(options), onFailure=exitStatus.fail)
     except StartupError as e:
         raise SystemExit(exitStatus.line(str(e)))
     site = NodeSite(listen, trackers, options["listen"],

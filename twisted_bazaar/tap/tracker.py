@@ -21,6 +21,7 @@ from twisted_bazaar.daemon.tracker import (
     serveRelay,
     serveTracker,
     trackerIdentity,
+    unmake,
 )
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.tap.statedir import defaultStateDir
@@ -186,11 +187,16 @@ def makeService(options):
         watched = options["web"] is not None
         registered = registeredLimit(openFiles(), options["pending-limit"],
                                      MAX_STREAMS if watched else 0, watched)
+    made = []
     try:
         identity = trackerIdentity(options["data-dir"],
-                                   defaultStateDir(options["listen"], os.environ))
+                                   defaultStateDir(options["listen"], os.environ), made)
     except StartupError as e:
+        unmake(made)
         raise SystemExit(exitStatus.line(str(e)))
+    # A port that is taken (or any failure before the reactor runs)
+    # leaves no new key folder behind.
+    exitStatus.undoOnFailedStart(lambda: unmake(made))
     service, tracker = serveTracker(
         reactor, identity, endpoint, options.linkSettings(), exitStatus.fail,
         options["listen"], pending_limit=options["pending-limit"],

@@ -12,6 +12,7 @@ from twisted.internet import defer
 
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.base.words import counted
+from twisted_bazaar.store import WriterGone
 from twisted_bazaar.wire.ids import shortId
 
 #: Group commits in flight at once, at most: handed to the store's writer
@@ -122,8 +123,11 @@ class Ledger:
         buyers will ask again."""
         seller = self.seller
         self._committing -= 1
-        self.log.critical("could not record {n} sales: {why}", n=len(sales),
-                          why=reason.getErrorMessage())
+        # With the store's writer gone, the daemon ends saying so, once, as
+        # critical: each write that fails with it is a consequence.
+        say = self.log.warn if reason.check(WriterGone) else self.log.critical
+        say("could not record {n} sales: {why}", n=len(sales),
+            why=reason.getErrorMessage())
         for sale in sales:
             # A copy whose write took over 15 minutes is forgotten already.
             self.ledger.pop(sale.ledgerKey, None)

@@ -38,7 +38,7 @@ from twisted_bazaar.roles.seller.closes import DEFAULT_CLOSED_LIMIT, Closes
 from twisted_bazaar.roles.seller.ledger import Ledger
 from twisted_bazaar.roles.seller.signing import AnswerQueue
 from twisted_bazaar.roles.seller.stock import DEFAULT_LEASE, Leases, startingStock
-from twisted_bazaar.store import StoreError, takenItems
+from twisted_bazaar.store import StoreError, WriterGone, takenItems
 from twisted_bazaar.wire.trade import Ask, Buy
 
 
@@ -142,8 +142,10 @@ class Seller(Role):
         return d.addCallbacks(lambda _: was, undo)
 
     def _notSeeded(self, reason):
-        self.log.critical("could not record the starting stock: {why}; no sale "
-                          "can be recorded", why=reason.getErrorMessage())
+        # The store's writer gone: the daemon ends, saying so once (critical).
+        say = self.log.warn if reason.check(WriterGone) else self.log.critical
+        say("could not record the starting stock: {why}; no sale can be recorded",
+            why=reason.getErrorMessage())
 
     def free(self, item):
         """Units of item that nobody holds a reservation for."""
