@@ -158,6 +158,11 @@ class Overlay:
         #: Peers that proved of no use to this node (L{useless}), newest
         #: last: made when first needed.
         self.useless_peers = None
+        #: inbound shared link -> the link of a connection punched to its
+        #: peer, not yet connected (L{punchedLink}); made when first
+        #: needed, an entry gone once that link connects or the shared
+        #: one is lost.
+        self._punched = None
 
     @property
     def connections(self):
@@ -369,7 +374,31 @@ class Overlay:
         """
         link = self.node.buildLink(inbound=shared.inbound)
         link.purpose = shared.purpose
+        if shared.inbound:
+            if self._punched is None:
+                self._punched = {}
+            self._punched[shared] = link
         return link
+
+    def _takesAPlace(self, link):
+        """
+        Whether link, inbound and connected now, is the connection punched
+        to the peer of a shared link still established: it takes that
+        link's place once its handshake is done (the duplicate rule), so
+        it needs no slot of its own.  Else a full node evicted an honest
+        link for each punch of a stranger linked through its relay (whose
+        own slot stayed as it was), or refused an honest peer's punched
+        link.
+        """
+        punched = self._punched
+        if not punched:
+            return False
+        for shared, each in punched.items():
+            if each is link:
+                del punched[shared]
+                return (not shared.closing and shared.peer_id is not None
+                        and self.links.get(shared.peer_id) is shared)
+        return False
 
     # -- the link owner's interface ------------------------------------------------
 
@@ -377,6 +406,7 @@ class Overlay:
         if not link.inbound:
             self.greeter.introduce(link)
             return
+        takesAPlace = self._takesAPlace(link)
         if self.node.id is None:
             link.refuse("notiy", "this node has no id yet")
         elif self.stopping:
@@ -386,7 +416,8 @@ class Overlay:
             # out: one address group must not be able to take them all.
             link.refuse("noslots", f"{self.admission.handshake_limit} connections "
                         "from your address group are still to say thisisme")
-        elif self.linkCount() >= self.capacity() and not self.admission.evict(self, asker=link):
+        elif (self.linkCount() >= self.capacity() and not takesAPlace
+              and not self.admission.evict(self, asker=link)):
             link.refuse("noslots", f"all {self.capacity()} connection slots are taken")
         else:
             self.since[link] = self.node.clock.seconds()
@@ -442,6 +473,8 @@ class Overlay:
     def _forget(self, link, reason):
         greeter = self.greeter
         greeter.drop(link)
+        if self._punched:
+            self._punched.pop(link, None)
         since = self.since.pop(link, None)
         if since is not None:
             self.admission.left(self, link, since)
