@@ -28,8 +28,8 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.reach import PRIVATE
 from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.net.dispatch import unhandled
-from twisted_bazaar.traversal.circuit import IRelayedTransport
 from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.traversal.punch import PunchFailed, Puncher, directPeer
 from twisted_bazaar.traversal.punchmapping import UNKNOWN, PunchMapping, mappingOf

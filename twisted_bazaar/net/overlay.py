@@ -26,7 +26,7 @@ from zope.interface import implementer
 from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import PeerLog
-from twisted_bazaar.net.admission import admissionFor
+from twisted_bazaar.net.admission import RELAYED_GROUPS, admissionFor
 from twisted_bazaar.net.connections import (
     DEFAULT_CONNECTION_RATE,
     ConnectionManager,
@@ -61,6 +61,13 @@ HANDSHAKES_LIMIT = declare(
     "overlay.handshakes", None, "connections",
     "connections not yet introduced (no thisisme): bounded in all by the links' "
     "slots, per address group by its share", group=DEFAULT_HANDSHAKE_LIMIT,
+    flag="--handshake-limit", owner=__name__)
+RELAYED_HANDSHAKES_LIMIT = declare(
+    "overlay.relayed-handshakes", None, "connections",
+    "connections through one relay not yet introduced: charged to the relay's "
+    f"address group, {RELAYED_GROUPS} groups' shares, and within it to the group "
+    "the relay names for each dialler, one share",
+    group=RELAYED_GROUPS * DEFAULT_HANDSHAKE_LIMIT, key=DEFAULT_HANDSHAKE_LIMIT,
     flag="--handshake-limit", owner=__name__)
 #: Peers remembered as unreachable (L{Overlay.unreachable}), newest kept.
 UNREACHABLE_KEPT = 256
@@ -411,11 +418,10 @@ class Overlay:
             link.refuse("notiy", "this node has no id yet")
         elif self.stopping:
             link.refuse("noslots", "this node is shutting down")
-        elif self.admission.handshaking(self, link) >= self.admission.handshake_limit:
+        elif (silent := self.admission.whyNoHandshake(self, link)) is not None:
             # Silent connections hold slots until their handshake times
             # out: one address group must not be able to take them all.
-            link.refuse("noslots", f"{self.admission.handshake_limit} connections "
-                        "from your address group are still to say thisisme")
+            link.refuse("noslots", silent)
         elif (self.linkCount() >= self.capacity() and not takesAPlace
               and not self.admission.evict(self, asker=link)):
             link.refuse("noslots", f"all {self.capacity()} connection slots are taken")
