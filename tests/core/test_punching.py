@@ -13,7 +13,7 @@ from twisted.test.iosim import FakeTransport, connect
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.core.punching import Punching, relayedFrom
+from twisted_bazaar.core.punching import Punching, isRelayed, relayedFrom
 from twisted_bazaar.core.reach import PRIVATE, Reachability
 from twisted_bazaar.net.link import Link
 from twisted_bazaar.testing.capabilities import relayed
@@ -606,3 +606,59 @@ class TransferTests(PunchingTestCase):
         self.direct(enabled=False)
         self.assertIsNone(self.a.punching.transfer(self.bob.id, self.bob.key, "c"))
         self.assertEqual(sent(self.a.link), [])
+
+
+class SilentRelayTests(PunchingTestCase):
+    """
+    A relay whose ``relayOpen`` (or ``relayIncoming``) names no host, a
+    lying one (an honest relay names the other end's host): the link
+    still runs through its circuit, whose transport's peer is only the
+    address the dialler was told for the node (a record's, any
+    stranger's word), never one this node saw.  Before, a link whose
+    relay named no host was taken for a direct one, so a ``files`` punch
+    over it dialled that address.
+    """
+
+    def silent(self, named):
+        """A dialled B, a stranger's "node at home" whose record names it
+        at ``named``, through a relay that named no host in its
+        ``relayOpen``; A serves files."""
+        self.a = Side(self.clock, self.alice, self.bob, False, HOST_A,
+                      tracker=self.tracker)
+        self.a.node.transferFactory = self
+        self.a.link.transport.peerAddr = IPv4Address("TCP", named, 41000)
+        self.a.relayed("")
+
+    def buildProtocol(self, addr):
+        return "transfer server"
+
+    def test_aFilesPunchDialsNoAddressTheRelayLeftOut(self):
+        """B asks A for a punch for files naming the address its record
+        named (A's own machine, at a port of B's choosing): A refuses,
+        saying why, and dials nothing, keeps nothing."""
+        for named in ("127.0.0.1", VICTIM):
+            self.silent(named)
+            with capturedLogs() as events:
+                feed(self.a.link, PunchConnect(9, named, 6379, "files"), PunchSync(9))
+            [refusal, _] = sent(self.a.link)
+            self.assertEqual((refusal.code, refusal.id), ("nopunch", 9))
+            self.assertIn("the relay of this link's circuit did not say where your "
+                          "connection comes from", refusal.info)
+            self.assertEqual(self.a.dialer.dials, [])
+            self.assertEqual(self.a.punching.puncher._answers, {})
+            self.assertTrue(any("refused a punch of node" in formatEvent(e)
+                                for e in events))
+
+    def test_noTransferPunchedOverIt(self):
+        """A buyer's transfer client is not punched over such a link, to
+        the address the record named: the dial goes through the relay."""
+        self.silent("127.0.0.1")
+        self.assertIsNone(self.a.punching.transfer(self.bob.id, self.bob.key, "client"))
+        self.assertEqual(sent(self.a.link), [])
+        self.assertEqual(self.a.dialer.dials, [])
+
+    def test_stillALinkThroughARelay(self):
+        """What the node says of the link: relayed."""
+        self.silent("127.0.0.1")
+        self.assertTrue(isRelayed(self.a.link))
+        self.assertEqual(relayedFrom(self.a.link), "")

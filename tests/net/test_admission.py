@@ -5,11 +5,15 @@ StringTransports.  Slot budgets per purpose, the handshake limit per
 address group, inbound eviction, recycled purposes and duplicate links.
 """
 
+from twisted.internet.address import IPv4Address
+from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
+from twisted_bazaar.net.admission import RELAYED_GROUPS
 from twisted_bazaar.net.eviction import GRACE
-from twisted_bazaar.net.overlay import DIRECT, OVERLAY, NotConnected
+from twisted_bazaar.net.overlay import DEFAULT_HANDSHAKE_LIMIT, DIRECT, OVERLAY, NotConnected
+from twisted_bazaar.testing.capabilities import relayed
 from twisted_bazaar.wire import trade
 
 from tests.helpers import (
@@ -351,3 +355,61 @@ class SharedAdmissionTests(SynchronousTestCase):
         self.assertEqual((one.slotsFor("finger"), two.slotsFor("finger")), (3, 0))
         two.setSlots("finger", 3)
         self.assertIs(one.overlay.admission, two.overlay.admission)
+
+
+class RelayedHandshakeTests(SynchronousTestCase):
+    """
+    A node at home is reached through its relay only, so every inbound
+    connection it has comes from the relay's address, charged to the
+    relay's address group.  Its connections still to say thisisme are
+    charged to that group as a whole, at most L{RELAYED_GROUPS} groups'
+    shares, and within it to the group the relay names for each dialler,
+    one group's share: the relay's word only divides the share the node
+    gives the relay, never widens what one dialler's group holds.
+    """
+
+    RELAY = "192.0.2.1"
+    STRANGER = "198.51.100.7"
+
+    def through(self, node, dialler):
+        """A connection through the relay, from a dialler the relay says
+        is at ``dialler``, saying nothing yet."""
+        link = node.buildLink(inbound=True)
+        link.makeConnection(relayed(StringTransport(
+            peerAddress=IPv4Address("TCP", self.RELAY, 40000)), dialler))
+        return link
+
+    def assertRefused(self, link, info):
+        self.assertEqual([(m.code, m.info) for m in sent(link)], [("noslots", info)])
+        self.assertTrue(link.transport.disconnecting)
+
+    def assertTaken(self, link):
+        self.assertEqual(sent(link), [])
+        self.assertFalse(link.transport.disconnecting)
+
+    def test_oneDiallersGroupHoldsOneShare(self):
+        """A stranger's group holds 4 silent circuits to a node at home
+        through its relay: its fifth is refused, and an honest dialler
+        of another group still gets in.  Before, the four took the
+        relay's whole share, and every dialler through it was refused
+        while they stayed silent."""
+        node = makeNode(1, max_connections=32)
+        for _ in range(DEFAULT_HANDSHAKE_LIMIT):
+            self.assertTaken(self.through(node, self.STRANGER))
+        self.assertRefused(self.through(node, "198.51.7.7"),
+                           "4 connections from your address group are still to say "
+                           "thisisme")
+        self.assertTaken(self.through(node, "203.0.113.9"))
+
+    def test_theRelaysGroupHoldsFourShares(self):
+        """Through one relay, 16 connections still to say thisisme at
+        most, whatever groups the relay names; a connection that is not
+        relayed, from the relay's group, has its group's own share."""
+        node = makeNode(1, max_connections=64)
+        for group in range(RELAYED_GROUPS):
+            for _ in range(DEFAULT_HANDSHAKE_LIMIT):
+                self.assertTaken(self.through(node, f"203.{group}.113.9"))
+        self.assertRefused(self.through(node, "203.9.113.9"),
+                           "16 connections through your relay are still to say "
+                           "thisisme")
+        self.assertTaken(openLink(node, host="192.0.7.7"))

@@ -5,7 +5,10 @@ idle direct links and shutdown (the handshake: tests/net/test_greeting.py;
 which links it takes and keeps: tests/net/test_admission.py).
 """
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionRefusedError
+from twisted.logger import capturedLogs, formatEvent
+from twisted.test.proto_helpers import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
@@ -21,8 +24,10 @@ from twisted_bazaar.net.overlay import (
 from twisted_bazaar.traversal.circuit import CircuitRefused
 from twisted_bazaar.wire import trade
 
+from tests import records
 from tests.helpers import (
     NODE_HOST,
+    _keyedHello,
     NODE_PORT,
     closeLink,
     codes,
@@ -338,6 +343,56 @@ class PunchedLinkTests(SynchronousTestCase):
             link = node.overlay.punchedLink(shared)
             self.assertEqual((link.inbound, link.purpose), (inbound, purpose))
             self.assertIsNone(link.transport)
+
+    def test_aFullNodeEvictsNobodyForIt(self):
+        """
+        A full node at home, its inbound links all through one relay (its
+        relay's address group): a stranger linked through that relay
+        punches, and the punched connection, from the stranger's own
+        address, takes the place of the stranger's relayed link.  It
+        needs no slot of its own: no honest link is evicted for it, and
+        it is not refused for a full node.  Before, the node evicted the
+        newest honest link of the relay's group for each punch (one a
+        punch, the stranger's slot left as it was), or, with every link
+        protected, refused the punched link of an honest peer.
+        """
+        node = makeNode(1, max_connections=3, direct_slots=0)
+        stranger, honest = records.identity(5), [records.identity(6),
+                                                 records.identity(7)]
+        shared = linkPeer(node, stranger)
+        linked = []
+        for each in honest:
+            node.clock.advance(60)
+            linked.append(linkPeer(node, each))
+        node.clock.advance(3600)
+        self.assertEqual(node.overlay.linkCount(), node.overlay.capacity())
+        with capturedLogs() as events:
+            punched = node.overlay.punchedLink(shared)
+            punched.makeConnection(StringTransport(
+                peerAddress=IPv4Address("TCP", "203.0.113.5", 41000)))
+            _keyedHello(node, punched, stranger, 5000, "", None, True)
+        self.assertEqual([link.closing for link in linked], [False, False])
+        self.assertEqual([formatEvent(e) for e in events if "evicting" in formatEvent(e)],
+                         [])
+        self.assertIs(node.links[stranger.id], punched)
+        self.assertTrue(shared.closing)
+        self.assertEqual(node.overlay.linkCount(), node.overlay.capacity())
+
+    def test_aPunchedLinkWhoseSharedLinkIsGoneEvicts(self):
+        """A punched connection whose shared link closed meanwhile takes
+        a slot of its own: a full node makes room for it as for any."""
+        node = makeNode(1, max_connections=2, direct_slots=0)
+        linkPeer(node, records.identity(6))
+        shared = linkPeer(node, records.identity(5))
+        node.clock.advance(3600)
+        punched = node.overlay.punchedLink(shared)
+        closeLink(shared)
+        linkPeer(node, records.identity(7))
+        node.clock.advance(3600)
+        with capturedLogs() as events:
+            punched.makeConnection(StringTransport(
+                peerAddress=IPv4Address("TCP", "203.0.113.5", 41000)))
+        self.assertEqual(len([e for e in events if "evicting" in formatEvent(e)]), 1)
 
     def test_whenReplaced(self):
         """Told once a newer link takes a peer's link's place, not for a

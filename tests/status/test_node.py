@@ -12,7 +12,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import LIMITS
 from twisted_bazaar.core.node import OVERLAY
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, Reachability
-from twisted_bazaar.traversal.circuit import IRelayedTransport
+from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits
 from twisted_bazaar.traversal.relay import Relay
 from twisted_bazaar.net.recent import STATUS

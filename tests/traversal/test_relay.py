@@ -12,11 +12,11 @@ from zope.interface.verify import verifyObject
 
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedProtocol
-from twisted_bazaar.net.capabilities import ISecureTransport
+from twisted_bazaar.net.capabilities import IRelayedTransport, ISecureTransport
 from twisted_bazaar.net.handshake import channelKey
 from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.traversal import relay as relay_module
-from twisted_bazaar.traversal.circuit import CircuitEnd, CircuitRefused, IRelayedTransport
+from twisted_bazaar.traversal.circuit import CircuitEnd, CircuitRefused
 from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity, decode

@@ -28,8 +28,8 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.reach import PRIVATE
 from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.net.dispatch import unhandled
-from twisted_bazaar.traversal.circuit import IRelayedTransport
 from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.traversal.punch import PunchFailed, Puncher, directPeer
 from twisted_bazaar.traversal.punchmapping import UNKNOWN, PunchMapping, mappingOf
@@ -38,6 +38,12 @@ from twisted_bazaar.traversal.punchwitness import TrackerWitness, whyNot
 
 #: What a node that punches none says, to itself and to a peer's punch.
 OFF = PunchMapping("", "hole punching is off on this node")
+
+
+def isRelayed(link):
+    """Whether link runs through a relay's circuit, whatever its relay
+    said of the other end (a lying one may say nothing)."""
+    return IRelayedTransport(link.transport, None) is not None
 
 
 def relayedFrom(link):
@@ -169,9 +175,13 @@ class Punching(Service, NodeObserver):
 
     def _unwitnessed(self, link):
         """Why L{_witness} names no host for link's peer, or None."""
+        if not isRelayed(link):
+            return None
         relayed = relayedFrom(link)
         if not relayed:
-            return None
+            return ("the relay of this link's circuit did not say where your "
+                    "connection comes from: a punch dials only a host it and the "
+                    "tracker saw")
         named = self.seen.named(link.peer_id)
         if named is None:
             return "the tracker has not said where this node's peer is"
@@ -229,8 +239,9 @@ class Punching(Service, NodeObserver):
 
     def arrived(self, peer_id):
         """A link to peer_id is up (told by whichever comes first: the
-        link's dialler, through the dialer, or the node): a relayed one,
-        seen the first time, is punched."""
+        link's dialler, through the dialer, or the node): a relayed one
+        whose relay said where the peer is, seen the first time, is
+        punched."""
         link = self.node.links.get(peer_id)
         if link is not None and relayedFrom(link) and self._shared.get(peer_id) is not link:
             self._shared[peer_id] = link
@@ -321,7 +332,7 @@ class Punching(Service, NodeObserver):
             punch), said nowhere: the caller goes through the relay.
         """
         link = self.node.links.get(peer_id)
-        if (link is None or relayedFrom(link) or link.key != key
+        if (link is None or isRelayed(link) or link.key != key
                 or not self.puncher.mapping.punchable):
             return None
         return self.puncher.punch(link, directPeer(link), FILES, protocol)
@@ -350,5 +361,6 @@ def _nobody(peer_id):
 def _direct(link):
     """Where a direct link's own connection comes from (what a punch for
     files over it dials), or "" for a relayed link, whose transport's
-    peer is only what its relay said."""
-    return "" if relayedFrom(link) else directPeer(link)
+    peer is only what its relay said, or (a relay that named no host)
+    the address the dialler was told for the node: any stranger's word."""
+    return "" if isRelayed(link) else directPeer(link)

@@ -30,11 +30,16 @@ from types import MappingProxyType
 
 from twisted.logger import Logger, LogLevel
 
-from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf
+from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf, namedGroupOf
 from twisted_bazaar.wire.ids import shortId, wireId
 
 #: The recycled purposes of a node that recycles none.
 _NONE = frozenset()
+#: The address groups' shares of the connections still to say thisisme
+#: that one relay's group holds (each dialler's group the relay names
+#: holds one share of them): a node at home has every inbound connection
+#: from its relay.
+RELAYED_GROUPS = 4
 #: The read-only tables of slots and idle timeouts by purpose nodes hold
 #: (L{Admission.budgets}, L{Admission.idle_timeouts}), one of each, by
 #: their items in order.
@@ -154,12 +159,30 @@ class Admission:
         """See L{twisted_bazaar.core.node.Node.slotsFor}."""
         return self.budgets.get(purpose, 0)
 
-    def handshaking(self, table, link):
-        """Inbound connections from link's address group still in their
-        handshake."""
-        group = groupOf(link)
-        return sum(1 for other in table.pending
-                   if other.inbound and not other.closing and groupOf(other) == group)
+    def whyNoHandshake(self, table, link):
+        """
+        Why the inbound connection link may not start its handshake (its
+        address group holds its share of the connections still to say
+        thisisme), or None.  One through a relay's circuit is charged to
+        the relay's address group, at most L{RELAYED_GROUPS} shares, and
+        within it to the group the relay names for its dialler
+        (L{namedGroupOf}), one share: the relay's word divides what the
+        relay's group is given, never widens it.  Charged to the relay's
+        group alone, a stranger's group that held 4 silent circuits to a
+        node at home had every dialler through its relay refused.
+        """
+        limit = self.handshake_limit
+        group, named = groupOf(link), namedGroupOf(link)
+        same = [namedGroupOf(other) for other in table.pending
+                if other.inbound and not other.closing and groupOf(other) == group]
+        if named is not None:
+            relayed = len(same) - same.count(None)
+            if relayed >= limit * RELAYED_GROUPS:
+                return (f"{limit * RELAYED_GROUPS} connections through your relay are "
+                        "still to say thisisme")
+        if same.count(named) >= limit:
+            return f"{limit} connections from your address group are still to say thisisme"
+        return None
 
     def refusesDial(self, table, purpose):
         """

@@ -38,6 +38,17 @@ class ISecureTransport(Interface):
         (docs/protocol.md §19.1): whether it switched."""
 
 
+class IRelayedTransport(IPathCapability):
+    """A connection that runs through a relay's circuit
+    (L{twisted_bazaar.traversal.circuit.CircuitTransport}), or a channel
+    over one (whose C{__conform__} answers for it)."""
+
+    relayedFrom = Attribute("Where the relay saw the other end's connection come "
+                            "from (\"\" if it did not say): the host a hole punch "
+                            "over this circuit dials, and the address group the "
+                            "node divides its relay's share of handshakes by.")
+
+
 class IBulkTransport(IPathCapability):
     """A connection over a socket whose read and send sizes a reader or a
     writer of bulk data (a file's buyer, its seller) may set: a reactor's

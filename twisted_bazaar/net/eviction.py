@@ -22,6 +22,7 @@ the victim.
 import attr
 
 from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.net.capabilities import IRelayedTransport
 
 #: Seconds a new link is safe from eviction: time to prove itself.
 GRACE = 10.0
@@ -32,6 +33,17 @@ def groupOf(link):
     empty host name, for a link with no transport)."""
     address = link.transport.getPeer() if link.transport is not None else None
     return addressGroup(getattr(address, "host", None) or "")
+
+
+def namedGroupOf(link):
+    """The address group a relay names for the peer of a link through its
+    circuit (where it says that peer's connection came from), or None for
+    a link that runs through no relay.  A label, not an address this node
+    saw: it only divides the share the relay's own group is given
+    (L{twisted_bazaar.net.admission.Admission.whyNoHandshake})."""
+    transport = link.transport
+    relayed = None if transport is None else IRelayedTransport(transport, None)
+    return None if relayed is None else addressGroup(relayed.relayedFrom or "")
 
 
 @attr.s(frozen=True, slots=True, auto_attribs=True)

@@ -243,8 +243,12 @@ class Greeter:
                 link.refuse("wtf", f"this node takes no {purpose} links")
                 return
             existing = table.links.get(peer)
-            taken = table.held(purpose) - (existing is not None
-                                           and existing.purpose == purpose)
+            # Neither the link this one would replace nor this one (a
+            # punched connection's link comes with its purpose) holds a
+            # slot another would want.
+            taken = (table.held(purpose) - (existing is not None
+                                            and existing.purpose == purpose)
+                     - (link.purpose == purpose))
             if taken >= budgets[purpose] and not table.admission.evict(table, purpose, link):
                 link.refuse("noslots", f"all {budgets[purpose]} {purpose} "
                             "slots are taken")

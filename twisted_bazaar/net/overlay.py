@@ -26,7 +26,7 @@ from zope.interface import implementer
 from twisted_bazaar.net.link import ILinkOwner
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import PeerLog
-from twisted_bazaar.net.admission import admissionFor
+from twisted_bazaar.net.admission import RELAYED_GROUPS, admissionFor
 from twisted_bazaar.net.connections import (
     DEFAULT_CONNECTION_RATE,
     ConnectionManager,
@@ -61,6 +61,13 @@ HANDSHAKES_LIMIT = declare(
     "overlay.handshakes", None, "connections",
     "connections not yet introduced (no thisisme): bounded in all by the links' "
     "slots, per address group by its share", group=DEFAULT_HANDSHAKE_LIMIT,
+    flag="--handshake-limit", owner=__name__)
+RELAYED_HANDSHAKES_LIMIT = declare(
+    "overlay.relayed-handshakes", None, "connections",
+    "connections through one relay not yet introduced: charged to the relay's "
+    f"address group, {RELAYED_GROUPS} groups' shares, and within it to the group "
+    "the relay names for each dialler, one share",
+    group=RELAYED_GROUPS * DEFAULT_HANDSHAKE_LIMIT, key=DEFAULT_HANDSHAKE_LIMIT,
     flag="--handshake-limit", owner=__name__)
 #: Peers remembered as unreachable (L{Overlay.unreachable}), newest kept.
 UNREACHABLE_KEPT = 256
@@ -158,6 +165,11 @@ class Overlay:
         #: Peers that proved of no use to this node (L{useless}), newest
         #: last: made when first needed.
         self.useless_peers = None
+        #: inbound shared link -> the link of a connection punched to its
+        #: peer, not yet connected (L{punchedLink}); made when first
+        #: needed, an entry gone once that link connects or the shared
+        #: one is lost.
+        self._punched = None
 
     @property
     def connections(self):
@@ -369,7 +381,31 @@ class Overlay:
         """
         link = self.node.buildLink(inbound=shared.inbound)
         link.purpose = shared.purpose
+        if shared.inbound:
+            if self._punched is None:
+                self._punched = {}
+            self._punched[shared] = link
         return link
+
+    def _takesAPlace(self, link):
+        """
+        Whether link, inbound and connected now, is the connection punched
+        to the peer of a shared link still established: it takes that
+        link's place once its handshake is done (the duplicate rule), so
+        it needs no slot of its own.  Else a full node evicted an honest
+        link for each punch of a stranger linked through its relay (whose
+        own slot stayed as it was), or refused an honest peer's punched
+        link.
+        """
+        punched = self._punched
+        if not punched:
+            return False
+        for shared, each in punched.items():
+            if each is link:
+                del punched[shared]
+                return (not shared.closing and shared.peer_id is not None
+                        and self.links.get(shared.peer_id) is shared)
+        return False
 
     # -- the link owner's interface ------------------------------------------------
 
@@ -377,16 +413,17 @@ class Overlay:
         if not link.inbound:
             self.greeter.introduce(link)
             return
+        takesAPlace = self._takesAPlace(link)
         if self.node.id is None:
             link.refuse("notiy", "this node has no id yet")
         elif self.stopping:
             link.refuse("noslots", "this node is shutting down")
-        elif self.admission.handshaking(self, link) >= self.admission.handshake_limit:
+        elif (silent := self.admission.whyNoHandshake(self, link)) is not None:
             # Silent connections hold slots until their handshake times
             # out: one address group must not be able to take them all.
-            link.refuse("noslots", f"{self.admission.handshake_limit} connections "
-                        "from your address group are still to say thisisme")
-        elif self.linkCount() >= self.capacity() and not self.admission.evict(self, asker=link):
+            link.refuse("noslots", silent)
+        elif (self.linkCount() >= self.capacity() and not takesAPlace
+              and not self.admission.evict(self, asker=link)):
             link.refuse("noslots", f"all {self.capacity()} connection slots are taken")
         else:
             self.since[link] = self.node.clock.seconds()
@@ -442,6 +479,8 @@ class Overlay:
     def _forget(self, link, reason):
         greeter = self.greeter
         greeter.drop(link)
+        if self._punched:
+            self._punched.pop(link, None)
         since = self.since.pop(link, None)
         if since is not None:
             self.admission.left(self, link, since)

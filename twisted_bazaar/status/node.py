@@ -24,7 +24,7 @@ from twisted_bazaar.status.messages import (
 from twisted_bazaar.status.operator import provesOperator
 from twisted_bazaar.status.relaying import relayUse
 from twisted_bazaar.core.node import OVERLAY
-from twisted_bazaar.core.punching import relayedFrom
+from twisted_bazaar.core.punching import isRelayed
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import accountsHeld
 from twisted_bazaar.net.eviction import groupOf
@@ -79,7 +79,7 @@ class NodeStatus:
         for peer_id, link in sorted(node.links.items()):
             host, port = node.addressOf(peer_id)
             links.append((peer_id, host, port, link.purpose or OVERLAY,
-                          bool(relayedFrom(link))))
+                          isRelayed(link)))
         stock, bag, files, downloads, trades = {}, {}, {}, [], []
         now = node.clock.seconds()
         for role in node.roles:

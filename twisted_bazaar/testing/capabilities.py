@@ -8,8 +8,7 @@ attribute.
 
 from zope.interface import alsoProvides
 
-from twisted_bazaar.net.capabilities import ISecureTransport
-from twisted_bazaar.traversal.circuit import IRelayedTransport
+from twisted_bazaar.net.capabilities import IRelayedTransport, ISecureTransport
 
 
 def secured(transport, peerKey=None, handshakeHash=None):

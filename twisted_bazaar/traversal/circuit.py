@@ -16,10 +16,10 @@ connection to the relay.
 from twisted.internet import defer
 from twisted.internet.error import ConnectionClosed
 from twisted.internet.interfaces import IPushProducer, ITransport
-from zope.interface import Attribute, implementer
+from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.net.capabilities import IPathCapability, conformThrough
+from twisted_bazaar.net.capabilities import IRelayedTransport, conformThrough
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.traversal.messages import FRAME_LIMIT, RelayOpen
 
@@ -136,15 +136,6 @@ class CircuitEnd(FramedProtocol):
             self.opened.errback(CircuitRefused(
                 f"the relay closed the connection before the circuit opened: "
                 f"{reason.getErrorMessage()}"))
-
-
-class IRelayedTransport(IPathCapability):
-    """A connection that runs through a relay's circuit (L{CircuitTransport}),
-    or a channel over one (whose C{__conform__} answers for it)."""
-
-    relayedFrom = Attribute("Where the relay saw the other end's connection come "
-                            "from (\"\" if it did not say): the host a hole punch "
-                            "over this circuit dials.")
 
 
 @implementer(ITransport, IPushProducer, IRelayedTransport)
