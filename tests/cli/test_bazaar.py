@@ -40,6 +40,7 @@ from twisted_bazaar.cli.bazaar import (
 )
 from twisted_bazaar import wire
 from twisted_bazaar.cli import bazaar
+from twisted_bazaar.cli.usage import UsageError
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.client import ClientError
@@ -141,6 +142,24 @@ class CommonOptionTests(SynchronousTestCase):
                 self.assertIn(option, text, command)
         self.assertIn("the whole purchase may take (default: 60)", helpOf("buy"))
         self.assertIn("seconds each question may take (default: 10)", helpOf("node"))
+
+    def test_restockRefusesTheTrackersOptions(self):
+        """restock asks no tracker: its options are refused by name before
+        or after the command (after it, the address was taken for an
+        ITEM=N, and refused as one; before it, ignored)."""
+        why = ("restock asks no tracker: it speaks to the seller over "
+               "DIR/control.sock; leave out --tracker and --tracker-key")
+        key = Identity.generate().key
+        restock = ["restock", "--data-dir", "d", "apple=3"]
+        for argv in (["--tracker", "h:1", *restock], [*restock, "--tracker", "h:1"],
+                     ["restock", "--tracker", "h:1", "--data-dir", "d", "apple=3"],
+                     [*restock, "--tracker-key", key]):
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), self.assertRaises(UsageError) as e:
+                parse(argv)
+            self.assertEqual(e.exception.reason, why, argv)
+            self.assertTrue(err.getvalue().startswith("bazaar restock: error: "), argv)
+        self.assertEqual(parse(restock).stock, [("apple", 3)])
 
 
 def members(*schemes):
