@@ -143,6 +143,27 @@ class CommonOptionTests(SynchronousTestCase):
         self.assertIn("the whole purchase may take (default: 60)", helpOf("buy"))
         self.assertIn("seconds each question may take (default: 10)", helpOf("node"))
 
+    def test_webListenCheckedAsAnArgument(self):
+        """bazaar web's --listen is checked as it is parsed, exit 2 with the
+        reason (a bad one was found only once the tracker answered, exit
+        1, and with no tracker there not at all); a good one listens on
+        loopback unless it names an interface."""
+        for listen, why in (
+                ("bogus:1", "argument --listen: bad endpoint bogus:1: Unknown "
+                 "endpoint type: 'bogus'"),
+                ("tcp:abc", "argument --listen: port 'abc' is not a number"),
+                ("ssl:0:privateKey=/nonexistent/key.pem", "argument --listen: bad "
+                 "endpoint ssl:0:privateKey=/nonexistent/key.pem:interface=127.0.0.1: "
+                 "[Errno 2] No such file or directory: '/nonexistent/key.pem'")):
+            with contextlib.redirect_stderr(io.StringIO()), \
+                    self.assertRaises(UsageError) as e:
+                parse(["web", "--listen", listen])
+            self.assertEqual(e.exception.reason, why)
+        self.assertEqual(parse(["web", "--listen", "tcp:8081"]).listen,
+                         "tcp:8081:interface=127.0.0.1")
+        self.assertEqual(parse(["web", "--listen", "tcp:8081:interface=0.0.0.0"]).listen,
+                         "tcp:8081:interface=0.0.0.0")
+
     def test_restockRefusesTheTrackersOptions(self):
         """restock asks no tracker: its options are refused by name before
         or after the command (after it, the address was taken for an

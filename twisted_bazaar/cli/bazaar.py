@@ -147,11 +147,21 @@ def _listen(text):
 
 def _webListen(text):
     """--listen of bazaar web: an endpoint, on loopback unless it names an
-    interface."""
+    interface, that Twisted can build (a kind it knows, a port that is a
+    number, an ``ssl:`` key that is there): a bad one is a bad argument,
+    refused before the tracker is asked, not once it answered (or, with
+    no tracker there, not at all).  Building it listens nowhere, so it
+    needs no reactor."""
     try:
-        return loopbackByDefault(text)
+        checkServerEndpoint(text)
+        text = loopbackByDefault(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+    try:
+        serverFromString(None, text)
+    except Exception as e:
+        raise argparse.ArgumentTypeError(f"bad endpoint {text}: {e}") from None
+    return text
 
 
 #: Seconds --timeout allows unless given, per command: each question of
