@@ -40,6 +40,7 @@ from twisted_bazaar.cli.bazaar import (
 )
 from twisted_bazaar import wire
 from twisted_bazaar.cli import bazaar
+from twisted_bazaar.cli.usage import UsageError
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.client import ClientError
@@ -141,6 +142,45 @@ class CommonOptionTests(SynchronousTestCase):
                 self.assertIn(option, text, command)
         self.assertIn("the whole purchase may take (default: 60)", helpOf("buy"))
         self.assertIn("seconds each question may take (default: 10)", helpOf("node"))
+
+    def test_webListenCheckedAsAnArgument(self):
+        """bazaar web's --listen is checked as it is parsed, exit 2 with the
+        reason (a bad one was found only once the tracker answered, exit
+        1, and with no tracker there not at all); a good one listens on
+        loopback unless it names an interface."""
+        for listen, why in (
+                ("bogus:1", "argument --listen: bad endpoint bogus:1: Unknown "
+                 "endpoint type: 'bogus'"),
+                ("tcp:abc", "argument --listen: port 'abc' is not a number"),
+                ("ssl:0:privateKey=/nonexistent/key.pem", "argument --listen: bad "
+                 "endpoint ssl:0:privateKey=/nonexistent/key.pem:interface=127.0.0.1: "
+                 "[Errno 2] No such file or directory: '/nonexistent/key.pem'")):
+            with contextlib.redirect_stderr(io.StringIO()), \
+                    self.assertRaises(UsageError) as e:
+                parse(["web", "--listen", listen])
+            self.assertEqual(e.exception.reason, why)
+        self.assertEqual(parse(["web", "--listen", "tcp:8081"]).listen,
+                         "tcp:8081:interface=127.0.0.1")
+        self.assertEqual(parse(["web", "--listen", "tcp:8081:interface=0.0.0.0"]).listen,
+                         "tcp:8081:interface=0.0.0.0")
+
+    def test_restockRefusesTheTrackersOptions(self):
+        """restock asks no tracker: its options are refused by name before
+        or after the command (after it, the address was taken for an
+        ITEM=N, and refused as one; before it, ignored)."""
+        why = ("restock asks no tracker: it speaks to the seller over "
+               "DIR/control.sock; leave out --tracker and --tracker-key")
+        key = Identity.generate().key
+        restock = ["restock", "--data-dir", "d", "apple=3"]
+        for argv in (["--tracker", "h:1", *restock], [*restock, "--tracker", "h:1"],
+                     ["restock", "--tracker", "h:1", "--data-dir", "d", "apple=3"],
+                     [*restock, "--tracker-key", key]):
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), self.assertRaises(UsageError) as e:
+                parse(argv)
+            self.assertEqual(e.exception.reason, why, argv)
+            self.assertTrue(err.getvalue().startswith("bazaar restock: error: "), argv)
+        self.assertEqual(parse(restock).stock, [("apple", 3)])
 
 
 def members(*schemes):

@@ -1,11 +1,14 @@
 """Tests for twisted_bazaar.cli.webview: what ``bazaar web`` says of where
 it listens."""
 
+import io
+import sys
+
 from twisted.internet.address import IPv4Address, UNIXAddress
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.cli.webview import listeningOn, webConnector
+from twisted_bazaar.cli.webview import announce, listeningOn, webConnector
 
 
 class ListeningOnTests(SynchronousTestCase):
@@ -26,3 +29,24 @@ class ConnectorTests(SynchronousTestCase):
         its connector refused every relay (every node at home stayed
         "not answering", tests/e2e/test_web_relayed_live.py)."""
         self.assertTrue(webConnector(Clock()).vouched("10.47.0.1:7702", 7))
+
+
+class AnnounceTests(SynchronousTestCase):
+    def said(self, json):
+        out, err = io.StringIO(), io.StringIO()
+        self.patch(sys, "stdout", out)
+        self.patch(sys, "stderr", err)
+        announce("127.0.0.1:8080", None, json)
+        return out.getvalue(), err.getvalue()
+
+    def test_onStdout(self):
+        line = ("web view listening on 127.0.0.1:8080, as a stranger to every node "
+                "(--data-dir DIR of a node: as its operator)\n")
+        self.assertEqual(self.said(json=False), (line, ""))
+
+    def test_jsonKeepsStdoutOneObject(self):
+        """With --json the line goes to stderr: stdout holds the one JSON
+        object said once the view stops (it held this line too)."""
+        out, err = self.said(json=True)
+        self.assertEqual(out, "")
+        self.assertTrue(err.startswith("web view listening on 127.0.0.1:8080, "))

@@ -73,7 +73,7 @@ class ResourceTests(SynchronousTestCase):
         self.assertLess(page.index("/static/vis-network.min.js"), page.index("/static/app.js"))
 
     def test_notFound(self):
-        for path in ("node/apple", "api/node/18", "static/nothing.js",
+        for path in ("node/apple", "node/18", "api/node/18", "static/nothing.js",
                      "nothing", "api/nothing"):
             request, _ = render(self.site, path)
             self.assertEqual(request.responseCode, 404, path)
@@ -108,11 +108,45 @@ class ResourceTests(SynchronousTestCase):
             self.assertIn("/api/node/ID", json.loads(body)["paths"])
 
     def test_otherMethodsAreJSON(self):
-        request = StreamRequest([b"api", b"market"])
+        """Another method than GET (or HEAD) on any of the API's paths is
+        a JSON 405 naming the methods it takes: the event stream's too
+        (twisted.web would answer it an HTML 405, or 501), and before an
+        id is looked at."""
+        for path in ("api", "api/", "api/market", "api/node/17", "api/node/zzz",
+                     "api/events"):
+            for method in (b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH"):
+                request = StreamRequest([segment.encode() for segment in path.split("/")])
+                request.method = method
+                request.args = {b"node": [b"zzz"]} if path == "api/events" else {}
+                body = self.site.getResourceFor(request).render(request)
+                self.assertEqual(
+                    (request.responseCode, contentType(request), json.loads(body),
+                     request.responseHeaders.getRawHeaders(b"allow")),
+                    (405, b"application/json",
+                     {"error": "the web view's API is read with GET"}, [b"GET, HEAD"]),
+                    (path, method))
+        self.assertEqual(self.view.subscribers, 0)
+
+    def test_otherMethodsOnNothingAreNotFound(self):
+        """A path that names nothing is a 404 whatever the method."""
+        request = StreamRequest([b"api", b"nothing"])
         request.method = b"POST"
         body = self.site.getResourceFor(request).render(request)
         self.assertEqual((request.responseCode, json.loads(body)),
-                         (405, {"error": "the web view's API is read with GET"}))
+                         (404, {"error": "the web view's API has no such path"}))
+
+    def test_nodePageOfAnIdNeverSeen(self):
+        """The page of an id the view never saw says that no live node has
+        it (its event stream would be refused, and the page say nothing);
+        that of a node that left lately is the node page, which says when
+        it left."""
+        request, _ = render(self.site, "node/18")
+        self.assertEqual((request.responseCode, contentType(request)),
+                         (404, b"text/html; charset=utf-8"))
+        self.assertIn(b"No live node has this id", b"".join(request.written))
+        self.view.membersSeen([])
+        request, body = render(self.site, "node/17")
+        self.assertEqual(body, (STATIC / "node.html").read_bytes())
 
     def test_marketJSON(self):
         request, body = render(self.site, "api/market")

@@ -89,6 +89,20 @@ class StreamTests(SynchronousTestCase):
             self.assertIn("error", json.loads(body))
         self.assertEqual((self.view.subscribers, len(self.stream.streams)), (0, 0))
 
+    def test_headOpensNoStream(self):
+        """A HEAD is answered as a GET would be, without its body, and
+        holds no stream: none would be read."""
+        for args, code in (({}, None), ({b"node": [b"17"]}, None),
+                           ({b"node": [b"zzz"]}, 400), ({b"node": [b"18"]}, 404)):
+            request = StreamRequest(args=args)
+            request.method = b"HEAD"
+            body = self.stream.render(request)
+            self.assertEqual(request.responseCode, code, args)
+            if code is None:
+                self.assertEqual((body, request.responseHeaders.getRawHeaders(
+                    b"content-type")), (b"", [b"text/event-stream"]))
+        self.assertEqual((self.view.subscribers, len(self.stream.streams)), (0, 0))
+
     def test_unreadStreamHoldsOneEventAtMost(self):
         """A viewer that stops reading is sent nothing more while its
         connection's buffer is full, however often the market changes;

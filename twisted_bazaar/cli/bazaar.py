@@ -147,11 +147,21 @@ def _listen(text):
 
 def _webListen(text):
     """--listen of bazaar web: an endpoint, on loopback unless it names an
-    interface."""
+    interface, that Twisted can build (a kind it knows, a port that is a
+    number, an ``ssl:`` key that is there): a bad one is a bad argument,
+    refused before the tracker is asked, not once it answered (or, with
+    no tracker there, not at all).  Building it listens nowhere, so it
+    needs no reactor."""
     try:
-        return loopbackByDefault(text)
+        checkServerEndpoint(text)
+        text = loopbackByDefault(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
+    try:
+        serverFromString(None, text)
+    except Exception as e:
+        raise argparse.ArgumentTypeError(f"bad endpoint {text}: {e}") from None
+    return text
 
 
 #: Seconds --timeout allows unless given, per command: each question of
@@ -166,10 +176,16 @@ def _common(timeout_help, tracker=True):
     parser whose options set nothing unless given (L{parse} fills in the
     defaults), so that one given before the command is not undone by the
     command's own default.  ``restock`` asks no tracker (``tracker``
-    false)."""
+    false): it takes the tracker's options unlisted, to refuse them by
+    name (L{parse}) wherever they are given, not to take the address for
+    an ITEM=N."""
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("options of every command")
-    if tracker:
+    if not tracker:
+        for option in ("--tracker", "--tracker-key"):
+            common.add_argument(option, action="append", default=argparse.SUPPRESS,
+                                help=argparse.SUPPRESS)
+    else:
         group.add_argument("--tracker", type=_trackerAddress, action="append",
                            default=argparse.SUPPRESS, metavar="ADDRESS",
                            help="the tracker: HOST:PORT, or a client endpoint such "
@@ -320,6 +336,9 @@ def parse(argv=None):
     if args.command == "node" and args.address is None and args.data_dir is None:
         command.error("node wants ADDRESS|ID, or --data-dir DIR of a node you run")
     if args.command == "restock":
+        if hasattr(args, "tracker") or hasattr(args, "tracker_key"):
+            command.error("restock asks no tracker: it speaks to the seller over "
+                          "DIR/control.sock; leave out --tracker and --tracker-key")
         named = [item for item, _ in args.stock]
         twice = sorted({item for item in named if named.count(item) > 1})
         if twice:

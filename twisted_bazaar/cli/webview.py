@@ -97,6 +97,20 @@ def listeningOn(address):
     return f"unix:{address.name.decode() if isinstance(address.name, bytes) else address.name}"
 
 
+def announce(where, operator, json):
+    """
+    Say where the view listens, and as whom, once it does: on stdout, or
+    with ``--json`` on stderr, since stdout then holds one JSON object
+    (what was served, once stopped) and nothing else.
+    """
+    whose = (f", as the operator of node {shortId(operator.id)}" if operator is not None
+             else ", as a stranger to every node (--data-dir DIR of a node: as its "
+                  "operator)")
+    out = sys.stderr if json else sys.stdout
+    out.write(f"web view listening on {where}{whose}\n")
+    out.flush()
+
+
 @defer.inlineCallbacks
 def serve(reactor, args, operator):
     """
@@ -118,11 +132,7 @@ def serve(reactor, args, operator):
     except Exception as e:
         raise ClientError(f"--listen {args.listen}: cannot listen: {e}") from None
     where = listeningOn(port.getHost())
-    whose = (f", as the operator of node {shortId(operator.id)}" if operator is not None
-             else ", as a stranger to every node (--data-dir DIR of a node: as its "
-                  "operator)")
-    sys.stdout.write(f"web view listening on {where}{whose}\n")
-    sys.stdout.flush()
+    announce(where, operator, args.json)
     watcher.startService()
     stopped = defer.Deferred()
 

@@ -40,18 +40,35 @@ def nodeId(text):
 
 class JSONError(Resource):
     """An error for a program: ``{"error": why}`` as JSON, with its status
-    (404 for a path that names nothing, 400 for a malformed id)."""
+    (404 for a path that names nothing, 400 for a malformed id, 405 for
+    another method than GET) and any headers it needs."""
 
     isLeaf = True
 
-    def __init__(self, code, why):
+    def __init__(self, code, why, headers=()):
         super().__init__()
         self.code = code
         self.why = why
+        self.headers = headers
 
     def render(self, request):
         request.setResponseCode(self.code)
+        for name, value in self.headers:
+            request.setHeader(name, value)
         return jsonBody(request, {"error": self.why})
+
+
+#: The methods the API answers: it is read, never written to.
+READ = (b"GET", b"HEAD")
+
+
+def methodRefused(request):
+    """The JSON 405 for a request by another method than GET (or HEAD,
+    which twisted.web answers as GET without its body), or None."""
+    if request.method in READ:
+        return None
+    return JSONError(405, "the web view's API is read with GET",
+                     headers=((b"allow", b", ".join(READ)),))
 
 
 def nodePage(view, text):

@@ -6,8 +6,8 @@ The web view's twisted.web resources:
   the graph library's, from its installed files: L{graphlib});
 - ``/api/market`` and ``/api/node/ID``: the same data as JSON; every
   path under ``/api`` answers JSON: ``/api`` its paths, a path that
-  names nothing 404, a malformed id 400, another method than GET 405,
-  each with a JSON object whose ``error`` says why;
+  names nothing 404, a malformed id 400, another method than GET (or
+  HEAD) 405, each with a JSON object whose ``error`` says why;
 - ``/api/events`` (``?node=ID`` for one node): Server-Sent Events, one
   ``market`` (or ``node``) event at once and then one each time the view
   publishes a change (L{twisted_bazaar.web.stream}).
@@ -18,7 +18,8 @@ from pathlib import Path
 from twisted.web.pages import notFound
 from twisted.web.resource import Resource
 from twisted_bazaar.daemon.site import QuietSite
-from twisted_bazaar.web.answers import JSONError, jsonBody, nodeId, nodePage
+from twisted_bazaar.web.answers import (JSONError, jsonBody, methodRefused, nodeId,
+                                        nodePage)
 from twisted_bazaar.web.graphlib import libraryFiles
 from twisted_bazaar.web.stream import MAX_STREAMS, EventStream
 
@@ -33,9 +34,9 @@ TYPES = {".html": b"text/html; charset=utf-8", ".js": b"text/javascript; charset
 
 class JSONResource(Resource):
     """
-    A leaf of ``/api/`` that answers JSON, whatever is asked of it: its
-    data to a GET (or HEAD), a JSON error (L{JSONError}) to any other
-    method, and to a path that goes on past it (``/api/market/x``).
+    A leaf of ``/api/`` that answers JSON: its data, or a JSON 404
+    (L{JSONError}) to a path that goes on past it (``/api/market/x``).
+    Another method than GET is refused before it is reached (L{_API}).
     """
 
     isLeaf = True
@@ -43,9 +44,6 @@ class JSONResource(Resource):
     def render(self, request):
         if any(request.postpath):
             return JSONError(404, "the web view's API has no such path").render(request)
-        if request.method not in (b"GET", b"HEAD"):
-            request.setHeader(b"allow", b"GET, HEAD")
-            return JSONError(405, "the web view's API is read with GET").render(request)
         return jsonBody(request, self.data())
 
     def data(self):
@@ -130,14 +128,21 @@ class _Folder(Resource):
 
 class _API(Resource):
     """``/api/``: its children, its index (L{APIIndex}) for ``/api`` and
-    ``/api/``, and a JSON 404 for anything else."""
+    ``/api/``, and a JSON 404 for anything else.  Another method than GET
+    (or HEAD) on any of its paths is refused here, as JSON, before a
+    child looks at the rest of the path: a stream or an id that is none
+    never answers in its place."""
 
     def __init__(self):
         super().__init__()
         self.index = APIIndex()
 
     def render(self, request):
-        return self.index.render(request)
+        return self.getChildWithDefault(b"", request).render(request)
+
+    def getChildWithDefault(self, name, request):
+        refused = methodRefused(request) if not name or name in self.children else None
+        return refused or super().getChildWithDefault(name, request)
 
     def getChild(self, name, request):
         if not name:
@@ -146,15 +151,24 @@ class _API(Resource):
 
 
 class _Pages(Resource):
-    """``/node/ID``: the node page, whatever the id (the page asks)."""
+    """``/node/ID``: the node page, for a node live or that left lately
+    (the page asks the rest); a 404 page saying so for an id the view
+    never saw, since the page's event stream would be refused, and the
+    page would say nothing of why."""
 
-    def __init__(self):
+    def __init__(self, view):
         super().__init__()
+        self.view = view
         self.page = Asset(STATIC / "node.html")
 
     def getChild(self, name, request):
-        if nodeId(name) is None:
+        node_id = nodeId(name)
+        if node_id is None:
             return notFound("Not a node", "Node pages are /node/ID.")
+        if self.view.node(node_id) is None:
+            return notFound("No such node", "No live node has this id: it left before "
+                            "this view started (or more than 50 nodes ago), or never "
+                            "joined. The market's page, /, lists the live nodes.")
         return self.page
 
 
@@ -166,7 +180,7 @@ def webSite(view):
     api.putChild(b"events", EventStream(view))
     root = _Folder()
     root.putChild(b"", Asset(STATIC / "index.html"))
-    root.putChild(b"node", _Pages())
+    root.putChild(b"node", _Pages(view))
     assets = _Folder()
     for path in sorted(STATIC.iterdir()):
         assets.putChild(path.name.encode("ascii"), Asset(path))

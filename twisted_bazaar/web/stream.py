@@ -6,7 +6,8 @@ Each event carries the whole picture (the market, or with ``?node=ID``
 that node), so a page that missed one loses nothing; that is what bounds
 a stream's unsent bytes.  A picture the same as the last one sent is not
 sent again: a stream carries changes only.  An id that is none answers
-400, and one no node the view saw has 404, as JSON, before any stream.  A stream is its connection's push producer: once
+400, and one no node the view saw has 404, as JSON, before any stream; a
+HEAD is answered as a GET would be, but opens none.  A stream is its connection's push producer: once
 the connection's send buffer is full (the browser does not read), no
 event is written, only noted as due, and the latest picture goes when the
 buffer drains; so a stream holds at most the transport's buffer and one
@@ -120,17 +121,35 @@ class EventStream(Resource):
         #: The open streams (L{_Stream}), by the viewers' address groups.
         self.streams = Account.of(STREAMS_LIMIT, limit, group_limit)
 
-    def render_GET(self, request):
+    def _followed(self, request):
+        """The event's name and the function drawing its picture, or the
+        L{JSONError} that says why the request names nothing to follow."""
         if any(request.postpath):
-            return JSONError(404, "the web view's API has no such path").render(request)
-        name, data = "market", self.view.snapshot
-        if b"node" in request.args:
-            text = request.args[b"node"][0]
-            found = nodePage(self.view, text)
-            if isinstance(found, JSONError):
-                return found.render(request)
-            node_id = nodeId(text)
-            name, data = "node", lambda: self.view.node(node_id)
+            return JSONError(404, "the web view's API has no such path")
+        if b"node" not in request.args:
+            return "market", self.view.snapshot
+        text = request.args[b"node"][0]
+        found = nodePage(self.view, text)
+        if isinstance(found, JSONError):
+            return found
+        node_id = nodeId(text)
+        return "node", lambda: self.view.node(node_id)
+
+    def render_HEAD(self, request):
+        """What a GET would answer, without its body: no stream is opened,
+        since none would be read."""
+        followed = self._followed(request)
+        if isinstance(followed, JSONError):
+            return followed.render(request)
+        request.setHeader(b"content-type", b"text/event-stream")
+        request.setHeader(b"cache-control", b"no-store")
+        return b""
+
+    def render_GET(self, request):
+        followed = self._followed(request)
+        if isinstance(followed, JSONError):
+            return followed.render(request)
+        name, data = followed
         address = request.getClientAddress()
         group = addressGroup(getattr(address, "host", None) or "")
         victims = self._makeRoom(group)

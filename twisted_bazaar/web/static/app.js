@@ -428,8 +428,12 @@ function listen() {
     status.className = "live";
     show(JSON.parse(message.data));
   });
+  // The browser retries a stream that was cut, never one the view
+  // refused (a 503: too many pages; a 404: a node it no longer has).
   source.onerror = () => {
-    status.textContent = "connection lost; retrying…";
+    status.textContent = source.readyState === EventSource.CLOSED ?
+      "the view refused this page's events (too many pages open, or a node it " +
+      "no longer has); reload to try again" : "connection lost; retrying…";
     status.className = "lost";
   };
 }
