@@ -25,6 +25,7 @@ from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.peerhost import LOCAL, PUBLIC, isName, scopeOf, whyNotDialled
+from twisted_bazaar.wire.core import splitRelay
 from twisted_bazaar.wire.ids import shortId
 
 
@@ -83,6 +84,37 @@ class PeerHosts:
         if LOCAL in own and scopeOf(self.node.reach.seen_host or "") == PUBLIC:
             return own - {LOCAL}
         return own
+
+    def whyNotRelay(self, relay):
+        """
+        Why this node dials no relay at ``relay`` (``HOST:PORT``), which
+        its tracker named (a public node's relay, in ``relayAt`` or a
+        ``nodereply``, or its own), or None when it dials it: an IP
+        address the rules of a host a peer names allow
+        (L{whyNotDialled}), or any port of the host this node's tracker
+        connection reaches (the tracker's own machine, which the node
+        chose).  A tracker names a public node's relay at the address its
+        check reached, never a name; but a lying tracker among several,
+        or a stranger on the tracker's own network whose check passed
+        there, named ``127.0.0.1:6379`` or ``169.254.169.254:80``, and
+        every node at home sent there dialled a service of its own
+        machine or network.  A refusal is logged, bounded per address
+        group.
+        """
+        tracker = self.node.membership
+        if tracker is not None and tracker.atTrackersHost(relay):
+            return None
+        host, port = splitRelay(relay)
+        if isName(host):
+            why = f"{host} is a name: a relay is named at the address the tracker reached"
+        else:
+            why = whyNotDialled(host, port, self.scopes())
+        if why is not None:
+            self.node.overlay.peer_log.emit(
+                self.log, LogLevel.info, addressGroup(host),
+                "not dialling the relay at {relay} its tracker named: {why}",
+                relay=relay, why=why)
+        return why
 
     def vet(self, peer, purpose, resolve):
         """
