@@ -293,9 +293,11 @@ class PeerHostTests(SynchronousTestCase):
         self.connector = self.node.dialer.connector = RecordingConnector()
         self.tracker = self.node.membership = FakeTracker()
 
-    def leftFrom(self, host):
-        """A tracker connection of the node leaves from host."""
-        transport = SimpleNamespace(getHost=lambda: IPv4Address("TCP", host, 40000))
+    def leftFrom(self, host, tracker=""):
+        """A tracker connection of the node leaves from host (to a tracker
+        at ``tracker``)."""
+        transport = SimpleNamespace(getHost=lambda: IPv4Address("TCP", host, 40000),
+                                    getPeer=lambda: IPv4Address("TCP", tracker, 7700))
         self.node.dialer.announce(SimpleNamespace(transport=transport))
 
     def dial(self, host, port=9002):
@@ -355,6 +357,25 @@ class PeerHostTests(SynchronousTestCase):
         self.assertRefused("192.168.1.1", 8080, "private address, and this node is on "
                            "no private network itself")
         self.node.reach = Reachability(PRIVATE, "10.47.0.2", 9001, "10.47.0.2", 9001)
+        self.assertDialled("192.168.1.1", 8080)
+
+    def test_privateNotForANodeBehindARouterWhateverItsTrackerSays(self):
+        """
+        A node whose tracker connection leaves from a private address to
+        a tracker at a public one is behind a router: before its
+        tracker's first ``reach`` (its check of the node still under way:
+        the first seconds of every start), or told by a lying tracker
+        among several that it is seen at a private host, or told nothing
+        ever, it dialled every private host a peer named (its router's
+        page, its printer's port).  Refused now; a node whose tracker is
+        on its private network still dials there.
+        """
+        self.leftFrom("192.168.1.5", tracker="198.51.100.1")
+        self.assertRefused("192.168.1.1", 8080, "private address, and this node is on "
+                           "no private network itself")
+        self.node.reach = Reachability(PRIVATE, "10.47.0.2", 9001, "10.47.0.2", 9001)
+        self.assertRefused("192.168.1.1", 9100, "private address")
+        self.leftFrom("10.47.0.5", tracker="10.47.0.1")
         self.assertDialled("192.168.1.1", 8080)
 
     def test_noWellKnownPortOfThisMachineOrItsNetwork(self):

@@ -274,12 +274,13 @@ class Dialer:
         tracker_link (None: none): where that connection leaves from, if
         it is a local address (L{LanPaths.announce}); none for a link not
         connected (a simulation's, made up whole).  Where it leaves from
-        says which scopes this node is in (L{PeerHosts.leftFrom})."""
+        says which scopes this node is in, with where it goes to
+        (L{PeerHosts.leftFrom})."""
         transport = tracker_link.transport
         local = None if transport is None else transport.getHost()
         host = getattr(local, "host", "")
         if scopeOf(host) is not None:
-            self.hosts.leftFrom(host)
+            self.hosts.leftFrom(host, getattr(transport.getPeer(), "host", ""))
         return self.lan.announce(host)
 
     def trackerNamed(self, reply):

@@ -65,18 +65,31 @@ class PeerHosts:
         self.lan = lan
         self.own = NO_SCOPES
 
-    def leftFrom(self, local_host):
-        """A tracker connection of this node leaves from local_host: the
-        node is in its scope."""
+    def leftFrom(self, local_host, tracker_host=""):
+        """
+        A tracker connection of this node leaves from local_host, to its
+        tracker at tracker_host: the node is in local_host's scope; but
+        not in a private one when the tracker is at a public address.
+        Such a node is behind a router (at home, behind a carrier's or a
+        cloud's NAT), on no private network with its tracker, whatever
+        the tracker says of where it sees it (``reach``) or before it
+        says anything: its first ``reach`` comes when its check of the
+        node ends, seconds after the node's first dials, and a lying
+        tracker among several need never send one.  Until then a node at
+        home dialled every private host a peer named (its router's page,
+        its printer).
+        """
         scope = scopeOf(local_host) if local_host else None
+        if scope == LOCAL and scopeOf(tracker_host or "") == PUBLIC:
+            return
         if scope is not None and scope not in self.own:
             self.own = self.own | {scope}
 
     def scopes(self):
         """
         The scopes this node is in: those its tracker connections left
-        from, but not the private one when the tracker saw it at a public
-        address (``reach``'s ``seenHost``): a node at home reaches its
+        from (L{leftFrom}), but not the private one when the tracker saw
+        it at a public address (``reach``'s ``seenHost``): a node at home reaches its
         peers on the internet, and those of its own network only as the
         tracker names them (the LAN candidate), never as a peer says.
         """
