@@ -5,7 +5,8 @@ may announce them), and which two may be on one subnet.
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.base.lan import canonical, isLocal, sameSubnet, toldHost, whyNotLocal
+from twisted_bazaar.base.lan import (
+    canonical, isLocal, sameHost, sameSubnet, toldHost, whyNotLocal)
 
 
 class LocalTests(SynchronousTestCase):
@@ -60,3 +61,14 @@ class ToldHostTests(SynchronousTestCase):
         self.assertEqual(toldHost("127.0.0.1", None), "127.0.0.1")
         self.assertEqual(toldHost("192.168.1.2", None), "")
         self.assertEqual(toldHost("192.168.1.2", "203.0.113.7"), "203.0.113.7")
+
+
+class SameHostTests(SynchronousTestCase):
+    def test_oneAddressHoweverSpelt(self):
+        """An IPv4 address as an IPv6 socket names it is that address; a
+        name is only itself."""
+        self.assertTrue(sameHost("::ffff:192.0.2.1", "192.0.2.1"))
+        self.assertTrue(sameHost("2001:DB8::1", "2001:db8::1"))
+        self.assertFalse(sameHost("192.0.2.1", "192.0.2.2"))
+        self.assertTrue(sameHost("tracker.example", "tracker.example"))
+        self.assertFalse(sameHost("tracker.example", "192.0.2.1"))

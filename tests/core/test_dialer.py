@@ -29,7 +29,7 @@ from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.connector import IConnector
 from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
-from twisted_bazaar.traversal.connector import RelayedConnector
+from twisted_bazaar.traversal.connector import RelayRefused, RelayedConnector
 from twisted_bazaar.traversal.punch import PunchFailed
 from twisted_bazaar.wire.ids import shortId
 
@@ -293,9 +293,11 @@ class PeerHostTests(SynchronousTestCase):
         self.connector = self.node.dialer.connector = RecordingConnector()
         self.tracker = self.node.membership = FakeTracker()
 
-    def leftFrom(self, host):
-        """A tracker connection of the node leaves from host."""
-        transport = SimpleNamespace(getHost=lambda: IPv4Address("TCP", host, 40000))
+    def leftFrom(self, host, tracker=""):
+        """A tracker connection of the node leaves from host (to a tracker
+        at ``tracker``)."""
+        transport = SimpleNamespace(getHost=lambda: IPv4Address("TCP", host, 40000),
+                                    getPeer=lambda: IPv4Address("TCP", tracker, 7700))
         self.node.dialer.announce(SimpleNamespace(transport=transport))
 
     def dial(self, host, port=9002):
@@ -355,6 +357,25 @@ class PeerHostTests(SynchronousTestCase):
         self.assertRefused("192.168.1.1", 8080, "private address, and this node is on "
                            "no private network itself")
         self.node.reach = Reachability(PRIVATE, "10.47.0.2", 9001, "10.47.0.2", 9001)
+        self.assertDialled("192.168.1.1", 8080)
+
+    def test_privateNotForANodeBehindARouterWhateverItsTrackerSays(self):
+        """
+        A node whose tracker connection leaves from a private address to
+        a tracker at a public one is behind a router: before its
+        tracker's first ``reach`` (its check of the node still under way:
+        the first seconds of every start), or told by a lying tracker
+        among several that it is seen at a private host, or told nothing
+        ever, it dialled every private host a peer named (its router's
+        page, its printer's port).  Refused now; a node whose tracker is
+        on its private network still dials there.
+        """
+        self.leftFrom("192.168.1.5", tracker="198.51.100.1")
+        self.assertRefused("192.168.1.1", 8080, "private address, and this node is on "
+                           "no private network itself")
+        self.node.reach = Reachability(PRIVATE, "10.47.0.2", 9001, "10.47.0.2", 9001)
+        self.assertRefused("192.168.1.1", 9100, "private address")
+        self.leftFrom("10.47.0.5", tracker="10.47.0.1")
         self.assertDialled("192.168.1.1", 8080)
 
     def test_noWellKnownPortOfThisMachineOrItsNetwork(self):
@@ -481,6 +502,48 @@ class PeerHostTests(SynchronousTestCase):
             node.dialer.vetDirect(SELLER.id, "198.51.100.4", 9002, FILES)),
             ["198.51.100.4"])
         self.assertIsNone(dialingNode(MemoryConnector(None, "n1")).dialer.connector.vetDirect)
+
+    def test_aRelayTheTrackerNamesChecked(self):
+        """
+        A relay the tracker names for a peer (a ``nodereply``'s, kept by
+        the relayed connector) is an address the node dials as it would a
+        host a peer names: a lying tracker among several (or one that a
+        stranger on its own network offered a relay to from there) named
+        ``127.0.0.1:6379``, a private or a link-local address, or a name,
+        and every dial to that peer connected there.  Refused now, said
+        why (logged, bounded per address group), nothing dialled; a
+        public relay, and any port of the host the node's tracker
+        connection reaches, are dialled.
+        """
+        dialled = RecordingConnector()
+        dialled.channel = dialled.peerLog = None
+        node = dialingNode(dialled)
+        node.overlay = SimpleNamespace(peer_log=PeerLog(node.clock))
+        node.membership = SimpleNamespace(
+            atTrackersHost=lambda relay: relay.startswith("192.0.2.1:"),
+            isTrackerRelay=lambda relay: False)
+        self.node = node
+        self.leftFrom("10.0.0.1")
+        node.reach = Reachability(PRIVATE, "198.51.100.9", 9001, "198.51.100.9", 40000)
+        connector = node.dialer.connector
+        with capturedLogs() as events:
+            for relay, why in (("127.0.0.1:6379", "127.0.0.1 is a loopback address"),
+                               ("10.0.0.7:8080", "10.0.0.7 is a private address"),
+                               ("169.254.169.254:80", "169.254.169.254 is link-local"),
+                               ("relay.example:7701", "relay.example is a name")):
+                connector.trackerNamed(SELLER.id, relay)
+                failure = self.failureResultOf(
+                    node.dial(Peer(SELLER.id, "", 9002, relay, SELLER.key), FILES,
+                              object), RelayRefused)
+                self.assertIn(f"the relay at {relay}: {why}", str(failure.value))
+        self.assertEqual(dialled.dials, [])
+        self.assertIn("not dialling the relay at 127.0.0.1:6379 its tracker named",
+                      " ".join(formatEvent(event) for event in events))
+        for relay in (RELAY, "192.0.2.1:22"):
+            connector.trackerNamed(SELLER.id, relay)
+            node.dial(Peer(SELLER.id, "", 9002, relay, SELLER.key), FILES, object)
+            self.assertEqual("%s:%d" % dialled.dials[-1][:2], relay)
+        self.assertIsNone(dialingNode(MemoryConnector(None, "n1")).dialer.connector.vetRelay)
 
     def test_aNameWithoutATrackerToAsk(self):
         self.node.membership = None

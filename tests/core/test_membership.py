@@ -73,12 +73,17 @@ class MembershipCase(SynchronousTestCase):
     def setUp(self):
         self.clock = Clock()
         config = NodeConfig(link=LinkSettings(handshake_timeout=0, ping_interval=0))
-        self.node = Node(self.clock, random.Random(0), FakeConnector(), config)
+        self.node = Node(self.clock, random.Random(0), self.makeConnector(), config)
         self.node.setAddress("", NODE_PORT)
         self.membership = plugMembership(self.node, Membership(self.node))
         self.recorder = Recorder()
         self.node.addObserver(self.recorder)
         self.tracker = self.connectTracker()
+
+    def makeConnector(self):
+        """The node's connector: a memory network's kind, whose hosts are
+        labels its dialer checks none of."""
+        return FakeConnector()
 
     def connectTracker(self):
         return WiredLink(self.membership.factory, "192.0.2.1", 7700)
@@ -597,6 +602,46 @@ class SeveralTrackersTests(SynchronousTestCase):
         onFirst.transport.loseConnection()
         self.clock.advance(1)
         self.assertEqual(len(self.second.links), 2)
+
+
+    def test_whatATrackerNamedGoesWhenAnotherRegistersTheNode(self):
+        """
+        A lying (or stale) tracker among several, named first, names an
+        honest peer with a relay of its own choosing and local addresses,
+        then drops the node, which registers with the second.  Before, the
+        first tracker's relay stayed vouched for that peer for good (and
+        its local addresses for 600 s): the node dialled the peer through
+        it without asking the tracker it is now with.  Now what a tracker
+        named goes when the node registers with another, whose word is
+        asked.
+        """
+        connector, lan = self.node.dialer.connector, self.node.dialer.lan
+        self.membership.startService()
+        self.addCleanup(self.membership.stopService)
+        [onFirst] = self.first.links
+        self.register(onFirst)
+
+        def named(wired):
+            self.membership.ask(wire.WhereIs(0x77))
+            wired.heard()
+            wired.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
+                       "port": 9001, "relay": "198.51.100.66:41597",
+                       "lan": ["10.0.0.3"]})
+            self.assertTrue(connector.vouched("198.51.100.66:41597", 0x77))
+            self.assertTrue(lan.known(0x77))
+
+        named(onFirst)
+        # Until the node registers with another, the first's word stands
+        # (a tracker that restarts names the same).
+        self.first.refusing = True
+        onFirst.transport.loseConnection()
+        self.assertTrue(connector.vouched("198.51.100.66:41597", 0x77))
+        self.clock.advance(1)
+        [onSecond] = self.second.links
+        self.register(onSecond)
+        self.assertFalse(connector.vouched("198.51.100.66:41597", 0x77))
+        self.assertFalse(lan.known(0x77))
+        named(onSecond)
 
 
 class RelaysNamedTests(MembershipCase):

@@ -90,6 +90,32 @@ class RelayReservationTests(MembershipCase):
         self.tracker.link.transport.loseConnection()
         self.assertFalse(self.membership.isTrackerRelay(self.RELAY))
 
+    def test_theTrackersRelayOnlyAtItsOwnHost(self):
+        """
+        A tracker (a lying one among several) says it holds the
+        reservation at "its own relay" at another host than the one the
+        node's tracker connection reaches: a victim's SSH port.  Before,
+        the node advertised it, vouched for it to every dial of its own,
+        and connected there at each circuit the tracker announced.  Now
+        refused with why (``error{wtf}``): no relay advertised or
+        vouched, and a circuit announced dials nothing.
+        """
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        self.tracker.say({"type": "relayReserved", "relay": "203.0.113.66:22"})
+        [error] = self.tracker.heard()
+        self.assertEqual((error["type"], error["code"]), ("error", "wtf"))
+        self.assertIn("this tracker's own relay is at the host this node connected to",
+                      error["info"])
+        self.assertIsNone(self.node.relay)
+        self.assertFalse(self.membership.isTrackerRelay("203.0.113.66:22"))
+        self.tracker.say({"type": "relayIncoming", "circuit": "tok", "purpose": "node",
+                          "host": "198.51.100.7", "port": 5000})
+        self.assertEqual(self.node.connector.requests, [])
+        # Its own host, as an IPv6 socket names an IPv4 address, is its own.
+        self.tracker.say({"type": "relayReserved", "relay": "[::ffff:192.0.2.1]:7701"})
+        self.assertEqual(self.node.relay, "[::ffff:192.0.2.1]:7701")
+
     def test_relayMessagesRefusedUntilAsked(self):
         """Until the node asked for a reservation, the tracker's relay
         messages are refused as any message nobody takes."""

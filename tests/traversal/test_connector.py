@@ -11,7 +11,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import FakeConnector
 from twisted_bazaar import wire
-from twisted_bazaar.traversal.connector import NAMED_KEPT, NotNamed, RelayedConnector
+from twisted_bazaar.traversal.connector import (
+    NAMED_KEPT, NotNamed, RelayedConnector, RelayRefused)
 
 PEER = 0x77
 #: The tracker's own relay, and a public node's it named.
@@ -110,6 +111,24 @@ class VouchTests(SynchronousTestCase):
         self.connector.tracker = None
         self.failureResultOf(self.dial(VICTIM), NotNamed)
         self.assertEqual(self.relaysDialled(), [])
+
+    def test_aRelayTheNodeDoesNotDialRefused(self):
+        """Whatever the tracker names, a relay the node's dialer refuses
+        (L{RelayedConnector.vetRelay}) is not dialled, vouched for or
+        asked about: the dial fails with why (L{RelayRefused})."""
+        self.connector.vetRelay = lambda relay: (
+            "a loopback address" if relay.startswith("127.") else None)
+        self.connector.trackerNamed(PEER, "127.0.0.1:6379")
+        failure = self.failureResultOf(self.dial("127.0.0.1:6379"), RelayRefused)
+        self.assertEqual(str(failure.value), "the relay at 127.0.0.1:6379: a loopback "
+                         "address")
+        self.tracker.reply = wire.NodeReply(PEER, "203.0.113.7", 9001,
+                                            relay="127.0.0.1:6380")
+        self.failureResultOf(self.dial(VICTIM), RelayRefused)
+        self.assertEqual(self.relaysDialled(), [])
+        self.connector.trackerNamed(PEER, NAMED)
+        self.dial(NAMED)
+        self.assertEqual(self.relaysDialled(), [NAMED])
 
     def test_kept(self):
         """The newest NAMED_KEPT peers' relays are kept; None forgets."""

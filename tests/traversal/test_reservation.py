@@ -14,6 +14,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 
 from tests.core.test_membership import MembershipCase, reach
+from tests.helpers import FakeConnector
 from twisted_bazaar import wire
 from twisted_bazaar.daemon.build import plugReservations
 from twisted_bazaar.identity.keys import Identity, decode
@@ -218,6 +219,46 @@ class PeerReservationTests(PeerReservationCase):
         self.assertIsNone(self.node.relay)
         self.assertTrue(transport.disconnecting or transport.disconnected)
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class AddressedConnectorTests(PeerReservationCase):
+    """A node whose connector dials addresses (a daemon's TCP one): the
+    relays its tracker names are checked before they are dialled."""
+
+    def makeConnector(self):
+        connector = FakeConnector()
+        connector.addressed = True
+        return connector
+
+    def test_aRelayAtAServiceOfItsOwnNetworkIsNotDialled(self):
+        """
+        A tracker (a lying one among several, or one a stranger on its own
+        network offered a relay to from there) names, for a node at home,
+        a "public node's relay" at a service of the node's own machine or
+        network: the node dials none of them (its dialer checks the relay
+        as a host a peer names),
+        logs why, and asks the tracker for another each time; a public
+        relay is still dialled.  Before, it connected to each, its
+        reservation request sent there.
+        """
+        self.tracker.say(reach(False))
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+        with capturedLogs() as events:
+            for relay in ("127.0.0.1:6379", "10.0.0.7:8080", "169.254.169.254:80",
+                          "relay.attacker.example:7702"):
+                self.tracker.say({"type": "relayAt", "id": wireId(self.relaying.id),
+                                  "relay": relay})
+                self.assertEqual(self.node.connector.requests, [])
+                self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+        lines = " ".join(formatEvent(event) for event in events)
+        self.assertIn("not dialling the relay at 127.0.0.1:6379 its tracker named: "
+                      "127.0.0.1 is a loopback address", lines)
+        self.assertIn("no reservation at node", lines)
+        self.assertIsNone(self.node.relay)
+        self.tracker.say({"type": "relayAt", "id": wireId(self.relaying.id),
+                          "relay": RELAY})
+        [request] = self.node.connector.requests
+        self.assertEqual((request.host, request.port), ("192.0.2.50", 7702))
 
 
 class ProbeTests(PeerReservationCase):

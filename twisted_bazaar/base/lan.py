@@ -92,6 +92,15 @@ def toldHost(local, seen):
     return seen or ""
 
 
+def sameHost(one, other):
+    """Whether two hosts are one: the same IP address however spelt
+    (L{ipAddress}: an IPv4-mapped IPv6 one as IPv4), or the same text."""
+    try:
+        return ipAddress(one) == ipAddress(other)
+    except ValueError:
+        return one == other
+
+
 @functools.lru_cache(maxsize=1024)
 def ipAddress(host):
     """host's IP address, an IPv4-mapped IPv6 one as IPv4 (ValueError if

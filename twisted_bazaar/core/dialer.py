@@ -242,6 +242,7 @@ class Dialer:
             # Not on a memory network's labels (a million simulated nodes
             # would each hold the bound method for nothing).
             self.connector.vetDirect = self.vetDirect
+            self.connector.vetRelay = self.whyNotRelay
         self.candidates = candidates
         self.lan = LanPaths(node.clock)
         self._hosts = None
@@ -273,12 +274,13 @@ class Dialer:
         tracker_link (None: none): where that connection leaves from, if
         it is a local address (L{LanPaths.announce}); none for a link not
         connected (a simulation's, made up whole).  Where it leaves from
-        says which scopes this node is in (L{PeerHosts.leftFrom})."""
+        says which scopes this node is in, with where it goes to
+        (L{PeerHosts.leftFrom})."""
         transport = tracker_link.transport
         local = None if transport is None else transport.getHost()
         host = getattr(local, "host", "")
         if scopeOf(host) is not None:
-            self.hosts.leftFrom(host)
+            self.hosts.leftFrom(host, getattr(transport.getPeer(), "host", ""))
         return self.lan.announce(host)
 
     def trackerNamed(self, reply):
@@ -286,6 +288,16 @@ class Dialer:
         relay and its local addresses, for the dials to it."""
         self.connector.trackerNamed(reply.id, reply.relay)
         self.lan.named(reply.id, reply.host, reply.lan)
+
+    def trackerChanged(self):
+        """The node registered with another tracker than the one before
+        (a node of several): what that one named of peers (their relays,
+        their local addresses, the names they are at) is forgotten, and
+        the new tracker asked.  Else a tracker the node left, lying or
+        stale, went on choosing the relay of every peer it had named,
+        for good, over the word of the tracker the node is with."""
+        self.connector.forgetNamed()
+        self.lan.forgetNamed()
 
     # -- dialling ------------------------------------------------------------------
 
@@ -368,6 +380,11 @@ class Dialer:
         registered at a super-peer that checks it: checked as a host a
         peer names is (a Deferred, as L{PeerHosts.vet} gives)."""
         return self._vetted(Peer(target, host, port), purpose, None)
+
+    def whyNotRelay(self, relay):
+        """Why the relay a tracker named is not dialled, or None
+        (L{RelayedConnector.vetRelay}, L{PeerHosts.whyNotRelay})."""
+        return self.hosts.whyNotRelay(relay)
 
     # -- the wait for a punch --------------------------------------------------------
 

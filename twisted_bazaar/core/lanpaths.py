@@ -87,6 +87,12 @@ class LanPaths:
         tuple, or None: none it would tell this node)."""
         _remember(own(self, "_named"), peer_id, (host, lan or (), self.clock.seconds()))
 
+    def forgetNamed(self):
+        """Forget what the tracker named of each peer: the node registered
+        with another tracker, whose word alone it takes from now on
+        (L{twisted_bazaar.core.membership.Membership})."""
+        self._named = NOTHING
+
     def known(self, peer_id):
         """Whether the tracker's word on peer_id is fresh (no need to ask)."""
         held = self._named.get(peer_id)

@@ -40,7 +40,7 @@ from zope.interface import implementer
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
-from twisted_bazaar.base.lan import toldHost
+from twisted_bazaar.base.lan import sameHost, toldHost
 from twisted_bazaar.core.reach import PUBLIC, Reachability
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.eviction import groupOf
@@ -115,6 +115,11 @@ class Membership(Service):
         #: This node's side of the registration handshake on the tracker
         #: link (L{LinkHandshake}), until the tracker names it.
         self._handshake = None
+        #: Which of the node's trackers (its index in the
+        #: L{Reconnector}'s) the node last registered with, or None: what
+        #: it named of peers is this node's word on them until the node
+        #: registers with another.
+        self._namedBy = None
         self._client = None
         if endpoint is not None:
             policy = exponential(retry_initial, retry_max, node.rng)
@@ -193,6 +198,10 @@ class Membership(Service):
         if self._client is not None:
             # A tracker that refuses (noslots) is tried less and less often.
             self._client.succeeded()
+            tracker = self._client.index
+            if self._namedBy is not None and tracker != self._namedBy:
+                self.node.dialer.trackerChanged()
+            self._namedBy = tracker
         self.node.setId(answer.id)
         self.log.info("registered with the tracker as node {short} (id {id}){at}",
                       short=shortId(answer.id), id=wireId(answer.id),
@@ -308,7 +317,7 @@ class Membership(Service):
         if message.port:
             self.node.noteRelay(message.id, message.relay)
             self.node.dialer.trackerNamed(message)
-            if message.relay is not None and self._atTrackersHost(message.relay):
+            if message.relay is not None and self.atTrackersHost(message.relay):
                 self._trackersRelay = message.relay
         question = self._questions.pop(0) if self._questions else None
         if question is not None and not question.called:
@@ -441,13 +450,15 @@ class Membership(Service):
         return relay == self._trackersRelay or (
             relay is not None and relay == self._reservedRelay)
 
-    def _atTrackersHost(self, relay):
-        """Whether relay is at the host this node's tracker connection
-        reaches."""
+    def atTrackersHost(self, relay):
+        """Whether relay (``HOST:PORT``) is at the host this node's tracker
+        connection reaches: the tracker's own machine, which this node
+        chose to connect to (an IPv4 address as an IPv6 socket names it,
+        ``::ffff:192.0.2.1``, is that address)."""
         if self.link is None:
             return False
         host = getattr(self.link.transport.getPeer(), "host", None)
-        return host is not None and splitRelay(relay)[0] == host
+        return host is not None and sameHost(splitRelay(relay)[0], host)
 
     # -- IService -------------------------------------------------------------------
 

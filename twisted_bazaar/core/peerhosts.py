@@ -25,6 +25,7 @@ from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.peerhost import LOCAL, PUBLIC, isName, scopeOf, whyNotDialled
+from twisted_bazaar.wire.core import splitRelay
 from twisted_bazaar.wire.ids import shortId
 
 
@@ -64,18 +65,31 @@ class PeerHosts:
         self.lan = lan
         self.own = NO_SCOPES
 
-    def leftFrom(self, local_host):
-        """A tracker connection of this node leaves from local_host: the
-        node is in its scope."""
+    def leftFrom(self, local_host, tracker_host=""):
+        """
+        A tracker connection of this node leaves from local_host, to its
+        tracker at tracker_host: the node is in local_host's scope; but
+        not in a private one when the tracker is at a public address.
+        Such a node is behind a router (at home, behind a carrier's or a
+        cloud's NAT), on no private network with its tracker, whatever
+        the tracker says of where it sees it (``reach``) or before it
+        says anything: its first ``reach`` comes when its check of the
+        node ends, seconds after the node's first dials, and a lying
+        tracker among several need never send one.  Until then a node at
+        home dialled every private host a peer named (its router's page,
+        its printer).
+        """
         scope = scopeOf(local_host) if local_host else None
+        if scope == LOCAL and scopeOf(tracker_host or "") == PUBLIC:
+            return
         if scope is not None and scope not in self.own:
             self.own = self.own | {scope}
 
     def scopes(self):
         """
         The scopes this node is in: those its tracker connections left
-        from, but not the private one when the tracker saw it at a public
-        address (``reach``'s ``seenHost``): a node at home reaches its
+        from (L{leftFrom}), but not the private one when the tracker saw
+        it at a public address (``reach``'s ``seenHost``): a node at home reaches its
         peers on the internet, and those of its own network only as the
         tracker names them (the LAN candidate), never as a peer says.
         """
@@ -83,6 +97,37 @@ class PeerHosts:
         if LOCAL in own and scopeOf(self.node.reach.seen_host or "") == PUBLIC:
             return own - {LOCAL}
         return own
+
+    def whyNotRelay(self, relay):
+        """
+        Why this node dials no relay at ``relay`` (``HOST:PORT``), which
+        its tracker named (a public node's relay, in ``relayAt`` or a
+        ``nodereply``, or its own), or None when it dials it: an IP
+        address the rules of a host a peer names allow
+        (L{whyNotDialled}), or any port of the host this node's tracker
+        connection reaches (the tracker's own machine, which the node
+        chose).  A tracker names a public node's relay at the address its
+        check reached, never a name; but a lying tracker among several,
+        or a stranger on the tracker's own network whose check passed
+        there, named ``127.0.0.1:6379`` or ``169.254.169.254:80``, and
+        every node at home sent there dialled a service of its own
+        machine or network.  A refusal is logged, bounded per address
+        group.
+        """
+        tracker = self.node.membership
+        if tracker is not None and tracker.atTrackersHost(relay):
+            return None
+        host, port = splitRelay(relay)
+        if isName(host):
+            why = f"{host} is a name: a relay is named at the address the tracker reached"
+        else:
+            why = whyNotDialled(host, port, self.scopes())
+        if why is not None:
+            self.node.overlay.peer_log.emit(
+                self.log, LogLevel.info, addressGroup(host),
+                "not dialling the relay at {relay} its tracker named: {why}",
+                relay=relay, why=why)
+        return why
 
     def vet(self, peer, purpose, resolve):
         """

@@ -61,8 +61,18 @@ class ReservationService(Service, NodeObserver):
     def _reserved(self, message):
         """The tracker holds the reservation at its own relay: its session
         vouches for that relay from now on, before the node's parts hear
-        of it (C{relayChanged})."""
-        self.node.membership.reservedAtTracker(message.relay)
+        of it (C{relayChanged}).  Only at the host the node's tracker
+        connection reaches (the tracker's relay is its own machine's):
+        one naming another host (a lying tracker among several) would
+        have the node dial there at each circuit announced, and advertise
+        it; refused (``error{wtf}``), and no reservation taken."""
+        membership = self.node.membership
+        if not membership.atTrackersHost(message.relay):
+            membership.link.protocolError(
+                "wtf", f"relayReserved names {message.relay}: this tracker's own "
+                "relay is at the host this node connected to")
+            return
+        membership.reservedAtTracker(message.relay)
         self.reservation.reserved(message)
 
     def _incoming(self, message):

@@ -10,7 +10,10 @@ A relay's address is dialled only as the tracker named it for that peer
 (its ``thisisme``, a record, a ``leafRegister``) names a relay that may
 be anyone's address, a victim's, which every node linked to it would
 dial.  For any other relay the connector asks the tracker where the
-peer is first, and dials what the tracker names.
+peer is first, and dials what the tracker names, if the node's dialer
+allows that address (L{RelayedConnector.vetRelay}): a tracker's word is
+one tracker's, of several perhaps, and it may have been told a relay by
+a stranger on its own network.
 """
 
 from collections import OrderedDict
@@ -32,6 +35,14 @@ NAMED_KEPT = 1024
 
 class NotNamed(Exception):
     """The tracker names no address for the peer a relay was claimed for."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+class RelayRefused(Exception):
+    """The relay a dial would go through is at an address this node does
+    not dial (L{RelayedConnector.vetRelay})."""
 
     def __str__(self):
         return self.args[0]
@@ -80,7 +91,8 @@ class RelayedConnector:
     @ivar connector: the wrapped connector.
     """
 
-    __slots__ = ("connector", "clock", "tracker", "trackers", "_named", "vetDirect")
+    __slots__ = ("connector", "clock", "tracker", "trackers", "_named", "vetDirect",
+                 "vetRelay")
 
     def __init__(self, connector, clock, trackers=False):
         """
@@ -103,6 +115,10 @@ class RelayedConnector:
         #: one a peer names: L{twisted_bazaar.core.peerhosts}); None: at
         #: the host as named.
         self.vetDirect = None
+        #: Why a relay (``HOST:PORT``) is not dialled: ``vetRelay(relay)``,
+        #: a reason or None (the node's dialer checks it as a host a peer
+        #: names); None: every relay is dialled (a memory network's labels).
+        self.vetRelay = None
 
     def trackerNamed(self, peer_id, relay):
         """The tracker named peer_id with relay (None: with none)."""
@@ -114,6 +130,16 @@ class RelayedConnector:
         named.move_to_end(peer_id)
         while len(named) > NAMED_KEPT:
             named.popitem(last=False)
+
+    def forgetNamed(self):
+        """Forget the relays the tracker named: the node registered with
+        another tracker, whose word alone it takes from now on."""
+        self._named.clear()
+
+    def whyNotRelay(self, relay):
+        """Why relay is not dialled (L{vetRelay}), or None."""
+        vet = self.vetRelay
+        return None if vet is None else vet(relay)
 
     def vouched(self, relay, target):
         """Whether relay may be dialled for node target: the tracker named
@@ -164,7 +190,11 @@ class RelayedConnector:
         return self._through(host, port, protocol, expected, relay, target, purpose)
 
     def _through(self, host, port, protocol, expected, relay, target, purpose):
-        """Connect through relay (see L{connect})."""
+        """Connect through relay (see L{connect}), unless it is at an
+        address the node does not dial (L{RelayRefused})."""
+        why = self.whyNotRelay(relay)
+        if why is not None:
+            return defer.fail(RelayRefused(f"the relay at {relay}: {why}"))
         connector = self.connector
         peer = IPv4Address("TCP", host, port) if host and port else None
         return openCircuit(connector.connect, relay, target, purpose, protocol,

@@ -125,12 +125,19 @@ class RelayReservation:
     def at(self, message):
         """The tracker names a public node's relay (``relayAt``): reserve
         there, on a connection of this node's own (one at a time; a
-        reservation at the tracker's relay holds until then)."""
+        reservation at the tracker's relay holds until then), unless the
+        node's dialer does not dial that address (a service of its own
+        machine or network: L{RelayedConnector.vetRelay}); then it asks
+        the tracker for another."""
         if (not self.asked or self._peer is not None
                 or (self.relay is not None and not self._atTracker)):
             return
         host, port = splitRelay(message.relay)
         hold = self._peer = PeerHold(self, message)
+        why = self.node.dialer.connector.whyNotRelay(message.relay)
+        if why is not None:
+            self.peerLost(hold, why)
+            return
         d = self._connecting = self.node.connector.connect(host, port, hold)
         d.addCallbacks(self._connected, self._notConnected, errbackArgs=(hold,))
 
