@@ -34,7 +34,7 @@ MARKET_POOLS = {
     "files.connections", "files.serving", "index.entries", "link.unsent",
     "relay.circuits", "relay.pending", "relay.reservations", "seller.relayed",
     "seller.remembered", "superpeer.index", "tracker.checks", "tracker.pending",
-    "tracker.registered", "tracker.relay-names", "web.streams"}
+    "tracker.registered", "tracker.relay-names", "tracker.relay-places", "web.streams"}
 
 
 def declareAll():

@@ -9,6 +9,7 @@ are few, and summed up under load.
 """
 
 from twisted.internet import defer
+from twisted.logger import LogLevel
 
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.base.words import counted
@@ -125,9 +126,9 @@ class Ledger:
         self._committing -= 1
         # With the store's writer gone, the daemon ends saying so, once, as
         # critical: each write that fails with it is a consequence.
-        say = self.log.warn if reason.check(WriterGone) else self.log.critical
-        say("could not record {n} sales: {why}", n=len(sales),
-            why=reason.getErrorMessage())
+        level = LogLevel.warn if reason.check(WriterGone) else LogLevel.critical
+        self.log.emit(level, "could not record {n} sales: {why}", n=len(sales),
+                      why=reason.getErrorMessage())
         for sale in sales:
             # A copy whose write took over 15 minutes is forgotten already.
             self.ledger.pop(sale.ledgerKey, None)

@@ -26,7 +26,7 @@ remembered), L{Ledger} (the sales and their commits) and L{AnswerQueue}
 """
 
 from twisted.internet import defer
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar.core.market import IShop, discoveryOf
@@ -143,9 +143,9 @@ class Seller(Role):
 
     def _notSeeded(self, reason):
         # The store's writer gone: the daemon ends, saying so once (critical).
-        say = self.log.warn if reason.check(WriterGone) else self.log.critical
-        say("could not record the starting stock: {why}; no sale can be recorded",
-            why=reason.getErrorMessage())
+        level = LogLevel.warn if reason.check(WriterGone) else LogLevel.critical
+        self.log.emit(level, "could not record the starting stock: {why}; no sale can "
+                      "be recorded", why=reason.getErrorMessage())
 
     def free(self, item):
         """Units of item that nobody holds a reservation for."""
