@@ -34,16 +34,15 @@ from automat import MethodicalMachine
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
-from twisted.logger import Logger, LogLevel
+from twisted.logger import Logger
 from zope.interface import implementer
 
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
 from twisted_bazaar.base.lan import sameHost, toldHost
-from twisted_bazaar.core.reach import PUBLIC, Reachability
+from twisted_bazaar.core.reaching import heardReach
 from twisted_bazaar.identity.proofs import REGISTER
-from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.handshake import LinkHandshake
 from twisted_bazaar.net.link import ILinkOwner, Link
 from twisted_bazaar.net.reconnect import Reconnector
@@ -51,12 +50,6 @@ from twisted_bazaar.wire.core import splitRelay
 
 #: How the tracker link is named in logs.
 TRACKER = "tracker"
-#: The lines a node logs when the tracker's check finds it reachable, or not.
-_REACHABLE = ("this node is reachable from outside at {host}:{port}: the tracker "
-              "dialled it there")
-_UNREACHABLE = ("this node is not reachable from outside at {host}:{port} (behind "
-                "NAT?): other nodes cannot dial it; the tracker saw it connect from "
-                "{seen_host}:{seen_port}")
 
 
 class TrackerGone(Exception):
@@ -327,32 +320,9 @@ class Membership(Service):
         self.link.close("tracker said dc", routine=True)
 
     def _reached(self, message):
-        """
-        The tracker says what its check of this node's address found:
-        the node keeps it as its reachability, tells its parts
-        (C{reachChanged}: they reserve at a relay, offer one, punch), and
-        logs a line when that changes (through the peer log: the tracker
-        could say it often).
-        """
-        node, link = self.node, self.link
-        was, now = node.reach, Reachability.fromReach(message)
-        node.reach = now
-        told = node.host if self._local is None else toldHost(self._local, now.seen_host)
-        if told != node.host:
-            # What advertises the node's address says so again (a chord
-            # node's records, signed with "" before this reach).
-            node.host = told
-            node.events.relayChanged()
-        node.events.reachChanged(now, getattr(link.transport.getHost(), "port", 0))
-        if not now.differs(was):
-            return
-        if now.state == PUBLIC:
-            level, line = LogLevel.info, _REACHABLE
-        else:
-            level, line = LogLevel.warn, _UNREACHABLE
-        node.overlay.peer_log.emit(self.log, level, groupOf(link), line,
-                                   host=now.host, port=now.port,
-                                   seen_host=now.seen_host, seen_port=now.seen_port)
+        """The tracker says what its check of this node's address found
+        (L{heardReach})."""
+        heardReach(self.node, self.link, self._local, message, self.log)
 
     # -- what schemes and roles use -----------------------------------------------
 

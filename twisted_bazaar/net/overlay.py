@@ -24,6 +24,7 @@ from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar.net.link import ILinkOwner
+from twisted_bazaar.net.punched import PunchedLinks
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.admission import RELAYED_GROUPS, admissionFor
@@ -107,6 +108,18 @@ def dialFailure(reason, host, port):
     return Unreachable(why)
 
 
+def _remembered(peers, peer_id):
+    """``peers`` (an OrderedDict, or None: made now) with peer_id its
+    newest, the oldest past L{UNREACHABLE_KEPT} forgotten."""
+    if peers is None:
+        peers = OrderedDict()
+    peers.pop(peer_id, None)
+    peers[peer_id] = True
+    if len(peers) > UNREACHABLE_KEPT:
+        peers.popitem(last=False)
+    return peers
+
+
 @implementer(ILinkOwner, IGreetingTable)
 class Overlay:
     """
@@ -165,10 +178,8 @@ class Overlay:
         #: Peers that proved of no use to this node (L{useless}), newest
         #: last: made when first needed.
         self.useless_peers = None
-        #: inbound shared link -> the link of a connection punched to its
-        #: peer, not yet connected (L{punchedLink}); made when first
-        #: needed, an entry gone once that link connects or the shared
-        #: one is lost.
+        #: The connections punched to the peers of inbound links
+        #: (L{PunchedLinks}): made when first needed.
         self._punched = None
 
     @property
@@ -287,12 +298,7 @@ class Overlay:
         when this node needs the slot for another peer, so peers that
         take slots and give nothing cannot keep it from the next one.
         """
-        if self.useless_peers is None:
-            self.useless_peers = OrderedDict()
-        self.useless_peers.pop(peer_id, None)
-        self.useless_peers[peer_id] = True
-        if len(self.useless_peers) > UNREACHABLE_KEPT:
-            self.useless_peers.popitem(last=False)
+        self.useless_peers = _remembered(self.useless_peers, peer_id)
 
     def keepRecent(self):
         """See L{twisted_bazaar.core.node.Node.keepRecent}."""
@@ -383,29 +389,9 @@ class Overlay:
         link.purpose = shared.purpose
         if shared.inbound:
             if self._punched is None:
-                self._punched = {}
-            self._punched[shared] = link
+                self._punched = PunchedLinks()
+            self._punched.expect(shared, link)
         return link
-
-    def _takesAPlace(self, link):
-        """
-        Whether link, inbound and connected now, is the connection punched
-        to the peer of a shared link still established: it takes that
-        link's place once its handshake is done (the duplicate rule), so
-        it needs no slot of its own.  Else a full node evicted an honest
-        link for each punch of a stranger linked through its relay (whose
-        own slot stayed as it was), or refused an honest peer's punched
-        link.
-        """
-        punched = self._punched
-        if not punched:
-            return False
-        for shared, each in punched.items():
-            if each is link:
-                del punched[shared]
-                return (not shared.closing and shared.peer_id is not None
-                        and self.links.get(shared.peer_id) is shared)
-        return False
 
     # -- the link owner's interface ------------------------------------------------
 
@@ -413,7 +399,8 @@ class Overlay:
         if not link.inbound:
             self.greeter.introduce(link)
             return
-        takesAPlace = self._takesAPlace(link)
+        takesAPlace = (self._punched is not None
+                       and self._punched.takesAPlace(link, self.links))
         if self.node.id is None:
             link.refuse("notiy", "this node has no id yet")
         elif self.stopping:
@@ -459,12 +446,7 @@ class Overlay:
         return self._unreachable is not None and peer_id in self._unreachable
 
     def _noteUnreachable(self, peer_id):
-        if self._unreachable is None:
-            self._unreachable = OrderedDict()
-        self._unreachable.pop(peer_id, None)
-        self._unreachable[peer_id] = True
-        if len(self._unreachable) > UNREACHABLE_KEPT:
-            self._unreachable.popitem(last=False)
+        self._unreachable = _remembered(self._unreachable, peer_id)
 
     def reached(self, peer_id):
         """A link to peer_id came up: it is reachable after all."""
@@ -479,8 +461,8 @@ class Overlay:
     def _forget(self, link, reason):
         greeter = self.greeter
         greeter.drop(link)
-        if self._punched:
-            self._punched.pop(link, None)
+        if self._punched is not None:
+            self._punched.forget(link)
         since = self.since.pop(link, None)
         if since is not None:
             self.admission.left(self, link, since)
