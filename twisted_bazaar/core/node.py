@@ -478,15 +478,13 @@ class Node:
             self.paths.clear()
         self.id = node_id
         self.ready = True
-        if self.store.nodeId() != node_id:
-            stored = self.store.setNodeId(node_id)
-            stored.addErrback(self._idNotStored, node_id)
-        else:
-            stored = defer.succeed(None)
-        if first:
-            # Announced once the id is on disk (at once with an inline
-            # store): a node killed after saying its id comes back with it.
-            stored.addCallback(self._announceReady, node_id)
+        stored = (self.store.setNodeId(node_id) if self.store.nodeId() != node_id
+                  else defer.succeed(None))
+        # Announced once the id is on disk (at once with an inline store):
+        # a node killed after saying its id comes back with it; one that
+        # could not record it never says it is ready.
+        stored.addCallbacks(self._announceReady, self._idNotStored,
+                            callbackArgs=(node_id, first), errbackArgs=(node_id,))
 
     def setRelay(self, relay):
         """The relay this node is reached through from now on (None:
@@ -500,7 +498,9 @@ class Node:
         self.log.warn("could not store node id {id}: {why}", id=wireId(node_id),
                       why=reason.getErrorMessage())
 
-    def _announceReady(self, _, node_id):
+    def _announceReady(self, _, node_id, first):
+        if not first:
+            return
         # The whole id once, for a user to copy (bazaar node takes it).
         self.log.info("node {short} ready, listening on port {port} (id {id})",
                       short=shortId(node_id), port=self.port, id=wireId(node_id))
