@@ -188,9 +188,10 @@ class INode(Interface):
     def keepRecent():
         """The ring of the node's last messages in and out, kept from now."""
 
-    def connectTo(host, port, peer_id=None, purpose=OVERLAY, relay=None):
+    def connectTo(host, port, peer_id=None, purpose=OVERLAY, relay=None, namedBy=None):
         """Open (or reuse) a link, directly or through the peer's
-        ``relay``; a Deferred of the peer's id."""
+        ``relay``; a Deferred of the peer's id.  ``namedBy``: see
+        L{Peer.namedBy}."""
 
     def dial(peer, purpose, protocol=None):
         """Reach a L{Peer} for purpose: a link (protocol None) or a
@@ -399,12 +400,13 @@ class Node:
     def connector(self, connector):
         self.dialer.connector.connector = connector
 
-    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY, relay=None):
+    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY, relay=None,
+                  namedBy=None):
         """A link to the peer at host:port (L{dial}); a peer whose relay
         was noted (L{noteRelay}) is dialled through it."""
         if relay is None and self._relays is not None:
             relay = self._relays.get(peer_id)
-        return self.dialer.dial(Peer(peer_id, host, port, relay), purpose)
+        return self.dialer.dial(Peer(peer_id, host, port, relay, namedBy=namedBy), purpose)
 
     def dial(self, peer, purpose, protocol=None):
         """See L{Dialer.dial}."""
