@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 from twisted.internet import defer, task
 from twisted.internet.address import IPv4Address
+from twisted.internet.testing import StringTransport
 from twisted.internet.error import (
     ConnectError, ConnectionDone, ConnectionRefusedError, DNSLookupError)
 from twisted.logger import capturedLogs, formatEvent
@@ -548,6 +549,51 @@ class PeerHostTests(SynchronousTestCase):
     def test_aNameWithoutATrackerToAsk(self):
         self.node.membership = None
         self.assertRefused("seller.example", 9002, "no tracker to ask")
+
+    def test_aRefusalIsChargedToWhoNamedIt(self):
+        """The line of a host refused is charged, in the node's peer log,
+        to the address group of the peer whose word named it
+        (L{Peer.namedBy}), or, when that word is not at hand, to no
+        address group: never to the named host's group.  A stranger
+        naming hosts of one group used to spend that group's lines: here
+        every host is of 10.7.0.0/16, and another namer's refusals, and
+        those whose namer is not known, are logged all the same."""
+        def refuse(host, namedBy):
+            self.failureResultOf(self.node.dial(
+                Peer(SELLER.id, host, 9002, None, SELLER.key, namedBy=namedBy), FILES,
+                object), HostRefused)
+
+        with capturedLogs() as events:
+            for i in range(2 * PEER_BURST):
+                refuse(f"10.7.0.{i + 1}", "203.0.0.0/16")
+            refuse("10.7.0.200", "198.51.0.0/16")
+            for i in range(2 * PEER_BURST):
+                refuse(f"10.7.1.{i + 1}", None)
+            refuse("10.7.0.201", "198.51.0.0/16")
+            self.node.clock.advance(60)
+        lines = [formatEvent(event) for event in events]
+        refused = [line for line in lines if line.startswith("not dialling")]
+        self.assertEqual(len(refused), 2 * PEER_BURST + 2)
+        self.assertTrue(any("10.7.0.201" in line for line in refused))
+        self.assertIn(f"{PEER_BURST} more lines like 'not dialling node {{id}} at "
+                      "{where} ({purpose}): {why}' from the peers that named them in "
+                      "the last 10 s, not logged", "\n".join(lines))
+
+    def test_aRelayRefusedIsChargedToItsTracker(self):
+        """The line of a relay refused is charged to the address group of
+        the tracker connection that named it, not to the relay host's."""
+        link = SimpleNamespace(transport=StringTransport(
+            peerAddress=IPv4Address("TCP", "198.51.100.7", 7700)))
+        self.node.membership = SimpleNamespace(atTrackersHost=lambda relay: False,
+                                               link=link)
+        with capturedLogs() as events:
+            for i in range(2 * PEER_BURST):
+                self.assertIsNotNone(
+                    self.node.dialer.hosts.whyNotRelay(f"127.0.0.1:{7000 + i}"))
+            self.node.clock.advance(60)
+        self.assertIn(f"{PEER_BURST} more lines like 'not dialling the relay at "
+                      "{relay} its tracker named: {why}' from 198.51.0.0/16",
+                      "\n".join(formatEvent(event) for event in events))
 
     def test_aLinkToo(self):
         """A link of the overlay (a chord ring entry's peer) is checked the

@@ -8,7 +8,8 @@ have tests of their own (tests/net/test_overlay.py, tests/routing/).
 import pathlib
 import re
 
-from twisted.logger import capturedLogs
+from twisted.internet import defer
+from twisted.logger import capturedLogs, formatEvent
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -22,7 +23,7 @@ from twisted_bazaar.wire import trade
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.schemes.index import messages as indexmsg
-from twisted_bazaar.store import MemoryStore
+from twisted_bazaar.store import MemoryStore, WriterGone
 
 from tests.helpers import Recorder, closeLink, codes, feed, linkPeer, makeNode, openLink, sent
 from tests.records import signed
@@ -83,6 +84,23 @@ class IdTests(SynchronousTestCase):
         self.assertEqual((node.id, node.ready, node.store.nodeId()), (5, True, 5))
         node.setId(5)
         self.assertEqual(recorder.events, [("nodeReady",)])
+
+    def test_anIdNotStoredIsNeverAnnounced(self):
+        """A node whose store cannot record its id (its writer lost as it
+        starts) says so, and neither logs that it is ready nor tells its
+        observers nodeReady."""
+        class Lost(MemoryStore):
+            def setNodeId(self, node_id):
+                return defer.fail(WriterGone("the store's writer process ended"))
+
+        node = Node(None, None, None, store=Lost())
+        recorder = Recorder()
+        node.addObserver(recorder)
+        with capturedLogs() as events:
+            node.setId(5)
+        self.assertEqual([formatEvent(e) for e in events],
+                         ["could not store node id 5: the store's writer process ended"])
+        self.assertEqual(recorder.events, [])
 
     def test_newIdClearsThePathTable(self):
         """

@@ -16,8 +16,8 @@ from twisted_bazaar.daemon.tracker import (
     serveRelay,
     serveTracker,
     trackerIdentity,
-    unmake,
 )
+from twisted_bazaar.daemon.unmake import unmake
 from twisted_bazaar.testing.memory import MemoryNetwork, MemoryServerEndpoint
 from twisted_bazaar.traversal.limits import RelayLimits
 from twisted_bazaar.net.link import LinkSettings

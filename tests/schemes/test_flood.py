@@ -8,6 +8,7 @@ and offers come out shortest path first.  Node 1 is the one under test;
 node 2 is a relay, node 9 a far buyer or seller.
 """
 
+from twisted.internet.address import IPv4Address
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -180,6 +181,8 @@ class FloodFindingTests(SynchronousTestCase):
 
     def test_offersAfterWindowShortestFirst(self):
         search, found, [relay, near] = self.startFind(2, 5)
+        relay.transport.peerAddr = IPv4Address("TCP", "198.51.100.2", 5000)
+        near.transport.peerAddr = IPv4Address("TCP", "203.0.113.5", 5000)
         feed(relay, floodmsg.Reply(search.id, "apple", (7, 4, 2, 1), 7, "far.example", 7007))
         feed(near, floodmsg.Reply(search.id, "apple", (5, 1), 5, "near.example", 5005))
         feed(relay, floodmsg.Reply(search.id, "apple", (6, 2, 1), 6, "", 0))
@@ -191,6 +194,9 @@ class FloodFindingTests(SynchronousTestCase):
         self.assertEqual(found, [offers])
         self.assertEqual(self.events.events,
                          [("findStarted", "apple"), ("offersFound", "apple", offers)])
+        # Each names the group of the link whose reply named its host.
+        self.assertEqual([offer.namedBy for offer in found[0]],
+                         ["203.0.0.0/16", "198.51.0.0/16", "198.51.0.0/16"])
 
     def test_windowWithNoReply(self):
         _, found, _ = self.startFind(2)

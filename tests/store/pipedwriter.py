@@ -55,7 +55,7 @@ class PipedWriter(WriterProcess):
         if failed is not None:
             # As the process ends after a failed sync (writer.serve).
             self.db.close()
-            self.childDataReceived(2, f"the store's writer stopped: {failed}\n".encode())
+            self.childDataReceived(2, f"its database or disk failed: {failed}\n".encode())
             self.processEnded(Failure(ProcessTerminated(exitCode=1)))
         elif closing:
             self.db.close()

@@ -693,7 +693,7 @@ class WriterBatchTests(SynchronousTestCase):
             str(self.failureResultOf(sold, StoreError).value),
             "sales not recorded: the disk did not sync: [Errno 5] Input/output error")
         self.failureResultOf(written, StoreError)
-        ended = ("the store's writer process ended: the store's writer stopped: "
+        ended = ("the store's writer process ended: its database or disk failed: "
                  "the disk did not sync: [Errno 5] Input/output error")
         self.assertEqual(told, [ended])
         later = self.store.setNodeId(9)

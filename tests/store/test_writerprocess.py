@@ -102,6 +102,25 @@ class WriterProcessTests(SynchronousTestCase):
         self.assertTrue(told[0].startswith("the store's writer process ended: "), told)
         self.assertEqual(events, [])
 
+    def test_stoppedOnAnErrorSaysItInOneSentence(self):
+        """The writer that stops on an error of its database (locked by
+        another process as it starts) says so on its stderr as
+        L{writer.main} has it; its owner is told one sentence naming the
+        writer once."""
+        from twisted_bazaar.store import writer as child
+
+        started = []
+        self.patch(child.childloop, "childMain",
+                   lambda parent, run, errors, stopped: started.append(stopped))
+        child.main(["/nowhere/bazaar.sqlite", "2.0", "1"])
+        told = []
+        writer = WriterProcess(None, "/nowhere/bazaar.sqlite", 5.0, onEnded=told.append)
+        writer.makeConnection(FakeProcess())
+        writer.childDataReceived(2, f"{started[0]}: database is locked\n".encode())
+        writer.processEnded(Failure(ProcessTerminated(exitCode=1)))
+        self.assertEqual(told, ["the store's writer process ended: its database or "
+                                "disk failed: database is locked"])
+
     def test_killedSaysHow(self):
         waiting = self.writer.write("id", [])
         self.writer.processEnded(Failure(ProcessTerminated(signal=9)))

@@ -133,6 +133,20 @@ class ExitStatusTests(SynchronousTestCase):
         status.fail("lost it")
         self.assertEqual(undone, ["made"])
 
+    def test_aFailedStartInsideACallbackUndoesAtExit(self):
+        """Told inside a callback (a seller's transfer port taken), the
+        services still start and stop: what the start made (a node's new
+        data dir, whose store is open) is undone only at exit, once they
+        have stopped, before the status is given."""
+        status = self.make(running=False)
+        undone = []
+        status.undoOnFailedStart(lambda: undone.append(list(self.exits)))
+        status.fail("--transfer-port 9: cannot serve shared files", inCallback=True)
+        self.assertEqual(undone, [])
+        [end] = self.atExit
+        end()
+        self.assertEqual((undone, self.exits), ([[]], [1]))
+
     def test_insideACallbackBeforeTheReactorRuns(self):
         """Told inside a Deferred's callback while twistd starts (a
         seller's transfer port taken): no SystemExit, which the Deferred

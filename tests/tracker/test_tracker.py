@@ -864,6 +864,30 @@ class CheckedWhereItConnectsTests(ReachTests):
         self.assertIn("none.example resolves to no address", lines)
         self.assertIn("nx.example does not resolve: no such name", lines)
 
+    def test_aSlowNameIsGivenUp(self):
+        """A lookup that takes longer than the check's handshake timeout
+        is cancelled, and the check fails, saying so: the slot it held in
+        its group's checks is free, and it is tried again later (a
+        registrant's slow name server held the slot as long as it took)."""
+        timeout = self.tracker.settings.handshake_timeout
+        with capturedLogs() as events:
+            peer, node_id = self.register(4001, host="slow.example")
+            [lookup] = self.connector.lookups
+            self.assertEqual(len(self.tracker.checks.checking), 1)
+            self.clock.advance(timeout)
+        self.assertTrue(lookup.called)
+        self.assertEqual(len(self.tracker.checks.checking), 0)
+        self.assertEqual(self.connector.requests, [])
+        self.assertIn(f"node {shortId(node_id)}: not dialling slow.example:4001 to "
+                      f"check it: slow.example did not resolve within {timeout:g} s; "
+                      "not introducing it (checking again in 5 s)",
+                      [formatEvent(event) for event in events])
+        self.assertEqual(peer.heard()[-1]["reachable"], False)
+        lookup.callback(["203.0.113.5"])  # its late answer is dropped
+        self.assertEqual(self.connector.requests, [])
+        self.clock.advance(RECHECK_FIRST)
+        self.assertEqual(len(self.connector.lookups), 2)
+
     def test_leavingWhileItsNameIsLookedUp(self):
         """The lookup is cancelled with the check: nothing is dialled, no
         timer is left."""

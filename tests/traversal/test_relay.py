@@ -10,6 +10,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.net.capabilities import IRelayedTransport, ISecureTransport
@@ -491,6 +492,50 @@ class ReserveHereTests(SynchronousTestCase):
         end.dataReceived(frame(wire.encode(RelayReserve(4))))
         self.assertEqual(_heard(end), [RelayReserved(RELAY)])
         self.assertEqual(bed.relay.refused, 1)
+
+    def test_aKeyMovedIsChargedToItsNewGroup(self):
+        """A key that reserves again from another address group (its
+        reservation moved to the newer connection) is charged to that
+        group, as a new one is: its first group has its share back, and
+        the new group holds it.  It used to stay charged to its first
+        group, whose own nodes were then refused for reservations another
+        group's connections held."""
+        bed = self.relay(group_reservations=2)
+        keys = [Identity.generate() for _ in range(4)]
+        for identity in keys[:2]:
+            end = _end(bed.relay, "10.1.0.1", peerKey=decode(identity.key))
+            end.dataReceived(frame(wire.encode(RelayReserve(identity.id))))
+        for identity in keys[:2]:
+            end = _end(bed.relay, "10.2.0.1", peerKey=decode(identity.key))
+            end.dataReceived(frame(wire.encode(RelayReserve(identity.id))))
+            self.assertEqual(_heard(end), [RelayReserved(RELAY)])
+        account = bed.relay.reservations
+        first, second = addressGroup("10.1.0.1"), addressGroup("10.2.0.1")
+        self.assertEqual((account.held(first), account.held(second), account.used),
+                         (0, 2, 2))
+        for identity in keys[2:]:
+            end = _end(bed.relay, "10.1.0.1", peerKey=decode(identity.key))
+            end.dataReceived(frame(wire.encode(RelayReserve(identity.id))))
+            self.assertEqual(_heard(end), [RelayReserved(RELAY)])
+        # Back to its first group, refused there now: it stays where it is.
+        end = _end(bed.relay, "10.1.0.2", peerKey=decode(keys[0].key))
+        end.dataReceived(frame(wire.encode(RelayReserve(keys[0].id))))
+        self.assertEqual(_heard(end)[0].info,
+                         "your address group holds 2 reservations already")
+        self.assertEqual((account.held(first), account.held(second), account.used),
+                         (2, 2, 4))
+
+    def test_aKeyMovedAtTheTrackersRelay(self):
+        """At the tracker's relay (nothing gives way), a reservation asked
+        again from another group moves there while that group has room,
+        its own place counted free."""
+        bed = Bed(RelayLimits(reservations=2), reserve=False)
+        bed.relay.reserve(1, "10.1", print, "k", RELAY_HOST)
+        bed.relay.reserve(2, "10.2", print, "k", RELAY_HOST)
+        bed.relay.reserve(1, "10.3", print, "k", RELAY_HOST)
+        account = bed.relay.reservations
+        self.assertEqual((account.held("10.1"), account.held("10.3"), account.used),
+                         (0, 1, 2))
 
     def test_sixGroupsFillNoRelay(self):
         """Six strangers' address groups reserve at a public node's relay

@@ -70,6 +70,10 @@ class Peer:
         (a configured address) or of its tracker (a local address it
         named), not a peer's: dialled without the check of a host a peer
         names (L{PeerHosts}).
+    @ivar namedBy: the address group of the peer whose word named host
+        (the link a reply came over), which the log line of its refusal
+        is charged to; None when that word is no longer at hand
+        (L{twisted_bazaar.core.peerhosts.NAMER_UNKNOWN}).
     """
 
     id = attr.ib()
@@ -78,6 +82,7 @@ class Peer:
     relay = attr.ib(default=None)
     key = attr.ib(default=None)
     vouched = attr.ib(default=False)
+    namedBy = attr.ib(default=None, eq=False)
 
 
 class LanFailed(Exception):

@@ -90,6 +90,9 @@ class Offer:
     file's description is only ever taken from it (L{signedFile}).
     ``relay`` is the relay (``HOST:PORT``) through which the seller is
     reached, when it cannot be dialled (its record names it), or None.
+    ``namedBy`` is the address group of the link whose reply named the
+    offer's host, where the scheme knows it (see
+    L{twisted_bazaar.core.dialer.Peer.namedBy}), else None.
     """
 
     seller: int
@@ -101,6 +104,7 @@ class Offer:
     transfer: int = 0
     record: Record = None
     relay: str = None
+    namedBy: object = attr.ib(default=None, eq=False)
 
 
 def fileDescription(shop, item):

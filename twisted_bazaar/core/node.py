@@ -188,9 +188,10 @@ class INode(Interface):
     def keepRecent():
         """The ring of the node's last messages in and out, kept from now."""
 
-    def connectTo(host, port, peer_id=None, purpose=OVERLAY, relay=None):
+    def connectTo(host, port, peer_id=None, purpose=OVERLAY, relay=None, namedBy=None):
         """Open (or reuse) a link, directly or through the peer's
-        ``relay``; a Deferred of the peer's id."""
+        ``relay``; a Deferred of the peer's id.  ``namedBy``: see
+        L{Peer.namedBy}."""
 
     def dial(peer, purpose, protocol=None):
         """Reach a L{Peer} for purpose: a link (protocol None) or a
@@ -399,12 +400,13 @@ class Node:
     def connector(self, connector):
         self.dialer.connector.connector = connector
 
-    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY, relay=None):
+    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY, relay=None,
+                  namedBy=None):
         """A link to the peer at host:port (L{dial}); a peer whose relay
         was noted (L{noteRelay}) is dialled through it."""
         if relay is None and self._relays is not None:
             relay = self._relays.get(peer_id)
-        return self.dialer.dial(Peer(peer_id, host, port, relay), purpose)
+        return self.dialer.dial(Peer(peer_id, host, port, relay, namedBy=namedBy), purpose)
 
     def dial(self, peer, purpose, protocol=None):
         """See L{Dialer.dial}."""
@@ -478,15 +480,13 @@ class Node:
             self.paths.clear()
         self.id = node_id
         self.ready = True
-        if self.store.nodeId() != node_id:
-            stored = self.store.setNodeId(node_id)
-            stored.addErrback(self._idNotStored, node_id)
-        else:
-            stored = defer.succeed(None)
-        if first:
-            # Announced once the id is on disk (at once with an inline
-            # store): a node killed after saying its id comes back with it.
-            stored.addCallback(self._announceReady, node_id)
+        stored = (self.store.setNodeId(node_id) if self.store.nodeId() != node_id
+                  else defer.succeed(None))
+        # Announced once the id is on disk (at once with an inline store):
+        # a node killed after saying its id comes back with it; one that
+        # could not record it never says it is ready.
+        stored.addCallbacks(self._announceReady, self._idNotStored,
+                            callbackArgs=(node_id, first), errbackArgs=(node_id,))
 
     def setRelay(self, relay):
         """The relay this node is reached through from now on (None:
@@ -500,7 +500,9 @@ class Node:
         self.log.warn("could not store node id {id}: {why}", id=wireId(node_id),
                       why=reason.getErrorMessage())
 
-    def _announceReady(self, _, node_id):
+    def _announceReady(self, _, node_id, first):
+        if not first:
+            return
         # The whole id once, for a user to copy (bazaar node takes it).
         self.log.info("node {short} ready, listening on port {port} (id {id})",
                       short=shortId(node_id), port=self.port, id=wireId(node_id))

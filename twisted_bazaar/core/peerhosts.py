@@ -23,8 +23,8 @@ the name.
 from twisted.internet import defer
 from twisted.logger import Logger, LogLevel
 
-from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.peerhost import LOCAL, PUBLIC, isName, scopeOf, whyNotDialled
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.wire.core import splitRelay
 from twisted_bazaar.wire.ids import shortId
 
@@ -37,6 +37,13 @@ class HostRefused(Exception):
     def __str__(self):
         return self.args[0]
 
+
+#: Who the line of a host refused is charged to in the node's peer log
+#: when the word that named it is no longer at hand (a chord ring's
+#: entry, a seller's record a lookup found): no address group.  Never the
+#: named host's group: a stranger naming an honest group's hosts spent
+#: that group's lines.
+NAMER_UNKNOWN = "the peers that named them"
 
 #: The scopes of a node none of whose tracker connections left yet.
 NO_SCOPES = frozenset()
@@ -112,7 +119,7 @@ class PeerHosts:
         there, named ``127.0.0.1:6379`` or ``169.254.169.254:80``, and
         every node at home sent there dialled a service of its own
         machine or network.  A refusal is logged, bounded per address
-        group.
+        group of the tracker that named it (the one the node is with).
         """
         tracker = self.node.membership
         if tracker is not None and tracker.atTrackersHost(relay):
@@ -123,8 +130,9 @@ class PeerHosts:
         else:
             why = whyNotDialled(host, port, self.scopes())
         if why is not None:
+            link = getattr(tracker, "link", None)
             self.node.overlay.peer_log.emit(
-                self.log, LogLevel.info, addressGroup(host),
+                self.log, LogLevel.info, NAMER_UNKNOWN if link is None else groupOf(link),
                 "not dialling the relay at {relay} its tracker named: {why}",
                 relay=relay, why=why)
         return why
@@ -136,7 +144,8 @@ class PeerHosts:
         IP address the rules allow; or, for a name the tracker names the
         peer at, those ``resolve(name, port)`` (a Deferred firing with IP
         addresses) gives that they allow.  Else failing with
-        L{HostRefused}, its reason logged (bounded, per address group).
+        L{HostRefused}, its reason logged (bounded, per address group of
+        the peer whose word named it: L{Peer.namedBy}).
         """
         host = peer.host
         if not isName(host):
@@ -191,6 +200,6 @@ class PeerHosts:
         fields = dict(where=where, id=shortId(peer.id) if peer.id is not None else "?",
                       purpose=purpose, why=why)
         line = "not dialling node {id} at {where} ({purpose}): {why}"
-        self.node.overlay.peer_log.emit(self.log, LogLevel.info, addressGroup(peer.host),
-                                        line, **fields)
+        namer = NAMER_UNKNOWN if peer.namedBy is None else peer.namedBy
+        self.node.overlay.peer_log.emit(self.log, LogLevel.info, namer, line, **fields)
         return defer.fail(HostRefused(why))

@@ -16,6 +16,7 @@ from twisted_bazaar.daemon.services import (
     StartupError,
     trackerService,
 )
+from twisted_bazaar.daemon.unmake import missingFolders
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedServerEndpoint
@@ -35,7 +36,8 @@ def trackerIdentity(data_dir, default=None, made=None):
     parents: L{twisted_bazaar.tap.statedir}), else new at each start;
     logged either way, for nodes to pin.  It is made before the tracker
     listens (its channel, which the listening port serves, is built with
-    it); a start that then fails removes what it made (L{unmake}).
+    it); a start that then fails removes what it made
+    (L{twisted_bazaar.daemon.unmake.unmake}).
 
     @param made: a list given the paths made here (folders, then the key
         file), in the order made.
@@ -74,31 +76,15 @@ def trackerIdentity(data_dir, default=None, made=None):
 def _keptIn(directory, made):
     """The key kept in ``directory``, made with the folders missing the
     first time; the paths made are added to ``made``."""
-    missing, folder = [], os.path.abspath(directory)
-    while not os.path.lexists(folder):
-        missing.append(folder)
-        folder = os.path.dirname(folder)
+    missing = missingFolders(directory)
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    made += reversed(missing)
+    made += missing
     key = os.path.join(directory, TRACKER_KEY_FILE)
     new = not os.path.lexists(key)
     identity = Identity.inDirectory(directory, name=TRACKER_KEY_FILE)
     if new:
         made.append(key)
     return identity
-
-
-def unmake(made):
-    """Remove the paths L{trackerIdentity} made (the last first): the key
-    file, then each folder, if empty; what cannot be removed stays."""
-    for path in reversed(made):
-        try:
-            if os.path.isdir(path) and not os.path.islink(path):
-                os.rmdir(path)
-            else:
-                os.unlink(path)
-        except OSError:
-            pass
 
 
 def serveTracker(reactor, identity, endpoint, link, onFailure, description, **limits):

@@ -112,7 +112,7 @@ def serve(path, busy_timeout, read_fd=0, write_fd=1):
 def main(argv=None):
     path, busy_timeout, parent = (argv if argv is not None else sys.argv[1:])
     childloop.childMain(parent, lambda: serve(path, float(busy_timeout)),
-                        (OSError, sqlite3.Error), "the store's writer stopped")
+                        (OSError, sqlite3.Error), "its database or disk failed")
 
 
 if __name__ == "__main__":

@@ -84,7 +84,9 @@ class ExitStatus:
     def undoOnFailedStart(self, undo):
         """Have ``undo`` run if the daemon fails before its reactor runs:
         a failed start leaves nothing behind that it made for a run (the
-        tracker's new state directory)."""
+        tracker's new state directory, a node's new data dir).  Told
+        inside a callback, the services still start and stop, so it runs
+        at exit, once they have stopped (a node's store is closed)."""
         self._undo.append(undo)
 
     def line(self, why):
@@ -112,12 +114,12 @@ class ExitStatus:
             self.log.critical("{line}", line=line)
         if not running:
             undo, self._undo = self._undo, []
-            for f in undo:
-                f()
             if inCallback:
-                self._atExit(self._end)
+                self._atExit(lambda: self._end(undo))
                 self.reactor.callWhenRunning(self.reactor.stop)
                 return
+            for f in undo:
+                f()
             self._removePidfile()
             raise SystemExit(code)
         self._atExit(self._end)
@@ -182,7 +184,9 @@ class ExitStatus:
         except OSError:
             pass
 
-    def _end(self):
+    def _end(self, undo=()):
+        for f in undo:
+            f()
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()

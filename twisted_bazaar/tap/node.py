@@ -43,6 +43,7 @@ from twisted_bazaar.daemon.node import (
 )
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.daemon.services import StartupError
+from twisted_bazaar.daemon.unmake import MadeIn
 from twisted_bazaar.identity.keys import publicKey
 from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.tap.stopsignals import stopOnce
@@ -377,6 +378,11 @@ def makeService(options):
     stopOnce(reactor)
     # Files move through this process sealed and opened by the channel.
     tuneForStreaming()
+    # A start that fails once it holds --data-dir's lock (its port
+    # taken, say) leaves there nothing it made: not the folder, if new,
+    # nor its lock, key, pins or store; what was there before stays.  (A
+    # start refused the lock removes nothing: the files are another's.)
+    made = MadeIn(options["data-dir"])
     try:
         listen, trackers = nodeEndpoints(reactor, options["listen"],
                                          [t.endpoint for t in options.trackers])
@@ -386,6 +392,7 @@ def makeService(options):
                           _restocked(options), onFailure=exitStatus.fail)
     except StartupError as e:
         raise SystemExit(exitStatus.line(str(e)))
+    exitStatus.undoOnFailedStart(made.undo)
     site = NodeSite(listen, trackers, options["listen"],
                     [str(t) for t in options.trackers], listenInterface(options["listen"]))
     try:
@@ -397,6 +404,7 @@ def makeService(options):
     except ObsoleteObserver as e:
         # A plugin written for an API the node no longer has: its author's
         # fix, said in one line rather than a traceback.
+        made.undo()
         raise SystemExit(exitStatus.line(str(e)))
     roles = parts.roles
     fetcher = getattr(roles.get("buyer"), "fetcher", None)

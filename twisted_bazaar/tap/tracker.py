@@ -21,8 +21,8 @@ from twisted_bazaar.daemon.tracker import (
     serveRelay,
     serveTracker,
     trackerIdentity,
-    unmake,
 )
+from twisted_bazaar.daemon.unmake import unmake
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.tap.statedir import defaultStateDir
 from twisted_bazaar.tap.stopsignals import stopOnce

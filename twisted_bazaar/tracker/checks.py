@@ -88,16 +88,24 @@ class AddressChecks:
         addresses its name resolves to now, that L{whyNotChecked} allows
         for a node whose connection comes from where node_id's does; None
         (host as it is) on a connector of labels (a memory network's).
+
+        A lookup takes at most the check's handshake timeout, then is
+        cancelled and the check fails (a registrant's slow name server
+        held one of its group's check slots as long as it took to answer).
         """
-        connector = self.tracker.connector
+        tracker = self.tracker
+        connector = tracker.connector
         if not connector.addressed:
             return None
-        seen = getattr(self.tracker.links[node_id].transport.getPeer(), "host", "") or ""
+        seen = getattr(tracker.links[node_id].transport.getPeer(), "host", "") or ""
         if not isName(host):
             why = whyNotChecked(host, seen)
             return defer.succeed([host]) if why is None else defer.fail(HostRefused(why))
-        return connector.resolve(host, port).addCallbacks(
-            _allowed, _unresolved, callbackArgs=(host, seen), errbackArgs=(host,))
+        timeout = tracker.settings.handshake_timeout
+        lookup = connector.resolve(host, port)
+        lookup.addTimeout(timeout, tracker.clock)
+        return lookup.addCallbacks(_allowed, _unresolved, callbackArgs=(host, seen),
+                                   errbackArgs=(host, timeout))
 
     def _checked(self, passed, node_id, check, retry):
         if self._checks.get(node_id) is not check:
@@ -175,5 +183,7 @@ def _allowed(addresses, name, seen):
     raise HostRefused(f"{name} resolves to {address}: {why}")
 
 
-def _unresolved(reason, name):
+def _unresolved(reason, name, timeout):
+    if reason.check(defer.TimeoutError):
+        raise HostRefused(f"{name} did not resolve within {timeout:g} s")
     raise HostRefused(f"{name} does not resolve: {reason.getErrorMessage()}")

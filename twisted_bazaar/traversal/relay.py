@@ -64,8 +64,11 @@ class _Reservation:
     to their diallers' groups: one group's circuits never shut out
     another's diallers)."""
 
-    def __init__(self, node_id, tell, key, limits):
+    def __init__(self, node_id, group, tell, key, limits):
         self.node_id = node_id
+        #: The address group it is charged to: that of the connection it
+        #: was last asked on.
+        self.group = group
         self.tell = tell
         self.key = key
         self.circuits = Account.of(NODE_CIRCUITS_LIMIT, limits.node_circuits,
@@ -172,13 +175,17 @@ class Relay:
         if key is None:
             raise self._refusal("norelay", "a reservation needs a key proven on this "
                           "connection; this node proved none")
-        if node_id not in self._reserved:
+        reservation = self._reserved.get(node_id)
+        # Asked again from another address group (on a new connection):
+        # charged to that group from now on, as a new one is, not left on
+        # the group it was first held from.
+        if reservation is None or reservation.group != group:
             account = self.reservations
             held = account.held(group)
             if held >= account.group_limit:
                 raise self._refusal("noslots", f"your address group holds {held} "
                               "reservations already")
-            victims = self._roomFor(group)
+            victims = self._roomFor(group, node_id)
             if victims is None:
                 raise self._refusal("noslots", f"{account.used} of this relay's "
                               f"{account.capacity} reservations are taken: your "
@@ -186,17 +193,19 @@ class Relay:
             for victim in victims:
                 self._evict(victim)
             account.hold(node_id, group)
-            self._reserved[node_id] = _Reservation(node_id, tell, key, self.limits)
+        if reservation is None:
+            self._reserved[node_id] = _Reservation(node_id, group, tell, key, self.limits)
         else:
             # Asked again (on a new connection, at a node's relay): the
             # circuits are told on this one from now on.
-            self._reserved[node_id].tell = tell
+            reservation.tell, reservation.group = tell, group
         return joinRelay(host, self.port)
 
-    def _roomFor(self, group):
+    def _roomFor(self, group, node_id):
         """
-        The reservations that give way for one more of ``group``'s (an
-        empty list: room enough), or None: none may be held now.
+        The reservations that give way for node_id's, one more of
+        ``group``'s (an empty list: room enough), or None: none may be
+        held now.
 
         At the tracker's relay nothing gives way (what it promised stays
         held: a node there hears of its reservation's end from nobody),
@@ -210,8 +219,9 @@ class Relay:
         """
         account = self.reservations
         if self.here:
-            return account.makeRoom(group)
-        return [] if account.admits(group) else None
+            return account.makeRoom(group, holder=node_id)
+        # A reservation moving here from another group frees its place.
+        return [] if account.admits(group, 1 - account.units(node_id)) else None
 
     def _evict(self, node_id):
         """node_id's reservation gives way: released, and the connection

@@ -72,7 +72,7 @@ class FakeNode:
     def linkReady(self, peer_id):
         return peer_id in self.links and peer_id not in self.waiting
 
-    def connectTo(self, host, port, peer_id, purpose, relay=None):
+    def connectTo(self, host, port, peer_id, purpose, relay=None, namedBy=None):
         d = defer.Deferred()
         self.connecting.append(((host, port, peer_id, purpose), d))
         self.relays.append(relay)

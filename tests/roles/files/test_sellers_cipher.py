@@ -46,7 +46,7 @@ class RefusedSwitchTests(SynchronousTestCase):
                                   node=dialingNode(self.connector, clock))
         download = SimpleNamespace(fetcher=fetcher, clock=clock, stopped=False)
         self.sellers = Sellers(download, None)
-        offer = SimpleNamespace(host="10.0.0.2", transfer=4000, relay=None,
+        offer = SimpleNamespace(host="10.0.0.2", transfer=4000, relay=None, namedBy=None,
                                 record=SimpleNamespace(key=Identity.generate().key))
         self.sellers.sources.add(SELLER, offer, "10.0.0.0/16")
 

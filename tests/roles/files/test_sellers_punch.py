@@ -52,7 +52,7 @@ class ConnectTests(SynchronousTestCase):
                                    name="big", watch=SimpleNamespace(problem=None),
                                    pieces=SimpleNamespace(schedule=None))
         sellers = Sellers(download, None)
-        offer = SimpleNamespace(relay=relay, host="203.0.113.7", transfer=9002,
+        offer = SimpleNamespace(relay=relay, host="203.0.113.7", transfer=9002, namedBy=None,
                                 record=SimpleNamespace(key=SELLER.key))
         sellers.sources = {SELLER.id: offer}
         return sellers

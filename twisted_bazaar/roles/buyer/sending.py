@@ -127,7 +127,7 @@ class Sender:
     def _connect(self, buy, offer, onRefused, failed):
         d = self.outstanding.own(
             self.node.connectTo(offer.host, offer.port, offer.seller, DIRECT,
-                                offer.relay))
+                                offer.relay, namedBy=offer.namedBy))
         d.addCallbacks(self._connected, failed, callbackArgs=(buy, offer),
                        errbackArgs=(buy, onRefused))
 

@@ -122,7 +122,8 @@ class Sellers:
         download = self.download
         offer = self.sources[seller]
         d = self.fetcher.node.dial(
-            Peer(seller, offer.host, offer.transfer, offer.relay, offer.record.key), FILES,
+            Peer(seller, offer.host, offer.transfer, offer.relay, offer.record.key,
+                 namedBy=offer.namedBy), FILES,
             lambda: self._client(seller))
         self.connecting[seller] = d
 

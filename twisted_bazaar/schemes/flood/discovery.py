@@ -14,6 +14,7 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.identity.keys import signedIf, trusts
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.core.market import IDiscovery, Offer, fileDescription
@@ -155,7 +156,7 @@ class FloodDiscovery(Service, NodeObserver):
             find.perLink[via] = kept + 1
             offer = Offer(message.seller, message.path[::-1], message.host,
                           message.port, *(record.file if record else (None, None, 0)),
-                          record, message.relay)
+                          record, message.relay, namedBy=groupOf(link))
             find.offers.append(offer)
             self.node.events.offerArrived(message.item, offer)
 
