@@ -168,6 +168,33 @@ class AcceptsTests(MembershipCase):
         self.assertLessEqual(accepted, 2 * ACCEPT_RATE + 5 * ACCEPT_RATE + 1)
         self.assertGreaterEqual(accepted, 5 * ACCEPT_RATE)
 
+    def test_aFloodListsNoDescriptors(self):
+        """
+        A relay announces 1,000 circuits in a second, each accept ending at
+        once: a lying public node's relay, which nothing bounds in what it
+        sends on a reservation connection, or strangers' circuits through
+        an honest relay.  The node counted its open descriptors (a listing
+        of /proc/self/fd: 51 us a relayIncoming in all at 56 open, 187 us
+        at 506, where any message costs some 16) for each one before its
+        rates declined it: a few thousand a second held its reactor.  It
+        counts them only for an accept the rates let through.
+        """
+        counted = []
+
+        def descriptors():
+            counted.append(True)
+            return (self.open, 1024)
+
+        self.service.reservation.accepts = IncomingAccepts(self.clock, descriptors)
+        hosts = strangers(8)
+        for i in range(1000):
+            self.incoming(1, hosts[i % len(hosts)])
+            self.drop()
+            self.clock.advance(0.001)
+        opened = len(self.node.connector.requests)
+        self.assertLessEqual(opened, 3 * ACCEPT_RATE)
+        self.assertEqual(len(counted), opened)
+
     def test_descriptorsKept(self):
         """Within RESERVE descriptors of the process's limit the node acts
         on no relayIncoming: they are kept for its own dials."""
