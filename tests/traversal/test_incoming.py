@@ -135,8 +135,9 @@ class AcceptsTests(MembershipCase):
         relay's ten circuits a second) opens 100 circuits a second to the
         node through its honest relay and drops them, for 10 s, while an
         honest dialler of another group opens one a second.  The relay's
-        rate was one bucket for every dialler: the stranger spent three
-        of its four tokens, and the honest dialler's circuits were
+        rate was one bucket for every dialler: the stranger's circuits,
+        four times as fast as it fills, took nearly every token, and the
+        honest dialler's circuits were
         declined (1 of its 10 accepted), the relay closing each after its
         10 s.  Now a group of diallers the relay names gets DIALLER_RATE
         a second of the relay's ACCEPT_RATE, declined past it before the

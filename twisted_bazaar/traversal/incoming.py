@@ -26,9 +26,9 @@ That rate is shared by every dialler through the relay, so each address
 group of diallers the relay names (a ``relayIncoming``'s ``host``) has a
 part of it of its own (L{DIALLER_RATE_LIMIT}): one group that opened
 circuits faster than the whole rate (ten free keys at a relay's ten a
-second each) had three of four of the relay's ``relayIncoming`` acted on
-its own, and nearly every honest dialler's circuit declined, for as long
-as it kept it up.  A group past its part is declined before the relay's
+second each) had nearly every ``relayIncoming`` the node acted on be its
+own, and nearly every honest dialler's circuit declined, for as long as
+it kept it up.  A group past its part is declined before the relay's
 rate is spent, so it spends no more than its part of it.  The relay's
 word divides that rate, never widens it: a relay that names a new group
 for each circuit still gets the relay's rate at most.
