@@ -40,6 +40,7 @@ import resource
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import Account
+from twisted_bazaar.net.admission import RELAYED_GROUPS
 from twisted_bazaar.net.limits import GroupRates
 
 #: Accepts in flight: in all, and per relay.
@@ -69,7 +70,7 @@ ACCEPT_RATE_LIMIT = declare(
 #: (L{twisted_bazaar.net.admission.RELAYED_GROUPS}): four groups take the
 #: relay's whole rate, one a quarter.  Above what one dialler's links and
 #: transfers to one node need.
-DIALLER_RATE = ACCEPT_RATE / 4
+DIALLER_RATE = ACCEPT_RATE / RELAYED_GROUPS
 DIALLER_RATE_LIMIT = declare(
     "node.relay-dialler-rate", DIALLER_RATE, "connections/s",
     "relayIncoming a node at home acts on a second from one address group of "
