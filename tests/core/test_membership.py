@@ -18,7 +18,7 @@ from tests.helpers import FakeConnector, Recorder, WiredLink, parseJSONNetstring
 from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
-from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.identity.keys import Identity, keyId
 from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.base.logthrottle import PEER_BURST
@@ -89,9 +89,11 @@ class MembershipCase(SynchronousTestCase):
         return WiredLink(self.membership.factory, "192.0.2.1", 7700)
 
     def register(self):
-        """Complete the handshake."""
-        self.tracker.heard()
-        self.tracker.say(THISISYOU)
+        """Complete the handshake (a node whose thisisme named a key is
+        named that key's id, as a tracker names it)."""
+        keys = [said["key"] for said in self.tracker.heard() if said.get("key")]
+        self.tracker.say(dict(THISISYOU, id=wireId(keyId(keys[-1]))) if keys
+                         else THISISYOU)
         self.assertEqual(self.tracker.heard(), [])
 
     def answers(self, d):
@@ -603,6 +605,39 @@ class SeveralTrackersTests(SynchronousTestCase):
         self.clock.advance(1)
         self.assertEqual(len(self.second.links), 2)
 
+
+    def test_aTrackerNamingAnotherIdThanTheKeysIsLeft(self):
+        """
+        A lying tracker among several, named first, answers a node with a
+        key thisisyou naming another id (an honest node's): the node took
+        it (and stored it), and named it with its key in every thisisme
+        from then on, which every peer and relay refuses (an id that is
+        not the key's): out of the market, registered with a tracker that
+        kept it.  Now it refuses that thisisyou (error{wtf}), and, the
+        connection closed, registers with the next tracker as its key's
+        id.
+        """
+        me, other = (Identity.fromRandom(random.Random(n)) for n in (1, 2))
+        self.node.identity = me
+        self.membership.startService()
+        self.addCleanup(self.membership.stopService)
+        [liar] = self.first.links
+        [hello] = liar.heard()
+        liar.say(dict(THISISYOU, id=wireId(other.id), key=other.key,
+                      nonce=Handshake(other, REGISTER).nonce))
+        [error] = liar.heard()
+        self.assertEqual((error["type"], error.get("code")), ("error", "wtf"))
+        self.assertIn(f"a node with a key is its key's id, {wireId(me.id)}",
+                      error["info"])
+        self.assertTrue(liar.closed)
+        self.assertIsNone(self.node.id)
+        self.clock.advance(1)
+        [honest] = self.second.links
+        [hello] = honest.heard()
+        honest.say(dict(THISISYOU, id=wireId(me.id), key=other.key,
+                        nonce=Handshake(other, REGISTER).nonce))
+        self.assertEqual(self.node.id, me.id)
+        self.assertTrue(self.membership.isRegistered)
 
     def test_whatATrackerNamedGoesWhenAnotherRegistersTheNode(self):
         """

@@ -10,7 +10,7 @@ from twisted.logger import Logger, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.net.reconnect import Reconnector, roundDelay
+from twisted_bazaar.net.reconnect import PROBE_BACKOFF, Reconnector, roundDelay
 
 
 class _Endpoint:
@@ -208,8 +208,8 @@ class FailoverTests(SynchronousTestCase):
     def test_aMoveBackRefusedProbesLessOften(self):
         """A first peer that takes connections only to refuse this client
         (no room, another key): each move back that does not serve makes
-        the next probe wait twice as long; one that serves probe_interval
-        seconds resets it."""
+        the next probe wait twice as long; one that serves the longest wait
+        (PROBE_BACKOFF times probe_interval) resets it."""
         self.onSecond()
         for wait in (30, 60, 120):
             self.clock.advance(wait - 0.001)
@@ -231,7 +231,7 @@ class FailoverTests(SynchronousTestCase):
         self.clock.advance(0.5)
         self.first.attempts[-1].callback(_protocol())
         self.reconnector.succeeded()
-        self.clock.advance(30)
+        self.clock.advance(30 * PROBE_BACKOFF)
         self.reconnector.lost(Failure(error.ConnectionDone()))
         self.assertEqual(self.reconnector._probeDelay, 30)
 
@@ -260,3 +260,54 @@ class FailoverTests(SynchronousTestCase):
                 self.reconnector.succeeded()
         self.assertLessEqual(len(self.moves), 5)
         self.assertEqual(self.reconnector._probeDelay, 30 * 16)
+
+    def test_aMoveBackDroppedOnceItServedAnIntervalProbesLessOften(self):
+        """The same peer, adapted to the rule above: it keeps this client
+        one probe_interval and a second, then drops it.  Each move back
+        counted as served, so the wait started again from 30 s: the client
+        left its working second peer every minute (10 times in 10 minutes),
+        half its time on the first.  A move back counts as served only
+        once it lasted the longest wait between probes (PROBE_BACKOFF
+        times probe_interval): this one doubles the wait each time."""
+        self.onSecond()
+        while self.clock.seconds() < 600:
+            self.clock.advance(1)
+            if self.first.attempts and not self.first.attempts[-1].called:
+                self.first.attempts[-1].callback(_protocol())
+                if self.moves and self.reconnector.endpoint is self.first:
+                    self.reconnector.succeeded()
+                    self.clock.advance(31)
+                    self.reconnector.lost(Failure(error.ConnectionDone()))
+                elif self.moves and self.reconnector.connected is not None:
+                    self.reconnector.lost(Failure(error.ConnectionDone()))
+            if self.second.attempts and not self.second.attempts[-1].called:
+                self.second.attempts[-1].callback(_protocol())
+                self.reconnector.succeeded()
+        self.assertLessEqual(len(self.moves), 4)
+        self.assertEqual(self.reconnector._probeDelay, 30 * PROBE_BACKOFF)
+
+    def test_aMoveOnToAPeerNamedBeforeIsNoFailure(self):
+        """Moved back to the second of three peers, the client leaves it
+        for the first once that answers a probe: the second did not drop
+        it, so the wait between probes is not doubled for it."""
+        third = _Endpoint()
+        self.reconnector.targets.append((third, "the tracker at C"))
+        self.reconnector.start()
+        self.first.attempts[0].errback(Failure(error.ConnectionRefusedError()))
+        self.clock.advance(0.5)
+        self.second.attempts[0].errback(Failure(error.ConnectionRefusedError()))
+        self.clock.advance(0.5)
+        third.attempts[0].callback(_protocol())
+        self.reconnector.succeeded()
+        self.clock.advance(30)
+        self.first.attempts[-1].errback(Failure(error.ConnectionRefusedError()))
+        self.second.attempts[-1].callback(_protocol())  # the second answers
+        self.reconnector.lost(Failure(error.ConnectionDone()))
+        self.clock.advance(0.5)
+        self.second.attempts[-1].callback(_protocol())
+        self.reconnector.succeeded()
+        self.clock.advance(30)
+        self.first.attempts[-1].callback(_protocol())  # the first answers
+        self.reconnector.lost(Failure(error.ConnectionDone()))
+        self.assertIs(self.reconnector.endpoint, self.first)
+        self.assertEqual(self.reconnector._probeDelay, 30)

@@ -291,11 +291,18 @@ class IndexSellingTests(TrackerSessionCase):
         again = self.register()
         self.assertEqual(said(again), [("register", "apple"), ("register", "fig")])
 
-    def test_reregistersUnderANewIdToo(self):
+    def test_anotherIdThanItsKeysListsNothing(self):
+        """A tracker that names the seller, which has a key, another id
+        than its key's (a lying one among several) gets error{wtf}, and
+        nothing listed under that id: the seller keeps its key's id."""
         Seller(flooded(self.node), {"pear": 1})
         closeLink(self.register())
-        again = self.register(node_id=ME + 1)
-        self.assertEqual(said(again), [("register", "pear")])
+        link = self.connect()
+        feed(link, wire.ThisIsYou(ME + 1, NODE_PORT, key=TRACKER.key,
+                                  nonce=Handshake(TRACKER, REGISTER).nonce))
+        [error] = sent(link)
+        self.assertEqual((type(error), error.code), (wire.Error, "wtf"))
+        self.assertEqual(self.node.id, ME)
 
     def test_soldOutWhileTheTrackerIsAway(self):
         Seller(flooded(self.node), {"pear": 1, "fig": 1})

@@ -42,6 +42,7 @@ from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
 from twisted_bazaar.base.lan import sameHost, toldHost
 from twisted_bazaar.core.reaching import heardReach
+from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.handshake import LinkHandshake
 from twisted_bazaar.net.link import ILinkOwner, Link
@@ -289,6 +290,16 @@ class Membership(Service):
         if (answer.key is None) != (answer.nonce is None):
             link.protocolError("wtf", "thisisyou names the tracker's key and "
                                "nonce together, or neither", close=True)
+            return
+        key = None if self._handshake is None else self._handshake.ownKey
+        if key is not None and answer.id != keyId(key):
+            # A node with a key is its key's id, at every tracker: one that
+            # took another (a lying tracker's) said it, with its key, in
+            # every thisisme, and every peer and relay refused it, while
+            # the tracker kept it registered: it never moved on.
+            link.protocolError("wtf", f"thisisyou names node {wireId(answer.id)}: a "
+                               "node with a key is its key's id, "
+                               f"{wireId(keyId(key))}", close=True)
             return
         self.named(link, answer)
 

@@ -18,11 +18,12 @@ ones named before it, every C{probe_interval} seconds, whether they take
 a connection again, and moves back to the first that does, so that the
 clients of a set of peers end up on the same one once it is back (a move
 back that does not serve, the peer refusing this client or dropping it
-before it has served C{probe_interval} seconds, makes the next probe
-wait twice as long, up to L{PROBE_BACKOFF} times the interval: a peer
-that takes its clients only to drop them, crashing in a loop or on
-purpose, would otherwise pull each of them off a working peer every
-interval).
+before it has served L{PROBE_BACKOFF} times C{probe_interval} seconds,
+makes the next probe wait twice as long, up to that many times the
+interval: a peer that takes its clients only to drop them, crashing in a
+loop or on purpose, would otherwise pull each of them off a working peer
+every interval, or, dropping them once they had served one interval,
+every other).
 """
 
 from twisted.internet import defer
@@ -43,7 +44,11 @@ def _reason(failure):
 
 
 #: How many times probe_interval the wait between probes grows to, at
-#: most, while moves back do not serve.
+#: most, while moves back do not serve; and how long a move back must
+#: last to count as served: as long as that longest wait.  Counted as
+#: served after one interval, a peer that dropped its clients once they
+#: had served one held each of them half the time, and pulled it off a
+#: working peer every other interval, for good.
 PROBE_BACKOFF = 16
 
 
@@ -118,8 +123,9 @@ class Reconnector:
         self._probeTimer = None
         self._probing = None
         #: When the connection up, a move back, served (L{succeeded}),
-        #: until it has served probe_interval seconds (then the wait
-        #: between probes starts again from probe_interval), or None.
+        #: until it has served PROBE_BACKOFF times probe_interval seconds
+        #: (then the wait between probes starts again from
+        #: probe_interval), or None.
         self._servedSince = None
 
     @property
@@ -210,19 +216,22 @@ class Reconnector:
 
     def _servedFor(self):
         """The connection of a move back closed, or a probe is due: if it
-        served probe_interval seconds, the wait between probes starts
-        again from probe_interval; if it closed sooner, that move back
-        did not serve: the wait doubles."""
+        served PROBE_BACKOFF times probe_interval seconds (the longest
+        wait between probes), the wait starts again from probe_interval;
+        if the peer closed it sooner, that move back did not serve: the
+        wait doubles (not when this client closed it to move on to a peer
+        named before, which answered a probe)."""
         since = self._servedSince
         if since is None:
             return
-        if self.clock.seconds() - since >= self.probe_interval:
+        longest = self.probe_interval * PROBE_BACKOFF
+        if self.clock.seconds() - since >= longest:
             self._servedSince = None
             self._probeDelay = self.probe_interval
         elif self.connected is None:
             self._servedSince = None
-            self._probeDelay = min(self._probeDelay * 2,
-                                   self.probe_interval * PROBE_BACKOFF)
+            if self._moveTo is None:
+                self._probeDelay = min(self._probeDelay * 2, longest)
 
     def _probe(self, index):
         """Ask the peer at ``index`` (named before the one connected)

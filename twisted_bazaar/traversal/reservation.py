@@ -283,7 +283,7 @@ class RelayReservation:
         end = None
         if why is None:
             end = object()
-            why = self.accepts.take(relay, end)
+            why = self.accepts.take(relay, end, message.host)
         if why is not None:
             if (self._probe is not None and self._peer is not None
                     and relay == self._peer.named.relay):
