@@ -3,14 +3,17 @@ What one purchase costs a seller daemon, in figures that hardly depend on
 what else the machine runs (issue 58):
 
     python -m benchmarks.sellercost callgrind|cpuprofile [--memory] [--seconds S] [--top N]
+                                    [--children]
 
 ``callgrind`` runs the seller of the purchase benchmark (``SELLER_ARGS``,
 or with ``--memory`` its ledger in memory) under valgrind's callgrind,
 loads it with the benchmark's 50 buyers, zeroes the counters once every
 buyer is trading (``callgrind_control -z``), trades for S seconds (the
 seller runs some 50 times slower under valgrind), dumps the counters and
-prints the instructions per purchase (all threads: the reactor, the
-store's writer, the signer) and the functions that spent most of them.
+prints the instructions per purchase (every thread of the seller's
+process; with ``--children``, its child processes too, the store's
+writer, each and in all) and the functions of the seller's process that
+spent most of them.
 
 ``cpuprofile`` runs the same seller under cProfile timed by
 ``time.thread_time``: the reactor thread's CPU time, not wall time, so a
@@ -50,28 +53,40 @@ def _answers(buyers, seconds):
     return buyers.answers - before
 
 
-def callgrind(daemons, args, folder, seconds, top, keep=None, plain=False):
-    out = os.path.join(folder, "callgrind.out")
+def callgrind(daemons, args, folder, seconds, top, keep=None, plain=False,
+              children=False):
+    out = os.path.join(folder, "callgrind.out" + (".%p" if children else ""))
     seller = daemons.start("seller", [
         "bazaar-node", "--tracker", f"tcp:127.0.0.1:{daemons.tracker_port}",
         "--listen", "tcp:0:interface=127.0.0.1", *args],
         wrapper=("valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+                 f"--trace-children={'yes' if children else 'no'}",
                  "--dump-instr=no", "--dump-line=no", sys.executable))
     port = seller.waitFor(r"listening on 127\.0\.0\.1:(?P<port>\d+)", SLOW_START)
     me = nodeId(seller, SLOW_START)
     pid = str(seller.process.pid)
     with contextlib.closing(purchase.Buyers(int(port["port"]), avoid={me}, encrypted=not plain)) as buyers:
         _answers(buyers, seconds / 4)
-        subprocess.run(["callgrind_control", "-z", pid], check=True,
-                       capture_output=True)
+        pids = [pid] + (_childrenOf(pid) if children else [])
+        for each in pids:
+            subprocess.run(["callgrind_control", "-z", each], check=True,
+                           capture_output=True)
         count = _answers(buyers, seconds)
-        subprocess.run(["callgrind_control", "-d", pid], check=True,
-                       capture_output=True)
-    dumps = sorted(f for f in os.listdir(folder) if f.startswith("callgrind.out."))
+        for each in pids:
+            subprocess.run(["callgrind_control", "-d", each], check=True,
+                           capture_output=True)
+    dumps = sorted((f for f in os.listdir(folder) if f.startswith("callgrind.out.")),
+                   key=lambda name: [int(part) for part in name.split(".")[2:]])
     dump = os.path.join(folder, dumps[-1])
-    with open(dump) as f:
-        totals = re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M)
-    instructions = int(totals.group(1))
+    instructions = _total(dump)
+    if children:
+        counted = {each: _total(os.path.join(folder, [
+            name for name in dumps if name.split(".")[2] == each][-1])) for each in pids}
+        dump = os.path.join(folder, [name for name in dumps if name.split(".")[2] == pid][-1])
+        instructions = sum(counted.values())
+        for each, number in counted.items():
+            print(f"  {'the seller' if each == pid else 'its child ' + each}: "
+                  f"{number / count:,.0f} per purchase")
     print(f"{count:,} purchases, {instructions:,} instructions: "
           f"{instructions / count:,.0f} per purchase")
     if keep:
@@ -84,7 +99,23 @@ def callgrind(daemons, args, folder, seconds, top, keep=None, plain=False):
         print(f"{int(ir.replace(',', '')) / count:10,.0f}  {rest[:110]}")
 
 
-def cpuprofile(daemons, args, folder, seconds, top, keep=None, plain=False):
+def _childrenOf(pid):
+    """The pids of a process's children (the store's writer), as text."""
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            found += f.read().split()
+    return found
+
+
+def _total(dump):
+    """The instructions a callgrind dump counted."""
+    with open(dump) as f:
+        return int(re.search(r"^(?:summary|totals): (\d+)", f.read(), re.M).group(1))
+
+
+def cpuprofile(daemons, args, folder, seconds, top, keep=None, plain=False,
+               children=False):
     stats = os.path.join(folder, "reactor.pstats")
     seller = daemons.start("seller", [
         "bazaar-node", "--tracker", f"tcp:127.0.0.1:{daemons.tracker_port}",
@@ -122,13 +153,17 @@ def main(argv=None):
                    help="the buyers speak plaintext (a seller from before the channel, "
                         "run with PYTHONPATH pointing at its tree)")
     p.add_argument("--keep", help="copy the callgrind dump, or the pstats, to this file")
+    p.add_argument("--children", action="store_true",
+                   help="callgrind: count the seller's child processes too (the store's "
+                        "writer), each and in all")
     args = p.parse_args(argv)
     seconds = args.seconds or (20.0 if args.tool == "callgrind" else 5.0)
     seller_args = purchase.MEMORY_SELLER_ARGS if args.memory else purchase.SELLER_ARGS
     tool = callgrind if args.tool == "callgrind" else cpuprofile
     with tempfile.TemporaryDirectory(prefix="bazaar-sellercost-") as folder:
         with market() as daemons:
-            tool(daemons, seller_args, folder, seconds, args.top, args.keep, args.plain)
+            tool(daemons, seller_args, folder, seconds, args.top, args.keep, args.plain,
+                 args.children)
 
 
 if __name__ == "__main__":
