@@ -34,7 +34,7 @@ from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.traversal.punch import PunchFailed, Puncher, directPeer
 from twisted_bazaar.traversal.punchmapping import UNKNOWN, PunchMapping, mappingOf
 from twisted_bazaar.traversal.punchmessages import PunchConnect
-from twisted_bazaar.traversal.punchwitness import TrackerWitness, whyNot
+from twisted_bazaar.traversal.punchwitness import TrackerWitness, aimedAt, whyNot
 
 #: What a node that punches none says, to itself and to a peer's punch.
 OFF = PunchMapping("", "hole punching is off on this node")
@@ -171,7 +171,7 @@ class Punching(Service, NodeObserver):
         named = self.seen.named(link.peer_id)
         if not relayed or named is None or whyNot(link.peer_id, named, relayed):
             return ""
-        return named
+        return aimedAt(named)
 
     def _unwitnessed(self, link):
         """Why L{_witness} names no host for link's peer, or None."""

@@ -12,8 +12,16 @@ punches only to the host the tracker names for the peer's id, and only
 when the relay's word and the peer's agree with it: they are labels to
 compare, never a place to dial.  Asked once per relayed link, when its
 handshake has named the peer; the answer is kept while the link lasts.
+
+They are compared as addresses, not as text (L{sameHost}): a tracker or
+relay listening on a dual-stack IPv6 socket sees an IPv4 peer as
+``::ffff:a.b.c.d``, and its word is the same host as another's
+``a.b.c.d``.  The comparison only decides whether to punch; the host
+dialled is always the tracker's (L{aimedAt}), so no spelling a relay or
+a peer chooses moves the dial.
 """
 
+from twisted_bazaar.base.lan import canonical, sameHost
 from twisted_bazaar.wire.ids import shortId
 
 #: How many times, while a peer's link lasts, the tracker is asked again
@@ -36,11 +44,21 @@ def whyNot(peer_id, named, relayed):
     if not named:
         return (f"the tracker names no address for node {shortId(peer_id)}: a punch "
                 "dials only a host the tracker saw")
-    if named != relayed:
+    if not sameHost(named, relayed):
         return (f"the tracker names node {shortId(peer_id)} at {named}, not at "
                 f"{relayed} where its relay says it is: a punch dials only a host the "
                 "tracker saw")
     return None
+
+
+def aimedAt(named):
+    """The host a punch dials for the tracker's word ``named``: an IP
+    address in one spelling (an IPv4-mapped IPv6 one as IPv4, which the
+    punch's IPv4 socket reaches), any other text as it is."""
+    try:
+        return canonical(named)
+    except ValueError:
+        return named
 
 
 class TrackerWitness:
