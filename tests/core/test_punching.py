@@ -303,6 +303,38 @@ class SeenTests(PunchingTestCase):
             self.assertEqual(refusal.code, "nopunch", spelt)
             self.assertEqual(self.b.dialer.dials, [], spelt)
 
+    def test_aNameTheTrackerNamesIsNotPunched(self):
+        """A stranger registered at a name of its own (its address when
+        the tracker checked it) and dials a node at home through a lying
+        relay that names that same name: neither side punches (the dial
+        would resolve the name, its owner pointing it at the node's own
+        machine or home network by then), each says why."""
+        name = "s.attacker.example"
+        self.tracker.hosts = {self.alice.id: name, self.bob.id: name}
+        with capturedLogs() as events:
+            self.sides(seen_a=name, seen_b=name, own_a=name)
+        self.assertEqual(sent(self.a.link), [])
+        feed(self.b.link, PunchConnect(7, name, 6379))
+        feed(self.b.link, PunchConnect(8, name, 23456))
+        [first, refusal] = sent(self.b.link)
+        self.assertEqual([(first.code, first.id), (refusal.code, refusal.id)],
+                         [("nopunch", 7), ("nopunch", 8)])
+        self.assertIn(f"the tracker names node {shortId(self.alice.id)} at {name}, a "
+                      "name: a punch dials only an IP address", refusal.info)
+        self.clock.advance(ANSWER_TIMEOUT)
+        self.assertEqual((self.a.dialer.dials, self.b.dialer.dials), ([], []))
+        self.assertTrue(any("a name: a punch dials only an IP address"
+                            in formatEvent(e) for e in events))
+
+    def test_namesOnAMemoryNetworkArePunched(self):
+        """A simulation's hosts are labels (its dialer says so): punched as
+        the tracker names them."""
+        FakeDialer.addressed = False
+        self.addCleanup(delattr, FakeDialer, "addressed")
+        self.tracker.hosts = {self.alice.id: "n1", self.bob.id: "n2"}
+        self.sides(seen_a="n1", seen_b="n2", own_a="n1", own_b="n2")
+        self.assertEqual(self.punchedHosts(), (["n2"], ["n1"]))
+
     def test_peerNamesAnotherHost(self):
         """The relay and the tracker agree, the peer names another host:
         refused as before, nothing dialled."""

@@ -45,6 +45,14 @@ class WhyNotTests(SynchronousTestCase):
             self.assertIsNotNone(whyNot(PEER, "203.0.113.9", relayed), relayed)
         self.assertIsNotNone(whyNot(PEER, "fe80::1", "fe80::1%eth0"))
 
+    def test_aNameIsNoPlaceToPunch(self):
+        """A name the tracker names, even as the relay names it too, is
+        no host to punch to; a memory network's labels are."""
+        self.assertIn("at s.attacker.example, a name: a punch dials only an IP address",
+                      whyNot(PEER, "s.attacker.example", "s.attacker.example"))
+        self.assertIn("a name", whyNot(PEER, "fe80::1%eth0", "fe80::1%eth0"))
+        self.assertIsNone(whyNot(PEER, "n5", "n5", labels=True))
+
     def test_aimedAt(self):
         """The host dialled is the tracker's, in one spelling."""
         self.assertEqual(aimedAt("::ffff:203.0.113.9"), "203.0.113.9")

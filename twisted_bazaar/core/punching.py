@@ -76,6 +76,10 @@ class Punching(Service, NodeObserver):
         """
         self.node = node
         self.enabled = enabled
+        #: Whether the dialer's hosts are labels (a memory network's), not
+        #: IP addresses: then a host the tracker names is punched as named
+        #: (L{twisted_bazaar.traversal.punchwitness.whyNot}).
+        self.labels = not getattr(dialer, "addressed", True)
         self.seen = TrackerWitness(whereIs or self._whereIs, self._told)
         self.puncher = Puncher(node.clock, node.rng, dialer, node.overlay.punchedLink,
                                self._witness, limits, lambda: node.transferFactory,
@@ -169,7 +173,8 @@ class Punching(Service, NodeObserver):
         link is none of its business, one for files dials L{_direct})."""
         relayed = relayedFrom(link)
         named = self.seen.named(link.peer_id)
-        if not relayed or named is None or whyNot(link.peer_id, named, relayed):
+        if (not relayed or named is None
+                or whyNot(link.peer_id, named, relayed, self.labels)):
             return ""
         return aimedAt(named)
 
@@ -185,7 +190,7 @@ class Punching(Service, NodeObserver):
         named = self.seen.named(link.peer_id)
         if named is None:
             return "the tracker has not said where this node's peer is"
-        return whyNot(link.peer_id, named, relayed)
+        return whyNot(link.peer_id, named, relayed, self.labels)
 
     def _connectReceived(self, link, connect):
         """The peer's punchConnect, over a relayed link whose peer the
