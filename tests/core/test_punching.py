@@ -110,12 +110,14 @@ class PunchingTestCase(SynchronousTestCase):
         self.tracker = FakeTracker()
         self.tracker.hosts = {self.alice.id: HOST_A, self.bob.id: HOST_B}
 
-    def sides(self, b_punchable=True, seen_a=HOST_A, seen_b=HOST_B):
+    def sides(self, b_punchable=True, seen_a=HOST_A, seen_b=HOST_B, own_a=HOST_A,
+              own_b=HOST_B):
         """A opened the relayed link, B accepted it; the relay says it saw
-        A come from seen_a, B from seen_b."""
-        self.a = Side(self.clock, self.alice, self.bob, False, HOST_A,
+        A come from seen_a, B from seen_b; the tracker told A it sees it
+        at own_a, B at own_b."""
+        self.a = Side(self.clock, self.alice, self.bob, False, own_a,
                       tracker=self.tracker)
-        self.b = Side(self.clock, self.bob, self.alice, True, HOST_B, b_punchable,
+        self.b = Side(self.clock, self.bob, self.alice, True, own_b, b_punchable,
                       tracker=self.tracker)
         self.b.relayed(seen_a)
         self.a.relayed(seen_b)
@@ -262,6 +264,76 @@ class SeenTests(PunchingTestCase):
 
     def buildProtocol(self, addr):
         return "transfer server"
+
+    def punchedHosts(self):
+        """Carry the exchange through: the hosts A and B dialled."""
+        for source, target in ((self.a, self.b), (self.b, self.a), (self.a, self.b)):
+            self.carry(source, target)
+        self.clock.advance(0)
+        return ([dial[0] for dial in self.a.dialer.dials],
+                [dial[0] for dial in self.b.dialer.dials])
+
+    def test_aRelayOnADualStackSocket(self):
+        """A relay listening on a dual-stack IPv6 socket sees IPv4 peers
+        as ``::ffff:a.b.c.d``: the same hosts the tracker names, so both
+        punch, each dialling the tracker's host (the comparison was of
+        text: the honest punch was refused)."""
+        self.sides(seen_a=f"::ffff:{HOST_A}", seen_b=f"::FFFF:{HOST_B}")
+        self.assertEqual(self.punchedHosts(), ([HOST_B], [HOST_A]))
+
+    def test_aTrackerOnADualStackSocket(self):
+        """A tracker on a dual-stack socket names each node, and tells it
+        its own host, as ``::ffff:a.b.c.d``, the relay an IPv4 one: both
+        punch, dialling the IPv4 address the punch's socket reaches."""
+        self.tracker.hosts = {self.alice.id: f"::ffff:{HOST_A}",
+                              self.bob.id: f"::ffff:{HOST_B}"}
+        self.sides(own_a=f"::ffff:{HOST_A}", own_b=f"::ffff:{HOST_B}")
+        self.assertEqual(self.punchedHosts(), ([HOST_B], [HOST_A]))
+
+    def test_aVictimSpeltOtherwise(self):
+        """A relay or peer naming a victim however spelt (IPv4-mapped, a
+        zone, leading zeros, a trailing dot) is no nearer a dial: the
+        host compared is an address, the one dialled the tracker's."""
+        for spelt in (f"::ffff:{VICTIM}", "192.0.2.066", f"{HOST_A}.",
+                      f"{HOST_A}%eth0", f" {HOST_A}"):
+            self.sides(seen_a=spelt)
+            sent(self.a.link)
+            feed(self.b.link, PunchConnect(7, spelt, 23456))
+            [refusal] = sent(self.b.link)
+            self.assertEqual(refusal.code, "nopunch", spelt)
+            self.assertEqual(self.b.dialer.dials, [], spelt)
+
+    def test_aNameTheTrackerNamesIsNotPunched(self):
+        """A stranger registered at a name of its own (its address when
+        the tracker checked it) and dials a node at home through a lying
+        relay that names that same name: neither side punches (the dial
+        would resolve the name, its owner pointing it at the node's own
+        machine or home network by then), each says why."""
+        name = "s.attacker.example"
+        self.tracker.hosts = {self.alice.id: name, self.bob.id: name}
+        with capturedLogs() as events:
+            self.sides(seen_a=name, seen_b=name, own_a=name)
+        self.assertEqual(sent(self.a.link), [])
+        feed(self.b.link, PunchConnect(7, name, 6379))
+        feed(self.b.link, PunchConnect(8, name, 23456))
+        [first, refusal] = sent(self.b.link)
+        self.assertEqual([(first.code, first.id), (refusal.code, refusal.id)],
+                         [("nopunch", 7), ("nopunch", 8)])
+        self.assertIn(f"the tracker names node {shortId(self.alice.id)} at {name}, a "
+                      "name: a punch dials only an IP address", refusal.info)
+        self.clock.advance(ANSWER_TIMEOUT)
+        self.assertEqual((self.a.dialer.dials, self.b.dialer.dials), ([], []))
+        self.assertTrue(any("a name: a punch dials only an IP address"
+                            in formatEvent(e) for e in events))
+
+    def test_namesOnAMemoryNetworkArePunched(self):
+        """A simulation's hosts are labels (its dialer says so): punched as
+        the tracker names them."""
+        FakeDialer.addressed = False
+        self.addCleanup(delattr, FakeDialer, "addressed")
+        self.tracker.hosts = {self.alice.id: "n1", self.bob.id: "n2"}
+        self.sides(seen_a="n1", seen_b="n2", own_a="n1", own_b="n2")
+        self.assertEqual(self.punchedHosts(), (["n2"], ["n1"]))
 
     def test_peerNamesAnotherHost(self):
         """The relay and the tracker agree, the peer names another host:

@@ -473,6 +473,21 @@ class IndexFindingTests(TrackerSessionCase):
         self.clock.advance(0.01)
         self.assertEqual(found, [[]])
 
+    def test_aLookupTheTrackerDropsEndsAtTheWindow(self):
+        """A lookup the tracker drops (its asker's address group past the
+        tracker's questions a second, spent by a stranger in the same
+        /16): the find ends with no offer when its window does, nothing
+        hangs, and nothing is asked again meanwhile or on its own after."""
+        link = self.register()
+        found = self.results(self.index.find("pear", WINDOW))
+        self.assertEqual(sent(link), [indexmsg.Lookup("pear")])
+        self.clock.advance(WINDOW - 0.01)
+        self.assertEqual(found, [])
+        self.clock.advance(0.01)
+        self.assertEqual(found, [[]])
+        self.clock.advance(10 * WINDOW)
+        self.assertEqual((sent(link), self.clock.getDelayedCalls()), ([], []))
+
     def test_purchaseLiftsThePacing(self):
         """Progress needs no pause: after a buyOK for the item, the next
         lookup goes out at once."""

@@ -319,6 +319,30 @@ class RefusalTests(PunchTestCase):
             f"the host named, '192.0.2.66', is not where your connection was seen "
             f"from ({HOST_A}): a punch dials only that host")
 
+    def test_hostSpeltOtherwise(self):
+        """A punchConnect naming the witnessed host in another spelling
+        (a dual-stack socket's ``::ffff:a.b.c.d``) is answered, and the
+        host dialled is the witness's, never the message's text."""
+        feed(self.b.link, PunchConnect(5, f"::ffff:{HOST_A}", 30000))
+        [reply] = sent(self.b.link)
+        self.assertIsInstance(reply, PunchReply)
+        feed(self.b.link, PunchSync(5))
+        self.assertEqual([(d.host, d.port) for d in self.b.dialer.dials],
+                         [(HOST_A, 30000)])
+
+    def test_replySpeltOtherwise(self):
+        """The initiator's side of the same: a punchReply naming the
+        witnessed host as ``::ffff:a.b.c.d`` is synced and dialled at the
+        witness's host."""
+        self.a.puncher.punch(self.a.link, HOST_B)
+        [connect] = sent(self.a.link)
+        feed(self.a.link, PunchReply(connect.nonce, f"::ffff:{HOST_B}", 30000))
+        [sync] = sent(self.a.link)
+        self.assertIsInstance(sync, PunchSync)
+        self.clock.advance(ANSWER_TIMEOUT)
+        self.assertEqual([(d.host, d.port) for d in self.a.dialer.dials],
+                         [(HOST_B, 30000)])
+
     def test_noWitness(self):
         """Without a third party's word of where the peer's connection
         comes from, nothing is dialled."""

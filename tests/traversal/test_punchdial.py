@@ -18,7 +18,7 @@ from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import ChannelFailed
-from twisted_bazaar.traversal.punchdial import _PunchFactory, _ReusingClient
+from twisted_bazaar.traversal.punchdial import PunchDialer, _PunchFactory, _ReusingClient
 
 
 class Greeter(Protocol):
@@ -91,6 +91,18 @@ class PunchedChannelTests(SynchronousTestCase):
                                 done)
         factory.clientConnectionFailed(None, Failure(ConnectionRefusedError()))
         self.failureResultOf(done, ConnectionRefusedError)
+
+
+class NameTests(SynchronousTestCase):
+    def test_aNameIsNotDialled(self):
+        """A host that is no IP address fails at once: nothing is
+        resolved, nothing connected (the reactor is never asked)."""
+        dialer = PunchDialer(object(), None, None)
+        for host in ("s.attacker.example", "localhost", "198.51.100.7."):
+            failure = self.failureResultOf(
+                dialer.dial(40000, host, 6379, Greeter(b""), True, None), ValueError)
+            self.assertEqual(failure.getErrorMessage(),
+                             f"a punch dials only an IP address, not {host!r}")
 
 
 class SocketTests(SynchronousTestCase):

@@ -7,7 +7,12 @@ relay's word only compared with it.
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.traversal.punchwitness import AGAIN_LIMIT, TrackerWitness, whyNot
+from twisted_bazaar.traversal.punchwitness import (
+    AGAIN_LIMIT,
+    TrackerWitness,
+    aimedAt,
+    whyNot,
+)
 
 PEER = 7
 
@@ -23,6 +28,36 @@ class WhyNotTests(SynchronousTestCase):
     def test_relaySaysElsewhere(self):
         self.assertIn("at 203.0.113.9, not at 192.0.2.66 where its relay says it is",
                       whyNot(PEER, "203.0.113.9", "192.0.2.66"))
+
+
+    def test_oneAddressSpeltTwoWays(self):
+        """A dual-stack socket's ``::ffff:a.b.c.d`` is a.b.c.d; IPv6 in
+        any case and compression is one address."""
+        self.assertIsNone(whyNot(PEER, "203.0.113.9", "::ffff:203.0.113.9"))
+        self.assertIsNone(whyNot(PEER, "::FFFF:CB00:7109", "203.0.113.9"))
+        self.assertIsNone(whyNot(PEER, "2001:db8::9", "2001:DB8:0:0::9"))
+
+    def test_otherSpellingsAreOtherHosts(self):
+        """What is no address, or another one, stays another host: a zone,
+        leading zeros, a trailing dot, a space, an IPv4-compatible IPv6."""
+        for relayed in ("203.0.113.9%eth0", "203.0.113.09", "203.0.113.9.",
+                        " 203.0.113.9", "::203.0.113.9", "fe80::1%eth0"):
+            self.assertIsNotNone(whyNot(PEER, "203.0.113.9", relayed), relayed)
+        self.assertIsNotNone(whyNot(PEER, "fe80::1", "fe80::1%eth0"))
+
+    def test_aNameIsNoPlaceToPunch(self):
+        """A name the tracker names, even as the relay names it too, is
+        no host to punch to; a memory network's labels are."""
+        self.assertIn("at s.attacker.example, a name: a punch dials only an IP address",
+                      whyNot(PEER, "s.attacker.example", "s.attacker.example"))
+        self.assertIn("a name", whyNot(PEER, "fe80::1%eth0", "fe80::1%eth0"))
+        self.assertIsNone(whyNot(PEER, "n5", "n5", labels=True))
+
+    def test_aimedAt(self):
+        """The host dialled is the tracker's, in one spelling."""
+        self.assertEqual(aimedAt("::ffff:203.0.113.9"), "203.0.113.9")
+        self.assertEqual(aimedAt("2001:DB8::9"), "2001:db8::9")
+        self.assertEqual(aimedAt("node-7.example"), "node-7.example")
 
 
 class WitnessTests(SynchronousTestCase):

@@ -53,9 +53,9 @@ def isLocal(host):
 
 
 def canonical(host):
-    """A local address as one text whatever its spelling (IPv6 in its
-    compressed lower-case form, an IPv4-mapped one as IPv4), so that
-    one address named twice is seen to be one."""
+    """An IP address (a local one, say) as one text whatever its
+    spelling (IPv6 in its compressed lower-case form, an IPv4-mapped one
+    as IPv4), so that one address named twice is seen to be one."""
     return str(ipAddress(host))
 
 

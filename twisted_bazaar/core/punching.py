@@ -34,7 +34,7 @@ from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.traversal.punch import PunchFailed, Puncher, directPeer
 from twisted_bazaar.traversal.punchmapping import UNKNOWN, PunchMapping, mappingOf
 from twisted_bazaar.traversal.punchmessages import PunchConnect
-from twisted_bazaar.traversal.punchwitness import TrackerWitness, whyNot
+from twisted_bazaar.traversal.punchwitness import TrackerWitness, aimedAt, whyNot
 
 #: What a node that punches none says, to itself and to a peer's punch.
 OFF = PunchMapping("", "hole punching is off on this node")
@@ -76,6 +76,10 @@ class Punching(Service, NodeObserver):
         """
         self.node = node
         self.enabled = enabled
+        #: Whether the dialer's hosts are labels (a memory network's), not
+        #: IP addresses: then a host the tracker names is punched as named
+        #: (L{twisted_bazaar.traversal.punchwitness.whyNot}).
+        self.labels = not getattr(dialer, "addressed", True)
         self.seen = TrackerWitness(whereIs or self._whereIs, self._told)
         self.puncher = Puncher(node.clock, node.rng, dialer, node.overlay.punchedLink,
                                self._witness, limits, lambda: node.transferFactory,
@@ -169,9 +173,10 @@ class Punching(Service, NodeObserver):
         link is none of its business, one for files dials L{_direct})."""
         relayed = relayedFrom(link)
         named = self.seen.named(link.peer_id)
-        if not relayed or named is None or whyNot(link.peer_id, named, relayed):
+        if (not relayed or named is None
+                or whyNot(link.peer_id, named, relayed, self.labels)):
             return ""
-        return named
+        return aimedAt(named)
 
     def _unwitnessed(self, link):
         """Why L{_witness} names no host for link's peer, or None."""
@@ -185,7 +190,7 @@ class Punching(Service, NodeObserver):
         named = self.seen.named(link.peer_id)
         if named is None:
             return "the tracker has not said where this node's peer is"
-        return whyNot(link.peer_id, named, relayed)
+        return whyNot(link.peer_id, named, relayed, self.labels)
 
     def _connectReceived(self, link, connect):
         """The peer's punchConnect, over a relayed link whose peer the

@@ -175,7 +175,12 @@ class SimultaneousOpens:
 
 class MemoryPunchDialer:
     """The punch dialer of one host, as
-    L{twisted_bazaar.traversal.punchdial.PunchDialer} is a daemon's."""
+    L{twisted_bazaar.traversal.punchdial.PunchDialer} is a daemon's.
+
+    @cvar addressed: False: its hosts are the memory network's labels
+        (``n5``), punched as the tracker names them."""
+
+    addressed = False
 
     def __init__(self, opens, host):
         self.opens = opens

@@ -45,6 +45,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.base.lan import sameHost
 from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.traversal.punchdial import DIAL_TIMEOUT
 from twisted_bazaar.traversal.punchlimits import PunchLimits
@@ -502,8 +503,10 @@ def directPeer(link):
 def _wrongAddress(message, observed):
     """Why a punchConnect or punchReply's address is not one to dial, or
     None: its host must be where a third party saw the peer's connection
-    come from, and its port no well-known one."""
-    if message.host != observed:
+    come from (the same address however spelt: L{sameHost}; the host
+    dialled is ``observed``, never the message's), and its port no
+    well-known one."""
+    if not sameHost(message.host, observed):
         return (f"the host named, {message.host!r}, is not where your connection was "
                 f"seen from ({observed}): a punch dials only that host")
     if message.port < LOWEST_PORT:

@@ -18,6 +18,7 @@ from twisted.internet import defer, tcp
 from twisted.internet.protocol import ClientFactory
 from twisted.python.failure import Failure
 
+from twisted_bazaar.base.lan import ipAddress
 from twisted_bazaar.net.encrypted import ChannelFailed, EncryptedProtocol
 
 #: Seconds a punch's TCP connection may take to come up, and then its
@@ -105,7 +106,13 @@ class PunchDialer:
     """
     Dials for punches on a reactor, every connection through the encrypted
     channel of the process's key.
+
+    @cvar addressed: its hosts are IP addresses (it dials no name: a punch
+        aims only at an address a third party saw,
+        L{twisted_bazaar.traversal.punchwitness}).
     """
+
+    addressed = True
 
     def __init__(self, reactor, channel, peerLog, timeout=DIAL_TIMEOUT):
         """
@@ -128,8 +135,14 @@ class PunchDialer:
 
         @return: a Deferred firing with protocol once the channel is up,
             or failing with why the connection did not come up or was
-            lost first; cancelling it abandons the connection.
+            lost first (at once for a host that is no IP address: a name
+            would be resolved at the dial, to whatever its owner says);
+            cancelling it abandons the connection.
         """
+        try:
+            ipAddress(host)
+        except ValueError:
+            return defer.fail(ValueError(f"a punch dials only an IP address, not {host!r}"))
 
         def cancel(_):
             factory.done = None

@@ -12,8 +12,26 @@ punches only to the host the tracker names for the peer's id, and only
 when the relay's word and the peer's agree with it: they are labels to
 compare, never a place to dial.  Asked once per relayed link, when its
 handshake has named the peer; the answer is kept while the link lasts.
+
+They are compared as addresses, not as text (L{sameHost}): a tracker or
+relay listening on a dual-stack IPv6 socket sees an IPv4 peer as
+``::ffff:a.b.c.d``, and its word is the same host as another's
+``a.b.c.d``.  The comparison only decides whether to punch; the host
+dialled is always the tracker's (L{aimedAt}), so no spelling a relay or
+a peer chooses moves the dial.
+
+A host name is never punched to (but on a network whose hosts are
+labels, a simulation's): the tracker names a node at the name it
+registered, which resolved to the node's address when the tracker
+checked it, but resolves at each dial to whatever its owner says then.
+A lying relay that named that same name made its node dial it, and DNS
+then sent the dial to the node's own machine (``127.0.0.1:6379``) or
+its home network, past every check the dialer makes of a name a peer
+names.  An honest relay names an IP address, never a name, so no honest
+punch ever aimed at one.
 """
 
+from twisted_bazaar.base.lan import canonical, ipAddress, sameHost
 from twisted_bazaar.wire.ids import shortId
 
 #: How many times, while a peer's link lasts, the tracker is asked again
@@ -27,20 +45,44 @@ from twisted_bazaar.wire.ids import shortId
 AGAIN_LIMIT = 3
 
 
-def whyNot(peer_id, named, relayed):
+def whyNot(peer_id, named, relayed, labels=False):
     """
     Why a punch to peer_id may not aim at the host its relay says
     (``relayed``), the tracker naming ``named`` ("" when it named none),
-    or None when the two agree.
+    or None when the two agree.  ``labels``: hosts are a memory
+    network's labels, not IP addresses or names DNS resolves.
     """
     if not named:
         return (f"the tracker names no address for node {shortId(peer_id)}: a punch "
                 "dials only a host the tracker saw")
-    if named != relayed:
+    if not labels and not _isAddress(named):
+        return (f"the tracker names node {shortId(peer_id)} at {named}, a name: a "
+                "punch dials only an IP address the tracker saw (a name resolves, "
+                "at each dial, to whatever its owner says then)")
+    if not sameHost(named, relayed):
         return (f"the tracker names node {shortId(peer_id)} at {named}, not at "
                 f"{relayed} where its relay says it is: a punch dials only a host the "
                 "tracker saw")
     return None
+
+
+def _isAddress(host):
+    """Whether host is an IP address (not a name, nor one with a zone)."""
+    try:
+        ipAddress(host)
+    except ValueError:
+        return False
+    return "%" not in host
+
+
+def aimedAt(named):
+    """The host a punch dials for the tracker's word ``named``: an IP
+    address in one spelling (an IPv4-mapped IPv6 one as IPv4, which the
+    punch's IPv4 socket reaches), any other text as it is."""
+    try:
+        return canonical(named)
+    except ValueError:
+        return named
 
 
 class TrackerWitness:

@@ -55,7 +55,11 @@ def splitRelay(value):
     host, sep, port = value.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    # ASCII digits only: str.isdigit takes any script's digits ("٩٠٠٠",
+    # which int reads as 9000) and superscripts ("²", which it cannot
+    # read), so one port had many texts, and some failed unexplained.
+    if (not sep or not host or not (port.isascii() and port.isdigit())
+            or not 0 < int(port) < 65536):
         raise ValueError(f"{value!r} is no HOST:PORT")
     return host, int(port)
 
