@@ -28,6 +28,14 @@ class QuestionsTests(SynchronousTestCase):
         d.addBoth(results.append)
         return results
 
+    def test_smallWhileNothingIsOut(self):
+        """No list while no question is out (a simulation holds one of
+        these per node), and none left once all are answered."""
+        self.assertEqual(self.questions._out, ())
+        self.questions.ask()
+        self.questions.answered("a")
+        self.assertEqual(self.questions._out, ())
+
     def test_answersInOrder(self):
         first, second = self.answers(self.questions.ask()), self.answers(
             self.questions.ask())
@@ -81,7 +89,11 @@ class QuestionsTests(SynchronousTestCase):
     def test_atMostSoManyOut(self):
         """Past the limit a question fails at once, saying why, and is
         not kept."""
-        questions = Questions(self.clock, LinkSettings(), self.lost.append, capacity=2)
+        class Two(Questions):
+            __slots__ = ()
+            capacity = 2
+
+        questions = Two(self.clock, LinkSettings(), self.lost.append)
         questions.ask()
         questions.ask()
         [failure] = self.answers(questions.ask())

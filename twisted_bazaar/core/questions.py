@@ -56,16 +56,21 @@ class Questions:
         L{SILENT_LIMIT} questions in a row unanswered.
     """
 
-    __slots__ = ("_clock", "_timeout", "_lost", "_capacity", "_out", "_expired",
-                 "_silent", "_timer")
+    # One a node (a million in a simulation): slotted, and no list while
+    # no question is out.
+    __slots__ = ("_clock", "_timeout", "_lost", "_out", "_expired", "_silent",
+                 "_timer")
 
-    def __init__(self, clock, settings, lost, capacity=None):
+    #: Questions out at most.
+    capacity = QUESTIONS_LIMIT.default
+
+    def __init__(self, clock, settings, lost):
         self._clock = clock
         self._timeout = settings.handshake_timeout or DEFAULT_HANDSHAKE_TIMEOUT
         self._lost = lost
-        self._capacity = QUESTIONS_LIMIT.default if capacity is None else capacity
-        #: (deadline, Deferred) of each question out, oldest first.
-        self._out = []
+        #: (deadline, Deferred) of each question out, oldest first; an
+        #: empty tuple while there is none.
+        self._out = ()
         #: How many of the oldest questions were waited on too long (they
         #: always come first: every wait is as long): their answers, when
         #: they come, are dropped.
@@ -86,10 +91,12 @@ class Questions:
             out, with L{TrackerGone} when the session ends (L{clear});
             cancelling it drops the answer when it comes.
         """
-        if len(self._out) >= self._capacity:
+        if len(self._out) >= self.capacity:
             return defer.fail(TrackerSilent(
                 f"{len(self._out)} questions to the tracker unanswered"))
         answer = defer.Deferred()
+        if not self._out:
+            self._out = []
         self._out.append((self._clock.seconds() + self._timeout, answer))
         if self._timer is None:
             self._timer = self._clock.callLater(self._timeout, self._waited)
@@ -107,13 +114,14 @@ class Questions:
         elif not answer.called:
             answer.callback(message)
         if not self._out:
+            self._out = ()
             self._cancelTimer()
 
     def clear(self, why):
         """The session ended: every question out fails with
         L{TrackerGone}, and the count of silence starts again."""
         self._cancelTimer()
-        out, self._out = self._out, []
+        out, self._out = self._out, ()
         self._expired = self._silent = 0
         for _, answer in out:
             if not answer.called:
