@@ -24,7 +24,7 @@ from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.keepalive import DEFAULT_HANDSHAKE_TIMEOUT
 
 QUESTIONS_LIMIT = declare(
-    "node.tracker-questions", 64, "questions",
+    "membership.questions", 64, "questions",
     "questions a node asked its tracker and had no answer to yet (past them, a "
     "question fails at once): a tracker that answers nothing cannot grow it",
     owner=__name__)
