@@ -212,6 +212,7 @@ class Membership(Service):
 
     @_machine.output()
     def _leave(self):
+        self._questions.clear("the node is stopping")
         if self.link is not None:
             self.link.disconnect("node shutting down")
 

@@ -40,8 +40,10 @@ from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.questions import TrackerSilent
 from twisted_bazaar.core.topology import ITopology
 
-#: Seconds to wait for the tracker's answer before asking again.
-QUESTION_TIMEOUT = 10.0
+#: Seconds to wait for the tracker's answer before asking again: less than
+#: a question's own wait (the handshake timeout, core/questions.py), so the
+#: first question still takes the first answer.
+QUESTION_TIMEOUT = 5.0
 #: Super-peers let go that the tracker is asked not to name again.
 SHUNNED_KEPT = 32
 
