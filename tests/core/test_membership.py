@@ -539,6 +539,17 @@ class StoppingTests(MembershipCase):
         [failure] = asked
         failure.trap(TrackerGone)
 
+    def test_questionsTimerGoesAtStopThoughTheLinkLingers(self):
+        """Stopping fails the questions out and cancels their timer at
+        once, though the tracker's connection is still closing."""
+        self.register()
+        self.tracker.transport.loseConnection = lambda: None
+        asked = self.answers(self.membership.ask(wire.WhereIs(41)))
+        self.membership.stopService()
+        [failure] = asked
+        failure.trap(TrackerGone)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
     def test_thisisyouAfterStopIsIgnored(self):
         """The tracker's answer arrives after the node began stopping: the
         session (stopped) takes no id from it and tells nobody."""
@@ -672,6 +683,26 @@ class SeveralTrackersTests(SynchronousTestCase):
         self.assertEqual(onSecond.heard(), [{"type": "whereis", "id": "44"}])
         onSecond.say(nodereply(44))
         self.assertEqual(where, [("h44", 5044)])
+
+    def test_aSilentOnlyTrackerIsConnectedToAgain(self):
+        """A node of one tracker that leaves its questions unanswered
+        leaves it the same way, and connects to it again."""
+        membership = plugMembership(self.node, Membership(
+            self.node, self.first, 0.5, 30.0, "192.0.2.1:7700"))
+        membership.startService()
+        self.addCleanup(membership.stopService)
+        [first] = self.first.links
+        self.register(first)
+        for peer in (41, 42, 43):
+            membership.ask(wire.WhereIs(peer)).addErrback(lambda f: f.trap(TrackerSilent))
+            self.clock.advance(LinkSettings().handshake_timeout)
+        self.assertTrue(first.closed)
+        self.assertIn("leaving the tracker: the tracker left 3 questions in a row "
+                      "unanswered (10 s each)", self.lines)
+        self.clock.advance(1)
+        [_, again] = self.first.links
+        self.register(again)
+        self.assertTrue(membership.isRegistered)
 
     def test_aTrackerNamingAnotherIdThanTheKeysIsLeft(self):
         """
