@@ -504,7 +504,8 @@ def dialingNode(connector, clock=None, punching=None, **parts):
     tested alone.  With ``punching`` (what L{Dialer.punchWith} takes),
     the dialer punches with it.
     """
-    parts = dict({"membership": None, "reach": UNCHECKED}, **parts)
+    parts = dict({"membership": None, "reach": UNCHECKED,
+                  "config": NodeConfig(link=LinkSettings())}, **parts)
     node = SimpleNamespace(clock=clock or task.Clock(), links={}, **parts)
     node.dialer = Dialer(node, connector)
     node.dial = node.dialer.dial

@@ -28,6 +28,7 @@ from twisted_bazaar.core.node import DIRECT
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.connector import IConnector
+from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
 from twisted_bazaar.traversal.connector import RelayRefused, RelayedConnector
@@ -483,6 +484,22 @@ class PeerHostTests(SynchronousTestCase):
         self.namedAt("seller.example", DNSLookupError("no such name"))
         self.assertRefused("seller.example", 9002, "seller.example does not resolve: "
                            "DNS lookup failed: no such name")
+
+    def test_aNameWhoseLookupNeverEnds(self):
+        """A name server that never answers holds the dial no longer than
+        a handshake may take: the dial is refused, and the reason says
+        so."""
+        self.leftFrom("203.0.113.9")
+        self.node.dialer.lan.named(SELLER.id, "seller.example", None)
+        lookups = []
+        self.connector.resolve = lambda name, port: lookups.append(
+            defer.Deferred()) or lookups[-1]
+        dialled = self.dial("seller.example", 9002)
+        self.assertNoResult(dialled)
+        self.node.clock.advance(LinkSettings().handshake_timeout)
+        failure = self.failureResultOf(dialled, HostRefused)
+        self.assertIn("seller.example did not resolve within 10 s", str(failure.value))
+        self.assertEqual(self.connector.dials, [])
 
     def test_theTrackersDirectWordChecked(self):
         """Where the tracker names a node without a relay, after a peer

@@ -25,6 +25,7 @@ from twisted_bazaar.base.logthrottle import PEER_BURST
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.membership import Membership, TrackerGone
 from twisted_bazaar.core.punching import Punching
+from twisted_bazaar.core.questions import QUESTIONS_LIMIT, TrackerSilent
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, UNKNOWN, Reachability
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.schemes.index.messages import Found
@@ -312,6 +313,43 @@ class QuestionTests(MembershipCase):
         self.assertEqual(later, [wire.NodeReply(42, "h42", 5042)])
         self.assertFalse(self.tracker.closed)
 
+    def test_aLateAnswerIsNotTheNextQuestions(self):
+        """A question the tracker did not answer in time fails (the link
+        stays: one slow answer is no loss), and keeps its place: its late
+        answer is dropped, the next goes to the next question."""
+        self.register()
+        slow = self.answers(self.membership.ask(wire.WhereIs(41)))
+        self.clock.advance(LinkSettings().handshake_timeout)
+        [failure] = slow
+        failure.trap(TrackerSilent)
+        later = self.answers(self.membership.ask(wire.WhereIs(42)))
+        self.tracker.say(nodereply(41))
+        self.assertEqual(later, [])
+        self.tracker.say(nodereply(42))
+        self.assertEqual(later, [wire.NodeReply(42, "h42", 5042)])
+        self.assertFalse(self.tracker.closed)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_questionsOutAreBounded(self):
+        """Past QUESTIONS_LIMIT out, a question fails at once and is not
+        sent: a tracker that answers nothing cannot grow the node."""
+        self.register()
+        for peer in range(QUESTIONS_LIMIT.default):
+            self.membership.ask(wire.WhereIs(peer)).addErrback(lambda f: None)
+        self.assertEqual(len(self.tracker.heard()), QUESTIONS_LIMIT.default)
+        [failure] = self.answers(self.membership.ask(wire.WhereIs(99)))
+        failure.trap(TrackerSilent)
+        self.assertEqual(self.tracker.heard(), [])
+
+    def test_noTimerLeftWhenTheLinkGoes(self):
+        """The questions' timer is cancelled with them when the link
+        closes or the node stops."""
+        self.register()
+        self.membership.ask(wire.WhereIs(41)).addErrback(lambda f: f.trap(TrackerGone))
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        self.tracker.transport.loseConnection()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
     def test_unaskedAnswerIsIgnored(self):
         self.register()
         self.tracker.say(nodereply(11))
@@ -501,6 +539,17 @@ class StoppingTests(MembershipCase):
         [failure] = asked
         failure.trap(TrackerGone)
 
+    def test_questionsTimerGoesAtStopThoughTheLinkLingers(self):
+        """Stopping fails the questions out and cancels their timer at
+        once, though the tracker's connection is still closing."""
+        self.register()
+        self.tracker.transport.loseConnection = lambda: None
+        asked = self.answers(self.membership.ask(wire.WhereIs(41)))
+        self.membership.stopService()
+        [failure] = asked
+        failure.trap(TrackerGone)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
     def test_thisisyouAfterStopIsIgnored(self):
         """The tracker's answer arrives after the node began stopping: the
         session (stopped) takes no id from it and tells nobody."""
@@ -605,6 +654,55 @@ class SeveralTrackersTests(SynchronousTestCase):
         self.clock.advance(1)
         self.assertEqual(len(self.second.links), 2)
 
+
+    def test_aSilentTrackerIsLeftForTheNext(self):
+        """A tracker that registers the node and then leaves its questions
+        unanswered: each fails when its wait ends (whereIs: None), and
+        after three in a row the node says one line, leaves it (dc) and
+        registers with the next, where its questions are answered."""
+        self.membership.startService()
+        self.addCleanup(self.membership.stopService)
+        [onFirst] = self.first.links
+        self.register(onFirst)
+        wait = LinkSettings().handshake_timeout
+        answers = []
+        for peer in (41, 42, 43):
+            self.membership.whereIs(peer).addCallback(answers.append)
+            self.clock.advance(wait)
+        self.assertEqual(answers, [None, None, None])
+        self.assertEqual([said["type"] for said in onFirst.heard()],
+                         ["whereis", "whereis", "whereis", "dc"])
+        self.assertTrue(onFirst.closed)
+        self.assertIn("leaving the tracker at 192.0.2.1:7700: the tracker left 3 "
+                      "questions in a row unanswered (10 s each)", self.lines)
+        self.clock.advance(1)
+        [onSecond] = self.second.links
+        self.register(onSecond)
+        where = []
+        self.membership.whereIs(44).addCallback(where.append)
+        self.assertEqual(onSecond.heard(), [{"type": "whereis", "id": "44"}])
+        onSecond.say(nodereply(44))
+        self.assertEqual(where, [("h44", 5044)])
+
+    def test_aSilentOnlyTrackerIsConnectedToAgain(self):
+        """A node of one tracker that leaves its questions unanswered
+        leaves it the same way, and connects to it again."""
+        membership = plugMembership(self.node, Membership(
+            self.node, self.first, 0.5, 30.0, "192.0.2.1:7700"))
+        membership.startService()
+        self.addCleanup(membership.stopService)
+        [first] = self.first.links
+        self.register(first)
+        for peer in (41, 42, 43):
+            membership.ask(wire.WhereIs(peer)).addErrback(lambda f: f.trap(TrackerSilent))
+            self.clock.advance(LinkSettings().handshake_timeout)
+        self.assertTrue(first.closed)
+        self.assertIn("leaving the tracker: the tracker left 3 questions in a row "
+                      "unanswered (10 s each)", self.lines)
+        self.clock.advance(1)
+        [_, again] = self.first.links
+        self.register(again)
+        self.assertTrue(membership.isRegistered)
 
     def test_aTrackerNamingAnotherIdThanTheKeysIsLeft(self):
         """

@@ -155,6 +155,20 @@ class RandomNeighboursTests(SynchronousTestCase):
                           ("linkAdded", 12)])
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_aQuestionUnansweredInTimeIsAskedAgain(self):
+        """The tracker leaves the nodereq unanswered past its wait: the
+        node asks again after its backoff, and links to whom the new one
+        names (the late answer to the first is dropped)."""
+        self.register()
+        self.clock.advance(LinkSettings().handshake_timeout)
+        self.assertEqual(self.tracker.heard(), [])
+        self.retryDelay()
+        self.assertEqual(self.tracker.heard(), [nodereq()])
+        self.tracker.say(nodereply(11))
+        self.assertEqual(self.connector.requests, [])
+        self.link(12)
+        self.assertEqual(sorted(self.node.links), [12])
+
     def test_nodereqNamesTheScheme(self):
         """The tracker is asked for a peer of the node's own scheme."""
         self.node.discovery = _Scheme()

@@ -516,7 +516,7 @@ class TrackerQuestionTests(SynchronousTestCase):
         feed(tracker, wire.ThisIsYou(ME, NODE_PORT))
         question = wire.NodeReq((), scheme="superpeer", superpeer=True)
         self.assertEqual(sent(tracker)[-1], question)
-        node.clock.advance(9.9)
+        node.clock.advance(4.9)
         self.assertEqual(sent(tracker), [])
         node.clock.advance(0.1)
         self.assertEqual(sent(tracker), [question])

@@ -14,7 +14,9 @@ to one named before once it answers.  The session is an explicit state machine
 goes, and stopped for good.
 
 Questions (``nodereq``, ``whereis``) are answered by the tracker in order,
-each with one ``nodereply``; L{ask} returns a Deferred per question.  Every
+each with one ``nodereply``; L{ask} returns a Deferred per question, each
+waited on for a bounded time (L{twisted_bazaar.core.questions}); a
+tracker that leaves several in a row unanswered is left, as if lost.  Every
 message from the tracker goes to the handler registered for its type
 (L{handle}): the session's own (``reach``, ``nodereply``, ``error``,
 ``dc``), a scheme's answers, the reservation service's relay messages
@@ -41,6 +43,7 @@ from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
 from twisted_bazaar.base.lan import sameHost, toldHost
+from twisted_bazaar.core.questions import Questions, TrackerGone
 from twisted_bazaar.core.reaching import heardReach
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.identity.proofs import REGISTER
@@ -51,10 +54,6 @@ from twisted_bazaar.wire.core import splitRelay
 
 #: How the tracker link is named in logs.
 TRACKER = "tracker"
-
-
-class TrackerGone(Exception):
-    """The tracker link closed before the question was answered."""
 
 
 @implementer(ILinkOwner)
@@ -91,10 +90,8 @@ class Membership(Service):
         #: What the tracker may send before it names the node: type ->
         #: handler(link, message).
         self._introducing = {wire.ThisIsYou: self._named, wire.Error: self._said}
-        #: Questions sent to the tracker and not yet answered, oldest first.
-        #: (A list, not a deque: it holds a question or two, and an empty
-        #: deque takes 760 bytes, which a large simulation pays per node.)
-        self._questions = []
+        #: Questions sent to the tracker and not yet answered.
+        self._questions = Questions(node.clock, node.config.link, self._silent)
         #: The relay at its own host the tracker named (a nodereply's, on
         #: this tracker connection), or None: its own relay
         #: (L{isTrackerRelay}).
@@ -207,10 +204,7 @@ class Membership(Service):
         self.link = None
         self._trackersRelay = self._reservedRelay = None
         self.node.events.trackerLost()
-        questions, self._questions = self._questions, []
-        for question in questions:
-            if not question.called:
-                question.errback(TrackerGone(reason.getErrorMessage()))
+        self._questions.clear(reason.getErrorMessage())
 
     @_machine.output()
     def _refuseLink(self, link):
@@ -218,6 +212,7 @@ class Membership(Service):
 
     @_machine.output()
     def _leave(self):
+        self._questions.clear("the node is stopping")
         if self.link is not None:
             self.link.disconnect("node shutting down")
 
@@ -323,9 +318,7 @@ class Membership(Service):
             self.node.dialer.trackerNamed(message)
             if message.relay is not None and self.atTrackersHost(message.relay):
                 self._trackersRelay = message.relay
-        question = self._questions.pop(0) if self._questions else None
-        if question is not None and not question.called:
-            question.callback(message)
+        self._questions.answered(message)
 
     def _dc(self, message):
         self.link.close("tracker said dc", routine=True)
@@ -389,14 +382,21 @@ class Membership(Service):
         (``nodereq`` or ``whereis``).
 
         @return: a Deferred firing with the L{wire.NodeReply}, or failing
-            with L{TrackerGone}; cancelling it drops the answer when it comes.
+            with L{TrackerGone} (L{Questions.ask}); cancelling it drops the
+            answer when it comes.
         """
         if not self.isRegistered:
             return defer.fail(TrackerGone("not registered with a tracker"))
-        answer = defer.Deferred()
-        self._questions.append(answer)
-        self.link.send(question)
+        answer = self._questions.ask()
+        if not answer.called:
+            self.link.send(question)
         return answer
+
+    def _silent(self, why):
+        """Questions left unanswered: leave the tracker, as if lost."""
+        if self.link is not None:
+            self.log.warn("leaving the tracker{at}: {why}", at=self._which(), why=why)
+            self.link.disconnect(why)
 
     def whereIs(self, node_id):
         """

@@ -25,6 +25,7 @@ from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.base.peerhost import LOCAL, PUBLIC, isName, scopeOf, whyNotDialled
 from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.keepalive import DEFAULT_HANDSHAKE_TIMEOUT
 from twisted_bazaar.wire.core import splitRelay
 from twisted_bazaar.wire.ids import shortId
 
@@ -172,9 +173,14 @@ class PeerHosts:
             return self._refused(peer, purpose, "a name is dialled only as the tracker "
                                  f"names the peer, and it names it at "
                                  f"{named or 'no address'}")
-        return resolve(peer.host, peer.port).addCallbacks(
-            self._resolved, self._unresolved, callbackArgs=(peer, purpose),
-            errbackArgs=(peer, purpose))
+        # A name server that never answers must not hold the dial: the
+        # lookup is bounded as the dial's handshake is (as the tracker's is).
+        timeout = self.node.config.link.handshake_timeout or DEFAULT_HANDSHAKE_TIMEOUT
+        lookup = resolve(peer.host, peer.port)
+        lookup.addTimeout(timeout, self.node.clock)
+        return lookup.addCallbacks(self._resolved, self._unresolved,
+                                   callbackArgs=(peer, purpose),
+                                   errbackArgs=(peer, purpose, timeout))
 
     def _resolved(self, addresses, peer, purpose):
         """The addresses peer's name resolved to that may be dialled; or,
@@ -191,7 +197,10 @@ class PeerHosts:
         address, why = whys[0]
         return self._refused(peer, purpose, f"{peer.host} resolves to {address}: {why}")
 
-    def _unresolved(self, reason, peer, purpose):
+    def _unresolved(self, reason, peer, purpose, timeout):
+        if reason.check(defer.TimeoutError):
+            return self._refused(peer, purpose, f"{peer.host} did not resolve "
+                                 f"within {timeout:g} s")
         return self._refused(peer, purpose, f"{peer.host} does not resolve: "
                              f"{reason.getErrorMessage()}")
 

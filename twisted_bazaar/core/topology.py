@@ -15,6 +15,7 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.questions import TrackerSilent
 from twisted_bazaar.net.overlay import OVERLAY
 
 #: First and largest pause between asks when the tracker has no new peer.
@@ -92,7 +93,10 @@ class RandomNeighbours(Service, NodeObserver):
 
     def _noAnswer(self, reason):
         self._asking = None
-        # TrackerGone: the next registration asks again; a cancel: stopped.
+        # TrackerGone: the next registration asks again; a cancel: stopped;
+        # no answer in time (TrackerSilent): ask again later.
+        if reason.check(TrackerSilent):
+            self._retryLater()
 
     def _introduced(self, reply):
         self._asking = None

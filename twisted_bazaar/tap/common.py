@@ -90,7 +90,9 @@ COMMON_PARAMETERS = [
           "JSON object per line: twisted.logger's JSON form of the event, node "
           "ids whole, plus log_text, the line as text).", parseFormat),
     param("handshake-timeout", DEFAULT_HANDSHAKE_TIMEOUT,
-           "Seconds a new connection may take to say thisisme.", seconds),
+           "Seconds a new connection may take to say thisisme; a node "
+           "also waits this long for each answer of its tracker, and for "
+           "the lookup of a peer's host name.", seconds),
     param("ping-interval", DEFAULT_PING_INTERVAL,
            "Seconds of silence before a link is pinged; 3 silent intervals "
            "close it.", seconds),

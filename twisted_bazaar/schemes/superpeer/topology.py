@@ -37,10 +37,13 @@ from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.core.dialer import Peer
 from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.questions import TrackerSilent
 from twisted_bazaar.core.topology import ITopology
 
-#: Seconds to wait for the tracker's answer before asking again.
-QUESTION_TIMEOUT = 10.0
+#: Seconds to wait for the tracker's answer before asking again: less than
+#: a question's own wait (the handshake timeout, core/questions.py), so the
+#: first question still takes the first answer.
+QUESTION_TIMEOUT = 5.0
 #: Super-peers let go that the tracker is asked not to name again.
 SHUNNED_KEPT = 32
 
@@ -187,7 +190,10 @@ class SuperPeerLinks(Service, NodeObserver):
 
     def _noAnswer(self, reason, question):
         self._settle(question)
-        # TrackerGone: the next registration asks again; a cancel: stopped.
+        # TrackerGone: the next registration asks again; a cancel: stopped;
+        # no answer in time (TrackerSilent): ask again later.
+        if reason.check(TrackerSilent) and self._asking is None:
+            self._retryLater()
 
     def _introduced(self, reply, question):
         self._settle(question)
