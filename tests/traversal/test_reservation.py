@@ -26,7 +26,11 @@ from twisted_bazaar.traversal.messages import (
     RelayReserved,
 )
 from twisted_bazaar.traversal.relayprobe import PROBE_INTERVAL
-from twisted_bazaar.traversal.reservation import RESERVE_TIMEOUT, RETRY_FIRST
+from twisted_bazaar.traversal.reservation import (
+    ADVERTISE_INTERVAL,
+    RESERVE_TIMEOUT,
+    RETRY_FIRST,
+)
 from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.wire.ids import wireId
 
@@ -194,6 +198,27 @@ class PeerReservationTests(PeerReservationCase):
                           "host": "198.51.100.7", "port": 5000})
         request = self.node.connector.requests[-1]
         self.assertEqual((request.host, request.port), ("192.0.2.1", 7701))
+
+    def test_aTrackerChangingTheRelayHasItAdvertisedAtMostEvery5s(self):
+        """A tracker whose relayReserved names another port of its host
+        each time: the node advertises a new relay (each of its parts
+        then advertising it again: every item registered again, each
+        record signed anew) at most once in ADVERTISE_INTERVAL, the
+        latest one; a relay lost is advertised lost at once."""
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        del self.recorder.events[:]
+        for port in range(7701, 7801):
+            self.tracker.say({"type": "relayReserved", "relay": f"192.0.2.1:{port}"})
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 1)
+        self.assertEqual(self.node.relay, "192.0.2.1:7701")
+        self.clock.advance(ADVERTISE_INTERVAL)
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 2)
+        self.assertEqual(self.node.relay, "192.0.2.1:7800")
+        self.tracker.link.transport.loseConnection()
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 3)
+        self.assertIsNone(self.node.relay)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_noAskingWhileTrying(self):
         """While a public node's relay is being tried, the node at the

@@ -50,6 +50,14 @@ RETRY_MAX = 960.0
 #: (L{twisted_bazaar.tracker.relays.NAME_TIMEOUT}), past which the
 #: tracker would refuse the confirmation anyway.
 RESERVE_TIMEOUT = 10.0
+#: Seconds at least between two relays the node advertises: each new one
+#: has its parts advertise the node again (every item registered again,
+#: each record signed anew), and its tracker's word alone (a
+#: ``relayReserved`` naming another port of its host, a ``relayAt`` that
+#: fails at once) changed it as fast as the tracker sent them: one
+#: signature per item per message.  A relay lost is advertised lost at
+#: once (no circuit opens there any more).
+ADVERTISE_INTERVAL = 5.0
 
 
 class RelayReservation:
@@ -95,6 +103,11 @@ class RelayReservation:
         #: Whether this node declined a circuit the relay announced while
         #: the probe under way waited for its own (L{_probed}).
         self._declinedInProbe = False
+        #: When the node last advertised a relay (L{_advertise}), and the
+        #: timer of the next, while a new relay waits out
+        #: L{ADVERTISE_INTERVAL}.
+        self._advertisedAt = None
+        self._advertiseCall = None
 
     def ask(self, send):
         """Ask the tracker for a reservation (once per tracker
@@ -234,10 +247,30 @@ class RelayReservation:
             self._send(RelayReserve())
 
     def _setRelay(self, relay):
-        """Advertise relay (None: none) from now on: one line when it
-        changes (through the peer log: a relay says it), and the node's
-        (L{INode.setRelay}, which tells its parts)."""
+        """Hold relay (None: none) from now on, and advertise it
+        (L{_advertise}): a relay lost at once, a new one no sooner than
+        L{ADVERTISE_INTERVAL} after the last one advertised."""
         if self.relay == relay:
+            return
+        self.relay = relay
+        if relay is not None and self._advertisedAt is not None:
+            due = self._advertisedAt + ADVERTISE_INTERVAL
+            if due > self.node.clock.seconds():
+                if self._advertiseCall is None:
+                    self._advertiseCall = self.node.clock.callLater(
+                        due - self.node.clock.seconds(), self._advertise)
+                return
+        self._advertise()
+
+    def _advertise(self):
+        """Advertise the relay held, if it is not the one advertised: one
+        line (through the peer log: a relay says it), and the node's
+        (L{INode.setRelay}, which tells its parts)."""
+        call, self._advertiseCall = self._advertiseCall, None
+        if call is not None and call.active():
+            call.cancel()
+        relay = self.relay
+        if self.node.relay == relay:
             return
         if relay is not None:
             host, _ = splitRelay(relay)
@@ -245,7 +278,7 @@ class RelayReservation:
                 self.log, LogLevel.info, addressGroup(host),
                 "reachable through the relay at {relay}: nodes that cannot dial this "
                 "node open circuits to it there", relay=relay)
-        self.relay = relay
+            self._advertisedAt = self.node.clock.seconds()
         self.node.setRelay(relay)
 
     def lost(self):
