@@ -235,6 +235,24 @@ class FailoverTests(SynchronousTestCase):
         self.reconnector.lost(Failure(error.ConnectionDone()))
         self.assertEqual(self.reconnector._probeDelay, 30)
 
+
+    def droppedAfter(self, served):
+        """For 600 s, on the second peer: the first takes each move back
+        (it serves), and drops it ``served`` seconds later."""
+        self.onSecond()
+        while self.clock.seconds() < 600:
+            self.clock.advance(1)
+            if self.first.attempts and not self.first.attempts[-1].called:
+                self.first.attempts[-1].callback(_protocol())
+                if self.moves and self.reconnector.endpoint is self.first:
+                    self.reconnector.succeeded()
+                    self.clock.advance(served)
+                    self.reconnector.lost(Failure(error.ConnectionDone()))
+                elif self.moves and self.reconnector.connected is not None:
+                    self.reconnector.lost(Failure(error.ConnectionDone()))
+            if self.second.attempts and not self.second.attempts[-1].called:
+                self.second.attempts[-1].callback(_protocol())
+                self.reconnector.succeeded()
     def test_aMoveBackServingBrieflyProbesLessOften(self):
         """A first peer that takes this client and drops it a second later
         (a tracker crashing in a loop, or one that wants its nodes off
@@ -243,21 +261,7 @@ class FailoverTests(SynchronousTestCase):
         10 minutes).  A move back counts as served only once it lasted
         probe_interval: one that ends sooner makes the next probe wait
         twice as long, as one refused does."""
-        self.onSecond()
-        for _ in range(600):
-            self.clock.advance(1)
-            if self.first.attempts and not self.first.attempts[-1].called:
-                self.first.attempts[-1].callback(_protocol())
-                if self.moves and self.reconnector.endpoint is self.first:
-                    # Taken there (it served), and dropped a second later.
-                    self.reconnector.succeeded()
-                    self.clock.advance(1)
-                    self.reconnector.lost(Failure(error.ConnectionDone()))
-                elif self.moves and self.reconnector.connected is not None:
-                    self.reconnector.lost(Failure(error.ConnectionDone()))
-            if self.second.attempts and not self.second.attempts[-1].called:
-                self.second.attempts[-1].callback(_protocol())
-                self.reconnector.succeeded()
+        self.droppedAfter(1)
         self.assertLessEqual(len(self.moves), 5)
         self.assertEqual(self.reconnector._probeDelay, 30 * 16)
 
@@ -269,20 +273,7 @@ class FailoverTests(SynchronousTestCase):
         half its time on the first.  A move back counts as served only
         once it lasted the longest wait between probes (PROBE_BACKOFF
         times probe_interval): this one doubles the wait each time."""
-        self.onSecond()
-        while self.clock.seconds() < 600:
-            self.clock.advance(1)
-            if self.first.attempts and not self.first.attempts[-1].called:
-                self.first.attempts[-1].callback(_protocol())
-                if self.moves and self.reconnector.endpoint is self.first:
-                    self.reconnector.succeeded()
-                    self.clock.advance(31)
-                    self.reconnector.lost(Failure(error.ConnectionDone()))
-                elif self.moves and self.reconnector.connected is not None:
-                    self.reconnector.lost(Failure(error.ConnectionDone()))
-            if self.second.attempts and not self.second.attempts[-1].called:
-                self.second.attempts[-1].callback(_protocol())
-                self.reconnector.succeeded()
+        self.droppedAfter(31)
         self.assertLessEqual(len(self.moves), 4)
         self.assertEqual(self.reconnector._probeDelay, 30 * PROBE_BACKOFF)
 
