@@ -9,7 +9,7 @@ say how it went.
 import random
 
 from twisted.internet import defer, task
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.logger import capturedLogs, formatEvent
 from twisted.test.iosim import connectedServerAndClient
 from twisted.trial.unittest import SynchronousTestCase
@@ -23,6 +23,7 @@ from twisted_bazaar.traversal.punch import (
     PUNCH_PORTS,
     PunchFailed,
     Puncher,
+    directPeer,
 )
 from twisted_bazaar.traversal.punchlimits import PER_GROUP, PER_PEER, WINDOW
 from twisted_bazaar.traversal.punchmapping import mappingOf
@@ -599,6 +600,22 @@ class FilesPunchTests(PunchTestCase):
         self.a.puncher.punch(self.a.link, HOST_B, "files", "transfer client")
         self.attempt()
         self.assertEqual(self.b.dialer.dials[0].host, HOST_A)
+
+    def test_overADirectLinkAtAMappedAddress(self):
+        """A direct link's connection that a dual-stack socket saw come
+        from an IPv4-mapped IPv6 address (``::ffff:a.b.c.d``): the punch
+        for files dials its IPv4 form, as a punch through a relay dials
+        the tracker's word (L{aimedAt}), on either side.  It used to dial
+        the mapped text as it was."""
+        del self.b.witnessed[self.b.link]
+        self.a.link.transport.peerAddr = IPv6Address("TCP", "::ffff:" + HOST_B, 9001)
+        self.b.link.transport.peerAddr = IPv6Address("TCP", "::ffff:" + HOST_A, 41000)
+        self.a.puncher.punch(self.a.link, directPeer(self.a.link), "files",
+                             "transfer client")
+        self.attempt()
+        self.clock.advance(TRANSIT)
+        self.assertEqual((self.a.dialer.dials[0].host, self.b.dialer.dials[0].host),
+                         (HOST_B, HOST_A))
 
     def test_linkPunchOverADirectLink(self):
         """A punch for a link over a direct link is refused still."""

@@ -51,6 +51,7 @@ from twisted_bazaar.traversal.punchdial import DIAL_TIMEOUT
 from twisted_bazaar.traversal.punchlimits import PunchLimits
 from twisted_bazaar.traversal.punchmapping import UNKNOWN
 from twisted_bazaar.traversal.punchmessages import PunchConnect, PunchReply, PunchSync
+from twisted_bazaar.traversal.punchwitness import aimedAt
 
 #: Dials one punch makes at most: the first and two retries.
 ATTEMPTS = 3
@@ -496,8 +497,11 @@ _GAVE_UP = {None: "no hole punched to {peer}: {why}; staying on the link there i
 
 def directPeer(link):
     """Where link's connection comes from, as this node sees it (a direct
-    link's peer, or its router), or ""."""
-    return getattr(link.transport.getPeer(), "host", "") or ""
+    link's peer, or its router), or "": an IP address in the one spelling
+    a punch dials (L{aimedAt}: a dual-stack socket's IPv4-mapped
+    ``::ffff:a.b.c.d`` as ``a.b.c.d``, which the punch's IPv4 socket
+    reaches)."""
+    return aimedAt(getattr(link.transport.getPeer(), "host", "") or "")
 
 
 def _wrongAddress(message, observed):
