@@ -25,6 +25,7 @@ from twisted_bazaar.core.peerhosts import NO_SCOPES, HostRefused, PeerHosts
 from twisted_bazaar.core.lanpaths import NAMED_FOR, RETRY_AFTER
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, Reachability
 from twisted_bazaar.core.node import DIRECT
+from twisted_bazaar.core.questions import TrackerGone, TrackerSilent
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.connector import IConnector
@@ -429,6 +430,25 @@ class PeerHostTests(SynchronousTestCase):
         self.node.clock.advance(NAMED_FOR)
         self.dial("seller.example", 9003)
         self.assertEqual(len(self.tracker.asked), 3)
+
+    def test_aNameTheTrackerDidNotPlace(self):
+        """The tracker did not answer where the peer is (in time, or at
+        all: its connection ended): the name is not dialled, and the
+        refusal says what happened, not that the tracker names the peer
+        at no address (which it used to say)."""
+        for gone, said in ((TrackerSilent("the tracker did not answer in 10 s"),
+                            "the tracker did not say where the peer is (the tracker "
+                            "did not answer in 10 s)"),
+                           (TrackerGone("the tracker connection ended before it "
+                                        "answered: Connection lost."),
+                            "the tracker did not say where the peer is (the tracker "
+                            "connection ended before it answered: Connection lost.)")):
+            dialled = self.dial("seller.example", 9002)
+            self.tracker.asked[-1][1].errback(gone)
+            failure = self.failureResultOf(dialled, HostRefused)
+            self.assertIn(said, str(failure.value))
+            self.assertNotIn("no address", str(failure.value))
+        self.assertEqual((self.connector.dials, self.connector.resolved), ([], []))
 
     def namedAt(self, name, addresses):
         """The tracker names SELLER at name, which resolves to addresses

@@ -846,11 +846,23 @@ class RelaysNamedTests(MembershipCase):
 
     def test_whereRelay(self):
         """whereRelay fires with the tracker's whole nodereply, relay and
-        all; None once the tracker is gone."""
+        all; it fails with what became of the question when no answer
+        comes, so that a refusal can say so: TrackerSilent (the tracker
+        did not answer in time), TrackerGone (the tracker is gone).  It
+        used to fire with None for both, which its askers took for the
+        tracker naming no address."""
         answer = self.answers(self.membership.whereRelay(0x77))
         self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
                           "port": 9001, "relay": "198.51.100.20:41597"})
         self.assertEqual(answer[0].relay, "198.51.100.20:41597")
+        silent = self.answers(self.membership.whereRelay(0x77))
+        self.clock.advance(LinkSettings().handshake_timeout)
+        [silent] = silent
+        silent.trap(TrackerSilent)
+        self.assertIn("the tracker did not answer in", silent.getErrorMessage())
         gone = self.answers(self.membership.whereRelay(0x77))
         self.tracker.transport.loseConnection()
-        self.assertEqual(gone, [None])
+        [gone] = gone
+        gone.trap(TrackerGone)
+        self.assertIn("the tracker connection ended before it answered",
+                      gone.getErrorMessage())

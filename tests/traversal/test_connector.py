@@ -11,6 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import FakeConnector
 from twisted_bazaar import wire
+from twisted_bazaar.core.questions import TrackerGone, TrackerSilent
 from twisted_bazaar.traversal.connector import (
     NAMED_KEPT, NotNamed, RelayedConnector, RelayRefused)
 
@@ -23,8 +24,9 @@ VICTIM = "203.0.113.66:22"
 
 
 class FakeTracker:
-    """Answers whereis with the NodeReply the test sets (None: cannot be
-    asked); its own relay is TRACKERS."""
+    """Answers whereis with the NodeReply the test sets, or fails with
+    the exception it sets (TrackerGone: no answer); its own relay is
+    TRACKERS."""
 
     def __init__(self, reply=None):
         self.reply = reply
@@ -35,6 +37,8 @@ class FakeTracker:
 
     def whereRelay(self, node_id):
         self.asked.append(node_id)
+        if isinstance(self.reply, Exception):
+            return defer.fail(self.reply)
         return defer.succeed(self.reply)
 
 
@@ -101,15 +105,35 @@ class VouchTests(SynchronousTestCase):
         self.assertEqual(self.relaysDialled(), ["192.0.2.31:9002"])
 
     def test_trackerNamesNone(self):
-        """The tracker names no address for the peer (or cannot be asked,
-        or there is no tracker): nothing is dialled, said why."""
-        for reply in (wire.NodeReply(PEER, "", 0), None):
-            self.tracker.reply = reply
-            failure = self.failureResultOf(self.dial(VICTIM), NotNamed)
-            self.assertIn("a relay is dialled only as the tracker names it",
-                          str(failure.value))
+        """The tracker names no address for the peer (or there is no
+        tracker): nothing is dialled, said why."""
+        self.tracker.reply = wire.NodeReply(PEER, "", 0)
+        failure = self.failureResultOf(self.dial(VICTIM), NotNamed)
+        self.assertIn("the tracker names no address for node", str(failure.value))
+        self.assertIn("a relay is dialled only as the tracker names it",
+                      str(failure.value))
         self.connector.tracker = None
         self.failureResultOf(self.dial(VICTIM), NotNamed)
+        self.assertEqual(self.relaysDialled(), [])
+
+    def test_trackerSilent(self):
+        """The tracker did not answer (in time, or at all: its connection
+        ended): nothing is dialled, and the refusal says what happened,
+        not that the tracker names no address (which it used to say)."""
+        for gone, said in (
+                (TrackerSilent("the tracker did not answer in 10 s"),
+                 "the tracker did not say where node 119 is "
+                 "(the tracker did not answer in 10 s)"),
+                (TrackerGone("the tracker connection ended before it answered: "
+                             "Connection was closed cleanly."),
+                 "the tracker did not say where node 119 is (the tracker connection "
+                 "ended before it answered: Connection was closed cleanly.)")):
+            self.tracker.reply = gone
+            failure = self.failureResultOf(self.dial(VICTIM), NotNamed)
+            self.assertIn(said, str(failure.value))
+            self.assertNotIn("names no address", str(failure.value))
+            self.assertIn(f"{VICTIM} was named as its relay: a relay is dialled only as "
+                          "the tracker names it", str(failure.value))
         self.assertEqual(self.relaysDialled(), [])
 
     def test_aRelayTheNodeDoesNotDialRefused(self):

@@ -36,6 +36,7 @@ from twisted.python.failure import Failure
 from twisted_bazaar.base.peerhost import scopeOf
 from twisted_bazaar.core.lanpaths import LOWEST_PORT, LanPaths
 from twisted_bazaar.core.peerhosts import HostRefused, PeerHosts
+from twisted_bazaar.core.questions import TrackerGone
 from twisted_bazaar.core.reach import PUBLIC
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.connector import connectAny
@@ -122,7 +123,8 @@ class Lan:
             # A node that has no local address, or that the tracker
             # dialled, is behind no router of a home: nobody is on its LAN.
             return None
-        asking = tracker.whereRelay(peer.id)
+        asking = tracker.whereRelay(peer.id).addErrback(
+            lambda reason: reason.trap(TrackerGone) and None)
 
         def answered(reply):
             if reply is not None and reply.port:

@@ -415,11 +415,13 @@ class Membership(Service):
         """
         Ask the tracker where a node is, and through which relay.
 
-        @return: a Deferred firing with its L{wire.NodeReply}, or None when
-            the tracker cannot be asked.
+        @return: a Deferred firing with its L{wire.NodeReply}, or failing
+            with L{TrackerGone} when no answer came, saying what became of
+            the question (L{TrackerSilent}: the tracker did not answer in
+            time): a refusal says that, not that the tracker named no
+            address.
         """
-        d = self.ask(wire.WhereIs(node_id))
-        return d.addErrback(lambda reason: reason.trap(TrackerGone) and None)
+        return self.ask(wire.WhereIs(node_id))
 
     def isTrackerRelay(self, relay):
         """Whether relay (``HOST:PORT``) is the tracker's own: where the

@@ -24,6 +24,7 @@ from twisted.internet import defer
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.base.peerhost import LOCAL, PUBLIC, isName, scopeOf, whyNotDialled
+from twisted_bazaar.core.questions import TrackerGone
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.keepalive import DEFAULT_HANDSHAKE_TIMEOUT
 from twisted_bazaar.wire.core import splitRelay
@@ -161,9 +162,18 @@ class PeerHosts:
                 return self._refused(peer, purpose, "a name is dialled only as the "
                                      "tracker names the peer, and there is no tracker "
                                      "to ask about it")
-            named = tracker.whereRelay(peer.id).addCallback(
-                lambda reply: None if reply is None or not reply.port else reply.host)
+            named = tracker.whereRelay(peer.id).addCallbacks(
+                lambda reply: reply.host if reply.port else None, self._unplaced,
+                errbackArgs=(peer, purpose))
         return named.addCallback(self._named, peer, purpose, resolve)
+
+    def _unplaced(self, reason, peer, purpose):
+        """The tracker did not answer where peer is (L{TrackerGone}): the
+        name is refused, saying so."""
+        reason.trap(TrackerGone)
+        return self._refused(peer, purpose, "a name is dialled only as the tracker "
+                             "names the peer, and the tracker did not say where the "
+                             f"peer is ({reason.getErrorMessage()})")
 
     def _named(self, named, peer, purpose, resolve):
         """peer, named at a name, may be dialled if the tracker names it at

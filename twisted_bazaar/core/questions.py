@@ -125,7 +125,8 @@ class Questions:
         self._expired = self._silent = 0
         for _, answer in out:
             if not answer.called:
-                answer.errback(TrackerGone(why))
+                answer.errback(TrackerGone(
+                    f"the tracker connection ended before it answered: {why}"))
 
     def _cancelTimer(self):
         if self._timer is not None:

@@ -204,7 +204,8 @@ class RelayedConnector:
         """Connect to target as the tracker says, its relay a peer named
         unvouched: through the relay the tracker names, or directly where
         it names the node without one; failing with L{NotNamed} when it
-        names none (or there is no tracker to ask)."""
+        names none, or did not answer (saying what became of the
+        question), or there is no tracker to ask."""
         tracker = self.tracker
         if tracker is None:
             return defer.fail(NotNamed(
@@ -213,7 +214,7 @@ class RelayedConnector:
         asking = tracker.whereRelay(target)
 
         def answered(reply):
-            if reply is None or not reply.port:
+            if not reply.port:
                 raise NotNamed(f"the tracker names no address for node "
                                f"{shortId(target)}, for which {relay} was named as its "
                                "relay: a relay is dialled only as the tracker names it")
@@ -227,4 +228,13 @@ class RelayedConnector:
             return self._through(reply.host, reply.port, protocol, expected, reply.relay,
                                  target, purpose)
 
-        return asking.addCallback(answered)
+        def unanswered(reason):
+            # The tracker's silence or loss (the question's failure says
+            # which); a cancelled dial stays cancelled.
+            if reason.check(defer.CancelledError):
+                return reason
+            raise NotNamed(f"the tracker did not say where node {shortId(target)} is "
+                           f"({reason.getErrorMessage()}); {relay} was named as its "
+                           "relay: a relay is dialled only as the tracker names it")
+
+        return asking.addCallbacks(answered, unanswered)
