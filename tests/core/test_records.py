@@ -238,13 +238,14 @@ class OfferTests(SynchronousTestCase):
                   forged(signed(OTHER, "song", issued=10_000), transfer=1),
                   signed(OTHER, "song", lifetime=5),
                   signed(OTHER, "tune", issued=10_000)]
-        offers = recordedOffers(node, "song", [(record, None, None)
+        offers = recordedOffers(node, "song", [(record, None, None, None)
                                                for record in others + [good]])
         self.assertEqual(offers, [Offer(SELLER.id, (node.id, SELLER.id), "10.0.0.4", 9004,
                                         5, SHA, 9100, good)])
-        [checked] = recordedOffers(node, "song", [(good, "checked.example", 1)])
-        self.assertEqual((checked.host, checked.port, checked.transfer),
-                         ("checked.example", 1, 9100))
+        [checked] = recordedOffers(node, "song", [(good, "checked.example", 1,
+                                                   "198.51.0.0/16")])
+        self.assertEqual((checked.host, checked.port, checked.transfer, checked.namedBy),
+                         ("checked.example", 1, 9100, "198.51.0.0/16"))
 
     def test_signedFile(self):
         honest = offerOf(signed(SELLER, "song", file=(5, SHA, 9100)))

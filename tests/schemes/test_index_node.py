@@ -12,6 +12,7 @@ simulator runs both schemes side by side.
 
 import random
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.logger import Logger, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
@@ -367,12 +368,17 @@ class IndexFindingTests(TrackerSessionCase):
         self.assertEqual(found, [])
         entries, offers = zip(*(seller(5, "b.example", 5005), seller(3, "a.example", 3003),
                                 seller(40, "c.example", 4004)))
+        link.transport.peerAddr = IPv4Address("TCP", "198.51.100.7", 7700)
         feed(link, indexmsg.Found("pear", entries))
         offers = list(offers)
         self.assertEqual(found, [offers])
         self.assertEqual(self.events.events,
                          [("findStarted", "pear"), ("offersFound", "pear", offers)])
         self.assertEqual(self.clock.getDelayedCalls(), [])
+        # Each is charged, if its host is refused, to the tracker that
+        # named it: its connection's address group (it was no address
+        # group, the lines of every namer's refused hosts together).
+        self.assertEqual({offer.namedBy for offer in found[0]}, {"198.51.0.0/16"})
 
     def test_ownIdIsNoOffer(self):
         link = self.register()

@@ -9,6 +9,7 @@ import random
 
 import attr
 from twisted.internet import defer
+from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
@@ -175,6 +176,9 @@ class LeafTests(SynchronousTestCase):
         [[offer]] = result
         self.assertEqual((offer.seller, offer.route, offer.host, offer.port, offer.record),
                          (theirs.seller, (ME, theirs.seller), "h50", 5050, theirs))
+        # A refusal of its host is charged to the super-peer that named it
+        # (its link's address group), not to no address group.
+        self.assertEqual(offer.namedBy, "10.0.0.0/16")
         self.assertEqual(events.events, [("findStarted", "apple"),
                                          ("offersFound", "apple", [offer])])
         self.assertEqual(self.clock.getDelayedCalls(), [])
@@ -528,6 +532,29 @@ class TrackerQuestionTests(SynchronousTestCase):
         scheme.stopService()
         membership.stopService()
         self.assertEqual(node.clock.getDelayedCalls(), [])
+
+
+    def test_aSuperPeerTheTrackerNamedIsChargedToIt(self):
+        """The host of a super-peer the tracker's nodereply names is
+        dialled on the tracker's word: were it refused, the line is
+        charged to the tracker connection's address group (it was
+        charged to no address group, with every other namer's)."""
+        node = makeNode(ME)
+        scheme = buildScheme(node, "superpeer", superpeers=1)
+        membership = plugMembership(node, Membership(node))
+        scheme.startService()
+        tracker = membership.factory.buildProtocol(None)
+        tracker.makeConnection(StringTransport(
+            peerAddress=IPv4Address("TCP", "198.51.100.7", 7700)))
+        feed(tracker, wire.ThisIsYou(ME, NODE_PORT))
+        named = []
+        dial = node.dialer.dial
+        node.dialer.dial = lambda peer, purpose, protocol=None: (
+            named.append(peer.namedBy), dial(peer, purpose, protocol))[1]
+        feed(tracker, wire.NodeReply(50, "sp.example", 7000))
+        self.assertEqual(named, ["198.51.0.0/16"])
+        scheme.stopService()
+        membership.stopService()
 
 
 def superpeerMarket(seed=5, latency=0.0):

@@ -7,6 +7,7 @@ is a timer, and none is left once a query ends.
 """
 
 from twisted.internet import defer
+from twisted.internet.address import IPv4Address
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.daemon.registry import buildScheme
@@ -41,7 +42,7 @@ def entry(seed, host, port, item="apple"):
 def addresses(sellers):
     """(id, host, port) of each seller named, once its record is checked
     to be its own."""
-    for seller, _, _, record in sellers:
+    for seller, _, _, record, *_ in sellers:
         assert record.seller == seller
     return tuple(seller[:3] for seller in sellers)
 
@@ -150,7 +151,7 @@ class GatheringTests(QueryCase):
         feed(self.p1, SpHit(query.id, query.item, (P1, ME), (entry(51, "h51", 1),
                                                              asker)))
         self.assertEqual(list(self.flood._gatherings.values())[0].hits, {
-            ID[51]: entry(51, "h51", 1)[1:]})
+            ID[51]: entry(51, "h51", 1)[1:] + ("10.0.0.0/16",)})
         self.assertEqual(result, [])
         # A seller named twice counts once.
         self.hit(self.p2, query, (51, "h51", 1))
@@ -161,6 +162,27 @@ class GatheringTests(QueryCase):
         # Late hits change nothing.
         self.hit(self.p1, query, (53, "h53", 3))
         self.assertEqual(len(result), 1)
+
+    def test_eachSellerChargedToItsNamer(self):
+        """Each seller gathered names the address group of whoever named
+        it: for this index's, the leaf that registered it; for a hit's,
+        the link it came over (the line of a host refused is charged to
+        it, L{Offer.namedBy}; it was charged to no address group)."""
+        leaf = linkPeer(self.node, ID[41], purpose=LEAF)
+        leaf.transport.peerAddr = IPv4Address("TCP", "203.0.113.41", 5000)
+        feed(leaf, LeafRegister(1, "", 9041, {"apple": 1},
+                                {"apple": records.signed(41, "apple", port=9041)}))
+        answerChecks(self.node)
+        self.p1.transport.peerAddr = IPv4Address("TCP", "198.51.100.21", 5000)
+        result = self.ask()
+        [query], _ = self.floods()
+        self.hit(self.p1, query, (51, "h51", 1))
+        [sellers] = result
+        self.assertEqual([(seller[0], seller[-1]) for seller in sellers],
+                         [(ID[41], "203.0.0.0/16"), (ID[51], "198.51.0.0/16")])
+        offers = self.scheme._offers(sellers, "apple")
+        self.assertEqual([offer.namedBy for offer in offers],
+                         ["203.0.0.0/16", "198.51.0.0/16"])
 
     def test_deadlineEndsIt(self):
         self.build(dynamic_querying=False)

@@ -128,15 +128,17 @@ def fileIn(shops, item):
 def recordedOffers(node, item, sellers):
     """
     The offers a buyer takes from the sellers a scheme found for item:
-    ``sellers`` holds (record, host, port) for each, host and port being
-    where the scheme says the seller is (None: where its record says).
+    ``sellers`` holds (record, host, port, namedBy) for each, host and
+    port being where the scheme says the seller is (None: where its
+    record says), namedBy the address group of the link whose word
+    brought it (L{Offer.namedBy}), or None.
     Only a record of item signed by its seller, and live, makes an offer,
     its file description included; the others are dropped, in one log
     line.  The buyer itself is left out.
     """
     now = node.clock.seconds()
     offers, dropped = [], 0
-    for record, host, port in sellers:
+    for record, host, port, namedBy in sellers:
         if record.seller == node.id:
             continue
         if recordFault(record, now, item=item, alive=True) is not None:
@@ -146,7 +148,7 @@ def recordedOffers(node, item, sellers):
                             record.host if host is None else host,
                             record.port if port is None else port,
                             record.size, record.sha256, record.transfer or 0, record,
-                            record.relay))
+                            record.relay, namedBy=namedBy))
     if dropped:
         _log.info("ignoring {n} of the sellers of {item!r} found: their records are "
                   "not signed by them, or not live", n=dropped, item=item[:64])

@@ -47,6 +47,14 @@ class HostRefused(Exception):
 #: that group's lines.
 NAMER_UNKNOWN = "the peers that named them"
 
+
+def trackersGroup(node):
+    """The address group of node's tracker connection, whose answers
+    (its ``nodereply``, an index's ``found``) named the hosts in them:
+    the lines of those refused are charged to it.  None without one."""
+    link = getattr(node.membership, "link", None)
+    return None if link is None else groupOf(link)
+
 #: The scopes of a node none of whose tracker connections left yet.
 NO_SCOPES = frozenset()
 
@@ -132,9 +140,9 @@ class PeerHosts:
         else:
             why = whyNotDialled(host, port, self.scopes())
         if why is not None:
-            link = getattr(tracker, "link", None)
+            namer = trackersGroup(self.node)
             self.node.overlay.peer_log.emit(
-                self.log, LogLevel.info, NAMER_UNKNOWN if link is None else groupOf(link),
+                self.log, LogLevel.info, NAMER_UNKNOWN if namer is None else namer,
                 "not dialling the relay at {relay} its tracker named: {why}",
                 relay=relay, why=why)
         return why

@@ -6,6 +6,7 @@ answers, and what bad input gets.
 
 import json
 
+from twisted.internet.address import IPv4Address
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -426,6 +427,27 @@ class HoldersTests(_KeyJustAfterMe, SynchronousTestCase):
         record = signed(1)
         self.answer(self.far, request.id, FAR, (record,))
         self.assertEqual([answer.sellers for answer in asked], [(record,)])
+
+    def test_anOfferIsChargedToTheLinkItsRecordCameOver(self):
+        """A find's offer names the address group of the link the
+        holder's answer came over: were its host refused, the line is
+        charged to it (L{Offer.namedBy}; it was charged to no address
+        group, with every other namer's refused hosts)."""
+        self.succ.transport.peerAddr = IPv4Address("TCP", "198.51.100.20", 5000)
+        found = []
+        self.scheme.find("apple", 1.0).addCallback(found.append)
+        [request] = sent(self.succ)
+        self.answer(self.succ, request.id, SUCC, (signed(1),))
+        [[offer]] = found
+        self.assertEqual(offer.namedBy, "198.51.0.0/16")
+
+    def test_theNamersOfRecordsAreBounded(self):
+        """The namers of the newest NAMERS_KEPT records are kept, however
+        many records holders' answers bring."""
+        from twisted_bazaar.schemes.chord.namers import NAMERS_KEPT
+        records = [signed(1, port=port) for port in range(1024, 1025 + NAMERS_KEPT)]
+        self.scheme._named(records, "198.51.0.0/16")
+        self.assertEqual(list(self.scheme._namers), records[1:])
 
     def test_aForgedRecordIsNotAnAnswer(self):
         asked = []

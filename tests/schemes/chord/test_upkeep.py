@@ -6,6 +6,7 @@ periods that back off while nothing changes (fake transports and a
 task.Clock).
 """
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionLost
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
@@ -164,6 +165,25 @@ class RingLinkTests(LinkedToOnePeer, SynchronousTestCase):
             Peer(1500, "127.0.0.1", 6379), [Peer(1600, "203.0.113.8", 9001)]))
         self.assertEqual([(r.host, r.port) for r in self.node.connector.requests],
                          [("203.0.113.8", 9001)])
+
+    def test_aNeighbourIsDialledOnItsNamersAccount(self):
+        """A ring entry a chordState named is dialled as the word of the
+        link it came over: were its host refused, the line is charged to
+        that link's address group (L{Peer.namedBy}; it was charged to no
+        address group, with every other namer's refused hosts).  One
+        named nowhere the node remembers has no namer."""
+        self.patch(type(self.scheme.records), "__len__", lambda records: 1)
+        succ = linkPeer(self.node, SUCC, purpose="chord")
+        succ.transport.peerAddr = IPv4Address("TCP", "198.51.100.9", 5000)
+        named = []
+        dial = self.node.dialer.dial
+        self.node.dialer.dial = lambda peer, purpose, protocol=None: (
+            named.append((peer.host, peer.namedBy)), dial(peer, purpose, protocol))[1]
+        self.scheme.upkeep.askSuccessor()
+        [stabilize] = [m for m in sent(succ) if isinstance(m, ChordStabilize)]
+        feed(succ, ChordState(stabilize.nonce, None, (Peer(2500, "b", 2),)))
+        self.assertIn(("b", "198.51.0.0/16"), named)
+        self.assertIsNone(self.scheme.namerOf(Peer(2600, "c", 3)))
 
     def test_stopCancelsEveryRingLinkBeingOpened(self):
         """Stopping cancels each ring link still being opened, however

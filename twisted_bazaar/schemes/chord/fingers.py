@@ -112,7 +112,8 @@ class FingerRepair:
         if finger.id in node.links:
             ask()
         else:
-            connecting = node.connectTo(finger.host, finger.port, finger.id, FINGER)
+            connecting = node.connectTo(finger.host, finger.port, finger.id, FINGER,
+                                        namedBy=self.host.namerOf(finger))
             if self._checking is check:
                 check.connecting = connecting
             connecting.addCallbacks(ask, failed)

@@ -8,6 +8,7 @@ long; and how rings that formed apart merge (probes).  A mixin of L{ChordDiscove
 
 from twisted.internet import defer
 
+from twisted_bazaar.core.peerhosts import trackersGroup
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.schemes.chord.messages import ChordNear, ChordNearIs
@@ -75,6 +76,9 @@ class Joining:
         return near.end()
 
     def _nearIs(self, message):
+        """The tracker's chordNear answer: the nodes it names are its
+        connection's word (L{namerOf})."""
+        self._named(message.nodes, trackersGroup(self.node))
         relays = message.relays or {}
         for peer in message.nodes:
             self.node.noteRelay(peer.id, relays.get(peer.id))

@@ -14,6 +14,7 @@ from twisted_bazaar.core.market import recordedOffers
 from twisted_bazaar.core.records import recordFault
 from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.base.lately import Recent
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.schemes.chord.detour import DisjointLookup, besideKey
 from twisted_bazaar.schemes.chord.messages import (
@@ -25,6 +26,7 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordRequest,
     ChordStored,
 )
+from twisted_bazaar.schemes.chord.namers import peersIn
 from twisted_bazaar.schemes.chord.question import Question
 from twisted_bazaar.schemes.chord.ring import keyOf, place, strictlyBetween
 from twisted_bazaar.schemes.chord.settings import FINGER, MAX_SUCCESSORS
@@ -151,7 +153,8 @@ class Lookups:
         storing node checks it, before it is an offer."""
         node = self.node
         offers = [offer for offer in recordedOffers(
-            node, item, [(record, None, None) for record in records]) if offer.port]
+            node, item, [(record, None, None, self.namerOf(record)) for record in records])
+            if offer.port]
         node.rng.shuffle(offers)
         for offer in offers:
             node.events.offerArrived(item, offer)
@@ -250,7 +253,8 @@ class Lookups:
         link = node.links.get(peer.id)
         if link is not None:
             return defer.succeed(link)
-        connecting = node.connectTo(peer.host, peer.port, peer.id, FINGER)
+        connecting = node.connectTo(peer.host, peer.port, peer.id, FINGER,
+                                    namedBy=self.namerOf(peer))
         timer = node.clock.callLater(self._hopWait(), connecting.cancel)
 
         def done(result):
@@ -320,7 +324,9 @@ class Lookups:
                 build, self._hopWait(), via=peer.id))
 
     def _placeFound(self, link, message):
-        """The answer to a lookup of a place on the ring."""
+        """The answer to a lookup of a place on the ring (the peers it
+        names, the link's word: L{namerOf})."""
+        self._named(peersIn(message), groupOf(link))
         self.router.answered(message)
 
     def _holderAnswered(self, link, message):
@@ -331,6 +337,8 @@ class Lookups:
                            "key, on the way to it", type=message.TYPE, id=message.id,
                            holder=shortId(message.holder))
             return
+        if type(message) is ChordRecords and message.sellers:
+            self._named(message.sellers, groupOf(link))
         self.router.answered(message)
 
     #: The answers to this node's lookups, delivered.

@@ -28,6 +28,7 @@ from twisted_bazaar.schemes.chord.holding import Holding
 from twisted_bazaar.schemes.chord.joining import Joining
 from twisted_bazaar.schemes.chord.leaving import Leaving
 from twisted_bazaar.schemes.chord.lookups import Lookups
+from twisted_bazaar.schemes.chord.namers import Namers
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
     ChordNext,
@@ -52,7 +53,7 @@ from twisted_bazaar.schemes.chord.upkeep import IRingHost, Upkeep
 
 
 @implementer(IDiscovery, IRingHost)
-class ChordDiscovery(Joining, Holding, Leaving, Lookups, Service, NodeObserver):
+class ChordDiscovery(Joining, Holding, Leaving, Lookups, Namers, Service, NodeObserver):
     """
     A Chord node: the state its mixins share, its timers, its upkeep,
     and its life as a service.
@@ -73,7 +74,8 @@ class ChordDiscovery(Joining, Holding, Leaving, Lookups, Service, NodeObserver):
         self.ring = None
         self.records = RecordStore(self.settings.max_records)
         self.router = KeyRouter(node, self._serve, self._unplaced,
-                                self.settings.lookup_timeout, self.settings.holders)
+                                self.settings.lookup_timeout, self.settings.holders,
+                                self.namerOf)
         self.publisher = Publisher(node, self.router, self.settings, self.detourTo)
         self.joined = False
         self.stopped = False
@@ -92,6 +94,9 @@ class ChordDiscovery(Joining, Holding, Leaving, Lookups, Service, NodeObserver):
         #: Sellers a buyer on this node found to refuse to sell
         #: (L{refusedToSell}): made when first needed.
         self._refusing = None
+        #: ring entry or record -> the address group of the link whose
+        #: message named it (L{Namers}): made when first needed.
+        self._namers = None
         self._probe_delay = self.settings.probe
         #: Has this node reason to doubt its ring is the only one (it
         #: started one, or was alone)?  Then it probes soon (L{_probe}).
@@ -109,13 +114,16 @@ class ChordDiscovery(Joining, Holding, Leaving, Lookups, Service, NodeObserver):
         node.addPurpose(FINGER, self.settings.finger_links, self.settings.finger_idle,
                         recycle=True)
         for kind, handler in (
-                (ChordPing, upkeep.pinged), (ChordPong, upkeep.ponged),
-                (ChordStabilize, upkeep.stabilizeAsked), (ChordState, upkeep.stated),
-                (ChordQuit, self._quitted), (ChordTransfer, self._transferred),
+                (ChordPing, self._naming(upkeep.pinged, itself=True)),
+                (ChordPong, upkeep.ponged),
+                (ChordStabilize, self._naming(upkeep.stabilizeAsked, itself=True)),
+                (ChordState, self._naming(upkeep.stated)),
+                (ChordQuit, self._naming(self._quitted)),
+                (ChordTransfer, self._transferred),
                 (ChordTransferred, self._handedOver),
                 (ChordPred, upkeep.fingers.predAsked),
-                (ChordPredIs, upkeep.fingers.predTold),
-                (ChordNext, self._nextAsked), (ChordNextIs, self._nextTold),
+                (ChordPredIs, self._naming(upkeep.fingers.predTold)),
+                (ChordNext, self._nextAsked), (ChordNextIs, self._naming(self._nextTold)),
                 (ChordFind, self.router.received), (ChordRequest, self.router.received),
                 (ChordStore, self.router.received)):
             node.handle(kind, handler)

@@ -107,12 +107,16 @@ class KeyRouter:
         (the lookup timeout: its origin has given up by then).
     @ivar holders: how many holders this node's own requests for sellers
         and stores ask to reach (L{_fanOut}).
+    @ivar namerOf: C{namerOf(peer)}, the address group of the link that
+        named a next hop (L{twisted_bazaar.core.dialer.Peer.namedBy}), or
+        None.
     """
 
     log = Logger()
 
-    def __init__(self, node, serve, unplaced, wait, holders=1):
+    def __init__(self, node, serve, unplaced, wait, holders=1, namerOf=lambda peer: None):
         self.node = node
+        self.namerOf = namerOf
         self.serve = serve
         self.unplaced = unplaced
         self.wait = wait
@@ -335,8 +339,8 @@ class KeyRouter:
             dial.waiting.append(waiting)
             return
         dial = self._dialing[hop.id] = _Dial([waiting])
-        connecting = dial.connecting = self.node.connectTo(hop.host, hop.port,
-                                                           hop.id, FINGER)
+        connecting = dial.connecting = self.node.connectTo(
+            hop.host, hop.port, hop.id, FINGER, namedBy=self.namerOf(hop))
         connecting.addCallbacks(self._dialed, self._notDialed, callbackArgs=(hop, dial),
                                 errbackArgs=(hop, dial))
         if self._dialing.get(hop.id) is dial:

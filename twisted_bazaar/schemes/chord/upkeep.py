@@ -67,6 +67,10 @@ class IRingHost(Interface):
     def sendRecords(peer, records):
         """Hand records to a linked peer."""
 
+    def namerOf(peer):
+        """The address group of the link that named peer (a ring's entry),
+        or None: its refusal's line is charged to it."""
+
 
 class Upkeep:
     """
@@ -232,7 +236,8 @@ class Upkeep:
         if (self.host.stopped or peer.id == node.id or peer.id in node.links
                 or peer.id in self._connecting or node.stopping):
             return
-        connecting = node.connectTo(peer.host, peer.port, peer.id, CHORD)
+        connecting = node.connectTo(peer.host, peer.port, peer.id, CHORD,
+                                    namedBy=self.host.namerOf(peer))
         own(self, "_connecting")[peer.id] = connecting
         connecting.addCallbacks(self._linked, self._notLinked,
                                 callbackArgs=(peer,), errbackArgs=(peer,))

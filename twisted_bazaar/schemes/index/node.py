@@ -19,6 +19,7 @@ from zope.interface import implementer
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.wire.trade import BuyOK
 from twisted_bazaar.core.market import IDiscovery, fileIn, recordedOffers
+from twisted_bazaar.core.peerhosts import trackersGroup
 from twisted_bazaar.core.records import RecordBook
 from twisted_bazaar.schemes.index.messages import (
     Ack,
@@ -207,9 +208,11 @@ class IndexDiscovery(Service, NodeObserver):
 
     delivers = {BuyOK: _bought}
 
-    def _answer(self, item, sellers):
+    def _answer(self, item, sellers, namedBy=None):
+        """The sellers of item the tracker named (``namedBy``: its
+        connection's address group), as offers to those who wait."""
         node = self.node
-        offers = recordedOffers(node, item, [(record, host, port)
+        offers = recordedOffers(node, item, [(record, host, port, namedBy)
                                              for _, host, port, record in sellers])
         for offer in offers:
             node.events.offerArrived(item, offer)
@@ -223,7 +226,7 @@ class IndexDiscovery(Service, NodeObserver):
     # -- answers from the tracker ---------------------------------------------------
 
     def _found(self, message):
-        self._answer(message.item, message.sellers)
+        self._answer(message.item, message.sellers, trackersGroup(self.node))
 
     def _acked(self, message):
         """A register or an unregister taken.  Once the last one sent of an

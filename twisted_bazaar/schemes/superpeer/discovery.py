@@ -10,6 +10,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import IDiscovery, recordedOffers
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.schemes.interfaces import ITopologyProvider
 from twisted_bazaar.schemes.superpeer.leaf import LeafSide
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER, SpHit
@@ -44,7 +45,7 @@ class SuperPeerDiscovery(Service, NodeObserver):
                 node, self.side.lookup, settings.query_ttl, settings.enough_hits,
                 settings.query_deadline,
                 settings.probe_ttl if settings.dynamic else None,
-                settings.round_wait, settings.seen_limit)
+                settings.round_wait, settings.seen_limit, self.side.index.group)
             purpose = SUPER
         else:
             links = settings.superpeers
@@ -91,8 +92,8 @@ class SuperPeerDiscovery(Service, NodeObserver):
 
     def _offers(self, sellers, item):
         node = self.node
-        offers = recordedOffers(node, item, [(record, host, port)
-                                             for _, host, port, record in sellers])
+        offers = recordedOffers(node, item, [(record, host, port, namedBy)
+                                             for _, host, port, record, namedBy in sellers])
         for offer in offers:
             node.events.offerArrived(item, offer)
         node.events.offersFound(item, offers)
@@ -101,7 +102,7 @@ class SuperPeerDiscovery(Service, NodeObserver):
     def _hit(self, link, message):
         """A hit for a query this super-peer floods, delivered."""
         if self.flood is not None:
-            self.flood.hitArrived(message)
+            self.flood.hitArrived(message, groupOf(link))
 
     delivers = {SpHit: _hit}
 

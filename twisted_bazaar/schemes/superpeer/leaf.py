@@ -40,6 +40,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import fileIn
 from twisted_bazaar.core.records import RecordBook
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.fitting import frameLimit, packed
 from twisted_bazaar.schemes.superpeer.standing import STRIKES, Standing
 from twisted_bazaar.schemes.superpeer.messages import (
@@ -334,8 +335,10 @@ class LeafSide(NodeObserver):
         """
         Ask a super-peer who sells item; wait at most ``wait`` seconds.
 
-        @return: a Deferred firing with [(seller, host, port)], empty when
-            no super-peer answered; cancelling it forgets the query.
+        @return: a Deferred firing with [(seller, host, port, record,
+            namedBy)], namedBy the address group of the super-peer's link
+            that named it; empty when no super-peer answered; cancelling
+            it forgets the query.
         """
         node = self.node
         standing = self.standing()
@@ -396,7 +399,8 @@ class LeafSide(NodeObserver):
             sellers = [seller for seller in hits.sellers if seller[0] != self.node.id]
             fruitless = self.standing().answered(link.peer_id, find.item,
                                                  [seller[0] for seller in sellers])
-            self._answer(hits.id, sellers)
+            namer = groupOf(link)
+            self._answer(hits.id, [tuple(seller) + (namer,) for seller in sellers])
             if fruitless:
                 self._judged(link.peer_id, f"no seller of {find.item[:64]!r} named")
 

@@ -38,8 +38,8 @@ class _Gathering:
     def __init__(self, item, asker):
         self.item = item
         self.asker = asker
-        #: seller -> (host, port), then any (size, sha256, transfer), in the
-        #: order they came.
+        #: seller -> (host, port, record, namedBy: the address group of the
+        #: leaf or the link whose word named it), in the order they came.
         self.hits = OrderedDict()
         self.ids = []
         self.ttl = 0
@@ -47,10 +47,12 @@ class _Gathering:
         self.deadline_call = None
         self.finished = None
 
-    def add(self, sellers):
+    def add(self, sellers, namedBy):
+        """Take (seller, host, port, record) of each of sellers, named by
+        C{namedBy(seller)}."""
         for seller, *found in sellers:
             if seller != self.asker and found[1]:
-                self.hits.setdefault(seller, tuple(found))
+                self.hits.setdefault(seller, tuple(found) + (namedBy(seller),))
 
     def sellers(self):
         return [(seller,) + address for seller, address in self.hits.items()]
@@ -60,8 +62,10 @@ class QueryFlood:
     """
     One super-peer's part in queries.
 
-    @param lookup: C{lookup(item, limit)} -> (seller, host, port) from this
-        super-peer's own index.
+    @param lookup: C{lookup(item, limit)} -> (seller, host, port, record)
+        from this super-peer's own index.
+    @param leafGroup: C{leafGroup(seller)}, the address group of the leaf
+        whose registration named seller in that index, or None.
     @ivar ttl: the full hop limit.
     @ivar probe_ttl: the first round's ttl with dynamic querying, or None
         for a single flood with the full ttl.
@@ -70,9 +74,10 @@ class QueryFlood:
     """
 
     def __init__(self, node, lookup, ttl, enough, deadline, probe_ttl, round_wait,
-                 seen_limit):
+                 seen_limit, leafGroup=lambda seller: None):
         self.node = node
         self.lookup = lookup
+        self.leafGroup = leafGroup
         self.ttl = ttl
         self.enough = enough
         self.deadline = deadline
@@ -104,14 +109,15 @@ class QueryFlood:
         Gather sellers of item for ``asker`` (left out of the answer);
         without ``flood``, from this super-peer's own index only.
 
-        @return: a Deferred firing with [(seller, host, port)], each
-            followed by (size, sha256, transfer) for a shared file, best
-            first (this index's first, then in order of arrival);
-            cancelling it ends the query.
+        @return: a Deferred firing with [(seller, host, port, record,
+            namedBy)], namedBy the address group of whoever named it (the
+            leaf, for this index's; the link a hit came over), best first
+            (this index's first, then in order of arrival); cancelling it
+            ends the query.
         """
         gathering = _Gathering(item, asker)
         gathering.finished = defer.Deferred(lambda d: self._end(gathering))
-        gathering.add(self.lookup(item, MAX_HITS))
+        gathering.add(self.lookup(item, MAX_HITS), self.leafGroup)
         if not flood or len(gathering.hits) >= self.enough or not self.router.links():
             self._finish(gathering)
         else:
@@ -137,12 +143,13 @@ class QueryFlood:
         gathering.round_call = None
         self._round(gathering, min(gathering.ttl * 2, self.ttl))
 
-    def hitArrived(self, hit):
-        """An spHit ended its path here."""
+    def hitArrived(self, hit, namedBy=None):
+        """An spHit ended its path here, over a link of address group
+        ``namedBy``."""
         gathering = self._gatherings.get(hit.id)
         if gathering is None or gathering.item != hit.item:
             return
-        gathering.add(hit.sellers)
+        gathering.add(hit.sellers, lambda seller: namedBy)
         if len(gathering.hits) >= self.enough:
             self._finish(gathering)
 

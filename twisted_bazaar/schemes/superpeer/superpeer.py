@@ -188,7 +188,8 @@ class SuperPeerSide(NodeObserver):
     def _query(self, link, message):
         asking = self.flood.ask(message.item, link.peer_id, flood=self._mayFlood(link))
         asking.addCallback(lambda sellers: link.send(fittedSellers(
-            LeafHits(message.id, message.item, tuple(sellers[:MAX_HITS])),
+            LeafHits(message.id, message.item,
+                     tuple(seller[:4] for seller in sellers[:MAX_HITS])),
             frameLimit(link))))
 
     def _mayFlood(self, link):

@@ -37,6 +37,7 @@ from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.core.dialer import Peer
 from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.peerhosts import trackersGroup
 from twisted_bazaar.core.questions import TrackerSilent
 from twisted_bazaar.core.topology import ITopology
 
@@ -212,14 +213,16 @@ class SuperPeerLinks(Service, NodeObserver):
         self._connect(reply.host, reply.port, reply.id, None)
 
     def _connect(self, host, port, peer_id, address, vouched=False):
-        """Link to host:port: the tracker's word (a nodereply), or the
-        operator's (``vouched``: a --superpeer-neighbour, dialled however
-        it is named)."""
+        """Link to host:port: the tracker's word (a nodereply: a refusal
+        of its host charged to the tracker connection's address group),
+        or the operator's (``vouched``: a --superpeer-neighbour, dialled
+        however it is named)."""
         if vouched:
             self._connecting = self.node.dial(Peer(peer_id, host, port, vouched=True),
                                               self.purpose)
         else:
-            self._connecting = self.node.connectTo(host, port, peer_id, self.purpose)
+            self._connecting = self.node.connectTo(host, port, peer_id, self.purpose,
+                                                   namedBy=trackersGroup(self.node))
         self._connecting.addCallbacks(self._connected, self._failed,
                                    callbackArgs=(address,),
                                    errbackArgs=(host, port, address))

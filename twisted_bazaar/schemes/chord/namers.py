@@ -1,0 +1,70 @@
+"""
+Who named what a Chord node dials: the address group of the link whose
+message named a ring's entry (a L{Peer} in a ``chordState``,
+``chordQuit``, ``chordPredIs``, ``chordNextIs`` or ``chordFound``, the
+tracker's ``chordNearIs``, or a link's own peer) or a seller's record (a
+holder's ``chordRecords``).  A host of theirs the node refuses to dial is
+logged on that group's account (L{twisted_bazaar.core.dialer.Peer.namedBy}),
+not on one account of every namer's: a stranger naming many bad hosts
+spent the lines of the others' refused hosts.  A mixin of L{ChordDiscovery
+<twisted_bazaar.schemes.chord.node.ChordDiscovery>}, which holds
+C{_namers}.
+"""
+
+from collections import OrderedDict
+
+from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.schemes.chord.state import Peer
+
+#: Ring entries and records whose namer a node remembers, the newest: one
+#: past them is dialled with its namer unknown, its refusal's line
+#: charged to no address group
+#: (L{twisted_bazaar.core.peerhosts.NAMER_UNKNOWN}).
+NAMERS_KEPT = 256
+
+
+def peersIn(message):
+    """The ring's entries a chord message names (its ``pred``, ``node``,
+    ``succs`` and ``nodes``)."""
+    for name in ("pred", "node"):
+        peer = getattr(message, name, None)
+        if isinstance(peer, Peer):
+            yield peer
+    for name in ("succs", "nodes"):
+        yield from getattr(message, name, None) or ()
+
+
+class Namers:
+    """The namers of a node's ring entries and records, the newest
+    L{NAMERS_KEPT}."""
+
+    def _named(self, named, group):
+        """Each of named (peers or records) came in a message over a link
+        of address group ``group``."""
+        namers = self._namers
+        if namers is None:
+            namers = self._namers = OrderedDict()
+        for each in named:
+            namers.pop(each, None)
+            namers[each] = group
+        while len(namers) > NAMERS_KEPT:
+            namers.popitem(last=False)
+
+    def namerOf(self, named):
+        """The address group of the link that named ``named`` (a ring's
+        entry or a record), or None when it is not known."""
+        return None if self._namers is None else self._namers.get(named)
+
+    def _naming(self, handler, itself=False):
+        """handler of a message from a link, once the peers the message
+        names (with ``itself``: the link's own peer, at the address it
+        gave) are noted as the link's word."""
+        def noted(link, message):
+            named = list(peersIn(message))
+            if itself:
+                named.append(Peer(link.peer_id, *self.node.addressOf(link.peer_id)))
+            if named:
+                self._named(named, groupOf(link))
+            return handler(link, message)
+
+        return noted
