@@ -433,6 +433,7 @@ class HoldersTests(_KeyJustAfterMe, SynchronousTestCase):
         holder's answer came over: were its host refused, the line is
         charged to it (L{Offer.namedBy}; it was charged to no address
         group, with every other namer's refused hosts)."""
+        self.node.connector.addressed = True
         self.succ.transport.peerAddr = IPv4Address("TCP", "198.51.100.20", 5000)
         found = []
         self.scheme.find("apple", 1.0).addCallback(found.append)
@@ -445,9 +446,16 @@ class HoldersTests(_KeyJustAfterMe, SynchronousTestCase):
         """The namers of the newest NAMERS_KEPT records are kept, however
         many records holders' answers bring."""
         from twisted_bazaar.schemes.chord.namers import NAMERS_KEPT
+        self.node.connector.addressed = True
         records = [signed(1, port=port) for port in range(1024, 1025 + NAMERS_KEPT)]
         self.scheme._named(records, "198.51.0.0/16")
         self.assertEqual(list(self.scheme._namers), records[1:])
+
+    def test_noNamersOnLabels(self):
+        """On a connector whose hosts are labels (a simulation's), no host
+        is refused: no table of namers is kept."""
+        self.answer(self.succ, 5, SUCC, (signed(1),))
+        self.assertIsNone(self.scheme._namers)
 
     def test_aForgedRecordIsNotAnAnswer(self):
         asked = []

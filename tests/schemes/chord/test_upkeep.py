@@ -172,6 +172,7 @@ class RingLinkTests(LinkedToOnePeer, SynchronousTestCase):
         that link's address group (L{Peer.namedBy}; it was charged to no
         address group, with every other namer's refused hosts).  One
         named nowhere the node remembers has no namer."""
+        self.node.connector.addressed = True
         self.patch(type(self.scheme.records), "__len__", lambda records: 1)
         succ = linkPeer(self.node, SUCC, purpose="chord")
         succ.transport.peerAddr = IPv4Address("TCP", "198.51.100.9", 5000)

@@ -38,9 +38,17 @@ class Namers:
     """The namers of a node's ring entries and records, the newest
     L{NAMERS_KEPT}."""
 
+    def _noted(self):
+        """Whether namers are noted: not on a connector whose hosts are
+        labels (a memory network's), where no host is refused, and a
+        million simulated nodes would each hold a table for nothing."""
+        return self.node.dialer.connector.addressed
+
     def _named(self, named, group):
         """Each of named (peers or records) came in a message over a link
         of address group ``group``."""
+        if not self._noted():
+            return
         namers = self._namers
         if namers is None:
             namers = self._namers = OrderedDict()
@@ -60,6 +68,8 @@ class Namers:
         names (with ``itself``: the link's own peer, at the address it
         gave) are noted as the link's word."""
         def noted(link, message):
+            if not self._noted():
+                return handler(link, message)
             named = list(peersIn(message))
             if itself:
                 named.append(Peer(link.peer_id, *self.node.addressOf(link.peer_id)))
