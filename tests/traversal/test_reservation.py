@@ -220,6 +220,48 @@ class PeerReservationTests(PeerReservationCase):
         self.assertIsNone(self.node.relay)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def alternate(self, seconds, ports=(7701, 7702)):
+        """The tracker sends relayReserved once an ADVERTISE_INTERVAL for
+        ``seconds``, each naming the other of two ports of its host: how
+        many times the node's relay changed meanwhile."""
+        del self.recorder.events[:]
+        for i in range(round(seconds / ADVERTISE_INTERVAL)):
+            self.tracker.say({"type": "relayReserved",
+                              "relay": f"192.0.2.1:{ports[i % 2]}"})
+            self.clock.advance(ADVERTISE_INTERVAL)
+        return self.recorder.events.count(("relayChanged",))
+
+    def test_aTrackerAlternatingTwoRelaysIsAdvertisedLessAndLess(self):
+        """A tracker naming one port of its host, then another, once
+        every ADVERTISE_INTERVAL, for an hour: each new relay the node
+        advertises waits twice as long as the last one did (5, 10, 20 …
+        up to ADVERTISE_MAX, 320 s), so 17 rounds of signing every record
+        anew, not 720 (the code before: one every 5 s, for as long as the
+        tracker liked)."""
+        from twisted_bazaar.traversal.reservation import ADVERTISE_MAX
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        self.assertEqual(self.alternate(3600), 17)
+        # Past the ramp, one an ADVERTISE_MAX.
+        self.assertEqual(self.alternate(16 * ADVERTISE_MAX), 16)
+
+    def test_aRelayKeptBringsTheWaitBack(self):
+        """A relay kept ADVERTISE_CALM (no new one advertised meanwhile):
+        the next is advertised at once, and the wait starts again from
+        ADVERTISE_INTERVAL, so that an honest node whose relays changed
+        often once is not slow to advertise for good."""
+        from twisted_bazaar.traversal.reservation import ADVERTISE_CALM, ADVERTISE_MAX
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        self.alternate(3600)
+        # The last one named is advertised within ADVERTISE_MAX, then kept.
+        self.clock.advance(ADVERTISE_MAX)
+        self.assertEqual(self.node.relay, "192.0.2.1:7702")
+        self.clock.advance(ADVERTISE_CALM)
+        # At once, 5 s later, then 10 s after that.
+        self.assertEqual(self.alternate(3 * ADVERTISE_INTERVAL, (7703, 7704)), 3)
+        self.assertEqual(self.node.relay, "192.0.2.1:7703")
+
     def test_noAskingWhileTrying(self):
         """While a public node's relay is being tried, the node at the
         tracker's relay does not ask again: the tracker's record of the
