@@ -155,6 +155,19 @@ class RandomNeighboursTests(SynchronousTestCase):
                           ("linkAdded", 12)])
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_aNeighbourTheTrackerNamedIsChargedToIt(self):
+        """A neighbour the tracker's nodereply names is dialled on the
+        tracker's word: were its host refused, the line is charged to the
+        tracker connection's address group (L{Peer.namedBy}; it was
+        charged to no address group, with every other namer's)."""
+        self.register()
+        named = []
+        dial = self.node.dialer.dial
+        self.node.dialer.dial = lambda peer, purpose, protocol=None: (
+            named.append(peer.namedBy), dial(peer, purpose, protocol))[1]
+        self.tracker.say(nodereply(11))
+        self.assertEqual(named, ["192.0.0.0/16"])
+
     def test_aQuestionUnansweredInTimeIsAskedAgain(self):
         """The tracker leaves the nodereq unanswered past its wait: the
         node asks again after its backoff, and links to whom the new one

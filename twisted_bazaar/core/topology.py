@@ -15,6 +15,7 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.peerhosts import trackersGroup
 from twisted_bazaar.core.questions import TrackerSilent
 from twisted_bazaar.net.overlay import OVERLAY
 
@@ -106,7 +107,7 @@ class RandomNeighbours(Service, NodeObserver):
             self._retryLater()
             return
         self._connecting = node.connectTo(reply.host, reply.port, reply.id, OVERLAY,
-                                          reply.relay)
+                                          reply.relay, namedBy=trackersGroup(node))
         self._connecting.addCallbacks(self._connected, self._failed,
                                       errbackArgs=(reply,))
 
