@@ -58,6 +58,13 @@ RESERVE_TIMEOUT = 10.0
 #: signature per item per message.  A relay lost is advertised lost at
 #: once (no circuit opens there any more).
 ADVERTISE_INTERVAL = 5.0
+#: Public nodes' relays named in a row that fail this node (none passing
+#: its probe since) after which it waits before it asks its tracker for
+#: another: RETRY_FIRST after the next, doubling up to RETRY_MAX.  Each
+#: ``relayAt`` is a dial to the address it names, and a tracker that
+#: names one failing relay after another (a lying one among several) had
+#: the node dial them as fast as each dial failed.
+FAILURES_AT_ONCE = 1
 
 
 class RelayReservation:
@@ -108,6 +115,14 @@ class RelayReservation:
         #: L{ADVERTISE_INTERVAL}.
         self._advertisedAt = None
         self._advertiseCall = None
+        #: Whether a relayReserve sent waits for its answer: a relayAt is
+        #: taken only as one.
+        self._awaiting = False
+        #: Public nodes' relays named that failed in a row (none passed
+        #: its probe since), and the timer of the ask that waits after
+        #: them (L{FAILURES_AT_ONCE}).
+        self._failures = 0
+        self._askCall = None
 
     def ask(self, send):
         """Ask the tracker for a reservation (once per tracker
@@ -115,11 +130,18 @@ class RelayReservation:
         if not self.asked:
             self.asked = True
             self._send = send
-            send(RelayReserve())
+            self._ask()
+
+    def _ask(self):
+        """Send relayReserve, whose answer (relayAt or relayReserved) is
+        awaited."""
+        self._awaiting = True
+        self._send(RelayReserve())
 
     def reserved(self, message):
         """The tracker holds the reservation at its own relay: the node
         advertises it, and asks again later for a public node's."""
+        self._awaiting = False
         self.trackerRelay = message.relay
         self._atTracker = True
         self._setRelay(message.relay)
@@ -133,7 +155,7 @@ class RelayReservation:
         self._retry = None
         if (self.asked and self._send is not None and self._atTracker
                 and self._peer is None):
-            self._send(RelayReserve())
+            self._ask()
 
     def at(self, message):
         """The tracker names a public node's relay (``relayAt``): reserve
@@ -141,15 +163,26 @@ class RelayReservation:
         reservation at the tracker's relay holds until then), unless the
         node's dialer does not dial that address (a service of its own
         machine or network: L{RelayedConnector.vetRelay}); then it asks
-        the tracker for another."""
+        the tracker for another.  Only as the answer to a relayReserve
+        of this node's that awaits one: each is a dial to the address it
+        names, and a tracker naming relays unasked had the node dial as
+        many as it named."""
         if (not self.asked or self._peer is not None
                 or (self.relay is not None and not self._atTracker)):
             return
+        if not self._awaiting:
+            host, _ = splitRelay(message.relay)
+            self.node.overlay.peer_log.emit(
+                self.log, LogLevel.info, addressGroup(host),
+                "not dialling the relay at {relay} its tracker named: this node "
+                "asked for none", relay=message.relay)
+            return
+        self._awaiting = False
         host, port = splitRelay(message.relay)
         hold = self._peer = PeerHold(self, message)
         why = self.node.dialer.connector.whyNotRelay(message.relay)
         if why is not None:
-            self.peerLost(hold, why)
+            self.peerLost(hold, why, dialled=False)
             return
         d = self._connecting = self.node.connector.connect(host, port, hold)
         d.addCallbacks(self._connected, self._notConnected, errbackArgs=(hold,))
@@ -201,6 +234,7 @@ class RelayReservation:
                 "{wait:g} s", relay=hold.named.relay, why=why, wait=PROBE_INTERVAL)
             why = None
         if why is None:
+            self._failures = 0
             self._probeTimer = self.node.clock.callLater(PROBE_INTERVAL,
                                                          self._startProbe, hold)
         else:
@@ -227,10 +261,12 @@ class RelayReservation:
             return
         hold.letGo(f"the tracker does not name it: {message.info}")
 
-    def peerLost(self, hold, why):
+    def peerLost(self, hold, why, dialled=True):
         """The reservation at a public node's relay did not come, or
         ended: the node advertises no relay, and asks the tracker for
-        another (it names another relay, or holds one itself)."""
+        another (it names another relay, or holds one itself): at once
+        for one it did not dial (``dialled`` false: its address refused),
+        else as L{_askAfterFailure} says."""
         if hold is not self._peer:
             return
         self._peer = None
@@ -244,7 +280,27 @@ class RelayReservation:
         if not self._atTracker:
             self._setRelay(None)
         if self.asked and self._send is not None:
-            self._send(RelayReserve())
+            if dialled:
+                self._askAfterFailure()
+            else:
+                self._ask()
+
+    def _askAfterFailure(self):
+        """Ask the tracker for another relay: at once after the first
+        that failed in a row (L{FAILURES_AT_ONCE}), then RETRY_FIRST
+        later, doubling with each more up to RETRY_MAX."""
+        self._failures += 1
+        if self._failures <= FAILURES_AT_ONCE:
+            self._ask()
+        elif self._askCall is None:
+            more = min(self._failures - FAILURES_AT_ONCE - 1, 16)
+            self._askCall = self.node.clock.callLater(
+                min(RETRY_MAX, RETRY_FIRST * 2 ** more), self._askDue)
+
+    def _askDue(self):
+        self._askCall = None
+        if self.asked and self._send is not None and self._peer is None:
+            self._ask()
 
     def _setRelay(self, relay):
         """Hold relay (None: none) from now on, and advertise it
@@ -289,10 +345,13 @@ class RelayReservation:
         connecting, self._connecting = self._connecting, None
         if connecting is not None:
             connecting.cancel()
-        retry, self._retry = self._retry, None
-        if retry is not None and retry.active():
-            retry.cancel()
+        for call in (self._retry, self._askCall):
+            if call is not None and call.active():
+                call.cancel()
+        self._retry = self._askCall = None
         self._retryWait = RETRY_FIRST
+        self._failures = 0
+        self._awaiting = False
         self._atTracker = False
         self.trackerRelay = None
         if hold is not None and hold.transport is not None:
