@@ -259,8 +259,11 @@ class PeerReservationTests(PeerReservationCase):
                     self.node.connector.failLast(ConnectionRefusedError())
                 self.clock.advance(every)
 
-        named(100)
+        with capturedLogs() as events:
+            named(100)
         self.assertEqual(len(dials), 2)
+        self.assertIn("not dialling the relay at 192.0.2.3:7702 its tracker named: this "
+                      "node asked for none", [formatEvent(event) for event in events])
         named(600, every=1.0)
         self.assertEqual(len(dials), 8)
         self.tracker.link.transport.loseConnection()

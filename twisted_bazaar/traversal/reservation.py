@@ -21,6 +21,7 @@ from twisted.logger import Logger, LogLevel
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.encrypted import EncryptedProtocol
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.net.handshake import PLAIN, channelKey
@@ -171,9 +172,9 @@ class RelayReservation:
                 or (self.relay is not None and not self._atTracker)):
             return
         if not self._awaiting:
-            host, _ = splitRelay(message.relay)
+            # Charged to the tracker that named it, not to the relay's group.
             self.node.overlay.peer_log.emit(
-                self.log, LogLevel.info, addressGroup(host),
+                self.log, LogLevel.info, groupOf(self.node.membership.link),
                 "not dialling the relay at {relay} its tracker named: this node "
                 "asked for none", relay=message.relay)
             return
