@@ -79,8 +79,6 @@ ALLOWED = {
         "the tracker's acknowledgement of a registration this node sent",
     "schemes/index/node.py: IndexDiscovery._acked: the tracker's index no longer lists {ite":
         "the tracker's acknowledgement of an unregistration this node sent",
-    "schemes/index/node.py: IndexDiscovery._listed: on offer: {items}":
-        _OWN + "once per change of this node's own stock",
     "traversal/punch.py: Puncher.setMapping: this node will not hole-punch: {why}":
         "once when the tracker's check of this node's address first says its router "
         "draws ports",

@@ -20,7 +20,7 @@ from zope.interface.verify import verifyObject
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 from twisted_bazaar.core.dialer import CANDIDATES, FILES, Dialer, Peer
-from twisted_bazaar.base.peerhost import LOOPBACK
+from twisted_bazaar.base.peerhost import LOOPBACK, NAME_ADDRESSES
 from twisted_bazaar.core.peerhosts import NO_SCOPES, HostRefused, PeerHosts
 from twisted_bazaar.core.lanpaths import NAMED_FOR, RETRY_AFTER
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, Reachability
@@ -494,6 +494,25 @@ class PeerHostTests(SynchronousTestCase):
         failure = self.failureResultOf(self.dial("seller.example", 22), HostRefused)
         self.assertIn("port 22 is below 1024", str(failure.value))
         self.assertEqual(len(self.connector.dials), 1)
+
+    def test_aNameOfAThousandAddressesIsDialledAtTheFirstFour(self):
+        """
+        The name's owner's name server answers the node (not the tracker,
+        which checked it at the owner's own address) with a thousand
+        public addresses, each refusing: one dial of the peer tried every
+        one in turn, a SYN each (1,000 dials).  Now the first
+        NAME_ADDRESSES the rules allow, in the order found (4).
+        """
+        self.leftFrom("203.0.113.9")
+        self.namedAt("seller.example", ["127.0.0.1"] + [
+            f"198.51.{i // 250}.{i % 250 + 1}" for i in range(1000)])
+        dialled = self.dial("seller.example", 9002)
+        while not self.connector.dials[-1][-1].called:
+            self.connector.dials[-1][-1].errback(ConnectionRefusedError())
+        self.failureResultOf(dialled, ConnectionRefusedError)
+        self.assertEqual([dial[0] for dial in self.connector.dials],
+                         ["198.51.0.1", "198.51.0.2", "198.51.0.3", "198.51.0.4"])
+        self.assertEqual(NAME_ADDRESSES, 4)
 
     def test_aNameThatDoesNotResolve(self):
         """A name that resolves to nothing, or whose lookup fails, is not

@@ -27,6 +27,7 @@ from twisted_bazaar.core.membership import Membership, TrackerGone
 from twisted_bazaar.core.punching import Punching
 from twisted_bazaar.core.questions import QUESTIONS_LIMIT, TrackerSilent
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, UNKNOWN, Reachability
+from twisted_bazaar.core.reaching import HOST_INTERVAL
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.schemes.index.messages import Found
 
@@ -164,6 +165,37 @@ class RegistrationTests(MembershipCase):
         [hello] = again.heard()
         self.assertEqual((hello["host"], hello["lan"]), ("", [LOCAL_HOST]))
         self.assertEqual(self.node.host, "203.0.113.7")
+
+    def test_aTrackerNamingANewHostInEachReachHasItAdvertisedAtMostEvery5s(self):
+        """
+        A lying tracker whose every reach names another host it sees the
+        node at home at: each had every part advertise the node again
+        (every item registered again, each record signed anew): 100
+        reach, 100 rounds.  Now a new host is advertised at most once in
+        HOST_INTERVAL, the latest then (2 rounds of the 100), the host
+        told at once; none waits once the node stops.
+        """
+        self.register()
+        del self.recorder.events[:]
+        for i in range(100):
+            self.tracker.say({"type": "reach", "host": f"203.0.113.{i}",
+                              "port": NODE_PORT, "reachable": False,
+                              "seenHost": f"203.0.113.{i}", "seenPort": 40312})
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 1)
+        self.assertEqual(self.node.host, "203.0.113.99")
+        self.clock.advance(HOST_INTERVAL)
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 2)
+        self.clock.advance(HOST_INTERVAL)
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 2)
+        self.tracker.say({"type": "reach", "host": "203.0.113.7", "port": NODE_PORT,
+                          "reachable": False, "seenHost": "203.0.113.7",
+                          "seenPort": 40312})
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 3)
+        self.tracker.say({"type": "reach", "host": "203.0.113.8", "port": NODE_PORT,
+                          "reachable": False, "seenHost": "203.0.113.8",
+                          "seenPort": 40312})
+        self.membership.stopService()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_aNodeOnAPublicAddressTellsIt(self):
         """A node whose tracker connection leaves from an address that is

@@ -413,3 +413,48 @@ class RelayedHandshakeTests(SynchronousTestCase):
                            "16 connections through your relay are still to say "
                            "thisisme")
         self.assertTaken(openLink(node, host="192.0.7.7"))
+
+
+class RelayedEvictionTests(SynchronousTestCase):
+    """
+    A full node at home: every inbound link comes through its relay, so
+    eviction sees one address group, the relay's, which has held links
+    for as long as the node has been up.
+    """
+
+    RELAY = "192.0.2.1"
+
+    def linked(self, node, dialler, peer_id):
+        """A link through the relay from a dialler the relay says is at
+        ``dialler``, its thisisme said."""
+        link = node.buildLink(inbound=True)
+        link.makeConnection(relayed(StringTransport(
+            peerAddress=IPv4Address("TCP", self.RELAY, 40000 + peer_id)), dialler))
+        feed(link, wire.ThisIsMe(peer_id, 5000, ""))
+        return link
+
+    def test_oneDiallersGroupChurningPushesOutOnlyItsOwn(self):
+        """
+        A stranger's address group of diallers links to a full node at
+        home through its relay every 0.16 s (its 6.25 a second there), an
+        honest dialler of another group once between.  No relayed link
+        had a grace of its own (the relay's group's tenure is the node's
+        age), and each newcomer took the newest link's place: the honest
+        link went at the stranger's next link, 0.16 s later.  Now the
+        stranger's newcomers push out only its own, and the honest link
+        and those held before stay.
+        """
+        node = makeNode(1, max_connections=8)
+        held = [self.linked(node, f"203.{n}.113.9", 100 + n) for n in range(4)]
+        node.clock.advance(3600)
+        for n in range(60):
+            self.linked(node, "198.51.100.7", 200 + n)
+            node.clock.advance(0.16)
+        honest = self.linked(node, "203.99.113.9", 99)
+        self.assertFalse(honest.transport.disconnecting)
+        for n in range(200):
+            node.clock.advance(0.16)
+            self.linked(node, "198.51.100.7", 300 + n)
+        self.assertEqual([link.transport.disconnecting for link in held + [honest]],
+                         [False] * 5)
+        self.assertEqual(node.overlay.linkCount(), 8)

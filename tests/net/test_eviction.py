@@ -10,8 +10,9 @@ from twisted_bazaar.net.eviction import GRACE, Candidate, chooseVictim
 NOW = 1000.0
 
 
-def candidate(name, since, group="10.0.0.0/16", established=True, proven=False):
-    return Candidate(name, since, group, established, proven)
+def candidate(name, since, group="10.0.0.0/16", established=True, proven=False,
+              label=None):
+    return Candidate(name, since, group, established, proven, label)
 
 
 class ChooseVictimTests(SynchronousTestCase):
@@ -124,3 +125,43 @@ class MoreGroupsThanSlotsTests(SynchronousTestCase):
         self.assertEqual(chooseVictim(young, NOW, asker="11.0.0.0/16",
                                       tenure=lambda group, since: 0.0), "g8")
 
+
+
+class ThroughOneRelayTests(SynchronousTestCase):
+    """
+    A node at home: every inbound link comes through its relay, one
+    address group (the relay's), whose links the relay labels with the
+    address group it names for each dialler (a churning stranger's group
+    through the relay: tests/net/test_admission.py,
+    L{RelayedEvictionTests}).
+    """
+
+    RELAY = "192.0.0.0/16"
+
+    def test_labelsAreHeldAsGroupsAre(self):
+        """Among the relay's links, a label holding more than the
+        newcomer's will gives way whatever the ages, its newest first;
+        else the newcomer's own label gives way, past its grace, the
+        oldest half kept; a link through no relay of the relay's own
+        group is the group's, as before."""
+        links = [candidate("a1", 1, self.RELAY, label="a"),
+                 candidate("a2", 2, self.RELAY, label="a"),
+                 candidate("b1", 3, self.RELAY, label="b"),
+                 candidate("b2", 900, self.RELAY, label="b")]
+        self.assertEqual(chooseVictim(links, 4.0, asker=self.RELAY, asker_label="c"),
+                         "b2")
+        self.assertIsNone(chooseVictim(links, 4.0, asker=self.RELAY, asker_label="a"))
+        self.assertEqual(chooseVictim(links, NOW, asker=self.RELAY, asker_label="a"),
+                         "a2")
+        self.assertEqual(chooseVictim(links, NOW, asker=self.RELAY), "b2")
+
+    def test_aLabelsGraceRunsFromItsOldestLink(self):
+        """Labels of one link each are open to a newcomer of another once
+        their oldest link is past the grace, whatever the relay's
+        group's tenure."""
+        links = [candidate("a1", 5, self.RELAY, label="a"),
+                 candidate("b1", 6, self.RELAY, label="b")]
+        old = {"tenure": lambda group, since: 0.0, "asker": self.RELAY,
+               "asker_label": "c"}
+        self.assertIsNone(chooseVictim(links, 12.0, **old))
+        self.assertEqual(chooseVictim(links, 16.0, **old), "b1")

@@ -186,6 +186,24 @@ class IndexSellingTests(TrackerSessionCase):
         self.assertEqual(sent(link), [])
         self.assertFalse(link.closing)
 
+    def test_aListingNobodyAskedForLogsNothing(self):
+        """
+        The node asks its tracker no ``list``, so a ``listing`` is no
+        answer of its own: a tracker (a lying one among several) sending
+        listing after listing, each a frame of 1,000 items, had each
+        logged whole, one line of some 60 KB a message (100 listings,
+        100 lines, 6 MB), outside the peer log.  Now nothing.
+        """
+        link = self.register()
+        lines = []
+        self.patch(IndexDiscovery, "log",
+                   Logger(observer=lambda event: lines.append(formatEvent(event))))
+        items = {f"item-{n:04d}-" + "x" * 40: n for n in range(1000)}
+        for _ in range(100):
+            feed(link, indexmsg.Listing(items))
+        self.assertEqual(lines, [])
+        self.assertEqual(sent(link), [])
+
     def test_theFirstAckOfAnItemSaysItIsListed(self):
         """Once an item's register is acknowledged, a line says so, once
         (a renewal's ack says nothing more); a new tracker's ack says it

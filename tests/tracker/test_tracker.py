@@ -29,6 +29,7 @@ from tests.helpers import (
     parseJSONNetstrings,
     sent,
 )
+from twisted_bazaar.base.peerhost import NAME_ADDRESSES
 from twisted_bazaar.wire.ids import KEYED, parseWireId, shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity
@@ -848,6 +849,17 @@ class CheckedWhereItConnectsTests(ReachTests):
         asker.say({"type": "whereis", "id": wireId(node_id)})
         [answer] = asker.heard()
         self.assertEqual((answer["host"], answer["port"]), ("seller.example", 4001))
+
+    def test_aNameOfAThousandAddressesIsCheckedAtTheFirstFour(self):
+        """A node on the tracker's machine (checked anywhere) registered
+        at a name that resolves to a thousand addresses: the check tried
+        each in turn (1,000 dials); now the first NAME_ADDRESSES."""
+        self.connector.names["many.example"] = [
+            f"198.51.{i // 250}.{i % 250 + 1}" for i in range(1000)]
+        self.register(4001, peer_host="127.0.0.1", host="many.example")
+        while self.connector.requests and not self.connector.requests[-1].deferred.called:
+            self.connector.failLast(ConnectionRefusedError())
+        self.assertEqual(len(self.connector.requests), NAME_ADDRESSES)
 
     def test_aNameElsewhere(self):
         """A name that resolves to other addresses only, to none, or not at

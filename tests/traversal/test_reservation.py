@@ -8,7 +8,7 @@ node's relay: tests/core/test_offering.py).
 
 import random
 
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionDone, ConnectionRefusedError
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
@@ -276,6 +276,66 @@ class PeerReservationTests(PeerReservationCase):
         self.tracker.say({"type": "relayReserved", "relay": "192.0.2.1:7701"})
         self.clock.advance(4 * RETRY_FIRST)
         self.assertEqual(self.tracker.heard(), [])
+
+    def test_aTrackerNamingFailingRelaysHasThemDialledEverLessOften(self):
+        """
+        A lying tracker names a public node's relay after another, each
+        at a new address where the dial fails at once, unasked too: the
+        node dialled each (100 named in a row, 100 dials; one a second for
+        600 s, 600), as fast as its dials failed: a reflector of SYNs at
+        any public address the tracker chose.  Now it takes a relayAt only
+        as the answer to its relayReserve, and after the second relay in
+        a row that failed it waits RETRY_FIRST before it asks again,
+        doubling (2 dials of the 100; 8 in the 600 s); the wait goes with
+        the tracker connection.
+        """
+        self.tracker.say(reach(False))
+        dials = self.node.connector.requests
+
+        def named(count, every=0.0):
+            for i in range(count):
+                before = len(dials)
+                self.tracker.say({"type": "relayAt", "id": wireId(self.relaying.id),
+                                  "relay": f"192.0.2.{i % 250 + 1}:7702"})
+                if len(dials) > before:
+                    self.node.connector.failLast(ConnectionRefusedError())
+                self.clock.advance(every)
+
+        with capturedLogs() as events:
+            named(100)
+        self.assertEqual(len(dials), 2)
+        self.assertIn("not dialling the relay at 192.0.2.3:7702 its tracker named: this "
+                      "node asked for none", [formatEvent(event) for event in events])
+        named(600, every=1.0)
+        self.assertEqual(len(dials), 8)
+        self.tracker.link.transport.loseConnection()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_aRelayThatPassesItsProbeEndsTheWait(self):
+        """A relay named that holds the node and passes its probe starts
+        the count of failures again: its loss has the node ask at once."""
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        for relay in ("192.0.2.7:7702", "192.0.2.8:7702"):
+            self.tracker.say({"type": "relayAt", "id": wireId(self.relaying.id),
+                              "relay": relay})
+            self.node.connector.failLast(ConnectionRefusedError())
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+        self.clock.advance(RETRY_FIRST)
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+        self.tracker.say({"type": "relayAt", "id": wireId(self.relaying.id),
+                          "relay": RELAY})
+        transport = StringTransport()
+        secured(transport, decode(self.relaying.key))
+        request = self.node.connector.requests[-1]
+        hold = request.link
+        hold.makeConnection(transport)
+        request.deferred.callback(hold)
+        hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
+        self.service.reservation._probed(hold, None)
+        self.tracker.heard()
+        hold.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
 
     def test_goneWithTheTracker(self):
         """The tracker connection's loss ends the reservation at the

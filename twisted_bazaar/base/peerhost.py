@@ -23,9 +23,29 @@ tracker names the peer.
 import functools
 
 from twisted_bazaar.base.lan import LOWEST_PORT, ipAddress, isLocal
+from twisted_bazaar.base.limitregistry import declare
 
 #: The scopes of an address: this machine, a private network, the internet.
 LOOPBACK, LOCAL, PUBLIC = "loopback", "private", "public"
+
+#: Addresses of one name dialled in turn, the first of those the rules
+#: allow in the order found: a name's owner's name server answers each
+#: resolver as it likes, and answering a dialler with a thousand public
+#: addresses (a few hundred fit in a UDP answer, thousands over TCP) had
+#: one dial of its peer try every one, a SYN each.  Two of each family
+#: is more than a dial by name would try (RFC 8305).
+NAME_ADDRESSES = 4
+NAME_ADDRESSES_LIMIT = declare(
+    "peerhost.name-addresses", NAME_ADDRESSES, "addresses",
+    "addresses of one name a dial (a node's of a peer the tracker names at "
+    "that name, a tracker's check of a node's --host) tries in turn: the name's "
+    "owner chooses how many its name server answers", owner=__name__)
+
+
+def firstDialled(addresses):
+    """The addresses, in order, a dial of a name tries: the first
+    L{NAME_ADDRESSES} of those given."""
+    return addresses[:NAME_ADDRESSES]
 
 
 @functools.lru_cache(maxsize=1024)

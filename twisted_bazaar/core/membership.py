@@ -44,7 +44,7 @@ from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
 from twisted_bazaar.base.lan import sameHost, toldHost
 from twisted_bazaar.core.questions import Questions, TrackerGone
-from twisted_bazaar.core.reaching import heardReach
+from twisted_bazaar.core.reaching import Reaching
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.handshake import LinkHandshake
@@ -92,6 +92,8 @@ class Membership(Service):
         self._introducing = {wire.ThisIsYou: self._named, wire.Error: self._said}
         #: Questions sent to the tracker and not yet answered.
         self._questions = Questions(node.clock, node.config.link, self._silent)
+        #: What it does with a reach (and a new host's timer).
+        self._reaching = Reaching(node)
         #: The relay at its own host the tracker named (a nodereply's, on
         #: this tracker connection), or None: its own relay
         #: (L{isTrackerRelay}).
@@ -274,12 +276,9 @@ class Membership(Service):
         relay message a part has no use for): ``error{wtf}``."""
         if link is None:
             link = self.link
-        if link.peer_id is None:
-            link.protocolError("wtf", f"a node does not expect {message.TYPE} "
-                               "from the tracker before thisisyou")
-        else:
-            link.protocolError("wtf", f"a node does not expect {message.TYPE} "
-                               "from the tracker")
+        before = " before thisisyou" if link.peer_id is None else ""
+        link.protocolError("wtf", f"a node does not expect {message.TYPE} from the "
+                           f"tracker{before}")
 
     def _named(self, link, answer):
         if (answer.key is None) != (answer.nonce is None):
@@ -324,9 +323,8 @@ class Membership(Service):
         self.link.close("tracker said dc", routine=True)
 
     def _reached(self, message):
-        """The tracker says what its check of this node's address found
-        (L{heardReach})."""
-        heardReach(self.node, self.link, self._local, message, self.log)
+        """What the tracker's check of the node found (L{Reaching.heard})."""
+        self._reaching.heard(self.link, self._local, message, self.log)
 
     # -- what schemes and roles use -----------------------------------------------
 
@@ -453,6 +451,7 @@ class Membership(Service):
     def stopService(self):
         super().stopService()
         self.stop()
+        self._reaching.stop()
         if self._client is not None:
             return self._client.stop()
         return defer.succeed(None)

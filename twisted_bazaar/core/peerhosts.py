@@ -23,7 +23,8 @@ the name.
 from twisted.internet import defer
 from twisted.logger import Logger, LogLevel
 
-from twisted_bazaar.base.peerhost import LOCAL, PUBLIC, isName, scopeOf, whyNotDialled
+from twisted_bazaar.base.peerhost import (
+    LOCAL, PUBLIC, firstDialled, isName, scopeOf, whyNotDialled)
 from twisted_bazaar.core.questions import TrackerGone
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.keepalive import DEFAULT_HANDSHAKE_TIMEOUT
@@ -201,15 +202,15 @@ class PeerHosts:
                                    errbackArgs=(peer, purpose, timeout))
 
     def _resolved(self, addresses, peer, purpose):
-        """The addresses peer's name resolved to that may be dialled; or,
-        if none, the refusal of the first (what DNS answered the node is
+        """The addresses peer's name resolved to that may be dialled (the
+        first L{firstDialled} takes); or, if none, the refusal of the first (what DNS answered the node is
         a peer's word, as much as a host it names)."""
         scopes = self.scopes()
         whys = [(address, whyNotDialled(address, peer.port, scopes))
                 for address in addresses]
         allowed = [address for address, why in whys if why is None]
         if allowed:
-            return allowed
+            return firstDialled(allowed)
         if not whys:
             return self._refused(peer, purpose, f"{peer.host} resolves to no address")
         address, why = whys[0]

@@ -4,6 +4,13 @@ What a node does with a ``reach`` its tracker sends (docs/protocol.md §5,
 host it is seen at when it has none of its own to tell, tells its parts,
 and logs a line when that changes.  Apart from the tracker link's owner
 (L{twisted_bazaar.core.membership.Membership}), which only hands it on.
+
+A new host has every part advertise the node again (every item
+registered again, each record signed anew), and the host is the
+tracker's word: a lying tracker among several that names another host
+in each ``reach`` had the node sign its every record with every
+message.  So a new host is advertised at most once in L{HOST_INTERVAL},
+as a new relay is (L{twisted_bazaar.traversal.reservation}).
 """
 
 from twisted.logger import LogLevel
@@ -18,32 +25,76 @@ REACHABLE = ("this node is reachable from outside at {host}:{port}: the tracker 
 UNREACHABLE = ("this node is not reachable from outside at {host}:{port} (behind "
                "NAT?): other nodes cannot dial it; the tracker saw it connect from "
                "{seen_host}:{seen_port}")
+#: Seconds at least between two hosts the node advertises anew: one that
+#: comes sooner waits out the rest, and only the latest is advertised.
+HOST_INTERVAL = 5.0
 
 
-def heardReach(node, link, local, message, log):
+class Reaching:
     """
-    The tracker on ``link`` says what its check of node's address found
-    (``message``): the node keeps it as its reachability, tells its parts
-    (C{reachChanged}: they reserve at a relay, offer one, punch), and
-    ``log`` gets a line when that changes (through the peer log: the
-    tracker could say it often).  ``local``: the local address the
-    tracker connection leaves from, or None (see L{toldHost}).
+    A node's side of its tracker's ``reach``, and the timer of a new
+    host that waits out L{HOST_INTERVAL} (its owner, the node's
+    membership, L{stop}s it).
     """
-    was, now = node.reach, Reachability.fromReach(message)
-    node.reach = now
-    told = node.host if local is None else toldHost(local, now.seen_host)
-    if told != node.host:
-        # What advertises the node's address says so again (a chord
-        # node's records, signed with "" before this reach).
-        node.host = told
+
+    def __init__(self, node):
+        self.node = node
+        #: When the node last advertised a new host, and that host.
+        self._advertisedAt = None
+        self._advertised = None
+        self._call = None
+
+    def heard(self, link, local, message, log):
+        """
+        The tracker on ``link`` says what its check of the node's address
+        found (``message``): the node keeps it as its reachability, tells
+        its parts (C{reachChanged}: they reserve at a relay, offer one,
+        punch), advertises a new host (C{relayChanged}, paced), and
+        ``log`` gets a line when that changes (through the peer log: the
+        tracker could say it often).  ``local``: the local address the
+        tracker connection leaves from, or None (see L{toldHost}).
+        """
+        node = self.node
+        was, now = node.reach, Reachability.fromReach(message)
+        node.reach = now
+        told = node.host if local is None else toldHost(local, now.seen_host)
+        if told != node.host:
+            node.host = told
+            self._advertise()
+        node.events.reachChanged(now, getattr(link.transport.getHost(), "port", 0))
+        if not now.differs(was):
+            return
+        if now.state == PUBLIC:
+            level, line = LogLevel.info, REACHABLE
+        else:
+            level, line = LogLevel.warn, UNREACHABLE
+        node.overlay.peer_log.emit(log, level, groupOf(link), line,
+                                   host=now.host, port=now.port,
+                                   seen_host=now.seen_host, seen_port=now.seen_port)
+
+    def _advertise(self):
+        """What advertises the node's address says so again (a chord
+        node's records, signed with "" before the first reach): at once,
+        or once L{HOST_INTERVAL} has passed since the last new host, if
+        the host is still not the one advertised then."""
+        node, clock = self.node, self.node.clock
+        if self._call is not None:
+            return
+        due = (clock.seconds() if self._advertisedAt is None
+               else self._advertisedAt + HOST_INTERVAL)
+        if due > clock.seconds():
+            self._call = clock.callLater(due - clock.seconds(), self._due)
+            return
+        self._advertisedAt, self._advertised = clock.seconds(), node.host
         node.events.relayChanged()
-    node.events.reachChanged(now, getattr(link.transport.getHost(), "port", 0))
-    if not now.differs(was):
-        return
-    if now.state == PUBLIC:
-        level, line = LogLevel.info, REACHABLE
-    else:
-        level, line = LogLevel.warn, UNREACHABLE
-    node.overlay.peer_log.emit(log, level, groupOf(link), line,
-                               host=now.host, port=now.port,
-                               seen_host=now.seen_host, seen_port=now.seen_port)
+
+    def _due(self):
+        self._call = None
+        if self.node.host != self._advertised:
+            self._advertise()
+
+    def stop(self):
+        """The node stops: no host waits to be advertised."""
+        call, self._call = self._call, None
+        if call is not None and call.active():
+            call.cancel()

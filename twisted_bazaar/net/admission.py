@@ -262,14 +262,15 @@ class Admission:
         partners = table.partners
         candidates = [
             Candidate(link, since, groupOf(link), link.peer_id is not None,
-                      link in partners)
+                      link in partners, namedGroupOf(link))
             for link, since in table.since.items()
             if not link.closing and link is not asker
             and (purpose is None or link.purpose == purpose)]
         connections = table.connections
         victim = chooseVictim(candidates, table.node.clock.seconds(),
                               None if asker is None else groupOf(asker),
-                              connections.grace, connections.tenureOf)
+                              connections.grace, connections.tenureOf,
+                              None if asker is None else namedGroupOf(asker))
         if victim is None:
             return False
         victim.peerLine(LogLevel.info, "evicting {peer} to make room for a new link",

@@ -15,8 +15,10 @@ of a shared file costs a stranger nothing, and makes none), links of groups
 still in their grace period (counted from the group's tenure, see
 L{twisted_bazaar.net.connections.Tenure}), or the longest-lived half of
 the rest; of what is left, the newest link of the address group holding
-the most candidates.  Pure logic: the owner gathers the facts and closes
-the victim.
+the most candidates.  For a newcomer through a relay, the relay's
+group's links are held, by the address group the relay names for each
+dialler, to what groups are held to among groups (L{RelayLabels}).
+Pure logic: the owner gathers the facts and closes the victim.
 """
 
 import attr
@@ -55,9 +57,13 @@ class Candidate:
     group: str
     established: bool
     proven: bool
+    #: The address group the relay names for the link's dialler
+    #: (L{namedGroupOf}), or None for a link through no relay.
+    label: object = None
 
 
-def chooseVictim(candidates, now, asker=None, grace=GRACE, tenure=None):
+def chooseVictim(candidates, now, asker=None, grace=GRACE, tenure=None,
+                 asker_label=None):
     """
     The link to evict from candidates (the inbound links holding what a
     newcomer of address group ``asker`` asks for), or None when every
@@ -69,6 +75,8 @@ def chooseVictim(candidates, now, asker=None, grace=GRACE, tenure=None):
         start of its oldest link; that start itself when None.  A group's grace runs from its tenure, so a group
         that replaces its links before they are ``grace`` old does not
         keep them young.
+    @param asker_label: the address group the relay names for the
+        newcomer's dialler, for one through a relay (L{RelayLabels}).
     """
     waiting = [c for c in candidates if not c.established]
     if waiting:
@@ -79,7 +87,11 @@ def chooseVictim(candidates, now, asker=None, grace=GRACE, tenure=None):
     mine = counts.get(asker, 0) + 1
     heavy = [c for c in candidates if counts[c.group] > mine]
     if heavy and asker is not None:
-        return _fromHeaviest(heavy, counts).link
+        return _fromHeaviest(heavy, counts, lambda c: c.group).link
+    labels = RelayLabels(candidates, asker, asker_label)
+    heavy = labels.heavy()
+    if heavy:
+        return _fromHeaviest(heavy, labels.counts, lambda c: c.label).link
     oldest = {}
     for candidate in candidates:
         oldest[candidate.group] = min(candidate.since,
@@ -87,7 +99,8 @@ def chooseVictim(candidates, now, asker=None, grace=GRACE, tenure=None):
     if tenure is not None:
         oldest = {group: tenure(group, since) for group, since in oldest.items()}
     open_ = [c for c in candidates if not c.proven and now - oldest[c.group] >= grace
-             and (c.group == asker or counts[c.group] >= mine)]
+             and (labels.open(c, now, grace) if c.group == asker
+                  else counts[c.group] >= mine)]
     open_.sort(key=lambda c: c.since)
     open_ = open_[len(open_) // 2:]
     if not open_:
@@ -95,16 +108,60 @@ def chooseVictim(candidates, now, asker=None, grace=GRACE, tenure=None):
     return _fromLargestGroup(open_, oldest=False).link
 
 
-def _fromHeaviest(candidates, counts):
+class RelayLabels:
     """
-    The link a group holding more than the newcomer will gives up: of the
-    group holding the most (the one that came last, of equals), a link
-    that traded nothing before a trading partner, and the newest first.
+    The links of a newcomer's own address group, by the address group
+    the relay names for each dialler (its label), for a newcomer through
+    a relay: whose group holds every link of a node at home, so the
+    group's share, grace and tenure told nothing apart there, and one
+    group of diallers that opened circuit after circuit through the
+    relay took the place of each honest dialler's new link (the relay's
+    group always had links: none had a grace of its own).  Among them,
+    labels are held to what groups are held to among groups: a label
+    holding more than the newcomer's will gives way first, whatever the
+    ages; else only the newcomer's own label, or one holding as many,
+    once its oldest link is ``grace`` old.  The relay's word divides its
+    group's links, never widens what they may push out of other groups.
     """
-    top = max(counts[c.group] for c in candidates)
-    heaviest = [c for c in candidates if counts[c.group] == top]
-    last_group = max(heaviest, key=lambda c: c.since).group
-    group = [c for c in heaviest if c.group == last_group]
+
+    def __init__(self, candidates, asker, label):
+        self.label = label
+        #: label -> links of it, and the start of its oldest link.
+        self.counts, self.oldest = {}, {}
+        self.own = [c for c in candidates if c.group == asker]
+        if label is None:
+            return
+        for candidate in self.own:
+            each = candidate.label
+            self.counts[each] = self.counts.get(each, 0) + 1
+            self.oldest[each] = min(candidate.since, self.oldest.get(each, candidate.since))
+        self.mine = self.counts.get(label, 0) + 1
+
+    def heavy(self):
+        """The links of labels holding more than the newcomer's will."""
+        if self.label is None:
+            return []
+        return [c for c in self.own if self.counts[c.label] > self.mine]
+
+    def open(self, candidate, now, grace):
+        """Whether the newcomer may push candidate (of its own group) out,
+        grace and age apart."""
+        each = candidate.label
+        return self.label is None or each == self.label or (
+            self.counts[each] >= self.mine and now - self.oldest[each] >= grace)
+
+
+def _fromHeaviest(candidates, counts, keyOf):
+    """
+    The link a group (or label, L{RelayLabels}) holding more than the
+    newcomer's will gives up: of the one holding the most (the one that
+    came last, of equals), a link that traded nothing before a trading
+    partner, and the newest first.  ``keyOf(candidate)``: its group.
+    """
+    top = max(counts[keyOf(c)] for c in candidates)
+    heaviest = [c for c in candidates if counts[keyOf(c)] == top]
+    last = keyOf(max(heaviest, key=lambda c: c.since))
+    group = [c for c in heaviest if keyOf(c) == last]
     return max(group, key=lambda c: (not c.proven, c.since))
 
 

@@ -10,7 +10,7 @@ from twisted.logger import LogLevel
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import declare
-from twisted_bazaar.base.peerhost import isName, whyNotChecked
+from twisted_bazaar.base.peerhost import firstDialled, isName, whyNotChecked
 from twisted_bazaar.core.peerhosts import HostRefused
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.eviction import groupOf
@@ -171,12 +171,12 @@ class AddressChecks:
 
 
 def _allowed(addresses, name, seen):
-    """The addresses name resolved to that a check dials (L{whyNotChecked});
-    else why none."""
+    """The addresses name resolved to that a check dials (L{whyNotChecked}),
+    the first L{firstDialled} takes; else why none."""
     whys = [(address, whyNotChecked(address, seen)) for address in addresses]
     allowed = [address for address, why in whys if why is None]
     if allowed:
-        return allowed
+        return firstDialled(allowed)
     if not whys:
         raise HostRefused(f"{name} resolves to no address")
     address, why = whys[0]

@@ -21,6 +21,7 @@ from twisted.logger import Logger, LogLevel
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.encrypted import EncryptedProtocol
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.net.handshake import PLAIN, channelKey
@@ -67,6 +68,13 @@ ADVERTISE_MAX = 320.0
 #: A relay advertised and kept this long (no new one advertised since)
 #: brings the wait back to ADVERTISE_INTERVAL.
 ADVERTISE_CALM = 2 * ADVERTISE_MAX
+#: Public nodes' relays named in a row that fail this node (none passing
+#: its probe since) after which it waits before it asks its tracker for
+#: another: RETRY_FIRST after the next, doubling up to RETRY_MAX.  Each
+#: ``relayAt`` is a dial to the address it names, and a tracker that
+#: names one failing relay after another (a lying one among several) had
+#: the node dial them as fast as each dial failed.
+FAILURES_AT_ONCE = 1
 
 
 class RelayReservation:
@@ -119,6 +127,14 @@ class RelayReservation:
         self._advertisedAt = None
         self._advertiseWait = ADVERTISE_INTERVAL
         self._advertiseCall = None
+        #: Whether a relayReserve sent waits for its answer: a relayAt is
+        #: taken only as one.
+        self._awaiting = False
+        #: Public nodes' relays named that failed in a row (none passed
+        #: its probe since), and the timer of the ask that waits after
+        #: them (L{FAILURES_AT_ONCE}).
+        self._failures = 0
+        self._askCall = None
 
     def ask(self, send):
         """Ask the tracker for a reservation (once per tracker
@@ -126,11 +142,18 @@ class RelayReservation:
         if not self.asked:
             self.asked = True
             self._send = send
-            send(RelayReserve())
+            self._ask()
+
+    def _ask(self):
+        """Send relayReserve, whose answer (relayAt or relayReserved) is
+        awaited."""
+        self._awaiting = True
+        self._send(RelayReserve())
 
     def reserved(self, message):
         """The tracker holds the reservation at its own relay: the node
         advertises it, and asks again later for a public node's."""
+        self._awaiting = False
         self.trackerRelay = message.relay
         self._atTracker = True
         self._setRelay(message.relay)
@@ -144,7 +167,7 @@ class RelayReservation:
         self._retry = None
         if (self.asked and self._send is not None and self._atTracker
                 and self._peer is None):
-            self._send(RelayReserve())
+            self._ask()
 
     def at(self, message):
         """The tracker names a public node's relay (``relayAt``): reserve
@@ -152,15 +175,26 @@ class RelayReservation:
         reservation at the tracker's relay holds until then), unless the
         node's dialer does not dial that address (a service of its own
         machine or network: L{RelayedConnector.vetRelay}); then it asks
-        the tracker for another."""
+        the tracker for another.  Only as the answer to a relayReserve
+        of this node's that awaits one: each is a dial to the address it
+        names, and a tracker naming relays unasked had the node dial as
+        many as it named."""
         if (not self.asked or self._peer is not None
                 or (self.relay is not None and not self._atTracker)):
             return
+        if not self._awaiting:
+            # Charged to the tracker that named it, not to the relay's group.
+            self.node.overlay.peer_log.emit(
+                self.log, LogLevel.info, groupOf(self.node.membership.link),
+                "not dialling the relay at {relay} its tracker named: this node "
+                "asked for none", relay=message.relay)
+            return
+        self._awaiting = False
         host, port = splitRelay(message.relay)
         hold = self._peer = PeerHold(self, message)
         why = self.node.dialer.connector.whyNotRelay(message.relay)
         if why is not None:
-            self.peerLost(hold, why)
+            self.peerLost(hold, why, dialled=False)
             return
         d = self._connecting = self.node.connector.connect(host, port, hold)
         d.addCallbacks(self._connected, self._notConnected, errbackArgs=(hold,))
@@ -212,6 +246,7 @@ class RelayReservation:
                 "{wait:g} s", relay=hold.named.relay, why=why, wait=PROBE_INTERVAL)
             why = None
         if why is None:
+            self._failures = 0
             self._probeTimer = self.node.clock.callLater(PROBE_INTERVAL,
                                                          self._startProbe, hold)
         else:
@@ -238,10 +273,12 @@ class RelayReservation:
             return
         hold.letGo(f"the tracker does not name it: {message.info}")
 
-    def peerLost(self, hold, why):
+    def peerLost(self, hold, why, dialled=True):
         """The reservation at a public node's relay did not come, or
         ended: the node advertises no relay, and asks the tracker for
-        another (it names another relay, or holds one itself)."""
+        another (it names another relay, or holds one itself): at once
+        for one it did not dial (``dialled`` false: its address refused),
+        else as L{_askAfterFailure} says."""
         if hold is not self._peer:
             return
         self._peer = None
@@ -255,7 +292,27 @@ class RelayReservation:
         if not self._atTracker:
             self._setRelay(None)
         if self.asked and self._send is not None:
-            self._send(RelayReserve())
+            if dialled:
+                self._askAfterFailure()
+            else:
+                self._ask()
+
+    def _askAfterFailure(self):
+        """Ask the tracker for another relay: at once after the first
+        that failed in a row (L{FAILURES_AT_ONCE}), then RETRY_FIRST
+        later, doubling with each more up to RETRY_MAX."""
+        self._failures += 1
+        if self._failures <= FAILURES_AT_ONCE:
+            self._ask()
+        elif self._askCall is None:
+            more = min(self._failures - FAILURES_AT_ONCE - 1, 16)
+            self._askCall = self.node.clock.callLater(
+                min(RETRY_MAX, RETRY_FIRST * 2 ** more), self._askDue)
+
+    def _askDue(self):
+        self._askCall = None
+        if self.asked and self._send is not None and self._peer is None:
+            self._ask()
 
     def _setRelay(self, relay):
         """Hold relay (None: none) from now on, and advertise it
@@ -307,10 +364,13 @@ class RelayReservation:
         connecting, self._connecting = self._connecting, None
         if connecting is not None:
             connecting.cancel()
-        retry, self._retry = self._retry, None
-        if retry is not None and retry.active():
-            retry.cancel()
+        for call in (self._retry, self._askCall):
+            if call is not None and call.active():
+                call.cancel()
+        self._retry = self._askCall = None
         self._retryWait = RETRY_FIRST
+        self._failures = 0
+        self._awaiting = False
         self._atTracker = False
         self.trackerRelay = None
         if hold is not None and hold.transport is not None:

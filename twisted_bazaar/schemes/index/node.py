@@ -246,7 +246,10 @@ class IndexDiscovery(Service, NodeObserver):
             self.log.info("the tracker's index no longer lists {item}", item=item)
 
     def _listed(self, message):
-        self.log.info("on offer: {items}", items=message.items)
+        """A ``listing``: the answer to a ``list`` this node never asks
+        (a client's question), so it is dropped unread and unlogged.  It
+        was logged whole, a line of up to a frame a message, as often as
+        a tracker (a lying one among several) sent it."""
 
     # -- IService --------------------------------------------------------------------
 
