@@ -8,7 +8,7 @@ which links it takes and keeps: tests/net/test_admission.py).
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionRefusedError
 from twisted.logger import capturedLogs, formatEvent
-from twisted.test.proto_helpers import StringTransport
+from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
