@@ -94,8 +94,11 @@ class MarketView:
             self.members[node_id] = rows[node_id]
             self._joinedAt[node_id] = self.clock.seconds()
             self.departed.pop(node_id, None)
-            self._event("joined", node_id)
+            self._changed = True
+            # A node live at the view's first look joined before it, at a
+            # time the view does not know: no join is claimed for it.
             if self._watching:
+                self._event("joined", node_id)
                 self._newcomers.add(node_id)
         self._newcomers &= set(rows)
         self._watching = True
