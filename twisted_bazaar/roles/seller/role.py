@@ -67,7 +67,13 @@ class Seller(Role):
     log = Logger()
 
     def stockHeld(self):
-        return dict(self.stock)
+        """The stock as on disk: a sale's units leave it once its commit
+        is done, not when the sale is made (an operator, the web view and
+        the metrics are told of no sale its store has not recorded)."""
+        stock = dict(self.stock)
+        for item, units in self.sales.uncommittedUnits().items():
+            stock[item] = stock.get(item, 0) + units
+        return stock
 
     def tradesHeld(self, now):
         return self.trades.entries(now)
