@@ -667,6 +667,26 @@ class StockAsOnDiskTests(SynchronousTestCase):
         self.assertEqual(self.shown(), {"apple": 5})
         self.assertEqual(self.seller.stock, {"apple": 5})
 
+    def test_aTradeIsToldOnceCommitted(self):
+        """The operator is told a sale (nodestate.trades, whose path the
+        web view moves along) once it is on disk, as a buyer tells its
+        purchases: told while its commit was in flight before."""
+        self.buy(50)
+        self.assertEqual(self.status.state().trades, ())
+        self.store.finish()
+        self.assertEqual([(entry[1], entry[2], entry[4]) for entry in
+                          self.status.state().trades], [(50, "apple", (9, 2, 1))])
+
+    def test_aTradeWhoseCommitFailedIsNeverTold(self):
+        """A sale undone (its commit failed) is no trade: it stayed in the
+        operator's trades before, a sale that never happened."""
+        self.buy(50)
+        self.store.fail()
+        self.assertEqual(self.status.state().trades, ())
+        self.buy(51)
+        self.store.finish()
+        self.assertEqual([entry[1] for entry in self.status.state().trades], [51])
+
     def test_unitsLeftAfterEachCommit(self):
         """Three commits in flight, done in order: each sale line says what
         is left once it is on disk, 4, 3, 2 (it said 2, 2, 2 before,

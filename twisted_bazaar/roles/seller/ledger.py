@@ -72,6 +72,10 @@ class Ledger:
                 units[sale.item] = units.get(sale.item, 0) + sale.units
         return units
 
+    def uncommittedIds(self):
+        """The buy ids of the sales not yet on disk."""
+        return {key[1] for key in self.uncommitted}
+
     def record(self, sale):
         """A new sale: in the ledger at once, on disk at the next commit."""
         self.ledger[sale.ledgerKey] = sale
@@ -149,6 +153,7 @@ class Ledger:
             else:
                 seller.stock[sale.item] += sale.units
         seller.answers.dropUndone(sales)
+        seller.trades.forget({sale.buy_id for sale in sales})
         self.flush()
         seller.checkIdle()
 
