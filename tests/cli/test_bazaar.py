@@ -333,7 +333,7 @@ class RenderTests(SynchronousTestCase):
         self.assertEqual(text.splitlines(), [
             "node 7 at 127.0.0.1:4001 (flood)", "links: 2",
             "  node 8 at 127.0.0.1:4002 (overlay)",
-            "  a status client at 127.0.0.1:0 (status)",
+            "  a status client from 127.0.0.1 (status)",
             "stock: apple 2", "bag: -", "pending buys: 0",
             "recent messages (newest last):",
             "     2.1 s ago  <- from a new connection  thisisme",

@@ -754,6 +754,15 @@ def _linked(link):
             else f"node {_short(link['id'])}")
 
 
+def _where(link):
+    """Where a link's peer is: the address it introduced, ``at HOST:PORT``;
+    one that listens on no port (a status client says port 0) is only
+    ``from HOST``, where its connection comes from, never at port 0."""
+    if link["port"]:
+        return f"at {link['host']}:{link['port']}"
+    return f"from {link['host']}"
+
+
 def _peer(peer_id):
     """The peer of a recent message, in words: a node, or a connection
     that had not yet said who it is (its first ``thisisme``)."""
@@ -795,7 +804,7 @@ def renderNode(obj):
     if obj.get("relay"):
         lines.append(f"reached through the relay at {obj['relay']}")
     lines.append(f"{'overlay ' if public else ''}links: {len(obj['links'])}")
-    lines += [f"  {_linked(link)} at {link['host']}:{link['port']} "
+    lines += [f"  {_linked(link)} {_where(link)} "
               f"({link['purpose']}{', through a relay' if link.get('relayed') else ''})"
               for link in obj["links"]]
     lines.append(f"stock: {counts(obj['stock'])}")
