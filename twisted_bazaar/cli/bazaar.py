@@ -415,6 +415,10 @@ def listing(reactor, args):
             unreachable.append({"id": wireId(node_id), "host": host, "port": port,
                                 "why": value.getErrorMessage()})
     listed = listObject(index.items, states, unreachable)
+    if len(members.nodes) < members.total:
+        # The tracker's list was cut short to fit one frame: the nodes past
+        # it were not asked, and no figure here counts them.
+        listed.update(asked=len(members.nodes), live=members.total)
     return dict(listed, trackers=trackerEntries(answers)) if several else listed
 
 
@@ -724,16 +728,19 @@ def renderStatus(obj):
 
 def renderList(obj):
     lines = []
+    query = (f"live query of {obj['asked']} of the {plural(obj['live'], 'live node')}: "
+             f"the tracker's list holds no more" if "asked" in obj
+             else "live query of every node")
     if obj["items"]:
-        lines.append("in stock (live query of every node):")
+        lines.append(f"in stock ({query}):")
         for item, entry in obj["items"].items():
             sellers = ", ".join(_short(s) for s in entry["sellers"]) or "-"
             lines.append(f"  {item}: {plural(entry['units'], 'unit')}, sellers: "
                          f"{sellers}")
     else:
-        lines.append("in stock (live query of every node): nothing")
+        lines.append(f"in stock ({query}): nothing")
     if obj.get("files"):
-        lines.append("shared files (live query of every node):")
+        lines.append(f"shared files ({query}):")
         for entry in obj["files"]:
             sellers = ", ".join(_short(s) for s in entry["sellers"])
             lines.append(f"  {entry['name']}: {byteSize(entry['size'])}, content id "
