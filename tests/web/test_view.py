@@ -151,6 +151,13 @@ class MarketViewTests(SynchronousTestCase):
             "name": "b.bin", "size": 100, "contentId": sha, "have": 40, "rate": 20,
             "sellers": 1, "state": "stalled", "why": "seller 3 did not deliver"}])
 
+    def test_liveAreTheMembersUnlessToldMore(self):
+        """The tracker's own view lists every live node: `live` counts
+        them; told of more (a memberlist cut short), it counts those."""
+        self.assertEqual(self.view.snapshot()["live"], 2)
+        self.view.liveSeen(900)
+        self.assertEqual(self.view.snapshot()["live"], 900)
+
     def test_firstAnswerIsTheBaseline(self):
         self.view.stateSeen(state(2, bag={"apple": 2}))
         self.assertEqual(self.kinds(), [])

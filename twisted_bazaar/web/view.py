@@ -72,6 +72,9 @@ class MarketView:
         self._changed = False
         #: The nodes last published as silent.
         self._silentShown = frozenset()
+        #: The live nodes the tracker counts, where it lists fewer (its
+        #: list cut to one frame), else None: every one is a member.
+        self._live = None
 
     # -- what was seen ---------------------------------------------------
 
@@ -103,6 +106,13 @@ class MarketView:
         self._newcomers &= set(rows)
         self._watching = True
         self.members.update(rows)
+
+    def liveSeen(self, total):
+        """How many live nodes the tracker counts, members or not (a
+        tracker's memberlist names as many as fit in one frame)."""
+        if total != self._live:
+            self._live = total
+            self._changed = True
 
     def stateSeen(self, state):
         """A node's L{NodeState}: events for what changed since its last."""
@@ -158,7 +168,9 @@ class MarketView:
 
     def snapshot(self):
         """
-        The whole market as JSON-ready data: ``nodes`` (each with its
+        The whole market as JSON-ready data: ``live`` (the live nodes the
+        tracker counts: more than ``nodes`` where its list names fewer),
+        ``nodes`` (each with its
         address, scheme, and when known its stock, link count, files
         counted, its ``reach`` and ``relay`` where it says them, and
         whether the view is its ``operator`` (told its whole state), and if so its bag, pending buys and downloads counted: a
@@ -202,7 +214,8 @@ class MarketView:
                 downloads += [{"node": wireId(node_id), **_row(DOWNLOAD_KEYS, row)}
                               for row in state.downloads]
             nodes.append(entry)
-        return {"nodes": nodes, "edges": sorted(map(list, edges)),
+        return {"nodes": nodes, "live": max(len(nodes), self._live or 0),
+                "edges": sorted(map(list, edges)),
                 "relayed": sorted(map(list, relayed)),
                 "offers": dict(sorted(offers.items())),
                 "files": [entry for _, entry in sorted(files.items())],

@@ -287,7 +287,13 @@ function showOperatorParts(told) {
 }
 
 function showMarket(market) {
-  document.getElementById("count").textContent = market.nodes.length;
+  // The tracker's list names as many nodes as fit in one frame: the
+  // count says when there are more live nodes than the view was told of.
+  const count = document.getElementById("count");
+  count.textContent = market.live > market.nodes.length ?
+    `${market.nodes.length} of ${market.live}` : market.nodes.length;
+  count.title = market.live > market.nodes.length ?
+    "the tracker's list names no more: the others are not shown" : "";
   showOperatorParts(market.nodes.some((node) => node.operator));
   drawGraph(document.getElementById("graph"), market);
   const rows = [];
