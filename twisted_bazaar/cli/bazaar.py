@@ -553,7 +553,7 @@ def relayedAt(address, members, direct):
 #: What a node tells only its operator, as ``bazaar node`` names it.
 WITHHELD = ("links other than overlay links", "bag", "pending buys",
             "recent messages", "downloads", "copies of shared files sold", "limits",
-            "relay use", "trades")
+            "relay use", "trades", "where the tracker saw it come from")
 
 
 def nodeObject(state):
