@@ -135,6 +135,11 @@ class MarketView:
                 self.trades.told(state.id, state.trades, self.clock.seconds(),
                                  place=False)
             return
+        # The trades the node tells its operator first: each names both
+        # sides, so the units this answer shows sold or bought are theirs
+        # before any other recent row's (another seller's sale of the same
+        # item is not the operator's buyer's purchase).
+        self.trades.told(state.id, state.trades, self.clock.seconds())
         # A shared file is no stock: its sales are its ``sold`` going up.
         sold = [(name, count) for name, _, _, count in state.files if count is not None]
         before_sold = {name: count for name, _, _, count in before.files
@@ -147,7 +152,6 @@ class MarketView:
         for item, units in _drops(state.bag or {}, before.bag or {}):
             self._event("bought", state.id, item=item, units=units)
             self.trades.seen("buyer", state.id, item, units)
-        self.trades.told(state.id, state.trades, self.clock.seconds())
         old, new = _peers(before), _peers(state)
         for peer in sorted(new - old):
             self._event("linked", state.id, peer=peer, feed=False)
