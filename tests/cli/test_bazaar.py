@@ -333,7 +333,7 @@ class RenderTests(SynchronousTestCase):
         self.assertEqual(text.splitlines(), [
             "node 7 at 127.0.0.1:4001 (flood)", "links: 2",
             "  node 8 at 127.0.0.1:4002 (overlay)",
-            "  a status client at 127.0.0.1:0 (status)",
+            "  a status client from 127.0.0.1 (status)",
             "stock: apple 2", "bag: -", "pending buys: 0",
             "recent messages (newest last):",
             "     2.1 s ago  <- from a new connection  thisisme",
@@ -605,6 +605,9 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
                          files=(("song.ogg", 5, "ab" * 32, None),), public=True)
 
     def test_publicFactsSayWhatIsWithheld(self):
+        """Everything the operator is told and a stranger is not is named:
+        the address the tracker saw the node come from too (its `seen`,
+        which the list left out)."""
         obj = nodeObject(self.publicState())
         self.assertIs(obj["operator"], False)
         self.assertNotIn("public", obj)
@@ -619,7 +622,7 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         self.assertEqual(lines[-1], "withheld (its operator's, told to --data-dir of "
                          "the node): links other than overlay links, bag, pending "
                          "buys, recent messages, downloads, copies of shared files sold, "
-                         "limits, relay use, trades")
+                         "limits, relay use, trades, where the tracker saw it come from")
 
     def test_theOperatorsWholeState(self):
         state = NodeState(7, "h", 1, "flood", (), {}, {"apple": 1}, 0,

@@ -14,7 +14,7 @@ from twisted_bazaar.cli.bazaar import parse, renderList, renderStatus
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.schemes.index.messages import Listing
 from twisted_bazaar.status.client import ClientError
-from twisted_bazaar.status.messages import MemberList
+from twisted_bazaar.status.messages import MemberList, NodeState
 
 TWO = ["--tracker", "127.0.0.1:7700", "--tracker", "127.0.0.1:7701"]
 
@@ -136,3 +136,18 @@ class ListTests(SeveralTrackersCase):
         self.patch(bazaar, "askTracker", lambda *a, **kw: defer.succeed(next(answers)))
         obj = self.successResultOf(bazaar.listing(None, parse(["list"])))
         self.assertNotIn("trackers", obj)
+
+    def test_aListCutShortIsSaidSo(self):
+        """The tracker's memberlist, cut short to fit one frame, names 2
+        of its 900 live nodes: `bazaar list` asked those 2, and says so
+        (it said `live query of every node`), in --json too."""
+        members = MemberList(((7, "10.0.0.7", 5007, "flood"), (9, "10.0.0.9", 5009, "flood")),
+                             900)
+        answers = iter([members, Listing({})])
+        self.patch(bazaar, "askTracker", lambda *a, **kw: defer.succeed(next(answers)))
+        self.patch(bazaar, "askNode", lambda *a, **kw: defer.succeed(
+            NodeState(7, "10.0.0.7", 5007, "flood", (), {"apple": 2}, {}, 0)))
+        obj = self.successResultOf(bazaar.listing(None, parse(["list"])))
+        self.assertEqual((obj["asked"], obj["live"]), (2, 900))
+        self.assertEqual(renderList(obj).splitlines()[0], "in stock (live query of 2 of "
+                         "the 900 live nodes: the tracker's list holds no more):")

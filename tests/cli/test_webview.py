@@ -1,14 +1,18 @@
 """Tests for twisted_bazaar.cli.webview: what ``bazaar web`` says of where
-it listens."""
+it listens, how it dials, and how many live nodes it counts."""
 
 import io
 import sys
 
+from twisted.internet import defer
 from twisted.internet.address import IPv4Address, UNIXAddress
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.cli import webview
 from twisted_bazaar.cli.webview import announce, listeningOn, webConnector
+from twisted_bazaar.status.messages import MemberList
+from twisted_bazaar.web.view import MarketView
 
 
 class ListeningOnTests(SynchronousTestCase):
@@ -50,3 +54,19 @@ class AnnounceTests(SynchronousTestCase):
         out, err = self.said(json=True)
         self.assertEqual(out, "")
         self.assertTrue(err.startswith("web view listening on 127.0.0.1:8080, "))
+
+
+class TrackerMembersTests(SynchronousTestCase):
+    def test_theLiveCountIsTheTrackers(self):
+        """A tracker's memberlist names 2 of its 900 live nodes (cut to one
+        frame): the view counts 900 live (it said 2, `2 live nodes` on
+        the page), and shows the 2 it can ask."""
+        answer = MemberList(((7, "10.0.0.7", 5007, "flood"), (9, "10.0.0.9", 5009, "flood")),
+                            900)
+        self.patch(webview, "askTracker", lambda *a, **kw: defer.succeed(answer))
+        view = MarketView(Clock())
+        members = webview.TrackerMembers(Clock(), "127.0.0.1:7700", 10, None, view)
+        self.successResultOf(members.refresh())
+        view.membersSeen(members.members())
+        snapshot = view.snapshot()
+        self.assertEqual((snapshot["live"], len(snapshot["nodes"])), (900, 2))

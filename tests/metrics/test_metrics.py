@@ -19,7 +19,10 @@ from twisted_bazaar.metrics.traffic import Traffic
 from twisted_bazaar.metrics.web import metricsSite
 from twisted_bazaar.testing import Market
 
-from tests.helpers import feed, makeNode, openLink
+from twisted_bazaar.store import Purchase
+from twisted_bazaar.wire.trade import BuyOK
+
+from tests.helpers import feed, linkPeer, makeNode, openLink
 
 
 def value(metrics, name, **labels):
@@ -111,6 +114,35 @@ class UnitMetricsTests(SynchronousTestCase):
         self.assertEqual(value(sellerMetrics, "bazaar_sales_total", item="apple"), 3)
         self.assertEqual(value(sellerMetrics, "bazaar_commit_batch_size_sum"), 1)
         self.assertEqual(value(buyerMetrics, "bazaar_purchases_total", item="apple"), 3)
+
+
+class SearchToBuyOKTests(SynchronousTestCase):
+    """bazaar_search_to_buyok_seconds times the buyOKs of purchases, not
+    any buyOK a peer hands the node."""
+
+    def setUp(self):
+        from twisted_bazaar.metrics.node import NodeMetrics
+
+        self.node = makeNode(1)
+        self.metrics = NodeMetrics(self.node)
+        self.peer = linkPeer(self.node, 2)
+        self.node.events.findStarted("apple")
+
+    def test_aBuyOKThatBoughtNothingIsNotTimed(self):
+        """A neighbour sends a buyOK for an item the node searches for,
+        for no buy of its (a buyer refuses it): no time is observed (one
+        was, 3 s, as if it had bought); the purchase made later is the
+        one timed, from the search to its buyOK."""
+        self.node.clock.advance(3)
+        feed(self.peer, BuyOK(77, "apple", (2, 1)))
+        self.assertEqual(value(self.metrics, "bazaar_search_to_buyok_seconds_count"), 0)
+        self.node.clock.advance(2)
+        self.successResultOf(self.node.store.commitPurchase(
+            Purchase(78, "apple", 2, self.node.clock.seconds())))
+        self.node.clock.advance(1)
+        self.assertEqual(value(self.metrics, "bazaar_search_to_buyok_seconds_count"), 1)
+        self.assertEqual(value(self.metrics, "bazaar_search_to_buyok_seconds_sum"), 5)
+        self.assertEqual(value(self.metrics, "bazaar_purchases_total", item="apple"), 1)
 
 
 class TrafficTests(SynchronousTestCase):

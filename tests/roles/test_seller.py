@@ -619,6 +619,88 @@ class SellerStopTests(SynchronousTestCase):
         self.assertFalse(self.seller.running)
 
 
+class StockAsOnDiskTests(SynchronousTestCase):
+    """What the seller shows of its stock (its status, so the web view's
+    sales and `bazaar_stock`, and its sale lines' units left) is as its
+    store holds it: a sale leaves it once committed, never before."""
+
+    def setUp(self):
+        from twisted_bazaar.status.node import NodeStatus
+
+        self.store = DurableSlowStore()
+        self.node = Node(task.Clock(), random.Random(0), FakeConnector(),
+                         NodeConfig(link=LinkSettings(ping_interval=0)), self.store)
+        self.node.setAddress(NODE_HOST, NODE_PORT)
+        self.node.setId(1)
+        self.clock = self.node.clock
+        self.relay = linkPeer(self.node, 2)
+        self.seller = Seller(flooded(self.node), {"apple": 5}, lease=LEASE)
+        self.node.addRole(self.seller)
+        self.status = NodeStatus(self.node)
+        self.lines = []
+        self.seller.log = Logger(observer=lambda e: self.lines.append(formatEvent(e)))
+
+    def buy(self, buy_id, buyer=9):
+        feed(self.relay, trade.Buy(buy_id, "apple", (buyer, 2, 1), expires=EXPIRES))
+        self.clock.advance(0)
+
+    def shown(self):
+        return self.status.state().stock
+
+    def test_soldOnceCommitted(self):
+        """A sale whose commit is in flight is no sale yet to whoever
+        looks: 5 shown (it was 4, a sale the web view called sold before
+        the store had it), 4 once the commit is done."""
+        self.buy(50)
+        self.assertEqual(self.store.commits, [[50]])
+        self.assertEqual(self.shown(), {"apple": 5})
+        self.store.finish()
+        self.assertEqual(self.shown(), {"apple": 4})
+
+    def test_aFailedCommitWasNeverShownSold(self):
+        """The store refuses the sale: it is undone, and what was shown
+        never went down (it went 5, 4, 5 before: a sale seen, then units
+        from nowhere)."""
+        self.buy(50)
+        self.assertEqual(self.shown(), {"apple": 5})
+        self.store.fail()
+        self.assertEqual(self.shown(), {"apple": 5})
+        self.assertEqual(self.seller.stock, {"apple": 5})
+
+    def test_aTradeIsToldOnceCommitted(self):
+        """The operator is told a sale (nodestate.trades, whose path the
+        web view moves along) once it is on disk, as a buyer tells its
+        purchases: told while its commit was in flight before."""
+        self.buy(50)
+        self.assertEqual(self.status.state().trades, ())
+        self.store.finish()
+        self.assertEqual([(entry[1], entry[2], entry[4]) for entry in
+                          self.status.state().trades], [(50, "apple", (9, 2, 1))])
+
+    def test_aTradeWhoseCommitFailedIsNeverTold(self):
+        """A sale undone (its commit failed) is no trade: it stayed in the
+        operator's trades before, a sale that never happened."""
+        self.buy(50)
+        self.store.fail()
+        self.assertEqual(self.status.state().trades, ())
+        self.buy(51)
+        self.store.finish()
+        self.assertEqual([entry[1] for entry in self.status.state().trades], [51])
+
+    def test_unitsLeftAfterEachCommit(self):
+        """Three commits in flight, done in order: each sale line says what
+        is left once it is on disk, 4, 3, 2 (it said 2, 2, 2 before,
+        counting the sales still being written as gone)."""
+        for buy_id in (50, 51, 52):
+            self.buy(buy_id)
+        self.assertEqual(self.store.commits, [[50], [51], [52]])
+        while self.store.waiting:
+            self.store.finish()
+        self.assertEqual(self.lines, ["sold apple to 9 (4 left)", "sold apple to 9 (3 left)",
+                                      "sold apple to 9 (2 left)"])
+        self.assertEqual(self.shown(), {"apple": 2})
+
+
 class SaleLogTests(SynchronousTestCase):
     """A line per sale while sales are few; under load the rest are summed
     up every interval; --verbose logs each."""

@@ -3,9 +3,14 @@ Tests for twisted_bazaar.status.tracker: ``members`` answered with
 ``memberlist``, spoken to over real Links on fake transports and a Clock.
 """
 
+from twisted.logger import Logger, formatEvent
+
+from twisted_bazaar import wire
+from twisted_bazaar.metrics.tracker import TrackerMetrics
+from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status.messages import MemberList, Members
 
-from tests.schemes.test_index_tracker import TrackerIndexCase
+from tests.schemes.test_index_tracker import Peer, TrackerIndexCase
 
 
 class MemberQuestionTests(TrackerIndexCase):
@@ -49,3 +54,43 @@ class MemberQuestionTests(TrackerIndexCase):
         self.tracker.registry.leave(joined)
         self.assertEqual(self.ask(asker).nodes, ())
         self.assertEqual(len(self.built), 3)
+
+
+
+class StatusClientsAreNoNodesTests(TrackerIndexCase):
+    """A status client (a `bazaar status`, the web view's questions)
+    registers for its question: it is no live node of the market in the
+    tracker's `(N live)` lines or `bazaar_tracker_nodes`, as it is none
+    in `memberlist`."""
+
+    def setUp(self):
+        super().setUp()
+        self.metrics = TrackerMetrics(self.tracker)
+        self.lines = []
+        self.tracker.log = Logger(observer=lambda e: self.lines.append(formatEvent(e)))
+
+    def nodes(self):
+        return self.metrics.registry.get_sample_value("bazaar_tracker_nodes")
+
+    def client(self, number):
+        peer = Peer(self.tracker, "10.2.0.1", 50000 + number)
+        peer.say(wire.ThisIsMe(2**31 + number, 0, "", purpose=STATUS))
+        peer.heard()
+        return peer
+
+    def test_countedApart(self):
+        """One node and two status clients: 1 live (it was 3), in the
+        metric and the lines; a client leaving leaves the node counted."""
+        self.join(4001, peer_host="10.1.0.1")
+        clients = [self.client(number) for number in (1, 2)]
+        self.assertEqual(self.nodes(), 1)
+        self.assertEqual(len(self.tracker.registry), 3, "each holds its registration")
+        clients[0].say(Members())
+        self.assertEqual([answer.total for answer in clients[0].heard()], [1])
+        clients[0].transport.loseConnection()
+        self.assertEqual(self.nodes(), 1)
+        self.join(4002, peer_host="10.1.0.2")
+        self.assertEqual(self.nodes(), 2)
+        self.assertEqual([line[-8:] for line in self.lines if " joined " in line
+                          or " left " in line],
+                         ["(1 live)", "(1 live)", "(1 live)", "(1 live)", "(2 live)"])

@@ -260,7 +260,7 @@ class TrackerLinkTests(SynchronousTestCase):
     def test_statusClientsJoinAndLeaveAtDebug(self):
         """A status client (bazaar status, the web view: port 0, purpose
         status) registering for one question is logged at debug; a node
-        at info."""
+        at info.  It is no live node: `(0 live)` while it is registered."""
         events = []
         self.patch(Tracker, "log", Logger(observer=events.append))
         client = self.connect()
@@ -271,7 +271,7 @@ class TrackerLinkTests(SynchronousTestCase):
         node.transport.loseConnection()
         self.assertEqual([(e["log_level"], formatEvent(e).split(" ", 2)[2])
                           for e in events],
-                         [(LogLevel.debug, "joined from 203.0.113.5:0 (1 live)"),
+                         [(LogLevel.debug, "joined from 203.0.113.5:0 (0 live)"),
                           (LogLevel.debug, "left (0 live)"),
                           (LogLevel.info, "joined from 203.0.113.5:4001 (1 live)"),
                           (LogLevel.info, "left (0 live)")])

@@ -96,6 +96,24 @@ class ToldPathTests(SynchronousTestCase):
         self.view.stateSeen(state(SELLER, stock={"apple": 2}, public=True))
         self.assertEqual(len(self.rows()), 1)
 
+    def test_aToldBuyIsNotGivenToAnotherSellersSale(self):
+        """Two sellers of apples: one sells to a buyer the view cannot
+        see, the operator's buyer buys from the other, seen in that order
+        in one round. The buyer's unit is the trade its path names: the
+        first sale keeps its buyer `not seen` (it was given the operator's
+        buyer, a purchase it never made, the path's trade a row of its
+        own)."""
+        other = 4
+        self.view.membersSeen([(n, "h", n, "flood") for n in (SELLER, BUYER, HOP, other)])
+        self.view.stateSeen(state(other, stock={"apple": 5}, public=True))
+        self.clock.advance(1)
+        self.view.stateSeen(state(SELLER, stock={"apple": 2}, public=True))
+        self.view.stateSeen(state(BUYER, bag={"apple": 1},
+                                  trades=[(200, 77, "apple", 1, (BUYER, other))]))
+        self.view.stateSeen(state(other, stock={"apple": 4}, public=True))
+        self.assertEqual(self.rows(), [("apple", 1, "1", None, None),
+                                       ("apple", 1, "4", "2", ["2", "4"])])
+
     def test_anOldToldTradeIsNotPlaced(self):
         """A trade told long after it was made (an answer late, or the
         node's first trade the view hears of well after): no row."""

@@ -45,8 +45,8 @@ class MarketViewTests(SynchronousTestCase):
         self.clock.advance(5)
         self.view.stateSeen(state(1, stock={"apple": 1}))
         self.view.stateSeen(state(2, bag={"apple": 2}))
-        self.assertEqual(self.kinds()[2:], [("sold", 1, "apple", 2),
-                                            ("bought", 2, "apple", 2)])
+        self.assertEqual(self.kinds(), [("sold", 1, "apple", 2),
+                                        ("bought", 2, "apple", 2)])
         self.assertEqual(self.view.events[-1]["at"], 5)
 
     def trades(self):
@@ -151,17 +151,40 @@ class MarketViewTests(SynchronousTestCase):
             "name": "b.bin", "size": 100, "contentId": sha, "have": 40, "rate": 20,
             "sellers": 1, "state": "stalled", "why": "seller 3 did not deliver"}])
 
+    def test_liveAreTheMembersUnlessToldMore(self):
+        """The tracker's own view lists every live node: `live` counts
+        them; told of more (a memberlist cut short), it counts those."""
+        self.assertEqual(self.view.snapshot()["live"], 2)
+        self.view.liveSeen(900)
+        self.assertEqual(self.view.snapshot()["live"], 900)
+
     def test_firstAnswerIsTheBaseline(self):
         self.view.stateSeen(state(2, bag={"apple": 2}))
-        self.assertEqual(self.kinds(), [("joined", 1, None, None),
-                                        ("joined", 2, None, None)])
+        self.assertEqual(self.kinds(), [])
+
+    def test_nodesLiveAtTheFirstLookDidNotJoinThen(self):
+        """The nodes live when the view first reads the members joined
+        before it looked (a `bazaar web` started on a running market):
+        no join is claimed for them, at the time the view started; a
+        node that joins later is one."""
+        told = []
+        self.view.subscribe(lambda: told.append(1))
+        self.view.publish()
+        self.assertEqual(told, [1], "the first members are a change to push")
+        self.assertEqual(self.view.nodeEvents, {})
+        self.assertEqual([n["id"] for n in self.view.snapshot()["nodes"]], ["1", "2"])
+        self.clock.advance(3)
+        self.view.membersSeen([(1, "h", 1, "flood"), (2, "h", 2, "flood"),
+                               (3, "h", 3, "flood")])
+        self.assertEqual(self.kinds(), [("joined", 3, None, None)])
+        self.assertEqual(self.view.node(3)["events"][0]["at"], 3)
 
     def test_linksGoToTheNodeOnly(self):
         self.view.stateSeen(state(1))
         self.view.stateSeen(state(1, links=[(2, "h", 2, "overlay"), (9, "h", 0, "status")]))
         self.view.stateSeen(state(1))
         self.assertEqual([(e["kind"], e.get("peer")) for e in self.view.node(1)["events"]],
-                         [("joined", None), ("linked", "2"), ("unlinked", "2")])
+                         [("linked", "2"), ("unlinked", "2")])
         self.assertNotIn("linked", [e["kind"] for e in self.view.events])
 
     def test_snapshot(self):
@@ -200,7 +223,7 @@ class MarketViewTests(SynchronousTestCase):
         page = self.view.node(1)
         self.assertEqual((page["id"], page["host"], page["port"], page["left"]),
                          ("1", "h", 1, 7))
-        self.assertEqual([e["kind"] for e in page["events"]], ["joined"])
+        self.assertEqual(page["events"], [], "live at the first look: no join seen")
         self.assertNotIn("stock", page)
         self.view.stateSeen(state(1, stock={"apple": 1}))
         self.assertNotIn("stock", self.view.node(1),

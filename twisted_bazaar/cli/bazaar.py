@@ -415,6 +415,10 @@ def listing(reactor, args):
             unreachable.append({"id": wireId(node_id), "host": host, "port": port,
                                 "why": value.getErrorMessage()})
     listed = listObject(index.items, states, unreachable)
+    if len(members.nodes) < members.total:
+        # The tracker's list was cut short to fit one frame: the nodes past
+        # it were not asked, and no figure here counts them.
+        listed.update(asked=len(members.nodes), live=members.total)
     return dict(listed, trackers=trackerEntries(answers)) if several else listed
 
 
@@ -549,7 +553,7 @@ def relayedAt(address, members, direct):
 #: What a node tells only its operator, as ``bazaar node`` names it.
 WITHHELD = ("links other than overlay links", "bag", "pending buys",
             "recent messages", "downloads", "copies of shared files sold", "limits",
-            "relay use", "trades")
+            "relay use", "trades", "where the tracker saw it come from")
 
 
 def nodeObject(state):
@@ -724,16 +728,19 @@ def renderStatus(obj):
 
 def renderList(obj):
     lines = []
+    query = (f"live query of {obj['asked']} of the {plural(obj['live'], 'live node')}: "
+             f"the tracker's list holds no more" if "asked" in obj
+             else "live query of every node")
     if obj["items"]:
-        lines.append("in stock (live query of every node):")
+        lines.append(f"in stock ({query}):")
         for item, entry in obj["items"].items():
             sellers = ", ".join(_short(s) for s in entry["sellers"]) or "-"
             lines.append(f"  {item}: {plural(entry['units'], 'unit')}, sellers: "
                          f"{sellers}")
     else:
-        lines.append("in stock (live query of every node): nothing")
+        lines.append(f"in stock ({query}): nothing")
     if obj.get("files"):
-        lines.append("shared files (live query of every node):")
+        lines.append(f"shared files ({query}):")
         for entry in obj["files"]:
             sellers = ", ".join(_short(s) for s in entry["sellers"])
             lines.append(f"  {entry['name']}: {byteSize(entry['size'])}, content id "
@@ -752,6 +759,15 @@ def _linked(link):
     (this command, the web view), whose id is no node's."""
     return ("a status client" if link["purpose"] == STATUS
             else f"node {_short(link['id'])}")
+
+
+def _where(link):
+    """Where a link's peer is: the address it introduced, ``at HOST:PORT``;
+    one that listens on no port (a status client says port 0) is only
+    ``from HOST``, where its connection comes from, never at port 0."""
+    if link["port"]:
+        return f"at {link['host']}:{link['port']}"
+    return f"from {link['host']}"
 
 
 def _peer(peer_id):
@@ -795,7 +811,7 @@ def renderNode(obj):
     if obj.get("relay"):
         lines.append(f"reached through the relay at {obj['relay']}")
     lines.append(f"{'overlay ' if public else ''}links: {len(obj['links'])}")
-    lines += [f"  {_linked(link)} at {link['host']}:{link['port']} "
+    lines += [f"  {_linked(link)} {_where(link)} "
               f"({link['purpose']}{', through a relay' if link.get('relayed') else ''})"
               for link in obj["links"]]
     lines.append(f"stock: {counts(obj['stock'])}")

@@ -34,14 +34,16 @@ class TrackerMembers:
     The tracker's live nodes for a L{StatusWatcher} that is not the
     tracker: each round reads the last list the tracker gave, and asks it
     again (one question at a time; a tracker that does not answer leaves
-    the last list as it was).
+    the last list as it was).  The view is told how many live nodes the
+    tracker counts, which its list, cut to one frame, may not all name.
     """
 
-    def __init__(self, reactor, address, timeout, key):
+    def __init__(self, reactor, address, timeout, key, view):
         self.reactor = reactor
         self.address = address
         self.timeout = timeout
         self.key = key
+        self.view = view
         self.rows = []
         self.relays = {}
         self._asking = None
@@ -55,6 +57,7 @@ class TrackerMembers:
         def answered(answer):
             self.rows = list(answer.nodes)
             self.relays = dict(answer.relays or {})
+            self.view.liveSeen(answer.total)
 
         def done(result):
             self._asking = None
@@ -119,9 +122,9 @@ def serve(reactor, args, operator):
 
     @param operator: the L{Identity} in --data-dir, or None.
     """
-    members = TrackerMembers(reactor, args.tracker, args.timeout, args.tracker_key)
-    yield members.refresh()
     view = MarketView(reactor, silent=max(SILENT, 3 * args.poll))
+    members = TrackerMembers(reactor, args.tracker, args.timeout, args.tracker_key, view)
+    yield members.refresh()
     watcher = StatusWatcher(
         reactor, members.members,
         webConnector(reactor),

@@ -9,8 +9,8 @@ built), it counts:
     - sales and purchases by item, commit latency and batch size, and the
       pending buys (a L{MeteredStore} in front of the node's store: every
       trade is written there, so no role needs to know of metrics);
-    - the time from a search for an item to the buyOK that bought it (as
-      a node observer);
+    - the time from a search for an item (as a node observer) to the
+      buyOK of the purchase it made, once recorded;
     - at scrape time, from counts the node already keeps: links by
       purpose and each seller's stock (one sample per purpose and item),
       the files it shares (a count and their bytes, never as stock) and
@@ -29,7 +29,6 @@ from twisted_bazaar.core.reach import REACHABILITIES
 from twisted_bazaar.metrics.lag import LATENCY_BUCKETS, LagMetrics
 from twisted_bazaar.metrics.limits import LimitsCollector
 from twisted_bazaar.metrics.traffic import Traffic, TrafficCollector
-from twisted_bazaar.wire.trade import BuyOK
 
 #: Buckets of the commit batch size histogram, in sales.
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -88,13 +87,6 @@ class NodeMetrics(NodeObserver):
     def findStarted(self, item):
         self._searching.setdefault(item, self.clock.seconds())
 
-    def _bought(self, link, message):
-        started = self._searching.pop(message.item, None)
-        if started is not None:
-            self.search_to_buy.observe(self.clock.seconds() - started)
-
-    delivers = {BuyOK: _bought}
-
     def nodeStopping(self):
         self._searching.clear()
 
@@ -112,7 +104,14 @@ class NodeMetrics(NodeObserver):
             self.sales.labels(item).inc(n)
 
     def bought(self, purchase):
+        """A purchase on disk: its units, and the time from the item's
+        first search to the buyOK the buyer took for it (its ``time``).
+        Any buyOK a peer sends is no purchase: one the buyer refused (not
+        its buy, or not signed by its seller) counts nothing."""
         self.purchases.labels(purchase.item).inc(purchase.units)
+        started = self._searching.pop(purchase.item, None)
+        if started is not None:
+            self.search_to_buy.observe(max(0.0, purchase.time - started))
 
 
 

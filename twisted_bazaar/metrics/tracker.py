@@ -25,8 +25,8 @@ class TrackerMetrics:
         self.registry.register(TrafficCollector(self.traffic))
         self.registry.register(LimitsCollector())
         members = Gauge("bazaar_tracker_nodes", "Live nodes registered with the "
-                        "tracker", registry=self.registry)
-        members.set_function(lambda: len(tracker.registry))
+                        "tracker (status clients left out)", registry=self.registry)
+        members.set_function(lambda: tracker.live)
         relayed = Gauge("bazaar_tracker_relayed_bytes", "Bytes the tracker's relay "
                         "copied, all circuits together, both ways", registry=self.registry)
         relayed.set_function(lambda: _relayed(tracker))

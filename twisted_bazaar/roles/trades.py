@@ -28,6 +28,13 @@ class TradeLog:
         (buyer first)."""
         self._entries.append((self.clock.seconds(), buy_id, item, units, tuple(path)))
 
+    def forget(self, buy_ids):
+        """The trades of buy_ids did not happen after all (their record
+        failed): never told."""
+        kept = [entry for entry in self._entries if entry[1] not in buy_ids]
+        if len(kept) != len(self._entries):
+            self._entries = deque(kept, maxlen=self._entries.maxlen)
+
     def entries(self, now):
         """The trades noted, oldest first, as (milliseconds before now,
         buy id, item, units, path)."""

@@ -160,6 +160,9 @@ class Tracker:
         self.identity = identity if identity is not None else Identity.generate()
         self.rng = rng
         self.registry = Registry(rng)
+        #: Status clients registered (a `bazaar status`, the web view's
+        #: questions): in the registry, but no node of the market.
+        self.statusClients = 0
         self.settings = settings or LinkSettings()
         #: What peers make the tracker log, bounded per address group (its
         #: links log through it too).
@@ -257,8 +260,10 @@ class Tracker:
             self.registry.leave(node_id)
             for extension in self.extensions.values():
                 extension.nodeLeft(node_id)
+            if link.purpose == STATUS:
+                self.statusClients -= 1
             self.memberLine(groupOf(link), _levelOf(link), "node {id} left ({n} live)",
-                             id=shortId(node_id), n=len(self.registry))
+                             id=shortId(node_id), n=self.live)
 
     def messageReceived(self, link, message):
         kind = type(message)
@@ -441,18 +446,25 @@ class Tracker:
         link.identified(node_id)
         if hello.purpose == STATUS:
             link.purpose = STATUS
+            self.statusClients += 1
         if proven is None:
             link.send(wire.ThisIsYou(node_id, hello.port))
         if host == seen:
             self.memberLine(group, _levelOf(link), "node {id} joined from {host}:{port} "
                              "({n} live)", id=shortId(node_id), host=host, port=hello.port,
-                             n=len(self.registry))
+                             n=self.live)
         else:
             self.memberLine(group, _levelOf(link), "node {id} joined from {seen}, "
                              "registered at {host}:{port} ({n} live)", id=shortId(node_id),
-                             seen=seen, host=host, port=hello.port, n=len(self.registry))
+                             seen=seen, host=host, port=hello.port, n=self.live)
         if checking:
             self.checks.check(node_id)
+
+    @property
+    def live(self):
+        """The nodes registered, status clients left out: what the log's
+        ``(N live)`` and ``bazaar_tracker_nodes`` say."""
+        return len(self.registry) - self.statusClients
 
     @property
     def checking(self):

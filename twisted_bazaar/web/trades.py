@@ -45,18 +45,23 @@ class TradeRows:
     def seen(self, side, node_id, item, units, claim=False):
         """
         Units of item sold (``side`` seller) or bought (buyer) at a node:
-        they complete recent rows of that item whose ``side`` was not seen
-        yet (or was only named by a path, as this node), oldest first (a
-        row with more units than are left is split: its other units wait
-        for their own side), and what is left starts a row.  A ``claim``
-        starts a row that is shown only once a sale completes it.
+        they complete recent rows of that item that a path names this
+        node in (on this side, not yet seen) first, then those whose
+        ``side`` was not seen yet, oldest first (a row with more units
+        than are left is split: its other units wait for their own side),
+        and what is left starts a row.  A ``claim`` starts a row that is
+        shown only once a sale completes it.
         """
         now, me = self.clock.seconds(), wireId(node_id)
         other = "buyer" if side == "seller" else "seller"
-        for trade in list(self.rows):
+
+        def namesMe(trade):
+            return side in trade.get("told", ()) and trade[side] == me
+
+        for trade in sorted(self.rows, key=lambda trade: not namesMe(trade)):
             if not units:
                 break
-            named = side in trade.get("told", ()) and trade[side] == me
+            named = namesMe(trade)
             if (trade["item"] != item or (trade[side] is not None and not named)
                     or trade[other] == me or now - trade["at"] > PAIRING):
                 continue
@@ -101,10 +106,10 @@ class TradeRows:
                 and abs(trade["at"] - when) <= PAIRING
                 and all(trade[side] in (None, ends[side]) for side in SIDES)]
         if not fits:
+            # Both sides named, neither seen yet: the teller's own units
+            # sold or bought, in the answer that told it, are this row's.
             self.rows.append({"at": self.clock.seconds(), "item": item, "units": units,
-                              **ends, "path": path,
-                              "told": frozenset(side for side in SIDES
-                                                if ends[side] != wireId(node_id))})
+                              **ends, "path": path, "told": frozenset(SIDES)})
             return
         # The row that agrees on most sides, the oldest of those.
         trade = max(fits, key=lambda row: sum(row[side] is not None for side in SIDES))

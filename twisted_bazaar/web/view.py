@@ -72,6 +72,9 @@ class MarketView:
         self._changed = False
         #: The nodes last published as silent.
         self._silentShown = frozenset()
+        #: The live nodes the tracker counts, where it lists fewer (its
+        #: list cut to one frame), else None: every one is a member.
+        self._live = None
 
     # -- what was seen ---------------------------------------------------
 
@@ -94,12 +97,22 @@ class MarketView:
             self.members[node_id] = rows[node_id]
             self._joinedAt[node_id] = self.clock.seconds()
             self.departed.pop(node_id, None)
-            self._event("joined", node_id)
+            self._changed = True
+            # A node live at the view's first look joined before it, at a
+            # time the view does not know: no join is claimed for it.
             if self._watching:
+                self._event("joined", node_id)
                 self._newcomers.add(node_id)
         self._newcomers &= set(rows)
         self._watching = True
         self.members.update(rows)
+
+    def liveSeen(self, total):
+        """How many live nodes the tracker counts, members or not (a
+        tracker's memberlist names as many as fit in one frame)."""
+        if total != self._live:
+            self._live = total
+            self._changed = True
 
     def stateSeen(self, state):
         """A node's L{NodeState}: events for what changed since its last."""
@@ -122,6 +135,11 @@ class MarketView:
                 self.trades.told(state.id, state.trades, self.clock.seconds(),
                                  place=False)
             return
+        # The trades the node tells its operator first: each names both
+        # sides, so the units this answer shows sold or bought are theirs
+        # before any other recent row's (another seller's sale of the same
+        # item is not the operator's buyer's purchase).
+        self.trades.told(state.id, state.trades, self.clock.seconds())
         # A shared file is no stock: its sales are its ``sold`` going up.
         sold = [(name, count) for name, _, _, count in state.files if count is not None]
         before_sold = {name: count for name, _, _, count in before.files
@@ -134,7 +152,6 @@ class MarketView:
         for item, units in _drops(state.bag or {}, before.bag or {}):
             self._event("bought", state.id, item=item, units=units)
             self.trades.seen("buyer", state.id, item, units)
-        self.trades.told(state.id, state.trades, self.clock.seconds())
         old, new = _peers(before), _peers(state)
         for peer in sorted(new - old):
             self._event("linked", state.id, peer=peer, feed=False)
@@ -155,7 +172,9 @@ class MarketView:
 
     def snapshot(self):
         """
-        The whole market as JSON-ready data: ``nodes`` (each with its
+        The whole market as JSON-ready data: ``live`` (the live nodes the
+        tracker counts: more than ``nodes`` where its list names fewer),
+        ``nodes`` (each with its
         address, scheme, and when known its stock, link count, files
         counted, its ``reach`` and ``relay`` where it says them, and
         whether the view is its ``operator`` (told its whole state), and if so its bag, pending buys and downloads counted: a
@@ -199,7 +218,8 @@ class MarketView:
                 downloads += [{"node": wireId(node_id), **_row(DOWNLOAD_KEYS, row)}
                               for row in state.downloads]
             nodes.append(entry)
-        return {"nodes": nodes, "edges": sorted(map(list, edges)),
+        return {"nodes": nodes, "live": max(len(nodes), self._live or 0),
+                "edges": sorted(map(list, edges)),
                 "relayed": sorted(map(list, relayed)),
                 "offers": dict(sorted(offers.items())),
                 "files": [entry for _, entry in sorted(files.items())],

@@ -61,6 +61,21 @@ class Ledger:
         """The sales not yet handed to the store."""
         return self._unsaved
 
+    def uncommittedUnits(self):
+        """item -> units of the counted sales not yet on disk: still the
+        seller's to show until their commit, which may fail (and undo
+        them)."""
+        units = {}
+        for key in self.uncommitted:
+            sale = self.ledger.get(key)
+            if sale is not None and not sale.copy:
+                units[sale.item] = units.get(sale.item, 0) + sale.units
+        return units
+
+    def uncommittedIds(self):
+        """The buy ids of the sales not yet on disk."""
+        return {key[1] for key in self.uncommitted}
+
     def record(self, sale):
         """A new sale: in the ledger at once, on disk at the next commit."""
         self.ledger[sale.ledgerKey] = sale
@@ -138,6 +153,7 @@ class Ledger:
             else:
                 seller.stock[sale.item] += sale.units
         seller.answers.dropUndone(sales)
+        seller.trades.forget({sale.buy_id for sale in sales})
         self.flush()
         seller.checkIdle()
 
@@ -145,7 +161,7 @@ class Ledger:
         """A line per sale while sales are few; under load, most are
         counted and summed up (see L{LogThrottle}): logging each would
         cost more than selling."""
-        log, stock = self.saleLog, self.seller.stock
+        log = self.saleLog
         if not log.spare():
             # None is logged this time: counted by item, one admit each.
             units = {}
@@ -155,14 +171,15 @@ class Ledger:
                 log.admit(item, count)
             return
         # Stock left after each sale of this commit, the last first (a
-        # copy of a shared file leaves the file as it was: None).
-        left, later = [], {}
+        # copy of a shared file leaves the file as it was: None), as on
+        # disk: the sales of commits still in flight not taken off.
+        stock, left, later = self.seller.stockHeld(), [], {}
         for sale in reversed(sales):
             if sale.copy:
                 left.append(None)
                 continue
             after = later.get(sale.item, 0)
-            left.append(stock[sale.item] + after)
+            left.append(stock.get(sale.item, 0) + after)
             later[sale.item] = after + sale.units
         for sale, remaining in zip(sales, reversed(left)):
             if not log.admit(sale.item, sale.units):
@@ -185,7 +202,7 @@ class Ledger:
     def _left(self, item):
         """What is left of item, in words: its units, or that it is a
         shared file (whose copies never run out)."""
-        stock = self.seller.stock
+        stock = self.seller.stockHeld()
         if item in stock or self.seller.files is None:
             return f"{stock.get(item, 0)} left"
         return "copies of a shared file"

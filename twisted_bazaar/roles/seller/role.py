@@ -67,10 +67,20 @@ class Seller(Role):
     log = Logger()
 
     def stockHeld(self):
-        return dict(self.stock)
+        """The stock as on disk: a sale's units leave it once its commit
+        is done, not when the sale is made (an operator, the web view and
+        the metrics are told of no sale its store has not recorded)."""
+        stock = dict(self.stock)
+        for item, units in self.sales.uncommittedUnits().items():
+            stock[item] = stock.get(item, 0) + units
+        return stock
 
     def tradesHeld(self, now):
-        return self.trades.entries(now)
+        """The sales on disk: one whose commit is in flight is told once
+        it is done (a buyer tells its purchases so too)."""
+        writing = self.sales.uncommittedIds()
+        return tuple(entry for entry in self.trades.entries(now)
+                     if entry[1] not in writing)
 
     def __init__(self, node, stock, lease=DEFAULT_LEASE, signer=None,
                  closed_limit=DEFAULT_CLOSED_LIMIT):

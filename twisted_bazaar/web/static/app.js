@@ -122,23 +122,31 @@ const COLOURS = {seller: "#2a9d8f", buyer: "#e76f51", other: "#8d99ae"};
 // moves what changed and keeps the rest where the viewer left it.
 let graph = null;
 
-// A node's size in the graph: a diamond looks smaller than a dot.
-function sizeOf(home) {
-  return home ? 18 : 15;
+// A node's reach as the graph draws it: a dot only for a node the
+// tracker's check found others can dial, a diamond for one at home
+// (behind NAT), a square while its reach is not known (not checked yet,
+// or not said): never drawn as reachable on no one's word.
+const SHAPES = {public: "dot", private: "diamond"};
+const REACH_WORDS = {public: "yes", private: "no, at home"};
+
+// A node's size in the graph: a diamond looks smaller than a dot, a
+// square bigger.
+function sizeOf(shape) {
+  return {dot: 15, diamond: 18, square: 12}[shape];
 }
 
 // A node as the graph draws it: its role's colour, its reach as its shape
-// (a dot: others can dial it; a diamond: at home, behind NAT), hollow and
-// dashed while it does not answer; its tooltip in words (as text).
+// (SHAPES), hollow and dashed while it does not answer; its tooltip in
+// words (as text).
 function graphNode(node) {
   const colour = COLOURS[kindOf(node)];
-  const home = node.reach === "private";
+  const shape = SHAPES[node.reach] || "square";
   const words = `node ${node.id} at ${node.host}:${node.port}, discovery ${node.scheme}` +
-    (node.reach ? `; reachable from outside: ${home ? "no, at home" : node.reach}` : "") +
+    `; reachable from outside: ${REACH_WORDS[node.reach] || "not known yet"}` +
     (node.relay ? `; through the relay at ${node.relay}` : "") +
     (node.silent ? `: ${silence(node)}` : "");
   return {id: node.id, label: shortId(node.id), title: el("div", {}, words),
-          shape: home ? "diamond" : "dot", size: sizeOf(home),
+          shape, size: sizeOf(shape),
           color: node.silent ? {background: "#fff", border: "#c0392b"}
                              : {background: colour, border: "#333"},
           shapeProperties: {borderDashes: node.silent ? [3, 2] : false},
@@ -264,7 +272,7 @@ function flashTrades(trades) {
     if (flashed.size) {
       graph.nodes.update([...flashed].map((id) => ({id, size: 26, borderWidth: 4})));
       setTimeout(() => graph.nodes.update([...flashed].filter((id) => graph.nodes.get(id))
-        .map((id) => ({id, size: sizeOf(graph.nodes.get(id).shape === "diamond"),
+        .map((id) => ({id, size: sizeOf(graph.nodes.get(id).shape),
                        borderWidth: 1}))), 1000);
     }
   }
@@ -279,7 +287,13 @@ function showOperatorParts(told) {
 }
 
 function showMarket(market) {
-  document.getElementById("count").textContent = market.nodes.length;
+  // The tracker's list names as many nodes as fit in one frame: the
+  // count says when there are more live nodes than the view was told of.
+  const count = document.getElementById("count");
+  count.textContent = market.live > market.nodes.length ?
+    `${market.nodes.length} of ${market.live}` : market.nodes.length;
+  count.title = market.live > market.nodes.length ?
+    "the tracker's list names no more: the others are not shown" : "";
   showOperatorParts(market.nodes.some((node) => node.operator));
   drawGraph(document.getElementById("graph"), market);
   const rows = [];
