@@ -46,6 +46,7 @@ from twisted_bazaar.daemon.services import StartupError
 from twisted_bazaar.daemon.unmake import MadeIn
 from twisted_bazaar.identity.keys import publicKey
 from twisted_bazaar.metrics.node import NodeMetrics
+from twisted_bazaar.tap.heap import freezeStart
 from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.tap.common import (
     checkDataDir,
@@ -376,6 +377,7 @@ def makeService(options):
 
     exitStatus = exitStatusFor(options, reactor, "twistd bazaar-node")
     stopOnce(reactor)
+    freezeStart(options, reactor)
     # Files move through this process sealed and opened by the channel.
     tuneForStreaming()
     # A start that fails once it holds --data-dir's lock (its port

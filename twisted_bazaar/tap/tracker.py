@@ -25,6 +25,7 @@ from twisted_bazaar.daemon.tracker import (
 from twisted_bazaar.daemon.unmake import unmake
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.tap.statedir import defaultStateDir
+from twisted_bazaar.tap.heap import freezeStart
 from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.tap.common import (
     COMMON_PARAMETERS,
@@ -178,6 +179,7 @@ def makeService(options):
 
     exitStatus = exitStatusFor(options, reactor, "twistd bazaar-tracker")
     stopOnce(reactor)
+    freezeStart(options, reactor)
     try:
         endpoint = serverFromString(reactor, options["listen"])
     except (ValueError, TypeError) as e:
