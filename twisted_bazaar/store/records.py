@@ -4,6 +4,7 @@ copy of a store's committed state that serves every read.
 """
 
 import heapq
+from collections.abc import Mapping
 
 import attr
 
@@ -54,8 +55,69 @@ class Sale:
     def __attrs_post_init__(self):
         # (buyer key, buy id): made with the sale, since a seller reads it
         # some six times a sale (a cached_property's first read takes a
-        # lock on Python 3.11, and costs more than this).
-        self.__dict__["ledgerKey"] = (self.buyer_key, self.buy_id)
+        # lock on Python 3.11, and costs more than this).  And its fields
+        # as one plain tuple, in their order (``Sale(*row)`` makes it
+        # again), which is what a L{SaleBook} keeps.
+        fields = self.__dict__
+        fields["ledgerKey"] = (self.buyer_key, self.buy_id)
+        fields["row"] = (self.buy_id, self.item, self.buyer, self.time, self.buyer_key,
+                         self.sha256, self.size, self.units, self.copy, self.expires)
+
+
+class SaleBook(Mapping):
+    """
+    Sales by (buyer key, buy id), each kept as its L{Sale.row}, a plain
+    tuple: Python's cyclic collector stops looking at a tuple of plain
+    values once it has seen it, where it scans every object in each full
+    collection, and it makes one each time what stays has grown by a
+    quarter.  A seller keeps every sale it made, so kept as objects they
+    made each pause longer (a full collection of a heap holding 1,000,000
+    sales took 235 ms: docs/benchmarks.md, "The start frozen out of the
+    collector").  A sale read back is made anew from its row: equal to
+    the one recorded, not the same object (L{holds} tells whether a sale
+    is the one kept).
+    """
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, sales=()):
+        self._rows = {sale.ledgerKey: sale.row for sale in sales}
+
+    def __len__(self):
+        return len(self._rows)
+
+    def __contains__(self, key):
+        return key in self._rows
+
+    def __iter__(self):
+        return iter(self._rows)
+
+    def __setitem__(self, key, sale):
+        self._rows[key] = sale.row
+
+    def __getitem__(self, key):
+        return Sale(*self._rows[key])
+
+    def __delitem__(self, key):
+        del self._rows[key]
+
+    def get(self, key, default=None):
+        row = self._rows.get(key)
+        return default if row is None else Sale(*row)
+
+    def pop(self, key, default=None):
+        row = self._rows.pop(key, None)
+        return default if row is None else Sale(*row)
+
+    def values(self):
+        """Every sale kept, each made anew from its row."""
+        return [Sale(*row) for row in self._rows.values()]
+
+    def holds(self, sale):
+        """Whether ``sale`` (a sale made now or read back) is the one kept
+        under its key: not undone, nor replaced by another."""
+        row = self._rows.get(sale.ledgerKey)
+        return row is not None and (row is sale.row or row == sale.row)
 
 
 @attr.s(frozen=True, auto_attribs=True)
@@ -197,7 +259,7 @@ class Snapshot:
         self.node_id = node_id
         self.seeded = None if seeded is None else dict(seeded)
         self._inventory = dict(inventory or {})
-        self._sales = {sale.ledgerKey: sale for sale in sales}
+        self._sales = SaleBook(sales)
         self._bag = {purchase.buy_id: purchase for purchase in bag}
         self._pending = {entry.buy_id: entry for entry in pending}
         self._closed = Remembered(closed)
@@ -215,7 +277,7 @@ class Snapshot:
         return dict(self._inventory)
 
     def sales(self):
-        return list(self._sales.values())
+        return self._sales.values()
 
     def bag(self):
         return list(self._bag.values())

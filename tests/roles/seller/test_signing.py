@@ -40,9 +40,9 @@ class FakeLedger:
         self.uncommitted, self.undone = set(), set()
         self.ledger = self
 
-    def get(self, key):
-        """The sale of key, unless it was undone."""
-        return None if key in self.undone else key
+    def holds(self, sale):
+        """Whether sale is kept: not undone."""
+        return sale.ledgerKey not in self.undone
 
 
 class FakeSale:

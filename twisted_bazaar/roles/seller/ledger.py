@@ -14,6 +14,7 @@ from twisted.logger import LogLevel
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.base.words import counted
 from twisted_bazaar.store import WriterGone
+from twisted_bazaar.store.records import SaleBook
 from twisted_bazaar.wire.ids import shortId
 
 #: Group commits in flight at once, at most: handed to the store's writer
@@ -24,7 +25,8 @@ COMMITS_IN_FLIGHT = 3
 
 class Ledger:
     """
-    @ivar ledger: (buyer key, buy id) -> L{Sale}; a repeated buy is
+    @ivar ledger: (buyer key, buy id) -> L{Sale}, a
+        L{twisted_bazaar.store.records.SaleBook}; a repeated buy is
         answered from here.  Counted sales stay for good; copies of
         shared files only while the seller's copies remember them.
     @ivar saleLog: sales logged one by one up to a few per interval, the
@@ -36,7 +38,7 @@ class Ledger:
         self.seller = seller
         self.store = seller.store
         self.clock = seller.node.clock
-        self.ledger = {sale.ledgerKey: sale for sale in sales}
+        self.ledger = SaleBook(sales)
         #: Sales not yet handed to the store, and the keys of those not
         #: yet on disk (read by the answers waiting for them).
         self._unsaved = []

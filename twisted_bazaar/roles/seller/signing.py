@@ -112,7 +112,7 @@ class AnswerQueue:
                 send(sale, answer)
                 continue
             key = sale.ledgerKey
-            if ledger.get(key) is not sale:
+            if not ledger.holds(sale):
                 continue  # the sale was undone: its buyer will ask again
             if key in uncommitted:
                 waiting.setdefault(key, []).append((sale, answer))
