@@ -5,9 +5,10 @@ thousand objects that live as long as it does) is frozen out of every
 later collection once it runs, so that each full collection, which
 Python makes every time the objects that stay grow by a quarter, scans
 only what came since.  On the purchase benchmark's seller that took
-each full collection's pause from about 40 ms to about 22 (docs/benchmarks.md,
-"The start frozen out of the collector").  What the start left that later
-becomes garbage in a cycle is never freed: a few objects, once.
+each full collection's pause from about 40 ms to about 22
+(docs/benchmarks.md, "A new machine's bound, and the collector's
+pauses").  What the start left that later becomes garbage in a cycle is
+never freed: a few objects, once.
 """
 
 import gc
