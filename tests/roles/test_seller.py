@@ -510,19 +510,26 @@ class ClosingStore(MemoryStore):
         return d
 
 
+def slowSeller(case):
+    """Give a test case a seller of 5 apples whose commits wait
+    (L{DurableSlowStore}): its store, node, clock, a relay linked, and
+    the seller."""
+    case.store = DurableSlowStore()
+    case.node = Node(task.Clock(), random.Random(0), FakeConnector(),
+                     NodeConfig(link=LinkSettings(ping_interval=0)), case.store)
+    case.node.setAddress(NODE_HOST, NODE_PORT)
+    case.node.setId(1)
+    case.clock = case.node.clock
+    case.relay = linkPeer(case.node, 2)
+    case.seller = Seller(flooded(case.node), {"apple": 5}, lease=LEASE)
+
+
 class SellerStopTests(SynchronousTestCase):
     """stopService: every timer goes, the commit in flight finishes, what
     is unsaved is committed, and only then does its Deferred fire."""
 
     def setUp(self):
-        self.store = DurableSlowStore()
-        self.node = Node(task.Clock(), random.Random(0), FakeConnector(),
-                         NodeConfig(link=LinkSettings(ping_interval=0)), self.store)
-        self.node.setAddress(NODE_HOST, NODE_PORT)
-        self.node.setId(1)
-        self.clock = self.node.clock
-        self.relay = linkPeer(self.node, 2)
-        self.seller = Seller(flooded(self.node), {"apple": 5}, lease=LEASE)
+        slowSeller(self)
 
     def buy(self, buy_id, buyer=9):
         feed(self.relay, trade.Buy(buy_id, "apple", (buyer, 2, 1), expires=EXPIRES))
@@ -627,14 +634,7 @@ class StockAsOnDiskTests(SynchronousTestCase):
     def setUp(self):
         from twisted_bazaar.status.node import NodeStatus
 
-        self.store = DurableSlowStore()
-        self.node = Node(task.Clock(), random.Random(0), FakeConnector(),
-                         NodeConfig(link=LinkSettings(ping_interval=0)), self.store)
-        self.node.setAddress(NODE_HOST, NODE_PORT)
-        self.node.setId(1)
-        self.clock = self.node.clock
-        self.relay = linkPeer(self.node, 2)
-        self.seller = Seller(flooded(self.node), {"apple": 5}, lease=LEASE)
+        slowSeller(self)
         self.node.addRole(self.seller)
         self.status = NodeStatus(self.node)
         self.lines = []
