@@ -201,7 +201,7 @@ class PeerReservationTests(PeerReservationCase):
 
     def test_aTrackerChangingTheRelayHasItAdvertisedAtMostEvery5s(self):
         """A tracker whose relayReserved names another port of its host
-        each time: the node advertises a new relay (each of its parts
+        each time the node asks: the node advertises a new relay (each of its parts
         then advertising it again: every item registered again, each
         record signed anew) at most once in ADVERTISE_INTERVAL, the
         latest one; a relay lost is advertised lost at once."""
@@ -209,7 +209,7 @@ class PeerReservationTests(PeerReservationCase):
         self.tracker.heard()
         del self.recorder.events[:]
         for port in range(7701, 7801):
-            self.tracker.say({"type": "relayReserved", "relay": f"192.0.2.1:{port}"})
+            self.reservedAt(f"192.0.2.1:{port}")
         self.assertEqual(self.recorder.events.count(("relayChanged",)), 1)
         self.assertEqual(self.node.relay, "192.0.2.1:7701")
         self.clock.advance(ADVERTISE_INTERVAL)
@@ -220,14 +220,21 @@ class PeerReservationTests(PeerReservationCase):
         self.assertIsNone(self.node.relay)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def reservedAt(self, relay):
+        """The node asks again (as a relay lost or refused has it do), and
+        the tracker answers relayReserved naming relay: a relayReserved is
+        taken only as an answer."""
+        self.service.reservation._ask()
+        self.assertEqual(self.tracker.heard()[-1:], [{"type": "relayReserve"}])
+        self.tracker.say({"type": "relayReserved", "relay": relay})
+
     def alternate(self, seconds, ports=(7701, 7702)):
-        """The tracker sends relayReserved once an ADVERTISE_INTERVAL for
+        """The tracker answers relayReserved once an ADVERTISE_INTERVAL for
         ``seconds``, each naming the other of two ports of its host: how
         many times the node's relay changed meanwhile."""
         del self.recorder.events[:]
         for i in range(round(seconds / ADVERTISE_INTERVAL)):
-            self.tracker.say({"type": "relayReserved",
-                              "relay": f"192.0.2.1:{ports[i % 2]}"})
+            self.reservedAt(f"192.0.2.1:{ports[i % 2]}")
             self.clock.advance(ADVERTISE_INTERVAL)
         return self.recorder.events.count(("relayChanged",))
 
@@ -336,6 +343,31 @@ class PeerReservationTests(PeerReservationCase):
         self.tracker.heard()
         hold.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+
+    def test_anUnaskedRelayReservedLeavesAWorkingRelay(self):
+        """
+        Holding a public node's relay that passed its probe, the node is
+        sent a relayReserved it did not ask for: it used to switch what it
+        advertises to the tracker's relay (never probed; every record
+        signed anew) and take circuits there.  Now it takes a
+        relayReserved only as the answer to its own relayReserve: the
+        relay it holds stays advertised, and one line (charged to the
+        tracker) says why.
+        """
+        hold, _ = self.held()
+        hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
+        self.service.reservation._probed(hold, None)
+        self.tracker.heard()
+        del self.recorder.events[:]
+        with capturedLogs() as events:
+            self.tracker.say({"type": "relayReserved", "relay": "192.0.2.1:7701"})
+            self.clock.advance(ADVERTISE_INTERVAL)
+        self.assertEqual(self.node.relay, RELAY)
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 0)
+        self.assertFalse(self.node.membership.isTrackerRelay("192.0.2.1:7701"))
+        self.assertIn("not taking the tracker's relay at 192.0.2.1:7701: this node "
+                      "asked for none", [formatEvent(event) for event in events])
+        self.assertEqual(self.tracker.heard(), [])
 
     def test_goneWithTheTracker(self):
         """The tracker connection's loss ends the reservation at the

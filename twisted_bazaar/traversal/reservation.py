@@ -150,9 +150,25 @@ class RelayReservation:
         self._awaiting = True
         self._send(RelayReserve())
 
+    def answers(self, message):
+        """Whether a ``relayReserved`` from the tracker answers a
+        relayReserve of this node's that awaits one: one nobody asked for
+        had the node drop the public node's relay it held, probed and
+        working, for the tracker's (never probed), and sign every record
+        anew.  One unasked is dropped, saying so."""
+        if self._awaiting:
+            return True
+        # Charged to the tracker that sent it, as an unasked relayAt is.
+        self.node.overlay.peer_log.emit(
+            self.log, LogLevel.info, groupOf(self.node.membership.link),
+            "not taking the tracker's relay at {relay}: this node asked for none",
+            relay=message.relay)
+        return False
+
     def reserved(self, message):
-        """The tracker holds the reservation at its own relay: the node
-        advertises it, and asks again later for a public node's."""
+        """The tracker holds the reservation at its own relay, as it
+        answers this node's relayReserve (L{answers}): the node advertises
+        it, and asks again later for a public node's."""
         self._awaiting = False
         self.trackerRelay = message.relay
         self._atTracker = True
