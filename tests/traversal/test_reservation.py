@@ -26,11 +26,12 @@ from twisted_bazaar.traversal.messages import (
     RelayReserved,
 )
 from twisted_bazaar.traversal.relayprobe import PROBE_INTERVAL
-from twisted_bazaar.traversal.reservation import (
+from twisted_bazaar.traversal.advertising import (
+    ADVERTISE_CALM,
     ADVERTISE_INTERVAL,
-    RESERVE_TIMEOUT,
-    RETRY_FIRST,
+    ADVERTISE_MAX,
 )
+from twisted_bazaar.traversal.reservation import RESERVE_TIMEOUT, RETRY_FIRST
 from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.wire.ids import wireId
 
@@ -245,19 +246,48 @@ class PeerReservationTests(PeerReservationCase):
         up to ADVERTISE_MAX, 320 s), so 17 rounds of signing every record
         anew, not 720 (the code before: one every 5 s, for as long as the
         tracker liked)."""
-        from twisted_bazaar.traversal.reservation import ADVERTISE_MAX
         self.tracker.say(reach(False))
         self.tracker.heard()
         self.assertEqual(self.alternate(3600), 17)
         # Past the ramp, one an ADVERTISE_MAX.
         self.assertEqual(self.alternate(16 * ADVERTISE_MAX), 16)
 
+    def test_aTrackerAlternatingHostAndRelayIsAdvertisedLessAndLess(self):
+        """
+        A lying tracker that names a new host it sees the node at home at
+        (reach), then, 2.5 s later, a new port of its own relay
+        (relayReserved, answering the node's ask), and so on for an hour:
+        the two had paces of their own, neither counting the other's
+        rounds, and the node advertised anew (every record signed anew)
+        736 times in the hour, its host every 5 s.  Now both share one
+        pace (traversal/advertising.py): 16 rounds in the hour.  The
+        first host and the first relay are each advertised at once.
+        """
+        del self.recorder.events[:]
+        self.tracker.say(reach(False))
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 1)
+        self.tracker.heard()
+        self.tracker.say({"type": "relayReserved", "relay": "192.0.2.1:7700"})
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 2)
+        del self.recorder.events[:]
+        half = ADVERTISE_INTERVAL / 2
+        for i in range(round(3600 / ADVERTISE_INTERVAL)):
+            self.tracker.say({"type": "reach", "host": "198.51.100.9", "port": 4100,
+                              "reachable": False, "seenHost": f"198.51.{i // 250}.{i % 250}",
+                              "seenPort": 40123})
+            self.clock.advance(half)
+            self.reservedAt(f"192.0.2.1:{7701 + i % 2}")
+            self.clock.advance(half)
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 16)
+        self.tracker.link.transport.loseConnection()
+        self.membership.stopService()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
     def test_aRelayKeptBringsTheWaitBack(self):
         """A relay kept ADVERTISE_CALM (no new one advertised meanwhile):
         the next is advertised at once, and the wait starts again from
         ADVERTISE_INTERVAL, so that an honest node whose relays changed
         often once is not slow to advertise for good."""
-        from twisted_bazaar.traversal.reservation import ADVERTISE_CALM, ADVERTISE_MAX
         self.tracker.say(reach(False))
         self.tracker.heard()
         self.alternate(3600)
