@@ -27,7 +27,7 @@ from twisted_bazaar.core.membership import Membership, TrackerGone
 from twisted_bazaar.core.punching import Punching
 from twisted_bazaar.core.questions import QUESTIONS_LIMIT, TrackerSilent
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, UNKNOWN, Reachability
-from twisted_bazaar.core.reaching import HOST_INTERVAL
+from twisted_bazaar.traversal.advertising import ADVERTISE_INTERVAL
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.schemes.index.messages import Found
 
@@ -172,8 +172,10 @@ class RegistrationTests(MembershipCase):
         node at home at: each had every part advertise the node again
         (every item registered again, each record signed anew): 100
         reach, 100 rounds.  Now a new host is advertised at most once in
-        HOST_INTERVAL, the latest then (2 rounds of the 100), the host
-        told at once; none waits once the node stops.
+        ADVERTISE_INTERVAL, the latest then (2 rounds of the 100), the host
+        told at once; the wait after a round doubles, as a relay's does
+        (the next host, 5 s after, waits 5 s more); none waits once the
+        node stops.
         """
         self.register()
         del self.recorder.events[:]
@@ -183,13 +185,15 @@ class RegistrationTests(MembershipCase):
                               "seenHost": f"203.0.113.{i}", "seenPort": 40312})
         self.assertEqual(self.recorder.events.count(("relayChanged",)), 1)
         self.assertEqual(self.node.host, "203.0.113.99")
-        self.clock.advance(HOST_INTERVAL)
+        self.clock.advance(ADVERTISE_INTERVAL)
         self.assertEqual(self.recorder.events.count(("relayChanged",)), 2)
-        self.clock.advance(HOST_INTERVAL)
+        self.clock.advance(ADVERTISE_INTERVAL)
         self.assertEqual(self.recorder.events.count(("relayChanged",)), 2)
         self.tracker.say({"type": "reach", "host": "203.0.113.7", "port": NODE_PORT,
                           "reachable": False, "seenHost": "203.0.113.7",
                           "seenPort": 40312})
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 2)
+        self.clock.advance(ADVERTISE_INTERVAL)
         self.assertEqual(self.recorder.events.count(("relayChanged",)), 3)
         self.tracker.say({"type": "reach", "host": "203.0.113.8", "port": NODE_PORT,
                           "reachable": False, "seenHost": "203.0.113.8",

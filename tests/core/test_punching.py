@@ -14,6 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.core.punching import Punching, isRelayed, relayedFrom
+from twisted_bazaar.core.questions import TrackerGone, TrackerSilent
 from twisted_bazaar.core.reach import PRIVATE, Reachability
 from twisted_bazaar.net.link import Link
 from twisted_bazaar.testing.capabilities import relayed
@@ -51,11 +52,13 @@ class FakeDialer:
 class FakeTracker:
     """
     Answers whereis: peer id -> the host it names (none for an id it does
-    not hold), at once, or when the test says (L{held}, L{answer}).
+    not hold), at once, or when the test says (L{held}, L{answer}); for an
+    id in L{unanswered}, fails with the exception it maps it to.
     """
 
     def __init__(self):
         self.hosts = {}
+        self.unanswered = {}
         self.asked = []
         self.held = False
         self._waiting = []
@@ -71,6 +74,9 @@ class FakeTracker:
     def answer(self):
         waiting, self._waiting = self._waiting, []
         for peer_id, d in waiting:
+            if peer_id in self.unanswered:
+                d.errback(self.unanswered[peer_id])
+                continue
             host = self.hosts.get(peer_id)
             d.callback(None if host is None else (host, 9001))
 
@@ -359,6 +365,54 @@ class SeenTests(PunchingTestCase):
                       refusal.info)
         self.assertEqual((self.a.dialer.dials, self.b.dialer.dials), ([], []))
         self.assertNothingHeld()
+
+    def test_trackerSilent(self):
+        """The tracker did not answer where the peer is (in time, or
+        before its connection ended): no punch either way, and each
+        side says what happened, not that the tracker names no address
+        (which both used to say)."""
+        self.tracker.unanswered = {
+            self.alice.id: TrackerSilent("the tracker did not answer in 10 s"),
+            self.bob.id: TrackerGone("the tracker connection ended before it "
+                                     "answered: Connection lost.")}
+        with capturedLogs() as events:
+            self.sides()
+        self.assertEqual(sent(self.a.link), [])
+        feed(self.b.link, PunchConnect(7, HOST_A, 23456))
+        [refusal] = sent(self.b.link)
+        self.assertEqual(refusal.code, "nopunch")
+        self.assertIn(f"the tracker did not say where node {shortId(self.alice.id)} is "
+                      "(the tracker did not answer in 10 s): a punch dials only a host "
+                      "the tracker saw", refusal.info)
+        lines = [formatEvent(e) for e in events]
+        self.assertTrue(any(f"the tracker did not say where node {shortId(self.bob.id)} "
+                            "is (the tracker connection ended before it answered: "
+                            "Connection lost.)" in line for line in lines), lines)
+        self.assertFalse(any("names no address" in line for line in lines), lines)
+        self.assertEqual((self.a.dialer.dials, self.b.dialer.dials), ([], []))
+        # Answered the next time it is asked, the punch goes on.
+        del self.tracker.unanswered[self.alice.id]
+        feed(self.b.link, PunchConnect(8, HOST_A, 23456))
+        [reply] = sent(self.b.link)
+        self.assertIsInstance(reply, PunchReply)
+
+    def test_theMembershipsSilenceIsPassedOn(self):
+        """The node's own question (its membership's whereRelay) passes the
+        tracker's silence on to the punch, which used to take it, through
+        whereIs, for an answer naming no address."""
+        node = makeNode(1)
+
+        class Silent:
+            def whereRelay(self, peer_id):
+                return defer.fail(TrackerSilent("the tracker did not answer in 10 s"))
+
+            def whereIs(self, peer_id):
+                return defer.succeed(None)
+
+        node.membership = Silent()
+        punching = Punching(node, FakeDialer())
+        failure = self.failureResultOf(punching._whereIs(self.bob.id), TrackerSilent)
+        self.assertEqual(failure.getErrorMessage(), "the tracker did not answer in 10 s")
 
     def test_askedOncePerLink(self):
         """Each side asks the tracker once, when the relayed link comes

@@ -25,6 +25,14 @@ class WhyNotTests(SynchronousTestCase):
         self.assertIn("the tracker names no address for node",
                       whyNot(PEER, "", "203.0.113.9"))
 
+    def test_noneNamedForSilence(self):
+        """The tracker did not answer: said so, with why, not that it
+        names no address."""
+        why = whyNot(PEER, "", "203.0.113.9", unanswered="the tracker did not answer "
+                     "in 10 s")
+        self.assertEqual(why, "the tracker did not say where node 7 is (the tracker did "
+                         "not answer in 10 s): a punch dials only a host the tracker saw")
+
     def test_relaySaysElsewhere(self):
         self.assertIn("at 203.0.113.9, not at 192.0.2.66 where its relay says it is",
                       whyNot(PEER, "203.0.113.9", "192.0.2.66"))
@@ -91,6 +99,16 @@ class WitnessTests(SynchronousTestCase):
         self.questions[1][1].errback(RuntimeError("tracker gone"))
         self.assertEqual((self.witness.named(PEER), self.witness.named(PEER + 1)),
                          ("", ""))
+        self.assertEqual((self.witness.unanswered(PEER), self.witness.unanswered(PEER + 1)),
+                         (None, "tracker gone"))
+        # Asked again and answered, it is no longer silence; forgotten, neither.
+        self.witness.ask(PEER + 1, again=True)
+        self.questions[2][1].callback(None)
+        self.assertIsNone(self.witness.unanswered(PEER + 1))
+        self.witness.ask(PEER + 1, again=True)
+        self.questions[3][1].errback(RuntimeError("tracker gone"))
+        self.witness.forget(PEER + 1)
+        self.assertIsNone(self.witness.unanswered(PEER + 1))
 
     def test_forgetDropsTheQuestion(self):
         """A forgotten peer's question is cancelled, and tells nothing."""

@@ -26,11 +26,12 @@ from twisted_bazaar.traversal.messages import (
     RelayReserved,
 )
 from twisted_bazaar.traversal.relayprobe import PROBE_INTERVAL
-from twisted_bazaar.traversal.reservation import (
+from twisted_bazaar.traversal.advertising import (
+    ADVERTISE_CALM,
     ADVERTISE_INTERVAL,
-    RESERVE_TIMEOUT,
-    RETRY_FIRST,
+    ADVERTISE_MAX,
 )
+from twisted_bazaar.traversal.reservation import RESERVE_TIMEOUT, RETRY_FIRST
 from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.wire.ids import wireId
 
@@ -201,7 +202,7 @@ class PeerReservationTests(PeerReservationCase):
 
     def test_aTrackerChangingTheRelayHasItAdvertisedAtMostEvery5s(self):
         """A tracker whose relayReserved names another port of its host
-        each time: the node advertises a new relay (each of its parts
+        each time the node asks: the node advertises a new relay (each of its parts
         then advertising it again: every item registered again, each
         record signed anew) at most once in ADVERTISE_INTERVAL, the
         latest one; a relay lost is advertised lost at once."""
@@ -209,7 +210,7 @@ class PeerReservationTests(PeerReservationCase):
         self.tracker.heard()
         del self.recorder.events[:]
         for port in range(7701, 7801):
-            self.tracker.say({"type": "relayReserved", "relay": f"192.0.2.1:{port}"})
+            self.reservedAt(f"192.0.2.1:{port}")
         self.assertEqual(self.recorder.events.count(("relayChanged",)), 1)
         self.assertEqual(self.node.relay, "192.0.2.1:7701")
         self.clock.advance(ADVERTISE_INTERVAL)
@@ -220,14 +221,21 @@ class PeerReservationTests(PeerReservationCase):
         self.assertIsNone(self.node.relay)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def reservedAt(self, relay):
+        """The node asks again (as a relay lost or refused has it do), and
+        the tracker answers relayReserved naming relay: a relayReserved is
+        taken only as an answer."""
+        self.service.reservation._ask()
+        self.assertEqual(self.tracker.heard()[-1:], [{"type": "relayReserve"}])
+        self.tracker.say({"type": "relayReserved", "relay": relay})
+
     def alternate(self, seconds, ports=(7701, 7702)):
-        """The tracker sends relayReserved once an ADVERTISE_INTERVAL for
+        """The tracker answers relayReserved once an ADVERTISE_INTERVAL for
         ``seconds``, each naming the other of two ports of its host: how
         many times the node's relay changed meanwhile."""
         del self.recorder.events[:]
         for i in range(round(seconds / ADVERTISE_INTERVAL)):
-            self.tracker.say({"type": "relayReserved",
-                              "relay": f"192.0.2.1:{ports[i % 2]}"})
+            self.reservedAt(f"192.0.2.1:{ports[i % 2]}")
             self.clock.advance(ADVERTISE_INTERVAL)
         return self.recorder.events.count(("relayChanged",))
 
@@ -238,19 +246,48 @@ class PeerReservationTests(PeerReservationCase):
         up to ADVERTISE_MAX, 320 s), so 17 rounds of signing every record
         anew, not 720 (the code before: one every 5 s, for as long as the
         tracker liked)."""
-        from twisted_bazaar.traversal.reservation import ADVERTISE_MAX
         self.tracker.say(reach(False))
         self.tracker.heard()
         self.assertEqual(self.alternate(3600), 17)
         # Past the ramp, one an ADVERTISE_MAX.
         self.assertEqual(self.alternate(16 * ADVERTISE_MAX), 16)
 
+    def test_aTrackerAlternatingHostAndRelayIsAdvertisedLessAndLess(self):
+        """
+        A lying tracker that names a new host it sees the node at home at
+        (reach), then, 2.5 s later, a new port of its own relay
+        (relayReserved, answering the node's ask), and so on for an hour:
+        the two had paces of their own, neither counting the other's
+        rounds, and the node advertised anew (every record signed anew)
+        736 times in the hour, its host every 5 s.  Now both share one
+        pace (traversal/advertising.py): 16 rounds in the hour.  The
+        first host and the first relay are each advertised at once.
+        """
+        del self.recorder.events[:]
+        self.tracker.say(reach(False))
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 1)
+        self.tracker.heard()
+        self.tracker.say({"type": "relayReserved", "relay": "192.0.2.1:7700"})
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 2)
+        del self.recorder.events[:]
+        half = ADVERTISE_INTERVAL / 2
+        for i in range(round(3600 / ADVERTISE_INTERVAL)):
+            self.tracker.say({"type": "reach", "host": "198.51.100.9", "port": 4100,
+                              "reachable": False, "seenHost": f"198.51.{i // 250}.{i % 250}",
+                              "seenPort": 40123})
+            self.clock.advance(half)
+            self.reservedAt(f"192.0.2.1:{7701 + i % 2}")
+            self.clock.advance(half)
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 16)
+        self.tracker.link.transport.loseConnection()
+        self.membership.stopService()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
     def test_aRelayKeptBringsTheWaitBack(self):
         """A relay kept ADVERTISE_CALM (no new one advertised meanwhile):
         the next is advertised at once, and the wait starts again from
         ADVERTISE_INTERVAL, so that an honest node whose relays changed
         often once is not slow to advertise for good."""
-        from twisted_bazaar.traversal.reservation import ADVERTISE_CALM, ADVERTISE_MAX
         self.tracker.say(reach(False))
         self.tracker.heard()
         self.alternate(3600)
@@ -336,6 +373,31 @@ class PeerReservationTests(PeerReservationCase):
         self.tracker.heard()
         hold.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+
+    def test_anUnaskedRelayReservedLeavesAWorkingRelay(self):
+        """
+        Holding a public node's relay that passed its probe, the node is
+        sent a relayReserved it did not ask for: it used to switch what it
+        advertises to the tracker's relay (never probed; every record
+        signed anew) and take circuits there.  Now it takes a
+        relayReserved only as the answer to its own relayReserve: the
+        relay it holds stays advertised, and one line (charged to the
+        tracker) says why.
+        """
+        hold, _ = self.held()
+        hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
+        self.service.reservation._probed(hold, None)
+        self.tracker.heard()
+        del self.recorder.events[:]
+        with capturedLogs() as events:
+            self.tracker.say({"type": "relayReserved", "relay": "192.0.2.1:7701"})
+            self.clock.advance(ADVERTISE_INTERVAL)
+        self.assertEqual(self.node.relay, RELAY)
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 0)
+        self.assertFalse(self.node.membership.isTrackerRelay("192.0.2.1:7701"))
+        self.assertIn("not taking the tracker's relay at 192.0.2.1:7701: this node "
+                      "asked for none", [formatEvent(event) for event in events])
+        self.assertEqual(self.tracker.heard(), [])
 
     def test_goneWithTheTracker(self):
         """The tracker connection's loss ends the reservation at the

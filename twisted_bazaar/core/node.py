@@ -40,6 +40,7 @@ from twisted_bazaar.net.overlay import (
     Unreachable,
 )
 from twisted_bazaar.routing.path import DEFAULT_PATH_LIMIT, PathRouter
+from twisted_bazaar.traversal.advertising import AdvertisePace
 from twisted_bazaar.store import MemoryStore
 
 __all__ = ["INode", "Node", "NodeConfig", "NotConnected", "Unreachable", "OverlayFactory",
@@ -99,7 +100,10 @@ class INode(Interface):
     reach = Attribute("Whether other nodes can dial it (Reachability), as the "
                       "tracker last found it.")
     relay = Attribute("The relay (HOST:PORT) it is reached through, or None "
-                      "(read only: its reservation service says it, L{setRelay}).")
+                      "(read only: its reservation service says it, L{setRelay}, "
+                      "or in a round of its advertising pace).")
+    advertising = Attribute("The pace of its rounds of advertising its address "
+                            "anew (traversal.advertising.AdvertisePace).")
     stopping = Attribute("True once the node is stopping (read only).")
 
     # The parts that work below the roles and the schemes, which some of
@@ -272,6 +276,9 @@ class Node:
         #: found it (L{Reachability}).
         self.reach = UNCHECKED
         self.events = EventBus()
+        #: When the node advertises its address anew for a new host or
+        #: relay (one round: its parts told, C{relayChanged}).
+        self.advertising = AdvertisePace(clock, self.events.relayChanged)
         self.paths = PathRouter(self, self.config.path_limit)
         self.overlay = Overlay(
             self, {OVERLAY: self.config.max_connections,

@@ -71,8 +71,8 @@ class Punching(Service, NodeObserver):
         @param enabled: False: the node punches none, and refuses its
             peers' punches saying so (L{OFF}); nothing waits for a punch.
         @param whereIs: C{whereIs(peer_id)}, the tracker's answer to
-            ``whereis`` (a Deferred of (host, port) or None); None: the
-            node's membership's.
+            ``whereis`` (a Deferred of (host, port) or None, failing when
+            the tracker did not answer); None: the node's membership's.
         """
         self.node = node
         self.enabled = enabled
@@ -161,10 +161,14 @@ class Punching(Service, NodeObserver):
     # -- where the peer is -----------------------------------------------------------
 
     def _whereIs(self, peer_id):
+        """Where the tracker names peer_id: (host, port), None for nowhere,
+        or its question's failure (L{TrackerGone}: it did not answer),
+        which a refusal says rather than that it names no address."""
         membership = self.node.membership
         if membership is None:
             return defer.succeed(None)
-        return membership.whereIs(peer_id)
+        return membership.whereRelay(peer_id).addCallback(
+            lambda reply: (reply.host, reply.port) if reply.port else None)
 
     def _witness(self, link):
         """The host a punch with link's peer dials: the one the tracker
@@ -190,7 +194,8 @@ class Punching(Service, NodeObserver):
         named = self.seen.named(link.peer_id)
         if named is None:
             return "the tracker has not said where this node's peer is"
-        return whyNot(link.peer_id, named, relayed, self.labels)
+        return whyNot(link.peer_id, named, relayed, self.labels,
+                      self.seen.unanswered(link.peer_id))
 
     def _connectReceived(self, link, connect):
         """The peer's punchConnect, over a relayed link whose peer the

@@ -9,8 +9,8 @@ A new host has every part advertise the node again (every item
 registered again, each record signed anew), and the host is the
 tracker's word: a lying tracker among several that names another host
 in each ``reach`` had the node sign its every record with every
-message.  So a new host is advertised at most once in L{HOST_INTERVAL},
-as a new relay is (L{twisted_bazaar.traversal.reservation}).
+message.  So a new host is advertised as the node's pace of advertising
+says, which a new relay shares (L{twisted_bazaar.traversal.advertising}).
 """
 
 from twisted.logger import LogLevel
@@ -25,24 +25,18 @@ REACHABLE = ("this node is reachable from outside at {host}:{port}: the tracker 
 UNREACHABLE = ("this node is not reachable from outside at {host}:{port} (behind "
                "NAT?): other nodes cannot dial it; the tracker saw it connect from "
                "{seen_host}:{seen_port}")
-#: Seconds at least between two hosts the node advertises anew: one that
-#: comes sooner waits out the rest, and only the latest is advertised.
-HOST_INTERVAL = 5.0
 
 
 class Reaching:
     """
-    A node's side of its tracker's ``reach``, and the timer of a new
-    host that waits out L{HOST_INTERVAL} (its owner, the node's
-    membership, L{stop}s it).
+    A node's side of its tracker's ``reach``, and the host it waits to
+    advertise anew (its owner, the node's membership, L{stop}s it).
     """
 
     def __init__(self, node):
         self.node = node
-        #: When the node last advertised a new host, and that host.
-        self._advertisedAt = None
+        #: The host the node last advertised anew.
         self._advertised = None
-        self._call = None
 
     def heard(self, link, local, message, log):
         """
@@ -74,27 +68,18 @@ class Reaching:
 
     def _advertise(self):
         """What advertises the node's address says so again (a chord
-        node's records, signed with "" before the first reach): at once,
-        or once L{HOST_INTERVAL} has passed since the last new host, if
-        the host is still not the one advertised then."""
-        node, clock = self.node, self.node.clock
-        if self._call is not None:
-            return
-        due = (clock.seconds() if self._advertisedAt is None
-               else self._advertisedAt + HOST_INTERVAL)
-        if due > clock.seconds():
-            self._call = clock.callLater(due - clock.seconds(), self._due)
-            return
-        self._advertisedAt, self._advertised = clock.seconds(), node.host
-        node.events.relayChanged()
+        node's records, signed with "" before the first reach), in the
+        node's paced round (L{twisted_bazaar.traversal.advertising})."""
+        self.node.advertising.change("host", self._apply)
 
-    def _due(self):
-        self._call = None
-        if self.node.host != self._advertised:
-            self._advertise()
+    def _apply(self):
+        """The host the node is at becomes the one advertised; whether it
+        changed."""
+        if self.node.host == self._advertised:
+            return False
+        self._advertised = self.node.host
+        return True
 
     def stop(self):
         """The node stops: no host waits to be advertised."""
-        call, self._call = self._call, None
-        if call is not None and call.active():
-            call.cancel()
+        self.node.advertising.withdraw("host")

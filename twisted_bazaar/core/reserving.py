@@ -65,8 +65,12 @@ class ReservationService(Service, NodeObserver):
         connection reaches (the tracker's relay is its own machine's):
         one naming another host (a lying tracker among several) would
         have the node dial there at each circuit announced, and advertise
-        it; refused (``error{wtf}``), and no reservation taken."""
+        it; refused (``error{wtf}``), and no reservation taken.  Only as
+        the answer to this node's relayReserve (L{RelayReservation.answers}):
+        one unasked is dropped."""
         membership = self.node.membership
+        if not self.reservation.answers(message):
+            return
         if not membership.atTrackersHost(message.relay):
             membership.link.protocolError(
                 "wtf", f"relayReserved names {message.relay}: this tracker's own "

@@ -31,6 +31,9 @@ names.  An honest relay names an IP address, never a name, so no honest
 punch ever aimed at one.
 """
 
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
 from twisted_bazaar.base.lan import canonical, ipAddress, sameHost
 from twisted_bazaar.wire.ids import shortId
 
@@ -45,13 +48,18 @@ from twisted_bazaar.wire.ids import shortId
 AGAIN_LIMIT = 3
 
 
-def whyNot(peer_id, named, relayed, labels=False):
+def whyNot(peer_id, named, relayed, labels=False, unanswered=None):
     """
     Why a punch to peer_id may not aim at the host its relay says
     (``relayed``), the tracker naming ``named`` ("" when it named none),
     or None when the two agree.  ``labels``: hosts are a memory
     network's labels, not IP addresses or names DNS resolves.
+    ``unanswered``: why the tracker named none, when it did not answer
+    (L{TrackerWitness.unanswered}): said so, not that it names none.
     """
+    if not named and unanswered:
+        return (f"the tracker did not say where node {shortId(peer_id)} is "
+                f"({unanswered}): a punch dials only a host the tracker saw")
     if not named:
         return (f"the tracker names no address for node {shortId(peer_id)}: a punch "
                 "dials only a host the tracker saw")
@@ -95,8 +103,8 @@ class TrackerWitness:
         """
         @param whereIs: C{whereIs(peer_id)}, a Deferred firing with the
             (host, port) the tracker names for the peer, or None (it names
-            none, or cannot be asked): the node's
-            L{twisted_bazaar.core.membership.Membership.whereIs}.
+            none, or cannot be asked), or failing with why the tracker did
+            not answer (its silence, or its connection's end).
         @param answered: C{answered(peer_id)}, called once the tracker
             answered a question L{ask} sent.
         """
@@ -108,11 +116,18 @@ class TrackerWitness:
         self._asking = {}
         #: peer id -> how many times it was asked again (L{AGAIN_LIMIT}).
         self._again = {}
+        #: peer id -> why the tracker did not answer its last question.
+        self._unanswered = {}
 
     def named(self, peer_id):
         """The host the tracker named for peer_id ("" for none), or None
         while it has not answered (or was not asked)."""
         return self._named.get(peer_id)
+
+    def unanswered(self, peer_id):
+        """Why the tracker named no host for peer_id when it did not answer
+        (in time, or before its connection ended), or None."""
+        return self._unanswered.get(peer_id)
 
     def asking(self, peer_id):
         """Whether the tracker was asked of peer_id and has not answered."""
@@ -140,6 +155,9 @@ class TrackerWitness:
         del self._asking[peer_id]
         named = result[0] if isinstance(result, tuple) else ""
         self._named[peer_id] = named or ""
+        self._unanswered.pop(peer_id, None)
+        if isinstance(result, Failure) and not result.check(defer.CancelledError):
+            self._unanswered[peer_id] = result.getErrorMessage()
         self.answered(peer_id)
         return None
 
@@ -148,6 +166,7 @@ class TrackerWitness:
         question under way dropped."""
         self._named.pop(peer_id, None)
         self._again.pop(peer_id, None)
+        self._unanswered.pop(peer_id, None)
         question = self._asking.pop(peer_id, None)
         if question is not None:
             question.cancel()

@@ -51,23 +51,6 @@ RETRY_MAX = 960.0
 #: (L{twisted_bazaar.tracker.relays.NAME_TIMEOUT}), past which the
 #: tracker would refuse the confirmation anyway.
 RESERVE_TIMEOUT = 10.0
-#: Seconds at least between two relays the node advertises, at first:
-#: each new one has its parts advertise the node again (every item
-#: registered again, each record signed anew), and its tracker's word
-#: alone (a ``relayReserved`` naming another port of its host, a
-#: ``relayAt`` that fails at once) changed it as fast as the tracker sent
-#: them: one signature per item per message.  A relay lost is advertised
-#: lost at once (no circuit opens there any more).
-ADVERTISE_INTERVAL = 5.0
-#: The wait doubles with each new relay advertised, up to ADVERTISE_MAX:
-#: a tracker naming one relay, then another, every ADVERTISE_INTERVAL,
-#: had the node sign every record anew every 5 s for as long as it
-#: liked.  Dialling a node, a peer asks the tracker where its relay is
-#: (docs/protocol.md §5a), so a relay advertised late costs no circuit.
-ADVERTISE_MAX = 320.0
-#: A relay advertised and kept this long (no new one advertised since)
-#: brings the wait back to ADVERTISE_INTERVAL.
-ADVERTISE_CALM = 2 * ADVERTISE_MAX
 #: Public nodes' relays named in a row that fail this node (none passing
 #: its probe since) after which it waits before it asks its tracker for
 #: another: RETRY_FIRST after the next, doubling up to RETRY_MAX.  Each
@@ -120,13 +103,6 @@ class RelayReservation:
         #: Whether this node declined a circuit the relay announced while
         #: the probe under way waited for its own (L{_probed}).
         self._declinedInProbe = False
-        #: When the node last advertised a relay (L{_advertise}), how long
-        #: a new one waits after that (L{ADVERTISE_INTERVAL}, doubling up
-        #: to L{ADVERTISE_MAX}), and the timer of the next, while one
-        #: waits.
-        self._advertisedAt = None
-        self._advertiseWait = ADVERTISE_INTERVAL
-        self._advertiseCall = None
         #: Whether a relayReserve sent waits for its answer: a relayAt is
         #: taken only as one.
         self._awaiting = False
@@ -150,9 +126,25 @@ class RelayReservation:
         self._awaiting = True
         self._send(RelayReserve())
 
+    def answers(self, message):
+        """Whether a ``relayReserved`` from the tracker answers a
+        relayReserve of this node's that awaits one: one nobody asked for
+        had the node drop the public node's relay it held, probed and
+        working, for the tracker's (never probed), and sign every record
+        anew.  One unasked is dropped, saying so."""
+        if self._awaiting:
+            return True
+        # Charged to the tracker that sent it, as an unasked relayAt is.
+        self.node.overlay.peer_log.emit(
+            self.log, LogLevel.info, groupOf(self.node.membership.link),
+            "not taking the tracker's relay at {relay}: this node asked for none",
+            relay=message.relay)
+        return False
+
     def reserved(self, message):
-        """The tracker holds the reservation at its own relay: the node
-        advertises it, and asks again later for a public node's."""
+        """The tracker holds the reservation at its own relay, as it
+        answers this node's relayReserve (L{answers}): the node advertises
+        it, and asks again later for a public node's."""
         self._awaiting = False
         self.trackerRelay = message.relay
         self._atTracker = True
@@ -315,46 +307,36 @@ class RelayReservation:
             self._ask()
 
     def _setRelay(self, relay):
-        """Hold relay (None: none) from now on, and advertise it
-        (L{_advertise}): a relay lost at once, a new one no sooner than
-        the wait after the last one advertised (L{ADVERTISE_INTERVAL},
-        doubling with each new one up to L{ADVERTISE_MAX}, back to the
-        first once one was kept L{ADVERTISE_CALM})."""
+        """Hold relay (None: none) from now on, and advertise it: a relay
+        lost at once, a new one as the node's pace of advertising says
+        (L{twisted_bazaar.traversal.advertising}: the first at once, any
+        other no sooner than the wait after its last round, a new host's
+        too)."""
         if self.relay == relay:
             return
         self.relay = relay
-        if relay is not None and self._advertisedAt is not None:
-            due = self._advertisedAt + self._advertiseWait
-            if due > self.node.clock.seconds():
-                if self._advertiseCall is None:
-                    self._advertiseCall = self.node.clock.callLater(
-                        due - self.node.clock.seconds(), self._advertise)
-                return
-        self._advertise()
+        pace = self.node.advertising
+        if relay is not None:
+            pace.change("relay", self._advertise)
+            return
+        pace.withdraw("relay")
+        if self.node.relay is not None:
+            self.node.setRelay(None)
 
     def _advertise(self):
-        """Advertise the relay held, if it is not the one advertised: one
-        line (through the peer log: a relay says it), and the node's
-        (L{INode.setRelay}, which tells its parts)."""
-        call, self._advertiseCall = self._advertiseCall, None
-        if call is not None and call.active():
-            call.cancel()
+        """The relay held becomes the one advertised, in the pace's round
+        (which tells the node's parts), unless it is already: one line
+        (through the peer log: a relay says it); whether it changed."""
         relay = self.relay
-        if self.node.relay == relay:
-            return
-        if relay is not None:
-            host, _ = splitRelay(relay)
-            self.node.overlay.peer_log.emit(
-                self.log, LogLevel.info, addressGroup(host),
-                "reachable through the relay at {relay}: nodes that cannot dial this "
-                "node open circuits to it there", relay=relay)
-            now = self.node.clock.seconds()
-            if self._advertisedAt is not None:
-                self._advertiseWait = (
-                    ADVERTISE_INTERVAL if now - self._advertisedAt >= ADVERTISE_CALM
-                    else min(ADVERTISE_MAX, 2 * self._advertiseWait))
-            self._advertisedAt = now
-        self.node.setRelay(relay)
+        if relay is None or self.node.relay == relay:
+            return False
+        host, _ = splitRelay(relay)
+        self.node.overlay.peer_log.emit(
+            self.log, LogLevel.info, addressGroup(host),
+            "reachable through the relay at {relay}: nodes that cannot dial this "
+            "node open circuits to it there", relay=relay)
+        self.node.relay = relay
+        return True
 
     def lost(self):
         """The tracker connection is gone, and every reservation with it

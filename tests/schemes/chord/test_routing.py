@@ -26,7 +26,7 @@ from twisted_bazaar.schemes.chord.messages import (
     Handed,
 )
 from twisted_bazaar.schemes.chord.ring import keyOf
-from twisted_bazaar.schemes.chord import lookups, routing
+from twisted_bazaar.schemes.chord import holding, lookups, routing
 from twisted_bazaar.schemes.chord.routing import HELD_PER_HOP
 from twisted_bazaar.schemes.chord.settings import FINGER
 from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
@@ -555,6 +555,51 @@ class AnswersToAPlaceTheRingDoesNotKnowTests(SynchronousTestCase):
         feed(self.succ, ChordRecords(request.id, "apple", (SUCC, ME), 1, SUCC,
                                     (signed(1),)))
         self.assertEqual(asked, [])
+
+
+class RecordsHeldHereTests(SynchronousTestCase):
+    """A find whose key this node holds itself: its own answer names the
+    records it holds, which came over a link when they were stored."""
+
+    KEY = 700
+
+    def setUp(self):
+        for module in (routing, lookups, holding):
+            self.patch(module, "keyOf", lambda item: self.KEY)
+        self.node = makeNode(ME)
+        self.node.connector.addressed = True
+        self.scheme = placed(self.node)
+        self.pred = linkPeer(self.node, PRED, purpose="chord")
+        self.pred.transport.peerAddr = IPv4Address("TCP", "198.51.100.20", 5000)
+        self.succ = linkPeer(self.node, SUCC, purpose="chord")
+        self.succ.transport.peerAddr = IPv4Address("TCP", "203.0.113.30", 5000)
+
+    def found(self):
+        found = []
+        self.scheme.find("apple", 1.0).addCallback(found.append)
+        [[offer]] = found
+        return offer
+
+    def test_aStoredRecordIsChargedToTheLinkItCameOver(self):
+        """A record a chordStore brought (over the link from PRED): its
+        offer names that link's address group, so that its host, were it
+        refused, is charged there.  It named none (the shared bucket of
+        peers unknown, NAMER_UNKNOWN), the answer being this node's own."""
+        feed(self.pred, ChordStore(7, "apple", 600_000, (identity(1).id, PRED),
+                                   signed(1), 1))
+        self.assertEqual(self.found().namedBy, "198.51.0.0/16")
+
+    def test_aCopyIsChargedToTheLinkItCameOver(self):
+        """A record a holder copied here (chordTransfer over the link from
+        SUCC) the same."""
+        feed(self.succ, ChordTransfer((Handed(600_000, signed(1)),)))
+        self.assertEqual(self.found().namedBy, "203.0.0.0/16")
+
+    def test_aRecordFromNoLinkHasNoNamer(self):
+        """A record that came over no link (this node's own, or placed by
+        a simulator): no namer."""
+        self.assertTrue(self.scheme.hold(signed(1), 600_000, None))
+        self.assertIsNone(self.found().namedBy)
 
 
 class DirectRequestTests(_KeyJustAfterMe, SynchronousTestCase):

@@ -153,7 +153,8 @@ class Lookups:
         storing node checks it, before it is an offer."""
         node = self.node
         offers = [offer for offer in recordedOffers(
-            node, item, [(record, None, None, self.namerOf(record)) for record in records])
+            node, item, [(record, None, None, self.recordNamer(record))
+                         for record in records])
             if offer.port]
         node.rng.shuffle(offers)
         for offer in offers:

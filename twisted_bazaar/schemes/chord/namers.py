@@ -3,8 +3,10 @@ Who named what a Chord node dials: the address group of the link whose
 message named a ring's entry (a L{Peer} in a ``chordState``,
 ``chordQuit``, ``chordPredIs``, ``chordNextIs`` or ``chordFound``, the
 tracker's ``chordNearIs``, or a link's own peer) or a seller's record (a
-holder's ``chordRecords``).  A host of theirs the node refuses to dial is
-logged on that group's account (L{twisted_bazaar.core.dialer.Peer.namedBy}),
+holder's ``chordRecords``, or the ``chordStore`` or ``chordTransfer``
+that brought a record this node holds itself).  A host of theirs the
+node refuses to dial is logged on that group's account
+(L{twisted_bazaar.core.dialer.Peer.namedBy}),
 not on one account of every namer's: a stranger naming many bad hosts
 spent the lines of the others' refused hosts.  A mixin of L{ChordDiscovery
 <twisted_bazaar.schemes.chord.node.ChordDiscovery>}, which holds
@@ -62,6 +64,20 @@ class Namers:
         """The address group of the link that named ``named`` (a ring's
         entry or a record), or None when it is not known."""
         return None if self._namers is None else self._namers.get(named)
+
+    def recordNamer(self, record):
+        """The address group of the link that named a seller's record: the
+        holder's answer it came in (L{namerOf}), or, for one this node
+        holds itself (its own answer as a holder, or a detour's merged
+        with what it holds), the link it was stored or copied here over
+        (its L{Held.origin <twisted_bazaar.schemes.chord.records.Held>});
+        None when neither is known (a record that came over no link)."""
+        namer = self.namerOf(record)
+        if namer is None:
+            held = self.records.held(record.item, record.seller)
+            if held is not None and held.record == record and held.origin:
+                namer = held.origin
+        return namer
 
     def _naming(self, handler, itself=False):
         """handler of a message from a link, once the peers the message
