@@ -142,6 +142,26 @@ class PeerReservationTests(PeerReservationCase):
         self.tracker.say({"type": "error", "code": "norelay", "info": "no"})
         self.assertEqual(self.tracker.heard(), [])
 
+    def test_aRefusedAskAwaitsNoAnswer(self):
+        """
+        The tracker refuses the node's relayReserve (``noslots``: its relay
+        is full, or off; ``norelay``): the ask is answered.  A
+        relayReserved coming later is one nobody asked for: it used to be
+        taken as the answer (the node waited on), and its relay
+        advertised.  Now it is dropped, saying so.
+        """
+        for code in ("noslots", "norelay"):
+            self.setUp()
+            self.tracker.say(reach(False))
+            self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+            self.tracker.say({"type": "error", "code": code,
+                              "info": "your address group holds 8 reservations already"})
+            with capturedLogs() as events:
+                self.tracker.say({"type": "relayReserved", "relay": "192.0.2.1:7701"})
+            self.assertIsNone(self.node.relay, code)
+            self.assertIn("not taking the tracker's relay at 192.0.2.1:7701: this node "
+                          "asked for none", [formatEvent(event) for event in events])
+
     def test_silentRelayLeftInTime(self):
         """A relay that proves its key and then says nothing to
         relayReserve: the node held no relay, and asked its tracker for

@@ -56,6 +56,7 @@ class ReservationService(Service, NodeObserver):
             membership.handle(RelayAt, self.reservation.at)
             membership.handle(RelayIncoming, self._incoming)
             membership.handleError("norelay", self.reservation.refused)
+            membership.handleError("noslots", self.reservation.declined)
         self.reservation.ask(membership.send)
 
     def _reserved(self, message):

@@ -253,13 +253,23 @@ class RelayReservation:
         if timer is not None and timer.active():
             timer.cancel()
 
+    def declined(self, message):
+        """The tracker answered ``error{noslots}`` (or ``norelay``): a
+        relayReserve of this node's that awaited its answer has it, so a
+        ``relayReserved`` or ``relayAt`` coming later is one nobody asked
+        for (L{answers}, L{at}); the node waited on, and took the next
+        one sent as its answer."""
+        self._awaiting = False
+
     def refused(self, message):
-        """The tracker answered ``error{norelay}``: if it is to the
+        """The tracker answered ``error{norelay}``: its answer to a
+        relayReserve awaiting one (L{declined}); and if it is to the
         ``relayReserved`` of the public node's relay this node holds (the
         tracker no longer names that relay: its node left the tracker
         between naming it and now), the node lets that reservation go
         (L{peerLost}), so that it asks again rather than go on
         advertising a relay its tracker does not name it with."""
+        self.declined(message)
         hold = self._peer
         if hold is None or not hold.held or self._atTracker:
             return
