@@ -181,7 +181,7 @@ class TrafficTests(SynchronousTestCase):
         self.assertEqual(metrics.registry.get_sample_value("bazaar_tracker_nodes"), 2)
         # No relay here: it copied nothing.
         self.assertEqual(metrics.registry.get_sample_value(
-            "bazaar_tracker_relayed_bytes"), 0)
+            "bazaar_tracker_relayed_bytes_total"), 0)
         # Each node's thisisme registers it, and its answer to the
         # tracker's address check (whoareyou) is one more; each proves its
         # key once.
@@ -189,6 +189,32 @@ class TrafficTests(SynchronousTestCase):
             "bazaar_messages_received_total", {"type": "thisisme"}), 4)
         self.assertEqual(metrics.registry.get_sample_value(
             "bazaar_messages_received_total", {"type": "proof"}), 2)
+
+    def test_relayedBytesAreACounter(self):
+        """The bytes the tracker's relay copied only ever grow: a counter,
+        named as counters are (``_total``), read from the relay at each
+        scrape; no gauge of that name is left."""
+        market = Market(seed=2)
+        market.tracker.settings = copy.copy(market.tracker.settings)
+        metrics = TrackerMetrics(market.tracker)
+        market.tracker.relay = FakeRelay()
+        market.tracker.relay.relayed = 1234
+        [family] = [family for family in metrics.registry.collect()
+                    if family.name == "bazaar_tracker_relayed_bytes"]
+        self.assertEqual(family.type, "counter")
+        self.assertEqual(metrics.registry.get_sample_value(
+            "bazaar_tracker_relayed_bytes_total"), 1234)
+        market.tracker.relay.relayed = 5000
+        self.assertEqual(metrics.registry.get_sample_value(
+            "bazaar_tracker_relayed_bytes_total"), 5000)
+        self.assertIsNone(metrics.registry.get_sample_value(
+            "bazaar_tracker_relayed_bytes"))
+
+
+class FakeRelay:
+    """A tracker's relay, as its metrics read it: the bytes it copied."""
+
+    relayed = 0
 
 
 class LagProbeTests(SynchronousTestCase):
