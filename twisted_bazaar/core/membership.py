@@ -221,6 +221,7 @@ class Membership(Service):
     @_machine.output()
     def _forget(self, link, reason):
         self.link = None
+        self.node.trackerLeft()
         self._trackersRelay = self._reservedRelay = None
         self.node.events.trackerLost()
         self._questions.clear(reason.getErrorMessage())

@@ -151,6 +151,9 @@ class INode(Interface):
     def trackerAccepted():
         """The tracker showed it holds this node registered."""
 
+    def trackerLeft():
+        """The tracker session ended: no tracker holds this node now."""
+
     def setRelay(relay):
         """The relay (HOST:PORT) this node is reached through from now on,
         None: none (its reservation service's word); the parts are told
@@ -273,7 +276,7 @@ class Node:
         #: True once the tracker (or a simulation) has named the id.
         self.ready = False
         #: Whether the tracker holds this node registered, as far as it
-        #: has shown (L{trackerAccepted}).
+        #: has shown (L{trackerAccepted}, until L{trackerLeft}).
         self._accepted = False
         #: The id on disk, once stored, else None.
         self._stored = None
@@ -509,11 +512,16 @@ class Node:
         self._accepted = True
         self._announceReady()
 
+    def trackerLeft(self):
+        """The tracker session ended: no tracker holds this node now."""
+        self._accepted = False
+
     @property
     def registered(self):
         """Whether a tracker holds this node registered now, as it has
         shown, with the node's id on disk, and the node is not stopping:
-        what it must be to say it is ready."""
+        what it must be to say it is ready, and what its operator is told
+        (``bazaar_node_ready``)."""
         return (self._accepted and self.id is not None and self._stored == self.id
                 and not self.stopping)
 
