@@ -60,7 +60,7 @@ ALLOWED = {
     "core/market.py: recordedOffers: ignoring {n} of the sellers of {item!r} ":
         _OWN + "one line per find this node starts",
     # -- the tracker the operator named ----------------------------------------------
-    "core/membership.py: Membership._register: registered with the tracker as node {sho":
+    "core/membership.py: Membership._accepted: registered with the tracker as node {sho":
         "once per registration with the tracker the operator named",
     "core/membership.py: Membership._said: tracker says {code}: {info}":
         "the tracker the operator named; an error about the link counts against "

@@ -201,7 +201,8 @@ class RelayedAcceptorTests(_Pair):
         toTracker.dataReceived(jsonNetstring(
             {"type": "thisisyou", "id": wireId(self.S.id), "port": self.S.port,
              "key": b_hello["key"], "nonce": b_hello["nonce"]}))
-        [proof] = parseJSONNetstrings(toTracker.transport.value())
+        [proof, ping] = parseJSONNetstrings(toTracker.transport.value())
+        self.assertEqual(ping["type"], "ping")
         link.dataReceived(jsonNetstring(dict(s_hello, id=self.S.id, port=self.S.port,
                                              sig=proof["sig"])))
         self.assertRefused(link)

@@ -235,9 +235,10 @@ class RegistrationTests(MembershipCase):
         registration = Handshake(tracker_key, REGISTER)
         tracker.say(dict(THISISYOU, id=wireId(me.id), key=tracker_key.key,
                          nonce=registration.nonce))
-        [proof] = tracker.heard()
+        [proof, ping] = tracker.heard()
         self.assertEqual(proof["type"], "proof")
         self.assertTrue(registration.proven(me.key, hello["nonce"], proof["sig"]))
+        self.assertEqual(ping["type"], "ping")
         self.assertEqual(node.id, me.id)
         for half in ({"key": tracker_key.key}, {"nonce": "n"}):
             node = Node(self.clock, random.Random(0), FakeConnector(), identity=me)
@@ -247,6 +248,56 @@ class RegistrationTests(MembershipCase):
             self.assertEqual([m["code"] for m in tracker.heard()], ["wtf"])
             self.assertTrue(tracker.closed)
             self.assertIsNone(node.id)
+
+    def provingNode(self):
+        """A node with a key whose tracker named it and was sent its proof,
+        and the ping behind the proof: the node, the tracker's side
+        (L{WiredLink}), its events, its lines, the ping."""
+        me, tracker_key = (Identity.fromRandom(random.Random(n)) for n in (1, 2))
+        node = Node(self.clock, random.Random(0), FakeConnector(), identity=me)
+        node.setAddress("", NODE_PORT)
+        recorder = Recorder()
+        node.addObserver(recorder)
+        tracker = WiredLink(plugMembership(node, Membership(node)).factory)
+        tracker.heard()
+        with capturedLogs() as events:
+            tracker.say(dict(THISISYOU, id=wireId(me.id), key=tracker_key.key,
+                             nonce=Handshake(tracker_key, REGISTER).nonce))
+        proof, ping = tracker.heard()
+        self.assertEqual((proof["type"], ping["type"]), ("proof", "ping"))
+        return node, tracker, recorder, [formatEvent(event) for event in events], ping
+
+    def test_aProvenNodeIsRegisteredOnceTheTrackerShowsIt(self):
+        """The tracker says nothing when it takes a node's proof, and
+        answers pings only on a connection it registered: a node says it
+        is registered and ready once the pong of the ping it sent behind
+        its proof comes, not when it sent the proof."""
+        node, tracker, recorder, lines, ping = self.provingNode()
+        self.assertEqual([line for line in lines if "registered" in line
+                          or "ready" in line], [])
+        self.assertNotIn(("nodeReady",), recorder.events)
+        with capturedLogs() as events:
+            tracker.say({"type": "pong", "nonce": ping["nonce"]})
+        lines = [formatEvent(event) for event in events]
+        self.assertEqual(lines, [
+            f"registered with the tracker as node {wireId(node.id)[:8]} (id "
+            f"{wireId(node.id)})",
+            f"node {wireId(node.id)[:8]} ready, listening on port {NODE_PORT} (id "
+            f"{wireId(node.id)})"])
+        self.assertEqual(recorder.events.count(("nodeReady",)), 1)
+
+    def test_aProofTheTrackerRefusesIsNeverSaidRegistered(self):
+        """A tracker that refuses the proof (error, and a close): the node
+        never says it is registered, nor ready."""
+        node, tracker, recorder, lines, _ = self.provingNode()
+        with capturedLogs() as events:
+            tracker.say({"type": "error", "code": "wtf", "info": "that proof does "
+                         "not prove your key to this tracker in this registration"})
+            tracker.transport.loseConnection()
+        lines += [formatEvent(event) for event in events]
+        self.assertEqual([line for line in lines if "registered with" in line
+                          or "ready" in line], [])
+        self.assertNotIn(("nodeReady",), recorder.events)
 
     def test_otherMessagesBeforeThisisyouAreWtf(self):
         self.tracker.heard()

@@ -7,7 +7,7 @@ tracker's relay; each names its local address to the tracker, which
 names it to the other (both seen at the router's public address).  The
 buyer fetches the seller's shared file of 32 MiB over the LAN, within a
 few seconds, byte for byte, and the tracker's relay copies not one byte
-(its ``bazaar_tracker_relayed_bytes``).
+(its ``bazaar_tracker_relayed_bytes_total``).
 
 It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.  Run it under ``flock /tmp/netns.lock`` (fixed subnets).
@@ -50,7 +50,7 @@ class OneHomeTests(HomeMarketCase):
                                SCRAPE % port], capture_output=True, text=True,
                               timeout=TIMEOUT)
         self.assertEqual(done.returncode, 0, done.stderr)
-        [value] = re.findall(r"^bazaar_tracker_relayed_bytes (\S+)$", done.stdout,
+        [value] = re.findall(r"^bazaar_tracker_relayed_bytes_total (\S+)$", done.stdout,
                              re.MULTILINE)
         return float(value)
 

@@ -5,13 +5,17 @@ traffic a link counts, the lag probe, and C{/metrics} rendered.
 """
 
 import copy
+import random
 
 from prometheus_client import CollectorRegistry
-from twisted.internet import task
+from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.test.requesthelper import DummyRequest
 
 from twisted_bazaar import wire
+from twisted_bazaar.core.membership import Membership
+from twisted_bazaar.core.node import Node, NodeConfig
+from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.metrics.lag import LagProbe
 from twisted_bazaar.metrics.tracker import TrackerMetrics
@@ -19,10 +23,10 @@ from twisted_bazaar.metrics.traffic import Traffic
 from twisted_bazaar.metrics.web import metricsSite
 from twisted_bazaar.testing import Market
 
-from twisted_bazaar.store import Purchase
+from twisted_bazaar.store import MemoryStore, Purchase
 from twisted_bazaar.wire.trade import BuyOK
 
-from tests.helpers import feed, linkPeer, makeNode, openLink
+from tests.helpers import FakeConnector, WiredLink, feed, linkPeer, makeNode, openLink
 
 
 def value(metrics, name, **labels):
@@ -145,6 +149,57 @@ class SearchToBuyOKTests(SynchronousTestCase):
         self.assertEqual(value(self.metrics, "bazaar_purchases_total", item="apple"), 1)
 
 
+class _IdWrittenLater(MemoryStore):
+    """A store whose write of the node id waits for the test to fire
+    C{written}."""
+
+    def setNodeId(self, node_id):
+        self.written = defer.Deferred()
+        return self.written.addCallback(
+            lambda _: MemoryStore.setNodeId(self, node_id))
+
+
+class NodeReadyTests(SynchronousTestCase):
+    """bazaar_node_ready says what its help says: 1 while a tracker holds
+    the node registered, as it has shown, with its id on disk."""
+
+    def setUp(self):
+        from twisted_bazaar.metrics.node import NodeMetrics
+
+        self.clock = task.Clock()
+        config = NodeConfig(link=LinkSettings(handshake_timeout=0, ping_interval=0))
+        self.node = Node(self.clock, random.Random(0), FakeConnector(), config,
+                         store=_IdWrittenLater())
+        self.node.setAddress("", 4100)
+        self.metrics = NodeMetrics(self.node)
+        self.membership = plugMembership(self.node, Membership(self.node))
+
+    def ready(self):
+        return value(self.metrics, "bazaar_node_ready")
+
+    def register(self):
+        tracker = WiredLink(self.membership.factory, "192.0.2.1", 7700)
+        tracker.heard()
+        tracker.say({"type": "thisisyou", "id": "77", "port": 4100})
+        return tracker
+
+    def test_followsTheRegistrationAndTheIdOnDisk(self):
+        """0 until the id is on disk, though the tracker named the node;
+        0 again while it has lost its tracker, 1 once registered again;
+        0 once the node stops."""
+        self.assertEqual(self.ready(), 0)
+        tracker = self.register()
+        self.assertEqual(self.ready(), 0)
+        self.node.store.written.callback(None)
+        self.assertEqual(self.ready(), 1)
+        tracker.transport.loseConnection()
+        self.assertEqual(self.ready(), 0)
+        self.register()
+        self.assertEqual(self.ready(), 1)
+        self.node.shutdown()
+        self.assertEqual(self.ready(), 0)
+
+
 class TrafficTests(SynchronousTestCase):
     def setUp(self):
         self.traffic = Traffic()
@@ -181,7 +236,7 @@ class TrafficTests(SynchronousTestCase):
         self.assertEqual(metrics.registry.get_sample_value("bazaar_tracker_nodes"), 2)
         # No relay here: it copied nothing.
         self.assertEqual(metrics.registry.get_sample_value(
-            "bazaar_tracker_relayed_bytes"), 0)
+            "bazaar_tracker_relayed_bytes_total"), 0)
         # Each node's thisisme registers it, and its answer to the
         # tracker's address check (whoareyou) is one more; each proves its
         # key once.
@@ -189,6 +244,32 @@ class TrafficTests(SynchronousTestCase):
             "bazaar_messages_received_total", {"type": "thisisme"}), 4)
         self.assertEqual(metrics.registry.get_sample_value(
             "bazaar_messages_received_total", {"type": "proof"}), 2)
+
+    def test_relayedBytesAreACounter(self):
+        """The bytes the tracker's relay copied only ever grow: a counter,
+        named as counters are (``_total``), read from the relay at each
+        scrape; no gauge of that name is left."""
+        market = Market(seed=2)
+        market.tracker.settings = copy.copy(market.tracker.settings)
+        metrics = TrackerMetrics(market.tracker)
+        market.tracker.relay = FakeRelay()
+        market.tracker.relay.relayed = 1234
+        [family] = [family for family in metrics.registry.collect()
+                    if family.name == "bazaar_tracker_relayed_bytes"]
+        self.assertEqual(family.type, "counter")
+        self.assertEqual(metrics.registry.get_sample_value(
+            "bazaar_tracker_relayed_bytes_total"), 1234)
+        market.tracker.relay.relayed = 5000
+        self.assertEqual(metrics.registry.get_sample_value(
+            "bazaar_tracker_relayed_bytes_total"), 5000)
+        self.assertIsNone(metrics.registry.get_sample_value(
+            "bazaar_tracker_relayed_bytes"))
+
+
+class FakeRelay:
+    """A tracker's relay, as its metrics read it: the bytes it copied."""
+
+    relayed = 0
 
 
 class LagProbeTests(SynchronousTestCase):

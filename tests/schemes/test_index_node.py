@@ -128,18 +128,22 @@ class TrackerSessionCase(SynchronousTestCase):
 
     def register(self, node_id=ME):
         """Connect and say thisisyou, naming the tracker's key; check the
-        node's proof; return the link, with what the node said after its
-        proof left in it."""
+        node's proof, and answer the ping it sends behind it (as a
+        tracker that took the proof); return the link, with what the node
+        said after that ping left in it."""
         link = self.connect()
         registration = Handshake(TRACKER, REGISTER)
         feed(link, wire.ThisIsYou(node_id, NODE_PORT, key=TRACKER.key,
                                   nonce=registration.nonce))
         written = link.transport.value()
-        first = parseNetstrings(written)[0]
+        first, second = parseNetstrings(written)[:2]
         proof = wire.decode(first)
         self.assertTrue(registration.proven(SELF.key, self.hello.nonce, proof.sig))
+        ping = wire.decode(second)
+        self.assertIs(type(ping), wire.Ping)
         link.transport.clear()
-        link.transport.write(written[len(frame(first)):])
+        link.transport.write(written[len(frame(first)) + len(frame(second)):])
+        feed(link, wire.Pong(ping.nonce))
         return link
 
     def sell(self, peer_link, buy_id, item):

@@ -23,6 +23,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, peakRssMB, percentiles
 from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, Simulation
+from twisted_bazaar.store import MemoryStore, Purchase
 from twisted_bazaar.testing import MemoryNetwork
 from tests.sim.test_runner import SMALL, small
 
@@ -63,11 +64,12 @@ class PercentileTests(SynchronousTestCase):
 
 
 class FakeNode:
-    """Just what a probe uses of a node: a clock and observers."""
+    """Just what a probe uses of a node: a clock, observers and a store."""
 
     def __init__(self):
         self.clock = Clock()
         self.observers = []
+        self.store = MemoryStore()
 
     def addObserver(self, observer):
         self.observers.append(observer)
@@ -101,6 +103,14 @@ class BuyerProbeTests(SynchronousTestCase):
         #: What delivers routed messages to the probe, by their type.
         self.bus = EventBus()
         self.bus.addObserver(self.probe)
+
+    def buy(self, link, buy_id, item="apple", count=None):
+        """A buyOK delivered on link, and the purchase the buyer records
+        of it then (as a buyer does, at once on a memory store)."""
+        self.bus.deliver(link, buyOK(buy_id, item, count))
+        self.node.store.commitPurchase(Purchase(buy_id, item, SELLER,
+                                                self.node.clock.seconds(),
+                                                units=count or 1))
 
     def test_observes(self):
         """The probe registers itself with the node."""
@@ -139,10 +149,33 @@ class BuyerProbeTests(SynchronousTestCase):
                                        FakeLink(network._Transport(None, address)),
                                        FakeLink(network._Punched(None, address)),
                                        RELAYED, RELAYED)):
-            self.bus.deliver(link, buyOK(100 + number, count=2))
+            self.buy(link, 100 + number, count=2)
         self.bus.deliver(RELAYED, buyOK(103, count=2))
         self.assertEqual(self.record.paths,
                          {"lan": 2, "direct": 2, "punched": 2, "relayed": 4})
+
+    def test_aBuyOKThatBoughtNothingIsNotTimed(self):
+        """A buyOK the buyer refused (not its buy, or not its seller's:
+        no purchase recorded) neither ends the item's timing nor counts
+        by its path; the purchase made after it is timed from the find."""
+        self.probe.findStarted("apple")
+        self.node.clock.advance(1)
+        self.bus.deliver(RELAYED, buyOK(100))
+        self.node.clock.advance(2)
+        self.buy(RELAYED, 101)
+        self.assertEqual((self.record.latency_ms, self.record.paths),
+                         ([3000.0], {"relayed": 1}))
+
+    def test_timedToTheBuyOKNotTheCommit(self):
+        """A purchase whose record is written later is timed to its buyOK
+        (the purchase's time), as the daemon's metric is."""
+        self.probe.findStarted("apple")
+        self.node.clock.advance(1)
+        self.bus.deliver(RELAYED, buyOK(100))
+        purchase = Purchase(100, "apple", SELLER, self.node.clock.seconds())
+        self.node.clock.advance(5)
+        self.node.store.commitPurchase(purchase)
+        self.assertEqual(self.record.latency_ms, [1000.0])
 
     def test_latencyFromFirstFind(self):
         """Latency runs from the first find for the item, across finds
@@ -152,17 +185,17 @@ class BuyerProbeTests(SynchronousTestCase):
         self.node.clock.advance(3)
         self.probe.findStarted("apple")
         self.node.clock.advance(0.25)
-        self.bus.deliver(RELAYED, buyOK(100))
+        self.buy(RELAYED, 100)
         self.assertEqual(self.record.latency_ms, [3250.0])
 
     def test_nextUnitTimedFromItsOwnFind(self):
         """After a buyOK, the next unit's timing starts at its find."""
         self.probe.findStarted("apple")
         self.node.clock.advance(1)
-        self.bus.deliver(RELAYED, buyOK(100))
+        self.buy(RELAYED, 100)
         self.probe.findStarted("apple")
         self.node.clock.advance(0.5)
-        self.bus.deliver(RELAYED, buyOK(101))
+        self.buy(RELAYED, 101)
         self.assertEqual(self.record.latency_ms, [1000.0, 500.0])
 
     def test_duplicatedBuyOK(self):
@@ -170,18 +203,18 @@ class BuyerProbeTests(SynchronousTestCase):
         short the timing of the unit searched for after it."""
         self.probe.findStarted("apple")
         self.node.clock.advance(1)
-        self.bus.deliver(RELAYED, buyOK(100))
+        self.buy(RELAYED, 100)
         self.probe.findStarted("apple")
         self.node.clock.advance(0.01)
         self.bus.deliver(RELAYED, buyOK(100))
         self.node.clock.advance(0.99)
-        self.bus.deliver(RELAYED, buyOK(101))
+        self.buy(RELAYED, 101)
         self.assertEqual(self.record.latency_ms, [1000.0, 1000.0])
 
     def test_buyOKWithoutFindIgnored(self):
         """A buyOK for an item not looked for is not a latency."""
         self.probe.findStarted("apple")
-        self.bus.deliver(RELAYED, buyOK(100, item="pear"))
+        self.buy(RELAYED, 100, item="pear")
         self.assertEqual(self.record.latency_ms, [])
 
     def test_itemsTimedApart(self):
@@ -190,8 +223,8 @@ class BuyerProbeTests(SynchronousTestCase):
         self.node.clock.advance(1)
         self.probe.findStarted("pear")
         self.node.clock.advance(1)
-        self.bus.deliver(RELAYED, buyOK(100, item="pear"))
-        self.bus.deliver(RELAYED, buyOK(101, item="apple"))
+        self.buy(RELAYED, 100, item="pear")
+        self.buy(RELAYED, 101, item="apple")
         self.assertEqual(self.record.latency_ms, [1000.0, 2000.0])
 
     def test_lookupHopsOfChordAnswers(self):

@@ -11,7 +11,11 @@ again) has one session at a time, with the first of them that takes it;
 the L{Reconnector} moves it to the next when its tracker fails, and back
 to one named before once it answers.  The session is an explicit state machine
 (L{automat}): idle -> introducing -> registered, back to idle when the link
-goes, and stopped for good.
+goes, and stopped for good.  A node with a key sends its proof to the
+tracker's thisisyou, which the tracker takes without a word (or refuses,
+with an error and a close); the node pings it behind its proof, which
+the tracker answers only once it registered the node, and says it is
+registered (and ready) only on that pong.
 
 Questions (``nodereq``, ``whereis``) are answered by the tracker in order,
 each with one ``nodereply``; L{ask} returns a Deferred per question, each
@@ -181,7 +185,8 @@ class Membership(Service):
     @_machine.output()
     def _register(self, link, answer):
         handshake, self._handshake = self._handshake, None
-        if handshake.proves and answer.nonce is not None:
+        proving = handshake.proves and answer.nonce is not None
+        if proving:
             # The tracker registers a node with a key once it proves it
             # holds it, to this tracker, in this registration (the
             # tracker proves nothing: it is who the node connected to).
@@ -195,15 +200,28 @@ class Membership(Service):
             if self._namedBy is not None and tracker != self._namedBy:
                 self.node.dialer.trackerChanged()
             self._namedBy = tracker
-        self.node.setId(answer.id)
-        self.log.info("registered with the tracker as node {short} (id {id}){at}",
-                      short=shortId(answer.id), id=wireId(answer.id),
-                      at=self._which())
+        self.node.setId(answer.id, accepted=False)
+        if proving:
+            # The tracker takes a proof without a word, and answers a ping
+            # only on a connection it registered: the pong of this one,
+            # sent behind the proof, is the sign (a link that closes
+            # first fails it: refused, or lost).
+            link.ping().addCallbacks(self._accepted, lambda _: None,
+                                     callbackArgs=(answer.id,))
+        else:
+            self._accepted(answer, answer.id)
         self.node.events.trackerRegistered()
+
+    def _accepted(self, _, node_id):
+        """The tracker showed it registered this node: said, and told."""
+        self.log.info("registered with the tracker as node {short} (id {id}){at}",
+                      short=shortId(node_id), id=wireId(node_id), at=_at(self._client))
+        self.node.trackerAccepted()
 
     @_machine.output()
     def _forget(self, link, reason):
         self.link = None
+        self.node.trackerLeft()
         self._trackersRelay = self._reservedRelay = None
         self.node.events.trackerLost()
         self._questions.clear(reason.getErrorMessage())
@@ -229,14 +247,6 @@ class Membership(Service):
     stopped.upon(named, enter=stopped, outputs=[])
     stopped.upon(lost, enter=stopped, outputs=[_forget])
     stopped.upon(stop, enter=stopped, outputs=[])
-
-    def _which(self):
-        """`` at ADDRESS`` of the tracker connected, for a node of several
-        trackers; empty for one of one."""
-        client = self._client
-        if client is None or len(client.targets) == 1:
-            return ""
-        return " " + client.what.removeprefix("the tracker ")
 
     def _moveBack(self, why):
         """A tracker named before this one answers again: leave this one
@@ -281,19 +291,10 @@ class Membership(Service):
                            f"tracker{before}")
 
     def _named(self, link, answer):
-        if (answer.key is None) != (answer.nonce is None):
-            link.protocolError("wtf", "thisisyou names the tracker's key and "
-                               "nonce together, or neither", close=True)
-            return
-        key = None if self._handshake is None else self._handshake.ownKey
-        if key is not None and answer.id != keyId(key):
-            # A node with a key is its key's id, at every tracker: one that
-            # took another (a lying tracker's) said it, with its key, in
-            # every thisisme, and every peer and relay refused it, while
-            # the tracker kept it registered: it never moved on.
-            link.protocolError("wtf", f"thisisyou names node {wireId(answer.id)}: a "
-                               "node with a key is its key's id, "
-                               f"{wireId(keyId(key))}", close=True)
+        fault = _namingFault(answer, None if self._handshake is None
+                             else self._handshake.ownKey)
+        if fault is not None:
+            link.protocolError("wtf", fault, close=True)
             return
         self.named(link, answer)
 
@@ -393,7 +394,7 @@ class Membership(Service):
     def _silent(self, why):
         """Questions left unanswered: leave the tracker, as if lost."""
         if self.link is not None:
-            self.log.warn("leaving the tracker{at}: {why}", at=self._which(), why=why)
+            self.log.warn("leaving the tracker{at}: {why}", at=_at(self._client), why=why)
             self.link.disconnect(why)
 
     def whereIs(self, node_id):
@@ -455,6 +456,29 @@ class Membership(Service):
         if self._client is not None:
             return self._client.stop()
         return defer.succeed(None)
+
+
+def _at(client):
+    """`` at ADDRESS`` of the tracker client (a L{Reconnector}) is
+    connected to, for a node of several trackers; empty for one of one."""
+    if client is None or len(client.targets) == 1:
+        return ""
+    return " " + client.what.removeprefix("the tracker ")
+
+
+def _namingFault(answer, key):
+    """Why a thisisyou cannot be taken by a node of this key (None: no
+    key), or None."""
+    if (answer.key is None) != (answer.nonce is None):
+        return "thisisyou names the tracker's key and nonce together, or neither"
+    if key is not None and answer.id != keyId(key):
+        # A node with a key is its key's id, at every tracker: one that
+        # took another (a lying tracker's) said it, with its key, in
+        # every thisisme, and every peer and relay refused it, while
+        # the tracker kept it registered: it never moved on.
+        return (f"thisisyou names node {wireId(answer.id)}: a node with a key is "
+                f"its key's id, {wireId(keyId(key))}")
+    return None
 
 
 class _TrackerClientFactory(Factory):

@@ -97,6 +97,8 @@ class INode(Interface):
     host = Attribute("The host peers reach this node at (its own word).")
     port = Attribute("The port it listens on, 0 before it does.")
     ready = Attribute("True once the tracker (or a simulation) named its id.")
+    registered = Attribute("True while a tracker holds it registered, as the "
+                           "tracker has shown, its id on disk (read only).")
     reach = Attribute("Whether other nodes can dial it (Reachability), as the "
                       "tracker last found it.")
     relay = Attribute("The relay (HOST:PORT) it is reached through, or None "
@@ -146,8 +148,15 @@ class INode(Interface):
     def setAddress(host, port):
         """Where peers can reach this node."""
 
-    def setId(node_id):
-        """The tracker named this node."""
+    def setId(node_id, accepted=True):
+        """The tracker named this node (``accepted``: and holds it
+        registered, as far as it has shown)."""
+
+    def trackerAccepted():
+        """The tracker showed it holds this node registered."""
+
+    def trackerLeft():
+        """The tracker session ended: no tracker holds this node now."""
 
     def setRelay(relay):
         """The relay (HOST:PORT) this node is reached through from now on,
@@ -268,8 +277,15 @@ class Node:
         #: The id the node had last time, if its store remembers one; it
         #: asks the tracker for it again.
         self.id = self.store.nodeId()
-        #: True once the tracker (or a simulation) has confirmed the id.
+        #: True once the tracker (or a simulation) has named the id.
         self.ready = False
+        #: Whether the tracker holds this node registered, as far as it
+        #: has shown (L{trackerAccepted}, until L{trackerLeft}).
+        self._accepted = False
+        #: The id on disk, once stored, else None.
+        self._stored = None
+        #: Whether the node has said it is ready (once a run).
+        self._announced = False
         self.port = 0
         self.host = self.config.host
         #: Whether other nodes can dial this one, as the tracker last
@@ -477,9 +493,10 @@ class Node:
             self.host = host
         self.port = port
 
-    def setId(self, node_id):
-        """The tracker named this node."""
-        first = not self.ready
+    def setId(self, node_id, accepted=True):
+        """The tracker named this node; ``accepted``: and it holds the
+        node registered (a simulation's word; a tracker session says so
+        once the tracker shows it, L{trackerAccepted})."""
         if self.id is not None and node_id != self.id:
             self.log.warn("tracker gave this node a new id {new} (was {old})",
                           new=node_id, old=self.id)
@@ -487,13 +504,33 @@ class Node:
             self.paths.clear()
         self.id = node_id
         self.ready = True
+        self._accepted = accepted
         stored = (self.store.setNodeId(node_id) if self.store.nodeId() != node_id
                   else defer.succeed(None))
         # Announced once the id is on disk (at once with an inline store):
         # a node killed after saying its id comes back with it; one that
         # could not record it never says it is ready.
-        stored.addCallbacks(self._announceReady, self._idNotStored,
-                            callbackArgs=(node_id, first), errbackArgs=(node_id,))
+        stored.addCallbacks(self._idStored, self._idNotStored,
+                            callbackArgs=(node_id,), errbackArgs=(node_id,))
+
+    def trackerAccepted(self):
+        """The tracker showed it holds this node registered: once its id is
+        on disk too, the node says it is ready (the first time)."""
+        self._accepted = True
+        self._announceReady()
+
+    def trackerLeft(self):
+        """The tracker session ended: no tracker holds this node now."""
+        self._accepted = False
+
+    @property
+    def registered(self):
+        """Whether a tracker holds this node registered now, as it has
+        shown, with the node's id on disk, and the node is not stopping:
+        what it must be to say it is ready, and what its operator is told
+        (``bazaar_node_ready``)."""
+        return (self._accepted and self.id is not None and self._stored == self.id
+                and not self.stopping)
 
     def setRelay(self, relay):
         """The relay this node is reached through from now on (None:
@@ -507,12 +544,17 @@ class Node:
         self.log.warn("could not store node id {id}: {why}", id=wireId(node_id),
                       why=reason.getErrorMessage())
 
-    def _announceReady(self, _, node_id, first):
-        if not first:
+    def _idStored(self, _, node_id):
+        self._stored = node_id
+        self._announceReady()
+
+    def _announceReady(self):
+        if self._announced or not self.registered:
             return
+        self._announced = True
         # The whole id once, for a user to copy (bazaar node takes it).
         self.log.info("node {short} ready, listening on port {port} (id {id})",
-                      short=shortId(node_id), port=self.port, id=wireId(node_id))
+                      short=shortId(self.id), port=self.port, id=wireId(self.id))
         self.events.nodeReady()
 
     def buildLink(self, inbound):

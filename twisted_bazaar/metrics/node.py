@@ -214,8 +214,9 @@ class _NodeCollector:
         yield GaugeMetricFamily("bazaar_pending_buys", "Buys sent (or about to "
                                 "be) and not yet resolved",
                                 value=len(node.store.pending_ids))
-        yield GaugeMetricFamily("bazaar_node_ready", "1 once the tracker has "
-                                "named this node", value=int(node.ready))
+        yield GaugeMetricFamily("bazaar_node_ready", "1 while a tracker holds "
+                                "this node registered, as it has shown, and its "
+                                "id is on disk", value=int(node.registered))
         reach = GaugeMetricFamily("bazaar_node_reach", "1 for whether other nodes "
                                   "can dial this one, as the tracker's check last "
                                   "found (public, private, unknown), 0 for the "

@@ -1,10 +1,11 @@
 """
 L{TrackerMetrics}: the tracker's Prometheus metrics, in its own registry:
 its links' traffic (a L{Traffic}), the number of live nodes, and the
-bytes its relay copied.
+bytes its relay copied (a counter: the figure only grows).
 """
 
 from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client.core import CounterMetricFamily
 
 from twisted_bazaar.metrics.lag import LagMetrics
 from twisted_bazaar.metrics.limits import LimitsCollector
@@ -27,14 +28,21 @@ class TrackerMetrics:
         members = Gauge("bazaar_tracker_nodes", "Live nodes registered with the "
                         "tracker (status clients left out)", registry=self.registry)
         members.set_function(lambda: tracker.live)
-        relayed = Gauge("bazaar_tracker_relayed_bytes", "Bytes the tracker's relay "
-                        "copied, all circuits together, both ways", registry=self.registry)
-        relayed.set_function(lambda: _relayed(tracker))
+        self.registry.register(_RelayedCollector(tracker))
         #: Call with a lag probe's lateness (L{LagProbe}).
         self.reactorLag = LagMetrics(self.registry)
 
 
-def _relayed(tracker):
-    """Bytes tracker's relay copied; 0 while it has none."""
-    relay = getattr(tracker, "relay", None)
-    return 0 if relay is None else relay.relayed
+class _RelayedCollector:
+    """The bytes the tracker's relay copied, read from it at each scrape:
+    a counter (``bazaar_tracker_relayed_bytes_total``), as a figure that
+    only grows is, so that ``rate()`` reads it."""
+
+    def __init__(self, tracker):
+        self.tracker = tracker
+
+    def collect(self):
+        relay = getattr(self.tracker, "relay", None)
+        yield CounterMetricFamily("bazaar_tracker_relayed_bytes", "Bytes the "
+                                  "tracker's relay copied, all circuits together, "
+                                  "both ways", value=0 if relay is None else relay.relayed)

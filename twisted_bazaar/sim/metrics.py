@@ -50,21 +50,29 @@ def percentiles(values, points=(50, 95, 99)):
 class BuyerProbe(NodeObserver):
     """
     Watches one buyer node through the events its discovery scheme
-    announces: the hops of the first offer to arrive for each find, and the
-    virtual time from the first find for a unit to its buyOK.  For a
-    scheme whose finds are routed lookups (Chord), it also records the
-    hops each lookup took to the node that answered it (see
-    L{delivers}): an offer itself is direct, one hop.  (A lookup
-    the buyer's node answers itself, about one in N, is not delivered and
-    not counted.)
+    announces: the hops of the first offer to arrive for each find, and,
+    for each purchase recorded, the virtual time from the first find for
+    its item to its buyOK and the way that buyOK came.  Only a purchase
+    counts (a L{_ProbedStore} in front of the node's store tells it, as
+    the daemon's metrics are told): a buyOK the buyer refused (not its
+    buy, or not its seller's) times nothing.  For a scheme whose finds
+    are routed lookups (Chord), it also records the hops each lookup took
+    to the node that answered it (see L{delivers}): an offer itself is
+    direct, one hop.  (A lookup the buyer's node answers itself, about
+    one in N, is not delivered and not counted.)
     """
 
     def __init__(self, node, record):
+        """Watch node: call before its buyer is built (the buyer takes
+        the node's store then)."""
         self.node = node
         self.record = record
         self._first_find = {}
         self._awaiting = set()
-        self._confirmed = set()
+        #: buy id -> the way the first buyOK for it came, until a
+        #: purchase of it is recorded.
+        self._came = {}
+        node.store = _ProbedStore(node.store, self)
         node.addObserver(self)
 
     def findStarted(self, item):
@@ -82,20 +90,43 @@ class BuyerProbe(NodeObserver):
         lookup crossed to reach the node that answered it."""
         self.record.lookup_hops.append(message.hops)
 
-    def _bought(self, link, message):
-        if message.id not in self._confirmed:
-            # A duplicated buyOK must not end the timing of the next unit.
-            self._confirmed.add(message.id)
-            paths = self.record.paths
-            path = pathOf(link)
-            paths[path] = paths.get(path, 0) + (message.count or 1)
-            started = self._first_find.pop(message.item, None)
-            if started is not None:
-                # One latency per unit: a buy of several brings them all.
-                self.record.latency_ms.extend(
-                    [(self.node.clock.seconds() - started) * 1000.0] * (message.count or 1))
+    def _arrived(self, link, message):
+        """A buyOK: which way it came, for the purchase it may make."""
+        self._came.setdefault(message.id, pathOf(link))
 
-    delivers = {ChordRecords: _lookupAnswered, BuyOK: _bought}
+    delivers = {ChordRecords: _lookupAnswered, BuyOK: _arrived}
+
+    def bought(self, purchase):
+        """A purchase on disk: its units by the way their buyOK came, and
+        one latency per unit (a buy of several brings them all), from its
+        item's first find to its buyOK (the purchase's ``time``)."""
+        units = purchase.units
+        path = self._came.pop(purchase.buy_id, None)
+        if path is not None:
+            self.record.paths[path] = self.record.paths.get(path, 0) + units
+        started = self._first_find.pop(purchase.item, None)
+        if started is not None:
+            self.record.latency_ms.extend(
+                [max(0.0, purchase.time - started) * 1000.0] * units)
+
+
+class _ProbedStore:
+    """A buyer's store, with each purchase told to its L{BuyerProbe} once
+    recorded; everything else passes straight through."""
+
+    def __init__(self, store, probe):
+        self._store = store
+        self._probe = probe
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def commitPurchase(self, purchase):
+        def recorded(result):
+            self._probe.bought(purchase)
+            return result
+
+        return self._store.commitPurchase(purchase).addCallback(recorded)
 
 
 class Record:
