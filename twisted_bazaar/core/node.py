@@ -13,6 +13,7 @@ Time comes from the clock it is given, never the global reactor.
 """
 
 from collections import OrderedDict
+from functools import cached_property
 
 import attr
 
@@ -292,9 +293,6 @@ class Node:
         #: found it (L{Reachability}).
         self.reach = UNCHECKED
         self.events = EventBus()
-        #: When the node advertises its address anew for a new host or
-        #: relay (one round: its parts told, C{relayChanged}).
-        self.advertising = AdvertisePace(clock, self.events.relayChanged)
         self.paths = PathRouter(self, self.config.path_limit)
         self.overlay = Overlay(
             self, {OVERLAY: self.config.max_connections,
@@ -556,6 +554,14 @@ class Node:
         self.log.info("node {short} ready, listening on port {port} (id {id})",
                       short=shortId(self.id), port=self.port, id=wireId(self.id))
         self.events.nodeReady()
+
+    @cached_property
+    def advertising(self):
+        """When the node advertises its address anew for a new host or
+        relay (one round: its parts told, C{relayChanged}): made at the
+        first such change, since most nodes never have one (a simulated
+        million would each hold one, 577 bytes, for nothing)."""
+        return AdvertisePace(self.clock, self.events.relayChanged)
 
     def buildLink(self, inbound):
         return Link(self.overlay, self.clock, self.config.link, inbound)
