@@ -4,11 +4,13 @@ Tests for L{twisted_bazaar.tap.shortfall}: a daemon buyer's
 when it lacks something.
 """
 
+from types import SimpleNamespace
+
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.tap.node import Options
-from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
+from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp, shortfall
 from twisted_bazaar.testing import Market
 
 
@@ -55,3 +57,17 @@ class GiveUpTests(SynchronousTestCase):
                                    "--give-up-after", "5"])
         self.assertEqual(str(error), "--give-up-after belongs to the buyer role; "
                                      "add --role buyer")
+
+
+class ShortfallTests(SynchronousTestCase):
+    def test_namedButNeverTakenNeverRegistered(self):
+        """A node its tracker named (ready) but never showed it took (its
+        proof refused: error{wtf} and a close) never registered: its
+        buyer's shortfall says so, where it used to give the reason of a
+        search it never made."""
+        node = SimpleNamespace(ready=True, wasRegistered=False)
+        buyer = SimpleNamespace(wants=[SimpleNamespace(item="apple", bought=0,
+                                                       quantity=1)])
+        self.assertEqual(shortfall(node, buyer, None, "t:7700"),
+                         "bought 0 of 1 apple: never registered with the tracker "
+                         "at t:7700")

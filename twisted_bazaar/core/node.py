@@ -100,6 +100,8 @@ class INode(Interface):
     ready = Attribute("True once the tracker (or a simulation) named its id.")
     registered = Attribute("True while a tracker holds it registered, as the "
                            "tracker has shown, its id on disk (read only).")
+    wasRegistered = Attribute("True once it was registered at some time in this run "
+                              "(and so said it was ready; read only).")
     reach = Attribute("Whether other nodes can dial it (Reachability), as the "
                       "tracker last found it.")
     relay = Attribute("The relay (HOST:PORT) it is reached through, or None "
@@ -529,6 +531,12 @@ class Node:
         (``bazaar_node_ready``)."""
         return (self._accepted and self.id is not None and self._stored == self.id
                 and not self.stopping)
+
+    @property
+    def wasRegistered(self):
+        """Whether it was registered at some time in this run (as
+        L{registered} says), and so said it was ready."""
+        return self._announced
 
     def setRelay(self, relay):
         """The relay this node is reached through from now on (None:

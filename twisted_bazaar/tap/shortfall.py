@@ -75,7 +75,9 @@ def shortfall(node, buyer, searches, tracker_address, within=""):
     for want in buyer.wants:
         if want.bought >= want.quantity:
             continue
-        why = (_whyUnmet(want, searches) if node.ready
+        # Registered as the tracker showed it, not merely named: a node
+        # whose proof the tracker refused searched for nothing.
+        why = (_whyUnmet(want, searches) if node.wasRegistered
                else f"never registered with the tracker at {tracker_address}")
         parts.append(f"bought {want.bought} of {want.quantity} {want.item}{within}: "
                      f"{why}")
