@@ -153,9 +153,7 @@ class RegistrationTests(MembershipCase):
         self.assertEqual(self.node.host, "")
         self.assertEqual(self.node.introduction().host, "")
         self.register()
-        self.tracker.say({"type": "reach", "host": "203.0.113.7", "port": NODE_PORT,
-                          "reachable": False, "seenHost": "203.0.113.7",
-                          "seenPort": 40312})
+        self.tracker.say(seenAt("203.0.113.7"))
         self.assertEqual(self.node.host, "203.0.113.7")
         self.assertEqual(self.node.introduction().host, "203.0.113.7")
         # The parts that advertise the node's address are told.
@@ -180,24 +178,18 @@ class RegistrationTests(MembershipCase):
         self.register()
         del self.recorder.events[:]
         for i in range(100):
-            self.tracker.say({"type": "reach", "host": f"203.0.113.{i}",
-                              "port": NODE_PORT, "reachable": False,
-                              "seenHost": f"203.0.113.{i}", "seenPort": 40312})
+            self.tracker.say(seenAt(f"203.0.113.{i}"))
         self.assertEqual(self.recorder.events.count(("relayChanged",)), 1)
         self.assertEqual(self.node.host, "203.0.113.99")
         self.clock.advance(ADVERTISE_INTERVAL)
         self.assertEqual(self.recorder.events.count(("relayChanged",)), 2)
         self.clock.advance(ADVERTISE_INTERVAL)
         self.assertEqual(self.recorder.events.count(("relayChanged",)), 2)
-        self.tracker.say({"type": "reach", "host": "203.0.113.7", "port": NODE_PORT,
-                          "reachable": False, "seenHost": "203.0.113.7",
-                          "seenPort": 40312})
+        self.tracker.say(seenAt("203.0.113.7"))
         self.assertEqual(self.recorder.events.count(("relayChanged",)), 2)
         self.clock.advance(ADVERTISE_INTERVAL)
         self.assertEqual(self.recorder.events.count(("relayChanged",)), 3)
-        self.tracker.say({"type": "reach", "host": "203.0.113.8", "port": NODE_PORT,
-                          "reachable": False, "seenHost": "203.0.113.8",
-                          "seenPort": 40312})
+        self.tracker.say(seenAt("203.0.113.8"))
         self.membership.stopService()
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
@@ -505,10 +497,16 @@ class QuestionTests(MembershipCase):
         self.assertFalse(self.tracker.closed)
 
 
-def reach(reachable, host="198.51.100.9", port=NODE_PORT, seen_port=40123):
+def reach(reachable, host="198.51.100.9", port=NODE_PORT, seen_port=40123,
+          seen_host="198.51.100.9"):
     """What the tracker tells of a check of the node's address."""
     return {"type": "reach", "host": host, "port": port, "reachable": reachable,
-            "seenHost": "198.51.100.9", "seenPort": seen_port}
+            "seenHost": seen_host, "seenPort": seen_port}
+
+
+def seenAt(host):
+    """A reach of a node at home that the tracker saw come from host."""
+    return reach(False, host, seen_port=40312, seen_host=host)
 
 
 class ReachTests(MembershipCase):
