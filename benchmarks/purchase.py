@@ -94,6 +94,18 @@ def threadSeconds(pid):
     return main / tick, other / tick
 
 
+def machineTicks():
+    """The machine's clock ticks so far, every core's (``/proc/stat``):
+    busy (user, nice, system, irq and softirq time), stolen (what the
+    hypervisor gave other guests while this one wanted to run), and all
+    (idle and waiting included)."""
+    with open("/proc/stat") as f:
+        user, nice, system, idle, iowait, irq, softirq, steal = (
+            int(field) for field in f.readline().split()[1:9])
+    busy = user + nice + system + irq + softirq
+    return busy, steal, busy + steal + idle + iowait
+
+
 def _ticks(stat):
     """utime + stime of a /proc stat file; 0 for a thread or process that
     just ended."""
@@ -246,6 +258,32 @@ def cpuBoundRatio(cpu_us):
     return round(cpu_us["echo"]["reactor"] / seller, 3) if seller else None
 
 
+def _ownTicks(pids):
+    """Clock ticks the benchmark's own processes have used: the servers
+    (every thread and child of each, the tracker included) and this
+    driver."""
+    tick = os.sysconf("SC_CLK_TCK")
+    servers = sum(sum(threadSeconds(pid)) for pid in pids.values())
+    return round((servers + time.process_time()) * tick)
+
+
+def _outsideShares(before, after):
+    """
+    The shares of the machine's cores, over one window, that were busy
+    outside the benchmark and that were stolen, each to a hundredth.
+
+    @param before, after: (our ticks, L{machineTicks}, ...) at the
+        window's ends.
+    """
+    ours = after[0] - before[0]
+    busy, stolen, whole = (end - start for start, end in zip(before[1], after[1]))
+    if whole <= 0:
+        return 0.0, 0.0
+    # Each process's ticks round down apart, so ours may pass the
+    # machine's busy count by a tick or two.
+    return round(max(0, busy - ours) / whole, 2), round(stolen / whole, 2)
+
+
 class _Buyer:
     """One buyer's socket, key, id, unread bytes and buys signed ahead."""
 
@@ -306,25 +344,32 @@ def run(quick=False, repeats=None):
             reply=b'"type":"buy"', reuse=True, encrypted=False)))
         pids = {"durable": durable.process.pid, "memory": memory.process.pid,
                 "echo": echo_pid}
+        pids["tracker"] = daemons.tracker.process.pid
         rates = {name: [] for name in drivers}
-        cpu = {name: {"reactor": [], "threads": []} for name in pids}
+        cpu = {name: {"reactor": [], "threads": []} for name in drivers}
+        outside = {name: [] for name in drivers}
         for name, driver in drivers.items():
             driver.window(WINDOW / 2)
         for _ in range(repeats):
             for name, driver in drivers.items():
-                before = threadSeconds(pids[name]) if name in pids else None
+                before = _ownTicks(pids), machineTicks(), threadSeconds(pids[name])
                 rates[name].append(driver.window())
-                if before is not None:
-                    after = threadSeconds(pids[name])
-                    sold = rates[name][-1] * WINDOW
-                    for key, start, end in zip(("reactor", "threads"), before, after):
-                        cpu[name][key].append((end - start) / sold * 1e6)
+                after = _ownTicks(pids), machineTicks(), threadSeconds(pids[name])
+                sold = rates[name][-1] * WINDOW
+                for key, start, end in zip(("reactor", "threads"), before[2], after[2]):
+                    cpu[name][key].append((end - start) / sold * 1e6)
+                outside[name].append(_outsideShares(before, after))
         problems = durable.problems() + memory.problems()
     if problems:
         raise AssertionError(f"a seller logged problems: {problems[:3]}")
     sold, kept, trips = (median(rates[name]) for name in ("durable", "memory", "echo"))
     cpu_us = {name: {key: round(median(values), 1) for key, values in each.items()}
               for name, each in cpu.items()}
+    windows = {name: [{"rate": round(rate), "reactor_cpu_us": round(reactor, 1),
+                       "outside_busy": busy, "stolen": stolen}
+                      for rate, reactor, (busy, stolen)
+                      in zip(rates[name], cpu[name]["reactor"], outside[name])]
+               for name in drivers}
     return [Figure(
         "purchase_ratio", pairedRatio(rates["durable"], rates["echo"]), "x", GOAL,
         detail={"purchases_per_s": round(sold), "round_trips_per_s": round(trips),
@@ -336,6 +381,13 @@ def run(quick=False, repeats=None):
                 # what else the machine runs.
                 "seller_cpu_us_per_purchase": {
                     name: cpu_us[name] for name in ("durable", "memory")},
+                # Each window as it went: its rate, its server's reactor
+                # CPU an answer, and the share of the machine's cores
+                # that went elsewhere meanwhile (busy outside the
+                # benchmark's own processes, and stolen by the
+                # hypervisor), to tell a window the server made slow
+                # from one the machine did.
+                "windows": windows,
                 # The same for the echo server, a round trip, and for the
                 # driver (this process), an answer: the ratio's arithmetic.
                 "echo_cpu_us_per_trip": cpu_us["echo"],

@@ -211,6 +211,37 @@ class CpuBoundRatioTests(SynchronousTestCase):
             {"echo": {"reactor": 30.0}, "durable": {"reactor": 0}}))
 
 
+class OutsideSharesTests(SynchronousTestCase):
+    """What of the machine a purchase window's servers did not get: the
+    share busy outside the benchmark, and the share stolen."""
+
+    def test_sharesOfTheWholeWindow(self):
+        """400 ticks in the window (two cores, 2 s at 100 Hz): 300 busy,
+        200 of them the benchmark's, 40 stolen, 60 idle: a quarter busy
+        elsewhere, a tenth stolen."""
+        before = (1000, (5000, 100, 9000))
+        after = (1200, (5300, 140, 9400))
+        self.assertEqual(purchase._outsideShares(before, after), (0.25, 0.1))
+
+    def test_ourTicksRoundedAboveTheMachinesCountNothingOutside(self):
+        """Each process's ticks round down apart, so the benchmark's sum
+        may pass the machine's by a tick: that is none outside, not a
+        negative share."""
+        before = (0, (0, 0, 0))
+        after = (101, (100, 0, 200))
+        self.assertEqual(purchase._outsideShares(before, after), (0.0, 0.0))
+
+    def test_noTicksNoShares(self):
+        self.assertEqual(purchase._outsideShares((5, (1, 1, 1)), (5, (1, 1, 1))),
+                         (0.0, 0.0))
+
+    def test_machineTicksReadsThisMachine(self):
+        """Busy and stolen are parts of the whole, which grows."""
+        busy, stolen, whole = purchase.machineTicks()
+        self.assertLessEqual(busy + stolen, whole)
+        self.assertGreater(whole, 0)
+
+
 class Aria2BenchmarkTests(SynchronousTestCase):
     """transfer_vs_aria2's parts that do not need aria2c or nginx to run."""
 
