@@ -3,7 +3,7 @@ Where a daemon's time goes under a benchmark's load: the node runs under
 ``twistd --profile`` (cProfile) while the benchmark's own driver loads it,
 then the profile's top functions are printed.
 
-    python -m benchmarks.profiling relay|purchase|purchase-memory [--seconds S] [--top N]
+    python -m benchmarks.profiling relay|purchase|purchase-memory|flood [--seconds S] [--top N]
 
 cProfile slows the node down a good deal, so read the shares, not the rates.
 It sees the reactor's thread only: a daemon's seller signs on a thread of
@@ -20,7 +20,7 @@ import pstats
 import sys
 import tempfile
 
-from benchmarks import purchase, relay
+from benchmarks import flood, purchase, relay
 from benchmarks.harness import listeningPort, market
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, nodeId
@@ -47,7 +47,13 @@ def loadPurchase(port, me, seconds):
         return f"{buyers.window(seconds):,.0f} purchases/s under the profiler"
 
 
+def loadFlood(port, me, seconds):
+    opened = flood.flood(port, seconds, ChannelKey.generate())
+    return f"{opened / seconds:,.0f} connections/s from {flood.SOURCE} under the profiler"
+
+
 LOADS = {"relay": (relay.NODE_ARGS, loadRelay),
+         "flood": (flood.NODE_ARGS, loadFlood),
          "purchase": (purchase.SELLER_ARGS, loadPurchase),
          "purchase-memory": (purchase.MEMORY_SELLER_ARGS, loadPurchase)}
 

@@ -48,6 +48,9 @@ ALLOWED = {
         "said once per message",
     "net/timers.py: Deadlines._fire: a deadline failed":
         "a bug in this node's own code (a deadline's callback raising)",
+    "net/syngate.py: SynGate._apply: new connections over their address group":
+        "the node's own kernel refusing the listening socket's filter, said once: "
+        "the gate is off after it",
     "core/node.py: Node._idNotStored: could not store node id {id}: {why}":
         _OWN + "the node's own store failing",
     "core/node.py: Node._announceReady: node {short} ready, listening on port {p":

@@ -410,12 +410,18 @@ def test_tradeOverLoopbackTcp():
             service.startService()
             started.append(service)
         bag = yield watcher.filled.addTimeout(30, reactor)
+        # The seller's listening socket has its kernel filter, which the
+        # rate of new connections turns floods away with.
+        gate = seller_service.gate
+        assert gate.active and gate.sock is seller_service.listener.port.socket
+        assert seller_node.overlay.connections.rates.gates == (gate,)
     finally:
         for service in reversed(started):
             yield service.stopService()
         yield tracker.whenEmpty().addTimeout(10, reactor)
         yield tracker_service.stopService()
 
+    assert not gate.active
     [purchase] = bag
     assert (purchase.item, purchase.seller) == ("apple", seller_node.id)
     assert seller.stock == {"apple": 0}

@@ -142,3 +142,29 @@ class ConnectionRateLiveTests(SynchronousTestCase):
         honest.close()
         seller.waitFor(r"closed a connection from 127\.9\.0\.1: its address group opens "
                        r"more than 5 a second", TIMEOUT)
+
+    def test_aFloodIsTurnedAwayByTheKernel(self):
+        """
+        A group refused 64 times in a row is a flood: its next connections
+        go unanswered (the kernel drops them) until it may connect again,
+        while another group connects at once (Linux, IPv4).  At one
+        connection each 5 s, the group waits about 5 s.
+        """
+        market, _ = startMarket(self, TIMEOUT)
+        seller, _, port = startSeller(market, "apple=1", TIMEOUT,
+                                      "--connection-rate", "0.2")
+        # One taken, then 64 refused in a row: each connects (the kernel
+        # completes it) and is closed.
+        for _ in range(1 + 64):
+            socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT,
+                                     source_address=(ATTACKER, 0)).close()
+        seller.waitFor(r"turning away new connections from 127\.9\.0\.0/16 in the "
+                       r"kernel for a while: 64 in a row were over its rate", TIMEOUT)
+        with self.assertRaises(socket.timeout):
+            socket.create_connection(("127.0.0.1", port), timeout=0.8,
+                                     source_address=(ATTACKER, 0))
+        socket.create_connection(("127.0.0.1", port), timeout=0.8).close()
+        # Let in again once it may connect: a connect's SYN sent again is
+        # answered.
+        socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT,
+                                 source_address=(ATTACKER, 0)).close()

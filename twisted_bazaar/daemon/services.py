@@ -26,6 +26,7 @@ from twisted_bazaar.core.offering import RelayOffering
 from twisted_bazaar.net.connector import IConnector
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.net.overlay import OverlayFactory
+from twisted_bazaar.net.syngate import SynGate
 from twisted_bazaar.status.node import NodeStatus
 from twisted_bazaar.tracker import TrackerFactory
 
@@ -273,6 +274,9 @@ class NodeService(MultiService):
         self.reactor = reactor
         self.node = node
         node.stopper = onStopRequested
+        #: The kernel filter of the listening socket, once it listens
+        #: (L{SynGate}), or None.
+        self.gate = None
         self.listener = ListeningService(reactor, listen_endpoint, OverlayFactory(node),
                                          "node", self._listening, onFailure,
                                          listen_description)
@@ -298,6 +302,10 @@ class NodeService(MultiService):
 
     def _listening(self, port):
         self.node.setAddress(self.node.host, port.getHost().port)
+        self.gate = SynGate.forPort(self.node.clock, port)
+        if self.gate is not None:
+            rates = self.node.overlay.connections.rates
+            rates.gates = (*rates.gates, self.gate)
         if self.running and not self.membership.running:
             self.membership.startService()
 
@@ -319,6 +327,8 @@ class NodeService(MultiService):
             timeout.cancel()
         if self.membership.running:
             yield self.membership.stopService()
+        if self.gate is not None:
+            self.gate.stop()
         if self.listener.running:
             yield self.listener.stopService()
         known = set(self.parts) | {self.membership, self.listener}

@@ -41,6 +41,11 @@ CONNECTIONS_LIMIT = declare(
     "new connections one address group may open (links, transfers, relay "
     "connections: each costs a handshake)", group=DEFAULT_CONNECTION_RATE,
     flag="--connection-rate", owner=__name__)
+#: Connections of one group refused in a row (none taken between) that
+#: make a flood, which the kernel turns away from then on
+#: (L{twisted_bazaar.net.syngate}): a client that merely opens a burst
+#: too many is still closed one by one, as it would be anywhere.
+REFUSALS_BEFORE_GATE = 64
 #: Seconds a group that has closed its last connection keeps its tenure:
 #: one that comes back within them comes back as old as it was.
 REMEMBER = 6 * GRACE
@@ -57,7 +62,7 @@ class RateLimit:
     takes one.  A rate of 0 limits nothing.
     """
 
-    __slots__ = ("clock", "limit", "rate", "burst", "kept", "_buckets")
+    __slots__ = ("clock", "limit", "rate", "burst", "kept", "_buckets", "gates")
 
     def __init__(self, clock, limit, rate=None, kept=GROUPS_KEPT):
         """
@@ -73,9 +78,15 @@ class RateLimit:
         self.rate = limit.group if rate is None else rate
         self.burst = max(1.0, self.rate)
         self.kept = kept
-        #: group -> (tokens left, when counted), the newest last; None
-        #: until a connection is counted.
+        #: group -> (tokens left, when counted, connections refused since
+        #: its last one taken), the newest last; None until a connection
+        #: is counted.
         self._buckets = None
+        #: The kernel filters (L{twisted_bazaar.net.syngate.SynGate}) of
+        #: the listening sockets this rate counts for: a group refused
+        #: many times in a row is turned away by each until it may
+        #: connect again.
+        self.gates = ()
 
     def admit(self, group):
         """Whether ``group`` may open a connection now (and if so, it
@@ -85,15 +96,28 @@ class RateLimit:
         now = self.clock.seconds()
         if self._buckets is None:
             self._buckets = OrderedDict()
-        tokens, then = self._buckets.pop(group, (self.burst, now))
+        tokens, then, refused = self._buckets.pop(group, (self.burst, now, 0))
         tokens = min(self.burst, tokens + (now - then) * self.rate)
         if tokens < 1:
-            self._buckets[group] = (tokens, now)
+            self._buckets[group] = (tokens, now, refused + 1)
             return False
-        self._buckets[group] = (tokens - 1, now)
+        self._buckets[group] = (tokens - 1, now, 0)
         if len(self._buckets) > self.kept:
             self._buckets.popitem(last=False)
         return True
+
+    def refusedInARow(self, group):
+        """Connections of ``group`` refused since the last one it opened."""
+        bucket = self._buckets.get(group) if self._buckets else None
+        return 0 if bucket is None else bucket[2]
+
+    def untilNext(self, group):
+        """Seconds until ``group`` may open a connection again (0: now)."""
+        if not self.rate or not self._buckets or group not in self._buckets:
+            return 0.0
+        tokens, then, _ = self._buckets[group]
+        tokens = min(self.burst, tokens + (self.clock.seconds() - then) * self.rate)
+        return max(0.0, (1 - tokens) / self.rate)
 
 
 def admitted(rates, addr, peer_log, logger, what="connection"):
@@ -101,12 +125,21 @@ def admitted(rates, addr, peer_log, logger, what="connection"):
     Whether a new connection from ``addr`` is within its address group's
     ``rates`` (a L{RateLimit}); if not, one line through ``peer_log``,
     and the factory builds no protocol for it: the connection is closed
-    at once, before the channel's handshake costs anything.
+    at once, before the channel's handshake costs anything.  A group
+    refused L{REFUSALS_BEFORE_GATE} times in a row is a flood: its next
+    connections are turned away by the kernel until it may connect again
+    (the rate's L{gates <RateLimit.gates>}).
     """
     host = getattr(addr, "host", "") or ""
     group = addressGroup(host)
     if rates.admit(group):
         return True
+    if rates.gates and rates.refusedInARow(group) >= REFUSALS_BEFORE_GATE:
+        wait = rates.untilNext(group)
+        if [gate for gate in rates.gates if gate.block(group, wait)]:
+            peer_log.emit(logger, LogLevel.info, group, "turning away new connections "
+                          "from {source} in the kernel for a while: {n} in a row were "
+                          "over its rate", source=group, n=rates.refusedInARow(group))
     peer_log.emit(logger, LogLevel.info, group, "closed a {what} from {host}: its "
                   "address group opens more than {rate:g} a second", what=what,
                   host=host, rate=rates.rate)

@@ -1,0 +1,252 @@
+"""
+Tests for twisted_bazaar.net.syngate: the kernel filter's program, run by
+a small interpreter of the classic BPF instructions it uses over packets
+made here, and the gate's groups, timers and failures on a fake clock
+with a recorded socket.
+"""
+
+import socket
+import struct
+
+from twisted.internet import task
+from twisted.logger import Logger
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.net import syngate
+from twisted_bazaar.net.connections import (
+    CONNECTIONS_LIMIT,
+    REFUSALS_BEFORE_GATE,
+    RateLimit,
+    admitted,
+)
+from twisted_bazaar.net.syngate import SHORTEST_BLOCK, SynGate, ipv4Network, program
+
+
+def run(code, network_header):
+    """
+    What the program ``code`` returns for a packet whose network header is
+    ``network_header``: the kernel's meaning of each instruction the gate
+    uses, written from the BPF instruction set (loads relative to the
+    network header, a right shift, an and, jumps if equal, returns).
+    """
+    insns = [struct.unpack("=HBBI", code[i:i + 8]) for i in range(0, len(code), 8)]
+    accumulator, pc = 0, 0
+    while True:
+        op, jt, jf, k = insns[pc]
+        offset = k - (1 << 32) - syngate._NET if k & 0x80000000 else None
+        if op == 0x30:  # ld byte [net + offset]
+            accumulator = network_header[offset]
+        elif op == 0x20:  # ld word [net + offset], network order
+            accumulator = struct.unpack("!I", network_header[offset:offset + 4])[0]
+        elif op == 0x74:
+            accumulator >>= k
+        elif op == 0x54:
+            accumulator &= k
+        elif op == 0x15:
+            pc += jt if accumulator == k else jf
+        elif op == 0x06:
+            return k
+        else:
+            raise AssertionError(f"instruction {op:#x} not expected")
+        pc += 1
+
+
+def ipv4Header(source):
+    return (bytes([0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0])
+            + socket.inet_aton(source) + socket.inet_aton("10.0.0.1"))
+
+
+def ipv6Header(source):
+    return (bytes([0x60, 0, 0, 0, 0, 20, 6, 64]) + socket.inet_pton(socket.AF_INET6, source)
+            + socket.inet_pton(socket.AF_INET6, "2001:db8::1"))
+
+
+class ProgramTests(SynchronousTestCase):
+    """The filter drops an IPv4 packet from a blocked /16, keeps the rest."""
+
+    def setUp(self):
+        self.code = program(sorted([ipv4Network("127.9.0.0/16"),
+                                    ipv4Network("10.20.0.0/16")]))
+
+    def test_aBlockedGroupIsDropped(self):
+        self.assertEqual(run(self.code, ipv4Header("127.9.3.4")), 0)
+        self.assertEqual(run(self.code, ipv4Header("10.20.255.1")), 0)
+
+    def test_everyOtherIPv4SourceIsKept(self):
+        for source in ("127.0.0.1", "127.8.0.1", "127.10.0.1", "10.21.0.1", "9.20.0.1"):
+            self.assertEqual(run(self.code, ipv4Header(source)), 0xFFFFFFFF, source)
+
+    def test_IPv6IsKept(self):
+        """Even a packet whose bytes where an IPv4 source would be match a
+        blocked group: IPv6 groups are the rate limit's to close."""
+        self.assertEqual(run(self.code, ipv6Header("7f09::1")), 0xFFFFFFFF)
+        self.assertEqual(run(program([]), ipv4Header("127.9.0.1")), 0xFFFFFFFF)
+
+    def test_groups(self):
+        self.assertEqual(ipv4Network("127.9.0.0/16"), 0x7F090000)
+        for group in ("2001:db8::/32", "peer.example", "127.9.0.0/24", ""):
+            self.assertIsNone(ipv4Network(group), group)
+
+
+class Socket:
+    """What the gate attached to a socket, in order (None: detached)."""
+
+    def __init__(self):
+        self.programs = []
+
+    def attach(self, sock, code):
+        self.programs.append(code)
+
+    def detach(self, sock):
+        self.programs.append(None)
+
+
+class SynGateTests(SynchronousTestCase):
+
+    def setUp(self):
+        self.clock = task.Clock()
+        self.socket = Socket()
+        self.gate = SynGate(self.clock, self.socket, self.socket.attach, self.socket.detach,
+                            limit=3)
+
+    def dropped(self, source):
+        code = self.socket.programs[-1] if self.socket.programs else None
+        return code is not None and run(code, ipv4Header(source)) == 0
+
+    def test_blockedForItsWaitThenLetIn(self):
+        self.gate.block("127.9.0.0/16", 2.0)
+        self.assertTrue(self.dropped("127.9.0.1"))
+        self.assertFalse(self.dropped("127.0.0.1"))
+        self.clock.advance(1.9)
+        self.assertTrue(self.dropped("127.9.0.1"))
+        self.clock.advance(0.1)
+        self.assertEqual(self.socket.programs[-1], None)
+        self.assertEqual(self.gate.blocked, {})
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_neverForLessThanTheShortestBlock(self):
+        """A group that may connect again in 10 ms is blocked for 0.25 s:
+        the program is not changed at the flood's pace."""
+        self.gate.block("127.9.0.0/16", 0.01)
+        self.clock.advance(SHORTEST_BLOCK - 0.01)
+        self.assertTrue(self.dropped("127.9.0.1"))
+        self.clock.advance(0.01)
+        self.assertFalse(self.dropped("127.9.0.1"))
+
+    def test_blockedAgainLaterExtendsWithoutANewProgram(self):
+        self.gate.block("127.9.0.0/16", 1.0)
+        self.gate.block("127.9.0.0/16", 3.0)
+        self.gate.block("127.9.0.0/16", 0.5)
+        self.assertEqual(len(self.socket.programs), 1)
+        self.clock.advance(1.0)
+        self.assertTrue(self.dropped("127.9.0.1"))
+        self.clock.advance(2.0)
+        self.assertFalse(self.dropped("127.9.0.1"))
+
+    def test_groupsLetInOneByOne(self):
+        self.gate.block("127.9.0.0/16", 1.0)
+        self.gate.block("10.1.0.0/16", 2.0)
+        self.clock.advance(1.0)
+        self.assertFalse(self.dropped("127.9.0.1"))
+        self.assertTrue(self.dropped("10.1.2.3"))
+        self.clock.advance(1.0)
+        self.assertEqual(self.socket.programs[-1], None)
+
+    def test_pastTheLimitLeftToTheRateLimit(self):
+        for group in ("10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16", "10.4.0.0/16"):
+            self.gate.block(group, 1.0)
+        self.assertEqual(len(self.gate.blocked), 3)
+        self.assertFalse(self.dropped("10.4.0.1"))
+
+    def test_IPv6AndNamesAreNotBlocked(self):
+        self.gate.block("2001:db8::/32", 1.0)
+        self.gate.block("peer.example", 1.0)
+        self.assertEqual(self.socket.programs, [])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_aKernelThatTakesNoFilterTurnsTheGateOff(self):
+        def refuse(sock, code):
+            raise OSError(92, "Protocol not available")
+        gate = SynGate(self.clock, self.socket, refuse, self.socket.detach)
+        events = []
+        self.patch(SynGate, "log", Logger(observer=events.append))
+        gate.block("127.9.0.0/16", 1.0)
+        self.assertFalse(gate.active)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertIn("the kernel takes no filter", events[-1]["log_format"])
+        gate.block("127.9.0.0/16", 1.0)
+        self.assertEqual(gate.blocked, {})
+
+    def test_stopLetsEveryGroupIn(self):
+        self.gate.block("127.9.0.0/16", 5.0)
+        self.gate.stop()
+        self.assertEqual(self.socket.programs[-1], None)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.gate.block("127.9.0.0/16", 5.0)
+        self.assertEqual(len(self.socket.programs), 2)
+
+    def test_forPort(self):
+        class Port:
+            socket = None
+        self.assertIsNone(SynGate.forPort(self.clock, Port()))
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(sock.close)
+        Port.socket = sock
+        self.assertIsNone(SynGate.forPort(self.clock, Port()))
+
+
+class RateGateTests(SynchronousTestCase):
+    """A group the rate limit refuses REFUSALS_BEFORE_GATE times in a row
+    is blocked at every gate of the rate, for as long as it must wait; a
+    burst of a few too many is closed one by one."""
+
+    def setUp(self):
+        self.clock = task.Clock()
+        self.rates = RateLimit(self.clock, CONNECTIONS_LIMIT, 2)
+        self.blocked = []
+
+        class Gate:
+            def block(gate, group, seconds):
+                self.blocked.append((group, seconds))
+                return True
+        self.rates.gates = (Gate(),)
+
+    def connect(self, host="127.9.0.1"):
+        class Addr:
+            pass
+        addr = Addr()
+        addr.host = host
+        return admitted(self.rates, addr, _Quiet(), None)
+
+    def test_aFloodIsBlocked(self):
+        self.assertTrue(self.connect())
+        self.assertTrue(self.connect())
+        for _ in range(REFUSALS_BEFORE_GATE - 1):
+            self.assertFalse(self.connect())
+        self.assertEqual(self.blocked, [])
+        self.assertFalse(self.connect())
+        self.assertEqual(self.blocked, [("127.9.0.0/16", 0.5)])
+
+    def test_aConnectionTakenStartsTheCountAgain(self):
+        self.connect(), self.connect()
+        for _ in range(REFUSALS_BEFORE_GATE - 1):
+            self.connect()
+        self.clock.advance(0.5)
+        self.assertTrue(self.connect())
+        self.assertEqual(self.rates.refusedInARow("127.9.0.0/16"), 0)
+        self.assertFalse(self.connect())
+        self.assertEqual(self.blocked, [])
+
+    def test_untilNext(self):
+        self.assertEqual(self.rates.untilNext("127.9.0.0/16"), 0.0)
+        self.connect(), self.connect()
+        self.assertEqual(self.rates.untilNext("127.9.0.0/16"), 0.5)
+        self.clock.advance(0.2)
+        self.assertAlmostEqual(self.rates.untilNext("127.9.0.0/16"), 0.3)
+        self.clock.advance(0.3)
+        self.assertEqual(self.rates.untilNext("127.9.0.0/16"), 0.0)
+
+
+class _Quiet:
+    def emit(self, logger, level, group, text, **fields):
+        pass
