@@ -70,3 +70,33 @@ class DocPathTests(SynchronousTestCase):
         self.assertFalse(exists("net/noise.py"))
         self.assertTrue(exists("channel/noise.py"))
         self.assertEqual(moduleNames("`noise.py` (`Noise`)"), {"noise.py"})
+
+
+def testNames():
+    """The test methods and functions the repository's tests define, and
+    its test modules' names (test_seedNN, made per seed, as its pattern)."""
+    names = set()
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        names.add(path.stem)
+        names.update(re.findall(r"def (test_\w+)", path.read_text("utf-8")))
+    return names
+
+
+class DocTestNameTests(SynchronousTestCase):
+    """A doc that cites a test by name (reliability.md gives each defence's
+    test) cites one that exists: a test renamed or removed fails here,
+    rather than sending a reader to look for it."""
+
+    def test_everyTestNamedExists(self):
+        known = testNames()
+        self.assertGreater(len(known), 1000)
+        missing = []
+        for doc in DOCS:
+            text = (ROOT / doc).read_text("utf-8")
+            # README.md's example defines a test of its own, which
+            # tests/test_readme.py runs.
+            defined = set(re.findall(r"def (test_\w+)", text))
+            missing += [f"{doc}: {name}" for name in sorted(set(re.findall(r"\btest_\w+", text)))
+                        if name not in known | defined
+                        and not re.fullmatch(r"test_seed\d\d", name)]
+        self.assertEqual(missing, [])

@@ -64,3 +64,36 @@ class ProtocolLimitsTests(SynchronousTestCase):
                  if name.split(".")[0] in owners}
         self.assertGreaterEqual(len(named), 1)
         self.assertEqual(sorted(named - declared), [])
+
+    def test_eachRowStatesItsLimitsValuesAndFlag(self):
+        """The value a limit is declared with (its default, a group's and
+        a key's share) is a number of a row that names it, and the option
+        that sets it is in that row's last column: a default changed in
+        the code and not in the table (or the other way round) fails
+        here."""
+        declareAll()
+        rows = [[cell.strip() for cell in row.strip().strip("|").split("|")]
+                for row in tableRows(limitsSection())[2:]]
+        wrong = []
+        for limit in LIMITS:
+            if not limit.owner.startswith("twisted_bazaar."):
+                continue
+            named = [row for row in rows if f"`{limit.name}`" in row[0]]
+            values = set().union(*(numbers(row[1]) for row in named))
+            for value in (limit.default, limit.group, limit.key):
+                if isinstance(value, (int, float)) and float(value) not in values:
+                    wrong.append((limit.name, value))
+            if limit.flag and not any(f"`{limit.flag}`" in row[2] for row in named):
+                wrong.append((limit.name, limit.flag))
+        self.assertEqual(wrong, [])
+
+
+def numbers(cell):
+    """The numbers a default cell states (1,024 is 1024; `32 / 8 MiB` is
+    32 and 8 MiB)."""
+    scale = 1 << 20 if "MiB" in cell else 1 << 10 if "KiB" in cell else 1
+    found = set()
+    for number in re.findall(r"\d[\d,]*(?:\.\d+)?", cell):
+        value = float(number.replace(",", ""))
+        found |= {value, value * scale}
+    return found

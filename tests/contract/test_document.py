@@ -53,16 +53,23 @@ def test_every_signature_shown_verifies():
 
 
 def test_the_record_key_of_section_11a():
+    """§11a's record of `song.ogg`, the 5 bytes `hello`, names the file's
+    content id (§19.4), not `sha256sum`'s value, in the text it signs and
+    the record it shows."""
     seller = Identity(Ed25519PrivateKey.from_private_bytes(bytes([1]) * 32))
     assert (seller.key, seller.id) == (
         "iojj3XQJ8ZX9UtstPLpdcspnCb8dlBIb83SIAbQPb1w", "7ba2183e6c3b2301a2fb4f577d019a22")
     record = {"item": "song.ogg", "seller": "7ba2183e6c3b2301a2fb4f577d019a22",
               "host": "10.0.0.4",
               "port": 9004, "issued": 1700000000000, "expires": 1700000600000,
-              "key": seller.key, "size": 5, "sha256": hashlib.sha256(b"hello").hexdigest(),
+              "key": seller.key, "size": 5, "sha256": identityOfBytes(b"hello"),
               "transfer": 9005}
-    assert seller.sign(recordText(record)) == (
-        "Eqmt1rIoZGa2Khyh8dBN81xyflYSQZi7HvdmU484PQ4OD6lPLyacEpkdHsLfVYeDZ1eo8Nrg1fjsbWjdQMOxAQ")
+    signature = seller.sign(recordText(record))
+    assert signature == (
+        "-gazg7gzXD-4mHR53RjG3m05qXpWNzFj8jqKsQl5n3YaisxzidN49TN2PEYZ5Vm0yYQYCgufPAECoz6UlTZGCg")
+    section = DOC.split("\n## 11a. ")[1].split("\n## 12. ")[0]
+    assert recordText(record).decode() in section
+    assert f'"sig":"{signature}"' in section
 
 
 S = "GuR0H53H4978ba02B8pqtQ9XvoS0N0QwpZl4cCK3Wac"

@@ -244,6 +244,17 @@ class TrackerLookupTests(TrackerIndexCase):
         self.assertEqual(buyer.transport.value(),
                          framed(b'{"type":"listing","items":{"fig":1,"pear":2}}'))
 
+    def test_listingCountsOnlySellersAFoundNames(self):
+        """A seller registered with port 0 takes no links, so no found
+        names it (protocol.md §12, "Limits"); the listing does not count
+        it either, or a client would be told of sellers a lookup never
+        gives (live before: listing {"kiwi": 1}, found [])."""
+        self.seller(0, "kiwi")
+        self.seller(4001, "pear")
+        buyer, _ = self.join(0)
+        self.assertEqual(self.lookup(buyer, "kiwi"), ())
+        self.assertEqual(self.listing(buyer), {"pear": 1})
+
     def test_listingEmpty(self):
         buyer, _ = self.join(0)
         self.assertEqual(self.listing(buyer), {})

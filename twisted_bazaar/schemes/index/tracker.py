@@ -138,10 +138,12 @@ class IndexExtension:
         link.send(self._listing[1])
 
     def _build(self):
-        """Everything the checked sellers offer, in name order, cut short
-        where it would no longer fit in one frame (or MAX_LISTING items)."""
-        entries = list(islice(self.index.listing(self.tracker.registry.verified).items(),
-                              MAX_LISTING))
+        """Everything the sellers a found may name offer (checked, and with
+        a port to link to), in name order, cut short where it would no
+        longer fit in one frame (or MAX_LISTING items)."""
+        registry = self.tracker.registry
+        named = {node_id for node_id in registry.verified if registry.nodes[node_id][1]}
+        entries = list(islice(self.index.listing(named).items(), MAX_LISTING))
         # An entry is its name, a colon, a count of at most 19 digits and
         # a comma: 21 bytes beside its name, and one to spare.
         kept = countFitting((len(json.dumps(item, ensure_ascii=False).encode("utf-8")) + 22
