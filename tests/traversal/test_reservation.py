@@ -25,7 +25,7 @@ from twisted_bazaar.traversal.messages import (
     RelayOpen,
     RelayReserved,
 )
-from twisted_bazaar.traversal.relayprobe import PROBE_INTERVAL
+from twisted_bazaar.traversal.relayprobe import PROBE_AGAIN, PROBE_INTERVAL
 from twisted_bazaar.traversal.advertising import (
     ADVERTISE_CALM,
     ADVERTISE_INTERVAL,
@@ -535,6 +535,71 @@ class ProbeTests(PeerReservationCase):
         request.deferred.callback(request.link)
         request.link.dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
         self.assertTrue(transport.disconnecting or transport.disconnected)
+
+    def test_aRelayDroppingEveryCircuitCannotExcuseEachProbe(self):
+        """
+        The relay drops every circuit, the node's probes' too, and at each
+        probe announces 40 circuits, so that the node declines some.  On
+        the code before, each failed probe was excused: the node kept the
+        relay for an hour (12 probes, 12 excused), out of reach through
+        it.  Now one failure is excused in a row, the next probe comes
+        PROBE_AGAIN later, and its failure leaves the relay, whatever the
+        node declined.
+        """
+        hold, transport, end = self.probed()
+        excused = 0
+        with capturedLogs():
+            for probe in range(12):
+                for i in range(40):
+                    hold.dataReceived(frame(wire.encode(RelayIncoming(
+                        f"c{probe}-{i}", "node", "198.51.100.7", 5000 + i))))
+                end.dataReceived(frame(wire.encode(wire.Error(
+                    "norelay", "the circuit closed: dropped"))))
+                if transport.disconnecting or transport.disconnected:
+                    break
+                excused += 1
+                asked = len(self.node.connector.requests)
+                self.clock.advance(PROBE_INTERVAL)
+                self.assertEqual(len(self.node.connector.requests), asked + 1)
+                request = self.node.connector.requests[-1]
+                request.link.makeConnection(StringTransport())
+                request.deferred.callback(request.link)
+                end = request.link
+        self.assertEqual(excused, 1)
+        self.assertTrue(transport.disconnecting or transport.disconnected)
+        with capturedLogs() as events:
+            hold.connectionLost(Failure(ConnectionDone()))
+        self.assertIsNone(self.node.relay)
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+        self.assertTrue(any("and the probe before failed too" in formatEvent(e)
+                            for e in events))
+
+    def test_anExcusedProbeIsFollowedSoon(self):
+        """After a failure excused, the next probe comes PROBE_AGAIN later,
+        not PROBE_INTERVAL; one that passes makes the next failure
+        excusable again."""
+        hold, transport, end = self.probed()
+        for i in range(40):
+            hold.dataReceived(frame(wire.encode(RelayIncoming(
+                f"c{i}", "node", "198.51.100.7", 5000 + i))))
+        end.dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
+        asked = len(self.node.connector.requests)
+        self.clock.advance(PROBE_AGAIN)
+        self.assertEqual(len(self.node.connector.requests), asked + 1)
+        request = self.node.connector.requests[-1]
+        request.link.makeConnection(StringTransport())
+        request.deferred.callback(request.link)
+        request.link.dataReceived(frame(wire.encode(RelayOpen("203.0.113.9"))))
+        self.assertEqual(self.node.relay, RELAY)
+        self.clock.advance(PROBE_INTERVAL)
+        request = self.node.connector.requests[-1]
+        request.link.makeConnection(StringTransport())
+        request.deferred.callback(request.link)
+        for i in range(40):
+            hold.dataReceived(frame(wire.encode(RelayIncoming(
+                f"d{i}", "node", "198.51.100.7", 5000 + i))))
+        request.link.dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
+        self.assertFalse(transport.disconnecting or transport.disconnected)
 
     def test_passedProbeRepeats(self):
         """The circuit opens: the node keeps the relay, and probes it again

@@ -36,7 +36,7 @@ from twisted_bazaar.traversal.messages import (
     RelayReserve,
     RelayReserved,
 )
-from twisted_bazaar.traversal.relayprobe import PROBE_INTERVAL, RelayProbe
+from twisted_bazaar.traversal.relayprobe import PROBE_AGAIN, PROBE_INTERVAL, RelayProbe
 from twisted_bazaar.wire.core import splitRelay
 from twisted_bazaar.wire.ids import wireId
 
@@ -101,8 +101,10 @@ class RelayReservation:
         self._probe = None
         self._probeTimer = None
         #: Whether this node declined a circuit the relay announced while
-        #: the probe under way waited for its own (L{_probed}).
+        #: the probe under way waited for its own (L{_probed}), and whether
+        #: the last probe's failure was excused so.
         self._declinedInProbe = False
+        self._excused = False
         #: Whether a relayReserve sent waits for its answer: a relayAt is
         #: taken only as one.
         self._awaiting = False
@@ -205,6 +207,7 @@ class RelayReservation:
             return
         relay = hold.named.relay
         self._atTracker = False
+        self._excused = False
         self._setRelay(relay)
         if self._send is not None:
             self._send(RelayReserved(relay))
@@ -223,25 +226,34 @@ class RelayReservation:
         declined circuits the relay announced meanwhile (its own bounds,
         L{IncomingAccepts}, full: its probe's circuit may have been one of
         them): then it is no word on the relay, and it probes again
-        later.  Otherwise a stranger opening circuits to this node through
-        an honest relay, past those bounds, at probe time made it leave
-        that relay, and the next."""
+        L{PROBE_AGAIN} later.  Otherwise a stranger opening circuits to
+        this node through an honest relay, past those bounds, at probe time
+        made it leave that relay, and the next.  Excused once in a row
+        only: a relay that dropped every circuit, its probes' too, and
+        announced circuits enough at each probe that the node declined
+        some, held its node at home out of reach for good."""
         self._probe = None
         if hold is not self._peer:
             return
-        if why is not None and self._declinedInProbe:
+        if why is not None and self._declinedInProbe and not self._excused:
+            self._excused = True
             host, _ = splitRelay(hold.named.relay)
             self.node.overlay.peer_log.emit(
                 self.log, LogLevel.info, addressGroup(host),
                 "kept the relay at {relay}: its probe failed ({why}), but this node "
                 "declined circuits it announced meanwhile; probing it again in "
-                "{wait:g} s", relay=hold.named.relay, why=why, wait=PROBE_INTERVAL)
-            why = None
+                "{wait:g} s", relay=hold.named.relay, why=why, wait=PROBE_AGAIN)
+            self._probeTimer = self.node.clock.callLater(PROBE_AGAIN,
+                                                         self._startProbe, hold)
+            return
         if why is None:
             self._failures = 0
+            self._excused = False
             self._probeTimer = self.node.clock.callLater(PROBE_INTERVAL,
                                                          self._startProbe, hold)
         else:
+            if self._excused:
+                why = f"{why} (and the probe before failed too)"
             hold.letGo(f"a circuit to this node through it did not open: {why}")
 
     def _stopProbing(self):
