@@ -162,6 +162,49 @@ class PeerReservationTests(PeerReservationCase):
             self.assertIn("not taking the tracker's relay at 192.0.2.1:7701: this node "
                           "asked for none", [formatEvent(event) for event in events])
 
+    def test_aRefusedAskIsAskedAgainLater(self):
+        """
+        A stranger's keys of the node's address group hold its 8 places at
+        the tracker's relay as the node asks, and let go a second later.
+        On the code before the node never asked again: an hour later it
+        held no relay (0 asks more), out of reach for as long as its
+        tracker connection lasted.  Now it asks again RETRY_FIRST later,
+        doubling while refused, and takes the reservation once one is
+        free.
+        """
+        self.tracker.say(reach(False))
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+        asks = []
+        for wait in (RETRY_FIRST, 2 * RETRY_FIRST, 4 * RETRY_FIRST):
+            self.tracker.say({"type": "error", "code": "noslots",
+                              "info": "your address group holds 8 reservations already"})
+            self.clock.advance(wait - 0.1)
+            self.assertEqual(self.tracker.heard(), [])
+            self.clock.advance(0.1)
+            asks.append(self.tracker.heard())
+        self.assertEqual(asks, [[{"type": "relayReserve"}]] * 3)
+        self.tracker.say({"type": "relayReserved", "relay": "192.0.2.1:7701"})
+        self.clock.advance(1)
+        self.assertEqual(self.node.relay, "192.0.2.1:7701")
+
+    def test_aRefusedAskIsNotAskedForeverAtOnce(self):
+        """Refused again and again, the node waits ever longer, up to
+        RETRY_MAX: an hour of refusals is 10 asks, not one a refusal at
+        once; leaving the tracker ends the wait."""
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        self.tracker.say({"type": "error", "code": "noslots", "info": "full"})
+        asks = 0
+        for _ in range(3600):
+            if self.tracker.heard():
+                asks += 1
+                self.tracker.say({"type": "error", "code": "noslots", "info": "full"})
+            self.clock.advance(1)
+        self.tracker.say({"type": "error", "code": "noslots", "info": "full"})
+        self.assertEqual(asks, 10)
+        self.tracker.link.transport.loseConnection()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
     def test_silentRelayLeftInTime(self):
         """A relay that proves its key and then says nothing to
         relayReserve: the node held no relay, and asked its tracker for

@@ -113,6 +113,9 @@ class RelayReservation:
         #: them (L{FAILURES_AT_ONCE}).
         self._failures = 0
         self._askCall = None
+        #: The tracker's refusals of this node's asks in a row (none held
+        #: since), which the wait before the next ask doubles with.
+        self._refusals = 0
 
     def ask(self, send):
         """Ask the tracker for a reservation (once per tracker
@@ -148,6 +151,7 @@ class RelayReservation:
         answers this node's relayReserve (L{answers}): the node advertises
         it, and asks again later for a public node's."""
         self._awaiting = False
+        self._refusals = 0
         self.trackerRelay = message.relay
         self._atTracker = True
         self._setRelay(message.relay)
@@ -208,6 +212,7 @@ class RelayReservation:
         relay = hold.named.relay
         self._atTracker = False
         self._excused = False
+        self._refusals = 0
         self._setRelay(relay)
         if self._send is not None:
             self._send(RelayReserved(relay))
@@ -270,8 +275,18 @@ class RelayReservation:
         relayReserve of this node's that awaited its answer has it, so a
         ``relayReserved`` or ``relayAt`` coming later is one nobody asked
         for (L{answers}, L{at}); the node waited on, and took the next
-        one sent as its answer."""
+        one sent as its answer.  It asks again RETRY_FIRST later, doubling
+        up to RETRY_MAX while the tracker refuses: it never asked again,
+        so a stranger that held its address group's reservations at the
+        tracker's relay for the moment of its ask left it out of reach
+        for as long as its tracker connection lasted."""
+        if not self._awaiting:
+            return
         self._awaiting = False
+        if self._askCall is None and self._retry is None and self._send is not None:
+            wait = min(RETRY_MAX, RETRY_FIRST * 2 ** min(self._refusals, 16))
+            self._refusals += 1
+            self._askCall = self.node.clock.callLater(wait, self._askDue)
 
     def refused(self, message):
         """The tracker answered ``error{norelay}``: its answer to a
@@ -374,6 +389,7 @@ class RelayReservation:
         self._retry = self._askCall = None
         self._retryWait = RETRY_FIRST
         self._failures = 0
+        self._refusals = 0
         self._awaiting = False
         self._atTracker = False
         self.trackerRelay = None
