@@ -65,6 +65,7 @@ class Closes:
         self._unclosed = {}
         self._writing = set()
         self._close_waiters = []
+        self._waiting_paths = set()
 
     @property
     def log(self):
@@ -145,7 +146,12 @@ class Closes:
             self._unclosed[key] = entry
             self._writeCloses()
         if key in self._writing or key in self._unclosed:
-            self._close_waiters.append((key, answer))
+            # One answer a path: a repeat of the buy while its close is
+            # being written is answered by the one waiting (each waited
+            # before, and was sent).
+            if (key, answer.path) not in self._waiting_paths:
+                self._waiting_paths.add((key, answer.path))
+                self._close_waiters.append((key, answer))
         else:
             self.seller.answers.answer(answer)
 
@@ -208,6 +214,7 @@ class Closes:
         ready = [answer for key, answer in self._close_waiters if key not in pending]
         self._close_waiters = [(key, answer) for key, answer in self._close_waiters
                                if key in pending]
+        self._waiting_paths = {(key, answer.path) for key, answer in self._close_waiters}
         if not self.seller.stopped:
             for answer in ready:
                 self.seller.answers.answer(answer)
@@ -222,6 +229,7 @@ class Closes:
         written = self._writing
         self._close_waiters = [(key, answer) for key, answer in self._close_waiters
                                if key not in written]
+        self._waiting_paths = {(key, answer.path) for key, answer in self._close_waiters}
         self._writing = set()
         self._writeCloses()
         self.seller.checkIdle()
