@@ -32,7 +32,8 @@ from tests.files.helpers import scratchDir, writeFile
 #: group's share, so a stranger can fill it): what the walk covers.
 MARKET_POOLS = {
     "files.connections", "files.serving", "index.entries", "link.unsent",
-    "relay.circuits", "relay.pending", "relay.reservations", "seller.relayed",
+    "relay.circuits", "relay.pending", "relay.reservations", "seller.named",
+    "seller.relayed",
     "seller.remembered", "superpeer.index", "tracker.checks", "tracker.pending",
     "tracker.registered", "tracker.relay-names", "tracker.relay-places", "web.streams"}
 

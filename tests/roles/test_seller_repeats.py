@@ -12,6 +12,7 @@ from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import feed, linkPeer, sent
+from twisted_bazaar.testing.capabilities import relayed
 from tests.roles.test_seller import EXPIRES, DurableSlowStore, slowSeller
 from twisted_bazaar import wire
 from twisted_bazaar.wire import trade
@@ -104,3 +105,48 @@ class RepeatsWhileClosingTests(SynchronousTestCase):
         self.clock.advance(0)
         answers = sent(self.relay)
         self.assertEqual([(type(a), a.code) for a in answers], [(wire.Error, "expired")])
+
+
+class ThroughOneRelayTests(SynchronousTestCase):
+    """
+    A seller at home: every link to it comes through its relay's circuits,
+    from the relay's one address.  A stranger linked through that relay
+    closes buys (or buys copies: free) until its charge is full; an honest
+    buyer linked through the same relay, from another address group as
+    the relay names it, still gets its close
+    (docs/reliability.md, "Closes charged through one relay").
+    """
+
+    def setUp(self):
+        slowSeller(self)
+        self.seller.closes.limit = 100
+        self.seller.closes.remembered = type(self.seller.closes.remembered)(100)
+        self.node.addRole(self.seller)
+
+    def through(self, peer, named):
+        link = linkPeer(self.node, peer)
+        relayed(link.transport, named)
+        return link
+
+    def test_aStrangerThroughTheRelayLeavesRoomForAnotherGroup(self):
+        """200 closes asked by the stranger: 25 made (a quarter of 100),
+        where before it made 50, half, the relay's group's whole charge,
+        and the honest buyer was answered notyet."""
+        store = self.seller.store = self.seller.closes.store = SlowClosesStore()
+        stranger = self.through(7, "198.51.100.7")
+        for buy_id in range(200):
+            feed(stranger, trade.Buy(1000 + buy_id, "apple", (7, 1), expires=None))
+        self.clock.advance(0)
+        while store.closing:
+            store.finishCloses()
+            self.clock.advance(0)
+        codes = [answer.code for answer in sent(stranger)]
+        honest = self.through(8, "203.0.113.9")
+        feed(honest, trade.Buy(1, "apple", (8, 1), expires=None))
+        self.clock.advance(0)
+        while store.closing:
+            store.finishCloses()
+            self.clock.advance(0)
+        [answer] = sent(honest)
+        self.assertEqual(answer.code, "expired")
+        self.assertEqual(codes.count("expired"), 25)

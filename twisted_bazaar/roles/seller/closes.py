@@ -8,7 +8,7 @@ answered only once it is on disk; closes are written in groups, one
 write in flight at a time.
 """
 
-from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.eviction import groupOf, namedGroupOf
 from twisted_bazaar.roles.seller.shares import RememberedShares
 from twisted_bazaar.store import Closed, Remembered
 
@@ -158,7 +158,8 @@ class Closes:
     def admitted(self, message, link, doing):
         """
         Whom a close or copy for message is charged to, (address group,
-        relayed), if it may have one more remembered; else None, and
+        relayed, the dialler's group its link's relay names or None), if
+        it may have one more remembered; else None, and
         message is answered ``notyet``.  Straight from its buyer, or from
         a buyer linked to this seller with its key proven, it is the group
         of the buyer's link; else, relayed (a path longer than buyer and
@@ -174,8 +175,9 @@ class Closes:
             if own is not None and node.isProven(own):
                 link, relayed = own, False
         group = groupOf(link) if link is not None else ""
-        if remembered.admits(group, relayed):
-            return group, relayed
+        named = None if relayed or link is None else namedGroupOf(link)
+        if remembered.admits(group, relayed, named):
+            return group, relayed, named
         held, room = remembered.held(group, relayed), remembered.room(relayed)
         answering = self.seller.answering
         if answering.refusalLog.admit("buys and asks answered notyet (--closed-limit)"):
@@ -186,7 +188,11 @@ class Closes:
                           whose=("those relayed by its relay's address group hold"
                                  if relayed else "its address group holds"),
                           used=remembered.used, limit=self.limit)
-        if relayed:
+        if remembered.admits(group, relayed):
+            why = ("the buyers whose circuits the relay of your link says come from "
+                   "your address group hold as many closed buys and copies here as "
+                   "they have room left for, through that relay")
+        elif relayed:
             why = (f"the buys relayed to this seller by your last relay's address "
                    f"group hold {held} closed buys and copies here already, as many as "
                    "it has room left for relayed ones (a buy sent straight to the "
