@@ -32,7 +32,8 @@ from tests.files.helpers import scratchDir, writeFile
 #: group's share, so a stranger can fill it): what the walk covers.
 MARKET_POOLS = {
     "files.connections", "files.serving", "index.entries", "link.unsent",
-    "relay.circuits", "relay.pending", "relay.reservations", "seller.relayed",
+    "relay.circuits", "relay.pending", "relay.reservations", "seller.named",
+    "seller.relayed",
     "seller.remembered", "superpeer.index", "tracker.checks", "tracker.pending",
     "tracker.registered", "tracker.relay-names", "tracker.relay-places", "web.streams"}
 
@@ -173,7 +174,8 @@ class MarketRatesTests(MarketBuild):
 
     #: What the walk covers.
     RATES = {"net.connections", "relay.origin-opens", "status.state", "superpeer.floods",
-             "tracker.joins", "tracker.lookups", "tracker.questions"}
+             "tracker.joins", "tracker.lookups", "tracker.questions",
+             "tracker.relay-asks", "status.members"}
 
     def test_aSecondGroupStillHasItsRate(self):
         """Each rate per group, spent by one group (at one instant), still

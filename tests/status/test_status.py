@@ -22,6 +22,8 @@ def membersAnswer(extension):
     answers = []
 
     class Link:
+        transport = None
+
         def sendPayload(self, payload, kind):
             answers.append(wire.decode(payload))
 

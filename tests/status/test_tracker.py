@@ -9,6 +9,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.metrics.tracker import TrackerMetrics
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status.messages import MemberList, Members
+from twisted_bazaar.status.tracker import MEMBERS_RATE
 
 from tests.schemes.test_index_tracker import Peer, TrackerIndexCase
 
@@ -33,6 +34,8 @@ class MemberQuestionTests(TrackerIndexCase):
         self.patch(extension, "members", lambda: self.built.append(1) or members())
 
     def ask(self, peer):
+        # Within MEMBERS_RATE: a question a second from the asker's group.
+        self.tracker.clock.advance(1)
         peer.say(Members())
         [answer] = peer.heard()
         self.assertIsInstance(answer, MemberList)
@@ -55,6 +58,30 @@ class MemberQuestionTests(TrackerIndexCase):
         self.assertEqual(self.ask(asker).nodes, ())
         self.assertEqual(len(self.built), 3)
 
+
+    def test_oneGroupsQuestionsGetAFewFramesASecond(self):
+        """
+        A market of 700 nodes: a memberlist is a frame (about 60 KB) for
+        a 20-byte ``members``.  One connection asking 400 times in a
+        second (its group's question rate) was sent 400 frames, 24 MB of
+        the tracker's uplink a second; now its group is answered
+        MEMBERS_RATE a second, in bursts of twice that, the rest dropped
+        (said once in the log), and another group still gets its answer.
+        """
+        registry = self.tracker.registry
+        for number in range(700):
+            registry.join(number + 1, f"10.{number // 200}.{number % 200}.1", 4001)
+        asker, _ = self.join(0, peer_host="10.2.0.1")
+        sent = 0
+        for _ in range(400):
+            asker.say(Members())
+            sent += sum(len(wire.encode(answer)) for answer in asker.heard())
+        self.assertLessEqual(sent, 2 * MEMBERS_RATE * 65536)
+        self.assertGreater(sent, 0)
+        other, _ = self.join(0, peer_host="10.9.0.1")
+        other.say(Members())
+        [answer] = other.heard()
+        self.assertEqual(answer.total, 700)
 
 
 class StatusClientsAreNoNodesTests(TrackerIndexCase):

@@ -19,6 +19,7 @@ from twisted_bazaar.identity.proofs import CHECK, REGISTER, Handshake
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 from twisted_bazaar.tracker.relays import MOST_NAMED, PLACES_LIMIT
+from twisted_bazaar.tracker.reserving import ASK_RATE
 from twisted_bazaar.traversal.limits import RelayLimits
 from twisted_bazaar.traversal.relay import Relay
 from twisted_bazaar.wire.ids import parseWireId, wireId
@@ -78,6 +79,38 @@ class ReservationTests(SynchronousTestCase):
              "port": 4001, "relay": relay}] * 2)
         self.assertTrue(any("introducing it through " + relay in formatEvent(e)
                             for e in events))
+
+    def test_asksPerAddressGroupAreRated(self):
+        """
+        A registered key at home sends relayReserve after relayReserve:
+        on the code before each was acted on and answered (100 at once,
+        100 relayReserved; with public nodes' relays, each a relayAt of a
+        new group, then the whole pool searched).  Now an address group's
+        nodes get ASK_RATE a second acted on, in bursts of twice that;
+        the rest are answered noslots, saying why, and nothing is looked
+        up.  Another group is not held back; a second later the first
+        asks again.
+        """
+        peer, node_id = self.keyed()
+        self.connector.failLast(ConnectionRefusedError())
+        peer.heard()
+        for _ in range(100):
+            peer.say({"type": "relayReserve"})
+        answers = peer.heard()
+        self.assertEqual(len(answers), 100)
+        granted = [a for a in answers if a["type"] == "relayReserved"]
+        refused = [a for a in answers if a["type"] == "error"]
+        self.assertEqual(len(granted), 2 * ASK_RATE)
+        self.assertEqual({a["code"] for a in refused}, {"noslots"})
+        self.assertIn("faster than 10 a second", refused[0]["info"])
+        other, _ = self.keyed(seed=10, host="198.51.100.9")
+        self.connector.failLast(ConnectionRefusedError())
+        other.heard()
+        other.say({"type": "relayReserve"})
+        self.assertEqual([a["type"] for a in other.heard()], ["relayReserved"])
+        self.clock.advance(1)
+        peer.say({"type": "relayReserve"})
+        self.assertEqual([a["type"] for a in peer.heard()], ["relayReserved"])
 
     def test_releasedWhenGone(self):
         """The reservation ends with the node's tracker connection."""

@@ -25,7 +25,7 @@ from twisted_bazaar.traversal.messages import (
     RelayOpen,
     RelayReserved,
 )
-from twisted_bazaar.traversal.relayprobe import PROBE_INTERVAL
+from twisted_bazaar.traversal.relayprobe import PROBE_AGAIN, PROBE_INTERVAL
 from twisted_bazaar.traversal.advertising import (
     ADVERTISE_CALM,
     ADVERTISE_INTERVAL,
@@ -161,6 +161,49 @@ class PeerReservationTests(PeerReservationCase):
             self.assertIsNone(self.node.relay, code)
             self.assertIn("not taking the tracker's relay at 192.0.2.1:7701: this node "
                           "asked for none", [formatEvent(event) for event in events])
+
+    def test_aRefusedAskIsAskedAgainLater(self):
+        """
+        A stranger's keys of the node's address group hold its 8 places at
+        the tracker's relay as the node asks, and let go a second later.
+        On the code before the node never asked again: an hour later it
+        held no relay (0 asks more), out of reach for as long as its
+        tracker connection lasted.  Now it asks again RETRY_FIRST later,
+        doubling while refused, and takes the reservation once one is
+        free.
+        """
+        self.tracker.say(reach(False))
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+        asks = []
+        for wait in (RETRY_FIRST, 2 * RETRY_FIRST, 4 * RETRY_FIRST):
+            self.tracker.say({"type": "error", "code": "noslots",
+                              "info": "your address group holds 8 reservations already"})
+            self.clock.advance(wait - 0.1)
+            self.assertEqual(self.tracker.heard(), [])
+            self.clock.advance(0.1)
+            asks.append(self.tracker.heard())
+        self.assertEqual(asks, [[{"type": "relayReserve"}]] * 3)
+        self.tracker.say({"type": "relayReserved", "relay": "192.0.2.1:7701"})
+        self.clock.advance(1)
+        self.assertEqual(self.node.relay, "192.0.2.1:7701")
+
+    def test_aRefusedAskIsNotAskedForeverAtOnce(self):
+        """Refused again and again, the node waits ever longer, up to
+        RETRY_MAX: an hour of refusals is 10 asks, not one a refusal at
+        once; leaving the tracker ends the wait."""
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        self.tracker.say({"type": "error", "code": "noslots", "info": "full"})
+        asks = 0
+        for _ in range(3600):
+            if self.tracker.heard():
+                asks += 1
+                self.tracker.say({"type": "error", "code": "noslots", "info": "full"})
+            self.clock.advance(1)
+        self.tracker.say({"type": "error", "code": "noslots", "info": "full"})
+        self.assertEqual(asks, 10)
+        self.tracker.link.transport.loseConnection()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
 
     def test_silentRelayLeftInTime(self):
         """A relay that proves its key and then says nothing to
@@ -535,6 +578,71 @@ class ProbeTests(PeerReservationCase):
         request.deferred.callback(request.link)
         request.link.dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
         self.assertTrue(transport.disconnecting or transport.disconnected)
+
+    def test_aRelayDroppingEveryCircuitCannotExcuseEachProbe(self):
+        """
+        The relay drops every circuit, the node's probes' too, and at each
+        probe announces 40 circuits, so that the node declines some.  On
+        the code before, each failed probe was excused: the node kept the
+        relay for an hour (12 probes, 12 excused), out of reach through
+        it.  Now one failure is excused in a row, the next probe comes
+        PROBE_AGAIN later, and its failure leaves the relay, whatever the
+        node declined.
+        """
+        hold, transport, end = self.probed()
+        excused = 0
+        with capturedLogs():
+            for probe in range(12):
+                for i in range(40):
+                    hold.dataReceived(frame(wire.encode(RelayIncoming(
+                        f"c{probe}-{i}", "node", "198.51.100.7", 5000 + i))))
+                end.dataReceived(frame(wire.encode(wire.Error(
+                    "norelay", "the circuit closed: dropped"))))
+                if transport.disconnecting or transport.disconnected:
+                    break
+                excused += 1
+                asked = len(self.node.connector.requests)
+                self.clock.advance(PROBE_INTERVAL)
+                self.assertEqual(len(self.node.connector.requests), asked + 1)
+                request = self.node.connector.requests[-1]
+                request.link.makeConnection(StringTransport())
+                request.deferred.callback(request.link)
+                end = request.link
+        self.assertEqual(excused, 1)
+        self.assertTrue(transport.disconnecting or transport.disconnected)
+        with capturedLogs() as events:
+            hold.connectionLost(Failure(ConnectionDone()))
+        self.assertIsNone(self.node.relay)
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+        self.assertTrue(any("and the probe before failed too" in formatEvent(e)
+                            for e in events))
+
+    def test_anExcusedProbeIsFollowedSoon(self):
+        """After a failure excused, the next probe comes PROBE_AGAIN later,
+        not PROBE_INTERVAL; one that passes makes the next failure
+        excusable again."""
+        hold, transport, end = self.probed()
+        for i in range(40):
+            hold.dataReceived(frame(wire.encode(RelayIncoming(
+                f"c{i}", "node", "198.51.100.7", 5000 + i))))
+        end.dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
+        asked = len(self.node.connector.requests)
+        self.clock.advance(PROBE_AGAIN)
+        self.assertEqual(len(self.node.connector.requests), asked + 1)
+        request = self.node.connector.requests[-1]
+        request.link.makeConnection(StringTransport())
+        request.deferred.callback(request.link)
+        request.link.dataReceived(frame(wire.encode(RelayOpen("203.0.113.9"))))
+        self.assertEqual(self.node.relay, RELAY)
+        self.clock.advance(PROBE_INTERVAL)
+        request = self.node.connector.requests[-1]
+        request.link.makeConnection(StringTransport())
+        request.deferred.callback(request.link)
+        for i in range(40):
+            hold.dataReceived(frame(wire.encode(RelayIncoming(
+                f"d{i}", "node", "198.51.100.7", 5000 + i))))
+        request.link.dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
+        self.assertFalse(transport.disconnecting or transport.disconnected)
 
     def test_passedProbeRepeats(self):
         """The circuit opens: the node keeps the relay, and probes it again

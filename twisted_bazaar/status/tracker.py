@@ -10,10 +10,28 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.limitregistry import declare
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.fitting import countFitting, frameLimit
+from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.status.messages import MAX_ENTRIES, MemberList, Members
 from twisted_bazaar.tracker.extension import ITrackerExtension, ITrackerExtensionPlugin
+
+#: ``members`` answered a second for the connections of one address group
+#: together, in bursts of twice that; past it, dropped.  A memberlist is a
+#: frame (64 KiB at the default --frame-limit) for a 20-byte question:
+#: at the tracker's question rate (400 a second) one asking group that
+#: read what it was sent took 25 MB a second of the tracker's uplink.  A
+#: client asks once (``bazaar status``, ``list``) or once a second
+#: (``bazaar web``).
+MEMBERS_RATE = 2.0
+MEMBERS_LIMIT = declare(
+    "status.members", MEMBERS_RATE, "messages/s",
+    "members questions the tracker answers for the connections of one address "
+    "group (each answer a frame)", group=MEMBERS_RATE, owner=__name__)
+#: Address groups whose rate is remembered, newest kept.
+_RATE_GROUPS = 10_000
 
 
 @implementer(ITrackerExtension)
@@ -27,6 +45,7 @@ class StatusExtension:
         #: ((the registry's changes, the frame limit) it was built for,
         #: the encoded memberlist), or None.
         self._answer = None
+        self._rates = GroupRates(MEMBERS_LIMIT, remembered=_RATE_GROUPS)
 
     def nodeLeft(self, node_id):
         pass
@@ -50,8 +69,12 @@ class StatusExtension:
         asker until the registry changes: building it costs the tracker
         milliseconds, and a question costs its sender a few bytes, so
         answering each question anew let one connection's questions take
-        the tracker's whole time.
+        the tracker's whole time.  MEMBERS_RATE a second for one address
+        group, past which a question is dropped: each answer is a frame.
         """
+        if not self._rates.take(groupOf(link), self.tracker.clock.seconds()):
+            link.dropOverRate(message.TYPE, MEMBERS_RATE)
+            return
         limit = frameLimit(self.tracker)
         built_for = (self.tracker.registry.changes, limit)
         if self._answer is None or self._answer[0] != built_for:

@@ -14,7 +14,9 @@ connection come from, not the host it registered.
 from twisted.logger import LogLevel
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.tracker.relays import NAME_TIMEOUT, RelayPool
 from twisted_bazaar.traversal.messages import RelayAt, RelayReserved
 from twisted_bazaar.traversal.relay import Refused
@@ -25,6 +27,20 @@ from twisted_bazaar.wire.ids import shortId
 #: to a public node's relay: circuits from diallers that still know the
 #: tracker's relay reach it until then.
 MOVED_GRACE = 30.0
+#: ``relayReserve`` acted on a second for the nodes of one address group,
+#: all their connections together, in bursts of twice that; past it, each
+#: is answered ``noslots`` and nothing is looked up.  Each has the tracker
+#: look for a relay (L{RelayPool.pick}), and an honest node asks a few
+#: times a minute at most: one stranger's registered key that asked in a
+#: loop had the tracker answer every one (a relayAt naming a new relay
+#: group each, then the whole pool searched for each).
+ASK_RATE = 10.0
+ASKS_LIMIT = declare(
+    "tracker.relay-asks", ASK_RATE, "messages/s",
+    "relayReserve acted on for the nodes of one address group (past it: noslots)",
+    group=ASK_RATE, owner=__name__)
+#: Address groups whose rate of asks is remembered, newest kept.
+_ASK_GROUPS = 10_000
 
 
 class Reservations:
@@ -49,6 +65,7 @@ class Reservations:
         #: node id -> when the tracker's relay lets go of the reservation of
         #: a node that moved to a public node's relay (L{MOVED_GRACE}).
         self._moved = {}
+        self._asks = GroupRates(ASKS_LIMIT, remembered=_ASK_GROUPS)
 
     def leave(self, node_id):
         """node_id left: whatever it held, or offered, goes."""
@@ -77,6 +94,14 @@ class Reservations:
         tracker = self.tracker
         node_id = link.peer_id
         group = groupOf(link)
+        if not self._asks.take(group, tracker.clock.seconds()):
+            link.peerLine(LogLevel.info, "refused {peer} a relay reservation: its "
+                          "address group asks faster than {rate:g} a second",
+                          tracker.log, rate=self._asks.rate)
+            link.send(wire.Error("noslots", f"your address group asks for relay "
+                                 f"reservations faster than {self._asks.rate:g} a "
+                                 "second: ask again later"))
+            return
         # Whatever it held at a public node's relay is gone: it asks again.
         self.pool.release(node_id)
         self._keepAtRelay(node_id)

@@ -22,6 +22,10 @@ from twisted_bazaar.traversal.messages import NODE
 #: Seconds between two probes of the relay that holds the reservation,
 #: the first once it holds it.
 PROBE_INTERVAL = 300.0
+#: Seconds to the next probe after one whose failure was excused (the
+#: node declined circuits the relay announced meanwhile): soon, and that
+#: one is excused no more.
+PROBE_AGAIN = 30.0
 
 
 class _OwnKey:

@@ -36,7 +36,7 @@ from twisted_bazaar.traversal.messages import (
     RelayReserve,
     RelayReserved,
 )
-from twisted_bazaar.traversal.relayprobe import PROBE_INTERVAL, RelayProbe
+from twisted_bazaar.traversal.relayprobe import PROBE_AGAIN, PROBE_INTERVAL, RelayProbe
 from twisted_bazaar.wire.core import splitRelay
 from twisted_bazaar.wire.ids import wireId
 
@@ -101,8 +101,10 @@ class RelayReservation:
         self._probe = None
         self._probeTimer = None
         #: Whether this node declined a circuit the relay announced while
-        #: the probe under way waited for its own (L{_probed}).
+        #: the probe under way waited for its own (L{_probed}), and whether
+        #: the last probe's failure was excused so.
         self._declinedInProbe = False
+        self._excused = False
         #: Whether a relayReserve sent waits for its answer: a relayAt is
         #: taken only as one.
         self._awaiting = False
@@ -111,6 +113,9 @@ class RelayReservation:
         #: them (L{FAILURES_AT_ONCE}).
         self._failures = 0
         self._askCall = None
+        #: The tracker's refusals of this node's asks in a row (none held
+        #: since), which the wait before the next ask doubles with.
+        self._refusals = 0
 
     def ask(self, send):
         """Ask the tracker for a reservation (once per tracker
@@ -146,6 +151,7 @@ class RelayReservation:
         answers this node's relayReserve (L{answers}): the node advertises
         it, and asks again later for a public node's."""
         self._awaiting = False
+        self._refusals = 0
         self.trackerRelay = message.relay
         self._atTracker = True
         self._setRelay(message.relay)
@@ -205,6 +211,8 @@ class RelayReservation:
             return
         relay = hold.named.relay
         self._atTracker = False
+        self._excused = False
+        self._refusals = 0
         self._setRelay(relay)
         if self._send is not None:
             self._send(RelayReserved(relay))
@@ -223,25 +231,34 @@ class RelayReservation:
         declined circuits the relay announced meanwhile (its own bounds,
         L{IncomingAccepts}, full: its probe's circuit may have been one of
         them): then it is no word on the relay, and it probes again
-        later.  Otherwise a stranger opening circuits to this node through
-        an honest relay, past those bounds, at probe time made it leave
-        that relay, and the next."""
+        L{PROBE_AGAIN} later.  Otherwise a stranger opening circuits to
+        this node through an honest relay, past those bounds, at probe time
+        made it leave that relay, and the next.  Excused once in a row
+        only: a relay that dropped every circuit, its probes' too, and
+        announced circuits enough at each probe that the node declined
+        some, held its node at home out of reach for good."""
         self._probe = None
         if hold is not self._peer:
             return
-        if why is not None and self._declinedInProbe:
+        if why is not None and self._declinedInProbe and not self._excused:
+            self._excused = True
             host, _ = splitRelay(hold.named.relay)
             self.node.overlay.peer_log.emit(
                 self.log, LogLevel.info, addressGroup(host),
                 "kept the relay at {relay}: its probe failed ({why}), but this node "
                 "declined circuits it announced meanwhile; probing it again in "
-                "{wait:g} s", relay=hold.named.relay, why=why, wait=PROBE_INTERVAL)
-            why = None
+                "{wait:g} s", relay=hold.named.relay, why=why, wait=PROBE_AGAIN)
+            self._probeTimer = self.node.clock.callLater(PROBE_AGAIN,
+                                                         self._startProbe, hold)
+            return
         if why is None:
             self._failures = 0
+            self._excused = False
             self._probeTimer = self.node.clock.callLater(PROBE_INTERVAL,
                                                          self._startProbe, hold)
         else:
+            if self._excused:
+                why = f"{why} (and the probe before failed too)"
             hold.letGo(f"a circuit to this node through it did not open: {why}")
 
     def _stopProbing(self):
@@ -258,8 +275,18 @@ class RelayReservation:
         relayReserve of this node's that awaited its answer has it, so a
         ``relayReserved`` or ``relayAt`` coming later is one nobody asked
         for (L{answers}, L{at}); the node waited on, and took the next
-        one sent as its answer."""
+        one sent as its answer.  It asks again RETRY_FIRST later, doubling
+        up to RETRY_MAX while the tracker refuses: it never asked again,
+        so a stranger that held its address group's reservations at the
+        tracker's relay for the moment of its ask left it out of reach
+        for as long as its tracker connection lasted."""
+        if not self._awaiting:
+            return
         self._awaiting = False
+        if self._askCall is None and self._retry is None and self._send is not None:
+            wait = min(RETRY_MAX, RETRY_FIRST * 2 ** min(self._refusals, 16))
+            self._refusals += 1
+            self._askCall = self.node.clock.callLater(wait, self._askDue)
 
     def refused(self, message):
         """The tracker answered ``error{norelay}``: its answer to a
@@ -362,6 +389,7 @@ class RelayReservation:
         self._retry = self._askCall = None
         self._retryWait = RETRY_FIRST
         self._failures = 0
+        self._refusals = 0
         self._awaiting = False
         self._atTracker = False
         self.trackerRelay = None

@@ -237,8 +237,11 @@ class Answering:
         the signer's thread anyway: one commit per turn costs less than
         one per sale)."""
         seller = self.seller
+        path = message.path[::-1]
+        if seller.answers.queuedAlready(sale, path):
+            return
         units = sale.units
-        seller.answers.answer(BuyOK(sale.buy_id, sale.item, message.path[::-1],
+        seller.answers.answer(BuyOK(sale.buy_id, sale.item, path,
                                     buyer_key=message.key, sha256=sale.sha256,
                                     size=sale.size, count=units if units != 1 else None),
                               sale)

@@ -8,7 +8,7 @@ answered only once it is on disk; closes are written in groups, one
 write in flight at a time.
 """
 
-from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.eviction import groupOf, namedGroupOf
 from twisted_bazaar.roles.seller.shares import RememberedShares
 from twisted_bazaar.store import Closed, Remembered
 
@@ -65,6 +65,7 @@ class Closes:
         self._unclosed = {}
         self._writing = set()
         self._close_waiters = []
+        self._waiting_paths = set()
 
     @property
     def log(self):
@@ -145,14 +146,20 @@ class Closes:
             self._unclosed[key] = entry
             self._writeCloses()
         if key in self._writing or key in self._unclosed:
-            self._close_waiters.append((key, answer))
+            # One answer a path: a repeat of the buy while its close is
+            # being written is answered by the one waiting (each waited
+            # before, and was sent).
+            if (key, answer.path) not in self._waiting_paths:
+                self._waiting_paths.add((key, answer.path))
+                self._close_waiters.append((key, answer))
         else:
             self.seller.answers.answer(answer)
 
     def admitted(self, message, link, doing):
         """
         Whom a close or copy for message is charged to, (address group,
-        relayed), if it may have one more remembered; else None, and
+        relayed, the dialler's group its link's relay names or None), if
+        it may have one more remembered; else None, and
         message is answered ``notyet``.  Straight from its buyer, or from
         a buyer linked to this seller with its key proven, it is the group
         of the buyer's link; else, relayed (a path longer than buyer and
@@ -168,8 +175,9 @@ class Closes:
             if own is not None and node.isProven(own):
                 link, relayed = own, False
         group = groupOf(link) if link is not None else ""
-        if remembered.admits(group, relayed):
-            return group, relayed
+        named = None if relayed or link is None else namedGroupOf(link)
+        if remembered.admits(group, relayed, named):
+            return group, relayed, named
         held, room = remembered.held(group, relayed), remembered.room(relayed)
         answering = self.seller.answering
         if answering.refusalLog.admit("buys and asks answered notyet (--closed-limit)"):
@@ -180,7 +188,11 @@ class Closes:
                           whose=("those relayed by its relay's address group hold"
                                  if relayed else "its address group holds"),
                           used=remembered.used, limit=self.limit)
-        if relayed:
+        if remembered.admits(group, relayed):
+            why = ("the buyers whose circuits the relay of your link says come from "
+                   "your address group hold as many closed buys and copies here as "
+                   "they have room left for, through that relay")
+        elif relayed:
             why = (f"the buys relayed to this seller by your last relay's address "
                    f"group hold {held} closed buys and copies here already, as many as "
                    "it has room left for relayed ones (a buy sent straight to the "
@@ -208,6 +220,7 @@ class Closes:
         ready = [answer for key, answer in self._close_waiters if key not in pending]
         self._close_waiters = [(key, answer) for key, answer in self._close_waiters
                                if key in pending]
+        self._waiting_paths = {(key, answer.path) for key, answer in self._close_waiters}
         if not self.seller.stopped:
             for answer in ready:
                 self.seller.answers.answer(answer)
@@ -222,6 +235,7 @@ class Closes:
         written = self._writing
         self._close_waiters = [(key, answer) for key, answer in self._close_waiters
                                if key not in written]
+        self._waiting_paths = {(key, answer.path) for key, answer in self._close_waiters}
         self._writing = set()
         self._writeCloses()
         self.seller.checkIdle()

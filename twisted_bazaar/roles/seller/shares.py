@@ -16,7 +16,17 @@ through an honest relay so spends the relays' share (that relay's part
 of it first), never what the relay's own buys may hold; and however many
 keys or relays it uses, all it has relayed takes at most that one share.
 
-Both levels follow one rule (L{Account.admits}): nothing remembered gives
+A buy straight from its buyer over a link through a relay's circuit (a
+seller at home: every link to it comes so) is charged to the relay's
+address group, the one address the seller saw; within that group's
+charge, each address group the relay names for its diallers (a label,
+the relay's word) holds a part, as the relays' share is divided: else a
+stranger buying copies through the tracker's relay filled that relay's
+group's whole half, and every honest buyer linked through it was
+answered ``notyet``.  A relay that lies about its diallers divides only
+what its own group holds.
+
+All levels follow one rule (L{Account.admits}): nothing remembered gives
 way, and a holder is admitted while what it would hold is no more than
 the room left.  The relays' share has a room of its own: half of what
 the address groups' own closes and copies leave (what the share could
@@ -38,6 +48,11 @@ RELAYED = "(relayed)"
 REMEMBERED_LIMIT = declare(
     "seller.remembered", None, "closes",
     "closed buys and copies a seller remembers, charged to their buyers' groups",
+    flag="--closed-limit", owner=__name__)
+NAMED_LIMIT = declare(
+    "seller.named", None, "closes",
+    "the closes and copies of buys from links through one relay's circuits, "
+    "charged to the dialler groups that relay names",
     flag="--closed-limit", owner=__name__)
 RELAYED_LIMIT = declare(
     "seller.relayed", None, "closes",
@@ -61,6 +76,9 @@ class RememberedShares:
         self._groups = Account.of(REMEMBERED_LIMIT, capacity)
         #: The relayed holders, each charged to its relay's group.
         self._relays = Account.of(RELAYED_LIMIT, capacity)
+        #: The holders of links through a relay's circuits, each charged
+        #: to (the relay's group, the dialler's group the relay names).
+        self._named = Account.of(NAMED_LIMIT, capacity)
 
     @property
     def used(self):
@@ -81,14 +99,28 @@ class RememberedShares:
         own = self.used - share
         return (self.capacity - own) // 2 - share
 
-    def admits(self, group, relayed=False):
+    def namedRoom(self, group):
+        """How many more the diallers' groups that the relay of ``group``
+        names may hold: half of what ``group`` could reach, alone beside
+        the others' own, less what it holds."""
+        held = self._groups.held(group)
+        return (self.capacity - (self.used - held)) // 2 - held
+
+    def admits(self, group, relayed=False, named=None):
         """Whether ``group`` may have one more close or copy remembered:
         while what it would hold is no more than the room left (of the
-        whole, or of the relays' share)."""
-        return self.held(group, relayed) + 1 <= self.room(relayed)
+        whole, or of the relays' share); with ``named``, the dialler's
+        group the relay of a circuit names, that group too, within
+        L{namedRoom}."""
+        if self.held(group, relayed) + 1 > self.room(relayed):
+            return False
+        return named is None or self._named.held((group, named)) + 1 <= self.namedRoom(
+            group)
 
-    def hold(self, holder, group, relayed=False):
+    def hold(self, holder, group, relayed=False, named=None):
         """``holder`` (a buy's key and id) is remembered, charged so."""
+        if named is not None:
+            self._named.hold(holder, (group, named))
         if relayed:
             self._relays.hold(holder, group)
             group = RELAYED
@@ -98,3 +130,4 @@ class RememberedShares:
         """``holder`` is forgotten (idempotent)."""
         self._groups.release(holder)
         self._relays.release(holder)
+        self._named.release(holder)

@@ -31,6 +31,9 @@ class AnswerQueue:
         self._unsigned = []
         self._signing = False
         self._sign_call = None
+        #: (buyer key, buy id) -> the return paths a buyOK of that sale,
+        #: not yet on disk, is queued to (L{queuedAlready}): one each.
+        self._queued = {}
 
     @property
     def log(self):
@@ -59,6 +62,24 @@ class AnswerQueue:
             self.signBatch()
         elif self._sign_call is None:
             self._sign_call = self.node.clock.callLater(0, self.signBatch)
+
+    def queuedAlready(self, sale, path):
+        """
+        Whether a buyOK of ``sale``, not yet on disk, is queued to the
+        return ``path`` already; if not, the one about to be queued is
+        from now on, until it is sent or dropped.  A repeat of a buy (or
+        an ask) while its sale's commit is in flight is answered by the
+        buyOK queued for its path: each was queued, signed and sent
+        before, so a stranger that sent one buy 10,000 times while a
+        commit waited had 10,000 buyOKs held, then sent.
+        """
+        if sale.ledgerKey not in self.seller.sales.uncommitted:
+            return False
+        paths = self._queued.setdefault(sale.ledgerKey, set())
+        if path in paths:
+            return True
+        paths.add(path)
+        return False
 
     def signBatch(self):
         """Sign the answers waiting; one batch is signed at a time, and
@@ -101,6 +122,12 @@ class AnswerQueue:
         for sale in sales:
             waiting.pop(sale.ledgerKey, None)
             held.pop(sale.ledgerKey, None)
+            self._unqueue(sale.ledgerKey)
+
+    def _unqueue(self, key):
+        """The buyOKs of a sale queued while its commit was in flight are
+        sent or dropped: a repeat is answered again from now on."""
+        self._queued.pop(key, None)
 
     def _signed(self, answers, batch):
         sales = self.seller.sales
@@ -128,6 +155,8 @@ class AnswerQueue:
         a copy of a shared file (it took nothing from the seller, and a
         stranger gets as many as it has free keys)."""
         message, payload = signed
+        if sale is not None:
+            self._unqueue(sale.ledgerKey)
         traded = sale is None or not sale.copy
         if payload is None:
             self.node.route(message, traded)
@@ -138,6 +167,9 @@ class AnswerQueue:
         """Not signed (the signer failed): the answers are dropped, and
         the buyers will ask again."""
         self._signing = False
+        for sale, _ in batch:
+            if sale is not None:
+                self._unqueue(sale.ledgerKey)
         self.log.critical("could not sign {n} answers: {why}", n=len(batch),
                           why=reason.getErrorMessage())
         self.signBatch()
