@@ -57,6 +57,8 @@ ALLOWED = {
         _OWN + "once when the node is ready",
     "core/node.py: Node.requestStop: node {id} stopping: {why}":
         _OWN + "once when the node stops",
+    "tracker/service.py: Tracker.stop: tracker stopping: closing the links of i":
+        _OWN + "once when the tracker stops",
     "core/node.py: Node.setId: tracker gave this node a new id {new} (w":
         "once per registration with the tracker the operator named, which the "
         "node's reconnection backs off",

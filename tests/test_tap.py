@@ -470,6 +470,21 @@ class HelpTests(SynchronousTestCase):
         self.assertIn("A TOML file of options, keyed by their long names; flags "
                       "given on the command line win.", words)
 
+    def test_limitsSayWhatTheyCount(self):
+        """A limit's help names what it counts, as the code counts it (and
+        running.md says): --handshake-limit an address group's (it said
+        'one address', whereas a /16 is one), --max-connections the
+        handshakes in progress too, --transfer-rate one connection (a
+        buyer fetching two files gets twice it)."""
+        words = " ".join(self.helpText(NodeOptions).split())
+        for told in ("--handshake-limit= Connections one address group (an IPv4 /16, an "
+                     "IPv6 /32) may hold open before saying thisisme",
+                     "--max-connections= Most overlay links this node keeps, handshakes "
+                     "in progress counted.",
+                     "--transfer-rate= Most bytes a second sent on one transfer "
+                     "connection, a buyer fetching one file (0: no limit)"):
+            self.assertIn(told, words)
+
     def test_everyOptionASentence(self):
         """Every option of both daemons, the plugins' too, is told alike: a
         sentence that starts with a capital (or a word the user types:

@@ -14,7 +14,7 @@ import time
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.cli import ledger
-from twisted_bazaar.store import DB_NAME, Purchase, Sale, SQLiteStore
+from twisted_bazaar.store import DB_NAME, PendingBuy, Purchase, Sale, SQLiteStore
 
 SALE_KEYS = {"buy_id", "item", "buyer", "time", "units"}
 BAG_KEYS = {"buy_id", "item", "seller", "time", "units"}
@@ -66,8 +66,10 @@ class LedgerTests(SynchronousTestCase):
             "sales": [{"buy_id": 901, "item": "apple", "buyer": "33", "time": 1000.5, "units": 1},
                       {"buy_id": 902, "item": "pear", "buyer": "34", "time": 1001.0, "units": 1}],
             "copies": {},
-            "bag": []})
-        self.assertEqual(list(state), ["node_id", "inventory", "sales", "copies", "bag"])
+            "bag": [],
+            "pending": []})
+        self.assertEqual(list(state), ["node_id", "inventory", "sales", "copies", "bag",
+                                       "pending"])
         for sale in state["sales"]:
             self.assertEqual(set(sale), SALE_KEYS)
 
@@ -78,7 +80,8 @@ class LedgerTests(SynchronousTestCase):
         state = json.loads(out)
         self.assertEqual(state, {
             "node_id": "33", "inventory": {}, "sales": [], "copies": {},
-            "bag": [{"buy_id": 901, "item": "apple", "seller": "17", "time": 1000.75, "units": 1}]})
+            "bag": [{"buy_id": 901, "item": "apple", "seller": "17", "time": 1000.75, "units": 1}],
+            "pending": []})
         self.assertEqual(set(state["bag"][0]), BAG_KEYS)
 
     def test_jsonWithoutAnId(self):
@@ -86,7 +89,8 @@ class LedgerTests(SynchronousTestCase):
         code, out, _ = self.runLedger("--json", self.dataDir())
         self.assertEqual(code, 0)
         self.assertEqual(json.loads(out), {"node_id": None, "inventory": {},
-                                           "sales": [], "copies": {}, "bag": []})
+                                           "sales": [], "copies": {}, "bag": [],
+                                           "pending": []})
 
     def test_text(self):
         folder = self.dataDir(17, {"apple": 5, "pear": 1},
@@ -101,6 +105,7 @@ class LedgerTests(SynchronousTestCase):
             f"  {stamp(1000.5)}  buy 901  apple to 33",
             "bag: 1",
             f"  {stamp(2000.0)}  buy 77  fig from 8",
+            "pending buys: 0",
         ])
 
     def test_textCountsUnits(self):
@@ -115,6 +120,7 @@ class LedgerTests(SynchronousTestCase):
             f"  {stamp(1000.5)}  buy 901  apple x6 to 33",
             "bag: 1",
             f"  {stamp(2000.0)}  buy 77  fig x3 from 8",
+            "pending buys: 0",
         ])
 
     def test_copiesSoldLongAgoCounted(self):
@@ -143,7 +149,36 @@ class LedgerTests(SynchronousTestCase):
         code, out, _ = self.runLedger(self.dataDir())
         self.assertEqual(code, 0)
         self.assertEqual(out.splitlines(),
-                         ["node id: -", "inventory: -", "sales: 0", "bag: 0"])
+                         ["node id: -", "inventory: -", "sales: 0", "bag: 0",
+                          "pending buys: 0"])
+
+    def test_pendingBuysAreShown(self):
+        """A buyer's buys in doubt (sent, not answered: a seller killed
+        mid-trade) are in its data dir, and the node resends them when
+        it runs again: the ledger shows them, what each asks for, of
+        whom, and until when its seller may sell it; a buy recorded
+        before buys expired says its seller sells it no more."""
+        folder = self.dataDir(33, bag=[Purchase(901, "apple", 17, 1000.75)])
+        store = SQLiteStore(folder)
+        self.addCleanup(store.close)
+        self.successResultOf(store.addPending(
+            PendingBuy(77, "grape", 17, (33, 17), "127.0.0.1", 4000, 2_000_500, quantity=3)))
+        self.successResultOf(store.addPending(PendingBuy(78, "fig", 18, (33, 18))))
+        code, out, err = self.runLedger(folder)
+        self.assertEqual((code, err), (0, ""))
+        self.assertEqual(out.splitlines()[-3:], [
+            "pending buys: 2",
+            f"  buy 77  grape x3 from 17  not answered yet, its seller may sell it "
+            f"until {stamp(2000.5)}",
+            "  buy 78  fig from 18  not answered yet, recorded before buys expired: "
+            "its seller sells it no more",
+        ])
+        self.stdout.seek(0)
+        self.stdout.truncate()
+        self.runLedger("--json", folder)
+        self.assertEqual(json.loads(self.stdout.getvalue())["pending"], [
+            {"buy_id": 77, "item": "grape", "seller": "17", "units": 3, "expires": 2000.5},
+            {"buy_id": 78, "item": "fig", "seller": "18", "units": 1, "expires": None}])
 
     def assertOneLineError(self, args, message):
         code, out, err = self.runLedger(*args)

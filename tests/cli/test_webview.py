@@ -11,6 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.cli import webview
 from twisted_bazaar.cli.webview import announce, listeningOn, webConnector
+from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.status.messages import MemberList
 from twisted_bazaar.web.view import MarketView
 
@@ -70,3 +71,30 @@ class TrackerMembersTests(SynchronousTestCase):
         view.membersSeen(members.members())
         snapshot = view.snapshot()
         self.assertEqual((snapshot["live"], len(snapshot["nodes"])), (900, 2))
+
+    def test_aTrackerThatStopsAnsweringIsSaidSo(self):
+        """The tracker stops (its nodes live on): the view shows its last
+        list, and says since when the tracker has not answered, and why
+        (it said `3 live nodes` as if the list were current), until it
+        answers again."""
+        answers = [defer.succeed(MemberList(((7, "10.0.0.7", 5007, "flood"),), 1))
+                   for _ in range(2)]
+        self.patch(webview, "askTracker", lambda *a, **kw: answers.pop(0))
+        clock = Clock()
+        view = MarketView(clock)
+        members = webview.TrackerMembers(clock, "127.0.0.1:7700", 10, None, view)
+        self.successResultOf(members.refresh())
+        view.membersSeen(members.members())
+        self.assertIsNone(view.snapshot()["trackerSilent"])
+        clock.advance(5)
+        refused = "cannot reach 127.0.0.1:7700: Connection was refused by other side"
+        answers += [defer.fail(ClientError(refused)), defer.fail(ClientError(refused))]
+        view.membersSeen(members.members())
+        clock.advance(1)
+        view.membersSeen(members.members())
+        snapshot = view.snapshot()
+        self.assertEqual(snapshot["trackerSilent"], {"since": 5, "error": refused})
+        self.assertEqual([node["id"] for node in snapshot["nodes"]], ["7"])
+        answers.append(defer.succeed(MemberList(((7, "10.0.0.7", 5007, "flood"),), 1)))
+        view.membersSeen(members.members())
+        self.assertIsNone(view.snapshot()["trackerSilent"])

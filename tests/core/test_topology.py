@@ -10,6 +10,7 @@ import random
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.task import Clock
+from twisted.logger import capturedLogs, formatEvent
 from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -257,6 +258,17 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.link(11)
         self.assertEqual(len(self.connector.requests), 2)
         self.assertEqual(list(self.node.links), [11])
+
+    def test_aFailedDialNamesTheAddressOnce(self):
+        """The line of a dial that failed names the peer's address once
+        (it said `at h11:5011: h11:5011: Connection was refused …`)."""
+        self.register()
+        self.tracker.say(nodereply(11))
+        with capturedLogs() as events:
+            self.connector.requests[0].deferred.errback(ConnectionRefusedError())
+        self.assertEqual([formatEvent(event) for event in events],
+                         ["could not link to node 11 at h11:5011: Connection was "
+                          "refused by other side."])
 
     def test_removedLinkAsksForReplacement(self):
         self.register()

@@ -42,6 +42,30 @@ class FileMetricsTests(SynchronousTestCase):
         self.assertEqual(value(bought, "bazaar_downloads", state="fetching"), 0)
         self.assertEqual(value(bought, "bazaar_download_bytes"), 0)
 
+    def test_aDownloadGivenUpOnIsNotUnderWay(self):
+        """bazaar_download_bytes counts the downloads under way: once one
+        is given up on (its seller killed mid-download), the bytes its
+        part file keeps are in its row, not in the gauge."""
+        self.patch(hashing, "MIN_PIECE", 4096)
+        market = Market(MemoryNetwork(rng=random.Random(1), latency=(0.005, 0.005)),
+                        seed=5)
+        folder = scratchDir(self)
+        writeFile(folder, "big.bin", random.Random(2).randbytes(40 * 4096))
+        seller = market.addNode(seller={"stock": {}, "share": folder,
+                                        "transfer_rate": 4096}, metrics=True)
+        buyer = market.addNode(buyer={"wants": ["big.bin"], "downloads": scratchDir(self),
+                                      "download_give_up": 20.0}, metrics=True)
+        market.run(5)
+        bought = market.metrics[buyer]
+        have = value(bought, "bazaar_download_bytes")
+        self.assertGreater(have, 0)
+        market.crash(seller)
+        market.run(30)
+        self.assertEqual((value(bought, "bazaar_downloads", state="failed"),
+                          value(bought, "bazaar_download_bytes")), (1, 0))
+        [row] = market.role(buyer, "buyer").fetcher.downloadsHeld()
+        self.assertGreaterEqual(row["have"], have)
+
     def test_restockedItemsBesideSharedFiles(self):
         """An item restocked on a seller that shares files is in the stock
         gauge, like those of --sell (issue 35: restocked items were taken

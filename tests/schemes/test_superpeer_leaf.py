@@ -10,6 +10,7 @@ import random
 import attr
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
@@ -489,6 +490,20 @@ class TopologyTests(SynchronousTestCase):
         scheme.stopService()
         self.assertEqual(node.clock.getDelayedCalls(), [])
 
+
+    def test_aFailedDialNamesTheAddressOnce(self):
+        """The line of a dial to a super-peer that failed names its
+        address once (it said `at sp:7000: sp:7000: Connection was
+        refused …`)."""
+        node = makeNode(ME)
+        scheme = buildScheme(node, "superpeer", superpeer_neighbour=[("sp", 7000)],
+                             superpeers=1)
+        scheme.startService()
+        with capturedLogs() as events:
+            node.connector.failLast(ConnectionRefusedError())
+        self.assertIn("could not link to super-peer at sp:7000: Connection was refused "
+                      "by other side.", [formatEvent(event) for event in events])
+        scheme.stopService()
 
     def test_anOperatorsNameOrLoopbackIsDialled(self):
         """A --superpeer-neighbour is the operator's word, not a peer's: on

@@ -353,7 +353,8 @@ class SQLiteStoreTests(_StoreContract, SynchronousTestCase):
                        "units": 1}],
             "copies": {},
             "bag": [{"buy_id": 40, "item": "pear", "seller": "3", "time": 2.0,
-                     "units": 1}]})
+                     "units": 1}],
+            "pending": []})
         self.done(self.store.commitSales([Sale(2, "apple", 8, 3.0)]))
         self.assertEqual(readState(self.directory)["inventory"], {"apple": 0})
 
@@ -426,7 +427,8 @@ class SQLiteStoreTests(_StoreContract, SynchronousTestCase):
         self.done(self.store.setNodeId(3))
         self.done(self.store.close())
         self.assertEqual(readState(self.directory), {
-            "node_id": "3", "inventory": {}, "sales": [], "copies": {}, "bag": []})
+            "node_id": "3", "inventory": {}, "sales": [], "copies": {}, "bag": [],
+            "pending": []})
 
     def test_readStateOfAFreshStore(self):
         """No id yet: node_id is null."""

@@ -276,6 +276,28 @@ class TrackerLinkTests(SynchronousTestCase):
                           (LogLevel.info, "joined from 203.0.113.5:4001 (1 live)"),
                           (LogLevel.info, "left (0 live)")])
 
+    def test_aStoppingTrackerSaysNoNodeLeft(self):
+        """The links a stopping tracker closes are its own doing: it says
+        so once, with the live nodes it had, and logs no `node … left`
+        for them (a node stopped is one line, a tracker stopped with two
+        live nodes said `node … left (1 live)`, `node … left (0 live)`,
+        though neither node had left)."""
+        events = []
+        self.patch(Tracker, "log", Logger(observer=events.append))
+        gone, _ = self.register(4001)
+        gone.transport.loseConnection()
+        kept = [self.register(4002 + i, peer_host=f"10.{i}.0.1")[0] for i in range(2)]
+        self.tracker.stop()
+        for node in kept:
+            node.transport.loseConnection()
+        self.assertEqual([formatEvent(e).split(" ", 2)[2] for e in events
+                          if "joined" not in formatEvent(e)],
+                         ["left (0 live)"]
+                         + ["closing the links of its 2 live nodes"])
+        self.assertEqual(formatEvent(events[-1]),
+                         "tracker stopping: closing the links of its 2 live nodes")
+        self.assertEqual(self.tracker.live, 0)
+
     def test_eachNodeGetsItsOwnId(self):
         ids = {self.register(4000 + i, peer_host=f"10.{i}.0.1")[1] for i in range(50)}
         self.assertEqual(len(ids), 50)

@@ -19,12 +19,14 @@ def parser():
         prog="bazaar-ledger",
         description="Print a twisted-bazaar node's state from its --data-dir: "
         "node id, inventory, sales (seller; copies of shared files sold over "
-        "15 minutes ago as a count by file) and bag (buyer).")
+        "15 minutes ago as a count by file), bag and pending buys (buyer: "
+        "buys sent and not answered, which the node resends while it runs).")
     p.add_argument("directory", metavar="DIR", help="the node's --data-dir (or the "
                    "bazaar.sqlite file in it)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object: node_id, inventory, sales, copies "
-                   "(file -> copies sold and no longer among the sales), bag")
+                   "(file -> copies sold and no longer among the sales), bag, "
+                   "pending")
     addVersion(p)
     return p
 
@@ -55,7 +57,18 @@ def render(state):
     for purchase in state["bag"]:
         lines.append(f"  {_when(purchase['time'])}  buy {purchase['buy_id']}  "
                      f"{purchase['item']}{_times(purchase)} from {purchase['seller']}")
+    lines.append(f"pending buys: {len(state['pending'])}")
+    for buy in state["pending"]:
+        lines.append(f"  buy {buy['buy_id']}  {buy['item']}{_times(buy)} from "
+                     f"{buy['seller']}  not answered yet, {_until(buy['expires'])}")
     return "\n".join(lines)
+
+
+def _until(expires):
+    """How long a pending buy's seller may still sell it."""
+    if expires is None:
+        return "recorded before buys expired: its seller sells it no more"
+    return f"its seller may sell it until {_when(expires)}"
 
 
 def main(argv=None):

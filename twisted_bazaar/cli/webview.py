@@ -34,8 +34,9 @@ class TrackerMembers:
     The tracker's live nodes for a L{StatusWatcher} that is not the
     tracker: each round reads the last list the tracker gave, and asks it
     again (one question at a time; a tracker that does not answer leaves
-    the last list as it was).  The view is told how many live nodes the
-    tracker counts, which its list, cut to one frame, may not all name.
+    the last list as it was, and the view is told so, and why).  The view
+    is told how many live nodes the tracker counts, which its list, cut
+    to one frame, may not all name.
     """
 
     def __init__(self, reactor, address, timeout, key, view):
@@ -58,12 +59,18 @@ class TrackerMembers:
             self.rows = list(answer.nodes)
             self.relays = dict(answer.relays or {})
             self.view.liveSeen(answer.total)
+            self.view.trackerAnswered()
+
+        def failed(reason):
+            reason.trap(ClientError)
+            self.view.trackerSilent(reason.getErrorMessage())
+            return reason
 
         def done(result):
             self._asking = None
             return result
 
-        return d.addCallback(answered).addBoth(done)
+        return d.addCallbacks(answered, failed).addBoth(done)
 
     def members(self):
         """The live nodes as the tracker last gave them; asks it again."""

@@ -24,6 +24,13 @@ RETRY_MIN = 1.0
 RETRY_MAX = 60.0
 
 
+def dialWhy(reason, host, port):
+    """Why a dial to host:port failed, for a line that names the address
+    itself: without the ``host:port: `` a failed dial's reason starts with
+    (L{twisted_bazaar.net.overlay.dialFailure})."""
+    return reason.getErrorMessage().removeprefix(f"{host}:{port}: ")
+
+
 class ITopology(Interface):
     """A node's choice of neighbours: an IService, started and stopped
     with the node; it opens links with ``node.connectTo``."""
@@ -121,7 +128,7 @@ class RandomNeighbours(Service, NodeObserver):
         if self.running:
             self.log.info("could not link to node {id} at {host}:{port}: {why}",
                           id=shortId(reply.id), host=reply.host, port=reply.port,
-                          why=reason.getErrorMessage())
+                          why=dialWhy(reason, reply.host, reply.port))
             self._retryLater()
 
     def _retryLater(self):

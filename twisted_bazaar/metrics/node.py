@@ -209,8 +209,9 @@ class _NodeCollector:
             states.add_metric([state], n)
         yield states
         yield GaugeMetricFamily("bazaar_download_bytes", "Bytes verified of the "
-                                "downloads under way", value=sum(row["have"]
-                                                                 for row in downloads))
+                                "downloads under way", value=sum(
+                                    row["have"] for row in downloads
+                                    if row["state"] != "failed"))
         yield GaugeMetricFamily("bazaar_pending_buys", "Buys sent (or about to "
                                 "be) and not yet resolved",
                                 value=len(node.store.pending_ids))

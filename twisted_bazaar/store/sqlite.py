@@ -651,7 +651,8 @@ def readState(directory):
     A node's state from its data dir, without locking the node out: the
     form ``bazaar-ledger --json`` prints.  ``copies``: item -> copies of
     a shared file sold that are no longer among the ``sales`` (each is
-    listed there for 15 minutes, then counted here).
+    listed there for 15 minutes, then counted here); ``pending``: the
+    buys in doubt, whose outcome a restarted node learns by resending.
 
     @raise StoreError: when the directory holds no bazaar database.
     """
@@ -688,6 +689,7 @@ def readState(directory):
                    for b, i, who, t, n in db.execute(
                        f"SELECT buy_id, item, seller, time, {units['bag']} FROM bag "
                        "ORDER BY time, buy_id")]
+            pending = _pendingRows(db)
             # Copies of shared files sold and no longer listed one by one
             # (none in a data dir from before schema 5 not yet opened).
             copies = dict(db.execute("SELECT item, sold FROM copies ORDER BY item")
@@ -697,4 +699,22 @@ def readState(directory):
     except sqlite3.Error as e:
         raise StoreError(f"{path}: cannot read: {e}") from None
     return {"node_id": None if row is None else wireId(int(row[0])), "inventory": inventory,
-            "sales": sales, "copies": copies, "bag": bag}
+            "sales": sales, "copies": copies, "bag": bag, "pending": pending}
+
+
+def _pendingRows(db):
+    """
+    The buyer's pending buys, for L{readState}: each sent (or about to
+    be) and not yet answered, which the node resends while it runs.
+    ``expires``: until when its seller may sell it (seconds since the
+    epoch), None for a buy recorded before buys expired.  A data dir not
+    yet opened by this version may lack the later columns.
+    """
+    columns = _columns(db, "pending")
+    units = "quantity" if "quantity" in columns else "1"
+    expires = "expires" if "expires" in columns else "NULL"
+    return [{"buy_id": b, "item": i, "seller": wireId(_idOut(who)), "units": n,
+             "expires": None if e is None else e / 1000}
+            for b, i, who, n, e in db.execute(
+                f"SELECT buy_id, item, seller, {units}, {expires} FROM pending "
+                "ORDER BY buy_id")]

@@ -120,7 +120,8 @@ class Options(DaemonOptions):
         param("neighbours", DEFAULT_NEIGHBOURS, "Overlay peers to stay linked to "
               "(schemes that keep random neighbours).", boundedInt(0, 1000)),
         param("max-connections", DEFAULT_MAX_CONNECTIONS,
-              "Most overlay links this node keeps.", boundedInt(1, 10000)),
+              "Most overlay links this node keeps, handshakes in progress counted.",
+              boundedInt(1, 10000)),
         param("direct-slots", DEFAULT_DIRECT_SLOTS,
               "Most direct (buyer-to-seller) links this node keeps.",
               boundedInt(0, 10000)),
@@ -128,8 +129,8 @@ class Options(DaemonOptions):
               "Seconds a direct link may go without trade before it is closed.",
               seconds),
         param("handshake-limit", DEFAULT_HANDSHAKE_LIMIT,
-              "Connections one address may hold open before saying thisisme; "
-              "more get noslots.", boundedInt(1, 10000)),
+              "Connections one address group (an IPv4 /16, an IPv6 /32) may hold "
+              "open before saying thisisme; more get noslots.", boundedInt(1, 10000)),
         param("connection-rate", DEFAULT_CONNECTION_RATE,
               "New connections (links and file transfers) one address group "
               "(an IPv4 /16, an IPv6 /32) may open a second, with a second's worth "

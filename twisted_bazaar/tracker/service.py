@@ -14,6 +14,7 @@ from zope.interface import implementer
 from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.account import Account
@@ -163,6 +164,8 @@ class Tracker:
         #: Status clients registered (a `bazaar status`, the web view's
         #: questions): in the registry, but no node of the market.
         self.statusClients = 0
+        #: Set by L{stop}: the links that close from then on are its own.
+        self.stopping = False
         self.settings = settings or LinkSettings()
         #: What peers make the tracker log, bounded per address group (its
         #: links log through it too).
@@ -262,6 +265,8 @@ class Tracker:
                 extension.nodeLeft(node_id)
             if link.purpose == STATUS:
                 self.statusClients -= 1
+            if self.stopping:
+                return  # no node left: L{stop} said why their links close
             self.memberLine(groupOf(link), _levelOf(link), "node {id} left ({n} live)",
                              id=shortId(node_id), n=self.live)
 
@@ -483,7 +488,10 @@ class Tracker:
 
     def stop(self):
         """Cancel every check in flight or scheduled, and sum up the peers'
-        lines not logged."""
+        lines not logged; its nodes' links close with it."""
+        self.stopping = True
+        self.log.info("tracker stopping: closing the links of its {nodes}",
+                      nodes=plural(self.live, "live node"))
         self.checks.stopAll()
         self.reservations.stop()
         self.peer_log.close()

@@ -75,6 +75,9 @@ class MarketView:
         #: The live nodes the tracker counts, where it lists fewer (its
         #: list cut to one frame), else None: every one is a member.
         self._live = None
+        #: Since when, and why, the tracker has not answered a view that
+        #: asks it (`bazaar web`): its last list is the members shown.
+        self._trackerSilent = None
 
     # -- what was seen ---------------------------------------------------
 
@@ -112,6 +115,20 @@ class MarketView:
         tracker's memberlist names as many as fit in one frame)."""
         if total != self._live:
             self._live = total
+            self._changed = True
+
+    def trackerSilent(self, why):
+        """The tracker did not answer the view's question: the members
+        shown are its last list, which the page says, with why."""
+        since = (self._trackerSilent or {}).get("since", self.clock.seconds())
+        if self._trackerSilent != {"since": since, "error": why}:
+            self._trackerSilent = {"since": since, "error": why}
+            self._changed = True
+
+    def trackerAnswered(self):
+        """The tracker answered: its list is current again."""
+        if self._trackerSilent is not None:
+            self._trackerSilent = None
             self._changed = True
 
     def stateSeen(self, state):
@@ -219,6 +236,7 @@ class MarketView:
                               for row in state.downloads]
             nodes.append(entry)
         return {"nodes": nodes, "live": max(len(nodes), self._live or 0),
+                "trackerSilent": self._trackerSilent,
                 "edges": sorted(map(list, edges)),
                 "relayed": sorted(map(list, relayed)),
                 "offers": dict(sorted(offers.items())),

@@ -63,6 +63,31 @@ class WatchTests(FileMarket, SynchronousTestCase):
         self.assertEqual(self.market.leftovers(node),
                          {"delayed_calls": [], "connections": []})
 
+    def test_aDownloadGivenUpOnShowsThePiecesItKeeps(self):
+        """A download given up on keeps its verified pieces in its part
+        file, for a later run: its row says how many bytes (not 0, as if
+        nothing were kept), and bazaar_download_bytes, the downloads
+        under way, no longer counts them."""
+        seller = self.addSeller(rate=4 * PIECE)
+        node, downloads = self.addBuyer(download_give_up=60.0)
+        buyer = self.market.role(node, "buyer")
+        buyer.fetcher.onGaveUp = lambda line: None
+        status = self.market.services[node].status
+        download = None
+        while download is None or download.have < 4 * PIECE:
+            self.market.run(0.05)
+            download = buyer.fetcher.downloads.get("big")
+        self.market.crash(seller)
+        self.market.run(watch.STALLED + 5)
+        have = status.state().downloads[0][3]
+        self.market.run(60)
+        [row] = status.state().downloads
+        self.assertEqual((row[6], row[3]), (watch.FAILED, have))
+        part = os.path.join(downloads, PRIVATE, partName("big", fileId(self.data, PIECE)))
+        self.assertEqual(os.path.getsize(part), have)
+        self.assertEqual(sum(row["have"] for row in buyer.fetcher.downloadsHeld()
+                             if row["state"] != watch.FAILED), 0)
+
     def test_aStallIsLoggedAsItBegins(self):
         """The download says it stalled when its state becomes stalled,
         STALLED seconds after its last verified piece, with the reason the

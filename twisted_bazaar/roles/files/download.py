@@ -57,6 +57,9 @@ class Download:
         self.work = Outstanding()
         self.finished = defer.Deferred()
         self.stopped = False
+        #: Bytes of verified pieces its part file keeps once it failed,
+        #: for a later run to resume (0: the part file went).
+        self.kept = 0
         self.sellers = Sellers(self, paid)
         self.pieces = Pieces(self)
         self.watch = Watch(self)
@@ -250,6 +253,7 @@ class Download:
         if self.stopped:
             return
         self.part.release(0 if discard else self.pieces.verifiedBytes())
+        self.kept = 0 if discard else self.have
         self.stop()
         self.finished.errback(error)
 

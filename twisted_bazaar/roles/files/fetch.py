@@ -139,10 +139,11 @@ class Fetcher(Role):
 
     def downloadsHeld(self):
         """The downloads under way and given up on, as
-        L{Download.status} says them, by name."""
+        L{Download.status} says them, by name; one given up on has
+        (``have``) the verified bytes its part file keeps."""
         rows = [download.status() for download in self.downloads.values()]
-        for name, (size, sha256, why) in self.failed.items():
-            rows.append({"name": name, "size": size, "sha256": sha256, "have": 0,
+        for name, (size, sha256, kept, why) in self.failed.items():
+            rows.append({"name": name, "size": size, "sha256": sha256, "have": kept,
                          "rate": 0, "sellers": 0, "state": FAILED, "why": why})
         return sorted(rows, key=lambda row: row["name"])
 
@@ -317,7 +318,7 @@ class Fetcher(Role):
                           sha=download.sha256, why=why)
             self.buyer.unfetched(download.name)
             return
-        self.failed[download.name] = (download.size, download.sha256, why)
+        self.failed[download.name] = (download.size, download.sha256, download.kept, why)
         if self.onGaveUp is None:
             self.log.critical("cannot download {name}: {why}", name=download.name,
                               why=why)

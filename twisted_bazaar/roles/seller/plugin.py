@@ -55,8 +55,9 @@ class SellerPlugin:
                    "(watched for changes)", sharedFolder),
         RoleOption("transfer-port", "port to serve shared files on (0: any free "
                    "port)", boundedInt(0, 65535), 0),
-        RoleOption("transfer-rate", "most bytes a second sent to one buyer of a "
-                   "shared file (0: no limit)", boundedInt(0), 0),
+        RoleOption("transfer-rate", "most bytes a second sent on one transfer "
+                   "connection, a buyer fetching one file (0: no limit)",
+                   boundedInt(0), 0),
     )
 
     def configure(self, config):

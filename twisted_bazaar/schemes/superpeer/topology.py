@@ -39,7 +39,7 @@ from twisted_bazaar.core.dialer import Peer
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.peerhosts import trackersGroup
 from twisted_bazaar.core.questions import TrackerSilent
-from twisted_bazaar.core.topology import ITopology
+from twisted_bazaar.core.topology import ITopology, dialWhy
 
 #: Seconds to wait for the tracker's answer before asking again: less than
 #: a question's own wait (the handshake timeout, core/questions.py), so the
@@ -247,7 +247,7 @@ class SuperPeerLinks(Service, NodeObserver):
         if not self.running:
             return
         self.log.info("could not link to super-peer at {host}:{port}: {why}",
-                      host=host, port=port, why=reason.getErrorMessage())
+                      host=host, port=port, why=dialWhy(reason, host, port))
         if address is not None:
             self._down.add(address)
             self.seek()

@@ -294,6 +294,12 @@ function showMarket(market) {
     `${market.nodes.length} of ${market.live}` : market.nodes.length;
   count.title = market.live > market.nodes.length ?
     "the tracker's list names no more: the others are not shown" : "";
+  // A view that asks the tracker (bazaar web) shows its last list while
+  // it does not answer, and says so.
+  const tracker = market.trackerSilent;
+  document.getElementById("tracker").textContent = tracker ?
+    `the tracker has not answered since ${clock(tracker.since)} ` +
+    `(${tracker.error}): the nodes shown are those of its last list` : "";
   showOperatorParts(market.nodes.some((node) => node.operator));
   drawGraph(document.getElementById("graph"), market);
   const rows = [];
