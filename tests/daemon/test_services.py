@@ -412,7 +412,7 @@ def test_tradeOverLoopbackTcp():
         bag = yield watcher.filled.addTimeout(30, reactor)
         # The seller's listening socket has its kernel filter, which the
         # rate of new connections turns floods away with.
-        gate = seller_service.gate
+        gate = seller_service.listener.gate
         assert gate.active and gate.sock is seller_service.listener.port.socket
         assert seller_node.overlay.connections.rates.gates == (gate,)
     finally:
@@ -422,6 +422,7 @@ def test_tradeOverLoopbackTcp():
         yield tracker_service.stopService()
 
     assert not gate.active
+    assert seller_node.overlay.connections.rates.gates == ()
     [purchase] = bag
     assert (purchase.item, purchase.seller) == ("apple", seller_node.id)
     assert seller.stock == {"apple": 0}

@@ -19,7 +19,14 @@ from twisted_bazaar.net.connections import (
     RateLimit,
     admitted,
 )
-from twisted_bazaar.net.syngate import SHORTEST_BLOCK, SynGate, ipv4Network, program
+from twisted_bazaar.net.syngate import (
+    SHORTEST_BLOCK,
+    SynGate,
+    gatePort,
+    ipv4Network,
+    program,
+    ungate,
+)
 
 
 def run(code, network_header):
@@ -250,3 +257,30 @@ class RateGateTests(SynchronousTestCase):
 class _Quiet:
     def emit(self, logger, level, group, text, **fields):
         pass
+
+
+class GatePortTests(SynchronousTestCase):
+    """A port's gate joins its rate's gates while it listens."""
+
+    def test_gateAndUngate(self):
+        clock = task.Clock()
+        rates = RateLimit(clock, CONNECTIONS_LIMIT, 2)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(sock.close)
+
+        class Port:
+            pass
+        port = Port()
+        port.socket = sock
+        first, second = gatePort(clock, port, rates), gatePort(clock, port, rates)
+        self.assertEqual(rates.gates, (first, second))
+        ungate(first, rates)
+        self.assertEqual(rates.gates, (second,))
+        self.assertFalse(first.active)
+        ungate(None, rates)
+        self.assertEqual(rates.gates, (second,))
+
+    def test_aPortWithoutASocketHasNoGate(self):
+        rates = RateLimit(task.Clock(), CONNECTIONS_LIMIT, 2)
+        self.assertIsNone(gatePort(task.Clock(), object(), rates))
+        self.assertEqual(rates.gates, ())

@@ -26,7 +26,7 @@ from twisted_bazaar.core.offering import RelayOffering
 from twisted_bazaar.net.connector import IConnector
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.net.overlay import OverlayFactory
-from twisted_bazaar.net.syngate import SynGate
+from twisted_bazaar.net.syngate import gatePort, ungate
 from twisted_bazaar.status.node import NodeStatus
 from twisted_bazaar.tracker import TrackerFactory
 
@@ -166,10 +166,15 @@ class ListeningService(Service):
     log = Logger()
 
     def __init__(self, reactor, endpoint, factory, what, onListening=None,
-                 onFailure=None, description=None):
+                 onFailure=None, description=None, rates=None):
         """
         @param description: the endpoint as the user wrote it, for the
             failure line (e.g. ``tcp:7700``).
+        @param rates: the L{RateLimit
+            <twisted_bazaar.net.connections.RateLimit>} of new connections
+            the factory refuses by, if any: the port's socket then gets a
+            kernel filter (L{twisted_bazaar.net.syngate}) that turns
+            away the groups its refusals make floods.
         """
         self.reactor = reactor
         self.endpoint = endpoint
@@ -178,7 +183,10 @@ class ListeningService(Service):
         self.onListening = onListening
         self.onFailure = onFailure
         self.description = description
+        self.rates = rates
         self.port = None
+        #: The port's kernel filter while it listens, or None.
+        self.gate = None
         self.failure = None
         self._starting = False
 
@@ -197,6 +205,8 @@ class ListeningService(Service):
 
     def _listening(self, port):
         self.port = port
+        if self.rates is not None:
+            self.gate = gatePort(self.reactor, port, self.rates)
         address = port.getHost()
         self.log.info("{what} listening on {host}:{port}", what=self.what,
                       host=getattr(address, "host", "?"),
@@ -228,6 +238,9 @@ class ListeningService(Service):
 
     def stopService(self):
         super().stopService()
+        if self.gate is not None:
+            ungate(self.gate, self.rates)
+            self.gate = None
         if self.port is not None:
             port, self.port = self.port, None
             return port.stopListening()
@@ -274,12 +287,10 @@ class NodeService(MultiService):
         self.reactor = reactor
         self.node = node
         node.stopper = onStopRequested
-        #: The kernel filter of the listening socket, once it listens
-        #: (L{SynGate}), or None.
-        self.gate = None
         self.listener = ListeningService(reactor, listen_endpoint, OverlayFactory(node),
                                          "node", self._listening, onFailure,
-                                         listen_description)
+                                         listen_description,
+                                         rates=node.overlay.connections.rates)
         self.listener.setServiceParent(self)
         self.membership = plugMembership(node, Membership(
             node, tracker_endpoint, retry_initial, retry_max, tracker_address,
@@ -302,10 +313,6 @@ class NodeService(MultiService):
 
     def _listening(self, port):
         self.node.setAddress(self.node.host, port.getHost().port)
-        self.gate = SynGate.forPort(self.node.clock, port)
-        if self.gate is not None:
-            rates = self.node.overlay.connections.rates
-            rates.gates = (*rates.gates, self.gate)
         if self.running and not self.membership.running:
             self.membership.startService()
 
@@ -327,8 +334,6 @@ class NodeService(MultiService):
             timeout.cancel()
         if self.membership.running:
             yield self.membership.stopService()
-        if self.gate is not None:
-            self.gate.stop()
         if self.listener.running:
             yield self.listener.stopService()
         known = set(self.parts) | {self.membership, self.listener}
@@ -352,7 +357,8 @@ class TrackerService(ListeningService):
     def __init__(self, reactor, tracker, listen_endpoint, onFailure=None,
                  description=None):
         super().__init__(reactor, listen_endpoint, TrackerFactory(tracker), "tracker",
-                         onFailure=onFailure, description=description)
+                         onFailure=onFailure, description=description,
+                         rates=tracker.connection_rates)
         self.tracker = tracker
 
     def startService(self):

@@ -125,4 +125,4 @@ def serveRelay(reactor, tracker, endpoint, limits, onFailure, description,
         relay.port = port.getHost().port
 
     return ListeningService(reactor, endpoint, relay.factory(), "relay", listening,
-                            onFailure, description)
+                            onFailure, description, rates=relay.rates)

@@ -38,6 +38,7 @@ from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import admitted
+from twisted_bazaar.net.syngate import gatePort, ungate
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.files.hashing import statKey
@@ -619,6 +620,8 @@ class TransferService(Service):
         #: groups), shared with its links.
         self.policy = node.connections
         self._listening = None
+        #: The port's kernel filter for floods (L{gatePort}), or None.
+        self._gate = None
 
     def startService(self):
         super().startService()
@@ -636,6 +639,7 @@ class TransferService(Service):
 
     def _listened(self, listening):
         self._listening = listening
+        self._gate = gatePort(self.clock, listening, self.policy.rates)
         self.port = listening.getHost().port
         self.log.info("serving shared files on port {port}", port=self.port)
         return self.port
@@ -651,6 +655,8 @@ class TransferService(Service):
         for connection in self.connections:
             connection.transport.abortConnection()
         listening, self._listening = self._listening, None
+        ungate(self._gate, self.policy.rates)
+        self._gate = None
         self.port = 0
         self.node.transferFactory = None
         if listening is not None:

@@ -197,3 +197,26 @@ class SynGate:
                 pass
         self.active = False
         self.blocked.clear()
+
+
+def gatePort(clock, port, rates):
+    """
+    Put a gate on a listening ``port`` for ``rates`` (a
+    L{RateLimit <twisted_bazaar.net.connections.RateLimit>}): the groups
+    its refusals make floods are turned away at this port too.
+
+    @return: the gate, for L{ungate} when the port closes; None for a
+        port that takes none.
+    """
+    gate = SynGate.forPort(clock, port)
+    if gate is not None:
+        rates.gates = (*rates.gates, gate)
+    return gate
+
+
+def ungate(gate, rates):
+    """The port of ``gate`` (from L{gatePort}) closes: let every group in
+    and forget the gate."""
+    if gate is not None:
+        gate.stop()
+        rates.gates = tuple(known for known in rates.gates if known is not gate)
