@@ -112,6 +112,12 @@ class Membership(Service):
         #: This node's side of the registration handshake on the tracker
         #: link (L{LinkHandshake}), until the tracker names it.
         self._handshake = None
+        #: Whether the tracker on this link has shown it registered the
+        #: node (L{_accepted}), until the link goes.
+        self._taken = False
+        #: The tracker's latest ``reach`` heard before it showed it took
+        #: the node, else None (L{_reached}).
+        self._heldReach = None
         #: Which of the node's trackers (its index in the
         #: L{Reconnector}'s) the node last registered with, or None: what
         #: it named of peers is this node's word on them until the node
@@ -207,20 +213,30 @@ class Membership(Service):
             # sent behind the proof, is the sign (a link that closes
             # first fails it: refused, or lost).
             link.ping().addCallbacks(self._accepted, lambda _: None,
-                                     callbackArgs=(answer.id,))
+                                     callbackArgs=(link, answer.id))
         else:
-            self._accepted(answer, answer.id)
-        self.node.events.trackerRegistered()
+            self._accepted(answer, link, answer.id)
 
-    def _accepted(self, _, node_id):
-        """The tracker showed it registered this node: said, and told."""
+    def _accepted(self, _, link, node_id):
+        """The tracker showed it registered this node: said, and told;
+        only now do the parts start (C{trackerRegistered}), and the
+        session carry their messages and questions (L{isRegistered})."""
+        if link is not self.link:
+            return
+        self._taken = True
         self.log.info("registered with the tracker as node {short} (id {id}){at}",
                       short=shortId(node_id), id=wireId(node_id), at=_at(self._client))
         self.node.trackerAccepted()
+        self.node.events.trackerRegistered()
+        held, self._heldReach = self._heldReach, None
+        if held is not None:
+            self._reached(held)
 
     @_machine.output()
     def _forget(self, link, reason):
         self.link = None
+        self._taken = False
+        self._heldReach = None
         self.node.trackerLeft()
         self._trackersRelay = self._reservedRelay = None
         self.node.events.trackerLost()
@@ -324,15 +340,23 @@ class Membership(Service):
         self.link.close("tracker said dc", routine=True)
 
     def _reached(self, message):
-        """What the tracker's check of the node found (L{Reaching.heard})."""
+        """What the tracker's check of the node found (L{Reaching.heard}),
+        which has its parts reserve or offer a relay: kept until the
+        tracker showed it took the node (a tracker may send it before the
+        pong behind the proof), the latest only."""
+        if not self._taken:
+            self._heldReach = message
+            return
         self._reaching.heard(self.link, self._local, message, self.log)
 
     # -- what schemes and roles use -----------------------------------------------
 
     @property
     def isRegistered(self):
-        """True while the tracker link is up and has said thisisyou."""
-        return self.link is not None and self.link.peer_id is not None
+        """True while the tracker link is up and the tracker has shown
+        it registered this node (a node with a key: it answered the ping
+        behind the proof)."""
+        return self.link is not None and self._taken
 
     def handle(self, message_type, handler):
         """
