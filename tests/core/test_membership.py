@@ -194,6 +194,14 @@ class RegistrationTests(MembershipCase):
         self.membership.stopService()
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_stoppingMakesNoAdvertisingPace(self):
+        """A node made its pace of advertising (Node.advertising, made at
+        its first new host or relay: 577 bytes) as its session stopped,
+        though it never had a new host; now only one that had one."""
+        self.register()
+        self.membership.stopService()
+        self.assertNotIn("advertising", vars(self.node))
+
     def test_aNodeOnAPublicAddressTellsIt(self):
         """A node whose tracker connection leaves from an address that is
         not local tells everyone that one, as the tracker sees it."""
