@@ -429,14 +429,18 @@ class QuestionTests(MembershipCase):
         self.tracker.say({"type": "nodereply", "id": "43", "host": "", "port": 0})
         self.assertEqual(where, [("h42", 5042), None])
 
-    def test_whereisWithoutTrackerIsNone(self):
-        """Unregistered, or the tracker gone with a question out: None."""
+    def test_whereisWithoutTrackerFails(self):
+        """Unregistered, or the tracker gone with a question out: a
+        TrackerGone, which says why, never None (the tracker's word that
+        it does not know the node; before, both were None)."""
         answers = []
-        self.membership.whereIs(42).addCallback(answers.append)
+        self.membership.whereIs(42).addBoth(answers.append)
         self.register()
-        self.membership.whereIs(43).addCallback(answers.append)
+        self.membership.whereIs(43).addBoth(answers.append)
         self.tracker.transport.loseConnection()
-        self.assertEqual(answers, [None, None])
+        self.assertEqual([failure.check(TrackerGone) for failure in answers],
+                         [TrackerGone, TrackerGone])
+        self.assertEqual(str(answers[0].value), "not registered with a tracker")
 
     def test_questionOutWhenTheTrackerGoesFailsWithTrackerGone(self):
         self.register()
@@ -819,7 +823,7 @@ class SeveralTrackersTests(SynchronousTestCase):
 
     def test_aSilentTrackerIsLeftForTheNext(self):
         """A tracker that registers the node and then leaves its questions
-        unanswered: each fails when its wait ends (whereIs: None), and
+        unanswered: each fails when its wait ends (TrackerSilent), and
         after three in a row the node says one line, leaves it (dc) and
         registers with the next, where its questions are answered."""
         self.membership.startService()
@@ -829,9 +833,10 @@ class SeveralTrackersTests(SynchronousTestCase):
         wait = LinkSettings().handshake_timeout
         answers = []
         for peer in (41, 42, 43):
-            self.membership.whereIs(peer).addCallback(answers.append)
+            self.membership.whereIs(peer).addBoth(answers.append)
             self.clock.advance(wait)
-        self.assertEqual(answers, [None, None, None])
+        self.assertEqual([failure.check(TrackerSilent) for failure in answers],
+                         [TrackerSilent] * 3)
         self.assertEqual([said["type"] for said in onFirst.heard()],
                          ["whereis", "whereis", "whereis", "dc"])
         self.assertTrue(onFirst.closed)

@@ -427,11 +427,13 @@ class Membership(Service):
         another port).
 
         @return: a Deferred firing with (host, port), or None when the
-            tracker does not know the node or cannot be asked.
+            tracker answered that it does not know the node; failing with
+            L{TrackerGone} when it gave no answer (L{TrackerSilent}: not
+            in time) or could not be asked: its silence is not the node's
+            absence.
         """
         d = self.ask(wire.WhereIs(node_id))
-        d.addCallbacks(lambda reply: (reply.host, reply.port) if reply.port else None,
-                       lambda reason: reason.trap(TrackerGone) and None)
+        d.addCallback(lambda reply: (reply.host, reply.port) if reply.port else None)
         return d
 
     def whereRelay(self, node_id):
