@@ -46,24 +46,25 @@ from zope.interface import implementer
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
-from twisted_bazaar.base.lan import sameHost, toldHost
+from twisted_bazaar.base.lan import toldHost
 from twisted_bazaar.core.questions import Questions, TrackerGone
 from twisted_bazaar.core.reaching import Reaching
+from twisted_bazaar.core.trackersrelay import TrackersRelay
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.handshake import LinkHandshake
 from twisted_bazaar.net.link import ILinkOwner, Link
 from twisted_bazaar.net.reconnect import Reconnector
-from twisted_bazaar.wire.core import splitRelay
 
 #: How the tracker link is named in logs.
 TRACKER = "tracker"
 
 
 @implementer(ILinkOwner)
-class Membership(Service):
+class Membership(TrackersRelay, Service):
     """
-    The node's tracker session.
+    The node's tracker session; what it knows of the tracker's own relay
+    is its base's (L{TrackersRelay}).
 
     @ivar link: the tracker link while it is up, else None.
     """
@@ -98,17 +99,9 @@ class Membership(Service):
         self._questions = Questions(node.clock, node.config.link, self._silent)
         #: What it does with a reach (and a new host's timer).
         self._reaching = Reaching(node)
-        #: The relay at its own host the tracker named (a nodereply's, on
-        #: this tracker connection), or None: its own relay
-        #: (L{isTrackerRelay}).
-        self._trackersRelay = None
         #: Where the tracker connection leaves from, when the host the
         #: node tells everyone is chosen from it (no --host), else None.
         self._local = None
-        #: The tracker's relay where it holds this node's reservation, on
-        #: this tracker connection, as the reservation service says
-        #: (L{reservedAtTracker}), or None.
-        self._reservedRelay = None
         #: This node's side of the registration handshake on the tracker
         #: link (L{LinkHandshake}), until the tracker names it.
         self._handshake = None
@@ -238,7 +231,7 @@ class Membership(Service):
         self._taken = False
         self._heldReach = None
         self.node.trackerLeft()
-        self._trackersRelay = self._reservedRelay = None
+        self.relaysGone()
         self.node.events.trackerLost()
         self._questions.clear(reason.getErrorMessage())
 
@@ -332,8 +325,7 @@ class Membership(Service):
         if message.port:
             self.node.noteRelay(message.id, message.relay)
             self.node.dialer.trackerNamed(message)
-            if message.relay is not None and self.atTrackersHost(message.relay):
-                self._trackersRelay = message.relay
+            self.relayNamed(message.relay)
         self._questions.answered(message)
 
     def _dc(self, message):
@@ -385,12 +377,6 @@ class Membership(Service):
         if known is not None and known != handler:
             raise ValueError(f"error {code} from the tracker has a handler already")
         self._errors[code] = handler
-
-    def reservedAtTracker(self, relay):
-        """The tracker holds this node's reservation at its own relay
-        (``HOST:PORT``), on this connection: L{isTrackerRelay} says so
-        until the connection goes."""
-        self._reservedRelay = relay
 
     def send(self, message):
         """Send to the tracker if registered; False if there is no tracker."""
@@ -447,26 +433,6 @@ class Membership(Service):
             address.
         """
         return self.ask(wire.WhereIs(node_id))
-
-    def isTrackerRelay(self, relay):
-        """Whether relay (``HOST:PORT``) is the tracker's own: where the
-        tracker holds this node's reservation, or the relay at its own
-        host it named in a nodereply.  Not any port of the host this
-        node's tracker connection reaches: a stranger naming that host at
-        a port of its choosing as its relay made every node that dialled
-        it connect to that port of the tracker's machine."""
-        return relay == self._trackersRelay or (
-            relay is not None and relay == self._reservedRelay)
-
-    def atTrackersHost(self, relay):
-        """Whether relay (``HOST:PORT``) is at the host this node's tracker
-        connection reaches: the tracker's own machine, which this node
-        chose to connect to (an IPv4 address as an IPv6 socket names it,
-        ``::ffff:192.0.2.1``, is that address)."""
-        if self.link is None:
-            return False
-        host = getattr(self.link.transport.getPeer(), "host", None)
-        return host is not None and sameHost(splitRelay(relay)[0], host)
 
     # -- IService -------------------------------------------------------------------
 
