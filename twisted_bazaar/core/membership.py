@@ -15,7 +15,8 @@ goes, and stopped for good.  A node with a key sends its proof to the
 tracker's thisisyou, which the tracker takes without a word (or refuses,
 with an error and a close); the node pings it behind its proof, which
 the tracker answers only once it registered the node, and says it is
-registered (and ready) only on that pong.
+registered (and ready) only on that pong, when its parts start
+(C{trackerRegistered}; a ``reach`` heard before it waits for it).
 
 Questions (``nodereq``, ``whereis``) are answered by the tracker in order,
 each with one ``nodereply``; L{ask} returns a Deferred per question, each
