@@ -26,6 +26,7 @@ from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.membership import Membership, TrackerGone
 from twisted_bazaar.core.punching import Punching
 from twisted_bazaar.core.questions import QUESTIONS_LIMIT, TrackerSilent
+from twisted_bazaar.core.topology import RandomNeighbours
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, UNKNOWN, Reachability
 from twisted_bazaar.traversal.advertising import ADVERTISE_INTERVAL
 from twisted_bazaar.core.node import Node, NodeConfig
@@ -193,6 +194,14 @@ class RegistrationTests(MembershipCase):
         self.membership.stopService()
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_stoppingMakesNoAdvertisingPace(self):
+        """A node made its pace of advertising (Node.advertising, made at
+        its first new host or relay: 577 bytes) as its session stopped,
+        though it never had a new host; now only one that had one."""
+        self.register()
+        self.membership.stopService()
+        self.assertNotIn("advertising", vars(self.node))
+
     def test_aNodeOnAPublicAddressTellsIt(self):
         """A node whose tracker connection leaves from an address that is
         not local tells everyone that one, as the tracker sees it."""
@@ -291,6 +300,74 @@ class RegistrationTests(MembershipCase):
                           or "ready" in line], [])
         self.assertNotIn(("nodeReady",), recorder.events)
 
+    def provingNodeAsking(self):
+        """L{provingNode}, with a topology that wants a neighbour: what the
+        node, the tracker's side, its events and the topology are."""
+        me, tracker_key = (Identity.fromRandom(random.Random(n)) for n in (1, 2))
+        node = Node(self.clock, random.Random(0), FakeConnector(), identity=me)
+        node.setAddress("", NODE_PORT)
+        membership = plugMembership(node, Membership(node))
+        topology = RandomNeighbours(node, 1)
+        topology.startService()
+        self.addCleanup(topology.stopService)
+        recorder = Recorder()
+        node.addObserver(recorder)
+        tracker = WiredLink(membership.factory)
+        tracker.heard()
+        tracker.say(dict(THISISYOU, id=wireId(me.id), key=tracker_key.key,
+                         nonce=Handshake(tracker_key, REGISTER).nonce))
+        return node, membership, tracker, recorder
+
+    def test_aNamedNodeStartsNothingUntilTheTrackerShowsItTookIt(self):
+        """
+        Named, its proof sent, the tracker yet to answer the ping behind
+        it: the parts were told trackerRegistered and started (a topology
+        asked for a peer, a buyer searched: node.ready) on being named.
+        Now they wait for the pong: nothing but the proof and the ping is
+        sent, the node is not ready, the session carries nothing
+        (isRegistered, send); on the pong, all start.
+        """
+        node, membership, tracker, recorder = self.provingNodeAsking()
+        proof, ping = tracker.heard()
+        self.assertEqual((proof["type"], ping["type"]), ("proof", "ping"))
+        self.assertEqual(recorder.events, [])
+        self.assertFalse(node.ready)
+        self.assertFalse(membership.isRegistered)
+        self.assertFalse(membership.send(wire.WhereIs(5)))
+        tracker.say({"type": "pong", "nonce": ping["nonce"]})
+        self.assertEqual(recorder.events, [("nodeReady",), ("trackerRegistered",)])
+        self.assertTrue(node.ready)
+        self.assertTrue(membership.isRegistered)
+        self.assertEqual([said["type"] for said in tracker.heard()], ["nodereq"])
+
+    def test_aReachBeforeThePongWaitsForIt(self):
+        """A tracker may send its check's reach before the pong: the
+        node's parts are told it (they reserve at a relay, offer one) only
+        once the tracker showed it took the node, the latest one."""
+        node, membership, tracker, recorder = self.provingNodeAsking()
+        _, ping = tracker.heard()
+        told = []
+        node.addObserver(type("Told", (NodeObserver,), {
+            "reachChanged": lambda _, reach, port: told.append(reach.seen_host)})())
+        tracker.say(seenAt("203.0.113.7"))
+        tracker.say(seenAt("203.0.113.8"))
+        self.assertEqual(told, [])
+        tracker.say({"type": "pong", "nonce": ping["nonce"]})
+        self.assertEqual(told, ["203.0.113.8"])
+        self.assertEqual(node.host, "203.0.113.8")
+
+    def test_aRefusedProofStartsNothing(self):
+        """A tracker that refuses the proof: no part is told the node is
+        registered, none asks or says anything, the node is never ready."""
+        node, membership, tracker, recorder = self.provingNodeAsking()
+        tracker.heard()
+        tracker.say({"type": "error", "code": "wtf", "info": "that proof does not "
+                     "prove your key to this tracker in this registration"})
+        tracker.transport.loseConnection()
+        self.assertEqual(recorder.events, [])
+        self.assertEqual(tracker.heard(), [])
+        self.assertFalse(node.ready)
+
     def test_otherMessagesBeforeThisisyouAreWtf(self):
         self.tracker.heard()
         self.tracker.say(nodereply(11))
@@ -352,14 +429,18 @@ class QuestionTests(MembershipCase):
         self.tracker.say({"type": "nodereply", "id": "43", "host": "", "port": 0})
         self.assertEqual(where, [("h42", 5042), None])
 
-    def test_whereisWithoutTrackerIsNone(self):
-        """Unregistered, or the tracker gone with a question out: None."""
+    def test_whereisWithoutTrackerFails(self):
+        """Unregistered, or the tracker gone with a question out: a
+        TrackerGone, which says why, never None (the tracker's word that
+        it does not know the node; before, both were None)."""
         answers = []
-        self.membership.whereIs(42).addCallback(answers.append)
+        self.membership.whereIs(42).addBoth(answers.append)
         self.register()
-        self.membership.whereIs(43).addCallback(answers.append)
+        self.membership.whereIs(43).addBoth(answers.append)
         self.tracker.transport.loseConnection()
-        self.assertEqual(answers, [None, None])
+        self.assertEqual([failure.check(TrackerGone) for failure in answers],
+                         [TrackerGone, TrackerGone])
+        self.assertEqual(str(answers[0].value), "not registered with a tracker")
 
     def test_questionOutWhenTheTrackerGoesFailsWithTrackerGone(self):
         self.register()
@@ -742,7 +823,7 @@ class SeveralTrackersTests(SynchronousTestCase):
 
     def test_aSilentTrackerIsLeftForTheNext(self):
         """A tracker that registers the node and then leaves its questions
-        unanswered: each fails when its wait ends (whereIs: None), and
+        unanswered: each fails when its wait ends (TrackerSilent), and
         after three in a row the node says one line, leaves it (dc) and
         registers with the next, where its questions are answered."""
         self.membership.startService()
@@ -752,9 +833,10 @@ class SeveralTrackersTests(SynchronousTestCase):
         wait = LinkSettings().handshake_timeout
         answers = []
         for peer in (41, 42, 43):
-            self.membership.whereIs(peer).addCallback(answers.append)
+            self.membership.whereIs(peer).addBoth(answers.append)
             self.clock.advance(wait)
-        self.assertEqual(answers, [None, None, None])
+        self.assertEqual([failure.check(TrackerSilent) for failure in answers],
+                         [TrackerSilent] * 3)
         self.assertEqual([said["type"] for said in onFirst.heard()],
                          ["whereis", "whereis", "whereis", "dc"])
         self.assertTrue(onFirst.closed)
@@ -820,6 +902,8 @@ class SeveralTrackersTests(SynchronousTestCase):
         honest.say(dict(THISISYOU, id=wireId(me.id), key=other.key,
                         nonce=Handshake(other, REGISTER).nonce))
         self.assertEqual(self.node.id, me.id)
+        proof, ping = honest.heard()
+        honest.say({"type": "pong", "nonce": ping["nonce"]})
         self.assertTrue(self.membership.isRegistered)
 
     def test_whatATrackerNamedGoesWhenAnotherRegistersTheNode(self):

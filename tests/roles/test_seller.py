@@ -667,6 +667,21 @@ class StockAsOnDiskTests(SynchronousTestCase):
         self.assertEqual(self.shown(), {"apple": 5})
         self.assertEqual(self.seller.stock, {"apple": 5})
 
+    def test_aStatusReadMakesNoSaleOfThoseInFlight(self):
+        """Each status read (each second of a web view, each scrape) made
+        a Sale anew from its ledger row for every sale whose commit was in
+        flight, 3 here; now it counts from the rows, and makes none."""
+        from twisted_bazaar.store import records
+
+        for buy_id in (50, 51, 52):
+            self.buy(buy_id)
+        made = []
+        real = records.Sale
+        self.patch(records, "Sale", lambda *row: made.append(row) or real(*row))
+        self.assertEqual(self.seller.stockHeld(), {"apple": 5})
+        self.assertEqual(self.status.state().trades, ())
+        self.assertEqual(made, [])
+
     def test_aTradeIsToldOnceCommitted(self):
         """The operator is told a sale (nodestate.trades, whose path the
         web view moves along) once it is on disk, as a buyer tells its

@@ -373,10 +373,11 @@ class JoinSpreadTests(SynchronousTestCase):
         super-peer it wants) and none is refused."""
         # Whether leaves joining at once pile up depends on the draws of
         # the network's delays: with this seed they do (with others, or
-        # once a message more or less shifts the draws, they may not).
+        # once a message more or less shifts the draws, they may not: seed
+        # 6 did until a node's parts waited for the tracker's pong).
         config = SimConfig(nodes=200, sellers=0.15, items=2, searches=20,
                            max_time=60.0, discovery="superpeer", superpeers=0.1,
-                           scheme_options=(("max-leaves", 64),), seed=6)
+                           scheme_options=(("max-leaves", 64),), seed=4)
         at_once = Simulation(config).run()["messages_by_type"]
         self.assertGreater(at_once.get("error", 0), 0)
         self.assertGreater(at_once["nodereq"], 180 * 2)

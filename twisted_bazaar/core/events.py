@@ -29,10 +29,12 @@ class INodeEvents(Interface):
         "so that nodes of the same observers share one L{DeliveryTable}.")
 
     def nodeReady():
-        """The node has its id and can talk to peers."""
+        """The node is registered for the first time (L{Node.registered}):
+        it can talk to peers."""
 
     def trackerRegistered():
-        """A (new) tracker session registered this node."""
+        """A (new) tracker session registered this node, as the tracker
+        showed (the pong behind the node's proof), not on its naming."""
 
     def trackerLost():
         """The tracker session's link closed: what this node held through

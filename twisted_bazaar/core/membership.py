@@ -15,7 +15,8 @@ goes, and stopped for good.  A node with a key sends its proof to the
 tracker's thisisyou, which the tracker takes without a word (or refuses,
 with an error and a close); the node pings it behind its proof, which
 the tracker answers only once it registered the node, and says it is
-registered (and ready) only on that pong.
+registered (and ready) only on that pong, when its parts start
+(C{trackerRegistered}; a ``reach`` heard before it waits for it).
 
 Questions (``nodereq``, ``whereis``) are answered by the tracker in order,
 each with one ``nodereply``; L{ask} returns a Deferred per question, each
@@ -46,24 +47,25 @@ from zope.interface import implementer
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
-from twisted_bazaar.base.lan import sameHost, toldHost
+from twisted_bazaar.base.lan import toldHost
 from twisted_bazaar.core.questions import Questions, TrackerGone
 from twisted_bazaar.core.reaching import Reaching
+from twisted_bazaar.core.trackersrelay import TrackersRelay
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.handshake import LinkHandshake
 from twisted_bazaar.net.link import ILinkOwner, Link
 from twisted_bazaar.net.reconnect import Reconnector
-from twisted_bazaar.wire.core import splitRelay
 
 #: How the tracker link is named in logs.
 TRACKER = "tracker"
 
 
 @implementer(ILinkOwner)
-class Membership(Service):
+class Membership(TrackersRelay, Service):
     """
-    The node's tracker session.
+    The node's tracker session; what it knows of the tracker's own relay
+    is its base's (L{TrackersRelay}).
 
     @ivar link: the tracker link while it is up, else None.
     """
@@ -98,20 +100,18 @@ class Membership(Service):
         self._questions = Questions(node.clock, node.config.link, self._silent)
         #: What it does with a reach (and a new host's timer).
         self._reaching = Reaching(node)
-        #: The relay at its own host the tracker named (a nodereply's, on
-        #: this tracker connection), or None: its own relay
-        #: (L{isTrackerRelay}).
-        self._trackersRelay = None
         #: Where the tracker connection leaves from, when the host the
         #: node tells everyone is chosen from it (no --host), else None.
         self._local = None
-        #: The tracker's relay where it holds this node's reservation, on
-        #: this tracker connection, as the reservation service says
-        #: (L{reservedAtTracker}), or None.
-        self._reservedRelay = None
         #: This node's side of the registration handshake on the tracker
         #: link (L{LinkHandshake}), until the tracker names it.
         self._handshake = None
+        #: Whether the tracker on this link has shown it registered the
+        #: node (L{_accepted}), until the link goes.
+        self._taken = False
+        #: The tracker's latest ``reach`` heard before it showed it took
+        #: the node, else None (L{_reached}).
+        self._heldReach = None
         #: Which of the node's trackers (its index in the
         #: L{Reconnector}'s) the node last registered with, or None: what
         #: it named of peers is this node's word on them until the node
@@ -207,22 +207,32 @@ class Membership(Service):
             # sent behind the proof, is the sign (a link that closes
             # first fails it: refused, or lost).
             link.ping().addCallbacks(self._accepted, lambda _: None,
-                                     callbackArgs=(answer.id,))
+                                     callbackArgs=(link, answer.id))
         else:
-            self._accepted(answer, answer.id)
-        self.node.events.trackerRegistered()
+            self._accepted(answer, link, answer.id)
 
-    def _accepted(self, _, node_id):
-        """The tracker showed it registered this node: said, and told."""
+    def _accepted(self, _, link, node_id):
+        """The tracker showed it registered this node: said, and told;
+        only now do the parts start (C{trackerRegistered}), and the
+        session carry their messages and questions (L{isRegistered})."""
+        if link is not self.link:
+            return
+        self._taken = True
         self.log.info("registered with the tracker as node {short} (id {id}){at}",
                       short=shortId(node_id), id=wireId(node_id), at=_at(self._client))
         self.node.trackerAccepted()
+        self.node.events.trackerRegistered()
+        held, self._heldReach = self._heldReach, None
+        if held is not None:
+            self._reached(held)
 
     @_machine.output()
     def _forget(self, link, reason):
         self.link = None
+        self._taken = False
+        self._heldReach = None
         self.node.trackerLeft()
-        self._trackersRelay = self._reservedRelay = None
+        self.relaysGone()
         self.node.events.trackerLost()
         self._questions.clear(reason.getErrorMessage())
 
@@ -316,23 +326,30 @@ class Membership(Service):
         if message.port:
             self.node.noteRelay(message.id, message.relay)
             self.node.dialer.trackerNamed(message)
-            if message.relay is not None and self.atTrackersHost(message.relay):
-                self._trackersRelay = message.relay
+            self.relayNamed(message.relay)
         self._questions.answered(message)
 
     def _dc(self, message):
         self.link.close("tracker said dc", routine=True)
 
     def _reached(self, message):
-        """What the tracker's check of the node found (L{Reaching.heard})."""
+        """What the tracker's check of the node found (L{Reaching.heard}),
+        which has its parts reserve or offer a relay: kept until the
+        tracker showed it took the node (a tracker may send it before the
+        pong behind the proof), the latest only."""
+        if not self._taken:
+            self._heldReach = message
+            return
         self._reaching.heard(self.link, self._local, message, self.log)
 
     # -- what schemes and roles use -----------------------------------------------
 
     @property
     def isRegistered(self):
-        """True while the tracker link is up and has said thisisyou."""
-        return self.link is not None and self.link.peer_id is not None
+        """True while the tracker link is up and the tracker has shown
+        it registered this node (a node with a key: it answered the ping
+        behind the proof)."""
+        return self.link is not None and self._taken
 
     def handle(self, message_type, handler):
         """
@@ -361,12 +378,6 @@ class Membership(Service):
         if known is not None and known != handler:
             raise ValueError(f"error {code} from the tracker has a handler already")
         self._errors[code] = handler
-
-    def reservedAtTracker(self, relay):
-        """The tracker holds this node's reservation at its own relay
-        (``HOST:PORT``), on this connection: L{isTrackerRelay} says so
-        until the connection goes."""
-        self._reservedRelay = relay
 
     def send(self, message):
         """Send to the tracker if registered; False if there is no tracker."""
@@ -403,11 +414,13 @@ class Membership(Service):
         another port).
 
         @return: a Deferred firing with (host, port), or None when the
-            tracker does not know the node or cannot be asked.
+            tracker answered that it does not know the node; failing with
+            L{TrackerGone} when it gave no answer (L{TrackerSilent}: not
+            in time) or could not be asked: its silence is not the node's
+            absence.
         """
         d = self.ask(wire.WhereIs(node_id))
-        d.addCallbacks(lambda reply: (reply.host, reply.port) if reply.port else None,
-                       lambda reason: reason.trap(TrackerGone) and None)
+        d.addCallback(lambda reply: (reply.host, reply.port) if reply.port else None)
         return d
 
     def whereRelay(self, node_id):
@@ -421,26 +434,6 @@ class Membership(Service):
             address.
         """
         return self.ask(wire.WhereIs(node_id))
-
-    def isTrackerRelay(self, relay):
-        """Whether relay (``HOST:PORT``) is the tracker's own: where the
-        tracker holds this node's reservation, or the relay at its own
-        host it named in a nodereply.  Not any port of the host this
-        node's tracker connection reaches: a stranger naming that host at
-        a port of its choosing as its relay made every node that dialled
-        it connect to that port of the tracker's machine."""
-        return relay == self._trackersRelay or (
-            relay is not None and relay == self._reservedRelay)
-
-    def atTrackersHost(self, relay):
-        """Whether relay (``HOST:PORT``) is at the host this node's tracker
-        connection reaches: the tracker's own machine, which this node
-        chose to connect to (an IPv4 address as an IPv6 socket names it,
-        ``::ffff:192.0.2.1``, is that address)."""
-        if self.link is None:
-            return False
-        host = getattr(self.link.transport.getPeer(), "host", None)
-        return host is not None and sameHost(splitRelay(relay)[0], host)
 
     # -- IService -------------------------------------------------------------------
 

@@ -97,7 +97,8 @@ class INode(Interface):
     # Where it is and how it is reached.
     host = Attribute("The host peers reach this node at (its own word).")
     port = Attribute("The port it listens on, 0 before it does.")
-    ready = Attribute("True once the tracker (or a simulation) named its id.")
+    ready = Attribute("True once it was registered (as L{registered} says) in "
+                      "this run: its parts talk to peers from then on.")
     registered = Attribute("True while a tracker holds it registered, as the "
                            "tracker has shown, its id on disk (read only).")
     wasRegistered = Attribute("True once it was registered at some time in this run "
@@ -280,15 +281,15 @@ class Node:
         #: The id the node had last time, if its store remembers one; it
         #: asks the tracker for it again.
         self.id = self.store.nodeId()
-        #: True once the tracker (or a simulation) has named the id.
+        #: True once the node was registered (L{registered}) in this run,
+        #: and said so: its roles start then, not when a tracker named it
+        #: (a tracker may yet refuse its proof).
         self.ready = False
         #: Whether the tracker holds this node registered, as far as it
         #: has shown (L{trackerAccepted}, until L{trackerLeft}).
         self._accepted = False
         #: The id on disk, once stored, else None.
         self._stored = None
-        #: Whether the node has said it is ready (once a run).
-        self._announced = False
         self.port = 0
         self.host = self.config.host
         #: Whether other nodes can dial this one, as the tracker last
@@ -503,7 +504,6 @@ class Node:
             # Every path this node learned starts with its old id.
             self.paths.clear()
         self.id = node_id
-        self.ready = True
         self._accepted = accepted
         stored = (self.store.setNodeId(node_id) if self.store.nodeId() != node_id
                   else defer.succeed(None))
@@ -536,7 +536,7 @@ class Node:
     def wasRegistered(self):
         """Whether it was registered at some time in this run (as
         L{registered} says), and so said it was ready."""
-        return self._announced
+        return self.ready
 
     def setRelay(self, relay):
         """The relay this node is reached through from now on (None:
@@ -555,9 +555,9 @@ class Node:
         self._announceReady()
 
     def _announceReady(self):
-        if self._announced or not self.registered:
+        if self.ready or not self.registered:
             return
-        self._announced = True
+        self.ready = True
         # The whole id once, for a user to copy (bazaar node takes it).
         self.log.info("node {short} ready, listening on port {port} (id {id})",
                       short=shortId(self.id), port=self.port, id=wireId(self.id))

@@ -37,6 +37,9 @@ class Reaching:
         self.node = node
         #: The host the node last advertised anew.
         self._advertised = None
+        #: Whether a new host was handed to the node's pace: only then
+        #: is there one to withdraw from (most nodes never make it).
+        self._paced = False
 
     def heard(self, link, local, message, log):
         """
@@ -70,6 +73,7 @@ class Reaching:
         """What advertises the node's address says so again (a chord
         node's records, signed with "" before the first reach), in the
         node's paced round (L{twisted_bazaar.traversal.advertising})."""
+        self._paced = True
         self.node.advertising.change("host", self._apply)
 
     def _apply(self):
@@ -81,5 +85,7 @@ class Reaching:
         return True
 
     def stop(self):
-        """The node stops: no host waits to be advertised."""
-        self.node.advertising.withdraw("host")
+        """The node stops: no host waits to be advertised (a node that
+        never had a new one has no pace, and is given none)."""
+        if self._paced:
+            self.node.advertising.withdraw("host")

@@ -113,6 +113,19 @@ class SaleBook(Mapping):
         """Every sale kept, each made anew from its row."""
         return [Sale(*row) for row in self._rows.values()]
 
+    def countedUnits(self, keys):
+        """item -> units of the counted sales (no copies) kept under
+        ``keys``, read from their rows: a status read of a seller under
+        load makes no L{Sale} of each sale in flight."""
+        units = {}
+        for key in keys:
+            row = self._rows.get(key)
+            # row: buy_id, item, buyer, time, buyer_key, sha256, size,
+            # units, copy, expires (L{Sale.row}).
+            if row is not None and not row[8]:
+                units[row[1]] = units.get(row[1], 0) + row[7]
+        return units
+
     def holds(self, sale):
         """Whether ``sale`` (a sale made now or read back) is the one kept
         under its key: not undone, nor replaced by another."""

@@ -4,10 +4,12 @@ from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.core.market import Offer
+from twisted_bazaar.core.questions import TrackerSilent
 from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.roles.buyer.budget import GROUP_DOUBT_SHARE, WANT_DOUBT_BUDGET
 from twisted_bazaar.roles.buyer.book import BuyBook
@@ -167,6 +169,39 @@ class DoubtsTests(SynchronousTestCase):
         self.assertEqual(self.book.get(7).unresolved.port, 6006)
         self.assertEqual([p.port for p in self.boss.store.pending()], [6006])
         self.assertEqual(self.node.connecting[-1][0][:2], ("10.0.0.5", 6006))
+
+    def test_aSilentTrackerIsNotAnAbsentSeller(self):
+        """
+        Asked where a seller went, a tracker that never answered and one
+        that answered it knows no such node were both None (whereIs):
+        now the silence fails (TrackerSilent), and the buyer says which
+        it was; either way the buy stays in doubt where it was.
+        """
+        lines = {}
+        for answer, said in ((Failure(TrackerSilent("the tracker did not answer in "
+                                                    "10 s")), "did not say where"),
+                             (None, "knows no seller")):
+            asked = defer.Deferred()
+
+            class Membership:
+                def whereIs(self, seller):
+                    return asked
+
+            self.node.membership = Membership()
+            buy_id = len(lines) + 7
+            self.doubts.giveUp(self.routed(pendingBuy(buy_id, host="10.0.0.5",
+                                                      port=5005)))
+            self.node.connecting[-1][1].errback(Failure(Unreachable("gone")))
+            with capturedLogs() as events:
+                if answer is None:
+                    asked.callback(None)
+                else:
+                    asked.errback(answer)
+            [line] = [formatEvent(event) for event in events]
+            lines[said] = line
+            self.assertIn(said, line)
+            self.assertEqual(self.book.get(buy_id).unresolved.port, 5005)
+        self.assertIn("(the tracker did not answer in 10 s)", lines["did not say where"])
 
     def test_stop(self):
         self.doubts.giveUp(self.routed(pendingBuy(7)))

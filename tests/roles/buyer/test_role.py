@@ -129,6 +129,19 @@ class BuyerTests(_BuyerHelpers, SynchronousTestCase):
         [search] = sent(link)
         self.assertEqual((search.item, search.return_path), ("apple", (1,)))
 
+    def test_namedButNotTakenSearchesNothing(self):
+        """A node its tracker named but has yet to show it took (the pong
+        behind its proof): its buyer searched on its first link, node.ready
+        being true on the naming; now it waits for the registration."""
+        node = makeNode(None)
+        node.setId(1, accepted=False)
+        Buyer(flooded(node), ["apple"])
+        link = linkPeer(node, 2)
+        self.assertEqual(sent(link), [])
+        node.trackerAccepted()
+        [search] = sent(link)
+        self.assertEqual((search.item, search.return_path), ("apple", (1,)))
+
     def test_nodeReadyWithoutLink(self):
         """With no link yet, the buyer waits instead of searching."""
         node = makeNode(1)

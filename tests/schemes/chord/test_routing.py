@@ -25,6 +25,7 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordTransfer,
     Handed,
 )
+from twisted_bazaar.schemes.chord.records import OWN
 from twisted_bazaar.schemes.chord.ring import keyOf
 from twisted_bazaar.schemes.chord import holding, lookups, routing
 from twisted_bazaar.schemes.chord.routing import HELD_PER_HOP
@@ -596,10 +597,33 @@ class RecordsHeldHereTests(SynchronousTestCase):
         self.assertEqual(self.found().namedBy, "203.0.0.0/16")
 
     def test_aRecordFromNoLinkHasNoNamer(self):
-        """A record that came over no link (this node's own, or placed by
-        a simulator): no namer."""
+        """A record that came over no link (placed by a simulator): no
+        namer."""
         self.assertTrue(self.scheme.hold(signed(1), 600_000, None))
         self.assertIsNone(self.found().namedBy)
+
+    def test_theNodesOwnRecordsAreNamedAndChargedToIt(self):
+        """
+        A node's store of its own record, whose key it holds: held with
+        origin "" and no namer, charged to the one account of records that
+        came over no link, and a refusal said they "came from , the most
+        one address group may store here".  Now its own (records.OWN),
+        named so and counted on its own account.
+        """
+        me = identity(1)
+        node = makeNode(me.id, identity=me)
+        node.connector.addressed = True
+        scheme = placed(node)
+        scheme.records.per_origin = 1
+        record = signed(1)
+        scheme.router.arrived(ChordStore(9, "apple", 600_000, (), record), None)
+        self.assertEqual(scheme.records.held("apple", me.id).origin, OWN)
+        self.assertEqual(scheme.recordNamer(record), OWN)
+        with capturedLogs() as events:
+            scheme.router.arrived(ChordStore(10, "pear", 600_000, (),
+                                             signed(1, item="pear")), None)
+        self.assertIn("1 records came from this node, the most one address group may "
+                      "store here", [formatEvent(event) for event in events][-1])
 
 
 class DirectRequestTests(_KeyJustAfterMe, SynchronousTestCase):

@@ -23,6 +23,7 @@ from twisted.logger import Logger
 from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.core.node import Unreachable
+from twisted_bazaar.core.questions import TrackerGone
 from twisted_bazaar.roles.buyer.budget import DoubtBudget, Hold
 from twisted_bazaar.roles.buyer.sellers import sellerGroup
 from twisted_bazaar.roles.probe import ASK_ROUNDS, Probe
@@ -266,12 +267,29 @@ class Doubts:
         if membership is None or record is None or record.unresolved is None \
                 or not reason.check(Unreachable):
             return
-        d = self.sender.outstanding.own(membership.whereIs(record.unresolved.seller))
-        d.addCallbacks(self._relocated, ignoreCancelled, callbackArgs=(buy_id,))
+        seller = record.unresolved.seller
+        d = self.sender.outstanding.own(membership.whereIs(seller))
+        d.addCallbacks(self._relocated, self._notRelocated, callbackArgs=(buy_id,),
+                       errbackArgs=(seller, buy_id))
+
+    def _notRelocated(self, reason, seller, buy_id):
+        """The tracker said nothing of where the seller is (silent, or
+        gone): that says nothing of the seller, whose buy stays in doubt,
+        asked about where it was."""
+        if reason.check(TrackerGone) is None:
+            return ignoreCancelled(reason)
+        self.log.debug("the tracker did not say where seller {seller} is ({why}); "
+                       "buy {id} stays in doubt", seller=shortId(seller),
+                       why=reason.getErrorMessage(), id=buy_id)
 
     def _relocated(self, address, buy_id):
         record = self.book.get(buy_id)
-        if address is None or record is None or record.unresolved is None:
+        if record is None or record.unresolved is None:
+            return
+        if address is None:
+            self.log.debug("the tracker knows no seller {seller} now; buy {id} stays "
+                           "in doubt", seller=shortId(record.unresolved.seller),
+                           id=buy_id)
             return
         pending = record.unresolved
         host, port = address

@@ -66,13 +66,8 @@ class Ledger:
     def uncommittedUnits(self):
         """item -> units of the counted sales not yet on disk: still the
         seller's to show until their commit, which may fail (and undo
-        them)."""
-        units = {}
-        for key in self.uncommitted:
-            sale = self.ledger.get(key)
-            if sale is not None and not sale.copy:
-                units[sale.item] = units.get(sale.item, 0) + sale.units
-        return units
+        them).  Counted from the ledger's rows (L{SaleBook.countedUnits})."""
+        return self.ledger.countedUnits(self.uncommitted)
 
     def uncommittedIds(self):
         """The buy ids of the sales not yet on disk."""

@@ -78,9 +78,11 @@ class Seller(Role):
     def tradesHeld(self, now):
         """The sales on disk: one whose commit is in flight is told once
         it is done (a buyer tells its purchases so too)."""
+        entries = self.trades.entries(now)
+        if not self.sales.uncommitted:
+            return entries
         writing = self.sales.uncommittedIds()
-        return tuple(entry for entry in self.trades.entries(now)
-                     if entry[1] not in writing)
+        return tuple(entry for entry in entries if entry[1] not in writing)
 
     def __init__(self, node, stock, lease=DEFAULT_LEASE, signer=None,
                  closed_limit=DEFAULT_CLOSED_LIMIT):

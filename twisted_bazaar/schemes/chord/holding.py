@@ -28,6 +28,7 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordTransferred,
     Handed,
 )
+from twisted_bazaar.schemes.chord.records import OWN
 from twisted_bazaar.schemes.chord.ring import keyOf
 
 
@@ -97,8 +98,10 @@ class Holding:
 
     def _origin(self, return_path):
         """The address group a request came from: that of the link it
-        came over ("" for this node's own)."""
-        link = self.node.links.get(return_path[-1]) if return_path else None
+        came over (L{OWN} for this node's own, "" for none linked)."""
+        if not return_path:
+            return OWN
+        link = self.node.links.get(return_path[-1])
         return groupOf(link) if link is not None else ""
 
     def _take(self, record, lifetime, now, origin, what, seller=None, item=None):

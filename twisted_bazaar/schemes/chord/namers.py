@@ -70,7 +70,8 @@ class Namers:
         holder's answer it came in (L{namerOf}), or, for one this node
         holds itself (its own answer as a holder, or a detour's merged
         with what it holds), the link it was stored or copied here over
-        (its L{Held.origin <twisted_bazaar.schemes.chord.records.Held>});
+        (its L{Held.origin <twisted_bazaar.schemes.chord.records.Held>}),
+        L{OWN <twisted_bazaar.schemes.chord.records.OWN>} for its own;
         None when neither is known (a record that came over no link)."""
         namer = self.namerOf(record)
         if namer is None:

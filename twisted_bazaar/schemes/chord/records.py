@@ -20,6 +20,11 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.core.records import CLOCK_SKEW, MAX_LIFETIME, PER_KEY, newer
 from twisted_bazaar.schemes.chord.ring import between, keyOf
 
+#: The origin of this node's own records (its stores of its own items,
+#: whose key it holds): named and charged like those an address group
+#: brought (L{Held.origin}), where "" named nobody.
+OWN = "this node"
+
 #: Default most records one node holds.
 DEFAULT_MAX_RECORDS = 100_000
 RECORDS_LIMIT = declare(
@@ -33,8 +38,9 @@ class Held(NamedTuple):
     A seller's record as this node holds it: kept until ``expires``
     (clock seconds: the lifetime its store or copy gave it, never past the
     record's own expiry), held without a break since ``since``, and first
-    taken from ``origin`` (the address group of the link it came on; ""
-    for this node's own).  A withdrawal is held as long as a record
+    taken from ``origin`` (the address group of the link it came on;
+    L{OWN} for this node's own; "" for one that came over no link, placed
+    by a simulator).  A withdrawal is held as long as a record
     issued before it could still be valid, so that none comes back.
     """
 
