@@ -243,6 +243,13 @@ class Buyers:
         return answered / elapsed
 
 
+def lowestPairedWindow(rates, baselines):
+    """The lowest of each round's ratio (a window's rate over its
+    baseline's, the round's echo) over their median."""
+    ratios = [rate / baseline for rate, baseline in zip(rates, baselines)]
+    return round(min(ratios) / median(ratios), 3)
+
+
 def cpuBoundRatio(cpu_us):
     """
     The ratio the servers' reactor CPU alone would give (issue 58): the
@@ -401,6 +408,13 @@ def run(quick=False, repeats=None):
                 "lowest_window_vs_median": {
                     name: round(min(each) / median(each), 3)
                     for name, each in rates.items()},
+                # The same for each round's ratio (a seller's window over
+                # the echo's beside it), as purchase_ratio pairs them: a
+                # slowdown of the whole machine, which hits both, cancels
+                # out; a seller that slides does not.
+                "lowest_paired_window_vs_median": {
+                    name: lowestPairedWindow(rates[name], rates["echo"])
+                    for name in ("durable", "memory")},
                 "signed_in_windows": {name: driver.signed_in_windows
                                       for name, driver in drivers.items()}},
         note=f"durable seller {sold:,.0f} buys/s (in memory {kept:,.0f}) vs echo "

@@ -211,6 +211,21 @@ class CpuBoundRatioTests(SynchronousTestCase):
             {"echo": {"reactor": 30.0}, "durable": {"reactor": 0}}))
 
 
+class LowestPairedWindowTests(SynchronousTestCase):
+    """A round slow for the seller and the echo alike is not the seller's
+    low window; one slow for the seller alone is."""
+
+    def test_aSlowMachineCancelsOut(self):
+        # The fresh clone's run of 2026-11-27: the durable seller's third
+        # window at 0.76 of its median, the echo's beside it as low.
+        durable = [17557, 18539, 12428, 16359, 14319]
+        echo = [50725, 49187, 42709, 49717, 36443]
+        self.assertEqual(purchase.lowestPairedWindow(durable, echo), 0.841)
+
+    def test_aSellerThatSlidesShows(self):
+        self.assertEqual(purchase.lowestPairedWindow([100, 100, 50, 100, 100], [10] * 5), 0.5)
+
+
 class OutsideSharesTests(SynchronousTestCase):
     """What of the machine a purchase window's servers did not get: the
     share busy outside the benchmark, and the share stolen."""
