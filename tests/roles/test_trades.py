@@ -16,8 +16,9 @@ class TradeLogTests(SynchronousTestCase):
         self.log = TradeLog(self.clock, size=2)
 
     def test_nothingHeldBeforeTheFirstTrade(self):
-        """A role that never trades holds no deque (a 640-byte block of
-        each simulated node) and no instance dict."""
+        """A role that never trades holds no container (an empty deque
+        was a 640-byte block of each simulated node) and no instance
+        dict."""
         self.assertEqual((self.log._entries, hasattr(self.log, "__dict__")), ((), False))
         self.assertEqual(self.log.entries(0), ())
         self.log.forget({1})
@@ -29,6 +30,14 @@ class TradeLogTests(SynchronousTestCase):
             self.log.note(buy_id, "item", 1, [10, 20])
         self.assertEqual(self.log.entries(4.0),
                          ((2000, 2, "item", 1, (10, 20)), (1000, 3, "item", 1, (10, 20))))
+
+    def test_aTradeHoldsAListOfItsOwn(self):
+        """A role's trades are a list, not a deque (370 bytes at its first
+        trade), and forgetting every one empties it."""
+        self.log.note(1, "a", 1, [10])
+        self.assertIs(type(self.log._entries), list)
+        self.log.forget({1})
+        self.assertEqual(self.log.entries(0), ())
 
     def test_forgottenTradesAreNeverTold(self):
         self.log.note(1, "a", 1, [10])

@@ -37,6 +37,10 @@ def quietParts(node):
         parts["key's signer"] = vars(node.identity).get("_signRaw")
         parts["items registered"] = index.registered
         parts["items listed"] = index.listed
+        parts["records signed"] = index.book._current
+        parts["index registrations unacknowledged"] = index._unacked
+        parts["store's stock"] = state._inventory
+        parts["store's copies sold"] = state._copies_sold
     for role in node.roles:
         parts[f"{type(role).__name__}'s trades"] = role.trades._entries
         closes = getattr(role, "closes", None)

@@ -9,8 +9,6 @@ A seller registers its items again (with records signed anew) every half
 of a record's validity, so that the records the tracker hands out live.
 """
 
-from collections import Counter
-
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -65,7 +63,7 @@ class IndexDiscovery(Service, NodeObserver):
         #: item -> registers and unregisters of it sent to the current
         #: tracker and not yet acknowledged: its acks come in order, so
         #: the index is as this node last asked once none is left.
-        self._unacked = Counter()
+        self._unacked = NOTHING
         #: item -> the L{_Lookup} waiting for a found.
         self._lookups = NOTHING
         #: item -> when its last lookup went out, for pacing.
@@ -81,7 +79,8 @@ class IndexDiscovery(Service, NodeObserver):
     def _send(self, message):
         sent = self.canFind() and self.membership.send(message)
         if sent and type(message) in (Register, Unregister):
-            self._unacked[message.item] += 1
+            unacked = own(self, "_unacked")
+            unacked[message.item] = unacked.get(message.item, 0) + 1
         return sent
 
     # -- selling ---------------------------------------------------------------
@@ -111,7 +110,7 @@ class IndexDiscovery(Service, NodeObserver):
                               (Listing, self._listed)):
             membership.handle(kind, handler)
         self.listed = NO_ITEMS
-        self._unacked.clear()
+        self._unacked = NOTHING
         for item in sorted(self.registered):
             self._register(item)
 
@@ -244,7 +243,7 @@ class IndexDiscovery(Service, NodeObserver):
         seller for it (the first ack of an item in stock), or no longer
         do (the ack of its unregister, once it ran out)."""
         item = message.item
-        if self._unacked[item] > 1:
+        if self._unacked.get(item, 0) > 1:
             self._unacked[item] -= 1
             return
         self._unacked.pop(item, None)
