@@ -47,9 +47,11 @@ The others belong to the class that uses them, and say so there:
  - the shared empty table, or an empty frozenset or tuple, until written:
    a store's sales, bag, pending buys, stock and copies sold, its closes
    and copies remembered (L{twisted_bazaar.store.records}), an index
-   node's items registered and listed, lookups and their times
-   (L{twisted_bazaar.schemes.index.node}): 1.6 kB of each simulated node
-   that neither bought nor sold (docs/simulator.md, "Memory a node");
+   node's items registered and listed, lookups, their times and its
+   unacknowledged registrations (L{twisted_bazaar.schemes.index.node}), a
+   seller's records (L{twisted_bazaar.core.records.RecordBook}): with the
+   parts above made when first needed, 2 kB of each simulated node
+   (docs/simulator.md, "Memory a node");
  - a key's first signer the class's method, not a bound method each key
    held (L{twisted_bazaar.identity.keys}, 64 bytes a node);
  - in the simulator alone: a warm node's small random source
