@@ -40,7 +40,20 @@ The others belong to the class that uses them, and say so there:
    and rates and its check of peers' hosts
    (L{twisted_bazaar.core.lanpaths}, L{twisted_bazaar.core.peerhosts}:
    0.5 kB a node); a list rather than an empty
-   deque of 760 bytes (L{twisted_bazaar.core.membership});
+   deque of 760 bytes (L{twisted_bazaar.core.membership}); a role's
+   trade log's deque (L{twisted_bazaar.roles.trades}), the relays a
+   tracker named (L{twisted_bazaar.traversal.connector}), a dialer's LAN
+   paths and punch waiters (L{twisted_bazaar.core.dialer});
+ - the shared empty table, or an empty frozenset or tuple, until written:
+   a store's sales, bag, pending buys, stock and copies sold, its closes
+   and copies remembered (L{twisted_bazaar.store.records}), an index
+   node's items registered and listed, lookups, their times and its
+   unacknowledged registrations (L{twisted_bazaar.schemes.index.node}), a
+   seller's records (L{twisted_bazaar.core.records.RecordBook}): with the
+   parts above made when first needed, 2 kB of each simulated node
+   (docs/simulator.md, "Memory a node");
+ - a key's first signer the class's method, not a bound method each key
+   held (L{twisted_bazaar.identity.keys}, 64 bytes a node);
  - in the simulator alone: a warm node's small random source
    (L{twisted_bazaar.sim.smallrandom}, 2.5 kB a node less), and a
    scheme's settings made once a run (L{twisted_bazaar.sim.build}).

@@ -33,7 +33,9 @@ from twisted.internet.error import ConnectError
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from twisted_bazaar.base.lan import isLocal
 from twisted_bazaar.base.peerhost import scopeOf
+from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.core.lanpaths import LOWEST_PORT, LanPaths
 from twisted_bazaar.core.peerhosts import HostRefused, PeerHosts
 from twisted_bazaar.core.questions import TrackerGone
@@ -251,12 +253,23 @@ class Dialer:
             self.connector.vetDirect = self.vetDirect
             self.connector.vetRelay = self.whyNotRelay
         self.candidates = candidates
-        self.lan = LanPaths(node.clock)
+        self._lan = None
         self._hosts = None
         self.punching = None
         self.wait = PUNCH_WAIT
-        #: peer id -> the Deferreds of the links waiting for its punch.
-        self._waiting = {}
+        #: peer id -> the Deferreds of the links waiting for its punch
+        #: (the shared empty table until one waits: L{own}).
+        self._waiting = NOTHING
+
+    @property
+    def lan(self):
+        """The node's L{LanPaths}, made when first needed: most simulated
+        nodes never dial, nor hear their tracker name a peer's local
+        address (80 bytes of each)."""
+        lan = self._lan
+        if lan is None:
+            lan = self._lan = LanPaths(self.node.clock)
+        return lan
 
     @property
     def hosts(self):
@@ -288,6 +301,8 @@ class Dialer:
         host = getattr(local, "host", "")
         if scopeOf(host) is not None:
             self.hosts.leftFrom(host, getattr(transport.getPeer(), "host", ""))
+        if self._lan is None and not isLocal(host):
+            return None
         return self.lan.announce(host)
 
     def trackerNamed(self, reply):
@@ -304,7 +319,8 @@ class Dialer:
         stale, went on choosing the relay of every peer it had named,
         for good, over the word of the tracker the node is with."""
         self.connector.forgetNamed()
-        self.lan.forgetNamed()
+        if self._lan is not None:
+            self._lan.forgetNamed()
 
     # -- dialling ------------------------------------------------------------------
 
@@ -415,7 +431,7 @@ class Dialer:
         self.punching.arrived(peer_id)
         if not self.waitsFor(peer_id):
             return peer_id
-        waiting = self._waiting.setdefault(peer_id, [])
+        waiting = own(self, "_waiting").setdefault(peer_id, [])
 
         def cancel(d):
             self._forget(peer_id, d)

@@ -28,6 +28,7 @@ import functools
 import attr
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.wire import checkSha256, checkSize
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.wire.core import checkRelay
@@ -327,6 +328,11 @@ class RecordBook:
     only grow, so each record (a withdrawal too) replaces the one before.
     """
 
+    # One a node of a scheme with records (a million in a simulation),
+    # nearly all of which sell nothing: slotted, and its records the
+    # shared empty table until the first (L{own}).
+    __slots__ = ("identity", "clock", "validity", "renewal", "_current", "_issued")
+
     def __init__(self, identity, clock, validity=VALIDITY):
         """
         @param identity: the seller's L{Identity}; None for a node without
@@ -339,7 +345,7 @@ class RecordBook:
         #: Seconds between two sendings of every record, for a scheme whose
         #: records live only as long as they are sent again.
         self.renewal = validity / 2
-        self._current = {}
+        self._current = NOTHING
         self._issued = -1
 
     def _issue(self):
@@ -367,7 +373,7 @@ class RecordBook:
                 and dict(zip(FILE_FIELDS, held.file)) == described
                 and now - held.issued < milliseconds(self.validity / 4)):
             return held
-        held = self._current[item] = self._sign(item, host, port, self.validity,
+        held = own(self, "_current")[item] = self._sign(item, host, port, self.validity,
                                                 described, relay)
         return held
 

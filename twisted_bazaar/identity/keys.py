@@ -231,10 +231,6 @@ class Identity:
                                                     serialization.PublicFormat.Raw)
         self.key = encode(raw)
         self.id = deriveId(raw)
-        #: What signs bytes: libsodium's signing once the first signature
-        #: asks for it (L{sodium}: the same bytes, faster), else, for a key
-        #: libsodium would sign otherwise, the key's own.
-        self._signRaw = self._firstSignature
 
     @classmethod
     def generate(cls, refusal=None):
@@ -319,6 +315,13 @@ class Identity:
         private = self._private
         self._signRaw = sodium.signerFor(private) or private.sign
         return self._signRaw(data)
+
+    #: What signs bytes: libsodium's signing once the first signature asks
+    #: for it (L{sodium}: the same bytes, faster), else, for a key
+    #: libsodium would sign otherwise, the key's own; until then the class's
+    #: L{_firstSignature}, not a bound method each key held (64 bytes of
+    #: each simulated node, nearly all of which never sign).
+    _signRaw = _firstSignature
 
     def signed(self, message):
         """

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 
 import attr
 
+from twisted_bazaar.base.sparing import NOTHING, own
+
 #: File name of the database inside a data dir.
 DB_NAME = "bazaar.sqlite"
 
@@ -81,7 +83,9 @@ class SaleBook(Mapping):
     __slots__ = ("_rows",)
 
     def __init__(self, sales=()):
-        self._rows = {sale.ledgerKey: sale.row for sale in sales}
+        #: The shared empty table until a sale is kept (L{own}): most
+        #: simulated nodes never sell.
+        self._rows = {sale.ledgerKey: sale.row for sale in sales} or NOTHING
 
     def __len__(self):
         return len(self._rows)
@@ -93,7 +97,7 @@ class SaleBook(Mapping):
         return iter(self._rows)
 
     def __setitem__(self, key, sale):
-        self._rows[key] = sale.row
+        own(self, "_rows")[key] = sale.row
 
     def __getitem__(self, key):
         return Sale(*self._rows[key])
@@ -195,12 +199,18 @@ class Remembered:
     come (a heap finds those to forget without a scan).
     """
 
+    # Two a node's store (a million in a simulation), nearly all of which
+    # stay empty: slotted, the shared empty table and an empty tuple until
+    # the first entry (170 bytes of each simulated node).
+    __slots__ = ("_entries", "expiries")
+
     def __init__(self, entries=()):
-        self._entries = {}
+        self._entries = NOTHING
         #: (expires, buyer key or "", buy id), a heap (they compare, None
         #: cannot): its first is the next to forget, which a caller may
-        #: read before it calls L{forget} (a sale does, every time).
-        self.expiries = []
+        #: read before it calls L{forget} (a sale does, every time); ()
+        #: until the first entry.
+        self.expiries = ()
         for entry in entries:
             self.add(entry)
 
@@ -216,7 +226,9 @@ class Remembered:
     def add(self, entry):
         """Remember entry (once: adding its key again changes nothing)."""
         if entry.ledgerKey not in self._entries:
-            self._entries[entry.ledgerKey] = entry
+            own(self, "_entries")[entry.ledgerKey] = entry
+            if not self.expiries:
+                self.expiries = []
             heapq.heappush(self.expiries,
                            (entry.expires, entry.buyer_key or "", entry.buy_id))
 
@@ -267,19 +279,25 @@ class Snapshot:
     store offers is served from here, so reads never wait for the disk.
     """
 
+    # One a node (a million in a simulation): slotted.
+    __slots__ = ("node_id", "seeded", "_inventory", "_sales", "_bag", "_pending",
+                 "_closed", "_copies", "_copies_sold")
+
     def __init__(self, node_id=None, seeded=None, inventory=None, sales=(), bag=(),
                  pending=(), closed=(), copies_sold=None):
         self.node_id = node_id
         self.seeded = None if seeded is None else dict(seeded)
-        self._inventory = dict(inventory or {})
+        self._inventory = dict(inventory or {}) or NOTHING
         self._sales = SaleBook(sales)
-        self._bag = {purchase.buy_id: purchase for purchase in bag}
-        self._pending = {entry.buy_id: entry for entry in pending}
+        # Its tables are the shared empty one until written (L{own}): most
+        # simulated nodes never buy, nor sell.
+        self._bag = {purchase.buy_id: purchase for purchase in bag} or NOTHING
+        self._pending = {entry.buy_id: entry for entry in pending} or NOTHING
         self._closed = Remembered(closed)
         #: The copies of shared files still remembered one by one, and
         #: item -> copies forgotten so (folded into a count).
         self._copies = Remembered(sale for sale in sales if sale.copy)
-        self._copies_sold = dict(copies_sold or {})
+        self._copies_sold = dict(copies_sold or {}) or NOTHING
 
     # -- reads ---------------------------------------------------------------
 
@@ -357,7 +375,7 @@ class Snapshot:
     def restock(self, stock, seed=None):
         if seed is not None:
             self.seeded = dict(seed)
-        self._inventory.update(stock)
+        own(self, "_inventory").update(stock)
 
     def recordSales(self, sales, forget_before=None):
         """Record sales, once those remembered for buys that expired
@@ -371,7 +389,7 @@ class Snapshot:
                 self._copies.add(sale)
 
     def addPending(self, pending):
-        self._pending[pending.buy_id] = pending
+        own(self, "_pending")[pending.buy_id] = pending
 
     def closeBuys(self, closes, forget_before):
         """Record closes, once those remembered for buys that expired
@@ -391,13 +409,14 @@ class Snapshot:
         self._closed.forget(before)
         for sale in self._copies.forget(before):
             del self._sales[sale.ledgerKey]
-            self._copies_sold[sale.item] = self._copies_sold.get(sale.item, 0) + 1
+            copies_sold = own(self, "_copies_sold")
+            copies_sold[sale.item] = copies_sold.get(sale.item, 0) + 1
 
     def dropPending(self, buy_id):
         self._pending.pop(buy_id, None)
 
     def recordPurchase(self, purchase):
-        self._bag.setdefault(purchase.buy_id, purchase)
+        own(self, "_bag").setdefault(purchase.buy_id, purchase)
         self._pending.pop(purchase.buy_id, None)
 
 

@@ -107,8 +107,11 @@ class RelayedConnector:
         #: relays (L{twisted_bazaar.core.membership.Membership.whereRelay},
         #: C{isTrackerRelay}).
         self.tracker = None
-        #: peer id -> the relay the tracker named for it, the newest last.
-        self._named = OrderedDict()
+        #: peer id -> the relay the tracker named for it, the newest last;
+        #: None until the tracker names one (an empty OrderedDict is 125
+        #: bytes of each simulated node, nearly all of which never dial
+        #: through a relay).
+        self._named = None
         #: Where a node the tracker names without a relay is dialled:
         #: ``(target, host, port, purpose)`` -> a Deferred firing with the
         #: hosts to dial, in order (the node's dialer checks the host as
@@ -124,8 +127,11 @@ class RelayedConnector:
         """The tracker named peer_id with relay (None: with none)."""
         named = self._named
         if relay is None:
-            named.pop(peer_id, None)
+            if named is not None:
+                named.pop(peer_id, None)
             return
+        if named is None:
+            named = self._named = OrderedDict()
         named[peer_id] = relay
         named.move_to_end(peer_id)
         while len(named) > NAMED_KEPT:
@@ -134,7 +140,7 @@ class RelayedConnector:
     def forgetNamed(self):
         """Forget the relays the tracker named: the node registered with
         another tracker, whose word alone it takes from now on."""
-        self._named.clear()
+        self._named = None
 
     def whyNotRelay(self, relay):
         """Why relay is not dialled (L{vetRelay}), or None."""
@@ -145,7 +151,8 @@ class RelayedConnector:
         """Whether relay may be dialled for node target: the tracker named
         it for target, or it is the tracker's own."""
         tracker = self.tracker
-        return self.trackers or self._named.get(target) == relay or (
+        named = self._named
+        return self.trackers or (named is not None and named.get(target) == relay) or (
             tracker is not None and tracker.isTrackerRelay(relay))
 
     @property

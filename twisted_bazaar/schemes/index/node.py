@@ -9,13 +9,12 @@ A seller registers its items again (with records signed anew) every half
 of a record's validity, so that the records the tracker hands out live.
 """
 
-from collections import Counter
-
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.wire.trade import BuyOK
 from twisted_bazaar.core.market import IDiscovery, fileIn, recordedOffers
@@ -29,6 +28,10 @@ from twisted_bazaar.schemes.index.messages import (
     Register,
     Unregister,
 )
+
+#: The items of a node that registers none, or has none listed: one
+#: shared empty set (an empty set is 216 bytes).
+NO_ITEMS = frozenset()
 
 
 class _Lookup:
@@ -50,18 +53,21 @@ class IndexDiscovery(Service, NodeObserver):
     def __init__(self, node):
         self.node = node
         self.shops = []
-        self.registered = set()
+        # Its tables are the shared empty ones until written (most
+        # simulated nodes never sell nor look up: two empty sets and two
+        # dicts were 560 bytes of each).
+        self.registered = NO_ITEMS
         #: Items the current tracker acknowledged (so lists: a buyer's
         #: lookup names this seller), each said once in the log.
-        self.listed = set()
+        self.listed = NO_ITEMS
         #: item -> registers and unregisters of it sent to the current
         #: tracker and not yet acknowledged: its acks come in order, so
         #: the index is as this node last asked once none is left.
-        self._unacked = Counter()
+        self._unacked = NOTHING
         #: item -> the L{_Lookup} waiting for a found.
-        self._lookups = {}
+        self._lookups = NOTHING
         #: item -> when its last lookup went out, for pacing.
-        self._asked = {}
+        self._asked = NOTHING
         self.book = RecordBook(node.identity, node.clock)
         self._renewal = None
         node.addObserver(self)
@@ -73,7 +79,8 @@ class IndexDiscovery(Service, NodeObserver):
     def _send(self, message):
         sent = self.canFind() and self.membership.send(message)
         if sent and type(message) in (Register, Unregister):
-            self._unacked[message.item] += 1
+            unacked = own(self, "_unacked")
+            unacked[message.item] = unacked.get(message.item, 0) + 1
         return sent
 
     # -- selling ---------------------------------------------------------------
@@ -87,6 +94,8 @@ class IndexDiscovery(Service, NodeObserver):
         """Register an item that is in stock, withdraw one that ran out."""
         in_stock = any(shop.inventory().get(item, 0) > 0 for shop in self.shops)
         if in_stock and item not in self.registered:
+            if self.registered is NO_ITEMS:
+                self.registered = set()
             self.registered.add(item)
             self._register(item)
             self._renewLater()
@@ -100,8 +109,8 @@ class IndexDiscovery(Service, NodeObserver):
         for kind, handler in ((Found, self._found), (Ack, self._acked),
                               (Listing, self._listed)):
             membership.handle(kind, handler)
-        self.listed.clear()
-        self._unacked.clear()
+        self.listed = NO_ITEMS
+        self._unacked = NOTHING
         for item in sorted(self.registered):
             self._register(item)
 
@@ -146,7 +155,7 @@ class IndexDiscovery(Service, NodeObserver):
         lookup = self._lookups.get(item)
         first = lookup is None
         if first:
-            lookup = self._lookups[item] = _Lookup()
+            lookup = own(self, "_lookups")[item] = _Lookup()
 
         def cancel(d):
             self._drop(item, waiter)
@@ -200,7 +209,7 @@ class IndexDiscovery(Service, NodeObserver):
         if not self._send(Lookup(item)):
             self._answer(item, ())
             return
-        self._asked[item] = self.node.clock.seconds()
+        own(self, "_asked")[item] = self.node.clock.seconds()
 
     def _bought(self, link, message):
         """A buyOK: its item is found, and asked for again from scratch."""
@@ -234,11 +243,13 @@ class IndexDiscovery(Service, NodeObserver):
         seller for it (the first ack of an item in stock), or no longer
         do (the ack of its unregister, once it ran out)."""
         item = message.item
-        if self._unacked[item] > 1:
+        if self._unacked.get(item, 0) > 1:
             self._unacked[item] -= 1
             return
         self._unacked.pop(item, None)
         if item in self.registered and item not in self.listed:
+            if self.listed is NO_ITEMS:
+                self.listed = set()
             self.listed.add(item)
             self.log.info("the tracker's index lists {item}", item=item)
         elif item not in self.registered and item in self.listed:
