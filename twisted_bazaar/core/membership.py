@@ -37,6 +37,8 @@ L{twisted_bazaar.core.offering}).  When the tracker link closes the parts
 are told so too (C{trackerLost}).
 """
 
+from functools import cached_property
+
 from automat import MethodicalMachine
 from twisted.application.service import Service
 from twisted.internet import defer
@@ -48,10 +50,10 @@ from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
 from twisted_bazaar.base.lan import toldHost
+from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.core.questions import Questions, TrackerGone
 from twisted_bazaar.core.reaching import Reaching
 from twisted_bazaar.core.trackersrelay import TrackersRelay
-from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.handshake import LinkHandshake
 from twisted_bazaar.net.link import ILinkOwner, Link
@@ -88,16 +90,12 @@ class Membership(TrackersRelay, Service):
         self.clock = node.clock
         self.link = None
         self.factory = _TrackerClientFactory(self)
-        #: type -> handler(message), for the registered session.
-        self._handlers = {wire.Reach: self._reached, wire.NodeReply: self._answered,
-                          wire.Error: self._trackerSays, wire.Dc: self._dc}
+        #: type -> handler(message) a part registered (L{handle}), for the
+        #: registered session, besides L{_SESSION}'s own; shared and empty
+        #: until one does (most simulated nodes never).
+        self._handlers = NOTHING
         #: error code -> handler(error), after the error is logged.
-        self._errors = {}
-        #: What the tracker may send before it names the node: type ->
-        #: handler(link, message).
-        self._introducing = {wire.ThisIsYou: self._named, wire.Error: self._said}
-        #: Questions sent to the tracker and not yet answered.
-        self._questions = Questions(node.clock, node.config.link, self._silent)
+        self._errors = NOTHING
         #: What it does with a reach (and a new host's timer).
         self._reaching = Reaching(node)
         #: Where the tracker connection leaves from, when the host the
@@ -234,7 +232,7 @@ class Membership(TrackersRelay, Service):
         self.node.trackerLeft()
         self.relaysGone()
         self.node.events.trackerLost()
-        self._questions.clear(reason.getErrorMessage())
+        self._clearQuestions(reason.getErrorMessage())
 
     @_machine.output()
     def _refuseLink(self, link):
@@ -242,7 +240,7 @@ class Membership(TrackersRelay, Service):
 
     @_machine.output()
     def _leave(self):
-        self._questions.clear("the node is stopping")
+        self._clearQuestions("the node is stopping")
         if self.link is not None:
             self.link.disconnect("node shutting down")
 
@@ -278,11 +276,15 @@ class Membership(TrackersRelay, Service):
 
     def messageReceived(self, link, message):
         if link.peer_id is None:
-            handler = self._introducing.get(type(message))
-            if handler is None:
+            name = _INTRODUCING.get(type(message))
+            if name is None:
                 self.unexpected(message, link)
             else:
-                handler(link, message)
+                getattr(self, name)(link, message)
+            return
+        name = _SESSION.get(type(message))
+        if name is not None:
+            getattr(self, name)(message)
             return
         handler = self._handlers.get(type(message))
         if handler is None:
@@ -300,9 +302,21 @@ class Membership(TrackersRelay, Service):
         link.protocolError("wtf", f"a node does not expect {message.TYPE} from the "
                            f"tracker{before}")
 
+    @cached_property
+    def _questions(self):
+        """Questions sent to the tracker and not yet answered: made at the
+        first (a node that asks none holds none)."""
+        return Questions(self.clock, self.node.config.link, self._silent)
+
+    def _clearQuestions(self, why):
+        """Fail every question waiting (none made: nothing to do)."""
+        if "_questions" in self.__dict__:
+            self._questions.clear(why)
+
     def _named(self, link, answer):
-        fault = _namingFault(answer, None if self._handshake is None
-                             else self._handshake.ownKey)
+        handshake = self._handshake
+        fault = _namingFault(answer, None if handshake is None or handshake.ownKey is None
+                             else self.node.identity.id)
         if fault is not None:
             link.protocolError("wtf", fault, close=True)
             return
@@ -362,10 +376,10 @@ class Membership(TrackersRelay, Service):
         @raise ValueError: if the type has another handler already.
         """
         known = self._handlers.get(message_type)
-        if known is not None and known != handler:
+        if message_type in _SESSION or (known is not None and known != handler):
             raise ValueError(f"{message_type.TYPE} from the tracker has a handler "
                              "already")
-        self._handlers[message_type] = handler
+        own(self, "_handlers")[message_type] = handler
 
     def handleError(self, code, handler):
         """
@@ -377,7 +391,7 @@ class Membership(TrackersRelay, Service):
         known = self._errors.get(code)
         if known is not None and known != handler:
             raise ValueError(f"error {code} from the tracker has a handler already")
-        self._errors[code] = handler
+        own(self, "_errors")[code] = handler
 
     def send(self, message):
         """Send to the tracker if registered; False if there is no tracker."""
@@ -459,19 +473,28 @@ def _at(client):
     return " " + client.what.removeprefix("the tracker ")
 
 
-def _namingFault(answer, key):
-    """Why a thisisyou cannot be taken by a node of this key (None: no
-    key), or None."""
+def _namingFault(answer, own_id):
+    """Why a thisisyou cannot be taken by a node whose key's id is
+    ``own_id`` (None: no key), or None."""
     if (answer.key is None) != (answer.nonce is None):
         return "thisisyou names the tracker's key and nonce together, or neither"
-    if key is not None and answer.id != keyId(key):
+    if own_id is not None and answer.id != own_id:
         # A node with a key is its key's id, at every tracker: one that
         # took another (a lying tracker's) said it, with its key, in
         # every thisisme, and every peer and relay refused it, while
         # the tracker kept it registered: it never moved on.
         return (f"thisisyou names node {wireId(answer.id)}: a node with a key is "
-                f"its key's id, {wireId(keyId(key))}")
+                f"its key's id, {wireId(own_id)}")
     return None
+
+
+#: What the tracker may send before it names the node: type -> the name
+#: of the handler(link, message); one table for every node.
+_INTRODUCING = {wire.ThisIsYou: "_named", wire.Error: "_said"}
+#: What the registered session takes itself: type -> the name of the
+#: handler(message); parts add others (L{Membership.handle}).
+_SESSION = {wire.Reach: "_reached", wire.NodeReply: "_answered",
+            wire.Error: "_trackerSays", wire.Dc: "_dc"}
 
 
 class _TrackerClientFactory(Factory):

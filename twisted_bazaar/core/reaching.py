@@ -34,7 +34,7 @@ class Reaching:
     """
 
     # One a node (a million in a simulation): slotted, 48 bytes, not 88.
-    __slots__ = ("node", "_advertised")
+    __slots__ = ("node", "_advertised", "_paced")
 
     def __init__(self, node):
         self.node = node
