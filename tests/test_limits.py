@@ -175,7 +175,8 @@ class MarketRatesTests(MarketBuild):
     #: What the walk covers.
     RATES = {"net.connections", "relay.origin-opens", "status.state", "superpeer.floods",
              "tracker.joins", "tracker.lookups", "tracker.questions",
-             "tracker.relay-asks", "status.members"}
+             "tracker.relay-asks", "status.members", "status.state-bytes",
+             "tracker.relay-reports"}
 
     def test_aSecondGroupStillHasItsRate(self):
         """Each rate per group, spent by one group (at one instant), still

@@ -196,9 +196,9 @@ ALLOWED = {
         _OWN + "the node's own store failing",
     "roles/seller/signing.py: AnswerQueue._notSigned: could not sign {n} answers: {why}":
         _OWN + "the node's own signer failing",
-    "roles/seller/closes.py: Closes._closesNotWritten: could not close {n} buys: {why}":
+    "roles/seller/closes.py: Closes._closesNotWritten: could not close {buys}: {why}":
         _OWN + "the node's own store failing",
-    "roles/seller/ledger.py: Ledger._notCommitted: could not record {n} sales: {why}":
+    "roles/seller/ledger.py: Ledger._notCommitted: could not record {sales}: {why}":
         _OWN + "the node's own store failing",
     # -- the chord ring ----------------------------------------------------------------
     "schemes/chord/adverts.py: Publisher._published: stored {item} at node {holder} ({distanc":

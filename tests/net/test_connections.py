@@ -6,6 +6,7 @@ applies it to a node's slots (the attacks of one address against them).
 
 from twisted.internet import task
 from twisted.internet.address import IPv4Address
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
@@ -18,6 +19,7 @@ from twisted_bazaar.net.connections import (
 )
 from twisted_bazaar.net.eviction import GRACE
 from twisted_bazaar.net.overlay import DIRECT, OverlayFactory
+from twisted_bazaar.status.messages import State
 from twisted_bazaar.status.node import STATUS_SLOTS, NodeStatus
 from twisted_bazaar.net.recent import STATUS
 
@@ -169,6 +171,53 @@ class ChurnedSlotsTests(SynchronousTestCase):
         self.assertIs(node.links.get(99_999), late)
         self.assertEqual(sum(refused(link) for link in held), 1)
         self.assertEqual(node.overlay.held(DIRECT), 8)
+
+
+class StatusClientLinesTests(SynchronousTestCase):
+    """
+    A status client (``bazaar status``, ``node``, ``web``) evicted or
+    refused was logged at info under its temporary id, as a node:
+    ``evicting node 9845432014 at ... to make room for a new link``,
+    ``closing link to ...: noslots: all 2 status slots are taken``.  Its
+    link's lines are debug ones (docs/running.md, Logs), and it is no
+    node: now they are debug lines that say ``a status client``.
+    """
+
+    def setUp(self):
+        self.node = makeNode(1, max_connections=8, direct_slots=8)
+        NodeStatus(self.node)
+
+    def lines(self, *args):
+        with capturedLogs() as events:
+            inbound(self.node, *args)
+        return [(event["log_level"], formatEvent(event)) for event in events
+                if "status" in formatEvent(event) or "room" in formatEvent(event)]
+
+    def assertStatusClientLines(self, lines):
+        self.assertTrue(lines)
+        for level, text in lines:
+            self.assertEqual(level, LogLevel.debug, text)
+            self.assertIn("a status client", text)
+            self.assertNotIn("9845432", text)
+
+    def test_refusedAtDebug(self):
+        for n in range(STATUS_SLOTS):
+            inbound(self.node, 9845432000 + n, ATTACKER, STATUS)
+        lines = self.lines(9845432014, ATTACKER, STATUS)
+        self.assertIn("all 2 status slots are taken", lines[-1][1])
+        self.assertStatusClientLines(lines)
+
+    def test_evictedAtDebug(self):
+        held = [inbound(self.node, 9845432014 + n, ATTACKER, STATUS)
+                for n in range(STATUS_SLOTS)]
+        for _ in range(3):
+            # Past their grace, not idle.
+            self.node.clock.advance(GRACE / 2)
+            for link in held:
+                feed(link, State())
+        lines = self.lines(9845432100, HONEST, STATUS)
+        self.assertTrue(any("to make room" in text for _, text in lines))
+        self.assertStatusClientLines(lines)
 
 
 class MoreGroupsThanSlotsTests(SynchronousTestCase):

@@ -372,6 +372,23 @@ class SellerTests(SynchronousTestCase):
         self.assertEqual([m.code for m in sent(relay)], ["soldout"])
         self.assertEqual(seller.stock, {"apple": 1})
 
+    def test_aCloseNotWrittenIsSaidInWords(self):
+        """A close the store refuses is said at warning level, its count
+        in words (it said ``could not close 1 buys``)."""
+        store = ClosingStore()
+        node = Node(task.Clock(), random.Random(0), FakeConnector(),
+                    NodeConfig(link=LinkSettings(ping_interval=0)), store)
+        node.setAddress(NODE_HOST, NODE_PORT)
+        node.setId(1)
+        relay = linkPeer(node, 2)
+        seller = Seller(flooded(node), {"apple": 1})
+        events = []
+        seller.log = Logger(observer=events.append)
+        feed(relay, trade.Ask(61, "apple", (9, 2, 1), expires=EXPIRES))
+        store.waiting.pop(0).errback(StoreError("disk I/O error"))
+        self.assertEqual([(e["log_level"], formatEvent(e)) for e in events],
+                         [(LogLevel.warn, "could not close 1 buy: disk I/O error")])
+
     def test_soldoutForUnknownItem(self):
         """A buy for an item never stocked is soldout too."""
         self.sellerWith(apple=1)
@@ -1067,7 +1084,7 @@ class QuantityTests(SynchronousTestCase):
         self.assertEqual(self.buy(5, 4), [])
         self.assertEqual((seller.stock, seller.ledger), ({"apple": 5}, {}))
         self.assertEqual([(e["log_level"], formatEvent(e)) for e in events],
-                         [(LogLevel.warn, "could not record 1 sales: sales not recorded: "
+                         [(LogLevel.warn, "could not record 1 sale: sales not recorded: "
                            "the store's writer process ended: killed")])
 
     def test_aFileIsOneCopy(self):

@@ -59,6 +59,42 @@ class StateRateTests(SynchronousTestCase):
         self.assertEqual(self.answered(other, 3), 3)
 
 
+class StateBytesTests(SynchronousTestCase):
+    """
+    A ``state`` is a few bytes and its answer up to a frame: a stranger's
+    small questions, 10 a second per address group answered before, had a
+    node at home send 22 frames in a second, 1.47 MB for 1.6 KB asked.  Now
+    each answer is charged its share of a frame to its group, which is
+    sent STATE_FRAMES a second, in bursts of twice that; a small state is
+    still answered at STATE_RATE.
+    """
+
+    def setUp(self):
+        stock = {f"{'apple' * 40}-{number:04}": 1 for number in range(1000)}
+        self.market = Market(seed=3)
+        self.seller = self.market.addNode(seller={"stock": stock})
+        self.market.run(5)
+        self.node = self.market.services[self.seller].node
+
+    def test_aGroupIsSentAFewFramesASecond(self):
+        link = provenLink(self.node, records.identity(100), purpose=STATUS,
+                          host="10.9.0.1")
+        asked = told = 0
+        for _ in range(10):
+            for _ in range(10):
+                feed(link, State())
+                asked += len(wire.encode(State()))
+            told += sum(len(wire.encode(m)) for m in sent(link) if type(m) is NodeState)
+            self.market.clock.advance(0.1)
+        self.assertGreater(told, 60_000)
+        self.assertLessEqual(told, 3 * status_node.STATE_FRAMES * 65536)
+        self.assertLessEqual(told / asked, 250)
+        other = provenLink(self.node, records.identity(200), purpose=STATUS,
+                           host="10.1.0.1")
+        feed(other, State())
+        self.assertEqual([type(m) for m in sent(other)], [NodeState])
+
+
 class StrangerTests(SynchronousTestCase):
     """
     A keyless stranger asked the tracker ``members``, then every node

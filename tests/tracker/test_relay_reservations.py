@@ -19,7 +19,7 @@ from twisted_bazaar.identity.proofs import CHECK, REGISTER, Handshake
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 from twisted_bazaar.tracker.relays import MOST_NAMED, PLACES_LIMIT
-from twisted_bazaar.tracker.reserving import ASK_RATE
+from twisted_bazaar.tracker.reserving import ASK_RATE, REPORT_RATE
 from twisted_bazaar.traversal.limits import RelayLimits
 from twisted_bazaar.traversal.relay import Relay
 from twisted_bazaar.wire.ids import parseWireId, wireId
@@ -111,6 +111,38 @@ class ReservationTests(SynchronousTestCase):
         self.clock.advance(1)
         peer.say({"type": "relayReserve"})
         self.assertEqual([a["type"] for a in peer.heard()], ["relayReserved"])
+
+    def test_confirmationsAndOffersPerAddressGroupAreRated(self):
+        """
+        A registered node sends relayReserved naming a relay it was never
+        named, and relayOffer it may not make, over and over: on the code
+        before each was answered error{norelay} and logged (100 of each,
+        200 answers).  Now an address group's nodes get REPORT_RATE a
+        second of both together taken, in bursts of twice that; the rest
+        are dropped unanswered, the drop logged once a connection and
+        kind.  Another group is not held back; a second later the first
+        is heard again.
+        """
+        peer, _ = self.keyed()
+        self.connector.failLast(ConnectionRefusedError())
+        peer.heard()
+        with capturedLogs() as events:
+            for _ in range(100):
+                peer.say({"type": "relayReserved", "relay": "192.0.2.7:7701"})
+                peer.say({"type": "relayOffer", "port": 7702, "slots": 4})
+        answers = peer.heard()
+        self.assertEqual(len(answers), 2 * REPORT_RATE)
+        self.assertEqual({a["code"] for a in answers}, {"norelay"})
+        drops = [e for e in events if "faster than" in formatEvent(e)]
+        self.assertEqual(len(drops), 2)
+        other, _ = self.keyed(seed=10, host="198.51.100.9")
+        self.connector.failLast(ConnectionRefusedError())
+        other.heard()
+        other.say({"type": "relayOffer", "port": 7702, "slots": 4})
+        self.assertEqual([a["code"] for a in other.heard()], ["norelay"])
+        self.clock.advance(1)
+        peer.say({"type": "relayReserved", "relay": "192.0.2.7:7701"})
+        self.assertEqual([a["code"] for a in peer.heard()], ["norelay"])
 
     def test_releasedWhenGone(self):
         """The reservation ends with the node's tracker connection."""

@@ -31,6 +31,7 @@ from types import MappingProxyType
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf, namedGroupOf
+from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.wire.ids import shortId, wireId
 
 #: The recycled purposes of a node that recycles none.
@@ -273,9 +274,12 @@ class Admission:
                               None if asker is None else namedGroupOf(asker))
         if victim is None:
             return False
-        victim.peerLine(LogLevel.info, "evicting {peer} to make room for a new link",
-                        self.log)
-        victim.refuse("noslots", "evicted to make room for a new link")
+        # A status client's link comes and goes with each question: no
+        # news to the operator (docs/running.md, Logs).
+        routine = victim.purpose == STATUS
+        victim.peerLine(LogLevel.debug if routine else LogLevel.info,
+                        "evicting {peer} to make room for a new link", self.log)
+        victim.refuse("noslots", "evicted to make room for a new link", routine)
         return True
 
     def left(self, table, link, since):

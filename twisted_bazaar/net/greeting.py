@@ -250,8 +250,11 @@ class Greeter:
                                             and existing.purpose == purpose)
                      - (link.purpose == purpose))
             if taken >= budgets[purpose] and not table.admission.evict(table, purpose, link):
+                # Named by its purpose in the log (a status client's line is
+                # a debug one); closing, it holds no slot.
+                link.purpose = purpose
                 link.refuse("noslots", f"all {budgets[purpose]} {purpose} "
-                            "slots are taken")
+                            "slots are taken", purpose == STATUS)
                 return
             link.purpose = purpose
             if hello.key is not None and state.begin(node.identity, LINK, purpose):

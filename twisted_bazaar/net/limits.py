@@ -100,13 +100,15 @@ class TokenBucket:
         self.tokens = self.burst
         self.stamp = now
 
-    def take(self, now):
+    def take(self, now, cost=1.0):
+        """Whether a whole token is held now; if so, ``cost`` (at most
+        one) is taken."""
         tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
         if tokens < 1.0:
             self.tokens = tokens
             return False
-        self.tokens = tokens - 1.0
+        self.tokens = tokens - cost
         return True
 
 
@@ -133,14 +135,15 @@ class GroupRates:
         self.remembered = remembered
         self._buckets = OrderedDict()
 
-    def take(self, group, now):
-        """Whether the group may have one more now (it is counted if so)."""
+    def take(self, group, now, cost=1.0):
+        """Whether the group may have one more now (it is counted if so):
+        one whole, or ``cost`` of one (a share of a frame, say)."""
         buckets = self._buckets
         bucket = buckets.pop(group, None) or TokenBucket(self.rate, now)
         buckets[group] = bucket
         if len(buckets) > self.remembered:
             buckets.popitem(last=False)
-        return bucket.take(now)
+        return bucket.take(now, cost)
 
 
 def spend(errors, now, limit):

@@ -60,6 +60,7 @@ from twisted_bazaar.net.limits import (
 )
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.reading import Reading
+from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.net.timers import deadlinesFor
 from twisted_bazaar.net.writing import Writing
 
@@ -415,10 +416,11 @@ class Link(Reading, Writing):
         self.disconnect(reason)
         self.deaf = False
 
-    def refuse(self, code, info):
-        """Answer with an error and close: for peers we will not keep."""
+    def refuse(self, code, info, routine=False):
+        """Answer with an error and close: for peers we will not keep
+        (``routine``: as L{close}'s)."""
         self.send(wire.Error(code, info))
-        self.close(f"{code}: {info}")
+        self.close(f"{code}: {info}", routine)
 
     def identified(self, peer_id):
         """The owner accepted the peer's introduction: the handshake clock
@@ -450,9 +452,12 @@ class Link(Reading, Writing):
         return self._last_heard
 
     def describe(self):
-        """A short name for logs: the peer's id if known, and its address."""
+        """A short name for logs: the peer's id if known, and its address;
+        a status client's id is a temporary one, no node's."""
         address = self.transport.getPeer() if self.transport else None
         where = f"{getattr(address, 'host', '?')}:{getattr(address, 'port', '?')}"
+        if self.purpose == STATUS:
+            return f"a status client at {where}"
         if self.peer_id is None:
             return where
         if type(self.peer_id) is str:  # the tracker link, named by membership

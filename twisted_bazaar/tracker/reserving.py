@@ -39,6 +39,18 @@ ASKS_LIMIT = declare(
     "tracker.relay-asks", ASK_RATE, "messages/s",
     "relayReserve acted on for the nodes of one address group (past it: noslots)",
     group=ASK_RATE, owner=__name__)
+#: ``relayReserved`` and ``relayOffer`` taken a second from the nodes of
+#: one address group, all their connections together, in bursts of twice
+#: that; past it, each is dropped unanswered.  Each costs the tracker an
+#: answer (``error{norelay}``) and a line, or a change to its relay pool:
+#: an honest node confirms once a name (``relayAt``, at most ASK_RATE a
+#: second) and offers once a connection, and one that sent either in a
+#: loop was answered every one.
+REPORT_RATE = 10.0
+REPORTS_LIMIT = declare(
+    "tracker.relay-reports", REPORT_RATE, "messages/s",
+    "relayReserved and relayOffer taken from the nodes of one address group, "
+    "together (past it: dropped)", group=REPORT_RATE, owner=__name__)
 #: Address groups whose rate of asks is remembered, newest kept.
 _ASK_GROUPS = 10_000
 
@@ -66,6 +78,7 @@ class Reservations:
         #: a node that moved to a public node's relay (L{MOVED_GRACE}).
         self._moved = {}
         self._asks = GroupRates(ASKS_LIMIT, remembered=_ASK_GROUPS)
+        self._reports = GroupRates(REPORTS_LIMIT, remembered=_ASK_GROUPS)
 
     def leave(self, node_id):
         """node_id left: whatever it held, or offered, goes."""
@@ -153,11 +166,21 @@ class Reservations:
         return (node_id in self.tracker.links and node_id in registry.checked
                 and registry.nodes[node_id][1] != 0 and registry.relayOf(node_id) is None)
 
+    def _mayReport(self, link, message):
+        """Whether a ``relayReserved`` or ``relayOffer`` of link's is taken
+        (its address group's rate, L{REPORT_RATE}); dropped if not."""
+        if self._reports.take(groupOf(link), self.tracker.clock.seconds()):
+            return True
+        link.dropOverRate(message.TYPE, REPORT_RATE)
+        return False
+
     def heldAtPeer(self, link, message):
         """A node says it holds a reservation at the public node's relay
         this tracker named it last: it is named, and introduced, with that
         relay.  Any other relay is refused (``error``): the tracker names
         only the relays it named."""
+        if not self._mayReport(link, message):
+            return
         named = self.pool.named(link.peer_id)
         if named is None or named != message.relay:
             link.peerLine(LogLevel.info, "refused {peer} its relay {relay}: not the "
@@ -196,6 +219,8 @@ class Reservations:
         names its relay group to at most
         L{twisted_bazaar.tracker.relays.MOST_NAMED} nodes.
         """
+        if not self._mayReport(link, message):
+            return
         node_id = link.peer_id
         if self.tracker.keyOf(node_id) is None or not self._relaying(node_id):
             link.peerLine(LogLevel.info, "refused {peer}'s offer to relay: its address "

@@ -8,6 +8,7 @@ answered only once it is on disk; closes are written in groups, one
 write in flight at a time.
 """
 
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.net.eviction import groupOf, namedGroupOf
 from twisted_bazaar.roles.seller.shares import RememberedShares
 from twisted_bazaar.store import Closed, Remembered
@@ -230,7 +231,7 @@ class Closes:
     def _closesNotWritten(self, reason, closes):
         """Not on disk: the buys stay closed in this process, but are not
         answered; their buyers will ask again."""
-        self.log.warn("could not close {n} buys: {why}", n=len(closes),
+        self.log.warn("could not close {buys}: {why}", buys=plural(len(closes), "buy"),
                       why=reason.getErrorMessage())
         written = self._writing
         self._close_waiters = [(key, answer) for key, answer in self._close_waiters

@@ -12,7 +12,7 @@ from twisted.internet import defer
 from twisted.logger import LogLevel
 
 from twisted_bazaar.base.logthrottle import LogThrottle
-from twisted_bazaar.base.words import counted
+from twisted_bazaar.base.words import counted, plural
 from twisted_bazaar.store import WriterGone
 from twisted_bazaar.store.records import SaleBook
 from twisted_bazaar.wire.ids import shortId
@@ -139,8 +139,8 @@ class Ledger:
         # With the store's writer gone, the daemon ends saying so, once, as
         # critical: each write that fails with it is a consequence.
         level = LogLevel.warn if reason.check(WriterGone) else LogLevel.critical
-        self.log.emit(level, "could not record {n} sales: {why}", n=len(sales),
-                      why=reason.getErrorMessage())
+        self.log.emit(level, "could not record {sales}: {why}",
+                      sales=plural(len(sales), "sale"), why=reason.getErrorMessage())
         for sale in sales:
             # A copy whose write took over 15 minutes is forgotten already.
             self.ledger.pop(sale.ledgerKey, None)
