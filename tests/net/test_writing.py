@@ -140,6 +140,23 @@ class CoalescingTests(SynchronousTestCase):
         self.assertEqual([message.nonce for message in sentMessages(link.transport)],
                          list(range(1000)))
 
+    def test_heldBackBytesInABurstAreLeftToTheTransportsBuffer(self):
+        """Handed over in the middle of a burst, the frames go to a
+        transport's C{writeLater} (an encrypted one leaves them in its
+        buffer: more follows on this turn); the last, once the burst is
+        read, to its C{write} (sent at once if nothing waits)."""
+        link = self.connect()
+        later = []
+        link.transport.writeLater = later.append
+        pings = [wire.Ping(n) for n in range(1000)]
+        link.dataReceived(b"".join(frame(wire.encode(ping)) for ping in pings))
+        [last] = link.transport.writes()
+        self.assertGreater(len(later), 1)
+        for data in later:
+            self.assertGreaterEqual(len(data), FLUSH_BYTES)
+        self.assertEqual(b"".join(later) + last,
+                         b"".join(frame(wire.encode(wire.Pong(n))) for n in range(1000)))
+
     def test_closeHandsOverFirst(self):
         """A link closed during a burst writes what it holds, then hangs
         up: a refusal's error is not lost."""

@@ -220,6 +220,17 @@ class EncryptedProtocol(Protocol):
         else:
             sendNow(self.transport, self.session.seal(data))
 
+    def writeLater(self, data):
+        """As L{write}, but left to the transport's buffer, never sent at
+        once: for a link in the middle of a burst, whose next frames
+        follow on this turn (L{twisted_bazaar.net.writing})."""
+        if self._broken:
+            return
+        if self._early is not None:
+            self._early.append(bytes(data))
+        else:
+            self.transport.write(self.session.seal(data))
+
     def writeSequence(self, data):
         self.write(b"".join(data))
 

@@ -141,8 +141,18 @@ class Writing:
         if not held:
             return
         seldom.held = ()
-        if self.transport is not None:
-            self.transport.write(held[1] if len(held) == 2 else b"".join(held[1:]))
+        if self.transport is None:
+            return
+        data = held[1] if len(held) == 2 else b"".join(held[1:])
+        batch = self._context.batch
+        if batch is not None and batch.depth:
+            # In the middle of a burst (FLUSH_BYTES held): more follows on
+            # this turn, so the transport gathers it and sends once, at
+            # the turn's end, not a send each FLUSH_BYTES (a relayed
+            # stream: net/sendnow.py).
+            getattr(self.transport, "writeLater", self.transport.write)(data)
+        else:
+            self.transport.write(data)
 
     # -- IPushProducer: the transport's view of our sending -------------------
 
