@@ -37,8 +37,6 @@ L{twisted_bazaar.core.offering}).  When the tracker link closes the parts
 are told so too (C{trackerLost}).
 """
 
-from functools import cached_property
-
 from automat import MethodicalMachine
 from twisted.application.service import Service
 from twisted.internet import defer
@@ -115,6 +113,8 @@ class Membership(TrackersRelay, Service):
         #: it named of peers is this node's word on them until the node
         #: registers with another.
         self._namedBy = None
+        #: L{_questions}, made at the first question.
+        self._asked = None
         self._client = None
         if endpoint is not None:
             policy = exponential(retry_initial, retry_max, node.rng)
@@ -302,16 +302,23 @@ class Membership(TrackersRelay, Service):
         link.protocolError("wtf", f"a node does not expect {message.TYPE} from the "
                            f"tracker{before}")
 
-    @cached_property
+    @property
     def _questions(self):
         """Questions sent to the tracker and not yet answered: made at the
-        first (a node that asks none holds none)."""
-        return Questions(self.clock, self.node.config.link, self._silent)
+        first (a node that asks none holds none).  Kept in L{_asked}, an
+        attribute the session has from the start: one added later (as a
+        C{cached_property} did) gives each session a table of attributes
+        of its own, 0.8 kB a node (docs/simulator.md, "Memory a node")."""
+        questions = self._asked
+        if questions is None:
+            questions = self._asked = Questions(self.clock, self.node.config.link,
+                                                self._silent)
+        return questions
 
     def _clearQuestions(self, why):
         """Fail every question waiting (none made: nothing to do)."""
-        if "_questions" in self.__dict__:
-            self._questions.clear(why)
+        if self._asked is not None:
+            self._asked.clear(why)
 
     def _named(self, link, answer):
         handshake = self._handshake
