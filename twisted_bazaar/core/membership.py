@@ -48,9 +48,9 @@ from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
 from twisted_bazaar.base.lan import toldHost
-from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.core.questions import Questions, TrackerGone
 from twisted_bazaar.core.reaching import Reaching
+from twisted_bazaar.core.sessionhandlers import SessionHandlers
 from twisted_bazaar.core.trackersrelay import TrackersRelay
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.handshake import LinkHandshake
@@ -60,18 +60,28 @@ from twisted_bazaar.net.reconnect import Reconnector
 #: How the tracker link is named in logs.
 TRACKER = "tracker"
 
+#: What the tracker may send before it names the node: type -> the name
+#: of the handler(link, message); one table for every node.
+_INTRODUCING = {wire.ThisIsYou: "_named", wire.Error: "_said"}
+#: What the registered session takes itself: type -> the name of the
+#: handler(message); parts add others (L{Membership.handle}).
+_SESSION = {wire.Reach: "_reached", wire.NodeReply: "_answered",
+            wire.Error: "_trackerSays", wire.Dc: "_dc"}
+
 
 @implementer(ILinkOwner)
-class Membership(TrackersRelay, Service):
+class Membership(SessionHandlers, TrackersRelay, Service):
     """
     The node's tracker session; what it knows of the tracker's own relay
-    is its base's (L{TrackersRelay}).
+    is its base's (L{TrackersRelay}), and so are the handlers its node's
+    parts register (L{SessionHandlers}).
 
     @ivar link: the tracker link while it is up, else None.
     """
 
     log = Logger()
     _machine = MethodicalMachine()
+    owned = _SESSION
 
     def __init__(self, node, endpoint=None, retry_initial=0.5, retry_max=30.0,
                  address=None, others=()):
@@ -88,12 +98,6 @@ class Membership(TrackersRelay, Service):
         self.clock = node.clock
         self.link = None
         self.factory = _TrackerClientFactory(self)
-        #: type -> handler(message) a part registered (L{handle}), for the
-        #: registered session, besides L{_SESSION}'s own; shared and empty
-        #: until one does (most simulated nodes never).
-        self._handlers = NOTHING
-        #: error code -> handler(error), after the error is logged.
-        self._errors = NOTHING
         #: What it does with a reach (and a new host's timer).
         self._reaching = Reaching(node)
         #: Where the tracker connection leaves from, when the host the
@@ -372,34 +376,6 @@ class Membership(TrackersRelay, Service):
         behind the proof)."""
         return self.link is not None and self._taken
 
-    def handle(self, message_type, handler):
-        """
-        Have ``handler(message)`` take this type of message from the
-        tracker once it named the node (a scheme's answers, the
-        reservation service's relay messages).  The same handler again
-        (a scheme registers its own on each registration) changes
-        nothing.
-
-        @raise ValueError: if the type has another handler already.
-        """
-        known = self._handlers.get(message_type)
-        if message_type in _SESSION or (known is not None and known != handler):
-            raise ValueError(f"{message_type.TYPE} from the tracker has a handler "
-                             "already")
-        own(self, "_handlers")[message_type] = handler
-
-    def handleError(self, code, handler):
-        """
-        Have ``handler(error)`` take the tracker's ``error`` of this code
-        once it is logged (the reservation service's ``norelay``).
-
-        @raise ValueError: if the code has another handler already.
-        """
-        known = self._errors.get(code)
-        if known is not None and known != handler:
-            raise ValueError(f"error {code} from the tracker has a handler already")
-        own(self, "_errors")[code] = handler
-
     def send(self, message):
         """Send to the tracker if registered; False if there is no tracker."""
         if not self.isRegistered:
@@ -493,15 +469,6 @@ def _namingFault(answer, own_id):
         return (f"thisisyou names node {wireId(answer.id)}: a node with a key is "
                 f"its key's id, {wireId(own_id)}")
     return None
-
-
-#: What the tracker may send before it names the node: type -> the name
-#: of the handler(link, message); one table for every node.
-_INTRODUCING = {wire.ThisIsYou: "_named", wire.Error: "_said"}
-#: What the registered session takes itself: type -> the name of the
-#: handler(message); parts add others (L{Membership.handle}).
-_SESSION = {wire.Reach: "_reached", wire.NodeReply: "_answered",
-            wire.Error: "_trackerSays", wire.Dc: "_dc"}
 
 
 class _TrackerClientFactory(Factory):
