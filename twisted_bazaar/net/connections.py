@@ -135,8 +135,10 @@ def admitted(rates, addr, peer_log, logger, what="connection"):
     if rates.admit(group):
         return True
     if rates.gates and rates.refusedInARow(group) >= REFUSALS_BEFORE_GATE:
-        wait = rates.untilNext(group)
-        if [gate for gate in rates.gates if gate.block(group, wait)]:
+        wait, blocked = rates.untilNext(group), False
+        for gate in rates.gates:
+            blocked = gate.block(group, wait) or blocked
+        if blocked:
             peer_log.emit(logger, LogLevel.info, group, "turning away new connections "
                           "from {source} in the kernel for a while: {n} in a row were "
                           "over its rate", source=group, n=rates.refusedInARow(group))

@@ -73,9 +73,14 @@ class AnswerQueue:
         before, so a stranger that sent one buy 10,000 times while a
         commit waited had 10,000 buyOKs held, then sent.
         """
-        if sale.ledgerKey not in self.seller.sales.uncommitted:
+        key = sale.ledgerKey
+        if key not in self.seller.sales.uncommitted:
             return False
-        paths = self._queued.setdefault(sale.ledgerKey, set())
+        paths = self._queued.get(key)
+        if paths is None:
+            # A fresh sale, nearly always: its first answer.
+            self._queued[key] = {path}
+            return False
         if path in paths:
             return True
         paths.add(path)
