@@ -1,0 +1,77 @@
+"""
+The docs site read from disk, as the README says to read it: in a real
+Chromium, from ``file://``, the nav opens pages (not folder listings) and
+the search finds them.
+"""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.e2e.test_web_live import browser, untilShown
+from tests.test_docs_site import ROOT, build
+
+#: Seconds the page may take to show what is awaited.
+GENEROUS = 60.0
+
+
+class SiteFromDiskTests(SynchronousTestCase):
+    #: The site, built once for the class: (its folder, mkdocs's status
+    #: and output).
+    built = None
+
+    @classmethod
+    def setUpClass(cls):
+        folder = Path(tempfile.mkdtemp(prefix="bazaar-site-"))
+        cls.built = (folder, *build(ROOT, folder / "site"))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.built[0], True)
+
+    def setUp(self):
+        folder, status, output = self.built
+        self.assertEqual(status, 0, output)
+        self.driver = browser()
+        self.addCleanup(self.driver.quit)
+        self.driver.get((folder / "site" / "index.html").as_uri())
+
+    def test_navOpensPages(self):
+        """Each nav link leads to the page's own file, which shows the
+        page, for every page of the nav."""
+        titles = self.driver.execute_script(
+            "return [...document.querySelectorAll('nav.md-nav--primary > ul >"
+            " li > a.md-nav__link')].map(a => a.textContent.trim())")
+        self.assertIn("Running", titles)
+        for title in titles:
+            self.driver.execute_script(
+                "[...document.querySelectorAll('nav.md-nav--primary > ul > li >"
+                " a.md-nav__link')].find(a => a.textContent.trim() == arguments[0])"
+                ".click()", title)
+            url = untilShown(self, "return document.readyState == 'complete' && "
+                             "document.querySelector('article h1') && location.href",
+                             f"the page of {title!r}", GENEROUS)
+            self.assertTrue(url.endswith(".html"), url)
+            self.assertNotIn("Index of", self.driver.title)
+
+    def test_searchFindsPages(self):
+        """A search for a word of the protocol lists pages, and the first
+        result opens one."""
+        self.driver.execute_script(
+            "const query = document.querySelector("
+            "'input[data-md-component=search-query]'); query.focus();"
+            "query.value = 'netstring';"
+            "query.dispatchEvent(new Event('input', {bubbles: true}));"
+            "query.dispatchEvent(new KeyboardEvent('keyup', {bubbles: true}));")
+        found = untilShown(self, "return document.querySelectorAll("
+                           "'.md-search-result__item').length", "search results",
+                           GENEROUS)
+        self.assertGreater(found, 0)
+        self.driver.execute_script(
+            "document.querySelector('.md-search-result__item a').click()")
+        url = untilShown(self, "return document.querySelector('article h1') && "
+                         "location.href.includes('.html') && location.href",
+                         "the first result's page", GENEROUS)
+        self.assertIn(".html", url)

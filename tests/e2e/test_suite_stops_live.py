@@ -1,0 +1,104 @@
+"""
+The suite stops when told: a real pytest, running a test that waits on a
+live daemon or on the real reactor, is sent SIGINT (Ctrl-C) or SIGTERM
+(what ``make`` passes on), and must end within 20 s, say it was
+interrupted, and leave no process and no folder behind.
+"""
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from twisted.trial.unittest import SynchronousTestCase
+
+#: Seconds the stopped run may take: the issue's bound.
+STOPS_WITHIN = 20.0
+#: Seconds to wait for the sample test to be under way.
+GENEROUS = 60.0
+
+SAMPLE = '''
+import os
+import tempfile
+import threading
+
+import pytest_twisted
+from twisted.internet import reactor, task
+
+from twisted_bazaar.testing.daemons import LiveMarket
+
+
+def test_daemon():
+    market = LiveMarket(tempfile.mkdtemp(prefix="bazaar-e2e-"))
+    tracker = market.startTracker()
+    print("READY", tracker.process.pid, tempfile.gettempdir(), flush=True)
+    threading.Event().wait(600)
+
+
+@pytest_twisted.inlineCallbacks
+def test_reactor():
+    reactor.callLater(0, print, "READY", os.getpid(), tempfile.gettempdir(), flush=True)
+    yield task.deferLater(reactor, 600, lambda: None)
+'''
+
+
+def gone(pid):
+    """True if no process pid runs (a zombie waiting for init counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except FileNotFoundError:
+        return True
+
+
+class SuiteStopsTests(SynchronousTestCase):
+    def stop(self, test, signum):
+        folder = tempfile.mkdtemp(prefix="bazaar-stops-")
+        self.addCleanup(subprocess.run, ["rm", "-rf", folder])
+        with open(os.path.join(folder, "test_sample.py"), "w") as sample:
+            sample.write(SAMPLE)
+        with open(os.path.join(folder, "pytest.ini"), "w") as ini:
+            ini.write("[pytest]\naddopts = -p no:cacheprovider\n")
+        run = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-q", "-s", "-p",
+             "twisted_bazaar.testing.stopping", "-k", test, "test_sample.py"],
+            cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        self.addCleanup(lambda: run.poll() is None and os.killpg(run.pid, signal.SIGKILL))
+        lines = queue.Queue()
+        reader = threading.Thread(target=lambda: [lines.put(line) for line in run.stdout]
+                                  or lines.put(None), daemon=True)
+        reader.start()
+        seen = []
+        while True:
+            line = lines.get(timeout=GENEROUS)
+            self.assertIsNotNone(line, "the sample ended early:\n" + "".join(seen))
+            seen.append(line)
+            if line.startswith("READY"):
+                _, pid, scratch = line.split()
+                break
+        sent = time.monotonic()
+        run.send_signal(signum)
+        status = run.wait(STOPS_WITHIN)
+        took = time.monotonic() - sent
+        reader.join(GENEROUS)
+        self.assertLess(took, STOPS_WITHIN)
+        self.assertEqual(status, 2, "".join(seen))
+        self.assertTrue(gone(int(pid)), f"process {pid} still runs")
+        self.assertFalse(os.path.exists(scratch), f"{scratch} is left")
+
+    def test_ctrlCWhileADaemonRuns(self):
+        self.stop("test_daemon", signal.SIGINT)
+
+    def test_sigtermWhileADaemonRuns(self):
+        self.stop("test_daemon", signal.SIGTERM)
+
+    def test_ctrlCOnTheReactor(self):
+        self.stop("test_reactor", signal.SIGINT)
+
+    def test_sigtermOnTheReactor(self):
+        self.stop("test_reactor", signal.SIGTERM)
