@@ -57,6 +57,17 @@ class ResourceTests(SynchronousTestCase):
         request, body = render(self.site, "node/17")
         self.assertEqual(body, (STATIC / "node.html").read_bytes())
 
+    def test_favicon(self):
+        """/favicon.ico, which browsers ask for whatever a page links, is
+        the view's icon (an SVG), as the pages' own link is: not a 404."""
+        icon = (STATIC / "favicon.svg").read_bytes()
+        for path in ("favicon.ico", "static/favicon.svg"):
+            request, body = render(self.site, path)
+            self.assertEqual((body, contentType(request)), (icon, b"image/svg+xml"))
+        for name in ("index.html", "node.html"):
+            self.assertIn('<link rel="icon" href="/static/favicon.svg"',
+                          (STATIC / name).read_text())
+
     def test_theGraphLibraryFromItsInstalledFiles(self):
         """vis-network's script and style are served from the pyvis
         package's installed files, as they are there: no copy is kept in

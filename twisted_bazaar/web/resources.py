@@ -29,7 +29,7 @@ __all__ = ["MAX_STREAMS", "EventStream", "webSite"]
 STATIC = Path(__file__).with_name("static")
 #: Content types of the assets, by suffix.
 TYPES = {".html": b"text/html; charset=utf-8", ".js": b"text/javascript; charset=utf-8",
-         ".css": b"text/css; charset=utf-8"}
+         ".css": b"text/css; charset=utf-8", ".svg": b"image/svg+xml"}
 
 
 class JSONResource(Resource):
@@ -180,6 +180,8 @@ def webSite(view):
     api.putChild(b"events", EventStream(view))
     root = _Folder()
     root.putChild(b"", Asset(STATIC / "index.html"))
+    # Browsers ask for /favicon.ico whatever the page links.
+    root.putChild(b"favicon.ico", Asset(STATIC / "favicon.svg"))
     root.putChild(b"node", _Pages(view))
     assets = _Folder()
     for path in sorted(STATIC.iterdir()):

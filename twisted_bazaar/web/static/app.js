@@ -18,7 +18,7 @@ function clock(seconds) {
 
 function counts(map) {
   const entries = Object.entries(map || {});
-  return entries.length ? entries.map(([item, n]) => `${item} ${n}`).join(", ") : "-";
+  return entries.length ? entries.map(([item, n]) => `${item} ${n}`).join(", ") : "none";
 }
 
 // Bytes in the largest binary unit they fill, as bazaar list says them.
@@ -145,12 +145,16 @@ function graphNode(node) {
     `; reachable from outside: ${REACH_WORDS[node.reach] || "not known yet"}` +
     (node.relay ? `; through the relay at ${node.relay}` : "") +
     (node.silent ? `: ${silence(node)}` : "");
-  return {id: node.id, label: shortId(node.id), title: el("div", {}, words),
+  // The operator's own node (the view is told its whole state) is
+  // ringed in black and labelled so.
+  return {id: node.id, label: shortId(node.id) + (node.operator ? " (yours)" : ""),
+          title: el("div", {}, words + (node.operator ? "; this view's own node" : "")),
           shape, size: sizeOf(shape),
           color: node.silent ? {background: "#fff", border: "#c0392b"}
-                             : {background: colour, border: "#333"},
+                             : {background: colour, border: node.operator ? "#000" : "#333"},
+          font: node.operator ? {bold: true} : {},
           shapeProperties: {borderDashes: node.silent ? [3, 2] : false},
-          borderWidth: node.silent ? 2 : 1};
+          borderWidth: node.silent ? 2 : node.operator ? 4 : 1};
 }
 
 function drawGraph(box, market) {
@@ -158,7 +162,9 @@ function drawGraph(box, market) {
     const nodes = new vis.DataSet(), edges = new vis.DataSet();
     const network = new vis.Network(box, {nodes, edges}, {
       layout: {randomSeed: 7},
-      physics: {stabilization: {iterations: 150}, barnesHut: {springLength: 110}},
+      // avoidOverlap keeps nodes, and so their labels, apart.
+      physics: {stabilization: {iterations: 150},
+                barnesHut: {springLength: 110, avoidOverlap: 0.6}},
       interaction: {hover: true, tooltipDelay: 150},
       nodes: {font: {size: 13}},
       edges: {color: {color: "#999"}, width: 1.5, smooth: false},
@@ -181,9 +187,13 @@ function drawGraph(box, market) {
   // A link that runs through a relay's circuit, as an end says, is drawn
   // dashed; a direct one (dialled, or punched between two homes) solid.
   const relayed = new Set((market.relayed || []).map(([a, b]) => `${a}-${b}`));
-  const links = market.edges.map(([a, b]) => ({
-    id: `${a}-${b}`, from: a, to: b,
-    dashes: relayed.has(`${a}-${b}`), relayed: relayed.has(`${a}-${b}`)}));
+  // A relayed link is as strong as a direct one, only dashed and blue.
+  const links = market.edges.map(([a, b]) => {
+    const viaRelay = relayed.has(`${a}-${b}`);
+    return {id: `${a}-${b}`, from: a, to: b, dashes: viaRelay ? [8, 5] : false,
+            relayed: viaRelay, color: {color: viaRelay ? "#3d5a80" : "#999"},
+            width: viaRelay ? 2 : 1.5};
+  });
   const linkIds = new Set(links.map((link) => link.id));
   graph.edges.remove(graph.edges.getIds().filter((id) => !linkIds.has(id)));
   graph.edges.update(links);
@@ -444,9 +454,15 @@ function listen() {
   }
   const source = new EventSource(url);
   source.addEventListener(kind, (message) => {
-    status.textContent = `live, updated ${new Date().toLocaleTimeString()}`;
-    status.className = "live";
-    show(JSON.parse(message.data));
+    const data = JSON.parse(message.data);
+    // Live only while the tracker answers the view too: else its last
+    // list is shown, and the header says so in red.
+    const silent = data.trackerSilent;
+    status.textContent = silent ?
+      `the tracker is not answering (since ${clock(silent.since)}); updated ` +
+      new Date().toLocaleTimeString() : `live, updated ${new Date().toLocaleTimeString()}`;
+    status.className = silent ? "lost" : "live";
+    show(data);
   });
   // The browser retries a stream that was cut, never one the view
   // refused (a 503: too many pages; a 404: a node it no longer has).
