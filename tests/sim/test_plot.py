@@ -302,3 +302,31 @@ class MainTests(SynchronousTestCase):
                    self.write("b.json", result(1, 128))])
         with open(out, "rb") as f:
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+
+
+class RunFigureTests(SynchronousTestCase):
+    def test_messageKindsDoNotOverlap(self):
+        """The names of the message kinds under 'messages per search' (a
+        dozen or more in a run) are drawn apart, none over another."""
+        from types import SimpleNamespace
+
+        from matplotlib import pyplot
+
+        kinds = {name: 10 * (i + 1) for i, name in enumerate(
+            ["buy", "buyOK", "chordFind", "chordFound", "chordNotify", "chordPing",
+             "chordPong", "chordRecords", "chordStore", "hello", "nodereply",
+             "reply", "search", "thisisme", "whereis"])}
+        metrics = {"nodes": 300, "search_floods": 10, "messages_per_search": 4.0,
+                   "messages_by_type": kinds,
+                   "config": {"topology": "random", "degree": 4, "ttl": 7,
+                              "discovery": "chord", "seed": 1}}
+        sim = SimpleNamespace(record=SimpleNamespace(latency_ms=[5, 7], hops=[1, 2]))
+        figure = plot.runFigure(sim, metrics)
+        self.addCleanup(pyplot.close, figure)
+        figure.canvas.draw()
+        renderer = figure.canvas.get_renderer()
+        boxes = [label.get_window_extent(renderer)
+                 for label in figure.axes[2].get_yticklabels()]
+        self.assertEqual(len(boxes), len(kinds))
+        for left, right in zip(boxes, boxes[1:]):
+            self.assertFalse(left.overlaps(right))

@@ -7,6 +7,15 @@ adversaries).  matplotlib is an optional extra.
 
 def plot(sim, metrics, path):
     """Latency and hop distributions, and messages by type per search."""
+    from matplotlib import pyplot
+
+    figure = runFigure(sim, metrics)
+    figure.savefig(path, dpi=100)
+    pyplot.close(figure)
+
+
+def runFigure(sim, metrics):
+    """The figure L{plot} saves, laid out."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -30,14 +39,17 @@ def plot(sim, metrics, path):
     hops.set_ylabel("searches")
     floods = max(1, metrics["search_floods"])
     kinds = metrics["messages_by_type"]
-    messages.bar(list(kinds), [count / floods for count in kinds.values()],
-                 color="tab:orange")
+    # A bar a kind, lying down: a run has a dozen kinds or more, whose
+    # names side by side under upright bars overlap.
+    messages.barh(list(kinds), [count / floods for count in kinds.values()],
+                  color="tab:orange")
+    messages.invert_yaxis()
+    messages.tick_params(axis="y", labelsize=8)
     messages.set_title(f"messages per search ({metrics['messages_per_search']} "
                        "trade messages)")
-    messages.set_yscale("log")
+    messages.set_xscale("log")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    pyplot.close(figure)
+    return figure
 
 
 def plotChord(result, path):
