@@ -184,13 +184,15 @@ class BadInputTests(SynchronousTestCase):
                               "--sell: wants ITEM=COUNT, not 'apple'")
 
     def test_sellNegative(self):
+        """It said "apple= cannot be negative (-1)": the item and an
+        equals sign, as if the item's name were "apple="."""
         self.assertUsageError(["--role", "seller", "--sell", "apple=-1"],
-                              "--sell: apple= cannot be negative (-1)")
+                              "--sell: apple=-1: the count of units cannot be negative")
 
     def test_sellNotANumber(self):
         self.assertUsageError(["--role", "seller", "--sell", "apple=many"],
-                              "--sell: apple= wants a whole number of units, "
-                              "not 'many'")
+                              "--sell: apple=many: the count of units must be a "
+                              "whole number, not 'many'")
 
     def test_sellSameItemTwice(self):
         self.assertUsageError(SELLER + ["--sell", "apple=2"],
