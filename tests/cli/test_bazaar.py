@@ -216,6 +216,16 @@ class MarketSchemeTests(SynchronousTestCase):
                          "nodes run chord (2 nodes), index (1 node): give "
                          "--discovery chord")
 
+    def test_chosenRunsNowhereAndTwoTie(self):
+        """Two schemes tied, and --discovery naming a third: it named only
+        the first of the two (by name), as if it were the market's."""
+        error = self.assertRaises(ClientError, marketScheme,
+                                  members("flood", "chord"), INSTALLED, "index")
+        self.assertEqual(str(error), "no live node runs the index scheme; the market's "
+                         "nodes run chord (1 node), flood (1 node): give --discovery "
+                         "chord or --discovery flood, which the market's address "
+                         "groups are split between")
+
     def test_severalSchemes(self):
         error = self.assertRaises(ClientError, marketScheme,
                                   members("chord", "index"), INSTALLED)
@@ -297,7 +307,10 @@ class ClaimedSchemeTests(SynchronousTestCase):
         error = self.assertRaises(ClientError, marketScheme, market, INSTALLED, "flood")
         self.assertEqual(str(error), "no live node runs the flood scheme; the market's "
                          "nodes run s0 (1 node), s1 (1 node), s10 (1 node), s11 (1 "
-                         "node), s12 (1 node) and 35 more schemes: give --discovery s0")
+                         "node), s12 (1 node) and 35 more schemes: give --discovery s0 "
+                         "or --discovery s1 or --discovery s10 or --discovery s11 or "
+                         "--discovery s12 (or one of the 35 more schemes tied with "
+                         "them), which the market's address groups are split between")
 
     def test_throughTheTracker(self):
         """The tracker's members, as a stranger's registration claiming

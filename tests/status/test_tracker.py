@@ -106,7 +106,8 @@ class MemberQuestionTests(TrackerIndexCase):
         askers[4].say(Members())
         [busy] = askers[4].heard()
         self.assertEqual((busy.code, busy.retry_after), ("busy", 300))
-        self.assertIn("members: 2 a second for your address group; ask again in 300 ms", busy.info)
+        self.assertIn("members: 2 a second for your address group; ask again in 300 ms",
+                      busy.info)
         self.assertLess(len(wire.encode(busy)), 128)
         self.assertEqual(len(self.built), 1)
         self.tracker.clock.advance(0.3)
