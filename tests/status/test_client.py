@@ -23,6 +23,7 @@ from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status.client import (
     TRACKER,
     ClientError,
+    NotTheNodeDialled,
     WrongPort,
     _Asker,
     ask,
@@ -82,7 +83,9 @@ class AskerTests(SynchronousTestCase):
     def test_aProxyClaimingTheIdWithoutTheKey(self):
         link = self.asker(decode(PROXY.key))
         feed(link, wire.ThisIsMe(NODE.id, 9001, "h", purpose=STATUS))
-        self.assertIn("not the one this connection's channel proved", self.refusal())
+        failure = self.failureResultOf(self.done, ClientError)
+        self.assertIn("not the one this connection's channel proved", str(failure.value))
+        self.assertIsNone(failure.check(NotTheNodeDialled), "it proved nothing")
         self.assertEqual(sent(link), [])
 
     def test_aProxyNamingTheNodesKey(self):
@@ -100,7 +103,9 @@ class AskerTests(SynchronousTestCase):
         """A node that proves its own key, but is not the one dialled."""
         link = self.asker(decode(PROXY.key))
         feed(link, wire.ThisIsMe(PROXY.id, 9001, "h", purpose=STATUS, key=PROXY.key))
-        why = self.refusal()
+        failure = self.failureResultOf(self.done, NotTheNodeDialled)
+        self.assertEqual(failure.value.answered, PROXY.id, "it proved who it is")
+        why = str(failure.value)
         self.assertIn(f"it is node {wire.ids.wireId(PROXY.id)}, not node "
                       f"{wire.ids.wireId(NODE.id)}, which was asked for", why)
         self.assertEqual(sent(link), [])

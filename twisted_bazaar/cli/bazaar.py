@@ -53,6 +53,7 @@ from twisted_bazaar.files.names import itemHash
 from twisted_bazaar.status.client import (
     DEFAULT_TIMEOUT,
     ClientError,
+    NotTheNodeDialled,
     WrongPort,
     askNode,
     askState,
@@ -481,6 +482,12 @@ def node(reactor, args):
         state = yield askState(reactor, address, args.timeout, dialled, operator)
     except WrongPort:
         raise
+    except NotTheNodeDialled as other:
+        # Another node answered there, and proved it: no relay is in
+        # question, the key given is another node's.
+        raise ClientError(f"the key in {args.data_dir} is node {wireId(dialled)}'s, "
+                          f"not that of the node at {address} (node "
+                          f"{wireId(other.answered)})") from None
     except ClientError as direct:
         # A node at home listed at that address, which nobody dials, is
         # reached through its relay.

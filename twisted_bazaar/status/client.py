@@ -53,6 +53,15 @@ class WrongPort(ClientError):
     port, or the tracker's where a node was asked for."""
 
 
+class NotTheNodeDialled(ClientError):
+    """A node that proved who it is answered, and it is not the node
+    dialled (``answered``: its id)."""
+
+    def __init__(self, why, answered):
+        super().__init__(why)
+        self.answered = answered
+
+
 #: The start of what a relay says to a connection that does not open or
 #: accept a circuit (protocol.md §5a): only a relay says it.
 RELAY_REFUSAL = "a relay takes relayConnect or relayAccept"
@@ -178,8 +187,11 @@ class _Asker:
             if kind is wire.ThisIsMe:
                 why = nodeRefusal(link, message, self.dialled)
                 if why is not None:
-                    self._fail(link, f"the node that answered is not to be asked: "
-                                     f"{why}")
+                    why = f"the node that answered is not to be asked: {why}"
+                    proven = LinkHandshake().hear(
+                        message, channel=channelKey(link.transport)) is None
+                    self._fail(link, why, (lambda text: NotTheNodeDialled(
+                        text, message.id)) if proven else ClientError)
                     return
             if kind in (wire.ThisIsYou, wire.ThisIsMe):
                 link.identified(message.id)
