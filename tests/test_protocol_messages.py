@@ -157,7 +157,11 @@ class MessageTableTests(SynchronousTestCase):
 OPTIONAL_NOTE = re.compile(r"\s*\(optional.*$", re.S)
 #: A number as the document writes it: 1,000; 2^63−1; −(2^63−1); 10^6.
 NUMBER = r"[−(]*[\d,]+(?:\^\d+)?(?:−\d+)?\)?"
-RANGE = re.compile(rf"^(?:integer )?({NUMBER}) … ({NUMBER})$")
+RANGE = re.compile(rf"^(?:integer |ms )?({NUMBER}) … ({NUMBER})$")
+#: A note in words after a type (``*id* (names this attempt)``), left
+#: aside; one that starts with a sign or a number bounds the type, and
+#: the field is not probed.
+NOTE = re.compile(r"^(.*?\S)\s*\([A-Za-z`][^()]*\)(?::.*)?$", re.S)
 TEXT_RANGE = re.compile(rf"^({NUMBER}) … ({NUMBER}) UTF-8 bytes$")
 LIST_OF = re.compile(rf"^list of ({NUMBER}) … ({NUMBER}) \*(\w[\w ]*)s\*$")
 ITALIC = re.compile(r'^\*([\w ]+)\*((?: or `?(?:null|"")`?)*)$')
@@ -221,6 +225,10 @@ def probes(desc, types):
     """(valid values, invalid values) of a field whose type text is
     ``desc``, or None for one this reading does not follow."""
     desc = OPTIONAL_NOTE.sub("", desc).strip()
+    noted = NOTE.match(desc)
+    if noted:
+        desc = noted.group(1)
+    desc = re.sub(r":\s.*$", "", desc, flags=re.S)
     if desc.count("`") % 2:
         desc = desc.strip("`")
     if "(" in desc:
