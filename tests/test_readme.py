@@ -125,3 +125,46 @@ class ReadmeOptionsTests(SynchronousTestCase):
                                      f"{cell!r}, the default is {default!r}")
         self.assertEqual(wrong, [])
         self.assertGreater(checked, 15)
+
+
+class ReadmeBackoffTests(SynchronousTestCase):
+    """
+    The README said nodes come back "within their backoff (30 s at
+    most)", and they logged waits of 32 s and 36 s: the wait doubles up to
+    --retry-max and is then drawn at 0.5 to 1.5 times that.  The bound it
+    now says is the policy's own; running.md's Troubleshooting said "plus
+    up to 1 s of jitter" and says the same bound.
+    """
+
+    def test_theBoundSaidIsThePolicys(self):
+        from twisted_bazaar.base.backoff import exponential
+
+        class Highest:
+            def random(self):
+                return 1.0
+
+        defaults = optionsOf(node.Options)
+        policy = exponential(float(defaults["retry-initial"][0]),
+                             float(defaults["retry-max"][0]), Highest())
+        bound = max(policy(attempt) for attempt in range(1, 20))
+        with open(README, encoding="utf-8") as f:
+            said = re.search(r"register again within their\s+backoff \((\d+) s at most",
+                             f.read())
+        self.assertEqual(float(said.group(1)), bound)
+        running = os.path.join(os.path.dirname(README), "docs", "running.md")
+        with open(running, encoding="utf-8") as f:
+            troubleshooting = re.search(r"`--retry-max` \(30 s\), each\s+wait drawn at "
+                                        r"0\.5 to 1\.5 times that \(jitter\), so (\d+) s "
+                                        r"at most", f.read())
+        self.assertEqual(float(troubleshooting.group(1)), bound)
+
+    def test_theInstallListNamesEveryRequirement(self):
+        """The README's install list omitted pynacl."""
+        setup = os.path.join(os.path.dirname(README), "setup.py")
+        with open(setup, encoding="utf-8") as f:
+            text = f.read()
+        required = re.findall(r'"([A-Za-z_]+)>=',
+                              text.split("install_requires")[1].split("extras_require")[0])
+        with open(README, encoding="utf-8") as f:
+            said = f.read().split("This needs Python")[1].split("It also")[0].lower()
+        self.assertEqual([name for name in required if name.lower() not in said], [])

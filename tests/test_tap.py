@@ -184,13 +184,15 @@ class BadInputTests(SynchronousTestCase):
                               "--sell: wants ITEM=COUNT, not 'apple'")
 
     def test_sellNegative(self):
+        """It said "apple= cannot be negative (-1)": the item and an
+        equals sign, as if the item's name were "apple="."""
         self.assertUsageError(["--role", "seller", "--sell", "apple=-1"],
-                              "--sell: apple= cannot be negative (-1)")
+                              "--sell: apple=-1: the count of units cannot be negative")
 
     def test_sellNotANumber(self):
         self.assertUsageError(["--role", "seller", "--sell", "apple=many"],
-                              "--sell: apple= wants a whole number of units, "
-                              "not 'many'")
+                              "--sell: apple=many: the count of units must be a "
+                              "whole number, not 'many'")
 
     def test_sellSameItemTwice(self):
         self.assertUsageError(SELLER + ["--sell", "apple=2"],
@@ -723,6 +725,21 @@ class DataDirTests(SynchronousTestCase):
         self.failToListen(["--data-dir", self.data])
         self.assertEqual(os.listdir(self.folder), [])
 
+    def test_aBadMetricsEndpointLeavesNoDataDir(self):
+        """--metrics that twisted cannot parse refuses the start in one
+        line, and leaves no new data dir behind."""
+        from twisted.internet import reactor
+
+        # As twistd builds its services: before the reactor runs, which
+        # would start the store's writer.
+        self.patch(reactor, "running", False)
+        self.patch(reactor, "callWhenRunning", lambda f, *a, **kw: None)
+        error = self.assertRaises(SystemExit, makeNodeService, _parse(
+            SELLER + ["--data-dir", self.data, "--metrics", "tcp:0:backlog=x"]))
+        self.assertTrue(error.code.startswith("twistd bazaar-node: error: --metrics: "
+                                              "bad endpoint: "), error.code)
+        self.assertEqual(os.listdir(self.folder), [])
+
     def test_aTakenPortLeavesWhatWasThere(self):
         """In a data dir that was there, a failed start removes only what
         it made (here its lock and store); the key and a file of the
@@ -881,6 +898,26 @@ class TrackerKeyTests(SynchronousTestCase):
             error = self.assertRaises(SystemExit, service.startService)
         self.assertEqual(error.code, 1)
         self.assertEqual(os.listdir(self.folder), [])
+
+    def test_aBadMetricsEndpointLeavesNoStateDir(self):
+        """
+        --metrics and --web endpoints that pass the options' check but
+        not twisted's (a backlog that is no number; an ssl: endpoint whose
+        certificate is missing, which raised a traceback) failed the
+        start after the key was made, and left the new state directory
+        and its key behind, against running.md.  They now end the start
+        with one line and remove what it made.
+        """
+        self.patch(os, "environ", dict(os.environ, XDG_STATE_HOME=self.folder))
+        for flag, value in (("--metrics", "tcp:0:backlog=x"),
+                            ("--metrics", "ssl:0:privateKey=/nonexistent/key.pem"),
+                            ("--web", "tcp:0:backlog=x")):
+            error = self.assertRaises(SystemExit, makeTrackerService, _parse(
+                ["--listen", "tcp:17799:interface=127.0.0.1", flag, value],
+                TrackerOptions))
+            self.assertTrue(error.code.startswith(f"twistd bazaar-tracker: error: "
+                                                  f"{flag}: bad endpoint: "), error.code)
+            self.assertEqual(os.listdir(self.folder), [], (flag, value))
 
     def test_unwritableStateHome(self):
         """A default state directory that cannot be made: a one-line error

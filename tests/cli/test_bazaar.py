@@ -43,7 +43,7 @@ from twisted_bazaar.cli import bazaar
 from twisted_bazaar.cli.usage import UsageError
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.status.client import ClientError
+from twisted_bazaar.status.client import ClientError, NotTheNodeDialled
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 from tests.helpers import WiredLink
 from twisted_bazaar.status.messages import MemberList, NodeState
@@ -216,6 +216,16 @@ class MarketSchemeTests(SynchronousTestCase):
                          "nodes run chord (2 nodes), index (1 node): give "
                          "--discovery chord")
 
+    def test_chosenRunsNowhereAndTwoTie(self):
+        """Two schemes tied, and --discovery naming a third: it named only
+        the first of the two (by name), as if it were the market's."""
+        error = self.assertRaises(ClientError, marketScheme,
+                                  members("flood", "chord"), INSTALLED, "index")
+        self.assertEqual(str(error), "no live node runs the index scheme; the market's "
+                         "nodes run chord (1 node), flood (1 node): give --discovery "
+                         "chord or --discovery flood, which the market's address "
+                         "groups are split between")
+
     def test_severalSchemes(self):
         error = self.assertRaises(ClientError, marketScheme,
                                   members("chord", "index"), INSTALLED)
@@ -297,7 +307,10 @@ class ClaimedSchemeTests(SynchronousTestCase):
         error = self.assertRaises(ClientError, marketScheme, market, INSTALLED, "flood")
         self.assertEqual(str(error), "no live node runs the flood scheme; the market's "
                          "nodes run s0 (1 node), s1 (1 node), s10 (1 node), s11 (1 "
-                         "node), s12 (1 node) and 35 more schemes: give --discovery s0")
+                         "node), s12 (1 node) and 35 more schemes: give --discovery s0 "
+                         "or --discovery s1 or --discovery s10 or --discovery s11 or "
+                         "--discovery s12 (or one of the 35 more schemes tied with "
+                         "them), which the market's address groups are split between")
 
     def test_throughTheTracker(self):
         """The tracker's members, as a stranger's registration claiming
@@ -705,6 +718,33 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         failure = self.failureResultOf(COMMANDS["node"][0](None, args), ClientError)
         self.assertEqual(str(failure.value), f"the key in {folder} is node "
                          f"{wireId(identity.id)}'s, not that of {other * 8}")
+
+    def test_anotherNodeAnswersAtTheAddress(self):
+        """
+        --data-dir of one node and the address of another: the node there
+        proved another key, and the message went on about relays ("nor
+        does the tracker list a node there reached through a relay"),
+        which were not in question, and asked the tracker.  It now says
+        the key is another node's, as for an id, naming the node there.
+        """
+        folder = self.folder()
+        identity = Identity.inDirectory(folder)
+        there = KEYED | 0x77
+        asked = []
+
+        def askState(reactor, address, timeout, dialled, operator, relay=None):
+            asked.append((address, dialled))
+            return defer.fail(NotTheNodeDialled("the node that answered is not to be "
+                                                "asked: …", there))
+
+        self.patch(bazaar, "askState", askState)
+        self.patch(bazaar, "askTracker", lambda *a, **k: self.fail("the tracker asked"))
+        args = parse(["node", "127.0.0.1:9001", "--data-dir", folder])
+        failure = self.failureResultOf(COMMANDS["node"][0](None, args), ClientError)
+        self.assertEqual(str(failure.value), f"the key in {folder} is node "
+                         f"{wireId(identity.id)}'s, not that of the node at "
+                         f"127.0.0.1:9001 (node {wireId(there)})")
+        self.assertEqual(asked, [(Address.tcp("127.0.0.1", 9001), identity.id)])
 
 
 class NodeAtHomeTests(SynchronousTestCase):

@@ -109,16 +109,18 @@ class LedgerTests(SynchronousTestCase):
         ])
 
     def test_textCountsUnits(self):
-        """A buy of several units says how many, in the ledger and bag."""
+        """A buy of several units says how many, in the ledger and bag; the
+        bag counts its units, as the buyer's log does ("all wants met: 3
+        in the bag"): it said "bag: 1", the purchases, and the buyer 3."""
         folder = self.dataDir(17, {"apple": 10},
                               [Sale(901, "apple", 33, 1000.5, units=6)],
                               [Purchase(77, "fig", 8, 2000.0, units=3)])
         code, out, _ = self.runLedger(folder)
         self.assertEqual(out.splitlines()[1:], [
             "inventory: apple 4",
-            "sales: 1",
+            "sales: 6 (1 sale)",
             f"  {stamp(1000.5)}  buy 901  apple x6 to 33",
-            "bag: 1",
+            "bag: 3 (1 purchase)",
             f"  {stamp(2000.0)}  buy 77  fig x3 from 8",
             "pending buys: 0",
         ])

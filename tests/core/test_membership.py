@@ -18,7 +18,8 @@ from tests.helpers import FakeConnector, Recorder, WiredLink, parseJSONNetstring
 from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
-from twisted_bazaar.identity.keys import Identity, keyId
+from twisted_bazaar.identity.keys import Identity, decode, keyId
+from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.base.logthrottle import PEER_BURST
@@ -905,6 +906,54 @@ class SeveralTrackersTests(SynchronousTestCase):
         proof, ping = honest.heard()
         honest.say({"type": "pong", "nonce": ping["nonce"]})
         self.assertTrue(self.membership.isRegistered)
+
+    def test_aThisisyouNamingAKeyTheChannelDidNotProveIsRefused(self):
+        """
+        protocol.md §2.1 held a thisisme's key to the one its channel
+        proved, and said nothing of the tracker's thisisyou: a node took
+        any key it named, and signed its registration proof for it as
+        verifier.  A thisisyou naming a key must now be the channel's
+        (error{wtf} and a close otherwise, as for a thisisme); one naming
+        none asks no proof and is taken as before.
+        """
+        me, tracker, stranger = (Identity.fromRandom(random.Random(n))
+                                 for n in (1, 2, 3))
+        self.node.identity = me
+        self.membership.startService()
+        self.addCleanup(self.membership.stopService)
+        [first] = self.first.links
+        secured(first.transport, decode(tracker.key))
+        first.heard()
+        first.say(dict(THISISYOU, id=wireId(me.id), key=stranger.key,
+                       nonce=Handshake(stranger, REGISTER).nonce))
+        [error] = first.heard()
+        self.assertEqual((error["type"], error["code"]), ("error", "wtf"))
+        self.assertEqual(error["info"], "thisisyou names a key that is not the one "
+                                        "this connection's channel proved")
+        self.assertTrue(first.closed)
+        self.clock.advance(1)
+        [second] = self.second.links
+        secured(second.transport, decode(tracker.key))
+        second.heard()
+        second.say(dict(THISISYOU, id=wireId(me.id), key=tracker.key,
+                        nonce=Handshake(tracker, REGISTER).nonce))
+        proof, ping = second.heard()
+        self.assertEqual(proof["type"], "proof")
+        self.assertEqual(self.node.id, me.id)
+
+    def test_aThisisyouNamingAKeyOnAKeylessChannelIsRefused(self):
+        me, stranger = (Identity.fromRandom(random.Random(n)) for n in (1, 3))
+        self.node.identity = me
+        self.membership.startService()
+        self.addCleanup(self.membership.stopService)
+        [first] = self.first.links
+        secured(first.transport, None)
+        first.heard()
+        first.say(dict(THISISYOU, id=wireId(me.id), key=stranger.key,
+                       nonce=Handshake(stranger, REGISTER).nonce))
+        [error] = first.heard()
+        self.assertEqual(error["info"], "thisisyou names a key on a connection whose "
+                                        "channel proved none")
 
     def test_whatATrackerNamedGoesWhenAnotherRegistersTheNode(self):
         """

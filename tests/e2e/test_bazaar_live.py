@@ -198,3 +198,30 @@ class BuyJoinsTheSchemeTests(SynchronousTestCase):
         self.assertEqual(result.stderr, "bazaar: error: no live node runs the flood "
                          "scheme; the market's nodes run index (1 node): give "
                          "--discovery index\n")
+
+
+class ConcurrentStatusLiveTests(SynchronousTestCase):
+    """
+    Eight ``bazaar status`` at once from one machine: the tracker answers
+    an address group 2 ``members`` a second, in bursts of 4, and dropped
+    the rest unsaid, so 5 of 8 failed after 10 s ("no answer").  Those
+    past the rate are now answered ``busy`` with when to ask again, and
+    every one is answered within its --timeout.
+    """
+
+    def test_eightAtOnce(self):
+        folder = tempfile.mkdtemp(prefix="bazaar-cli-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        market = LiveMarket(folder)
+        self.addCleanup(market.stop)
+        market.startTracker(timeout=TIMEOUT)
+        script = str(Path(sys.executable).with_name("bazaar"))
+        runs = [subprocess.Popen([script, "--tracker", f"127.0.0.1:{market.tracker_port}",
+                                  "--timeout", "10", "--json", "status"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(8)]
+        for run in runs:
+            self.addCleanup(run.kill)
+        results = [run.communicate(timeout=TIMEOUT) + (run.returncode,) for run in runs]
+        self.assertEqual([(code, err) for _, err, code in results], [(0, "")] * 8)
+        self.assertEqual({json.loads(out)["total"] for out, _, _ in results}, {0})

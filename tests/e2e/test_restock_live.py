@@ -100,5 +100,5 @@ class RestockLiveTests(SynchronousTestCase):
             if stderr is not None:
                 self.assertEqual(result.stderr, stderr)
             else:
-                self.assertIn("apple= wants a whole number of units, not 'three'",
+                self.assertIn("apple=three: the count of units must be a whole number, not 'three'",
                               result.stderr)

@@ -197,6 +197,22 @@ class KeyFileTests(SynchronousTestCase):
         self.assertEqual(Identity.inDirectory(self.folder).key, first.key)
         self.assertEqual(os.listdir(self.folder), [KEY_FILE])
 
+    def test_theFileIsPKCS8PEM(self):
+        """protocol.md §12a says what node.key holds, for an operator's
+        tool in another language: an unencrypted PKCS#8 PEM Ed25519
+        private key (119 bytes), whose public key is the node's key."""
+        from cryptography.hazmat.primitives import serialization
+
+        identity = Identity.inDirectory(self.folder)
+        with open(os.path.join(self.folder, KEY_FILE), "rb") as f:
+            data = f.read()
+        self.assertEqual(len(data), 119)
+        self.assertTrue(data.startswith(b"-----BEGIN PRIVATE KEY-----\n"))
+        private = serialization.load_pem_private_key(data, password=None)
+        raw = private.public_key().public_bytes(serialization.Encoding.Raw,
+                                                serialization.PublicFormat.Raw)
+        self.assertEqual(keys.encode(raw), identity.key)
+
     def test_notAKey(self):
         with open(os.path.join(self.folder, KEY_FILE), "w") as f:
             f.write("garbage")

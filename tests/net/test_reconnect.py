@@ -73,6 +73,21 @@ class ReconnectorTests(SynchronousTestCase):
                          "Connection to the other side was lost in a non-clean "
                          "fashion: gone; trying again in 0.2 s")
 
+    def test_aTLSFailureInWords(self):
+        """A tracker over tls: whose certificate the node does not trust
+        was logged as pyOpenSSL's list, "[('SSL routines', '',
+        'certificate verify failed')]", while running.md promised its
+        reason in words; it is now said so."""
+        from OpenSSL import SSL
+
+        self.reconnector.start()
+        self.endpoint.attempts[0].callback(_protocol())
+        self.reconnector.lost(Failure(SSL.Error([("SSL routines", "",
+                                                  "certificate verify failed")])))
+        self.assertEqual(self.lines()[-1], "lost the tracker at 127.0.0.1:7700: the TLS "
+                         "handshake failed: certificate verify failed; trying again "
+                         "in 0.2 s")
+
     def test_connectionsThatDoNotServeBackOff(self):
         """A peer that takes each connection only to close it (a tracker
         refusing noslots) is tried after longer and longer delays."""

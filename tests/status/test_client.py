@@ -23,6 +23,7 @@ from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status.client import (
     TRACKER,
     ClientError,
+    NotTheNodeDialled,
     WrongPort,
     _Asker,
     ask,
@@ -82,7 +83,9 @@ class AskerTests(SynchronousTestCase):
     def test_aProxyClaimingTheIdWithoutTheKey(self):
         link = self.asker(decode(PROXY.key))
         feed(link, wire.ThisIsMe(NODE.id, 9001, "h", purpose=STATUS))
-        self.assertIn("not the one this connection's channel proved", self.refusal())
+        failure = self.failureResultOf(self.done, ClientError)
+        self.assertIn("not the one this connection's channel proved", str(failure.value))
+        self.assertIsNone(failure.check(NotTheNodeDialled), "it proved nothing")
         self.assertEqual(sent(link), [])
 
     def test_aProxyNamingTheNodesKey(self):
@@ -100,7 +103,9 @@ class AskerTests(SynchronousTestCase):
         """A node that proves its own key, but is not the one dialled."""
         link = self.asker(decode(PROXY.key))
         feed(link, wire.ThisIsMe(PROXY.id, 9001, "h", purpose=STATUS, key=PROXY.key))
-        why = self.refusal()
+        failure = self.failureResultOf(self.done, NotTheNodeDialled)
+        self.assertEqual(failure.value.answered, PROXY.id, "it proved who it is")
+        why = str(failure.value)
         self.assertIn(f"it is node {wire.ids.wireId(PROXY.id)}, not node "
                       f"{wire.ids.wireId(NODE.id)}, which was asked for", why)
         self.assertEqual(sent(link), [])
@@ -229,3 +234,90 @@ class UnreachableTests(SynchronousTestCase):
         reason = self.failureResultOf(asked, ClientError).getErrorMessage()
         self.assertEqual(reason, "cannot reach 127.0.0.1:1: Connection was refused by "
                          "other side: 111: Connection refused")
+
+
+class FixedRandom:
+    """An rng whose every draw is ``value``."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def random(self):
+        return self.value
+
+
+class BusyTests(SynchronousTestCase):
+    """
+    Eight ``bazaar status`` at once from one machine: the tracker answers
+    one address group 2 ``members`` a second, in bursts of 4, and dropped
+    the rest unsaid, so four of them failed after 10 s with "no answer".
+    It now answers them ``busy``, with the wait until one would be
+    answered, and the client waits that out (with up to half as long
+    again of jitter) and asks again on the same link, within its timeout;
+    if the wait would pass it, it fails at once, saying the tracker was
+    busy and how often it asked.
+    """
+
+    def asker(self, deadline=10.0, jitter=0.0):
+        self.clock = Clock()
+        self.done = defer.Deferred()
+        asker = _Asker(wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS), Members(), MemberList,
+                       self.done, asked=TRACKER, address="127.0.0.1:7700",
+                       clock=self.clock, deadline=deadline, rng=FixedRandom(jitter))
+        link = Link(asker, self.clock, LinkSettings(ping_interval=0), inbound=False)
+        link.makeConnection(ChannelTransport(decode(NODE.key)))
+        sent(link)
+        feed(link, wire.ThisIsYou(2**31 + 5, 0))
+        self.assertEqual(sent(link), [Members()])
+        return link
+
+    def busy(self, after):
+        return wire.Error("busy", "members: 2 a second for your address group; ask "
+                                  "again in 300 ms", retry_after=after)
+
+    def test_askedAgainOnceTheWaitIsOver(self):
+        link = self.asker(jitter=0.5)
+        feed(link, self.busy(300))
+        self.clock.advance(0.37)
+        self.assertEqual(sent(link), [], "not before 300 ms and its jitter (a quarter)")
+        self.clock.advance(0.01)
+        self.assertEqual(sent(link), [Members()])
+        feed(link, self.busy(300))
+        self.clock.advance(0.38)
+        self.assertEqual(sent(link), [Members()])
+        feed(link, MemberList((), 0))
+        self.assertEqual(self.successResultOf(self.done), MemberList((), 0))
+        self.assertEqual(self.clock.getDelayedCalls(), [], "no wait left behind")
+
+    def test_aWaitPastTheDeadlineFailsAtOnce(self):
+        link = self.asker(deadline=1.0)
+        feed(link, self.busy(600))
+        self.clock.advance(0.6)
+        self.assertEqual(sent(link), [Members()])
+        feed(link, self.busy(600))
+        self.assertEqual(
+            str(self.failureResultOf(self.done, ClientError).value),
+            "the tracker was busy: asked 2 times, answered busy every time (it "
+            "answers a few such questions a second); its next answer would come after "
+            "the timeout: ask again later, or give a longer --timeout")
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_theWaitEndsWithTheQuestion(self):
+        """A question given up (its timeout: the Deferred is cancelled)
+        while it waits leaves no call behind to ask again."""
+        link = self.asker()
+        feed(link, self.busy(300))
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        self.done.cancel()
+        self.failureResultOf(self.done, defer.CancelledError)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.clock.advance(1)
+        self.assertEqual(sent(link), [])
+
+    def test_aBusyWithoutAWaitIsARefusal(self):
+        """A transfer's busy names no wait (protocol.md §19.1): the
+        question fails, as any refusal does."""
+        link = self.asker()
+        feed(link, wire.Error("busy", "all 64 transfer connections are taken"))
+        self.assertEqual(str(self.failureResultOf(self.done, ClientError).value),
+                         "refused: busy: all 64 transfer connections are taken")

@@ -58,6 +58,20 @@ class StateRateTests(SynchronousTestCase):
                            host="10.1.0.1")
         self.assertEqual(self.answered(other, 3), 3)
 
+    def test_pastTheRateIsAnsweredBusy(self):
+        """A state over the rate was dropped unsaid; it is now answered
+        busy, with the milliseconds until a state would be answered (a
+        tenth of a second at 10 a second), and is, then."""
+        link = provenLink(self.node, records.identity(100), purpose=STATUS,
+                          host="10.9.0.1")
+        self.assertEqual(self.answered(link, 20), 20)
+        feed(link, State())
+        [answer] = sent(link)
+        self.assertEqual((answer.code, answer.retry_after), ("busy", 100))
+        self.assertLess(len(wire.encode(answer)), 128, "no frame for a state")
+        self.market.clock.advance(0.1)
+        self.assertEqual(self.answered(link, 1), 1)
+
 
 class StateBytesTests(SynchronousTestCase):
     """
@@ -93,6 +107,24 @@ class StateBytesTests(SynchronousTestCase):
                            host="10.1.0.1")
         feed(other, State())
         self.assertEqual([type(m) for m in sent(other)], [NodeState])
+
+    def test_framesSpentAreAnsweredBusy(self):
+        """A state whose frames are spent is answered busy, with the wait
+        until its group may be sent a frame again, never dropped unsaid."""
+        link = provenLink(self.node, records.identity(100), purpose=STATUS,
+                          host="10.9.0.1")
+        answers = []
+        for _ in range(6):
+            feed(link, State())
+            answers += sent(link)
+        busy = [m for m in answers if type(m) is wire.Error]
+        self.assertEqual(len(answers), 6)
+        self.assertTrue(busy)
+        self.assertEqual({m.code for m in busy}, {"busy"})
+        self.assertTrue(all(0 < m.retry_after <= 500 for m in busy), busy)
+        self.market.clock.advance(busy[-1].retry_after / 1000)
+        feed(link, State())
+        self.assertEqual([type(m) for m in sent(link)], [NodeState])
 
 
 class StrangerTests(SynchronousTestCase):

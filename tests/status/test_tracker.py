@@ -72,16 +72,47 @@ class MemberQuestionTests(TrackerIndexCase):
         for number in range(700):
             registry.join(number + 1, f"10.{number // 200}.{number % 200}.1", 4001)
         asker, _ = self.join(0, peer_host="10.2.0.1")
-        sent = 0
+        sent, busy = 0, []
         for _ in range(400):
             asker.say(Members())
-            sent += sum(len(wire.encode(answer)) for answer in asker.heard())
+            for answer in asker.heard():
+                if type(answer) is wire.Error:
+                    busy.append(answer)
+                else:
+                    sent += len(wire.encode(answer))
         self.assertLessEqual(sent, 2 * MEMBERS_RATE * 65536)
         self.assertGreater(sent, 0)
+        self.assertEqual(len(busy), 400 - 2 * MEMBERS_RATE)
+        self.assertLess(max(len(wire.encode(answer)) for answer in busy), 128)
         other, _ = self.join(0, peer_host="10.9.0.1")
         other.say(Members())
         [answer] = other.heard()
         self.assertEqual(answer.total, 700)
+
+
+    def test_pastTheRateIsAnsweredBusy(self):
+        """
+        Eight ``bazaar status`` at once from one machine: four were
+        answered (a burst) and four dropped unsaid, failing after 10 s.
+        A question past the rate is now answered ``busy`` with the
+        milliseconds until one would be answered, and is, then: about a
+        hundred bytes, nothing built, for a twenty-byte question.
+        """
+        self.join(4001, peer_host="10.1.0.1")
+        askers = [self.join(0, peer_host=f"10.2.0.{n + 1}")[0] for n in range(8)]
+        first = [type(asker.say(Members()) or asker.heard()[0]) for asker in askers]
+        self.assertEqual(first, [MemberList] * 4 + [wire.Error] * 4)
+        self.tracker.clock.advance(0.2)
+        askers[4].say(Members())
+        [busy] = askers[4].heard()
+        self.assertEqual((busy.code, busy.retry_after), ("busy", 300))
+        self.assertIn("members: 2 a second for your address group; ask again in 300 ms",
+                      busy.info)
+        self.assertLess(len(wire.encode(busy)), 128)
+        self.assertEqual(len(self.built), 1)
+        self.tracker.clock.advance(0.3)
+        askers[4].say(Members())
+        self.assertEqual([type(answer) for answer in askers[4].heard()], [MemberList])
 
 
 class StatusClientsAreNoNodesTests(TrackerIndexCase):

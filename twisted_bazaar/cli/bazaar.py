@@ -53,6 +53,7 @@ from twisted_bazaar.files.names import itemHash
 from twisted_bazaar.status.client import (
     DEFAULT_TIMEOUT,
     ClientError,
+    NotTheNodeDialled,
     WrongPort,
     askNode,
     askState,
@@ -481,6 +482,12 @@ def node(reactor, args):
         state = yield askState(reactor, address, args.timeout, dialled, operator)
     except WrongPort:
         raise
+    except NotTheNodeDialled as other:
+        # Another node answered there, and proved it: no relay is in
+        # question, the key given is another node's.
+        raise ClientError(f"the key in {args.data_dir} is node {wireId(dialled)}'s, "
+                          f"not that of the node at {address} (node "
+                          f"{wireId(other.answered)})") from None
     except ClientError as direct:
         # A node at home listed at that address, which nobody dials, is
         # reached through its relay.
@@ -692,8 +699,8 @@ def marketScheme(members, installed, chosen=None):
     if chosen is not None:
         if counts and chosen not in counts:
             raise ClientError(f"no live node runs the {chosen} scheme; the "
-                              f"market's nodes run {running}: give --discovery "
-                              f"{ranked[0]}")
+                              f"market's nodes run {running}: "
+                              f"{_schemesToGive(ranked, votes)}")
         return chosen
     if not counts:
         return DEFAULT_SCHEME
@@ -705,6 +712,19 @@ def marketScheme(members, installed, chosen=None):
         raise ClientError(f"the market's nodes run several schemes, {running}: "
                           f"give --discovery with the one to buy through")
     return usable[0]
+
+
+def _schemesToGive(ranked, votes):
+    """Which --discovery to give: the scheme with the most votes, or
+    every one tied with it (a market split evenly has no one to name)."""
+    tied = [scheme for scheme in ranked if votes[scheme] == votes[ranked[0]]]
+    if len(tied) == 1:
+        return f"give --discovery {tied[0]}"
+    named = " or ".join(f"--discovery {scheme}" for scheme in tied[:_SHOWN_SCHEMES])
+    if len(tied) > _SHOWN_SCHEMES:
+        more = len(tied) - _SHOWN_SCHEMES
+        named += f" (or one of the {more} more schemes tied with them)"
+    return f"give {named}, which the market's address groups are split between"
 
 
 # -- text -----------------------------------------------------------------------

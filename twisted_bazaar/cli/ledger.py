@@ -10,6 +10,7 @@ import json
 import sys
 import time
 
+from twisted_bazaar.base.words import plural
 from twisted_bazaar.cli.common import addVersion, emit
 from twisted_bazaar.store import StoreError, readState
 
@@ -40,20 +41,30 @@ def _times(line):
     return f" x{line['units']}" if line["units"] != 1 else ""
 
 
+def _counted(entries, what):
+    """The units of a ledger's entries, as the buyer's log (``all wants
+    met: 3 in the bag``) and the node's start (``bag: 3 (apple x2, fig
+    x1)``) count them, and how many entries hold them when that differs
+    (``3 (2 purchases)``)."""
+    units = sum(entry["units"] for entry in entries)
+    return f"{units}" if units == len(entries) else \
+        f"{units} ({plural(len(entries), what)})"
+
+
 def render(state):
     """The human-readable form."""
     lines = [f"node id: {state['node_id'] if state['node_id'] is not None else '-'}"]
     inventory = state["inventory"]
     lines.append("inventory: " + (", ".join(f"{item} {units}" for item, units
                                             in inventory.items()) or "-"))
-    lines.append(f"sales: {len(state['sales'])}")
+    lines.append(f"sales: {_counted(state['sales'], 'sale')}")
     for sale in state["sales"]:
         lines.append(f"  {_when(sale['time'])}  buy {sale['buy_id']}  {sale['item']}"
                      f"{_times(sale)} to {sale['buyer']}")
     if state["copies"]:
         lines.append("copies sold before, counted: " + ", ".join(
             f"{item} {sold}" for item, sold in state["copies"].items()))
-    lines.append(f"bag: {len(state['bag'])}")
+    lines.append(f"bag: {_counted(state['bag'], 'purchase')}")
     for purchase in state["bag"]:
         lines.append(f"  {_when(purchase['time'])}  buy {purchase['buy_id']}  "
                      f"{purchase['item']}{_times(purchase)} from {purchase['seller']}")

@@ -53,7 +53,7 @@ from twisted_bazaar.core.reaching import Reaching
 from twisted_bazaar.core.sessionhandlers import SessionHandlers
 from twisted_bazaar.core.trackersrelay import TrackersRelay
 from twisted_bazaar.identity.proofs import REGISTER
-from twisted_bazaar.net.handshake import LinkHandshake
+from twisted_bazaar.net.handshake import PLAIN, LinkHandshake, channelKey
 from twisted_bazaar.net.link import ILinkOwner, Link
 from twisted_bazaar.net.reconnect import Reconnector
 
@@ -327,7 +327,7 @@ class Membership(SessionHandlers, TrackersRelay, Service):
     def _named(self, link, answer):
         handshake = self._handshake
         fault = _namingFault(answer, None if handshake is None or handshake.ownKey is None
-                             else self.node.identity.id)
+                             else self.node.identity.id, channelKey(link.transport))
         if fault is not None:
             link.protocolError("wtf", fault, close=True)
             return
@@ -456,11 +456,21 @@ def _at(client):
     return " " + client.what.removeprefix("the tracker ")
 
 
-def _namingFault(answer, own_id):
+def _namingFault(answer, own_id, channel=PLAIN):
     """Why a thisisyou cannot be taken by a node whose key's id is
-    ``own_id`` (None: no key), or None."""
+    ``own_id`` (None: no key), on a connection whose channel proved the
+    key ``channel`` (L{channelKey}), or None."""
     if (answer.key is None) != (answer.nonce is None):
         return "thisisyou names the tracker's key and nonce together, or neither"
+    if answer.key is not None and channel is not PLAIN and answer.key != channel:
+        # The node's proof names the key of thisisyou as its verifier:
+        # it must be the key of the peer at the other end of this
+        # channel, as a thisisme's must (protocol.md §2.1), never one the
+        # sender only said.
+        if channel is None:
+            return "thisisyou names a key on a connection whose channel proved none"
+        return ("thisisyou names a key that is not the one this connection's channel "
+                "proved")
     if own_id is not None and answer.id != own_id:
         # A node with a key is its key's id, at every tracker: one that
         # took another (a lying tracker's) said it, with its key, in

@@ -26,7 +26,8 @@ MAX_PIECES = 4096
 
 errorCode("nofile", "this node shares no file with that hash (any more)")
 errorCode("badrange", "the range asked for is not inside the file")
-errorCode("busy", "this node serves too many transfers; try another seller")
+errorCode("busy", "the answerer is too busy now: a status question is answered after "
+                  "retryAfter ms, a transfer by another seller")
 
 checkPieceSize = intIn(1, MAX_SIZE, "a piece size from 1 to 2^53")
 

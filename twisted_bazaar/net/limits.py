@@ -89,6 +89,12 @@ PING_LIMIT = declareBucket(
     flag="--ping-rate", owner=__name__)
 
 
+#: A token, less what floating point loses in adding up its parts: an
+#: asker told to wait (L{TokenBucket.wait}) that waits just that long is
+#: answered, not told to wait another millisecond.
+_WHOLE = 1.0 - 1e-9
+
+
 class TokenBucket:
     """A token bucket: ``rate`` tokens a second, holding at most ``burst``."""
 
@@ -105,11 +111,19 @@ class TokenBucket:
         one) is taken."""
         tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if tokens < 1.0:
+        if tokens < _WHOLE:
             self.tokens = tokens
             return False
         self.tokens = tokens - cost
         return True
+
+    def wait(self, now):
+        """Seconds from ``now`` until a whole token is held (0 if one is):
+        when a refused asker may ask again."""
+        tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        if tokens >= _WHOLE:
+            return 0.0
+        return (1.0 - tokens) / self.rate
 
 
 class GroupRates:
@@ -144,6 +158,12 @@ class GroupRates:
         if len(buckets) > self.remembered:
             buckets.popitem(last=False)
         return bucket.take(now, cost)
+
+    def wait(self, group, now):
+        """Seconds from ``now`` until the group may have one more (0 if
+        it may now): what an asker refused by L{take} is told."""
+        bucket = self._buckets.get(group)
+        return 0.0 if bucket is None else bucket.wait(now)
 
 
 def spend(errors, now, limit):

@@ -39,8 +39,23 @@ def roundDelay(seconds):
 
 def _reason(failure):
     """A failure's message, without the full stop Twisted often ends it
-    with (the log line goes on after it)."""
+    with (the log line goes on after it); a TLS handshake's failure (a
+    tracker reached over ``tls:``) in words, not pyOpenSSL's list of
+    (library, function, reason) tuples."""
+    if failure.check("OpenSSL.SSL.Error"):
+        return f"the TLS handshake failed: {tlsReasons(failure.value)}"
     return failure.getErrorMessage().rstrip(". ")
+
+
+def tlsReasons(error):
+    """The reasons of a pyOpenSSL error (``[('SSL routines', '',
+    'certificate verify failed')]``), joined: ``certificate verify
+    failed``; its text if it holds no such list."""
+    errors = error.args[0] if error.args else None
+    if isinstance(errors, list) and errors and all(
+            isinstance(each, tuple) and len(each) == 3 for each in errors):
+        return "; ".join(str(each[2]) for each in errors)
+    return str(error).rstrip(". ")
 
 
 #: How many times probe_interval the wait between probes grows to, at

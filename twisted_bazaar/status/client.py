@@ -7,7 +7,10 @@ answering pings), so it obeys docs/protocol.md like any peer.  Where it
 connects is an L{Address} (L{twisted_bazaar.base.address}), in any form a
 user types.  A node it asks must be who it says (its ``thisisme`` names
 the key its channel proved) and, when the client knows which node it
-wants, that node: a stranger at the address (a proxy) is refused.
+wants, that node: a stranger at the address (a proxy) is refused.  A
+question answered ``busy`` (over the answerer's rate, protocol.md §12a)
+is asked again on the same link once the wait it names is over, for as
+long as the client's timeout allows.
 """
 
 import random
@@ -17,7 +20,7 @@ from twisted.internet.endpoints import clientFromString, connectProtocol
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.status.messages import NodeState, State
+from twisted_bazaar.status.messages import BUSY, NodeState, State
 from twisted_bazaar.status.operator import operatorProof
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint
@@ -48,6 +51,15 @@ class ClientError(Exception):
 class WrongPort(ClientError):
     """What answered is known, and is not what was asked for: a relay's
     port, or the tracker's where a node was asked for."""
+
+
+class NotTheNodeDialled(ClientError):
+    """A node that proved who it is answered, and it is not the node
+    dialled (``answered``: its id)."""
+
+    def __init__(self, why, answered):
+        super().__init__(why)
+        self.answered = answered
 
 
 #: The start of what a relay says to a connection that does not open or
@@ -86,10 +98,16 @@ class _Asker:
     """
 
     def __init__(self, hello, question, answer_type, done, dialled=None,
-                 asked="a node", address="the address"):
+                 asked="a node", address="the address", clock=None, deadline=None,
+                 rng=random):
         """
         @param asked: who is asked, in words (``the tracker``, ``a node``).
         @param address: where, in words.
+        @param clock: the clock of the waits a ``busy`` names, and
+            ``deadline`` (its seconds) the time past which none is waited
+            for; without a clock, a ``busy`` fails the question.
+        @param rng: draws each wait's jitter (up to half as long again),
+            so that askers told the same wait do not all come back at once.
         """
         self.hello = hello
         self.question = question
@@ -98,13 +116,61 @@ class _Asker:
         self.dialled = dialled
         self.asked = asked
         self.address = address
+        self.clock = clock
+        self.deadline = deadline
+        self.rng = rng
+        #: Times the question was asked, and answered busy.
+        self.asks = 0
+        self.busy = 0
+        #: The call that asks again, while a busy's wait runs.
+        self._again = None
+        done.addBoth(self._stopWaiting)
 
     def linkMade(self, link):
         link.send(self.hello)
 
+    def _ask(self, link):
+        self._again = None
+        self.asks += 1
+        question = self.question
+        link.send(question(link) if callable(question) else question)
+
+    def _stopWaiting(self, result):
+        if self._again is not None and self._again.active():
+            self._again.cancel()
+        self._again = None
+        return result
+
+    def _busy(self, link, message):
+        """
+        The question was over the answerer's rate: ask again once the
+        wait it names (and a jitter) is over, if that is before the
+        deadline; else fail at once, saying so.  Whether it was taken.
+        """
+        if (message.code != BUSY or message.retry_after is None or self.clock is None
+                or link.peer_id is None):
+            return False
+        self.busy += 1
+        wait = message.retry_after / 1000 * (1 + self.rng.random() / 2)
+        if self.deadline is not None and self.clock.seconds() + wait > self.deadline:
+            self._fail(link, f"{self.busyStory()}; its next answer would come after "
+                             f"the timeout: ask again later, or give a longer --timeout")
+            return True
+        self._again = self.clock.callLater(wait, self._ask, link)
+        return True
+
+    def busyStory(self):
+        """What the busy answers said, in words."""
+        times = "once" if self.asks == 1 else f"{self.asks} times"
+        return (f"{self.asked} was busy: asked {times}, answered busy "
+                f"{'every time' if self.busy == self.asks else f'{self.busy} times'} "
+                f"(it answers a few such questions a second)")
+
     def messageReceived(self, link, message):
         kind = type(message)
         if kind is wire.Error:
+            if self._busy(link, message):
+                return
             why = f"refused: {message.code}: {message.info}"
             if link.peer_id is None and message.code == "notiy" and self.asked == TRACKER:
                 # Only a node says notiy (protocol.md §13).
@@ -121,13 +187,15 @@ class _Asker:
             if kind is wire.ThisIsMe:
                 why = nodeRefusal(link, message, self.dialled)
                 if why is not None:
-                    self._fail(link, f"the node that answered is not to be asked: "
-                                     f"{why}")
+                    why = f"the node that answered is not to be asked: {why}"
+                    proven = LinkHandshake().hear(
+                        message, channel=channelKey(link.transport)) is None
+                    self._fail(link, why, (lambda text: NotTheNodeDialled(
+                        text, message.id)) if proven else ClientError)
                     return
             if kind in (wire.ThisIsYou, wire.ThisIsMe):
                 link.identified(message.id)
-                question = self.question
-                link.send(question(link) if callable(question) else question)
+                self._ask(link)
         elif kind is self.answer_type:
             if not self.done.called:
                 self.done.callback(message)
@@ -159,7 +227,7 @@ class _Asker:
 
 
 def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
-        expected=None, dialled=None, asked="a node", relay=None):
+        expected=None, dialled=None, asked="a node", relay=None, rng=random):
     """
     Ask one question at an L{Address}, of whoever answers there, or only
     of the holder of the key C{expected} (32 raw bytes: a pinned tracker),
@@ -169,9 +237,11 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
 
     @param asked: who is asked, in words, for the reason a connection to
         something else fails (``the tracker``; ``a node``).
+    @param rng: draws the jitter of the waits a ``busy`` answer names.
     @return: a Deferred firing with the answer, or failing with
         L{ClientError} (with the reason) on refusal, a lost connection,
-        an unreachable address, or after ``timeout`` seconds.
+        an unreachable address, or after ``timeout`` seconds; a ``busy``
+        answer is waited out and the question asked again meanwhile.
     """
     channel = ChannelKey.generate()
 
@@ -182,9 +252,9 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
         return connectProtocol(endpoint, protocol)
 
     done = defer.Deferred()
-    link = Link(_Asker(hello, question, answer_type, done, dialled, asked,
-                       str(address)), reactor,
-                LinkSettings(handshake_timeout=timeout), inbound=False)
+    asker = _Asker(hello, question, answer_type, done, dialled, asked, str(address),
+                   reactor, reactor.seconds() + timeout, rng)
+    link = Link(asker, reactor, LinkSettings(handshake_timeout=timeout), inbound=False)
     if relay is None:
         connecting = connect(address, link)
     else:
@@ -202,6 +272,8 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
     def timedOut(reason):
         reason.trap(defer.TimeoutError)
         why = f"no answer from {address} within {timeout:g} s"
+        if asker.busy:
+            why += f": {asker.busyStory()}"
         if link.transport is not None:
             if channelHash(link.transport) is None:
                 why += (": nothing there answered the encrypted channel's handshake, "
@@ -230,7 +302,7 @@ def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
     through C{relay}, for a node reached through one), then ask."""
     hello = wire.ThisIsMe(rng.randrange(*CLIENT_IDS), 0, "", purpose=STATUS)
     return ask(reactor, address, hello, question, answer_type, timeout,
-               dialled=dialled, relay=relay)
+               dialled=dialled, relay=relay, rng=rng)
 
 
 def askState(reactor, address, timeout=DEFAULT_TIMEOUT, dialled=None, operator=None,

@@ -11,11 +11,19 @@ The status messages (docs/protocol.md, "Status"):
   messages it noted last, the files it shares, its downloads and its
   last trades with the path each buy took; to
   anyone else, only its public facts (``public``: what it offers).
+
+A question over its rate is answered ``error{busy}`` with ``retryAfter``,
+the milliseconds until it would be answered (L{busy}): never dropped
+unsaid, so an asker knows why it waits and when to ask again.
 """
+
+import math
 
 from twisted_bazaar.wire import (
     ID_LIMIT,
+    Error,
     Message,
+    errorCode,
     field,
     checkFlag,
     checkId,
@@ -41,6 +49,25 @@ from twisted_bazaar.net.recent import IN, OUT, RECENT_SIZE
 from twisted_bazaar.status.relaying import checkRelayUse, relayUseDict
 from twisted_bazaar.wire.core import checkRelay, relayMap
 from twisted_bazaar.wire.ids import wireId
+
+#: The code of a question over its rate (a transfer's too, files.messages).
+BUSY = "busy"
+errorCode(BUSY, "the answerer is too busy now: a status question is answered after "
+                "retryAfter ms, a transfer by another seller")
+
+
+def busy(kind, rate, wait):
+    """
+    The answer to a ``kind`` question over its ``rate`` (a second, for
+    the asker's address group): ``error{busy}`` naming the ``wait`` in
+    seconds, rounded up to whole milliseconds (at least 1), after which
+    it would be answered.  About 120 bytes, built from no state but the
+    rate's, for a question of about 20: never a frame's work.
+    """
+    after = max(1, math.ceil(wait * 1000))
+    return Error(BUSY, f"{kind}: {rate:g} a second for your address group; ask again "
+                       f"in {after} ms", retry_after=after)
+
 
 #: Most entries of ``memberlist.nodes`` and ``nodestate.links``.
 MAX_ENTRIES = 1024

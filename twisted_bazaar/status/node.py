@@ -20,6 +20,7 @@ from twisted_bazaar.status.messages import (
     MAX_TRADES,
     NodeState,
     State,
+    busy,
 )
 from twisted_bazaar.status.operator import provesOperator
 from twisted_bazaar.status.relaying import relayUse
@@ -128,11 +129,13 @@ class NodeStatus:
 
     def _state(self, link, message):
         """Answer within the group's two rates: of questions, and of the
-        frames sent (the answer built is dropped if the group's frames are
-        spent: the question rate bounds that work)."""
+        frames sent (the answer built is not sent if the group's frames
+        are spent: the question rate bounds that work).  Past either, the
+        asker is answered ``busy``, with when to ask again (a hundred
+        bytes, no more than the question rate's worth)."""
         group, now = groupOf(link), self.node.clock.seconds()
         if not self._rates.take(group, now):
-            link.dropOverRate(message.TYPE, STATE_RATE)
+            link.send(busy(message.TYPE, STATE_RATE, self._rates.wait(group, now)))
             return
         identity = self.node.identity
         operator = provesOperator(identity and identity.key,
@@ -141,7 +144,7 @@ class NodeStatus:
         limit = frameLimit(link)
         answer = fitted(state, limit)
         if not self._frames.take(group, now, len(wire.encode(answer)) / limit):
-            link.dropOverRate(message.TYPE, STATE_FRAMES)
+            link.send(busy(message.TYPE, STATE_FRAMES, self._frames.wait(group, now)))
             return
         link.send(answer)
 

@@ -15,11 +15,12 @@ from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.fitting import countFitting, frameLimit
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.wire.ids import wireId
-from twisted_bazaar.status.messages import MAX_ENTRIES, MemberList, Members
+from twisted_bazaar.status.messages import MAX_ENTRIES, MemberList, Members, busy
 from twisted_bazaar.tracker.extension import ITrackerExtension, ITrackerExtensionPlugin
 
 #: ``members`` answered a second for the connections of one address group
-#: together, in bursts of twice that; past it, dropped.  A memberlist is a
+#: together, in bursts of twice that; past it, answered ``error{busy}``
+#: with the wait until one would be (L{busy}).  A memberlist is a
 #: frame (64 KiB at the default --frame-limit) for a 20-byte question:
 #: at the tracker's question rate (400 a second) one asking group that
 #: read what it was sent took 25 MB a second of the tracker's uplink.  A
@@ -70,10 +71,15 @@ class StatusExtension:
         milliseconds, and a question costs its sender a few bytes, so
         answering each question anew let one connection's questions take
         the tracker's whole time.  MEMBERS_RATE a second for one address
-        group, past which a question is dropped: each answer is a frame.
+        group, each answer being a frame; past it the question is answered
+        ``busy``, with when to ask again.  That answer is cheap (a hundred
+        bytes, nothing built), and its number is bounded as the
+        questions' are (the link's query rate, the group's question rate,
+        past which a question is dropped, §12): no amplification.
         """
-        if not self._rates.take(groupOf(link), self.tracker.clock.seconds()):
-            link.dropOverRate(message.TYPE, MEMBERS_RATE)
+        group, now = groupOf(link), self.tracker.clock.seconds()
+        if not self._rates.take(group, now):
+            link.send(busy(message.TYPE, MEMBERS_RATE, self._rates.wait(group, now)))
             return
         limit = frameLimit(self.tracker)
         built_for = (self.tracker.registry.changes, limit)

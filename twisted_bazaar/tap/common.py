@@ -307,6 +307,21 @@ def exitStatusFor(options, reactor, prog):
     return status
 
 
+def serverEndpoint(reactor, description, flag, exitStatus):
+    """
+    The server endpoint of ``flag``'s ``description``; one that does not
+    parse, or whose files cannot be read (an ``ssl:`` endpoint's missing
+    certificate), refuses the start with the reason in one line
+    (L{ExitStatus.refusal}), undoing what it made (the tracker's new
+    state directory, a node's new data dir): it fails as a start whose
+    port is taken does, leaving nothing behind, and without a traceback.
+    """
+    try:
+        return serverFromString(reactor, description)
+    except (ValueError, TypeError, OSError) as e:
+        raise exitStatus.refusal(f"{flag}: bad endpoint: {e}") from None
+
+
 def addMetrics(parent, reactor, options, metrics, exitStatus):
     """
     With ``--metrics``, serve the metrics (a L{NodeMetrics} or
@@ -315,10 +330,7 @@ def addMetrics(parent, reactor, options, metrics, exitStatus):
     the daemon with the reason, as ``--listen`` does.
     """
     description = options["metrics"]
-    try:
-        endpoint = serverFromString(reactor, description)
-    except (ValueError, TypeError) as e:
-        raise SystemExit(exitStatus.line(f"--metrics: bad endpoint: {e}"))
+    endpoint = serverEndpoint(reactor, description, "--metrics", exitStatus)
     ListeningService(reactor, endpoint, metricsSite(metrics.registry), "metrics",
                      onFailure=exitStatus.fail,
                      description=description).setServiceParent(parent)
@@ -333,10 +345,7 @@ def addWebView(parent, reactor, options, tracker, exitStatus):
     cannot listen ends the daemon with the reason, as ``--listen`` does.
     """
     description = options["web"]
-    try:
-        endpoint = serverFromString(reactor, description)
-    except (ValueError, TypeError) as e:
-        raise SystemExit(exitStatus.line(f"--web: bad endpoint: {e}"))
+    endpoint = serverEndpoint(reactor, description, "--web", exitStatus)
     # A node is shown silent once it has missed three rounds of questions.
     view = MarketView(reactor, silent=max(SILENT, 3 * options["web-poll"]))
     # It asks as a keyless status client, through the channel as any peer.

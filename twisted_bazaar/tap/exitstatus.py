@@ -89,6 +89,15 @@ class ExitStatus:
         at exit, once they have stopped (a node's store is closed)."""
         self._undo.append(undo)
 
+    def refusal(self, why):
+        """The start is refused (before the reactor runs, while twistd
+        builds the service): undo what it made (L{undoOnFailedStart}),
+        and the C{SystemExit} to raise, its one line saying why."""
+        undo, self._undo = self._undo, []
+        for f in undo:
+            f()
+        return SystemExit(self.line(why))
+
     def line(self, why):
         return f"{self.prog}: error: {why}"
 

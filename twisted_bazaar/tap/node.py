@@ -398,8 +398,19 @@ def makeService(options):
     exitStatus.undoOnFailedStart(made.undo)
     site = NodeSite(listen, trackers, options["listen"],
                     [str(t) for t in options.trackers], listenInterface(options["listen"]))
+    service, parts, metrics = _served(reactor, options, state, site, exitStatus, made)
+    _exitsWhenDone(reactor, options, service, parts, exitStatus)
+    if metrics is not None:
+        addMetrics(service, reactor, options, metrics, exitStatus)
+    holdDataDir(reactor, service, state, parts.roles.get("seller"))
+    return service
+
+
+def _served(reactor, options, state, site, exitStatus, made):
+    """The node's service, parts and metrics (None without --metrics),
+    as its options say."""
     try:
-        service, parts, metrics = serveNode(
+        return serveNode(
             reactor, state, site, nodeConfig(options), options.scheme, options.roles,
             (options["retry-initial"], options["retry-max"]), exitStatus.fail,
             meter=NodeMetrics if options["metrics"] is not None else None,
@@ -409,20 +420,22 @@ def makeService(options):
         # fix, said in one line rather than a traceback.
         made.undo()
         raise SystemExit(exitStatus.line(str(e)))
+
+
+def _exitsWhenDone(reactor, options, service, parts, exitStatus):
+    """
+    A buyer told to exit when done that cannot get a file it bought is
+    not done: it exits GAVE_UP, saying why; with --give-up-after, one
+    that has not got its wants by then gives up too.
+    """
     roles = parts.roles
     fetcher = getattr(roles.get("buyer"), "fetcher", None)
     if fetcher is not None and roles["buyer"].exit_when_done:
-        # A buyer told to exit when done that cannot get a file it bought
-        # is not done: it exits GAVE_UP, saying why.
         fetcher.onGaveUp = lambda why: exitStatus.fail(why, GAVE_UP)
     if options["give-up-after"] is not None:
         GiveUp(reactor, parts.node, roles["buyer"], options["give-up-after"],
                exitStatus.fail, " or ".join(str(t) for t in options.trackers)
                ).setServiceParent(service)
-    if metrics is not None:
-        addMetrics(service, reactor, options, metrics, exitStatus)
-    holdDataDir(reactor, service, state, roles.get("seller"))
-    return service
 
 
 def _relay(reactor, options):

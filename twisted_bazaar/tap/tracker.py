@@ -5,11 +5,7 @@ import resource
 
 from twisted.application.service import MultiService
 from twisted.internet.abstract import isIPv6Address
-from twisted.internet.endpoints import (
-    TCP4ServerEndpoint,
-    TCP6ServerEndpoint,
-    serverFromString,
-)
+from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.python import usage
 
 from twisted_bazaar.metrics.tracker import TrackerMetrics
@@ -35,6 +31,7 @@ from twisted_bazaar.tap.common import (
     exitStatusFor,
     addWebView,
     param,
+    serverEndpoint,
 )
 from twisted_bazaar.tap.endpoints import (
     checkServerEndpoint,
@@ -180,30 +177,14 @@ def makeService(options):
     exitStatus = exitStatusFor(options, reactor, "twistd bazaar-tracker")
     stopOnce(reactor)
     freezeStart(options, reactor)
-    try:
-        endpoint = serverFromString(reactor, options["listen"])
-    except (ValueError, TypeError) as e:
-        raise SystemExit(exitStatus.line(f"--listen: bad endpoint: {e}"))
-    registered = options["registered-limit"]
-    if registered is None:
-        watched = options["web"] is not None
-        registered = registeredLimit(openFiles(), options["pending-limit"],
-                                     MAX_STREAMS if watched else 0, watched)
-    made = []
-    try:
-        identity = trackerIdentity(options["data-dir"],
-                                   defaultStateDir(options["listen"], os.environ), made)
-    except StartupError as e:
-        unmake(made)
-        raise SystemExit(exitStatus.line(str(e)))
-    # A port that is taken (or any failure before the reactor runs)
-    # leaves no new key folder behind.
-    exitStatus.undoOnFailedStart(lambda: unmake(made))
+    endpoint = serverEndpoint(reactor, options["listen"], "--listen", exitStatus)
+    identity = _keptIdentity(options, exitStatus)
     service, tracker = serveTracker(
         reactor, identity, endpoint, options.linkSettings(), exitStatus.fail,
         options["listen"], pending_limit=options["pending-limit"],
         pending_group_limit=options["pending-group-limit"],
-        registered_limit=registered, connection_rate=options["connection-rate"])
+        registered_limit=_registeredLimit(options),
+        connection_rate=options["connection-rate"])
     if options["relay-reservations"]:
         service.relayService = relayService(reactor, options, tracker, exitStatus)
     if options["metrics"] is None and options["web"] is None:
@@ -215,3 +196,33 @@ def makeService(options):
     if options["web"] is not None:
         addWebView(parent, reactor, options, tracker, exitStatus)
     return parent
+
+
+def _registeredLimit(options):
+    """--registered-limit, or by default what the open-file limit
+    allows (see L{registeredLimit})."""
+    registered = options["registered-limit"]
+    if registered is None:
+        watched = options["web"] is not None
+        registered = registeredLimit(openFiles(), options["pending-limit"],
+                                     MAX_STREAMS if watched else 0, watched)
+    return registered
+
+
+def _keptIdentity(options, exitStatus):
+    """
+    The tracker's key, kept in --data-dir or its default state directory
+    (made there the first time).  A start that fails from here on (a
+    port taken, an endpoint of --metrics or --web that does not parse,
+    any failure before the reactor runs) removes the key and the folders
+    it made: it leaves no new state directory behind.
+    """
+    made = []
+    try:
+        identity = trackerIdentity(options["data-dir"],
+                                   defaultStateDir(options["listen"], os.environ), made)
+    except StartupError as e:
+        unmake(made)
+        raise SystemExit(exitStatus.line(str(e)))
+    exitStatus.undoOnFailedStart(lambda: unmake(made))
+    return identity

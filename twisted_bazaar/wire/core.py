@@ -21,6 +21,7 @@ from twisted_bazaar.wire.codec import (
     checkPort,
     clipInfo,
     idList,
+    intIn,
     message,
     text,
     ERROR_CODES,
@@ -37,6 +38,9 @@ def _code(value, name):
 
 
 _code.fast = "type({v}) is str and {v} in ERROR_CODES"
+#: The longest wait an ``error{busy}`` may name: an hour, in milliseconds.
+MAX_RETRY_AFTER = 3_600_000
+checkRetryAfter = intIn(0, MAX_RETRY_AFTER, "a wait in milliseconds from 0 to 3,600,000")
 _exclude = idList(0, MAX_EXCLUDE)
 #: An Ed25519 public key, a handshake nonce, a signature: base64url text
 #: (checked when used: see L{twisted_bazaar.identity.keys}).
@@ -284,3 +288,6 @@ class Error(Message):
     key: str = field(checkKey, default=None)
     sig: str = field(checkSig, default=None)
     buyer_key: str = field(checkKey, default=None)
+    #: With ``busy`` to a question over its rate: the milliseconds after
+    #: which the asker may ask again (docs/protocol.md §12a).
+    retry_after: int = field(checkRetryAfter, default=None)

@@ -27,9 +27,10 @@ def parseSell(text):
     try:
         units = int(count)
     except ValueError:
-        raise ValueError(f"{item}= wants a whole number of units, not {count!r}")
+        raise ValueError(f"{item}={count}: the count of units must be a whole "
+                         f"number, not {count!r}") from None
     if units < 0:
-        raise ValueError(f"{item}= cannot be negative ({units})")
+        raise ValueError(f"{item}={count}: the count of units cannot be negative")
     return item, units
 
 
