@@ -289,7 +289,8 @@ class BoundTests(SynchronousTestCase):
 
     def test_pastTheBoundNoneMoreAndOneLine(self):
         """The 257th and 258th groups are left to the rate limit's close,
-        said once; once a group is let in, a new one is blocked again."""
+        said once (again a minute later at the earliest); once a group is
+        let in, a new one is blocked again."""
         recorded = Socket()
         gate = SynGate(self.clock, recorded, recorded.attach, recorded.detach)
         self.blockAll(gate, MAX_BLOCKED)
@@ -302,8 +303,16 @@ class BoundTests(SynchronousTestCase):
                              ipv4Header(_host(_group(MAX_BLOCKED)))), 0xFFFFFFFF)
         self.clock.advance(1.0)
         self.assertTrue(gate.block(_name(MAX_BLOCKED), 1.0))
+        self.assertFalse(gate.block(_name(MAX_BLOCKED + 1), 1.0))
         self.clock.advance(2.0)
         self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.blockAll(gate, MAX_BLOCKED + 1)
+        self.assertEqual(len([e for e in self.events
+                              if "as many as it holds" in e["log_format"]]), 1)
+        self.clock.advance(syngate.FULL_LINE_EVERY)
+        self.blockAll(gate, MAX_BLOCKED + 1)
+        self.assertEqual(len([e for e in self.events
+                              if "as many as it holds" in e["log_format"]]), 2)
 
     def test_aRealSocketTakesTheProgramAtTheBound(self):
         """The kernel takes the program of MAX_BLOCKED groups on a

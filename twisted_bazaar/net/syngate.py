@@ -52,6 +52,10 @@ _KEEP, _DROP = 0xFFFFFFFF, 0
 #: and so the groups one of L{program}'s holds, far above L{MAX_BLOCKED}.
 MAX_INSTRUCTIONS = 4096
 MAX_PROGRAM_GROUPS = (MAX_INSTRUCTIONS - 7) // 2
+#: Seconds between two lines that the gate holds as many groups as it may
+#: (groups let in and others blocked at the flood's pace would say it at
+#: each).
+FULL_LINE_EVERY = 60.0
 
 
 def _insn(code, jt, jf, k):
@@ -134,9 +138,8 @@ class SynGate:
         self.blocked = {}
         self._attached = False
         self._timer = None
-        #: Whether the line that L{limit} groups are blocked was said (and
-        #: none let in since).
-        self._full = False
+        #: When the line that L{limit} groups are blocked was said last.
+        self._saidFull = None
 
     @classmethod
     def forPort(cls, clock, port):
@@ -151,8 +154,9 @@ class SynGate:
         """
         Turn away ``group``'s new connections for ``seconds`` (at least
         L{SHORTEST_BLOCK}); a group already blocked for longer stays so.
-        Past L{limit} groups, none more is (one line says so, until fewer
-        are): their connections are the rate limit's to close, as before.
+        Past L{limit} groups, none more is (one line says so, at most once
+        a minute): their connections are the rate limit's to close, as
+        before.
 
         @return: whether the group was not blocked and now is (its
             program on the socket, its release timed).
@@ -166,12 +170,13 @@ class SynGate:
             self.blocked[network] = max(known, until)
             return False
         if len(self.blocked) >= self.limit:
-            if not self._full:
-                self._full = True
+            now = self.clock.seconds()
+            if self._saidFull is None or now - self._saidFull >= FULL_LINE_EVERY:
+                self._saidFull = now
                 self.log.info("{limit} address groups are turned away by the kernel "
                               "already, as many as it holds (net.syngate): more that "
-                              "flood are closed one by one until some are let in",
-                              limit=self.limit)
+                              "flood are closed one by one until some are let in "
+                              "(said at most once a minute)", limit=self.limit)
             return False
         return self._install({**self.blocked, network: until})
 
@@ -206,8 +211,6 @@ class SynGate:
             self.stop()
             return False
         self.blocked = blocked
-        if len(blocked) < self.limit:
-            self._full = False
         self._schedule()
         return True
 
