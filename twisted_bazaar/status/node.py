@@ -21,16 +21,13 @@ from twisted_bazaar.status.messages import (
     NodeState,
     State,
 )
-from twisted_bazaar.status.operator import provesOperator
+from twisted_bazaar.status.charges import OperatorProofs, Reserve, StrangerRates
 from twisted_bazaar.status.relaying import relayUse
 from twisted_bazaar.core.node import OVERLAY
 from twisted_bazaar.core.punching import isRelayed
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import accountsHeld
-from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.fitting import frameLimit, halvedToFit
-from twisted_bazaar.net.handshake import channelHash
-from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.net.recent import STATUS
 
 #: The slots of status links (purpose L{STATUS}), and the seconds such a
@@ -62,6 +59,20 @@ STATE_BYTES_LIMIT = declare(
     "status.state-bytes", STATE_FRAMES, "frames/s",
     "nodestate bytes a node sends the links of one address group, all together, "
     "counted in frames of the link's frame limit", group=STATE_FRAMES, owner=__name__)
+#: ``state`` questions, and frames of answers, a second (bursts of twice
+#: that) held for the node's operator alone (L{OPERATOR}): no stranger
+#: spends them, whichever group it asks from.
+OPERATOR_RATE = STATE_RATE
+OPERATOR_LIMIT = declare(
+    "status.operator-state", OPERATOR_RATE, "messages/s",
+    "state questions of the node's operator (who proves the node's key), a "
+    "reserve of their own that no stranger spends", owner=__name__)
+OPERATOR_FRAMES = STATE_FRAMES
+OPERATOR_BYTES_LIMIT = declare(
+    "status.operator-state-bytes", OPERATOR_FRAMES, "frames/s",
+    "nodestate bytes a node sends its operator, counted in frames of the "
+    "link's frame limit: a reserve of their own that no stranger spends",
+    owner=__name__)
 #: The purpose of the links a stranger is told of: the overlay, which
 #: carries searches and no trade (a direct or transfer link names a
 #: seller the node buys from).
@@ -82,8 +93,12 @@ class NodeStatus:
         node.addPurpose(STATUS, STATUS_SLOTS, STATUS_IDLE)
         node.handle(State, self._state)
         self.recent = node.keepRecent()
-        self._rates = GroupRates(STATE_LIMIT)
-        self._frames = GroupRates(STATE_BYTES_LIMIT)
+        self._rates = StrangerRates(STATE_LIMIT)
+        self._frames = StrangerRates(STATE_BYTES_LIMIT)
+        self._proofs = OperatorProofs()
+        now = node.clock.seconds()
+        self._operatorRates = Reserve(OPERATOR_RATE, now)
+        self._operatorFrames = Reserve(OPERATOR_FRAMES, now)
 
     def state(self):
         """This node's whole L{NodeState}, as its operator is told it."""
@@ -127,21 +142,26 @@ class NodeStatus:
         return publicOf(self.state())
 
     def _state(self, link, message):
-        """Answer within the group's two rates: of questions, and of the
-        frames sent (the answer built is dropped if the group's frames are
-        spent: the question rate bounds that work)."""
-        group, now = groupOf(link), self.node.clock.seconds()
-        if not self._rates.take(group, now):
-            link.dropOverRate(message.TYPE, STATE_RATE)
+        """Answer within the asker's two rates: of questions, and of the
+        frames sent (the answer built is dropped if the frames are spent:
+        the question rate bounds that work).  The operator's are its own
+        reserve; a stranger's its group's, or its dialler group's through
+        the node's relay (L{twisted_bazaar.status.charges})."""
+        now = self.node.clock.seconds()
+        operator = self._proofs.proves(self.node.identity, link, message.operator)
+        if operator:
+            rates, frames = self._operatorRates, self._operatorFrames
+        else:
+            rates, frames = self._rates, self._frames
+        if not rates.take(link, now):
+            link.dropOverRate(message.TYPE, OPERATOR_RATE if operator else STATE_RATE)
             return
-        identity = self.node.identity
-        operator = provesOperator(identity and identity.key,
-                                  channelHash(link.transport), message.operator)
         state = self.state() if operator else self.publicState()
         limit = frameLimit(link)
         answer = fitted(state, limit)
-        if not self._frames.take(group, now, len(wire.encode(answer)) / limit):
-            link.dropOverRate(message.TYPE, STATE_FRAMES)
+        cost = len(wire.encode(answer)) / limit
+        if not frames.take(link, now, cost):
+            link.dropOverRate(message.TYPE, OPERATOR_FRAMES if operator else STATE_FRAMES)
             return
         link.send(answer)
 
