@@ -30,7 +30,13 @@ from types import MappingProxyType
 
 from twisted.logger import Logger, LogLevel
 
-from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf, namedGroupOf
+from twisted_bazaar.net.eviction import (
+    Candidate,
+    chooseVictim,
+    groupOf,
+    labelKey,
+    namedGroupOf,
+)
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.wire.ids import shortId, wireId
 
@@ -284,12 +290,20 @@ class Admission:
 
     def left(self, table, link, since):
         """An inbound link that connected at ``since`` is gone: its group
-        keeps its tenure
+        (and the group its relay names for its dialler) keeps its tenure
         (L{twisted_bazaar.net.connections.ConnectionManager.closed})."""
         group = groupOf(link)
         oldest = min((start for other, start in table.since.items()
                       if groupOf(other) == group), default=since)
         table.connections.closed(group, min(since, oldest))
+        label = namedGroupOf(link)
+        if label is not None:
+            # The label the relay names for its dialler keeps its tenure
+            # too (eviction.RelayLabels): churn earns it nothing.
+            oldest = min((start for other, start in table.since.items()
+                          if groupOf(other) == group and namedGroupOf(other) == label),
+                         default=since)
+            table.connections.closed(labelKey(group, label), min(since, oldest))
 
     # -- duplicates ------------------------------------------------------------
 
