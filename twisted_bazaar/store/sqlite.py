@@ -230,8 +230,13 @@ class SQLiteStore(SnapshotReads):
         #: done.
         self._selling = {}
         try:
-            os.makedirs(directory, exist_ok=True)
+            os.makedirs(directory, mode=0o700, exist_ok=True)
             self.new = not os.path.exists(self.path)
+            if self.new:
+                # Its owner's only (sqlite would make it 0666 less the
+                # umask, and its -wal and -shm files as it): the bag,
+                # the trades and their sellers are the operator's.
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             self._db = sqlite3.connect(self.path, isolation_level=None,
                                        check_same_thread=False)
         except (OSError, sqlite3.Error) as e:
