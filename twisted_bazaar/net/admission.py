@@ -37,7 +37,7 @@ from twisted_bazaar.net.eviction import (
     labelKey,
     namedGroupOf,
 )
-from twisted_bazaar.net.recent import STATUS
+from twisted_bazaar.net.recent import STATUS_PURPOSES
 from twisted_bazaar.wire.ids import shortId, wireId
 
 #: The recycled purposes of a node that recycles none.
@@ -282,7 +282,7 @@ class Admission:
             return False
         # A status client's link comes and goes with each question: no
         # news to the operator (docs/running.md, Logs).
-        routine = victim.purpose == STATUS
+        routine = victim.purpose in STATUS_PURPOSES
         victim.peerLine(LogLevel.debug if routine else LogLevel.info,
                         "evicting {peer} to make room for a new link", self.log)
         victim.refuse("noslots", "evicted to make room for a new link", routine)

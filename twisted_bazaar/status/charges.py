@@ -17,7 +17,7 @@ from twisted_bazaar.net.admission import RELAYED_GROUPS
 from twisted_bazaar.net.eviction import groupOf, namedGroupOf
 from twisted_bazaar.net.handshake import channelHash
 from twisted_bazaar.net.limits import GroupRates, TokenBucket
-from twisted_bazaar.status.operator import provesOperator
+from twisted_bazaar.identity.operator import provesOperator
 
 #: Connections whose operator's proof is remembered (each checked once:
 #: a signature's check is the dearest part of a small answer).
@@ -51,10 +51,13 @@ class Reserve:
     """One rate, whoever's link asks: the operator's, held apart from every
     stranger's (with L{StrangerRates}' C{take})."""
 
-    def __init__(self, rate, now):
-        self._bucket = TokenBucket(rate, now)
+    def __init__(self, rate):
+        self.rate = rate
+        self._bucket = None
 
     def take(self, link, now, cost=1.0):
+        if self._bucket is None:
+            self._bucket = TokenBucket(self.rate, now)
         return self._bucket.take(now, cost)
 
 

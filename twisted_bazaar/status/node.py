@@ -2,7 +2,7 @@
 The node's side of the status messages: a link of purpose ``status``
 (what ``bazaar node`` opens) may ask ``state`` and gets ``nodestate``:
 the whole state if the asker proves it is the node's operator
-(L{twisted_bazaar.status.operator}), the public facts otherwise.  What a
+(L{twisted_bazaar.identity.operator}), the public facts otherwise.  What a
 node buys, from whom, and what it sold of a file are its operator's
 business; what it offers is anyone's, since it offers it to anyone.
 
@@ -28,7 +28,7 @@ from twisted_bazaar.core.punching import isRelayed
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import accountsHeld
 from twisted_bazaar.net.fitting import frameLimit, halvedToFit
-from twisted_bazaar.net.recent import STATUS
+from twisted_bazaar.net.recent import OPERATOR, STATUS
 
 #: The slots of status links (purpose L{STATUS}), and the seconds such a
 #: link may stay without a question before it is closed.
@@ -38,6 +38,14 @@ LINKS_LIMIT = declare(
     "status.links", STATUS_SLOTS, "links",
     "status links a node holds (past them, one gives way or a newcomer is refused)",
     owner=__name__)
+#: The slots of the node's operator's status links (purpose L{OPERATOR}:
+#: those whose ``thisisme`` proves the node's key), apart from the
+#: strangers' L{STATUS_SLOTS}: a web view and a ``bazaar node`` at once.
+OPERATOR_SLOTS = 2
+OPERATOR_LINKS_LIMIT = declare(
+    "status.operator-links", OPERATOR_SLOTS, "links",
+    "status links of the node's operator (who proves the node's key), apart from "
+    "the strangers' (past them, the operator's oldest gives way)", owner=__name__)
 #: ``state`` questions the links of one address group together may ask a
 #: second, in bursts of twice that: a state cut to a frame can cost the
 #: node milliseconds to build and encode, and a link may ask at the
@@ -91,14 +99,14 @@ class NodeStatus:
         self.node = node
         self.relay = relay
         node.addPurpose(STATUS, STATUS_SLOTS, STATUS_IDLE)
+        node.addPurpose(OPERATOR, OPERATOR_SLOTS, STATUS_IDLE)
         node.handle(State, self._state)
         self.recent = node.keepRecent()
         self._rates = StrangerRates(STATE_LIMIT)
         self._frames = StrangerRates(STATE_BYTES_LIMIT)
         self._proofs = OperatorProofs()
-        now = node.clock.seconds()
-        self._operatorRates = Reserve(OPERATOR_RATE, now)
-        self._operatorFrames = Reserve(OPERATOR_FRAMES, now)
+        self._operatorRates = Reserve(OPERATOR_RATE)
+        self._operatorFrames = Reserve(OPERATOR_FRAMES)
 
     def state(self):
         """This node's whole L{NodeState}, as its operator is told it."""
