@@ -25,7 +25,7 @@ STATUS = "status"
 #: ``status``, with its proof.
 OPERATOR = "operator"
 #: The purposes of status links, whose messages are not noted.
-STATUS_PURPOSES = (STATUS, OPERATOR)
+STATUS_PURPOSES = frozenset((STATUS, OPERATOR))
 #: The peer of a message on a link whose peer has not said who it is.
 UNKNOWN_PEER = -1
 
