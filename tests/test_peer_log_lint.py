@@ -48,9 +48,14 @@ ALLOWED = {
         "said once per message",
     "net/timers.py: Deadlines._fire: a deadline failed":
         "a bug in this node's own code (a deadline's callback raising)",
-    "net/syngate.py: SynGate._apply: new connections over their address group":
+    "net/syngate.py: SynGate._install: new connections over their address group":
         "the node's own kernel refusing the listening socket's filter, said once: "
         "the gate is off after it",
+    "net/syngate.py: SynGate._install: not turning away {n} address groups in t":
+        "a guard that cannot be met: a program of the gate's at most 256 groups "
+        "always packs (protocol.md §6)",
+    "net/syngate.py: SynGate.block: {limit} address groups are turned away b":
+        "said at most once a minute (FULL_LINE_EVERY), however many groups flood",
     "core/node.py: Node._idNotStored: could not store node id {id}: {why}":
         _OWN + "the node's own store failing",
     "core/node.py: Node._announceReady: node {short} ready, listening on port {p":

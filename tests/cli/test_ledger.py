@@ -25,7 +25,9 @@ def stamp(seconds):
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
 
 
-class LedgerTests(SynchronousTestCase):
+class _LedgerDirs(SynchronousTestCase):
+    """Data dirs written with the real store, and bazaar-ledger run on them."""
+
     def setUp(self):
         self.folder = tempfile.mkdtemp(prefix="bazaar-ledger-")
         self.addCleanup(shutil.rmtree, self.folder, True)
@@ -52,6 +54,9 @@ class LedgerTests(SynchronousTestCase):
     def runLedger(self, *args):
         code = ledger.main(list(args))
         return code, self.stdout.getvalue(), self.stderr.getvalue()
+
+
+class LedgerTests(_LedgerDirs):
 
     def test_jsonOfASeller(self):
         folder = self.dataDir(17, {"apple": 5, "pear": 1},
@@ -279,3 +284,67 @@ class PipeTests(SynchronousTestCase):
                                  'echo "status ${PIPESTATUS[0]}"'],
                                 capture_output=True, text=True, timeout=60)
         self.assertEqual((result.stdout, result.stderr), ("node id: -\nstatus 0\n", ""))
+
+
+class HostileLedgerTests(_LedgerDirs):
+    """A ledger damaged, or written by another program, and item names
+    that are a peer's text: bazaar-ledger says what it cannot read, in
+    one line and exit 1, where it ended in a traceback; and it escapes
+    what a terminal would obey."""
+
+    def damaged(self, *statements):
+        import sqlite3
+        folder = self.dataDir(node_id=5, stock={"apple": 3},
+                              bag=[Purchase(30, "pear", 4, 3.0)])
+        db = sqlite3.connect(os.path.join(folder, DB_NAME), isolation_level=None)
+        self.addCleanup(db.close)
+        for statement in statements:
+            db.execute(statement)
+        return folder
+
+    def assertSaid(self, folder, why):
+        for form in ((), ("--json",)):
+            code, out, err = self.runLedger(*form, folder)
+            self.assertEqual((code, out), (1, ""), err)
+            self.assertEqual(err, f"bazaar-ledger: error: {folder}/{DB_NAME}: cannot "
+                             f"read: it holds what no node writes ({why})\n")
+            self.stderr.truncate(0), self.stderr.seek(0)
+
+    def test_aNodeIdThatIsNoNumber(self):
+        folder = self.damaged("UPDATE meta SET value = 'zz' WHERE key = 'node_id'")
+        self.assertSaid(folder, "invalid literal for int() with base 10: 'zz'")
+
+    def test_aTimeThatIsText(self):
+        folder = self.damaged("UPDATE bag SET time = 'yesterday'")
+        self.assertSaid(folder, "bag, buy 30: time is 'yesterday'")
+
+    def test_anItemThatIsABlob(self):
+        folder = self.damaged("UPDATE bag SET item = x'00ff'")
+        self.assertSaid(folder, "bag, buy 30: item is b'\\x00\\xff'")
+
+    def test_stockThatIsText(self):
+        folder = self.damaged("UPDATE inventory SET units = 'many'")
+        self.assertSaid(folder, "inventory: 'apple' is 'many'")
+
+    def test_aTimeNoCalendarHolds(self):
+        folder = self.damaged("UPDATE bag SET time = 1e300")
+        code, out, err = self.runLedger(folder)
+        self.assertEqual((code, err), (0, ""))
+        self.assertIn("  1e+300 s  buy 30  pear from 4", out)
+
+    def test_anItemsEscapesAreShownNotObeyed(self):
+        """An item's name with ESC and a newline (a peer's text) printed
+        as it was cleared the operator's screen and added a line the
+        ledger never wrote; now each is shown escaped, and --json escapes
+        it as JSON does."""
+        folder = self.damaged("UPDATE bag SET item = 'a' || char(27) || '[2J' || "
+                              "char(10) || 'sales: 0'")
+        code, out, err = self.runLedger(folder)
+        self.assertEqual(code, 0)
+        self.assertNotIn("\x1b", out)
+        self.assertIn("buy 30  a\\x1b[2J\\nsales: 0 from 4", out)
+        self.assertEqual([line for line in out.splitlines() if line.startswith("sales:")],
+                         ["sales: 0"])
+        self.stdout.truncate(0), self.stdout.seek(0)
+        code, out, err = self.runLedger("--json", folder)
+        self.assertEqual(json.loads(out)["bag"][0]["item"], "a\x1b[2J\nsales: 0")

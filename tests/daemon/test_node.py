@@ -93,6 +93,35 @@ class OpenStateTests(SynchronousTestCase):
         lock.acquire()
         lock.release()
 
+    def test_theLedgerIsMadeItsOwnersAtStart(self):
+        """Before the key is read (here a pin that cannot be read ends the
+        start after it): the ledger an earlier version left 0644 is 0600."""
+        path = os.path.join(self.data, "bazaar.sqlite")
+        with open(path, "w"):
+            pass
+        os.chmod(path, 0o644)
+
+        def badPin(where):
+            raise ValueError("no pin here")
+        self.assertRaises(StartupError, openState, task.Clock(), self.data, None, badPin)
+        self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+
+    def test_aKeyOthersCanReadIsRefused(self):
+        """A node.key of mode 0644 (copied in by hand) was taken: now the
+        node does not start, saying why and what to do, and leaves the
+        data dir unlocked."""
+        Identity.inDirectory(self.data)
+        path = os.path.join(self.data, "node.key")
+        os.chmod(path, 0o644)
+        error = self.assertRaises(StartupError, openState, task.Clock(), self.data,
+                                  None, lambda where: [])
+        self.assertTrue(str(error).startswith(
+            f"--data-dir: {path} can be read or written by others than its owner "
+            "(mode 0644)"), str(error))
+        self.assertIn(f"chmod 600 {path}", str(error))
+        lock = DataDirLock(self.data)
+        lock.acquire()
+        lock.release()
 
     def test_writerGoneEndsTheDaemonOnce(self):
         """A store's writer gone for good while the daemon runs (here, it
@@ -177,3 +206,4 @@ class RelayServiceTests(SynchronousTestCase):
         self.assertEqual(relay.port, 0)
         self.assertFalse(endpoint.port.listening)
         self.assertEqual(clock.getDelayedCalls(), [])
+

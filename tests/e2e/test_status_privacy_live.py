@@ -90,6 +90,9 @@ class WhatANodeTellsStrangersTests(SynchronousTestCase):
                          (self.buyer_id, True, {"apple": 1}))
         self.assertIn(("out", self.seller_id, "buy"),
                       {(m["dir"], m["peer"], m["type"]) for m in whole["recent"]})
+        # Its own link took one of the operator's slots: its thisisme
+        # proved the node's key once the channel was up.
+        self.assertIn("operator", [link["purpose"] for link in whole["links"]])
         self.assertEqual(self.ask(self.buyer_id[:8], "--data-dir", self.buyer_dir)["bag"],
                          {"apple": 1})
         text = bazaar("--tracker", self.tracker, "node", "--data-dir",

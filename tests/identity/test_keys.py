@@ -214,9 +214,49 @@ class KeyFileTests(SynchronousTestCase):
         self.assertEqual(keys.encode(raw), identity.key)
 
     def test_notAKey(self):
-        with open(os.path.join(self.folder, KEY_FILE), "w") as f:
+        path = os.path.join(self.folder, KEY_FILE)
+        with open(path, "w") as f:
             f.write("garbage")
-        self.assertRaises(ValueError, Identity.inDirectory, self.folder)
+        os.chmod(path, 0o600)
+        with self.assertRaises(ValueError) as caught:
+            Identity.inDirectory(self.folder)
+        self.assertIn(f"{path} holds no Ed25519 private key this node can read: ",
+                      str(caught.exception))
+        self.assertNotIn("https://", str(caught.exception))
+
+    def test_aKeyUnderAPassword(self):
+        """A PEM key under a password raised TypeError (a traceback at the
+        daemon's start): now a ValueError saying what the file holds."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        path = os.path.join(self.folder, KEY_FILE)
+        data = Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"))
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
+            f.write(data)
+        with self.assertRaises(ValueError) as caught:
+            Identity.inDirectory(self.folder)
+        self.assertIn(f"{path} holds no Ed25519 private key this node can read: ",
+                      str(caught.exception))
+
+    def test_aKeyOthersCanReadIsRefused(self):
+        """A node.key with group or world bits (copied in by hand, restored
+        from a backup) was read as any: whoever could read it could be the
+        node, and its operator.  It is refused, saying how to fix it, and
+        left as it is; once its owner's only, it is taken."""
+        made = Identity.inDirectory(self.folder)
+        path = os.path.join(self.folder, KEY_FILE)
+        for mode in (0o644, 0o640, 0o604, 0o620):
+            os.chmod(path, mode)
+            with self.assertRaises(ValueError) as caught:
+                Identity.inDirectory(self.folder)
+            self.assertIn(f"(mode {mode:04o})", str(caught.exception))
+            self.assertIn(f"chmod 600 {path}", str(caught.exception))
+            self.assertRaises(ValueError, Identity.read, self.folder)
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), mode)
+        os.chmod(path, 0o400)
+        self.assertEqual(Identity.inDirectory(self.folder).key, made.key)
 
 
 class RefusedKeyTests(SynchronousTestCase):

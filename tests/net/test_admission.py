@@ -13,6 +13,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.net.admission import RELAYED_GROUPS
 from twisted_bazaar.net.eviction import GRACE
 from twisted_bazaar.net.overlay import DEFAULT_HANDSHAKE_LIMIT, DIRECT, OVERLAY, NotConnected
+from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.testing.capabilities import relayed
 from twisted_bazaar.wire import trade
 
@@ -424,14 +425,50 @@ class RelayedEvictionTests(SynchronousTestCase):
 
     RELAY = "192.0.2.1"
 
-    def linked(self, node, dialler, peer_id):
+    def linked(self, node, dialler, peer_id, purpose=None):
         """A link through the relay from a dialler the relay says is at
         ``dialler``, its thisisme said."""
         link = node.buildLink(inbound=True)
         link.makeConnection(relayed(StringTransport(
             peerAddress=IPv4Address("TCP", self.RELAY, 40000 + peer_id)), dialler))
-        feed(link, wire.ThisIsMe(peer_id, 5000, ""))
+        feed(link, wire.ThisIsMe(peer_id, 0 if purpose else 5000, "", purpose=purpose))
         return link
+
+    def test_churnedLabelsEarnNoGrace(self):
+        """
+        Two dialler groups through the relay hold a node's 2 status slots,
+        each closing its link and opening another every 5 s.  A label was
+        aged by its oldest open link, always under the grace, so a
+        newcomer of a third label (the operator) was refused `noslots`
+        for as long as the churn went on.  A label keeps its tenure as a
+        group does: once the churned labels have held 10 s, the newcomer
+        gets in, and the churned link it pushes out is its label's.
+        """
+        node = makeNode(1)
+        node.addPurpose(STATUS, 2, 10.0)
+        ids = iter(range(100, 1000))
+        held = {dialler: self.linked(node, dialler, next(ids), STATUS)
+                for dialler in ("198.51.100.7", "198.52.100.7")}
+        for _ in range(8):
+            node.clock.advance(5.0)
+            for dialler, link in held.items():
+                closeLink(link)
+                held[dialler] = self.linked(node, dialler, next(ids), STATUS)
+        newcomer = self.linked(node, "203.0.113.9", next(ids), STATUS)
+        self.assertFalse(newcomer.transport.disconnecting)
+        self.assertEqual(sorted(link.transport.disconnecting for link in held.values()),
+                         [False, True])
+
+    def test_heldLabelsStillHaveTheirGrace(self):
+        """A label new to the node keeps its grace: the newcomer of a
+        third label right after two labels came is refused."""
+        node = makeNode(1)
+        node.addPurpose(STATUS, 2, 10.0)
+        for n, dialler in enumerate(("198.51.100.7", "198.52.100.7")):
+            self.linked(node, dialler, 100 + n, STATUS)
+        node.clock.advance(5.0)
+        newcomer = self.linked(node, "203.0.113.9", 99, STATUS)
+        self.assertTrue(newcomer.transport.disconnecting)
 
     def test_oneDiallersGroupChurningPushesOutOnlyItsOwn(self):
         """

@@ -94,6 +94,33 @@ class WrapperTests(SynchronousTestCase):
         self.assertEqual(server.wrapped.received[6:], b"x" * 70000)
         self.assertEqual(clock.getDelayedCalls(), [])
 
+    def test_theWrappedProtocolIsToldTheChannelIsUp(self):
+        """Once, when the handshake is done, with its hash to sign: what
+        it writes then (an operator's thisisme, proving the node's key on
+        this channel) reaches the other side after what was written
+        before."""
+        clock = Clock()
+        told = []
+
+        class Operator(Recorder):
+            def channelUp(self):
+                told.append(self.transport.handshakeHash)
+                self.transport.write(b"5:proof,")
+
+        def serverProtocol():
+            factory = Factory.forProtocol(Recorder)
+            return EncryptedFactory(factory, ChannelKey.generate(), clock).buildProtocol(None)
+
+        def clientProtocol():
+            return EncryptedProtocol(Operator(greeting=b"3:hi!,"), ChannelKey.generate(),
+                                     True, clock)
+
+        client, server, pump = connectedServerAndClient(serverProtocol, clientProtocol)
+        pump.flush()
+        self.assertEqual(told, [client.handshakeHash])
+        self.assertEqual(len(told[0]), 32)
+        self.assertEqual(server.wrapped.received, b"3:hi!,5:proof,")
+
     def test_nothingInClear(self):
         """No byte the protocols wrote crosses the wire as written."""
         clock = Clock()

@@ -5,7 +5,7 @@ link a full node gives up for a newcomer.
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.net.eviction import GRACE, Candidate, chooseVictim
+from twisted_bazaar.net.eviction import GRACE, Candidate, chooseVictim, labelKey
 
 NOW = 1000.0
 
@@ -161,7 +161,23 @@ class ThroughOneRelayTests(SynchronousTestCase):
         group's tenure."""
         links = [candidate("a1", 5, self.RELAY, label="a"),
                  candidate("b1", 6, self.RELAY, label="b")]
-        old = {"tenure": lambda group, since: 0.0, "asker": self.RELAY,
-               "asker_label": "c"}
+        old = {"tenure": lambda key, since: since if key == labelKey(self.RELAY, "b")
+               or key == labelKey(self.RELAY, "a") else 0.0,
+               "asker": self.RELAY, "asker_label": "c"}
         self.assertIsNone(chooseVictim(links, 12.0, **old))
         self.assertEqual(chooseVictim(links, 16.0, **old), "b1")
+
+    def test_aLabelIsAsOldAsItsTenure(self):
+        """A label whose links were churned is as old as its tenure, not
+        its newest link: open to a newcomer of another label past the
+        grace; a label of no tenure kept is aged by its oldest link."""
+        links = [candidate("a1", 95, self.RELAY, label="a"),
+                 candidate("b1", 96, self.RELAY, label="b")]
+        kept = {self.RELAY: 0.0, labelKey(self.RELAY, "a"): 50.0}
+
+        def tenure(key, since):
+            return min(since, kept.get(key, since))
+        asked = {"tenure": tenure, "asker": self.RELAY, "asker_label": "c"}
+        self.assertEqual(chooseVictim(links, 100.0, **asked), "a1")
+        del kept[labelKey(self.RELAY, "a")]
+        self.assertIsNone(chooseVictim(links, 100.0, **asked))

@@ -18,10 +18,13 @@ from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
+from twisted_bazaar.identity.operator import operatorProof
 from twisted_bazaar.net.greeting import Greeter, IGreetingTable
 from twisted_bazaar.net.overlay import DIRECT, OVERLAY, NotConnected, Overlay
+from twisted_bazaar.net.recent import OPERATOR, STATUS
 from twisted_bazaar.schemes.flood import messages as floodmsg
 
+from tests import records
 from tests.helpers import (
     NODE_HOST,
     NODE_PORT,
@@ -487,3 +490,69 @@ class GreeterTests(SynchronousTestCase):
         closeLink(self.node.connector.connectLast())
         self.failureResultOf(lost, NotConnected)
         self.assertEqual((greeter.pending, greeter.waiters), ({}, {}))
+
+
+class OperatorSlotTests(SynchronousTestCase):
+    """
+    A node's 2 status slots were anyone's: strangers holding both (fresh
+    links, in their grace) kept its operator out, `noslots`.  A status
+    link whose thisisme proves the node's key on its connection now takes
+    one of the operator's own slots, which no stranger spends.
+    """
+
+    HASH = bytes(range(32))
+
+    def setUp(self):
+        self.identity = records.identity(61)
+        self.node = makeNode(self.identity.id, identity=self.identity)
+        self.node.addPurpose(STATUS, 2, 10.0)
+        self.node.addPurpose(OPERATOR, 2, 10.0)
+        self.ids = iter(range(3_000_000_000, 3_000_001_000))
+
+    def statusLink(self, host, operator=None, binding=HASH):
+        link = openLink(self.node, host=host)
+        secured(link.transport, None, binding)
+        feed(link, wire.ThisIsMe(next(self.ids), 0, "", purpose=STATUS, operator=operator))
+        return link
+
+    def proof(self, identity=None, binding=HASH):
+        return operatorProof(identity or self.identity, binding)
+
+    def test_strangersHoldingTheStatusSlotsKeepNoOperatorOut(self):
+        strangers = [self.statusLink(f"10.{n}.0.1") for n in range(2)]
+        refused = self.statusLink("10.9.0.1")
+        self.assertEqual(codes(sent(refused))[-1:], ["noslots"])
+        operator = self.statusLink("10.9.0.2", self.proof())
+        self.assertFalse(operator.transport.disconnecting)
+        self.assertEqual(operator.purpose, OPERATOR)
+        [answer] = sent(operator)
+        self.assertEqual(answer.purpose, STATUS)
+        self.assertEqual([link.transport.disconnecting for link in strangers],
+                         [False, False])
+        self.assertIn(operator, self.node.links.values())
+
+    def test_aWrongProofIsRefused(self):
+        for proof in (self.proof(records.identity(5)), self.proof(binding=bytes(32))):
+            link = self.statusLink("10.9.0.2", proof)
+            [error] = sent(link)
+            self.assertEqual(error.code, "wtf")
+            self.assertIn("does not prove this node's key on this connection", error.info)
+
+    def test_askingForTheOperatorsSlotsByNameIsRefused(self):
+        link = openLink(self.node, host="10.9.0.2")
+        feed(link, wire.ThisIsMe(next(self.ids), 0, "", purpose=OPERATOR))
+        [error] = sent(link)
+        self.assertEqual((error.code, error.info[:30]), ("wtf", "this node takes no operator li"))
+
+    def test_theOperatorsOldestGivesWay(self):
+        first = self.statusLink("10.9.0.2", self.proof())
+        self.node.clock.advance(1)
+        second = self.statusLink("10.9.0.2", self.proof())
+        self.node.clock.advance(1)
+        third = self.statusLink("10.9.0.2", self.proof())
+        self.assertEqual([link.transport.disconnecting for link in (first, second, third)],
+                         [True, False, False])
+
+    def test_aStatusLinkWithoutAProofIsAStrangers(self):
+        link = self.statusLink("10.9.0.2")
+        self.assertEqual(link.purpose, STATUS)

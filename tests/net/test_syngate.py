@@ -10,7 +10,7 @@ import struct
 
 from twisted.internet import task
 from twisted.logger import Logger
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from twisted_bazaar.net import syngate
 from twisted_bazaar.net.connections import (
@@ -20,7 +20,10 @@ from twisted_bazaar.net.connections import (
     admitted,
 )
 from twisted_bazaar.net.syngate import (
+    MAX_BLOCKED,
+    MAX_PROGRAM_GROUPS,
     SHORTEST_BLOCK,
+    attachFilter,
     SynGate,
     gatePort,
     ipv4Network,
@@ -89,10 +92,35 @@ class ProgramTests(SynchronousTestCase):
         self.assertEqual(run(self.code, ipv6Header("7f09::1")), 0xFFFFFFFF)
         self.assertEqual(run(program([]), ipv4Header("127.9.0.1")), 0xFFFFFFFF)
 
+    def test_atTheBoundAndPastIt(self):
+        """Programs of 253 to 257 groups, and of as many as one may hold,
+        pack: each group's packets dropped, the rest kept (a program whose
+        tests all jumped to one "drop" did not pack at the 254th group:
+        struct.error, ubyte format requires 0 <= number <= 255)."""
+        for count in (253, 254, MAX_BLOCKED, MAX_BLOCKED + 1, MAX_PROGRAM_GROUPS):
+            networks = sorted(_group(i) for i in range(count))
+            code = program(networks)
+            for network in (networks[0], networks[count // 2], networks[-1]):
+                self.assertEqual(run(code, ipv4Header(_host(network))), 0, (count, network))
+            self.assertEqual(run(code, ipv4Header("9.255.0.1")), 0xFFFFFFFF, count)
+
+    def test_moreThanAProgramHolds(self):
+        with self.assertRaises(ValueError):
+            program([_group(i) for i in range(MAX_PROGRAM_GROUPS + 1)])
+
     def test_groups(self):
         self.assertEqual(ipv4Network("127.9.0.0/16"), 0x7F090000)
         for group in ("2001:db8::/32", "peer.example", "127.9.0.0/24", ""):
             self.assertIsNone(ipv4Network(group), group)
+
+
+def _group(index):
+    """The index-th /16 of 10.0.0.0/8 and on, as an integer."""
+    return (10 << 24) + (index << 16)
+
+
+def _host(network):
+    return socket.inet_ntoa(struct.pack("!I", network + 0x0101))
 
 
 class Socket:
@@ -192,6 +220,39 @@ class SynGateTests(SynchronousTestCase):
         self.gate.block("127.9.0.0/16", 5.0)
         self.assertEqual(len(self.socket.programs), 2)
 
+    def test_aProgramThatDoesNotPackChangesNothing(self):
+        """The group is not kept as blocked, and those blocked before are
+        let in on time."""
+        self.gate.block("127.9.0.0/16", 1.0)
+        events = []
+        self.patch(SynGate, "log", Logger(observer=events.append))
+
+        def unpackable(networks):
+            raise struct.error("ubyte format requires 0 <= number <= 255")
+        self.patch(syngate, "program", unpackable)
+        self.assertFalse(self.gate.block("10.1.0.0/16", 5.0))
+        self.assertEqual(list(self.gate.blocked), [0x7F090000])
+        self.assertIn("does not pack", events[-1]["log_format"])
+        self.assertTrue(self.gate.active)
+        self.clock.advance(1.0)
+        self.assertEqual(self.socket.programs[-1], None)
+        self.assertEqual(self.gate.blocked, {})
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_aReleaseWhoseProgramDoesNotGoOnLetsEveryGroupIn(self):
+        self.gate.block("127.9.0.0/16", 1.0)
+        self.gate.block("10.1.0.0/16", 5.0)
+        self.patch(SynGate, "log", Logger(observer=lambda event: None))
+
+        def unpackable(networks):
+            raise ValueError("does not pack")
+        self.patch(syngate, "program", unpackable)
+        self.clock.advance(1.0)
+        self.assertEqual(self.socket.programs[-1], None)
+        self.assertEqual(self.gate.blocked, {})
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertTrue(self.gate.active)
+
     def test_forPort(self):
         class Port:
             socket = None
@@ -200,6 +261,97 @@ class SynGateTests(SynchronousTestCase):
         self.addCleanup(sock.close)
         Port.socket = sock
         self.assertIsNone(SynGate.forPort(self.clock, Port()))
+
+
+class BoundTests(SynchronousTestCase):
+    """The gate at its bound of MAX_BLOCKED groups and past it, on a
+    recorded socket and on a real listening one."""
+
+    def setUp(self):
+        self.clock = task.Clock()
+        self.events = []
+        self.patch(SynGate, "log", Logger(observer=self.events.append))
+
+    def blockAll(self, gate, count):
+        return [gate.block(_name(i), 1.0 + i / 1000) for i in range(count)]
+
+    def test_atTheBoundEveryGroupIsBlockedAndLetIn(self):
+        recorded = Socket()
+        gate = SynGate(self.clock, recorded, recorded.attach, recorded.detach)
+        self.assertEqual(self.blockAll(gate, MAX_BLOCKED), [True] * MAX_BLOCKED)
+        code = recorded.programs[-1]
+        self.assertEqual(run(code, ipv4Header(_host(_group(MAX_BLOCKED - 1)))), 0)
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        self.clock.advance(1.0 + MAX_BLOCKED / 1000)
+        self.assertEqual(recorded.programs[-1], None)
+        self.assertEqual(gate.blocked, {})
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_pastTheBoundNoneMoreAndOneLine(self):
+        """The 257th and 258th groups are left to the rate limit's close,
+        said once (again a minute later at the earliest); once a group is
+        let in, a new one is blocked again."""
+        recorded = Socket()
+        gate = SynGate(self.clock, recorded, recorded.attach, recorded.detach)
+        self.blockAll(gate, MAX_BLOCKED)
+        self.assertFalse(gate.block(_name(MAX_BLOCKED), 1.0))
+        self.assertFalse(gate.block(_name(MAX_BLOCKED + 1), 1.0))
+        self.assertEqual(len(gate.blocked), MAX_BLOCKED)
+        full = [e for e in self.events if "as many as it holds" in e["log_format"]]
+        self.assertEqual(len(full), 1)
+        self.assertEqual(run(recorded.programs[-1],
+                             ipv4Header(_host(_group(MAX_BLOCKED)))), 0xFFFFFFFF)
+        self.clock.advance(1.0)
+        self.assertTrue(gate.block(_name(MAX_BLOCKED), 1.0))
+        self.assertFalse(gate.block(_name(MAX_BLOCKED + 1), 1.0))
+        self.clock.advance(2.0)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.blockAll(gate, MAX_BLOCKED + 1)
+        self.assertEqual(len([e for e in self.events
+                              if "as many as it holds" in e["log_format"]]), 1)
+        self.clock.advance(syngate.FULL_LINE_EVERY)
+        self.blockAll(gate, MAX_BLOCKED + 1)
+        self.assertEqual(len([e for e in self.events
+                              if "as many as it holds" in e["log_format"]]), 2)
+
+    def test_aRealSocketTakesTheProgramAtTheBound(self):
+        """The kernel takes the program of MAX_BLOCKED groups on a
+        listening socket, and drops the SYNs of a blocked group (on
+        loopback, 127.9.0.0/16) while another's are answered."""
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(listener.close)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.settimeout(10)
+        gate = SynGate(self.clock, listener)
+        self.addCleanup(gate.stop)
+        if not gate.block("127.9.0.0/16", 1.0):
+            raise SkipTest("this kernel takes no filter on a listening socket")
+        self.assertEqual(self.blockAll(gate, MAX_BLOCKED - 1), [True] * (MAX_BLOCKED - 1))
+        self.assertEqual(len(gate.blocked), MAX_BLOCKED)
+        flooder, honest = _client("127.9.0.1"), _client("127.0.0.1")
+        self.addCleanup(flooder.close)
+        self.addCleanup(honest.close)
+        self.assertNotEqual(flooder.connect_ex(listener.getsockname()), 0)
+        honest.settimeout(10)
+        honest.connect(listener.getsockname())
+        accepted, source = listener.accept()
+        accepted.close()
+        self.assertEqual(source, honest.getsockname())
+        self.clock.advance(2.0)
+        self.assertEqual(gate.blocked, {})
+
+
+def _name(index):
+    """The group of L{_group}(index), as a name."""
+    return f"{_host(_group(index)).rsplit('.', 2)[0]}.0.0/16"
+
+
+def _client(source):
+    client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    client.bind((source, 0))
+    client.setblocking(False)
+    return client
 
 
 class RateGateTests(SynchronousTestCase):

@@ -4,7 +4,7 @@ over a link whose transport plays an encrypted channel's.
 """
 
 from twisted_bazaar.status.messages import State
-from twisted_bazaar.status.operator import operatorProof
+from twisted_bazaar.identity.operator import operatorProof
 from twisted_bazaar.testing.capabilities import secured
 
 from tests.helpers import feed, sent

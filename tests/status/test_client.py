@@ -27,6 +27,7 @@ from twisted_bazaar.status.client import (
     WrongPort,
     _Asker,
     ask,
+    operatorHello,
     operatorQuestion,
 )
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
@@ -34,7 +35,7 @@ from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.web.resources import webSite
 from twisted_bazaar.web.view import MarketView
 from twisted_bazaar.wire.ids import NO_ID
-from twisted_bazaar.status.operator import provesOperator
+from twisted_bazaar.identity.operator import provesOperator
 
 from tests import records
 from tests.helpers import feed, sent
@@ -126,6 +127,22 @@ class AskerTests(SynchronousTestCase):
         self.assertTrue(provesOperator(NODE.key, HASH, question.operator))
         self.assertFalse(provesOperator(NODE.key, b"\x08" * 32, question.operator))
         self.assertFalse(provesOperator(PROXY.key, HASH, question.operator))
+
+
+class OperatorHelloTests(SynchronousTestCase):
+    """The operator's client proves the node's key in its thisisme, bound
+    to the connection, so the node gives it one of the operator's own
+    slots (a stranger's thisisme says no such thing)."""
+
+    def test_theOperatorsThisIsMeProvesTheKeyOnThisChannel(self):
+        done = defer.Deferred()
+        link = Link(_Asker(operatorHello(3_000_000_000, NODE), State(), NodeState, done,
+                           NODE.id), Clock(), LinkSettings(), inbound=False)
+        link.makeConnection(ChannelTransport(decode(NODE.key)))
+        [hello] = sent(link)
+        self.assertEqual((hello.purpose, hello.id), (STATUS, 3_000_000_000))
+        self.assertTrue(provesOperator(NODE.key, HASH, hello.operator))
+        self.assertFalse(provesOperator(NODE.key, b"\x08" * 32, hello.operator))
 
 
 class NotATrackerTests(SynchronousTestCase):

@@ -18,7 +18,7 @@ from twisted_bazaar.traversal.relay import Relay
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status import node as status_node
 from twisted_bazaar.status.messages import NodeState, State
-from twisted_bazaar.status.operator import operatorProof
+from twisted_bazaar.identity.operator import operatorProof
 from twisted_bazaar.testing import Market
 
 from tests import records

@@ -4,6 +4,7 @@ Tests for twisted_bazaar.store.lock: one node per data dir.
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,17 @@ class DataDirLockTests(SynchronousTestCase):
         self.lock().acquire()
         with open(os.path.join(self.directory, LOCK_NAME)) as f:
             self.assertEqual(f.read(), f"{os.getpid()}\n")
+
+    def test_aNewDataDirIsItsOwnersOnly(self):
+        """Made 0700 (it was 0777 less the umask: 0755, every local user
+        could read the ledger); one that exists keeps its mode."""
+        first = self.lock()
+        first.acquire()
+        self.assertEqual(stat.S_IMODE(os.stat(self.directory).st_mode), 0o700)
+        os.chmod(self.directory, 0o750)
+        first.release()
+        self.lock().acquire()
+        self.assertEqual(stat.S_IMODE(os.stat(self.directory).st_mode), 0o750)
 
     def test_secondHolderRefusedWithThePid(self):
         self.lock().acquire()

@@ -8,6 +8,7 @@ the node out, clear errors for unusable data dirs).
 import os
 import shutil
 import signal
+import stat
 import sqlite3
 import tempfile
 import threading
@@ -305,6 +306,15 @@ class SQLiteStoreTests(_StoreContract, SynchronousTestCase):
         self.assertTrue(self.store.durable)
         self.assertTrue(self.store.new)
         self.assertEqual(self.store.path, os.path.join(self.directory, DB_NAME))
+
+    def test_theLedgerIsItsOwnersOnly(self):
+        """The database and its -wal file are 0600 whatever the umask
+        (sqlite made them 0666 less it: 0644, the bag and trades readable
+        by every local user)."""
+        self.done(self.store.setNodeId(5))
+        for name in (DB_NAME, DB_NAME + "-wal"):
+            path = os.path.join(self.directory, name)
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600, name)
 
     def test_survivesReopening(self):
         """Close and reopen: id, seed, stock, ledger, bag, pending and

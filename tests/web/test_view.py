@@ -12,8 +12,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.messages import NodeState
+from twisted_bazaar.status import charges as status_charges
 from twisted_bazaar.status import client as status_client
-from twisted_bazaar.status import node as status_node
 from twisted_bazaar.testing import Market
 from twisted_bazaar.testing.market import NodeClock
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryTransport
@@ -399,7 +399,7 @@ class WatcherTests(SynchronousTestCase):
             return b"\x07" * 32 if isinstance(transport, MemoryTransport) else None
 
         self.patch(status_client, "channelHash", bound)
-        self.patch(status_node, "channelHash", bound)
+        self.patch(status_charges, "channelHash", bound)
         buyer = self.market.addNode(buyer={"wants": ["apple"]})
         self.watcher.stopService()
         self.watcher = self.watch(operators=[buyer.identity])

@@ -79,7 +79,7 @@ from twisted_bazaar.daemon.allocator import tuneForStreaming
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.index.messages import List, Listing
 from twisted_bazaar.status.messages import MemberList, Members, NodeState
-from twisted_bazaar.status.node import STATUS
+from twisted_bazaar.net.recent import STATUS_PURPOSES
 from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
@@ -776,8 +776,9 @@ def renderList(obj):
 
 def _linked(link):
     """The other end of a node's link, in words: a node, or a status client
-    (this command, the web view), whose id is no node's."""
-    return ("a status client" if link["purpose"] == STATUS
+    (this command, the web view; of purpose ``operator``, one that proved
+    the node's key), whose id is no node's."""
+    return ("a status client" if link["purpose"] in STATUS_PURPOSES
             else f"node {_short(link['id'])}")
 
 

@@ -10,6 +10,7 @@ import json
 import sys
 import time
 
+from twisted_bazaar.base.text import shown
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.cli.common import addVersion, emit
 from twisted_bazaar.store import StoreError, readState
@@ -33,7 +34,12 @@ def parser():
 
 
 def _when(seconds):
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
+    """A time as local date and time; one no calendar holds (a damaged
+    ledger's 1e300, NaN) as the seconds it is."""
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
+    except (OverflowError, ValueError, OSError):
+        return f"{seconds!r} s"
 
 
 def _times(line):
@@ -52,25 +58,29 @@ def _counted(entries, what):
 
 
 def render(state):
-    """The human-readable form."""
+    """The human-readable form, each item's name L{shown}: a name is a
+    peer's text (a seller's file, an item a buyer asked for), and one
+    holding escape sequences or a newline would be obeyed by the terminal
+    or read as a line of the ledger's own."""
     lines = [f"node id: {state['node_id'] if state['node_id'] is not None else '-'}"]
     inventory = state["inventory"]
-    lines.append("inventory: " + (", ".join(f"{item} {units}" for item, units
+    lines.append("inventory: " + (", ".join(f"{shown(item)} {units}" for item, units
                                             in inventory.items()) or "-"))
     lines.append(f"sales: {_counted(state['sales'], 'sale')}")
     for sale in state["sales"]:
-        lines.append(f"  {_when(sale['time'])}  buy {sale['buy_id']}  {sale['item']}"
+        lines.append(f"  {_when(sale['time'])}  buy {sale['buy_id']}  {shown(sale['item'])}"
                      f"{_times(sale)} to {sale['buyer']}")
     if state["copies"]:
         lines.append("copies sold before, counted: " + ", ".join(
-            f"{item} {sold}" for item, sold in state["copies"].items()))
+            f"{shown(item)} {sold}" for item, sold in state["copies"].items()))
     lines.append(f"bag: {_counted(state['bag'], 'purchase')}")
     for purchase in state["bag"]:
         lines.append(f"  {_when(purchase['time'])}  buy {purchase['buy_id']}  "
-                     f"{purchase['item']}{_times(purchase)} from {purchase['seller']}")
+                     f"{shown(purchase['item'])}{_times(purchase)} from "
+                     f"{purchase['seller']}")
     lines.append(f"pending buys: {len(state['pending'])}")
     for buy in state["pending"]:
-        lines.append(f"  buy {buy['buy_id']}  {buy['item']}{_times(buy)} from "
+        lines.append(f"  buy {buy['buy_id']}  {shown(buy['item'])}{_times(buy)} from "
                      f"{buy['seller']}  not answered yet, {_until(buy['expires'])}")
     return "\n".join(lines)
 

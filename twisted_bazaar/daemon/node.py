@@ -17,6 +17,7 @@ from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.core.dialer import PUNCH_WAIT
 from twisted_bazaar.daemon.build import buildNode
 from twisted_bazaar.daemon.control import ControlService
+from twisted_bazaar.daemon.datamode import keptToItsOwner
 from twisted_bazaar.daemon.services import (
     EndpointConnector,
     ListeningService,
@@ -105,6 +106,8 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None, onFailure=No
             lock = DataDirLock(data_dir)
             lock.acquire()
             try:
+                for line in keptToItsOwner(data_dir):
+                    log.warn("{line}", line=line)
                 identity = Identity.inDirectory(data_dir, refusal)
                 # Each tracker's key: pinned, or known from its first
                 # contact on.

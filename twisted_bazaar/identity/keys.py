@@ -25,10 +25,11 @@ import contextlib
 import hashlib
 import os
 import re
+import stat
 
 import attr
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
@@ -285,11 +286,27 @@ class Identity:
 
         @raise OSError: if the file cannot be read (FileNotFoundError if
             there is none).
-        @raise ValueError: if it holds no Ed25519 private key.
+        @raise ValueError: if it holds no Ed25519 private key, or is open
+            to others than its owner (group or world bits in its mode),
+            as ssh refuses a private key file.
         """
         path = os.path.join(directory, name)
         with open(path, "rb") as f:
-            private = serialization.load_pem_private_key(f.read(), password=None)
+            mode = stat.S_IMODE(os.fstat(f.fileno()).st_mode)
+            if mode & 0o077:
+                raise ValueError(
+                    f"{path} can be read or written by others than its owner (mode "
+                    f"{mode:04o}): whoever can read it can act as this node and as "
+                    f"its operator; make it its owner's only (chmod 600 {path}), "
+                    "and make a new key (move this one away) if others may have "
+                    "read it")
+            data = f.read()
+        try:
+            private = serialization.load_pem_private_key(data, password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as e:
+            # TypeError: a key under a password, which a node cannot ask for.
+            raise ValueError(f"{path} holds no Ed25519 private key this node can "
+                             f"read: {str(e).split('. See ')[0]}") from None
         if not isinstance(private, Ed25519PrivateKey):
             raise ValueError(f"{path} holds no Ed25519 private key")
         return cls(private)

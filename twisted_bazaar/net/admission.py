@@ -30,8 +30,14 @@ from types import MappingProxyType
 
 from twisted.logger import Logger, LogLevel
 
-from twisted_bazaar.net.eviction import Candidate, chooseVictim, groupOf, namedGroupOf
-from twisted_bazaar.net.recent import STATUS
+from twisted_bazaar.net.eviction import (
+    Candidate,
+    chooseVictim,
+    groupOf,
+    labelKey,
+    namedGroupOf,
+)
+from twisted_bazaar.net.recent import STATUS_PURPOSES
 from twisted_bazaar.wire.ids import shortId, wireId
 
 #: The recycled purposes of a node that recycles none.
@@ -276,7 +282,7 @@ class Admission:
             return False
         # A status client's link comes and goes with each question: no
         # news to the operator (docs/running.md, Logs).
-        routine = victim.purpose == STATUS
+        routine = victim.purpose in STATUS_PURPOSES
         victim.peerLine(LogLevel.debug if routine else LogLevel.info,
                         "evicting {peer} to make room for a new link", self.log)
         victim.refuse("noslots", "evicted to make room for a new link", routine)
@@ -284,12 +290,20 @@ class Admission:
 
     def left(self, table, link, since):
         """An inbound link that connected at ``since`` is gone: its group
-        keeps its tenure
+        (and the group its relay names for its dialler) keeps its tenure
         (L{twisted_bazaar.net.connections.ConnectionManager.closed})."""
         group = groupOf(link)
         oldest = min((start for other, start in table.since.items()
                       if groupOf(other) == group), default=since)
         table.connections.closed(group, min(since, oldest))
+        label = namedGroupOf(link)
+        if label is not None:
+            # The label the relay names for its dialler keeps its tenure
+            # too (eviction.RelayLabels): churn earns it nothing.
+            oldest = min((start for other, start in table.since.items()
+                          if groupOf(other) == group and namedGroupOf(other) == label),
+                         default=since)
+            table.connections.closed(labelKey(group, label), min(since, oldest))
 
     # -- duplicates ------------------------------------------------------------
 

@@ -163,6 +163,10 @@ class EncryptedProtocol(Protocol):
                 self.transport.write(session.seal(b"".join(early)))
             if self._closeWhenUp:
                 self.transport.loseConnection()
+            else:
+                up = getattr(self.wrapped, "channelUp", None)
+                if up is not None:
+                    up()
         if plain:
             self.wrapped.dataReceived(plain)
 

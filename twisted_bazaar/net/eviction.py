@@ -17,7 +17,8 @@ L{twisted_bazaar.net.connections.Tenure}), or the longest-lived half of
 the rest; of what is left, the newest link of the address group holding
 the most candidates.  For a newcomer through a relay, the relay's
 group's links are held, by the address group the relay names for each
-dialler, to what groups are held to among groups (L{RelayLabels}).
+dialler, to what groups are held to among groups, each named group with
+its own tenure (L{RelayLabels}).
 Pure logic: the owner gathers the facts and closes the victim.
 """
 
@@ -46,6 +47,12 @@ def namedGroupOf(link):
     transport = link.transport
     relayed = None if transport is None else IRelayedTransport(transport, None)
     return None if relayed is None else addressGroup(relayed.relayedFrom or "")
+
+
+def labelKey(group, label):
+    """What the tenure of the links of ``group`` that a relay names
+    ``label`` is kept under, beside the groups' own (L{RelayLabels})."""
+    return (group, label)
 
 
 @attr.s(frozen=True, slots=True, auto_attribs=True)
@@ -88,7 +95,7 @@ def chooseVictim(candidates, now, asker=None, grace=GRACE, tenure=None,
     heavy = [c for c in candidates if counts[c.group] > mine]
     if heavy and asker is not None:
         return _fromHeaviest(heavy, counts, lambda c: c.group).link
-    labels = RelayLabels(candidates, asker, asker_label)
+    labels = RelayLabels(candidates, asker, asker_label, tenure)
     heavy = labels.heavy()
     if heavy:
         return _fromHeaviest(heavy, labels.counts, lambda c: c.label).link
@@ -120,13 +127,19 @@ class RelayLabels:
     labels are held to what groups are held to among groups: a label
     holding more than the newcomer's will gives way first, whatever the
     ages; else only the newcomer's own label, or one holding as many,
-    once its oldest link is ``grace`` old.  The relay's word divides its
-    group's links, never widens what they may push out of other groups.
+    once it is ``grace`` old.  The relay's word divides its group's links,
+    never widens what they may push out of other groups.
+
+    A label is as old as its tenure (L{labelKey} in the
+    L{twisted_bazaar.net.connections.Tenure} of groups): aged by its
+    oldest open link alone, a label whose links were closed and opened
+    again every 5 s stayed younger than the grace, and two labels churned
+    so held a node's 2 status slots against its operator.
     """
 
-    def __init__(self, candidates, asker, label):
+    def __init__(self, candidates, asker, label, tenure=None):
         self.label = label
-        #: label -> links of it, and the start of its oldest link.
+        #: label -> links of it, and since when it has held links here.
         self.counts, self.oldest = {}, {}
         self.own = [c for c in candidates if c.group == asker]
         if label is None:
@@ -135,6 +148,9 @@ class RelayLabels:
             each = candidate.label
             self.counts[each] = self.counts.get(each, 0) + 1
             self.oldest[each] = min(candidate.since, self.oldest.get(each, candidate.since))
+        if tenure is not None:
+            self.oldest = {each: tenure(labelKey(asker, each), since)
+                           for each, since in self.oldest.items()}
         self.mine = self.counts.get(label, 0) + 1
 
     def heavy(self):

@@ -29,8 +29,9 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.identity.proofs import LINK
 from twisted_bazaar.net.dispatch import answerCheck
-from twisted_bazaar.net.handshake import PROVING, LinkHandshake, channelKey
-from twisted_bazaar.net.recent import STATUS
+from twisted_bazaar.identity.operator import provesOperator
+from twisted_bazaar.net.handshake import PROVING, LinkHandshake, channelHash, channelKey
+from twisted_bazaar.net.recent import OPERATOR, STATUS, STATUS_PURPOSES
 from twisted_bazaar.wire.ids import shortId, wireId
 
 #: Links that make up the overlay a scheme builds (neighbours, super-peers,
@@ -38,10 +39,26 @@ from twisted_bazaar.wire.ids import shortId, wireId
 OVERLAY = "overlay"
 
 
+def _replaceOldest(table, purpose):
+    """Make room for a link of purpose by closing the oldest inbound one
+    (the operator's links: its newest is the one it uses, an older one
+    most likely left behind).
+
+    @return: True if one was closed."""
+    oldest = min(((since, link) for link, since in table.since.items()
+                  if link.purpose == purpose and not link.closing),
+                 key=lambda pair: pair[0], default=None)
+    if oldest is None:
+        return False
+    oldest[1].refuse("noslots", "replaced by a newer link of this node's operator", True)
+    return True
+
+
 def named(link, peer):
     """Who is at the other end of a link, for the log: a node, or a status
     client (whose id is no node's)."""
-    return "a status client" if link.purpose == STATUS else f"node {shortId(peer)}"
+    return ("a status client" if link.purpose in STATUS_PURPOSES
+            else f"node {shortId(peer)}")
 
 
 class IGreetingTable(Interface):
@@ -237,7 +254,10 @@ class Greeter:
                 return
             link.send(wire.Proof(state.prove(hello.key, hello.nonce)))
         if link.inbound:
-            purpose = hello.purpose or OVERLAY
+            asked = hello.purpose or OVERLAY
+            purpose = self._purposeOf(link, hello, asked)
+            if purpose is None:
+                return
             budgets = table.budgets
             if purpose not in budgets:
                 link.refuse("wtf", f"this node takes no {purpose} links")
@@ -249,21 +269,46 @@ class Greeter:
             taken = (table.held(purpose) - (existing is not None
                                             and existing.purpose == purpose)
                      - (link.purpose == purpose))
-            if taken >= budgets[purpose] and not table.admission.evict(table, purpose, link):
+            if taken >= budgets[purpose] and not (
+                    _replaceOldest(table, purpose) if purpose == OPERATOR
+                    else table.admission.evict(table, purpose, link)):
                 # Named by its purpose in the log (a status client's line is
                 # a debug one); closing, it holds no slot.
                 link.purpose = purpose
                 link.refuse("noslots", f"all {budgets[purpose]} {purpose} "
-                            "slots are taken", purpose == STATUS)
+                            "slots are taken", purpose in STATUS_PURPOSES)
                 return
             link.purpose = purpose
-            if hello.key is not None and state.begin(node.identity, LINK, purpose):
+            if hello.key is not None and state.begin(node.identity, LINK, asked):
                 # Established once the peer proves its key.
                 state.expectProof()
-                link.send(node.introduction(purpose, state.nonce,
+                link.send(node.introduction(asked, state.nonce,
                                             state.prove(hello.key, hello.nonce)))
                 return
         self._establish(link, hello)
+
+    def _purposeOf(self, link, hello, asked):
+        """
+        The purpose whose slots an inbound link takes: the one it asked
+        for, but L{OPERATOR} for a ``status`` link whose thisisme's
+        ``operator`` proves its asker the node's operator (on a node that
+        keeps slots for it); None, the link refused, for one whose proof
+        does not hold, or that asks for L{OPERATOR} by name.  One proof
+        checked a connection, on its first message.
+        """
+        if asked == OPERATOR:
+            link.refuse("wtf", f"this node takes no {OPERATOR} links: its operator "
+                        f"asks for {STATUS}, with the proof of its key")
+            return None
+        if hello.operator is None or asked != STATUS:
+            return asked
+        identity = self.table.node.identity
+        if not provesOperator(identity and identity.key, channelHash(link.transport),
+                              hello.operator):
+            link.refuse("wtf", "your thisisme's operator does not prove this node's "
+                        "key on this connection")
+            return None
+        return OPERATOR if OPERATOR in self.table.budgets else asked
 
     def _proved(self, link, proof):
         """An opener's proof of its key: established if it holds."""
@@ -305,7 +350,8 @@ class Greeter:
             link.purpose = OVERLAY
         table.setPurpose(link, link.purpose)
         if link.inbound and link.key is None:
-            link.send(node.introduction(link.purpose))
+            link.send(node.introduction(STATUS if link.purpose == OPERATOR
+                                        else link.purpose))
         table.links[peer] = link
         if existing is not None:
             existing.retire("replaced by a newer link")

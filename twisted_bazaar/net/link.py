@@ -60,7 +60,7 @@ from twisted_bazaar.net.limits import (
 )
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.reading import Reading
-from twisted_bazaar.net.recent import STATUS
+from twisted_bazaar.net.recent import STATUS_PURPOSES
 from twisted_bazaar.net.timers import deadlinesFor
 from twisted_bazaar.net.writing import Writing
 
@@ -340,6 +340,15 @@ class Link(Reading, Writing):
         self.transport = transport
         self.connectionMade()
 
+    def channelUp(self):
+        """The encrypted channel under the link finished its handshake
+        (L{twisted_bazaar.net.encrypted}): its owner is told, if it asks
+        to be (C{channelUp(link)}: one that signs the channel's handshake
+        hash in its first message)."""
+        up = getattr(self._context.owner, "channelUp", None)
+        if up is not None:
+            up(self)
+
     def logPrefix(self):
         """The prefix of the transport's log lines (ILoggingContext)."""
         return self.__class__.__name__
@@ -456,7 +465,7 @@ class Link(Reading, Writing):
         a status client's id is a temporary one, no node's."""
         address = self.transport.getPeer() if self.transport else None
         where = f"{getattr(address, 'host', '?')}:{getattr(address, 'port', '?')}"
-        if self.purpose == STATUS:
+        if self.purpose in STATUS_PURPOSES:
             return f"a status client at {where}"
         if self.peer_id is None:
             return where

@@ -23,7 +23,7 @@ from twisted.logger import LogLevel
 from twisted_bazaar import wire
 from twisted_bazaar.net.framed import FrameLoop
 from twisted_bazaar.net.limits import ERROR_WINDOW, TokenBucket, bucketRate, spend
-from twisted_bazaar.net.recent import IN, STATUS
+from twisted_bazaar.net.recent import IN, STATUS_PURPOSES
 
 _Ping, _Pong, _Error = wire.Ping, wire.Pong, wire.Error
 
@@ -125,7 +125,7 @@ class Reading(FrameLoop):
             # relayed message comes this way.
             self._last_traffic = now
             recent = context.recent
-            if recent is not None and self.purpose != STATUS:
+            if recent is not None and self.purpose not in STATUS_PURPOSES:
                 recent.note((now, IN, self.peer_id, message.TYPE))
             self.payload = data
             context.owner.messageReceived(self, message)

@@ -19,6 +19,13 @@ RECENT_SIZE = 32
 IN, OUT = "in", "out"
 #: The link purpose of status clients (``bazaar node``, the web view).
 STATUS = "status"
+#: The purpose a node gives a status link whose ``thisisme`` proves its
+#: asker the node's operator (docs/protocol.md §12a): slots of its own,
+#: that no stranger spends.  Never said on the wire: a client asks for
+#: ``status``, with its proof.
+OPERATOR = "operator"
+#: The purposes of status links, whose messages are not noted.
+STATUS_PURPOSES = frozenset((STATUS, OPERATOR))
 #: The peer of a message on a link whose peer has not said who it is.
 UNKNOWN_PEER = -1
 

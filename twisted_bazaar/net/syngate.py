@@ -47,6 +47,15 @@ _NET = -0x100000
 _LD_B_ABS, _LD_W_ABS = 0x30, 0x20
 _RSH_K, _AND_K = 0x74, 0x54
 _JEQ_K, _RET_K = 0x15, 0x06
+_KEEP, _DROP = 0xFFFFFFFF, 0
+#: Instructions the kernel takes in one classic BPF program (BPF_MAXINSNS),
+#: and so the groups one of L{program}'s holds, far above L{MAX_BLOCKED}.
+MAX_INSTRUCTIONS = 4096
+MAX_PROGRAM_GROUPS = (MAX_INSTRUCTIONS - 7) // 2
+#: Seconds between two lines that the gate holds as many groups as it may
+#: (groups let in and others blocked at the flood's pace would say it at
+#: each).
+FULL_LINE_EVERY = 60.0
 
 
 def _insn(code, jt, jf, k):
@@ -58,15 +67,26 @@ def program(networks):
     The filter's instructions: drop an IPv4 packet whose source's first
     16 bits are one of ``networks`` (/16 prefixes as integers, the low 16
     bits zero), keep everything else.
+
+    Every jump skips at most one instruction (each test is followed by
+    its own "drop"), so the program packs for any number of groups: a
+    jump's offset is one unsigned byte, and a program whose tests all
+    jumped to one "drop" at its end no longer packed at the 254th group
+    (2 + 3 + 1 + 2 * count instructions here; the kernel takes up to
+    L{MAX_INSTRUCTIONS}, so at most L{MAX_PROGRAM_GROUPS} groups).
+
+    @raise ValueError: for more groups than a program may hold.
     """
-    count = len(networks)
+    if len(networks) > MAX_PROGRAM_GROUPS:
+        raise ValueError(f"{len(networks)} groups do not fit in one filter "
+                         f"(at most {MAX_PROGRAM_GROUPS})")
     code = [_insn(_LD_B_ABS, 0, 0, _NET), _insn(_RSH_K, 0, 0, 4),
-            # Not IPv4: straight to "keep".
-            _insn(_JEQ_K, 0, count + 2, 4),
+            # Not IPv4: keep.
+            _insn(_JEQ_K, 1, 0, 4), _insn(_RET_K, 0, 0, _KEEP),
             _insn(_LD_W_ABS, 0, 0, _NET + 12), _insn(_AND_K, 0, 0, 0xFFFF0000)]
-    for index, network in enumerate(networks):
-        code.append(_insn(_JEQ_K, count - index, 0, network))
-    code += [_insn(_RET_K, 0, 0, 0xFFFFFFFF), _insn(_RET_K, 0, 0, 0)]
+    for network in networks:
+        code += [_insn(_JEQ_K, 0, 1, network), _insn(_RET_K, 0, 0, _DROP)]
+    code.append(_insn(_RET_K, 0, 0, _KEEP))
     return b"".join(code)
 
 
@@ -118,6 +138,8 @@ class SynGate:
         self.blocked = {}
         self._attached = False
         self._timer = None
+        #: When the line that L{limit} groups are blocked was said last.
+        self._saidFull = None
 
     @classmethod
     def forPort(cls, clock, port):
@@ -132,8 +154,12 @@ class SynGate:
         """
         Turn away ``group``'s new connections for ``seconds`` (at least
         L{SHORTEST_BLOCK}); a group already blocked for longer stays so.
+        Past L{limit} groups, none more is (one line says so, at most once
+        a minute): their connections are the rate limit's to close, as
+        before.
 
-        @return: whether the group was not blocked and now is.
+        @return: whether the group was not blocked and now is (its
+            program on the socket, its release timed).
         """
         network = ipv4Network(group)
         if not self.active or network is None:
@@ -144,17 +170,36 @@ class SynGate:
             self.blocked[network] = max(known, until)
             return False
         if len(self.blocked) >= self.limit:
+            now = self.clock.seconds()
+            if self._saidFull is None or now - self._saidFull >= FULL_LINE_EVERY:
+                self._saidFull = now
+                self.log.info("{limit} address groups are turned away by the kernel "
+                              "already, as many as it holds (net.syngate): more that "
+                              "flood are closed one by one until some are let in "
+                              "(said at most once a minute)", limit=self.limit)
             return False
-        self.blocked[network] = until
-        self._apply()
-        return self.active
+        return self._install({**self.blocked, network: until})
 
-    def _apply(self):
-        """Attach the program for the groups blocked now (none blocked: no
-        program), and time the next one's release."""
+    def _install(self, blocked):
+        """
+        Put the program for ``blocked`` (/16 -> when it is let in; none
+        blocked: no program) on the socket, then keep those groups and
+        time the next one's release.  Nothing is kept of a program that
+        did not go on: one that does not pack changes nothing (the groups
+        blocked before stay, with their timer), and a kernel that takes
+        none turns the gate off (L{stop}).
+
+        @return: whether the program went on.
+        """
         try:
-            if self.blocked:
-                self._attach(self.sock, program(sorted(self.blocked)))
+            code = program(sorted(blocked)) if blocked else None
+        except (ValueError, struct.error) as e:
+            self.log.warn("not turning away {n} address groups in the kernel: their "
+                          "filter does not pack ({why})", n=len(blocked), why=e)
+            return False
+        try:
+            if code is not None:
+                self._attach(self.sock, code)
                 self._attached = True
             elif self._attached:
                 self._attached = False
@@ -164,8 +209,10 @@ class SynGate:
                           "closed one by one: the kernel takes no filter on the "
                           "listening socket ({why})", why=e.strerror or e)
             self.stop()
-            return
+            return False
+        self.blocked = blocked
         self._schedule()
+        return True
 
     def _schedule(self):
         if self._timer is not None and self._timer.active():
@@ -176,12 +223,15 @@ class SynGate:
             self._timer = self.clock.callLater(wait, self._release)
 
     def _release(self):
-        """Let in again the groups whose time is up."""
+        """Let in again the groups whose time is up; if the program for
+        the rest will not go on, every group (a program of fewer groups
+        than one that packed always packs: this is the last guard that no
+        group stays blocked with no timer to let it in)."""
         self._timer = None
         now = self.clock.seconds()
-        for network in [n for n, until in self.blocked.items() if until <= now]:
-            del self.blocked[network]
-        self._apply()
+        kept = {network: until for network, until in self.blocked.items() if until > now}
+        if not self._install(kept) and self.active:
+            self._install({})
 
     def stop(self):
         """Let every group in, and keep no timer: the socket closes, or the
@@ -196,7 +246,7 @@ class SynGate:
             except OSError:
                 pass
         self.active = False
-        self.blocked.clear()
+        self.blocked = {}
 
 
 def gatePort(clock, port, rates):

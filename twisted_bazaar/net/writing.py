@@ -19,7 +19,7 @@ from twisted.logger import LogLevel
 from twisted_bazaar import wire
 from twisted_bazaar.net.batch import FLUSH_BYTES
 from twisted_bazaar.net.eviction import groupOf
-from twisted_bazaar.net.recent import OUT, STATUS
+from twisted_bazaar.net.recent import OUT, STATUS_PURPOSES
 
 
 class Writing:
@@ -69,7 +69,7 @@ class Writing:
         if kind != "ping" and kind != "pong":
             now = self._last_traffic = context.clock.seconds()
             recent = context.recent
-            if recent is not None and self.purpose != STATUS:
+            if recent is not None and self.purpose not in STATUS_PURPOSES:
                 recent.note((now, OUT, self.peer_id, kind))
         stats = settings.stats
         if stats is not None:

@@ -21,7 +21,7 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.status.messages import BUSY, NodeState, State
-from twisted_bazaar.status.operator import operatorProof
+from twisted_bazaar.identity.operator import operatorProof
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint
 from twisted_bazaar.net.handshake import LinkHandshake, channelHash, channelKey
@@ -91,9 +91,9 @@ def nodeRefusal(link, hello, dialled=None):
 @implementer(ILinkOwner)
 class _Asker:
     """
-    The owner of one Link: hello, question, answer.  The question is a
-    message, or a function of the link giving one (a proof bound to its
-    channel); a node that answers is checked (L{nodeRefusal}) unless it is
+    The owner of one Link: hello, question, answer.  The hello and the
+    question are each a message, or a function of the link giving one (a
+    proof bound to its channel); a node that answers is checked (L{nodeRefusal}) unless it is
     the tracker (``thisisyou``).
     """
 
@@ -127,7 +127,18 @@ class _Asker:
         done.addBoth(self._stopWaiting)
 
     def linkMade(self, link):
-        link.send(self.hello)
+        hello = self.hello
+        if not callable(hello):
+            link.send(hello)
+        elif channelHash(link.transport) is not None:
+            self.channelUp(link)
+
+    def channelUp(self, link):
+        """The channel's handshake is done: a hello made from it (a proof
+        bound to its hash) is said now, before anything else."""
+        hello, self.hello = self.hello, None
+        if callable(hello):
+            link.send(hello(link))
 
     def _ask(self, link):
         self._again = None
@@ -297,10 +308,15 @@ def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
 
 
 def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
-            rng=random, dialled=None, relay=None):
+            rng=random, dialled=None, relay=None, operator=None):
     """Open a ``status`` link to a node (node C{dialled}, if given;
-    through C{relay}, for a node reached through one), then ask."""
-    hello = wire.ThisIsMe(rng.randrange(*CLIENT_IDS), 0, "", purpose=STATUS)
+    through C{relay}, for a node reached through one), then ask; with
+    C{operator} (the node's own L{Identity}), as its operator from the
+    link's first message on, which takes one of the operator's own
+    slots (L{operatorHello})."""
+    client = rng.randrange(*CLIENT_IDS)
+    hello = (wire.ThisIsMe(client, 0, "", purpose=STATUS) if operator is None
+             else operatorHello(client, operator))
     return ask(reactor, address, hello, question, answer_type, timeout,
                dialled=dialled, relay=relay, rng=rng)
 
@@ -310,7 +326,7 @@ def askState(reactor, address, timeout=DEFAULT_TIMEOUT, dialled=None, operator=N
     """
     Ask a node its ``state``: as its operator with C{operator} (the node's
     own L{Identity}, whose proof is bound to this connection's channel:
-    L{twisted_bazaar.status.operator}), as a stranger otherwise; through
+    L{twisted_bazaar.identity.operator}), as a stranger otherwise; through
     C{relay} for a node reached through one.
 
     @return: a Deferred firing with the L{NodeState}; with C{operator}, a
@@ -329,7 +345,21 @@ def askState(reactor, address, timeout=DEFAULT_TIMEOUT, dialled=None, operator=N
         return state
 
     return askNode(reactor, address, operatorQuestion(operator), NodeState, timeout,
-                   rng, dialled, relay).addCallback(whole)
+                   rng, dialled, relay, operator).addCallback(whole)
+
+
+def operatorHello(client, identity):
+    """The ``thisisme`` of a status client (id ``client``) that proves its
+    asker the node's operator (the holder of identity, the node's key), as
+    a function of the link it is said on: the node gives it one of its
+    operator's own slots, which no stranger spends (protocol.md §12a)."""
+
+    def hello(link):
+        binding = channelHash(link.transport)
+        return wire.ThisIsMe(client, 0, "", purpose=STATUS, operator=None if binding is None
+                             else operatorProof(identity, binding))
+
+    return hello
 
 
 def operatorQuestion(identity):

@@ -6,7 +6,7 @@ The status messages (docs/protocol.md, "Status"):
   ``{id, host, port, scheme}``, cut short to fit in one frame;
 - ``state`` (on a link of purpose ``status``) is answered by
   ``nodestate``: to the node's operator (who proves the node's own key,
-  L{twisted_bazaar.status.operator}), the node's id, address and scheme,
+  L{twisted_bazaar.identity.operator}), the node's id, address and scheme,
   its links, its stock, its bag (units per item), its pending buys, the
   messages it noted last, the files it shares, its downloads and its
   last trades with the path each buy took; to
@@ -228,7 +228,7 @@ class MemberList(Message):
 class State(Message):
     """
     What is your state?  ``operator``, if given, proves that the asker is
-    the node's operator (L{twisted_bazaar.status.operator}), who is told
+    the node's operator (L{twisted_bazaar.identity.operator}), who is told
     the whole state; anyone else its public facts.
     """
 

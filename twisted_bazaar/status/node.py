@@ -2,7 +2,7 @@
 The node's side of the status messages: a link of purpose ``status``
 (what ``bazaar node`` opens) may ask ``state`` and gets ``nodestate``:
 the whole state if the asker proves it is the node's operator
-(L{twisted_bazaar.status.operator}), the public facts otherwise.  What a
+(L{twisted_bazaar.identity.operator}), the public facts otherwise.  What a
 node buys, from whom, and what it sold of a file are its operator's
 business; what it offers is anyone's, since it offers it to anyone.
 
@@ -22,17 +22,14 @@ from twisted_bazaar.status.messages import (
     State,
     busy,
 )
-from twisted_bazaar.status.operator import provesOperator
+from twisted_bazaar.status.charges import OperatorProofs, Reserve, StrangerRates
 from twisted_bazaar.status.relaying import relayUse
 from twisted_bazaar.core.node import OVERLAY
 from twisted_bazaar.core.punching import isRelayed
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import accountsHeld
-from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.fitting import frameLimit, halvedToFit
-from twisted_bazaar.net.handshake import channelHash
-from twisted_bazaar.net.limits import GroupRates
-from twisted_bazaar.net.recent import STATUS
+from twisted_bazaar.net.recent import OPERATOR, STATUS
 
 #: The slots of status links (purpose L{STATUS}), and the seconds such a
 #: link may stay without a question before it is closed.
@@ -42,6 +39,14 @@ LINKS_LIMIT = declare(
     "status.links", STATUS_SLOTS, "links",
     "status links a node holds (past them, one gives way or a newcomer is refused)",
     owner=__name__)
+#: The slots of the node's operator's status links (purpose L{OPERATOR}:
+#: those whose ``thisisme`` proves the node's key), apart from the
+#: strangers' L{STATUS_SLOTS}: a web view and a ``bazaar node`` at once.
+OPERATOR_SLOTS = 2
+OPERATOR_LINKS_LIMIT = declare(
+    "status.operator-links", OPERATOR_SLOTS, "links",
+    "status links of the node's operator (who proves the node's key), apart from "
+    "the strangers' (past them, the operator's oldest gives way)", owner=__name__)
 #: ``state`` questions the links of one address group together may ask a
 #: second, in bursts of twice that: a state cut to a frame can cost the
 #: node milliseconds to build and encode, and a link may ask at the
@@ -63,6 +68,20 @@ STATE_BYTES_LIMIT = declare(
     "status.state-bytes", STATE_FRAMES, "frames/s",
     "nodestate bytes a node sends the links of one address group, all together, "
     "counted in frames of the link's frame limit", group=STATE_FRAMES, owner=__name__)
+#: ``state`` questions, and frames of answers, a second (bursts of twice
+#: that) held for the node's operator alone (L{OPERATOR}): no stranger
+#: spends them, whichever group it asks from.
+OPERATOR_RATE = STATE_RATE
+OPERATOR_LIMIT = declare(
+    "status.operator-state", OPERATOR_RATE, "messages/s",
+    "state questions of the node's operator (who proves the node's key), a "
+    "reserve of their own that no stranger spends", owner=__name__)
+OPERATOR_FRAMES = STATE_FRAMES
+OPERATOR_BYTES_LIMIT = declare(
+    "status.operator-state-bytes", OPERATOR_FRAMES, "frames/s",
+    "nodestate bytes a node sends its operator, counted in frames of the "
+    "link's frame limit: a reserve of their own that no stranger spends",
+    owner=__name__)
 #: The purpose of the links a stranger is told of: the overlay, which
 #: carries searches and no trade (a direct or transfer link names a
 #: seller the node buys from).
@@ -81,10 +100,14 @@ class NodeStatus:
         self.node = node
         self.relay = relay
         node.addPurpose(STATUS, STATUS_SLOTS, STATUS_IDLE)
+        node.addPurpose(OPERATOR, OPERATOR_SLOTS, STATUS_IDLE)
         node.handle(State, self._state)
         self.recent = node.keepRecent()
-        self._rates = GroupRates(STATE_LIMIT)
-        self._frames = GroupRates(STATE_BYTES_LIMIT)
+        self._rates = StrangerRates(STATE_LIMIT)
+        self._frames = StrangerRates(STATE_BYTES_LIMIT)
+        self._proofs = OperatorProofs()
+        self._operatorRates = Reserve(OPERATOR_RATE)
+        self._operatorFrames = Reserve(OPERATOR_FRAMES)
 
     def state(self):
         """This node's whole L{NodeState}, as its operator is told it."""
@@ -128,23 +151,30 @@ class NodeStatus:
         return publicOf(self.state())
 
     def _state(self, link, message):
-        """Answer within the group's two rates: of questions, and of the
-        frames sent (the answer built is not sent if the group's frames
-        are spent: the question rate bounds that work).  Past either, the
-        asker is answered ``busy``, with when to ask again (a hundred
+        """Answer within the asker's two rates: of questions, and of the
+        frames sent (the answer built is not sent if the frames are spent:
+        the question rate bounds that work).  The operator's are its own
+        reserve; a stranger's its group's, or its dialler group's through
+        the node's relay (L{twisted_bazaar.status.charges}).  Past either,
+        the asker is answered ``busy``, with when to ask again (a hundred
         bytes, no more than the question rate's worth)."""
-        group, now = groupOf(link), self.node.clock.seconds()
-        if not self._rates.take(group, now):
-            link.send(busy(message.TYPE, STATE_RATE, self._rates.wait(group, now)))
+        now = self.node.clock.seconds()
+        operator = self._proofs.proves(self.node.identity, link, message.operator)
+        if operator:
+            rates, frames = self._operatorRates, self._operatorFrames
+        else:
+            rates, frames = self._rates, self._frames
+        if not rates.take(link, now):
+            link.send(busy(message.TYPE, OPERATOR_RATE if operator else STATE_RATE,
+                           rates.wait(link, now)))
             return
-        identity = self.node.identity
-        operator = provesOperator(identity and identity.key,
-                                  channelHash(link.transport), message.operator)
         state = self.state() if operator else self.publicState()
         limit = frameLimit(link)
         answer = fitted(state, limit)
-        if not self._frames.take(group, now, len(wire.encode(answer)) / limit):
-            link.send(busy(message.TYPE, STATE_FRAMES, self._frames.wait(group, now)))
+        cost = len(wire.encode(answer)) / limit
+        if not frames.take(link, now, cost):
+            link.send(busy(message.TYPE, OPERATOR_FRAMES if operator else STATE_FRAMES,
+                           frames.wait(link, now)))
             return
         link.send(answer)
 

@@ -38,7 +38,10 @@ class DataDirLock:
             or the directory cannot be used.
         """
         try:
-            os.makedirs(self.directory, exist_ok=True)
+            # A new data dir is its owner's only: its ledger says what the
+            # node bought and sold, and from whom (one that exists keeps
+            # the mode its owner gave it).
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
             raise StoreError(f"cannot use data dir {self.directory}: "

@@ -230,8 +230,13 @@ class SQLiteStore(SnapshotReads):
         #: done.
         self._selling = {}
         try:
-            os.makedirs(directory, exist_ok=True)
+            os.makedirs(directory, mode=0o700, exist_ok=True)
             self.new = not os.path.exists(self.path)
+            if self.new:
+                # Its owner's only (sqlite would make it 0666 less the
+                # umask, and its -wal and -shm files as it): the bag,
+                # the trades and their sellers are the operator's.
+                os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             self._db = sqlite3.connect(self.path, isolation_level=None,
                                        check_same_thread=False)
         except (OSError, sqlite3.Error) as e:
@@ -694,12 +699,46 @@ def readState(directory):
             # (none in a data dir from before schema 5 not yet opened).
             copies = dict(db.execute("SELECT item, sold FROM copies ORDER BY item")
                           if _columns(db, "copies") else ())
+            state = {"node_id": None if row is None else wireId(int(row[0])),
+                     "inventory": inventory, "sales": sales, "copies": copies,
+                     "bag": bag, "pending": pending}
+            _heldTogether(state)
         finally:
             db.close()
     except sqlite3.Error as e:
         raise StoreError(f"{path}: cannot read: {e}") from None
-    return {"node_id": None if row is None else wireId(int(row[0])), "inventory": inventory,
-            "sales": sales, "copies": copies, "bag": bag, "pending": pending}
+    except (ValueError, TypeError, OverflowError) as e:
+        # A ledger damaged, or written by another program: said, never a
+        # traceback.
+        raise StoreError(f"{path}: cannot read: it holds what no node writes ({e})") \
+            from None
+    return state
+
+
+#: What each row of readState's lists holds: key -> the types it may be.
+_ROW_TYPES = {"buy_id": (int,), "item": (str,), "time": (int, float), "units": (int,),
+              "expires": (int, float, type(None)), "buyer": (str,), "seller": (str,)}
+
+
+def _heldTogether(state):
+    """
+    Raise ValueError, naming the table and row, if state (L{readState}'s)
+    holds a value of a type no node writes (a text where a time is, a
+    blob where an item is): what reads it (C{bazaar-ledger}) would fail
+    on it, or print it as something else.
+    """
+    for name in ("sales", "bag", "pending"):
+        for row in state[name]:
+            for key, value in row.items():
+                if type(value) not in _ROW_TYPES[key]:
+                    raise ValueError(f"{name}, buy {row['buy_id']!r}: {key} is "
+                                     f"{value!r}")
+            if row["units"] < 1:
+                raise ValueError(f"{name}, buy {row['buy_id']!r}: units is {row['units']!r}")
+    for name in ("inventory", "copies"):
+        for item, count in state[name].items():
+            if type(item) is not str or type(count) is not int:
+                raise ValueError(f"{name}: {item!r} is {count!r}")
 
 
 def _pendingRows(db):

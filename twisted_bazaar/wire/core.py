@@ -147,7 +147,9 @@ class ThisIsMe(Message):
     ``relay`` names the relay through which the sender is reached when
     it cannot be dialled (as ``nodereply`` names one for it).  To the
     tracker, ``lan`` names the sender's own local addresses (L{checkLan}),
-    which the tracker names only to nodes on its network.
+    which the tracker names only to nodes on its network.  On a link of
+    purpose ``status``, ``operator`` proves the asker the node's operator
+    (L{twisted_bazaar.identity.operator}), who gets slots of its own.
     """
 
     id: int = field(checkNodeIdOrNone)
@@ -162,6 +164,7 @@ class ThisIsMe(Message):
     reach: bool = field(checkFlag, default=None)
     relay: str = field(checkRelay, default=None)
     lan: tuple = field(checkLan, default=None)
+    operator: str = field(checkSig, default=None)
 
 
 @message("thisisyou")

@@ -1,11 +1,11 @@
 """
-Tests for twisted_bazaar.status.operator: the operator's proof holds for
+Tests for twisted_bazaar.identity.operator: the operator's proof holds for
 the node's own key and the connection it was made for, and nothing else.
 """
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.status.operator import operatorProof, provesOperator
+from twisted_bazaar.identity.operator import operatorProof, provesOperator
 
 from tests import records
 
