@@ -1,0 +1,51 @@
+"""
+The protocols a node asks its router for a port with, in the order
+tried: PCP and NAT-PMP first (one datagram to the gateway each, answered
+at once by a router that speaks it; a NAT-PMP router answers PCP with
+its own version, so the fallback costs no wait), then UPnP IGD (an SSDP
+search, a description, a SOAP action).
+"""
+
+from twisted.logger import Logger
+
+from twisted_bazaar.traversal.portmap.gateway import defaultGateway, localAddressToward
+from twisted_bazaar.traversal.portmap.http import requester
+from twisted_bazaar.traversal.portmap.mapper import PortMapper
+from twisted_bazaar.traversal.portmap.natpmp import NatPmp
+from twisted_bazaar.traversal.portmap.pcp import Pcp
+from twisted_bazaar.traversal.portmap.upnp import UPnP
+
+log = Logger()
+
+
+def routerProtocols(reactor, gateway=defaultGateway, local=localAddressToward):
+    """
+    (the gateway's address, [PCP, NAT-PMP, UPnP] to it) on reactor; or
+    (None, []) when the node has no default gateway, or no address
+    toward it.  ``gateway()`` and ``local(host)`` are where the default
+    gateway is and the node's address toward it (tests put theirs).
+    """
+    router = gateway()
+    client = None if router is None else local(router)
+    if client is None:
+        return None, []
+
+    def listenUDP(protocol):
+        return reactor.listenUDP(0, protocol)
+    return router, [Pcp(reactor, listenUDP, router, client),
+                    NatPmp(reactor, listenUDP, router),
+                    UPnP(reactor, listenUDP, requester(reactor), router, client)]
+
+
+def routerMapper(reactor, gateway=defaultGateway, local=localAddressToward):
+    """What L{twisted_bazaar.core.portmapping.PortMappingService} makes its
+    mapper with: (port, onMapped) -> a L{PortMapper} asking the default
+    gateway with every protocol, or None (and a line) without one."""
+    def make(port, onMapped):
+        router, protocols = routerProtocols(reactor, gateway, local)
+        if not protocols:
+            log.info("no default gateway (or no address toward it): no router to ask "
+                     "to map TCP port {port}", port=port)
+            return None
+        return PortMapper(reactor, protocols, port, onMapped)
+    return make
