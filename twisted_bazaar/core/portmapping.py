@@ -27,45 +27,61 @@ from twisted_bazaar.core.reach import PRIVATE
 
 class PortMappingService(Service, NodeObserver):
     """
-    The mapping of a node's port at its router, asked for the first time
-    its tracker finds it private.
+    The mappings of a node's ports at its router, asked for the first
+    time its tracker finds it private: its listening port, and the other
+    ports peers dial it at (a seller's transfer port, its relay's port),
+    each kept by a mapper of its own.
 
-    @ivar mapper: the L{PortMapper} once asked, else None.
+    @ivar mappers: port -> its L{PortMapper}, once asked.
     """
 
-    def __init__(self, node, makeMapper):
+    def __init__(self, node, makeMapper, otherPorts=lambda: ()):
         """
-        @param makeMapper: (port, onMapped) -> a
+        @param makeMapper: (port, what, onMapped) -> a
             L{twisted_bazaar.traversal.portmap.mapper.PortMapper} keeping
-            port mapped, or None when there is no router to ask (no
-            default gateway).
+            port mapped (``what``: which port it is, for its lines), or
+            None when there is no router to ask (no default gateway).
+        @param otherPorts: () -> the other ports peers dial the node at,
+            as they are when it is found private: (port, what) pairs (port
+            0: not listening).
         """
         self.node = node
         self.makeMapper = makeMapper
-        self.mapper = None
+        self.otherPorts = otherPorts
+        self.mappers = {}
         self._asked = False
 
     def reachChanged(self, reach, local_port):
-        """Found private, the node asks its router for its port (once)."""
+        """Found private, the node asks its router for its ports (once)."""
         port = self.node.port
         if reach.state != PRIVATE or self._asked or not self.running or not port:
             return
         self._asked = True
-        self.mapper = self.makeMapper(port, self._mapped)
-        if self.mapper is not None:
-            self.mapper.start()
+        ports = {port: "listening port"}
+        for other, what in self.otherPorts():
+            if other:
+                ports.setdefault(other, what)
+        for each, what in ports.items():
+            mapper = self.makeMapper(each, what, self._mapped if each == port else _quiet)
+            if mapper is None:
+                return
+            self.mappers[each] = mapper
+            mapper.start()
 
     def _mapped(self, mapped):
-        """The router forwards the port: the tracker is asked to dial it."""
+        """The router forwards the listening port: the tracker is asked to
+        dial it there."""
         membership = self.node.membership
         if membership is not None:
             membership.send(wire.CheckMe())
 
     def stopService(self):
-        """The node stops: the mapping is deleted (a Deferred that fires
-        once the router answered, or its timeout passed)."""
+        """The node stops: the mappings are deleted (a Deferred that fires
+        once the router answered, or each one's timeout passed)."""
         super().stopService()
-        mapper, self.mapper = self.mapper, None
-        if mapper is None:
-            return defer.succeed(None)
-        return mapper.stop()
+        mappers, self.mappers = self.mappers, {}
+        return defer.gatherResults([mapper.stop() for mapper in mappers.values()])
+
+
+def _quiet(mapped):
+    """Another port mapped: the tracker checks only the listening port."""

@@ -52,6 +52,16 @@ class NodeParts:
     portmapping: object = None
 
     @property
+    def peerPorts(self):
+        """The ports, besides its listening port, that peers dial the node
+        at: (port, what) of its shared files' transfer port and its
+        relay's (port 0: not listening)."""
+        shop = getattr(self.roles.get("seller"), "files", None)
+        return ((getattr(getattr(shop, "server", None), "port", 0), "transfer port"),
+                (0 if self.offering is None else self.offering.relay.port,
+                 "relay port"))
+
+    @property
     def services(self):
         """The services its runner starts and stops with it
         (L{NodeService}'s children), in order."""
@@ -136,11 +146,11 @@ def plugRelayOffer(node, limits, connection_rate=0):
     return service
 
 
-def plugPortMapping(node, makeMapper):
-    """Have node ask its router to map its port whenever its tracker finds
-    it private (``makeMapper``: see L{PortMappingService}); returns the
-    L{PortMappingService}."""
-    service = PortMappingService(node, makeMapper)
+def plugPortMapping(node, makeMapper, otherPorts=lambda: ()):
+    """Have node ask its router to map its ports once its tracker finds it
+    private (``makeMapper``, ``otherPorts``: see L{PortMappingService});
+    returns the L{PortMappingService}."""
+    service = PortMappingService(node, makeMapper, otherPorts)
     node.addObserver(service)
     return service
 
@@ -163,7 +173,7 @@ def plugAcross(parts, punch=None, relay=None, portmap=None):
     if relay is not None:
         parts.offering = plugRelayOffer(node, *relay)
     if portmap is not None:
-        parts.portmapping = plugPortMapping(node, portmap)
+        parts.portmapping = plugPortMapping(node, portmap, lambda: parts.peerPorts)
     return parts
 
 

@@ -8,7 +8,13 @@ from io import BytesIO
 
 from twisted.internet import defer
 from twisted.internet.protocol import Protocol
-from twisted.web.client import Agent, FileBodyProducer, ResponseDone
+from twisted.web.client import (
+    Agent,
+    FileBodyProducer,
+    HTTPConnectionPool,
+    ResponseDone,
+    _HTTP11ClientFactory,
+)
 from twisted.web.http import PotentialDataLoss
 from twisted.web.http_headers import Headers
 
@@ -48,10 +54,20 @@ class BoundedBody(Protocol):
                 f"UPnP: the router's answer broke off: {reason.getErrorMessage()}"))
 
 
+class _QuietFactory(_HTTP11ClientFactory):
+    """The Agent's connection factory, without its two log lines a
+    request ("Starting factory", "Stopping factory")."""
+
+    noisy = False
+
+
 def requester(reactor, limit=LARGEST_BODY):
     """The ``http`` function L{twisted_bazaar.traversal.portmap.upnp.UPnP}
-    takes, through an Agent on reactor."""
-    agent = Agent(reactor)
+    takes, through an Agent on reactor (a connection a request, closed
+    after it)."""
+    pool = HTTPConnectionPool(reactor, persistent=False)
+    pool._factory = _QuietFactory
+    agent = Agent(reactor, pool=pool)
 
     def request(method, url, headers, body):
         producer = None if body is None else FileBodyProducer(BytesIO(body))

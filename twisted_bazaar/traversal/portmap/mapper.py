@@ -1,6 +1,6 @@
 """
 One TCP port kept mapped at the home router: asked of each protocol in
-turn (PCP, NAT-PMP, UPnP: the first that maps it keeps it), renewed at
+turn (UPnP, PCP, NAT-PMP: the first that maps it keeps it), renewed at
 half its lease, asked again from the start when a renewal fails, and
 deleted when the node stops.  The port is asked at the same external
 port: the node advertises its own listening port, and the tracker checks
@@ -36,10 +36,15 @@ class PortMapper:
     log = Logger()
 
     def __init__(self, clock, protocols, port, onMapped=lambda mapped: None,
-                 lease=LEASE):
+                 lease=LEASE, what="listening port"):
+        """
+        @param what: which of the node's ports it is, for the log lines
+            (C{"listening port"}, C{"transfer port"}, C{"relay port"}).
+        """
         self.clock = clock
         self.protocols = list(protocols)
         self.port = port
+        self.what = what
         self.onMapped = onMapped
         self.lease = lease
         self.mapping = None
@@ -68,9 +73,9 @@ class PortMapper:
 
     def _allFailed(self, whys):
         wait, self._retry = self._retry, min(self._retry * 2, RETRY_MAX)
-        self.log.warn("no router maps TCP port {port} to this node: {whys}; asking "
-                      "again in {wait:g} s", port=self.port, whys="; ".join(whys),
-                      wait=wait)
+        self.log.warn("no router maps TCP port {port} ({what}) to this node: {whys}; "
+                      "asking again in {wait:g} s", port=self.port, what=self.what,
+                      whys="; ".join(whys), wait=wait)
         self._timer = self.clock.callLater(wait, self._try, 0, [])
 
     def _notMapped(self, reason, protocol, index, whys):
@@ -91,9 +96,9 @@ class PortMapper:
         first = self.holder is not protocol
         self.mapping, self.holder, self._retry = mapped, protocol, RETRY_FIRST
         if first:
-            self.log.info("the router maps TCP port {port} to this node ({protocol}, "
-                          "lease {lease} s): asking the tracker to check it there",
-                          port=self.port, protocol=protocol.name,
+            self.log.info("the router maps TCP port {port} ({what}) to this node "
+                          "({protocol}, lease {lease} s)", port=self.port,
+                          what=self.what, protocol=protocol.name,
                           lease=mapped.lifetime or "without end")
             self.onMapped(mapped)
         if mapped.lifetime:
@@ -112,8 +117,9 @@ class PortMapper:
         self._pending = None
         if reason.check(defer.CancelledError) and self.stopped:
             return
-        self.log.warn("renewing the mapping of TCP port {port} failed: {why}; asking "
-                      "the router again", port=self.port, why=_why(reason, holder))
+        self.log.warn("renewing the mapping of TCP port {port} ({what}) failed: {why}; "
+                      "asking the router again", port=self.port, what=self.what,
+                      why=_why(reason, holder))
         self.mapping = self.holder = None
         self._try(0, [])
 
@@ -134,13 +140,14 @@ class PortMapper:
         d = defer.maybeDeferred(holder.unmap, mapping)
 
         def removed(_):
-            self.log.info("the router no longer maps TCP port {port} ({protocol})",
-                          port=self.port, protocol=holder.name)
+            self.log.info("the router no longer maps TCP port {port} ({what}, "
+                          "{protocol})", port=self.port, what=self.what,
+                          protocol=holder.name)
 
         def notRemoved(reason):
-            self.log.warn("could not remove the mapping of TCP port {port}: {why} (the "
-                          "router drops it when its lease ends)", port=self.port,
-                          why=_why(reason, holder))
+            self.log.warn("could not remove the mapping of TCP port {port} ({what}): "
+                          "{why} (the router drops it when its lease ends)",
+                          port=self.port, what=self.what, why=_why(reason, holder))
         return d.addCallbacks(removed, notRemoved)
 
 

@@ -1,9 +1,9 @@
 """
 The protocols a node asks its router for a port with, in the order
-tried: PCP and NAT-PMP first (one datagram to the gateway each, answered
-at once by a router that speaks it; a NAT-PMP router answers PCP with
-its own version, so the fallback costs no wait), then UPnP IGD (an SSDP
-search, a description, a SOAP action).
+tried: UPnP IGD first (what most home routers speak: an SSDP search, a
+description, a SOAP action; 3 s lost on a router that does not), then
+PCP and NAT-PMP (one datagram to the gateway each; a NAT-PMP router
+answers PCP with its own version, so that fallback costs no wait).
 """
 
 from twisted.logger import Logger
@@ -20,7 +20,7 @@ log = Logger()
 
 def routerProtocols(reactor, gateway=defaultGateway, local=localAddressToward):
     """
-    (the gateway's address, [PCP, NAT-PMP, UPnP] to it) on reactor; or
+    (the gateway's address, [UPnP, PCP, NAT-PMP] to it) on reactor; or
     (None, []) when the node has no default gateway, or no address
     toward it.  ``gateway()`` and ``local(host)`` are where the default
     gateway is and the node's address toward it (tests put theirs).
@@ -32,20 +32,20 @@ def routerProtocols(reactor, gateway=defaultGateway, local=localAddressToward):
 
     def listenUDP(protocol):
         return reactor.listenUDP(0, protocol)
-    return router, [Pcp(reactor, listenUDP, router, client),
-                    NatPmp(reactor, listenUDP, router),
-                    UPnP(reactor, listenUDP, requester(reactor), router, client)]
+    return router, [UPnP(reactor, listenUDP, requester(reactor), router, client),
+                    Pcp(reactor, listenUDP, router, client),
+                    NatPmp(reactor, listenUDP, router)]
 
 
 def routerMapper(reactor, gateway=defaultGateway, local=localAddressToward):
     """What L{twisted_bazaar.core.portmapping.PortMappingService} makes its
-    mapper with: (port, onMapped) -> a L{PortMapper} asking the default
-    gateway with every protocol, or None (and a line) without one."""
-    def make(port, onMapped):
+    mappers with: (port, what, onMapped) -> a L{PortMapper} asking the
+    default gateway with every protocol, or None (and a line) without one."""
+    def make(port, what, onMapped):
         router, protocols = routerProtocols(reactor, gateway, local)
         if not protocols:
             log.info("no default gateway (or no address toward it): no router to ask "
                      "to map TCP port {port}", port=port)
             return None
-        return PortMapper(reactor, protocols, port, onMapped)
+        return PortMapper(reactor, protocols, port, onMapped, what=what)
     return make
