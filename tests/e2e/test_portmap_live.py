@@ -45,7 +45,7 @@ MAPPED = (r"the router maps TCP port (?P<port>\d+) \(listening port\) to this no
 MAP_ONE = """
 import socket, sys
 from twisted.internet import reactor, defer, threads
-from twisted_bazaar.traversal.portmap.routers import routerProtocols
+from twisted_bazaar.traversal.portmap.routers import datagramsOn, routerProtocols
 name, port = sys.argv[1], int(sys.argv[2])
 listening = socket.socket()
 listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -61,7 +61,7 @@ def accept():
 @defer.inlineCallbacks
 def main():
     try:
-        _, protocols = routerProtocols(reactor)
+        _, protocols = routerProtocols(reactor, datagramsOn(reactor))
         [protocol] = [p for p in protocols if p.name == name]
         mapped = yield protocol.map(port, port, 120)
         print("mapped", mapped.external, flush=True)

@@ -27,6 +27,11 @@ RECHECK_MAX = 60.0
 #: unless the newest check of a group holding more gives way (and waits).
 CHECK_LIMIT = 32
 CHECK_GROUP_LIMIT = 8
+CHECKME_LIMIT = declare(
+    "tracker.checkme", RECHECK_FIRST, "s",
+    "least seconds between two checkme a node has taken (each has the tracker dial "
+    "it at once): asking makes it dial no more often than failing does",
+    owner=__name__)
 CHECKS_LIMIT = declare(
     "tracker.checks", None, "checks",
     "address checks in flight at once (each holds a descriptor); the daemon's "
@@ -90,8 +95,9 @@ class AddressChecks:
         registered port 0, or whose check is in flight (that one's outcome
         is told); another is checked at once, its retries starting over,
         held or not at a relay (a reservation stopped its checks).  At
-        most one ``checkme`` a node each RECHECK_FIRST seconds is taken:
-        asking makes the tracker dial no more often than failing does.
+        most one ``checkme`` a node each L{CHECKME_LIMIT} seconds is
+        taken: asking makes the tracker dial no more often than failing
+        does.
         """
         tracker = self.tracker
         registry = tracker.registry
@@ -101,7 +107,7 @@ class AddressChecks:
             return
         now = tracker.clock.seconds()
         last = self._asked.get(node_id)
-        if last is not None and now < last + RECHECK_FIRST:
+        if last is not None and now < last + CHECKME_LIMIT.default:
             return
         self._asked[node_id] = now
         self.stop(node_id)

@@ -3,33 +3,31 @@ was sent is recorded, and the test answers as the router would."""
 
 from twisted.internet import defer
 
+from twisted_bazaar.traversal.portmap.exchange import Datagrams
+
 
 class FakeUDP:
-    """A UDP socket: what is written, where it is connected, whether it
-    still listens."""
+    """A UDP socket: what is written where, whether it still listens."""
 
     def __init__(self, protocol):
         self.protocol = protocol
         self.sent = []
-        self.connected = None
         self.listening = True
 
-    def connect(self, host, port):
-        self.connected = (host, port)
-
-    def write(self, data, address=None):
-        self.sent.append((data, address or self.connected))
+    def write(self, data, address):
+        self.sent.append((data, address))
 
     def stopListening(self):
         self.listening = False
 
-    def answer(self, data, source=None):
-        """A datagram arrives (from where it is connected, by default)."""
-        self.protocol.datagramReceived(data, source or self.connected)
+    def answer(self, data, source):
+        """A datagram arrives from source."""
+        self.protocol.datagramReceived(data, source)
 
 
 class FakeSockets:
-    """listenUDP for the code under test: each socket it opens, in order."""
+    """listenUDP for the code under test: each socket it opens, in order
+    (L{datagrams} gives the code its L{Datagrams} on them)."""
 
     def __init__(self):
         self.opened = []
@@ -43,6 +41,9 @@ class FakeSockets:
     @property
     def last(self):
         return self.opened[-1]
+
+    def datagrams(self, clock):
+        return Datagrams(clock, self)
 
 
 class FakeHttp:

@@ -11,6 +11,9 @@ from twisted_bazaar.traversal.portmap.errors import MappingFailed, Unsupported
 from twisted_bazaar.traversal.portmap.natpmp import Mapped, NatPmp, mapRequest, parseMapReply
 
 
+GATEWAY = ("10.9.0.1", 5351)
+
+
 def reply(port=5555, external=5555, lifetime=3600, result=0, op=130, version=0):
     return struct.pack("!BBHIHHI", version, op, result, 1000, port, external, lifetime)
 
@@ -47,13 +50,13 @@ class NatPmpTests(SynchronousTestCase):
         """To the gateway's port 5351; the deletion asks lifetime 0 and
         external port 0 (RFC 6886 §3.4)."""
         sockets = FakeSockets()
-        client = NatPmp(Clock(), sockets, "10.9.0.1")
+        client = NatPmp(Clock(), sockets.datagrams(Clock()), "10.9.0.1")
         d = client.map(5555, 5555, 3600)
         self.assertEqual(sockets.last.sent, [(mapRequest(5555, 5555, 3600),
                                               ("10.9.0.1", 5351))])
-        sockets.last.answer(reply())
+        sockets.last.answer(reply(), GATEWAY)
         mapped = self.successResultOf(d)
         d = client.unmap(mapped)
-        self.assertEqual(sockets.last.sent[0][0], mapRequest(5555, 0, 0))
-        sockets.last.answer(reply(external=0, lifetime=0))
+        self.assertEqual(sockets.last.sent[-1][0], mapRequest(5555, 0, 0))
+        sockets.last.answer(reply(external=0, lifetime=0), GATEWAY)
         self.assertEqual(self.successResultOf(d), Mapped(5555, 0, 0))

@@ -13,6 +13,7 @@ from twisted_bazaar.traversal.portmap.natpmp import Mapped
 from twisted_bazaar.traversal.portmap.pcp import Pcp, mapRequest, parseMapReply
 
 NONCE = bytes(range(12))
+GATEWAY = ("10.9.0.1", 5351)
 
 
 def reply(nonce=NONCE, port=5555, external=5555, lifetime=3600, result=0, op=0x81,
@@ -62,13 +63,14 @@ class PcpTests(SynchronousTestCase):
         """One nonce for the mapping, its renewal and its deletion
         (lifetime 0)."""
         sockets = FakeSockets()
-        client = Pcp(Clock(), sockets, "10.9.0.1", "10.9.0.2", nonce=NONCE)
+        client = Pcp(Clock(), sockets.datagrams(Clock()), "10.9.0.1", "10.9.0.2",
+                     nonce=NONCE)
         d = client.map(5555, 5555, 3600)
-        self.assertEqual(sockets.last.connected, ("10.9.0.1", 5351))
-        sockets.last.answer(reply())
+        self.assertEqual(sockets.last.sent[0][1], GATEWAY)
+        sockets.last.answer(reply(), GATEWAY)
         mapped = self.successResultOf(d)
         d = client.unmap(mapped)
-        self.assertEqual(sockets.last.sent[0][0],
+        self.assertEqual(sockets.last.sent[-1][0],
                          mapRequest("10.9.0.2", NONCE, 5555, 5555, 0))
-        sockets.last.answer(reply(lifetime=0))
+        sockets.last.answer(reply(lifetime=0), GATEWAY)
         self.assertEqual(self.successResultOf(d).lifetime, 0)

@@ -75,7 +75,8 @@ class UPnPTests(SynchronousTestCase):
         self.clock = Clock()
         self.sockets = FakeSockets()
         self.http = FakeHttp()
-        self.upnp = UPnP(self.clock, self.sockets, self.http, GATEWAY, "10.9.0.2")
+        self.upnp = UPnP(self.clock, self.sockets.datagrams(self.clock), self.http, GATEWAY,
+                         "10.9.0.2")
 
     def found(self):
         """A map asked, the gateway found, its description fetched: the
@@ -84,6 +85,7 @@ class UPnPTests(SynchronousTestCase):
         search = self.sockets.last
         self.assertEqual({address for _, address in search.sent}, {SSDP})
         search.answer(ssdpAnswer(), (GATEWAY, 1900))
+        self.clock.advance(0)
         self.assertFalse(search.listening)
         self.assertEqual(self.http.requests[0][:2], (b"GET", LOCATION))
         self.http.answer(200, DESCRIPTION)
@@ -110,13 +112,14 @@ class UPnPTests(SynchronousTestCase):
 
     def test_strangersIgnored(self):
         """An SSDP answer from another host, or naming another host, is
-        not taken (a LAN neighbour would have the node fetch any URL);
-        the search gives up after its wait, saying what it ignored."""
+        not taken (a LAN neighbour would have the node fetch any URL), nor
+        one over 2 KiB; the search gives up after its wait, saying what it
+        ignored."""
         d = self.upnp.map(5555, 5555, 3600)
         search = self.sockets.last
         search.answer(ssdpAnswer("http://10.9.0.7/x.xml"), ("10.9.0.7", 1900))
         search.answer(ssdpAnswer("http://169.254.169.254/"), (GATEWAY, 1900))
-        search.answer(b"HTTP/1.1 200 OK\r\n" + b"x" * 4000, (GATEWAY, 1900))
+        search.answer(ssdpAnswer() + b"x" * 4000, (GATEWAY, 1900))
         self.clock.advance(1.5)
         self.assertEqual(len(search.sent), 4)
         self.clock.advance(1.5)
@@ -124,8 +127,8 @@ class UPnPTests(SynchronousTestCase):
         self.assertIn("no answer to an SSDP search from the gateway 10.9.0.1 within 3 s",
                       why)
         self.assertIn("10.9.0.7: names http://10.9.0.7/x.xml", why)
-        self.assertIn("answer of 4017 bytes", why)
         self.assertEqual(self.http.requests, [])
+        self.clock.advance(0)
         self.assertFalse(search.listening)
 
     def test_controlElsewhereRefused(self):
@@ -169,5 +172,6 @@ class UPnPTests(SynchronousTestCase):
         d = self.upnp.map(5555, 5555, 3600)
         d.cancel()
         self.failureResultOf(d, defer.CancelledError)
+        self.clock.advance(0)
         self.assertFalse(self.sockets.last.listening)
         self.assertEqual(self.clock.getDelayedCalls(), [])

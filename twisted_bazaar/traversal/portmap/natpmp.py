@@ -70,14 +70,14 @@ class NatPmp:
 
     name = "NAT-PMP"
 
-    def __init__(self, clock, listenUDP, gateway):
+    def __init__(self, clock, datagrams, gateway):
         self.clock = clock
-        self.listenUDP = listenUDP
+        self.datagrams = datagrams
         self.server = (gateway, SERVER_PORT)
 
     def map(self, internal, external, lifetime):
         """A Deferred of the L{Mapped} the router grants."""
-        return ask(self.clock, self.listenUDP, self.server,
+        return ask(self.clock, self.datagrams, self.server,
                    mapRequest(internal, external, lifetime),
                    lambda data: parseMapReply(data, internal), self.name)
 

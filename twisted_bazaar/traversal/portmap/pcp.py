@@ -73,9 +73,9 @@ class Pcp:
 
     name = "PCP"
 
-    def __init__(self, clock, listenUDP, gateway, client, nonce=None):
+    def __init__(self, clock, datagrams, gateway, client, nonce=None):
         self.clock = clock
-        self.listenUDP = listenUDP
+        self.datagrams = datagrams
         self.server = (gateway, SERVER_PORT)
         self.client = client
         #: One nonce for the mapping's life: its renewals and deletion
@@ -84,7 +84,7 @@ class Pcp:
 
     def map(self, internal, external, lifetime):
         """A Deferred of the L{Mapped} the router grants."""
-        return ask(self.clock, self.listenUDP, self.server,
+        return ask(self.clock, self.datagrams, self.server,
                    mapRequest(self.client, self.nonce, internal, external, lifetime),
                    lambda data: parseMapReply(data, self.nonce, internal), self.name)
 

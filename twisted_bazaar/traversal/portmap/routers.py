@@ -8,6 +8,7 @@ answers PCP with its own version, so that fallback costs no wait).
 
 from twisted.logger import Logger
 
+from twisted_bazaar.traversal.portmap.exchange import Datagrams
 from twisted_bazaar.traversal.portmap.gateway import defaultGateway, localAddressToward
 from twisted_bazaar.traversal.portmap.http import requester
 from twisted_bazaar.traversal.portmap.mapper import PortMapper
@@ -18,31 +19,38 @@ from twisted_bazaar.traversal.portmap.upnp import UPnP
 log = Logger()
 
 
-def routerProtocols(reactor, gateway=defaultGateway, local=localAddressToward):
+def datagramsOn(reactor):
+    """A L{Datagrams} on a UDP socket of the reactor's, any free port."""
+    return Datagrams(reactor, lambda protocol: reactor.listenUDP(0, protocol))
+
+
+def routerProtocols(reactor, datagrams, gateway=defaultGateway,
+                    local=localAddressToward):
     """
-    (the gateway's address, [UPnP, PCP, NAT-PMP] to it) on reactor; or
-    (None, []) when the node has no default gateway, or no address
-    toward it.  ``gateway()`` and ``local(host)`` are where the default
-    gateway is and the node's address toward it (tests put theirs).
+    (the gateway's address, [UPnP, PCP, NAT-PMP] to it) on reactor, over
+    ``datagrams``; or (None, []) when the node has no default gateway, or
+    no address toward it.  ``gateway()`` and ``local(host)`` are where the
+    default gateway is and the node's address toward it (tests put
+    theirs).
     """
     router = gateway()
     client = None if router is None else local(router)
     if client is None:
         return None, []
-
-    def listenUDP(protocol):
-        return reactor.listenUDP(0, protocol)
-    return router, [UPnP(reactor, listenUDP, requester(reactor), router, client),
-                    Pcp(reactor, listenUDP, router, client),
-                    NatPmp(reactor, listenUDP, router)]
+    return router, [UPnP(reactor, datagrams, requester(reactor), router, client),
+                    Pcp(reactor, datagrams, router, client),
+                    NatPmp(reactor, datagrams, router)]
 
 
 def routerMapper(reactor, gateway=defaultGateway, local=localAddressToward):
     """What L{twisted_bazaar.core.portmapping.PortMappingService} makes its
     mappers with: (port, what, onMapped) -> a L{PortMapper} asking the
-    default gateway with every protocol, or None (and a line) without one."""
+    default gateway with every protocol, or None (and a line) without one.
+    Its mappers share one UDP socket, open while one of them asks."""
+    datagrams = datagramsOn(reactor)
+
     def make(port, what, onMapped):
-        router, protocols = routerProtocols(reactor, gateway, local)
+        router, protocols = routerProtocols(reactor, datagrams, gateway, local)
         if not protocols:
             log.info("no default gateway (or no address toward it): no router to ask "
                      "to map TCP port {port}", port=port)

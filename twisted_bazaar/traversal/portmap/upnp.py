@@ -15,8 +15,8 @@ import urllib.parse
 import xml.etree.ElementTree as ElementTree
 
 from twisted.internet import defer
-from twisted.internet.protocol import DatagramProtocol
 
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.traversal.portmap.errors import MappingFailed, Unsupported
 from twisted_bazaar.traversal.portmap.natpmp import Mapped
 
@@ -29,9 +29,12 @@ SERVICES = ("urn:schemas-upnp-org:service:WANIPConnection:",
 #: halfway), and an HTTP request for its answer.
 SEARCH_WAIT = 3.0
 HTTP_WAIT = 5.0
-#: The largest SSDP answer and HTTP body read (a description is a few KiB).
-LARGEST_DATAGRAM = 2048
+#: The largest HTTP body read (a description is a few KiB).
 LARGEST_BODY = 65536
+ANSWER_LIMIT = declare(
+    "portmap.answer", LARGEST_BODY, "bytes",
+    "bytes of one HTTP answer (a UPnP description, a SOAP answer) a node reads from "
+    "its router; past it the answer is cut off and the mapping fails", owner=__name__)
 DESCRIPTION = "twisted-bazaar"
 #: "OnlyPermanentLeasesSupported" (IGD v1 §2.4.16): asked again with lease 0.
 ONLY_PERMANENT = 725
@@ -158,31 +161,39 @@ def checkSoapAnswer(status, body, action):
                     + (f", error {code} {description}".rstrip() if code else ""), code)
 
 
-class Search(DatagramProtocol):
+class Search:
     """
-    An SSDP search for the gateway's IGD: M-SEARCHes multicast, then the
-    first answer from the gateway that names a LOCATION there.  Fires
-    ``deferred`` with that location, or fails after ``wait`` seconds.
+    An SSDP search for the gateway's IGD over ``datagrams`` (a
+    L{twisted_bazaar.traversal.portmap.exchange.Datagrams}): M-SEARCHes
+    multicast, then the first answer from the gateway that names a
+    LOCATION there.  L{start} returns a Deferred of that location, which
+    fails after ``wait`` seconds.
     """
 
-    def __init__(self, clock, gateway, wait=SEARCH_WAIT, log=None):
+    def __init__(self, clock, datagrams, gateway, wait=SEARCH_WAIT):
         self.clock = clock
+        self.datagrams = datagrams
         self.gateway = gateway
         self.wait = wait
-        self.log = log
         self.deferred = defer.Deferred(canceller=lambda _: self._end())
         self.ignored = []
         self._timers = []
 
-    def startProtocol(self):
-        self._search()
+    def start(self):
+        try:
+            self.datagrams.add(self)
+        except Exception as e:  # no socket to be had
+            self._fail(MappingFailed(f"UPnP: no UDP socket: {e}"))
+            return self.deferred
         self._timers = [self.clock.callLater(self.wait / 2, self._search),
                         self.clock.callLater(self.wait, self._giveUp)]
+        self._search()
+        return self.deferred
 
     def _search(self):
         try:
             for target in SEARCHED:
-                self.transport.write(searchRequest(target), SSDP)
+                self.datagrams.write(searchRequest(target), SSDP)
         except OSError as e:
             self._fail(MappingFailed(f"UPnP: cannot send an SSDP search: {e}"))
 
@@ -190,9 +201,6 @@ class Search(DatagramProtocol):
         if self.deferred.called:
             return
         host = address[0]
-        if len(data) > LARGEST_DATAGRAM:
-            self.ignored.append(f"{host}: an answer of {len(data)} bytes")
-            return
         location = locationIn(data)
         if location is None:
             return
@@ -219,9 +227,7 @@ class Search(DatagramProtocol):
             if timer.active():
                 timer.cancel()
         self._timers = []
-        transport, self.transport = self.transport, None
-        if transport is not None:
-            transport.stopListening()
+        self.datagrams.remove(self)
 
 
 class UPnP:
@@ -236,10 +242,10 @@ class UPnP:
 
     name = "UPnP"
 
-    def __init__(self, clock, listenUDP, http, gateway, client, search_wait=SEARCH_WAIT,
+    def __init__(self, clock, datagrams, http, gateway, client, search_wait=SEARCH_WAIT,
                  http_wait=HTTP_WAIT):
         self.clock = clock
-        self.listenUDP = listenUDP
+        self.datagrams = datagrams
         self.http = http
         self.gateway = gateway
         self.client = client
@@ -259,12 +265,8 @@ class UPnP:
         """A Deferred of (service, control URL): searched once, then kept."""
         if self.control is not None:
             return defer.succeed(self.control)
-        search = Search(self.clock, self.gateway, self.search_wait)
-        try:
-            self.listenUDP(search)
-        except Exception as e:
-            return defer.fail(MappingFailed(f"UPnP: no UDP socket: {e}"))
-        return search.deferred.addCallback(self._describe)
+        search = Search(self.clock, self.datagrams, self.gateway, self.search_wait)
+        return search.start().addCallback(self._describe)
 
     def _describe(self, location):
         d = self._timed(self.http(b"GET", location, {}, None))
