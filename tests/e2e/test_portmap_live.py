@@ -145,6 +145,7 @@ class MappedSellerTests(PortMappingCase):
         tracker = self.startTracker(TIMEOUT, "--metrics", LOOPBACK_LISTEN)
         metrics = tracker.waitFor(METRICS_AT, TIMEOUT)["port"]
         shared, content = self.shareFile("home.bin", SIZE)
+        began = time.monotonic()
         seller = self.node("home-seller", home.host, "--role", "seller", "--share",
                            shared)
         seller_id = nodeId(seller, TIMEOUT)
@@ -155,6 +156,7 @@ class MappedSellerTests(PortMappingCase):
         seller.waitFor(rf"this node is reachable from outside at "
                        rf"{re.escape(home.public_address)}:{port}: the tracker dialled "
                        r"it there", TIMEOUT)
+        reachable = time.monotonic() - began
         tracker.waitFor(rf"node \w+ listens at {re.escape(home.public_address)}:{port} "
                         r"as it said: introducing it", TIMEOUT)
         seller.waitFor(r"sharing home\.bin \(", TIMEOUT)
@@ -169,8 +171,9 @@ class MappedSellerTests(PortMappingCase):
             self.assertEqual(hashlib.sha256(f.read()).digest(),
                              hashlib.sha256(content).digest())
         self.assertEqual(self.relayed(metrics), 0)
-        print(f"\n{SIZE / 2**20:.0f} MiB from a seller behind a {kind} router "
-              f"({protocol}) in {took:.2f} s, 0 bytes relayed")
+        print(f"\nseller behind a {kind} router reachable directly ({protocol}) "
+              f"{reachable:.1f} s after it started; {SIZE / 2**20:.0f} MiB in "
+              f"{took:.2f} s, 0 bytes relayed")
         codes = self.market.stop()
         self.assertEqual(set(codes.values()), {TERMINATED}, codes)
         for daemon in self.market.daemons:

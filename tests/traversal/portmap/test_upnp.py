@@ -87,7 +87,7 @@ class UPnPTests(SynchronousTestCase):
         search.answer(ssdpAnswer(), (GATEWAY, 1900))
         self.clock.advance(0)
         self.assertFalse(search.listening)
-        self.assertEqual(self.http.requests[0][:2], (b"GET", LOCATION))
+        self.assertEqual(self.http.requests[-1][:2], (b"GET", LOCATION))
         self.http.answer(200, DESCRIPTION)
         return d
 
@@ -147,15 +147,32 @@ class UPnPTests(SynchronousTestCase):
         self.assertEqual(str(self.failureResultOf(d, MappingFailed).value),
                          "UPnP: the router refused AddPortMapping: HTTP 500, error 718 "
                          "ConflictInMappingEntry")
-        d = self.upnp.map(5555, 5555, 3600)
+        self.clock.advance(0)
+        d = self.found()
         self.http.answer(500, fault(725, "OnlyPermanentLeasesSupported"))
         self.assertIn(b"<NewLeaseDuration>0</NewLeaseDuration>", self.http.requests[-1][3])
         self.http.answer(200, b"")
         self.assertEqual(self.successResultOf(d).lifetime, 0)
         d = self.upnp.map(5555, 5555, 3600)
+        self.assertEqual(self.http.requests[-1][0], b"POST")
         self.http.answer(500, b"<<not xml")
         self.assertEqual(str(self.failureResultOf(d, MappingFailed).value),
                          "UPnP: the router refused AddPortMapping: HTTP 500")
+
+    def test_searchedAgainAfterAFailure(self):
+        """A renewal kept the control URL found; one that fails (a router
+        rebooted, its URL moved) has the next map search again."""
+        d = self.found()
+        self.http.answer(200, b"")
+        self.successResultOf(d)
+        searches = len(self.sockets.opened)
+        d = self.upnp.map(5555, 5555, 3600)
+        self.assertEqual(self.http.requests[-1][0], b"POST")
+        self.http.answer(404, b"")
+        self.failureResultOf(d, MappingFailed)
+        self.clock.advance(0)
+        self.upnp.map(5555, 5555, 3600)
+        self.assertEqual(len(self.sockets.opened), searches + 1)
 
     def test_silentRouter(self):
         """A request unanswered for 5 s is cancelled, and says so."""

@@ -294,7 +294,9 @@ class UPnP:
 
     def map(self, internal, external, lifetime):
         """A Deferred of the L{Mapped} the router grants: asked at
-        ``external``, which is where it maps it or the action fails."""
+        ``external``, which is where it maps it or the action fails.  The
+        router is searched for on the first map, and again after one
+        fails."""
         def add(control):
             d = self._soap(control, "AddPortMapping",
                            addArguments(internal, external, self.client, lifetime))
@@ -309,7 +311,13 @@ class UPnP:
                            addArguments(internal, external, self.client, 0))
             return d.addCallback(lambda _: Mapped(internal, external, 0))
 
-        return self._find().addCallback(add)
+        def forget(reason):
+            # The router may have moved its control URL (a reboot): the
+            # next map searches again.
+            self.control = None
+            return reason
+
+        return self._find().addCallback(add).addErrback(forget)
 
     def unmap(self, mapping):
         """A Deferred that fires once the router deleted the mapping."""
