@@ -90,6 +90,8 @@ ALLOWED = {
     "traversal/portmap/mapper.py: PortMapper._allFailed: no router maps TCP port {port} ({what}) ":
         "the home router's answers, paced by this node's own retries: once each try of "
         "every protocol, the tries 60 s apart doubling up to an hour",
+    "traversal/portmap/mapper.py: PortMapper._giveBack.failed: {protocol}: giving a mapping back failed":
+        "at most once a protocol in each of this node's own tries (see above)",
     "traversal/portmap/mapper.py: PortMapper._mapped: {why}; giving the mapping back":
         "at most once a protocol in each of this node's own tries (see above)",
     "traversal/portmap/mapper.py: PortMapper._mapped: the router maps TCP port {port} ({what})":

@@ -107,6 +107,14 @@ class PortMapperTests(SynchronousTestCase):
         self.assertEqual(self.pcp.unmaps[0][0], Mapped(5555, 40000, 3600))
         self.assertEqual(len(self.pmp.maps), 1)
         self.assertEqual(self.mapped, [])
+        # Stopping waits for the mapping given back; its failure is a line.
+        d = self.mapper.stop()
+        self.assertNoResult(d)
+        with capturedLogs() as events:
+            self.pcp.unmaps[0][1].errback(MappingFailed("PCP: no answer"))
+        self.successResultOf(d)
+        self.assertIn("PCP: giving a mapping back failed: PCP: no answer",
+                      formatEvent(events[0]))
 
     def test_renewalFails(self):
         """A renewal refused: asked again from the first protocol."""

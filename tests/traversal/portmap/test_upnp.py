@@ -113,12 +113,14 @@ class UPnPTests(SynchronousTestCase):
     def test_strangersIgnored(self):
         """An SSDP answer from another host, or naming another host, is
         not taken (a LAN neighbour would have the node fetch any URL), nor
-        one over 2 KiB; the search gives up after its wait, saying what it
-        ignored."""
+        one over 2 KiB; the search gives up after its wait, saying how
+        many it ignored and the first 4 (a flood of them keeps no more)."""
         d = self.upnp.map(5555, 5555, 3600)
         search = self.sockets.last
         search.answer(ssdpAnswer("http://10.9.0.7/x.xml"), ("10.9.0.7", 1900))
         search.answer(ssdpAnswer("http://169.254.169.254/"), (GATEWAY, 1900))
+        for n in range(1000):
+            search.answer(ssdpAnswer(f"http://10.9.1.{n % 250}/"), ("10.9.0.8", 1900))
         search.answer(ssdpAnswer() + b"x" * 4000, (GATEWAY, 1900))
         self.clock.advance(1.5)
         self.assertEqual(len(search.sent), 4)
@@ -126,7 +128,11 @@ class UPnPTests(SynchronousTestCase):
         why = str(self.failureResultOf(d, Unsupported).value)
         self.assertIn("no answer to an SSDP search from the gateway 10.9.0.1 within 3 s",
                       why)
-        self.assertIn("10.9.0.7: names http://10.9.0.7/x.xml", why)
+        self.assertIn("ignored 1002 answers from elsewhere: 10.9.0.7: names "
+                      "http://10.9.0.7/x.xml, 10.9.0.1: names http://169.254.169.254/, "
+                      "10.9.0.8: names http://10.9.1.0/, 10.9.0.8: names "
+                      "http://10.9.1.1/", why)
+        self.assertEqual(why.count("names"), 4)
         self.assertEqual(self.http.requests, [])
         self.clock.advance(0)
         self.assertFalse(search.listening)

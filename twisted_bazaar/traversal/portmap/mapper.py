@@ -55,6 +55,9 @@ class PortMapper:
         #: cancels.
         self._pending = None
         self._timer = None
+        #: Mappings at another port being given back: L{stop} waits for
+        #: them.
+        self._givingBack = set()
 
     def start(self):
         """Ask each protocol in turn."""
@@ -90,7 +93,7 @@ class PortMapper:
             why = (f"{protocol.name}: the router mapped it at external port "
                    f"{mapped.external}, and this node is advertised at its own port")
             self.log.info("{why}; giving the mapping back", why=why)
-            _quietly(protocol.unmap(mapped), protocol)
+            self._giveBack(protocol, mapped)
             self._try(index + 1, whys + [why])
             return
         first = self.holder is not protocol
@@ -104,6 +107,19 @@ class PortMapper:
         if mapped.lifetime:
             self._timer = self.clock.callLater(
                 max(mapped.lifetime / 2, LEAST_RENEWAL), self._renew)
+
+    def _giveBack(self, protocol, mapped):
+        """Delete a mapping the node does not use; its failure is a line."""
+        d = defer.maybeDeferred(protocol.unmap, mapped)
+        self._givingBack.add(d)
+
+        def failed(reason):
+            self.log.info("{protocol}: giving a mapping back failed: {why}",
+                          protocol=protocol.name, why=_why(reason, protocol))
+
+        def done(_):
+            self._givingBack.discard(d)
+        d.addErrback(failed).addBoth(done)
 
     def _renew(self):
         self._timer = None
@@ -135,8 +151,9 @@ class PortMapper:
         if pending is not None:
             pending.cancel()
         mapping, holder, self.mapping, self.holder = self.mapping, self.holder, None, None
+        givenBack = defer.gatherResults(list(self._givingBack))
         if mapping is None:
-            return defer.succeed(None)
+            return givenBack
         d = defer.maybeDeferred(holder.unmap, mapping)
 
         def removed(_):
@@ -148,7 +165,8 @@ class PortMapper:
             self.log.warn("could not remove the mapping of TCP port {port} ({what}): "
                           "{why} (the router drops it when its lease ends)",
                           port=self.port, what=self.what, why=_why(reason, holder))
-        return d.addCallbacks(removed, notRemoved)
+        d.addCallbacks(removed, notRemoved)
+        return defer.gatherResults([d, givenBack])
 
 
 def _why(reason, protocol):
@@ -157,12 +175,3 @@ def _why(reason, protocol):
     if reason.check(MappingFailed):
         return str(reason.value)
     return f"{protocol.name}: {reason.type.__name__}: {reason.getErrorMessage()}"
-
-
-def _quietly(d, protocol):
-    """A mapping given back: its failure is logged, not raised."""
-    def failed(reason):
-        Logger(namespace=__name__).info("{protocol}: giving a mapping back failed: "
-                                        "{why}", protocol=protocol.name,
-                                        why=_why(reason, protocol))
-    return d.addErrback(failed)

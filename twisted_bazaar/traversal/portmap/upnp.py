@@ -29,6 +29,9 @@ SERVICES = ("urn:schemas-upnp-org:service:WANIPConnection:",
 #: halfway), and an HTTP request for its answer.
 SEARCH_WAIT = 3.0
 HTTP_WAIT = 5.0
+#: The answers from other hosts (or naming other hosts) a failed search
+#: says.
+SAID_STRANGERS = 4
 #: The largest HTTP body read (a description is a few KiB).
 LARGEST_BODY = 65536
 ANSWER_LIMIT = declare(
@@ -176,7 +179,10 @@ class Search:
         self.gateway = gateway
         self.wait = wait
         self.deferred = defer.Deferred(canceller=lambda _: self._end())
+        #: The first answers from strangers, said when the search fails,
+        #: and how many came.
         self.ignored = []
+        self.strangers = 0
         self._timers = []
 
     def start(self):
@@ -205,14 +211,18 @@ class Search:
         if location is None:
             return
         if host != self.gateway or hostOf(location) != self.gateway:
-            # Not the router this node's traffic leaves by.
-            self.ignored.append(f"{host}: names {location[:100]}")
+            # Not the router this node's traffic leaves by (the first few
+            # kept to say: a LAN flooding answers grows nothing).
+            self.strangers += 1
+            if len(self.ignored) < SAID_STRANGERS:
+                self.ignored.append(f"{host}: names {location[:100]}")
             return
         self._end()
         self.deferred.callback(location)
 
     def _giveUp(self):
-        others = "; ignored " + ", ".join(self.ignored[:4]) if self.ignored else ""
+        others = (f"; ignored {self.strangers} answers from elsewhere: "
+                  + ", ".join(self.ignored)) if self.ignored else ""
         self._fail(Unsupported(f"UPnP: no answer to an SSDP search from the gateway "
                                f"{self.gateway} within {self.wait:g} s{others}"))
 
