@@ -181,6 +181,12 @@ class MappedSellerTests(PortMappingCase):
         self.assertTrue(seller.matches(rf"the router no longer maps TCP port {port} "
                                        r"\(listening port, "), seller.tail())
         self.assertTrue(seller_id)
+        # Deleted at the router: a connection there now meets its drop
+        # (a timeout), not the stopped seller's machine (a refusal).
+        done = subprocess.run([*buyer_host.wrapper, sys.executable, "-c", CONNECT,
+                               home.public_address, port], capture_output=True,
+                              text=True, timeout=TIMEOUT)
+        self.assertIn("timed out", done.stderr)
 
     def test_upnpRouter(self):
         self.sellsDirectly(UPNP, "UPnP")
