@@ -92,6 +92,24 @@ ALLOWED = {
     "traversal/punch.py: Puncher.setMapping: this node will not hole-punch: {why}":
         "once when the tracker's check of this node's address first says its router "
         "draws ports",
+    "traversal/portmap/mapper.py: PortMapper._allFailed: no router maps TCP port {port} ({what}) ":
+        "the home router's answers, paced by this node's own retries: once each try of "
+        "every protocol, the tries 60 s apart doubling up to an hour",
+    "traversal/portmap/mapper.py: PortMapper._giveBack.failed: {protocol}: giving a mapping back failed":
+        "at most once a protocol in each of this node's own tries (see above)",
+    "traversal/portmap/mapper.py: PortMapper._mapped: {why}; giving the mapping back":
+        "at most once a protocol in each of this node's own tries (see above)",
+    "traversal/portmap/mapper.py: PortMapper._mapped: the router maps TCP port {port} ({what})":
+        "once a mapping, asked on this node's own timers (a try, or a renewal at "
+        "least 30 s apart)",
+    "traversal/portmap/mapper.py: PortMapper._notRenewed: renewing the mapping of TCP port {port} ":
+        "once a renewal, renewals at least 30 s apart on this node's own timer",
+    "traversal/portmap/mapper.py: PortMapper.stop.removed: the router no longer maps TCP port {port":
+        "once, when the node stops",
+    "traversal/portmap/mapper.py: PortMapper.stop.notRemoved: could not remove the mapping of TCP port":
+        "once, when the node stops",
+    "traversal/portmap/routers.py: routerMapper.make: no default gateway (or no address toward":
+        "once, the first time the tracker finds this node private",
     # -- connections --------------------------------------------------------------------
     "net/encrypted.py: EncryptedProtocol._fail: closing connection with {host}:{port}: {":
         "only for a channel made without a peer log: the daemons give every one "

@@ -133,6 +133,20 @@ class RelayReservationTests(MembershipCase):
         self.assertIsNone(self.node.relay)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_publicLetsGo(self):
+        """Found public after it reserved (its router maps its port since,
+        and the tracker's check reached it there: core/portmapping.py), the
+        node lets go of its reservation: it advertises no relay, and a
+        later private reach asks anew.  On the code before it kept the
+        relay, and buyers went on dialling it there."""
+        self.reserve()
+        del self.recorder.events[:]
+        self.tracker.say(reach(True))
+        self.assertIsNone(self.node.relay)
+        self.assertEqual(self.recorder.events.count(("relayChanged",)), 1)
+        self.tracker.say(reach(False))
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+
 
 class WithoutTheServiceTests(MembershipCase):
     """A node whose builder gave it no reservation service reserves

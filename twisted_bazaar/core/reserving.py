@@ -19,7 +19,7 @@ key (some tests) reserves nowhere, as no relay would hold it.
 from twisted.application.service import Service
 
 from twisted_bazaar.core.events import NodeObserver
-from twisted_bazaar.core.reach import PRIVATE
+from twisted_bazaar.core.reach import PRIVATE, PUBLIC
 from twisted_bazaar.traversal.messages import RelayAt, RelayIncoming, RelayReserved
 from twisted_bazaar.traversal.reservation import RelayReservation
 
@@ -45,9 +45,17 @@ class ReservationService(Service, NodeObserver):
 
     def reachChanged(self, reach, local_port):
         """Found private, the node asks its tracker for a reservation
-        (once per tracker connection: L{RelayReservation.ask})."""
+        (once per tracker connection: L{RelayReservation.ask}).  Found
+        public after it asked (its router maps its port since, and the
+        tracker checked it there: L{twisted_bazaar.core.portmapping}), it
+        lets go of the reservation: the tracker names it at its address
+        now, and nobody needs a relay to reach it."""
         node = self.node
         membership = node.membership
+        if reach.state == PUBLIC and self.reservation is not None \
+                and self.reservation.asked:
+            self.reservation.lost()
+            return
         if reach.state != PRIVATE or node.identity is None or membership is None:
             return
         if self.reservation is None:

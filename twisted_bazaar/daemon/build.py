@@ -20,6 +20,7 @@ import attr
 from twisted_bazaar.core.dialer import PUNCH_WAIT
 from twisted_bazaar.core.node import Node
 from twisted_bazaar.core.offering import RelayOffering
+from twisted_bazaar.core.portmapping import PortMappingService
 from twisted_bazaar.core.punching import Punching
 from twisted_bazaar.core.reserving import ReservationService
 from twisted_bazaar.traversal.relay import Relay
@@ -38,6 +39,8 @@ class NodeParts:
     @ivar punching: its hole punches (L{Punching}), or None.
     @ivar reservations: its L{ReservationService}.
     @ivar offering: its L{RelayOffering}, for a node that relays; or None.
+    @ivar portmapping: its L{PortMappingService}, for a node that asks its
+        router to map its port; or None.
     """
 
     node: Node
@@ -46,12 +49,24 @@ class NodeParts:
     punching: object = None
     reservations: object = None
     offering: object = None
+    portmapping: object = None
+
+    @property
+    def peerPorts(self):
+        """The ports, besides its listening port, that peers dial the node
+        at: (port, what) of its shared files' transfer port and its
+        relay's (port 0: not listening)."""
+        shop = getattr(self.roles.get("seller"), "files", None)
+        return ((getattr(getattr(shop, "server", None), "port", 0), "transfer port"),
+                (0 if self.offering is None else self.offering.relay.port,
+                 "relay port"))
 
     @property
     def services(self):
         """The services its runner starts and stops with it
         (L{NodeService}'s children), in order."""
-        return [service for service in (self.punching, self.reservations, self.offering)
+        return [service for service in (self.punching, self.reservations, self.offering,
+                                        self.portmapping)
                 if service is not None]
 
 
@@ -131,13 +146,24 @@ def plugRelayOffer(node, limits, connection_rate=0):
     return service
 
 
-def plugAcross(parts, punch=None, relay=None):
+def plugPortMapping(node, makeMapper, otherPorts=lambda: ()):
+    """Have node ask its router to map its ports once its tracker finds it
+    private (``makeMapper``, ``otherPorts``: see L{PortMappingService});
+    returns the L{PortMappingService}."""
+    service = PortMappingService(node, makeMapper, otherPorts)
+    node.addObserver(service)
+    return service
+
+
+def plugAcross(parts, punch=None, relay=None, portmap=None):
     """
     Plug the services across NAT into a built node (its L{NodeParts}),
     in the order they hear of its reach (C{reachChanged}): hole punching
     (``punch``: see L{plugPunching}; None: none), the reservation
     service, the relay offering service (``relay``: (limits, connection
-    rate), see L{plugRelayOffer}; None: the node relays for nobody).
+    rate), see L{plugRelayOffer}; None: the node relays for nobody), the
+    port mapping service (``portmap``: its mapper's maker, see
+    L{plugPortMapping}; None: the node asks its router for nothing).
     L{buildNode} calls it last.  Returns parts.
     """
     node = parts.node
@@ -146,6 +172,8 @@ def plugAcross(parts, punch=None, relay=None):
     parts.reservations = plugReservations(node)
     if relay is not None:
         parts.offering = plugRelayOffer(node, *relay)
+    if portmap is not None:
+        parts.portmapping = plugPortMapping(node, portmap, lambda: parts.peerPorts)
     return parts
 
 
@@ -156,7 +184,8 @@ def buildRole(node, plugin, settings):
 
 
 def buildNode(clock, rng, connector, config=None, store=None, identity=None,
-              scheme=None, roles=(), meter=None, punch=None, relay=None):
+              scheme=None, roles=(), meter=None, punch=None, relay=None,
+              portmap=None):
     """
     Build a node and its parts, wired together.
 
@@ -168,6 +197,8 @@ def buildNode(clock, rng, connector, config=None, store=None, identity=None,
         L{plugPunching}), plugged in after its roles; or None.
     @param relay: (its L{RelayLimits}, the connection rate) for a node
         that relays for nodes at home (L{plugRelayOffer}), or None.
+    @param portmap: the maker of the mapper of a node that asks its
+        router to map its port (L{plugPortMapping}), or None.
     @param meter: if given, called with the node before its parts are
         built (a daemon's metrics, which meter the store the parts use).
     @return: the L{NodeParts}.
@@ -181,4 +212,4 @@ def buildNode(clock, rng, connector, config=None, store=None, identity=None,
         parts.discovery = plugScheme(node, plugin.build(node, settings))
     for plugin, settings in roles:
         parts.roles[plugin.name] = buildRole(node, plugin, settings)
-    return plugAcross(parts, punch, relay)
+    return plugAcross(parts, punch, relay, portmap)

@@ -30,6 +30,7 @@ from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServe
 from twisted_bazaar.schemes.interfaces import IKeyTest
 from twisted_bazaar.store import StoreError, openStore
 from twisted_bazaar.store.lock import DataDirLock
+from twisted_bazaar.traversal.portmap.routers import routerMapper
 from twisted_bazaar.traversal.punchdial import PunchDialer
 from twisted_bazaar.wire.ids import shortId
 
@@ -208,7 +209,7 @@ class NodeSite:
 
 
 def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
-              meter=None, punch_wait=PUNCH_WAIT, relay=None):
+              meter=None, punch_wait=PUNCH_WAIT, relay=None, port_mapping=True):
     """
     Build a node (L{buildNode}) on an opened state and the service that
     runs it, every connection sealed by one channel key (the node's key,
@@ -228,6 +229,8 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
     @param relay: (the server endpoint of the node's relay, plain; its
         L{RelayLimits}; the endpoint as the user wrote it) for a node that
         relays for nodes at home once found reachable, or None.
+    @param port_mapping: whether the node asks its router to map its port
+        once found unreachable (L{twisted_bazaar.core.portmapping}).
     @return: (the L{NodeService}, the L{NodeParts}, the metrics or None).
     """
     channel = ChannelKey.generate(state.identity)
@@ -244,7 +247,8 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
                       meter=(lambda node: metered.append(meter(node)))
                       if meter is not None else None,
                       punch=(PunchDialer(reactor, channel, connector.peerLog), punch_wait),
-                      relay=None if relay is None else (relay[1], config.connection_rate))
+                      relay=None if relay is None else (relay[1], config.connection_rate),
+                      portmap=routerMapper(reactor) if port_mapping else None)
     node = parts.node
     if not roles:
         log.info("no --role: this node buys and sells nothing; it relays and "

@@ -70,7 +70,7 @@ NODE_OPTIONS = ("role", "discovery", "tracker", "tracker-key", "listen", "host",
                 "neighbours", "max-connections", "direct-slots", "direct-idle",
                 "handshake-limit", "connection-rate", "retry-initial", "retry-max",
                 "punch-wait", "relay-port", "relay-reservations", "relay-circuits",
-                "relay-rate")
+                "relay-rate", "no-port-mapping")
 #: Node options that belong with a role in --help (and need that role).
 ROLE_NODE_OPTIONS = {"give-up-after": "buyer", "restock": "seller"}
 #: The role options of files as goods, shown together in --help.
@@ -110,7 +110,12 @@ class Options(DaemonOptions):
     optFlags = [["restock", None, "With --data-dir, set each --sell ITEM's units "
                  "to COUNT at start, keeping the ledger (a seller restored from "
                  "its data dir otherwise keeps what is left; `bazaar restock` "
-                 "restocks a running one) (seller role)."]]
+                 "restocks a running one) (seller role)."],
+                ["no-port-mapping", None, "Do not ask the home router to forward this "
+                 "node's port to it (UPnP IGD, NAT-PMP, PCP) when the tracker finds it "
+                 "cannot be dialled.  By default it asks, renews the mapping, and "
+                 "deletes it when it stops; the tracker checks the port before the "
+                 "node is named there."]]
     optParameters = [
         param("listen", "tcp:0", "Endpoint to listen on for peers: tcp:PORT "
               "(tcp:0: any free port) or tcp6:PORT; other nodes connect over plain "
@@ -414,7 +419,8 @@ def _served(reactor, options, state, site, exitStatus, made):
             reactor, state, site, nodeConfig(options), options.scheme, options.roles,
             (options["retry-initial"], options["retry-max"]), exitStatus.fail,
             meter=NodeMetrics if options["metrics"] is not None else None,
-            punch_wait=options["punch-wait"], relay=_relay(reactor, options))
+            punch_wait=options["punch-wait"], relay=_relay(reactor, options),
+            port_mapping=not options["no-port-mapping"])
     except ObsoleteObserver as e:
         # A plugin written for an API the node no longer has: its author's
         # fix, said in one line rather than a traceback.

@@ -24,6 +24,8 @@ import subprocess
 
 import attr
 
+from twisted_bazaar.testing.portmaprouter import portMappingRouter
+
 #: Seconds one ``ip`` or ``iptables`` command may take.
 COMMAND_TIMEOUT = 30.0
 #: The public net's first three octets; its hosts and routers are .1 on.
@@ -107,6 +109,8 @@ class NetBed:
         self.tag = tag
         #: Every namespace made, in order.
         self.namespaces = []
+        #: The daemons of the routers that map ports, to end at removal.
+        self.daemons = []
         self._wan = None
         self._public = 0
         self._homes = 0
@@ -139,7 +143,7 @@ class NetBed:
         namespace = self._namespace(name)
         return Host(namespace, self._plugPublic(namespace, "eth0"))
 
-    def home(self, name, symmetric=False, forward=None):
+    def home(self, name, symmetric=False, forward=None, portmap=None, folder=None):
         """
         A host behind a NAT router of its own: the router keeps a
         connection's source port where it can (an endpoint-independent
@@ -148,7 +152,10 @@ class NetBed:
         ``forward`` (a TCP port), the router forwards that port of its
         public address to the same port of the host, as a user sets up
         by hand; nothing else comes in, and what comes unasked to the
-        router itself is dropped without an answer.
+        router itself is dropped without an answer.  With ``portmap``
+        (L{twisted_bazaar.testing.portmaprouter.KINDS}), the router is
+        instead one that maps ports when the host asks (miniupnpd, its
+        files in ``folder``), and keeps ports otherwise.
         """
         self._homes += 1
         lan = f"192.168.{self._homes}"
@@ -162,7 +169,10 @@ class NetBed:
         run("ip", "-n", namespace, "addr", "add", f"{lan}.2/24", "dev", "eth0")
         run("ip", "-n", namespace, "link", "set", "eth0", "up")
         run("ip", "-n", namespace, "route", "add", "default", "via", f"{lan}.1")
-        _nat(router, symmetric, forward, f"{lan}.2")
+        if portmap is None:
+            _nat(router, symmetric, forward, f"{lan}.2")
+        else:
+            self.daemons.append(portMappingRouter(run, router, lan, portmap, folder))
         return Home(Host(namespace, f"{lan}.2"), Host(router, wan), wan)
 
     def household(self, name, hosts=2):
@@ -197,7 +207,15 @@ class NetBed:
 
     def remove(self):
         """Delete every namespace made (their links, the bridge and the
-        routers' rules go with them)."""
+        routers' rules go with them), after ending the routers' daemons."""
+        for daemon in self.daemons:
+            daemon.terminate()
+            try:
+                daemon.wait(COMMAND_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                daemon.wait()
+        self.daemons = []
         for namespace in reversed(self.namespaces):
             subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
         self.namespaces = []

@@ -27,6 +27,11 @@ RECHECK_MAX = 60.0
 #: unless the newest check of a group holding more gives way (and waits).
 CHECK_LIMIT = 32
 CHECK_GROUP_LIMIT = 8
+CHECKME_LIMIT = declare(
+    "tracker.checkme", RECHECK_FIRST, "s",
+    "least seconds between two checkme a node has taken (each has the tracker dial "
+    "it at once): asking makes it dial no more often than failing does",
+    owner=__name__)
 CHECKS_LIMIT = declare(
     "tracker.checks", None, "checks",
     "address checks in flight at once (each holds a descriptor); the daemon's "
@@ -56,6 +61,8 @@ class AddressChecks:
         self.reached = {}
         #: Ids of the nodes that asked to be told what their checks find.
         self.telling = set()
+        #: node id -> when its last ``checkme`` was taken (L{again}).
+        self._asked = {}
 
     def check(self, node_id, retry=RECHECK_FIRST):
         """Check the address node_id advertised; if it fails, try again
@@ -80,6 +87,31 @@ class AddressChecks:
         check.start(tracker.connector, host, port,
                     hosts=self._hostsOf(node_id, host, port)).addCallback(
             self._checked, node_id, check, retry)
+
+    def again(self, node_id):
+        """
+        node_id asks to be checked again now (``checkme``: its router maps
+        its port to it since).  Not a node whose check passed, that
+        registered port 0, or whose check is in flight (that one's outcome
+        is told); another is checked at once, its retries starting over,
+        held or not at a relay (a reservation stopped its checks).  At
+        most one ``checkme`` a node each L{CHECKME_LIMIT} seconds is
+        taken: asking makes the tracker dial no more often than failing
+        does.
+        """
+        tracker = self.tracker
+        registry = tracker.registry
+        if (tracker.connector is None or node_id in registry.checked
+                or not registry.nodes[node_id][1]
+                or isinstance(self._checks.get(node_id), AddressCheck)):
+            return
+        now = tracker.clock.seconds()
+        last = self._asked.get(node_id)
+        if last is not None and now < last + CHECKME_LIMIT.default:
+            return
+        self._asked[node_id] = now
+        self.stop(node_id)
+        self.check(node_id)
 
     def _hostsOf(self, node_id, host, port):
         """
@@ -120,6 +152,9 @@ class AddressChecks:
             if check.reached is not None:
                 self.reached[node_id] = check.reached
             tracker.registry.verify(node_id)
+            # Held at a relay until now (it asked again: ``checkme``), it
+            # is named at its address from now on.
+            tracker.reservations.reachedDirectly(node_id)
             tracker.memberLine(group, LogLevel.info,
                                "node {id} listens at {host}:{port} as it said: "
                                "introducing it", id=shortId(node_id), host=host, port=port)
@@ -163,6 +198,7 @@ class AddressChecks:
         self.stop(node_id)
         self.telling.discard(node_id)
         self.reached.pop(node_id, None)
+        self._asked.pop(node_id, None)
 
     def stopAll(self):
         """Cancel every check in flight or scheduled."""

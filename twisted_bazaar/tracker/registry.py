@@ -155,7 +155,13 @@ class Registry:
         registered: the tracker names for a node only a host it checked
         or saw.
         """
-        if node_id not in self.nodes or node_id in self.verified:
+        if node_id not in self.nodes:
+            return
+        if node_id in self.verified:
+            if seen is None and node_id not in self.checked:
+                # Reached through a relay until its check passed now.
+                self.checked.add(node_id)
+                self.changes += 1
             return
         if seen is None:
             self.checked.add(node_id)

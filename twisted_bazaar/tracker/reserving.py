@@ -156,6 +156,21 @@ class Reservations:
                            "at {where}: introducing it through {relay}",
                            id=shortId(node_id), where=where, relay=relay)
 
+    def reachedDirectly(self, node_id):
+        """node_id's address check passed while it was held at a relay (it
+        asked to be checked again, ``checkme``: its router maps its port
+        now): it is named at its address from now on, through no relay,
+        and the relays of this tracker let go of its place (the node lets
+        go of its reservation when its ``reach`` tells it)."""
+        tracker = self.tracker
+        if tracker.registry.relays.get(node_id) is None:
+            return
+        tracker.registry.setRelay(node_id, None)
+        self._keepAtRelay(node_id)
+        self.pool.release(node_id)
+        if tracker.relay is not None:
+            tracker.relay.release(node_id)
+
     def _relaying(self, node_id):
         """Whether node_id's offer to relay still stands: it is
         registered with a port (a node of port 0 is taken without a

@@ -295,6 +295,8 @@ class Tracker:
                                          lan=self._lanFor(link, message.id)))
             else:
                 link.send(wire.NodeReply(message.id, "", 0))
+        elif kind is wire.CheckMe:
+            self.checks.again(link.peer_id)
         elif kind is RelayReserve:
             self.reservations.reserve(link)
         elif kind is RelayReserved:

@@ -48,6 +48,7 @@ from twisted_bazaar.wire.codec import (  # noqa: F401
     text,
 )
 from twisted_bazaar.wire.core import (  # noqa: F401
+    CheckMe,
     Dc,
     Error,
     NodeReply,

@@ -196,6 +196,17 @@ class Reach(Message):
     seen_port: int = field(checkPort)
 
 
+@message("checkme")
+class CheckMe(Message):
+    """
+    A node asks its tracker to check its registered address again now
+    (docs/protocol.md §5, "Checking again"): its router maps its port to
+    it since the last check failed.  The tracker dials only the address
+    the node registered, as every check does, and at most once each few
+    seconds a node.
+    """
+
+
 @message("proof")
 class Proof(Message):
     """A node proves it holds the key it sent, to the peer that named its
