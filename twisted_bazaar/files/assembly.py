@@ -156,6 +156,13 @@ class PieceSink:
         if not self.abandoned:
             self._decided(reason)
 
+    def moveTo(self, producer):
+        """The rest of the piece comes from another transfer (the first
+        one's connection closed): its producer is paused while the
+        workers are behind."""
+        self.producer = producer
+        self.assembly.moved(producer)
+
     def abandon(self):
         """The transfer of this piece failed: forget its bytes (a job under
         way finishes; its result is dropped)."""
@@ -237,6 +244,12 @@ class Assembly:
         if self._paused is not None:
             self._pause(producer)
         return sink
+
+    def moved(self, producer):
+        """A sink's bytes come from ``producer`` now: paused if the
+        transfers are."""
+        if self._paused is not None:
+            self._pause(producer)
 
     def _pause(self, producer):
         if producer is not None and producer not in self._paused:
