@@ -96,6 +96,7 @@ class PieceSink:
         hashed) at its place; raise L{DownloadError} if the disk refuses.
         """
         self.assembly.part.writeAt(data, self.position)
+        self.assembly.received(len(data))
         self.position += len(data)
         self.left -= len(data)
         self._batch.append(data)
@@ -185,18 +186,21 @@ class Assembly:
     @ivar verified: the pieces found right.
     """
 
-    def __init__(self, part, piece_size, pieces, run, have=()):
+    def __init__(self, part, piece_size, pieces, run, have=(), received=None):
         """
         @param pieces: the raw SHA-256 of each piece, in order, already
             checked against the file's identity.
         @param run: runs a blocking function and returns a Deferred of its
             result (L{Hasher.run}).
         @param have: pieces already verified (found on disk at a resume).
+        @param received: called with the length of every write of a
+            piece's bytes, as they come (the download's progress), or None.
         """
         self.part = part
         self.piece_size = piece_size
         self.pieces = pieces
         self.run = run
+        self.received = received or (lambda length: None)
         self.verified = set(have)
         #: Bytes not yet verified.
         self.missing = part.size - sum(self.pieceRange(piece)[1] for piece in have)

@@ -57,7 +57,8 @@ class Pieces:
                           name=download.name, n=len(have), total=len(about.pieces))
         self.schedule = PieceSchedule(len(about.pieces), have, DEPTH)
         self.assembly = Assembly(download.part, about.piece_size, about.pieces,
-                                 download.fetcher.hasher.run, have)
+                                 download.fetcher.hasher.run, have,
+                                 received=download.watch.received)
         download.watch.have = sum(self.assembly.pieceRange(piece)[1] for piece in have)
         if have and not self.reserve():
             return
