@@ -164,9 +164,10 @@ class Pieces:
     def _handOver(self, seller, piece, sink, client):
         """
         The seller closed the connection under ``piece`` after bringing at
-        least HANDOVER_BYTES on it, and nothing else is wrong with it (not
-        silent, not slow, not bad, not dropped by this buyer): a relay's
-        circuit that carried all it may, or stayed open all it may.  The
+        least HANDOVER_BYTES on it, and nothing else is wrong with it (this
+        buyer closed it for none of its reasons: a stall, a broken answer,
+        a slow or bad seller, L{TransferClient.hungUp}): a relay's circuit
+        that carried all it may, or stayed open all it may.  The
         piece goes back in its order, what came of it kept (``sink``), and
         the seller is asked again at once, for the rest only, on a new
         connection: no stall, nothing fetched twice.
@@ -175,8 +176,7 @@ class Pieces:
         """
         sellers, schedule = self.download.sellers, self.schedule
         if (not client.hungUp or client.received < HANDOVER_BYTES
-                or seller in sellers.sources.failed or seller in schedule.bad
-                or schedule.inflight.get(piece) != seller):
+                or seller in schedule.bad or schedule.inflight.get(piece) != seller):
             return False
         schedule.handedOver(piece)
         started = sink.position != self.assembly.pieceRange(piece)[0]
