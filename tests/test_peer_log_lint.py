@@ -186,6 +186,9 @@ ALLOWED = {
         _OWN + "once per seller of a download, which is then avoided",
     "roles/files/pieces.py: Pieces._notArrived: seller {seller} did not deliver piece {p":
         _OWN + "once per seller of a download (not said again once it failed)",
+    "roles/files/pieces.py: Pieces._handOver: {name}: seller {seller} closed its conne":
+        _OWN + "once per transfer connection of a download that brought it at "
+        "least HANDOVER_BYTES (1 MiB): a seller pays a MiB for each",
     "roles/files/watch.py: Watch._stalled: {name}: stalled, no piece for {s:g} s{wh":
         _OWN + "on the download's own stall timer",
     "roles/files/watch.py: Watch.progress: {name}: {percent}% ({done} of {total} pi":

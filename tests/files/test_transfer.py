@@ -14,7 +14,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.internet.error import ConnectionLost
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import alsoProvides, implementer
 
@@ -682,6 +682,33 @@ class ClientTests(SynchronousTestCase):
         self.client.connectionLost(Failure(ConnectionLost()))
         failure = self.failureResultOf(d, PeerGone)
         self.assertIn("middle", failure.getErrorMessage())
+
+    def test_hungUpAfterWhatCame(self):
+        """A connection the seller closed says so (a relay's circuit that
+        ran out, say), with the bytes of answers it brought: the buyer
+        hands the piece over to a new connection."""
+        d = self.client.get(SHA, 0, 300, Sink())
+        self.answer(Data(SHA, 0, 300), DATA[:100])
+        self.client.connectionLost(Failure(ConnectionDone()))
+        self.failureResultOf(d, PeerGone)
+        self.assertEqual((self.client.hungUp, self.client.received), (True, 100))
+
+    def test_notHungUpWhenThisSideCloses(self):
+        """Closed by this side (a slow seller dropped), by a stall or a
+        broken answer: not the seller's hang-up."""
+        for fail in (lambda client, clock: client.close(),
+                     lambda client, clock: clock.advance(5),
+                     lambda client, clock: client.dataReceived(DATA[100:300] + b"abc:")):
+            clock = task.Clock()
+            client = TransferClient(clock, stall=5)
+            client.makeConnection(StringTransport())
+            d = client.get(SHA, 0, 300, Sink())
+            client.dataReceived(netstring(Data(SHA, 0, 300)) + DATA[:100])
+            d.addErrback(lambda _: None)
+            fail(client, clock)
+            client.connectionLost(Failure(ConnectionLost()))
+            self.assertTrue(client.closed)
+            self.assertFalse(client.hungUp)
 
     def test_unaskedAnswer(self):
         self.answer(About(SHA, 3, 4096, (b"\x01" * 32,)))

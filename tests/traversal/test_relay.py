@@ -375,15 +375,22 @@ class CircuitsToOneNodeTests(SynchronousTestCase):
 
 class FlowControlTests(SynchronousTestCase):
     def test_eachEndProducesForTheOther(self):
-        """Once open, each end's connection is the other's producer: a
-        reader that stops reading stops the relay reading its writer."""
+        """Once open, each end's reading (its L{ReadGate}) is the other's
+        producer: a reader that stops reading stops the relay reading its
+        writer, until it reads again."""
         bed = Bed()
         dialler, node = openedCircuit(bed)
-        self.assertIs(dialler.transport.producer, node.transport)
-        self.assertIs(node.transport.producer, dialler.transport)
+        self.assertIs(dialler.transport.producer, node.gate)
+        self.assertIs(node.transport.producer, dialler.gate)
+        self.assertIs(node.gate.transport, node.transport)
         self.assertTrue(dialler.transport.streaming and node.transport.streaming)
         dialler.dataReceived(b"inner bytes")
         self.assertTrue(node.transport.value().endswith(b"inner bytes"))
+        node.transport.producer.pauseProducing()
+        self.assertEqual((dialler.transport.producerState, node.transport.producerState),
+                         ("paused", "producing"))
+        node.transport.producer.resumeProducing()
+        self.assertEqual(dialler.transport.producerState, "producing")
 
 
 def _end(relay, host, **key):
@@ -657,18 +664,24 @@ class ThrottleTests(SynchronousTestCase):
                          ("producing", "producing"))
 
     def test_flowControlDoesNotLiftTheThrottle(self):
-        """A circuit that flow control lets read again while the throttle
-        holds every circuit (its other end's buffer drained) stops again
-        at its next bytes, until the debt is paid."""
+        """Flow control never lets a circuit the throttle stopped read
+        (its other end's buffer filled and drained meanwhile): it reads
+        again once the debt is paid, and not while flow control still
+        stops it.  (Before, a drained buffer let it read at once, so on
+        a fast link a throttled relay read at line speed.)"""
         bed = Bed(RelayLimits(rate=1000))
         dialler, node = openedCircuit(bed)
         dialler.dataReceived(b"x" * 1500)
-        dialler.transport.resumeProducing()
-        node.transport.resumeProducing()
-        dialler.dataReceived(b"x" * 100)
+        for producer in (dialler.transport.producer, node.transport.producer):
+            producer.pauseProducing()
+            producer.resumeProducing()
         self.assertEqual((dialler.transport.producerState, node.transport.producerState),
                          ("paused", "paused"))
+        node.transport.producer.pauseProducing()
         bed.clock.advance(1.0)
+        self.assertEqual((dialler.transport.producerState, node.transport.producerState),
+                         ("paused", "producing"))
+        node.transport.producer.resumeProducing()
         self.assertEqual(dialler.transport.producerState, "producing")
 
 

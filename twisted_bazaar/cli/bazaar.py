@@ -262,8 +262,8 @@ def parser():
                      "current folder, which only a file bought is written to)")
     buy.add_argument("--download-give-up", type=argumentType(seconds),
                      default=DEFAULT_GIVE_UP, metavar="S",
-                     help="seconds a download may go without a verified piece "
-                     "before the buy gives up, saying why (--timeout bounds the "
+                     help="seconds a download may go without progress (a verified "
+                     "piece, or 10 KiB of pieces over 10 s) before the buy gives up, saying why (--timeout bounds the "
                      "purchase, not a download under way)")
     buy.add_argument("--discovery", type=_scheme, default=argparse.SUPPRESS,
                      metavar="SCHEME",

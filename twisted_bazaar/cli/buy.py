@@ -93,7 +93,7 @@ class OneShotBuy:
             unless given.  It signs the buys, which keyed sellers require.
         @param downloads: the folder to fetch a shared file bought into
             (None: files are bought, not fetched).
-        @param give_up: seconds a download may go without a verified piece.
+        @param give_up: seconds a download may go without progress.
         @param progress: a L{twisted_bazaar.cli.progress.Progress} to show
             the downloads on, or None.
         @param notice: told ``notice(text)`` when the market has answered

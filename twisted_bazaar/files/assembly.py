@@ -96,6 +96,7 @@ class PieceSink:
         hashed) at its place; raise L{DownloadError} if the disk refuses.
         """
         self.assembly.part.writeAt(data, self.position)
+        self.assembly.received(len(data))
         self.position += len(data)
         self.left -= len(data)
         self._batch.append(data)
@@ -156,6 +157,13 @@ class PieceSink:
         if not self.abandoned:
             self._decided(reason)
 
+    def moveTo(self, producer):
+        """The rest of the piece comes from another transfer (the first
+        one's connection closed): its producer is paused while the
+        workers are behind."""
+        self.producer = producer
+        self.assembly.moved(producer)
+
     def abandon(self):
         """The transfer of this piece failed: forget its bytes (a job under
         way finishes; its result is dropped)."""
@@ -178,18 +186,21 @@ class Assembly:
     @ivar verified: the pieces found right.
     """
 
-    def __init__(self, part, piece_size, pieces, run, have=()):
+    def __init__(self, part, piece_size, pieces, run, have=(), received=None):
         """
         @param pieces: the raw SHA-256 of each piece, in order, already
             checked against the file's identity.
         @param run: runs a blocking function and returns a Deferred of its
             result (L{Hasher.run}).
         @param have: pieces already verified (found on disk at a resume).
+        @param received: called with the length of every write of a
+            piece's bytes, as they come (the download's progress), or None.
         """
         self.part = part
         self.piece_size = piece_size
         self.pieces = pieces
         self.run = run
+        self.received = received or (lambda length: None)
         self.verified = set(have)
         #: Bytes not yet verified.
         self.missing = part.size - sum(self.pieceRange(piece)[1] for piece in have)
@@ -237,6 +248,12 @@ class Assembly:
         if self._paused is not None:
             self._pause(producer)
         return sink
+
+    def moved(self, producer):
+        """A sink's bytes come from ``producer`` now: paused if the
+        transfers are."""
+        if self._paused is not None:
+            self._pause(producer)
 
     def _pause(self, producer):
         if producer is not None and producer not in self._paused:

@@ -110,6 +110,13 @@ class TransferClient(FrameLoop, Protocol):
         #: Paused by a sink: no stall is counted meanwhile.
         self.paused = False
         self.closed = False
+        #: Bytes of ``data`` answers handed to sinks.
+        self.received = 0
+        #: Whether the seller's end closed the connection (not this side,
+        #: for a stall, a broken answer or its caller's close), once lost:
+        #: a relay's circuit that carried all it may, say.
+        self.hungUp = False
+        self._closing = False
 
     def connectionMade(self):
         # A reactor's socket transport (under the channel) reads
@@ -158,6 +165,7 @@ class TransferClient(FrameLoop, Protocol):
     def close(self):
         """Hang up; whatever is still due fails with L{PeerGone}."""
         if not self.closed and self.transport is not None:
+            self._closing = True
             self.transport.abortConnection()
 
     # -- IPushProducer, for the sink --------------------------------------------------
@@ -203,6 +211,7 @@ class TransferClient(FrameLoop, Protocol):
         if end == start:
             return None
         self._body -= end - start
+        self.received += end - start
         sink = self._waiting[0][2]
         try:
             # A view, not a copy, of bytes nothing changes: the sink may
@@ -292,6 +301,8 @@ class TransferClient(FrameLoop, Protocol):
         self.closed = True
         self._disarmStall()
         first = self._why
+        self.hungUp = first is None and not self._closing and not reason.check(
+            ChannelFailed)
         if first is None and reason.check(ChannelFailed):
             # Its key is not the seller's, say: nothing was sent to it.
             first = PeerGone(f"the channel failed: {reason.getErrorMessage()}")

@@ -19,6 +19,8 @@ A piece whose bytes are all in is I{checking} until its hash is known:
 its seller is free to fetch the next one meanwhile.
 """
 
+import bisect
+
 #: Weight of the newest piece in a seller's speed (a moving average).
 SPEED_WEIGHT = 0.5
 #: A seller whose piece is out SLOW_FACTOR times as long as the fastest
@@ -144,6 +146,17 @@ class PieceSchedule:
         self._asked.pop(piece, None)
         self.down.add(seller)
         self._putBack(piece)
+
+    def handedOver(self, piece):
+        """
+        The seller's connection closed under the piece after bringing
+        bytes (a relay's circuit that carried all it may): the piece goes
+        back among the missing in its order, and its seller is not down,
+        to be asked again at once on a new connection.
+        """
+        del self.inflight[piece]
+        self._asked.pop(piece, None)
+        bisect.insort(self.missing, piece)
 
     def _putBack(self, piece):
         # First in line again: it was the one most needed.

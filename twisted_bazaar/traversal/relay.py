@@ -40,6 +40,7 @@ from twisted_bazaar.traversal.messages import (
     RelayReserve,
     RelayReserved,
 )
+from twisted_bazaar.traversal.readgate import ReadGate
 from twisted_bazaar.traversal.throttle import Throttle
 from twisted_bazaar.wire.core import joinRelay
 from twisted_bazaar.wire.ids import shortId, wireId
@@ -409,7 +410,10 @@ class _Circuit:
         for end, other in ((self.dialler, node), (node, self.dialler)):
             end.sendString(wire.encode(RelayOpen(other.host or None)))
             end.other = other
-            other.transport.registerProducer(end.transport, True)
+            # Flow control and the throttle each stop the end's reading,
+            # and neither lifts the other's stop (L{ReadGate}).
+            end.gate = ReadGate(end.transport)
+            other.transport.registerProducer(end.gate, True)
         if self.relay.throttle.holds(self.dialler.group, self.origin):
             self.pause()
         for end in (self.dialler, node):
@@ -418,17 +422,20 @@ class _Circuit:
                 self.carry(end, early)
 
     def pause(self):
-        """Both ends stop reading (the relay's throttle ran dry, and the
-        dialler's group is past its share, and its origin past its own)."""
+        """Both ends stop reading until the throttle's debt is paid (the
+        relay's throttle ran dry, and the dialler's group is past its
+        share, and its origin past its own): flow control lifts no such
+        stop."""
         if self.node is not None and not self.closed:
             for end in (self.dialler, self.node):
-                end.transport.pauseProducing()
+                end.gate.hold()
 
     def resume(self):
-        """Both ends read again."""
+        """The throttle's debt is paid: both ends read again, unless flow
+        control stops them."""
         if self.node is not None and not self.closed:
             for end in (self.dialler, self.node):
-                end.transport.resumeProducing()
+                end.gate.release()
 
     def carry(self, end, data):
         """Copy what one end sent to the other, within the byte limit."""
@@ -443,9 +450,9 @@ class _Circuit:
         end.other.transport.write(data)
         if self.relay.throttle.spend(self.dialler.group, len(data), self.origin):
             # Past its share of its group's, past the group's own, while the
-            # throttle is in debt (or read while it held the origin: flow
-            # control, its other end's buffer drained, resumed it): it stops
-            # reading until the debt is paid.
+            # throttle is in debt: it stops reading until the debt is paid
+            # (flow control lifts no such stop: L{ReadGate}), so the debt
+            # is a read's worth, paid in a fraction of a second.
             self.pause()
 
     def close(self, why, code="noslots"):
@@ -495,6 +502,8 @@ class RelayEnd(FramedProtocol):
         self.relay = relay
         self.circuit = None
         self.other = None
+        #: Its reading, once in an open circuit (L{ReadGate}).
+        self.gate = None
         self.early = b""
         self._timer = None
         self.host = ""

@@ -3,7 +3,9 @@ Tests for L{twisted_bazaar.roles.files.watch}, in a L{Market} (the
 in-memory network, a fake clock): a download whose seller dies says so in
 the node's state and its log, once, and gives up after
 --download-give-up with the reason, keeping its part file; a slow
-download that keeps bringing pieces goes on.
+download that keeps bringing pieces goes on, and so does one whose
+pieces each take longer than a stall, or the give-up, while their bytes
+keep coming (a relay's share): a trickle still stalls.
 """
 
 import os
@@ -11,6 +13,7 @@ import os
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.files import server
 from twisted_bazaar.files.downloads import PRIVATE, partName
 from twisted_bazaar.roles.files import watch
 from twisted_bazaar.wire.ids import shortId
@@ -129,3 +132,51 @@ class WatchTests(FileMarket, SynchronousTestCase):
         self.market.run(100)
         self.assertEqual(buyer.fetcher.failed, {})
         self.assertEqual(list(buyer.fetcher.fetched), ["big"])
+
+
+class SlowPathTests(FileMarket, SynchronousTestCase):
+    """Progress is judged by the bytes received over a window, not by
+    verified pieces alone: a path slower than a piece per stall is slow,
+    not dead."""
+
+    def setUp(self):
+        super().setUp()
+        # 1 KiB over the 10 s of a stall: 102 bytes a second, where the
+        # tests' pieces are 4 KiB.
+        self.patch(watch, "MOVING_BYTES", 1024)
+        # The seller sends a little at a time, as a relay's pace lets through.
+        self.patch(server, "CHUNK", 256)
+
+    def fetchFrom(self, rate, seconds=60.0):
+        """A seller sending ``rate`` bytes a second, a buyer that gives up
+        after 15 s without progress: its fetcher, its state's row, and the
+        stall lines it logged, after ``seconds``."""
+        self.addSeller(rate=rate)
+        node, _ = self.addBuyer(download_give_up=15.0)
+        fetcher = self.market.role(node, "buyer").fetcher
+        fetcher.onGaveUp = lambda line: None
+        status = self.market.services[node].status
+        with capturedLogs() as events:
+            self.market.run(seconds)
+        [row] = status.state().downloads
+        stalls = [formatEvent(event) for event in events
+                  if "stalled" in formatEvent(event)]
+        return fetcher, row, stalls
+
+    def test_aPieceSlowerThanAStallIsProgress(self):
+        """A piece every 20 s (205 bytes a second): the download is
+        fetching, never stalled, and does not give up after its 15 s.
+        (Before, it said it stalled 10 s after each piece, and gave up
+        before the first.)"""
+        fetcher, row, stalls = self.fetchFrom(PIECE // 20)
+        self.assertEqual(fetcher.failed, {})
+        self.assertEqual((row[6], stalls), (watch.FETCHING, []))
+        self.assertGreaterEqual(row[3], 2 * PIECE)
+
+    def test_aTrickleStillStalls(self):
+        """41 bytes a second, under 1 KiB over a stall's 10 s: stalled,
+        and given up after 15 s without a piece, as before."""
+        fetcher, row, stalls = self.fetchFrom(PIECE // 100)
+        self.assertEqual(len(stalls), 1)
+        self.assertEqual(row[6], watch.FAILED)
+        self.assertIn("no piece came for 15 s", fetcher.failed["big"][-1])

@@ -41,16 +41,18 @@ sharedFolder.coerceDoc = "An existing directory."
 downloadsFolder.coerceDoc = "An existing, writable directory."
 
 
-#: Seconds a download may go without a verified piece before it gives up
-#: (--download-give-up).
+#: Seconds a download may go without progress (a verified piece, or
+#: bytes of pieces coming: L{twisted_bazaar.roles.files.watch}) before it
+#: gives up (--download-give-up).
 DEFAULT_GIVE_UP = 120.0
 
 #: The buyer role's options of files.
 FETCH_OPTIONS = (
     RoleOption("downloads", "DIR to fetch the shared files bought into",
                downloadsFolder),
-    RoleOption("download-give-up", "seconds a download may go without a verified "
-               "piece before it gives up, saying why (its part file stays, for a "
+    RoleOption("download-give-up", "seconds a download may go without progress (a "
+               "verified piece, or 10 KiB of pieces over 10 s) before it gives up, "
+               "saying why (its part file stays, for a "
                "later run to resume)", seconds, DEFAULT_GIVE_UP),
 )
 

@@ -18,6 +18,12 @@ from twisted_bazaar.files.schedule import PieceSchedule
 #: Pieces asked of one seller at once: the next request is on its way
 #: while a piece arrives, so no round trip is wasted between pieces.
 DEPTH = 4
+#: Bytes a transfer connection must have brought before its seller's
+#: close is taken for a handover (a relay's circuit that carried all it
+#: may: 16 MiB at a public node's relay) rather than a failure: a
+#: seller that brings less and hangs up is down, as before, so it cannot
+#: make this buyer dial it again and again for a few bytes each time.
+HANDOVER_BYTES = 1024 * 1024
 
 
 class Pieces:
@@ -34,6 +40,10 @@ class Pieces:
         self.download = download
         self.schedule = None
         self.assembly = None
+        #: piece -> (seller, its L{PieceSink}) of a piece whose connection
+        #: closed under it after bringing some of its bytes: the rest is
+        #: asked of the same seller on its next connection.
+        self.partial = {}
 
     def scheduled(self, have):
         """The file is described, and the pieces in ``have`` are on disk
@@ -47,7 +57,8 @@ class Pieces:
                           name=download.name, n=len(have), total=len(about.pieces))
         self.schedule = PieceSchedule(len(about.pieces), have, DEPTH)
         self.assembly = Assembly(download.part, about.piece_size, about.pieces,
-                                 download.fetcher.hasher.run, have)
+                                 download.fetcher.hasher.run, have,
+                                 received=download.watch.received)
         download.watch.have = sum(self.assembly.pieceRange(piece)[1] for piece in have)
         if have and not self.reserve():
             return
@@ -70,8 +81,19 @@ class Pieces:
             piece = self.schedule.assign(seller, now)
 
     def _fetch(self, seller, client, piece):
-        offset, length = self.assembly.pieceRange(piece)
-        sink = self.assembly.sink(piece, client)
+        kept = self.partial.pop(piece, None)
+        if kept is not None and kept[0] == seller:
+            # The rest of it, from where the last connection stopped.
+            sink = kept[1]
+            sink.moveTo(client)
+            offset, length = sink.position, sink.left
+        else:
+            if kept is not None:
+                # Another seller takes it: from its start, so that a wrong
+                # piece is one seller's.
+                kept[1].abandon()
+            offset, length = self.assembly.pieceRange(piece)
+            sink = self.assembly.sink(piece, client)
         d = self.download.work.own(client.get(self.download.sha256, offset, length,
                                               sink))
         d.addCallbacks(self._arrived, self._notArrived,
@@ -113,13 +135,18 @@ class Pieces:
         download.pump()
 
     def _notArrived(self, reason, seller, piece, sink, client):
-        sink.abandon()
         download = self.download
         if download.stopped:
+            sink.abandon()
             return
         if reason.check(DownloadError):
+            sink.abandon()
             download.fail(reason.value)
             return
+        if self._handOver(seller, piece, sink, client):
+            download.pump()
+            return
+        sink.abandon()
         sellers = download.sellers
         if seller not in sellers.sources.failed:
             # Said once; one dropped for being slow was said so.
@@ -133,6 +160,37 @@ class Pieces:
             sellers.drop(seller)
         sellers.markDown(seller)
         download.pump()
+
+    def _handOver(self, seller, piece, sink, client):
+        """
+        The seller closed the connection under ``piece`` after bringing at
+        least HANDOVER_BYTES on it, and nothing else is wrong with it (this
+        buyer closed it for none of its reasons: a stall, a broken answer,
+        a slow or bad seller, L{TransferClient.hungUp}): a relay's circuit
+        that carried all it may, or stayed open all it may.  The
+        piece goes back in its order, what came of it kept (``sink``), and
+        the seller is asked again at once, for the rest only, on a new
+        connection: no stall, nothing fetched twice.
+
+        @return: whether it was handed over (else it failed).
+        """
+        sellers, schedule = self.download.sellers, self.schedule
+        if (not client.hungUp or client.received < HANDOVER_BYTES
+                or seller in schedule.bad or schedule.inflight.get(piece) != seller):
+            return False
+        schedule.handedOver(piece)
+        started = sink.position != self.assembly.pieceRange(piece)[0]
+        if started and not sink.abandoned:
+            self.partial[piece] = (seller, sink)
+        else:
+            sink.abandon()
+        if sellers.clients.get(seller) is client:
+            sellers.drop(seller)
+            self.log.info("{name}: seller {seller} closed its connection after "
+                          "{n} bytes (a relay's circuit ran out, say); asking it "
+                          "again at once", name=self.download.name,
+                          seller=shortId(seller), n=client.received)
+        return True
 
     def reserve(self):
         """Room for the whole file, once a piece is verified (see
@@ -155,5 +213,6 @@ class Pieces:
 
     def stop(self):
         """Stop checking pieces."""
+        self.partial.clear()
         if self.assembly is not None:
             self.assembly.stop()

@@ -1,8 +1,13 @@
 """
 How one download is doing: the bytes verified and the rate they come
 at, a stall said once, each quarter of the pieces logged, and the end
-when no verified piece came for C{give_up} seconds (L{GaveUp}), with the
+when it made no progress for C{give_up} seconds (L{GaveUp}), with the
 reason in words (L{Watch.status}, the node's state).
+
+Progress is a verified piece, or MOVING_BYTES received over the last
+STALLED seconds: a slow path (a relay's share, a piece taking minutes)
+is progress, not a stall, where counting pieces alone took it for a
+dead seller; a trickle is not.
 """
 
 import collections
@@ -11,10 +16,15 @@ from twisted.logger import Logger
 
 from twisted_bazaar.files.client import DEFAULT_STALL
 
-#: Seconds without a verified piece after which a download is stalled.
+#: Seconds without progress after which a download is stalled.
 STALLED = DEFAULT_STALL
 #: Seconds the download rate is measured over.
 RATE_WINDOW = 5.0
+#: Bytes a download must receive over the last STALLED seconds to be
+#: making progress without a verified piece: 1 KiB a second, far below a
+#: relay's share of its rate (a public node's 256 KiB/s among all of its
+#: 64 circuits is 4 KiB/s each), far above a trickle.
+MOVING_BYTES = 10 * 1024
 
 #: What a download is doing, as the node's state says it.
 DESCRIBING, FETCHING, STALLED_STATE, FAILED = "describing", "fetching", "stalled", "failed"
@@ -30,7 +40,9 @@ class Watch:
 
     @ivar have: bytes verified.
     @ivar started: when the download started.
-    @ivar progressAt: when the last piece was verified (or the start).
+    @ivar progressAt: when it last made progress (a piece verified, or
+        MOVING_BYTES received over the STALLED seconds before), or the
+        start.
     @ivar problem: why no piece is coming, in words, until one does.
     """
 
@@ -43,6 +55,10 @@ class Watch:
         #: the last RATE_WINDOW, oldest first.
         self.have = 0
         self._recent = collections.deque()
+        #: (when, bytes) of each read received in the last STALLED
+        #: seconds, oldest first, and their sum.
+        self._incoming = collections.deque()
+        self._incomingBytes = 0
         self.started = self.clock.seconds()
         self.progressAt = self.started
         self.problem = None
@@ -53,7 +69,7 @@ class Watch:
         self._quarter = 0
 
     def start(self):
-        """Give up after C{give_up} seconds without a verified piece; say
+        """Give up after C{give_up} seconds without progress; say
         a stall."""
         self._patience = self.clock.callLater(self.download.fetcher.give_up,
                                               self._giveUp)
@@ -69,16 +85,32 @@ class Watch:
         while recent and now - recent[0][0] >= RATE_WINDOW:
             recent.popleft()
         recent.append((now, length))
+        self._progressed(now)
+
+    def received(self, length):
+        """length bytes of a piece came (not yet verified): progress once
+        MOVING_BYTES came over the last STALLED seconds."""
+        now = self.clock.seconds()
+        incoming = self._incoming
+        incoming.append((now, length))
+        self._incomingBytes += length
+        while now - incoming[0][0] >= STALLED:
+            self._incomingBytes -= incoming.popleft()[1]
+        if self._incomingBytes >= MOVING_BYTES:
+            self._progressed(now)
+
+    def _progressed(self, now):
         self.progressAt = now
         self.problem = None
         if self._patience is not None and self._patience.active():
             self._patience.reset(self.download.fetcher.give_up)
-        self.watchStall()
+        if self._stall is None or not self._stall.active():
+            self.watchStall()
 
     def watchStall(self):
         """Say when the download stalls (its state becomes ``stalled``):
-        STALLED seconds after the last verified piece, or at once if that
-        time has passed."""
+        STALLED seconds after its last progress, or at once if that time
+        has passed (looked at again then: progress since moves it)."""
         if self._stall is not None and self._stall.active():
             self._stall.cancel()
         delay = max(0.0, self.progressAt + STALLED - self.clock.seconds())
@@ -92,6 +124,11 @@ class Watch:
             # Still describing (said once it is described, if no piece
             # came by then), or every piece is in.
             return
+        if self.clock.seconds() - self.progressAt < STALLED:
+            # It made progress since: not stalled yet.
+            self.watchStall()
+            return
+        # No piece, and too few bytes to be moving, for STALLED seconds.
         self.log.info("{name}: stalled, no piece for {s:g} s{why}", name=download.name,
                       s=STALLED, why=f": {self.problem}" if self.problem else "")
 
