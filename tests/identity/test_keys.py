@@ -240,6 +240,30 @@ class KeyFileTests(SynchronousTestCase):
         self.assertIn(f"{path} holds no Ed25519 private key this node can read: ",
                       str(caught.exception))
 
+    def test_aFileLeftWhereTheKeyIsWrittenIsNotWrittenThrough(self):
+        """node.key.new left at 0644 (a crash, or another user of a data
+        dir open to others) gave the new key its mode: written through
+        it, node.key was 0644; a link there took the key where it
+        pointed.  Now it is made anew, 0600, and nothing is written
+        through the link."""
+        path = os.path.join(self.folder, KEY_FILE)
+        with open(path + ".new", "w") as f:
+            f.write("stale")
+        os.chmod(path + ".new", 0o644)
+        Identity.inDirectory(self.folder)
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        os.unlink(path)
+        elsewhere = os.path.join(self.folder, "elsewhere")
+        with open(elsewhere, "w") as f:
+            f.write("someone else's")
+        os.chmod(elsewhere, 0o644)
+        os.symlink(elsewhere, path + ".new")
+        made = Identity.inDirectory(self.folder)
+        with open(elsewhere) as f:
+            self.assertEqual(f.read(), "someone else's")
+        self.assertFalse(os.path.islink(path))
+        self.assertEqual(Identity.read(self.folder).key, made.key)
+
     def test_aKeyOthersCanReadIsRefused(self):
         """A node.key with group or world bits (copied in by hand, restored
         from a backup) was read as any: whoever could read it could be the

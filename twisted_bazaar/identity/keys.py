@@ -316,7 +316,15 @@ class Identity:
                                            serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption())
         temporary = path + ".new"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # A file of that name already there (left by a crash, or put
+        # there by another user of a data dir open to others) is never
+        # written through: its mode (O_CREAT's 0600 applies only to a new
+        # file) would be the key's, and a link would take the key where
+        # it points.  Made anew, or not at all (EEXIST: one put back
+        # meanwhile).
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
