@@ -15,7 +15,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.recent import STATUS
-from twisted_bazaar.status.messages import NodeState, State
+from twisted_bazaar.status.messages import NodeState, State, busy
 from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.web.view import MarketView
 from twisted_bazaar.web.watch import DEFAULT_BUDGET, StatusWatcher
@@ -32,9 +32,12 @@ class NodeEnd(StringTransport):
     no hello, it says nothing (a silent registrant).
     """
 
-    def __init__(self, clock, link, node_id, channelKey=None, hello=None, mute=False):
+    def __init__(self, clock, link, node_id, channelKey=None, hello=None, mute=False,
+                 busy=0):
         super().__init__()
         self.mute = mute
+        #: States answered error{busy} before the first nodestate.
+        self.busy = busy
         self.clock = clock
         self.link = link
         self.node_id = node_id
@@ -54,6 +57,9 @@ class NodeEnd(StringTransport):
             message = wire.decode(payload)
             if type(message) is wire.ThisIsMe:
                 self.link.dataReceived(netstring(self.hello))
+            elif type(message) is State and self.busy:
+                self.busy -= 1
+                self.link.dataReceived(netstring(busy("state", 10, 0.5)))
             elif type(message) is State and not self.mute:
                 state = NodeState(self.node_id, "10.0.0.1", 9001, "flood", (), {},
                                   public=True)
@@ -70,6 +76,8 @@ class Connector:
         self.identities = identities
         self.silent = set()
         self.mute = set()
+        #: node id -> states each of its ends answers busy first.
+        self.busy = {}
         self.impostors = {}
         self.ends = []
 
@@ -83,7 +91,8 @@ class Connector:
             end = NodeEnd(self.clock, link, node_id, decode(speaker.key),
                           wire.ThisIsMe(node_id, 9001, "10.0.0.1", purpose=STATUS,
                                         key=speaker.key if speaker is identity
-                                        else None), mute=node_id in self.mute)
+                                        else None), mute=node_id in self.mute,
+                          busy=self.busy.get(node_id, 0))
         self.ends.append(end)
         link.makeConnection(end)
         return defer.succeed(link)
@@ -235,6 +244,17 @@ class ForgedNodeTests(SynchronousTestCase):
         self.watcher.startService()
         run(self.clock, 2)
         self.assertTrue(self.view.node(self.node.id)["known"])
+
+    def test_aBusyNodeKeepsItsLink(self):
+        """A node asked past its rate answers error{busy}: the round is
+        missed, the link kept (no new connection, the member not in
+        doubt), and a later round's answer shows the node."""
+        self.connector.busy[self.node.id] = 2
+        self.watcher.startService()
+        run(self.clock, 5)
+        self.assertEqual(len(self.connector.ends), 1)
+        self.assertTrue(self.view.node(self.node.id)["known"])
+        self.assertNotIn(self.node.id, self.watcher.doubts)
 
     def test_aProxyIsRefused(self):
         self.connector.impostors[self.node.id] = self.proxy

@@ -33,6 +33,7 @@ from zope.interface import implementer
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.status.client import CLIENT_IDS, nodeRefusal, operatorQuestion
+from twisted_bazaar.status.messages import BUSY
 from twisted_bazaar.net.link import ILinkOwner, Link
 from twisted_bazaar.status.messages import NodeState, State
 from twisted_bazaar.status.node import STATUS
@@ -140,7 +141,12 @@ class _Session:
 
     def messageReceived(self, link, message):
         kind = type(message)
-        if kind is wire.Error:
+        if kind is wire.Error and message.code == BUSY and self.ready:
+            # Asked past the node's rate (another viewer, or a stranger
+            # from this address group): a round missed, the link kept,
+            # and a later round asks again.
+            self.asked_at = None
+        elif kind is wire.Error:
             link.close(f"{message.code}: {message.info}")
         elif link.peer_id is None:
             why = (nodeRefusal(link, message, self.node_id) if kind is wire.ThisIsMe
