@@ -20,7 +20,9 @@ from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.status.client import ClientError, askTracker
 from twisted_bazaar.status.messages import MemberList, Members
 from twisted_bazaar.traversal.connector import RelayedConnector
-from twisted_bazaar.web.resources import webSite
+from twisted_bazaar.web.access import OperatorToken, ServedNames
+from twisted_bazaar.web.publicview import TwoViews
+from twisted_bazaar.web.resources import webGuard, webSite
 from twisted_bazaar.web.view import SILENT, MarketView
 from twisted_bazaar.web.watch import StatusWatcher
 from twisted_bazaar.wire.ids import shortId
@@ -107,17 +109,36 @@ def listeningOn(address):
     return f"unix:{address.name.decode() if isinstance(address.name, bytes) else address.name}"
 
 
-def announce(where, operator, json):
+def linkHost(address):
+    """Where a browser on this machine reaches a port: its address, or
+    loopback's for a port on every interface."""
+    host = getattr(address, "host", None)
+    if host in ("", "0.0.0.0"):
+        return f"127.0.0.1:{address.port}"
+    if host == "::":
+        return f"[::1]:{address.port}"
+    if host is not None and ":" in host:
+        return f"[{host}]:{address.port}"
+    return None if host is None else f"{host}:{address.port}"
+
+
+def announce(where, operator, json, link=None, kept=None):
     """
     Say where the view listens, and as whom, once it does: on stdout, or
     with ``--json`` on stderr, since stdout then holds one JSON object
-    (what was served, once stopped) and nothing else.
+    (what was served, once stopped) and nothing else; and the link that
+    gives a browser the operator's token, said once, here only (never in
+    a log), and where it is kept.
     """
     whose = (f", as the operator of node {shortId(operator.id)}" if operator is not None
              else ", as a stranger to every node (--data-dir DIR of a node: as its "
                   "operator)")
     out = sys.stderr if json else sys.stdout
     out.write(f"web view listening on {where}{whose}\n")
+    if link is not None:
+        where_kept = f" (the token is kept in {kept}, readable by you alone)" if kept else ""
+        out.write(f"open {link} to see its own state{where_kept}; without the "
+                  f"token the page shows the public market only\n")
     out.flush()
 
 
@@ -129,7 +150,11 @@ def serve(reactor, args, operator):
 
     @param operator: the L{Identity} in --data-dir, or None.
     """
-    view = MarketView(reactor, silent=max(SILENT, 3 * args.poll))
+    silent = max(SILENT, 3 * args.poll)
+    # The operator's node's state is kept apart from what any request is
+    # shown: the public view never holds it.
+    view = (MarketView(reactor, silent=silent) if operator is None
+            else TwoViews(reactor, silent=silent))
     members = TrackerMembers(reactor, args.tracker, args.timeout, args.tracker_key, view)
     yield members.refresh()
     watcher = StatusWatcher(
@@ -137,12 +162,26 @@ def serve(reactor, args, operator):
         webConnector(reactor),
         view, LinkSettings(), random.Random(), interval=args.poll,
         relayOf=members.relayOf, operators=[operator] if operator is not None else [])
+    token = None if operator is None else OperatorToken()
+    kept = None
+    if token is not None:
+        try:
+            kept = token.keep(args.data_dir)
+        except OSError as e:
+            raise ClientError(f"--data-dir {args.data_dir}: cannot keep the web view's "
+                              f"token there: {e.strerror or e}") from None
+    names, guard = ServedNames(), webGuard(reactor)
+    site = (webSite(view, names, guard=guard) if operator is None
+            else webSite(view.whole, names, public=view.public, token=token, guard=guard))
     try:
-        port = yield serverFromString(reactor, args.listen).listen(webSite(view))
+        port = yield serverFromString(reactor, args.listen).listen(site)
     except Exception as e:
         raise ClientError(f"--listen {args.listen}: cannot listen: {e}") from None
+    names.listening(port)
     where = listeningOn(port.getHost())
-    announce(where, operator, args.json)
+    here = linkHost(port.getHost())
+    announce(where, operator, args.json,
+             None if token is None or here is None else token.link(here), kept)
     watcher.startService()
     stopped = defer.Deferred()
 

@@ -12,7 +12,17 @@ says how late), never with stale values.
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from twisted.web.resource import Resource
 
-from twisted_bazaar.daemon.site import QuietSite
+from twisted_bazaar.base.limitregistry import declare
+from twisted_bazaar.daemon.site import ConnectionGuard, QuietSite
+
+#: Connections the metrics port holds open at once, and from one address
+#: group: a Prometheus scrape needs one.
+MAX_CONNECTIONS = 8
+GROUP_CONNECTIONS = 4
+CONNECTIONS_LIMIT = declare(
+    "metrics.connections", MAX_CONNECTIONS, "connections",
+    "connections open to the metrics port (each holds a descriptor)",
+    group=GROUP_CONNECTIONS, owner=__name__)
 
 
 class MetricsResource(Resource):
@@ -35,8 +45,16 @@ class _Root(Resource):
         return b"twisted-bazaar metrics: see /metrics\n"
 
 
-def metricsSite(registry):
-    """A twisted.web Site serving the registry at C{/metrics}."""
+def metricsGuard(clock, rate=None):
+    """The rules of a metrics port (L{ConnectionGuard}): its connections'
+    account, ``rate`` new ones a second per address group (None: the
+    declared default), and each request's deadline."""
+    return ConnectionGuard(clock, CONNECTIONS_LIMIT, rate, what="metrics connection")
+
+
+def metricsSite(registry, guard=None):
+    """A twisted.web Site serving the registry at C{/metrics}, under
+    guard's rules if given."""
     root = _Root()
     root.putChild(b"metrics", MetricsResource(registry))
-    return QuietSite(root)
+    return QuietSite(root, guard=guard)

@@ -49,7 +49,8 @@ from twisted_bazaar.tracker import (
 )
 from twisted_bazaar.traversal import limits as relay
 from twisted_bazaar.traversal.limits import RelayLimits
-from twisted_bazaar.web.resources import MAX_STREAMS
+from twisted_bazaar.metrics.web import MAX_CONNECTIONS as METRICS_CONNECTIONS
+from twisted_bazaar.web.resources import MAX_CONNECTIONS as WEB_CONNECTIONS
 from twisted_bazaar.web.watch import DEFAULT_IN_FLIGHT, DEFAULT_INTERVAL
 
 
@@ -187,8 +188,11 @@ def makeService(options):
     registered = options["registered-limit"]
     if registered is None:
         watched = options["web"] is not None
-        registered = registeredLimit(openFiles(), options["pending-limit"],
-                                     MAX_STREAMS if watched else 0, watched)
+        # The web view's and the metrics' ports hold at most their
+        # accounts' connections (daemon/site.py): kept apart for them.
+        web = ((WEB_CONNECTIONS if watched else 0)
+               + (METRICS_CONNECTIONS if options["metrics"] is not None else 0))
+        registered = registeredLimit(openFiles(), options["pending-limit"], web, watched)
     made = []
     try:
         identity = trackerIdentity(options["data-dir"],
