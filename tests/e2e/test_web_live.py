@@ -88,6 +88,12 @@ def operatorView(test, market, data):
     first = web.stdout.readline()
     found = re.match(r"web view listening on 127\.0\.0\.1:(\d+), ", first)
     test.assertIsNotNone(found, first)
+    # The operator opens the link it prints once, which sets the token's
+    # cookie: without it the page shows the public market only.
+    link = re.match(r"open (http://127\.0\.0\.1:\d+/\?token=[\w-]+) ",
+                    web.stdout.readline())
+    test.assertIsNotNone(link)
+    test.driver.get(link[1])
     return web, int(found[1]), first
 
 

@@ -8,6 +8,7 @@ a stranger.  It reads the tracker's live nodes (``members``) each round,
 as the tracker's own ``--web`` view reads its registry.
 """
 
+import os
 import random
 import sys
 
@@ -16,9 +17,11 @@ from twisted.internet.endpoints import serverFromString
 
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.status.client import ClientError, askTracker
 from twisted_bazaar.status.messages import MemberList, Members
+from twisted_bazaar.tap.knowntracker import KNOWN_TRACKER, readKnown
 from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.web.access import OperatorToken, ServedNames
 from twisted_bazaar.web.publicview import TwoViews
@@ -41,11 +44,17 @@ class TrackerMembers:
     to one frame, may not all name.
     """
 
-    def __init__(self, reactor, address, timeout, key, view):
+    def __init__(self, reactor, address, timeout, pin, view):
+        """
+        @param pin: the L{KeyPin} of the tracker's key: every question
+            goes to the holder of the key it holds (--tracker-key, the one
+            the node's data dir keeps, or else the first one proven), and
+            another key's answer is refused before anything is read.
+        """
         self.reactor = reactor
         self.address = address
         self.timeout = timeout
-        self.key = key
+        self.pin = pin
         self.view = view
         self.rows = []
         self.relays = {}
@@ -55,7 +64,7 @@ class TrackerMembers:
         """Ask the tracker now: a Deferred firing once it answered, or
         failing with L{ClientError}."""
         d = self._asking = askTracker(self.reactor, self.address, Members(), MemberList,
-                                      self.timeout, self.key)
+                                      self.timeout, pin=self.pin)
 
         def answered(answer):
             self.rows = list(answer.nodes)
@@ -65,7 +74,10 @@ class TrackerMembers:
 
         def failed(reason):
             reason.trap(ClientError)
-            self.view.trackerSilent(reason.getErrorMessage())
+            # Another key at the tracker's address is an impostor's: its
+            # list is never read; the page warns, and shows the last list.
+            self.view.trackerSilent(reason.getErrorMessage(),
+                                    impostor=self.pin.impostor is not None)
             return reason
 
         def done(result):
@@ -86,6 +98,30 @@ class TrackerMembers:
     def stop(self):
         if self._asking is not None:
             self._asking.cancel()
+
+
+def trackerPinOf(pinned, data_dir):
+    """
+    The L{KeyPin} of the tracker's key for a command that asks it again
+    and again: the key given (``--tracker-key``), or the one the node's
+    data dir keeps (``known_tracker``, which the node wrote, read here and
+    never written), or else the key it proves first.
+
+    @raise ClientError: the data dir's file holds no key, saying so.
+    """
+    what = "the tracker"
+    fix = "(--tracker-key KEY: the key the tracker logs when it starts)"
+    if pinned is not None:
+        return KeyPin(what, pinned, "--tracker-key", fix=fix)
+    if data_dir is not None:
+        path = os.path.join(data_dir, KNOWN_TRACKER)
+        try:
+            known = readKnown(path)
+        except ValueError as e:
+            raise ClientError(str(e)) from None
+        if known is not None:
+            return KeyPin(what, known, where=path, fix=fix)
+    return KeyPin(what, fix=fix)
 
 
 def webConnector(reactor):
@@ -136,9 +172,14 @@ def announce(where, operator, json, link=None, kept=None):
     out = sys.stderr if json else sys.stdout
     out.write(f"web view listening on {where}{whose}\n")
     if link is not None:
-        where_kept = f" (the token is kept in {kept}, readable by you alone)" if kept else ""
-        out.write(f"open {link} to see its own state{where_kept}; without the "
-                  f"token the page shows the public market only\n")
+        out.write(f"open {link} to see its own state (the token is kept in {kept}, "
+                  f"readable by you alone); without the token the page shows the "
+                  f"public market only\n")
+    elif kept is not None:
+        out.write(f"its own state is shown with the token kept in {kept} (readable by "
+                  f"you alone): open /?token=TOKEN where the view is reached, or send "
+                  f"Authorization: Bearer TOKEN; without it the page shows the public "
+                  f"market only\n")
     out.flush()
 
 
@@ -155,7 +196,8 @@ def serve(reactor, args, operator):
     # shown: the public view never holds it.
     view = (MarketView(reactor, silent=silent) if operator is None
             else TwoViews(reactor, silent=silent))
-    members = TrackerMembers(reactor, args.tracker, args.timeout, args.tracker_key, view)
+    members = TrackerMembers(reactor, args.tracker, args.timeout,
+                             trackerPinOf(args.tracker_key, args.data_dir), view)
     yield members.refresh()
     watcher = StatusWatcher(
         reactor, members.members,

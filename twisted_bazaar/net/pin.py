@@ -52,6 +52,9 @@ class KeyPin:
         self.fix = fix
         #: The keys refused so far, each said at warning level once.
         self._warned = set()
+        #: The key last refused, until the pinned key is proven again:
+        #: what answers at the peer's address now is another's.
+        self.impostor = None
 
     def refusal(self, proven):
         """Why the channel is refused: ``proven`` (None: no key) is not
@@ -76,6 +79,7 @@ class KeyPin:
         @return: why, for the channel's failure (L{refusal}).
         """
         why = self.refusal(proven)
+        self.impostor = proven
         if proven not in self._warned:
             self._warned.add(proven)
             self.log.warn("{what}'s key is not the one this node knows: {why} "
@@ -87,6 +91,8 @@ class KeyPin:
         """The peer proved ``proven`` (None: no key) in a channel's
         handshake that passed: the first key proven is the one from then
         on."""
+        if proven is not None and proven == self.key:
+            self.impostor = None
         if self.key is not None or proven is None:
             return
         self.key = proven

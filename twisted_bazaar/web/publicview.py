@@ -23,9 +23,9 @@ class TwoViews:
         self.public = MarketView(clock, silent)
 
     def _both(name):
-        def told(self, *args):
-            getattr(self.whole, name)(*args)
-            getattr(self.public, name)(*args)
+        def told(self, *args, **kwargs):
+            getattr(self.whole, name)(*args, **kwargs)
+            getattr(self.public, name)(*args, **kwargs)
         told.__name__ = name
         told.__doc__ = f"L{{MarketView.{name}}}, to both views."
         return told
