@@ -11,6 +11,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.cli import webview
+from twisted_bazaar.cli.trackers import trackerPinOf
 from twisted_bazaar.cli.webview import announce, listeningOn, webConnector
 from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.status.client import ClientError
@@ -147,7 +148,7 @@ class TrackerPinTests(SynchronousTestCase):
         """The first contact's key is pinned; a tracker with another key
         on its port is refused: its seller is never shown, and the page
         says why, as an impostor (red)."""
-        view, members = self.watch(webview.trackerPinOf(None, None))
+        view, members = self.watch(trackerPinOf(None, None))
         self.answering = b"I" * 32
         self.failureResultOf(members.refresh(), ClientError)
         view.membersSeen(members.members())
@@ -167,10 +168,10 @@ class TrackerPinTests(SynchronousTestCase):
         os.mkdir(folder)
         writeKnown(os.path.join(folder, KNOWN_TRACKER), b"T" * 32)
         self.answering = b"I" * 32
-        view, _ = self.watch(webview.trackerPinOf(None, folder))
+        view, _ = self.watch(trackerPinOf(None, folder))
         self.assertEqual(view.snapshot()["nodes"], [])
         self.assertIn("known_tracker", view.snapshot()["trackerSilent"]["error"])
         with open(os.path.join(folder, KNOWN_TRACKER), "w") as bad:
             bad.write("nonsense\n")
-        error = self.assertRaises(ClientError, webview.trackerPinOf, None, folder)
+        error = self.assertRaises(ClientError, trackerPinOf, None, folder)
         self.assertIn("holds no tracker's key", str(error))

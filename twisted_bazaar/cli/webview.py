@@ -8,7 +8,6 @@ a stranger.  It reads the tracker's live nodes (``members``) each round,
 as the tracker's own ``--web`` view reads its registry.
 """
 
-import os
 import random
 import sys
 
@@ -17,11 +16,10 @@ from twisted.internet.endpoints import serverFromString
 
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.status.client import ClientError, askTracker
 from twisted_bazaar.status.messages import MemberList, Members
-from twisted_bazaar.tap.knowntracker import KNOWN_TRACKER, readKnown
+from twisted_bazaar.cli.trackers import trackerPinOf
 from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.web.access import OperatorToken, ServedNames
 from twisted_bazaar.web.publicview import TwoViews
@@ -98,30 +96,6 @@ class TrackerMembers:
     def stop(self):
         if self._asking is not None:
             self._asking.cancel()
-
-
-def trackerPinOf(pinned, data_dir):
-    """
-    The L{KeyPin} of the tracker's key for a command that asks it again
-    and again: the key given (``--tracker-key``), or the one the node's
-    data dir keeps (``known_tracker``, which the node wrote, read here and
-    never written), or else the key it proves first.
-
-    @raise ClientError: the data dir's file holds no key, saying so.
-    """
-    what = "the tracker"
-    fix = "(--tracker-key KEY: the key the tracker logs when it starts)"
-    if pinned is not None:
-        return KeyPin(what, pinned, "--tracker-key", fix=fix)
-    if data_dir is not None:
-        path = os.path.join(data_dir, KNOWN_TRACKER)
-        try:
-            known = readKnown(path)
-        except ValueError as e:
-            raise ClientError(str(e)) from None
-        if known is not None:
-            return KeyPin(what, known, where=path, fix=fix)
-    return KeyPin(what, fix=fix)
 
 
 def webConnector(reactor):
