@@ -23,6 +23,7 @@ from twisted_bazaar.testing.daemons import (
     LiveMarket,
     nodeId,
 )
+from twisted_bazaar.web.resources import GROUP_CONNECTIONS
 from twisted_bazaar.web.stream import GROUP_STREAMS, MAX_STREAMS
 
 from tests.contract.channel import ChannelBroken, open_channel
@@ -126,15 +127,22 @@ class AccountLiveTests(SynchronousTestCase):
         """
         tracker = self.startTracker("--web", "tcp:0")
         web = int(tracker.waitFor(WEB_LISTENING, TIMEOUT)[1])
-        request = b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n"
+        request = b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
         statuses = []
         for n in range(MAX_STREAMS):
             sock = self.sockets.enter_context(connectFrom("127.9.0.1", web))
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            sock.sendall(request)
-            statuses.append(sock.recv(12)[9:12])
+            try:
+                sock.sendall(request)
+                statuses.append(sock.recv(12)[9:12])
+            except ConnectionResetError:
+                statuses.append(b"")
+        # Its group's share of the port's connections (issue 72): past it
+        # the rest are closed at once, and of those taken, its share of
+        # the streams are streams and the others are told 503.
         self.assertEqual(statuses.count(b"200"), GROUP_STREAMS)
-        self.assertEqual(statuses.count(b"503"), MAX_STREAMS - GROUP_STREAMS)
+        self.assertEqual(statuses.count(b"503"), GROUP_CONNECTIONS - GROUP_STREAMS)
+        self.assertEqual(statuses.count(b""), MAX_STREAMS - GROUP_CONNECTIONS)
         viewer = self.sockets.enter_context(connectFrom("127.0.0.1", web))
         viewer.sendall(request)
         seen = b""
