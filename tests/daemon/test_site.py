@@ -14,6 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.daemon.site import NOT_HTTP, REQUEST_TIMEOUT
 from twisted_bazaar.metrics.web import metricsGuard, metricsSite
+from twisted_bazaar.web.access import OperatorToken
 from twisted_bazaar.web.resources import (GROUP_CONNECTIONS, MAX_CONNECTIONS, webGuard,
                                           webSite)
 from twisted_bazaar.web.view import MarketView
@@ -42,6 +43,23 @@ class AccessLogTests(SynchronousTestCase):
     def test_metricsScrape(self):
         self.assertEqual(self.get(metricsSite(CollectorRegistry()), b"/metrics"),
                          [(LogLevel.debug, "10.0.0.1 GET /metrics 200")])
+
+    def test_theTokenIsNeverLogged(self):
+        """The operator's token, in the link that sets its cookie, is not
+        written to the access log."""
+        token = OperatorToken()
+        site = webSite(MarketView(Clock()), token=token)
+        events = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        address = IPv4Address("TCP", "10.0.0.1", 40000)
+        channel = site.buildProtocol(address)
+        channel.makeConnection(StringTransport(peerAddress=address))
+        channel.dataReceived(b"GET /?a=1&token=" + token.secret.encode()
+                             + b" HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        lines = [formatEvent(e) for e in events]
+        self.assertIn("10.0.0.1 GET /?a=1&token=... 303", lines)
+        self.assertNotIn(token.secret, "\n".join(lines))
 
     def test_webPageAndAsset(self):
         site = webSite(MarketView(Clock()))

@@ -224,5 +224,17 @@ class QuietSite(Site):
         self.accessLog.debug("{client} {method} {uri} {code}",
                              client=getattr(client, "host", "-"),
                              method=request.method.decode("ascii", "replace"),
-                             uri=request.uri.decode("ascii", "replace"),
+                             uri=withoutSecrets(request.uri).decode("ascii", "replace"),
                              code=request.code)
+
+
+def withoutSecrets(uri):
+    """A request's path as a log line shows it: a query's ``token`` (the
+    web view's operator token, in the link that sets its cookie) shown as
+    ``…``, never written to a log."""
+    path, mark, query = uri.partition(b"?")
+    if not mark:
+        return uri
+    shown = [b"token=..." if part.split(b"=", 1)[0] == b"token" else part
+             for part in query.split(b"&")]
+    return path + b"?" + b"&".join(shown)
