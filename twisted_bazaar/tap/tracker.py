@@ -74,7 +74,9 @@ class Options(DaemonOptions):
         param("web", None, "Endpoint to serve the live web view on (e.g. "
               "tcp:8080).  Without interface= it listens on loopback only "
               "(127.0.0.1, or ::1 for tcp6:); say interface=0.0.0.0 to serve "
-              "other machines (no TLS, no authentication).  None by default."),
+              "other machines (no TLS, no authentication: it shows the public "
+              "market; it answers only to an IP address or loopback's names).  None "
+              "by default."),
         param("web-poll", DEFAULT_INTERVAL, "Seconds between the web view's "
               "questions to each node (it asks at most "
               f"{DEFAULT_IN_FLIGHT} at a time).", boundedSeconds(0.2, 9.0)),
