@@ -3,7 +3,9 @@ End to end, in a real headless Chromium: a page of another origin (an
 attacker's site, ``evil.test``, which the browser resolves to this
 machine as a rebinding name would) tries to read the operator's web view
 (``bazaar web --data-dir`` of a seller, whose operator has opened the
-token's link, so the browser holds its cookie) and cannot:
+token's link, so the browser holds its cookie) and cannot; nor can a
+page of this machine on another port (the same site, whose requests
+carry the cookie, but another origin):
 
  - its scripts' fetches of the view's API and event stream, with the
    browser's credentials, read nothing (Origin refused, and no CORS);
@@ -106,15 +108,22 @@ class AttackerPageTests(SynchronousTestCase):
                    "return ask.responseText.includes('\"operator\":true')",
                    "the operator's own state, to its operator", TIMEOUT)
         # The attacker's page, in the same browser.
+        # Another site's, and a page of this machine on another port: the
+        # same site as the view's (its requests carry the cookie), but
+        # another origin.
         attacker = self.attackerSite(ATTACK % {"port": port, "node": node, "evil": EVIL})
-        self.driver.get(f"http://{EVIL}:{attacker}/")
-        untilShown(self, "return window.done", "the attacker's attempts ended", TIMEOUT)
-        results = self.driver.execute_script("return window.results")
-        self.assertEqual(sorted(results), ["api", "events", "noCors", "node", "rebound"])
-        for name, said in results.items():
-            self.assertNotIn(node, said, name)
-            self.assertNotIn("apple", said, name)
-            self.assertTrue(said.startswith("blocked") or said == "read 0 ", (name, said))
+        for origin in (f"http://{EVIL}:{attacker}", f"http://127.0.0.1:{attacker}"):
+            self.driver.get(f"{origin}/")
+            untilShown(self, "return window.done", "the attacker's attempts ended",
+                       TIMEOUT)
+            results = self.driver.execute_script("return window.results")
+            self.assertEqual(sorted(results),
+                             ["api", "events", "noCors", "node", "rebound"])
+            for name, said in results.items():
+                self.assertNotIn(node, said, (origin, name))
+                self.assertNotIn("apple", said, (origin, name))
+                self.assertTrue(said.startswith("blocked") or said == "read 0 ",
+                                (origin, name, said))
         # What a page whose name rebinds here fetches as its own origin.
         for path in ("/", "/api/market", f"/api/node/{node}"):
             self.driver.get(f"http://{EVIL}:{port}{path}")
