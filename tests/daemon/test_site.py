@@ -148,6 +148,22 @@ class ConnectionGuardTests(SynchronousTestCase):
         self.clock.advance(1)
         self.assertTrue(transport.disconnecting)
 
+    def test_aSlowReaderOfALargeAnswerIsNotCut(self):
+        """An answer still going out when the deadline passes (a large
+        asset, a slow link) keeps its connection while it goes further
+        each REQUEST_TIMEOUT; one that went no further is closed."""
+        channel, transport = self.connect()
+        transport.dataBuffer = b"x" * 3000
+        channel.dataReceived(b"GET /api HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        for left in (2000, 1000):
+            self.clock.advance(REQUEST_TIMEOUT)
+            self.assertFalse(transport.disconnecting)
+            transport.dataBuffer = b"x" * left
+        self.clock.advance(REQUEST_TIMEOUT)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(REQUEST_TIMEOUT)
+        self.assertTrue(transport.disconnecting)
+
     def test_anEventStreamIsNotTimed(self):
         """An answer that goes on (an event stream) is not cut by the
         deadline: it is what a page holds its connection for."""

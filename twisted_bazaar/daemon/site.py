@@ -51,6 +51,16 @@ def speaksHTTP(first):
     return 0x21 <= first < 0x7F or first in b"\r\n"
 
 
+def unsent(transport):
+    """Bytes a TCP transport has yet to send (what Twisted's
+    FileDescriptor buffers); 0 for one that does not say."""
+    buffered = getattr(transport, "dataBuffer", None)
+    if not isinstance(buffered, bytes):
+        return 0
+    return (len(buffered) - getattr(transport, "offset", 0)
+            + getattr(transport, "_tempDataLen", 0))
+
+
 class ConnectionGuard:
     """
     The rules of one web port (the web view's, the metrics'): its
@@ -108,6 +118,8 @@ class _HTTPOnly(proxyForInterface(IProtocol, "_channel")):
         self._refused = False
         self._deadline = None
         self._answering = 0
+        #: The bytes of an answer unsent at the last deadline (None: none).
+        self._unsent = None
         self.transport = None
 
     def makeConnection(self, transport):
@@ -117,7 +129,8 @@ class _HTTPOnly(proxyForInterface(IProtocol, "_channel")):
 
     def _timeRequest(self):
         if self._guard is not None and self.transport is not None:
-            self._deadline = self._guard.clock.callLater(self._guard.timeout, self.abort)
+            self._deadline = self._guard.clock.callLater(self._guard.timeout,
+                                                         self._expired)
 
     def _untime(self):
         if self._deadline is not None:
@@ -135,7 +148,20 @@ class _HTTPOnly(proxyForInterface(IProtocol, "_channel")):
         self._answering -= 1
         if not self._answering and self.transport is not None:
             self._untime()
+            self._unsent = None
             self._timeRequest()
+
+    def _expired(self):
+        """The deadline passed: close, unless an answer is still going out
+        and went further since the last deadline (a slow reader, given a
+        large asset, not a client that stopped reading)."""
+        self._deadline = None
+        left = unsent(self.transport)
+        if left and (self._unsent is None or left < self._unsent):
+            self._unsent = left
+            self._timeRequest()
+            return
+        self.abort()
 
     def abort(self):
         """Close the connection at once (deadline passed, or given way)."""
