@@ -120,6 +120,9 @@ class OperatorTests(SynchronousTestCase):
         self.assertTrue(cookie.startswith(b"bazaar-token=" + self.token.secret.encode()))
         self.assertIn(b"HttpOnly", cookie)
         self.assertIn(b"SameSite=Strict", cookie)
+        for path in (b"//evil.example/", b"/\\evil.example/"):
+            _, headers, _ = ask(self.site, path + b"?token=" + self.token.secret.encode())
+            self.assertEqual(headers[b"location"], [b"/evil.example/"])
         status, headers, body = ask(self.site, b"/?token=guessed")
         self.assertEqual(status, 403)
         self.assertNotIn(b"set-cookie", headers)

@@ -269,7 +269,9 @@ class _SetCookie(Resource):
         request.setHeader(b"set-cookie", self.cookie)
         request.setHeader(b"cache-control", b"no-store")
         request.setResponseCode(303)
-        request.setHeader(b"location", request.path or b"/")
+        # One slash first, whatever the path: //host/ would send the
+        # browser to another site.
+        request.setHeader(b"location", b"/" + (request.path or b"").lstrip(b"/\\"))
         return b""
 
 
