@@ -18,6 +18,8 @@ from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.status.messages import MemberList, NodeState
 from twisted_bazaar.tap.knowntracker import KNOWN_TRACKER, writeKnown
 
+from tests.files.helpers import scratchDir
+
 TWO = ["--tracker", "127.0.0.1:7700", "--tracker", "127.0.0.1:7701"]
 
 
@@ -194,8 +196,7 @@ class PinnedTrackerTests(SynchronousTestCase):
     def test_statusAsksTheKeyTheDataDirKeeps(self):
         """With a node's --data-dir, the tracker must prove the key the
         node keeps (known_tracker); an impostor is refused."""
-        folder = self.mktemp()
-        os.mkdir(folder)
+        folder = scratchDir(self)
         writeKnown(os.path.join(folder, KNOWN_TRACKER), b"T" * 32)
         self.answering = [b"I" * 32]
         failure = self.failureResultOf(

@@ -17,6 +17,8 @@ from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.status.messages import MemberList
 from twisted_bazaar.tap.knowntracker import KNOWN_TRACKER, writeKnown
+
+from tests.files.helpers import scratchDir
 from twisted_bazaar.web.view import MarketView
 
 
@@ -164,8 +166,7 @@ class TrackerPinTests(SynchronousTestCase):
         """With --data-dir, the key the node keeps (known_tracker) is the
         one asked for from the first question on; a file that holds no key
         is refused, saying so."""
-        folder = self.mktemp()
-        os.mkdir(folder)
+        folder = scratchDir(self)
         writeKnown(os.path.join(folder, KNOWN_TRACKER), b"T" * 32)
         self.answering = b"I" * 32
         view, _ = self.watch(trackerPinOf(None, folder))
