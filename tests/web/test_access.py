@@ -16,7 +16,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.status.messages import NodeState
-from twisted_bazaar.web.access import OperatorToken, ServedNames
+from twisted_bazaar.web.access import OperatorToken, ServedNames, hostNames
 from twisted_bazaar.web.publicview import TwoViews
 from twisted_bazaar.web.resources import webSite
 from twisted_bazaar.wire.ids import wireId
@@ -175,6 +175,19 @@ class HostAndOriginTests(SynchronousTestCase):
         anywhere = ServedNames("0.0.0.0")
         self.assertTrue(anywhere.serves("10.0.0.6:8080"))
         self.assertFalse(anywhere.serves("market.example:8080"))
+
+    def test_theNamesTheOperatorGives(self):
+        """--web-names (bazaar web --names): the names other machines reach
+        the view by are served too, and no other; a list that holds no
+        host name is refused, saying which."""
+        names = ServedNames("0.0.0.0", names=hostNames("Market.example, m2.example."))
+        site = webSite(self.views.whole, names, public=self.views.public,
+                       token=self.token)
+        for host, code in ((b"market.example:8080", 200), (b"m2.example", 200),
+                           (b"10.0.0.6:8080", 200), (b"evil.example:8080", 421)):
+            self.assertEqual(ask(site, b"/api/market", host=host)[0], code, host)
+        for bad in ("", "evil.example/x", "a..b", "-a.example"):
+            self.assertRaises(ValueError, hostNames, bad)
 
     def test_theAPIFromAnotherOriginIsRefused(self):
         """A request to the API (or any other method) from another

@@ -70,6 +70,7 @@ from twisted_bazaar.cli.trackers import (
     trackerPins,
 )
 from twisted_bazaar.cli.webview import DEFAULT_LISTEN, serve
+from twisted_bazaar.web.access import hostNames
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser, UsageError, commandParser
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder
@@ -295,6 +296,11 @@ def parser():
                       metavar="ENDPOINT", help="where to serve the page: loopback "
                       "only unless it names an interface= (default: "
                       f"{DEFAULT_LISTEN})")
+    view.add_argument("--names", type=argumentType(hostNames), default=(),
+                      metavar="NAMES", help="host names the page also answers to, "
+                      "separated by commas (the names other machines reach it by): "
+                      "it answers to loopback's names and the addresses it listens "
+                      "on, and refuses any other (DNS rebinding)")
     view.add_argument("--poll", type=argumentType(seconds), default=1.0, metavar="S",
                       help="seconds between questions to each node (default: 1)")
     stock = commands.add_parser(

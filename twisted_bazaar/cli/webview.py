@@ -186,7 +186,7 @@ def serve(reactor, args, operator):
         except OSError as e:
             raise ClientError(f"--data-dir {args.data_dir}: cannot keep the web view's "
                               f"token there: {e.strerror or e}") from None
-    names, guard = ServedNames(), webGuard(reactor)
+    names, guard = ServedNames(names=getattr(args, "names", ())), webGuard(reactor)
     site = (webSite(view, names, guard=guard) if operator is None
             else webSite(view.whole, names, public=view.public, token=token, guard=guard))
     try:

@@ -352,7 +352,7 @@ def addWebView(parent, reactor, options, tracker, exitStatus):
                   relayOf=tracker.registry.relayOf).setServiceParent(parent)
     # It answers to loopback's names and the address it is bound to; its
     # port is under the daemon's rules (daemon/site.py).
-    names = ServedNames()
+    names = ServedNames(names=options.get("web-names") or ())
     guard = webGuard(reactor, options.get("connection-rate"))
     ListeningService(reactor, endpoint, webSite(view, names, guard=guard), "web view",
                      onListening=names.listening, onFailure=exitStatus.fail,

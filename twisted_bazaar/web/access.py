@@ -23,6 +23,7 @@ each request.
 import hmac
 import ipaddress
 import os
+import re
 import secrets
 from urllib.parse import urlsplit
 
@@ -60,6 +61,27 @@ def hostName(host):
     return name or None
 
 
+#: A host name (RFC 1123 labels), as --web-names takes them.
+_HOST_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)"
+                        r"(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$", re.IGNORECASE)
+
+
+def hostNames(text):
+    """The host names of a comma-separated list (``--web-names``).
+
+    @raise ValueError: one is no host name, saying which."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ValueError("give one or more host names, separated by commas")
+    for name in names:
+        if not _HOST_NAME.match(name):
+            raise ValueError(f"{name!r} is not a host name")
+    return tuple(name.lower().rstrip(".") for name in names)
+
+
+hostNames.coerceDoc = "Host names, separated by commas."
+
+
 def header(request, name):
     """A request's header as text (Latin-1, as HTTP carries it), or
     None."""
@@ -81,9 +103,13 @@ class ServedNames:
     IP address of the machine's.
     """
 
-    def __init__(self, bound=None):
+    def __init__(self, bound=None, names=()):
+        """
+        @param names: more host names it answers to, the operator's
+            (``--web-names``: the name other machines reach it by).
+        """
         self.wildcard = False
-        self.names = set(LOOPBACK_NAMES)
+        self.names = set(LOOPBACK_NAMES) | {name.lower() for name in names}
         self.bind(bound)
 
     def bind(self, bound):
