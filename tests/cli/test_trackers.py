@@ -192,6 +192,8 @@ class PinnedTrackerTests(SynchronousTestCase):
         self.answering = [b"T" * 32, b"I" * 32]
         failure = self.failureResultOf(bazaar.listing(None, parse(["list"])), ClientError)
         self.assertIn("the tracker proved SUlJ", str(failure.value))
+        self.assertIn("first contact since this command started; refused before this "
+                      "command said anything", str(failure.value))
 
     def test_statusAsksTheKeyTheDataDirKeeps(self):
         """With a node's --data-dir, the tracker must prove the key the

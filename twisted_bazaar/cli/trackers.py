@@ -23,6 +23,8 @@ from twisted_bazaar.tap.knowntracker import knownFile, readKnown
 
 #: How a user makes a command take a tracker's new key.
 _FIX = "(--tracker-key KEY: the key the tracker logs when it starts)"
+#: The side that asks, as a refusal names it.
+_ASKER = "this command"
 
 
 def trackerPinOf(pinned, data_dir, address=None, several=False):
@@ -37,7 +39,7 @@ def trackerPinOf(pinned, data_dir, address=None, several=False):
     """
     what = "the tracker" if not several else f"the tracker at {address}"
     if pinned is not None:
-        return KeyPin(what, pinned, "--tracker-key", fix=_FIX)
+        return KeyPin(what, pinned, "--tracker-key", fix=_FIX, asker=_ASKER)
     if data_dir is not None:
         path = os.path.join(data_dir, knownFile(str(address), several))
         try:
@@ -45,8 +47,8 @@ def trackerPinOf(pinned, data_dir, address=None, several=False):
         except ValueError as e:
             raise ClientError(str(e)) from None
         if known is not None:
-            return KeyPin(what, known, where=path, fix=_FIX)
-    return KeyPin(what, fix=_FIX)
+            return KeyPin(what, known, where=path, fix=_FIX, asker=_ASKER)
+    return KeyPin(what, fix=_FIX, asker=_ASKER)
 
 
 def trackerPins(args):
