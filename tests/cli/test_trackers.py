@@ -5,6 +5,7 @@ list`` over several trackers, each asked, their answers put together.
 
 import contextlib
 import io
+import os
 
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
@@ -15,6 +16,9 @@ from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.schemes.index.messages import Listing
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.status.messages import MemberList, NodeState
+from twisted_bazaar.tap.knowntracker import KNOWN_TRACKER, writeKnown
+
+from tests.files.helpers import scratchDir
 
 TWO = ["--tracker", "127.0.0.1:7700", "--tracker", "127.0.0.1:7701"]
 
@@ -55,7 +59,7 @@ class SeveralTrackersCase(SynchronousTestCase):
     def answering(self, answers):
         asked = []
 
-        def askTracker(reactor, address, question, answerType, timeout, key):
+        def askTracker(reactor, address, question, answerType, timeout, key=None, pin=None):
             asked.append((str(address), type(question).__name__))
             answer = answers[(str(address), answerType)]
             if isinstance(answer, Exception):
@@ -151,3 +155,54 @@ class ListTests(SeveralTrackersCase):
         self.assertEqual((obj["asked"], obj["live"]), (2, 900))
         self.assertEqual(renderList(obj).splitlines()[0], "in stock (live query of 2 of "
                          "the 900 live nodes: the tracker's list holds no more):")
+
+
+class PinnedTrackerTests(SynchronousTestCase):
+    """
+    ``bazaar status`` and ``list`` pin the tracker's key as a node does:
+    the one a node's data dir keeps, or the first proven, for the
+    command's later questions; another key is refused, saying why, and
+    its answer never shown.
+    """
+
+    def setUp(self):
+        self.answering = [b"T" * 32]
+        self.patch(bazaar, "askTracker", self.channel)
+        self.patch(bazaar, "askNode", lambda *a, **kw: defer.fail(ClientError("gone")))
+
+    def channel(self, reactor, address, question, answerType, timeout, key=None,
+                pin=None):
+        """The tracker's address as the channel treats a pin (tested in
+        tests/net): another key than the pinned one is refused first."""
+        proven = self.answering.pop(0) if len(self.answering) > 1 else self.answering[0]
+        expected = key if pin is None else pin.key
+        if expected is not None and expected != proven:
+            why = pin.refused(proven) if pin is not None else "another key"
+            return defer.fail(ClientError(f"{address} did not answer as the tracker: "
+                                          f"{why}"))
+        if pin is not None:
+            pin.proved(proven)
+        if answerType is MemberList:
+            return defer.succeed(MemberList((), 0))
+        return defer.succeed(Listing({"counterfeit": 9} if proven == b"I" * 32 else {}))
+
+    def test_listsSecondQuestionGoesToTheFirstsKey(self):
+        """The tracker proves T to `members`; an impostor (I) on its port
+        answers `list`: refused, its counterfeit offer never listed."""
+        self.answering = [b"T" * 32, b"I" * 32]
+        failure = self.failureResultOf(bazaar.listing(None, parse(["list"])), ClientError)
+        self.assertIn("the tracker proved SUlJ", str(failure.value))
+        self.assertIn("first contact since this command started; refused before this "
+                      "command said anything", str(failure.value))
+
+    def test_statusAsksTheKeyTheDataDirKeeps(self):
+        """With a node's --data-dir, the tracker must prove the key the
+        node keeps (known_tracker); an impostor is refused."""
+        folder = scratchDir(self)
+        writeKnown(os.path.join(folder, KNOWN_TRACKER), b"T" * 32)
+        self.answering = [b"I" * 32]
+        failure = self.failureResultOf(
+            bazaar.status(None, parse(["status", "--data-dir", folder])), ClientError)
+        self.assertIn("known_tracker", str(failure.value))
+        self.answering = [b"T" * 32]
+        self.successResultOf(bazaar.status(None, parse(["status", "--data-dir", folder])))

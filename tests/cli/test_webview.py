@@ -2,6 +2,7 @@
 it listens, how it dials, and how many live nodes it counts."""
 
 import io
+import os
 import sys
 
 from twisted.internet import defer
@@ -10,9 +11,14 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.cli import webview
+from twisted_bazaar.cli.trackers import trackerPinOf
 from twisted_bazaar.cli.webview import announce, listeningOn, webConnector
+from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.status.messages import MemberList
+from twisted_bazaar.tap.knowntracker import KNOWN_TRACKER, writeKnown
+
+from tests.files.helpers import scratchDir
 from twisted_bazaar.web.view import MarketView
 
 
@@ -66,7 +72,8 @@ class TrackerMembersTests(SynchronousTestCase):
                             900)
         self.patch(webview, "askTracker", lambda *a, **kw: defer.succeed(answer))
         view = MarketView(Clock())
-        members = webview.TrackerMembers(Clock(), "127.0.0.1:7700", 10, None, view)
+        members = webview.TrackerMembers(Clock(), "127.0.0.1:7700", 10, KeyPin("the tracker"),
+                                         view)
         self.successResultOf(members.refresh())
         view.membersSeen(members.members())
         snapshot = view.snapshot()
@@ -82,7 +89,8 @@ class TrackerMembersTests(SynchronousTestCase):
         self.patch(webview, "askTracker", lambda *a, **kw: answers.pop(0))
         clock = Clock()
         view = MarketView(clock)
-        members = webview.TrackerMembers(clock, "127.0.0.1:7700", 10, None, view)
+        members = webview.TrackerMembers(clock, "127.0.0.1:7700", 10, KeyPin("the tracker"),
+                                         view)
         self.successResultOf(members.refresh())
         view.membersSeen(members.members())
         self.assertIsNone(view.snapshot()["trackerSilent"])
@@ -93,8 +101,78 @@ class TrackerMembersTests(SynchronousTestCase):
         clock.advance(1)
         view.membersSeen(members.members())
         snapshot = view.snapshot()
-        self.assertEqual(snapshot["trackerSilent"], {"since": 5, "error": refused})
+        self.assertEqual(snapshot["trackerSilent"], {"since": 5, "error": refused,
+                                                       "impostor": False})
         self.assertEqual([node["id"] for node in snapshot["nodes"]], ["7"])
         answers.append(defer.succeed(MemberList(((7, "10.0.0.7", 5007, "flood"),), 1)))
         view.membersSeen(members.members())
         self.assertIsNone(view.snapshot()["trackerSilent"])
+
+
+class TrackerPinTests(SynchronousTestCase):
+    """
+    ``bazaar web`` pins the tracker's key as a node does: an impostor on
+    the tracker's address (another key) is refused before its list is
+    read, and the page warns, in red, rather than show its market.
+    """
+
+    def setUp(self):
+        #: The key that answers at the tracker's address now, and its list.
+        self.answering = b"T" * 32
+        self.lists = {b"T" * 32: ((7, "10.0.0.7", 5007, "flood"),),
+                      b"I" * 32: ((66, "10.6.6.6", 6666, "flood"),)}
+        self.asked = []
+        self.patch(webview, "askTracker", self.channel)
+
+    def channel(self, reactor, address, question, answerType, timeout, key=None, pin=None):
+        """The tracker's address, as the channel's handshake treats it
+        (EncryptedClientEndpoint, tested in tests/net): another key than
+        the pinned one is refused before anything is read."""
+        self.asked.append((key, pin))
+        expected = key if pin is None else pin.key
+        if expected is not None and expected != self.answering:
+            why = pin.refused(self.answering) if pin is not None else "another key"
+            return defer.fail(ClientError(f"{address} did not answer as the tracker: "
+                                          f"{why}"))
+        if pin is not None:
+            pin.proved(self.answering)
+        nodes = self.lists[self.answering]
+        return defer.succeed(MemberList(nodes, len(nodes)))
+
+    def watch(self, pin):
+        view = MarketView(Clock())
+        members = webview.TrackerMembers(Clock(), "127.0.0.1:7700", 10, pin, view)
+        members.refresh().addErrback(lambda reason: reason.trap(ClientError))
+        view.membersSeen(members.members())
+        return view, members
+
+    def test_anImpostorIsNeverShownAsTheMarket(self):
+        """The first contact's key is pinned; a tracker with another key
+        on its port is refused: its seller is never shown, and the page
+        says why, as an impostor (red)."""
+        view, members = self.watch(trackerPinOf(None, None))
+        self.answering = b"I" * 32
+        self.failureResultOf(members.refresh(), ClientError)
+        view.membersSeen(members.members())
+        snapshot = view.snapshot()
+        self.assertEqual([node["id"] for node in snapshot["nodes"]], ["7"])
+        self.assertTrue(snapshot["trackerSilent"]["impostor"])
+        self.assertIn("not ", snapshot["trackerSilent"]["error"])
+        self.answering = b"T" * 32
+        self.successResultOf(members.refresh())
+        self.assertIsNone(view.snapshot()["trackerSilent"])
+
+    def test_theKeyTheNodesDataDirKeeps(self):
+        """With --data-dir, the key the node keeps (known_tracker) is the
+        one asked for from the first question on; a file that holds no key
+        is refused, saying so."""
+        folder = scratchDir(self)
+        writeKnown(os.path.join(folder, KNOWN_TRACKER), b"T" * 32)
+        self.answering = b"I" * 32
+        view, _ = self.watch(trackerPinOf(None, folder))
+        self.assertEqual(view.snapshot()["nodes"], [])
+        self.assertIn("known_tracker", view.snapshot()["trackerSilent"]["error"])
+        with open(os.path.join(folder, KNOWN_TRACKER), "w") as bad:
+            bad.write("nonsense\n")
+        error = self.assertRaises(ClientError, trackerPinOf, None, folder)
+        self.assertIn("holds no tracker's key", str(error))

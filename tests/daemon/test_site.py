@@ -1,7 +1,8 @@
 """
 Tests for L{twisted_bazaar.daemon.site}: the daemons' web view and
 metrics log each request at debug, not info, and answer a client that
-does not speak HTTP at once.
+does not speak HTTP at once; their ports are under the rules of the
+daemon's others (an account, a rate, a deadline per request).
 """
 
 from prometheus_client import CollectorRegistry
@@ -11,9 +12,11 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.daemon.site import NOT_HTTP
-from twisted_bazaar.metrics.web import metricsSite
-from twisted_bazaar.web.resources import webSite
+from twisted_bazaar.daemon.site import NOT_HTTP, REQUEST_TIMEOUT
+from twisted_bazaar.metrics.web import metricsGuard, metricsSite
+from twisted_bazaar.web.access import OperatorToken
+from twisted_bazaar.web.resources import (GROUP_CONNECTIONS, MAX_CONNECTIONS, webGuard,
+                                          webSite)
 from twisted_bazaar.web.view import MarketView
 
 
@@ -30,7 +33,7 @@ class AccessLogTests(SynchronousTestCase):
         channel = site.buildProtocol(address)
         transport = StringTransport(peerAddress=address)
         channel.makeConnection(transport)
-        channel.dataReceived(b"GET " + path + b" HTTP/1.0\r\n\r\n")
+        channel.dataReceived(b"GET " + path + b" HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
         self.assertIn(b" 200 ", transport.value().split(b"\r\n")[0] + b" ")
         channel.connectionLost(None)
         site.stopFactory()
@@ -40,6 +43,23 @@ class AccessLogTests(SynchronousTestCase):
     def test_metricsScrape(self):
         self.assertEqual(self.get(metricsSite(CollectorRegistry()), b"/metrics"),
                          [(LogLevel.debug, "10.0.0.1 GET /metrics 200")])
+
+    def test_theTokenIsNeverLogged(self):
+        """The operator's token, in the link that sets its cookie, is not
+        written to the access log."""
+        token = OperatorToken()
+        site = webSite(MarketView(Clock()), token=token)
+        events = []
+        globalLogPublisher.addObserver(events.append)
+        self.addCleanup(globalLogPublisher.removeObserver, events.append)
+        address = IPv4Address("TCP", "10.0.0.1", 40000)
+        channel = site.buildProtocol(address)
+        channel.makeConnection(StringTransport(peerAddress=address))
+        channel.dataReceived(b"GET /?a=1&token=" + token.secret.encode()
+                             + b" HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        lines = [formatEvent(e) for e in events]
+        self.assertIn("10.0.0.1 GET /?a=1&token=... 303", lines)
+        self.assertNotIn(token.secret, "\n".join(lines))
 
     def test_webPageAndAsset(self):
         site = webSite(MarketView(Clock()))
@@ -74,5 +94,131 @@ class NotHTTPTests(SynchronousTestCase):
     def test_requestsAfterEmptyLines(self):
         """An empty line before a request is HTTP (RFC 9112 §2.2)."""
         channel, transport = self.connect()
-        channel.dataReceived(b"\r\nGET /api/market HTTP/1.0\r\n\r\n")
+        channel.dataReceived(b"\r\nGET /api/market HTTP/1.0\r\nHost: localhost\r\n\r\n")
         self.assertTrue(transport.value().startswith(b"HTTP/1.0 200 "))
+
+
+class ConnectionGuardTests(SynchronousTestCase):
+    """
+    A web port under the rules of the daemon's other ports
+    (L{ConnectionGuard}): an absolute deadline for each request, an
+    account of connections by address group, a connection rate.
+    """
+
+    def setUp(self):
+        self.clock = Clock()
+        self.guard = webGuard(self.clock)
+        self.site = webSite(MarketView(self.clock), guard=self.guard)
+        self.site.reactor = self.clock
+
+    def connect(self, host="10.0.0.1"):
+        """A connection from host: (protocol or None, transport)."""
+        address = IPv4Address("TCP", host, 40000)
+        channel = self.site.buildProtocol(address)
+        transport = StringTransport(peerAddress=address)
+        if channel is not None:
+            channel.makeConnection(transport)
+        return channel, transport
+
+    def test_aTrickledRequestIsClosedAtItsDeadline(self):
+        """A client that sends a byte every 5 s (each of which starts
+        Twisted's own timeout again) is closed once REQUEST_TIMEOUT has
+        passed since it connected, its request still not whole; its
+        connection is given back to the account."""
+        channel, transport = self.connect()
+        for byte in b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n":
+            channel.dataReceived(bytes([byte]))
+            self.clock.advance(1)
+            if transport.disconnecting:
+                break
+        self.assertTrue(transport.disconnecting)
+        self.assertEqual(self.clock.seconds(), REQUEST_TIMEOUT)
+        channel.connectionLost(None)
+        self.assertEqual(self.guard.held.used, 0)
+
+    def test_anIdleConnectionIsClosedAfterItsAnswer(self):
+        """Once answered, a kept-alive connection has REQUEST_TIMEOUT for
+        its next request, from the answer's end."""
+        channel, transport = self.connect()
+        self.clock.advance(REQUEST_TIMEOUT - 1)
+        channel.dataReceived(b"GET /api HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        self.assertIn(b" 200 ", transport.value())
+        self.clock.advance(REQUEST_TIMEOUT - 1)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(1)
+        self.assertTrue(transport.disconnecting)
+
+    def test_aSlowReaderOfALargeAnswerIsNotCut(self):
+        """An answer still going out when the deadline passes (a large
+        asset, a slow link) keeps its connection while it goes further
+        each REQUEST_TIMEOUT; one that went no further is closed."""
+        channel, transport = self.connect()
+        transport.dataBuffer = b"x" * 3000
+        channel.dataReceived(b"GET /api HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        for left in (2000, 1000):
+            self.clock.advance(REQUEST_TIMEOUT)
+            self.assertFalse(transport.disconnecting)
+            transport.dataBuffer = b"x" * left
+        self.clock.advance(REQUEST_TIMEOUT)
+        self.assertFalse(transport.disconnecting)
+        self.clock.advance(REQUEST_TIMEOUT)
+        self.assertTrue(transport.disconnecting)
+
+    def test_anEventStreamIsNotTimed(self):
+        """An answer that goes on (an event stream) is not cut by the
+        deadline: it is what a page holds its connection for."""
+        channel, transport = self.connect()
+        channel.dataReceived(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        self.clock.advance(10 * REQUEST_TIMEOUT)
+        self.assertFalse(transport.disconnecting)
+        self.assertIn(b"event: market", transport.value())
+
+    def test_oneGroupHoldsItsShareOfTheConnections(self):
+        """One address group holds at most its share of the port's
+        connections (GROUP_CONNECTIONS): past it, a new one is closed at
+        once; another group still gets in."""
+        held = [self.connect(f"10.0.{n}.1") for n in range(GROUP_CONNECTIONS)]
+        self.assertTrue(all(channel is not None for channel, _ in held))
+        self.assertIsNone(self.connect("10.0.200.1")[0])
+        self.assertIsNotNone(self.connect("10.9.0.1")[0])
+        held[0][0].connectionLost(None)
+        self.assertIsNotNone(self.connect("10.0.200.1")[0])
+
+    def test_theAccountIsBoundedAndShared(self):
+        """The port holds at most MAX_CONNECTIONS in all (the descriptors
+        a tracker keeps apart for it); a newcomer group takes the place of
+        the newest connection of the group holding the most."""
+        flood = []
+        for group in range(MAX_CONNECTIONS // GROUP_CONNECTIONS):
+            flood += [self.connect(f"10.{group}.0.{n}") for n in range(GROUP_CONNECTIONS)]
+        self.assertEqual(self.guard.held.used, MAX_CONNECTIONS)
+        channel, _ = self.connect("192.168.0.1")
+        self.assertIsNotNone(channel)
+        self.assertEqual(sum(transport.disconnecting for _, transport in flood), 1)
+        self.assertEqual(self.guard.held.used, MAX_CONNECTIONS)
+
+    def test_aGroupOverItsConnectionRateIsClosed(self):
+        """New connections past the group's rate (--connection-rate) are
+        closed at once, whatever the account holds."""
+        rate = int(self.guard.rates.rate)
+        for _ in range(rate):
+            channel, _ = self.connect()
+            self.assertIsNotNone(channel)
+            channel.connectionLost(None)
+        self.assertIsNone(self.connect()[0])
+        self.clock.advance(1)
+        self.assertIsNotNone(self.connect()[0])
+
+    def test_theMetricsPortToo(self):
+        """The metrics port has the same rules, and a smaller account."""
+        guard = metricsGuard(self.clock)
+        site = metricsSite(CollectorRegistry(), guard)
+        address = IPv4Address("TCP", "10.0.0.1", 40000)
+        held = [site.buildProtocol(address) for _ in range(guard.held.group_limit)]
+        self.assertNotIn(None, held)
+        self.assertIsNone(site.buildProtocol(address))
+        channel = site.buildProtocol(IPv4Address("TCP", "10.7.0.1", 40000))
+        transport = StringTransport()
+        channel.makeConnection(transport)
+        self.clock.advance(REQUEST_TIMEOUT)
+        self.assertTrue(transport.disconnecting)

@@ -43,7 +43,7 @@ def openRaw(port, method):
     """A connection that asked for the event stream with method, and the
     first bytes of its answer."""
     connection = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-    connection.sendall(f"{method} /api/events HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    connection.sendall(f"{method} /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
     return connection, connection.recv(4096)
 
 

@@ -38,9 +38,9 @@ WIDTH = 1280
 ARTIFACT = Path(__file__).resolve().parents[2] / "build" / "test-artifacts" / "web-view.png"
 
 
-def browser():
-    """A headless Chromium driven by selenium, or SkipTest saying what is
-    missing."""
+def browser(*flags):
+    """A headless Chromium driven by selenium (with more command-line
+    flags, if given), or SkipTest saying what is missing."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     if chromium is None or driver is None:
@@ -54,7 +54,7 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                 f"--window-size={WIDTH},800"):
+                 f"--window-size={WIDTH},800", *flags):
         options.add_argument(flag)
     return webdriver.Chrome(options=options, service=Service(driver))
 
@@ -88,6 +88,12 @@ def operatorView(test, market, data):
     first = web.stdout.readline()
     found = re.match(r"web view listening on 127\.0\.0\.1:(\d+), ", first)
     test.assertIsNotNone(found, first)
+    # The operator opens the link it prints once, which sets the token's
+    # cookie: without it the page shows the public market only.
+    link = re.match(r"open (http://127\.0\.0\.1:\d+/\?token=[\w-]+) ",
+                    web.stdout.readline())
+    test.assertIsNotNone(link)
+    test.driver.get(link[1])
     return web, int(found[1]), first
 
 

@@ -118,8 +118,12 @@ class RelayedLinkPageTests(HomeMarketCase):
         first = web.stdout.readline()
         self.assertEqual(first, f"web view listening on unix:{path}, as the operator of "
                          f"node {short(Identity.read(data).id)}\n", self.errors())
+        self.assertIn("web-token", web.stdout.readline())
         forwarder = UnixForwarder(path)
         self.addCleanup(forwarder.close)
+        # The operator's token, from the data dir, set as its cookie.
+        with open(os.path.join(data, "web-token")) as kept:
+            self.driver.get(f"http://127.0.0.1:{forwarder.port}/?token={kept.read().strip()}")
         return forwarder.port
 
     def waitUntil(self, script, what, timeout=TIMEOUT):

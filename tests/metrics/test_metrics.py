@@ -288,6 +288,26 @@ class LagProbeTests(SynchronousTestCase):
 
 
 class WebTests(SynchronousTestCase):
+    def test_aPageCannotReadThem(self):
+        """A request a web page made (a page whose name rebinds to this
+        machine reads the port as its own origin) is refused 403: the
+        metrics say what a node bought.  A scraper (no such header) or a
+        person typing the address (Sec-Fetch-Site: none) reads them."""
+        site = metricsSite(CollectorRegistry())
+        for name, value, code in ((b"sec-fetch-site", b"same-origin", 403),
+                                  (b"sec-fetch-site", b"cross-site", 403),
+                                  (b"origin", b"http://evil.example:9100", 403),
+                                  (b"sec-fetch-site", b"none", 200),
+                                  (None, None, 200)):
+            request = DummyRequest([b"metrics"])
+            if name is not None:
+                request.requestHeaders.setRawHeaders(name, [value])
+            body = site.getResourceFor(request).render(request)
+            self.assertEqual(request.responseCode or 200, code, (name, value))
+            self.assertEqual(b"not fetched by a web page" in body, code == 403)
+            self.assertEqual(request.responseHeaders.getRawHeaders(b"x-frame-options"),
+                             [b"DENY"])
+
     def test_metricsPage(self):
         """/metrics renders the registry in Prometheus' text format."""
         registry = CollectorRegistry()

@@ -141,3 +141,13 @@ class LoopbackByDefaultTests(SynchronousTestCase):
                                   ["--web", "tcp:0", "--web-poll", "0"])
         self.assertIn("--web-poll: wants a number of seconds from 0.2 to 9, not '0'",
                       str(error))
+        error = self.assertRaises(usage.UsageError, TrackerOptions().parseOptions,
+                                  ["--web", "tcp:0", "--web-names", "a.example,x/y"])
+        self.assertIn("--web-names: 'x/y' is not a host name", str(error))
+
+    def test_trackerWebNames(self):
+        """--web-names: the names the view answers to beyond loopback's."""
+        options = TrackerOptions()
+        options.parseOptions(["--web", "tcp:8080:interface=0.0.0.0",
+                              "--web-names", "market.example,M2.example"])
+        self.assertEqual(options["web-names"], ("market.example", "m2.example"))

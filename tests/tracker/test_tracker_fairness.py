@@ -217,6 +217,19 @@ class RegisteredNodeTests(SynchronousTestCase):
         options.parseOptions(["--registered-limit", "9"])
         self.assertEqual(makeService(options).tracker.registered.capacity, 9)
 
+    def test_theWebAndMetricsPortsDescriptorsAreKeptApart(self):
+        """With --web and --metrics, the descriptors their ports' accounts
+        may hold (96 and 8 connections: issue 72, 1,010 trickling
+        connections held all 1,024) are counted out before the nodes'
+        share, which --web halves (a status link to each node)."""
+        self.patch(tap, "openFiles", lambda: 1024)
+        options = TrackerOptions()
+        options.parseOptions(["--web", "tcp:0", "--metrics", "tcp:0"])
+        [service] = [child for child in makeService(options)
+                     if hasattr(child, "tracker")]
+        self.assertEqual(service.tracker.registered.capacity,
+                         (1024 - PENDING_LIMIT - 96 - 8 - RESERVED_DESCRIPTORS) // 2)
+
 
 class AddressCheckTests(SynchronousTestCase):
     """

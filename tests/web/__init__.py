@@ -40,6 +40,8 @@ class StreamRequest(DummyRequest):
         self.args = args or {}
         self.channel = _Channel(self)
         self.producer = None
+        # The view answers only to its own names (web/access.py).
+        self.requestHeaders.setRawHeaders(b"host", [b"127.0.0.1:8080"])
 
     def registerProducer(self, producer, streaming):
         assert streaming

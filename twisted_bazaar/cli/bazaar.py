@@ -68,8 +68,10 @@ from twisted_bazaar.cli.trackers import (
     mergedMembers,
     trackerEntries,
     trackerLines,
+    trackerPins,
 )
 from twisted_bazaar.cli.webview import DEFAULT_LISTEN, serve
+from twisted_bazaar.web.access import hostNames
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser, UsageError, commandParser
 from twisted_bazaar.base.options import boundedInt, seconds
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder
@@ -218,10 +220,16 @@ def parser():
     addVersion(p)
     commands = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     asking = [_common(question)]
-    commands.add_parser("status", parents=asking, help="the tracker's live nodes, "
-                        "with their scheme and address")
-    commands.add_parser("list", parents=asking, help="what is on offer: the "
-                        "tracker's index and every live node's stock")
+    status = commands.add_parser("status", parents=asking, help="the tracker's live "
+                                 "nodes, with their scheme and address")
+    listing = commands.add_parser("list", parents=asking, help="what is on offer: the "
+                                  "tracker's index and every live node's stock")
+    for asker in (status, listing):
+        asker.add_argument("--data-dir", metavar="DIR",
+                           help="a node's --data-dir: ask only the tracker whose key "
+                           "the node keeps there (known_tracker); without it, or "
+                           "--tracker-key, the key the tracker proves first is "
+                           "pinned for the command's other questions")
     node = commands.add_parser(
         "node", parents=asking, help="one node's state: its public facts (links, "
         "stock, shared files), or all of it (bag, buys, messages, downloads) to its "
@@ -289,6 +297,11 @@ def parser():
                       metavar="ENDPOINT", help="where to serve the page: loopback "
                       "only unless it names an interface= (default: "
                       f"{DEFAULT_LISTEN})")
+    view.add_argument("--names", type=argumentType(hostNames), default=(),
+                      metavar="NAMES", help="host names the page also answers to, "
+                      "separated by commas (the names other machines reach it by): "
+                      "it answers to loopback's names and the addresses it listens "
+                      "on, and refuses any other (DNS rebinding)")
     view.add_argument("--poll", type=argumentType(seconds), default=1.0, metavar="S",
                       help="seconds between questions to each node (default: 1)")
     stock = commands.add_parser(
@@ -372,13 +385,13 @@ def _trackersOf(p, args):
 # -- the questions -----------------------------------------------------------------
 
 def status(reactor, args):
+    pins = trackerPins(args)
     if len(args.trackers) > 1:
-        d = askEach(reactor, args.trackers, args.tracker_keys, Members(), MemberList,
-                    args.timeout)
+        d = askEach(reactor, args.trackers, pins, Members(), MemberList, args.timeout)
         return d.addCallback(lambda answers: dict(
             statusObject(mergedMembers(answers)), trackers=trackerEntries(answers)))
     d = askTracker(reactor, args.tracker, Members(), MemberList, args.timeout,
-                   args.tracker_key)
+                   pin=pins[0])
     return d.addCallback(statusObject)
 
 
@@ -391,17 +404,20 @@ def statusObject(answer):
 @defer.inlineCallbacks
 def listing(reactor, args):
     several = len(args.trackers) > 1
+    # The key each tracker proves to the first question is the one the
+    # second must prove: another there is an impostor's, refused.
+    pins = trackerPins(args)
     if several:
-        answers = yield askEach(reactor, args.trackers, args.tracker_keys, Members(),
-                                MemberList, args.timeout)
+        answers = yield askEach(reactor, args.trackers, pins, Members(), MemberList,
+                                args.timeout)
         members = mergedMembers(answers)
         index = Listing(mergedIndex((yield askEach(
-            reactor, args.trackers, args.tracker_keys, List(), Listing, args.timeout))))
+            reactor, args.trackers, pins, List(), Listing, args.timeout))))
     else:
         members = yield askTracker(reactor, args.tracker, Members(), MemberList,
-                                   args.timeout, args.tracker_key)
+                                   args.timeout, pin=pins[0])
         index = yield askTracker(reactor, args.tracker, List(), Listing, args.timeout,
-                                 args.tracker_key)
+                                 pin=pins[0])
     # Each member by its id: whoever answers at its address must be it.
     relays = members.relays or {}
     asked = [askNode(reactor, Address.tcp(host, port), _state(), NodeState,

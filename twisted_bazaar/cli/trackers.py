@@ -5,13 +5,59 @@ asked, and their answers are put together, since a node registers with
 one of them at a time (docs/running.md, "Several trackers").  A tracker
 that does not answer is named with its reason; the command fails only
 when none answers.
+
+Each tracker's key is pinned as a node pins it (L{trackerPinOf}): the
+key given, or the one a node's data dir keeps, or else the first one
+proven, for every question of the command after it.
 """
+
+import os
 
 import attr
 from twisted.internet import defer
 
 from twisted_bazaar.base.words import plural
+from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.status.client import ClientError, askTracker
+from twisted_bazaar.tap.knowntracker import knownFile, readKnown
+
+#: How a user makes a command take a tracker's new key.
+_FIX = "(--tracker-key KEY: the key the tracker logs when it starts)"
+#: The side that asks, as a refusal names it.
+_ASKER = "this command"
+
+
+def trackerPinOf(pinned, data_dir, address=None, several=False):
+    """
+    The L{KeyPin} of a tracker's key for a command: the key given
+    (``--tracker-key``), or the one a node's data dir keeps for it
+    (``known_tracker``, or ``known_tracker-HOST_PORT`` of one of several:
+    read, never written here), or else the key it proves first, for
+    every later question.
+
+    @raise ClientError: the data dir's file holds no key, saying so.
+    """
+    what = "the tracker" if not several else f"the tracker at {address}"
+    if pinned is not None:
+        return KeyPin(what, pinned, "--tracker-key", fix=_FIX, asker=_ASKER)
+    if data_dir is not None:
+        path = os.path.join(data_dir, knownFile(str(address), several))
+        try:
+            known = readKnown(path)
+        except ValueError as e:
+            raise ClientError(str(e)) from None
+        if known is not None:
+            return KeyPin(what, known, where=path, fix=_FIX, asker=_ASKER)
+    return KeyPin(what, fix=_FIX, asker=_ASKER)
+
+
+def trackerPins(args):
+    """The L{KeyPin} of each of the command's trackers, in order
+    (L{trackerPinOf}, with the node's ``--data-dir`` if given)."""
+    several = len(args.trackers) > 1
+    data_dir = getattr(args, "data_dir", None)
+    return [trackerPinOf(key, data_dir, address, several)
+            for key, address in zip(args.tracker_keys, args.trackers)]
 
 
 @attr.s(frozen=True, auto_attribs=True)
@@ -26,18 +72,19 @@ class Merged:
 
 
 @defer.inlineCallbacks
-def askEach(reactor, trackers, keys, question, answerType, timeout):
+def askEach(reactor, trackers, pins, question, answerType, timeout):
     """
     Ask every tracker the same question, at once.
 
     @param trackers: their addresses (L{Address}), in order.
-    @param keys: the key each must prove (None: whoever answers), in order.
+    @param pins: the L{KeyPin} of the key each must prove (L{trackerPins}),
+        in order.
     @return: a Deferred firing with (address, answer or None, why it did
         not answer or None) for each tracker, in order.
     @raise ClientError: no tracker answered, saying why each did not.
     """
-    asked = [askTracker(reactor, address, question, answerType, timeout, key)
-             for address, key in zip(trackers, keys)]
+    asked = [askTracker(reactor, address, question, answerType, timeout, pin=pin)
+             for address, pin in zip(trackers, pins)]
     results = yield defer.DeferredList(asked, consumeErrors=True)
     answers = []
     for (ok, value), address in zip(results, trackers):

@@ -19,8 +19,11 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.status.client import ClientError, askTracker
 from twisted_bazaar.status.messages import MemberList, Members
+from twisted_bazaar.cli.trackers import trackerPinOf
 from twisted_bazaar.traversal.connector import RelayedConnector
-from twisted_bazaar.web.resources import webSite
+from twisted_bazaar.web.access import OperatorToken, ServedNames
+from twisted_bazaar.web.publicview import TwoViews
+from twisted_bazaar.web.resources import webGuard, webSite
 from twisted_bazaar.web.view import SILENT, MarketView
 from twisted_bazaar.web.watch import StatusWatcher
 from twisted_bazaar.wire.ids import shortId
@@ -39,11 +42,17 @@ class TrackerMembers:
     to one frame, may not all name.
     """
 
-    def __init__(self, reactor, address, timeout, key, view):
+    def __init__(self, reactor, address, timeout, pin, view):
+        """
+        @param pin: the L{KeyPin} of the tracker's key: every question
+            goes to the holder of the key it holds (--tracker-key, the one
+            the node's data dir keeps, or else the first one proven), and
+            another key's answer is refused before anything is read.
+        """
         self.reactor = reactor
         self.address = address
         self.timeout = timeout
-        self.key = key
+        self.pin = pin
         self.view = view
         self.rows = []
         self.relays = {}
@@ -53,7 +62,7 @@ class TrackerMembers:
         """Ask the tracker now: a Deferred firing once it answered, or
         failing with L{ClientError}."""
         d = self._asking = askTracker(self.reactor, self.address, Members(), MemberList,
-                                      self.timeout, self.key)
+                                      self.timeout, pin=self.pin)
 
         def answered(answer):
             self.rows = list(answer.nodes)
@@ -63,7 +72,10 @@ class TrackerMembers:
 
         def failed(reason):
             reason.trap(ClientError)
-            self.view.trackerSilent(reason.getErrorMessage())
+            # Another key at the tracker's address is an impostor's: its
+            # list is never read; the page warns, and shows the last list.
+            self.view.trackerSilent(reason.getErrorMessage(),
+                                    impostor=self.pin.impostor is not None)
             return reason
 
         def done(result):
@@ -107,17 +119,41 @@ def listeningOn(address):
     return f"unix:{address.name.decode() if isinstance(address.name, bytes) else address.name}"
 
 
-def announce(where, operator, json):
+def linkHost(address):
+    """Where a browser on this machine reaches a port: its address, or
+    loopback's for a port on every interface."""
+    host = getattr(address, "host", None)
+    if host in ("", "0.0.0.0"):
+        return f"127.0.0.1:{address.port}"
+    if host == "::":
+        return f"[::1]:{address.port}"
+    if host is not None and ":" in host:
+        return f"[{host}]:{address.port}"
+    return None if host is None else f"{host}:{address.port}"
+
+
+def announce(where, operator, json, link=None, kept=None):
     """
     Say where the view listens, and as whom, once it does: on stdout, or
     with ``--json`` on stderr, since stdout then holds one JSON object
-    (what was served, once stopped) and nothing else.
+    (what was served, once stopped) and nothing else; and the link that
+    gives a browser the operator's token, said once, here only (never in
+    a log), and where it is kept.
     """
     whose = (f", as the operator of node {shortId(operator.id)}" if operator is not None
              else ", as a stranger to every node (--data-dir DIR of a node: as its "
                   "operator)")
     out = sys.stderr if json else sys.stdout
     out.write(f"web view listening on {where}{whose}\n")
+    if link is not None:
+        out.write(f"open {link} to see its own state (the token is kept in {kept}, "
+                  f"readable by you alone); without the token the page shows the "
+                  f"public market only\n")
+    elif kept is not None:
+        out.write(f"its own state is shown with the token kept in {kept} (readable by "
+                  f"you alone): open /?token=TOKEN where the view is reached, or send "
+                  f"Authorization: Bearer TOKEN; without it the page shows the public "
+                  f"market only\n")
     out.flush()
 
 
@@ -129,20 +165,39 @@ def serve(reactor, args, operator):
 
     @param operator: the L{Identity} in --data-dir, or None.
     """
-    view = MarketView(reactor, silent=max(SILENT, 3 * args.poll))
-    members = TrackerMembers(reactor, args.tracker, args.timeout, args.tracker_key, view)
+    silent = max(SILENT, 3 * args.poll)
+    # The operator's node's state is kept apart from what any request is
+    # shown: the public view never holds it.
+    view = (MarketView(reactor, silent=silent) if operator is None
+            else TwoViews(reactor, silent=silent))
+    members = TrackerMembers(reactor, args.tracker, args.timeout,
+                             trackerPinOf(args.tracker_key, args.data_dir), view)
     yield members.refresh()
     watcher = StatusWatcher(
         reactor, members.members,
         webConnector(reactor),
         view, LinkSettings(), random.Random(), interval=args.poll,
         relayOf=members.relayOf, operators=[operator] if operator is not None else [])
+    token = None if operator is None else OperatorToken()
+    kept = None
+    if token is not None:
+        try:
+            kept = token.keep(args.data_dir)
+        except OSError as e:
+            raise ClientError(f"--data-dir {args.data_dir}: cannot keep the web view's "
+                              f"token there: {e.strerror or e}") from None
+    names, guard = ServedNames(names=getattr(args, "names", ())), webGuard(reactor)
+    site = (webSite(view, names, guard=guard) if operator is None
+            else webSite(view.whole, names, public=view.public, token=token, guard=guard))
     try:
-        port = yield serverFromString(reactor, args.listen).listen(webSite(view))
+        port = yield serverFromString(reactor, args.listen).listen(site)
     except Exception as e:
         raise ClientError(f"--listen {args.listen}: cannot listen: {e}") from None
+    names.listening(port)
     where = listeningOn(port.getHost())
-    announce(where, operator, args.json)
+    here = linkHost(port.getHost())
+    announce(where, operator, args.json,
+             None if token is None or here is None else token.link(here), kept)
     watcher.startService()
     stopped = defer.Deferred()
 

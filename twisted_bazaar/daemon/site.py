@@ -12,12 +12,32 @@ protocol: ``bazaar --tracker`` given the web view's port, whose channel
 opens with a length) is answered ``400`` and the connection closed at
 once, rather than left waiting for a line end that never comes: it can
 tell the user that a web server answered (L{twisted_bazaar.channel.session}).
+
+A daemon's web ports are under the rules its other ports are
+(L{ConnectionGuard}): new connections per second per address group (the
+node's L{RateLimit}), the connections held in an L{Account} shared
+max-min fairly among groups with a bound in all (so a port holds a
+bounded number of descriptors, which a tracker keeps apart from its
+nodes'), and an absolute deadline for each request: a connection that
+has not sent a whole request within L{REQUEST_TIMEOUT} seconds of
+opening, or of its last answer, is closed, however many bytes it trickles
+(Twisted's own timeout starts again with each byte).
 """
 
 from twisted.internet.interfaces import IProtocol
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from twisted.python.components import proxyForInterface
-from twisted.web.server import Site
+from twisted.web.server import Request, Site
+
+from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.base.logthrottle import PeerLog
+from twisted_bazaar.net.account import Account
+from twisted_bazaar.net.connections import CONNECTIONS_LIMIT, RateLimit, admitted
+
+#: Seconds a connection has to send a whole request, from its opening or
+#: from the end of its last answer; an answer that goes on (an event
+#: stream) is not timed.
+REQUEST_TIMEOUT = 10.0
 
 #: What a client that does not speak HTTP is answered, before the close.
 NOT_HTTP = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
@@ -31,19 +51,130 @@ def speaksHTTP(first):
     return 0x21 <= first < 0x7F or first in b"\r\n"
 
 
+def unsent(transport):
+    """Bytes a TCP transport has yet to send (what Twisted's
+    FileDescriptor buffers); 0 for one that does not say."""
+    buffered = getattr(transport, "dataBuffer", None)
+    if not isinstance(buffered, bytes):
+        return 0
+    return (len(buffered) - getattr(transport, "offset", 0)
+            + getattr(transport, "_tempDataLen", 0))
+
+
+class ConnectionGuard:
+    """
+    The rules of one web port (the web view's, the metrics'): its
+    connections' rate and account by address group, and each request's
+    deadline.
+
+    @ivar rates: new connections one address group may open a second.
+    @ivar held: the open connections, by address group.
+    """
+
+    log = Logger()
+
+    def __init__(self, clock, limit, rate=None, capacity=None, group_limit=None,
+                 timeout=REQUEST_TIMEOUT, what="web connection"):
+        """
+        @param limit: the declared limit of the port's connections.
+        @param rate: new connections one group may open a second (None:
+            the declared L{CONNECTIONS_LIMIT}'s; 0: no bound).
+        """
+        self.clock = clock
+        self.rates = RateLimit(clock, CONNECTIONS_LIMIT, rate)
+        self.held = Account.of(limit, capacity, group_limit)
+        self.timeout = timeout
+        self.what = what
+        self.peerLog = PeerLog(clock)
+
+    def admit(self, addr, connection):
+        """Whether a new connection from addr may be served: within its
+        group's rate and share of the account (a group holding more gives
+        way, its newest connection closed).  Charged if so."""
+        if not admitted(self.rates, addr, self.peerLog, self.log, self.what):
+            return False
+        group = addressGroup(getattr(addr, "host", "") or "")
+        victims = self.held.take(connection, group)
+        if victims is None:
+            self.peerLog.emit(self.log, LogLevel.info, group, "closed a {what} from "
+                              "{source}: {why}", what=self.what, source=group,
+                              why=self.held.refusal(group, "connections"))
+            return False
+        for victim in victims:
+            victim.abort()
+        return True
+
+
 class _HTTPOnly(proxyForInterface(IProtocol, "_channel")):
     """An HTTP channel whose connection is answered L{NOT_HTTP} and closed
-    if its first byte cannot start a request (L{speaksHTTP})."""
+    if its first byte cannot start a request (L{speaksHTTP}), and, under
+    a L{ConnectionGuard}, closed when a request is not whole by its
+    deadline."""
 
-    def __init__(self, channel):
+    def __init__(self, channel, guard=None):
         self._channel = channel
+        self._guard = guard
         self._first = True
         self._refused = False
+        self._deadline = None
+        self._answering = 0
+        #: The bytes of an answer unsent at the last deadline (None: none).
+        self._unsent = None
         self.transport = None
 
     def makeConnection(self, transport):
         self.transport = transport
+        self._timeRequest()
         self._channel.makeConnection(transport)
+
+    def _timeRequest(self):
+        if self._guard is not None and self.transport is not None:
+            self._deadline = self._guard.clock.callLater(self._guard.timeout,
+                                                         self._expired)
+
+    def _untime(self):
+        if self._deadline is not None:
+            if self._deadline.active():
+                self._deadline.cancel()
+            self._deadline = None
+
+    def requestReceived(self):
+        """A whole request came: its answer is not timed."""
+        self._untime()
+        self._answering += 1
+
+    def answered(self, _=None):
+        """An answer ended: the next request is timed."""
+        self._answering -= 1
+        if not self._answering and self.transport is not None:
+            self._untime()
+            self._unsent = None
+            self._timeRequest()
+
+    def _expired(self):
+        """The deadline passed: close, unless an answer is still going out
+        and went further since the last deadline (a slow reader, given a
+        large asset, not a client that stopped reading)."""
+        self._deadline = None
+        left = unsent(self.transport)
+        if left and (self._unsent is None or left < self._unsent):
+            self._unsent = left
+            self._timeRequest()
+            return
+        self.abort()
+
+    def abort(self):
+        """Close the connection at once (deadline passed, or given way)."""
+        self._untime()
+        if self.transport is not None:
+            self.transport.abortConnection()
+
+    def connectionLost(self, reason):
+        self._untime()
+        transport, self.transport = self.transport, None
+        if self._guard is not None and transport is not None:
+            self._guard.held.release(self)
+        self._channel.connectionLost(reason)
 
     def dataReceived(self, data):
         if self._first:
@@ -61,9 +192,30 @@ class _HTTPOnly(proxyForInterface(IProtocol, "_channel")):
         return getattr(self.__dict__["_channel"], name)
 
 
+class _TimedRequest(Request):
+    """A request that tells its connection's L{_HTTPOnly} when it came
+    whole, and when its answer ended."""
+
+    #: The connection's L{_HTTPOnly}, if it is under a guard.
+    guarded = None
+
+    def process(self):
+        guarded = self.guarded
+        if guarded is not None:
+            guarded.requestReceived()
+            self.notifyFinish().addBoth(guarded.answered)
+        return super().process()
+
+
 class QuietSite(Site):
     """A Site that logs each request at debug, and shows no traceback to
-    a client."""
+    a client; under a L{ConnectionGuard} if given one."""
+
+    requestFactory = _TimedRequest
+
+    def __init__(self, resource, guard=None, **kwargs):
+        super().__init__(resource, **kwargs)
+        self.guard = guard
 
     noisy = False
     displayTracebacks = False
@@ -71,7 +223,20 @@ class QuietSite(Site):
     accessLog = Logger()
 
     def buildProtocol(self, addr):
-        return _HTTPOnly(super().buildProtocol(addr))
+        channel = super().buildProtocol(addr)
+        guarded = _HTTPOnly(channel, self.guard)
+        if self.guard is None:
+            return guarded
+        if not self.guard.admit(addr, guarded):
+            return None
+
+        def timedRequest(*args, **kwargs):
+            request = self.requestFactory(*args, **kwargs)
+            request.guarded = guarded
+            return request
+
+        channel.requestFactory = timedRequest
+        return guarded
 
     def startFactory(self):
         """No access log file to write dates into: none of the clock that
@@ -85,5 +250,17 @@ class QuietSite(Site):
         self.accessLog.debug("{client} {method} {uri} {code}",
                              client=getattr(client, "host", "-"),
                              method=request.method.decode("ascii", "replace"),
-                             uri=request.uri.decode("ascii", "replace"),
+                             uri=withoutSecrets(request.uri).decode("ascii", "replace"),
                              code=request.code)
+
+
+def withoutSecrets(uri):
+    """A request's path as a log line shows it: a query's ``token`` (the
+    web view's operator token, in the link that sets its cookie) shown as
+    ``…``, never written to a log."""
+    path, mark, query = uri.partition(b"?")
+    if not mark:
+        return uri
+    shown = [b"token=..." if part.split(b"=", 1)[0] == b"token" else part
+             for part in query.split(b"&")]
+    return path + b"?" + b"&".join(shown)

@@ -31,7 +31,7 @@ class KeyPin:
     log = Logger()
 
     def __init__(self, what, key=None, pinnedBy=None, remember=None, where=None,
-                 fix=""):
+                 fix="", asker="this node"):
         """
         @param what: the peer, as a log line names it (``the tracker``).
         @param key: the key known already, or None.
@@ -43,6 +43,8 @@ class KeyPin:
             (a file's path); None: in memory.
         @param fix: how a user makes this side take another key, for the
             refusal's line.
+        @param asker: this side, as the refusal names it (``this node``,
+            ``this command``).
         """
         self.what = what
         self.key = key
@@ -50,8 +52,12 @@ class KeyPin:
         self.remember = remember
         self.where = where
         self.fix = fix
+        self.asker = asker
         #: The keys refused so far, each said at warning level once.
         self._warned = set()
+        #: The key last refused, until the pinned key is proven again:
+        #: what answers at the peer's address now is another's.
+        self.impostor = None
 
     def refusal(self, proven):
         """Why the channel is refused: ``proven`` (None: no key) is not
@@ -62,9 +68,9 @@ class KeyPin:
             known = (f"the key it proved on first contact (remembered in "
                      f"{self.where})")
         else:
-            known = "the key it proved on first contact since this node started"
+            known = f"the key it proved on first contact since {self.asker} started"
         why = (f"{self.what} proved {shortKey(proven)}, not {shortKey(self.key)}, "
-               f"{known}; refused before this node said anything.")
+               f"{known}; refused before {self.asker} said anything.")
         return f"{why} {self.fix}" if self.fix else why
 
     def refused(self, proven):
@@ -76,6 +82,7 @@ class KeyPin:
         @return: why, for the channel's failure (L{refusal}).
         """
         why = self.refusal(proven)
+        self.impostor = proven
         if proven not in self._warned:
             self._warned.add(proven)
             self.log.warn("{what}'s key is not the one this node knows: {why} "
@@ -87,6 +94,8 @@ class KeyPin:
         """The peer proved ``proven`` (None: no key) in a channel's
         handshake that passed: the first key proven is the one from then
         on."""
+        if proven is not None and proven == self.key:
+            self.impostor = None
         if self.key is not None or proven is None:
             return
         self.key = proven

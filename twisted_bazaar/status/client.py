@@ -238,7 +238,7 @@ class _Asker:
 
 
 def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
-        expected=None, dialled=None, asked="a node", relay=None, rng=random):
+        expected=None, dialled=None, asked="a node", relay=None, rng=random, pin=None):
     """
     Ask one question at an L{Address}, of whoever answers there, or only
     of the holder of the key C{expected} (32 raw bytes: a pinned tracker),
@@ -249,6 +249,9 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
     @param asked: who is asked, in words, for the reason a connection to
         something else fails (``the tracker``; ``a node``).
     @param rng: draws the jitter of the waits a ``busy`` answer names.
+    @param pin: in place of C{expected}, the L{KeyPin} of the key the
+        peer must prove, told the key proven first (a client that asks
+        the same tracker again and again pins it as a node does).
     @return: a Deferred firing with the answer, or failing with
         L{ClientError} (with the reason) on refusal, a lost connection,
         an unreachable address, or after ``timeout`` seconds; a ``busy``
@@ -259,7 +262,8 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
     def connect(where, protocol):
         endpoint = EncryptedClientEndpoint(
             clientFromString(reactor, where.withTimeout(timeout)), channel, reactor,
-            timeout, expected=None if relay is not None else expected)
+            timeout, expected=None if relay is not None else expected,
+            pin=None if relay is not None else pin)
         return connectProtocol(endpoint, protocol)
 
     done = defer.Deferred()
@@ -298,13 +302,13 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
 
 
 def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
-               key=None):
-    """Register with the tracker (the holder of C{key}, if given) as a
-    client that takes no links (port 0) and says it is one (purpose
-    ``status``: its join and leave are no news in the tracker's log), then
-    ask."""
+               key=None, pin=None):
+    """Register with the tracker (the holder of C{key}, if given, or of
+    the key C{pin} holds, a L{KeyPin}) as a client that takes no links
+    (port 0) and says it is one (purpose ``status``: its join and leave
+    are no news in the tracker's log), then ask."""
     return ask(reactor, address, wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS), question,
-               answer_type, timeout, key, asked=TRACKER)
+               answer_type, timeout, key, asked=TRACKER, pin=pin)
 
 
 def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,

@@ -24,7 +24,7 @@ from twisted_bazaar.net.link import (
     LinkSettings,
 )
 from twisted_bazaar.metrics.lag import LagProbe
-from twisted_bazaar.metrics.web import metricsSite
+from twisted_bazaar.metrics.web import metricsGuard, metricsSite
 from twisted_bazaar.base.console import emit
 from twisted_bazaar.base.options import boundedInt, rate, seconds
 from twisted_bazaar.daemon.services import EndpointConnector, ListeningService
@@ -42,7 +42,8 @@ from twisted_bazaar.tap.endpoints import checkServerEndpoint
 from twisted_bazaar.tap.exitstatus import ExitStatus, showStartFailures
 from twisted_bazaar.tap.logformat import parseFormat, useFormat
 from twisted_bazaar.tap.wholenames import refuseAbbreviations
-from twisted_bazaar.web.resources import webSite
+from twisted_bazaar.web.access import ServedNames
+from twisted_bazaar.web.resources import webGuard, webSite
 from twisted_bazaar.web.view import SILENT, MarketView
 from twisted_bazaar.web.watch import StatusWatcher
 
@@ -331,9 +332,12 @@ def addMetrics(parent, reactor, options, metrics, exitStatus):
     """
     description = options["metrics"]
     endpoint = serverEndpoint(reactor, description, "--metrics", exitStatus)
-    ListeningService(reactor, endpoint, metricsSite(metrics.registry), "metrics",
-                     onFailure=exitStatus.fail,
-                     description=description).setServiceParent(parent)
+    # Under the rules of the daemon's other ports: its --connection-rate,
+    # an account of connections, each request's deadline (daemon/site.py).
+    guard = metricsGuard(reactor, options.get("connection-rate"))
+    ListeningService(reactor, endpoint, metricsSite(metrics.registry, guard), "metrics",
+                     onFailure=exitStatus.fail, description=description,
+                     rates=guard.rates).setServiceParent(parent)
     LagProbe(reactor, metrics.reactorLag).setServiceParent(parent)
 
 
@@ -355,6 +359,10 @@ def addWebView(parent, reactor, options, tracker, exitStatus):
                   view, options.linkSettings(), random.Random(),
                   interval=options["web-poll"],
                   relayOf=tracker.registry.relayOf).setServiceParent(parent)
-    ListeningService(reactor, endpoint, webSite(view), "web view",
-                     onFailure=exitStatus.fail,
-                     description=description).setServiceParent(parent)
+    # It answers to loopback's names and the address it is bound to; its
+    # port is under the daemon's rules (daemon/site.py).
+    names = ServedNames(names=options.get("web-names") or ())
+    guard = webGuard(reactor, options.get("connection-rate"))
+    ListeningService(reactor, endpoint, webSite(view, names, guard=guard), "web view",
+                     onListening=names.listening, onFailure=exitStatus.fail,
+                     description=description, rates=guard.rates).setServiceParent(parent)

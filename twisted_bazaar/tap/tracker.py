@@ -46,7 +46,9 @@ from twisted_bazaar.tracker import (
 )
 from twisted_bazaar.traversal import limits as relay
 from twisted_bazaar.traversal.limits import RelayLimits
-from twisted_bazaar.web.resources import MAX_STREAMS
+from twisted_bazaar.metrics.web import MAX_CONNECTIONS as METRICS_CONNECTIONS
+from twisted_bazaar.web.resources import MAX_CONNECTIONS as WEB_CONNECTIONS
+from twisted_bazaar.web.access import hostNames
 from twisted_bazaar.web.watch import DEFAULT_IN_FLIGHT, DEFAULT_INTERVAL
 
 
@@ -70,7 +72,14 @@ class Options(DaemonOptions):
         param("web", None, "Endpoint to serve the live web view on (e.g. "
               "tcp:8080).  Without interface= it listens on loopback only "
               "(127.0.0.1, or ::1 for tcp6:); say interface=0.0.0.0 to serve "
-              "other machines (no TLS, no authentication).  None by default."),
+              "other machines (no TLS, no authentication: it shows the public "
+              "market; it answers only to an IP address, loopback's names or "
+              "--web-names).  None "
+              "by default."),
+        param("web-names", None, "Host names the web view also answers to, "
+              "separated by commas (the names other machines reach it by); it "
+              "answers to loopback's names and the addresses it listens on, and "
+              "refuses any other name a request gives (DNS rebinding)", hostNames),
         param("web-poll", DEFAULT_INTERVAL, "Seconds between the web view's "
               "questions to each node (it asks at most "
               f"{DEFAULT_IN_FLIGHT} at a time).", boundedSeconds(0.2, 9.0)),
@@ -97,8 +106,8 @@ class Options(DaemonOptions):
               "past it a node of an address group holding fewer takes the place "
               "of the newest node of the group holding the most (noslots).  By "
               "default what the process's open-file limit leaves once the "
-              "connections still to register, the web view's streams and 64 "
-              "for the tracker itself are counted out (halved with --web, "
+              "connections still to register, the web view's and the metrics' "
+              "connections and 64 for the tracker itself are counted out (halved with --web, "
               "whose view keeps a link to each node)", boundedInt(1, 10**7)),
         param("relay-port", 0, "TCP port of the tracker's relay, on the --listen "
               "interface (0: a free port, logged as 'relay listening on "
@@ -132,7 +141,7 @@ class Options(DaemonOptions):
                          f"{extensions}.")
 
     def helpGroups(self):
-        return [("Tracker", ("listen", "data-dir", "web", "web-poll"), ""),
+        return [("Tracker", ("listen", "data-dir", "web", "web-names", "web-poll"), ""),
                 ("Connections and registrations", ("connection-rate", "pending-limit",
                                                    "pending-group-limit",
                                                    "registered-limit"), ""),
@@ -204,8 +213,11 @@ def _registeredLimit(options):
     registered = options["registered-limit"]
     if registered is None:
         watched = options["web"] is not None
-        registered = registeredLimit(openFiles(), options["pending-limit"],
-                                     MAX_STREAMS if watched else 0, watched)
+        # The web view's and the metrics' ports hold at most their
+        # accounts' connections (daemon/site.py): kept apart for them.
+        web = ((WEB_CONNECTIONS if watched else 0)
+               + (METRICS_CONNECTIONS if options["metrics"] is not None else 0))
+        registered = registeredLimit(openFiles(), options["pending-limit"], web, watched)
     return registered
 
 

@@ -11,19 +11,38 @@ The web view's twisted.web resources:
 - ``/api/events`` (``?node=ID`` for one node): Server-Sent Events, one
   ``market`` (or ``node``) event at once and then one each time the view
   publishes a change (L{twisted_bazaar.web.stream}).
+
+Every request passes L{_Gate} first (L{twisted_bazaar.web.access}): a
+Host the view does not answer to is refused 421, the API from another
+origin 403, and only a request with the operator's token is shown the
+operator's view; any other the public one.
 """
 
 from pathlib import Path
 
-from twisted.web.pages import notFound
+from twisted.web.pages import errorPage, notFound
 from twisted.web.resource import Resource
-from twisted_bazaar.daemon.site import QuietSite
+from twisted_bazaar.base.limitregistry import declare
+from twisted_bazaar.daemon.site import ConnectionGuard, QuietSite
+from twisted_bazaar.net.account import Account
+from twisted_bazaar.web.access import (ALWAYS, TOKEN_ARG, ServedNames, whyNotThisHost,
+                                       whyNotThisOrigin)
 from twisted_bazaar.web.answers import (JSONError, jsonBody, methodRefused, nodeId,
                                         nodePage)
 from twisted_bazaar.web.graphlib import libraryFiles
-from twisted_bazaar.web.stream import MAX_STREAMS, EventStream
+from twisted_bazaar.web.stream import MAX_STREAMS, STREAMS_LIMIT, EventStream
 
 __all__ = ["MAX_STREAMS", "EventStream", "webSite"]
+
+#: Connections the web view's port holds open at once, and from one
+#: address group (each holds a descriptor): its event streams and a page's
+#: other requests.
+MAX_CONNECTIONS = 96
+GROUP_CONNECTIONS = 24
+CONNECTIONS_LIMIT = declare(
+    "web.connections", MAX_CONNECTIONS, "connections",
+    "connections open to the web view's port (each holds a descriptor)",
+    group=GROUP_CONNECTIONS, owner=__name__)
 
 #: The page's assets.
 STATIC = Path(__file__).with_name("static")
@@ -172,12 +191,96 @@ class _Pages(Resource):
         return self.page
 
 
-def webSite(view):
-    """The web view's Site, on a L{MarketView}."""
+class _Gate(Resource):
+    """
+    The root: checks each request's Host and Origin
+    (L{twisted_bazaar.web.access}), turns the token's link into a cookie,
+    and hands the request to the operator's tree if it carries the
+    token, to the public tree otherwise.
+    """
+
+    def __init__(self, names, token, operator, public):
+        super().__init__()
+        self.names = names
+        self.token = token
+        self.operator = operator
+        self.public = public
+
+    def getChildWithDefault(self, name, request):
+        for header, value in ALWAYS:
+            request.setHeader(header, value)
+        api = name == b"api"
+        refused = _refused(self.names, request, api)
+        if refused is not None:
+            return refused
+        if TOKEN_ARG in request.args:
+            return self._tokenLink(request, api)
+        operator = self.token is not None and self.token.carried(request)
+        if operator:
+            # The operator's answers are no-one else's: never kept.
+            request.setHeader(b"cache-control", b"no-store")
+        request.setHeader(b"vary", b"Cookie, Authorization")
+        tree = self.operator if operator else self.public
+        return tree.getChildWithDefault(name, request)
+
+    def _tokenLink(self, request, api):
+        """A request with ``?token=``: if it is the token, kept as a
+        cookie and sent on to the same path without it (so the link
+        leaves no token in the address bar, the history or a Referer)."""
+        if self.token is None or not self.token.matches(request.args[TOKEN_ARG][0]):
+            return _refusal(403, api, "this link's token is not this web view's (a new "
+                                      "one is made each time bazaar web starts: use "
+                                      "the link it printed last)")
+        return _SetCookie(self.token.cookie())
+
+    def render(self, request):
+        return self.getChildWithDefault(b"", request).render(request)
+
+
+def _refused(names, request, api):
+    """The refusal of a request that names a host not in names, or comes
+    from another origin to anything but a page, or None."""
+    why = whyNotThisHost(names, request)
+    if why is not None:
+        return _refusal(421, api, why)
+    why = whyNotThisOrigin(request, page=not api)
+    if why is not None:
+        return _refusal(403, api, why)
+    return None
+
+
+def _refusal(code, api, why):
+    if api:
+        return JSONError(code, why)
+    return errorPage(code, "Refused", why)
+
+
+class _SetCookie(Resource):
+    """Sets the token's cookie and sends the browser on, 303, to the path
+    it asked for without its query."""
+
+    isLeaf = True
+
+    def __init__(self, cookie):
+        super().__init__()
+        self.cookie = cookie
+
+    def render(self, request):
+        request.setHeader(b"set-cookie", self.cookie)
+        request.setHeader(b"cache-control", b"no-store")
+        request.setResponseCode(303)
+        # One slash first, whatever the path: //host/ would send the
+        # browser to another site.
+        request.setHeader(b"location", b"/" + (request.path or b"").lstrip(b"/\\"))
+        return b""
+
+
+def _tree(view, streams):
+    """The view's pages and API, on a L{MarketView}."""
     api = _API()
     api.putChild(b"market", MarketData(view))
     api.putChild(b"node", NodeData(view))
-    api.putChild(b"events", EventStream(view))
+    api.putChild(b"events", EventStream(view, streams=streams))
     root = _Folder()
     root.putChild(b"", Asset(STATIC / "index.html"))
     # Browsers ask for /favicon.ico whatever the page links.
@@ -190,4 +293,33 @@ def webSite(view):
         assets.putChild(name.encode("ascii"), Asset(path))
     root.putChild(b"static", assets)
     root.putChild(b"api", api)
-    return QuietSite(root)
+    return root
+
+
+def webGuard(clock, rate=None):
+    """The rules of a web view's port (L{ConnectionGuard}): its
+    connections' account, ``rate`` new ones a second per address group
+    (None: the declared default), and each request's deadline."""
+    return ConnectionGuard(clock, CONNECTIONS_LIMIT, rate, what="web view connection")
+
+
+def webSite(view, names=None, public=None, token=None, guard=None):
+    """
+    The web view's Site.
+
+    @param view: the L{MarketView} shown to the operator (to everyone,
+        when ``public`` is None: a view that is no node's operator).
+    @param names: the L{ServedNames} it answers to (None: loopback's).
+    @param public: the L{MarketView} of the public facts alone
+        (L{twisted_bazaar.web.publicview.TwoViews}), shown to a request
+        without the token; None: ``view`` holds nothing else.
+    @param token: the L{OperatorToken}, or None (nothing is the
+        operator's).
+    @param guard: the listener's L{ConnectionGuard
+        <twisted_bazaar.daemon.site.ConnectionGuard>}, or None.
+    """
+    names = ServedNames() if names is None else names
+    streams = Account.of(STREAMS_LIMIT)
+    operator = _tree(view, streams)
+    shown = operator if public is None else _tree(public, streams)
+    return QuietSite(_Gate(names, token, operator, shown), guard=guard)

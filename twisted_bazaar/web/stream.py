@@ -115,11 +115,17 @@ class EventStream(Resource):
 
     isLeaf = True
 
-    def __init__(self, view, limit=MAX_STREAMS, group_limit=GROUP_STREAMS):
+    def __init__(self, view, limit=MAX_STREAMS, group_limit=GROUP_STREAMS, streams=None):
+        """
+        @param streams: the L{Account} of streams, where it is shared with
+            another view's (the operator's and the public one: one
+            bound); None: one of its own, of ``limit`` and ``group_limit``.
+        """
         super().__init__()
         self.view = view
         #: The open streams (L{_Stream}), by the viewers' address groups.
-        self.streams = Account.of(STREAMS_LIMIT, limit, group_limit)
+        self.streams = (Account.of(STREAMS_LIMIT, limit, group_limit) if streams is None
+                        else streams)
 
     def _followed(self, request):
         """The event's name and the function drawing its picture, or the

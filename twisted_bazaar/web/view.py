@@ -117,12 +117,15 @@ class MarketView:
             self._live = total
             self._changed = True
 
-    def trackerSilent(self, why):
+    def trackerSilent(self, why, impostor=False):
         """The tracker did not answer the view's question: the members
-        shown are its last list, which the page says, with why."""
+        shown are its last list, which the page says, with why; an
+        ``impostor``: what answered at its address proved another key
+        than the tracker's, and was refused (the page warns in red)."""
         since = (self._trackerSilent or {}).get("since", self.clock.seconds())
-        if self._trackerSilent != {"since": since, "error": why}:
-            self._trackerSilent = {"since": since, "error": why}
+        silent = {"since": since, "error": why, "impostor": impostor}
+        if self._trackerSilent != silent:
+            self._trackerSilent = silent
             self._changed = True
 
     def trackerAnswered(self):

@@ -306,10 +306,17 @@ function showMarket(market) {
     "the tracker's list names no more: the others are not shown" : "";
   // A view that asks the tracker (bazaar web) shows its last list while
   // it does not answer, and says so.
+  // One that proved another key than the tracker's is an impostor's: its
+  // market is never shown, and the page warns in red.
   const tracker = market.trackerSilent;
-  document.getElementById("tracker").textContent = tracker ?
+  const said = document.getElementById("tracker");
+  said.textContent = !tracker ? "" : tracker.impostor ?
+    `WARNING: what answers at the tracker's address since ${clock(tracker.since)} ` +
+    `is not the tracker (${tracker.error}); its market is not shown: the nodes ` +
+    `shown are those of the tracker's last list` :
     `the tracker has not answered since ${clock(tracker.since)} ` +
-    `(${tracker.error}): the nodes shown are those of its last list` : "";
+    `(${tracker.error}): the nodes shown are those of its last list`;
+  said.classList.toggle("impostor", Boolean(tracker && tracker.impostor));
   showOperatorParts(market.nodes.some((node) => node.operator));
   drawGraph(document.getElementById("graph"), market);
   const rows = [];

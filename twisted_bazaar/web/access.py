@@ -1,0 +1,225 @@
+"""
+Who the web view answers, and what it shows them (docs/running.md, "Who
+the web view answers").
+
+ - **Host**: a request must name the view by a name it serves (a
+   loopback name or address, the address it is bound to, or with a
+   wildcard bind any IP address).  A page whose own name was made to
+   resolve to this machine (DNS rebinding) names itself, and is refused
+   ``421`` before anything is read.
+ - **Origin**: anything but a plain GET (or HEAD) of a page, that is the
+   API, its event streams and any other method, is refused ``403`` when
+   the browser says it comes from another origin (``Origin``, or
+   ``Sec-Fetch-Site: cross-site``).
+ - **The operator's token** (L{OperatorToken}): a secret made when the
+   view starts.  Only a request that carries it (the cookie its link
+   sets, or ``Authorization: Bearer``) is shown what the view's node
+   tells its operator; any other is shown the public market.
+
+Pure logic on headers: L{twisted_bazaar.web.resources} applies it to
+each request.
+"""
+
+import hmac
+import ipaddress
+import os
+import re
+import secrets
+from urllib.parse import urlsplit
+
+#: The cookie that carries the token, set by the token's link.
+COOKIE = b"bazaar-token"
+#: The query argument of the token's link.
+TOKEN_ARG = b"token"
+#: The name of the file the token is kept in, in a data dir.
+TOKEN_FILE = "web-token"
+#: Names of this machine that no other machine's page can take.
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+#: Headers every answer carries: never framed (clickjacking), never a
+#: Referer (a link out of a page carries no path of it), no sniffing.
+ALWAYS = ((b"x-frame-options", b"DENY"),
+          (b"content-security-policy", b"frame-ancestors 'none'"),
+          (b"referrer-policy", b"no-referrer"),
+          (b"x-content-type-options", b"nosniff"))
+
+
+def hostName(host):
+    """The name (or address) of a ``Host`` header's value, port and an
+    IPv6 address's brackets taken off, lower case; None for none."""
+    if not host:
+        return None
+    try:
+        host = host.decode("ascii") if isinstance(host, bytes) else host
+    except UnicodeDecodeError:
+        return None
+    parts = urlsplit("//" + host)
+    try:
+        name = parts.hostname
+        parts.port
+    except ValueError:
+        return None
+    return name or None
+
+
+#: A host name (RFC 1123 labels), as --web-names takes them.
+_HOST_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)"
+                        r"(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$", re.IGNORECASE)
+
+
+def hostNames(text):
+    """The host names of a comma-separated list (``--web-names``).
+
+    @raise ValueError: one is no host name, saying which."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ValueError("give one or more host names, separated by commas")
+    for name in names:
+        if not _HOST_NAME.match(name):
+            raise ValueError(f"{name!r} is not a host name")
+    return tuple(name.lower().rstrip(".") for name in names)
+
+
+hostNames.coerceDoc = "Host names, separated by commas."
+
+
+def header(request, name):
+    """A request's header as text (Latin-1, as HTTP carries it), or
+    None."""
+    value = request.getHeader(name)
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+def _address(name):
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        return None
+
+
+class ServedNames:
+    """
+    The names a view answers to: loopback's, and once it listens
+    (L{bind}), the address it is bound to, or with a wildcard bind any
+    IP address of the machine's.
+    """
+
+    def __init__(self, bound=None, names=()):
+        """
+        @param names: more host names it answers to, the operator's
+            (``--web-names``: the name other machines reach it by).
+        """
+        self.wildcard = False
+        self.names = set(LOOPBACK_NAMES) | {name.lower() for name in names}
+        self.bind(bound)
+
+    def bind(self, bound):
+        """The view listens on ``bound``: an address (``""``, ``0.0.0.0``
+        or ``::`` for every interface), or None (a Unix socket, or not
+        yet known)."""
+        address = _address(bound) if bound else None
+        self.wildcard = bound == "" or (address is not None and address.is_unspecified)
+        if address is not None and not self.wildcard:
+            self.names.add(str(address))
+
+    def listening(self, port):
+        """L{bind} to a listening port's address: a ListeningService's
+        ``onListening``."""
+        self.bind(getattr(port.getHost(), "host", None))
+
+    def serves(self, host):
+        """Whether a request whose ``Host`` is host is for this view."""
+        name = hostName(host)
+        if name is None:
+            return False
+        if name in self.names:
+            return True
+        address = _address(name)
+        if address is None:
+            return False
+        return address.is_loopback or self.wildcard
+
+    def shown(self):
+        """The names, as a refusal says them."""
+        names = sorted(self.names)
+        return ", ".join(names) + (" or any of this machine's addresses"
+                                   if self.wildcard else "")
+
+
+def whyNotThisHost(names, request):
+    """Why a request's ``Host`` is refused (a name this view does not
+    answer to), or None."""
+    host = header(request, b"host")
+    if names.serves(host):
+        return None
+    said = "none" if not host else repr(host)[:80]
+    return (f"this web view answers to {names.shown()}, not to Host {said}: a page "
+            "under another name (DNS rebinding) is refused")
+
+
+def whyNotThisOrigin(request, page):
+    """Why a request from another origin is refused, or None: a plain GET
+    or HEAD of a ``page`` goes anywhere (a link followed); the API and any
+    other method only from the view's own origin."""
+    if page and request.method in (b"GET", b"HEAD"):
+        return None
+    fetched = (header(request, b"sec-fetch-site") or "").lower()
+    if fetched == "cross-site":
+        return "the web view's API answers its own pages only, not another site's"
+    origin = header(request, b"origin")
+    if origin is None:
+        return None
+    if origin == "null" or hostName(urlsplit(origin).netloc) is None:
+        return "the web view's API answers its own pages only (Origin null)"
+    if urlsplit(origin).netloc.lower() != (header(request, b"host") or "").lower():
+        return (f"the web view's API answers its own pages only, not {origin[:80]}")
+    return None
+
+
+class OperatorToken:
+    """
+    The secret that makes a request the operator's: made at start, shown
+    once as a link (L{link}), and kept, where a data dir is given, in
+    ``DIR/web-token``, readable by its owner alone.
+    """
+
+    def __init__(self, secret=None):
+        self.secret = secret if secret is not None else secrets.token_urlsafe(32)
+
+    def keep(self, folder):
+        """Write the token to ``folder/web-token`` (mode 0600, replaced
+        each start): the path.  @raise OSError: it cannot be."""
+        path = os.path.join(folder, TOKEN_FILE)
+        temporary = path + ".new"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(self.secret + "\n")
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+        return path
+
+    def link(self, where):
+        """The link that gives a browser the token (``where``: HOST:PORT)."""
+        return f"http://{where}/?token={self.secret}"
+
+    def matches(self, given):
+        """Whether ``given`` (text or bytes, or None) is the token."""
+        if given is None:
+            return False
+        if isinstance(given, str):
+            given = given.encode("utf-8", "replace")
+        return hmac.compare_digest(given, self.secret.encode("ascii"))
+
+    def carried(self, request):
+        """Whether the request carries the token: its cookie, or
+        ``Authorization: Bearer TOKEN``."""
+        if self.matches(request.getCookie(COOKIE)):
+            return True
+        authorization = header(request, b"authorization") or ""
+        scheme, _, given = authorization.partition(" ")
+        return scheme.lower() == "bearer" and self.matches(given.strip())
+
+    def cookie(self):
+        """The ``Set-Cookie`` value that keeps the token in a browser: for
+        this view's pages only, never sent by another site's."""
+        return (COOKIE + b"=" + self.secret.encode("ascii")
+                + b"; Path=/; HttpOnly; SameSite=Strict")
