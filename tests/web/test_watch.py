@@ -13,6 +13,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.identity.operator import provesOperator
+from twisted_bazaar.net.handshake import channelHash
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status.messages import NodeState, State, busy
@@ -41,7 +43,7 @@ class NodeEnd(StringTransport):
         self.clock = clock
         self.link = link
         self.node_id = node_id
-        secured(self, channelKey)
+        secured(self, channelKey, b"h" * 32)
         self.hello = hello
         self.answers = []
 
@@ -262,6 +264,34 @@ class ForgedNodeTests(SynchronousTestCase):
         run(self.clock, 5)
         self.assertFalse(self.view.node(self.node.id)["known"])
         self.assertIn(self.node.id, self.watcher.doubts)
+
+
+class OperatorHelloTests(SynchronousTestCase):
+    """A view that holds a node's own key (bazaar web --data-dir) opens
+    its status link as the node's operator: its thisisme proves the key,
+    bound to the channel, so the node gives it an operator's slot."""
+
+    def hellos(self, operators):
+        clock = Clock()
+        node = records.identity(602)
+        connector = Connector(clock, {node.id: node})
+        watcher = StatusWatcher(clock, lambda: [(node.id, "10.0.0.1", node.id, "flood")],
+                                connector, MarketView(clock), LinkSettings(),
+                                random.Random(1), operators=operators(node))
+        self.addCleanup(lambda: (watcher.stopService(), clock.advance(60)))
+        watcher.round()
+        [end] = connector.ends
+        [first, *_] = parseNetstrings(end.value())
+        return node, wire.decode(first), end
+
+    def test_theOperatorsHelloProvesTheKey(self):
+        node, hello, end = self.hellos(lambda node: [node])
+        self.assertIsInstance(hello, wire.ThisIsMe)
+        self.assertTrue(provesOperator(node.key, channelHash(end), hello.operator))
+
+    def test_aStrangersHelloProvesNothing(self):
+        _, hello, _ = self.hellos(lambda node: [])
+        self.assertIsNone(hello.operator)
 
 
 class RelayedMemberTests(SynchronousTestCase):

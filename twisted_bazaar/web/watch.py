@@ -32,8 +32,14 @@ from zope.interface import implementer
 
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
-from twisted_bazaar.status.client import CLIENT_IDS, nodeRefusal, operatorQuestion
+from twisted_bazaar.status.client import (
+    CLIENT_IDS,
+    nodeRefusal,
+    operatorHello,
+    operatorQuestion,
+)
 from twisted_bazaar.status.messages import BUSY
+from twisted_bazaar.net.handshake import channelHash
 from twisted_bazaar.net.link import ILinkOwner, Link
 from twisted_bazaar.status.messages import NodeState, State
 from twisted_bazaar.status.node import STATUS
@@ -80,6 +86,8 @@ class _Session:
         self.last_asked = None
         self.connecting = None
         self._budget = None
+        #: The operator's hello, until the channel is up to bind it to.
+        self._hello = None
 
     def open(self):
         watcher = self.watcher
@@ -136,8 +144,25 @@ class _Session:
     # -- the link's owner ------------------------------------------------
 
     def linkMade(self, link):
-        link.send(wire.ThisIsMe(self.watcher.rng.randrange(*CLIENT_IDS), 0, "",
-                                purpose=STATUS))
+        client = self.watcher.rng.randrange(*CLIENT_IDS)
+        operator = self.watcher.operators.get(self.node_id)
+        if operator is None:
+            link.send(wire.ThisIsMe(client, 0, "", purpose=STATUS))
+            return
+        # The node's own key held: its thisisme proves the operator, bound
+        # to the channel, which takes one of the operator's own slots
+        # (protocol.md §12a), so strangers holding the node's status slots
+        # cannot keep its operator's view out.
+        self._hello = operatorHello(client, operator)
+        if channelHash(link.transport) is not None:
+            self.channelUp(link)
+
+    def channelUp(self, link):
+        """The channel's handshake is done: the operator's hello, a proof
+        bound to its hash, is said now, before anything else."""
+        hello, self._hello = self._hello, None
+        if hello is not None:
+            link.send(hello(link))
 
     def messageReceived(self, link, message):
         kind = type(message)
