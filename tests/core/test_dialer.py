@@ -740,6 +740,30 @@ class LanTests(SynchronousTestCase):
         self.assertIs(self.successResultOf(dialled), protocol)
         self.assertEqual((self.punching.punches, self.connector.dials), ([], []))
 
+    def test_filesOverTheLanWithoutPunches(self):
+        """A node that punches none (a client: ``bazaar buy``) dials a
+        seller of its home at its local address all the same, through its
+        connector, the channel expecting the seller's key; a refusal
+        hands over to the relay.  It used to skip the LAN for a
+        connection of its own, and its file came through the relay."""
+        node = dialingNode(None, reach=Reachability(PRIVATE, HOME, 9001, HOME, 9001))
+        connector = node.dialer.connector = RecordingConnector()
+        node.membership = self.tracker
+        node.dialer.lan.own = ("192.168.1.2",)
+        nameIn(node, SELLER.id, HOME, (LAN_HOST,), RELAY)
+        dialled = node.dial(Peer(SELLER.id, LAN_HOST, 9002, RELAY, SELLER.key), FILES,
+                            self.protocol)
+        [(host, port, protocol, expected, through, d)] = connector.dials
+        self.assertEqual((host, port, protocol, expected, through),
+                         (LAN_HOST, 9002, self.made[0], decode(SELLER.key), {}))
+        d.callback(protocol)
+        self.assertIs(self.successResultOf(dialled), protocol)
+        node.dialer.lan.failed(SELLER.id, LAN_HOST)
+        node.membership = None
+        node.dial(Peer(SELLER.id, LAN_HOST, 9002, RELAY, SELLER.key), FILES, self.protocol)
+        self.assertEqual(connector.dials[-1][4], {"relay": RELAY, "target": SELLER.id,
+                                                  "purpose": FILES})
+
     def test_aFailedLanDialHandsOverAndIsNotRetriedSoon(self):
         """A local address that does not answer as the seller (refused, or
         another key: the channel fails) hands over to the punch; it is not

@@ -129,8 +129,7 @@ class Lan:
     def attempt(self, dialer, peer, purpose, protocol):
         lan = dialer.lan
         if (peer.relay is None or not isKeyed(peer.id) or peer.port < LOWEST_PORT
-                or (protocol is not None
-                    and (peer.key is None or dialer.punching is None))):
+                or (protocol is not None and peer.key is None)):
             return None
         if protocol is None and peer.id in dialer.node.links:
             # The link is up: the next way hands it over, nothing dialled.
@@ -163,9 +162,12 @@ class Lan:
         if not dialer.lan.mayDial(peer.id, host):
             whys.append(f"{where}: too many dials to that network lately")
             return self._try(dialer, peer, purpose, protocol, rest, whys)
-        if protocol is None:
+        if protocol is None or dialer.punching is None:
+            # A link; or a connection of a node that punches none (a
+            # client, ``bazaar buy``): through the connector, its channel
+            # proving the peer's key.
             d = dialer.connect(attr.evolve(peer, host=host, relay=None, vouched=True),
-                               purpose, None)
+                               purpose, protocol)
         else:
             d = dialer.punching.dialDirect(host, peer.port, peer.key, protocol())
 
