@@ -32,12 +32,15 @@ from twisted.internet import defer
 from twisted.internet.error import ConnectError
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from twisted_bazaar.base.lan import isLocal
 from twisted_bazaar.base.peerhost import scopeOf
 from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.core.lanpaths import LOWEST_PORT, LanPaths
 from twisted_bazaar.core.paths.book import PathBook
+from twisted_bazaar.core.paths.path import DIRECT, LAN, RELAYED
+from twisted_bazaar.core.paths.transport import ITransport
 from twisted_bazaar.core.peerhosts import HostRefused, PeerHosts
 from twisted_bazaar.core.questions import TrackerGone
 from twisted_bazaar.core.reach import PUBLIC
@@ -110,6 +113,7 @@ class LanFailed(Exception):
     to be tried): the next candidate is tried."""
 
 
+@implementer(ITransport)
 class Lan:
     """
     At a local address of a peer at home (it names a relay) that the
@@ -123,6 +127,7 @@ class Lan:
     over to the next candidate (the punch, the relay).
     """
 
+    kind = LAN
     handsOver = (LanFailed,)
     log = Logger()
 
@@ -200,10 +205,12 @@ def _why(reason):
     return reason.getErrorMessage()
 
 
+@implementer(ITransport)
 class Direct:
     """At the address the peer listens on: for a peer that names no
     relay."""
 
+    kind = DIRECT
     #: Failures after which the next candidate is tried: none.
     handsOver = ()
 
@@ -213,12 +220,14 @@ class Direct:
         return dialer.connect(peer, purpose, protocol)
 
 
+@implementer(ITransport)
 class Punched:
     """A connection of the dialler's protocol punched to a peer at home,
     over the direct (punched) link held with it
     (L{twisted_bazaar.core.punching.Punching.transfer}); a link is never
     punched to first: a relayed link's punch replaces it (L{Relayed})."""
 
+    kind = None
     handsOver = (PunchFailed,)
 
     def attempt(self, dialer, peer, purpose, protocol):
@@ -228,10 +237,12 @@ class Punched:
         return punching.transfer(peer.id, peer.key, protocol())
 
 
+@implementer(ITransport)
 class Relayed:
     """Through the relay the peer names, as the tracker names it
     (L{Dialer.connect}); a link made so is punched, and waited for."""
 
+    kind = RELAYED
     handsOver = ()
 
     def attempt(self, dialer, peer, purpose, protocol):
@@ -240,7 +251,7 @@ class Relayed:
         return dialer.connect(peer, purpose, protocol, peer.relay)
 
 
-#: The ways to a peer, best first.
+#: The ways to a peer (each an L{ITransport}), best first.
 CANDIDATES = (Lan(), Direct(), Punched(), Relayed())
 
 

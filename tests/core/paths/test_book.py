@@ -13,7 +13,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.sparing import NOTHING
 from twisted_bazaar.core.paths.book import KEPT, NAMED_FOR, PathBook
 from twisted_bazaar.core.paths.path import (
-    CLAIMED, DIRECT, LAN, NAMED, RELAYED, SEEN, Path)
+    CLAIMED, CONFIGURED, DIRECT, LAN, MAPPED, NAMED, RELAYED, SEEN, UDP, Path)
 from twisted_bazaar.core.questions import TrackerGone
 
 PEER = 0x77
@@ -104,6 +104,23 @@ class BoundaryTests(SynchronousTestCase):
                          (None, False, False))
         self.assertEqual(book.relayOf(PEER), RELAY)
         self.assertNotIn(PEER + 1, book._peers)
+
+    def test_pathsAdded(self):
+        """A path of a kind no message names (added by its service) is
+        the peer's until dropped; one of the tracker's word goes with
+        the tracker's other words when another tracker registers the node."""
+        book = bookOf()
+        configured = Path(UDP, "203.0.113.7", 9443, word=CONFIGURED)
+        mapped = Path(MAPPED, "203.0.113.7", 41000, word=SEEN)
+        book.add(PEER, configured)
+        book.add(PEER, configured)
+        book.add(PEER, mapped)
+        self.assertEqual(book.paths(PEER), (configured, mapped))
+        self.assertEqual(book.pathsOf(PEER, UDP), (configured,))
+        book.forgetNamed()
+        self.assertEqual(book.paths(PEER), (configured,))
+        book.drop(PEER, configured)
+        self.assertEqual((book.paths(PEER), book._peers), ((), {}))
 
     def test_kept(self):
         """The KEPT peers written last are kept."""

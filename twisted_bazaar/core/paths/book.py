@@ -39,9 +39,10 @@ class _Peer:
     (``host``, ``port``, ``relay``, ``lan`` as its ``nodereply`` named
     them, ``at`` when; ``at`` None when it named nothing), and the relay
     it is to be reached through as last noted (``noted``), whose word
-    ``word`` is."""
+    ``word`` is; and the paths added of other kinds (``more``, a tuple:
+    L{PathBook.add})."""
 
-    __slots__ = ("host", "port", "relay", "lan", "at", "noted", "word")
+    __slots__ = ("host", "port", "relay", "lan", "at", "noted", "word", "more")
 
     def __init__(self):
         self.host = ""
@@ -51,9 +52,10 @@ class _Peer:
         self.at = None
         self.noted = None
         self.word = None
+        self.more = ()
 
     def empty(self):
-        return self.at is None and self.noted is None
+        return self.at is None and self.noted is None and not self.more
 
 
 class PathBook:
@@ -118,6 +120,21 @@ class PathBook:
         held = self._write(peer_id)
         held.noted, held.word = relay, word
 
+    def add(self, peer_id, path):
+        """One more L{Path} to peer_id that no message above names (a kind
+        of its own: a UDP address, a port its router mapped, one this
+        node's operator configured), kept until L{drop}."""
+        held = self._write(peer_id)
+        if path not in held.more:
+            held.more += (path,)
+
+    def drop(self, peer_id, path):
+        """Forget a path L{add} added."""
+        held = self._peers.get(peer_id)
+        if held is not None and path in held.more:
+            held.more = tuple(each for each in held.more if each != path)
+            self._drop(peer_id, held)
+
     def forgetNamed(self):
         """Forget what the tracker named of each peer: the node registered
         with another tracker, whose word alone it takes from now on."""
@@ -125,6 +142,7 @@ class PathBook:
             # The relay noted stays: a dial through it asks the new
             # tracker first (it vouches for it no longer: L{vouches}).
             held.host, held.port, held.relay, held.lan, held.at = "", 0, None, (), None
+            held.more = tuple(path for path in held.more if path.word not in (NAMED, SEEN))
             self._drop(peer_id, held)
 
     # -- reading -------------------------------------------------------------------
@@ -143,7 +161,12 @@ class PathBook:
             found.extend(Path(LAN, host, held.port, word=NAMED) for host in held.lan)
         if held.noted is not None and held.noted != held.relay:
             found.append(Path(RELAYED, relay=held.noted, word=held.word))
+        found.extend(held.more)
         return tuple(found)
+
+    def pathsOf(self, peer_id, kind):
+        """The paths to peer_id of that kind (L{paths})."""
+        return tuple(path for path in self.paths(peer_id) if path.kind == kind)
 
     def relayOf(self, peer_id):
         """The relay peer_id is reached through as last noted (the
