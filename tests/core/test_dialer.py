@@ -19,10 +19,12 @@ from zope.interface.verify import verifyObject
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
-from twisted_bazaar.core.dialer import CANDIDATES, FILES, Dialer, Peer
+from twisted_bazaar.core.dialer import (
+    CANDIDATES, FILES, Dialer, NotNamed, Peer, RelayRefused)
 from twisted_bazaar.base.peerhost import LOOPBACK, NAME_ADDRESSES
 from twisted_bazaar.core.peerhosts import NO_SCOPES, HostRefused, PeerHosts
-from twisted_bazaar.core.lanpaths import NAMED_FOR, RETRY_AFTER
+from twisted_bazaar.core.lanpaths import RETRY_AFTER
+from twisted_bazaar.core.paths.book import NAMED_FOR
 from twisted_bazaar.core.reach import PRIVATE, PUBLIC, Reachability
 from twisted_bazaar.core.node import DIRECT
 from twisted_bazaar.core.questions import TrackerGone, TrackerSilent
@@ -32,7 +34,7 @@ from twisted_bazaar.net.connector import IConnector
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
-from twisted_bazaar.traversal.connector import RelayRefused, RelayedConnector
+from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.traversal.punch import PunchFailed
 from twisted_bazaar.wire.ids import shortId
 
@@ -41,6 +43,13 @@ from tests.helpers import FakeConnector, RecordingConnector, dialingNode, makeNo
 
 SELLER = records.identity(3)
 RELAY = "198.51.100.1:7701"
+
+
+def nameIn(node, peer_id, host, lan, relay=None, port=9001):
+    """node's tracker named peer_id at host, with its local addresses lan
+    and relay: into its book of paths, as a ``nodereply`` is."""
+    node.dialer.book.trackerNamed(wire.NodeReply(peer_id, host, port, relay=relay,
+                                                 lan=lan))
 
 
 class FakePunching:
@@ -101,6 +110,8 @@ class CandidateTests(SynchronousTestCase):
         self.punching = FakePunching()
         self.node = dialingNode(None, punching=self.punching)
         self.connector = self.node.dialer.connector = RecordingConnector()
+        # The tracker named the seller's relay (it is dialled as named).
+        nameIn(self.node, SELLER.id, "203.0.113.7", None, RELAY)
         self.made = []
 
     def protocol(self):
@@ -166,6 +177,7 @@ class CandidateTests(SynchronousTestCase):
     def test_noPunchingGoesThroughTheRelay(self):
         node = dialingNode(None)
         connector = node.dialer.connector = RecordingConnector()
+        nameIn(node, SELLER.id, "203.0.113.7", None, RELAY)
         node.dial(Peer(SELLER.id, "203.0.113.7", 9002, RELAY, SELLER.key), FILES,
                   self.protocol)
         [(_, _, _, _, through, _)] = connector.dials
@@ -205,7 +217,7 @@ class LinkTests(SynchronousTestCase):
     def test_aRelayedLinkIsNeverPunchedFirst(self):
         """A link to a peer at home goes through its relay (its punch
         replaces it once up)."""
-        self.node.dialer.connector.trackerNamed(0x77, RELAY)
+        nameIn(self.node, 0x77, "", None, RELAY)
         self.node.dial(Peer(0x77, "192.168.1.2", 9001, RELAY), DIRECT)
         [request] = self.node.connector.requests
         self.assertEqual((request.host, request.port), ("198.51.100.1", 7701))
@@ -267,12 +279,9 @@ class LinkTests(SynchronousTestCase):
 
     def test_theNodesConnectorIsTheOneGiven(self):
         """The node's connector is the one it was given, under the
-        dialer's relays; a new one replaces it there too."""
-        relayed = self.node.dialer.connector
+        dialer's relays (no part sets another from outside)."""
         self.assertIsInstance(self.node.connector, FakeConnector)
-        other = FakeConnector()
-        self.node.connector = other
-        self.assertIs(relayed.connector, other)
+        self.assertIs(self.node.dialer.connector.connector, self.node.connector)
 
 
 #: The public address of the home of LanTests' node, and of one elsewhere.
@@ -416,11 +425,12 @@ class PeerHostTests(SynchronousTestCase):
         self.assertIn("it names it at 203.0.113.5", str(failure.value))
         self.assertEqual((self.connector.dials, self.connector.resolved), ([], []))
         self.connector.names["seller.example"] = ["203.0.113.5"]
+        # Its answer is in the book: asked again once it is stale.
+        self.node.clock.advance(NAMED_FOR)
         self.dial("seller.example", 9002)
         self.tracker.asked[-1][1].callback(wire.NodeReply(SELLER.id, "seller.example",
                                                           9001))
         self.assertEqual(self.connector.dials[-1][:2], ("203.0.113.5", 9002))
-        self.node.dialer.lan.named(SELLER.id, "seller.example", None)
         self.dial("seller.example", 9003)
         self.assertEqual(self.connector.dials[-1][:2], ("203.0.113.5", 9003))
         self.assertEqual(len(self.tracker.asked), 2)
@@ -453,7 +463,7 @@ class PeerHostTests(SynchronousTestCase):
     def namedAt(self, name, addresses):
         """The tracker names SELLER at name, which resolves to addresses
         (or fails so, an exception)."""
-        self.node.dialer.lan.named(SELLER.id, name, None)
+        nameIn(self.node, SELLER.id, name, None)
         self.connector.names[name] = addresses
 
     def test_aNameRebound(self):
@@ -529,7 +539,7 @@ class PeerHostTests(SynchronousTestCase):
         a handshake may take: the dial is refused, and the reason says
         so."""
         self.leftFrom("203.0.113.9")
-        self.node.dialer.lan.named(SELLER.id, "seller.example", None)
+        nameIn(self.node, SELLER.id, "seller.example", None)
         lookups = []
         self.connector.resolve = lambda name, port: lookups.append(
             defer.Deferred()) or lookups[-1]
@@ -542,13 +552,12 @@ class PeerHostTests(SynchronousTestCase):
 
     def test_theTrackersDirectWordChecked(self):
         """Where the tracker names a node without a relay, after a peer
-        named a relay for it that the tracker did not (the relayed
-        connector's L{vetDirect}), is checked as a host a peer names: a
-        name at the addresses it resolves to, a loopback address refused
-        to a node on no loopback network."""
+        named a relay for it that the tracker did not (L{Dialer.vetDirect}),
+        is checked as a host a peer names: a name at the addresses it
+        resolves to, a loopback address refused to a node on no loopback
+        network."""
         node = dialingNode(RecordingConnector())
         node.overlay = SimpleNamespace(peer_log=PeerLog(node.clock))
-        self.assertIsNotNone(node.dialer.connector.vetDirect)
         node.dialer.connector = self.connector
         self.node = node
         self.leftFrom("203.0.113.9")
@@ -558,7 +567,6 @@ class PeerHostTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(
             node.dialer.vetDirect(SELLER.id, "198.51.100.4", 9002, FILES)),
             ["198.51.100.4"])
-        self.assertIsNone(dialingNode(MemoryConnector(None, "n1")).dialer.connector.vetDirect)
 
     def test_aRelayTheTrackerNamesChecked(self):
         """
@@ -588,7 +596,7 @@ class PeerHostTests(SynchronousTestCase):
                                ("10.0.0.7:8080", "10.0.0.7 is a private address"),
                                ("169.254.169.254:80", "169.254.169.254 is link-local"),
                                ("relay.example:7701", "relay.example is a name")):
-                connector.trackerNamed(SELLER.id, relay)
+                nameIn(node, SELLER.id, "", None, relay)
                 failure = self.failureResultOf(
                     node.dial(Peer(SELLER.id, "", 9002, relay, SELLER.key), FILES,
                               object), RelayRefused)
@@ -597,10 +605,11 @@ class PeerHostTests(SynchronousTestCase):
         self.assertIn("not dialling the relay at 127.0.0.1:6379 its tracker named",
                       " ".join(formatEvent(event) for event in events))
         for relay in (RELAY, "192.0.2.1:22"):
-            connector.trackerNamed(SELLER.id, relay)
+            nameIn(node, SELLER.id, "", None, relay)
             node.dial(Peer(SELLER.id, "", 9002, relay, SELLER.key), FILES, object)
             self.assertEqual("%s:%d" % dialled.dials[-1][:2], relay)
-        self.assertIsNone(dialingNode(MemoryConnector(None, "n1")).dialer.connector.vetRelay)
+        self.assertIsNone(dialingNode(MemoryConnector(None, "n1")).dialer.whyNotRelay(
+            "127.0.0.1:6379"))
 
     def test_aNameWithoutATrackerToAsk(self):
         self.node.membership = None
@@ -722,7 +731,7 @@ class LanTests(SynchronousTestCase):
         """Named behind the same public address: the transfer is dialled
         at the seller's local address, its key to be proven; nothing is
         punched or relayed."""
-        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
         dialled = self.dial()
         [(host, port, key, protocol, d)] = self.punching.direct
         self.assertEqual((host, port, key, protocol),
@@ -731,11 +740,35 @@ class LanTests(SynchronousTestCase):
         self.assertIs(self.successResultOf(dialled), protocol)
         self.assertEqual((self.punching.punches, self.connector.dials), ([], []))
 
+    def test_filesOverTheLanWithoutPunches(self):
+        """A node that punches none (a client: ``bazaar buy``) dials a
+        seller of its home at its local address all the same, through its
+        connector, the channel expecting the seller's key; a refusal
+        hands over to the relay.  It used to skip the LAN for a
+        connection of its own, and its file came through the relay."""
+        node = dialingNode(None, reach=Reachability(PRIVATE, HOME, 9001, HOME, 9001))
+        connector = node.dialer.connector = RecordingConnector()
+        node.membership = self.tracker
+        node.dialer.lan.own = ("192.168.1.2",)
+        nameIn(node, SELLER.id, HOME, (LAN_HOST,), RELAY)
+        dialled = node.dial(Peer(SELLER.id, LAN_HOST, 9002, RELAY, SELLER.key), FILES,
+                            self.protocol)
+        [(host, port, protocol, expected, through, d)] = connector.dials
+        self.assertEqual((host, port, protocol, expected, through),
+                         (LAN_HOST, 9002, self.made[0], decode(SELLER.key), {}))
+        d.callback(protocol)
+        self.assertIs(self.successResultOf(dialled), protocol)
+        node.dialer.lan.failed(SELLER.id, LAN_HOST)
+        node.membership = None
+        node.dial(Peer(SELLER.id, LAN_HOST, 9002, RELAY, SELLER.key), FILES, self.protocol)
+        self.assertEqual(connector.dials[-1][4], {"relay": RELAY, "target": SELLER.id,
+                                                  "purpose": FILES})
+
     def test_aFailedLanDialHandsOverAndIsNotRetriedSoon(self):
         """A local address that does not answer as the seller (refused, or
         another key: the channel fails) hands over to the punch; it is not
         dialled again for that seller until RETRY_AFTER has passed."""
-        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
         dialled = self.dial()
         self.punching.direct[0][4].errback(ConnectionRefusedError())
         [(peer, _, protocol, d)] = self.punching.punches
@@ -745,14 +778,14 @@ class LanTests(SynchronousTestCase):
         self.dial()
         self.assertEqual((len(self.punching.direct), len(self.punching.punches)), (1, 2))
         self.node.clock.advance(RETRY_AFTER)
-        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
         self.dial()
         self.assertEqual(len(self.punching.direct), 2)
 
     def test_whyAFailedDialSaysIsPlain(self):
         """The line of a failed local dial says what the connection met,
         not the repr of a failure a connection error wraps."""
-        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
         self.dial()
         with capturedLogs() as events:
             self.punching.direct[0][4].errback(ConnectError(Failure(ConnectionDone())))
@@ -764,7 +797,7 @@ class LanTests(SynchronousTestCase):
         """The tracker names the seller elsewhere: its local address is on
         another network (none of this node's own), never dialled."""
         self.lan.own = ("10.9.0.2",)
-        self.lan.named(SELLER.id, ELSEWHERE, (LAN_HOST,))
+        nameIn(self.node, SELLER.id, ELSEWHERE, (LAN_HOST,))
         self.dial()
         self.assertEqual((self.punching.direct, len(self.punching.punches)), ([], 1))
 
@@ -773,11 +806,11 @@ class LanTests(SynchronousTestCase):
         on this node's own private network is tried."""
         self.node.reach = Reachability()
         self.lan.own = ("192.168.1.2",)
-        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
         self.dial()
         self.assertEqual(len(self.punching.direct), 1)
         self.lan.own = ("10.9.0.2",)
-        self.lan.named(0x99 | SELLER.id, HOME, ("192.168.7.3",))
+        nameIn(self.node, 0x99 | SELLER.id, HOME, ("192.168.7.3",))
         self.dial(peer_id=0x99 | SELLER.id)
         self.assertEqual(len(self.punching.direct), 1)
 
@@ -787,7 +820,7 @@ class LanTests(SynchronousTestCase):
         (a stranger's peer there would make it dial its own services),
         another private network (its carrier's, its VPN's) or a
         link-local one."""
-        self.lan.named(SELLER.id, HOME, ("192.168.1.2", "::ffff:c0a8:102", "10.1.2.3",
+        nameIn(self.node, SELLER.id, HOME, ("192.168.1.2", "::ffff:c0a8:102", "10.1.2.3",
                                          "fe80::3", "169.254.1.3", LAN_HOST))
         self.dial()
         self.assertEqual([host for host, *_ in self.punching.direct], [LAN_HOST])
@@ -831,8 +864,8 @@ class LanTests(SynchronousTestCase):
     def test_noWellKnownPortNorKeylessPeer(self):
         """A port below 1024, or an id that is no key's, gets no LAN
         dial (a stranger could name a host's web admin port)."""
-        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
-        self.lan.named(0x77, HOME, (LAN_HOST,))
+        nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
+        nameIn(self.node, 0x77, HOME, (LAN_HOST,))
         self.dial(port=80)
         self.dial(peer_id=0x77)
         self.assertEqual((self.punching.direct, len(self.punching.punches)), ([], 2))
@@ -842,7 +875,7 @@ class LanTests(SynchronousTestCase):
         (dialer.lan-dials): past the burst, the dial hands over."""
         peers = [SELLER.id | n for n in range(1, 8)]
         for peer in peers:
-            self.lan.named(peer, HOME, (LAN_HOST,))
+            nameIn(self.node, peer, HOME, (LAN_HOST,))
             self.dial(peer_id=peer)
         self.assertEqual(len(self.punching.direct), 4)
         self.assertEqual(len(self.punching.punches), 3)
@@ -856,11 +889,11 @@ class LanTests(SynchronousTestCase):
         proved its key at its local address is dialled there all the
         same (for NAMED_FOR), not sent through its relay; one that
         failed there is rated again."""
-        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
         self.dial()
         self.punching.direct[0][4].callback(self.made[0])
         for peer in (SELLER.id ^ (n << 8) for n in range(1, 6)):
-            self.lan.named(peer, HOME, ("192.168.1.9",))
+            nameIn(self.node, peer, HOME, ("192.168.1.9",))
             self.dial(peer_id=peer)
         self.assertEqual((len(self.punching.direct), len(self.punching.punches)), (4, 2))
         self.dial()
@@ -868,9 +901,9 @@ class LanTests(SynchronousTestCase):
         self.punching.direct[-1][4].errback(ConnectionRefusedError())
         self.node.clock.advance(RETRY_AFTER)
         for peer in (SELLER.id ^ (n << 8) for n in range(6, 10)):
-            self.lan.named(peer, HOME, ("192.168.1.9",))
+            nameIn(self.node, peer, HOME, ("192.168.1.9",))
             self.dial(peer_id=peer)
-        self.lan.named(SELLER.id, HOME, (LAN_HOST,))
+        nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
         self.dial()
         self.assertEqual(len(self.punching.direct), 9)
         self.assertEqual(self.punching.direct[-1][0], "192.168.1.9")
@@ -883,12 +916,12 @@ class LanTests(SynchronousTestCase):
         node.reach = Reachability(PRIVATE, HOME, 9001, HOME, 9001)
         node.dialer.lan.own = ("192.168.1.2",)
         for peer in (SELLER.id ^ (n << 8) for n in range(1, 6)):
-            node.dialer.lan.named(peer, HOME, (LAN_HOST,))
+            nameIn(node, peer, HOME, (LAN_HOST,))
             node.links[peer] = SimpleNamespace(purpose=DIRECT, closing=False)
             self.assertEqual(self.successResultOf(
                 node.dial(Peer(peer, LAN_HOST, 9001, RELAY), DIRECT)), peer)
         other = SELLER.id
-        node.dialer.lan.named(other, HOME, ("192.168.1.4",))
+        nameIn(node, other, HOME, ("192.168.1.4",))
         node.dial(Peer(other, "", 9001, RELAY), DIRECT)
         self.assertEqual([(r.host, r.port) for r in node.connector.requests],
                          [("192.168.1.4", 9001)])
@@ -903,11 +936,165 @@ class LanTests(SynchronousTestCase):
         node.connector.addressed = True
         node.reach = Reachability(PRIVATE, HOME, 9001, HOME, 9001)
         node.dialer.lan.own = ("192.168.1.2",)
-        node.dialer.lan.named(SELLER.id, HOME, (LAN_HOST,))
-        node.dialer.connector.trackerNamed(SELLER.id, RELAY)
+        nameIn(node, SELLER.id, HOME, (LAN_HOST,))
+        nameIn(node, SELLER.id, HOME, (LAN_HOST,), RELAY)
         node.dial(Peer(SELLER.id, LAN_HOST, 9001, RELAY), DIRECT)
         [request] = node.connector.requests
         self.assertEqual((request.host, request.port), (LAN_HOST, 9001))
         node.connector.failLast(ConnectionRefusedError())
         self.assertEqual([(r.host, r.port) for r in node.connector.requests],
                          [(LAN_HOST, 9001), ("198.51.100.1", 7701)])
+
+
+PEER = 0x77
+#: The tracker's own relay, and a public node's it named.
+TRACKERS = "192.0.2.1:7701"
+NAMED = "198.51.100.20:41597"
+#: A victim's address, which a stranger names as its relay.
+VICTIM = "203.0.113.66:22"
+
+
+class VouchingTracker:
+    """Answers whereis with the NodeReply the test sets, or fails with
+    the exception it sets (TrackerGone: no answer); its own relay is
+    TRACKERS."""
+
+    def __init__(self, reply=None):
+        self.reply = reply
+        self.asked = []
+
+    def isTrackerRelay(self, relay):
+        return relay == TRACKERS
+
+    def whereRelay(self, node_id):
+        self.asked.append(node_id)
+        if isinstance(self.reply, Exception):
+            return defer.fail(self.reply)
+        return defer.succeed(self.reply)
+
+
+class VouchTests(SynchronousTestCase):
+    """A relay is dialled for a peer only as the tracker named it (or when
+    it is the tracker's own, L{PathBook.vouches}); a relay a peer names
+    otherwise is asked of the tracker first (through the book), and what
+    the tracker names is dialled, never the peer's word.  The relayed
+    connector under the dialer dials what it is told."""
+
+    def setUp(self):
+        self.dialled = FakeConnector()
+        self.node = dialingNode(self.dialled)
+        self.tracker = self.node.membership = VouchingTracker()
+
+    def dial(self, relay):
+        return self.node.dial(Peer(PEER, "10.0.0.5", 9001, relay), FILES, object)
+
+    def relaysDialled(self):
+        return [f"{r.host}:{r.port}" for r in self.dialled.requests]
+
+    def test_trackerNamed(self):
+        """A relay the tracker named for the peer is dialled at once."""
+        nameIn(self.node, PEER, "203.0.113.7", None, NAMED)
+        self.dial(NAMED)
+        self.assertEqual((self.relaysDialled(), self.tracker.asked), ([NAMED], []))
+
+    def test_trackersOwn(self):
+        self.dial(TRACKERS)
+        self.assertEqual((self.relaysDialled(), self.tracker.asked), ([TRACKERS], []))
+
+    def test_peerNamesAVictim(self):
+        """A stranger's thisisme (or record) names a victim's address as
+        its relay: the node asks the tracker, and dials the relay the
+        tracker names for it, never the victim; the answer is in the
+        book, vouching for that relay for that peer alone."""
+        self.tracker.reply = wire.NodeReply(PEER, "203.0.113.7", 9001, relay=NAMED)
+        self.dial(VICTIM)
+        self.assertEqual((self.relaysDialled(), self.tracker.asked), ([NAMED], [PEER]))
+        book = self.node.dialer.book
+        self.assertTrue(book.vouches(NAMED, PEER))
+        self.assertFalse(book.vouches(NAMED, PEER + 1))
+
+    def test_trackerNamesItDirect(self):
+        """The tracker names the peer without a relay: it is dialled where
+        the tracker says."""
+        self.tracker.reply = wire.NodeReply(PEER, "192.0.2.30", 9002)
+        self.dial(VICTIM)
+        self.assertEqual(self.relaysDialled(), ["192.0.2.30:9002"])
+
+    def test_trackerNamesItDirectChecked(self):
+        """Where the tracker names the peer without a relay is checked as a
+        host a peer names: a loopback address is refused to a node on no
+        loopback network, nothing dialled."""
+        dialled = RecordingConnector()
+        node = dialingNode(dialled)
+        node.overlay = SimpleNamespace(peer_log=PeerLog(node.clock))
+        node.membership = VouchingTracker(wire.NodeReply(PEER, "127.0.0.1", 9002))
+        node.dialer.hosts.leftFrom("203.0.113.9")
+        self.failureResultOf(node.dial(Peer(PEER, "10.0.0.5", 9001, VICTIM), FILES,
+                                       object), HostRefused)
+        node.membership.reply = wire.NodeReply(PEER + 1, "198.51.100.4", 9002)
+        node.dial(Peer(PEER + 1, "10.0.0.5", 9001, VICTIM), FILES, object)
+        self.assertEqual([dial[:2] for dial in dialled.dials], [("198.51.100.4", 9002)])
+
+    def test_aRelayTheNodeDoesNotDialRefused(self):
+        """Whatever the tracker names, a relay the node's dialer refuses
+        (L{Dialer.whyNotRelay}) is not dialled, vouched for or asked
+        about: the dial fails with why (L{RelayRefused})."""
+        dialled = RecordingConnector()
+        dialled.channel = dialled.peerLog = None
+        node = dialingNode(dialled)
+        node.overlay = SimpleNamespace(peer_log=PeerLog(node.clock))
+        node.membership = VouchingTracker(
+            wire.NodeReply(PEER, "203.0.113.7", 9001, relay="127.0.0.1:6380"))
+        node.membership.atTrackersHost = lambda relay: False
+        node.dialer.hosts.leftFrom("203.0.113.9")
+        failure = self.failureResultOf(node.dial(Peer(PEER, "", 9001, VICTIM), FILES,
+                                                 object), RelayRefused)
+        self.assertIn("the relay at 127.0.0.1:6380: 127.0.0.1 is a loopback address",
+                      str(failure.value))
+        nameIn(node, PEER, "203.0.113.7", None, "127.0.0.1:6379")
+        self.failureResultOf(node.dial(Peer(PEER, "", 9001, "127.0.0.1:6379"), FILES,
+                                       object), RelayRefused)
+        self.assertEqual(dialled.dials, [])
+        nameIn(node, PEER, "203.0.113.7", None, NAMED)
+        node.dial(Peer(PEER, "", 9001, NAMED), FILES, object)
+        self.assertEqual(["%s:%d" % dial[:2] for dial in dialled.dials], [NAMED])
+
+    def test_trackerNamesNone(self):
+        """The tracker names no address for the peer (or there is no
+        tracker): nothing is dialled, said why."""
+        self.tracker.reply = wire.NodeReply(PEER, "", 0)
+        failure = self.failureResultOf(self.dial(VICTIM), NotNamed)
+        self.assertIn("the tracker names no address for node", str(failure.value))
+        self.assertIn("a relay is dialled only as the tracker names it",
+                      str(failure.value))
+        self.node.membership = None
+        self.failureResultOf(self.dial(VICTIM), NotNamed)
+        self.assertEqual(self.relaysDialled(), [])
+
+    def test_trackerSilent(self):
+        """The tracker did not answer (in time, or at all: its connection
+        ended): nothing is dialled, and the refusal says what happened,
+        not that the tracker names no address."""
+        for gone, said in (
+                (TrackerSilent("the tracker did not answer in 10 s"),
+                 "the tracker did not say where node 119 is "
+                 "(the tracker did not answer in 10 s)"),
+                (TrackerGone("the tracker connection ended before it answered: "
+                             "Connection was closed cleanly."),
+                 "the tracker did not say where node 119 is (the tracker connection "
+                 "ended before it answered: Connection was closed cleanly.)")):
+            self.tracker.reply = gone
+            failure = self.failureResultOf(self.dial(VICTIM), NotNamed)
+            self.assertIn(said, str(failure.value))
+            self.assertNotIn("names no address", str(failure.value))
+            self.assertIn(f"{VICTIM} was named as its relay: a relay is dialled only as "
+                          "the tracker names it", str(failure.value))
+        self.assertEqual(self.relaysDialled(), [])
+
+    def test_theConnectorDialsWhatItIsTold(self):
+        """The relayed connector asks nobody: a relay it is given is
+        dialled (the tracker's own web view dials the relays its
+        tracker names so)."""
+        RelayedConnector(self.dialled, task.Clock()).connect(
+            "10.0.0.5", 9001, object(), relay=VICTIM, target=PEER)
+        self.assertEqual((self.relaysDialled(), self.tracker.asked), ([VICTIM], []))

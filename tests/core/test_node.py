@@ -18,7 +18,8 @@ import twisted_bazaar
 
 from twisted_bazaar import wire
 from twisted_bazaar.core.events import INodeEvents, NodeObserver
-from twisted_bazaar.core.node import INode, RELAYS_KEPT, Node
+from twisted_bazaar.core.node import INode, Node
+from twisted_bazaar.core.paths.book import KEPT
 from twisted_bazaar.wire import trade
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.schemes.flood import messages as floodmsg
@@ -360,17 +361,19 @@ class RelayedDialTests(SynchronousTestCase):
 
     def test_givenRelay(self):
         node = makeNode()
-        node.dialer.connector.trackerNamed(0x77, "203.0.113.1:7701")
+        node.dialer.book.trackerNamed(wire.NodeReply(0x77, "198.51.100.7", 9001,
+                                                     relay="203.0.113.1:7701"))
         node.connectTo("192.168.1.2", 9001, 0x77, relay="203.0.113.1:7701")
         self.assertEqual(self.asked(node), (
             ("203.0.113.1", 7701), b'51:{"type":"relayConnect","to":"119","purpose":"node"},'))
 
     def test_notedRelay(self):
         """A relay the tracker named for a peer is used for it (and only
-        for it); the last RELAYS_KEPT are kept."""
+        for it), in the node's book of paths; the last KEPT are kept."""
         node = makeNode()
+        node.dialer.book.trackerNamed(wire.NodeReply(0x77, "198.51.100.7", 9001,
+                                                     relay="203.0.113.1:7701"))
         node.noteRelay(0x77, "203.0.113.1:7701")
-        node.dialer.connector.trackerNamed(0x77, "203.0.113.1:7701")
         node.connectTo("192.168.1.2", 9001, 0x77)
         self.assertEqual(self.asked(node)[0], ("203.0.113.1", 7701))
         other = makeNode()
@@ -379,8 +382,9 @@ class RelayedDialTests(SynchronousTestCase):
         self.assertEqual(self.asked(other)[0], ("192.168.1.3", 9001))
         other.noteRelay(0x78, "203.0.113.1:7701")
         other.noteRelay(0x78, None)
-        self.assertNotIn(0x78, other._relays)
-        for peer in range(RELAYS_KEPT):
+        book = other.dialer.book
+        self.assertIsNone(book.relayOf(0x78))
+        for peer in range(KEPT):
             other.noteRelay(1000 + peer, "203.0.113.1:7701")
-        self.assertNotIn(0x77, other._relays)
-        self.assertEqual(len(other._relays), RELAYS_KEPT)
+        self.assertIsNone(book.relayOf(0x77))
+        self.assertEqual(len(book._peers), KEPT)

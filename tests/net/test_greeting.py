@@ -65,12 +65,14 @@ class HandshakeTests(SynchronousTestCase):
         """A peer whose thisisme names a relay is dialled through it the
         next time (whoever learns its address from the link, a chord
         neighbour say), the tracker having named that relay for it (the
-        connector asks it otherwise: tests/traversal/test_connector.py);
+        dialer asks it otherwise: tests/core/test_dialer.py, VouchTests);
         one that names none is dialled directly."""
+        self.node.dialer.book.trackerNamed(wire.NodeReply(7, "203.0.113.7", 5007,
+                                                          relay="198.51.100.1:7701"))
+        self.node.noteRelay(7, None)
         link = openLink(self.node, inbound=True)
         feed(link, wire.ThisIsMe(7, 5007, "203.0.113.7", relay="198.51.100.1:7701"))
         closeLink(link)
-        self.node.dialer.connector.trackerNamed(7, "198.51.100.1:7701")
         self.node.connectTo("203.0.113.7", 5007, 7)
         [request] = self.node.connector.requests
         self.assertEqual((request.host, request.port), ("198.51.100.1", 7701))

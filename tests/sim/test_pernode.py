@@ -26,7 +26,7 @@ def quietParts(node):
     parts = {
         "dialer's LAN paths": dialer._lan,
         "dialer's punch waiters": dialer._waiting,
-        "relays named": dialer.connector._named,
+        "dialer's book of paths": dialer._book,
         "store's sales": state._sales._rows,
         "store's bag": state._bag,
         "store's pending buys": state._pending,

@@ -48,24 +48,6 @@ class ChannelConnector(MemoryConnector):
         self.peerLog = None
 
 
-class TrackersRelay:
-    """What a node's tracker session says of relays, where RELAY is the
-    tracker's own relay (so a connector dials it for any node)."""
-
-    def isTrackerRelay(self, relay):
-        return relay == RELAY
-
-    def whereRelay(self, node_id):
-        raise AssertionError("the tracker's own relay needs no question")
-
-
-def trackersDialler(connector, clock):
-    """A L{RelayedConnector} over connector whose tracker's relay is RELAY."""
-    dialler = RelayedConnector(connector, clock)
-    dialler.tracker = TrackersRelay()
-    return dialler
-
-
 class Bed:
     """A relay on a memory network with a reservation for NODE_ID, a
     dialler and the node, each with an inner channel key."""
@@ -78,7 +60,7 @@ class Bed:
         self.relay.port = RELAY_PORT
         self.told = []
         self.node = ChannelConnector(self.network, "192.168.1.2")
-        self.dialler = trackersDialler(ChannelConnector(self.network, "10.1.0.5"),
+        self.dialler = RelayedConnector(ChannelConnector(self.network, "10.1.0.5"),
                                        self.clock)
         self.accepted = []
         if reserve:

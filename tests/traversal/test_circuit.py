@@ -16,6 +16,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.net.capabilities import IBulkTransport, ISecureTransport
 from twisted_bazaar.testing.memory import MemoryConnector
 from twisted_bazaar.traversal.circuit import CircuitEnd, CircuitRefused
+from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.traversal.messages import RelayAccept, RelayConnect, RelayOpen
 from twisted_bazaar.wire.framing import frame
 
@@ -26,7 +27,6 @@ from tests.traversal.helpers import (
     RELAY_PORT,
     Bed,
     Collect,
-    trackersDialler,
 )
 
 PEER = IPv4Address("TCP", "10.1.0.5", 4000)
@@ -127,7 +127,7 @@ class RelayLeftoverTests(SynchronousTestCase):
         here, so the bytes are plain)."""
         bed = Bed()
         dialler = Collect()
-        d = trackersDialler(MemoryConnector(bed.network, "10.1.0.5"), bed.clock).connect(
+        d = RelayedConnector(MemoryConnector(bed.network, "10.1.0.5"), bed.clock).connect(
             "192.168.1.2", 9001, dialler, relay=RELAY, target=NODE_ID)
         bed.run()
         [incoming] = bed.told
@@ -150,7 +150,7 @@ class RelayLeftoverTests(SynchronousTestCase):
         (relayedFrom), the host a punch dials."""
         bed = Bed()
         dialler = Collect()
-        trackersDialler(MemoryConnector(bed.network, "10.1.0.5"), bed.clock).connect(
+        RelayedConnector(MemoryConnector(bed.network, "10.1.0.5"), bed.clock).connect(
             "192.168.1.2", 9001, dialler, relay=RELAY, target=NODE_ID)
         bed.run()
         [incoming] = bed.told

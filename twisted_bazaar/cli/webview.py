@@ -103,12 +103,10 @@ def webConnector(reactor):
     The view's connector: TCP with a channel key of its own, and through
     a relay to a node at home, the relay being the one the tracker's
     ``memberlist`` names for it (L{TrackerMembers.relayOf}), dialled as
-    named, as the tracker's own view dials its own.  (Without a tracker
-    session to vouch for relays, a node's connector refuses every relay:
-    the view reached no node at home.)
+    named, as the tracker's own view dials its own.
     """
     return RelayedConnector(EndpointConnector(reactor, channel=ChannelKey.generate()),
-                            reactor, trackers=True)
+                            reactor)
 
 
 def listeningOn(address):

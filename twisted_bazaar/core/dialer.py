@@ -32,11 +32,15 @@ from twisted.internet import defer
 from twisted.internet.error import ConnectError
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from twisted_bazaar.base.lan import isLocal
 from twisted_bazaar.base.peerhost import scopeOf
 from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.core.lanpaths import LOWEST_PORT, LanPaths
+from twisted_bazaar.core.paths.book import PathBook
+from twisted_bazaar.core.paths.path import DIRECT, LAN, RELAYED
+from twisted_bazaar.core.paths.transport import ITransport
 from twisted_bazaar.core.peerhosts import HostRefused, PeerHosts
 from twisted_bazaar.core.questions import TrackerGone
 from twisted_bazaar.core.reach import PUBLIC
@@ -48,7 +52,8 @@ from twisted_bazaar.traversal.punch import PunchFailed
 from twisted_bazaar.wire.core import joinRelay
 from twisted_bazaar.wire.ids import isKeyed, shortId
 
-__all__ = ["Dialer", "Peer", "CANDIDATES", "FILES", "PUNCH_WAIT", "LanFailed"]
+__all__ = ["Dialer", "Peer", "CANDIDATES", "FILES", "PUNCH_WAIT", "LanFailed", "NotNamed",
+           "RelayRefused"]
 
 #: Seconds a dial through a relay waits for its link's punch before it
 #: goes on over the relay (the punch goes on; a link it punches later
@@ -88,11 +93,27 @@ class Peer:
     namedBy = attr.ib(default=None, eq=False)
 
 
+class NotNamed(Exception):
+    """The tracker names no address for the peer a relay was claimed for."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+class RelayRefused(Exception):
+    """The relay a dial would go through is at an address this node does
+    not dial (L{Dialer.whyNotRelay})."""
+
+    def __str__(self):
+        return self.args[0]
+
+
 class LanFailed(Exception):
     """No local address of the peer answered as the peer (or none was
     to be tried): the next candidate is tried."""
 
 
+@implementer(ITransport)
 class Lan:
     """
     At a local address of a peer at home (it names a relay) that the
@@ -106,38 +127,33 @@ class Lan:
     over to the next candidate (the punch, the relay).
     """
 
+    kind = LAN
     handsOver = (LanFailed,)
     log = Logger()
 
     def attempt(self, dialer, peer, purpose, protocol):
         lan = dialer.lan
         if (peer.relay is None or not isKeyed(peer.id) or peer.port < LOWEST_PORT
-                or (protocol is not None
-                    and (peer.key is None or dialer.punching is None))):
+                or (protocol is not None and peer.key is None)):
             return None
         if protocol is None and peer.id in dialer.node.links:
             # The link is up: the next way hands it over, nothing dialled.
             return None
-        if lan.known(peer.id):
+        book = dialer.book
+        if book.known(peer.id):
             return self._first(dialer, peer, purpose, protocol)
-        tracker = dialer.node.membership
-        if tracker is None or not lan.own or dialer.node.reach.state == PUBLIC:
+        if (dialer.node.membership is None or not lan.own
+                or dialer.node.reach.state == PUBLIC):
             # A node that has no local address, or that the tracker
             # dialled, is behind no router of a home: nobody is on its LAN.
             return None
-        asking = tracker.whereRelay(peer.id).addErrback(
+        asking = book.ask(peer.id).addErrback(
             lambda reason: reason.trap(TrackerGone) and None)
-
-        def answered(reply):
-            if reply is not None and reply.port:
-                lan.named(peer.id, reply.host, reply.lan)
-            return self._first(dialer, peer, purpose, protocol)
-
-        return asking.addCallback(answered)
+        return asking.addCallback(lambda _: self._first(dialer, peer, purpose, protocol))
 
     def _first(self, dialer, peer, purpose, protocol):
         seen = dialer.node.reach.seen_host or ""
-        hosts = dialer.lan.targets(peer.id, seen)
+        hosts = dialer.lan.targets(peer.id, seen, dialer.book.lanNamed(peer.id))
         if not hosts:
             return defer.fail(LanFailed(f"no local address of node {shortId(peer.id)} "
                                         "to try"))
@@ -151,9 +167,12 @@ class Lan:
         if not dialer.lan.mayDial(peer.id, host):
             whys.append(f"{where}: too many dials to that network lately")
             return self._try(dialer, peer, purpose, protocol, rest, whys)
-        if protocol is None:
+        if protocol is None or dialer.punching is None:
+            # A link; or a connection of a node that punches none (a
+            # client, ``bazaar buy``): through the connector, its channel
+            # proving the peer's key.
             d = dialer.connect(attr.evolve(peer, host=host, relay=None, vouched=True),
-                               purpose, None)
+                               purpose, protocol)
         else:
             d = dialer.punching.dialDirect(host, peer.port, peer.key, protocol())
 
@@ -186,10 +205,12 @@ def _why(reason):
     return reason.getErrorMessage()
 
 
+@implementer(ITransport)
 class Direct:
     """At the address the peer listens on: for a peer that names no
     relay."""
 
+    kind = DIRECT
     #: Failures after which the next candidate is tried: none.
     handsOver = ()
 
@@ -199,12 +220,14 @@ class Direct:
         return dialer.connect(peer, purpose, protocol)
 
 
+@implementer(ITransport)
 class Punched:
     """A connection of the dialler's protocol punched to a peer at home,
     over the direct (punched) link held with it
     (L{twisted_bazaar.core.punching.Punching.transfer}); a link is never
     punched to first: a relayed link's punch replaces it (L{Relayed})."""
 
+    kind = None
     handsOver = (PunchFailed,)
 
     def attempt(self, dialer, peer, purpose, protocol):
@@ -214,10 +237,12 @@ class Punched:
         return punching.transfer(peer.id, peer.key, protocol())
 
 
+@implementer(ITransport)
 class Relayed:
-    """Through the relay the peer names (as the tracker names it: see
-    L{RelayedConnector}); a link made so is punched, and waited for."""
+    """Through the relay the peer names, as the tracker names it
+    (L{Dialer.connect}); a link made so is punched, and waited for."""
 
+    kind = RELAYED
     handsOver = ()
 
     def attempt(self, dialer, peer, purpose, protocol):
@@ -226,7 +251,7 @@ class Relayed:
         return dialer.connect(peer, purpose, protocol, peer.relay)
 
 
-#: The ways to a peer, best first.
+#: The ways to a peer (each an L{ITransport}), best first.
 CANDIDATES = (Lan(), Direct(), Punched(), Relayed())
 
 
@@ -235,24 +260,18 @@ class Dialer:
     A node's way to its peers: see the module's docstring.
 
     @ivar connector: the node's L{RelayedConnector}, over the connector it
-        was given (what it asks the tracker of relays is this one's).
+        was given: a circuit transport that dials what it is told.
     @ivar punching: the node's hole punches
         (L{twisted_bazaar.core.punching.Punching}), or None.
     @ivar wait: seconds a link waits for its punch.
     @ivar candidates: the ways to a peer, in the order they are tried.
-    @ivar lan: the local addresses of this node and its peers
-        (L{LanPaths}).
     """
 
     def __init__(self, node, connector, candidates=CANDIDATES):
         self.node = node
         self.connector = RelayedConnector(connector, node.clock)
-        if getattr(connector, "addressed", False):
-            # Not on a memory network's labels (a million simulated nodes
-            # would each hold the bound method for nothing).
-            self.connector.vetDirect = self.vetDirect
-            self.connector.vetRelay = self.whyNotRelay
         self.candidates = candidates
+        self._book = None
         self._lan = None
         self._hosts = None
         self.punching = None
@@ -262,10 +281,18 @@ class Dialer:
         self._waiting = NOTHING
 
     @property
+    def book(self):
+        """The node's L{PathBook}, made when first written or read: most
+        simulated nodes never note a path to a peer."""
+        book = self._book
+        if book is None:
+            book = self._book = PathBook(self.node)
+        return book
+
+    @property
     def lan(self):
         """The node's L{LanPaths}, made when first needed: most simulated
-        nodes never dial, nor hear their tracker name a peer's local
-        address (80 bytes of each)."""
+        nodes never dial a peer's local address (80 bytes of each)."""
         lan = self._lan
         if lan is None:
             lan = self._lan = LanPaths(self.node.clock)
@@ -278,7 +305,7 @@ class Dialer:
         are labels, never needs it."""
         hosts = self._hosts
         if hosts is None:
-            hosts = self._hosts = PeerHosts(self.node, self.lan)
+            hosts = self._hosts = PeerHosts(self.node, self.book)
         return hosts
 
     def punchWith(self, punching, wait=PUNCH_WAIT):
@@ -307,9 +334,23 @@ class Dialer:
 
     def trackerNamed(self, reply):
         """The tracker named a node (a ``nodereply`` with a port): its
-        relay and its local addresses, for the dials to it."""
-        self.connector.trackerNamed(reply.id, reply.relay)
-        self.lan.named(reply.id, reply.host, reply.lan)
+        paths, into the book (L{PathBook.trackerNamed})."""
+        self.book.trackerNamed(reply)
+
+    def notePeer(self, peer_id, relay, named=False):
+        """peer_id is reached through relay (None: directly), as it says
+        itself (its ``thisisme``), or as the tracker named it
+        (``named``: a ``chordNear``): into the book."""
+        if relay is None and self._book is None:
+            return
+        if named:
+            self.book.relayNamed(peer_id, relay)
+        else:
+            self.book.claimed(peer_id, relay)
+
+    def relayOf(self, peer_id):
+        """The relay peer_id is reached through as last noted, or None."""
+        return None if self._book is None else self._book.relayOf(peer_id)
 
     def trackerChanged(self):
         """The node registered with another tracker than the one before
@@ -318,9 +359,8 @@ class Dialer:
         the new tracker asked.  Else a tracker the node left, lying or
         stale, went on choosing the relay of every peer it had named,
         for good, over the word of the tracker the node is with."""
-        self.connector.forgetNamed()
-        if self._lan is not None:
-            self._lan.forgetNamed()
+        if self._book is not None:
+            self._book.forgetNamed()
 
     # -- dialling ------------------------------------------------------------------
 
@@ -363,29 +403,101 @@ class Dialer:
         overlay (protocol None: its circuit is for the peer's links) or
         protocol's own connection; the channel (the inner one, through a
         relay) must prove L{Peer.key} when given.  peer's host is checked
-        first (L{PeerHosts.vet}) unless L{Peer.vouched}."""
+        first (L{PeerHosts.vet}) unless L{Peer.vouched}; a relay is
+        dialled as the tracker names it (L{_reach})."""
         connector = self.connector
         expected = None if peer.key is None else decode(peer.key)
         why = None if relay is not None else _whyNoHost(peer.host)
         if protocol is None:
-            through = ({} if relay is None or peer.id is None
-                       else dict(relay=relay, target=peer.id))
+            def connectLink(link, host, port, through):
+                if through is None or peer.id is None:
+                    return connector.connect(host, port, link, expected=expected)
+                return connector.connect(host, port, link, expected=expected,
+                                         relay=through, target=peer.id)
 
             def dial(link):
                 if why is not None:
                     return defer.fail(ConnectError(string=why))
-                return self._vetted(peer, purpose, relay).addCallback(
-                    connectAny, lambda host: connector.connect(
-                        host, peer.port, link, expected=expected, **through))
+                return self._reach(peer, purpose, relay, False,
+                                   lambda *where: connectLink(link, *where))
 
             return self.node.overlay.connectTo(peer.host, peer.port, peer.id, purpose, dial)
         if why is not None:
             return defer.fail(ConnectError(string=f"{peer.host}:{peer.port}: {why}"))
-        through = {} if relay is None else dict(relay=relay, target=peer.id,
-                                                purpose=purpose)
-        vetted = self._vetted(peer, purpose, relay).addErrback(_placed, peer)
-        return vetted.addCallback(connectAny, lambda host: connector.connect(
-            host, peer.port, protocol(), expected=expected, **through))
+
+        def connectOwn(host, port, through):
+            if through is None:
+                return connector.connect(host, port, protocol(), expected=expected)
+            return connector.connect(host, port, protocol(), expected=expected,
+                                     relay=through, target=peer.id, purpose=purpose)
+
+        return self._reach(peer, purpose, relay, True, connectOwn)
+
+    def _reach(self, peer, purpose, relay, placed, connect):
+        """
+        ``connect(host, port, relay)`` where peer is to be dialled: at its
+        host (checked: L{_vetted}; a refusal L{_placed} if ``placed``);
+        through ``relay`` if the tracker named it for the peer, or it is
+        the tracker's own (L{PathBook.vouches}); else as the tracker says
+        when asked (L{_asked}): a peer's word (its ``thisisme``, a record,
+        a ``leafRegister``) names a relay that may be anyone's address,
+        a victim's, which every node linked to it would dial.
+        """
+        if relay is None or peer.id is None:
+            vetted = self._vetted(peer, purpose, None)
+            if placed:
+                vetted.addErrback(_placed, peer)
+            return vetted.addCallback(connectAny,
+                                      lambda host: connect(host, peer.port, None))
+        if self.book.vouches(relay, peer.id):
+            return self._circuit(peer.host, peer.port, relay, connect)
+        return self._asked(peer, purpose, relay, connect)
+
+    def _circuit(self, host, port, relay, connect):
+        """connect through relay, unless it is at an address this node
+        does not dial (L{RelayRefused})."""
+        why = self.whyNotRelay(relay)
+        if why is not None:
+            return defer.fail(RelayRefused(f"the relay at {relay}: {why}"))
+        return connect(host, port, relay)
+
+    def _asked(self, peer, purpose, relay, connect):
+        """connect to peer as the tracker says, its relay a peer named
+        unvouched: through the relay the tracker names, or directly
+        where it names the peer without one (checked as a host a peer
+        names); failing with L{NotNamed} when it names none, did not
+        answer (saying what became of the question), or there is no
+        tracker to ask.  A tracker's word is one tracker's, of several
+        perhaps, and it may have been told a relay by a stranger on its
+        own network: the relay it names is checked too
+        (L{whyNotRelay})."""
+        target = shortId(peer.id)
+        if self.node.membership is None:
+            return defer.fail(NotNamed(
+                f"no tracker to ask about the relay {relay} named for node {target}: a "
+                "relay is dialled only as the tracker names it"))
+
+        def answered(reply):
+            if not reply.port:
+                raise NotNamed(f"the tracker names no address for node {target}, for "
+                               f"which {relay} was named as its relay: a relay is "
+                               "dialled only as the tracker names it")
+            if reply.relay is None:
+                direct = Peer(peer.id, reply.host, reply.port)
+                return self._vetted(direct, purpose, None).addCallback(
+                    connectAny, lambda host: connect(host, reply.port, None))
+            return self._circuit(reply.host, reply.port, reply.relay, connect)
+
+        def unanswered(reason):
+            # The tracker's silence or loss (the question's failure says
+            # which); a cancelled dial stays cancelled.
+            if reason.check(defer.CancelledError):
+                return reason
+            raise NotNamed(f"the tracker did not say where node {target} is "
+                           f"({reason.getErrorMessage()}); {relay} was named as its "
+                           "relay: a relay is dialled only as the tracker names it")
+
+        return self.book.ask(peer.id).addCallbacks(answered, unanswered)
 
     def _vetted(self, peer, purpose, relay):
         """A Deferred firing with the hosts to dial peer at, in order (its
@@ -398,15 +510,17 @@ class Dialer:
         return self.hosts.vet(peer, purpose, self.connector.resolve)
 
     def vetDirect(self, target, host, port, purpose):
-        """Where to dial node target at host, which the tracker names it
-        at without a relay (L{RelayedConnector.vetDirect}), or a leaf
-        registered at a super-peer that checks it: checked as a host a
-        peer names is (a Deferred, as L{PeerHosts.vet} gives)."""
+        """Where to dial node target at host, which a super-peer names a
+        leaf at: checked as a host a peer names is (a Deferred, as
+        L{PeerHosts.vet} gives)."""
         return self._vetted(Peer(target, host, port), purpose, None)
 
     def whyNotRelay(self, relay):
         """Why the relay a tracker named is not dialled, or None
-        (L{RelayedConnector.vetRelay}, L{PeerHosts.whyNotRelay})."""
+        (L{PeerHosts.whyNotRelay}); every relay is dialled on a connector
+        whose hosts are labels (a memory network's)."""
+        if not self.connector.addressed:
+            return None
         return self.hosts.whyNotRelay(relay)
 
     # -- the wait for a punch --------------------------------------------------------

@@ -24,13 +24,9 @@ from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.lan import LOWEST_PORT, canonical, isLocal, sameSubnet
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.sparing import NOTHING, own
+from twisted_bazaar.core.paths.book import KEPT as NAMED_KEPT, NAMED_FOR
 from twisted_bazaar.net.limits import GroupRates
 
-#: Peers whose local addresses (or that they named none) a node keeps.
-NAMED_KEPT = 1024
-#: Seconds a tracker's word on a peer's local addresses is taken before
-#: it is asked again.
-NAMED_FOR = 600.0
 #: Seconds a local address that failed is not dialled again for its peer.
 RETRY_AFTER = 300.0
 
@@ -43,8 +39,8 @@ LAN_DIALS_LIMIT = declare(
 
 class LanPaths:
     """
-    The node's own local addresses, and its peers' as its tracker named
-    them.
+    The node's own local addresses, and what became of its dials to its
+    peers' (which its book of paths holds, as the tracker named them).
 
     @ivar own: the local addresses this node announced (a tuple).
     """
@@ -52,14 +48,11 @@ class LanPaths:
     # One a node (a million in a simulation), and nearly all of a
     # simulated node's stay empty: slotted, its tables the shared empty
     # one and its rates made when first written (base/sparing.py).
-    __slots__ = ("clock", "own", "_named", "_failed", "_proven", "_rates")
+    __slots__ = ("clock", "own", "_failed", "_proven", "_rates")
 
     def __init__(self, clock):
         self.clock = clock
         self.own = ()
-        #: peer id -> (the host the tracker names it at, its local
-        #: addresses or (), when the tracker said so), the newest last.
-        self._named = NOTHING
         #: (peer id, host) -> until when that address is not dialled.
         self._failed = NOTHING
         #: (peer id, host) -> until when that address, where the peer
@@ -82,40 +75,21 @@ class LanPaths:
         self.own = (local_host,) if isLocal(local_host) else ()
         return self.own or None
 
-    def named(self, peer_id, host, lan):
-        """The tracker named peer_id at host, with local addresses lan (a
-        tuple, or None: none it would tell this node)."""
-        _remember(own(self, "_named"), peer_id, (host, lan or (), self.clock.seconds()))
-
-    def forgetNamed(self):
-        """Forget what the tracker named of each peer: the node registered
-        with another tracker, whose word alone it takes from now on
-        (L{twisted_bazaar.core.membership.Membership})."""
-        self._named = NOTHING
-
-    def known(self, peer_id):
-        """Whether the tracker's word on peer_id is fresh (no need to ask)."""
-        held = self._named.get(peer_id)
-        return held is not None and self.clock.seconds() - held[2] < NAMED_FOR
-
-    def hostNamed(self, peer_id):
-        """The host the tracker names peer_id at, if its word is fresh
-        (L{known}); else None."""
-        return self._named[peer_id][0] if self.known(peer_id) else None
-
-    def targets(self, peer_id, seen_host):
+    def targets(self, peer_id, seen_host, named):
         """
         The local addresses of peer_id to try now, this node seen by its
-        tracker at ``seen_host`` ("" before it said): those the tracker
-        named for it, when it names the peer at that same host (behind
-        the same public address), that are on a subnet of this node's own
-        local addresses (L{sameSubnet}: never a link-local one), are not
-        this node's own, and did not fail lately.
+        tracker at ``seen_host`` ("" before it said), the tracker naming
+        the peer at ``named`` (its host and local addresses, as the book
+        of paths holds them: L{twisted_bazaar.core.paths.book.PathBook.lanNamed};
+        None: it named nothing): those local addresses, when it names the
+        peer at that same host (behind the same public address), that are
+        on a subnet of this node's own local addresses (L{sameSubnet}:
+        never a link-local one), are not this node's own, and did not
+        fail lately.
         """
-        held = self._named.get(peer_id)
-        if held is None:
+        if named is None:
             return ()
-        host, lan, _ = held
+        host, lan = named
         if seen_host and host != seen_host:
             return ()
         own = {canonical(mine) for mine in self.own}

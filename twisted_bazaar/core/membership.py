@@ -349,7 +349,6 @@ class Membership(SessionHandlers, TrackersRelay, Service):
         kept, if it is the tracker's own), and the oldest question has its
         answer."""
         if message.port:
-            self.node.noteRelay(message.id, message.relay)
             self.node.dialer.trackerNamed(message)
             self.relayNamed(message.relay)
         self._questions.answered(message)
@@ -405,24 +404,12 @@ class Membership(SessionHandlers, TrackersRelay, Service):
             self.log.warn("leaving the tracker{at}: {why}", at=_at(self._client), why=why)
             self.link.disconnect(why)
 
-    def whereIs(self, node_id):
-        """
-        Ask the tracker where a node is now (it may have restarted on
-        another port).
-
-        @return: a Deferred firing with (host, port), or None when the
-            tracker answered that it does not know the node; failing with
-            L{TrackerGone} when it gave no answer (L{TrackerSilent}: not
-            in time) or could not be asked: its silence is not the node's
-            absence.
-        """
-        d = self.ask(wire.WhereIs(node_id))
-        d.addCallback(lambda reply: (reply.host, reply.port) if reply.port else None)
-        return d
-
     def whereRelay(self, node_id):
         """
-        Ask the tracker where a node is, and through which relay.
+        Ask the tracker where a node is, and through which relay: for the
+        node's book of paths alone
+        (L{twisted_bazaar.core.paths.book.PathBook.ask}), which every
+        other part asks.
 
         @return: a Deferred firing with its L{wire.NodeReply}, or failing
             with L{TrackerGone} when no answer came, saying what became of

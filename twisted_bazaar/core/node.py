@@ -12,7 +12,6 @@ parts and plugs them in through L{INode}, the narrow face the parts use.
 Time comes from the clock it is given, never the global reactor.
 """
 
-from collections import OrderedDict
 from functools import cached_property
 
 import attr
@@ -49,8 +48,6 @@ __all__ = ["INode", "Node", "NodeConfig", "NotConnected", "Unreachable", "Overla
 
 #: Default number of peers a node tries to stay linked to.
 DEFAULT_NEIGHBOURS = 3
-#: Peers whose relay a node remembers (L{Node.noteRelay}).
-RELAYS_KEPT = 1024
 
 
 @attr.s(auto_attribs=True)
@@ -133,8 +130,13 @@ class INode(Interface):
     def slotsFor(purpose):
         """The number of established links of ``purpose`` held at most."""
 
-    def noteRelay(peer_id, relay):
-        """Remember that peer_id is reached through relay (None: directly)."""
+    def whereIs(peer_id):
+        """Ask the tracker where peer_id is now: a Deferred of (host, port),
+        or None when it names no address (the book of paths asks it)."""
+
+    def noteRelay(peer_id, relay, named=False):
+        """Remember that peer_id is reached through relay (None: directly),
+        as it says, or as the tracker named it (``named``)."""
 
     def fromProvenAuthor(link, message, author):
         """Whether the routed message delivered on link came from author
@@ -259,9 +261,6 @@ class Node:
     #: The factory of the node's file transfer port, once it listens (a
     #: relayed circuit for ``files`` is taken by its protocol), else None.
     transferFactory = None
-    #: peer id -> the relay it is reached through, as noted (L{noteRelay});
-    #: None until a relay is noted.
-    _relays = None
     #: The relay (``HOST:PORT``) this node is reached through, which it
     #: advertises with its address; None while it holds no reservation (it
     #: is dialled directly).  Its reservation service says it (L{setRelay}).
@@ -397,21 +396,17 @@ class Node:
         """The (host, port) a linked peer listens on, ("", 0) if unknown."""
         return self.overlay.addressOf(peer_id)
 
-    def noteRelay(self, peer_id, relay):
-        """Remember that peer_id is reached through relay (as the tracker
-        said; None: directly, which forgets any relay noted for it):
-        L{connectTo} dials it there when not told another way.  The last
-        L{RELAYS_KEPT} are kept."""
-        if relay is None:
-            if self._relays is not None:
-                self._relays.pop(peer_id, None)
-            return
-        if self._relays is None:
-            self._relays = OrderedDict()
-        self._relays[peer_id] = relay
-        self._relays.move_to_end(peer_id)
-        while len(self._relays) > RELAYS_KEPT:
-            self._relays.popitem(last=False)
+    def noteRelay(self, peer_id, relay, named=False):
+        """peer_id is reached through relay (None: directly, which forgets
+        any relay noted for it), as it says itself, or as the tracker
+        named it (``named``): L{connectTo} dials it there when not told
+        another way (the dialer's book of paths holds it:
+        L{Dialer.notePeer})."""
+        self.dialer.notePeer(peer_id, relay, named)
+
+    def whereIs(self, peer_id):
+        """See L{twisted_bazaar.core.paths.book.PathBook.whereIs}."""
+        return self.dialer.book.whereIs(peer_id)
 
     @property
     def connector(self):
@@ -420,16 +415,12 @@ class Node:
         dialer's relays."""
         return self.dialer.connector.connector
 
-    @connector.setter
-    def connector(self, connector):
-        self.dialer.connector.connector = connector
-
     def connectTo(self, host, port, peer_id=None, purpose=OVERLAY, relay=None,
                   namedBy=None):
         """A link to the peer at host:port (L{dial}); a peer whose relay
         was noted (L{noteRelay}) is dialled through it."""
-        if relay is None and self._relays is not None:
-            relay = self._relays.get(peer_id)
+        if relay is None:
+            relay = self.dialer.relayOf(peer_id)
         return self.dialer.dial(Peer(peer_id, host, port, relay, namedBy=namedBy), purpose)
 
     def dial(self, peer, purpose, protocol=None):
@@ -476,10 +467,9 @@ class Node:
         self.topology = topology
 
     def setMembership(self, membership):
-        """The node's tracker session (which its connector asks about the
-        relays peers name)."""
+        """The node's tracker session (which its book of paths asks where
+        a peer is)."""
         self.membership = membership
-        self.dialer.connector.tracker = membership
 
     def addRole(self, role):
         """One more role; a role already plugged in is not added twice."""

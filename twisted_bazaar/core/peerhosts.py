@@ -72,15 +72,16 @@ class PeerHosts:
 
     # One a node (a million in a simulation): slotted, its scopes a
     # shared empty set until it has one (base/sparing.py).
-    __slots__ = ("node", "lan", "own")
+    __slots__ = ("node", "book", "own")
 
-    def __init__(self, node, lan):
+    def __init__(self, node, book):
         """
-        @param lan: the node's L{twisted_bazaar.core.lanpaths.LanPaths},
-            which holds the host the tracker last named each peer at.
+        @param book: the node's book of paths
+            (L{twisted_bazaar.core.paths.book.PathBook}), which holds the
+            host the tracker last named each peer at, and asks it.
         """
         self.node = node
-        self.lan = lan
+        self.book = book
         self.own = NO_SCOPES
 
     def leftFrom(self, local_host, tracker_host=""):
@@ -163,15 +164,14 @@ class PeerHosts:
             why = whyNotDialled(host, peer.port, self.scopes())
             return defer.succeed([host]) if why is None else self._refused(peer, purpose,
                                                                            why)
-        if self.lan.known(peer.id):
-            named = defer.succeed(self.lan.hostNamed(peer.id))
+        if self.book.known(peer.id):
+            named = defer.succeed(self.book.hostNamed(peer.id))
         else:
-            tracker = self.node.membership
-            if tracker is None or peer.id is None:
+            if self.node.membership is None or peer.id is None:
                 return self._refused(peer, purpose, "a name is dialled only as the "
                                      "tracker names the peer, and there is no tracker "
                                      "to ask about it")
-            named = tracker.whereRelay(peer.id).addCallbacks(
+            named = self.book.ask(peer.id).addCallbacks(
                 lambda reply: reply.host if reply.port else None, self._unplaced,
                 errbackArgs=(peer, purpose))
         return named.addCallback(self._named, peer, purpose, resolve)

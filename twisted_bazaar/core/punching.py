@@ -164,11 +164,9 @@ class Punching(Service, NodeObserver):
         """Where the tracker names peer_id: (host, port), None for nowhere,
         or its question's failure (L{TrackerGone}: it did not answer),
         which a refusal says rather than that it names no address."""
-        membership = self.node.membership
-        if membership is None:
+        if self.node.membership is None:
             return defer.succeed(None)
-        return membership.whereRelay(peer_id).addCallback(
-            lambda reply: (reply.host, reply.port) if reply.port else None)
+        return self.node.dialer.book.whereIs(peer_id)
 
     def _witness(self, link):
         """The host a punch with link's peer dials: the one the tracker

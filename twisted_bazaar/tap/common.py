@@ -355,7 +355,7 @@ def addWebView(parent, reactor, options, tracker, exitStatus):
     # It asks as a keyless status client, through the channel as any peer.
     StatusWatcher(reactor, StatusExtension(tracker).members,
                   RelayedConnector(EndpointConnector(
-                      reactor, channel=ChannelKey.generate()), reactor, trackers=True),
+                      reactor, channel=ChannelKey.generate()), reactor),
                   view, options.linkSettings(), random.Random(),
                   interval=options["web-poll"],
                   relayOf=tracker.registry.relayOf).setServiceParent(parent)

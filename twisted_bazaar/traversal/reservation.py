@@ -172,7 +172,7 @@ class RelayReservation:
         there, on a connection of this node's own (one at a time; a
         reservation at the tracker's relay holds until then), unless the
         node's dialer does not dial that address (a service of its own
-        machine or network: L{RelayedConnector.vetRelay}); then it asks
+        machine or network: the dialer's C{whyNotRelay}); then it asks
         the tracker for another.  Only as the answer to a relayReserve
         of this node's that awaits one: each is a dial to the address it
         names, and a tracker naming relays unasked had the node dial as
@@ -190,7 +190,7 @@ class RelayReservation:
         self._awaiting = False
         host, port = splitRelay(message.relay)
         hold = self._peer = PeerHold(self, message)
-        why = self.node.dialer.connector.whyNotRelay(message.relay)
+        why = self.node.dialer.whyNotRelay(message.relay)
         if why is not None:
             self.peerLost(hold, why, dialled=False)
             return

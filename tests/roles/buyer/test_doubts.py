@@ -158,11 +158,8 @@ class DoubtsTests(SynchronousTestCase):
         it went; the buy is recorded there and asked about there."""
         asked = defer.Deferred()
 
-        class Membership:
-            def whereIs(self, seller):
-                return asked
-
-        self.node.membership = Membership()
+        self.node.membership = object()
+        self.node.whereIs = lambda seller: asked
         self.doubts.giveUp(self.routed(pendingBuy(7, host="10.0.0.5", port=5005)))
         self.node.connecting[0][1].errback(Failure(Unreachable("gone")))
         asked.callback(("10.0.0.5", 6006))
@@ -183,11 +180,8 @@ class DoubtsTests(SynchronousTestCase):
                              (None, "knows no seller")):
             asked = defer.Deferred()
 
-            class Membership:
-                def whereIs(self, seller):
-                    return asked
-
-            self.node.membership = Membership()
+            self.node.membership = object()
+            self.node.whereIs = lambda seller: asked
             buy_id = len(lines) + 7
             self.doubts.giveUp(self.routed(pendingBuy(buy_id, host="10.0.0.5",
                                                       port=5005)))

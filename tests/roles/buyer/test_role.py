@@ -499,6 +499,7 @@ class RelocationTests(SynchronousTestCase):
         self.asked = []
         self.answer = defer.Deferred()
         self.node.membership = self
+        self.node.whereIs = self.whereIs
         pending = PendingBuy(77, "apple", 6, (1, 6), "old-host", 6006)
         self.successResultOf(self.node.store.addPending(pending))
         # Wants nothing more: only the restored buy is in play.
@@ -601,7 +602,7 @@ class BuyerStopTests(_BuyerHelpers, SynchronousTestCase):
         self.assertEqual(list(self.buyer.unresolved), [buy.id])
         question = defer.Deferred()
         self.node.membership = self
-        self.whereIs = lambda node_id: question
+        self.node.whereIs = lambda node_id: question
         self.buyer.unresolved[buy.id] = attr.evolve(self.buyer.unresolved[buy.id],
                                                     host="10.0.0.6", port=6006)
         self.clock.advance(RESOLVE_INTERVAL)

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar import wire
 from twisted_bazaar.files.client import TransferClient
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.roles.files.sellers import Sellers
@@ -47,6 +48,10 @@ class ConnectTests(SynchronousTestCase):
         self.connector = RecordingConnector()
         node = dialingNode(None, punching=punching)
         node.dialer.connector = self.connector
+        if relay is not None:
+            # The tracker named the seller's relay: dialled as named.
+            node.dialer.book.trackerNamed(wire.NodeReply(SELLER.id, "203.0.113.7", 9001,
+                                                         relay=relay))
         fetcher = SimpleNamespace(node=node, stall=30.0, proven=(), unswitched=(), rng=None)
         download = SimpleNamespace(fetcher=fetcher, clock=task.Clock(), stopped=False,
                                    name="big", watch=SimpleNamespace(problem=None),

@@ -124,8 +124,8 @@ class ProxyAtTheTransferPortTests(SynchronousTestCase):
         """A node whose transfer connections run the channel (prepare is
         called with it before it starts)."""
         node = self.market.buildNode(discovery="index", **roles)
-        node.connector = ChannelledTransfers(node.connector, node.identity,
-                                             node.clock, self.channelled)
+        node.dialer.connector.connector = ChannelledTransfers(
+            node.connector, node.identity, node.clock, self.channelled)
         prepare(node)
         self.market.startNode(node)
         return node

@@ -268,7 +268,7 @@ class Doubts:
                 or not reason.check(Unreachable):
             return
         seller = record.unresolved.seller
-        d = self.sender.outstanding.own(membership.whereIs(seller))
+        d = self.sender.outstanding.own(self.node.whereIs(seller))
         d.addCallbacks(self._relocated, self._notRelocated, callbackArgs=(buy_id,),
                        errbackArgs=(seller, buy_id))
 

@@ -81,7 +81,7 @@ class Joining:
         self._named(message.nodes, trackersGroup(self.node))
         relays = message.relays or {}
         for peer in message.nodes:
-            self.node.noteRelay(peer.id, relays.get(peer.id))
+            self.node.noteRelay(peer.id, relays.get(peer.id), named=True)
         self._nearAnswered(message.nonce, message)
 
     def _nearAnswered(self, nonce, answer):

@@ -1,0 +1,64 @@
+"""
+Tests of L{twisted_bazaar.core.paths.transport}: every way the dialer
+tries is an L{ITransport}, and a new one plugs in as a module and its
+place in the list (L{tests.core.paths.fakeudp}), no other file touched.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
+
+from twisted_bazaar.core.dialer import CANDIDATES, FILES, Peer
+from twisted_bazaar.core.paths.path import CONFIGURED, UDP, Path
+from twisted_bazaar.core.paths.transport import ITransport
+
+from tests import records
+from tests.core.paths.fakeudp import FakeUdp, Unanswered
+from tests.helpers import RecordingConnector, dialingNode
+
+SELLER = records.identity(3)
+QUIC = Path(UDP, "203.0.113.7", 9443, word=CONFIGURED)
+
+
+class TransportTests(SynchronousTestCase):
+    def test_everyWayIsATransport(self):
+        for transport in CANDIDATES + (FakeUdp(),):
+            self.assertTrue(verifyObject(ITransport, transport))
+
+    def setUp(self):
+        self.udp = FakeUdp()
+        self.node = dialingNode(None)
+        self.node.dialer.candidates = (self.udp,) + CANDIDATES
+        self.connector = self.node.dialer.connector = RecordingConnector()
+
+    def dial(self):
+        return self.node.dial(Peer(SELLER.id, "203.0.113.7", 9002, None, SELLER.key),
+                              FILES, object)
+
+    def test_aNewKindDialledFirst(self):
+        """A peer with a path of the new kind in the book is dialled there
+        first; its answer is the dial's."""
+        self.node.dialer.book.add(SELLER.id, QUIC)
+        dialled = self.dial()
+        [(host, port, purpose, d)] = self.udp.dials
+        self.assertEqual((host, port, purpose), ("203.0.113.7", 9443, FILES))
+        d.callback("quic")
+        self.assertEqual(self.successResultOf(dialled), "quic")
+        self.assertEqual(self.connector.dials, [])
+
+    def test_itHandsOver(self):
+        """A failure it declares hands over to the next way (here TCP)."""
+        self.node.dialer.book.add(SELLER.id, QUIC)
+        self.dial()
+        self.udp.dials[0][3].errback(Unanswered("no answer at 203.0.113.7:9443"))
+        self.assertEqual([dial[:2] for dial in self.connector.dials],
+                         [("203.0.113.7", 9002)])
+
+    def test_noPathOfItsKind(self):
+        """No path of its kind in the book: it does not apply; dropped
+        paths are gone."""
+        book = self.node.dialer.book
+        book.add(SELLER.id, QUIC)
+        book.drop(SELLER.id, QUIC)
+        self.dial()
+        self.assertEqual((self.udp.dials, len(self.connector.dials)), ([], 1))
+        self.assertEqual(book.paths(SELLER.id), ())
