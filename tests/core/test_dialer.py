@@ -20,7 +20,7 @@ from zope.interface.verify import verifyObject
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 from twisted_bazaar.core.dialer import (
-    CANDIDATES, FILES, Dialer, NotNamed, Peer, RelayRefused)
+    CANDIDATES, FILES, NotNamed, Peer, RelayRefused)
 from twisted_bazaar.base.peerhost import LOOPBACK, NAME_ADDRESSES
 from twisted_bazaar.core.peerhosts import NO_SCOPES, HostRefused, PeerHosts
 from twisted_bazaar.core.lanpaths import RETRY_AFTER
@@ -590,7 +590,6 @@ class PeerHostTests(SynchronousTestCase):
         self.node = node
         self.leftFrom("10.0.0.1")
         node.reach = Reachability(PRIVATE, "198.51.100.9", 9001, "198.51.100.9", 40000)
-        connector = node.dialer.connector
         with capturedLogs() as events:
             for relay, why in (("127.0.0.1:6379", "127.0.0.1 is a loopback address"),
                                ("10.0.0.7:8080", "10.0.0.7 is a private address"),

@@ -59,6 +59,7 @@ from twisted_bazaar.wire import (
     ThisIsMe,
     ThisIsYou,
     WhereIs,
+    CheckMe,
     WhoAreYou,
 )
 
@@ -137,6 +138,7 @@ WIRE_FORMS = [
      {"type": "error", "code": "soldout", "info": "none left", "id": 12,
       "path": ["3", "2", "1"]}),
     (WhereIs(42), {"type": "whereis", "id": "42"}),
+    (CheckMe(), {"type": "checkme"}),
     (Register("pear", PLAIN), {"type": "register", "item": "pear", "record": PLAIN_WIRE}),
     (Unregister("pear"), {"type": "unregister", "item": "pear"}),
     (Ack("pear"), {"type": "ack", "item": "pear"}),
@@ -622,6 +624,7 @@ VALID_MESSAGES = {
     RelayAccept: st.builds(RelayAccept, st.text("ab-_", min_size=1, max_size=22)),
     RelayOpen: st.builds(RelayOpen, st.none() | st.just("203.0.113.7")),
     Dc: st.just(Dc()),
+    CheckMe: st.just(CheckMe()),
     Ping: st.builds(Ping, ids),
     Pong: st.builds(Pong, ids),
     Search: st.builds(Search, ids, items, paths, st.integers(0, wire.MAX_TTL)),
