@@ -247,7 +247,7 @@ class Dialer:
     def __init__(self, node, connector, candidates=CANDIDATES):
         self.node = node
         self.connector = RelayedConnector(connector, node.clock)
-        if getattr(connector, "addressed", False):
+        if connector is not None and connector.addressed:
             # Not on a memory network's labels (a million simulated nodes
             # would each hold the bound method for nothing).
             self.connector.vetDirect = self.vetDirect

@@ -14,10 +14,15 @@ once, rather than left waiting for a line end that never comes: it can
 tell the user that a web server answered (L{twisted_bazaar.channel.session}).
 """
 
+import functools
+
 from twisted.internet.interfaces import IProtocol
 from twisted.logger import Logger
 from twisted.python.components import proxyForInterface
+from zope.interface import implementedBy
 from twisted.web.server import Site
+
+from twisted_bazaar.base.forwarding import declaredBy, forward
 
 #: What a client that does not speak HTTP is answered, before the close.
 NOT_HTTP = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
@@ -56,9 +61,17 @@ class _HTTPOnly(proxyForInterface(IProtocol, "_channel")):
             self._channel.dataReceived(data)
 
     def __getattr__(self, name):
-        # The channel's other attributes (its site, its request factory),
-        # which twisted.web sets and reads on what the factory built.
-        return getattr(self.__dict__["_channel"], name)
+        # What the channel's interfaces declare beyond IProtocol (a
+        # logging context's logPrefix, the negotiated protocol), and
+        # nothing else.
+        channel = self.__dict__["_channel"]
+        return forward(self, channel, name, _declared(type(channel)))
+
+
+@functools.cache
+def _declared(cls):
+    """The names the interfaces a channel's class implements declare."""
+    return declaredBy(*implementedBy(cls).flattened())
 
 
 class QuietSite(Site):
