@@ -109,8 +109,10 @@ class Reading(FrameLoop):
         if settings.verbose:
             self.log.info("<- {peer} {frame}", peer=self.describe(),
                           frame=data.decode("utf-8"))
-        own = _OWN.get(type(message))
-        if own is not None and own(self, message):
+        kind = type(message)
+        if kind in _OWN and _OWN[kind](self, message):
+            # A test of the table, no call: every message a node relays
+            # comes this way (docs/architecture.md, "Taking a message").
             return
         # To the link's owner, noting the traffic (and, but on a status
         # link, the recent messages seen): inline, since every relayed
@@ -249,7 +251,5 @@ class Reading(FrameLoop):
 
 #: What a link takes itself, before its owner: message class ->
 #: function(link, message), true if the link took it (else the owner
-#: gets it too).  Looked up once for every message read: one dict lookup
-#: where three identity tests were (docs/architecture.md, "Taking a
-#: message").
+#: gets it too).
 _OWN = {_Ping: Reading._pinged, _Pong: Reading._ponged, _Error: Reading._erred}
