@@ -546,8 +546,8 @@ class QuestionTests(MembershipCase):
         code, if any (one a code)."""
         self.register()
         told = []
-        self.membership.handleError("norelay", told.append)
-        self.assertRaises(ValueError, self.membership.handleError, "norelay", print)
+        self.membership.parts.handleError("norelay", told.append)
+        self.assertRaises(ValueError, self.membership.parts.handleError, "norelay", print)
         with capturedLogs() as events:
             self.tracker.say({"type": "error", "code": "norelay", "info": "none"})
             self.tracker.say({"type": "error", "code": "noslots", "info": "full"})

@@ -38,7 +38,10 @@ WAIT = 3.0
 
 
 class FakeDialer:
-    """Records each dial: (host, protocol, opener, its Deferred)."""
+    """Records each dial: (host, protocol, opener, its Deferred); its hosts
+    are IP addresses (L{IConnector.addressed})."""
+
+    addressed = True
 
     def __init__(self):
         self.dials = []
@@ -335,8 +338,7 @@ class SeenTests(PunchingTestCase):
     def test_namesOnAMemoryNetworkArePunched(self):
         """A simulation's hosts are labels (its dialer says so): punched as
         the tracker names them."""
-        FakeDialer.addressed = False
-        self.addCleanup(delattr, FakeDialer, "addressed")
+        self.patch(FakeDialer, "addressed", False)
         self.tracker.hosts = {self.alice.id: "n1", self.bob.id: "n2"}
         self.sides(seen_a="n1", seen_b="n2", own_a="n1", own_b="n2")
         self.assertEqual(self.punchedHosts(), (["n2"], ["n1"]))

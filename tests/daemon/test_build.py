@@ -4,6 +4,7 @@ built and plugged into each other.
 """
 
 import random
+from types import SimpleNamespace
 
 from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
@@ -63,7 +64,7 @@ class BuildNodeTests(SynchronousTestCase):
         punch messages; a wait of 0 turns punching off; none given, none."""
         roles = rolePlugins()
         flood = discoveryPlugins()["flood"]
-        dialer = object()
+        dialer = SimpleNamespace(addressed=True)
         parts = buildNode(task.Clock(), random.Random(0), FakeConnector(),
                           scheme=(flood, configured(flood, {})),
                           roles=[(roles["buyer"], configured(roles["buyer"], {
@@ -87,7 +88,8 @@ class BuildNodeTests(SynchronousTestCase):
         they, punching first, are the services its runner starts
         (NodeParts.services)."""
         parts = buildNode(task.Clock(), random.Random(0), FakeConnector(),
-                          punch=(object(), 3.0), relay=(NODE_LIMITS, 7.0))
+                          punch=(SimpleNamespace(addressed=True), 3.0),
+                          relay=(NODE_LIMITS, 7.0))
         observers = parts.node.events.observers
         self.assertIsInstance(parts.reservations, ReservationService)
         self.assertIsInstance(parts.offering, RelayOffering)

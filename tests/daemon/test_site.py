@@ -222,3 +222,25 @@ class ConnectionGuardTests(SynchronousTestCase):
         channel.makeConnection(transport)
         self.clock.advance(REQUEST_TIMEOUT)
         self.assertTrue(transport.disconnecting)
+class ForwardingTests(SynchronousTestCase):
+    """The wrapper a site builds passes on what the channel's interfaces
+    declare, and nothing else (docs/architecture.md, "Capabilities")."""
+
+    def channel(self):
+        site = webSite(MarketView(Clock()))
+        site.reactor = Clock()
+        return site.buildProtocol(IPv4Address("TCP", "10.0.0.1", 40000))
+
+    def test_aListeningPortNamesTheConnection(self):
+        """What a reactor's port asks of the protocol it built, its log
+        prefix (C{ILoggingContext}), is the channel's."""
+        from twisted.internet.abstract import FileDescriptor
+
+        self.assertEqual(FileDescriptor._getLogPrefix(None, self.channel()),
+                         "_HTTPOnly")
+
+    def test_anUndeclaredNameIsNotForwarded(self):
+        channel = self.channel()
+        self.assertIsNotNone(channel._channel.site)
+        error = self.assertRaises(AttributeError, getattr, channel, "site")
+        self.assertIn("forwards only what its interfaces declare", str(error))

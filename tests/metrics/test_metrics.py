@@ -168,8 +168,9 @@ class NodeReadyTests(SynchronousTestCase):
 
         self.clock = task.Clock()
         config = NodeConfig(link=LinkSettings(handshake_timeout=0, ping_interval=0))
+        self.store = _IdWrittenLater()
         self.node = Node(self.clock, random.Random(0), FakeConnector(), config,
-                         store=_IdWrittenLater())
+                         store=self.store)
         self.node.setAddress("", 4100)
         self.metrics = NodeMetrics(self.node)
         self.membership = plugMembership(self.node, Membership(self.node))
@@ -190,7 +191,7 @@ class NodeReadyTests(SynchronousTestCase):
         self.assertEqual(self.ready(), 0)
         tracker = self.register()
         self.assertEqual(self.ready(), 0)
-        self.node.store.written.callback(None)
+        self.store.written.callback(None)
         self.assertEqual(self.ready(), 1)
         tracker.transport.loseConnection()
         self.assertEqual(self.ready(), 0)

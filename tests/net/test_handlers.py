@@ -84,3 +84,38 @@ def test_aClosureIsCalledAsItIs():
 def test_onePartHeldOnce():
     handlers = registered(Part())
     assert len(handlers.parts) == 1
+
+
+class TablePart(Part):
+    """A part that declares what it takes in its class (L{Handlers.addPart})."""
+
+    takes = {Ping: Part.pinged, Dc: Part.left}
+
+
+def test_aPartsTableIsAddedWhole():
+    part, handlers = TablePart(), Handlers()
+    handlers.addPart(part)
+    assert handlers.dispatch(Ping, "link", "m1")
+    assert handlers.dispatch(Dc, "link", "m2")
+    assert part.seen == [("ping", "link", "m1"), ("dc", "link", "m2")]
+    assert handlers.parts == (part,)
+
+
+def test_nodesOfTheSamePartsShareOneTable():
+    """The class's table, added by every node, is one table for all."""
+    ones, twos = Handlers(), Handlers()
+    ones.addPart(TablePart())
+    twos.addPart(TablePart())
+    assert ones.table is twos.table
+
+
+def test_aPartClashingWithAHandlerAddsNothing():
+    handlers = Handlers()
+    handlers.add(Dc, Part().left)
+    try:
+        handlers.addPart(TablePart())
+    except ValueError as e:
+        assert "dc has a handler already" in str(e)
+    else:
+        raise AssertionError("added a part whose type has a handler")
+    assert Ping not in handlers

@@ -9,12 +9,13 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
-from zope.interface import directlyProvides
+from zope.interface import alsoProvides, directlyProvides
 
 from tests.helpers import RecordingOwner
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
+from twisted_bazaar.net.capabilities import IHeldWrites
 from twisted_bazaar.net.link import FLUSH_BYTES, Link, LinkSettings
 from tests.net.links import LinkTestCase, frame, sentMessages
 
@@ -148,6 +149,7 @@ class CoalescingTests(SynchronousTestCase):
         link = self.connect()
         later = []
         link.transport.writeLater = later.append
+        alsoProvides(link.transport, IHeldWrites)
         pings = [wire.Ping(n) for n in range(1000)]
         link.dataReceived(b"".join(frame(wire.encode(ping)) for ping in pings))
         [last] = link.transport.writes()
@@ -155,6 +157,19 @@ class CoalescingTests(SynchronousTestCase):
         for data in later:
             self.assertGreaterEqual(len(data), FLUSH_BYTES)
         self.assertEqual(b"".join(later) + last,
+                         b"".join(frame(wire.encode(wire.Pong(n))) for n in range(1000)))
+
+    def test_aWriteLaterNotDeclaredIsNotCalled(self):
+        """A transport's C{writeLater} counts only if it declares it
+        (L{IHeldWrites}): a wrapper forwarding every attribute (as four did)
+        showed the one under it, and a probe took it for its own."""
+        link = self.connect()
+        later = []
+        link.transport.writeLater = later.append
+        pings = [wire.Ping(n) for n in range(1000)]
+        link.dataReceived(b"".join(frame(wire.encode(ping)) for ping in pings))
+        self.assertEqual(later, [])
+        self.assertEqual(b"".join(link.transport.writes()),
                          b"".join(frame(wire.encode(wire.Pong(n))) for n in range(1000)))
 
     def test_closeHandsOverFirst(self):

@@ -47,7 +47,6 @@ class EchoExtension:
         self.tracker = tracker
         self.heard = []
         self.left = []
-        self.handlers = {EchoPing: self._ping}
 
     def nodeLeft(self, node_id):
         self.left.append(node_id)
@@ -56,10 +55,13 @@ class EchoExtension:
         self.heard.append((link.peer_id, message))
         link.send(EchoPong(message.nonce, link.peer_id))
 
+    takes = {EchoPing: _ping}
+
 
 @implementer(ITrackerExtension)
 class Greedy:
-    """An extension whose handlers are whatever it is given."""
+    """An extension of the older form (a C{handlers} dict, as the chord
+    scheme's is), whose handlers are whatever it is given."""
 
     def __init__(self, handlers):
         self.handlers = handlers
@@ -208,6 +210,16 @@ class ClashTests(ExtensionCase):
         self.assertEqual(peer.heard(), [{"type": "error", "code": "wtf",
                                          "info": "the tracker does not handle testpong"}])
         self.assertEqual(taken, [])
+
+    def test_anExtensionOfTheOlderFormIsTaken(self):
+        """A C{handlers} dict of handler(link, message), as the chord
+        scheme's extension still gives, is dispatched as a table is."""
+        taken = []
+        self.tracker.addExtension("older", Greedy(
+            {EchoPong: lambda link, message: taken.append((link.peer_id, message))}))
+        peer, node_id = self.register(4001)
+        peer.say({"type": "testpong", "nonce": 1, "from": 2})
+        self.assertEqual(taken, [(node_id, EchoPong(1, 2))])
 
     def test_clashWithAnInstalledExtension(self):
         from twisted_bazaar.schemes.index.messages import Register

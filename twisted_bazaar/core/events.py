@@ -198,7 +198,7 @@ def _refuseOldDelivered(observer):
     """
     cls = type(observer)
     method = getattr(cls, "delivered", None)
-    if callable(method) and method not in getattr(observer, "delivers", {}).values():
+    if callable(method) and method not in observer.delivers.values():
         raise ObsoleteObserver(
             f"{cls.__module__}.{cls.__qualname__} defines delivered(message), which "
             "no node calls any more: declare the messages it takes as a class "

@@ -165,6 +165,14 @@ def signedFile(offer):
             and verified(record))
 
 
+def schemeOf(discovery):
+    """(name, superpeer) of a node's scheme (an L{IDiscovery}), as its
+    thisisme says them; (None, None) for a node of none."""
+    if discovery is None:
+        return None, None
+    return discovery.name, discovery.superpeer
+
+
 def discoveryOf(node):
     """The node's scheme, which whoever built the node attached first.
 

@@ -48,10 +48,11 @@ from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
 from twisted_bazaar.base.lan import toldHost
+from twisted_bazaar.core.market import schemeOf
 from twisted_bazaar.core.questions import Questions, TrackerGone
 from twisted_bazaar.core.reaching import Reaching
-from twisted_bazaar.core.sessionhandlers import SessionHandlers
-from twisted_bazaar.core.trackersrelay import TrackersRelay
+from twisted_bazaar.core.sessionhandlers import SessionParts
+from twisted_bazaar.core.trackersrelay import TrackersRelay, atHostOf
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.handshake import PLAIN, LinkHandshake, channelKey
 from twisted_bazaar.net.link import ILinkOwner, Link
@@ -60,28 +61,22 @@ from twisted_bazaar.net.reconnect import Reconnector
 #: How the tracker link is named in logs.
 TRACKER = "tracker"
 
-#: What the tracker may send before it names the node: type -> the name
-#: of the handler(link, message); one table for every node.
-_INTRODUCING = {wire.ThisIsYou: "_named", wire.Error: "_said"}
-#: What the registered session takes itself: type -> the name of the
-#: handler(message); parts add others (L{Membership.handle}).
-_SESSION = {wire.Reach: "_reached", wire.NodeReply: "_answered",
-            wire.Error: "_trackerSays", wire.Dc: "_dc"}
-
 
 @implementer(ILinkOwner)
-class Membership(SessionHandlers, TrackersRelay, Service):
+class Membership(Service):
     """
-    The node's tracker session; what it knows of the tracker's own relay
-    is its base's (L{TrackersRelay}), and so are the handlers its node's
-    parts register (L{SessionHandlers}).
+    The node's tracker session.  Two parts of it are made when first
+    needed: what it knows of the tracker's own relay (L{TrackersRelay}),
+    and the handlers its node's parts register (L{SessionParts}).
 
     @ivar link: the tracker link while it is up, else None.
     """
 
     log = Logger()
     _machine = MethodicalMachine()
-    owned = _SESSION
+    #: The session's L{SessionParts}, once a part registered; the
+    #: tracker's relay (L{TrackersRelay}) once it named one.
+    _parts = _relays = None
 
     def __init__(self, node, endpoint=None, retry_initial=0.5, retry_max=30.0,
                  address=None, others=()):
@@ -172,17 +167,8 @@ class Membership(SessionHandlers, TrackersRelay, Service):
             # where the tracker sees it (L{toldHost}).
             self._local = getattr(link.transport.getHost(), "host", "") or ""
             node.host = toldHost(self._local, node.reach.seen_host)
-        # Only an explicit --host is advertised; without one the tracker
-        # records the address it sees this connection come from.
-        discovery = node.discovery
         handshake = self._handshake = LinkHandshake()
-        nonce = handshake.begin(node.identity, REGISTER)
-        link.send(wire.ThisIsMe(-1 if node.id is None else node.id, node.port,
-                                node.config.host,
-                                scheme=getattr(discovery, "name", None),
-                                superpeer=getattr(discovery, "superpeer", None),
-                                key=handshake.ownKey, nonce=nonce, reach=True,
-                                lan=node.dialer.announce(link)))
+        link.send(_hello(node, link, handshake))
 
     @_machine.output()
     def _register(self, link, answer):
@@ -226,7 +212,7 @@ class Membership(SessionHandlers, TrackersRelay, Service):
         self.node.events.trackerRegistered()
         held, self._heldReach = self._heldReach, None
         if held is not None:
-            self._reached(held)
+            self._reached(link, held)
 
     @_machine.output()
     def _forget(self, link, reason):
@@ -234,7 +220,8 @@ class Membership(SessionHandlers, TrackersRelay, Service):
         self._taken = False
         self._heldReach = None
         self.node.trackerLeft()
-        self.relaysGone()
+        if self._relays is not None:
+            self._relays = None
         self.node.events.trackerLost()
         self._clearQuestions(reason.getErrorMessage())
 
@@ -279,22 +266,35 @@ class Membership(SessionHandlers, TrackersRelay, Service):
             self._client.lost(reason, again=not self.node.stopping)
 
     def messageReceived(self, link, message):
+        """A message from the tracker, to the handler its type has: before
+        the tracker named the node, L{_INTRODUCING}'s; then the session's
+        own (L{_SESSION}), or a part's (L{parts}); none: refused."""
+        kind = type(message)
         if link.peer_id is None:
-            name = _INTRODUCING.get(type(message))
-            if name is None:
-                self.unexpected(message, link)
-            else:
-                getattr(self, name)(link, message)
-            return
-        name = _SESSION.get(type(message))
-        if name is not None:
-            getattr(self, name)(message)
-            return
-        handler = self._handlers.get(type(message))
+            handler = _INTRODUCING.get(kind)
+        else:
+            handler = _SESSION.get(kind)
+            if handler is None and self._parts is not None:
+                if self._parts.dispatch(kind, link, message):
+                    return
         if handler is None:
             self.unexpected(message, link)
         else:
-            handler(message)
+            handler(self, link, message)
+
+    @property
+    def parts(self):
+        """What the node's parts have the session do with the tracker's
+        messages and errors (L{SessionParts}: C{takeFrom}, C{handleError}),
+        made at the first registration."""
+        if self._parts is None:
+            self._parts = SessionParts(_SESSION)
+        return self._parts
+
+    def handle(self, message_type, handler):
+        """C{handler(message)} takes this type: the form the chord scheme
+        still registers (L{SessionParts.handle})."""
+        self.parts.handle(message_type, handler)
 
     def unexpected(self, message, link=None):
         """The tracker sent what this node does not expect of it now
@@ -333,30 +333,24 @@ class Membership(SessionHandlers, TrackersRelay, Service):
             return
         self.named(link, answer)
 
-    def _said(self, link, error):
-        self.log.info("tracker says {code}: {info}", code=error.code, info=error.info)
-
-    def _trackerSays(self, error):
+    def _trackerSays(self, link, error):
         """An ``error`` from the registered session: logged, then handed
-        to the part that registered its code (L{handleError})."""
-        self._said(self.link, error)
-        handler = self._errors.get(error.code)
-        if handler is not None:
-            handler(error)
+        to the part that registered its code (L{SessionParts.erred})."""
+        _said(self, link, error)
+        if self._parts is not None:
+            self._parts.erred(error)
 
-    def _answered(self, message):
+    def _answered(self, link, message):
         """A ``nodereply``: the relay it names for the node is noted (and
         kept, if it is the tracker's own), and the oldest question has its
         answer."""
         if message.port:
             self.node.dialer.trackerNamed(message)
-            self.relayNamed(message.relay)
+            if message.relay is not None and self.atTrackersHost(message.relay):
+                self.trackersRelay.named = message.relay
         self._questions.answered(message)
 
-    def _dc(self, message):
-        self.link.close("tracker said dc", routine=True)
-
-    def _reached(self, message):
+    def _reached(self, link, message):
         """What the tracker's check of the node found (L{Reaching.heard}),
         which has its parts reserve or offer a relay: kept until the
         tracker showed it took the node (a tracker may send it before the
@@ -365,6 +359,26 @@ class Membership(SessionHandlers, TrackersRelay, Service):
             self._heldReach = message
             return
         self._reaching.heard(self.link, self._local, message, self.log)
+
+    # -- the tracker's own relay (L{TrackersRelay}) ----------------------------------
+
+    @property
+    def trackersRelay(self):
+        """What the session knows of the tracker's own relay on this
+        connection (L{TrackersRelay}), made when first told of one."""
+        if self._relays is None:
+            self._relays = TrackersRelay()
+        return self._relays
+
+    def isTrackerRelay(self, relay):
+        """Whether relay (``HOST:PORT``) is the tracker's own, on this
+        connection (L{TrackersRelay.holds})."""
+        return self._relays is not None and self._relays.holds(relay)
+
+    def atTrackersHost(self, relay):
+        """Whether relay (``HOST:PORT``) is at the host this node's tracker
+        connection reaches (L{atHostOf})."""
+        return atHostOf(self.link, relay)
 
     # -- what schemes and roles use -----------------------------------------------
 
@@ -433,6 +447,35 @@ class Membership(SessionHandlers, TrackersRelay, Service):
         if self._client is not None:
             return self._client.stop()
         return defer.succeed(None)
+
+
+def _said(session, link, error):
+    session.log.info("tracker says {code}: {info}", code=error.code, info=error.info)
+
+
+def _dc(session, link, message):
+    link.close("tracker said dc", routine=True)
+
+
+#: What the tracker may send before it names the node: type ->
+#: function(session, link, message); one table for every node.
+_INTRODUCING = {wire.ThisIsYou: Membership._named, wire.Error: _said}
+#: What the registered session takes itself; parts add others
+#: (L{Membership.parts}).
+_SESSION = {wire.Reach: Membership._reached, wire.NodeReply: Membership._answered,
+            wire.Error: Membership._trackerSays, wire.Dc: _dc}
+
+
+def _hello(node, link, handshake):
+    """The node's thisisme on a new tracker link, begun with handshake.
+    Only an explicit --host is advertised; without one the tracker records
+    the address it sees this connection come from."""
+    scheme, superpeer = schemeOf(node.discovery)
+    nonce = handshake.begin(node.identity, REGISTER)
+    return wire.ThisIsMe(-1 if node.id is None else node.id, node.port,
+                         node.config.host, scheme=scheme, superpeer=superpeer,
+                         key=handshake.ownKey, nonce=nonce, reach=True,
+                         lan=node.dialer.announce(link))
 
 
 def _at(client):

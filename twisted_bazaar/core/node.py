@@ -179,8 +179,14 @@ class INode(Interface):
     def whenClosed():
         """A Deferred that fires once no link is open."""
 
+    def takeFrom(part, table=None):
+        """Have part take the messages of its class's C{takes} table (or
+        ``table``): message class -> function(part, link, message)."""
+
     def handle(message_type, handler):
-        """Have ``handler(link, message)`` take every message of a type."""
+        """Have ``handler(link, message)`` take every message of a type
+        (the form the chord scheme still uses; a part declares its table,
+        L{takeFrom})."""
 
     def addPurpose(purpose, slots, idle=None, recycle=False):
         """Hold up to ``slots`` links of ``purpose``, closed when idle
@@ -336,10 +342,23 @@ class Node:
         """Tell observer (an L{INodeEvents}) of this node's events."""
         self.events.addObserver(observer)
 
+    def takeFrom(self, part, table=None):
+        """
+        Have part take the messages of its class's table (``table``, by
+        default its C{takes}: message class -> function(part, link,
+        message)) that arrive on an established link: the one way a part
+        says what it takes (L{twisted_bazaar.net.handlers}).  A path-routed
+        type needs none: see L{handle}.
+
+        @raise ValueError: if one of the types has a handler already.
+        """
+        self.overlay.handlers.addPart(part, table)
+
     def handle(self, message_type, handler):
         """
         Have ``handler(link, message)`` take every message of this type
-        that arrives on an established link.  A path-routed type needs no
+        that arrives on an established link (the form the chord scheme
+        still uses; a part declares its table instead, L{takeFrom}).  A path-routed type needs no
         handler: the path router relays it, and one that ends its path
         here goes to the observers that declare it
         (L{twisted_bazaar.core.events.INodeEvents.delivers}), with the

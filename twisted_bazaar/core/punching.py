@@ -79,7 +79,7 @@ class Punching(Service, NodeObserver):
         #: Whether the dialer's hosts are labels (a memory network's), not
         #: IP addresses: then a host the tracker names is punched as named
         #: (L{twisted_bazaar.traversal.punchwitness.whyNot}).
-        self.labels = not getattr(dialer, "addressed", True)
+        self.labels = dialer is not None and not dialer.addressed
         self.seen = TrackerWitness(whereIs or self._whereIs, self._told)
         self.puncher = Puncher(node.clock, node.rng, dialer, node.overlay.punchedLink,
                                self._witness, limits, lambda: node.transferFactory,

@@ -60,14 +60,13 @@ class ReservationService(Service, NodeObserver):
             return
         if self.reservation is None:
             self.reservation = RelayReservation(node)
-            membership.handle(RelayReserved, self._reserved)
-            membership.handle(RelayAt, self.reservation.at)
-            membership.handle(RelayIncoming, self._incoming)
-            membership.handleError("norelay", self.reservation.refused)
-            membership.handleError("noslots", self.reservation.declined)
+            parts = membership.parts
+            parts.takeFrom(self)
+            parts.handleError("norelay", self.reservation.refused)
+            parts.handleError("noslots", self.reservation.declined)
         self.reservation.ask(membership.send)
 
-    def _reserved(self, message):
+    def _reserved(self, link, message):
         """The tracker holds the reservation at its own relay: its session
         vouches for that relay from now on, before the node's parts hear
         of it (C{relayChanged}).  Only at the host the node's tracker
@@ -85,10 +84,10 @@ class ReservationService(Service, NodeObserver):
                 "wtf", f"relayReserved names {message.relay}: this tracker's own "
                 "relay is at the host this node connected to")
             return
-        membership.reservedAtTracker(message.relay)
+        membership.trackersRelay.reserved = message.relay
         self.reservation.reserved(message)
 
-    def _incoming(self, message):
+    def _incoming(self, link, message):
         """The tracker's relay announces a circuit: accepted there, if it
         holds this node's reservation; refused as unexpected otherwise."""
         reservation = self.reservation
@@ -96,6 +95,14 @@ class ReservationService(Service, NodeObserver):
             self.node.membership.unexpected(message)
             return
         reservation.incoming(message, reservation.trackerRelay)
+
+    def _relayAt(self, link, message):
+        self.reservation.at(message)
+
+    #: What it takes from the tracker once found private
+    #: (L{Membership.takeFrom}).
+    fromTracker = {RelayReserved: _reserved, RelayAt: _relayAt,
+                   RelayIncoming: _incoming}
 
     def trackerLost(self):
         """Every reservation goes with the tracker connection (a public

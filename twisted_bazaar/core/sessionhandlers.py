@@ -1,43 +1,81 @@
 """
 What the parts of a node have its tracker session do with the messages
 and errors the session does not take itself
-(L{twisted_bazaar.core.membership.Membership}): one table of each, the
-shared empty one until a part registers a handler (most simulated nodes
-never do).
+(L{twisted_bazaar.core.membership.Membership}): a part of the session
+with its own state, made when a part first registers (most simulated
+nodes never do).
+
+A part declares what it takes of the tracker once, in its class, as it
+declares what it takes on its links (L{twisted_bazaar.net.handlers}): a
+table C{fromTracker}, message class -> function(part, link, message),
+the link the tracker link.  Nodes whose parts registered the same share
+one table.
 """
 
 from twisted_bazaar.base.sparing import NOTHING, own
+from twisted_bazaar.net.handlers import Handlers
 
 
-class SessionHandlers:
+class SessionParts(Handlers):
     """
-    The handlers parts register on a tracker session.
+    The handlers parts register on a tracker session: its messages by
+    type (a L{Handlers}), and its errors by code (L{errors}).
 
-    @cvar owned: the message types the session takes itself, which no
-        part may take.
+    @ivar owned: the types the session takes itself, which no part may.
     """
 
-    owned = NOTHING
-    #: type -> handler(message), registered by parts (L{handle}).
-    _handlers = NOTHING
-    #: error code -> handler(error), after the error is logged.
-    _errors = NOTHING
+    __slots__ = ("errors", "owned")
 
-    def handle(self, message_type, handler):
-        """
-        Have ``handler(message)`` take this type of message from the
-        tracker once it named the node (a scheme's answers, the
-        reservation service's relay messages).  The same handler again
-        (a scheme registers its own on each registration) changes
-        nothing.
+    def __init__(self, owned):
+        super().__init__()
+        #: error code -> handler(error), after the error is logged.
+        self.errors = NOTHING
+        self.owned = owned
 
-        @raise ValueError: if the type has another handler already.
+    def takeFrom(self, part, table=None):
         """
-        known = self._handlers.get(message_type)
-        if message_type in self.owned or (known is not None and known != handler):
-            raise ValueError(f"{message_type.TYPE} from the tracker has a handler "
-                             "already")
-        own(self, "_handlers")[message_type] = handler
+        Have part take the messages of its class's C{fromTracker} table
+        (or ``table``: message class -> function(part, link, message)) from
+        the tracker once it named the node (a scheme's answers, the
+        reservation service's relay messages).  The same part again (a
+        scheme registers its own on each registration) changes nothing.
+
+        @raise ValueError: if one of the types has another handler, or is
+            one the session takes itself.
+        """
+        table = type(part).fromTracker if table is None else table
+        index = next((index for index, known in enumerate(self.parts)
+                      if known is part), None)
+        if index is not None and all(self.table.entries.get(kind) == (function, index)
+                                     for kind, function in table.items()):
+            return
+        self._refuseOwned(table)
+        self.addPart(part, table)
+
+    def handle(self, kind, handler):
+        """
+        Have ``handler(message)`` take kind: the form the chord scheme
+        still registers (L{takeFrom} is a part's); the same handler again
+        changes nothing.
+
+        @raise ValueError: as L{takeFrom}.
+        """
+        entry = self.table.entries.get(kind)
+        if entry is not None and self.parts[entry[1]] == _MessageOnly(handler):
+            return
+        self._refuseOwned((kind,))
+        self.add(kind, _MessageOnly(handler))
+
+    def _refuseOwned(self, kinds):
+        for kind in kinds:
+            if kind in self.owned:
+                raise ValueError(f"{kind.TYPE} from the tracker has a handler already")
+
+    def erred(self, error):
+        """The tracker's ``error``, logged: to the handler of its code."""
+        handler = self.errors.get(error.code)
+        if handler is not None:
+            handler(error)
 
     def handleError(self, code, handler):
         """
@@ -46,7 +84,24 @@ class SessionHandlers:
 
         @raise ValueError: if the code has another handler already.
         """
-        known = self._errors.get(code)
+        known = self.errors.get(code)
         if known is not None and known != handler:
             raise ValueError(f"error {code} from the tracker has a handler already")
-        own(self, "_errors")[code] = handler
+        own(self, "errors")[code] = handler
+
+
+class _MessageOnly:
+    """A handler(message) of the older form, called (link, message)."""
+
+    __slots__ = ("handler",)
+
+    def __init__(self, handler):
+        self.handler = handler
+
+    def __call__(self, link, message):
+        self.handler(message)
+
+    def __eq__(self, other):
+        return isinstance(other, _MessageOnly) and other.handler == self.handler
+
+    __hash__ = None

@@ -15,6 +15,7 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.market import schemeOf
 from twisted_bazaar.core.peerhosts import trackersGroup
 from twisted_bazaar.core.questions import TrackerSilent
 from twisted_bazaar.net.overlay import OVERLAY
@@ -95,7 +96,7 @@ class RandomNeighbours(Service, NodeObserver):
             return
         self._nobodyNew = False
         exclude = tuple(self.neighbours()[: wire.MAX_EXCLUDE])
-        scheme = getattr(node.discovery, "name", None)
+        scheme, _ = schemeOf(node.discovery)
         self._asking = membership.ask(wire.NodeReq(exclude, scheme=scheme))
         self._asking.addCallbacks(self._introduced, self._noAnswer)
 

@@ -24,12 +24,16 @@ opening, or of its last answer, is closed, however many bytes it trickles
 (Twisted's own timeout starts again with each byte).
 """
 
+import functools
+
 from twisted.internet.interfaces import IProtocol
 from twisted.logger import Logger, LogLevel
 from twisted.python.components import proxyForInterface
+from zope.interface import implementedBy
 from twisted.web.server import Request, Site
 
 from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import CONNECTIONS_LIMIT, RateLimit, admitted
@@ -187,9 +191,17 @@ class _HTTPOnly(proxyForInterface(IProtocol, "_channel")):
             self._channel.dataReceived(data)
 
     def __getattr__(self, name):
-        # The channel's other attributes (its site, its request factory),
-        # which twisted.web sets and reads on what the factory built.
-        return getattr(self.__dict__["_channel"], name)
+        # What the channel's interfaces declare beyond IProtocol (a
+        # logging context's logPrefix, the negotiated protocol), and
+        # nothing else.
+        channel = self.__dict__["_channel"]
+        return forward(self, channel, name, _declared(type(channel)))
+
+
+@functools.cache
+def _declared(cls):
+    """The names the interfaces a channel's class implements declare."""
+    return declaredBy(*implementedBy(cls).flattened())
 
 
 class _TimedRequest(Request):

@@ -237,32 +237,48 @@ class TransferClient(FrameLoop, Protocol):
         if not self._waiting:
             self._fail(Broken(f"the seller sent {answer.TYPE} unasked"))
             return
-        request, d, sink = self._waiting[0]
-        kind = type(answer)
-        if kind is wire.Error and type(request) is Cipher:
-            self.cipherRefused = True
-            refused = Refused(answer.code, f"the seller refused to switch to "
-                                           f"{request.name}: {answer.info}")
-            self._answered(refused)
-            # The seller closes after an error; the held requests fail
-            # with why.
-            self._fail(refused)
-        elif kind is wire.Error:
-            self._answered(Refused(answer.code, answer.info))
-        elif kind is Cipher and type(request) is Cipher and answer.name == request.name:
-            self._answered(None)
-            self._switched = True
-        elif kind is About and type(request) is Head and answer.sha256 == request.sha256:
-            self._answered(None, answer)
-        elif (kind is Data and type(request) is Get
-              and (answer.sha256, answer.offset, answer.length)
-              == (request.sha256, request.offset, request.length)):
-            self._body = answer.length
-            if not self._body:
-                self._answered(None)
-        else:
+        request = self._waiting[0][0]
+        taken = _ANSWERS.get(type(answer))
+        if taken is None or not taken(self, request, answer):
             self._fail(Broken(f"the seller answered {request.TYPE} with a wrong "
                               f"{answer.TYPE}"))
+
+    def _refusedAnswer(self, request, error):
+        """An error answers any request; one to a cipher switch ends the
+        connection (the seller closes after it), failing the held
+        requests with why."""
+        if type(request) is not Cipher:
+            self._answered(Refused(error.code, error.info))
+            return True
+        self.cipherRefused = True
+        refused = Refused(error.code, f"the seller refused to switch to "
+                                      f"{request.name}: {error.info}")
+        self._answered(refused)
+        self._fail(refused)
+        return True
+
+    def _cipherAnswer(self, request, answer):
+        if type(request) is not Cipher or answer.name != request.name:
+            return False
+        self._answered(None)
+        self._switched = True
+        return True
+
+    def _aboutAnswer(self, request, answer):
+        if type(request) is not Head or answer.sha256 != request.sha256:
+            return False
+        self._answered(None, answer)
+        return True
+
+    def _dataAnswer(self, request, answer):
+        if type(request) is not Get or ((answer.sha256, answer.offset, answer.length)
+                                        != (request.sha256, request.offset,
+                                            request.length)):
+            return False
+        self._body = answer.length
+        if not self._body:
+            self._answered(None)
+        return True
 
     def _switch(self, after):
         """
@@ -334,3 +350,11 @@ class TransferClient(FrameLoop, Protocol):
     def _stalled(self):
         self._timer = None
         self._fail(Stalled(f"nothing came from the seller for {self.stall:g} s"))
+
+
+#: The seller's answers: message class -> function(client, the request
+#: it answers, answer), true if it answers that request (else the
+#: connection is broken).
+_ANSWERS = {wire.Error: TransferClient._refusedAnswer,
+            Cipher: TransferClient._cipherAnswer, About: TransferClient._aboutAnswer,
+            Data: TransferClient._dataAnswer}

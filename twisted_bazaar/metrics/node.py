@@ -23,12 +23,15 @@ import functools
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from twisted.internet import defer
+from zope.interface import implementer
 
+from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.reach import REACHABILITIES
 from twisted_bazaar.metrics.lag import LATENCY_BUCKETS, LagMetrics
 from twisted_bazaar.metrics.limits import LimitsCollector
 from twisted_bazaar.metrics.traffic import Traffic, TrafficCollector
+from twisted_bazaar.store.records import IStore
 
 #: Buckets of the commit batch size histogram, in sales.
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -115,6 +118,11 @@ class NodeMetrics(NodeObserver):
 
 
 
+#: What a metered store passes on to the store it times.
+_STORE = declaredBy(IStore)
+
+
+@implementer(IStore)
 class MeteredStore:
     """
     A node's store, timed: every write is passed on, and its latency, and
@@ -130,7 +138,8 @@ class MeteredStore:
         self.pending_ids = {pending.buy_id for pending in store.pending()}
 
     def __getattr__(self, name):
-        return getattr(self._store, name)
+        # The rest of the store's interface (its reads), and nothing else.
+        return forward(self, self.__dict__.get("_store"), name, _STORE)
 
     def _timed(self, what, write, argument, then):
         """Write, timing it; once it succeeded, ``then(argument)``."""

@@ -38,6 +38,19 @@ class ISecureTransport(Interface):
         (docs/protocol.md §19.1): whether it switched."""
 
 
+class IHeldWrites(Interface):
+    """A transport that sends each write at once (the channel's, which
+    hands each sealed frame to the kernel: L{twisted_bazaar.net.sendnow})
+    and can also leave one to its transport's buffer, for a link in the
+    middle of a burst whose next frames follow on this turn
+    (L{twisted_bazaar.net.writing}).  A reactor's TCP transport buffers
+    every write: its C{write} is that already."""
+
+    def writeLater(data):
+        """As C{write}, but left to the buffer under it, sent at the
+        turn's end."""
+
+
 class IRelayedTransport(IPathCapability):
     """A connection that runs through a relay's circuit
     (L{twisted_bazaar.traversal.circuit.CircuitTransport}), or a channel

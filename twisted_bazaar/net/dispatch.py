@@ -50,30 +50,45 @@ def unhandled(table, link, message):
     """
     A message on an established link of ``table`` (the node's
     L{twisted_bazaar.net.overlay.Overlay}) that no part of the node takes:
-    a path-routed one (or an error with a path) goes to the node's path
-    router, an error about the link itself is logged (through the peer
-    log, on the table's logger), ``dc`` closes the link, a ``thisisme``
-    again must name the peer the link belongs to, and any other type is
-    answered with ``error{wtf}``.
+    a path-routed one goes to the node's path router, the core's own
+    types to their handler in L{_CORE}, and any other type is answered
+    with ``error{wtf}``.
 
     Every message a node relays comes this way: the table's logger is
     only looked up for a line (each look-up of a C{twisted.logger.Logger} on an
     instance makes one).
     """
-    kind = type(message)
     if message.ROUTED:
         table.node.paths.received(link, message)
-    elif kind is wire.Error:
-        if message.path is not None:
-            table.node.paths.received(link, message)
-        else:
-            link.peerLine(LogLevel.info, "{peer} says {code}: {info}", table.log,
-                          code=message.code, info=message.info)
-    elif kind is wire.Dc:
-        link.close("peer said dc", routine=True)
-    elif kind is wire.ThisIsMe:
-        if message.id != link.peer_id:
-            link.protocolError("wtf", f"this link belongs to node {wireId(link.peer_id)}",
-                               close=True)
-    else:
+        return
+    handler = _CORE.get(type(message))
+    if handler is None:
         link.protocolError("wtf", f"this node does not handle {message.TYPE}")
+    else:
+        handler(table, link, message)
+
+
+def _error(table, link, error):
+    """An error with a path goes to the path router; one about the link
+    itself is logged (through the peer log, on the table's logger)."""
+    if error.path is not None:
+        table.node.paths.received(link, error)
+    else:
+        link.peerLine(LogLevel.info, "{peer} says {code}: {info}", table.log,
+                      code=error.code, info=error.info)
+
+
+def _dc(table, link, message):
+    link.close("peer said dc", routine=True)
+
+
+def _again(table, link, hello):
+    """A ``thisisme`` again must name the peer the link belongs to."""
+    if hello.id != link.peer_id:
+        link.protocolError("wtf", f"this link belongs to node {wireId(link.peer_id)}",
+                           close=True)
+
+
+#: The core's own types on an established link: message class ->
+#: function(table, link, message).
+_CORE = {wire.Error: _error, wire.Dc: _dc, wire.ThisIsMe: _again}

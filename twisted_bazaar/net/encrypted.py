@@ -12,8 +12,11 @@ within the timeout, or breaks the channel, is dropped with one log line.
 
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import (
+    IConsumer,
+    IPushProducer,
     IStreamClientEndpoint,
     IStreamServerEndpoint,
+    ITCPTransport,
     ITransport,
 )
 from twisted.internet.protocol import Factory, Protocol
@@ -21,8 +24,9 @@ from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.base.logthrottle import PeerLog
-from twisted_bazaar.net.capabilities import ISecureTransport, conformThrough
+from twisted_bazaar.net.capabilities import IHeldWrites, ISecureTransport, conformThrough
 from twisted_bazaar.channel.session import ChannelError, Session
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.sendnow import sendNow
@@ -50,7 +54,7 @@ class ChannelFailed(ConnectionLost):
         return self.args[0]
 
 
-@implementer(ITransport, ISecureTransport)
+@implementer(ITransport, ISecureTransport, IHeldWrites)
 class EncryptedProtocol(Protocol):
     """
     One connection's channel, and the transport of the protocol it wraps.
@@ -101,14 +105,17 @@ class EncryptedProtocol(Protocol):
 
     def __getattr__(self, name):
         # Reached only for what this class does not define: the rest of
-        # the transport's interface.  Never a dunder: zope.interface asks
-        # an instance for __provides__, which must not be the transport's
-        # (a transport that declares what it provides would hide that this
-        # one provides ISecureTransport).
-        transport = self.__dict__.get("transport")
-        if transport is None or name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(transport, name)
+        # the transport's interface (L{_FORWARDED}), and nothing else: not
+        # a dunder (zope.interface asks an instance for __provides__,
+        # which must not be the transport's), not a capability the TCP
+        # transport has (its socket's handle, read through an interface).
+        return forward(self, self.__dict__.get("transport"), name, _FORWARDED)
+
+    @property
+    def disconnecting(self):
+        """Whether the TCP connection under the channel is closing (what
+        a reactor's transport says; a file's seller reads it)."""
+        return self.transport.disconnecting
 
     def __conform__(self, interface):
         return conformThrough(self, self.__dict__.get("transport"), interface)
@@ -279,6 +286,12 @@ class EncryptedProtocol(Protocol):
         self._broken = True
         self._cancelTimer()
         self.transport.abortConnection()
+
+
+#: What the channel's transport passes on to the TCP transport under it:
+#: the rest of a TCP transport's interface and of a producer's and a
+#: consumer's (C{registerProducer}), as Twisted declares them.
+_FORWARDED = declaredBy(ITCPTransport, IConsumer, IPushProducer)
 
 
 class EncryptedFactory(Factory):

@@ -202,20 +202,31 @@ class Greeter:
 
     def heard(self, link, message):
         """A message on link before its handshake is over: only the
-        handshake's own (and an inbound address check) are taken."""
-        kind = type(message)
-        if kind is wire.ThisIsMe:
-            self._accept(link, message)
-        elif kind is wire.Proof and self._handshakeOf(link).phase == PROVING:
-            self._proved(link, message)
-        elif kind is wire.WhoAreYou and link.inbound:
-            answerCheck(self.table.node, link, message, self._handshakeOf)
-        elif kind is wire.Error:
-            link.peerLine(LogLevel.info, "{peer} refused the link: {code}: {info}",
-                          self.log, code=message.code, info=message.info)
-        else:
+        handshake's own (and an inbound address check) are taken
+        (L{_BEFORE}); any other ends the link."""
+        handler = _BEFORE.get(type(message))
+        if handler is None or not handler(self, link, message):
             link.protocolError("wtf", f"say thisisme before {message.TYPE}",
                                close=True)
+
+    def _proofHeard(self, link, proof):
+        """Taken only while the handshake waits for the peer's proof."""
+        if self._handshakeOf(link).phase != PROVING:
+            return False
+        self._proved(link, proof)
+        return True
+
+    def _checkAsked(self, link, ask):
+        """An address check (whoareyou), on an inbound link only."""
+        if not link.inbound:
+            return False
+        answerCheck(self.table.node, link, ask, self._handshakeOf)
+        return True
+
+    def _refused(self, link, error):
+        link.peerLine(LogLevel.info, "{peer} refused the link: {code}: {info}",
+                      self.log, code=error.code, info=error.info)
+        return True
 
     def _accept(self, link, hello):
         """
@@ -370,3 +381,14 @@ class Greeter:
                 node.events.linkAdded(peer)
             if table.whenReplaced is not None:
                 table.whenReplaced(peer)
+
+
+def _hello(greeter, link, hello):
+    greeter._accept(link, hello)
+    return True
+
+
+#: What a link takes before its handshake is over: message class ->
+#: function(greeter, link, message), true if taken (else the link ends).
+_BEFORE = {wire.ThisIsMe: _hello, wire.Proof: Greeter._proofHeard,
+           wire.WhoAreYou: Greeter._checkAsked, wire.Error: Greeter._refused}

@@ -1,8 +1,16 @@
 """
-Which of a node's parts takes each message type.
+Which of a node's parts takes each message type: the one way a message
+goes to its handler, on a node's links, on its tracker session, and in
+the tracker.
 
-A node's parts register a handler for each type they take
-(L{twisted_bazaar.core.node.Node.handle}), nearly always a bound method.
+A part declares what it takes once, in its class: a table from message
+class to a function called (part, link, message), as
+L{twisted_bazaar.core.events.INodeEvents.delivers} is.  Its owner adds
+the part (L{Handlers.addPart}), and hands each message to
+L{Handlers.dispatch}.  A handler registered alone
+(L{twisted_bazaar.core.node.Node.handle}: a bound method, or a closure
+called (link, message)) is taken too: the form the chord scheme still
+uses.
 A table of bound methods on every node was about 1.5 kB of a simulated
 chord node (14 handlers, a method object each, and their dict): a
 million nodes held 1.5 GB of the same few tables.  So a node holds its
@@ -87,6 +95,23 @@ class Handlers:
         if kind in self.table.entries:
             self.table = self.table.replacing(kind, function, index)
         else:
+            self.table = self.table.with_(kind, function, index)
+
+    def addPart(self, part, table=None):
+        """
+        Have part take every type of its class's table (``table``, by
+        default its C{takes}): message class -> function(part, link,
+        message).
+
+        @raise ValueError: if one of the types has a handler already
+            (none of the part's is then added).
+        """
+        table = type(part).takes if table is None else table
+        for kind in table:
+            if kind in self.table.entries:
+                raise ValueError(f"{kind.TYPE} has a handler already")
+        index = self._indexOf(part)
+        for kind, function in table.items():
             self.table = self.table.with_(kind, function, index)
 
     def _indexOf(self, part):

@@ -24,7 +24,6 @@ from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar.net.link import ILinkOwner
-from twisted_bazaar.net.linkviews import LinkViews
 from twisted_bazaar.net.punched import PunchedLinks
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import PeerLog
@@ -122,7 +121,7 @@ def _remembered(peers, peer_id):
 
 
 @implementer(ILinkOwner, IGreetingTable)
-class Overlay(LinkViews):
+class Overlay:
     """
     @ivar links: peer id -> established L{Link}.
     @ivar news: the link purposes whose links' coming and going is logged
@@ -138,8 +137,6 @@ class Overlay(LinkViews):
         decides which links this table opens, takes and keeps: the one of
         every node with the same terms (L{addPurpose}, L{setSlots} give
         this table another).
-
-    What it tells of its links, read only, is its base's (L{LinkViews}).
     """
 
     news = frozenset()
@@ -194,6 +191,83 @@ class Overlay(LinkViews):
             self._connections = ConnectionManager(self.node.clock,
                                                   self.admission.connection_rate)
         return self._connections
+
+    # -- what it tells of its links, read only ------------------------------------
+
+    @property
+    def budgets(self):
+        """purpose -> most established links of it
+        (L{twisted_bazaar.net.admission.Admission.budgets})."""
+        return self.admission.budgets
+
+    @property
+    def idle_timeouts(self):
+        """purpose -> seconds a link of it may go without trade
+        (L{twisted_bazaar.net.admission.Admission.idle_timeouts})."""
+        return self.admission.idle_timeouts
+
+    @property
+    def pending(self):
+        """The greeter's L{Greeter.pending}, to read."""
+        return self.greeter.pending
+
+    def provenKey(self, link):
+        """The key link's peer proved in the handshake, or None."""
+        if link.key is not None:
+            return link.key
+        return self.greeter.keyOf(link)
+
+    @property
+    def partners(self):
+        """The inbound links a sale was made over (never evicted)."""
+        return self._partners or ()
+
+    # -- counting ------------------------------------------------------------------
+
+    def linkCount(self):
+        """Links open or opening; one already closing holds no slot."""
+        return (sum(1 for link in self.links.values() if not link.closing)
+                + sum(1 for link in self.greeter.pending if not link.closing))
+
+    def count(self, purpose):
+        """See L{twisted_bazaar.net.admission.Admission.count}."""
+        return self.admission.count(self, purpose)
+
+    def held(self, purpose):
+        """See L{twisted_bazaar.net.admission.Admission.held}."""
+        return self.admission.held(self, purpose)
+
+    def capacity(self):
+        """See L{twisted_bazaar.net.admission.Admission.capacity}."""
+        return self.admission.capacity()
+
+    def linksByPurpose(self):
+        """purpose -> established links of it, every purpose this node
+        takes links for included (0 for one it has none of)."""
+        counts = dict.fromkeys(self.budgets, 0)
+        for link in list(self.links.values()):
+            counts[link.purpose] = counts.get(link.purpose, 0) + 1
+        return counts
+
+    def addressOf(self, peer_id):
+        """See L{twisted_bazaar.core.node.Node.addressOf}."""
+        link = self.links.get(peer_id)
+        return ("", 0) if link is None else link.address
+
+    @property
+    def addresses(self):
+        """peer id -> (host, port) each linked peer introduced (a view,
+        made on each call: each established link keeps its own, as
+        L{Link.address})."""
+        return {peer: link.address for peer, link in self.links.items()}
+
+    def established(self):
+        """peer id -> established link: the table itself, to read."""
+        return self.links
+
+    def isStopping(self):
+        """Whether this node opens and accepts no more links."""
+        return self.stopping
 
     def refuseLinks(self):
         """

@@ -110,28 +110,22 @@ class Reading(FrameLoop):
             self.log.info("<- {peer} {frame}", peer=self.describe(),
                           frame=data.decode("utf-8"))
         kind = type(message)
-        if kind is _Ping:
-            self._pinged(message)
-        elif kind is _Pong:
-            self._ponged(message)
-        elif kind is _Error and message.path is None and self._earn():
-            # An error about the link itself costs its sender as a bad
-            # message would (L{_earn}): a flood of well-formed errors is
-            # cut off; one within the budget goes to the owner, below.
+        if kind in _OWN and _OWN[kind](self, message):
+            # A test of the table, no call: every message a node relays
+            # comes this way (docs/architecture.md, "Taking a message").
             return
-        else:
-            # To the link's owner, noting the traffic (and, but on a
-            # status link, the recent messages seen): inline, since every
-            # relayed message comes this way.
-            self._last_traffic = now
-            recent = context.recent
-            if recent is not None and self.purpose not in STATUS_PURPOSES:
-                recent.note((now, IN, self.peer_id, message.TYPE))
-            self.payload = data
-            context.owner.messageReceived(self, message)
-            # Not kept past its handling: a quiet link would hold its last
-            # message for as long as it lives.
-            self.payload = None
+        # To the link's owner, noting the traffic (and, but on a status
+        # link, the recent messages seen): inline, since every relayed
+        # message comes this way.
+        self._last_traffic = now
+        recent = context.recent
+        if recent is not None and self.purpose not in STATUS_PURPOSES:
+            recent.note((now, IN, self.peer_id, message.TYPE))
+        self.payload = data
+        context.owner.messageReceived(self, message)
+        # Not kept past its handling: a quiet link would hold its last
+        # message for as long as it lives.
+        self.payload = None
 
     def _undecodable(self, error):
         """A frame that does not decode (a L{wire.ProtocolError}) is
@@ -161,18 +155,27 @@ class Reading(FrameLoop):
             self.send(wire.Pong(message.nonce))
         else:
             self.protocolError("wtf", "say thisisme before ping", close=True)
+        return True
 
     def _ponged(self, message):
         """A pong fires the wait of the ping it answers, if any (before
         the peer has said who it is, it ends the link)."""
         if self.peer_id is None:
             self.protocolError("wtf", "say thisisme before pong", close=True)
-            return
+            return True
         seldom = self._seldom
         pongs = None if seldom is None else seldom.pongs
         waiting = pongs.pop(message.nonce, None) if pongs else None
         if waiting is not None:
             waiting.callback(None)
+        return True
+
+    def _erred(self, error):
+        """An error about the link itself costs its sender as a bad
+        message would (L{_earn}): a flood of well-formed errors is cut off
+        (taken here); one within the budget, or one with a path, goes to
+        the owner."""
+        return error.path is None and self._earn()
 
     def dropOverRate(self, kind, rate):
         """A message over its rate (this link's, or one its owner keeps
@@ -244,3 +247,9 @@ class Reading(FrameLoop):
             lambda d: seldom.pongs and seldom.pongs.pop(nonce, None))
         self.send(wire.Ping(nonce))
         return waiting
+
+
+#: What a link takes itself, before its owner: message class ->
+#: function(link, message), true if the link took it (else the owner
+#: gets it too).
+_OWN = {_Ping: Reading._pinged, _Pong: Reading._ponged, _Error: Reading._erred}

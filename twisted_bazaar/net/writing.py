@@ -18,6 +18,7 @@ from twisted.logger import LogLevel
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.batch import FLUSH_BYTES
+from twisted_bazaar.net.capabilities import IHeldWrites
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.recent import OUT, STATUS_PURPOSES
 
@@ -150,7 +151,11 @@ class Writing:
             # this turn, so the transport gathers it and sends once, at
             # the turn's end, not a send each FLUSH_BYTES (a relayed
             # stream: net/sendnow.py).
-            getattr(self.transport, "writeLater", self.transport.write)(data)
+            transport = self.transport
+            if IHeldWrites.providedBy(transport):
+                transport.writeLater(data)
+            else:
+                transport.write(data)
         else:
             self.transport.write(data)
 

@@ -81,7 +81,7 @@ class FloodRouter:
         if rate is None:
             rate = bucketRate(node.config.link.rates, message_type.BUCKET)
         self.budget = NestedShare(rate)
-        node.handle(message_type, self.received)
+        node.takeFrom(self, {message_type: FloodRouter.received})
 
     def links(self):
         return [link for link in self.node.links.values() if self.linkFilter(link)]

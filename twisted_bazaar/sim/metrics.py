@@ -4,11 +4,14 @@ the metrics of a whole run."""
 import resource
 
 import attr
+from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.schemes.chord.messages import ChordRecords
 from twisted_bazaar.sim.homes import homeMetrics, nodeRelays, pathOf
+from twisted_bazaar.store.records import IStore
 from twisted_bazaar.wire.trade import BuyOK
 
 #: Where Linux tells a process its own peak resident memory.
@@ -110,6 +113,11 @@ class BuyerProbe(NodeObserver):
                 [max(0.0, purchase.time - started) * 1000.0] * units)
 
 
+#: What a probed store passes on to the store it watches.
+_STORE = declaredBy(IStore)
+
+
+@implementer(IStore)
 class _ProbedStore:
     """A buyer's store, with each purchase told to its L{BuyerProbe} once
     recorded; everything else passes straight through."""
@@ -119,7 +127,8 @@ class _ProbedStore:
         self._probe = probe
 
     def __getattr__(self, name):
-        return getattr(self._store, name)
+        # The rest of the store's interface, and nothing else.
+        return forward(self, self.__dict__.get("_store"), name, _STORE)
 
     def commitPurchase(self, purchase):
         def recorded(result):

@@ -46,6 +46,7 @@ from twisted_bazaar.schemes.chord.settings import CHORD
 from twisted_bazaar.schemes.superpeer.messages import LEAF, SUPER
 from twisted_bazaar.sim.topology import BUILDERS
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, TrackerFactory
+from twisted_bazaar.core.market import schemeOf
 
 #: Leaves a warm super-peer is given at most, as a fraction of its slots:
 #: room is left for leaves that lose a super-peer to find another.
@@ -111,7 +112,7 @@ def joinTracker(market, node):
     """
     tracker = market.tracker
     identity = node.identity
-    discovery = node.discovery
+    scheme, superpeer = schemeOf(node.discovery)
     membership = Membership(node)
     node.setMembership(membership)
     membership.startService()
@@ -121,8 +122,7 @@ def joinTracker(market, node):
                                     DEFAULT_TRACKER_PORT, from_port=node.port)
     _connect(theirs, its)
     hello = wire.ThisIsMe(node.id, node.port, node.config.host,
-                          scheme=getattr(discovery, "name", None),
-                          superpeer=getattr(discovery, "superpeer", None),
+                          scheme=scheme, superpeer=superpeer,
                           key=None if identity is None else identity.key)
     tracker.admit(theirs, hello)
     membership.linkMade(ours)

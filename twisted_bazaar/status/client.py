@@ -178,39 +178,50 @@ class _Asker:
                 f"(it answers a few such questions a second)")
 
     def messageReceived(self, link, message):
-        kind = type(message)
-        if kind is wire.Error:
-            if self._busy(link, message):
-                return
-            why = f"refused: {message.code}: {message.info}"
-            if link.peer_id is None and message.code == "notiy" and self.asked == TRACKER:
-                # Only a node says notiy (protocol.md §13).
-                why = f"{self.address} did not answer as {TRACKER}: a node did ({why})"
-            elif message.code == "wtf" and message.info.startswith(RELAY_REFUSAL):
-                self._wrongPort(link, "a relay's port (a relay only carries circuits "
-                                      "between nodes)")
-                return
-            self._fail(link, why)
-        elif kind is wire.ThisIsYou and self.asked != TRACKER:
-            # Only the tracker answers a thisisme with thisisyou (§3).
-            self._wrongPort(link, "the tracker's port")
-        elif link.peer_id is None:
-            if kind is wire.ThisIsMe:
-                why = nodeRefusal(link, message, self.dialled)
-                if why is not None:
-                    why = f"the node that answered is not to be asked: {why}"
-                    proven = LinkHandshake().hear(
-                        message, channel=channelKey(link.transport)) is None
-                    self._fail(link, why, (lambda text: NotTheNodeDialled(
-                        text, message.id)) if proven else ClientError)
-                    return
-            if kind in (wire.ThisIsYou, wire.ThisIsMe):
-                link.identified(message.id)
-                self._ask(link)
-        elif kind is self.answer_type:
+        handler = _TAKES.get(type(message))
+        if handler is not None:
+            handler(self, link, message)
+        elif link.peer_id is not None and type(message) is self.answer_type:
             if not self.done.called:
                 self.done.callback(message)
             link.disconnect()
+
+    def _refused(self, link, error):
+        if self._busy(link, error):
+            return
+        why = f"refused: {error.code}: {error.info}"
+        if link.peer_id is None and error.code == "notiy" and self.asked == TRACKER:
+            # Only a node says notiy (protocol.md §13).
+            why = f"{self.address} did not answer as {TRACKER}: a node did ({why})"
+        elif error.code == "wtf" and error.info.startswith(RELAY_REFUSAL):
+            self._wrongPort(link, "a relay's port (a relay only carries circuits "
+                                  "between nodes)")
+            return
+        self._fail(link, why)
+
+    def _named(self, link, answer):
+        if self.asked != TRACKER:
+            # Only the tracker answers a thisisme with thisisyou (§3).
+            self._wrongPort(link, "the tracker's port")
+        elif link.peer_id is None:
+            self._introduced(link, answer)
+
+    def _hello(self, link, hello):
+        if link.peer_id is not None:
+            return
+        why = nodeRefusal(link, hello, self.dialled)
+        if why is not None:
+            why = f"the node that answered is not to be asked: {why}"
+            proven = LinkHandshake().hear(hello, channel=channelKey(link.transport)) is None
+            self._fail(link, why, (lambda text: NotTheNodeDialled(text, hello.id))
+                       if proven else ClientError)
+            return
+        self._introduced(link, hello)
+
+    def _introduced(self, link, hello):
+        """What was asked answered who it is: the question goes."""
+        link.identified(hello.id)
+        self._ask(link)
 
     def _fail(self, link, why, error=ClientError):
         if not self.done.called:
@@ -378,3 +389,9 @@ def operatorQuestion(identity):
         return State(operator=operatorProof(identity, binding))
 
     return question
+
+
+#: What a status client takes besides its answer: message class ->
+#: function(client, link, message).
+_TAKES = {wire.Error: _Asker._refused, wire.ThisIsYou: _Asker._named,
+          wire.ThisIsMe: _Asker._hello}

@@ -24,6 +24,7 @@ from twisted_bazaar.status.messages import (
 )
 from twisted_bazaar.status.charges import OperatorProofs, Reserve, StrangerRates
 from twisted_bazaar.status.relaying import relayUse
+from twisted_bazaar.core.market import schemeOf
 from twisted_bazaar.core.node import OVERLAY
 from twisted_bazaar.core.punching import isRelayed
 from twisted_bazaar.base.limitregistry import declare
@@ -101,7 +102,7 @@ class NodeStatus:
         self.relay = relay
         node.addPurpose(STATUS, STATUS_SLOTS, STATUS_IDLE)
         node.addPurpose(OPERATOR, OPERATOR_SLOTS, STATUS_IDLE)
-        node.handle(State, self._state)
+        node.takeFrom(self)
         self.recent = node.keepRecent()
         self._rates = StrangerRates(STATE_LIMIT)
         self._frames = StrangerRates(STATE_BYTES_LIMIT)
@@ -128,7 +129,7 @@ class NodeStatus:
             for row in role.sharedFiles():
                 files[row[0]] = tuple(row)
             downloads += role.downloadsHeld()
-        scheme = getattr(node.discovery, "name", None) or "none"
+        scheme = schemeOf(node.discovery)[0] or "none"
         reach = node.reach
         return NodeState(node.id if node.id is not None else -1, node.host or "",
                          node.port or 0, scheme, tuple(links[:MAX_ENTRIES]),
@@ -177,6 +178,9 @@ class NodeStatus:
                            frames.wait(link, now)))
             return
         link.send(answer)
+
+    #: What the status side takes on a node's links (L{Node.takeFrom}).
+    takes = {State: _state}
 
 
 def publicOf(state):

@@ -42,7 +42,6 @@ class StatusExtension:
 
     def __init__(self, tracker):
         self.tracker = tracker
-        self.handlers = {Members: self._members}
         #: ((the registry's changes, the frame limit) it was built for,
         #: the encoded memberlist), or None.
         self._answer = None
@@ -86,6 +85,9 @@ class StatusExtension:
         if self._answer is None or self._answer[0] != built_for:
             self._answer = (built_for, wire.encode(self._build(limit)))
         link.sendPayload(self._answer[1], MemberList.TYPE)
+
+    #: What it takes of registered nodes (L{ITrackerExtension.takes}).
+    takes = {Members: _members}
 
     def _build(self, limit):
         members = self.members()

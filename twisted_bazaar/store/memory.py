@@ -4,10 +4,12 @@ the simulator.  Nothing survives a restart.
 """
 
 from twisted.internet import defer
+from zope.interface import implementer
 
-from twisted_bazaar.store.records import Snapshot, SnapshotReads, StoreError
+from twisted_bazaar.store.records import IStore, Snapshot, SnapshotReads, StoreError
 
 
+@implementer(IStore)
 class MemoryStore(SnapshotReads):
     """
     The same API as L{SQLiteStore}: reads answer at once, writes return

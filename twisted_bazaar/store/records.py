@@ -7,6 +7,7 @@ import heapq
 from collections.abc import Mapping
 
 import attr
+from zope.interface import Attribute, Interface
 
 from twisted_bazaar.base.sparing import NOTHING, own
 
@@ -418,6 +419,70 @@ class Snapshot:
     def recordPurchase(self, purchase):
         own(self, "_bag").setdefault(purchase.buy_id, purchase)
         self._pending.pop(purchase.buy_id, None)
+
+
+class IStore(Interface):
+    """
+    A node's store (L{twisted_bazaar.store.memory.MemoryStore},
+    L{twisted_bazaar.store.sqlite.SQLiteStore}): its writes, each a
+    Deferred that fires once the write is done, and its reads, answered at
+    once (L{SnapshotReads}).  What a wrapper of a store (the metrics',
+    the simulator's probe) passes on.
+    """
+
+    durable = Attribute("Whether what it records survives a restart (a "
+                        "seller signs its answers at once if not).")
+
+    def setNodeId(node_id):
+        """Keep the node's id."""
+
+    def seedInventory(stock):
+        """Stock the store with item -> units, once (a seed)."""
+
+    def restock(stock, seed=None):
+        """Add units of items."""
+
+    def commitSales(sales, forget_before=None):
+        """Record sales and take their units from the stock."""
+
+    def addPending(pending):
+        """Remember a buy sent and not yet answered."""
+
+    def dropPending(buy_id):
+        """Forget a pending buy."""
+
+    def closeBuys(closes, forget_before):
+        """Record buys closed (answered for good)."""
+
+    def commitPurchase(purchase):
+        """Record a purchase in the bag, and drop its pending buy."""
+
+    def close():
+        """Close the store."""
+
+    def nodeId():
+        """The node's id kept, or None."""
+
+    def seededWith():
+        """The stock the store was seeded with."""
+
+    def inventory():
+        """item -> units in stock."""
+
+    def sales():
+        """The sales recorded."""
+
+    def bag():
+        """The purchases recorded."""
+
+    def pending():
+        """The pending buys."""
+
+    def closed():
+        """The buys closed."""
+
+    def copiesSold():
+        """Copies of each file sold."""
 
 
 class SnapshotReads:

@@ -36,12 +36,14 @@ import sqlite3
 import urllib.parse
 
 from twisted.internet import defer
+from zope.interface import implementer
 
 from twisted_bazaar.wire.ids import KEYED, wireId
 from twisted_bazaar.store.executors import InlineExecutor
 from twisted_bazaar.store.records import (
     DB_NAME,
     Closed,
+    IStore,
     PendingBuy,
     Purchase,
     Sale,
@@ -199,6 +201,7 @@ _SCHEMA_1 = {
     "closed": ["seq", "buy_id"]}
 
 
+@implementer(IStore)
 class SQLiteStore(SnapshotReads):
     """
     The store of a node with ``--data-dir``.

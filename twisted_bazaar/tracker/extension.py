@@ -14,8 +14,13 @@ from zope.interface import Attribute, Interface
 class ITrackerExtension(Interface):
     """One extension, living inside one tracker."""
 
-    handlers = Attribute("message class -> handler(link, message), for the "
-                         "messages registered nodes send it.")
+    takes = Attribute(
+        "message class -> function(extension, link, message), for the "
+        "messages registered nodes send it: a class attribute, declared once "
+        "(L{twisted_bazaar.net.handlers}).  An extension of the older form "
+        "may give C{handlers} instead, message class -> handler(link, "
+        "message), which the tracker takes too (the chord scheme's, until "
+        "it declares its table).")
 
     def nodeLeft(node_id):
         """A node's link to the tracker closed: forget what it registered."""

@@ -20,6 +20,7 @@ from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import CONNECTIONS_LIMIT, RateLimit
 from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.handlers import Handlers
 from twisted_bazaar.net.handshake import LinkHandshake, channelKey
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.net.link import ILinkOwner, LinkSettings
@@ -31,11 +32,12 @@ from twisted_bazaar.tracker.checks import (  # noqa: F401 (the package's names)
     RECHECK_MAX,
     AddressChecks,
 )
+from twisted_bazaar.tracker.introductions import Introductions
 from twisted_bazaar.tracker.registry import Abilities, Registry
 from twisted_bazaar.tracker.relays import NAME_TIMEOUT
 from twisted_bazaar.tracker.reserving import Reservations
 from twisted_bazaar.traversal.messages import RelayOffer, RelayReserve, RelayReserved
-from twisted_bazaar.wire.ids import NO_ID, shortId, wireId
+from twisted_bazaar.wire.ids import shortId, wireId
 
 #: Registrations advertising a port that one address group (see
 #: L{twisted_bazaar.base.addressgroup.addressGroup}) may make a second, in bursts
@@ -55,7 +57,7 @@ QUESTION_BUCKETS = ("query",)
 #: ``nodereq`` and ``whereis`` looked up for the nodes of one address
 #: group a second, all their connections together, in bursts of twice
 #: that; past it, each is answered as if nobody were known (see
-#: L{Tracker._mayLookUp}).
+#: L{twisted_bazaar.tracker.introductions}).
 LOOKUP_RATE = 400.0
 #: Descriptors the daemon keeps for its address checks (CHECK_LIMIT) and
 #: its own files: its log, its listening sockets (see L{registeredLimit}).
@@ -104,6 +106,24 @@ def registeredLimit(descriptors, pending_limit, web, watched=False):
     """
     left = descriptors - pending_limit - web - RESERVED_DESCRIPTORS
     return max(1, left // 2 if watched else left)
+
+
+def _asked(tracker, kind, handler, part=False):
+    """An extension's handler of kind, behind the tracker's question rate
+    if kind is a question of QUESTION_BUCKETS (L{Tracker.mayAsk}; one of a
+    bucket of its own is the extension's to charge): called (extension,
+    link, message) if ``part``, else (link, message)."""
+    if kind.BUCKET not in QUESTION_BUCKETS:
+        return handler
+    if part:
+        def charged(extension, link, message):
+            if tracker.mayAsk(link, kind):
+                handler(extension, link, message)
+    else:
+        def charged(link, message):
+            if tracker.mayAsk(link, kind):
+                handler(link, message)
+    return charged
 
 
 def _levelOf(link):
@@ -192,7 +212,8 @@ class Tracker:
         self._joins = GroupRates(JOINS_LIMIT, remembered=_RATE_GROUPS)
         #: Each address group's rate of questions.
         self._questions = GroupRates(QUESTIONS_LIMIT, remembered=_RATE_GROUPS)
-        self._lookups = GroupRates(LOOKUPS_LIMIT, remembered=_RATE_GROUPS)
+        #: Its answers to nodereq and whereis, within their rate.
+        self.introductions = Introductions(self, LOOKUPS_LIMIT, _RATE_GROUPS)
         #: link -> its handshake (L{LinkHandshake}), from a thisisme with
         #: a key until its proof.
         self._proving = {}
@@ -206,24 +227,40 @@ class Tracker:
         #: before its own.
         self.relays = self.reservations.pool
         self.extensions = {}
-        self._handlers = {}
+        #: What a registered node's messages go to: the tracker's own
+        #: (L{_REGISTERED}), then each extension's.
+        self._takes = Handlers()
+        self._takes.addPart(self, _REGISTERED)
+        self._takes.addPart(self.introductions)
         for name, plugin in sorted((extensions or {}).items()):
             self.addExtension(name, plugin.build(self))
 
     def addExtension(self, name, extension):
         """Host an extension: its messages come to it from now on.
 
+        Its table (L{ITrackerExtension.takes}) goes in the tracker's, each
+        handler behind the question rate for the messages of
+        QUESTION_BUCKETS; an extension of the older form, a C{handlers}
+        dict of bound methods, is taken as it is (the chord scheme's).
+
         @raise ValueError: if another extension handles one of its message
-            types, or it claims a core message (the extension is then not
-            added at all).
+            types, or it claims a core message or one the tracker takes
+            (the extension is then not added at all).
         """
-        for kind in extension.handlers:
-            if kind in self._handlers:
-                raise ValueError(f"{kind.TYPE} is handled by two tracker extensions")
-            if kind.__module__ == wire.ThisIsMe.__module__:
+        legacy = getattr(extension, "takes", None) is None
+        table = extension.handlers if legacy else extension.takes
+        for kind in table:
+            if kind.__module__ == wire.ThisIsMe.__module__ or kind in _REGISTERED:
                 raise ValueError(f"{kind.TYPE} is the core's; an extension cannot "
                                  "take it over")
-        self._handlers.update(extension.handlers)
+            if kind in self._takes:
+                raise ValueError(f"{kind.TYPE} is handled by two tracker extensions")
+        if legacy:
+            for kind, handler in table.items():
+                self._takes.add(kind, _asked(self, kind, handler))
+        else:
+            self._takes.addPart(extension, {kind: _asked(self, kind, function, part=True)
+                                            for kind, function in table.items()})
         self.extensions[name] = extension
 
     def linkMade(self, link):
@@ -271,49 +308,49 @@ class Tracker:
                              id=shortId(node_id), n=self.live)
 
     def messageReceived(self, link, message):
+        """A node's message, to the handler its type has: before the node
+        registered, L{_INTRODUCING}'s; then the tracker's own
+        (L{_REGISTERED}) or an extension's; any other is answered
+        ``error{wtf}``."""
         kind = type(message)
-        if kind is wire.Error:
-            link.peerLine(LogLevel.info, "{peer} says {code}: {info}", self.log,
-                          code=message.code, info=message.info)
-        elif link.peer_id is None:
-            if kind is wire.ThisIsMe:
-                self._register(link, message)
-            elif kind is wire.Proof and link in self._proving:
-                self._proved(link, message)
-            else:
+        if link.peer_id is None:
+            handler = _INTRODUCING.get(kind)
+            if handler is None:
                 link.protocolError("wtf", f"say thisisme before {message.TYPE}",
                                    close=True)
-        elif kind is wire.NodeReq:
-            if self._mayLookUp(link):
-                self._introduce(link, message)
             else:
-                link.send(wire.NodeReply(NO_ID, "", 0))
-        elif kind is wire.WhereIs:
-            if self._mayLookUp(link):
-                link.send(wire.NodeReply(message.id, *self.registry.address(message.id),
-                                         relay=self.registry.relayOf(message.id),
-                                         lan=self._lanFor(link, message.id)))
-            else:
-                link.send(wire.NodeReply(message.id, "", 0))
-        elif kind is wire.CheckMe:
-            self.checks.again(link.peer_id)
-        elif kind is RelayReserve:
-            self.reservations.reserve(link)
-        elif kind is RelayReserved:
-            self.reservations.heldAtPeer(link, message)
-        elif kind is RelayOffer:
-            self.reservations.offered(link, message)
-        elif kind in self._handlers:
-            if kind.BUCKET in QUESTION_BUCKETS and not self.mayAsk(link, kind):
-                return
-            self._handlers[kind](link, message)
-        elif kind is wire.ThisIsMe:
-            if message.id != link.peer_id:
-                link.protocolError("wtf", f"you are node {wireId(link.peer_id)}", close=True)
-        elif kind is wire.Dc:
-            link.close("node said dc", routine=True)
-        else:
+                handler(self, link, message)
+        elif not self._takes.dispatch(kind, link, message):
             link.protocolError("wtf", f"the tracker does not handle {message.TYPE}")
+
+    def _said(self, link, error):
+        link.peerLine(LogLevel.info, "{peer} says {code}: {info}", self.log,
+                      code=error.code, info=error.info)
+
+    def _proofHeard(self, link, proof):
+        if link in self._proving:
+            self._proved(link, proof)
+        else:
+            link.protocolError("wtf", f"say thisisme before {proof.TYPE}", close=True)
+
+    def _reserveAsked(self, link, request):
+        self.reservations.reserve(link)
+
+    def _heldAtPeer(self, link, message):
+        self.reservations.heldAtPeer(link, message)
+
+    def _relayOffered(self, link, offer):
+        self.reservations.offered(link, offer)
+
+    def _introducedAgain(self, link, hello):
+        if hello.id != link.peer_id:
+            link.protocolError("wtf", f"you are node {wireId(link.peer_id)}", close=True)
+
+    def _dc(self, link, message):
+        link.close("node said dc", routine=True)
+
+    def _checkAsked(self, link, request):
+        self.checks.again(link.peer_id)
 
     def _mayJoin(self, link, hello):
         """
@@ -332,17 +369,6 @@ class Tracker:
                         "try again later")
             return False
         return True
-
-    def _mayLookUp(self, link):
-        """
-        Whether link's address group may have one more ``nodereq`` or
-        ``whereis`` looked up now (LOOKUP_RATE).  Past it, the question
-        is still answered, at once and in its turn, as if nobody were
-        known: its asker matches answers to questions by their order, so
-        none may be dropped, and an answer that looks nothing up costs
-        the tracker no more than the question cost the asker.
-        """
-        return self._lookups.take(groupOf(link), self.clock.seconds())
 
     def mayAsk(self, link, kind):
         """Whether link's address group may ask one more question (of
@@ -499,16 +525,13 @@ class Tracker:
         self.peer_log.close()
         self.member_log.close()
 
-    def _introduce(self, link, request):
-        found = self.registry.pick(link.peer_id, request.exclude, request.scheme,
-                                   bool(request.superpeer))
-        if found is None:
-            link.send(wire.NodeReply(NO_ID, "", 0))
-        else:
-            link.send(wire.NodeReply(*found, relay=self.registry.relayOf(found[0]),
-                                     lan=self._lanFor(link, found[0])))
 
-    def _lanFor(self, link, node_id):
-        """node_id's local addresses, for the asker on link: only those
-        the tracker may tell it (L{Registry.lanOf})."""
-        return self.registry.lanOf(node_id, link.peer_id)
+#: What the tracker takes of a connection before it registers a node:
+#: message class -> function(tracker, link, message).
+_INTRODUCING = {wire.Error: Tracker._said, wire.ThisIsMe: Tracker._register,
+                wire.Proof: Tracker._proofHeard}
+#: What it takes itself of a registered node; extensions add theirs.
+_REGISTERED = {wire.Error: Tracker._said, RelayReserve: Tracker._reserveAsked,
+               RelayReserved: Tracker._heldAtPeer, RelayOffer: Tracker._relayOffered,
+               wire.ThisIsMe: Tracker._introducedAgain, wire.Dc: Tracker._dc,
+               wire.CheckMe: Tracker._checkAsked}

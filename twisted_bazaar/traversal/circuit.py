@@ -15,10 +15,11 @@ connection to the relay.
 
 from twisted.internet import defer
 from twisted.internet.error import ConnectionClosed
-from twisted.internet.interfaces import IPushProducer, ITransport
+from twisted.internet.interfaces import IPushProducer, ITCPTransport, ITransport
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.net.capabilities import IRelayedTransport, conformThrough
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.traversal.messages import FRAME_LIMIT, RelayOpen
@@ -89,16 +90,20 @@ class CircuitEnd(FramedProtocol):
         except wire.ProtocolError as e:
             self._refused(f"the relay sent what does not decode: {e}")
             return
-        if type(message) is RelayOpen:
-            self.seen = message.host or self.seen
-            # What follows (in this read too) is the inner connection's.
-            self.setRawMode()
-            self._open()
-        elif type(message) is wire.Error:
-            self._refused(f"the relay refused the circuit: {message.code}: "
-                          f"{message.info}")
-        else:
+        taken = _TAKES.get(type(message))
+        if taken is None:
             self._refused(f"the relay sent {message.TYPE}, not relayOpen")
+        else:
+            taken(self, message)
+
+    def _opened(self, message):
+        self.seen = message.host or self.seen
+        # What follows (in this read too) is the inner connection's.
+        self.setRawMode()
+        self._open()
+
+    def _refusedBy(self, error):
+        self._refused(f"the relay refused the circuit: {error.code}: {error.info}")
 
     def _open(self):
         self._cancelTimer()
@@ -138,6 +143,10 @@ class CircuitEnd(FramedProtocol):
                 f"{reason.getErrorMessage()}"))
 
 
+#: What a circuit's transport passes on to the connection to the relay.
+_FORWARDED = declaredBy(ITCPTransport)
+
+
 @implementer(ITransport, IPushProducer, IRelayedTransport)
 class CircuitTransport:
     """
@@ -153,13 +162,19 @@ class CircuitTransport:
         self.peer = peer
 
     def __getattr__(self, name):
-        # Reached only for what this class does not define (the
-        # connection's state): the connection to the relay's.  Never a
-        # dunder (C{__conform__} above all): the capabilities of the
-        # connection to the relay (its channel's key) are not this one's.
-        if name in ("end", "peer") or name.startswith("__"):
+        # Reached only for what this class does not define: the rest of a
+        # TCP transport's interface (L{_FORWARDED}), the connection to the
+        # relay's.  Nothing else: not a dunder (C{__conform__} above all),
+        # not a capability of the connection to the relay (its channel's
+        # key, its C{writeLater}), which are not this one's.
+        if name in ("end", "peer"):
             raise AttributeError(name)
-        return getattr(self.end.transport, name)
+        return forward(self, self.end.transport, name, _FORWARDED)
+
+    @property
+    def disconnecting(self):
+        """Whether the connection to the relay is closing."""
+        return self.end.transport.disconnecting
 
     def __conform__(self, interface):
         # A capability of the path (the socket's sizes, L{IBulkTransport})
@@ -204,3 +219,8 @@ class CircuitTransport:
 
     def stopProducing(self):
         self.end.transport.loseConnection()
+
+
+#: What a circuit's end takes from the relay before it opens: message
+#: class -> function(end, message); any other refuses the circuit.
+_TAKES = {RelayOpen: CircuitEnd._opened, wire.Error: CircuitEnd._refusedBy}

@@ -555,18 +555,23 @@ class RelayEnd(FramedProtocol):
         # Its one frame: what follows is a circuit's (kept for it until it
         # opens) or, on a reservation's connection, refused.
         self.setRawMode()
+        taken = _FIRST.get(type(message))
         try:
-            if type(message) is RelayConnect:
-                self.circuit = self.relay.connect(self, message)
-            elif type(message) is RelayAccept:
-                self.circuit = self.relay.accept(self, message)
-            elif type(message) is RelayReserve:
-                self.tell(RelayReserved(self.relay.reserveHere(self, message)))
-            else:
+            if taken is None:
                 raise Refused("wtf", f"a relay takes relayConnect or relayAccept, not "
                               f"{message.TYPE}")
+            taken(self, message)
         except Refused as e:
             self.refuse(e.code, e.info, counted=e.counted)
+
+    def _connect(self, ask):
+        self.circuit = self.relay.connect(self, ask)
+
+    def _accept(self, ask):
+        self.circuit = self.relay.accept(self, ask)
+
+    def _reserve(self, ask):
+        self.tell(RelayReserved(self.relay.reserveHere(self, ask)))
 
     def _keep(self, data):
         """A dialler's bytes before its circuit opens: kept for it, up to
@@ -620,3 +625,9 @@ class RelayFactory(Factory):
                         "relay connection"):
             return None
         return RelayEnd(relay)
+
+
+#: A relay connection's one frame: message class -> function(end,
+#: message), which may raise L{Refused}; any other is refused.
+_FIRST = {RelayConnect: RelayEnd._connect, RelayAccept: RelayEnd._accept,
+          RelayReserve: RelayEnd._reserve}

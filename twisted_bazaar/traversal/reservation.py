@@ -510,17 +510,29 @@ class PeerHold(FramedProtocol):
         self._received(message)
 
     def _received(self, message):
-        kind = type(message)
-        if kind is RelayReserved and not self.held:
-            self.held = True
-            self._cancelTimer()
-            self.reservation.heldAt(self)
-        elif kind is RelayIncoming and self.held:
-            self.reservation.incoming(message, self.named.relay)
-        elif kind is wire.Error:
-            self.letGo(f"the relay refused: {message.code}: {message.info}")
-        else:
+        taken = _TAKES.get(type(message))
+        if taken is None or not taken(self, message):
             self.letGo(f"the relay sent {message.TYPE} out of turn")
+
+    def _reserved(self, message):
+        """The relay holds the reservation: taken once."""
+        if self.held:
+            return False
+        self.held = True
+        self._cancelTimer()
+        self.reservation.heldAt(self)
+        return True
+
+    def _incoming(self, message):
+        """A circuit announced: taken once the reservation is held."""
+        if not self.held:
+            return False
+        self.reservation.incoming(message, self.named.relay)
+        return True
+
+    def _refused(self, error):
+        self.letGo(f"the relay refused: {error.code}: {error.info}")
+        return True
 
     def letGo(self, why):
         """Leave the relay, saying why (which L{RelayReservation.peerLost}
@@ -533,3 +545,10 @@ class PeerHold(FramedProtocol):
     def connectionLost(self, reason):
         self._cancelTimer()
         self.reservation.peerLost(self, self._why or reason.getErrorMessage())
+
+
+#: What a connection holding a reservation takes from its relay: message
+#: class -> function(hold, message), true if taken in turn (else it lets
+#: the relay go).
+_TAKES = {RelayReserved: PeerHold._reserved, RelayIncoming: PeerHold._incoming,
+          wire.Error: PeerHold._refused}

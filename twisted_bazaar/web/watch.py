@@ -165,28 +165,38 @@ class _Session:
             link.send(hello(link))
 
     def messageReceived(self, link, message):
-        kind = type(message)
-        if kind is wire.Error and message.code == BUSY and self.ready:
+        if link.peer_id is None and type(message) is not wire.Error:
+            self._introduced(link, message)
+            return
+        handler = _TAKES.get(type(message))
+        if handler is not None:
+            handler(self, link, message)
+
+    def _refused(self, link, error):
+        if error.code == BUSY and self.ready:
             # Asked past the node's rate (another viewer, or a stranger
             # from this address group): a round missed, the link kept,
             # and a later round asks again.
             self.asked_at = None
-        elif kind is wire.Error:
-            link.close(f"{message.code}: {message.info}")
-        elif link.peer_id is None:
-            why = (nodeRefusal(link, message, self.node_id) if kind is wire.ThisIsMe
-                   else f"expected node {shortId(self.node_id)}'s thisisme")
-            if why is None:
-                self._endBudget()
-                link.identified(message.id)
-                self.ready = True
-                self.watcher.sessionReady(self)
-            else:
-                link.close(why)
-        elif kind is NodeState:
-            self.asked_at = None
-            self.watcher.answered(self)
-            self.watcher.view.stateSeen(message)
+            return
+        link.close(f"{error.code}: {error.info}")
+
+    def _state(self, link, state):
+        self.asked_at = None
+        self.watcher.answered(self)
+        self.watcher.view.stateSeen(state)
+
+    def _introduced(self, link, hello):
+        """The node's first message must be its thisisme."""
+        why = (nodeRefusal(link, hello, self.node_id) if type(hello) is wire.ThisIsMe
+               else f"expected node {shortId(self.node_id)}'s thisisme")
+        if why is None:
+            self._endBudget()
+            link.identified(hello.id)
+            self.ready = True
+            self.watcher.sessionReady(self)
+        else:
+            link.close(why)
 
     def linkLost(self, link, reason):
         self._endBudget()
@@ -347,3 +357,8 @@ class _Slots:
             return False
         self.others += 1
         return True
+
+
+#: What a watch session takes once the node said who it is: message class
+#: -> function(session, link, message).
+_TAKES = {wire.Error: _Session._refused, NodeState: _Session._state}

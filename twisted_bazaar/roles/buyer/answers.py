@@ -57,13 +57,17 @@ class Answers:
         """An answer to a buy, delivered on link."""
         if self.stopped:
             return
-        kind = type(message)
-        if kind is BuyOK:
-            self._onBuyOK(link, message)
-        elif kind is wire.Error and message.code in NOT_SOLD:
-            self._onNotSold(message)
-        elif kind is wire.Error and message.code == "notyet":
-            self._onNotYet(message)
+        handler = _ANSWERS.get(type(message))
+        if handler is not None:
+            handler(self, link, message)
+
+    def _erred(self, link, error):
+        """An error about a buy: never sold, or not yet; any other code
+        says nothing of the buy."""
+        if error.code in NOT_SOLD:
+            self._onNotSold(error)
+        elif error.code == "notyet":
+            self._onNotYet(error)
 
     def question(self, buy_id):
         """The L{PendingBuy} an answer about buy_id must answer: a want's
@@ -239,3 +243,7 @@ class Answers:
                       why=reason.getErrorMessage())
         if record is not None and record.want is not None:
             record.want.notCommitted(buy_id)
+
+
+#: The answers to a buy: message class -> function(answers, link, message).
+_ANSWERS = {BuyOK: Answers._onBuyOK, wire.Error: Answers._erred}

@@ -105,10 +105,7 @@ class IndexDiscovery(Service, NodeObserver):
 
     def trackerRegistered(self):
         """A (new) tracker knows us: tell it everything we sell again."""
-        membership = self.membership
-        for kind, handler in ((Found, self._found), (Ack, self._acked),
-                              (Listing, self._listed)):
-            membership.handle(kind, handler)
+        self.membership.parts.takeFrom(self)
         self.listed = NO_ITEMS
         self._unacked = NOTHING
         for item in sorted(self.registered):
@@ -234,10 +231,10 @@ class IndexDiscovery(Service, NodeObserver):
 
     # -- answers from the tracker ---------------------------------------------------
 
-    def _found(self, message):
+    def _found(self, link, message):
         self._answer(message.item, message.sellers, trackersGroup(self.node))
 
-    def _acked(self, message):
+    def _acked(self, link, message):
         """A register or an unregister taken.  Once the last one sent of an
         item is, the log says, once, that buyers' lookups now name this
         seller for it (the first ack of an item in stock), or no longer
@@ -256,11 +253,14 @@ class IndexDiscovery(Service, NodeObserver):
             self.listed.discard(item)
             self.log.info("the tracker's index no longer lists {item}", item=item)
 
-    def _listed(self, message):
+    def _listed(self, link, message):
         """A ``listing``: the answer to a ``list`` this node never asks
         (a client's question), so it is dropped unread and unlogged.  It
         was logged whole, a line of up to a frame a message, as often as
         a tracker (a lying one among several) sent it."""
+
+    #: What it takes from the tracker (L{Membership.takeFrom}).
+    fromTracker = {Found: _found, Ack: _acked, Listing: _listed}
 
     # -- IService --------------------------------------------------------------------
 

@@ -54,8 +54,6 @@ class IndexExtension:
         self._listing = None
         #: seller -> when it was last told ``full``.
         self._told = {}
-        self.handlers = {Register: self._register, Unregister: self._unregister,
-                         Lookup: self._lookup, List: self._list}
 
     def nodeLeft(self, node_id):
         self.index.forget(node_id)
@@ -136,6 +134,10 @@ class IndexExtension:
         if self._listing is None or now - self._listing[0] >= LISTING_TTL:
             self._listing = (now, self._build())
         link.send(self._listing[1])
+
+    #: What it takes of registered nodes (L{ITrackerExtension.takes}).
+    takes = {Register: _register, Unregister: _unregister, Lookup: _lookup,
+             List: _list}
 
     def _build(self):
         """Everything the sellers a found may name offer (checked, and with

@@ -146,8 +146,7 @@ class LeafSide(NodeObserver):
         #: answers came to nothing, if set (the topology's; see
         #: L{twisted_bazaar.schemes.superpeer.topology.SuperPeerLinks.letGo}).
         self.letGo = None
-        node.handle(LeafAck, self._acked)
-        node.handle(LeafHits, self._hits)
+        node.takeFrom(self)
         node.addObserver(self)
 
     def superpeers(self):
@@ -403,6 +402,9 @@ class LeafSide(NodeObserver):
             self._answer(hits.id, [tuple(seller) + (namer,) for seller in sellers])
             if fruitless:
                 self._judged(link.peer_id, f"no seller of {find.item[:64]!r} named")
+
+    #: What a leaf takes on its links to super-peers (L{Node.takeFrom}).
+    takes = {LeafAck: _acked, LeafHits: _hits}
 
     def _end(self, query_id):
         find = self._finds.pop(query_id, None)

@@ -56,6 +56,19 @@ FLOOD_LIMIT = declare(
     "start, all their links together", group=FLOOD_RATE, owner=__name__)
 
 
+def _leafOnly(handler):
+    """handler(side, link, message), for a message a leaf alone sends: on
+    a link of another purpose, refused (``error{wtf}``)."""
+    def checked(side, link, message):
+        if link.purpose != LEAF:
+            link.protocolError("wtf", f"{message.TYPE} is for a leaf link (open "
+                               f"the link with purpose {LEAF!r})")
+            return
+        handler(side, link, message)
+
+    return checked
+
+
 class SuperPeerSide(NodeObserver):
     """
     @ivar index: the leaves' entries (L{LeafIndex}).
@@ -85,9 +98,7 @@ class SuperPeerSide(NodeObserver):
         self._relays = {}
         #: leaf -> its L{AddressCheck} in flight.
         self._checks = {}
-        node.handle(LeafRegister, self._leafOnly(self._register))
-        node.handle(LeafUpdate, self._leafOnly(self._update))
-        node.handle(LeafQuery, self._leafOnly(self._query))
+        node.takeFrom(self)
         node.addObserver(self)
 
     def lookup(self, item, limit):
@@ -100,16 +111,6 @@ class SuperPeerSide(NodeObserver):
             own.append((node.id, node.host, node.port, self.book.record(
                 item, node.host, node.port, fileIn(self.shops, item), node.relay)))
         return own + self.index.lookup(item, limit - len(own), node.clock.seconds())
-
-    def _leafOnly(self, handler):
-        def checked(link, message):
-            if link.purpose != LEAF:
-                link.protocolError("wtf", f"{message.TYPE} is for a leaf link (open "
-                                   f"the link with purpose {LEAF!r})")
-                return
-            handler(link, message)
-
-        return checked
 
     def _refuse(self, link, refused):
         """A register or update the index would not take: the error, and
@@ -191,6 +192,10 @@ class SuperPeerSide(NodeObserver):
             LeafHits(message.id, message.item,
                      tuple(seller[:4] for seller in sellers[:MAX_HITS])),
             frameLimit(link))))
+
+    #: What a super-peer takes, each on a leaf link alone (L{Node.takeFrom}).
+    takes = {LeafRegister: _leafOnly(_register), LeafUpdate: _leafOnly(_update),
+             LeafQuery: _leafOnly(_query)}
 
     def _mayFlood(self, link):
         """

@@ -1,0 +1,61 @@
+"""
+The tracker's answers to ``nodereq`` (introduce another live node) and
+``whereis`` (where a node is now), each looked up within its asker's
+address group's rate: a part of the L{Tracker
+<twisted_bazaar.tracker.service.Tracker>}, with its own state (that rate),
+reading the tracker's registry.
+"""
+
+from twisted_bazaar import wire
+from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.limits import GroupRates
+from twisted_bazaar.wire.ids import NO_ID
+
+
+class Introductions:
+    """
+    Answers ``nodereq`` and ``whereis``.  Past its rate a question is
+    still answered, at once and in its turn, as if nobody were known: its
+    asker matches answers to questions by their order, so none may be
+    dropped, and an answer that looks nothing up costs the tracker no more
+    than the question cost the asker.
+    """
+
+    def __init__(self, tracker, limit, remembered):
+        """
+        @param limit: the lookups one address group may have a second
+            (a L{twisted_bazaar.base.limitregistry} limit).
+        @param remembered: address groups whose rate is remembered.
+        """
+        self.tracker = tracker
+        self.rates = GroupRates(limit, remembered=remembered)
+
+    def _mayLookUp(self, link):
+        return self.rates.take(groupOf(link), self.tracker.clock.seconds())
+
+    def _nodeAsked(self, link, request):
+        if not self._mayLookUp(link):
+            link.send(wire.NodeReply(NO_ID, "", 0))
+            return
+        registry = self.tracker.registry
+        found = registry.pick(link.peer_id, request.exclude, request.scheme,
+                              bool(request.superpeer))
+        if found is None:
+            link.send(wire.NodeReply(NO_ID, "", 0))
+        else:
+            link.send(wire.NodeReply(*found, relay=registry.relayOf(found[0]),
+                                     lan=registry.lanOf(found[0], link.peer_id)))
+
+    def _whereAsked(self, link, request):
+        if not self._mayLookUp(link):
+            link.send(wire.NodeReply(request.id, "", 0))
+            return
+        registry = self.tracker.registry
+        link.send(wire.NodeReply(request.id, *registry.address(request.id),
+                                 relay=registry.relayOf(request.id),
+                                 lan=registry.lanOf(request.id, link.peer_id)))
+
+    #: What it answers (the tracker's table, L{twisted_bazaar.net.handlers});
+    #: the local addresses it names are only those the tracker may tell
+    #: the asker (L{twisted_bazaar.tracker.registry.Registry.lanOf}).
+    takes = {wire.NodeReq: _nodeAsked, wire.WhereIs: _whereAsked}
