@@ -10,6 +10,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.wire.ids import wireId
+from twisted_bazaar.net import greeting as net_greeting
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.messages import NodeState
 from twisted_bazaar.status import charges as status_charges
@@ -18,6 +19,7 @@ from twisted_bazaar.testing import Market
 from twisted_bazaar.testing.market import NodeClock
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryTransport
 from twisted_bazaar.web.view import MarketView
+from twisted_bazaar.web import watch as web_watch
 from twisted_bazaar.web.watch import StatusWatcher
 
 
@@ -400,6 +402,10 @@ class WatcherTests(SynchronousTestCase):
 
         self.patch(status_client, "channelHash", bound)
         self.patch(status_charges, "channelHash", bound)
+        # Its link's thisisme proves the operator too (an operator's slot),
+        # made by the watcher and checked by the node's greeting.
+        self.patch(web_watch, "channelHash", bound)
+        self.patch(net_greeting, "channelHash", bound)
         buyer = self.market.addNode(buyer={"wants": ["apple"]})
         self.watcher.stopService()
         self.watcher = self.watch(operators=[buyer.identity])

@@ -8,6 +8,7 @@ the punches is counted (L{PunchCounts}).
 """
 
 from twisted_bazaar.daemon import build
+from twisted_bazaar.testing.memory import MemoryTransport
 from twisted_bazaar.testing.punchdial import SimultaneousOpens
 
 #: Why a punch failed, by what its reason
@@ -62,7 +63,9 @@ class PunchCounts:
 
         def replaced(peer_id):
             link = node.links.get(peer_id)
-            if link is not None and not link.inbound and link.transport.punched:
+            if (link is not None and not link.inbound
+                    and isinstance(link.transport, MemoryTransport)
+                    and link.transport.punched):
                 self.moved += 1
             released(peer_id)
 

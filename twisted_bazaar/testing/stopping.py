@@ -201,6 +201,13 @@ def pytest_sessionstart(session):
         reactor.addSystemEventTrigger("after", "startup", _stopper.takeSignals)
 
 
+def pytest_runtest_setup(item):
+    # A test may put in a handler of its own (a demo's, a daemon's), and
+    # not give ours back.
+    if any(signal.getsignal(signum) != _stopper.onSignal for signum in STOPPING):
+        _stopper.takeSignals()
+
+
 def pytest_keyboard_interrupt(excinfo):
     _stopper.interrupted = True
 
