@@ -13,6 +13,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.base.words import plural
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import fileIn
@@ -49,22 +50,25 @@ class Publisher:
 
     log = Logger()
 
-    def __init__(self, node, router, settings, detourTo=None):
+    def __init__(self, node, router, settings, detours=None):
         """
-        @param detourTo: C{detourTo(key, build)}, the node's detour
-            (L{Lookups.detourTo}), taken by a store no holder answered.
+        @param detours: what takes a store no holder answered on a detour,
+            C{detours.detourTo(key, build)} (L{Lookups.detourTo}), or None.
         """
         self.node = node
         self.router = router
-        self.detourTo = detourTo
+        self.detours = detours
         self.settings = settings
-        self.shops = []
+        #: The shops, and L{_adverts} (item -> its L{_Advert}): an empty
+        #: tuple and L{NOTHING} until a shop is advertised, as on the nodes
+        #: of a large simulated ring that sell nothing.
+        self.shops = ()
         self.running = False
         self.book = RecordBook(node.identity, node.clock)
-        self._adverts = {}
+        self._adverts = NOTHING
 
     def advertise(self, shop):
-        self.shops.append(shop)
+        self.shops += (shop,)
         for item, units in sorted(shop.inventory().items()):
             self.stockChanged(item, units)
 
@@ -72,7 +76,7 @@ class Publisher:
         """Publish an item that is in stock; withdraw one that ran out."""
         in_stock = any(shop.inventory().get(item, 0) > 0 for shop in self.shops)
         if in_stock and item not in self._adverts:
-            self._adverts[item] = _Advert(2 * self.settings.stabilize)
+            own(self, "_adverts")[item] = _Advert(2 * self.settings.stabilize)
             if self.running:
                 self._publish(item)
         elif not in_stock and item in self._adverts:
@@ -163,13 +167,13 @@ class Publisher:
                                                         holders),
                                    self.settings.lookup_timeout,
                                    wanted=self.router.reachable(), rank=rank)
-        if self.detourTo is None or not self.settings.paths:
+        if self.detours is None or not self.settings.paths:
             return stored
 
         def orDetour(answer):
             if answer is not None:
                 return answer
-            d = self.detourTo(key, lambda i: ChordStore(i, item, lifetime, (), record,
+            d = self.detours.detourTo(key, lambda i: ChordStore(i, item, lifetime, (), record,
                                                         direct=True))
             return d.addCallback(lambda answers: min(answers, key=rank, default=None))
 

@@ -73,10 +73,9 @@ class ChordDiscovery(Joining, Holding, Leaving, Lookups, Namers, Service, NodeOb
         self.settings = settings or ChordSettings()
         self.ring = None
         self.records = RecordStore(self.settings.max_records)
-        self.router = KeyRouter(node, self._serve, self._unplaced,
-                                self.settings.lookup_timeout, self.settings.holders,
-                                self.namerOf)
-        self.publisher = Publisher(node, self.router, self.settings, self.detourTo)
+        self.router = KeyRouter(node, self, self.settings.lookup_timeout,
+                                self.settings.holders)
+        self.publisher = Publisher(node, self.router, self.settings, self)
         self.joined = False
         self.stopped = False
         self._timers = {}
@@ -114,16 +113,12 @@ class ChordDiscovery(Joining, Holding, Leaving, Lookups, Namers, Service, NodeOb
         node.addPurpose(FINGER, self.settings.finger_links, self.settings.finger_idle,
                         recycle=True)
         for kind, handler in (
-                (ChordPing, self._naming(upkeep.pinged, itself=True)),
-                (ChordPong, upkeep.ponged),
-                (ChordStabilize, self._naming(upkeep.stabilizeAsked, itself=True)),
-                (ChordState, self._naming(upkeep.stated)),
-                (ChordQuit, self._naming(self._quitted)),
-                (ChordTransfer, self._transferred),
+                (ChordPing, self._pingNamed), (ChordPong, upkeep.ponged),
+                (ChordStabilize, self._stabilizeNamed), (ChordState, self._stateNamed),
+                (ChordQuit, self._quitNamed), (ChordTransfer, self._transferred),
                 (ChordTransferred, self._handedOver),
-                (ChordPred, upkeep.fingers.predAsked),
-                (ChordPredIs, self._naming(upkeep.fingers.predTold)),
-                (ChordNext, self._nextAsked), (ChordNextIs, self._naming(self._nextTold)),
+                (ChordPred, upkeep.fingers.predAsked), (ChordPredIs, self._predNamed),
+                (ChordNext, self._nextAsked), (ChordNextIs, self._nextNamed),
                 (ChordFind, self.router.received), (ChordRequest, self.router.received),
                 (ChordStore, self.router.received)):
             node.handle(kind, handler)
