@@ -59,7 +59,7 @@ The others belong to the class that uses them, and say so there:
    0.7 kB of a warm chord node;
  - a handler a method of its part's class, and a part reached through
    one reference to its owner, not a closure or bound method each node
-   (L{twisted_bazaar.schemes.chord.namers}, the chord router's host: 2.6
+   (L{twisted_bazaar.schemes.chord.node}, the chord router's host: 2.6
    kB of a warm chord node);
  - a key's first signer the class's method, not a bound method each key
    held (L{twisted_bazaar.identity.keys}, 64 bytes a node);

@@ -77,8 +77,8 @@ class Joining:
 
     def _nearIs(self, message):
         """The tracker's chordNear answer: the nodes it names are its
-        connection's word (L{namerOf})."""
-        self._named(message.nodes, trackersGroup(self.node))
+        connection's word (L{Naming})."""
+        self.naming.named(message.nodes, trackersGroup(self.node))
         relays = message.relays or {}
         for peer in message.nodes:
             self.node.noteRelay(peer.id, relays.get(peer.id))
