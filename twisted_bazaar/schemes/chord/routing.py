@@ -26,6 +26,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.routing.path import NO_LINK_GROUP
+from twisted_bazaar.schemes.chord.messages import ChordFind, ChordRequest, ChordStore
 from twisted_bazaar.schemes.chord.ring import between, keyOf
 from twisted_bazaar.schemes.chord.settings import FINGER
 from twisted_bazaar.wire.ids import shortId
@@ -243,6 +244,10 @@ class KeyRouter:
                                "the sender's id alone")
             return
         self.arrived(request, link.peer_id)
+
+    #: The requests the router takes: message class -> function(router,
+    #: link, request).
+    handles = {ChordFind: received, ChordRequest: received, ChordStore: received}
 
     def arrived(self, request, sender):
         """
