@@ -64,7 +64,9 @@ class Publisher:
         #: of a large simulated ring that sell nothing.
         self.shops = ()
         self.running = False
-        self.book = RecordBook(node.identity, node.clock)
+        #: The L{RecordBook} that signs the records, made at the first
+        #: (L{_record}): nine nodes of ten of a simulated ring sell nothing.
+        self.book = None
         self._adverts = NOTHING
 
     def advertise(self, shop):
@@ -137,10 +139,12 @@ class Publisher:
     def _record(self, item, lifetime):
         """The signed record a store of item carries: a withdrawal with no
         lifetime."""
-        node = self.node
+        node, book = self.node, self.book
+        if book is None:
+            book = self.book = RecordBook(node.identity, node.clock)
         if not lifetime:
-            return self.book.withdrawal(item, node.host, node.port)
-        return self.book.record(item, node.host, node.port, fileIn(self.shops, item),
+            return book.withdrawal(item, node.host, node.port)
+        return book.record(item, node.host, node.port, fileIn(self.shops, item),
                                 node.relay)
 
     def _lifetime(self):

@@ -34,9 +34,7 @@ from twisted_bazaar.schemes.chord.namers import Naming
 from twisted_bazaar.schemes.chord.messages import (
     ChordNext,
     ChordNextIs,
-    ChordQuit,
     ChordTransfer,
-    ChordTransferred,
 )
 from twisted_bazaar.schemes.chord.records import RecordStore
 from twisted_bazaar.schemes.chord.routing import KeyRouter
@@ -46,7 +44,7 @@ from twisted_bazaar.schemes.chord.upkeep import IRingHost, Upkeep
 
 
 @implementer(IDiscovery, IRingHost)
-class ChordDiscovery(Joining, Holding, Leaving, Lookups, Service, NodeObserver):
+class ChordDiscovery(Joining, Holding, Lookups, Service, NodeObserver):
     """
     A Chord node: the state its mixins share, its timers, its upkeep,
     and its life as a service.
@@ -96,7 +94,6 @@ class ChordDiscovery(Joining, Holding, Leaving, Lookups, Service, NodeObserver):
         #: improve?  Then its probes ask for fingers too (L{Joining.join}).
         self._guessing = True
         self._nonce = 0
-        self._handover = None
         #: Records refused, logged a few at a time (see L{Holding._take});
         #: made at the first refusal.
         self._refusals = None
@@ -104,7 +101,9 @@ class ChordDiscovery(Joining, Holding, Leaving, Lookups, Service, NodeObserver):
         node.setSlots(CHORD, self.settings.links)
         node.addPurpose(FINGER, self.settings.finger_links, self.settings.finger_idle,
                         recycle=True)
-        for part in (self, upkeep, upkeep.fingers, self.router):
+        #: Quitting with a handover, and a neighbour's quit (L{Leaving}).
+        self.leaving = Leaving(self, upkeep)
+        for part in (self, upkeep, upkeep.fingers, self.router, self.leaving):
             for kind, function in part.handles.items():
                 node.handle(kind, MethodType(function, part))
         node.addObserver(self)
@@ -159,10 +158,6 @@ class ChordDiscovery(Joining, Holding, Leaving, Lookups, Service, NodeObserver):
     # first; the upkeep, its finger repair and the router take theirs
     # (their own C{handles}).
 
-    def _quitNamed(self, link, message):
-        self.naming.note(link, message)
-        self._quitted(link, message)
-
     def _nextNamed(self, link, message):
         self.naming.note(link, message)
         self._nextTold(link, message)
@@ -172,8 +167,7 @@ class ChordDiscovery(Joining, Holding, Leaving, Lookups, Service, NodeObserver):
     #: -> function(scheme, link, message).  Functions of the class, so
     #: every node's handler table shares them: a closure each node
     #: wrapping six handlers was 2.4 kB of a warm simulated node.
-    handles = {ChordQuit: _quitNamed, ChordTransfer: Holding._transferred,
-               ChordTransferred: Leaving._handedOver, ChordNext: Lookups._nextAsked,
+    handles = {ChordTransfer: Holding._transferred, ChordNext: Lookups._nextAsked,
                ChordNextIs: _nextNamed}
 
     # -- selling ------------------------------------------------------------------------
@@ -218,4 +212,4 @@ class ChordDiscovery(Joining, Holding, Leaving, Lookups, Service, NodeObserver):
         ring = self.ring
         if not self.joined or ring.alone or self.node.stopping:
             return None
-        return self._quit()
+        return self.leaving.quit()

@@ -66,6 +66,9 @@ class RecordStore:
     """item -> seller -> L{Held}, with the item's ring key kept alongside,
     and how many each seller key and each origin hold."""
 
+    __slots__ = ("limit", "per_key", "per_origin", "_items", "_keys", "_count", "_byKey",
+                 "_byOrigin", "_ranked")
+
     def __init__(self, limit=DEFAULT_MAX_RECORDS, per_key=PER_KEY, per_origin=None):
         self.limit = limit
         self.per_key = per_key

@@ -42,6 +42,8 @@ class IRingHost(Interface):
     ring = Attribute("The node's Neighbourhood, or None before it has an id.")
     records = Attribute("The RecordStore of the records the node holds.")
     router = Attribute("The KeyRouter that starts the node's lookups.")
+    publisher = Attribute("The Publisher of the node's own records (withdrawn as it "
+                          "quits).")
     joined = Attribute("True once the node has a place on the ring.")
     stopped = Attribute("True once the scheme stopped.")
     log = Attribute("The scheme's Logger.")
