@@ -237,7 +237,7 @@ ALLOWED = {
         _OWN + "once per join attempt of this node's, which backs off",
     "schemes/chord/joining.py: Joining._seed: started the chord ring as node {id}":
         _OWN + "once, when this node starts the ring",
-    "schemes/chord/leaving.py: Leaving._quit: quitting the chord ring: {records} hande":
+    "schemes/chord/leaving.py: Leaving.quit: quitting the chord ring: {records} hande":
         _OWN + "once, when this node leaves",
     "schemes/chord/leaving.py: Leaving._handoverEnded: the handover was not confirmed within {s":
         _OWN + "once, when this node leaves",

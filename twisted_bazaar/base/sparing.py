@@ -51,7 +51,16 @@ The others belong to the class that uses them, and say so there:
    unacknowledged registrations (L{twisted_bazaar.schemes.index.node}), a
    seller's records (L{twisted_bazaar.core.records.RecordBook}): with the
    parts above made when first needed, 2 kB of each simulated node
-   (docs/simulator.md, "Memory a node");
+   (docs/simulator.md, "Memory a node"); a chord node's lookups, dials
+   and requests held before its place (L{twisted_bazaar.schemes.chord.routing}),
+   its shops and adverts (L{twisted_bazaar.schemes.chord.adverts}), the
+   tables of the records it holds (L{twisted_bazaar.schemes.chord.records})
+   and its neighbours' missed pings (L{twisted_bazaar.schemes.chord.state}):
+   0.7 kB of a warm chord node;
+ - a handler a method of its part's class, and a part reached through
+   one reference to its owner, not a closure or bound method each node
+   (L{twisted_bazaar.schemes.chord.node}, the chord router's host: 2.6
+   kB of a warm chord node);
  - a key's first signer the class's method, not a bound method each key
    held (L{twisted_bazaar.identity.keys}, 64 bytes a node);
  - in the simulator alone: a warm node's small random source

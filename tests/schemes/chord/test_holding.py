@@ -208,7 +208,7 @@ def censor(node):
     """Make a chord node hide every record: it answers each request for
     sellers with none and each store with chordStored, keeping nothing."""
     scheme = node.discovery
-    serve = scheme.router.serve
+    serve = scheme.serve
 
     def hiding(request, path, hops):
         if type(request) is ChordRequest:
@@ -217,7 +217,7 @@ def censor(node):
             return ChordStored(request.id, request.item, path, hops, node.id)
         return serve(request, path, hops)
 
-    scheme.router.serve = hiding
+    scheme.serve = hiding
 
 
 class CensorshipTests(SynchronousTestCase):

@@ -140,7 +140,7 @@ class UnplacedTests(SynchronousTestCase):
     def test_aNodeThatIsNotJoiningDropsTheRequest(self):
         self.scheme.ring = None
         self.find()
-        self.assertEqual(self.scheme.router._early, [])
+        self.assertEqual(self.scheme.router._early, ())
         self.assertIsNone(self.scheme.due("seed"))
 
 

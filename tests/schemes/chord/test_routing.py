@@ -449,14 +449,14 @@ class HoldersTests(_KeyJustAfterMe, SynchronousTestCase):
         from twisted_bazaar.schemes.chord.namers import NAMERS_KEPT
         self.node.connector.addressed = True
         records = [signed(1, port=port) for port in range(1024, 1025 + NAMERS_KEPT)]
-        self.scheme._named(records, "198.51.0.0/16")
-        self.assertEqual(list(self.scheme._namers), records[1:])
+        self.scheme.naming.named(records, "198.51.0.0/16")
+        self.assertEqual(list(self.scheme.naming._namers), records[1:])
 
     def test_noNamersOnLabels(self):
         """On a connector whose hosts are labels (a simulation's), no host
         is refused: no table of namers is kept."""
         self.answer(self.succ, 5, SUCC, (signed(1),))
-        self.assertIsNone(self.scheme._namers)
+        self.assertIsNone(self.scheme.naming._namers)
 
     def test_aForgedRecordIsNotAnAnswer(self):
         asked = []
@@ -618,7 +618,7 @@ class RecordsHeldHereTests(SynchronousTestCase):
         record = signed(1)
         scheme.router.arrived(ChordStore(9, "apple", 600_000, (), record), None)
         self.assertEqual(scheme.records.held("apple", me.id).origin, OWN)
-        self.assertEqual(scheme.recordNamer(record), OWN)
+        self.assertEqual(scheme.naming.recordNamer(record), OWN)
         with capturedLogs() as events:
             scheme.router.arrived(ChordStore(10, "pear", 600_000, (),
                                              signed(1, item="pear")), None)

@@ -13,6 +13,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.base.words import plural
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import fileIn
@@ -49,22 +50,27 @@ class Publisher:
 
     log = Logger()
 
-    def __init__(self, node, router, settings, detourTo=None):
+    def __init__(self, node, router, settings, detours=None):
         """
-        @param detourTo: C{detourTo(key, build)}, the node's detour
-            (L{Lookups.detourTo}), taken by a store no holder answered.
+        @param detours: what takes a store no holder answered on a detour,
+            C{detours.detourTo(key, build)} (L{Lookups.detourTo}), or None.
         """
         self.node = node
         self.router = router
-        self.detourTo = detourTo
+        self.detours = detours
         self.settings = settings
-        self.shops = []
+        #: The shops, and L{_adverts} (item -> its L{_Advert}): an empty
+        #: tuple and L{NOTHING} until a shop is advertised, as on the nodes
+        #: of a large simulated ring that sell nothing.
+        self.shops = ()
         self.running = False
-        self.book = RecordBook(node.identity, node.clock)
-        self._adverts = {}
+        #: The L{RecordBook} that signs the records, made at the first
+        #: (L{_record}): nine nodes of ten of a simulated ring sell nothing.
+        self.book = None
+        self._adverts = NOTHING
 
     def advertise(self, shop):
-        self.shops.append(shop)
+        self.shops += (shop,)
         for item, units in sorted(shop.inventory().items()):
             self.stockChanged(item, units)
 
@@ -72,7 +78,7 @@ class Publisher:
         """Publish an item that is in stock; withdraw one that ran out."""
         in_stock = any(shop.inventory().get(item, 0) > 0 for shop in self.shops)
         if in_stock and item not in self._adverts:
-            self._adverts[item] = _Advert(2 * self.settings.stabilize)
+            own(self, "_adverts")[item] = _Advert(2 * self.settings.stabilize)
             if self.running:
                 self._publish(item)
         elif not in_stock and item in self._adverts:
@@ -133,10 +139,12 @@ class Publisher:
     def _record(self, item, lifetime):
         """The signed record a store of item carries: a withdrawal with no
         lifetime."""
-        node = self.node
+        node, book = self.node, self.book
+        if book is None:
+            book = self.book = RecordBook(node.identity, node.clock)
         if not lifetime:
-            return self.book.withdrawal(item, node.host, node.port)
-        return self.book.record(item, node.host, node.port, fileIn(self.shops, item),
+            return book.withdrawal(item, node.host, node.port)
+        return book.record(item, node.host, node.port, fileIn(self.shops, item),
                                 node.relay)
 
     def _lifetime(self):
@@ -163,13 +171,13 @@ class Publisher:
                                                         holders),
                                    self.settings.lookup_timeout,
                                    wanted=self.router.reachable(), rank=rank)
-        if self.detourTo is None or not self.settings.paths:
+        if self.detours is None or not self.settings.paths:
             return stored
 
         def orDetour(answer):
             if answer is not None:
                 return answer
-            d = self.detourTo(key, lambda i: ChordStore(i, item, lifetime, (), record,
+            d = self.detours.detourTo(key, lambda i: ChordStore(i, item, lifetime, (), record,
                                                         direct=True))
             return d.addCallback(lambda answers: min(answers, key=rank, default=None))
 

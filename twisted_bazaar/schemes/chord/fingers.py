@@ -139,6 +139,7 @@ class FingerRepair:
             link.send(ChordPredIs(message.nonce, self.host.ring.predecessor))
 
     def predTold(self, link, message):
+        self.host.naming.note(link, message)
         check = self._checking
         if check is not None and check.peer_id == link.peer_id:
             self._checked(message.nonce, message)
@@ -192,3 +193,7 @@ class FingerRepair:
         # A finger is an address: the link to it is opened when a request
         # goes that way (see routing), not kept.
         self._finger = self.host.ring.setFinger(index, found.node)
+
+    #: The messages the finger repair takes: message class ->
+    #: function(repair, link, message).
+    handles = {ChordPred: predAsked, ChordPredIs: predTold}

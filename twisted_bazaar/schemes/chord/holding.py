@@ -59,7 +59,7 @@ class Holding:
     Serve requests, replicate and receive records.
     """
 
-    def _serve(self, request, path, hops):
+    def serve(self, request, path, hops):
         """The answer to a request whose key this node holds."""
         node, me = self.node, self.node.id
         kind = type(request)

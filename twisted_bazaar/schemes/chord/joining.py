@@ -19,7 +19,7 @@ from twisted_bazaar.schemes.chord.state import Fingers, Neighbourhood
 #: Longest pause between two attempts to join.
 JOIN_RETRY_MAX = 30.0
 #: Seconds a joining node holds the requests that come before it is placed,
-#: before it starts the ring itself (L{Joining._unplaced}): half the
+#: before it starts the ring itself (L{Joining.unplaced}): half the
 #: default lookup timeout, so that the held requests are still answered
 #: in time.
 SEED_WAIT = 1.5
@@ -77,8 +77,8 @@ class Joining:
 
     def _nearIs(self, message):
         """The tracker's chordNear answer: the nodes it names are its
-        connection's word (L{namerOf})."""
-        self._named(message.nodes, trackersGroup(self.node))
+        connection's word (L{Naming})."""
+        self.naming.named(message.nodes, trackersGroup(self.node))
         relays = message.relays or {}
         for peer in message.nodes:
             self.node.noteRelay(peer.id, relays.get(peer.id), named=True)
@@ -151,7 +151,7 @@ class Joining:
         self._join_delay = min(self._join_delay * 2, JOIN_RETRY_MAX)
         self.later("join", delay, self.join)
 
-    def _unplaced(self):
+    def unplaced(self):
         """
         A request came before this node found its place: it is held (by
         the router) while this node joins, and if the node is still not

@@ -1,9 +1,11 @@
 """
 Leaving the Chord ring politely, on both sides: the node that quits
 withdraws its items, hands its records to its successor and tells its
-neighbours (L{_quit}); a neighbour that hears it closes the ring over
-the leaver (L{_quitted}).  A mixin of L{ChordDiscovery
-<twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
+neighbours (L{Leaving.quit}); a neighbour that hears it closes the ring
+over the leaver (L{Leaving.quitted}).  L{Leaving} is a part of
+L{ChordDiscovery <twisted_bazaar.schemes.chord.node.ChordDiscovery>},
+reaching the scheme through L{IRingHost
+<twisted_bazaar.schemes.chord.upkeep.IRingHost>} and its upkeep.
 """
 
 from twisted.internet import defer
@@ -11,44 +13,60 @@ from twisted.logger import LogLevel
 
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.words import plural
-from twisted_bazaar.schemes.chord.messages import ChordQuit
+from twisted_bazaar.schemes.chord.messages import ChordQuit, ChordTransferred
 
 
 class Leaving:
     """
     Quit with a handover, and take a neighbour's quit.
+
+    @ivar host: the L{IRingHost <twisted_bazaar.schemes.chord.upkeep.IRingHost>}.
+    @ivar upkeep: the node's L{Upkeep
+        <twisted_bazaar.schemes.chord.upkeep.Upkeep>}, told of a
+        neighbour that quit.
+    @ivar _handover: while this node quits: the nonces of the transfers
+        its successor has yet to confirm, the Deferred that fires once it
+        has, and the timer that gives up waiting; else None.
     """
 
-    def _quit(self):
+    __slots__ = ("host", "upkeep", "_handover")
+
+    def __init__(self, host, upkeep):
+        self.host = host
+        self.upkeep = upkeep
+        self._handover = None
+
+    def quit(self):
         """Withdraw our items, hand our records to the first linked
         successor and tell it and the predecessor; a Deferred that fires
         once the handover is confirmed or timed out (None if there is
         nothing to wait for)."""
-        node, ring, links = self.node, self.ring, self.node.links
+        host = self.host
+        node, ring, links = host.node, host.ring, host.node.links
         now = node.clock.seconds()
-        self.publisher.withdrawAll()
-        self.router.accepting = False
+        host.publisher.withdrawAll()
+        host.router.accepting = False
         live = [peer for peer in ring.successors if peer.id in links]
         if not live:
             return None
         succ, pred = live[0], ring.predecessor
-        held = [record for record in self.records.records(now) if record.seller != node.id]
-        nonces = set(self.sendRecords(succ, held, confirm=True))
+        held = [record for record in host.records.records(now) if record.seller != node.id]
+        nonces = set(host.sendRecords(succ, held, confirm=True))
         quit = ChordQuit(pred, tuple(live))
         links[succ.id].send(quit)
         if pred is not None and pred.id in links and pred.id != succ.id:
             links[pred.id].send(quit)
-        self.log.info("quitting the chord ring: {records} handed to node {succ}",
+        host.log.info("quitting the chord ring: {records} handed to node {succ}",
                       n=len(held), records=plural(len(held), "record"),
                       succ=shortId(succ.id))
         if not nonces:
             return None
         done = defer.Deferred()
-        timer = node.clock.callLater(self.settings.quit_timeout, self._handoverEnded)
+        timer = node.clock.callLater(host.settings.quit_timeout, self._handoverEnded)
         self._handover = (nonces, done, timer)
         return done
 
-    def _handedOver(self, link, message):
+    def handedOver(self, link, message):
         if self._handover is None:
             return
         nonces, done, timer = self._handover
@@ -61,13 +79,17 @@ class Leaving:
     def _handoverEnded(self):
         nonces, done, _ = self._handover
         self._handover = None
-        self.log.info("the handover was not confirmed within {s:g} s",
-                      s=self.settings.quit_timeout)
+        self.host.log.info("the handover was not confirmed within {s:g} s",
+                           s=self.host.settings.quit_timeout)
         done.callback(None)
 
-    def _quitted(self, link, message):
-        """A neighbour leaves politely: take its place's news."""
-        ring = self.ring
+    def quitted(self, link, message):
+        """A neighbour leaves politely: take its place's news (the peers it
+        names are its link's word, L{Naming
+        <twisted_bazaar.schemes.chord.namers.Naming>})."""
+        host, upkeep = self.host, self.upkeep
+        host.naming.note(link, message)
+        ring = host.ring
         if ring is None:
             return
         peer = link.peer_id
@@ -76,15 +98,18 @@ class Leaving:
         # client that quits was never among them.
         neighbour = first or peer in {each.id for each in ring.successors} or (
             ring.predecessor is not None and ring.predecessor.id == peer)
-        self.upkeep.unawait(peer)
-        self.upkeep.bury(peer)
-        upkeep = self.upkeep
+        upkeep.unawait(peer)
+        upkeep.bury(peer)
         pred = message.pred if message.pred is None or upkeep.living([message.pred]) else None
         upkeep.update(lambda: ring.departed(peer, pred, upkeep.living(message.succs)),
                       link)
         link.peerLine(LogLevel.info if neighbour else LogLevel.debug,
-                      "node {id} quit the chord ring", logger=self.log, id=shortId(peer))
+                      "node {id} quit the chord ring", logger=host.log, id=shortId(peer))
         if ring.alone:
-            self.upkeep.refill()
+            upkeep.refill()
         if first:
-            self.upkeep.askSuccessor()
+            upkeep.askSuccessor()
+
+    #: The messages a node's leaving takes: message class ->
+    #: function(leaving, link, message).
+    handles = {ChordQuit: quitted, ChordTransferred: handedOver}

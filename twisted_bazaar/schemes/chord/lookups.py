@@ -153,7 +153,7 @@ class Lookups:
         storing node checks it, before it is an offer."""
         node = self.node
         offers = [offer for offer in recordedOffers(
-            node, item, [(record, None, None, self.recordNamer(record))
+            node, item, [(record, None, None, self.naming.recordNamer(record))
                          for record in records])
             if offer.port]
         node.rng.shuffle(offers)
@@ -255,7 +255,7 @@ class Lookups:
         if link is not None:
             return defer.succeed(link)
         connecting = node.connectTo(peer.host, peer.port, peer.id, FINGER,
-                                    namedBy=self.namerOf(peer))
+                                    namedBy=self.naming.namerOf(peer))
         timer = node.clock.callLater(self._hopWait(), connecting.cancel)
 
         def done(result):
@@ -326,8 +326,8 @@ class Lookups:
 
     def _placeFound(self, link, message):
         """The answer to a lookup of a place on the ring (the peers it
-        names, the link's word: L{namerOf})."""
-        self._named(peersIn(message), groupOf(link))
+        names, the link's word: L{Naming})."""
+        self.naming.named(peersIn(message), groupOf(link))
         self.router.answered(message)
 
     def _holderAnswered(self, link, message):
@@ -339,7 +339,7 @@ class Lookups:
                            holder=shortId(message.holder))
             return
         if type(message) is ChordRecords and message.sellers:
-            self._named(message.sellers, groupOf(link))
+            self.naming.named(message.sellers, groupOf(link))
         self.router.answered(message)
 
     #: The answers to this node's lookups, delivered.

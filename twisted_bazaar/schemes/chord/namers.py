@@ -8,9 +8,9 @@ that brought a record this node holds itself).  A host of theirs the
 node refuses to dial is logged on that group's account
 (L{twisted_bazaar.core.dialer.Peer.namedBy}),
 not on one account of every namer's: a stranger naming many bad hosts
-spent the lines of the others' refused hosts.  A mixin of L{ChordDiscovery
-<twisted_bazaar.schemes.chord.node.ChordDiscovery>}, which holds
-C{_namers}.
+spent the lines of the others' refused hosts.  L{Naming} is a part of
+L{ChordDiscovery <twisted_bazaar.schemes.chord.node.ChordDiscovery>}
+with its table of its own.
 """
 
 from collections import OrderedDict
@@ -36,9 +36,26 @@ def peersIn(message):
         yield from getattr(message, name, None) or ()
 
 
-class Namers:
-    """The namers of a node's ring entries and records, the newest
-    L{NAMERS_KEPT}."""
+class Naming:
+    """
+    The namers of a node's ring entries and records, the newest
+    L{NAMERS_KEPT}.
+
+    @ivar node: the core node (its connector says whether hosts are
+        refused at all, L{_noted}; its addresses, a link's own peer's).
+    @ivar records: the node's L{RecordStore
+        <twisted_bazaar.schemes.chord.records.RecordStore>}, whose records
+        keep the link they came over (L{recordNamer}).
+    @ivar _namers: ring entry or record -> the address group of the link
+        whose message named it: made when first needed.
+    """
+
+    __slots__ = ("node", "records", "_namers")
+
+    def __init__(self, node, records):
+        self.node = node
+        self.records = records
+        self._namers = None
 
     def _noted(self):
         """Whether namers are noted: not on a connector whose hosts are
@@ -46,7 +63,7 @@ class Namers:
         million simulated nodes would each hold a table for nothing."""
         return self.node.dialer.connector.addressed
 
-    def _named(self, named, group):
+    def named(self, named, group):
         """Each of named (peers or records) came in a message over a link
         of address group ``group``."""
         if not self._noted():
@@ -59,6 +76,18 @@ class Namers:
             namers[each] = group
         while len(namers) > NAMERS_KEPT:
             namers.popitem(last=False)
+
+    def note(self, link, message, itself=False):
+        """The peers message names (with ``itself``: the link's own peer,
+        at the address it gave) are noted as the word of link's address
+        group."""
+        if not self._noted():
+            return
+        named = list(peersIn(message))
+        if itself:
+            named.append(Peer(link.peer_id, *self.node.addressOf(link.peer_id)))
+        if named:
+            self.named(named, groupOf(link))
 
     def namerOf(self, named):
         """The address group of the link that named ``named`` (a ring's
@@ -79,19 +108,3 @@ class Namers:
             if held is not None and held.record == record and held.origin:
                 namer = held.origin
         return namer
-
-    def _naming(self, handler, itself=False):
-        """handler of a message from a link, once the peers the message
-        names (with ``itself``: the link's own peer, at the address it
-        gave) are noted as the link's word."""
-        def noted(link, message):
-            if not self._noted():
-                return handler(link, message)
-            named = list(peersIn(message))
-            if itself:
-                named.append(Peer(link.peer_id, *self.node.addressOf(link.peer_id)))
-            if named:
-                self._named(named, groupOf(link))
-            return handler(link, message)
-
-        return noted

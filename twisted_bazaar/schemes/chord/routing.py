@@ -23,8 +23,10 @@ from twisted.internet import defer
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.routing.path import NO_LINK_GROUP
+from twisted_bazaar.schemes.chord.messages import ChordFind, ChordRequest, ChordStore
 from twisted_bazaar.schemes.chord.ring import between, keyOf
 from twisted_bazaar.schemes.chord.settings import FINGER
 from twisted_bazaar.wire.ids import shortId
@@ -96,39 +98,41 @@ class KeyRouter:
     Starts, passes on and serves one node's key-routed requests.
 
     @ivar ring: the node's L{Neighbourhood}, once it has joined.
-    @ivar serve: C{serve(request, path, hops)} returns the answer to a
-        request this node holds the key of, addressed along path, or None
-        for none.
-    @ivar unplaced: called when a request comes before this node is on the
-        ring; returns True if the node is joining (the request is then held
-        until it is placed, L{placed}), False if it is not (the request is
-        dropped).
+    @ivar host: the node's scheme, which L{serve}s the requests this node
+        holds the key of (C{host.serve(request, path, hops)}: the answer,
+        addressed along path, or None for none), says whether requests
+        that come before this node is on the ring are held
+        (C{host.unplaced()}: True if the node is joining, and the request
+        is held until it is placed, L{placed}; False if it is not, and the
+        request is dropped), and names who named a next hop
+        (C{host.namerOf(peer)}: the address group of that link,
+        L{twisted_bazaar.core.dialer.Peer.namedBy}, or None).  One
+        reference, not a bound method each: a large simulated ring holds
+        a router a node.
     @ivar wait: seconds a request may wait for the link to its next hop
         (the lookup timeout: its origin has given up by then).
     @ivar holders: how many holders this node's own requests for sellers
         and stores ask to reach (L{_fanOut}).
-    @ivar namerOf: C{namerOf(peer)}, the address group of the link that
-        named a next hop (L{twisted_bazaar.core.dialer.Peer.namedBy}), or
-        None.
     """
 
     log = Logger()
 
-    def __init__(self, node, serve, unplaced, wait, holders=1, namerOf=lambda peer: None):
+    def __init__(self, node, host, wait, holders=1):
         self.node = node
-        self.namerOf = namerOf
-        self.serve = serve
-        self.unplaced = unplaced
+        self.host = host
         self.wait = wait
         self.holders = holders
         self.ring = None
         self.accepting = False
-        self._pending = {}
+        #: lookup id -> its L{_Pending}.  This and L{_dialing} are
+        #: L{NOTHING} until written, L{_early} an empty tuple: nearly every
+        #: node of a large simulated ring holds them empty.
+        self._pending = NOTHING
         #: peer id -> L{_Dial}: the links being opened to next hops.
-        self._dialing = {}
+        self._dialing = NOTHING
         self._held = 0
         #: (request, sender) that came before this node had its place.
-        self._early = []
+        self._early = ()
 
     # -- this node's own lookups ---------------------------------------------------
 
@@ -155,7 +159,7 @@ class KeyRouter:
 
         finished = defer.Deferred(cancel)
         timer = node.clock.callLater(timeout, self._timedOut, lookup_id)
-        self._pending[lookup_id] = _Pending(finished, timer, settles, wanted, rank)
+        own(self, "_pending")[lookup_id] = _Pending(finished, timer, settles, wanted, rank)
         request = build(lookup_id)
         if via is None:
             self.arrived(request, None)
@@ -191,13 +195,13 @@ class KeyRouter:
     def stop(self):
         """End every lookup in progress, with no answer, and abandon the
         links being opened with the requests waiting for them."""
-        pending, self._pending = self._pending, {}
+        pending, self._pending = self._pending, NOTHING
         for each in pending.values():
             each.timer.cancel()
             each.finished.callback(None)
-        dialing, self._dialing = self._dialing, {}
+        dialing, self._dialing = self._dialing, NOTHING
         self._held = 0
-        self._early = []
+        self._early = ()
         for dial in dialing.values():
             dial.waiting = []
             if dial.timer is not None and dial.timer.active():
@@ -208,7 +212,7 @@ class KeyRouter:
     def placed(self):
         """This node has its place: the requests that came before go on."""
         self.accepting = True
-        early, self._early = self._early, []
+        early, self._early = self._early, ()
         for request, sender in early:
             self.arrived(request, sender)
 
@@ -241,17 +245,21 @@ class KeyRouter:
             return
         self.arrived(request, link.peer_id)
 
+    #: The requests the router takes: message class -> function(router,
+    #: link, request).
+    handles = {ChordFind: received, ChordRequest: received, ChordStore: received}
+
     def arrived(self, request, sender):
         """
         Serve the request here if this node holds its key (or the sender
         says it does: the key lies between the two), else pass it on.
         """
         if not self.accepting:
-            if not self.unplaced() or len(self._early) >= HELD_UNPLACED:
+            if not self.host.unplaced() or len(self._early) >= HELD_UNPLACED:
                 self.log.debug("dropping {type}: this node is not on the ring",
                                type=request.TYPE)
             else:
-                self._early.append((request, sender))
+                self._early += ((request, sender),)
             return
         node, ring = self.node, self.ring
         key = requestKey(request)
@@ -338,9 +346,9 @@ class KeyRouter:
         if dial is not None:
             dial.waiting.append(waiting)
             return
-        dial = self._dialing[hop.id] = _Dial([waiting])
+        dial = own(self, "_dialing")[hop.id] = _Dial([waiting])
         connecting = dial.connecting = self.node.connectTo(
-            hop.host, hop.port, hop.id, FINGER, namedBy=self.namerOf(hop))
+            hop.host, hop.port, hop.id, FINGER, namedBy=self.host.namerOf(hop))
         connecting.addCallbacks(self._dialed, self._notDialed, callbackArgs=(hop, dial),
                                 errbackArgs=(hop, dial))
         if self._dialing.get(hop.id) is dial:
@@ -407,7 +415,7 @@ class KeyRouter:
             back = (node.id, path[0])
         else:
             back = (node.id,) + path[::-1]
-        answer = self.serve(request, back, len(path))
+        answer = self.host.serve(request, back, len(path))
         if answer is None:
             return
         if here:

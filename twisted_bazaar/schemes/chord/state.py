@@ -8,6 +8,7 @@ feeds it answers and asks it where to send things.
 from bisect import bisect_right
 from typing import NamedTuple
 
+from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.schemes.chord.ring import (
     BITS,
     between,
@@ -139,7 +140,9 @@ class Neighbourhood:
         self.successors = []
         self.predecessor = None
         self.fingers = Fingers()
-        self._missed = {}
+        #: peer id -> pings it missed in a row: L{NOTHING} until one is
+        #: missed, as on nearly every node of a large simulated ring.
+        self._missed = NOTHING
 
     # -- reading ---------------------------------------------------------------
 
@@ -366,7 +369,7 @@ class Neighbourhood:
     def missed(self, peer_id):
         """One more ping of the peer went unanswered; how many in a row."""
         count = self._missed.get(peer_id, 0) + 1
-        self._missed[peer_id] = count
+        own(self, "_missed")[peer_id] = count
         return count
 
     def answered(self, peer_id):

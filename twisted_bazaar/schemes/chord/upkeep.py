@@ -42,9 +42,13 @@ class IRingHost(Interface):
     ring = Attribute("The node's Neighbourhood, or None before it has an id.")
     records = Attribute("The RecordStore of the records the node holds.")
     router = Attribute("The KeyRouter that starts the node's lookups.")
+    publisher = Attribute("The Publisher of the node's own records (withdrawn as it "
+                          "quits).")
     joined = Attribute("True once the node has a place on the ring.")
     stopped = Attribute("True once the scheme stopped.")
     log = Attribute("The scheme's Logger.")
+    naming = Attribute("The node's Naming: who named each ring entry, noted by the "
+                       "handlers of the messages that name one.")
 
     def later(name, delay, function, *args):
         """Run function after delay, replacing what was due under name."""
@@ -296,6 +300,7 @@ class Upkeep:
 
     def stabilizeAsked(self, link, message):
         """A node that takes us for its successor: notify, then answer."""
+        self.host.naming.note(link, message, itself=True)
         ring = self.host.ring
         if not self.host.joined or self.host.stopped:
             return
@@ -309,6 +314,7 @@ class Upkeep:
     def stated(self, link, message):
         """Our successor's predecessor and list: adopt them.  An answer
         that changes nothing lengthens the stabilization period."""
+        self.host.naming.note(link, message)
         if self._stabilizing != (link.peer_id, message.nonce):
             return
         self._stabilizing = None
@@ -385,6 +391,7 @@ class Upkeep:
         between us and our successor is a better successor (after a crash
         that took every successor, this repairs the ring at once rather
         than by walking back from a far finger)."""
+        self.host.naming.note(link, message, itself=True)
         link.send(ChordPong(message.nonce))
         ring, peer = self.host.ring, link.peer_id
         self._heardFrom(peer)
@@ -452,3 +459,9 @@ class Upkeep:
             # A neighbour's link broke (its process may have died): ping
             # soon, not at the end of a long period.
             self.stir("ping")
+
+    #: The messages the upkeep takes, declared once for every node (as
+    #: L{twisted_bazaar.core.events.INodeEvents.delivers}): message class
+    #: -> function(upkeep, link, message).
+    handles = {ChordPing: pinged, ChordPong: ponged, ChordStabilize: stabilizeAsked,
+               ChordState: stated}
