@@ -94,9 +94,11 @@ class ClassSizeTests(SynchronousTestCase):
         self.assertEqual(sizes["twisted_bazaar.files.server.TransferServer"], (100, []))
 
     def test_theSlicesOfTheReviewCount(self):
-        """What the review of 94994027 found: the chord scheme's node is
-        984 lines across six files, the link 702 across four."""
+        """What the review of 94994027 found, counted as assembled: the
+        chord scheme's node (984 lines across six files then; 860 across
+        four once Naming and Leaving became parts of their own), the link
+        702 across four: each over the 400 a class may have."""
         sizes = assembled(classLines())
         self.assertGreater(sizes["twisted_bazaar.schemes.chord.node.ChordDiscovery"][0],
-                           900)
+                           800)
         self.assertGreater(sizes["twisted_bazaar.net.link.Link"][0], 600)
