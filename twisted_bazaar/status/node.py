@@ -89,6 +89,21 @@ OPERATOR_BYTES_LIMIT = declare(
 PUBLIC_LINKS = OVERLAY
 
 
+class _Charges:
+    """What a node's ``state`` answers are charged to: a stranger's rates
+    of questions and of frames (L{StrangerRates}), the operator's own
+    (L{Reserve}), and the proofs of operator checked (L{OperatorProofs})."""
+
+    __slots__ = ("rates", "frames", "proofs", "operatorRates", "operatorFrames")
+
+    def __init__(self):
+        self.rates = StrangerRates(STATE_LIMIT)
+        self.frames = StrangerRates(STATE_BYTES_LIMIT)
+        self.proofs = OperatorProofs()
+        self.operatorRates = Reserve(OPERATOR_RATE)
+        self.operatorFrames = Reserve(OPERATOR_FRAMES)
+
+
 class NodeStatus:
     """
     Answers ``state`` on any established link.
@@ -104,11 +119,10 @@ class NodeStatus:
         node.addPurpose(OPERATOR, OPERATOR_SLOTS, STATUS_IDLE)
         node.takeFrom(self)
         self.recent = node.keepRecent()
-        self._rates = StrangerRates(STATE_LIMIT)
-        self._frames = StrangerRates(STATE_BYTES_LIMIT)
-        self._proofs = OperatorProofs()
-        self._operatorRates = Reserve(OPERATOR_RATE)
-        self._operatorFrames = Reserve(OPERATOR_FRAMES)
+        #: Whom its answers are charged to (L{_Charges}), made at the first
+        #: ``state`` asked: a simulated node is seldom asked, and seven
+        #: tables a node came to a kilobyte.
+        self._charges = None
 
     def state(self):
         """This node's whole L{NodeState}, as its operator is told it."""
@@ -160,11 +174,14 @@ class NodeStatus:
         the asker is answered ``busy``, with when to ask again (a hundred
         bytes, no more than the question rate's worth)."""
         now = self.node.clock.seconds()
-        operator = self._proofs.proves(self.node.identity, link, message.operator)
+        charges = self._charges
+        if charges is None:
+            charges = self._charges = _Charges()
+        operator = charges.proofs.proves(self.node.identity, link, message.operator)
         if operator:
-            rates, frames = self._operatorRates, self._operatorFrames
+            rates, frames = charges.operatorRates, charges.operatorFrames
         else:
-            rates, frames = self._rates, self._frames
+            rates, frames = charges.rates, charges.frames
         if not rates.take(link, now):
             link.send(busy(message.TYPE, OPERATOR_RATE if operator else STATE_RATE,
                            rates.wait(link, now)))
