@@ -24,7 +24,12 @@ from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.tap import node as tapnode, tracker as taptracker
 from twisted_bazaar.testing import Market
 from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.testing.market import NodeClock
+from twisted_bazaar.testing.memory import MemoryConnector
 from twisted_bazaar.web.stream import EventStream
+from twisted_bazaar.web.view import MarketView
+from twisted_bazaar.web.watch import StatusWatcher
 
 from tests.files.helpers import scratchDir, writeFile
 
@@ -115,6 +120,17 @@ class MarketBuild(SynchronousTestCase):
             market.addNode(discovery="chord", buyer={"wants": ["pear"]})]
         self.streams = EventStream(view=None)
         market.run(5)
+        # A node makes what its state answers are charged to at the first
+        # state asked (status/node.py): the web view's watcher asks each.
+        watcher = StatusWatcher(NodeClock(market.clock),
+                                market.tracker.extensions["status"].members,
+                                MemoryConnector(market.network, "web"),
+                                MarketView(market.clock), LinkSettings(),
+                                random.Random(1), interval=1.0)
+        watcher.startService()
+        market.run(3)
+        watcher.stopService()
+        market.run(2)
         self.market = market
         self.made = [thing for thing in gc.get_objects()
                      if isinstance(thing, (Account, GroupRates, RateLimit))
