@@ -1,5 +1,8 @@
 """Where the default gateway is, read from a route table."""
 
+import os
+import tempfile
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.traversal.portmap.gateway import defaultGateway, gatewayIn
@@ -16,8 +19,17 @@ class GatewayTests(SynchronousTestCase):
         it: 0100090A is 10.9.0.1."""
         self.assertEqual(gatewayIn(TABLE.splitlines()[1:]), "10.9.0.1")
 
+    def _scratch(self):
+        """A path in a folder of its own, removed after the test (trial's
+        mktemp is relative to the working directory, which under pytest is
+        the checkout)."""
+        folder = tempfile.TemporaryDirectory()
+        self.addCleanup(folder.cleanup)
+        return os.path.join(folder.name, "route")
+
     def test_fromFile(self):
-        path = self.mktemp()
+        """The gateway of the table in a file."""
+        path = self._scratch()
         with open(path, "w") as routes:
             routes.write(TABLE)
         self.assertEqual(defaultGateway(path), "10.9.0.1")
@@ -28,4 +40,4 @@ class GatewayTests(SynchronousTestCase):
         self.assertIsNone(gatewayIn(TABLE.splitlines()[1:2]))
         self.assertIsNone(gatewayIn(["eth0\t00000000\t0100090A\t0001"]))
         self.assertIsNone(gatewayIn(["eth0\t00000000\tZZZZ\t0003", "x", ""]))
-        self.assertIsNone(defaultGateway(self.mktemp()))
+        self.assertIsNone(defaultGateway(self._scratch()))
