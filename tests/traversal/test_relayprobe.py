@@ -29,7 +29,8 @@ class ProbeTests(SynchronousTestCase):
     def probe(self, bed):
         """The node of bed probes the relay: what the probe reported."""
         node = SimpleNamespace(id=NODE_ID, identity=bed.node.identity, clock=bed.clock,
-                               connector=RelayedConnector(bed.node, bed.clock))
+                               dialer=SimpleNamespace(
+                                   connector=RelayedConnector(bed.node, bed.clock)))
         reported = []
         probe = RelayProbe(node, RELAY, reported.append)
         bed.run()
@@ -88,7 +89,8 @@ class ProbeTests(SynchronousTestCase):
         reported, the probe's circuit accepted next."""
         bed = Bed(connection_rate=DEFAULT_CONNECTION_RATE)
         node = SimpleNamespace(id=NODE_ID, identity=bed.node.identity, clock=bed.clock,
-                               connector=RelayedConnector(bed.node, bed.clock))
+                               dialer=SimpleNamespace(
+                                   connector=RelayedConnector(bed.node, bed.clock)))
         reported = []
         RelayProbe(node, RELAY, reported.append)
         bed.run(0.05)
