@@ -2,9 +2,9 @@
 The connector every dial of the product goes through
 (L{RelayedConnector}): it connects along a path by the transport of its
 kind (L{twisted_bazaar.traversal.pathtransport}): directly, by the
-connector it wraps (L{ConnectorTransport}), or through a relay, opening a
+connector it wraps (L{DirectTransport}), or through a relay, opening a
 circuit to the node by its id and running the encrypted channel end to
-end inside it (L{CircuitTransport}, L{openCircuit}, which a status
+end inside it (L{RelayTransport}, L{openCircuit}, which a status
 client uses too).
 
 It dials what it is told: which relay may be dialled for a peer (the
@@ -59,7 +59,7 @@ def openCircuit(connectRelay, relay, target, purpose, protocol, clock, channel=N
 
 
 @implementer(IPathTransport)
-class ConnectorTransport:
+class DirectTransport:
     """At an address, by the connector the table wraps (TCP under the
     channel, or the memory network's)."""
 
@@ -77,7 +77,7 @@ class ConnectorTransport:
 
 
 @implementer(IPathTransport)
-class CircuitTransport:
+class RelayTransport:
     """Through a relay (L{openCircuit}), the relay dialled by the table's
     own L{DIRECT} transport: a transport that replaces it reaches the
     relay too."""
@@ -94,7 +94,7 @@ class CircuitTransport:
 
 #: The transports every table starts with, shared until one is added to
 #: (a node of a simulation of a million holds none of its own).
-TRANSPORTS = {DIRECT: ConnectorTransport(), RELAYED: CircuitTransport()}
+TRANSPORTS = {DIRECT: DirectTransport(), RELAYED: RelayTransport()}
 
 
 @implementer(IConnector)
