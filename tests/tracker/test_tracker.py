@@ -48,6 +48,7 @@ from twisted_bazaar.net.link import (
     LinkSettings,
 )
 from twisted_bazaar.tap.logformat import textObserver
+from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.tracker import (
     GROUP_LIMIT,
     ID_SPACE,
@@ -810,7 +811,8 @@ class CheckedWhereItConnectsTests(ReachTests):
 
     def setUp(self):
         super().setUp()
-        self.connector = self.tracker.connector = AddressedConnector()
+        self.connector = AddressedConnector()
+        self.tracker.connector = RelayedConnector(self.connector, self.tracker.clock)
 
     def register(self, port, peer_host="203.0.113.5", reach=True, host=""):
         """As L{ReachTests.register}; a check that dials nothing fails at

@@ -1,5 +1,8 @@
 """A relay and two ends on an in-memory network, for the traversal tests."""
 
+import attr
+
+from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.internet.protocol import Protocol
 from zope.interface import implementer
@@ -13,13 +16,47 @@ from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
 from twisted_bazaar.traversal.circuit import CircuitEnd
 from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.traversal.limits import RelayLimits
-from twisted_bazaar.traversal.messages import RelayAccept
+from twisted_bazaar.traversal.messages import NODE, RelayAccept
+from twisted_bazaar.traversal.pathtransport import IPathTransport
 from twisted_bazaar.traversal.relay import Relay
 
 RELAY_HOST = "10.9.0.1"
 RELAY_PORT = 7000
 RELAY = f"{RELAY_HOST}:{RELAY_PORT}"
 NODE_ID = 77
+
+
+@attr.s
+class Dial:
+    """One dial a L{RecordingTransport} was asked for, and its Deferred."""
+
+    host = attr.ib()
+    port = attr.ib()
+    protocol = attr.ib()
+    expected = attr.ib()
+    relay = attr.ib()
+    target = attr.ib()
+    purpose = attr.ib()
+    pin = attr.ib()
+    deferred = attr.ib()
+
+
+@implementer(IPathTransport)
+class RecordingTransport:
+    """A path transport of a kind (as a test says) that records each dial
+    (L{dials}, each a L{Dial}) and leaves the test to end it: the one a
+    table of transports it is added to must call for its kind."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.dials = []
+
+    def connect(self, transports, host, port, protocol, expected=None, relay=None,
+                target=None, purpose=NODE, pin=None):
+        d = defer.Deferred()
+        self.dials.append(Dial(host, port, protocol, expected, relay, target, purpose, pin,
+                               d))
+        return d
 
 
 class Collect(Protocol):

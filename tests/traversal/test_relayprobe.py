@@ -4,17 +4,30 @@ channel proves its own key."""
 
 from types import SimpleNamespace
 
+from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.protocol import Protocol
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.traversal.helpers import NODE_ID, RELAY, RELAY_HOST, RELAY_PORT, Bed, Collect
+from tests.helpers import FakeConnector
+from tests.traversal.helpers import (
+    NODE_ID,
+    RELAY,
+    RELAY_HOST,
+    RELAY_PORT,
+    Bed,
+    Collect,
+    RecordingTransport,
+)
 from twisted_bazaar.channel.session import ChannelKey
+from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.traversal.circuit import CircuitEnd
 from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.traversal.incoming import ACCEPT_RATE
 from twisted_bazaar.traversal.messages import RelayAccept
+from twisted_bazaar.traversal.pathtransport import RELAYED
 from twisted_bazaar.traversal.relayprobe import RelayProbe
 
 
@@ -29,7 +42,8 @@ class ProbeTests(SynchronousTestCase):
     def probe(self, bed):
         """The node of bed probes the relay: what the probe reported."""
         node = SimpleNamespace(id=NODE_ID, identity=bed.node.identity, clock=bed.clock,
-                               connector=RelayedConnector(bed.node, bed.clock))
+                               dialer=SimpleNamespace(
+                                   connector=RelayedConnector(bed.node, bed.clock)))
         reported = []
         probe = RelayProbe(node, RELAY, reported.append)
         bed.run()
@@ -88,7 +102,8 @@ class ProbeTests(SynchronousTestCase):
         reported, the probe's circuit accepted next."""
         bed = Bed(connection_rate=DEFAULT_CONNECTION_RATE)
         node = SimpleNamespace(id=NODE_ID, identity=bed.node.identity, clock=bed.clock,
-                               connector=RelayedConnector(bed.node, bed.clock))
+                               dialer=SimpleNamespace(
+                                   connector=RelayedConnector(bed.node, bed.clock)))
         reported = []
         RelayProbe(node, RELAY, reported.append)
         bed.run(0.05)
@@ -130,3 +145,29 @@ class ProbeTests(SynchronousTestCase):
         bed.run(30)
         self.assertEqual(reported, [])
         self.assertEqual(bed.relay.circuits.used, 0)
+
+
+class ThroughTheTransportsTests(SynchronousTestCase):
+    def test_dialledByTheRelayedTransport(self):
+        """The probe is a dial of the node's table of transports (its
+        dialer's): the transport added for the relayed kind is the one
+        asked, for a circuit through the relay to the node itself, its
+        inner channel pinned to the node's own key; its failure is the
+        probe's."""
+        clock = Clock()
+        transports = RelayedConnector(FakeConnector(), clock)
+        relayed = RecordingTransport(RELAYED)
+        transports.add(relayed)
+        identity = Identity.generate()
+        node = SimpleNamespace(id=NODE_ID, identity=identity, clock=clock,
+                               dialer=SimpleNamespace(connector=transports))
+        reported = []
+        probe = RelayProbe(node, RELAY, reported.append)
+        [dial] = relayed.dials
+        self.assertEqual((dial.relay, dial.target, dial.purpose, dial.protocol),
+                         (RELAY, NODE_ID, "node", probe))
+        self.assertEqual((dial.pin.key, dial.expected), (decode(identity.key), None))
+        self.assertEqual(transports.connector.requests, [])
+        dial.deferred.errback(ConnectionRefusedError("no route"))
+        [why] = reported
+        self.assertIn("no route", why)

@@ -15,11 +15,13 @@ from twisted.python.failure import Failure
 
 from tests.core.test_membership import MembershipCase, reach
 from tests.helpers import FakeConnector
+from tests.traversal.helpers import RecordingTransport
 from twisted_bazaar import wire
 from twisted_bazaar.daemon.build import plugReservations
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.traversal.messages import (
+    RelayAccept,
     RelayConnect,
     RelayIncoming,
     RelayOpen,
@@ -31,7 +33,8 @@ from twisted_bazaar.traversal.advertising import (
     ADVERTISE_INTERVAL,
     ADVERTISE_MAX,
 )
-from twisted_bazaar.traversal.reservation import RESERVE_TIMEOUT, RETRY_FIRST
+from twisted_bazaar.traversal.pathtransport import DIRECT
+from twisted_bazaar.traversal.reservation import RESERVE_TIMEOUT, RETRY_FIRST, PeerHold
 from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.wire.ids import wireId
 
@@ -70,6 +73,42 @@ class PeerReservationCase(MembershipCase):
         request.link.makeConnection(transport)
         request.deferred.callback(request.link)
         return request.link, transport
+
+
+class ThroughTheTransportsTests(PeerReservationCase):
+    """A node's dials to the relay its tracker named go through its table
+    of transports (its dialer's), as every dial of the node: the
+    transport added for the direct kind makes them."""
+
+    def test_holdDialledByTheDirectTransport(self):
+        """The reservation's connection to the relay named is the direct
+        transport's dial, at the relay's address; the connector under it
+        dials nothing."""
+        direct = RecordingTransport(DIRECT)
+        self.node.dialer.connector.add(direct)
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        self.tracker.say({"type": "relayAt", "id": wireId(self.relaying.id),
+                          "relay": RELAY})
+        [dial] = direct.dials
+        self.assertEqual((dial.host, dial.port, dial.relay), ("192.0.2.50", 7702, None))
+        self.assertIsInstance(dial.protocol, PeerHold)
+        self.assertEqual(self.node.connector.requests, [])
+
+    def test_acceptDialledByTheDirectTransport(self):
+        """A circuit the relay held announces is accepted on the direct
+        transport's dial to that relay, asking for that circuit."""
+        hold, _ = self.held()
+        hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
+        direct = RecordingTransport(DIRECT)
+        self.node.dialer.connector.add(direct)
+        dialled = len(self.node.connector.requests)
+        hold.dataReceived(frame(wire.encode(RelayIncoming("tok", "node", "6.6.6.6",
+                                                          22))))
+        [dial] = direct.dials
+        self.assertEqual((dial.host, dial.port), ("192.0.2.50", 7702))
+        self.assertEqual(dial.protocol.first, RelayAccept("tok"))
+        self.assertEqual(len(self.node.connector.requests), dialled)
 
 
 class PeerReservationTests(PeerReservationCase):

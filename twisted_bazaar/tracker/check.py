@@ -70,6 +70,9 @@ class AddressCheck:
         Connect to host:port (through ``relay`` to the node, for a node
         that is reached through one) and ask; returns L{result}.
 
+        @param connector: the table of transports the check dials through
+            (L{twisted_bazaar.traversal.connector.RelayedConnector}: the
+            tracker's, or a super-peer's node's dialer's).
         @param hosts: a Deferred firing with the addresses to dial instead
             of host, in order, until one connects (host vetted: a name
             resolved, only addresses the checker dials for the node); or

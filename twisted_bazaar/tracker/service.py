@@ -36,6 +36,7 @@ from twisted_bazaar.tracker.introductions import Introductions
 from twisted_bazaar.tracker.registry import Abilities, Registry
 from twisted_bazaar.tracker.relays import NAME_TIMEOUT
 from twisted_bazaar.tracker.reserving import Reservations
+from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.traversal.messages import RelayOffer, RelayReserve, RelayReserved
 from twisted_bazaar.wire.ids import shortId, wireId
 
@@ -204,8 +205,10 @@ class Tracker:
         #: past the bound, a node of a group holding fewer takes the place
         #: of the newest node of the group holding the most.
         self.registered = Account.of(REGISTERED_LIMIT, registered_limit)
-        #: Opens the connect-back checks; None: addresses are not checked.
-        self.connector = connector
+        #: Opens the connect-back checks, by the transport of each kind of
+        #: path over the connector given, as a node's dials go (no node
+        #: here: its clock and connector); None: addresses are not checked.
+        self.connector = None if connector is None else RelayedConnector(connector, clock)
         #: The connect-back checks of the nodes' addresses.
         self.checks = AddressChecks(self, check_limit)
         #: Each address group's rate of registrations with a port.

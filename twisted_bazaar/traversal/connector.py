@@ -1,21 +1,26 @@
 """
-The one connector every dialler of a node goes through: it dials a peer
-directly, or, for a peer that advertises a relay (it cannot be dialled:
-docs/protocol.md §5a), opens a circuit to it through that relay, by the
-peer's id, and runs the encrypted channel end to end inside it
-(L{openCircuit}, which a status client uses too).
+The connector every dial of the product goes through
+(L{RelayedConnector}): it connects along a path by the transport of its
+kind (L{twisted_bazaar.traversal.pathtransport}): directly, by the
+connector it wraps (L{DirectTransport}), or through a relay, opening a
+circuit to the node by its id and running the encrypted channel end to
+end inside it (L{RelayTransport}, L{openCircuit}, which a status
+client uses too).
 
 It dials what it is told: which relay may be dialled for a peer (the
 one the tracker names) is its dialer's to decide
 (L{twisted_bazaar.core.dialer.Dialer}), from the node's book of paths.
 """
 
+from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from zope.interface import implementer
+from zope.interface.verify import verifyObject
 
 from twisted_bazaar.net.connector import IConnector
 from twisted_bazaar.net.encrypted import HANDSHAKE_TIMEOUT, EncryptedProtocol
 from twisted_bazaar.traversal.circuit import CircuitEnd
+from twisted_bazaar.traversal.pathtransport import DIRECT, RELAYED, IPathTransport
 from twisted_bazaar.traversal.messages import NODE, RelayConnect
 from twisted_bazaar.wire.core import splitRelay
 
@@ -53,21 +58,71 @@ def openCircuit(connectRelay, relay, target, purpose, protocol, clock, channel=N
     return d.addCallback(lambda _: protocol)
 
 
+@implementer(IPathTransport)
+class DirectTransport:
+    """At an address, by the connector the table wraps (TCP under the
+    channel, or the memory network's)."""
+
+    kind = DIRECT
+
+    def connect(self, transports, host, port, protocol, expected=None, relay=None,
+                target=None, purpose=NODE, pin=None):
+        if pin is not None:
+            return defer.fail(ValueError(f"{host}:{port}: a direct dial checks a key "
+                                         "it expects, never a pin"))
+        connector = transports.connector
+        if expected is None:
+            return connector.connect(host, port, protocol)
+        return connector.connect(host, port, protocol, expected=expected)
+
+
+@implementer(IPathTransport)
+class RelayTransport:
+    """Through a relay (L{openCircuit}), the relay dialled by the table's
+    own L{DIRECT} transport: a transport that replaces it reaches the
+    relay too."""
+
+    kind = RELAYED
+
+    def connect(self, transports, host, port, protocol, expected=None, relay=None,
+                target=None, purpose=NODE, pin=None):
+        peer = IPv4Address("TCP", host, port) if host and port else None
+        return openCircuit(transports.connect, relay, target, purpose, protocol,
+                           transports.clock, transports.channel, expected,
+                           transports.peerLog, peer, pin=pin)
+
+
+#: The transports every table starts with, shared until one is added to
+#: (a node of a simulation of a million holds none of its own).
+TRANSPORTS = {DIRECT: DirectTransport(), RELAYED: RelayTransport()}
+
+
 @implementer(IConnector)
 class RelayedConnector:
     """
-    Wraps a node's connector (its TCP one, or an in-memory network's):
-    L{connect} without a relay is the wrapped connector's own, and so are
-    L{listen}, L{channel} and L{peerLog}; with one, a circuit through it.
+    Wraps a connector (a node's or a tracker's TCP one, or an in-memory
+    network's) with the table of transports, one a kind of path
+    (L{TRANSPORTS} until one is L{add}ed): L{connect} goes by the
+    transport of its path's kind; L{listen}, L{channel}, L{peerLog} are
+    the wrapped connector's own.
 
     @ivar connector: the wrapped connector.
+    @ivar clock: the clock its channels and circuits time out by.
     """
 
-    __slots__ = ("connector", "clock")
+    __slots__ = ("connector", "clock", "_kinds")
 
     def __init__(self, connector, clock):
         self.connector = connector
         self.clock = clock
+        self._kinds = TRANSPORTS
+
+    def add(self, transport):
+        """Connect along the paths of transport's kind (an
+        L{IPathTransport}) by it from now on, in place of the one
+        before."""
+        verifyObject(IPathTransport, transport)
+        self._kinds = {**self._kinds, transport.kind: transport}
 
     @property
     def channel(self):
@@ -92,23 +147,13 @@ class RelayedConnector:
         return self.connector.resolve(name, port)
 
     def connect(self, host, port, protocol, expected=None, relay=None, target=None,
-                purpose=NODE):
+                purpose=NODE, pin=None):
         """
-        Connect protocol to the peer at host:port, or with ``relay``
-        (``HOST:PORT``), through that relay to node ``target``'s port for
-        ``purpose`` (host:port then the peer's address as its inner
-        transport names it).  A Deferred firing with protocol once it is
-        connected (through a relay: once the circuit is open), or failing
-        with why.
-
-        @param expected: the key (32 raw bytes) the peer must prove in the
-            channel's handshake (the inner one, through a relay), or None.
+        Connect protocol to the peer at host:port (a L{DIRECT} path), or
+        with ``relay`` (``HOST:PORT``), through that relay to node
+        ``target``'s port for ``purpose`` (a L{RELAYED} one), by the
+        transport of that kind: see L{IPathTransport.connect}.
         """
-        connector = self.connector
-        if relay is None:
-            if expected is None:
-                return connector.connect(host, port, protocol)
-            return connector.connect(host, port, protocol, expected=expected)
-        peer = IPv4Address("TCP", host, port) if host and port else None
-        return openCircuit(connector.connect, relay, target, purpose, protocol,
-                           self.clock, connector.channel, expected, connector.peerLog, peer)
+        transport = self._kinds[DIRECT if relay is None else RELAYED]
+        return transport.connect(self, host, port, protocol, expected=expected,
+                                 relay=relay, target=target, purpose=purpose, pin=pin)

@@ -16,7 +16,6 @@ node's own address (the probe's) and drops the rest.
 from twisted.internet.protocol import Protocol
 
 from twisted_bazaar.identity.keys import decode
-from twisted_bazaar.traversal.connector import openCircuit
 from twisted_bazaar.traversal.messages import NODE
 
 #: Seconds between two probes of the relay that holds the reservation,
@@ -54,13 +53,14 @@ class RelayProbe(Protocol):
         self.node = node
         self.relay = relay
         self._done = done
-        channel = node.connector.channel
+        # A circuit to itself, through the node's transports (its relay
+        # transport's, as any dialler's), to its own key.
+        transports = node.dialer.connector
         #: Without a channel (an in-memory network's nodes), the circuit
         #: opening is the proof.
-        self._plain = channel is None
-        self._d = openCircuit(
-            node.connector.connect, relay, node.id, NODE, self, node.clock, channel,
-            peerLog=node.connector.peerLog,
+        self._plain = transports.channel is None
+        self._d = transports.connect(
+            "", 0, self, relay=relay, target=node.id, purpose=NODE,
             pin=_OwnKey(decode(node.identity.key), self._passed))
         self._d.addErrback(lambda reason: self._end(reason.getErrorMessage()))
 

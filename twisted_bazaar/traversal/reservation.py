@@ -194,7 +194,8 @@ class RelayReservation:
         if why is not None:
             self.peerLost(hold, why, dialled=False)
             return
-        d = self._connecting = self.node.connector.connect(host, port, hold)
+        # Through the node's transports, as every dial of the node.
+        d = self._connecting = self.node.dialer.connector.connect(host, port, hold)
         d.addCallbacks(self._connected, self._notConnected, errbackArgs=(hold,))
 
     def _connected(self, _):
@@ -426,20 +427,20 @@ class RelayReservation:
                 relay=relay, why=why)
             return
         peer = IPv4Address("TCP", host, port)
-        connector = node.connector
-        channel = connector.channel
+        transports = node.dialer.connector
+        channel = transports.channel
 
         def inner(transport):
             protocol = factory.buildProtocol(peer)
             if protocol is None or channel is None:
                 return protocol
             return EncryptedProtocol(protocol, channel, False, node.clock,
-                                     peerLog=connector.peerLog)
+                                     peerLog=transports.peerLog)
 
         accept = end
         end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer,
                          seen=message.host)
-        d = connector.connect(host, port, end)
+        d = transports.connect(host, port, end)
         d.addCallback(lambda _: end.opened)
         d.addErrback(self._failed, message.host, host)
         d.addBoth(lambda _: self.accepts.release(accept))

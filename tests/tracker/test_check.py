@@ -1,0 +1,75 @@
+"""
+The tracker's connect-back check dials through its table of transports
+(L{twisted_bazaar.traversal.connector.RelayedConnector}) over the
+connector it was given, as a node's dials do: a transport added for the
+direct kind is the one that dials the node, and a check it connects
+passes as any.
+"""
+
+import random
+
+from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.helpers import FakeConnector, WiredLink, feed, sent
+from tests.traversal.helpers import RecordingTransport
+from twisted_bazaar import wire
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.identity.proofs import CHECK, REGISTER, Handshake
+from twisted_bazaar.net.link import Link, LinkSettings
+from twisted_bazaar.tracker import Tracker, TrackerFactory
+from twisted_bazaar.traversal.pathtransport import DIRECT
+
+
+class CheckThroughTheTransportsTests(SynchronousTestCase):
+    def setUp(self):
+        self.connector = FakeConnector()
+        self.tracker = Tracker(Clock(), random.Random(4), LinkSettings(ping_interval=0),
+                               connector=self.connector)
+        self.direct = RecordingTransport(DIRECT)
+        self.tracker.connector.add(self.direct)
+        self.identity = Identity.fromRandom(random.Random(9))
+
+    def register(self):
+        """A node with a key registers from 203.0.113.5, port 4001: its
+        link to the tracker."""
+        handshake = Handshake(self.identity, REGISTER)
+        peer = WiredLink(TrackerFactory(self.tracker), "203.0.113.5")
+        peer.say({"type": "thisisme", "id": "", "port": 4001, "host": "",
+                  "key": self.identity.key, "nonce": handshake.nonce, "reach": True})
+        [you] = peer.heard()
+        peer.say({"type": "proof", "sig": handshake.prove(you["key"], you["nonce"])})
+        return peer
+
+    def test_dialledByTheDirectTransport(self):
+        """The check of a node's address is the direct transport's dial,
+        at the address registered; the connector under it dials nothing."""
+        self.register()
+        [dial] = self.direct.dials
+        self.assertEqual((dial.host, dial.port, dial.relay), ("203.0.113.5", 4001, None))
+        self.assertIsInstance(dial.protocol, Link)
+        self.assertEqual(self.connector.requests, [])
+
+    def test_passesOverIt(self):
+        """The node answers on the connection the transport made, proving
+        its key: the check passes, and the node is told it is reachable."""
+        peer = self.register()
+        [dial] = self.direct.dials
+        link = dial.protocol
+        link.makeConnection(StringTransport())
+        dial.deferred.callback(link)
+        [ask] = sent(link)
+        answer = Handshake(self.identity, CHECK)
+        feed(link, wire.ThisIsMe(self.identity.id, 4001, key=self.identity.key,
+                                 nonce=answer.nonce, sig=answer.prove(ask.key, ask.nonce)))
+        self.assertTrue(peer.heard()[0]["reachable"])
+
+    def test_failsOverIt(self):
+        """The transport fails to connect: the check fails, and the node
+        is told it is not reachable."""
+        peer = self.register()
+        [dial] = self.direct.dials
+        dial.deferred.errback(ConnectionRefusedError())
+        self.assertFalse(peer.heard()[0]["reachable"])
