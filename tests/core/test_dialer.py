@@ -183,26 +183,35 @@ class CandidateTests(SynchronousTestCase):
         [(_, _, _, _, through, _)] = connector.dials
         self.assertEqual(through["relay"], RELAY)
 
-    def test_aCandidateOfItsOwnComesFirst(self):
-        """The candidates are an ordered list: one put before the others
-        (a LAN address, say) is tried first, and the next only when it
-        does not apply."""
+    def test_aCandidateOfItsOwnRankedByItsDelay(self):
+        """A candidate ranks itself by the delay it declares, wherever it
+        is listed: one at 0 (a LAN address, say) starts with the direct
+        way; a peer it does not apply to is dialled as before."""
         tried = []
 
         class Nearby:
-            handsOver = ()
+            kind = None
+            delay = 0.0
+            holds = False
+
+            def applies(self, dialer, peer, purpose, protocol):
+                return peer.host == "198.51.100.20"
 
             def attempt(self, dialer, peer, purpose, protocol):
                 tried.append(peer.id)
-                return defer.succeed("nearby") if peer.host == "10.0.0.9" else None
+                return defer.succeed("nearby")
 
         node = dialingNode(None)
-        node.dialer.candidates = (Nearby(),) + CANDIDATES
+        node.dialer.candidates = CANDIDATES + (Nearby(),)
         connector = node.dialer.connector = RecordingConnector()
-        near = node.dial(Peer(1, "10.0.0.9", 9002), FILES, self.protocol)
+        near = node.dial(Peer(1, "198.51.100.20", 9002), FILES, self.protocol)
         self.assertEqual(self.successResultOf(near), "nearby")
         node.dial(Peer(2, "203.0.113.7", 9002), FILES, self.protocol)
-        self.assertEqual((tried, len(connector.dials)), ([1, 2], 1))
+        self.assertEqual(tried, [1])
+        # The direct way started with it (cancelled once it won), and
+        # alone for the other peer.
+        self.assertEqual([dial[0] for dial in connector.dials],
+                         ["198.51.100.20", "203.0.113.7"])
 
 
 class LinkTests(SynchronousTestCase):
