@@ -20,7 +20,7 @@ from zope.interface.verify import verifyObject
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 from twisted_bazaar.core.dialer import (
-    CANDIDATES, FILES, NotNamed, Peer, RelayRefused)
+    CANDIDATES, FILES, RELAY_DELAY, NotNamed, Peer, RelayRefused)
 from twisted_bazaar.base.peerhost import LOOPBACK, NAME_ADDRESSES
 from twisted_bazaar.core.peerhosts import NO_SCOPES, HostRefused, PeerHosts
 from twisted_bazaar.core.lanpaths import RETRY_AFTER
@@ -952,6 +952,57 @@ class LanTests(SynchronousTestCase):
         node.connector.failLast(ConnectionRefusedError())
         self.assertEqual([(r.host, r.port) for r in node.connector.requests],
                          [(LAN_HOST, 9001), ("198.51.100.1", 7701)])
+
+
+    def linkDial(self, identity=True):
+        node = makeNode(1)
+        if identity:
+            node.identity = records.identity(1)
+        node.connector.addressed = True
+        node.reach = Reachability(PRIVATE, HOME, 9001, HOME, 9001)
+        node.dialer.lan.own = ("192.168.1.2",)
+        nameIn(node, SELLER.id, HOME, (LAN_HOST,), RELAY)
+        return node, node.dial(Peer(SELLER.id, LAN_HOST, 9001, RELAY), DIRECT)
+
+    def test_aLinkRacedAgainstTheRelay(self):
+        """The relay starts RELAY_DELAY after the local address was dialled
+        if nothing answered there; both failing, the dial says both
+        reasons as a link's failure; no timer is left."""
+        node, dialled = self.linkDial()
+        node.clock.advance(RELAY_DELAY - 0.01)
+        self.assertEqual(len(node.connector.requests), 1)
+        node.clock.advance(0.01)
+        self.assertEqual([(r.host, r.port) for r in node.connector.requests],
+                         [(LAN_HOST, 9001), ("198.51.100.1", 7701)])
+        node.connector.requests[0].deferred.errback(ConnectionRefusedError())
+        self.assertNoResult(dialled)
+        node.connector.requests[1].deferred.errback(ConnectionRefusedError())
+        failure = self.failureResultOf(dialled, Unreachable)
+        self.assertEqual(str(failure.value).count("Connection was refused"), 2)
+        self.assertEqual(node.clock.getDelayedCalls(), [])
+
+    def test_aLinkDialGivenUpLeavesNothing(self):
+        """Cancelled while both run: both links are closed, none is left
+        in its handshake, and the timer is gone."""
+        node, dialled = self.linkDial()
+        node.clock.advance(RELAY_DELAY)
+        circuit = node.connector.connectLast()
+        dialled.cancel()
+        self.failureResultOf(dialled, defer.CancelledError)
+        self.assertTrue(node.connector.requests[0].link.closing)
+        self.assertTrue(circuit.transport.disconnecting)
+        self.assertEqual([link for link in node.overlay.pending if not link.closing], [])
+
+    def test_aKeylessNodesLinkRacesNothing(self):
+        """A node without a key dials the relay for a link only once its
+        local address failed: its peer, proving nothing of it, would keep
+        the newest of two links."""
+        node, dialled = self.linkDial(identity=False)
+        node.identity = None
+        node.clock.advance(5)
+        self.assertEqual(len(node.connector.requests), 1)
+        node.connector.failLast(ConnectionRefusedError())
+        self.assertEqual(len(node.connector.requests), 2)
 
 
 PEER = 0x77

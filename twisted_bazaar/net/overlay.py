@@ -356,14 +356,24 @@ class Overlay:
         link.purpose = purpose
         greeter = self.greeter
 
+        #: The dial under way; emptied once given up.
+        dialing = []
+
         def cancel(waiter):
             greeter.abandon(link)
             link.close("connection abandoned", routine=True)
             if link.transport is None:
                 greeter.drop(link)
                 self._checkClosed()
+            # What is still being dialled (a circuit the relay has not
+            # opened yet) is given up too, not left to its timeout.
+            while dialing:
+                dialing.pop().cancel()
 
         def failed(reason):
+            if not dialing and reason.check(defer.CancelledError):
+                # Given up (L{cancel}): the waiter says so itself.
+                return None
             greeter.abandon(link)
             greeter.drop(link)
             failure = dialFailure(reason, host, port)
@@ -375,7 +385,7 @@ class Overlay:
 
         # Whoever answers must be the node dialled.
         waiter = greeter.dialled(link, peer_id, cancel)
-        dial(link).addErrback(failed)
+        dialing.append(dial(link).addErrback(failed))
         return waiter
 
     def punchedLink(self, shared):

@@ -111,21 +111,25 @@ class Race:
 
     def _settle(self):
         """After a change: fail if nothing runs or waits, start the next at
-        once if nothing runs, else time the next start."""
+        once if nothing runs, the ways due if nothing holds them back,
+        else time the next start."""
         if self.over:
             return
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
         if not self.running:
             if not self.waiting:
                 self._finish(_allFailed(self.failures))
                 return
             self._startNext()
             return
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
         if self.waiting and not self._held():
             wait = self.began + self.waiting[0].delay - self.clock.seconds()
-            self.timer = self.clock.callLater(max(0.0, wait), self._due)
+            if wait <= 0:
+                self._due()
+                return
+            self.timer = self.clock.callLater(wait, self._due)
 
     # -- ending --------------------------------------------------------------------
 
