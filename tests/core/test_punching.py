@@ -616,7 +616,7 @@ class EndTests(PunchingTestCase):
         # The newer link's circuit (its transport's word is set only once
         # its handshake is done, here), told again:
         relayed(newer.transport, HOST_B)
-        self.a.node.overlay.whenReplaced(self.bob.id)
+        self.a.punching.linkReplaced(self.bob.id)
         [second] = sent(newer)
         self.assertIsInstance(second, PunchConnect)
         self.assertNotEqual(second.nonce, first.nonce)

@@ -58,7 +58,8 @@ class Punching(Service, NodeObserver):
     The node's hole-punching service, as go-libp2p's is started on a
     reachability event: its L{Puncher} and what ties it to the node: the
     punch messages' handlers, the ``error{nopunch}`` its peers send, the
-    links that come and go, the tracker's address check (L{reachChanged}),
+    links that come, go and are replaced (L{linkReplaced}), the tracker's
+    address check (L{reachChanged}),
     and which links wait for a punch (L{waitsFor}, L{arrived},
     L{settledWith}).  A child of the node's runner (C{NodeParts.services});
     stopping it, or the node, ends every punch and releases every waiter.
@@ -126,7 +127,6 @@ class Punching(Service, NodeObserver):
             node.handle(kind, handler)
         node.handle(wire.Error, self._error)
         node.addObserver(self)
-        node.overlay.whenReplaced = self._replaced
 
     def _error(self, link, error):
         """An ``error{nopunch}`` ends this node's punch; any other error
@@ -258,7 +258,7 @@ class Punching(Service, NodeObserver):
                 self.seen.ask(peer_id)
             self._start(peer_id, link)
 
-    def _replaced(self, peer_id):
+    def linkReplaced(self, peer_id):
         """A newer link to peer_id took the place of the one it had: a
         punch over the old one (retired, closing) ends, a newer relayed
         link is punched in its turn, and a dialler waiting goes on unless

@@ -142,9 +142,6 @@ class Overlay:
     news = frozenset()
 
     log = Logger()
-    #: Told ``whenReplaced(peer_id)`` once a newer link to a peer has taken
-    #: the place of its link (a punched link, the relayed one's), or None.
-    whenReplaced = None
 
     def __init__(self, node, budgets, handshake_limit=DEFAULT_HANDSHAKE_LIMIT,
                  idle_timeouts=None, connection_rate=DEFAULT_CONNECTION_RATE):
