@@ -336,7 +336,7 @@ class Overlay:
         asked for as an overlay link, now counts as one here).
 
         @return: a Deferred firing with the peer's id, or failing with
-            L{NotConnected}; cancelling it abandons the connection.
+            L{NotConnected}; cancelling it abandons the link and its dial.
         """
         node = self.node
         existing = self.links.get(peer_id) if peer_id is not None else None
@@ -351,10 +351,7 @@ class Overlay:
             return defer.fail(NotConnected(refused))
         link = node.buildLink(inbound=False)
         link.purpose = purpose
-        greeter = self.greeter
-
-        #: The dial under way; emptied once given up.
-        dialing = []
+        greeter, dialing = self.greeter, []
 
         def cancel(waiter):
             greeter.abandon(link)
@@ -362,14 +359,11 @@ class Overlay:
             if link.transport is None:
                 greeter.drop(link)
                 self._checkClosed()
-            # What is still being dialled (a circuit the relay has not
-            # opened yet) is given up too, not left to its timeout.
             while dialing:
                 dialing.pop().cancel()
 
         def failed(reason):
             if not dialing and reason.check(defer.CancelledError):
-                # Given up (L{cancel}): the waiter says so itself.
                 return None
             greeter.abandon(link)
             greeter.drop(link)
