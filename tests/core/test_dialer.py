@@ -39,7 +39,8 @@ from twisted_bazaar.traversal.punch import PunchFailed
 from twisted_bazaar.wire.ids import shortId
 
 from tests import records
-from tests.helpers import FakeConnector, RecordingConnector, dialingNode, makeNode
+from tests.helpers import (
+    FakeConnector, RecordingConnector, answerAs, dialingNode, makeNode)
 
 SELLER = records.identity(3)
 RELAY = "198.51.100.1:7701"
@@ -955,9 +956,8 @@ class LanTests(SynchronousTestCase):
 
 
     def linkDial(self, identity=True):
-        node = makeNode(1)
-        if identity:
-            node.identity = records.identity(1)
+        me = records.identity(1)
+        node = makeNode(me.id, identity=me) if identity else makeNode(1)
         node.connector.addressed = True
         node.reach = Reachability(PRIVATE, HOME, 9001, HOME, 9001)
         node.dialer.lan.own = ("192.168.1.2",)
@@ -980,6 +980,24 @@ class LanTests(SynchronousTestCase):
         failure = self.failureResultOf(dialled, Unreachable)
         self.assertEqual(str(failure.value).count("Connection was refused"), 2)
         self.assertEqual(node.clock.getDelayedCalls(), [])
+
+    def test_theFirstLinkProvenWinsAlone(self):
+        """The LAN link, its handshake proving the seller's id, wins: the
+        relay's circuit still being dialled is given up, and the overlay
+        holds the one link, the winner's."""
+        node, dialled = self.linkDial()
+        node.clock.advance(RELAY_DELAY)
+        lan, relay = node.connector.requests
+        lan.link.makeConnection(StringTransport())
+        lan.deferred.callback(lan.link)
+        answerAs(lan.link, SELLER)
+        self.assertEqual(self.successResultOf(dialled), SELLER.id)
+        self.assertIs(node.links[SELLER.id], lan.link)
+        self.assertTrue(relay.deferred.called)
+        self.assertEqual([link for link in node.overlay.pending if not link.closing], [])
+        # No start of the race's is left timed.
+        self.assertEqual([call for call in node.clock.getDelayedCalls()
+                          if call.func.__name__ == "_due"], [])
 
     def test_aLinkDialGivenUpLeavesNothing(self):
         """Cancelled while both run: both links are closed, none is left
