@@ -955,9 +955,10 @@ class LanTests(SynchronousTestCase):
                          [(LAN_HOST, 9001), ("198.51.100.1", 7701)])
 
 
-    def linkDial(self, identity=True):
+    def linkDial(self, identity=True, relayDelay=RELAY_DELAY):
         me = records.identity(1)
         node = makeNode(me.id, identity=me) if identity else makeNode(1)
+        node.dialer.relayDelay = relayDelay
         node.connector.addressed = True
         node.reach = Reachability(PRIVATE, HOME, 9001, HOME, 9001)
         node.dialer.lan.own = ("192.168.1.2",)
@@ -980,6 +981,15 @@ class LanTests(SynchronousTestCase):
         failure = self.failureResultOf(dialled, Unreachable)
         self.assertEqual(str(failure.value).count("Connection was refused"), 2)
         self.assertEqual(node.clock.getDelayedCalls(), [])
+
+    def test_theRelayDelayIsTheDialers(self):
+        """The dialer's relayDelay option times a relay, whatever the
+        transport declares."""
+        node, _ = self.linkDial(relayDelay=2.0)
+        node.clock.advance(1.99)
+        self.assertEqual(len(node.connector.requests), 1)
+        node.clock.advance(0.01)
+        self.assertEqual(len(node.connector.requests), 2)
 
     def test_theFirstLinkProvenWinsAlone(self):
         """The LAN link, its handshake proving the seller's id, wins: the
