@@ -20,7 +20,7 @@ from zope.interface.verify import verifyObject
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 from twisted_bazaar.core.dialer import (
-    CANDIDATES, FILES, NotNamed, Peer, RelayRefused)
+    CANDIDATES, FILES, RELAY_DELAY, NotNamed, Peer, RelayRefused)
 from twisted_bazaar.base.peerhost import LOOPBACK, NAME_ADDRESSES
 from twisted_bazaar.core.peerhosts import NO_SCOPES, HostRefused, PeerHosts
 from twisted_bazaar.core.lanpaths import RETRY_AFTER
@@ -39,7 +39,8 @@ from twisted_bazaar.traversal.punch import PunchFailed
 from twisted_bazaar.wire.ids import shortId
 
 from tests import records
-from tests.helpers import FakeConnector, RecordingConnector, dialingNode, makeNode
+from tests.helpers import (
+    FakeConnector, RecordingConnector, answerAs, dialingNode, makeNode)
 
 SELLER = records.identity(3)
 RELAY = "198.51.100.1:7701"
@@ -183,26 +184,35 @@ class CandidateTests(SynchronousTestCase):
         [(_, _, _, _, through, _)] = connector.dials
         self.assertEqual(through["relay"], RELAY)
 
-    def test_aCandidateOfItsOwnComesFirst(self):
-        """The candidates are an ordered list: one put before the others
-        (a LAN address, say) is tried first, and the next only when it
-        does not apply."""
+    def test_aCandidateOfItsOwnRankedByItsDelay(self):
+        """A candidate ranks itself by the delay it declares, wherever it
+        is listed: one at 0 (a LAN address, say) starts with the direct
+        way; a peer it does not apply to is dialled as before."""
         tried = []
 
         class Nearby:
-            handsOver = ()
+            kind = None
+            delay = 0.0
+            holds = False
+
+            def applies(self, dialer, peer, purpose, protocol):
+                return peer.host == "198.51.100.20"
 
             def attempt(self, dialer, peer, purpose, protocol):
                 tried.append(peer.id)
-                return defer.succeed("nearby") if peer.host == "10.0.0.9" else None
+                return defer.succeed("nearby")
 
         node = dialingNode(None)
-        node.dialer.candidates = (Nearby(),) + CANDIDATES
+        node.dialer.candidates = CANDIDATES + (Nearby(),)
         connector = node.dialer.connector = RecordingConnector()
-        near = node.dial(Peer(1, "10.0.0.9", 9002), FILES, self.protocol)
+        near = node.dial(Peer(1, "198.51.100.20", 9002), FILES, self.protocol)
         self.assertEqual(self.successResultOf(near), "nearby")
         node.dial(Peer(2, "203.0.113.7", 9002), FILES, self.protocol)
-        self.assertEqual((tried, len(connector.dials)), ([1, 2], 1))
+        self.assertEqual(tried, [1])
+        # The direct way started with it (cancelled once it won), and
+        # alone for the other peer.
+        self.assertEqual([dial[0] for dial in connector.dials],
+                         ["198.51.100.20", "203.0.113.7"])
 
 
 class LinkTests(SynchronousTestCase):
@@ -943,6 +953,84 @@ class LanTests(SynchronousTestCase):
         node.connector.failLast(ConnectionRefusedError())
         self.assertEqual([(r.host, r.port) for r in node.connector.requests],
                          [(LAN_HOST, 9001), ("198.51.100.1", 7701)])
+
+
+    def linkDial(self, identity=True, relayDelay=RELAY_DELAY):
+        me = records.identity(1)
+        node = makeNode(me.id, identity=me) if identity else makeNode(1)
+        node.dialer.relayDelay = relayDelay
+        node.connector.addressed = True
+        node.reach = Reachability(PRIVATE, HOME, 9001, HOME, 9001)
+        node.dialer.lan.own = ("192.168.1.2",)
+        nameIn(node, SELLER.id, HOME, (LAN_HOST,), RELAY)
+        return node, node.dial(Peer(SELLER.id, LAN_HOST, 9001, RELAY), DIRECT)
+
+    def test_aLinkRacedAgainstTheRelay(self):
+        """The relay starts RELAY_DELAY after the local address was dialled
+        if nothing answered there; both failing, the dial says both
+        reasons as a link's failure; no timer is left."""
+        node, dialled = self.linkDial()
+        node.clock.advance(RELAY_DELAY - 0.01)
+        self.assertEqual(len(node.connector.requests), 1)
+        node.clock.advance(0.01)
+        self.assertEqual([(r.host, r.port) for r in node.connector.requests],
+                         [(LAN_HOST, 9001), ("198.51.100.1", 7701)])
+        node.connector.requests[0].deferred.errback(ConnectionRefusedError())
+        self.assertNoResult(dialled)
+        node.connector.requests[1].deferred.errback(ConnectionRefusedError())
+        failure = self.failureResultOf(dialled, Unreachable)
+        self.assertEqual(str(failure.value).count("Connection was refused"), 2)
+        self.assertEqual(node.clock.getDelayedCalls(), [])
+
+    def test_theRelayDelayIsTheDialers(self):
+        """The dialer's relayDelay option times a relay, whatever the
+        transport declares."""
+        node, _ = self.linkDial(relayDelay=2.0)
+        node.clock.advance(1.99)
+        self.assertEqual(len(node.connector.requests), 1)
+        node.clock.advance(0.01)
+        self.assertEqual(len(node.connector.requests), 2)
+
+    def test_theFirstLinkProvenWinsAlone(self):
+        """The LAN link, its handshake proving the seller's id, wins: the
+        relay's circuit still being dialled is given up, and the overlay
+        holds the one link, the winner's."""
+        node, dialled = self.linkDial()
+        node.clock.advance(RELAY_DELAY)
+        lan, relay = node.connector.requests
+        lan.link.makeConnection(StringTransport())
+        lan.deferred.callback(lan.link)
+        answerAs(lan.link, SELLER)
+        self.assertEqual(self.successResultOf(dialled), SELLER.id)
+        self.assertIs(node.links[SELLER.id], lan.link)
+        self.assertTrue(relay.deferred.called)
+        self.assertEqual([link for link in node.overlay.pending if not link.closing], [])
+        # No start of the race's is left timed.
+        self.assertEqual([call for call in node.clock.getDelayedCalls()
+                          if call.func.__name__ == "_due"], [])
+
+    def test_aLinkDialGivenUpLeavesNothing(self):
+        """Cancelled while both run: both links are closed, none is left
+        in its handshake, and the timer is gone."""
+        node, dialled = self.linkDial()
+        node.clock.advance(RELAY_DELAY)
+        circuit = node.connector.connectLast()
+        dialled.cancel()
+        self.failureResultOf(dialled, defer.CancelledError)
+        self.assertTrue(node.connector.requests[0].link.closing)
+        self.assertTrue(circuit.transport.disconnecting)
+        self.assertEqual([link for link in node.overlay.pending if not link.closing], [])
+
+    def test_aKeylessNodesLinkRacesNothing(self):
+        """A node without a key dials the relay for a link only once its
+        local address failed: its peer, proving nothing of it, would keep
+        the newest of two links."""
+        node, dialled = self.linkDial(identity=False)
+        node.identity = None
+        node.clock.advance(5)
+        self.assertEqual(len(node.connector.requests), 1)
+        node.connector.failLast(ConnectionRefusedError())
+        self.assertEqual(len(node.connector.requests), 2)
 
 
 PEER = 0x77

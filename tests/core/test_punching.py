@@ -54,7 +54,8 @@ class FakeDialer:
 
 class FakeTracker:
     """
-    Answers whereis: peer id -> the host it names (none for an id it does
+    The node's membership as its book of paths asks it: answers
+    whereis: peer id -> the host it names (none for an id it does
     not hold), at once, or when the test says (L{held}, L{answer}); for an
     id in L{unanswered}, fails with the exception it maps it to.
     """
@@ -66,7 +67,10 @@ class FakeTracker:
         self.held = False
         self._waiting = []
 
-    def whereIs(self, peer_id):
+    def isTrackerRelay(self, relay):
+        return False
+
+    def whereRelay(self, peer_id):
         self.asked.append(peer_id)
         d = defer.Deferred()
         self._waiting.append((peer_id, d))
@@ -81,7 +85,8 @@ class FakeTracker:
                 d.errback(self.unanswered[peer_id])
                 continue
             host = self.hosts.get(peer_id)
-            d.callback(None if host is None else (host, 9001))
+            d.callback(wire.NodeReply(peer_id, "", 0) if host is None
+                       else wire.NodeReply(peer_id, host, 9001))
 
 
 class Side:
@@ -93,8 +98,9 @@ class Side:
         self.node.clock = clock
         self.dialer = FakeDialer()
         self.tracker = tracker if tracker is not None else FakeTracker()
-        self.punching = Punching(self.node, self.dialer, enabled=enabled,
-                                 whereIs=self.tracker.whereIs)
+        # The node's book of paths asks it (and keeps what it names).
+        self.node.membership = self.tracker
+        self.punching = Punching(self.node, self.dialer, enabled=enabled)
         self.punching.plug()
         self.node.dialer.punchWith(self.punching, wait=WAIT)
         self.told = lambda: self.punching.reachChanged(Reachability(seen_host=seen, seen_port=TRACKER_PORT
@@ -616,7 +622,7 @@ class EndTests(PunchingTestCase):
         # The newer link's circuit (its transport's word is set only once
         # its handshake is done, here), told again:
         relayed(newer.transport, HOST_B)
-        self.a.node.overlay.whenReplaced(self.bob.id)
+        self.a.punching.linkReplaced(self.bob.id)
         [second] = sent(newer)
         self.assertIsInstance(second, PunchConnect)
         self.assertNotEqual(second.nonce, first.nonce)

@@ -12,6 +12,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
+from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.overlay import (
     DIRECT,
@@ -333,7 +334,8 @@ class ShutdownTests(SynchronousTestCase):
 
 class PunchedLinkTests(SynchronousTestCase):
     """A link for a punched connection, and the word that a newer link
-    replaced a peer's (L{Overlay.punchedLink}, L{Overlay.whenReplaced})."""
+    replaced a peer's (L{Overlay.punchedLink}, the node's C{linkReplaced}
+    event)."""
 
     def test_directionAndPurposeOfTheShared(self):
         node = makeNode(1)
@@ -394,12 +396,16 @@ class PunchedLinkTests(SynchronousTestCase):
                 peerAddress=IPv4Address("TCP", "203.0.113.5", 41000)))
         self.assertEqual(len([e for e in events if "evicting" in formatEvent(e)]), 1)
 
-    def test_whenReplaced(self):
-        """Told once a newer link takes a peer's link's place, not for a
-        first link."""
+    def test_linkReplaced(self):
+        """The node's observers are told once a newer link takes a peer's
+        link's place, not for a first link."""
         node = makeNode(1)
         replaced = []
-        node.overlay.whenReplaced = replaced.append
+
+        class Watch(NodeObserver):
+            linkReplaced = staticmethod(replaced.append)
+
+        node.addObserver(Watch())
         linkPeer(node, 7)
         self.assertEqual(replaced, [])
         linkPeer(node, 7)

@@ -69,15 +69,29 @@ class WhyNotTests(SynchronousTestCase):
 
 
 class WitnessTests(SynchronousTestCase):
+    """The witness's questions; the hosts the tracker names are the
+    book's (here ``hosts``: what its answer wrote), read back."""
+
     def setUp(self):
         self.questions = []
         self.told = []
-        self.witness = TrackerWitness(self.whereIs, self.told.append)
+        self.hosts = {}
+        self.witness = TrackerWitness(self.whereIs, self.hosts.get, self.told.append)
 
     def whereIs(self, peer_id):
         d = defer.Deferred()
         self.questions.append((peer_id, d))
         return d
+
+    def answer(self, index, host=None):
+        """The tracker answers question index, naming host (None: none),
+        written in the book first, as its answer is."""
+        peer_id, d = self.questions[index]
+        if host is None:
+            self.hosts.pop(peer_id, None)
+        else:
+            self.hosts[peer_id] = host
+        d.callback(None)
 
     def test_askedOnce(self):
         """One question per peer, whoever asks again meanwhile or after."""
@@ -85,17 +99,27 @@ class WitnessTests(SynchronousTestCase):
         self.witness.ask(PEER)
         self.assertTrue(self.witness.asking(PEER))
         self.assertIsNone(self.witness.named(PEER))
-        [(_, d)] = self.questions
-        d.callback(("203.0.113.9", 9001))
+        self.assertEqual(len(self.questions), 1)
+        self.answer(0, "203.0.113.9")
         self.witness.ask(PEER)
         self.assertEqual(len(self.questions), 1)
         self.assertEqual((self.witness.named(PEER), self.told), ("203.0.113.9", [PEER]))
 
+    def test_theBooksWordIsRead(self):
+        """It keeps no host of its own: what the book holds now is named
+        (the tracker's later word, written there by another question)."""
+        self.witness.ask(PEER)
+        self.answer(0, "203.0.113.9")
+        self.hosts[PEER] = "203.0.113.10"
+        self.assertEqual(self.witness.named(PEER), "203.0.113.10")
+
     def test_unknownOrGone(self):
-        """The tracker names nobody (None), or cannot answer: "" named."""
+        """The tracker names nobody (None), or cannot answer: "" named,
+        whatever the book holds from before for the silent one."""
         self.witness.ask(PEER)
         self.witness.ask(PEER + 1)
-        self.questions[0][1].callback(None)
+        self.hosts[PEER + 1] = "198.51.100.7"
+        self.answer(0)
         self.questions[1][1].errback(RuntimeError("tracker gone"))
         self.assertEqual((self.witness.named(PEER), self.witness.named(PEER + 1)),
                          ("", ""))
@@ -103,7 +127,7 @@ class WitnessTests(SynchronousTestCase):
                          (None, "tracker gone"))
         # Asked again and answered, it is no longer silence; forgotten, neither.
         self.witness.ask(PEER + 1, again=True)
-        self.questions[2][1].callback(None)
+        self.answer(2)
         self.assertIsNone(self.witness.unanswered(PEER + 1))
         self.witness.ask(PEER + 1, again=True)
         self.questions[3][1].errback(RuntimeError("tracker gone"))
@@ -118,7 +142,7 @@ class WitnessTests(SynchronousTestCase):
         self.assertIsNone(self.witness.named(PEER))
         self.assertEqual(self.told, [])
         self.witness.ask(PEER + 1)
-        self.questions[1][1].callback(("198.51.100.7", 9001))
+        self.answer(1, "198.51.100.7")
         self.witness.stop()
         self.assertIsNone(self.witness.named(PEER + 1))
 
@@ -129,7 +153,7 @@ class WitnessTests(SynchronousTestCase):
         for _ in range(10):
             self.witness.ask(PEER, again=True)
             if self.witness.asking(PEER):
-                self.questions[-1][1].callback(None)
+                self.answer(-1)
         self.assertEqual(len(self.questions), 1 + AGAIN_LIMIT)
         self.assertFalse(self.witness.asking(PEER))
         self.assertEqual(self.witness.named(PEER), "")

@@ -8,15 +8,18 @@ its own (a buyer's transfer client), its protocol; it gets back a
 Deferred of the peer's id (a link of the overlay) or of its protocol,
 connected.  It never sees a relay or a punch.
 
-The dialer tries its L{candidates} in order, each a way to the peer that
-applies to it or not: L{Lan} (a peer at home whose local addresses the
-tracker named: it is on this node's own network, docs/protocol.md §5,
-"Local addresses"), L{Direct} (the peer names no relay), L{Punched} (a
-connection punched over the direct link held with a peer at home) and
-L{Relayed} (a circuit through the relay the peer names, whose link a
-punch then replaces).  A candidate that fails in a way that leaves the
-next one worth trying (a punch that failed) hands over to it; any other
-failure is the dial's.  A connection's key is checked by its channel
+The dialer ranks its L{candidates} that apply to the peer, each a way to
+it: L{Lan} (a peer at home whose local addresses the tracker named: it is
+on this node's own network, docs/protocol.md §5, "Local addresses"),
+L{Direct} (the peer names no relay), L{Punched} (a connection punched
+over the direct link held with a peer at home) and L{Relayed} (a circuit
+through the relay the peer names, whose link a punch then replaces);
+and races them (L{twisted_bazaar.core.paths.race}), as go-libp2p's dial
+ranker does: the LAN and direct ones at once, a punch after
+L{PUNCH_DELAY}, a relay after L{RELAY_DELAY} (while a punch runs, the
+relay waits for it to fail), each only if nothing connected yet, or at
+once when every way running failed.  The first to connect wins; the
+others are cancelled.  A connection's key is checked by its channel
 (L{Peer.key}); a link's by its handshake, which proves the id dialled.
 
 A link to a peer linked through a relay while a punch with it is under
@@ -40,6 +43,7 @@ from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.core.lanpaths import LOWEST_PORT, LanPaths
 from twisted_bazaar.core.paths.book import PathBook
 from twisted_bazaar.core.paths.path import DIRECT, LAN, RELAYED
+from twisted_bazaar.core.paths.race import Race, Way
 from twisted_bazaar.core.paths.transport import ITransport
 from twisted_bazaar.core.peerhosts import HostRefused, PeerHosts
 from twisted_bazaar.core.questions import TrackerGone
@@ -48,12 +52,19 @@ from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.connector import connectAny
 from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.traversal.messages import FILES
-from twisted_bazaar.traversal.punch import PunchFailed
 from twisted_bazaar.wire.core import joinRelay
 from twisted_bazaar.wire.ids import isKeyed, shortId
 
-__all__ = ["Dialer", "Peer", "CANDIDATES", "FILES", "PUNCH_WAIT", "LanFailed", "NotNamed",
-           "RelayRefused"]
+__all__ = ["Dialer", "Peer", "CANDIDATES", "FILES", "PUNCH_DELAY", "PUNCH_WAIT", "RELAY_DELAY",
+           "LanFailed", "NotNamed", "RelayRefused"]
+
+#: Seconds after a dial starts that a circuit through the peer's relay
+#: starts, if nothing connected by then (go-libp2p's relay delay): a LAN
+#: or direct way that answers first keeps the bytes off the relay.
+RELAY_DELAY = 0.5
+#: Seconds after a dial starts that a punch to a peer at home starts, if
+#: its LAN address has not answered by then.
+PUNCH_DELAY = 0.25
 
 #: Seconds a dial through a relay waits for its link's punch before it
 #: goes on over the relay (the punch goes on; a link it punches later
@@ -110,7 +121,7 @@ class RelayRefused(Exception):
 
 class LanFailed(Exception):
     """No local address of the peer answered as the peer (or none was
-    to be tried): the next candidate is tried."""
+    to be tried)."""
 
 
 @implementer(ITransport)
@@ -123,37 +134,44 @@ class Lan:
     connection's channel the peer's key (L{Peer.key}), before anything
     is said on it.  This node, if it has a local address of its own and
     the tracker did not find it public, asks the tracker (``whereis``)
-    first when it has no fresh word on the peer.  Whatever fails hands
-    over to the next candidate (the punch, the relay).
+    first when it has no fresh word on the peer.  Raced at once against
+    the others (the punch, the relay), which start later.
     """
 
     kind = LAN
-    handsOver = (LanFailed,)
+    delay = 0.0
+    holds = False
     log = Logger()
 
-    def attempt(self, dialer, peer, purpose, protocol):
-        lan = dialer.lan
+    def applies(self, dialer, peer, purpose, protocol):
         if (peer.relay is None or not isKeyed(peer.id) or peer.port < LOWEST_PORT
                 or (protocol is not None and peer.key is None)):
-            return None
+            return False
         if protocol is None and peer.id in dialer.node.links:
-            # The link is up: the next way hands it over, nothing dialled.
-            return None
+            # The link is up: the relayed way hands it over, nothing dialled.
+            return False
+        if dialer.book.known(peer.id):
+            return bool(self._targets(dialer, peer))
+        # A node that has no local address, or that the tracker dialled,
+        # is behind no router of a home: nobody is on its LAN.
+        return (dialer.node.membership is not None and bool(dialer.lan.own)
+                and dialer.node.reach.state != PUBLIC)
+
+    def attempt(self, dialer, peer, purpose, protocol):
         book = dialer.book
         if book.known(peer.id):
             return self._first(dialer, peer, purpose, protocol)
-        if (dialer.node.membership is None or not lan.own
-                or dialer.node.reach.state == PUBLIC):
-            # A node that has no local address, or that the tracker
-            # dialled, is behind no router of a home: nobody is on its LAN.
-            return None
         asking = book.ask(peer.id).addErrback(
             lambda reason: reason.trap(TrackerGone) and None)
         return asking.addCallback(lambda _: self._first(dialer, peer, purpose, protocol))
 
-    def _first(self, dialer, peer, purpose, protocol):
+    def _targets(self, dialer, peer):
+        """The local addresses of peer to try now (L{LanPaths.targets})."""
         seen = dialer.node.reach.seen_host or ""
-        hosts = dialer.lan.targets(peer.id, seen, dialer.book.lanNamed(peer.id))
+        return dialer.lan.targets(peer.id, seen, dialer.book.lanNamed(peer.id))
+
+    def _first(self, dialer, peer, purpose, protocol):
+        hosts = self._targets(dialer, peer)
         if not hosts:
             return defer.fail(LanFailed(f"no local address of node {shortId(peer.id)} "
                                         "to try"))
@@ -211,12 +229,13 @@ class Direct:
     relay."""
 
     kind = DIRECT
-    #: Failures after which the next candidate is tried: none.
-    handsOver = ()
+    delay = 0.0
+    holds = False
+
+    def applies(self, dialer, peer, purpose, protocol):
+        return peer.relay is None
 
     def attempt(self, dialer, peer, purpose, protocol):
-        if peer.relay is not None:
-            return None
         return dialer.connect(peer, purpose, protocol)
 
 
@@ -225,33 +244,41 @@ class Punched:
     """A connection of the dialler's protocol punched to a peer at home,
     over the direct (punched) link held with it
     (L{twisted_bazaar.core.punching.Punching.transfer}); a link is never
-    punched to first: a relayed link's punch replaces it (L{Relayed})."""
+    punched to first: a relayed link's punch replaces it (L{Relayed}).
+    The relay waits while it runs: a punch that works keeps the file's
+    bytes off it."""
 
     kind = None
-    handsOver = (PunchFailed,)
+    delay = PUNCH_DELAY
+    holds = True
+
+    def applies(self, dialer, peer, purpose, protocol):
+        return (protocol is not None and peer.relay is not None
+                and dialer.punching is not None)
 
     def attempt(self, dialer, peer, purpose, protocol):
-        punching = dialer.punching
-        if protocol is None or peer.relay is None or punching is None:
-            return None
-        return punching.transfer(peer.id, peer.key, protocol())
+        return dialer.punching.transfer(peer.id, peer.key, protocol())
 
 
 @implementer(ITransport)
 class Relayed:
     """Through the relay the peer names, as the tracker names it
-    (L{Dialer.connect}); a link made so is punched, and waited for."""
+    (L{Dialer.connect}); a link made so is punched, and waited for.  Its
+    delay is the dialer's (L{Dialer.relayDelay}, L{RELAY_DELAY})."""
 
     kind = RELAYED
-    handsOver = ()
+    delay = RELAY_DELAY
+    holds = False
+
+    def applies(self, dialer, peer, purpose, protocol):
+        return peer.relay is not None
 
     def attempt(self, dialer, peer, purpose, protocol):
-        if peer.relay is None:
-            return None
         return dialer.connect(peer, purpose, protocol, peer.relay)
 
 
-#: The ways to a peer (each an L{ITransport}), best first.
+#: The ways to a peer (each an L{ITransport}); of those that declare the
+#: same delay, the first listed is ranked first.
 CANDIDATES = (Lan(), Direct(), Punched(), Relayed())
 
 
@@ -264,13 +291,18 @@ class Dialer:
     @ivar punching: the node's hole punches
         (L{twisted_bazaar.core.punching.Punching}), or None.
     @ivar wait: seconds a link waits for its punch.
-    @ivar candidates: the ways to a peer, in the order they are tried.
+    @ivar candidates: the ways to a peer (L{ITransport}s), each ranked by
+        the delay it declares.
+    @ivar relayDelay: seconds after a dial starts that a circuit through
+        a relay (a transport of kind L{RELAYED}) starts, whatever it
+        declares.
     """
 
-    def __init__(self, node, connector, candidates=CANDIDATES):
+    def __init__(self, node, connector, candidates=CANDIDATES, relayDelay=RELAY_DELAY):
         self.node = node
         self.connector = RelayedConnector(connector, node.clock)
         self.candidates = candidates
+        self.relayDelay = relayDelay
         self._book = None
         self._lan = None
         self._hosts = None
@@ -376,27 +408,36 @@ class Dialer:
             L{twisted_bazaar.net.overlay.NotConnected} (L{Unreachable}
             when nothing listens).
         """
-        d = self._tryFrom(0, peer, purpose, protocol)
+        ways = [way for way in self.candidates
+                if way.applies(self, peer, purpose, protocol)]
+        if len(ways) == 1:
+            # One way: no race (a simulated node's dials nearly all).
+            d = ways[0].attempt(self, peer, purpose, protocol)
+        elif ways:
+            d = self._race(ways, peer, purpose, protocol)
+        else:
+            d = None
+        if d is None:
+            return defer.fail(ValueError(f"no way to reach {peer!r} for {purpose}"))
         if protocol is None and self.punching is not None:
             d.addCallback(self.settle)
         return d
 
-    def _tryFrom(self, index, peer, purpose, protocol):
-        candidates = self.candidates
-        for at in range(index, len(candidates)):
-            candidate = candidates[at]
-            d = candidate.attempt(self, peer, purpose, protocol)
-            if d is None:
-                continue
-            if candidate.handsOver:
-                d.addErrback(self._handOver, candidate.handsOver, at + 1, peer, purpose,
-                             protocol)
-            return d
-        return defer.fail(ValueError(f"no way to reach {peer!r} for {purpose}"))
+    def _race(self, ways, peer, purpose, protocol):
+        """Race ways (L{Race}), ranked by their delays; a connection of the
+        caller's own that connects after another won is closed.  A link
+        of a node without a key races nothing: its peer, proving nothing
+        of it, keeps the newest of two links, which could be the loser."""
+        def start(way):
+            return lambda: way.attempt(self, peer, purpose, protocol)
 
-    def _handOver(self, reason, kinds, index, peer, purpose, protocol):
-        reason.trap(*kinds)
-        return self._tryFrom(index, peer, purpose, protocol)
+        ranked = sorted(
+            (Way(start(way), self.relayDelay if way.kind == RELAYED else way.delay,
+                 way.holds) for way in ways),
+            key=lambda way: way.delay)
+        together = protocol is not None or self.node.identity is not None
+        return Race(self.node.clock, ranked, _lose if protocol is not None else _keep,
+                    together).run()
 
     def connect(self, peer, purpose, protocol, relay=None):
         """A dial at peer's address, or through ``relay``: a link of the
@@ -594,6 +635,17 @@ def _placed(reason, peer):
     does)."""
     reason.trap(HostRefused)
     raise HostRefused(f"{peer.host}:{peer.port}: {reason.value}")
+
+
+def _lose(protocol):
+    """A connection of the caller's own that connected after another won:
+    closed."""
+    protocol.transport.loseConnection()
+
+
+def _keep(peer_id):
+    """A link that came up after another won: the overlay holds one link
+    to a peer (the loser's was closed when it lost), the winner's."""
 
 
 def _stopTimer(result, timer):

@@ -56,6 +56,11 @@ class INodeEvents(Interface):
     def linkAdded(peer_id):
         """A link to a peer finished its handshake."""
 
+    def linkReplaced(peer_id):
+        """A newer link to a peer took the place of its link (a punched
+        link, the relayed one's): hole punching ends a punch over the old
+        one and punches over a newer relayed one."""
+
     def discoveryReady():
         """The discovery scheme can find now, for a reason no other event
         tells (a chord node took its place on the ring): whatever waits
@@ -110,6 +115,9 @@ class NodeObserver:
         pass
 
     def linkAdded(self, peer_id):
+        pass
+
+    def linkReplaced(self, peer_id):
         pass
 
     def discoveryReady(self):

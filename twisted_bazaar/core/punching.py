@@ -8,7 +8,8 @@ overlay's duplicate rule keeps in place of the relayed one
 leaves the node on the relayed link.
 
 A punch aims only at the host the tracker names for the peer's id
-(L{twisted_bazaar.traversal.punchwitness}), asked once the relayed
+(L{twisted_bazaar.traversal.punchwitness}; the host kept in the node's
+book of paths, the one table of them), asked once the relayed
 link's handshake named the peer, and only when the relay's word (where
 it saw the peer come from) and the peer's own agree with it: a relay or
 a peer that names a victim's address gets no dial there.
@@ -58,21 +59,19 @@ class Punching(Service, NodeObserver):
     The node's hole-punching service, as go-libp2p's is started on a
     reachability event: its L{Puncher} and what ties it to the node: the
     punch messages' handlers, the ``error{nopunch}`` its peers send, the
-    links that come and go, the tracker's address check (L{reachChanged}),
+    links that come, go and are replaced (L{linkReplaced}), the tracker's
+    address check (L{reachChanged}),
     and which links wait for a punch (L{waitsFor}, L{arrived},
     L{settledWith}).  A child of the node's runner (C{NodeParts.services});
     stopping it, or the node, ends every punch and releases every waiter.
     """
 
-    def __init__(self, node, dialer, limits=None, enabled=True, whereIs=None):
+    def __init__(self, node, dialer, limits=None, enabled=True):
         """
         @param dialer: dials for a punch
             (L{twisted_bazaar.traversal.punchdial.PunchDialer}).
         @param enabled: False: the node punches none, and refuses its
             peers' punches saying so (L{OFF}); nothing waits for a punch.
-        @param whereIs: C{whereIs(peer_id)}, the tracker's answer to
-            ``whereis`` (a Deferred of (host, port) or None, failing when
-            the tracker did not answer); None: the node's membership's.
         """
         self.node = node
         self.enabled = enabled
@@ -80,7 +79,7 @@ class Punching(Service, NodeObserver):
         #: IP addresses: then a host the tracker names is punched as named
         #: (L{twisted_bazaar.traversal.punchwitness.whyNot}).
         self.labels = dialer is not None and not dialer.addressed
-        self.seen = TrackerWitness(whereIs or self._whereIs, self._told)
+        self.seen = TrackerWitness(self._whereIs, self._namedHost, self._told)
         self.puncher = Puncher(node.clock, node.rng, dialer, node.overlay.punchedLink,
                                self._witness, limits, lambda: node.transferFactory,
                                direct=_direct, unwitnessed=self._unwitnessed)
@@ -126,7 +125,6 @@ class Punching(Service, NodeObserver):
             node.handle(kind, handler)
         node.handle(wire.Error, self._error)
         node.addObserver(self)
-        node.overlay.whenReplaced = self._replaced
 
     def _error(self, link, error):
         """An ``error{nopunch}`` ends this node's punch; any other error
@@ -161,12 +159,18 @@ class Punching(Service, NodeObserver):
     # -- where the peer is -----------------------------------------------------------
 
     def _whereIs(self, peer_id):
-        """Where the tracker names peer_id: (host, port), None for nowhere,
-        or its question's failure (L{TrackerGone}: it did not answer),
-        which a refusal says rather than that it names no address."""
+        """Ask the tracker where peer_id is, its answer written in the
+        node's book of paths (L{_namedHost} reads it); failing with its
+        question's failure (L{TrackerGone}: it did not answer), which a
+        refusal says rather than that it names no address."""
         if self.node.membership is None:
             return defer.succeed(None)
-        return self.node.dialer.book.whereIs(peer_id)
+        return self.node.dialer.book.ask(peer_id)
+
+    def _namedHost(self, peer_id):
+        """The host the tracker last named for peer_id (the book's), or
+        None."""
+        return self.node.dialer.book.namedHost(peer_id)
 
     def _witness(self, link):
         """The host a punch with link's peer dials: the one the tracker
@@ -258,7 +262,7 @@ class Punching(Service, NodeObserver):
                 self.seen.ask(peer_id)
             self._start(peer_id, link)
 
-    def _replaced(self, peer_id):
+    def linkReplaced(self, peer_id):
         """A newer link to peer_id took the place of the one it had: a
         punch over the old one (retired, closing) ends, a newer relayed
         link is punched in its turn, and a dialler waiting goes on unless

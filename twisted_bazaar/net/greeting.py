@@ -75,8 +75,6 @@ class IGreetingTable(Interface):
                           "asked with the table: which inbound links it takes, "
                           "which of two links to one peer survives.")
     budgets = Attribute("purpose -> most established links of it.")
-    whenReplaced = Attribute("Told C{whenReplaced(peer_id)} once a newer link "
-                             "took the place of a peer's link, or None.")
 
     def held(purpose):
         """Links of purpose that hold one of its slots."""
@@ -379,8 +377,7 @@ class Greeter:
         else:
             if existing.purpose != OVERLAY and link.purpose == OVERLAY:
                 node.events.linkAdded(peer)
-            if table.whenReplaced is not None:
-                table.whenReplaced(peer)
+            node.events.linkReplaced(peer)
 
 
 def _hello(greeter, link, hello):

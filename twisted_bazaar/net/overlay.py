@@ -142,9 +142,6 @@ class Overlay:
     news = frozenset()
 
     log = Logger()
-    #: Told ``whenReplaced(peer_id)`` once a newer link to a peer has taken
-    #: the place of its link (a punched link, the relayed one's), or None.
-    whenReplaced = None
 
     def __init__(self, node, budgets, handshake_limit=DEFAULT_HANDSHAKE_LIMIT,
                  idle_timeouts=None, connection_rate=DEFAULT_CONNECTION_RATE):
@@ -339,7 +336,7 @@ class Overlay:
         asked for as an overlay link, now counts as one here).
 
         @return: a Deferred firing with the peer's id, or failing with
-            L{NotConnected}; cancelling it abandons the connection.
+            L{NotConnected}; cancelling it abandons the link and its dial.
         """
         node = self.node
         existing = self.links.get(peer_id) if peer_id is not None else None
@@ -354,7 +351,7 @@ class Overlay:
             return defer.fail(NotConnected(refused))
         link = node.buildLink(inbound=False)
         link.purpose = purpose
-        greeter = self.greeter
+        greeter, dialing = self.greeter, []
 
         def cancel(waiter):
             greeter.abandon(link)
@@ -362,8 +359,12 @@ class Overlay:
             if link.transport is None:
                 greeter.drop(link)
                 self._checkClosed()
+            while dialing:
+                dialing.pop().cancel()
 
         def failed(reason):
+            if not dialing and reason.check(defer.CancelledError):
+                return None
             greeter.abandon(link)
             greeter.drop(link)
             failure = dialFailure(reason, host, port)
@@ -375,7 +376,7 @@ class Overlay:
 
         # Whoever answers must be the node dialled.
         waiter = greeter.dialled(link, peer_id, cancel)
-        dial(link).addErrback(failed)
+        dialing.append(dial(link).addErrback(failed))
         return waiter
 
     def punchedLink(self, shared):

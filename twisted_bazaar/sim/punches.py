@@ -7,6 +7,7 @@ in-memory network (L{twisted_bazaar.testing.punchdial}); what became of
 the punches is counted (L{PunchCounts}).
 """
 
+from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.daemon import build
 from twisted_bazaar.testing.memory import MemoryTransport
 from twisted_bazaar.testing.punchdial import SimultaneousOpens
@@ -59,17 +60,7 @@ class PunchCounts:
             return punch(link, host).addCallbacks(self._punched, self._failed)
 
         puncher.punch = counted
-        released = node.overlay.whenReplaced
-
-        def replaced(peer_id):
-            link = node.links.get(peer_id)
-            if (link is not None and not link.inbound
-                    and isinstance(link.transport, MemoryTransport)
-                    and link.transport.punched):
-                self.moved += 1
-            released(peer_id)
-
-        node.overlay.whenReplaced = replaced
+        node.addObserver(_Moves(node, self))
 
     def _punched(self, protocol):
         self.punched += 1
@@ -85,6 +76,23 @@ class PunchCounts:
         return {"started": self.started, "punched": self.punched,
                 "failed": dict(sorted(self.failed.items())),
                 "links_moved": self.moved, "dials": dict(self.opens.counts)}
+
+
+class _Moves(NodeObserver):
+    """Counts a node's links moved off the relay: a punched link of its
+    own that took the place of another (its C{linkReplaced} event, told
+    after its punching's)."""
+
+    def __init__(self, node, counts):
+        self.node = node
+        self.counts = counts
+
+    def linkReplaced(self, peer_id):
+        link = self.node.links.get(peer_id)
+        if (link is not None and not link.inbound
+                and isinstance(link.transport, MemoryTransport)
+                and link.transport.punched):
+            self.counts.moved += 1
 
 
 def plugPunching(network, nodes):

@@ -95,23 +95,29 @@ def aimedAt(named):
 
 class TrackerWitness:
     """
-    The hosts the tracker named for the peers of this node's relayed
-    links: asked once per peer (L{ask}), kept until L{forget}.
+    The tracker's word on the peers of this node's relayed links: asked
+    once per peer (L{ask}), whether it answered kept until L{forget}.
+    The hosts it names are kept in the node's book of paths alone
+    (L{twisted_bazaar.core.paths.book.PathBook}, through ``whereIs``,
+    read back with ``namedHost``): this holds only its questions.
     """
 
-    def __init__(self, whereIs, answered):
+    def __init__(self, whereIs, namedHost, answered):
         """
-        @param whereIs: C{whereIs(peer_id)}, a Deferred firing with the
-            (host, port) the tracker names for the peer, or None (it names
-            none, or cannot be asked), or failing with why the tracker did
-            not answer (its silence, or its connection's end).
+        @param whereIs: C{whereIs(peer_id)}, a Deferred firing once the
+            tracker answered where the peer is (what it names written
+            where C{namedHost} reads it), or failing with why the tracker
+            did not answer (its silence, or its connection's end).
+        @param namedHost: C{namedHost(peer_id)}, the host the tracker last
+            named for the peer, or None (it names none).
         @param answered: C{answered(peer_id)}, called once the tracker
             answered a question L{ask} sent.
         """
         self.whereIs = whereIs
+        self.namedHost = namedHost
         self.answered = answered
-        #: peer id -> the host the tracker named for it ("" for none).
-        self._named = {}
+        #: The peers the tracker answered for (named a host or not).
+        self._answers = set()
         #: peer id -> its question to the tracker, under way.
         self._asking = {}
         #: peer id -> how many times it was asked again (L{AGAIN_LIMIT}).
@@ -120,9 +126,14 @@ class TrackerWitness:
         self._unanswered = {}
 
     def named(self, peer_id):
-        """The host the tracker named for peer_id ("" for none), or None
-        while it has not answered (or was not asked)."""
-        return self._named.get(peer_id)
+        """The host the tracker named for peer_id ("" for none, or when it
+        did not answer), or None while it has not answered (or was not
+        asked)."""
+        if peer_id not in self._answers:
+            return None
+        if peer_id in self._unanswered:
+            return ""
+        return self.namedHost(peer_id) or ""
 
     def unanswered(self, peer_id):
         """Why the tracker named no host for peer_id when it did not answer
@@ -139,11 +150,11 @@ class TrackerWitness:
         anew if it named none (a node at home is named once its
         reservation is held), at most L{AGAIN_LIMIT} times while the
         peer's link lasts."""
-        if (again and self._named.get(peer_id) == ""
+        if (again and self.named(peer_id) == ""
                 and self._again.get(peer_id, 0) < AGAIN_LIMIT):
             self._again[peer_id] = self._again.get(peer_id, 0) + 1
-            del self._named[peer_id]
-        if peer_id in self._named or peer_id in self._asking:
+            self._answers.discard(peer_id)
+        if peer_id in self._answers or peer_id in self._asking:
             return
         question = self._asking[peer_id] = self.whereIs(peer_id)
         question.addBoth(self._answer, peer_id, question)
@@ -153,18 +164,18 @@ class TrackerWitness:
             # Forgotten meanwhile (its cancellation lands here).
             return None
         del self._asking[peer_id]
-        named = result[0] if isinstance(result, tuple) else ""
-        self._named[peer_id] = named or ""
+        self._answers.add(peer_id)
         self._unanswered.pop(peer_id, None)
-        if isinstance(result, Failure) and not result.check(defer.CancelledError):
-            self._unanswered[peer_id] = result.getErrorMessage()
+        if isinstance(result, Failure):
+            self._unanswered[peer_id] = (None if result.check(defer.CancelledError)
+                                         else result.getErrorMessage())
         self.answered(peer_id)
         return None
 
     def forget(self, peer_id):
-        """The link to peer_id is gone: its answer is forgotten, and a
-        question under way dropped."""
-        self._named.pop(peer_id, None)
+        """The link to peer_id is gone: whether the tracker answered is
+        forgotten, and a question under way dropped."""
+        self._answers.discard(peer_id)
         self._again.pop(peer_id, None)
         self._unanswered.pop(peer_id, None)
         question = self._asking.pop(peer_id, None)
@@ -173,5 +184,5 @@ class TrackerWitness:
 
     def stop(self):
         """Forget every peer."""
-        for peer_id in list(self._named) + list(self._asking):
+        for peer_id in list(self._answers) + list(self._asking):
             self.forget(peer_id)

@@ -12,25 +12,28 @@ from twisted_bazaar.core.paths.transport import ITransport
 
 
 class Unanswered(Exception):
-    """Nothing answered at the UDP path: the next transport is tried."""
+    """Nothing answered at the UDP path."""
 
 
 @implementer(ITransport)
 class FakeUdp:
     """Dials a peer at the UDP paths the node's book holds for it; each
     dial answered by the test (``dials``: (host, port, purpose, its
-    Deferred))."""
+    Deferred)); raced at once against the others, as go-libp2p dials QUIC
+    and TCP addresses."""
 
     kind = UDP
-    handsOver = (Unanswered,)
+    delay = 0.0
+    holds = False
 
     def __init__(self):
         self.dials = []
 
+    def applies(self, dialer, peer, purpose, protocol):
+        return bool(dialer.book.pathsOf(peer.id, UDP))
+
     def attempt(self, dialer, peer, purpose, protocol):
         paths = dialer.book.pathsOf(peer.id, UDP)
-        if not paths:
-            return None
         d = defer.Deferred()
         self.dials.append((paths[0].host, paths[0].port, purpose, d))
         return d

@@ -1,7 +1,8 @@
 """
 Tests of L{twisted_bazaar.core.paths.transport}: every way the dialer
-tries is an L{ITransport}, and a new one plugs in as a module and its
-place in the list (L{tests.core.paths.fakeudp}), no other file touched.
+tries is an L{ITransport}, and a new one plugs in as a module, declaring
+its own place in the race (L{tests.core.paths.fakeudp}), no other file
+touched.
 """
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -27,31 +28,38 @@ class TransportTests(SynchronousTestCase):
     def setUp(self):
         self.udp = FakeUdp()
         self.node = dialingNode(None)
-        self.node.dialer.candidates = (self.udp,) + CANDIDATES
+        # Its place is its declared delay, not where it is listed.
+        self.node.dialer.candidates = CANDIDATES + (self.udp,)
         self.connector = self.node.dialer.connector = RecordingConnector()
 
     def dial(self):
         return self.node.dial(Peer(SELLER.id, "203.0.113.7", 9002, None, SELLER.key),
                               FILES, object)
 
-    def test_aNewKindDialledFirst(self):
+    def test_racedAtOnceItsAnswerWins(self):
         """A peer with a path of the new kind in the book is dialled there
-        first; its answer is the dial's."""
+        and at its TCP address at once; the first answer is the dial's,
+        the other attempt cancelled."""
         self.node.dialer.book.add(SELLER.id, QUIC)
         dialled = self.dial()
         [(host, port, purpose, d)] = self.udp.dials
         self.assertEqual((host, port, purpose), ("203.0.113.7", 9443, FILES))
+        [tcp] = self.connector.dials
         d.callback("quic")
         self.assertEqual(self.successResultOf(dialled), "quic")
-        self.assertEqual(self.connector.dials, [])
+        # Cancelled: its failure went to the race, which had done.
+        self.assertTrue(tcp[5].called)
 
-    def test_itHandsOver(self):
-        """A failure it declares hands over to the next way (here TCP)."""
+    def test_itsFailureLeavesTheOther(self):
+        """A failure of it leaves the dial to the other way (here TCP);
+        both failing, the dial says both reasons."""
         self.node.dialer.book.add(SELLER.id, QUIC)
-        self.dial()
+        dialled = self.dial()
         self.udp.dials[0][3].errback(Unanswered("no answer at 203.0.113.7:9443"))
-        self.assertEqual([dial[:2] for dial in self.connector.dials],
-                         [("203.0.113.7", 9002)])
+        self.assertNoResult(dialled)
+        self.connector.dials[0][5].errback(ConnectionError("refused"))
+        self.assertEqual(str(self.failureResultOf(dialled).value),
+                         "no answer at 203.0.113.7:9443; refused")
 
     def test_noPathOfItsKind(self):
         """No path of its kind in the book: it does not apply; dropped

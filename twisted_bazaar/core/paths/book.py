@@ -8,9 +8,9 @@ saw or checked the peer, the relay it reaches it through, its local
 addresses for a node behind this node's own router) and ``chordNear``
 (the relays of the nodes it names).  Each is mapped into paths here,
 where it arrives (L{claimed}, L{trackerNamed}, L{relayNamed}), tagged
-with whose word it is; the dialer, the host checks, the punch and the
-buyer read them here (L{paths}, L{relayOf}, L{namedRelay},
-L{lanNamed}).  A question to the tracker (``whereis``) goes through
+with whose word it is; the dialer, the host checks, the punch's witness
+and the buyer read them here (L{paths}, L{relayOf}, L{namedRelay},
+L{lanNamed}, L{namedHost}).  A question to the tracker (``whereis``) goes through
 L{ask} alone, and its answer is written here as any ``nodereply`` is.
 
 One a node, made when the node first notes a path (a simulated node of a
@@ -198,6 +198,12 @@ class PathBook:
         (L{known}); else None."""
         return self._peers[peer_id].host if self.known(peer_id) else None
 
+    def namedHost(self, peer_id):
+        """The host the tracker last named peer_id at, however long ago
+        (the punch's witness, for the link it asked on), or None."""
+        held = self._peers.get(peer_id)
+        return None if held is None or held.at is None else held.host
+
     def lanNamed(self, peer_id):
         """(the host the tracker names peer_id at, its local addresses) as
         the tracker last named them, or None."""
@@ -226,7 +232,17 @@ class PathBook:
     def _answered(self, reply):
         if reply.port:
             self.trackerNamed(reply)
+        else:
+            self._namedNowhere(reply.id)
         return reply
+
+    def _namedNowhere(self, peer_id):
+        """The tracker names peer_id nowhere now: what it named before is
+        its word no longer (a punch aims only at a host it names now)."""
+        held = self._peers.get(peer_id)
+        if held is not None and held.at is not None:
+            held.host, held.port, held.relay, held.lan, held.at = "", 0, None, (), None
+            self._drop(peer_id, held)
 
     def whereIs(self, peer_id):
         """L{ask}, the answer as (host, port), or None when the tracker

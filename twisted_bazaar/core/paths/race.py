@@ -1,0 +1,187 @@
+"""
+One dial's ways to a peer, raced (L{Race}): as go-libp2p's dial ranker and
+happy eyeballs (RFC 8305) do, the ways that apply start by their rank, the
+best at once, each later one by the node's clock only if nothing has
+connected yet, or at once when every way running failed; the first to
+connect (the peer's id or key proven on it) wins, the others are
+cancelled, and one that connected anyway is closed.  The dial fails only
+when every way failed, saying each one's reason.
+
+A race owns its one timer (the next start) and the Deferreds of the ways
+running: the race's end, or its cancellation, cancels them.  A dial that
+one way alone applies to runs no race (a simulated node's dials nearly
+all: nothing more is made for them).
+"""
+
+import attr
+from twisted.internet import defer
+from twisted.python.failure import Failure
+
+from twisted_bazaar.net.overlay import NotConnected
+
+__all__ = ["Race", "Way", "DialFailed"]
+
+
+class DialFailed(Exception):
+    """Every way to a peer failed: each one's reason, in the order they
+    failed."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+@attr.s(frozen=True, slots=True)
+class Way:
+    """
+    One way of a race: C{start()} (a Deferred, or None when the way no
+    longer applies), ``delay`` seconds after the dial started, and
+    whether ways ranked after it wait for it to fail (``holds``).
+    """
+
+    start = attr.ib()
+    delay = attr.ib()
+    holds = attr.ib(default=False)
+
+
+class Race:
+    """
+    The ways of one dial, raced: see the module's docstring.
+
+    @ivar waiting: the L{Way}s not started yet, best (least delay) first.
+    @ivar running: the started ways' Deferreds -> their L{Way}.
+    """
+
+    def __init__(self, clock, ways, lose, together=True):
+        """
+        @param ways: the L{Way}s, best first (sorted by delay).
+        @param lose: C{lose(result)}, for what a way connected after
+            another won (a connection of the caller's own: closed).
+        @param together: False: a way starts only when those before it
+            failed (a link of a node without a key: its peer keeps the
+            newest of two links it does not wait for a proof on, and the
+            winner would be the one it closes).
+        """
+        self.clock = clock
+        self.waiting = list(ways)
+        self.lose = lose
+        self.together = together
+        self.running = {}
+        self.failures = []
+        self.timer = None
+        self.began = clock.seconds()
+        self.over = False
+        self.result = defer.Deferred(self._cancelled)
+
+    def run(self):
+        """Start the best ways; the Deferred of the dial's result."""
+        self._startNext()
+        return self.result
+
+    # -- starting ------------------------------------------------------------------
+
+    def _startNext(self):
+        """Start the best way waiting, and every other of the same delay
+        (all at once: those ranked the same start together)."""
+        if self.waiting:
+            first = self.waiting[0].delay
+            self._startWhile(lambda way: way.delay <= first)
+        self._settle()
+
+    def _due(self):
+        """The timer: the ways whose delay has passed start."""
+        self.timer = None
+        elapsed = self.clock.seconds() - self.began
+        self._startWhile(lambda way: way.delay <= elapsed)
+        self._settle()
+
+    def _startWhile(self, due):
+        while self.waiting and not self.over and due(self.waiting[0]):
+            if self._held():
+                return
+            way = self.waiting.pop(0)
+            d = way.start()
+            if d is None:
+                continue
+            self.running[d] = way
+            d.addCallbacks(self._won, self._failed, (d,), None, (d,))
+
+    def _held(self):
+        """Whether a way running holds the later ones back."""
+        return any(way.holds or not self.together for way in self.running.values())
+
+    def _settle(self):
+        """After a change: fail if nothing runs or waits, start the next at
+        once if nothing runs, the ways due if nothing holds them back,
+        else time the next start."""
+        if self.over:
+            return
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if not self.running:
+            if not self.waiting:
+                self._finish(_allFailed(self.failures))
+                return
+            self._startNext()
+            return
+        if self.waiting and not self._held():
+            wait = self.began + self.waiting[0].delay - self.clock.seconds()
+            if wait <= 0:
+                self._due()
+                return
+            self.timer = self.clock.callLater(wait, self._due)
+
+    # -- ending --------------------------------------------------------------------
+
+    def _won(self, result, d):
+        self.running.pop(d, None)
+        if self.over:
+            # Connected after another won (or after the dial was given up).
+            self.lose(result)
+            return None
+        self._finish(result)
+        return None
+
+    def _failed(self, reason, d):
+        self.running.pop(d, None)
+        if self.over:
+            return None
+        self.failures.append(reason)
+        self._settle()
+        return None
+
+    def _finish(self, result):
+        """The race is over with result (a winner's, or a failure)."""
+        self._stop()
+        self.result.callback(result)
+
+    def _stop(self):
+        """Nothing more starts; the ways running are cancelled."""
+        self.over = True
+        self.waiting = []
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        running, self.running = self.running, {}
+        for d in running:
+            d.cancel()
+
+    def _cancelled(self, result):
+        self._stop()
+
+
+def _allFailed(failures):
+    """The failure of a dial every way of which failed: the one way's
+    own; of several, each one's reason, in the order they failed, the
+    last (the fallback most often: a relay's, whose word on whether the
+    peer listens counts) saying what kind: L{NotConnected} (a link's, or
+    L{twisted_bazaar.net.overlay.Unreachable}) keeps its class."""
+    if len(failures) == 1:
+        return failures[0]
+    if not failures:
+        return Failure(DialFailed("no way to the peer applied"))
+    why = "; ".join(failure.getErrorMessage() for failure in failures)
+    last = failures[-1]
+    if last.check(NotConnected):
+        return Failure(type(last.value)(why))
+    return Failure(DialFailed(why))
