@@ -26,7 +26,7 @@ class QuicUnanswered(ConnectError):
     answered, or what answered would not take it."""
 
     def __str__(self):
-        return self.osError or "no QUIC answer"
+        return (self.args[0] if self.args else "") or "no QUIC answer"
 
 
 class QuicClosed(ConnectionLost):

@@ -1,0 +1,95 @@
+"""
+QUIC over UDP as a way to a peer (L{QuicTransport}): the dialer's
+transport for the book's paths of kind UDP, plugged into a node by
+L{plugQuic}, which also serves the node's links and its transfer port on
+the node's QUIC socket (docs/architecture.md, "QUIC").
+
+Only the paths a peer's word alone names (a claim) are not dialled: a
+peer could name a victim's address for every node linked to it to send
+QUIC Initials to (docs/protocol.md §5, "Hosts a peer names").  A dial
+that QUIC does not answer, or whose link does not come up, hands over to
+the next way (TCP), as a LAN dial that fails does.
+"""
+
+from twisted.internet.protocol import Factory
+from zope.interface import implementer
+
+from twisted_bazaar.core.paths.path import CLAIMED, UDP
+from twisted_bazaar.core.paths.transport import ITransport
+from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.net.overlay import NotConnected, OverlayFactory
+from twisted_bazaar.net.quic.connection import QuicUnanswered
+from twisted_bazaar.net.quic.connector import FILES as FILES_SERVICE, LINKS, QuicConnector
+from twisted_bazaar.traversal.messages import FILES
+
+__all__ = ["QuicTransport", "plugQuic"]
+
+
+@implementer(ITransport)
+class QuicTransport:
+    """
+    Dials a peer at the first UDP path the node's book holds for it (not
+    a claim): a link over the peer's links service, a transfer (purpose
+    L{FILES}) over its files service; other connections of a protocol of
+    their own are not carried yet.
+    """
+
+    kind = UDP
+    handsOver = (QuicUnanswered, NotConnected)
+
+    def __init__(self, links, files):
+        """
+        @param links: the L{QuicConnector} of the peers' links service.
+        @param files: the L{QuicConnector} of their files service.
+        """
+        self.links = links
+        self.files = files
+
+    def attempt(self, dialer, peer, purpose, protocol):
+        if peer.id is None or (protocol is not None and purpose != FILES):
+            return None
+        paths = [path for path in dialer.book.pathsOf(peer.id, UDP) if path.word != CLAIMED]
+        if not paths:
+            return None
+        host, port = paths[0].host, paths[0].port
+        expected = None if peer.key is None else decode(peer.key)
+        if protocol is None:
+            links = self.links
+            return dialer.node.overlay.connectTo(
+                host, port, peer.id, purpose,
+                lambda link: links.connect(host, port, link, expected=expected))
+        return self.files.connect(host, port, protocol(), expected=expected)
+
+
+class _Transfers(Factory):
+    """The node's transfer port's protocols, once it serves one (a
+    seller's: L{twisted_bazaar.files.server}); none before."""
+
+    noisy = False
+
+    def __init__(self, node):
+        self.node = node
+
+    def buildProtocol(self, addr):
+        factory = self.node.transferFactory
+        return None if factory is None else factory.buildProtocol(addr)
+
+
+def plugQuic(node, endpoint, channel):
+    """
+    Serve node's links and transfers on endpoint (a L{QuicEndpoint
+    <twisted_bazaar.net.quic.endpoint.QuicEndpoint>} on the node's UDP
+    port) under channel, and have its dialer try a peer's UDP paths
+    first.
+
+    @return: the L{QuicTransport}.
+    """
+    links = QuicConnector(endpoint, channel, LINKS)
+    files = QuicConnector(endpoint, channel, FILES_SERVICE, peerLog=links.peerLog)
+    links.listen(OverlayFactory(node))
+    files.listen(_Transfers(node))
+    transport = QuicTransport(links, files)
+    dialer = node.dialer
+    dialer.candidates = (transport,) + tuple(
+        candidate for candidate in dialer.candidates if candidate.kind != UDP)
+    return transport
