@@ -91,10 +91,14 @@ class Connection:
 
     def datagramReceived(self, data, addr):
         self.quic.receive_datagram(data, addr, self.clock.seconds())
-        self._process()
+        # What it makes aioquic send goes at the end of the reactor's turn,
+        # with that of every datagram read in it: one acknowledgement for
+        # many, and a third of aioquic's work a datagram saved.
+        self._process(soon=True)
 
-    def _process(self):
-        """Take aioquic's events, then send what it has to send."""
+    def _process(self, soon=False):
+        """Take aioquic's events, then send what it has to send (now, or
+        at the end of this turn if ``soon``)."""
         quic = self.quic
         event = quic.next_event()
         while event is not None:
@@ -108,7 +112,10 @@ class Connection:
             if not quic.unacknowledged(stream.stream_id) and stream.stream_id in self.streams:
                 self._finishing.discard(stream)
                 stream.lost(Failure(ConnectionDone("the QUIC stream ended")))
-        self.flush()
+        if soon:
+            self.flushSoon()
+        else:
+            self.flush()
 
     def flush(self):
         """Send what aioquic has to send now, and set its timer."""

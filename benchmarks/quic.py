@@ -1,0 +1,174 @@
+"""
+quic_transfer_ratio: bytes per second of a bulk transfer over QUIC on
+loopback (the encrypted channel over a QUIC stream, L{twisted_bazaar.net.quic})
+against the same transfer over the TCP channel, in the same run.
+
+Each repeat, in a child process on the real reactor: a sender writes
+SIZE bytes from a pull producer (as a seller's file goes) and closes; a
+receiver counts them until its connection ends.  Both ends run in the
+one process, on one core, for both transports alike.  The time is from
+the dial to the last byte; the dial's handshakes (QUIC's with its retry,
+then the channel's; TCP's, then the channel's) are timed alone too, and
+the process's CPU seconds per MiB moved.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+from benchmarks.harness import Figure, median, pairedRatio
+
+GOAL = (">=", 0.5)
+FULL_SIZE = 256 * 1024 * 1024
+QUICK_SIZE = 64 * 1024 * 1024
+#: Bytes a pull producer writes each time it is asked.
+CHUNK = 256 * 1024
+#: Seconds a child may take.
+TIMEOUT = 600.0
+
+
+def measure(size, repeats):
+    """In the child: {"tcp": [...], "quic": [...]}, each repeat a dict of
+    seconds, bytes a second, handshake seconds and CPU seconds a MiB."""
+    from twisted.internet import defer, reactor
+    from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
+    from twisted.internet.protocol import Factory, Protocol
+
+    from twisted_bazaar.channel.session import ChannelKey
+    from twisted_bazaar.identity.keys import Identity, decode
+    from twisted_bazaar.net.encrypted import (
+        EncryptedClientEndpoint,
+        EncryptedServerEndpoint,
+    )
+    from twisted_bazaar.net.quic.connector import QuicConnector
+    from twisted_bazaar.net.quic.endpoint import QuicEndpoint
+
+    sender_id, receiver_id = Identity.generate(), Identity.generate()
+    sender_key = ChannelKey.generate(sender_id)
+    receiver_key = ChannelKey.generate(receiver_id)
+
+    class Chunks:
+        def __init__(self, transport):
+            self.transport, self.left = transport, size
+            self.block = os.urandom(CHUNK)
+
+        def resumeProducing(self):
+            if self.left > 0:
+                n = min(CHUNK, self.left)
+                self.left -= n
+                self.transport.write(self.block[:n])
+                if not self.left:
+                    self.transport.unregisterProducer()
+                    self.transport.loseConnection()
+
+        def stopProducing(self):
+            self.left = 0
+
+    class Send(Protocol):
+        def channelUp(self):
+            self.transport.registerProducer(Chunks(self.transport), False)
+
+    class Count(Protocol):
+        def __init__(self):
+            self.got = 0
+            self.done = defer.Deferred()
+            self.up = defer.Deferred()
+
+        def channelUp(self):
+            self.up.callback(time.perf_counter())
+
+        def dataReceived(self, data):
+            self.got += len(data)
+
+        def connectionLost(self, reason):
+            self.done.callback(self.got)
+
+    class OneCount(Factory):
+        def __init__(self, protocol):
+            self.protocol_ = protocol
+
+        def buildProtocol(self, addr):
+            return self.protocol_
+
+    @defer.inlineCallbacks
+    def once(dial):
+        counter = Count()
+        cpu, started = time.process_time(), time.perf_counter()
+        yield dial(counter)
+        up = yield counter.up
+        got = yield counter.done
+        elapsed = time.perf_counter() - started
+        if got != size:
+            raise RuntimeError(f"{got} of {size} bytes arrived")
+        return {"seconds": elapsed, "rate": size / elapsed, "handshake_s": up - started,
+                "cpu_s_per_mib": (time.process_time() - cpu) / (size / 2**20)}
+
+    @defer.inlineCallbacks
+    def main():
+        server = yield EncryptedServerEndpoint(
+            TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1"), sender_key,
+            reactor).listen(Factory.forProtocol(Send))
+        tcp_port = server.getHost().port
+        quic_server = QuicEndpoint(reactor)
+        udp = reactor.listenUDP(0, quic_server, interface="127.0.0.1")
+        QuicConnector(quic_server, sender_key).listen(Factory.forProtocol(Send))
+        quic_client = QuicEndpoint(reactor)
+        reactor.listenUDP(0, quic_client, interface="127.0.0.1")
+        connector = QuicConnector(quic_client, receiver_key)
+        expected = decode(sender_id.key)
+
+        def tcp(counter):
+            return EncryptedClientEndpoint(
+                TCP4ClientEndpoint(reactor, "127.0.0.1", tcp_port), receiver_key, reactor,
+                expected=expected).connect(OneCount(counter))
+
+        def quic(counter):
+            return connector.connect("127.0.0.1", udp.getHost().port, counter,
+                                     expected=expected)
+
+        results = {"tcp": [], "quic": []}
+        for _ in range(repeats):
+            results["tcp"].append((yield once(tcp)))
+            results["quic"].append((yield once(quic)))
+        quic_server.stop()
+        quic_client.stop()
+        return results
+
+    found = []
+
+    def finish(result):
+        found.append(result)
+        reactor.stop()
+
+    reactor.callWhenRunning(lambda: main().addBoth(finish))
+    reactor.run()
+    if not isinstance(found[0], dict):
+        found[0].raiseException()
+    return found[0]
+
+
+def run(quick):
+    size = QUICK_SIZE if quick else FULL_SIZE
+    repeats = 3 if quick else 5
+    child = subprocess.run(
+        [sys.executable, "-m", "benchmarks.quic", str(size), str(repeats)],
+        capture_output=True, text=True, timeout=TIMEOUT, check=True)
+    results = json.loads(child.stdout.strip().splitlines()[-1])
+    tcp, quic = results["tcp"], results["quic"]
+    ratio = pairedRatio([each["rate"] for each in quic], [each["rate"] for each in tcp])
+
+    def medians(runs):
+        return {key: round(median([each[key] for each in runs]), 4)
+                for key in ("rate", "handshake_s", "cpu_s_per_mib")}
+
+    return [Figure("quic_transfer_ratio", ratio, "x", GOAL,
+                   detail={"size": size, "repeats": repeats, "quic": medians(quic),
+                           "tcp": medians(tcp)},
+                   note=f"{size // 2**20} MiB over QUIC vs the TCP channel, loopback, "
+                        "both ends in one process")]
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(int(sys.argv[1]), int(sys.argv[2]))))
