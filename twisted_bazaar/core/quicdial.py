@@ -12,6 +12,7 @@ the next way (TCP), as a LAN dial that fails does.
 """
 
 from twisted.internet.protocol import Factory
+from twisted.logger import Logger
 from zope.interface import implementer
 
 from twisted_bazaar.core.paths.path import CLAIMED, UDP
@@ -21,6 +22,7 @@ from twisted_bazaar.net.overlay import NotConnected, OverlayFactory
 from twisted_bazaar.net.quic.connection import QuicUnanswered
 from twisted_bazaar.net.quic.connector import FILES as FILES_SERVICE, LINKS, QuicConnector
 from twisted_bazaar.traversal.messages import FILES
+from twisted_bazaar.wire.ids import shortId
 
 __all__ = ["QuicTransport", "plugQuic"]
 
@@ -36,6 +38,7 @@ class QuicTransport:
 
     kind = UDP
     handsOver = (QuicUnanswered, NotConnected)
+    log = Logger()
 
     def __init__(self, links, files):
         """
@@ -55,10 +58,18 @@ class QuicTransport:
         expected = None if peer.key is None else decode(peer.key)
         if protocol is None:
             links = self.links
-            return dialer.node.overlay.connectTo(
+            d = dialer.node.overlay.connectTo(
                 host, port, peer.id, purpose,
                 lambda link: links.connect(host, port, link, expected=expected))
-        return self.files.connect(host, port, protocol(), expected=expected)
+        else:
+            d = self.files.connect(host, port, protocol(), expected=expected)
+
+        def reached(result):
+            self.log.info("reached node {id} over QUIC at {host}:{port} ({purpose})",
+                          id=shortId(peer.id), host=host, port=port, purpose=purpose)
+            return result
+
+        return d.addCallback(reached)
 
 
 class _Transfers(Factory):
