@@ -154,30 +154,35 @@ class Connection:
     # -- aioquic's events ------------------------------------------------------------
 
     def _event(self, event):
-        kind = type(event)
-        if kind is events.StreamDataReceived:
-            stream = self.streams.get(event.stream_id)
+        taken = self.takes.get(type(event))
+        if taken is not None:
+            taken(self, event)
+
+    def _streamData(self, event):
+        stream = self.streams.get(event.stream_id)
+        if stream is None:
+            stream = self._opened(event.stream_id)
             if stream is None:
-                stream = self._opened(event.stream_id)
-                if stream is None:
-                    return
-            stream.received(event.data, event.end_stream)
-        elif kind is events.HandshakeCompleted:
-            self.service = event.alpn_protocol
-            if self.handshake is not None:
-                d, self.handshake = self.handshake, None
-                d.callback(self)
-        elif kind is events.StreamReset:
-            stream = self.streams.get(event.stream_id)
-            if stream is not None:
-                stream.lost(Failure(ConnectionLost(
-                    f"the peer reset the QUIC stream (error {event.error_code})")))
-        elif kind is events.ConnectionIdIssued:
-            self.endpoint.routeTo(event.connection_id, self)
-        elif kind is events.ConnectionIdRetired:
-            self.endpoint.unroute(event.connection_id)
-        elif kind is events.ConnectionTerminated:
-            self._terminated(event)
+                return
+        stream.received(event.data, event.end_stream)
+
+    def _handshakeDone(self, event):
+        self.service = event.alpn_protocol
+        if self.handshake is not None:
+            d, self.handshake = self.handshake, None
+            d.callback(self)
+
+    def _streamReset(self, event):
+        stream = self.streams.get(event.stream_id)
+        if stream is not None:
+            stream.lost(Failure(ConnectionLost(
+                f"the peer reset the QUIC stream (error {event.error_code})")))
+
+    def _idIssued(self, event):
+        self.endpoint.routeTo(event.connection_id, self)
+
+    def _idRetired(self, event):
+        self.endpoint.unroute(event.connection_id)
 
     def _opened(self, stream_id):
         """A stream the peer opened: connected to what the endpoint gives
@@ -235,6 +240,14 @@ class Connection:
         self._finishing.clear()
         for stream in list(self.streams.values()):
             stream.lost(reason)
+
+    #: aioquic's event class -> what it does here (others are not used).
+    takes = {events.StreamDataReceived: _streamData,
+             events.HandshakeCompleted: _handshakeDone,
+             events.StreamReset: _streamReset,
+             events.ConnectionIdIssued: _idIssued,
+             events.ConnectionIdRetired: _idRetired,
+             events.ConnectionTerminated: _terminated}
 
     # -- what the streams ask ----------------------------------------------------------
 
