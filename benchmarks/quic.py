@@ -9,7 +9,11 @@ receiver counts them until its connection ends.  Both ends run in the
 one process, on one core, for both transports alike.  The time is from
 the dial to the last byte; the dial's handshakes (QUIC's with its retry,
 then the channel's; TCP's, then the channel's) are timed alone too, and
-the process's CPU seconds per MiB moved.
+the process's CPU seconds per MiB moved.  The same is measured over QUIC
+without the channel (``quic_without_channel``): what the other way of
+binding a node's key, libp2p's (the key's signature in QUIC's own TLS
+certificate, no channel above), would cost at most, as its certificate
+check is a few signatures per connection.
 """
 
 import json
@@ -42,7 +46,7 @@ def measure(size, repeats):
         EncryptedClientEndpoint,
         EncryptedServerEndpoint,
     )
-    from twisted_bazaar.net.quic.connector import QuicConnector
+    from twisted_bazaar.net.quic.connector import LINKS, QuicConnector
     from twisted_bazaar.net.quic.endpoint import QuicEndpoint
 
     sender_id, receiver_id = Identity.generate(), Identity.generate()
@@ -70,7 +74,16 @@ def measure(size, repeats):
         def channelUp(self):
             self.transport.registerProducer(Chunks(self.transport), False)
 
+    class SendBare(Send):
+        """No channel: QUIC's stream alone (what a libp2p-style handshake,
+        the node's key in QUIC's own TLS, would leave)."""
+
+        def connectionMade(self):
+            self.channelUp()
+
     class Count(Protocol):
+        bare = False
+
         def __init__(self):
             self.got = 0
             self.done = defer.Deferred()
@@ -78,6 +91,13 @@ def measure(size, repeats):
 
         def channelUp(self):
             self.up.callback(time.perf_counter())
+
+        def connectionMade(self):
+            if self.bare:
+                # A peer sees a QUIC stream once something is sent on it
+                # (on the channel, its first handshake message).
+                self.transport.write(b"go")
+                self.channelUp()
 
         def dataReceived(self, data):
             self.got += len(data)
@@ -93,8 +113,9 @@ def measure(size, repeats):
             return self.protocol_
 
     @defer.inlineCallbacks
-    def once(dial):
+    def once(dial, bare=False):
         counter = Count()
+        counter.bare = bare
         cpu, started = time.process_time(), time.perf_counter()
         yield dial(counter)
         up = yield counter.up
@@ -114,6 +135,9 @@ def measure(size, repeats):
         quic_server = QuicEndpoint(reactor)
         udp = reactor.listenUDP(0, quic_server, interface="127.0.0.1")
         QuicConnector(quic_server, sender_key).listen(Factory.forProtocol(Send))
+        bare_server = QuicEndpoint(reactor)
+        bare_udp = reactor.listenUDP(0, bare_server, interface="127.0.0.1")
+        bare_server.serve(LINKS, Factory.forProtocol(SendBare))
         quic_client = QuicEndpoint(reactor)
         reactor.listenUDP(0, quic_client, interface="127.0.0.1")
         connector = QuicConnector(quic_client, receiver_key)
@@ -128,10 +152,16 @@ def measure(size, repeats):
             return connector.connect("127.0.0.1", udp.getHost().port, counter,
                                      expected=expected)
 
-        results = {"tcp": [], "quic": []}
+        def bare(counter):
+            return quic_client.connect("127.0.0.1", bare_udp.getHost().port, LINKS,
+                                       counter)
+
+        results = {"tcp": [], "quic": [], "quic_bare": []}
         for _ in range(repeats):
             results["tcp"].append((yield once(tcp)))
             results["quic"].append((yield once(quic)))
+            results["quic_bare"].append((yield once(bare, True)))
+        bare_server.stop()
         quic_server.stop()
         quic_client.stop()
         return results
@@ -165,7 +195,8 @@ def run(quick):
 
     return [Figure("quic_transfer_ratio", ratio, "x", GOAL,
                    detail={"size": size, "repeats": repeats, "quic": medians(quic),
-                           "tcp": medians(tcp)},
+                           "tcp": medians(tcp),
+                           "quic_without_channel": medians(results["quic_bare"])},
                    note=f"{size // 2**20} MiB over QUIC vs the TCP channel, loopback, "
                         "both ends in one process")]
 
