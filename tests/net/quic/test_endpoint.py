@@ -144,3 +144,24 @@ class TimerTests(SynchronousTestCase):
         self.assertIsNotNone(accepted[0].lost)
         self.assertEqual(self.network.clock.getDelayedCalls(), [])
         self.assertEqual(len(server.connections), 0)
+
+
+class StopTests(SynchronousTestCase):
+    def test_stop(self):
+        """Stopping a socket closes its connections (the peer's streams
+        end) and fails its dials under way; no timer is left."""
+        network = FakeNetwork()
+        client = network.endpoint("10.0.0.1")
+        server = network.endpoint(*SERVER)
+        accepted = served(server, 2)
+        protocol, _ = dialled(client, 1, SERVER[0], 2)
+        network.run(1)
+        _, pending = dialled(client, 1, "10.5.5.5", 2)
+        client.stop()
+        self.assertIsInstance(pending[0].value, QuicUnanswered)
+        self.assertIsNotNone(protocol.lost)
+        network.run(1)
+        self.assertIsNotNone(accepted[0].lost)
+        server.stop()
+        self.assertEqual(network.clock.getDelayedCalls(), [])
+        self.assertEqual((len(server.connections), len(server.streams)), (0, 0))

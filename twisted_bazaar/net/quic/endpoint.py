@@ -237,8 +237,12 @@ class QuicEndpoint(DatagramProtocol):
         return d
 
     def stop(self):
-        """Close every connection (their peers are told)."""
+        """Close every connection (their peers are told); a dial under way
+        fails with L{QuicUnanswered}."""
         for connection in list(self._open):
+            if connection.handshake is not None:
+                connection.giveUp("the node's QUIC socket closed")
+                continue
             connection.close(why="stopping")
             connection.stopTimers()
             connection.ended = True
