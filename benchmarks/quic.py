@@ -14,6 +14,12 @@ without the channel (``quic_without_channel``): what the other way of
 binding a node's key, libp2p's (the key's signature in QUIC's own TLS
 certificate, no channel above), would cost at most, as its certificate
 check is a few signatures per connection.
+
+quic_purchase_ratio: wall seconds for a buyer daemon to get 10,000 units
+from one seller daemon (as ``bulk_10k_one_seller_s``, from its ``ready``
+line to ``all wants met``) with both on QUIC (``--quic-port``, the buyer
+told the seller's with ``--quic-peer``), over the same on TCP alone, run
+after run.  The buyer's log must say it reached the seller over QUIC.
 """
 
 import json
@@ -25,6 +31,9 @@ import time
 from benchmarks.harness import Figure, median, pairedRatio
 
 GOAL = (">=", 0.5)
+PURCHASE_GOAL = ("<=", 1.2)
+#: Seconds a daemon's line may take.
+LINE_TIMEOUT = 120.0
 FULL_SIZE = 256 * 1024 * 1024
 QUICK_SIZE = 64 * 1024 * 1024
 #: Bytes a pull producer writes each time it is asked.
@@ -179,6 +188,33 @@ def measure(size, repeats):
     return found[0]
 
 
+def purchaseOnce(overQuic):
+    """Seconds from the buyer's ready line to all its wants met."""
+    from benchmarks.bulk import UNITS, WANTS_MET, _Clock
+    from benchmarks.harness import market
+    from twisted_bazaar.testing.daemons import nodeId
+    from twisted_bazaar.wire.ids import wireId
+
+    clock = _Clock()
+    quic = ("--quic-port", "0") if overQuic else ()
+    with market(onLine=clock.onLine) as daemons:
+        seller = daemons.startNode("seller", "--role", "seller", "--sell",
+                                   f"apple={UNITS}", *quic)
+        seller_id = nodeId(seller, LINE_TIMEOUT)
+        daemons.waitIntroduced(seller_id, LINE_TIMEOUT)
+        extra = ()
+        if overQuic:
+            port = seller.waitFor(r"QUIC listening on 127\.0\.0\.1:(\d+) \(udp\)",
+                                  LINE_TIMEOUT)[1]
+            extra = quic + ("--quic-peer", f"{wireId(seller_id)}=127.0.0.1:{port}")
+        buyer = daemons.startNode("buyer", "--role", "buyer", "--want", "apple",
+                                  "--quantity", str(UNITS), "--exit-when-done", *extra)
+        buyer.waitFor(rf"{WANTS_MET}: {UNITS} in the bag", LINE_TIMEOUT)
+        if overQuic and not buyer.matches(r"reached node \w+ over QUIC"):
+            raise RuntimeError("the buyer did not reach the seller over QUIC")
+        return clock.seen[("buyer", WANTS_MET)] - clock.seen[("buyer", "ready")]
+
+
 def run(quick):
     size = QUICK_SIZE if quick else FULL_SIZE
     repeats = 3 if quick else 5
@@ -193,7 +229,14 @@ def run(quick):
         return {key: round(median([each[key] for each in runs]), 4)
                 for key in ("rate", "handshake_s", "cpu_s_per_mib")}
 
-    return [Figure("quic_transfer_ratio", ratio, "x", GOAL,
+    purchases = [(purchaseOnce(True), purchaseOnce(False)) for _ in range(repeats)]
+    overQuic = [round(seconds, 3) for seconds, _ in purchases]
+    overTcp = [round(seconds, 3) for _, seconds in purchases]
+    return [Figure("quic_purchase_ratio", pairedRatio(overQuic, overTcp), "x",
+                   PURCHASE_GOAL, detail={"quic_s": overQuic, "tcp_s": overTcp},
+                   note="10,000 units from one seller over QUIC vs over TCP, daemons "
+                        "on loopback"),
+            Figure("quic_transfer_ratio", ratio, "x", GOAL,
                    detail={"size": size, "repeats": repeats, "quic": medians(quic),
                            "tcp": medians(tcp),
                            "quic_without_channel": medians(results["quic_bare"])},
