@@ -12,10 +12,11 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.quic.connection import QuicClosed, QuicUnanswered
-from twisted_bazaar.net.quic.endpoint import CONNECT_TIMEOUT
+from twisted_bazaar.net.quic.connector import LINKS
+from twisted_bazaar.net.quic.endpoint import CONNECT_TIMEOUT, STREAM_WAIT
 from twisted_bazaar.net.quic.stack import IDLE_TIMEOUT
 
-from tests.net.quic.fakeudp import FakeNetwork, dialled, served
+from tests.net.quic.fakeudp import FakeNetwork, Recorder, dialled, served
 
 SERVER = ("10.1.0.2", 4433)
 
@@ -165,3 +166,22 @@ class StopTests(SynchronousTestCase):
         server.stop()
         self.assertEqual(network.clock.getDelayedCalls(), [])
         self.assertEqual((len(server.connections), len(server.streams)), (0, 0))
+
+
+class UnusedTests(SynchronousTestCase):
+    def test_aConnectionWithoutAStream(self):
+        """A peer that finishes QUIC's handshake and opens no stream has
+        its connection closed after STREAM_WAIT seconds: it holds the
+        node's state no longer than a TCP connection that never starts
+        the channel."""
+        network = FakeNetwork()
+        client = network.endpoint("10.0.0.1")
+        server = network.endpoint(*SERVER)
+        served(server, 2)
+        d = client.connect(SERVER[0], SERVER[1], LINKS, Recorder())
+        # The stream is only opened by the peer's first byte: none here.
+        network.run(1)
+        self.assertEqual(len(server.connections), 1)
+        network.run(STREAM_WAIT)
+        self.assertEqual(len(server.connections), 0)
+        self.assertTrue(d.called)

@@ -70,6 +70,8 @@ class Connection:
         self.ended = False
         self._timer = None
         self._flushing = None
+        #: An acceptor's wait for the peer's first stream (L{expectStream}).
+        self._unused = None
         #: Streams ended by this side, waiting for the peer to acknowledge
         #: their last byte before the connection closes.
         self._finishing = set()
@@ -194,6 +196,9 @@ class Connection:
             self.quic.reset_stream(stream_id, APPLICATION_ERROR)
             self.quic.stop_stream(stream_id, APPLICATION_ERROR)
             return None
+        unused, self._unused = self._unused, None
+        if unused is not None and unused.active():
+            unused.cancel()
         stream = self.addStream(stream_id, protocol)
         stream.start()
         return stream
@@ -217,10 +222,20 @@ class Connection:
         handshake.errback(Failure(QuicUnanswered(string=why)))
 
     def stopTimers(self):
-        for timer in (self._timer, self._flushing):
+        for timer in (self._timer, self._flushing, self._unused):
             if timer is not None and timer.active():
                 timer.cancel()
-        self._timer = self._flushing = None
+        self._timer = self._flushing = self._unused = None
+
+    def expectStream(self, timeout):
+        """An acceptor's: close the connection if the peer opens no stream
+        within timeout seconds (a peer holding a connection it does not
+        use)."""
+        self._unused = self.clock.callLater(timeout, self._noStream, timeout)
+
+    def _noStream(self, timeout):
+        self._unused = None
+        self.close(APPLICATION_ERROR, f"no stream within {timeout:g} s")
 
     def _terminated(self, event):
         if self.ended:

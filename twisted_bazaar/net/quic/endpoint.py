@@ -42,7 +42,7 @@ from twisted_bazaar.net.quic.stack import (
 )
 
 __all__ = ["QuicEndpoint", "QUIC_CONNECTIONS", "QUIC_STREAMS", "CONNECT_TIMEOUT",
-           "STREAMS_A_CONNECTION"]
+           "STREAMS_A_CONNECTION", "STREAM_WAIT"]
 
 QUIC_CONNECTIONS = declare(
     "quic.connections", 1024, "connections",
@@ -55,6 +55,9 @@ QUIC_STREAMS = declare(
 
 #: Seconds a dial may take to finish QUIC's handshake.
 CONNECT_TIMEOUT = 5.0
+#: Seconds an accepted connection may go without a stream before it is
+#: closed (the channel's own handshake timeout, as on TCP).
+STREAM_WAIT = 10.0
 #: Streams a peer may open at once on one connection.
 STREAMS_A_CONNECTION = 8
 #: Bytes of the connection ids this node chooses (aioquic's default).
@@ -174,16 +177,19 @@ class QuicEndpoint(DatagramProtocol):
                 return
             retried = header.destination_cid
         group = addressGroup(addr[0])
-        quic = Quic(configuration=self._server,
-                    original_destination_connection_id=original,
-                    retry_source_connection_id=retried)
-        connection = Connection(self, quic, addr, group, accept=self._accept)
-        victims = self.connections.take(connection, group)
+        victims = self.connections.makeRoom(group)
         if victims is None:
             return
         for victim in victims:
             victim.close(QuicErrorCode.CONNECTION_REFUSED,
                          "making room for another address group")
+            self.connections.release(victim)
+        quic = Quic(configuration=self._server,
+                    original_destination_connection_id=original,
+                    retry_source_connection_id=retried)
+        connection = Connection(self, quic, addr, group, accept=self._accept)
+        self.connections.hold(connection, group)
+        connection.expectStream(STREAM_WAIT)
         self._open.add(connection)
         self.routeTo(header.destination_cid, connection)
         self.routeTo(quic.host_cid, connection)
