@@ -7,6 +7,7 @@ does not answer; a peer's claim not dialled.
 """
 
 import random
+from types import SimpleNamespace
 
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -76,7 +77,9 @@ class TransportTests(SynchronousTestCase):
         self.udp = FakeNetwork()
         self.node = dialingNode(None, clock=self.udp.clock)
         endpoint = self.udp.endpoint("10.0.0.1")
-        self.quic = plugQuic(_Plain(), endpoint, channelKey(1))
+        plain = SimpleNamespace(transferFactory=None,
+                                dialer=SimpleNamespace(candidates=()))
+        self.quic = plugQuic(plain, endpoint, channelKey(1))
         self.node.dialer.candidates = (self.quic,) + CANDIDATES
         self.connector = self.node.dialer.connector = RecordingConnector()
 
@@ -107,12 +110,3 @@ class TransportTests(SynchronousTestCase):
         self.assertEqual(len(self.connector.dials), 1)
         self.assertEqual([source for source, _, _ in self.udp.sent], [])
 
-
-class _Plain:
-    """What plugQuic needs of a node to serve nothing: a dialer to plug
-    into (the test replaces its candidates)."""
-
-    transferFactory = None
-
-    def __init__(self):
-        self.dialer = type("Dialer", (), {"candidates": ()})()
