@@ -185,3 +185,23 @@ class UnusedTests(SynchronousTestCase):
         network.run(STREAM_WAIT)
         self.assertEqual(len(server.connections), 0)
         self.assertTrue(d.called)
+
+
+class InitialRateTests(SynchronousTestCase):
+    def test_aGroupsInitialsAreRated(self):
+        """Past its group's rate of new connections' first packets, a
+        group is not even answered with a Retry; another group is."""
+        network = FakeNetwork()
+        server = network.endpoint(*SERVER)
+        served(server, 2)
+        client = network.endpoint("10.0.0.1")
+        for _ in range(250):
+            dialled(client, 1, SERVER[0], 2)
+        network.run(0.01)
+        retries = [data for source, destination, data in network.sent
+                   if source == SERVER and destination == ("10.0.0.1", 4433)]
+        self.assertEqual(len(retries), 200)
+        other = network.endpoint("10.9.0.1")
+        protocol, result = dialled(other, 1, SERVER[0], 2)
+        network.run(1)
+        self.assertEqual(result, [protocol])

@@ -9,7 +9,8 @@ L{twisted_bazaar.net.syngate}): a first Initial packet is answered with a
 token sealed for its source address alone, and only an Initial that
 brings it back from that address makes a connection.  A spoofed source
 never sees the token, so it makes the node hold nothing and answer with
-one small packet to each large one it sends.  Connections and the streams
+one small packet to each large one it sends, and only so many a second
+for one address group (L{QUIC_INITIALS}).  Connections and the streams
 peers open are then charged to their address group in the registry of
 limits (L{QUIC_CONNECTIONS}, L{QUIC_STREAMS}).
 """
@@ -34,6 +35,7 @@ from twisted.logger import Logger
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import Account
+from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.net.quic.connection import Connection, QuicUnanswered
 from twisted_bazaar.net.quic.stack import (
     Quic,
@@ -41,13 +43,17 @@ from twisted_bazaar.net.quic.stack import (
     serverConfiguration,
 )
 
-__all__ = ["QuicEndpoint", "QUIC_CONNECTIONS", "QUIC_STREAMS", "CONNECT_TIMEOUT",
+__all__ = ["QuicEndpoint", "QUIC_CONNECTIONS", "QUIC_INITIALS", "QUIC_STREAMS", "CONNECT_TIMEOUT",
            "STREAMS_A_CONNECTION", "STREAM_WAIT"]
 
 QUIC_CONNECTIONS = declare(
     "quic.connections", 1024, "connections",
     "QUIC connections peers opened to this node (each a TLS state and its streams), "
     "held only once the peer's address is proven", group=64, owner=__name__)
+QUIC_INITIALS = declare(
+    "quic.initials", 100, "datagrams/s",
+    "first packets of new QUIC connections (each answered with a Retry, or making a "
+    "connection) from one address group", group=100, owner=__name__)
 QUIC_STREAMS = declare(
     "quic.streams", 4096, "streams",
     "QUIC streams peers opened to this node (each a protocol connected, as a TCP "
@@ -92,6 +98,8 @@ class QuicEndpoint(DatagramProtocol):
         self._open = set()
         self.connections = Account.of(QUIC_CONNECTIONS)
         self.streams = Account.of(QUIC_STREAMS)
+        #: The rate of new connections' first packets of each address group.
+        self.initials = GroupRates(QUIC_INITIALS)
 
     def startProtocol(self):
         if ISystemHandle.providedBy(self.transport):
@@ -157,6 +165,9 @@ class QuicEndpoint(DatagramProtocol):
 
     def _initial(self, header, data, addr):
         now = self.clock.seconds()
+        if not self.initials.take(addressGroup(addr[0]), now):
+            # More than its group's rate: not even a Retry.
+            return
         original, retried = header.destination_cid, None
         if self.retry:
             if not header.token:
