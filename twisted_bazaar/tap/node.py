@@ -395,7 +395,7 @@ def _addPluginOptions(cls):
             setattr(cls, "opt_" + option.name.replace("-", "_"),
                     _pluginOptionHandler(option, kind, plugin.name))
     cls.oneOrList = ("tracker", "tracker-key")
-    cls.repeatable = ("role", "tracker", "tracker-key") + tuple(
+    cls.repeatable = ("role", "tracker", "tracker-key", "quic-peer") + tuple(
         option.name for _, plugin in _owners() for option in plugin.options
         if option.repeatable)
     return cls
