@@ -6,6 +6,7 @@ connections on the node's clock.
 """
 
 from aioquic.buffer import Buffer
+from aioquic.quic.events import StreamDataReceived
 from aioquic.quic.packet import QuicPacketType, pull_quic_header
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
@@ -205,3 +206,26 @@ class InitialRateTests(SynchronousTestCase):
         protocol, result = dialled(other, 1, SERVER[0], 2)
         network.run(1)
         self.assertEqual(result, [protocol])
+
+
+class RefusedStreamTests(SynchronousTestCase):
+    def test_whatFollowsARefusedStreamIsDropped(self):
+        """Bytes of a stream refused (its group over its share) that still
+        come (the peer sent them before it heard) are not taken for a new
+        stream once there is room again."""
+        network = FakeNetwork()
+        server = network.endpoint(*SERVER)
+        accepted = served(server, 2)
+        server.streams.group_limit = 0
+        asked = []
+        accept = server._accept
+        server._accept = lambda *args: asked.append(args[0]) or accept(*args)
+        client = network.endpoint("10.0.0.1")
+        dialled(client, 1, SERVER[0], 2)
+        while not asked:
+            network.run(0.005)
+        server.streams.group_limit = None
+        [connection] = asked
+        connection._event(StreamDataReceived(data=b"more", end_stream=False,
+                                             stream_id=0))
+        self.assertEqual((len(asked), accepted), (1, []))

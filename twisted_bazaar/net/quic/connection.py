@@ -78,6 +78,8 @@ class Connection:
         #: Whether a stream was opened: the connection closes when its
         #: last stream is gone (one stream a dial, for now).
         self._used = False
+        #: The newest stream id the peer opened (-1: none yet).
+        self._newest = -1
 
     @property
     def clock(self):
@@ -163,6 +165,11 @@ class Connection:
     def _streamData(self, event):
         stream = self.streams.get(event.stream_id)
         if stream is None:
+            if event.stream_id <= self._newest:
+                # A stream gone (ended, refused, reset): what still comes
+                # of it is dropped, never taken for a new one.
+                return
+            self._newest = event.stream_id
             stream = self._opened(event.stream_id)
             if stream is None:
                 return
