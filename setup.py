@@ -21,7 +21,9 @@ setup(
                       "pynacl>=1.5",
                       # the web view's graph: vis-network's script, as pyvis
                       # ships it (twisted_bazaar/web/graphlib.py)
-                      "pyvis>=0.3.2"],
+                      "pyvis>=0.3.2",
+                      # QUIC over UDP, sans-IO, driven from Twisted (net/quic/)
+                      "aioquic>=1.2"],
     extras_require={
         "test": ["pytest>=7", "pytest-twisted>=1.14", "hypothesis>=6",
                  "selenium>=4.10", "twisted[tls]>=22.10", "import-linter>=2.1",

@@ -125,6 +125,14 @@ class NodeConfigTests(ConfigCase):
                        "exit_when_done": True}})
         self.assertEqual(schemeSettings(options), ("index", {}))
 
+    def test_quicPeers(self):
+        """--quic-peer is repeatable: a list in a file."""
+        peer = "0123456789abcdef0123456789abcdef"
+        options = self.parse(SELLER + 'quic-port = "0"\n'
+                             f'quic-peer = ["{peer}=192.0.2.7:9443", "{peer}=::1:9444"]\n')
+        self.assertEqual([(host, port) for _, host, port in options["quic-peer"]],
+                         [("192.0.2.7", 9443), ("::1", 9444)])
+
     def test_everyFloodSchemeOption(self):
         """The scheme's own options (ttl was a core option once) are keys
         of the file too."""

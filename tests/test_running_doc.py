@@ -66,6 +66,7 @@ class RunningDocTests(SynchronousTestCase):
         # Repeatable, so methods (opt_tracker), not optParameters rows.
         self.daemons["node"]["tracker"] = (node.DEFAULT_TRACKER, False)
         self.daemons["node"]["tracker-key"] = (None, False)
+        self.daemons["node"]["quic-peer"] = (None, False)
         self.rows = documented()
 
     def test_tablesFound(self):

@@ -31,6 +31,7 @@ from twisted_bazaar.tap.node import Options as NodeOptions
 from twisted_bazaar.tap.node import makeService as makeNodeService
 from twisted_bazaar.tap.tracker import Options as TrackerOptions
 from twisted_bazaar.tap.tracker import makeService as makeTrackerService
+from twisted_bazaar.wire.ids import parseWireId
 
 SELLER = ["--role", "seller", "--sell", "apple=3"]
 
@@ -178,6 +179,27 @@ class BadInputTests(SynchronousTestCase):
     def assertUsageError(self, args, message, cls=NodeOptions):
         error = self.assertRaises(usage.UsageError, _parse, args, cls)
         self.assertEqual(str(error), message)
+
+    def test_quicPeer(self):
+        """--quic-peer ID=HOST:PORT names a node's id, an IP address and a
+        UDP port, and needs --quic-port."""
+        peer = "0123456789abcdef0123456789abcdef"
+        options = _parse(SELLER + ["--quic-port", "0", "--quic-peer",
+                                   f"{peer}=192.0.2.7:9443"])
+        self.assertEqual(options["quic-peer"], [(parseWireId(peer), "192.0.2.7", 9443)])
+        self.assertEqual(_parse(SELLER)["quic-port"], None)
+        self.assertUsageError(SELLER + ["--quic-peer", f"{peer}=192.0.2.7:9443"],
+                              "--quic-peer reaches a node over QUIC: it needs "
+                              "--quic-port (0: any free UDP port)")
+        self.assertUsageError(SELLER + ["--quic-port", "0", "--quic-peer",
+                                        "12=192.0.2.7:9443"],
+                              "--quic-peer 12=192.0.2.7:9443: ID is a node's id, its 32 "
+                              "hex digits (as `bazaar status` shows it)")
+        for where in ("example.org:9443", "192.0.2.7", "192.0.2.7:0"):
+            self.assertUsageError(SELLER + ["--quic-port", "0", "--quic-peer",
+                                            f"{peer}={where}"],
+                                  f"--quic-peer {peer}={where}: give ID=HOST:PORT, HOST "
+                                  "an IP address, PORT its UDP port")
 
     def test_sellWithoutCount(self):
         self.assertUsageError(["--role", "seller", "--sell", "apple"],

@@ -18,6 +18,7 @@ from twisted_bazaar.core.dialer import PUNCH_WAIT
 from twisted_bazaar.daemon.build import buildNode
 from twisted_bazaar.daemon.control import ControlService
 from twisted_bazaar.daemon.datamode import keptToItsOwner
+from twisted_bazaar.daemon.quic import QuicService
 from twisted_bazaar.daemon.services import (
     EndpointConnector,
     ListeningService,
@@ -209,7 +210,8 @@ class NodeSite:
 
 
 def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
-              meter=None, punch_wait=PUNCH_WAIT, relay=None, port_mapping=True):
+              meter=None, punch_wait=PUNCH_WAIT, relay=None, port_mapping=True,
+              quic=None):
     """
     Build a node (L{buildNode}) on an opened state and the service that
     runs it, every connection sealed by one channel key (the node's key,
@@ -231,6 +233,8 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         relays for nodes at home once found reachable, or None.
     @param port_mapping: whether the node asks its router to map its port
         once found unreachable (L{twisted_bazaar.core.portmapping}).
+    @param quic: (UDP port, peers) of the node's QUIC socket
+        (L{QuicService}), or None for none.
     @return: (the L{NodeService}, the L{NodeParts}, the metrics or None).
     """
     channel = ChannelKey.generate(state.identity)
@@ -263,6 +267,9 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         listen_description=site.listen_description, tracker_address=trackers[0][1],
         onStopRequested=lambda why: reactor.stop(), other_trackers=trackers[1:],
         services=parts.services)
+    if quic is not None:
+        QuicService(reactor, node, channel, quic[0], site.interface,
+                    quic[1]).setServiceParent(service)
     if relay is not None:
         endpoint, _, description = relay
         relayService(reactor, parts.offering, channel, endpoint, description,

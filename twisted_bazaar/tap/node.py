@@ -8,7 +8,7 @@ flag of a role or scheme that the node does not run is refused.
 """
 
 import attr
-from twisted.internet.abstract import isIPv6Address
+from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.python import usage
 
@@ -61,6 +61,7 @@ from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint,
 from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 from twisted_bazaar.traversal import limits as relays
+from twisted_bazaar.wire.ids import isKeyed, parseWireId
 
 DEFAULT_TRACKER = f"tcp:127.0.0.1:{DEFAULT_TRACKER_PORT}"
 #: The scheme of a node without --discovery.
@@ -70,7 +71,7 @@ NODE_OPTIONS = ("role", "discovery", "tracker", "tracker-key", "listen", "host",
                 "neighbours", "max-connections", "direct-slots", "direct-idle",
                 "handshake-limit", "connection-rate", "retry-initial", "retry-max",
                 "punch-wait", "relay-port", "relay-reservations", "relay-circuits",
-                "relay-rate", "no-port-mapping")
+                "relay-rate", "no-port-mapping", "quic-port", "quic-peer")
 #: Node options that belong with a role in --help (and need that role).
 ROLE_NODE_OPTIONS = {"give-up-after": "buyer", "restock": "seller"}
 #: The role options of files as goods, shown together in --help.
@@ -170,6 +171,10 @@ class Options(DaemonOptions):
               boundedInt(1, 10**6)),
         param("relay-rate", relays.NODE_RATE, "Bytes a second this node's relay "
               "copies, all circuits together (0: no cap).", boundedInt(0)),
+        param("quic-port", None, "UDP port to serve QUIC on, on the --listen "
+              "interface (0: a free one, logged as 'QUIC listening on HOST:PORT "
+              "(udp)'): links and file transfers over QUIC, each under the encrypted "
+              "channel as over TCP.  Off by default.", boundedInt(0, 65535)),
         param("give-up-after", None, "Seconds a buyer may take to get every "
               f"want; then the node stops and exits {GAVE_UP}, saying what it "
               "lacks and why (buyer role; none by default: it waits on)", seconds),
@@ -181,6 +186,7 @@ class Options(DaemonOptions):
         self["role"] = []
         self["tracker"] = []
         self["tracker-key"] = []
+        self["quic-peer"] = []
         #: The --tracker addresses (L{Address}), in order.
         self.trackers = []
         self._plugin_values = {}
@@ -225,6 +231,23 @@ class Options(DaemonOptions):
             raise usage.UsageError(f"--tracker {text} is named twice")
         self.trackers.append(address)
         self["tracker"].append(text)
+
+    def opt_quic_peer(self, text):
+        """ID=HOST:PORT: reach node ID over QUIC at that UDP address (an IP
+        address) before any other way (TCP after it, if QUIC does not
+        answer).  Repeatable; needs --quic-port."""
+        peer_id, _, where = text.partition("=")
+        host, _, port = where.rpartition(":")
+        node_id = parseWireId(peer_id.strip().lower())
+        if node_id is None or not isKeyed(node_id):
+            raise usage.UsageError(f"--quic-peer {text}: ID is a node's id, its 32 hex "
+                                   "digits (as `bazaar status` shows it)")
+        host = host.strip("[]")
+        if not (isIPAddress(host) or isIPv6Address(host)) or not port.isdigit() \
+                or not 0 < int(port) < 65536:
+            raise usage.UsageError(f"--quic-peer {text}: give ID=HOST:PORT, HOST an IP "
+                                   "address, PORT its UDP port")
+        self["quic-peer"].append((node_id, host, int(port)))
 
     def opt_tracker_key(self, text):
         """A tracker's key, as it logs it when it starts (keep it with the
@@ -300,6 +323,9 @@ class Options(DaemonOptions):
                                 or self["data-dir"] is None):
             raise usage.UsageError("--restock sets a seller's stock in its data dir: "
                                    "it needs --role seller and --data-dir")
+        if self["quic-peer"] and self["quic-port"] is None:
+            raise usage.UsageError("--quic-peer reaches a node over QUIC: it needs "
+                                   "--quic-port (0: any free UDP port)")
         if self["give-up-after"] is not None and "buyer" not in self["role"]:
             raise usage.UsageError("--give-up-after belongs to the buyer role; add "
                                    "--role buyer")
@@ -369,7 +395,7 @@ def _addPluginOptions(cls):
             setattr(cls, "opt_" + option.name.replace("-", "_"),
                     _pluginOptionHandler(option, kind, plugin.name))
     cls.oneOrList = ("tracker", "tracker-key")
-    cls.repeatable = ("role", "tracker", "tracker-key") + tuple(
+    cls.repeatable = ("role", "tracker", "tracker-key", "quic-peer") + tuple(
         option.name for _, plugin in _owners() for option in plugin.options
         if option.repeatable)
     return cls
@@ -420,7 +446,9 @@ def _served(reactor, options, state, site, exitStatus, made):
             (options["retry-initial"], options["retry-max"]), exitStatus.fail,
             meter=NodeMetrics if options["metrics"] is not None else None,
             punch_wait=options["punch-wait"], relay=_relay(reactor, options),
-            port_mapping=not options["no-port-mapping"])
+            port_mapping=not options["no-port-mapping"],
+            quic=None if options["quic-port"] is None else (options["quic-port"],
+                                                            options["quic-peer"]))
     except ObsoleteObserver as e:
         # A plugin written for an API the node no longer has: its author's
         # fix, said in one line rather than a traceback.

@@ -1,0 +1,80 @@
+"""
+Tests of L{twisted_bazaar.daemon.quic}: the node's QUIC socket as a
+daemon runs it: listening where asked, the node served and its dialer
+trying QUIC first, each ``--quic-peer`` in the book as a configured
+path, and everything closed at stop.
+"""
+
+from types import SimpleNamespace
+
+from twisted.internet.address import IPv4Address
+from twisted.logger import capturedLogs
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.core.dialer import CANDIDATES
+from twisted_bazaar.core.paths.book import PathBook
+from twisted_bazaar.core.paths.path import CONFIGURED, UDP, Path
+from twisted_bazaar.core.quicdial import QuicTransport
+from twisted_bazaar.daemon.quic import QuicService
+
+from tests import records
+from tests.net.quic.fakeudp import FakeNetwork, channelKey
+
+PEER = records.identity(4)
+
+
+class _Port:
+    def __init__(self, host, port):
+        self.host, self.port, self.listening = host, port, True
+
+    def getHost(self):
+        return IPv4Address("UDP", self.host, self.port)
+
+    def stopListening(self):
+        self.listening = False
+
+
+class _Reactor:
+    """The clock of a fake datagram network, and a listenUDP on it."""
+
+    def __init__(self, network):
+        self.network = network
+        self.ports = []
+
+    def seconds(self):
+        return self.network.clock.seconds()
+
+    def callLater(self, *args, **kwargs):
+        return self.network.clock.callLater(*args, **kwargs)
+
+    def listenUDP(self, port, protocol, interface=""):
+        port = port or 40000
+        self.network.attach(protocol, interface, port)
+        self.ports.append(_Port(interface, port))
+        return self.ports[-1]
+
+
+class QuicServiceTests(SynchronousTestCase):
+    def test_startAndStop(self):
+        network = FakeNetwork()
+        reactor = _Reactor(network)
+        node = SimpleNamespace(transferFactory=None, clock=network.clock,
+                               dialer=SimpleNamespace(candidates=CANDIDATES))
+        node.dialer.book = PathBook(node)
+        service = QuicService(reactor, node, channelKey(1), 0, "127.0.0.1",
+                              [(PEER.id, "192.0.2.7", 9443)])
+        with capturedLogs() as logged:
+            service.startService()
+        [port] = reactor.ports
+        self.assertIsInstance(node.dialer.candidates[0], QuicTransport)
+        self.assertEqual(node.dialer.candidates[1:], CANDIDATES)
+        self.assertEqual(node.dialer.book.paths(PEER.id),
+                         (Path(UDP, "192.0.2.7", 9443, word=CONFIGURED),))
+        self.assertEqual(set(service.endpoint.services),
+                         {"bazaar-link/1", "bazaar-files/1"})
+        lines = [event["log_format"] for event in logged]
+        self.assertIn("QUIC listening on {host}:{port} (udp)", lines)
+        service.stopService()
+        self.assertFalse(port.listening)
+        self.assertIsNone(service.endpoint)
+        self.assertEqual(network.clock.getDelayedCalls(), [])
