@@ -39,9 +39,6 @@ ALLOWED = {
     "metrics/tracker.py: relay":
         "the tracker (tracker/service.py), which is no INode: its relay is "
         "None or its Relay",
-    "tracker/service.py: takes":
-        "an extension of the older form, a handlers dict, which the chord "
-        "scheme's still is (issue 74): goes when it declares its table",
 }
 
 

@@ -295,9 +295,10 @@ def placeRing(network, nodes, records=True):
     if records:
         placeRecords(by_id, ids, tables)
     for node_id, (successors, predecessor, fingers) in zip(ids, tables):
-        by_id[node_id].discovery.place([peer(each) for each in successors],
-                                       peer(predecessor),
-                                       [(first, peer(each)) for first, each in fingers])
+        by_id[node_id].discovery.joining.place([peer(each) for each in successors],
+                                               peer(predecessor),
+                                               [(first, peer(each))
+                                                for first, each in fingers])
 
 
 def placeRecords(by_id, ids, tables):
@@ -335,9 +336,9 @@ def placeRecords(by_id, ids, tables):
             successors, predecessor, _ = tables[index]
             # A seller that holds its own key's record stored it over no link.
             source = predecessor if ids[index] != node_id else None
-            by_id[ids[index]].discovery.hold(record, lifetime, source)
+            by_id[ids[index]].discovery.holding.hold(record, lifetime, source)
             for each in successors:
-                by_id[each].discovery.hold(record, lifetime, ids[index])
+                by_id[each].discovery.holding.hold(record, lifetime, ids[index])
 
 
 # -- the whole start ---------------------------------------------------------------
