@@ -46,7 +46,8 @@ class Joining:
         (L{join}).
     """
 
-    __slots__ = ("host", "upkeep", "_near", "_join_delay", "_probe_delay", "_doubt", "_guessing")
+    __slots__ = ("host", "upkeep", "_near", "_join_delay", "_probe_delay", "_doubt",
+                 "_guessing")
 
     def __init__(self, host, upkeep):
         self.host = host
