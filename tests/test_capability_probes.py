@@ -39,9 +39,6 @@ ALLOWED = {
     "metrics/tracker.py: relay":
         "the tracker (tracker/service.py), which is no INode: its relay is "
         "None or its Relay",
-    "tracker/service.py: takes":
-        "an extension of the older form, a handlers dict, which the chord "
-        "scheme's still is (issue 74): goes when it declares its table",
 }
 
 
@@ -106,3 +103,13 @@ class CapabilityProbeTests(SynchronousTestCase):
         names = declaredNames()
         self.assertIn("IHeldWrites", names["writeLater"])
         self.assertIn("IConnector", names["addressed"])
+        self.assertEqual(names["channelUp"], {"IChannelUp", "IChannelProtocol"})
+
+    def test_findsTheChannelUpProbes(self):
+        """What the link and the channel had (12ce7607): a status client's
+        link told its owner the channel was up, and the channel its
+        protocol, each if it had a channelUp."""
+        source = ('up = getattr(self._context.owner, "channelUp", None)\n'
+                  'up = getattr(self.wrapped, "channelUp", None)\n')
+        self.assertEqual(probes(source, declaredNames()),
+                         [(1, "channelUp"), (2, "channelUp")])

@@ -59,6 +59,19 @@ def nodereply(peer_id, port=None):
             "port": 5000 + peer_id if port is None else port}
 
 
+
+class _Finds:
+    """A part that takes the tracker's ``found`` (as a scheme takes its
+    answers), noting them."""
+
+    def __init__(self):
+        self.handled = []
+
+    def found(self, link, message):
+        self.handled.append(message)
+
+    fromTracker = {Found: found}
+
 class _Scheme:
     """Stands in for node.discovery: what membership tells the tracker."""
 
@@ -520,26 +533,27 @@ class QuestionTests(MembershipCase):
         self.tracker.say(nodereply(42))
         self.assertEqual(later, [wire.NodeReply(42, "h42", 5042)])
 
-    def test_schemeAnswersGoToTheHandlerItRegistered(self):
+    def test_schemeAnswersGoToThePartThatTakesThem(self):
         self.register()
-        handled = []
-        self.membership.handle(Found, handled.append)
+        part = _Finds()
+        self.membership.parts.takeFrom(part)
         self.tracker.say({"type": "found", "item": "pear", "sellers": []})
-        self.assertEqual(handled, [Found("pear", ())])
+        self.assertEqual(part.handled, [Found("pear", ())])
         self.assertEqual(self.tracker.heard(), [])
 
     def test_oneHandlerAType(self):
-        """A type has one handler: another, or one for a type the session
-        takes itself (reach, nodereply, error, dc), is refused; the same
-        again (a scheme's, on each registration) is taken."""
-        handled = []
-        self.membership.handle(Found, handled.append)
-        self.membership.handle(Found, handled.append)
+        """A type has one handler: another part's, or one for a type the
+        session takes itself (reach, nodereply, error, dc), is refused; the
+        same part again (a scheme's, on each registration) is taken."""
+        part = _Finds()
+        self.membership.parts.takeFrom(part)
+        self.membership.parts.takeFrom(part)
         for kind in (Found, wire.Reach, wire.NodeReply, wire.Error, wire.Dc):
-            self.assertRaises(ValueError, self.membership.handle, kind, print)
+            self.assertRaises(ValueError, self.membership.parts.takeFrom, _Finds(),
+                              {kind: _Finds.found})
         self.register()
         self.tracker.say({"type": "found", "item": "pear", "sellers": []})
-        self.assertEqual(handled, [Found("pear", ())])
+        self.assertEqual(part.handled, [Found("pear", ())])
 
     def test_errorsToTheHandlerOfTheirCode(self):
         """The tracker's error is logged, then handed to the handler of its

@@ -50,17 +50,6 @@ class SessionPartsTests(SynchronousTestCase):
         error = self.assertRaises(ValueError, self.parts.takeFrom, Answers(),
                                   {wire.Reach: Answers._dc})
         self.assertIn("reach from the tracker has a handler already", str(error))
-        self.assertRaises(ValueError, self.parts.handle, wire.Reach, print)
-
-    def test_aHandlerOfTheMessageAloneIsCalledWithIt(self):
-        """The form the chord scheme registers: handler(message); the same
-        bound method again changes nothing, another is refused."""
-        heard = []
-        self.parts.handle(wire.Dc, heard.append)
-        self.parts.handle(wire.Dc, heard.append)
-        self.parts.dispatch(wire.Dc, "tracker", wire.Dc())
-        self.assertEqual(heard, [wire.Dc()])
-        self.assertRaises(ValueError, self.parts.handle, wire.Dc, print)
 
     def test_errorsToTheHandlerOfTheirCode(self):
         told = []

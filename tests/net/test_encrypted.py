@@ -25,7 +25,7 @@ from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 from twisted_bazaar.files.server import socketOf
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.channel.session import REFUSAL, ChannelKey
-from twisted_bazaar.net.capabilities import IBulkTransport
+from twisted_bazaar.net.capabilities import IBulkTransport, IChannelProtocol
 from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.net.encrypted import (
     CLOSE_GRACE,
@@ -102,6 +102,7 @@ class WrapperTests(SynchronousTestCase):
         clock = Clock()
         told = []
 
+        @implementer(IChannelProtocol)
         class Operator(Recorder):
             def channelUp(self):
                 told.append(self.transport.handshakeHash)

@@ -60,11 +60,10 @@ class EchoExtension:
 
 @implementer(ITrackerExtension)
 class Greedy:
-    """An extension of the older form (a C{handlers} dict, as the chord
-    scheme's is), whose handlers are whatever it is given."""
+    """An extension whose table is whatever it is given."""
 
-    def __init__(self, handlers):
-        self.handlers = handlers
+    def __init__(self, takes):
+        self.takes = takes
 
     def nodeLeft(self, node_id):
         pass
@@ -202,8 +201,8 @@ class ClashTests(ExtensionCase):
         """The clash is found before anything is added: the refused
         extension's other message types stay unhandled."""
         taken = []
-        greedy = Greedy({EchoPong: lambda link, message: taken.append(message),
-                         EchoPing: lambda link, message: taken.append(message)})
+        greedy = Greedy({EchoPong: lambda extension, link, message: taken.append(message),
+                         EchoPing: lambda extension, link, message: taken.append(message)})
         self.assertRaises(ValueError, self.tracker.addExtension, "greedy", greedy)
         peer, _ = self.register(4001)
         peer.say({"type": "testpong", "nonce": 1, "from": 2})
@@ -211,21 +210,26 @@ class ClashTests(ExtensionCase):
                                          "info": "the tracker does not handle testpong"}])
         self.assertEqual(taken, [])
 
-    def test_anExtensionOfTheOlderFormIsTaken(self):
-        """A C{handlers} dict of handler(link, message), as the chord
-        scheme's extension still gives, is dispatched as a table is."""
-        taken = []
-        self.tracker.addExtension("older", Greedy(
-            {EchoPong: lambda link, message: taken.append((link.peer_id, message))}))
-        peer, node_id = self.register(4001)
-        peer.say({"type": "testpong", "nonce": 1, "from": 2})
-        self.assertEqual(taken, [(node_id, EchoPong(1, 2))])
+    def test_anExtensionOfTheOlderFormIsRefused(self):
+        """An extension with a C{handlers} dict and no table (the form the
+        chord scheme's had) is refused, saying what to declare."""
+
+        @implementer(ITrackerExtension)
+        class Older:
+            handlers = {EchoPong: lambda link, message: None}
+
+            def nodeLeft(self, node_id):
+                pass
+
+        error = self.assertRaises(TypeError, self.tracker.addExtension, "older", Older())
+        self.assertIn("declares no takes table", str(error))
+        self.assertNotIn("older", self.tracker.extensions)
 
     def test_clashWithAnInstalledExtension(self):
         from twisted_bazaar.schemes.index.messages import Register
 
         error = self.assertRaises(ValueError, self.tracker.addExtension, "mine",
-                                  Greedy({Register: lambda link, message: None}))
+                                  Greedy({Register: lambda extension, link, message: None}))
         self.assertIn("register", str(error))
 
     def test_coreMessagesCannotBeClaimed(self):
@@ -233,7 +237,8 @@ class ClashTests(ExtensionCase):
         tracker still registers nodes and answers dc itself."""
         for kind in (wire.ThisIsMe, wire.Dc, wire.NodeReq, wire.WhereIs):
             error = self.assertRaises(ValueError, self.tracker.addExtension, "thief",
-                                      Greedy({kind: lambda link, message: None}))
+                                      Greedy({kind: lambda extension, link, message:
+                                              None}))
             self.assertIn("is the core's", str(error))
             self.assertNotIn("thief", self.tracker.extensions)
         peer, node_id = self.register(4001)

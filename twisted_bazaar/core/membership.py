@@ -22,8 +22,8 @@ Questions (``nodereq``, ``whereis``) are answered by the tracker in order,
 each with one ``nodereply``; L{ask} returns a Deferred per question, each
 waited on for a bounded time (L{twisted_bazaar.core.questions}); a
 tracker that leaves several in a row unanswered is left, as if lost.  Every
-message from the tracker goes to the handler registered for its type
-(L{handle}): the session's own (``reach``, ``nodereply``, ``error``,
+message from the tracker goes to the handler of its type (a part's
+table, L{parts}): the session's own (``reach``, ``nodereply``, ``error``,
 ``dc``), a scheme's answers, the reservation service's relay messages
 (L{twisted_bazaar.core.reserving}); an ``error`` is logged, then handed
 to the handler registered for its code (L{handleError}); a type nobody
@@ -290,11 +290,6 @@ class Membership(Service):
         if self._parts is None:
             self._parts = SessionParts(_SESSION)
         return self._parts
-
-    def handle(self, message_type, handler):
-        """C{handler(message)} takes this type: the form the chord scheme
-        still registers (L{SessionParts.handle})."""
-        self.parts.handle(message_type, handler)
 
     def unexpected(self, message, link=None):
         """The tracker sent what this node does not expect of it now

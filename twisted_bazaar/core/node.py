@@ -185,8 +185,8 @@ class INode(Interface):
 
     def handle(message_type, handler):
         """Have ``handler(link, message)`` take every message of a type
-        (the form the chord scheme still uses; a part declares its table,
-        L{takeFrom})."""
+        (the hole punch's, whose handlers its puncher gives; a part
+        declares its table, L{takeFrom})."""
 
     def addPurpose(purpose, slots, idle=None, recycle=False):
         """Hold up to ``slots`` links of ``purpose``, closed when idle
@@ -357,8 +357,9 @@ class Node:
     def handle(self, message_type, handler):
         """
         Have ``handler(link, message)`` take every message of this type
-        that arrives on an established link (the form the chord scheme
-        still uses; a part declares its table instead, L{takeFrom}).  A path-routed type needs no
+        that arrives on an established link (the hole punch's, whose
+        handlers its puncher gives; a part declares its table instead,
+        L{takeFrom}).  A path-routed type needs no
         handler: the path router relays it, and one that ends its path
         here goes to the observers that declare it
         (L{twisted_bazaar.core.events.INodeEvents.delivers}), with the

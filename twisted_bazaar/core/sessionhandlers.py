@@ -52,20 +52,6 @@ class SessionParts(Handlers):
         self._refuseOwned(table)
         self.addPart(part, table)
 
-    def handle(self, kind, handler):
-        """
-        Have ``handler(message)`` take kind: the form the chord scheme
-        still registers (L{takeFrom} is a part's); the same handler again
-        changes nothing.
-
-        @raise ValueError: as L{takeFrom}.
-        """
-        entry = self.table.entries.get(kind)
-        if entry is not None and self.parts[entry[1]] == _MessageOnly(handler):
-            return
-        self._refuseOwned((kind,))
-        self.add(kind, _MessageOnly(handler))
-
     def _refuseOwned(self, kinds):
         for kind in kinds:
             if kind in self.owned:
@@ -88,20 +74,3 @@ class SessionParts(Handlers):
         if known is not None and known != handler:
             raise ValueError(f"error {code} from the tracker has a handler already")
         own(self, "errors")[code] = handler
-
-
-class _MessageOnly:
-    """A handler(message) of the older form, called (link, message)."""
-
-    __slots__ = ("handler",)
-
-    def __init__(self, handler):
-        self.handler = handler
-
-    def __call__(self, link, message):
-        self.handler(message)
-
-    def __eq__(self, other):
-        return isinstance(other, _MessageOnly) and other.handler == self.handler
-
-    __hash__ = None

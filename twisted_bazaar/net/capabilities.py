@@ -38,6 +38,17 @@ class ISecureTransport(Interface):
         (docs/protocol.md §19.1): whether it switched."""
 
 
+class IChannelProtocol(Interface):
+    """A protocol inside the encrypted channel (L{EncryptedProtocol
+    <twisted_bazaar.net.encrypted.EncryptedProtocol>}'s wrapped one) told
+    once the channel's handshake is done (a node's L{Link
+    <twisted_bazaar.net.link.Link>}, which tells its owner)."""
+
+    def channelUp():
+        """The channel's handshake is done: the transport's handshake hash
+        is known, and what is written now is sealed."""
+
+
 class IHeldWrites(Interface):
     """A transport that sends each write at once (the channel's, which
     hands each sealed frame to the kernel: L{twisted_bazaar.net.sendnow})

@@ -26,7 +26,12 @@ from zope.interface import implementer
 
 from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.base.logthrottle import PeerLog
-from twisted_bazaar.net.capabilities import IHeldWrites, ISecureTransport, conformThrough
+from twisted_bazaar.net.capabilities import (
+    IChannelProtocol,
+    IHeldWrites,
+    ISecureTransport,
+    conformThrough,
+)
 from twisted_bazaar.channel.session import ChannelError, Session
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.sendnow import sendNow
@@ -171,9 +176,8 @@ class EncryptedProtocol(Protocol):
             if self._closeWhenUp:
                 self.transport.loseConnection()
             else:
-                up = getattr(self.wrapped, "channelUp", None)
-                if up is not None:
-                    up()
+                if IChannelProtocol.providedBy(self.wrapped):
+                    self.wrapped.channelUp()
         if plain:
             self.wrapped.dataReceived(plain)
 

@@ -40,6 +40,7 @@ from twisted_bazaar.base.logthrottle import peerFields
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.net.batch import FLUSH_BYTES, WriteBatch
+from twisted_bazaar.net.capabilities import IChannelProtocol
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.keepalive import (
     DEAD_AFTER_INTERVALS,
@@ -236,7 +237,18 @@ class ILinkOwner(Interface):
         """The connection is gone (a Failure says why)."""
 
 
-@implementer(IProtocol, ILoggingContext, IPushProducer)
+class IChannelUp(Interface):
+    """
+    An L{ILinkOwner} told when the encrypted channel under its link has
+    finished its handshake: one that signs the channel's handshake hash
+    in its first message (an operator's proof, L{twisted_bazaar.status}).
+    """
+
+    def channelUp(link):
+        """The channel under link is up: its handshake hash is known."""
+
+
+@implementer(IProtocol, ILoggingContext, IPushProducer, IChannelProtocol)
 class Link(Reading, Writing):
     """
     A framed, decoded connection to one peer, on behalf of an
@@ -343,11 +355,11 @@ class Link(Reading, Writing):
     def channelUp(self):
         """The encrypted channel under the link finished its handshake
         (L{twisted_bazaar.net.encrypted}): its owner is told, if it asks
-        to be (C{channelUp(link)}: one that signs the channel's handshake
+        to be (an L{IChannelUp}: one that signs the channel's handshake
         hash in its first message)."""
-        up = getattr(self._context.owner, "channelUp", None)
-        if up is not None:
-            up(self)
+        owner = self._context.owner
+        if IChannelUp.providedBy(owner):
+            owner.channelUp(self)
 
     def logPrefix(self):
         """The prefix of the transport's log lines (ILoggingContext)."""

@@ -10,7 +10,7 @@ node code on in-memory links and virtual time:
    crash continuously.
 
 Large rings (``pathlength``, ``failures``) start in the state
-stabilization converges to (L{ChordDiscovery.place}), which saves
+stabilization converges to (L{Joining.place}), which saves
 thousands of joins; the invariants are checked before anything is
 measured.  ``churn`` joins every node through a real tracker.  Every
 random choice comes from the seed.

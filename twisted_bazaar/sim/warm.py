@@ -24,7 +24,7 @@ while it does:
    their indexes as its registration leaves it, its address checked, if
    it has anything to list (L{registerLeaf});
  - chord: every node's successors, predecessor and fingers as
-   stabilization leaves them (L{ringTables}, L{ChordDiscovery.place}),
+   stabilization leaves them (L{ringTables}, L{Joining.place}),
    one ring link for each pair of nodes where one has the other as a
    successor or predecessor (a daemon keeps no standing finger links);
    each seller's records at their holders, as its store and the holders'
@@ -267,7 +267,7 @@ def placeRing(network, nodes, records=True):
     Chord nodes (that listen and have ids) on a ring as it converges:
     ring links first, the sellers' records at their holders
     (L{placeRecords}) if ``records``, then each node's place
-    (L{ChordDiscovery.place}), which starts its upkeep (and the stores of
+    (L{Joining.place}), which starts its upkeep (and the stores of
     the records not placed).
     """
     by_id = {node.id: node for node in nodes}
@@ -295,9 +295,10 @@ def placeRing(network, nodes, records=True):
     if records:
         placeRecords(by_id, ids, tables)
     for node_id, (successors, predecessor, fingers) in zip(ids, tables):
-        by_id[node_id].discovery.place([peer(each) for each in successors],
-                                       peer(predecessor),
-                                       [(first, peer(each)) for first, each in fingers])
+        by_id[node_id].discovery.joining.place([peer(each) for each in successors],
+                                               peer(predecessor),
+                                               [(first, peer(each))
+                                                for first, each in fingers])
 
 
 def placeRecords(by_id, ids, tables):
@@ -335,9 +336,9 @@ def placeRecords(by_id, ids, tables):
             successors, predecessor, _ = tables[index]
             # A seller that holds its own key's record stored it over no link.
             source = predecessor if ids[index] != node_id else None
-            by_id[ids[index]].discovery.hold(record, lifetime, source)
+            by_id[ids[index]].discovery.holding.hold(record, lifetime, source)
             for each in successors:
-                by_id[each].discovery.hold(record, lifetime, ids[index])
+                by_id[each].discovery.holding.hold(record, lifetime, ids[index])
 
 
 # -- the whole start ---------------------------------------------------------------

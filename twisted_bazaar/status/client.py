@@ -25,7 +25,7 @@ from twisted_bazaar.identity.operator import operatorProof
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint
 from twisted_bazaar.net.handshake import LinkHandshake, channelHash, channelKey
-from twisted_bazaar.net.link import ILinkOwner, Link, LinkSettings
+from twisted_bazaar.net.link import IChannelUp, ILinkOwner, Link, LinkSettings
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.traversal.connector import openCircuit
@@ -88,7 +88,7 @@ def nodeRefusal(link, hello, dialled=None):
     return None
 
 
-@implementer(ILinkOwner)
+@implementer(ILinkOwner, IChannelUp)
 class _Asker:
     """
     The owner of one Link: hello, question, answer.  The hello and the

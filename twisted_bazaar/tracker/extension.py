@@ -17,10 +17,7 @@ class ITrackerExtension(Interface):
     takes = Attribute(
         "message class -> function(extension, link, message), for the "
         "messages registered nodes send it: a class attribute, declared once "
-        "(L{twisted_bazaar.net.handlers}).  An extension of the older form "
-        "may give C{handlers} instead, message class -> handler(link, "
-        "message), which the tracker takes too (the chord scheme's, until "
-        "it declares its table).")
+        "(L{twisted_bazaar.net.handlers}).")
 
     def nodeLeft(node_id):
         """A node's link to the tracker closed: forget what it registered."""

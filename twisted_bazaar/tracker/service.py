@@ -109,21 +109,18 @@ def registeredLimit(descriptors, pending_limit, web, watched=False):
     return max(1, left // 2 if watched else left)
 
 
-def _asked(tracker, kind, handler, part=False):
-    """An extension's handler of kind, behind the tracker's question rate
-    if kind is a question of QUESTION_BUCKETS (L{Tracker.mayAsk}; one of a
-    bucket of its own is the extension's to charge): called (extension,
-    link, message) if ``part``, else (link, message)."""
+def _asked(tracker, kind, function):
+    """An extension's function(extension, link, message) of kind, behind
+    the tracker's question rate if kind is a question of QUESTION_BUCKETS
+    (L{Tracker.mayAsk}; one of a bucket of its own is the extension's to
+    charge)."""
     if kind.BUCKET not in QUESTION_BUCKETS:
-        return handler
-    if part:
-        def charged(extension, link, message):
-            if tracker.mayAsk(link, kind):
-                handler(extension, link, message)
-    else:
-        def charged(link, message):
-            if tracker.mayAsk(link, kind):
-                handler(link, message)
+        return function
+
+    def charged(extension, link, message):
+        if tracker.mayAsk(link, kind):
+            function(extension, link, message)
+
     return charged
 
 
@@ -243,27 +240,29 @@ class Tracker:
 
         Its table (L{ITrackerExtension.takes}) goes in the tracker's, each
         handler behind the question rate for the messages of
-        QUESTION_BUCKETS; an extension of the older form, a C{handlers}
-        dict of bound methods, is taken as it is (the chord scheme's).
+        QUESTION_BUCKETS.
 
         @raise ValueError: if another extension handles one of its message
             types, or it claims a core message or one the tracker takes
             (the extension is then not added at all).
+        @raise TypeError: if it declares no table (an extension of an older
+            form, a C{handlers} dict, which no tracker reads any more).
         """
-        legacy = getattr(extension, "takes", None) is None
-        table = extension.handlers if legacy else extension.takes
+        try:
+            table = extension.takes
+        except AttributeError:
+            raise TypeError(f"the tracker extension {name!r} declares no takes table "
+                            "(ITrackerExtension.takes: message class -> "
+                            "function(extension, link, message)); a handlers dict "
+                            "is no longer read") from None
         for kind in table:
             if kind.__module__ == wire.ThisIsMe.__module__ or kind in _REGISTERED:
                 raise ValueError(f"{kind.TYPE} is the core's; an extension cannot "
                                  "take it over")
             if kind in self._takes:
                 raise ValueError(f"{kind.TYPE} is handled by two tracker extensions")
-        if legacy:
-            for kind, handler in table.items():
-                self._takes.add(kind, _asked(self, kind, handler))
-        else:
-            self._takes.addPart(extension, {kind: _asked(self, kind, function, part=True)
-                                            for kind, function in table.items()})
+        self._takes.addPart(extension, {kind: _asked(self, kind, function)
+                                        for kind, function in table.items()})
         self.extensions[name] = extension
 
     def linkMade(self, link):

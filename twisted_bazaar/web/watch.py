@@ -40,7 +40,7 @@ from twisted_bazaar.status.client import (
 )
 from twisted_bazaar.status.messages import BUSY
 from twisted_bazaar.net.handshake import channelHash
-from twisted_bazaar.net.link import ILinkOwner, Link
+from twisted_bazaar.net.link import IChannelUp, ILinkOwner, Link
 from twisted_bazaar.status.messages import NodeState, State
 from twisted_bazaar.status.node import STATUS
 
@@ -66,7 +66,7 @@ class _Doubt:
         self.retryAt = 0.0
 
 
-@implementer(ILinkOwner)
+@implementer(ILinkOwner, IChannelUp)
 class _Session:
     """One node's status link: open (within the member's budget),
     introduce, check who answered, ask, take answers."""

@@ -10,6 +10,7 @@ import random
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.core.sessionhandlers import SessionParts
 from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.schemes.chord.joining import SEED_WAIT
@@ -105,7 +106,7 @@ class UnplacedTests(SynchronousTestCase):
         self.node = makeNode(ME)
         self.scheme = buildScheme(self.node, "chord")
         # Joining: it asked the tracker, and has no place yet.
-        self.scheme.ring = self.scheme.router.ring = Neighbourhood(self.scheme.me(), 4)
+        self.scheme.useRing(Neighbourhood(self.scheme.me(), 4))
         self.link = linkPeer(self.node, 700, purpose="chord", port=7007)
 
     def find(self, lookup_id=7):
@@ -118,7 +119,7 @@ class UnplacedTests(SynchronousTestCase):
 
     def test_placedItGoesOn(self):
         self.find()
-        self.scheme._begin()
+        self.scheme.joining._begin()
         [found] = sent(self.link)
         self.assertEqual((found.id, found.node.id), (7, ME))
         self.assertIsNone(self.scheme.due("seed"))
@@ -127,14 +128,14 @@ class UnplacedTests(SynchronousTestCase):
         self.find()
         self.node.clock.advance(SEED_WAIT * 1.25)
         self.assertTrue(self.scheme.joined)
-        self.assertTrue(self.scheme._doubt)
+        self.assertTrue(self.scheme.joining._doubt)
         [found] = sent(self.link)
         self.assertEqual(found.node.id, ME)
 
     def test_heldRequestsAreBounded(self):
         for lookup_id in range(1, HELD_UNPLACED + 5):
             self.find(lookup_id)
-        self.scheme._begin()
+        self.scheme.joining._begin()
         self.assertEqual(len(sent(self.link)), HELD_UNPLACED)
 
     def test_aNodeThatIsNotJoiningDropsTheRequest(self):
@@ -151,14 +152,15 @@ class FakeMembership:
 
     def __init__(self):
         self.sent = []
-        self.handlers = {}
+        self.parts = SessionParts(owned=frozenset())
 
     def send(self, message):
         self.sent.append(message)
         return True
 
-    def handle(self, kind, handler):
-        self.handlers[kind] = handler
+    def answer(self, message):
+        """The tracker answers: to the part that takes its type."""
+        self.parts.dispatch(type(message), "tracker", message)
 
 
 class Introduced:
@@ -179,7 +181,7 @@ class Introduced:
 
     def answer(self, *peers, nonce=None):
         nonce = self.asked().nonce if nonce is None else nonce
-        self.membership.handlers[ChordNearIs](ChordNearIs(nonce, peers))
+        self.membership.answer(ChordNearIs(nonce, peers))
 
 
 class IntroductionTests(Introduced, SynchronousTestCase):
@@ -197,7 +199,7 @@ class IntroductionTests(Introduced, SynchronousTestCase):
         self.answer()
         self.assertTrue(self.scheme.joined)
         self.assertTrue(self.scheme.ring.alone)
-        self.assertTrue(self.scheme._doubt)
+        self.assertTrue(self.scheme.joining._doubt)
 
     def test_theNearestFollowerIsTheSuccessorAndTheRestFingers(self):
         follower, far = Peer(ME + 10, "s", 2), Peer(ME + 2**100, "f", 3)
@@ -220,7 +222,7 @@ class IntroductionTests(Introduced, SynchronousTestCase):
 
     def test_anAnswerWithAnotherNonceIsIgnored(self):
         near = self.asked()
-        self.membership.handlers[ChordNearIs](ChordNearIs(near.nonce + 1, ()))
+        self.membership.answer(ChordNearIs(near.nonce + 1, ()))
         self.assertFalse(self.scheme.joined)
 
     def test_noAnswerWithinTheLookupTimeoutAsksAgainLater(self):
@@ -241,7 +243,7 @@ class IntroductionTests(Introduced, SynchronousTestCase):
     def test_stoppingCancelsTheQuestion(self):
         self.asked()
         self.scheme.stopService()
-        self.assertIsNone(self.scheme._near)
+        self.assertIsNone(self.scheme.joining._near)
         self.assertEqual(self.node.clock.getDelayedCalls(), [])
 
     def placedWithSuccessor(self, succ):
@@ -249,9 +251,9 @@ class IntroductionTests(Introduced, SynchronousTestCase):
         its first probe (which asked for fingers) answered with the same:
         a probe from then on asks for the follower only."""
         self.answer(Peer(succ, "s", 2))
-        self.scheme._probe()
+        self.scheme.joining._probe()
         self.answer(Peer(succ, "s", 2))
-        self.scheme._probe()
+        self.scheme.joining._probe()
         near = self.asked()
         self.assertIsNone(near.fingers)
         return near
@@ -259,12 +261,12 @@ class IntroductionTests(Introduced, SynchronousTestCase):
     def test_aProbeThatNamesANearerNodeMakesItTheSuccessor(self):
         near = self.placedWithSuccessor(ME + 100)
         closer = Peer(ME + 50, "c", 4)
-        self.membership.handlers[ChordNearIs](ChordNearIs(near.nonce, (closer,)))
+        self.membership.answer(ChordNearIs(near.nonce, (closer,)))
         self.assertEqual(self.scheme.ring.successor, closer)
 
     def test_aProbeThatNamesAFartherNodeChangesNothing(self):
         near = self.placedWithSuccessor(ME + 100)
-        self.membership.handlers[ChordNearIs](
+        self.membership.answer(
             ChordNearIs(near.nonce, (Peer(ME + 150, "c", 4),)))
         self.assertEqual(self.scheme.ring.successor.id, ME + 100)
 
@@ -279,12 +281,12 @@ class GuessedFingersTests(Introduced, SynchronousTestCase):
 
     def test_aProbeAsksForFingersWhileTheyAreGuesses(self):
         self.answer(Peer(ME + 10, "s", 2))
-        self.scheme._probe()
+        self.scheme.joining._probe()
         self.assertIs(self.asked().fingers, True)
 
     def test_aNodeToldItIsAloneTakesItsFingersFromItsFirstProbe(self):
         self.answer()
-        self.scheme._probe()
+        self.scheme.joining._probe()
         follower, far = Peer(ME + 10, "s", 2), Peer(ME + 2**100, "f", 3)
         self.answer(follower, far)
         ring = self.scheme.ring
@@ -299,7 +301,7 @@ class GuessedFingersTests(Introduced, SynchronousTestCase):
         self.answer(follower, Peer(ME + 2**101, "f", 3))
         pace = self.scheme.upkeep.paces["fingers"]
         pace.stir()
-        self.scheme._probe()
+        self.scheme.joining._probe()
         nearer = Peer(ME + 2**100 + 5, "n", 4)
         self.answer(follower, nearer)
         ring = self.scheme.ring
@@ -309,9 +311,9 @@ class GuessedFingersTests(Introduced, SynchronousTestCase):
 
     def test_anAnswerThatImprovesNoFingerEndsTheGuesses(self):
         self.answer(Peer(ME + 10, "s", 2), Peer(ME + 2**100, "f", 3))
-        self.scheme._probe()
+        self.scheme.joining._probe()
         self.answer(Peer(ME + 10, "s", 2), Peer(ME + 2**100 + 5, "n", 4))
-        self.scheme._probe()
+        self.scheme.joining._probe()
         self.assertIsNone(self.asked().fingers)
 
     def test_aNodePlacedWholeProbesForItsFollowerOnly(self):
@@ -321,7 +323,7 @@ class GuessedFingersTests(Introduced, SynchronousTestCase):
         membership = FakeMembership()
         node.setMembership(membership)
         scheme = buildScheme(node, "chord")
-        scheme.place([Peer(ME + 10, "s", 2)], Peer(ME - 10, "p", 3), ())
-        scheme._probe()
+        scheme.joining.place([Peer(ME + 10, "s", 2)], Peer(ME - 10, "p", 3), ())
+        scheme.joining._probe()
         [near] = membership.sent
         self.assertIsNone(near.fingers)

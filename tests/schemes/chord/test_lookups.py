@@ -7,6 +7,7 @@ L{Market}; the detour's own logic is tested in test_detour.py).
 from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.schemes.chord.lookups import Lookups
 from twisted_bazaar.schemes.chord.ring import keyOf, place
 from twisted_bazaar.schemes.chord.settings import FINGER
 from twisted_bazaar.sim.adversaries import Withhold
@@ -26,27 +27,29 @@ def smallRing():
     return market, [addChord(market) for _ in range(6)]
 
 
-def appleRing():
+def appleRing(test):
     """smallRing with an apple seller, run until stable: (market, seller,
-    the asker, the peers its detours ask ``chordNext`` from now on)."""
+    the asker, the peers its detours ask ``chordNext`` from now on, for
+    the rest of ``test``)."""
     market, nodes = smallRing()
     seller = addChord(market, seller={"stock": {"apple": 5}})
     market.run(SETTLE)
     asker = nodes[0]
-    return market, seller, asker, stepsAsked(asker)
+    return market, seller, asker, stepsAsked(test, asker)
 
 
-def stepsAsked(node):
-    """The peers node's detours ask ``chordNext`` from now on, as a list
-    that grows."""
+def stepsAsked(test, node):
+    """The peers node's detours ask ``chordNext`` from now on (until
+    ``test`` ends), as a list that grows."""
     asked = []
-    original = node.discovery._askNext
+    original, mine = Lookups._askNext, node.discovery.lookups
 
-    def counted(peer, key):
-        asked.append(peer)
-        return original(peer, key)
+    def counted(lookups, peer, key):
+        if lookups is mine:
+            asked.append(peer)
+        return original(lookups, peer, key)
 
-    node.discovery._askNext = counted
+    test.patch(Lookups, "_askNext", counted)
     return asked
 
 
@@ -153,7 +156,7 @@ class DetourTests(SynchronousTestCase):
         """A find whose caller waits less than a route takes still gives
         routing the whole lookup timeout: the holders' answer comes, and
         no detour is taken (a detour follows silence, not slowness)."""
-        market, seller, asker, sent = appleRing()
+        market, seller, asker, sent = appleRing(self)
         deferred = asker.discovery.find("apple", 0.001)
         market.run(asker.discovery.settings.lookup_timeout)
         self.assertEqual([offer.seller for offer in answerOf(deferred)], [seller.id])
@@ -165,7 +168,7 @@ class DetourTests(SynchronousTestCase):
         market, nodes = smallRing()
         market.run(SETTLE)
         asker = nodes[0]
-        sent = stepsAsked(asker)
+        sent = stepsAsked(self, asker)
         deferred = asker.discovery.find("plum", 1.0)
         market.run(5)
         self.assertEqual(answerOf(deferred), [])
@@ -179,7 +182,7 @@ class DetourTests(SynchronousTestCase):
         for node in nodes[1:]:
             Withhold(node)
         asker = nodes[0]
-        sent = stepsAsked(asker)
+        sent = stepsAsked(self, asker)
         deferred = asker.discovery.find("plum", 1.0)
         market.run(10)
         self.assertEqual(answerOf(deferred), [])
@@ -189,7 +192,7 @@ class DetourTests(SynchronousTestCase):
         """Records only of sellers this node could not reach when it last
         dialled them (a liar's made-up seller) are not enough: the find
         takes a detour, and keeps them, with what the holders name."""
-        market, seller, asker, sent = appleRing()
+        market, seller, asker, sent = appleRing(self)
         deferred = asker.discovery.find("apple", 1.0)
         market.run(5)
         self.assertEqual([offer.seller for offer in answerOf(deferred)], [seller.id])
@@ -206,15 +209,16 @@ class DetourTests(SynchronousTestCase):
         find takes a detour, in which a holder whose answer names only
         that seller does not count as one, so the detour asks past the
         key's first holders."""
-        market, seller, asker, sent = appleRing()
+        market, seller, asker, sent = appleRing(self)
         direct = []
-        original = asker.discovery._askDirect
+        original, mine = Lookups._askDirect, asker.discovery.lookups
 
-        def counted(peer, build):
-            direct.append(peer.id)
-            return original(peer, build)
+        def counted(lookups, peer, build):
+            if lookups is mine:
+                direct.append(peer.id)
+            return original(lookups, peer, build)
 
-        asker.discovery._askDirect = counted
+        self.patch(Lookups, "_askDirect", counted)
         asker.events.refusedToSell(seller.id)
         deferred = asker.discovery.find("apple", 1.0)
         market.run(10)
@@ -236,10 +240,10 @@ class DetourTests(SynchronousTestCase):
         # questions wait a third of it.
         market.run(asker.discovery.settings.lookup_timeout + 0.5)
         self.assertEqual(found, [])
-        self.assertTrue(asker.discovery._nexts)
+        self.assertTrue(asker.discovery.lookups._nexts)
         asker.discovery.stopService()
         self.assertEqual(found, [[]])
-        self.assertFalse(asker.discovery._nexts)
+        self.assertFalse(asker.discovery.lookups._nexts)
 
 
 
@@ -250,7 +254,7 @@ class DetourAnswersAtOnceTests(SynchronousTestCase):
 
     def test_everyAnswerAtOnce(self):
         scheme = placed(makeNode(ME))
-        scheme._askNext = lambda peer, key: defer.succeed([])
+        self.patch(Lookups, "_askNext", lambda lookups, peer, key: defer.succeed([]))
         asked = []
 
         def ask(peer):
@@ -258,6 +262,6 @@ class DetourAnswersAtOnceTests(SynchronousTestCase):
             return defer.succeed(None)
 
         results = []
-        scheme._detour(FAR - 10, ask).addCallback(results.append)
+        scheme.lookups._detour(FAR - 10, ask).addCallback(results.append)
         self.assertEqual(results, [[]])
         self.assertEqual(sorted(asked), sorted({PRED, SUCC, FAR}))

@@ -599,7 +599,7 @@ class RecordsHeldHereTests(SynchronousTestCase):
     def test_aRecordFromNoLinkHasNoNamer(self):
         """A record that came over no link (placed by a simulator): no
         namer."""
-        self.assertTrue(self.scheme.hold(signed(1), 600_000, None))
+        self.assertTrue(self.scheme.holding.hold(signed(1), 600_000, None))
         self.assertIsNone(self.found().namedBy)
 
     def test_theNodesOwnRecordsAreNamedAndChargedToIt(self):

@@ -234,8 +234,8 @@ class AdaptivePeriodTests(SynchronousTestCase):
         self.scheme = buildScheme(self.node, "chord", chord_max_period=30.0)
         self.links = {peer: linkPeer(self.node, peer, purpose="chord")
                       for peer in (PRED, SUCC, FAR)}
-        self.scheme.place([Peer(SUCC, "", 5000), Peer(FAR, "", 5000)],
-                          Peer(PRED, "", 5000), ())
+        self.scheme.joining.place([Peer(SUCC, "", 5000), Peer(FAR, "", 5000)],
+                                  Peer(PRED, "", 5000), ())
         self.counts = {}
         #: The successor list SUCC answers with.
         self.theirs = (Peer(FAR, "", 5000),)

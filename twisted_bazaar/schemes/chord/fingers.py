@@ -196,4 +196,4 @@ class FingerRepair:
 
     #: The messages the finger repair takes: message class ->
     #: function(repair, link, message).
-    handles = {ChordPred: predAsked, ChordPredIs: predTold}
+    takes = {ChordPred: predAsked, ChordPredIs: predTold}

@@ -5,12 +5,14 @@ to its successors (the replicas), taking copies and handovers, and
 dropping what expired.  Every record taken is a seller's own, checked
 here (L{recordFault}) and kept by the L{RecordStore}'s rules: whoever
 hands it over, nobody can store, replace or withdraw a record in
-another's name.  A mixin of L{ChordDiscovery
-<twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
+another's name.  L{Holding} is a part of L{ChordDiscovery
+<twisted_bazaar.schemes.chord.node.ChordDiscovery>}, reaching the scheme
+through L{IRingHost <twisted_bazaar.schemes.chord.upkeep.IRingHost>}.
 """
 
 from twisted.logger import LogLevel
 
+from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.core.records import recordFault
 from twisted_bazaar.net.eviction import groupOf
@@ -57,18 +59,41 @@ def fitted(answer, limit):
 class Holding:
     """
     Serve requests, replicate and receive records.
+
+    @ivar host: the L{IRingHost <twisted_bazaar.schemes.chord.upkeep.IRingHost>}.
+    @ivar _refusals: the L{LogThrottle} of refused records (L{_take}),
+        made at the first refusal: a simulated ring of 100,000 nodes would
+        hold one a node.
     """
+
+    __slots__ = ("host", "_refusals")
+
+    def __init__(self, host):
+        self.host = host
+        self._refusals = None
+
+    def start(self):
+        """The node has a place: expired records go, and replicas are
+        made good, every refresh period (L{_purge})."""
+        host = self.host
+        host.later("purge", host.settings.refresh, self._purge)
+
+    def stop(self):
+        if self._refusals is not None:
+            self._refusals.close()
 
     def serve(self, request, path, hops):
         """The answer to a request whose key this node holds."""
-        node, me = self.node, self.node.id
+        host = self.host
+        node, me = host.node, host.node.id
         kind = type(request)
         if kind is ChordFind:
-            return ChordFound(request.id, request.key, path, hops, self.me(),
-                              tuple(self.ring.successors))
+            return ChordFound(request.id, request.key, path, hops, host.me(),
+                              tuple(host.ring.successors))
         now = node.clock.seconds()
+        records = host.records
         if kind is ChordRequest:
-            sellers = tuple(held.record for held in self.records.sellers(request.item, now))
+            sellers = tuple(held.record for held in records.sellers(request.item, now))
             answer = ChordRecords(request.id, request.item, path, hops, me,
                                   sellers[:MAX_SELLERS])
             return fitted(answer, self._frameLimit(path))
@@ -77,8 +102,8 @@ class Holding:
         if not self._take(request.record, request.lifetime, now, origin, "a chordStore",
                           seller, request.item):
             return None
-        held = self.records.held(request.item, request.record.seller)
-        ring = self.ring
+        held = records.held(request.item, request.record.seller)
+        ring = host.ring
         if ring.predecessor is None or ring.responsible(keyOf(request.item)):
             copies = list(ring.successors)
         else:
@@ -94,21 +119,22 @@ class Holding:
     def _frameLimit(self, path):
         """The frame limit of the link an answer along path leaves on (the
         default one if it leaves on none: it is for this node)."""
-        return frameLimit(self.node.links.get(path[1]) if len(path) > 1 else None)
+        return frameLimit(self.host.node.links.get(path[1]) if len(path) > 1 else None)
 
     def _origin(self, return_path):
         """The address group a request came from: that of the link it
         came over (L{OWN} for this node's own, "" for none linked)."""
         if not return_path:
             return OWN
-        link = self.node.links.get(return_path[-1])
+        link = self.host.node.links.get(return_path[-1])
         return groupOf(link) if link is not None else ""
 
     def _take(self, record, lifetime, now, origin, what, seller=None, item=None):
         """Check a record (of ``seller`` and ``item``, if given: those a
         chordStore names) and hold it; False (and a log line, throttled:
         a peer sending bad records fills no disk) if it is refused."""
-        held = self.records.held(record.item, record.seller)
+        host = self.host
+        held = host.records.held(record.item, record.seller)
         fault = None
         if (held is None or held.record != record or seller not in (None, record.seller)
                 or item not in (None, record.item)):
@@ -117,11 +143,13 @@ class Holding:
             # second look.
             fault = recordFault(record, now, seller, item)
         if fault is None:
-            fault = self.records.put(record, lifetime / 1000.0, now, origin)
+            fault = host.records.put(record, lifetime / 1000.0, now, origin)
         if fault is None:
             return True
-        if self.refusals.admit(what):
-            self.log.info("refused the record of {item!r} by node {seller} in {what}: "
+        if self._refusals is None:
+            self._refusals = LogThrottle(host.node.clock, self._refusalsSummed)
+        if self._refusals.admit(what):
+            host.log.info("refused the record of {item!r} by node {seller} in {what}: "
                           "{why}", item=record.item[:64], seller=shortId(record.seller),
                           what=what, why=fault)
         return False
@@ -135,24 +163,25 @@ class Holding:
         the same rules as one that came on the wire (L{_take}); False if
         refused.
         """
-        return self._take(record, lifetime, self.node.clock.seconds(),
+        return self._take(record, lifetime, self.host.node.clock.seconds(),
                           self._origin((source,)), "a placed record")
 
     def _refusalsSummed(self, counts, interval):
-        self.log.info("refused {n} more records in {interval:g} s",
+        self.host.log.info("refused {n} more records in {interval:g} s",
                       n=sum(counts.values()), interval=interval)
 
     def _held(self):
         """The records and withdrawals held whose key this node holds (all
         of them while it knows no predecessor)."""
-        pred, now = self.ring.predecessor, self.node.clock.seconds()
+        host = self.host
+        pred, now = host.ring.predecessor, host.node.clock.seconds()
         if pred is None:
-            return self.records.records(now)
-        return self.records.inRange(pred.id, self.node.id, now)
+            return host.records.records(now)
+        return host.records.inRange(pred.id, host.node.id, now)
 
     def replicate(self, peers):
         """Copy the records this node holds to those of its successors."""
-        if peers and len(self.records):
+        if peers and len(self.host.records):
             held = self._held()
             for peer in peers:
                 self.sendRecords(peer, held)
@@ -162,10 +191,11 @@ class Holding:
         (64 records at most each, and each within the link's frame limit:
         signed records of long names are large); with confirm, each asks
         for a chordTransferred.  Returns their nonces."""
-        link = self.node.links.get(peer.id)
+        node = self.host.node
+        link = node.links.get(peer.id)
         if link is None or not records:
             return []
-        now = self.node.clock.seconds()
+        now = node.clock.seconds()
         chunks = [tuple(Handed.of(held, now) for held in records[start:start + MAX_TRANSFER])
                   for start in range(0, len(records), MAX_TRANSFER)]
         nonces = []
@@ -178,10 +208,12 @@ class Holding:
 
     def _confirmedTransfer(self, chunk):
         """A chordTransfer of chunk that asks for a chordTransferred."""
-        return ChordTransfer(chunk, self.newNonce())
+        return ChordTransfer(chunk, self.host.newNonce())
 
-    def _transferred(self, link, message):
-        now = self.node.clock.seconds()
+    def transferred(self, link, message):
+        """Records handed over (replicas, or a leaver's): each checked and
+        held; a handover is confirmed."""
+        now = self.host.node.clock.seconds()
         origin = groupOf(link)
         for handed in message.records:
             self._take(handed.record, handed.lifetime, now, origin, "a chordTransfer")
@@ -189,7 +221,7 @@ class Holding:
             if message.records:
                 # A handover: as many as a peer sends, so bounded per group.
                 link.peerLine(LogLevel.info, "took {records} from node {id}",
-                              logger=self.log, n=len(message.records),
+                              logger=self.host.log, n=len(message.records),
                               records=plural(len(message.records), "record"),
                               id=shortId(link.peer_id))
             link.send(ChordTransferred(message.nonce, len(message.records)))
@@ -197,6 +229,11 @@ class Holding:
     def _purge(self):
         """Drop expired records, and copy the held ones to the successors
         again (a copy lost to a link that closed is made good)."""
-        self.later("purge", self.settings.refresh, self._purge)
-        self.records.purge(self.node.clock.seconds())
-        self.replicate(self.ring.successors)
+        host = self.host
+        host.later("purge", host.settings.refresh, self._purge)
+        host.records.purge(host.node.clock.seconds())
+        self.replicate(host.ring.successors)
+
+    #: The messages a node's holding takes: message class ->
+    #: function(holding, link, message).
+    takes = {ChordTransfer: transferred}

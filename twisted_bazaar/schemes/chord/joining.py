@@ -2,8 +2,10 @@
 How a Chord node finds its place on the ring: after the node the tracker
 names as the one that follows its id (``chordNear``), with the fingers
 it names too, or by starting the ring when requests wait for it too
-long; and how rings that formed apart merge (probes).  A mixin of L{ChordDiscovery
-<twisted_bazaar.schemes.chord.node.ChordDiscovery>}, whose state it uses.
+long; and how rings that formed apart merge (probes).  L{Joining} is a
+part of L{ChordDiscovery <twisted_bazaar.schemes.chord.node.ChordDiscovery>},
+reaching the scheme through L{IRingHost
+<twisted_bazaar.schemes.chord.upkeep.IRingHost>} and its upkeep.
 """
 
 from twisted.internet import defer
@@ -27,12 +29,45 @@ SEED_WAIT = 1.5
 
 class Joining:
     """
-    Joining the ring, and starting to keep it once placed (L{_begin}).
+    Joining the ring, and probing for rings that formed apart once placed.
+
+    @ivar host: the L{IRingHost <twisted_bazaar.schemes.chord.upkeep.IRingHost>}.
+    @ivar upkeep: the node's L{Upkeep
+        <twisted_bazaar.schemes.chord.upkeep.Upkeep>}, told of the
+        neighbours the tracker names, and started once the node is placed.
+    @ivar _near: the chordNear asked of the tracker, a L{Question} (its
+        Deferred fires with the answer), or None.
+    @ivar _join_delay: the pause before the next attempt to join.
+    @ivar _probe_delay: the pause before the next probe (L{_probe}).
+    @ivar _doubt: has this node reason to doubt its ring is the only one
+        (it started one, or was alone)?  Then it probes soon.
+    @ivar _guessing: are this node's fingers still guesses that the
+        tracker's answers improve?  Then its probes ask for fingers too
+        (L{join}).
     """
 
+    __slots__ = ("host", "upkeep", "_near", "_join_delay", "_probe_delay", "_doubt",
+                 "_guessing")
+
+    def __init__(self, host, upkeep):
+        self.host = host
+        self.upkeep = upkeep
+        self._near = None
+        self._join_delay = host.settings.stabilize
+        self._probe_delay = host.settings.probe
+        self._doubt = False
+        self._guessing = True
+
     def trackerRegistered(self):
-        self.node.membership.handle(ChordNearIs, self._nearIs)
+        """The tracker named the node: its chordNear answers come to this
+        part (L{fromTracker}), and the node joins."""
+        self.host.node.membership.parts.takeFrom(self)
         self.join()
+
+    def stop(self):
+        """Give up the chordNear asked, if any."""
+        if self._near is not None:
+            self._near.answered.cancel()
 
     def join(self, probe=False):
         """
@@ -44,24 +79,25 @@ class Joining:
         fingers too while they are still guesses that the tracker's answers
         improve (L{_guessing}).
         """
-        node, membership = self.node, self.node.membership
-        if self.stopped or self._joining is not None or node.stopping:
+        host = self.host
+        node, membership = host.node, host.node.membership
+        if host.stopped or self._near is not None or node.stopping:
             return
-        if self.joined and not self.ring.alone and not probe:
+        if host.joined and not host.ring.alone and not probe:
             return
         if membership is None or not membership.isRegistered or node.id is None:
             return
-        if self.ring is None:
-            self.ring = self.router.ring = Neighbourhood(self.me(), self.settings.successors)
-        nonce = self.newNonce()
+        if host.ring is None:
+            host.useRing(Neighbourhood(host.me(), host.settings.successors))
+        nonce = host.newNonce()
 
         def cancel(d):
             self._endNear(nonce)
 
-        asked = self._joining = defer.Deferred(cancel)
+        asked = defer.Deferred(cancel)
         self._near = Question(nonce, asked, node.clock.callLater(
-            self.settings.lookup_timeout, self._nearAnswered, nonce, None))
-        fingers = not self.joined or self._guessing
+            host.settings.lookup_timeout, self._nearAnswered, nonce, None))
+        fingers = not host.joined or self._guessing
         asked.addCallback(self._introduced, fingers)
         asked.addErrback(self._joinFailed)
         membership.send(ChordNear(nonce, True if fingers else None))
@@ -72,16 +108,17 @@ class Joining:
         near = self._near
         if near is None or near.nonce != nonce:
             return None
-        self._near = self._joining = None
+        self._near = None
         return near.end()
 
-    def _nearIs(self, message):
+    def nearIs(self, link, message):
         """The tracker's chordNear answer: the nodes it names are its
         connection's word (L{Naming})."""
-        self.naming.named(message.nodes, trackersGroup(self.node))
+        node = self.host.node
+        self.host.naming.named(message.nodes, trackersGroup(node))
         relays = message.relays or {}
         for peer in message.nodes:
-            self.node.noteRelay(peer.id, relays.get(peer.id), named=True)
+            node.noteRelay(peer.id, relays.get(peer.id), named=True)
         self._nearAnswered(message.nonce, message)
 
     def _nearAnswered(self, nonce, answer):
@@ -109,21 +146,22 @@ class Joining:
         (L{_guessing}), which come when the tracker knows more of the
         ring, until an answer improves no finger.
         """
-        ring, me = self.ring, self.node.id
-        if self.stopped:
+        host = self.host
+        ring, me = host.ring, host.node.id
+        if host.stopped:
             return
         if not answer.nodes:
-            if not self.joined:
+            if not host.joined:
                 self._doubt = True
                 self._begin()
-                self.log.info("alone on the chord ring as node {id}", id=shortId(me))
+                host.log.info("alone on the chord ring as node {id}", id=shortId(me))
             return
         named = [peer for peer in self.upkeep.living(answer.nodes) if peer.id != me]
         if not named:
             raise Unreachable("the tracker named only nodes known dead here, or "
                               "whose ids do not solve the ring's puzzle")
         follower = min(named, key=lambda peer: distance(me, peer.id))
-        first = not self.joined
+        first = not host.joined
         if fingers:
             if ring.guessFingers(named):
                 self.upkeep.settle("fingers")
@@ -133,23 +171,23 @@ class Joining:
             return
         self.upkeep.update(lambda: ring.adopt(follower, tuple(ring.successors)))
         self._begin()
-        self.log.info("{how} the chord ring as node {id}: successor {succ}",
+        host.log.info("{how} the chord ring as node {id}: successor {succ}",
                       how="joined" if first else "merged into", id=shortId(me),
                       succ=shortId(ring.successor.id))
-        self._join_delay = self.settings.stabilize
+        self._join_delay = host.settings.stabilize
         self.upkeep.askSuccessor()
 
     def _joinFailed(self, reason):
-        self._joining = None
-        if reason.check(defer.CancelledError) or self.stopped:
+        host = self.host
+        if reason.check(defer.CancelledError) or host.stopped:
             return
-        if self.joined and not self.ring.alone:
+        if host.joined and not host.ring.alone:
             return
-        self.log.info("could not join the chord ring yet: {why}",
+        host.log.info("could not join the chord ring yet: {why}",
                       why=reason.getErrorMessage())
-        delay = self.every(self._join_delay)
+        delay = host.every(self._join_delay)
         self._join_delay = min(self._join_delay * 2, JOIN_RETRY_MAX)
-        self.later("join", delay, self.join)
+        host.later("join", delay, self.join)
 
     def unplaced(self):
         """
@@ -164,25 +202,28 @@ class Joining:
         would merge.  Returns False (drop the request) if the node is not
         joining.
         """
-        if self.stopped or self.ring is None or self.joined:
+        host = self.host
+        if host.stopped or host.ring is None or host.joined:
             return False
-        if self.due("seed") is None:
-            self.later("seed", self.every(SEED_WAIT), self._seed)
+        if host.due("seed") is None:
+            host.later("seed", host.every(SEED_WAIT), self._seed)
         return True
 
     def _seed(self):
         """Still not placed, with requests waiting: start the ring."""
-        if self.stopped or self.joined:
+        host = self.host
+        if host.stopped or host.joined:
             return
         self._doubt = True
         self._begin()
-        self.log.info("started the chord ring as node {id}", id=shortId(self.node.id))
+        host.log.info("started the chord ring as node {id}", id=shortId(host.node.id))
 
     def _probe(self):
         """Probe, then again after twice as long, up to the probe period:
         rings that formed apart do so while the nodes start."""
-        self._probe_delay = min(self._probe_delay * 2, self.settings.probe)
-        self.later("probe", self.every(self._probe_delay), self._probe)
+        host = self.host
+        self._probe_delay = min(self._probe_delay * 2, host.settings.probe)
+        host.later("probe", host.every(self._probe_delay), self._probe)
         self.join(probe=True)
 
     def place(self, successors, predecessor, fingers):
@@ -202,8 +243,9 @@ class Joining:
         would every node of the ring at once.  Anything that changes
         brings the base periods back, as on any ring (L{Upkeep.stir}).
         """
-        ring = self.ring = self.router.ring = Neighbourhood(self.me(),
-                                                            self.settings.successors)
+        host = self.host
+        ring = Neighbourhood(host.me(), host.settings.successors)
+        host.useRing(ring)
         ring.adopt(successors[0], successors[1:])
         ring.predecessor = predecessor
         ring.fingers = Fingers(fingers)
@@ -212,18 +254,22 @@ class Joining:
         self._begin(settled=True)
 
     def _begin(self, settled=False):
-        """The node has a place: start keeping the ring, and publish.
-        ``settled``: the ring was placed whole, settled (L{place}): the first
-        ping at the ping's pace, no early probe."""
-        if self.joined:
-            return
-        self.joined = True
-        settings = self.settings
-        self.upkeep.start(settled)
-        self.later("purge", settings.refresh, self._purge)
-        # A first probe soon: nodes that started together may have started
-        # more than one ring; sooner from a node that started one or was
-        # alone, while rings that formed apart are small.
+        """The node has a place: the scheme starts keeping the ring
+        (L{IRingHost.placed
+        <twisted_bazaar.schemes.chord.upkeep.IRingHost.placed>}).
+        ``settled``: the ring was placed whole, settled (L{place})."""
+        if not self.host.joined:
+            self.host.placed(settled)
+
+    def placed(self, settled):
+        """The node has a place (the upkeep started): probe for rings that
+        formed apart, the first probe soon where they may have (nodes that
+        started together may have started more than one ring; sooner from
+        a node that started one or was alone, while rings that formed
+        apart are small), none early on a ring ``settled``, placed whole;
+        no seeding any more."""
+        host = self.host
+        settings = host.settings
         if settled:
             first = settings.probe
         elif self._doubt:
@@ -231,10 +277,9 @@ class Joining:
         else:
             first = 2 * settings.stabilize
         self._probe_delay = min(first, settings.probe)
-        self.later("probe", self.every(self._probe_delay), self._probe)
-        self._cancel("seed")
-        self.router.placed()
-        self.publisher.start()
-        # A buyer whose last link came before this place waits for no other
-        # event to start its finds.
-        self.node.events.discoveryReady()
+        host.later("probe", host.every(self._probe_delay), self._probe)
+        host.cancel("seed")
+
+    #: What a node's joining takes of the tracker (L{SessionParts.takeFrom
+    #: <twisted_bazaar.core.sessionhandlers.SessionParts.takeFrom>}).
+    fromTracker = {ChordNearIs: nearIs}

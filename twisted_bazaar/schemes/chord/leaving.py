@@ -112,4 +112,4 @@ class Leaving:
 
     #: The messages a node's leaving takes: message class ->
     #: function(leaving, link, message).
-    handles = {ChordQuit: quitted, ChordTransferred: handedOver}
+    takes = {ChordQuit: quitted, ChordTransferred: handedOver}

@@ -2,10 +2,11 @@
 A Chord node's own lookups: which node holds a key, who sells an item (a
 buyer's find, turned into offers), and the answers that end them; and
 detours (L{detour}), asked hop by hop by this node when routing did not
-answer usefully, with the ``chordNext`` questions they ask and answer.  A
-mixin of L{ChordDiscovery <twisted_bazaar.schemes.chord.node.ChordDiscovery>},
-whose state it uses; the routing itself is L{KeyRouter
-<twisted_bazaar.schemes.chord.routing.KeyRouter>}'s.
+answer usefully, with the ``chordNext`` questions they ask and answer.
+L{Lookups} is a part of L{ChordDiscovery
+<twisted_bazaar.schemes.chord.node.ChordDiscovery>}, reaching the scheme
+through L{IRingHost <twisted_bazaar.schemes.chord.upkeep.IRingHost>}; the
+routing itself is L{KeyRouter <twisted_bazaar.schemes.chord.routing.KeyRouter>}'s.
 """
 
 from twisted.internet import defer
@@ -41,16 +42,38 @@ REFUSING_KEPT = 256
 class Lookups:
     """
     Locate keys, find sellers, and end lookups with their answers.
+
+    @ivar host: the L{IRingHost <twisted_bazaar.schemes.chord.upkeep.IRingHost>}.
+    @ivar _nexts: nonce -> the L{Question} of a detour's step
+        (L{_askNext}): made when first needed (a large simulated ring
+        would hold an empty dict a node).
+    @ivar _refusing: sellers a buyer on this node found to refuse to sell
+        (L{refusedToSell}): made when first needed.
     """
 
+    __slots__ = ("host", "_nexts", "_refusing")
+
+    def __init__(self, host):
+        self.host = host
+        self._nexts = None
+        self._refusing = None
+
+    def stop(self):
+        """End every detour's step asked."""
+        nexts, self._nexts = self._nexts or {}, None
+        for question in nexts.values():
+            question.end().callback(None)
+
     def canFind(self):
-        return self.joined and not self.stopped
+        host = self.host
+        return host.joined and not host.stopped
 
     def locate(self, key, timeout=None):
         """Which node holds key?  A Deferred firing with the L{ChordFound}
         (its ``hops`` say how far it went), or None."""
-        return self.router.start(lambda i: ChordFind(i, key, ()),
-                                 timeout or self.settings.lookup_timeout)
+        host = self.host
+        return host.router.start(lambda i: ChordFind(i, key, ()),
+                                 timeout or host.settings.lookup_timeout)
 
     def request(self, item, timeout=None):
         """
@@ -60,20 +83,21 @@ class Lookups:
         answer of one holder, which may hide the item, is not the end), or
         None.
         """
-        now = self.node.clock.seconds
+        host = self.host
+        now = host.node.clock.seconds
 
         def settles(answer):
             return any(recordFault(record, now(), item=item, alive=True) is None
                        for record in answer.sellers)
 
-        holders = self.settings.holders
-        return self.router.start(lambda i: ChordRequest(i, item, (), holders
+        holders = host.settings.holders
+        return host.router.start(lambda i: ChordRequest(i, item, (), holders
                                                         if holders > 1 else None),
-                                 timeout or self.settings.lookup_timeout,
-                                 settles=settles, wanted=self.router.reachable())
+                                 timeout or host.settings.lookup_timeout,
+                                 settles=settles, wanted=host.router.reachable())
 
     def find(self, item, wait):
-        node = self.node
+        node = self.host.node
         if not self.canFind():
             return defer.succeed([])
         node.events.findStarted(item)
@@ -81,7 +105,7 @@ class Lookups:
         # wait: a detour must follow silence (a node on the way dropped
         # the request), not a slow route (a long ring, links still to
         # open), where it would only open more.
-        asked = self.request(item, max(wait, self.settings.lookup_timeout))
+        asked = self.request(item, max(wait, self.host.settings.lookup_timeout))
         asked.addCallback(self._orDetour, item)
         finished = defer.Deferred(lambda d: asked.cancel())
         asked.addCallback(self._offers, item, finished)
@@ -106,8 +130,9 @@ class Lookups:
         """
         if not answer.sellers:
             return True
-        now = self.node.clock.seconds()
-        unreachable, refusing = self.node.overlay.unreachable, self._refusing or ()
+        node = self.host.node
+        now = node.clock.seconds()
+        unreachable, refusing = node.overlay.unreachable, self._refusing or ()
         return any(recordFault(record, now, item=item, alive=True) is None
                    and not unreachable(record.seller) and record.seller not in refusing
                    for record in answer.sellers)
@@ -128,7 +153,8 @@ class Lookups:
             records = list(answer.sellers)
             if self._goesOn(answer, item):
                 return records
-        if not self.settings.paths:
+        host = self.host
+        if not host.settings.paths:
             return records
         d = self._detour(keyOf(item), lambda peer: self._askDirect(
             peer, lambda i: ChordRequest(i, item, (), direct=True)),
@@ -138,8 +164,8 @@ class Lookups:
             # With what this node holds of the item itself: a detour asks
             # every node but its origin, and a store's detour may have
             # left the item here (past silent holders, say).
-            held = [each.record for each in self.records.sellers(
-                item, self.node.clock.seconds())]
+            held = [each.record for each in host.records.sellers(
+                item, host.node.clock.seconds())]
             sellers = {record.seller: record for record in records}
             for each in [held] + [answer.sellers for answer in answers]:
                 for record in each:
@@ -151,9 +177,9 @@ class Lookups:
     def _offers(self, records, item, finished):
         """The sellers' records the holders named: each checked, as a
         storing node checks it, before it is an offer."""
-        node = self.node
+        node = self.host.node
         offers = [offer for offer in recordedOffers(
-            node, item, [(record, None, None, self.naming.recordNamer(record))
+            node, item, [(record, None, None, self.host.naming.recordNamer(record))
                          for record in records])
             if offer.port]
         node.rng.shuffle(offers)
@@ -165,7 +191,7 @@ class Lookups:
     # -- detours ----------------------------------------------------------------------
 
     def _hopWait(self):
-        return self.settings.lookup_timeout * HOP_SHARE
+        return self.host.settings.lookup_timeout * HOP_SHARE
 
     def _detour(self, key, ask, counts=None):
         """
@@ -177,8 +203,9 @@ class Lookups:
         answers, once nothing more is asked; cancelling it ends every
         question in progress.
         """
-        node, settings = self.node, self.settings
-        lookup = DisjointLookup(key, node.id, self.ring.known() if self.ring else (),
+        host = self.host
+        node, settings, ring = host.node, host.settings, host.ring
+        lookup = DisjointLookup(key, node.id, ring.known() if ring else (),
                                 settings.paths, settings.holders)
         answers = []
         running = set()
@@ -201,7 +228,7 @@ class Lookups:
             # looks again whether the detour has ended meanwhile.
             if finished.called:
                 return
-            if self.stopped:
+            if host.stopped:
                 # The node is leaving: nothing more is asked.
                 finished.callback(answers)
                 return
@@ -250,12 +277,12 @@ class Lookups:
         """A Deferred firing with the link to peer (opened as a finger
         link if there is none), or None if there is none within a hop's
         wait."""
-        node = self.node
+        node = self.host.node
         link = node.links.get(peer.id)
         if link is not None:
             return defer.succeed(link)
         connecting = node.connectTo(peer.host, peer.port, peer.id, FINGER,
-                                    namedBy=self.naming.namerOf(peer))
+                                    namedBy=self.host.naming.namerOf(peer))
         timer = node.clock.callLater(self._hopWait(), connecting.cancel)
 
         def done(result):
@@ -269,7 +296,7 @@ class Lookups:
         """Ask peer ``chordNext`` for key: a Deferred firing with the
         nodes it names, or None (no link, or no answer within a hop's
         wait)."""
-        nonce = self.newNonce()
+        nonce = self.host.newNonce()
 
         def cancel(_):
             question = self._nexts.pop(nonce, None) if self._nexts else None
@@ -279,7 +306,7 @@ class Lookups:
         answered = defer.Deferred(cancel)
         if self._nexts is None:
             self._nexts = {}
-        timer = self.node.clock.callLater(self._hopWait(), self._nextTold, None,
+        timer = self.host.node.clock.callLater(self._hopWait(), self._nextTold, None,
                                           ChordNextIs(nonce, None))
         question = self._nexts[nonce] = Question(nonce, answered, timer, peer.id)
 
@@ -297,8 +324,9 @@ class Lookups:
 
     def _nextAsked(self, link, message):
         """Answer a detour's step (a node on the ring only)."""
-        if self.joined and not self.stopped:
-            nodes = self.ring.nearKey(message.key)[:MAX_SUCCESSORS]
+        host = self.host
+        if host.joined and not host.stopped:
+            nodes = host.ring.nearKey(message.key)[:MAX_SUCCESSORS]
             link.send(ChordNextIs(message.nonce, tuple(nodes)))
 
     def _nextTold(self, link, message):
@@ -311,6 +339,12 @@ class Lookups:
         del self._nexts[message.nonce]
         question.end().callback(message.nodes if link is not None else None)
 
+    def _nextNamed(self, link, message):
+        """A ``chordNextIs`` came: the peers it names are the link's word
+        (L{Naming}), and it ends its question (L{_nextTold})."""
+        self.host.naming.note(link, message)
+        self._nextTold(link, message)
+
     def detourTo(self, key, build):
         """A detour to key that sends ``build(id)`` (a direct request or
         store) to each holder it finds: a Deferred firing with their
@@ -321,30 +355,40 @@ class Lookups:
         """Send ``build(id)`` to peer over a link to it: a Deferred firing
         with its answer, or None."""
         return self._linkTo(peer).addCallback(
-            lambda link: None if link is None else self.router.start(
+            lambda link: None if link is None else self.host.router.start(
                 build, self._hopWait(), via=peer.id))
 
-    def _placeFound(self, link, message):
+    def placeFound(self, link, message):
         """The answer to a lookup of a place on the ring (the peers it
         names, the link's word: L{Naming})."""
-        self.naming.named(peersIn(message), groupOf(link))
-        self.router.answered(message)
+        host = self.host
+        host.naming.named(peersIn(message), groupOf(link))
+        host.router.answered(message)
 
-    def _holderAnswered(self, link, message):
+    def holderAnswered(self, link, message):
         """A holder's answer to a lookup of records, or to a store: taken
         if it could hold the key (L{_fromAHolder})."""
+        host = self.host
         if not self._fromAHolder(message):
-            self.log.debug("ignored {type} {id}: its holder {holder} lies before the "
+            host.log.debug("ignored {type} {id}: its holder {holder} lies before the "
                            "key, on the way to it", type=message.TYPE, id=message.id,
                            holder=shortId(message.holder))
             return
         if type(message) is ChordRecords and message.sellers:
-            self.naming.named(message.sellers, groupOf(link))
-        self.router.answered(message)
+            host.naming.named(message.sellers, groupOf(link))
+        host.router.answered(message)
 
-    #: The answers to this node's lookups, delivered.
-    delivers = {ChordFound: _placeFound, ChordRecords: _holderAnswered,
-                ChordStored: _holderAnswered}
+    #: The answers to this node's lookups, delivered at the end of their
+    #: path (handed on by the scheme, the node's observer:
+    #: L{ChordDiscovery.delivers
+    #: <twisted_bazaar.schemes.chord.node.ChordDiscovery.delivers>}):
+    #: message class -> function(lookups, link, message).
+    delivers = {ChordFound: placeFound, ChordRecords: holderAnswered,
+                ChordStored: holderAnswered}
+
+    #: The detours' steps a node's lookups take on its links: message
+    #: class -> function(lookups, link, message).
+    takes = {ChordNext: _nextAsked, ChordNextIs: _nextNamed}
 
     def _fromAHolder(self, answer):
         """
@@ -361,12 +405,13 @@ class Lookups:
         successors, which lie between it and the key all the same: an
         answer from one of them is a holder's.
         """
-        me, key, holder = place(self.node.id), keyOf(answer.item), answer.holder
+        host = self.host
+        me, key, holder = place(host.node.id), keyOf(answer.item), answer.holder
         if not strictlyBetween(place(holder), me, key):
             return True
-        ring = self.ring
+        ring = host.ring
         if ring is None or any(strictlyBetween(place(peer.id), key, me)
                                for peer in ring.known()):
             return False
         return any(peer.id == holder
-                   for peer in ring.successors[:self.settings.holders])
+                   for peer in ring.successors[:host.settings.holders])

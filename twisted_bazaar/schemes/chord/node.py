@@ -1,28 +1,28 @@
 """
 The node's side of the Chord scheme: L{ChordDiscovery}, one node's
 discovery service.  Decisions are made by the plain objects of L{state},
-L{records} and L{routing}; the I/O is split by concern into the mixins
-it is made of:
+L{records} and L{routing}; the I/O is done by the parts it holds, each
+an object with its own state and its own table of the messages it takes:
 
  - L{joining}: finding a place on the ring, and merging rings;
  - L{holding}: the records held, requests served, replicas;
  - L{leaving}: quitting with a handover, and a neighbour's quit;
- - L{lookups}: this node's own lookups, and a buyer's finds;
+ - L{lookups}: this node's own lookups, a buyer's finds, detours;
+ - L{upkeep}: stabilization, pings and repair, fingers, ring links;
+ - L{namers}: who named each ring entry and record;
+ - L{adverts}: a seller's records, published; L{routing}: key routing.
 
-and the parts it holds: the upkeep of its place (L{upkeep}: stabilization,
-pings and repair, fingers, ring links), which reaches the scheme through
-L{IRingHost} only, and a seller's records, published by L{adverts}.
-This module owns the state the mixins share and every timer
-(L{ChordDiscovery.later}).
+The parts reach the scheme through L{IRingHost} only.  This module owns
+the state they share (the ring, the records, whether the node is
+placed) and every timer (L{ChordDiscovery.later}).
 """
 
-from types import MethodType
+from operator import attrgetter
 
 from twisted.application.service import Service
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.market import IDiscovery
 from twisted_bazaar.schemes.chord.adverts import Publisher
@@ -31,11 +31,6 @@ from twisted_bazaar.schemes.chord.joining import Joining
 from twisted_bazaar.schemes.chord.leaving import Leaving
 from twisted_bazaar.schemes.chord.lookups import Lookups
 from twisted_bazaar.schemes.chord.namers import Naming
-from twisted_bazaar.schemes.chord.messages import (
-    ChordNext,
-    ChordNextIs,
-    ChordTransfer,
-)
 from twisted_bazaar.schemes.chord.records import RecordStore
 from twisted_bazaar.schemes.chord.routing import KeyRouter
 from twisted_bazaar.schemes.chord.settings import CHORD, FINGER, ChordSettings
@@ -43,11 +38,23 @@ from twisted_bazaar.schemes.chord.state import Peer
 from twisted_bazaar.schemes.chord.upkeep import IRingHost, Upkeep
 
 
+def _handedTo(name, table):
+    """A part's table of delivered messages (function(part, link,
+    message)) as the scheme's, the node's observer: each function called
+    on the scheme's part ``name``.  Made once, for every node."""
+    part = attrgetter(name)
+
+    def handOn(function):
+        return lambda scheme, link, message: function(part(scheme), link, message)
+
+    return {kind: handOn(function) for kind, function in table.items()}
+
+
 @implementer(IDiscovery, IRingHost)
-class ChordDiscovery(Joining, Holding, Lookups, Service, NodeObserver):
+class ChordDiscovery(Service, NodeObserver):
     """
-    A Chord node: the state its mixins share, its timers, its upkeep,
-    and its life as a service.
+    A Chord node: the state its parts share, its timers, its parts, and
+    its life as a service.
 
     @ivar ring: its L{Neighbourhood} once the node has an id.
     @ivar records: the L{RecordStore} of the records it holds, as their
@@ -68,59 +75,61 @@ class ChordDiscovery(Joining, Holding, Lookups, Service, NodeObserver):
         self.naming = Naming(node, self.records)
         self.router = KeyRouter(node, self, self.settings.lookup_timeout,
                                 self.settings.holders)
-        self.publisher = Publisher(node, self.router, self.settings, self)
+        #: This node's lookups, finds and detours (L{Lookups}).
+        self.lookups = Lookups(self)
+        self.publisher = Publisher(node, self.router, self.settings, self.lookups)
         self.joined = False
         self.stopped = False
         self._timers = {}
-        #: Stabilization, pings, fingers and the ring links (L{Upkeep}).
-        self.upkeep = Upkeep(self)
-        self._joining = None
-        self._join_delay = self.settings.stabilize
-        #: The chordNear asked of the tracker, a L{Question} (L{_joining} is
-        #: its Deferred), or None.
-        self._near = None
-        #: nonce -> the L{Question} of a detour's step (L{Lookups._askNext}):
-        #: made when first needed (a large simulated ring would hold an
-        #: empty dict a node).
-        self._nexts = None
-        #: Sellers a buyer on this node found to refuse to sell
-        #: (L{refusedToSell}): made when first needed.
-        self._refusing = None
-        self._probe_delay = self.settings.probe
-        #: Has this node reason to doubt its ring is the only one (it
-        #: started one, or was alone)?  Then it probes soon (L{_probe}).
-        self._doubt = False
-        #: Are this node's fingers still guesses that the tracker's answers
-        #: improve?  Then its probes ask for fingers too (L{Joining.join}).
-        self._guessing = True
         self._nonce = 0
-        #: Records refused, logged a few at a time (see L{Holding._take});
-        #: made at the first refusal.
-        self._refusals = None
-        upkeep = self.upkeep
+        #: Stabilization, pings, fingers and the ring links (L{Upkeep}).
+        self.upkeep = upkeep = Upkeep(self)
+        #: The records held, served and copied (L{Holding}).
+        self.holding = Holding(self)
+        #: Finding a place on the ring, and probes (L{Joining}).
+        self.joining = Joining(self, upkeep)
+        #: Quitting with a handover, and a neighbour's quit (L{Leaving}).
+        self.leaving = Leaving(self, upkeep)
         node.setSlots(CHORD, self.settings.links)
         node.addPurpose(FINGER, self.settings.finger_links, self.settings.finger_idle,
                         recycle=True)
-        #: Quitting with a handover, and a neighbour's quit (L{Leaving}).
-        self.leaving = Leaving(self, upkeep)
-        for part in (self, upkeep, upkeep.fingers, self.router, self.leaving):
-            for kind, function in part.handles.items():
-                node.handle(kind, MethodType(function, part))
+        for part in (upkeep, upkeep.fingers, self.router, self.leaving, self.holding,
+                     self.lookups):
+            node.takeFrom(part)
         node.addObserver(self)
 
-    # -- small helpers --------------------------------------------------------------
+    # -- what the parts share (IRingHost) ---------------------------------------------
 
     def me(self):
         """This node as a ring peer (its id and listening address)."""
         node = self.node
         return Peer(node.id, node.host, node.port)
 
+    def useRing(self, ring):
+        """ring (a L{Neighbourhood}) is this node's from now on, and its
+        router's."""
+        self.ring = self.router.ring = ring
+
+    def placed(self, settled):
+        """The node has a place on the ring: keep it, hold records,
+        probe, route the requests held, and publish.  ``settled``: the
+        ring was placed whole, settled (L{Joining.place})."""
+        self.joined = True
+        self.upkeep.start(settled)
+        self.holding.start()
+        self.joining.placed(settled)
+        self.router.placed()
+        self.publisher.start()
+        # A buyer whose last link came before this place waits for no other
+        # event to start its finds.
+        self.node.events.discoveryReady()
+
     def later(self, name, delay, function, *args):
         """Run function after delay, replacing what was due under name.  A
         call that ran stays under its name until the next (see L{due}):
         no wrapper to take it out, which would cost a large simulated ring
         two more objects a timer."""
-        self._cancel(name)
+        self.cancel(name)
         self._timers[name] = self.node.clock.callLater(delay, function, *args)
 
     def due(self, name):
@@ -128,18 +137,11 @@ class ChordDiscovery(Joining, Holding, Lookups, Service, NodeObserver):
         call = self._timers.get(name)
         return call if call is not None and call.active() else None
 
-    def _cancel(self, name):
+    def cancel(self, name):
+        """Cancel what is due under name, if anything."""
         call = self._timers.pop(name, None)
         if call is not None and call.active():
             call.cancel()
-
-    @property
-    def refusals(self):
-        """The L{LogThrottle} of refused records, made when first needed (a
-        simulated ring of 100,000 nodes would hold one a node)."""
-        if self._refusals is None:
-            self._refusals = LogThrottle(self.node.clock, self._refusalsSummed)
-        return self._refusals
 
     def every(self, period):
         """A period with +-25% jitter, so that nodes do not tick together."""
@@ -153,22 +155,50 @@ class ChordDiscovery(Joining, Holding, Lookups, Service, NodeObserver):
         """The address group of the link that named peer (L{Naming})."""
         return self.naming.namerOf(peer)
 
-    # -- the messages the scheme takes itself ----------------------------------------
-    # Those that name peers have who named them noted (L{Naming.note})
-    # first; the upkeep, its finger repair and the router take theirs
-    # (their own C{handles}).
+    def join(self):
+        self.joining.join()
 
-    def _nextNamed(self, link, message):
-        self.naming.note(link, message)
-        self._nextTold(link, message)
+    def unplaced(self):
+        """A request came before this node found its place (the router's
+        question): L{Joining.unplaced}."""
+        return self.joining.unplaced()
 
-    #: The messages this object takes, declared once for every node (as
-    #: L{twisted_bazaar.core.events.INodeEvents.delivers}): message class
-    #: -> function(scheme, link, message).  Functions of the class, so
-    #: every node's handler table shares them: a closure each node
-    #: wrapping six handlers was 2.4 kB of a warm simulated node.
-    handles = {ChordTransfer: Holding._transferred, ChordNext: Lookups._nextAsked,
-               ChordNextIs: _nextNamed}
+    def serve(self, request, path, hops):
+        """The answer to a request whose key this node holds (the router's
+        question): L{Holding.serve}."""
+        return self.holding.serve(request, path, hops)
+
+    def replicate(self, peers):
+        self.holding.replicate(peers)
+
+    def sendRecords(self, peer, records, confirm=False):
+        return self.holding.sendRecords(peer, records, confirm)
+
+    #: The answers to this node's lookups, which end their path here,
+    #: handed to its L{Lookups} (the node tells its observers, and the
+    #: scheme is the one).  The messages that come on links go to each
+    #: part through the node's handler table (C{takes}, L{__init__}).
+    delivers = _handedTo("lookups", Lookups.delivers)
+
+    # -- finding ------------------------------------------------------------------------
+
+    def canFind(self):
+        return self.lookups.canFind()
+
+    def find(self, item, wait):
+        return self.lookups.find(item, wait)
+
+    def locate(self, key, timeout=None):
+        return self.lookups.locate(key, timeout)
+
+    def request(self, item, timeout=None):
+        return self.lookups.request(item, timeout)
+
+    def refusedToSell(self, seller_id):
+        self.lookups.refusedToSell(seller_id)
+
+    def trackerRegistered(self):
+        self.joining.trackerRegistered()
 
     # -- selling ------------------------------------------------------------------------
 
@@ -198,17 +228,13 @@ class ChordDiscovery(Joining, Holding, Lookups, Service, NodeObserver):
         super().stopService()
         self.stopped = True
         for name in list(self._timers):
-            self._cancel(name)
-        if self._refusals is not None:
-            self._refusals.close()
+            self.cancel(name)
+        self.holding.stop()
         self.publisher.stop()
-        if self._joining is not None:
-            self._joining.cancel()
+        self.joining.stop()
         self.upkeep.stop()
         self.router.stop()
-        nexts, self._nexts = self._nexts or {}, None
-        for question in nexts.values():
-            question.end().callback(None)
+        self.lookups.stop()
         ring = self.ring
         if not self.joined or ring.alone or self.node.stopping:
             return None

@@ -1,7 +1,7 @@
 """
 A question a Chord node asked and whose answer it waits for, matched by
 nonce: a finger's predecessor (``chordPred``) or the tracker's
-introduction (``chordNear``).  Plain state; the node's mixins start and
+introduction (``chordNear``).  Plain state; the node's parts start and
 end it.
 """
 

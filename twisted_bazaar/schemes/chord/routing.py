@@ -247,7 +247,7 @@ class KeyRouter:
 
     #: The requests the router takes: message class -> function(router,
     #: link, request).
-    handles = {ChordFind: received, ChordRequest: received, ChordStore: received}
+    takes = {ChordFind: received, ChordRequest: received, ChordStore: received}
 
     def arrived(self, request, sender):
         """

@@ -56,12 +56,11 @@ class ChordExtension:
 
     def __init__(self, tracker):
         self.tracker = tracker
-        self.handlers = {ChordNear: self._near}
 
     def nodeLeft(self, node_id):
         """Nothing kept per node: the registry's chord pool is the ring."""
 
-    def _near(self, link, message):
+    def near(self, link, message):
         registry, asker = self.tracker.registry, link.peer_id
         unwanted = {asker}
         ids = around(lambda place: registry.following(place, SCHEME, unwanted),
@@ -71,3 +70,6 @@ class ChordExtension:
         link.send(ChordNearIs(message.nonce,
                               tuple(Peer(node_id, *registry.nodes[node_id])
                                     for node_id in ids), relays or None))
+
+    #: What it answers (L{ITrackerExtension.takes}).
+    takes = {ChordNear: near}

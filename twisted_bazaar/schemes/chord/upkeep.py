@@ -9,7 +9,8 @@ L{routing}).
 
 L{Upkeep} holds the state of this work and reaches the rest of the node's
 scheme only through L{IRingHost}, which L{ChordDiscovery
-<twisted_bazaar.schemes.chord.node.ChordDiscovery>} provides.
+<twisted_bazaar.schemes.chord.node.ChordDiscovery>} provides to each of
+its parts.
 """
 
 from twisted.internet import defer
@@ -50,8 +51,22 @@ class IRingHost(Interface):
     naming = Attribute("The node's Naming: who named each ring entry, noted by the "
                        "handlers of the messages that name one.")
 
+    def me():
+        """This node as a ring peer (its id and listening address)."""
+
+    def useRing(ring):
+        """ring (a Neighbourhood) is the node's from now on (its joining
+        made it)."""
+
+    def placed(settled):
+        """The node found its place (its joining): keep the ring, hold
+        records, probe, publish.  ``settled``: placed whole, settled."""
+
     def later(name, delay, function, *args):
         """Run function after delay, replacing what was due under name."""
+
+    def cancel(name):
+        """Cancel what is due under name, if anything."""
 
     def due(name):
         """The call still to come under name, or None."""
@@ -68,8 +83,9 @@ class IRingHost(Interface):
     def replicate(peers):
         """Copy the records this node holds to those of its successors."""
 
-    def sendRecords(peer, records):
-        """Hand records to a linked peer."""
+    def sendRecords(peer, records, confirm=False):
+        """Hand records to a linked peer (with confirm, each transfer asks
+        for a chordTransferred); their nonces."""
 
     def namerOf(peer):
         """The address group of the link that named peer (a ring's entry),
@@ -463,5 +479,5 @@ class Upkeep:
     #: The messages the upkeep takes, declared once for every node (as
     #: L{twisted_bazaar.core.events.INodeEvents.delivers}): message class
     #: -> function(upkeep, link, message).
-    handles = {ChordPing: pinged, ChordPong: ponged, ChordStabilize: stabilizeAsked,
+    takes = {ChordPing: pinged, ChordPong: ponged, ChordStabilize: stabilizeAsked,
                ChordState: stated}
