@@ -143,37 +143,47 @@ class IdTests(SynchronousTestCase):
                          wire.ThisIsMe(3, 4001, "10.0.0.1", purpose="direct"))
 
 
+class _Taker:
+    """A part whose table takes searches."""
+
+    def __init__(self):
+        self.taken = []
+
+    def _search(self, link, message):
+        self.taken.append((link, message))
+
+    takes = {floodmsg.Search: _search}
+
+
 class HandleTests(SynchronousTestCase):
-    """Messages the overlay does not handle itself go to the handler a
-    component registered for their type."""
+    """Messages the overlay does not handle itself go to the part whose
+    table (L{Node.takeFrom}) takes their type."""
 
     def setUp(self):
         self.node = makeNode(1)
         self.link = linkPeer(self.node, 7)
 
     def test_handlerGetsLinkAndMessage(self):
-        handled = []
-        self.node.handle(floodmsg.Search, lambda link, message: handled.append(
-            (link, message)))
+        part = _Taker()
+        self.node.takeFrom(part)
         search = floodmsg.Search(5, "apple", (7,), 3)
         feed(self.link, search)
-        self.assertEqual(handled, [(self.link, search)])
+        self.assertEqual(part.taken, [(self.link, search)])
         self.assertEqual(sent(self.link), [])
 
     def test_oneHandlerPerType(self):
-        self.node.handle(floodmsg.Search, lambda link, message: None)
-        self.assertRaises(ValueError, self.node.handle, floodmsg.Search,
-                          lambda link, message: None)
+        self.node.takeFrom(_Taker())
+        self.assertRaises(ValueError, self.node.takeFrom, _Taker())
 
     def test_notBeforeThisIsMe(self):
         """A handled type before thisisme is still wtf, and closes."""
-        handled = []
-        self.node.handle(floodmsg.Search, lambda link, message: handled.append(message))
+        part = _Taker()
+        self.node.takeFrom(part)
         link = openLink(self.node)
         feed(link, floodmsg.Search(5, "apple", (7,), 3))
         self.assertEqual(codes(sent(link)), ["wtf"])
         self.assertTrue(link.transport.disconnecting)
-        self.assertEqual(handled, [])
+        self.assertEqual(part.taken, [])
 
     def test_unhandledTypeIsWtf(self):
         """A type no component handles is answered with wtf naming it, but

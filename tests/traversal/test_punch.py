@@ -83,8 +83,7 @@ class Side:
                                lambda link: ("protocol", link.inbound),
                                self.witnessed.get)
         self.puncher.setMapping(mappingOf(public, 40000, 40000))
-        for kind, handler in self.puncher.handlers.items():
-            self.node.handle(kind, handler)
+        self.node.takeFrom(self.puncher)
 
 
 class PunchTestCase(SynchronousTestCase):

@@ -183,11 +183,6 @@ class INode(Interface):
         """Have part take the messages of its class's C{takes} table (or
         ``table``): message class -> function(part, link, message)."""
 
-    def handle(message_type, handler):
-        """Have ``handler(link, message)`` take every message of a type
-        (the hole punch's, whose handlers its puncher gives; a part
-        declares its table, L{takeFrom})."""
-
     def addPurpose(purpose, slots, idle=None, recycle=False):
         """Hold up to ``slots`` links of ``purpose``, closed when idle
         (and, if recycled, the quietest of this node's own making way for
@@ -353,21 +348,6 @@ class Node:
         @raise ValueError: if one of the types has a handler already.
         """
         self.overlay.handlers.addPart(part, table)
-
-    def handle(self, message_type, handler):
-        """
-        Have ``handler(link, message)`` take every message of this type
-        that arrives on an established link (the hole punch's, whose
-        handlers its puncher gives; a part declares its table instead,
-        L{takeFrom}).  A path-routed type needs no
-        handler: the path router relays it, and one that ends its path
-        here goes to the observers that declare it
-        (L{twisted_bazaar.core.events.INodeEvents.delivers}), with the
-        link it came on.
-
-        @raise ValueError: if the type has a handler already.
-        """
-        self.overlay.handlers.add(message_type, handler)
 
     def addPurpose(self, purpose, slots, idle=None, recycle=False):
         """

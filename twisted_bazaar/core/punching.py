@@ -54,6 +54,12 @@ def relayedFrom(link):
     return "" if relayed is None else relayed.relayedFrom or ""
 
 
+#: The punch messages the node's puncher takes as they come: all but
+#: punchConnect, which L{Punching} takes first.
+_PUNCHER_TAKES = {kind: take for kind, take in Puncher.takes.items()
+                  if kind is not PunchConnect}
+
+
 class Punching(Service, NodeObserver):
     """
     The node's hole-punching service, as go-libp2p's is started on a
@@ -116,14 +122,10 @@ class Punching(Service, NodeObserver):
         self._settled = settled
 
     def plug(self):
-        """Register the handlers and observe the node's events."""
+        """Take the punch messages and observe the node's events."""
         node = self.node
-        handlers = dict(self.puncher.handlers)
-        # The peer's punchConnect waits for the tracker's word first.
-        handlers[PunchConnect] = self._connectReceived
-        for kind, handler in handlers.items():
-            node.handle(kind, handler)
-        node.handle(wire.Error, self._error)
+        node.takeFrom(self.puncher, _PUNCHER_TAKES)
+        node.takeFrom(self)
         node.addObserver(self)
 
     def _error(self, link, error):
@@ -216,6 +218,12 @@ class Punching(Service, NodeObserver):
                 self._held[peer_id] = (link, connect)
                 return
         self.puncher.connectReceived(link, connect)
+
+
+    #: What it takes itself (the node's C{takeFrom}): a peer's
+    #: punchConnect, which waits for the tracker's word first, and the
+    #: errors no other part takes (L{_error}).
+    takes = {PunchConnect: _connectReceived, wire.Error: _error}
 
     def _unnamed(self):
         """Whether the tracker names this node nowhere yet, but will: its

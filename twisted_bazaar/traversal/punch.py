@@ -130,7 +130,7 @@ class Puncher:
     """
     A node's hole punches, both those it starts and those it answers.
 
-    The node registers L{handlers} for the punch messages, tells
+    The node has it take the punch messages (its L{takes} table), tells
     L{setMapping} what the tracker's address check says of its router,
     hands L{refused} the ``error{nopunch}`` its peers send, and calls
     L{linkLost} for each link that closes and L{stop} when it stops.
@@ -175,12 +175,6 @@ class Puncher:
         self._punches = {}
         #: link -> the L{_Answer} to the punch its peer started.
         self._answers = {}
-
-    @property
-    def handlers(self):
-        """Message class -> its handler C{(link, message)}, for the node."""
-        return {PunchConnect: self.connectReceived, PunchReply: self.replyReceived,
-                PunchSync: self.syncReceived}
 
     def setMapping(self, mapping):
         """
@@ -368,6 +362,11 @@ class Puncher:
         answer.dialing = self._dial(answer, answer.host, answer.peer_port)
         answer.dialing.addCallbacks(self._answerPunched, self._answerMissed, (answer,),
                                     None, (answer,))
+
+    #: The punch messages it takes (the node's C{takeFrom}): message class
+    #: -> function(puncher, link, message).
+    takes = {PunchConnect: connectReceived, PunchReply: replyReceived,
+             PunchSync: syncReceived}
 
     def _answerPunched(self, protocol, answer):
         answer.dialing = None
