@@ -1,11 +1,12 @@
 """
-Tests of how the web view's script (web/static/app.js) draws a node's
-reach in the graph, run in Node.js with a stand-in for the page's
-document (skipped where Node.js is not installed): the shape and words
-must say what the node said of its reach, never more.
+Tests of how the web view's script (web/static/app.js) draws a node in
+the graph, run in Node.js with a stand-in for the page's document
+(skipped where Node.js is not installed): the shape and words must say
+what the node said of its reach, never more, and the colour its role.
 """
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -27,7 +28,7 @@ vm.runInContext(source + "\nthis.graphNode = graphNode;", context);
 const nodes = JSON.parse(fs.readFileSync(0, "utf8"));
 console.log(JSON.stringify(nodes.map((node) => {
   const drawn = context.graphNode(node);
-  return [drawn.shape, drawn.title.textContent];
+  return [drawn.shape, drawn.title.textContent, drawn.color.background];
 })));
 """
 
@@ -54,8 +55,9 @@ class ReachShapeTests(SynchronousTestCase):
         reach is unknown, or not said yet (its state not known), a
         square, 'not known yet' (both were dots, the second with no
         word on its reach)."""
-        self.assertEqual(drawn([node(reach="public"), node(reach="private"),
-                                node(reach="unknown"), node(known=False)]), [
+        self.assertEqual([shown[:2] for shown in drawn([
+            node(reach="public"), node(reach="private"), node(reach="unknown"),
+            node(known=False)])], [
             ["dot", "node 17 at 10.0.0.1:9001, discovery flood; reachable from "
                     "outside: yes"],
             ["diamond", "node 17 at 10.0.0.1:9001, discovery flood; reachable from "
@@ -64,3 +66,37 @@ class ReachShapeTests(SynchronousTestCase):
                        "outside: not known yet"],
             ["square", "node 17 at 10.0.0.1:9001, discovery flood; reachable from "
                        "outside: not known yet"]])
+
+
+def colours():
+    """app.js's COLOURS: role -> colour."""
+    found = re.search(r"const COLOURS = \{(.*?)\};", APP.read_text())
+    return dict(re.findall(r'(\w+): "(#[0-9a-f]+)"', found[1]))
+
+
+SELLER, BUYER, OTHER = (colours()[role] for role in ("seller", "buyer", "other"))
+
+
+class RoleColourTests(SynchronousTestCase):
+    def colours(self, *nodes):
+        return [shown[2] for shown in drawn(list(nodes))]
+
+    def test_theRolesANodeTellsItsOperator(self):
+        """A buyer that has bought nothing (its bag empty) was grey, as a
+        node without a role: a node told by its roles is coloured by
+        them, a seller's whatever its stock (sold out, it is a seller)."""
+        self.assertEqual(self.colours(
+            node(operator=True, roles=["buyer"], bag={}),
+            node(operator=True, roles=["seller"], stock={"apple": 0}),
+            node(operator=True, roles=["buyer", "seller"], bag={"apple": 1}),
+            node(operator=True, roles=[], bag={}),
+            node(operator=True, roles=["gardener"])),
+            [BUYER, SELLER, SELLER, OTHER, OTHER])
+
+    def test_withoutRolesAsItsStockAndBagShowIt(self):
+        """A stranger's answer, or an older node's, says no roles: its
+        colour is guessed from what it holds, as before."""
+        self.assertEqual(self.colours(
+            node(stock={"apple": 2}), node(files=1), node(operator=True, bag={"apple": 1}),
+            node(operator=True, bag={}), node(known=False)),
+            [SELLER, SELLER, BUYER, OTHER, OTHER])

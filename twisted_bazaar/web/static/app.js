@@ -29,7 +29,14 @@ function bytes(n) {
   return unit ? `${size.toFixed(1)} ${units[unit]}` : `${n} B`;
 }
 
+// A node's role, as its colour says it: the roles a node tells its
+// operator (a buyer that has bought nothing yet is a buyer); else, for a
+// stranger's answer or an older node's, as its stock and bag show it.
 function kindOf(node) {
+  if (node.roles) {
+    return node.roles.includes("seller") ? "seller" :
+      node.roles.includes("buyer") ? "buyer" : "other";
+  }
   if (Object.values(node.stock || {}).some((n) => n > 0) || node.files) return "seller";
   if (Object.keys(node.bag || {}).length) return "buyer";
   return "other";
@@ -395,6 +402,7 @@ function showNode(node) {
   address.className = node.silent ? "silent" : "";
   address.textContent =
     `at ${node.host}:${node.port}, discovery ${node.scheme}` +
+    (node.roles ? `, ${node.roles.length ? "role " + node.roles.join(", ") : "no role"}` : "") +
     (node.known ? "" : " (its state is not known yet)") +
     (node.known && !node.operator ?
        "; it tells this view its public facts only: its bag, pending buys, other " +
