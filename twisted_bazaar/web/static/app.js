@@ -167,22 +167,27 @@ function graphNode(node) {
           borderWidth: node.silent ? 2 : node.operator ? 4 : 1};
 }
 
-// What changed in a DataSet: items gone are removed, and only new or
-// changed ones updated, since each update starts vis-network's physics
-// again (an answer that changes nothing moved the nodes a little).  keys
-// holds each item's last form (its tooltip as its words), by id.
-function refresh(set, keys, items) {
-  const ids = new Set(items.map((item) => item.id));
-  const gone = set.getIds().filter((id) => !ids.has(id));
-  set.remove(gone);
-  gone.forEach((id) => keys.delete(id));
-  const changed = items.filter((item) => {
+// The items new or changed since keys were kept (keys: each item's last
+// form, its tooltip as its words, by id), which are kept now.
+function fresh(keys, items) {
+  return items.filter((item) => {
     const key = JSON.stringify(item, (name, value) =>
       name === "title" ? value.textContent : value);
     if (keys.get(item.id) === key) return false;
     keys.set(item.id, key);
     return true;
   });
+}
+
+// What changed in a DataSet: items gone are removed, and only new or
+// changed ones updated, since each update starts vis-network's physics
+// again (an answer that changes nothing moved the nodes a little).
+function refresh(set, keys, items) {
+  const ids = new Set(items.map((item) => item.id));
+  const gone = set.getIds().filter((id) => !ids.has(id));
+  set.remove(gone);
+  gone.forEach((id) => keys.delete(id));
+  const changed = fresh(keys, items);
   if (changed.length) set.update(changed);
 }
 
@@ -208,7 +213,9 @@ function drawGraph(box, market) {
     // added to a network already drawn flew into place for a second or
     // two, on each load.  The seed and the nodes' order (by id) give the
     // same layout at each load.
-    const nodes = new vis.DataSet(shown), edges = new vis.DataSet(links);
+    const nodeKeys = new Map(), linkKeys = new Map();
+    const nodes = new vis.DataSet(fresh(nodeKeys, shown));
+    const edges = new vis.DataSet(fresh(linkKeys, links));
     const network = new vis.Network(box, {nodes, edges}, {
       layout: {randomSeed: 7},
       // avoidOverlap keeps nodes, and so their labels, apart.
@@ -232,10 +239,7 @@ function drawGraph(box, market) {
     // browser test), the last 50; shown: each node and link as last
     // drawn, by id (what a flash goes back to).
     graph = {network, nodes, edges, trades: null, moved: null, moving: [], moves: [],
-             animating: false, nodeKeys: new Map(), linkKeys: new Map(),
-             shown: new Map(), settled: false};
-    refresh(nodes, graph.nodeKeys, shown);
-    refresh(edges, graph.linkKeys, links);
+             animating: false, nodeKeys, linkKeys, shown: new Map(), settled: false};
     // For the browser test: what the graph holds.
     window.bazaarGraph = graph;
   } else {
