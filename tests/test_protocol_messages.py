@@ -221,6 +221,11 @@ def samples():
     }
 
 
+#: The nth of distinct values of a type, for a list at its longest (a
+#: list of *peers* must not repeat a node).
+DISTINCT = {"name": lambda n: f"n{n}", "peer": lambda n: [str(n + 1), "h", 9001]}
+
+
 def probes(desc, types):
     """(valid values, invalid values) of a field whose type text is
     ``desc``, or None for one this reading does not follow."""
@@ -251,8 +256,11 @@ def probes(desc, types):
     listed = LIST_OF.match(desc)
     if listed:
         low, high = number(listed.group(1)), number(listed.group(2))
-        valid, _ = types[listed.group(3)]
-        return ([[]] if low == 0 else []) + [[valid[0]] * max(low, 1)], ["x"]
+        valid, invalid = types[listed.group(3)]
+        full = [DISTINCT[listed.group(3)](n) for n in range(high)] if (
+            listed.group(3) in DISTINCT) else valid[:1] * max(low, 1)
+        return (([[]] if low == 0 else []) + [[valid[0]] * max(low, 1), full],
+                ["x", [invalid[0]] * max(low, 1), [valid[0]] * (high + 1)])
     if LITERALS.match(desc):
         words = re.findall(r'`"(\w+)"`', desc)
         return words, ["zzz", ""]

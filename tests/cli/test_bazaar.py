@@ -638,14 +638,20 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         self.assertEqual(lines[-1], "withheld (its operator's, told to --data-dir of "
                          "the node): links other than overlay links, bag, pending "
                          "buys, recent messages, downloads, copies of shared files sold, "
-                         "limits, relay use, trades, where the tracker saw it come from")
+                         "limits, relay use, trades, roles, where the tracker saw it come "
+                         "from")
 
     def test_theOperatorsWholeState(self):
         state = NodeState(7, "h", 1, "flood", (), {}, {"apple": 1}, 0,
-                          files=(("song.ogg", 5, "ab" * 32, 3),))
+                          files=(("song.ogg", 5, "ab" * 32, 3),), roles=("buyer",))
         obj = nodeObject(state)
-        self.assertEqual((obj["operator"], obj["bag"], obj["pending"]),
-                         (True, {"apple": 1}, 0))
+        self.assertEqual((obj["operator"], obj["bag"], obj["pending"], obj["roles"]),
+                         (True, {"apple": 1}, 0, ["buyer"]))
+        self.assertEqual(renderNode(obj).splitlines()[1], "roles: buyer")
+        # An older node says none: no roles, no line.
+        older = nodeObject(NodeState(7, "h", 1, "flood", (), {}, {}, 0))
+        self.assertNotIn("roles", older)
+        self.assertFalse(renderNode(older).splitlines()[1].startswith("roles"))
         self.assertIn("  song.ogg  5 B  content id abababababababab…  sold 3",
                       renderNode(obj).splitlines())
 

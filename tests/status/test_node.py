@@ -155,11 +155,12 @@ class StrangerTests(SynchronousTestCase):
         self.assertIsInstance(answer, NodeState)
         self.assertTrue(answer.public)
         self.assertEqual((answer.bag, answer.pending, answer.recent, answer.downloads,
-                          answer.limits, answer.trades), (None, None, (), (), (), ()))
+                          answer.limits, answer.trades, answer.roles),
+                         (None, None, (), (), (), (), None))
         self.assertEqual({link[3] for link in answer.links} - {OVERLAY}, set())
         encoded = wire.encode(answer)
         for withheld in (b'"bag"', b'"pending"', b'"recent"', b'"downloads"', b"buy",
-                         b'"limits"', b'"trades"'):
+                         b'"limits"', b'"trades"', b'"roles"'):
             self.assertNotIn(withheld, encoded)
 
     def test_strangerGetsPublicFacts(self):
@@ -224,6 +225,63 @@ class StrangerTests(SynchronousTestCase):
         self.assertEqual(answer.files, (shared[:3] + (None,),))
         self.assertNotIn(b'"sold"', wire.encode(answer))
         self.assertEqual(wire.decode(wire.encode(answer)), answer)
+
+
+class RolesTests(SynchronousTestCase):
+    """
+    The web view coloured a node by what it held: a buyer that had not
+    bought yet (its bag empty) was grey, as a node without a role.  A
+    node now tells its operator its roles' names (``roles``); a stranger
+    is not told them, as it is not told the bag.
+    """
+
+    def setUp(self):
+        self.market = Market(seed=5)
+        self.seller = self.market.addNode(seller={"stock": {"apple": 3}})
+        # It wants what nobody sells: it never buys.
+        self.buyer = self.market.addNode(buyer={"wants": ["pear"]})
+        self.idle = self.market.addNode()
+        self.market.run(10)
+
+    def ask(self, node, operator=True):
+        link = onChannel(provenLink(node, records.identity(310), purpose=STATUS,
+                                    host="10.7.0.1"))
+        if operator:
+            return askAsOperator(node, link)
+        feed(link, State())
+        return sent(link)[-1]
+
+    def test_operatorToldTheRoles(self):
+        """A buyer that has bought nothing is told a buyer, a seller a
+        seller, a node without a role none; on the wire as a list."""
+        answers = {node: self.ask(node) for node in (self.buyer, self.seller, self.idle)}
+        self.assertEqual(answers[self.buyer].bag, {})
+        self.assertEqual({node: answer.roles for node, answer in answers.items()},
+                         {self.buyer: ("buyer",), self.seller: ("seller",), self.idle: ()})
+        encoded = json.loads(wire.encode(answers[self.buyer]))
+        self.assertEqual(encoded["roles"], ["buyer"])
+        self.assertEqual(json.loads(wire.encode(answers[self.idle]))["roles"], [])
+        self.assertEqual(wire.decode(wire.encode(answers[self.buyer])), answers[self.buyer])
+
+    def test_strangerNotTold(self):
+        answer = self.ask(self.buyer, operator=False)
+        self.assertTrue(answer.public)
+        self.assertIsNone(answer.roles)
+        self.assertNotIn(b'"roles"', wire.encode(answer))
+
+    def test_anOlderNodesAnswer(self):
+        """An operator's answer without roles (a node of before) decodes,
+        roles None; roles that are no list of names are refused, saying
+        so."""
+        old = {"type": "nodestate", "id": "1", "host": "h", "port": 1, "scheme": "flood",
+               "links": [], "stock": {}, "bag": {}, "pending": 0}
+        self.assertIsNone(wire.decode(json.dumps(old).encode()).roles)
+        for roles, why in (("buyer", "nodestate.roles must be a list of at most 16 names"),
+                           (["x"] * 17, "nodestate.roles must be a list of at most 16 names"),
+                           ([""], "nodestate.roles[] must be 1 to 32 bytes, not 0")):
+            with self.assertRaises(wire.ProtocolError) as caught:
+                wire.decode(json.dumps(dict(old, roles=roles)).encode())
+            self.assertEqual(str(caught.exception), why)
 
 
 class LimitsTests(SynchronousTestCase):

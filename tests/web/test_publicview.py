@@ -16,10 +16,11 @@ MINE, SELLER = 17, 18
 
 def bought(bag, trades=()):
     """The operator's node's whole state: its direct link to its seller,
-    its bag, a message, its trades."""
+    its bag, a message, its trades, its roles."""
     return NodeState(MINE, "10.0.0.1", 9001, "flood",
                      ((SELLER, "10.0.0.2", 9002, "direct", False),), {}, bag, 0,
-                     recent=((5, "in", SELLER, "buyOK"),), trades=trades)
+                     recent=((5, "in", SELLER, "buyOK"),), trades=trades,
+                     roles=("buyer",))
 
 
 class TwoViewsTests(SynchronousTestCase):
@@ -32,7 +33,7 @@ class TwoViewsTests(SynchronousTestCase):
     def test_thePublicViewIsToldPublicFactsOnly(self):
         """A purchase, its trade (naming the seller) and the direct link
         reach the operator's view; the public one has none of them: no
-        bag, no bought event, no trade, no edge, no message."""
+        bag, no bought event, no trade, no edge, no message, no roles."""
         self.views.stateSeen(bought({}))
         self.clock.advance(1)
         self.views.stateSeen(bought({"pear": 1}, ((5, 1, "pear", 1, (MINE, SELLER)),)))
@@ -41,7 +42,8 @@ class TwoViewsTests(SynchronousTestCase):
         self.assertIn("bought", [event["kind"] for event in whole.events])
         self.assertTrue(whole.snapshot()["trades"])
         shown = repr(public.snapshot()) + repr(public.node(MINE))
-        for private in ("pear", "buyOK", "bag", "'direct'"):
+        self.assertEqual(whole.node(MINE)["roles"], ["buyer"])
+        for private in ("pear", "buyOK", "bag", "'direct'", "roles"):
             self.assertNotIn(private, shown)
         self.assertEqual(public.snapshot()["edges"], [])
         self.assertFalse(public.node(MINE)["operator"])

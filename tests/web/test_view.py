@@ -273,6 +273,18 @@ class MarketViewTests(SynchronousTestCase):
         self.assertNotIn("relay", first)
         self.assertEqual((second["reach"], second["relay"]), ("private", "203.0.113.5:7701"))
 
+    def test_rolesWhereTheNodeSaysThem(self):
+        """The roles a node tells its operator are on the market's picture
+        and its page (the graph colours a buyer that has bought nothing
+        by them); a node that does not say them (an older one) has none."""
+        self.view.stateSeen(NodeState(1, "h", 1, "flood", (), {}, {}, 0, roles=("buyer",)))
+        self.view.stateSeen(state(2))
+        first, second = self.view.snapshot()["nodes"]
+        self.assertEqual(first["roles"], ["buyer"])
+        self.assertNotIn("roles", second)
+        self.assertEqual(self.view.node(1)["roles"], ["buyer"])
+        self.assertNotIn("roles", self.view.node(2))
+
     def test_relayedLinksAsTheNodesSayThem(self):
         """A link is relayed on the picture where an end says it runs
         through a relay's circuit, whatever the ends' relays: two homes

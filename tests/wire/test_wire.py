@@ -190,7 +190,7 @@ WIRE_FORMS = [
                (("b.bin", 100, "cd" * 32, 40, 20, 1, "stalled", "no seller"),),
                limits=(("link.unsent", "bytes", 0, 33554432, 8388608),
                        ("flood.seen", "ids", 12, None, None)),
-               trades=((900, 5, "fig", 1, (17, 8, 42)),)),
+               trades=((900, 5, "fig", 1, (17, 8, 42)),), roles=("seller", "buyer")),
      {"type": "nodestate", "id": "17", "host": "10.0.0.3", "port": 9001,
       "scheme": "flood", "links": [{"id": "42", "host": "10.0.0.4", "port": 9002,
                                     "purpose": "overlay"}],
@@ -206,7 +206,7 @@ WIRE_FORMS = [
                  {"name": "flood.seen", "unit": "ids", "used": 12, "limit": None,
                   "group": None}],
       "trades": [{"ago": 900, "id": 5, "item": "fig", "units": 1,
-                  "path": ["17", "8", "42"]}]}),
+                  "path": ["17", "8", "42"]}], "roles": ["seller", "buyer"]}),
 ] + CHORD_WIRE_FORMS + PUNCH_WIRE_FORMS
 
 
@@ -688,7 +688,9 @@ VALID_MESSAGES = {
         st.integers(0, 1000),
         st.lists(st.tuples(st.integers(0, 10**9), st.sampled_from(["in", "out"]),
                            maybeNodeIds, st.sampled_from(["buy", "buyOK", "search"])),
-                 max_size=RECENT_SIZE).map(tuple)),
+                 max_size=RECENT_SIZE).map(tuple),
+        roles=st.none() | st.lists(st.sampled_from(["buyer", "seller", "x" * 32]),
+                                   max_size=16).map(tuple)),
     **CHORD_STRATEGIES,
     **PUNCH_STRATEGIES,
 }

@@ -576,14 +576,14 @@ def relayedAt(address, members, direct):
 #: What a node tells only its operator, as ``bazaar node`` names it.
 WITHHELD = ("links other than overlay links", "bag", "pending buys",
             "recent messages", "downloads", "copies of shared files sold", "limits",
-            "relay use", "trades", "where the tracker saw it come from")
+            "relay use", "trades", "roles", "where the tracker saw it come from")
 
 
 def nodeObject(state):
     """A node's state as ``--json`` gives it: ``operator`` says whether it
     was told as to its operator; a stranger's answer (``operator`` false)
-    has ``withheld`` naming what it lacks, and no bag, pending, recent or
-    downloads.  (The wire's ``public`` is not a name for it here: it
+    has ``withheld`` naming what it lacks, and no bag, pending, recent,
+    downloads or roles (the operator's, where the node says them).  (The wire's ``public`` is not a name for it here: it
     reads like the node's reach.)"""
     wired = state.asDict()
     obj = {"id": wireId(state.id), "host": state.host, "port": state.port,
@@ -601,6 +601,8 @@ def nodeObject(state):
                  seen=seen, limits=wired["limits"], trades=wired["trades"])
     if "relaying" in wired:
         whole["relaying"] = wired["relaying"]
+    if state.roles is not None:
+        whole["roles"] = list(state.roles)
     return whole
 
 
@@ -840,6 +842,8 @@ def renderNode(obj):
 
     public = not obj.get("operator", True)
     lines = [f"node {_short(obj['id'])} at {obj['host']}:{obj['port']} ({obj['scheme']})"]
+    if "roles" in obj:
+        lines.append(f"roles: {', '.join(obj['roles']) or 'none'}")
     if obj.get("reach"):
         seen = obj.get("seen")
         lines.append(f"reachable from outside: {REACH_WORDS.get(obj['reach'], obj['reach'])}"

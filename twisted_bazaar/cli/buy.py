@@ -133,7 +133,7 @@ class OneShotBuy:
                                    listen_description=listen_description,
                                    tracker_address=tracker_address,
                                    onStopRequested=self._stopRequested,
-                                   services=parts.services)
+                                   services=parts.services, roles=parts.roles)
         self._finished = defer.Deferred()
         #: When the purchase began, by the clock (set by L{run}).
         self.started = None

@@ -266,7 +266,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         trackers[0][0], *retry, onFailure=onFailure,
         listen_description=site.listen_description, tracker_address=trackers[0][1],
         onStopRequested=lambda why: reactor.stop(), other_trackers=trackers[1:],
-        services=parts.services)
+        services=parts.services, roles=parts.roles)
     if quic is not None:
         QuicService(reactor, node, channel, quic[0], site.interface,
                     quic[1]).setServiceParent(service)

@@ -267,7 +267,7 @@ class NodeService(MultiService):
     def __init__(self, reactor, node, listen_endpoint, tracker_endpoint,
                  retry_initial=0.5, retry_max=30.0, onFailure=None,
                  listen_description=None, tracker_address=None,
-                 onStopRequested=None, other_trackers=(), services=()):
+                 onStopRequested=None, other_trackers=(), services=(), roles=()):
         """
         @param onStopRequested: told ``onStopRequested(why)`` when a part
             of the node asks for it to stop (L{Node.requestStop}); it should
@@ -282,6 +282,8 @@ class NodeService(MultiService):
         @param services: the node's services across NAT, as L{buildNode
             <twisted_bazaar.daemon.build.buildNode>} built them
             (C{NodeParts.services}).
+        @param roles: the names of its roles (C{NodeParts.roles}'s), which
+            its status tells its operator.
         """
         super().__init__()
         self.reactor = reactor
@@ -298,7 +300,7 @@ class NodeService(MultiService):
         #: Answers ``state`` (``bazaar node``).
         self.status = NodeStatus(node, relay=next(
             (service.relay for service in services if isinstance(service, RelayOffering)),
-            None))
+            None), roles=roles)
         self.membership.setServiceParent(self)
         self.parts = [service for service in [node.discovery] + list(node.roles)
                       if service is not None]

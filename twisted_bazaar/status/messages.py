@@ -8,8 +8,8 @@ The status messages (docs/protocol.md, "Status"):
   ``nodestate``: to the node's operator (who proves the node's own key,
   L{twisted_bazaar.identity.operator}), the node's id, address and scheme,
   its links, its stock, its bag (units per item), its pending buys, the
-  messages it noted last, the files it shares, its downloads and its
-  last trades with the path each buy took; to
+  messages it noted last, the files it shares, its downloads, its
+  last trades with the path each buy took and its roles' names; to
   anyone else, only its public facts (``public``: what it offers).
 
 A question over its rate is answered ``error{busy}`` with ``retryAfter``,
@@ -190,6 +190,18 @@ TRADE_KEYS = (("ago", _count), ("id", checkId), ("item", checkItem),
               ("units", _count), ("path", checkPath))
 #: Most entries of ``nodestate.trades``.
 MAX_TRADES = 64
+#: Most names in ``nodestate.roles``.
+MAX_ROLES = 16
+
+
+def _roleNames(value, name):
+    """A node's roles: a list of names (its role plugins')."""
+    if type(value) is not list or len(value) > MAX_ROLES:
+        raise ProtocolError(f"{name} must be a list of at most {MAX_ROLES} names")
+    return tuple(checkName(each, f"{name}[]") for each in value)
+
+
+_roleNames.fast = "False"
 RECENT_KEYS = (("ago", _count), ("dir", _direction),
                ("peer", checkNodeIdOrNone),
                ("type", checkName))
@@ -258,13 +270,15 @@ class NodeState(Message):
     (L{twisted_bazaar.status.relaying}); None otherwise.
     ``trades``: its last trades, bought and sold, as (milliseconds ago,
     buy id, item, units, path), the path the buy took, buyer first,
-    oldest first.
+    oldest first.  ``roles``: the names of its roles (its role plugins',
+    ``buyer``, ``seller``), in the order they were plugged in; None where
+    an older node does not say.
 
     A ``public`` state (a stranger's answer) holds only the public facts:
     its overlay links, its stock and its files, each without ``sold``
     (None), and its reach; its bag, pending buys and the address seen
     are None, and it has no recent messages, downloads, limits, relay
-    use or trades, since they are withheld.
+    use, trades or roles, since they are withheld.
     """
 
     id: int = field(checkNodeIdOrNone)
@@ -286,6 +300,7 @@ class NodeState(Message):
     limits: tuple = field(objectList(LIMIT_KEYS, MAX_ENTRIES), default=())
     relaying: tuple = field(checkRelayUse, default=None)
     trades: tuple = field(objectList(TRADE_KEYS, MAX_TRADES), default=())
+    roles: tuple = field(_roleNames, default=None)
 
     def asDict(self):
         out = {"type": "nodestate", "id": wireId(self.id), "host": self.host,
@@ -304,6 +319,8 @@ class NodeState(Message):
             out.update(seenHost=self.seen_host, seenPort=self.seen_port or 0)
         if self.relaying is not None:
             out["relaying"] = relayUseDict(self.relaying)
+        if self.roles is not None:
+            out["roles"] = list(self.roles)
         out.update(bag=dict(self.bag or {}), pending=self.pending or 0,
                    recent=[{"ago": ago, "dir": way, "peer": wireId(peer), "type": kind}
                            for ago, way, peer, kind in self.recent],

@@ -17,6 +17,7 @@ from twisted_bazaar.status.messages import (
     DOWNLOAD_KEYS,
     MAX_ENTRIES,
     MAX_ITEMS,
+    MAX_ROLES,
     MAX_TRADES,
     NodeState,
     State,
@@ -110,11 +111,15 @@ class NodeStatus:
 
     @ivar relay: the node's own relay (L{twisted_bazaar.traversal.relay.Relay},
         its relay offering's), whose use its operator is told, or None.
+    @ivar roles: the names of the node's roles (the plugins that built
+        them, L{twisted_bazaar.daemon.build.NodeParts.roles}), which its
+        operator is told: a buyer that has bought nothing yet is a buyer.
     """
 
-    def __init__(self, node, relay=None):
+    def __init__(self, node, relay=None, roles=()):
         self.node = node
         self.relay = relay
+        self.roles = tuple(roles)
         node.addPurpose(STATUS, STATUS_SLOTS, STATUS_IDLE)
         node.addPurpose(OPERATOR, OPERATOR_SLOTS, STATUS_IDLE)
         node.takeFrom(self)
@@ -157,12 +162,14 @@ class NodeStatus:
                          limits=tuple(accountsHeld()[:MAX_ENTRIES]),
                          relaying=relayUse(self.relay),
                          trades=tuple(sorted(trades, key=lambda row: -row[0])[
-                             -MAX_TRADES:]))
+                             -MAX_TRADES:]),
+                         roles=self.roles[:MAX_ROLES])
 
     def publicState(self):
         """This node's public facts, as a stranger is told them: its
         address and scheme, its overlay links, its stock, the files it
-        shares (without the copies sold) and whether it can be dialled."""
+        shares (without the copies sold) and whether it can be dialled
+        (not its roles: a buyer's is its operator's business)."""
         return publicOf(self.state())
 
     def _state(self, link, message):
@@ -206,7 +213,7 @@ def publicOf(state):
     return attr.evolve(
         state, public=True, bag=None, pending=None, recent=(), downloads=(),
         seen_host=None, seen_port=None, limits=(), relaying=None, trades=(),
-        links=tuple(link for link in state.links if link[3] == PUBLIC_LINKS),
+        roles=None, links=tuple(link for link in state.links if link[3] == PUBLIC_LINKS),
         files=tuple(row[:3] + (None,) for row in state.files))
 
 

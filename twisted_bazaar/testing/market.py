@@ -171,7 +171,7 @@ class Market:
             MemoryClientEndpoint(self.network, host, self.tracker_host,
                                  DEFAULT_TRACKER_PORT),
             onStopRequested=lambda why: self._stopRequested(node),
-            services=self.parts[node].services)
+            services=self.parts[node].services, roles=self.parts[node].roles)
         offering = self.parts[node].offering
         if offering is not None:
             # Its relay's port, started and stopped with its offering, as a

@@ -197,7 +197,8 @@ class MarketView:
         ``nodes`` (each with its
         address, scheme, and when known its stock, link count, files
         counted, its ``reach`` and ``relay`` where it says them, and
-        whether the view is its ``operator`` (told its whole state), and if so its bag, pending buys and downloads counted: a
+        whether the view is its ``operator`` (told its whole state), and if so its bag, pending buys and downloads counted, and
+        its ``roles`` where it says them: a
         stranger's answer leaves them out), ``edges`` (id pairs,
         once each, between live nodes), ``offers`` (item -> [{node,
         units}] with units left: counted items only), ``files`` (each
@@ -215,7 +216,7 @@ class MarketView:
             if state is not None:
                 entry.update(known=True, operator=not state.public, stock=dict(state.stock),
                              links=len(_peers(state)), files=len(state.files),
-                             **_reach(state),
+                             **_reach(state), **_roles(state),
                              **_private(state, bag=dict(state.bag or {}),
                                         pending=state.pending,
                                         downloads=len(state.downloads)))
@@ -272,7 +273,7 @@ class MarketView:
         if state is not None:
             seen = self._seenAt[node_id]
             page.update(known=True, operator=not state.public, stock=dict(state.stock),
-                        files=list(map(shownFile, state.asDict()["files"])),
+                        files=list(map(shownFile, state.asDict()["files"])), **_roles(state),
                         links=[{"id": wireId(link[0]), "host": link[1], "port": link[2],
                                 "purpose": link[3], "relayed": _relayed(link)}
                                for link in state.links if link[3] not in HIDDEN_PURPOSES],
@@ -333,6 +334,13 @@ def _reach(state):
     it says: public facts, which the graph draws."""
     return {key: value for key, value in (("reach", state.reach), ("relay", state.relay))
             if value is not None}
+
+
+def _roles(state):
+    """The names of a node's roles (``roles``), where it says them: to
+    its operator alone, and an older node does not (the page then
+    guesses a node's colour from its stock and bag)."""
+    return {} if state.roles is None else {"roles": list(state.roles)}
 
 
 def _relayed(link):

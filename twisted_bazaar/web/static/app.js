@@ -29,7 +29,14 @@ function bytes(n) {
   return unit ? `${size.toFixed(1)} ${units[unit]}` : `${n} B`;
 }
 
+// A node's role, as its colour says it: the roles a node tells its
+// operator (a buyer that has bought nothing yet is a buyer); else, for a
+// stranger's answer or an older node's, as its stock and bag show it.
 function kindOf(node) {
+  if (node.roles) {
+    return node.roles.includes("seller") ? "seller" :
+      node.roles.includes("buyer") ? "buyer" : "other";
+  }
   if (Object.values(node.stock || {}).some((n) => n > 0) || node.files) return "seller";
   if (Object.keys(node.bag || {}).length) return "buyer";
   return "other";
@@ -121,6 +128,9 @@ const COLOURS = {seller: "#2a9d8f", buyer: "#e76f51", other: "#8d99ae"};
 // The market's graph, made once and then changed in place: vis-network
 // moves what changed and keeps the rest where the viewer left it.
 let graph = null;
+// Settled once the graph's first picture is laid out (stabilized and
+// fitted): the page is shown then, not before (see listen).
+let laidOut = Promise.resolve();
 
 // A node's reach as the graph draws it: a dot only for a node the
 // tracker's check found others can dial, a diamond for one at home
@@ -157,9 +167,55 @@ function graphNode(node) {
           borderWidth: node.silent ? 2 : node.operator ? 4 : 1};
 }
 
+// The items new or changed since keys were kept (keys: each item's last
+// form, its tooltip as its words, by id), which are kept now.
+function fresh(keys, items) {
+  return items.filter((item) => {
+    const key = JSON.stringify(item, (name, value) =>
+      name === "title" ? value.textContent : value);
+    if (keys.get(item.id) === key) return false;
+    keys.set(item.id, key);
+    return true;
+  });
+}
+
+// What changed in a DataSet: items gone are removed, and only new or
+// changed ones updated, since each update starts vis-network's physics
+// again (an answer that changes nothing moved the nodes a little).
+function refresh(set, keys, items) {
+  const ids = new Set(items.map((item) => item.id));
+  const gone = set.getIds().filter((id) => !ids.has(id));
+  set.remove(gone);
+  gone.forEach((id) => keys.delete(id));
+  const changed = fresh(keys, items);
+  if (changed.length) set.update(changed);
+}
+
+// The links as the graph draws them: a link that runs through a relay's
+// circuit, as an end says, dashed and blue (as strong as a direct one);
+// a direct one (dialled, or punched between two homes) solid.
+function graphLinks(market) {
+  const relayed = new Set((market.relayed || []).map(([a, b]) => `${a}-${b}`));
+  return market.edges.map(([a, b]) => {
+    const viaRelay = relayed.has(`${a}-${b}`);
+    return {id: `${a}-${b}`, from: a, to: b, dashes: viaRelay ? [8, 5] : false,
+            relayed: viaRelay, color: {color: viaRelay ? "#3d5a80" : "#999"},
+            width: viaRelay ? 2 : 1.5};
+  });
+}
+
 function drawGraph(box, market) {
+  const shown = market.nodes.map(graphNode);
+  const links = graphLinks(market);
   if (graph === null) {
-    const nodes = new vis.DataSet(), edges = new vis.DataSet();
+    // The first picture is the network's data from the start, so that it
+    // is laid out (stabilized, then fitted) before it is drawn: nodes
+    // added to a network already drawn flew into place for a second or
+    // two, on each load.  The seed and the nodes' order (by id) give the
+    // same layout at each load.
+    const nodeKeys = new Map(), linkKeys = new Map();
+    const nodes = new vis.DataSet(fresh(nodeKeys, shown));
+    const edges = new vis.DataSet(fresh(linkKeys, links));
     const network = new vis.Network(box, {nodes, edges}, {
       layout: {randomSeed: 7},
       // avoidOverlap keeps nodes, and so their labels, apart.
@@ -173,30 +229,28 @@ function drawGraph(box, market) {
       if (event.nodes.length) window.location = `/node/${event.nodes[0]}`;
     });
     network.on("afterDrawing", drawMoving);
+    if (shown.length) {
+      laidOut = new Promise((done) => network.once("stabilizationIterationsDone", done));
+    }
+    // For the browser test: whether the nodes have come to rest.
+    network.on("startStabilizing", () => { graph.settled = false; });
+    network.on("stabilized", () => { graph.settled = true; });
     // moving: the trades on their way; moves: when each started (for the
-    // browser test), the last 50.
+    // browser test), the last 50; shown: each node and link as last
+    // drawn, by id (what a flash goes back to).
     graph = {network, nodes, edges, trades: null, moved: null, moving: [], moves: [],
-             animating: false};
+             animating: false, nodeKeys, linkKeys, shown: new Map(), settled: false};
     // For the browser test: what the graph holds.
     window.bazaarGraph = graph;
+  } else {
+    const empty = graph.nodes.length === 0;
+    refresh(graph.nodes, graph.nodeKeys, shown);
+    refresh(graph.edges, graph.linkKeys, links);
+    // The first nodes of a market that had none are laid out before
+    // they are drawn, as a first picture is.
+    if (empty && shown.length) graph.network.stabilize();
   }
-  const shown = market.nodes.map(graphNode);
-  const ids = new Set(shown.map((node) => node.id));
-  graph.nodes.remove(graph.nodes.getIds().filter((id) => !ids.has(id)));
-  graph.nodes.update(shown);
-  // A link that runs through a relay's circuit, as an end says, is drawn
-  // dashed; a direct one (dialled, or punched between two homes) solid.
-  const relayed = new Set((market.relayed || []).map(([a, b]) => `${a}-${b}`));
-  // A relayed link is as strong as a direct one, only dashed and blue.
-  const links = market.edges.map(([a, b]) => {
-    const viaRelay = relayed.has(`${a}-${b}`);
-    return {id: `${a}-${b}`, from: a, to: b, dashes: viaRelay ? [8, 5] : false,
-            relayed: viaRelay, color: {color: viaRelay ? "#3d5a80" : "#999"},
-            width: viaRelay ? 2 : 1.5};
-  });
-  const linkIds = new Set(links.map((link) => link.id));
-  graph.edges.remove(graph.edges.getIds().filter((id) => !linkIds.has(id)));
-  graph.edges.update(links);
+  graph.shown = new Map([...shown, ...links].map((item) => [item.id, item]));
   flashTrades(market.trades);
   moveTrades(market.trades);
 }
@@ -235,7 +289,7 @@ function startMove(path) {
   if (graph.moves.length > 50) graph.moves.shift();
   graph.edges.update(links.map((id) => ({id, width: 4, color: {color: "#f4a261"}})));
   setTimeout(() => graph.edges.update(links.filter((id) => graph.edges.get(id))
-    .map((id) => ({id, width: 1.5, color: {color: "#999"}}))), duration);
+    .map((id) => restored(id, "width", "color"))), duration);
   if (!graph.animating) {
     graph.animating = true;
     requestAnimationFrame(animate);
@@ -270,6 +324,13 @@ function drawMoving(ctx) {
   }
 }
 
+// A node's or link's names as last drawn, after a flash or a move (the
+// operator's ring, a relayed link's width and colour kept).
+function restored(id, ...names) {
+  const item = graph.shown.get(id);
+  return Object.fromEntries([["id", id], ...names.map((name) => [name, item[name]])]);
+}
+
 // A trade seen since the last picture flashes its seller (and its buyer,
 // where seen) for a second, so that trades show where they happen.
 function flashTrades(trades) {
@@ -282,8 +343,7 @@ function flashTrades(trades) {
     if (flashed.size) {
       graph.nodes.update([...flashed].map((id) => ({id, size: 26, borderWidth: 4})));
       setTimeout(() => graph.nodes.update([...flashed].filter((id) => graph.nodes.get(id))
-        .map((id) => ({id, size: sizeOf(graph.nodes.get(id).shape),
-                       borderWidth: 1}))), 1000);
+        .map((id) => restored(id, "size", "borderWidth"))), 1000);
     }
   }
   graph.trades = seen;
@@ -291,7 +351,8 @@ function flashTrades(trades) {
 
 // What only a node's operator is told (data-operator: downloads, bag,
 // messages, the buyer colour) is left out, not shown empty, where the
-// view is told it by no node: an empty table would read as "none".
+// view is told it by no node: an empty table would read as "none".  The
+// page holds them hidden until told.
 function showOperatorParts(told) {
   for (const part of document.querySelectorAll("[data-operator]")) part.hidden = !told;
 }
@@ -395,6 +456,7 @@ function showNode(node) {
   address.className = node.silent ? "silent" : "";
   address.textContent =
     `at ${node.host}:${node.port}, discovery ${node.scheme}` +
+    (node.roles ? `, ${node.roles.length ? "role " + node.roles.join(", ") : "no role"}` : "") +
     (node.known ? "" : " (its state is not known yet)") +
     (node.known && !node.operator ?
        "; it tells this view its public facts only: its bag, pending buys, other " +
@@ -470,6 +532,10 @@ function listen() {
       new Date().toLocaleTimeString() : `live, updated ${new Date().toLocaleTimeString()}`;
     status.className = silent ? "lost" : "live";
     show(data);
+    // The page is shown once drawn as told, its graph laid out: before,
+    // its tables, the operator's parts (shown until told otherwise) and
+    // the graph's nodes moved on each load.
+    laidOut.then(() => document.body.classList.remove("waiting"));
   });
   // The browser retries a stream that was cut, never one the view
   // refused (a 503: too many pages; a 404: a node it no longer has).
