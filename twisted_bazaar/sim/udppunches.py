@@ -196,11 +196,14 @@ class DirectShare:
     def metrics(self):
         """The ``nat.direct`` figures: the pairs that tried (through a
         relay), those punched over TCP and over UDP, those left relayed by
-        why, and the share direct."""
+        why, those whose TCP punch was still under way when the run ended,
+        and the share direct (of all that tried: one under way is not
+        direct)."""
         direct = self.tcp + self.udp
         return {"tried": self.tried, "tcp_punched": self.tcp,
                 "udp_punched": None if self.kinds is NO_UDP else self.udp,
                 "relayed": dict(sorted(self.relayed.items())),
+                "pending": self.tried - direct - sum(self.relayed.values()),
                 "direct_share": round(direct / self.tried, 4) if self.tried else None}
 
 
