@@ -181,7 +181,8 @@ class DatagramTests(SynchronousTestCase):
         """A probe and an ack carry their kind and nonce; anything else is
         no punch's."""
         self.assertEqual(parse(datagram(0, 77)), (0, 77))
-        self.assertEqual(parse(datagram(1, 2**63)), (1, 2**63))
+        self.assertEqual(parse(datagram(1, 2**63 - 1)), (1, 2**63 - 1))
+        self.assertEqual(parse(datagram(0, -5)), (0, -5))
         for data in (b"", b"BZU1", datagram(0, 1) + b"x", b"XXXX" + datagram(0, 1)[4:],
                      datagram(2, 1)):
             self.assertIsNone(parse(data))

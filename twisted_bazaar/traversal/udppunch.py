@@ -104,7 +104,7 @@ PROBES_LIMIT = declare(
 
 #: A probe's and an ack's datagram: magic, kind, the punch's nonce.
 _MAGIC = b"BZU1"
-_FORMAT = struct.Struct("!4sBQ")
+_FORMAT = struct.Struct("!4sBq")
 _PROBE, _ACK = 0, 1
 
 
