@@ -118,7 +118,7 @@ class Options(DaemonOptions):
               "punches, and the next port, on the --listen interface (0: two free "
               "ports; by default none, and udpcheck and udppunch are refused with "
               "noudp).  It never sends a datagram: its answers go over the node's "
-              "tracker connection.", boundedInt(0, 65534)),
+              "tracker connection", boundedInt(0, 65534)),
         param("relay-reservations", relay.RESERVATIONS, "Nodes the tracker "
               "cannot dial that it relays for at once (their reservations), in all; "
               f"{relay.GROUP_RESERVATIONS} from one address group.  0 turns the "
