@@ -27,6 +27,8 @@ class MixTests(SynchronousTestCase):
         self.assertEqual(sum(share for _, share in FIELD_MIX), 1)
         self.assertEqual(parseMix("full-cone=0.5, symmetric-random=0.5"),
                          ((FULL_CONE, 0.5), (RANDOM, 0.5)))
+        self.assertEqual(parseMix("full-cone=0.5+symmetric-random=0.5"),
+                         ((FULL_CONE, 0.5), (RANDOM, 0.5)))
 
     def test_bad(self):
         """A bad mix is refused saying why."""

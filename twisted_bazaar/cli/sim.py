@@ -161,7 +161,7 @@ def parser():
         "per connection (a symmetric NAT); the others keep source ports")
     add("--nat-mix", type=_natMix, default=defaults.nat_mix, metavar="MIX",
         help="with --nat: the routers' kinds for UDP, 'field' (a realistic mix, "
-        "docs/simulator.md, 'NAT types') or KIND=SHARE,... of full-cone, "
+        "docs/simulator.md, 'NAT types') or KIND=SHARE,... (or +) of full-cone, "
         "port-restricted, symmetric-sequential, symmetric-random; a run then "
         "models a UDP punch for each pair whose TCP punch failed (nat.direct)")
     add("--home-size", type=_count(1, MAX_HOME_SIZE), default=defaults.home_size,

@@ -63,13 +63,14 @@ NO_UDP = None
 def parseMix(text):
     """
     A ``--nat-mix``: ``field`` (L{FIELD_MIX}), or ``KIND=SHARE,...`` of
-    L{KINDS <twisted_bazaar.testing.udpnat.KINDS>}, shares summing to 1:
-    a tuple of (kind, share).  ValueError saying why otherwise.
+    L{KINDS <twisted_bazaar.testing.udpnat.KINDS>}, shares summing to 1,
+    the kinds parted by commas or by ``+`` (a sweep's commas list its
+    runs): a tuple of (kind, share).  ValueError saying why otherwise.
     """
     if text == "field":
         return FIELD_MIX
     mix = []
-    for part in text.split(","):
+    for part in text.replace("+", ",").split(","):
         kind, equals, share = part.strip().partition("=")
         if not equals or kind not in KINDS:
             raise ValueError(f"a NAT mix is 'field' or KIND=SHARE,... with KIND one of "
