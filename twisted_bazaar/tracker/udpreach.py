@@ -213,6 +213,7 @@ class TrackerDatagrams(DatagramProtocol):
 
     #: The longest datagram read whole (a probe is 12 bytes).
     MAX = 64
+    noisy = False
 
     def __init__(self, reach, index):
         self.reach = reach
