@@ -294,6 +294,31 @@ class OutputTests(CliTestCase):
             self.assertEqual(error.code, 2)
             self.assertIn(reason, self.stderr.getvalue())
 
+    def test_natMix(self):
+        """--nat-mix reaches the run, whose table shows the direct share of
+        the pairs through a relay; a bad mix, or one without --nat, is
+        refused saying why."""
+        target = self.path("m.json")
+        self.assertEqual(cli.main([*QUICK, "--topology", "tracker", "--nat", "0.8",
+                                   "--nat-mix", "field", "--json", target]), 0)
+        with open(target, encoding="utf-8") as f:
+            metrics = json.load(f)
+        direct = metrics["nat"]["direct"]
+        self.assertEqual(metrics["config"]["nat_mix"][0], ["full-cone", 0.25])
+        rows = {line.split("  ")[0]: line.split("  ")[-1].strip()
+                for line in self.stdout.getvalue().splitlines()}
+        self.assertEqual(rows["direct share"], (
+            f"{direct['direct_share']} of {direct['tried']} pairs through a relay "
+            f"(TCP-punched {direct['tcp_punched']}, UDP-punched "
+            f"{direct['udp_punched']})"))
+        for args, reason in ((["--nat-mix", "field"], "--nat-mix draws the kinds of "
+                              "the routers of the nodes at home: it needs --nat"),
+                             (["--nat", "0.5", "--nat-mix", "cone=1"],
+                              "argument --nat-mix: a NAT mix is 'field' or")):
+            error = self.assertRaises(SystemExit, cli.main, [*QUICK, *args])
+            self.assertEqual(error.code, 2)
+            self.assertIn(reason, self.stderr.getvalue())
+
     def test_tableNamesTheIndexLookups(self):
         """An index run's table counts lookups, not search floods."""
         self.assertEqual(cli.main([*QUICK, "--discovery", "index"]), 0)

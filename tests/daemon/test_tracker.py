@@ -4,15 +4,20 @@ its data dir, and the tracker served with it.
 """
 
 import os
+import random
 import shutil
 import tempfile
 
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import CannotListenError
+from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.daemon.services import StartupError
 from twisted_bazaar.daemon.tracker import (
     TRACKER_KEY_FILE,
+    UdpReachService,
     serveRelay,
     serveTracker,
     trackerIdentity,
@@ -21,7 +26,7 @@ from twisted_bazaar.daemon.unmake import unmake
 from twisted_bazaar.testing.memory import MemoryNetwork, MemoryServerEndpoint
 from twisted_bazaar.traversal.limits import RelayLimits
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.tracker import CHECK_LIMIT
+from twisted_bazaar.tracker import CHECK_LIMIT, Tracker
 
 
 class TrackerIdentityTests(SynchronousTestCase):
@@ -135,3 +140,56 @@ class ServeRelayTests(SynchronousTestCase):
         self.assertEqual(tracker.relay.reserve(1, "10.1", print, "k", "198.51.100.1"),
                          "198.51.100.1:7701")
         relayService.stopService()
+
+
+class _UdpPort:
+    def __init__(self, port, protocol):
+        self.number = port or 40000 + id(protocol) % 1000
+        self.protocol = protocol
+        self.stopped = False
+
+    def getHost(self):
+        return IPv4Address("UDP", "0.0.0.0", self.number)
+
+    def stopListening(self):
+        self.stopped = True
+
+
+class _UdpReactor:
+    """listenUDP only: a port taken raises as the reactor's does."""
+
+    def __init__(self, taken=()):
+        self.taken = taken
+        self.ports = []
+
+    def listenUDP(self, port, protocol, interface=""):
+        if port in self.taken:
+            raise CannotListenError(interface, port, OSError("Address already in use"))
+        self.ports.append(_UdpPort(port, protocol))
+        return self.ports[-1]
+
+
+class UdpReachServiceTests(SynchronousTestCase):
+    def tracker(self):
+        return Tracker(Clock(), random.Random(1), LinkSettings())
+
+    def test_listens(self):
+        """--udp-port P: the tracker's UDP reach takes datagrams on P and
+        P+1, knows those ports while they listen, and none once stopped."""
+        reactor, tracker = _UdpReactor(), self.tracker()
+        service = UdpReachService(reactor, tracker, 3479, "", self.fail)
+        service.startService()
+        self.assertEqual(tracker.udp.ports, (3479, 3480))
+        self.assertEqual([port.protocol.index for port in reactor.ports], [0, 1])
+        service.stopService()
+        self.assertIsNone(tracker.udp.ports)
+        self.assertTrue(all(port.stopped for port in reactor.ports))
+
+    def test_taken(self):
+        """A port taken: one line saying which, and no UDP reach."""
+        reactor, tracker = _UdpReactor(taken=(3480,)), self.tracker()
+        failures = []
+        UdpReachService(reactor, tracker, 3479, "", failures.append).startService()
+        self.assertEqual(failures, ["--udp-port: cannot listen on UDP port 3480: "
+                                    "Address already in use"])
+        self.assertIsNone(tracker.udp.ports)

@@ -23,6 +23,7 @@ from twisted_bazaar.sim.logs import beginQuietLogging
 from twisted_bazaar.sim.adversaries import KINDS
 from twisted_bazaar.sim.attack import againstHonest, checkAdversaries
 from twisted_bazaar.sim.runner import DISCOVERY, STARTS, TOPOLOGIES, SimConfig, Simulation
+from twisted_bazaar.sim.udppunches import parseMix
 
 #: Wall seconds before the progress bar appears.
 PROGRESS_AFTER = 2.0
@@ -35,6 +36,7 @@ def _count(low, high=None):
 
 _fraction = argumentType(fraction)
 _seconds = argumentType(seconds)
+_natMix = argumentType(parseMix)
 
 
 def _latency(text):
@@ -157,6 +159,11 @@ def parser():
         metavar="FRACTION",
         help="with --nat: fraction of the routers that draw a random source port "
         "per connection (a symmetric NAT); the others keep source ports")
+    add("--nat-mix", type=_natMix, default=defaults.nat_mix, metavar="MIX",
+        help="with --nat: the routers' kinds for UDP, 'field' (a realistic mix, "
+        "docs/simulator.md, 'NAT types') or KIND=SHARE,... (or +) of full-cone, "
+        "port-restricted, symmetric-sequential, symmetric-random; a run then "
+        "models a UDP punch for each pair whose TCP punch failed (nat.direct)")
     add("--home-size", type=_count(1, MAX_HOME_SIZE), default=defaults.home_size,
         metavar="N",
         help="with --nat: the nodes at home share their routers N to a home, each "
@@ -257,7 +264,16 @@ def homeRows(metrics):
         ("bought over", ", ".join(f"{path}={count}" for path, count in paths.items())),
         ("relay bytes", f"{relayed} (tracker's {nat['relayed_bytes']}, nodes' "
          f"{nat['peer_relayed_bytes']})"),
+        ("direct share", _directShare(nat["direct"])),
     ]
+
+
+def _directShare(direct):
+    """The table's line of the pairs that went through a relay: the share
+    direct, of how many, by TCP and UDP punches."""
+    udp = "not modelled" if direct["udp_punched"] is None else direct["udp_punched"]
+    return (f"{direct['direct_share']} of {direct['tried']} pairs through a relay "
+            f"(TCP-punched {direct['tcp_punched']}, UDP-punched {udp})")
 
 
 def adversaryRows(metrics):
@@ -321,7 +337,8 @@ def simConfig(args, scheme_options):
         seed=args.seed, max_time=args.max_time, ping_interval=args.ping_interval,
         start=args.start, crypto=args.crypto, join_spread=args.join_spread,
         adversaries=args.adversaries or 0.0, adversary=tuple(args.adversary),
-        nat=args.nat, nat_symmetric=args.nat_symmetric, home_size=args.home_size)
+        nat=args.nat, nat_symmetric=args.nat_symmetric, nat_mix=args.nat_mix,
+        home_size=args.home_size)
 
 
 def simulation(args, scheme_options):

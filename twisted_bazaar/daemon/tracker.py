@@ -7,6 +7,9 @@ every connection sealed by that key (L{serveTracker}).
 import os
 import random
 
+from twisted.application.service import Service
+from twisted.internet import defer
+from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
@@ -21,6 +24,7 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedServerEndpoint
 from twisted_bazaar.tracker import CHECK_LIMIT, Tracker
+from twisted_bazaar.tracker.udpreach import TrackerDatagrams
 from twisted_bazaar.traversal.relay import Relay
 
 #: The tracker's key's file in its --data-dir.
@@ -126,3 +130,47 @@ def serveRelay(reactor, tracker, endpoint, limits, onFailure, description,
 
     return ListeningService(reactor, endpoint, relay.factory(), "relay", listening,
                             onFailure, description, rates=relay.rates)
+
+
+class UdpReachService(Service):
+    """
+    The tracker's two UDP ports of its reach check (``--udp-port``: that
+    port and the next, on the interface given), their datagrams handed to
+    the tracker's L{UdpReach <twisted_bazaar.tracker.udpreach.UdpReach>},
+    which learns the ports once both listen.  A port it cannot take goes
+    to ``onFailure(why)``, one line.
+    """
+
+    log = Logger()
+
+    def __init__(self, reactor, tracker, port, interface, onFailure):
+        self.reactor = reactor
+        self.tracker = tracker
+        self.first = port
+        self.interface = interface
+        self.onFailure = onFailure
+        self.ports = []
+
+    def startService(self):
+        super().startService()
+        for index in range(2):
+            wanted = self.first + index if self.first else 0
+            try:
+                self.ports.append(self.reactor.listenUDP(
+                    wanted, TrackerDatagrams(self.tracker.udp, index),
+                    interface=self.interface))
+            except CannotListenError as e:
+                self.onFailure(f"--udp-port: cannot listen on UDP port {wanted}: "
+                               f"{e.socketError}")
+                return
+        numbers = tuple(port.getHost().port for port in self.ports)
+        self.tracker.udp.ports = numbers
+        self.log.info("UDP reach listening on ports {first} and {second}",
+                      first=numbers[0], second=numbers[1])
+
+    def stopService(self):
+        super().stopService()
+        self.tracker.udp.ports = None
+        ports, self.ports = self.ports, []
+        return defer.gatherResults([defer.maybeDeferred(port.stopListening)
+                                    for port in ports])

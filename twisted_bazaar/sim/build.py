@@ -21,6 +21,7 @@ from twisted_bazaar.sim import warm
 from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits
 from twisted_bazaar.sim.homes import placeHomes
 from twisted_bazaar.sim.punches import plugPunching
+from twisted_bazaar.sim.udppunches import NO_UDP, plugDirectShare
 from twisted_bazaar.sim.smallrandom import SmallRandom
 from twisted_bazaar.sim.topology import BUILDERS
 from twisted_bazaar.daemon.build import buildNode, buildRole, configured, plugScheme
@@ -109,10 +110,15 @@ class Builder:
             self._buildDirect()
         self.assignRoles()
         if config.nat:
+            kinds = {} if config.nat_mix else NO_UDP
             sim.homes = placeHomes(sim.network, sim.nodes, config.seed, config.nat,
                                    config.nat_symmetric, public=sim.superpeers,
-                                   home_size=config.home_size)
+                                   home_size=config.home_size, mix=config.nat_mix,
+                                   kinds=kinds)
             sim.punches = plugPunching(sim.network, sim.nodes)
+            low, high = config.latency_ms
+            sim.direct = plugDirectShare(sim.homes, sim.nodes, config.seed, kinds,
+                                         (low + high) / 2000)
 
     def schemeSettings(self, plugin, options):
         """

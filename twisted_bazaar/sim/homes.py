@@ -17,6 +17,7 @@ that the machines of one home trade over their LAN
 import random
 
 from twisted_bazaar.testing.memory import MemoryTransport
+from twisted_bazaar.sim.udppunches import TCP_KIND, drawKind
 from twisted_bazaar.testing.nat import KEEPS_PORTS, SYMMETRIC, Homes, Router
 
 #: Added to the run's seed for the generator that draws the homes.
@@ -36,11 +37,15 @@ def lanAddress(home, member):
     return f"192.168.{home % 256}.{member + 2}"
 
 
-def placeHomes(network, nodes, seed, fraction, symmetric, public=(), home_size=1):
+def placeHomes(network, nodes, seed, fraction, symmetric, public=(), home_size=1,
+               mix=(), kinds=None):
     """
     Put each node not in public behind a router with probability
     fraction; each router is symmetric with probability symmetric, and
-    keeps ports otherwise.  With ``home_size`` above 1, the nodes at home
+    keeps ports otherwise; or, given a NAT ``mix``
+    (L{twisted_bazaar.sim.udppunches.parseMix}), of the mix's UDP kind
+    its draw falls on (noted in ``kinds``, public address -> kind), and of
+    that kind's TCP kind (L{twisted_bazaar.sim.udppunches.TCP_KIND}).  With ``home_size`` above 1, the nodes at home
     share their routers, ``home_size`` to a home in the order of nodes
     (the last home may hold fewer), each at a local address on its home's
     LAN (L{lanAddress}); the same nodes are at home whatever the size, and
@@ -53,9 +58,15 @@ def placeHomes(network, nodes, seed, fraction, symmetric, public=(), home_size=1
     for index, node in enumerate(nodes):
         if node in public or rng.random() >= fraction:
             continue
-        kind = SYMMETRIC if rng.random() < symmetric else KEEPS_PORTS
+        draw = rng.random()
+        kind = SYMMETRIC if draw < symmetric else KEEPS_PORTS
+        if mix:
+            kind = drawKind(mix, draw)
         if members == home_size:
-            router, members, count = Router(f"router{index}", kind), 0, count + 1
+            router = Router(f"router{index}", TCP_KIND.get(kind, kind))
+            members, count = 0, count + 1
+            if mix:
+                kinds[router.public] = kind
         lan = None if home_size == 1 else lanAddress(count - 1, members)
         homes.place(node.connector.from_host, router, lan)
         members += 1

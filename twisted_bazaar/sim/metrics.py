@@ -180,7 +180,7 @@ def runMetrics(sim, wall_s):
     purchases = sim.purchases()
     searches = config.searches
     metrics = {
-        "config": attr.asdict(config),
+        "config": attr.asdict(config, filter=_shown),
         "nodes": config.nodes,
         "edges": edges,
         "searches": searches,
@@ -212,7 +212,19 @@ def runMetrics(sim, wall_s):
         relay = sim.market.tracker.relay if sim.market is not None else None
         metrics["nat"] = homeMetrics(sim.homes, sim.nodes, sim.sellers, sim.buyers, relay,
                                       sim.punches, nodeRelays(sim), sim.record.paths)
+        metrics["nat"]["direct"] = sim.direct.metrics()
     return metrics
+
+
+#: Settings added since figures were kept, left out of a run's ``config``
+#: while at their default (empty), so that the runs without them report
+#: what they did before.
+_NEWER = frozenset({"nat_mix"})
+
+
+def _shown(attribute, value):
+    """Whether a run's ``config`` shows a setting (L{_NEWER})."""
+    return attribute.name not in _NEWER or bool(value)
 
 
 def doubleSells(sim):

@@ -88,6 +88,9 @@ class SimConfig:
     #: L{twisted_bazaar.sim.homes}).
     nat: float = 0.0
     nat_symmetric: float = 0.0
+    #: With --nat: the routers' UDP kinds, (kind, share) pairs, instead of
+    #: nat_symmetric (see L{twisted_bazaar.sim.udppunches}); () none.
+    nat_mix: tuple = ()
     #: Nodes at home to a home (its router), on its LAN: 1, a router of
     #: its own each (see L{twisted_bazaar.sim.homes.placeHomes}).
     home_size: int = 1
@@ -130,6 +133,12 @@ class Simulation:
         if config.home_size > 1 and not config.nat:
             raise ValueError("--home-size puts nodes at home on a shared LAN: it needs "
                              "--nat, the fraction of the nodes at home")
+        if config.nat_mix and not config.nat:
+            raise ValueError("--nat-mix draws the kinds of the routers of the nodes at "
+                             "home: it needs --nat, the fraction of the nodes at home")
+        if config.nat_mix and config.nat_symmetric:
+            raise ValueError("--nat-mix draws each router's kind, symmetric ones "
+                             "included: give it or --nat-symmetric, not both")
         if config.start == "warm" and config.join_spread:
             raise ValueError("--join-spread staggers a cold start's joins; a warm "
                              "start has no joins")
@@ -179,6 +188,9 @@ class Simulation:
         #: With --nat, what became of the nodes' hole punches
         #: (L{twisted_bazaar.sim.punches.PunchCounts}).
         self.punches = None
+        #: With --nat, the pairs that went direct
+        #: (L{twisted_bazaar.sim.udppunches.DirectShare}).
+        self.direct = None
         self.builder = Builder(self)
 
     def build(self):

@@ -14,6 +14,7 @@ from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.daemon.services import StartupError
 from twisted_bazaar.daemon.tracker import (
     TRACKER_KEY_FILE,
+    UdpReachService,
     serveRelay,
     serveTracker,
     trackerIdentity,
@@ -113,6 +114,11 @@ class Options(DaemonOptions):
               "interface (0: a free port, logged as 'relay listening on "
               "HOST:PORT' and told to each node it relays for).",
               boundedInt(0, 65535)),
+        param("udp-port", None, "UDP port of the tracker's UDP reach check and "
+              "punches, and the next port, on the --listen interface (0: two free "
+              "ports; by default none, and udpcheck and udppunch are refused with "
+              "noudp).  It never sends a datagram: its answers go over the node's "
+              "tracker connection", boundedInt(0, 65534)),
         param("relay-reservations", relay.RESERVATIONS, "Nodes the tracker "
               "cannot dial that it relays for at once (their reservations), in all; "
               f"{relay.GROUP_RESERVATIONS} from one address group.  0 turns the "
@@ -145,7 +151,7 @@ class Options(DaemonOptions):
                 ("Connections and registrations", ("connection-rate", "pending-limit",
                                                    "pending-group-limit",
                                                    "registered-limit"), ""),
-                ("Relay", ("relay-port", "relay-reservations", "relay-circuits",
+                ("Relay", ("relay-port", "udp-port", "relay-reservations", "relay-circuits",
                            "relay-circuit-bytes", "relay-circuit-seconds",
                            "relay-rate"), "")] + \
             super().helpGroups()
@@ -196,10 +202,15 @@ def makeService(options):
         connection_rate=options["connection-rate"])
     if options["relay-reservations"]:
         service.relayService = relayService(reactor, options, tracker, exitStatus)
-    if options["metrics"] is None and options["web"] is None:
+    if options["metrics"] is None and options["web"] is None and \
+            options["udp-port"] is None:
         return service
     parent = MultiService()
     service.setServiceParent(parent)
+    if options["udp-port"] is not None:
+        UdpReachService(reactor, tracker, options["udp-port"],
+                        listenInterface(options["listen"]),
+                        exitStatus.fail).setServiceParent(parent)
     if options["metrics"] is not None:
         addMetrics(parent, reactor, options, TrackerMetrics(tracker), exitStatus)
     if options["web"] is not None:

@@ -36,6 +36,7 @@ from twisted_bazaar.tracker.introductions import Introductions
 from twisted_bazaar.tracker.registry import Abilities, Registry
 from twisted_bazaar.tracker.relays import NAME_TIMEOUT
 from twisted_bazaar.tracker.reserving import Reservations
+from twisted_bazaar.tracker.udpreach import UdpReach
 from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.traversal.messages import RelayOffer, RelayReserve, RelayReserved
 from twisted_bazaar.wire.ids import shortId, wireId
@@ -232,6 +233,10 @@ class Tracker:
         self._takes = Handlers()
         self._takes.addPart(self, _REGISTERED)
         self._takes.addPart(self.introductions)
+        #: Its UDP reach checks and punches (no UDP port until the daemon
+        #: gives it its two).
+        self.udp = UdpReach(self)
+        self._takes.addPart(self.udp)
         for name, plugin in sorted((extensions or {}).items()):
             self.addExtension(name, plugin.build(self))
 
@@ -299,6 +304,7 @@ class Tracker:
             self.checks.forget(node_id)
             self._keys.pop(node_id, None)
             self.reservations.leave(node_id)
+            self.udp.forget(node_id)
             self.registry.leave(node_id)
             for extension in self.extensions.values():
                 extension.nodeLeft(node_id)
@@ -524,6 +530,7 @@ class Tracker:
                       nodes=plural(self.live, "live node"))
         self.checks.stopAll()
         self.reservations.stop()
+        self.udp.stop()
         self.peer_log.close()
         self.member_log.close()
 

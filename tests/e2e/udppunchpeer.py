@@ -1,0 +1,142 @@
+"""
+The processes of the live UDP punch test (tests/e2e/test_udppunch_live.py),
+run as ``python udppunchpeer.py rendezvous PORT`` on the public net and
+``python udppunchpeer.py peer NAME HOST PORT`` at each home.
+
+The rendezvous stands in for the tracker's UDP reach check and punch
+(whose messages tests/tracker/test_udpreach.py covers): it takes on PORT
+and PORT+1 one datagram from each of two peers' first socket, and once
+it has all four, sends each peer, from PORT, where it saw its own and the
+other's datagrams come from and a nonce, as JSON.  Each peer then plans
+its punch (L{twisted_bazaar.traversal.udppunch.plan}) and runs it on
+real UDP sockets (L{UdpPunch}), on the reactor's clock.  Every line goes
+to standard output; a peer's exit status is 0 once its punch met (it
+heard the other and the other heard it), 3 if the punch failed, 4 if no
+word came from the rendezvous before its deadline.
+"""
+
+import json
+import random
+import sys
+import time
+
+from twisted.internet import reactor
+from twisted.internet.protocol import DatagramProtocol
+
+from twisted_bazaar.traversal import udppunch
+
+#: Seconds a peer waits for everything, from its start.
+DEADLINE = 30.0
+
+
+def say(text):
+    print(text, flush=True)
+
+
+class Rendezvous(DatagramProtocol):
+    """One of the rendezvous's two ports; both share ``seen``."""
+
+    def __init__(self, index, seen, ports):
+        self.index = index
+        self.seen = seen
+        self.ports = ports
+
+    def datagramReceived(self, data, address):
+        name = data.decode("ascii", "replace")
+        self.seen.setdefault(name, [None, None])[self.index] = address
+        if len(self.seen) == 2 and all(all(both) for both in self.seen.values()):
+            self.go()
+
+    def go(self):
+        (a, seen_a), (b, seen_b) = sorted(self.seen.items())
+        nonce = random.randrange(1, 2**62)
+        for seen, other in ((seen_a, seen_b), (seen_b, seen_a)):
+            word = {"mine": [seen[0][0], seen[0][1], seen[1][1]],
+                    "peer": [other[0][0], other[0][1], other[1][1]], "nonce": nonce}
+            self.ports[0].write(json.dumps(word).encode(), seen[0])
+            say(f"told {seen[0]}: {word}")
+        self.seen.clear()
+
+
+def rendezvous(port):
+    seen, ports = {}, []
+    for index in range(2):
+        ports.append(reactor.listenUDP(port + index, Rendezvous(index, seen, ports)))
+    say(f"rendezvous listening on {port} and {port + 1}")
+    reactor.run()
+
+
+class Socket(DatagramProtocol):
+    """One of a peer's sockets: the first also hears the rendezvous."""
+
+    def __init__(self, peer, index):
+        self.peer = peer
+        self.index = index
+
+    def datagramReceived(self, data, address):
+        if self.index == 0 and address == self.peer.rendezvous:
+            self.peer.told(json.loads(data))
+        elif self.peer.punch is not None:
+            self.peer.punch.datagramReceived(self.index, address[0], address[1], data)
+
+
+class Peer:
+    def __init__(self, name, host, port):
+        self.name = name
+        self.rendezvous = (host, port)
+        self.punch = None
+        self.started = time.monotonic()
+        self.status = 4
+        self.sockets = [reactor.listenUDP(0, Socket(self, 0))]
+        for index in range(2):
+            self.sockets[0].write(name.encode(), (host, port + index))
+        reactor.callLater(DEADLINE, self.end)
+
+    def told(self, word):
+        if self.punch is not None:
+            return
+        mine = udppunch.mappingOf(*word["mine"])
+        peer = udppunch.mappingOf(*word["peer"])
+        plan = udppunch.plan(mine, peer, random.Random())
+        say(f"{self.name}: mine {mine.kind} {word['mine']}, peer {peer.kind} "
+            f"{word['peer']}: {plan.strategy}, {len(plan.probes)} probes from "
+            f"{plan.sockets} sockets")
+        while len(self.sockets) < plan.sockets:
+            self.sockets.append(reactor.listenUDP(0, Socket(self, len(self.sockets))))
+
+        def send(socket, host, port, data):
+            self.sockets[socket].write(data, (host, port))
+
+        self.punch = udppunch.UdpPunch(reactor, plan, word["nonce"], send)
+        self.punch.start().addCallbacks(self.met, self.failed)
+
+    def met(self, met):
+        say(f"{self.name}: met {met.host}:{met.port} from socket {met.socket} in "
+            f"{time.monotonic() - self.started:.2f} s")
+        self.status = 0
+        # The other side may still want this side's ack: a moment more.
+        reactor.callLater(1.0, self.end)
+
+    def failed(self, failure):
+        say(f"{self.name}: failed: {failure.getErrorMessage()}")
+        self.status = 3
+        self.end()
+
+    def end(self):
+        if self.punch is not None:
+            self.punch.stop()
+        if reactor.running:
+            reactor.stop()
+
+
+def main(argv):
+    if argv[1] == "rendezvous":
+        rendezvous(int(argv[2]))
+        return 0
+    peer = Peer(argv[2], argv[3], int(argv[4]))
+    reactor.run()
+    return peer.status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

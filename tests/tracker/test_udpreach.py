@@ -1,0 +1,197 @@
+"""
+The tracker's UDP reach check and UDP punch
+(L{twisted_bazaar.tracker.udpreach}; docs/protocol.md, "Hole punching
+over UDP"): what it saw of a node's datagrams, told over its connection;
+a punch's ``udppunchgo`` to both ends; and what it will not do.
+"""
+
+import random
+
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.helpers import WiredLink
+from twisted_bazaar.base.limitregistry import LIMITS
+from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.tracker import Tracker, TrackerFactory
+from twisted_bazaar.tracker.udpreach import (
+    SEEN_FOR,
+    SECOND_WAIT,
+    TOKEN_TIMEOUT,
+    TrackerDatagrams,
+)
+from twisted_bazaar.traversal.udpmessages import probeDatagram, tokenOf
+
+PORTS = (3479, 3480)
+
+
+class DatagramTests(SynchronousTestCase):
+    def test_token(self):
+        """A probe datagram carries its token; other bytes carry none."""
+        self.assertEqual(tokenOf(probeDatagram(77)), 77)
+        for data in (b"", probeDatagram(77)[:-1], b"XXXX" + probeDatagram(77)[4:],
+                     probeDatagram(77) + b"!"):
+            self.assertIsNone(tokenOf(data))
+
+    def test_declared(self):
+        """The tracker's rates of checks and punches are in the registry."""
+        self.assertEqual(LIMITS.get("tracker.udp-checks").unit, "messages/s")
+        self.assertEqual(LIMITS.get("tracker.udp-punches").unit, "messages/s")
+
+
+class UdpReachTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = Clock()
+        self.tracker = Tracker(self.clock, random.Random(4), LinkSettings(ping_interval=0))
+        self.tracker.udp.ports = PORTS
+        self.factory = TrackerFactory(self.tracker)
+
+    def join(self, host):
+        link = WiredLink(self.factory, host)
+        link.say({"type": "thisisme", "id": "", "port": 0, "host": ""})
+        [you] = link.heard()
+        return link, you["id"]
+
+    def check(self, link, host, ports=(40000, 40000)):
+        """link's node asks a check and sends its two datagrams from host,
+        seen at ports; what the tracker says."""
+        link.say({"type": "udpcheck"})
+        [probe] = link.heard()
+        self.assertEqual((probe["type"], probe["port"], probe["second"]),
+                         ("udpprobe", *PORTS))
+        for index, port in enumerate(ports):
+            if port:
+                self.tracker.udp.datagramReceived(index, probeDatagram(probe["token"]),
+                                                  (host, port))
+        return probe
+
+    def test_reach(self):
+        """Both datagrams came: udpreach at once, with both ports."""
+        link, _ = self.join("198.51.100.7")
+        self.check(link, "198.51.100.7", (40001, 40007))
+        self.assertEqual(link.heard(), [{"type": "udpreach", "seenHost": "198.51.100.7",
+                                         "seenPort": 40001, "seenSecond": 40007}])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_oneCame(self):
+        """One datagram came: udpreach SECOND_WAIT s later, the other
+        port 0; none came: after TOKEN_TIMEOUT s, all empty."""
+        link, _ = self.join("198.51.100.7")
+        self.check(link, "198.51.100.7", (40001, 0))
+        self.assertEqual(link.heard(), [])
+        self.clock.advance(SECOND_WAIT)
+        self.assertEqual(link.heard()[0]["seenSecond"], 0)
+        self.check(link, "198.51.100.7", (0, 0))
+        self.clock.advance(TOKEN_TIMEOUT)
+        self.assertEqual(link.heard(), [{"type": "udpreach", "seenHost": "",
+                                         "seenPort": 0, "seenSecond": 0}])
+
+    def test_spoofed(self):
+        """A datagram with the token from another host than the node's
+        connection, or with no token given, is taken for nothing, and
+        the tracker sends nothing anywhere but the node's connection."""
+        link, _ = self.join("198.51.100.7")
+        probe = self.check(link, "192.0.2.66")
+        self.assertFalse(self.tracker.udp.datagramReceived(
+            0, probeDatagram(probe["token"] + 1), ("198.51.100.7", 40000)))
+        self.assertFalse(self.tracker.udp.datagramReceived(0, b"hello",
+                                                           ("198.51.100.7", 40000)))
+        self.clock.advance(TOKEN_TIMEOUT)
+        self.assertEqual(link.heard()[0]["seenHost"], "")
+
+    def test_punch(self):
+        """udppunch sends both ends udppunchgo: the other's id, where its
+        datagrams came from, one nonce."""
+        a, a_id = self.join("198.51.100.7")
+        b, b_id = self.join("203.0.113.9")
+        self.check(a, "198.51.100.7", (40001, 40001))
+        self.check(b, "203.0.113.9", (5000, 5002))
+        a.heard(), b.heard()
+        a.say({"type": "udppunch", "id": b_id})
+        [to_a], [to_b] = a.heard(), b.heard()
+        self.assertEqual({key: to_a[key] for key in ("type", "id", "host", "port",
+                                                      "second")},
+                         {"type": "udppunchgo", "id": b_id, "host": "203.0.113.9",
+                          "port": 5000, "second": 5002})
+        self.assertEqual((to_b["id"], to_b["host"], to_b["port"], to_b["second"]),
+                         (a_id, "198.51.100.7", 40001, 40001))
+        self.assertEqual(to_a["nonce"], to_b["nonce"])
+
+    def test_punchRefused(self):
+        """A punch with no fresh datagram of either end, with itself, with
+        a node not registered, or from a tracker without UDP: noudp,
+        saying why, and nothing to the other end."""
+        a, a_id = self.join("198.51.100.7")
+        b, b_id = self.join("203.0.113.9")
+
+        def refusal(asked):
+            self.clock.advance(1)  # within the rate of udppunch
+            a.say({"type": "udppunch", "id": asked})
+            [error] = a.heard()
+            self.assertEqual((error["type"], error["code"]), ("error", "noudp"))
+            self.assertEqual(b.heard(), [])
+            return error["info"]
+
+        self.assertIn("saw no datagram of yours", refusal(b_id))
+        self.check(a, "198.51.100.7")
+        a.heard()
+        self.assertEqual(refusal(b_id), f"this tracker saw no datagram of node {b_id} "
+                         f"in the last {SEEN_FOR:g} s")
+        self.assertEqual(refusal(a_id), "a UDP punch is with another node")
+        self.assertEqual(refusal("12345"), "node 12345 is not registered here")
+        self.check(b, "203.0.113.9")
+        b.heard()
+        self.clock.advance(SEEN_FOR + 1)
+        self.assertIn("saw no datagram of yours", refusal(b_id))
+        self.tracker.udp.ports = None
+        self.assertIn("without --udp-port", refusal(b_id))
+        a.say({"type": "udpcheck"})
+        self.assertIn("without --udp-port", a.heard()[0]["info"])
+
+    def test_rates(self):
+        """Past its rate an address group's udpcheck is refused, saying
+        so; the next second it is taken again."""
+        link, _ = self.join("198.51.100.7")
+        answers = []
+        for _ in range(5):
+            link.say({"type": "udpcheck"})
+            answers.extend(link.heard())
+        self.assertEqual([answer["type"] for answer in answers],
+                         ["udpprobe", "udpprobe", "error", "error", "error"])
+        self.assertEqual(answers[-1]["info"],
+                         "your address group asked more than 1 udpcheck a second")
+        self.clock.advance(1)
+        link.say({"type": "udpcheck"})
+        self.assertEqual(link.heard()[0]["type"], "udpprobe")
+
+    def test_badInput(self):
+        """A udppunch with no id or a bad one is a clear protocol error."""
+        link, _ = self.join("198.51.100.7")
+        link.say({"type": "udppunch"})
+        [error] = link.heard()
+        self.assertEqual(error["type"], "error")
+        self.assertIn("id", error["info"])
+        link.say({"type": "udppunch", "id": 7})
+        [error] = link.heard()
+        self.assertIn("id", error["info"])
+
+    def test_leaves(self):
+        """A node that leaves mid-check leaves no timer and nothing seen."""
+        link, node_id = self.join("198.51.100.7")
+        link.say({"type": "udpcheck"})
+        link.transport.loseConnection()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.tracker.udp.seen, {})
+
+    def test_port(self):
+        """Each of the daemon's UDP ports hands its datagrams on by its
+        number, and drops anything longer than a probe could be."""
+        taken = []
+
+        class Reach:
+            def datagramReceived(self, index, data, address):
+                taken.append((index, data, address))
+
+        TrackerDatagrams(Reach(), 1).datagramReceived(b"x" * 12, ("h", 1))
+        TrackerDatagrams(Reach(), 1).datagramReceived(b"x" * 65, ("h", 1))
+        self.assertEqual(taken, [(1, b"x" * 12, ("h", 1))])

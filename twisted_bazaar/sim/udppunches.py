@@ -1,0 +1,216 @@
+"""
+The share of the pairs that went through a relay that got a direct path
+(``bazaar-sim --nat``, the ``nat.direct`` metrics): a TCP punch that
+connected, or, with a NAT mix (``--nat-mix``), a UDP punch whose probes
+met.
+
+Each pair is counted once, at the end that starts the TCP punch over
+their relayed link (L{twisted_bazaar.sim.punches.PunchCounts}'s
+punches).  When that punch fails, the pair's UDP punch is run on a model
+of their two routers (L{twisted_bazaar.testing.udpnat}): the tracker's
+two probes of each, the planner's probes and the acks
+(L{twisted_bazaar.traversal.udppunch}), on a clock of its own with the
+run's latency, from fresh mappings, seeded from the run's seed and the
+pair's number: deterministic, and nothing kept between pairs.  The
+nodes' links stay on the relay (the nodes have no QUIC transport to move
+them to yet); the figure says which pairs a UDP punch would have taken
+off it.
+
+A run without ``--nat`` builds none of this.
+"""
+
+import random
+
+from twisted.internet.task import Clock
+
+from twisted_bazaar.core.punching import relayedFrom
+from twisted_bazaar.testing.nat import KEEPS_PORTS, SYMMETRIC
+from twisted_bazaar.testing.udpnat import (
+    FULL_CONE,
+    KINDS,
+    PORT_RESTRICTED,
+    RANDOM,
+    SEQUENTIAL,
+    UdpNetwork,
+    UdpRouter,
+    punchPair,
+)
+from twisted_bazaar.traversal.punch import PunchFailed
+from twisted_bazaar.traversal.udppunch import Met
+
+#: Added to the run's seed for the UDP model's generators.
+SEED_OFFSET = 11
+#: The TCP kind (L{twisted_bazaar.testing.nat}) of each UDP kind's router:
+#: a cone keeps ports for TCP too (a TCP punch meets it), a symmetric one
+#: does not.
+TCP_KIND = {FULL_CONE: KEEPS_PORTS, PORT_RESTRICTED: KEEPS_PORTS,
+            SEQUENTIAL: SYMMETRIC, RANDOM: SYMMETRIC}
+#: The mix ``--nat-mix field`` names (docs/simulator.md, "NAT types"):
+#: most home routers endpoint-independent, a minority symmetric, a few
+#: of those with random ports.
+FIELD_MIX = ((FULL_CONE, 0.25), (PORT_RESTRICTED, 0.55), (SEQUENTIAL, 0.12),
+             (RANDOM, 0.08))
+#: Why a pair whose UDP punch failed stayed relayed, by the strategy of
+#: the initiator's plan (L{twisted_bazaar.traversal.udppunch.plan}).
+MISSED = {"none": "both_hard", "predicted": "prediction_missed",
+          "birthday-probes": "birthday_missed", "birthday-sockets": "birthday_missed",
+          "simultaneous": "no_meeting"}
+#: The TCP-only runs' stand-in of the routers' UDP kinds: none (no UDP
+#: punch is modelled).
+NO_UDP = None
+
+
+def parseMix(text):
+    """
+    A ``--nat-mix``: ``field`` (L{FIELD_MIX}), or ``KIND=SHARE,...`` of
+    L{KINDS <twisted_bazaar.testing.udpnat.KINDS>}, shares summing to 1,
+    the kinds parted by commas or by ``+`` (a sweep's commas list its
+    runs): a tuple of (kind, share).  ValueError saying why otherwise.
+    """
+    if text == "field":
+        return FIELD_MIX
+    mix = []
+    for part in text.replace("+", ",").split(","):
+        kind, equals, share = part.strip().partition("=")
+        if not equals or kind not in KINDS:
+            raise ValueError(f"a NAT mix is 'field' or KIND=SHARE,... with KIND one of "
+                             f"{', '.join(KINDS)}, not {part.strip()!r}")
+        try:
+            value = float(share)
+        except ValueError:
+            raise ValueError(f"{kind}'s share is a number, not {share!r}") from None
+        if not 0 <= value <= 1 or any(kind == each for each, _ in mix):
+            raise ValueError(f"{kind}'s share is given once, between 0 and 1, "
+                             f"not {share!r}")
+        mix.append((kind, value))
+    if abs(sum(share for _, share in mix) - 1) > 1e-9:
+        raise ValueError(f"a NAT mix's shares add up to 1, not "
+                         f"{sum(share for _, share in mix):g}")
+    return tuple(mix)
+
+
+def drawKind(mix, draw):
+    """The kind of mix a draw in [0, 1) falls on."""
+    for kind, share in mix:
+        if draw < share:
+            return kind
+        draw -= share
+    return mix[-1][0]
+
+
+class DirectShare:
+    """
+    The pairs that went through a relay and how each ended: TCP-punched,
+    UDP-punched (with the UDP kinds of the routers, ``kinds``: router
+    public address -> kind), or relayed (and why, for a UDP punch that
+    failed).
+    """
+
+    def __init__(self, homes, seed, kinds=NO_UDP, latency=0.03):
+        self.homes = homes
+        self.seed = seed
+        self.kinds = kinds
+        self.latency = latency
+        self.tried = 0
+        self.tcp = 0
+        self.udp = 0
+        #: Why the pairs that stayed relayed did, by the UDP punch's strategy.
+        self.relayed = {}
+
+    def watch(self, node):
+        """Count the punches for a link node starts (after
+        L{PunchCounts.watch <twisted_bazaar.sim.punches.PunchCounts.watch>}:
+        a punch for files goes over a direct link, and is not a pair's)."""
+        puncher = node.dialer.punching.puncher
+        punch = puncher.punch
+        host = node.connector.from_host
+
+        def tried(link, peer_host, *purpose):
+            if purpose:
+                return punch(link, peer_host, *purpose)
+            self.tried += 1
+            # A node that cannot punch names no host: the relay's word is
+            # the model's (the pair's routers).
+            peer_host = peer_host or relayedFrom(link)
+            return punch(link, peer_host).addCallbacks(
+                self._tcpPunched, self._tcpFailed,
+                errbackArgs=(host, peer_host, self.tried))
+
+        puncher.punch = tried
+
+    def _tcpPunched(self, protocol):
+        self.tcp += 1
+        return protocol
+
+    def _tcpFailed(self, failure, host, peer_host, pair):
+        outcome = self.udpOutcome(host, peer_host, pair)
+        if outcome is None:
+            self.udp += 1
+        else:
+            self.relayed[outcome] = self.relayed.get(outcome, 0) + 1
+        return failure
+
+    def udpOutcome(self, host, peer_host, pair):
+        """
+        None if the UDP punch between host (a node's own host) and the
+        peer at ``peer_host`` (its public address: its router's, if it
+        is at home) meets, else what kept them relayed:
+        ``no_udp`` (no NAT mix), or what the failed punch missed by
+        (L{MISSED}).
+        """
+        if self.kinds is NO_UDP:
+            return "no_udp"
+        clock = Clock()
+        network = UdpNetwork(clock, self.latency)
+        rng = random.Random(self.seed * 1_000_003 + SEED_OFFSET * 7919 + pair)
+        router = self.homes.routerOf(host)
+        mine = None if router is None else self.kinds[router.public]
+        peer = self.kinds.get(peer_host)
+        if mine is None and peer is None:
+            return "public"
+        sides = ("a", "b")
+        for side, kind in zip(sides, (mine, peer)):
+            if kind is not None:
+                network.place(side, UdpRouter(f"public-{side}", kind,
+                                              random.Random(rng.random())))
+        if mine is None:
+            sides = ("public-a", "b")
+        elif peer is None:
+            sides = ("a", "public-b")
+        punches = punchPair(network, sides[0], sides[1], "tracker", rng,
+                            nonce=rng.randrange(1, 2**62))
+        results = []
+        for _, done in punches:
+            done.addBoth(results.append)
+        while len(results) < 2 and clock.getDelayedCalls():
+            clock.advance(min(call.getTime() for call in clock.getDelayedCalls())
+                          - clock.seconds())
+        for punch, _ in punches:
+            punch.stop()
+        failed = [result for result in results if not isinstance(result, Met)]
+        if not failed:
+            return None
+        for result in failed:
+            result.trap(PunchFailed)
+        return MISSED[punches[0][0].plan.strategy]
+
+    def metrics(self):
+        """The ``nat.direct`` figures: the pairs that tried (through a
+        relay), those punched over TCP and over UDP, those left relayed by
+        why, those whose TCP punch was still under way when the run ended,
+        and the share direct (of all that tried: one under way is not
+        direct)."""
+        direct = self.tcp + self.udp
+        return {"tried": self.tried, "tcp_punched": self.tcp,
+                "udp_punched": None if self.kinds is NO_UDP else self.udp,
+                "relayed": dict(sorted(self.relayed.items())),
+                "pending": self.tried - direct - sum(self.relayed.values()),
+                "direct_share": round(direct / self.tried, 4) if self.tried else None}
+
+
+def plugDirectShare(homes, nodes, seed, kinds=NO_UDP, latency=0.03):
+    """Watch every node's punches (L{DirectShare}); returns it."""
+    share = DirectShare(homes, seed, kinds, latency)
+    for node in nodes:
+        share.watch(node)
+    return share

@@ -1,0 +1,200 @@
+"""
+Home routers for UDP, in memory: what each kind of NAT does to a
+datagram going out (which public port it leaves from) and to one coming
+in (whether a mapping takes it, and to which host), after RFC 4787's
+terms, and a network of such routers that delivers datagrams after a
+latency on a clock.  The model that the UDP punch's tests and the
+simulator (``bazaar-sim --nat-mix``) run
+L{twisted_bazaar.traversal.udppunch} against.
+
+The kinds:
+
+- L{FULL_CONE}: endpoint-independent mapping and filtering; it keeps the
+  local port while it is free.
+- L{PORT_RESTRICTED}: endpoint-independent mapping, address-and-port
+  dependent filtering (Linux ``MASQUERADE`` for UDP): a datagram comes in
+  only from where the mapping has sent one.
+- L{SEQUENTIAL}: a mapping per destination, its ports allocated in
+  sequence (a few of them taken by the home's other traffic in between),
+  filtering as port-restricted.
+- L{RANDOM}: a mapping per destination, each port drawn at random
+  (``MASQUERADE --random-fully``), filtering as port-restricted.
+
+State is made on first use only: a router that saw no datagram holds two
+empty references.
+"""
+
+from twisted_bazaar.traversal import udppunch
+from twisted_bazaar.traversal.udppunch import PORTS
+
+FULL_CONE = "full-cone"
+PORT_RESTRICTED = "port-restricted"
+SEQUENTIAL = "symmetric-sequential"
+RANDOM = "symmetric-random"
+KINDS = (FULL_CONE, PORT_RESTRICTED, SEQUENTIAL, RANDOM)
+#: The odds that, between two mappings of a sequential router, the
+#: home's other traffic took a port (then one to three).
+OTHER_TRAFFIC = 0.2
+
+
+class UdpRouter:
+    """One home's router for UDP: its public address, kind (L{KINDS}),
+    the generator its ports are drawn from, and (a sequential one) the
+    odds that the home's other traffic takes ports between two of its
+    mappings."""
+
+    __slots__ = ("public", "kind", "rng", "other", "_out", "_in", "_next")
+
+    def __init__(self, public, kind, rng, other=OTHER_TRAFFIC):
+        if kind not in KINDS:
+            raise ValueError(f"a UDP router is one of {', '.join(KINDS)}, not {kind!r}")
+        self.public = public
+        self.kind = kind
+        self.rng = rng
+        #: The odds that other traffic took ports between two mappings.
+        self.other = other
+        #: mapping key -> public port (made on first use).
+        self._out = None
+        #: public port -> [local (host, port), remotes it sent to].
+        self._in = None
+        self._next = None
+
+    def outbound(self, source, destination):
+        """The public port a datagram from local (host, port) ``source``
+        to (host, port) ``destination`` leaves from."""
+        if self._out is None:
+            self._out, self._in = {}, {}
+        dependent = self.kind in (SEQUENTIAL, RANDOM)
+        key = (source, destination) if dependent else source
+        port = self._out.get(key)
+        if port is None:
+            port = self._allocate(source[1])
+            self._out[key] = port
+            self._in[port] = [source, set()]
+        self._in[port][1].add(destination)
+        return port
+
+    def _allocate(self, local_port):
+        taken = self._in
+        if self.kind == RANDOM:
+            port = self.rng.randrange(*PORTS)
+            while port in taken:
+                port = self.rng.randrange(*PORTS)
+            return port
+        if self.kind == SEQUENTIAL:
+            if self._next is None:
+                self._next = self.rng.randrange(PORTS[0], PORTS[1] // 2)
+            if self.other and self.rng.random() < self.other:
+                self._next += self.rng.randint(1, 3)
+            port, self._next = self._next, self._next + 1
+            return port
+        port = local_port
+        while port in taken:
+            port = self.rng.randrange(*PORTS)
+        return port
+
+    def inbound(self, port, source):
+        """The local (host, port) a datagram from (host, port) ``source``
+        to public ``port`` goes to, or None (dropped)."""
+        entry = None if self._in is None else self._in.get(port)
+        if entry is None:
+            return None
+        local, sent_to = entry
+        if self.kind != FULL_CONE and source not in sent_to:
+            return None
+        return local
+
+
+class UdpNetwork:
+    """
+    Datagrams between hosts, some behind L{UdpRouter}s: each arrives
+    ``latency`` seconds after it is sent, on ``clock``, at the socket
+    bound to where the destination's router (or the public host) takes
+    it, or nowhere.
+    """
+
+    def __init__(self, clock, latency=0.03):
+        self.clock = clock
+        self.latency = latency
+        #: host -> its router (hosts at home only).
+        self.routers = {}
+        #: public address -> its router.
+        self._publics = {}
+        #: (host, port) -> receiver(local port, from host, from port, data).
+        self._sockets = {}
+        self.sent = 0
+        self.delivered = 0
+
+    def place(self, host, router):
+        """Put host behind router."""
+        self.routers[host] = router
+        self._publics[router.public] = router
+
+    def bind(self, host, port, receiver):
+        """Datagrams to host:port go to receiver(port, from_host, from_port,
+        data)."""
+        self._sockets[(host, port)] = receiver
+
+    def unbind(self, host, port):
+        self._sockets.pop((host, port), None)
+
+    def seenFrom(self, host, port, destination):
+        """Where a datagram from host:port to ``destination`` is seen to
+        come from (it passes the router, making its mapping)."""
+        router = self.routers.get(host)
+        if router is None:
+            return host, port
+        return router.public, router.outbound((host, port), destination)
+
+    def send(self, host, port, to_host, to_port, data):
+        """Send a datagram from host:port; delivered after the latency."""
+        self.sent += 1
+        source = self.seenFrom(host, port, (to_host, to_port))
+        self.clock.callLater(self.latency, self._arrive, source, to_host, to_port, data)
+
+    def _arrive(self, source, to_host, to_port, data):
+        router = self._publics.get(to_host)
+        local = (to_host, to_port) if router is None else router.inbound(to_port, source)
+        receiver = None if local is None else self._sockets.get(local)
+        if receiver is not None:
+            self.delivered += 1
+            receiver(local[1], source[0], source[1], data)
+
+
+#: The tracker's two UDP ports its reach check sees a node's datagrams at.
+TRACKER_PORTS = (3479, 3480)
+#: A side's first local socket's port; socket i is at BASE_PORT + i.
+BASE_PORT = 40000
+
+
+def trackerSeen(network, host, tracker):
+    """What the tracker at host ``tracker`` sees of host's two datagrams
+    from its socket 0 to its two ports: a
+    L{twisted_bazaar.traversal.udppunch.UdpMapping}."""
+    seen = [network.seenFrom(host, BASE_PORT, (tracker, port)) for port in TRACKER_PORTS]
+    return udppunch.mappingOf(seen[0][0], seen[0][1], seen[1][1])
+
+
+def punchPair(network, a, b, tracker, rng, nonce, budgets=(None, None)):
+    """
+    Punch between hosts a and b of network, as the tracker at host
+    ``tracker`` saw them: each side's L{UdpPunch
+    <twisted_bazaar.traversal.udppunch.UdpPunch>} started (its sockets
+    bound at L{BASE_PORT} on), and both returned with their Deferreds:
+    ((punch a, Deferred a), (punch b, Deferred b)).
+    """
+    seen = {host: trackerSeen(network, host, tracker) for host in (a, b)}
+    sides = []
+    for host, peer, budget in ((a, b, budgets[0]), (b, a, budgets[1])):
+        plan = udppunch.plan(seen[host], seen[peer], rng)
+
+        def send(socket, to_host, to_port, data, host=host):
+            network.send(host, BASE_PORT + socket, to_host, to_port, data)
+
+        punch = udppunch.UdpPunch(network.clock, plan, nonce, send, budget=budget)
+        for socket in range(plan.sockets):
+            network.bind(host, BASE_PORT + socket,
+                         lambda port, h, p, data, punch=punch: punch.datagramReceived(
+                             port - BASE_PORT, h, p, data))
+        sides.append((punch, punch.start()))
+    return tuple(sides)
