@@ -13,6 +13,7 @@ from twisted.test.iosim import FakeTransport, connect
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
+from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.punching import Punching, isRelayed, relayedFrom
 from twisted_bazaar.core.questions import TrackerGone, TrackerSilent
 from twisted_bazaar.core.reach import PRIVATE, Reachability
@@ -117,6 +118,21 @@ class Side:
         self.node.events.linkAdded(self.other.id)
 
 
+class PunchNews(NodeObserver):
+    """Records a node's punchStarted and punchEnded events in told, as
+    (side, event, host[, why])."""
+
+    def __init__(self, side, told):
+        self.side = side
+        self.told = told
+
+    def punchStarted(self, link, host):
+        self.told.append((self.side, "started", host))
+
+    def punchEnded(self, link, host, why):
+        self.told.append((self.side, "ended", host, why))
+
+
 class PunchingTestCase(SynchronousTestCase):
     def setUp(self):
         self.clock = task.Clock()
@@ -134,6 +150,10 @@ class PunchingTestCase(SynchronousTestCase):
                       tracker=self.tracker)
         self.b = Side(self.clock, self.bob, self.alice, True, own_b, b_punchable,
                       tracker=self.tracker)
+        #: The punch events each side's node told its observers.
+        self.told = []
+        self.a.node.addObserver(PunchNews("a", self.told))
+        self.b.node.addObserver(PunchNews("b", self.told))
         self.b.relayed(seen_a)
         self.a.relayed(seen_b)
 
@@ -223,6 +243,8 @@ class StartTests(PunchingTestCase):
         self.assertTrue(any(line.startswith("punched a direct connection to node")
                             for line in lines), lines)
         self.assertNothingHeld()
+        # The node's observers were told: one punch, the dialler's, punched.
+        self.assertEqual(self.told, [("a", "started", HOST_B), ("a", "ended", HOST_B, None)])
 
 
 class SeenTests(PunchingTestCase):
@@ -548,10 +570,16 @@ class RefusalTests(PunchingTestCase):
     def test_cannotPunchSaysWhy(self):
         """A node whose router draws ports says why it does not punch, and
         starts none."""
+        told = []
         with capturedLogs() as events:
             a = Side(self.clock, self.alice, self.bob, False, HOST_A, punchable=False)
+            a.node.addObserver(PunchNews("a", told))
             a.relayed(HOST_B)
         self.assertEqual(sent(a.link), [])
+        # Refused at once, and the node's observers told why.
+        [started, (_, ended, _, why)] = told
+        self.assertEqual((started[1], ended), ("started", "ended"))
+        self.assertIn("router changed the source port", why)
         lines = [formatEvent(e) for e in events]
         self.assertTrue(any("this node will not hole-punch: its router changed the "
                             "source port" in line for line in lines), lines)

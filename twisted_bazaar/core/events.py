@@ -61,6 +61,16 @@ class INodeEvents(Interface):
         link, the relayed one's): hole punching ends a punch over the old
         one and punches over a newer relayed one."""
 
+    def punchStarted(link, host):
+        """This node started a hole punch over link (a relayed one it
+        opened) to the peer's ``host`` as the tracker saw it ("" when it
+        names none): for whoever counts punches (the simulator)."""
+
+    def punchEnded(link, host, why):
+        """The punch over link that L{punchStarted} told ended: ``why``
+        None if it punched a direct link, else why it failed (refused at
+        once included)."""
+
     def discoveryReady():
         """The discovery scheme can find now, for a reason no other event
         tells (a chord node took its place on the ring): whatever waits
@@ -118,6 +128,12 @@ class NodeObserver:
         pass
 
     def linkReplaced(self, peer_id):
+        pass
+
+    def punchStarted(self, link, host):
+        pass
+
+    def punchEnded(self, link, host, why):
         pass
 
     def discoveryReady(self):

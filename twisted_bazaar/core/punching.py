@@ -319,7 +319,11 @@ class Punching(Service, NodeObserver):
                 return
             if self._unnamed():
                 return
-        punch = self.puncher.punch(link, self._witness(link))
+        host = self._witness(link)
+        punch = self.puncher.punch(link, host)
+        events = self.node.events
+        events.punchStarted(link, host)
+        punch.addBoth(_told, events, link, host)
         if punch.called:
             # Refused at once (this node cannot punch): said why.
             punch.addErrback(lambda failure: failure.trap(PunchFailed))
@@ -384,3 +388,11 @@ def _direct(link):
     peer is only what its relay said, or (a relay that named no host)
     the address the dialler was told for the node: any stranger's word."""
     return "" if isRelayed(link) else directPeer(link)
+
+
+def _told(result, events, link, host):
+    """Tell the node's observers how a punch over link ended (why it
+    failed, from a failure), passing the result on."""
+    why = result.getErrorMessage() if isinstance(result, Failure) else None
+    events.punchEnded(link, host, why)
+    return result

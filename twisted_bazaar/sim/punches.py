@@ -51,25 +51,9 @@ class PunchCounts:
         self.moved = 0
 
     def watch(self, node):
-        """Count the punches node starts and the links they move."""
-        puncher = node.dialer.punching.puncher
-        punch = puncher.punch
-
-        def counted(link, host):
-            self.started += 1
-            return punch(link, host).addCallbacks(self._punched, self._failed)
-
-        puncher.punch = counted
+        """Count the punches node starts and the links they move (its
+        C{punchStarted}, C{punchEnded} and C{linkReplaced} events)."""
         node.addObserver(_Moves(node, self))
-
-    def _punched(self, protocol):
-        self.punched += 1
-        return protocol
-
-    def _failed(self, failure):
-        key = reasonOf(failure.getErrorMessage())
-        self.failed[key] = self.failed.get(key, 0) + 1
-        return failure
 
     def metrics(self):
         """What a run reports of its punches (the ``nat.punches`` key)."""
@@ -79,13 +63,25 @@ class PunchCounts:
 
 
 class _Moves(NodeObserver):
-    """Counts a node's links moved off the relay: a punched link of its
-    own that took the place of another (its C{linkReplaced} event, told
-    after its punching's)."""
+    """Counts a node's punches, by how each ended (L{reasonOf}), and its
+    links moved off the relay: a punched link of its own that took the
+    place of another (its C{linkReplaced} event, told after its
+    punching's)."""
 
     def __init__(self, node, counts):
         self.node = node
         self.counts = counts
+
+    def punchStarted(self, link, host):
+        self.counts.started += 1
+
+    def punchEnded(self, link, host, why):
+        counts = self.counts
+        if why is None:
+            counts.punched += 1
+        else:
+            key = reasonOf(why)
+            counts.failed[key] = counts.failed.get(key, 0) + 1
 
     def linkReplaced(self, peer_id):
         link = self.node.links.get(peer_id)

@@ -23,6 +23,7 @@ import random
 
 from twisted.internet.task import Clock
 
+from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.punching import relayedFrom
 from twisted_bazaar.testing.nat import KEEPS_PORTS, SYMMETRIC
 from twisted_bazaar.testing.udpnat import (
@@ -118,37 +119,30 @@ class DirectShare:
         self.relayed = {}
 
     def watch(self, node):
-        """Count the punches for a link node starts (after
-        L{PunchCounts.watch <twisted_bazaar.sim.punches.PunchCounts.watch>}:
-        a punch for files goes over a direct link, and is not a pair's)."""
-        puncher = node.dialer.punching.puncher
-        punch = puncher.punch
-        host = node.connector.from_host
+        """Count the punches for a link node starts (its C{punchStarted}
+        and C{punchEnded} events: a punch for files goes over a direct
+        link, and is not a pair's)."""
+        node.addObserver(_Pairs(self, node.connector.from_host))
 
-        def tried(link, peer_host, *purpose):
-            if purpose:
-                return punch(link, peer_host, *purpose)
-            self.tried += 1
-            # A node that cannot punch names no host: the relay's word is
-            # the model's (the pair's routers).
-            peer_host = peer_host or relayedFrom(link)
-            return punch(link, peer_host).addCallbacks(
-                self._tcpPunched, self._tcpFailed,
-                errbackArgs=(host, peer_host, self.tried))
+    def started(self, link, peer_host):
+        """A pair's TCP punch started: its number, for L{ended}."""
+        self.tried += 1
+        # A node that cannot punch names no host: the relay's word is the
+        # model's (the pair's routers).
+        return self.tried, peer_host or relayedFrom(link)
 
-        puncher.punch = tried
-
-    def _tcpPunched(self, protocol):
-        self.tcp += 1
-        return protocol
-
-    def _tcpFailed(self, failure, host, peer_host, pair):
-        outcome = self.udpOutcome(host, peer_host, pair)
+    def ended(self, host, pair, why):
+        """A pair's TCP punch ended (why None: punched); one that failed
+        is tried over UDP in the model."""
+        if why is None:
+            self.tcp += 1
+            return
+        number, peer_host = pair
+        outcome = self.udpOutcome(host, peer_host, number)
         if outcome is None:
             self.udp += 1
         else:
             self.relayed[outcome] = self.relayed.get(outcome, 0) + 1
-        return failure
 
     def udpOutcome(self, host, peer_host, pair):
         """
@@ -206,6 +200,24 @@ class DirectShare:
                 "relayed": dict(sorted(self.relayed.items())),
                 "pending": self.tried - direct - sum(self.relayed.values()),
                 "direct_share": round(direct / self.tried, 4) if self.tried else None}
+
+
+class _Pairs(NodeObserver):
+    """One node's punches, told to the run's L{DirectShare}."""
+
+    def __init__(self, share, host):
+        self.share = share
+        self.host = host
+        #: link -> its punch's (number, peer host), while it runs.
+        self.running = {}
+
+    def punchStarted(self, link, host):
+        self.running[link] = self.share.started(link, host)
+
+    def punchEnded(self, link, host, why):
+        pair = self.running.pop(link, None)
+        if pair is not None:
+            self.share.ended(self.host, pair, why)
 
 
 def plugDirectShare(homes, nodes, seed, kinds=NO_UDP, latency=0.03):
