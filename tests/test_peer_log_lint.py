@@ -133,6 +133,9 @@ ALLOWED = {
     "core/dialer.py: Lan._try.reached: reached node {id} at its local address {":
         _OWN + "once per dial this node makes (a link, a transfer) that reached a "
         "peer's local address, its key proven there",
+    "core/quicdial.py: QuicTransport.attempt.reached: reached node {id} over QUIC at {host}:{p":
+        _OWN + "once per dial this node makes over QUIC to a UDP path its operator "
+        "configured (--quic-peer), the peer's key proven there",
     "core/dialer.py: Lan._try.failed: no local path to node {id} at {where}: {":
         _OWN + "once per dial this node makes to a local address the tracker named, "
         "at most 2 a second into one address group (dialer.lan-dials), never again "

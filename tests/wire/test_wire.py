@@ -32,6 +32,7 @@ from twisted_bazaar.schemes.index.messages import (
 from tests.records import PLAIN, PLAIN_WIRE, records
 from tests.schemes.chord.test_messages import CHORD_STRATEGIES, CHORD_WIRE_FORMS
 from tests.traversal.test_punchmessages import PUNCH_STRATEGIES, PUNCH_WIRE_FORMS
+from tests.traversal.test_udpmessages import UDP_STRATEGIES, UDP_WIRE_FORMS
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
 from twisted_bazaar.traversal.messages import (
     RelayAccept,
@@ -207,7 +208,7 @@ WIRE_FORMS = [
                   "group": None}],
       "trades": [{"ago": 900, "id": 5, "item": "fig", "units": 1,
                   "path": ["17", "8", "42"]}], "roles": ["seller", "buyer"]}),
-] + CHORD_WIRE_FORMS + PUNCH_WIRE_FORMS
+] + CHORD_WIRE_FORMS + PUNCH_WIRE_FORMS + UDP_WIRE_FORMS
 
 
 def shippedTypes():
@@ -502,7 +503,7 @@ class DecodeTests(SynchronousTestCase):
             sorted(["notim", "notiy", "wtf", "wrongway", "noslots", "soldout",
                     "unsold", "expired", "notyet", "nofile", "badrange", "busy",
                     "toomany", "full", "unknown", "claimed", "badrecord", "nopunch",
-                    "norelay"]),
+                    "norelay", "noudp"]),
         )
         for code in wire.ERROR_CODES:
             self.assertEqual(
@@ -693,6 +694,7 @@ VALID_MESSAGES = {
                                    max_size=16).map(tuple)),
     **CHORD_STRATEGIES,
     **PUNCH_STRATEGIES,
+    **UDP_STRATEGIES,
 }
 
 #: Text including lone surrogates, which JSON can carry as \\udXXX escapes.
