@@ -85,6 +85,8 @@ from twisted_bazaar.net.recent import STATUS_PURPOSES
 from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
+from twisted_bazaar.status.dialrace import WORDS
+from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.identity.keys import Identity, publicKey
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
@@ -418,10 +420,13 @@ def listing(reactor, args):
                                    args.timeout, pin=pins[0])
         index = yield askTracker(reactor, args.tracker, List(), Listing, args.timeout,
                                  pin=pins[0])
-    # Each member by its id: whoever answers at its address must be it.
-    relays = members.relays or {}
+    # Each member by its id: whoever answers at its address must be it;
+    # over the LAN first where the tracker named its local addresses.
+    relays, lans = members.relays or {}, members.lans or {}
+    connector = nodeConnector(reactor, args.timeout)
     asked = [askNode(reactor, Address.tcp(host, port), _state(), NodeState,
-                     args.timeout, dialled=node_id, relay=relays.get(node_id))
+                     args.timeout, dialled=node_id, relay=relays.get(node_id),
+                     connector=connector, lan=lans.get(node_id, ()))
              for node_id, host, port, _ in members.nodes]
     results = yield defer.DeferredList(asked, consumeErrors=True)
     states, unreachable = [], []
@@ -487,15 +492,19 @@ def node(reactor, args):
             except UnknownId:
                 raise ClientError(f"the key in {args.data_dir} is node "
                                   f"{wireId(dialled)}'s, not that of {address}") from None
+    connector, ways = nodeConnector(reactor, args.timeout), []
     if address is None or isinstance(address, str):
         members = yield askTracker(reactor, args.tracker, Members(), MemberList,
                                    args.timeout, args.tracker_key)
         dialled, address, relay = nodeAddress(address or wireId(dialled), members)
         state = yield askState(reactor, address, args.timeout, dialled, operator,
-                               relay=relay)
-        return nodeObject(state)
+                               relay=relay, connector=connector,
+                               lan=(members.lans or {}).get(dialled, ()),
+                               reached=ways.append)
+        return nodeObject(state, ways[0])
     try:
-        state = yield askState(reactor, address, args.timeout, dialled, operator)
+        state = yield askState(reactor, address, args.timeout, dialled, operator,
+                               connector=connector, reached=ways.append)
     except WrongPort:
         raise
     except NotTheNodeDialled as other:
@@ -506,7 +515,7 @@ def node(reactor, args):
                           f"{wireId(other.answered)})") from None
     except ClientError as direct:
         # A node at home listed at that address, which nobody dials, is
-        # reached through its relay.
+        # reached through its relay (over the LAN first, from its home).
         try:
             listed = yield askTracker(reactor, args.tracker, Members(), MemberList,
                                       args.timeout, args.tracker_key)
@@ -518,8 +527,21 @@ def node(reactor, args):
                               f"{wireId(relayed)}, is not the key's in "
                               f"{args.data_dir}") from None
         state = yield askState(reactor, address, args.timeout, relayed, operator,
-                               relay=relay)
-    return nodeObject(state)
+                               relay=relay, connector=connector,
+                               lan=(listed.lans or {}).get(relayed, ()),
+                               reached=ways.append)
+    return nodeObject(state, ways[0])
+
+
+def nodeConnector(reactor, timeout):
+    """
+    What a client dials nodes through: a node's own transports (TCP under
+    a channel key of the client's own, and a relay's circuit to a node at
+    home: L{RelayedConnector}), each connection attempt given
+    ``timeout`` seconds.
+    """
+    return RelayedConnector(EndpointConnector(reactor, timeout,
+                                              channel=ChannelKey.generate()), reactor)
 
 
 def _operator(data_dir):
@@ -579,17 +601,20 @@ WITHHELD = ("links other than overlay links", "bag", "pending buys",
             "relay use", "trades", "where the tracker saw it come from")
 
 
-def nodeObject(state):
+def nodeObject(state, way=None):
     """A node's state as ``--json`` gives it: ``operator`` says whether it
     was told as to its operator; a stranger's answer (``operator`` false)
     has ``withheld`` naming what it lacks, and no bag, pending, recent or
     downloads.  (The wire's ``public`` is not a name for it here: it
-    reads like the node's reach.)"""
+    reads like the node's reach.)  ``asked`` says how this client reached
+    it (way, a L{Way}: ``lan``, ``relay`` or ``direct``, and where)."""
     wired = state.asDict()
     obj = {"id": wireId(state.id), "host": state.host, "port": state.port,
            "scheme": state.scheme, "links": wired["links"],
            "stock": dict(state.stock), "files": list(map(shownFile, wired["files"])),
            "reach": state.reach}
+    if way is not None:
+        obj["asked"] = {"path": way.kind, "at": way.where}
     if state.relay is not None:
         obj["relay"] = state.relay
     if state.public:
@@ -847,6 +872,8 @@ def renderNode(obj):
                         if seen else ""))
     if obj.get("relay"):
         lines.append(f"reached through the relay at {obj['relay']}")
+    if obj.get("asked"):
+        lines.append(f"asked {WORDS[obj['asked']['path']]} {obj['asked']['at']}")
     lines.append(f"{'overlay ' if public else ''}links: {len(obj['links'])}")
     lines += [f"  {_linked(link)} {_where(link)} "
               f"({link['purpose']}{', through a relay' if link.get('relayed') else ''})"
