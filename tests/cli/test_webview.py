@@ -12,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.cli import webview
 from twisted_bazaar.cli.trackers import trackerPinOf
-from twisted_bazaar.cli.webview import announce, listeningOn, webConnector
+from twisted_bazaar.cli.webview import announce, listeningOn, nodeConnector
 from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.status.messages import MemberList
@@ -42,7 +42,7 @@ class ConnectorTests(SynchronousTestCase):
         its connector refused every relay (every node at home stayed
         "not answering", tests/e2e/test_web_relayed_live.py): its
         connector dials the relay it is given."""
-        connector = webConnector(Clock())
+        connector = nodeConnector(Clock())
         connector.connector = FakeConnector()
         connector.connect("10.47.0.9", 9001, object(), relay="10.47.0.1:7702", target=7)
         [request] = connector.connector.requests

@@ -70,7 +70,7 @@ from twisted_bazaar.cli.trackers import (
     trackerLines,
     trackerPins,
 )
-from twisted_bazaar.cli.webview import DEFAULT_LISTEN, serve
+from twisted_bazaar.cli.webview import DEFAULT_LISTEN, nodeConnector, serve
 from twisted_bazaar.web.access import hostNames
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser, UsageError, commandParser
 from twisted_bazaar.base.options import boundedInt, seconds
@@ -86,7 +86,6 @@ from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.status.dialrace import WORDS
-from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.identity.keys import Identity, publicKey
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
@@ -531,17 +530,6 @@ def node(reactor, args):
                                lan=(listed.lans or {}).get(relayed, ()),
                                reached=ways.append)
     return nodeObject(state, ways[0])
-
-
-def nodeConnector(reactor, timeout):
-    """
-    What a client dials nodes through: a node's own transports (TCP under
-    a channel key of the client's own, and a relay's circuit to a node at
-    home: L{RelayedConnector}), each connection attempt given
-    ``timeout`` seconds.
-    """
-    return RelayedConnector(EndpointConnector(reactor, timeout,
-                                              channel=ChannelKey.generate()), reactor)
 
 
 def _operator(data_dir):

@@ -60,9 +60,11 @@ class FirstProven:
         if not first or len(first) == len(self.ways):
             self._startRest()
             return
-        for way in first:
-            self._start(way)
         self._later = self.clock.callLater(self.delay, self._startRest)
+        for way in first:
+            # A way may fail at once, and so start the rest already.
+            if not way.started and self.winner is None:
+                self._start(way)
 
     def _start(self, way):
         way.started = True
@@ -104,10 +106,11 @@ class FirstProven:
         return all(other.failed for other in self.ways)
 
     def stop(self):
-        """Stop every way started and not failed; no more start."""
+        """Stop every way started but the winner, and not failed; no more
+        start."""
         self._cancel()
         for way in self.ways:
-            if way.started and not way.failed:
+            if way.started and not way.failed and way is not self.winner:
                 way.failed = True
                 way.stop()
             way.started = True
