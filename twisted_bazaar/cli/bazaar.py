@@ -35,6 +35,7 @@ when Ctrl-C or SIGTERM stopped it (a buy leaves the market first).
 """
 
 import argparse
+import gc
 import os
 import re
 import signal
@@ -60,7 +61,7 @@ from twisted_bazaar.status.client import (
     askTracker,
 )
 from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
-from twisted_bazaar.cli.common import addVersion, argumentType, emit
+from twisted_bazaar.cli.common import WEB_LISTEN, addVersion, argumentType, emit
 from twisted_bazaar.cli.restock import renderRestock, restock
 from twisted_bazaar.cli.trackers import (
     askEach,
@@ -70,7 +71,6 @@ from twisted_bazaar.cli.trackers import (
     trackerLines,
     trackerPins,
 )
-from twisted_bazaar.cli.webview import DEFAULT_LISTEN, nodeConnector, serve
 from twisted_bazaar.web.access import hostNames
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser, UsageError, commandParser
 from twisted_bazaar.base.options import boundedInt, seconds
@@ -294,10 +294,10 @@ def parser():
     view.add_argument("--data-dir", metavar="DIR",
                       help="a node's --data-dir: prove its key there, to be told "
                       "that node's whole state (default: a stranger to every node)")
-    view.add_argument("--listen", type=_webListen, default=DEFAULT_LISTEN,
+    view.add_argument("--listen", type=_webListen, default=WEB_LISTEN,
                       metavar="ENDPOINT", help="where to serve the page: loopback "
                       "only unless it names an interface= (default: "
-                      f"{DEFAULT_LISTEN})")
+                      f"{WEB_LISTEN})")
     view.add_argument("--names", type=argumentType(hostNames), default=(),
                       metavar="NAMES", help="host names the page also answers to, "
                       "separated by commas (the names other machines reach it by): "
@@ -447,6 +447,16 @@ def _state():
     from twisted_bazaar.status.messages import State
 
     return State()
+
+
+def nodeConnector(reactor, timeout):
+    """What this client dials nodes through
+    (L{twisted_bazaar.cli.webview.nodeConnector}), imported only by the
+    commands that ask nodes: the web view's modules are a tenth of
+    ``bazaar buy``'s start-up."""
+    from twisted_bazaar.cli import webview
+
+    return webview.nodeConnector(reactor, timeout)
 
 
 def listObject(index, states, unreachable=()):
@@ -902,6 +912,8 @@ def renderNode(obj):
 
 def web(reactor, args):
     """Serve the web view, as the operator of the node in --data-dir."""
+    from twisted_bazaar.cli.webview import serve
+
     return serve(reactor, args, _operator(args.data_dir))
 
 
@@ -943,6 +955,12 @@ def main(argv=None, reactor=None):
             emit(jsonText({"error": refused.reason}))
         return refused.code
     run, render = COMMANDS[args.command]
+    if argv is None:
+        # The command's own process: what it imported lives until it
+        # exits, and the collector need not walk it again, above all at
+        # exit (about 0.35 s of `bazaar buy`'s 3.3 s on a busy 2-core
+        # machine, 0.03 s frozen).
+        gc.freeze()
     outcome = {}
 
     def answered(obj):

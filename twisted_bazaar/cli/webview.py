@@ -19,6 +19,7 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.daemon.services import CONNECT_TIMEOUT, EndpointConnector
 from twisted_bazaar.status.client import ClientError, askTracker
 from twisted_bazaar.status.messages import MemberList, Members
+from twisted_bazaar.cli.common import WEB_LISTEN
 from twisted_bazaar.cli.trackers import trackerPinOf
 from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.web.access import OperatorToken, ServedNames
@@ -28,8 +29,8 @@ from twisted_bazaar.web.view import SILENT, MarketView
 from twisted_bazaar.web.watch import StatusWatcher
 from twisted_bazaar.wire.ids import shortId
 
-#: Where ``bazaar web`` listens unless told: loopback only.
-DEFAULT_LISTEN = "tcp:8080:interface=127.0.0.1"
+#: Where ``bazaar web`` listens unless told (loopback only).
+DEFAULT_LISTEN = WEB_LISTEN
 
 
 class TrackerMembers:
