@@ -115,6 +115,26 @@ class TrackerMembersTests(SynchronousTestCase):
         view.membersSeen(members.members())
         self.assertIsNone(view.snapshot()["trackerSilent"])
 
+    def test_aQuestionStoppedIsNoSilence(self):
+        """``bazaar web`` stopped while it asked the tracker: the question
+        cancelled was an unhandled error in its output (``Traceback``),
+        and no tracker fell silent; and the tracker's local addresses of
+        its housemates (``lans``) are the view's to dial."""
+        asking = defer.Deferred()
+        self.patch(webview, "askTracker", lambda *a, **kw: asking)
+        view = MarketView(Clock())
+        members = webview.TrackerMembers(Clock(), "127.0.0.1:7700", 10, KeyPin("the tracker"),
+                                         view)
+        members.members()
+        members.stop()
+        self.assertIsNone(view.snapshot()["trackerSilent"])
+        self.assertEqual(self.flushLoggedErrors(), [])
+        answer = MemberList(((7, "10.0.0.7", 5007, "flood"),), 1, None,
+                            {7: ("192.168.1.7",)})
+        self.patch(webview, "askTracker", lambda *a, **kw: defer.succeed(answer))
+        self.successResultOf(members.refresh())
+        self.assertEqual((members.lanOf(7), members.lanOf(9)), (("192.168.1.7",), None))
+
 
 class TrackerPinTests(SynchronousTestCase):
     """

@@ -459,3 +459,12 @@ class RaceTests(SynchronousTestCase):
         failure = self.failureResultOf(self.done, ClientError)
         self.assertIn("no answer from 203.0.113.7:9001 within 10 s", str(failure.value))
         self.assertEqual(sorted(self.connector.cancelled), [self.LAN_HOST, "203.0.113.7"])
+
+    def test_aQuestionCancelledStopsEveryWay(self):
+        """Its asker gives up (``bazaar web`` stops): the ways tried are
+        stopped, none left dialling."""
+        self.clock.advance(0.5)
+        self.done.cancel()
+        self.failureResultOf(self.done, defer.CancelledError)
+        self.assertEqual(sorted(self.connector.cancelled), [self.LAN_HOST, "203.0.113.7"])
+        self.assertEqual(self.clock.getDelayedCalls(), [])

@@ -74,6 +74,9 @@ class TrackerMembers:
             self.view.trackerAnswered()
 
         def failed(reason):
+            if reason.check(defer.CancelledError):
+                # Stopped (the view is): nothing to tell it.
+                return reason
             reason.trap(ClientError)
             # Another key at the tracker's address is an impostor's: its
             # list is never read; the page warns, and shows the last list.
@@ -90,7 +93,8 @@ class TrackerMembers:
     def members(self):
         """The live nodes as the tracker last gave them; asks it again."""
         if self._asking is None:
-            self.refresh().addErrback(lambda reason: reason.trap(ClientError))
+            self.refresh().addErrback(
+                lambda reason: reason.trap(ClientError, defer.CancelledError))
         return list(self.rows)
 
     def relayOf(self, node_id):

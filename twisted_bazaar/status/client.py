@@ -290,9 +290,17 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
         an unreachable address, or after ``timeout`` seconds; a ``busy``
         answer is waited out and the question asked again meanwhile.
     """
-    done = defer.Deferred()
-    deadline = reactor.seconds() + timeout
     tries = []
+
+    def stopped(_):
+        # Given up (cancelled: its asker stops, or the timeout): every way
+        # tried is closed.
+        race.stop()
+        for _, _, link in tries:
+            link.close()
+
+    done = defer.Deferred(stopped)
+    deadline = reactor.seconds() + timeout
 
     def attempt(kind, where, connect):
         mine = defer.Deferred()
@@ -366,9 +374,6 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
             if any(link.transport is not None for _, _, link in tries):
                 why += (": nothing there answered the encrypted channel's handshake, "
                         f"which {asked} answers at once")
-        race.stop()
-        for _, _, link in tries:
-            link.close()
         raise ClientError(why)
 
     done.addTimeout(timeout, reactor)
