@@ -810,8 +810,12 @@ class NodeAtHomeTests(SynchronousTestCase):
     def test_byAddressAnswering(self):
         """A node that answers at the address is asked alone: no tracker."""
         d, asked = self.ask(["node", "10.0.0.9:5009"], lambda: self.fail("asked"))
-        self.assertEqual(self.successResultOf(d)["port"], 9001)
+        obj = self.successResultOf(d)
+        self.assertEqual(obj["port"], 9001)
         self.assertEqual(asked, [("10.0.0.9:5009", None, None)])
+        # Asked at the address given: nothing more to say in words.
+        self.assertEqual(obj["asked"], {"path": "direct", "at": "10.0.0.9:5009"})
+        self.assertNotIn("asked", renderNode(obj))
 
     def test_byAddressNobodyRelays(self):
         """An address no relayed node is listed at: why, and what to type."""

@@ -85,7 +85,7 @@ from twisted_bazaar.net.recent import STATUS_PURPOSES
 from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
-from twisted_bazaar.status.dialrace import WORDS
+from twisted_bazaar.status.dialrace import DIRECT, WORDS
 from twisted_bazaar.identity.keys import Identity, publicKey
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
@@ -870,7 +870,9 @@ def renderNode(obj):
                         if seen else ""))
     if obj.get("relay"):
         lines.append(f"reached through the relay at {obj['relay']}")
-    if obj.get("asked"):
+    if obj.get("asked", {}).get("path", DIRECT) != DIRECT:
+        # Over the LAN, or through a relay: the address said is not where
+        # it was asked.
         lines.append(f"asked {WORDS[obj['asked']['path']]} {obj['asked']['at']}")
     lines.append(f"{'overlay ' if public else ''}links: {len(obj['links'])}")
     lines += [f"  {_linked(link)} {_where(link)} "
