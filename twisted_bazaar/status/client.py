@@ -290,27 +290,65 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
         an unreachable address, or after ``timeout`` seconds; a ``busy``
         answer is waited out and the question asked again meanwhile.
     """
-    tries = []
+    asking = _Question(reactor, address, asked, timeout, reached, lambda mine: _Asker(
+        hello, question, answer_type, mine, dialled, asked, str(address), reactor,
+        reactor.seconds() + timeout, rng))
+    if connector is None:
+        endpoint = EncryptedClientEndpoint(
+            clientFromString(reactor, address.withTimeout(timeout)), ChannelKey.generate(),
+            reactor, timeout, expected=expected, pin=pin)
+        asking.way(DIRECT, str(address), lambda link: connectProtocol(endpoint, link))
+    else:
+        for host in lan:
+            asking.way(LAN, str(Address.tcp(host, address.port)),
+                         lambda link, host=host: connector.connect(host, address.port, link))
+        if relay is None:
+            asking.way(DIRECT, str(address),
+                         lambda link: connector.connect(address.host, address.port, link))
+        else:
+            asking.way(RELAY, relay, lambda link: connector.connect(
+                address.host, address.port, link, relay=relay, target=dialled))
+    return asking.ask()
 
-    def stopped(_):
-        # Given up (cancelled: its asker stops, or the timeout): every way
-        # tried is closed.
-        race.stop()
-        for _, _, link in tries:
-            link.close()
 
-    done = defer.Deferred(stopped)
-    deadline = reactor.seconds() + timeout
+class _Question:
+    """
+    One question asked over the ways given (L{way}), raced
+    (L{FirstProven}): each way has its own link and L{_Asker}; the
+    answer on the first whose node proves itself is the question's.
 
-    def attempt(kind, where, connect):
+    @ivar done: the Deferred of the answer (see L{ask}); cancelling it
+        stops every way.
+    """
+
+    def __init__(self, clock, address, asked, timeout, reached, askerFor):
+        """
+        @param askerFor: makes a way's L{_Asker}, given the Deferred it
+            fires.
+        """
+        self.clock = clock
+        self.address = address
+        self.asked = asked
+        self.timeout = timeout
+        self.reached = reached
+        self.askerFor = askerFor
+        #: (L{Way}, its asker, its link), in the order given.
+        self.tries = []
+        self.race = None
+        #: Why the last way (the relay, or the address) failed, if it did.
+        self.lastWhy = None
+        self.done = defer.Deferred(self._stop)
+
+    def way(self, kind, where, connect):
+        """Add a way: ``connect(link)`` connects a link there (a Deferred)."""
         mine = defer.Deferred()
-        asker = _Asker(hello, question, answer_type, mine, dialled, asked, str(address),
-                       reactor, deadline, rng)
-        link = Link(asker, reactor, LinkSettings(handshake_timeout=timeout), inbound=False)
+        asker = self.askerFor(mine)
+        link = Link(asker, self.clock, LinkSettings(handshake_timeout=self.timeout),
+                    inbound=False)
         held = {}
 
         def start():
-            held["connecting"] = connect(link).addErrback(unreachable, asker)
+            held["connecting"] = connect(link).addErrback(self._unreachable, asker)
 
         def stop():
             connecting = held.pop("connecting", None)
@@ -319,66 +357,57 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
                 connecting.cancel()
 
         way = Way(kind, where, start, stop)
-        asker.proven = lambda: race.proven(way)
-        mine.addCallbacks(lambda answer: answered(way, answer), lambda why: lost(way, why))
-        tries.append((way, asker, link))
+        asker.proven = lambda: self.race.proven(way)
+        mine.addCallbacks(self._answered, self._lost, callbackArgs=(way,),
+                          errbackArgs=(way,))
+        self.tries.append((way, asker, link))
 
-    def unreachable(reason, asker):
+    def ask(self):
+        """Start the ways; the Deferred of the answer."""
+        self.race = FirstProven(self.clock, [way for way, _, _ in self.tries])
+        self.race.begin()
+        self.done.addTimeout(self.timeout, self.clock)
+        return self.done.addErrback(self._timedOut)
+
+    def _stop(self, _):
+        """Given up (cancelled, or the timeout): every way is closed."""
+        self.race.stop()
+        for _, _, link in self.tries:
+            link.close()
+
+    def _unreachable(self, reason, asker):
         if not asker.done.called:
-            asker.done.errback(ClientError(f"cannot reach {address}: "
+            asker.done.errback(ClientError(f"cannot reach {self.address}: "
                                            f"{reason.getErrorMessage().rstrip('.')}"))
 
-    def answered(way, answer):
-        if race.winner is way and not done.called:
-            if reached is not None:
-                reached(way)
-            done.callback(answer)
+    def _answered(self, answer, way):
+        if self.race.winner is way and not self.done.called:
+            if self.reached is not None:
+                self.reached(way)
+            self.done.callback(answer)
 
-    def lost(way, why):
-        if race.failed(way) and not done.called:
+    def _lost(self, why, way):
+        if self.race.failed(way) and not self.done.called:
             # Every way failed: the last's reason (the relay's, or the
             # address's) is the one told; a local address's failure is
             # only a first try.
-            done.errback(why if way is race.winner else main.get("why", why))
-        elif way is tries[-1][0]:
-            main["why"] = why
+            self.done.errback(why if way is self.race.winner or self.lastWhy is None
+                              else self.lastWhy)
+        elif way is self.tries[-1][0]:
+            self.lastWhy = why
 
-    main = {}
-    if connector is None:
-        channel = ChannelKey.generate()
-        endpoint = EncryptedClientEndpoint(
-            clientFromString(reactor, address.withTimeout(timeout)), channel, reactor,
-            timeout, expected=expected, pin=pin)
-        attempt(DIRECT, str(address), lambda link: connectProtocol(endpoint, link))
-    else:
-        for host in lan:
-            attempt(LAN, str(Address.tcp(host, address.port)),
-                    lambda link, host=host: connector.connect(host, address.port, link))
-        if relay is None:
-            attempt(DIRECT, str(address),
-                    lambda link: connector.connect(address.host, address.port, link))
-        else:
-            attempt(RELAY, relay, lambda link: connector.connect(
-                address.host, address.port, link, relay=relay, target=dialled))
-    race = FirstProven(reactor, [way for way, _, _ in tries])
-    race.begin()
-
-    def timedOut(reason):
+    def _timedOut(self, reason):
         reason.trap(defer.TimeoutError)
-        why = f"no answer from {address} within {timeout:g} s"
-        winner = [asker for way, asker, _ in tries if way is race.winner]
+        why = f"no answer from {self.address} within {self.timeout:g} s"
+        winner = [asker for way, asker, _ in self.tries if way is self.race.winner]
         if winner and winner[0].busy:
             why += f": {winner[0].busyStory()}"
-        if not any(link.transport is not None and channelHash(link.transport) is not None
-                   for _, _, link in tries):
-            if any(link.transport is not None for _, _, link in tries):
-                why += (": nothing there answered the encrypted channel's handshake, "
-                        f"which {asked} answers at once")
+        transports = [link.transport for _, _, link in self.tries
+                      if link.transport is not None]
+        if transports and all(channelHash(each) is None for each in transports):
+            why += (": nothing there answered the encrypted channel's handshake, "
+                    f"which {self.asked} answers at once")
         raise ClientError(why)
-
-    done.addTimeout(timeout, reactor)
-    done.addErrback(timedOut)
-    return done
 
 
 def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
