@@ -23,6 +23,11 @@ questions, and count for at most half against the others, so silent
 registrants leave a new node its place.  A node that answers as another
 (a proxy at its address) is refused as one that fails.  Its timers and
 every link are its own and end when it stops.
+
+A member whose local addresses the tracker named to the watcher (``bazaar
+web`` at the member's home) is dialled there at once, and at its address
+or through its relay 0.5 s later; its link is the first whose node proves
+itself (L{FirstProven}), the others closed.
 """
 
 from twisted.application.service import Service
