@@ -237,3 +237,19 @@ class MemberLansTests(TrackerIndexCase):
         self.assertIsNotNone(self.ask(home).lans)
         self.assertEqual({self.ask(other).lans for other in others}, {None})
         self.assertEqual(len(built), 1)
+
+    def test_theirLocalAddressesCountTowardsTheFrame(self):
+        """A home of many members, each naming 4 local addresses: the
+        housemate's list, ``lans`` and all, is cut to fit one frame."""
+        registry = self.tracker.registry
+        lan = tuple(f"192.168.1.{n}" for n in (2, 3, 4, 5))
+        for n in range(1500):
+            registry.join(10_000 + n, "h" * 100, 4001)
+            registry.setLan(10_000 + n, HOME, lan)
+        answer = self.asker(HOME, ("192.168.1.9",))
+        self.assertEqual(answer.total, 1500)
+        self.assertLess(len(answer.nodes), 1024)
+        self.assertEqual(set(answer.lans), {row[0] for row in answer.nodes})
+        self.assertLessEqual(len(wire.encode(answer)), self.tracker.settings.frame_limit)
+        self.assertGreater(len(wire.encode(answer)),
+                           self.tracker.settings.frame_limit - 400, "cut no shorter")
