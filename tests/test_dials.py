@@ -45,8 +45,12 @@ ALLOWED = {
         "the running node's control socket on this machine (UNIX): no peer",
     "cli/sweep.py: create_connection":
         "bazaar-sim sweep's check that a Dask scheduler answers: no peer of the market",
-    "status/client.py: clientFromString": "moved by the clients branch",
-    "status/client.py: connectProtocol": "moved by the clients branch",
+    "status/client.py: clientFromString":
+        "a status client's questions to the tracker (--tracker, TLS perhaps), as typed: "
+        "a tracker is no peer reached by a path; a node is asked through the "
+        "transports (its connector argument)",
+    "status/client.py: connectProtocol":
+        "a status client's questions to the tracker, as above",
 }
 
 

@@ -15,6 +15,7 @@ import signal
 import sys
 import tempfile
 
+import attr
 from twisted.internet import defer
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
@@ -46,7 +47,9 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.client import ClientError, NotTheNodeDialled
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 from tests.helpers import WiredLink
+from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAY, Way
 from twisted_bazaar.status.messages import MemberList, NodeState
+from twisted_bazaar.traversal.connector import RelayedConnector
 
 
 def helpOf(*argv):
@@ -741,7 +744,7 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         there = KEYED | 0x77
         asked = []
 
-        def askState(reactor, address, timeout, dialled, operator, relay=None):
+        def askState(reactor, address, timeout, dialled, operator, relay=None, **ways):
             asked.append((address, dialled))
             return defer.fail(NotTheNodeDialled("the node that answered is not to be "
                                                 "asked: …", there))
@@ -771,10 +774,13 @@ class NodeAtHomeTests(SynchronousTestCase):
         asked = []
 
         def askState(reactor, address, timeout, dialled=None, operator=None,
-                     relay=None):
-            asked.append((str(address), dialled, relay))
+                     relay=None, connector=None, lan=(), reached=None):
+            self.assertIsInstance(connector, RelayedConnector)
+            asked.append((str(address), dialled, relay) + ((lan,) if lan else ()))
             if relay is None and address.host != "10.0.0.9":
                 return defer.fail(ClientError("no answer from there within 10 s"))
+            reached(Way(LAN, f"{lan[0]}:9001", None, None) if lan
+                    else Way(RELAY if relay else DIRECT, relay or str(address), None, None))
             return defer.succeed(NodeState(self.HOME, "203.0.113.7", 9001, "flood",
                                            (), {}, public=True))
 
@@ -785,6 +791,18 @@ class NodeAtHomeTests(SynchronousTestCase):
         d, asked = self.ask(["node", "9903"], lambda: defer.succeed(self.MEMBERS))
         self.assertEqual(self.successResultOf(d)["port"], 9001)
         self.assertEqual(asked, [("203.0.113.7:9001", self.HOME, "198.51.100.1:7701")])
+
+    def test_byIdAtItsHomeOverTheLan(self):
+        """The tracker names the node's local address to this client (at
+        its home): it is given to the dial, which asks over the LAN
+        first; the way that won is said."""
+        members = attr.evolve(self.MEMBERS, lans={self.HOME: ("192.168.1.2",)})
+        d, asked = self.ask(["node", "9903"], lambda: defer.succeed(members))
+        obj = self.successResultOf(d)
+        self.assertEqual(asked, [("203.0.113.7:9001", self.HOME, "198.51.100.1:7701",
+                                  ("192.168.1.2",))])
+        self.assertEqual(obj["asked"], {"path": "lan", "at": "192.168.1.2:9001"})
+        self.assertIn("asked over the LAN at 192.168.1.2:9001", renderNode(obj))
 
     def test_byAddressThroughItsRelay(self):
         """Nothing answers at the address: the tracker's node there is
@@ -798,8 +816,12 @@ class NodeAtHomeTests(SynchronousTestCase):
     def test_byAddressAnswering(self):
         """A node that answers at the address is asked alone: no tracker."""
         d, asked = self.ask(["node", "10.0.0.9:5009"], lambda: self.fail("asked"))
-        self.assertEqual(self.successResultOf(d)["port"], 9001)
+        obj = self.successResultOf(d)
+        self.assertEqual(obj["port"], 9001)
         self.assertEqual(asked, [("10.0.0.9:5009", None, None)])
+        # Asked at the address given: nothing more to say in words.
+        self.assertEqual(obj["asked"], {"path": "direct", "at": "10.0.0.9:5009"})
+        self.assertNotIn("asked", renderNode(obj))
 
     def test_byAddressNobodyRelays(self):
         """An address no relayed node is listed at: why, and what to type."""
@@ -838,8 +860,8 @@ class ListAsksEachMemberByIdTests(SynchronousTestCase):
         asked = []
 
         def askNode(reactor, address, question, answer_type, timeout, dialled=None,
-                    relay=None):
-            asked.append((address.port, dialled, relay))
+                    relay=None, connector=None, lan=()):
+            asked.append((address.port, dialled, relay) + ((lan,) if lan else ()))
             return defer.fail(ClientError("not asked"))
 
         self.patch(bazaar, "askNode", askNode)

@@ -164,7 +164,7 @@ class JSONTests(CliTestCase):
                  "not 99"),
                 (["--scheme-option", "query-ttl=2"],
                  "--scheme-option query-ttl=2: the flood scheme has no option "
-                 "'query-ttl' (its options: seen-limit, ttl)"),
+                 "'query-ttl' (its options: seen-limit, settle, ttl)"),
                 (["--scheme-option", "super=1", "--discovery", "superpeer"],
                  "--scheme-option super=1: takes no value")]:
             error = self.assertRaises(SystemExit, cli.main, [*QUICK, *args])
@@ -234,7 +234,7 @@ class JSONTests(CliTestCase):
         for args, reason in [
                 (["--chord-successors", "3"],
                  "--chord-successors: not an option of the flood scheme (its "
-                 "options: seen-limit, ttl)"),
+                 "options: seen-limit, settle, ttl)"),
                 (["--discovery", "superpeer", "--query-ttl", "2", "--scheme-option",
                   "query-ttl=3"],
                  "--query-ttl and --scheme-option query-ttl=...: give the option "

@@ -115,20 +115,22 @@ class ListTests(SeveralTrackersCase):
             ("127.0.0.1:7700", MemberList): MemberList(((7, "10.0.0.7", 5007, "index"),),
                                                        1),
             ("127.0.0.1:7701", MemberList): MemberList(((9, "10.0.0.9", 5009, "index"),),
-                                                       1, {9: "203.0.113.1:7702"}),
+                                                       1, {9: "203.0.113.1:7702"},
+                                                       {9: ("192.168.1.9",)}),
             ("127.0.0.1:7700", Listing): Listing({"apple": 1}),
             ("127.0.0.1:7701", Listing): Listing({"apple": 1, "pear": 1})})
         asked = []
 
         def askNode(reactor, address, question, answerType, timeout, dialled=None,
-                    relay=None):
-            asked.append((address.port, dialled, relay))
+                    relay=None, connector=None, lan=()):
+            asked.append((address.port, dialled, relay) + ((lan,) if lan else ()))
             return defer.fail(ClientError("not asked"))
 
         self.patch(bazaar, "askNode", askNode)
         obj = self.successResultOf(bazaar.listing(None, parse(TWO + ["list"])))
         self.assertEqual(obj["index"], {"apple": 2, "pear": 1})
-        self.assertEqual(sorted(asked), [(5007, 7, None), (5009, 9, "203.0.113.1:7702")])
+        self.assertEqual(sorted(asked), [(5007, 7, None),
+                                         (5009, 9, "203.0.113.1:7702", ("192.168.1.9",))])
         self.assertEqual(obj["trackers"], [{"tracker": "127.0.0.1:7700", "total": 1},
                                            {"tracker": "127.0.0.1:7701", "total": 1}])
         self.assertEqual(renderList(obj).splitlines()[-2:], [

@@ -12,7 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.cli import webview
 from twisted_bazaar.cli.trackers import trackerPinOf
-from twisted_bazaar.cli.webview import announce, listeningOn, webConnector
+from twisted_bazaar.cli.webview import announce, listeningOn, nodeConnector
 from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.status.messages import MemberList
@@ -42,7 +42,7 @@ class ConnectorTests(SynchronousTestCase):
         its connector refused every relay (every node at home stayed
         "not answering", tests/e2e/test_web_relayed_live.py): its
         connector dials the relay it is given."""
-        connector = webConnector(Clock())
+        connector = nodeConnector(Clock())
         connector.connector = FakeConnector()
         connector.connect("10.47.0.9", 9001, object(), relay="10.47.0.1:7702", target=7)
         [request] = connector.connector.requests
@@ -114,6 +114,26 @@ class TrackerMembersTests(SynchronousTestCase):
         answers.append(defer.succeed(MemberList(((7, "10.0.0.7", 5007, "flood"),), 1)))
         view.membersSeen(members.members())
         self.assertIsNone(view.snapshot()["trackerSilent"])
+
+    def test_aQuestionStoppedIsNoSilence(self):
+        """``bazaar web`` stopped while it asked the tracker: the question
+        cancelled was an unhandled error in its output (``Traceback``),
+        and no tracker fell silent; and the tracker's local addresses of
+        its housemates (``lans``) are the view's to dial."""
+        asking = defer.Deferred()
+        self.patch(webview, "askTracker", lambda *a, **kw: asking)
+        view = MarketView(Clock())
+        members = webview.TrackerMembers(Clock(), "127.0.0.1:7700", 10, KeyPin("the tracker"),
+                                         view)
+        members.members()
+        members.stop()
+        self.assertIsNone(view.snapshot()["trackerSilent"])
+        self.assertEqual(self.flushLoggedErrors(), [])
+        answer = MemberList(((7, "10.0.0.7", 5007, "flood"),), 1, None,
+                            {7: ("192.168.1.7",)})
+        self.patch(webview, "askTracker", lambda *a, **kw: defer.succeed(answer))
+        self.successResultOf(members.refresh())
+        self.assertEqual((members.lanOf(7), members.lanOf(9)), (("192.168.1.7",), None))
 
 
 class TrackerPinTests(SynchronousTestCase):

@@ -20,6 +20,7 @@ from twisted_bazaar.core.market import IDiscovery, Offer, discoveryOf
 from twisted_bazaar.daemon.registry import buildScheme, discoveryPlugins
 from twisted_bazaar.schemes import IDiscoveryPlugin
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
+from twisted_bazaar.cli.buy import schemeSettings
 from twisted_bazaar.schemes.index.node import IndexDiscovery
 from twisted_bazaar.roles.seller import Seller
 
@@ -63,12 +64,17 @@ class DiscoveryPackageTests(SynchronousTestCase):
         self.assertIs(node.discovery, scheme)
 
     def test_options(self):
-        """The flood scheme brings --ttl and --seen-limit, with defaults."""
+        """The flood scheme brings --ttl, --seen-limit and --settle, with
+        defaults; a client of daemons (``bazaar buy``) settles."""
         plugin = discoveryPlugins()["flood"]
         self.assertEqual([option.name for option in plugin.options],
-                         ["ttl", "seen-limit"])
+                         ["ttl", "seen-limit", "settle"])
         scheme = buildScheme(makeNode(1), "flood", ttl=3, seen_limit=100)
-        self.assertEqual((scheme.ttl, scheme.router.seen_limit), (3, 100))
+        self.assertEqual((scheme.ttl, scheme.router.seen_limit, scheme.settle),
+                         (3, 100, 0.0))
+        self.assertNotIn("settle", vars(scheme), "a simulated node holds nothing for it")
+        self.assertEqual(schemeSettings("flood"),
+                         {"ttl": wire.DEFAULT_TTL, "seen_limit": 10_000, "settle": 0.1})
 
 
 class FloodSellingTests(SynchronousTestCase):
@@ -215,6 +221,28 @@ class FloodFindingTests(SynchronousTestCase):
         self.clock.advance(WINDOW)
         feed(relay, floodmsg.Reply(search.id, "apple", (6, 2, 1), 6, "", 0))
         self.assertEqual(found, [[]])
+
+    def test_settledAfterTheFirstOffer(self):
+        """``bazaar buy`` of a housemate's file waited its whole second's
+        window for offers, the one it had coming in milliseconds: a search
+        of a node that settles closes that long past its first offer,
+        with the offers in hand, and no sooner than it would have."""
+        self.flood.settle = 0.1
+        search, found, [near, relay] = self.startFind(5, 2)
+        self.clock.advance(0.05)
+        feed(near, floodmsg.Reply(search.id, "apple", (5, 1), 5, "", 0))
+        self.clock.advance(0.05)
+        feed(relay, floodmsg.Reply(search.id, "apple", (6, 2, 1), 6, "", 0))
+        self.clock.advance(0.049)
+        self.assertEqual(found, [])
+        self.clock.advance(0.001)
+        self.assertEqual(found, [[Offer(5, (1, 5)), Offer(6, (1, 2, 6))]])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        search, found, [near, _] = self.startFind(5, 2)
+        self.clock.advance(WINDOW - 0.05)
+        feed(near, floodmsg.Reply(search.id, "apple", (5, 1), 5, "", 0))
+        self.clock.advance(0.05)
+        self.assertEqual(found, [[Offer(5, (1, 5))]], "the window, not later")
 
     def test_eachFindItsOwnSearch(self):
         first, found_first, [relay] = self.startFind(2)

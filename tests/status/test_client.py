@@ -338,3 +338,133 @@ class BusyTests(SynchronousTestCase):
         feed(link, wire.Error("busy", "all 64 transfer connections are taken"))
         self.assertEqual(str(self.failureResultOf(self.done, ClientError).value),
                          "refused: busy: all 64 transfer connections are taken")
+
+
+class Dials:
+    """A connector (a L{RelayedConnector}'s connect) that records each dial
+    (host, port, protocol, through: the relay and target, or {}) and its
+    Deferred, for the test to connect or fail; a cancelled one is noted."""
+
+    def __init__(self):
+        self.dials = []
+        self.cancelled = []
+
+    def connect(self, host, port, protocol, **through):
+        d = defer.Deferred(lambda d: self.cancelled.append(host))
+        self.dials.append((host, port, protocol, through, d))
+        return d
+
+    def connected(self, index, key):
+        """Dial index connects, its channel proving key (raw bytes)."""
+        _, _, link, _, d = self.dials[index]
+        link.makeConnection(ChannelTransport(key))
+        d.callback(link)
+        sent(link)
+        return link
+
+
+class RaceTests(SynchronousTestCase):
+    """
+    A node at home, named by id, whose local address the tracker names to
+    this client: ``bazaar node`` asked it through its relay, though it was
+    one LAN away.  Its local address is now dialled at once and its relay
+    0.5 s later; the first whose node proves itself is asked, the other
+    closed.
+    """
+
+    LAN_HOST, RELAY = "192.168.1.2", "198.51.100.1:7701"
+
+    def setUp(self):
+        self.clock = Clock()
+        self.connector = Dials()
+        self.ways = []
+        self.done = ask(self.clock, Address.tcp("203.0.113.7", 9001),
+                        wire.ThisIsMe(3_000_000_000, 0, "", purpose=STATUS), State(),
+                        NodeState, dialled=NODE.id, relay=self.RELAY,
+                        connector=self.connector, lan=(self.LAN_HOST,),
+                        reached=self.ways.append)
+
+    def hello(self, link, who=NODE):
+        feed(link, wire.ThisIsMe(who.id, 9001, "h", purpose=STATUS, key=who.key))
+
+    def answer(self, link):
+        state = NodeState(NODE.id, "203.0.113.7", 9001, "flood", (), {}, public=True)
+        feed(link, state)
+        self.assertEqual(self.successResultOf(self.done), state)
+        [way] = self.ways
+        return way
+
+    def places(self):
+        return [(host, port, through) for host, port, _, through, _ in self.connector.dials]
+
+    def test_theLanFirst(self):
+        """The LAN alone for 0.5 s; proven there, the relay is never dialled."""
+        self.assertEqual(self.places(), [(self.LAN_HOST, 9001, {})])
+        self.clock.advance(0.4)
+        link = self.connector.connected(0, decode(NODE.key))
+        self.hello(link)
+        self.assertEqual(sent(link), [State()])
+        self.clock.advance(5)
+        self.assertEqual(len(self.connector.dials), 1)
+        way = self.answer(link)
+        self.assertEqual((way.kind, way.where), ("lan", "192.168.1.2:9001"))
+
+    def test_theRelayAfterTheDelayWinsAndTheLanIsStopped(self):
+        self.clock.advance(0.49)
+        self.assertEqual(len(self.connector.dials), 1)
+        self.clock.advance(0.01)
+        self.assertEqual(self.places()[1], ("203.0.113.7", 9001,
+                                            {"relay": self.RELAY, "target": NODE.id}))
+        relayed = self.connector.connected(1, decode(NODE.key))
+        self.hello(relayed)
+        self.assertEqual(self.connector.cancelled, [self.LAN_HOST])
+        way = self.answer(relayed)
+        self.assertEqual((way.kind, way.where), ("relay", self.RELAY))
+
+    def test_aLanProvenSecondIsClosedUnasked(self):
+        self.clock.advance(0.5)
+        lan = self.connector.connected(0, decode(NODE.key))
+        relayed = self.connector.connected(1, decode(NODE.key))
+        self.hello(relayed)
+        self.hello(lan)
+        self.assertEqual(sent(lan), [])
+        self.assertTrue(lan.closing)
+        self.assertEqual(self.answer(relayed).kind, "relay")
+
+    def test_anotherKeyOnTheLanIsNoPathAndTheRelayGoesAtOnce(self):
+        """Whoever answers at the local address must prove the node's key
+        as on the relay's circuit: another node's there is refused, and
+        the relay is dialled at once, not after the delay."""
+        lan = self.connector.connected(0, decode(PROXY.key))
+        self.hello(lan, PROXY)
+        self.assertEqual(sent(lan), [])
+        self.assertEqual(len(self.connector.dials), 2)
+        relayed = self.connector.connected(1, decode(NODE.key))
+        self.hello(relayed)
+        self.assertEqual(self.answer(relayed).kind, "relay")
+
+    def test_everyWayFailedSaysTheRelaysReason(self):
+        self.connector.dials[0][4].errback(ConnectionRefusedError("refused"))
+        self.assertEqual(len(self.connector.dials), 2, "the relay at once")
+        self.connector.dials[1][4].errback(ClientError("the relay refused the circuit"))
+        failure = self.failureResultOf(self.done, ClientError)
+        self.assertEqual(str(failure.value), "cannot reach 203.0.113.7:9001: the relay "
+                                             "refused the circuit")
+        self.assertEqual(self.ways, [])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_theTimeoutStopsEveryWay(self):
+        self.clock.advance(0.5)
+        self.clock.advance(10)
+        failure = self.failureResultOf(self.done, ClientError)
+        self.assertIn("no answer from 203.0.113.7:9001 within 10 s", str(failure.value))
+        self.assertEqual(sorted(self.connector.cancelled), [self.LAN_HOST, "203.0.113.7"])
+
+    def test_aQuestionCancelledStopsEveryWay(self):
+        """Its asker gives up (``bazaar web`` stops): the ways tried are
+        stopped, none left dialling."""
+        self.clock.advance(0.5)
+        self.done.cancel()
+        self.failureResultOf(self.done, defer.CancelledError)
+        self.assertEqual(sorted(self.connector.cancelled), [self.LAN_HOST, "203.0.113.7"])
+        self.assertEqual(self.clock.getDelayedCalls(), [])

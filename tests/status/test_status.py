@@ -23,6 +23,7 @@ def membersAnswer(extension):
 
     class Link:
         transport = None
+        peer_id = None
 
         def sendPayload(self, payload, kind):
             answers.append(wire.decode(payload))

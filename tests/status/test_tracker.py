@@ -6,11 +6,13 @@ Tests for twisted_bazaar.status.tracker: ``members`` answered with
 from twisted.logger import Logger, formatEvent
 
 from twisted_bazaar import wire
+from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.metrics.tracker import TrackerMetrics
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status.messages import MemberList, Members
 from twisted_bazaar.status.tracker import MEMBERS_RATE
 
+from tests import records
 from tests.schemes.test_index_tracker import Peer, TrackerIndexCase
 
 
@@ -152,3 +154,102 @@ class StatusClientsAreNoNodesTests(TrackerIndexCase):
         self.assertEqual([line[-8:] for line in self.lines if " joined " in line
                           or " left " in line],
                          ["(1 live)", "(1 live)", "(1 live)", "(1 live)", "(2 live)"])
+
+
+#: The public address of a home whose machines are behind one router, and
+#: another's.
+HOME = "203.0.113.5"
+ELSEWHERE = "198.51.100.9"
+
+
+class MemberLansTests(TrackerIndexCase):
+    """
+    A member's local addresses in ``memberlist.lans`` (protocol.md §12a):
+    told to a status client at the member's home, as ``nodereply.lan`` is
+    to a node there (§5, "Local addresses": the same public address, and
+    only addresses on a subnet of the asker's own), to nobody else.  Before,
+    a status client at home was told a housemate's relay and no local
+    address, and asked it through the relay.
+    """
+
+    def makeTracker(self, **settings):
+        return super().makeTracker(ping_interval=0, **settings)
+
+    def member(self, port, seen, lan):
+        """A node registered from seen, naming its local addresses."""
+        identity = records.identity(next(self.keys))
+        peer = Peer(self.tracker, seen)
+        handshake = Handshake(identity, REGISTER)
+        peer.say(wire.ThisIsMe(-1, port, "", key=identity.key, nonce=handshake.nonce,
+                               lan=lan))
+        [you] = peer.heard()
+        peer.say(wire.Proof(handshake.prove(you.key, you.nonce)))
+        return identity.id
+
+    def client(self, seen, lan, number=1):
+        """A status client registered from seen, naming lan."""
+        peer = Peer(self.tracker, seen, 50000 + number)
+        peer.say(wire.ThisIsMe(2**31 + number, 0, "", purpose=STATUS, lan=lan))
+        peer.heard()
+        return peer
+
+    def ask(self, peer):
+        """What a status client is answered to ``members``."""
+        self.tracker.clock.advance(1)
+        peer.say(Members())
+        [answer] = peer.heard()
+        self.assertIsInstance(answer, MemberList)
+        return answer
+
+    def asker(self, seen, lan, number=1):
+        return self.ask(self.client(seen, lan, number))
+
+    def test_toAHousemate(self):
+        seller = self.member(4001, HOME, ("192.168.1.2", "fd00::2"))
+        self.member(4002, ELSEWHERE, ("192.168.1.7",))
+        answer = self.asker(HOME, ("192.168.1.9",))
+        self.assertEqual(answer.lans, {seller: ("192.168.1.2",)})
+        self.assertEqual(len(answer.nodes), 2)
+        self.assertEqual(wire.decode(wire.encode(answer)).lans, answer.lans)
+
+    def test_toNobodyElse(self):
+        """Not to an asker elsewhere on the same LAN addresses, nor at home
+        without a local address of its own, nor behind the same public
+        address on another subnet (two homes behind one carrier NAT): the
+        list they are sent has no ``lans`` at all."""
+        self.member(4001, HOME, ("192.168.1.2",))
+        for number, (seen, lan) in enumerate([(ELSEWHERE, ("192.168.1.9",)),
+                                              (HOME, None),
+                                              (HOME, ("10.0.0.9",))]):
+            answer = self.asker(seen, lan, number)
+            self.assertIsNone(answer.lans, (seen, lan))
+            self.assertNotIn("lans", wire.encode(answer).decode())
+
+    def test_othersGetTheListBuiltOnce(self):
+        """Askers told no local address share the one list built."""
+        self.member(4001, HOME, ("192.168.1.2",))
+        built = []
+        extension = self.tracker.extensions["status"]
+        members = extension.members
+        self.patch(extension, "members", lambda: built.append(1) or members())
+        home = self.client(HOME, ("192.168.1.9",), 1)
+        others = [self.client(ELSEWHERE, None, number) for number in range(2, 5)]
+        self.assertIsNotNone(self.ask(home).lans)
+        self.assertEqual({self.ask(other).lans for other in others}, {None})
+        self.assertEqual(len(built), 1)
+
+    def test_theirLocalAddressesCountTowardsTheFrame(self):
+        """A home of many members, each naming 4 local addresses: the
+        housemate's list, ``lans`` and all, is cut to fit one frame."""
+        registry = self.tracker.registry
+        lan = tuple(f"192.168.1.{n}" for n in (2, 3, 4, 5))
+        for n in range(1500):
+            registry.join(10_000 + n, "h" * 100, 4001)
+            registry.setLan(10_000 + n, HOME, lan)
+        answer = self.asker(HOME, ("192.168.1.9",))
+        self.assertEqual(answer.total, 1500)
+        self.assertLess(len(answer.nodes), 1024)
+        self.assertEqual(set(answer.lans), {row[0] for row in answer.nodes})
+        self.assertLessEqual(len(wire.encode(answer)), self.tracker.settings.frame_limit)
+        self.assertGreater(len(wire.encode(answer)),
+                           self.tracker.settings.frame_limit - 400, "cut no shorter")

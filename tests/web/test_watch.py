@@ -317,3 +317,61 @@ class RelayedMemberTests(SynchronousTestCase):
             ("10.0.0.7", 9001, {"relay": "203.0.113.1:7701", "target": 7}),
             ("10.0.0.8", 9001, {})])
         watcher.stopService()
+
+
+class Ways(Connector):
+    """A connector that records each dial (host, relay) and answers only
+    at the hosts or relays of ``answering``; a dial elsewhere waits (until
+    cancelled: noted in ``cancelled``)."""
+
+    def __init__(self, clock, identities, answering):
+        super().__init__(clock, identities)
+        self.answering = answering
+        self.dials = []
+        self.cancelled = []
+
+    def connect(self, host, port, link, relay=None, target=None):
+        self.dials.append((host, relay))
+        if host in self.answering or relay in self.answering:
+            return super().connect(host, port, link)
+        return defer.Deferred(lambda d: self.cancelled.append(host))
+
+
+class WatcherLanTests(SynchronousTestCase):
+    """
+    ``bazaar web`` at a node's home: the tracker names the node's local
+    address to it, and it asked the node through its relay all the same.
+    It now dials the local address at once, the relay 0.5 s later, and
+    asks on the first link whose node proves itself.
+    """
+
+    RELAY, LAN = "198.51.100.1:7701", "192.168.1.2"
+
+    def watch(self, answering):
+        self.clock = Clock()
+        node = records.identity(700)
+        self.node_id = node.id
+        self.connector = Ways(self.clock, {node.id: node}, answering)
+        self.view = MarketView(self.clock)
+        self.watcher = StatusWatcher(
+            self.clock, lambda: [(node.id, "203.0.113.7", node.id, "flood")],
+            self.connector, self.view, LinkSettings(), random.Random(1),
+            relayOf=lambda node_id: self.RELAY, lanOf=lambda node_id: (self.LAN,))
+        self.watcher.startService()
+        self.addCleanup(self.watcher.stopService)
+
+    def test_overTheLan(self):
+        self.watch({self.LAN})
+        run(self.clock, 1)
+        self.assertTrue(self.view.node(self.node_id)["known"])
+        self.assertEqual(self.connector.dials, [(self.LAN, None)], "no relay dialled")
+
+    def test_theRelayWhenTheLanIsSilent(self):
+        self.watch({self.RELAY})
+        run(self.clock, 0.45)
+        self.assertEqual(self.connector.dials, [(self.LAN, None)])
+        run(self.clock, 0.5)
+        self.assertEqual(self.connector.dials, [(self.LAN, None),
+                                                ("203.0.113.7", self.RELAY)])
+        self.assertTrue(self.view.node(self.node_id)["known"])
+        self.assertEqual(self.connector.cancelled, [self.LAN])

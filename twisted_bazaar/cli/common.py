@@ -11,6 +11,8 @@ from twisted_bazaar.base.console import emit  # noqa: F401 (the commands use it 
 
 #: The distribution the commands belong to.
 DISTRIBUTION = "twisted-bazaar"
+#: Where ``bazaar web`` listens unless told: loopback only.
+WEB_LISTEN = "tcp:8080:interface=127.0.0.1"
 
 
 def version():

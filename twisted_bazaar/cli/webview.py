@@ -16,9 +16,10 @@ from twisted.internet.endpoints import serverFromString
 
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.daemon.services import EndpointConnector
+from twisted_bazaar.daemon.services import CONNECT_TIMEOUT, EndpointConnector
 from twisted_bazaar.status.client import ClientError, askTracker
 from twisted_bazaar.status.messages import MemberList, Members
+from twisted_bazaar.cli.common import WEB_LISTEN
 from twisted_bazaar.cli.trackers import trackerPinOf
 from twisted_bazaar.traversal.connector import RelayedConnector
 from twisted_bazaar.web.access import OperatorToken, ServedNames
@@ -28,8 +29,8 @@ from twisted_bazaar.web.view import SILENT, MarketView
 from twisted_bazaar.web.watch import StatusWatcher
 from twisted_bazaar.wire.ids import shortId
 
-#: Where ``bazaar web`` listens unless told: loopback only.
-DEFAULT_LISTEN = "tcp:8080:interface=127.0.0.1"
+#: Where ``bazaar web`` listens unless told (loopback only).
+DEFAULT_LISTEN = WEB_LISTEN
 
 
 class TrackerMembers:
@@ -56,6 +57,7 @@ class TrackerMembers:
         self.view = view
         self.rows = []
         self.relays = {}
+        self.lans = {}
         self._asking = None
 
     def refresh(self):
@@ -67,10 +69,14 @@ class TrackerMembers:
         def answered(answer):
             self.rows = list(answer.nodes)
             self.relays = dict(answer.relays or {})
+            self.lans = dict(answer.lans or {})
             self.view.liveSeen(answer.total)
             self.view.trackerAnswered()
 
         def failed(reason):
+            if reason.check(defer.CancelledError):
+                # Stopped (the view is): nothing to tell it.
+                return reason
             reason.trap(ClientError)
             # Another key at the tracker's address is an impostor's: its
             # list is never read; the page warns, and shows the last list.
@@ -87,26 +93,34 @@ class TrackerMembers:
     def members(self):
         """The live nodes as the tracker last gave them; asks it again."""
         if self._asking is None:
-            self.refresh().addErrback(lambda reason: reason.trap(ClientError))
+            self.refresh().addErrback(
+                lambda reason: reason.trap(ClientError, defer.CancelledError))
         return list(self.rows)
 
     def relayOf(self, node_id):
         return self.relays.get(node_id)
+
+    def lanOf(self, node_id):
+        """The local addresses the tracker named for node_id to this
+        view (it runs at the node's home), or None."""
+        return self.lans.get(node_id)
 
     def stop(self):
         if self._asking is not None:
             self._asking.cancel()
 
 
-def webConnector(reactor):
+def nodeConnector(reactor, timeout=CONNECT_TIMEOUT):
     """
-    The view's connector: TCP with a channel key of its own, and through
-    a relay to a node at home, the relay being the one the tracker's
-    ``memberlist`` names for it (L{TrackerMembers.relayOf}), dialled as
-    named, as the tracker's own view dials its own.
+    What a client dials nodes through (the view, ``bazaar node``, ``bazaar
+    list``): a node's own transports, TCP under a channel key of the
+    client's own, each connection given ``timeout`` seconds, and a
+    relay's circuit to a node at home, the relay being the one the
+    tracker's ``memberlist`` names for it (L{TrackerMembers.relayOf}),
+    dialled as named, as the tracker's own view dials its own.
     """
-    return RelayedConnector(EndpointConnector(reactor, channel=ChannelKey.generate()),
-                            reactor)
+    return RelayedConnector(EndpointConnector(reactor, timeout,
+                                              channel=ChannelKey.generate()), reactor)
 
 
 def listeningOn(address):
@@ -173,9 +187,10 @@ def serve(reactor, args, operator):
     yield members.refresh()
     watcher = StatusWatcher(
         reactor, members.members,
-        webConnector(reactor),
+        nodeConnector(reactor),
         view, LinkSettings(), random.Random(), interval=args.poll,
-        relayOf=members.relayOf, operators=[operator] if operator is not None else [])
+        relayOf=members.relayOf, lanOf=members.lanOf,
+        operators=[operator] if operator is not None else [])
     token = None if operator is None else OperatorToken()
     kept = None
     if token is not None:

@@ -24,12 +24,12 @@ from twisted_bazaar.status.messages import BUSY, NodeState, State
 from twisted_bazaar.identity.operator import operatorProof
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint
-from twisted_bazaar.net.handshake import LinkHandshake, channelHash, channelKey
+from twisted_bazaar.net.handshake import PLAIN, LinkHandshake, channelHash, channelKey
 from twisted_bazaar.net.link import IChannelUp, ILinkOwner, Link, LinkSettings
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.base.address import Address
-from twisted_bazaar.traversal.connector import openCircuit
-from twisted_bazaar.traversal.messages import NODE
+from twisted_bazaar.base.lan import canonical, isLocal
+from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAY, FirstProven, Way
 from twisted_bazaar.wire.ids import KEYLESS_LIMIT, NO_ID, wireId
 
 #: Seconds a question may take, unless told otherwise.
@@ -124,13 +124,19 @@ class _Asker:
         self.busy = 0
         #: The call that asks again, while a busy's wait runs.
         self._again = None
+        #: Whether this asker's way is the one asked (the first proven,
+        #: L{FirstProven.proven}); set by L{ask}.
+        self.proven = lambda: True
         done.addBoth(self._stopWaiting)
 
     def linkMade(self, link):
         hello = self.hello
         if not callable(hello):
             link.send(hello)
-        elif channelHash(link.transport) is not None:
+        elif (channelHash(link.transport) is not None
+              or channelKey(link.transport) == PLAIN):
+            # Up already, or a plain connection, which has no channel to
+            # wait for.
             self.channelUp(link)
 
     def channelUp(self, link):
@@ -219,7 +225,11 @@ class _Asker:
         self._introduced(link, hello)
 
     def _introduced(self, link, hello):
-        """What was asked answered who it is: the question goes."""
+        """What was asked answered who it is: the question goes, if this
+        way to it is the first proven (L{FirstProven}); else it closes."""
+        if not self.proven():
+            link.close()
+            return
         link.identified(hello.id)
         self._ask(link)
 
@@ -249,7 +259,8 @@ class _Asker:
 
 
 def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
-        expected=None, dialled=None, asked="a node", relay=None, rng=random, pin=None):
+        expected=None, dialled=None, asked="a node", relay=None, rng=random, pin=None,
+        connector=None, lan=(), reached=None):
     """
     Ask one question at an L{Address}, of whoever answers there, or only
     of the holder of the key C{expected} (32 raw bytes: a pinned tracker),
@@ -257,59 +268,146 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
     (``HOST:PORT``), of node C{dialled} through that relay (protocol.md
     §5a).
 
+    Without C{connector} it connects to the address as typed (an endpoint
+    string: the tracker's, TLS perhaps).  With one (a node's kind of
+    L{IConnector}, which takes C{relay}: a
+    L{twisted_bazaar.traversal.connector.RelayedConnector}) it dials the
+    address's host and port through it, or the circuit through C{relay},
+    and, first, node C{dialled} at each of C{lan} (its local addresses,
+    as the tracker named them to this asker) at the address's port: the
+    first of those ways whose node proves itself is asked, the others
+    closed (L{FirstProven}).
+
     @param asked: who is asked, in words, for the reason a connection to
         something else fails (``the tracker``; ``a node``).
     @param rng: draws the jitter of the waits a ``busy`` answer names.
     @param pin: in place of C{expected}, the L{KeyPin} of the key the
         peer must prove, told the key proven first (a client that asks
         the same tracker again and again pins it as a node does).
+    @param reached: told ``reached(way)`` (a L{Way}) of the way that won.
     @return: a Deferred firing with the answer, or failing with
         L{ClientError} (with the reason) on refusal, a lost connection,
         an unreachable address, or after ``timeout`` seconds; a ``busy``
         answer is waited out and the question asked again meanwhile.
     """
-    channel = ChannelKey.generate()
-
-    def connect(where, protocol):
+    asking = _Question(reactor, address, asked, timeout, reached, lambda mine: _Asker(
+        hello, question, answer_type, mine, dialled, asked, str(address), reactor,
+        reactor.seconds() + timeout, rng))
+    if connector is None:
         endpoint = EncryptedClientEndpoint(
-            clientFromString(reactor, where.withTimeout(timeout)), channel, reactor,
-            timeout, expected=None if relay is not None else expected,
-            pin=None if relay is not None else pin)
-        return connectProtocol(endpoint, protocol)
-
-    done = defer.Deferred()
-    asker = _Asker(hello, question, answer_type, done, dialled, asked, str(address),
-                   reactor, reactor.seconds() + timeout, rng)
-    link = Link(asker, reactor, LinkSettings(handshake_timeout=timeout), inbound=False)
-    if relay is None:
-        connecting = connect(address, link)
+            clientFromString(reactor, address.withTimeout(timeout)), ChannelKey.generate(),
+            reactor, timeout, expected=expected, pin=pin)
+        asking.way(DIRECT, str(address), lambda link: connectProtocol(endpoint, link))
     else:
-        connecting = openCircuit(
-            lambda host, port, end: connect(Address.tcp(host, port), end), relay,
-            dialled, NODE, link, reactor, channel, expected, timeout=timeout)
+        for host in lan:
+            asking.way(LAN, str(Address.tcp(host, address.port)),
+                         lambda link, host=host: connector.connect(host, address.port, link))
+        if relay is None:
+            asking.way(DIRECT, str(address),
+                         lambda link: connector.connect(address.host, address.port, link))
+        else:
+            asking.way(RELAY, relay, lambda link: connector.connect(
+                address.host, address.port, link, relay=relay, target=dialled))
+    return asking.ask()
 
-    def unreachable(reason):
-        if not done.called:
-            done.errback(ClientError(f"cannot reach {address}: "
-                                     f"{reason.getErrorMessage().rstrip('.')}"))
 
-    connecting.addErrback(unreachable)
+class _Question:
+    """
+    One question asked over the ways given (L{way}), raced
+    (L{FirstProven}): each way has its own link and L{_Asker}; the
+    answer on the first whose node proves itself is the question's.
 
-    def timedOut(reason):
-        reason.trap(defer.TimeoutError)
-        why = f"no answer from {address} within {timeout:g} s"
-        if asker.busy:
-            why += f": {asker.busyStory()}"
-        if link.transport is not None:
-            if channelHash(link.transport) is None:
-                why += (": nothing there answered the encrypted channel's handshake, "
-                        f"which {asked} answers at once")
+    @ivar done: the Deferred of the answer (see L{ask}); cancelling it
+        stops every way.
+    """
+
+    def __init__(self, clock, address, asked, timeout, reached, askerFor):
+        """
+        @param askerFor: makes a way's L{_Asker}, given the Deferred it
+            fires.
+        """
+        self.clock = clock
+        self.address = address
+        self.asked = asked
+        self.timeout = timeout
+        self.reached = reached
+        self.askerFor = askerFor
+        #: (L{Way}, its asker, its link), in the order given.
+        self.tries = []
+        self.race = None
+        #: Why the last way (the relay, or the address) failed, if it did.
+        self.lastWhy = None
+        self.done = defer.Deferred(self._stop)
+
+    def way(self, kind, where, connect):
+        """Add a way: ``connect(link)`` connects a link there (a Deferred)."""
+        mine = defer.Deferred()
+        asker = self.askerFor(mine)
+        link = Link(asker, self.clock, LinkSettings(handshake_timeout=self.timeout),
+                    inbound=False)
+        held = {}
+
+        def start():
+            held["connecting"] = connect(link).addErrback(self._unreachable, asker)
+
+        def stop():
+            connecting = held.pop("connecting", None)
             link.close()
-        raise ClientError(why)
+            if connecting is not None and not connecting.called:
+                connecting.cancel()
 
-    done.addTimeout(timeout, reactor)
-    done.addErrback(timedOut)
-    return done
+        way = Way(kind, where, start, stop)
+        asker.proven = lambda: self.race.proven(way)
+        mine.addCallbacks(self._answered, self._lost, callbackArgs=(way,),
+                          errbackArgs=(way,))
+        self.tries.append((way, asker, link))
+
+    def ask(self):
+        """Start the ways; the Deferred of the answer."""
+        self.race = FirstProven(self.clock, [way for way, _, _ in self.tries])
+        self.race.begin()
+        self.done.addTimeout(self.timeout, self.clock)
+        return self.done.addErrback(self._timedOut)
+
+    def _stop(self, _):
+        """Given up (cancelled, or the timeout): every way is closed."""
+        self.race.stop()
+        for _, _, link in self.tries:
+            link.close()
+
+    def _unreachable(self, reason, asker):
+        if not asker.done.called:
+            asker.done.errback(ClientError(f"cannot reach {self.address}: "
+                                           f"{reason.getErrorMessage().rstrip('.')}"))
+
+    def _answered(self, answer, way):
+        if self.race.winner is way and not self.done.called:
+            if self.reached is not None:
+                self.reached(way)
+            self.done.callback(answer)
+
+    def _lost(self, why, way):
+        if self.race.failed(way) and not self.done.called:
+            # Every way failed: the last's reason (the relay's, or the
+            # address's) is the one told; a local address's failure is
+            # only a first try.
+            self.done.errback(why if way is self.race.winner or self.lastWhy is None
+                              else self.lastWhy)
+        elif way is self.tries[-1][0]:
+            self.lastWhy = why
+
+    def _timedOut(self, reason):
+        reason.trap(defer.TimeoutError)
+        why = f"no answer from {self.address} within {self.timeout:g} s"
+        winner = [asker for way, asker, _ in self.tries if way is self.race.winner]
+        if winner and winner[0].busy:
+            why += f": {winner[0].busyStory()}"
+        transports = [link.transport for _, _, link in self.tries
+                      if link.transport is not None]
+        if transports and all(channelHash(each) is None for each in transports):
+            why += (": nothing there answered the encrypted channel's handshake, "
+                    f"which {self.asked} answers at once")
+        raise ClientError(why)
 
 
 def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
@@ -317,15 +415,29 @@ def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
     """Register with the tracker (the holder of C{key}, if given, or of
     the key C{pin} holds, a L{KeyPin}) as a client that takes no links
     (port 0) and says it is one (purpose ``status``: its join and leave
-    are no news in the tracker's log), then ask."""
-    return ask(reactor, address, wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS), question,
-               answer_type, timeout, key, asked=TRACKER, pin=pin)
+    are no news in the tracker's log), naming its local address as a
+    node does (L{trackerHello}), then ask."""
+    return ask(reactor, address, trackerHello, question, answer_type, timeout, key,
+               asked=TRACKER, pin=pin)
+
+
+def trackerHello(link):
+    """A status client's ``thisisme`` to the tracker on link: with ``lan``,
+    the local address its connection leaves from, if it is one (a machine
+    at home), as a node names it (protocol.md §5, "Local addresses"), so
+    that the tracker's ``memberlist`` names the local addresses of the
+    nodes of its home (§12a)."""
+    local = getattr(link.transport.getHost(), "host", "")
+    return wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS,
+                         lan=(canonical(local),) if isLocal(local) else None)
 
 
 def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
-            rng=random, dialled=None, relay=None, operator=None):
+            rng=random, dialled=None, relay=None, operator=None, connector=None, lan=(),
+            reached=None):
     """Open a ``status`` link to a node (node C{dialled}, if given;
-    through C{relay}, for a node reached through one), then ask; with
+    through C{relay}, for a node reached through one; over the LAN first
+    at C{lan}, its local addresses: see L{ask}), then ask; with
     C{operator} (the node's own L{Identity}), as its operator from the
     link's first message on, which takes one of the operator's own
     slots (L{operatorHello})."""
@@ -333,16 +445,18 @@ def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
     hello = (wire.ThisIsMe(client, 0, "", purpose=STATUS) if operator is None
              else operatorHello(client, operator))
     return ask(reactor, address, hello, question, answer_type, timeout,
-               dialled=dialled, relay=relay, rng=rng)
+               dialled=dialled, relay=relay, rng=rng, connector=connector, lan=lan,
+               reached=reached)
 
 
 def askState(reactor, address, timeout=DEFAULT_TIMEOUT, dialled=None, operator=None,
-             rng=random, relay=None):
+             rng=random, relay=None, connector=None, lan=(), reached=None):
     """
     Ask a node its ``state``: as its operator with C{operator} (the node's
     own L{Identity}, whose proof is bound to this connection's channel:
     L{twisted_bazaar.identity.operator}), as a stranger otherwise; through
-    C{relay} for a node reached through one.
+    C{relay} for a node reached through one, over the LAN first at
+    C{lan} (L{ask}).
 
     @return: a Deferred firing with the L{NodeState}; with C{operator}, a
         public one (the node did not take the proof) fails with
@@ -350,7 +464,7 @@ def askState(reactor, address, timeout=DEFAULT_TIMEOUT, dialled=None, operator=N
     """
     if operator is None:
         return askNode(reactor, address, State(), NodeState, timeout, rng, dialled,
-                       relay)
+                       relay, connector=connector, lan=lan, reached=reached)
 
     def whole(state):
         if state.public:
@@ -360,7 +474,8 @@ def askState(reactor, address, timeout=DEFAULT_TIMEOUT, dialled=None, operator=N
         return state
 
     return askNode(reactor, address, operatorQuestion(operator), NodeState, timeout,
-                   rng, dialled, relay, operator).addCallback(whole)
+                   rng, dialled, relay, operator, connector, lan,
+                   reached).addCallback(whole)
 
 
 def operatorHello(client, identity):

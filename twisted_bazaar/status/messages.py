@@ -47,7 +47,7 @@ from twisted_bazaar.wire import (
 from twisted_bazaar.core.reach import REACHABILITIES
 from twisted_bazaar.net.recent import IN, OUT, RECENT_SIZE
 from twisted_bazaar.status.relaying import checkRelayUse, relayUseDict
-from twisted_bazaar.wire.core import checkRelay, relayMap
+from twisted_bazaar.wire.core import checkLan, checkRelay, relayMap
 from twisted_bazaar.wire.ids import wireId
 
 #: The code of a question over its rate (a transfer's too, files.messages).
@@ -207,6 +207,22 @@ RECENT_KEYS = (("ago", _count), ("dir", _direction),
                ("type", checkName))
 
 
+def lanMap(limit):
+    """A checker of the local addresses of the nodes a memberlist names
+    (protocol.md §12a): an object of at most ``limit`` node id -> ``lan``
+    (L{checkLan}); a dict of id -> a tuple of hosts here."""
+
+    def check(value, name):
+        if type(value) is not dict or len(value) > limit:
+            raise ProtocolError(f"{name} must be an object of at most {limit} "
+                                "nodes' local addresses")
+        return {checkNodeId(key, f"{name} key"): checkLan(lan, f"{name} entry")
+                for key, lan in value.items()}
+
+    check.fast = "False"
+    return check
+
+
 @message("members", bucket="query")
 class Members(Message):
     """Which nodes are live?"""
@@ -218,12 +234,16 @@ class MemberList(Message):
     The answer to members: (id, host, port, scheme) of live nodes that
     take links, by id; ``total`` counts them all, when the list is cut;
     ``relays`` names the relay of those among them reached through one
-    (id -> ``HOST:PORT``), None if none is.
+    (id -> ``HOST:PORT``), None if none is; ``lans`` their local
+    addresses (id -> a tuple of hosts), told only to an asker at their
+    home (L{twisted_bazaar.tracker.registry.Registry.lanOf}), None if
+    none is.
     """
 
     nodes: tuple = field(objectList(MEMBER_KEYS, MAX_ENTRIES))
     total: int = field(_count)
     relays: dict = field(relayMap(MAX_ENTRIES), default=None, hash=False)
+    lans: dict = field(lanMap(MAX_ENTRIES), default=None, hash=False)
 
     def asDict(self):
         out = {"type": "memberlist", "total": self.total,
@@ -233,6 +253,8 @@ class MemberList(Message):
         if self.relays is not None:
             out["relays"] = {wireId(node_id): relay
                              for node_id, relay in self.relays.items()}
+        if self.lans is not None:
+            out["lans"] = {wireId(node_id): list(lan) for node_id, lan in self.lans.items()}
         return out
 
 

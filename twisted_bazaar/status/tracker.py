@@ -75,6 +75,11 @@ class StatusExtension:
         bytes, nothing built), and its number is bounded as the
         questions' are (the link's query rate, the group's question rate,
         past which a question is dropped, §12): no amplification.
+
+        An asker that named local addresses of its own, to whom the
+        registry gives some of the members' (L{Registry.lanOf}: an asker
+        at their home), is answered a list of its own with ``lans``,
+        built anew, at the same rate.
         """
         group, now = groupOf(link), self.tracker.clock.seconds()
         if not self._rates.take(group, now):
@@ -83,40 +88,56 @@ class StatusExtension:
         limit = frameLimit(self.tracker)
         built_for = (self.tracker.registry.changes, limit)
         if self._answer is None or self._answer[0] != built_for:
-            self._answer = (built_for, wire.encode(self._build(limit)))
+            members = self.members()
+            self._answer = (built_for, wire.encode(self._build(members, limit)), members)
+        members = self._answer[2]
+        lans = self._lansFor(link.peer_id, members[:MAX_ENTRIES])
+        if lans:
+            link.send(self._build(members, limit, lans))
+            return
         link.sendPayload(self._answer[1], MemberList.TYPE)
 
     #: What it takes of registered nodes (L{ITrackerExtension.takes}).
     takes = {Members: _members}
 
-    def _build(self, limit):
-        members = self.members()
+    def _lansFor(self, asker_id, rows):
+        """The local addresses of the members of rows the registry names
+        to asker_id (L{Registry.lanOf}), by id: none unless the asker
+        named some of its own."""
+        registry = self.tracker.registry
+        if asker_id not in registry.lans:
+            return {}
+        named = ((row[0], registry.lanOf(row[0], asker_id)) for row in rows)
+        return {node_id: lan for node_id, lan in named if lan is not None}
+
+    def _build(self, members, limit, lans=None):
         rows = members[:MAX_ENTRIES]
         relayOf = self.tracker.registry.relayOf
-        kept = countFitting(_entryBytes(rows, relayOf), limit)
+        named = (("relays", relayOf), ("lans", (lans or {}).get))
+        kept = countFitting(_entryBytes(rows, named), limit)
         rows = rows[:kept]
         relays = {row[0]: relayOf(row[0]) for row in rows if relayOf(row[0]) is not None}
-        return MemberList(tuple(rows), len(members), relays or None)
+        lans = {row[0]: lans[row[0]] for row in rows if row[0] in (lans or {})}
+        return MemberList(tuple(rows), len(members), relays or None, lans or None)
 
 
-#: The bytes the ``relays`` object adds to a memberlist once it names one.
-RELAYS_OBJECT = len(',"relays":{}')
-
-
-def _entryBytes(rows, relayOf):
+def _entryBytes(rows, named):
     """The bytes each member takes in a memberlist, its separators
-    included: its entry in ``nodes``, and its relay's in ``relays`` if it
-    is reached through one (the first such also pays for the object)."""
-    relayed = False
+    included: its entry in ``nodes``, and its value in each object of
+    ``named`` ((``relays`` or ``lans``, its lookup by id)) that names it
+    (the first it names also pays for the object)."""
+    opened = set()
     for row in rows:
         cost = _rowBytes(row) + 1
-        relay = relayOf(row[0])
-        if relay is not None:
-            cost += len(json.dumps({wireId(row[0]): relay}, ensure_ascii=False,
+        for key, lookup in named:
+            value = lookup(row[0])
+            if value is None:
+                continue
+            cost += len(json.dumps({wireId(row[0]): value}, ensure_ascii=False,
                                    separators=(",", ":")).encode("utf-8")) - 2 + 1
-            if not relayed:
-                cost += RELAYS_OBJECT
-                relayed = True
+            if key not in opened:
+                cost += len(f',"{key}":{{}}')
+                opened.add(key)
         yield cost
 
 

@@ -23,6 +23,11 @@ questions, and count for at most half against the others, so silent
 registrants leave a new node its place.  A node that answers as another
 (a proxy at its address) is refused as one that fails.  Its timers and
 every link are its own and end when it stops.
+
+A member whose local addresses the tracker named to the watcher (``bazaar
+web`` at the member's home) is dialled there at once, and at its address
+or through its relay 0.5 s later; its link is the first whose node proves
+itself (L{FirstProven}), the others closed.
 """
 
 from twisted.application.service import Service
@@ -32,6 +37,8 @@ from zope.interface import implementer
 
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
+from twisted_bazaar.base.address import Address
+from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAY, FirstProven, Way
 from twisted_bazaar.status.client import (
     CLIENT_IDS,
     nodeRefusal,
@@ -78,37 +85,77 @@ class _Session:
         self.node_id = node_id
         self.address = address
         self.doubted = node_id in watcher.doubts
+        #: The link asked on: the first way's whose node proved itself.
         self.link = None
         self.ready = False
         self.asked_at = None
         #: When it was last asked (None: not yet): the rounds ask those
         #: asked longest ago first.
         self.last_asked = None
-        self.connecting = None
+        #: Each way's link being tried -> its L{Way}, and its connection
+        #: attempt while it runs.
+        self.ways = {}
+        self.connecting = {}
+        self.race = None
         self._budget = None
-        #: The operator's hello, until the channel is up to bind it to.
-        self._hello = None
+        #: The operator's hello of each link, until its channel is up to
+        #: bind it to.
+        self._hellos = {}
 
     def open(self):
+        """Dial the node: at its local addresses at once where the tracker
+        named them to this watcher (L{StatusWatcher.lanOf}), and at its
+        address, or through its relay, after L{RELAY_DELAY}; the first
+        way whose node proves itself is asked (L{FirstProven})."""
         watcher = self.watcher
-        self.link = Link(self, watcher.clock, watcher.settings, inbound=False)
         self._budget = watcher.clock.callLater(watcher.budget, self._overBudget)
+        host, port = self.address
         relay = watcher.relayOf(self.node_id) if watcher.relayOf is not None else None
+        lan = watcher.lanOf(self.node_id) if watcher.lanOf is not None else None
+        ways = [self._way(LAN, f"{Address.tcp(each, port)}", {"host": each})
+                for each in lan or ()]
         if relay is None:
-            self.connecting = watcher.connector.connect(*self.address, self.link)
+            ways.append(self._way(DIRECT, f"{Address.tcp(host, port)}", {}))
         else:
-            self.connecting = watcher.connector.connect(*self.address, self.link,
-                                                        relay=relay, target=self.node_id)
-        self.connecting.addBoth(self._connected)
+            ways.append(self._way(RELAY, relay, {"relay": relay, "target": self.node_id}))
+        self.race = FirstProven(watcher.clock, ways)
+        self.race.begin()
 
-    def _connected(self, result):
-        self.connecting = None
+    def _way(self, kind, where, dial):
+        """A way to the node: a link of its own, dialled at ``dial``'s
+        host (the node's address by default), through its relay if named."""
+        link = Link(self, self.watcher.clock, self.watcher.settings, inbound=False)
+        host = dial.pop("host", self.address[0])
+
+        def start():
+            d = self.watcher.connector.connect(host, self.address[1], link, **dial)
+            self.connecting[link] = d
+            d.addBoth(self._connected, link)
+
+        def stop():
+            connecting = self.connecting.pop(link, None)
+            link.close()
+            if connecting is not None:
+                connecting.cancel()
+
+        way = self.ways[link] = Way(kind, where, start, stop)
+        return way
+
+    def _connected(self, result, link):
+        self.connecting.pop(link, None)
         if not isinstance(result, Link):
-            self.log.debug("web view: cannot reach node {id} at {host}:{port}: "
-                           "{why}", id=shortId(self.node_id), host=self.address[0],
-                           port=self.address[1], why=result.getErrorMessage())
+            way = self.ways[link]
+            self.log.debug("web view: cannot reach node {id} {way}: {why}",
+                           id=shortId(self.node_id), way=str(way),
+                           why=result.getErrorMessage())
+            self._wayLost(way)
+
+    def _wayLost(self, way):
+        """A way failed before it won: the session ends if every way did
+        (or the winner was lost)."""
+        if self.race.failed(way):
             self._endBudget()
-            self.watcher.sessionEnded(self, failed=True)
+            self.watcher.sessionEnded(self, failed=not self.ready)
 
     def _overBudget(self):
         self._budget = None
@@ -133,12 +180,11 @@ class _Session:
         self.link.send(State() if operator is None else operatorQuestion(operator)(self.link))
 
     def close(self):
-        """Say ``dc`` and close; stop connecting if still at it."""
+        """Say ``dc`` and close; stop every way still being tried."""
         self._endBudget()
-        if self.connecting is not None:
-            self.link.close()
-            self.connecting.cancel()
-        elif self.link.transport is not None:
+        if self.race is not None:
+            self.race.stop()
+        if self.link is not None and self.link.transport is not None:
             self.link.disconnect()
 
     # -- the link's owner ------------------------------------------------
@@ -153,14 +199,14 @@ class _Session:
         # to the channel, which takes one of the operator's own slots
         # (protocol.md §12a), so strangers holding the node's status slots
         # cannot keep its operator's view out.
-        self._hello = operatorHello(client, operator)
+        self._hellos[link] = operatorHello(client, operator)
         if channelHash(link.transport) is not None:
             self.channelUp(link)
 
     def channelUp(self, link):
         """The channel's handshake is done: the operator's hello, a proof
         bound to its hash, is said now, before anything else."""
-        hello, self._hello = self._hello, None
+        hello = self._hellos.pop(link, None)
         if hello is not None:
             link.send(hello(link))
 
@@ -173,7 +219,7 @@ class _Session:
             handler(self, link, message)
 
     def _refused(self, link, error):
-        if error.code == BUSY and self.ready:
+        if error.code == BUSY and self.ready and link is self.link:
             # Asked past the node's rate (another viewer, or a stranger
             # from this address group): a round missed, the link kept,
             # and a later round asks again.
@@ -190,17 +236,28 @@ class _Session:
         """The node's first message must be its thisisme."""
         why = (nodeRefusal(link, hello, self.node_id) if type(hello) is wire.ThisIsMe
                else f"expected node {shortId(self.node_id)}'s thisisme")
-        if why is None:
-            self._endBudget()
-            link.identified(hello.id)
-            self.ready = True
-            self.watcher.sessionReady(self)
-        else:
+        if why is not None:
             link.close(why)
+            return
+        way = self.ways[link]
+        if not self.race.proven(way):
+            link.close()
+            return
+        self.log.debug("web view: asking node {id} {way}", id=shortId(self.node_id),
+                       way=str(way))
+        self.link = link
+        self._endBudget()
+        link.identified(hello.id)
+        self.ready = True
+        self.watcher.sessionReady(self)
 
     def linkLost(self, link, reason):
-        self._endBudget()
-        self.watcher.sessionEnded(self, failed=not self.ready)
+        self._hellos.pop(link, None)
+        if link is self.link:
+            self._endBudget()
+            self.watcher.sessionEnded(self, failed=False)
+        elif self.link is None:
+            self._wayLost(self.ways[link])
 
 
 class StatusWatcher(Service):
@@ -213,13 +270,16 @@ class StatusWatcher(Service):
     def __init__(self, clock, members, connector, view, settings, rng,
                  interval=DEFAULT_INTERVAL, inFlight=DEFAULT_IN_FLIGHT,
                  timeout=DEFAULT_TIMEOUT, budget=DEFAULT_BUDGET, relayOf=None,
-                 operators=()):
+                 operators=(), lanOf=None):
         """
         @param members: returns the live nodes as (id, host, port, scheme)
             rows (L{StatusExtension.members}).
         @param relayOf: returns the relay a node id is reached through (a
             node the tracker relays for), or None; its status link goes
             through that relay (the connector must take C{relay}).
+        @param lanOf: returns the local addresses of a node id the tracker
+            named to this watcher (at the node's home), or None; its status
+            link is tried there first (L{FirstProven}).
         @param connector: opens links, as a node's does
             (L{twisted_bazaar.daemon.services.EndpointConnector}).
         @param view: the L{MarketView} to keep current.
@@ -240,6 +300,7 @@ class StatusWatcher(Service):
         self.timeout = timeout
         self.budget = budget
         self.relayOf = relayOf
+        self.lanOf = lanOf
         self.operators = {identity.id: identity for identity in operators}
         self.sessions = {}
         #: node id -> its L{_Doubt}, for the members whose last attempt

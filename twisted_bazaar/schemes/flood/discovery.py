@@ -56,10 +56,17 @@ class FloodDiscovery(Service, NodeObserver):
     name = "flood"
     superpeer = None
     log = Logger()
+    #: Seconds a search waits past its first offer, if its window is
+    #: longer (0: the whole window); set only where it is not 0, so a
+    #: simulated node holds nothing for it.
+    settle = 0.0
 
-    def __init__(self, node, ttl=wire.DEFAULT_TTL, seen_limit=10_000, neighbours=3):
+    def __init__(self, node, ttl=wire.DEFAULT_TTL, seen_limit=10_000, neighbours=3,
+                 settle=0.0):
         self.node = node
         self.ttl = ttl
+        if settle:
+            self.settle = settle
         self.shops = []
         self.book = RecordBook(node.identity, node.clock)
         self._finds = {}
@@ -159,6 +166,15 @@ class FloodDiscovery(Service, NodeObserver):
                           record, message.relay, namedBy=groupOf(link))
             find.offers.append(offer)
             self.node.events.offerArrived(message.item, offer)
+            if len(find.offers) == 1 and self.settle:
+                self._settle(find)
+
+    def _settle(self, find):
+        """The search's first offer: its window closes L{settle} seconds
+        from now, if it would close later."""
+        timer = find.timer
+        if timer is not None and timer.getTime() - self.node.clock.seconds() > self.settle:
+            timer.reset(self.settle)
 
     delivers = {Reply: _replied}
 
