@@ -75,6 +75,14 @@ def untilShown(test, script, what, timeout, more=""):
                   + (more() if more else ""))
 
 
+#: A script, run in a page of the view's, that asks /api/market as the
+#: page does (with the token the page keeps, if any): the answer's text.
+ASK_MARKET = ("const ask = new XMLHttpRequest(); ask.open('GET', '/api/market', false); "
+              "const token = sessionStorage.getItem('bazaar-token'); "
+              "if (token) ask.setRequestHeader('Authorization', 'Bearer ' + token); "
+              "ask.send(); return ask.responseText")
+
+
 def operatorView(test, market, data):
     """Start ``bazaar web --data-dir data`` on the market's tracker (its
     processes ended with the test): the process, the port it serves, and
@@ -88,8 +96,8 @@ def operatorView(test, market, data):
     first = web.stdout.readline()
     found = re.match(r"web view listening on 127\.0\.0\.1:(\d+), ", first)
     test.assertIsNotNone(found, first)
-    # The operator opens the link it prints once, which sets the token's
-    # cookie: without it the page shows the public market only.
+    # The operator opens the link it prints once, whose page keeps the
+    # token for its tab: without it the page shows the public market only.
     link = re.match(r"open (http://127\.0\.0\.1:\d+/\?token=[\w-]+) ",
                     web.stdout.readline())
     test.assertIsNotNone(link)
