@@ -135,7 +135,7 @@ class AttackerPageTests(SynchronousTestCase):
         node = wireId(nodeId(seller, TIMEOUT))
         # The operator opens the token's link: its page keeps the token.
         _, port, _ = operatorView(self, self.market, data)
-        untilShown(self, f"{ASK_MARKET}.includes('\"operator\":true')",
+        untilShown(self, f"return {ASK_MARKET}.includes('\"operator\":true')",
                    "the operator's own state, to its operator", TIMEOUT)
         # The attacker's page, in the same browser.
         # Another site's, and a page of this machine on another port: the
@@ -162,7 +162,7 @@ class AttackerPageTests(SynchronousTestCase):
             self.assertNotIn("apple", shown, path)
         # Meanwhile the operator's tab is shown its node's state.
         self.driver.get(f"http://127.0.0.1:{port}/")
-        mine = json.loads(self.driver.execute_script(ASK_MARKET))
+        mine = json.loads(self.driver.execute_script(f"return {ASK_MARKET}"))
         self.assertEqual([(entry["id"], entry["operator"]) for entry in mine["nodes"]
                           if entry.get("known")], [(node, True)])
 
@@ -181,7 +181,7 @@ class AttackerPageTests(SynchronousTestCase):
         _, port, _ = operatorView(self, self.market, data)
         with open(os.path.join(data, "web-token")) as kept:
             secret = kept.read().strip()
-        operator = f"{ASK_MARKET}.includes('\"operator\":true')"
+        operator = f"return {ASK_MARKET}.includes('\"operator\":true')"
         untilShown(self, operator, "the operator's own state, to its operator", TIMEOUT)
         self.assertNotIn(secret, self.driver.current_url)
         seen = []
