@@ -251,14 +251,17 @@ class HostAndOriginTests(SynchronousTestCase):
         self.assertEqual(ask(self.site, b"/api/market", headers=same)[0], 200)
 
     def test_neverFramedNorReferredNorInjected(self):
-        """Every answer forbids framing (clickjacking) and Referers, and
-        lets a page run its own scripts alone, fetch its own origin
-        alone."""
+        """Every answer forbids framing (clickjacking), Referers, another
+        origin's handle on its window or load of it, and lets a page run
+        its own scripts alone, fetch its own origin alone."""
         for path, host in ((b"/", b"localhost"), (b"/api/market", b"localhost"),
                            (b"/?token=x", b"localhost"), (b"/", b"evil.example")):
             _, headers, _ = ask(self.site, path, host=host)
             self.assertEqual(headers[b"x-frame-options"], [b"DENY"])
             self.assertEqual(headers[b"referrer-policy"], [b"no-referrer"])
+            self.assertEqual((headers[b"cross-origin-opener-policy"],
+                              headers[b"cross-origin-resource-policy"]),
+                             ([b"same-origin"], [b"same-origin"]))
             [policy] = headers[b"content-security-policy"]
             directives = dict(part.strip().split(b" ", 1) for part in policy.split(b";"))
             self.assertEqual((directives[b"default-src"], directives[b"script-src"],

@@ -42,7 +42,7 @@ TOKEN_FILE = "web-token"
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 #: What a page may load and run: its own scripts, styles and fetches
 #: alone (the pages hold no inline script or style), images of its own
-#: or drawn as data: URIs (vis-network's), no plugin, no form, no
+#: or as data: URIs (vis-network.css's icons), no plugin, no form, no
 #: <base>, never framed.  A script injected through a peer's text could
 #: neither run inline nor send the token anywhere.
 POLICY = (b"default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -50,11 +50,15 @@ POLICY = (b"default-src 'self'; script-src 'self'; style-src 'self'; "
           b"base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 #: Headers every answer carries: never framed (clickjacking), never a
 #: Referer (a link out of a page carries no path of it, nor the token's
-#: link its token), only its own scripts (L{POLICY}), no sniffing.
+#: link its token), only its own scripts (L{POLICY}), no sniffing; no
+#: other origin's window keeps a handle on a page (a popup it opened),
+#: nor loads an answer into its own process (a <script> or <img> of it).
 ALWAYS = ((b"x-frame-options", b"DENY"),
           (b"content-security-policy", POLICY),
           (b"referrer-policy", b"no-referrer"),
-          (b"x-content-type-options", b"nosniff"))
+          (b"x-content-type-options", b"nosniff"),
+          (b"cross-origin-opener-policy", b"same-origin"),
+          (b"cross-origin-resource-policy", b"same-origin"))
 
 
 def hostName(host):
