@@ -547,7 +547,7 @@ const RETRY = 3000;
 
 function follow(url, token, take, lost, refused) {
   const headers = token ? {Authorization: `Bearer ${token}`} : {};
-  const again = () => { lost(); setTimeout(open, RETRY); };
+  const again = () => { lost(); setTimeout(connect, RETRY); };
   const dispatch = (block) => {
     let name = "message";
     const data = [];
@@ -560,7 +560,7 @@ function follow(url, token, take, lost, refused) {
     }
     if (data.length) take(name, data.join("\n"));
   };
-  async function open() {
+  async function connect() {
     let answer;
     try {
       answer = await fetch(url, {headers, cache: "no-store"});
@@ -588,7 +588,7 @@ function follow(url, token, take, lost, refused) {
     }
     again();
   }
-  open();
+  connect();
 }
 
 function listen() {
