@@ -56,7 +56,17 @@ def browser(*flags):
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                  f"--window-size={WIDTH},800", *flags):
         options.add_argument(flag)
+    # The console's lines, for what the view's Content-Security-Policy
+    # blocked (L{blocked}).
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(options=options, service=Service(driver))
+
+
+def blocked(driver):
+    """The console lines since the last call that say the page's
+    Content-Security-Policy blocked something it does."""
+    return [entry["message"] for entry in driver.get_log("browser")
+            if "Content Security Policy" in entry["message"]]
 
 
 def untilShown(test, script, what, timeout, more=""):
@@ -75,6 +85,15 @@ def untilShown(test, script, what, timeout, more=""):
                   + (more() if more else ""))
 
 
+#: An expression, in a page of the view's, that asks /api/market as the
+#: page does (with the token the page keeps, if any): the answer's text.
+ASK_MARKET = ("(() => { const ask = new XMLHttpRequest(); "
+              "ask.open('GET', '/api/market', false); "
+              "const token = sessionStorage.getItem('bazaar-token'); "
+              "if (token) ask.setRequestHeader('Authorization', 'Bearer ' + token); "
+              "ask.send(); return ask.responseText; })()")
+
+
 def operatorView(test, market, data):
     """Start ``bazaar web --data-dir data`` on the market's tracker (its
     processes ended with the test): the process, the port it serves, and
@@ -88,12 +107,14 @@ def operatorView(test, market, data):
     first = web.stdout.readline()
     found = re.match(r"web view listening on 127\.0\.0\.1:(\d+), ", first)
     test.assertIsNotNone(found, first)
-    # The operator opens the link it prints once, which sets the token's
-    # cookie: without it the page shows the public market only.
+    # The operator opens the link it prints once, whose page keeps the
+    # token for its tab: without it the page shows the public market only.
     link = re.match(r"open (http://127\.0\.0\.1:\d+/\?token=[\w-]+) ",
                     web.stdout.readline())
     test.assertIsNotNone(link)
     test.driver.get(link[1])
+    # Its page took the token out of its address (history, bookmarks).
+    test.assertEqual(test.driver.current_url, f"http://127.0.0.1:{found[1]}/")
     return web, int(found[1]), first
 
 
@@ -198,6 +219,29 @@ class WebLiveTests(SynchronousTestCase):
             "the bag, pending buys, downloads and messages are not shown")
         self.assertIn(f"node {shortId(seller)}", self.driver.title + self.driver.find_element(
             "id", "title").text)
+        # Nothing either page does was blocked by its Content-Security-Policy.
+        self.assertEqual(blocked(self.driver), [])
+
+    def test_twoViewsKeepTheirTokens(self):
+        """Two bazaar web on one machine, of two nodes: the operator opens
+        one's link, then the other's, in the same tab, and each page is
+        still its node's operator's (their ports share a host, a cookie
+        would have been one: the second link's would have replaced the
+        first's)."""
+        self.market.startTracker("tracker", TIMEOUT)
+        views = []
+        for name in ("seller", "other"):
+            data = os.path.join(self.market.cwd, f"{name}-data")
+            node = self.market.startNode(name, "--role", "seller", "--sell", "apple=1",
+                                         "--data-dir", data)
+            views.append((wireId(nodeId(node, TIMEOUT)), operatorView(self, self.market,
+                                                                      data)[1]))
+        for node, port in views:
+            self.driver.get(f"http://127.0.0.1:{port}/")
+            mine = untilShown(self, f"return JSON.parse({ASK_MARKET}).nodes.filter("
+                              "n => n.operator).map(n => n.id).join(' ')",
+                              f"the operator's node at {port}", TIMEOUT)
+            self.assertEqual(mine, node)
 
     def test_theOperatorsWindow(self):
         """bazaar web, given a buyer's --data-dir, asks that buyer as its
@@ -268,6 +312,7 @@ class WebLiveTests(SynchronousTestCase):
         self.assertEqual(self.driver.execute_script(
             "return [...document.querySelectorAll('table')].filter(t => t.offsetParent "
             "!== null && !t.querySelector('tbody tr')).length"), 0)
+        self.assertEqual(blocked(self.driver), [])
         web.send_signal(signal.SIGTERM)
         self.assertEqual(web.wait(TIMEOUT), 0, web.stderr.read())
 

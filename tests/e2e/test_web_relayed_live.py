@@ -121,7 +121,7 @@ class RelayedLinkPageTests(HomeMarketCase):
         self.assertIn("web-token", web.stdout.readline())
         forwarder = UnixForwarder(path)
         self.addCleanup(forwarder.close)
-        # The operator's token, from the data dir, set as its cookie.
+        # The operator's token, from the data dir, in the link to the page.
         with open(os.path.join(data, "web-token")) as kept:
             self.driver.get(f"http://127.0.0.1:{forwarder.port}/?token={kept.read().strip()}")
         return forwarder.port

@@ -8,17 +8,20 @@ transport.
 
 import json
 import os
+import re
 import stat
 
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.status.messages import NodeState
 from twisted_bazaar.web.access import OperatorToken, ServedNames, hostNames
 from twisted_bazaar.web.publicview import TwoViews
-from twisted_bazaar.web.resources import webSite
+from twisted_bazaar.web.resources import STATIC, webSite
 from twisted_bazaar.wire.ids import wireId
 
 from tests.files.helpers import scratchDir
@@ -74,28 +77,49 @@ class OperatorTests(SynchronousTestCase):
         self.assertEqual(status, 200)
         return body
 
+    def bearer(self, token=None):
+        return ((b"authorization", b"Bearer " + (token or self.token.secret).encode()),)
+
     def test_privateFieldsOnlyWithTheToken(self):
         """Without the token, the market and the operator's node page
         hold none of what only the operator is told: no bag, no trade, no
         path, no message, no direct link (no seller's id anywhere, but in
-        the members); with it (cookie or header), all of it."""
-        for headers in ((), ((b"cookie", b"bazaar-token=wrong"),),
-                        ((b"authorization", b"Bearer wrong"),)):
-            body = self.market(headers)
-            self.assertNotIn(b"pear", body)
-            self.assertNotIn(b'"operator":true', body)
-            _, _, page = ask(self.site, b"/api/node/" + wireId(MINE).encode(),
-                             headers=headers)
-            for private in (b"pear", b"buyOK", b"direct", b'"bag"', b'"trades"'):
-                self.assertNotIn(private, page)
-        for headers in (((b"cookie", b"bazaar-token=" + self.token.secret.encode()),),
-                        ((b"authorization", b"Bearer " + self.token.secret.encode()),)):
-            self.assertIn(b"pear", self.market(headers))
-            _, found, page = ask(self.site, b"/api/node/" + wireId(MINE).encode(),
-                                 headers=headers)
-            self.assertIn(b"buyOK", page)
-            self.assertEqual(json.loads(page)["bag"], {"pear": 3})
-            self.assertEqual(found[b"cache-control"], [b"no-store"])
+        the members); a wrong token is answered as none, byte for byte;
+        with it, in Authorization: Bearer, all of it."""
+        node = b"/api/node/" + wireId(MINE).encode()
+        stranger = ask(self.site, b"/api/market"), ask(self.site, node)
+        for headers in (self.bearer("wrong"), self.bearer(self.token.secret[:-1]),
+                        ((b"authorization", b"Basic " + self.token.secret.encode()),),
+                        # A cookie carries no token: a browser sends one to
+                        # every port of its host.
+                        ((b"cookie", b"bazaar-token=" + self.token.secret.encode()),)):
+            self.assertEqual((ask(self.site, b"/api/market", headers=headers),
+                              ask(self.site, node, headers=headers)), stranger, headers)
+        body = stranger[0][2]
+        self.assertNotIn(b"pear", body)
+        self.assertNotIn(b'"operator":true', body)
+        for private in (b"pear", b"buyOK", b"direct", b'"bag"', b'"trades"'):
+            self.assertNotIn(private, stranger[1][2])
+        self.assertIn(b"pear", self.market(self.bearer()))
+        _, found, page = ask(self.site, node, headers=self.bearer())
+        self.assertIn(b"buyOK", page)
+        self.assertEqual(json.loads(page)["bag"], {"pear": 3})
+        self.assertEqual(found[b"cache-control"], [b"no-store"])
+        self.assertEqual(found[b"vary"], [b"Authorization"])
+
+    def test_anEventStreamWithTheToken(self):
+        """The event stream of a request with the token in its header
+        carries the operator's market."""
+        address = IPv4Address("TCP", "127.0.0.1", 40000)
+        channel = self.site.buildProtocol(address)
+        transport = StringTransport(peerAddress=address)
+        channel.makeConnection(transport)
+        channel.dataReceived(b"GET /api/events HTTP/1.1\r\nHost: localhost\r\n"
+                             b"Authorization: Bearer " + self.token.secret.encode()
+                             + b"\r\n\r\n")
+        self.assertIn(b"event: market", transport.value())
+        self.assertIn(b"pear", transport.value())
+        channel.connectionLost(Failure(ConnectionDone()))
 
     def test_anEventStreamWithoutTheTokenIsPublic(self):
         """The event stream of a request without the token carries the
@@ -108,25 +132,44 @@ class OperatorTests(SynchronousTestCase):
         self.assertIn(b"event: market", transport.value())
         self.assertNotIn(b"pear", transport.value())
 
-    def test_theTokensLinkSetsAStrictCookie(self):
-        """The link printed at start sets the token as a cookie no other
-        site's page sends (HttpOnly, SameSite=Strict) and sends the
-        browser on without the token in its address; another token is
-        refused, saying why."""
-        status, headers, _ = ask(self.site, b"/node/x?token=" + self.token.secret.encode())
-        self.assertEqual(status, 303)
-        self.assertEqual(headers[b"location"], [b"/node/x"])
-        cookie = headers[b"set-cookie"][0]
-        self.assertTrue(cookie.startswith(b"bazaar-token=" + self.token.secret.encode()))
-        self.assertIn(b"HttpOnly", cookie)
-        self.assertIn(b"SameSite=Strict", cookie)
-        for path in (b"//evil.example/", b"/\\evil.example/"):
-            _, headers, _ = ask(self.site, path + b"?token=" + self.token.secret.encode())
-            self.assertEqual(headers[b"location"], [b"/evil.example/"])
+    def test_theTokensLinkOpensAPage(self):
+        """The link printed at start opens the page it names, as the
+        operator's (never stored), and sets no cookie: the page keeps
+        the token.  Another token is refused 403, saying why."""
+        for path in (b"/", b"/node/" + wireId(MINE).encode()):
+            status, headers, body = ask(self.site, path + b"?token="
+                                        + self.token.secret.encode())
+            self.assertEqual(status, 200, path)
+            self.assertIn(b"/static/app.js", body)
+            self.assertEqual(headers[b"cache-control"], [b"no-store"])
         status, headers, body = ask(self.site, b"/?token=guessed")
         self.assertEqual(status, 403)
-        self.assertNotIn(b"set-cookie", headers)
         self.assertIn(b"not this web view's", body)
+
+    def test_aTokenInAnyOtherURLIsRefused(self):
+        """A token in the URL of the API, its event stream or an asset is
+        refused 400, right or wrong, saying where it goes: a data
+        request never carries it in a URL (a log's, a proxy's)."""
+        for secret in (self.token.secret.encode(), b"wrong"):
+            for path in (b"/api/market", b"/api/events", b"/api/node/"
+                         + wireId(MINE).encode(), b"/static/app.js", b"/favicon.ico"):
+                status, _, body = ask(self.site, path + b"?token=" + secret)
+                self.assertEqual(status, 400, path)
+                self.assertIn(b"Authorization: Bearer", body)
+                self.assertNotIn(b"pear", body)
+        status, _, body = ask(self.site, b"/api/market?token=x")
+        self.assertIn("Authorization: Bearer", json.loads(body)["error"])
+
+    def test_neverACookie(self):
+        """No answer sets a cookie: the token's link, the operator's API
+        and pages, a stranger's, a refusal."""
+        secret = self.token.secret.encode()
+        for path, headers in ((b"/?token=" + secret, ()), (b"/?token=x", ()),
+                              (b"/api/market?token=" + secret, ()),
+                              (b"/api/market", self.bearer()), (b"/", self.bearer()),
+                              (b"/node/x", ()), (b"/static/app.js", ())):
+            _, found, _ = ask(self.site, path, headers=headers)
+            self.assertNotIn(b"set-cookie", found, path)
 
     def test_theTokenIsKeptForItsOwnerAlone(self):
         folder = scratchDir(self)
@@ -147,16 +190,16 @@ class HostAndOriginTests(SynchronousTestCase):
         self.names = ServedNames()
         self.site = webSite(self.views.whole, self.names, public=self.views.public,
                             token=self.token)
-        self.cookie = (b"cookie", b"bazaar-token=" + self.token.secret.encode())
+        self.bearer = (b"authorization", b"Bearer " + self.token.secret.encode())
 
     def test_aRebindingNameIsRefused(self):
         """A page under another name that resolves here (DNS rebinding)
-        is refused 421, saying why, on its pages and its API, cookie or
+        is refused 421, saying why, on its pages and its API, token or
         not; so is a request without a Host."""
         for path in (b"/", b"/api/market", b"/api/events", b"/static/app.js"):
             for host in (b"evil.example:8080", b"evil.example", b"127.0.0.1.evil.example",
                          None):
-                status, _, body = ask(self.site, path, host=host, headers=(self.cookie,))
+                status, _, body = ask(self.site, path, host=host, headers=(self.bearer,))
                 self.assertEqual(status, 421, (path, host))
                 self.assertIn(b"DNS rebinding", body)
                 self.assertNotIn(b"apple", body)
@@ -191,14 +234,14 @@ class HostAndOriginTests(SynchronousTestCase):
 
     def test_theAPIFromAnotherOriginIsRefused(self):
         """A request to the API (or any other method) from another
-        origin is refused 403, with the token's cookie or without; a
+        origin is refused 403, with the token or without; a
         link to a page from anywhere is followed."""
         for headers in (((b"origin", b"http://evil.example"),),
                         ((b"origin", b"http://127.0.0.1:9999"),),
                         ((b"origin", b"null"),),
                         ((b"sec-fetch-site", b"cross-site"),)):
             for path in (b"/api/market", b"/api/events", b"/api"):
-                status, _, body = ask(self.site, path, headers=headers + (self.cookie,))
+                status, _, body = ask(self.site, path, headers=headers + (self.bearer,))
                 self.assertEqual(status, 403, (path, headers))
                 self.assertNotIn(b"apple", body)
             status, _, _ = ask(self.site, b"/", method=b"POST", headers=headers)
@@ -207,12 +250,29 @@ class HostAndOriginTests(SynchronousTestCase):
         same = ((b"origin", b"http://127.0.0.1:8080"), (b"sec-fetch-site", b"same-origin"))
         self.assertEqual(ask(self.site, b"/api/market", headers=same)[0], 200)
 
-    def test_neverFramedNorReferred(self):
-        """Every answer forbids framing (clickjacking) and Referers."""
+    def test_neverFramedNorReferredNorInjected(self):
+        """Every answer forbids framing (clickjacking), Referers, another
+        origin's handle on its window or load of it, and lets a page run
+        its own scripts alone, fetch its own origin alone."""
         for path, host in ((b"/", b"localhost"), (b"/api/market", b"localhost"),
-                           (b"/", b"evil.example")):
+                           (b"/?token=x", b"localhost"), (b"/", b"evil.example")):
             _, headers, _ = ask(self.site, path, host=host)
             self.assertEqual(headers[b"x-frame-options"], [b"DENY"])
-            self.assertEqual(headers[b"content-security-policy"],
-                             [b"frame-ancestors 'none'"])
             self.assertEqual(headers[b"referrer-policy"], [b"no-referrer"])
+            self.assertEqual((headers[b"cross-origin-opener-policy"],
+                              headers[b"cross-origin-resource-policy"]),
+                             ([b"same-origin"], [b"same-origin"]))
+            [policy] = headers[b"content-security-policy"]
+            directives = dict(part.strip().split(b" ", 1) for part in policy.split(b";"))
+            self.assertEqual((directives[b"default-src"], directives[b"script-src"],
+                              directives[b"connect-src"], directives[b"frame-ancestors"]),
+                             (b"'self'", b"'self'", b"'self'", b"'none'"))
+            self.assertNotIn(b"unsafe", policy)
+
+    def test_thePagesHoldNoInlineScriptOrStyle(self):
+        """What the policy forbids, the pages do not need: every script is
+        a file of the view's, no element has a style or a handler."""
+        for name in ("index.html", "node.html"):
+            page = (STATIC / name).read_text()
+            self.assertEqual(re.findall(r"<script(?![^>]*\ssrc=)", page), [], name)
+            self.assertEqual(re.findall(r"<style|\sstyle=|\son[a-z]+=", page), [], name)

@@ -268,8 +268,8 @@ class QuietSite(Site):
 
 def withoutSecrets(uri):
     """A request's path as a log line shows it: a query's ``token`` (the
-    web view's operator token, in the link that sets its cookie) shown as
-    ``…``, never written to a log."""
+    web view's operator token, in the link to its page) shown as ``…``,
+    never written to a log."""
     path, mark, query = uri.partition(b"?")
     if not mark:
         return uri

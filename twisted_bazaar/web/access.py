@@ -12,9 +12,16 @@ the web view answers").
    the browser says it comes from another origin (``Origin``, or
    ``Sec-Fetch-Site: cross-site``).
  - **The operator's token** (L{OperatorToken}): a secret made when the
-   view starts.  Only a request that carries it (the cookie its link
-   sets, or ``Authorization: Bearer``) is shown what the view's node
-   tells its operator; any other is shown the public market.
+   view starts.  Only a request that carries it in ``Authorization:
+   Bearer TOKEN`` is shown what the view's node tells its operator; any
+   other, a wrong token's alike, is shown the public market.  No cookie
+   carries it: a browser sends a cookie of 127.0.0.1 to every port of
+   127.0.0.1 (another user's server, another view's), while the page
+   keeps the token in its origin's ``sessionStorage`` (its scheme, host
+   and port alone) and sends it as that header.  A URL carries it only
+   in the link to a page (``?token=``, which the page takes out of its
+   address at once); anywhere else it is refused, so no data request
+   puts it in a log.
 
 Pure logic on headers: L{twisted_bazaar.web.resources} applies it to
 each request.
@@ -27,20 +34,31 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-#: The cookie that carries the token, set by the token's link.
-COOKIE = b"bazaar-token"
-#: The query argument of the token's link.
+#: The query argument of the token's link (to a page, never the API).
 TOKEN_ARG = b"token"
 #: The name of the file the token is kept in, in a data dir.
 TOKEN_FILE = "web-token"
 #: Names of this machine that no other machine's page can take.
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+#: What a page may load and run: its own scripts, styles and fetches
+#: alone (the pages hold no inline script or style), images of its own
+#: or as data: URIs (vis-network.css's icons), no plugin, no form, no
+#: <base>, never framed.  A script injected through a peer's text could
+#: neither run inline nor send the token anywhere.
+POLICY = (b"default-src 'self'; script-src 'self'; style-src 'self'; "
+          b"img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+          b"base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 #: Headers every answer carries: never framed (clickjacking), never a
-#: Referer (a link out of a page carries no path of it), no sniffing.
+#: Referer (a link out of a page carries no path of it, nor the token's
+#: link its token), only its own scripts (L{POLICY}), no sniffing; no
+#: other origin's window keeps a handle on a page (a popup it opened),
+#: nor loads an answer into its own process (a <script> or <img> of it).
 ALWAYS = ((b"x-frame-options", b"DENY"),
-          (b"content-security-policy", b"frame-ancestors 'none'"),
+          (b"content-security-policy", POLICY),
           (b"referrer-policy", b"no-referrer"),
-          (b"x-content-type-options", b"nosniff"))
+          (b"x-content-type-options", b"nosniff"),
+          (b"cross-origin-opener-policy", b"same-origin"),
+          (b"cross-origin-resource-policy", b"same-origin"))
 
 
 def hostName(host):
@@ -198,7 +216,8 @@ class OperatorToken:
         return path
 
     def link(self, where):
-        """The link that gives a browser the token (``where``: HOST:PORT)."""
+        """The link that gives a browser's page the token (``where``:
+        HOST:PORT)."""
         return f"http://{where}/?token={self.secret}"
 
     def matches(self, given):
@@ -210,16 +229,8 @@ class OperatorToken:
         return hmac.compare_digest(given, self.secret.encode("ascii"))
 
     def carried(self, request):
-        """Whether the request carries the token: its cookie, or
-        ``Authorization: Bearer TOKEN``."""
-        if self.matches(request.getCookie(COOKIE)):
-            return True
+        """Whether the request carries the token in ``Authorization:
+        Bearer TOKEN`` (compared in constant time)."""
         authorization = header(request, b"authorization") or ""
         scheme, _, given = authorization.partition(" ")
         return scheme.lower() == "bearer" and self.matches(given.strip())
-
-    def cookie(self):
-        """The ``Set-Cookie`` value that keeps the token in a browser: for
-        this view's pages only, never sent by another site's."""
-        return (COOKIE + b"=" + self.secret.encode("ascii")
-                + b"; Path=/; HttpOnly; SameSite=Strict")

@@ -15,7 +15,8 @@ The web view's twisted.web resources:
 Every request passes L{_Gate} first (L{twisted_bazaar.web.access}): a
 Host the view does not answer to is refused 421, the API from another
 origin 403, and only a request with the operator's token is shown the
-operator's view; any other the public one.
+operator's view; any other the public one.  The token's link (``?token=``)
+is taken on a page alone; a token in any other URL is refused 400.
 """
 
 from pathlib import Path
@@ -191,12 +192,18 @@ class _Pages(Resource):
         return self.page
 
 
+#: The first segments of the pages' paths (``/``, ``/node/ID``): the only
+#: paths whose link may carry the token.
+PAGES = frozenset({b"", b"node"})
+
+
 class _Gate(Resource):
     """
     The root: checks each request's Host and Origin
-    (L{twisted_bazaar.web.access}), turns the token's link into a cookie,
-    and hands the request to the operator's tree if it carries the
-    token, to the public tree otherwise.
+    (L{twisted_bazaar.web.access}), and hands the request to the
+    operator's tree if it carries the token (``Authorization: Bearer``,
+    or the link to a page), to the public tree otherwise.  It sets no
+    cookie: the page keeps the token (static/app.js).
     """
 
     def __init__(self, names, token, operator, public):
@@ -214,24 +221,33 @@ class _Gate(Resource):
         if refused is not None:
             return refused
         if TOKEN_ARG in request.args:
-            return self._tokenLink(request, api)
-        operator = self.token is not None and self.token.carried(request)
+            refused = self._tokenLink(request, name, api)
+            if refused is not None:
+                return refused
+            operator = True
+        else:
+            operator = self.token is not None and self.token.carried(request)
         if operator:
             # The operator's answers are no-one else's: never kept.
             request.setHeader(b"cache-control", b"no-store")
-        request.setHeader(b"vary", b"Cookie, Authorization")
+        request.setHeader(b"vary", b"Authorization")
         tree = self.operator if operator else self.public
         return tree.getChildWithDefault(name, request)
 
-    def _tokenLink(self, request, api):
-        """A request with ``?token=``: if it is the token, kept as a
-        cookie and sent on to the same path without it (so the link
-        leaves no token in the address bar, the history or a Referer)."""
+    def _tokenLink(self, request, name, api):
+        """The refusal of a request with ``?token=``, or None for the
+        token's link to a page (whose script keeps the token and takes it
+        out of the address).  A token in any other URL is refused, right
+        or wrong: it would be written where URLs are (logs, history)."""
+        if name not in PAGES:
+            return _refusal(400, api, "the token goes in an Authorization: Bearer "
+                                      "header, never in this URL (only the link to a "
+                                      "page carries it, once)")
         if self.token is None or not self.token.matches(request.args[TOKEN_ARG][0]):
             return _refusal(403, api, "this link's token is not this web view's (a new "
                                       "one is made each time bazaar web starts: use "
                                       "the link it printed last)")
-        return _SetCookie(self.token.cookie())
+        return None
 
     def render(self, request):
         return self.getChildWithDefault(b"", request).render(request)
@@ -253,26 +269,6 @@ def _refusal(code, api, why):
     if api:
         return JSONError(code, why)
     return errorPage(code, "Refused", why)
-
-
-class _SetCookie(Resource):
-    """Sets the token's cookie and sends the browser on, 303, to the path
-    it asked for without its query."""
-
-    isLeaf = True
-
-    def __init__(self, cookie):
-        super().__init__()
-        self.cookie = cookie
-
-    def render(self, request):
-        request.setHeader(b"set-cookie", self.cookie)
-        request.setHeader(b"cache-control", b"no-store")
-        request.setResponseCode(303)
-        # One slash first, whatever the path: //host/ would send the
-        # browser to another site.
-        request.setHeader(b"location", b"/" + (request.path or b"").lstrip(b"/\\"))
-        return b""
 
 
 def _tree(view, streams):

@@ -1,5 +1,5 @@
 // The twisted-bazaar web view: draws what /api/events pushes (Server-Sent
-// Events), on the market page (data-page="market") or a node's page
+// Events, read with fetch to send the operator's token), on the market page (data-page="market") or a node's page
 // (data-page="node", /node/ID).  The market's graph is drawn by
 // vis-network (the global `vis`, loaded before this script from
 // /static/vis-network.min.js, as the pyvis package installs it).
@@ -512,6 +512,85 @@ function showNode(node) {
     }));
 }
 
+// The operator's token: from the link bazaar web printed (?token=),
+// kept for this tab in sessionStorage (this origin's alone: no other
+// port's page, no other site sees it; never a cookie, which a browser
+// sends to every port of 127.0.0.1) and taken out of the address at once
+// (no history entry, bookmark or Referer keeps it).  Sent with each of
+// the page's requests as Authorization: Bearer; none for a stranger.
+const TOKEN_KEY = "bazaar-token";
+
+function operatorToken() {
+  const address = new URL(window.location.href);
+  const given = address.searchParams.get("token");
+  let kept = null;
+  try {
+    if (given !== null) sessionStorage.setItem(TOKEN_KEY, given);
+    kept = sessionStorage.getItem(TOKEN_KEY);
+  } catch (refused) {
+    // Storage turned off: the token serves this page alone.
+    kept = given;
+  }
+  if (given !== null) {
+    address.searchParams.delete("token");
+    history.replaceState(history.state, "", address.pathname + address.search + address.hash);
+  }
+  return kept;
+}
+
+// One Server-Sent Events stream, read with fetch (an EventSource cannot
+// send the token's header): each event's data to take(name, data).  A
+// stream cut, or never reached, is tried again after RETRY ms, as an
+// EventSource would; one the view refused (a 503: too many pages; a 404:
+// a node it no longer has) is not, and refused(status) says so.
+const RETRY = 3000;
+
+function follow(url, token, take, lost, refused) {
+  const headers = token ? {Authorization: `Bearer ${token}`} : {};
+  const again = () => { lost(); setTimeout(connect, RETRY); };
+  const dispatch = (block) => {
+    let name = "message";
+    const data = [];
+    for (const line of block.split(/\r\n|\r|\n/)) {
+      const colon = line.indexOf(":");
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (field === "event") name = value;
+      else if (field === "data") data.push(value);
+    }
+    if (data.length) take(name, data.join("\n"));
+  };
+  async function connect() {
+    let answer;
+    try {
+      answer = await fetch(url, {headers, cache: "no-store"});
+    } catch (cut) {
+      again();
+      return;
+    }
+    if (!answer.ok) {
+      refused(answer.status);
+      return;
+    }
+    const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    try {
+      for (;;) {
+        const {value, done} = await reader.read();
+        if (done) break;
+        text += value;
+        const blocks = text.split(/\r\n\r\n|\n\n|\r\r/);
+        text = blocks.pop();
+        blocks.forEach(dispatch);
+      }
+    } catch (cut) {
+      // The connection was cut: tried again below.
+    }
+    again();
+  }
+  connect();
+}
+
 function listen() {
   const page = document.body.dataset.page;
   const status = document.getElementById("status");
@@ -521,9 +600,9 @@ function listen() {
     kind = "node";
     show = showNode;
   }
-  const source = new EventSource(url);
-  source.addEventListener(kind, (message) => {
-    const data = JSON.parse(message.data);
+  const take = (name, text) => {
+    if (name !== kind) return;
+    const data = JSON.parse(text);
     // Live only while the tracker answers the view too: else its last
     // list is shown, and the header says so in red.
     const silent = data.trackerSilent;
@@ -536,15 +615,17 @@ function listen() {
     // its tables, the operator's parts (shown until told otherwise) and
     // the graph's nodes moved on each load.
     laidOut.then(() => document.body.classList.remove("waiting"));
-  });
-  // The browser retries a stream that was cut, never one the view
-  // refused (a 503: too many pages; a 404: a node it no longer has).
-  source.onerror = () => {
-    status.textContent = source.readyState === EventSource.CLOSED ?
-      "the view refused this page's events (too many pages open, or a node it " +
-      "no longer has); reload to try again" : "connection lost; retrying…";
+  };
+  const lost = () => {
+    status.textContent = "connection lost; retrying…";
     status.className = "lost";
   };
+  const refused = () => {
+    status.textContent = "the view refused this page's events (too many pages open, or a " +
+      "node it no longer has); reload to try again";
+    status.className = "lost";
+  };
+  follow(url, operatorToken(), take, lost, refused);
 }
 
 listen();
