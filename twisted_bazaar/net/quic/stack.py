@@ -105,30 +105,8 @@ class CoarsePacer(QuicPacketPacer):
         self.bucket_max = max(self.bucket_max, PACING_GRAIN)
 
 
-#: Bytes of data one STREAM frame of aioquic carries: it writes a frame's
-#: length as a two-byte variable-length integer.
-FRAME_MOST = 16383
-
-
-class _FrameRoom:
-    """A packet builder as aioquic's writer of a STREAM frame uses it, its
-    room no more than one frame's length holds (L{FRAME_MOST} and the
-    frame's header), so a packet larger than that takes several frames."""
-
-    def __init__(self, builder, most):
-        self.builder = builder
-        self.most = most
-
-    @property
-    def remaining_flight_space(self):
-        return min(self.builder.remaining_flight_space, self.most)
-
-    @property
-    def quic_logger_frames(self):
-        return self.builder.quic_logger_frames
-
-    def start_frame(self, *args, **kwargs):
-        return self.builder.start_frame(*args, **kwargs)
+#: The bits of a STREAM frame's type (RFC 9000 §19.8).
+STREAM_FIN, STREAM_LENGTH, STREAM_OFFSET = 0x1, 0x2, 0x4
 
 
 def _initialWindow(size):
@@ -187,20 +165,39 @@ class Quic(QuicConnection):
                                             _initialWindow(size))
 
     def _write_stream_frame(self, builder, space, stream, max_offset):
-        """As many STREAM frames of stream as its data, credit and the
-        packet allow, each within what aioquic's frame length holds (with
-        datagrams of more than 16 KiB, one would be cut short)."""
-        sender, used = stream.sender, 0
-        while True:
-            # The frame header aioquic reckons on (type, id, offset, length).
-            header = (3 + size_uint_var(stream.stream_id)
-                      + (size_uint_var(sender.next_offset) if sender.next_offset else 0))
-            room = builder.remaining_flight_space
-            used += super()._write_stream_frame(
-                _FrameRoom(builder, FRAME_MOST + header), space, stream, max_offset)
-            if (builder.remaining_flight_space == room or sender.buffer_is_empty
-                    or builder.remaining_flight_space <= header):
-                return used
+        """
+        One STREAM frame of stream, as much of it as the credit and the
+        packet allow, its length a variable-length integer of up to four
+        bytes: aioquic's own writes two, which hold 16,383 bytes, and so
+        cut a frame of a larger datagram short (one frame a packet: each
+        costs its Python calls at both ends).
+
+        @return: the bytes of the stream sent for the first time (what
+            the connection's credit is charged).
+        """
+        sender = stream.sender
+        before = sender.highest_offset
+        start = sender.next_offset
+        # Type, id, offset (none at 0), length.
+        header = (1 + size_uint_var(stream.stream_id)
+                  + (size_uint_var(start) if start else 0) + 4)
+        frame = sender.get_frame(builder.remaining_flight_space - header, max_offset)
+        if frame is None:
+            return 0
+        kind = QuicFrameType.STREAM_BASE | STREAM_LENGTH
+        if frame.offset:
+            kind |= STREAM_OFFSET
+        if frame.fin:
+            kind |= STREAM_FIN
+        buf = builder.start_frame(
+            kind, capacity=header, handler=sender.on_data_delivery,
+            handler_args=(frame.offset, frame.offset + len(frame.data), frame.fin))
+        buf.push_uint_var(stream.stream_id)
+        if frame.offset:
+            buf.push_uint_var(frame.offset)
+        buf.push_uint_var(len(frame.data))
+        buf.push_bytes(frame.data)
+        return sender.highest_offset - before
 
     def _serialize_transport_parameters(self):
         parameters = pull_quic_transport_parameters(
