@@ -1,9 +1,10 @@
 """
 Tests of L{twisted_bazaar.net.quic.connection}'s datagrams: the
 handshake's of 1,452 bytes at most, then the path's (its route's MTU and
-the peer's limit, L{twisted_bazaar.net.quic.pathmtu}), several STREAM
-frames a datagram past aioquic's 16,383 bytes a frame, and smaller ones
-again when the path refuses them.
+the peer's limit, L{twisted_bazaar.net.quic.pathmtu}), their STREAM
+frames longer than aioquic's own 16,383 bytes, and smaller ones again
+when the path refuses them (the lost ones' bytes sent again from the
+stream's L{twisted_bazaar.net.quic.sendbuffer.SendBuffer}).
 """
 
 import os
@@ -64,8 +65,8 @@ class DatagramSizeTests(SynchronousTestCase):
 
     def test_loopback(self):
         """A route of 65,535 bytes: the handshake's datagrams are of
-        1,452 bytes at most, the transfer's of up to 65,507, each with
-        several STREAM frames; the bytes arrive whole."""
+        1,452 bytes at most, the transfer's of up to 65,507 (a STREAM
+        frame past aioquic's 16,383 bytes); the bytes arrive whole."""
         handshake, after = self.transfer(FakeNetwork(mtu=65535))
         self.assertLessEqual(max(map(len, handshake)), FALLBACK)
         self.assertEqual(max(map(len, after)), MOST)

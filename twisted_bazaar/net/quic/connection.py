@@ -101,9 +101,6 @@ class Connection:
         self._used = False
         #: The newest stream id the peer opened (-1: none yet).
         self._newest = -1
-        #: stream id -> what was written on it this turn, handed to aioquic
-        #: at once when the turn ends (L{_push}).
-        self._queued = {}
 
     @property
     def clock(self):
@@ -153,7 +150,6 @@ class Connection:
         self._flushing = None
         if self.ended:
             return
-        self._push()
         now = self.clock.seconds()
         write = self.endpoint.sendDatagram
         fitted = True
@@ -323,31 +319,11 @@ class Connection:
         return stream
 
     def send(self, stream_id, data):
-        self._queued.setdefault(stream_id, []).append(data)
+        self.quic.send_stream_data(stream_id, data)
         self.flushSoon()
 
-    def _push(self, stream_id=None):
-        """Hand aioquic what was written this turn (on stream_id, or on
-        every stream) in one piece: aioquic appends to a stream's
-        buffer of unacknowledged bytes, a bytearray that each append
-        copies whole once acknowledgements have cut its head, so one
-        append a turn rather than one a write (at 256 KiB writes and
-        2 MiB unacknowledged, about 1 ms a MiB moved)."""
-        ids = list(self._queued) if stream_id is None else [stream_id]
-        for each in ids:
-            parts = self._queued.pop(each, None)
-            if not parts:
-                continue
-            try:
-                self.quic.send_stream_data(each, b"".join(parts))
-            except RuntimeError:
-                # The peer stopped the stream (STOP_SENDING: aioquic reset
-                # it): what it will not read is dropped.
-                pass
-
     def unacknowledged(self, stream_id):
-        queued = sum(map(len, self._queued.get(stream_id, ())))
-        return self.quic.unacknowledged(stream_id) + queued
+        return self.quic.unacknowledged(stream_id)
 
     def read(self, stream_id, size):
         consumed = self.quic.consumed
@@ -364,7 +340,6 @@ class Connection:
     def finish(self, stream):
         """This side ends stream: its last byte follows what was written;
         it is gone once the peer acknowledged all (or ended it too)."""
-        self._push(stream.stream_id)
         self.quic.send_stream_data(stream.stream_id, b"", end_stream=True)
         self._finishing.add(stream)
         self.flushSoon()
@@ -374,14 +349,12 @@ class Connection:
         self._finishing.discard(stream)
         if not stream.disconnecting:
             stream.disconnecting = True
-            self._push(stream.stream_id)
             self.quic.send_stream_data(stream.stream_id, b"", end_stream=True)
         self.flushSoon()
 
     def forgetStream(self, stream_id):
         self.endpoint.streamGone(self, stream_id)
         self.streams.pop(stream_id, None)
-        self._queued.pop(stream_id, None)
         self.quic.consumed.pop(stream_id, None)
         self.quic.held.discard(stream_id)
         if not self.streams and self._used and not self.ended:

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from twisted_bazaar.net.quic.pathmtu import FALLBACK, MOST
+from twisted_bazaar.net.quic.sendbuffer import SendBuffer
 
 __all__ = ["Quic", "clientConfiguration", "serverConfiguration", "STREAM_WINDOW",
            "IDLE_TIMEOUT", "READ_SIZE"]
@@ -109,6 +110,14 @@ class CoarsePacer(QuicPacketPacer):
 STREAM_FIN, STREAM_LENGTH, STREAM_OFFSET = 0x1, 0x2, 0x4
 
 
+def _chunked(stream):
+    """stream, its sender's buffer a L{SendBuffer} (see there why)."""
+    sender = stream.sender
+    if type(sender._buffer) is not SendBuffer and not sender._buffer:
+        sender._buffer = SendBuffer()
+    return stream
+
+
 def _initialWindow(size):
     """RFC 9002 §7.2's initial congestion window for datagrams of size."""
     return min(K_INITIAL_WINDOW * size, max(14720, 2 * size))
@@ -163,6 +172,12 @@ class Quic(QuicConnection):
         if size > before and control.ssthresh is None:
             control.congestion_window = max(control.congestion_window,
                                             _initialWindow(size))
+
+    def _get_or_create_stream(self, frame_type, stream_id):
+        return _chunked(super()._get_or_create_stream(frame_type, stream_id))
+
+    def _get_or_create_stream_for_send(self, stream_id):
+        return _chunked(super()._get_or_create_stream_for_send(stream_id))
 
     def _write_stream_frame(self, builder, space, stream, max_offset):
         """

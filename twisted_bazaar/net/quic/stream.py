@@ -128,13 +128,8 @@ class StreamTransport:
         return self.connection.unacknowledged(self.stream_id)
 
     def _pull(self):
-        """Ask a pull producer for more, once what waits is under
-        L{LOW_WATER}, until it is past L{HIGH_WATER}: what it writes then
-        goes to aioquic in one piece (L{Connection._push})."""
-        if self._unacked() >= LOW_WATER:
-            return
         while self.producer is not None and not self.streaming and \
-                self._unacked() < HIGH_WATER:
+                self._unacked() < LOW_WATER:
             before = self._unacked()
             self.producer.resumeProducing()
             if self._unacked() == before:
