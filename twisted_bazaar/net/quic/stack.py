@@ -166,7 +166,10 @@ class Quic(QuicConnection):
         congestion window not past its start grows to RFC 9002 §7.2's
         initial window for the new size."""
         before, self._max_datagram_size = self._max_datagram_size, size
-        self._loss._pacer._max_datagram_size = size
+        # The pacer is left at the handshake's size: it charges every
+        # packet as a full one, so at 64 KiB a link's small messages would
+        # each spend half a round trip of its budget.  Small packets are
+        # paced as before; large ones less (the congestion window holds).
         control = self._loss._cc
         control._max_datagram_size = size
         if size > before and control.ssthresh is None:
