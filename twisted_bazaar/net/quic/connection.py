@@ -42,26 +42,6 @@ def _address(addr):
     return (IPv6Address if ":" in host else IPv4Address)("UDP", host, port)
 
 
-def _joined(event, quic):
-    """event, with the data of the events of its stream that follow it
-    joined to it (a datagram carries several STREAM frames, a reactor's
-    turn several datagrams: the reader is called once for them all), and
-    the next event of another kind or stream."""
-    following = quic.next_event()
-    if type(event) is not events.StreamDataReceived:
-        return event, following
-    parts, ended = [event.data], event.end_stream
-    while (not ended and type(following) is events.StreamDataReceived
-           and following.stream_id == event.stream_id):
-        parts.append(following.data)
-        ended = following.end_stream
-        following = quic.next_event()
-    if len(parts) == 1:
-        return event, following
-    return events.StreamDataReceived(data=b"".join(parts), end_stream=ended,
-                                     stream_id=event.stream_id), following
-
-
 class Connection:
     """
     One QUIC connection, either end's.
@@ -127,9 +107,8 @@ class Connection:
         quic = self.quic
         event = quic.next_event()
         while event is not None:
-            event, following = _joined(event, quic)
             self._event(event)
-            event = following
+            event = quic.next_event()
         if self.ended:
             return
         for stream in list(self.streams.values()):
