@@ -135,7 +135,10 @@ class Quic(QuicConnection):
         L{twisted_bazaar.net.quic.pathmtu}), where aioquic keeps its
         configuration's for good, and the most this side reads told the
         peer (``max_udp_payload_size``, which aioquic neither sends nor
-        heeds: L{peerReads}).
+        heeds: L{peerReads});
+      - STREAM frames of up to a whole datagram (L{_write_stream_frame}),
+        and each stream's unacknowledged bytes kept as the chunks
+        written (L{SendBuffer}).
     """
 
     def __init__(self, size=FALLBACK, **kwargs):
