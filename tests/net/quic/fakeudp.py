@@ -1,8 +1,12 @@
 """
 A deterministic datagram network for QUIC's unit tests: endpoints
 attached at (host, port), each datagram delivered after a fixed latency
-on a L{task.Clock}, or dropped by a rule the test sets.
+on a L{task.Clock}, or dropped by a rule the test sets; its routes' MTU
+what the test says (unknown by default), and a datagram past the path's
+MTU refused as the kernel refuses one with the don't-fragment bit.
 """
+
+import errno
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.protocol import Factory, Protocol
@@ -27,6 +31,8 @@ class FakeDatagramTransport:
         self.addr = addr
 
     def write(self, data, addr):
+        if self.network.pathMtu is not None and len(data) + 28 > self.network.pathMtu:
+            raise OSError(errno.EMSGSIZE, "Message too long")
         self.network.send(self.addr, addr, bytes(data))
 
     def getHost(self):
@@ -37,16 +43,24 @@ class FakeNetwork:
     """
     @ivar sent: every datagram sent, (source, destination, bytes).
     @ivar drop: a rule ``drop(source, destination, data)``: true drops it.
+    @ivar mtu: the MTU the endpoints' route lookups give (None: unknown).
+    @ivar pathMtu: the MTU of the paths themselves, past which a datagram
+        is refused at the sender (None: any size goes).
     """
 
-    def __init__(self, clock=None):
+    def __init__(self, clock=None, mtu=None):
         self.clock = clock if clock is not None else Clock()
         self.endpoints = {}
         self.sent = []
         self.drop = lambda source, destination, data: False
+        self.mtu = mtu
+        self.pathMtu = None
+
+    def routeMtu(self, host):
+        return self.mtu
 
     def endpoint(self, host, port=4433, retry=True):
-        endpoint = QuicEndpoint(self.clock, retry=retry)
+        endpoint = QuicEndpoint(self.clock, retry=retry, routeMtu=self.routeMtu)
         self.attach(endpoint, host, port)
         return endpoint
 

@@ -7,6 +7,7 @@ cancelled when it ends.
 """
 
 from aioquic.quic import events
+from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE
 from aioquic.quic.packet import QuicErrorCode
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address, IPv6Address
@@ -130,9 +131,22 @@ class Connection:
             return
         now = self.clock.seconds()
         write = self.endpoint.sendDatagram
+        fitted = True
         for data, addr in self.quic.datagrams_to_send(now):
-            write(data, addr)
+            fitted = write(data, addr) and fitted
+        if not fitted:
+            self._tooLarge()
         self._setTimer(now)
+
+    def _tooLarge(self):
+        """A datagram was too large for the path (the kernel learnt a
+        smaller MTU on the way): the route is read again, and the lost
+        datagram's frames go again in smaller ones."""
+        size = self.endpoint.datagramSize(self.addr[0], self.quic.peerReads)
+        if size >= self.quic.datagramSize:
+            # QUIC's floor, which every path carries (RFC 9000 §14).
+            size = SMALLEST_MAX_DATAGRAM_SIZE
+        self.quic.resize(size)
 
     def flushSoon(self):
         """Send at the end of this turn what writes in it queued."""
@@ -177,6 +191,10 @@ class Connection:
 
     def _handshakeDone(self, event):
         self.service = event.alpn_protocol
+        # Initials are padded to their datagrams' size, and a long header
+        # packet carries at most 16,383 bytes: only now is the size the
+        # path's and the peer's.
+        self.quic.resize(self.endpoint.datagramSize(self.addr[0], self.quic.peerReads))
         if self.handshake is not None:
             d, self.handshake = self.handshake, None
             d.callback(self)

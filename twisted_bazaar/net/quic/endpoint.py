@@ -15,6 +15,7 @@ peers open are then charged to their address group in the registry of
 limits (L{QUIC_CONNECTIONS}, L{QUIC_STREAMS}).
 """
 
+import errno
 import os
 import socket
 
@@ -37,7 +38,9 @@ from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.net.quic.connection import Connection, QuicUnanswered
+from twisted_bazaar.net.quic.pathmtu import datagramSize, forbidFragments, routeMtu
 from twisted_bazaar.net.quic.stack import (
+    READ_SIZE,
     Quic,
     clientConfiguration,
     serverConfiguration,
@@ -86,9 +89,14 @@ class QuicEndpoint(DatagramProtocol):
 
     log = Logger()
 
-    def __init__(self, clock, retry=True):
+    def __init__(self, clock, retry=True, routeMtu=routeMtu):
+        """
+        @param routeMtu: ``routeMtu(host)``, the MTU of the route to host
+            or None (L{twisted_bazaar.net.quic.pathmtu.routeMtu}).
+        """
         self.clock = clock
         self.retry = retry
+        self.routeMtu = routeMtu
         #: service (ALPN) -> the factory of its streams' protocols.
         self.services = {}
         self._server = None
@@ -103,7 +111,12 @@ class QuicEndpoint(DatagramProtocol):
 
     def startProtocol(self):
         if ISystemHandle.providedBy(self.transport):
+            # A UDP port of the reactor: it reads datagrams as large as the
+            # peers are told they may send (Twisted's default is 8 KiB),
+            # and its own go unfragmented.
+            self.transport.maxPacketSize = READ_SIZE
             handle = self.transport.getHandle()
+            forbidFragments(handle)
             for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
                 try:
                     handle.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER)
@@ -122,12 +135,21 @@ class QuicEndpoint(DatagramProtocol):
                                                                   host.port)
 
     def sendDatagram(self, data, addr):
+        """Send data to addr: False if it is too large for the path (the
+        kernel refused it, as it does a datagram past the route's MTU
+        with the don't-fragment bit set), else True."""
         try:
             self.transport.write(data, addr)
-        except OSError:
-            # A full socket buffer, or a host unreachable: a datagram lost,
-            # which QUIC resends.
-            pass
+        except OSError as e:
+            # Else a full socket buffer, or a host unreachable: a datagram
+            # lost, which QUIC resends.
+            return e.errno != errno.EMSGSIZE
+        return True
+
+    def datagramSize(self, host, peerReads=None):
+        """Bytes of the datagrams to send to host, the peer reading at
+        most peerReads (L{twisted_bazaar.net.quic.pathmtu.datagramSize})."""
+        return datagramSize(host, peerReads, self.routeMtu)
 
     # -- routing -----------------------------------------------------------------------
 
@@ -195,7 +217,7 @@ class QuicEndpoint(DatagramProtocol):
             victim.close(QuicErrorCode.CONNECTION_REFUSED,
                          "making room for another address group")
             self.connections.release(victim)
-        quic = Quic(configuration=self._server,
+        quic = Quic(size=self.datagramSize(addr[0]), configuration=self._server,
                     original_destination_connection_id=original,
                     retry_source_connection_id=retried)
         connection = Connection(self, quic, addr, group, accept=self._accept)
@@ -233,7 +255,7 @@ class QuicEndpoint(DatagramProtocol):
             not within ``timeout`` seconds, or the peer refused it.
         """
         addr = (host, port)
-        quic = Quic(configuration=clientConfiguration(service))
+        quic = Quic(size=self.datagramSize(host), configuration=clientConfiguration(service))
         connection = Connection(self, quic, addr, addressGroup(host))
         self._open.add(connection)
         self.routeTo(quic.host_cid, connection)

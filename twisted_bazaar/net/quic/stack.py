@@ -10,23 +10,33 @@ and nothing is read or written above it unsealed; QUIC's TLS only keeps
 the packets' headers and acknowledgements from a bystander.
 """
 
+import dataclasses
 import datetime
 import ssl
 
+from aioquic.buffer import Buffer, size_uint_var
 from aioquic.quic.configuration import QuicConfiguration
+from aioquic.quic.congestion.base import K_INITIAL_WINDOW
 from aioquic.quic.connection import (
     MAX_STREAM_DATA_FRAME_CAPACITY,
     QuicConnection,
 )
-from aioquic.quic.packet import QuicFrameType
+from aioquic.quic.packet import (
+    QuicFrameType,
+    pull_quic_transport_parameters,
+    push_quic_transport_parameters,
+)
 from aioquic.quic.recovery import QuicPacketPacer
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from twisted_bazaar.net.quic.pathmtu import FALLBACK, MOST
+from twisted_bazaar.net.quic.sendbuffer import SendBuffer
+
 __all__ = ["Quic", "clientConfiguration", "serverConfiguration", "STREAM_WINDOW",
-           "IDLE_TIMEOUT", "DATAGRAM_SIZE"]
+           "IDLE_TIMEOUT", "READ_SIZE"]
 
 #: Bytes a peer may send on a stream beyond what the protocol above has
 #: read (the stream's flow-control window).
@@ -36,9 +46,9 @@ CONNECTION_WINDOW = 4 * 1024 * 1024
 #: Seconds a connection may be silent before it is dropped (the links'
 #: own keepalives are sooner).
 IDLE_TIMEOUT = 60.0
-#: The largest UDP payload sent: what an Ethernet path of 1500 bytes
-#: carries in IPv4 or IPv6 without fragments.
-DATAGRAM_SIZE = 1452
+#: Bytes of the largest UDP payload read (and so the transport parameter
+#: max_udp_payload_size sent): as much as UDP carries.
+READ_SIZE = MOST
 
 
 def _certificate():
@@ -61,7 +71,7 @@ def _common(is_client, services):
     return QuicConfiguration(
         is_client=is_client, alpn_protocols=list(services),
         idle_timeout=IDLE_TIMEOUT, max_data=CONNECTION_WINDOW,
-        max_stream_data=STREAM_WINDOW, max_datagram_size=DATAGRAM_SIZE)
+        max_stream_data=STREAM_WINDOW, max_datagram_size=FALLBACK)
 
 
 def clientConfiguration(service):
@@ -96,21 +106,132 @@ class CoarsePacer(QuicPacketPacer):
         self.bucket_max = max(self.bucket_max, PACING_GRAIN)
 
 
+#: The bits of a STREAM frame's type (RFC 9000 §19.8).
+STREAM_FIN, STREAM_LENGTH, STREAM_OFFSET = 0x1, 0x2, 0x4
+
+
+def _chunked(stream):
+    """stream, its sender's buffer a L{SendBuffer} (see there why)."""
+    sender = stream.sender
+    if type(sender._buffer) is not SendBuffer and not sender._buffer:
+        sender._buffer = SendBuffer()
+    return stream
+
+
+def _initialWindow(size):
+    """RFC 9002 §7.2's initial congestion window for datagrams of size."""
+    return min(K_INITIAL_WINDOW * size, max(14720, 2 * size))
+
+
 class Quic(QuicConnection):
     """
-    aioquic's connection, a stream's credit raised only as the protocol
-    above reads (L{consumed}), and never while it is paused: aioquic on
-    its own doubles a stream's window whenever half of it arrived, read
-    or not, so a peer could fill a paused reader's memory.
+    aioquic's connection, with:
+
+      - a stream's credit raised only as the protocol above reads
+        (L{consumed}), and never while it is paused: aioquic on its own
+        doubles a stream's window whenever half of it arrived, read or
+        not, so a peer could fill a paused reader's memory;
+      - its datagrams' size set for the path (L{resize}, from
+        L{twisted_bazaar.net.quic.pathmtu}), where aioquic keeps its
+        configuration's for good, and the most this side reads told the
+        peer (``max_udp_payload_size``, which aioquic neither sends nor
+        heeds: L{peerReads});
+      - STREAM frames of up to a whole datagram (L{_write_stream_frame}),
+        and each stream's unacknowledged bytes kept as the chunks
+        written (L{SendBuffer}).
     """
 
-    def __init__(self, **kwargs):
+    def __init__(self, size=FALLBACK, **kwargs):
+        """
+        @param size: bytes of the datagrams sent until the handshake is
+            done (its Initials are padded to it: at most L{FALLBACK}).
+        """
+        configuration = kwargs["configuration"]
+        kwargs["configuration"] = dataclasses.replace(
+            configuration, max_datagram_size=min(size, FALLBACK))
         super().__init__(**kwargs)
         self._loss._pacer = CoarsePacer(max_datagram_size=self._max_datagram_size)
         #: stream id -> bytes of it the protocol above has read.
         self.consumed = {}
         #: ids of the streams whose reader is paused.
         self.held = set()
+        #: The peer's max_udp_payload_size, once its transport parameters
+        #: came (None: it did not say, or not yet).
+        self.peerReads = None
+
+    @property
+    def datagramSize(self):
+        return self._max_datagram_size
+
+    def resize(self, size):
+        """Send datagrams of size bytes from now on (once the handshake is
+        done: its long headers carry at most 16,383 bytes a packet).  A
+        congestion window not past its start grows to RFC 9002 §7.2's
+        initial window for the new size."""
+        before, self._max_datagram_size = self._max_datagram_size, size
+        # The pacer is left at the handshake's size: it charges every
+        # packet as a full one, so at 64 KiB a link's small messages would
+        # each spend half a round trip of its budget.  Small packets are
+        # paced as before; large ones less (the congestion window holds).
+        control = self._loss._cc
+        control._max_datagram_size = size
+        if size > before and control.ssthresh is None:
+            control.congestion_window = max(control.congestion_window,
+                                            _initialWindow(size))
+
+    def _get_or_create_stream(self, frame_type, stream_id):
+        return _chunked(super()._get_or_create_stream(frame_type, stream_id))
+
+    def _get_or_create_stream_for_send(self, stream_id):
+        return _chunked(super()._get_or_create_stream_for_send(stream_id))
+
+    def _write_stream_frame(self, builder, space, stream, max_offset):
+        """
+        One STREAM frame of stream, as much of it as the credit and the
+        packet allow, its length a variable-length integer of up to four
+        bytes: aioquic's own writes two, which hold 16,383 bytes, and so
+        cut a frame of a larger datagram short (one frame a packet: each
+        costs its Python calls at both ends).
+
+        @return: the bytes of the stream sent for the first time (what
+            the connection's credit is charged).
+        """
+        sender = stream.sender
+        before = sender.highest_offset
+        start = sender.next_offset
+        # Type, id, offset (none at 0), length.
+        header = (1 + size_uint_var(stream.stream_id)
+                  + (size_uint_var(start) if start else 0) + 4)
+        frame = sender.get_frame(builder.remaining_flight_space - header, max_offset)
+        if frame is None:
+            return 0
+        kind = QuicFrameType.STREAM_BASE | STREAM_LENGTH
+        if frame.offset:
+            kind |= STREAM_OFFSET
+        if frame.fin:
+            kind |= STREAM_FIN
+        buf = builder.start_frame(
+            kind, capacity=header, handler=sender.on_data_delivery,
+            handler_args=(frame.offset, frame.offset + len(frame.data), frame.fin))
+        buf.push_uint_var(stream.stream_id)
+        if frame.offset:
+            buf.push_uint_var(frame.offset)
+        buf.push_uint_var(len(frame.data))
+        buf.push_bytes(frame.data)
+        return sender.highest_offset - before
+
+    def _serialize_transport_parameters(self):
+        parameters = pull_quic_transport_parameters(
+            Buffer(data=super()._serialize_transport_parameters()))
+        parameters.max_udp_payload_size = READ_SIZE
+        buf = Buffer(capacity=4 * FALLBACK)
+        push_quic_transport_parameters(buf, parameters)
+        return buf.data
+
+    def _parse_transport_parameters(self, data, from_session_ticket=False):
+        super()._parse_transport_parameters(data, from_session_ticket)
+        self.peerReads = pull_quic_transport_parameters(
+            Buffer(data=data)).max_udp_payload_size
 
     def unacknowledged(self, stream_id):
         """Bytes written on the stream that the peer has not acknowledged

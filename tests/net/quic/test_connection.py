@@ -1,0 +1,106 @@
+"""
+Tests of L{twisted_bazaar.net.quic.connection}'s datagrams: the
+handshake's of 1,452 bytes at most, then the path's (its route's MTU and
+the peer's limit, L{twisted_bazaar.net.quic.pathmtu}), their STREAM
+frames longer than aioquic's own 16,383 bytes, and smaller ones again
+when the path refuses them (the lost ones' bytes sent again from the
+stream's L{twisted_bazaar.net.quic.sendbuffer.SendBuffer}).
+"""
+
+import os
+
+from twisted.internet.protocol import Factory, Protocol
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.net.quic.connector import LINKS
+from twisted_bazaar.net.quic.pathmtu import FALLBACK, MOST
+from twisted_bazaar.net.quic.stack import READ_SIZE
+
+from tests.net.quic.fakeudp import FakeNetwork, Recorder
+
+CLIENT, SERVER = ("10.0.0.1", 4433), ("10.1.0.2", 4433)
+SIZE = 1024 * 1024
+
+
+class Accepted(Factory):
+    def __init__(self):
+        self.protocols = []
+
+    def buildProtocol(self, addr):
+        self.protocols.append(Recorder())
+        return self.protocols[-1]
+
+
+class Sender(Protocol):
+    def __init__(self, data):
+        self.data = data
+
+    def connectionMade(self):
+        self.transport.write(self.data)
+
+
+class DatagramSizeTests(SynchronousTestCase):
+    def transfer(self, network, drop=lambda data: False):
+        """SIZE random bytes from a client to a server over network: the
+        datagrams sent before the client's handshake was done, and
+        those after."""
+        client = network.endpoint(*CLIENT)
+        server = network.endpoint(*SERVER)
+        accepted = Accepted()
+        server.serve(LINKS, accepted)
+        data = os.urandom(SIZE)
+        result, handshake, after = [], [], []
+
+        def sorted_(source, destination, datagram):
+            (after if result else handshake).append(datagram)
+            return drop(datagram)
+
+        network.drop = sorted_
+        client.connect(SERVER[0], SERVER[1], LINKS, Sender(data)).addBoth(result.append)
+        network.run(3)
+        [protocol] = accepted.protocols
+        self.assertEqual(protocol.received(), data)
+        self.connection = result[0].transport.connection
+        return handshake, after
+
+    def test_loopback(self):
+        """A route of 65,535 bytes: the handshake's datagrams are of
+        1,452 bytes at most, the transfer's of up to 65,507 (a STREAM
+        frame past aioquic's 16,383 bytes); the bytes arrive whole."""
+        handshake, after = self.transfer(FakeNetwork(mtu=65535))
+        self.assertLessEqual(max(map(len, handshake)), FALLBACK)
+        self.assertEqual(max(map(len, after)), MOST)
+        self.assertLess(len(after), 2 * SIZE // MOST + 40)
+
+    def test_unknown(self):
+        """No MTU known: 1,452 bytes throughout."""
+        handshake, after = self.transfer(FakeNetwork())
+        self.assertEqual(max(map(len, handshake + after)), FALLBACK)
+
+    def test_ethernet(self):
+        """A 1,500-byte route in IPv4: 1,472-byte datagrams once the
+        handshake is done."""
+        handshake, after = self.transfer(FakeNetwork(mtu=1500))
+        self.assertLessEqual(max(map(len, handshake)), FALLBACK)
+        self.assertEqual(max(map(len, after)), 1472)
+
+    def test_thePeerSaysWhatItReads(self):
+        """Each side tells the other the most it reads
+        (max_udp_payload_size), and each hears it."""
+        self.transfer(FakeNetwork(mtu=65535))
+        self.assertEqual(self.connection.quic.peerReads, READ_SIZE)
+
+    def test_aSmallerPath(self):
+        """The route says 65,535 bytes but the path carries 9,000 (the
+        kernel refuses larger datagrams, don't-fragment set): the route
+        read again says so, and the bytes arrive in datagrams that fit."""
+        network = FakeNetwork(mtu=65535)
+
+        def smaller(data):
+            if len(data) > FALLBACK and network.pathMtu is None:
+                network.pathMtu = network.mtu = 9000
+            return False
+
+        handshake, after = self.transfer(network, smaller)
+        self.assertLessEqual(max(map(len, after[1:])), 9000 - 28)
+        self.assertEqual(self.connection.quic.datagramSize, 9000 - 28)
