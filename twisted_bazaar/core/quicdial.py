@@ -41,7 +41,7 @@ class QuicTransport:
     #: configured (``--quic-peer``), so the operator's choice is honoured
     #: while it answers.  When UDP paths are learned otherwise (the
     #: tracker's UDP check, issue 71), racing TCP at once is the better
-    #: rank: TCP carries bulk bytes about 20 times as fast here
+    #: rank: TCP carries bulk bytes about twice as fast here
     #: (docs/architecture.md, "QUIC").
     delay = 0.0
     holds = True
