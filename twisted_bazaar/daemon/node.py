@@ -18,7 +18,6 @@ from twisted_bazaar.core.dialer import PUNCH_WAIT
 from twisted_bazaar.daemon.build import buildNode
 from twisted_bazaar.daemon.control import ControlService
 from twisted_bazaar.daemon.datamode import keptToItsOwner
-from twisted_bazaar.daemon.quic import QuicService
 from twisted_bazaar.daemon.services import (
     EndpointConnector,
     ListeningService,
@@ -234,7 +233,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
     @param port_mapping: whether the node asks its router to map its port
         once found unreachable (L{twisted_bazaar.core.portmapping}).
     @param quic: (UDP port, peers) of the node's QUIC socket
-        (L{QuicService}), or None for none.
+        (L{twisted_bazaar.daemon.quic.QuicService}), or None for none.
     @return: (the L{NodeService}, the L{NodeParts}, the metrics or None).
     """
     channel = ChannelKey.generate(state.identity)
@@ -268,6 +267,10 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         onStopRequested=lambda why: reactor.stop(), other_trackers=trackers[1:],
         services=parts.services, roles=parts.roles)
     if quic is not None:
+        # Imported here: aioquic is loaded only by a node that serves QUIC,
+        # not by every simulated node's process (testing/market imports
+        # this module), which it cost 2.5 MB.
+        from twisted_bazaar.daemon.quic import QuicService
         QuicService(reactor, node, channel, quic[0], site.interface,
                     quic[1]).setServiceParent(service)
     if relay is not None:
