@@ -123,9 +123,10 @@ class PipeLink(NetstringReceiver):
 
     def stringReceived(self, data):
         message = wire.decode(data)
-        handler = self.peer.puncher.handlers.get(type(message))
-        if handler is not None:
-            handler(self, message)
+        puncher = self.peer.puncher
+        take = puncher.takes.get(type(message))
+        if take is not None:
+            take(puncher, self, message)
         elif isinstance(message, wire.Error):
             say(f"peer says {message.code}: {message.info}")
             self.peer.puncher.refused(self, message)

@@ -238,6 +238,16 @@ class WrongPortTests(SynchronousTestCase):
 
 
 class UnreachableTests(SynchronousTestCase):
+    def test_aRelayNeedsAConnector(self):
+        """A relay or local addresses given without a connector to dial
+        them through is a caller's mistake, said at once: dialled as
+        typed, the question would go to the relay's port itself."""
+        reactor = MemoryReactorClock()
+        for ways in ({"relay": "127.0.0.1:9001"}, {"lan": ("192.168.1.5",)}):
+            with self.assertRaises(ValueError):
+                ask(reactor, Address.tcp("127.0.0.1", 1), None, State(), NodeState, **ways)
+        self.assertEqual(reactor.tcpClients, [])
+
     def test_reasonReadsAsOneSentence(self):
         """An address nothing answers at is named with Twisted's reason,
         without its full stop, so the line can go on (bazaar node adds

@@ -290,6 +290,10 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
         an unreachable address, or after ``timeout`` seconds; a ``busy``
         answer is waited out and the question asked again meanwhile.
     """
+    if connector is None and (relay is not None or lan):
+        # Dialled as typed, a relay or a local address would be ignored:
+        # the question would go to the address itself.
+        raise ValueError("a relay or local addresses are dialled through a connector")
     asking = _Question(reactor, address, asked, timeout, reached, lambda mine: _Asker(
         hello, question, answer_type, mine, dialled, asked, str(address), reactor,
         reactor.seconds() + timeout, rng))
