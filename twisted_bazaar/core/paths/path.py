@@ -27,7 +27,8 @@ LAN = "lan"
 MAPPED = "router-mapped"
 #: A circuit through a relay (L{Path.relay}) to the peer.
 RELAYED = "relayed"
-#: Room for a peer's UDP address (QUIC): no transport dials it yet.
+#: A peer's UDP address, dialled over QUIC (L{twisted_bazaar.core.quicdial}): one its
+#: node's operator configured (``--quic-peer``), never a peer's bare claim.
 UDP = "udp"
 
 #: Every kind of path, in the order a dialer prefers them.
