@@ -48,9 +48,11 @@ def measure(size, repeats):
     from twisted.internet import defer, reactor
     from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
     from twisted.internet.protocol import Factory, Protocol
+    from zope.interface import implementer
 
     from twisted_bazaar.channel.session import ChannelKey
     from twisted_bazaar.identity.keys import Identity, decode
+    from twisted_bazaar.net.capabilities import IChannelProtocol
     from twisted_bazaar.net.encrypted import (
         EncryptedClientEndpoint,
         EncryptedServerEndpoint,
@@ -79,6 +81,7 @@ def measure(size, repeats):
         def stopProducing(self):
             self.left = 0
 
+    @implementer(IChannelProtocol)
     class Send(Protocol):
         def channelUp(self):
             self.transport.registerProducer(Chunks(self.transport), False)
@@ -90,6 +93,7 @@ def measure(size, repeats):
         def connectionMade(self):
             self.channelUp()
 
+    @implementer(IChannelProtocol)
     class Count(Protocol):
         bare = False
 
