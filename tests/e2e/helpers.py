@@ -6,6 +6,8 @@ in a scratch folder that goes away with the test.
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
@@ -153,3 +155,29 @@ class HomeMarketCase(SynchronousTestCase):
             "bazaar-node", "--tracker",
             f"tcp:{self.tracker_host.address}:{BED_TRACKER_PORT}", *roles],
             wrapper=host.wrapper)
+
+
+class ScriptProcesses:
+    """The script processes a test starts on the hosts of its test bed
+    (``host.wrapper``), each killed and reaped at its end."""
+
+    def __init__(self, case, script):
+        self.script = script
+        self.processes = []
+        case.addCleanup(self.stopAll)
+
+    def start(self, host, *args):
+        """Run the script on host with args, its output a text pipe."""
+        process = subprocess.Popen(
+            [*host.wrapper, sys.executable, self.script, *args], stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        self.processes.append(process)
+        return process
+
+    def stopAll(self):
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            process.stdout.close()

@@ -23,13 +23,11 @@ the reason.  Every namespace goes when the test ends, passed or not.
 
 import os
 import re
-import subprocess
-import sys
 import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import netBed
+from tests.e2e.helpers import ScriptProcesses, netBed
 
 #: Seconds a peer may take from its start to its end.
 DEADLINE = 40.0
@@ -45,27 +43,11 @@ class PunchLiveTests(SynchronousTestCase):
     def setUp(self):
         self.bed = netBed(self)
         self.public = self.bed.public("rdv")
-        self.processes = []
-        self.addCleanup(self.stopAll)
+        self.start = ScriptProcesses(self, SCRIPT).start
 
     def home(self, name, symmetric=False):
         """A home (its router drops what comes unasked to it)."""
         return self.bed.home(name, symmetric=symmetric)
-
-    def start(self, host, *args):
-        process = subprocess.Popen(
-            [*host.wrapper, sys.executable, SCRIPT, *args], stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"))
-        self.processes.append(process)
-        return process
-
-    def stopAll(self):
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-            process.stdout.close()
 
     def punch(self, home_a, home_b, opener=None):
         """One punch, A the initiator, the channel through the rendezvous

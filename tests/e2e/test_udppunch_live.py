@@ -21,11 +21,10 @@ the reason.  Every namespace goes when the test ends, passed or not.
 
 import os
 import subprocess
-import sys
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import netBed
+from tests.e2e.helpers import ScriptProcesses, netBed
 from twisted_bazaar.traversal.udppunch import KEEPALIVE
 
 #: Seconds a punch may take to meet (the issue's goal), and the test's
@@ -43,23 +42,7 @@ class UdpPunchLiveTests(SynchronousTestCase):
     def setUp(self):
         self.bed = netBed(self)
         self.public = self.bed.public("urdv")
-        self.processes = []
-        self.addCleanup(self.stopAll)
-
-    def start(self, host, *args):
-        process = subprocess.Popen(
-            [*host.wrapper, sys.executable, SCRIPT, *args], stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
-            env=dict(os.environ, PYTHONUNBUFFERED="1"))
-        self.processes.append(process)
-        return process
-
-    def stopAll(self):
-        for process in self.processes:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-            process.stdout.close()
+        self.start = ScriptProcesses(self, SCRIPT).start
 
     def punch(self, home_a, home_b):
         """One punch: each peer's exit status and output."""

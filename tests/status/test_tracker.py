@@ -16,6 +16,16 @@ from tests import records
 from tests.schemes.test_index_tracker import Peer, TrackerIndexCase
 
 
+
+def askMembers(case, peer):
+    """What peer is answered to ``members``, asked a second after the
+    last question (within MEMBERS_RATE: one a second from its group)."""
+    case.tracker.clock.advance(1)
+    peer.say(Members())
+    [answer] = peer.heard()
+    case.assertIsInstance(answer, MemberList)
+    return answer
+
 class MemberQuestionTests(TrackerIndexCase):
     """
     Building a memberlist of 700 nodes took the tracker about 4 ms, and a
@@ -36,12 +46,7 @@ class MemberQuestionTests(TrackerIndexCase):
         self.patch(extension, "members", lambda: self.built.append(1) or members())
 
     def ask(self, peer):
-        # Within MEMBERS_RATE: a question a second from the asker's group.
-        self.tracker.clock.advance(1)
-        peer.say(Members())
-        [answer] = peer.heard()
-        self.assertIsInstance(answer, MemberList)
-        return answer
+        return askMembers(self, peer)
 
     def test_questionsCostOneBuild(self):
         first, first_id = self.join(4001, peer_host="10.1.0.1")
@@ -194,12 +199,7 @@ class MemberLansTests(TrackerIndexCase):
         return peer
 
     def ask(self, peer):
-        """What a status client is answered to ``members``."""
-        self.tracker.clock.advance(1)
-        peer.say(Members())
-        [answer] = peer.heard()
-        self.assertIsInstance(answer, MemberList)
-        return answer
+        return askMembers(self, peer)
 
     def asker(self, seen, lan, number=1):
         return self.ask(self.client(seen, lan, number))
