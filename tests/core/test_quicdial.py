@@ -14,11 +14,12 @@ from zope.interface.verify import verifyObject
 
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.core.dialer import CANDIDATES, FILES, Peer
-from twisted_bazaar.core.paths.path import CLAIMED, CONFIGURED, UDP, Path
+from twisted_bazaar.core.paths.path import CLAIMED, CONFIGURED, SEEN, UDP, Path
 from twisted_bazaar.core.paths.transport import ITransport
 from twisted_bazaar.core.quicdial import QuicTransport, plugQuic
 from twisted_bazaar.files import hashing
 from twisted_bazaar.net.quic.connection import QuicUnanswered
+from twisted_bazaar.net.quic.connector import FILES as FILES_SERVICE, LINKS, QuicConnector
 from twisted_bazaar.testing import Market, MemoryNetwork
 
 from tests import records
@@ -110,3 +111,23 @@ class TransportTests(SynchronousTestCase):
         self.assertEqual(len(self.connector.dials), 1)
         self.assertEqual([source for source, _, _ in self.udp.sent], [])
 
+
+    def test_aPunchedPathLeavesFromItsSocket(self):
+        """A path routed through a punch's socket is dialled first, from
+        that socket; unrouted, from the node's own."""
+        configured = Path(UDP, "203.0.113.7", 9443, word=CONFIGURED)
+        punched = Path(UDP, "203.0.113.7", 21896, word=SEEN)
+        book = self.node.dialer.book
+        book.add(SELLER.id, configured)
+        book.add(SELLER.id, punched)
+        more = self.udp.endpoint("10.0.0.1", 4434)
+        routed = (QuicConnector(more, channelKey(1), LINKS),
+                  QuicConnector(more, channelKey(1), FILES_SERVICE))
+        self.quic.route(SELLER.id, punched, routed)
+        self.dial()
+        self.assertEqual([(source, destination) for source, destination, _ in self.udp.sent],
+                         [(("10.0.0.1", 4434), ("203.0.113.7", 21896))])
+        self.assertIs(self.quic.connectorsOf(SELLER.id, punched), routed)
+        self.quic.unroute(SELLER.id, punched)
+        self.assertEqual(self.quic.connectorsOf(SELLER.id, punched),
+                         (self.quic.links, self.quic.files))

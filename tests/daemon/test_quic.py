@@ -15,7 +15,9 @@ from twisted_bazaar.core.dialer import CANDIDATES
 from twisted_bazaar.core.paths.book import PathBook
 from twisted_bazaar.core.paths.path import CONFIGURED, UDP, Path
 from twisted_bazaar.core.quicdial import QuicTransport
+from twisted_bazaar.core.udppunching import UdpPunching
 from twisted_bazaar.daemon.quic import QuicService
+from twisted_bazaar.net.quic.connector import FILES, LINKS
 
 from tests import records
 from tests.net.quic.fakeudp import FakeNetwork, channelKey
@@ -48,7 +50,7 @@ class _Reactor:
         return self.network.clock.callLater(*args, **kwargs)
 
     def listenUDP(self, port, protocol, interface=""):
-        port = port or 40000
+        port = port or 40000 + len(self.ports)
         self.network.attach(protocol, interface, port)
         self.ports.append(_Port(interface, port))
         return self.ports[-1]
@@ -78,3 +80,49 @@ class QuicServiceTests(SynchronousTestCase):
         self.assertFalse(port.listening)
         self.assertIsNone(service.endpoint)
         self.assertEqual(network.clock.getDelayedCalls(), [])
+
+    def test_punchSockets(self):
+        """A node that punches punches over UDP too, on more sockets the
+        service opens: each serves what the node's own does, dials from
+        itself, and is closed when the punch is done with it or the node
+        stops."""
+        network = FakeNetwork()
+        reactor = _Reactor(network)
+        observers = []
+        node = SimpleNamespace(transferFactory=None, clock=network.clock,
+                               dialer=SimpleNamespace(candidates=CANDIDATES),
+                               addObserver=observers.append)
+        node.dialer.book = PathBook(node)
+        punching = SimpleNamespace(enabled=True, puncher=SimpleNamespace(limits=None))
+        service = QuicService(reactor, node, channelKey(1), 0, "127.0.0.1",
+                              punching=punching)
+        service.startService()
+        self.assertIsInstance(service.udpPunching, UdpPunching)
+        self.assertEqual(observers, [service.udpPunching])
+        self.assertIs(node.dialer.udpPunching, service.udpPunching)
+        self.assertIs(service.main, service.endpoint)
+        first, second = service.open(), service.open()
+        main, one, two = reactor.ports
+        self.assertIs(first.services, service.endpoint.services)
+        links, files = service.connectorsOf(first)
+        self.assertEqual((links.endpoint, links.service), (first, LINKS))
+        self.assertEqual((files.endpoint, files.service), (first, FILES))
+        service.close(first)
+        self.assertFalse(one.listening)
+        self.assertTrue(two.listening)
+        service.stopService()
+        self.assertFalse(two.listening)
+        self.assertFalse(main.listening)
+
+    def test_noPunchingNoUdpPunching(self):
+        """A node whose punching is off (--punch-wait 0) punches none over
+        UDP either."""
+        network = FakeNetwork()
+        node = SimpleNamespace(transferFactory=None, clock=network.clock,
+                               dialer=SimpleNamespace(candidates=CANDIDATES))
+        node.dialer.book = PathBook(node)
+        service = QuicService(_Reactor(network), node, channelKey(1), 0, "127.0.0.1",
+                              punching=SimpleNamespace(enabled=False))
+        service.startService()
+        self.assertIsNone(service.udpPunching)
+        service.stopService()

@@ -149,6 +149,18 @@ class HomeMarketCase(SynchronousTestCase):
         os.makedirs(path)
         return path
 
+    def established(self, host):
+        """The (local, peer) addresses (HOST:PORT) of host's established
+        TCP connections."""
+        done = subprocess.run([*host.wrapper, "ss", "-Htn", "state", "established"],
+                              capture_output=True, text=True, timeout=60, check=True)
+        return [line.split()[-2:] for line in done.stdout.splitlines() if line.strip()]
+
+    def circuits(self, relay_port):
+        """Connections to the relay's port at the tracker: two a circuit."""
+        return [local for local, _ in self.established(self.tracker_host)
+                if local.endswith(f":{relay_port}")]
+
     def node(self, name, host, *roles):
         """A node as a user starts it: the tracker's address and a role."""
         return self.market.start(name, [

@@ -16,7 +16,6 @@ the reason.
 import hashlib
 import os
 import re
-import subprocess
 import time
 
 from twisted_bazaar.testing.daemons import TERMINATED, nodeId
@@ -55,18 +54,6 @@ class PunchedBuyTests(HomeMarketCase):
         self.assertLess(time.monotonic() - started, BUY_WITHIN)
         seller.waitFor(rf"sold pear to {short(buyer_id)} \(0 left\)", TIMEOUT)
         return seller, buyer, seller_id, buyer_id, home_a, home_b, relay_port
-
-    def established(self, host):
-        """The peer addresses (HOST:PORT) of host's established TCP
-        connections, and their local ones."""
-        done = subprocess.run([*host.wrapper, "ss", "-Htn", "state", "established"],
-                              capture_output=True, text=True, timeout=TIMEOUT, check=True)
-        return [line.split()[-2:] for line in done.stdout.splitlines() if line.strip()]
-
-    def circuits(self, relay_port):
-        """Connections to the relay's port at the tracker: two a circuit."""
-        return [local for local, _ in self.established(self.tracker_host)
-                if local.endswith(f":{relay_port}")]
 
     def test_punchedBuy(self):
         """Both routers keep ports: the buyer punches a direct connection

@@ -6,8 +6,8 @@ source names) and ``json``.
 import io
 import json
 
-from twisted.logger import Logger, eventFromJSON, formatEvent
-from twisted.python import usage
+from twisted.logger import LogPublisher, Logger, eventFromJSON, formatEvent
+from twisted.python import log as legacy, usage
 from twisted.python.reflect import namedAny
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -208,3 +208,27 @@ class LevelTests(SynchronousTestCase):
         self.assertEqual(self.lines(True), [
             "[Link#debug] closing link to node 7: peer said dc",
             "[Link#info] link to node 7 closed"])
+
+
+class QuietPortsTests(SynchronousTestCase):
+    """Twisted's lines of each QUIC socket's UDP port are left out unless
+    --verbose (a punch over UDP opens 255); any other line of the legacy
+    log is written."""
+
+    def lines(self, verbose):
+        args = ["--log-format", "text"] + (["--verbose"] if verbose else [])
+        parseUnder(["-n"], args)
+        out = io.StringIO()
+        publisher = LogPublisher(namedAny("twisted_bazaar.tap.logformat.textLogger")(out))
+        legacyLog = legacy.LogPublisher(publisher, publisher)
+        for line in ("QuicEndpoint starting on 44412", "(UDP Port 44412 Closed)",
+                     "OverlayFactory starting on 7000", "QuicEndpoint starting on many"):
+            legacyLog.msg(line)
+        return [line.split(" ", 1)[1] for line in out.getvalue().splitlines()]
+
+    def test_quiet(self):
+        self.assertEqual(self.lines(False), ["[-] OverlayFactory starting on 7000",
+                                             "[-] QuicEndpoint starting on many"])
+
+    def test_verbose(self):
+        self.assertEqual(len(self.lines(True)), 4)

@@ -290,6 +290,9 @@ class Dialer:
         was given: a circuit transport that dials what it is told.
     @ivar punching: the node's hole punches
         (L{twisted_bazaar.core.punching.Punching}), or None.
+    @ivar udpPunching: its punches over UDP, which follow a TCP punch
+        that failed (L{twisted_bazaar.core.udppunching.UdpPunching}), or
+        None.
     @ivar wait: seconds a link waits for its punch.
     @ivar candidates: the ways to a peer (L{ITransport}s), each ranked by
         the delay it declares.
@@ -297,6 +300,9 @@ class Dialer:
         a relay (a transport of kind L{RELAYED}) starts, whatever it
         declares.
     """
+
+    #: None on the class: a simulated node (most) holds no entry for it.
+    udpPunching = None
 
     def __init__(self, node, connector, candidates=CANDIDATES, relayDelay=RELAY_DELAY):
         self.node = node
@@ -574,7 +580,12 @@ class Dialer:
     def waitsFor(self, peer_id):
         """Whether a link to peer_id waits for a punch that may replace it."""
         punching = self.punching
-        return punching is not None and punching.waitsFor(peer_id)
+        return punching is not None and (
+            punching.waitsFor(peer_id) or self._udpWaitsFor(peer_id))
+
+    def _udpWaitsFor(self, peer_id):
+        """Whether a punch over UDP with peer_id is under way or follows."""
+        return self.udpPunching is not None and self.udpPunching.waitsFor(peer_id)
 
     def settle(self, peer_id):
         """
@@ -600,6 +611,9 @@ class Dialer:
     def release(self, peer_id=None):
         """The links waiting for peer_id's punch (every peer's: None) go
         on."""
+        if peer_id is not None and self._udpWaitsFor(peer_id):
+            # A TCP punch failed and one over UDP follows: it releases them.
+            return
         peers = list(self._waiting) if peer_id is None else [peer_id]
         for peer in peers:
             for d in self._waiting.pop(peer, ()):

@@ -23,7 +23,7 @@ from twisted_bazaar.net.quic.connector import FILES as FILES_SERVICE, LINKS, Qui
 from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.wire.ids import shortId
 
-__all__ = ["QuicTransport", "plugQuic"]
+__all__ = ["QuicTransport", "plugQuic", "serveQuic"]
 
 
 @implementer(ITransport)
@@ -54,11 +54,30 @@ class QuicTransport:
         """
         self.links = links
         self.files = files
+        #: (peer id, host, port) -> the (links, files) connectors of the
+        #: socket a path punched to that peer leaves from
+        #: (L{twisted_bazaar.core.udppunching}): only its 5-tuple passes
+        #: the routers.
+        self.routes = {}
+
+    def route(self, peer_id, path, connectors):
+        """Dial peer_id's ``path`` through ``connectors`` (links, files),
+        a punched socket's, first among its UDP paths."""
+        self.routes[(peer_id, path.host, path.port)] = connectors
+
+    def unroute(self, peer_id, path):
+        self.routes.pop((peer_id, path.host, path.port), None)
 
     def _paths(self, dialer, peer, purpose, protocol):
         if peer.id is None or (protocol is not None and purpose != FILES):
             return []
-        return [path for path in dialer.book.pathsOf(peer.id, UDP) if path.word != CLAIMED]
+        paths = [path for path in dialer.book.pathsOf(peer.id, UDP) if path.word != CLAIMED]
+        return sorted(paths, key=lambda path: (peer.id, path.host, path.port)
+                      not in self.routes)
+
+    def connectorsOf(self, peer_id, path):
+        """The (links, files) connectors that dial peer_id's path."""
+        return self.routes.get((peer_id, path.host, path.port), (self.links, self.files))
 
     def applies(self, dialer, peer, purpose, protocol):
         return bool(self._paths(dialer, peer, purpose, protocol))
@@ -68,14 +87,14 @@ class QuicTransport:
         if not paths:
             return None
         host, port = paths[0].host, paths[0].port
+        links, files = self.connectorsOf(peer.id, paths[0])
         expected = None if peer.key is None else decode(peer.key)
         if protocol is None:
-            links = self.links
             d = dialer.node.overlay.connectTo(
                 host, port, peer.id, purpose,
                 lambda link: links.connect(host, port, link, expected=expected))
         else:
-            d = self.files.connect(host, port, protocol(), expected=expected)
+            d = files.connect(host, port, protocol(), expected=expected)
 
         def reached(result):
             self.log.info("reached node {id} over QUIC at {host}:{port} ({purpose})",
@@ -99,20 +118,32 @@ class _Transfers(Factory):
         return None if factory is None else factory.buildProtocol(addr)
 
 
+def serveQuic(node, endpoint, channel, peerLog=None):
+    """
+    Serve node's links and transfers on endpoint (a L{QuicEndpoint
+    <twisted_bazaar.net.quic.endpoint.QuicEndpoint>}) under channel.
+
+    @param peerLog: the peer log its connections share (a new one if
+        None).
+    @return: the (links, files) L{QuicConnector}s that dial from it.
+    """
+    links = QuicConnector(endpoint, channel, LINKS, peerLog=peerLog)
+    files = QuicConnector(endpoint, channel, FILES_SERVICE, peerLog=links.peerLog)
+    links.listen(OverlayFactory(node))
+    files.listen(_Transfers(node))
+    return links, files
+
+
 def plugQuic(node, endpoint, channel):
     """
     Serve node's links and transfers on endpoint (a L{QuicEndpoint
     <twisted_bazaar.net.quic.endpoint.QuicEndpoint>} on the node's UDP
-    port) under channel, and have its dialer try a peer's UDP paths
-    first.
+    port) under channel (L{serveQuic}), and have its dialer try a peer's
+    UDP paths first.
 
     @return: the L{QuicTransport}.
     """
-    links = QuicConnector(endpoint, channel, LINKS)
-    files = QuicConnector(endpoint, channel, FILES_SERVICE, peerLog=links.peerLog)
-    links.listen(OverlayFactory(node))
-    files.listen(_Transfers(node))
-    transport = QuicTransport(links, files)
+    transport = QuicTransport(*serveQuic(node, endpoint, channel))
     dialer = node.dialer
     dialer.candidates = (transport,) + tuple(
         candidate for candidate in dialer.candidates if candidate.kind != UDP)

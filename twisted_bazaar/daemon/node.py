@@ -271,8 +271,8 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         # not by every simulated node's process (testing/market imports
         # this module), which it cost 2.5 MB.
         from twisted_bazaar.daemon.quic import QuicService
-        QuicService(reactor, node, channel, quic[0], site.interface,
-                    quic[1]).setServiceParent(service)
+        QuicService(reactor, node, channel, quic[0], site.interface, quic[1],
+                    parts.punching).setServiceParent(service)
     if relay is not None:
         endpoint, _, description = relay
         relayService(reactor, parts.offering, channel, endpoint, description,

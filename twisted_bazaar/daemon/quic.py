@@ -2,7 +2,10 @@
 A node's QUIC socket as a daemon runs it (L{QuicService}): the UDP port of
 ``--quic-port``, its links and transfers served there, the peers'
 ``--quic-peer`` addresses written into the node's book as configured UDP
-paths, and the socket closed (every connection told) when the node stops.
+paths, its punches over UDP for the relayed links a TCP punch did not
+replace (L{twisted_bazaar.core.udppunching}, on the sockets it opens
+for them), and every socket closed (every connection told) when the
+node stops.
 """
 
 from twisted.application.service import Service
@@ -10,6 +13,8 @@ from twisted.logger import Logger
 
 from twisted_bazaar.core.paths.path import CONFIGURED, UDP, Path
 from twisted_bazaar.core.quicdial import plugQuic
+from twisted_bazaar.core.udppunching import UdpPunching
+from twisted_bazaar.net.quic.connector import FILES, LINKS, QuicConnector
 from twisted_bazaar.net.quic.endpoint import QuicEndpoint
 from twisted_bazaar.wire.ids import shortId
 
@@ -19,16 +24,22 @@ __all__ = ["QuicService"]
 class QuicService(Service):
     """
     @ivar port: the listening UDP port while it runs, else None.
+    @ivar endpoint: its QUIC endpoint while it runs (C{main}), else None.
+    @ivar udpPunching: the node's L{UdpPunching}, or None.
     """
 
     log = Logger()
 
-    def __init__(self, reactor, node, channel, port, interface="", peers=()):
+    def __init__(self, reactor, node, channel, port, interface="", peers=(),
+                 punching=None):
         """
         @param port: the UDP port (0: a free one).
         @param interface: the address it listens on (--listen's).
         @param peers: (node id, host, port) of each peer to reach over
             QUIC at that address (an operator's word: dialled as given).
+        @param punching: the node's TCP L{Punching
+            <twisted_bazaar.core.punching.Punching>}, if it punches: a
+            TCP punch that fails is followed by one over UDP.
         """
         self.reactor = reactor
         self.node = node
@@ -36,15 +47,25 @@ class QuicService(Service):
         self.wanted = port
         self.interface = interface
         self.peers = peers
+        self.punching = punching
         self.endpoint = None
         self.port = None
+        self.udpPunching = None
+        #: endpoint -> (its UDP port, its (links, files) connectors), of
+        #: the sockets opened for punches.
+        self._more = {}
 
     def startService(self):
         super().startService()
         self.endpoint = QuicEndpoint(self.reactor)
         self.port = self.reactor.listenUDP(self.wanted, self.endpoint,
                                            interface=self.interface)
-        plugQuic(self.node, self.endpoint, self.channel)
+        transport = plugQuic(self.node, self.endpoint, self.channel)
+        self._connectors = (transport.links, transport.files)
+        if self.punching is not None and self.punching.enabled:
+            self.udpPunching = UdpPunching(self.node, self, transport,
+                                           self.punching.puncher.limits)
+            self.udpPunching.plug()
         book = self.node.dialer.book
         for peer_id, host, port in self.peers:
             book.add(peer_id, Path(UDP, host, port, word=CONFIGURED))
@@ -54,8 +75,40 @@ class QuicService(Service):
         self.log.info("QUIC listening on {host}:{port} (udp)", host=where.host,
                       port=where.port)
 
+    # -- the sockets of punches (L{UdpPunching}'s) ------------------------------------
+
+    @property
+    def main(self):
+        return self.endpoint
+
+    def open(self):
+        """One more QUIC socket serving the node, on a free port of the
+        same interface."""
+        endpoint = QuicEndpoint(self.reactor)
+        endpoint.serveAs(self.endpoint)
+        port = self.reactor.listenUDP(0, endpoint, interface=self.interface)
+        peerLog = self._connectors[0].peerLog
+        self._more[endpoint] = (port, tuple(
+            QuicConnector(endpoint, self.channel, service, peerLog=peerLog)
+            for service in (LINKS, FILES)))
+        return endpoint
+
+    def connectorsOf(self, endpoint):
+        if endpoint is self.endpoint:
+            return self._connectors
+        return self._more[endpoint][1]
+
+    def close(self, endpoint):
+        port, _ = self._more.pop(endpoint)
+        endpoint.stop()
+        port.stopListening()
+
     def stopService(self):
         super().stopService()
+        if self.udpPunching is not None:
+            self.udpPunching.nodeStopping()
+        for endpoint in list(self._more):
+            self.close(endpoint)
         endpoint, self.endpoint = self.endpoint, None
         port, self.port = self.port, None
         if endpoint is not None:

@@ -12,12 +12,14 @@ How the daemons write their log: ``--log-format text`` (the default) or
 
 Debug lines (a link closed after a ``dc``, a chord lookup dropped while
 the ring settles: what a healthy market does) are left out unless
-``--verbose``.  Both go where twistd would write its text log: stdout with ``-n`` (and
+``--verbose``, and so are Twisted's own lines of each QUIC socket's UDP
+port opening and closing (a punch over UDP opens 255 at once).  Both go where twistd would write its text log: stdout with ``-n`` (and
 no ``--logfile``), else ``--logfile`` (default ``twistd.log``), which
 SIGUSR1 rotates as twistd's does.  With twistd's own ``--logger`` or
 ``--syslog``, the text log is twistd's, untouched.
 """
 
+import re
 import signal
 import sys
 
@@ -26,6 +28,7 @@ from twisted.logger import (
     FilteringLogObserver,
     LogLevel,
     LogLevelFilterPredicate,
+    PredicateResult,
     eventAsJSON,
     formatEvent,
     formatEventAsClassicLogText,
@@ -184,11 +187,30 @@ def _logFile(stdout):
     return out
 
 
+#: Twisted's lines of a QUIC socket's UDP port, which it writes whatever
+#: the protocol's ``noisy``: a node's own QUIC socket is said by its own
+#: line, and a punch over UDP opens and closes 255 more
+#: (L{twisted_bazaar.core.udppunching}).
+_PORT_LINES = re.compile(r"QuicEndpoint starting on \d+|\(UDP Port \d+ Closed\)")
+
+
+def quietPorts(event):
+    """A log filter predicate: no to Twisted's lines of a QUIC socket's
+    UDP port (L{_PORT_LINES}), maybe to any other line."""
+    message = event.get("message")
+    if (isinstance(message, tuple) and len(message) == 1 and isinstance(message[0], str)
+            and _PORT_LINES.fullmatch(message[0])):
+        return PredicateResult.no
+    return PredicateResult.maybe
+
+
 def _leveled(observer):
-    """The observer, without debug lines unless --verbose."""
+    """The observer, without debug lines nor L{quietPorts}' unless
+    --verbose."""
     if _where.get("verbose"):
         return observer
-    return FilteringLogObserver(observer, [LogLevelFilterPredicate(LogLevel.info)])
+    return FilteringLogObserver(observer, [LogLevelFilterPredicate(LogLevel.info),
+                                           quietPorts])
 
 
 def textLogger(stdout=None):

@@ -14,7 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.quic.connection import QuicClosed, QuicUnanswered
 from twisted_bazaar.net.quic.connector import LINKS
-from twisted_bazaar.net.quic.endpoint import CONNECT_TIMEOUT, STREAM_WAIT
+from twisted_bazaar.net.quic.endpoint import CONNECT_TIMEOUT, SHORTEST_PACKET, STREAM_WAIT
 from twisted_bazaar.net.quic.stack import IDLE_TIMEOUT
 
 from tests.net.quic.fakeudp import FakeNetwork, Recorder, dialled, served
@@ -229,3 +229,39 @@ class RefusedStreamTests(SynchronousTestCase):
         connection._event(StreamDataReceived(data=b"more", end_stream=False,
                                              stream_id=0))
         self.assertEqual((len(asked), accepted), (1, []))
+
+
+class PunchSocketTests(SynchronousTestCase):
+    """What a hole punch needs of a QUIC socket: its datagrams, too short
+    for QUIC, handed over; and more sockets serving what the first does."""
+
+    def setUp(self):
+        self.network = FakeNetwork()
+        self.server = self.network.endpoint(*SERVER)
+        self.accepted = served(self.server, 2)
+
+    def test_shortDatagramsAreForeign(self):
+        """A datagram shorter than any QUIC packet goes to ``foreign``
+        with where it came from; one at QUIC's least size does not; with
+        no ``foreign``, it is dropped."""
+        self.server.datagramReceived(b"BZU1" + bytes(9), ("10.0.0.9", 5000))
+        heard = []
+        self.server.foreign = lambda endpoint, data, addr: heard.append(
+            (endpoint, data, addr))
+        self.server.datagramReceived(b"BZU1" + bytes(9), ("10.0.0.9", 5000))
+        self.server.datagramReceived(bytes(SHORTEST_PACKET), ("10.0.0.9", 5000))
+        self.assertEqual(heard, [(self.server, b"BZU1" + bytes(9), ("10.0.0.9", 5000))])
+
+    def test_servesAs(self):
+        """A socket made to serve as another accepts its services' streams,
+        its protocols the first's factories'."""
+        more = self.network.endpoint(SERVER[0], 4434)
+        more.serveAs(self.server)
+        client = self.network.endpoint("10.0.0.1")
+        protocol, result = dialled(client, 1, SERVER[0], 2, port=4434)
+        self.network.run(1)
+        self.assertEqual(result, [protocol])
+        protocol.transport.write(b"hello")
+        self.network.run(1)
+        [accepted] = self.accepted
+        self.assertEqual(accepted.received(), b"hello")

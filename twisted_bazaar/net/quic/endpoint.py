@@ -71,6 +71,12 @@ STREAM_WAIT = 10.0
 STREAMS_A_CONNECTION = 8
 #: Bytes of the connection ids this node chooses (aioquic's default).
 CID_LENGTH = 8
+#: Bytes under which a datagram is no QUIC packet (a short header with
+#: this node's connection id, a packet number, and AEAD's 16-byte tag,
+#: past the 4 bytes header protection samples after the packet number's
+#: start): a hole punch's probes and acks are shorter
+#: (L{twisted_bazaar.traversal.udppunch}), and go to L{QuicEndpoint.foreign}.
+SHORTEST_PACKET = 1 + CID_LENGTH + 4 + 16
 #: Bytes of the UDP socket's buffers asked for: a burst of a window's
 #: datagrams on loopback is not dropped by the kernel.
 SOCKET_BUFFER = 4 * 1024 * 1024
@@ -85,9 +91,15 @@ class QuicEndpoint(DatagramProtocol):
         connection is made (on, but in a test of what it guards).
     @ivar connections: the L{Account} of the connections peers opened.
     @ivar streams: the L{Account} of the streams they opened.
+    @ivar foreign: ``foreign(endpoint, data, addr)``, given each datagram
+        too short to be QUIC's (a punch's: L{SHORTEST_PACKET}), or None:
+        they are dropped.
     """
 
     log = Logger()
+    #: Twisted logs no "Starting protocol" line for each (a punch over UDP
+    #: opens 255).
+    noisy = False
 
     def __init__(self, clock, retry=True, routeMtu=routeMtu):
         """
@@ -108,6 +120,7 @@ class QuicEndpoint(DatagramProtocol):
         self.streams = Account.of(QUIC_STREAMS)
         #: The rate of new connections' first packets of each address group.
         self.initials = GroupRates(QUIC_INITIALS)
+        self.foreign = None
 
     def startProtocol(self):
         if ISystemHandle.providedBy(self.transport):
@@ -128,6 +141,13 @@ class QuicEndpoint(DatagramProtocol):
         protocols."""
         self.services[service] = factory
         self._server = serverConfiguration(sorted(self.services))
+
+    def serveAs(self, other):
+        """Serve what ``other`` (a L{QuicEndpoint}) serves, with its
+        certificate: one more of a node's sockets (a punch's), made
+        without a certificate of its own (0.4 ms a service)."""
+        self.services = other.services
+        self._server = other._server
 
     def hostAddress(self):
         host = self.transport.getHost()
@@ -169,6 +189,10 @@ class QuicEndpoint(DatagramProtocol):
             self.streams.release((connection, stream_id))
 
     def datagramReceived(self, data, addr):
+        if len(data) < SHORTEST_PACKET:
+            if self.foreign is not None:
+                self.foreign(self, data, addr)
+            return
         try:
             header = pull_quic_header(Buffer(data=data), host_cid_length=CID_LENGTH)
         except ValueError:
