@@ -13,8 +13,8 @@ shared file over QUIC too, the relay's circuit closed.
 
 ``BAZAAR_UDP_PUNCH_TRIES=10`` runs the issue's count of tries (each a
 new pair of daemons) and ``BAZAAR_UDP_PUNCH_SIZE`` the file's size in
-MiB (64 for the issue's goal); ``make test`` runs one try of a 4 MiB
-file.
+MiB (64 for the issue's goal); ``make test`` runs two tries of a 4 MiB
+file, one of which must meet.
 
 It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.
@@ -34,8 +34,10 @@ TIMEOUT = 60.0
 #: within 15 s).
 PUNCHED_WITHIN = 15.0
 UDP_PORT = 3478
-TRIES = int(os.environ.get("BAZAAR_UDP_PUNCH_TRIES", "1"))
-MEETS = TRIES - TRIES // 10
+TRIES = int(os.environ.get("BAZAAR_UDP_PUNCH_TRIES", "2"))
+#: Tries that must meet: all but one in ten (the issue's 9 of 10), and
+#: one of two (a birthday punch misses with odds about 0.02).
+MEETS = max(1, TRIES - max(1, TRIES // 10))
 SIZE = int(os.environ.get("BAZAAR_UDP_PUNCH_SIZE", "4")) * 1024 * 1024
 
 
@@ -43,9 +45,9 @@ class UdpPunchedBuyTests(HomeMarketCase):
     folder_prefix = "bazaar-udppunched-"
 
     def attempt(self, index, home_a, home_b, shared, content):
-        """One try: a new seller and buyer; (whether it met within the
-        goal, the seconds to the punched path, the seconds of the
-        download, the buyer's tail)."""
+        """One try: a new seller and buyer; (whether the punch met within
+        the goal, the seconds to its end, the seconds of the download
+        (over QUIC if it met, else over the relay), the buyer's tail)."""
         seller = self.node(f"udp-seller-{index}", home_a.host, "--role", "seller",
                            "--share", shared, "--quic-port", "0")
         seller_id = nodeId(seller, TIMEOUT)
@@ -57,8 +59,10 @@ class UdpPunchedBuyTests(HomeMarketCase):
                           "--want", "home.bin", "--downloads", downloads,
                           "--quic-port", "0")
         nodeId(buyer, TIMEOUT)
-        buyer.waitFor(rf"punched a UDP path to node {short(seller_id)} .*, met at [\d.]+:\d+ "
-                      r"\(birthday-probes, [\d.]+ s\): linking over QUIC", TIMEOUT)
+        ended = buyer.waitFor(
+            rf"(?P<met>punched a UDP path to node {short(seller_id)} .*, met at [\d.]+:\d+ "
+            r"\(birthday-probes, [\d.]+ s\): linking over QUIC)|no UDP path punched to "
+            rf"node {short(seller_id)}", TIMEOUT)
         punched = time.monotonic() - started
         fetching = buyer.waitFor(r"fetching home\.bin", TIMEOUT)
         began = time.monotonic()
@@ -68,21 +72,25 @@ class UdpPunchedBuyTests(HomeMarketCase):
             self.assertEqual(hashlib.sha256(f.read()).digest(),
                              hashlib.sha256(content).digest())
         self.assertTrue(fetching)
-        seller.waitFor(r"punched a UDP path to node .*, met at .* \(birthday-sockets", TIMEOUT)
-        self.assertTrue(buyer.matches(rf"reached node {short(seller_id)} over QUIC at "
-                                      r"[\d.]+:\d+ \(files\)"), buyer.tail())
+        met = ended["met"] is not None
+        if met:
+            seller.waitFor(r"punched a UDP path to node .*, met at .* \(birthday-sockets",
+                           TIMEOUT)
+            self.assertTrue(buyer.matches(rf"reached node {short(seller_id)} over QUIC at "
+                                          r"[\d.]+:\d+ \(files\)"), buyer.tail())
+            lines = buyer.lines
+            self.assertLess(
+                lines.index(next(line for line in lines if "punched a UDP path" in line)),
+                lines.index(next(line for line in lines if "bought home.bin" in line)))
+            # The relayed link was replaced: the relay holds no circuit.
+            self.assertEqual(self.circuits(relay_port), [])
         self.assertEqual(buyer.matches(r"punched a (direct|transfer) connection"), [])
-        lines = buyer.lines
-        self.assertLess(lines.index(next(line for line in lines if "punched a UDP path" in line)),
-                        lines.index(next(line for line in lines if "bought home.bin" in line)))
-        # The relayed link was replaced: the tracker's relay holds no circuit.
-        self.assertEqual(self.circuits(relay_port), [])
         tail = buyer.tail()
         codes = self.market.stop()
         self.assertEqual(set(codes.values()), {TERMINATED}, codes)
         for daemon in (seller, buyer):
             self.assertEqual(daemon.problems(), [], daemon.name)
-        return punched < PUNCHED_WITHIN, punched, seconds, tail
+        return met and punched < PUNCHED_WITHIN, punched, seconds, tail
 
     def test_randomPortRouter(self):
         """The seller's router draws a port for each flow: the buyer's TCP
