@@ -18,7 +18,14 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.paths.path import SEEN, UDP, Path
 from twisted_bazaar.core.quicdial import QuicTransport
 from twisted_bazaar.core.sessionhandlers import SessionParts
-from twisted_bazaar.core.udppunching import ASKS, ASK_AGAIN, FRESH, LINGER, UdpPunching
+from twisted_bazaar.core.udppunching import (
+    ASK_AGAIN,
+    ASKS,
+    FRESH,
+    LINGER,
+    REFUSED_PAUSE,
+    UdpPunching,
+)
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.testing.capabilities import relayed
 from twisted_bazaar.testing.udpnat import PORT_RESTRICTED, RANDOM, UdpNetwork, UdpRouter
@@ -269,6 +276,13 @@ class CheckTests(UdpPunchingTestCase):
         self.a.membership.hear(wire.Error("noudp", "this tracker takes no UDP datagrams"))
         self.assertFalse(self.a.punching.waitsFor(self.bob.id))
         self.assertEqual(self.a.released, [self.bob.id])
+        # Asked again only REFUSED_PAUSE later: not at every relayed link.
+        self.clock.advance(REFUSED_PAUSE - 1)
+        self.a.linkUp()
+        self.assertEqual(self.a.membership.take(), [])
+        self.clock.advance(1)
+        self.a.linkUp()
+        self.assertEqual([type(m) for m in self.a.membership.take()], [UdpCheck])
 
 
 class PunchTests(UdpPunchingTestCase):

@@ -49,9 +49,12 @@ __all__ = ["UdpPunching", "FRESH"]
 #: Seconds this node's last ``udpreach`` is taken as its router's
 #: mapping: under the 30 s the tracker keeps it for a peer's punch.
 FRESH = 20.0
-#: Seconds between two ``udpcheck`` at most (one refused, or unanswered,
-#: is not asked again at once).
+#: Seconds between two ``udpcheck`` at most (one unanswered is not asked
+#: again at once), and after one the tracker refused (it has no UDP
+#: port, most often: asked at each relayed link, it would say so in
+#: every node's log).
 CHECK_AGAIN = 10.0
+REFUSED_PAUSE = 300.0
 #: Seconds before a ``udppunch`` refused is asked again (the tracker may
 #: not have the peer's datagrams yet: its check is under way), and the
 #: asks at most.
@@ -121,6 +124,9 @@ class UdpPunching(Service, NodeObserver):
         self.mine = None
         self._mineAt = None
         self._checkSent = None
+        #: Seconds after a check before the next: L{CHECK_AGAIN}, or
+        #: L{REFUSED_PAUSE} after a refusal (until the tracker changes).
+        self._pause = CHECK_AGAIN
         #: The requests the tracker has not answered yet, oldest first:
         #: L{_CHECK}, or the id of a peer a punch was asked with.
         self._pending = []
@@ -152,6 +158,7 @@ class UdpPunching(Service, NodeObserver):
     def trackerLost(self):
         self._pending = []
         self.mine = self._mineAt = self._checkSent = None
+        self._pause = CHECK_AGAIN
         for peer_id in list(self._wanted):
             self._giveUp(peer_id, "the tracker connection was lost")
 
@@ -165,7 +172,7 @@ class UdpPunching(Service, NodeObserver):
         if self._fresh():
             return True
         now = self.node.clock.seconds()
-        if self._checkSent is not None and self._checkSent > now - CHECK_AGAIN:
+        if self._checkSent is not None and self._checkSent > now - self._pause:
             return False
         membership = self.node.membership
         if membership is not None and membership.send(UdpCheck()):
@@ -214,6 +221,7 @@ class UdpPunching(Service, NodeObserver):
             return
         request = self._pending.pop(0)
         if request == _CHECK:
+            self._pause = REFUSED_PAUSE
             for peer_id in list(self._wanted):
                 self._giveUp(peer_id, f"the tracker refused a check: {error.info}")
             return
