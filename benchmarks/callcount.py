@@ -27,7 +27,11 @@ connections, as for ``relay``.
 ``transfer``: a seller sharing two files (M/8 and M MiB) and, for each, a
 buyer fetching it (``--want``, ``--downloads``), every daemon under
 callgrind.  The seller is counted from before the buyer starts to the
-file verified; a buyer over its whole life.  The instructions per MiB
+file verified; a buyer over its whole life, and apart: its start-up
+(to its ``fetching`` line, as seen here: the dump lands a little
+after) and the fetch (from there to ``downloaded``), the window that
+``transfer_ratio`` times, which its start-up (imports, the tracker's
+welcome, the purchase) is outside of.  The instructions per MiB
 are, for each side, the difference between the two fetches over the
 difference in MiB (the buyer's start, the purchase, and the seller's
 answers to both drop out), but not what a daemon does while it waits
@@ -174,7 +178,7 @@ def handshakeCost(count):
 
 def transferCost(mib):
     sizes = {"small.bin": max(1, mib // 8), "big.bin": mib}
-    seller_counts, buyer_counts = {}, {}
+    seller_counts, buyer_counts, startups, fetches = {}, {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="bazaar-callcount-") as folder, \
             market() as daemons:
         shared = os.path.join(daemons.cwd, "shared")
@@ -193,14 +197,20 @@ def transferCost(mib):
             buyer = Counted(daemons, f"buyer{number}", nodeArgs(
                 daemons, "--role", "buyer", "--want", name, "--downloads", downloads),
                 folder)
+            buyer.daemon.waitFor(rf"fetching {name} ", SLOW)
+            startups[name] = buyer.dump()
             # "sha256 verified" before issue 59 named hashes content ids.
             buyer.daemon.waitFor(rf"downloaded {name} into .*, (content id|sha256) verified",
                                  SLOW)
+            fetches[name] = buyer.dump()
             seller_counts[name] = seller.dump()
             buyer.daemon.terminate()
             buyer.daemon.finish(SLOW)
-            buyer_counts[name] = buyer.lastCount()
+            buyer_counts[name] = startups[name] + fetches[name] + buyer.lastCount()
             shutil.rmtree(downloads, ignore_errors=True)
+    for name, size in sizes.items():
+        print(f"transfer: buyer, {size} MiB, start-up {startups[name]:,}, fetch "
+              f"{fetches[name]:,} instructions")
     figures = {}
     for side, counts in (("seller", seller_counts), ("buyer", buyer_counts)):
         for name, size in sizes.items():
