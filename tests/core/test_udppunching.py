@@ -12,6 +12,7 @@ import random
 
 from twisted.internet import defer, task
 from twisted.internet.address import IPv4Address
+from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
@@ -349,7 +350,20 @@ class PunchTests(UdpPunchingTestCase):
         self.checked(kind_b=RANDOM)
         self.b.sockets.refuse = True
         self.tcpFailed()
+        with capturedLogs() as events:
+            self.go()
+        self.assertEqual(self.b.punching._runs, {})
+        self.assertIn("cannot open 256 UDP sockets: Too many open files",
+                      [event.get("why") for event in events])
+
+    def test_refusedByTheBudgetOpensNoSocket(self):
+        """A punch past the probe budget (a tracker that says udppunchgo
+        again and again) is refused before any socket opens."""
+        self.checked(kind_b=RANDOM)
+        self.tcpFailed()
+        self.b.punching.budget.admit = lambda group, count: "past the budget"
         self.go()
+        self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
         self.assertEqual(self.b.punching._runs, {})
 
     def test_noAnswer(self):

@@ -78,7 +78,7 @@ class _Run:
     """
 
     __slots__ = ("peer_id", "link", "asked", "punch", "endpoints", "path", "started",
-                 "linger")
+                 "linger", "why")
 
     def __init__(self, peer_id, link, asked, started):
         self.peer_id = peer_id
@@ -90,6 +90,8 @@ class _Run:
         self.path = None
         #: The timer that ends a met punch with no link to its peer.
         self.linger = None
+        #: Why it failed before its punch could ("": it did not).
+        self.why = ""
 
 
 class UdpPunching(Service, NodeObserver):
@@ -271,23 +273,29 @@ class UdpPunching(Service, NodeObserver):
             why = "this node's own UDP mapping is not known now"
         if why is None:
             plan = udppunch.plan(self.mine, peer, self.node.rng)
-            why = plan.why or self._open(run, plan.sockets)
+            why = plan.why
         if why:
             self._failed(why, run)
             return
         self._runs[peer_id] = run
         self._byNonce[go.nonce] = run
+        run.endpoints = [self.sockets.main]
         run.punch = udppunch.UdpPunch(
             self.node.clock, plan, go.nonce,
             lambda socket, host, port, data: self._write(run.endpoints[socket], data,
                                                          host, port),
             self.budget, self.limits, shared.key)
-        run.punch.start().addCallbacks(self._met, self._punchFailed, (run,), None,
-                                       (run,))
+        # Started (its probes go from the next reactor turn on) before its
+        # sockets open: a punch the budgets refuse opens none.
+        started = run.punch.start()
+        started.addCallbacks(self._met, self._punchFailed, (run,), None, (run,))
+        if self._runs.get(peer_id) is run:
+            run.why = self._open(run, plan.sockets)
+            if run.why:
+                started.cancel()
 
     def _open(self, run, count):
         """Give run ``count`` sockets, the node's own first: "" or why not."""
-        run.endpoints = [self.sockets.main]
         try:
             while len(run.endpoints) < count:
                 endpoint = self.sockets.open()
@@ -352,7 +360,7 @@ class UdpPunching(Service, NodeObserver):
                          f"{failure.getErrorMessage()}")
 
     def _punchFailed(self, failure, run):
-        self._failed(failure.getErrorMessage(), run)
+        self._failed(run.why or failure.getErrorMessage(), run)
 
     def _failed(self, why, run):
         run.link.peerLine(LogLevel.info, _NONE, self.log, why=why)
