@@ -22,6 +22,7 @@ from twisted_bazaar.core.sessionhandlers import SessionParts
 from twisted_bazaar.core.udppunching import (
     ASK_AGAIN,
     ASKS,
+    CHECK_TIMEOUT,
     FRESH,
     LINGER,
     REFUSED_PAUSE,
@@ -284,6 +285,33 @@ class CheckTests(UdpPunchingTestCase):
         self.clock.advance(1)
         self.a.linkUp()
         self.assertEqual([type(m) for m in self.a.membership.take()], [UdpCheck])
+
+
+    def test_refusedBeforeThePunch(self):
+        """A check refused when the relayed link came: the TCP punch that
+        fails later has no UDP punch waiting on a check that will not
+        come: given up at once, saying why."""
+        self.sides()
+        self.a.membership.take()
+        self.a.membership.hear(wire.Error("noudp", "this tracker takes no UDP datagrams"))
+        with capturedLogs() as events:
+            self.tcpFailed()
+        self.assertFalse(self.a.punching.waitsFor(self.bob.id))
+        self.assertEqual(self.a.released, [self.bob.id])
+        self.assertEqual(self.a.membership.take(), [])
+        [why] = [event["why"] for event in events if "why" in event]
+        self.assertIn("refused its check, in the last 300 s", why)
+
+    def test_checkUnanswered(self):
+        """A check the tracker never answers: after CHECK_TIMEOUT the
+        punch waiting for it is given up."""
+        self.sides()
+        self.tcpFailed()
+        self.assertTrue(self.a.punching.waitsFor(self.bob.id))
+        self.clock.advance(CHECK_TIMEOUT)
+        self.assertFalse(self.a.punching.waitsFor(self.bob.id))
+        self.assertEqual(self.a.released, [self.bob.id])
+        self.assertNoTimers()
 
 
 class PunchTests(UdpPunchingTestCase):

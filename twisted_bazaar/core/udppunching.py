@@ -55,6 +55,9 @@ FRESH = 20.0
 #: every node's log).
 CHECK_AGAIN = 10.0
 REFUSED_PAUSE = 300.0
+#: Seconds a check waits for its ``udpreach`` (the tracker answers within
+#: 10 s of its ``udpprobe``).
+CHECK_TIMEOUT = 15.0
 #: Seconds before a ``udppunch`` refused is asked again (the tracker may
 #: not have the peer's datagrams yet: its check is under way), and the
 #: asks at most.
@@ -126,6 +129,9 @@ class UdpPunching(Service, NodeObserver):
         self.mine = None
         self._mineAt = None
         self._checkSent = None
+        #: The timer of the check under way (asked, its udpreach not
+        #: come), or None.
+        self._checking = None
         #: Seconds after a check before the next: L{CHECK_AGAIN}, or
         #: L{REFUSED_PAUSE} after a refusal (until the tracker changes).
         self._pause = CHECK_AGAIN
@@ -160,6 +166,7 @@ class UdpPunching(Service, NodeObserver):
     def trackerLost(self):
         self._pending = []
         self.mine = self._mineAt = self._checkSent = None
+        self._checked()
         self._pause = CHECK_AGAIN
         for peer_id in list(self._wanted):
             self._giveUp(peer_id, "the tracker connection was lost")
@@ -169,18 +176,41 @@ class UdpPunching(Service, NodeObserver):
             self._mineAt > self.node.clock.seconds() - FRESH
 
     def _freshen(self):
-        """Whether this node's mapping is fresh; if not, a check is asked
-        (unless one was within L{CHECK_AGAIN} seconds)."""
+        """
+        True if this node's mapping is fresh; else a check is asked
+        (unless one was in the last L{CHECK_AGAIN} seconds, or
+        L{REFUSED_PAUSE} after a refusal), and False while one is under
+        way (its ``udpreach`` asks the punches waiting), None when none
+        is (refused, unanswered, nothing seen, or no tracker).
+        """
         if self._fresh():
             return True
+        if self._checking is not None:
+            return False
         now = self.node.clock.seconds()
         if self._checkSent is not None and self._checkSent > now - self._pause:
-            return False
+            return None
         membership = self.node.membership
-        if membership is not None and membership.send(UdpCheck()):
-            self._checkSent = now
-            self._pending.append(_CHECK)
+        if membership is None or not membership.send(UdpCheck()):
+            return None
+        self._checkSent = now
+        self._checking = self.node.clock.callLater(CHECK_TIMEOUT, self._unchecked)
+        self._pending.append(_CHECK)
         return False
+
+    def _unchecked(self):
+        """The check had no answer: the punches waiting for it are given
+        up."""
+        self._checking = None
+        for peer_id in list(self._wanted):
+            self._giveUp(peer_id, f"the tracker did not answer its check within "
+                         f"{CHECK_TIMEOUT:g} s")
+
+    def _checked(self):
+        """The check is answered (or will not be): its timer goes."""
+        checking, self._checking = self._checking, None
+        if checking is not None and checking.active():
+            checking.cancel()
 
     def _answered(self, expected):
         """The tracker answered the oldest request if it is ``expected``."""
@@ -197,6 +227,7 @@ class UdpPunching(Service, NodeObserver):
             self._write(self.sockets.main, datagram, host, port)
 
     def _reached(self, link, reach):
+        self._checked()
         if not reach.seen_port:
             self.log.warn("the tracker saw none of this node's UDP datagrams: it "
                           "punches no UDP path")
@@ -223,6 +254,7 @@ class UdpPunching(Service, NodeObserver):
             return
         request = self._pending.pop(0)
         if request == _CHECK:
+            self._checked()
             self._pause = REFUSED_PAUSE
             for peer_id in list(self._wanted):
                 self._giveUp(peer_id, f"the tracker refused a check: {error.info}")
@@ -248,7 +280,13 @@ class UdpPunching(Service, NodeObserver):
         if self.node.links.get(peer_id) is not link:
             self._giveUp(peer_id, "its relayed link is gone")
             return
-        if not self._freshen():
+        fresh = self._freshen()
+        if fresh is None:
+            self._giveUp(peer_id, "this node's UDP mapping is not known: the tracker "
+                         "did not see its datagrams, or refused its check, in the "
+                         f"last {self._pause:g} s")
+            return
+        if not fresh:
             return
         if not self.node.membership.send(UdpPunchAsk(peer_id)):
             self._giveUp(peer_id, "this node has no tracker")
@@ -464,6 +502,7 @@ class UdpPunching(Service, NodeObserver):
         self.nodeStopping()
 
     def nodeStopping(self):
+        self._checked()
         for peer_id in list(self._wanted):
             self._giveUp(peer_id, None)
         for run in list(self._runs.values()):
