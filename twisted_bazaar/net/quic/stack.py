@@ -33,7 +33,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from twisted_bazaar.net.quic.heap import keepHeap
 from twisted_bazaar.net.quic.pathmtu import FALLBACK, MOST
 from twisted_bazaar.net.quic.protection import LeanHeaderProtection
 from twisted_bazaar.net.quic.sendbuffer import SendBuffer
@@ -143,9 +142,7 @@ class Quic(QuicConnection):
         and each stream's unacknowledged bytes kept as the chunks
         written (L{SendBuffer});
       - 1-RTT packets' header protection copying only the header
-        (L{LeanHeaderProtection});
-      - the C library's heap kept, not given back after each datagram
-        (L{keepHeap}).
+        (L{LeanHeaderProtection}).
     """
 
     def __init__(self, size=FALLBACK, **kwargs):
@@ -153,9 +150,6 @@ class Quic(QuicConnection):
         @param size: bytes of the datagrams sent until the handshake is
             done (its Initials are padded to it: at most L{FALLBACK}).
         """
-        # Its 64 KiB datagrams' copies would make glibc give pages back
-        # and fault them in again, datagram after datagram (heap.py).
-        keepHeap()
         configuration = kwargs["configuration"]
         kwargs["configuration"] = dataclasses.replace(
             configuration, max_datagram_size=min(size, FALLBACK))
