@@ -184,6 +184,9 @@ class Quic(QuicConnection):
                                             _initialWindow(size))
 
     def _update_traffic_key(self, direction, epoch, cipher_suite, secret):
+        """The 1-RTT keys' header protection made lean (a key update's
+        keys, which aioquic makes itself, keep its own: slower, alike on
+        the wire)."""
         super()._update_traffic_key(direction, epoch, cipher_suite, secret)
         if epoch == Epoch.ONE_RTT:
             pair = self._cryptos[epoch]
