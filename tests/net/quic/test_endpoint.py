@@ -2,20 +2,32 @@
 Tests of L{twisted_bazaar.net.quic.endpoint}: a stranger's address proven
 (stateless retry) before the node holds anything for it, connections and
 streams charged to address groups, and the timers of dials and silent
-connections on the node's clock.
+connections on the node's clock; what a reactor's UDP port is told to
+read.
 """
+
+import socket
 
 from aioquic.buffer import Buffer
 from aioquic.quic.events import StreamDataReceived
 from aioquic.quic.packet import QuicPacketType, pull_quic_header
+from twisted.internet.interfaces import ISystemHandle
+from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.quic.connection import QuicClosed, QuicUnanswered
 from twisted_bazaar.net.quic.connector import LINKS
-from twisted_bazaar.net.quic.endpoint import CONNECT_TIMEOUT, SHORTEST_PACKET, STREAM_WAIT
-from twisted_bazaar.net.quic.stack import IDLE_TIMEOUT
+from twisted_bazaar.net.quic.endpoint import (
+    CONNECT_TIMEOUT,
+    READ_BUDGET,
+    SHORTEST_PACKET,
+    STREAM_WAIT,
+    QuicEndpoint,
+)
+from twisted_bazaar.net.quic.stack import IDLE_TIMEOUT, READ_SIZE
 
 from tests.net.quic.fakeudp import FakeNetwork, Recorder, dialled, served
 
@@ -265,3 +277,32 @@ class PunchSocketTests(SynchronousTestCase):
         self.network.run(1)
         [accepted] = self.accepted
         self.assertEqual(accepted.received(), b"hello")
+
+
+@implementer(ISystemHandle)
+class SocketPort:
+    """What the endpoint sets of a reactor's UDP port: its reads' sizes
+    and its socket (one never bound: nothing is sent)."""
+
+    maxPacketSize = 8192
+    maxThroughput = 256 * 1024
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def getHandle(self):
+        return self.handle
+
+
+class PortTests(SynchronousTestCase):
+    def test_reads(self):
+        """A reactor's UDP port is told to read whole datagrams, and a
+        window's burst of them a turn."""
+        handle = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(handle.close)
+        port = SocketPort(handle)
+        endpoint = QuicEndpoint(Clock())
+        endpoint.makeConnection(port)
+        self.assertEqual(port.maxPacketSize, READ_SIZE)
+        self.assertEqual(port.maxThroughput, READ_BUDGET)
+        self.assertGreaterEqual(READ_BUDGET, 16 * READ_SIZE)

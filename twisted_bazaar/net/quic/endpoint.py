@@ -80,6 +80,13 @@ SHORTEST_PACKET = 1 + CID_LENGTH + 4 + 16
 #: Bytes of the UDP socket's buffers asked for: a burst of a window's
 #: datagrams on loopback is not dropped by the kernel.
 SOCKET_BUFFER = 4 * 1024 * 1024
+#: Bytes of datagrams the UDP port reads in one turn of the reactor
+#: (Twisted's default, 256 KiB, is 4 of 64 KiB): what was read in a turn
+#: is answered at its end, one flush and acknowledgement for all of it
+#: (connection.py), so a window's burst read in one turn is 10 % less
+#: CPU a MiB on loopback (docs/architecture.md, "QUIC").  At 1,452 bytes
+#: a datagram it is some 700 of them, a turn of ~20 ms at most.
+READ_BUDGET = 1024 * 1024
 
 
 class QuicEndpoint(DatagramProtocol):
@@ -128,6 +135,7 @@ class QuicEndpoint(DatagramProtocol):
             # peers are told they may send (Twisted's default is 8 KiB),
             # and its own go unfragmented.
             self.transport.maxPacketSize = READ_SIZE
+            self.transport.maxThroughput = READ_BUDGET
             handle = self.transport.getHandle()
             forbidFragments(handle)
             for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):

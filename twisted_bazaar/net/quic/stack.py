@@ -27,12 +27,14 @@ from aioquic.quic.packet import (
     push_quic_transport_parameters,
 )
 from aioquic.quic.recovery import QuicPacketPacer
+from aioquic.tls import Direction, Epoch
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from twisted_bazaar.net.quic.pathmtu import FALLBACK, MOST
+from twisted_bazaar.net.quic.protection import LeanHeaderProtection
 from twisted_bazaar.net.quic.sendbuffer import SendBuffer
 
 __all__ = ["Quic", "clientConfiguration", "serverConfiguration", "STREAM_WINDOW",
@@ -138,7 +140,9 @@ class Quic(QuicConnection):
         heeds: L{peerReads});
       - STREAM frames of up to a whole datagram (L{_write_stream_frame}),
         and each stream's unacknowledged bytes kept as the chunks
-        written (L{SendBuffer}).
+        written (L{SendBuffer});
+      - 1-RTT packets' header protection copying only the header
+        (L{LeanHeaderProtection}).
     """
 
     def __init__(self, size=FALLBACK, **kwargs):
@@ -178,6 +182,16 @@ class Quic(QuicConnection):
         if size > before and control.ssthresh is None:
             control.congestion_window = max(control.congestion_window,
                                             _initialWindow(size))
+
+    def _update_traffic_key(self, direction, epoch, cipher_suite, secret):
+        """The 1-RTT keys' header protection made lean (a key update's
+        keys, which aioquic makes itself, keep its own: slower, alike on
+        the wire)."""
+        super()._update_traffic_key(direction, epoch, cipher_suite, secret)
+        if epoch == Epoch.ONE_RTT:
+            pair = self._cryptos[epoch]
+            context = pair.send if direction == Direction.ENCRYPT else pair.recv
+            context.hp = LeanHeaderProtection(context.hp)
 
     def _get_or_create_stream(self, frame_type, stream_id):
         return _chunked(super()._get_or_create_stream(frame_type, stream_id))
