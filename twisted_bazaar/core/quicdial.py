@@ -39,10 +39,11 @@ class QuicTransport:
     #: Tried first, the TCP ways waiting for it to fail (it holds them,
     #: as a punch holds the relay): a UDP path is one the operator
     #: configured (``--quic-peer``), so the operator's choice is honoured
-    #: while it answers.  When UDP paths are learned otherwise (the
-    #: tracker's UDP check, issue 71), racing TCP at once is the better
-    #: rank: TCP carries bulk bytes about twice as fast here
-    #: (docs/architecture.md, "QUIC").
+    #: while it answers, or one a UDP punch met
+    #: (L{twisted_bazaar.core.udppunching}), where the TCP ways left are
+    #: the relay.  A UDP path to a peer TCP reaches directly would be
+    #: better raced against TCP at once: TCP carries bulk bytes about 1.8
+    #: times as fast here (docs/architecture.md, "QUIC").
     delay = 0.0
     holds = True
     log = Logger()
