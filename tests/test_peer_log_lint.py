@@ -133,11 +133,11 @@ ALLOWED = {
     "core/dialer.py: Lan._try.reached: reached node {id} at its local address {":
         _OWN + "once per dial this node makes (a link, a transfer) that reached a "
         "peer's local address, its key proven there",
-    "core/udppunching.py: UdpPunching._reached: the tracker saw none of this node's UDP ":
+    "core/udpmapping.py: MappingCheck.reached: the tracker saw none of this node's UDP ":
         "the tracker's answer to this node's own udpcheck, at most one each 10 s",
-    "core/udppunching.py: UdpPunching._reached: the tracker's udpreach is no mapping: {w":
+    "core/udpmapping.py: MappingCheck.reached: the tracker's udpreach is no mapping: {w":
         "the tracker's answer to this node's own udpcheck, at most one each 10 s",
-    "core/udppunching.py: UdpPunching._reached: this node's UDP datagrams leave its rout":
+    "core/udpmapping.py: MappingCheck.reached: this node's UDP datagrams leave its rout":
         "the tracker's answer to this node's own udpcheck, at most one each 10 s, "
         "and only when what it saw changed",
     "core/quicdial.py: QuicTransport.attempt.reached: reached node {id} over QUIC at {host}:{p":

@@ -19,15 +19,8 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.paths.path import SEEN, UDP, Path
 from twisted_bazaar.core.quicdial import QuicTransport
 from twisted_bazaar.core.sessionhandlers import SessionParts
-from twisted_bazaar.core.udppunching import (
-    ASK_AGAIN,
-    ASKS,
-    CHECK_TIMEOUT,
-    FRESH,
-    LINGER,
-    REFUSED_PAUSE,
-    UdpPunching,
-)
+from twisted_bazaar.core.udpmapping import CHECK_TIMEOUT, FRESH, REFUSED_PAUSE
+from twisted_bazaar.core.udppunching import ASK_AGAIN, ASKS, LINGER, UdpPunching
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.testing.capabilities import relayed
 from twisted_bazaar.testing.udpnat import PORT_RESTRICTED, RANDOM, UdpNetwork, UdpRouter
@@ -243,9 +236,9 @@ class CheckTests(UdpPunchingTestCase):
         ports, and the udpreach is kept as its mapping."""
         self.checked()
         for name, side in (("a", self.a), ("b", self.b)):
-            mine = side.punching.mine
+            mine = side.punching.check.mine
             self.assertEqual((mine.host, mine.kind), (HOME[name][1], "easy"))
-        self.assertTrue(self.a.punching._fresh())
+        self.assertTrue(self.a.punching.check.fresh())
 
     def test_notAskedAgainWhileFresh(self):
         """A second relayed link within FRESH seconds asks no check; one

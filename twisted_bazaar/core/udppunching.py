@@ -33,6 +33,7 @@ from twisted.logger import Logger, LogLevel
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.paths.path import SEEN, UDP, Path
 from twisted_bazaar.core.punching import isRelayed
+from twisted_bazaar.core.udpmapping import CHECK_TIMEOUT, MappingCheck
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.traversal import udppunch
 from twisted_bazaar.traversal.udpmessages import (
@@ -44,20 +45,8 @@ from twisted_bazaar.traversal.udpmessages import (
     probeDatagram,
 )
 
-__all__ = ["UdpPunching", "FRESH"]
+__all__ = ["UdpPunching"]
 
-#: Seconds this node's last ``udpreach`` is taken as its router's
-#: mapping: under the 30 s the tracker keeps it for a peer's punch.
-FRESH = 20.0
-#: Seconds between two ``udpcheck`` at most (one unanswered is not asked
-#: again at once), and after one the tracker refused (it has no UDP
-#: port, most often: asked at each relayed link, it would say so in
-#: every node's log).
-CHECK_AGAIN = 10.0
-REFUSED_PAUSE = 300.0
-#: Seconds a check waits for its ``udpreach`` (the tracker answers within
-#: 10 s of its ``udpprobe``).
-CHECK_TIMEOUT = 15.0
 #: Seconds before a ``udppunch`` refused is asked again (the tracker may
 #: not have the peer's datagrams yet: its check is under way), and the
 #: asks at most.
@@ -101,8 +90,8 @@ class UdpPunching(Service, NodeObserver):
     """
     The node's punches over UDP: see the module's docstring.
 
-    @ivar mine: what the tracker last saw of this node's UDP datagrams
-        (a L{udppunch.UdpMapping}), or None.
+    @ivar check: this node's UDP mapping as the tracker sees it
+        (L{MappingCheck}).
     """
 
     log = Logger()
@@ -126,15 +115,7 @@ class UdpPunching(Service, NodeObserver):
         self.transport = transport
         self.limits = limits
         self.budget = udppunch.ProbeBudget(node.clock)
-        self.mine = None
-        self._mineAt = None
-        self._checkSent = None
-        #: The timer of the check under way (asked, its udpreach not
-        #: come), or None.
-        self._checking = None
-        #: Seconds after a check before the next: L{CHECK_AGAIN}, or
-        #: L{REFUSED_PAUSE} after a refusal (until the tracker changes).
-        self._pause = CHECK_AGAIN
+        self.check = MappingCheck(node.clock, self._unchecked)
         #: The requests the tracker has not answered yet, oldest first:
         #: L{_CHECK}, or the id of a peer a punch was asked with.
         self._pending = []
@@ -165,52 +146,27 @@ class UdpPunching(Service, NodeObserver):
 
     def trackerLost(self):
         self._pending = []
-        self.mine = self._mineAt = self._checkSent = None
-        self._checked()
-        self._pause = CHECK_AGAIN
+        self.check.lost()
         for peer_id in list(self._wanted):
             self._giveUp(peer_id, "the tracker connection was lost")
 
-    def _fresh(self):
-        return self._mineAt is not None and \
-            self._mineAt > self.node.clock.seconds() - FRESH
-
     def _freshen(self):
-        """
-        True if this node's mapping is fresh; else a check is asked
-        (unless one was in the last L{CHECK_AGAIN} seconds, or
-        L{REFUSED_PAUSE} after a refusal), and False while one is under
-        way (its ``udpreach`` asks the punches waiting), None when none
-        is (refused, unanswered, nothing seen, or no tracker).
-        """
-        if self._fresh():
-            return True
-        if self._checking is not None:
-            return False
-        now = self.node.clock.seconds()
-        if self._checkSent is not None and self._checkSent > now - self._pause:
-            return None
+        """L{MappingCheck.freshen}, its ``udpcheck`` the oldest request."""
+        return self.check.freshen(self._sendCheck)
+
+    def _sendCheck(self):
         membership = self.node.membership
         if membership is None or not membership.send(UdpCheck()):
-            return None
-        self._checkSent = now
-        self._checking = self.node.clock.callLater(CHECK_TIMEOUT, self._unchecked)
+            return False
         self._pending.append(_CHECK)
-        return False
+        return True
 
     def _unchecked(self):
         """The check had no answer: the punches waiting for it are given
         up."""
-        self._checking = None
         for peer_id in list(self._wanted):
             self._giveUp(peer_id, f"the tracker did not answer its check within "
                          f"{CHECK_TIMEOUT:g} s")
-
-    def _checked(self):
-        """The check is answered (or will not be): its timer goes."""
-        checking, self._checking = self._checking, None
-        if checking is not None and checking.active():
-            checking.cancel()
 
     def _answered(self, expected):
         """The tracker answered the oldest request if it is ``expected``."""
@@ -227,24 +183,10 @@ class UdpPunching(Service, NodeObserver):
             self._write(self.sockets.main, datagram, host, port)
 
     def _reached(self, link, reach):
-        self._checked()
-        if not reach.seen_port:
-            self.log.warn("the tracker saw none of this node's UDP datagrams: it "
-                          "punches no UDP path")
+        if not self.check.reached(reach):
             for peer_id in list(self._wanted):
                 self._giveUp(peer_id, "the tracker saw none of this node's datagrams")
             return
-        try:
-            mapping = udppunch.mappingOf(reach.seen_host, reach.seen_port,
-                                         reach.seen_second)
-        except ValueError as e:
-            self.log.warn("the tracker's udpreach is no mapping: {why}", why=str(e))
-            return
-        if mapping != self.mine:
-            self.log.info("this node's UDP datagrams leave its router from "
-                          "{host}:{port} ({kind} mapping)", host=mapping.host,
-                          port=mapping.port, kind=mapping.kind)
-        self.mine, self._mineAt = mapping, self.node.clock.seconds()
         for peer_id in list(self._wanted):
             self._ask(peer_id)
 
@@ -254,8 +196,7 @@ class UdpPunching(Service, NodeObserver):
             return
         request = self._pending.pop(0)
         if request == _CHECK:
-            self._checked()
-            self._pause = REFUSED_PAUSE
+            self.check.refused()
             for peer_id in list(self._wanted):
                 self._giveUp(peer_id, f"the tracker refused a check: {error.info}")
             return
@@ -284,7 +225,7 @@ class UdpPunching(Service, NodeObserver):
         if fresh is None:
             self._giveUp(peer_id, "this node's UDP mapping is not known: the tracker "
                          "did not see its datagrams, or refused its check, in the "
-                         f"last {self._pause:g} s")
+                         f"last {self.check.pause:g} s")
             return
         if not fresh:
             return
@@ -307,10 +248,10 @@ class UdpPunching(Service, NodeObserver):
             peer = udppunch.mappingOf(go.host, go.port, go.second)
         except ValueError as e:
             why = str(e)
-        if why is None and not self._fresh():
+        if why is None and not self.check.fresh():
             why = "this node's own UDP mapping is not known now"
         if why is None:
-            plan = udppunch.plan(self.mine, peer, self.node.rng)
+            plan = udppunch.plan(self.check.mine, peer, self.node.rng)
             why = plan.why
         if why:
             self._failed(why, run)
@@ -502,7 +443,7 @@ class UdpPunching(Service, NodeObserver):
         self.nodeStopping()
 
     def nodeStopping(self):
-        self._checked()
+        self.check.answered()
         for peer_id in list(self._wanted):
             self._giveUp(peer_id, None)
         for run in list(self._runs.values()):
