@@ -32,7 +32,7 @@ from twisted_bazaar.traversal.udpmessages import (
     UdpReached,
     tokenOf,
 )
-from twisted_bazaar.traversal.udppunch import HARD_SOCKETS
+from twisted_bazaar.traversal.udppunch import HARD_SOCKETS, datagram
 
 from tests import records
 from tests.helpers import linkPeer, makeNode
@@ -415,16 +415,41 @@ class PunchTests(UdpPunchingTestCase):
         self.assertEqual(self.a.released, [self.bob.id])
 
     def test_strangersIgnored(self):
-        """A punch datagram with another nonce, or from another host, is
-        not the punch's."""
+        """Only a punch datagram with a punch's nonce, to one of its
+        sockets, reaches that punch: not one with another nonce, nor bytes
+        that are no punch datagram, nor one to a socket of no punch."""
         self.checked()
         self.tcpFailed()
         self.go(nonce=77)
         run = self.a.punching._runs[self.bob.id]
-        self.a.sockets.main.foreign(self.a.sockets.main, b"BZU1\x01" + bytes(8),
-                                    (HOME["b"][1], 5000))
-        self.a.sockets.main.foreign(self.a.sockets.main, b"short", (HOME["b"][1], 5000))
-        self.assertIsNone(run.path)
+        heard = []
+        run.punch.datagramReceived = lambda *args: heard.append(args)
+        main, source = self.a.sockets.main, (HOME["b"][1], 5000)
+        main.foreign(main, datagram(1, 78), source)
+        main.foreign(main, b"short", source)
+        other = self.a.sockets.open()
+        other.foreign = main.foreign
+        other.foreign(other, datagram(1, 77), source)
+        self.assertEqual(heard, [])
+        main.foreign(main, datagram(1, 77), source)
+        self.assertEqual(heard, [(0, HOME["b"][1], 5000, datagram(1, 77))])
+
+    def test_aHostTheRelayDidNotSee(self):
+        """A udppunchgo naming a host where the relay of the link did not
+        see the peer (a lying tracker's victim) sends it no probe: the
+        punch is refused, saying why, as a TCP punch's would be."""
+        self.checked()
+        self.tcpFailed()
+        self.a.membership.take()
+        sent = self.network.sent
+        with capturedLogs() as events:
+            self.a.membership.hear(UdpPunchGo(self.bob.id, "192.0.2.66", 4433, 4433, 77))
+        self.elapse(1.0)
+        self.assertEqual(self.network.sent, sent)
+        self.assertEqual(self.a.punching._runs, {})
+        [why] = [event["why"] for event in events if "why" in event]
+        self.assertIn("not at 203.0.113.9 where its relay says it is", why)
+        self.assertEqual(self.a.released, [self.bob.id])
 
     def test_linger(self):
         """A met path outlives the relayed link LINGER seconds (the QUIC

@@ -32,10 +32,11 @@ from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.paths.path import SEEN, UDP, Path
-from twisted_bazaar.core.punching import isRelayed
+from twisted_bazaar.core.punching import isRelayed, relayedFrom
 from twisted_bazaar.core.udpmapping import CHECK_TIMEOUT, MappingCheck
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.traversal import udppunch
+from twisted_bazaar.traversal.punchwitness import whyNot
 from twisted_bazaar.traversal.udpmessages import (
     UdpCheck,
     UdpProbe,
@@ -69,13 +70,14 @@ class _Run:
     the path and the socket it leaves from (the others closed: None).
     """
 
-    __slots__ = ("peer_id", "link", "asked", "punch", "endpoints", "path", "started",
-                 "linger", "why")
+    __slots__ = ("peer_id", "link", "asked", "nonce", "punch", "endpoints", "path",
+                 "started", "linger", "why")
 
-    def __init__(self, peer_id, link, asked, started):
+    def __init__(self, peer_id, link, asked, nonce, started):
         self.peer_id = peer_id
         self.link = link
         self.asked = asked
+        self.nonce = nonce
         self.started = started
         self.punch = None
         self.endpoints = []
@@ -242,12 +244,16 @@ class UdpPunching(Service, NodeObserver):
         shared = self.node.links.get(peer_id)
         if peer_id in self._runs or shared is None or not isRelayed(shared):
             return
-        run = _Run(peer_id, shared, peer_id in self._wanted, self.node.clock.seconds())
-        why = None
-        try:
-            peer = udppunch.mappingOf(go.host, go.port, go.second)
-        except ValueError as e:
-            why = str(e)
+        run = _Run(peer_id, shared, peer_id in self._wanted, go.nonce,
+                   self.node.clock.seconds())
+        # As a TCP punch: its probes go only where the relay of the link
+        # saw the peer too, not wherever the tracker's word alone says.
+        why = whyNot(peer_id, go.host, relayedFrom(shared))
+        if why is None:
+            try:
+                peer = udppunch.mappingOf(go.host, go.port, go.second)
+            except ValueError as e:
+                why = str(e)
         if why is None and not self.check.fresh():
             why = "this node's own UDP mapping is not known now"
         if why is None:
@@ -347,7 +353,9 @@ class UdpPunching(Service, NodeObserver):
         self._giveUp(run.peer_id, None)
 
     def _giveUp(self, peer_id, why):
-        """peer_id's link stays on its relay: whoever waits for it goes on."""
+        """No punch is wanted with peer_id now (its link stays on the relay,
+        ``why`` said if not None; or the QUIC link replaced it): whoever
+        waits for it goes on."""
         link = self._wanted.pop(peer_id, None)
         if link is None:
             return
@@ -364,8 +372,8 @@ class UdpPunching(Service, NodeObserver):
         forgotten."""
         if self._runs.get(run.peer_id) is run:
             del self._runs[run.peer_id]
-        for nonce in [nonce for nonce, each in self._byNonce.items() if each is run]:
-            del self._byNonce[nonce]
+        if self._byNonce.get(run.nonce) is run:
+            del self._byNonce[run.nonce]
         if run.punch is not None:
             run.punch.stop()
         if run.linger is not None and run.linger.active():
@@ -408,10 +416,8 @@ class UdpPunching(Service, NodeObserver):
     def linkReplaced(self, peer_id):
         """The QUIC link took the relayed one's place: whoever waited goes on."""
         link = self.node.links.get(peer_id)
-        if link is not None and not isRelayed(link) and peer_id in self._wanted:
-            del self._wanted[peer_id]
-            self._asks.pop(peer_id, None)
-            self.node.dialer.release(peer_id)
+        if link is not None and not isRelayed(link):
+            self._giveUp(peer_id, None)
 
     def linkRemoved(self, peer_id):
         """No link to peer_id: a punch under way ends; a punched path is
@@ -422,7 +428,7 @@ class UdpPunching(Service, NodeObserver):
             return
         if run.path is None:
             self._end(run)
-        else:
+        elif run.linger is None or not run.linger.active():
             run.linger = self.node.clock.callLater(LINGER, self._lingered, run)
 
     def _lingered(self, run):

@@ -51,6 +51,8 @@ class QuicService(Service):
         self.endpoint = None
         self.port = None
         self.udpPunching = None
+        #: The (links, files) connectors of the node's own socket.
+        self._connectors = None
         #: endpoint -> (its UDP port, its (links, files) connectors), of
         #: the sockets opened for punches.
         self._more = {}

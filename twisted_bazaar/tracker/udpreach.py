@@ -98,14 +98,20 @@ class UdpReach:
     def _refuse(self, link, why):
         link.send(wire.Error("noudp", why))
 
-    def _checkAsked(self, link, request):
+    def _whyNot(self, link, rates, rate, what):
+        """Why the tracker takes no ``what`` of link now (it has no UDP
+        port, or the link's group is past its ``rates``), or None."""
         if self.ports is None:
-            self._refuse(link, "this tracker takes no UDP datagrams (it was started "
-                         "without --udp-port)")
-            return
-        if not self._checkRates.take(groupOf(link), self._now()):
-            self._refuse(link, f"your address group asked more than {CHECK_RATE:g} "
-                         "udpcheck a second")
+            return ("this tracker takes no UDP datagrams (it was started without "
+                    "--udp-port)")
+        if not rates.take(groupOf(link), self._now()):
+            return f"your address group asked more than {rate:g} {what} a second"
+        return None
+
+    def _checkAsked(self, link, request):
+        why = self._whyNot(link, self._checkRates, CHECK_RATE, "udpcheck")
+        if why is not None:
+            self._refuse(link, why)
             return
         under_way = self._tokens.get(link.peer_id)
         if under_way is not None:
@@ -161,13 +167,9 @@ class UdpReach:
         return seen[1]
 
     def _punchAsked(self, link, request):
-        if self.ports is None:
-            self._refuse(link, "this tracker takes no UDP datagrams (it was started "
-                         "without --udp-port)")
-            return
-        if not self._punchRates.take(groupOf(link), self._now()):
-            self._refuse(link, f"your address group asked more than {PUNCH_RATE:g} "
-                         "udppunch a second")
+        why = self._whyNot(link, self._punchRates, PUNCH_RATE, "udppunch")
+        if why is not None:
+            self._refuse(link, why)
             return
         peer = self.tracker.links.get(request.id)
         mine, theirs = self._seenOf(link.peer_id), self._seenOf(request.id)
