@@ -155,7 +155,8 @@ class NetBed:
         router itself is dropped without an answer.  With ``portmap``
         (L{twisted_bazaar.testing.portmaprouter.KINDS}), the router is
         instead one that maps ports when the host asks (miniupnpd, its
-        files in ``folder``), and keeps ports otherwise.
+        files in ``folder``), and keeps ports otherwise (draws them,
+        ``symmetric``).
         """
         self._homes += 1
         lan = f"192.168.{self._homes}"
@@ -172,7 +173,8 @@ class NetBed:
         if portmap is None:
             _nat(router, symmetric, forward, f"{lan}.2")
         else:
-            self.daemons.append(portMappingRouter(run, router, lan, portmap, folder))
+            self.daemons.append(portMappingRouter(run, router, lan, portmap, folder,
+                                                  symmetric))
         return Home(Host(namespace, f"{lan}.2"), Host(router, wan), wan)
 
     def household(self, name, hosts=2):

@@ -26,19 +26,19 @@ NATPMP = "natpmp"
 KINDS = (UPNP, NATPMP)
 
 RULES = """
-table inet filter {
-  chain forward { type filter hook forward priority 0; policy accept;
-    jump miniupnpd; iifname "wan" oifname "lan" ct state new drop; }
-  chain miniupnpd { }
-  chain input { type filter hook input priority 0; policy accept;
-    iifname "wan" ct state new,invalid drop; }
-  chain prerouting { type nat hook prerouting priority -100; policy accept;
-    jump prerouting_miniupnpd; }
-  chain postrouting { type nat hook postrouting priority 100; policy accept;
-    jump postrouting_miniupnpd; oifname "wan" masquerade; }
-  chain prerouting_miniupnpd { }
-  chain postrouting_miniupnpd { }
-}
+table inet filter {{
+  chain forward {{ type filter hook forward priority 0; policy accept;
+    jump miniupnpd; iifname "wan" oifname "lan" ct state new drop; }}
+  chain miniupnpd {{ }}
+  chain input {{ type filter hook input priority 0; policy accept;
+    iifname "wan" ct state new,invalid drop; }}
+  chain prerouting {{ type nat hook prerouting priority -100; policy accept;
+    jump prerouting_miniupnpd; }}
+  chain postrouting {{ type nat hook postrouting priority 100; policy accept;
+    jump postrouting_miniupnpd; oifname "wan" masquerade{masquerading}; }}
+  chain prerouting_miniupnpd {{ }}
+  chain postrouting_miniupnpd {{ }}
+}}
 """
 
 
@@ -51,13 +51,19 @@ def missing():
     return None
 
 
-def portMappingRouter(run, router, lan, kind, folder):
+def portMappingRouter(run, router, lan, kind, folder, symmetric=False):
     """
     Make the namespace ``router`` a home's router between its devices
     ``wan`` and ``lan`` (the home's net ``lan``.0/24) that maps ports
     when its hosts ask (``kind``: L{UPNP} or L{NATPMP}), and start its
     miniupnpd, writing its files and log into ``folder``.  Returns the
     daemon's process (whoever made the router ends it).
+
+    Unmapped, the router keeps a flow's source port where it can, or,
+    ``symmetric``, draws a random one for each flow (nftables'
+    ``masquerade fully-random``, as ``MASQUERADE --random-fully``): no
+    punch, over TCP or UDP, meets two such routers, and a mapped port is
+    then the only way in.
     """
     if kind not in KINDS:
         raise ValueError(f"a port mapping router is one of {', '.join(KINDS)}, "
@@ -66,7 +72,7 @@ def portMappingRouter(run, router, lan, kind, folder):
     run(*inRouter, "sysctl", "-qw", "net.ipv4.ip_forward=1")
     rules = os.path.join(folder, f"{router}.nft")
     with open(rules, "w") as f:
-        f.write(RULES)
+        f.write(RULES.format(masquerading=" fully-random" if symmetric else ""))
     run(*inRouter, "nft", "-f", rules)
     config = os.path.join(folder, f"{router}-miniupnpd.conf")
     with open(config, "w") as f:
@@ -78,7 +84,10 @@ def portMappingRouter(run, router, lan, kind, folder):
             ""]))
     log = open(os.path.join(folder, f"{router}-miniupnpd.log"), "wb")
     try:
-        return subprocess.Popen([*inRouter, "miniupnpd", "-f", config, "-d"],
+        # A pid file of its own: miniupnpd refuses to start where another
+        # one's (the default /var/run/miniupnpd.pid) names a live process.
+        pid = os.path.join(folder, f"{router}-miniupnpd.pid")
+        return subprocess.Popen([*inRouter, "miniupnpd", "-f", config, "-d", "-P", pid],
                                 stdout=log, stderr=subprocess.STDOUT)
     finally:
         log.close()
