@@ -13,9 +13,10 @@ built), it counts:
       buyOK of the purchase it made, once recorded;
     - at scrape time, from counts the node already keeps: links by
       purpose (and of them those over QUIC) and each seller's stock (one
-      sample per purpose and item), the files it shares (a count and their bytes, never as stock) and
-      its downloads (by state, and the bytes verified), and whether other
-      nodes can dial it (its reachability).
+      sample per purpose and item), the files it shares (a count and
+      their bytes, never as stock) and its downloads (by state, and the
+      bytes verified), and whether other nodes can dial it (its
+      reachability).
 """
 
 import functools

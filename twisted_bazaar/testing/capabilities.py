@@ -28,7 +28,6 @@ def relayed(transport, host):
     return transport
 
 
-
 @implementer(IQuicTransport)
 class _OverQuic:
     """A transport that says it runs over QUIC, as a QUIC stream's does;
