@@ -216,7 +216,8 @@ def samples():
         "members": ([[], [dict(entry, scheme="flood")], [dict(entry, scheme="")]],
                     [[entry]]),
         "links": ([[], [dict(entry, purpose="overlay")],
-                   [dict(entry, purpose="overlay", relayed=True)]], [[entry]]),
+                   [dict(entry, purpose="overlay", relayed=True)],
+                   [dict(entry, purpose="overlay", quic=True)]], [[entry]]),
         "peer": ([["17", "h", 9001]], [["17", "h"], ["17", "h", 9001, 1]]),
     }
 

@@ -377,6 +377,29 @@ class RenderTests(SynchronousTestCase):
             "trades (newest last; each buy's path, buyer first):",
             "     1.5 s ago  apple x1  7 -> 9 -> 8"])
 
+    def test_nodeLinksOverQuic(self):
+        """A link over QUIC says so beside its purpose (the node's
+        ``quic`` flag), as a relayed one says its relay; both where both
+        are (a circuit whose relay this node reaches over QUIC)."""
+        text = renderNode({
+            "id": "7", "host": "h", "port": 1, "scheme": "flood",
+            "links": [{"id": "8", "host": "h", "port": 2, "purpose": "direct",
+                       "quic": True},
+                      {"id": "9", "host": "h", "port": 3, "purpose": "overlay",
+                       "relayed": True, "quic": True},
+                      {"id": "10", "host": "h", "port": 4, "purpose": "overlay",
+                       "quic": False}],
+            "stock": {}, "bag": {}, "pending": 0})
+        self.assertEqual(text.splitlines()[1:5], [
+            "links: 3", "  node 8 at h:2 (direct, over QUIC)",
+            "  node 9 at h:3 (overlay, through a relay, over QUIC)",
+            "  node 10 at h:4 (overlay)"])
+        state = NodeState(7, "h", 1, "flood", ((8, "h", 2, "direct", False, True),
+                                               (9, "h", 3, "overlay")), {}, {}, 0)
+        self.assertEqual(nodeObject(state)["links"], [
+            {"id": "8", "host": "h", "port": 2, "purpose": "direct", "quic": True},
+            {"id": "9", "host": "h", "port": 3, "purpose": "overlay"}])
+
     def test_nodeTradesInJSON(self):
         state = NodeState(7, "h", 1, "flood", ((8, "h", 2, "direct", True),), {},
                           {"apple": 1}, 0, trades=((20, 4, "apple", 1, (7, 8)),))

@@ -16,7 +16,7 @@ from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.core.dialer import CANDIDATES, FILES, Peer
 from twisted_bazaar.core.paths.path import CLAIMED, CONFIGURED, SEEN, UDP, Path
 from twisted_bazaar.core.paths.transport import ITransport
-from twisted_bazaar.core.quicdial import QuicTransport, plugQuic
+from twisted_bazaar.core.quicdial import QuicTransport, isQuic, plugQuic
 from twisted_bazaar.files import hashing
 from twisted_bazaar.net.quic.connection import QuicUnanswered
 from twisted_bazaar.net.quic.connector import FILES as FILES_SERVICE, LINKS, QuicConnector
@@ -71,6 +71,33 @@ class MarketOverQuicTests(SynchronousTestCase):
         self.assertGreater(moved, len(data))
         link = buyer.links[seller.id]
         self.assertEqual(link.transport.getPeer().type, "UDP")
+
+    def test_aLinkKnowsItRunsOverQuic(self):
+        """A link over QUIC says so at both ends, the dialler's and the
+        acceptor's, through its channel (L{isQuic}), as its node tells its
+        operator (``quic``) and counts in its metrics; a link over TCP
+        does not."""
+        seller = self.market.addNode(seller={"stock": {"apple": 5}}, metrics=True)
+        other = self.market.addNode(seller={"stock": {"apple": 5}})
+        buyer = self.market.addNode(buyer={"wants": ["apple"]}, metrics=True)
+        self.plug(seller, "10.1.0.2")
+        self.plug(buyer, "10.0.0.1")
+        buyer.dialer.book.add(seller.identity.id, Path(UDP, "10.1.0.2", 4433, word=CONFIGURED))
+        self.market.run(10)
+        over = {peer: isQuic(link) for peer, link in buyer.links.items()}
+        self.assertEqual(over, {seller.id: True, other.id: False})
+        self.assertTrue(isQuic(seller.links[buyer.id]))
+        self.assertFalse(isQuic(seller.links[other.id]))
+        for node, peer in ((buyer, seller), (seller, buyer)):
+            rows = {row[0]: row for row in self.market.services[node].status.state().links}
+            self.assertEqual(rows[peer.id][4:], (False, True))
+            self.assertEqual(rows[other.id][4:], (False, False))
+            samples = {sample.labels["purpose"]: sample.value
+                       for family in self.market.metrics[node].registry.collect()
+                       if family.name == "bazaar_links_quic" for sample in family.samples}
+            purpose = node.links[peer.id].purpose
+            self.assertEqual(samples[purpose], 1)
+            self.assertEqual(sum(samples.values()), 1)
 
 
 class TransportTests(SynchronousTestCase):

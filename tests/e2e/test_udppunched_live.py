@@ -8,8 +8,9 @@ the tracker on the public net with ``--udp-port``, both nodes with
 reaches the seller through the tracker's relay; its TCP punch fails (the
 seller's router), and the two punch over UDP (the birthday plan: 256
 sockets at the seller's, 1,024 probes from the buyer's); the buyer links
-over QUIC on the punched path, buys over it, and fetches the seller's
-shared file over QUIC too, the relay's circuit closed.
+over QUIC on the punched path (``bazaar node`` tells its operator so:
+``quic``), buys over it, and fetches the seller's shared file over QUIC
+too, the relay's circuit closed.
 
 ``BAZAAR_UDP_PUNCH_TRIES=10`` runs the issue's count of tries (each a
 new pair of daemons) and ``BAZAAR_UDP_PUNCH_SIZE`` the file's size in
@@ -21,11 +22,16 @@ the reason.
 """
 
 import hashlib
+import json
 import os
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 from twisted_bazaar.testing.daemons import TERMINATED, nodeId
+from twisted_bazaar.wire.ids import wireId
 from tests.e2e.helpers import BED_TRACKER_PORT, HomeMarketCase, short
 from tests.e2e.test_punched_live import RELAYED
 
@@ -54,11 +60,13 @@ class UdpPunchedBuyTests(HomeMarketCase):
         relay_port = int(seller.waitFor(RELAYED.format(
             host=re.escape(self.tracker_host.address)), TIMEOUT)["port"])
         downloads = self.folder(f"downloads-{index}")
+        data = self.folder(f"buyer-data-{index}")
         started = time.monotonic()
         buyer = self.node(f"udp-buyer-{index}", home_b.host, "--role", "buyer",
                           "--want", "home.bin", "--downloads", downloads,
-                          "--quic-port", "0")
+                          "--quic-port", "0", "--data-dir", data)
         nodeId(buyer, TIMEOUT)
+        buyer_port = int(buyer.waitFor(r"node listening on [^:]+:(\d+)", TIMEOUT)[1])
         ended = buyer.waitFor(
             rf"(?P<met>punched a UDP path to node {short(seller_id)} .*, met at [\d.]+:\d+ "
             r"\(birthday-probes, [\d.]+ s\): linking over QUIC)|no UDP path punched to "
@@ -84,6 +92,10 @@ class UdpPunchedBuyTests(HomeMarketCase):
                 lines.index(next(line for line in lines if "bought home.bin" in line)))
             # The relayed link was replaced: the relay holds no circuit.
             self.assertEqual(self.circuits(relay_port), [])
+            # ... and its operator is told the link runs over QUIC.
+            links = self.operatorState(home_b, buyer_port, data)["links"]
+            [link] = [link for link in links if link["id"] == wireId(seller_id)]
+            self.assertEqual((link.get("quic"), link.get("relayed")), (True, None), links)
         self.assertEqual(buyer.matches(r"punched a (direct|transfer) connection"), [])
         tail = buyer.tail()
         codes = self.market.stop()
@@ -91,6 +103,16 @@ class UdpPunchedBuyTests(HomeMarketCase):
         for daemon in (seller, buyer):
             self.assertEqual(daemon.problems(), [], daemon.name)
         return met and punched < PUNCHED_WITHIN, punched, seconds, tail
+
+    def operatorState(self, home, port, data):
+        """``bazaar --json node`` of the node at home listening on port,
+        asked by its operator (its --data-dir ``data``) from its host."""
+        script = str(Path(sys.executable).with_name("bazaar"))
+        done = subprocess.run([*home.host.wrapper, script, "--json", "node",
+                               f"{home.host.address}:{port}", "--data-dir", data],
+                              capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return json.loads(done.stdout)
 
     def test_randomPortRouter(self):
         """The seller's router draws a port for each flow: the buyer's TCP

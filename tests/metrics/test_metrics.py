@@ -22,6 +22,7 @@ from twisted_bazaar.metrics.tracker import TrackerMetrics
 from twisted_bazaar.metrics.traffic import Traffic
 from twisted_bazaar.metrics.web import metricsSite
 from twisted_bazaar.testing import Market
+from twisted_bazaar.testing.capabilities import overQuic
 
 from twisted_bazaar.store import MemoryStore, Purchase
 from twisted_bazaar.wire.trade import BuyOK
@@ -83,6 +84,22 @@ class MarketMetricsTests(SynchronousTestCase):
                          + value(buyer, "bazaar_links", purpose="direct"),
                          len(self.buyer.links))
         self.assertEqual(value(buyer, "bazaar_node_ready"), 1)
+
+    def test_linksOverQuic(self):
+        """The links over QUIC are counted by purpose, as every link is:
+        none on the in-memory network, one once a link's transport runs
+        over QUIC (as a QUIC stream's says)."""
+        buyer = self.buyerMetrics
+        purposes = sorted(self.buyer.linksByPurpose())
+        self.assertEqual([value(buyer, "bazaar_links_quic", purpose=purpose)
+                          for purpose in purposes], [0] * len(purposes))
+        link = self.buyer.links[self.seller.id]
+        transport = link.transport
+        link.transport = overQuic(transport)
+        self.addCleanup(setattr, link, "transport", transport)
+        self.assertEqual({purpose: value(buyer, "bazaar_links_quic", purpose=purpose)
+                          for purpose in purposes},
+                         {purpose: int(purpose == link.purpose) for purpose in purposes})
 
     def test_reach(self):
         """Whether other nodes can dial the node: one of three states, as

@@ -20,6 +20,7 @@ from twisted_bazaar.status import node as status_node
 from twisted_bazaar.status.messages import NodeState, State
 from twisted_bazaar.identity.operator import operatorProof
 from twisted_bazaar.testing import Market
+from twisted_bazaar.testing.capabilities import overQuic
 
 from tests import records
 from tests.helpers import feed, provenLink, sent
@@ -436,11 +437,39 @@ class RelayedLinkTests(StrangerTests):
                                "scheme": "flood", "stock": {}, "links": [
                                    {"id": "2", "host": "h", "port": 2,
                                     "purpose": "overlay", **more}]}).encode()
-        self.assertEqual(wire.decode(answer()).links, ((2, "h", 2, "overlay", False),))
-        self.assertEqual(wire.decode(answer(relayed=True)).links[0][4], True)
-        with self.assertRaises(wire.ProtocolError) as raised:
-            wire.decode(answer(relayed="yes"))
-        self.assertIn("links.relayed", str(raised.exception))
+        self.assertEqual(wire.decode(answer()).links,
+                         ((2, "h", 2, "overlay", False, False),))
+        self.assertEqual(wire.decode(answer(relayed=True)).links[0][4:], (True, False))
+        self.assertEqual(wire.decode(answer(quic=True)).links[0][4:], (False, True))
+        for flag in ("relayed", "quic"):
+            with self.assertRaises(wire.ProtocolError) as raised:
+                wire.decode(answer(**{flag: "yes"}))
+            self.assertIn(f"links.{flag}", str(raised.exception))
+
+    def test_aQuicLinkSaysSo(self):
+        """A link whose connection runs over QUIC (its transport says so,
+        L{IQuicTransport}) is ``quic: true``, to a stranger and to the
+        operator; every other link leaves it out."""
+        overlay = [peer for peer, link in self.node.links.items()
+                   if (link.purpose or OVERLAY) == OVERLAY]
+        self.assertTrue(overlay, "the buyer has an overlay link")
+        quic = self.node.links[overlay[0]]
+        direct = quic.transport
+        quic.transport = overQuic(direct)
+        self.addCleanup(setattr, quic, "transport", direct)
+        link = self.statusLink()
+        feed(link, State())
+        answer = sent(link)[-1]
+        self.assertPublic(answer)
+        flags = {row[0]: row[4:] for row in answer.links}
+        self.assertEqual(flags.pop(overlay[0]), (False, True))
+        self.assertEqual(set(flags.values()) - {(False, False)}, set())
+        encoded = wire.encode(answer)
+        self.assertEqual(encoded.count(b'"quic":true'), 1)
+        self.assertEqual(encoded.count(b'"quic"'), 1)
+        self.assertEqual(wire.decode(encoded), answer)
+        whole = askAsOperator(self.node, self.statusLink())
+        self.assertIn((overlay[0], False, True), {row[:1] + row[4:] for row in whole.links})
 
 
 @implementer(IRelayedTransport)

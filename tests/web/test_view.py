@@ -200,7 +200,7 @@ class MarketViewTests(SynchronousTestCase):
                          [(1, 1, {}), (2, 1, {"apple": 1})])
         self.assertEqual(self.view.node(1)["links"],
                          [{"id": "2", "host": "h", "port": 2, "purpose": "overlay",
-                           "relayed": False}])
+                           "relayed": False, "quic": False}])
 
     def test_nodeMessages(self):
         """A node's page lists the messages its last state named, oldest
@@ -302,6 +302,20 @@ class MarketViewTests(SynchronousTestCase):
         self.assertEqual(market["relayed"], [["1", "3"]])
         self.assertEqual([link["relayed"] for link in self.view.node(1)["links"]],
                          [False, True])
+
+    def test_quicLinksAsTheNodeSaysThem(self):
+        """A node's page says which of its links run over QUIC, as the node
+        says (``quic``); the picture draws them as any direct link."""
+        self.view.membersSeen([(1, "h", 1, "flood"), (2, "h", 2, "flood"),
+                               (3, "h", 3, "flood")])
+        self.view.stateSeen(NodeState(1, "h", 1, "flood",
+                                      ((2, "h", 2, "overlay", False, True),
+                                       (3, "h", 3, "overlay")), {}))
+        self.assertEqual([(link["id"], link["relayed"], link["quic"])
+                          for link in self.view.node(1)["links"]],
+                         [("2", False, True), ("3", False, False)])
+        market = self.view.snapshot()
+        self.assertEqual((market["edges"], market["relayed"]), ([["1", "2"], ["1", "3"]], []))
 
     def test_quietOnlyOnceSilent(self):
         """A node that answers is quiet 0, however long since its last

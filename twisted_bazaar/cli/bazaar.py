@@ -833,6 +833,17 @@ def _where(link):
     return f"from {link['host']}"
 
 
+#: A link's flags (the node's word) -> how its line says them.
+LINK_WAYS = (("relayed", "through a relay"), ("quic", "over QUIC"))
+
+
+def _way(link):
+    """A link's purpose, and how it runs where the node says: through a
+    relay's circuit, over QUIC (``direct, over QUIC``)."""
+    return ", ".join([link["purpose"]] + [words for flag, words in LINK_WAYS
+                                          if link.get(flag)])
+
+
 def _peer(peer_id):
     """The peer of a recent message, in words: a node, or a connection
     that had not yet said who it is (its first ``thisisme``)."""
@@ -880,9 +891,7 @@ def renderNode(obj):
         # it was asked.
         lines.append(f"asked {WORDS[obj['asked']['path']]} {obj['asked']['at']}")
     lines.append(f"{'overlay ' if public else ''}links: {len(obj['links'])}")
-    lines += [f"  {_linked(link)} {_where(link)} "
-              f"({link['purpose']}{', through a relay' if link.get('relayed') else ''})"
-              for link in obj["links"]]
+    lines += [f"  {_linked(link)} {_where(link)} ({_way(link)})" for link in obj["links"]]
     lines.append(f"stock: {counts(obj['stock'])}")
     if not public:
         lines += [f"bag: {counts(obj['bag'])}", f"pending buys: {obj['pending']}"]

@@ -18,12 +18,21 @@ from zope.interface import implementer
 from twisted_bazaar.core.paths.path import CLAIMED, UDP
 from twisted_bazaar.core.paths.transport import ITransport
 from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.net.capabilities import IQuicTransport
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.net.quic.connector import FILES as FILES_SERVICE, LINKS, QuicConnector
 from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.wire.ids import shortId
 
-__all__ = ["QuicTransport", "plugQuic", "serveQuic"]
+__all__ = ["QuicTransport", "isQuic", "plugQuic", "serveQuic"]
+
+
+def isQuic(link):
+    """Whether link runs over QUIC on UDP, dialled, accepted or punched
+    (for a relayed link: whether its connection to the relay does), as
+    its node's operator is told (docs/protocol.md §12a) and its metrics
+    count."""
+    return IQuicTransport(link.transport, None) is not None
 
 
 @implementer(ITransport)

@@ -12,10 +12,11 @@ built), it counts:
     - the time from a search for an item (as a node observer) to the
       buyOK of the purchase it made, once recorded;
     - at scrape time, from counts the node already keeps: links by
-      purpose and each seller's stock (one sample per purpose and item),
-      the files it shares (a count and their bytes, never as stock) and
-      its downloads (by state, and the bytes verified), and whether other
-      nodes can dial it (its reachability).
+      purpose (and of them those over QUIC) and each seller's stock (one
+      sample per purpose and item), the files it shares (a count and
+      their bytes, never as stock) and its downloads (by state, and the
+      bytes verified), and whether other nodes can dial it (its
+      reachability).
 """
 
 import functools
@@ -27,6 +28,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.core.quicdial import isQuic
 from twisted_bazaar.core.reach import REACHABILITIES
 from twisted_bazaar.metrics.lag import LATENCY_BUCKETS, LagMetrics
 from twisted_bazaar.metrics.limits import LimitsCollector
@@ -180,7 +182,8 @@ class MeteredStore:
 
 class _NodeCollector:
     """Samples read from counts the node keeps anyway, at scrape time:
-    one per link purpose and per item on sale."""
+    one per link purpose (all links, and those over QUIC) and per item on
+    sale."""
 
     def __init__(self, metrics):
         self.metrics = metrics
@@ -189,9 +192,15 @@ class _NodeCollector:
         node = self.metrics.node
         links = GaugeMetricFamily("bazaar_links", "Established links, by purpose",
                                   labels=["purpose"])
+        quic = GaugeMetricFamily("bazaar_links_quic", "Established links that run "
+                                 "over QUIC on UDP, by purpose (in bazaar_links too)",
+                                 labels=["purpose"])
+        over = [link.purpose for link in list(node.links.values()) if isQuic(link)]
         for purpose, n in sorted(node.linksByPurpose().items()):
             links.add_metric([purpose], n)
+            quic.add_metric([purpose], over.count(purpose))
         yield links
+        yield quic
         stock = GaugeMetricFamily("bazaar_stock", "Units on sale, by item (shared "
                                   "files are counted apart)", labels=["item"])
         shared, downloads, units = {}, [], {}

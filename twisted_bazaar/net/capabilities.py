@@ -73,6 +73,14 @@ class IRelayedTransport(IPathCapability):
                             "node divides its relay's share of handshakes by.")
 
 
+class IQuicTransport(IPathCapability):
+    """A connection that runs over a QUIC stream on UDP
+    (L{twisted_bazaar.net.quic.stream.StreamTransport}: dialled, accepted
+    or punched over UDP), or a channel over one, or a relay's circuit
+    whose connection to the relay is one (docs/protocol.md §12a's
+    ``quic``)."""
+
+
 class IBulkTransport(IPathCapability):
     """A connection over a socket whose read and send sizes a reader or a
     writer of bulk data (a file's buyer, its seller) may set: a reactor's

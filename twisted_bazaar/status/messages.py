@@ -102,15 +102,19 @@ MEMBER_KEYS = (("id", checkNodeId), ("host", checkHost), ("port", checkPort),
                ("scheme", _schemeName))
 LINK_KEYS = (("id", checkNodeId), ("host", checkHost), ("port", checkPort),
              ("purpose", checkName))
-#: A link entry's optional key: true where the link runs through a relay's
-#: circuit (§5a), left out (false) where it is direct.
+#: A link entry's optional keys: true where the link runs through a
+#: relay's circuit (§5a), left out (false) where it is direct; true where
+#: it runs over QUIC on UDP (§2.3), left out (false) on TCP.
 RELAYED = "relayed"
+QUIC = "quic"
+FLAGS = (RELAYED, QUIC)
 
 
 def _links(value, name):
-    """A nodestate's links: each as (id, host, port, purpose, relayed)."""
+    """A nodestate's links: each as (id, host, port, purpose, relayed, quic)."""
     rows = _linkRows(value, name)
-    return tuple(row + (checkFlag(entry.get(RELAYED, False), f"{name}.{RELAYED}"),)
+    return tuple(row + tuple(checkFlag(entry.get(flag, False), f"{name}.{flag}")
+                             for flag in FLAGS)
                  for row, entry in zip(rows, value))
 
 
@@ -118,18 +122,21 @@ _linkRows = objectList(LINK_KEYS, MAX_ENTRIES)
 _links.fast = "False"
 
 
-def _linkRowsOfFive(links):
-    """Links as rows of five: a row of four (id, host, port, purpose), as
-    a caller may build it, is a direct link."""
-    return tuple(tuple(row) if len(row) > 4 else tuple(row) + (False,) for row in links)
+def _linkRowsOfSix(links):
+    """Links as rows of six: a row that stops short (id, host, port,
+    purpose, and maybe relayed), as a caller may build it, is false in the
+    flags it leaves out."""
+    width = len(LINK_KEYS) + len(FLAGS)
+    return tuple(tuple(row) + (False,) * (width - len(row)) for row in links)
 
 
 def _linkDict(row):
-    """A link's entry: ``relayed`` only where it is."""
+    """A link's entry: each flag (``relayed``, ``quic``) only where it is."""
     entry = dict(zip((key for key, _ in LINK_KEYS), row))
     entry["id"] = wireId(entry["id"])
-    if row[4]:
-        entry[RELAYED] = True
+    for flag, value in zip(FLAGS, row[len(LINK_KEYS):]):
+        if value:
+            entry[flag] = True
     return entry
 
 
@@ -273,7 +280,7 @@ class State(Message):
 class NodeState(Message):
     """
     The answer to state: the node's id, advertised host and port, scheme,
-    established links as (id, host, port, purpose, relayed), stock (item -> units,
+    established links as (id, host, port, purpose, relayed, quic), stock (item -> units,
     reserved included), bag (item -> units bought), pending buys, and the
     messages it sent and received last, as (milliseconds ago, "in" or
     "out", peer id or -1 (``""`` on the wire), type), oldest first; the
@@ -307,7 +314,7 @@ class NodeState(Message):
     host: str = field(checkHost)
     port: int = field(checkPort)
     scheme: str = field(checkName)
-    links: tuple = field(_links, converter=_linkRowsOfFive)
+    links: tuple = field(_links, converter=_linkRowsOfSix)
     stock: dict = field(_counts, hash=False)
     bag: dict = field(_counts, default=None, hash=False)
     pending: int = field(_count, default=None)

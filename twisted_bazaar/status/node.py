@@ -28,6 +28,7 @@ from twisted_bazaar.status.relaying import relayUse
 from twisted_bazaar.core.market import schemeOf
 from twisted_bazaar.core.node import OVERLAY
 from twisted_bazaar.core.punching import isRelayed
+from twisted_bazaar.core.quicdial import isQuic
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import accountsHeld
 from twisted_bazaar.net.fitting import frameLimit, halvedToFit
@@ -136,7 +137,7 @@ class NodeStatus:
         for peer_id, link in sorted(node.links.items()):
             host, port = node.addressOf(peer_id)
             links.append((peer_id, host, port, link.purpose or OVERLAY,
-                          isRelayed(link)))
+                          isRelayed(link), isQuic(link)))
         stock, bag, files, downloads, trades = {}, {}, {}, [], []
         now = node.clock.seconds()
         for role in node.roles:

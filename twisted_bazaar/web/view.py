@@ -275,7 +275,8 @@ class MarketView:
             page.update(known=True, operator=not state.public, stock=dict(state.stock),
                         files=list(map(shownFile, state.asDict()["files"])), **_roles(state),
                         links=[{"id": wireId(link[0]), "host": link[1], "port": link[2],
-                                "purpose": link[3], "relayed": _relayed(link)}
+                                "purpose": link[3], "relayed": _relayed(link),
+                                "quic": _quic(link)}
                                for link in state.links if link[3] not in HIDDEN_PURPOSES],
                         **_private(
                             state, bag=dict(state.bag or {}), pending=state.pending,
@@ -346,6 +347,11 @@ def _roles(state):
 def _relayed(link):
     """Whether a node says its link runs through a relay's circuit."""
     return link[4]
+
+
+def _quic(link):
+    """Whether a node says its link runs over QUIC on UDP."""
+    return link[5]
 
 
 def _private(state, **fields):

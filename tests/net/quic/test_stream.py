@@ -11,6 +11,7 @@ from zope.interface import implementer
 from zope.interface.verify import verifyObject
 from twisted.internet.interfaces import IConsumer, ITransport
 
+from twisted_bazaar.net.capabilities import IQuicTransport
 from twisted_bazaar.net.quic.stack import STREAM_WINDOW
 from twisted_bazaar.net.quic.stream import HIGH_WATER, StreamTransport
 
@@ -66,6 +67,15 @@ class StreamTests(SynchronousTestCase):
         self.assertEqual((stream.getPeer().type, stream.getPeer().host,
                           stream.getPeer().port), ("UDP", "10.1.0.2", 4433))
         self.assertEqual(stream.getHost().host, "10.0.0.1")
+
+    def test_saysItIsQuic(self):
+        """The stream, and the channel over it, at the end that dialled
+        and the one that accepted, answer L{IQuicTransport} with the
+        stream (docs/protocol.md §12a's ``quic``)."""
+        for protocol in (self.protocol, self.peer):
+            stream = self.stream(protocol)
+            self.assertTrue(verifyObject(IQuicTransport, stream))
+            self.assertIs(IQuicTransport(protocol.transport), stream)
 
     def test_bulkBothWays(self):
         """Megabytes each way arrive whole, in order."""

@@ -13,6 +13,8 @@ from twisted.internet.interfaces import IConsumer, IPushProducer, ITransport
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from twisted_bazaar.net.capabilities import IQuicTransport
+
 __all__ = ["StreamTransport", "HIGH_WATER", "LOW_WATER"]
 
 #: Unacknowledged bytes under which the writer's producer is resumed (a
@@ -25,7 +27,7 @@ LOW_WATER = 2 * 1024 * 1024
 HIGH_WATER = 2 * LOW_WATER
 
 
-@implementer(ITransport, IPushProducer, IConsumer)
+@implementer(ITransport, IPushProducer, IConsumer, IQuicTransport)
 class StreamTransport:
     """
     A stream of a L{twisted_bazaar.net.quic.connection.Connection}, the

@@ -466,7 +466,8 @@ function showNode(node) {
   fillTable("links", (node.links || []).map((link) => {
     const row = el("tr");
     row.append(el("td"), el("td", {}, `${link.host}:${link.port}`),
-               el("td", {}, link.relayed ? `${link.purpose}, through a relay` : link.purpose));
+               el("td", {}, [link.purpose, link.relayed && "through a relay",
+                             link.quic && "over QUIC"].filter(Boolean).join(", ")));
     row.children[0].append(el("a", {href: `/node/${link.id}`, title: link.id}, shortId(link.id)));
     return row;
   }));
