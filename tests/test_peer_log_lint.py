@@ -140,6 +140,10 @@ ALLOWED = {
     "core/udpmapping.py: MappingCheck.reached: this node's UDP datagrams leave its rout":
         "the tracker's answer to this node's own udpcheck, at most one each 10 s, "
         "and only when what it saw changed",
+    "core/udppunching.py: UdpPunching._pathLost: the UDP path to node {peer} at {host}:{p":
+        "once per punched path, as it goes: a path needs a punch that met, and the "
+        "punches a peer can make this node run are bounded by its probe budget "
+        "(punch.udp-probes) and the tracker's rate of udppunch",
     "core/quicdial.py: QuicTransport.attempt.reached: reached node {id} over QUIC at {host}:{p":
         _OWN + "once per dial this node makes over QUIC to a UDP path its operator "
         "configured (--quic-peer), the peer's key proven there",

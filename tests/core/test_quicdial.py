@@ -158,3 +158,18 @@ class TransportTests(SynchronousTestCase):
         self.quic.unroute(SELLER.id, punched)
         self.assertEqual(self.quic.connectorsOf(SELLER.id, punched),
                          (self.quic.links, self.quic.files))
+
+    def test_silenceOnAPunchedPathIsTold(self):
+        """Nothing answers a dial over a punched path: whoever routed it is
+        told (the path, and why), and the dial goes on to the next way."""
+        punched = Path(UDP, "203.0.113.7", 21896, word=SEEN)
+        self.node.dialer.book.add(SELLER.id, punched)
+        lost = []
+        self.quic.route(SELLER.id, punched, (self.quic.links, self.quic.files),
+                        lambda *args: lost.append(args))
+        self.dial()
+        self.udp.run(6)
+        self.assertEqual(lost, [(SELLER.id, punched,
+                                 "no QUIC answer from 203.0.113.7:21896 within 5 s")])
+        self.assertEqual([dial[:2] for dial in self.connector.dials],
+                         [("203.0.113.7", 9002)])

@@ -22,7 +22,7 @@ from twisted_bazaar.core.sessionhandlers import SessionParts
 from twisted_bazaar.core.udpmapping import CHECK_TIMEOUT, FRESH, REFUSED_PAUSE
 from twisted_bazaar.core.udppunching import ASK_AGAIN, ASKS, LINGER, UdpPunching
 from twisted_bazaar.identity.keys import decode
-from twisted_bazaar.testing.capabilities import relayed
+from twisted_bazaar.testing.capabilities import overQuic, relayed
 from twisted_bazaar.testing.udpnat import PORT_RESTRICTED, RANDOM, UdpNetwork, UdpRouter
 from twisted_bazaar.traversal.udpmessages import (
     UdpCheck,
@@ -480,3 +480,77 @@ class PunchTests(UdpPunchingTestCase):
             side.punching.nodeStopping()
         self.assertEqual(len(self.b.sockets.closed), HARD_SOCKETS - 1)
         self.assertNoTimers()
+
+
+class FakeQuicLink:
+    """A link over QUIC to ``peer`` (an address): records its close and
+    abort."""
+
+    def __init__(self, peer):
+        self.peer = peer
+        self.closed = []
+        self.aborted = False
+        self.transport = overQuic(self)
+
+    def getPeer(self):
+        return self.peer
+
+    def close(self, reason=None, routine=False):
+        self.closed.append(reason)
+
+    def abortConnection(self):
+        self.aborted = True
+
+
+class PathLostTests(UdpPunchingTestCase):
+    """Nothing answers a dial over a punched path any more."""
+
+    def met(self):
+        """A and B punched; A's QUIC link runs over the met path."""
+        self.checked()
+        self.tcpFailed()
+        self.go()
+        self.elapse(1.0)
+        [(host, port, _, _, _)] = self.a.sockets.links[self.a.sockets.main].dials
+        self.path = Path(UDP, host, port, word=SEEN)
+        link = self.link = FakeQuicLink(IPv4Address("UDP", host, port))
+        self.a.node.links[self.bob.id] = link
+        self.a.node.events.linkReplaced(self.bob.id)
+
+    def lose(self, path):
+        _, lost = self.a.transport.routes[(self.bob.id, self.path.host, self.path.port)]
+        with capturedLogs() as events:
+            lost(self.bob.id, path, "no QUIC answer from there within 5 s")
+        return events
+
+    def test_dropped(self):
+        """The path leaves the book and its route, and the QUIC link over it
+        is aborted (not closed only: its end would wait for an
+        acknowledgement that cannot come), saying why."""
+        self.met()
+        events = self.lose(self.path)
+        self.assertEqual(list(self.a.node.dialer.book.pathsOf(self.bob.id, UDP)), [])
+        self.assertEqual(self.a.transport.routes, {})
+        self.assertEqual(self.link.closed, ["its UDP path carries nothing now"])
+        self.assertTrue(self.link.aborted)
+        [line] = [event for event in events if "carries nothing" in event["log_format"]]
+        self.assertEqual(line["why"], "no QUIC answer from there within 5 s")
+
+    def test_aLinkOverAnotherWay(self):
+        """A link to the peer that is not over that path (over TCP, or
+        another UDP path) stays; the path goes."""
+        self.met()
+        self.link.peer = IPv4Address("UDP", self.path.host, self.path.port + 1)
+        self.lose(self.path)
+        self.assertEqual(list(self.a.node.dialer.book.pathsOf(self.bob.id, UDP)), [])
+        self.assertEqual(self.link.closed, [])
+        self.assertFalse(self.link.aborted)
+
+    def test_anotherPath(self):
+        """Silence at a path that is not the punch's (gone already, or
+        another) changes nothing."""
+        self.met()
+        self.lose(Path(UDP, self.path.host, self.path.port + 1, word=SEEN))
+        self.assertEqual(list(self.a.node.dialer.book.pathsOf(self.bob.id, UDP)),
+                         [self.path])
+        self.assertFalse(self.link.aborted)

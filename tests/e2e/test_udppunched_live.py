@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import SkipTest
 
 from twisted_bazaar.testing.daemons import TERMINATED, nodeId
 from twisted_bazaar.wire.ids import wireId
@@ -45,6 +46,10 @@ TRIES = int(os.environ.get("BAZAAR_UDP_PUNCH_TRIES", "2"))
 #: one of two (a birthday punch misses with odds about 0.02).
 MEETS = max(1, TRIES - max(1, TRIES // 10))
 SIZE = int(os.environ.get("BAZAAR_UDP_PUNCH_SIZE", "4")) * 1024 * 1024
+#: The file whose path dies under it, and the seller's pace, so that the
+#: path dies a quarter of the way (4 pieces of 16 at 4 MiB/s: 1 s).
+DYING_SIZE = 16 * 1024 * 1024
+DYING_RATE = 4 * 1024 * 1024
 
 
 class UdpPunchedBuyTests(HomeMarketCase):
@@ -136,3 +141,50 @@ class UdpPunchedBuyTests(HomeMarketCase):
         print(f"udp punches: {met} of {TRIES} within {PUNCHED_WITHIN:g} s; "
               f"(seconds to the path, seconds of the download): {results}")
         self.assertGreaterEqual(met, MEETS, (results, tail))
+
+    def test_pathDies(self):
+        """The punched path dies mid-download (the seller's router drops
+        every UDP datagram from then on): the buyer's transfer stalls, its
+        dial over the path meets silence, the path is dropped and the
+        QUIC link over it aborted at once, and the download ends whole
+        through the relay, nothing lost."""
+        home_a = self.bed.home("udpa", symmetric=True)
+        home_b = self.bed.home("udpb")
+        shared, content = self.shareFile("home.bin", DYING_SIZE)
+        tracker = self.market.start("tracker", [
+            "bazaar-tracker", "--listen", f"tcp:{BED_TRACKER_PORT}", "--udp-port",
+            str(UDP_PORT)], wrapper=self.tracker_host.wrapper)
+        tracker.waitFor(r"UDP reach listening on ports", TIMEOUT)
+        seller = self.node("udp-seller", home_a.host, "--role", "seller", "--share",
+                           shared, "--quic-port", "0", "--transfer-rate", str(DYING_RATE))
+        seller_id = nodeId(seller, TIMEOUT)
+        seller.waitFor(RELAYED.format(host=re.escape(self.tracker_host.address)), TIMEOUT)
+        downloads = self.folder("downloads")
+        buyer = self.node("udp-buyer", home_b.host, "--role", "buyer", "--want",
+                          "home.bin", "--downloads", downloads, "--quic-port", "0")
+        ended = buyer.waitFor(
+            rf"(?P<met>punched a UDP path to node {short(seller_id)} .*, met at "
+            rf"(?P<host>[\d.]+):(?P<port>\d+))|no UDP path punched to node "
+            rf"{short(seller_id)}", TIMEOUT)
+        if ended["met"] is None:
+            raise SkipTest(f"the birthday punch missed (odds about 0.02): {ended.string}")
+        path = f"{ended['host']}:{ended['port']}"
+        buyer.waitFor(rf"home\.bin: 25% ", TIMEOUT)
+        subprocess.run([*home_a.router.wrapper, "iptables", "-I", "FORWARD", "-p", "udp",
+                        "-j", "DROP"], check=True, timeout=TIMEOUT)
+        broke = time.monotonic()
+        buyer.waitFor(rf"the UDP path to node {short(seller_id)} at {re.escape(path)} "
+                      r"carries nothing now \(no QUIC answer", TIMEOUT)
+        buyer.waitFor(rf"closing link to node {short(seller_id)} at {re.escape(path)}: "
+                      r"its UDP path carries nothing now", TIMEOUT)
+        buyer.waitFor(r"downloaded home\.bin into .*, content id verified", TIMEOUT)
+        took = time.monotonic() - broke
+        with open(os.path.join(downloads, "home.bin"), "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).digest(),
+                             hashlib.sha256(content).digest())
+        print(f"\nthe punched path died at 25 %: the download ended whole through the "
+              f"relay {took:.1f} s later")
+        codes = self.market.stop()
+        self.assertEqual(set(codes.values()), {TERMINATED}, codes)
+        for daemon in (tracker, seller, buyer):
+            self.assertEqual(daemon.problems(), [], daemon.name)

@@ -20,6 +20,7 @@ from twisted_bazaar.core.paths.transport import ITransport
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.capabilities import IQuicTransport
 from twisted_bazaar.net.overlay import OverlayFactory
+from twisted_bazaar.net.quic.connection import QuicSilent
 from twisted_bazaar.net.quic.connector import FILES as FILES_SERVICE, LINKS, QuicConnector
 from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.wire.ids import shortId
@@ -67,13 +68,15 @@ class QuicTransport:
         #: (peer id, host, port) -> the (links, files) connectors of the
         #: socket a path punched to that peer leaves from
         #: (L{twisted_bazaar.core.udppunching}): only its 5-tuple passes
-        #: the routers.
+        #: the routers; and who is told when a dial there meets silence.
         self.routes = {}
 
-    def route(self, peer_id, path, connectors):
+    def route(self, peer_id, path, connectors, lost=None):
         """Dial peer_id's ``path`` through ``connectors`` (links, files),
-        a punched socket's, first among its UDP paths."""
-        self.routes[(peer_id, path.host, path.port)] = connectors
+        a punched socket's, first among its UDP paths; ``lost(peer_id,
+        path, why)`` is told when nothing answers a dial there (the
+        routers forgot the 5-tuple, or the peer is gone)."""
+        self.routes[(peer_id, path.host, path.port)] = (connectors, lost)
 
     def unroute(self, peer_id, path):
         self.routes.pop((peer_id, path.host, path.port), None)
@@ -87,7 +90,8 @@ class QuicTransport:
 
     def connectorsOf(self, peer_id, path):
         """The (links, files) connectors that dial peer_id's path."""
-        return self.routes.get((peer_id, path.host, path.port), (self.links, self.files))
+        route = self.routes.get((peer_id, path.host, path.port))
+        return (self.links, self.files) if route is None else route[0]
 
     def applies(self, dialer, peer, purpose, protocol):
         return bool(self._paths(dialer, peer, purpose, protocol))
@@ -99,12 +103,20 @@ class QuicTransport:
         host, port = paths[0].host, paths[0].port
         links, files = self.connectorsOf(peer.id, paths[0])
         expected = None if peer.key is None else decode(peer.key)
+
+        def silent(reason):
+            route = self.routes.get((peer.id, host, port))
+            if reason.check(QuicSilent) and route is not None and route[1] is not None:
+                route[1](peer.id, paths[0], reason.getErrorMessage())
+            return reason
+
         if protocol is None:
             d = dialer.node.overlay.connectTo(
                 host, port, peer.id, purpose,
-                lambda link: links.connect(host, port, link, expected=expected))
+                lambda link: links.connect(host, port, link,
+                                           expected=expected).addErrback(silent))
         else:
-            d = files.connect(host, port, protocol(), expected=expected)
+            d = files.connect(host, port, protocol(), expected=expected).addErrback(silent)
 
         def reached(result):
             self.log.info("reached node {id} over QUIC at {host}:{port} ({purpose})",

@@ -33,6 +33,7 @@ from twisted.logger import Logger, LogLevel
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.paths.path import SEEN, UDP, Path
 from twisted_bazaar.core.punching import isRelayed, relayedFrom
+from twisted_bazaar.core.quicdial import isQuic
 from twisted_bazaar.core.udpmapping import CHECK_TIMEOUT, MappingCheck
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.traversal import udppunch
@@ -45,6 +46,7 @@ from twisted_bazaar.traversal.udpmessages import (
     UdpReached,
     probeDatagram,
 )
+from twisted_bazaar.wire.ids import shortId
 
 __all__ = ["UdpPunching"]
 
@@ -324,7 +326,7 @@ class UdpPunching(Service, NodeObserver):
         run.path = Path(UDP, met.host, met.port, word=SEEN)
         connectors = self.sockets.connectorsOf(kept)
         self.node.dialer.book.add(run.peer_id, run.path)
-        self.transport.route(run.peer_id, run.path, connectors)
+        self.transport.route(run.peer_id, run.path, connectors, self._pathLost)
         run.link.peerLine(
             LogLevel.info, "punched a UDP path to {peer}, met at {host}:{port} "
             "({strategy}, {seconds:.2f} s){dials}", self.log, host=met.host,
@@ -338,6 +340,26 @@ class UdpPunching(Service, NodeObserver):
         dialing = connectors[0].connect(met.host, met.port, link,
                                         expected=decode(shared.key))
         dialing.addErrback(self._linkFailed, run)
+
+    def _pathLost(self, peer_id, path, why):
+        """Nothing answered a dial over the punched path: the routers forgot
+        its 5-tuple (or the peer is gone).  It is dropped, and the QUIC
+        link over it aborted, so the peer is reached the ways left (its
+        relay) now, not once the link has been silent for 30 s."""
+        run = self._runs.get(peer_id)
+        if run is None or run.path != path:
+            return
+        self.log.info("the UDP path to node {peer} at {host}:{port} carries nothing now "
+                      "({why}): dropped", peer=shortId(peer_id), host=path.host,
+                      port=path.port, why=why)
+        self._end(run)
+        link = self.node.links.get(peer_id)
+        if link is None or not isQuic(link):
+            return
+        address = link.transport.getPeer()
+        if (address.host, address.port) == (path.host, path.port):
+            link.close("its UDP path carries nothing now")
+            link.transport.abortConnection()
 
     def _linkFailed(self, failure, run):
         if self._runs.get(run.peer_id) is run:

@@ -9,7 +9,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.net.encrypted import ChannelFailed
 from twisted_bazaar.net.quic.connector import FILES, LINKS, QuicConnector
-from twisted_bazaar.net.quic.connection import QuicUnanswered
+from twisted_bazaar.net.quic.connection import QuicSilent, QuicUnanswered
 
 from tests import records
 from tests.net.quic.fakeudp import FakeNetwork, Recorder, channelKey, dialled, served
@@ -55,10 +55,12 @@ class ConnectorTests(SynchronousTestCase):
 
     def test_aServiceNotServed(self):
         """A dial for a service the node does not serve fails in QUIC's
-        handshake (no ALPN in common)."""
+        handshake (no ALPN in common): refused, not silent (the path
+        carries the refusal)."""
         protocol, result = dialled(self.client, 1, "10.1.0.2", 2, service=FILES)
         self.network.run(1)
         self.assertIsInstance(result[0].value, QuicUnanswered)
+        self.assertNotIsInstance(result[0].value, QuicSilent)
         self.assertFalse(protocol.made)
 
     def test_aNameIsNotDialled(self):

@@ -18,7 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from twisted_bazaar.base.addressgroup import addressGroup
-from twisted_bazaar.net.quic.connection import QuicClosed, QuicUnanswered
+from twisted_bazaar.net.quic.connection import QuicClosed, QuicSilent, QuicUnanswered
 from twisted_bazaar.net.quic.connector import LINKS
 from twisted_bazaar.net.quic.endpoint import (
     CONNECT_TIMEOUT,
@@ -133,12 +133,12 @@ class TimerTests(SynchronousTestCase):
 
     def test_nothingAnswers(self):
         """A dial to where nothing answers fails after CONNECT_TIMEOUT
-        seconds with QuicUnanswered, and leaves no timer."""
+        seconds with QuicSilent, and leaves no timer."""
         protocol, result = dialled(self.client, 1, "10.5.5.5", 2)
         self.network.run(CONNECT_TIMEOUT - 0.5)
         self.assertEqual(result, [])
         self.network.run(1)
-        self.assertIsInstance(result[0].value, QuicUnanswered)
+        self.assertIsInstance(result[0].value, QuicSilent)
         self.assertIn("within 5 s", str(result[0].value))
         self.assertEqual(self.network.clock.getDelayedCalls(), [])
 
@@ -173,6 +173,7 @@ class StopTests(SynchronousTestCase):
         _, pending = dialled(client, 1, "10.5.5.5", 2)
         client.stop()
         self.assertIsInstance(pending[0].value, QuicUnanswered)
+        self.assertNotIsInstance(pending[0].value, QuicSilent)
         self.assertIsNotNone(protocol.lost)
         network.run(1)
         self.assertIsNotNone(accepted[0].lost)

@@ -16,7 +16,8 @@ from twisted.python.failure import Failure
 
 from twisted_bazaar.net.quic.stream import StreamTransport
 
-__all__ = ["Connection", "QuicUnanswered", "QuicClosed", "APPLICATION_ERROR"]
+__all__ = ["Connection", "QuicUnanswered", "QuicSilent", "QuicClosed",
+           "APPLICATION_ERROR"]
 
 #: The error code of a connection this side dropped (an aborted stream).
 APPLICATION_ERROR = 0x1
@@ -25,6 +26,12 @@ APPLICATION_ERROR = 0x1
 class QuicUnanswered(ConnectError):
     """A dial over QUIC failed before its handshake was done: nothing
     answered, or what answered would not take it."""
+
+
+class QuicSilent(QuicUnanswered):
+    """A dial over QUIC that nothing answered within its time: the path
+    carries nothing (a router forgot it, a peer gone), which a refusal
+    does not say."""
 
     def __str__(self):
         return (self.args[0] if self.args else "") or "no QUIC answer"
@@ -234,9 +241,10 @@ class Connection:
         self._used = True
         return stream
 
-    def giveUp(self, why):
-        """A dial's handshake took too long: its Deferred fails with why,
-        the connection is dropped."""
+    def giveUp(self, why, error=QuicUnanswered):
+        """A dial's handshake will not be done (it took too long, the
+        socket closed): its Deferred fails with ``error`` saying why, the
+        connection is dropped."""
         handshake, self.handshake = self.handshake, None
         if handshake is None:
             return
@@ -244,7 +252,7 @@ class Connection:
         self.stopTimers()
         self.ended = True
         self.endpoint.forget(self)
-        handshake.errback(Failure(QuicUnanswered(string=why)))
+        handshake.errback(Failure(error(string=why)))
 
     def stopTimers(self):
         for timer in (self._timer, self._flushing, self._unused):

@@ -37,7 +37,7 @@ from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.limits import GroupRates
-from twisted_bazaar.net.quic.connection import Connection, QuicUnanswered
+from twisted_bazaar.net.quic.connection import Connection, QuicSilent, QuicUnanswered
 from twisted_bazaar.net.quic.pathmtu import datagramSize, forbidFragments, routeMtu
 from twisted_bazaar.net.quic.stack import (
     READ_SIZE,
@@ -283,8 +283,9 @@ class QuicEndpoint(DatagramProtocol):
         service, and one stream of it for protocol.
 
         @return: a Deferred firing with protocol, connected, once QUIC's
-            handshake is done; failing with L{QuicUnanswered} when it is
-            not within ``timeout`` seconds, or the peer refused it.
+            handshake is done; failing with L{QuicSilent} when it is not
+            within ``timeout`` seconds, L{QuicUnanswered} when the peer
+            refused it.
         """
         addr = (host, port)
         quic = Quic(size=self.datagramSize(host), configuration=clientConfiguration(service))
@@ -295,7 +296,7 @@ class QuicEndpoint(DatagramProtocol):
         d = connection.handshake
         timer = self.clock.callLater(timeout, connection.giveUp,
                                      f"no QUIC answer from {host}:{port} within "
-                                     f"{timeout:g} s")
+                                     f"{timeout:g} s", QuicSilent)
 
         def done(result):
             if timer.active():
@@ -320,4 +321,4 @@ class QuicEndpoint(DatagramProtocol):
             self.forget(connection)
 
 
-__all__ += ["QuicUnanswered"]
+__all__ += ["QuicSilent", "QuicUnanswered"]
