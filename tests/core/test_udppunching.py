@@ -483,23 +483,19 @@ class PunchTests(UdpPunchingTestCase):
 
 
 class FakeQuicLink:
-    """A link over QUIC to ``peer`` (an address): records its close and
-    abort."""
+    """A link over QUIC to ``peer`` (an address): records why it was
+    dropped."""
 
     def __init__(self, peer):
         self.peer = peer
-        self.closed = []
-        self.aborted = False
+        self.dropped = []
         self.transport = overQuic(self)
 
     def getPeer(self):
         return self.peer
 
-    def close(self, reason=None, routine=False):
-        self.closed.append(reason)
-
-    def abortConnection(self):
-        self.aborted = True
+    def drop(self, reason):
+        self.dropped.append(reason)
 
 
 class PathLostTests(UdpPunchingTestCase):
@@ -525,14 +521,13 @@ class PathLostTests(UdpPunchingTestCase):
 
     def test_dropped(self):
         """The path leaves the book and its route, and the QUIC link over it
-        is aborted (not closed only: its end would wait for an
-        acknowledgement that cannot come), saying why."""
+        is dropped (L{Link.drop}: not closed only, whose end would wait
+        for an acknowledgement that cannot come), saying why."""
         self.met()
         events = self.lose(self.path)
         self.assertEqual(list(self.a.node.dialer.book.pathsOf(self.bob.id, UDP)), [])
         self.assertEqual(self.a.transport.routes, {})
-        self.assertEqual(self.link.closed, ["its UDP path carries nothing now"])
-        self.assertTrue(self.link.aborted)
+        self.assertEqual(self.link.dropped, ["its UDP path carries nothing now"])
         [line] = [event for event in events if "carries nothing" in event["log_format"]]
         self.assertEqual(line["why"], "no QUIC answer from there within 5 s")
 
@@ -543,8 +538,7 @@ class PathLostTests(UdpPunchingTestCase):
         self.link.peer = IPv4Address("UDP", self.path.host, self.path.port + 1)
         self.lose(self.path)
         self.assertEqual(list(self.a.node.dialer.book.pathsOf(self.bob.id, UDP)), [])
-        self.assertEqual(self.link.closed, [])
-        self.assertFalse(self.link.aborted)
+        self.assertEqual(self.link.dropped, [])
 
     def test_anotherPath(self):
         """Silence at a path that is not the punch's (gone already, or
@@ -553,4 +547,4 @@ class PathLostTests(UdpPunchingTestCase):
         self.lose(Path(UDP, self.path.host, self.path.port + 1, word=SEEN))
         self.assertEqual(list(self.a.node.dialer.book.pathsOf(self.bob.id, UDP)),
                          [self.path])
-        self.assertFalse(self.link.aborted)
+        self.assertEqual(self.link.dropped, [])

@@ -38,9 +38,9 @@ class _Link:
         self._nonce += 1
         return self._nonce
 
-    def close(self, reason=None):
+    def drop(self, reason):
         self.closing = True
-        self.said.append(("close", reason))
+        self.said.append(("drop", reason))
 
     def disconnect(self, reason=None):
         self.closing = True
@@ -88,14 +88,15 @@ class KeepaliveTests(SynchronousTestCase):
 
     def test_pingsThenDropsASilentPeer(self):
         """Identified, the link is pinged after each quiet interval and
-        closed once silent for DEAD_AFTER_INTERVALS of them."""
+        dropped (closed at once, nothing flushed) once silent for
+        DEAD_AFTER_INTERVALS of them."""
         link, keepalive = self.started(handshake_timeout=5, ping_interval=10)
         link.peer_id = 2
         keepalive.identified()
         for _ in range(DEAD_AFTER_INTERVALS):
             self.clock.advance(10)
         self.assertEqual(link.said, [wire.Ping(1), wire.Ping(2),
-                                     ("close", "silent for 30 s")])
+                                     ("drop", "silent for 30 s")])
 
     def test_idleLinkSaysDc(self):
         """With an idle timeout, a link without trade says dc when it runs

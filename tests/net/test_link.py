@@ -63,7 +63,8 @@ class KeepaliveTests(LinkTestCase):
 
     def test_pingsAfterSilence(self):
         """Each interval of silence sends a ping with a fresh nonce; three
-        intervals of silence close the link without another ping."""
+        intervals of silence drop the link without another ping: aborted,
+        nothing more flushed to a peer that reads nothing."""
         self.connectIdentified()
         self.clock.advance(9.9)
         self.assertEqual(self.transport.value(), b"")
@@ -72,8 +73,10 @@ class KeepaliveTests(LinkTestCase):
         self.clock.advance(10)
         self.assertEqual(self.sent(), [wire.Ping(1), wire.Ping(2)])
         self.assertFalse(self.transport.disconnecting)
+        self.assertFalse(self.transport.disconnected)
         self.clock.advance(10)
         self.assertTrue(self.transport.disconnecting)
+        self.assertTrue(self.transport.disconnected)
         self.assertEqual(self.sent(), [wire.Ping(1), wire.Ping(2)])
 
     def test_pongsKeepOpen(self):

@@ -358,8 +358,7 @@ class UdpPunching(Service, NodeObserver):
             return
         address = link.transport.getPeer()
         if (address.host, address.port) == (path.host, path.port):
-            link.close("its UDP path carries nothing now")
-            link.transport.abortConnection()
+            link.drop("its UDP path carries nothing now")
 
     def _linkFailed(self, failure, run):
         if self._runs.get(run.peer_id) is run:

@@ -116,7 +116,7 @@ class Keepalive:
             return
         silent = now - link.lastHeard
         if interval and silent >= interval * DEAD_AFTER_INTERVALS:
-            link.close(f"silent for {silent:g} s")
+            link.drop(f"silent for {silent:g} s")
             return
         if interval and silent >= interval:
             link.send(wire.Ping(link.nextNonce()))

@@ -423,6 +423,14 @@ class Link(Reading, Writing):
                 self.transport.unregisterProducer()
             self.transport.loseConnection()
 
+    def drop(self, reason):
+        """Close now, what was written left unsent: a peer silent this long
+        reads none of it (and over QUIC, a close would wait for an
+        acknowledgement that cannot come)."""
+        self.close(reason)
+        if self.transport is not None:
+            self.transport.abortConnection()
+
     def disconnect(self, reason=None):
         """Say ``dc``, then close: the polite way to leave."""
         self.send(wire.Dc())
