@@ -28,6 +28,8 @@ from twisted_bazaar.roles.files import options
 from twisted_bazaar.cli.bazaar import (
     COMMANDS,
     _downloads,
+    _punchOf,
+    _quicOf,
     marketScheme,
     noticeFor,
     nodeAddress,
@@ -105,6 +107,35 @@ class CommonOptionTests(SynchronousTestCase):
         with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
             parse(["buy", "plum", "--downloads", "."])
         self.assertIn("--downloads: . is not writable by this user", err.getvalue())
+
+    def test_buyPunches(self):
+        """``bazaar buy --punch-wait S`` hole-punches as a daemon does,
+        waiting S seconds; by default (0) it punches none."""
+        reactor, channel = MemoryReactorClock(), object()
+        connector = attr.make_class("Connector", ["peerLog"])(None)
+        self.assertEqual(parse(["buy", "big.bin"]).punch_wait, 0)
+        self.assertIsNone(_punchOf(reactor, channel, connector, 0))
+        wait = parse(["buy", "big.bin", "--punch-wait", "10"]).punch_wait
+        dialer, waits = _punchOf(reactor, channel, connector, wait)
+        self.assertEqual((dialer.reactor, dialer.channel, waits), (reactor, channel, 10.0))
+
+    def test_buyQuicPort(self):
+        """--quic-port gives the buying node a QUIC socket (none by
+        default); a port that is none is refused, saying why."""
+        self.assertIsNone(parse(["buy", "big.bin"]).quic_port)
+        self.assertIsNone(_quicOf(MemoryReactorClock(), object(), None))
+        self.assertEqual(parse(["buy", "big.bin", "--quic-port", "0"]).quic_port, 0)
+        for bad, why in (("65536", "65535"), ("-1", "-1"), ("x", "x")):
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
+                parse(["buy", "big.bin", "--quic-port", bad])
+            self.assertIn("--quic-port", err.getvalue())
+            self.assertIn(why, err.getvalue())
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
+            parse(["buy", "big.bin", "--punch-wait", "-1"])
+        self.assertIn("--punch-wait: wants a number of seconds, 0 or more, not '-1'",
+                      err.getvalue())
 
     def test_trackerKey(self):
         """--tracker-key pins the tracker's key for every command that asks

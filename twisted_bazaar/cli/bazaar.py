@@ -73,7 +73,7 @@ from twisted_bazaar.cli.trackers import (
 )
 from twisted_bazaar.web.access import hostNames
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser, UsageError, commandParser
-from twisted_bazaar.base.options import boundedInt, seconds
+from twisted_bazaar.base.options import boundedInt, seconds, secondsOrNone
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder
 from twisted_bazaar.roles.buyer import parseItem
 from twisted_bazaar.roles.seller import parseSell
@@ -85,6 +85,7 @@ from twisted_bazaar.net.recent import STATUS_PURPOSES
 from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
+from twisted_bazaar.traversal.punchdial import PunchDialer
 from twisted_bazaar.status.dialrace import DIRECT, WORDS
 from twisted_bazaar.identity.keys import Identity, publicKey
 from twisted_bazaar.channel.session import ChannelKey
@@ -284,6 +285,19 @@ def parser():
     buy.add_argument("--host", default="", help="host name or address peers "
                      "should use to reach the buying node (default: the address "
                      "the tracker is reached from)")
+    buy.add_argument("--punch-wait", type=argumentType(secondsOrNone), default=0,
+                     metavar="S", help="hole-punch to a seller behind a relay, as a "
+                     "node daemon does, the buy waiting up to S seconds for the "
+                     "punch (about 5 s behind a router: the tracker checks this "
+                     "node first), so that a file's bytes come straight, not "
+                     "through the relay; 0: punch none, the buy goes through the "
+                     "relay at once")
+    buy.add_argument("--quic-port", type=argumentType(boundedInt(0, 65535)),
+                     default=None, metavar="PORT",
+                     help="UDP port to serve QUIC on (0: a free one): a seller "
+                     "behind a router no TCP punch meets is punched over UDP, and "
+                     "bought from and fetched over QUIC (the tracker must run "
+                     "with --udp-port); off by default")
     view = commands.add_parser(
         "web", parents=asking, help="serve the market's web view, as the operator of "
         "the node whose --data-dir is given",
@@ -647,15 +661,18 @@ def buy(reactor, args):
     tuneForStreaming()
     identity = Identity.generate()
     channel = ChannelKey.generate(identity)
+    connector = EndpointConnector(reactor, channel=channel)
     purchase = OneShotBuy(
-        reactor, EndpointConnector(reactor, channel=channel),
+        reactor, connector,
         EncryptedServerEndpoint(serverFromString(reactor, args.listen), channel, reactor),
         EncryptedClientEndpoint(clientFromString(reactor, args.tracker.endpoint),
                                 channel, reactor, expected=args.tracker_key),
         str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host,
         listen_description=args.listen, downloads=_downloads(getattr(args, "downloads", None)),
         give_up=args.download_give_up, progress=progress, identity=identity,
-        notice=noticeFor(args))
+        notice=noticeFor(args),
+        punch=_punchOf(reactor, channel, connector, args.punch_wait),
+        quic=_quicOf(reactor, channel, args.quic_port))
     finished = purchase.run(started)
     shuttingDown = []
 
@@ -674,6 +691,28 @@ def buy(reactor, args):
         if not shuttingDown:
             reactor.removeSystemEventTrigger(trigger)
     return result
+
+
+def _punchOf(reactor, channel, connector, wait):
+    """How the buying node hole-punches (C{OneShotBuy}'s ``punch``), as a
+    daemon does, with ``--punch-wait`` S; or None (0, the default): a buy
+    is a one-shot whose trade with a seller behind a relay would first
+    wait for the tracker's check of this node (some 5 s behind a router)
+    and its punch, which pays for a large file, not for a counted item."""
+    if not wait:
+        return None
+    return PunchDialer(reactor, channel, connector.peerLog), wait
+
+
+def _quicOf(reactor, channel, port):
+    """The buying node's QUIC socket on UDP ``port`` (``--quic-port``), as
+    C{OneShotBuy} plugs it, or None without one."""
+    if port is None:
+        return None
+    # Imported here: only a buy with --quic-port loads aioquic.
+    from twisted_bazaar.daemon.quic import QuicService
+    return lambda node, punching: QuicService(reactor, node, channel, port,
+                                              punching=punching)
 
 
 def _downloads(given):

@@ -83,7 +83,7 @@ class OneShotBuy:
                  quantity=1, deadline=DEFAULT_DEADLINE, discovery="flood",
                  host="", rng=None, listen_description=None, identity=None,
                  downloads=None, give_up=DEFAULT_GIVE_UP, progress=None,
-                 notice=None, scheme_settings=None):
+                 notice=None, scheme_settings=None, punch=None, quic=None):
         """
         @param listen: the server endpoint the node listens on (peers
             answer its searches through links to it).
@@ -103,6 +103,14 @@ class OneShotBuy:
         @param scheme_settings: the discovery scheme's settings: by
             default a client's of a market of daemons (L{schemeSettings});
             a market of in-process nodes gives theirs.
+        @param punch: (the dialer of its punches, the seconds a trade
+            waits for one), for a node that hole-punches over the relayed
+            links it opens, as a daemon's does
+            (L{twisted_bazaar.daemon.build.plugPunching}); None: it
+            punches none.
+        @param quic: C{quic(node, punching)}, the service of the node's
+            QUIC socket (L{twisted_bazaar.daemon.quic.QuicService}), which
+            punches over UDP where a TCP punch failed; None: none.
         """
         self.clock = clock
         self.item = item
@@ -119,7 +127,8 @@ class OneShotBuy:
                           roles=[(buyer, configured(buyer, {
                               "want": [item], "quantity": quantity,
                               "exit-when-done": True, "downloads": downloads,
-                              "download-give-up": give_up}))])
+                              "download-give-up": give_up}))],
+                          punch=punch)
         self.downloads = downloads
         self.node = parts.node
         self.buyer = parts.roles["buyer"]
@@ -134,6 +143,8 @@ class OneShotBuy:
                                    tracker_address=tracker_address,
                                    onStopRequested=self._stopRequested,
                                    services=parts.services, roles=parts.roles)
+        if quic is not None:
+            quic(self.node, parts.punching).setServiceParent(self.service)
         self._finished = defer.Deferred()
         #: When the purchase began, by the clock (set by L{run}).
         self.started = None
