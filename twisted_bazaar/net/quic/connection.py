@@ -8,6 +8,7 @@ cancelled when it ends.
 
 from aioquic.quic import events
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE
+from aioquic.quic.connection import stream_is_unidirectional
 from aioquic.quic.packet import QuicErrorCode
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address, IPv6Address
@@ -79,8 +80,9 @@ class Connection:
         #: Whether a stream was opened: the connection closes when its
         #: last stream is gone (one stream a dial, for now).
         self._used = False
-        #: The newest stream id the peer opened (-1: none yet).
-        self._newest = -1
+        #: The newest stream id the peer opened of each type (its two low
+        #: bits: bidirectional or not, whose): none yet if absent.
+        self._newest = {}
 
     @property
     def clock(self):
@@ -179,13 +181,16 @@ class Connection:
     def _streamData(self, event):
         stream = self.streams.get(event.stream_id)
         if stream is None:
-            if event.stream_id <= self._newest:
+            kind = event.stream_id & 3
+            if event.stream_id <= self._newest.get(kind, -1):
                 # A stream gone (ended, refused, reset): what still comes
                 # of it is dropped, never taken for a new one.
+                self.discard(len(event.data))
                 return
-            self._newest = event.stream_id
+            self._newest[kind] = event.stream_id
             stream = self._opened(event.stream_id)
             if stream is None:
+                self.discard(len(event.data))
                 return
         stream.received(event.data, event.end_stream)
 
@@ -218,7 +223,10 @@ class Connection:
         if self.accept is not None and stream_id % 4 == 0:
             protocol = self.accept(self, self.service, stream_id)
         if protocol is None:
-            self.quic.reset_stream(stream_id, APPLICATION_ERROR)
+            if not stream_is_unidirectional(stream_id):
+                # A peer's unidirectional stream has no side to reset
+                # (aioquic raises if asked to).
+                self.quic.reset_stream(stream_id, APPLICATION_ERROR)
             self.quic.stop_stream(stream_id, APPLICATION_ERROR)
             return None
         unused, self._unused = self._unused, None
@@ -308,6 +316,13 @@ class Connection:
         consumed = self.quic.consumed
         if stream_id in consumed:
             consumed[stream_id] += size
+        self.quic.delivered += size
+
+    def discard(self, size):
+        """size bytes the peer sent were dropped unread (a stream refused
+        or gone): out of memory, so they count as read for the
+        connection's credit."""
+        self.quic.delivered += size
 
     def hold(self, stream_id, held):
         if held:
