@@ -387,6 +387,35 @@ class PunchTests(UdpPunchingTestCase):
         self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
         self.assertEqual(self.b.punching._runs, {})
 
+    def test_descriptorsKeptForTheNode(self):
+        """The process's descriptors near their limit: B's birthday punch
+        opens no socket (255 more took every descriptor of a process at
+        1,024 before) and says why; the budgets are not spent on it."""
+        self.checked(kind_b=RANDOM)
+        self.b.punching.opened.descriptors = lambda: (800, 1024)
+        self.tcpFailed()
+        with capturedLogs() as events:
+            self.go()
+        self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
+        self.assertEqual(self.b.punching._runs, {})
+        self.assertIn("the process has 800 of its 1024 descriptors open: 255 more "
+                      "would leave fewer than 64", [event.get("why") for event in events])
+        self.assertEqual(self.b.punching.budget._sent, [])
+
+    def test_socketsCharged(self):
+        """The sockets a birthday punch opens are charged to the address
+        group it probes while they are open: the one kept once it met,
+        none once it ended."""
+        self.checked(kind_b=RANDOM)
+        self.tcpFailed()
+        self.go()
+        opened = self.b.punching.opened.account
+        self.assertEqual(opened.used, HARD_SOCKETS - 1)
+        self.elapse(5.0)
+        self.assertEqual(opened.used, 1)
+        self.b.punching.nodeStopping()
+        self.assertEqual(opened.used, 0)
+
     def test_noAnswer(self):
         """The peer never answers: the punch fails after its timeout and
         A's dialer goes on over the relay."""

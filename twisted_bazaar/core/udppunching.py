@@ -30,10 +30,12 @@ Each request's answer comes in order on the tracker's connection, so an
 from twisted.application.service import Service
 from twisted.logger import Logger, LogLevel
 
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.paths.path import SEEN, UDP, Path
 from twisted_bazaar.core.punching import isRelayed, relayedFrom
 from twisted_bazaar.core.udpmapping import CHECK_TIMEOUT, MappingCheck
+from twisted_bazaar.core.udpsockets import PunchSockets
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.traversal import udppunch
 from twisted_bazaar.traversal.punchwitness import whyNot
@@ -117,6 +119,8 @@ class UdpPunching(Service, NodeObserver):
         self.transport = transport
         self.limits = limits
         self.budget = udppunch.ProbeBudget(node.clock)
+        #: The sockets the punches hold beyond the node's own.
+        self.opened = PunchSockets()
         self.check = MappingCheck(node.clock, self._unchecked)
         #: The requests the tracker has not answered yet, oldest first:
         #: L{_CHECK}, or the id of a peer a punch was asked with.
@@ -258,7 +262,8 @@ class UdpPunching(Service, NodeObserver):
             why = "this node's own UDP mapping is not known now"
         if why is None:
             plan = udppunch.plan(self.check.mine, peer, self.node.rng)
-            why = plan.why
+            why = plan.why or self.opened.whyNot(run, addressGroup(plan.host),
+                                                 max(0, plan.sockets - 1))
         if why:
             self._failed(why, run)
             return
@@ -289,7 +294,17 @@ class UdpPunching(Service, NodeObserver):
         except OSError as e:
             self._closeExtra(run, None)
             return f"cannot open {count} UDP sockets: {e.strerror or e}"
+        self._charge(run)
         return ""
+
+    def _charge(self, run):
+        """Charge the sockets run holds beyond the node's own."""
+        main = self.sockets.main
+        held = sum(1 for endpoint in run.endpoints if endpoint not in (None, main))
+        if held:
+            self.opened.hold(run, addressGroup(run.punch.plan.host), held)
+        else:
+            self.opened.release(run)
 
     #: What it takes from the tracker once registered
     #: (L{twisted_bazaar.core.sessionhandlers.SessionParts.takeFrom}).
@@ -390,6 +405,7 @@ class UdpPunching(Service, NodeObserver):
             if endpoint not in (None, self.sockets.main, kept):
                 self.sockets.close(endpoint)
                 endpoints[index] = None
+        self._charge(run)
 
     # -- links --------------------------------------------------------------------------
 
