@@ -7,6 +7,7 @@ when the path refuses them (the lost ones' bytes sent again from the
 stream's L{twisted_bazaar.net.quic.sendbuffer.SendBuffer}).
 """
 
+import logging
 import os
 
 from twisted.internet.protocol import Factory, Protocol
@@ -107,9 +108,9 @@ class DatagramSizeTests(SynchronousTestCase):
         self.assertEqual(self.connection.quic.datagramSize, 9000 - 28)
 
 
-class HostileStreamTests(SynchronousTestCase):
+class HostilePeerTests(SynchronousTestCase):
     """What a peer that has finished QUIC's handshake (its address
-    proven) can make the node hold through the streams it opens."""
+    proven) can make the node hold, or log, through what it sends."""
 
     #: The windows the server promises here (smaller than a node's, for
     #: a quick test).
@@ -162,3 +163,20 @@ class HostileStreamTests(SynchronousTestCase):
                        for stream in self.connection.quic._streams.values())
         self.assertGreater(buffered, self.WINDOW // 2)
         self.assertLessEqual(buffered, self.WINDOW)
+
+    def test_aProtocolErrorLogsNothing(self):
+        """A peer breaking QUIC's rules (MAX_STREAMS past 2^60) has its
+        connection closed, and nothing logged by aioquic: its line for
+        each such error went to Python's logging, unbounded, and unset
+        there, to the daemon's stderr (docs/protocol.md §14)."""
+        records = []
+        handler = logging.Handler()
+        handler.emit = records.append
+        root = logging.getLogger()
+        root.addHandler(handler)
+        self.addCleanup(root.removeHandler, handler)
+        self.client.quic._local_max_streams_bidi.value = 2**61
+        self.client.flush()
+        self.network.run(1)
+        self.assertTrue(self.connection.ended)
+        self.assertEqual([record.getMessage() for record in records], [])

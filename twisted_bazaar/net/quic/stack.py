@@ -12,6 +12,7 @@ the packets' headers and acknowledgements from a bystander.
 
 import dataclasses
 import datetime
+import logging
 import ssl
 
 from aioquic.buffer import Buffer, size_uint_var
@@ -39,6 +40,13 @@ from twisted_bazaar.net.quic.sendbuffer import SendBuffer
 
 __all__ = ["Quic", "clientConfiguration", "serverConfiguration", "STREAM_WINDOW",
            "IDLE_TIMEOUT", "READ_SIZE"]
+
+#: aioquic's own lines (Python's logging, ``quic``): one for each rule of
+#: QUIC a peer breaks, unbounded, and outside the node's log (to stderr,
+#: Python's logging being unset): a peer's lines are bounded (§14 of
+#: docs/protocol.md), and what matters of such an end reaches the
+#: streams' protocols as the connection's reason.
+logging.getLogger("quic").setLevel(logging.CRITICAL)
 
 #: Bytes a peer may send on a stream beyond what the protocol above has
 #: read (the stream's flow-control window).
