@@ -295,6 +295,17 @@ class CheckTests(UdpPunchingTestCase):
         [why] = [event["why"] for event in events if "why" in event]
         self.assertIn("refused its check, in the last 300 s", why)
 
+    def test_probeNotAskedFor(self):
+        """A udpprobe the node did not ask for (a tracker that sends them
+        again and again) makes it send no datagram: two go for each
+        udpcheck it sent, no more."""
+        self.checked()
+        before = self.network.sent
+        for token in range(20, 30):
+            self.a.membership.hear(UdpProbe(token, *TRACKER_PORTS))
+        self.elapse(0.05)
+        self.assertEqual(self.network.sent, before)
+
     def test_checkUnanswered(self):
         """A check the tracker never answers: after CHECK_TIMEOUT the
         punch waiting for it is given up."""

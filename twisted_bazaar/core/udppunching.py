@@ -181,7 +181,11 @@ class UdpPunching(Service, NodeObserver):
 
     def _probe(self, link, probe):
         """Send the check's two datagrams from the node's QUIC socket to
-        the tracker's host."""
+        the tracker's host: for a check this node asked, the oldest
+        request not yet answered (else none: a tracker is not to make it
+        send datagrams at will)."""
+        if not self._pending or self._pending[0] != _CHECK:
+            return
         self._answered(_CHECK)
         host = link.transport.getPeer().host
         datagram = probeDatagram(probe.token)
