@@ -491,6 +491,20 @@ class PunchTests(UdpPunchingTestCase):
         self.assertIn("not at 203.0.113.9 where its relay says it is", why)
         self.assertEqual(self.a.released, [self.bob.id])
 
+    def test_noRelayedLink(self):
+        """A udppunchgo naming a node this one has no link to, or only a
+        direct one (a tracker's, or a stranger's through it, word alone),
+        starts nothing: no probe, no socket, no run."""
+        self.checked()
+        carol, dave = records.identity(3), records.identity(4)
+        linkPeer(self.a.node, dave, inbound=False)
+        sent = self.network.sent
+        for peer in (carol, dave):
+            self.a.membership.hear(UdpPunchGo(peer.id, HOME["b"][1], 5000, 5000, 78))
+        self.elapse(1.0)
+        self.assertEqual(self.network.sent, sent)
+        self.assertEqual((self.a.punching._runs, self.a.sockets.next), ({}, QUIC_PORT + 1))
+
     def test_linger(self):
         """A met path outlives the relayed link LINGER seconds (the QUIC
         link may replace it late at this end); with no link then, it is
