@@ -14,6 +14,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.net.quic import stack
+from twisted_bazaar.net.quic.connection import FINISH_WAIT
 from twisted_bazaar.net.quic.connector import LINKS
 from twisted_bazaar.net.quic.pathmtu import FALLBACK, MOST
 from twisted_bazaar.net.quic.stack import READ_SIZE
@@ -180,3 +181,31 @@ class HostilePeerTests(SynchronousTestCase):
         self.network.run(1)
         self.assertTrue(self.connection.ended)
         self.assertEqual([record.getMessage() for record in records], [])
+
+    def test_anEndNeverAcknowledged(self):
+        """A peer that keeps its connection alive (a ping a few seconds)
+        but never acknowledges the last bytes of a stream this side ended
+        has its connection dropped once FINISH_WAIT seconds pass with no
+        progress: the stream, its bytes and the connection's share were
+        held for as long as it kept pinging before."""
+        self.protocol.transport.write(b"hello")
+        self.network.run(0.5)
+        [accepted] = self.accepted.protocols
+        quic = self.client.quic
+
+        def noAck(builder, space, now):
+            space.ack_at = None
+
+        quic._write_ack_frame = noAck
+        # Nor does it act on what comes (our own stack would close once
+        # the stream ended).
+        self.client._event = lambda event: None
+        accepted.transport.write(os.urandom(100_000))
+        accepted.transport.loseConnection()
+        for ping in range(int(2 * FINISH_WAIT / 5)):
+            quic.send_ping(ping)
+            self.client.flush()
+            self.network.run(5)
+        self.assertTrue(self.connection.ended)
+        self.assertEqual(len(self.server.connections), 0)
+        self.assertIsNotNone(accepted.lost)

@@ -17,10 +17,17 @@ from twisted.python.failure import Failure
 
 from twisted_bazaar.net.quic.stream import StreamTransport
 
-__all__ = ["Connection", "QuicUnanswered", "QuicClosed", "APPLICATION_ERROR"]
+__all__ = ["Connection", "QuicUnanswered", "QuicClosed", "APPLICATION_ERROR",
+           "FINISH_WAIT"]
 
 #: The error code of a connection this side dropped (an aborted stream).
 APPLICATION_ERROR = 0x1
+#: Seconds the streams this side ended may wait with none of their bytes
+#: acknowledged before the connection is dropped: a peer that pings but
+#: never acknowledges is not idle, and would hold them, their bytes and
+#: its connection's share for as long as it liked (a slow peer makes
+#: progress; a dead path ends in the idle timeout).
+FINISH_WAIT = 30.0
 
 
 class QuicUnanswered(ConnectError):
@@ -77,6 +84,10 @@ class Connection:
         #: Streams ended by this side, waiting for the peer to acknowledge
         #: their last byte before the connection closes.
         self._finishing = set()
+        #: The timer that checks they make progress (L{FINISH_WAIT}), and
+        #: their bytes unacknowledged when it was set.
+        self._finishWatch = None
+        self._waiting = 0
         #: Whether a stream was opened: the connection closes when its
         #: last stream is gone (one stream a dial, for now).
         self._used = False
@@ -117,7 +128,7 @@ class Connection:
             stream.drained()
         for stream in list(self._finishing):
             if not quic.unacknowledged(stream.stream_id) and stream.stream_id in self.streams:
-                self._finishing.discard(stream)
+                self._finished(stream)
                 stream.lost(Failure(ConnectionDone("the QUIC stream ended")))
         if soon:
             self.flushSoon()
@@ -255,10 +266,10 @@ class Connection:
         handshake.errback(Failure(QuicUnanswered(string=why)))
 
     def stopTimers(self):
-        for timer in (self._timer, self._flushing, self._unused):
+        for timer in (self._timer, self._flushing, self._unused, self._finishWatch):
             if timer is not None and timer.active():
                 timer.cancel()
-        self._timer = self._flushing = self._unused = None
+        self._timer = self._flushing = self._unused = self._finishWatch = None
 
     def expectStream(self, timeout):
         """An acceptor's: close the connection if the peer opens no stream
@@ -336,11 +347,41 @@ class Connection:
         it is gone once the peer acknowledged all (or ended it too)."""
         self.quic.send_stream_data(stream.stream_id, b"", end_stream=True)
         self._finishing.add(stream)
+        if self._finishWatch is None:
+            self._watchFinishing()
         self.flushSoon()
+
+    def _finished(self, stream):
+        """stream waits for no acknowledgement any more."""
+        self._finishing.discard(stream)
+        watch = self._finishWatch
+        if not self._finishing and watch is not None:
+            self._finishWatch = None
+            if watch.active():
+                watch.cancel()
+
+    def _unacknowledgedEnds(self):
+        return sum(self.quic.unacknowledged(stream.stream_id) for stream in self._finishing)
+
+    def _watchFinishing(self):
+        self._waiting = self._unacknowledgedEnds()
+        self._finishWatch = self.clock.callLater(FINISH_WAIT, self._finishChecked)
+
+    def _finishChecked(self):
+        """Drop the connection if the streams this side ended made no
+        progress in L{FINISH_WAIT} seconds; else watch on."""
+        self._finishWatch = None
+        if self.ended or not self._finishing:
+            return
+        if self._unacknowledgedEnds() >= self._waiting:
+            self.close(APPLICATION_ERROR,
+                       f"nothing acknowledged in {FINISH_WAIT:g} s")
+            return
+        self._watchFinishing()
 
     def peerEnded(self, stream):
         """The peer ended stream: this side ends it too."""
-        self._finishing.discard(stream)
+        self._finished(stream)
         if not stream.disconnecting:
             stream.disconnecting = True
             self.quic.send_stream_data(stream.stream_id, b"", end_stream=True)
