@@ -23,11 +23,11 @@ __all__ = ["Connection", "QuicUnanswered", "QuicClosed", "APPLICATION_ERROR",
 #: The error code of a connection this side dropped (an aborted stream).
 APPLICATION_ERROR = 0x1
 #: Seconds the streams this side ended may wait with none of their bytes
-#: acknowledged before the connection is dropped: a peer that pings but
-#: never acknowledges is not idle, and would hold them, their bytes and
-#: its connection's share for as long as it liked (a slow peer makes
-#: progress; a dead path ends in the idle timeout).
-FINISH_WAIT = 30.0
+#: acknowledged before the connection is dropped, as long as an idle one
+#: lives: a peer that pings but never acknowledges is not idle, and would
+#: hold them, their bytes and its connection's share for as long as it
+#: liked (a slow peer, or a reader paused a while, makes progress).
+FINISH_WAIT = 60.0
 
 
 class QuicUnanswered(ConnectError):
