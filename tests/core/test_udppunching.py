@@ -306,6 +306,19 @@ class CheckTests(UdpPunchingTestCase):
         self.elapse(0.05)
         self.assertEqual(self.network.sent, before)
 
+    def test_reachNotAskedFor(self):
+        """A udpreach with no check of this node's under way (a tracker
+        that sends them at will) changes nothing and logs nothing: a line
+        for each before, its mapping taken as this node's."""
+        self.checked()
+        mine = self.a.punching.check.mine
+        with capturedLogs() as events:
+            for port in range(40000, 40010):
+                self.a.membership.hear(UdpReached("192.0.2.99", port, port + 100))
+            self.a.membership.hear(UdpReached("", 0, 0))
+        self.assertEqual(self.a.punching.check.mine, mine)
+        self.assertEqual(events, [])
+
     def test_checkUnanswered(self):
         """A check the tracker never answers: after CHECK_TIMEOUT the
         punch waiting for it is given up."""
