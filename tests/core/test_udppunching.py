@@ -295,6 +295,30 @@ class CheckTests(UdpPunchingTestCase):
         [why] = [event["why"] for event in events if "why" in event]
         self.assertIn("refused its check, in the last 300 s", why)
 
+    def test_probeNotAskedFor(self):
+        """A udpprobe the node did not ask for (a tracker that sends them
+        again and again) makes it send no datagram: two go for each
+        udpcheck it sent, no more."""
+        self.checked()
+        before = self.network.sent
+        for token in range(20, 30):
+            self.a.membership.hear(UdpProbe(token, *TRACKER_PORTS))
+        self.elapse(0.05)
+        self.assertEqual(self.network.sent, before)
+
+    def test_reachNotAskedFor(self):
+        """A udpreach with no check of this node's under way (a tracker
+        that sends them at will) changes nothing and logs nothing: a line
+        for each before, its mapping taken as this node's."""
+        self.checked()
+        mine = self.a.punching.check.mine
+        with capturedLogs() as events:
+            for port in range(40000, 40010):
+                self.a.membership.hear(UdpReached("192.0.2.99", port, port + 100))
+            self.a.membership.hear(UdpReached("", 0, 0))
+        self.assertEqual(self.a.punching.check.mine, mine)
+        self.assertEqual(events, [])
+
     def test_checkUnanswered(self):
         """A check the tracker never answers: after CHECK_TIMEOUT the
         punch waiting for it is given up."""
@@ -387,6 +411,35 @@ class PunchTests(UdpPunchingTestCase):
         self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
         self.assertEqual(self.b.punching._runs, {})
 
+    def test_descriptorsKeptForTheNode(self):
+        """The process's descriptors near their limit: B's birthday punch
+        opens no socket (255 more took every descriptor of a process at
+        1,024 before) and says why; the budgets are not spent on it."""
+        self.checked(kind_b=RANDOM)
+        self.b.punching.opened.descriptors = lambda: (800, 1024)
+        self.tcpFailed()
+        with capturedLogs() as events:
+            self.go()
+        self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
+        self.assertEqual(self.b.punching._runs, {})
+        self.assertIn("the process has 800 of its 1024 descriptors open: 255 more "
+                      "would leave fewer than 64", [event.get("why") for event in events])
+        self.assertEqual(self.b.punching.budget._sent, [])
+
+    def test_socketsCharged(self):
+        """The sockets a birthday punch opens are charged to the address
+        group it probes while they are open: the one kept once it met,
+        none once it ended."""
+        self.checked(kind_b=RANDOM)
+        self.tcpFailed()
+        self.go()
+        opened = self.b.punching.opened.account
+        self.assertEqual(opened.used, HARD_SOCKETS - 1)
+        self.elapse(5.0)
+        self.assertEqual(opened.used, 1)
+        self.b.punching.nodeStopping()
+        self.assertEqual(opened.used, 0)
+
     def test_noAnswer(self):
         """The peer never answers: the punch fails after its timeout and
         A's dialer goes on over the relay."""
@@ -450,6 +503,20 @@ class PunchTests(UdpPunchingTestCase):
         [why] = [event["why"] for event in events if "why" in event]
         self.assertIn("not at 203.0.113.9 where its relay says it is", why)
         self.assertEqual(self.a.released, [self.bob.id])
+
+    def test_noRelayedLink(self):
+        """A udppunchgo naming a node this one has no link to, or only a
+        direct one (a tracker's, or a stranger's through it, word alone),
+        starts nothing: no probe, no socket, no run."""
+        self.checked()
+        carol, dave = records.identity(3), records.identity(4)
+        linkPeer(self.a.node, dave, inbound=False)
+        sent = self.network.sent
+        for peer in (carol, dave):
+            self.a.membership.hear(UdpPunchGo(peer.id, HOME["b"][1], 5000, 5000, 78))
+        self.elapse(1.0)
+        self.assertEqual(self.network.sent, sent)
+        self.assertEqual((self.a.punching._runs, self.a.sockets.next), ({}, QUIC_PORT + 1))
 
     def test_linger(self):
         """A met path outlives the relayed link LINGER seconds (the QUIC

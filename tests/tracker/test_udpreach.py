@@ -164,6 +164,19 @@ class UdpReachTests(SynchronousTestCase):
         link.say({"type": "udpcheck"})
         self.assertEqual(link.heard()[0]["type"], "udpprobe")
 
+    def test_oneCheckANode(self):
+        """A node's new udpcheck replaces the one under way: however often
+        it asks, the tracker holds one token and one timer for it, and the
+        old token is taken for nothing."""
+        link, _ = self.join("198.51.100.7")
+        first = self.check(link, "198.51.100.7", (0, 0))
+        self.clock.advance(1)
+        self.check(link, "198.51.100.7", (0, 0))
+        self.assertEqual(len(self.tracker.udp._checks), 1)
+        self.assertEqual(len(self.clock.getDelayedCalls()), 1)
+        self.assertFalse(self.tracker.udp.datagramReceived(
+            0, probeDatagram(first["token"]), ("198.51.100.7", 40000)))
+
     def test_badInput(self):
         """A udppunch with no id or a bad one is a clear protocol error."""
         link, _ = self.join("198.51.100.7")

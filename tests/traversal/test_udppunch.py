@@ -292,6 +292,22 @@ class PunchTests(SynchronousTestCase):
         punch.stop()
         self.assertEqual(clock.getDelayedCalls(), [])
 
+    def test_wellKnownPorts(self):
+        """A datagram from a port below LOWEST_PORT of the peer's host (no
+        router maps there) is not answered and meets nothing: no ack,
+        keepalive or QUIC dial goes back to such a port."""
+        clock = Clock()
+        sent = []
+        plan = udppunch.plan(mappingOf("a", 5000), mappingOf("b", 6000), random.Random())
+        punch = UdpPunch(clock, plan, 9, lambda *args: sent.append(args))
+        punch.start().addErrback(lambda failure: None)
+        clock.advance(1)
+        before = len(sent)
+        for kind in (0, 1):
+            self.assertFalse(punch.datagramReceived(0, "b", 53, datagram(kind, 9)))
+        self.assertEqual((len(sent), punch.met), (before, None))
+        punch.stop()
+
     def test_acksBounded(self):
         """A peer that sends probes in a loop gets at most L{ACKS
         <udppunch.ACKS>} acks: no more datagrams out than came in."""

@@ -80,6 +80,10 @@ class MappingCheck:
         self._checking = None
         self.unanswered()
 
+    def underWay(self):
+        """Whether a check was asked and its ``udpreach`` has not come."""
+        return self._checking is not None
+
     def answered(self):
         """The check is answered (or will not be): its timer goes."""
         checking, self._checking = self._checking, None

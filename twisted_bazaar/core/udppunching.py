@@ -30,11 +30,13 @@ Each request's answer comes in order on the tracker's connection, so an
 from twisted.application.service import Service
 from twisted.logger import Logger, LogLevel
 
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.core.events import NodeObserver
 from twisted_bazaar.core.paths.path import SEEN, UDP, Path
 from twisted_bazaar.core.punching import isRelayed, relayedFrom
 from twisted_bazaar.core.quicdial import isQuic
 from twisted_bazaar.core.udpmapping import CHECK_TIMEOUT, MappingCheck
+from twisted_bazaar.core.udpsockets import PunchSockets
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.traversal import udppunch
 from twisted_bazaar.traversal.punchwitness import whyNot
@@ -119,6 +121,8 @@ class UdpPunching(Service, NodeObserver):
         self.transport = transport
         self.limits = limits
         self.budget = udppunch.ProbeBudget(node.clock)
+        #: The sockets the punches hold beyond the node's own.
+        self.opened = PunchSockets()
         self.check = MappingCheck(node.clock, self._unchecked)
         #: The requests the tracker has not answered yet, oldest first:
         #: L{_CHECK}, or the id of a peer a punch was asked with.
@@ -179,7 +183,11 @@ class UdpPunching(Service, NodeObserver):
 
     def _probe(self, link, probe):
         """Send the check's two datagrams from the node's QUIC socket to
-        the tracker's host."""
+        the tracker's host: for a check this node asked, the oldest
+        request not yet answered (else none: a tracker is not to make it
+        send datagrams at will)."""
+        if not self._pending or self._pending[0] != _CHECK:
+            return
         self._answered(_CHECK)
         host = link.transport.getPeer().host
         datagram = probeDatagram(probe.token)
@@ -187,6 +195,10 @@ class UdpPunching(Service, NodeObserver):
             self._write(self.sockets.main, datagram, host, port)
 
     def _reached(self, link, reach):
+        if not self.check.underWay():
+            # No check of this node's waits for it: a tracker's word at
+            # will is not this node's mapping (nor a line in its log).
+            return
         if not self.check.reached(reach):
             for peer_id in list(self._wanted):
                 self._giveUp(peer_id, "the tracker saw none of this node's datagrams")
@@ -260,7 +272,8 @@ class UdpPunching(Service, NodeObserver):
             why = "this node's own UDP mapping is not known now"
         if why is None:
             plan = udppunch.plan(self.check.mine, peer, self.node.rng)
-            why = plan.why
+            why = plan.why or self.opened.whyNot(run, addressGroup(plan.host),
+                                                 max(0, plan.sockets - 1))
         if why:
             self._failed(why, run)
             return
@@ -291,7 +304,17 @@ class UdpPunching(Service, NodeObserver):
         except OSError as e:
             self._closeExtra(run, None)
             return f"cannot open {count} UDP sockets: {e.strerror or e}"
+        self._charge(run)
         return ""
+
+    def _charge(self, run):
+        """Charge the sockets run holds beyond the node's own."""
+        main = self.sockets.main
+        held = sum(1 for endpoint in run.endpoints if endpoint not in (None, main))
+        if held:
+            self.opened.hold(run, addressGroup(run.punch.plan.host), held)
+        else:
+            self.opened.release(run)
 
     #: What it takes from the tracker once registered
     #: (L{twisted_bazaar.core.sessionhandlers.SessionParts.takeFrom}).
@@ -411,6 +434,7 @@ class UdpPunching(Service, NodeObserver):
             if endpoint not in (None, self.sockets.main, kept):
                 self.sockets.close(endpoint)
                 endpoints[index] = None
+        self._charge(run)
 
     # -- links --------------------------------------------------------------------------
 

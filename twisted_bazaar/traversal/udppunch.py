@@ -313,7 +313,8 @@ class UdpPunch:
     an ack of the peer's came (the peer heard this side; this side heard
     it): L{start}'s Deferred fires with the L{Met}, and the 5-tuple is
     kept alive every L{KEEPALIVE} s until L{stop}.  Datagrams from any
-    host but the plan's, or with another nonce, are ignored.
+    host but the plan's, from a port below L{LOWEST_PORT}, or with
+    another nonce, are ignored.
     """
 
     def __init__(self, clock, plan, nonce, send, budget=None, limits=None, key=None):
@@ -372,7 +373,9 @@ class UdpPunch:
         @return: whether it was this punch's."""
         parsed = parse(data)
         if (parsed is None or parsed[1] != self.nonce or self.done is None
-                or not sameHost(host, self.plan.host)):
+                or not sameHost(host, self.plan.host) or port < LOWEST_PORT):
+            # From a well-known port no router maps to: no ack, keepalive
+            # or QUIC dial goes back there either.
             return False
         kind = parsed[0]
         if kind == _ACK and self.met is not None:

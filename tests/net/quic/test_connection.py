@@ -7,11 +7,14 @@ when the path refuses them (the lost ones' bytes sent again from the
 stream's L{twisted_bazaar.net.quic.sendbuffer.SendBuffer}).
 """
 
+import logging
 import os
 
 from twisted.internet.protocol import Factory, Protocol
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.net.quic import stack
+from twisted_bazaar.net.quic.connection import FINISH_WAIT
 from twisted_bazaar.net.quic.connector import LINKS
 from twisted_bazaar.net.quic.pathmtu import FALLBACK, MOST
 from twisted_bazaar.net.quic.stack import READ_SIZE
@@ -104,3 +107,105 @@ class DatagramSizeTests(SynchronousTestCase):
         handshake, after = self.transfer(network, smaller)
         self.assertLessEqual(max(map(len, after[1:])), 9000 - 28)
         self.assertEqual(self.connection.quic.datagramSize, 9000 - 28)
+
+
+class HostilePeerTests(SynchronousTestCase):
+    """What a peer that has finished QUIC's handshake (its address
+    proven) can make the node hold, or log, through what it sends."""
+
+    #: The windows the server promises here (smaller than a node's, for
+    #: a quick test).
+    WINDOW = 256 * 1024
+
+    def setUp(self):
+        self.patch(stack, "CONNECTION_WINDOW", self.WINDOW)
+        self.patch(stack, "STREAM_WINDOW", self.WINDOW // 2)
+        self.network = FakeNetwork(mtu=65535)
+        self.server = self.network.endpoint(*SERVER, retry=False)
+        self.accepted = Accepted()
+        self.server.serve(LINKS, self.accepted)
+        client = self.network.endpoint(*CLIENT)
+        result = []
+        client.connect(SERVER[0], SERVER[1], LINKS, Recorder()).addBoth(result.append)
+        self.network.run(0.5)
+        self.protocol = result[0]
+        self.client = self.protocol.transport.connection
+        [self.connection] = self.server._open
+
+    def test_aUnidirectionalStream(self):
+        """A peer opening a unidirectional stream (the node serves none)
+        has it stopped, without an exception out of the datagram's
+        handling (aioquic refuses to reset a stream this side cannot send
+        on: a traceback for each one before); its connection serves on."""
+        self.client.quic.send_stream_data(2, b"not a bidirectional stream")
+        self.client.flush()
+        self.network.run(0.5)
+        self.protocol.transport.write(b"hello")
+        self.network.run(0.5)
+        self.assertNotIn(2, self.connection.streams)
+        [accepted] = self.accepted.protocols
+        self.assertEqual(accepted.received(), b"hello")
+
+    def test_bytesOutOfOrderAreBounded(self):
+        """A peer that sends every stream's bytes but its first (so none
+        can be read) on streams taken and streams refused makes the node
+        buffer no more than the connection's window: aioquic on its own
+        doubles the window whenever half of it arrived, read or not, so
+        this grew without bound before."""
+        quic = self.client.quic
+        for index in range(1, 13):
+            stream_id = quic.get_next_available_stream_id()
+            quic.send_stream_data(stream_id, os.urandom(256 * 1024))
+            # The attacker's stack never sends the first byte.
+            quic._streams[stream_id].sender._pending.subtract(0, 1)
+        self.client.flush()
+        self.network.run(3)
+        buffered = sum(len(stream.receiver._buffer)
+                       for stream in self.connection.quic._streams.values())
+        self.assertGreater(buffered, self.WINDOW // 2)
+        self.assertLessEqual(buffered, self.WINDOW)
+
+    def test_aProtocolErrorLogsNothing(self):
+        """A peer breaking QUIC's rules (MAX_STREAMS past 2^60) has its
+        connection closed, and nothing logged by aioquic: its line for
+        each such error went to Python's logging, unbounded, and unset
+        there, to the daemon's stderr (docs/protocol.md §14)."""
+        records = []
+        handler = logging.Handler()
+        handler.emit = records.append
+        root = logging.getLogger()
+        root.addHandler(handler)
+        self.addCleanup(root.removeHandler, handler)
+        self.client.quic._local_max_streams_bidi.value = 2**61
+        self.client.flush()
+        self.network.run(1)
+        self.assertTrue(self.connection.ended)
+        self.assertEqual([record.getMessage() for record in records], [])
+
+    def test_anEndNeverAcknowledged(self):
+        """A peer that keeps its connection alive (a ping a few seconds)
+        but never acknowledges the last bytes of a stream this side ended
+        has its connection dropped once FINISH_WAIT seconds pass with no
+        progress: the stream, its bytes and the connection's share were
+        held for as long as it kept pinging before."""
+        self.protocol.transport.write(b"hello")
+        self.network.run(0.5)
+        [accepted] = self.accepted.protocols
+        quic = self.client.quic
+
+        def noAck(builder, space, now):
+            space.ack_at = None
+
+        quic._write_ack_frame = noAck
+        # Nor does it act on what comes (our own stack would close once
+        # the stream ended).
+        self.client._event = lambda event: None
+        accepted.transport.write(os.urandom(100_000))
+        accepted.transport.loseConnection()
+        for ping in range(int(2 * FINISH_WAIT / 5)):
+            quic.send_ping(ping)
+            self.client.flush()
+            self.network.run(5)
+        self.assertTrue(self.connection.ended)
+        self.assertEqual(len(self.server.connections), 0)
+        self.assertIsNotNone(accepted.lost)

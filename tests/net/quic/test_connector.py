@@ -7,7 +7,7 @@ as on TCP.
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.net.encrypted import ChannelFailed
+from twisted_bazaar.net.encrypted import HANDSHAKE_TIMEOUT, ChannelFailed
 from twisted_bazaar.net.quic.connector import FILES, LINKS, QuicConnector
 from twisted_bazaar.net.quic.connection import QuicSilent, QuicUnanswered
 
@@ -52,6 +52,22 @@ class ConnectorTests(SynchronousTestCase):
         self.assertIn("key", str(protocol.lost.value))
         self.assertEqual([each.received() for each in self.accepted], [b""])
         self.assertEqual(self.network.clock.getDelayedCalls(), [])
+
+    def test_aStalledChannel(self):
+        """A peer that opens a stream and stalls in the channel's handshake
+        (one byte of it) has its QUIC connection dropped at the channel's
+        handshake timeout, as a TCP connection is: nothing of it is held
+        then, no stream, no connection."""
+        stalled = Recorder()
+        self.client.connect("10.1.0.2", 4433, LINKS, stalled)
+        self.network.run(0.5)
+        stalled.transport.write(b"x")
+        self.network.run(0.5)
+        self.assertEqual(len(self.server.streams), 1)
+        self.network.run(HANDSHAKE_TIMEOUT + 1)
+        self.assertEqual((len(self.server.streams), len(self.server.connections),
+                          len(self.server._open)), (0, 0, 0))
+        self.assertIsNotNone(stalled.lost)
 
     def test_aServiceNotServed(self):
         """A dial for a service the node does not serve fails in QUIC's

@@ -279,6 +279,23 @@ class PunchSocketTests(SynchronousTestCase):
         [accepted] = self.accepted
         self.assertEqual(accepted.received(), b"hello")
 
+    def test_sharesAccounts(self):
+        """A socket serving as another charges the first's accounts and
+        rates: a node's shares of connections, streams and Initials are
+        its own, however many sockets its punches open (each had its own
+        before, as many shares again for a group)."""
+        more = self.network.endpoint(SERVER[0], 4434)
+        more.serveAs(self.server)
+        client = self.network.endpoint("10.0.0.1")
+        protocol, _ = dialled(client, 1, SERVER[0], 2, port=4434)
+        self.network.run(1)
+        protocol.transport.write(b"hello")
+        self.network.run(1)
+        group = addressGroup("10.0.0.1")
+        self.assertEqual((self.server.connections.held(group),
+                          self.server.streams.held(group)), (1, 1))
+        self.assertIs(more.initials, self.server.initials)
+
 
 @implementer(ISystemHandle)
 class SocketPort:

@@ -8,6 +8,7 @@ cancelled when it ends.
 
 from aioquic.quic import events
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE
+from aioquic.quic.connection import stream_is_unidirectional
 from aioquic.quic.packet import QuicErrorCode
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address, IPv6Address
@@ -17,10 +18,16 @@ from twisted.python.failure import Failure
 from twisted_bazaar.net.quic.stream import StreamTransport
 
 __all__ = ["Connection", "QuicUnanswered", "QuicSilent", "QuicClosed",
-           "APPLICATION_ERROR"]
+           "APPLICATION_ERROR", "FINISH_WAIT"]
 
 #: The error code of a connection this side dropped (an aborted stream).
 APPLICATION_ERROR = 0x1
+#: Seconds the streams this side ended may wait with none of their bytes
+#: acknowledged before the connection is dropped, as long as an idle one
+#: lives: a peer that pings but never acknowledges is not idle, and would
+#: hold them, their bytes and its connection's share for as long as it
+#: liked (a slow peer, or a reader paused a while, makes progress).
+FINISH_WAIT = 60.0
 
 
 class QuicUnanswered(ConnectError):
@@ -83,11 +90,16 @@ class Connection:
         #: Streams ended by this side, waiting for the peer to acknowledge
         #: their last byte before the connection closes.
         self._finishing = set()
+        #: The timer that checks they make progress (L{FINISH_WAIT}), and
+        #: their bytes unacknowledged when it was set.
+        self._finishWatch = None
+        self._waiting = 0
         #: Whether a stream was opened: the connection closes when its
         #: last stream is gone (one stream a dial, for now).
         self._used = False
-        #: The newest stream id the peer opened (-1: none yet).
-        self._newest = -1
+        #: The newest stream id the peer opened of each type (its two low
+        #: bits: bidirectional or not, whose): none yet if absent.
+        self._newest = {}
 
     @property
     def clock(self):
@@ -122,7 +134,7 @@ class Connection:
             stream.drained()
         for stream in list(self._finishing):
             if not quic.unacknowledged(stream.stream_id) and stream.stream_id in self.streams:
-                self._finishing.discard(stream)
+                self._finished(stream)
                 stream.lost(Failure(ConnectionDone("the QUIC stream ended")))
         if soon:
             self.flushSoon()
@@ -186,13 +198,16 @@ class Connection:
     def _streamData(self, event):
         stream = self.streams.get(event.stream_id)
         if stream is None:
-            if event.stream_id <= self._newest:
+            kind = event.stream_id & 3
+            if event.stream_id <= self._newest.get(kind, -1):
                 # A stream gone (ended, refused, reset): what still comes
                 # of it is dropped, never taken for a new one.
+                self.discard(len(event.data))
                 return
-            self._newest = event.stream_id
+            self._newest[kind] = event.stream_id
             stream = self._opened(event.stream_id)
             if stream is None:
+                self.discard(len(event.data))
                 return
         stream.received(event.data, event.end_stream)
 
@@ -225,7 +240,10 @@ class Connection:
         if self.accept is not None and stream_id % 4 == 0:
             protocol = self.accept(self, self.service, stream_id)
         if protocol is None:
-            self.quic.reset_stream(stream_id, APPLICATION_ERROR)
+            if not stream_is_unidirectional(stream_id):
+                # A peer's unidirectional stream has no side to reset
+                # (aioquic raises if asked to).
+                self.quic.reset_stream(stream_id, APPLICATION_ERROR)
             self.quic.stop_stream(stream_id, APPLICATION_ERROR)
             return None
         unused, self._unused = self._unused, None
@@ -255,10 +273,10 @@ class Connection:
         handshake.errback(Failure(error(string=why)))
 
     def stopTimers(self):
-        for timer in (self._timer, self._flushing, self._unused):
+        for timer in (self._timer, self._flushing, self._unused, self._finishWatch):
             if timer is not None and timer.active():
                 timer.cancel()
-        self._timer = self._flushing = self._unused = None
+        self._timer = self._flushing = self._unused = self._finishWatch = None
 
     def expectStream(self, timeout):
         """An acceptor's: close the connection if the peer opens no stream
@@ -316,6 +334,13 @@ class Connection:
         consumed = self.quic.consumed
         if stream_id in consumed:
             consumed[stream_id] += size
+        self.quic.delivered += size
+
+    def discard(self, size):
+        """size bytes the peer sent were dropped unread (a stream refused
+        or gone): out of memory, so they count as read for the
+        connection's credit."""
+        self.quic.delivered += size
 
     def hold(self, stream_id, held):
         if held:
@@ -329,11 +354,41 @@ class Connection:
         it is gone once the peer acknowledged all (or ended it too)."""
         self.quic.send_stream_data(stream.stream_id, b"", end_stream=True)
         self._finishing.add(stream)
+        if self._finishWatch is None:
+            self._watchFinishing()
         self.flushSoon()
+
+    def _finished(self, stream):
+        """stream waits for no acknowledgement any more."""
+        self._finishing.discard(stream)
+        watch = self._finishWatch
+        if not self._finishing and watch is not None:
+            self._finishWatch = None
+            if watch.active():
+                watch.cancel()
+
+    def _unacknowledgedEnds(self):
+        return sum(self.quic.unacknowledged(stream.stream_id) for stream in self._finishing)
+
+    def _watchFinishing(self):
+        self._waiting = self._unacknowledgedEnds()
+        self._finishWatch = self.clock.callLater(FINISH_WAIT, self._finishChecked)
+
+    def _finishChecked(self):
+        """Drop the connection if the streams this side ended made no
+        progress in L{FINISH_WAIT} seconds; else watch on."""
+        self._finishWatch = None
+        if self.ended or not self._finishing:
+            return
+        if self._unacknowledgedEnds() >= self._waiting:
+            self.close(APPLICATION_ERROR,
+                       f"nothing acknowledged in {FINISH_WAIT:g} s")
+            return
+        self._watchFinishing()
 
     def peerEnded(self, stream):
         """The peer ended stream: this side ends it too."""
-        self._finishing.discard(stream)
+        self._finished(stream)
         if not stream.disconnecting:
             stream.disconnecting = True
             self.quic.send_stream_data(stream.stream_id, b"", end_stream=True)

@@ -153,9 +153,15 @@ class QuicEndpoint(DatagramProtocol):
     def serveAs(self, other):
         """Serve what ``other`` (a L{QuicEndpoint}) serves, with its
         certificate: one more of a node's sockets (a punch's), made
-        without a certificate of its own (0.4 ms a service)."""
+        without a certificate of its own (0.4 ms a service); its
+        connections, streams and Initials charged to ``other``'s accounts
+        and rates, so that a node's shares are the same however many
+        sockets it has."""
         self.services = other.services
         self._server = other._server
+        self.connections = other.connections
+        self.streams = other.streams
+        self.initials = other.initials
 
     def hostAddress(self):
         host = self.transport.getHost()

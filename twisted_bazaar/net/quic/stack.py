@@ -12,6 +12,7 @@ the packets' headers and acknowledgements from a bystander.
 
 import dataclasses
 import datetime
+import logging
 import ssl
 
 from aioquic.buffer import Buffer, size_uint_var
@@ -39,6 +40,13 @@ from twisted_bazaar.net.quic.sendbuffer import SendBuffer
 
 __all__ = ["Quic", "clientConfiguration", "serverConfiguration", "STREAM_WINDOW",
            "IDLE_TIMEOUT", "READ_SIZE"]
+
+#: aioquic's own lines (Python's logging, ``quic``): one for each rule of
+#: QUIC a peer breaks, unbounded, and outside the node's log (to stderr,
+#: Python's logging being unset): a peer's lines are bounded (§14 of
+#: docs/protocol.md), and what matters of such an end reaches the
+#: streams' protocols as the connection's reason.
+logging.getLogger("quic").setLevel(logging.CRITICAL)
 
 #: Bytes a peer may send on a stream beyond what the protocol above has
 #: read (the stream's flow-control window).
@@ -132,7 +140,8 @@ class Quic(QuicConnection):
       - a stream's credit raised only as the protocol above reads
         (L{consumed}), and never while it is paused: aioquic on its own
         doubles a stream's window whenever half of it arrived, read or
-        not, so a peer could fill a paused reader's memory;
+        not, so a peer could fill a paused reader's memory; and the
+        connection's likewise (L{delivered});
       - its datagrams' size set for the path (L{resize}, from
         L{twisted_bazaar.net.quic.pathmtu}), where aioquic keeps its
         configuration's for good, and the most this side reads told the
@@ -162,6 +171,9 @@ class Quic(QuicConnection):
         #: The peer's max_udp_payload_size, once its transport parameters
         #: came (None: it did not say, or not yet).
         self.peerReads = None
+        #: Bytes of the peer's streams taken out of memory: read by the
+        #: protocols above, or dropped (L{_write_connection_limits}).
+        self.delivered = 0
 
     @property
     def datagramSize(self):
@@ -233,6 +245,26 @@ class Quic(QuicConnection):
         buf.push_uint_var(len(frame.data))
         buf.push_bytes(frame.data)
         return sender.highest_offset - before
+
+    def _write_connection_limits(self, builder, space):
+        """The connection's credit (MAX_DATA) raised only as its bytes
+        are taken out of memory (L{delivered}), once a quarter of the
+        window is: aioquic on its own doubles it whenever half of it
+        arrived, so a peer leaving a gap at each stream's start (nothing
+        can be read), or sending on streams refused, had it buffer
+        without bound.  MAX_STREAMS is aioquic's."""
+        limit = self._local_max_data
+        window = self._configuration.max_data
+        wanted = self.delivered + window
+        if wanted - limit.value >= window // 4:
+            limit.value = wanted
+        # aioquic doubles the credit when used is past half of it: hidden
+        # from it for the call.
+        used, limit.used = limit.used, 0
+        try:
+            super()._write_connection_limits(builder, space)
+        finally:
+            limit.used = used
 
     def _serialize_transport_parameters(self):
         parameters = pull_quic_transport_parameters(

@@ -88,7 +88,8 @@ class StreamTransport:
             return
         self._lost = True
         self.connected = False
-        self._held = []
+        held, self._held = self._held, []
+        self.connection.discard(sum(map(len, held)))
         self.connection.forgetStream(self.stream_id)
         producer, self.producer = self.producer, None
         if producer is not None:
