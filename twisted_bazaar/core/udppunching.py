@@ -192,7 +192,7 @@ class UdpPunching(Service, NodeObserver):
         host = link.transport.getPeer().host
         datagram = probeDatagram(probe.token)
         for port in (probe.port, probe.second):
-            self._write(self.sockets.main, datagram, host, port)
+            _write(self.sockets.main, datagram, host, port)
 
     def _reached(self, link, reach):
         if not self.check.underWay():
@@ -282,8 +282,8 @@ class UdpPunching(Service, NodeObserver):
         run.endpoints = [self.sockets.main]
         run.punch = udppunch.UdpPunch(
             self.node.clock, plan, go.nonce,
-            lambda socket, host, port, data: self._write(run.endpoints[socket], data,
-                                                         host, port),
+            lambda socket, host, port, data: _write(run.endpoints[socket], data,
+                                                    host, port),
             self.budget, self.limits, shared.key)
         # Started (its probes go from the next reactor turn on) before its
         # sockets open: a punch the budgets refuse opens none.
@@ -321,16 +321,6 @@ class UdpPunching(Service, NodeObserver):
     fromTracker = {UdpProbe: _probe, UdpReached: _reached, UdpPunchGo: _go}
 
     # -- datagrams ---------------------------------------------------------------------
-
-    def _write(self, endpoint, data, host, port):
-        if endpoint is None:
-            # A socket the punch closed (it met on another).
-            return
-        try:
-            endpoint.transport.write(data, (host, port))
-        except OSError:
-            # A datagram lost (a full buffer, no route): the punch resends.
-            pass
 
     def _datagram(self, endpoint, data, addr):
         """A datagram too short for QUIC came to one of the node's QUIC
@@ -500,3 +490,15 @@ class UdpPunching(Service, NodeObserver):
         for run in list(self._runs.values()):
             self._end(run)
         self._pending = []
+
+
+def _write(endpoint, data, host, port):
+    """A datagram of a punch or a check, from one of the node's QUIC
+    sockets (None: one the punch closed, as it met on another)."""
+    if endpoint is None:
+        return
+    try:
+        endpoint.transport.write(data, (host, port))
+    except OSError:
+        # A datagram lost (a full buffer, no route): the punch resends.
+        pass
