@@ -20,7 +20,7 @@ from twisted_bazaar.core.paths.transport import ITransport
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.capabilities import IQuicTransport
 from twisted_bazaar.net.overlay import OverlayFactory
-from twisted_bazaar.net.quic.connection import QuicSilent
+from twisted_bazaar.net.quic.errors import QuicSilent
 from twisted_bazaar.net.quic.connector import FILES as FILES_SERVICE, LINKS, QuicConnector
 from twisted_bazaar.traversal.messages import FILES
 from twisted_bazaar.wire.ids import shortId

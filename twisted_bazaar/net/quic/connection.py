@@ -12,9 +12,10 @@ from aioquic.quic.connection import stream_is_unidirectional
 from aioquic.quic.packet import QuicErrorCode
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address, IPv6Address
-from twisted.internet.error import ConnectError, ConnectionDone, ConnectionLost
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.python.failure import Failure
 
+from twisted_bazaar.net.quic.errors import QuicSilent, QuicUnanswered
 from twisted_bazaar.net.quic.stream import StreamTransport
 
 __all__ = ["Connection", "QuicUnanswered", "QuicSilent", "QuicClosed",
@@ -28,20 +29,6 @@ APPLICATION_ERROR = 0x1
 #: hold them, their bytes and its connection's share for as long as it
 #: liked (a slow peer, or a reader paused a while, makes progress).
 FINISH_WAIT = 60.0
-
-
-class QuicUnanswered(ConnectError):
-    """A dial over QUIC failed before its handshake was done: nothing
-    answered, or what answered would not take it."""
-
-
-class QuicSilent(QuicUnanswered):
-    """A dial over QUIC that nothing answered within its time: the path
-    carries nothing (a router forgot it, a peer gone), which a refusal
-    does not say."""
-
-    def __str__(self):
-        return (self.args[0] if self.args else "") or "no QUIC answer"
 
 
 class QuicClosed(ConnectionLost):
