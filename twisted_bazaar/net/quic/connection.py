@@ -130,11 +130,7 @@ class Connection:
         if self.ended:
             return
         now = self.clock.seconds()
-        write = self.endpoint.sendDatagram
-        fitted = True
-        for data, addr in self.quic.datagrams_to_send(now):
-            fitted = write(data, addr) and fitted
-        if not fitted:
+        if not self.endpoint.sendDatagrams(self.quic.datagrams_to_send(now)):
             self._tooLarge()
         self._setTimer(now)
 
