@@ -338,3 +338,31 @@ class TooLargeTests(SynchronousTestCase):
         endpoint.transport = Refusing()
         self.assertFalse(endpoint.sendDatagram(b"x" * 2000, SERVER))
         self.assertFalse(endpoint.sendDatagrams([(b"x" * 2000, SERVER)] * 2))
+
+
+class Routed:
+    """A connection the endpoint routes to: what it was given."""
+
+    def __init__(self):
+        self.got = []
+
+    def datagramReceived(self, data, addr):
+        self.got.append((data, addr))
+
+
+class ShortHeaderTests(SynchronousTestCase):
+    """A short header's datagram is routed by the connection id after its
+    first byte; one without QUIC's fixed bit reaches no connection."""
+
+    def test_routed(self):
+        endpoint = QuicEndpoint(Clock())
+        connection = Routed()
+        cid = b"12345678"
+        endpoint.routeTo(cid, connection)
+        data = bytes([0x41]) + cid + bytes(SHORTEST_PACKET)
+        endpoint.datagramReceived(data, SERVER)
+        self.assertEqual(connection.got, [(data, SERVER)])
+        endpoint.datagramReceived(bytes([0x41]) + b"87654321" + bytes(SHORTEST_PACKET),
+                                  SERVER)
+        endpoint.datagramReceived(bytes([0x01]) + cid + bytes(SHORTEST_PACKET), SERVER)
+        self.assertEqual(connection.got, [(data, SERVER)])
