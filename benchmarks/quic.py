@@ -54,11 +54,10 @@ CHUNK = 256 * 1024
 TIMEOUT = 600.0
 
 
-def measure(size, repeats, withMtu=True):
+def measure(size, repeats):
     """In the child: {"tcp": [...], "quic": [...], "quic_bare": [...],
     "quic_mtu": [...]}, each repeat a dict of seconds, bytes a second,
-    handshake seconds and CPU seconds a MiB (``quic_mtu`` empty unless
-    withMtu)."""
+    handshake seconds and CPU seconds a MiB."""
     from twisted.internet import defer, reactor
     from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
     from twisted.internet.protocol import Factory, Protocol
@@ -207,8 +206,7 @@ def measure(size, repeats, withMtu=True):
             results["tcp"].append((yield once(tcp)))
             results["quic"].append((yield once(quic)))
             results["quic_bare"].append((yield once(bare, True)))
-            if withMtu:
-                results["quic_mtu"].append((yield once(mtu)))
+            results["quic_mtu"].append((yield once(mtu)))
         bare_server.stop()
         mtu_server.stop()
         mtu_client.stop()
@@ -294,5 +292,4 @@ def run(quick):
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(int(sys.argv[1]), int(sys.argv[2]),
-                             withMtu="--no-mtu" not in sys.argv[3:])))
+    print(json.dumps(measure(int(sys.argv[1]), int(sys.argv[2]))))
