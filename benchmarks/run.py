@@ -63,7 +63,7 @@ BENCHMARKS = {
     "purchase": (["purchase_ratio"], lambda quick, report: purchase.run(quick)),
     "idle": (["idle_cpu_percent"], lambda quick, report: idle.run(quick)),
     "transfer": (["transfer_ratio"], lambda quick, report: transfer.run(quick)),
-    "quic": (["quic_purchase_ratio", "quic_transfer_ratio"],
+    "quic": (["quic_purchase_ratio", "quic_transfer_ratio", "quic_mtu_transfer_ratio"],
              lambda quick, report: quic.run(quick)),
     "bulk": (["bulk_10k_one_seller_s", "bulk_10k_five_sellers_s"],
              lambda quick, report: bulk.run(quick)),

@@ -10,14 +10,17 @@ stream's L{twisted_bazaar.net.quic.sendbuffer.SendBuffer}).
 import logging
 import os
 
+from aioquic.quic.events import ConnectionTerminated, StreamDataReceived, StreamReset
+from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.net.quic import stack
-from twisted_bazaar.net.quic.connection import FINISH_WAIT
+from twisted_bazaar.net.quic.connection import FINISH_WAIT, Connection, QuicClosed
 from twisted_bazaar.net.quic.connector import LINKS
 from twisted_bazaar.net.quic.pathmtu import FALLBACK, MOST
-from twisted_bazaar.net.quic.stack import READ_SIZE
+from twisted_bazaar.net.quic.stack import READ_SIZE, Quic, clientConfiguration
 
 from tests.net.quic.fakeudp import FakeNetwork, Recorder
 
@@ -49,7 +52,7 @@ class DatagramSizeTests(SynchronousTestCase):
         those after."""
         client = network.endpoint(*CLIENT)
         server = network.endpoint(*SERVER)
-        accepted = Accepted()
+        accepted = self.accepted = Accepted()
         server.serve(LINKS, accepted)
         data = os.urandom(SIZE)
         result, handshake, after = [], [], []
@@ -209,3 +212,69 @@ class HostilePeerTests(SynchronousTestCase):
         self.assertTrue(self.connection.ended)
         self.assertEqual(len(self.server.connections), 0)
         self.assertIsNotNone(accepted.lost)
+
+
+class Events(Protocol):
+    """A stream's protocol noting what happened to it, in order."""
+
+    def __init__(self):
+        self.seen = []
+
+    def dataReceived(self, data):
+        self.seen.append(data)
+
+    def connectionLost(self, reason):
+        self.seen.append(reason.type)
+
+
+class HandOverTests(SynchronousTestCase):
+    """What a turn's datagrams bring a stream is handed to it in one piece
+    at the turn's end, and always before its end or loss."""
+
+    def setUp(self):
+        self.clock = Clock()
+        endpoint = FakeNetwork(self.clock).endpoint(*CLIENT)
+        quic = Quic(configuration=clientConfiguration(LINKS))
+        quic.connect(SERVER, now=0)
+        # An acceptor's (no handshake Deferred to fail).
+        self.connection = Connection(endpoint, quic, SERVER, "group",
+                                     accept=lambda *args: None)
+        self.protocol = Events()
+        self.connection.addStream(0, self.protocol).start()
+
+    def arrive(self, data, end=False):
+        self.connection._event(StreamDataReceived(data=data, end_stream=end, stream_id=0))
+
+    def test_atTheTurnsEnd(self):
+        self.arrive(b"a")
+        self.arrive(b"b")
+        self.assertEqual(self.protocol.seen, [])
+        self.connection.flushSoon()
+        self.clock.advance(0)
+        self.assertEqual(self.protocol.seen, [b"ab"])
+        self.assertEqual(self.connection.quic.consumed[0], 2)
+
+    def test_beforeTheStreamsEnd(self):
+        self.arrive(b"a")
+        self.arrive(b"b", end=True)
+        self.assertEqual(self.protocol.seen, [b"a", b"b", ConnectionDone])
+
+    def test_beforeAReset(self):
+        self.arrive(b"a")
+        self.connection._event(StreamReset(error_code=1, stream_id=0))
+        self.assertEqual(self.protocol.seen, [b"a", ConnectionLost])
+
+    def test_beforeTheConnectionEnds(self):
+        self.arrive(b"a")
+        self.arrive(b"b")
+        self.connection._event(ConnectionTerminated(error_code=1, frame_type=None,
+                                                    reason_phrase="gone"))
+        self.assertEqual(self.protocol.seen, [b"ab", QuicClosed])
+
+    def test_ethernetBursts(self):
+        """A MiB in 1,472-byte datagrams reaches the protocol whole, in
+        far fewer pieces than datagrams (a burst's at once)."""
+        transfer = DatagramSizeTests("test_ethernet")
+        handshake, after = transfer.transfer(FakeNetwork(mtu=1500))
+        [protocol] = transfer.accepted.protocols
+        self.assertLess(len(protocol.got) * 4, len(after))

@@ -7,10 +7,13 @@ read.
 """
 
 import socket
+import sys
+from unittest import SkipTest
 
 from aioquic.buffer import Buffer
 from aioquic.quic.events import StreamDataReceived
 from aioquic.quic.packet import QuicPacketType, pull_quic_header
+from twisted.internet.error import MessageLengthError
 from twisted.internet.interfaces import ISystemHandle
 from twisted.internet.task import Clock
 from twisted.python.failure import Failure
@@ -324,3 +327,60 @@ class PortTests(SynchronousTestCase):
         self.assertEqual(port.maxPacketSize, READ_SIZE)
         self.assertEqual(port.maxThroughput, READ_BUDGET)
         self.assertGreaterEqual(READ_BUDGET, 16 * READ_SIZE)
+
+    def test_segments(self):
+        """A reactor's socket on Linux sends bursts segmented (GSO), and
+        the kernel here takes the option (net/quic/segments.py)."""
+        if not sys.platform.startswith("linux"):
+            raise SkipTest("GSO is Linux's")
+        handle = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(handle.close)
+        endpoint = QuicEndpoint(Clock())
+        endpoint.makeConnection(SocketPort(handle))
+        self.assertIsNotNone(endpoint.segmenter)
+
+
+class Refusing:
+    """A reactor's port refusing every datagram as too long, as Twisted's
+    does (its own MessageLengthError, no OSError)."""
+
+    def write(self, data, addr):
+        raise MessageLengthError("message too long")
+
+
+class TooLargeTests(SynchronousTestCase):
+    def test_aReactorsPortRefusal(self):
+        """A datagram a reactor's port refuses for its size is told as too
+        large, not raised out of the connection's flush."""
+        endpoint = QuicEndpoint(Clock())
+        endpoint.transport = Refusing()
+        self.assertFalse(endpoint.sendDatagram(b"x" * 2000, SERVER))
+        self.assertFalse(endpoint.sendDatagrams([(b"x" * 2000, SERVER)] * 2))
+
+
+class Routed:
+    """A connection the endpoint routes to: what it was given."""
+
+    def __init__(self):
+        self.got = []
+
+    def datagramReceived(self, data, addr):
+        self.got.append((data, addr))
+
+
+class ShortHeaderTests(SynchronousTestCase):
+    """A short header's datagram is routed by the connection id after its
+    first byte; one without QUIC's fixed bit reaches no connection."""
+
+    def test_routed(self):
+        endpoint = QuicEndpoint(Clock())
+        connection = Routed()
+        cid = b"12345678"
+        endpoint.routeTo(cid, connection)
+        data = bytes([0x41]) + cid + bytes(SHORTEST_PACKET)
+        endpoint.datagramReceived(data, SERVER)
+        self.assertEqual(connection.got, [(data, SERVER)])
+        endpoint.datagramReceived(bytes([0x41]) + b"87654321" + bytes(SHORTEST_PACKET),
+                                  SERVER)
+        endpoint.datagramReceived(bytes([0x01]) + cid + bytes(SHORTEST_PACKET), SERVER)
+        self.assertEqual(connection.got, [(data, SERVER)])
