@@ -44,6 +44,8 @@ GOAL = (">=", 0.5)
 #: UDP payloads in IPv4.
 ETHERNET_MTU = 1500
 PURCHASE_GOAL = ("<=", 1.2)
+#: Seconds between two measured runs, for the last one's end to be over.
+SETTLE = 0.2
 #: Seconds a daemon's line may take.
 LINE_TIMEOUT = 120.0
 FULL_SIZE = 256 * 1024 * 1024
@@ -58,7 +60,7 @@ def measure(size, repeats):
     """In the child: {"tcp": [...], "quic": [...], "quic_bare": [...],
     "quic_mtu": [...]}, each repeat a dict of seconds, bytes a second,
     handshake seconds and CPU seconds a MiB."""
-    from twisted.internet import defer, reactor
+    from twisted.internet import defer, reactor, task
     from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
     from twisted.internet.protocol import Factory, Protocol
     from zope.interface import implementer
@@ -203,10 +205,13 @@ def measure(size, repeats):
 
         results = {"tcp": [], "quic": [], "quic_bare": [], "quic_mtu": []}
         for _ in range(repeats):
-            results["tcp"].append((yield once(tcp)))
-            results["quic"].append((yield once(quic)))
-            results["quic_bare"].append((yield once(bare, True)))
-            results["quic_mtu"].append((yield once(mtu)))
+            for name, dial, alone in (("tcp", tcp, False), ("quic", quic, False),
+                                      ("quic_bare", bare, True), ("quic_mtu", mtu, False)):
+                results[name].append((yield once(dial, alone)))
+                # The sender's end of the run just measured (its last
+                # acknowledgements, its close) is over before the next
+                # one starts, not inside the next one's handshake.
+                yield task.deferLater(reactor, SETTLE, lambda: None)
         bare_server.stop()
         mtu_server.stop()
         mtu_client.stop()
