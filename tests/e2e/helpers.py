@@ -4,6 +4,7 @@ in a scratch folder that goes away with the test.
 """
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -89,6 +90,11 @@ def solvingKey(rng, bits=TEST_PUZZLE):
 
 #: The tracker's port in a network of namespaces (each host has its own).
 BED_TRACKER_PORT = 7700
+#: What a daemon started with ``--metrics`` logs of where they are served.
+METRICS_AT = r"metrics listening on 127\.0\.0\.1:(?P<port>\d+)"
+#: Fetches the tracker's metrics from inside its namespace, prints them.
+SCRAPE = ("import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
+          "'http://127.0.0.1:%s/metrics', timeout=30).read().decode())")
 
 
 def netBed(case, nat=True):
@@ -160,6 +166,17 @@ class HomeMarketCase(SynchronousTestCase):
         """Connections to the relay's port at the tracker: two a circuit."""
         return [local for local, _ in self.established(self.tracker_host)
                 if local.endswith(f":{relay_port}")]
+
+    def relayed(self, port):
+        """The bytes the tracker's relay copied, from its metrics served on
+        ``port`` (of its host's loopback)."""
+        done = subprocess.run([*self.tracker_host.wrapper, sys.executable, "-c",
+                               SCRAPE % port], capture_output=True, text=True,
+                              timeout=60)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        [value] = re.findall(r"^bazaar_tracker_relayed_bytes_total (\S+)$", done.stdout,
+                             re.MULTILINE)
+        return float(value)
 
     def node(self, name, host, *roles):
         """A node as a user starts it: the tracker's address and a role."""

@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 from unittest import SkipTest
 
-from tests.e2e.helpers import BED_TRACKER_PORT, HomeMarketCase
-from tests.e2e.test_lan_live import METRICS_AT, SCRAPE
+from tests.e2e.helpers import BED_TRACKER_PORT, METRICS_AT, HomeMarketCase
 from tests.e2e.test_punched_live import RELAYED
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, TERMINATED, nodeId
 
@@ -35,15 +34,6 @@ HANDSHAKE_BYTES = 64 * 1024
 class BuyPunchedTests(HomeMarketCase):
     folder_prefix = "bazaar-buypunched-"
 
-    def relayed(self, port):
-        """The bytes the tracker's relay copied, from its metrics."""
-        done = subprocess.run([*self.tracker_host.wrapper, sys.executable, "-c",
-                               SCRAPE % port], capture_output=True, text=True,
-                              timeout=TIMEOUT)
-        self.assertEqual(done.returncode, 0, done.stderr)
-        [value] = re.findall(r"^bazaar_tracker_relayed_bytes_total (\S+)$", done.stdout,
-                             re.MULTILINE)
-        return float(value)
 
     def buys(self, symmetric, *options):
         """A seller at one home (its router drawing ports, ``symmetric``),

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, TERMINATED, nodeId
 from twisted_bazaar.wire.ids import wireId
-from tests.e2e.helpers import BED_TRACKER_PORT, HomeMarketCase, short
+from tests.e2e.helpers import BED_TRACKER_PORT, METRICS_AT, HomeMarketCase, short
 
 TIMEOUT = 60.0
 #: The file's size: tens of MiB, a hundred seconds and more through a
@@ -46,11 +46,6 @@ BUY_SIZE = (64 if os.environ.get("BAZAAR_LAN_BUY_FULL") else 8) * 1024 * 1024 + 
 LAN_BUY = 20.0
 #: The line of a node that holds a reservation at its tracker's relay.
 RELAYED = r"reachable through the relay at {host}:\d+"
-#: The tracker's line saying where its metrics listen.
-METRICS_AT = r"metrics listening on 127\.0\.0\.1:(?P<port>\d+)"
-#: Fetches the tracker's metrics from inside its namespace, prints them.
-SCRAPE = ("import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
-          "'http://127.0.0.1:%s/metrics', timeout=30).read().decode())")
 
 
 class OneHomeTests(HomeMarketCase):
@@ -58,15 +53,6 @@ class OneHomeTests(HomeMarketCase):
         super().setUp()
         self.seller_home, self.buyer_home = self.bed.household("home", 2)
 
-    def relayed(self, port):
-        """The bytes the tracker's relay copied, from its metrics."""
-        done = subprocess.run([*self.tracker_host.wrapper, sys.executable, "-c",
-                               SCRAPE % port], capture_output=True, text=True,
-                              timeout=TIMEOUT)
-        self.assertEqual(done.returncode, 0, done.stderr)
-        [value] = re.findall(r"^bazaar_tracker_relayed_bytes_total (\S+)$", done.stdout,
-                             re.MULTILINE)
-        return float(value)
 
     def test_fileOverTheLan(self):
         tracker = self.startTracker(TIMEOUT, "--metrics", LOOPBACK_LISTEN)

@@ -28,8 +28,7 @@ import sys
 import time
 from unittest import SkipTest
 
-from tests.e2e.helpers import BED_TRACKER_PORT, HomeMarketCase, short
-from tests.e2e.test_lan_live import METRICS_AT, SCRAPE
+from tests.e2e.helpers import BED_TRACKER_PORT, METRICS_AT, HomeMarketCase, short
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, TERMINATED, nodeId
 from twisted_bazaar.testing.portmaprouter import NATPMP, UPNP, missing
 
@@ -91,15 +90,6 @@ class PortMappingCase(HomeMarketCase):
     def mappingHome(self, kind):
         return self.bed.home("home", portmap=kind, folder=self.market.cwd)
 
-    def relayed(self, port):
-        """The bytes the tracker's relay copied, from its metrics."""
-        done = subprocess.run([*self.tracker_host.wrapper, sys.executable, "-c",
-                               SCRAPE % port], capture_output=True, text=True,
-                              timeout=TIMEOUT)
-        self.assertEqual(done.returncode, 0, done.stderr)
-        [value] = re.findall(r"^bazaar_tracker_relayed_bytes_total (\S+)$", done.stdout,
-                             re.MULTILINE)
-        return float(value)
 
 
 class ProtocolTests(PortMappingCase):

@@ -20,6 +20,7 @@ built), it counts:
 """
 
 import functools
+from collections import Counter as Tally
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -195,10 +196,10 @@ class _NodeCollector:
         quic = GaugeMetricFamily("bazaar_links_quic", "Established links that run "
                                  "over QUIC on UDP, by purpose (in bazaar_links too)",
                                  labels=["purpose"])
-        over = [link.purpose for link in list(node.links.values()) if isQuic(link)]
+        over = Tally(link.purpose for link in list(node.links.values()) if isQuic(link))
         for purpose, n in sorted(node.linksByPurpose().items()):
             links.add_metric([purpose], n)
-            quic.add_metric([purpose], over.count(purpose))
+            quic.add_metric([purpose], over[purpose])
         yield links
         yield quic
         stock = GaugeMetricFamily("bazaar_stock", "Units on sale, by item (shared "
