@@ -22,10 +22,15 @@ setup(
                       # the web view's graph: vis-network's script, as pyvis
                       # ships it (twisted_bazaar/web/graphlib.py)
                       "pyvis>=0.3.2",
-                      # QUIC over UDP, sans-IO, driven from Twisted (net/quic/)
-                      "aioquic>=1.2"],
+                      # QUIC over UDP, sans-IO, its packet core in Rust,
+                      # driven from Twisted (net/quic/); stack.py extends its
+                      # connection's internals, hence the minor version held
+                      "qh3>=2.1,<2.2"],
     extras_require={
         "test": ["pytest>=7", "pytest-twisted>=1.14", "hypothesis>=6",
+                 # a second QUIC stack, pure Python, whose internals the
+                 # tests bend to play a peer that breaks QUIC's rules
+                 "aioquic>=1.2",
                  "selenium>=4.10", "twisted[tls]>=22.10", "import-linter>=2.1",
                  # the plot's tests (tests/sim/test_plot.py) run in CI too
                  "matplotlib>=3.5",

@@ -709,7 +709,7 @@ def _quicOf(reactor, channel, port):
     C{OneShotBuy} plugs it, or None without one."""
     if port is None:
         return None
-    # Imported here: only a buy with --quic-port loads aioquic.
+    # Imported here: only a buy with --quic-port loads qh3.
     from twisted_bazaar.daemon.quic import QuicService
     return lambda node, punching: QuicService(reactor, node, channel, port,
                                               punching=punching)

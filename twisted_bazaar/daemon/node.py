@@ -267,7 +267,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         onStopRequested=lambda why: reactor.stop(), other_trackers=trackers[1:],
         services=parts.services, roles=parts.roles)
     if quic is not None:
-        # Imported here: aioquic is loaded only by a node that serves QUIC,
+        # Imported here: qh3 is loaded only by a node that serves QUIC,
         # not by every simulated node's process (testing/market imports
         # this module), which it cost 2.5 MB.
         from twisted_bazaar.daemon.quic import QuicService

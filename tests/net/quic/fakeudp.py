@@ -3,10 +3,9 @@ A deterministic datagram network for QUIC's unit tests: endpoints
 attached at (host, port), each datagram delivered after a fixed latency
 on a L{task.Clock}, or dropped by a rule the test sets; its routes' MTU
 what the test says (unknown by default), and a datagram past the path's
-MTU refused as the kernel refuses one with the don't-fragment bit.
+MTU sent in fragments, as the kernel sends one from a QUIC socket
+(L{twisted_bazaar.net.quic.pathmtu.fragmentPastPath}).
 """
-
-import errno
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.protocol import Factory, Protocol
@@ -32,7 +31,7 @@ class FakeDatagramTransport:
 
     def write(self, data, addr):
         if self.network.pathMtu is not None and len(data) + 28 > self.network.pathMtu:
-            raise OSError(errno.EMSGSIZE, "Message too long")
+            self.network.fragmented += 1
         self.network.send(self.addr, addr, bytes(data))
 
     def getHost(self):
@@ -45,7 +44,8 @@ class FakeNetwork:
     @ivar drop: a rule ``drop(source, destination, data)``: true drops it.
     @ivar mtu: the MTU the endpoints' route lookups give (None: unknown).
     @ivar pathMtu: the MTU of the paths themselves, past which a datagram
-        is refused at the sender (None: any size goes).
+        goes in fragments (None: any size goes whole).
+    @ivar fragmented: how many datagrams went in fragments.
     """
 
     def __init__(self, clock=None, mtu=None):
@@ -55,6 +55,7 @@ class FakeNetwork:
         self.drop = lambda source, destination, data: False
         self.mtu = mtu
         self.pathMtu = None
+        self.fragmented = 0
 
     def routeMtu(self, host):
         return self.mtu

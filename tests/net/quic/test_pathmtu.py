@@ -13,7 +13,7 @@ from twisted_bazaar.net.quic.pathmtu import (
     FALLBACK,
     MOST,
     datagramSize,
-    forbidFragments,
+    fragmentPastPath,
     routeMtu,
 )
 
@@ -70,9 +70,10 @@ class LinuxTests(SynchronousTestCase):
         read it)."""
         self.assertGreaterEqual(routeMtu("127.0.0.1"), 1500)
 
-    def test_forbidFragments(self):
-        """Don't-fragment (IP_PMTUDISC_DO) on the socket's family; the
-        other's refusal is no error."""
+    def test_fragmentPastPath(self):
+        """Don't-fragment where the datagram fits, fragments where not
+        (IP_PMTUDISC_WANT) on the socket's family; the other's refusal is
+        no error."""
         handle = FakeHandle(refused={socket.IPPROTO_IPV6})
-        forbidFragments(handle)
-        self.assertEqual(handle.set, [(socket.IPPROTO_IP, 10, 2)])
+        fragmentPastPath(handle)
+        self.assertEqual(handle.set, [(socket.IPPROTO_IP, 10, 1)])

@@ -1,20 +1,20 @@
 """
-One QUIC connection (L{Connection}): the aioquic state of it fed the
+One QUIC connection (L{Connection}): the qh3 state of it fed the
 datagrams that arrive and the node's clock, its events turned into the
 streams' (L{twisted_bazaar.net.quic.stream.StreamTransport}), and what it
 has to send handed to the endpoint's socket.  Every timer is its own and
 cancelled when it ends.
 """
 
-from aioquic.quic import events
-from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE
-from aioquic.quic.connection import stream_is_unidirectional
-from aioquic.quic.packet import QuicErrorCode
+from qh3.quic import events
+from qh3.quic.connection import QuicConnectionError
+from qh3.quic.packet import QuicErrorCode, stream_is_unidirectional
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.python.failure import Failure
 
+from twisted_bazaar.net.quic.endings import FINISH_WAIT, Endings
 from twisted_bazaar.net.quic.errors import QuicSilent, QuicUnanswered
 from twisted_bazaar.net.quic.stream import StreamTransport
 
@@ -23,12 +23,6 @@ __all__ = ["Connection", "QuicUnanswered", "QuicSilent", "QuicClosed",
 
 #: The error code of a connection this side dropped (an aborted stream).
 APPLICATION_ERROR = 0x1
-#: Seconds the streams this side ended may wait with none of their bytes
-#: acknowledged before the connection is dropped, as long as an idle one
-#: lives: a peer that pings but never acknowledges is not idle, and would
-#: hold them, their bytes and its connection's share for as long as it
-#: liked (a slow peer, or a reader paused a while, makes progress).
-FINISH_WAIT = 60.0
 
 
 class QuicClosed(ConnectionLost):
@@ -70,17 +64,16 @@ class Connection:
         self.streams = {}
         self.handshake = None if accept is not None else defer.Deferred()
         self.ended = False
+        #: Whether its streams were told it ended (L{_terminated}).
+        self._closing = False
         self._timer = None
         self._flushing = None
         #: An acceptor's wait for the peer's first stream (L{expectStream}).
         self._unused = None
         #: Streams ended by this side, waiting for the peer to acknowledge
-        #: their last byte before the connection closes.
-        self._finishing = set()
-        #: The timer that checks they make progress (L{FINISH_WAIT}), and
-        #: their bytes unacknowledged when it was set.
-        self._finishWatch = None
-        self._waiting = 0
+        #: their last byte before they are gone.
+        self._endings = Endings(self.clock, quic,
+                                lambda why: self.close(APPLICATION_ERROR, why))
         #: Whether a stream was opened: the connection closes when its
         #: last stream is gone (one stream a dial, for now).
         self._used = False
@@ -104,14 +97,20 @@ class Connection:
     # -- the socket's side -----------------------------------------------------------
 
     def datagramReceived(self, data, addr):
-        self.quic.receive_datagram(data, addr, self.clock.seconds())
-        # What it makes aioquic send goes at the end of the reactor's turn,
+        if self.ended:
+            return
+        try:
+            self.quic.receive_datagram(data, addr, self.clock.seconds())
+        except QuicConnectionError as e:
+            self._broken(e)
+            return
+        # What it makes qh3 send goes at the end of the reactor's turn,
         # with that of every datagram read in it: one acknowledgement for
-        # many, and a third of aioquic's work a datagram saved.
+        # many.
         self._process(soon=True)
 
     def _process(self, soon=False):
-        """Take aioquic's events, then send what it has to send (now, or
+        """Take qh3's events, then send what it has to send (now, or
         at the end of this turn if ``soon``)."""
         quic = self.quic
         event = quic.next_event()
@@ -122,9 +121,8 @@ class Connection:
             return
         for stream in list(self.streams.values()):
             stream.drained()
-        for stream in list(self._finishing):
-            if not quic.unacknowledged(stream.stream_id) and stream.stream_id in self.streams:
-                self._finished(stream)
+        for stream in self._endings.settled():
+            if stream.stream_id in self.streams:
                 stream.lost(Failure(ConnectionDone("the QUIC stream ended")))
         if soon:
             self.flushSoon()
@@ -132,7 +130,9 @@ class Connection:
             self.flush()
 
     def flush(self):
-        """Send what aioquic has to send now, and set its timer."""
+        """Send what qh3 has to send now, and set its timer.  A datagram
+        too large for the path (a probe of its size, RFC 8899) is lost,
+        which qh3's probing learns from."""
         self._handOver()
         if self._flushing is not None and self._flushing.active():
             self._flushing.cancel()
@@ -140,19 +140,34 @@ class Connection:
         if self.ended:
             return
         now = self.clock.seconds()
-        if not self.endpoint.sendDatagrams(self.quic.datagrams_to_send(now)):
-            self._tooLarge()
+        try:
+            datagrams = self.quic.datagrams_to_send(now)
+        except QuicConnectionError as e:
+            self._broken(e)
+            return
+        self.endpoint.sendDatagrams(datagrams)
         self._setTimer(now)
 
-    def _tooLarge(self):
-        """A datagram was too large for the path (the kernel learnt a
-        smaller MTU on the way): the route is read again, and the lost
-        datagram's frames go again in smaller ones."""
-        size = self.endpoint.datagramSize(self.addr[0], self.quic.peerReads)
-        if size >= self.quic.datagramSize:
-            # QUIC's floor, which every path carries (RFC 9000 §14).
-            size = SMALLEST_MAX_DATAGRAM_SIZE
-        self.quic.resize(size)
+    def _broken(self, error):
+        """qh3 failed inside (its error, raised out of a call): nothing
+        more is asked of it; the connection is gone, its streams lost,
+        its peer told nothing (the idle timeout tells it)."""
+        if self.ended:
+            return
+        self.ended = True
+        self.stopTimers()
+        self.endpoint.forget(self)
+        self._loseAll(Failure(QuicClosed(
+            f"the QUIC connection broke: {error.reason_phrase}")))
+
+    def _loseAll(self, reason):
+        """Every stream is lost for reason, and a dial's handshake fails."""
+        handshake, self.handshake = self.handshake, None
+        if handshake is not None:
+            handshake.errback(Failure(QuicUnanswered(string=reason.getErrorMessage())))
+        self._endings.clear()
+        for stream in list(self.streams.values()):
+            stream.lost(reason)
 
     def flushSoon(self):
         """Send at the end of this turn what writes in it queued."""
@@ -172,10 +187,14 @@ class Connection:
 
     def _onTimer(self):
         self._timer = None
-        self.quic.handle_timer(self.clock.seconds())
+        try:
+            self.quic.handle_timer(self.clock.seconds())
+        except QuicConnectionError as e:
+            self._broken(e)
+            return
         self._process()
 
-    # -- aioquic's events ------------------------------------------------------------
+    # -- qh3's events ------------------------------------------------------------
 
     def _event(self, event):
         taken = self.takes.get(type(event))
@@ -188,13 +207,12 @@ class Connection:
             kind = event.stream_id & 3
             if event.stream_id <= self._newest.get(kind, -1):
                 # A stream gone (ended, refused, reset): what still comes
-                # of it is dropped, never taken for a new one.
-                self.discard(len(event.data))
+                # of it is dropped (and so out of qh3's window), never
+                # taken for a new one.
                 return
             self._newest[kind] = event.stream_id
             stream = self._opened(event.stream_id)
             if stream is None:
-                self.discard(len(event.data))
                 return
         if event.end_stream:
             self._handOver(stream)
@@ -226,10 +244,6 @@ class Connection:
 
     def _handshakeDone(self, event):
         self.service = event.alpn_protocol
-        # Initials are padded to their datagrams' size, and a long header
-        # packet carries at most 16,383 bytes: only now is the size the
-        # path's and the peer's.
-        self.quic.resize(self.endpoint.datagramSize(self.addr[0], self.quic.peerReads))
         if self.handshake is not None:
             d, self.handshake = self.handshake, None
             d.callback(self)
@@ -240,6 +254,16 @@ class Connection:
             self._handOver(stream)
             stream.lost(Failure(ConnectionLost(
                 f"the peer reset the QUIC stream (error {event.error_code})")))
+
+    def _stopSending(self, event):
+        """The peer will read no more of a stream (qh3 has reset this
+        side of it already): the stream is lost, as a TCP connection whose
+        peer reset it."""
+        stream = self.streams.get(event.stream_id)
+        if stream is not None:
+            self._handOver(stream)
+            stream.lost(Failure(ConnectionLost(
+                f"the peer stopped reading the QUIC stream (error {event.error_code})")))
 
     def _idIssued(self, event):
         self.endpoint.routeTo(event.connection_id, self)
@@ -256,7 +280,7 @@ class Connection:
         if protocol is None:
             if not stream_is_unidirectional(stream_id):
                 # A peer's unidirectional stream has no side to reset
-                # (aioquic raises if asked to).
+                # (qh3 raises if asked to).
                 self.quic.reset_stream(stream_id, APPLICATION_ERROR)
             self.quic.stop_stream(stream_id, APPLICATION_ERROR)
             return None
@@ -269,7 +293,6 @@ class Connection:
 
     def addStream(self, stream_id, protocol):
         stream = self.streams[stream_id] = StreamTransport(self, stream_id, protocol)
-        self.quic.consumed[stream_id] = 0
         self._used = True
         return stream
 
@@ -287,10 +310,11 @@ class Connection:
         handshake.errback(Failure(error(string=why)))
 
     def stopTimers(self):
-        for timer in (self._timer, self._flushing, self._unused, self._finishWatch):
+        for timer in (self._timer, self._flushing, self._unused):
             if timer is not None and timer.active():
                 timer.cancel()
-        self._timer = self._flushing = self._unused = self._finishWatch = None
+        self._timer = self._flushing = self._unused = None
+        self._endings.stop()
 
     def expectStream(self, timeout):
         """An acceptor's: close the connection if the peer opens no stream
@@ -303,30 +327,33 @@ class Connection:
         self.close(APPLICATION_ERROR, f"no stream within {timeout:g} s")
 
     def _terminated(self, event):
+        """The connection ended (told twice: when it began to close, and
+        when qh3 forgot it): its streams are lost at the first, and it is
+        forgotten at the last, once its closing packets are sent."""
         if self.ended:
             return
         # What arrived before the end, read while the connection still is.
         self._handOver()
-        self.ended = True
-        self.stopTimers()
+        if not self.quic.ending():
+            self.ended = True
+            self.stopTimers()
+            self.endpoint.forget(self)
+        if self._closing:
+            return
+        self._closing = True
         if event.error_code == QuicErrorCode.NO_ERROR:
             reason = Failure(ConnectionDone("the QUIC connection closed"))
         else:
             words = event.reason_phrase or "no reason given"
             reason = Failure(QuicClosed(
                 f"the QUIC connection ended: {words} (error {event.error_code:#x})"))
-        handshake, self.handshake = self.handshake, None
-        self.endpoint.forget(self)
-        if handshake is not None:
-            handshake.errback(Failure(QuicUnanswered(string=reason.getErrorMessage())))
-        self._finishing.clear()
-        for stream in list(self.streams.values()):
-            stream.lost(reason)
+        self._loseAll(reason)
 
-    #: aioquic's event class -> what it does here (others are not used).
+    #: qh3's event class -> what it does here (others are not used).
     takes = {events.StreamDataReceived: _streamData,
              events.HandshakeCompleted: _handshakeDone,
              events.StreamReset: _streamReset,
+             events.StopSendingReceived: _stopSending,
              events.ConnectionIdIssued: _idIssued,
              events.ConnectionIdRetired: _idRetired,
              events.ConnectionTerminated: _terminated}
@@ -339,82 +366,50 @@ class Connection:
         stream.start()
         return stream
 
-    def send(self, stream_id, data):
-        self.quic.send_stream_data(stream_id, data)
+    def send(self, stream_id, data, end=False):
+        try:
+            self.quic.send_stream_data(stream_id, data, end_stream=end)
+        except QuicConnectionError as e:
+            self._broken(e)
+            return
+        except ValueError:
+            # The stream is reset (its loss is on its way to the protocol).
+            return
         self.flushSoon()
 
     def unacknowledged(self, stream_id):
         return self.quic.unacknowledged(stream_id)
 
-    def read(self, stream_id, size):
-        consumed = self.quic.consumed
-        if stream_id in consumed:
-            consumed[stream_id] += size
-        self.quic.delivered += size
-
-    def discard(self, size):
-        """size bytes the peer sent were dropped unread (a stream refused
-        or gone): out of memory, so they count as read for the
-        connection's credit."""
-        self.quic.delivered += size
-
     def hold(self, stream_id, held):
+        """Hold the stream's credit (its reader paused), or let it go: what
+        waited in qh3 meanwhile is taken now."""
+        quic = self.quic
         if held:
-            self.quic.held.add(stream_id)
-        else:
-            self.quic.held.discard(stream_id)
-            self.flushSoon()
+            quic.held.add(stream_id)
+            return
+        quic.held.discard(stream_id)
+        if not quic.held and not self.ended:
+            quic.release()
+            self._process(soon=True)
 
     def finish(self, stream):
         """This side ends stream: its last byte follows what was written;
         it is gone once the peer acknowledged all (or ended it too)."""
-        self.quic.send_stream_data(stream.stream_id, b"", end_stream=True)
-        self._finishing.add(stream)
-        if self._finishWatch is None:
-            self._watchFinishing()
-        self.flushSoon()
-
-    def _finished(self, stream):
-        """stream waits for no acknowledgement any more."""
-        self._finishing.discard(stream)
-        watch = self._finishWatch
-        if not self._finishing and watch is not None:
-            self._finishWatch = None
-            if watch.active():
-                watch.cancel()
-
-    def _unacknowledgedEnds(self):
-        return sum(self.quic.unacknowledged(stream.stream_id) for stream in self._finishing)
-
-    def _watchFinishing(self):
-        self._waiting = self._unacknowledgedEnds()
-        self._finishWatch = self.clock.callLater(FINISH_WAIT, self._finishChecked)
-
-    def _finishChecked(self):
-        """Drop the connection if the streams this side ended made no
-        progress in L{FINISH_WAIT} seconds; else watch on."""
-        self._finishWatch = None
-        if self.ended or not self._finishing:
-            return
-        if self._unacknowledgedEnds() >= self._waiting:
-            self.close(APPLICATION_ERROR,
-                       f"nothing acknowledged in {FINISH_WAIT:g} s")
-            return
-        self._watchFinishing()
+        self._endings.add(stream)
+        self.send(stream.stream_id, b"", end=True)
 
     def peerEnded(self, stream):
         """The peer ended stream: this side ends it too."""
-        self._finished(stream)
+        self._endings.discard(stream)
         if not stream.disconnecting:
             stream.disconnecting = True
-            self.quic.send_stream_data(stream.stream_id, b"", end_stream=True)
-        self.flushSoon()
+            self.send(stream.stream_id, b"", end=True)
 
     def forgetStream(self, stream_id):
         self.endpoint.streamGone(self, stream_id)
         self.streams.pop(stream_id, None)
-        self.quic.consumed.pop(stream_id, None)
         self.quic.held.discard(stream_id)
+        self.quic.done.discard(stream_id)
         if not self.streams and self._used and not self.ended:
             self.quic.close(reason_phrase="done")
             self.flushSoon()
@@ -428,7 +423,7 @@ class Connection:
         if self.ended:
             return
         self.quic.close(error_code=code, reason_phrase=why)
-        self._finishing.clear()
+        self._endings.clear()
         if code == QuicErrorCode.NO_ERROR:
             reason = Failure(ConnectionDone("the QUIC connection was closed"))
         else:

@@ -19,15 +19,14 @@ import errno
 import os
 import socket
 
-from aioquic.buffer import Buffer
-from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE
-from aioquic.quic.packet import (
+from qh3._hazmat import Buffer
+from qh3.quic.packet import (
+    SMALLEST_MAX_DATAGRAM_SIZE,
     QuicErrorCode,
     QuicPacketType,
     encode_quic_retry,
     pull_quic_header,
 )
-from aioquic.quic.retry import QuicRetryTokenHandler
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.error import MessageLengthError
 from twisted.internet.interfaces import ISystemHandle
@@ -39,7 +38,8 @@ from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.net.quic.connection import Connection, QuicSilent, QuicUnanswered
-from twisted_bazaar.net.quic.pathmtu import datagramSize, forbidFragments, routeMtu
+from twisted_bazaar.net.quic.pathmtu import datagramSize, fragmentPastPath, routeMtu
+from twisted_bazaar.net.quic.retrytoken import RetryTokens
 from twisted_bazaar.net.quic.segments import Segmenter, batches
 from twisted_bazaar.net.quic.stack import (
     READ_SIZE,
@@ -71,7 +71,7 @@ CONNECT_TIMEOUT = 5.0
 STREAM_WAIT = 10.0
 #: Streams a peer may open at once on one connection.
 STREAMS_A_CONNECTION = 8
-#: Bytes of the connection ids this node chooses (aioquic's default).
+#: Bytes of the connection ids this node chooses (qh3's default).
 CID_LENGTH = 8
 #: Bytes under which a datagram is no QUIC packet (a short header with
 #: this node's connection id, a packet number, and AEAD's 16-byte tag,
@@ -121,7 +121,7 @@ class QuicEndpoint(DatagramProtocol):
         #: service (ALPN) -> the factory of its streams' protocols.
         self.services = {}
         self._server = None
-        self._tokens = QuicRetryTokenHandler()
+        self._tokens = RetryTokens()
         #: connection id -> its L{Connection}.
         self._routes = {}
         self._open = set()
@@ -142,7 +142,7 @@ class QuicEndpoint(DatagramProtocol):
             self.transport.maxPacketSize = READ_SIZE
             self.transport.maxThroughput = READ_BUDGET
             handle = self.transport.getHandle()
-            forbidFragments(handle)
+            fragmentPastPath(handle)
             self.segmenter = Segmenter.of(handle)
             for option in (socket.SO_RCVBUF, socket.SO_SNDBUF):
                 try:
@@ -233,9 +233,8 @@ class QuicEndpoint(DatagramProtocol):
         if data[0] & 0xC0 == 0x40:
             # A short header (RFC 9000 §17.3: its fixed bit set), nearly
             # every datagram of a transfer: routed by the connection id
-            # after its first byte, without aioquic's parser (which its
-            # connection runs anyway): 2 % of a datagram's cost at 1,472
-            # bytes.  One naming no connection goes the long way, and is
+            # after its first byte, without parsing its header (which its
+            # connection does anyway).  One naming no connection goes the long way, and is
             # dropped there.
             connection = self._routes.get(data[1:1 + CID_LENGTH])
             if connection is not None:
@@ -266,18 +265,15 @@ class QuicEndpoint(DatagramProtocol):
         if self.retry:
             if not header.token:
                 source = os.urandom(CID_LENGTH)
-                token = self._tokens.create_token(
-                    address=addr, original_destination_connection_id=original,
-                    retry_source_connection_id=source, now=now)
+                token = self._tokens.create(addr, original, source, now)
                 self.sendDatagram(encode_quic_retry(
                     version=header.version, source_cid=source,
                     destination_cid=header.source_cid, original_destination_cid=original,
                     retry_token=token), addr)
                 return
             try:
-                original = self._tokens.validate_token(
-                    address=addr, destination_cid=header.destination_cid,
-                    token=header.token, now=now)
+                original = self._tokens.validate(addr, header.destination_cid,
+                                                 header.token, now)
             except ValueError:
                 return
             retried = header.destination_cid

@@ -1,7 +1,7 @@
 """
 How a dial over QUIC fails (L{QuicUnanswered}, L{QuicSilent}), apart from
 the stack: the dialer's QUIC transport tells them apart without loading
-aioquic into every process that builds a node (a simulator's: 2.5 MB).
+qh3 into every process that builds a node (a simulator's: 2.5 MB).
 """
 
 from twisted.internet.error import ConnectError

@@ -8,20 +8,20 @@ The route's MTU is read from a UDP socket connect()ed to the peer
 loopback, 1,500 on Ethernet, less behind a tunnel.  A datagram is that
 less the IP and UDP headers, and never more than the peer said it reads
 (its ``max_udp_payload_size``) nor than UDP carries; when the MTU is not
-known it is L{FALLBACK}, what a 1,500-byte path carries in IPv6.  Sent
-with the don't-fragment bit (L{forbidFragments}), a datagram too large
-for a path fails at the sender, which then reads the route again, rather
-than being cut up or lost on the way.
+known it is L{FALLBACK}, what a 1,500-byte path carries in IPv6.  The
+handshake's datagrams are smaller (1,280 bytes), and a connection sends
+this size from then on (should the path narrow later:
+L{fragmentPastPath}).
 
-On loopback this matters most: aioquic handles a datagram at a time in
-Python, tens of microseconds each whatever its size, so 45 times fewer
-datagrams a byte is most of QUIC's cost (docs/architecture.md, "QUIC").
+On loopback this matters most: each datagram costs its Python calls at
+both ends whatever its size, so 45 times fewer datagrams a byte is most
+of QUIC's cost (docs/architecture.md, "QUIC").
 """
 
 import socket
 import sys
 
-__all__ = ["FALLBACK", "MOST", "datagramSize", "routeMtu", "forbidFragments"]
+__all__ = ["FALLBACK", "MOST", "datagramSize", "routeMtu", "fragmentPastPath"]
 
 #: Bytes of a datagram when the route's MTU is not known: what a path of
 #: 1,500 bytes carries in IPv6 (40 bytes of IP header, 8 of UDP), so in
@@ -35,8 +35,8 @@ HEADERS = {socket.AF_INET: 28, socket.AF_INET6: 48}
 
 # Linux's option numbers (<linux/in.h>, <linux/in6.h>); Python's socket
 # module names few of them.
-_IP_MTU_DISCOVER, _IP_MTU, _IP_PMTUDISC_DO = 10, 14, 2
-_IPV6_MTU_DISCOVER, _IPV6_MTU, _IPV6_PMTUDISC_DO = 23, 24, 2
+_IP_MTU_DISCOVER, _IP_MTU, _IP_PMTUDISC_WANT = 10, 14, 1
+_IPV6_MTU_DISCOVER, _IPV6_MTU, _IPV6_PMTUDISC_WANT = 23, 24, 1
 _LINUX = sys.platform.startswith("linux")
 
 
@@ -79,15 +79,23 @@ def datagramSize(host, peerReads=None, lookup=routeMtu):
     return max(size, 1200)
 
 
-def forbidFragments(handle):
-    """Set the don't-fragment bit on a UDP socket's datagrams (Linux):
-    one too large for the path then fails to send (EMSGSIZE) rather than
-    going in fragments, a lost one losing all."""
+def fragmentPastPath(handle):
+    """
+    A UDP socket's datagrams (Linux) with the don't-fragment bit set when
+    they fit the path's MTU the kernel knows, and cut in fragments when
+    they do not (IP_PMTUDISC_WANT), rather than refused (EMSGSIZE).
+
+    A connection's datagrams are sized once, at its start: qh3 has no
+    way to make them smaller later.  Should the path narrow under it (a
+    router's ICMP tells the kernel), its datagrams go on in fragments,
+    and the next connection is sized from the route, which now says so;
+    refused, they would have stalled it for good.
+    """
     if not _LINUX:
         return
-    for level, option, value in ((socket.IPPROTO_IP, _IP_MTU_DISCOVER, _IP_PMTUDISC_DO),
+    for level, option, value in ((socket.IPPROTO_IP, _IP_MTU_DISCOVER, _IP_PMTUDISC_WANT),
                                  (socket.IPPROTO_IPV6, _IPV6_MTU_DISCOVER,
-                                  _IPV6_PMTUDISC_DO)):
+                                  _IPV6_PMTUDISC_WANT)):
         try:
             handle.setsockopt(level, option, value)
         except OSError:

@@ -74,7 +74,6 @@ class StreamTransport:
 
     def _deliver(self, data):
         if data:
-            self.connection.read(self.stream_id, len(data))
             self.protocol.dataReceived(data)
 
     def _peerEnded(self):
@@ -88,8 +87,7 @@ class StreamTransport:
             return
         self._lost = True
         self.connected = False
-        held, self._held = self._held, []
-        self.connection.discard(sum(map(len, held)))
+        self._held = []
         self.connection.forgetStream(self.stream_id)
         producer, self.producer = self.producer, None
         if producer is not None:
@@ -162,8 +160,8 @@ class StreamTransport:
     # -- flow control: the reader's side (IPushProducer) -----------------------
 
     def pauseProducing(self):
-        """Read nothing more: the stream's credit is not raised, so the
-        peer stops once it has sent its window."""
+        """Read nothing more: the stream's credit is not raised (nor its
+        connection's), so the peer stops once it has sent its window."""
         if not self._paused:
             self._paused = True
             self.connection.hold(self.stream_id, True)
