@@ -83,6 +83,9 @@ class Connection:
         #: stream -> the bytes of it that arrived this turn, handed to it
         #: at the turn's end (L{_handOver}).
         self._arrived = {}
+        #: The datagrams that came this turn, (bytes, the peer's address),
+        #: given qh3 at its end (L{datagramReceived}).
+        self._inbox = []
 
     @property
     def clock(self):
@@ -97,21 +100,49 @@ class Connection:
     # -- the socket's side -----------------------------------------------------------
 
     def datagramReceived(self, data, addr):
+        """A datagram is kept for the end of the reactor's turn, when qh3
+        is given every one that came in it at once (L{flush}): a call
+        into qh3's connection costs its Python for each, and what they
+        make it send goes once, one acknowledgement for many."""
         if self.ended:
             return
+        self._inbox.append((data, addr))
+        self.flushSoon()
+
+    def _receive(self):
+        """Give qh3 the datagrams of this turn, a run from one address at
+        a time (a peer whose address changed sends from its new one)."""
+        inbox, self._inbox = self._inbox, []
+        now = self.clock.seconds()
+        quic = self.quic
         try:
-            self.quic.receive_datagram(data, addr, self.clock.seconds())
+            start = 0
+            while start < len(inbox):
+                addr = inbox[start][1]
+                end = start + 1
+                while end < len(inbox) and inbox[end][1] == addr:
+                    end += 1
+                if end - start == 1:
+                    quic.receive_datagram(inbox[start][0], addr, now)
+                else:
+                    quic.receive_many_datagrams(
+                        [data for data, _ in inbox[start:end]], addr, now)
+                start = end
         except QuicConnectionError as e:
             self._broken(e)
-            return
-        # What it makes qh3 send goes at the end of the reactor's turn,
-        # with that of every datagram read in it: one acknowledgement for
-        # many.
-        self._process(soon=True)
 
     def _process(self, soon=False):
         """Take qh3's events, then send what it has to send (now, or
         at the end of this turn if ``soon``)."""
+        self._takeEvents()
+        if self.ended:
+            return
+        if soon:
+            self.flushSoon()
+        else:
+            self.flush()
+
+    def _takeEvents(self):
         quic = self.quic
         event = quic.next_event()
         while event is not None:
@@ -124,19 +155,18 @@ class Connection:
         for stream in self._endings.settled():
             if stream.stream_id in self.streams:
                 stream.lost(Failure(ConnectionDone("the QUIC stream ended")))
-        if soon:
-            self.flushSoon()
-        else:
-            self.flush()
 
     def flush(self):
-        """Send what qh3 has to send now, and set its timer.  A datagram
-        too large for the path (a probe of its size, RFC 8899) is lost,
-        which qh3's probing learns from."""
-        self._handOver()
+        """Give qh3 what arrived this turn and take its events, then send
+        what it has to send now, and set its timer."""
         if self._flushing is not None and self._flushing.active():
             self._flushing.cancel()
         self._flushing = None
+        if self._inbox and not self.ended:
+            self._receive()
+            if not self.ended:
+                self._takeEvents()
+        self._handOver()
         if self.ended:
             return
         now = self.clock.seconds()
