@@ -107,7 +107,9 @@ def netBed(case, nat=True):
     reason = missing(nat=nat)
     if reason is not None:
         raise SkipTest(reason)
-    bed = NetBed(os.getpid() % 100000)
+    # BAZAAR_BED_RATE (tc's words, as 1gbit): each home's line shaped so,
+    # to see a transfer move at a real line's speed.
+    bed = NetBed(os.getpid() % 100000, rate=os.environ.get("BAZAAR_BED_RATE") or None)
     case.addCleanup(bed.remove)
     return bed
 

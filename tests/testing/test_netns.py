@@ -66,6 +66,25 @@ class BedTests(SynchronousTestCase):
         self.assertIn(("ip", "-n", "bz7a", "route", "add", "default", "via",
                        "192.168.1.1"), self.ran)
 
+    def test_noRateNoShaping(self):
+        self.bed.home("a")
+        self.assertFalse([args for args in self.ran if "tc" in args])
+
+    def test_aShapedLine(self):
+        """With a rate, a home's line to the public net is held to it both
+        ways: the router's side (its upload) and the bridge's port (its
+        download), 4 ms of the rate a burst."""
+        bed = netns.NetBed(7, rate="1gbit")
+        bed.home("a")
+        shaped = [args[3:] for args in self.ran if "tc" in args]
+        self.assertEqual([(args[0], args[5]) for args in shaped],
+                         [("bz7ar", "wan"), ("bz7wan", "p1")])
+        self.assertEqual(shaped[0][7:], ("tbf", "rate", "1gbit", "burst", "500000",
+                                         "latency", "20ms"))
+        self.assertEqual(netns._burst("10mbit"), "65536")
+        with self.assertRaises(ValueError):
+            netns._burst("fast")
+
     def test_symmetricHome(self):
         self.bed.home("a")
         self.ran.clear()

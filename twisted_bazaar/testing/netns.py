@@ -105,8 +105,14 @@ class NetBed:
     whatever was made.
     """
 
-    def __init__(self, tag):
+    def __init__(self, tag, rate=None):
+        """
+        @param rate: each home's link to the public net shaped to this
+            rate both ways (tc's words: ``1gbit``, ``100mbit``), as a home's
+            line is; None, as fast as the machine moves bytes.
+        """
         self.tag = tag
+        self.rate = rate
         #: Every namespace made, in order.
         self.namespaces = []
         #: The daemons of the routers that map ports, to end at removal.
@@ -138,6 +144,18 @@ class NetBed:
         run("ip", "-n", namespace, "link", "set", device, "up")
         return address
 
+    def _shape(self, router):
+        """The router's link to the public net (the last one plugged) held
+        to L{rate} both ways: its own side's egress is the home's upload,
+        the bridge's port's the download (a token bucket, tc's tbf, with
+        a burst of 4 ms of the rate, at least 64 KiB)."""
+        if self.rate is None:
+            return
+        for namespace, device in ((router, "wan"), (self._wan, f"p{self._public}")):
+            run("ip", "netns", "exec", namespace, "tc", "qdisc", "add", "dev", device,
+                "root", "tbf", "rate", self.rate, "burst", _burst(self.rate),
+                "latency", "20ms")
+
     def public(self, name):
         """A host on the public net."""
         namespace = self._namespace(name)
@@ -162,6 +180,7 @@ class NetBed:
         lan = f"192.168.{self._homes}"
         router = self._namespace(f"{name}r")
         wan = self._plugPublic(router, "wan")
+        self._shape(router)
         namespace = self._namespace(name)
         run("ip", "-n", router, "link", "add", "lan", "type", "veth", "peer", "name",
             "eth0", "netns", namespace)
@@ -190,6 +209,7 @@ class NetBed:
         lan = f"192.168.{self._homes}"
         router = self._namespace(f"{name}r")
         wan = self._plugPublic(router, "wan")
+        self._shape(router)
         run("ip", "-n", router, "link", "add", "lan", "type", "bridge")
         run("ip", "-n", router, "addr", "add", f"{lan}.1/24", "dev", "lan")
         run("ip", "-n", router, "link", "set", "lan", "up")
@@ -221,6 +241,19 @@ class NetBed:
         for namespace in reversed(self.namespaces):
             subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
         self.namespaces = []
+
+
+def _burst(rate):
+    """tbf's burst for a rate in tc's words: 4 ms of it, at least 64 KiB
+    (the kernel's timer must let a bucket's worth go at each tick)."""
+    units = {"kbit": 1e3, "mbit": 1e6, "gbit": 1e9, "bit": 1}
+    for unit, scale in units.items():
+        if rate.endswith(unit):
+            bits = float(rate[:-len(unit)]) * scale
+            break
+    else:
+        raise ValueError(f"a rate in tc's words, as 1gbit or 100mbit, not {rate!r}")
+    return str(max(64 * 1024, int(bits / 8 * 0.004)))
 
 
 def _nat(router, symmetric=False, forward=None, host=None):

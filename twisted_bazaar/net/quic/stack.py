@@ -245,7 +245,7 @@ class Quic(QuicConnection):
     def release(self):
         """The held readers were let go: what waited in the core comes."""
         if self._core is not None:
-            super()._drain_core()
+            self._drain_core()
 
     def unacknowledged(self, stream_id):
         """Bytes written on the stream and not acknowledged yet: those not
