@@ -8,7 +8,7 @@ cancelled when it ends.
 
 from qh3.quic import events
 from qh3.quic.connection import QuicConnectionError
-from qh3.quic.packet import QuicErrorCode, stream_is_unidirectional
+from qh3.quic.packet import QuicErrorCode
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.error import ConnectionDone, ConnectionLost
@@ -110,24 +110,9 @@ class Connection:
         self.flushSoon()
 
     def _receive(self):
-        """Give qh3 the datagrams of this turn, a run from one address at
-        a time (a peer whose address changed sends from its new one)."""
         inbox, self._inbox = self._inbox, []
-        now = self.clock.seconds()
-        quic = self.quic
         try:
-            start = 0
-            while start < len(inbox):
-                addr = inbox[start][1]
-                end = start + 1
-                while end < len(inbox) and inbox[end][1] == addr:
-                    end += 1
-                if end - start == 1:
-                    quic.receive_datagram(inbox[start][0], addr, now)
-                else:
-                    quic.receive_many_datagrams(
-                        [data for data, _ in inbox[start:end]], addr, now)
-                start = end
+            self.quic.receiveTurn(inbox, self.clock.seconds())
         except QuicConnectionError as e:
             self._broken(e)
 
@@ -278,22 +263,15 @@ class Connection:
             d, self.handshake = self.handshake, None
             d.callback(self)
 
-    def _streamReset(self, event):
+    def _streamReset(self, event, words="reset"):
+        """The peer reset a stream, or will read no more of it (qh3 has
+        reset this side of it then): the stream is lost, as a TCP
+        connection whose peer reset it."""
         stream = self.streams.get(event.stream_id)
         if stream is not None:
             self._handOver(stream)
             stream.lost(Failure(ConnectionLost(
-                f"the peer reset the QUIC stream (error {event.error_code})")))
-
-    def _stopSending(self, event):
-        """The peer will read no more of a stream (qh3 has reset this
-        side of it already): the stream is lost, as a TCP connection whose
-        peer reset it."""
-        stream = self.streams.get(event.stream_id)
-        if stream is not None:
-            self._handOver(stream)
-            stream.lost(Failure(ConnectionLost(
-                f"the peer stopped reading the QUIC stream (error {event.error_code})")))
+                f"the peer {words} the QUIC stream (error {event.error_code})")))
 
     def _idIssued(self, event):
         self.endpoint.routeTo(event.connection_id, self)
@@ -308,11 +286,10 @@ class Connection:
         if self.accept is not None and stream_id % 4 == 0:
             protocol = self.accept(self, self.service, stream_id)
         if protocol is None:
-            if not stream_is_unidirectional(stream_id):
-                # A peer's unidirectional stream has no side to reset
-                # (qh3 raises if asked to).
-                self.quic.reset_stream(stream_id, APPLICATION_ERROR)
-            self.quic.stop_stream(stream_id, APPLICATION_ERROR)
+            try:
+                self.quic.refuse(stream_id, APPLICATION_ERROR)
+            except QuicConnectionError as e:
+                self._broken(e)
             return None
         unused, self._unused = self._unused, None
         if unused is not None and unused.active():
@@ -383,7 +360,8 @@ class Connection:
     takes = {events.StreamDataReceived: _streamData,
              events.HandshakeCompleted: _handshakeDone,
              events.StreamReset: _streamReset,
-             events.StopSendingReceived: _stopSending,
+             events.StopSendingReceived:
+                 lambda self, event: self._streamReset(event, "stopped reading"),
              events.ConnectionIdIssued: _idIssued,
              events.ConnectionIdRetired: _idRetired,
              events.ConnectionTerminated: _terminated}
@@ -406,9 +384,6 @@ class Connection:
             # The stream is reset (its loss is on its way to the protocol).
             return
         self.flushSoon()
-
-    def unacknowledged(self, stream_id):
-        return self.quic.unacknowledged(stream_id)
 
     def hold(self, stream_id, held):
         """Hold the stream's credit (its reader paused), or let it go: what
@@ -453,11 +428,7 @@ class Connection:
         if self.ended:
             return
         self.quic.close(error_code=code, reason_phrase=why)
-        self._endings.clear()
-        if code == QuicErrorCode.NO_ERROR:
-            reason = Failure(ConnectionDone("the QUIC connection was closed"))
-        else:
-            reason = Failure(ConnectionLost(f"the QUIC connection was dropped: {why}"))
-        for stream in list(self.streams.values()):
-            stream.lost(reason)
+        self._loseAll(Failure(
+            ConnectionDone("the QUIC connection was closed") if code == QuicErrorCode.NO_ERROR
+            else ConnectionLost(f"the QUIC connection was dropped: {why}")))
         self._process()

@@ -46,6 +46,7 @@ from twisted_bazaar.net.quic.stack import (
     Quic,
     clientConfiguration,
     serverConfiguration,
+    warmUp,
 )
 
 __all__ = ["QuicEndpoint", "QUIC_CONNECTIONS", "QUIC_INITIALS", "QUIC_STREAMS", "CONNECT_TIMEOUT",
@@ -135,6 +136,7 @@ class QuicEndpoint(DatagramProtocol):
         self.segmenter = None
 
     def startProtocol(self):
+        warmUp()
         if ISystemHandle.providedBy(self.transport):
             # A UDP port of the reactor: it reads datagrams as large as the
             # peers are told they may send (Twisted's default is 8 KiB),

@@ -108,7 +108,7 @@ class StreamTransport:
     def wrote(self):
         """Pause a streaming producer whose bytes pile up unacknowledged."""
         if (self.producer is not None and self.streaming and not self._producerPaused
-                and self.connection.unacknowledged(self.stream_id) > HIGH_WATER):
+                and self.connection.quic.unacknowledged(self.stream_id) > HIGH_WATER):
             self._producerPaused = True
             self.producer.pauseProducing()
 
@@ -126,7 +126,7 @@ class StreamTransport:
         self._pull()
 
     def _unacked(self):
-        return self.connection.unacknowledged(self.stream_id)
+        return self.connection.quic.unacknowledged(self.stream_id)
 
     def _pull(self):
         while self.producer is not None and not self.streaming and \
