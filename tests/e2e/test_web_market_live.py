@@ -176,6 +176,15 @@ class WebMarketLiveTests(SynchronousTestCase):
             "return window.bazaarGraph.edges.get().filter(e => e.dashes).map(e => e.id)",
             market)
         self.assertEqual(dashed, [f"{a}-{b}"])
+        # And in its own colour where it runs over QUIC (``quic``).
+        self.assertEqual(market["quic"], [], "no QUIC link in this market")
+        market["relayed"], market["quic"] = [], market["edges"][:1]
+        coloured = self.driver.execute_script(
+            "const market = arguments[0];"
+            "drawGraph(document.getElementById('graph'), market);"
+            "return window.bazaarGraph.edges.get().filter(e => e.color.color == QUIC_LINK)"
+            ".map(e => e.id)", market)
+        self.assertEqual(coloured, [f"{a}-{b}"])
 
     def test_floodMarket(self):
         """20 nodes discovering by flood, on the buyer's operator's page:

@@ -305,7 +305,7 @@ class MarketViewTests(SynchronousTestCase):
 
     def test_quicLinksAsTheNodeSaysThem(self):
         """A node's page says which of its links run over QUIC, as the node
-        says (``quic``); the picture draws them as any direct link."""
+        says (``quic``), and so does the market's picture (its edges)."""
         self.view.membersSeen([(1, "h", 1, "flood"), (2, "h", 2, "flood"),
                                (3, "h", 3, "flood")])
         self.view.stateSeen(NodeState(1, "h", 1, "flood",
@@ -315,7 +315,8 @@ class MarketViewTests(SynchronousTestCase):
                           for link in self.view.node(1)["links"]],
                          [("2", False, True), ("3", False, False)])
         market = self.view.snapshot()
-        self.assertEqual((market["edges"], market["relayed"]), ([["1", "2"], ["1", "3"]], []))
+        self.assertEqual((market["edges"], market["relayed"], market["quic"]),
+                         ([["1", "2"], ["1", "3"]], [], [["1", "2"]]))
 
     def test_quietOnlyOnceSilent(self):
         """A node that answers is quiet 0, however long since its last

@@ -204,11 +204,12 @@ class MarketView:
         units}] with units left: counted items only), ``files`` (each
         shared file once: name, size, ``contentId`` and the ``nodes`` sharing
         it), ``relayed`` (the edges either end says run through a relay's
-        circuit), ``downloads`` (each node's, with its ``node``), ``events``
+        circuit), ``quic`` (those either end says run over QUIC on UDP),
+        ``downloads`` (each node's, with its ``node``), ``events``
         and ``trades`` (L{TradeRows.shown}).  Each node says how long it has not answered
         (``quiet``, seconds) and whether that is too long (``silent``).
         """
-        nodes, edges, relayed, offers, files, downloads = [], set(), set(), {}, {}, []
+        nodes, edges, relayed, quic, offers, files, downloads = [], set(), set(), set(), {}, {}, []
         for node_id, (_, host, port, scheme) in sorted(self.members.items()):
             entry = {"id": wireId(node_id), "host": host, "port": port, "scheme": scheme,
                      "known": False, **self._quiet(node_id)}
@@ -228,6 +229,8 @@ class MarketView:
                     edges.add(edge)
                     if _relayed(link):
                         relayed.add(edge)
+                    if _quic(link):
+                        quic.add(edge)
                 for item, units in sorted(state.stock.items()):
                     if units:
                         offers.setdefault(item, []).append({"node": wireId(node_id),
@@ -243,6 +246,7 @@ class MarketView:
                 "trackerSilent": self._trackerSilent,
                 "edges": sorted(map(list, edges)),
                 "relayed": sorted(map(list, relayed)),
+                "quic": sorted(map(list, quic)),
                 "offers": dict(sorted(offers.items())),
                 "files": [entry for _, entry in sorted(files.items())],
                 "downloads": downloads,

@@ -191,16 +191,23 @@ function refresh(set, keys, items) {
   if (changed.length) set.update(changed);
 }
 
+// A link over QUIC's colour (the legend's too: style.css's .quic).
+const QUIC_LINK = "#7b2cbf";
+
 // The links as the graph draws them: a link that runs through a relay's
 // circuit, as an end says, dashed and blue (as strong as a direct one);
-// a direct one (dialled, or punched between two homes) solid.
+// a direct one (dialled, or punched between two homes) solid, teal where
+// an end says it runs over QUIC on UDP.
 function graphLinks(market) {
   const relayed = new Set((market.relayed || []).map(([a, b]) => `${a}-${b}`));
+  const quic = new Set((market.quic || []).map(([a, b]) => `${a}-${b}`));
   return market.edges.map(([a, b]) => {
     const viaRelay = relayed.has(`${a}-${b}`);
+    const overQuic = quic.has(`${a}-${b}`);
+    const colour = viaRelay ? "#3d5a80" : overQuic ? QUIC_LINK : "#999";
     return {id: `${a}-${b}`, from: a, to: b, dashes: viaRelay ? [8, 5] : false,
-            relayed: viaRelay, color: {color: viaRelay ? "#3d5a80" : "#999"},
-            width: viaRelay ? 2 : 1.5};
+            relayed: viaRelay, quic: overQuic, color: {color: colour},
+            width: viaRelay || overQuic ? 2 : 1.5};
   });
 }
 
