@@ -197,6 +197,9 @@ class HostilePeerTests(SynchronousTestCase):
                  if isinstance(event, StreamReset)}
         self.assertEqual(reset, set(opened[STREAMS_A_CONNECTION:]))
         self.assertFalse(connection.ended)
+        # The refused streams, finished, fill nothing of the node's.
+        self.assertEqual(connection.quic.tracked, set(connection.streams))
+        self.assertEqual(connection.quic.done, set())
 
     def test_aStreamResetMidTransfer(self):
         """A peer resetting its stream halfway: the protocol has what

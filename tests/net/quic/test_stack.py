@@ -71,6 +71,7 @@ class QuicTests(SynchronousTestCase):
         its side too, the stream is done both ways."""
         data = os.urandom(200_000)
         stream = self.client.get_next_available_stream_id()
+        self.client.track(stream)
         self.client.send_stream_data(stream, data, end_stream=True)
         self.assertGreater(self.client.unacknowledged(stream), 0)
         got = []

@@ -300,6 +300,7 @@ class Connection:
 
     def addStream(self, stream_id, protocol):
         stream = self.streams[stream_id] = StreamTransport(self, stream_id, protocol)
+        self.quic.track(stream_id)
         self._used = True
         return stream
 
@@ -413,8 +414,7 @@ class Connection:
     def forgetStream(self, stream_id):
         self.endpoint.streamGone(self, stream_id)
         self.streams.pop(stream_id, None)
-        self.quic.held.discard(stream_id)
-        self.quic.done.discard(stream_id)
+        self.quic.track(stream_id, False)
         if not self.streams and self._used and not self.ended:
             self.quic.close(reason_phrase="done")
             self.flushSoon()

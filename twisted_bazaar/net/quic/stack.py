@@ -120,13 +120,17 @@ class _Tapped:
     way out (qh3's connection keeps that event to itself)."""
 
     def __init__(self, core, finished):
+        """
+        @param finished: called with the id of each stream qh3 reports
+            finished.
+        """
         self._core = core
         self._finished = finished
 
     def next_event(self):
         event = self._core.next_event()
         if event is not None and event[0] == "stream_finished":
-            self._finished.add(event[1])
+            self._finished(event[1])
         return event
 
     def __getattr__(self, name):
@@ -167,7 +171,10 @@ class Quic(QuicConnection):
         super().__init__(**kwargs)
         #: ids of the streams whose reader is paused.
         self.held = set()
-        #: ids of the streams done both ways, acknowledged.
+        #: ids of the streams a protocol above holds (L{track}).
+        self.tracked = set()
+        #: ids of those done both ways, acknowledged: only theirs, so
+        #: that a peer opening streams to be refused fills nothing.
         self.done = set()
         #: Whether the streams were told of the connection's end.
         self.closeTold = False
@@ -181,7 +188,21 @@ class Quic(QuicConnection):
 
     def _create_core(self, remote_addr, initial_dcid, now):
         super()._create_core(remote_addr, initial_dcid, now)
-        self._core = _Tapped(self._core, self.done)
+        self._core = _Tapped(self._core, self._streamFinished)
+
+    def _streamFinished(self, stream_id):
+        if stream_id in self.tracked:
+            self.done.add(stream_id)
+
+    def track(self, stream_id, tracked=True):
+        """Note when a stream a protocol above holds is done (or, not
+        ``tracked``, forget it: its protocol is gone)."""
+        if tracked:
+            self.tracked.add(stream_id)
+            return
+        self.tracked.discard(stream_id)
+        self.done.discard(stream_id)
+        self.held.discard(stream_id)
 
     def _create_tls(self, remote_source_cid):
         bridge = super()._create_tls(remote_source_cid)
