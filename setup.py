@@ -23,7 +23,7 @@ setup(
                       # ships it (twisted_bazaar/web/graphlib.py)
                       "pyvis>=0.3.2",
                       # QUIC over UDP, sans-IO, its packet core in Rust,
-                      # driven from Twisted (net/quic/); stack.py extends its
+                      # driven from Twisted (transports/quic/); stack.py extends its
                       # connection's internals, hence the minor version held
                       "qh3>=2.1,<2.2"],
     extras_require={

@@ -1,6 +1,6 @@
 """
 quic_transfer_ratio: bytes per second of a bulk transfer over QUIC on
-loopback (the encrypted channel over a QUIC stream, L{twisted_bazaar.net.quic})
+loopback (the encrypted channel over a QUIC stream, L{twisted_bazaar.transports.quic})
 against the same transfer over the TCP channel, in the same run.
 
 Each repeat, in a child process on the real reactor, its C allocator
@@ -73,8 +73,8 @@ def measure(size, repeats):
         EncryptedClientEndpoint,
         EncryptedServerEndpoint,
     )
-    from twisted_bazaar.net.quic.connector import LINKS, QuicConnector
-    from twisted_bazaar.net.quic.endpoint import QuicEndpoint
+    from twisted_bazaar.transports.quic.connector import LINKS, QuicConnector
+    from twisted_bazaar.transports.quic.endpoint import QuicEndpoint
 
     # As a daemon starts: with glibc's defaults, the 64 KiB copies each
     # QUIC datagram makes let the heap's top be given back and faulted in

@@ -19,10 +19,10 @@ from twisted.python.failure import Failure
 from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.core.dialer import Dialer
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.reach.dialer import Dialer
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.node import Node, NodeConfig
-from twisted_bazaar.core.reach import UNCHECKED
+from twisted_bazaar.reach.reachable.reachability import UNCHECKED
 from twisted_bazaar.identity.proofs import LINK, Handshake
 from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.wire.ids import isKeyed, wireId
@@ -91,7 +91,7 @@ class FakeConnector:
 
     #: Plain, as the memory network's (L{IConnector}), its hosts labels
     #: (``seller-host``) as the memory network's are: the dialer checks
-    #: none (tests/core/test_dialer.py checks them).
+    #: none (tests/reach/test_dialer.py checks them).
     channel = None
     peerLog = None
     addressed = False

@@ -1,6 +1,6 @@
 """
 Every dial of the product to a peer goes through a table of transports
-(traversal/connector.py's C{RelayedConnector}, one C{IPathTransport} a
+(transports/relay/connector.py's C{RelayedConnector}, one C{IPathTransport} a
 kind of path), so a transport added for a kind serves each of them: the
 dialer's ways, the tracker's check, reservations, the relay probe
 (docs/architecture.md, "Adding a transport").  This reads the product's

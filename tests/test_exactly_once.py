@@ -29,7 +29,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import flooded, closeLink, feed, linkPeer, makeNode, sent
 from twisted_bazaar.schemes.flood import messages as floodmsg
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
 from twisted_bazaar.roles.buyer import HASTY_ATTEMPTS, REFUSALS, RESOLVE_INTERVAL, Buyer

@@ -97,10 +97,10 @@ class LayerContractTests(SynchronousTestCase):
 
     def test_rolesNeverSeeARelayOrAPunch(self):
         """A role reaches a peer through the node's dialer
-        (twisted_bazaar.core.dialer): importing a relay's, a punch's or
+        (twisted_bazaar.reach.dialer): importing a relay's, a punch's or
         the link table's module (both below the roles in the stack, so
         the layers allow it) breaks a contract of its own."""
-        for module in ("twisted_bazaar.traversal.punch", "twisted_bazaar.net.overlay"):
+        for module in ("twisted_bazaar.reach.punch.tcp", "twisted_bazaar.net.overlay"):
             self.addImport("twisted_bazaar.roles.files.sellers", f"import {module}  # noqa")
             code, output = lint(self.tree)
             self.assertNotEqual(code, 0, output)

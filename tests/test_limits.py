@@ -23,7 +23,7 @@ from twisted_bazaar.net.connections import RateLimit
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.tap import node as tapnode, tracker as taptracker
 from twisted_bazaar.testing import Market
-from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits
+from twisted_bazaar.transports.relay.limits import NODE_LIMITS, RelayLimits
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.testing.market import NodeClock
 from twisted_bazaar.testing.memory import MemoryConnector

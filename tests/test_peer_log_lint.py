@@ -4,7 +4,8 @@ Every log line a peer can cause goes through the node's peer log
 which bounds what one address group gets logged (docs/protocol.md §14).
 
 This test reads the source of the layers that handle what peers send
-(core, net, routing, roles, schemes, files, status, tracker, traversal)
+(core, net, routing, roles, schemes, files, status, tracker, reach,
+transports, and the node's events)
 and finds every call that writes a log line.  A call passes on its own if
 it goes through a peer log (C{peerLine}, or C{emit} on a peer log), if a throttle
 admits it (it sits under C{if ....admit(...)}, or after C{if not
@@ -28,7 +29,7 @@ import twisted_bazaar
 PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 #: The layers that handle what peers send.
 LAYERS = ("core", "net", "routing", "roles", "schemes", "files", "status", "tracker",
-          "traversal")
+          "reach", "transports", "events.py")
 #: The methods that write a line: a twisted Logger's, and the legacy
 #: twisted.python.log's.
 WRITES = {"debug", "info", "warn", "error", "critical", "failure", "emit", "msg", "err"}
@@ -41,9 +42,9 @@ _OWN = "own doing: "
 #: faster than this node's own doing.
 ALLOWED = {
     # -- bugs and the node's own life ------------------------------------------------
-    "core/events.py: _broadcast.broadcast: {observer!r} failed on {event}":
+    "events.py: _broadcast.broadcast: {observer!r} failed on {event}":
         "a bug in this node's own code (an observer raising), said once per event",
-    "core/events.py: EventBus.deliver: {observer!r} failed on {event}":
+    "events.py: EventBus.deliver: {observer!r} failed on {event}":
         "a bug in this node's own code (a handler of a delivered message raising), "
         "said once per message",
     "net/timers.py: Deadlines._fire: a deadline failed":
@@ -89,26 +90,26 @@ ALLOWED = {
         "the tracker's acknowledgement of a registration this node sent",
     "schemes/index/node.py: IndexDiscovery._acked: the tracker's index no longer lists {ite":
         "the tracker's acknowledgement of an unregistration this node sent",
-    "traversal/punch.py: Puncher.setMapping: this node will not hole-punch: {why}":
+    "reach/punch/tcp.py: Puncher.setMapping: this node will not hole-punch: {why}":
         "once when the tracker's check of this node's address first says its router "
         "draws ports",
-    "traversal/portmap/mapper.py: PortMapper._allFailed: no router maps TCP port {port} ({what}) ":
+    "reach/reachable/portmap/mapper.py: PortMapper._allFailed: no router maps TCP port {port} ({what}) ":
         "the home router's answers, paced by this node's own retries: once each try of "
         "every protocol, the tries 60 s apart doubling up to an hour",
-    "traversal/portmap/mapper.py: PortMapper._giveBack.failed: {protocol}: giving a mapping back failed":
+    "reach/reachable/portmap/mapper.py: PortMapper._giveBack.failed: {protocol}: giving a mapping back failed":
         "at most once a protocol in each of this node's own tries (see above)",
-    "traversal/portmap/mapper.py: PortMapper._mapped: {why}; giving the mapping back":
+    "reach/reachable/portmap/mapper.py: PortMapper._mapped: {why}; giving the mapping back":
         "at most once a protocol in each of this node's own tries (see above)",
-    "traversal/portmap/mapper.py: PortMapper._mapped: the router maps TCP port {port} ({what})":
+    "reach/reachable/portmap/mapper.py: PortMapper._mapped: the router maps TCP port {port} ({what})":
         "once a mapping, asked on this node's own timers (a try, or a renewal at "
         "least 30 s apart)",
-    "traversal/portmap/mapper.py: PortMapper._notRenewed: renewing the mapping of TCP port {port} ":
+    "reach/reachable/portmap/mapper.py: PortMapper._notRenewed: renewing the mapping of TCP port {port} ":
         "once a renewal, renewals at least 30 s apart on this node's own timer",
-    "traversal/portmap/mapper.py: PortMapper.stop.removed: the router no longer maps TCP port {port":
+    "reach/reachable/portmap/mapper.py: PortMapper.stop.removed: the router no longer maps TCP port {port":
         "once, when the node stops",
-    "traversal/portmap/mapper.py: PortMapper.stop.notRemoved: could not remove the mapping of TCP port":
+    "reach/reachable/portmap/mapper.py: PortMapper.stop.notRemoved: could not remove the mapping of TCP port":
         "once, when the node stops",
-    "traversal/portmap/routers.py: routerMapper.make: no default gateway (or no address toward":
+    "reach/reachable/portmap/routers.py: routerMapper.make: no default gateway (or no address toward":
         "once, the first time the tracker finds this node private",
     # -- connections --------------------------------------------------------------------
     "net/encrypted.py: EncryptedProtocol._fail: closing connection with {host}:{port}: {":
@@ -130,24 +131,24 @@ ALLOWED = {
         "which is pinned from then on",
     "core/topology.py: RandomNeighbours._failed: could not link to node {id} at {host}:{p":
         _OWN + "once per dial this node makes to a neighbour it chose",
-    "core/dialer.py: Lan._try.reached: reached node {id} at its local address {":
+    "reach/dialer.py: Lan._try.reached: reached node {id} at its local address {":
         _OWN + "once per dial this node makes (a link, a transfer) that reached a "
         "peer's local address, its key proven there",
-    "core/udpmapping.py: MappingCheck.reached: the tracker saw none of this node's UDP ":
+    "reach/punch/udpmapping.py: MappingCheck.reached: the tracker saw none of this node's UDP ":
         "the tracker's answer to this node's own udpcheck, at most one each 10 s",
-    "core/udpmapping.py: MappingCheck.reached: the tracker's udpreach is no mapping: {w":
+    "reach/punch/udpmapping.py: MappingCheck.reached: the tracker's udpreach is no mapping: {w":
         "the tracker's answer to this node's own udpcheck, at most one each 10 s",
-    "core/udpmapping.py: MappingCheck.reached: this node's UDP datagrams leave its rout":
+    "reach/punch/udpmapping.py: MappingCheck.reached: this node's UDP datagrams leave its rout":
         "the tracker's answer to this node's own udpcheck, at most one each 10 s, "
         "and only when what it saw changed",
-    "core/udppunching.py: UdpPunching._pathLost: the UDP path to node {peer} at {host}:{p":
+    "reach/punch/udpservice.py: UdpPunching._pathLost: the UDP path to node {peer} at {host}:{p":
         "once per punched path, as it goes: a path needs a punch that met, and the "
         "punches a peer can make this node run are bounded by its probe budget "
         "(punch.udp-probes) and the tracker's rate of udppunch",
-    "core/quicdial.py: QuicTransport.attempt.reached: reached node {id} over QUIC at {host}:{p":
+    "transports/quic/transport.py: QuicTransport.attempt.reached: reached node {id} over QUIC at {host}:{p":
         _OWN + "once per dial this node makes over QUIC to a UDP path its operator "
         "configured (--quic-peer), the peer's key proven there",
-    "core/dialer.py: Lan._try.failed: no local path to node {id} at {where}: {":
+    "reach/dialer.py: Lan._try.failed: no local path to node {id} at {where}: {":
         _OWN + "once per dial this node makes to a local address the tracker named, "
         "at most 2 a second into one address group (dialer.lan-dials), never again "
         "for that peer and address within 300 s",
@@ -457,7 +458,8 @@ def unthrottled(source, module):
 def everyUnthrottled():
     found = []
     for layer in LAYERS:
-        for path in sorted((PACKAGE / layer).rglob("*.py")):
+        place = PACKAGE / layer
+        for path in sorted(place.rglob("*.py")) if place.is_dir() else [place]:
             module = path.relative_to(PACKAGE).as_posix()
             found.extend((key, f"{module}:{line}")
                          for key, line in unthrottled(path.read_text(), module))

@@ -76,7 +76,8 @@ def _loadMessages():
     them all."""
     for module in pkgutil.walk_packages(twisted_bazaar.__path__, "twisted_bazaar."):
         if module.name.split(".")[1] in ("wire", "core", "files", "roles", "schemes",
-                                         "status", "tracker", "traversal"):
+                                         "status", "tracker", "reach",
+                                         "transports"):
             importlib.import_module(module.name)
     return dict(wire.MESSAGE_TYPES)
 

@@ -91,7 +91,7 @@ def test_accountsOfALimitSeen():
 
 def test_relayPoolsDeclared():
     """The relay's pools are in the process's registry, named by owner."""
-    from twisted_bazaar.traversal import relay  # noqa: F401 (declares them)
+    from twisted_bazaar.transports.relay import relay  # noqa: F401 (declares them)
     for name in ("relay.reservations", "relay.circuits", "relay.pending",
                  "relay.node-circuits", "relay.rate"):
-        assert LIMITS[name].owner == "twisted_bazaar.traversal.limits"
+        assert LIMITS[name].owner == "twisted_bazaar.transports.relay.limits"

@@ -51,7 +51,7 @@ from twisted_bazaar.tracker import Tracker, TrackerFactory
 from tests.helpers import WiredLink
 from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAY, Way
 from twisted_bazaar.status.messages import MemberList, NodeState
-from twisted_bazaar.traversal.connector import RelayedConnector
+from twisted_bazaar.transports.relay.connector import RelayedConnector
 
 
 def helpOf(*argv):

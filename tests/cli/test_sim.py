@@ -619,7 +619,7 @@ from twisted.application.service import Service
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.schemes import IDiscovery, IDiscoveryPlugin
 
 

@@ -23,13 +23,14 @@ from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.base.logthrottle import PEER_BURST
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.membership import Membership, TrackerGone
-from twisted_bazaar.core.punching import Punching
-from twisted_bazaar.core.questions import QUESTIONS_LIMIT, TrackerSilent
+from twisted_bazaar.reach.punch.tcpservice import Punching
+from twisted_bazaar.core.questions import QUESTIONS_LIMIT
+from twisted_bazaar.reach.asking import TrackerSilent
 from twisted_bazaar.core.topology import RandomNeighbours
-from twisted_bazaar.core.reach import PRIVATE, PUBLIC, UNKNOWN, Reachability
-from twisted_bazaar.traversal.advertising import ADVERTISE_INTERVAL
+from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, UNKNOWN, Reachability
+from twisted_bazaar.reach.reachable.advertising import ADVERTISE_INTERVAL
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.schemes.index.messages import Found
 

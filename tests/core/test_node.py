@@ -17,9 +17,9 @@ from zope.interface.verify import verifyObject
 import twisted_bazaar
 
 from twisted_bazaar import wire
-from twisted_bazaar.core.events import INodeEvents, NodeObserver
+from twisted_bazaar.events import INodeEvents, NodeObserver
 from twisted_bazaar.core.node import INode, Node
-from twisted_bazaar.core.paths.book import KEPT
+from twisted_bazaar.reach.book import KEPT
 from twisted_bazaar.wire import trade
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.schemes.flood import messages as floodmsg

@@ -21,14 +21,14 @@ from twisted_bazaar.daemon.build import (
     plugMembership,
     plugScheme,
 )
-from twisted_bazaar.core.offering import RelayOffering
-from twisted_bazaar.core.reserving import ReservationService
-from twisted_bazaar.traversal.limits import NODE_LIMITS
+from twisted_bazaar.reach.reachable.offering import RelayOffering
+from twisted_bazaar.reach.reachable.reserving import ReservationService
+from twisted_bazaar.transports.relay.limits import NODE_LIMITS
 from twisted_bazaar.base.options import PluginOption
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.schemes.interfaces import IInProcess, ITopologyProvider
-from twisted_bazaar.traversal.punchmessages import PunchConnect
+from twisted_bazaar.reach.punch.messages import PunchConnect
 
 
 def _node():

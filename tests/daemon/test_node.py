@@ -28,7 +28,7 @@ from twisted_bazaar.daemon.build import plugRelayOffer
 from twisted_bazaar.daemon.services import StartupError
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.channel.session import ChannelKey
-from twisted_bazaar.traversal.limits import NODE_LIMITS
+from twisted_bazaar.transports.relay.limits import NODE_LIMITS
 from tests.helpers import FakeConnector
 from twisted_bazaar.schemes.interfaces import IKeyTest
 from twisted_bazaar.store import WriterGone

@@ -11,16 +11,16 @@ from twisted.internet.address import IPv4Address
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.core.dialer import CANDIDATES
-from twisted_bazaar.core.paths.book import PathBook
-from twisted_bazaar.core.paths.path import CONFIGURED, UDP, Path
-from twisted_bazaar.core.quicdial import QuicTransport
-from twisted_bazaar.core.udppunching import UdpPunching
+from twisted_bazaar.reach.dialer import CANDIDATES
+from twisted_bazaar.reach.book import PathBook
+from twisted_bazaar.transports.path import CONFIGURED, UDP, Path
+from twisted_bazaar.transports.quic.transport import QuicTransport
+from twisted_bazaar.reach.punch.udpservice import UdpPunching
 from twisted_bazaar.daemon.quic import QuicService
-from twisted_bazaar.net.quic.connector import FILES, LINKS
+from twisted_bazaar.transports.quic.connector import FILES, LINKS
 
 from tests import records
-from tests.net.quic.fakeudp import FakeNetwork, channelKey
+from tests.transports.quic.fakeudp import FakeNetwork, channelKey
 
 PEER = records.identity(4)
 

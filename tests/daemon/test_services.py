@@ -20,7 +20,7 @@ from tests.helpers import flooded, netstring
 from tests.test_testing import recordMessages
 from twisted_bazaar import wire
 from twisted_bazaar.wire.trade import BuyOK
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.node import Node
 from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.roles.buyer import Buyer
@@ -40,7 +40,7 @@ from twisted_bazaar.testing import (
 )
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
 from twisted_bazaar.identity.keys import Identity, decode
-from twisted_bazaar.net.connector import IConnector
+from twisted_bazaar.transports.connector import IConnector
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedFactory
 

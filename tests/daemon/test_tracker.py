@@ -24,7 +24,7 @@ from twisted_bazaar.daemon.tracker import (
 )
 from twisted_bazaar.daemon.unmake import unmake
 from twisted_bazaar.testing.memory import MemoryNetwork, MemoryServerEndpoint
-from twisted_bazaar.traversal.limits import RelayLimits
+from twisted_bazaar.transports.relay.limits import RelayLimits
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.tracker import CHECK_LIMIT, Tracker
 

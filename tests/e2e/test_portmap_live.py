@@ -44,7 +44,7 @@ MAPPED = (r"the router maps TCP port (?P<port>\d+) \(listening port\) to this no
 MAP_ONE = """
 import socket, sys
 from twisted.internet import reactor, defer, threads
-from twisted_bazaar.traversal.portmap.routers import datagramsOn, routerProtocols
+from twisted_bazaar.reach.reachable.portmap.routers import datagramsOn, routerProtocols
 name, port = sys.argv[1], int(sys.argv[2])
 listening = socket.socket()
 listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -8,7 +8,7 @@ The rendezvous stands in for the tracker's UDP reach check and punch
 and PORT+1 one datagram from each of two peers' first socket, and once
 it has all four, sends each peer, from PORT, where it saw its own and the
 other's datagrams come from and a nonce, as JSON.  Each peer then plans
-its punch (L{twisted_bazaar.traversal.udppunch.plan}) and runs it on
+its punch (L{twisted_bazaar.reach.punch.udp.plan}) and runs it on
 real UDP sockets (L{UdpPunch}), on the reactor's clock.  Every line goes
 to standard output; a peer's exit status is 0 once its punch met (it
 heard the other and the other heard it), 3 if the punch failed, 4 if no
@@ -23,7 +23,7 @@ import time
 from twisted.internet import reactor
 from twisted.internet.protocol import DatagramProtocol
 
-from twisted_bazaar.traversal import udppunch
+from twisted_bazaar.reach.punch import udp as udppunch
 
 #: Seconds a peer waits for everything, from its start.
 DEADLINE = 30.0

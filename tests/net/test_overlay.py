@@ -12,7 +12,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.overlay import (
     DIRECT,
@@ -22,7 +22,7 @@ from twisted_bazaar.net.overlay import (
     Overlay,
     Unreachable,
 )
-from twisted_bazaar.traversal.circuit import CircuitRefused
+from twisted_bazaar.transports.relay.circuit import CircuitRefused
 from twisted_bazaar.wire import trade
 
 from tests import records

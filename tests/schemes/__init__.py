@@ -12,7 +12,7 @@ from tests.helpers import feed, parseNetstrings
 from twisted_bazaar import wire
 from twisted_bazaar.identity.proofs import CHECK, Handshake
 from twisted_bazaar.wire.ids import isKeyed
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.market import IShop
 
 

@@ -29,7 +29,7 @@ from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.schemes.index.node import IndexDiscovery
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.core.node import NodeConfig

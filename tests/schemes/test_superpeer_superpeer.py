@@ -621,7 +621,7 @@ class AddressCheckTests(SynchronousTestCase):
     def test_aLeafsWordVetted(self):
         """
         On a connector of addresses (TCP's), the host a leaf registers is
-        checked as any host a peer names (core/peerhosts.py): never a
+        checked as any host a peer names (reach/peerhosts.py): never a
         service of the super-peer's own machine or network (its cloud's
         metadata service among them); the leaf is forgotten, its link
         closed, and the super-peer says why.  A public address is dialled.

@@ -13,7 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import NODE_HOST, NODE_PORT, feed, flooded, linkPeer, sent
 from twisted_bazaar import wire
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.core.records import recordFault
 from twisted_bazaar.daemon.registry import buildScheme

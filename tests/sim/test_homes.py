@@ -10,15 +10,15 @@ from twisted.internet import error
 from twisted.internet.protocol import Protocol
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.core.dialer import Peer
-from twisted_bazaar.core.reach import PRIVATE, PUBLIC
+from twisted_bazaar.reach.dialer import Peer
+from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC
 from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.sim.homes import pathOf, placeHomes
 from twisted_bazaar.sim.punches import plugPunching
 from twisted_bazaar.sim.runner import SimConfig, Simulation
 from twisted_bazaar.testing import Market, MemoryNetwork
 from twisted_bazaar.testing.nat import SYMMETRIC, Homes, Router
-from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits
+from twisted_bazaar.transports.relay.limits import NODE_LIMITS, RelayLimits
 
 #: A small index market, half its nodes at home.
 AT_HOME = SimConfig(nodes=40, sellers=0.25, items=2, searches=30, max_time=60.0,

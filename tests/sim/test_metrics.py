@@ -15,7 +15,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.core.events import EventBus
+from twisted_bazaar.events import EventBus
 from twisted_bazaar.schemes.chord import messages as chordmsg
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.wire import trade

@@ -11,10 +11,10 @@ from zope.interface import implementer
 from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import LIMITS
 from twisted_bazaar.core.node import OVERLAY
-from twisted_bazaar.core.reach import PRIVATE, PUBLIC, Reachability
+from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, Reachability
 from twisted_bazaar.net.capabilities import IRelayedTransport
-from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits
-from twisted_bazaar.traversal.relay import Relay
+from twisted_bazaar.transports.relay.limits import NODE_LIMITS, RelayLimits
+from twisted_bazaar.transports.relay.relay import Relay
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status import node as status_node
 from twisted_bazaar.status.messages import NodeState, State

@@ -1,6 +1,6 @@
 """
 The tracker's connect-back check dials through its table of transports
-(L{twisted_bazaar.traversal.connector.RelayedConnector}) over the
+(L{twisted_bazaar.transports.relay.connector.RelayedConnector}) over the
 connector it was given, as a node's dials do: a transport added for the
 direct kind is the one that dials the node, and a check it connects
 passes as any.
@@ -14,13 +14,13 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import FakeConnector, WiredLink, feed, sent
-from tests.traversal.helpers import RecordingTransport
+from tests.transports.relay.helpers import RecordingTransport
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import CHECK, REGISTER, Handshake
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.tracker import Tracker, TrackerFactory
-from twisted_bazaar.traversal.pathtransport import DIRECT
+from twisted_bazaar.transports.pathtransport import DIRECT
 
 
 class CheckThroughTheTransportsTests(SynchronousTestCase):

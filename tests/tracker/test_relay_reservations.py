@@ -20,8 +20,8 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 from twisted_bazaar.tracker.relays import MOST_NAMED, PLACES_LIMIT
 from twisted_bazaar.tracker.reserving import ASK_RATE, REPORT_RATE
-from twisted_bazaar.traversal.limits import RelayLimits
-from twisted_bazaar.traversal.relay import Relay
+from twisted_bazaar.transports.relay.limits import RelayLimits
+from twisted_bazaar.transports.relay.relay import Relay
 from twisted_bazaar.wire.ids import parseWireId, wireId
 
 RELAY_PORT = 7701

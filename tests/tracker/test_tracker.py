@@ -48,7 +48,7 @@ from twisted_bazaar.net.link import (
     LinkSettings,
 )
 from twisted_bazaar.tap.logformat import textObserver
-from twisted_bazaar.traversal.connector import RelayedConnector
+from twisted_bazaar.transports.relay.connector import RelayedConnector
 from twisted_bazaar.tracker import (
     GROUP_LIMIT,
     ID_SPACE,

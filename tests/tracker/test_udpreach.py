@@ -20,7 +20,7 @@ from twisted_bazaar.tracker.udpreach import (
     TOKEN_TIMEOUT,
     TrackerDatagrams,
 )
-from twisted_bazaar.traversal.udpmessages import probeDatagram, tokenOf
+from twisted_bazaar.reach.punch.udpmessages import probeDatagram, tokenOf
 
 PORTS = (3479, 3480)
 

@@ -31,10 +31,10 @@ from twisted_bazaar.schemes.index.messages import (
 )
 from tests.records import PLAIN, PLAIN_WIRE, records
 from tests.schemes.chord.test_messages import CHORD_STRATEGIES, CHORD_WIRE_FORMS
-from tests.traversal.test_punchmessages import PUNCH_STRATEGIES, PUNCH_WIRE_FORMS
-from tests.traversal.test_udpmessages import UDP_STRATEGIES, UDP_WIRE_FORMS
+from tests.reach.punch.test_messages import PUNCH_STRATEGIES, PUNCH_WIRE_FORMS
+from tests.reach.punch.test_udpmessages import UDP_STRATEGIES, UDP_WIRE_FORMS
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
-from twisted_bazaar.traversal.messages import (
+from twisted_bazaar.transports.relay.messages import (
     RelayAccept,
     RelayAt,
     RelayConnect,
@@ -44,7 +44,7 @@ from twisted_bazaar.traversal.messages import (
     RelayReserve,
     RelayReserved,
 )
-from twisted_bazaar.traversal.messages import MAX_SLOTS
+from twisted_bazaar.transports.relay.messages import MAX_SLOTS
 from twisted_bazaar.net.recent import RECENT_SIZE
 from twisted_bazaar.wire.ids import KEYED, KEYLESS_LIMIT, NO_ID
 from twisted_bazaar.wire import (

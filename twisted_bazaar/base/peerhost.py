@@ -16,7 +16,7 @@ from a private address and that the tracker sees at no public one (a
 market on a private network, not a home behind a router), neither at a
 port below L{LOWEST_PORT}; never a link-local, multicast, broadcast or
 reserved address.  A name (not an IP address) is the dialler's to
-settle (L{twisted_bazaar.core.peerhosts}): it is resolved only as the
+settle (L{twisted_bazaar.reach.peerhosts}): it is resolved only as the
 tracker names the peer.
 """
 

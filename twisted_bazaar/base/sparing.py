@@ -38,12 +38,12 @@ The others belong to the class that uses them, and say so there:
    node's detour questions and refused sellers
    (L{twisted_bazaar.schemes.chord.node}), a dialer's LAN paths' tables
    and rates and its check of peers' hosts
-   (L{twisted_bazaar.core.lanpaths}, L{twisted_bazaar.core.peerhosts}:
+   (L{twisted_bazaar.reach.lanpaths}, L{twisted_bazaar.reach.peerhosts}:
    0.5 kB a node); a list rather than an empty
    deque of 760 bytes (L{twisted_bazaar.core.membership}); a role's
    trade log's deque (L{twisted_bazaar.roles.trades}), a dialer's book
-   of paths (L{twisted_bazaar.core.paths.book}), LAN paths and punch
-   waiters (L{twisted_bazaar.core.dialer});
+   of paths (L{twisted_bazaar.reach.book}), LAN paths and punch
+   waiters (L{twisted_bazaar.reach.dialer});
  - the shared empty table, or an empty frozenset or tuple, until written:
    a store's sales, bag, pending buys, stock and copies sold, its closes
    and copies remembered (L{twisted_bazaar.store.records}), an index

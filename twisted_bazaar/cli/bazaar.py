@@ -45,7 +45,7 @@ from fractions import Fraction
 from twisted.internet import defer, task
 from twisted.internet.endpoints import clientFromString, serverFromString
 
-from twisted_bazaar.core.reach import PRIVATE, PUBLIC, UNKNOWN
+from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, UNKNOWN
 from twisted_bazaar.base.address import TCP, TCP_OR_TLS, Address, addressType
 from twisted_bazaar.base.text import jsonText, shown, shownData
 from twisted_bazaar.base.words import plural
@@ -85,7 +85,7 @@ from twisted_bazaar.net.recent import STATUS_PURPOSES
 from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
-from twisted_bazaar.traversal.punchdial import PunchDialer
+from twisted_bazaar.transports.tcp.fromport import PunchDialer
 from twisted_bazaar.status.dialrace import DIRECT, WORDS
 from twisted_bazaar.identity.keys import Identity, publicKey
 from twisted_bazaar.channel.session import ChannelKey
@@ -889,7 +889,7 @@ def _peer(peer_id):
     return "a new connection" if not peer_id else f"node {_short(peer_id)}"
 
 
-#: What each reachability (L{twisted_bazaar.core.reach}) means, in
+#: What each reachability (L{twisted_bazaar.reach.reachable.reachability}) means, in
 #: ``bazaar node``'s text.
 REACH_WORDS = {PUBLIC: "yes", PRIVATE: "no (behind NAT?)", UNKNOWN: "not known yet"}
 

@@ -37,7 +37,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from twisted_bazaar.base.words import counted
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.wire.ids import SHORT, wireId
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.identity.keys import Identity

@@ -15,7 +15,7 @@ from twisted_bazaar.cli import chordsim
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser
 from twisted_bazaar.base.options import boundedInt, fraction, seconds
-from twisted_bazaar.core.events import ObsoleteObserver
+from twisted_bazaar.events import ObsoleteObserver
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.sim.crypto import CRYPTO, signatures
 from twisted_bazaar.sim.homes import MAX_HOME_SIZE

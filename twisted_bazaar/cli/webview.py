@@ -21,7 +21,7 @@ from twisted_bazaar.status.client import ClientError, askTracker
 from twisted_bazaar.status.messages import MemberList, Members
 from twisted_bazaar.cli.common import WEB_LISTEN
 from twisted_bazaar.cli.trackers import trackerPinOf
-from twisted_bazaar.traversal.connector import RelayedConnector
+from twisted_bazaar.transports.relay.connector import RelayedConnector
 from twisted_bazaar.web.access import OperatorToken, ServedNames
 from twisted_bazaar.web.publicview import TwoViews
 from twisted_bazaar.web.resources import webGuard, webSite

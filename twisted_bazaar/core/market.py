@@ -92,7 +92,7 @@ class Offer:
     reached, when it cannot be dialled (its record names it), or None.
     ``namedBy`` is the address group of the link whose reply named the
     offer's host, where the scheme knows it (see
-    L{twisted_bazaar.core.dialer.Peer.namedBy}), else None.
+    L{twisted_bazaar.reach.dialer.Peer.namedBy}), else None.
     """
 
     seller: int

@@ -25,15 +25,15 @@ tracker that leaves several in a row unanswered is left, as if lost.  Every
 message from the tracker goes to the handler of its type (a part's
 table, L{parts}): the session's own (``reach``, ``nodereply``, ``error``,
 ``dc``), a scheme's answers, the reservation service's relay messages
-(L{twisted_bazaar.core.reserving}); an ``error`` is logged, then handed
+(L{twisted_bazaar.reach.reachable.reserving}); an ``error`` is logged, then handed
 to the handler registered for its code (L{handleError}); a type nobody
 registered is refused (``error{wtf}``).  The tracker tells the node what
 each check of its address finds (``reach``); the node keeps that as its
-reachability (L{twisted_bazaar.core.reach}), and tells the node's parts
+reachability (L{twisted_bazaar.reach.reachable.reachability}), and tells the node's parts
 (C{reachChanged}), which act on it: hole punching, the reservation
 service (found private, it reserves at a relay), the relay offering
 service (found public, it offers the node's own relay,
-L{twisted_bazaar.core.offering}).  When the tracker link closes the parts
+L{twisted_bazaar.reach.reachable.offering}).  When the tracker link closes the parts
 are told so too (C{trackerLost}).
 """
 
@@ -49,8 +49,9 @@ from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
 from twisted_bazaar.base.lan import toldHost
 from twisted_bazaar.core.market import schemeOf
-from twisted_bazaar.core.questions import Questions, TrackerGone
-from twisted_bazaar.core.reaching import Reaching
+from twisted_bazaar.core.questions import Questions
+from twisted_bazaar.reach.asking import TrackerGone
+from twisted_bazaar.reach.reachable.reaching import Reaching
 from twisted_bazaar.core.sessionhandlers import SessionParts
 from twisted_bazaar.core.trackersrelay import TrackersRelay, atHostOf
 from twisted_bazaar.identity.proofs import REGISTER
@@ -417,7 +418,7 @@ class Membership(Service):
         """
         Ask the tracker where a node is, and through which relay: for the
         node's book of paths alone
-        (L{twisted_bazaar.core.paths.book.PathBook.ask}), which every
+        (L{twisted_bazaar.reach.book.PathBook.ask}), which every
         other part asks.
 
         @return: a Deferred firing with its L{wire.NodeReply}, or failing

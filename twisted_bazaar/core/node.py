@@ -22,9 +22,9 @@ from zope.interface import Attribute, Interface, implementer
 
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
-from twisted_bazaar.core.dialer import Dialer, Peer
-from twisted_bazaar.core.events import EventBus
-from twisted_bazaar.core.reach import UNCHECKED
+from twisted_bazaar.reach.dialer import Dialer, Peer
+from twisted_bazaar.events import EventBus
+from twisted_bazaar.reach.reachable.reachability import UNCHECKED
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.net.overlay import (
@@ -40,7 +40,7 @@ from twisted_bazaar.net.overlay import (
     Unreachable,
 )
 from twisted_bazaar.routing.path import DEFAULT_PATH_LIMIT, PathRouter
-from twisted_bazaar.traversal.advertising import AdvertisePace
+from twisted_bazaar.reach.reachable.advertising import AdvertisePace
 from twisted_bazaar.store import MemoryStore
 
 __all__ = ["INode", "Node", "NodeConfig", "NotConnected", "Unreachable", "OverlayFactory",
@@ -68,7 +68,7 @@ class NodeConfig:
 class INode(Interface):
     """
     What a scheme, a topology, the tracker session, a role, the overlay,
-    the traversal parts and whoever runs the node ask of it: every name
+    the reach services and whoever runs the node ask of it: every name
     they use, so that C{verifyObject(INode, node)} says a node (or a
     stand-in for one) has them.  The ``set`` and ``add`` methods are the
     builder's (L{twisted_bazaar.daemon.build}).
@@ -106,7 +106,7 @@ class INode(Interface):
                       "(read only: its reservation service says it, L{setRelay}, "
                       "or in a round of its advertising pace).")
     advertising = Attribute("The pace of its rounds of advertising its address "
-                            "anew (traversal.advertising.AdvertisePace).")
+                            "anew (reach.reachable.advertising.AdvertisePace).")
     stopping = Attribute("True once the node is stopping (read only).")
 
     # The parts that work below the roles and the schemes, which some of
@@ -115,7 +115,7 @@ class INode(Interface):
     paths = Attribute("The PathRouter.")
     connector = Attribute("The connector the node was given (IConnector): "
                           "TCP under the channel, or the memory network.")
-    dialer = Attribute("The one way it reaches a peer (core.dialer.Dialer): its "
+    dialer = Attribute("The one way it reaches a peer (reach.dialer.Dialer): its "
                        "candidates, the relayed connector, the punch wait.")
     connections = Attribute("The connection policy every table of its "
                             "connections asks (read only).")
@@ -405,7 +405,7 @@ class Node:
         self.dialer.notePeer(peer_id, relay, named)
 
     def whereIs(self, peer_id):
-        """See L{twisted_bazaar.core.paths.book.PathBook.whereIs}."""
+        """See L{twisted_bazaar.reach.book.PathBook.whereIs}."""
         return self.dialer.book.whereIs(peer_id)
 
     @property
@@ -531,7 +531,7 @@ class Node:
     def setRelay(self, relay):
         """The relay this node is reached through from now on (None:
         none), as its reservation service holds it
-        (L{twisted_bazaar.core.reserving}); the parts that advertise the
+        (L{twisted_bazaar.reach.reachable.reserving}); the parts that advertise the
         node's address are told (C{relayChanged})."""
         self.relay = relay
         self.events.relayChanged()

@@ -22,6 +22,7 @@ from twisted.internet import defer
 
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.keepalive import DEFAULT_HANDSHAKE_TIMEOUT
+from twisted_bazaar.reach.asking import TrackerGone, TrackerSilent
 
 QUESTIONS_LIMIT = declare(
     "membership.questions", 64, "questions",
@@ -32,16 +33,6 @@ QUESTIONS_LIMIT = declare(
 #: Questions in a row the tracker leaves unanswered past their wait,
 #: after which the node takes the tracker as lost.
 SILENT_LIMIT = 3
-
-
-class TrackerGone(Exception):
-    """The tracker link closed before the question was answered (or there
-    is none to ask)."""
-
-
-class TrackerSilent(TrackerGone):
-    """The tracker did not answer the question in time, or has too many
-    unanswered: it may be gone without its link closing."""
 
 
 class Questions:

@@ -14,10 +14,10 @@ from zope.interface import Interface, implementer
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.backoff import Backoff
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.market import schemeOf
-from twisted_bazaar.core.peerhosts import trackersGroup
-from twisted_bazaar.core.questions import TrackerSilent
+from twisted_bazaar.reach.peerhosts import trackersGroup
+from twisted_bazaar.reach.asking import TrackerSilent
 from twisted_bazaar.net.overlay import OVERLAY
 
 #: First and largest pause between asks when the tracker has no new peer.

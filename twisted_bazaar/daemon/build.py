@@ -17,13 +17,13 @@ a node is wired the same way wherever it runs.
 
 import attr
 
-from twisted_bazaar.core.dialer import PUNCH_WAIT
+from twisted_bazaar.reach.dialer import PUNCH_WAIT
 from twisted_bazaar.core.node import Node
-from twisted_bazaar.core.offering import RelayOffering
-from twisted_bazaar.core.portmapping import PortMappingService
-from twisted_bazaar.core.punching import Punching
-from twisted_bazaar.core.reserving import ReservationService
-from twisted_bazaar.traversal.relay import Relay
+from twisted_bazaar.reach.reachable.offering import RelayOffering
+from twisted_bazaar.reach.reachable.portmapping import PortMappingService
+from twisted_bazaar.reach.punch.tcpservice import Punching
+from twisted_bazaar.reach.reachable.reserving import ReservationService
+from twisted_bazaar.transports.relay.relay import Relay
 from twisted_bazaar.base.options import optionDefaults
 from twisted_bazaar.schemes.interfaces import IInProcess, ITopologyProvider
 
@@ -115,7 +115,7 @@ def plugRole(node, role):
 
 def plugPunching(node, dialer, wait=PUNCH_WAIT):
     """Have node punch over its relayed links, its punches dialled by
-    ``dialer`` (a L{twisted_bazaar.traversal.punchdial.PunchDialer}, or
+    ``dialer`` (a L{twisted_bazaar.transports.tcp.fromport.PunchDialer}, or
     the simulator's), a link waiting up to ``wait`` seconds for its punch
     (0: it punches none, and refuses its peers' punches); returns the
     L{Punching}, which its dialer holds."""

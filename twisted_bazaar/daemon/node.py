@@ -14,7 +14,7 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.logger import Logger
 
 from twisted_bazaar.core.node import NodeConfig
-from twisted_bazaar.core.dialer import PUNCH_WAIT
+from twisted_bazaar.reach.dialer import PUNCH_WAIT
 from twisted_bazaar.daemon.build import buildNode
 from twisted_bazaar.daemon.control import ControlService
 from twisted_bazaar.daemon.datamode import keptToItsOwner
@@ -30,8 +30,8 @@ from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServe
 from twisted_bazaar.schemes.interfaces import IKeyTest
 from twisted_bazaar.store import StoreError, openStore
 from twisted_bazaar.store.lock import DataDirLock
-from twisted_bazaar.traversal.portmap.routers import routerMapper
-from twisted_bazaar.traversal.punchdial import PunchDialer
+from twisted_bazaar.reach.reachable.portmap.routers import routerMapper
+from twisted_bazaar.transports.tcp.fromport import PunchDialer
 from twisted_bazaar.wire.ids import shortId
 
 log = Logger()
@@ -215,7 +215,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
     Build a node (L{buildNode}) on an opened state and the service that
     runs it, every connection sealed by one channel key (the node's key,
     proven in each handshake: protocol.md §2.1), and hole punching over
-    its relayed links (L{twisted_bazaar.core.punching.Punching}).
+    its relayed links (L{twisted_bazaar.reach.punch.tcpservice.Punching}).
 
     @param scheme: (plugin, settings) of the discovery scheme.
     @param roles: (plugin, settings) of each role.
@@ -231,7 +231,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         L{RelayLimits}; the endpoint as the user wrote it) for a node that
         relays for nodes at home once found reachable, or None.
     @param port_mapping: whether the node asks its router to map its port
-        once found unreachable (L{twisted_bazaar.core.portmapping}).
+        once found unreachable (L{twisted_bazaar.reach.reachable.portmapping}).
     @param quic: (UDP port, peers) of the node's QUIC socket
         (L{twisted_bazaar.daemon.quic.QuicService}), or None for none.
     @return: (the L{NodeService}, the L{NodeParts}, the metrics or None).
@@ -302,7 +302,7 @@ class RelayListening(ListeningService):
 def relayService(reactor, offering, channel, endpoint, description, onFailure):
     """
     The port of the node's relay (protocol.md §5a, the relay of its
-    L{RelayOffering <twisted_bazaar.core.offering.RelayOffering>}),
+    L{RelayOffering <twisted_bazaar.reach.reachable.offering.RelayOffering>}),
     served on ``endpoint`` sealed by the node's channel key; a child of
     the offering, which offers the relay to the tracker once the node is
     found reachable.

@@ -3,7 +3,7 @@ A node's QUIC socket as a daemon runs it (L{QuicService}): the UDP port of
 ``--quic-port``, its links and transfers served there, the peers'
 ``--quic-peer`` addresses written into the node's book as configured UDP
 paths, its punches over UDP for the relayed links a TCP punch did not
-replace (L{twisted_bazaar.core.udppunching}, on the sockets it opens
+replace (L{twisted_bazaar.reach.punch.udpservice}, on the sockets it opens
 for them), and every socket closed (every connection told) when the
 node stops.
 """
@@ -11,11 +11,11 @@ node stops.
 from twisted.application.service import Service
 from twisted.logger import Logger
 
-from twisted_bazaar.core.paths.path import CONFIGURED, UDP, Path
-from twisted_bazaar.core.quicdial import plugQuic
-from twisted_bazaar.core.udppunching import UdpPunching
-from twisted_bazaar.net.quic.connector import FILES, LINKS, QuicConnector
-from twisted_bazaar.net.quic.endpoint import QuicEndpoint
+from twisted_bazaar.transports.path import CONFIGURED, UDP, Path
+from twisted_bazaar.transports.quic.transport import plugQuic
+from twisted_bazaar.reach.punch.udpservice import UdpPunching
+from twisted_bazaar.transports.quic.connector import FILES, LINKS, QuicConnector
+from twisted_bazaar.transports.quic.endpoint import QuicEndpoint
 from twisted_bazaar.wire.ids import shortId
 
 __all__ = ["QuicService"]
@@ -38,7 +38,7 @@ class QuicService(Service):
         @param peers: (node id, host, port) of each peer to reach over
             QUIC at that address (an operator's word: dialled as given).
         @param punching: the node's TCP L{Punching
-            <twisted_bazaar.core.punching.Punching>}, if it punches: a
+            <twisted_bazaar.reach.punch.tcpservice.Punching>}, if it punches: a
             TCP punch that fails is followed by one over UDP.
         """
         self.reactor = reactor

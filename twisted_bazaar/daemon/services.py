@@ -22,8 +22,8 @@ from zope.interface import implementer
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.core.membership import Membership
-from twisted_bazaar.core.offering import RelayOffering
-from twisted_bazaar.net.connector import IConnector
+from twisted_bazaar.reach.reachable.offering import RelayOffering
+from twisted_bazaar.transports.connector import IConnector
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.net.syngate import gatePort, ungate
@@ -66,7 +66,7 @@ class EndpointConnector:
     node itself listens."""
 
     #: A host is an IP address or a name DNS resolves: the dialer checks
-    #: one a peer names (L{twisted_bazaar.core.peerhosts}).
+    #: one a peer names (L{twisted_bazaar.reach.peerhosts}).
     addressed = True
 
     def __init__(self, reactor, timeout=CONNECT_TIMEOUT, interface="",

@@ -25,7 +25,7 @@ from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedServerEndpoint
 from twisted_bazaar.tracker import CHECK_LIMIT, Tracker
 from twisted_bazaar.tracker.udpreach import TrackerDatagrams
-from twisted_bazaar.traversal.relay import Relay
+from twisted_bazaar.transports.relay.relay import Relay
 
 #: The tracker's key's file in its --data-dir.
 TRACKER_KEY_FILE = "tracker.key"

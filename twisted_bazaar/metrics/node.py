@@ -28,9 +28,9 @@ from twisted.internet import defer
 from zope.interface import implementer
 
 from twisted_bazaar.base.forwarding import declaredBy, forward
-from twisted_bazaar.core.events import NodeObserver
-from twisted_bazaar.core.quicdial import isQuic
-from twisted_bazaar.core.reach import REACHABILITIES
+from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.transports.quic.transport import isQuic
+from twisted_bazaar.reach.reachable.reachability import REACHABILITIES
 from twisted_bazaar.metrics.lag import LATENCY_BUCKETS, LagMetrics
 from twisted_bazaar.metrics.limits import LimitsCollector
 from twisted_bazaar.metrics.traffic import Traffic, TrafficCollector

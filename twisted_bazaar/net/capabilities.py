@@ -64,7 +64,7 @@ class IHeldWrites(Interface):
 
 class IRelayedTransport(IPathCapability):
     """A connection that runs through a relay's circuit
-    (L{twisted_bazaar.traversal.circuit.CircuitTransport}), or a channel
+    (L{twisted_bazaar.transports.relay.circuit.CircuitTransport}), or a channel
     over one (whose C{__conform__} answers for it)."""
 
     relayedFrom = Attribute("Where the relay saw the other end's connection come "
@@ -75,7 +75,7 @@ class IRelayedTransport(IPathCapability):
 
 class IQuicTransport(IPathCapability):
     """A connection that runs over a QUIC stream on UDP
-    (L{twisted_bazaar.net.quic.stream.StreamTransport}: dialled, accepted
+    (L{twisted_bazaar.transports.quic.stream.StreamTransport}: dialled, accepted
     or punched over UDP), or a channel over one, or a relay's circuit
     whose connection to the relay is one (docs/protocol.md §12a's
     ``quic``)."""

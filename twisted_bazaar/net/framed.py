@@ -120,7 +120,7 @@ class FramedProtocol(FrameLoop, Protocol):
     L{readNoMore}.
 
     @cvar MAX_LENGTH: the longest payload taken: each protocol's own (the
-        relay's L{twisted_bazaar.traversal.messages.FRAME_LIMIT}, a
+        relay's L{twisted_bazaar.transports.relay.messages.FRAME_LIMIT}, a
         request's C{MAX_REQUEST}), else the links' default (docs/protocol.md
         §2).
     @ivar brokenPeer: True once a broken frame came.

@@ -331,7 +331,7 @@ class Overlay:
         Open a link of the given purpose to the peer at host:port (peer_id,
         if known) and finish the handshake: ``dial(link)`` connects the
         link (at host:port, or through the peer's relay: the node's
-        dialer, L{twisted_bazaar.core.dialer.Dialer}, says which) and
+        dialer, L{twisted_bazaar.reach.dialer.Dialer}, says which) and
         returns a Deferred.  An existing link to peer_id is reused (and,
         asked for as an overlay link, now counts as one here).
 
@@ -384,7 +384,7 @@ class Overlay:
         A link for a connection punched to the peer of ``shared`` (a
         relayed link), of its direction and purpose, so that the duplicate
         rule keeps it in place of ``shared`` once its handshake is done
-        (L{twisted_bazaar.traversal.punch}).  The connection's channel
+        (L{twisted_bazaar.reach.punch.tcp}).  The connection's channel
         proves the peer's key before anything is said on it: an opener's
         link needs no dialled id to check.
         """

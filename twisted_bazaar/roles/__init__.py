@@ -9,7 +9,7 @@ role, with its own command-line options, without an edit of the core.
 
 from twisted.application.service import Service
 
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.base.options import IConfigurablePlugin, PluginOption
 
 

@@ -5,7 +5,7 @@ A node forwards such a message only if it is on the path and came from
 the node before it on the path (so never one whose path starts with the
 node itself), handles it only if it is last, and answers ``wrongway``
 otherwise; a message delivered goes, with the link it came on, to the
-handlers of its type (L{twisted_bazaar.core.events.EventBus.deliver}).
+handlers of its type (L{twisted_bazaar.events.EventBus.deliver}).
 The router also keeps
 the path table: the shortest known path to other nodes, learned from the
 paths that pass through.

@@ -14,7 +14,7 @@ the same seed gives the same adversaries.
 import bisect
 import random
 
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.daemon.build import plugRole
 from twisted_bazaar.roles.seller import DEFAULT_LEASE
 from twisted_bazaar.schemes.chord.messages import ChordRecords

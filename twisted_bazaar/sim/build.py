@@ -18,7 +18,7 @@ from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
 from twisted_bazaar.roles.seller import DEFAULT_LEASE
 from twisted_bazaar.sim import warm
-from twisted_bazaar.traversal.limits import NODE_LIMITS, RelayLimits
+from twisted_bazaar.transports.relay.limits import NODE_LIMITS, RelayLimits
 from twisted_bazaar.sim.homes import placeHomes
 from twisted_bazaar.sim.punches import plugPunching
 from twisted_bazaar.sim.udppunches import NO_UDP, plugDirectShare

@@ -8,7 +8,7 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.forwarding import declaredBy, forward
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.schemes.chord.messages import ChordRecords
 from twisted_bazaar.sim.homes import homeMetrics, nodeRelays, pathOf
 from twisted_bazaar.store.records import IStore

@@ -9,7 +9,7 @@ their relayed link (L{twisted_bazaar.sim.punches.PunchCounts}'s
 punches).  When that punch fails, the pair's UDP punch is run on a model
 of their two routers (L{twisted_bazaar.testing.udpnat}): the tracker's
 two probes of each, the planner's probes and the acks
-(L{twisted_bazaar.traversal.udppunch}), on a clock of its own with the
+(L{twisted_bazaar.reach.punch.udp}), on a clock of its own with the
 run's latency, from fresh mappings, seeded from the run's seed and the
 pair's number: deterministic, and nothing kept between pairs.  The
 nodes' links stay on the relay (the nodes have no QUIC transport to move
@@ -23,8 +23,8 @@ import random
 
 from twisted.internet.task import Clock
 
-from twisted_bazaar.core.events import NodeObserver
-from twisted_bazaar.core.punching import relayedFrom
+from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.reach.punch.tcpservice import relayedFrom
 from twisted_bazaar.testing.nat import KEEPS_PORTS, SYMMETRIC
 from twisted_bazaar.testing.udpnat import (
     FULL_CONE,
@@ -36,8 +36,8 @@ from twisted_bazaar.testing.udpnat import (
     UdpRouter,
     punchPair,
 )
-from twisted_bazaar.traversal.punch import PunchFailed
-from twisted_bazaar.traversal.udppunch import Met
+from twisted_bazaar.reach.punch.tcp import PunchFailed
+from twisted_bazaar.reach.punch.udp import Met
 
 #: Added to the run's seed for the UDP model's generators.
 SEED_OFFSET = 11
@@ -52,7 +52,7 @@ TCP_KIND = {FULL_CONE: KEEPS_PORTS, PORT_RESTRICTED: KEEPS_PORTS,
 FIELD_MIX = ((FULL_CONE, 0.25), (PORT_RESTRICTED, 0.55), (SEQUENTIAL, 0.12),
              (RANDOM, 0.08))
 #: Why a pair whose UDP punch failed stayed relayed, by the strategy of
-#: the initiator's plan (L{twisted_bazaar.traversal.udppunch.plan}).
+#: the initiator's plan (L{twisted_bazaar.reach.punch.udp.plan}).
 MISSED = {"none": "both_hard", "predicted": "prediction_missed",
           "birthday-probes": "birthday_missed", "birthday-sockets": "birthday_missed",
           "simultaneous": "no_meeting"}

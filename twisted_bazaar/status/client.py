@@ -271,7 +271,7 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
     Without C{connector} it connects to the address as typed (an endpoint
     string: the tracker's, TLS perhaps).  With one (a node's kind of
     L{IConnector}, which takes C{relay}: a
-    L{twisted_bazaar.traversal.connector.RelayedConnector}) it dials the
+    L{twisted_bazaar.transports.relay.connector.RelayedConnector}) it dials the
     address's host and port through it, or the circuit through C{relay},
     and, first, node C{dialled} at each of C{lan} (its local addresses,
     as the tracker named them to this asker) at the address's port: the

@@ -44,7 +44,7 @@ from twisted_bazaar.wire import (
     objectList,
     ProtocolError,
 )
-from twisted_bazaar.core.reach import REACHABILITIES
+from twisted_bazaar.reach.reachable.reachability import REACHABILITIES
 from twisted_bazaar.net.recent import IN, OUT, RECENT_SIZE
 from twisted_bazaar.status.relaying import checkRelayUse, relayUseDict
 from twisted_bazaar.wire.core import checkLan, checkRelay, relayMap
@@ -287,7 +287,7 @@ class NodeState(Message):
     files it shares, as (name, size, sha256, sold), by name (not in its
     stock); its downloads, as (name, size, sha256, have, rate, sellers,
     state, why), by name; whether other nodes can dial it (``reach``:
-    public, private or unknown, L{twisted_bazaar.core.reach}) and where
+    public, private or unknown, L{twisted_bazaar.reach.reachable.reachability}) and where
     the tracker saw its connection come from (``seenHost``:``seenPort``;
     "" and 0 while unknown), and the relay it is reached through
     (``relay``, None while it holds no reservation).  An old node's

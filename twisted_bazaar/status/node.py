@@ -27,8 +27,8 @@ from twisted_bazaar.status.charges import OperatorProofs, Reserve, StrangerRates
 from twisted_bazaar.status.relaying import relayUse
 from twisted_bazaar.core.market import schemeOf
 from twisted_bazaar.core.node import OVERLAY
-from twisted_bazaar.core.punching import isRelayed
-from twisted_bazaar.core.quicdial import isQuic
+from twisted_bazaar.reach.punch.tcpservice import isRelayed
+from twisted_bazaar.transports.quic.transport import isQuic
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import accountsHeld
 from twisted_bazaar.net.fitting import frameLimit, halvedToFit
@@ -110,7 +110,7 @@ class NodeStatus:
     """
     Answers ``state`` on any established link.
 
-    @ivar relay: the node's own relay (L{twisted_bazaar.traversal.relay.Relay},
+    @ivar relay: the node's own relay (L{twisted_bazaar.transports.relay.relay.Relay},
         its relay offering's), whose use its operator is told, or None.
     @ivar roles: the names of the node's roles (the plugins that built
         them, L{twisted_bazaar.daemon.build.NodeParts.roles}), which its

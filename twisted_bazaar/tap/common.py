@@ -11,7 +11,7 @@ import textwrap
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
-from twisted_bazaar.traversal.connector import RelayedConnector
+from twisted_bazaar.transports.relay.connector import RelayedConnector
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.link import (
     DEFAULT_ERROR_LIMIT,

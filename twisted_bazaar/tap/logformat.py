@@ -190,7 +190,7 @@ def _logFile(stdout):
 #: Twisted's lines of a QUIC socket's UDP port, which it writes whatever
 #: the protocol's ``noisy``: a node's own QUIC socket is said by its own
 #: line, and a punch over UDP opens and closes 255 more
-#: (L{twisted_bazaar.core.udppunching}).
+#: (L{twisted_bazaar.reach.punch.udpservice}).
 _PORT_LINES = re.compile(r"QuicEndpoint starting on \d+|\(UDP Port \d+ Closed\)")
 
 

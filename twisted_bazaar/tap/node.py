@@ -12,7 +12,7 @@ from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.python import usage
 
-from twisted_bazaar.core.events import ObsoleteObserver
+from twisted_bazaar.events import ObsoleteObserver
 from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS
 from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress
 from twisted_bazaar.base.words import plural
@@ -31,7 +31,7 @@ from twisted_bazaar.net.overlay import (
     DEFAULT_MAX_CONNECTIONS,
 )
 from twisted_bazaar.daemon.allocator import tuneForStreaming
-from twisted_bazaar.core.dialer import PUNCH_WAIT
+from twisted_bazaar.reach.dialer import PUNCH_WAIT
 from twisted_bazaar.daemon.node import (
     NodeSite,
     holdDataDir,
@@ -60,7 +60,7 @@ from twisted_bazaar.tap.knowntracker import trackerPins
 from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint, listenInterface
 from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
-from twisted_bazaar.traversal import limits as relays
+from twisted_bazaar.transports.relay import limits as relays
 from twisted_bazaar.wire.ids import isKeyed, parseWireId
 
 DEFAULT_TRACKER = f"tcp:127.0.0.1:{DEFAULT_TRACKER_PORT}"

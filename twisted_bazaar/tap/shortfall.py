@@ -9,7 +9,7 @@ deadline.
 from twisted.application.service import Service
 
 from twisted_bazaar.base.words import plural
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.roles.want import (
     BACKOFF,
     BUYING,

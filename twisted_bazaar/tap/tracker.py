@@ -45,8 +45,8 @@ from twisted_bazaar.tracker import (
     PENDING_LIMIT,
     registeredLimit,
 )
-from twisted_bazaar.traversal import limits as relay
-from twisted_bazaar.traversal.limits import RelayLimits
+from twisted_bazaar.transports.relay import limits as relay
+from twisted_bazaar.transports.relay.limits import RelayLimits
 from twisted_bazaar.metrics.web import MAX_CONNECTIONS as METRICS_CONNECTIONS
 from twisted_bazaar.web.resources import MAX_CONNECTIONS as WEB_CONNECTIONS
 from twisted_bazaar.web.access import hostNames

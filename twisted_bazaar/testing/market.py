@@ -41,7 +41,7 @@ from twisted_bazaar.testing.memory import (
     MemoryServerEndpoint,
 )
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
-from twisted_bazaar.traversal.relay import Relay
+from twisted_bazaar.transports.relay.relay import Relay
 
 #: The port of the tracker's relay, when a market has one.
 RELAY_PORT = 7701

@@ -20,7 +20,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from twisted_bazaar.base.lan import isLocal
-from twisted_bazaar.net.connector import IConnector
+from twisted_bazaar.transports.connector import IConnector
 
 
 #: A L{MemoryTransport}'s state, in bits: it is connected; it was told

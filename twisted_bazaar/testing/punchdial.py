@@ -1,8 +1,8 @@
 """
 The dial of a punch on the in-memory network: the counterpart of
-L{twisted_bazaar.traversal.punchdial.PunchDialer}, a TCP simultaneous open
+L{twisted_bazaar.transports.tcp.fromport.PunchDialer}, a TCP simultaneous open
 through the home routers of L{MemoryNetwork.homes}, so that a simulation
-runs the daemons' own punches (L{twisted_bazaar.core.punching}) and only
+runs the daemons' own punches (L{twisted_bazaar.reach.punch.tcpservice}) and only
 the sockets are modelled.
 
 A dial sends a SYN from its local port to the address its punch aims at,
@@ -25,7 +25,7 @@ from twisted.internet import defer, error
 from twisted.internet.address import IPv4Address
 from twisted.python.failure import Failure
 
-from twisted_bazaar.traversal.punchdial import DIAL_TIMEOUT
+from twisted_bazaar.transports.tcp.fromport import DIAL_TIMEOUT
 
 #: Seconds after a dial's first SYN that it sends the next, doubled each
 #: time (Linux's initial retransmission timeout).
@@ -86,7 +86,7 @@ class SimultaneousOpens:
         if not local_port:
             # From any local port: an ordinary connect, which needs no
             # other side's dial (a dial of a peer's local address,
-            # L{twisted_bazaar.core.punching.Punching.dialDirect}).
+            # L{twisted_bazaar.reach.punch.tcpservice.Punching.dialDirect}).
             return network.connect(target[0], target[1], protocol, from_host=host)
         homes = network.homes
         seen = homes.seenFrom(host, local_port) if homes is not None else None
@@ -175,7 +175,7 @@ class SimultaneousOpens:
 
 class MemoryPunchDialer:
     """The punch dialer of one host, as
-    L{twisted_bazaar.traversal.punchdial.PunchDialer} is a daemon's.
+    L{twisted_bazaar.transports.tcp.fromport.PunchDialer} is a daemon's.
 
     @cvar addressed: False: its hosts are the memory network's labels
         (``n5``), punched as the tracker names them."""

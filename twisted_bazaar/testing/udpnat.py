@@ -5,7 +5,7 @@ in (whether a mapping takes it, and to which host), after RFC 4787's
 terms, and a network of such routers that delivers datagrams after a
 latency on a clock.  The model that the UDP punch's tests and the
 simulator (``bazaar-sim --nat-mix``) run
-L{twisted_bazaar.traversal.udppunch} against.
+L{twisted_bazaar.reach.punch.udp} against.
 
 The kinds:
 
@@ -24,8 +24,8 @@ State is made on first use only: a router that saw no datagram holds two
 empty references.
 """
 
-from twisted_bazaar.traversal import udppunch
-from twisted_bazaar.traversal.udppunch import PORTS
+from twisted_bazaar.reach.punch import udp as udppunch
+from twisted_bazaar.reach.punch.udp import PORTS
 
 FULL_CONE = "full-cone"
 PORT_RESTRICTED = "port-restricted"
@@ -170,7 +170,7 @@ BASE_PORT = 40000
 def trackerSeen(network, host, tracker):
     """What the tracker at host ``tracker`` sees of host's two datagrams
     from its socket 0 to its two ports: a
-    L{twisted_bazaar.traversal.udppunch.UdpMapping}."""
+    L{twisted_bazaar.reach.punch.udp.UdpMapping}."""
     seen = [network.seenFrom(host, BASE_PORT, (tracker, port)) for port in TRACKER_PORTS]
     return udppunch.mappingOf(seen[0][0], seen[0][1], seen[1][1])
 
@@ -179,7 +179,7 @@ def punchPair(network, a, b, tracker, rng, nonce, budgets=(None, None)):
     """
     Punch between hosts a and b of network, as the tracker at host
     ``tracker`` saw them: each side's L{UdpPunch
-    <twisted_bazaar.traversal.udppunch.UdpPunch>} started (its sockets
+    <twisted_bazaar.reach.punch.udp.UdpPunch>} started (its sockets
     bound at L{BASE_PORT} on), and both returned with their Deferreds:
     ((punch a, Deferred a), (punch b, Deferred b)).
     """

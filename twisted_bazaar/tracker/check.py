@@ -14,9 +14,9 @@ from twisted.internet import defer
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.core.peerhosts import HostRefused
+from twisted_bazaar.reach.peerhosts import HostRefused
 from twisted_bazaar.identity.proofs import CHECK
-from twisted_bazaar.net.connector import connectAny
+from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.net.handshake import OPENING, LinkHandshake, channelKey
 from twisted_bazaar.net.link import ILinkOwner, Link
 
@@ -71,7 +71,7 @@ class AddressCheck:
         that is reached through one) and ask; returns L{result}.
 
         @param connector: the table of transports the check dials through
-            (L{twisted_bazaar.traversal.connector.RelayedConnector}: the
+            (L{twisted_bazaar.transports.relay.connector.RelayedConnector}: the
             tracker's, or a super-peer's node's dialer's).
         @param hosts: a Deferred firing with the addresses to dial instead
             of host, in order, until one connects (host vetted: a name

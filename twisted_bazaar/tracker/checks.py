@@ -11,7 +11,7 @@ from twisted.logger import LogLevel
 from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.peerhost import firstDialled, isName, whyNotChecked
-from twisted_bazaar.core.peerhosts import HostRefused
+from twisted_bazaar.reach.peerhosts import HostRefused
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.tracker.check import AddressCheck

@@ -33,7 +33,7 @@ import attr
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.base.addressgroup import addressGroup
-from twisted_bazaar.traversal.limits import NODE_GROUP_RESERVATIONS
+from twisted_bazaar.transports.relay.limits import NODE_GROUP_RESERVATIONS
 from twisted_bazaar.wire.core import splitRelay
 
 #: The most nodes the tracker names to the relays of one address group,

@@ -18,8 +18,8 @@ from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.tracker.relays import NAME_TIMEOUT, RelayPool
-from twisted_bazaar.traversal.messages import RelayAt, RelayReserved
-from twisted_bazaar.traversal.relay import Refused
+from twisted_bazaar.transports.relay.messages import RelayAt, RelayReserved
+from twisted_bazaar.transports.relay.relay import Refused
 from twisted_bazaar.wire.core import joinRelay
 from twisted_bazaar.wire.ids import shortId
 

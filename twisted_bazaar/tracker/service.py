@@ -37,8 +37,8 @@ from twisted_bazaar.tracker.registry import Abilities, Registry
 from twisted_bazaar.tracker.relays import NAME_TIMEOUT
 from twisted_bazaar.tracker.reserving import Reservations
 from twisted_bazaar.tracker.udpreach import UdpReach
-from twisted_bazaar.traversal.connector import RelayedConnector
-from twisted_bazaar.traversal.messages import RelayOffer, RelayReserve, RelayReserved
+from twisted_bazaar.transports.relay.connector import RelayedConnector
+from twisted_bazaar.transports.relay.messages import RelayOffer, RelayReserve, RelayReserved
 from twisted_bazaar.wire.ids import shortId, wireId
 
 #: Registrations advertising a port that one address group (see
@@ -169,7 +169,7 @@ class Tracker:
             channel's handshake.  0: no limit (the daemon's is its
             --connection-rate, by default
             L{twisted_bazaar.net.connections.DEFAULT_CONNECTION_RATE}).
-        @param relay: the tracker's L{twisted_bazaar.traversal.relay.Relay}
+        @param relay: the tracker's L{twisted_bazaar.transports.relay.relay.Relay}
             (the relay of last resort for the nodes it cannot dial), or
             None: a ``relayReserve`` is refused.
         @param relay_name_timeout: seconds a public node's relay named to

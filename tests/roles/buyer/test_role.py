@@ -16,7 +16,7 @@ from twisted.internet.error import ConnectionRefusedError
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.daemon.build import plugScheme
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.schemes.flood import messages as floodmsg

@@ -1,7 +1,7 @@
 """
 Tests of L{twisted_bazaar.roles.files.sellers.Sellers.connect} for a
 seller at home (its offer names a relay), through the node's dialer
-(L{twisted_bazaar.core.dialer}): its transfer port is punched to over the
+(L{twisted_bazaar.reach.dialer}): its transfer port is punched to over the
 direct link the buyer has with it, and reached through its relay when no
 punch is tried or the punch fails; a seller dialled directly is never
 punched to.
@@ -16,7 +16,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.files.client import TransferClient
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.roles.files.sellers import Sellers
-from twisted_bazaar.traversal.punch import PunchFailed
+from twisted_bazaar.reach.punch.tcp import PunchFailed
 
 from tests import records
 from tests.helpers import RecordingConnector, dialingNode

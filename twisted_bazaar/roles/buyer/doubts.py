@@ -23,7 +23,7 @@ from twisted.logger import Logger
 from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.core.node import Unreachable
-from twisted_bazaar.core.questions import TrackerGone
+from twisted_bazaar.reach.asking import TrackerGone
 from twisted_bazaar.roles.buyer.budget import DoubtBudget, Hold
 from twisted_bazaar.roles.buyer.sellers import sellerGroup
 from twisted_bazaar.roles.probe import ASK_ROUNDS, Probe

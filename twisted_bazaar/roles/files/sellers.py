@@ -19,7 +19,7 @@ from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.files.client import TransferClient
 from twisted_bazaar.channel.noise import AESGCM_NAME
 from twisted_bazaar.files.sources import Sources
-from twisted_bazaar.core.dialer import FILES, Peer
+from twisted_bazaar.reach.dialer import FILES, Peer
 from twisted_bazaar.core.market import signedFile
 from twisted_bazaar.base.addressgroup import addressGroup
 

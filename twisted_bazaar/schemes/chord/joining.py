@@ -10,7 +10,7 @@ reaching the scheme through L{IRingHost
 
 from twisted.internet import defer
 
-from twisted_bazaar.core.peerhosts import trackersGroup
+from twisted_bazaar.reach.peerhosts import trackersGroup
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.schemes.chord.messages import ChordNear, ChordNearIs

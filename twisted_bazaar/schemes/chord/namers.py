@@ -6,7 +6,7 @@ tracker's ``chordNearIs``, or a link's own peer) or a seller's record (a
 holder's ``chordRecords``, or the ``chordStore`` or ``chordTransfer``
 that brought a record this node holds itself).  A host of theirs the
 node refuses to dial is logged on that group's account
-(L{twisted_bazaar.core.dialer.Peer.namedBy}),
+(L{twisted_bazaar.reach.dialer.Peer.namedBy}),
 not on one account of every namer's: a stranger naming many bad hosts
 spent the lines of the others' refused hosts.  L{Naming} is a part of
 L{ChordDiscovery <twisted_bazaar.schemes.chord.node.ChordDiscovery>}
@@ -21,7 +21,7 @@ from twisted_bazaar.schemes.chord.state import Peer
 #: Ring entries and records whose namer a node remembers, the newest: one
 #: past them is dialled with its namer unknown, its refusal's line
 #: charged to no address group
-#: (L{twisted_bazaar.core.peerhosts.NAMER_UNKNOWN}).
+#: (L{twisted_bazaar.reach.peerhosts.NAMER_UNKNOWN}).
 NAMERS_KEPT = 256
 
 

@@ -23,7 +23,7 @@ from twisted.application.service import Service
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.market import IDiscovery
 from twisted_bazaar.schemes.chord.adverts import Publisher
 from twisted_bazaar.schemes.chord.holding import Holding

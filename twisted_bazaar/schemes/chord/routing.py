@@ -106,7 +106,7 @@ class KeyRouter:
         is held until it is placed, L{placed}; False if it is not, and the
         request is dropped), and names who named a next hop
         (C{host.namerOf(peer)}: the address group of that link,
-        L{twisted_bazaar.core.dialer.Peer.namedBy}, or None).  One
+        L{twisted_bazaar.reach.dialer.Peer.namedBy}, or None).  One
         reference, not a bound method each: a large simulated ring holds
         a router a node.
     @ivar wait: seconds a request may wait for the link to its next hop

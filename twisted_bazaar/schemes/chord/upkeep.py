@@ -477,7 +477,7 @@ class Upkeep:
             self.stir("ping")
 
     #: The messages the upkeep takes, declared once for every node (as
-    #: L{twisted_bazaar.core.events.INodeEvents.delivers}): message class
+    #: L{twisted_bazaar.events.INodeEvents.delivers}): message class
     #: -> function(upkeep, link, message).
     takes = {ChordPing: pinged, ChordPong: ponged, ChordStabilize: stabilizeAsked,
                ChordState: stated}

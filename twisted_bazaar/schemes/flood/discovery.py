@@ -12,7 +12,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.identity.keys import signedIf, trusts
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.overlay import OVERLAY

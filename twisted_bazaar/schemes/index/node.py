@@ -15,10 +15,10 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from twisted_bazaar.base.sparing import NOTHING, own
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.wire.trade import BuyOK
 from twisted_bazaar.core.market import IDiscovery, fileIn, recordedOffers
-from twisted_bazaar.core.peerhosts import trackersGroup
+from twisted_bazaar.reach.peerhosts import trackersGroup
 from twisted_bazaar.core.records import RecordBook
 from twisted_bazaar.schemes.index.messages import (
     Ack,

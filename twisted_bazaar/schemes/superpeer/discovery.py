@@ -8,7 +8,7 @@ into L{Offer}s for the roles.
 from twisted.application.service import Service
 from zope.interface import implementer
 
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.market import IDiscovery, recordedOffers
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.schemes.interfaces import ITopologyProvider

@@ -37,7 +37,7 @@ from twisted.logger import Logger
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.words import plural
 from twisted_bazaar import wire
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.market import fileIn
 from twisted_bazaar.core.records import RecordBook
 from twisted_bazaar.net.eviction import groupOf

@@ -26,7 +26,7 @@ from twisted.logger import Logger, LogLevel
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
 from twisted_bazaar.base.words import plural
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.market import fileIn
 from twisted_bazaar.core.records import RecordBook, fittedSellers, recordFault
 from twisted_bazaar.net.eviction import groupOf

@@ -35,10 +35,10 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.base.lately import Recent
-from twisted_bazaar.core.dialer import Peer
-from twisted_bazaar.core.events import NodeObserver
-from twisted_bazaar.core.peerhosts import trackersGroup
-from twisted_bazaar.core.questions import TrackerSilent
+from twisted_bazaar.reach.dialer import Peer
+from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.reach.peerhosts import trackersGroup
+from twisted_bazaar.reach.asking import TrackerSilent
 from twisted_bazaar.core.topology import ITopology, dialWhy
 
 #: Seconds to wait for the tracker's answer before asking again: less than

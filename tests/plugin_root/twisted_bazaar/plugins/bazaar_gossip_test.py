@@ -15,7 +15,7 @@ from twisted.plugin import IPlugin
 from zope.interface import implementer
 
 from twisted_bazaar import wire
-from twisted_bazaar.core.events import NodeObserver
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.base.options import PluginOption, boundedInt
 from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.routing.flood import FloodRouter

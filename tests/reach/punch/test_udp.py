@@ -1,0 +1,358 @@
+"""Tests for L{twisted_bazaar.reach.punch.udp}: the UDP punch's plans,
+its budget, and its exchange of probes through in-memory routers of each
+kind (L{twisted_bazaar.testing.udpnat})."""
+
+import random
+
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.base.limitregistry import LIMITS
+from twisted_bazaar.testing.udpnat import (
+    FULL_CONE,
+    OTHER_TRAFFIC,
+    PORT_RESTRICTED,
+    RANDOM,
+    SEQUENTIAL,
+    UdpNetwork,
+    UdpRouter,
+    punchPair,
+)
+from twisted_bazaar.reach.punch import udp as udppunch
+from twisted_bazaar.reach.punch.tcp import LOWEST_PORT, PunchFailed
+from twisted_bazaar.reach.punch.budget import PunchLimits
+from twisted_bazaar.reach.punch.udp import (
+    BIRTHDAY_PROBES,
+    EASY,
+    HARD_SOCKETS,
+    KEEPALIVE,
+    PROBES_GROUP,
+    TIMEOUT,
+    ProbeBudget,
+    UdpPunch,
+    datagram,
+    mappingOf,
+    meetOdds,
+    parse,
+)
+
+TRACKER = "192.0.2.1"
+A, B = "10.0.0.2", "10.0.1.2"
+PUBLIC_A, PUBLIC_B = "198.51.100.7", "203.0.113.9"
+
+
+class OddsTests(SynchronousTestCase):
+    def test_tailscale(self):
+        """256 mappings and 1,024 probes among 65,536 ports meet with
+        odds 1 - (1 - 256/65536)^1024, about 0.98 (Tailscale's figure)."""
+        odds = meetOdds(256, 1024, 65536)
+        self.assertAlmostEqual(odds, 1 - (1 - 1 / 256) ** 1024, places=12)
+        self.assertAlmostEqual(odds, 0.982, places=3)
+        self.assertTrue(0.98 < meetOdds(HARD_SOCKETS, BIRTHDAY_PROBES) < 0.985)
+
+    def test_fewer(self):
+        """Fewer probes, lower odds: 256 of them meet about 63 % of the
+        time."""
+        self.assertAlmostEqual(meetOdds(256, 256, 65536), 0.633, places=3)
+        self.assertEqual(meetOdds(0, 1024), 0)
+
+
+class MappingTests(SynchronousTestCase):
+    def test_kinds(self):
+        """One port seen twice: easy; a few apart: sequential, with the
+        step; far apart: random."""
+        self.assertEqual(mappingOf("h", 5000, 5000).kind, EASY)
+        self.assertEqual(mappingOf("h", 5000).kind, EASY)
+        sequential = mappingOf("h", 5000, 5002)
+        self.assertEqual((sequential.kind, sequential.delta), (udppunch.SEQUENTIAL, 2))
+        self.assertEqual(mappingOf("h", 5000, 40000).kind, udppunch.RANDOM)
+
+    def test_bad(self):
+        """No host or a port out of range: a clear ValueError."""
+        with self.assertRaises(ValueError) as caught:
+            mappingOf("", 5000)
+        self.assertIn("needs the host", str(caught.exception))
+        with self.assertRaises(ValueError) as caught:
+            mappingOf("h", 70000)
+        self.assertEqual(str(caught.exception),
+                         "a UDP mapping's port is a port, not 70000")
+        with self.assertRaises(ValueError):
+            mappingOf("h", 0)
+        with self.assertRaises(ValueError):
+            mappingOf("h", 5000, "x")
+
+
+class PlanTests(SynchronousTestCase):
+    rng = random.Random(1)
+
+    def test_simultaneous(self):
+        """Two easy sides each aim at the other's seen port only, from
+        one socket, a few rounds."""
+        plan = udppunch.plan(mappingOf("a", 5000), mappingOf("b", 6000), self.rng)
+        self.assertEqual(plan.strategy, "simultaneous")
+        self.assertEqual(plan.host, "b")
+        self.assertEqual(plan.sockets, 1)
+        self.assertEqual({probe.port for probe in plan.probes}, {6000})
+        self.assertEqual(len(plan.probes), len(udppunch.ROUNDS))
+
+    def test_predicted(self):
+        """A sequential peer: its seen ports, and the next steps on."""
+        plan = udppunch.plan(mappingOf("a", 5000), mappingOf("b", 6000, 6002), self.rng)
+        self.assertEqual(plan.strategy, "predicted")
+        ports = sorted({probe.port for probe in plan.probes})
+        self.assertEqual(ports, [6002 + k for k in range(1, udppunch.PREDICTED + 1)])
+        plan = udppunch.plan(mappingOf("a", 5000), mappingOf("b", 6000, 6010), self.rng)
+        self.assertEqual(sorted({probe.port for probe in plan.probes})[:2], [6020, 6030])
+
+    def test_birthday(self):
+        """Easy and random: the easy side sends 1,024 probes to distinct
+        ports of the peer's host, paced; the hard side opens 256 sockets,
+        each aiming at the easy side's port."""
+        easy = udppunch.plan(mappingOf("a", 5000), mappingOf("b", 6000, 41000),
+                             self.rng)
+        self.assertEqual(easy.strategy, "birthday-probes")
+        self.assertEqual(len({probe.port for probe in easy.probes}), BIRTHDAY_PROBES)
+        self.assertEqual(max(probe.at for probe in easy.probes), 1.5)
+        hard = udppunch.plan(mappingOf("b", 6000, 41000), mappingOf("a", 5000),
+                             self.rng)
+        self.assertEqual(hard.strategy, "birthday-sockets")
+        self.assertEqual(hard.sockets, HARD_SOCKETS)
+        self.assertEqual({probe.port for probe in hard.probes}, {5000})
+        self.assertEqual({probe.socket for probe in hard.probes},
+                         set(range(HARD_SOCKETS)))
+
+    def test_hopeless(self):
+        """Random against random or sequential: no plan, saying why."""
+        for other in (mappingOf("a", 5000, 30000), mappingOf("a", 5000, 5001)):
+            plan = udppunch.plan(other, mappingOf("b", 6000, 41000), self.rng)
+            self.assertEqual(plan.probes, ())
+            self.assertIn("no probe could meet", plan.why)
+
+    def test_onlyThePeersHost(self):
+        """Every probe of every plan goes to the peer's host, as the tracker
+        saw it, at no well-known port: a sequential peer seen near port
+        1024 is not aimed below it."""
+        mappings = [mappingOf("a", 5000), mappingOf("a", 1030, 1026),
+                    mappingOf("a", 5000, 41000), mappingOf("a", 65530, 65534)]
+        for mine in mappings:
+            for peer in mappings:
+                peer = mappingOf("peer", peer.port, peer.second)
+                plan = udppunch.plan(mine, peer, self.rng)
+                self.assertEqual(plan.host, "peer")
+                for probe in plan.probes:
+                    self.assertTrue(LOWEST_PORT <= probe.port < 65536, probe)
+                self.assertLessEqual(len(plan.probes), PROBES_GROUP)
+
+
+class BudgetTests(SynchronousTestCase):
+    def test_declared(self):
+        """The probes' budget is in the registry of limits."""
+        limit = LIMITS.get("punch.udp-probes")
+        self.assertEqual((limit.default, limit.group),
+                         (udppunch.PROBES_TOTAL, PROBES_GROUP))
+
+    def test_group(self):
+        """One birthday punch fills a group's share for a window; another
+        group still gets its own; a window later the first again."""
+        clock = Clock()
+        budget = ProbeBudget(clock)
+        self.assertIsNone(budget.admit("g1", BIRTHDAY_PROBES))
+        self.assertEqual(
+            budget.admit("g1", BIRTHDAY_PROBES),
+            "this node sent 1024 UDP punch probes to that address group in the last "
+            "60 s, and 1024 more would pass its 1088")
+        self.assertIsNone(budget.admit("g2", BIRTHDAY_PROBES))
+        clock.advance(60)
+        self.assertIsNone(budget.admit("g1", BIRTHDAY_PROBES))
+
+    def test_total(self):
+        """Past the total, no group gets more; a refused plan is not
+        counted."""
+        clock = Clock()
+        budget = ProbeBudget(clock, total=2000)
+        self.assertIsNone(budget.admit("g1", 1024))
+        self.assertIn("would pass its 2000", budget.admit("g2", 1024))
+        self.assertIsNone(budget.admit("g2", 976))
+        self.assertEqual(sum(each[2] for each in budget._sent), 2000)
+
+
+class DatagramTests(SynchronousTestCase):
+    def test_roundTrip(self):
+        """A probe and an ack carry their kind and nonce; anything else is
+        no punch's."""
+        self.assertEqual(parse(datagram(0, 77)), (0, 77))
+        self.assertEqual(parse(datagram(1, 2**63 - 1)), (1, 2**63 - 1))
+        self.assertEqual(parse(datagram(0, -5)), (0, -5))
+        for data in (b"", b"BZU1", datagram(0, 1) + b"x", b"XXXX" + datagram(0, 1)[4:],
+                     datagram(2, 1)):
+            self.assertIsNone(parse(data))
+
+
+def _network(kind_a, kind_b, seed=1, other=OTHER_TRAFFIC):
+    clock = Clock()
+    network = UdpNetwork(clock)
+    network.place(A, UdpRouter(PUBLIC_A, kind_a, random.Random(seed), other))
+    network.place(B, UdpRouter(PUBLIC_B, kind_b, random.Random(seed + 1), other))
+    return clock, network
+
+
+def _outcome(kind_a, kind_b, seed=1, other=OTHER_TRAFFIC):
+    """Each end's result of a punch between routers of the two kinds."""
+    clock, network = _network(kind_a, kind_b, seed, other)
+    results = []
+    sides = punchPair(network, A, B, TRACKER, random.Random(seed), nonce=4242)
+    for _, done in sides:
+        done.addBoth(results.append)
+    clock.advance(0)
+    for _ in range(int(TIMEOUT * 100) + 1):
+        clock.advance(0.01)
+    for punch, _ in sides:
+        punch.stop()
+    return results, clock
+
+
+class PunchTests(SynchronousTestCase):
+    def assertMet(self, kind_a, kind_b, seed=1, other=OTHER_TRAFFIC):
+        results, clock = _outcome(kind_a, kind_b, seed, other)
+        self.assertEqual(len(results), 2)
+        for result in results:
+            self.assertIsInstance(result, udppunch.Met, repr((kind_a, kind_b, result)))
+        self.assertEqual(clock.getDelayedCalls(), [])
+        return results
+
+    def test_easy(self):
+        """Cone routers of either filtering meet, each end's 5-tuple aimed
+        at the other's public address."""
+        for kind_a in (FULL_CONE, PORT_RESTRICTED):
+            for kind_b in (FULL_CONE, PORT_RESTRICTED):
+                met_a, met_b = self.assertMet(kind_a, kind_b)
+                self.assertEqual((met_a.host, met_b.host), (PUBLIC_B, PUBLIC_A))
+
+    def test_sequential(self):
+        """A sequential router meets a cone (port prediction), other
+        traffic taking some of its ports, and another sequential one
+        while nothing else takes ports (their probes line up)."""
+        for seed in range(1, 6):
+            self.assertMet(SEQUENTIAL, PORT_RESTRICTED, seed)
+            self.assertMet(PORT_RESTRICTED, SEQUENTIAL, seed)
+            self.assertMet(SEQUENTIAL, SEQUENTIAL, seed, other=0)
+
+    def test_birthday(self):
+        """A random-port router and a port-restricted cone meet about 98
+        times in 100 (the odds of L{meetOdds}): at least 45 of 50 seeds,
+        from either side."""
+        met = 0
+        for seed in range(50):
+            results, _ = _outcome(RANDOM if seed % 2 else PORT_RESTRICTED,
+                                  PORT_RESTRICTED if seed % 2 else RANDOM, seed)
+            met += all(isinstance(result, udppunch.Met) for result in results)
+        self.assertGreaterEqual(met, 45)
+
+    def test_hardAgainstHard(self):
+        """Two random-port routers: no probe is sent, each end fails at
+        once saying why."""
+        results, _ = _outcome(RANDOM, RANDOM)
+        for result in results:
+            result.trap(PunchFailed)
+            self.assertIn("no probe could meet", result.getErrorMessage())
+
+    def test_timeout(self):
+        """A peer that never answers: the punch fails after its timeout,
+        saying what it tried, and holds no timer."""
+        clock = Clock()
+        sent = []
+        plan = udppunch.plan(mappingOf("a", 5000), mappingOf("b", 6000), random.Random())
+        punch = UdpPunch(clock, plan, 9, lambda *args: sent.append(args))
+        failures = []
+        punch.start().addErrback(failures.append)
+        clock.advance(TIMEOUT)
+        self.assertEqual(failures[0].getErrorMessage(),
+                         "no datagram of the peer's came back within 10 s "
+                         "(simultaneous, 6 probes)")
+        self.assertEqual(len(sent), 6)
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_strangers(self):
+        """Datagrams from another host, with another nonce, or that are no
+        probe are not answered: nothing goes anywhere but the plan's host."""
+        clock = Clock()
+        sent = []
+        plan = udppunch.plan(mappingOf("a", 5000), mappingOf("198.51.100.9", 6000),
+                             random.Random())
+        punch = UdpPunch(clock, plan, 9, lambda *args: sent.append(args))
+        punch.start()
+        clock.advance(1)
+        before = len(sent)
+        self.assertFalse(punch.datagramReceived(0, "192.0.2.66", 6000, datagram(0, 9)))
+        self.assertFalse(punch.datagramReceived(0, "198.51.100.9", 6000,
+                                                datagram(0, 8)))
+        self.assertFalse(punch.datagramReceived(0, "198.51.100.9", 6000, b"hello"))
+        self.assertEqual(len(sent), before)
+        self.assertEqual({args[1] for args in sent}, {"198.51.100.9"})
+        punch.stop()
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_wellKnownPorts(self):
+        """A datagram from a port below LOWEST_PORT of the peer's host (no
+        router maps there) is not answered and meets nothing: no ack,
+        keepalive or QUIC dial goes back to such a port."""
+        clock = Clock()
+        sent = []
+        plan = udppunch.plan(mappingOf("a", 5000), mappingOf("b", 6000), random.Random())
+        punch = UdpPunch(clock, plan, 9, lambda *args: sent.append(args))
+        punch.start().addErrback(lambda failure: None)
+        clock.advance(1)
+        before = len(sent)
+        for kind in (0, 1):
+            self.assertFalse(punch.datagramReceived(0, "b", 53, datagram(kind, 9)))
+        self.assertEqual((len(sent), punch.met), (before, None))
+        punch.stop()
+
+    def test_acksBounded(self):
+        """A peer that sends probes in a loop gets at most L{ACKS
+        <udppunch.ACKS>} acks: no more datagrams out than came in."""
+        clock = Clock()
+        sent = []
+        plan = udppunch.plan(mappingOf("a", 5000), mappingOf("b", 6000), random.Random())
+        punch = UdpPunch(clock, plan, 9, lambda *args: sent.append(args))
+        punch.start().addErrback(lambda failure: None)
+        for _ in range(100):
+            punch.datagramReceived(0, "b", 6000, datagram(0, 9))
+        self.assertEqual(len(sent), udppunch.ACKS)
+        punch.stop()
+
+    def test_keepalive(self):
+        """A met 5-tuple gets a datagram every KEEPALIVE s until stop."""
+        clock = Clock()
+        sent = []
+        plan = udppunch.plan(mappingOf("a", 5000), mappingOf("b", 6000), random.Random())
+        punch = UdpPunch(clock, plan, 9, lambda *args: sent.append(args))
+        punch.start()
+        punch.datagramReceived(0, "b", 6001, datagram(1, 9))
+        self.assertEqual(punch.met, udppunch.Met(0, "b", 6001))
+        sent.clear()
+        for _ in range(3):
+            clock.advance(KEEPALIVE)
+        self.assertEqual(sent, [(0, "b", 6001, datagram(1, 9))] * 3)
+        punch.stop()
+        self.assertEqual(clock.getDelayedCalls(), [])
+
+    def test_budgets(self):
+        """A punch past the probe budget or the punch limits sends nothing
+        and fails saying why."""
+        clock = Clock()
+        plan = udppunch.plan(mappingOf("a", 5000), mappingOf("b", 6000, 41000),
+                             random.Random())
+        budget = ProbeBudget(clock, total=1000)
+        sent = []
+        punch = UdpPunch(clock, plan, 9, lambda *args: sent.append(args), budget=budget)
+        failure = self.failureResultOf(punch.start(), PunchFailed)
+        self.assertIn("1024 more would pass its 1000", failure.getErrorMessage())
+        limits = PunchLimits(clock, per_peer=1)
+        limits.admit("key", "other")
+        punch = UdpPunch(clock, plan, 9, lambda *args: sent.append(args), limits=limits,
+                         key="key")
+        failure = self.failureResultOf(punch.start(), PunchFailed)
+        self.assertIn("its most for one peer", failure.getErrorMessage())
+        clock.advance(TIMEOUT)
+        self.assertEqual(sent, [])

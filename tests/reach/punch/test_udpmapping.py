@@ -1,0 +1,86 @@
+"""
+Tests for L{twisted_bazaar.reach.punch.udpmapping}: a node's UDP mapping as its
+tracker sees it, on a fake clock: a check asked only when the mapping is
+stale, one at a time, not again soon after one, nor for long after a
+refusal, and given up when unanswered.
+"""
+
+from twisted.internet import task
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.reach.punch.udpmapping import (
+    CHECK_AGAIN,
+    CHECK_TIMEOUT,
+    FRESH,
+    REFUSED_PAUSE,
+    MappingCheck,
+)
+from twisted_bazaar.reach.punch.udpmessages import UdpReached
+
+
+class MappingCheckTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = task.Clock()
+        self.unanswered = []
+        self.check = MappingCheck(self.clock, lambda: self.unanswered.append(True))
+        self.sent = []
+
+    def send(self):
+        self.sent.append(self.clock.seconds())
+        return True
+
+    def test_checkedWhenStale(self):
+        """A check is asked once; while it is under way none more; its
+        udpreach makes the mapping fresh for FRESH seconds."""
+        self.assertIs(self.check.freshen(self.send), False)
+        self.assertIs(self.check.freshen(self.send), False)
+        self.assertEqual(self.sent, [0])
+        self.assertTrue(self.check.reached(UdpReached("198.51.100.7", 4433, 4433)))
+        self.assertEqual((self.check.mine.port, self.check.mine.kind), (4433, "easy"))
+        self.assertIs(self.check.freshen(self.send), True)
+        self.clock.advance(FRESH)
+        self.assertIs(self.check.freshen(self.send), False)
+        self.assertEqual(self.sent, [0, FRESH])
+        self.assertEqual(self.clock.getDelayedCalls()[0].getTime(), FRESH + CHECK_TIMEOUT)
+
+    def test_nothingSeen(self):
+        """A udpreach that saw nothing is no mapping; no check again for
+        CHECK_AGAIN seconds."""
+        self.check.freshen(self.send)
+        self.assertFalse(self.check.reached(UdpReached("", 0, 0)))
+        self.assertIsNone(self.check.mine)
+        self.assertIsNone(self.check.freshen(self.send))
+        self.clock.advance(CHECK_AGAIN)
+        self.assertIs(self.check.freshen(self.send), False)
+
+    def test_refused(self):
+        """A refused check: none again for REFUSED_PAUSE seconds, until
+        the tracker connection changes."""
+        self.check.freshen(self.send)
+        self.check.refused()
+        self.clock.advance(REFUSED_PAUSE - 1)
+        self.assertIsNone(self.check.freshen(self.send))
+        self.check.lost()
+        self.assertIs(self.check.freshen(self.send), False)
+        self.assertEqual(len(self.sent), 2)
+
+    def test_unanswered(self):
+        """No udpreach within CHECK_TIMEOUT: said; the check is no longer
+        under way, and the next one may be asked (past CHECK_AGAIN)."""
+        self.check.freshen(self.send)
+        self.clock.advance(CHECK_TIMEOUT)
+        self.assertEqual(self.unanswered, [True])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertIs(self.check.freshen(self.send), False)
+        self.assertEqual(self.sent, [0, CHECK_TIMEOUT])
+
+    def test_noTracker(self):
+        """No tracker to send it to: None, and nothing under way."""
+        self.assertIsNone(self.check.freshen(lambda: False))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_badMapping(self):
+        """A udpreach naming a port out of range is no mapping."""
+        self.check.freshen(self.send)
+        self.assertFalse(self.check.reached(UdpReached("198.51.100.7", 4433, 70000)))
+        self.assertEqual(self.clock.getDelayedCalls(), [])

@@ -1,0 +1,617 @@
+"""
+Tests for L{twisted_bazaar.reach.punch.udpservice}: two nodes linked through a
+relay, behind UDP routers in memory (L{twisted_bazaar.testing.udpnat}),
+on one fake clock; the test plays their tracker (it answers ``udpcheck``
+with ``udpprobe``, reads where the probe datagrams came from at its two
+ports, answers ``udpreach``, and sends both ``udppunchgo``), and each
+node's QUIC sockets are fakes bound into the datagram network whose
+links connector records the dial of the QUIC link.
+"""
+
+import random
+
+from twisted.internet import defer, task
+from twisted.internet.address import IPv4Address
+from twisted.logger import capturedLogs
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.transports.path import SEEN, UDP, Path
+from twisted_bazaar.transports.quic.transport import QuicTransport
+from twisted_bazaar.core.sessionhandlers import SessionParts
+from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, FRESH, REFUSED_PAUSE
+from twisted_bazaar.reach.punch.udpservice import ASK_AGAIN, ASKS, LINGER, UdpPunching
+from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.testing.capabilities import overQuic, relayed
+from twisted_bazaar.testing.udpnat import PORT_RESTRICTED, RANDOM, UdpNetwork, UdpRouter
+from twisted_bazaar.reach.punch.udpmessages import (
+    UdpCheck,
+    UdpProbe,
+    UdpPunchAsk,
+    UdpPunchGo,
+    UdpReached,
+    tokenOf,
+)
+from twisted_bazaar.reach.punch.udp import HARD_SOCKETS, datagram
+
+from tests import records
+from tests.helpers import linkPeer, makeNode
+
+TRACKER = "192.0.2.1"
+TRACKER_PORTS = (3478, 3479)
+#: The hosts at home, and their routers' public addresses.
+HOME = {"a": ("10.0.0.2", "198.51.100.7"), "b": ("10.1.0.2", "203.0.113.9")}
+QUIC_PORT = 4433
+
+
+class FakeSocket:
+    """A node's QUIC socket as the punch uses it: its datagrams through the
+    network, those too short for QUIC to its ``foreign``."""
+
+    def __init__(self, network, host, port):
+        self.network = network
+        self.host = host
+        self.port = port
+        self.foreign = None
+        self.transport = self
+        network.bind(host, port, self._arrived)
+
+    def write(self, data, addr):
+        self.network.send(self.host, self.port, addr[0], addr[1], data)
+
+    def _arrived(self, port, host, from_port, data):
+        if self.foreign is not None:
+            self.foreign(self, data, (host, from_port))
+
+
+class FakeLinks:
+    """A links connector: records each connect (host, port, link, key)."""
+
+    def __init__(self):
+        self.dials = []
+
+    def connect(self, host, port, protocol, expected=None):
+        d = defer.Deferred()
+        self.dials.append((host, port, protocol, expected, d))
+        return d
+
+
+class FakeSockets:
+    """The node's QUIC sockets (what L{QuicService} gives the punch)."""
+
+    def __init__(self, network, host):
+        self.network = network
+        self.host = host
+        self.main = FakeSocket(network, host, QUIC_PORT)
+        self.links = {self.main: FakeLinks()}
+        self.closed = []
+        self.next = QUIC_PORT + 1
+        self.refuse = False
+
+    def open(self):
+        if self.refuse:
+            raise OSError(24, "Too many open files")
+        socket = FakeSocket(self.network, self.host, self.next)
+        self.next += 1
+        self.links[socket] = FakeLinks()
+        return socket
+
+    def close(self, socket):
+        self.network.unbind(self.host, socket.port)
+        del self.links[socket]
+        self.closed.append(socket)
+
+    def connectorsOf(self, socket):
+        return self.links[socket], None
+
+
+class FakeMembership:
+    """What the punch asks of the node's tracker session: it sends, and
+    the parts' tables; the test answers for the tracker."""
+
+    def __init__(self):
+        self.sent = []
+        self.parts = SessionParts(())
+        self.link = FakeTrackerLink()
+
+    def send(self, message):
+        self.sent.append(message)
+        return True
+
+    def hear(self, message):
+        """The tracker sends message."""
+        if isinstance(message, wire.Error):
+            self.parts.erred(message)
+        else:
+            self.assertTaken(self.parts.dispatch(type(message), self.link, message))
+
+    @staticmethod
+    def assertTaken(taken):
+        assert taken, "no part takes it"
+
+    def take(self):
+        sent, self.sent = self.sent, []
+        return sent
+
+
+class FakeTrackerLink:
+    class transport:
+        @staticmethod
+        def getPeer():
+            return IPv4Address("TCP", TRACKER, 7700)
+
+
+class Side:
+    """A node at home, linked to its peer through a relay."""
+
+    def __init__(self, network, name, identity, peer, inbound, kind):
+        host, public = HOME[name]
+        network.place(host, UdpRouter(public, kind, random.Random(name)))
+        self.node = makeNode(identity.id, seed=identity.id, identity=identity)
+        self.node.clock = network.clock
+        self.membership = self.node.membership = FakeMembership()
+        self.sockets = FakeSockets(network, host)
+        self.transport = QuicTransport(None, None)
+        self.punching = UdpPunching(self.node, self.sockets, self.transport)
+        self.punching.plug()
+        self.punching.trackerRegistered()
+        self.peer = peer
+        self.link = linkPeer(self.node, peer, inbound=inbound)
+        relayed(self.link.transport, HOME["b" if name == "a" else "a"][1])
+        self.released = []
+        dialer = self.node.dialer
+        release = dialer.release
+        dialer.release = lambda peer_id=None: (self.released.append(peer_id),
+                                               release(peer_id))
+
+    def linkUp(self):
+        self.node.events.linkAdded(self.peer.id)
+
+
+class UdpPunchingTestCase(SynchronousTestCase):
+    def setUp(self):
+        self.clock = task.Clock()
+        self.network = UdpNetwork(self.clock, latency=0.01)
+        #: What the tracker's two ports saw: token -> [(host, port), ...].
+        self.seen = {}
+        for index, port in enumerate(TRACKER_PORTS):
+            self.network.bind(TRACKER, port, self._trackerHeard(index))
+        self.alice, self.bob = records.identity(1), records.identity(2)
+
+    def _trackerHeard(self, index):
+        def heard(port, host, from_port, data):
+            self.seen.setdefault(tokenOf(data), [None, None])[index] = (host, from_port)
+        return heard
+
+    def sides(self, kind_a=PORT_RESTRICTED, kind_b=PORT_RESTRICTED):
+        """A opened the relayed link to B."""
+        self.a = Side(self.network, "a", self.alice, self.bob, False, kind_a)
+        self.b = Side(self.network, "b", self.bob, self.alice, True, kind_b)
+        self.a.linkUp()
+        self.b.linkUp()
+
+    def check(self, side, token):
+        """Play the tracker's check of side: what it sent, answered."""
+        [asked] = side.membership.take()
+        self.assertIsInstance(asked, UdpCheck)
+        side.membership.hear(UdpProbe(token, *TRACKER_PORTS))
+        self.elapse(0.05)
+        (host, port), (_, second) = self.seen[token]
+        reach = UdpReached(host, port, second)
+        side.membership.hear(reach)
+        return reach
+
+    def checked(self, kind_a=PORT_RESTRICTED, kind_b=PORT_RESTRICTED):
+        self.sides(kind_a, kind_b)
+        self.reach = {"a": self.check(self.a, 11), "b": self.check(self.b, 12)}
+
+    def go(self, nonce=77):
+        """The tracker starts the punch A asked for."""
+        [asked] = self.a.membership.take()
+        self.assertEqual(asked, UdpPunchAsk(self.bob.id))
+        for side, other, peer in ((self.a, "b", self.bob), (self.b, "a", self.alice)):
+            seen = self.reach[other]
+            side.membership.hear(UdpPunchGo(peer.id, seen.seen_host, seen.seen_port,
+                                            seen.seen_second, nonce))
+
+    def elapse(self, seconds):
+        """Advance the clock by ``seconds``, a step at a time (what a step
+        sends arrives a latency later)."""
+        for _ in range(int(round(seconds / 0.005))):
+            self.clock.advance(0.005)
+
+    def assertNoTimers(self):
+        """No timer but the network's datagrams in flight."""
+        self.assertEqual([call for call in self.clock.getDelayedCalls()
+                          if call.func != self.network._arrive], [])
+
+    def tcpFailed(self):
+        self.a.node.events.punchEnded(self.a.link, HOME["b"][1], "the peer refused")
+
+
+class CheckTests(UdpPunchingTestCase):
+    def test_checkedOnARelayedLink(self):
+        """A relayed link has each side check its UDP mapping: the two
+        probe datagrams go from its QUIC socket to the tracker's two
+        ports, and the udpreach is kept as its mapping."""
+        self.checked()
+        for name, side in (("a", self.a), ("b", self.b)):
+            mine = side.punching.check.mine
+            self.assertEqual((mine.host, mine.kind), (HOME[name][1], "easy"))
+        self.assertTrue(self.a.punching.check.fresh())
+
+    def test_notAskedAgainWhileFresh(self):
+        """A second relayed link within FRESH seconds asks no check; one
+        after asks again."""
+        self.checked()
+        self.a.linkUp()
+        self.assertEqual(self.a.membership.take(), [])
+        self.clock.advance(FRESH)
+        self.a.linkUp()
+        self.assertEqual([type(m) for m in self.a.membership.take()], [UdpCheck])
+
+    def test_nothingSeen(self):
+        """A udpreach that saw nothing (UDP blocked) gives up the punch
+        that waited for it."""
+        self.sides()
+        self.b.membership.take()
+        self.tcpFailed()
+        self.assertTrue(self.a.punching.waitsFor(self.bob.id))
+        self.a.membership.take()
+        self.a.membership.hear(UdpReached("", 0, 0))
+        self.assertFalse(self.a.punching.waitsFor(self.bob.id))
+        self.assertEqual(self.a.released, [self.bob.id])
+
+    def test_checkRefused(self):
+        """An error{noudp} answering the check (a tracker without UDP
+        ports) gives up the punch that waited for it."""
+        self.sides()
+        self.tcpFailed()
+        self.a.membership.take()
+        self.a.membership.hear(wire.Error("noudp", "this tracker takes no UDP datagrams"))
+        self.assertFalse(self.a.punching.waitsFor(self.bob.id))
+        self.assertEqual(self.a.released, [self.bob.id])
+        # Asked again only REFUSED_PAUSE later: not at every relayed link.
+        self.clock.advance(REFUSED_PAUSE - 1)
+        self.a.linkUp()
+        self.assertEqual(self.a.membership.take(), [])
+        self.clock.advance(1)
+        self.a.linkUp()
+        self.assertEqual([type(m) for m in self.a.membership.take()], [UdpCheck])
+
+
+    def test_refusedBeforeThePunch(self):
+        """A check refused when the relayed link came: the TCP punch that
+        fails later has no UDP punch waiting on a check that will not
+        come: given up at once, saying why."""
+        self.sides()
+        self.a.membership.take()
+        self.a.membership.hear(wire.Error("noudp", "this tracker takes no UDP datagrams"))
+        with capturedLogs() as events:
+            self.tcpFailed()
+        self.assertFalse(self.a.punching.waitsFor(self.bob.id))
+        self.assertEqual(self.a.released, [self.bob.id])
+        self.assertEqual(self.a.membership.take(), [])
+        [why] = [event["why"] for event in events if "why" in event]
+        self.assertIn("refused its check, in the last 300 s", why)
+
+    def test_probeNotAskedFor(self):
+        """A udpprobe the node did not ask for (a tracker that sends them
+        again and again) makes it send no datagram: two go for each
+        udpcheck it sent, no more."""
+        self.checked()
+        before = self.network.sent
+        for token in range(20, 30):
+            self.a.membership.hear(UdpProbe(token, *TRACKER_PORTS))
+        self.elapse(0.05)
+        self.assertEqual(self.network.sent, before)
+
+    def test_reachNotAskedFor(self):
+        """A udpreach with no check of this node's under way (a tracker
+        that sends them at will) changes nothing and logs nothing: a line
+        for each before, its mapping taken as this node's."""
+        self.checked()
+        mine = self.a.punching.check.mine
+        with capturedLogs() as events:
+            for port in range(40000, 40010):
+                self.a.membership.hear(UdpReached("192.0.2.99", port, port + 100))
+            self.a.membership.hear(UdpReached("", 0, 0))
+        self.assertEqual(self.a.punching.check.mine, mine)
+        self.assertEqual(events, [])
+
+    def test_checkUnanswered(self):
+        """A check the tracker never answers: after CHECK_TIMEOUT the
+        punch waiting for it is given up."""
+        self.sides()
+        self.tcpFailed()
+        self.assertTrue(self.a.punching.waitsFor(self.bob.id))
+        self.clock.advance(CHECK_TIMEOUT)
+        self.assertFalse(self.a.punching.waitsFor(self.bob.id))
+        self.assertEqual(self.a.released, [self.bob.id])
+        self.assertNoTimers()
+
+
+class PunchTests(UdpPunchingTestCase):
+    def test_easyRouters(self):
+        """Two routers that keep one mapping: after A's TCP punch failed,
+        A asks the tracker, both punch from their QUIC sockets, and A
+        dials the QUIC link over the met 5-tuple from its own socket, the
+        peer's key expected; both book the path as the tracker's seen
+        UDP path, routed through that socket; A's dialer waits until the
+        QUIC link replaces the relayed one."""
+        self.checked()
+        self.tcpFailed()
+        self.assertTrue(self.a.punching.waitsFor(self.bob.id))
+        self.go()
+        self.elapse(1.0)
+        [(host, port, link, expected, _)] = self.a.sockets.links[self.a.sockets.main].dials
+        self.assertEqual((host, port), (HOME["b"][1], self.reach["b"].seen_port))
+        self.assertEqual(expected, decode(self.bob.key))
+        self.assertFalse(link.inbound)
+        self.assertEqual(self.b.sockets.links[self.b.sockets.main].dials, [])
+        path = Path(UDP, host, port, word=SEEN)
+        self.assertIn(path, self.a.node.dialer.book.pathsOf(self.bob.id, UDP))
+        self.assertIs(self.a.transport.connectorsOf(self.bob.id, path)[0],
+                      self.a.sockets.links[self.a.sockets.main])
+        self.assertTrue(self.a.punching.waitsFor(self.bob.id))
+        self.assertEqual(self.a.released, [])
+        # The QUIC link replaces the relayed one: whoever waited goes on.
+        self.a.node.links[self.bob.id] = link
+        self.a.node.events.linkReplaced(self.bob.id)
+        self.assertEqual(self.a.released, [self.bob.id])
+        self.assertFalse(self.a.punching.waitsFor(self.bob.id))
+
+    def test_birthday(self):
+        """B's router draws a port for each destination: B opens 255 more
+        sockets; once the punch meets, the one it met on is kept (its
+        5-tuple is the path) and the others are closed."""
+        self.checked(kind_b=RANDOM)
+        self.tcpFailed()
+        self.go()
+        self.elapse(5.0)
+        sockets = self.b.sockets
+        self.assertEqual(len(sockets.closed), HARD_SOCKETS - 2)
+        [kept] = [socket for socket in sockets.links if socket is not sockets.main]
+        [(host, port, _, _, _)] = self.a.sockets.links[self.a.sockets.main].dials
+        [path] = self.b.node.dialer.book.pathsOf(self.alice.id, UDP)
+        self.assertEqual((path.host, path.port), (HOME["a"][1], self.reach["a"].seen_port))
+        self.assertIs(self.b.transport.connectorsOf(self.alice.id, path)[0],
+                      sockets.links[kept])
+
+    def test_bothRandom(self):
+        """Two random routers: no plan; A says why and its link stays on
+        the relay, nothing waiting."""
+        self.checked(kind_a=RANDOM, kind_b=RANDOM)
+        self.tcpFailed()
+        self.go()
+        self.assertFalse(self.a.punching.waitsFor(self.bob.id))
+        self.assertEqual(self.a.released, [self.bob.id])
+        self.assertEqual(self.a.sockets.closed, [])
+        self.assertNoTimers()
+
+    def test_socketsRefused(self):
+        """Sockets the system will not open: the punch fails saying so,
+        the ones opened closed."""
+        self.checked(kind_b=RANDOM)
+        self.b.sockets.refuse = True
+        self.tcpFailed()
+        with capturedLogs() as events:
+            self.go()
+        self.assertEqual(self.b.punching._runs, {})
+        self.assertIn("cannot open 256 UDP sockets: Too many open files",
+                      [event.get("why") for event in events])
+
+    def test_refusedByTheBudgetOpensNoSocket(self):
+        """A punch past the probe budget (a tracker that says udppunchgo
+        again and again) is refused before any socket opens."""
+        self.checked(kind_b=RANDOM)
+        self.tcpFailed()
+        self.b.punching.budget.admit = lambda group, count: "past the budget"
+        self.go()
+        self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
+        self.assertEqual(self.b.punching._runs, {})
+
+    def test_descriptorsKeptForTheNode(self):
+        """The process's descriptors near their limit: B's birthday punch
+        opens no socket (255 more took every descriptor of a process at
+        1,024 before) and says why; the budgets are not spent on it."""
+        self.checked(kind_b=RANDOM)
+        self.b.punching.opened.descriptors = lambda: (800, 1024)
+        self.tcpFailed()
+        with capturedLogs() as events:
+            self.go()
+        self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
+        self.assertEqual(self.b.punching._runs, {})
+        self.assertIn("the process has 800 of its 1024 descriptors open: 255 more "
+                      "would leave fewer than 64", [event.get("why") for event in events])
+        self.assertEqual(self.b.punching.budget._sent, [])
+
+    def test_socketsCharged(self):
+        """The sockets a birthday punch opens are charged to the address
+        group it probes while they are open: the one kept once it met,
+        none once it ended."""
+        self.checked(kind_b=RANDOM)
+        self.tcpFailed()
+        self.go()
+        opened = self.b.punching.opened.account
+        self.assertEqual(opened.used, HARD_SOCKETS - 1)
+        self.elapse(5.0)
+        self.assertEqual(opened.used, 1)
+        self.b.punching.nodeStopping()
+        self.assertEqual(opened.used, 0)
+
+    def test_noAnswer(self):
+        """The peer never answers: the punch fails after its timeout and
+        A's dialer goes on over the relay."""
+        self.checked()
+        self.tcpFailed()
+        [asked] = self.a.membership.take()
+        seen = self.reach["b"]
+        self.a.membership.hear(UdpPunchGo(self.bob.id, seen.seen_host, seen.seen_port,
+                                          seen.seen_second, 77))
+        self.elapse(11.0)
+        self.assertEqual(self.a.released, [self.bob.id])
+        self.assertEqual(self.a.punching._runs, {})
+        self.assertEqual(list(self.a.node.dialer.book.pathsOf(self.bob.id, UDP)), [])
+
+    def test_askedAgain(self):
+        """A udppunch refused (the tracker has not seen the peer yet) is
+        asked again ASK_AGAIN seconds later, ASKS times in all; then A
+        gives up."""
+        self.checked()
+        self.tcpFailed()
+        for _ in range(ASKS):
+            self.assertEqual(self.a.membership.take(), [UdpPunchAsk(self.bob.id)])
+            self.a.membership.hear(wire.Error("noudp", "not seen"))
+            self.clock.advance(ASK_AGAIN)
+        self.assertEqual(self.a.membership.take(), [])
+        self.assertEqual(self.a.released, [self.bob.id])
+
+    def test_strangersIgnored(self):
+        """Only a punch datagram with a punch's nonce, to one of its
+        sockets, reaches that punch: not one with another nonce, nor bytes
+        that are no punch datagram, nor one to a socket of no punch."""
+        self.checked()
+        self.tcpFailed()
+        self.go(nonce=77)
+        run = self.a.punching._runs[self.bob.id]
+        heard = []
+        run.punch.datagramReceived = lambda *args: heard.append(args)
+        main, source = self.a.sockets.main, (HOME["b"][1], 5000)
+        main.foreign(main, datagram(1, 78), source)
+        main.foreign(main, b"short", source)
+        other = self.a.sockets.open()
+        other.foreign = main.foreign
+        other.foreign(other, datagram(1, 77), source)
+        self.assertEqual(heard, [])
+        main.foreign(main, datagram(1, 77), source)
+        self.assertEqual(heard, [(0, HOME["b"][1], 5000, datagram(1, 77))])
+
+    def test_aHostTheRelayDidNotSee(self):
+        """A udppunchgo naming a host where the relay of the link did not
+        see the peer (a lying tracker's victim) sends it no probe: the
+        punch is refused, saying why, as a TCP punch's would be."""
+        self.checked()
+        self.tcpFailed()
+        self.a.membership.take()
+        sent = self.network.sent
+        with capturedLogs() as events:
+            self.a.membership.hear(UdpPunchGo(self.bob.id, "192.0.2.66", 4433, 4433, 77))
+        self.elapse(1.0)
+        self.assertEqual(self.network.sent, sent)
+        self.assertEqual(self.a.punching._runs, {})
+        [why] = [event["why"] for event in events if "why" in event]
+        self.assertIn("not at 203.0.113.9 where its relay says it is", why)
+        self.assertEqual(self.a.released, [self.bob.id])
+
+    def test_noRelayedLink(self):
+        """A udppunchgo naming a node this one has no link to, or only a
+        direct one (a tracker's, or a stranger's through it, word alone),
+        starts nothing: no probe, no socket, no run."""
+        self.checked()
+        carol, dave = records.identity(3), records.identity(4)
+        linkPeer(self.a.node, dave, inbound=False)
+        sent = self.network.sent
+        for peer in (carol, dave):
+            self.a.membership.hear(UdpPunchGo(peer.id, HOME["b"][1], 5000, 5000, 78))
+        self.elapse(1.0)
+        self.assertEqual(self.network.sent, sent)
+        self.assertEqual((self.a.punching._runs, self.a.sockets.next), ({}, QUIC_PORT + 1))
+
+    def test_linger(self):
+        """A met path outlives the relayed link LINGER seconds (the QUIC
+        link may replace it late at this end); with no link then, it is
+        forgotten and its socket closed."""
+        self.checked(kind_b=RANDOM)
+        self.tcpFailed()
+        self.go()
+        self.elapse(5.0)
+        sockets = self.b.sockets
+        [kept] = [socket for socket in sockets.links if socket is not sockets.main]
+        del self.b.node.links[self.alice.id]
+        self.b.node.events.linkRemoved(self.alice.id)
+        self.clock.advance(LINGER - 1)
+        self.assertEqual(len(self.b.node.dialer.book.pathsOf(self.alice.id, UDP)), 1)
+        self.clock.advance(1)
+        self.assertEqual(list(self.b.node.dialer.book.pathsOf(self.alice.id, UDP)), [])
+        self.assertIn(kept, sockets.closed)
+
+    def test_stopping(self):
+        """The node stops: every punch ends, every socket opened closed,
+        no timer left."""
+        self.checked(kind_b=RANDOM)
+        self.tcpFailed()
+        self.go()
+        self.elapse(0.05)
+        for side in (self.a, self.b):
+            side.punching.nodeStopping()
+        self.assertEqual(len(self.b.sockets.closed), HARD_SOCKETS - 1)
+        self.assertNoTimers()
+
+
+class FakeQuicLink:
+    """A link over QUIC to ``peer`` (an address): records why it was
+    dropped."""
+
+    def __init__(self, peer):
+        self.peer = peer
+        self.dropped = []
+        self.transport = overQuic(self)
+
+    def getPeer(self):
+        return self.peer
+
+    def drop(self, reason):
+        self.dropped.append(reason)
+
+
+class PathLostTests(UdpPunchingTestCase):
+    """Nothing answers a dial over a punched path any more."""
+
+    def met(self):
+        """A and B punched; A's QUIC link runs over the met path."""
+        self.checked()
+        self.tcpFailed()
+        self.go()
+        self.elapse(1.0)
+        [(host, port, _, _, _)] = self.a.sockets.links[self.a.sockets.main].dials
+        self.path = Path(UDP, host, port, word=SEEN)
+        link = self.link = FakeQuicLink(IPv4Address("UDP", host, port))
+        self.a.node.links[self.bob.id] = link
+        self.a.node.events.linkReplaced(self.bob.id)
+
+    def lose(self, path):
+        _, lost = self.a.transport.routes[(self.bob.id, self.path.host, self.path.port)]
+        with capturedLogs() as events:
+            lost(self.bob.id, path, "no QUIC answer from there within 5 s")
+        return events
+
+    def test_dropped(self):
+        """The path leaves the book and its route, and the QUIC link over it
+        is dropped (L{Link.drop}: not closed only, whose end would wait
+        for an acknowledgement that cannot come), saying why."""
+        self.met()
+        events = self.lose(self.path)
+        self.assertEqual(list(self.a.node.dialer.book.pathsOf(self.bob.id, UDP)), [])
+        self.assertEqual(self.a.transport.routes, {})
+        self.assertEqual(self.link.dropped, ["its UDP path carries nothing now"])
+        [line] = [event for event in events if "carries nothing" in event["log_format"]]
+        self.assertEqual(line["why"], "no QUIC answer from there within 5 s")
+
+    def test_aLinkOverAnotherWay(self):
+        """A link to the peer that is not over that path (over TCP, or
+        another UDP path) stays; the path goes."""
+        self.met()
+        self.link.peer = IPv4Address("UDP", self.path.host, self.path.port + 1)
+        self.lose(self.path)
+        self.assertEqual(list(self.a.node.dialer.book.pathsOf(self.bob.id, UDP)), [])
+        self.assertEqual(self.link.dropped, [])
+
+    def test_anotherPath(self):
+        """Silence at a path that is not the punch's (gone already, or
+        another) changes nothing."""
+        self.met()
+        self.lose(Path(UDP, self.path.host, self.path.port + 1, word=SEEN))
+        self.assertEqual(list(self.a.node.dialer.book.pathsOf(self.bob.id, UDP)),
+                         [self.path])
+        self.assertEqual(self.link.dropped, [])

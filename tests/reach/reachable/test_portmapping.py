@@ -1,0 +1,95 @@
+"""
+The port mapping service (L{twisted_bazaar.reach.reachable.portmapping}): a node its
+tracker finds private asks its router for its port once, asks the tracker
+to check it there once mapped (``checkme``), and deletes the mapping when
+it stops.
+"""
+
+from twisted.internet import defer
+
+from tests.core.test_membership import NODE_PORT, MembershipCase, reach
+from twisted_bazaar.daemon.build import plugPortMapping
+from twisted_bazaar.reach.reachable.portmap.natpmp import Mapped
+
+
+class FakeMapper:
+    def __init__(self, port, what, onMapped):
+        self.port = port
+        self.what = what
+        self.onMapped = onMapped
+        self.started = 0
+        self.stopped = defer.Deferred()
+
+    def start(self):
+        self.started += 1
+
+    def stop(self):
+        return self.stopped
+
+
+class PortMappingTests(MembershipCase):
+    def setUp(self):
+        super().setUp()
+        self.mappers = []
+        self.others = ()
+        self.service = plugPortMapping(self.node, self.make, lambda: self.others)
+        self.service.startService()
+        self.register()
+
+    def make(self, port, what, onMapped):
+        mapper = FakeMapper(port, what, onMapped)
+        self.mappers.append(mapper)
+        return mapper
+
+    def test_privateAsksOnce(self):
+        """Public: nothing asked.  Private: the node's listening port is
+        asked for, once, whatever the reaches after."""
+        self.tracker.say(reach(True))
+        self.assertEqual(self.mappers, [])
+        self.tracker.say(reach(False))
+        self.tracker.say(reach(False))
+        [mapper] = self.mappers
+        self.assertEqual((mapper.port, mapper.started), (NODE_PORT, 1))
+
+    def test_mappedAsksForACheck(self):
+        """Once the router maps the port, the tracker is asked to check
+        the node's address again: the router's word is not advertised."""
+        self.tracker.say(reach(False))
+        self.assertEqual(self.tracker.heard(), [])
+        self.mappers[0].onMapped(Mapped(NODE_PORT, NODE_PORT, 3600))
+        self.assertEqual(self.tracker.heard(), [{"type": "checkme"}])
+
+    def test_otherPorts(self):
+        """The other ports peers dial the node at (a transfer port, a
+        relay's; 0: not listening, and one named twice once) are mapped
+        too; only the listening port's mapping asks for a check."""
+        self.others = ((5001, "transfer port"), (0, "relay port"),
+                       (NODE_PORT, "relay port"), (5001, "relay port"))
+        self.tracker.say(reach(False))
+        self.assertEqual([(mapper.port, mapper.what) for mapper in self.mappers],
+                         [(NODE_PORT, "listening port"), (5001, "transfer port")])
+        self.mappers[1].onMapped(Mapped(5001, 5001, 3600))
+        self.assertEqual(self.tracker.heard(), [])
+
+    def test_stopDeletes(self):
+        """Stopping waits for every mapping's deletion."""
+        self.others = ((5001, "transfer port"),)
+        self.tracker.say(reach(False))
+        d = self.service.stopService()
+        self.mappers[0].stopped.callback(None)
+        self.assertNoResult(d)
+        self.mappers[1].stopped.callback(None)
+        self.successResultOf(d)
+
+    def test_noRouter(self):
+        """No gateway to ask (the maker says None): nothing runs, and
+        stopping has nothing to wait for."""
+        service = plugPortMapping(self.node, lambda port, what, onMapped: None)
+        service.startService()
+        self.tracker.say(reach(False))
+        self.successResultOf(service.stopService())
+
+    def test_stoppedAsksNothing(self):
+        self.service.stopService()
+        self.tracker.say(reach(False))
+        self.assertEqual(self.mappers, [])

@@ -1,0 +1,151 @@
+"""
+Tests of L{twisted_bazaar.events}: a routed message delivered at a
+node goes by its type to the handlers its observers declare, each with
+the link it came on, in the order the observers were added.
+"""
+
+from twisted.logger import capturedLogs
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar import wire
+from twisted_bazaar.events import (
+    NO_DELIVERIES, EventBus, NodeObserver, ObsoleteObserver)
+from twisted_bazaar.wire.trade import Ask, Buy, BuyOK
+
+from tests.helpers import feed, linkPeer, makeNode
+
+LINK = object()
+
+
+class _Seller(NodeObserver):
+    def __init__(self, heard):
+        self.heard = heard
+
+    def _buy(self, link, message):
+        self.heard.append(("seller buy", link, message))
+
+    def _ask(self, link, message):
+        self.heard.append(("seller ask", link, message))
+
+    delivers = {Buy: _buy, Ask: _ask}
+
+
+class _Watcher(NodeObserver):
+    def __init__(self, heard):
+        self.heard = heard
+
+    def _any(self, link, message):
+        self.heard.append(("watcher", link, message))
+
+    delivers = {Buy: _any, BuyOK: _any}
+
+
+class _Broken(NodeObserver):
+    def _raise(self, link, message):
+        raise RuntimeError("broken handler")
+
+    delivers = {Buy: _raise}
+
+
+class DeliveryTests(SynchronousTestCase):
+    def test_byTypeWithTheLink(self):
+        """Each message goes to the handlers of its type alone, with the
+        link it came on, in the order their observers were added; a type
+        nobody declares goes nowhere."""
+        heard = []
+        bus = EventBus()
+        bus.addObserver(_Watcher(heard))
+        bus.addObserver(_Seller(heard))
+        buy, ask, ok = Buy(5, "apple", (7, 1)), Ask(5, "apple", (7, 1)), BuyOK(
+            5, "apple", (1, 7))
+        for message in (buy, ask, ok, wire.Error("soldout", "none", 5, (1, 7))):
+            bus.deliver(LINK, message)
+        self.assertEqual(heard, [("watcher", LINK, buy), ("seller buy", LINK, buy),
+                                 ("seller ask", LINK, ask), ("watcher", LINK, ok)])
+
+    def test_tableShared(self):
+        """Buses whose observers are of the same classes, added in the same
+        order, share one table (a simulation holds a million nodes)."""
+        first, second = EventBus(), EventBus()
+        for bus in (first, second):
+            bus.addObserver(_Seller([]))
+            bus.addObserver(NodeObserver())
+            bus.addObserver(_Watcher([]))
+        self.assertIs(first.deliveries, second.deliveries)
+        self.assertIs(EventBus().deliveries, NO_DELIVERIES)
+
+    def test_removedObserverNoLongerTakes(self):
+        """An observer removed takes nothing more; those after it keep
+        taking theirs."""
+        heard = []
+        bus = EventBus()
+        seller, watcher = _Seller(heard), _Watcher(heard)
+        bus.addObserver(seller)
+        bus.addObserver(watcher)
+        bus.removeObserver(seller)
+        buy = Buy(5, "apple", (7, 1))
+        bus.deliver(LINK, buy)
+        self.assertEqual(heard, [("watcher", LINK, buy)])
+
+    def test_handlerShielded(self):
+        """A handler that raises is logged; the next one is still called."""
+        heard = []
+        bus = EventBus()
+        bus.addObserver(_Broken())
+        bus.addObserver(_Seller(heard))
+        buy = Buy(5, "apple", (7, 1))
+        with capturedLogs() as events:
+            bus.deliver(LINK, buy)
+        self.assertEqual(heard, [("seller buy", LINK, buy)])
+        [failed] = [event for event in events if "log_failure" in event]
+        self.assertEqual(failed["event"], "buy")
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_pathRouterHandsTheLinkOver(self):
+        """A routed message that ends its path at a node reaches the
+        handlers of its type with the link its last hop handed it over on
+        (no side channel to read it from)."""
+        node = makeNode(1)
+        heard = []
+        node.addObserver(_Seller(heard))
+        link = linkPeer(node, 7)
+        buy = Buy(5, "apple", (7, 1))
+        feed(link, buy)
+        self.assertEqual(heard, [("seller buy", link, buy)])
+
+
+class _OldStyle(NodeObserver):
+    """Written for the delivered(message) event nodes no longer send."""
+
+    def delivered(self, message):
+        pass
+
+
+class _NamesItsDelivered(NodeObserver):
+    """A method called delivered, declared in the table: the current API."""
+
+    def delivered(self, link, message):
+        pass
+
+    delivers = {Buy: delivered}
+
+
+class ObsoleteObserverTests(SynchronousTestCase):
+    def test_oldDeliveredRefused(self):
+        """An observer that defines delivered() outside its table (a plugin
+        written for the old event, which would silently hear nothing) is
+        refused when added, the error naming its class and what to
+        declare instead."""
+        bus = EventBus()
+        error = self.assertRaises(ObsoleteObserver, bus.addObserver, _OldStyle())
+        self.assertIn(f"{__name__}._OldStyle defines delivered(message)", str(error))
+        self.assertIn("delivers = {MessageType: handler}", str(error))
+        self.assertEqual(bus.observers, [])
+
+    def test_deliveredInItsTableTaken(self):
+        """A method named delivered that the observer's table names is the
+        current API, and is called."""
+        bus = EventBus()
+        observer = _NamesItsDelivered()
+        bus.addObserver(observer)
+        self.assertEqual(bus.observers, [observer])

@@ -1,0 +1,85 @@
+"""
+Tests of L{twisted_bazaar.transports.quic.connector}: the encrypted channel over a
+QUIC stream, two endpoints exchanging datagrams through a deterministic
+fake network (L{tests.transports.quic.fakeudp}): the key a peer proves is checked
+as on TCP.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.net.encrypted import HANDSHAKE_TIMEOUT, ChannelFailed
+from twisted_bazaar.transports.quic.connector import FILES, LINKS, QuicConnector
+from twisted_bazaar.transports.quic.connection import QuicSilent, QuicUnanswered
+
+from tests import records
+from tests.transports.quic.fakeudp import FakeNetwork, Recorder, channelKey, dialled, served
+from twisted_bazaar.identity.keys import decode
+
+
+class ConnectorTests(SynchronousTestCase):
+    def setUp(self):
+        self.network = FakeNetwork()
+        self.client = self.network.endpoint("10.0.0.1")
+        self.server = self.network.endpoint("10.1.0.2")
+        self.accepted = served(self.server, 2)
+
+    def test_theKeyProven(self):
+        """The channel over the stream proves the server's key to the
+        dialler, and the dialler's to the server; bytes then go both
+        ways, sealed."""
+        protocol, result = dialled(self.client, 1, "10.1.0.2", 2)
+        self.network.run(1)
+        self.assertEqual(result, [protocol])
+        [server] = self.accepted
+        self.assertEqual(protocol.transport.peerKey, decode(records.identity(2).key))
+        self.assertEqual(server.transport.peerKey, decode(records.identity(1).key))
+        protocol.transport.write(b"ping")
+        server.transport.write(b"pong")
+        self.network.run(0.5)
+        self.assertEqual((server.received(), protocol.received()), (b"ping", b"pong"))
+        sent = b"".join(data for _, _, data in self.network.sent)
+        self.assertNotIn(b"ping", sent)
+
+    def test_aWrongKeyFails(self):
+        """A server proving another key than the one expected: the dial's
+        protocol loses its connection with the channel's reason, and
+        nothing it wrote reaches the server's protocol."""
+        protocol, result = dialled(self.client, 1, "10.1.0.2", 3)
+        self.network.run(0.1)
+        protocol.transport.write(b"secret")
+        self.network.run(2)
+        self.assertIsInstance(protocol.lost.value, ChannelFailed)
+        self.assertIn("key", str(protocol.lost.value))
+        self.assertEqual([each.received() for each in self.accepted], [b""])
+        self.assertEqual(self.network.clock.getDelayedCalls(), [])
+
+    def test_aStalledChannel(self):
+        """A peer that opens a stream and stalls in the channel's handshake
+        (one byte of it) has its QUIC connection dropped at the channel's
+        handshake timeout, as a TCP connection is: nothing of it is held
+        then, no stream, no connection."""
+        stalled = Recorder()
+        self.client.connect("10.1.0.2", 4433, LINKS, stalled)
+        self.network.run(0.5)
+        stalled.transport.write(b"x")
+        self.network.run(0.5)
+        self.assertEqual(len(self.server.streams), 1)
+        self.network.run(HANDSHAKE_TIMEOUT + 1)
+        self.assertEqual((len(self.server.streams), len(self.server.connections),
+                          len(self.server._open)), (0, 0, 0))
+        self.assertIsNotNone(stalled.lost)
+
+    def test_aServiceNotServed(self):
+        """A dial for a service the node does not serve fails in QUIC's
+        handshake (no ALPN in common): refused, not silent (the path
+        carries the refusal)."""
+        protocol, result = dialled(self.client, 1, "10.1.0.2", 2, service=FILES)
+        self.network.run(1)
+        self.assertIsInstance(result[0].value, QuicUnanswered)
+        self.assertNotIsInstance(result[0].value, QuicSilent)
+        self.assertFalse(protocol.made)
+
+    def test_aNameIsNotDialled(self):
+        connector = QuicConnector(self.client, channelKey(1), LINKS)
+        failure = self.failureResultOf(connector.connect("example.org", 4433, Recorder()))
+        self.assertIn("IP address", str(failure.value))

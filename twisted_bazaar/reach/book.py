@@ -1,0 +1,251 @@
+"""
+The book of a node's peers' paths (L{PathBook}): the one table of the ways
+to each peer, and the one place that asks the tracker where a peer is.
+
+What names a peer's ways arrives in several messages: the peer's own
+``thisisme`` (its relay: a claim), the tracker's ``nodereply`` (where it
+saw or checked the peer, the relay it reaches it through, its local
+addresses for a node behind this node's own router) and ``chordNear``
+(the relays of the nodes it names).  Each is mapped into paths here,
+where it arrives (L{claimed}, L{trackerNamed}, L{relayNamed}), tagged
+with whose word it is; the dialer, the host checks, the punch's witness
+and the buyer read them here (L{paths}, L{relayOf}, L{namedRelay},
+L{lanNamed}, L{namedHost}).  A question to the tracker (``whereis``) goes through
+L{ask} alone, and its answer is written here as any ``nodereply`` is.
+
+One a node, made when the node first notes a path (a simulated node of a
+million that never dials holds none: docs/simulator.md, "Memory a
+node"); its table the shared empty one until written (base/sparing.py).
+"""
+
+from twisted.internet import defer
+
+from twisted_bazaar.base.sparing import NOTHING, own
+from twisted_bazaar.transports.path import (
+    CLAIMED, DIRECT, LAN, NAMED, RELAYED, SEEN, Path)
+from twisted_bazaar.reach.asking import TrackerGone
+
+__all__ = ["PathBook", "KEPT", "NAMED_FOR"]
+
+#: Peers whose paths a node keeps, the least lately written forgotten first.
+KEPT = 1024
+#: Seconds the tracker's word on a peer is taken as fresh before it is
+#: asked again (L{PathBook.known}).
+NAMED_FOR = 600.0
+
+
+class _Peer:
+    """What the book holds of one peer: the tracker's last word
+    (``host``, ``port``, ``relay``, ``lan`` as its ``nodereply`` named
+    them, ``at`` when; ``at`` None when it named nothing), and the relay
+    it is to be reached through as last noted (``noted``), whose word
+    ``word`` is; and the paths added of other kinds (``more``, a tuple:
+    L{PathBook.add})."""
+
+    __slots__ = ("host", "port", "relay", "lan", "at", "noted", "word", "more")
+
+    def __init__(self):
+        self.host = ""
+        self.port = 0
+        self.relay = None
+        self.lan = ()
+        self.at = None
+        self.noted = None
+        self.word = None
+        self.more = ()
+
+    def empty(self):
+        return self.at is None and self.noted is None and not self.more
+
+
+class PathBook:
+    """
+    A node's paths to its peers: see the module's docstring.
+    """
+
+    __slots__ = ("node", "_peers")
+
+    def __init__(self, node):
+        """
+        @param node: the node whose peers these are: its clock dates the
+            tracker's word, its tracker session is asked (L{ask}).
+        """
+        self.node = node
+        #: peer id -> its L{_Peer}, the least lately written first.
+        self._peers = NOTHING
+
+    # -- the boundary: the wire's words, as paths ------------------------------
+
+    def _write(self, peer_id):
+        peers = own(self, "_peers")
+        held = peers.pop(peer_id, None)
+        if held is None:
+            held = _Peer()
+        peers[peer_id] = held
+        while len(peers) > KEPT:
+            del peers[next(iter(peers))]
+        return held
+
+    def _drop(self, peer_id, held):
+        if held.empty():
+            self._peers.pop(peer_id, None)
+
+    def trackerNamed(self, reply):
+        """The tracker named a node (a ``nodereply`` with a port): where it
+        is, the relay it is reached through (None: it is dialled there),
+        its local addresses (for a node on this node's own network)."""
+        held = self._write(reply.id)
+        held.host, held.port, held.relay = reply.host, reply.port, reply.relay
+        held.lan = tuple(reply.lan or ())
+        held.at = self.node.clock.seconds()
+        held.noted, held.word = reply.relay, NAMED
+
+    def claimed(self, peer_id, relay):
+        """peer_id says (its ``thisisme``) it is reached through relay
+        (None: directly, which forgets any relay noted for it)."""
+        self._note(peer_id, relay, CLAIMED)
+
+    def relayNamed(self, peer_id, relay):
+        """The tracker named relay (None: none) for peer_id in an answer
+        of its own (a ``chordNear``)."""
+        self._note(peer_id, relay, NAMED)
+
+    def _note(self, peer_id, relay, word):
+        if relay is None:
+            held = self._peers.get(peer_id)
+            if held is not None:
+                held.noted = held.word = None
+                self._drop(peer_id, held)
+            return
+        held = self._write(peer_id)
+        held.noted, held.word = relay, word
+
+    def add(self, peer_id, path):
+        """One more L{Path} to peer_id that no message above names (a kind
+        of its own: a UDP address, a port its router mapped, one this
+        node's operator configured), kept until L{drop}."""
+        held = self._write(peer_id)
+        if path not in held.more:
+            held.more += (path,)
+
+    def drop(self, peer_id, path):
+        """Forget a path L{add} added."""
+        held = self._peers.get(peer_id)
+        if held is not None and path in held.more:
+            held.more = tuple(each for each in held.more if each != path)
+            self._drop(peer_id, held)
+
+    def forgetNamed(self):
+        """Forget what the tracker named of each peer: the node registered
+        with another tracker, whose word alone it takes from now on."""
+        for peer_id, held in list(self._peers.items()):
+            # The relay noted stays: a dial through it asks the new
+            # tracker first (it vouches for it no longer: L{vouches}).
+            held.host, held.port, held.relay, held.lan, held.at = "", 0, None, (), None
+            held.more = tuple(path for path in held.more if path.word not in (NAMED, SEEN))
+            self._drop(peer_id, held)
+
+    # -- reading -------------------------------------------------------------------
+
+    def paths(self, peer_id):
+        """The paths to peer_id this node knows, the tracker's first."""
+        held = self._peers.get(peer_id)
+        if held is None:
+            return ()
+        found = []
+        if held.at is not None:
+            if held.relay is None:
+                found.append(Path(DIRECT, held.host, held.port, word=SEEN))
+            else:
+                found.append(Path(RELAYED, held.host, held.port, held.relay, NAMED))
+            found.extend(Path(LAN, host, held.port, word=NAMED) for host in held.lan)
+        if held.noted is not None and held.noted != held.relay:
+            found.append(Path(RELAYED, relay=held.noted, word=held.word))
+        found.extend(held.more)
+        return tuple(found)
+
+    def pathsOf(self, peer_id, kind):
+        """The paths to peer_id of that kind (L{paths})."""
+        return tuple(path for path in self.paths(peer_id) if path.kind == kind)
+
+    def relayOf(self, peer_id):
+        """The relay peer_id is reached through as last noted (the
+        tracker's word or the peer's own), or None."""
+        held = self._peers.get(peer_id)
+        return None if held is None else held.noted
+
+    def namedRelay(self, peer_id):
+        """The relay the tracker last named for peer_id, or None."""
+        held = self._peers.get(peer_id)
+        return None if held is None or held.at is None else held.relay
+
+    def vouches(self, relay, peer_id):
+        """Whether relay may be dialled for peer_id as it is: the tracker
+        named it for that peer, or it is the tracker's own."""
+        if relay == self.namedRelay(peer_id):
+            return True
+        tracker = self.node.membership
+        return tracker is not None and tracker.isTrackerRelay(relay)
+
+    def known(self, peer_id):
+        """Whether the tracker's word on peer_id is fresh (no need to ask)."""
+        held = self._peers.get(peer_id)
+        return (held is not None and held.at is not None
+                and self.node.clock.seconds() - held.at < NAMED_FOR)
+
+    def hostNamed(self, peer_id):
+        """The host the tracker names peer_id at, if its word is fresh
+        (L{known}); else None."""
+        return self._peers[peer_id].host if self.known(peer_id) else None
+
+    def namedHost(self, peer_id):
+        """The host the tracker last named peer_id at, however long ago
+        (the punch's witness, for the link it asked on), or None."""
+        held = self._peers.get(peer_id)
+        return None if held is None or held.at is None else held.host
+
+    def lanNamed(self, peer_id):
+        """(the host the tracker names peer_id at, its local addresses) as
+        the tracker last named them, or None."""
+        held = self._peers.get(peer_id)
+        if held is None or held.at is None:
+            return None
+        return held.host, held.lan
+
+    # -- asking the tracker ----------------------------------------------------------
+
+    def ask(self, peer_id):
+        """
+        Ask the tracker where peer_id is (``whereis``); its answer is
+        written here (L{trackerNamed}).
+
+        @return: a Deferred firing with the tracker's L{NodeReply} (port 0:
+            it names no address), or failing with L{TrackerGone} when no
+            answer came or there is no tracker to ask: its silence is not
+            the peer's absence.
+        """
+        tracker = self.node.membership
+        if tracker is None:
+            return defer.fail(TrackerGone("no tracker to ask"))
+        return tracker.whereRelay(peer_id).addCallback(self._answered)
+
+    def _answered(self, reply):
+        if reply.port:
+            self.trackerNamed(reply)
+        else:
+            self._namedNowhere(reply.id)
+        return reply
+
+    def _namedNowhere(self, peer_id):
+        """The tracker names peer_id nowhere now: what it named before is
+        its word no longer (a punch aims only at a host it names now)."""
+        held = self._peers.get(peer_id)
+        if held is not None and held.at is not None:
+            held.host, held.port, held.relay, held.lan, held.at = "", 0, None, (), None
+            self._drop(peer_id, held)
+
+    def whereIs(self, peer_id):
+        """L{ask}, the answer as (host, port), or None when the tracker
+        names no address."""
+        return self.ask(peer_id).addCallback(
+            lambda reply: (reply.host, reply.port) if reply.port else None)

@@ -1,0 +1,668 @@
+"""
+The one place that decides how a node reaches a peer.
+
+A part of the node (a role, a scheme, the topology) hands the L{Dialer} a
+L{Peer} (its id, the address it listens on, the relay it is reached
+through, the key it must prove) and a purpose, and, for a connection of
+its own (a buyer's transfer client), its protocol; it gets back a
+Deferred of the peer's id (a link of the overlay) or of its protocol,
+connected.  It never sees a relay or a punch.
+
+The dialer ranks its L{candidates} that apply to the peer, each a way to
+it: L{Lan} (a peer at home whose local addresses the tracker named: it is
+on this node's own network, docs/protocol.md §5, "Local addresses"),
+L{Direct} (the peer names no relay), L{Punched} (a connection punched
+over the direct link held with a peer at home) and L{Relayed} (a circuit
+through the relay the peer names, whose link a punch then replaces);
+and races them (L{twisted_bazaar.reach.race}), as go-libp2p's dial
+ranker does: the LAN and direct ones at once, a punch after
+L{PUNCH_DELAY}, a relay after L{RELAY_DELAY} (while a punch runs, the
+relay waits for it to fail), each only if nothing connected yet, or at
+once when every way running failed.  The first to connect wins; the
+others are cancelled.  A connection's key is checked by its channel
+(L{Peer.key}); a link's by its handshake, which proves the id dialled.
+
+A link to a peer linked through a relay while a punch with it is under
+way (L{twisted_bazaar.reach.punch.tcpservice.Punching.waitsFor}) is handed over
+once the punched link is up, the punch failed, or L{PUNCH_WAIT} seconds
+passed, so that what its asker sends (a buy) goes on the direct link
+when there is one: the dialer owns that wait.
+"""
+
+import attr
+
+from twisted.internet import defer
+from twisted.internet.error import ConnectError
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from twisted_bazaar.base.lan import isLocal
+from twisted_bazaar.base.peerhost import scopeOf
+from twisted_bazaar.base.sparing import NOTHING, own
+from twisted_bazaar.reach.lanpaths import LOWEST_PORT, LanPaths
+from twisted_bazaar.reach.book import PathBook
+from twisted_bazaar.transports.path import DIRECT, LAN, RELAYED
+from twisted_bazaar.reach.race import Race, Way
+from twisted_bazaar.transports.interface import ITransport
+from twisted_bazaar.reach.peerhosts import HostRefused, PeerHosts
+from twisted_bazaar.reach.asking import TrackerGone
+from twisted_bazaar.reach.reachable.reachability import PUBLIC
+from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.transports.connector import connectAny
+from twisted_bazaar.transports.relay.connector import RelayedConnector
+from twisted_bazaar.transports.relay.messages import FILES
+from twisted_bazaar.wire.core import joinRelay
+from twisted_bazaar.wire.ids import isKeyed, shortId
+
+__all__ = ["Dialer", "Peer", "CANDIDATES", "FILES", "PUNCH_DELAY", "PUNCH_WAIT", "RELAY_DELAY",
+           "LanFailed", "NotNamed", "RelayRefused"]
+
+#: Seconds after a dial starts that a circuit through the peer's relay
+#: starts, if nothing connected by then (go-libp2p's relay delay): a LAN
+#: or direct way that answers first keeps the bytes off the relay.
+RELAY_DELAY = 0.5
+#: Seconds after a dial starts that a punch to a peer at home starts, if
+#: its LAN address has not answered by then.
+PUNCH_DELAY = 0.25
+
+#: Seconds a dial through a relay waits for its link's punch before it
+#: goes on over the relay (the punch goes on; a link it punches later
+#: replaces the relayed one all the same).
+PUNCH_WAIT = 10.0
+
+
+@attr.s(frozen=True, slots=True)
+class Peer:
+    """
+    Whom a dial is for.
+
+    @ivar id: its node id (None: whoever answers at the address, for a
+        link's handshake to name).
+    @ivar host: the host it listens on ("" when unknown).
+    @ivar port: the port the purpose is served on (its links' or its
+        transfer port).
+    @ivar relay: the relay (``HOST:PORT``) it is reached through, or None.
+    @ivar key: the key (its text) it must prove on a connection of the
+        dialler's own protocol, or None.
+    @ivar vouched: whether its host is the word of this node's operator
+        (a configured address) or of its tracker (a local address it
+        named), not a peer's: dialled without the check of a host a peer
+        names (L{PeerHosts}).
+    @ivar namedBy: the address group of the peer whose word named host
+        (the link a reply came over), which the log line of its refusal
+        is charged to; None when that word is no longer at hand
+        (L{twisted_bazaar.reach.peerhosts.NAMER_UNKNOWN}).
+    """
+
+    id = attr.ib()
+    host = attr.ib(default="")
+    port = attr.ib(default=0)
+    relay = attr.ib(default=None)
+    key = attr.ib(default=None)
+    vouched = attr.ib(default=False)
+    namedBy = attr.ib(default=None, eq=False)
+
+
+class NotNamed(Exception):
+    """The tracker names no address for the peer a relay was claimed for."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+class RelayRefused(Exception):
+    """The relay a dial would go through is at an address this node does
+    not dial (L{Dialer.whyNotRelay})."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+class LanFailed(Exception):
+    """No local address of the peer answered as the peer (or none was
+    to be tried)."""
+
+
+@implementer(ITransport)
+class Lan:
+    """
+    At a local address of a peer at home (it names a relay) that the
+    tracker named to this node, on its own network (behind the same
+    public address: L{twisted_bazaar.reach.lanpaths.LanPaths.targets}),
+    each in turn: a link's handshake must prove the peer's keyed id, a
+    connection's channel the peer's key (L{Peer.key}), before anything
+    is said on it.  This node, if it has a local address of its own and
+    the tracker did not find it public, asks the tracker (``whereis``)
+    first when it has no fresh word on the peer.  Raced at once against
+    the others (the punch, the relay), which start later.
+    """
+
+    kind = LAN
+    delay = 0.0
+    holds = False
+    log = Logger()
+
+    def applies(self, dialer, peer, purpose, protocol):
+        if (peer.relay is None or not isKeyed(peer.id) or peer.port < LOWEST_PORT
+                or (protocol is not None and peer.key is None)):
+            return False
+        if protocol is None and peer.id in dialer.node.links:
+            # The link is up: the relayed way hands it over, nothing dialled.
+            return False
+        if dialer.book.known(peer.id):
+            return bool(self._targets(dialer, peer))
+        # A node that has no local address, or that the tracker dialled,
+        # is behind no router of a home: nobody is on its LAN.
+        return (dialer.node.membership is not None and bool(dialer.lan.own)
+                and dialer.node.reach.state != PUBLIC)
+
+    def attempt(self, dialer, peer, purpose, protocol):
+        book = dialer.book
+        if book.known(peer.id):
+            return self._first(dialer, peer, purpose, protocol)
+        asking = book.ask(peer.id).addErrback(
+            lambda reason: reason.trap(TrackerGone) and None)
+        return asking.addCallback(lambda _: self._first(dialer, peer, purpose, protocol))
+
+    def _targets(self, dialer, peer):
+        """The local addresses of peer to try now (L{LanPaths.targets})."""
+        seen = dialer.node.reach.seen_host or ""
+        return dialer.lan.targets(peer.id, seen, dialer.book.lanNamed(peer.id))
+
+    def _first(self, dialer, peer, purpose, protocol):
+        hosts = self._targets(dialer, peer)
+        if not hosts:
+            return defer.fail(LanFailed(f"no local address of node {shortId(peer.id)} "
+                                        "to try"))
+        return self._try(dialer, peer, purpose, protocol, hosts, [])
+
+    def _try(self, dialer, peer, purpose, protocol, hosts, whys):
+        if not hosts:
+            return defer.fail(LanFailed("; ".join(whys)))
+        host, rest = hosts[0], hosts[1:]
+        where = joinRelay(host, peer.port)
+        if not dialer.lan.mayDial(peer.id, host):
+            whys.append(f"{where}: too many dials to that network lately")
+            return self._try(dialer, peer, purpose, protocol, rest, whys)
+        if protocol is None or dialer.punching is None:
+            # A link; or a connection of a node that punches none (a
+            # client, ``bazaar buy``): through the connector, its channel
+            # proving the peer's key.
+            d = dialer.connect(attr.evolve(peer, host=host, relay=None, vouched=True),
+                               purpose, protocol)
+        else:
+            d = dialer.punching.dialDirect(host, peer.port, peer.key, protocol())
+
+        def reached(result):
+            dialer.lan.reached(peer.id, host)
+            self.log.info("reached node {id} at its local address {where} ({purpose}), "
+                          "not through its relay", id=shortId(peer.id), where=where,
+                          purpose=purpose)
+            return result
+
+        def failed(reason):
+            if reason.check(defer.CancelledError):
+                return reason
+            dialer.lan.failed(peer.id, host)
+            why = _why(reason).removeprefix(f"{where}: ")
+            whys.append(f"{where}: {why}")
+            self.log.info("no local path to node {id} at {where}: {why}",
+                          id=shortId(peer.id), where=where, why=why)
+            return self._try(dialer, peer, purpose, protocol, rest, whys)
+
+        return d.addCallbacks(reached, failed)
+
+
+def _why(reason):
+    """What a failed dial says, without the failure a connection error
+    may wrap (its text is the repr of a traceback)."""
+    value = reason.value
+    if isinstance(value, ConnectError) and isinstance(value.osError, Failure):
+        return _why(value.osError)
+    return reason.getErrorMessage()
+
+
+@implementer(ITransport)
+class Direct:
+    """At the address the peer listens on: for a peer that names no
+    relay."""
+
+    kind = DIRECT
+    delay = 0.0
+    holds = False
+
+    def applies(self, dialer, peer, purpose, protocol):
+        return peer.relay is None
+
+    def attempt(self, dialer, peer, purpose, protocol):
+        return dialer.connect(peer, purpose, protocol)
+
+
+@implementer(ITransport)
+class Punched:
+    """A connection of the dialler's protocol punched to a peer at home,
+    over the direct (punched) link held with it
+    (L{twisted_bazaar.reach.punch.tcpservice.Punching.transfer}); a link is never
+    punched to first: a relayed link's punch replaces it (L{Relayed}).
+    The relay waits while it runs: a punch that works keeps the file's
+    bytes off it."""
+
+    kind = None
+    delay = PUNCH_DELAY
+    holds = True
+
+    def applies(self, dialer, peer, purpose, protocol):
+        return (protocol is not None and peer.relay is not None
+                and dialer.punching is not None)
+
+    def attempt(self, dialer, peer, purpose, protocol):
+        return dialer.punching.transfer(peer.id, peer.key, protocol())
+
+
+@implementer(ITransport)
+class Relayed:
+    """Through the relay the peer names, as the tracker names it
+    (L{Dialer.connect}); a link made so is punched, and waited for.  Its
+    delay is the dialer's (L{Dialer.relayDelay}, L{RELAY_DELAY})."""
+
+    kind = RELAYED
+    delay = RELAY_DELAY
+    holds = False
+
+    def applies(self, dialer, peer, purpose, protocol):
+        return peer.relay is not None
+
+    def attempt(self, dialer, peer, purpose, protocol):
+        return dialer.connect(peer, purpose, protocol, peer.relay)
+
+
+#: The ways to a peer (each an L{ITransport}); of those that declare the
+#: same delay, the first listed is ranked first.
+CANDIDATES = (Lan(), Direct(), Punched(), Relayed())
+
+
+class Dialer:
+    """
+    A node's way to its peers: see the module's docstring.
+
+    @ivar connector: the node's L{RelayedConnector}, over the connector it
+        was given: a circuit transport that dials what it is told.
+    @ivar punching: the node's hole punches
+        (L{twisted_bazaar.reach.punch.tcpservice.Punching}), or None.
+    @ivar udpPunching: its punches over UDP, which follow a TCP punch
+        that failed (L{twisted_bazaar.reach.punch.udpservice.UdpPunching}), or
+        None.
+    @ivar wait: seconds a link waits for its punch.
+    @ivar candidates: the ways to a peer (L{ITransport}s), each ranked by
+        the delay it declares.
+    @ivar relayDelay: seconds after a dial starts that a circuit through
+        a relay (a transport of kind L{RELAYED}) starts, whatever it
+        declares.
+    """
+
+    #: None on the class: a simulated node (most) holds no entry for it.
+    udpPunching = None
+
+    def __init__(self, node, connector, candidates=CANDIDATES, relayDelay=RELAY_DELAY):
+        self.node = node
+        self.connector = RelayedConnector(connector, node.clock)
+        self.candidates = candidates
+        self.relayDelay = relayDelay
+        self._book = None
+        self._lan = None
+        self._hosts = None
+        self.punching = None
+        self.wait = PUNCH_WAIT
+        #: peer id -> the Deferreds of the links waiting for its punch
+        #: (the shared empty table until one waits: L{own}).
+        self._waiting = NOTHING
+
+    @property
+    def book(self):
+        """The node's L{PathBook}, made when first written or read: most
+        simulated nodes never note a path to a peer."""
+        book = self._book
+        if book is None:
+            book = self._book = PathBook(self.node)
+        return book
+
+    @property
+    def lan(self):
+        """The node's L{LanPaths}, made when first needed: most simulated
+        nodes never dial a peer's local address (80 bytes of each)."""
+        lan = self._lan
+        if lan is None:
+            lan = self._lan = LanPaths(self.node.clock)
+        return lan
+
+    @property
+    def hosts(self):
+        """The check of a host a peer is dialled at (L{PeerHosts}), made
+        when first needed: a simulated node, on a connector whose hosts
+        are labels, never needs it."""
+        hosts = self._hosts
+        if hosts is None:
+            hosts = self._hosts = PeerHosts(self.node, self.book)
+        return hosts
+
+    def punchWith(self, punching, wait=PUNCH_WAIT):
+        """Punch over relayed links with punching, a link waiting up to
+        ``wait`` seconds for its punch; punching tells L{release} when a
+        peer's punch no longer holds its links back."""
+        self.punching = punching
+        self.wait = wait
+        punching.settledWith(self.release)
+
+    def announce(self, tracker_link):
+        """The local addresses to tell the tracker in the thisisme on
+        tracker_link (None: none): where that connection leaves from, if
+        it is a local address (L{LanPaths.announce}); none for a link not
+        connected (a simulation's, made up whole).  Where it leaves from
+        says which scopes this node is in, with where it goes to
+        (L{PeerHosts.leftFrom})."""
+        transport = tracker_link.transport
+        local = None if transport is None else transport.getHost()
+        host = getattr(local, "host", "")
+        if scopeOf(host) is not None:
+            self.hosts.leftFrom(host, getattr(transport.getPeer(), "host", ""))
+        if self._lan is None and not isLocal(host):
+            return None
+        return self.lan.announce(host)
+
+    def trackerNamed(self, reply):
+        """The tracker named a node (a ``nodereply`` with a port): its
+        paths, into the book (L{PathBook.trackerNamed})."""
+        self.book.trackerNamed(reply)
+
+    def notePeer(self, peer_id, relay, named=False):
+        """peer_id is reached through relay (None: directly), as it says
+        itself (its ``thisisme``), or as the tracker named it
+        (``named``: a ``chordNear``): into the book."""
+        if relay is None and self._book is None:
+            return
+        if named:
+            self.book.relayNamed(peer_id, relay)
+        else:
+            self.book.claimed(peer_id, relay)
+
+    def relayOf(self, peer_id):
+        """The relay peer_id is reached through as last noted, or None."""
+        return None if self._book is None else self._book.relayOf(peer_id)
+
+    def trackerChanged(self):
+        """The node registered with another tracker than the one before
+        (a node of several): what that one named of peers (their relays,
+        their local addresses, the names they are at) is forgotten, and
+        the new tracker asked.  Else a tracker the node left, lying or
+        stale, went on choosing the relay of every peer it had named,
+        for good, over the word of the tracker the node is with."""
+        if self._book is not None:
+            self._book.forgetNamed()
+
+    # -- dialling ------------------------------------------------------------------
+
+    def dial(self, peer, purpose, protocol=None):
+        """
+        Reach peer (a L{Peer}) for purpose.
+
+        @param protocol: None for a link of the overlay (an existing link
+            to the peer is reused); else a callable that makes the
+            protocol to connect (a fresh one for each candidate tried).
+        @return: a Deferred firing with the peer's id (a link) or the
+            protocol connected, or failing with why not: for a link,
+            L{twisted_bazaar.net.overlay.NotConnected} (L{Unreachable}
+            when nothing listens).
+        """
+        ways = [way for way in self.candidates
+                if way.applies(self, peer, purpose, protocol)]
+        if len(ways) == 1:
+            # One way: no race (a simulated node's dials nearly all).
+            d = ways[0].attempt(self, peer, purpose, protocol)
+        elif ways:
+            d = self._race(ways, peer, purpose, protocol)
+        else:
+            d = None
+        if d is None:
+            return defer.fail(ValueError(f"no way to reach {peer!r} for {purpose}"))
+        if protocol is None and self.punching is not None:
+            d.addCallback(self.settle)
+        return d
+
+    def _race(self, ways, peer, purpose, protocol):
+        """Race ways (L{Race}), ranked by their delays; a connection of the
+        caller's own that connects after another won is closed.  A link
+        of a node without a key races nothing: its peer, proving nothing
+        of it, keeps the newest of two links, which could be the loser."""
+        def start(way):
+            return lambda: way.attempt(self, peer, purpose, protocol)
+
+        ranked = sorted(
+            (Way(start(way), self.relayDelay if way.kind == RELAYED else way.delay,
+                 way.holds) for way in ways),
+            key=lambda way: way.delay)
+        together = protocol is not None or self.node.identity is not None
+        return Race(self.node.clock, ranked, _lose if protocol is not None else _keep,
+                    together).run()
+
+    def connect(self, peer, purpose, protocol, relay=None):
+        """A dial at peer's address, or through ``relay``: a link of the
+        overlay (protocol None: its circuit is for the peer's links) or
+        protocol's own connection; the channel (the inner one, through a
+        relay) must prove L{Peer.key} when given.  peer's host is checked
+        first (L{PeerHosts.vet}) unless L{Peer.vouched}; a relay is
+        dialled as the tracker names it (L{_reach})."""
+        connector = self.connector
+        expected = None if peer.key is None else decode(peer.key)
+        why = None if relay is not None else _whyNoHost(peer.host)
+        if protocol is None:
+            def connectLink(link, host, port, through):
+                if through is None or peer.id is None:
+                    return connector.connect(host, port, link, expected=expected)
+                return connector.connect(host, port, link, expected=expected,
+                                         relay=through, target=peer.id)
+
+            def dial(link):
+                if why is not None:
+                    return defer.fail(ConnectError(string=why))
+                return self._reach(peer, purpose, relay, False,
+                                   lambda *where: connectLink(link, *where))
+
+            return self.node.overlay.connectTo(peer.host, peer.port, peer.id, purpose, dial)
+        if why is not None:
+            return defer.fail(ConnectError(string=f"{peer.host}:{peer.port}: {why}"))
+
+        def connectOwn(host, port, through):
+            if through is None:
+                return connector.connect(host, port, protocol(), expected=expected)
+            return connector.connect(host, port, protocol(), expected=expected,
+                                     relay=through, target=peer.id, purpose=purpose)
+
+        return self._reach(peer, purpose, relay, True, connectOwn)
+
+    def _reach(self, peer, purpose, relay, placed, connect):
+        """
+        ``connect(host, port, relay)`` where peer is to be dialled: at its
+        host (checked: L{_vetted}; a refusal L{_placed} if ``placed``);
+        through ``relay`` if the tracker named it for the peer, or it is
+        the tracker's own (L{PathBook.vouches}); else as the tracker says
+        when asked (L{_asked}): a peer's word (its ``thisisme``, a record,
+        a ``leafRegister``) names a relay that may be anyone's address,
+        a victim's, which every node linked to it would dial.
+        """
+        if relay is None or peer.id is None:
+            vetted = self._vetted(peer, purpose, None)
+            if placed:
+                vetted.addErrback(_placed, peer)
+            return vetted.addCallback(connectAny,
+                                      lambda host: connect(host, peer.port, None))
+        if self.book.vouches(relay, peer.id):
+            return self._circuit(peer.host, peer.port, relay, connect)
+        return self._asked(peer, purpose, relay, connect)
+
+    def _circuit(self, host, port, relay, connect):
+        """connect through relay, unless it is at an address this node
+        does not dial (L{RelayRefused})."""
+        why = self.whyNotRelay(relay)
+        if why is not None:
+            return defer.fail(RelayRefused(f"the relay at {relay}: {why}"))
+        return connect(host, port, relay)
+
+    def _asked(self, peer, purpose, relay, connect):
+        """connect to peer as the tracker says, its relay a peer named
+        unvouched: through the relay the tracker names, or directly
+        where it names the peer without one (checked as a host a peer
+        names); failing with L{NotNamed} when it names none, did not
+        answer (saying what became of the question), or there is no
+        tracker to ask.  A tracker's word is one tracker's, of several
+        perhaps, and it may have been told a relay by a stranger on its
+        own network: the relay it names is checked too
+        (L{whyNotRelay})."""
+        target = shortId(peer.id)
+        if self.node.membership is None:
+            return defer.fail(NotNamed(
+                f"no tracker to ask about the relay {relay} named for node {target}: a "
+                "relay is dialled only as the tracker names it"))
+
+        def answered(reply):
+            if not reply.port:
+                raise NotNamed(f"the tracker names no address for node {target}, for "
+                               f"which {relay} was named as its relay: a relay is "
+                               "dialled only as the tracker names it")
+            if reply.relay is None:
+                direct = Peer(peer.id, reply.host, reply.port)
+                return self._vetted(direct, purpose, None).addCallback(
+                    connectAny, lambda host: connect(host, reply.port, None))
+            return self._circuit(reply.host, reply.port, reply.relay, connect)
+
+        def unanswered(reason):
+            # The tracker's silence or loss (the question's failure says
+            # which); a cancelled dial stays cancelled.
+            if reason.check(defer.CancelledError):
+                return reason
+            raise NotNamed(f"the tracker did not say where node {target} is "
+                           f"({reason.getErrorMessage()}); {relay} was named as its "
+                           "relay: a relay is dialled only as the tracker names it")
+
+        return self.book.ask(peer.id).addCallbacks(answered, unanswered)
+
+    def _vetted(self, peer, purpose, relay):
+        """A Deferred firing with the hosts to dial peer at, in order (its
+        host, or the addresses its name resolves to: L{PeerHosts.vet}), or
+        failing with why not; its host alone when dialled through a
+        relay, vouched for (L{Peer.vouched}), or on a connector whose
+        hosts are labels (a memory network's)."""
+        if relay is not None or peer.vouched or not self.connector.addressed:
+            return defer.succeed([peer.host])
+        return self.hosts.vet(peer, purpose, self.connector.resolve)
+
+    def vetDirect(self, target, host, port, purpose):
+        """Where to dial node target at host, which a super-peer names a
+        leaf at: checked as a host a peer names is (a Deferred, as
+        L{PeerHosts.vet} gives)."""
+        return self._vetted(Peer(target, host, port), purpose, None)
+
+    def whyNotRelay(self, relay):
+        """Why the relay a tracker named is not dialled, or None
+        (L{PeerHosts.whyNotRelay}); every relay is dialled on a connector
+        whose hosts are labels (a memory network's)."""
+        if not self.connector.addressed:
+            return None
+        return self.hosts.whyNotRelay(relay)
+
+    # -- the wait for a punch --------------------------------------------------------
+
+    def ready(self, peer_id):
+        """Whether a link to peer_id is up and no punch under way may
+        replace it (what is sent to the peer can go at once)."""
+        return peer_id in self.node.links and not self.waitsFor(peer_id)
+
+    def waitsFor(self, peer_id):
+        """Whether a link to peer_id waits for a punch that may replace it."""
+        punching = self.punching
+        return punching is not None and (
+            punching.waitsFor(peer_id) or self._udpWaitsFor(peer_id))
+
+    def _udpWaitsFor(self, peer_id):
+        """Whether a punch over UDP with peer_id is under way or follows."""
+        return self.udpPunching is not None and self.udpPunching.waitsFor(peer_id)
+
+    def settle(self, peer_id):
+        """
+        For whoever asked for a link to peer_id, once it is up: peer_id at
+        once if no punch may replace it, else a Deferred firing with it
+        when the punched link has replaced the relayed one, the punch
+        failed, or L{wait} seconds passed.
+        """
+        self.punching.arrived(peer_id)
+        if not self.waitsFor(peer_id):
+            return peer_id
+        waiting = own(self, "_waiting").setdefault(peer_id, [])
+
+        def cancel(d):
+            self._forget(peer_id, d)
+
+        d = defer.Deferred(cancel)
+        timer = self.node.clock.callLater(self.wait, self._expire, peer_id, d)
+        d.addBoth(_stopTimer, timer)
+        waiting.append(d)
+        return d
+
+    def release(self, peer_id=None):
+        """The links waiting for peer_id's punch (every peer's: None) go
+        on."""
+        if peer_id is not None and self._udpWaitsFor(peer_id):
+            # A TCP punch failed and one over UDP follows: it releases them.
+            return
+        peers = list(self._waiting) if peer_id is None else [peer_id]
+        for peer in peers:
+            for d in self._waiting.pop(peer, ()):
+                d.callback(peer)
+
+    def _expire(self, peer_id, d):
+        if self._forget(peer_id, d):
+            d.callback(peer_id)
+
+    def _forget(self, peer_id, d):
+        """Take d off peer_id's waiting list: whether it was on it."""
+        waiting = self._waiting.get(peer_id, ())
+        if d not in waiting:
+            return False
+        waiting.remove(d)
+        if not waiting:
+            del self._waiting[peer_id]
+        return True
+
+
+def _whyNoHost(host):
+    """Why a peer's host is no address to dial, or None: "" (a node at
+    home before the tracker told it where it is seen names none, §11a)
+    and the unspecified address (0.0.0.0, ::, however spelt) reach this
+    machine itself."""
+    if not host.strip("0.:"):
+        return f"no address to dial ({host!r} names none: it would reach this machine)"
+    return None
+
+
+def _placed(reason, peer):
+    """A refusal of peer's host, saying where (as a failed connection
+    does)."""
+    reason.trap(HostRefused)
+    raise HostRefused(f"{peer.host}:{peer.port}: {reason.value}")
+
+
+def _lose(protocol):
+    """A connection of the caller's own that connected after another won:
+    closed."""
+    protocol.transport.loseConnection()
+
+
+def _keep(peer_id):
+    """A link that came up after another won: the overlay holds one link
+    to a peer (the loser's was closed when it lost), the winner's."""
+
+
+def _stopTimer(result, timer):
+    if timer.active():
+        timer.cancel()
+    return result

@@ -1,0 +1,409 @@
+"""
+UDP hole punching, sans-IO: what to send where, and when, for two nodes
+to open a UDP 5-tuple through both their routers (which the QUIC
+transport then uses), and the clock-driven exchange of probes that does
+it.  No socket here: the caller sends (``send``) and hands in what
+arrives (L{UdpPunch.datagramReceived}).
+
+Each side's router is judged from two datagrams it sent the tracker
+from one local socket, to two of the tracker's UDP ports (the ``udpreach``
+of docs/protocol.md, "Hole punching over UDP"; L{mappingOf}):
+
+- the same port seen twice: an endpoint-independent mapping (full or
+  port-restricted cone; L{EASY}): a peer aims at that port, and this side
+  sends to the peer's, both at once, so that each router has let a
+  datagram out (and so the answer in) before the other's arrives;
+- ports a few apart: a symmetric router that allocates in sequence
+  (L{SEQUENTIAL}): the mapping it opens for the peer is a step or a few
+  further on, so the peer also aims at the next ports along (port
+  prediction);
+- ports far apart: a symmetric router that draws each at random
+  (L{RANDOM}): the birthday paradox (as Tailscale does).  The hard side
+  opens L{HARD_SOCKETS} sockets, each sending to the easy side's port,
+  so that 256 mappings wait for a datagram from it; the easy side sends
+  L{BIRTHDAY_PROBES} probes to distinct random ports of the hard side's
+  host.  The odds that one meets (L{meetOdds}) are
+  1 - (1 - 256/65536)^1024, about 0.98.
+
+Two hard sides (both random, or one random and one sequential) have no
+plan: they stay on the relay.
+
+What keeps a punch from spraying a third party: every probe goes to the
+one host the tracker saw the peer's datagrams come from (the plan's
+``host``, never a host a peer names), to no port below L{LOWEST_PORT};
+one punch sends at most L{BIRTHDAY_PROBES} probes (plus the few of the
+other strategies), and a node at most L{PROBES_TOTAL} a minute, at most
+L{PROBES_GROUP} to one address group (L{ProbeBudget}), on top of the TCP
+punch's count of attempts (L{twisted_bazaar.reach.punch.budget}),
+which a UDP punch counts in too.
+"""
+
+import struct
+
+import attr
+from twisted.internet import defer
+
+from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.base.lan import sameHost
+from twisted_bazaar.base.limitregistry import declare
+from twisted_bazaar.reach.punch.tcp import LOWEST_PORT, PunchFailed
+from twisted_bazaar.reach.punch.budget import WINDOW
+
+#: A router whose mapping does not depend on the destination.
+EASY = "easy"
+#: A symmetric router that allocates ports in sequence.
+SEQUENTIAL = "sequential"
+#: A symmetric router that draws each port at random.
+RANDOM = "random"
+#: The largest step between the two seen ports still taken for a
+#: sequential allocator (a busy router hands out a few ports to others
+#: between the two probes).
+SEQUENTIAL_STEP = 64
+#: Ports past the second seen one a side aims at for a sequential peer.
+PREDICTED = 16
+#: A step this small between the two seen ports is taken for one port a
+#: mapping with the home's other traffic in between (each port on is
+#: aimed at); a larger one for the router's own step.
+SMALL_STEP = 4
+#: Sockets the hard side of a birthday punch opens, and probes the easy
+#: side sends (Tailscale's numbers).
+HARD_SOCKETS = 256
+BIRTHDAY_PROBES = 1024
+#: Probes the easy side of a birthday punch sends a tick, and the tick:
+#: 1,024 probes over 1.6 s, not a burst a router's rate limit drops.
+PACE = 64
+TICK = 0.1
+#: When (seconds from the start) each side sends again to the ports it
+#: aims at: a datagram sent before the other router let its own out is
+#: dropped, the next gets through.
+ROUNDS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+#: Rounds of the hard side's sockets in a birthday punch (each keeps its
+#: mapping open for the easy side's probes while they come).
+HARD_ROUNDS = (0.0, 1.0, 2.0, 4.0)
+#: Seconds a punch waits for the peer's datagrams.
+TIMEOUT = 10.0
+#: Seconds between keepalives on a met 5-tuple: below the 30 s Linux
+#: conntrack keeps a UDP flow that has seen traffic one way only
+#: (nf_conntrack_udp_timeout) and the 30 s many home routers keep an idle
+#: UDP mapping (RFC 4787 asks for 2 min, and finds less in practice), as
+#: WireGuard's 25 s persistent keepalive.
+KEEPALIVE = 25.0
+#: Acks one punch sends at most (each answers one datagram that came).
+ACKS = 16
+#: The ports a router maps to.
+PORTS = (1024, 65536)
+#: Probes a node sends for UDP punches a window, in all and to one
+#: address group: four birthday punches, and one to a group.
+PROBES_TOTAL = 4 * (BIRTHDAY_PROBES + PACE)
+PROBES_GROUP = BIRTHDAY_PROBES + PACE
+PROBES_LIMIT = declare(
+    "punch.udp-probes", PROBES_TOTAL, "datagrams/60 s",
+    "probes a node sends for UDP punches in a window, in all and to one address "
+    "group (all to the host the tracker saw the peer at): no port scan or flood "
+    "through it", group=PROBES_GROUP, owner=__name__)
+
+#: A probe's and an ack's datagram: magic, kind, the punch's nonce.
+_MAGIC = b"BZU1"
+_FORMAT = struct.Struct("!4sBq")
+_PROBE, _ACK = 0, 1
+
+
+def meetOdds(opened, probes, ports=PORTS[1] - PORTS[0]):
+    """
+    The odds that one of ``probes`` probes to distinct random ports of a
+    host meets one of ``opened`` mappings among ``ports``:
+    1 - (1 - opened/ports)^probes (each probe taken as independent: a
+    bound from below of drawing without repeats).
+    """
+    return 1 - (1 - opened / ports) ** probes
+
+
+@attr.s(frozen=True, slots=True, auto_attribs=True)
+class UdpMapping:
+    """
+    Where the tracker saw a node's datagrams come from: ``host``, and
+    ``port`` and ``second`` the ports it saw for datagrams from one local
+    socket to its two UDP ports (``second`` 0: one came).
+    """
+
+    host: str
+    port: int
+    second: int = 0
+
+    @property
+    def delta(self):
+        """The step between the two ports, or 0."""
+        return self.second - self.port if self.second else 0
+
+    @property
+    def kind(self):
+        """L{EASY}, L{SEQUENTIAL} or L{RANDOM}."""
+        if not self.delta:
+            return EASY
+        return SEQUENTIAL if abs(self.delta) <= SEQUENTIAL_STEP else RANDOM
+
+
+def mappingOf(host, port, second=0):
+    """The L{UdpMapping} of what the tracker saw; ValueError saying why
+    when it names no host or a port out of range."""
+    if not host:
+        raise ValueError("a UDP mapping needs the host the tracker saw")
+    for name, value in (("port", port), ("second", second)):
+        if not isinstance(value, int) or not 0 <= value < PORTS[1] or (
+                name == "port" and not value):
+            raise ValueError(f"a UDP mapping's {name} is a port, not {value!r}")
+    return UdpMapping(host, port, second)
+
+
+@attr.s(frozen=True, slots=True, auto_attribs=True)
+class Probe:
+    """One datagram to send: ``at`` seconds from the start, from local
+    socket number ``socket``, to the plan's host at ``port``."""
+
+    at: float
+    socket: int
+    port: int
+
+
+@attr.s(frozen=True, slots=True, auto_attribs=True)
+class Plan:
+    """
+    What one side of a punch sends: from ``sockets`` local sockets
+    (number 0 the one whose mapping the tracker saw), the ``probes``, all
+    to ``host``; ``strategy`` names it; ``why`` says why there is none
+    ("" when there is one).
+    """
+
+    host: str
+    sockets: int
+    probes: tuple
+    strategy: str
+    why: str = ""
+
+
+def _aimed(ports):
+    """ports in range, no well-known one, each once, in order."""
+    seen = []
+    for port in ports:
+        if LOWEST_PORT <= port < PORTS[1] and port not in seen:
+            seen.append(port)
+    return seen
+
+
+def _predicted(peer):
+    """
+    The ports a peer's router may map for this side: the seen one, or for
+    a sequential allocator the next L{PREDICTED} steps on from the second
+    (the seen ones are its mappings for the tracker), nearest first.  In
+    that order, two sequential routers line up: this side's k-th probe
+    leaves from its k-th new port, aimed at the peer's k-th new port,
+    whose own k-th probe aims back at it (when nothing else took a port
+    in between).
+    """
+    if peer.kind != SEQUENTIAL:
+        return _aimed([peer.port])
+    step = peer.delta
+    if abs(step) <= SMALL_STEP:
+        step = 1 if step > 0 else -1
+    return _aimed([peer.second + step * count for count in range(1, PREDICTED + 1)])
+
+
+def plan(mine, peer, rng):
+    """
+    The L{Plan} of this side of a punch: ``mine`` and ``peer`` the
+    L{UdpMapping}s the tracker saw (the peer's host is the only one a
+    probe goes to); ``rng`` draws a birthday punch's ports.
+    """
+    kinds = (mine.kind, peer.kind)
+    if RANDOM in kinds and EASY not in kinds:
+        return Plan(peer.host, 0, (), "none", (
+            "both routers map each destination to a port of their own, and "
+            "one draws them at random: no probe could meet (the relay stays)"))
+    if peer.kind == RANDOM:
+        ports = _birthdayPorts(rng, peer)
+        probes = tuple(Probe(round(index // PACE * TICK, 6), 0, port)
+                       for index, port in enumerate(ports))
+        return Plan(peer.host, 1, probes, "birthday-probes")
+    if mine.kind == RANDOM:
+        probes = tuple(Probe(at, socket, peer.port) for at in HARD_ROUNDS
+                       for socket in range(HARD_SOCKETS))
+        return Plan(peer.host, HARD_SOCKETS, probes, "birthday-sockets")
+    ports = _predicted(peer)
+    probes = tuple(Probe(at, 0, port) for at in ROUNDS for port in ports)
+    return Plan(peer.host, 1, probes,
+                "predicted" if peer.kind == SEQUENTIAL else "simultaneous")
+
+
+def _birthdayPorts(rng, peer):
+    """L{BIRTHDAY_PROBES} distinct ports of the peer's host, drawn, the
+    seen one first."""
+    ports = {peer.port}
+    order = [peer.port]
+    while len(order) < BIRTHDAY_PROBES:
+        port = rng.randrange(*PORTS)
+        if port not in ports:
+            ports.add(port)
+            order.append(port)
+    return _aimed(order)
+
+
+class ProbeBudget:
+    """
+    The probes of the last L{WINDOW} seconds, by address group: a plan
+    is sent whole or not at all (L{admit}).
+    """
+
+    def __init__(self, clock, window=WINDOW, total=PROBES_TOTAL, per_group=PROBES_GROUP):
+        self.clock = clock
+        self.window = window
+        self.total = total
+        self.per_group = per_group
+        #: [when, address group, probes], oldest first.
+        self._sent = []
+
+    def admit(self, group, count):
+        """Count ``count`` probes to ``group``: None if within the budget
+        (and counted), else why not."""
+        now = self.clock.seconds()
+        self._sent = [each for each in self._sent if each[0] > now - self.window]
+        held = sum(each[2] for each in self._sent)
+        if held + count > self.total:
+            return (f"this node sent {held} UDP punch probes in the last "
+                    f"{self.window:g} s, and {count} more would pass its "
+                    f"{self.total}")
+        to_group = sum(each[2] for each in self._sent if each[1] == group)
+        if to_group + count > self.per_group:
+            return (f"this node sent {to_group} UDP punch probes to that address "
+                    f"group in the last {self.window:g} s, and {count} more would "
+                    f"pass its {self.per_group}")
+        self._sent.append((now, group, count))
+        return None
+
+
+def datagram(kind, nonce):
+    """A probe's or an ack's bytes."""
+    return _FORMAT.pack(_MAGIC, kind, nonce)
+
+
+def parse(data):
+    """(kind, nonce) of a punch's datagram, or None for anything else."""
+    if len(data) != _FORMAT.size:
+        return None
+    magic, kind, nonce = _FORMAT.unpack(data)
+    if magic != _MAGIC or kind not in (_PROBE, _ACK):
+        return None
+    return kind, nonce
+
+
+@attr.s(frozen=True, slots=True, auto_attribs=True)
+class Met:
+    """A punch's 5-tuple: from local socket ``socket``, to ``host``:``port``,
+    datagrams pass both ways."""
+
+    socket: int
+    host: str
+    port: int
+
+
+class UdpPunch:
+    """
+    One side of a punch, driven by ``clock``: sends its L{Plan}'s probes
+    (``send(socket, host, port, data)``), answers each probe of the peer
+    that arrives with an ack from the socket it came to, and has met once
+    an ack of the peer's came (the peer heard this side; this side heard
+    it): L{start}'s Deferred fires with the L{Met}, and the 5-tuple is
+    kept alive every L{KEEPALIVE} s until L{stop}.  Datagrams from any
+    host but the plan's, from a port below L{LOWEST_PORT}, or with
+    another nonce, are ignored.
+    """
+
+    def __init__(self, clock, plan, nonce, send, budget=None, limits=None, key=None):
+        self.clock = clock
+        self.plan = plan
+        self.nonce = nonce
+        self.send = send
+        self.budget = budget
+        self.limits = limits
+        self.key = key
+        self.met = None
+        self.acks = 0
+        self.done = None
+        self._timers = []
+        self._keepalive = None
+
+    def start(self):
+        """
+        Send the plan's probes, within the budgets.
+
+        @return: a Deferred firing with the L{Met}, or failing with
+            L{PunchFailed} saying why; cancelling it stops the punch.
+        """
+        plan = self.plan
+        why = plan.why or None
+        group = addressGroup(plan.host)
+        if why is None and self.limits is not None:
+            why = self.limits.admit(self.key, group)
+        if why is None and self.budget is not None:
+            why = self.budget.admit(group, len(plan.probes))
+        if why is not None:
+            return defer.fail(PunchFailed(why))
+        self.done = defer.Deferred(lambda _: self.stop())
+        batches = {}
+        for probe in plan.probes:
+            batches.setdefault(probe.at, []).append(probe)
+        for at, batch in sorted(batches.items()):
+            self._timers.append(self.clock.callLater(at, self._sendBatch, batch))
+        self._timers.append(self.clock.callLater(TIMEOUT, self._expired))
+        return self.done
+
+    def _sendBatch(self, batch):
+        data = datagram(_PROBE, self.nonce)
+        for probe in batch:
+            self.send(probe.socket, self.plan.host, probe.port, data)
+
+    def _expired(self):
+        self._cancelTimers()
+        self.done.errback(PunchFailed(
+            f"no datagram of the peer's came back within {TIMEOUT:g} s "
+            f"({self.plan.strategy}, {len(self.plan.probes)} probes)"))
+
+    def datagramReceived(self, socket, host, port, data):
+        """A datagram came to local socket ``socket`` from host:port:
+        answered, or the punch met, if it is the peer's; else ignored.
+        @return: whether it was this punch's."""
+        parsed = parse(data)
+        if (parsed is None or parsed[1] != self.nonce or self.done is None
+                or not sameHost(host, self.plan.host) or port < LOWEST_PORT):
+            # From a well-known port no router maps to: no ack, keepalive
+            # or QUIC dial goes back there either.
+            return False
+        kind = parsed[0]
+        if kind == _ACK and self.met is not None:
+            return True
+        if self.acks < ACKS:
+            self.acks += 1
+            self.send(socket, host, port, datagram(_ACK, self.nonce))
+        if kind == _ACK:
+            self.met = Met(socket, host, port)
+            self._cancelTimers()
+            self._keepalive = self.clock.callLater(KEEPALIVE, self._keepAlive)
+            self.done.callback(self.met)
+        return True
+
+    def _keepAlive(self):
+        met = self.met
+        self.send(met.socket, met.host, met.port, datagram(_ACK, self.nonce))
+        self._keepalive = self.clock.callLater(KEEPALIVE, self._keepAlive)
+
+    def _cancelTimers(self):
+        timers, self._timers = self._timers, []
+        for timer in timers:
+            if timer.active():
+                timer.cancel()
+
+    def stop(self):
+        """Stop probing and keeping the 5-tuple alive."""
+        self._cancelTimers()
+        keepalive, self._keepalive = self._keepalive, None
+        if keepalive is not None and keepalive.active():
+            keepalive.cancel()

@@ -1,0 +1,123 @@
+"""
+This node's UDP mapping as its tracker sees it (L{MappingCheck}): what
+the last ``udpreach`` said of the datagrams of its QUIC socket, how
+fresh that is, and the check under way, if any: the part of a node's
+punches over UDP (L{twisted_bazaar.reach.punch.udpservice}) with a state of
+its own, which waits on the tracker alone.
+"""
+
+from twisted.logger import Logger
+
+from twisted_bazaar.reach.punch import udp as udppunch
+
+__all__ = ["MappingCheck", "FRESH", "CHECK_AGAIN", "REFUSED_PAUSE", "CHECK_TIMEOUT"]
+
+#: Seconds a ``udpreach`` is taken as this node's router's mapping: under
+#: the 30 s the tracker keeps it for a peer's punch.
+FRESH = 20.0
+#: Seconds between two ``udpcheck`` at most (one unanswered is not asked
+#: again at once), and after one the tracker refused (it has no UDP
+#: port, most often: asked at each relayed link, it would say so in
+#: every node's log).
+CHECK_AGAIN = 10.0
+REFUSED_PAUSE = 300.0
+#: Seconds a check waits for its ``udpreach`` (the tracker answers within
+#: 10 s of its ``udpprobe``).
+CHECK_TIMEOUT = 15.0
+
+
+class MappingCheck:
+    """
+    @ivar mine: what the tracker last saw of this node's UDP datagrams
+        (a L{udppunch.UdpMapping}), or None.
+    """
+
+    log = Logger()
+
+    def __init__(self, clock, unanswered):
+        """
+        @param unanswered: called when a check had no answer within
+            L{CHECK_TIMEOUT} seconds.
+        """
+        self.clock = clock
+        self.unanswered = unanswered
+        self.mine = None
+        self._at = None
+        self._sent = None
+        #: The timer of the check under way (asked, its udpreach not
+        #: come), or None.
+        self._checking = None
+        #: Seconds after a check before the next: L{CHECK_AGAIN}, or
+        #: L{REFUSED_PAUSE} after a refusal (until the tracker changes).
+        self.pause = CHECK_AGAIN
+
+    def fresh(self):
+        """Whether the mapping is known, from the last L{FRESH} seconds."""
+        return self._at is not None and self._at > self.clock.seconds() - FRESH
+
+    def freshen(self, send):
+        """
+        True if the mapping is fresh; else a check is asked (``send()``
+        sends ``udpcheck``, false if there is no tracker) unless one was
+        in the last L{CHECK_AGAIN} seconds (L{REFUSED_PAUSE} after a
+        refusal), and False while one is under way, None when none is
+        (refused, unanswered, nothing seen, or no tracker).
+        """
+        if self.fresh():
+            return True
+        if self._checking is not None:
+            return False
+        now = self.clock.seconds()
+        if self._sent is not None and self._sent > now - self.pause:
+            return None
+        if not send():
+            return None
+        self._sent = now
+        self._checking = self.clock.callLater(CHECK_TIMEOUT, self._unanswered)
+        return False
+
+    def _unanswered(self):
+        self._checking = None
+        self.unanswered()
+
+    def underWay(self):
+        """Whether a check was asked and its ``udpreach`` has not come."""
+        return self._checking is not None
+
+    def answered(self):
+        """The check is answered (or will not be): its timer goes."""
+        checking, self._checking = self._checking, None
+        if checking is not None and checking.active():
+            checking.cancel()
+
+    def reached(self, reach):
+        """The tracker's ``udpreach``: True if it is a mapping (kept as
+        this node's, a line logged when it changed)."""
+        self.answered()
+        if not reach.seen_port:
+            self.log.warn("the tracker saw none of this node's UDP datagrams: it "
+                          "punches no UDP path")
+            return False
+        try:
+            mapping = udppunch.mappingOf(reach.seen_host, reach.seen_port,
+                                         reach.seen_second)
+        except ValueError as e:
+            self.log.warn("the tracker's udpreach is no mapping: {why}", why=str(e))
+            return False
+        if mapping != self.mine:
+            self.log.info("this node's UDP datagrams leave its router from "
+                          "{host}:{port} ({kind} mapping)", host=mapping.host,
+                          port=mapping.port, kind=mapping.kind)
+        self.mine, self._at = mapping, self.clock.seconds()
+        return True
+
+    def refused(self):
+        """The tracker refused the check: none again for a while."""
+        self.answered()
+        self.pause = REFUSED_PAUSE
+
+    def lost(self):
+        """The tracker connection went: nothing it said holds."""
+        self.answered()
+        self.mine = self._at = self._sent = None
+        self.pause = CHECK_AGAIN

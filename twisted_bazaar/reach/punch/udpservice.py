@@ -1,0 +1,504 @@
+"""
+A node's hole punches over UDP (docs/protocol.md, "Hole punching", "Over
+UDP"): when a TCP punch over a relayed link this node opened fails (one
+of the two routers maps each destination to a port of its own), the two
+nodes punch a UDP 5-tuple through both routers, coordinated by the
+tracker, and this node runs a QUIC link over it, which takes the relayed
+link's place as a TCP punch's link does; the punched path is written in
+the node's book (kind ``udp``, the tracker's word ``seen``), so the
+buyer's transfers go over QUIC on it too.  A punch that fails leaves the
+node on the relayed link.
+
+The steps, each a message to the tracker over its connection:
+``udpcheck`` (the tracker answers ``udpprobe``; the node sends the two
+probe datagrams from its QUIC socket; the tracker answers ``udpreach``:
+what its router does), asked when a relayed link comes up and the node's
+last check is older than L{FRESH} seconds, on both sides of the link;
+then ``udppunch`` by the side that opened the link, and ``udppunchgo`` to
+both, each of which runs its side of the punch
+(L{twisted_bazaar.reach.punch.udp}) from its QUIC socket, and for the
+random side of a birthday punch from 255 more, each a QUIC socket too
+(the one that meets is kept, the others closed).  What keeps it from
+being turned on others is the planner's (the tracker's host only, the
+probe budget) and the TCP punch's count of attempts, which these count in.
+
+Each request's answer comes in order on the tracker's connection, so an
+``error{noudp}`` answers the oldest request not yet answered
+(L{UdpPunching._pending}).
+"""
+
+from twisted.application.service import Service
+from twisted.logger import Logger, LogLevel
+
+from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.transports.path import SEEN, UDP, Path
+from twisted_bazaar.reach.punch.tcpservice import isRelayed, relayedFrom
+from twisted_bazaar.transports.quic.transport import isQuic
+from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, MappingCheck
+from twisted_bazaar.reach.punch.udpsockets import PunchSockets
+from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.reach.punch import udp as udppunch
+from twisted_bazaar.reach.punch.witness import whyNot
+from twisted_bazaar.reach.punch.udpmessages import (
+    UdpCheck,
+    UdpProbe,
+    UdpPunchAsk,
+    UdpPunchGo,
+    UdpReached,
+    probeDatagram,
+)
+from twisted_bazaar.wire.ids import shortId
+
+__all__ = ["UdpPunching"]
+
+#: Seconds before a ``udppunch`` refused is asked again (the tracker may
+#: not have the peer's datagrams yet: its check is under way), and the
+#: asks at most.
+ASK_AGAIN = 2.0
+ASKS = 3
+#: Seconds a punched path is kept with no link to its peer: the relayed
+#: link may close before the QUIC link over the path has replaced it at
+#: this end (the other end retired it first), and a link may come again.
+LINGER = 30.0
+_CHECK = "check"
+#: The line of a punch that did not meet, or was not tried.
+_NONE = "no UDP path punched to {peer}: {why}"
+
+
+class _Run:
+    """
+    One punch with a peer: its relayed link, whether this node asked for
+    it (then it dials the link over the punched path), the punch, the
+    QUIC sockets it sends from (number 0 the node's own), and once met,
+    the path and the socket it leaves from (the others closed: None).
+    """
+
+    __slots__ = ("peer_id", "link", "asked", "nonce", "punch", "endpoints", "path",
+                 "started", "linger", "why")
+
+    def __init__(self, peer_id, link, asked, nonce, started):
+        self.peer_id = peer_id
+        self.link = link
+        self.asked = asked
+        self.nonce = nonce
+        self.started = started
+        self.punch = None
+        self.endpoints = []
+        self.path = None
+        #: The timer that ends a met punch with no link to its peer.
+        self.linger = None
+        #: Why it failed before its punch could ("": it did not).
+        self.why = ""
+
+
+class UdpPunching(Service, NodeObserver):
+    """
+    The node's punches over UDP: see the module's docstring.
+
+    @ivar check: this node's UDP mapping as the tracker sees it
+        (L{MappingCheck}).
+    """
+
+    log = Logger()
+
+    def __init__(self, node, sockets, transport, limits=None):
+        """
+        @param sockets: the node's QUIC sockets: ``main`` (its
+            L{QuicEndpoint <twisted_bazaar.transports.quic.endpoint.QuicEndpoint>}),
+            ``open()`` one more serving the node (raising C{OSError} if it
+            cannot), ``close(endpoint)``, ``connectorsOf(endpoint)`` (the
+            (links, files) connectors that dial from it):
+            L{twisted_bazaar.daemon.quic.QuicService}.
+        @param transport: the dialer's L{QuicTransport
+            <twisted_bazaar.transports.quic.transport.QuicTransport>}.
+        @param limits: the TCP punch's L{PunchLimits
+            <twisted_bazaar.reach.punch.budget.PunchLimits>}, which each
+            punch counts in.
+        """
+        self.node = node
+        self.sockets = sockets
+        self.transport = transport
+        self.limits = limits
+        self.budget = udppunch.ProbeBudget(node.clock)
+        #: The sockets the punches hold beyond the node's own.
+        self.opened = PunchSockets()
+        self.check = MappingCheck(node.clock, self._unchecked)
+        #: The requests the tracker has not answered yet, oldest first:
+        #: L{_CHECK}, or the id of a peer a punch was asked with.
+        self._pending = []
+        #: peer id -> the relayed link this node opened to it, whose TCP
+        #: punch failed: punched over UDP once this node's mapping is fresh.
+        self._wanted = {}
+        #: peer id -> how often a punch was asked.
+        self._asks = {}
+        #: peer id -> the timer asking again.
+        self._again = {}
+        #: peer id -> its L{_Run} (under way, or met).
+        self._runs = {}
+        #: punch nonce -> its L{_Run}.
+        self._byNonce = {}
+        sockets.main.foreign = self._datagram
+
+    def plug(self):
+        """Observe the node's events; its dialer waits for these punches."""
+        self.node.addObserver(self)
+        self.node.dialer.udpPunching = self
+
+    # -- the tracker ------------------------------------------------------------------
+
+    def trackerRegistered(self):
+        parts = self.node.membership.parts
+        parts.takeFrom(self)
+        parts.handleError("noudp", self._refused)
+
+    def trackerLost(self):
+        self._pending = []
+        self.check.lost()
+        for peer_id in list(self._wanted):
+            self._giveUp(peer_id, "the tracker connection was lost")
+
+    def _freshen(self):
+        """L{MappingCheck.freshen}, its ``udpcheck`` the oldest request."""
+        return self.check.freshen(self._sendCheck)
+
+    def _sendCheck(self):
+        membership = self.node.membership
+        if membership is None or not membership.send(UdpCheck()):
+            return False
+        self._pending.append(_CHECK)
+        return True
+
+    def _unchecked(self):
+        """The check had no answer: the punches waiting for it are given
+        up."""
+        for peer_id in list(self._wanted):
+            self._giveUp(peer_id, f"the tracker did not answer its check within "
+                         f"{CHECK_TIMEOUT:g} s")
+
+    def _answered(self, expected):
+        """The tracker answered the oldest request if it is ``expected``."""
+        if self._pending and self._pending[0] == expected:
+            self._pending.pop(0)
+
+    def _probe(self, link, probe):
+        """Send the check's two datagrams from the node's QUIC socket to
+        the tracker's host: for a check this node asked, the oldest
+        request not yet answered (else none: a tracker is not to make it
+        send datagrams at will)."""
+        if not self._pending or self._pending[0] != _CHECK:
+            return
+        self._answered(_CHECK)
+        host = link.transport.getPeer().host
+        datagram = probeDatagram(probe.token)
+        for port in (probe.port, probe.second):
+            _write(self.sockets.main, datagram, host, port)
+
+    def _reached(self, link, reach):
+        if not self.check.underWay():
+            # No check of this node's waits for it: a tracker's word at
+            # will is not this node's mapping (nor a line in its log).
+            return
+        if not self.check.reached(reach):
+            for peer_id in list(self._wanted):
+                self._giveUp(peer_id, "the tracker saw none of this node's datagrams")
+            return
+        for peer_id in list(self._wanted):
+            self._ask(peer_id)
+
+    def _refused(self, error):
+        """An ``error{noudp}``: the oldest request is refused."""
+        if not self._pending:
+            return
+        request = self._pending.pop(0)
+        if request == _CHECK:
+            self.check.refused()
+            for peer_id in list(self._wanted):
+                self._giveUp(peer_id, f"the tracker refused a check: {error.info}")
+            return
+        if request not in self._wanted:
+            return
+        if self._asks.get(request, 0) >= ASKS:
+            self._giveUp(request, f"the tracker refused it: {error.info}")
+            return
+        self._again[request] = self.node.clock.callLater(ASK_AGAIN, self._askAgain,
+                                                         request)
+
+    def _askAgain(self, peer_id):
+        self._again.pop(peer_id, None)
+        self._ask(peer_id)
+
+    def _ask(self, peer_id):
+        """Ask the tracker to start a punch with peer_id, once this node's
+        mapping is fresh."""
+        link = self._wanted.get(peer_id)
+        if link is None or peer_id in self._runs or peer_id in self._again:
+            return
+        if self.node.links.get(peer_id) is not link:
+            self._giveUp(peer_id, "its relayed link is gone")
+            return
+        fresh = self._freshen()
+        if fresh is None:
+            self._giveUp(peer_id, "this node's UDP mapping is not known: the tracker "
+                         "did not see its datagrams, or refused its check, in the "
+                         f"last {self.check.pause:g} s")
+            return
+        if not fresh:
+            return
+        if not self.node.membership.send(UdpPunchAsk(peer_id)):
+            self._giveUp(peer_id, "this node has no tracker")
+            return
+        self._asks[peer_id] = self._asks.get(peer_id, 0) + 1
+        self._pending.append(peer_id)
+
+    def _go(self, link, go):
+        """The tracker says: punch with node ``go.id`` now."""
+        self._answered(go.id)
+        peer_id = go.id
+        shared = self.node.links.get(peer_id)
+        if peer_id in self._runs or shared is None or not isRelayed(shared):
+            return
+        run = _Run(peer_id, shared, peer_id in self._wanted, go.nonce,
+                   self.node.clock.seconds())
+        # As a TCP punch: its probes go only where the relay of the link
+        # saw the peer too, not wherever the tracker's word alone says.
+        why = whyNot(peer_id, go.host, relayedFrom(shared))
+        if why is None:
+            try:
+                peer = udppunch.mappingOf(go.host, go.port, go.second)
+            except ValueError as e:
+                why = str(e)
+        if why is None and not self.check.fresh():
+            why = "this node's own UDP mapping is not known now"
+        if why is None:
+            plan = udppunch.plan(self.check.mine, peer, self.node.rng)
+            why = plan.why or self.opened.whyNot(run, addressGroup(plan.host),
+                                                 max(0, plan.sockets - 1))
+        if why:
+            self._failed(why, run)
+            return
+        self._runs[peer_id] = run
+        self._byNonce[go.nonce] = run
+        run.endpoints = [self.sockets.main]
+        run.punch = udppunch.UdpPunch(
+            self.node.clock, plan, go.nonce,
+            lambda socket, host, port, data: _write(run.endpoints[socket], data,
+                                                    host, port),
+            self.budget, self.limits, shared.key)
+        # Started (its probes go from the next reactor turn on) before its
+        # sockets open: a punch the budgets refuse opens none.
+        started = run.punch.start()
+        started.addCallbacks(self._met, self._punchFailed, (run,), None, (run,))
+        if self._runs.get(peer_id) is run:
+            run.why = self._open(run, plan.sockets)
+            if run.why:
+                started.cancel()
+
+    def _open(self, run, count):
+        """Give run ``count`` sockets, the node's own first: "" or why not."""
+        try:
+            while len(run.endpoints) < count:
+                endpoint = self.sockets.open()
+                endpoint.foreign = self._datagram
+                run.endpoints.append(endpoint)
+        except OSError as e:
+            self._closeExtra(run, None)
+            return f"cannot open {count} UDP sockets: {e.strerror or e}"
+        self._charge(run)
+        return ""
+
+    def _charge(self, run):
+        """Charge the sockets run holds beyond the node's own."""
+        main = self.sockets.main
+        held = sum(1 for endpoint in run.endpoints if endpoint not in (None, main))
+        if held:
+            self.opened.hold(run, addressGroup(run.punch.plan.host), held)
+        else:
+            self.opened.release(run)
+
+    #: What it takes from the tracker once registered
+    #: (L{twisted_bazaar.core.sessionhandlers.SessionParts.takeFrom}).
+    fromTracker = {UdpProbe: _probe, UdpReached: _reached, UdpPunchGo: _go}
+
+    # -- datagrams ---------------------------------------------------------------------
+
+    def _datagram(self, endpoint, data, addr):
+        """A datagram too short for QUIC came to one of the node's QUIC
+        sockets: to the punch whose nonce it carries, if any."""
+        parsed = udppunch.parse(data)
+        run = None if parsed is None else self._byNonce.get(parsed[1])
+        if run is None or endpoint is None or endpoint not in run.endpoints:
+            return
+        run.punch.datagramReceived(run.endpoints.index(endpoint), addr[0], addr[1], data)
+
+    # -- how a punch ends ---------------------------------------------------------------
+
+    def _met(self, met, run):
+        kept = run.endpoints[met.socket]
+        self._closeExtra(run, kept)
+        run.path = Path(UDP, met.host, met.port, word=SEEN)
+        connectors = self.sockets.connectorsOf(kept)
+        self.node.dialer.book.add(run.peer_id, run.path)
+        self.transport.route(run.peer_id, run.path, connectors, self._pathLost)
+        run.link.peerLine(
+            LogLevel.info, "punched a UDP path to {peer}, met at {host}:{port} "
+            "({strategy}, {seconds:.2f} s){dials}", self.log, host=met.host,
+            port=met.port, strategy=run.punch.plan.strategy,
+            seconds=self.node.clock.seconds() - run.started,
+            dials=": linking over QUIC" if run.asked else "")
+        shared = self.node.links.get(run.peer_id)
+        if not run.asked or shared is not run.link:
+            return
+        link = self.node.overlay.punchedLink(shared)
+        dialing = connectors[0].connect(met.host, met.port, link,
+                                        expected=decode(shared.key))
+        dialing.addErrback(self._linkFailed, run)
+
+    def _pathLost(self, peer_id, path, why):
+        """Nothing answered a dial over the punched path: the routers forgot
+        its 5-tuple (or the peer is gone).  It is dropped, and the QUIC
+        link over it aborted, so the peer is reached the ways left (its
+        relay) now, not once the link has been silent for 30 s."""
+        run = self._runs.get(peer_id)
+        if run is None or run.path != path:
+            return
+        self.log.info("the UDP path to node {peer} at {host}:{port} carries nothing now "
+                      "({why}): dropped", peer=shortId(peer_id), host=path.host,
+                      port=path.port, why=why)
+        self._end(run)
+        link = self.node.links.get(peer_id)
+        if link is None or not isQuic(link):
+            return
+        address = link.transport.getPeer()
+        if (address.host, address.port) == (path.host, path.port):
+            link.drop("its UDP path carries nothing now")
+
+    def _linkFailed(self, failure, run):
+        if self._runs.get(run.peer_id) is run:
+            self._giveUp(run.peer_id, "no QUIC link over the punched path: "
+                         f"{failure.getErrorMessage()}")
+
+    def _punchFailed(self, failure, run):
+        self._failed(run.why or failure.getErrorMessage(), run)
+
+    def _failed(self, why, run):
+        run.link.peerLine(LogLevel.info, _NONE, self.log, why=why)
+        self._end(run)
+        self._giveUp(run.peer_id, None)
+
+    def _giveUp(self, peer_id, why):
+        """No punch is wanted with peer_id now (its link stays on the relay,
+        ``why`` said if not None; or the QUIC link replaced it): whoever
+        waits for it goes on."""
+        link = self._wanted.pop(peer_id, None)
+        if link is None:
+            return
+        self._asks.pop(peer_id, None)
+        again = self._again.pop(peer_id, None)
+        if again is not None and again.active():
+            again.cancel()
+        if why is not None:
+            link.peerLine(LogLevel.info, _NONE, self.log, why=why)
+        self.node.dialer.release(peer_id)
+
+    def _end(self, run):
+        """run is over: its punch stopped, its sockets closed, its path
+        forgotten."""
+        if self._runs.get(run.peer_id) is run:
+            del self._runs[run.peer_id]
+        if self._byNonce.get(run.nonce) is run:
+            del self._byNonce[run.nonce]
+        if run.punch is not None:
+            run.punch.stop()
+        if run.linger is not None and run.linger.active():
+            run.linger.cancel()
+        self._closeExtra(run, None)
+        if run.path is not None:
+            self.node.dialer.book.drop(run.peer_id, run.path)
+            self.transport.unroute(run.peer_id, run.path)
+
+    def _closeExtra(self, run, kept):
+        """Close run's sockets but the node's own and ``kept``."""
+        endpoints = run.endpoints
+        for index, endpoint in enumerate(endpoints):
+            if endpoint not in (None, self.sockets.main, kept):
+                self.sockets.close(endpoint)
+                endpoints[index] = None
+        self._charge(run)
+
+    # -- links --------------------------------------------------------------------------
+
+    def linkAdded(self, peer_id):
+        """A relayed link: this node's mapping is checked now if stale (on
+        both sides: the tracker needs both for a punch).  A punched path
+        lingering for a link has one."""
+        link = self.node.links.get(peer_id)
+        run = self._runs.get(peer_id)
+        if run is not None and run.linger is not None and run.linger.active():
+            run.linger.cancel()
+        if link is not None and isRelayed(link):
+            self._freshen()
+
+    def punchEnded(self, link, host, why):
+        """A TCP punch over a link this node opened failed: punch over UDP."""
+        peer_id = link.peer_id
+        if (why is None or link.inbound or not isRelayed(link)
+                or self.node.links.get(peer_id) is not link or peer_id in self._runs):
+            return
+        self._wanted[peer_id] = link
+        self._ask(peer_id)
+
+    def linkReplaced(self, peer_id):
+        """The QUIC link took the relayed one's place: whoever waited goes on."""
+        link = self.node.links.get(peer_id)
+        if link is not None and not isRelayed(link):
+            self._giveUp(peer_id, None)
+
+    def linkRemoved(self, peer_id):
+        """No link to peer_id: a punch under way ends; a punched path is
+        kept L{LINGER} seconds for one to come (over it, most often)."""
+        self._giveUp(peer_id, None)
+        run = self._runs.get(peer_id)
+        if run is None:
+            return
+        if run.path is None:
+            self._end(run)
+        elif run.linger is None or not run.linger.active():
+            run.linger = self.node.clock.callLater(LINGER, self._lingered, run)
+
+    def _lingered(self, run):
+        if self.node.links.get(run.peer_id) is None:
+            self._end(run)
+
+    def waitsFor(self, peer_id):
+        """Whether a link to peer_id is a relayed one a UDP punch under
+        way, or to follow, may replace."""
+        link = self.node.links.get(peer_id)
+        if link is None or not isRelayed(link):
+            return False
+        run = self._runs.get(peer_id)
+        return peer_id in self._wanted or (run is not None and run.path is None)
+
+    def stopService(self):
+        super().stopService()
+        self.nodeStopping()
+
+    def nodeStopping(self):
+        self.check.answered()
+        for peer_id in list(self._wanted):
+            self._giveUp(peer_id, None)
+        for run in list(self._runs.values()):
+            self._end(run)
+        self._pending = []
+
+
+def _write(endpoint, data, host, port):
+    """A datagram of a punch or a check, from one of the node's QUIC
+    sockets (None: one the punch closed, as it met on another)."""
+    if endpoint is None:
+        return
+    try:
+        endpoint.transport.write(data, (host, port))
+    except OSError:
+        # A datagram lost (a full buffer, no route): the punch resends.
+        pass

@@ -1,0 +1,87 @@
+"""
+The node's port mapping service (docs/architecture.md, "Port mapping"),
+as go-libp2p's NAT manager: once the tracker's check finds the node
+cannot be dialled (C{reachChanged}, private), it asks the home router to
+forward the node's listening port to it (UPnP IGD, NAT-PMP, PCP:
+L{twisted_bazaar.reach.reachable.portmap}), keeps the mapping renewed, and
+deletes it when the node stops.
+
+A mapped port is advertised only as the tracker sees it: the node asks
+its tracker to check its address again (``checkme``, docs/protocol.md §5)
+and, once that dial reaches it, the tracker's ``reach`` says so, the node
+is named at its address, and its relay reservation goes
+(L{twisted_bazaar.reach.reachable.reserving}).  What the router says of its
+external address is never asked, advertised or dialled.
+
+Built by L{twisted_bazaar.daemon.build} for a daemon's node, unless
+``--no-port-mapping``.
+"""
+
+from twisted.application.service import Service
+from twisted.internet import defer
+
+from twisted_bazaar import wire
+from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.reach.reachable.reachability import PRIVATE
+
+
+class PortMappingService(Service, NodeObserver):
+    """
+    The mappings of a node's ports at its router, asked for the first
+    time its tracker finds it private: its listening port, and the other
+    ports peers dial it at (a seller's transfer port, its relay's port),
+    each kept by a mapper of its own.
+
+    @ivar mappers: port -> its L{PortMapper}, once asked.
+    """
+
+    def __init__(self, node, makeMapper, otherPorts=lambda: ()):
+        """
+        @param makeMapper: (port, what, onMapped) -> a
+            L{twisted_bazaar.reach.reachable.portmap.mapper.PortMapper} keeping
+            port mapped (``what``: which port it is, for its lines), or
+            None when there is no router to ask (no default gateway).
+        @param otherPorts: () -> the other ports peers dial the node at,
+            as they are when it is found private: (port, what) pairs (port
+            0: not listening).
+        """
+        self.node = node
+        self.makeMapper = makeMapper
+        self.otherPorts = otherPorts
+        self.mappers = {}
+        self._asked = False
+
+    def reachChanged(self, reach, local_port):
+        """Found private, the node asks its router for its ports (once)."""
+        port = self.node.port
+        if reach.state != PRIVATE or self._asked or not self.running or not port:
+            return
+        self._asked = True
+        ports = {port: "listening port"}
+        for other, what in self.otherPorts():
+            if other:
+                ports.setdefault(other, what)
+        for each, what in ports.items():
+            mapper = self.makeMapper(each, what, self._mapped if each == port else _quiet)
+            if mapper is None:
+                return
+            self.mappers[each] = mapper
+            mapper.start()
+
+    def _mapped(self, mapped):
+        """The router forwards the listening port: the tracker is asked to
+        dial it there."""
+        membership = self.node.membership
+        if membership is not None:
+            membership.send(wire.CheckMe())
+
+    def stopService(self):
+        """The node stops: the mappings are deleted (a Deferred that fires
+        once the router answered, or each one's timeout passed)."""
+        super().stopService()
+        mappers, self.mappers = self.mappers, {}
+        return defer.gatherResults([mapper.stop() for mapper in mappers.values()])
+
+
+def _quiet(mapped):
+    """Another port mapped: the tracker checks only the listening port."""

@@ -1,0 +1,555 @@
+"""
+A node's side of a relay reservation (docs/protocol.md §5a): a node its
+tracker found it cannot dial asks the tracker for a reservation over its
+tracker connection.  The tracker holds it at its own relay, the relay of
+last resort, or names a public node's relay (``relayAt``), where the node
+reserves on a connection it keeps open (L{PeerHold}), and tells the
+tracker once it holds it; it then probes that relay now and then, by
+dialling itself through it (L{RelayProbe}), and leaves it when a probe
+fails; when that connection closes, it asks the tracker again.  A node
+at the tracker's relay asks again now and then (L{RETRY_FIRST}), and
+moves to a public node's relay once one has room.
+Once held, it advertises the relay, and accepts each circuit the relay
+announces on a connection of its own, running its end of the inner
+channel as the acceptor, under the protocol its own port (links) or
+transfer port (files) would run.
+"""
+
+from twisted.internet.address import IPv4Address
+from twisted.logger import Logger, LogLevel
+
+from twisted_bazaar import wire
+from twisted_bazaar.identity.keys import keyId
+from twisted_bazaar.net.encrypted import EncryptedProtocol
+from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.net.framed import FramedProtocol
+from twisted_bazaar.net.handshake import PLAIN, channelKey
+from twisted_bazaar.net.overlay import OverlayFactory
+from twisted_bazaar.transports.relay.circuit import CircuitEnd
+from twisted_bazaar.reach.reachable.incoming import IncomingAccepts
+from twisted_bazaar.transports.relay.messages import (
+    FRAME_LIMIT,
+    NODE,
+    RelayAccept,
+    RelayIncoming,
+    RelayReserve,
+    RelayReserved,
+)
+from twisted_bazaar.reach.reachable.relayprobe import PROBE_AGAIN, PROBE_INTERVAL, RelayProbe
+from twisted_bazaar.wire.core import splitRelay
+from twisted_bazaar.wire.ids import wireId
+
+#: Seconds a node holding a reservation at its tracker's relay waits
+#: before it asks the tracker again, for a public node's relay (the
+#: relay of last resort is for when none has room), doubling each time
+#: the tracker answers with its own again, up to RETRY_MAX.
+RETRY_FIRST = 5.0
+RETRY_MAX = 960.0
+#: Seconds a public node's relay has to answer ``relayReserve`` once its
+#: connection is up: the tracker's own wait for the node to confirm
+#: (L{twisted_bazaar.tracker.relays.NAME_TIMEOUT}), past which the
+#: tracker would refuse the confirmation anyway.
+RESERVE_TIMEOUT = 10.0
+#: Public nodes' relays named in a row that fail this node (none passing
+#: its probe since) after which it waits before it asks its tracker for
+#: another: RETRY_FIRST after the next, doubling up to RETRY_MAX.  Each
+#: ``relayAt`` is a dial to the address it names, and a tracker that
+#: names one failing relay after another (a lying one among several) had
+#: the node dial them as fast as each dial failed.
+FAILURES_AT_ONCE = 1
+
+
+class RelayReservation:
+    """
+    One node's reservation, at its tracker's relay or at the public
+    node's relay the tracker named.
+
+    @ivar relay: the relay's ``HOST:PORT`` while the reservation is held,
+        else None.
+    """
+
+    log = Logger()
+
+    def __init__(self, node, accepts=None):
+        """
+        @param accepts: the L{IncomingAccepts} that bounds the circuits
+            it accepts at once; None: one with the declared limits.
+        """
+        self.node = node
+        self.accepts = IncomingAccepts(node.clock) if accepts is None else accepts
+        self.relay = None
+        self.asked = False
+        #: Sends to the tracker (its link's send), once asked.
+        self._send = None
+        #: The L{PeerHold} at a public node's relay, connecting or held.
+        self._peer = None
+        #: Its connection attempt while it is under way.
+        self._connecting = None
+        #: Whether the reservation advertised is at the tracker's relay.
+        self._atTracker = False
+        #: The tracker's relay, once it held a reservation for this node on
+        #: this tracker connection (it announces circuits there until it
+        #: lets go of it), else None.
+        self.trackerRelay = None
+        #: The next time it asks the tracker for a public node's relay
+        #: while at the tracker's, and how long it waits after that.
+        self._retry = None
+        self._retryWait = RETRY_FIRST
+        #: The probe of the public node's relay held, under way, and the
+        #: timer of the next.
+        self._probe = None
+        self._probeTimer = None
+        #: Whether this node declined a circuit the relay announced while
+        #: the probe under way waited for its own (L{_probed}), and whether
+        #: the last probe's failure was excused so.
+        self._declinedInProbe = False
+        self._excused = False
+        #: Whether a relayReserve sent waits for its answer: a relayAt is
+        #: taken only as one.
+        self._awaiting = False
+        #: Public nodes' relays named that failed in a row (none passed
+        #: its probe since), and the timer of the ask that waits after
+        #: them (L{FAILURES_AT_ONCE}).
+        self._failures = 0
+        self._askCall = None
+        #: The tracker's refusals of this node's asks in a row (none held
+        #: since), which the wait before the next ask doubles with.
+        self._refusals = 0
+
+    def ask(self, send):
+        """Ask the tracker for a reservation (once per tracker
+        connection)."""
+        if not self.asked:
+            self.asked = True
+            self._send = send
+            self._ask()
+
+    def _ask(self):
+        """Send relayReserve, whose answer (relayAt or relayReserved) is
+        awaited."""
+        self._awaiting = True
+        self._send(RelayReserve())
+
+    def answers(self, message):
+        """Whether a ``relayReserved`` from the tracker answers a
+        relayReserve of this node's that awaits one: one nobody asked for
+        had the node drop the public node's relay it held, probed and
+        working, for the tracker's (never probed), and sign every record
+        anew.  One unasked is dropped, saying so."""
+        if self._awaiting:
+            return True
+        # Charged to the tracker that sent it, as an unasked relayAt is.
+        self.node.overlay.peer_log.emit(
+            self.log, LogLevel.info, groupOf(self.node.membership.link),
+            "not taking the tracker's relay at {relay}: this node asked for none",
+            relay=message.relay)
+        return False
+
+    def reserved(self, message):
+        """The tracker holds the reservation at its own relay, as it
+        answers this node's relayReserve (L{answers}): the node advertises
+        it, and asks again later for a public node's."""
+        self._awaiting = False
+        self._refusals = 0
+        self.trackerRelay = message.relay
+        self._atTracker = True
+        self._setRelay(message.relay)
+        if self._retry is None:
+            self._retry = self.node.clock.callLater(self._retryWait, self._askAgain)
+            self._retryWait = min(RETRY_MAX, self._retryWait * 2)
+
+    def _askAgain(self):
+        # Not while a public node's relay is being tried: its outcome
+        # settles it (held there, or asked again).
+        self._retry = None
+        if (self.asked and self._send is not None and self._atTracker
+                and self._peer is None):
+            self._ask()
+
+    def at(self, message):
+        """The tracker names a public node's relay (``relayAt``): reserve
+        there, on a connection of this node's own (one at a time; a
+        reservation at the tracker's relay holds until then), unless the
+        node's dialer does not dial that address (a service of its own
+        machine or network: the dialer's C{whyNotRelay}); then it asks
+        the tracker for another.  Only as the answer to a relayReserve
+        of this node's that awaits one: each is a dial to the address it
+        names, and a tracker naming relays unasked had the node dial as
+        many as it named."""
+        if (not self.asked or self._peer is not None
+                or (self.relay is not None and not self._atTracker)):
+            return
+        if not self._awaiting:
+            # Charged to the tracker that named it, not to the relay's group.
+            self.node.overlay.peer_log.emit(
+                self.log, LogLevel.info, groupOf(self.node.membership.link),
+                "not dialling the relay at {relay} its tracker named: this node "
+                "asked for none", relay=message.relay)
+            return
+        self._awaiting = False
+        host, port = splitRelay(message.relay)
+        hold = self._peer = PeerHold(self, message)
+        why = self.node.dialer.whyNotRelay(message.relay)
+        if why is not None:
+            self.peerLost(hold, why, dialled=False)
+            return
+        # Through the node's transports, as every dial of the node.
+        d = self._connecting = self.node.dialer.connector.connect(host, port, hold)
+        d.addCallbacks(self._connected, self._notConnected, errbackArgs=(hold,))
+
+    def _connected(self, _):
+        self._connecting = None
+
+    def _notConnected(self, reason, hold):
+        self._connecting = None
+        self.peerLost(hold, f"cannot connect: {reason.getErrorMessage()}")
+
+    def heldAt(self, hold):
+        """The public node's relay holds the reservation: the node
+        advertises it, and tells the tracker."""
+        if hold is not self._peer:
+            return
+        relay = hold.named.relay
+        self._atTracker = False
+        self._excused = False
+        self._refusals = 0
+        self._setRelay(relay)
+        if self._send is not None:
+            self._send(RelayReserved(relay))
+        self._startProbe(hold)
+
+    def _startProbe(self, hold):
+        """Dial this node through the relay hold holds it at."""
+        self._probeTimer = None
+        self._declinedInProbe = False
+        self._probe = RelayProbe(self.node, hold.named.relay,
+                                 lambda why: self._probed(hold, why))
+
+    def _probed(self, hold, why):
+        """A probe ended: passed (why None), probe again later; failed,
+        leave the relay (and ask the tracker for another), unless this node
+        declined circuits the relay announced meanwhile (its own bounds,
+        L{IncomingAccepts}, full: its probe's circuit may have been one of
+        them): then it is no word on the relay, and it probes again
+        L{PROBE_AGAIN} later.  Otherwise a stranger opening circuits to
+        this node through an honest relay, past those bounds, at probe time
+        made it leave that relay, and the next.  Excused once in a row
+        only: a relay that dropped every circuit, its probes' too, and
+        announced circuits enough at each probe that the node declined
+        some, held its node at home out of reach for good."""
+        self._probe = None
+        if hold is not self._peer:
+            return
+        if why is not None and self._declinedInProbe and not self._excused:
+            self._excused = True
+            host, _ = splitRelay(hold.named.relay)
+            self.node.overlay.peer_log.emit(
+                self.log, LogLevel.info, addressGroup(host),
+                "kept the relay at {relay}: its probe failed ({why}), but this node "
+                "declined circuits it announced meanwhile; probing it again in "
+                "{wait:g} s", relay=hold.named.relay, why=why, wait=PROBE_AGAIN)
+            self._probeTimer = self.node.clock.callLater(PROBE_AGAIN,
+                                                         self._startProbe, hold)
+            return
+        if why is None:
+            self._failures = 0
+            self._excused = False
+            self._probeTimer = self.node.clock.callLater(PROBE_INTERVAL,
+                                                         self._startProbe, hold)
+        else:
+            if self._excused:
+                why = f"{why} (and the probe before failed too)"
+            hold.letGo(f"a circuit to this node through it did not open: {why}")
+
+    def _stopProbing(self):
+        """No probe under way or to come."""
+        probe, self._probe = self._probe, None
+        if probe is not None:
+            probe.cancel()
+        timer, self._probeTimer = self._probeTimer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+
+    def declined(self, message):
+        """The tracker answered ``error{noslots}`` (or ``norelay``): a
+        relayReserve of this node's that awaited its answer has it, so a
+        ``relayReserved`` or ``relayAt`` coming later is one nobody asked
+        for (L{answers}, L{at}); the node waited on, and took the next
+        one sent as its answer.  It asks again RETRY_FIRST later, doubling
+        up to RETRY_MAX while the tracker refuses: it never asked again,
+        so a stranger that held its address group's reservations at the
+        tracker's relay for the moment of its ask left it out of reach
+        for as long as its tracker connection lasted."""
+        if not self._awaiting:
+            return
+        self._awaiting = False
+        if self._askCall is None and self._retry is None and self._send is not None:
+            wait = min(RETRY_MAX, RETRY_FIRST * 2 ** min(self._refusals, 16))
+            self._refusals += 1
+            self._askCall = self.node.clock.callLater(wait, self._askDue)
+
+    def refused(self, message):
+        """The tracker answered ``error{norelay}``: its answer to a
+        relayReserve awaiting one (L{declined}); and if it is to the
+        ``relayReserved`` of the public node's relay this node holds (the
+        tracker no longer names that relay: its node left the tracker
+        between naming it and now), the node lets that reservation go
+        (L{peerLost}), so that it asks again rather than go on
+        advertising a relay its tracker does not name it with."""
+        self.declined(message)
+        hold = self._peer
+        if hold is None or not hold.held or self._atTracker:
+            return
+        hold.letGo(f"the tracker does not name it: {message.info}")
+
+    def peerLost(self, hold, why, dialled=True):
+        """The reservation at a public node's relay did not come, or
+        ended: the node advertises no relay, and asks the tracker for
+        another (it names another relay, or holds one itself): at once
+        for one it did not dial (``dialled`` false: its address refused),
+        else as L{_askAfterFailure} says."""
+        if hold is not self._peer:
+            return
+        self._peer = None
+        self._stopProbing()
+        host, _ = splitRelay(hold.named.relay)
+        self.node.overlay.peer_log.emit(
+            self.log, LogLevel.info, addressGroup(host),
+            "no reservation at node {id}'s relay at {relay}: {why}; asking the "
+            "tracker for another", id=wireId(hold.named.id), relay=hold.named.relay,
+            why=why)
+        if not self._atTracker:
+            self._setRelay(None)
+        if self.asked and self._send is not None:
+            if dialled:
+                self._askAfterFailure()
+            else:
+                self._ask()
+
+    def _askAfterFailure(self):
+        """Ask the tracker for another relay: at once after the first
+        that failed in a row (L{FAILURES_AT_ONCE}), then RETRY_FIRST
+        later, doubling with each more up to RETRY_MAX."""
+        self._failures += 1
+        if self._failures <= FAILURES_AT_ONCE:
+            self._ask()
+        elif self._askCall is None:
+            more = min(self._failures - FAILURES_AT_ONCE - 1, 16)
+            self._askCall = self.node.clock.callLater(
+                min(RETRY_MAX, RETRY_FIRST * 2 ** more), self._askDue)
+
+    def _askDue(self):
+        self._askCall = None
+        if self.asked and self._send is not None and self._peer is None:
+            self._ask()
+
+    def _setRelay(self, relay):
+        """Hold relay (None: none) from now on, and advertise it: a relay
+        lost at once, a new one as the node's pace of advertising says
+        (L{twisted_bazaar.reach.reachable.advertising}: the first at once, any
+        other no sooner than the wait after its last round, a new host's
+        too)."""
+        if self.relay == relay:
+            return
+        self.relay = relay
+        pace = self.node.advertising
+        if relay is not None:
+            pace.change("relay", self._advertise)
+            return
+        pace.withdraw("relay")
+        if self.node.relay is not None:
+            self.node.setRelay(None)
+
+    def _advertise(self):
+        """The relay held becomes the one advertised, in the pace's round
+        (which tells the node's parts), unless it is already: one line
+        (through the peer log: a relay says it); whether it changed."""
+        relay = self.relay
+        if relay is None or self.node.relay == relay:
+            return False
+        host, _ = splitRelay(relay)
+        self.node.overlay.peer_log.emit(
+            self.log, LogLevel.info, addressGroup(host),
+            "reachable through the relay at {relay}: nodes that cannot dial this "
+            "node open circuits to it there", relay=relay)
+        self.node.relay = relay
+        return True
+
+    def lost(self):
+        """The tracker connection is gone, and every reservation with it
+        (a public node's relay's too: the tracker names none now)."""
+        hold, self._peer = self._peer, None
+        self._stopProbing()
+        connecting, self._connecting = self._connecting, None
+        if connecting is not None:
+            connecting.cancel()
+        for call in (self._retry, self._askCall):
+            if call is not None and call.active():
+                call.cancel()
+        self._retry = self._askCall = None
+        self._retryWait = RETRY_FIRST
+        self._failures = 0
+        self._refusals = 0
+        self._awaiting = False
+        self._atTracker = False
+        self.trackerRelay = None
+        if hold is not None and hold.transport is not None:
+            hold.transport.abortConnection()
+        self.asked = False
+        self._send = None
+        self._setRelay(None)
+
+    def incoming(self, message, relay):
+        """The relay at ``relay`` (the one that holds the reservation it
+        came by) announces a circuit: accept it there, on a new
+        connection, within the accepts in flight (L{accepts}).  The
+        circuit's connection is charged to the relay's own address (its
+        ``host`` is only what the relay says: a label, never a group to
+        charge)."""
+        node = self.node
+        factory = (OverlayFactory(node) if message.purpose == NODE
+                   else node.transferFactory)
+        host, port = splitRelay(relay)
+        why = "this node takes none" if factory is None else None
+        end = None
+        if why is None:
+            end = object()
+            why = self.accepts.take(relay, end, message.host)
+        if why is not None:
+            if (self._probe is not None and self._peer is not None
+                    and relay == self._peer.named.relay):
+                self._declinedInProbe = True
+            node.overlay.peer_log.emit(
+                self.log, LogLevel.info, addressGroup(host),
+                "declined a relayed circuit from {claimed} for {purpose} (the relay at "
+                "{relay} says): {why}", claimed=message.host, purpose=message.purpose,
+                relay=relay, why=why)
+            return
+        peer = IPv4Address("TCP", host, port)
+        transports = node.dialer.connector
+        channel = transports.channel
+
+        def inner(transport):
+            protocol = factory.buildProtocol(peer)
+            if protocol is None or channel is None:
+                return protocol
+            return EncryptedProtocol(protocol, channel, False, node.clock,
+                                     peerLog=transports.peerLog)
+
+        accept = end
+        end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer,
+                         seen=message.host)
+        d = transports.connect(host, port, end)
+        d.addCallback(lambda _: end.opened)
+        d.addErrback(self._failed, message.host, host)
+        d.addBoth(lambda _: self.accepts.release(accept))
+
+    def _failed(self, reason, claimed, host):
+        self.node.overlay.peer_log.emit(
+            self.log, LogLevel.info, addressGroup(host),
+            "a relayed circuit from {host} did not open: {why}", host=claimed,
+            why=reason.getErrorMessage())
+
+
+class PeerHold(FramedProtocol):
+    """
+    A node's reservation connection to a public node's relay: it asks
+    ``relayReserve{id}``, checks that the relay proved the key of the
+    node the tracker named before it takes anything from it, and then
+    hears the relay's ``relayReserved`` and each ``relayIncoming``; it
+    closes on anything else, and on a relay that has not answered within
+    L{RESERVE_TIMEOUT}: a relay that says nothing once connected held its
+    node at home with no relay, asking nobody for another, for as long as
+    it kept the connection.
+    """
+
+    MAX_LENGTH = FRAME_LIMIT
+
+    def __init__(self, reservation, named):
+        """
+        @param named: the tracker's L{twisted_bazaar.transports.relay.messages.RelayAt}.
+        """
+        self.reservation = reservation
+        self.named = named
+        self.held = False
+        self._checked = False
+        self._why = None
+        self._timer = None
+
+    def connectionMade(self):
+        self._timer = self.reservation.node.clock.callLater(
+            RESERVE_TIMEOUT, self.letGo,
+            f"the relay did not answer relayReserve within {RESERVE_TIMEOUT:g} s")
+        self.sendString(wire.encode(RelayReserve(self.reservation.node.id)))
+
+    def _cancelTimer(self):
+        timer, self._timer = self._timer, None
+        if timer is not None and timer.active():
+            timer.cancel()
+
+    def dataReceived(self, data):
+        if not self._checked:
+            # The channel's handshake is done by the time anything comes.
+            self._checked = True
+            key = channelKey(self.transport)
+            if key is not PLAIN and (key is None or keyId(key) != self.named.id):
+                self.letGo(f"the relay proved the key of another node than "
+                           f"{wireId(self.named.id)}")
+                return
+        super().dataReceived(data)
+
+    def brokenFrame(self, reason):
+        self.letGo(f"the relay broke the framing: {reason}")
+
+    def stringReceived(self, payload):
+        try:
+            message = wire.decode(payload)
+        except wire.ProtocolError as e:
+            self.letGo(f"the relay sent what does not decode: {e}")
+            return
+        self._received(message)
+
+    def _received(self, message):
+        taken = _TAKES.get(type(message))
+        if taken is None or not taken(self, message):
+            self.letGo(f"the relay sent {message.TYPE} out of turn")
+
+    def _reserved(self, message):
+        """The relay holds the reservation: taken once."""
+        if self.held:
+            return False
+        self.held = True
+        self._cancelTimer()
+        self.reservation.heldAt(self)
+        return True
+
+    def _incoming(self, message):
+        """A circuit announced: taken once the reservation is held."""
+        if not self.held:
+            return False
+        self.reservation.incoming(message, self.named.relay)
+        return True
+
+    def _refused(self, error):
+        self.letGo(f"the relay refused: {error.code}: {error.info}")
+        return True
+
+    def letGo(self, why):
+        """Leave the relay, saying why (which L{RelayReservation.peerLost}
+        logs)."""
+        self._why = why
+        self._cancelTimer()
+        self.readNoMore()
+        self.transport.abortConnection()
+
+    def connectionLost(self, reason):
+        self._cancelTimer()
+        self.reservation.peerLost(self, self._why or reason.getErrorMessage())
+
+
+#: What a connection holding a reservation takes from its relay: message
+#: class -> function(hold, message), true if taken in turn (else it lets
+#: the relay go).
+_TAKES = {RelayReserved: PeerHold._reserved, RelayIncoming: PeerHold._incoming,
+          wire.Error: PeerHold._refused}

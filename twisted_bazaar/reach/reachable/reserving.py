@@ -1,0 +1,117 @@
+"""
+The node's reservation service (docs/protocol.md §5a), as go-libp2p's
+autorelay is started on a reachability event: once the tracker's check
+finds the node cannot be dialled (C{reachChanged}, private), it asks its
+tracker for a reservation at a relay
+(L{twisted_bazaar.reach.reachable.reservation.RelayReservation}: the tracker's,
+or a public node's the tracker names), and takes the tracker's relay
+messages from then on, registered with the tracker session
+(L{Membership.handle <twisted_bazaar.core.membership.Membership.handle>}):
+until the node asked, the tracker has no reason to send them, and they
+are refused as the session refuses any message nobody takes.  The
+reservation goes with the tracker connection (C{trackerLost}) and with
+the service (L{ReservationService.stopService}).
+
+Built for every node by L{twisted_bazaar.daemon.build}; a node without a
+key (some tests) reserves nowhere, as no relay would hold it.
+"""
+
+from twisted.application.service import Service
+
+from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC
+from twisted_bazaar.transports.relay.messages import RelayAt, RelayIncoming, RelayReserved
+from twisted_bazaar.reach.reachable.reservation import RelayReservation
+
+
+class ReservationService(Service, NodeObserver):
+    """
+    A node's reservation at a relay, asked for each time its tracker finds
+    it private.
+
+    @ivar reservation: the L{RelayReservation} once the node first asked,
+        else None.
+    """
+
+    def __init__(self, node):
+        self.node = node
+        self.reservation = None
+
+    @property
+    def relay(self):
+        """The relay (``HOST:PORT``) the reservation is held at, or None."""
+        reservation = self.reservation
+        return None if reservation is None else reservation.relay
+
+    def reachChanged(self, reach, local_port):
+        """Found private, the node asks its tracker for a reservation
+        (once per tracker connection: L{RelayReservation.ask}).  Found
+        public after it asked (its router maps its port since, and the
+        tracker checked it there: L{twisted_bazaar.reach.reachable.portmapping}), it
+        lets go of the reservation: the tracker names it at its address
+        now, and nobody needs a relay to reach it."""
+        node = self.node
+        membership = node.membership
+        if reach.state == PUBLIC and self.reservation is not None \
+                and self.reservation.asked:
+            self.reservation.lost()
+            return
+        if reach.state != PRIVATE or node.identity is None or membership is None:
+            return
+        if self.reservation is None:
+            self.reservation = RelayReservation(node)
+            parts = membership.parts
+            parts.takeFrom(self)
+            parts.handleError("norelay", self.reservation.refused)
+            parts.handleError("noslots", self.reservation.declined)
+        self.reservation.ask(membership.send)
+
+    def _reserved(self, link, message):
+        """The tracker holds the reservation at its own relay: its session
+        vouches for that relay from now on, before the node's parts hear
+        of it (C{relayChanged}).  Only at the host the node's tracker
+        connection reaches (the tracker's relay is its own machine's):
+        one naming another host (a lying tracker among several) would
+        have the node dial there at each circuit announced, and advertise
+        it; refused (``error{wtf}``), and no reservation taken.  Only as
+        the answer to this node's relayReserve (L{RelayReservation.answers}):
+        one unasked is dropped."""
+        membership = self.node.membership
+        if not self.reservation.answers(message):
+            return
+        if not membership.atTrackersHost(message.relay):
+            membership.link.protocolError(
+                "wtf", f"relayReserved names {message.relay}: this tracker's own "
+                "relay is at the host this node connected to")
+            return
+        membership.trackersRelay.reserved = message.relay
+        self.reservation.reserved(message)
+
+    def _incoming(self, link, message):
+        """The tracker's relay announces a circuit: accepted there, if it
+        holds this node's reservation; refused as unexpected otherwise."""
+        reservation = self.reservation
+        if reservation.trackerRelay is None:
+            self.node.membership.unexpected(message)
+            return
+        reservation.incoming(message, reservation.trackerRelay)
+
+    def _relayAt(self, link, message):
+        self.reservation.at(message)
+
+    #: What it takes from the tracker once found private
+    #: (L{Membership.takeFrom}).
+    fromTracker = {RelayReserved: _reserved, RelayAt: _relayAt,
+                   RelayIncoming: _incoming}
+
+    def trackerLost(self):
+        """Every reservation goes with the tracker connection (a public
+        node's relay's too: the tracker names none now)."""
+        if self.reservation is not None:
+            self.reservation.lost()
+
+    def stopService(self):
+        """The node stops: its reservation, its timers and its connection
+        to a relay go."""
+        super().stopService()
+        self.trackerLost()

@@ -1,0 +1,1 @@
+"""TCP dials beyond the connector's own: from a chosen, reusable port."""

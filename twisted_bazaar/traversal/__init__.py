@@ -1,1 +1,0 @@
-"""Reaching nodes that cannot be dialled: relays (and hole punching)."""
