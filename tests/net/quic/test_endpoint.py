@@ -221,35 +221,58 @@ class InitialRateTests(SynchronousTestCase):
         """A tokenless first Initial, as a forger sends it (from a client
         whose datagrams never reach the server)."""
         forger = self.network.endpoint("10.200.0.1")
-        self.network.drop = lambda source, destination, data: source == ("10.200.0.1", 4433)
+        earlier = self.network.drop
+        self.network.drop = lambda source, destination, data: (
+            source == ("10.200.0.1", 4433) or earlier(source, destination, data))
         dialled(forger, 3, SERVER[0], 2)
         forged = [data for source, _, data in self.network.sent
                   if source == ("10.200.0.1", 4433)][0]
         self.assertEqual(kind(forged), QuicPacketType.INITIAL)
         return forged
 
+    def tokenedElsewhere(self):
+        """An Initial carrying a valid token made for another address (a
+        forger's own, 10.201.0.1), as the forger replays it from others
+        (it never sent it from its own, nor its resends: no connection
+        routes it)."""
+        def tokened(source, data):
+            return (source == ("10.201.0.1", 4433) and kind(data) == QuicPacketType.INITIAL
+                    and pull_quic_header(Buffer(data=data), host_cid_length=8).token)
+
+        self.network.drop = lambda source, destination, data: tokened(source, data)
+        forger = self.network.endpoint("10.201.0.1")
+        dialled(forger, 3, SERVER[0], 2)
+        self.network.run(0.1)
+        [found, *_] = [data for source, _, data in self.network.sent
+                       if tokened(source, data)]
+        return found
+
     def retriesTo(self, hosts):
         return [data for source, (host, _), data in self.network.sent
                 if source == SERVER and host in hosts]
 
     def test_aForgedFloodDoesNotShutOutItsGroup(self):
-        """Forged tokenless Initials, 2,000 a second for as long as the
-        dial takes, from the addresses of an honest client's group (its
-        own among them) are each answered with a Retry and charge that
-        group nothing: the client, its token brought back, connects."""
-        forged = self.forgedInitial()
+        """Forged Initials, 2,000 a second from half a second before the
+        dial to its end, from the addresses of an honest client's group (its own among
+        them), charge that group nothing: the tokenless are each answered
+        with a Retry, those with a token made for another address are
+        dropped.  The client, its token brought back, connects."""
+        forged = [self.tokenedElsewhere(), self.forgedInitial()]
         client = self.network.endpoint("10.0.0.1")
-        protocol, result = dialled(client, 1, SERVER[0], 2)
         group = random.Random(7)
         sources = [("10.0.0.1", 4433)] + [
             (f"10.0.{group.randrange(256)}.{group.randrange(1, 255)}",
              group.randrange(1024, 65536)) for _ in range(99)]
-        for step in range(200):
+        for step in range(300):
+            if step == 100:
+                # Half a second into the flood.
+                protocol, result = dialled(client, 1, SERVER[0], 2)
             for each in range(10):
-                self.server.datagramReceived(forged, sources[(step * 10 + each) % 100])
+                self.server.datagramReceived(forged[each % 2],
+                                             sources[(step * 10 + each) % 100])
             self.network.run(LATENCY)
         self.assertEqual(result, [protocol])
-        self.assertGreater(len(self.retriesTo({host for host, _ in sources})), 1900)
+        self.assertGreater(len(self.retriesTo({host for host, _ in sources})), 1400)
 
     def test_aProvenGroupsInitialsAreRated(self):
         """An Initial that brings back its address's token is charged to
