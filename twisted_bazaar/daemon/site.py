@@ -268,8 +268,8 @@ class QuietSite(Site):
         self.refusal = refusal
 
     def getResourceFor(self, request):
-        """The request's resource, or its refusal if its Host (or its
-        target) is not one this site answers (L{whyRefused})."""
+        """The request's resource, or its refusal if its Host is not one
+        this site answers (L{whyRefused}): no resource is asked then."""
         refused = whyRefused(self.names, request)
         if refused is not None:
             request.site = self
