@@ -19,11 +19,13 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.status.messages import NodeState
-from twisted_bazaar.web.access import OperatorToken, ServedNames, hostNames
+from twisted_bazaar.daemon.httphosts import ServedNames, hostNames
+from twisted_bazaar.web.access import OperatorToken
 from twisted_bazaar.web.publicview import TwoViews
 from twisted_bazaar.web.resources import STATIC, webSite
 from twisted_bazaar.wire.ids import wireId
 
+from tests.daemon.httpclient import ask as askRaw
 from tests.files.helpers import scratchDir
 
 #: The operator's node, and a stranger's.
@@ -194,14 +196,31 @@ class HostAndOriginTests(SynchronousTestCase):
 
     def test_aRebindingNameIsRefused(self):
         """A page under another name that resolves here (DNS rebinding)
-        is refused 421, saying why, on its pages and its API, token or
-        not; so is a request without a Host."""
+        is refused 421, saying why, on its pages and its API (in JSON),
+        token or not."""
         for path in (b"/", b"/api/market", b"/api/events", b"/static/app.js"):
             for host in (b"evil.example:8080", b"evil.example", b"127.0.0.1.evil.example",
-                         None):
-                status, _, body = ask(self.site, path, host=host, headers=(self.bearer,))
+                         b"rebind.test:8080"):
+                status, headers, body = ask(self.site, path, host=host,
+                                            headers=(self.bearer,))
                 self.assertEqual(status, 421, (path, host))
                 self.assertIn(b"DNS rebinding", body)
+                self.assertNotIn(b"apple", body)
+                self.assertEqual(headers[b"x-frame-options"], [b"DENY"])
+        self.assertIn("DNS rebinding", json.loads(
+            ask(self.site, b"/api/market", host=b"evil.example")[2])["error"])
+
+    def test_whatNoBrowserSendsIsRefused(self):
+        """A Host with user info (``NAME@127.0.0.1:PORT``), two Hosts (one
+        of them served), or none: refused 400, token or not, pages and
+        API."""
+        for path in (b"/", b"/api/market"):
+            for hosts in ([b"rebind.test@127.0.0.1:8080"], [b"127.0.0.1:8080@rebind.test"],
+                          [b"127.0.0.1:8080", b"rebind.test:8080"],
+                          [b"127.0.0.1:8080", b"127.0.0.1:8080"], []):
+                status, _, body = askRaw(self.site, path, hosts,
+                                         headers=(self.bearer,), version=b"HTTP/1.0")
+                self.assertEqual(status, 400, (path, hosts))
                 self.assertNotIn(b"apple", body)
 
     def test_itsOwnNames(self):

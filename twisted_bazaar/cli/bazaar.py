@@ -71,7 +71,7 @@ from twisted_bazaar.cli.trackers import (
     trackerLines,
     trackerPins,
 )
-from twisted_bazaar.web.access import hostNames
+from twisted_bazaar.daemon.httphosts import hostNames
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser, UsageError, commandParser
 from twisted_bazaar.base.options import boundedInt, seconds, secondsOrNone
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder

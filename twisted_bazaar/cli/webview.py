@@ -22,7 +22,8 @@ from twisted_bazaar.status.messages import MemberList, Members
 from twisted_bazaar.cli.common import WEB_LISTEN
 from twisted_bazaar.cli.trackers import trackerPinOf
 from twisted_bazaar.transports.relay.connector import RelayedConnector
-from twisted_bazaar.web.access import OperatorToken, ServedNames
+from twisted_bazaar.daemon.httphosts import ServedNames
+from twisted_bazaar.web.access import OperatorToken
 from twisted_bazaar.web.publicview import TwoViews
 from twisted_bazaar.web.resources import webGuard, webSite
 from twisted_bazaar.web.view import SILENT, MarketView

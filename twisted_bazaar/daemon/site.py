@@ -13,6 +13,10 @@ opens with a length) is answered ``400`` and the connection closed at
 once, rather than left waiting for a line end that never comes: it can
 tell the user that a web server answered (L{twisted_bazaar.channel.session}).
 
+Every request names the port by a name it serves, or is refused before
+any resource is asked for it (L{twisted_bazaar.daemon.httphosts}: DNS
+rebinding), whatever the port serves.
+
 A daemon's web ports are under the rules its other ports are
 (L{ConnectionGuard}): new connections per second per address group (the
 node's L{RateLimit}), the connections held in an L{Account} shared
@@ -30,11 +34,13 @@ from twisted.internet.interfaces import IProtocol
 from twisted.logger import Logger, LogLevel
 from twisted.python.components import proxyForInterface
 from zope.interface import implementedBy
+from twisted.web.resource import Resource
 from twisted.web.server import Request, Site
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.base.logthrottle import PeerLog
+from twisted_bazaar.daemon.httphosts import whyRefused
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import CONNECTIONS_LIMIT, RateLimit, admitted
 
@@ -219,15 +225,56 @@ class _TimedRequest(Request):
         return super().process()
 
 
+class Refusal(Resource):
+    """A request refused before its resource is asked for (its Host, and
+    why): plain text, saying why."""
+
+    isLeaf = True
+
+    def __init__(self, code, why):
+        super().__init__()
+        self.code = code
+        self.why = why
+
+    def render(self, request):
+        request.setResponseCode(self.code)
+        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        return self.why.encode("utf-8") + b"\n"
+
+
+def plainRefusal(request, code, why):
+    """A L{Refusal}, whatever the request."""
+    return Refusal(code, why)
+
+
 class QuietSite(Site):
-    """A Site that logs each request at debug, and shows no traceback to
-    a client; under a L{ConnectionGuard} if given one."""
+    """A Site that answers only the names it serves, logs each request at
+    debug, and shows no traceback to a client; under a L{ConnectionGuard}
+    if given one."""
 
     requestFactory = _TimedRequest
 
-    def __init__(self, resource, guard=None, **kwargs):
+    def __init__(self, resource, names, guard=None, refusal=plainRefusal, **kwargs):
+        """
+        @param names: the L{ServedNames
+            <twisted_bazaar.daemon.httphosts.ServedNames>} its requests must
+            name (L{whyRefused}).
+        @param refusal: ``refusal(request, code, why)``, the resource that
+            answers a request refused so (L{plainRefusal} by default).
+        """
         super().__init__(resource, **kwargs)
+        self.names = names
         self.guard = guard
+        self.refusal = refusal
+
+    def getResourceFor(self, request):
+        """The request's resource, or its refusal if its Host is not one
+        this site answers (L{whyRefused}): no resource is asked then."""
+        refused = whyRefused(self.names, request)
+        if refused is not None:
+            request.site = self
+            return self.refusal(request, *refused)
+        return super().getResourceFor(request)
 
     noisy = False
     displayTracebacks = False

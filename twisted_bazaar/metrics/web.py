@@ -8,17 +8,23 @@ It is served by the daemon's reactor: on an overloaded reactor the
 answer comes as late as the reactor's backlog (C{bazaar_reactor_lag_seconds}
 says how late), never with stale values.
 
-It is read by a scraper, or by a person who types its address: a
-request a web page made (the browser says ``Sec-Fetch-Site`` other than
-``none``, or an ``Origin``) is refused 403, so a page whose name rebinds
-to this machine cannot read what a node's metrics say of its purchases.
+It is read by a scraper, or by a person who types its address, by a
+name it serves: a loopback name or address, the address it is bound
+to, with a wildcard bind any IP address, and the operator's
+``--metrics-names``.  A request naming any other (a page whose name
+rebinds to this machine, reading the port as its own origin) is refused
+421 before anything is read, by the check every HTTP port of a daemon
+makes (L{twisted_bazaar.daemon.httphosts}): what a node's metrics say
+of its purchases is no page's to read.  Its answers may be neither
+framed nor loaded by another origin's page.
 """
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from twisted.web.resource import Resource
 
 from twisted_bazaar.base.limitregistry import declare
-from twisted_bazaar.daemon.site import ConnectionGuard, QuietSite
+from twisted_bazaar.daemon.httphosts import ServedNames
+from twisted_bazaar.daemon.site import ConnectionGuard, QuietSite, Refusal
 
 #: Connections the metrics port holds open at once, and from one address
 #: group: a Prometheus scrape needs one.
@@ -28,6 +34,13 @@ CONNECTIONS_LIMIT = declare(
     "metrics.connections", MAX_CONNECTIONS, "connections",
     "connections open to the metrics port (each holds a descriptor)",
     group=GROUP_CONNECTIONS, owner=__name__)
+
+#: Headers every answer carries: never framed, never loaded by another
+#: origin's page (a <script> or <img> of it), no sniffing.
+ALWAYS = ((b"x-frame-options", b"DENY"),
+          (b"content-security-policy", b"frame-ancestors 'none'"),
+          (b"x-content-type-options", b"nosniff"),
+          (b"cross-origin-resource-policy", b"same-origin"))
 
 
 class MetricsResource(Resource):
@@ -44,36 +57,23 @@ class MetricsResource(Resource):
         return generate_latest(self.registry)
 
 
-class _Refused(Resource):
-    isLeaf = True
-
-    def render(self, request):
-        request.setResponseCode(403)
-        request.setHeader(b"content-type", b"text/plain; charset=utf-8")
-        return (b"the metrics are read by a scraper or typed in, not fetched by a "
-                b"web page\n")
-
-
-def madeByAPage(request):
-    """Whether a browser says a web page made the request (rather than
-    a person typing its address): a page under a name that rebinds here
-    would read it as its own."""
-    fetched = request.getHeader(b"sec-fetch-site")
-    return request.getHeader(b"origin") is not None or (
-        fetched is not None and fetched.lower() != b"none")
-
-
 class _Root(Resource):
     def getChildWithDefault(self, name, request):
-        request.setHeader(b"x-frame-options", b"DENY")
-        request.setHeader(b"content-security-policy", b"frame-ancestors 'none'")
-        if madeByAPage(request):
-            return _Refused()
+        for header, value in ALWAYS:
+            request.setHeader(header, value)
         return super().getChildWithDefault(name, request)
 
     def render_GET(self, request):
         request.setHeader(b"content-type", b"text/plain; charset=utf-8")
         return b"twisted-bazaar metrics: see /metrics\n"
+
+
+def refusal(request, code, why):
+    """The answer to a request the port does not serve (its Host): plain
+    text, saying why, under L{ALWAYS}."""
+    for header, value in ALWAYS:
+        request.setHeader(header, value)
+    return Refusal(code, why)
 
 
 def metricsGuard(clock, rate=None):
@@ -83,9 +83,17 @@ def metricsGuard(clock, rate=None):
     return ConnectionGuard(clock, CONNECTIONS_LIMIT, rate, what="metrics connection")
 
 
-def metricsSite(registry, guard=None):
-    """A twisted.web Site serving the registry at C{/metrics}, under
-    guard's rules if given."""
+def metricsNames(names=()):
+    """The L{ServedNames} of a metrics port: loopback's and ``names``
+    (``--metrics-names``) until it listens."""
+    return ServedNames(names=names, what="the metrics port")
+
+
+def metricsSite(registry, guard=None, names=None):
+    """A twisted.web Site serving the registry at C{/metrics} to the
+    names given (L{metricsNames}; None: loopback's), under guard's
+    rules if given."""
     root = _Root()
     root.putChild(b"metrics", MetricsResource(registry))
-    return QuietSite(root, guard=guard)
+    names = metricsNames() if names is None else names
+    return QuietSite(root, names, guard=guard, refusal=refusal)

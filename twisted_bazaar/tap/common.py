@@ -24,7 +24,7 @@ from twisted_bazaar.net.link import (
     LinkSettings,
 )
 from twisted_bazaar.metrics.lag import LagProbe
-from twisted_bazaar.metrics.web import metricsGuard, metricsSite
+from twisted_bazaar.metrics.web import metricsGuard, metricsNames, metricsSite
 from twisted_bazaar.base.console import emit
 from twisted_bazaar.base.options import boundedInt, rate, seconds
 from twisted_bazaar.daemon.services import EndpointConnector, ListeningService
@@ -42,7 +42,7 @@ from twisted_bazaar.tap.endpoints import checkServerEndpoint
 from twisted_bazaar.tap.exitstatus import ExitStatus, showStartFailures
 from twisted_bazaar.tap.logformat import parseFormat, useFormat
 from twisted_bazaar.tap.wholenames import refuseAbbreviations
-from twisted_bazaar.web.access import ServedNames
+from twisted_bazaar.daemon.httphosts import ServedNames, hostNames
 from twisted_bazaar.web.resources import webGuard, webSite
 from twisted_bazaar.web.view import SILENT, MarketView
 from twisted_bazaar.web.watch import StatusWatcher
@@ -87,6 +87,10 @@ COMMON_PARAMETERS = [
     param("metrics", None, "Endpoint to serve Prometheus metrics on, at "
           "/metrics (e.g. tcp:9100:interface=127.0.0.1; no TLS, no "
           "authentication: keep it on a trusted network); none by default."),
+    param("metrics-names", None, "Host names the metrics port also answers to, "
+          "separated by commas (the names a scraper on another machine reaches it "
+          "by); it answers to loopback's names and the addresses it listens on, and "
+          "refuses any other name a request gives (DNS rebinding)", hostNames),
     param("log-format", "text", "How log lines are written: text, or json (one "
           "JSON object per line: twisted.logger's JSON form of the event, node "
           "ids whole, plus log_text, the line as text).", parseFormat),
@@ -136,7 +140,7 @@ class DaemonOptions(usage.Options):
     oneOrList = ()
 
     #: The options of both daemons that run and protect it, shown last.
-    OPERATIONS = ("verbose", "log-format", "metrics", "config", "help", "help-all",
+    OPERATIONS = ("verbose", "log-format", "metrics", "metrics-names", "config", "help", "help-all",
                   "version", "handshake-timeout", "ping-interval", "frame-limit",
                   "error-limit", "search-rate", "ping-rate", "write-limit")
     #: The options most runs need, which --help shows alone (alphabetical),
@@ -333,11 +337,14 @@ def addMetrics(parent, reactor, options, metrics, exitStatus):
     description = options["metrics"]
     endpoint = serverEndpoint(reactor, description, "--metrics", exitStatus)
     # Under the rules of the daemon's other ports: its --connection-rate,
-    # an account of connections, each request's deadline (daemon/site.py).
+    # an account of connections, each request's deadline (daemon/site.py);
+    # it answers to loopback's names, the address it is bound to and
+    # --metrics-names (daemon/httphosts.py).
     guard = metricsGuard(reactor, options.get("connection-rate"))
-    ListeningService(reactor, endpoint, metricsSite(metrics.registry, guard), "metrics",
-                     onFailure=exitStatus.fail, description=description,
-                     rates=guard.rates).setServiceParent(parent)
+    names = metricsNames(options.get("metrics-names") or ())
+    ListeningService(reactor, endpoint, metricsSite(metrics.registry, guard, names),
+                     "metrics", onListening=names.listening, onFailure=exitStatus.fail,
+                     description=description, rates=guard.rates).setServiceParent(parent)
     LagProbe(reactor, metrics.reactorLag).setServiceParent(parent)
 
 

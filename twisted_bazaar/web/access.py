@@ -4,9 +4,11 @@ the web view answers").
 
  - **Host**: a request must name the view by a name it serves (a
    loopback name or address, the address it is bound to, or with a
-   wildcard bind any IP address).  A page whose own name was made to
-   resolve to this machine (DNS rebinding) names itself, and is refused
-   ``421`` before anything is read.
+   wildcard bind any IP address), as it must every HTTP port of a daemon
+   (L{twisted_bazaar.daemon.httphosts}, which the view's site applies
+   before anything here).  A page whose own name was made to resolve to
+   this machine (DNS rebinding) names itself, and is refused ``421``
+   before anything is read.
  - **Origin**: anything but a plain GET (or HEAD) of a page, that is the
    API, its event streams and any other method, is refused ``403`` when
    the browser says it comes from another origin (``Origin``, or
@@ -28,18 +30,16 @@ each request.
 """
 
 import hmac
-import ipaddress
 import os
-import re
 import secrets
 from urllib.parse import urlsplit
+
+from twisted_bazaar.daemon.httphosts import hostName
 
 #: The query argument of the token's link (to a page, never the API).
 TOKEN_ARG = b"token"
 #: The name of the file the token is kept in, in a data dir.
 TOKEN_FILE = "web-token"
-#: Names of this machine that no other machine's page can take.
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 #: What a page may load and run: its own scripts, styles and fetches
 #: alone (the pages hold no inline script or style), images of its own
 #: or as data: URIs (vis-network.css's icons), no plugin, no form, no
@@ -61,117 +61,11 @@ ALWAYS = ((b"x-frame-options", b"DENY"),
           (b"cross-origin-resource-policy", b"same-origin"))
 
 
-def hostName(host):
-    """The name (or address) of a ``Host`` header's value, port and an
-    IPv6 address's brackets taken off, lower case; None for none."""
-    if not host:
-        return None
-    try:
-        host = host.decode("ascii") if isinstance(host, bytes) else host
-    except UnicodeDecodeError:
-        return None
-    parts = urlsplit("//" + host)
-    try:
-        name = parts.hostname
-        parts.port
-    except ValueError:
-        return None
-    return name or None
-
-
-#: A host name (RFC 1123 labels), as --web-names takes them.
-_HOST_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)"
-                        r"(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$", re.IGNORECASE)
-
-
-def hostNames(text):
-    """The host names of a comma-separated list (``--web-names``).
-
-    @raise ValueError: one is no host name, saying which."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise ValueError("give one or more host names, separated by commas")
-    for name in names:
-        if not _HOST_NAME.match(name):
-            raise ValueError(f"{name!r} is not a host name")
-    return tuple(name.lower().rstrip(".") for name in names)
-
-
-hostNames.coerceDoc = "Host names, separated by commas."
-
-
 def header(request, name):
     """A request's header as text (Latin-1, as HTTP carries it), or
     None."""
     value = request.getHeader(name)
     return value.decode("latin-1") if isinstance(value, bytes) else value
-
-
-def _address(name):
-    try:
-        return ipaddress.ip_address(name)
-    except ValueError:
-        return None
-
-
-class ServedNames:
-    """
-    The names a view answers to: loopback's, and once it listens
-    (L{bind}), the address it is bound to, or with a wildcard bind any
-    IP address of the machine's.
-    """
-
-    def __init__(self, bound=None, names=()):
-        """
-        @param names: more host names it answers to, the operator's
-            (``--web-names``: the name other machines reach it by).
-        """
-        self.wildcard = False
-        self.names = set(LOOPBACK_NAMES) | {name.lower() for name in names}
-        self.bind(bound)
-
-    def bind(self, bound):
-        """The view listens on ``bound``: an address (``""``, ``0.0.0.0``
-        or ``::`` for every interface), or None (a Unix socket, or not
-        yet known)."""
-        address = _address(bound) if bound else None
-        self.wildcard = bound == "" or (address is not None and address.is_unspecified)
-        if address is not None and not self.wildcard:
-            self.names.add(str(address))
-
-    def listening(self, port):
-        """L{bind} to a listening port's address: a ListeningService's
-        ``onListening``."""
-        self.bind(getattr(port.getHost(), "host", None))
-
-    def serves(self, host):
-        """Whether a request whose ``Host`` is host is for this view."""
-        name = hostName(host)
-        if name is None:
-            return False
-        if name in self.names:
-            return True
-        address = _address(name)
-        if address is None:
-            return False
-        return address.is_loopback or self.wildcard
-
-    def shown(self):
-        """The names, as a refusal says them."""
-        names = sorted(self.names)
-        return ", ".join(names) + (" or any of this machine's addresses"
-                                   if self.wildcard else "")
-
-
-def whyNotThisHost(names, request):
-    """Why a request's ``Host`` is refused (a name this view does not
-    answer to), or None."""
-    host = header(request, b"host")
-    if names.serves(host):
-        return None
-    said = "none" if not host else repr(host)[:80]
-    return (f"this web view answers to {names.shown()}, not to Host {said}: a page "
-            "under another name (DNS rebinding) is refused")
 
 
 def whyNotThisOrigin(request, page):

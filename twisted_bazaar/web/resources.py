@@ -12,9 +12,12 @@ The web view's twisted.web resources:
   ``market`` (or ``node``) event at once and then one each time the view
   publishes a change (L{twisted_bazaar.web.stream}).
 
-Every request passes L{_Gate} first (L{twisted_bazaar.web.access}): a
-Host the view does not answer to is refused 421, the API from another
-origin 403, and only a request with the operator's token is shown the
+A request whose Host the view does not answer to is refused 421 (400
+for a Host missing, repeated or malformed) by its site, as at every HTTP
+port of a daemon (L{twisted_bazaar.daemon.httphosts}), JSON under
+``/api``.  Every other request passes L{_Gate} first
+(L{twisted_bazaar.web.access}): the API from another origin is refused
+403, and only a request with the operator's token is shown the
 operator's view; any other the public one.  The token's link (``?token=``)
 is taken on a page alone; a token in any other URL is refused 400.
 """
@@ -24,10 +27,10 @@ from pathlib import Path
 from twisted.web.pages import errorPage, notFound
 from twisted.web.resource import Resource
 from twisted_bazaar.base.limitregistry import declare
+from twisted_bazaar.daemon.httphosts import ServedNames
 from twisted_bazaar.daemon.site import ConnectionGuard, QuietSite
 from twisted_bazaar.net.account import Account
-from twisted_bazaar.web.access import (ALWAYS, TOKEN_ARG, ServedNames, whyNotThisHost,
-                                       whyNotThisOrigin)
+from twisted_bazaar.web.access import ALWAYS, TOKEN_ARG, whyNotThisOrigin
 from twisted_bazaar.web.answers import (JSONError, jsonBody, methodRefused, nodeId,
                                         nodePage)
 from twisted_bazaar.web.graphlib import libraryFiles
@@ -199,16 +202,15 @@ PAGES = frozenset({b"", b"node"})
 
 class _Gate(Resource):
     """
-    The root: checks each request's Host and Origin
-    (L{twisted_bazaar.web.access}), and hands the request to the
+    The root: checks each request's Origin (L{twisted_bazaar.web.access};
+    its Host was checked by the site), and hands the request to the
     operator's tree if it carries the token (``Authorization: Bearer``,
     or the link to a page), to the public tree otherwise.  It sets no
     cookie: the page keeps the token (static/app.js).
     """
 
-    def __init__(self, names, token, operator, public):
+    def __init__(self, token, operator, public):
         super().__init__()
-        self.names = names
         self.token = token
         self.operator = operator
         self.public = public
@@ -217,9 +219,9 @@ class _Gate(Resource):
         for header, value in ALWAYS:
             request.setHeader(header, value)
         api = name == b"api"
-        refused = _refused(self.names, request, api)
-        if refused is not None:
-            return refused
+        why = whyNotThisOrigin(request, page=not api)
+        if why is not None:
+            return _refusal(403, api, why)
         if TOKEN_ARG in request.args:
             refused = self._tokenLink(request, name, api)
             if refused is not None:
@@ -253,16 +255,13 @@ class _Gate(Resource):
         return self.getChildWithDefault(b"", request).render(request)
 
 
-def _refused(names, request, api):
-    """The refusal of a request that names a host not in names, or comes
-    from another origin to anything but a page, or None."""
-    why = whyNotThisHost(names, request)
-    if why is not None:
-        return _refusal(421, api, why)
-    why = whyNotThisOrigin(request, page=not api)
-    if why is not None:
-        return _refusal(403, api, why)
-    return None
+def refusal(request, code, why):
+    """The answer to a request the view does not serve (its Host, and
+    why: L{twisted_bazaar.daemon.httphosts}), under L{ALWAYS}: JSON under
+    ``/api``, a page elsewhere."""
+    for header, value in ALWAYS:
+        request.setHeader(header, value)
+    return _refusal(code, request.postpath[:1] == [b"api"], why)
 
 
 def _refusal(code, api, why):
@@ -318,4 +317,4 @@ def webSite(view, names=None, public=None, token=None, guard=None):
     streams = Account.of(STREAMS_LIMIT)
     operator = _tree(view, streams)
     shown = operator if public is None else _tree(public, streams)
-    return QuietSite(_Gate(names, token, operator, shown), guard=guard)
+    return QuietSite(_Gate(token, operator, shown), names, guard=guard, refusal=refusal)

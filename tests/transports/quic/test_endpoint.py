@@ -6,6 +6,7 @@ connections on the node's clock; what a reactor's UDP port is told to
 read.
 """
 
+import random
 import socket
 import sys
 from unittest import SkipTest
@@ -26,6 +27,7 @@ from twisted_bazaar.transports.quic.connection import QuicClosed, QuicSilent, Qu
 from twisted_bazaar.transports.quic.connector import LINKS
 from twisted_bazaar.transports.quic.endpoint import (
     CONNECT_TIMEOUT,
+    QUIC_RETRIES,
     READ_BUDGET,
     SHORTEST_PACKET,
     STREAM_WAIT,
@@ -33,7 +35,7 @@ from twisted_bazaar.transports.quic.endpoint import (
 )
 from twisted_bazaar.transports.quic.stack import IDLE_TIMEOUT, READ_SIZE
 
-from tests.transports.quic.fakeudp import FakeNetwork, Recorder, dialled, served
+from tests.transports.quic.fakeudp import LATENCY, FakeNetwork, Recorder, dialled, served
 
 SERVER = ("10.1.0.2", 4433)
 
@@ -206,23 +208,111 @@ class UnusedTests(SynchronousTestCase):
 
 
 class InitialRateTests(SynchronousTestCase):
-    def test_aGroupsInitialsAreRated(self):
-        """Past its group's rate of new connections' first packets, a
-        group is not even answered with a Retry; another group is."""
-        network = FakeNetwork()
-        server = network.endpoint(*SERVER)
-        served(server, 2)
-        client = network.endpoint("10.0.0.1")
-        for _ in range(250):
-            dialled(client, 1, SERVER[0], 2)
-        network.run(0.01)
-        retries = [data for source, destination, data in network.sent
-                   if source == SERVER and destination == ("10.0.0.1", 4433)]
-        self.assertEqual(len(retries), 200)
-        other = network.endpoint("10.9.0.1")
-        protocol, result = dialled(other, 1, SERVER[0], 2)
-        network.run(1)
+    """Initials are charged where they are proven: a Retry to no address
+    group (the node's Retries a second bound in all), an Initial that
+    brings back its address's token to that address's group."""
+
+    def setUp(self):
+        self.network = FakeNetwork()
+        self.server = self.network.endpoint(*SERVER)
+        served(self.server, 2)
+
+    def forgedInitial(self):
+        """A tokenless first Initial, as a forger sends it (from a client
+        whose datagrams never reach the server)."""
+        forger = self.network.endpoint("10.200.0.1")
+        earlier = self.network.drop
+        self.network.drop = lambda source, destination, data: (
+            source == ("10.200.0.1", 4433) or earlier(source, destination, data))
+        dialled(forger, 3, SERVER[0], 2)
+        forged = [data for source, _, data in self.network.sent
+                  if source == ("10.200.0.1", 4433)][0]
+        self.assertEqual(kind(forged), QuicPacketType.INITIAL)
+        return forged
+
+    def tokenedElsewhere(self):
+        """An Initial carrying a valid token made for another address (a
+        forger's own, 10.201.0.1), as the forger replays it from others
+        (it never sent it from its own, nor its resends: no connection
+        routes it)."""
+        def tokened(source, data):
+            return (source == ("10.201.0.1", 4433) and kind(data) == QuicPacketType.INITIAL
+                    and pull_quic_header(Buffer(data=data), host_cid_length=8).token)
+
+        self.network.drop = lambda source, destination, data: tokened(source, data)
+        forger = self.network.endpoint("10.201.0.1")
+        dialled(forger, 3, SERVER[0], 2)
+        self.network.run(0.1)
+        [found, *_] = [data for source, _, data in self.network.sent
+                       if tokened(source, data)]
+        return found
+
+    def retriesTo(self, hosts):
+        return [data for source, (host, _), data in self.network.sent
+                if source == SERVER and host in hosts]
+
+    def test_aForgedFloodDoesNotShutOutItsGroup(self):
+        """Forged Initials, 2,000 a second from half a second before the
+        dial to its end, from the addresses of an honest client's group (its own among
+        them), charge that group nothing: the tokenless are each answered
+        with a Retry, those with a token made for another address are
+        dropped.  The client, its token brought back, connects."""
+        forged = [self.tokenedElsewhere(), self.forgedInitial()]
+        client = self.network.endpoint("10.0.0.1")
+        group = random.Random(7)
+        sources = [("10.0.0.1", 4433)] + [
+            (f"10.0.{group.randrange(256)}.{group.randrange(1, 255)}",
+             group.randrange(1024, 65536)) for _ in range(99)]
+        for step in range(300):
+            if step == 100:
+                # Half a second into the flood.
+                protocol, result = dialled(client, 1, SERVER[0], 2)
+            for each in range(10):
+                self.server.datagramReceived(forged[each % 2],
+                                             sources[(step * 10 + each) % 100])
+            self.network.run(LATENCY)
         self.assertEqual(result, [protocol])
+        self.assertGreater(len(self.retriesTo({host for host, _ in sources})), 1400)
+
+    def test_aProvenGroupsInitialsAreRated(self):
+        """An Initial that brings back its address's token is charged to
+        its group: past the group's rate it is dropped (the dial fails),
+        while the group is still answered Retries, and another group
+        connects."""
+        client = self.network.endpoint("10.0.0.1")
+        _, result = dialled(client, 1, SERVER[0], 2)
+        for _ in range(100):
+            # The group's other proven addresses spend its rate.
+            while self.server.initials.take(addressGroup("10.0.0.1"),
+                                            self.network.clock.seconds()):
+                pass
+            self.network.run(LATENCY)
+        self.assertEqual(result, [])
+        self.assertTrue(self.retriesTo({"10.0.0.1"}))
+        self.assertEqual(len(self.server.connections), 0)
+        other = self.network.endpoint("10.9.0.1")
+        protocol, result = dialled(other, 1, SERVER[0], 2)
+        self.network.run(1)
+        self.assertEqual(result, [protocol])
+
+    def test_retriesAreBoundedOverall(self):
+        """Tokenless Initials from more address groups than any table of
+        groups remembers (12,000 /16s) get the node's Retries a second in
+        all: a burst of two seconds' worth, then a second's worth each
+        second."""
+        forged = self.forgedInitial()
+        rate = QUIC_RETRIES.default
+        sources = [(f"{10 + n // 256}.{n % 256}.0.1", 4433) for n in range(12_000)]
+        # The Retries go nowhere (counted as sent).
+        self.network.drop = lambda source, destination, data: True
+        for source in sources:
+            self.server.datagramReceived(forged, source)
+        hosts = {host for host, _ in sources}
+        self.assertEqual(len(self.retriesTo(hosts)), 2 * rate)
+        self.network.clock.advance(1)
+        for source in sources:
+            self.server.datagramReceived(forged, source)
+        self.assertEqual(len(self.retriesTo(hosts)), 3 * rate)
 
 
 class RefusedStreamTests(SynchronousTestCase):
@@ -285,7 +375,8 @@ class PunchSocketTests(SynchronousTestCase):
 
     def test_sharesAccounts(self):
         """A socket serving as another charges the first's accounts and
-        rates: a node's shares of connections, streams and Initials are
+        rates: a node's shares of connections, streams and Initials, and
+        its Retries, are
         its own, however many sockets its punches open (each had its own
         before, as many shares again for a group)."""
         more = self.network.endpoint(SERVER[0], 4434)
@@ -299,6 +390,7 @@ class PunchSocketTests(SynchronousTestCase):
         self.assertEqual((self.server.connections.held(group),
                           self.server.streams.held(group)), (1, 1))
         self.assertIs(more.initials, self.server.initials)
+        self.assertIs(more.retries, self.server.retries)
 
 
 @implementer(ISystemHandle)

@@ -9,10 +9,18 @@ L{twisted_bazaar.net.syngate}): a first Initial packet is answered with a
 token sealed for its source address alone, and only an Initial that
 brings it back from that address makes a connection.  A spoofed source
 never sees the token, so it makes the node hold nothing and answer with
-one small packet to each large one it sends, and only so many a second
-for one address group (L{QUIC_INITIALS}).  Connections and the streams
-peers open are then charged to their address group in the registry of
-limits (L{QUIC_CONNECTIONS}, L{QUIC_STREAMS}).
+one small packet to each large one it sends.
+
+A source is charged only where it is proven.  A Retry is charged to no
+address group: the group a tokenless Initial names is its sender's word,
+and a forger naming an honest group's addresses would spend that
+group's share and shut it out.  The node's Retries are bounded a second
+in all instead (L{QUIC_RETRIES}: the CPU of sealing tokens, whatever
+sources are claimed, kept in one bucket that no number of groups cycles
+past).  An Initial bringing back a token the node made for its address
+is charged to that address's group (L{QUIC_INITIALS}), and so are the
+connections and the streams peers open, in the registry of limits
+(L{QUIC_CONNECTIONS}, L{QUIC_STREAMS}).
 """
 
 import errno
@@ -36,7 +44,7 @@ from twisted.logger import Logger
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import Account
-from twisted_bazaar.net.limits import GroupRates
+from twisted_bazaar.net.limits import GroupRates, TokenBucket
 from twisted_bazaar.transports.quic.connection import Connection, QuicSilent, QuicUnanswered
 from twisted_bazaar.transports.quic.pathmtu import datagramSize, fragmentPastPath, routeMtu
 from twisted_bazaar.transports.quic.retrytoken import RetryTokens
@@ -49,8 +57,8 @@ from twisted_bazaar.transports.quic.stack import (
     warmUp,
 )
 
-__all__ = ["QuicEndpoint", "QUIC_CONNECTIONS", "QUIC_INITIALS", "QUIC_STREAMS", "CONNECT_TIMEOUT",
-           "STREAMS_A_CONNECTION", "STREAM_WAIT"]
+__all__ = ["QuicEndpoint", "QUIC_CONNECTIONS", "QUIC_INITIALS", "QUIC_RETRIES", "QUIC_STREAMS",
+           "CONNECT_TIMEOUT", "STREAMS_A_CONNECTION", "STREAM_WAIT"]
 
 QUIC_CONNECTIONS = declare(
     "quic.connections", 1024, "connections",
@@ -58,8 +66,14 @@ QUIC_CONNECTIONS = declare(
     "held only once the peer's address is proven", group=64, owner=__name__)
 QUIC_INITIALS = declare(
     "quic.initials", 100, "datagrams/s",
-    "first packets of new QUIC connections (each answered with a Retry, or making a "
-    "connection) from one address group", group=100, owner=__name__)
+    "first packets of new QUIC connections that bring back a Retry's token made for "
+    "their address (each may make a connection), from one address group",
+    group=100, owner=__name__)
+QUIC_RETRIES = declare(
+    "quic.retries", 5000, "datagrams/s",
+    "Retries answering new QUIC connections' tokenless first packets, all sources "
+    "together (each seals a token: the node's CPU; charged to no address group, "
+    "which an unproven source only claims)", owner=__name__)
 QUIC_STREAMS = declare(
     "quic.streams", 4096, "streams",
     "QUIC streams peers opened to this node (each a protocol connected, as a TCP "
@@ -128,8 +142,11 @@ class QuicEndpoint(DatagramProtocol):
         self._open = set()
         self.connections = Account.of(QUIC_CONNECTIONS)
         self.streams = Account.of(QUIC_STREAMS)
-        #: The rate of new connections' first packets of each address group.
+        #: The rate of new connections' first packets of each address group,
+        #: counted once a token proves the address.
         self.initials = GroupRates(QUIC_INITIALS)
+        #: The node's Retries a second, every source's together.
+        self.retries = TokenBucket(QUIC_RETRIES.default, clock.seconds())
         self.foreign = None
         #: The socket's L{Segmenter}, None where it has no GSO (or is no
         #: reactor's socket).
@@ -162,14 +179,15 @@ class QuicEndpoint(DatagramProtocol):
         """Serve what ``other`` (a L{QuicEndpoint}) serves, with its
         certificate: one more of a node's sockets (a punch's), made
         without a certificate of its own (0.4 ms a service); its
-        connections, streams and Initials charged to ``other``'s accounts
-        and rates, so that a node's shares are the same however many
-        sockets it has."""
+        connections, streams, Initials and Retries charged to ``other``'s
+        accounts and rates, so that a node's shares and its Retries are the
+        same however many sockets it has."""
         self.services = other.services
         self._server = other._server
         self.connections = other.connections
         self.streams = other.streams
         self.initials = other.initials
+        self.retries = other.retries
 
     def hostAddress(self):
         host = self.transport.getHost()
@@ -260,18 +278,10 @@ class QuicEndpoint(DatagramProtocol):
 
     def _initial(self, header, data, addr):
         now = self.clock.seconds()
-        if not self.initials.take(addressGroup(addr[0]), now):
-            # More than its group's rate: not even a Retry.
-            return
         original, retried = header.destination_cid, None
         if self.retry:
             if not header.token:
-                source = os.urandom(CID_LENGTH)
-                token = self._tokens.create(addr, original, source, now)
-                self.sendDatagram(encode_quic_retry(
-                    version=header.version, source_cid=source,
-                    destination_cid=header.source_cid, original_destination_cid=original,
-                    retry_token=token), addr)
+                self._retry(header, addr, now)
                 return
             try:
                 original = self._tokens.validate(addr, header.destination_cid,
@@ -280,6 +290,10 @@ class QuicEndpoint(DatagramProtocol):
                 return
             retried = header.destination_cid
         group = addressGroup(addr[0])
+        if not self.initials.take(group, now):
+            # More than its group's rate, its address proven (or, with no
+            # Retry, claimed): dropped.
+            return
         victims = self.connections.makeRoom(group)
         if victims is None:
             return
@@ -297,6 +311,20 @@ class QuicEndpoint(DatagramProtocol):
         self.routeTo(header.destination_cid, connection)
         self.routeTo(quic.host_cid, connection)
         connection.datagramReceived(data, addr)
+
+    def _retry(self, header, addr, now):
+        """Answer a tokenless Initial from addr with a Retry, within the
+        node's Retries a second (L{QUIC_RETRIES}); past them, nothing.
+        No address group is charged: addr is only what the datagram
+        claims."""
+        if not self.retries.take(now):
+            return
+        source = os.urandom(CID_LENGTH)
+        token = self._tokens.create(addr, header.destination_cid, source, now)
+        self.sendDatagram(encode_quic_retry(
+            version=header.version, source_cid=source,
+            destination_cid=header.source_cid,
+            original_destination_cid=header.destination_cid, retry_token=token), addr)
 
     def _accept(self, connection, service, stream_id):
         factory = self.services.get(service)

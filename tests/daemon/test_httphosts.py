@@ -1,0 +1,113 @@
+"""
+Tests of L{twisted_bazaar.daemon.httphosts}: what a ``Host`` header names
+(strictly ``NAME[:PORT]``), the names a port serves, and the check every
+HTTP port of a daemon makes through L{QuietSite} before any resource is
+asked for a request.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.resource import Resource
+
+from twisted_bazaar.daemon.httphosts import ServedNames, hostName, hostNames
+from twisted_bazaar.daemon.site import QuietSite
+
+from tests.daemon.httpclient import ask
+
+
+class HostNameTests(SynchronousTestCase):
+    def test_whatAHostNames(self):
+        """A name, an IPv4 address or a bracketed IPv6 address, with a
+        port or not: lower case, brackets and a final dot taken off."""
+        for host, name in ((b"127.0.0.1:9100", "127.0.0.1"), ("LocalHost.", "localhost"),
+                           (b"[::1]:9100", "::1"), (b"[::FFFF:127.0.0.1]", "::ffff:7f00:1"),
+                           (b"market.example:80", "market.example"), (b"10.0.0.5", "10.0.0.5")):
+            self.assertEqual(hostName(host), name, host)
+
+    def test_malformed(self):
+        """Anything else names nothing: user info (a lax parser reads
+        ``NAME@127.0.0.1`` as 127.0.0.1), a path, spaces, a port past
+        65535 or empty, an IPv6 address without brackets, an IPv4 one
+        within them, bytes that are not ASCII, nothing."""
+        for host in (b"rebind.test@127.0.0.1:9100", b"127.0.0.1:9100@rebind.test",
+                     b"127.0.0.1/metrics", b"127.0.0.1 :9100", b" 127.0.0.1",
+                     b"127.0.0.1:65536", b"127.0.0.1:", b"127.0.0.1:9100:9100", b"::1",
+                     b"[::1", b"[127.0.0.1]", b"\xff.example", b"a..b", b"-a.example",
+                     b"127.0.0.1%2f", b"", None):
+            self.assertIsNone(hostName(host), host)
+
+    def test_namesAFlagGives(self):
+        self.assertEqual(hostNames("Scrape.example, m2.example."),
+                         ("scrape.example", "m2.example"))
+        for bad in ("", "evil.example/x", "a@b.example", "-a.example"):
+            self.assertRaises(ValueError, hostNames, bad)
+
+
+class ServedNamesTests(SynchronousTestCase):
+    def test_loopbackAndTheBoundAddress(self):
+        names = ServedNames()
+        for host in ("127.0.0.1:9100", "localhost", "[::1]:9100", "127.0.0.2"):
+            self.assertTrue(names.serves(host), host)
+        self.assertFalse(names.serves("10.0.0.5:9100"))
+        names.bind("10.0.0.5")
+        self.assertTrue(names.serves("10.0.0.5:9100"))
+        self.assertFalse(names.serves("10.0.0.6:9100"))
+        self.assertFalse(names.serves("rebind.test@127.0.0.1:9100"))
+
+    def test_aWildcardBindServesAddressesNotNames(self):
+        names = ServedNames("0.0.0.0", names=("scrape.example",))
+        self.assertTrue(names.serves("10.0.0.6:9100"))
+        self.assertTrue(names.serves("SCRAPE.example:9100"))
+        self.assertFalse(names.serves("rebind.test:9100"))
+
+
+class _Reached(Resource):
+    """A site's root that notes each request it is asked for."""
+
+    isLeaf = True
+
+    def __init__(self):
+        super().__init__()
+        self.asked = []
+
+    def render_GET(self, request):
+        self.asked.append(request.uri)
+        return b"secret\n"
+
+
+class SiteTests(SynchronousTestCase):
+    """What a L{QuietSite} refuses before its resource is asked."""
+
+    def setUp(self):
+        self.root = _Reached()
+        self.site = QuietSite(self.root, ServedNames(what="this port"))
+
+    def refused(self, code, *args, **kwargs):
+        status, headers, body = ask(self.site, *args, **kwargs)
+        self.assertEqual(status, code, (args, kwargs, body))
+        self.assertEqual(self.root.asked, [])
+        self.assertNotIn(b"secret", body)
+        self.assertEqual(headers[b"content-type"], [b"text/plain; charset=utf-8"])
+        return body.decode("utf-8")
+
+    def test_aRebindingName(self):
+        """A page under a name rebound to this machine is refused 421,
+        saying why and what the port answers to."""
+        why = self.refused(421, hosts=[b"rebind.test:9100"])
+        self.assertIn("DNS rebinding", why)
+        self.assertIn("this port answers to 127.0.0.1, ::1, localhost, not to Host "
+                      "'rebind.test:9100'", why)
+
+    def test_whatNoBrowserSends(self):
+        """User info in Host, two Hosts (one served), none: 400."""
+        self.assertIn("is not NAME or NAME:PORT",
+                      self.refused(400, hosts=[b"rebind.test@127.0.0.1:9100"]))
+        self.assertIn("one Host, not 2",
+                      self.refused(400, hosts=[b"127.0.0.1:9100", b"rebind.test:9100"]))
+        self.assertIn("one Host, not 2",
+                      self.refused(400, hosts=[b"127.0.0.1:9100", b"127.0.0.1:9100"]))
+        self.assertIn("has none", self.refused(400, hosts=[], version=b"HTTP/1.0"))
+
+    def test_itsOwnNamesAreServed(self):
+        for host in (b"127.0.0.1:9100", b"localhost:9100", b"[::1]:9100"):
+            self.assertEqual(ask(self.site, hosts=[host])[0], 200, host)
+        self.assertEqual(len(self.root.asked), 3)
