@@ -216,6 +216,17 @@ class CommonOptionTests(SynchronousTestCase):
             self.assertTrue(err.getvalue().startswith("bazaar restock: error: "), argv)
         self.assertEqual(parse(restock).stock, [("apple", 3)])
 
+    def test_restockBoundedAsSell(self):
+        """restock's ITEM=N has --sell's bound, the most units one buy
+        names: more is refused before the node is asked."""
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), self.assertRaises(UsageError) as e:
+            parse(["restock", "--data-dir", "d", "apple=1000000001"])
+        self.assertIn("apple=1000000001: the count of units cannot be more than "
+                      "1,000,000,000", e.exception.reason)
+        self.assertEqual(parse(["restock", "--data-dir", "d", "apple=1000000000"]).stock,
+                         [("apple", 10**9)])
+
 
 def members(*schemes):
     """A memberlist of one node per scheme named."""
@@ -640,7 +651,7 @@ class MainTests(SynchronousTestCase):
         """With --json, bad arguments print one object with the reason on
         stdout as well, as any other failure does."""
         code, out, err = self.run_(["--json", "buy", "apple", "--quantity", "0"], None)
-        reason = "argument --quantity: wants a whole number from 1 to 1000000, not 0"
+        reason = "argument --quantity: wants a whole number from 1 to 1000000000, not 0"
         self.assertEqual((code, json.loads(out)), (2, {"error": reason}))
         self.assertEqual(err, f"bazaar buy: error: {reason}\nsee bazaar buy --help\n")
 

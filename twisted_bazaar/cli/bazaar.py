@@ -84,6 +84,7 @@ from twisted_bazaar.status.messages import MemberList, Members, NodeState
 from twisted_bazaar.net.recent import STATUS_PURPOSES
 from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
+from twisted_bazaar.wire.trade import MAX_QUANTITY
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.traversal.punchdial import PunchDialer
 from twisted_bazaar.status.dialrace import DIRECT, WORDS
@@ -262,7 +263,7 @@ def parser():
         "seconds, or the file's download gives up.")
     buy.add_argument("item", type=argumentType(parseItem), metavar="ITEM",
                      help="what to buy")
-    buy.add_argument("--quantity", type=argumentType(boundedInt(1, 10**6)), default=1,
+    buy.add_argument("--quantity", type=argumentType(boundedInt(1, MAX_QUANTITY)), default=1,
                      metavar="N", help="units to buy, of a counted item: a shared "
                      "file is bought once")
     buy.add_argument("--downloads", type=argumentType(downloadsFolder),

@@ -19,6 +19,7 @@ from twisted_bazaar.roles.files.options import (
     FETCH_SETTINGS,
     fetchSettings,
 )
+from twisted_bazaar.wire.trade import MAX_QUANTITY
 
 
 def parseItem(text):
@@ -37,7 +38,7 @@ class BuyerPlugin:
     options = (
         RoleOption("want", "ITEM to buy (repeatable)", parseItem, repeatable=True),
         RoleOption("quantity", "units of each wanted counted item to buy (a "
-                   "shared file is bought once)", boundedInt(1), 1),
+                   "shared file is bought once)", boundedInt(1, MAX_QUANTITY), 1),
         RoleOption("search-window", "seconds to collect replies to a search",
                    seconds, DEFAULT_SEARCH_WINDOW),
         RoleOption("buy-timeout", "seconds to wait for buyOK before resending",
