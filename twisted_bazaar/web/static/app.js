@@ -550,10 +550,12 @@ function operatorToken() {
 // send the token's header): each event's data to take(name, data).  A
 // stream cut, or never reached, is tried again after RETRY ms, as an
 // EventSource would; one the view refused (a 503: too many pages; a 404:
-// a node it no longer has) is not, and refused(status) says so.
+// a node it no longer has) is not, and refused(status) says so.  An
+// answer the view marks x-bazaar-token (the token sent is not its own:
+// it was restarted, making a new one) is followed, stale() told.
 const RETRY = 3000;
 
-function follow(url, token, take, lost, refused) {
+function follow(url, token, take, lost, refused, stale) {
   const headers = token ? {Authorization: `Bearer ${token}`} : {};
   const again = () => { lost(); setTimeout(connect, RETRY); };
   const dispatch = (block) => {
@@ -580,6 +582,7 @@ function follow(url, token, take, lost, refused) {
       refused(answer.status);
       return;
     }
+    if (answer.headers.get("x-bazaar-token")) stale();
     const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
     let text = "";
     try {
@@ -608,16 +611,26 @@ function listen() {
     kind = "node";
     show = showNode;
   }
+  // A token the view no longer takes: what a stranger is shown is shown,
+  // and the header says why, in red, until the new link is opened.
+  let staleToken = false;
   const take = (name, text) => {
     if (name !== kind) return;
     const data = JSON.parse(text);
     // Live only while the tracker answers the view too: else its last
     // list is shown, and the header says so in red.
     const silent = data.trackerSilent;
-    status.textContent = silent ?
-      `the tracker is not answering (since ${clock(silent.since)}); updated ` +
-      new Date().toLocaleTimeString() : `live, updated ${new Date().toLocaleTimeString()}`;
-    status.className = silent ? "lost" : "live";
+    const updated = new Date().toLocaleTimeString();
+    if (staleToken) {
+      status.textContent = "this page's token is no longer good (bazaar web " +
+        "restarted, with a new one): open the new link from its terminal; shown " +
+        `meanwhile: the public market, updated ${updated}`;
+    } else {
+      status.textContent = silent ?
+        `the tracker is not answering (since ${clock(silent.since)}); updated ` +
+        updated : `live, updated ${updated}`;
+    }
+    status.className = silent || staleToken ? "lost" : "live";
     show(data);
     // The page is shown once drawn as told, its graph laid out: before,
     // its tables, the operator's parts (shown until told otherwise) and
@@ -633,7 +646,8 @@ function listen() {
       "node it no longer has); reload to try again";
     status.className = "lost";
   };
-  follow(url, operatorToken(), take, lost, refused);
+  const stale = () => { staleToken = true; };
+  follow(url, operatorToken(), take, lost, refused, stale);
 }
 
 listen();
