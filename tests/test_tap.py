@@ -831,6 +831,26 @@ class DataDirTests(SynchronousTestCase):
                          "bag: 3 (fig x2, kiwi x1); pending buys: 1")
 
 
+    def test_unofferedLine(self):
+        """A buyer started on a stopped seller's data dir ran under its
+        identity, its stock unoffered, without a word: it says so (and
+        nothing for a seller, or a data dir of no units)."""
+        from twisted_bazaar.store import MemoryStore
+        from twisted_bazaar.daemon.node import unofferedLine
+
+        store = MemoryStore()
+        self.assertIsNone(unofferedLine("d", store, False))
+        store.seedInventory({"apple": 2, "pear": 0, "fig": 5})
+        self.assertEqual(unofferedLine("d", store, False),
+                         "data dir d holds a seller's stock (apple=2, fig=5) that this "
+                         "node does not offer: it runs without --role seller, as the "
+                         "node of that data dir (its key); start it with --role seller "
+                         "to sell it")
+        self.assertIsNone(unofferedLine("d", store, True))
+        store.seedInventory({"apple": 0})
+        self.assertIsNone(unofferedLine("d", MemoryStore(), False))
+
+
 class SeveralTrackersTests(SynchronousTestCase):
     """--tracker given again: the node's trackers, in order, each with its
     own pin (issue 57: before, the last one given was kept alone)."""
