@@ -211,6 +211,19 @@ class BadInputTests(SynchronousTestCase):
         self.assertUsageError(["--role", "seller", "--sell", "apple=-1"],
                               "--sell: apple=-1: the count of units cannot be negative")
 
+    def test_sellTooManyToRecord(self):
+        """A count no sale could be recorded against was taken: the node
+        logged an OverflowError and ran, its status refused by every
+        client.  The bound is a buy's, as --quantity's and a restock's."""
+        self.assertUsageError(["--role", "seller", "--sell",
+                               "apple=99999999999999999999999"],
+                              "--sell: apple=99999999999999999999999: the count of "
+                              "units cannot be more than 1,000,000,000")
+        self.assertUsageError(["--role", "buyer", "--want", "apple", "--quantity",
+                               "1000000001"],
+                              "--quantity: wants a whole number from 1 to "
+                              "1000000000, not 1000000001")
+
     def test_sellNotANumber(self):
         self.assertUsageError(["--role", "seller", "--sell", "apple=many"],
                               "--sell: apple=many: the count of units must be a "
@@ -246,7 +259,7 @@ class BadInputTests(SynchronousTestCase):
 
     def test_quantityZero(self):
         self.assertUsageError(["--role", "buyer", "--want", "a", "--quantity", "0"],
-                              "--quantity: wants a whole number at least 1, not 0")
+                              "--quantity: wants a whole number from 1 to 1000000000, not 0")
 
     def test_leaseNegative(self):
         self.assertUsageError(SELLER + ["--lease", "-1"],
@@ -816,6 +829,26 @@ class DataDirTests(SynchronousTestCase):
         self.assertEqual(restoredLine("d", store),
                          "data dir d: restored node 17; stock: apple=2, pear=0; "
                          "bag: 3 (fig x2, kiwi x1); pending buys: 1")
+
+
+    def test_unofferedLine(self):
+        """A buyer started on a stopped seller's data dir ran under its
+        identity, its stock unoffered, without a word: it says so (and
+        nothing for a seller, or a data dir of no units)."""
+        from twisted_bazaar.store import MemoryStore
+        from twisted_bazaar.daemon.node import unofferedLine
+
+        store = MemoryStore()
+        self.assertIsNone(unofferedLine("d", store, False))
+        store.seedInventory({"apple": 2, "pear": 0, "fig": 5})
+        self.assertEqual(unofferedLine("d", store, False),
+                         "data dir d holds a seller's stock (apple=2, fig=5) that this "
+                         "node does not offer: it runs without --role seller, as the "
+                         "node of that data dir (its key); start it with --role seller "
+                         "to sell it")
+        self.assertIsNone(unofferedLine("d", store, True))
+        store.seedInventory({"apple": 0})
+        self.assertIsNone(unofferedLine("d", MemoryStore(), False))
 
 
 class SeveralTrackersTests(SynchronousTestCase):

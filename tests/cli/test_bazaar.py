@@ -51,6 +51,7 @@ from twisted_bazaar.tracker import Tracker, TrackerFactory
 from tests.helpers import WiredLink
 from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAY, Way
 from twisted_bazaar.status.messages import MemberList, NodeState
+from twisted_bazaar.store.lock import DataDirLock
 from twisted_bazaar.transports.relay.connector import RelayedConnector
 
 
@@ -95,6 +96,17 @@ class CommonOptionTests(SynchronousTestCase):
             noticeFor(parse(["buy", "plum"]))("no seller offers plum now")
         self.assertEqual(err.getvalue(), "bazaar: no seller offers plum now\n")
         self.assertIsNone(noticeFor(parse(["buy", "plum", "--json"])))
+
+    def test_aNoticeShowsNoEscapeSequence(self):
+        """The item, as typed, is in a notice: its escape sequences were
+        written raw (a terminal title, the clipboard: OSC 52), where the
+        final error line escaped them."""
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            noticeFor(parse(["buy", "plum"]))(
+                "no seller offers evil\x1b]52;c;aGk=\x07name now")
+        self.assertEqual(err.getvalue(),
+                         "bazaar: no seller offers evil\\x1b]52;c;aGk=\\x07name now\n")
 
     def test_downloadsCheckedOnlyWhenGiven(self):
         """``bazaar buy`` checks --downloads when it is given; without it,
@@ -215,6 +227,44 @@ class CommonOptionTests(SynchronousTestCase):
             self.assertEqual(e.exception.reason, why, argv)
             self.assertTrue(err.getvalue().startswith("bazaar restock: error: "), argv)
         self.assertEqual(parse(restock).stock, [("apple", 3)])
+
+    def test_aTrackerNamedTwice(self):
+        """status asked the same tracker twice, and printed it twice; the
+        daemon refuses a repeated --tracker, and so does the command."""
+        for argv in (["--tracker", "h:1", "--tracker", "h:1", "status"],
+                     ["list", "--tracker", "h:1", "--tracker", "tcp:h:1"]):
+            with contextlib.redirect_stderr(io.StringIO()), \
+                    self.assertRaises(UsageError) as e:
+                parse(argv)
+            self.assertEqual(e.exception.reason, "--tracker h:1 is named twice", argv)
+        self.assertEqual(len(parse(["--tracker", "h:1", "--tracker", "h:2",
+                                    "status"]).trackers), 2)
+
+    def test_theDataDirBeforeTheCommand(self):
+        """bazaar --data-dir D status said "invalid choice: 'D'": it says
+        that --data-dir follows the command."""
+        for argv, command in ((["--data-dir", "d", "status"], "status"),
+                              (["--data-dir=d", "node"], "node"),
+                              (["--data-dir", "d"], "COMMAND")):
+            with contextlib.redirect_stderr(io.StringIO()), \
+                    self.assertRaises(UsageError) as e:
+                parse(argv)
+            self.assertEqual(e.exception.reason, "--data-dir follows the command's "
+                             f"name: bazaar {command} --data-dir DIR (an option of "
+                             "node, status, list, web and restock, not of every "
+                             "command)", argv)
+        self.assertEqual(parse(["status", "--data-dir", "d"]).data_dir, "d")
+
+    def test_restockBoundedAsSell(self):
+        """restock's ITEM=N has --sell's bound, the most units one buy
+        names: more is refused before the node is asked."""
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), self.assertRaises(UsageError) as e:
+            parse(["restock", "--data-dir", "d", "apple=1000000001"])
+        self.assertIn("apple=1000000001: the count of units cannot be more than "
+                      "1,000,000,000", e.exception.reason)
+        self.assertEqual(parse(["restock", "--data-dir", "d", "apple=1000000000"]).stock,
+                         [("apple", 10**9)])
 
 
 def members(*schemes):
@@ -640,7 +690,7 @@ class MainTests(SynchronousTestCase):
         """With --json, bad arguments print one object with the reason on
         stdout as well, as any other failure does."""
         code, out, err = self.run_(["--json", "buy", "apple", "--quantity", "0"], None)
-        reason = "argument --quantity: wants a whole number from 1 to 1000000, not 0"
+        reason = "argument --quantity: wants a whole number from 1 to 1000000000, not 0"
         self.assertEqual((code, json.loads(out)), (2, {"error": reason}))
         self.assertEqual(err, f"bazaar buy: error: {reason}\nsee bazaar buy --help\n")
 
@@ -774,6 +824,29 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         failure = self.failureResultOf(COMMANDS["node"][0](None, args), ClientError)
         self.assertEqual(str(failure.value), f"--data-dir {folder}: no node key there "
                          "(node.key): is it the --data-dir of a node?")
+
+    def test_theNodeOfTheKeyIsNotListed(self):
+        """--data-dir of a node that is not running: it said "no node's id
+        starts with '<all 32 digits>'".  It says whose key is there and
+        that no node runs with it; or, one running (its lock held), that
+        it has not registered with this tracker."""
+        folder = self.folder()
+        identity = Identity.inDirectory(folder)
+        members = MemberList(((7, "10.0.0.7", 5007, "flood"),), 1)
+        self.patch(bazaar, "askTracker", lambda *a, **k: defer.succeed(members))
+        args = parse(["node", "--data-dir", folder])
+        failure = self.failureResultOf(COMMANDS["node"][0](None, args), ClientError)
+        where = (f"node {wireId(identity.id)}, whose key is in {folder}, is not "
+                 "among the tracker's 1 live node that take links: ")
+        self.assertEqual(str(failure.value), f"{where}no node runs with --data-dir "
+                         f"{folder} (start it, then ask again)")
+        lock = DataDirLock(folder)
+        lock.acquire()
+        self.addCleanup(lock.release)
+        failure = self.failureResultOf(COMMANDS["node"][0](None, args), ClientError)
+        self.assertEqual(str(failure.value), f"{where}a node runs with --data-dir "
+                         f"{folder}, but has not registered with this tracker (just "
+                         "started, or another --tracker?)")
 
     def test_theKeyIsAnotherNodes(self):
         """--data-dir of one node with another's id: refused before asking."""

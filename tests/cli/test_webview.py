@@ -1,12 +1,14 @@
 """Tests for twisted_bazaar.cli.webview: what ``bazaar web`` says of where
 it listens, how it dials, and how many live nodes it counts."""
 
+import errno
 import io
 import os
 import sys
 
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address, UNIXAddress
+from twisted.internet.error import CannotListenError
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -22,6 +24,26 @@ from tests.files.helpers import scratchDir
 from twisted_bazaar.web.view import MarketView
 
 from tests.helpers import FakeConnector
+
+
+class CannotListenTests(SynchronousTestCase):
+    def test_aPortTakenSaysWhatToDo(self):
+        """The quick start's tracker serves its --web on 8080, bazaar
+        web's default: bazaar web said "address in use" and no more.  It
+        names who may hold the port and the option that chooses another."""
+        taken = CannotListenError("127.0.0.1", 8080,
+                                  OSError(errno.EADDRINUSE, "Address already in use"))
+        self.assertEqual(
+            webview.cannotListen("tcp:8080:interface=127.0.0.1", taken),
+            "--listen tcp:8080:interface=127.0.0.1: cannot listen: Couldn't listen on "
+            "127.0.0.1:8080: [Errno 98] Address already in use. (another program "
+            "serves that port: a tracker's --web, or another bazaar web; choose a free "
+            "port with --listen, such as --listen tcp:8081:interface=127.0.0.1)")
+
+    def test_anyOtherReasonAlone(self):
+        refused = CannotListenError("192.0.2.1", 8080,
+                                    OSError(errno.EADDRNOTAVAIL, "Cannot assign"))
+        self.assertNotIn("choose", webview.cannotListen("tcp:8080", refused))
 
 
 class ListeningOnTests(SynchronousTestCase):

@@ -194,6 +194,10 @@ class WrapperTests(SynchronousTestCase):
         protocol.connectionLost(Failure(ConnectionDone()))
         wrapped.lost.trap(ChannelFailed)
         self.assertEqual(str(wrapped.lost.value), CLOSED_IN_HANDSHAKE)
+        # A peer stopping closes so too: said first, not "does not speak
+        # the encrypted channel" alone, which a stopping super-peer was.
+        self.assertIn("handshake: it was stopping, would not take this connection, "
+                      "or does not speak", CLOSED_IN_HANDSHAKE)
         self.assertEqual(clock.getDelayedCalls(), [])
         wrapped = Recorder()
         protocol = EncryptedProtocol(wrapped, ChannelKey.generate(), True, clock)

@@ -20,7 +20,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.status.messages import NodeState
 from twisted_bazaar.daemon.httphosts import ServedNames, hostNames
-from twisted_bazaar.web.access import OperatorToken
+from twisted_bazaar.web.access import STALE, OperatorToken
 from twisted_bazaar.web.publicview import TwoViews
 from twisted_bazaar.web.resources import STATIC, webSite
 from twisted_bazaar.wire.ids import wireId
@@ -50,7 +50,7 @@ def ask(site, path, host=b"127.0.0.1:8080", method=b"GET", headers=()):
     for row in rows:
         name, _, value = row.partition(b": ")
         found.setdefault(name.lower(), []).append(value)
-    channel.connectionLost(None)
+    channel.connectionLost(Failure(ConnectionDone()))
     return int(status.split()[1]), found, body
 
 
@@ -86,17 +86,25 @@ class OperatorTests(SynchronousTestCase):
         """Without the token, the market and the operator's node page
         hold none of what only the operator is told: no bag, no trade, no
         path, no message, no direct link (no seller's id anywhere, but in
-        the members); a wrong token is answered as none, byte for byte;
+        the members); a wrong token is answered as none, byte for byte
+        but for the mark that it is stale (L{test_aWrongTokenIsMarked});
         with it, in Authorization: Bearer, all of it."""
         node = b"/api/node/" + wireId(MINE).encode()
         stranger = ask(self.site, b"/api/market"), ask(self.site, node)
+
+        def unmarked(answer):
+            status, found, body = answer
+            return status, {name: value for name, value in found.items()
+                            if name != STALE[0]}, body
+
         for headers in (self.bearer("wrong"), self.bearer(self.token.secret[:-1]),
                         ((b"authorization", b"Basic " + self.token.secret.encode()),),
                         # A cookie carries no token: a browser sends one to
                         # every port of its host.
                         ((b"cookie", b"bazaar-token=" + self.token.secret.encode()),)):
-            self.assertEqual((ask(self.site, b"/api/market", headers=headers),
-                              ask(self.site, node, headers=headers)), stranger, headers)
+            self.assertEqual((unmarked(ask(self.site, b"/api/market", headers=headers)),
+                              unmarked(ask(self.site, node, headers=headers))), stranger,
+                             headers)
         body = stranger[0][2]
         self.assertNotIn(b"pear", body)
         self.assertNotIn(b'"operator":true', body)
@@ -108,6 +116,19 @@ class OperatorTests(SynchronousTestCase):
         self.assertEqual(json.loads(page)["bag"], {"pear": 3})
         self.assertEqual(found[b"cache-control"], [b"no-store"])
         self.assertEqual(found[b"vary"], [b"Authorization"])
+
+    def test_aWrongTokenIsMarked(self):
+        """The page of a view since restarted (a new token) sends the old
+        token: it was shown the public market without a word, the header
+        green, "live".  Its answers (the event stream's too) are marked
+        L{STALE}, for its script to say so; no other answer is."""
+        for path in (b"/api/market", b"/api/events"):
+            _, found, _ = ask(self.site, path, headers=self.bearer("old"))
+            self.assertEqual(found.get(STALE[0]), [STALE[1]], path)
+            for headers in ((), self.bearer(),
+                            ((b"authorization", b"Basic " + self.token.secret.encode()),)):
+                _, found, _ = ask(self.site, path, headers=headers)
+                self.assertNotIn(STALE[0], found, (path, headers))
 
     def test_anEventStreamWithTheToken(self):
         """The event stream of a request with the token in its header

@@ -189,6 +189,17 @@ class MarketViewTests(SynchronousTestCase):
                          [("linked", "2"), ("unlinked", "2")])
         self.assertNotIn("linked", [e["kind"] for e in self.view.events])
 
+    def test_theOperatorsOwnLinkIsNoNodes(self):
+        """bazaar web asks its operator's node over a link of purpose
+        "operator": it was listed in the node's Links as a node, whose
+        page is a 404, and drawn.  Status links of either purpose are
+        neither."""
+        self.view.stateSeen(state(1, links=[(2, "h", 2, "overlay"), (7, "h", 0, "status"),
+                                            (8, "h", 0, "operator")]))
+        self.view.stateSeen(state(2, links=[(1, "h", 1, "overlay")]))
+        self.assertEqual([link["id"] for link in self.view.node(1)["links"]], ["2"])
+        self.assertEqual(self.view.snapshot()["edges"], [["1", "2"]])
+
     def test_snapshot(self):
         self.view.stateSeen(state(1, stock={"apple": 2, "fig": 0},
                                   links=[(2, "h", 2, "overlay"), (7, "h", 0, "status")]))

@@ -62,7 +62,7 @@ from twisted_bazaar.status.client import (
 )
 from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import WEB_LISTEN, addVersion, argumentType, emit
-from twisted_bazaar.cli.restock import renderRestock, restock
+from twisted_bazaar.cli.restock import nodeRuns, renderRestock, restock
 from twisted_bazaar.cli.trackers import (
     askEach,
     mergedIndex,
@@ -84,6 +84,7 @@ from twisted_bazaar.status.messages import MemberList, Members, NodeState
 from twisted_bazaar.net.recent import STATUS_PURPOSES
 from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
+from twisted_bazaar.wire.trade import MAX_QUANTITY
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.transports.tcp.fromport import PunchDialer
 from twisted_bazaar.status.dialrace import DIRECT, WORDS
@@ -262,7 +263,7 @@ def parser():
         "seconds, or the file's download gives up.")
     buy.add_argument("item", type=argumentType(parseItem), metavar="ITEM",
                      help="what to buy")
-    buy.add_argument("--quantity", type=argumentType(boundedInt(1, 10**6)), default=1,
+    buy.add_argument("--quantity", type=argumentType(boundedInt(1, MAX_QUANTITY)), default=1,
                      metavar="N", help="units to buy, of a counted item: a shared "
                      "file is bought once")
     buy.add_argument("--downloads", type=argumentType(downloadsFolder),
@@ -360,7 +361,9 @@ def parse(argv=None):
     """The command line, with the defaults of the options every command
     takes filled in where they were not given."""
     p = parser()
-    args = p.parse_args(joinDashedValues(sys.argv[1:] if argv is None else argv))
+    words = sys.argv[1:] if argv is None else argv
+    _dataDirFirst(p, words)
+    args = p.parse_args(joinDashedValues(words))
     command = commandParser(p, args)
     if args.command == "node" and args.address is None and args.data_dir is None:
         command.error("node wants ADDRESS|ID, or --data-dir DIR of a node you run")
@@ -381,11 +384,29 @@ def parse(argv=None):
     return args
 
 
+def _dataDirFirst(p, words):
+    """Refuse ``--data-dir`` before the command's name, saying where it
+    goes: argparse took its value for the command (``invalid choice:
+    'D'``)."""
+    for word in words:
+        if word in COMMANDS or word in ("-h", "--help"):
+            return
+        if word.partition("=")[0] == "--data-dir":
+            named = [each for each in words if each in COMMANDS]
+            command = named[0] if named else "COMMAND"
+            p.error(f"--data-dir follows the command's name: bazaar {command} "
+                    "--data-dir DIR (an option of node, status, list, web and "
+                    "restock, not of every command)")
+
+
 def _trackersOf(p, args):
     """The trackers to ask (``args.trackers``, each with its key in
     ``args.tracker_keys``), and the first (``args.tracker`` and
     ``args.tracker_key``), which ``node`` and ``buy`` ask alone."""
     args.trackers = getattr(args, "tracker", None) or [_trackerAddress(DEFAULT_TRACKER)]
+    for i, tracker in enumerate(args.trackers):
+        if any(other.endpoint == tracker.endpoint for other in args.trackers[:i]):
+            p.error(f"--tracker {tracker} is named twice")
     keys = getattr(args, "tracker_key", None) or []
     if keys and len(keys) != len(args.trackers):
         p.error(f"--tracker-key: {plural(len(keys), 'key')} for "
@@ -519,7 +540,10 @@ def node(reactor, args):
     if address is None or isinstance(address, str):
         members = yield askTracker(reactor, args.tracker, Members(), MemberList,
                                    args.timeout, args.tracker_key)
-        dialled, address, relay = nodeAddress(address or wireId(dialled), members)
+        if address is None:
+            dialled, address, relay = ownNodeAddress(args.data_dir, dialled, members)
+        else:
+            dialled, address, relay = nodeAddress(address, members)
         state = yield askState(reactor, address, args.timeout, dialled, operator,
                                relay=relay, connector=connector,
                                lan=(members.lans or {}).get(dialled, ()),
@@ -585,6 +609,24 @@ def nodeAddress(typed, members):
         raise ClientError(f"{reason} (among the tracker's {len(where)} live "
                           "nodes that take links)") from None
     return found, Address.tcp(*where[found]), (members.relays or {}).get(found)
+
+
+def ownNodeAddress(data_dir, node_id, members):
+    """L{nodeAddress} of the node whose key is in ``data_dir`` (its id
+    ``node_id``), saying, when the tracker does not list it, whether a
+    node runs with that data dir (one holds its lock) or none does."""
+    try:
+        return nodeAddress(wireId(node_id), members)
+    except ClientError:
+        pass
+    where = (f"node {wireId(node_id)}, whose key is in {data_dir}, is not among the "
+             f"tracker's {plural(len(members.nodes), 'live node')} that take links")
+    if not nodeRuns(data_dir):
+        raise ClientError(f"{where}: no node runs with --data-dir {data_dir} (start "
+                          f"it, then ask again)")
+    raise ClientError(f"{where}: a node runs with --data-dir {data_dir}, but has not "
+                      "registered with this tracker (just started, or another "
+                      "--tracker?)")
 
 
 def relayedAt(address, members, direct):
@@ -731,7 +773,9 @@ def noticeFor(args):
 
 
 def _notice(text):
-    sys.stderr.write(f"bazaar: {text}\n")
+    # It names the item asked for, as typed: shown, as the final error
+    # line shows it, so that no escape sequence in it reaches a terminal.
+    sys.stderr.write(f"bazaar: {shown(text)}\n")
     sys.stderr.flush()
 
 

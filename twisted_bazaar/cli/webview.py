@@ -8,11 +8,13 @@ a stranger.  It reads the tracker's live nodes (``members``) each round,
 as the tracker's own ``--web`` view reads its registry.
 """
 
+import errno
 import random
 import sys
 
 from twisted.internet import defer
 from twisted.internet.endpoints import serverFromString
+from twisted.internet.error import CannotListenError
 
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.link import LinkSettings
@@ -170,6 +172,19 @@ def announce(where, operator, json, link=None, kept=None):
     out.flush()
 
 
+def cannotListen(listen, error):
+    """Why ``--listen`` could not listen, in words; for a port taken, with
+    what to do: the tracker's ``--web`` (the quick start's on 8080, this
+    command's default) or another view may hold it."""
+    why = f"--listen {listen}: cannot listen: {error}"
+    if (isinstance(error, CannotListenError)
+            and getattr(error.socketError, "errno", None) == errno.EADDRINUSE):
+        why += (f" (another program serves that port: a tracker's --web, or another "
+                f"bazaar web; choose a free port with --listen, such as "
+                f"--listen tcp:{error.port + 1}:interface=127.0.0.1)")
+    return why
+
+
 @defer.inlineCallbacks
 def serve(reactor, args, operator):
     """
@@ -206,7 +221,7 @@ def serve(reactor, args, operator):
     try:
         port = yield serverFromString(reactor, args.listen).listen(site)
     except Exception as e:
-        raise ClientError(f"--listen {args.listen}: cannot listen: {e}") from None
+        raise ClientError(cannotListen(args.listen, e)) from None
     names.listening(port)
     where = listeningOn(port.getHost())
     here = linkHost(port.getHost())

@@ -27,6 +27,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar import wire
 from twisted_bazaar.net.framed import FramedProtocol
+from twisted_bazaar.wire.trade import MAX_QUANTITY
 
 #: The control socket's name inside the data dir.
 SOCKET_NAME = "control.sock"
@@ -34,8 +35,6 @@ SOCKET_NAME = "control.sock"
 MAX_REQUEST = 64 * 1024
 #: Items one restock may name.
 MAX_ITEMS = 1000
-#: Most units an item may be given.
-MAX_UNITS = 10**9
 
 
 def socketPath(data_dir):
@@ -69,9 +68,9 @@ def parseRequest(data):
         if not item or len(item.encode("utf-8")) > wire.MAX_ITEM_BYTES:
             raise RequestError(f"item {item!r} is not a name of 1 to "
                                f"{wire.MAX_ITEM_BYTES} bytes")
-        if type(units) is not int or not 0 <= units <= MAX_UNITS:
+        if type(units) is not int or not 0 <= units <= MAX_QUANTITY:
             raise RequestError(f"{item}: wants a whole number of units from 0 to "
-                               f"{MAX_UNITS}, not {units!r}")
+                               f"{MAX_QUANTITY}, not {units!r}")
     return dict(stock), add
 
 

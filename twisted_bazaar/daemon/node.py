@@ -188,6 +188,22 @@ def restoredLine(directory, store):
             f"{f' ({contents})' if contents else ''}; pending buys: {len(pending)}")
 
 
+def unofferedLine(directory, store, selling):
+    """
+    The line that says a data dir's stock is not offered, or None: a node
+    started without ``--role seller`` (``selling`` false) on a seller's
+    data dir runs under its identity, and sells none of the units its
+    ledger holds.
+    """
+    held = {item: units for item, units in store.inventory().items() if units}
+    if selling or not held:
+        return None
+    stock = ", ".join(f"{item}={units}" for item, units in sorted(held.items()))
+    return (f"data dir {directory} holds a seller's stock ({stock}) that this node "
+            "does not offer: it runs without --role seller, as the node of that data "
+            "dir (its key); start it with --role seller to sell it")
+
+
 @attr.s(auto_attribs=True)
 class NodeSite:
     """
@@ -318,6 +334,9 @@ def holdDataDir(reactor, service, state, seller):
     ``seller``, a L{Seller} or None)."""
     if state.lock is None:
         return
+    unoffered = unofferedLine(state.lock.directory, state.store, seller is not None)
+    if unoffered is not None:
+        log.warn("{line}", line=unoffered)
     service.lock = state.lock
     LockStamp(state.lock).setServiceParent(service)
     ControlService(reactor, state.lock.directory, seller).setServiceParent(service)

@@ -45,11 +45,12 @@ CLOSE_GRACE = 1.0
 
 
 #: Why an opener's connection ended when its peer closed it before the
-#: channel was up: what answered does not speak the channel, or would not
-#: take this connection (a peer that refuses one says why once it is up).
+#: channel was up: what answered was stopping, would not take this
+#: connection (a peer that refuses one says why once it is up), or does not
+#: speak the channel.
 CLOSED_IN_HANDSHAKE = ("the peer closed the connection during the channel's "
-                       "handshake: it does not speak the encrypted channel, or "
-                       "would not take this connection")
+                       "handshake: it was stopping, would not take this connection, "
+                       "or does not speak the encrypted channel")
 
 
 class ChannelFailed(ConnectionLost):

@@ -150,7 +150,8 @@ class Options(DaemonOptions):
         param("retry-initial", 0.5, "Seconds before the first reconnection to a "
               "lost tracker (doubling up to --retry-max).", seconds),
         param("retry-max", 30.0, "Longest wait between reconnections to the "
-              "tracker.", seconds),
+              "tracker, before the jitter (a wait is drawn at 0.5 to 1.5 times "
+              "its delay: at most 1.5 times this).", seconds),
         param("punch-wait", PUNCH_WAIT, "Seconds a trade over a link through a "
               "relay waits for a hole punch under way to that peer before it goes "
               "on through the relay (0: this node does not hole-punch, and its "

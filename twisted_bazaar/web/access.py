@@ -16,7 +16,9 @@ the web view answers").
  - **The operator's token** (L{OperatorToken}): a secret made when the
    view starts.  Only a request that carries it in ``Authorization:
    Bearer TOKEN`` is shown what the view's node tells its operator; any
-   other, a wrong token's alike, is shown the public market.  No cookie
+   other, a wrong token's alike, is shown the public market (a wrong
+   token's answer marked L{STALE}, so that its page can say so: the
+   token of a view since restarted).  No cookie
    carries it: a browser sends a cookie of 127.0.0.1 to every port of
    127.0.0.1 (another user's server, another view's), while the page
    keeps the token in its origin's ``sessionStorage`` (its scheme, host
@@ -38,6 +40,10 @@ from twisted_bazaar.daemon.httphosts import hostName
 
 #: The query argument of the token's link (to a page, never the API).
 TOKEN_ARG = b"token"
+#: The header, and its value, that mark the answer to a request whose
+#: bearer token is not this view's: a page kept from before ``bazaar web``
+#: restarted (a new token each start), whose script then says so.
+STALE = (b"x-bazaar-token", b"not-this-view")
 #: The name of the file the token is kept in, in a data dir.
 TOKEN_FILE = "web-token"
 #: What a page may load and run: its own scripts, styles and fetches
@@ -125,6 +131,14 @@ class OperatorToken:
     def carried(self, request):
         """Whether the request carries the token in ``Authorization:
         Bearer TOKEN`` (compared in constant time)."""
-        authorization = header(request, b"authorization") or ""
-        scheme, _, given = authorization.partition(" ")
-        return scheme.lower() == "bearer" and self.matches(given.strip())
+        given = bearer(request)
+        return given is not None and self.matches(given)
+
+
+def bearer(request):
+    """The token a request carries in ``Authorization: Bearer TOKEN``
+    (right or wrong), or None."""
+    authorization = header(request, b"authorization") or ""
+    scheme, _, given = authorization.partition(" ")
+    given = given.strip()
+    return given if scheme.lower() == "bearer" and given else None

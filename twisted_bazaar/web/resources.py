@@ -30,7 +30,7 @@ from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.daemon.httphosts import ServedNames
 from twisted_bazaar.daemon.site import ConnectionGuard, QuietSite
 from twisted_bazaar.net.account import Account
-from twisted_bazaar.web.access import ALWAYS, TOKEN_ARG, whyNotThisOrigin
+from twisted_bazaar.web.access import ALWAYS, STALE, TOKEN_ARG, bearer, whyNotThisOrigin
 from twisted_bazaar.web.answers import (JSONError, jsonBody, methodRefused, nodeId,
                                         nodePage)
 from twisted_bazaar.web.graphlib import libraryFiles
@@ -229,6 +229,8 @@ class _Gate(Resource):
             operator = True
         else:
             operator = self.token is not None and self.token.carried(request)
+            if not operator and bearer(request) is not None:
+                request.setHeader(*STALE)
         if operator:
             # The operator's answers are no-one else's: never kept.
             request.setHeader(b"cache-control", b"no-store")

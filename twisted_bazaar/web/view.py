@@ -15,6 +15,7 @@ sold are not shown, since they are not told.
 
 from collections import deque
 
+from twisted_bazaar.net.recent import STATUS_PURPOSES
 from twisted_bazaar.status.messages import DOWNLOAD_KEYS
 from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.web.trades import TradeRows
@@ -23,8 +24,10 @@ from twisted_bazaar.wire.ids import wireId
 #: Events the market's feed keeps, and each node's.
 RECENT = 50
 NODE_RECENT = 20
-#: Link purposes that are not drawn: the view's own status links.
-HIDDEN_PURPOSES = ("status",)
+#: Link purposes that are neither drawn nor listed: status links, the
+#: view's own (a stranger's, or its operator's) and any other client's,
+#: which are no node's: a page of theirs is a 404.
+HIDDEN_PURPOSES = STATUS_PURPOSES
 #: Seconds without an answer after which a live node is shown as not
 #: answering (frozen, or overloaded), unless the view is told otherwise.
 SILENT = 5.0

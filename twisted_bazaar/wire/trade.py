@@ -36,7 +36,9 @@ errorCode("notyet", "the seller did not sell this buy, but cannot yet promise "
 
 #: ``expires``: milliseconds since the Unix epoch (UTC).
 checkExpires = intIn(0, 2**63 - 1, "milliseconds since the Unix epoch")
-#: Most units one buy can name (and one buyOK can count).
+#: Most units one buy can name (and one buyOK can count); and so the most
+#: units of an item a seller is given (``--sell``, ``bazaar restock``) or a
+#: buyer asks for (``--quantity``), the one bound of them all.
 MAX_QUANTITY = 1_000_000_000
 checkUnits = intIn(1, MAX_QUANTITY, f"a number of units, 1 to {MAX_QUANTITY:,}")
 

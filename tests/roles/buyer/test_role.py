@@ -485,6 +485,20 @@ class BuyerPluginTests(SynchronousTestCase):
         self.assertRaises(ValueError, parseItem, "")
         self.assertRaises(ValueError, parseItem, "é" * 129)
 
+    def test_parseItemNoSellerCouldOffer(self):
+        """bazaar buy " " and bazaar buy sha256:nothex were taken, and
+        searched: blanks alone, and sha256: without a content id, are
+        refused with the reason; a name with a blank in it, and a content
+        id, are items."""
+        self.assertEqual(str(self.assertRaises(ValueError, parseItem, " \t")),
+                         "an item name of blanks alone (' \\t') names nothing on sale")
+        for text in ("sha256:nothex", "sha256:" + "AB" * 32, "sha256:" + "ab" * 31):
+            self.assertEqual(str(self.assertRaises(ValueError, parseItem, text)),
+                             f"{text!r}: sha256:HEX names a shared file by its content "
+                             "id, 64 hex digits in lower case (bazaar list shows it)")
+        for text in ("red apple", "sha256:" + "ab" * 32, "sha256"):
+            self.assertEqual(parseItem(text), text)
+
 
 class RelocationTests(SynchronousTestCase):
     """

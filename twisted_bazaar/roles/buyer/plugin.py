@@ -19,12 +19,23 @@ from twisted_bazaar.roles.files.options import (
     FETCH_SETTINGS,
     fetchSettings,
 )
+from twisted_bazaar.files.names import HASH_PREFIX, itemHash
+from twisted_bazaar.wire.trade import MAX_QUANTITY
 
 
 def parseItem(text):
+    """An item to buy, with the reason for one no seller could offer: a
+    name of blanks alone, or ``sha256:`` and no file's content id."""
     size = len(text.encode("utf-8"))
     if not 1 <= size <= wire.MAX_ITEM_BYTES:
         raise ValueError(f"an item name is 1 to {wire.MAX_ITEM_BYTES} bytes")
+    if text.isspace():
+        raise ValueError(f"an item name of blanks alone ({text!r}) names nothing "
+                         "on sale")
+    if text.startswith(HASH_PREFIX) and itemHash(text) is None:
+        raise ValueError(f"{text!r}: {HASH_PREFIX}HEX names a shared file by its "
+                         "content id, 64 hex digits in lower case (bazaar list shows "
+                         "it)")
     return text
 
 
@@ -37,7 +48,7 @@ class BuyerPlugin:
     options = (
         RoleOption("want", "ITEM to buy (repeatable)", parseItem, repeatable=True),
         RoleOption("quantity", "units of each wanted counted item to buy (a "
-                   "shared file is bought once)", boundedInt(1), 1),
+                   "shared file is bought once)", boundedInt(1, MAX_QUANTITY), 1),
         RoleOption("search-window", "seconds to collect replies to a search",
                    seconds, DEFAULT_SEARCH_WINDOW),
         RoleOption("buy-timeout", "seconds to wait for buyOK before resending",

@@ -187,8 +187,8 @@ class Pieces:
         if sellers.clients.get(seller) is client:
             sellers.drop(seller)
             self.log.info("{name}: seller {seller} closed its connection after "
-                          "{n} bytes (a relay's circuit ran out, say); asking it "
-                          "again at once", name=self.download.name,
+                          "{n} bytes (it stopped, or a relay's circuit carrying it "
+                          "ran out); asking it again at once", name=self.download.name,
                           seller=shortId(seller), n=client.received)
         return True
 

@@ -15,6 +15,7 @@ from twisted_bazaar.roles.files.shop import FileShop
 from twisted_bazaar.roles.seller.closes import DEFAULT_CLOSED_LIMIT
 from twisted_bazaar.roles.seller.role import Seller
 from twisted_bazaar.roles.seller.stock import DEFAULT_LEASE
+from twisted_bazaar.wire.trade import MAX_QUANTITY
 
 
 def parseSell(text):
@@ -31,6 +32,9 @@ def parseSell(text):
                          f"number, not {count!r}") from None
     if units < 0:
         raise ValueError(f"{item}={count}: the count of units cannot be negative")
+    if units > MAX_QUANTITY:
+        raise ValueError(f"{item}={count}: the count of units cannot be more than "
+                         f"{MAX_QUANTITY:,}")
     return item, units
 
 

@@ -97,10 +97,25 @@ function downloadCells(d) {
 }
 
 // An item's name in a cell: a file's content item (sha256:...) is cut
-// short, whole in its tooltip.
+// short, whole in its tooltip; a long name may break after each _ . or -
+// (nameText), which a browser takes for no place to break.
 function itemCell(item) {
   const short = item.startsWith("sha256:") ? item.slice(0, 19) + "\u2026" : item;
-  return el("td", {"class": "item", title: item}, short);
+  const cell = el("td", {"class": "item", title: item});
+  cell.append(...nameText(short));
+  return cell;
+}
+
+// A name as nodes: its text, with a <wbr> after each _ . or - inside it,
+// so that "my_long_file.ogg" breaks as "my_ long_ file.ogg" would, not
+// mid-word; copied, it is the name as it is (a <wbr> is no character).
+function nameText(name) {
+  const nodes = [];
+  for (const part of name.split(/(?<=[_.-])(?=.)/)) {
+    if (nodes.length) nodes.push(document.createElement("wbr"));
+    nodes.push(part);
+  }
+  return nodes;
 }
 
 // A table's rows; an empty table is left out, and "none" said instead,
@@ -118,9 +133,12 @@ function fillTable(id, rows) {
   none.hidden = rows.length > 0;
 }
 
+// A list of events, newest first; "none" when there is none (an empty
+// list read as nothing shown yet).
 function fill(list, events, filter) {
-  list.replaceChildren(...events.filter(filter).reverse().map(
-    (event) => el("li", {"class": event.kind}, `${clock(event.at)} ${describe(event)}`)));
+  const shown = events.filter(filter).reverse().map(
+    (event) => el("li", {"class": event.kind}, `${clock(event.at)} ${describe(event)}`));
+  list.replaceChildren(...(shown.length ? shown : [el("li", {"class": "none"}, "none")]));
 }
 
 // The colours of a node's role, as the legend and the tables show them.
@@ -225,11 +243,12 @@ function drawGraph(box, market) {
     const edges = new vis.DataSet(fresh(linkKeys, links));
     const network = new vis.Network(box, {nodes, edges}, {
       layout: {randomSeed: 7},
-      // avoidOverlap keeps nodes, and so their labels, apart.
+      // avoidOverlap keeps nodes, and so their labels, apart; a label on
+      // a white ground stays legible where a link crosses it.
       physics: {stabilization: {iterations: 150},
                 barnesHut: {springLength: 110, avoidOverlap: 0.6}},
       interaction: {hover: true, tooltipDelay: 150},
-      nodes: {font: {size: 13}},
+      nodes: {font: {size: 13, background: "rgba(255, 255, 255, 0.85)"}},
       edges: {color: {color: "#999"}, width: 1.5, smooth: false},
     });
     network.on("click", (event) => {
@@ -550,10 +569,12 @@ function operatorToken() {
 // send the token's header): each event's data to take(name, data).  A
 // stream cut, or never reached, is tried again after RETRY ms, as an
 // EventSource would; one the view refused (a 503: too many pages; a 404:
-// a node it no longer has) is not, and refused(status) says so.
+// a node it no longer has) is not, and refused(status) says so.  An
+// answer the view marks x-bazaar-token (the token sent is not its own:
+// it was restarted, making a new one) is followed, stale() told.
 const RETRY = 3000;
 
-function follow(url, token, take, lost, refused) {
+function follow(url, token, take, lost, refused, stale) {
   const headers = token ? {Authorization: `Bearer ${token}`} : {};
   const again = () => { lost(); setTimeout(connect, RETRY); };
   const dispatch = (block) => {
@@ -580,6 +601,7 @@ function follow(url, token, take, lost, refused) {
       refused(answer.status);
       return;
     }
+    if (answer.headers.get("x-bazaar-token")) stale();
     const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
     let text = "";
     try {
@@ -608,16 +630,26 @@ function listen() {
     kind = "node";
     show = showNode;
   }
+  // A token the view no longer takes: what a stranger is shown is shown,
+  // and the header says why, in red, until the new link is opened.
+  let staleToken = false;
   const take = (name, text) => {
     if (name !== kind) return;
     const data = JSON.parse(text);
     // Live only while the tracker answers the view too: else its last
     // list is shown, and the header says so in red.
     const silent = data.trackerSilent;
-    status.textContent = silent ?
-      `the tracker is not answering (since ${clock(silent.since)}); updated ` +
-      new Date().toLocaleTimeString() : `live, updated ${new Date().toLocaleTimeString()}`;
-    status.className = silent ? "lost" : "live";
+    const updated = new Date().toLocaleTimeString();
+    if (staleToken) {
+      status.textContent = "this page's token is no longer good (bazaar web " +
+        "restarted, with a new one): open the new link from its terminal; shown " +
+        `meanwhile: the public market, updated ${updated}`;
+    } else {
+      status.textContent = silent ?
+        `the tracker is not answering (since ${clock(silent.since)}); updated ` +
+        updated : `live, updated ${updated}`;
+    }
+    status.className = silent || staleToken ? "lost" : "live";
     show(data);
     // The page is shown once drawn as told, its graph laid out: before,
     // its tables, the operator's parts (shown until told otherwise) and
@@ -633,7 +665,8 @@ function listen() {
       "node it no longer has); reload to try again";
     status.className = "lost";
   };
-  follow(url, operatorToken(), take, lost, refused);
+  const stale = () => { staleToken = true; };
+  follow(url, operatorToken(), take, lost, refused, stale);
 }
 
 listen();
