@@ -13,6 +13,7 @@ from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
@@ -83,6 +84,14 @@ class HandshakeTests(SynchronousTestCase):
         self.node.connectTo("203.0.113.9", 5009, 9)
         self.assertEqual([(r.host, r.port) for r in self.node.connector.requests][1:],
                          [("203.0.113.9", 5009)])
+
+    def test_aPeersClaimIsChargedToItsGroup(self):
+        """The relay a thisisme claims is charged, in the book, to the
+        address group its connection came from (issue 82: strangers'
+        claims push out only claims, the heaviest group's first)."""
+        link = openLink(self.node, inbound=True, host="198.18.3.4")
+        feed(link, wire.ThisIsMe(7, 5007, "198.18.3.4", relay="198.51.100.1:7701"))
+        self.assertEqual(self.node.dialer.book._claims, {7: addressGroup("198.18.3.4")})
 
     def test_relayNamedInThisIsMe(self):
         """A node that holds a reservation names its relay in its

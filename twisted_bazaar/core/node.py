@@ -134,9 +134,10 @@ class INode(Interface):
         """Ask the tracker where peer_id is now: a Deferred of (host, port),
         or None when it names no address (the book of paths asks it)."""
 
-    def noteRelay(peer_id, relay, named=False):
+    def noteRelay(peer_id, relay, named=False, group=""):
         """Remember that peer_id is reached through relay (None: directly),
-        as it says, or as the tracker named it (``named``)."""
+        as it says on a connection from address group ``group``, or as the
+        tracker named it (``named``)."""
 
     def fromProvenAuthor(link, message, author):
         """Whether the routed message delivered on link came from author
@@ -396,13 +397,14 @@ class Node:
         """The (host, port) a linked peer listens on, ("", 0) if unknown."""
         return self.overlay.addressOf(peer_id)
 
-    def noteRelay(self, peer_id, relay, named=False):
+    def noteRelay(self, peer_id, relay, named=False, group=""):
         """peer_id is reached through relay (None: directly, which forgets
-        any relay noted for it), as it says itself, or as the tracker
-        named it (``named``): L{connectTo} dials it there when not told
-        another way (the dialer's book of paths holds it:
+        any relay noted for it), as it says itself on a connection from
+        address group ``group`` (which its claim is charged to), or as the
+        tracker named it (``named``): L{connectTo} dials it there when not
+        told another way (the dialer's book of paths holds it:
         L{Dialer.notePeer})."""
-        self.dialer.notePeer(peer_id, relay, named)
+        self.dialer.notePeer(peer_id, relay, named, group)
 
     def whereIs(self, peer_id):
         """See L{twisted_bazaar.reach.book.PathBook.whereIs}."""

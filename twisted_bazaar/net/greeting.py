@@ -29,6 +29,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.identity.proofs import LINK
 from twisted_bazaar.net.dispatch import answerCheck
+from twisted_bazaar.net.eviction import groupOf, namedGroupOf
 from twisted_bazaar.identity.operator import provesOperator
 from twisted_bazaar.net.handshake import PROVING, LinkHandshake, channelHash, channelKey
 from twisted_bazaar.net.recent import OPERATOR, STATUS, STATUS_PURPOSES
@@ -366,8 +367,13 @@ class Greeter:
             existing.retire("replaced by a newer link")
         address = link.transport.getPeer()
         link.address = (hello.host or getattr(address, "host", ""), hello.port)
-        # How to reach the peer again: through the relay it names, if any.
-        node.noteRelay(peer, hello.relay)
+        # How to reach the peer again: through the relay it names, if any,
+        # its claim charged to the group its connection came from (the
+        # one its relay names for it, over a circuit).
+        if hello.relay is None:
+            node.noteRelay(peer, None)
+        else:
+            node.noteRelay(peer, hello.relay, group=namedGroupOf(link) or groupOf(link))
         node.paths.learn((node.id, peer))
         self.settle(link, peer)
         if existing is None:

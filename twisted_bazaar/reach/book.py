@@ -13,22 +13,40 @@ and the buyer read them here (L{paths}, L{relayOf}, L{namedRelay},
 L{lanNamed}, L{namedHost}).  A question to the tracker (``whereis``) goes through
 L{ask} alone, and its answer is written here as any ``nodereply`` is.
 
+The book is an account (docs/protocol.md §6, "The book of paths"): it
+holds at most L{BOOK_PEERS} peers, and a peer's claims (a relay named in
+its ``thisisme``) are charged to the address group its connection came
+from.  Past the bound, the claims of the heaviest group go first, the
+least lately written of them; only when no peer is held on a claim alone
+do the tracker's words go, the least lately written first, then the paths
+a punch met; a path this node's operator configured (``--quic-peer``)
+never goes.  So strangers' keys, however many, push out only claims.
+
 One a node, made when the node first notes a path (a simulated node of a
 million that never dials holds none: docs/simulator.md, "Memory a
-node"); its table the shared empty one until written (base/sparing.py).
+node"); its tables the shared empty one until written (base/sparing.py).
 """
+
+from collections import Counter
 
 from twisted.internet import defer
 
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.transports.path import (
-    CLAIMED, DIRECT, LAN, NAMED, RELAYED, SEEN, Path)
+    CLAIMED, CONFIGURED, DIRECT, LAN, NAMED, RELAYED, SEEN, Path)
 from twisted_bazaar.reach.asking import TrackerGone
 
-__all__ = ["PathBook", "KEPT", "NAMED_FOR"]
+__all__ = ["PathBook", "BOOK_PEERS", "KEPT", "NAMED_FOR"]
 
-#: Peers whose paths a node keeps, the least lately written forgotten first.
-KEPT = 1024
+BOOK_PEERS = declare(
+    "book.peers", 1024, "peers",
+    "peers whose paths a node keeps: a peer's claim of a relay is charged to the "
+    "group its connection came from, and past the bound the heaviest group's claims "
+    "go first; the tracker's words go only when no claim is left, a configured path "
+    "never", owner=__name__)
+#: Peers whose paths a node keeps (L{BOOK_PEERS}).
+KEPT = BOOK_PEERS.default
 #: Seconds the tracker's word on a peer is taken as fresh before it is
 #: asked again (L{PathBook.known}).
 NAMED_FOR = 600.0
@@ -63,7 +81,7 @@ class PathBook:
     A node's paths to its peers: see the module's docstring.
     """
 
-    __slots__ = ("node", "_peers")
+    __slots__ = ("node", "_peers", "_claims")
 
     def __init__(self, node):
         """
@@ -73,22 +91,63 @@ class PathBook:
         self.node = node
         #: peer id -> its L{_Peer}, the least lately written first.
         self._peers = NOTHING
+        #: peer id -> the address group its claim is charged to, for each
+        #: peer held on its own claim alone (no word of the tracker's, no
+        #: path added).
+        self._claims = NOTHING
 
     # -- the boundary: the wire's words, as paths ------------------------------
 
-    def _write(self, peer_id):
+    def _write(self, peer_id, group=None):
+        """The entry of peer_id, made or moved to the most lately written;
+        a claim's (``group``: the address group charged) or another
+        word's, which frees it of any claim's charge."""
         peers = own(self, "_peers")
         held = peers.pop(peer_id, None)
         if held is None:
             held = _Peer()
         peers[peer_id] = held
+        if group is not None and held.at is None and not held.more:
+            own(self, "_claims")[peer_id] = group
+        else:
+            self._claims.pop(peer_id, None)
         while len(peers) > KEPT:
-            del peers[next(iter(peers))]
+            victim = self._victim(peer_id)
+            if victim is None:
+                break
+            del peers[victim]
+            self._claims.pop(victim, None)
         return held
+
+    def _victim(self, writing):
+        """The peer to forget past the bound: the least lately written
+        claim of the heaviest group; else, but for the peer being written,
+        the least lately written peer the tracker named, then one a punch
+        met; never one with a configured path (None: every other peer
+        has one)."""
+        claims = self._claims
+        if claims:
+            heaviest = max(Counter(claims.values()).items(), key=lambda each: each[1])[0]
+            for peer_id in self._peers:
+                if peer_id in claims and claims[peer_id] == heaviest:
+                    return peer_id
+        seen = None
+        for peer_id, held in self._peers.items():
+            if peer_id == writing:
+                continue
+            words = {path.word for path in held.more}
+            if CONFIGURED in words:
+                continue
+            if SEEN not in words:
+                return peer_id
+            if seen is None:
+                seen = peer_id
+        return seen
 
     def _drop(self, peer_id, held):
         if held.empty():
             self._peers.pop(peer_id, None)
+            self._claims.pop(peer_id, None)
 
     def trackerNamed(self, reply):
         """The tracker named a node (a ``nodereply`` with a port): where it
@@ -100,24 +159,26 @@ class PathBook:
         held.at = self.node.clock.seconds()
         held.noted, held.word = reply.relay, NAMED
 
-    def claimed(self, peer_id, relay):
+    def claimed(self, peer_id, relay, group=""):
         """peer_id says (its ``thisisme``) it is reached through relay
-        (None: directly, which forgets any relay noted for it)."""
-        self._note(peer_id, relay, CLAIMED)
+        (None: directly, which forgets any relay noted for it), on a
+        connection from address group ``group``, which the claim is
+        charged to while it is all the book holds of peer_id."""
+        self._note(peer_id, relay, CLAIMED, group)
 
     def relayNamed(self, peer_id, relay):
         """The tracker named relay (None: none) for peer_id in an answer
         of its own (a ``chordNear``)."""
         self._note(peer_id, relay, NAMED)
 
-    def _note(self, peer_id, relay, word):
+    def _note(self, peer_id, relay, word, group=None):
         if relay is None:
             held = self._peers.get(peer_id)
             if held is not None:
                 held.noted = held.word = None
                 self._drop(peer_id, held)
             return
-        held = self._write(peer_id)
+        held = self._write(peer_id, group)
         held.noted, held.word = relay, word
 
     def add(self, peer_id, path):

@@ -375,16 +375,17 @@ class Dialer:
         paths, into the book (L{PathBook.trackerNamed})."""
         self.book.trackerNamed(reply)
 
-    def notePeer(self, peer_id, relay, named=False):
+    def notePeer(self, peer_id, relay, named=False, group=""):
         """peer_id is reached through relay (None: directly), as it says
-        itself (its ``thisisme``), or as the tracker named it
-        (``named``: a ``chordNear``): into the book."""
+        itself (its ``thisisme``, on a connection from address group
+        ``group``), or as the tracker named it (``named``: a
+        ``chordNear``): into the book."""
         if relay is None and self._book is None:
             return
         if named:
             self.book.relayNamed(peer_id, relay)
         else:
-            self.book.claimed(peer_id, relay)
+            self.book.claimed(peer_id, relay, group)
 
     def relayOf(self, peer_id):
         """The relay peer_id is reached through as last noted, or None."""
