@@ -10,6 +10,13 @@ connector a node was given, under its transports (C{node.connector.connect},
 C{dialer.connector.connector.connect}, a name bound to either, or the
 method passed on); and fails on any not in L{ALLOWED}, each with the
 reason it is the transport itself or no dial of a peer.
+
+It also reads for a connector's own ``connect`` called outside the
+transports and the dialer (L{ConnectsTests}): those allowed say why
+(a tracker has no dialer), and those still made around the node's
+dialer (issue 81, "The dialer alone dials") are listed apart, in
+L{CONNECTS_NOT_YET}, which only shrinks; and for a class built on
+Twisted's internal C{tcp.Connector} anywhere but in transports/.
 """
 
 import ast
@@ -120,6 +127,155 @@ def everyDial():
         for line, what in dials(path.read_text()):
             found.setdefault(f"{module}: {what}", []).append(line)
     return found
+
+
+#: Where a connector's ``connect`` may be called: the transports
+#: themselves, and the dialer, the one caller of them for a node.
+TRANSPORTS = ("transports/", "reach/dialer.py")
+
+#: 'module: receiver' -> why a connector is dialled there, outside
+#: TRANSPORTS, though no node's dial is made around its dialer.
+CONNECTS_ALLOWED = {
+    "tracker/check.py: connector":
+        "the tracker's check of a node's address: a tracker has no node and no dialer, "
+        "so it dials through its own table of transports (RelayedConnector)",
+    "sim/build.py: self.sim.network":
+        "the simulator's memory network, connecting a node to its tracker",
+    "testing/memory.py: self.network":
+        "the memory network's connector itself (MemoryConnector)",
+    "testing/punchdial.py: network":
+        "the memory network's punch dialler itself (MemoryPunchDialer)",
+    "daemon/services.py: endpoint":
+        "the TCP connector itself (EndpointConnector.connect)",
+    "net/encrypted.py: self.endpoint":
+        "the encrypted channel's client endpoint wrapping the one it is given",
+    "net/reconnect.py: self.endpoint":
+        "a node's connection to its tracker (--tracker): no peer reached by a path",
+    "net/reconnect.py: endpoint":
+        "the probe of a tracker's port before reconnecting to it: no peer",
+}
+
+#: 'module: receiver' -> the dials still made around the node's dialer,
+#: each on issue 81's list ("The dialer alone dials"): a place fixed is
+#: taken off (test_eachNotYetStillThere), none is added.
+CONNECTS_NOT_YET = {
+    "reach/reachable/reservation.py: self.node.dialer.connector":
+        "a node's hold at the relay the tracker names, dialled on the dialer's "
+        "transports table, not through a dial of the dialer's",
+    "reach/reachable/reservation.py: transports":
+        "a node at home accepting a circuit announced at its relay",
+    "reach/reachable/relayprobe.py: transports":
+        "the relay probe's circuit to the node itself",
+    "reach/punch/udpservice.py: connectors[0]":
+        "a UDP punch dials the QUIC link over the path it met itself",
+    "status/client.py: connector":
+        "the status client's race (status/dialrace.py) dials its ways itself",
+    "web/watch.py: self.watcher.connector":
+        "the web view's watcher dials a node's ways itself, in the status race",
+}
+
+
+def _source(node):
+    return ast.unparse(node)
+
+
+def connects(source):
+    """(line, receiver) of every ``RECEIVER.connect(...)`` call in source
+    whose receiver is a connector, a table of transports or a network
+    (its text names one: ``connector``, ``transports``, ``network``,
+    ``endpoint``, ``connectors[0]``)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "connect"):
+            receiver = _source(node.func.value)
+            if any(word in receiver.lower() for word in
+                   ("connector", "transports", "network", "endpoint")):
+                found.append((node.lineno, receiver))
+    return sorted(found)
+
+
+def everyConnect():
+    """'module: receiver' -> lines, of every connector's connect called
+    outside TRANSPORTS."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = path.relative_to(PACKAGE).as_posix()
+        if module.startswith(TRANSPORTS):
+            continue
+        for line, receiver in connects(path.read_text()):
+            found.setdefault(f"{module}: {receiver}", []).append(line)
+    return found
+
+
+def connectorSubclasses(source):
+    """(line, class) of each class in source built on Twisted's
+    C{tcp.Connector} (or any C{...Connector} of C{twisted.internet})."""
+    tree = ast.parse(source)
+    internal = {alias.asname or alias.name for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) and node.module == "twisted.internet.tcp"
+                for alias in node.names if alias.name == "Connector"}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            for base in node.bases:
+                text = _source(base)
+                if text in internal or text.endswith("tcp.Connector"):
+                    found.append((node.lineno, node.name))
+    return found
+
+
+class ConnectsTests(SynchronousTestCase):
+    """Only the transports and the dialer call a connector's connect;
+    only a transport builds on Twisted's internal connectors."""
+
+    def test_noConnectOutsideTheTransportsAndTheDialer(self):
+        around = {where: lines for where, lines in everyConnect().items()
+                  if where not in CONNECTS_ALLOWED and where not in CONNECTS_NOT_YET}
+        self.assertEqual(around, {}, "a connector's connect called outside transports/ "
+                         "and the dialer: ask the node's dialer")
+
+    def test_eachListedStillThere(self):
+        """A place that no longer dials so leaves its list: the lists stay
+        what is left (CONNECTS_NOT_YET only shrinks)."""
+        self.assertEqual(sorted((set(CONNECTS_ALLOWED) | set(CONNECTS_NOT_YET))
+                                - set(everyConnect())), [])
+
+    def test_noSubclassOfTwistedsConnectorOutsideTheTransports(self):
+        found = {}
+        for path in sorted(PACKAGE.rglob("*.py")):
+            module = path.relative_to(PACKAGE).as_posix()
+            if not module.startswith("transports/"):
+                for line, name in connectorSubclasses(path.read_text()):
+                    found[f"{module}: {name}"] = line
+        self.assertEqual(found, {})
+
+    def test_findsEachKind(self):
+        """A connector's, a table's, a network's or an endpoint's connect
+        is found, whatever the name is reached by; sqlite's or a
+        download's sellers' is not; a subclass of tcp.Connector is found
+        by either spelling."""
+        source = '''
+def a(self, node, connector, sellers, sqlite3):
+    self.node.dialer.connector.connect("h", 1, link)
+    connector.connect("h", 1, link)
+    connectors[0].connect("h", 1, link)
+    transports.connect("h", 1, end)
+    self.network.connect("h", 1, protocol)
+    sellers.connect(seller)
+    sqlite3.connect("path")
+'''
+        self.assertEqual(connects(source), [
+            (3, "self.node.dialer.connector"), (4, "connector"), (5, "connectors[0]"),
+            (6, "transports"), (7, "self.network")])
+        subclass = '''
+from twisted.internet import tcp
+from twisted.internet.tcp import Connector as Base
+class A(tcp.Connector): pass
+class B(Base): pass
+class C(object): pass
+'''
+        self.assertEqual(connectorSubclasses(subclass), [(4, "A"), (5, "B")])
 
 
 class DialsTests(SynchronousTestCase):
