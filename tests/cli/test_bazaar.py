@@ -49,7 +49,7 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.client import ClientError, NotTheNodeDialled
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 from tests.helpers import WiredLink
-from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAY, Way
+from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAYED, Way
 from twisted_bazaar.status.messages import MemberList, NodeState
 from twisted_bazaar.store.lock import DataDirLock
 from twisted_bazaar.transports.relay.connector import RelayedConnector
@@ -907,7 +907,7 @@ class NodeAtHomeTests(SynchronousTestCase):
             if relay is None and address.host != "10.0.0.9":
                 return defer.fail(ClientError("no answer from there within 10 s"))
             reached(Way(LAN, f"{lan[0]}:9001", None, None) if lan
-                    else Way(RELAY if relay else DIRECT, relay or str(address), None, None))
+                    else Way(RELAYED if relay else DIRECT, relay or str(address), None, None))
             return defer.succeed(NodeState(self.HOME, "203.0.113.7", 9001, "flood",
                                            (), {}, public=True))
 

@@ -429,7 +429,7 @@ class RaceTests(SynchronousTestCase):
         self.hello(relayed)
         self.assertEqual(self.connector.cancelled, [self.LAN_HOST])
         way = self.answer(relayed)
-        self.assertEqual((way.kind, way.where), ("relay", self.RELAY))
+        self.assertEqual((way.kind, way.where), ("relayed", self.RELAY))
 
     def test_aLanProvenSecondIsClosedUnasked(self):
         self.clock.advance(0.5)
@@ -439,7 +439,7 @@ class RaceTests(SynchronousTestCase):
         self.hello(lan)
         self.assertEqual(sent(lan), [])
         self.assertTrue(lan.closing)
-        self.assertEqual(self.answer(relayed).kind, "relay")
+        self.assertEqual(self.answer(relayed).kind, "relayed")
 
     def test_anotherKeyOnTheLanIsNoPathAndTheRelayGoesAtOnce(self):
         """Whoever answers at the local address must prove the node's key
@@ -451,7 +451,7 @@ class RaceTests(SynchronousTestCase):
         self.assertEqual(len(self.connector.dials), 2)
         relayed = self.connector.connected(1, decode(NODE.key))
         self.hello(relayed)
-        self.assertEqual(self.answer(relayed).kind, "relay")
+        self.assertEqual(self.answer(relayed).kind, "relayed")
 
     def test_everyWayFailedSaysTheRelaysReason(self):
         self.connector.dials[0][4].errback(ConnectionRefusedError("refused"))

@@ -29,7 +29,7 @@ from twisted_bazaar.net.link import IChannelUp, ILinkOwner, Link, LinkSettings
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.base.lan import canonical, isLocal
-from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAY, FirstProven, Way
+from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAYED, FirstProven, Way
 from twisted_bazaar.wire.ids import KEYLESS_LIMIT, NO_ID, wireId
 
 #: Seconds a question may take, unless told otherwise.
@@ -310,7 +310,7 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
             asking.way(DIRECT, str(address),
                          lambda link: connector.connect(address.host, address.port, link))
         else:
-            asking.way(RELAY, relay, lambda link: connector.connect(
+            asking.way(RELAYED, relay, lambda link: connector.connect(
                 address.host, address.port, link, relay=relay, target=dialled))
     return asking.ask()
 
@@ -339,8 +339,9 @@ class _Question:
         #: (L{Way}, its asker, its link), in the order given.
         self.tries = []
         self.race = None
-        #: Why the last way (the relay, or the address) failed, if it did.
-        self.lastWhy = None
+        #: Why the last way (the relay, or the address) failed, if it did,
+        #: and why the way that failed latest did.
+        self.lastWhy = self.latestWhy = None
         self.done = defer.Deferred(self._stop)
 
     def way(self, kind, where, connect):
@@ -368,7 +369,8 @@ class _Question:
 
     def ask(self):
         """Start the ways; the Deferred of the answer."""
-        self.race = FirstProven(self.clock, [way for way, _, _ in self.tries])
+        self.race = FirstProven(self.clock, [way for way, _, _ in self.tries],
+                                self._allFailed)
         self.race.begin()
         self.done.addTimeout(self.timeout, self.clock)
         return self.done.addErrback(self._timedOut)
@@ -391,14 +393,19 @@ class _Question:
             self.done.callback(answer)
 
     def _lost(self, why, way):
-        if self.race.failed(way) and not self.done.called:
-            # Every way failed: the last's reason (the relay's, or the
-            # address's) is the one told; a local address's failure is
-            # only a first try.
-            self.done.errback(why if way is self.race.winner or self.lastWhy is None
-                              else self.lastWhy)
-        elif way is self.tries[-1][0]:
+        self.latestWhy = why
+        if way is self.tries[-1][0]:
             self.lastWhy = why
+        if self.race.failed(way) and not self.done.called:
+            # The winner lost before its answer.
+            self.done.errback(why)
+
+    def _allFailed(self):
+        """Every way failed: the last's reason (the relay's, or the
+        address's) is the one told; a local address's failure is only a
+        first try."""
+        if not self.done.called:
+            self.done.errback(self.lastWhy if self.lastWhy is not None else self.latestWhy)
 
     def _timedOut(self, reason):
         reason.trap(defer.TimeoutError)

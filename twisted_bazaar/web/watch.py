@@ -38,7 +38,7 @@ from zope.interface import implementer
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.address import Address
-from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAY, FirstProven, Way
+from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAYED, FirstProven, Way
 from twisted_bazaar.status.client import (
     CLIENT_IDS,
     nodeRefusal,
@@ -117,8 +117,8 @@ class _Session:
         if relay is None:
             ways.append(self._way(DIRECT, f"{Address.tcp(host, port)}", {}))
         else:
-            ways.append(self._way(RELAY, relay, {"relay": relay, "target": self.node_id}))
-        self.race = FirstProven(watcher.clock, ways)
+            ways.append(self._way(RELAYED, relay, {"relay": relay, "target": self.node_id}))
+        self.race = FirstProven(watcher.clock, ways, self._everyWayFailed)
         self.race.begin()
 
     def _way(self, kind, where, dial):
@@ -151,11 +151,14 @@ class _Session:
             self._wayLost(way)
 
     def _wayLost(self, way):
-        """A way failed before it won: the session ends if every way did
-        (or the winner was lost)."""
+        """A way failed before it won, or the winner was lost: the session
+        ends with the winner (L{_everyWayFailed}: with the last way)."""
         if self.race.failed(way):
-            self._endBudget()
-            self.watcher.sessionEnded(self, failed=not self.ready)
+            self._everyWayFailed()
+
+    def _everyWayFailed(self):
+        self._endBudget()
+        self.watcher.sessionEnded(self, failed=not self.ready)
 
     def _overBudget(self):
         self._budget = None
