@@ -19,7 +19,7 @@ from twisted.python.failure import Failure
 from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.reach.dialer import Dialer
+from twisted_bazaar.reach.dialer import CANDIDATES, Dialer
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.reach.reachable.reachability import UNCHECKED
@@ -512,3 +512,16 @@ def dialingNode(connector, clock=None, punching=None, **parts):
     if punching is not None:
         node.dialer.punchWith(punching)
     return node
+
+
+class WaysOnly:
+    """A node's dialer as what plugs a transport into it sees it: the
+    ways it tries, and the dialer's own methods that add to them."""
+
+    udpPunching = None
+    addTransport = Dialer.addTransport
+    punchOverUdpWith = Dialer.punchOverUdpWith
+
+    def __init__(self, candidates=CANDIDATES):
+        self.candidates = candidates
+

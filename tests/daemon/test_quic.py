@@ -21,6 +21,7 @@ from twisted_bazaar.transports.quic.connector import FILES, LINKS
 
 from tests import records
 from tests.transports.quic.fakeudp import FakeNetwork, channelKey
+from tests.helpers import WaysOnly
 
 PEER = records.identity(4)
 
@@ -61,15 +62,15 @@ class QuicServiceTests(SynchronousTestCase):
         network = FakeNetwork()
         reactor = _Reactor(network)
         node = SimpleNamespace(transferFactory=None, clock=network.clock,
-                               dialer=SimpleNamespace(candidates=CANDIDATES))
+                               dialer=WaysOnly())
         node.dialer.book = PathBook(node)
         service = QuicService(reactor, node, channelKey(1), 0, "127.0.0.1",
                               [(PEER.id, "192.0.2.7", 9443)])
         with capturedLogs() as logged:
             service.startService()
         [port] = reactor.ports
-        self.assertIsInstance(node.dialer.candidates[0], QuicTransport)
-        self.assertEqual(node.dialer.candidates[1:], CANDIDATES)
+        self.assertIsInstance(node.dialer.candidates[-1], QuicTransport)
+        self.assertEqual(node.dialer.candidates[:-1], CANDIDATES)
         self.assertEqual(node.dialer.book.paths(PEER.id),
                          (Path(UDP, "192.0.2.7", 9443, word=CONFIGURED),))
         self.assertEqual(set(service.endpoint.services),
@@ -90,7 +91,7 @@ class QuicServiceTests(SynchronousTestCase):
         reactor = _Reactor(network)
         observers = []
         node = SimpleNamespace(transferFactory=None, clock=network.clock,
-                               dialer=SimpleNamespace(candidates=CANDIDATES),
+                               dialer=WaysOnly(),
                                addObserver=observers.append)
         node.dialer.book = PathBook(node)
         punching = SimpleNamespace(enabled=True, puncher=SimpleNamespace(limits=None))
@@ -119,7 +120,7 @@ class QuicServiceTests(SynchronousTestCase):
         UDP either."""
         network = FakeNetwork()
         node = SimpleNamespace(transferFactory=None, clock=network.clock,
-                               dialer=SimpleNamespace(candidates=CANDIDATES))
+                               dialer=WaysOnly())
         node.dialer.book = PathBook(node)
         service = QuicService(_Reactor(network), node, channelKey(1), 0, "127.0.0.1",
                               punching=SimpleNamespace(enabled=False))

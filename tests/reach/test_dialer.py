@@ -14,11 +14,13 @@ from twisted.internet.error import (
     ConnectError, ConnectionDone, ConnectionRefusedError, DNSLookupError)
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
+from zope.interface import implementer
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
+from twisted_bazaar.transports.interface import ITransport
 from twisted_bazaar.reach.dialer import (
     CANDIDATES, FILES, RELAY_DELAY, NotNamed, Peer, RelayRefused)
 from twisted_bazaar.base.peerhost import LOOPBACK, NAME_ADDRESSES
@@ -190,6 +192,7 @@ class CandidateTests(SynchronousTestCase):
         way; a peer it does not apply to is dialled as before."""
         tried = []
 
+        @implementer(ITransport)
         class Nearby:
             kind = None
             delay = 0.0
@@ -203,7 +206,7 @@ class CandidateTests(SynchronousTestCase):
                 return defer.succeed("nearby")
 
         node = dialingNode(None)
-        node.dialer.candidates = CANDIDATES + (Nearby(),)
+        node.dialer.addTransport(Nearby())
         connector = node.dialer.connector = RecordingConnector()
         near = node.dial(Peer(1, "198.51.100.20", 9002), FILES, self.protocol)
         self.assertEqual(self.successResultOf(near), "nearby")

@@ -28,8 +28,8 @@ class TransportTests(SynchronousTestCase):
     def setUp(self):
         self.udp = FakeUdp()
         self.node = dialingNode(None)
-        # Its place is its declared delay, not where it is listed.
-        self.node.dialer.candidates = CANDIDATES + (self.udp,)
+        # Its place is its declared delay, not where it is listed (first).
+        self.node.dialer.addTransport(self.udp)
         self.connector = self.node.dialer.connector = RecordingConnector()
 
     def dial(self):

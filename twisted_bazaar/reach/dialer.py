@@ -30,6 +30,7 @@ when there is one: the dialer owns that wait.
 """
 
 import attr
+from zope.interface.verify import verifyObject
 
 from twisted.internet import defer
 from twisted.internet.error import ConnectError
@@ -278,7 +279,8 @@ class Relayed:
 
 
 #: The ways to a peer (each an L{ITransport}); of those that declare the
-#: same delay, the first listed is ranked first.
+#: same delay, one that holds the others back is ranked first, then the
+#: first listed.
 CANDIDATES = (Lan(), Direct(), Punched(), Relayed())
 
 
@@ -345,6 +347,24 @@ class Dialer:
         if hosts is None:
             hosts = self._hosts = PeerHosts(self.node, self.book)
         return hosts
+
+    def addTransport(self, transport):
+        """
+        Try transport (an L{ITransport}) as a way to a peer from now on,
+        in place of any of its kind (the kinds are an open registry: a
+        transport names its own), ranked by the delay it declares
+        (L{_race}).
+        """
+        verifyObject(ITransport, transport)
+        kind = transport.kind
+        self.candidates = tuple(candidate for candidate in self.candidates
+                                if kind is None or candidate.kind != kind) + (transport,)
+
+    def punchOverUdpWith(self, udpPunching):
+        """Have a relayed link also wait for its punch over UDP
+        (L{twisted_bazaar.reach.punch.udpservice.UdpPunching}), which
+        follows a TCP punch that failed: L{waitsFor}."""
+        self.udpPunching = udpPunching
 
     def punchWith(self, punching, wait=PUNCH_WAIT):
         """Punch over relayed links with punching, a link waiting up to
@@ -438,10 +458,12 @@ class Dialer:
         def start(way):
             return lambda: way.attempt(self, peer, purpose, protocol)
 
+        # Of the ways of the same delay, one that holds the others back
+        # goes first (QUIC at a UDP path before TCP), then as listed.
         ranked = sorted(
             (Way(start(way), self.relayDelay if way.kind == RELAYED else way.delay,
                  way.holds) for way in ways),
-            key=lambda way: way.delay)
+            key=lambda way: (way.delay, not way.holds))
         together = protocol is not None or self.node.identity is not None
         return Race(self.node.clock, ranked, _lose if protocol is not None else _keep,
                     together).run()

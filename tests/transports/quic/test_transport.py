@@ -24,7 +24,7 @@ from twisted_bazaar.testing import Market, MemoryNetwork
 
 from tests import records
 from tests.files.helpers import fileId, scratchDir, writeFile
-from tests.helpers import RecordingConnector, dialingNode
+from tests.helpers import RecordingConnector, WaysOnly, dialingNode
 from tests.transports.quic.fakeudp import FakeNetwork, channelKey
 
 PIECE = 4096
@@ -105,10 +105,9 @@ class TransportTests(SynchronousTestCase):
         self.udp = FakeNetwork()
         self.node = dialingNode(None, clock=self.udp.clock)
         endpoint = self.udp.endpoint("10.0.0.1")
-        plain = SimpleNamespace(transferFactory=None,
-                                dialer=SimpleNamespace(candidates=()))
+        plain = SimpleNamespace(transferFactory=None, dialer=WaysOnly(()))
         self.quic = plugQuic(plain, endpoint, channelKey(1))
-        self.node.dialer.candidates = (self.quic,) + CANDIDATES
+        self.node.dialer.addTransport(self.quic)
         self.connector = self.node.dialer.connector = RecordingConnector()
 
     def dial(self):

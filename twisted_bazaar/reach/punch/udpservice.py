@@ -143,7 +143,7 @@ class UdpPunching(Service, NodeObserver):
     def plug(self):
         """Observe the node's events; its dialer waits for these punches."""
         self.node.addObserver(self)
-        self.node.dialer.udpPunching = self
+        self.node.dialer.punchOverUdpWith(self)
 
     # -- the tracker ------------------------------------------------------------------
 

@@ -166,7 +166,5 @@ def plugQuic(node, endpoint, channel):
     @return: the L{QuicTransport}.
     """
     transport = QuicTransport(*serveQuic(node, endpoint, channel))
-    dialer = node.dialer
-    dialer.candidates = (transport,) + tuple(
-        candidate for candidate in dialer.candidates if candidate.kind != UDP)
+    node.dialer.addTransport(transport)
     return transport
