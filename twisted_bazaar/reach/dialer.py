@@ -42,6 +42,7 @@ from twisted_bazaar.base.peerhost import scopeOf
 from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.reach.lanpaths import LOWEST_PORT, LanPaths
 from twisted_bazaar.reach.book import PathBook
+from twisted_bazaar.reach.directpath import directPath
 from twisted_bazaar.transports.path import DIRECT, LAN, RELAYED
 from twisted_bazaar.reach.race import Race, Way
 from twisted_bazaar.transports.interface import ITransport
@@ -389,6 +390,15 @@ class Dialer:
     def relayOf(self, peer_id):
         """The relay peer_id is reached through as last noted, or None."""
         return None if self._book is None else self._book.relayOf(peer_id)
+
+    def directPath(self, peer_id):
+        """The path by which this node reaches peer_id with no relay and no
+        punch (L{twisted_bazaar.reach.directpath.directPath}), or None:
+        the punch services ask before they punch."""
+        if self._book is None:
+            return None
+        return directPath(self._book, self._lan, peer_id,
+                          self.node.reach.seen_host or "")
 
     def trackerChanged(self):
         """The node registered with another tracker than the one before

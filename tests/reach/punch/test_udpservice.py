@@ -113,6 +113,13 @@ class FakeMembership:
         self.sent = []
         self.parts = SessionParts(())
         self.link = FakeTrackerLink()
+        #: (peer id, Deferred) of each ``whereis``, the test to answer.
+        self.asked = []
+
+    def whereRelay(self, peer_id):
+        d = defer.Deferred()
+        self.asked.append((peer_id, d))
+        return d
 
     def send(self, message):
         self.sent.append(message)
@@ -406,7 +413,7 @@ class PunchTests(UdpPunchingTestCase):
         again and again) is refused before any socket opens."""
         self.checked(kind_b=RANDOM)
         self.tcpFailed()
-        self.b.punching.budget.admit = lambda group, count: "past the budget"
+        self.b.punching.budget.admit = lambda host, count: "past the budget"
         self.go()
         self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
         self.assertEqual(self.b.punching._runs, {})

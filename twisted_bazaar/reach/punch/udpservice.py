@@ -31,12 +31,15 @@ from twisted.application.service import Service
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.base.lan import sameHost
 from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.transports.path import SEEN, UDP, Path
+from twisted_bazaar.transports.path import DIRECT, MAPPED, SEEN, UDP, Path
 from twisted_bazaar.reach.punch.tcpservice import isRelayed, relayedFrom
 from twisted_bazaar.transports.quic.transport import isQuic
 from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, MappingCheck
 from twisted_bazaar.reach.punch.udpsockets import PunchSockets
+from twisted_bazaar.reach.punch.probebudget import ProbeBudget
+from twisted_bazaar.reach.punch.udpagain import RETRIES, BudgetRetries
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.punch import udp as udppunch
 from twisted_bazaar.reach.punch.witness import whyNot
@@ -68,19 +71,19 @@ _NONE = "no UDP path punched to {peer}: {why}"
 
 class _Run:
     """
-    One punch with a peer: its relayed link, whether this node asked for
-    it (then it dials the link over the punched path), the punch, the
+    One punch with a peer: its relayed link, whether this node opened
+    that link (then it dials the link over the punched path), the punch, the
     QUIC sockets it sends from (number 0 the node's own), and once met,
     the path and the socket it leaves from (the others closed: None).
     """
 
-    __slots__ = ("peer_id", "link", "asked", "nonce", "punch", "endpoints", "path",
+    __slots__ = ("peer_id", "link", "opened", "nonce", "punch", "endpoints", "path",
                  "started", "linger", "why")
 
-    def __init__(self, peer_id, link, asked, nonce, started):
+    def __init__(self, peer_id, link, opened, nonce, started):
         self.peer_id = peer_id
         self.link = link
-        self.asked = asked
+        self.opened = opened
         self.nonce = nonce
         self.started = started
         self.punch = None
@@ -120,7 +123,9 @@ class UdpPunching(Service, NodeObserver):
         self.sockets = sockets
         self.transport = transport
         self.limits = limits
-        self.budget = udppunch.ProbeBudget(node.clock)
+        self.budget = ProbeBudget(node.clock)
+        #: The punches the budget refused, asked again when it has room.
+        self.retries = BudgetRetries(node.clock, self.budget, self._askAgainForBudget)
         #: The sockets the punches hold beyond the node's own.
         self.opened = PunchSockets()
         self.check = MappingCheck(node.clock, self._unchecked)
@@ -258,7 +263,7 @@ class UdpPunching(Service, NodeObserver):
         shared = self.node.links.get(peer_id)
         if peer_id in self._runs or shared is None or not isRelayed(shared):
             return
-        run = _Run(peer_id, shared, peer_id in self._wanted, go.nonce,
+        run = _Run(peer_id, shared, not shared.inbound, go.nonce,
                    self.node.clock.seconds())
         # As a TCP punch: its probes go only where the relay of the link
         # saw the peer too, not wherever the tracker's word alone says.
@@ -270,8 +275,13 @@ class UdpPunching(Service, NodeObserver):
                 why = str(e)
         if why is None and not self.check.fresh():
             why = "this node's own UDP mapping is not known now"
+        direct = None if why else self.node.dialer.directPath(peer_id)
+        if direct is not None and not _atHost(direct, go.host):
+            why = (f"this node reaches it by its {direct.kind} path at "
+                   f"{direct.host}:{direct.port}: no punch")
         if why is None:
-            plan = udppunch.plan(self.check.mine, peer, self.node.rng)
+            plan = udppunch.plan(self.check.mine, peer, self.node.rng,
+                                 direct=direct is not None)
             why = plan.why or self.opened.whyNot(run, addressGroup(plan.host),
                                                  max(0, plan.sockets - 1))
         if why:
@@ -334,6 +344,7 @@ class UdpPunching(Service, NodeObserver):
     # -- how a punch ends ---------------------------------------------------------------
 
     def _met(self, met, run):
+        self.retries.met(run.peer_id)
         kept = run.endpoints[met.socket]
         self._closeExtra(run, kept)
         run.path = Path(UDP, met.host, met.port, word=SEEN)
@@ -345,9 +356,9 @@ class UdpPunching(Service, NodeObserver):
             "({strategy}, {seconds:.2f} s){dials}", self.log, host=met.host,
             port=met.port, strategy=run.punch.plan.strategy,
             seconds=self.node.clock.seconds() - run.started,
-            dials=": linking over QUIC" if run.asked else "")
+            dials=": linking over QUIC" if run.opened else "")
         shared = self.node.links.get(run.peer_id)
-        if not run.asked or shared is not run.link:
+        if not run.opened or shared is not run.link:
             return
         link = self.node.overlay.punchedLink(shared)
         dialing = connectors[0].connect(met.host, met.port, link,
@@ -379,7 +390,24 @@ class UdpPunching(Service, NodeObserver):
                          f"{failure.getErrorMessage()}")
 
     def _punchFailed(self, failure, run):
-        self._failed(run.why or failure.getErrorMessage(), run)
+        why = run.why or failure.getErrorMessage()
+        if not run.why and failure.check(udppunch.BudgetRefused):
+            later = self.retries.later(run.peer_id, run.punch.plan)
+            if later is not None:
+                why += f"; asked again in {later[0]:.0f} s (try {later[1]} of {RETRIES})"
+        self._failed(why, run)
+
+    def _askAgainForBudget(self, peer_id):
+        """The budget has room for the punch with peer_id it refused: the
+        tracker is asked for it again (by this side, whichever opened
+        the link), if its relayed link stands and nothing else runs."""
+        link = self.node.links.get(peer_id)
+        if (link is None or not isRelayed(link) or peer_id in self._runs
+                or peer_id in self._wanted):
+            return
+        self._wanted[peer_id] = link
+        self._asks.pop(peer_id, None)
+        self._ask(peer_id)
 
     def _failed(self, why, run):
         run.link.peerLine(LogLevel.info, _NONE, self.log, why=why)
@@ -438,12 +466,31 @@ class UdpPunching(Service, NodeObserver):
             run.linger.cancel()
         if link is not None and isRelayed(link):
             self._freshen()
+            self._place(peer_id)
+
+    def _place(self, peer_id):
+        """Ask the tracker where the peer of a relayed link is, unless the
+        book's word on it is fresh: a punch's go then finds in the book
+        whether this node reaches the peer directly (L{_go}).  Its answer
+        (or silence) is the book's; the question is the book's to end."""
+        book = self.node.dialer.book
+        if self.node.membership is not None and not book.known(peer_id):
+            book.ask(peer_id).addErrback(lambda reason: None)
 
     def punchEnded(self, link, host, why):
-        """A TCP punch over a link this node opened failed: punch over UDP."""
+        """A TCP punch over a link this node opened failed: punch over UDP,
+        unless this node reaches the peer directly (then the relayed link
+        is a way it did not need, and a punch would spend probes on a
+        peer it can dial)."""
         peer_id = link.peer_id
         if (why is None or link.inbound or not isRelayed(link)
                 or self.node.links.get(peer_id) is not link or peer_id in self._runs):
+            return
+        direct = self.node.dialer.directPath(peer_id)
+        if direct is not None:
+            link.peerLine(LogLevel.info, _NONE, self.log,
+                          why=f"this node reaches it by its {direct.kind} path at "
+                              f"{direct.host}:{direct.port}: no punch")
             return
         self._wanted[peer_id] = link
         self._ask(peer_id)
@@ -458,6 +505,7 @@ class UdpPunching(Service, NodeObserver):
         """No link to peer_id: a punch under way ends; a punched path is
         kept L{LINGER} seconds for one to come (over it, most often)."""
         self._giveUp(peer_id, None)
+        self.retries.cancel(peer_id)
         run = self._runs.get(peer_id)
         if run is None:
             return
@@ -484,6 +532,7 @@ class UdpPunching(Service, NodeObserver):
         self.nodeStopping()
 
     def nodeStopping(self):
+        self.retries.stop()
         self.check.answered()
         for peer_id in list(self._wanted):
             self._giveUp(peer_id, None)
@@ -502,3 +551,10 @@ def _write(endpoint, data, host, port):
     except OSError:
         # A datagram lost (a full buffer, no route): the punch resends.
         pass
+
+
+def _atHost(path, host):
+    """Whether path is the peer's own address at host, the one a punch's
+    probes would go to: its listening host the tracker checked, or a
+    port its router mapped there."""
+    return path.kind in (DIRECT, MAPPED) and sameHost(path.host, host)
