@@ -400,6 +400,16 @@ class Dialer:
         return directPath(self._book, self._lan, peer_id,
                           self.node.reach.seen_host or "")
 
+    def learnWhere(self, peer_id):
+        """Ask the tracker where peer_id is (its answer into the book),
+        unless the book's word on it is fresh or there is no tracker: so
+        that L{directPath} knows by the time a punch with it is asked.
+        The question is the tracker session's to end (answered, timed
+        out, or failed as the session goes); its silence changes
+        nothing."""
+        if self.node.membership is not None and not self.book.known(peer_id):
+            self.book.ask(peer_id).addErrback(lambda reason: None)
+
     def trackerChanged(self):
         """The node registered with another tracker than the one before
         (a node of several): what that one named of peers (their relays,

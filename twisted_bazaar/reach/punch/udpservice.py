@@ -31,9 +31,8 @@ from twisted.application.service import Service
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.base.addressgroup import addressGroup
-from twisted_bazaar.base.lan import sameHost
 from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.transports.path import DIRECT, MAPPED, SEEN, UDP, Path
+from twisted_bazaar.transports.path import SEEN, UDP, Path
 from twisted_bazaar.reach.punch.tcpservice import isRelayed, relayedFrom
 from twisted_bazaar.transports.quic.transport import isQuic
 from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, MappingCheck
@@ -42,7 +41,7 @@ from twisted_bazaar.reach.punch.probebudget import ProbeBudget
 from twisted_bazaar.reach.punch.udpagain import RETRIES, BudgetRetries
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.punch import udp as udppunch
-from twisted_bazaar.reach.punch.witness import whyNot
+from twisted_bazaar.reach.punch.udpgo import planFor, reachedWhy
 from twisted_bazaar.reach.punch.udpmessages import (
     UdpCheck,
     UdpProbe,
@@ -93,6 +92,24 @@ class _Run:
         self.linger = None
         #: Why it failed before its punch could ("": it did not).
         self.why = ""
+
+    def charge(self, sockets, opened):
+        """Charge to ``opened`` (L{PunchSockets}) the sockets this run holds
+        beyond the node's own (``sockets.main``)."""
+        held = sum(1 for endpoint in self.endpoints
+                   if endpoint not in (None, sockets.main))
+        if held:
+            opened.hold(self, addressGroup(self.punch.plan.host), held)
+        else:
+            opened.release(self)
+
+    def closeExtra(self, sockets, opened, kept):
+        """Close this run's sockets but the node's own and ``kept``."""
+        for index, endpoint in enumerate(self.endpoints):
+            if endpoint not in (None, sockets.main, kept):
+                sockets.close(endpoint)
+                self.endpoints[index] = None
+        self.charge(sockets, opened)
 
 
 class UdpPunching(Service, NodeObserver):
@@ -265,25 +282,10 @@ class UdpPunching(Service, NodeObserver):
             return
         run = _Run(peer_id, shared, not shared.inbound, go.nonce,
                    self.node.clock.seconds())
-        # As a TCP punch: its probes go only where the relay of the link
-        # saw the peer too, not wherever the tracker's word alone says.
-        why = whyNot(peer_id, go.host, relayedFrom(shared))
-        if why is None:
-            try:
-                peer = udppunch.mappingOf(go.host, go.port, go.second)
-            except ValueError as e:
-                why = str(e)
-        if why is None and not self.check.fresh():
-            why = "this node's own UDP mapping is not known now"
-        direct = None if why else self.node.dialer.directPath(peer_id)
-        if direct is not None and not _atHost(direct, go.host):
-            why = (f"this node reaches it by its {direct.kind} path at "
-                   f"{direct.host}:{direct.port}: no punch")
-        if why is None:
-            plan = udppunch.plan(self.check.mine, peer, self.node.rng,
-                                 direct=direct is not None)
-            why = plan.why or self.opened.whyNot(run, addressGroup(plan.host),
-                                                 max(0, plan.sockets - 1))
+        plan, why = planFor(go, relayedFrom(shared), self.check,
+                            self.node.dialer.directPath(peer_id), self.node.rng)
+        if plan is not None:
+            why = self.opened.whyNot(run, addressGroup(plan.host), max(0, plan.sockets - 1))
         if why:
             self._failed(why, run)
             return
@@ -312,19 +314,10 @@ class UdpPunching(Service, NodeObserver):
                 endpoint.foreign = self._datagram
                 run.endpoints.append(endpoint)
         except OSError as e:
-            self._closeExtra(run, None)
+            run.closeExtra(self.sockets, self.opened, None)
             return f"cannot open {count} UDP sockets: {e.strerror or e}"
-        self._charge(run)
+        run.charge(self.sockets, self.opened)
         return ""
-
-    def _charge(self, run):
-        """Charge the sockets run holds beyond the node's own."""
-        main = self.sockets.main
-        held = sum(1 for endpoint in run.endpoints if endpoint not in (None, main))
-        if held:
-            self.opened.hold(run, addressGroup(run.punch.plan.host), held)
-        else:
-            self.opened.release(run)
 
     #: What it takes from the tracker once registered
     #: (L{twisted_bazaar.core.sessionhandlers.SessionParts.takeFrom}).
@@ -346,7 +339,7 @@ class UdpPunching(Service, NodeObserver):
     def _met(self, met, run):
         self.retries.met(run.peer_id)
         kept = run.endpoints[met.socket]
-        self._closeExtra(run, kept)
+        run.closeExtra(self.sockets, self.opened, kept)
         run.path = Path(UDP, met.host, met.port, word=SEEN)
         connectors = self.sockets.connectorsOf(kept)
         self.node.dialer.book.add(run.peer_id, run.path)
@@ -377,12 +370,7 @@ class UdpPunching(Service, NodeObserver):
                       "({why}): dropped", peer=shortId(peer_id), host=path.host,
                       port=path.port, why=why)
         self._end(run)
-        link = self.node.links.get(peer_id)
-        if link is None or not isQuic(link):
-            return
-        address = link.transport.getPeer()
-        if (address.host, address.port) == (path.host, path.port):
-            link.drop("its UDP path carries nothing now")
+        _dropOver(self.node.links.get(peer_id), path)
 
     def _linkFailed(self, failure, run):
         if self._runs.get(run.peer_id) is run:
@@ -440,19 +428,10 @@ class UdpPunching(Service, NodeObserver):
             run.punch.stop()
         if run.linger is not None and run.linger.active():
             run.linger.cancel()
-        self._closeExtra(run, None)
+        run.closeExtra(self.sockets, self.opened, None)
         if run.path is not None:
             self.node.dialer.book.drop(run.peer_id, run.path)
             self.transport.unroute(run.peer_id, run.path)
-
-    def _closeExtra(self, run, kept):
-        """Close run's sockets but the node's own and ``kept``."""
-        endpoints = run.endpoints
-        for index, endpoint in enumerate(endpoints):
-            if endpoint not in (None, self.sockets.main, kept):
-                self.sockets.close(endpoint)
-                endpoints[index] = None
-        self._charge(run)
 
     # -- links --------------------------------------------------------------------------
 
@@ -466,16 +445,9 @@ class UdpPunching(Service, NodeObserver):
             run.linger.cancel()
         if link is not None and isRelayed(link):
             self._freshen()
-            self._place(peer_id)
-
-    def _place(self, peer_id):
-        """Ask the tracker where the peer of a relayed link is, unless the
-        book's word on it is fresh: a punch's go then finds in the book
-        whether this node reaches the peer directly (L{_go}).  Its answer
-        (or silence) is the book's; the question is the book's to end."""
-        book = self.node.dialer.book
-        if self.node.membership is not None and not book.known(peer_id):
-            book.ask(peer_id).addErrback(lambda reason: None)
+            # A punch's go then finds in the book whether this node
+            # reaches the peer directly.
+            self.node.dialer.learnWhere(peer_id)
 
     def punchEnded(self, link, host, why):
         """A TCP punch over a link this node opened failed: punch over UDP,
@@ -488,9 +460,7 @@ class UdpPunching(Service, NodeObserver):
             return
         direct = self.node.dialer.directPath(peer_id)
         if direct is not None:
-            link.peerLine(LogLevel.info, _NONE, self.log,
-                          why=f"this node reaches it by its {direct.kind} path at "
-                              f"{direct.host}:{direct.port}: no punch")
+            link.peerLine(LogLevel.info, _NONE, self.log, why=reachedWhy(direct))
             return
         self._wanted[peer_id] = link
         self._ask(peer_id)
@@ -541,6 +511,16 @@ class UdpPunching(Service, NodeObserver):
         self._pending = []
 
 
+def _dropOver(link, path):
+    """Abort link if it is a QUIC link over path (which carries nothing
+    now)."""
+    if link is None or not isQuic(link):
+        return
+    address = link.transport.getPeer()
+    if (address.host, address.port) == (path.host, path.port):
+        link.drop("its UDP path carries nothing now")
+
+
 def _write(endpoint, data, host, port):
     """A datagram of a punch or a check, from one of the node's QUIC
     sockets (None: one the punch closed, as it met on another)."""
@@ -552,9 +532,3 @@ def _write(endpoint, data, host, port):
         # A datagram lost (a full buffer, no route): the punch resends.
         pass
 
-
-def _atHost(path, host):
-    """Whether path is the peer's own address at host, the one a punch's
-    probes would go to: its listening host the tracker checked, or a
-    port its router mapped there."""
-    return path.kind in (DIRECT, MAPPED) and sameHost(path.host, host)
