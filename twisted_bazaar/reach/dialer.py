@@ -43,6 +43,7 @@ from twisted_bazaar.base.peerhost import scopeOf
 from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.reach.lanpaths import LOWEST_PORT, LanPaths
 from twisted_bazaar.reach.book import PathBook
+from twisted_bazaar.reach.directpath import directPath
 from twisted_bazaar.transports.path import DIRECT, LAN, RELAYED
 from twisted_bazaar.reach.race import Race, Way
 from twisted_bazaar.transports.interface import ITransport
@@ -410,6 +411,25 @@ class Dialer:
     def relayOf(self, peer_id):
         """The relay peer_id is reached through as last noted, or None."""
         return None if self._book is None else self._book.relayOf(peer_id)
+
+    def directPath(self, peer_id):
+        """The path by which this node reaches peer_id with no relay and no
+        punch (L{twisted_bazaar.reach.directpath.directPath}), or None:
+        the punch services ask before they punch."""
+        if self._book is None:
+            return None
+        return directPath(self._book, self._lan, peer_id,
+                          self.node.reach.seen_host or "")
+
+    def learnWhere(self, peer_id):
+        """Ask the tracker where peer_id is (its answer into the book),
+        unless the book's word on it is fresh or there is no tracker: so
+        that L{directPath} knows by the time a punch with it is asked.
+        The question is the tracker session's to end (answered, timed
+        out, or failed as the session goes); its silence changes
+        nothing."""
+        if self.node.membership is not None and not self.book.known(peer_id):
+            self.book.ask(peer_id).addErrback(lambda reason: None)
 
     def trackerChanged(self):
         """The node registered with another tracker than the one before

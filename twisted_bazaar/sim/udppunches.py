@@ -55,7 +55,7 @@ FIELD_MIX = ((FULL_CONE, 0.25), (PORT_RESTRICTED, 0.55), (SEQUENTIAL, 0.12),
 #: the initiator's plan (L{twisted_bazaar.reach.punch.udp.plan}).
 MISSED = {"none": "both_hard", "predicted": "prediction_missed",
           "birthday-probes": "birthday_missed", "birthday-sockets": "birthday_missed",
-          "simultaneous": "no_meeting"}
+          "simultaneous": "no_meeting", "direct": "no_meeting"}
 #: The TCP-only runs' stand-in of the routers' UDP kinds: none (no UDP
 #: punch is modelled).
 NO_UDP = None
@@ -171,8 +171,12 @@ class DirectShare:
             sides = ("public-a", "b")
         elif peer is None:
             sides = ("a", "public-b")
+        # A side reaches a public peer directly (the tracker checked it):
+        # it sends to its port from one socket, no birthday (the node's
+        # rule, L{twisted_bazaar.reach.punch.udpservice}).
         punches = punchPair(network, sides[0], sides[1], "tracker", rng,
-                            nonce=rng.randrange(1, 2**62))
+                            nonce=rng.randrange(1, 2**62),
+                            direct=(peer is None, mine is None))
         results = []
         for _, done in punches:
             done.addBoth(results.append)

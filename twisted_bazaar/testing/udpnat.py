@@ -175,18 +175,22 @@ def trackerSeen(network, host, tracker):
     return udppunch.mappingOf(seen[0][0], seen[0][1], seen[1][1])
 
 
-def punchPair(network, a, b, tracker, rng, nonce, budgets=(None, None)):
+def punchPair(network, a, b, tracker, rng, nonce, budgets=(None, None),
+              direct=(False, False)):
     """
     Punch between hosts a and b of network, as the tracker at host
     ``tracker`` saw them: each side's L{UdpPunch
     <twisted_bazaar.reach.punch.udp.UdpPunch>} started (its sockets
     bound at L{BASE_PORT} on), and both returned with their Deferreds:
-    ((punch a, Deferred a), (punch b, Deferred b)).
+    ((punch a, Deferred a), (punch b, Deferred b)).  ``direct``: whether
+    a, and b, reach the other directly (its plan L{DIRECT
+    <twisted_bazaar.reach.punch.udp.DIRECT>}: the other is public).
     """
     seen = {host: trackerSeen(network, host, tracker) for host in (a, b)}
     sides = []
-    for host, peer, budget in ((a, b, budgets[0]), (b, a, budgets[1])):
-        plan = udppunch.plan(seen[host], seen[peer], rng)
+    for host, peer, budget, reaches in ((a, b, budgets[0], direct[0]),
+                                        (b, a, budgets[1], direct[1])):
+        plan = udppunch.plan(seen[host], seen[peer], rng, direct=reaches)
 
         def send(socket, to_host, to_port, data, host=host):
             network.send(host, BASE_PORT + socket, to_host, to_port, data)

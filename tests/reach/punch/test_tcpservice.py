@@ -63,6 +63,8 @@ class FakeTracker:
 
     def __init__(self):
         self.hosts = {}
+        #: ids named with no relay: at their host, dialled (public).
+        self.public = set()
         self.unanswered = {}
         self.asked = []
         self.held = False
@@ -86,8 +88,13 @@ class FakeTracker:
                 d.errback(self.unanswered[peer_id])
                 continue
             host = self.hosts.get(peer_id)
+            relay = None if peer_id in self.public else RELAY
             d.callback(wire.NodeReply(peer_id, "", 0) if host is None
-                       else wire.NodeReply(peer_id, host, 9001))
+                       else wire.NodeReply(peer_id, host, 9001, relay))
+
+
+#: The relay the tracker names the nodes at home through.
+RELAY = "192.0.2.1:7701"
 
 
 class Side:
@@ -180,6 +187,19 @@ class StartTests(PunchingTestCase):
         self.assertIsInstance(connect, PunchConnect)
         self.assertEqual(connect.host, HOST_A)
         self.assertEqual(sent(self.b.link), [])
+
+    def test_aPeerDialledDirectlyIsNotPunched(self):
+        """A relayed link to a peer the tracker names at its host with no
+        relay (its check dialled it there: the dialer reaches it
+        directly) starts no punch, saying why, and holds no dialler."""
+        self.tracker.public.add(self.bob.id)
+        with capturedLogs() as events:
+            self.sides()
+        self.assertEqual(sent(self.a.link), [])
+        self.assertNotIn(("a", "started", HOST_B), self.told)
+        self.assertIn("no hole punched to {peer}: this node reaches it by its {kind} "
+                      "path at {where}", [event.get("log_format") for event in events])
+        self.assertFalse(self.a.punching.waitsFor(self.bob.id))
 
     def test_aDirectLinkIsNotPunched(self):
         """A link that is not relayed starts nothing."""

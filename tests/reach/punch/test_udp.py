@@ -7,7 +7,6 @@ import random
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.base.limitregistry import LIMITS
 from twisted_bazaar.testing.udpnat import (
     FULL_CONE,
     OTHER_TRAFFIC,
@@ -21,14 +20,14 @@ from twisted_bazaar.testing.udpnat import (
 from twisted_bazaar.reach.punch import udp as udppunch
 from twisted_bazaar.reach.punch.tcp import LOWEST_PORT, PunchFailed
 from twisted_bazaar.reach.punch.budget import PunchLimits
+from twisted_bazaar.reach.punch.probebudget import PROBES_HOST, ProbeBudget
 from twisted_bazaar.reach.punch.udp import (
     BIRTHDAY_PROBES,
     EASY,
     HARD_SOCKETS,
     KEEPALIVE,
-    PROBES_GROUP,
     TIMEOUT,
-    ProbeBudget,
+    BudgetRefused,
     UdpPunch,
     datagram,
     mappingOf,
@@ -141,39 +140,20 @@ class PlanTests(SynchronousTestCase):
                 self.assertEqual(plan.host, "peer")
                 for probe in plan.probes:
                     self.assertTrue(LOWEST_PORT <= probe.port < 65536, probe)
-                self.assertLessEqual(len(plan.probes), PROBES_GROUP)
+                self.assertLessEqual(len(plan.probes), PROBES_HOST)
+                direct = udppunch.plan(mine, peer, self.rng, direct=True)
+                self.assertEqual({probe.port for probe in direct.probes}, {peer.port})
 
-
-class BudgetTests(SynchronousTestCase):
-    def test_declared(self):
-        """The probes' budget is in the registry of limits."""
-        limit = LIMITS.get("punch.udp-probes")
-        self.assertEqual((limit.default, limit.group),
-                         (udppunch.PROBES_TOTAL, PROBES_GROUP))
-
-    def test_group(self):
-        """One birthday punch fills a group's share for a window; another
-        group still gets its own; a window later the first again."""
-        clock = Clock()
-        budget = ProbeBudget(clock)
-        self.assertIsNone(budget.admit("g1", BIRTHDAY_PROBES))
-        self.assertEqual(
-            budget.admit("g1", BIRTHDAY_PROBES),
-            "this node sent 1024 UDP punch probes to that address group in the last "
-            "60 s, and 1024 more would pass its 1088")
-        self.assertIsNone(budget.admit("g2", BIRTHDAY_PROBES))
-        clock.advance(60)
-        self.assertIsNone(budget.admit("g1", BIRTHDAY_PROBES))
-
-    def test_total(self):
-        """Past the total, no group gets more; a refused plan is not
-        counted."""
-        clock = Clock()
-        budget = ProbeBudget(clock, total=2000)
-        self.assertIsNone(budget.admit("g1", 1024))
-        self.assertIn("would pass its 2000", budget.admit("g2", 1024))
-        self.assertIsNone(budget.admit("g2", 976))
-        self.assertEqual(sum(each[2] for each in budget._sent), 2000)
+    def test_direct(self):
+        """A peer this node reaches directly: one socket to its port, at
+        the rounds' times, whatever the two routers do (a random one
+        would have opened 256 sockets, and sent 1,024 probes)."""
+        for mine in (mappingOf("a", 5000, 41000), mappingOf("a", 5000)):
+            plan = udppunch.plan(mine, mappingOf("b", 6000), self.rng, direct=True)
+            self.assertEqual((plan.sockets, plan.strategy, plan.why),
+                             (1, udppunch.DIRECT, ""))
+            self.assertEqual([(probe.at, probe.socket, probe.port) for probe in plan.probes],
+                             [(at, 0, 6000) for at in udppunch.ROUNDS])
 
 
 class DatagramTests(SynchronousTestCase):
@@ -346,7 +326,7 @@ class PunchTests(SynchronousTestCase):
         budget = ProbeBudget(clock, total=1000)
         sent = []
         punch = UdpPunch(clock, plan, 9, lambda *args: sent.append(args), budget=budget)
-        failure = self.failureResultOf(punch.start(), PunchFailed)
+        failure = self.failureResultOf(punch.start(), BudgetRefused)
         self.assertIn("1024 more would pass its 1000", failure.getErrorMessage())
         limits = PunchLimits(clock, per_peer=1)
         limits.admit("key", "other")

@@ -40,7 +40,9 @@ from tests.helpers import linkPeer, makeNode
 TRACKER = "192.0.2.1"
 TRACKER_PORTS = (3478, 3479)
 #: The hosts at home, and their routers' public addresses.
-HOME = {"a": ("10.0.0.2", "198.51.100.7"), "b": ("10.1.0.2", "203.0.113.9")}
+HOME = {"a": ("10.0.0.2", "198.51.100.7"), "b": ("10.1.0.2", "203.0.113.9"),
+        # A public node: no router.
+        "p": ("198.51.7.50", "198.51.7.50")}
 QUIC_PORT = 4433
 
 
@@ -113,6 +115,13 @@ class FakeMembership:
         self.sent = []
         self.parts = SessionParts(())
         self.link = FakeTrackerLink()
+        #: (peer id, Deferred) of each ``whereis``, the test to answer.
+        self.asked = []
+
+    def whereRelay(self, peer_id):
+        d = defer.Deferred()
+        self.asked.append((peer_id, d))
+        return d
 
     def send(self, message):
         self.sent.append(message)
@@ -144,9 +153,10 @@ class FakeTrackerLink:
 class Side:
     """A node at home, linked to its peer through a relay."""
 
-    def __init__(self, network, name, identity, peer, inbound, kind):
+    def __init__(self, network, name, identity, peer, inbound, kind, peer_name=None):
         host, public = HOME[name]
-        network.place(host, UdpRouter(public, kind, random.Random(name)))
+        if kind is not None:
+            network.place(host, UdpRouter(public, kind, random.Random(name)))
         self.node = makeNode(identity.id, seed=identity.id, identity=identity)
         self.node.clock = network.clock
         self.membership = self.node.membership = FakeMembership()
@@ -157,7 +167,8 @@ class Side:
         self.punching.trackerRegistered()
         self.peer = peer
         self.link = linkPeer(self.node, peer, inbound=inbound)
-        relayed(self.link.transport, HOME["b" if name == "a" else "a"][1])
+        relayed(self.link.transport,
+                HOME[peer_name or ("b" if name == "a" else "a")][1])
         self.released = []
         dialer = self.node.dialer
         release = dialer.release
@@ -205,10 +216,11 @@ class UdpPunchingTestCase(SynchronousTestCase):
         self.sides(kind_a, kind_b)
         self.reach = {"a": self.check(self.a, 11), "b": self.check(self.b, 12)}
 
-    def go(self, nonce=77):
-        """The tracker starts the punch A asked for."""
-        [asked] = self.a.membership.take()
-        self.assertEqual(asked, UdpPunchAsk(self.bob.id))
+    def go(self, nonce=77, asker=None):
+        """The tracker starts the punch A (or ``asker``) asked for."""
+        asker = self.a if asker is None else asker
+        [asked] = asker.membership.take()
+        self.assertEqual(asked, UdpPunchAsk(asker.peer.id))
         for side, other, peer in ((self.a, "b", self.bob), (self.b, "a", self.alice)):
             seen = self.reach[other]
             side.membership.hear(UdpPunchGo(peer.id, seen.seen_host, seen.seen_port,
@@ -406,7 +418,7 @@ class PunchTests(UdpPunchingTestCase):
         again and again) is refused before any socket opens."""
         self.checked(kind_b=RANDOM)
         self.tcpFailed()
-        self.b.punching.budget.admit = lambda group, count: "past the budget"
+        self.b.punching.budget.admit = lambda host, count: "past the budget"
         self.go()
         self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
         self.assertEqual(self.b.punching._runs, {})
@@ -615,3 +627,119 @@ class PathLostTests(UdpPunchingTestCase):
         self.assertEqual(list(self.a.node.dialer.book.pathsOf(self.bob.id, UDP)),
                          [self.path])
         self.assertEqual(self.link.dropped, [])
+
+
+class DirectTests(UdpPunchingTestCase):
+    def publicAndHome(self, named=True):
+        """A public node (no router) opened a relayed link to B, at home
+        behind a router that draws a port per flow (as a public seller
+        dials a home seller through its relay); the tracker named A to B
+        at its host with no relay (``named``); both checked."""
+        self.a = Side(self.network, "p", self.alice, self.bob, False, None, peer_name="b")
+        self.b = Side(self.network, "b", self.bob, self.alice, True, RANDOM,
+                      peer_name="p")
+        self.a.linkUp()
+        self.b.linkUp()
+        [(asked, answer)] = self.b.membership.asked
+        self.assertEqual(asked, self.alice.id)
+        if named:
+            answer.callback(wire.NodeReply(self.alice.id, HOME["p"][0], 9000))
+        self.reach = {"a": self.check(self.a, 11), "b": self.check(self.b, 12)}
+
+    def test_aPublicPeerIsDialledNotPunched(self):
+        """B reaches A directly (the tracker names it at its host, no
+        relay): its side sends the direct plan's few datagrams from its own
+        socket to A's port, opens no socket, spends 6 probes of its budget
+        where a birthday punch spent 1,024 (the issue: a home seller's
+        punch of a public seller locked its buyer out), and the two meet;
+        A, which opened the link, links over QUIC."""
+        self.publicAndHome()
+        self.tcpFailed()
+        with capturedLogs() as events:
+            self.go()
+            self.elapse(5)
+        self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
+        self.assertEqual(sum(each[3] for each in self.b.punching.budget._sent), 6)
+        self.assertIn("direct", [event.get("strategy") for event in events])
+        [dial] = self.a.sockets.links[self.a.sockets.main].dials
+        self.assertEqual(dial[:2], (HOME["b"][1], dial[1]))
+        self.assertIsNotNone(self.b.punching._runs[self.alice.id].path)
+
+    def test_unnamedPeerIsPunched(self):
+        """The tracker has not named A to B (no word, or a relay): B has no
+        direct path, and runs the birthday plan as before."""
+        self.publicAndHome(named=False)
+        self.tcpFailed()
+        self.go()
+        self.assertEqual(self.b.sockets.next, QUIC_PORT + HARD_SOCKETS)
+
+    def test_anotherPathIsNotPunched(self):
+        """A peer the node reaches by a path at another host (a local
+        address, a configured QUIC address) is not punched at all."""
+        self.publicAndHome()
+        self.b.node.dialer.book.add(self.alice.id, Path(UDP, "192.0.2.77", 4433,
+                                                         word="configured"))
+        self.b.node.dialer.book.trackerNamed(
+            wire.NodeReply(self.alice.id, "192.0.2.88", 9000))
+        self.tcpFailed()
+        with capturedLogs() as events:
+            self.go()
+        self.assertEqual(self.b.punching._runs, {})
+        self.assertEqual(self.b.punching.budget._sent, [])
+        self.assertIn("this node reaches it by its direct path at 192.0.2.88:9000: no "
+                      "punch", [event.get("why") for event in events])
+
+    def test_theOpenerAsksNoneOfAPeerItReaches(self):
+        """The side that opened the relayed link asks no UDP punch with a
+        peer it reaches directly: its TCP punch failed, but nothing is
+        sent to the tracker, nothing waits."""
+        self.checked()
+        self.a.node.dialer.book.trackerNamed(wire.NodeReply(self.bob.id, HOME["b"][1],
+                                                            9000))
+        self.tcpFailed()
+        self.assertEqual(self.a.membership.take(), [])
+        self.assertFalse(self.a.punching.waitsFor(self.bob.id))
+
+
+class BudgetRetryTests(UdpPunchingTestCase):
+    def refused(self):
+        """B's budget holds 1,000 probes to A's host: the birthday punch
+        A asks for is refused on B's side, and asked again by B."""
+        self.checked(kind_b=RANDOM)
+        self.b.punching.budget.admit(HOME["a"][1], 1000)
+        self.tcpFailed()
+        with capturedLogs() as events:
+            self.go()
+        return [event.get("why") for event in events if event.get("why")]
+
+    def test_askedAgainWhenTheBudgetAllows(self):
+        """The punch the budget refused is asked again by the refused side
+        once the window forgot enough (its count in the line), its check
+        freshened first; the punch then meets, and A, which opened the
+        link, links over QUIC."""
+        [why] = self.refused()
+        self.assertEqual(why, "this node sent 1000 UDP punch probes to that host in "
+                              "the last 60 s, and 1024 more would pass its 1088; asked "
+                              "again in 61 s (try 1 of 3)")
+        self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
+        self.elapse(10)
+        self.assertEqual(self.b.membership.take(), [])
+        self.clock.advance(51)
+        # A's link came again meanwhile: its mapping is fresh at the tracker.
+        self.a.linkUp()
+        self.reach["a"] = self.check(self.a, 13)
+        self.reach["b"] = self.check(self.b, 14)
+        self.go(asker=self.b, nonce=78)
+        self.elapse(5)
+        self.assertEqual(len(self.a.sockets.links[self.a.sockets.main].dials), 1)
+        self.assertNotIn(self.alice.id, self.b.punching.retries._tries)
+
+    def test_cancelledWithTheLink(self):
+        """The link gone, or the node stopping: the timer is cancelled."""
+        self.refused()
+        self.assertTrue(self.b.punching.retries.waiting(self.alice.id))
+        self.b.node.events.linkRemoved(self.alice.id)
+        self.assertFalse(self.b.punching.retries.waiting(self.alice.id))
+        self.refused()
+        self.b.punching.nodeStopping()
+        self.assertFalse(self.b.punching.retries.waiting(self.alice.id))

@@ -23,6 +23,7 @@ link waits (L{Punching.waitsFor}) and when it no longer does.
 
 from twisted.application.service import Service
 from twisted.internet import defer
+from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 
 from twisted_bazaar import wire
@@ -71,6 +72,8 @@ class Punching(Service, NodeObserver):
     L{settledWith}).  A child of the node's runner (C{NodeParts.services});
     stopping it, or the node, ends every punch and releases every waiter.
     """
+
+    log = Logger()
 
     def __init__(self, node, dialer, limits=None, enabled=True):
         """
@@ -319,6 +322,14 @@ class Punching(Service, NodeObserver):
                 return
             if self._unnamed():
                 return
+        direct = self.node.dialer.directPath(peer_id)
+        if direct is not None:
+            # Its relayed link is a way the dialer did not need (a relay a
+            # peer claimed): no SYN is spent on a peer it can dial.
+            link.peerLine(LogLevel.info, "no hole punched to {peer}: this node reaches "
+                          "it by its {kind} path at {where}", self.log, kind=direct.kind,
+                          where=f"{direct.host}:{direct.port}")
+            return
         host = self._witness(link)
         punch = self.puncher.punch(link, host)
         events = self.node.events

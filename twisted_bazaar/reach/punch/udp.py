@@ -32,9 +32,10 @@ What keeps a punch from spraying a third party: every probe goes to the
 one host the tracker saw the peer's datagrams come from (the plan's
 ``host``, never a host a peer names), to no port below L{LOWEST_PORT};
 one punch sends at most L{BIRTHDAY_PROBES} probes (plus the few of the
-other strategies), and a node at most L{PROBES_TOTAL} a minute, at most
-L{PROBES_GROUP} to one address group (L{ProbeBudget}), on top of the TCP
-punch's count of attempts (L{twisted_bazaar.reach.punch.budget}),
+other strategies), and a node only so many a minute to one host, to one
+address group and in all
+(L{twisted_bazaar.reach.punch.probebudget.ProbeBudget}), on top of the
+TCP punch's count of attempts (L{twisted_bazaar.reach.punch.budget}),
 which a UDP punch counts in too.
 """
 
@@ -45,9 +46,7 @@ from twisted.internet import defer
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.lan import sameHost
-from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.reach.punch.tcp import LOWEST_PORT, PunchFailed
-from twisted_bazaar.reach.punch.budget import WINDOW
 
 #: A router whose mapping does not depend on the destination.
 EASY = "easy"
@@ -55,6 +54,9 @@ EASY = "easy"
 SEQUENTIAL = "sequential"
 #: A symmetric router that draws each port at random.
 RANDOM = "random"
+#: The strategy towards a peer this node reaches directly: one socket, the
+#: peer's port (L{plan}).
+DIRECT = "direct"
 #: The largest step between the two seen ports still taken for a
 #: sequential allocator (a busy router hands out a few ports to others
 #: between the two probes).
@@ -92,16 +94,6 @@ KEEPALIVE = 25.0
 ACKS = 16
 #: The ports a router maps to.
 PORTS = (1024, 65536)
-#: Probes a node sends for UDP punches a window, in all and to one
-#: address group: four birthday punches, and one to a group.
-PROBES_TOTAL = 4 * (BIRTHDAY_PROBES + PACE)
-PROBES_GROUP = BIRTHDAY_PROBES + PACE
-PROBES_LIMIT = declare(
-    "punch.udp-probes", PROBES_TOTAL, "datagrams/60 s",
-    "probes a node sends for UDP punches in a window, in all and to one address "
-    "group (all to the host the tracker saw the peer at): no port scan or flood "
-    "through it", group=PROBES_GROUP, owner=__name__)
-
 #: A probe's and an ack's datagram: magic, kind, the punch's nonce.
 _MAGIC = b"BZU1"
 _FORMAT = struct.Struct("!4sBq")
@@ -116,6 +108,11 @@ def meetOdds(opened, probes, ports=PORTS[1] - PORTS[0]):
     bound from below of drawing without repeats).
     """
     return 1 - (1 - opened / ports) ** probes
+
+
+class BudgetRefused(PunchFailed):
+    """The probe budget has no room for the plan now
+    (L{twisted_bazaar.reach.punch.probebudget.ProbeBudget}): it may later."""
 
 
 @attr.s(frozen=True, slots=True, auto_attribs=True)
@@ -208,12 +205,20 @@ def _predicted(peer):
     return _aimed([peer.second + step * count for count in range(1, PREDICTED + 1)])
 
 
-def plan(mine, peer, rng):
+def plan(mine, peer, rng, direct=False):
     """
     The L{Plan} of this side of a punch: ``mine`` and ``peer`` the
     L{UdpMapping}s the tracker saw (the peer's host is the only one a
-    probe goes to); ``rng`` draws a birthday punch's ports.
+    probe goes to); ``rng`` draws a birthday punch's ports.  ``direct``:
+    this node reaches the peer without a router in the way (the tracker
+    checked it at that host and names no relay for it), so whatever this
+    side's router does, one socket's datagrams to the port the tracker
+    saw reach it, and its acks come back on that mapping: L{DIRECT}, no
+    birthday.
     """
+    if direct:
+        return Plan(peer.host, 1, tuple(Probe(at, 0, port) for at in ROUNDS
+                                        for port in _aimed([peer.port])), DIRECT)
     kinds = (mine.kind, peer.kind)
     if RANDOM in kinds and EASY not in kinds:
         return Plan(peer.host, 0, (), "none", (
@@ -245,39 +250,6 @@ def _birthdayPorts(rng, peer):
             ports.add(port)
             order.append(port)
     return _aimed(order)
-
-
-class ProbeBudget:
-    """
-    The probes of the last L{WINDOW} seconds, by address group: a plan
-    is sent whole or not at all (L{admit}).
-    """
-
-    def __init__(self, clock, window=WINDOW, total=PROBES_TOTAL, per_group=PROBES_GROUP):
-        self.clock = clock
-        self.window = window
-        self.total = total
-        self.per_group = per_group
-        #: [when, address group, probes], oldest first.
-        self._sent = []
-
-    def admit(self, group, count):
-        """Count ``count`` probes to ``group``: None if within the budget
-        (and counted), else why not."""
-        now = self.clock.seconds()
-        self._sent = [each for each in self._sent if each[0] > now - self.window]
-        held = sum(each[2] for each in self._sent)
-        if held + count > self.total:
-            return (f"this node sent {held} UDP punch probes in the last "
-                    f"{self.window:g} s, and {count} more would pass its "
-                    f"{self.total}")
-        to_group = sum(each[2] for each in self._sent if each[1] == group)
-        if to_group + count > self.per_group:
-            return (f"this node sent {to_group} UDP punch probes to that address "
-                    f"group in the last {self.window:g} s, and {count} more would "
-                    f"pass its {self.per_group}")
-        self._sent.append((now, group, count))
-        return None
 
 
 def datagram(kind, nonce):
@@ -344,7 +316,9 @@ class UdpPunch:
         if why is None and self.limits is not None:
             why = self.limits.admit(self.key, group)
         if why is None and self.budget is not None:
-            why = self.budget.admit(group, len(plan.probes))
+            why = self.budget.admit(plan.host, len(plan.probes))
+            if why is not None:
+                return defer.fail(BudgetRefused(why))
         if why is not None:
             return defer.fail(PunchFailed(why))
         self.done = defer.Deferred(lambda _: self.stop())

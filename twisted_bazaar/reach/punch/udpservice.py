@@ -37,9 +37,11 @@ from twisted_bazaar.reach.punch.tcpservice import isRelayed, relayedFrom
 from twisted_bazaar.transports.quic.transport import isQuic
 from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, MappingCheck
 from twisted_bazaar.reach.punch.udpsockets import PunchSockets
+from twisted_bazaar.reach.punch.probebudget import ProbeBudget
+from twisted_bazaar.reach.punch.udpagain import RETRIES, BudgetRetries
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.punch import udp as udppunch
-from twisted_bazaar.reach.punch.witness import whyNot
+from twisted_bazaar.reach.punch.udpgo import planFor, reachedWhy
 from twisted_bazaar.reach.punch.udpmessages import (
     UdpCheck,
     UdpProbe,
@@ -68,19 +70,19 @@ _NONE = "no UDP path punched to {peer}: {why}"
 
 class _Run:
     """
-    One punch with a peer: its relayed link, whether this node asked for
-    it (then it dials the link over the punched path), the punch, the
+    One punch with a peer: its relayed link, whether this node opened
+    that link (then it dials the link over the punched path), the punch, the
     QUIC sockets it sends from (number 0 the node's own), and once met,
     the path and the socket it leaves from (the others closed: None).
     """
 
-    __slots__ = ("peer_id", "link", "asked", "nonce", "punch", "endpoints", "path",
+    __slots__ = ("peer_id", "link", "opened", "nonce", "punch", "endpoints", "path",
                  "started", "linger", "why")
 
-    def __init__(self, peer_id, link, asked, nonce, started):
+    def __init__(self, peer_id, link, opened, nonce, started):
         self.peer_id = peer_id
         self.link = link
-        self.asked = asked
+        self.opened = opened
         self.nonce = nonce
         self.started = started
         self.punch = None
@@ -90,6 +92,24 @@ class _Run:
         self.linger = None
         #: Why it failed before its punch could ("": it did not).
         self.why = ""
+
+    def charge(self, sockets, opened):
+        """Charge to ``opened`` (L{PunchSockets}) the sockets this run holds
+        beyond the node's own (``sockets.main``)."""
+        held = sum(1 for endpoint in self.endpoints
+                   if endpoint not in (None, sockets.main))
+        if held:
+            opened.hold(self, addressGroup(self.punch.plan.host), held)
+        else:
+            opened.release(self)
+
+    def closeExtra(self, sockets, opened, kept):
+        """Close this run's sockets but the node's own and ``kept``."""
+        for index, endpoint in enumerate(self.endpoints):
+            if endpoint not in (None, sockets.main, kept):
+                sockets.close(endpoint)
+                self.endpoints[index] = None
+        self.charge(sockets, opened)
 
 
 class UdpPunching(Service, NodeObserver):
@@ -120,7 +140,9 @@ class UdpPunching(Service, NodeObserver):
         self.sockets = sockets
         self.transport = transport
         self.limits = limits
-        self.budget = udppunch.ProbeBudget(node.clock)
+        self.budget = ProbeBudget(node.clock)
+        #: The punches the budget refused, asked again when it has room.
+        self.retries = BudgetRetries(node.clock, self.budget, self._askAgainForBudget)
         #: The sockets the punches hold beyond the node's own.
         self.opened = PunchSockets()
         self.check = MappingCheck(node.clock, self._unchecked)
@@ -258,22 +280,12 @@ class UdpPunching(Service, NodeObserver):
         shared = self.node.links.get(peer_id)
         if peer_id in self._runs or shared is None or not isRelayed(shared):
             return
-        run = _Run(peer_id, shared, peer_id in self._wanted, go.nonce,
+        run = _Run(peer_id, shared, not shared.inbound, go.nonce,
                    self.node.clock.seconds())
-        # As a TCP punch: its probes go only where the relay of the link
-        # saw the peer too, not wherever the tracker's word alone says.
-        why = whyNot(peer_id, go.host, relayedFrom(shared))
-        if why is None:
-            try:
-                peer = udppunch.mappingOf(go.host, go.port, go.second)
-            except ValueError as e:
-                why = str(e)
-        if why is None and not self.check.fresh():
-            why = "this node's own UDP mapping is not known now"
-        if why is None:
-            plan = udppunch.plan(self.check.mine, peer, self.node.rng)
-            why = plan.why or self.opened.whyNot(run, addressGroup(plan.host),
-                                                 max(0, plan.sockets - 1))
+        plan, why = planFor(go, relayedFrom(shared), self.check,
+                            self.node.dialer.directPath(peer_id), self.node.rng)
+        if plan is not None:
+            why = self.opened.whyNot(run, addressGroup(plan.host), max(0, plan.sockets - 1))
         if why:
             self._failed(why, run)
             return
@@ -302,19 +314,10 @@ class UdpPunching(Service, NodeObserver):
                 endpoint.foreign = self._datagram
                 run.endpoints.append(endpoint)
         except OSError as e:
-            self._closeExtra(run, None)
+            run.closeExtra(self.sockets, self.opened, None)
             return f"cannot open {count} UDP sockets: {e.strerror or e}"
-        self._charge(run)
+        run.charge(self.sockets, self.opened)
         return ""
-
-    def _charge(self, run):
-        """Charge the sockets run holds beyond the node's own."""
-        main = self.sockets.main
-        held = sum(1 for endpoint in run.endpoints if endpoint not in (None, main))
-        if held:
-            self.opened.hold(run, addressGroup(run.punch.plan.host), held)
-        else:
-            self.opened.release(run)
 
     #: What it takes from the tracker once registered
     #: (L{twisted_bazaar.core.sessionhandlers.SessionParts.takeFrom}).
@@ -334,8 +337,9 @@ class UdpPunching(Service, NodeObserver):
     # -- how a punch ends ---------------------------------------------------------------
 
     def _met(self, met, run):
+        self.retries.met(run.peer_id)
         kept = run.endpoints[met.socket]
-        self._closeExtra(run, kept)
+        run.closeExtra(self.sockets, self.opened, kept)
         run.path = Path(UDP, met.host, met.port, word=SEEN)
         connectors = self.sockets.connectorsOf(kept)
         self.node.dialer.book.add(run.peer_id, run.path)
@@ -345,9 +349,9 @@ class UdpPunching(Service, NodeObserver):
             "({strategy}, {seconds:.2f} s){dials}", self.log, host=met.host,
             port=met.port, strategy=run.punch.plan.strategy,
             seconds=self.node.clock.seconds() - run.started,
-            dials=": linking over QUIC" if run.asked else "")
+            dials=": linking over QUIC" if run.opened else "")
         shared = self.node.links.get(run.peer_id)
-        if not run.asked or shared is not run.link:
+        if not run.opened or shared is not run.link:
             return
         link = self.node.overlay.punchedLink(shared)
         dialing = connectors[0].connect(met.host, met.port, link,
@@ -366,12 +370,7 @@ class UdpPunching(Service, NodeObserver):
                       "({why}): dropped", peer=shortId(peer_id), host=path.host,
                       port=path.port, why=why)
         self._end(run)
-        link = self.node.links.get(peer_id)
-        if link is None or not isQuic(link):
-            return
-        address = link.transport.getPeer()
-        if (address.host, address.port) == (path.host, path.port):
-            link.drop("its UDP path carries nothing now")
+        _dropOver(self.node.links.get(peer_id), path)
 
     def _linkFailed(self, failure, run):
         if self._runs.get(run.peer_id) is run:
@@ -379,7 +378,24 @@ class UdpPunching(Service, NodeObserver):
                          f"{failure.getErrorMessage()}")
 
     def _punchFailed(self, failure, run):
-        self._failed(run.why or failure.getErrorMessage(), run)
+        why = run.why or failure.getErrorMessage()
+        if not run.why and failure.check(udppunch.BudgetRefused):
+            later = self.retries.later(run.peer_id, run.punch.plan)
+            if later is not None:
+                why += f"; asked again in {later[0]:.0f} s (try {later[1]} of {RETRIES})"
+        self._failed(why, run)
+
+    def _askAgainForBudget(self, peer_id):
+        """The budget has room for the punch with peer_id it refused: the
+        tracker is asked for it again (by this side, whichever opened
+        the link), if its relayed link stands and nothing else runs."""
+        link = self.node.links.get(peer_id)
+        if (link is None or not isRelayed(link) or peer_id in self._runs
+                or peer_id in self._wanted):
+            return
+        self._wanted[peer_id] = link
+        self._asks.pop(peer_id, None)
+        self._ask(peer_id)
 
     def _failed(self, why, run):
         run.link.peerLine(LogLevel.info, _NONE, self.log, why=why)
@@ -412,19 +428,10 @@ class UdpPunching(Service, NodeObserver):
             run.punch.stop()
         if run.linger is not None and run.linger.active():
             run.linger.cancel()
-        self._closeExtra(run, None)
+        run.closeExtra(self.sockets, self.opened, None)
         if run.path is not None:
             self.node.dialer.book.drop(run.peer_id, run.path)
             self.transport.unroute(run.peer_id, run.path)
-
-    def _closeExtra(self, run, kept):
-        """Close run's sockets but the node's own and ``kept``."""
-        endpoints = run.endpoints
-        for index, endpoint in enumerate(endpoints):
-            if endpoint not in (None, self.sockets.main, kept):
-                self.sockets.close(endpoint)
-                endpoints[index] = None
-        self._charge(run)
 
     # -- links --------------------------------------------------------------------------
 
@@ -438,12 +445,22 @@ class UdpPunching(Service, NodeObserver):
             run.linger.cancel()
         if link is not None and isRelayed(link):
             self._freshen()
+            # A punch's go then finds in the book whether this node
+            # reaches the peer directly.
+            self.node.dialer.learnWhere(peer_id)
 
     def punchEnded(self, link, host, why):
-        """A TCP punch over a link this node opened failed: punch over UDP."""
+        """A TCP punch over a link this node opened failed: punch over UDP,
+        unless this node reaches the peer directly (then the relayed link
+        is a way it did not need, and a punch would spend probes on a
+        peer it can dial)."""
         peer_id = link.peer_id
         if (why is None or link.inbound or not isRelayed(link)
                 or self.node.links.get(peer_id) is not link or peer_id in self._runs):
+            return
+        direct = self.node.dialer.directPath(peer_id)
+        if direct is not None:
+            link.peerLine(LogLevel.info, _NONE, self.log, why=reachedWhy(direct))
             return
         self._wanted[peer_id] = link
         self._ask(peer_id)
@@ -458,6 +475,7 @@ class UdpPunching(Service, NodeObserver):
         """No link to peer_id: a punch under way ends; a punched path is
         kept L{LINGER} seconds for one to come (over it, most often)."""
         self._giveUp(peer_id, None)
+        self.retries.cancel(peer_id)
         run = self._runs.get(peer_id)
         if run is None:
             return
@@ -484,12 +502,23 @@ class UdpPunching(Service, NodeObserver):
         self.nodeStopping()
 
     def nodeStopping(self):
+        self.retries.stop()
         self.check.answered()
         for peer_id in list(self._wanted):
             self._giveUp(peer_id, None)
         for run in list(self._runs.values()):
             self._end(run)
         self._pending = []
+
+
+def _dropOver(link, path):
+    """Abort link if it is a QUIC link over path (which carries nothing
+    now)."""
+    if link is None or not isQuic(link):
+        return
+    address = link.transport.getPeer()
+    if (address.host, address.port) == (path.host, path.port):
+        link.drop("its UDP path carries nothing now")
 
 
 def _write(endpoint, data, host, port):
@@ -502,3 +531,4 @@ def _write(endpoint, data, host, port):
     except OSError:
         # A datagram lost (a full buffer, no route): the punch resends.
         pass
+

@@ -1,0 +1,95 @@
+"""
+Tests for L{twisted_bazaar.reach.punch.probebudget}: the probes a node
+sends for UDP punches, per destination host, per address group and in
+all, over a window of a fake clock.
+"""
+
+from twisted.internet.task import Clock
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.base.limitregistry import LIMITS
+from twisted_bazaar.reach.punch.probebudget import (
+    PROBES_GROUP,
+    PROBES_HOST,
+    PROBES_TOTAL,
+    ProbeBudget,
+)
+from twisted_bazaar.reach.punch.udp import BIRTHDAY_PROBES, PACE
+
+#: Two homes behind one carrier (one /16), and a host of another group.
+HOST_1, HOST_2, HOST_3 = "203.0.113.9", "203.0.7.20", "198.51.100.7"
+#: A third host of the first /16, and a fourth.
+HOST_4, HOST_5 = "203.0.1.1", "203.0.2.2"
+
+
+class ProbeBudgetTests(SynchronousTestCase):
+    def setUp(self):
+        self.clock = Clock()
+        self.budget = ProbeBudget(self.clock)
+
+    def test_declared(self):
+        """The budget is in the registry of limits: in all, to one address
+        group, to one host; one birthday punch fits a host's share, two a
+        group's, four the total."""
+        limit = LIMITS.get("punch.udp-probes")
+        self.assertEqual((limit.default, limit.group, limit.key),
+                         (PROBES_TOTAL, PROBES_GROUP, PROBES_HOST))
+        one = BIRTHDAY_PROBES + PACE
+        self.assertEqual((PROBES_HOST, PROBES_GROUP, PROBES_TOTAL), (one, 2 * one, 4 * one))
+
+    def test_anotherHostOfTheGroup(self):
+        """A birthday punch to one host fills that host's share for a
+        window, and leaves another host of its /16 a punch of its own (a
+        punch to a public seller no longer locks the buyer next door out
+        for a minute); a window later the first host again."""
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.assertEqual(
+            self.budget.admit(HOST_1, BIRTHDAY_PROBES),
+            "this node sent 1024 UDP punch probes to that host in the last 60 s, and "
+            "1024 more would pass its 1088")
+        self.assertIsNone(self.budget.admit(HOST_2, BIRTHDAY_PROBES))
+        self.clock.advance(60)
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+
+    def test_oneSpelling(self):
+        """An IPv4-mapped IPv6 host is its IPv4 address: no second share."""
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.assertIn("to that host", self.budget.admit("::ffff:" + HOST_1, 100))
+
+    def test_group(self):
+        """Hosts of one /16 share the group's bound, whatever their
+        number: a stranger holding many hosts of one network gets it two
+        birthday punches a window, no more."""
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.assertIsNone(self.budget.admit(HOST_2, BIRTHDAY_PROBES))
+        self.assertEqual(
+            self.budget.admit(HOST_4, BIRTHDAY_PROBES),
+            "this node sent 2048 UDP punch probes to that address group in the last "
+            "60 s, and 1024 more would pass its 2176")
+        self.assertIsNone(self.budget.admit(HOST_3, BIRTHDAY_PROBES))
+
+    def test_total(self):
+        """Past the total, no host of any group gets more; a refused plan
+        is not counted."""
+        budget = ProbeBudget(self.clock, total=2000)
+        self.assertIsNone(budget.admit(HOST_1, 1024))
+        self.assertIn("would pass its 2000", budget.admit(HOST_3, 1024))
+        self.assertIsNone(budget.admit(HOST_3, 976))
+        self.assertEqual(sum(each[3] for each in budget._sent), 2000)
+
+    def test_wait(self):
+        """How long until a plan fits: 0 now; once a bound is full, until
+        enough of what was sent leaves the window; never for a plan past a
+        bound."""
+        self.assertEqual(self.budget.wait(HOST_1, BIRTHDAY_PROBES), 0)
+        self.budget.admit(HOST_1, BIRTHDAY_PROBES)
+        self.clock.advance(10)
+        self.budget.admit(HOST_2, BIRTHDAY_PROBES)
+        self.assertEqual(self.budget.wait(HOST_1, BIRTHDAY_PROBES), 50)
+        self.assertEqual(self.budget.wait(HOST_1, 64), 0)
+        # The group's bound: the first send must go for a third host.
+        self.assertEqual(self.budget.wait(HOST_5, BIRTHDAY_PROBES), 50)
+        self.assertIsNone(self.budget.wait(HOST_3, PROBES_HOST + 1))
+        self.clock.advance(50)
+        self.assertEqual(self.budget.wait(HOST_1, BIRTHDAY_PROBES), 0)
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))

@@ -1,0 +1,116 @@
+"""
+How many probes this node sends for UDP punches (L{ProbeBudget}): over a
+sliding window, to one destination host (the host the probes go to), to
+one address group (an IPv4 /16, an IPv6 /32) and in all.  A punch's plan
+is sent whole or not at all.
+
+The bound that stops a stranger from spraying a third party through
+the node is the one per host: a stranger makes the node probe only the
+host the tracker saw the stranger's own datagrams come from, so it buys
+one host's share with each host it holds, and the group's and the
+total's bounds cap what many hosts of one network, or of many, can buy.
+The group's bound is larger than the host's (two birthday punches): one
+punch to one host leaves the rest of its /16 (another home behind the
+same carrier, a buyer next door to a public seller) a punch of its own.
+
+When a plan does not fit, L{wait} says how long until it would, so that
+the punch is asked again then rather than abandoned.
+"""
+
+from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.base.lan import canonical
+from twisted_bazaar.base.limitregistry import declare
+from twisted_bazaar.reach.punch.budget import WINDOW
+from twisted_bazaar.reach.punch.udp import BIRTHDAY_PROBES, PACE
+
+__all__ = ["ProbeBudget", "PROBES_HOST", "PROBES_GROUP", "PROBES_TOTAL", "PROBES_LIMIT"]
+
+#: Probes of the largest plan: a birthday punch's, and a tick's more.
+_ONE_PUNCH = BIRTHDAY_PROBES + PACE
+#: Probes a node sends for UDP punches a window: to one host (one
+#: birthday punch), to one address group (two) and in all (four).
+PROBES_HOST = _ONE_PUNCH
+PROBES_GROUP = 2 * _ONE_PUNCH
+PROBES_TOTAL = 4 * _ONE_PUNCH
+PROBES_LIMIT = declare(
+    "punch.udp-probes", PROBES_TOTAL, "datagrams/60 s",
+    "probes a node sends for UDP punches in a window, in all, to one address group "
+    "and to one host (all to the host the tracker saw the peer at): no port scan or "
+    "flood through it, and one punch to one host leaves its group room for another",
+    group=PROBES_GROUP, key=PROBES_HOST, owner=__name__)
+
+
+def hostKey(host):
+    """host in one spelling (an IPv4-mapped IPv6 address as IPv4), any
+    text that is no address as it is."""
+    try:
+        return canonical(host)
+    except ValueError:
+        return host
+
+
+class ProbeBudget:
+    """
+    The probes of the last L{WINDOW} seconds, by destination host and
+    address group: see the module's docstring.
+    """
+
+    def __init__(self, clock, window=WINDOW, total=PROBES_TOTAL, per_group=PROBES_GROUP,
+                 per_host=PROBES_HOST):
+        self.clock = clock
+        self.window = window
+        self.total = total
+        self.per_group = per_group
+        self.per_host = per_host
+        #: (when, host, address group, probes), oldest first.
+        self._sent = []
+
+    def _bounds(self, host, count):
+        """(the probes held against each bound a plan of ``count`` to host
+        meets, that bound, the line that says it), the window's
+        expired sends forgotten."""
+        now = self.clock.seconds()
+        self._sent = [each for each in self._sent if each[0] > now - self.window]
+        host = hostKey(host)
+        group = addressGroup(host)
+        return ((lambda each: True, self.total,
+                 "this node sent {held} UDP punch probes in the last {window} s, and "
+                 "{count} more would pass its {bound}"),
+                (lambda each: each[2] == group, self.per_group,
+                 "this node sent {held} UDP punch probes to that address group in the "
+                 "last {window} s, and {count} more would pass its {bound}"),
+                (lambda each: each[1] == host, self.per_host,
+                 "this node sent {held} UDP punch probes to that host in the last "
+                 "{window} s, and {count} more would pass its {bound}"))
+
+    def admit(self, host, count):
+        """
+        Count ``count`` probes to ``host``: None if within the budget (and
+        counted), else why not, with the budget's count.
+        """
+        for counts, bound, line in self._bounds(host, count):
+            held = sum(each[3] for each in self._sent if counts(each))
+            if held + count > bound:
+                return line.format(held=held, window=f"{self.window:g}", count=count,
+                                   bound=bound)
+        key = hostKey(host)
+        self._sent.append((self.clock.seconds(), key, addressGroup(key), count))
+        return None
+
+    def wait(self, host, count):
+        """Seconds from now until L{admit} of ``count`` probes to host
+        would pass, as the window forgets what was sent (0: it would now);
+        None if it never would (count is past a bound)."""
+        waits = [0.0]
+        now = self.clock.seconds()
+        for counts, bound, _ in self._bounds(host, count):
+            if count > bound:
+                return None
+            held = [each for each in self._sent if counts(each)]
+            over = sum(each[3] for each in held) + count - bound
+            for each in held:
+                if over <= 0:
+                    break
+                over -= each[3]
+                waits.append(each[0] + self.window - now)
+        return max(waits)
