@@ -37,6 +37,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from twisted_bazaar.base.words import counted
+from twisted_bazaar.cli.arguments import DEFAULT_DEADLINE
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.wire.ids import SHORT, wireId
 from twisted_bazaar.status.client import ClientError
@@ -51,8 +52,6 @@ from twisted_bazaar.roles.want import DONE
 from twisted_bazaar.schemes.interfaces import IClientValues
 from twisted_bazaar.tap.shortfall import EmptySearches, shortfall
 
-#: Seconds ``bazaar buy`` may take unless told otherwise.
-DEFAULT_DEADLINE = 60.0
 #: Seconds between updates of the downloads' progress.
 PROGRESS_INTERVAL = 0.5
 
