@@ -10,6 +10,10 @@ role.
 #: (L{twisted_bazaar.tracker.factory}).
 DEFAULT_TRACKER_PORT = 7700
 
+#: Seconds ``bazaar buy`` may take unless told otherwise
+#: (L{twisted_bazaar.cli.buy}).
+DEFAULT_DEADLINE = 60.0
+
 #: Seconds a status client's question may take, unless told otherwise
 #: (L{twisted_bazaar.status.client}).
 DEFAULT_TIMEOUT = 10.0

@@ -6,8 +6,8 @@ It imports no more than its help needs, so that ``bazaar --help``,
 ``bazaar COMMAND --help`` and a refused command line are answered
 without loading the node (a second of imports on a busy machine).  The
 defaults it shows are defined in modules of no imports
-(L{twisted_bazaar.base.defaults}, and L{DEFAULT_DEADLINE} here), which
-the modules they are the defaults of import from there; an argument
+(L{twisted_bazaar.base.defaults}), which the modules they are the
+defaults of import from there; an argument
 type that needs more imports it when it is first called, at parse time,
 for an option given.  L{main} imports the commands
 (L{twisted_bazaar.cli.bazaar}: the node, Twisted's reactor) only once
@@ -20,6 +20,7 @@ import re
 import sys
 
 from twisted_bazaar.base.defaults import (
+    DEFAULT_DEADLINE,
     DEFAULT_GIVE_UP,
     DEFAULT_TIMEOUT,
     DEFAULT_TRACKER_PORT,
@@ -29,9 +30,6 @@ from twisted_bazaar.cli.common import WEB_LISTEN, addVersion, argumentType, emit
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser, UsageError, commandParser
 
 DEFAULT_TRACKER = f"127.0.0.1:{DEFAULT_TRACKER_PORT}"
-#: Seconds ``bazaar buy`` may take unless told otherwise
-#: (L{twisted_bazaar.cli.buy}).
-DEFAULT_DEADLINE = 60.0
 #: The commands, by name (L{twisted_bazaar.cli.bazaar.COMMANDS} runs them).
 COMMAND_NAMES = ("status", "list", "node", "buy", "restock", "web")
 

@@ -33,10 +33,10 @@ bad arguments (the reason in one line: L{twisted_bazaar.cli.usage}; with
 ``--json``, either reason as an object's ``error`` too), and 130 or 143
 when Ctrl-C or SIGTERM stopped it (a buy leaves the market first).
 
-The command line, its help and the console script's L{main} are
+The command line, its help and the console script's C{main} are
 L{twisted_bazaar.cli.arguments}'s, which imports this module (and the
-node with it) only once the line is parsed: here are the commands
-(L{COMMANDS}) and L{run}, which runs one.
+node with it) only once the line is parsed, and which this module never
+imports: here are the commands (L{COMMANDS}) and L{run}, which runs one.
 """
 
 import gc
@@ -52,7 +52,6 @@ from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, UNKNOWN
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.base.text import jsonText, shown, shownData
 from twisted_bazaar.base.words import plural
-from twisted_bazaar.cli.arguments import main, parse  # noqa: F401 (bazaar's, as before)
 from twisted_bazaar.cli.progress import Progress, byteSize, downloadLine
 from twisted_bazaar.files.names import itemHash
 from twisted_bazaar.status.client import (
@@ -714,7 +713,7 @@ SIGNALLED = 128
 def run(args, reactor=None, own=False):
     """
     Run the command ``args`` names (as L{twisted_bazaar.cli.arguments.parse}
-    parsed them: L{main} calls this) and say what came of it: the answer
+    parsed them: its C{main} calls this) and say what came of it: the answer
     (or what a failed buy bought all the same) on stdout, the reason it
     failed on stderr; with --json, one JSON object on stdout in either
     case (a failure's reason in its ``error``).
@@ -782,6 +781,3 @@ def _signalName(signum):
     except ValueError:
         return f"signal {signum}"
 
-
-if __name__ == "__main__":
-    sys.exit(main())

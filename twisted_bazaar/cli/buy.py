@@ -36,8 +36,8 @@ from twisted.internet import defer
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
+from twisted_bazaar.base.defaults import DEFAULT_DEADLINE
 from twisted_bazaar.base.words import counted
-from twisted_bazaar.cli.arguments import DEFAULT_DEADLINE
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.wire.ids import SHORT, wireId
 from twisted_bazaar.status.client import ClientError
