@@ -2,8 +2,8 @@
 Defaults a user reads in ``bazaar``'s help, each defined once here and
 imported from here by the module it is the default of: a module of no
 imports, so that ``bazaar --help`` (L{twisted_bazaar.cli.arguments}) can
-say them without importing the tracker, the status client or the buyer
-role.
+say them without importing the tracker, the status client, the buyer
+role or ``bazaar buy``.
 """
 
 #: Default port the tracker listens on, and nodes look for it on
