@@ -5,13 +5,12 @@ its argument types, and L{main}, the console script.
 It imports no more than its help needs, so that ``bazaar --help``,
 ``bazaar COMMAND --help`` and a refused command line are answered
 without loading the node (a second of imports on a busy machine).  The
-defaults it shows are defined in modules of no imports
+defaults it shows are defined in a module of no imports
 (L{twisted_bazaar.base.defaults}), which the modules they are the
-defaults of import from there; an argument
-type that needs more imports it when it is first called, at parse time,
-for an option given.  L{main} imports the commands
-(L{twisted_bazaar.cli.bazaar}: the node, Twisted's reactor) only once
-the line is parsed.
+defaults of import them from; an argument type that needs more imports
+it when it is first called, at parse time, for an option given.
+L{main} imports the commands (L{twisted_bazaar.cli.bazaar}: the node,
+Twisted's reactor) only once the line is parsed.
 """
 
 import argparse
