@@ -47,7 +47,7 @@ setup(
         "console_scripts": [
             "bazaar-sim = twisted_bazaar.cli.simcommand:main",
             "bazaar-ledger = twisted_bazaar.cli.ledger:main",
-            "bazaar = twisted_bazaar.cli.bazaar:main",
+            "bazaar = twisted_bazaar.cli.arguments:main",
         ],
     },
 )

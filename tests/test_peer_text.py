@@ -41,7 +41,7 @@ from tests.helpers import (
     provenLink,
 )
 from twisted_bazaar import wire
-from twisted_bazaar.cli import bazaar
+from twisted_bazaar.cli import arguments, bazaar
 from twisted_bazaar.cli.progress import Progress
 from twisted_bazaar.daemon.registry import buildScheme, trackerExtensionPlugins
 from twisted_bazaar.net.link import LinkSettings
@@ -309,7 +309,7 @@ class CommandLineTests(SynchronousTestCase):
         self.patch(bazaar.task, "react", lambda go, argv, _reactor=None: go(None))
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            status = bazaar.main(argv)
+            status = arguments.main(argv)
         return status, out.getvalue(), err.getvalue()
 
     def assertShown(self, output, lines=None):

@@ -1,5 +1,6 @@
 """
-Tests for L{twisted_bazaar.cli.bazaar}: the options every command takes
+Tests for L{twisted_bazaar.cli.bazaar} and its command line
+(L{twisted_bazaar.cli.arguments}): the options every command takes
 (``--json``, ``--tracker``, ``--timeout``) work before or after the
 command's name, and each command's ``--help`` lists them; ``bazaar buy``
 picks the market's scheme.
@@ -34,15 +35,14 @@ from twisted_bazaar.cli.bazaar import (
     noticeFor,
     nodeAddress,
     nodeObject,
-    parse,
     listObject,
-    main,
     renderList,
     renderNode,
     renderStatus,
 )
 from twisted_bazaar import wire
 from twisted_bazaar.cli import bazaar
+from twisted_bazaar.cli.arguments import main, parse
 from twisted_bazaar.cli.usage import UsageError
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.net.link import LinkSettings

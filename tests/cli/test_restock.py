@@ -14,7 +14,7 @@ from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.cli.bazaar import parse
+from twisted_bazaar.cli.arguments import parse
 from twisted_bazaar.cli.restock import nodeRuns, renderRestock, request, restockObject
 from twisted_bazaar.daemon.control import socketPath
 from twisted_bazaar.status.client import ClientError

@@ -11,7 +11,8 @@ from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.cli import bazaar, trackers
-from twisted_bazaar.cli.bazaar import parse, renderList, renderStatus
+from twisted_bazaar.cli.arguments import parse
+from twisted_bazaar.cli.bazaar import renderList, renderStatus
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.schemes.index.messages import Listing
 from twisted_bazaar.status.client import ClientError

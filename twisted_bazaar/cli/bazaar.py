@@ -32,12 +32,15 @@ Exit status 0 when answered (bought), 1 with the reason when not, 2 for
 bad arguments (the reason in one line: L{twisted_bazaar.cli.usage}; with
 ``--json``, either reason as an object's ``error`` too), and 130 or 143
 when Ctrl-C or SIGTERM stopped it (a buy leaves the market first).
+
+The command line, its help and the console script's C{main} are
+L{twisted_bazaar.cli.arguments}'s, which imports this module (and the
+node with it) only once the line is parsed, and which this module never
+imports: here are the commands (L{COMMANDS}) and L{run}, which runs one.
 """
 
-import argparse
 import gc
 import os
-import re
 import signal
 import sys
 from fractions import Fraction
@@ -46,13 +49,12 @@ from twisted.internet import defer, task
 from twisted.internet.endpoints import clientFromString, serverFromString
 
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, UNKNOWN
-from twisted_bazaar.base.address import TCP, TCP_OR_TLS, Address, addressType
+from twisted_bazaar.base.address import Address
 from twisted_bazaar.base.text import jsonText, shown, shownData
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.cli.progress import Progress, byteSize, downloadLine
 from twisted_bazaar.files.names import itemHash
 from twisted_bazaar.status.client import (
-    DEFAULT_TIMEOUT,
     ClientError,
     NotTheNodeDialled,
     WrongPort,
@@ -60,8 +62,8 @@ from twisted_bazaar.status.client import (
     askState,
     askTracker,
 )
-from twisted_bazaar.cli.buy import DEFAULT_DEADLINE, OneShotBuy, renderBuy
-from twisted_bazaar.cli.common import WEB_LISTEN, addVersion, argumentType, emit
+from twisted_bazaar.cli.buy import OneShotBuy, renderBuy
+from twisted_bazaar.cli.common import emit
 from twisted_bazaar.cli.restock import nodeRuns, renderRestock, restock
 from twisted_bazaar.cli.trackers import (
     askEach,
@@ -71,12 +73,6 @@ from twisted_bazaar.cli.trackers import (
     trackerLines,
     trackerPins,
 )
-from twisted_bazaar.daemon.httphosts import hostNames
-from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser, UsageError, commandParser
-from twisted_bazaar.base.options import boundedInt, seconds, secondsOrNone
-from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP, downloadsFolder
-from twisted_bazaar.roles.buyer import parseItem
-from twisted_bazaar.roles.seller import parseSell
 from twisted_bazaar.daemon.allocator import tuneForStreaming
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.index.messages import List, Listing
@@ -84,338 +80,18 @@ from twisted_bazaar.status.messages import MemberList, Members, NodeState
 from twisted_bazaar.net.recent import STATUS_PURPOSES
 from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
-from twisted_bazaar.wire.trade import MAX_QUANTITY
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.transports.tcp.fromport import PunchDialer
 from twisted_bazaar.status.dialrace import DIRECT, WORDS
-from twisted_bazaar.identity.keys import Identity, publicKey
+from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.base.addressgroup import addressGroup
-from twisted_bazaar.tap.endpoints import (
-    NODE_LISTEN_KINDS,
-    checkServerEndpoint,
-    loopbackByDefault,
-)
-from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
-DEFAULT_TRACKER = f"127.0.0.1:{DEFAULT_TRACKER_PORT}"
 #: The scheme ``bazaar buy`` joins a market without live nodes with.
 DEFAULT_SCHEME = "flood"
 #: Schemes a message about the market's schemes names, at most.
 _SHOWN_SCHEMES = 5
-
-
-_trackerAddress = argumentType(addressType(
-    TCP_OR_TLS, "the tracker is reached over TCP, with or without TLS"))
-_nodeAddress = addressType(TCP, "other nodes and this command reach a node over "
-                           "plain TCP")
-_ID_TEXT = re.compile(r"[0-9a-fA-F]{1,32}")
-
-
-def _nodeTarget(text):
-    """A node's ADDRESS, or the text of its ID (or a prefix of it)."""
-    try:
-        return _nodeAddress(text)
-    except ValueError as reason:
-        if _ID_TEXT.fullmatch(text):
-            return text.lower()
-        raise argparse.ArgumentTypeError(
-            f"{reason}; nor is it a node's id (hex or decimal digits)") from None
-
-
-def _timeout(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"wants seconds in (0, 3600], not {text!r}")
-    return value
-
-
-def _scheme(name):
-    known = discoveryPlugins()
-    if name not in known:
-        raise argparse.ArgumentTypeError(f"unknown discovery scheme {name!r} "
-                                         f"(known: {', '.join(sorted(known))})")
-    return name
-
-
-def _listen(text):
-    try:
-        checkServerEndpoint(text, NODE_LISTEN_KINDS,
-                            "other nodes connect to a node over plain TCP")
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return text
-
-
-def _webListen(text):
-    """--listen of bazaar web: an endpoint, on loopback unless it names an
-    interface, that Twisted can build (a kind it knows, a port that is a
-    number, an ``ssl:`` key that is there): a bad one is a bad argument,
-    refused before the tracker is asked, not once it answered (or, with
-    no tracker there, not at all).  Building it listens nowhere, so it
-    needs no reactor."""
-    try:
-        checkServerEndpoint(text)
-        text = loopbackByDefault(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    try:
-        serverFromString(None, text)
-    except Exception as e:
-        raise argparse.ArgumentTypeError(f"bad endpoint {text}: {e}") from None
-    return text
-
-
-#: Seconds --timeout allows unless given, per command: each question of
-#: status, list and node; the whole purchase of buy.
-TIMEOUTS = {"status": DEFAULT_TIMEOUT, "list": DEFAULT_TIMEOUT,
-            "node": DEFAULT_TIMEOUT, "buy": DEFAULT_DEADLINE,
-            "restock": DEFAULT_TIMEOUT, "web": DEFAULT_TIMEOUT}
-
-
-def _common(timeout_help, tracker=True):
-    """The options every command takes, before or after its name: a parent
-    parser whose options set nothing unless given (L{parse} fills in the
-    defaults), so that one given before the command is not undone by the
-    command's own default.  ``restock`` asks no tracker (``tracker``
-    false): it takes the tracker's options unlisted, to refuse them by
-    name (L{parse}) wherever they are given, not to take the address for
-    an ITEM=N."""
-    common = argparse.ArgumentParser(add_help=False)
-    group = common.add_argument_group("options of every command")
-    if not tracker:
-        for option in ("--tracker", "--tracker-key"):
-            common.add_argument(option, action="append", default=argparse.SUPPRESS,
-                                help=argparse.SUPPRESS)
-    else:
-        group.add_argument("--tracker", type=_trackerAddress, action="append",
-                           default=argparse.SUPPRESS, metavar="ADDRESS",
-                           help="the tracker: HOST:PORT, or a client endpoint such "
-                           f"as tcp:{DEFAULT_TRACKER} (default: {DEFAULT_TRACKER}); "
-                           "status and list take it again, for a market of several "
-                           "trackers, and ask each")
-        group.add_argument("--tracker-key", type=argumentType(publicKey),
-                           action="append", default=argparse.SUPPRESS, metavar="KEY",
-                           help="the tracker's key, as it logs it when it starts: "
-                           "a tracker that does not prove it is not asked (default: "
-                           "whoever answers at --tracker); once per --tracker, in "
-                           "the same order")
-    group.add_argument("--timeout", type=_timeout, default=argparse.SUPPRESS,
-                       metavar="S", help=timeout_help)
-    group.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                       help="print one JSON object instead of text")
-    return common
-
-
-def parser():
-    question = (f"seconds each question may take (default: "
-                f"{DEFAULT_TIMEOUT:g})")
-    p = OneLineParser(
-        prog="bazaar", description="Look at a running twisted-bazaar market.",
-        epilog="The options of every command may come before or after its name; "
-        "`bazaar COMMAND --help` tells more.",
-        parents=[_common(f"{question}; for buy, the whole purchase (default: "
-                         f"{DEFAULT_DEADLINE:g})")])
-    addVersion(p)
-    commands = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    asking = [_common(question)]
-    status = commands.add_parser("status", parents=asking, help="the tracker's live "
-                                 "nodes, with their scheme and address")
-    listing = commands.add_parser("list", parents=asking, help="what is on offer: the "
-                                  "tracker's index and every live node's stock")
-    for asker in (status, listing):
-        asker.add_argument("--data-dir", metavar="DIR",
-                           help="a node's --data-dir: ask only the tracker whose key "
-                           "the node keeps there (known_tracker); without it, or "
-                           "--tracker-key, the key the tracker proves first is "
-                           "pinned for the command's other questions")
-    node = commands.add_parser(
-        "node", parents=asking, help="one node's state: its public facts (links, "
-        "stock, shared files), or all of it (bag, buys, messages, downloads) to its "
-        "operator",
-        description="Ask one node its state.  Anyone is told its public facts: "
-        "its address, scheme, overlay links, stock and shared files.  Its "
-        "operator, who gives the node's --data-dir (and can read its key there), "
-        "is told the rest too: every link, its bag, pending buys, last messages, "
-        "downloads and copies of its files sold.")
-    node.add_argument("address", type=_nodeTarget, metavar="ADDRESS|ID", nargs="?",
-                      help="the node's listening address: HOST:PORT, or a "
-                      "client endpoint such as tcp:127.0.0.1:45951; or its id, "
-                      "or at least 4 characters that start only its id (the "
-                      "tracker says where it listens; the node must prove that "
-                      "id). Default, with --data-dir: the node whose key is there")
-    node.add_argument("--data-dir", metavar="DIR",
-                      help="the node's --data-dir: prove its key there, to be "
-                      "told the node's whole state as its operator")
-    buy = commands.add_parser(
-        "buy", formatter_class=DefaultsShown,
-        parents=[_common(f"seconds the whole purchase may take (default: "
-                         f"{DEFAULT_DEADLINE:g})")],
-        help="join the market as a buyer, buy ITEM, and leave",
-        description="Join the market as a buyer node (state in memory), buy "
-        "--quantity units of ITEM (a shared file: once, and fetch it into "
-        "--downloads, with a progress bar on a terminal), stop, and exit 0; "
-        "exit 1 with the reason when they are not bought within --timeout "
-        "seconds, or the file's download gives up.")
-    buy.add_argument("item", type=argumentType(parseItem), metavar="ITEM",
-                     help="what to buy")
-    buy.add_argument("--quantity", type=argumentType(boundedInt(1, MAX_QUANTITY)), default=1,
-                     metavar="N", help="units to buy, of a counted item: a shared "
-                     "file is bought once")
-    buy.add_argument("--downloads", type=argumentType(downloadsFolder),
-                     default=argparse.SUPPRESS,
-                     metavar="DIR", help="folder to fetch a shared file into; the "
-                     "buy is done once the verified file is there (default: the "
-                     "current folder, which only a file bought is written to)")
-    buy.add_argument("--download-give-up", type=argumentType(seconds),
-                     default=DEFAULT_GIVE_UP, metavar="S",
-                     help="seconds a download may go without progress (a verified "
-                     "piece, or 10 KiB of pieces over 10 s) before the buy gives up, saying why (--timeout bounds the "
-                     "purchase, not a download under way)")
-    buy.add_argument("--discovery", type=_scheme, default=argparse.SUPPRESS,
-                     metavar="SCHEME",
-                     help="the market's discovery scheme (default: the one the "
-                     "tracker's live nodes claim by the most address groups' "
-                     "votes, a vote a group, or flood in an empty market)")
-    buy.add_argument("--listen", type=_listen, default="tcp:0", metavar="ENDPOINT",
-                     help="endpoint the buying node listens on for peers")
-    buy.add_argument("--host", default="", help="host name or address peers "
-                     "should use to reach the buying node (default: the address "
-                     "the tracker is reached from)")
-    buy.add_argument("--punch-wait", type=argumentType(secondsOrNone), default=0,
-                     metavar="S", help="hole-punch to a seller behind a relay, as a "
-                     "node daemon does, the buy waiting up to S seconds for the "
-                     "punch (about 5 s behind a router: the tracker checks this "
-                     "node first), so that a file's bytes come straight, not "
-                     "through the relay; 0: punch none, the buy goes through the "
-                     "relay at once")
-    buy.add_argument("--quic-port", type=argumentType(boundedInt(0, 65535)),
-                     default=None, metavar="PORT",
-                     help="UDP port to serve QUIC on (0: a free one): a seller "
-                     "behind a router no TCP punch meets is punched over UDP, and "
-                     "bought from and fetched over QUIC (the tracker must run "
-                     "with --udp-port); off by default")
-    view = commands.add_parser(
-        "web", parents=asking, help="serve the market's web view, as the operator of "
-        "the node whose --data-dir is given",
-        description="Serve the web view of the market (the page twistd bazaar-tracker "
-        "--web serves) until stopped (Ctrl-C: exit 0).  Given a node's --data-dir, it "
-        "asks that node as its operator, and its page shows what only its operator "
-        "is told: its bag, pending buys, downloads and recent messages.")
-    view.add_argument("--data-dir", metavar="DIR",
-                      help="a node's --data-dir: prove its key there, to be told "
-                      "that node's whole state (default: a stranger to every node)")
-    view.add_argument("--listen", type=_webListen, default=WEB_LISTEN,
-                      metavar="ENDPOINT", help="where to serve the page: loopback "
-                      "only unless it names an interface= (default: "
-                      f"{WEB_LISTEN})")
-    view.add_argument("--names", type=argumentType(hostNames), default=(),
-                      metavar="NAMES", help="host names the page also answers to, "
-                      "separated by commas (the names other machines reach it by): "
-                      "it answers to loopback's names and the addresses it listens "
-                      "on, and refuses any other (DNS rebinding)")
-    view.add_argument("--poll", type=argumentType(seconds), default=1.0, metavar="S",
-                      help="seconds between questions to each node (default: 1)")
-    stock = commands.add_parser(
-        "restock", parents=[_common(question, tracker=False)],
-        help="set a running seller's stock, keeping its ledger (its owner only)",
-        description="Set each ITEM's units on the seller node running with "
-        "--data-dir DIR (or, with --add, add to them), keeping its ledger: the "
-        "change is on disk, and offered, when the command exits 0.  It speaks to "
-        "the node over DIR/control.sock, which only the user running the node "
-        "can open.")
-    stock.add_argument("--data-dir", required=True, metavar="DIR",
-                       help="the seller's --data-dir")
-    stock.add_argument("--add", action="store_true",
-                       help="add N units to each ITEM instead of setting them to N")
-    stock.add_argument("stock", nargs="+", type=argumentType(parseSell),
-                       metavar="ITEM=N", help="an item and its units (repeatable)")
-    return p
-
-
-#: Options whose value may begin with "-": a key is base64url, so one in
-#: 64 begins with it, and argparse would take it for an option.
-DASHED_VALUES = ("--tracker-key",)
-
-
-def joinDashedValues(argv):
-    """argv with each of L{DASHED_VALUES} and the word after it joined as
-    ``--option=value``, so that a value beginning with "-" is taken as one
-    (as the tracker's log line and twistd's options take it)."""
-    joined = []
-    words = iter(argv)
-    for word in words:
-        if word in DASHED_VALUES:
-            value = next(words, None)
-            if value is not None:
-                word = f"{word}={value}"
-        joined.append(word)
-    return joined
-
-
-def parse(argv=None):
-    """The command line, with the defaults of the options every command
-    takes filled in where they were not given."""
-    p = parser()
-    words = sys.argv[1:] if argv is None else argv
-    _dataDirFirst(p, words)
-    args = p.parse_args(joinDashedValues(words))
-    command = commandParser(p, args)
-    if args.command == "node" and args.address is None and args.data_dir is None:
-        command.error("node wants ADDRESS|ID, or --data-dir DIR of a node you run")
-    if args.command == "restock":
-        if hasattr(args, "tracker") or hasattr(args, "tracker_key"):
-            command.error("restock asks no tracker: it speaks to the seller over "
-                          "DIR/control.sock; leave out --tracker and --tracker-key")
-        named = [item for item, _ in args.stock]
-        twice = sorted({item for item in named if named.count(item) > 1})
-        if twice:
-            command.error(f"restock names {', '.join(twice)} more than once")
-    if args.command != "restock":
-        _trackersOf(command, args)
-    if not hasattr(args, "timeout"):
-        args.timeout = TIMEOUTS[args.command]
-    if not hasattr(args, "json"):
-        args.json = False
-    return args
-
-
-def _dataDirFirst(p, words):
-    """Refuse ``--data-dir`` before the command's name, saying where it
-    goes: argparse took its value for the command (``invalid choice:
-    'D'``)."""
-    for word in words:
-        if word in COMMANDS or word in ("-h", "--help"):
-            return
-        if word.partition("=")[0] == "--data-dir":
-            named = [each for each in words if each in COMMANDS]
-            command = named[0] if named else "COMMAND"
-            p.error(f"--data-dir follows the command's name: bazaar {command} "
-                    "--data-dir DIR (an option of node, status, list, web and "
-                    "restock, not of every command)")
-
-
-def _trackersOf(p, args):
-    """The trackers to ask (``args.trackers``, each with its key in
-    ``args.tracker_keys``), and the first (``args.tracker`` and
-    ``args.tracker_key``), which ``node`` and ``buy`` ask alone."""
-    args.trackers = getattr(args, "tracker", None) or [_trackerAddress(DEFAULT_TRACKER)]
-    for i, tracker in enumerate(args.trackers):
-        if any(other.endpoint == tracker.endpoint for other in args.trackers[:i]):
-            p.error(f"--tracker {tracker} is named twice")
-    keys = getattr(args, "tracker_key", None) or []
-    if keys and len(keys) != len(args.trackers):
-        p.error(f"--tracker-key: {plural(len(keys), 'key')} for "
-                f"{plural(len(args.trackers), 'tracker')}; give one --tracker-key per "
-                "--tracker, in the same order, or none")
-    if len(args.trackers) > 1 and args.command not in ("status", "list"):
-        p.error(f"{args.command} asks one tracker: give --tracker once")
-    args.tracker_keys = keys or [None] * len(args.trackers)
-    args.tracker, args.tracker_key = args.trackers[0], args.tracker_keys[0]
 
 
 # -- the questions -----------------------------------------------------------------
@@ -1034,27 +710,22 @@ SERVERS = ("web",)
 SIGNALLED = 128
 
 
-def main(argv=None, reactor=None):
+def run(args, reactor=None, own=False):
     """
-    Run the command the arguments name and say what came of it: the
-    answer (or what a failed buy bought all the same) on stdout, the
-    reason it failed on stderr; with --json, one JSON object on stdout in
-    either case (a failure's reason in its ``error``).
+    Run the command ``args`` names (as L{twisted_bazaar.cli.arguments.parse}
+    parsed them: its C{main} calls this) and say what came of it: the answer
+    (or what a failed buy bought all the same) on stdout, the reason it
+    failed on stderr; with --json, one JSON object on stdout in either
+    case (a failure's reason in its ``error``).
 
     @param reactor: the reactor to run on (default: the global one).
-    @return: the exit status: 0 answered, 1 failed, 2 for bad arguments
-        (the reason on stderr, and with --json in an object's ``error``
-        too), 128 + the signal's number when a signal stopped it.
+    @param own: whether this is the command's own process (the console
+        script's), which exits once it is done.
+    @return: the exit status: 0 answered, 1 failed, 128 + the signal's
+        number when a signal stopped it.
     """
-    words = sys.argv[1:] if argv is None else argv
-    try:
-        args = parse(words)
-    except UsageError as refused:
-        if "--json" in words:
-            emit(jsonText({"error": refused.reason}))
-        return refused.code
-    run, render = COMMANDS[args.command]
-    if argv is None:
+    command, render = COMMANDS[args.command]
+    if own:
         # The command's own process: what it imported lives until it
         # exits, and the collector need not walk it again, above all at
         # exit (about 0.35 s of `bazaar buy`'s 3.3 s on a busy 2-core
@@ -1072,7 +743,7 @@ def main(argv=None, reactor=None):
 
     def go(reactor):
         outcome["reactor"] = reactor
-        d = defer.maybeDeferred(run, reactor, args)
+        d = defer.maybeDeferred(command, reactor, args)
         d.addCallbacks(answered, failed)
         return d
 
@@ -1110,6 +781,3 @@ def _signalName(signum):
     except ValueError:
         return f"signal {signum}"
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -36,6 +36,7 @@ from twisted.internet import defer
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
+from twisted_bazaar.base.defaults import DEFAULT_DEADLINE
 from twisted_bazaar.base.words import counted
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.wire.ids import SHORT, wireId
@@ -51,8 +52,6 @@ from twisted_bazaar.roles.want import DONE
 from twisted_bazaar.schemes.interfaces import IClientValues
 from twisted_bazaar.tap.shortfall import EmptySearches, shortfall
 
-#: Seconds ``bazaar buy`` may take unless told otherwise.
-DEFAULT_DEADLINE = 60.0
 #: Seconds between updates of the downloads' progress.
 PROGRESS_INTERVAL = 0.5
 

@@ -5,7 +5,6 @@ reading (``| head``) without a traceback.
 """
 
 import argparse
-from importlib import metadata
 
 from twisted_bazaar.base.console import emit  # noqa: F401 (the commands use it from here)
 
@@ -18,6 +17,8 @@ WEB_LISTEN = "tcp:8080:interface=127.0.0.1"
 def version():
     """The installed version of twisted-bazaar (``unknown`` when it is run
     from a checkout that was never installed)."""
+    from importlib import metadata
+
     try:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
@@ -41,7 +42,15 @@ def argumentType(parse):
     return argument
 
 
+class _Version(argparse._VersionAction):
+    """argparse's ``--version``, which reads the installed version only
+    when asked for it: not each time a parser is made, as for ``--help``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        self.version = f"%(prog)s (twisted-bazaar) {version()}"
+        super().__call__(parser, namespace, values, option_string)
+
+
 def addVersion(parser):
     """Give an argparse parser ``--version``."""
-    parser.add_argument("--version", action="version",
-                        version=f"%(prog)s (twisted-bazaar) {version()}")
+    parser.add_argument("--version", action=_Version)

@@ -13,7 +13,6 @@ import time
 from twisted_bazaar.base.text import shown
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.cli.common import addVersion, emit
-from twisted_bazaar.store import StoreError, readState
 
 
 def parser():
@@ -94,6 +93,10 @@ def _until(expires):
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    # Imported once the line is parsed: the store brings Twisted, which
+    # --help needs not.
+    from twisted_bazaar.store import StoreError, readState
+
     try:
         state = readState(args.directory)
     except StoreError as e:

@@ -28,12 +28,11 @@ from twisted_bazaar.net.handshake import PLAIN, LinkHandshake, channelHash, chan
 from twisted_bazaar.net.link import IChannelUp, ILinkOwner, Link, LinkSettings
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.base.address import Address
+from twisted_bazaar.base.defaults import DEFAULT_TIMEOUT
 from twisted_bazaar.base.lan import canonical, isLocal
 from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAYED, FirstProven, Way
 from twisted_bazaar.wire.ids import KEYLESS_LIMIT, NO_ID, wireId
 
-#: Seconds a question may take, unless told otherwise.
-DEFAULT_TIMEOUT = 10.0
 #: Ids a status client says it is on a node's link: keyless ids above
 #: every id the tracker gives out (2^31), so that they are nobody's, and
 #: within 10 decimal digits (L{twisted_bazaar.wire.ids.KEYLESS_LIMIT}).

@@ -7,11 +7,9 @@ connection's address group opens connections too fast.
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
+from twisted_bazaar.base.defaults import DEFAULT_TRACKER_PORT  # noqa: F401 (re-exported)
 from twisted_bazaar.net.connections import admitted
 from twisted_bazaar.net.link import Link
-
-#: Default port the tracker listens on, and nodes look for it on.
-DEFAULT_TRACKER_PORT = 7700
 
 
 class TrackerFactory(Factory):

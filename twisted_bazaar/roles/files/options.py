@@ -2,6 +2,7 @@
 
 import os
 
+from twisted_bazaar.base.defaults import DEFAULT_GIVE_UP
 from twisted_bazaar.base.options import seconds
 from twisted_bazaar.files.downloads import PRIVATE, privateProblem
 from twisted_bazaar.roles import RoleOption
@@ -39,12 +40,6 @@ def downloadsFolder(text):
 
 sharedFolder.coerceDoc = "An existing directory."
 downloadsFolder.coerceDoc = "An existing, writable directory."
-
-
-#: Seconds a download may go without progress (a verified piece, or
-#: bytes of pieces coming: L{twisted_bazaar.roles.files.watch}) before it
-#: gives up (--download-give-up).
-DEFAULT_GIVE_UP = 120.0
 
 #: The buyer role's options of files.
 FETCH_OPTIONS = (
