@@ -16,19 +16,18 @@ on a dial made around the table.
 
 from zope.interface import Attribute, Interface
 
+from twisted_bazaar.transports.path import DIRECT, RELAYED
 from twisted_bazaar.transports.relay.messages import NODE
 
 __all__ = ["IPathTransport", "DIRECT", "RELAYED"]
 
-#: At an address, over the connector's own network (TCP under the
-#: channel, or the memory network's): a peer's own address, a local or a
-#: router-mapped one, or a relay's.  The name of the book's direct kind
-#: (L{twisted_bazaar.transports.path.DIRECT}), which its LAN and mapped
-#: paths are dialled as.
-DIRECT = "direct"
-#: A circuit through a relay to a node, the channel end to end inside it
-#: (L{twisted_bazaar.transports.path.RELAYED}).
-RELAYED = "relayed"
+# The kinds a transport of this table connects along: the book's
+# (L{twisted_bazaar.transports.path}), defined there once.  DIRECT: at an
+# address, over the connector's own network (TCP under the channel, or
+# the memory network's): a peer's own address, a local or a
+# router-mapped one, or a relay's (the book's LAN and mapped paths are
+# dialled as it).  RELAYED: a circuit through a relay to a node, the
+# channel end to end inside it.
 
 
 class IPathTransport(Interface):
