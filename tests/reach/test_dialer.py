@@ -1188,3 +1188,40 @@ class VouchTests(SynchronousTestCase):
         RelayedConnector(self.dialled, task.Clock()).connect(
             "10.0.0.5", 9001, object(), relay=VICTIM, target=PEER)
         self.assertEqual((self.relaysDialled(), self.tracker.asked), ([VICTIM], []))
+
+
+class LearnWhereTests(SynchronousTestCase):
+    """A relayed link prompts a question of where its peer is (for the
+    punch's go to find in the book whether the peer is dialled
+    directly), charged to the link's address group: a stranger's fresh
+    keys cannot spend the node's questions to its tracker."""
+
+    def setUp(self):
+        self.node = dialingNode(FakeConnector())
+        self.tracker = self.node.membership = VouchingTracker()
+
+    def test_aGroupsLinksAskAtItsRate(self):
+        """100 relayed links of fresh keys from one group in a second ask
+        the tracker twice (the bucket's burst), then once a second; another
+        group asks all the same."""
+        for n in range(100):
+            self.node.dialer.learnWhere(1000 + n, "198.18")
+        self.assertEqual(len(self.tracker.asked), 2)
+        self.node.clock.advance(1)
+        for n in range(100):
+            self.node.dialer.learnWhere(2000 + n, "198.18")
+        self.assertEqual(len(self.tracker.asked), 3)
+        self.node.dialer.learnWhere(3000, "203.0")
+        self.assertEqual(len(self.tracker.asked), 4)
+
+    def test_aFreshWordIsNotAskedAgain(self):
+        nameIn(self.node, PEER, "203.0.113.7", None, None)
+        self.node.dialer.learnWhere(PEER, "198.18")
+        self.assertEqual(self.tracker.asked, [])
+
+    def test_declared(self):
+        from twisted_bazaar.base.limitregistry import LIMITS
+        from twisted_bazaar.reach.dialer import WHERE_ASKS_LIMIT
+        self.assertIs(LIMITS["dialer.where-asks"], WHERE_ASKS_LIMIT)
+        self.assertEqual(WHERE_ASKS_LIMIT.group, 1.0)
+

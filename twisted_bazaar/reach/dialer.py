@@ -38,6 +38,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.lan import isLocal
 from twisted_bazaar.base.peerhost import scopeOf
 from twisted_bazaar.base.sparing import NOTHING, own
@@ -51,6 +52,7 @@ from twisted_bazaar.reach.peerhosts import HostRefused, PeerHosts
 from twisted_bazaar.reach.asking import TrackerGone
 from twisted_bazaar.reach.reachable.reachability import PUBLIC
 from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.relay.connector import RelayedConnector
 from twisted_bazaar.transports.relay.messages import FILES
@@ -67,6 +69,12 @@ RELAY_DELAY = 0.5
 #: Seconds after a dial starts that a punch to a peer at home starts, if
 #: its LAN address has not answered by then.
 PUNCH_DELAY = 0.25
+
+WHERE_ASKS_LIMIT = declare(
+    "dialer.where-asks", None, "questions/s",
+    "questions to the tracker of where a peer is that relayed links prompt, per address "
+    "group of the link (the one its relay names): fresh keys linking through a relay "
+    "cannot spend the node's questions to its tracker", group=1.0, owner=__name__)
 
 #: Seconds a dial through a relay waits for its link's punch before it
 #: goes on over the relay (the punch goes on; a link it punches later
@@ -315,6 +323,8 @@ class Dialer:
         self._book = None
         self._lan = None
         self._hosts = None
+        #: The rates of L{learnWhere}, made when first needed.
+        self._whereAsks = None
         self.punching = None
         self.wait = PUNCH_WAIT
         #: peer id -> the Deferreds of the links waiting for its punch
@@ -421,14 +431,22 @@ class Dialer:
         return directPath(self._book, self._lan, peer_id,
                           self.node.reach.seen_host or "")
 
-    def learnWhere(self, peer_id):
+    def learnWhere(self, peer_id, group):
         """Ask the tracker where peer_id is (its answer into the book),
         unless the book's word on it is fresh or there is no tracker: so
         that L{directPath} knows by the time a punch with it is asked.
         The question is the tracker session's to end (answered, timed
         out, or failed as the session goes); its silence changes
-        nothing."""
-        if self.node.membership is not None and not self.book.known(peer_id):
+        nothing.  Charged to ``group``, the address group of the link that
+        prompted it (L{WHERE_ASKS_LIMIT}): a stranger's fresh keys, each
+        linking through a relay, cannot spend the node's questions to its
+        tracker; past it the punch's go finds the book as it is."""
+        if self.node.membership is None or self.book.known(peer_id):
+            return
+        rates = self._whereAsks
+        if rates is None:
+            rates = self._whereAsks = GroupRates(WHERE_ASKS_LIMIT)
+        if rates.take(group, self.node.clock.seconds()):
             self.book.ask(peer_id).addErrback(lambda reason: None)
 
     def trackerChanged(self):

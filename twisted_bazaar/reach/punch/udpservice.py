@@ -39,6 +39,7 @@ from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, MappingCheck
 from twisted_bazaar.reach.punch.udpsockets import PunchSockets
 from twisted_bazaar.reach.punch.probebudget import ProbeBudget
 from twisted_bazaar.reach.punch.udpagain import RETRIES, BudgetRetries
+from twisted_bazaar.net.eviction import groupOf, namedGroupOf
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.punch import udp as udppunch
 from twisted_bazaar.reach.punch.udpgo import planFor, reachedWhy
@@ -447,7 +448,7 @@ class UdpPunching(Service, NodeObserver):
             self._freshen()
             # A punch's go then finds in the book whether this node
             # reaches the peer directly.
-            self.node.dialer.learnWhere(peer_id)
+            self.node.dialer.learnWhere(peer_id, namedGroupOf(link) or groupOf(link))
 
     def punchEnded(self, link, host, why):
         """A TCP punch over a link this node opened failed: punch over UDP,
