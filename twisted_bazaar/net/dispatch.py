@@ -3,7 +3,7 @@ What the core itself answers, of the messages a node's link table
 (L{twisted_bazaar.net.overlay.Overlay}) is handed: an address check
 before any handshake (``whoareyou``), and, on an established link, every
 message no part of the node registered a handler for (see
-L{twisted_bazaar.core.node.Node.handle}).  The table hands a message
+L{twisted_bazaar.core.node.Node.takeFrom}).  The table hands a message
 here only after its parts' handlers (L{twisted_bazaar.net.handlers})
 declined it: this runs for the few messages that are the core's own.
 """

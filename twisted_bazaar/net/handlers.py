@@ -8,9 +8,9 @@ class to a function called (part, link, message), as
 L{twisted_bazaar.events.INodeEvents.delivers} is.  Its owner adds
 the part (L{Handlers.addPart}), and hands each message to
 L{Handlers.dispatch}.  A handler registered alone
-(L{twisted_bazaar.core.node.Node.handle}: a bound method, or a closure
-called (link, message)) is taken too: the form the hole punch still
-uses (L{twisted_bazaar.reach.punch.tcpservice}).
+(L{Handlers.add}: a bound method, or a closure called (link, message))
+is taken too: the form the simulator's adversaries use to stand in for
+a node's own handler (L{twisted_bazaar.sim.adversaries}).
 A table of bound methods on every node was about 1.5 kB of a simulated
 chord node (14 handlers, a method object each, and their dict): a
 million nodes held 1.5 GB of the same few tables.  So a node holds its

@@ -10,7 +10,7 @@ handshake through its L{Greeter<twisted_bazaar.net.greeting.Greeter>}
 (which owns the links in their handshake and the dials waiting for them),
 and hands each message on an established link to the handler the
 node's components registered for the message's type (see
-L{twisted_bazaar.core.node.Node.handle}); what no handler takes, and the
+L{twisted_bazaar.core.node.Node.takeFrom}); what no handler takes, and the
 address checks (``whoareyou``) it is asked before any handshake, the core
 answers itself (L{twisted_bazaar.net.dispatch}).
 """
@@ -153,7 +153,7 @@ class Overlay:
         self._connections = None
         self.links = {}
         self.greeter = Greeter(self)
-        #: Who takes each message class (see Node.handle): a
+        #: Who takes each message class (see Node.takeFrom): a
         #: L{Handlers}, whose table nodes with the same parts share.
         self.handlers = Handlers()
         self.since = {}

@@ -3,15 +3,16 @@ How a protocol is connected along one kind of path (L{IPathTransport}),
 with what that needs as parameters, never a node: so a tracker, which
 has none, dials through the same transports as a node.
 
-Every dial of the product goes through the table of these a
-L{twisted_bazaar.transports.relay.connector.RelayedConnector} holds, one
-transport per kind: the dialer's ways to a peer
+The dials over TCP and the relay's circuits go through the table of these
+a L{twisted_bazaar.transports.relay.connector.RelayedConnector} holds,
+one transport per kind: the dialer's ways to a peer
 (L{twisted_bazaar.transports.interface.ITransport}, which choose the
 path), the tracker's and a super-peer's address checks, a node's
 reservation at a relay, its accepts of the circuits announced there and
-its relay probe.  A transport registered for a kind
-(L{RelayedConnector.add}) serves each of them; tests/test_dials.py fails
-on a dial made around the table.
+its relay probe.  QUIC dials from its own sockets, through the dialer's
+way for it (L{twisted_bazaar.transports.quic.transport}).
+tests/test_dials.py fails on a dial made around the table, and lists the
+dials still made around the node's dialer.
 """
 
 from zope.interface import Attribute, Interface

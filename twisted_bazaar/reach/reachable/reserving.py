@@ -6,7 +6,8 @@ tracker for a reservation at a relay
 (L{twisted_bazaar.reach.reachable.reservation.RelayReservation}: the tracker's,
 or a public node's the tracker names), and takes the tracker's relay
 messages from then on, registered with the tracker session
-(L{Membership.handle <twisted_bazaar.core.membership.Membership.handle>}):
+(its class table C{fromTracker}, L{SessionParts.takeFrom
+<twisted_bazaar.core.sessionhandlers.SessionParts.takeFrom>}):
 until the node asked, the tracker has no reason to send them, and they
 are refused as the session refuses any message nobody takes.  The
 reservation goes with the tracker connection (C{trackerLost}) and with
