@@ -14,7 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.reach.dialer import CANDIDATES
 from twisted_bazaar.reach.book import PathBook
 from twisted_bazaar.transports.path import CONFIGURED, UDP, Path
-from twisted_bazaar.transports.quic.transport import QuicTransport
+from twisted_bazaar.transports.quic.transport import QuicTransport, TrackerNamedQuic
 from twisted_bazaar.reach.punch.udpservice import UdpPunching
 from twisted_bazaar.daemon.quic import QuicService
 from twisted_bazaar.transports.quic.connector import FILES, LINKS
@@ -69,7 +69,9 @@ class QuicServiceTests(SynchronousTestCase):
             service.startService()
         [port] = reactor.ports
         self.assertIsInstance(node.dialer.candidates[0], QuicTransport)
-        self.assertEqual(node.dialer.candidates[1:], CANDIDATES)
+        self.assertIsInstance(node.dialer.candidates[1], TrackerNamedQuic)
+        self.assertEqual(node.dialer.candidates[2:], CANDIDATES)
+        self.assertEqual(node.udpPort, port.getHost().port)
         self.assertEqual(node.dialer.book.paths(PEER.id),
                          (Path(UDP, "192.0.2.7", 9443, word=CONFIGURED),))
         self.assertEqual(set(service.endpoint.services),
@@ -79,6 +81,7 @@ class QuicServiceTests(SynchronousTestCase):
         service.stopService()
         self.assertFalse(port.listening)
         self.assertIsNone(service.endpoint)
+        self.assertIsNone(node.udpPort)
         self.assertEqual(network.clock.getDelayedCalls(), [])
 
     def test_punchSockets(self):

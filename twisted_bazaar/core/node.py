@@ -94,6 +94,8 @@ class INode(Interface):
     # Where it is and how it is reached.
     host = Attribute("The host peers reach this node at (its own word).")
     port = Attribute("The port it listens on, 0 before it does.")
+    udpPort = Attribute("The UDP port it serves QUIC on, which it tells the "
+                        "tracker (thisisme's udp), or None.")
     ready = Attribute("True once it was registered (as L{registered} says) in "
                       "this run: its parts talk to peers from then on.")
     registered = Attribute("True while a tracker holds it registered, as the "
@@ -267,6 +269,10 @@ class Node:
     #: advertises with its address; None while it holds no reservation (it
     #: is dialled directly).  Its reservation service says it (L{setRelay}).
     relay = None
+    #: The UDP port this node serves QUIC on while it does (its QUIC
+    #: service says it), told to the tracker in its ``thisisme``; None
+    #: without one.
+    udpPort = None
 
     def __init__(self, clock, rng, connector, config=None, store=None, identity=None):
         self.clock = clock

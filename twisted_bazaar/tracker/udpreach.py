@@ -150,6 +150,10 @@ class UdpReach:
         reach = UdpReached(host, *check.seen)
         if check.seen[0]:
             self.seen[check.link.peer_id] = (self._now(), reach)
+        if check.seen[0] == check.seen[1]:
+            # From one port to both of the tracker's: the node's QUIC
+            # port, if it said that one, is seen (Registry.udpSeen).
+            self.tracker.registry.udpSeen(check.link.peer_id, host, check.seen[0])
         check.link.send(reach)
 
     def _end(self, check):
