@@ -144,9 +144,9 @@ class UdpReachTests(SynchronousTestCase):
         self.clock.advance(SEEN_FOR + 1)
         self.assertIn("saw no datagram of yours", refusal(b_id))
         self.tracker.udp.ports = None
-        self.assertIn("without --udp-port", refusal(b_id))
+        self.assertIn("started with --no-udp", refusal(b_id))
         a.say({"type": "udpcheck"})
-        self.assertIn("without --udp-port", a.heard()[0]["info"])
+        self.assertIn("started with --no-udp", a.heard()[0]["info"])
 
     def test_rates(self):
         """Past its rate an address group's udpcheck is refused, saying

@@ -294,11 +294,13 @@ def parser():
                      "through the relay; 0: punch none, the buy goes through the "
                      "relay at once")
     buy.add_argument("--quic-port", type=argumentType(boundedInt(0, 65535)),
-                     default=None, metavar="PORT",
+                     default=0, metavar="PORT",
                      help="UDP port to serve QUIC on (0: a free one): a seller "
-                     "behind a router no TCP punch meets is punched over UDP, and "
-                     "bought from and fetched over QUIC (the tracker must run "
-                     "with --udp-port); off by default")
+                     "the tracker names a QUIC port for is reached over QUIC when "
+                     "TCP does not connect, and, with --punch-wait, one behind a "
+                     "router no TCP punch meets is punched over UDP")
+    buy.add_argument("--no-quic", action="store_true",
+                     help="serve no QUIC and dial none: TCP (and relays) only")
     view = commands.add_parser(
         "web", parents=asking, help="serve the market's web view, as the operator of "
         "the node whose --data-dir is given",
@@ -714,7 +716,7 @@ def buy(reactor, args):
         give_up=args.download_give_up, progress=progress, identity=identity,
         notice=noticeFor(args),
         punch=_punchOf(reactor, channel, connector, args.punch_wait),
-        quic=_quicOf(reactor, channel, args.quic_port))
+        quic=_quicOf(reactor, channel, None if args.no_quic else args.quic_port))
     finished = purchase.run(started)
     shuttingDown = []
 
@@ -748,10 +750,10 @@ def _punchOf(reactor, channel, connector, wait):
 
 def _quicOf(reactor, channel, port):
     """The buying node's QUIC socket on UDP ``port`` (``--quic-port``), as
-    C{OneShotBuy} plugs it, or None without one."""
+    C{OneShotBuy} plugs it, or None (``--no-quic``)."""
     if port is None:
         return None
-    # Imported here: only a buy with --quic-port loads qh3.
+    # Imported here: a buy with --no-quic does not load qh3.
     from twisted_bazaar.daemon.quic import QuicService
     return lambda node, punching: QuicService(reactor, node, channel, port,
                                               punching=punching)

@@ -102,8 +102,8 @@ class UdpReach:
         """Why the tracker takes no ``what`` of link now (it has no UDP
         port, or the link's group is past its ``rates``), or None."""
         if self.ports is None:
-            return ("this tracker takes no UDP datagrams (it was started without "
-                    "--udp-port)")
+            return ("this tracker takes no UDP datagrams (it was started with "
+                    "--no-udp, or could not take its UDP ports)")
         if not rates.take(groupOf(link), self._now()):
             return f"your address group asked more than {rate:g} {what} a second"
         return None
