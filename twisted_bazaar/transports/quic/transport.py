@@ -145,7 +145,7 @@ class TrackerNamedQuic(QuicTransport):
     way.
     """
 
-    delay = 0.25
+    delay = 1.0
     holds = False
     words = frozenset({NAMED})
 
