@@ -206,10 +206,12 @@ class BadInputTests(SynchronousTestCase):
         options = _parse(SELLER + ["--quic-peer", f"{peer}=192.0.2.7:9443"])
         self.assertEqual(options["quic-peer"], [(parseWireId(peer), "192.0.2.7", 9443)])
         self.assertEqual((_parse(SELLER)["quic-port"], _parse(SELLER)["no-quic"]),
-                         (0, False))
+                         (None, False))
         self.assertUsageError(SELLER + ["--no-quic", "--quic-peer",
                                         f"{peer}=192.0.2.7:9443"],
                               "--quic-peer reaches a node over QUIC: not with --no-quic")
+        self.assertUsageError(SELLER + ["--no-quic", "--quic-port", "0"],
+                              "--no-quic serves no QUIC: give it or --quic-port, not both")
         self.assertUsageError(SELLER + ["--quic-port", "0", "--quic-peer",
                                         "12=192.0.2.7:9443"],
                               "--quic-peer 12=192.0.2.7:9443: ID is a node's id, its 32 "
@@ -622,6 +624,17 @@ class MakeServiceTests(SynchronousTestCase):
                                   (r"tcp6:0:interface=\:\:1", "::1")]:
             service = makeNodeService(_parse(SELLER + ["--listen", listen]))
             self.assertEqual(service.node.connector.interface, interface, listen)
+
+    def test_nodeServesQuic(self):
+        """A node serves QUIC by default, on a free UDP port of its
+        --listen interface or --quic-port's; with --no-quic, none."""
+        from twisted_bazaar.daemon.quic import QuicService
+        for args, wanted in (([], 0), (["--quic-port", "9443"], 9443)):
+            [quic] = [child for child in makeNodeService(_parse(SELLER + args))
+                      if isinstance(child, QuicService)]
+            self.assertEqual(quic.wanted, wanted)
+        self.assertEqual([child for child in makeNodeService(_parse(SELLER + ["--no-quic"]))
+                          if isinstance(child, QuicService)], [])
 
     def test_nodeOfTheIndexScheme(self):
         """An index node keeps no neighbours: it has no topology."""

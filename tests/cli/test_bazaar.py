@@ -135,9 +135,14 @@ class CommonOptionTests(SynchronousTestCase):
         """The buying node has a QUIC socket by default, on a free UDP port
         or --quic-port's, none with --no-quic; a port that is none is
         refused, saying why."""
-        self.assertEqual(parse(["buy", "big.bin"]).quic_port, 0)
+        self.assertIsNone(parse(["buy", "big.bin"]).quic_port)
         self.assertFalse(parse(["buy", "big.bin"]).no_quic)
         self.assertTrue(parse(["buy", "big.bin", "--no-quic"]).no_quic)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as exited:
+            parse(["buy", "big.bin", "--no-quic", "--quic-port", "0"])
+        self.assertEqual(exited.exception.code, 2)
+        self.assertIn("--quic-port: not allowed with argument --no-quic", err.getvalue())
         self.assertIsNone(_quicOf(MemoryReactorClock(), object(), None))
         self.assertIsNotNone(_quicOf(MemoryReactorClock(), object(), 0))
         self.assertEqual(parse(["buy", "big.bin", "--quic-port", "0"]).quic_port, 0)

@@ -174,11 +174,11 @@ class Options(DaemonOptions):
               boundedInt(1, 10**6)),
         param("relay-rate", relays.NODE_RATE, "Bytes a second this node's relay "
               "copies, all circuits together (0: no cap).", boundedInt(0)),
-        param("quic-port", 0, "UDP port to serve QUIC on, on the --listen "
-              "interface (0: a free one, logged as 'QUIC listening on HOST:PORT "
-              "(udp)'): links and file transfers over QUIC, each under the encrypted "
-              "channel as over TCP, its UDP hole punches, and the port the tracker "
-              "names to peers once it saw it (--no-quic: none).",
+        param("quic-port", None, "UDP port to serve QUIC on, on the --listen "
+              "interface (0, and by default: a free one, logged as 'QUIC listening "
+              "on HOST:PORT (udp)'): links and file transfers over QUIC, each under "
+              "the encrypted channel as over TCP, its UDP hole punches, and the port "
+              "the tracker names to peers once it saw it (--no-quic: none)",
               boundedInt(0, 65535)),
         param("give-up-after", None, "Seconds a buyer may take to get every "
               f"want; then the node stops and exits {GAVE_UP}, saying what it "
@@ -331,6 +331,9 @@ class Options(DaemonOptions):
         if self["no-quic"] and self["quic-peer"]:
             raise usage.UsageError("--quic-peer reaches a node over QUIC: not with "
                                    "--no-quic")
+        if self["no-quic"] and self["quic-port"] is not None:
+            raise usage.UsageError("--no-quic serves no QUIC: give it or --quic-port, "
+                                   "not both")
         if self["give-up-after"] is not None and "buyer" not in self["role"]:
             raise usage.UsageError("--give-up-after belongs to the buyer role; add "
                                    "--role buyer")
@@ -452,7 +455,7 @@ def _served(reactor, options, state, site, exitStatus, made):
             meter=NodeMetrics if options["metrics"] is not None else None,
             punch_wait=options["punch-wait"], relay=_relay(reactor, options),
             port_mapping=not options["no-port-mapping"],
-            quic=None if options["no-quic"] else (options["quic-port"],
+            quic=None if options["no-quic"] else (options["quic-port"] or 0,
                                                   options["quic-peer"]))
     except ObsoleteObserver as e:
         # A plugin written for an API the node no longer has: its author's
