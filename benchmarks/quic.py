@@ -27,8 +27,8 @@ against the same TCP channel runs: 44 times the datagrams of loopback's
 quic_purchase_ratio: wall seconds for a buyer daemon to get 10,000 units
 from one seller daemon (as ``bulk_10k_one_seller_s``, from its ``ready``
 line to ``all wants met``) with both on QUIC (``--quic-port``, the buyer
-told the seller's with ``--quic-peer``), over the same on TCP alone, run
-after run.  The buyer's log must say it reached the seller over QUIC.
+told the seller's with ``--quic-peer``), over the same on TCP alone
+(``--no-quic``, QUIC being on by default), run after run.  The buyer's log must say it reached the seller over QUIC.
 """
 
 import json
@@ -240,17 +240,18 @@ def purchaseOnce(overQuic):
     from twisted_bazaar.wire.ids import wireId
 
     clock = _Clock()
-    quic = ("--quic-port", "0") if overQuic else ()
+    # TCP alone: QUIC is on by default.
+    quic = ("--quic-port", "0") if overQuic else ("--no-quic",)
     with market(onLine=clock.onLine) as daemons:
         seller = daemons.startNode("seller", "--role", "seller", "--sell",
                                    f"apple={UNITS}", *quic)
         seller_id = nodeId(seller, LINE_TIMEOUT)
         daemons.waitIntroduced(seller_id, LINE_TIMEOUT)
-        extra = ()
+        extra = quic
         if overQuic:
             port = seller.waitFor(r"QUIC listening on 127\.0\.0\.1:(\d+) \(udp\)",
                                   LINE_TIMEOUT)[1]
-            extra = quic + ("--quic-peer", f"{wireId(seller_id)}=127.0.0.1:{port}")
+            extra += ("--quic-peer", f"{wireId(seller_id)}=127.0.0.1:{port}")
         buyer = daemons.startNode("buyer", "--role", "buyer", "--want", "apple",
                                   "--quantity", str(UNITS), "--exit-when-done", *extra)
         buyer.waitFor(rf"{WANTS_MET}: {UNITS} in the bag", LINE_TIMEOUT)

@@ -126,12 +126,15 @@ class NodeConfigTests(ConfigCase):
         self.assertEqual(schemeSettings(options), ("index", {}))
 
     def test_quicPeers(self):
-        """--quic-peer is repeatable: a list in a file."""
+        """--quic-peer is repeatable: a list in a file; quic-port is read
+        as its flag's text (QUIC is on by default), no-quic is a flag."""
         peer = "0123456789abcdef0123456789abcdef"
-        options = self.parse(SELLER + 'quic-port = "0"\n'
+        options = self.parse(SELLER + 'quic-port = "9443"\n'
                              f'quic-peer = ["{peer}=192.0.2.7:9443", "{peer}=::1:9444"]\n')
         self.assertEqual([(host, port) for _, host, port in options["quic-peer"]],
                          [("192.0.2.7", 9443), ("::1", 9444)])
+        self.assertEqual(options["quic-port"], 9443)
+        self.assertTrue(self.parse(SELLER + "no-quic = true\n")["no-quic"])
 
     def test_everyFloodSchemeOption(self):
         """The scheme's own options (ttl was a core option once) are keys

@@ -27,10 +27,12 @@ from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.schemes.index.node import IndexDiscovery
 from twisted_bazaar.daemon.services import ListeningService, NodeService
+from twisted_bazaar.daemon.tracker import UdpReachService
 from twisted_bazaar.tap.node import Options as NodeOptions
 from twisted_bazaar.tap.node import makeService as makeNodeService
 from twisted_bazaar.tap.tracker import Options as TrackerOptions
 from twisted_bazaar.tap.tracker import makeService as makeTrackerService
+from twisted_bazaar.tap.tracker import udpPorts
 from twisted_bazaar.wire.ids import parseWireId
 
 SELLER = ["--role", "seller", "--sell", "apple=3"]
@@ -172,6 +174,22 @@ class NodeDefaultsTests(SynchronousTestCase):
             {"listen": "tcp:7700", "frame-limit": 65536,
              "handshake-timeout": 10.0, "verbose": 0})
 
+    def test_trackerUdpPorts(self):
+        """The tracker's UDP reach check is on by default, on its --listen
+        port and the next (two free ports for a --listen on port 0, none
+        for one on no IP port); --udp-port picks them, --no-udp turns it
+        off, and the two together are refused."""
+        for args, first in (([], 7700), (["--listen", "tcp:7811"], 7811),
+                            (["--listen", "tcp:port=7811:interface=127.0.0.1"], 7811),
+                            (["--listen", "tcp:0"], 0), (["--listen", "tcp:65535"], 0),
+                            (["--listen", "unix:/tmp/t.sock"], None),
+                            (["--udp-port", "3478"], 3478), (["--no-udp"], None)):
+            self.assertEqual(udpPorts(_parse(args, TrackerOptions)), first, args)
+        error = self.assertRaises(usage.UsageError, _parse,
+                                  ["--no-udp", "--udp-port", "3478"], TrackerOptions)
+        self.assertEqual(str(error), "--no-udp takes no UDP datagrams: give it or "
+                         "--udp-port, not both")
+
 
 class BadInputTests(SynchronousTestCase):
     """Each mistake gets a UsageError that names it."""
@@ -182,15 +200,18 @@ class BadInputTests(SynchronousTestCase):
 
     def test_quicPeer(self):
         """--quic-peer ID=HOST:PORT names a node's id, an IP address and a
-        UDP port, and needs --quic-port."""
+        UDP port; QUIC is on by default, on a free port, and --quic-peer is
+        refused with --no-quic."""
         peer = "0123456789abcdef0123456789abcdef"
-        options = _parse(SELLER + ["--quic-port", "0", "--quic-peer",
-                                   f"{peer}=192.0.2.7:9443"])
+        options = _parse(SELLER + ["--quic-peer", f"{peer}=192.0.2.7:9443"])
         self.assertEqual(options["quic-peer"], [(parseWireId(peer), "192.0.2.7", 9443)])
-        self.assertEqual(_parse(SELLER)["quic-port"], None)
-        self.assertUsageError(SELLER + ["--quic-peer", f"{peer}=192.0.2.7:9443"],
-                              "--quic-peer reaches a node over QUIC: it needs "
-                              "--quic-port (0: any free UDP port)")
+        self.assertEqual((_parse(SELLER)["quic-port"], _parse(SELLER)["no-quic"]),
+                         (None, False))
+        self.assertUsageError(SELLER + ["--no-quic", "--quic-peer",
+                                        f"{peer}=192.0.2.7:9443"],
+                              "--quic-peer reaches a node over QUIC: not with --no-quic")
+        self.assertUsageError(SELLER + ["--no-quic", "--quic-port", "0"],
+                              "--no-quic serves no QUIC: give it or --quic-port, not both")
         self.assertUsageError(SELLER + ["--quic-port", "0", "--quic-peer",
                                         "12=192.0.2.7:9443"],
                               "--quic-peer 12=192.0.2.7:9443: ID is a node's id, its 32 "
@@ -604,6 +625,17 @@ class MakeServiceTests(SynchronousTestCase):
             service = makeNodeService(_parse(SELLER + ["--listen", listen]))
             self.assertEqual(service.node.connector.interface, interface, listen)
 
+    def test_nodeServesQuic(self):
+        """A node serves QUIC by default, on a free UDP port of its
+        --listen interface or --quic-port's; with --no-quic, none."""
+        from twisted_bazaar.daemon.quic import QuicService
+        for args, wanted in (([], 0), (["--quic-port", "9443"], 9443)):
+            [quic] = [child for child in makeNodeService(_parse(SELLER + args))
+                      if isinstance(child, QuicService)]
+            self.assertEqual(quic.wanted, wanted)
+        self.assertEqual([child for child in makeNodeService(_parse(SELLER + ["--no-quic"]))
+                          if isinstance(child, QuicService)], [])
+
     def test_nodeOfTheIndexScheme(self):
         """An index node keeps no neighbours: it has no topology."""
         service = makeNodeService(_parse(SELLER + ["--discovery", "index"]))
@@ -613,34 +645,45 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertIn(node.discovery, list(service))
 
     def test_tracker(self):
-        service = makeTrackerService(_parse([], TrackerOptions))
+        """The tracker's listening service, and by default its UDP reach
+        check's beside it (its --listen port and the next); with --no-udp
+        the tracker's alone."""
+        service = makeTrackerService(_parse(["--no-udp"], TrackerOptions))
         self.assertIsInstance(service, ListeningService)
         self.assertEqual(service.what, "tracker")
+        tracker, udp = makeTrackerService(_parse(["--listen", "tcp:7811"], TrackerOptions))
+        self.assertEqual((tracker.what, type(udp), udp.first),
+                         ("tracker", UdpReachService, 7811))
+        self.assertIsNone(udp.onFailure)
+        given = list(makeTrackerService(_parse(["--udp-port", "3478"], TrackerOptions)))[1]
+        self.assertEqual(given.first, 3478)
+        self.assertIsNotNone(given.onFailure)
 
     def test_trackerRelay(self):
         """The tracker relays by default, within its options; with
         --relay-reservations 0 it has no relay."""
         service = makeTrackerService(_parse(
             ["--relay-circuits", "9", "--relay-circuit-bytes", "1000",
-             "--relay-circuit-seconds", "30"], TrackerOptions))
+             "--relay-circuit-seconds", "30", "--no-udp"], TrackerOptions))
         self.assertEqual(service.relayService.what, "relay")
         limits = service.tracker.relay.limits
         self.assertEqual((limits.reservations, limits.circuits, limits.circuit_bytes,
                           limits.circuit_seconds), (1024, 9, 1000, 30.0))
-        off = makeTrackerService(_parse(["--relay-reservations", "0"], TrackerOptions))
+        off = makeTrackerService(_parse(["--relay-reservations", "0", "--no-udp"],
+                                        TrackerOptions))
         self.assertIsNone(off.relayService)
         self.assertIsNone(off.tracker.relay)
 
     def test_trackerRelayRate(self):
         """The tracker's relay is rate-capped: 8 MiB a second by default,
         --relay-rate sets it (0: no cap), and its throttle holds it."""
-        relay = makeTrackerService(_parse([], TrackerOptions)).tracker.relay
+        relay = makeTrackerService(_parse(["--no-udp"], TrackerOptions)).tracker.relay
         self.assertEqual((relay.limits.rate, relay.throttle.rate), (8 * 2**20, 8 * 2**20))
-        relay = makeTrackerService(_parse(["--relay-rate", "1000"],
+        relay = makeTrackerService(_parse(["--relay-rate", "1000", "--no-udp"],
                                           TrackerOptions)).tracker.relay
         self.assertEqual(relay.throttle.rate, 1000)
         self.assertEqual(makeTrackerService(_parse(
-            ["--relay-rate", "0"], TrackerOptions)).tracker.relay.throttle.rate, 0)
+            ["--relay-rate", "0", "--no-udp"], TrackerOptions)).tracker.relay.throttle.rate, 0)
 
     def test_pluginOfTheOldDeliveredApi(self):
         """A role plugin from outside that still defines delivered(message),

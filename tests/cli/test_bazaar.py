@@ -132,10 +132,19 @@ class CommonOptionTests(SynchronousTestCase):
         self.assertEqual((dialer.reactor, dialer.channel, waits), (reactor, channel, 10.0))
 
     def test_buyQuicPort(self):
-        """--quic-port gives the buying node a QUIC socket (none by
-        default); a port that is none is refused, saying why."""
+        """The buying node has a QUIC socket by default, on a free UDP port
+        or --quic-port's, none with --no-quic; a port that is none is
+        refused, saying why."""
         self.assertIsNone(parse(["buy", "big.bin"]).quic_port)
+        self.assertFalse(parse(["buy", "big.bin"]).no_quic)
+        self.assertTrue(parse(["buy", "big.bin", "--no-quic"]).no_quic)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as exited:
+            parse(["buy", "big.bin", "--no-quic", "--quic-port", "0"])
+        self.assertEqual(exited.exception.code, 2)
+        self.assertIn("--quic-port: not allowed with argument --no-quic", err.getvalue())
         self.assertIsNone(_quicOf(MemoryReactorClock(), object(), None))
+        self.assertIsNotNone(_quicOf(MemoryReactorClock(), object(), 0))
         self.assertEqual(parse(["buy", "big.bin", "--quic-port", "0"]).quic_port, 0)
         for bad, why in (("65536", "65535"), ("-1", "-1"), ("x", "x")):
             err = io.StringIO()

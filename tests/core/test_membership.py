@@ -146,6 +146,15 @@ class RegistrationTests(MembershipCase):
             tracker = WiredLink(plugMembership(node, Membership(node)).factory)
             self.assertEqual(tracker.heard(), [thisisme(**extra)])
 
+    def test_thisismeNamesTheQuicPort(self):
+        """A node that serves QUIC names its UDP port to the tracker
+        (udp); one that serves none names none."""
+        node = Node(self.clock, random.Random(0), FakeConnector())
+        node.setAddress("", NODE_PORT)
+        node.udpPort = 4433
+        tracker = WiredLink(plugMembership(node, Membership(node)).factory)
+        self.assertEqual(tracker.heard(), [thisisme(udp=4433)])
+
     def test_noLocalAddressThatIsPublic(self):
         """A node whose tracker connection leaves from a public address
         (it is not at home) names no local address."""

@@ -14,7 +14,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.reach.dialer import CANDIDATES
 from twisted_bazaar.reach.book import PathBook
 from twisted_bazaar.transports.path import CONFIGURED, UDP, Path
-from twisted_bazaar.transports.quic.transport import QuicTransport
+from twisted_bazaar.transports.quic.transport import QuicTransport, TrackerNamedQuic
 from twisted_bazaar.reach.punch.udpservice import UdpPunching
 from twisted_bazaar.daemon.quic import QuicService
 from twisted_bazaar.transports.quic.connector import FILES, LINKS
@@ -63,14 +63,17 @@ class QuicServiceTests(SynchronousTestCase):
         reactor = _Reactor(network)
         node = SimpleNamespace(transferFactory=None, clock=network.clock,
                                dialer=WaysOnly())
+        node.setUdpPort = lambda port: setattr(node, "udpPort", port)
         node.dialer.book = PathBook(node)
         service = QuicService(reactor, node, channelKey(1), 0, "127.0.0.1",
                               [(PEER.id, "192.0.2.7", 9443)])
         with capturedLogs() as logged:
             service.startService()
         [port] = reactor.ports
-        self.assertIsInstance(node.dialer.candidates[-1], QuicTransport)
-        self.assertEqual(node.dialer.candidates[:-1], CANDIDATES)
+        self.assertIsInstance(node.dialer.candidates[-2], QuicTransport)
+        self.assertIsInstance(node.dialer.candidates[-1], TrackerNamedQuic)
+        self.assertEqual(node.dialer.candidates[:-2], CANDIDATES)
+        self.assertEqual(node.udpPort, port.getHost().port)
         self.assertEqual(node.dialer.book.paths(PEER.id),
                          (Path(UDP, "192.0.2.7", 9443, word=CONFIGURED),))
         self.assertEqual(set(service.endpoint.services),
@@ -80,6 +83,7 @@ class QuicServiceTests(SynchronousTestCase):
         service.stopService()
         self.assertFalse(port.listening)
         self.assertIsNone(service.endpoint)
+        self.assertIsNone(node.udpPort)
         self.assertEqual(network.clock.getDelayedCalls(), [])
 
     def test_punchSockets(self):
@@ -93,6 +97,7 @@ class QuicServiceTests(SynchronousTestCase):
         node = SimpleNamespace(transferFactory=None, clock=network.clock,
                                dialer=WaysOnly(),
                                addObserver=observers.append)
+        node.setUdpPort = lambda port: setattr(node, "udpPort", port)
         node.dialer.book = PathBook(node)
         punching = SimpleNamespace(enabled=True, puncher=SimpleNamespace(limits=None))
         service = QuicService(reactor, node, channelKey(1), 0, "127.0.0.1",
@@ -121,6 +126,7 @@ class QuicServiceTests(SynchronousTestCase):
         network = FakeNetwork()
         node = SimpleNamespace(transferFactory=None, clock=network.clock,
                                dialer=WaysOnly())
+        node.setUdpPort = lambda port: setattr(node, "udpPort", port)
         node.dialer.book = PathBook(node)
         service = QuicService(_Reactor(network), node, channelKey(1), 0, "127.0.0.1",
                               punching=SimpleNamespace(enabled=False))

@@ -12,6 +12,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.error import CannotListenError
 from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
+from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.daemon.services import StartupError
@@ -193,3 +194,16 @@ class UdpReachServiceTests(SynchronousTestCase):
         self.assertEqual(failures, ["--udp-port: cannot listen on UDP port 3480: "
                                     "Address already in use"])
         self.assertIsNone(tracker.udp.ports)
+
+    def test_defaultTaken(self):
+        """The default's ports (no --udp-port given, no onFailure), one of
+        them taken: logged, the other closed, and the tracker runs on
+        without UDP."""
+        reactor, tracker = _UdpReactor(taken=(7701,)), self.tracker()
+        with capturedLogs() as logged:
+            UdpReachService(reactor, tracker, 7700, "", None).startService()
+        [line] = [event for event in logged if "UDP" in event["log_format"]]
+        self.assertEqual(line["port"], 7701)
+        self.assertIn("--no-udp", line["log_format"])
+        self.assertIsNone(tracker.udp.ports)
+        self.assertTrue(all(port.stopped for port in reactor.ports))

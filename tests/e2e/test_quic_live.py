@@ -2,7 +2,9 @@
 End to end over QUIC: real ``twistd`` daemons on loopback.  A seller
 serves QUIC on a UDP port (``--quic-port``); a buyer told to reach it
 there (``--quic-peer``) links to it and fetches its file over QUIC (its
-log says so of both), the file arriving whole with its identity.  Every wait is on a log line,
+log says so of both), the file arriving whole with its identity.  With
+default flags, a node serves QUIC on a free UDP port, which the
+tracker's UDP reach check sees once the tracker dialled the node.  Every wait is on a log line,
 bounded by a timeout; nothing sleeps.
 """
 
@@ -44,3 +46,17 @@ class QuicLiveTests(SynchronousTestCase):
         buyer.waitFor(rf"reached node \w+ {where} \(files\)", TIMEOUT)
         buyer.waitFor(r"downloaded song\.bin into .*, content id verified", TIMEOUT)
         self.assertEqual(sha256Of(os.path.join(downloads, "song.bin")), identity)
+
+    def test_theTrackerSeesAPublicNodesQuicPort(self):
+        """Default flags (the tracker's UDP reach check on, the node's QUIC
+        on a free port): once the tracker dialled the node, the node
+        checks its UDP mapping, and the tracker sees its datagrams come
+        from its QUIC port itself, the port it then names to peers
+        (docs/protocol.md §5, "A node's QUIC port")."""
+        market, tracker = startMarket(self, TIMEOUT)
+        tracker.waitFor(r"UDP reach listening on ports \d+ and \d+", TIMEOUT)
+        seller = market.startNode("seller", "--role", "seller", "--sell", "apple=1")
+        port = seller.waitFor(r"QUIC listening on 127\.0\.0\.1:(\d+) \(udp\)",
+                              TIMEOUT)[1]
+        seller.waitFor(r"this node's UDP datagrams leave its router from "
+                       rf"127\.0\.0\.1:{port} \(\w+ mapping\)", TIMEOUT)

@@ -98,7 +98,9 @@ class WebMarketLiveTests(SynchronousTestCase):
             os.mkdir(buyer_data)
             buyer_key = Identity.inDirectory(buyer_data)
             port = operatorView(self, self.market, buyer_data)[1]
-        scheme_args = ("--discovery", scheme)
+        # A market over TCP alone: its page is then given a QUIC link of
+        # its own to draw (relayedLinkDashed).
+        scheme_args = ("--discovery", scheme, "--no-quic")
         nodes = []
         for i in range(NODES - 1):
             role = (("--role", "seller", "--sell", "apple=3") if i < 6 else

@@ -66,6 +66,29 @@ class BoundaryTests(SynchronousTestCase):
         self.assertEqual(book.paths(PEER), (Path(DIRECT, "203.0.113.8", 9001, word=SEEN),))
         self.assertIsNone(book.relayOf(PEER))
 
+    def test_aPublicNodesQuicPort(self):
+        """A nodereply's udp: a UDP path at the host the tracker names,
+        its word; a later word without it, or none, or another tracker's
+        (L{PathBook.forgetNamed}) forgets it."""
+        book = bookOf()
+        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.8", 9001, udp=9002))
+        self.assertEqual(book.paths(PEER), (
+            Path(DIRECT, "203.0.113.8", 9001, word=SEEN),
+            Path(UDP, "203.0.113.8", 9002, word=NAMED)))
+        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.8", 9001))
+        self.assertEqual(book.pathsOf(PEER, UDP), ())
+        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.8", 9001, udp=9002))
+        book._namedNowhere(PEER)
+        self.assertEqual(book.pathsOf(PEER, UDP), ())
+        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.8", 9001, udp=9002))
+        book.add(PEER, Path(UDP, "192.0.2.9", 4433, word=CONFIGURED))
+        book.forgetNamed()
+        self.assertEqual(book.paths(PEER), (Path(UDP, "192.0.2.9", 4433, word=CONFIGURED),))
+        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.8", 9001, udp=9002))
+        self.assertEqual(book.pathsOf(PEER, UDP), (
+            Path(UDP, "203.0.113.8", 9002, word=NAMED),
+            Path(UDP, "192.0.2.9", 4433, word=CONFIGURED)))
+
     def test_aPeersClaim(self):
         """A thisisme's relay is the peer's claim: dialled through (noted),
         but the tracker does not vouch for it; None forgets it, and an

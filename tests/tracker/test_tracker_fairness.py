@@ -210,11 +210,11 @@ class RegisteredNodeTests(SynchronousTestCase):
         own files are counted out."""
         self.patch(tap, "openFiles", lambda: 1024)
         options = TrackerOptions()
-        options.parseOptions([])
+        options.parseOptions(["--no-udp"])
         registered = makeService(options).tracker.registered
         self.assertEqual(registered.capacity, 1024 - PENDING_LIMIT - RESERVED_DESCRIPTORS)
         options = TrackerOptions()
-        options.parseOptions(["--registered-limit", "9"])
+        options.parseOptions(["--registered-limit", "9", "--no-udp"])
         self.assertEqual(makeService(options).tracker.registered.capacity, 9)
 
     def test_theWebAndMetricsPortsDescriptorsAreKeptApart(self):
@@ -224,7 +224,7 @@ class RegisteredNodeTests(SynchronousTestCase):
         share, which --web halves (a status link to each node)."""
         self.patch(tap, "openFiles", lambda: 1024)
         options = TrackerOptions()
-        options.parseOptions(["--web", "tcp:0", "--metrics", "tcp:0"])
+        options.parseOptions(["--web", "tcp:0", "--metrics", "tcp:0", "--no-udp"])
         [service] = [child for child in makeService(options)
                      if hasattr(child, "tracker")]
         self.assertEqual(service.tracker.registered.capacity,
@@ -365,7 +365,7 @@ class OptionTests(SynchronousTestCase):
                            (["--pending-limit", "5", "--pending-group-limit", "2"],
                             (5, 2))):
             options = TrackerOptions()
-            options.parseOptions(args)
+            options.parseOptions(args + ["--no-udp"])
             pending = makeService(options).tracker.pending
             self.assertEqual((pending.capacity, pending.group_limit), caps)
 

@@ -144,9 +144,9 @@ class UdpReachTests(SynchronousTestCase):
         self.clock.advance(SEEN_FOR + 1)
         self.assertIn("saw no datagram of yours", refusal(b_id))
         self.tracker.udp.ports = None
-        self.assertIn("without --udp-port", refusal(b_id))
+        self.assertIn("started with --no-udp", refusal(b_id))
         a.say({"type": "udpcheck"})
-        self.assertIn("without --udp-port", a.heard()[0]["info"])
+        self.assertIn("started with --no-udp", a.heard()[0]["info"])
 
     def test_rates(self):
         """Past its rate an address group's udpcheck is refused, saying
@@ -208,3 +208,84 @@ class UdpReachTests(SynchronousTestCase):
         TrackerDatagrams(Reach(), 1).datagramReceived(b"x" * 12, ("h", 1))
         TrackerDatagrams(Reach(), 1).datagramReceived(b"x" * 65, ("h", 1))
         self.assertEqual(taken, [(1, b"x" * 12, ("h", 1))])
+
+
+class NamedUdpTests(UdpReachTests):
+    """A node's QUIC port (its thisisme's ``udp``) is named in a
+    ``nodereply`` only once the UDP reach check saw the node's datagrams
+    come from it, to both of the tracker's ports, from the host the
+    tracker names it at (L{twisted_bazaar.tracker.registry.Registry.udpOf})."""
+
+    def joinQuic(self, host, udp=9001):
+        link = WiredLink(self.factory, host)
+        link.say({"type": "thisisme", "id": "", "port": 9000, "host": "", "udp": udp})
+        [you] = link.heard()
+        return link, you["id"]
+
+    def named(self, node_id):
+        """The udp of the nodereply another node is given for node_id, to
+        whereis and to nodereq alike (None: none)."""
+        asker, _ = self.join("192.0.2.50")
+        asker.say({"type": "whereis", "id": node_id})
+        asker.say({"type": "nodereq"})
+        where, picked = asker.heard()
+        self.assertEqual(picked["id"], node_id)
+        self.assertEqual(where.get("udp"), picked.get("udp"))
+        asker.transport.loseConnection()
+        return where.get("udp")
+
+    def test_seen(self):
+        """Said, then seen from that port to both of the tracker's:
+        named, at the host the tracker names the node at.  A node that
+        said none has none named, whatever is seen."""
+        link, node_id = self.joinQuic("198.51.100.7")
+        self.assertIsNone(self.named(node_id))
+        self.check(link, "198.51.100.7", (9001, 9001))
+        self.assertEqual(self.named(node_id), 9001)
+        link.transport.loseConnection()
+        link = WiredLink(self.factory, "198.51.100.8")
+        link.say({"type": "thisisme", "id": "", "port": 9000, "host": ""})
+        [you] = link.heard()
+        self.check(link, "198.51.100.8", (9001, 9001))
+        self.assertIsNone(self.named(you["id"]))
+
+    def test_notSeenThere(self):
+        """Seen at another port, at two ports (a mapping per destination),
+        or not at all: not named; a later check that sees another port
+        unsays it."""
+        link, node_id = self.joinQuic("198.51.100.7")
+        for ports in ((40000, 40000), (9001, 9002), (0, 0)):
+            self.check(link, "198.51.100.7", ports)
+            self.clock.advance(TOKEN_TIMEOUT)
+            link.heard()
+            self.assertIsNone(self.named(node_id), ports)
+        self.check(link, "198.51.100.7", (9001, 9001))
+        link.heard()
+        self.assertEqual(self.named(node_id), 9001)
+        self.clock.advance(1)
+        self.check(link, "198.51.100.7", (40000, 40000))
+        self.assertIsNone(self.named(node_id))
+
+    def test_relayedOrElsewhere(self):
+        """A node reached through a relay, or named at another host than
+        its datagrams came from (its --host), has no UDP port named."""
+        link, text = self.joinQuic("198.51.100.7")
+        self.check(link, "198.51.100.7", (9001, 9001))
+        registry = self.tracker.registry
+        [node_id] = registry.nodes
+        registry.setRelay(node_id, "203.0.113.1:7701")
+        self.assertIsNone(registry.udpOf(node_id))
+        registry.setRelay(node_id, None)
+        self.assertEqual(registry.udpOf(node_id), 9001)
+        registry.nodes[node_id] = ("192.0.2.99", 9000)
+        self.assertIsNone(registry.udpOf(node_id))
+
+    def test_badPort(self):
+        """A thisisme whose udp is no port (0, text) is refused, as any bad
+        field is."""
+        for udp in (0, 65536, "9001"):
+            link = WiredLink(self.factory, "198.51.100.7")
+            link.say({"type": "thisisme", "id": "", "port": 9000, "host": "", "udp": udp})
+            [error] = link.heard()
+            self.assertEqual((error["type"], error["code"]), ("error", "wtf"))
+            self.assertIn("thisisme.udp", error["info"])

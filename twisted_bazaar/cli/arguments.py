@@ -274,12 +274,15 @@ def parser():
                      "node first), so that a file's bytes come straight, not "
                      "through the relay; 0: punch none, the buy goes through the "
                      "relay at once")
-    buy.add_argument("--quic-port", type=_port,
-                     default=None, metavar="PORT",
-                     help="UDP port to serve QUIC on (0: a free one): a seller "
-                     "behind a router no TCP punch meets is punched over UDP, and "
-                     "bought from and fetched over QUIC (the tracker must run "
-                     "with --udp-port); off by default")
+    quic = buy.add_mutually_exclusive_group()
+    quic.add_argument("--quic-port", type=_port,
+                      default=None, metavar="PORT",
+                      help="UDP port to serve QUIC on (0, and by default: a free "
+                      "one): a seller the tracker names a QUIC port for is reached "
+                      "over QUIC when TCP does not connect, and, with --punch-wait, "
+                      "one behind a router no TCP punch meets is punched over UDP")
+    quic.add_argument("--no-quic", action="store_true",
+                      help="serve no QUIC and dial none: TCP (and relays) only")
     view = commands.add_parser(
         "web", parents=asking, help="serve the market's web view, as the operator of "
         "the node whose --data-dir is given",

@@ -390,7 +390,7 @@ def buy(reactor, args):
         give_up=args.download_give_up, progress=progress, identity=identity,
         notice=noticeFor(args),
         punch=_punchOf(reactor, channel, connector, args.punch_wait),
-        quic=_quicOf(reactor, channel, args.quic_port))
+        quic=_quicOf(reactor, channel, None if args.no_quic else args.quic_port or 0))
     finished = purchase.run(started)
     shuttingDown = []
 
@@ -424,10 +424,10 @@ def _punchOf(reactor, channel, connector, wait):
 
 def _quicOf(reactor, channel, port):
     """The buying node's QUIC socket on UDP ``port`` (``--quic-port``), as
-    C{OneShotBuy} plugs it, or None without one."""
+    C{OneShotBuy} plugs it, or None (``--no-quic``)."""
     if port is None:
         return None
-    # Imported here: only a buy with --quic-port loads qh3.
+    # Imported here: a buy with --no-quic does not load qh3.
     from twisted_bazaar.daemon.quic import QuicService
     return lambda node, punching: QuicService(reactor, node, channel, port,
                                               punching=punching)

@@ -471,7 +471,7 @@ def _hello(node, link, handshake):
     return wire.ThisIsMe(-1 if node.id is None else node.id, node.port,
                          node.config.host, scheme=scheme, superpeer=superpeer,
                          key=handshake.ownKey, nonce=nonce, reach=True,
-                         lan=node.dialer.announce(link))
+                         lan=node.dialer.announce(link), udp=node.udpPort)
 
 
 def _at(client):

@@ -94,6 +94,8 @@ class INode(Interface):
     # Where it is and how it is reached.
     host = Attribute("The host peers reach this node at (its own word).")
     port = Attribute("The port it listens on, 0 before it does.")
+    udpPort = Attribute("The UDP port it serves QUIC on, which it tells the "
+                        "tracker (thisisme's udp), or None.")
     ready = Attribute("True once it was registered (as L{registered} says) in "
                       "this run: its parts talk to peers from then on.")
     registered = Attribute("True while a tracker holds it registered, as the "
@@ -164,6 +166,11 @@ class INode(Interface):
 
     def trackerLeft():
         """The tracker session ended: no tracker holds this node now."""
+
+    def setUdpPort(port):
+        """The UDP port this node serves QUIC on from now on (None: none),
+        told to its tracker in its next thisisme (its QUIC service's
+        word)."""
 
     def setRelay(relay):
         """The relay (HOST:PORT) this node is reached through from now on,
@@ -267,6 +274,10 @@ class Node:
     #: advertises with its address; None while it holds no reservation (it
     #: is dialled directly).  Its reservation service says it (L{setRelay}).
     relay = None
+    #: The UDP port this node serves QUIC on while it does (its QUIC
+    #: service says it), told to the tracker in its ``thisisme``; None
+    #: without one.
+    udpPort = None
 
     def __init__(self, clock, rng, connector, config=None, store=None, identity=None):
         self.clock = clock
@@ -529,6 +540,10 @@ class Node:
         """Whether it was registered at some time in this run (as
         L{registered} says), and so said it was ready."""
         return self.ready
+
+    def setUdpPort(self, port):
+        """See L{INode.setUdpPort}."""
+        self.udpPort = port
 
     def setRelay(self, relay):
         """The relay this node is reached through from now on (None:

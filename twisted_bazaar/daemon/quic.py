@@ -74,6 +74,9 @@ class QuicService(Service):
             self.log.info("node {id} is reached over QUIC at {host}:{port} first "
                           "(--quic-peer)", id=shortId(peer_id), host=host, port=port)
         where = self.port.getHost()
+        # Told to the tracker, which names it to peers once its UDP
+        # reach check saw it (docs/protocol.md, "Over UDP").
+        self.node.setUdpPort(where.port)
         self.log.info("QUIC listening on {host}:{port} (udp)", host=where.host,
                       port=where.port)
 
@@ -111,6 +114,7 @@ class QuicService(Service):
             self.udpPunching.nodeStopping()
         for endpoint in list(self._more):
             self.close(endpoint)
+        self.node.setUdpPort(None)
         endpoint, self.endpoint = self.endpoint, None
         port, self.port = self.port, None
         if endpoint is not None:

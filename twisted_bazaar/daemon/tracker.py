@@ -138,7 +138,9 @@ class UdpReachService(Service):
     port and the next, on the interface given), their datagrams handed to
     the tracker's L{UdpReach <twisted_bazaar.tracker.udpreach.UdpReach>},
     which learns the ports once both listen.  A port it cannot take goes
-    to ``onFailure(why)``, one line.
+    to ``onFailure(why)``, one line; with no ``onFailure`` (the ports were
+    the default's, not asked for), it is logged, and the tracker takes no
+    datagrams.
     """
 
     log = Logger()
@@ -160,8 +162,15 @@ class UdpReachService(Service):
                     wanted, TrackerDatagrams(self.tracker.udp, index),
                     interface=self.interface))
             except CannotListenError as e:
-                self.onFailure(f"--udp-port: cannot listen on UDP port {wanted}: "
-                               f"{e.socketError}")
+                if self.onFailure is not None:
+                    self.onFailure(f"--udp-port: cannot listen on UDP port {wanted}: "
+                                   f"{e.socketError}")
+                    return
+                self.log.warn("no UDP reach check: cannot listen on UDP port "
+                              "{port}: {why}; nodes punch no UDP path through their "
+                              "routers (choose ports with --udp-port, or say "
+                              "--no-udp)", port=wanted, why=str(e.socketError))
+                self._close()
                 return
         numbers = tuple(port.getHost().port for port in self.ports)
         self.tracker.udp.ports = numbers
@@ -171,6 +180,9 @@ class UdpReachService(Service):
     def stopService(self):
         super().stopService()
         self.tracker.udp.ports = None
+        return self._close()
+
+    def _close(self):
         ports, self.ports = self.ports, []
         return defer.gatherResults([defer.maybeDeferred(port.stopListening)
                                     for port in ports])

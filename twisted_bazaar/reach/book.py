@@ -34,7 +34,7 @@ from twisted.internet import defer
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.transports.path import (
-    CLAIMED, CONFIGURED, DIRECT, LAN, NAMED, RELAYED, SEEN, Path)
+    CLAIMED, CONFIGURED, DIRECT, LAN, NAMED, RELAYED, SEEN, UDP, Path)
 from twisted_bazaar.reach.asking import TrackerGone
 
 __all__ = ["PathBook", "BOOK_PEERS", "KEPT", "NAMED_FOR"]
@@ -54,19 +54,20 @@ NAMED_FOR = 600.0
 
 class _Peer:
     """What the book holds of one peer: the tracker's last word
-    (``host``, ``port``, ``relay``, ``lan`` as its ``nodereply`` named
-    them, ``at`` when; ``at`` None when it named nothing), and the relay
+    (``host``, ``port``, ``relay``, ``lan``, ``udp`` as its ``nodereply``
+    named them, ``at`` when; ``at`` None when it named nothing), and the relay
     it is to be reached through as last noted (``noted``), whose word
     ``word`` is; and the paths added of other kinds (``more``, a tuple:
     L{PathBook.add})."""
 
-    __slots__ = ("host", "port", "relay", "lan", "at", "noted", "word", "more")
+    __slots__ = ("host", "port", "relay", "lan", "udp", "at", "noted", "word", "more")
 
     def __init__(self):
         self.host = ""
         self.port = 0
         self.relay = None
         self.lan = ()
+        self.udp = None
         self.at = None
         self.noted = None
         self.word = None
@@ -152,10 +153,11 @@ class PathBook:
     def trackerNamed(self, reply):
         """The tracker named a node (a ``nodereply`` with a port): where it
         is, the relay it is reached through (None: it is dialled there),
-        its local addresses (for a node on this node's own network)."""
+        its local addresses (for a node on this node's own network), the
+        UDP port its QUIC is seen on at that host (a path of kind UDP)."""
         held = self._write(reply.id)
         held.host, held.port, held.relay = reply.host, reply.port, reply.relay
-        held.lan = tuple(reply.lan or ())
+        held.lan, held.udp = tuple(reply.lan or ()), reply.udp
         held.at = self.node.clock.seconds()
         held.noted, held.word = reply.relay, NAMED
 
@@ -203,6 +205,7 @@ class PathBook:
             # The relay noted stays: a dial through it asks the new
             # tracker first (it vouches for it no longer: L{vouches}).
             held.host, held.port, held.relay, held.lan, held.at = "", 0, None, (), None
+            held.udp = None
             held.more = tuple(path for path in held.more if path.word not in (NAMED, SEEN))
             self._drop(peer_id, held)
 
@@ -220,6 +223,8 @@ class PathBook:
             else:
                 found.append(Path(RELAYED, held.host, held.port, held.relay, NAMED))
             found.extend(Path(LAN, host, held.port, word=NAMED) for host in held.lan)
+            if held.udp is not None:
+                found.append(Path(UDP, held.host, held.udp, word=NAMED))
         if held.noted is not None and held.noted != held.relay:
             found.append(Path(RELAYED, relay=held.noted, word=held.word))
         found.extend(held.more)
@@ -303,6 +308,7 @@ class PathBook:
         held = self._peers.get(peer_id)
         if held is not None and held.at is not None:
             held.host, held.port, held.relay, held.lan, held.at = "", 0, None, (), None
+            held.udp = None
             self._drop(peer_id, held)
 
     def whereIs(self, peer_id):

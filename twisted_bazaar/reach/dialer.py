@@ -362,14 +362,14 @@ class Dialer:
     def addTransport(self, transport):
         """
         Try transport (an L{ITransport}) as a way to a peer from now on,
-        in place of any of its kind (the kinds are an open registry: a
-        transport names its own), ranked by the delay it declares
-        (L{_race}).
+        in place of one of its class (plugged again), ranked by the delay
+        it declares (L{_race}); the kinds of path are an open registry, a
+        transport naming its own, and several may dial one kind (QUIC at
+        a configured path, and at one the tracker named).
         """
         verifyObject(ITransport, transport)
-        kind = transport.kind
         self.candidates = tuple(candidate for candidate in self.candidates
-                                if kind is None or candidate.kind != kind) + (transport,)
+                                if type(candidate) is not type(transport)) + (transport,)
 
     def punchOverUdpWith(self, udpPunching):
         """Have a relayed link also wait for its punch over UDP

@@ -63,6 +63,16 @@ def listenInterface(text):
     return keywords.get("interface", "::" if parts[0].lower() == "tcp6" else "")
 
 
+def listenPort(text):
+    """The port a checked server endpoint string listens on (0: a free
+    one), or None for a kind that listens on no IP port (``unix:``)."""
+    parts = splitEndpoint(text)
+    if parts[0].lower() not in _SERVER_PORT_KINDS:
+        return None
+    keywords, positional = endpointArguments(parts[1:])
+    return parsePort(keywords.get("port", positional[0] if positional else "0"))
+
+
 def loopbackByDefault(text):
     """
     A server endpoint string that listens on loopback unless it names an

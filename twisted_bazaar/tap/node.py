@@ -71,7 +71,7 @@ NODE_OPTIONS = ("role", "discovery", "tracker", "tracker-key", "listen", "host",
                 "neighbours", "max-connections", "direct-slots", "direct-idle",
                 "handshake-limit", "connection-rate", "retry-initial", "retry-max",
                 "punch-wait", "relay-port", "relay-reservations", "relay-circuits",
-                "relay-rate", "no-port-mapping", "quic-port", "quic-peer")
+                "relay-rate", "no-port-mapping", "quic-port", "no-quic", "quic-peer")
 #: Node options that belong with a role in --help (and need that role).
 ROLE_NODE_OPTIONS = {"give-up-after": "buyer", "restock": "seller"}
 #: The role options of files as goods, shown together in --help.
@@ -116,7 +116,9 @@ class Options(DaemonOptions):
                  "node's port to it (UPnP IGD, NAT-PMP, PCP) when the tracker finds it "
                  "cannot be dialled.  By default it asks, renews the mapping, and "
                  "deletes it when it stops; the tracker checks the port before the "
-                 "node is named there."]]
+                 "node is named there."],
+                ["no-quic", None, "Serve no QUIC and dial none: no UDP port, no UDP "
+                 "hole punch; links and transfers over TCP (and relays) only."]]
     optParameters = [
         param("listen", "tcp:0", "Endpoint to listen on for peers: tcp:PORT "
               "(tcp:0: any free port) or tcp6:PORT; other nodes connect over plain "
@@ -173,9 +175,11 @@ class Options(DaemonOptions):
         param("relay-rate", relays.NODE_RATE, "Bytes a second this node's relay "
               "copies, all circuits together (0: no cap).", boundedInt(0)),
         param("quic-port", None, "UDP port to serve QUIC on, on the --listen "
-              "interface (0: a free one, logged as 'QUIC listening on HOST:PORT "
-              "(udp)'): links and file transfers over QUIC, each under the encrypted "
-              "channel as over TCP.  Off by default.", boundedInt(0, 65535)),
+              "interface (0, and by default: a free one, logged as 'QUIC listening "
+              "on HOST:PORT (udp)'): links and file transfers over QUIC, each under "
+              "the encrypted channel as over TCP, its UDP hole punches, and the port "
+              "the tracker names to peers once it saw it (--no-quic: none)",
+              boundedInt(0, 65535)),
         param("give-up-after", None, "Seconds a buyer may take to get every "
               f"want; then the node stops and exits {GAVE_UP}, saying what it "
               "lacks and why (buyer role; none by default: it waits on)", seconds),
@@ -236,7 +240,7 @@ class Options(DaemonOptions):
     def opt_quic_peer(self, text):
         """ID=HOST:PORT: reach node ID over QUIC at that UDP address (an IP
         address) before any other way (TCP after it, if QUIC does not
-        answer).  Repeatable; needs --quic-port."""
+        answer).  Repeatable; not with --no-quic."""
         peer_id, _, where = text.partition("=")
         host, _, port = where.rpartition(":")
         node_id = parseWireId(peer_id.strip().lower())
@@ -324,9 +328,12 @@ class Options(DaemonOptions):
                                 or self["data-dir"] is None):
             raise usage.UsageError("--restock sets a seller's stock in its data dir: "
                                    "it needs --role seller and --data-dir")
-        if self["quic-peer"] and self["quic-port"] is None:
-            raise usage.UsageError("--quic-peer reaches a node over QUIC: it needs "
-                                   "--quic-port (0: any free UDP port)")
+        if self["no-quic"] and self["quic-peer"]:
+            raise usage.UsageError("--quic-peer reaches a node over QUIC: not with "
+                                   "--no-quic")
+        if self["no-quic"] and self["quic-port"] is not None:
+            raise usage.UsageError("--no-quic serves no QUIC: give it or --quic-port, "
+                                   "not both")
         if self["give-up-after"] is not None and "buyer" not in self["role"]:
             raise usage.UsageError("--give-up-after belongs to the buyer role; add "
                                    "--role buyer")
@@ -448,8 +455,8 @@ def _served(reactor, options, state, site, exitStatus, made):
             meter=NodeMetrics if options["metrics"] is not None else None,
             punch_wait=options["punch-wait"], relay=_relay(reactor, options),
             port_mapping=not options["no-port-mapping"],
-            quic=None if options["quic-port"] is None else (options["quic-port"],
-                                                            options["quic-peer"]))
+            quic=None if options["no-quic"] else (options["quic-port"] or 0,
+                                                  options["quic-peer"]))
     except ObsoleteObserver as e:
         # A plugin written for an API the node no longer has: its author's
         # fix, said in one line rather than a traceback.

@@ -37,6 +37,7 @@ from twisted_bazaar.tap.common import (
 from twisted_bazaar.tap.endpoints import (
     checkServerEndpoint,
     listenInterface,
+    listenPort,
     loopbackByDefault,
 )
 from twisted_bazaar.tracker import (
@@ -62,6 +63,9 @@ class Options(DaemonOptions):
     """twistd bazaar-tracker [options]"""
 
     synopsis = "[options]"
+    optFlags = [["no-udp", None, "Take no UDP datagrams: no UDP reach check nor "
+                 "punch for the tracker's nodes (udpcheck and udppunch are refused "
+                 "with noudp), so they punch no UDP path through their routers."]]
 
     def opt_help(self):
         """Display every option, by section, and exit (as --help-all: the
@@ -116,8 +120,11 @@ class Options(DaemonOptions):
               boundedInt(0, 65535)),
         param("udp-port", None, "UDP port of the tracker's UDP reach check and "
               "punches, and the next port, on the --listen interface (0: two free "
-              "ports; by default none, and udpcheck and udppunch are refused with "
-              "noudp).  It never sends a datagram: its answers go over the node's "
+              "ports).  By default the --listen port and the next (UDP 7700 and "
+              "7701 for tcp:7700; two free ports for a --listen on port 0), and, "
+              "if either is taken, none (logged: udpcheck and udppunch are then "
+              "refused with noudp); a port given that cannot be taken stops the "
+              "start.  It never sends a datagram: its answers go over the node's "
               "tracker connection", boundedInt(0, 65534)),
         param("relay-reservations", relay.RESERVATIONS, "Nodes the tracker "
               "cannot dial that it relays for at once (their reservations), in all; "
@@ -151,7 +158,7 @@ class Options(DaemonOptions):
                 ("Connections and registrations", ("connection-rate", "pending-limit",
                                                    "pending-group-limit",
                                                    "registered-limit"), ""),
-                ("Relay", ("relay-port", "udp-port", "relay-reservations", "relay-circuits",
+                ("Relay", ("relay-port", "udp-port", "no-udp", "relay-reservations", "relay-circuits",
                            "relay-circuit-bytes", "relay-circuit-seconds",
                            "relay-rate"), "")] + \
             super().helpGroups()
@@ -163,6 +170,9 @@ class Options(DaemonOptions):
             checkServerEndpoint(self["listen"])
         except ValueError as e:
             raise usage.UsageError(f"--listen: {e}")
+        if self["no-udp"] and self["udp-port"] is not None:
+            raise usage.UsageError("--no-udp takes no UDP datagrams: give it or "
+                                   "--udp-port, not both")
         if self["web"] is not None:
             try:
                 checkServerEndpoint(self["web"])
@@ -202,20 +212,34 @@ def makeService(options):
         connection_rate=options["connection-rate"])
     if options["relay-reservations"]:
         service.relayService = relayService(reactor, options, tracker, exitStatus)
-    if options["metrics"] is None and options["web"] is None and \
-            options["udp-port"] is None:
+    udp = udpPorts(options)
+    if options["metrics"] is None and options["web"] is None and udp is None:
         return service
     parent = MultiService()
     service.setServiceParent(parent)
-    if options["udp-port"] is not None:
-        UdpReachService(reactor, tracker, options["udp-port"],
-                        listenInterface(options["listen"]),
-                        exitStatus.fail).setServiceParent(parent)
+    if udp is not None:
+        UdpReachService(reactor, tracker, udp, listenInterface(options["listen"]),
+                        exitStatus.fail if options["udp-port"] is not None else None
+                        ).setServiceParent(parent)
     if options["metrics"] is not None:
         addMetrics(parent, reactor, options, TrackerMetrics(tracker), exitStatus)
     if options["web"] is not None:
         addWebView(parent, reactor, options, tracker, exitStatus)
     return parent
+
+
+def udpPorts(options):
+    """The first of the tracker's two UDP ports (0: two free ones), or
+    None: --no-udp, or a --listen on no IP port (unix:).  By default the
+    --listen port, when the next one is a port too."""
+    if options["no-udp"]:
+        return None
+    if options["udp-port"] is not None:
+        return options["udp-port"]
+    port = listenPort(options["listen"])
+    if port is None:
+        return None
+    return port if port < 65535 else 0
 
 
 def _registeredLimit(options):

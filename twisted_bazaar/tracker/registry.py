@@ -7,7 +7,7 @@ import bisect
 
 import attr
 
-from twisted_bazaar.base.lan import sameSubnet
+from twisted_bazaar.base.lan import sameHost, sameSubnet
 from twisted_bazaar.wire.ids import KEYED, isKeyed
 
 #: The ids the tracker gives keyless nodes are non-negative and below
@@ -107,6 +107,9 @@ class Registry:
         #: id -> (the host its tracker connection comes from, its local
         #: addresses), for a node that named some (L{lanOf}).
         self.lans = {}
+        #: id -> [the UDP port it serves QUIC on, as its thisisme said; the
+        #: host the tracker's UDP reach check saw it at there, or None].
+        self.udps = {}
         #: Changes to the table so far (a join, a check passed, a
         #: departure): an answer built from it holds while this stays.
         self.changes = 0
@@ -202,6 +205,37 @@ class Registry:
         if node_id in self.nodes and lan:
             self.lans[node_id] = (seen, lan)
 
+    def setUdp(self, node_id, port):
+        """The node said it serves QUIC on UDP ``port`` (None: it does
+        not); nothing is named of it until the UDP reach check sees it
+        there (L{udpSeen})."""
+        if node_id in self.nodes and port:
+            self.udps[node_id] = [port, None]
+
+    def udpSeen(self, node_id, host, port):
+        """The tracker's UDP reach check saw the node's two datagrams
+        come from ``host``, both from ``port`` (a mapping that does not
+        depend on the destination); it confirms the port the node said,
+        or, another port, unsays it."""
+        held = self.udps.get(node_id)
+        if held is not None:
+            held[1] = host if port == held[0] else None
+
+    def udpOf(self, node_id):
+        """
+        The UDP port to name for node_id, or None: only the one it said
+        and the UDP reach check saw it send from, at the very host the
+        tracker names it at, for a node dialled there (checked, no
+        relay, a port of its own).  So a node cannot have peers send QUIC to a port it only
+        claimed: not another machine's behind its public address.
+        """
+        held = self.udps.get(node_id)
+        if (held is None or held[1] is None or node_id not in self.checked
+                or node_id in self.relays or not self.nodes[node_id][1]
+                or not sameHost(held[1], self.nodes[node_id][0])):
+            return None
+        return held[0]
+
     def lanOf(self, node_id, asker_id):
         """
         The local addresses of node_id for node asker_id, or None: they are
@@ -229,6 +263,7 @@ class Registry:
         del self.nodes[node_id]
         self.relays.pop(node_id, None)
         self.lans.pop(node_id, None)
+        self.udps.pop(node_id, None)
         self.verified.discard(node_id)
         self.checked.discard(node_id)
         self.changes += 1

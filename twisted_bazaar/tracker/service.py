@@ -481,6 +481,7 @@ class Tracker:
                                      hello.port, abilities, verified=not checking)
         self.links[node_id] = link
         self.registry.setLan(node_id, seen, hello.lan)
+        self.registry.setUdp(node_id, hello.udp)
         if hello.reach:
             self.checks.telling.add(node_id)
         self.pending.release(link)

@@ -102,8 +102,8 @@ class UdpReach:
         """Why the tracker takes no ``what`` of link now (it has no UDP
         port, or the link's group is past its ``rates``), or None."""
         if self.ports is None:
-            return ("this tracker takes no UDP datagrams (it was started without "
-                    "--udp-port)")
+            return ("this tracker takes no UDP datagrams (it was started with "
+                    "--no-udp, or could not take its UDP ports)")
         if not rates.take(groupOf(link), self._now()):
             return f"your address group asked more than {rate:g} {what} a second"
         return None
@@ -150,6 +150,10 @@ class UdpReach:
         reach = UdpReached(host, *check.seen)
         if check.seen[0]:
             self.seen[check.link.peer_id] = (self._now(), reach)
+        if check.seen[0] == check.seen[1]:
+            # From one port to both of the tracker's: the node's QUIC
+            # port, if it said that one, is seen (Registry.udpSeen).
+            self.tracker.registry.udpSeen(check.link.peer_id, host, check.seen[0])
         check.link.send(reach)
 
     def _end(self, check):

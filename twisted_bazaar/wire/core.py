@@ -131,6 +131,8 @@ def checkLan(value, name):
 _lanText = text(2, 45)
 checkLan.fast = "False"
 checkLan.toWire = list
+#: The UDP port a node serves QUIC on (docs/protocol.md §2.3): never 0.
+checkUdpPort = intIn(1, 65535, "from 1 to 65535")
 
 
 @message("thisisme")
@@ -147,7 +149,9 @@ class ThisIsMe(Message):
     ``relay`` names the relay through which the sender is reached when
     it cannot be dialled (as ``nodereply`` names one for it).  To the
     tracker, ``lan`` names the sender's own local addresses (L{checkLan}),
-    which the tracker names only to nodes on its network.  On a link of
+    which the tracker names only to nodes on its network, and ``udp`` the
+    UDP port it serves QUIC on, which the tracker names once its UDP reach
+    check saw the node's datagrams come from that port.  On a link of
     purpose ``status``, ``operator`` proves the asker the node's operator
     (L{twisted_bazaar.identity.operator}), who gets slots of its own.
     """
@@ -165,6 +169,7 @@ class ThisIsMe(Message):
     relay: str = field(checkRelay, default=None)
     lan: tuple = field(checkLan, default=None)
     operator: str = field(checkSig, default=None)
+    udp: int = field(checkUdpPort, default=None)
 
 
 @message("thisisyou")
@@ -233,13 +238,16 @@ class NodeReply(Message):
     means nobody else is known.  ``relay`` names the relay through which
     the node is reached, when it cannot be dialled itself; ``lan`` its
     local addresses, to an asker the tracker sees on the node's own
-    network (behind the same public address) only."""
+    network (behind the same public address) only; ``udp`` the UDP port
+    the node serves QUIC on at ``host``, as the tracker's UDP reach check
+    saw it."""
 
     id: int = field(checkNodeIdOrNone)
     host: str = field(checkHost)
     port: int = field(checkPort)
     relay: str = field(checkRelay, default=None)
     lan: tuple = field(checkLan, default=None)
+    udp: int = field(checkUdpPort, default=None)
 
 
 @message("whereis")

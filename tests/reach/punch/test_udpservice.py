@@ -22,6 +22,7 @@ from twisted_bazaar.core.sessionhandlers import SessionParts
 from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, FRESH, REFUSED_PAUSE
 from twisted_bazaar.reach.punch.udpservice import ASK_AGAIN, ASKS, LINGER, UdpPunching
 from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, Reachability
 from twisted_bazaar.testing.capabilities import overQuic, relayed
 from twisted_bazaar.testing.udpnat import PORT_RESTRICTED, RANDOM, UdpNetwork, UdpRouter
 from twisted_bazaar.reach.punch.udpmessages import (
@@ -251,6 +252,22 @@ class CheckTests(UdpPunchingTestCase):
             mine = side.punching.check.mine
             self.assertEqual((mine.host, mine.kind), (HOME[name][1], "easy"))
         self.assertTrue(self.a.punching.check.fresh())
+
+    def test_checkedOnceDialled(self):
+        """A node that serves QUIC (its udpPort) and that the tracker
+        found it can dial checks its UDP mapping then, relayed link or
+        not (the tracker names its QUIC port once it saw it); a node the
+        tracker cannot dial, or that serves no QUIC, does not."""
+        side = Side(self.network, "a", self.alice, self.bob, False, PORT_RESTRICTED)
+        side.membership.take()
+        events = side.node.events
+        events.reachChanged(Reachability(PUBLIC, "198.51.100.7", 9000), 40000)
+        self.assertEqual(side.membership.take(), [])
+        side.node.udpPort = 4433
+        events.reachChanged(Reachability(PRIVATE, "198.51.100.7", 9000), 40000)
+        self.assertEqual(side.membership.take(), [])
+        events.reachChanged(Reachability(PUBLIC, "198.51.100.7", 9000), 40000)
+        self.assertEqual([type(m) for m in side.membership.take()], [UdpCheck])
 
     def test_notAskedAgainWhileFresh(self):
         """A second relayed link within FRESH seconds asks no check; one

@@ -12,11 +12,13 @@ from types import SimpleNamespace
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
+from twisted_bazaar import wire
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.reach.dialer import CANDIDATES, FILES, Peer
 from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, SEEN, UDP, Path
 from twisted_bazaar.transports.interface import ITransport
-from twisted_bazaar.transports.quic.transport import QuicTransport, isQuic, plugQuic
+from twisted_bazaar.transports.quic.transport import (
+    QuicTransport, TrackerNamedQuic, isQuic, plugQuic)
 from twisted_bazaar.files import hashing
 from twisted_bazaar.transports.quic.connection import QuicUnanswered
 from twisted_bazaar.transports.quic.connector import FILES as FILES_SERVICE, LINKS, QuicConnector
@@ -107,7 +109,8 @@ class TransportTests(SynchronousTestCase):
         endpoint = self.udp.endpoint("10.0.0.1")
         plain = SimpleNamespace(transferFactory=None, dialer=WaysOnly(()))
         self.quic = plugQuic(plain, endpoint, channelKey(1))
-        self.node.dialer.addTransport(self.quic)
+        for transport in plain.dialer.candidates:
+            self.node.dialer.addTransport(transport)
         self.connector = self.node.dialer.connector = RecordingConnector()
 
     def dial(self):
@@ -137,6 +140,21 @@ class TransportTests(SynchronousTestCase):
         self.assertEqual(len(self.connector.dials), 1)
         self.assertEqual([source for source, _, _ in self.udp.sent], [])
 
+
+    def test_aTrackersPathIsRacedAfterTcp(self):
+        """A UDP path the tracker named (a public peer's QUIC port): TCP
+        is dialled at once, and QUIC only TrackerNamedQuic.delay s later,
+        TCP not having connected, neither holding the other back."""
+        self.node.dialer.book.trackerNamed(
+            wire.NodeReply(SELLER.id, "203.0.113.7", 9002, udp=9443))
+        self.dial()
+        self.assertEqual([dial[:2] for dial in self.connector.dials],
+                         [("203.0.113.7", 9002)])
+        self.assertEqual(self.udp.sent, [])
+        self.udp.clock.advance(TrackerNamedQuic.delay)
+        self.assertEqual({destination for _, destination, _ in self.udp.sent},
+                         {("203.0.113.7", 9443)})
+        self.assertEqual(len(self.connector.dials), 1)
 
     def test_aPunchedPathLeavesFromItsSocket(self):
         """A path routed through a punch's socket is dialled first, from

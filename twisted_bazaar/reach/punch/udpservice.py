@@ -43,6 +43,7 @@ from twisted_bazaar.net.eviction import groupOf, namedGroupOf
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.punch import udp as udppunch
 from twisted_bazaar.reach.punch.udpgo import planFor, reachedWhy
+from twisted_bazaar.reach.reachable.reachability import PUBLIC
 from twisted_bazaar.reach.punch.udpmessages import (
     UdpCheck,
     UdpProbe,
@@ -174,6 +175,13 @@ class UdpPunching(Service, NodeObserver):
         parts = self.node.membership.parts
         parts.takeFrom(self)
         parts.handleError("noudp", self._refused)
+
+    def reachChanged(self, reach, local_port):
+        """The tracker dialled this node: a check of its UDP mapping lets
+        the tracker name its QUIC port to peers (docs/protocol.md, "Over
+        UDP", "What a node does")."""
+        if reach.state == PUBLIC and self.node.udpPort:
+            self._freshen()
 
     def trackerLost(self):
         self._pending = []

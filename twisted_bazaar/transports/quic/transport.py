@@ -6,16 +6,21 @@ the node's QUIC socket (docs/architecture.md, "QUIC").
 
 Only the paths a peer's word alone names (a claim) are not dialled: a
 peer could name a victim's address for every node linked to it to send
-QUIC Initials to (docs/protocol.md §5, "Hosts a peer names").  A dial
-that QUIC does not answer, or whose link does not come up, hands over to
-the next way (TCP), which waits for it (L{QuicTransport.holds}).
+QUIC Initials to (docs/protocol.md §5, "Hosts a peer names").  A path
+this node's operator configured, or a UDP punch met, is tried first: a
+dial there that QUIC does not answer, or whose link does not come up,
+hands over to the next way (TCP), which waits for it
+(L{QuicTransport.holds}).  A path the tracker named (the QUIC port of a
+peer it dials directly, as its UDP reach check saw it) is raced after
+TCP (L{TrackerNamedQuic}): TCP carries bulk bytes faster, and QUIC is
+the way when TCP does not connect.
 """
 
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from zope.interface import implementer
 
-from twisted_bazaar.transports.path import CLAIMED, UDP
+from twisted_bazaar.transports.path import CLAIMED, NAMED, UDP, WORDS
 from twisted_bazaar.transports.interface import ITransport
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.capabilities import IQuicTransport
@@ -25,7 +30,7 @@ from twisted_bazaar.transports.quic.connector import FILES as FILES_SERVICE, LIN
 from twisted_bazaar.transports.relay.messages import FILES
 from twisted_bazaar.wire.ids import shortId
 
-__all__ = ["QuicTransport", "isQuic", "plugQuic", "serveQuic"]
+__all__ = ["QuicTransport", "TrackerNamedQuic", "isQuic", "plugQuic", "serveQuic"]
 
 
 def isQuic(link):
@@ -39,10 +44,10 @@ def isQuic(link):
 @implementer(ITransport)
 class QuicTransport:
     """
-    Dials a peer at the first UDP path the node's book holds for it (not
-    a claim): a link over the peer's links service, a transfer (purpose
-    L{FILES}) over its files service; other connections of a protocol of
-    their own are not carried yet.
+    Dials a peer at the first UDP path the node's book holds for it of
+    the words it takes (L{words}: not a claim): a link over the peer's
+    links service, a transfer (purpose L{FILES}) over its files service;
+    other connections of a protocol of their own are not carried yet.
     """
 
     kind = UDP
@@ -51,11 +56,15 @@ class QuicTransport:
     #: configured (``--quic-peer``), so the operator's choice is honoured
     #: while it answers, or one a UDP punch met
     #: (L{twisted_bazaar.reach.punch.udpservice}), where the TCP ways left are
-    #: the relay.  A UDP path to a peer TCP reaches directly would be
-    #: better raced against TCP at once: TCP carries bulk bytes about 1.8
-    #: times as fast here (docs/architecture.md, "QUIC").
+    #: the relay.  A UDP path the tracker names, to a peer TCP reaches
+    #: directly, is raced after TCP instead (L{TrackerNamedQuic}): TCP
+    #: carries bulk bytes about 1.8 times as fast here
+    #: (docs/architecture.md, "QUIC").
     delay = 0.0
     holds = True
+    #: The words of the paths it dials: all but a claim, and but the
+    #: tracker's (L{TrackerNamedQuic}'s).
+    words = frozenset(WORDS) - {CLAIMED, NAMED}
     log = Logger()
 
     def __init__(self, links, files):
@@ -84,7 +93,7 @@ class QuicTransport:
     def _paths(self, dialer, peer, purpose, protocol):
         if peer.id is None or (protocol is not None and purpose != FILES):
             return []
-        paths = [path for path in dialer.book.pathsOf(peer.id, UDP) if path.word != CLAIMED]
+        paths = [path for path in dialer.book.pathsOf(peer.id, UDP) if path.word in self.words]
         return sorted(paths, key=lambda path: (peer.id, path.host, path.port)
                       not in self.routes)
 
@@ -126,6 +135,21 @@ class QuicTransport:
         return d.addCallback(reached)
 
 
+class TrackerNamedQuic(QuicTransport):
+    """
+    Dials the UDP path the tracker named for a peer it names at a checked
+    address (the QUIC port its UDP reach check saw the peer send from:
+    docs/protocol.md, "Over UDP"), raced L{delay} seconds after the TCP
+    ways, which it does not hold back: a TCP dial that connects first
+    wins, one that does not (a firewall that drops TCP) leaves QUIC the
+    way.
+    """
+
+    delay = 1.0
+    holds = False
+    words = frozenset({NAMED})
+
+
 class _Transfers(Factory):
     """The node's transfer port's protocols, once it serves one (a
     seller's: L{twisted_bazaar.files.server}); none before."""
@@ -165,6 +189,8 @@ def plugQuic(node, endpoint, channel):
 
     @return: the L{QuicTransport}.
     """
-    transport = QuicTransport(*serveQuic(node, endpoint, channel))
+    connectors = serveQuic(node, endpoint, channel)
+    transport = QuicTransport(*connectors)
     node.dialer.addTransport(transport)
+    node.dialer.addTransport(TrackerNamedQuic(*connectors))
     return transport
