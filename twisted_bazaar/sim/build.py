@@ -50,8 +50,13 @@ class Builder:
     C{join_at} and, with --nat, its C{homes}.
     """
 
-    def __init__(self, sim):
+    def __init__(self, sim, clocks=None):
+        """
+        @param clocks: index -> the clock of node number index, for a
+            node of a generated overlay; None: the run's, for every node.
+        """
         self.sim = sim
+        self.clocks = clocks
         config = sim.config
         #: What every node's link settings share (see L{nodeConfig}).
         self._node_links = LinkSettings(ping_interval=config.ping_interval)
@@ -213,17 +218,14 @@ class Builder:
         host = f"n{index}"
         # Listening and named before its scheme is built, as a node of a
         # generated overlay is from the start.
-        node = self.counted(buildNode(self.nodeClock(index), self.nodeRandom(rng),
+        clock = sim.clock if self.clocks is None else self.clocks(index)
+        node = self.counted(buildNode(clock, self.nodeRandom(rng),
                                       MemoryConnector(sim.network, host),
                                       self.nodeConfig(), identity=identity).node)
         self.listen(node, host)
         plugScheme(node, scheme.build(node, self.schemeSettings(scheme,
                                                                 self.scheme_options)))
         return node
-
-    def nodeClock(self, index):
-        """The clock node number index is given: the run's."""
-        return self.sim.clock
 
     @staticmethod
     def key(rng, taken):

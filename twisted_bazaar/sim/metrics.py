@@ -191,6 +191,9 @@ def tally(sim):
         "link_ends": sum(len(node.links) for node in alive),
         "floods": sim.record.floods,
         "stats": stats,
+        # Counted here, where the scheme's messages are known (L{tradeTypes}
+        # knows those of the modules imported).
+        "trade": sum(stats.get(kind, 0) for kind in trade_types),
         # The tracker counts as a node: with the index it answers every
         # lookup.
         "busiest": max(sum(sent.get(kind, 0) for kind in trade_types)
@@ -234,7 +237,7 @@ def summary(config, counted, wall_s, peak_rss_mb):
     L{combine}d tallies of its shards)."""
     floods = counted["floods"]
     stats = counted["stats"]
-    trade = sum(stats.get(kind, 0) for kind in tradeTypes())
+    trade = counted["trade"]
     purchases = counted["purchases"]
     searches = config.searches
     return {

@@ -15,12 +15,15 @@ import gc
 import time
 
 from twisted_bazaar.sim.crypto import signatures
+from twisted_bazaar.sim.logs import beginQuietLogging
 from twisted_bazaar.sim.metrics import peakRssMB, tally
 from twisted_bazaar.sim.runner import Simulation
 from twisted_bazaar.sim.shardbuild import ShardBuilder, contextOf
 from twisted_bazaar.sim.shardclock import ShardClock
 from twisted_bazaar.sim.shardnet import ShardNetwork
 
+#: Whether this process drops the nodes' log events already.
+_quiet = False
 #: The schemes a sharded run supports so far.
 SHARDED_SCHEMES = ("flood", "index")
 
@@ -65,14 +68,27 @@ class ShardSimulation(Simulation):
         self.shard = shard
         self._stack = contextlib.ExitStack()
         self._started = None
+        #: Wall seconds spent building and running windows (not waiting).
+        self._busy = 0.0
 
-    def open(self):
-        """Build this shard's part, with the run's signatures (until
+    def open(self, quiet=False):
+        """
+        Build this shard's part, with the run's signatures (until
         L{close}): (shard -> the messages its build sent there, when its
-        first entry is due or None)."""
+        first entry is due or None).
+
+        @param quiet: the process is a shard's own (a Dask worker's):
+            drop the nodes' log events, as C{bazaar-sim} does
+            (L{beginQuietLogging}).
+        """
+        global _quiet
+        if quiet and not _quiet:
+            _quiet = True
+            beginQuietLogging()
         self._started = time.perf_counter()
         self._stack.enter_context(signatures(self.config.crypto))
         self._buildFrozen()
+        self._busy = time.perf_counter() - self._started
         return self.network.takeOutbox(), self.clock.nextTime()
 
     def window(self, end, messages, second):
@@ -86,12 +102,15 @@ class ShardSimulation(Simulation):
         @return: (shard -> the messages for it, when the next entry here
             is due or None, (whether every buyer here is done, purchases)).
         """
+        began = time.perf_counter()
         self.network.receive(messages)
         self.clock.runUntil(end)
         if second:
             self._settle()
-        return (self.network.takeOutbox(), self.clock.nextTime(),
-                (self.done(), self.purchases()))
+        answer = (self.network.takeOutbox(), self.clock.nextTime(),
+                  (self.done(), self.purchases()))
+        self._busy += time.perf_counter() - began
+        return answer
 
     def tally(self):
         """This shard's L{tally}, and its own figures (under ``shard``)."""
@@ -103,6 +122,7 @@ class ShardSimulation(Simulation):
             "messages_to_other_shards": self.network.crossing[0],
             "bytes_to_other_shards": self.network.crossing[1],
             "wall_s": round(time.perf_counter() - self._started, 3),
+            "busy_s": round(self._busy, 3),
             "peak_rss_mb": peakRssMB(),
         }
         return counted

@@ -75,16 +75,19 @@ class Stub:
         return self
 
 
-class ShardBuilder(Builder):
+class ShardBuilder:
     """
     Builds one shard's part of a warm flood or index market into a
-    L{twisted_bazaar.sim.shard.ShardSimulation} (see the module).
+    L{twisted_bazaar.sim.shard.ShardSimulation} (see the module), with a
+    single process's L{Builder} for the parts of it they share: each node
+    on a clock of its own (L{ContextClock}).
     """
 
     def __init__(self, sim, shard, shards):
-        super().__init__(sim)
+        self.sim = sim
         self.shard = shard
         self.shards = shards
+        self.parts = Builder(sim, clocks=lambda index: ContextClock(sim.clock, index + 1))
 
     def build(self):
         sim, config = self.sim, self.sim.config
@@ -95,17 +98,18 @@ class ShardBuilder(Builder):
             sim.market = Market(network, seed=config.seed + 3,
                                 link_settings=sim.settings, relay=RelayLimits())
         scheme = discoveryPlugins()[config.discovery]
+        parts = self.parts
         taken = set()
         everyone = []
         placement = network.placement = bytearray(contexts)
         placement[TRACKER] = TRACKER_SHARD
         for index in range(config.nodes):
             rng = random.Random(sim.rng.getrandbits(64))
-            identity = self.key(rng, taken)
+            identity = parts.key(rng, taken)
             shard = placement[index + 1] = shardOf(identity.id, self.shards)
             if shard == self.shard:
                 clock.context = index + 1
-                node = self.buildDirectNode(index, scheme, rng, identity)
+                node = parts.buildDirectNode(index, scheme, rng, identity)
                 if node.port != FIRST_PORT:
                     raise RuntimeError(f"node {index} listens on {node.port}, "
                                        f"not {FIRST_PORT}")
@@ -114,19 +118,14 @@ class ShardBuilder(Builder):
             else:
                 everyone.append(Stub(identity, f"n{index}", FIRST_PORT))
         edges = BUILDERS[config.topology](config.nodes, config.degree, sim.rng)
-        self.placeRoles(*self.drawRoles(everyone), own=lambda index: self._own(everyone,
-                                                                               index))
+        parts.placeRoles(*parts.drawRoles(everyone),
+                         own=lambda index: self._own(everyone, index))
         addresses = {}
         for a, b in edges:
             self._link(everyone, a, b, contexts, addresses)
         if config.discovery != "flood":
             for index, node in enumerate(everyone):
                 self._joinTracker(node, index + 1, contexts)
-
-    def nodeClock(self, index):
-        """A node's own view of the shard's clock, in its context
-        (L{ContextClock})."""
-        return ContextClock(self.sim.clock, index + 1)
 
     def _own(self, everyone, index):
         """Node number index if this shard holds it (its context now the

@@ -305,10 +305,3 @@ class ShardNetwork(MemoryNetwork):
         other = end.other
         if other.__class__ is RemoteEnd:
             self._ends.pop(other.end ^ 1, None)
-
-    def _close(self, transport, reason):
-        raise NotImplementedError("a sharded network closes one end at a time "
-                                  "(closeEnd)")
-
-    def crash(self, host):
-        raise NotImplementedError("--kill is not sharded yet")

@@ -49,13 +49,16 @@ class Windows:
     @ivar shard_messages: messages handed from one shard to another.
     """
 
-    def __init__(self, config, shards, progress=None):
+    def __init__(self, config, shards, progress=None, quiet=False):
         """
         @param shards: a handle on each shard, in shard order.
         @param progress: called as progress(purchases, virtual seconds)
             at each whole second, or None.
+        @param quiet: whether the shards run in processes of their own,
+            whose nodes' log events they drop (L{ShardSimulation.open}).
         """
         self.config = config
+        self.quiet = quiet
         self.shards = shards
         self.progress = progress
         self.window_s = lookahead(config)
@@ -83,7 +86,7 @@ class Windows:
         count = len(self.shards)
         inboxes = [[] for _ in range(count)]
         nexts = []
-        for outbox, next_due in self._all("open"):
+        for outbox, next_due in self._all("open", [(self.quiet,)] * count):
             nexts.append(next_due)
             self._hand(outbox, inboxes)
         now, second = 0.0, 1.0
