@@ -34,6 +34,9 @@ from twisted_bazaar.traversal.limits import RelayLimits
 TRACKER = 0
 #: The shard that holds the tracker.
 TRACKER_SHARD = 0
+#: Where the tracker listens, as a node's end of its session notes it
+#: (one object for every session).
+TRACKER_ADDRESS = IPv4Address("TCP", "tracker", DEFAULT_TRACKER_PORT)
 #: The port a node of a generated overlay listens on: its host's first
 #: (L{MemoryNetwork.listen}).
 FIRST_PORT = 40000
@@ -213,7 +216,6 @@ class ShardBuilder:
         if not (here_node or here_tracker):
             return
         market = sim.market
-        tracker_address = IPv4Address("TCP", "tracker", DEFAULT_TRACKER_PORT)
         end_id = linkId(ctx, TRACKER, contexts)
         if here_node:
             clock.context = ctx
@@ -230,7 +232,7 @@ class ShardBuilder:
                                          DEFAULT_TRACKER_PORT)
         elif here_node:
             mine = network.half(ours, ctx, self._address(node), end_id, TRACKER,
-                                tracker_address)
+                                TRACKER_ADDRESS)
         else:
             listening = network._listeners[(market.tracker_host, DEFAULT_TRACKER_PORT)]
             its = network.half(theirs, TRACKER, listening.address, end_id | 1, ctx,
