@@ -71,6 +71,15 @@ class ShardClockTests(SynchronousTestCase):
         self.assertIsNone(clock.nextTime())
         self.assertEqual(clock.events, 2)
 
+    def test_windowToASecond(self):
+        """A window to a whole second runs what is due at its end too, as
+        a single process's clock does before the run is checked."""
+        clock = ShardClock(1)
+        ran = []
+        clock.callLater(1.0, ran.append, "at 1")
+        clock.runUntil(1.0, inclusive=True)
+        self.assertEqual((ran, clock.nextTime()), (["at 1"], None))
+
     def test_resetKeepsItsContext(self):
         """A call moved later runs at its new time, in its context."""
         clock = ShardClock(3)

@@ -96,15 +96,16 @@ class ShardSimulation(Simulation):
         Take the messages other shards sent here, run every entry due
         before end, and say what crossed.
 
-        @param second: whether end is a whole virtual second: the run's
-            collector is settled (L{Simulation._settle}) then, as a single
-            process's is.
+        @param second: whether end is a whole virtual second: what is due
+            at it runs in this window, and the run's collector is settled
+            (L{Simulation._settle}) then, as a single process's
+            C{runFor(1.0)} does before the run is checked.
         @return: (shard -> the messages for it, when the next entry here
             is due or None, (whether every buyer here is done, purchases)).
         """
         began = time.perf_counter()
         self.network.receive(messages)
-        self.clock.runUntil(end)
+        self.clock.runUntil(end, inclusive=second)
         if second:
             self._settle()
         answer = (self.network.takeOutbox(), self.clock.nextTime(),

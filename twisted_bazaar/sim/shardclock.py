@@ -17,6 +17,7 @@ the heap where it would have gone had its sender been here.
 """
 
 import heapq
+import math
 
 from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
@@ -122,16 +123,18 @@ class ShardClock(HeapClock):
         """When the next entry is due (a cancelled call's included), or None."""
         return self._heap[0][0] if self._heap else None
 
-    def runUntil(self, end):
+    def runUntil(self, end, inclusive=False):
         """
-        Run every entry due before ``end`` (not at it: that is the next
-        window's), each at its own time and in its own context; the clock
-        then reads ``end``.
+        Run every entry due before ``end`` (and at it if ``inclusive``,
+        else that is the next window's), each at its own time and in its
+        own context; the clock then reads ``end``.
         """
         heap = self._heap
         pop = heapq.heappop
         ran = 0
-        while heap and heap[0][0] < end:
+        # Entries due up to last, the float just below end unless inclusive.
+        last = end if inclusive else math.nextafter(end, -math.inf)
+        while heap and heap[0][0] <= last:
             entry = pop(heap)
             call = entry[2]
             ran += 1
