@@ -141,7 +141,7 @@ def merged(config, tallies, wall_s, engine):
 def runLocal(config, shards, progress=None):
     """
     A sharded run in this process, its shards one after the other in each
-    window (tests, and ``--shards 1``'s figures); its merged metrics.
+    window (``--shard-engine local``, and the tests); its merged metrics.
     """
     started = time.perf_counter()
     handles = [ShardSimulation(config, shard, shards) for shard in range(shards)]
