@@ -11,7 +11,7 @@ import sys
 import time
 
 from twisted_bazaar import wire
-from twisted_bazaar.cli import chordsim
+from twisted_bazaar.cli import chordsim, simshards
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser
 from twisted_bazaar.base.options import boundedInt, fraction, seconds
@@ -174,6 +174,7 @@ def parser():
         help="with --adversaries: do not also run the same seed without them (the "
         "run the extra messages and latency are measured against)")
     chordsim.addArguments(p)
+    simshards.addArguments(p)
     add("--json", metavar="FILE", help="write the metrics as JSON to FILE")
     add("--plot", metavar="FILE.png",
         help="plot latency and hop distributions (needs matplotlib)")
@@ -193,16 +194,20 @@ class Progress:
         self.shown = False
 
     def __call__(self, sim):
+        self.show(sim.config.searches, sim.purchases(), sim.clock.seconds())
+
+    def show(self, searches, purchases, virtual_s):
+        """The bar at purchases of searches, virtual_s into the run."""
         elapsed = time.perf_counter() - self.started
         if elapsed < PROGRESS_AFTER:
             return
         self.shown = True
-        wanted = sim.config.searches or 1
-        done = min(sim.purchases(), wanted)
+        wanted = searches or 1
+        done = min(purchases, wanted)
         width = 30
         filled = width * done // wanted
         self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] "
-                          f"{done}/{wanted} purchases, virtual {sim.clock.seconds():.0f} s, "
+                          f"{done}/{wanted} purchases, virtual {virtual_s:.0f} s, "
                           f"wall {elapsed:.0f} s")
         self.stream.flush()
 
@@ -246,8 +251,24 @@ def table(metrics):
         ("wall time", f"{metrics['wall_s']} s"),
         ("peak RSS", f"{metrics['peak_rss_mb']} MB"),
     ]
+    rows += shardRows(metrics)
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def shardRows(metrics):
+    """The table's rows about a sharded run's shards, if it had any: each
+    one's nodes, peak memory, wall time, events and what it sent the
+    others."""
+    shards = metrics.get("shards")
+    if shards is None:
+        return []
+    return [(f"shard {each['shard']} of {shards['count']}",
+             f"{each['nodes']} nodes, peak RSS {each['peak_rss_mb']} MB, wall "
+             f"{each['wall_s']} s, {each['events']} events, "
+             f"{each['messages_to_other_shards']} messages "
+             f"({each['bytes_to_other_shards']} bytes) to other shards")
+            for each in shards["each"]]
 
 
 def homeRows(metrics):
@@ -380,6 +401,10 @@ def main(argv=None):
     except ValueError as reason:
         parser().error(str(reason))
     config = sim.config
+    try:
+        simshards.check(args, config)
+    except simshards.Refused as reason:
+        parser().error(str(reason))
     out = None
     if args.json:
         try:
@@ -390,7 +415,10 @@ def main(argv=None):
     if config.adversaries and not args.no_baseline:
         honest = _run(Simulation(attr.evolve(config, adversaries=0.0, adversary=())),
                       args.quiet)
-    metrics = _run(sim, args.quiet)
+    if args.shards is None:
+        metrics = _run(sim, args.quiet)
+    else:
+        metrics = _runSharded(args, config)
     if honest is not None:
         againstHonest(metrics, honest)
     if out is not None:
@@ -418,6 +446,24 @@ def _run(sim, quiet):
         # fix, said in one line rather than a traceback.
         sys.stderr.write(f"\nbazaar-sim: error: {e}\n")
         raise SystemExit(1) from None
+    if progress is not None:
+        progress.finish()
+    return metrics
+
+
+def _runSharded(args, config):
+    """A run in shards (L{simshards}), with a progress bar unless quiet;
+    its merged metrics."""
+    progress = None if args.quiet else Progress()
+    try:
+        metrics = simshards.run(
+            args, config,
+            None if progress is None else
+            lambda purchases, virtual_s: progress.show(config.searches, purchases,
+                                                       virtual_s))
+    except simshards.Refused as reason:
+        sys.stderr.write(f"bazaar-sim: error: {reason}\n")
+        raise SystemExit(2) from None
     if progress is not None:
         progress.finish()
     return metrics

@@ -50,8 +50,13 @@ class Builder:
     C{join_at} and, with --nat, its C{homes}.
     """
 
-    def __init__(self, sim):
+    def __init__(self, sim, clocks=None):
+        """
+        @param clocks: index -> the clock of node number index, for a
+            node of a generated overlay; None: the run's, for every node.
+        """
         self.sim = sim
+        self.clocks = clocks
         config = sim.config
         #: What every node's link settings share (see L{nodeConfig}).
         self._node_links = LinkSettings(ping_interval=config.ping_interval)
@@ -203,13 +208,18 @@ class Builder:
         """Node number index of a generated overlay: its key drawn from the
         seed (one whose id is not ``taken``), listening, with its id and
         its scheme."""
+        rng = random.Random(self.sim.rng.getrandbits(64))
+        return self.buildDirectNode(index, scheme, rng, self.key(rng, taken))
+
+    def buildDirectNode(self, index, scheme, rng, identity):
+        """Node number index of a generated overlay, of the key L{directNode}
+        drew from rng (which it draws on from)."""
         sim = self.sim
         host = f"n{index}"
-        rng = random.Random(sim.rng.getrandbits(64))
-        identity = self.key(rng, taken)
         # Listening and named before its scheme is built, as a node of a
         # generated overlay is from the start.
-        node = self.counted(buildNode(sim.clock, self.nodeRandom(rng),
+        clock = sim.clock if self.clocks is None else self.clocks(index)
+        node = self.counted(buildNode(clock, self.nodeRandom(rng),
                                       MemoryConnector(sim.network, host),
                                       self.nodeConfig(), identity=identity).node)
         self.listen(node, host)
@@ -313,10 +323,22 @@ class Builder:
 
     def assignRoles(self):
         """Draw the sellers, with their stock, and the buyers, with what
-        they want and when they start; plant the adversaries."""
+        they want and when they start (L{drawRoles}); give them their
+        roles (L{placeRoles}); plant the adversaries."""
+        sim = self.sim
+        self.placeRoles(*self.drawRoles(sim.nodes), own=sim.nodes.__getitem__)
+        if sim.attack is not None:
+            sim.attack.plant()
+
+    def drawRoles(self, nodes):
+        """
+        The roles of nodes (every node of the run, in the order built),
+        drawn from the run's seed: ([(seller's index, item, stock)],
+        [(start, buyer's index, item, quantity)]).
+        """
         sim = self.sim
         config, rng = sim.config, sim.rng
-        order = list(range(len(sim.nodes)))
+        order = list(range(len(nodes)))
         rng.shuffle(order)
         seller_count = max(1, min(len(order) - 1, round(config.sellers * len(order))))
         seller_indexes, buyer_indexes = order[:seller_count], order[seller_count:]
@@ -328,27 +350,40 @@ class Builder:
             if quantity:
                 # A buyer starts warmup..warmup + spread seconds after it
                 # joined.
-                start = (sim.join_at.get(sim.nodes[index], 0.0) + config.warmup
+                start = (sim.join_at.get(nodes[index], 0.0) + config.warmup
                          + rng.random() * config.spread)
-                plans.append((start, sim.nodes[index], rng.choice(offered), quantity))
+                plans.append((start, index, rng.choice(offered), quantity))
         # A search reserves a unit at each seller it reaches, one per buyer,
         # so a seller with its item's purchases plus one unit per buyer of
         # it never turns a buyer away for lack of stock.
         demand = {}
         for _, _, item, quantity in plans:
             demand[item] = demand.get(item, 0) + quantity + 1
+        sellers = []
         for i, index in enumerate(seller_indexes):
             item = items[i % len(items)]
             stock = demand.get(item, 0) if config.stock is None else config.stock
-            node = sim.nodes[index]
-            sim.initial_stock[node] = {item: stock}
-            sim.sellers[node] = buildRole(
-                node, seller_plugin, {"stock": {item: stock}, "lease": DEFAULT_LEASE})
-        for start, node, item, quantity in plans:
-            sim.clock.callLater(start, sim.startBuyer, node, item, quantity)
-            sim.buyers[node] = None
-        if sim.attack is not None:
-            sim.attack.plant()
+            sellers.append((index, item, stock))
+        return sellers, plans
+
+    def placeRoles(self, sellers, plans, own):
+        """
+        The roles L{drawRoles} drew, given to the nodes: own(index) -> the
+        node of that index, or None for a node held elsewhere (another
+        shard's, L{twisted_bazaar.sim.shardbuild}).
+        """
+        sim = self.sim
+        for index, item, stock in sellers:
+            node = own(index)
+            if node is not None:
+                sim.initial_stock[node] = {item: stock}
+                sim.sellers[node] = buildRole(
+                    node, seller_plugin, {"stock": {item: stock}, "lease": DEFAULT_LEASE})
+        for start, index, item, quantity in plans:
+            node = own(index)
+            if node is not None:
+                sim.clock.callLater(start, sim.startBuyer, node, item, quantity)
+                sim.buyers[node] = None
 
     def _shares(self, total, buyers):
         """Spread ``total`` purchases over ``buyers`` buyers, at random."""

@@ -163,49 +163,7 @@ def tradeTypes():
 def runMetrics(sim, wall_s):
     """The metrics of a L{Simulation} run that took wall_s seconds: what
     ``bazaar-sim --json`` writes."""
-    config = sim.config
-    alive = [node for node in sim.nodes if node not in sim.killed]
-    edges = sum(len(node.links) for node in alive) // 2
-    floods = sim.record.floods
-    stats = dict(sim.stats)
-    for sent in sim.node_stats.values():
-        for kind, count in sent.items():
-            stats[kind] = stats.get(kind, 0) + count
-    trade_types = tradeTypes()
-    trade = sum(stats.get(kind, 0) for kind in trade_types)
-    # The tracker counts as a node: with the index it answers every
-    # lookup.
-    busiest = max(sum(sent.get(kind, 0) for kind in trade_types)
-                  for sent in [sim.stats, *sim.node_stats.values()])
-    purchases = sim.purchases()
-    searches = config.searches
-    metrics = {
-        "config": attr.asdict(config, filter=_shown),
-        "nodes": config.nodes,
-        "edges": edges,
-        "searches": searches,
-        "search_floods": floods,
-        "purchases": purchases,
-        "success_rate": round(min(purchases, searches) / searches, 6)
-        if searches else None,
-        "double_sells": doubleSells(sim),
-        "messages_per_search": round(trade / floods, 3) if floods else None,
-        "search_messages_per_search": round(stats.get("search", 0) / floods, 3)
-        if floods else None,
-        "messages_by_type": dict(sorted(stats.items())),
-        "busiest_node_messages": busiest,
-        "superpeers": len(sim.superpeers),
-        "hops_to_first_reply": percentiles(sim.record.hops),
-        "lookup_hops": percentiles(sim.record.lookup_hops),
-        "latency_ms": percentiles(sim.record.latency_ms),
-        "virtual_s": round(sim.clock.seconds(), 3),
-        "killed": len(sim.killed),
-        "failed_links": sim.failed_links,
-        "faults": dict(sim.network.faults.counts) if sim.network.faults else {},
-        "bytes_per_node": round(sim.network.bytes_written / config.nodes, 1),
-        "wall_s": round(wall_s, 3),
-        "peak_rss_mb": peakRssMB(),
-    }
+    metrics = summary(sim.config, tally(sim), wall_s, peakRssMB())
     if sim.attack is not None:
         metrics["adversaries"] = sim.attack.metrics()
     if sim.homes is not None:
@@ -214,6 +172,102 @@ def runMetrics(sim, wall_s):
                                       sim.punches, nodeRelays(sim), sim.record.paths)
         metrics["nat"]["direct"] = sim.direct.metrics()
     return metrics
+
+
+def tally(sim):
+    """
+    What L{summary} makes a run's metrics of, counted over a
+    L{Simulation}'s nodes: a dict of counts, lists and tables that
+    L{combine} adds up over the shards of a run.
+    """
+    alive = [node for node in sim.nodes if node not in sim.killed]
+    stats = dict(sim.stats)
+    for sent in sim.node_stats.values():
+        for kind, count in sent.items():
+            stats[kind] = stats.get(kind, 0) + count
+    trade_types = tradeTypes()
+    over, buy_ids = _sold(sim)
+    return {
+        "link_ends": sum(len(node.links) for node in alive),
+        "floods": sim.record.floods,
+        "stats": stats,
+        # Counted here, where the scheme's messages are known (L{tradeTypes}
+        # knows those of the modules imported).
+        "trade": sum(stats.get(kind, 0) for kind in trade_types),
+        # The tracker counts as a node: with the index it answers every
+        # lookup.
+        "busiest": max(sum(sent.get(kind, 0) for kind in trade_types)
+                       for sent in [sim.stats, *sim.node_stats.values()]),
+        "purchases": sim.purchases(),
+        "superpeers": len(sim.superpeers),
+        "oversold": over,
+        "buy_ids": buy_ids,
+        "hops": list(sim.record.hops),
+        "lookup_hops": list(sim.record.lookup_hops),
+        "latency_ms": list(sim.record.latency_ms),
+        "virtual_s": sim.clock.seconds(),
+        "killed": len(sim.killed),
+        "failed_links": sim.failed_links,
+        "faults": dict(sim.network.faults.counts) if sim.network.faults else {},
+        "bytes": sim.network.bytes_written,
+    }
+
+
+def combine(tallies):
+    """One L{tally} of several, each of a part of one run's nodes."""
+    first, *rest = tallies
+    out = {key: (dict(value) if isinstance(value, dict)
+                 else list(value) if isinstance(value, list) else value)
+           for key, value in first.items()}
+    for each in rest:
+        for key, value in each.items():
+            if key in ("busiest", "virtual_s"):
+                out[key] = max(out[key], value)
+            elif isinstance(value, dict):
+                table = out[key]
+                for name, count in value.items():
+                    table[name] = table.get(name, 0) + count
+            else:
+                out[key] = out[key] + value
+    return out
+
+
+def summary(config, counted, wall_s, peak_rss_mb):
+    """The metrics of a run of config, from its L{tally} (or the
+    L{combine}d tallies of its shards)."""
+    floods = counted["floods"]
+    stats = counted["stats"]
+    trade = counted["trade"]
+    purchases = counted["purchases"]
+    searches = config.searches
+    return {
+        "config": attr.asdict(config, filter=_shown),
+        "nodes": config.nodes,
+        "edges": counted["link_ends"] // 2,
+        "searches": searches,
+        "search_floods": floods,
+        "purchases": purchases,
+        "success_rate": round(min(purchases, searches) / searches, 6)
+        if searches else None,
+        "double_sells": counted["oversold"] + sum(
+            count - 1 for count in counted["buy_ids"].values() if count > 1),
+        "messages_per_search": round(trade / floods, 3) if floods else None,
+        "search_messages_per_search": round(stats.get("search", 0) / floods, 3)
+        if floods else None,
+        "messages_by_type": dict(sorted(stats.items())),
+        "busiest_node_messages": counted["busiest"],
+        "superpeers": counted["superpeers"],
+        "hops_to_first_reply": percentiles(counted["hops"]),
+        "lookup_hops": percentiles(counted["lookup_hops"]),
+        "latency_ms": percentiles(counted["latency_ms"]),
+        "virtual_s": round(counted["virtual_s"], 3),
+        "killed": counted["killed"],
+        "failed_links": counted["failed_links"],
+        "faults": counted["faults"],
+        "bytes_per_node": round(counted["bytes"] / config.nodes, 1),
+        "wall_s": round(wall_s, 3),
+        "peak_rss_mb": peak_rss_mb,
+    }
 
 
 #: Settings added since figures were kept, left out of a run's ``config``
@@ -227,9 +281,9 @@ def _shown(attribute, value):
     return attribute.name not in _NEWER or bool(value)
 
 
-def doubleSells(sim):
-    """Units a L{Simulation}'s sellers sold beyond their stock, plus buy
-    ids in two ledgers."""
+def _sold(sim):
+    """(units sold beyond their stock, buy id -> the ledgers it is in) of a
+    L{Simulation}'s sellers."""
     over = 0
     seen = {}
     for node, seller in sim.sellers.items():
@@ -238,4 +292,4 @@ def doubleSells(sim):
             over += max(0, sold - initial)
         for buy_id in seller.ledger:
             seen[buy_id] = seen.get(buy_id, 0) + 1
-    return over + sum(count - 1 for count in seen.values() if count > 1)
+    return over, seen

@@ -90,14 +90,19 @@ def establish(network, opener, acceptor, purpose, addresses=None):
     # warm run's links was 130 bytes a link.
     ends = network.pair(out, opener.host, into, acceptor.host, acceptor.port,
                         from_port=opener.port)
-    _connect(out, ends[0])
-    _connect(into, ends[1])
     proven = opener.identity is not None and acceptor.identity is not None
-    opener.overlay.adopt(out, acceptor.id, addressOf(acceptor, addresses), purpose,
-                         acceptor.identity.key if proven else None)
-    acceptor.overlay.adopt(into, opener.id, addressOf(opener, addresses), purpose,
-                           opener.identity.key if proven else None)
+    adoptEnd(opener, out, ends[0], acceptor, purpose, proven, addresses)
+    adoptEnd(acceptor, into, ends[1], opener, purpose, proven, addresses)
     return out, into
+
+
+def adoptEnd(node, link, transport, peer, purpose, proven, addresses=None):
+    """One end of L{establish}: node's link, on its transport, taken as
+    the end of a handshake with peer (its key proven if ``proven``).
+    peer needs only an id, an address and an identity."""
+    _connect(link, transport)
+    node.overlay.adopt(link, peer.id, addressOf(peer, addresses), purpose,
+                       peer.identity.key if proven else None)
 
 
 def joinTracker(market, node):
@@ -110,23 +115,36 @@ def joinTracker(market, node):
     What the node's parts do once it is registered (the index scheme's
     sellers register their items) is sent.
     """
-    tracker = market.tracker
-    identity = node.identity
-    scheme, superpeer = schemeOf(node.discovery)
     membership = Membership(node)
     node.setMembership(membership)
     membership.startService()
     ours = membership.factory.buildProtocol(None)
-    theirs = TrackerFactory(tracker).buildProtocol(None)
+    theirs = TrackerFactory(market.tracker).buildProtocol(None)
     mine, its = market.network.pair(ours, node.host, theirs, market.tracker_host,
                                     DEFAULT_TRACKER_PORT, from_port=node.port)
-    _connect(theirs, its)
+    admit(market.tracker, theirs, its, node, schemeOf(node.discovery))
+    return registered(membership, ours, mine)
+
+
+def admit(tracker, theirs, transport, node, scheme):
+    """The tracker's side of L{joinTracker}: its protocol theirs, on its
+    transport, admits node (which needs only an id, a port, a config's
+    host and an identity), of scheme (name, superpeer)."""
+    identity = node.identity
+    _connect(theirs, transport)
+    name, superpeer = scheme
     hello = wire.ThisIsMe(node.id, node.port, node.config.host,
-                          scheme=scheme, superpeer=superpeer,
+                          scheme=name, superpeer=superpeer,
                           key=None if identity is None else identity.key)
     tracker.admit(theirs, hello)
+
+
+def registered(membership, ours, transport):
+    """The node's side of L{joinTracker}: its session's protocol ours, on
+    its transport, told it is registered; the membership."""
+    node = membership.node
     membership.linkMade(ours)
-    _connect(ours, mine)
+    _connect(ours, transport)
     membership.messageReceived(ours, wire.ThisIsYou(node.id, node.port))
     return membership
 

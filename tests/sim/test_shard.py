@@ -1,0 +1,75 @@
+"""
+Tests for L{twisted_bazaar.sim.shard}: a sharded run gives the same
+metrics with 1, 2 or 4 shards (wall time, memory and the shards' own
+figures aside), in this process (L{runLocal}) and as Dask actors on a
+cluster of threads in this process.
+"""
+
+import attr
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.sim.runner import SimConfig
+from twisted_bazaar.sim.shard import ShardSimulation, refusal
+from twisted_bazaar.sim.windows import Windows, merged, runLocal
+
+INDEX = SimConfig(nodes=200, discovery="index", start="warm", crypto="fast",
+                  searches=40, seed=3)
+
+
+def comparable(metrics):
+    """The metrics a sharded run must give alike on any number of shards."""
+    return {key: value for key, value in metrics.items()
+            if key not in ("wall_s", "peak_rss_mb", "shards")}
+
+
+class SameMetricsTests(SynchronousTestCase):
+    def assertSameOnShards(self, config, counts):
+        runs = {count: runLocal(config, count) for count in counts}
+        first = comparable(runs[counts[0]])
+        self.assertEqual(first["purchases"], config.searches)
+        for count in counts[1:]:
+            self.assertEqual(comparable(runs[count]), first, f"{count} shards")
+            each = runs[count]["shards"]["each"]
+            self.assertEqual(len(each), count)
+            self.assertEqual(sum(shard["nodes"] for shard in each), config.nodes)
+            self.assertTrue(all(shard["messages_to_other_shards"] for shard in each))
+
+    def test_index(self):
+        """200 nodes of the index, warm: the same metrics on 1, 2 and 4
+        shards, every purchase made."""
+        self.assertSameOnShards(INDEX, [1, 2, 4])
+
+    def test_flood(self):
+        """A flood, where every search crosses the shards: the same on 1
+        and 3 shards."""
+        self.assertSameOnShards(attr.evolve(INDEX, discovery="flood", nodes=120,
+                                            searches=15), [1, 3])
+
+    def test_onDaskActors(self):
+        """The shards as Dask actors (a cluster of threads in this process)
+        give what they give in this process."""
+        from distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            actors = [client.submit(ShardSimulation, INDEX, shard, 2, actor=True,
+                                    workers=[address]).result()
+                      for shard, address in enumerate(sorted(cluster.workers[w].address
+                                                             for w in cluster.workers))]
+            tallies = Windows(INDEX, actors).run()
+        self.assertEqual(comparable(merged(INDEX, tallies, 0.0, "dask")),
+                         comparable(runLocal(INDEX, 1)))
+
+
+class RefusalTests(SynchronousTestCase):
+    def test_refused(self):
+        """What a sharded run does not run yet is said in one line."""
+        for config, words in [(attr.evolve(INDEX, start="cold"), "--start warm"),
+                              (attr.evolve(INDEX, discovery="chord"), "chord"),
+                              (attr.evolve(INDEX, drop=0.1), "--drop"),
+                              (attr.evolve(INDEX, latency_ms=(0.0, 5.0)), "lookahead")]:
+            why = refusal(config)
+            self.assertIn(words, why)
+            self.assertNotIn("\n", why)
+            self.assertRaises(ValueError, ShardSimulation, config, 0, 2)
+        self.assertIsNone(refusal(INDEX))

@@ -1,0 +1,52 @@
+"""
+Tests for L{twisted_bazaar.sim.shardbuild}: where each node of a sharded
+run is placed, and how the two shards of a link name its ends alike.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.schemes.chord.ring import BITS
+from twisted_bazaar.sim.shardbuild import (
+    TRACKER,
+    TRACKER_WEIGHT,
+    arcs,
+    contextOf,
+    linkId,
+    shardOf,
+)
+
+RING = 1 << BITS
+
+
+class PlacementTests(SynchronousTestCase):
+    def test_equalArcs(self):
+        """Without a tracker, each shard holds an equal arc of the ring."""
+        self.assertEqual(arcs(1, False), [RING])
+        self.assertEqual(arcs(4, False), [RING // 4, RING // 2, 3 * RING // 4, RING])
+
+    def test_trackerShardShorter(self):
+        """The tracker's shard holds fewer nodes, by what the tracker holds."""
+        first, second = arcs(2, True)
+        self.assertEqual(second, RING)
+        self.assertAlmostEqual(first / RING, (1 - TRACKER_WEIGHT) / 2, places=9)
+        self.assertEqual(arcs(1, True), [RING])
+
+    def test_shardOfArcs(self):
+        """A node is on the shard whose arc holds its place on the ring."""
+        ends = arcs(4, False)
+        self.assertEqual([shardOf(place, ends) for place in
+                          (0, RING // 4 - 1, RING // 4, RING - 1)], [0, 0, 1, 3])
+
+    def test_contexts(self):
+        """The tracker's context is 0, node number i's i + 1."""
+        self.assertEqual((contextOf("tracker"), contextOf("n0"), contextOf("n41")),
+                         (TRACKER, 1, 42))
+
+    def test_linkIds(self):
+        """Each link of a warm start has ids of its own, negative (a
+        connection made during the run has a positive one), the acceptor's
+        end the opener's plus one."""
+        ids = {linkId(a, b, 5) for a in range(5) for b in range(5) if a != b}
+        self.assertEqual(len(ids), 20)
+        self.assertTrue(all(each < 0 and each % 2 == 0 for each in ids))
+        self.assertEqual((linkId(1, 2, 5) | 1) ^ 1, linkId(1, 2, 5))

@@ -1,0 +1,147 @@
+"""
+Tests for L{twisted_bazaar.sim.windows}: the windows a sharded run is run
+in, and what is handed between shards, on shards that only say what they
+were asked (no nodes, no cluster, no sleeping).
+"""
+
+import attr
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.sim.metrics import combine
+from twisted_bazaar.sim.runner import SimConfig
+from twisted_bazaar.sim.windows import Windows, lookahead, merged
+
+
+class FakeShard:
+    """A shard with planned entries: (time, message for a shard or None)
+    each; done once every planned entry ran and it is past done_at."""
+
+    def __init__(self, number, plan=(), done_at=0.0):
+        self.number = number
+        self.plan = sorted(plan, key=lambda entry: entry[0])
+        self.done_at = done_at
+        self.windows = []
+        self.received = []
+        self.closed = False
+        self.last_end = 0.0
+        #: For each window that ran an entry: from its first entry to its end.
+        self.spans = []
+
+    def _next(self):
+        return self.plan[0][0] if self.plan else None
+
+    def open(self, quiet):
+        return {}, self._next()
+
+    def window(self, end, messages, second):
+        self.received.extend(messages)
+        for message in messages:
+            if message[0] < self.last_end:
+                raise AssertionError("a message in the past")
+        self.last_end = end
+        self.windows.append((end, second))
+        if self.plan and self.plan[0][0] < end:
+            self.spans.append(end - self.plan[0][0])
+        outbox = {}
+        while self.plan and self.plan[0][0] < end:
+            when, target = self.plan.pop(0)
+            if target is not None:
+                outbox.setdefault(target, []).append((when + 0.010, 0, 0, 0, 0, None))
+        for message in messages:
+            if message[0] < end:
+                self.plan.append((message[0], None))
+        self.plan.sort(key=lambda entry: entry[0])
+        pending = [message[0] for message in messages if message[0] >= end]
+        due = min([t for t in [self._next(), *pending] if t is not None], default=None)
+        return outbox, due, (end >= self.done_at and not self.plan, 0)
+
+    def tally(self):
+        return {"shard": {"shard": self.number, "peak_rss_mb": 10.0 + self.number}}
+
+    def close(self):
+        self.closed = True
+
+
+CONFIG = SimConfig(latency_ms=(10.0, 50.0), warmup=1.0, spread=1.0, max_time=5.0)
+
+
+class WindowsTests(SynchronousTestCase):
+    def test_windowsNoLongerThanTheLookahead(self):
+        """Busy shards run in windows of the lookahead at most from the
+        first entry they run, cut at each whole second, where the run is
+        checked; no message reaches a shard in its past."""
+        busy = [(i * 0.004, None) for i in range(600)]
+        shards = [FakeShard(0, busy, done_at=2.5), FakeShard(1)]
+        progress = []
+        Windows(CONFIG, shards, lambda purchases, now: progress.append(now)).run()
+        self.assertTrue(all(span <= lookahead(CONFIG) + 1e-12 for span in shards[0].spans))
+        self.assertGreater(len(shards[0].spans), 2.4 / lookahead(CONFIG) / 2)
+        self.assertEqual([end for end, second in shards[0].windows if second],
+                         [1.0, 2.0, 3.0])
+        self.assertEqual(progress, [1.0, 2.0, 3.0])
+        self.assertTrue(all(shard.closed for shard in shards))
+
+    def test_quietStretchesSkipped(self):
+        """With nothing due, a window starts where the next entry is: an
+        idle second costs one window."""
+        shards = [FakeShard(0, [(0.5, None), (1.25, None)], done_at=2.0), FakeShard(1)]
+        Windows(CONFIG, shards).run()
+        self.assertEqual([end for end, _ in shards[1].windows],
+                         [0.5 + lookahead(CONFIG), 1.0, 1.25 + lookahead(CONFIG), 2.0])
+
+    def test_messagesHandedOver(self):
+        """What a shard sends another is in that shard's next window, at
+        its time, and its time counts as due."""
+        shards = [FakeShard(0, [(0.3, 1)], done_at=2.0), FakeShard(1)]
+        driver = Windows(CONFIG, shards)
+        driver.run()
+        self.assertEqual([message[0] for message in shards[1].received], [0.31])
+        self.assertEqual(driver.shard_messages, 1)
+        self.assertIn(0.31 + lookahead(CONFIG), [end for end, _ in shards[1].windows])
+
+    def test_stopsAtMaxTime(self):
+        """A run whose buyers are never done stops at --max-time."""
+        shards = [FakeShard(0, done_at=99.0)]
+        Windows(CONFIG, shards).run()
+        self.assertEqual(shards[0].windows[-1], (5.0, True))
+
+    def test_closedOnError(self):
+        """A shard that fails closes every shard."""
+        shards = [FakeShard(0), FakeShard(1)]
+        shards[1].window = None
+        self.assertRaises(TypeError, Windows(CONFIG, shards).run)
+        self.assertTrue(all(shard.closed for shard in shards))
+
+
+class MergedTests(SynchronousTestCase):
+    def test_combine(self):
+        """Tallies add up: counts summed, tables merged, lists joined, the
+        busiest node and the time the largest."""
+        one = {"floods": 2, "stats": {"a": 1}, "hops": [1], "busiest": 5, "virtual_s": 3.0}
+        two = {"floods": 3, "stats": {"a": 2, "b": 1}, "hops": [2], "busiest": 4,
+               "virtual_s": 3.0}
+        self.assertEqual(combine([one, two]), {"floods": 5, "stats": {"a": 3, "b": 1},
+                                               "hops": [1, 2], "busiest": 5,
+                                               "virtual_s": 3.0})
+        self.assertEqual(one["stats"], {"a": 1})
+
+    def test_merged(self):
+        """A sharded run's metrics are a single run's, with the largest
+        shard's peak and each shard's own figures under shards."""
+        config = attr.evolve(CONFIG, nodes=4, searches=2)
+        tallies = []
+        for shard, (links, purchase) in enumerate([(3, 1), (5, 1)]):
+            tallies.append({
+                "link_ends": links, "floods": 1, "stats": {"buy": 1}, "trade": 1,
+                "busiest": 1, "purchases": purchase, "superpeers": 0, "oversold": 0,
+                "buy_ids": {"b1": 1}, "hops": [1], "lookup_hops": [],
+                "latency_ms": [100.0 * (shard + 1)], "virtual_s": 3.0, "killed": 0,
+                "failed_links": 0, "faults": {}, "bytes": 10,
+                "shard": {"shard": shard, "peak_rss_mb": 50.0 + shard}})
+        metrics = merged(config, tallies, 1.5, "test")
+        self.assertEqual((metrics["edges"], metrics["purchases"], metrics["double_sells"],
+                          metrics["peak_rss_mb"], metrics["bytes_per_node"]),
+                         (4, 2, 1, 51.0, 5.0))
+        self.assertEqual(metrics["latency_ms"]["mean"], 150.0)
+        self.assertEqual([each["shard"] for each in metrics["shards"]["each"]], [0, 1])
+        self.assertIn("shard", tallies[0])

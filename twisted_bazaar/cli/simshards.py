@@ -1,0 +1,171 @@
+"""
+``bazaar-sim --shards N``: one run split into N shards
+(L{twisted_bazaar.sim.shard}), each a Dask actor on a worker of its own
+(a local cluster of N worker processes, or the workers of a
+``--scheduler``), synchronised window by window
+(L{twisted_bazaar.sim.windows}); or with ``--shard-engine local`` all in
+this process, one after the other.
+
+Each shard declares the memory it needs as the Dask resource ``MEMORY``,
+as a sweep's runs do (L{twisted_bazaar.cli.sweep}, whose connection this
+module cannot share: the sweep imports the command this module is part
+of): on a local cluster a shard takes a whole worker.
+"""
+
+import argparse
+import logging
+import time
+
+from twisted_bazaar.sim.shard import ShardSimulation, refusal
+from twisted_bazaar.sim.sweep import GiB, memoryNeeded
+from twisted_bazaar.sim.windows import Windows, merged, runLocal
+
+#: The Dask resource of memory, as a sweep's (L{twisted_bazaar.cli.sweep}).
+MEMORY = "MEMORY"
+#: Seconds a --scheduler has to answer.
+SCHEDULER_TIMEOUT = 8.0
+
+#: Where a sharded run's shards run: Dask actors, or this process.
+ENGINES = ("dask", "local")
+
+
+class Refused(Exception):
+    """A sharded run that cannot start; the reason in one line."""
+
+
+def addArguments(parser):
+    """The flags of a sharded run."""
+    add = parser.add_argument
+    add("--shards", type=_shards, default=None, metavar="N",
+        help="split the run into N shards, each on a Dask worker of its own, "
+        "synchronised in windows of the smallest latency; the same --seed gives "
+        "the same metrics with any N (a warm start of flood or index so far; "
+        "docs/simulator.md, 'One run on many machines')")
+    add("--shard-engine", choices=ENGINES, default="dask",
+        help="with --shards: dask runs each shard as a Dask actor (a local cluster "
+        "of N workers, or --scheduler's); local runs them all in this process, one "
+        "after the other (the same metrics, for tests and small runs)")
+    add("--scheduler", metavar="tcp://HOST:8786",
+        help="with --shards: run the shards on this Dask scheduler's workers, each "
+        "declaring its memory: dask worker ADDRESS --nthreads 1 --resources "
+        "MEMORY=BYTES")
+
+
+def _shards(text):
+    """A number of shards, at least one."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"wants a whole number of shards, 1 or more, "
+                                         f"not {text!r}")
+    return value
+
+
+def check(args, config):
+    """
+    Refuse the flags of a sharded run it cannot run.
+
+    @raise Refused: in one line.
+    """
+    if args.shards is None:
+        if args.scheduler or args.shard_engine != "dask":
+            flag = "--scheduler" if args.scheduler else "--shard-engine"
+            raise Refused(f"{flag} places the shards of a run: add --shards N")
+        return
+    why = refusal(config)
+    if why is not None:
+        raise Refused(why)
+    if args.plot:
+        raise Refused("--plot draws a run held in this process: not with --shards yet")
+    if config.adversaries:
+        raise Refused("--shards does not run --adversaries yet")
+    if args.scheduler and args.shard_engine != "dask":
+        raise Refused("--scheduler places the shards on Dask: not with --shard-engine "
+                      "local")
+
+
+def shardMemory(config, shards):
+    """The bytes a shard declares: a sweep's run of its share of the nodes."""
+    return memoryNeeded(-(-config.nodes // shards), config.start, config.discovery,
+                        config.searches)
+
+
+def run(args, config, progress=None):
+    """
+    The merged metrics of a sharded run of config (L{merged}).
+
+    @param progress: called as progress(purchases, virtual seconds) at
+        each whole virtual second, or None.
+    @raise Refused: for a scheduler that does not answer, or has no worker
+        with the memory a shard declares.
+    """
+    if args.shard_engine == "local":
+        return runLocal(config, args.shards, progress)
+    return _runOnDask(args, config, progress)
+
+
+def _runOnDask(args, config, progress):
+    need = shardMemory(config, args.shards)
+    client, largest = _connect(args.scheduler, args.shards)
+    try:
+        if need > largest:
+            raise Refused(f"--shards {args.shards}: a shard of {config.nodes} nodes "
+                          f"declares {need / GiB:.1f} GiB, and no worker has more "
+                          f"than {largest / GiB:.1f} GiB")
+        # On a local cluster a shard takes a whole worker.
+        declared = need if args.scheduler else largest
+        started = time.perf_counter()
+        actors = [client.submit(ShardSimulation, config, shard, args.shards, actor=True,
+                                resources={MEMORY: declared},
+                                key=f"bazaar-shard-{shard}-of-{args.shards}")
+                  for shard in range(args.shards)]
+        actors = [future.result() for future in actors]
+        driver = Windows(config, actors, progress, quiet=True)
+        tallies = driver.run()
+        metrics = merged(config, tallies, time.perf_counter() - started, "dask")
+        metrics["shards"]["windows"] = driver.windows
+        metrics["shards"]["memory_declared"] = declared
+        return metrics
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _connect(scheduler, shards):
+    """
+    A Dask client of the scheduler, or of a local cluster of a worker a
+    shard, each declaring its share of this machine's memory; and the
+    memory the largest worker declares.
+
+    @raise Refused: for a scheduler that does not answer within
+        L{SCHEDULER_TIMEOUT}, or none of whose workers declares MEMORY.
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
+        except Exception as e:
+            # Nothing answers, or what answers does not speak Dask's protocol.
+            raise Refused(f"--scheduler {scheduler}: no Dask scheduler answered within "
+                          f"{SCHEDULER_TIMEOUT:g} s ({type(e).__name__})") from None
+        workers = client.scheduler_info(n_workers=-1)["workers"].values()
+        largest = max((w.get("resources", {}).get(MEMORY, 0) for w in workers), default=0)
+        if not largest:
+            client.close()
+            raise Refused(f"--scheduler {scheduler}: no worker declares its memory; start "
+                          f"them with dask worker ADDRESS --nthreads 1 --resources "
+                          f"{MEMORY}=BYTES")
+        return client, largest
+    import psutil
+
+    share = psutil.virtual_memory().total // shards
+    cluster = LocalCluster(n_workers=shards, threads_per_worker=1, processes=True,
+                           memory_limit=share, resources={MEMORY: share},
+                           dashboard_address=None, silence_logs=logging.ERROR,
+                           scheduler_kwargs={"dashboard_address": ":0"})
+    return Client(cluster), share

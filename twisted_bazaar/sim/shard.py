@@ -1,0 +1,134 @@
+"""
+One shard of a sharded run (``bazaar-sim --shards N``): the nodes placed
+on it, on a clock of its own (L{ShardClock}) and a network whose
+connections may end on other shards (L{ShardNetwork}), run a window at a
+time by L{twisted_bazaar.sim.windows}.
+
+What a sharded run supports so far is checked by L{refusal}: a warm start
+of the flood or index scheme on a generated graph, without faults,
+crashes, adversaries or NAT, with a positive minimum latency (the
+lookahead of the windows).
+"""
+
+import contextlib
+import gc
+import time
+
+from twisted_bazaar.sim.crypto import signatures
+from twisted_bazaar.sim.logs import beginQuietLogging
+from twisted_bazaar.sim.metrics import peakRssMB, tally
+from twisted_bazaar.sim.runner import Simulation
+from twisted_bazaar.sim.shardbuild import ShardBuilder, contextOf
+from twisted_bazaar.sim.shardclock import ShardClock
+from twisted_bazaar.sim.shardnet import ShardNetwork
+
+#: Whether this process drops the nodes' log events already.
+_quiet = False
+#: The schemes a sharded run supports so far.
+SHARDED_SCHEMES = ("flood", "index")
+
+
+def refusal(config):
+    """Why a L{SimConfig} cannot run sharded yet (one line), or None."""
+    if config.start != "warm":
+        return "--shards runs a warm start only so far: add --start warm"
+    if config.discovery not in SHARDED_SCHEMES:
+        return (f"--shards runs the {' and '.join(SHARDED_SCHEMES)} schemes so far, "
+                f"not --discovery {config.discovery}")
+    for flag, value in (("--drop", config.drop), ("--dup", config.dup),
+                        ("--reorder", config.reorder), ("--kill", config.kill),
+                        ("--adversaries", config.adversary), ("--nat", config.nat)):
+        if value:
+            return f"--shards does not run {flag} yet"
+    if config.latency_ms[0] <= 0:
+        return ("--shards needs a positive minimum --latency-ms: it is the lookahead "
+                "the shards run alone for")
+    return None
+
+
+class ShardSimulation(Simulation):
+    """
+    The part of a run one shard holds, built (L{open}), run a window at a
+    time (L{window}) and counted (L{tally}).
+    """
+
+    def __init__(self, config, shard, shards):
+        """
+        @raise ValueError: for a run not sharded yet (L{refusal}).
+        """
+        why = refusal(config)
+        if why is not None:
+            raise ValueError(why)
+        super().__init__(config)
+        low, high = config.latency_ms
+        self.clock = ShardClock(config.nodes + 1)
+        self.network = ShardNetwork(self.clock, config.seed, (low / 1000.0, high / 1000.0),
+                                    shard, None, contextOf)
+        self.builder = ShardBuilder(self, shard, shards)
+        self.shard = shard
+        self._stack = contextlib.ExitStack()
+        self._started = None
+        #: Wall seconds spent building and running windows (not waiting).
+        self._busy = 0.0
+
+    def open(self, quiet=False):
+        """
+        Build this shard's part, with the run's signatures (until
+        L{close}): (shard -> the messages its build sent there, when its
+        first entry is due or None).
+
+        @param quiet: the process is a shard's own (a Dask worker's):
+            drop the nodes' log events, as C{bazaar-sim} does
+            (L{beginQuietLogging}).
+        """
+        global _quiet
+        if quiet and not _quiet:
+            _quiet = True
+            beginQuietLogging()
+        self._started = time.perf_counter()
+        self._stack.enter_context(signatures(self.config.crypto))
+        self._buildFrozen()
+        self._busy = time.perf_counter() - self._started
+        return self.network.takeOutbox(), self.clock.nextTime()
+
+    def window(self, end, messages, second):
+        """
+        Take the messages other shards sent here, run every entry due
+        before end, and say what crossed.
+
+        @param second: whether end is a whole virtual second: what is due
+            at it runs in this window, and the run's collector is settled
+            (L{Simulation._settle}) then, as a single process's
+            C{runFor(1.0)} does before the run is checked.
+        @return: (shard -> the messages for it, when the next entry here
+            is due or None, (whether every buyer here is done, purchases)).
+        """
+        began = time.perf_counter()
+        self.network.receive(messages)
+        self.clock.runUntil(end, inclusive=second)
+        if second:
+            self._settle()
+        answer = (self.network.takeOutbox(), self.clock.nextTime(),
+                  (self.done(), self.purchases()))
+        self._busy += time.perf_counter() - began
+        return answer
+
+    def tally(self):
+        """This shard's L{tally}, and its own figures (under ``shard``)."""
+        counted = tally(self)
+        counted["shard"] = {
+            "shard": self.shard,
+            "nodes": len(self.nodes),
+            "events": self.clock.events,
+            "messages_to_other_shards": self.network.crossing[0],
+            "bytes_to_other_shards": self.network.crossing[1],
+            "wall_s": round(time.perf_counter() - self._started, 3),
+            "busy_s": round(self._busy, 3),
+            "peak_rss_mb": peakRssMB(),
+        }
+        return counted
+
+    def close(self):
+        """The run's signatures put back, the collector as it was."""
+        self._stack.close()
+        gc.unfreeze()

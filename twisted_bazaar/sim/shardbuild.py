@@ -1,0 +1,247 @@
+"""
+Building one shard's part of a warm market (L{twisted_bazaar.sim.shard}).
+
+Every shard draws what a single process draws from the seed, in the same
+order: every node's key (so it knows every node's id, and so where each
+node is placed), the graph and the roles.  It builds only the nodes
+placed on it (L{shardOf}: by id), and of each link and tracker session
+only the ends they hold; an end whose other end another shard holds is
+joined to it by id (L{linkId}), which both shards work out alike.  What
+each node's build schedules is its own context's (L{ShardClock}), so the
+keys, and so the order of everything, are those of any other sharding.
+"""
+
+import bisect
+import random
+
+from twisted.internet.address import IPv4Address
+
+from twisted_bazaar.core.market import schemeOf
+from twisted_bazaar.core.membership import Membership
+from twisted_bazaar.core.node import NodeConfig
+from twisted_bazaar.daemon.registry import discoveryPlugins
+from twisted_bazaar.net.overlay import OVERLAY
+from twisted_bazaar.schemes.chord.ring import BITS, place
+from twisted_bazaar.sim.build import Builder
+from twisted_bazaar.sim.shardclock import ContextClock
+from twisted_bazaar.sim.topology import BUILDERS
+from twisted_bazaar.sim.warm import admit, adoptEnd, registered
+from twisted_bazaar.testing import Market
+from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, TrackerFactory
+from twisted_bazaar.traversal.limits import RelayLimits
+
+#: The context of the tracker; node number i's is i + 1.
+TRACKER = 0
+#: The shard that holds the tracker.
+TRACKER_SHARD = 0
+#: Where the tracker listens, as a node's end of its session notes it
+#: (one object for every session).
+TRACKER_ADDRESS = IPv4Address("TCP", "tracker", DEFAULT_TRACKER_PORT)
+#: The port a node of a generated overlay listens on: its host's first
+#: (L{MemoryNetwork.listen}).
+FIRST_PORT = 40000
+
+
+#: What the tracker holds for each node of a run, in nodes: its shard
+#: holds that much fewer nodes.  Measured: at 100,000 nodes of a warm
+#: index on two even shards, the tracker's peaked 150 MB above the other
+#: (1.5 kB a node of the run; a node of the index, 9.7 kB).
+TRACKER_WEIGHT = 0.15
+
+
+def arcs(shards, tracker):
+    """
+    Where each shard's arc of the ring ends (the last at the ring's end):
+    equal arcs, but with a tracker (``tracker``) the tracker's shard's
+    made shorter by what the tracker holds (L{TRACKER_WEIGHT}), so that
+    every shard holds about as much.
+    """
+    share = [1.0] * shards
+    if tracker and shards > 1:
+        each = (1.0 + TRACKER_WEIGHT) / shards
+        share = [each] * shards
+        share[TRACKER_SHARD] = max(0.0, each - TRACKER_WEIGHT)
+    total = sum(share)
+    ends, reached = [], 0.0
+    for part in share[:-1]:
+        reached += part
+        ends.append(int(reached / total * (1 << BITS)))
+    return ends + [1 << BITS]
+
+
+def shardOf(node_id, ends):
+    """The shard that holds the node of that id: the arc of the ring it
+    falls in (L{arcs}), so a shard holds a run of chord's ring."""
+    return bisect.bisect_right(ends, place(node_id))
+
+
+def contextOf(host):
+    """The context of the node on a host label (``n5``: 6; the tracker's: 0)."""
+    return int(host[1:]) + 1 if host[:1] == "n" else TRACKER
+
+
+def linkId(opener, acceptor, contexts):
+    """The id of the opener's end of a link a warm start makes between two
+    contexts (the acceptor's is one more): negative, as no connection
+    made during the run has one (L{ShardNetwork.connect})."""
+    return (-(opener * contexts + acceptor) - 1) << 1
+
+
+class Stub:
+    """A node another shard holds, as this one needs to know it: its id,
+    key and address (and as a L{warm.admit} and L{adoptEnd} read them)."""
+
+    __slots__ = ("id", "key", "host", "port", "address")
+    config = NodeConfig()
+
+    def __init__(self, identity, host, port):
+        self.id = identity.id
+        self.key = identity.key
+        self.host = host
+        self.port = port
+        self.address = IPv4Address("TCP", host, port)
+
+    @property
+    def identity(self):
+        return self
+
+
+class ShardBuilder:
+    """
+    Builds one shard's part of a warm flood or index market into a
+    L{twisted_bazaar.sim.shard.ShardSimulation} (see the module), with a
+    single process's L{Builder} for the parts of it they share: each node
+    on a clock of its own (L{ContextClock}).
+    """
+
+    def __init__(self, sim, shard, shards):
+        self.sim = sim
+        self.shard = shard
+        self.shards = shards
+        self.parts = Builder(sim, clocks=lambda index: ContextClock(sim.clock, index + 1))
+
+    def build(self):
+        sim, config = self.sim, self.sim.config
+        clock, network = sim.clock, sim.network
+        contexts = config.nodes + 1
+        if config.discovery != "flood" and self.shard == TRACKER_SHARD:
+            clock.context = TRACKER
+            sim.market = Market(network, seed=config.seed + 3,
+                                link_settings=sim.settings, relay=RelayLimits())
+        scheme = discoveryPlugins()[config.discovery]
+        parts = self.parts
+        taken = set()
+        ends = arcs(self.shards, config.discovery != "flood")
+        everyone = []
+        placement = network.placement = bytearray(contexts)
+        placement[TRACKER] = TRACKER_SHARD
+        for index in range(config.nodes):
+            rng = random.Random(sim.rng.getrandbits(64))
+            identity = parts.key(rng, taken)
+            shard = placement[index + 1] = shardOf(identity.id, ends)
+            if shard == self.shard:
+                clock.context = index + 1
+                node = parts.buildDirectNode(index, scheme, rng, identity)
+                if node.port != FIRST_PORT:
+                    raise RuntimeError(f"node {index} listens on {node.port}, "
+                                       f"not {FIRST_PORT}")
+                sim.nodes.append(node)
+                everyone.append(node)
+            else:
+                everyone.append(Stub(identity, f"n{index}", FIRST_PORT))
+        edges = BUILDERS[config.topology](config.nodes, config.degree, sim.rng)
+        parts.placeRoles(*parts.drawRoles(everyone),
+                         own=lambda index: self._own(everyone, index))
+        addresses = {}
+        for a, b in edges:
+            self._link(everyone, a, b, contexts, addresses)
+        if config.discovery != "flood":
+            for index, node in enumerate(everyone):
+                self._joinTracker(node, index + 1, contexts)
+
+    def _own(self, everyone, index):
+        """Node number index if this shard holds it (its context now the
+        current one), else None."""
+        if self.sim.network.placement[index + 1] != self.shard:
+            return None
+        self.sim.clock.context = index + 1
+        return everyone[index]
+
+    def _link(self, everyone, a, b, contexts, addresses):
+        """The ends this shard holds of the graph's link from a to b (as
+        L{warm.establish} makes both)."""
+        sim = self.sim
+        clock, network = sim.clock, sim.network
+        placement = network.placement
+        opener, acceptor = everyone[a], everyone[b]
+        here_a, here_b = placement[a + 1] == self.shard, placement[b + 1] == self.shard
+        if not (here_a or here_b):
+            return
+        out = into = None
+        if here_a:
+            clock.context = a + 1
+            out = opener.buildLink(inbound=False)
+        if here_b:
+            clock.context = b + 1
+            into = acceptor.buildLink(inbound=True)
+        end_id = linkId(a + 1, b + 1, contexts)
+        if here_a and here_b:
+            ends = network.pairHere(out, a + 1, opener.host, opener.port, into, b + 1,
+                                    acceptor.host, acceptor.port)
+        elif here_a:
+            ends = (network.half(out, a + 1, self._address(opener), end_id, b + 1,
+                                 acceptor.address), None)
+        else:
+            ends = (None, network.half(into, b + 1, self._address(acceptor), end_id | 1,
+                                       a + 1, opener.address))
+        if here_a:
+            clock.context = a + 1
+            adoptEnd(opener, out, ends[0], acceptor, OVERLAY, True, addresses)
+        if here_b:
+            clock.context = b + 1
+            adoptEnd(acceptor, into, ends[1], opener, OVERLAY, True, addresses)
+
+    def _address(self, node):
+        """The address of node's listening port (one object for all the
+        connections that come from it, as L{MemoryNetwork.pair} has it)."""
+        return self.sim.network._listeners[(node.host, node.port)].address
+
+    def _joinTracker(self, node, ctx, contexts):
+        """The ends this shard holds of node's session with the tracker (as
+        L{warm.joinTracker} makes both)."""
+        sim = self.sim
+        clock, network = sim.clock, sim.network
+        here_node = network.placement[ctx] == self.shard
+        here_tracker = self.shard == TRACKER_SHARD
+        if not (here_node or here_tracker):
+            return
+        market = sim.market
+        end_id = linkId(ctx, TRACKER, contexts)
+        if here_node:
+            clock.context = ctx
+            membership = Membership(node)
+            node.setMembership(membership)
+            membership.startService()
+            ours = membership.factory.buildProtocol(None)
+        if here_tracker:
+            clock.context = TRACKER
+            theirs = TrackerFactory(market.tracker).buildProtocol(None)
+        if here_node and here_tracker:
+            mine, its = network.pairHere(ours, ctx, node.host, node.port, theirs,
+                                         TRACKER, market.tracker_host,
+                                         DEFAULT_TRACKER_PORT)
+        elif here_node:
+            mine = network.half(ours, ctx, self._address(node), end_id, TRACKER,
+                                TRACKER_ADDRESS)
+        else:
+            listening = network._listeners[(market.tracker_host, DEFAULT_TRACKER_PORT)]
+            its = network.half(theirs, TRACKER, listening.address, end_id | 1, ctx,
+                               node.address)
+        if here_tracker:
+            clock.context = TRACKER
+            scheme = (schemeOf(node.discovery) if here_node
+                      else (self.sim.config.discovery, None))
+            admit(market.tracker, theirs, its, node, scheme)
+        if here_node:
+            clock.context = ctx
+            registered(membership, ours, mine)

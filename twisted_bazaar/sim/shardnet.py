@@ -1,0 +1,307 @@
+"""
+One shard's in-memory network: a L{MemoryNetwork} whose connections may
+end on another shard, where what crosses is a message (L{Message}) handed
+over between windows (L{twisted_bazaar.sim.windows}).
+
+What a shard's network does must not depend on which nodes share its
+process, so that a run gives the same metrics on 1, 2 or 4 shards:
+
+ - a message's delay is drawn from its key (L{ShardClock.key}: its
+   sender's context and count), not from one generator every write of the
+   process draws from in turn;
+ - a connection opened during the run is two messages, a SYN to the
+   listener's host and its answer back (L{ACCEPT}), each after a delay,
+   even between two nodes of one shard; the listener's end exists from
+   the SYN, the dialler's from the answer;
+ - a closed connection closes the other end by a message too (at the
+   same time for C{loseConnection}, a delay later for
+   C{abortConnection}), never by reaching into it.
+
+A connection between two nodes of one shard made by a warm start
+(L{pair}) joins its two ends directly, as L{MemoryNetwork} does: a write
+is a delivery on the clock, in the receiver's context.
+"""
+
+from twisted.internet import defer, error
+from twisted.internet.address import IPv4Address
+from twisted.python.failure import Failure
+
+from twisted_bazaar.testing.memory import (
+    MemoryNetwork,
+    MemoryTransport,
+    _CONNECTED,
+    _DISCONNECTING,
+)
+
+#: What a L{Message} asks of the shard it reaches.
+DATA, CLOSE, SYN, ACCEPT = range(4)
+#: Why a connection closed, as a L{CLOSE} says it.
+_REASONS = (error.ConnectionDone, error.ConnectionLost, error.ConnectionAborted)
+DONE, LOST, ABORTED = range(3)
+
+_MASK = (1 << 64) - 1
+
+
+def mix(value):
+    """64 well-mixed bits of an int (SplitMix64's finaliser)."""
+    z = (value + 0x9E3779B97F4A7C15) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
+class RemoteEnd:
+    """
+    The other end of a connection, as the end here knows it: on which
+    shard, its id there (L{ShardNetwork._ends}), the context that owns it,
+    and its address.  (For a connection made during the run, even one of
+    a single shard, both ends are remote to each other: see the module.)
+    """
+
+    __slots__ = ("shard", "end", "ctx", "host")
+
+    def __init__(self, shard, end, ctx, host):
+        self.shard = shard
+        self.end = end
+        self.ctx = ctx
+        self.host = host
+
+    @property
+    def outside(self):
+        """Its address as this end sees it (no NAT in a sharded run)."""
+        return self.host
+
+
+class ShardEnd(MemoryTransport):
+    """
+    A L{MemoryTransport} of a shard: it knows its context (C{ctx}, its
+    node's), and its other end is a local one or a L{RemoteEnd}.
+    """
+
+    __slots__ = ("ctx",)
+
+    def write(self, data):
+        if self._state == _CONNECTED and data:
+            network = self.network
+            if network._producers:
+                self._pull()
+            network.bytes_written += len(data)
+            when, key = self._next()
+            other = self.other
+            if other.__class__ is RemoteEnd:
+                network.send(other, when, key, DATA, data)
+            else:
+                network.clock.deliver(when, key, other.ctx, other._receive, (data,))
+
+    def _next(self):
+        """(when, key) of this end's next delivery: its delay drawn from its
+        key, never before what it sent earlier."""
+        network = self.network
+        clock = network.clock
+        key = clock.key()
+        when = clock.now + network.delayOf(key)
+        if when < self._last_delivery:
+            when = self._last_delivery
+        self._last_delivery = when
+        return when, key
+
+    def loseConnection(self):
+        if self._state == _CONNECTED:
+            self._state = _CONNECTED | _DISCONNECTING
+            when, key = self._next()
+            network = self.network
+            network.clock.deliver(when, key, self.ctx, network.closeEnd, (self, DONE))
+            network.closeOther(self, when, DONE)
+
+    def abortConnection(self):
+        if self._state & _CONNECTED:
+            network = self.network
+            network.closeEnd(self, ABORTED)
+            when = network.clock.now + network.delayOf(network.clock.key())
+            network.closeOther(self, when, ABORTED)
+
+
+class ShardNetwork(MemoryNetwork):
+    """
+    The network of one shard (see the module).
+
+    @ivar shard: this shard's number.
+    @ivar placement: context -> the shard that holds it (a bytes-like).
+    @ivar outbox: shard -> the L{Message}s for it since the last window.
+    @ivar crossing: (messages, bytes) sent to other shards.
+    """
+
+    def __init__(self, clock, seed, latency, shard, placement, contextOf):
+        """
+        @param seed: the run's seed: with a message's key, its delay.
+        @param contextOf: host label -> the context of the node on it.
+        """
+        super().__init__(clock, None, latency)
+        self._Transport = type("MemoryTransport", (ShardEnd,),
+                               {"__slots__": (), "network": self})
+        self.shard = shard
+        self.placement = placement
+        self.contextOf = contextOf
+        self._salt = mix(seed)
+        self.outbox = {}
+        self.crossing = [0, 0]
+        #: end id -> the end here of a connection whose other end is a
+        #: L{RemoteEnd}: what an arriving message names.
+        self._ends = {}
+        #: connection -> (protocol, Deferred, its address, "host:port") of
+        #: a connect waiting for its L{ACCEPT}.
+        self._dialling = {}
+
+    def delayOf(self, key):
+        """The delay of the entry of that key: drawn from the key alone."""
+        low, high = self.latency
+        if low == high:
+            return low
+        return low + (high - low) * ((mix(key ^ self._salt) >> 11) * (1.0 / (1 << 53)))
+
+    # -- messages -------------------------------------------------------------------
+
+    def send(self, other, when, key, kind, payload):
+        """A message for the end other (here, or on its shard): in the
+        clock if here, else in the outbox of its shard."""
+        if other.shard == self.shard:
+            self.clock.deliver(when, key, other.ctx, self.arrive, (kind, other.end, payload))
+            return
+        self.outbox.setdefault(other.shard, []).append(
+            (when, key, other.ctx, kind, other.end, payload))
+        self.crossing[0] += 1
+        if kind == DATA:
+            self.crossing[1] += len(payload)
+
+    def takeOutbox(self):
+        """shard -> the messages for it since the last call (emptied)."""
+        out, self.outbox = self.outbox, {}
+        return out
+
+    def receive(self, messages):
+        """Messages from other shards, each into the clock at its time, in
+        its receiver's context, by its sender's key."""
+        clock, arrive = self.clock, self.arrive
+        for when, key, ctx, kind, end, payload in messages:
+            if when < clock.now:
+                raise RuntimeError(f"a message due at {when!r} reached a shard at "
+                                   f"{clock.now!r}: the window was longer than the "
+                                   "lookahead")
+            clock.deliver(when, key, ctx, arrive, (kind, end, payload))
+
+    def arrive(self, kind, end_id, payload):
+        """What a message does as it arrives (see L{send})."""
+        if kind == DATA:
+            end = self._ends.get(end_id)
+            if end is not None:
+                end._receive(payload)
+        elif kind == CLOSE:
+            end = self._ends.get(end_id)
+            if end is not None:
+                self.closeEnd(end, payload)
+        elif kind == SYN:
+            self._answer(end_id, payload)
+        else:
+            self._accepted(end_id, payload)
+
+    # -- connections made during the run ------------------------------------------------
+
+    def connect(self, host, port, protocol, from_host="client"):
+        """A SYN to host:port; the Deferred fires with protocol once its
+        answer comes back (see the module)."""
+        d = defer.Deferred()
+        clock = self.clock
+        key = clock.key()
+        address = self._nextAddress(from_host)
+        self._dialling[key] = (protocol, d, address, f"{host}:{port}")
+        ctx = self.contextOf(host)
+        listener = RemoteEnd(self.placement[ctx], key << 1 | 1, ctx, None)
+        self.send(listener, clock.now + self.delayOf(key), key, SYN,
+                  (address.host, address.port, host, port, self.shard, clock.context))
+        return d
+
+    def _answer(self, server_id, payload):
+        """A SYN: the listener's end made (its protocol connected) and
+        the answer sent; or a refusal, if nothing listens there."""
+        dial_host, dial_port, host, port, shard, ctx = payload
+        clock = self.clock
+        key = clock.key()
+        when = clock.now + self.delayOf(key)
+        dialler = RemoteEnd(shard, server_id ^ 1, ctx, IPv4Address("TCP", dial_host, dial_port))
+        listening = self._listeners.get((host, port))
+        server = None
+        if listening is not None and dial_host not in self.dead_hosts:
+            server = listening.factory.buildProtocol(dialler.host)
+        if server is None:
+            self.send(dialler, when, key, ACCEPT, None)
+            return
+        end = self._Transport(server, listening.address)
+        end.ctx = clock.context
+        end.other = dialler
+        end._last_delivery = when
+        self._ends[server_id] = end
+        self.send(dialler, when, key, ACCEPT, (self.shard, clock.context, host, port))
+        server.makeConnection(end)
+
+    def _accepted(self, client_id, payload):
+        """The answer to a SYN: the dialler's end made and connected, or
+        the connect refused."""
+        protocol, d, address, target = self._dialling.pop(client_id >> 1)
+        if payload is None:
+            d.errback(Failure(error.ConnectionRefusedError(target)))
+            return
+        shard, ctx, host, port = payload
+        end = self._Transport(protocol, address)
+        end.ctx = self.clock.context
+        end.other = RemoteEnd(shard, client_id ^ 1, ctx, IPv4Address("TCP", host, port))
+        self._ends[client_id] = end
+        protocol.makeConnection(end)
+        d.callback(protocol)
+
+    # -- a warm start's connections -------------------------------------------------------
+
+    def pairHere(self, client, client_ctx, from_host, from_port, server, server_ctx,
+                 host, port):
+        """Two ends of a connection between two nodes of this shard, joined
+        directly (L{MemoryNetwork.pair}), each knowing its context."""
+        ends = self.pair(client, from_host, server, host, port, from_port=from_port)
+        ends[0].ctx, ends[1].ctx = client_ctx, server_ctx
+        return ends
+
+    def half(self, protocol, ctx, address, end_id, peer_ctx, peer_address):
+        """
+        This shard's end (of id end_id) of a connection whose other end
+        (end_id ^ 1) another shard makes.
+
+        @param address: this end's L{IPv4Address}; peer_address the other's.
+        """
+        end = self._Transport(protocol, address)
+        end.ctx = ctx
+        end.other = RemoteEnd(self.placement[peer_ctx], end_id ^ 1, peer_ctx, peer_address)
+        if end_id in self._ends:
+            raise ValueError(f"two connections of one id, {end_id}")
+        self._ends[end_id] = end
+        return end
+
+    # -- closing --------------------------------------------------------------------------------
+
+    def closeOther(self, end, when, why):
+        """The other end of end closes at ``when`` (a message, keyed now)."""
+        key = self.clock.key()
+        other = end.other
+        if other.__class__ is RemoteEnd:
+            self.send(other, when, key, CLOSE, why)
+        else:
+            self.clock.deliver(when, key, other.ctx, self.closeEnd, (other, why))
+
+    def closeEnd(self, end, why):
+        """end closes (its protocol told why, once) and is forgotten."""
+        if end._state & _CONNECTED:
+            end._state &= ~_CONNECTED
+            end.protocol.connectionLost(Failure(_REASONS[why]()))
+        self._open.pop(end, None)
+        if self._producers:
+            self._producers.pop(end, None)
+        other = end.other
+        if other.__class__ is RemoteEnd:
+            self._ends.pop(other.end ^ 1, None)
