@@ -28,7 +28,7 @@ from twisted_bazaar.sim.topology import BUILDERS
 from twisted_bazaar.sim.warm import admit, adoptEnd, registered
 from twisted_bazaar.testing import Market
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, TrackerFactory
-from twisted_bazaar.traversal.limits import RelayLimits
+from twisted_bazaar.transports.relay.limits import RelayLimits
 
 #: The context of the tracker; node number i's is i + 1.
 TRACKER = 0
