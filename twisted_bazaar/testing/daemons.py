@@ -111,8 +111,9 @@ def eventMatches(event, format, fields):
     """
     Does an event match: its format starts with ``format`` (a format as
     the code logs it, e.g. L{LISTENING_EVENT}; a long one by its start;
-    or with one of a tuple of them), and each of ``fields`` is equal to the event's (a node id as the wire
-    writes it, whole), or, for a callable, is true of it?
+    or with one of a tuple of them), and each of ``fields`` is equal to
+    the event's (a node id as the wire writes it, whole), or, for a
+    callable, is true of it?
     """
     if not str(event.get("log_format") or "").startswith(format):
         return False
