@@ -1,5 +1,6 @@
-# twisted-bazaar: `make test` runs the suite, `make demo` a small live market,
-# `make docs` builds the docs site into site/.
+# twisted-bazaar: `make test` runs the suite, `make unit` its unit tests
+# alone, `make demo` a small live market, `make docs` builds the docs site
+# into site/.
 # Each creates .venv and installs the project into it first.
 
 PYTHON ?= python3
@@ -7,7 +8,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test demo install clean
+.PHONY: test unit demo install clean
 
 install: $(STAMP)
 
@@ -19,9 +20,22 @@ $(STAMP): setup.py
 		--editable '.[test]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
+# The suite runs in JOBS worker processes (pytest-xdist). The end-to-end
+# tests spend most of their time waiting on their daemons, so on 2 cores
+# 4 workers measured best (docs/running.md, "Tests"); JOBS=0 runs it in one
+# process. --dist loadgroup keeps the tests that must not share a moment
+# with each other on one worker (tests/conftest.py says which and why).
+JOBS ?= 4
+PARALLEL := -n $(JOBS) --dist loadgroup
+
 test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q $(PARALLEL) tests
+
+# The unit tests alone: everything but the end-to-end tests (tests/e2e/),
+# a few minutes; `make test` before a push.
+unit: $(STAMP)
+	$(PY) -m pytest -q $(PARALLEL) tests --ignore=tests/e2e
 
 demo: $(STAMP)
 	$(PY) -m twisted_bazaar.cli.demo

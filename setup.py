@@ -28,6 +28,8 @@ setup(
                       "qh3>=2.1,<2.2"],
     extras_require={
         "test": ["pytest>=7", "pytest-twisted>=1.14", "hypothesis>=6",
+                 # make test runs the suite in parallel (-n)
+                 "pytest-xdist>=3.5",
                  # a second QUIC stack, pure Python, whose internals the
                  # tests bend to play a peer that breaks QUIC's rules
                  "aioquic>=1.2",

@@ -1,5 +1,51 @@
 """Settings for the whole suite."""
 
+import pytest
+
 #: Ctrl-C and SIGTERM stop the suite and every process it started
 #: (twisted_bazaar/testing/stopping.py says why pytest alone does not).
 pytest_plugins = ["twisted_bazaar.testing.stopping"]
+
+#: The files whose tests a parallel run (``make test``: pytest-xdist with
+#: ``--dist loadgroup``) keeps on one worker, by group: a group's tests
+#: run one after the other, beside other tests, never two at once.  Every
+#: other test goes to whichever worker is free: the end-to-end tests'
+#: daemons listen on ports the kernel picks (or ones tests/e2e/helpers.py
+#: picks out of its way), in folders and network namespaces of their own.
+GROUPS = {
+    # A cluster of Dask worker processes for the module (a fixture), set
+    # up by each worker that runs one of its tests: spread out, it would
+    # be started on each, and the sweeps' own clusters beside them, more
+    # processes than 2 cores serve in time.
+    "tests/cli/test_sweep.py": "sweep",
+    # Both build the docs site, whose hook keeps the search's shim under
+    # build/ in the checkout, fetched when it is not there: two builds at
+    # once would write the same files.
+    "tests/test_docs_site.py": "docs-site",
+    "tests/e2e/test_docs_site_live.py": "docs-site",
+    # They measure time: a relayed transfer's pace against its cap, a
+    # purchase within a bound after a kill or behind NAT, how soon a dead
+    # peer is found out, how soon a stopped run ends.  One at a time, no
+    # two of them share the machine's moment.
+    "tests/e2e/test_relay_pace_live.py": "timing",
+    "tests/e2e/test_several_trackers_live.py": "timing",
+    "tests/e2e/test_chord_live.py": "timing",
+    "tests/e2e/test_nat_live.py": "timing",
+    "tests/e2e/test_punched_live.py": "timing",
+    "tests/e2e/test_lan_live.py": "timing",
+    "tests/e2e/test_suite_stops_live.py": "timing",
+    # Four Chromium browsers at once (each of these files starts one, and
+    # a market of up to 20 nodes) take more memory and CPU than 2 cores
+    # and a small machine have: one browser at a time.
+    "tests/e2e/test_web_live.py": "browser",
+    "tests/e2e/test_web_market_live.py": "browser",
+    "tests/e2e/test_web_relayed_live.py": "browser",
+    "tests/e2e/test_web_steady_live.py": "browser",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = GROUPS.get(item.nodeid.split("::")[0])
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))

@@ -15,8 +15,8 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.schemes.chord.ring import solves
-from twisted_bazaar.testing.daemons import LiveMarket, nodeId
-from twisted_bazaar.testing.netns import NetBed, missing
+from twisted_bazaar.testing.daemons import JSON, LISTENING_EVENT, LiveMarket, nodeId
+from twisted_bazaar.testing.netns import NetBed, missing, tagOf
 from twisted_bazaar.wire.ids import parseWireId, shortId, wireId
 
 def short(ident):
@@ -25,12 +25,40 @@ def short(ident):
     return shortId(parseWireId(ident) if isinstance(ident, str) else ident)
 
 
+#: Where L{freePort} picks: below Linux's ephemeral range (32768-60999
+#: by default), where the kernel never puts a port of its own choosing (a
+#: daemon's ``tcp:0``, an outgoing connection's), so that a port picked
+#: for a tracker stays free while it is down and restarted, whatever the
+#: tests beside it (other workers of a parallel run) do meanwhile.
+PICKED_PORTS = range(20000, 32000)
+#: Each process scans from its own place in L{PICKED_PORTS} (its pid's),
+#: so that two workers picking at once rarely try the same port.
+_nextPick = [None]
+
+
+def _bindable(port):
+    """True if nothing holds port, on any address, over TCP or UDP."""
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as sock:
+            try:
+                sock.bind(("", port))
+            except OSError:
+                return False
+    return True
+
+
 def freePort():
-    """A loopback port free now, for a daemon that must listen on a fixed
-    one (a tracker restarted where its nodes look for it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free now, and out of the kernel's way (L{PICKED_PORTS}), for
+    a daemon that must listen on a fixed one (a tracker restarted where its
+    nodes look for it); never the same twice in a process."""
+    if _nextPick[0] is None:
+        _nextPick[0] = (os.getpid() * 7919) % len(PICKED_PORTS)
+    for _ in range(len(PICKED_PORTS)):
+        port = PICKED_PORTS[_nextPick[0] % len(PICKED_PORTS)]
+        _nextPick[0] += 1
+        if _bindable(port):
+            return port
+    raise RuntimeError(f"no free port in {PICKED_PORTS}")
 
 
 def kill(daemon):
@@ -39,19 +67,106 @@ def kill(daemon):
     daemon.finish()
 
 
-#: The log line that gives a node's listening port.
+#: The log line that gives a node's listening port (a daemon that logs
+#: text; those of L{startMarket} log events: L{LISTENING_EVENT}).
 NODE_LISTENING = r"node listening on 127\.0\.0\.1:(\d+)"
 
 
-def startMarket(case, timeout):
+#: Events the end-to-end tests wait on, by their format as the code logs
+#: them (L{twisted_bazaar.testing.daemons.eventMatches}): a buyer's
+#: purchase (fields ``item``, ``units``, ``seller``, ``n`` of ``q``), a
+#: seller's sale (``item``, ``units``, ``buyer``, ``left``), a buyer whose
+#: wants are met (``bag``), a file shared (``name``, ``size``, ``sha``)
+#: and one downloaded (``name``, ``path``).  An id in a field is whole,
+#: as the wire writes it.
+BOUGHT = "bought {what} from {seller} ({n} of {q})"
+SOLD = "sold {what} to {buyer} ({left} left)"
+WANTS_MET = "all wants met: {bag} in the bag"
+SHARING = "sharing {name} ({size} bytes, content id {sha})"
+DOWNLOADED = "downloaded {name} into {path}, content id verified"
+#: A chord node on the ring: it joined it (``how``: "joined"), started
+#: it, or is alone on it.
+ON_CHORD_RING = ("{how} the chord ring as node", "started the chord ring as node",
+                 "alone on the chord ring as node")
+#: A chord node stored its advert of ``item`` at node ``holder``.
+STORED = "stored {item} at node {holder} ({distance})"
+#: A seller's file server listens (``port``).
+SERVING = "serving shared files on port {port}"
+
+
+def listeningPort(daemon, what, timeout, **fields):
+    """Wait until daemon says its ``what`` ("node", "tracker", "relay",
+    "metrics", "web view") listens (where fields say, if given: ``port``,
+    ``host``); the port (a number)."""
+    return daemon.waitForEvent(LISTENING_EVENT, timeout, what=what, **fields)["port"]
+
+
+def servingPort(seller, timeout):
+    """Wait until seller serves its shared files; the port (a number)."""
+    return seller.waitForEvent(SERVING, timeout)["port"]
+
+
+def waitOnRing(daemon, timeout, **fields):
+    """Wait until a chord node is on the ring (L{ON_CHORD_RING})."""
+    return daemon.waitForEvent(ON_CHORD_RING, timeout, **fields)
+
+
+def waitStored(seller, item, timeout, holder=None):
+    """Wait until a chord seller has stored its advert of item (at
+    holder, an id, if given); the event."""
+    fields = {} if holder is None else {"holder": _wire(holder)}
+    return seller.waitForEvent(STORED, timeout, item=item, **fields)
+
+
+def _wire(ident):
+    """A node id as an event's field carries it: as the wire writes it."""
+    return ident if isinstance(ident, str) else wireId(ident)
+
+
+def waitBought(buyer, item, timeout, seller=None, **fields):
+    """Wait until buyer has logged a purchase of item (from seller, an id,
+    if given; each of fields, e.g. ``n=1, q=1``, as it says); the event."""
+    if seller is not None:
+        fields["seller"] = _wire(seller)
+    return buyer.waitForEvent(BOUGHT, timeout, item=item, **fields)
+
+
+def waitSold(seller, item, timeout, buyer=None, **fields):
+    """Wait until seller has logged a sale of item (to buyer, an id, if
+    given; each of fields, e.g. ``left=0``, as it says); the event."""
+    if buyer is not None:
+        fields["buyer"] = _wire(buyer)
+    return seller.waitForEvent(SOLD, timeout, item=item, **fields)
+
+
+def waitWantsMet(buyer, timeout, **fields):
+    """Wait until buyer says its wants are met (``bag=N``: N units in
+    its bag); the event."""
+    return buyer.waitForEvent(WANTS_MET, timeout, **fields)
+
+
+def waitSharing(daemon, name, timeout):
+    """Wait until daemon shares the file of that name; the event."""
+    return daemon.waitForEvent(SHARING, timeout, name=name)
+
+
+def waitDownloaded(buyer, name, timeout):
+    """Wait until buyer has downloaded the file of that name, its content
+    checked; the event (``path``: where it is)."""
+    return buyer.waitForEvent(DOWNLOADED, timeout, name=name)
+
+
+def startMarket(case, timeout, logFormat=JSON):
     """
     Start a tracker in a fresh scratch folder; return (market, tracker).
-    Every daemon of the market is stopped, and the folder removed, when
-    the test case ends.
+    Every daemon of the market logs events (``--log-format json``: a
+    test waits on them by their format and fields, and on its text lines
+    as ever) unless told TEXT, and is stopped, and the folder removed, when the test case
+    ends.
     """
     folder = tempfile.mkdtemp(prefix="bazaar-e2e-")
     case.addCleanup(shutil.rmtree, folder, True)
-    market = LiveMarket(folder)
+    market = LiveMarket(folder, logFormat=logFormat)
     case.addCleanup(market.stop)
     return market, market.startTracker(timeout=timeout)
 
@@ -60,6 +175,8 @@ def nodeAddress(daemon, timeout):
     """Wait until a node has registered and listens; return (id, port),
     the id as the wire writes it (text)."""
     ident = wireId(nodeId(daemon, timeout))
+    if daemon.logFormat == JSON:
+        return ident, daemon.waitForEvent(LISTENING_EVENT, timeout, what="node")["port"]
     listening = daemon.waitFor(NODE_LISTENING, timeout)
     return ident, int(listening[1])
 
@@ -90,8 +207,6 @@ def solvingKey(rng, bits=TEST_PUZZLE):
 
 #: The tracker's port in a network of namespaces (each host has its own).
 BED_TRACKER_PORT = 7700
-#: What a daemon started with ``--metrics`` logs of where they are served.
-METRICS_AT = r"metrics listening on 127\.0\.0\.1:(?P<port>\d+)"
 #: Fetches the tracker's metrics from inside its namespace, prints them.
 SCRAPE = ("import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
           "'http://127.0.0.1:%s/metrics', timeout=30).read().decode())")
@@ -109,7 +224,7 @@ def netBed(case, nat=True):
         raise SkipTest(reason)
     # BAZAAR_BED_RATE (tc's words, as 1gbit): each home's line shaped so,
     # to see a transfer move at a real line's speed.
-    bed = NetBed(os.getpid() % 100000, rate=os.environ.get("BAZAAR_BED_RATE") or None)
+    bed = NetBed(tagOf(os.getpid()), rate=os.environ.get("BAZAAR_BED_RATE") or None)
     case.addCleanup(bed.remove)
     return bed
 
@@ -129,7 +244,7 @@ class HomeMarketCase(SynchronousTestCase):
         self.tracker_host = self.bed.public("tracker")
         folder = tempfile.mkdtemp(prefix=self.folder_prefix)
         self.addCleanup(shutil.rmtree, folder, True)
-        self.market = LiveMarket(folder)
+        self.market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
 
     def startTracker(self, timeout, *extra):
@@ -138,7 +253,8 @@ class HomeMarketCase(SynchronousTestCase):
         tracker = self.market.start("tracker", [
             "bazaar-tracker", "--listen", f"tcp:{BED_TRACKER_PORT}", *extra],
             wrapper=self.tracker_host.wrapper)
-        tracker.waitFor(rf"tracker listening on 0\.0\.0\.0:{BED_TRACKER_PORT}", timeout)
+        tracker.waitForEvent(LISTENING_EVENT, timeout, what="tracker", host="0.0.0.0",
+                             port=BED_TRACKER_PORT)
         return tracker
 
     def shareFile(self, name, size):

@@ -19,7 +19,9 @@ from contextlib import ExitStack
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.e2e.helpers import listeningPort
 from twisted_bazaar.testing.daemons import (
+    JSON,
     LOOPBACK_LISTEN,
     TRACKER_LISTENING,
     LiveMarket,
@@ -35,7 +37,6 @@ from tests.e2e.test_raw_client import netstring
 TIMEOUT = 30.0
 #: The open-file limit the tracker runs with: the one of issue 34.
 OPEN_FILES = 1024
-WEB_LISTENING = r"web view listening on 127\.0\.0\.1:(\d+)"
 
 
 def connectFrom(host, port):
@@ -66,7 +67,7 @@ class AccountLiveTests(SynchronousTestCase):
     def setUp(self):
         folder = tempfile.mkdtemp(prefix="bazaar-e2e-")
         self.addCleanup(shutil.rmtree, folder, True)
-        self.market = LiveMarket(folder)
+        self.market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
         self.sockets = ExitStack()
         self.addCleanup(self.sockets.close)
@@ -129,7 +130,7 @@ class AccountLiveTests(SynchronousTestCase):
         picture.
         """
         tracker = self.startTracker("--web", "tcp:0")
-        web = int(tracker.waitFor(WEB_LISTENING, TIMEOUT)[1])
+        web = listeningPort(tracker, "web view", TIMEOUT)
         request = b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
         statuses = []
         for n in range(MAX_STREAMS):
@@ -165,7 +166,7 @@ class AccountLiveTests(SynchronousTestCase):
         opened however they trickle, and a node registers meanwhile.
         """
         tracker = self.startTracker("--web", "tcp:0")
-        web = int(tracker.waitFor(WEB_LISTENING, TIMEOUT)[1])
+        web = listeningPort(tracker, "web view", TIMEOUT)
         held = []
         for n in range(3 * GROUP_CONNECTIONS):
             sock = self.sockets.enter_context(connectFrom("127.9.0.1", web))

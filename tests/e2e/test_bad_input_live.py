@@ -16,7 +16,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.net.link import BURST_FACTOR, DEFAULT_ERROR_LIMIT, DEFAULT_PING_RATE
 
-from tests.e2e.helpers import startMarket, startSeller
+from tests.e2e.helpers import startMarket, startSeller, waitSold
 from tests.e2e.test_raw_client import RawClient, netstring, newId
 from tests.test_bad_input import summary
 from tests.wire.test_wire import nested
@@ -168,7 +168,7 @@ class LiveBadInputTests(SynchronousTestCase):
             self.assertLess(time.monotonic(), deadline, buyer.tail())
             self.barrage(daemons)
 
-        self.seller.waitFor(r"sold apple to \w+ \(2 left\)", TIMEOUT)
+        waitSold(self.seller, "apple", TIMEOUT, left=2)
         for daemon, _ in daemons.values():
             daemon.waitFor(r"sends ping faster than 1/s; dropping the excess",
                             TIMEOUT)

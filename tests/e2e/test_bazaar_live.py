@@ -14,9 +14,9 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import startMarket, startSeller
+from tests.e2e.helpers import startMarket, startSeller, waitWantsMet
 from twisted_bazaar.wire.ids import wireId
-from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId
+from twisted_bazaar.testing.daemons import JSON, LOOPBACK_LISTEN, LiveMarket, nodeId
 
 TIMEOUT = 30.0
 
@@ -31,7 +31,7 @@ class BazaarLiveTests(SynchronousTestCase):
     def setUp(self):
         folder = tempfile.mkdtemp(prefix="bazaar-cli-")
         self.addCleanup(shutil.rmtree, folder, True)
-        self.market = LiveMarket(folder)
+        self.market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
         self.market.startTracker(timeout=TIMEOUT)
         self.tracker = f"127.0.0.1:{self.market.tracker_port}"
@@ -41,7 +41,7 @@ class BazaarLiveTests(SynchronousTestCase):
         self.buyer = self.market.startNode("buyer", "--role", "buyer", "--want",
                                             "apple")
         self.buyer_id = wireId(nodeId(self.buyer, TIMEOUT))
-        self.buyer.waitFor(r"all wants met", TIMEOUT)
+        waitWantsMet(self.buyer, TIMEOUT)
         self.seller_port = int(self.seller.waitFor(
             r"node listening on [^:]+:(\d+)", TIMEOUT)[1])
 
@@ -212,7 +212,7 @@ class ConcurrentStatusLiveTests(SynchronousTestCase):
     def test_eightAtOnce(self):
         folder = tempfile.mkdtemp(prefix="bazaar-cli-")
         self.addCleanup(shutil.rmtree, folder, True)
-        market = LiveMarket(folder)
+        market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(market.stop)
         market.startTracker(timeout=TIMEOUT)
         script = str(Path(sys.executable).with_name("bazaar"))

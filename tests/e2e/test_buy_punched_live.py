@@ -20,7 +20,12 @@ import time
 from pathlib import Path
 from unittest import SkipTest
 
-from tests.e2e.helpers import BED_TRACKER_PORT, METRICS_AT, HomeMarketCase
+from tests.e2e.helpers import (
+    BED_TRACKER_PORT,
+    HomeMarketCase,
+    listeningPort,
+    waitSharing,
+)
 from tests.e2e.test_punched_live import RELAYED
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, TERMINATED, nodeId
 
@@ -43,13 +48,13 @@ class BuyPunchedTests(HomeMarketCase):
         buyer_home = self.bed.home("bsb")
         tracker = self.startTracker(TIMEOUT, "--metrics", LOOPBACK_LISTEN, "--udp-port",
                                     "3478")
-        metrics = tracker.waitFor(METRICS_AT, TIMEOUT)["port"]
+        metrics = listeningPort(tracker, "metrics", TIMEOUT)
         shared, content = self.shareFile("home.bin", SIZE)
         seller = self.node("seller", seller_home.host, "--role", "seller", "--share",
                            shared, "--quic-port", "0")
         nodeId(seller, TIMEOUT)
         seller.waitFor(RELAYED.format(host=re.escape(self.tracker_host.address)), TIMEOUT)
-        seller.waitFor(r"sharing home\.bin \(", TIMEOUT)
+        waitSharing(seller, "home.bin", TIMEOUT)
         downloads = self.folder("downloads")
         started = time.monotonic()
         done = subprocess.run(

@@ -23,10 +23,17 @@ import time
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from tests.e2e.helpers import short, startMarket
+from tests.e2e.helpers import (
+    servingPort,
+    short,
+    startMarket,
+    waitDownloaded,
+    waitSharing,
+    waitSold,
+)
 from tests.e2e.test_bazaar_live import bazaar
 from twisted_bazaar.identity.keys import Identity
-from twisted_bazaar.testing.daemons import LiveMarket, nodeId
+from twisted_bazaar.testing.daemons import JSON, NODE_READY_EVENT, LiveMarket, nodeId
 from tests.e2e.test_raw_client import TIMEOUT, _TradeCase, newId
 
 #: The item and the file's name: text that must never be seen on the wire.
@@ -110,7 +117,7 @@ def tcpPorts(frame):
 
 def listeningPort(daemon):
     """The port a node daemon said it listens on."""
-    return int(daemon.waitFor(r"ready, listening on port (?P<port>\d+) ", TIMEOUT)["port"])
+    return daemon.waitForEvent(NODE_READY_EVENT, TIMEOUT)["port"]
 
 
 class CaptureTests(SynchronousTestCase):
@@ -130,15 +137,14 @@ class CaptureTests(SynchronousTestCase):
         os.mkdir(downloads)
         seller = market.startNode("seller", "--role", "seller", "--sell", f"{ITEM}=1",
                                   "--share", folder)
-        seller.waitFor(rf"sharing {FILE} \(", TIMEOUT)
+        waitSharing(seller, FILE, TIMEOUT)
         ports = {market.tracker_port, listeningPort(seller),
-                 int(seller.waitFor(r"serving shared files on port (?P<port>\d+)",
-                                    TIMEOUT)["port"])}
+                 servingPort(seller, TIMEOUT)}
         buyer = market.startNode("buyer", "--role", "buyer", "--want", ITEM,
                                  "--want", FILE, "--downloads", downloads)
         ports.add(listeningPort(buyer))
         buyer.waitFor(rf"bought {ITEM} from", TIMEOUT)
-        buyer.waitFor(rf"downloaded {FILE} into .*, content id verified", TIMEOUT)
+        waitDownloaded(buyer, FILE, TIMEOUT)
         with open(os.path.join(downloads, FILE), "rb") as f:
             self.assertEqual(f.read(), data)
         wire, dropped = capture.stop(ports)
@@ -245,7 +251,7 @@ class OnPathTests(_TradeCase):
         # place, and each broken one closed) still buys.
         self.link = self.handshake(self.me)
         self.assertEqual(self.buy(newId())["type"], "buyOK")
-        self.seller.waitFor(rf"sold apple to {short(self.me)} \(1 left\)", TIMEOUT)
+        waitSold(self.seller, "apple", TIMEOUT, buyer=self.me, left=1)
 
 
 class TrackerPinTests(SynchronousTestCase):
@@ -256,7 +262,7 @@ class TrackerPinTests(SynchronousTestCase):
     def test_onlyThePinnedTrackerIsSpokenTo(self):
         folder = tempfile.mkdtemp(prefix="bazaar-pin-")
         self.addCleanup(shutil.rmtree, folder, True)
-        market = LiveMarket(folder)
+        market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(market.stop)
         keys = os.path.join(folder, "tracker-data")
         tracker = market.startTracker("tracker", TIMEOUT, "--data-dir", keys)
@@ -287,7 +293,7 @@ class TrackerPinTests(SynchronousTestCase):
         at warning level once."""
         folder = tempfile.mkdtemp(prefix="bazaar-pin-")
         self.addCleanup(shutil.rmtree, folder, True)
-        market = LiveMarket(folder)
+        market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(market.stop)
         logged = r"the tracker's key is (?P<key>[A-Za-z0-9_-]{43})"
         first = market.startTracker("tracker", TIMEOUT)

@@ -28,7 +28,17 @@ import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import TEST_PUZZLE, nodeAddress, short, solvingKey, startMarket
+from tests.e2e.helpers import (
+    ON_CHORD_RING,
+    TEST_PUZZLE,
+    nodeAddress,
+    short,
+    solvingKey,
+    startMarket,
+    waitBought,
+    waitOnRing,
+    waitStored,
+)
 from tests.e2e.test_raw_client import linkedStranger
 from twisted_bazaar.core.records import signRecord
 from twisted_bazaar.identity.keys import KEY_FILE, Identity
@@ -83,9 +93,9 @@ class OversizedAnswerTests(ChordAttackCase):
     def test_aCrowdOfLargeRecordsDoesNotHideTheSeller(self):
         holder, buyer_key = keysHolding(keyOf("apple"), 2, seed=3)
         seller = self.start("seller", holder, "--role", "seller", "--sell", "apple=3")
-        seller.waitFor(r"(started|alone on) the chord ring", TIMEOUT)
+        seller.waitForEvent(ON_CHORD_RING[1:], TIMEOUT)
         seller_id, port = nodeAddress(seller, TIMEOUT)
-        seller.waitFor(r"stored apple at node", TIMEOUT)
+        waitStored(seller, "apple", TIMEOUT)
         keys, link = self.stranger(port)
         now = int(time.time() * 1000)
         rng = random.Random(5)
@@ -100,7 +110,7 @@ class OversizedAnswerTests(ChordAttackCase):
             if answer["type"] == "chordStored":
                 stored.add(answer["id"])
         buyer = self.start("buyer", buyer_key, "--role", "buyer", "--want", "apple")
-        buyer.waitFor(rf"bought apple from {short(seller_id)} \(1 of 1\)", TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, seller=seller_id, n=1, q=1)
         self.assertEqual(seller.problems(), [])
 
 
@@ -120,7 +130,7 @@ class LogLineTests(ChordAttackCase):
     def test_loopsAndEmptyHandoversGrowTheLogABit(self):
         seller = self.start("seller", solvingKey(random.Random(3)), "--role", "seller", "--sell", "apple=3")
         seller_id, port = nodeAddress(seller, TIMEOUT)
-        seller.waitFor(r"stored apple at node", TIMEOUT)
+        waitStored(seller, "apple", TIMEOUT)
         keys, link = self.stranger(port)
         for n in range(1, self.LINES + 1):
             link.send("chordFind", id=n, key="00" * 16,
@@ -173,19 +183,19 @@ class CensorshipTests(ChordAttackCase):
         holder = self.start("holder", holder_key)
         other = self.start("other", other_key)
         for daemon in (seller, holder, other):
-            daemon.waitFor(r"(joined|started|alone on) the chord ring", TIMEOUT)
-        seller.waitFor(rf"stored apple at node {short(holder_key.id)}", TIMEOUT)
+            waitOnRing(daemon, TIMEOUT)
+        waitStored(seller, "apple", TIMEOUT, holder=holder_key.id)
         folder = os.path.join(self.market.cwd, "censor-data")
         os.mkdir(folder)
         censor_key._write(os.path.join(folder, KEY_FILE))
         censor = self.market.startNode("censor", "--discovery", "chordcensor",
                                        "--data-dir", folder)
-        censor.waitFor(r"joined the chord ring", TIMEOUT)
+        waitOnRing(censor, TIMEOUT, how="joined")
         holder.waitFor(rf"ring neighbours: predecessor {short(censor_key.id)},", TIMEOUT)
         # The censor holds apple's key now: the seller's stores reach it.
-        seller.waitFor(rf"stored apple at node {short(censor_key.id)}", TIMEOUT)
+        waitStored(seller, "apple", TIMEOUT, holder=censor_key.id)
         buyer = self.start("buyer", buyer_key, "--role", "buyer", "--want", "apple")
-        buyer.waitFor(rf"bought apple from {short(seller_key.id)} \(1 of 1\)", TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, seller=seller_key.id, n=1, q=1)
         for daemon in (seller, holder, other, buyer):
             self.assertEqual(daemon.problems(), [], daemon.name)
 

@@ -20,7 +20,13 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import short
 from tests.e2e.test_chord_live import predecessorOf
-from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId, waitUntil
+from twisted_bazaar.testing.daemons import (
+    JSON,
+    LOOPBACK_LISTEN,
+    LiveMarket,
+    nodeId,
+    waitUntil,
+)
 
 #: Seconds any one expected log line, or one purchase, may take.
 TIMEOUT = 30.0
@@ -32,7 +38,7 @@ class ChordOneShotBuyTests(SynchronousTestCase):
     def setUp(self):
         folder = tempfile.mkdtemp(prefix="bazaar-chordbuy-")
         self.addCleanup(shutil.rmtree, folder, True)
-        self.market = LiveMarket(folder)
+        self.market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
         self.market.startTracker(timeout=TIMEOUT)
 

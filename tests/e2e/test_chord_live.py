@@ -19,7 +19,7 @@ import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import TEST_PUZZLE, solvingKey, startMarket
+from tests.e2e.helpers import TEST_PUZZLE, solvingKey, startMarket, waitOnRing
 from twisted_bazaar.wire.ids import parseWireId, shortId
 from twisted_bazaar.identity.keys import KEY_FILE
 from twisted_bazaar.schemes.chord.ring import keyOf, place
@@ -100,7 +100,7 @@ class LiveChordTests(SynchronousTestCase):
         for item, other in STOCK.items():
             seller_of[item] = seller_of[other] = nodeId(sellers[item], TIMEOUT)
         for daemon in daemons.values():
-            daemon.waitFor(r"(joined|started|alone on) the chord ring", TIMEOUT)
+            waitOnRing(daemon, TIMEOUT)
         buyer.waitFor(rf"bought apple from {shortId(seller_of['apple'])} \(1 of 1\)", TIMEOUT)
 
         # A graceful quit of a node that holds a record it does not sell.
@@ -151,7 +151,7 @@ class LiveChordTests(SynchronousTestCase):
         # A new node joins and buys both items.
         joiner = self.start("joiner", "--role", "buyer", "--want", first, "--want",
                             second)
-        joiner.waitFor(r"joined the chord ring", TIMEOUT)
+        waitOnRing(joiner, TIMEOUT, how="joined")
         joiner.waitFor(rf"bought {first} from {shortId(seller_of[first])} \(1 of 1\)",
                        TIMEOUT)
         joiner.waitFor(rf"bought {second} from {shortId(seller_of[second])} \(1 of 1\)",

@@ -17,8 +17,9 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.e2e.helpers import listeningPort, waitBought, waitWantsMet
 from twisted_bazaar.wire.ids import shortId, wireId
-from twisted_bazaar.testing.daemons import LiveMarket, nodeId
+from twisted_bazaar.testing.daemons import JSON, NODE_READY_EVENT, LiveMarket, nodeId
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -44,7 +45,7 @@ def units(entries):
 
 def nodeLinks(daemon):
     """The ids a running node is linked to, as ``bazaar node`` shows them."""
-    port = daemon.waitFor(r"listening on port (\d+)", TIMEOUT)[1]
+    port = daemon.waitForEvent(NODE_READY_EVENT, TIMEOUT)["port"]
     script = str(Path(sys.executable).with_name("bazaar"))
     result = subprocess.run([script, "--json", "node", f"127.0.0.1:{port}"],
                             capture_output=True, text=True, timeout=TIMEOUT)
@@ -63,7 +64,7 @@ class CrashRestartTests(SynchronousTestCase):
     def setUp(self):
         self.folder = tempfile.mkdtemp(prefix="bazaar-crash-")
         self.addCleanup(shutil.rmtree, self.folder, True)
-        self.market = LiveMarket(self.folder)
+        self.market = LiveMarket(self.folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
         # The tracker keeps its key in a data dir: restarted, it is the
         # tracker its nodes know (a new key would be refused).
@@ -95,11 +96,11 @@ class CrashRestartTests(SynchronousTestCase):
         seller_id = nodeId(seller, TIMEOUT)
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple",
                                        "--quantity", "4", "--data-dir", buys)
-        buyer.waitFor(rf"bought apple x4 from {shortId(seller_id)} \(4 of 4\)", TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, seller=seller_id, n=4, q=4, units=4)
         kill(seller)
         again = self.restart(seller, "seller again")
         self.assertEqual(nodeId(again, TIMEOUT), seller_id)
-        buyer.waitFor(r"all wants met: 4 in the bag", SLOW)
+        waitWantsMet(buyer, SLOW, bag=4)
         sold, bought = ledger(sells), ledger(buys)
         self.assertEqual((sold["node_id"], sold["inventory"], units(sold["sales"])),
                          (wireId(seller_id), {"apple": 1}, 4))
@@ -140,7 +141,7 @@ class CrashRestartTests(SynchronousTestCase):
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple",
                                        "--quantity", "4", "--search-window", "2")
         buyer_id = nodeId(buyer, TIMEOUT)
-        buyer.waitFor(r"bought apple from .* \(1 of 4\)", TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, n=1, q=4)
         second = self.market.startNode("second seller", "--role", "seller", "--sell",
                                         "apple=3")
         second_id = nodeId(second, TIMEOUT)
@@ -154,16 +155,16 @@ class CrashRestartTests(SynchronousTestCase):
         self.tracker.finish()
         buyer.waitFor(r"lost the tracker", TIMEOUT)
         bought_before = len(buyer.matches(r"bought apple( x\d+)? from"))
-        buyer.waitFor(r"all wants met: 4 in the bag", SLOW)
+        waitWantsMet(buyer, SLOW, bag=4)
         # Usually the rest came after the tracker went down; a search that
         # found the second seller just before is no fault.
         self.assertLessEqual(bought_before, 2)
-        buyer.waitFor(rf"bought apple x3 from {shortId(second_id)} \(4 of 4\)", TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, seller=second_id, n=4, q=4, units=3)
         port = self.market.tracker_port
         tracker = self.market.start("tracker again", [
             "bazaar-tracker", "--listen", f"tcp:{port}:interface=127.0.0.1",
             "--data-dir", self.dataDir("tracker-data")])
-        tracker.waitFor(rf"tracker listening on [^\s:]+:{port}\b", TIMEOUT)
+        listeningPort(tracker, "tracker", TIMEOUT, port=port)
         for node in (seller_id, buyer_id, second_id):
             tracker.waitFor(rf"node {shortId(node)} joined from ", SLOW)
         joined = tracker.matches(r"node (?P<id>\w+) joined from ")
@@ -186,7 +187,7 @@ class CrashRestartTests(SynchronousTestCase):
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple",
                                        "--quantity", "4", "--data-dir", buys)
         buyer_id = nodeId(buyer, TIMEOUT)
-        buyer.waitFor(r"bought apple from .* \(1 of 4\)", TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, n=1, q=4)
         kill(buyer)
         kept = ledger(buys)["bag"]
         self.assertEqual(units(kept), 1)
@@ -195,7 +196,7 @@ class CrashRestartTests(SynchronousTestCase):
         nodeId(second, TIMEOUT)
         again = self.restart(buyer, "buyer again")
         self.assertEqual(nodeId(again, TIMEOUT), buyer_id)
-        again.waitFor(r"all wants met: 4 in the bag", SLOW)
+        waitWantsMet(again, SLOW, bag=4)
         sold, sold_more, bought = ledger(sells), ledger(more), ledger(buys)
         self.assertEqual(bought["bag"][:len(kept)], kept)
         self.assertEqual(units(bought["bag"]), 4)
@@ -224,7 +225,7 @@ class ChaosTests(SynchronousTestCase):
     def setUp(self):
         self.folder = tempfile.mkdtemp(prefix="bazaar-chaos-")
         self.addCleanup(shutil.rmtree, self.folder, True)
-        self.market = LiveMarket(self.folder)
+        self.market = LiveMarket(self.folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
         # Its key kept in a data dir, as its nodes keep theirs.
         self.tracker = self.market.startTracker("tracker", TIMEOUT, "--data-dir",

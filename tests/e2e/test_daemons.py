@@ -11,8 +11,15 @@ import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.testing.daemons import SHUT_DOWN, TERMINATED, LiveMarket, nodeId, runTwistd
-from tests.e2e.helpers import short
+from twisted_bazaar.testing.daemons import (
+    JSON,
+    SHUT_DOWN,
+    TERMINATED,
+    LiveMarket,
+    nodeId,
+    runTwistd,
+)
+from tests.e2e.helpers import short, waitBought, waitSold, waitWantsMet
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -82,7 +89,7 @@ class TradeTests(SynchronousTestCase):
 
     def setUp(self):
         self.folder = scratchFolder(self)
-        self.market = LiveMarket(self.folder)
+        self.market = LiveMarket(self.folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
 
     def test_sellerSellsAnAppleToTheBuyer(self):
@@ -95,9 +102,9 @@ class TradeTests(SynchronousTestCase):
         buyer = market.startNode("buyer", "--role", "buyer", "--want", "apple")
         buyer_id = nodeId(buyer, TIMEOUT)
 
-        buyer.waitFor(rf"bought apple from {short(seller_id)} \(1 of 1\)", TIMEOUT)
-        buyer.waitFor(r"all wants met: 1 in the bag", TIMEOUT)
-        seller.waitFor(rf"sold apple to {short(buyer_id)} \(2 left\)", TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, seller=seller_id, n=1, q=1)
+        waitWantsMet(buyer, TIMEOUT, bag=1)
+        waitSold(seller, "apple", TIMEOUT, buyer=buyer_id, left=2)
         self.assertEqual(len(seller.matches(r"sold apple")), 1)
         self.assertFalse(os.path.exists(os.path.join(self.folder, "twistd.pid")))
 

@@ -63,7 +63,6 @@ smaller number must be as shown, but ``N searches`` stands for any count
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -71,6 +70,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.e2e.helpers import freePort
 from twisted_bazaar.testing.daemons import Daemon, DaemonError, nodeId, waitForAny
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,12 +186,6 @@ def matchLines(shown, actual):
     regex = "".join(r"(?:.*\n)*?" if line.strip() == "…" else pattern(line) + r"\n"
                     for line in shown)
     return re.fullmatch(regex, "".join(line + "\n" for line in actual)) is not None
-
-
-def freePort():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def scripts():

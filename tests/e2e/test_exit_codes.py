@@ -19,8 +19,15 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import startMarket, startSeller
-from twisted_bazaar.testing.daemons import LiveMarket, nodeId, runTwistd, twistdPath
+from tests.e2e.helpers import startMarket, startSeller, waitBought
+from twisted_bazaar.testing.daemons import (
+    JSON,
+    TEXT,
+    LiveMarket,
+    nodeId,
+    runTwistd,
+    twistdPath,
+)
 from tests.e2e.helpers import short
 
 TIMEOUT = 30.0
@@ -150,7 +157,7 @@ class DataDirTests(SynchronousTestCase):
 
     def test_lockAndRestore(self):
         folder = scratch(self)
-        market = LiveMarket(folder)
+        market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(market.stop)
         market.startTracker(timeout=TIMEOUT)
         data = os.path.join(folder, "seller-data")
@@ -180,7 +187,7 @@ class DataDirTests(SynchronousTestCase):
         """A seller that sold out is started again with --restock and a new
         --sell: it sells again, and its ledger keeps every sale."""
         folder = scratch(self)
-        market = LiveMarket(folder)
+        market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(market.stop)
         market.startTracker(timeout=TIMEOUT)
         data = os.path.join(folder, "seller-data")
@@ -188,7 +195,7 @@ class DataDirTests(SynchronousTestCase):
         nodeId(first, TIMEOUT)
         buyer = market.startNode("buyer", "--role", "buyer", "--want", "apple",
                                  "--quantity", "2")
-        buyer.waitFor(r"bought apple from \w+ \(1 of 2\)", TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, n=1, q=2)
         first.terminate()
         first.finish()
         again = market.startNode("seller again", "--role", "seller", "--sell", "apple=3",
@@ -196,7 +203,7 @@ class DataDirTests(SynchronousTestCase):
         again.waitFor(re.escape(f"data dir {data}: restocked apple=3 (was 0); its "
                                  "ledger is kept"), TIMEOUT)
         again.waitFor(re.escape(f"data dir {data}: restored node"), TIMEOUT)
-        buyer.waitFor(r"bought apple from \w+ \(2 of 2\)", TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, n=2, q=2)
         self.assertEqual(again.matches(r"differs from the stock"), [])
         market.stop()
         ledger = subprocess.run([str(Path(sys.executable).with_name("bazaar-ledger")),
@@ -209,8 +216,10 @@ class DataDirTests(SynchronousTestCase):
 class GiveUpTests(SynchronousTestCase):
     def test_buyerGivesUp(self):
         """A daemon buyer with --give-up-after that cannot get its want in
-        time stops in order and exits 3, saying what it lacks and why."""
-        market, _ = startMarket(self, TIMEOUT)
+        time stops in order and exits 3, saying what it lacks and why,
+        once: its daemons log text (the line on stderr is not logged again
+        where the text log shares the terminal)."""
+        market, _ = startMarket(self, TIMEOUT, TEXT)
         startSeller(market, "pear=1", TIMEOUT)
         buyer = market.startNode("buyer", "--role", "buyer", "--want", "plum",
                                  "--exit-when-done", "--give-up-after", "3")

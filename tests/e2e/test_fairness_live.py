@@ -20,7 +20,13 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.files.server import DEFAULT_TRANSFER_SLOTS
 from twisted_bazaar.net.link import DEFAULT_ERROR_LIMIT
 
-from tests.e2e.helpers import startMarket, startSeller
+from tests.e2e.helpers import (
+    servingPort,
+    startMarket,
+    startSeller,
+    waitDownloaded,
+    waitSharing,
+)
 from tests.e2e.test_files_live import sha256Of, writeRandom
 from tests.contract.channel import ChannelBroken, open_channel
 from tests.e2e.test_raw_client import linkedStranger, netstring, newId
@@ -88,8 +94,8 @@ class FairnessLiveTests(SynchronousTestCase):
         shared = self.dir("shared")
         sha = writeRandom(os.path.join(shared, "big.bin"), SIZE, 21)
         seller = self.market.startNode("seller", "--role", "seller", "--share", shared)
-        seller.waitFor(r"sharing big\.bin \(", TIMEOUT)
-        port = int(seller.waitFor(r"serving shared files on port (\d+)", TIMEOUT)[1])
+        waitSharing(seller, "big.bin", TIMEOUT)
+        port = servingPort(seller, TIMEOUT)
         with ExitStack() as stack:
             greedy = []
             for _ in range(DEFAULT_TRANSFER_SLOTS):
@@ -103,7 +109,7 @@ class FairnessLiveTests(SynchronousTestCase):
             downloads = self.dir("downloads")
             buyer = self.market.startNode("buyer", "--role", "buyer", "--want",
                                           "big.bin", "--downloads", downloads)
-            buyer.waitFor(r"downloaded big\.bin into .*, content id verified", TIMEOUT)
+            waitDownloaded(buyer, "big.bin", TIMEOUT)
             self.assertEqual(sha256Of(os.path.join(downloads, "big.bin")), sha)
             seller.waitFor(r"evicting a transfer connection from 127\.9\.0\.1: its "
                            r"address group holds the most transfer slots", TIMEOUT)
@@ -144,7 +150,7 @@ class FairnessLiveTests(SynchronousTestCase):
                                       rf"{DEFAULT_ERROR_LIMIT + 1} bad messages")
         self.assertGreaterEqual(len(closed), 1)
         node = self.market.startNode("seller", "--role", "seller", "--sell", "apple=1")
-        node.waitFor(r"registered with the tracker as node \w+", TIMEOUT)
+        node.waitForEvent("registered with the tracker as node ", TIMEOUT)
         self.assertEqual(self.tracker.problems(), [], self.tracker.tail())
 
     def test_answersToAClosedLinkLeaveTheLogBounded(self):

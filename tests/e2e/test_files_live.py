@@ -30,11 +30,17 @@ from pathlib import Path
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId
+from twisted_bazaar.testing.daemons import JSON, LOOPBACK_LISTEN, LiveMarket, nodeId
 from tests.contract import channel
 from tests.files.helpers import fileId
 from tests.files.test_transfer_live import NO_IPV6
-from tests.e2e.helpers import short
+from tests.e2e.helpers import (
+    listeningPort,
+    servingPort,
+    short,
+    waitDownloaded,
+    waitSharing,
+)
 from twisted_bazaar.files.downloads import PRIVATE, partName
 
 #: Seconds any one expected log line may take.
@@ -63,7 +69,7 @@ class FilesLiveTests(SynchronousTestCase):
     def setUp(self):
         self.folder = tempfile.mkdtemp(prefix="bazaar-files-e2e-")
         self.addCleanup(shutil.rmtree, self.folder, True)
-        self.market = LiveMarket(self.folder)
+        self.market = LiveMarket(self.folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
         self.tracker = self.market.startTracker(timeout=TIMEOUT)
 
@@ -86,7 +92,7 @@ class FilesLiveTests(SynchronousTestCase):
         sellers = [self.seller("seller A", first), self.seller("seller B", second),
                    self.seller("seller C", third)]
         for daemon, name in zip(sellers, ("big.bin", "big.bin", "small.bin")):
-            daemon.waitFor(rf"sharing {name} \(", TIMEOUT)
+            waitSharing(daemon, name, TIMEOUT)
         downloads = self.dir("D")
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "big.bin",
                                       "--want", "small.bin", "--downloads", downloads)
@@ -102,7 +108,7 @@ class FilesLiveTests(SynchronousTestCase):
         self.assertEqual(sum(served.values()), 50)
         self.assertLess(served.get(short(sellers[0].id), 0), 50)
         self.assertGreater(served[short(sellers[1].id)], 0)
-        buyer.waitFor(r"downloaded small\.bin into .*, content id verified", TIMEOUT)
+        waitDownloaded(buyer, "small.bin", TIMEOUT)
         self.assertEqual(sha256Of(os.path.join(downloads, "big.bin")), big_sha)
         self.assertEqual(sha256Of(os.path.join(downloads, "small.bin")), small_sha)
         self.assertEqual(len(buyer.matches(r"bought (big|small)\.bin from")), 2)
@@ -114,7 +120,7 @@ class FilesLiveTests(SynchronousTestCase):
         added = time.monotonic()
         with open(os.path.join(third, "late.txt"), "wb") as f:
             f.write(b"arrived late\n")
-        sellers[2].waitFor(r"sharing late\.txt \(", 5)
+        waitSharing(sellers[2], "late.txt", 5)
         later = self.dir("E")
         buyer2 = self.market.startNode("buyer 2", "--role", "buyer", "--want",
                                        "late.txt", "--downloads", later)
@@ -129,7 +135,7 @@ class FilesLiveTests(SynchronousTestCase):
         shared = self.dir("A")
         big_sha = writeRandom(os.path.join(shared, "big.bin"), BIG, 3)
         seller = self.seller("seller", shared)
-        seller.waitFor(r"sharing big\.bin \(", TIMEOUT)
+        waitSharing(seller, "big.bin", TIMEOUT)
         downloads = self.dir("D")
         args = ("--role", "buyer", "--want", "big.bin", "--downloads", downloads,
                 "--data-dir", os.path.join(self.folder, "buyer-data"))
@@ -141,7 +147,7 @@ class FilesLiveTests(SynchronousTestCase):
         again = self.market.startNode("buyer again", *args)
         kept = again.waitFor(r"big\.bin: (\d+) of 50 pieces already on disk", TIMEOUT)
         self.assertGreaterEqual(int(kept[1]), 25)
-        again.waitFor(r"downloaded big\.bin into .*, content id verified", TIMEOUT)
+        waitDownloaded(again, "big.bin", TIMEOUT)
         self.assertEqual(sha256Of(os.path.join(downloads, "big.bin")), big_sha)
         self.assertEqual(again.matches(r"bought big\.bin from"), [])
         self.assertEqual(len(seller.matches(r"sold big\.bin to")), 1)
@@ -181,11 +187,11 @@ class FilesLiveTests(SynchronousTestCase):
             f.write(b"over IPv6\n")
         seller = self.market.startNode("seller", "--role", "seller", "--share", shared,
                                        *ipv6)
-        seller.waitFor(r"sharing six\.txt \(", TIMEOUT)
+        waitSharing(seller, "six.txt", TIMEOUT)
         downloads = self.dir("D")
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "six.txt",
                                       "--downloads", downloads, *ipv6)
-        buyer.waitFor(r"downloaded six\.txt into .*, content id verified", TIMEOUT)
+        waitDownloaded(buyer, "six.txt", TIMEOUT)
         with open(os.path.join(downloads, "six.txt"), "rb") as f:
             self.assertEqual(f.read(), b"over IPv6\n")
         for daemon in (seller, buyer):
@@ -224,7 +230,7 @@ class TransferPortLiveTests(SynchronousTestCase):
     def test_section19OnTheWire(self):
         folder = tempfile.mkdtemp(prefix="bazaar-transfer-e2e-")
         self.addCleanup(shutil.rmtree, folder, True)
-        market = LiveMarket(folder)
+        market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(market.stop)
         market.startTracker(timeout=TIMEOUT)
         shared = os.path.join(folder, "shared")
@@ -236,9 +242,9 @@ class TransferPortLiveTests(SynchronousTestCase):
         big = os.path.join(shared, "big.bin")
         big_sha = writeRandom(big, 4 * 1024 * 1024, 4)
         seller = market.startNode("seller", "--role", "seller", "--share", shared)
-        port = int(seller.waitFor(r"serving shared files on port (\d+)", TIMEOUT)[1])
-        seller.waitFor(r"sharing hello\.txt \(", TIMEOUT)
-        seller.waitFor(r"sharing big\.bin \(", TIMEOUT)
+        port = servingPort(seller, TIMEOUT)
+        waitSharing(seller, "hello.txt", TIMEOUT)
+        waitSharing(seller, "big.bin", TIMEOUT)
 
         # §19.2, byte for byte.
         hello = "1a56ab0275278519c8a3aa258f26d006fdca57fa850f836cb0a47a983474c3d8"
@@ -296,7 +302,7 @@ class FileDownloadsLiveTests(SynchronousTestCase):
     def setUp(self):
         self.folder = tempfile.mkdtemp(prefix="bazaar-downloads-e2e-")
         self.addCleanup(shutil.rmtree, self.folder, True)
-        self.market = LiveMarket(self.folder)
+        self.market = LiveMarket(self.folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
         self.market.startTracker(timeout=TIMEOUT)
         self.tracker = f"127.0.0.1:{self.market.tracker_port}"
@@ -307,7 +313,7 @@ class FileDownloadsLiveTests(SynchronousTestCase):
     def startSeller(self, rate):
         seller = self.market.startNode("seller", "--role", "seller", "--share",
                                        self.shared, "--transfer-rate", str(rate))
-        seller.waitFor(r"sharing big\.bin \(", TIMEOUT)
+        waitSharing(seller, "big.bin", TIMEOUT)
         return seller
 
     def downloads(self, name):
@@ -348,7 +354,7 @@ class FileDownloadsLiveTests(SynchronousTestCase):
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "big.bin",
                                       "--downloads", folder, "--download-give-up", "20",
                                       "--exit-when-done", "--data-dir", data)
-        port = int(buyer.waitFor(r"node listening on [^:]+:(\d+)", TIMEOUT)[1])
+        port = listeningPort(buyer, "node", TIMEOUT)
         buyer.waitFor(r"big\.bin: 25% ", TIMEOUT)
         self.assertEqual(buyer.matches(r"all wants met"), [])
         seller.process.kill()

@@ -18,7 +18,7 @@ import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import nodeAddress, short, startMarket
+from tests.e2e.helpers import nodeAddress, short, startMarket, waitWantsMet
 from tests.e2e.test_raw_client import RawClient
 from tests.e2e.test_records_live import recordVerified
 from twisted_bazaar.schemes.index.tracker import LISTING_TTL
@@ -107,7 +107,7 @@ class LiveIndexTests(SynchronousTestCase):
         # Three pears, bought from both sellers.
         buyer = self.market.startNode("buyer", "--discovery", "index", "--role",
                                        "buyer", "--want", "pear", "--quantity", "3")
-        buyer.waitFor(r"all wants met", TIMEOUT)
+        waitWantsMet(buyer, TIMEOUT)
         bought = [(int(m[1] or 1), m[2]) for m in
                   buyer.matches(r"bought pear(?: x(\d+))? from (\w+) \(\d of 3\)")]
         self.assertEqual(sum(units for units, _ in bought), 3, buyer.tail())

@@ -28,7 +28,13 @@ from pathlib import Path
 
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, TERMINATED, nodeId
 from twisted_bazaar.wire.ids import wireId
-from tests.e2e.helpers import BED_TRACKER_PORT, METRICS_AT, HomeMarketCase, short
+from tests.e2e.helpers import (
+    BED_TRACKER_PORT,
+    HomeMarketCase,
+    listeningPort,
+    short,
+    waitDownloaded,
+)
 
 TIMEOUT = 60.0
 #: The file's size: tens of MiB, a hundred seconds and more through a
@@ -56,7 +62,7 @@ class OneHomeTests(HomeMarketCase):
 
     def test_fileOverTheLan(self):
         tracker = self.startTracker(TIMEOUT, "--metrics", LOOPBACK_LISTEN)
-        metrics = tracker.waitFor(METRICS_AT, TIMEOUT)["port"]
+        metrics = listeningPort(tracker, "metrics", TIMEOUT)
         shared, content = self.shareFile("lan.bin", SIZE)
         seller = self.node("home-seller", self.seller_home.host, "--role", "seller",
                            "--share", shared)
@@ -69,7 +75,7 @@ class OneHomeTests(HomeMarketCase):
                           "--want", "lan.bin", "--downloads", downloads)
         buyer.waitFor(r"fetching lan\.bin \(", TIMEOUT)
         started = time.monotonic()
-        buyer.waitFor(r"downloaded lan\.bin into .*, content id verified", LAN_FETCH)
+        waitDownloaded(buyer, "lan.bin", LAN_FETCH)
         took = time.monotonic() - started
         with open(os.path.join(downloads, "lan.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).digest(),
@@ -107,7 +113,7 @@ class OneHomeTests(HomeMarketCase):
         its thisisme proving its key as through the relay: not one byte
         relayed."""
         tracker = self.startTracker(TIMEOUT, "--metrics", LOOPBACK_LISTEN)
-        metrics = tracker.waitFor(METRICS_AT, TIMEOUT)["port"]
+        metrics = listeningPort(tracker, "metrics", TIMEOUT)
         seller = self.node("home-seller", self.seller_home.host, "--role", "seller",
                            "--sell", "apple=3")
         seller_id = nodeId(seller, TIMEOUT)
@@ -133,7 +139,7 @@ class OneHomeTests(HomeMarketCase):
         punches none, it used to fetch through the tracker's relay (every
         byte of it); now over the LAN, not one byte relayed."""
         tracker = self.startTracker(TIMEOUT, "--metrics", LOOPBACK_LISTEN)
-        metrics = tracker.waitFor(METRICS_AT, TIMEOUT)["port"]
+        metrics = listeningPort(tracker, "metrics", TIMEOUT)
         shared, content = self.shareFile("house.bin", BUY_SIZE)
         seller = self.node("home-seller", self.seller_home.host, "--role", "seller",
                            "--share", shared)

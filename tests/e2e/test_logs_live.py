@@ -8,7 +8,6 @@ cryptic lines.
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,18 +15,10 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.e2e.helpers import freePort
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket
 
 TIMEOUT = 30.0
-
-
-def closedPort():
-    """A loopback port nothing listens on (bound, then released)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 class LogTests(SynchronousTestCase):
@@ -38,7 +29,8 @@ class LogTests(SynchronousTestCase):
         self.addCleanup(self.market.stop)
 
     def test_trackerRetryLine(self):
-        port = closedPort()
+        # A port nothing listens on.
+        port = freePort()
         node = self.market.start("node", [
             "bazaar-node", "--role", "seller", "--sell", "apple=1",
             "--tracker", f"tcp:127.0.0.1:{port}", "--listen", LOOPBACK_LISTEN])

@@ -14,12 +14,12 @@ import urllib.request
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId
+from tests.e2e.helpers import listeningPort, waitWantsMet
+from twisted_bazaar.testing.daemons import JSON, LOOPBACK_LISTEN, LiveMarket, nodeId
 
 from tests.e2e.test_web_live import browser
 
 TIMEOUT = 30.0
-METRICS_LISTENING = r"metrics listening on 127\.0\.0\.1:(\d+)"
 
 
 def scrape(port):
@@ -39,11 +39,11 @@ class MetricsLiveTests(SynchronousTestCase):
     def setUp(self):
         folder = tempfile.mkdtemp(prefix="bazaar-metrics-")
         self.addCleanup(shutil.rmtree, folder, True)
-        self.market = LiveMarket(folder)
+        self.market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
 
     def metricsPort(self, daemon):
-        return int(daemon.waitFor(METRICS_LISTENING, TIMEOUT)[1])
+        return listeningPort(daemon, "metrics", TIMEOUT)
 
     def test_scrapedAfterAPurchase(self):
         """After one purchase: sales 1 at the seller, purchases 1 at the
@@ -56,7 +56,7 @@ class MetricsLiveTests(SynchronousTestCase):
         nodeId(seller, TIMEOUT)
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple",
                                       "--metrics", LOOPBACK_LISTEN)
-        buyer.waitFor(r"all wants met", TIMEOUT)
+        waitWantsMet(buyer, TIMEOUT)
         kind, seen = scrape(self.metricsPort(seller))
         self.assertTrue(kind.startswith("text/plain"), kind)
         self.assertEqual(sample(seen, 'bazaar_sales_total{item="apple"}'), 1)

@@ -31,7 +31,16 @@ from pathlib import Path
 
 from twisted_bazaar.testing.daemons import TERMINATED, nodeId
 from twisted_bazaar.wire.ids import wireId
-from tests.e2e.helpers import BED_TRACKER_PORT as TRACKER_PORT, HomeMarketCase, short
+from tests.e2e.helpers import (
+    BED_TRACKER_PORT as TRACKER_PORT,
+    HomeMarketCase,
+    listeningPort,
+    short,
+    waitBought,
+    waitDownloaded,
+    waitSharing,
+    waitSold,
+)
 
 TIMEOUT = 30.0
 #: The port a router forwards to the seller at its home.
@@ -77,8 +86,8 @@ class BehindNATTests(HomeMarketCase):
         buyer_id = nodeId(buyer, TIMEOUT)
         buyer.waitFor(UNREACHABLE.format(host=re.escape(self.home_b.public_address)),
                       TIMEOUT)
-        buyer.waitFor(rf"bought apple from {short(seller_id)} \(1 of 1\)", TIMEOUT)
-        seller.waitFor(rf"sold apple to {short(buyer_id)} \(1 left\)", TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, seller=seller_id, n=1, q=1)
+        waitSold(seller, "apple", TIMEOUT, buyer=buyer_id, left=1)
         for daemon in (seller, at_home, buyer):
             self.assertEqual(len(daemon.matches("reachable from outside")), 1,
                              daemon.name)
@@ -99,8 +108,8 @@ class BehindNATTests(HomeMarketCase):
         buyer = self.node("home-buyer", self.home_b.host, "--role", "buyer", "--want",
                           "pear")
         buyer_id = nodeId(buyer, TIMEOUT)
-        buyer.waitFor(rf"bought pear from {short(seller_id)} \(1 of 1\)", TIMEOUT)
-        seller.waitFor(rf"sold pear to {short(buyer_id)} \(0 left\)", TIMEOUT)
+        waitBought(buyer, "pear", TIMEOUT, seller=seller_id, n=1, q=1)
+        waitSold(seller, "pear", TIMEOUT, buyer=buyer_id, left=0)
         self.stopCleanly()
 
     def relayedBuy(self, *scheme, public=()):
@@ -129,9 +138,9 @@ class BehindNATTests(HomeMarketCase):
         buyer = self.node("home-buyer", self.home_b.host, *scheme, "--role", "buyer",
                           "--want", "pear")
         buyer_id = nodeId(buyer, TIMEOUT)
-        buyer.waitFor(rf"bought pear from {short(seller_id)} \(1 of 1\)", RELAYED_BUY)
+        waitBought(buyer, "pear", RELAYED_BUY, seller=seller_id, n=1, q=1)
         took = time.monotonic() - started
-        seller.waitFor(rf"sold pear to {short(buyer_id)} \(0 left\)", TIMEOUT)
+        waitSold(seller, "pear", TIMEOUT, buyer=buyer_id, left=0)
         self.stopCleanly()
         return took
 
@@ -168,7 +177,7 @@ class BehindNATTests(HomeMarketCase):
         public = self.node("seller", self.seller_host, "--role", "seller", "--sell",
                            "apple=2")
         public_id = nodeId(public, TIMEOUT)
-        public.waitFor(r"relay listening on ", TIMEOUT)
+        listeningPort(public, "relay", TIMEOUT)
         public.waitFor(REACHABLE.format(host=re.escape(self.seller_host.address)),
                        TIMEOUT)
         seller = self.node("home-seller", self.home_a.host, "--role", "seller",
@@ -183,9 +192,9 @@ class BehindNATTests(HomeMarketCase):
         buyer = self.node("home-buyer", self.home_b.host, "--role", "buyer", "--want",
                           "pear")
         buyer_id = nodeId(buyer, TIMEOUT)
-        buyer.waitFor(rf"bought pear from {short(seller_id)} \(1 of 1\)", RELAYED_BUY)
+        waitBought(buyer, "pear", RELAYED_BUY, seller=seller_id, n=1, q=1)
         self.assertLess(time.monotonic() - started, RELAYED_BUY)
-        seller.waitFor(rf"sold pear to {short(buyer_id)} \(0 left\)", TIMEOUT)
+        waitSold(seller, "pear", TIMEOUT, buyer=buyer_id, left=0)
         self.assertEqual(seller.matches(RELAYED.format(
             host=re.escape(self.tracker_host.address))), [])
         self.assertEqual(tracker.matches(rf"node {short(seller_id)} holds a "
@@ -205,12 +214,12 @@ class BehindNATTests(HomeMarketCase):
                            "--share", shared)
         seller.waitFor(RELAYED.format(host=re.escape(self.tracker_host.address)),
                        TIMEOUT)
-        seller.waitFor(r"sharing home\.bin \(", TIMEOUT)
+        waitSharing(seller, "home.bin", TIMEOUT)
         downloads = os.path.join(self.market.cwd, "downloads")
         os.makedirs(downloads)
         buyer = self.node("home-buyer", self.home_b.host, "--role", "buyer",
                           "--want", "home.bin", "--downloads", downloads)
-        buyer.waitFor(r"downloaded home\.bin into .*, content id verified", TIMEOUT)
+        waitDownloaded(buyer, "home.bin", TIMEOUT)
         with open(os.path.join(downloads, "home.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
                              hashlib.sha256(content).hexdigest())
@@ -239,17 +248,17 @@ class BehindNATTests(HomeMarketCase):
         seller_id = nodeId(seller, TIMEOUT)
         seller.waitFor(RELAYED.format(host=re.escape(self.tracker_host.address)),
                        TIMEOUT)
-        seller.waitFor(r"sharing home\.bin \(", TIMEOUT)
+        waitSharing(seller, "home.bin", TIMEOUT)
         downloads = os.path.join(self.market.cwd, "downloads")
         os.makedirs(downloads)
         started = time.monotonic()
         buyer = self.node("home-buyer", self.home_b.host, "--role", "buyer", "--want",
                           "pear", "--want", "home.bin", "--downloads", downloads)
         buyer_id = nodeId(buyer, TIMEOUT)
-        buyer.waitFor(rf"bought pear from {short(seller_id)} \(1 of 1\)", RELAYED_BUY)
+        waitBought(buyer, "pear", RELAYED_BUY, seller=seller_id, n=1, q=1)
         self.assertLess(time.monotonic() - started, RELAYED_BUY)
-        seller.waitFor(rf"sold pear to {short(buyer_id)} \(0 left\)", TIMEOUT)
-        buyer.waitFor(r"downloaded home\.bin into .*, content id verified", TIMEOUT)
+        waitSold(seller, "pear", TIMEOUT, buyer=buyer_id, left=0)
+        waitDownloaded(buyer, "home.bin", TIMEOUT)
         with open(os.path.join(downloads, "home.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
                              hashlib.sha256(content).hexdigest())

@@ -17,9 +17,9 @@ import tempfile
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from twisted_bazaar.testing.daemons import TERMINATED, LiveMarket, nodeId
-from twisted_bazaar.testing.netns import NetBed, missing
-from tests.e2e.helpers import short
+from twisted_bazaar.testing.daemons import JSON, TERMINATED, LiveMarket, nodeId
+from twisted_bazaar.testing.netns import NetBed, missing, tagOf
+from tests.e2e.helpers import short, waitBought, waitSold
 
 TIMEOUT = 30.0
 
@@ -29,12 +29,12 @@ class NamespaceTests(SynchronousTestCase):
         reason = missing()
         if reason is not None:
             raise SkipTest(reason)
-        self.bed = NetBed(os.getpid() % 100000)
+        self.bed = NetBed(tagOf(os.getpid()))
         self.addCleanup(self.bed.remove)
         self.hosts = [self.bed.public(f"n{index}") for index in range(3)]
         folder = tempfile.mkdtemp(prefix="bazaar-netns-")
         self.addCleanup(shutil.rmtree, folder, True)
-        self.market = LiveMarket(folder)
+        self.market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
 
     def start(self, name, index, args):
@@ -58,8 +58,8 @@ class NamespaceTests(SynchronousTestCase):
         for node_id, index in ((seller_id, 1), (buyer_id, 2)):
             tracker.waitFor(rf"node {short(node_id)} joined from "
                             rf"{self.hosts[index].address}:", TIMEOUT)
-        buyer.waitFor(rf"bought apple from {short(seller_id)} \(1 of 1\)", TIMEOUT)
-        seller.waitFor(rf"sold apple to {short(buyer_id)} \(1 left\)", TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, seller=seller_id, n=1, q=1)
+        waitSold(seller, "apple", TIMEOUT, buyer=buyer_id, left=1)
         codes = self.market.stop()
         self.assertEqual(set(codes.values()), {TERMINATED}, codes)
         for daemon in self.market.daemons:

@@ -15,7 +15,6 @@ real file from the honest seller: it exits 0 with the file in place.
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +23,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import startMarket
+from tests.e2e.helpers import freePort, startMarket
 from tests.e2e.test_raw_client import CheckedStranger, nonce, proofText
 from tests.e2e.test_records_live import recordText
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN
@@ -38,13 +37,6 @@ PHANTOM_SHA = "ab" * 32
 #: ends with the phantom's failure).  A twistd seller took more than 5 s to
 #: start and register on a machine at load 10; 15 leaves room.
 GIVE_UP = 15
-
-
-def freePort():
-    """A loopback port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class PhantomSeller(CheckedStranger):

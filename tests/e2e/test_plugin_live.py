@@ -8,10 +8,9 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import startMarket
+from tests.e2e.helpers import startMarket, waitBought
 from tests.test_open_core import PLUGIN_ROOT
 from twisted_bazaar.testing.daemons import nodeId, runTwistd
-from tests.e2e.helpers import short
 
 TIMEOUT = 30.0
 
@@ -47,7 +46,7 @@ class LivePluginTests(SynchronousTestCase):
         seller_id = nodeId(seller, TIMEOUT)
         buyer = market.startNode("buyer", "--discovery", "gossip", "--role", "buyer",
                                   "--want", "fig", "--quantity", "2")
-        buyer.waitFor(rf"bought fig x2 from {short(seller_id)} \(2 of 2\)", TIMEOUT)
+        waitBought(buyer, "fig", TIMEOUT, seller=seller_id, n=2, q=2, units=2)
         codes = market.stop()
         for daemon in market.daemons:
             self.assertEqual(daemon.problems(), [], daemon.name)

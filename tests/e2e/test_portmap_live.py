@@ -28,7 +28,14 @@ import sys
 import time
 from unittest import SkipTest
 
-from tests.e2e.helpers import BED_TRACKER_PORT, METRICS_AT, HomeMarketCase, short
+from tests.e2e.helpers import (
+    BED_TRACKER_PORT,
+    HomeMarketCase,
+    listeningPort,
+    short,
+    waitDownloaded,
+    waitSharing,
+)
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, TERMINATED, nodeId
 from twisted_bazaar.testing.portmaprouter import NATPMP, UPNP, missing
 
@@ -134,7 +141,7 @@ class MappedSellerTests(PortMappingCase):
         home = self.mappingHome(kind)
         buyer_host = self.bed.public("buyer")
         tracker = self.startTracker(TIMEOUT, "--metrics", LOOPBACK_LISTEN)
-        metrics = tracker.waitFor(METRICS_AT, TIMEOUT)["port"]
+        metrics = listeningPort(tracker, "metrics", TIMEOUT)
         shared, content = self.shareFile("home.bin", SIZE)
         began = time.monotonic()
         seller = self.node("home-seller", home.host, "--role", "seller", "--share",
@@ -150,13 +157,13 @@ class MappedSellerTests(PortMappingCase):
         reachable = time.monotonic() - began
         tracker.waitFor(rf"node \w+ listens at {re.escape(home.public_address)}:{port} "
                         r"as it said: introducing it", TIMEOUT)
-        seller.waitFor(r"sharing home\.bin \(", TIMEOUT)
+        waitSharing(seller, "home.bin", TIMEOUT)
         downloads = self.folder("downloads")
         buyer = self.node("buyer", buyer_host, "--role", "buyer", "--want", "home.bin",
                           "--downloads", downloads)
         buyer.waitFor(r"fetching home\.bin \(", TIMEOUT)
         started = time.monotonic()
-        buyer.waitFor(r"downloaded home\.bin into .*, content id verified", FETCH_WITHIN)
+        waitDownloaded(buyer, "home.bin", FETCH_WITHIN)
         took = time.monotonic() - started
         with open(os.path.join(downloads, "home.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).digest(),
@@ -239,7 +246,7 @@ class RandomRoutersTests(PortMappingCase):
         tracker = self.market.start(f"tracker-{index}", [
             "bazaar-tracker", "--listen", f"tcp:{BED_TRACKER_PORT}", "--udp-port", "3478",
             "--metrics", LOOPBACK_LISTEN], wrapper=self.tracker_host.wrapper)
-        metrics = tracker.waitFor(METRICS_AT, TIMEOUT)["port"]
+        metrics = listeningPort(tracker, "metrics", TIMEOUT)
         began = time.monotonic()
         seller = self.node(f"random-seller-{index}", home_a.host, "--role", "seller",
                            "--share", shared, "--quic-port", "0")
@@ -247,7 +254,7 @@ class RandomRoutersTests(PortMappingCase):
         port = seller.waitFor(REACHABLE.format(host=re.escape(home_a.public_address)),
                               TIMEOUT)["port"]
         reachable = time.monotonic() - began
-        seller.waitFor(r"sharing home\.bin \(", TIMEOUT)
+        waitSharing(seller, "home.bin", TIMEOUT)
         downloads = self.folder(f"downloads-{index}")
         started = time.monotonic()
         buyer = self.node(f"random-buyer-{index}", home_b.host, "--role", "buyer",
@@ -260,7 +267,7 @@ class RandomRoutersTests(PortMappingCase):
         # Bought over a link dialled at the seller's mapped port.
         peers = [peer for _, peer in self.established(home_b.host)]
         self.assertIn(f"{home_a.public_address}:{port}", peers)
-        buyer.waitFor(r"downloaded home\.bin into .*, content id verified", TIMEOUT)
+        waitDownloaded(buyer, "home.bin", TIMEOUT)
         took = time.monotonic() - fetching
         with open(os.path.join(downloads, "home.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).digest(),

@@ -19,7 +19,7 @@ import re
 import time
 
 from twisted_bazaar.testing.daemons import TERMINATED, nodeId
-from tests.e2e.helpers import HomeMarketCase, short
+from tests.e2e.helpers import HomeMarketCase, short, waitBought, waitDownloaded, waitSold
 
 TIMEOUT = 30.0
 #: Seconds a buyer at home may take to buy from a seller at home.
@@ -50,9 +50,9 @@ class PunchedBuyTests(HomeMarketCase):
         buyer = self.node("home-buyer", home_b.host, "--role", "buyer", "--want",
                           "pear", *want)
         buyer_id = nodeId(buyer, TIMEOUT)
-        buyer.waitFor(rf"bought pear from {short(seller_id)} \(1 of 1\)", BUY_WITHIN)
+        waitBought(buyer, "pear", BUY_WITHIN, seller=seller_id, n=1, q=1)
         self.assertLess(time.monotonic() - started, BUY_WITHIN)
-        seller.waitFor(rf"sold pear to {short(buyer_id)} \(0 left\)", TIMEOUT)
+        waitSold(seller, "pear", TIMEOUT, buyer=buyer_id, left=0)
         return seller, buyer, seller_id, buyer_id, home_a, home_b, relay_port
 
     def test_punchedBuy(self):
@@ -92,7 +92,7 @@ class PunchedBuyTests(HomeMarketCase):
         seller, buyer, seller_id, _, _, _, relay_port = self.buy(
             symmetric=False, sell=("--share", shared),
             want=("--want", "home.bin", "--downloads", downloads))
-        buyer.waitFor(r"downloaded home\.bin into .*, content id verified", TIMEOUT)
+        waitDownloaded(buyer, "home.bin", TIMEOUT)
         with open(os.path.join(downloads, "home.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
                              hashlib.sha256(content).hexdigest())

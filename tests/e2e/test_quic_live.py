@@ -15,7 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.testing.daemons import nodeId
 from twisted_bazaar.wire.ids import wireId
-from tests.e2e.helpers import startMarket
+from tests.e2e.helpers import startMarket, waitDownloaded
 from tests.e2e.test_files_live import sha256Of, writeRandom
 
 #: Seconds any one expected log line may take.
@@ -44,7 +44,7 @@ class QuicLiveTests(SynchronousTestCase):
         # transfer's connection.
         buyer.waitFor(rf"reached node \w+ {where} \((?!files)[\w-]+\)", TIMEOUT)
         buyer.waitFor(rf"reached node \w+ {where} \(files\)", TIMEOUT)
-        buyer.waitFor(r"downloaded song\.bin into .*, content id verified", TIMEOUT)
+        waitDownloaded(buyer, "song.bin", TIMEOUT)
         self.assertEqual(sha256Of(os.path.join(downloads, "song.bin")), identity)
 
     def test_theTrackerSeesAPublicNodesQuicPort(self):

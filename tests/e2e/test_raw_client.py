@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.contract.channel import ChannelBroken, accept_channel, open_channel
-from tests.e2e.helpers import startMarket, startSeller
+from tests.e2e.helpers import startMarket, startSeller, waitSharing, waitSold
 from tests.e2e.helpers import short
 
 #: Seconds any one expected log line may take.
@@ -470,11 +470,11 @@ class TradeTests(_TradeCase):
         first, second, third = newId(), newId(), newId()
         ok = {"type": "buyOK", "id": first, "item": "apple", "path": [seller, me]}
         self.assertEqual(self.buy(first), ok)
-        self.seller.waitFor(rf"sold apple to {short(me)} \(1 left\)", TIMEOUT)
+        waitSold(self.seller, "apple", TIMEOUT, buyer=me, left=1)
         self.assertEqual(self.buy(first), ok)
         # The repeat took nothing: the second unit is still there to buy.
         self.assertEqual(self.buy(second), dict(ok, id=second))
-        self.seller.waitFor(rf"sold apple to {short(me)} \(0 left\)", TIMEOUT)
+        waitSold(self.seller, "apple", TIMEOUT, buyer=me, left=0)
         self.assertEqual(len(self.seller.matches(r"sold apple")), 2)
 
         soldout = self.buy(third)
@@ -538,7 +538,7 @@ class CopiesTests(_TradeCase):
         self.SELLER_OPTIONS = ("--closed-limit", "8", "--share", self.shared,
                                "--data-dir", "seller-data")
         super().setUp()
-        self.seller.waitFor(r"sharing song\.ogg", TIMEOUT)
+        waitSharing(self.seller, "song.ogg", TIMEOUT)
 
     def test_copiesHeldToTheGroupsShare(self):
         ids = [newId() for _ in range(6)]
@@ -629,7 +629,7 @@ class ReplayTests(_TradeCase):
         # Both apples are still there to sell.
         for left in (1, 0):
             self.assertEqual(self.buy(newId())["type"], "buyOK")
-            self.seller.waitFor(rf"sold apple to {short(self.me)} \({left} left\)", TIMEOUT)
+            waitSold(self.seller, "apple", TIMEOUT, buyer=self.me, left=left)
         self.assertCleanLogs()
 
 

@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import nodeAddress, short, startMarket
+from tests.e2e.helpers import nodeAddress, short, startMarket, waitDownloaded, waitOnRing
 from tests.e2e.test_chord_live import FAST, holderOf
 from tests.files.helpers import fileId
 from tests.e2e.test_raw_client import (
@@ -125,7 +125,7 @@ class LiveRecordTests(SynchronousTestCase):
         for daemon in [seller] + others:
             node_id, port = nodeAddress(daemon, TIMEOUT)
             addresses[node_id] = (daemon, port)
-            daemon.waitFor(r"(joined|started|alone on) the chord ring", TIMEOUT)
+            waitOnRing(daemon, TIMEOUT)
         s_id = nodeAddress(seller, TIMEOUT)[0]
         # The holder the ring arithmetic names holds S's record once S
         # says it stored it there: S may have stored it elsewhere before
@@ -189,7 +189,7 @@ class LiveRecordTests(SynchronousTestCase):
                                  "--want", "song.ogg", "--downloads", downloads)
         buyer.waitFor(rf"bought apple from {s_id[:8]} \(1 of 1\)", TIMEOUT)
         buyer.waitFor(rf"bought song\.ogg from {s_id[:8]} \(1 of 1\)", TIMEOUT)
-        buyer.waitFor(r"downloaded song\.ogg into .*, content id verified", TIMEOUT)
+        waitDownloaded(buyer, "song.ogg", TIMEOUT)
         with open(os.path.join(downloads, "song.ogg"), "rb") as f:
             self.assertEqual(f.read(), SONG)
         market.stop()

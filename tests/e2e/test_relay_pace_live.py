@@ -23,7 +23,7 @@ import re
 import time
 
 from twisted_bazaar.testing.daemons import TERMINATED, nodeId
-from tests.e2e.helpers import HomeMarketCase, short
+from tests.e2e.helpers import HomeMarketCase, listeningPort, short, waitSharing
 from tests.e2e.test_nat_live import REACHABLE, RELAYED
 
 TIMEOUT = 60.0
@@ -60,7 +60,7 @@ class RelayedFileTests(HomeMarketCase):
                            "--share", shared)
         seller_id = nodeId(seller, TIMEOUT)
         seller.waitFor(RELAYED.format(host=re.escape(relay_host.address)), TIMEOUT)
-        seller.waitFor(r"sharing home\.bin \(", TIMEOUT)
+        waitSharing(seller, "home.bin", TIMEOUT)
         downloads = self.folder("downloads")
         buyer = self.node("home-buyer", self.home_b.host, "--role", "buyer",
                           "--want", "home.bin", "--downloads", downloads)
@@ -103,7 +103,7 @@ class RelayedFileTests(HomeMarketCase):
         size, rate = (16 * MiB, 256 * 1024) if full() else (8 * MiB, MiB)
         self.startTracker(TIMEOUT)
         public = self.node("public", self.public_host, "--relay-rate", str(rate))
-        public.waitFor(r"relay listening on ", TIMEOUT)
+        listeningPort(public, "relay", TIMEOUT)
         public.waitFor(REACHABLE.format(host=re.escape(self.public_host.address)),
                        TIMEOUT)
         self.assertSteady(size, rate, *self.relayedFile(size, self.public_host))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import nodeAddress, short, startMarket
+from tests.e2e.helpers import nodeAddress, short, startMarket, waitSharing
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN
 
 TIMEOUT = 30.0
@@ -53,7 +53,7 @@ class SellerGoodsLiveTests(SynchronousTestCase):
         seller = self.market.startNode(name, "--role", "seller", *sell, "--share",
                                        self.shared, "--data-dir", self.data)
         ident, port = nodeAddress(seller, TIMEOUT)
-        seller.waitFor(r"sharing photo\.bin \(", TIMEOUT)
+        waitSharing(seller, "photo.bin", TIMEOUT)
         self.market.tracker.waitFor(
             rf"node {short(ident)} listens at \S+:{port} as it said", TIMEOUT)
         return seller, port

@@ -20,8 +20,14 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import freePort, kill
-from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId, waitUntil
+from tests.e2e.helpers import freePort, kill, listeningPort, waitBought, waitStored
+from twisted_bazaar.testing.daemons import (
+    JSON,
+    LOOPBACK_LISTEN,
+    LiveMarket,
+    nodeId,
+    waitUntil,
+)
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 30.0
@@ -41,7 +47,7 @@ class TwoTrackers:
     def setUp(self):
         folder = tempfile.mkdtemp(prefix="bazaar-trackers-")
         self.addCleanup(shutil.rmtree, folder, True)
-        self.market = LiveMarket(folder)
+        self.market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
         self.ports = [freePort(), freePort()]
         self.trackers = [self.tracker(name, port)
@@ -50,7 +56,7 @@ class TwoTrackers:
     def tracker(self, name, port):
         daemon = self.market.start(name, ["bazaar-tracker", "--listen",
                                           f"tcp:{port}:interface=127.0.0.1"])
-        daemon.waitFor(rf"tracker listening on [^\s:]+:{port}\b", TIMEOUT)
+        listeningPort(daemon, "tracker", TIMEOUT, port=port)
         return daemon
 
     def node(self, name, *args):
@@ -76,7 +82,7 @@ class KilledForGood(TwoTrackers):
         self.ready(seller)
         first = self.node("buyer 1", "--role", "buyer", "--want", "apple")
         nodes.append(first)
-        first.waitFor(r"bought apple from \S+ \(1 of 1\)", TIMEOUT)
+        waitBought(first, "apple", TIMEOUT, n=1, q=1)
         atB = rf"registered with the tracker as node \S+ \(id \w+\) at 127\.0\.0\.1:{self.ports[1]}"
         self.assertEqual(seller.matches(atB), [])
         kill(self.trackers[0])
@@ -84,7 +90,7 @@ class KilledForGood(TwoTrackers):
         waitUntil(nodes, lambda: all(node.matches(atB) for node in nodes), TIMEOUT,
                   what="every node registered with tracker B")
         second = self.node("buyer 2", "--role", "buyer", "--want", "apple")
-        second.waitFor(r"bought apple from \S+ \(1 of 1\)", WITHIN)
+        waitBought(second, "apple", WITHIN, n=1, q=1)
         took = time.monotonic() - killed
         self.assertLess(took, WITHIN, f"bought {took:.1f} s after the kill")
         self.assertTrue(second.matches(rf"cannot reach the tracker at 127\.0\.0\.1:"
@@ -112,7 +118,7 @@ class ChordTests(KilledForGood, SynchronousTestCase):
     infrastructure = (("ring node", ()),)
 
     def ready(self, seller):
-        seller.waitFor(r"stored apple at node \w+", TIMEOUT)
+        waitStored(seller, "apple", TIMEOUT)
 
 
 class MoveBackTests(TwoTrackers, SynchronousTestCase):
@@ -149,7 +155,7 @@ class MoveBackTests(TwoTrackers, SynchronousTestCase):
                   what="the seller registered with tracker A again")
         buyer = self.node("buyer", "--role", "buyer", "--want", "apple")
         buyer.waitFor(atA, TIMEOUT)
-        buyer.waitFor(r"bought apple from \S+ \(1 of 1\)", TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, n=1, q=1)
         self.assertEqual(len(seller.matches(
             rf"the tracker at 127\.0\.0\.1:{self.ports[0]} takes connections again: "
             rf"moving back to it from the tracker at 127\.0\.0\.1:{self.ports[1]}")), 1)

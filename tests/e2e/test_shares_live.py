@@ -20,7 +20,7 @@ import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import nodeAddress, startMarket
+from tests.e2e.helpers import nodeAddress, startMarket, waitDownloaded, waitSharing
 from tests.e2e.test_raw_client import linkedStranger, newId
 
 #: Seconds any one expected log line may take.
@@ -59,7 +59,7 @@ class SharesLiveTests(SynchronousTestCase):
         seller = self.market.startNode("seller", "--role", "seller", "--share",
                                        self.shared, "--closed-limit", str(LIMIT))
         seller_id, _ = nodeAddress(seller, TIMEOUT)
-        seller.waitFor(r"sharing song\.ogg \(", TIMEOUT)
+        waitSharing(seller, "song.ogg", TIMEOUT)
         self.market.waitIntroduced(seller_id, TIMEOUT)
         relay = self.market.startNode("relay", "--role", "seller", "--sell", "pear=1")
         _, relay_port = nodeAddress(relay, TIMEOUT)
@@ -86,7 +86,7 @@ class SharesLiveTests(SynchronousTestCase):
         os.makedirs(downloads)
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "song.ogg",
                                       "--downloads", downloads)
-        buyer.waitFor(r"downloaded song\.ogg into .*, content id verified", TIMEOUT)
+        waitDownloaded(buyer, "song.ogg", TIMEOUT)
         with open(os.path.join(downloads, "song.ogg"), "rb") as f:
             self.assertEqual(f.read(), b"la" * 3000)
         self.assertEqual(buyer.matches(r"notyet"), [])

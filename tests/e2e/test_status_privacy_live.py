@@ -16,12 +16,12 @@ import urllib.request
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.e2e.helpers import listeningPort, waitWantsMet
 from tests.e2e.test_bazaar_live import bazaar
-from twisted_bazaar.testing.daemons import LiveMarket, nodeId
+from twisted_bazaar.testing.daemons import JSON, LiveMarket, nodeId
 from twisted_bazaar.wire.ids import wireId
 
 TIMEOUT = 30.0
-WEB_LISTENING = r"web view listening on 127\.0\.0\.1:(\d+)"
 
 
 
@@ -29,11 +29,11 @@ class WhatANodeTellsStrangersTests(SynchronousTestCase):
     def setUp(self):
         folder = tempfile.mkdtemp(prefix="bazaar-privacy-")
         self.addCleanup(shutil.rmtree, folder, True)
-        self.market = LiveMarket(folder)
+        self.market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
         tracker = self.market.startTracker("tracker", TIMEOUT, "--web", "tcp:0",
                                            "--web-poll", "0.5")
-        self.web = int(tracker.waitFor(WEB_LISTENING, TIMEOUT)[1])
+        self.web = listeningPort(tracker, "web view", TIMEOUT)
         self.tracker = f"127.0.0.1:{self.market.tracker_port}"
         seller = self.market.startNode("seller", "--role", "seller", "--sell", "apple=3")
         self.seller_id = wireId(nodeId(seller, TIMEOUT))
@@ -41,7 +41,7 @@ class WhatANodeTellsStrangersTests(SynchronousTestCase):
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple",
                                       "--data-dir", self.buyer_dir)
         self.buyer_id = wireId(nodeId(buyer, TIMEOUT))
-        buyer.waitFor(r"all wants met", TIMEOUT)
+        waitWantsMet(buyer, TIMEOUT)
 
     def ask(self, *args):
         result = bazaar("--tracker", self.tracker, "--json", "node", *args)

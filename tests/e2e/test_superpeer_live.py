@@ -21,9 +21,9 @@ the default one.
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import nodeAddress, startMarket
+from tests.e2e.helpers import nodeAddress, startMarket, waitBought, waitSold
 from tests.e2e.helpers import short
-from tests.e2e.test_phantom_file_live import freePort
+from tests.e2e.helpers import freePort
 from tests.e2e.test_raw_client import linkedStranger
 
 #: Seconds any one expected log line may take.
@@ -67,15 +67,15 @@ class LiveSuperPeerTests(SynchronousTestCase):
         buy_apple, _, _ = self.leaf("buyer-apple", b_port, "--role", "buyer",
                                     "--want", "apple")
         buy_pear.waitFor(LINKED.format(short(a_id)), TIMEOUT)
-        buy_pear.waitFor(rf"bought pear from {short(pears_id)} \(1 of 1\)", TIMEOUT)
+        waitBought(buy_pear, "pear", TIMEOUT, seller=pears_id, n=1, q=1)
         buy_apple.waitFor(LINKED.format(short(b_id)), TIMEOUT)
-        buy_apple.waitFor(rf"bought apple from {short(apples_id)} \(1 of 1\)", TIMEOUT)
+        waitBought(buy_apple, "apple", TIMEOUT, seller=apples_id, n=1, q=1)
 
         # kill -9 super-peer A: its leaves move to B.
         a.process.kill()
         a.finish()
         for orphan, line in ((apples, REGISTERED), (buy_pear, LINKED)):
-            orphan.waitFor(rf"lost super-peer {short(a_id)}", TIMEOUT)
+            orphan.waitForEvent("lost super-peer {peer}", TIMEOUT, peer=a_id)
             orphan.waitFor(line.format(short(b_id)), TIMEOUT)
         b.waitFor(rf"leaf {short(apples_id)} at 127\.0\.0\.1:\d+ registered 1 item ",
                    TIMEOUT)
@@ -84,8 +84,8 @@ class LiveSuperPeerTests(SynchronousTestCase):
         late, _, _ = self.leaf("buyer-late", a_port, "--role", "buyer",
                                "--want", "apple")
         late.waitFor(LINKED.format(short(b_id)), TIMEOUT)
-        late.waitFor(rf"bought apple from {short(apples_id)} \(1 of 1\)", TIMEOUT)
-        apples.waitFor(r"sold apple to \w+ \(0 left\)", TIMEOUT)
+        waitBought(late, "apple", TIMEOUT, seller=apples_id, n=1, q=1)
+        waitSold(apples, "apple", TIMEOUT, left=0)
 
         codes = market.stop()
         self.assertEqual(set(codes), {"tracker", "superpeer-a", "superpeer-b",
@@ -132,7 +132,7 @@ class AddressSquattingLiveTests(SynchronousTestCase):
         seller.waitFor(REGISTERED.format(short(super_id)), TIMEOUT)
         buyer = market.startNode("buyer", *LEAF, *neighbour, "--role", "buyer",
                                  "--want", "apple")
-        buyer.waitFor(rf"bought apple from {short(seller_id)} \(1 of 1\)", TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, seller=seller_id, n=1, q=1)
 
         squatter.send("leafRegister", seq=2, host="127.0.0.1", port=port, items={})
         refusal = squatter.receive()

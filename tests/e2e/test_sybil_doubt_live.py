@@ -19,7 +19,7 @@ import threading
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import nodeAddress, short, startMarket, startSeller
+from tests.e2e.helpers import nodeAddress, short, startMarket, startSeller, waitSold
 from tests.e2e.test_raw_client import Closed, linkedStranger
 
 #: Seconds any one expected log line may take.
@@ -83,6 +83,6 @@ class SybilDoubtLiveTests(SynchronousTestCase):
         buyer.waitFor(rf"bought apple from {short(seller_id)} \(1 of 1\)",
                       DOUBT + 3 * TIMEOUT)
         self.assertGreaterEqual(sum(sybil.buys for sybil in sybils), 1)
-        seller.waitFor(rf"sold apple to {short(buyer_id)} \(0 left\)", TIMEOUT)
+        waitSold(seller, "apple", TIMEOUT, buyer=buyer_id, left=0)
         for daemon in (buyer, seller):
             self.assertEqual(daemon.problems(), [], daemon.tail())

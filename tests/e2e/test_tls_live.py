@@ -14,8 +14,8 @@ from pathlib import Path
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket, nodeId
-from tests.e2e.helpers import short
+from twisted_bazaar.testing.daemons import JSON, LOOPBACK_LISTEN, LiveMarket, nodeId
+from tests.e2e.helpers import short, waitBought
 
 TIMEOUT = 30.0
 
@@ -59,7 +59,7 @@ class TLSTests(SynchronousTestCase):
         folder = tempfile.mkdtemp(prefix="bazaar-tls-")
         self.addCleanup(shutil.rmtree, folder, True)
         self.key, self.cert, self.trust = selfSigned(folder)
-        self.market = LiveMarket(folder)
+        self.market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
 
     def node(self, name, port, *roles):
@@ -76,7 +76,7 @@ class TLSTests(SynchronousTestCase):
         seller = self.node("seller", port, "--role", "seller", "--sell", "apple=1")
         seller_id = nodeId(seller, TIMEOUT)
         buyer = self.node("buyer", port, "--role", "buyer", "--want", "apple")
-        buyer.waitFor(rf"bought apple from {short(seller_id)} \(1 of 1\)", TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, seller=seller_id, n=1, q=1)
         tracker.waitFor(rf"node {short(seller_id)} joined from 127\.0\.0\.1:", TIMEOUT)
         for daemon in self.market.daemons:
             self.assertEqual(daemon.problems(), [], daemon.name)

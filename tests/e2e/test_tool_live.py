@@ -19,8 +19,8 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import startMarket
-from twisted_bazaar.testing.daemons import LiveMarket, runTwistd
+from tests.e2e.helpers import listeningPort, startMarket
+from twisted_bazaar.testing.daemons import JSON, LiveMarket, runTwistd
 
 TIMEOUT = 30.0
 
@@ -137,10 +137,10 @@ class NotATrackerTests(SynchronousTestCase):
         once its --timeout has passed."""
         folder = tempfile.mkdtemp(prefix="bazaar-e2e-")
         self.addCleanup(shutil.rmtree, folder, True)
-        market = LiveMarket(folder)
+        market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(market.stop)
         tracker = market.startTracker("tracker", TIMEOUT, "--web", "tcp:0")
-        port = int(tracker.waitFor(r"web view listening on 127\.0\.0\.1:(\d+)", TIMEOUT)[1])
+        port = listeningPort(tracker, "web view", TIMEOUT)
         script = str(Path(sys.executable).with_name("bazaar"))
         status = subprocess.run([script, "--tracker", f"127.0.0.1:{port}", "--timeout",
                                  "600", "status"], capture_output=True, text=True,

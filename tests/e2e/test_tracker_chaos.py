@@ -20,9 +20,9 @@ import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import freePort, kill
+from tests.e2e.helpers import freePort, kill, listeningPort, waitWantsMet
 from tests.e2e.test_crash_restart import ledger, units
-from twisted_bazaar.testing.daemons import LiveMarket, nodeId, waitUntil
+from twisted_bazaar.testing.daemons import JSON, LiveMarket, nodeId, waitUntil
 from twisted_bazaar.wire.ids import shortId, wireId
 
 #: Seconds any one expected log line may take.
@@ -44,7 +44,7 @@ class TrackerRestartedAsTheReadmeStartsItTests(SynchronousTestCase):
     def setUp(self):
         self.folder = tempfile.mkdtemp(prefix="bazaar-chaos-tracker-")
         self.addCleanup(shutil.rmtree, self.folder, True)
-        self.market = LiveMarket(self.folder)
+        self.market = LiveMarket(self.folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
         self.port = freePort()
         self.trackers = []
@@ -55,7 +55,7 @@ class TrackerRestartedAsTheReadmeStartsItTests(SynchronousTestCase):
         once it listens."""
         tracker = self.market.start(f"tracker {len(self.trackers) + 1}", [
             "bazaar-tracker", "--listen", f"tcp:{self.port}:interface=127.0.0.1"])
-        tracker.waitFor(rf"tracker listening on [^\s:]+:{self.port}\b", TIMEOUT)
+        listeningPort(tracker, "tracker", TIMEOUT, port=self.port)
         self.trackers.append(tracker)
         return tracker
 
@@ -94,7 +94,7 @@ class TrackerRestartedAsTheReadmeStartsItTests(SynchronousTestCase):
         waitUntil(buyers, lambda: self.sales(buyers) >= 4, SLOW, what="four purchases")
         tracker = self.restartTracker()
         for daemon in buyers:
-            daemon.waitFor(rf"all wants met: {len(WANTS)} in the bag", SLOW)
+            waitWantsMet(daemon, SLOW, bag=len(WANTS))
         for name in nodes:
             tracker.waitFor(rf"node {shortId(ids[name])} joined from ", SLOW)
         for daemon in nodes.values():

@@ -18,8 +18,8 @@ import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import freePort, kill
-from twisted_bazaar.testing.daemons import STATE_HOME, LiveMarket, nodeId, waitUntil
+from tests.e2e.helpers import freePort, kill, listeningPort, waitBought
+from twisted_bazaar.testing.daemons import JSON, STATE_HOME, LiveMarket, nodeId, waitUntil
 from twisted_bazaar.wire.ids import shortId
 
 TIMEOUT = 30.0
@@ -31,7 +31,7 @@ class ReadmeTrackerRestartTests(SynchronousTestCase):
     def setUp(self):
         self.folder = tempfile.mkdtemp(prefix="bazaar-restart-")
         self.addCleanup(shutil.rmtree, self.folder, True)
-        self.market = LiveMarket(self.folder)
+        self.market = LiveMarket(self.folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
         self.port = freePort()
 
@@ -40,7 +40,7 @@ class ReadmeTrackerRestartTests(SynchronousTestCase):
         returns (daemon, the key it logs)."""
         daemon = self.market.start(name, ["bazaar-tracker", "--listen",
                                           f"tcp:{self.port}"])
-        daemon.waitFor(rf"tracker listening on [^\s:]+:{self.port}\b", TIMEOUT)
+        listeningPort(daemon, "tracker", TIMEOUT, port=self.port)
         return daemon, daemon.waitFor(KEY, TIMEOUT)["key"]
 
     def node(self, name, *roles):
@@ -64,7 +64,7 @@ class ReadmeTrackerRestartTests(SynchronousTestCase):
                   what="the seller registered again")
         again.waitFor(rf"node {shortId(seller_id)} joined from ", TIMEOUT)
         buyer = self.node("buyer", "--role", "buyer", "--want", "apple")
-        buyer.waitFor(r"bought apple from \S+ \(1 of 1\)", TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, n=1, q=1)
         self.assertEqual(second_key, key)
         for daemon in (tracker, again):
             self.assertEqual(len(daemon.matches(rf"kept in {re.escape(kept)}\)")), 1)

@@ -19,7 +19,7 @@ import re
 import time
 
 from twisted_bazaar.testing.daemons import TERMINATED, nodeId, waitUntil
-from tests.e2e.helpers import BED_TRACKER_PORT, HomeMarketCase, kill, short
+from tests.e2e.helpers import BED_TRACKER_PORT, HomeMarketCase, kill, waitBought, waitSold
 
 TIMEOUT = 30.0
 #: Seconds from the restart to a buy from home to home (the goal).
@@ -55,7 +55,7 @@ class ReadmeTrackerRestartAtHomeTests(HomeMarketCase):
         seller.waitFor(relayed, TIMEOUT)
         first = self.node("home-buyer", self.home_b.host, "--role", "buyer", "--want",
                           "pear")
-        first.waitFor(rf"bought pear from {short(seller_id)} \(1 of 1\)", TIMEOUT)
+        waitBought(first, "pear", TIMEOUT, seller=seller_id, n=1, q=1)
         kill(tracker)
         seller.waitFor(r"lost the tracker at ", TIMEOUT)
         restarted = time.monotonic()
@@ -69,10 +69,10 @@ class ReadmeTrackerRestartAtHomeTests(HomeMarketCase):
         second = self.node("home-buyer 2", self.home_b.host, "--role", "buyer",
                            "--want", "pear")
         second_id = nodeId(second, WITHIN)
-        second.waitFor(rf"bought pear from {short(seller_id)} \(1 of 1\)", WITHIN)
+        waitBought(second, "pear", WITHIN, seller=seller_id, n=1, q=1)
         took = time.monotonic() - restarted
         self.assertLess(took, WITHIN, f"bought {took:.1f} s after the restart")
-        seller.waitFor(rf"sold pear to {short(second_id)} \(0 left\)", TIMEOUT)
+        waitSold(seller, "pear", TIMEOUT, buyer=second_id, left=0)
         for daemon in (seller, first, second):
             self.assertEqual(daemon.matches(r"not the one this node knows"), [],
                              daemon.name)

@@ -20,7 +20,7 @@ import threading
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.contract.channel import ChannelBroken, accept_channel, connect
-from tests.e2e.helpers import short, startMarket
+from tests.e2e.helpers import short, startMarket, waitSharing
 from tests.e2e.test_raw_client import Keys
 from twisted_bazaar.testing.daemons import nodeId
 
@@ -122,7 +122,7 @@ class TransferProxyTests(SynchronousTestCase):
             "--listen", f"tcp:{proxy.nodePort}:interface=127.0.0.1",
             "--transfer-port", str(proxy.transferPort), "--host", ADVERTISED)
         seller_id = nodeId(seller, TIMEOUT)
-        seller.waitFor(r"sharing song\.bin \(", TIMEOUT)
+        waitSharing(seller, "song.bin", TIMEOUT)
         market.waitIntroduced(seller_id, TIMEOUT)
         downloads = os.path.join(market.cwd, "downloads")
         os.mkdir(downloads)

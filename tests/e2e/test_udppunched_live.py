@@ -33,7 +33,13 @@ from unittest import SkipTest
 
 from twisted_bazaar.testing.daemons import TERMINATED, nodeId
 from twisted_bazaar.wire.ids import wireId
-from tests.e2e.helpers import BED_TRACKER_PORT, HomeMarketCase, short
+from tests.e2e.helpers import (
+    BED_TRACKER_PORT,
+    HomeMarketCase,
+    listeningPort,
+    short,
+    waitDownloaded,
+)
 from tests.e2e.test_punched_live import RELAYED
 
 TIMEOUT = 60.0
@@ -71,7 +77,7 @@ class UdpPunchedBuyTests(HomeMarketCase):
                           "--want", "home.bin", "--downloads", downloads,
                           "--quic-port", "0", "--data-dir", data)
         nodeId(buyer, TIMEOUT)
-        buyer_port = int(buyer.waitFor(r"node listening on [^:]+:(\d+)", TIMEOUT)[1])
+        buyer_port = listeningPort(buyer, "node", TIMEOUT)
         ended = buyer.waitFor(
             rf"(?P<met>punched a UDP path to node {short(seller_id)} .*, met at [\d.]+:\d+ "
             r"\(birthday-probes, [\d.]+ s\): linking over QUIC)|no UDP path punched to "
@@ -79,7 +85,7 @@ class UdpPunchedBuyTests(HomeMarketCase):
         punched = time.monotonic() - started
         fetching = buyer.waitFor(r"fetching home\.bin", TIMEOUT)
         began = time.monotonic()
-        buyer.waitFor(r"downloaded home\.bin into .*, content id verified", TIMEOUT)
+        waitDownloaded(buyer, "home.bin", TIMEOUT)
         seconds = time.monotonic() - began
         with open(os.path.join(downloads, "home.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).digest(),
@@ -177,7 +183,7 @@ class UdpPunchedBuyTests(HomeMarketCase):
                       r"carries nothing now \(no QUIC answer", TIMEOUT)
         buyer.waitFor(rf"closing link to node {short(seller_id)} at {re.escape(path)}: "
                       r"its UDP path carries nothing now", TIMEOUT)
-        buyer.waitFor(r"downloaded home\.bin into .*, content id verified", TIMEOUT)
+        waitDownloaded(buyer, "home.bin", TIMEOUT)
         took = time.monotonic() - broke
         with open(os.path.join(downloads, "home.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).digest(),

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.testing.daemons import LiveMarket
+from tests.e2e.helpers import listeningPort
+from twisted_bazaar.testing.daemons import JSON, LiveMarket
 from twisted_bazaar.web.stream import GROUP_STREAMS
 
 TIMEOUT = 30.0
-WEB_LISTENING = r"web view listening on 127\.0\.0\.1:(\d+)"
 #: A whole id no node has.
 NOBODY = "0123456789abcdef0123456789abcdef"
 
@@ -57,10 +57,10 @@ class WebAPILiveTests(SynchronousTestCase):
     def setUp(self):
         folder = tempfile.mkdtemp(prefix="bazaar-e2e-web-api-")
         self.addCleanup(shutil.rmtree, folder, True)
-        self.market = LiveMarket(folder)
+        self.market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
         self.tracker = self.market.startTracker("tracker", TIMEOUT, "--web", "tcp:0")
-        self.port = int(self.tracker.waitFor(WEB_LISTENING, TIMEOUT)[1])
+        self.port = listeningPort(self.tracker, "web view", TIMEOUT)
 
     def test_whatTheAPIDoesNotServe(self):
         """Another method than GET on the event stream is a JSON 405 (it

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.testing.daemons import LiveMarket, nodeId
+from twisted_bazaar.testing.daemons import JSON, LiveMarket, nodeId
 from twisted_bazaar.wire.ids import wireId
 
 from tests.e2e.test_web_live import ASK_MARKET, TIMEOUT, browser, operatorView, untilShown
@@ -113,7 +113,7 @@ class AttackerPageTests(SynchronousTestCase):
         self.addCleanup(self.driver.quit)
         folder = tempfile.mkdtemp(prefix="bazaar-web-attack-")
         self.addCleanup(shutil.rmtree, folder, True)
-        self.market = LiveMarket(folder)
+        self.market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
 
     def attackerSite(self, page=None, seen=None):

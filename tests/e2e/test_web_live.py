@@ -26,11 +26,11 @@ from pathlib import Path
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
+from tests.e2e.helpers import listeningPort, waitSharing, waitWantsMet
 from twisted_bazaar.wire.ids import shortId, wireId
-from twisted_bazaar.testing.daemons import LiveMarket, nodeId
+from twisted_bazaar.testing.daemons import JSON, LiveMarket, nodeId
 
 TIMEOUT = 30.0
-WEB_LISTENING = r"web view listening on 127\.0\.0\.1:(\d+)"
 #: The number of nodes the page's graph holds (vis-network's DataSet).
 GRAPH_NODES = "(window.bazaarGraph ? window.bazaarGraph.nodes.length : 0)"
 #: The width the page must fit, and where its screenshot is kept.
@@ -124,7 +124,7 @@ class WebLiveTests(SynchronousTestCase):
         self.addCleanup(self.driver.quit)
         folder = tempfile.mkdtemp(prefix="bazaar-web-")
         self.addCleanup(shutil.rmtree, folder, True)
-        self.market = LiveMarket(folder)
+        self.market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
 
     def waitUntil(self, script, what):
@@ -143,7 +143,7 @@ class WebLiveTests(SynchronousTestCase):
         1280 px."""
         tracker = self.market.startTracker("tracker", TIMEOUT, "--web", "tcp:0",
                                            "--web-poll", "0.5")
-        port = int(tracker.waitFor(WEB_LISTENING, TIMEOUT)[1])
+        port = listeningPort(tracker, "web view", TIMEOUT)
         sellers = [nodeId(self.market.startNode(f"seller{i}", "--role", "seller",
                                                 "--sell", "apple=3", "--sell",
                                                 f"fig={i + 1}"), TIMEOUT)
@@ -153,7 +153,7 @@ class WebLiveTests(SynchronousTestCase):
         with open(os.path.join(shared, "song.ogg"), "wb") as f:
             f.write(os.urandom(4096))
         sharer = self.market.startNode("sharer", "--role", "seller", "--share", shared)
-        sharer.waitFor(r"sharing song\.ogg", TIMEOUT)
+        waitSharing(sharer, "song.ogg", TIMEOUT)
         sharer_id = wireId(nodeId(sharer, TIMEOUT))
         self.driver.get(f"http://127.0.0.1:{port}/")
         self.waitUntil(f"return {GRAPH_NODES} == 3", "three nodes in the graph")
@@ -171,7 +171,7 @@ class WebLiveTests(SynchronousTestCase):
             "'song.ogg' && row.closest('#offers')).length"), 0)
         self.driver.execute_script("window.sameDocument = true")
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple")
-        buyer.waitFor(r"all wants met", TIMEOUT)
+        waitWantsMet(buyer, TIMEOUT)
         buyer_id = nodeId(buyer, TIMEOUT)
         # The log names the seller by its short id; the page's data, whole.
         short = buyer.waitFor(r"bought apple from ([0-9a-f]+)", TIMEOUT)[1]
@@ -258,7 +258,7 @@ class WebLiveTests(SynchronousTestCase):
         # A slow seller: the download is under way while the page looks.
         sharer = self.market.startNode("seller", "--role", "seller", "--sell", "apple=3",
                                        "--share", shared, "--transfer-rate", "100000")
-        sharer.waitFor(r"sharing big\.bin \(", TIMEOUT)
+        waitSharing(sharer, "big.bin", TIMEOUT)
         seller = nodeId(sharer, TIMEOUT)
         data = os.path.join(self.market.cwd, "buyer-data")
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple",

@@ -27,14 +27,14 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.e2e.helpers import listeningPort, waitWantsMet
 from twisted_bazaar.identity.keys import Identity
-from twisted_bazaar.testing.daemons import LiveMarket, nodeId
+from twisted_bazaar.testing.daemons import JSON, LiveMarket, nodeId
 from twisted_bazaar.wire.ids import shortId, wireId
 
 from tests.e2e.test_web_live import (
     ARTIFACT,
     GRAPH_NODES,
-    WEB_LISTENING,
     browser,
     operatorView,
     untilShown,
@@ -67,7 +67,7 @@ class WebMarketLiveTests(SynchronousTestCase):
         self.addCleanup(shutil.rmtree, folder, True)
         #: When each buyer's purchase line arrived: (short seller id, time).
         self.bought = []
-        self.market = LiveMarket(folder, onLine=self._line)
+        self.market = LiveMarket(folder, onLine=self._line, logFormat=JSON)
         self.addCleanup(self.market.stop)
 
     def _line(self, daemon, line):
@@ -92,7 +92,7 @@ class WebMarketLiveTests(SynchronousTestCase):
         2 s."""
         tracker = self.market.startTracker("tracker", TIMEOUT, "--web", "tcp:0",
                                            "--web-poll", "0.5")
-        port = int(tracker.waitFor(WEB_LISTENING, TIMEOUT)[1])
+        port = listeningPort(tracker, "web view", TIMEOUT)
         buyer_data = os.path.join(self.market.cwd, "buyer-data")
         if operator:
             os.mkdir(buyer_data)
@@ -125,7 +125,7 @@ class WebMarketLiveTests(SynchronousTestCase):
         buyer = self.market.startNode("buyer", *scheme_args, "--role", "buyer",
                                       "--want", "apple",
                                       *(("--data-dir", buyer_data) if operator else ()))
-        buyer.waitFor(r"all wants met", TIMEOUT)
+        waitWantsMet(buyer, TIMEOUT)
         [(seller, bought_at)] = self.bought
         [seller_id] = [wireId(each) for each in ids if shortId(each) == seller]
         flashed = self.waitUntil(

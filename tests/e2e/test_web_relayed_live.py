@@ -30,7 +30,7 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.testing.daemons import nodeId
 from twisted_bazaar.wire.ids import wireId
 
-from tests.e2e.helpers import BED_TRACKER_PORT, HomeMarketCase, short
+from tests.e2e.helpers import BED_TRACKER_PORT, HomeMarketCase, short, waitBought
 from tests.e2e.test_nat_live import RELAYED
 from tests.e2e.test_web_live import GRAPH_NODES, browser, untilShown
 
@@ -145,7 +145,7 @@ class RelayedLinkPageTests(HomeMarketCase):
         self.waitUntil(f"return {GRAPH_NODES} == 1", "the seller in the graph")
         buyer = self.node("home-buyer", self.home_b.host, "--role", "buyer", "--want",
                           "pear", "--data-dir", data)
-        buyer.waitFor(rf"bought pear from {short(seller_id)} \(1 of 1\)", TIMEOUT)
+        waitBought(buyer, "pear", TIMEOUT, seller=seller_id, n=1, q=1)
         self.waitUntil(f"return {GRAPH_NODES} == 2", "the buyer in the graph")
         # Both at home: diamonds.
         self.waitUntil("return window.bazaarGraph.nodes.get().every(n => "

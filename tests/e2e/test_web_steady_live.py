@@ -23,12 +23,12 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.testing.daemons import LiveMarket, nodeId
+from tests.e2e.helpers import listeningPort, waitWantsMet
+from twisted_bazaar.testing.daemons import JSON, LiveMarket, nodeId
 from twisted_bazaar.wire.ids import wireId
 
 from tests.e2e.test_web_live import (
     GRAPH_NODES,
-    WEB_LISTENING,
     browser,
     operatorView,
     untilShown,
@@ -106,7 +106,7 @@ class SteadyPageLiveTests(SynchronousTestCase):
                                     {"source": RECORD_SHIFTS})
         folder = tempfile.mkdtemp(prefix="bazaar-web-")
         self.addCleanup(shutil.rmtree, folder, True)
-        self.market = LiveMarket(folder)
+        self.market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
 
     def waitUntil(self, script, what):
@@ -136,12 +136,12 @@ class SteadyPageLiveTests(SynchronousTestCase):
         that comes (a long table) moves nothing either."""
         tracker = self.market.startTracker("tracker", TIMEOUT, "--web", "tcp:0",
                                            "--web-poll", "0.5")
-        port = int(tracker.waitFor(WEB_LISTENING, TIMEOUT)[1])
+        port = listeningPort(tracker, "web view", TIMEOUT)
         for i in range(3):
             nodeId(self.market.startNode(f"seller{i}", "--role", "seller", "--sell",
                                          "apple=5", "--sell", f"fig={i + 1}"), TIMEOUT)
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple")
-        buyer.waitFor(r"all wants met", TIMEOUT)
+        waitWantsMet(buyer, TIMEOUT)
         # Until the view has seen the market as it now stays (the sale,
         # every node's reach), each load is shown another picture.
         self.driver.get(f"http://127.0.0.1:{port}/")

@@ -5,12 +5,24 @@ processes whose output the test writes: a wait blocks until a line comes
 last lines on timeout or once their output has ended.
 """
 
+import io
 import queue
+import re
 import time
 
+from twisted.logger import Logger
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.testing.daemons import Daemon, DaemonError, waitForAny, waitUntil
+from twisted_bazaar.tap import logformat
+from twisted_bazaar.testing.daemons import (
+    JSON,
+    LISTENING_EVENT,
+    NODE_READY_EVENT,
+    Daemon,
+    DaemonError,
+    waitForAny,
+    waitUntil,
+)
 
 #: Seconds a wait that must succeed may take: it only bounds a bug.
 GENEROUS = 30.0
@@ -184,3 +196,86 @@ class WaitTests(SynchronousTestCase):
         with self.assertRaises(DaemonError):
             waitUntil([], lambda: False, GENEROUS)
         self.assertEqual(waitUntil([], lambda: 7, GENEROUS), 7)
+
+
+def jsonLine(observe, text, **fields):
+    """The line ``--log-format json`` writes for a log call, through
+    observe (L{twisted_bazaar.tap.logformat}'s JSON and text observers)."""
+    out = io.StringIO()
+    log = Logger(namespace="twisted_bazaar.core.node.Node",
+                 observer=observe(out))
+    log.info(text, **fields)
+    return out.getvalue()
+
+
+class JsonLogTests(WaitTests):
+    """A daemon that logs JSON: its events waited on by format and fields,
+    and its lines as the text format shows them."""
+
+    def daemon(self, name="node", kind=Daemon):
+        daemon = kind(name, ["bazaar-node", "--listen", "tcp:0"], ".", spawn=FakeProcess,
+                      logFormat=JSON)
+        self.addCleanup(daemon._reader.join, GENEROUS)
+        self.addCleanup(daemon.process.exit, 0)
+        return daemon
+
+    def say(self, daemon, text, **fields):
+        daemon.process.say(jsonLine(logformat.jsonObserver, text, **fields).rstrip("\n"))
+
+    def test_theFlagGoesAfterTheCommand(self):
+        self.assertEqual(self.daemon().args, ["bazaar-node", "--log-format", "json",
+                                              "--listen", "tcp:0"])
+        told = Daemon("t", ["bazaar-tracker", "--log-format", "text"], ".",
+                      spawn=FakeProcess, logFormat=JSON)
+        told.process.exit(0)
+        self.assertEqual(told.args, ["bazaar-tracker", "--log-format", "text"])
+
+    def test_waitForAnEventByFormatAndFields(self):
+        node = self.daemon()
+        ident = "0f" * 16
+        self.say(node, NODE_READY_EVENT, short="0f0f0f0f", port=7801, id=ident)
+        self.say(node, LISTENING_EVENT, what="web view", host="127.0.0.1", port=8080)
+        self.say(node, LISTENING_EVENT, what="node", host="127.0.0.1", port=7801)
+        event = node.waitForEvent(LISTENING_EVENT, GENEROUS, what="node")
+        self.assertEqual((event["port"], event["log_text"]),
+                         (7801, "node listening on 127.0.0.1:7801"))
+        self.assertEqual(node.waitForEvent("node {short} ready", GENEROUS)["id"], ident)
+        self.assertEqual(node.waitForEvent(LISTENING_EVENT, GENEROUS,
+                                           port=lambda port: port > 8000)["what"],
+                         "web view")
+        self.assertEqual(len(node.eventsMatching(LISTENING_EVENT)), 2)
+        with self.assertRaises(DaemonError) as caught:
+            node.waitForEvent(LISTENING_EVENT, 0, what="tracker")
+        self.assertIn("did not log '{what} listening on {host}:{port}', what='tracker' "
+                      "within 0 s", str(caught.exception))
+        self.assertUnwatched(node)
+
+    def test_linesAsTheTextFormatShowsThem(self):
+        """Each event is kept in lines as --log-format text writes it; a
+        line that is no event (before the log began) as it is."""
+        node = self.daemon()
+        seen = []
+        node._on_line = lambda daemon, line: seen.append(line)
+        node.process.say("usage: twistd [options]")
+        fields = dict(what="node", host="127.0.0.1", port=7801)
+        self.say(node, LISTENING_EVENT, **fields)
+        self.say(node, "a line\nand its next {word}", word="\x1b[31mred")
+        node.waitForEvent("a line", GENEROUS)
+        text = (jsonLine(logformat.textObserver, LISTENING_EVENT, **fields)
+                + jsonLine(logformat.textObserver, "a line\nand its next {word}",
+                           word="\x1b[31mred"))
+        # The time of each line is the time of its own call.
+        stamp = re.compile(r"^\S+ ")
+        expected = ["usage: twistd [options]"] + text.rstrip("\n").split("\n")
+        self.assertEqual([stamp.sub("", line) for line in node.lines],
+                         [stamp.sub("", line) for line in expected])
+        self.assertEqual(seen, node.lines)
+        self.assertIn("[Node#info] node listening on 127.0.0.1:7801", node.lines[1])
+        self.assertEqual(len(node.events), 2)
+
+    def test_aTextDaemonHasNoEvents(self):
+        node = Daemon("node", ["bazaar-node"], ".", spawn=FakeProcess)
+        node.process.exit(0)
+        self.assertEqual(node.args, ["bazaar-node"])
+        with self.assertRaises(DaemonError):
+            node.waitForEvent(LISTENING_EVENT, GENEROUS)

@@ -115,3 +115,31 @@ class BedTests(SynchronousTestCase):
         self.assertEqual(deleted, [["ip", "netns", "del", name]
                                    for name in ("bz7a", "bz7wan", "bz7ar")])
         self.assertEqual(self.bed.namespaces, [])
+
+
+class RemoveLeftTests(SynchronousTestCase):
+    """What a stopped run's end removes: the namespaces of the beds of
+    the processes it names, and no other."""
+
+    def setUp(self):
+        self.ran = []
+        self.patch(netns.shutil, "which", lambda command: "/sbin/ip")
+        self.patch(netns.os, "geteuid", lambda: 0)
+
+        def run(args, **kwargs):
+            self.ran.append(args)
+            listing = ("bz7tracker (id: 3)\nbz7wan\nbz17a\nbz7\nbz100007ar\n"
+                       "other7a\nbz7a1\n")
+            return netns.subprocess.CompletedProcess(args, 0, listing, "")
+
+        self.patch(netns.subprocess, "run", run)
+
+    def test_theBedsOfThoseProcesses(self):
+        netns.removeLeft({100007, 8})
+        self.assertEqual(self.ran[1:], [["ip", "netns", "del", name]
+                                        for name in ("bz7tracker", "bz7wan")])
+
+    def test_noneWithoutRoot(self):
+        self.patch(netns.os, "geteuid", lambda: 1000)
+        netns.removeLeft({7})
+        self.assertEqual(self.ran, [])

@@ -84,9 +84,11 @@ class StopperTests(SynchronousTestCase):
             self.timers.append(FakeTimer(delay, call))
             return self.timers[-1]
 
+        self.removed = []
         self.stopper = stopping.Stopper(
             kill=lambda pids, signum: self.kills.append((list(pids), signum)),
-            find=lambda pid: self.below, makeTimer=makeTimer)
+            find=lambda pid: self.below, makeTimer=makeTimer,
+            removeNamespaces=self.removed.append)
         self.stopper.start()
         self.addCleanup(self.stopper.finish)
 
@@ -150,6 +152,34 @@ class StopperTests(SynchronousTestCase):
         self.assertFalse(os.path.exists(scratch))
 
 
+    def test_theEndRemovesTheNamespacesOfEveryProcessSeen(self):
+        """A stopped run's end removes the network namespaces left by the
+        processes found below it once told (a worker killed before its
+        cleanups), and its own."""
+        self.assertRaises(KeyboardInterrupt, self.stopper.onSignal, signal.SIGTERM, None)
+        self.below = [102, 103]
+        self.timers[0].call()
+        self.assertTrue(self.stopper.finish())
+        self.assertEqual(self.removed, [{os.getpid(), 101, 102, 103}])
+
+    def test_aRunNotStoppedRemovesNoNamespace(self):
+        self.assertFalse(self.stopper.finish())
+        self.assertEqual(self.removed, [])
+
+    def test_aWorkerLeavesTheSecondSignalToItsController(self):
+        """In a worker of a parallel run, a second signal (the controller's
+        SIGTERM after a Ctrl-C that reached both) changes nothing: the
+        worker goes on stopping, and removes no namespace (its controller
+        does)."""
+        exits = []
+        self.patch(os, "_exit", exits.append)
+        self.stopper.worker = True
+        self.assertRaises(KeyboardInterrupt, self.stopper.onSignal, signal.SIGINT, None)
+        self.stopper.onSignal(signal.SIGTERM, None)
+        self.assertEqual((self.kills, exits), ([([101, 102], signal.SIGTERM)], []))
+        self.assertTrue(self.stopper.finish())
+        self.assertEqual(self.removed, [])
+
 class SuiteTests(SynchronousTestCase):
     def test_thisSuiteRunsUnderThePlugin(self):
         """tests/conftest.py loads the plugin: this very run makes its
@@ -158,3 +188,37 @@ class SuiteTests(SynchronousTestCase):
         self.assertIsNotNone(scratch)
         self.assertEqual(tempfile.gettempdir(), scratch)
         self.assertEqual(signal.getsignal(signal.SIGINT), stopping._stopper.onSignal)
+
+
+class InterruptedPhaseTests(SynchronousTestCase):
+    """A test's phase once the run is told to stop ends in
+    KeyboardInterrupt, however the test ended: pytest then stops and
+    calls the run interrupted, not failed."""
+
+    def setUp(self):
+        self.patch(stopping._stopper, "told", [])
+
+    def ended(self, outcome):
+        phase = stopping._interrupted()
+        next(phase)
+        try:
+            if isinstance(outcome, BaseException):
+                phase.throw(outcome)
+            else:
+                phase.send(outcome)
+        except StopIteration as stopped:
+            return stopped.value
+
+    def test_notToldAsItEnded(self):
+        self.assertEqual(self.ended("passed"), "passed")
+        self.assertRaises(SystemExit, self.ended, SystemExit(1))
+
+    def test_aSystemExitOnceTold(self):
+        """bazaar-sim sweep exits 1 on KeyboardInterrupt."""
+        stopping._stopper.told.append(signal.SIGINT)
+        self.assertRaises(KeyboardInterrupt, self.ended, SystemExit(1))
+        self.assertRaises(KeyboardInterrupt, self.ended, AssertionError("late"))
+
+    def test_aPassOnceTold(self):
+        stopping._stopper.told.append(signal.SIGTERM)
+        self.assertRaises(KeyboardInterrupt, self.ended, None)

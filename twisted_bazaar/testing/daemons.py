@@ -8,6 +8,12 @@ pattern, or for any condition over several daemons' logs, with a timeout,
 instead of sleeping: the wait blocks until a line comes.  Every address is
 on loopback and every port is chosen by the kernel (``tcp:0``), so runs
 never collide.
+
+A daemon started with ``logFormat="json"`` logs with ``--log-format
+json``: each line is read as the event it is (L{Daemon.events}, which
+L{Daemon.waitForEvent} waits on by its format and fields), and kept in
+L{Daemon.lines} as the line the text format would have shown, so that a
+wait on a text line reads the same log either way.
 """
 
 import os
@@ -17,8 +23,12 @@ import subprocess
 import sys
 import threading
 import time
-from twisted_bazaar.wire.ids import parseWireId, shortId
 from pathlib import Path
+
+from twisted.logger import eventFromJSON, formatEventAsClassicLogText
+
+from twisted_bazaar.base.text import shownLines
+from twisted_bazaar.wire.ids import parseWireId, shortId, wireId
 
 #: Seconds a caller waits for a log line unless told otherwise.
 DEFAULT_TIMEOUT = 30.0
@@ -44,6 +54,76 @@ TERMINATED = -signal.SIGTERM
 
 class DaemonError(Exception):
     """A daemon did not do what was expected in time, or could not start."""
+
+
+#: The log formats a daemon started here may write (``--log-format``).
+TEXT, JSON = "text", "json"
+#: The twistd plugins that take ``--log-format``.
+_FORMATTED = ("bazaar-node", "bazaar-tracker")
+
+#: Events the end-to-end tests wait on, by their format (``log_format``):
+#: a daemon that listens (``what`` is "tracker", "node", "web view", ...;
+#: ``port`` a number).
+LISTENING_EVENT = "{what} listening on {host}:{port}"
+#: A node with its id (``id``, whole) from the tracker, stored.
+NODE_READY_EVENT = "node {short} ready, listening on port {port} (id {id})"
+#: The tracker has checked that a node (``id``, whole) listens where it
+#: said, and so introduces it.
+INTRODUCED_EVENT = "node {id} listens at {host}:{port} as it said"
+
+
+def _readEvent(line):
+    """The event a line of ``--log-format json`` holds, or None for a line
+    that holds none (what twistd or Python wrote before the log began)."""
+    if not line.startswith("{"):
+        return None
+    try:
+        event = eventFromJSON(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) and "log_text" in event else None
+
+
+def _shortNamespace(namespace):
+    """The source a text line shows: this package's class (or module) by
+    its last name, as ``--log-format text`` shows it (the tap layer's
+    logformat, above this one)."""
+    if namespace.startswith("twisted_bazaar."):
+        return namespace.rsplit(".", 1)[-1]
+    return namespace
+
+
+def textLines(event):
+    """
+    The lines ``--log-format text`` shows for an event read back from
+    ``--log-format json``: twistd's line (time, source named short, level),
+    its text as the JSON carries it (``log_text``), and a traceback for a
+    failure (its frames; the exception's value is not kept in JSON).
+    """
+    text = event.get("log_text", "")
+    shown = dict(event, log_format=text.replace("{", "{{").replace("}", "}}"),
+                 log_namespace=_shortNamespace(event.get("log_namespace", "")))
+    line = formatEventAsClassicLogText(shown)
+    return [] if line is None else shownLines(line).rstrip("\n").split("\n")
+
+
+def eventMatches(event, format, fields):
+    """
+    Does an event match: its format starts with ``format`` (a format as
+    the code logs it, e.g. L{LISTENING_EVENT}; a long one by its start;
+    or with one of a tuple of them), and each of ``fields`` is equal to
+    the event's (a node id as the wire writes it, whole), or, for a
+    callable, is true of it?
+    """
+    if not str(event.get("log_format") or "").startswith(format):
+        return False
+    for key, wanted in fields.items():
+        if key not in event:
+            return False
+        value = event[key]
+        if not (wanted(value) if callable(wanted) else value == wanted):
+            return False
+    return True
 
 
 def twistdPath():
@@ -89,7 +169,8 @@ class Daemon:
     @ivar lines: every log line so far, without line ends.
     """
 
-    def __init__(self, name, args, cwd, onLine=None, wrapper=(), spawn=subprocess.Popen):
+    def __init__(self, name, args, cwd, onLine=None, wrapper=(), spawn=subprocess.Popen,
+                 logFormat=TEXT):
         """
         @param onLine: called as ``onLine(daemon, line)`` from the reader
             thread for every line as it arrives; it must not raise.
@@ -97,10 +178,20 @@ class Daemon:
             "exec", "ns1")``; none by default.
         @param spawn: what starts the process (L{subprocess.Popen}'s
             signature); a fake process in the unit tests of the waits.
+        @param logFormat: L{JSON} to have a bazaar daemon log events
+            (``--log-format json``, unless args say a format), read into
+            L{events}; L{TEXT}, as it logs by default.
         """
         self.name = name
         self.args = list(args)
+        self.logFormat = logFormat
+        if (logFormat == JSON and self.args[:1] and self.args[0] in _FORMATTED
+                and "--log-format" not in self.args):
+            self.args[1:1] = ["--log-format", JSON]
         self.lines = []
+        #: With L{JSON}, every event logged so far (read back from JSON:
+        #: L{twisted.logger.eventFromJSON}).
+        self.events = []
         self._on_line = onLine
         #: Guards lines, _ended and _waiters, which the reader thread changes.
         self._lock = threading.Lock()
@@ -119,11 +210,16 @@ class Daemon:
     def _read(self):
         for line in self.process.stdout:
             line = line.rstrip("\n")
+            event = _readEvent(line) if self.logFormat == JSON else None
+            shown = [line] if event is None else textLines(event)
             with self._lock:
-                self.lines.append(line)
+                self.lines.extend(shown)
+                if event is not None:
+                    self.events.append(event)
                 self._wake()
             if self._on_line is not None:
-                self._on_line(self, line)
+                for each in shown:
+                    self._on_line(self, each)
         with self._lock:
             self._ended = True
             self._wake()
@@ -153,6 +249,24 @@ class Daemon:
             first; the message names the daemon and shows its last lines.
         """
         return waitForAny([self], pattern, timeout, what)[1]
+
+    def waitForEvent(self, format, timeout=DEFAULT_TIMEOUT, awaited=None, **fields):
+        """
+        Wait until the daemon (started with L{JSON}) has logged an event,
+        old or new, that matches format and fields (L{eventMatches}).
+
+        @param awaited: the awaited event as a reader would put it, for the
+            error message (default: the format and fields).
+        @return: the first such event (a dict: its fields, ``log_text``).
+        @raise DaemonError: as L{waitFor}.
+        """
+        return waitForEventAny([self], format, timeout, awaited, **fields)[1]
+
+    def eventsMatching(self, format, **fields):
+        """Every event so far that matches format and fields, in order."""
+        with self._lock:
+            events = list(self.events)
+        return [event for event in events if eventMatches(event, format, fields)]
 
     def matches(self, pattern):
         """Every match of the regex in the log so far, in order."""
@@ -273,6 +387,38 @@ def waitForAny(daemons, pattern, timeout=DEFAULT_TIMEOUT, what=None):
     return waitUntil(daemons, found, timeout, what or repr(regex.pattern))
 
 
+def waitForEventAny(daemons, format, timeout=DEFAULT_TIMEOUT, awaited=None, **fields):
+    """
+    Wait until one of the daemons (started with L{JSON}) has logged an
+    event, old or new, that matches format and fields (L{eventMatches};
+    see L{waitUntil}).
+
+    @return: (the daemon, the first such event in its log); the first
+        daemon in the order given, if several have logged one.
+    """
+    daemons = list(daemons)
+    for daemon in daemons:
+        if daemon.logFormat != JSON:
+            raise DaemonError(f"{daemon.name} logs text: start it with logFormat=JSON "
+                              "to wait on its events")
+    checked = dict.fromkeys(daemons, 0)
+
+    def found():
+        for daemon in daemons:
+            with daemon._lock:
+                new = daemon.events[checked[daemon]:]
+            checked[daemon] += len(new)
+            for event in new:
+                if eventMatches(event, format, fields):
+                    return daemon, event
+        return None
+
+    if awaited is None:
+        awaited = repr(format) + "".join(f", {key}={value!r}"
+                                         for key, value in fields.items())
+    return waitUntil(daemons, found, timeout, awaited)
+
+
 def _ended(daemons, what):
     """Why a wait failed: every daemon's output ended."""
     for daemon in daemons:
@@ -308,9 +454,15 @@ class LiveMarket:
     @ivar tracker_port: the port the tracker listens on, once known.
     """
 
-    def __init__(self, cwd, onLine=None):
+    def __init__(self, cwd, onLine=None, logFormat=TEXT):
+        """
+        @param logFormat: how every daemon of the market logs (L{Daemon}'s
+            own); with L{JSON}, the waits of the market (L{startTracker},
+            L{waitIntroduced}, L{nodeId}) are on events.
+        """
         self.cwd = cwd
         self.onLine = onLine
+        self.logFormat = logFormat
         self.daemons = []
         self.tracker = None
         self.tracker_port = None
@@ -318,7 +470,8 @@ class LiveMarket:
     def start(self, name, args, wrapper=()):
         """Start ``twistd -n ARGS`` as one more daemon of this market (run
         by ``wrapper``, see L{Daemon})."""
-        daemon = Daemon(name, args, self.cwd, self.onLine, wrapper)
+        daemon = Daemon(name, args, self.cwd, self.onLine, wrapper,
+                        logFormat=self.logFormat)
         self.daemons.append(daemon)
         return daemon
 
@@ -327,8 +480,12 @@ class LiveMarket:
         ``args``, and wait until it listens; returns the daemon."""
         tracker = self.start(name, ["bazaar-tracker", "--listen", LOOPBACK_LISTEN,
                                     *args])
-        listening = tracker.waitFor(TRACKER_LISTENING, timeout,
-                                     what="'tracker listening on HOST:PORT'")
+        if tracker.logFormat == JSON:
+            listening = tracker.waitForEvent(
+                LISTENING_EVENT, timeout, "'tracker listening on HOST:PORT'", what="tracker")
+        else:
+            listening = tracker.waitFor(TRACKER_LISTENING, timeout,
+                                        what="'tracker listening on HOST:PORT'")
         self.tracker_port = int(listening["port"])
         self.tracker = tracker
         return tracker
@@ -338,6 +495,11 @@ class LiveMarket:
         its wire text), and so introduces it to other nodes."""
         if isinstance(node_id, str):
             node_id = parseWireId(node_id)
+        if self.tracker.logFormat == JSON:
+            self.tracker.waitForEvent(
+                INTRODUCED_EVENT, timeout, f"'node {shortId(node_id)} listens at "
+                "HOST:PORT'", id=wireId(node_id))
+            return
         self.tracker.waitFor(rf"node {shortId(node_id)} listens at \S+ as it said",
                              timeout,
                              what=f"'node {shortId(node_id)} listens at HOST:PORT'")
@@ -367,5 +529,8 @@ class LiveMarket:
 def nodeId(daemon, timeout=DEFAULT_TIMEOUT):
     """Wait until the node has its id from the tracker, and has stored it
     (it says it is ready only then); return its id."""
-    ready = daemon.waitFor(NODE_READY, timeout, what="'node N ready'")
+    if daemon.logFormat == JSON:
+        ready = daemon.waitForEvent(NODE_READY_EVENT, timeout, "'node N ready'")
+    else:
+        ready = daemon.waitFor(NODE_READY, timeout, what="'node N ready'")
     return parseWireId(ready["id"])

@@ -19,6 +19,7 @@ L{missing} says what of that is lacking here.
 """
 
 import os
+import re
 import shutil
 import subprocess
 
@@ -73,6 +74,31 @@ def missing(nat=False):
     finally:
         subprocess.run(["ip", "netns", "del", probe], capture_output=True)
     return None
+
+
+def tagOf(pid):
+    """The tag of the test beds made in process pid: their namespaces are
+    named ``bz`` TAG ROLE (L{NetBed}), a role being letters."""
+    return pid % 100000
+
+
+def removeLeft(pids):
+    """
+    Delete the namespaces still there of the beds made in these processes
+    (tagged L{tagOf}): a process killed before it removed its bed (a
+    stopped run's) leaves them.  Nothing, where none can be made.
+    """
+    if shutil.which("ip") is None or os.geteuid() != 0:
+        return
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
+                            timeout=COMMAND_TIMEOUT)
+    tags = {str(tagOf(pid)) for pid in pids}
+    for line in listed.stdout.splitlines():
+        name = (line.split() or [""])[0]
+        made = re.fullmatch(r"bz(\d+)[a-z]+", name)
+        if made and made[1] in tags:
+            subprocess.run(["ip", "netns", "del", name], capture_output=True,
+                           timeout=COMMAND_TIMEOUT)
 
 
 @attr.s(frozen=True, auto_attribs=True)

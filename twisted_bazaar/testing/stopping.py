@@ -19,6 +19,21 @@ killed.  A second signal ends the run at once.
 Scratch folders (``tempfile``'s, and the daemons' ``TMPDIR``) are made
 inside one folder of the run's own, removed when the session ends however
 it ends.  The exit status of a stopped run is pytest's "interrupted" (2).
+
+A test that ends in any other way once the signal came (a command under
+test that catches KeyboardInterrupt and exits 1, as ``bazaar-sim sweep``
+does) is an interrupted test too, not a failed one: the run says
+"interrupted".
+
+In a parallel run (pytest-xdist) each worker runs this plugin too, below
+the first process (the controller), which sends SIGTERM to every process
+below it, workers included.  So a worker takes a signal after its first
+as said already (a Ctrl-C reaches the controller and its workers, then the
+controller's SIGTERM reaches the workers again): the controller alone
+ends the run at a second signal.  The workers' scratch folders are inside
+the controller's, and what a worker killed before its cleanups left (the
+network namespaces of L{twisted_bazaar.testing.netns}, named after the
+worker's pid) the controller removes at the end.
 """
 
 import os
@@ -26,6 +41,8 @@ import shutil
 import signal
 import tempfile
 import threading
+
+import pytest
 
 #: The signals that stop the suite.
 STOPPING = (signal.SIGINT, signal.SIGTERM)
@@ -77,12 +94,19 @@ class Stopper:
     did not stop.
     """
 
-    def __init__(self, kill=signalAll, find=descendants, makeTimer=threading.Timer):
+    def __init__(self, kill=signalAll, find=descendants, makeTimer=threading.Timer,
+                 removeNamespaces=None):
         self._kill = kill
         self._find = find
         self._makeTimer = makeTimer
+        self._removeNamespaces = removeNamespaces or _removeNamespaces
         self._timer = None
         self.told = []
+        #: True in a worker of a parallel run, which leaves a second
+        #: signal to its controller.
+        self.worker = False
+        #: Every process found below this one once told to stop.
+        self.seen = set()
         #: True once pytest has seen the KeyboardInterrupt.
         self.interrupted = False
         self.scratch = None
@@ -115,7 +139,9 @@ class Stopper:
         if self.told:
             if self._timer is not None:
                 self._timer.cancel()
-            self._kill(self._find(os.getpid()), signal.SIGKILL)
+            self._kill(self._below(), signal.SIGKILL)
+            if not self.worker:
+                self._removeNamespaces({os.getpid(), *self.seen})
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
         self._previous.clear()
@@ -136,12 +162,15 @@ class Stopper:
         processes; a second ends the run at once."""
         self.told.append(signum)
         if len(self.told) > 1:
-            self._kill(self._find(os.getpid()), signal.SIGKILL)
+            if self.worker:
+                return
+            self._kill(self._below(), signal.SIGKILL)
+            self._removeNamespaces({os.getpid(), *self.seen})
             if self.scratch is not None:
                 shutil.rmtree(self.scratch, ignore_errors=True)
             os._exit(128 + signum)
             return
-        self._kill(self._find(os.getpid()), signal.SIGTERM)
+        self._kill(self._below(), signal.SIGTERM)
         self._timer = self._makeTimer(GRACE, self._killLeft)
         self._timer.daemon = True
         self._timer.start()
@@ -170,7 +199,21 @@ class Stopper:
             main.throw(KeyboardInterrupt)
 
     def _killLeft(self):
-        self._kill(self._find(os.getpid()), signal.SIGKILL)
+        self._kill(self._below(), signal.SIGKILL)
+
+    def _below(self):
+        """The processes below this one now (noted in L{seen})."""
+        found = self._find(os.getpid())
+        self.seen.update(found)
+        return found
+
+
+def _removeNamespaces(pids):
+    """Remove the network namespaces a test bed of one of these processes
+    left (L{twisted_bazaar.testing.netns.removeLeft}), if any can be."""
+    from twisted_bazaar.testing import netns
+
+    netns.removeLeft(pids)
 
 
 def _reactorGreenlet():
@@ -186,6 +229,7 @@ _stopper = Stopper()
 
 
 def pytest_configure(config):
+    _stopper.worker = hasattr(config, "workerinput")
     _stopper.start()
 
 
@@ -201,11 +245,46 @@ def pytest_sessionstart(session):
         reactor.addSystemEventTrigger("after", "startup", _stopper.takeSignals)
 
 
+def _interrupted():
+    """Run a test's phase (its setup, call or teardown); once told to
+    stop, end it with KeyboardInterrupt however it ended, so that pytest
+    stops and calls the run interrupted, whatever the test made of the
+    signal (a SystemExit, a failure, a pass)."""
+    try:
+        result = yield
+    except BaseException:
+        if _stopper.told:
+            raise KeyboardInterrupt from None
+        raise
+    if _stopper.told:
+        raise KeyboardInterrupt
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item):
     # A test may put in a handler of its own (a demo's, a daemon's), and
     # not give ours back.
     if any(signal.getsignal(signum) != _stopper.onSignal for signum in STOPPING):
         _stopper.takeSignals()
+    return (yield from _interrupted())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from _interrupted())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item):
+    return (yield from _interrupted())
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _stopper.told and not _stopper.worker:
+        names = " and ".join(signal.Signals(signum).name for signum in _stopper.told)
+        terminalreporter.write_sep(
+            "!", f"interrupted ({names}): the run stopped, the tests left were not run")
 
 
 def pytest_keyboard_interrupt(excinfo):
