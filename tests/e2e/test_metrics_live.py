@@ -125,7 +125,7 @@ class RebindingTests(SynchronousTestCase):
         self.addCleanup(self.driver.quit)
         folder = tempfile.mkdtemp(prefix="bazaar-metrics-rebind-")
         self.addCleanup(shutil.rmtree, folder, True)
-        self.market = LiveMarket(folder)
+        self.market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
 
     def readFrom(self, origin):
@@ -148,7 +148,7 @@ class RebindingTests(SynchronousTestCase):
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple",
                                       "--metrics", LOOPBACK_LISTEN)
         buyer.waitFor(r"all wants met", TIMEOUT)
-        port = int(buyer.waitFor(METRICS_LISTENING, TIMEOUT)[1])
+        port = listeningPort(buyer, "metrics", TIMEOUT)
         bought = 'bazaar_purchases_total{item="apple"} 1.0'
         rebound = self.readFrom(f"http://{REBIND}:{port}")
         self.assertTrue(rebound.startswith("421 "), rebound[:300])
@@ -157,7 +157,7 @@ class RebindingTests(SynchronousTestCase):
         own = self.readFrom(f"http://127.0.0.1:{port}")
         self.assertTrue(own.startswith("200 "), own[:300])
         self.assertIn(bought, own)
-        trackerPort = int(tracker.waitFor(METRICS_LISTENING, TIMEOUT)[1])
+        trackerPort = listeningPort(tracker, "metrics", TIMEOUT)
         status, body = plainGet(trackerPort, f"{REBIND}:{trackerPort}")
         self.assertEqual(status, 421, body)
         self.assertNotIn("bazaar_tracker_nodes", body)

@@ -106,9 +106,12 @@ class PunchedBuyTests(HomeMarketCase):
         self.stopCleanly()
 
     def test_symmetricRouterStaysOnTheRelay(self):
-        """The buyer's router draws ports: it says it will not punch, and
-        why, and buys through the relay, whose circuit stays open."""
-        seller, buyer, seller_id, _, _, _, relay_port = self.buy(symmetric=True)
+        """The buyer's router draws ports: over TCP alone (--no-quic) it
+        says it will not punch, and why, and buys through the relay, whose
+        circuit stays open.  (With UDP on, the two meet over UDP:
+        tests/e2e/test_udppunched_live.py.)"""
+        seller, buyer, seller_id, _, _, _, relay_port = self.buy(
+            symmetric=True, sell=("--no-quic",), want=("--no-quic",))
         buyer.waitFor(r"this node will not hole-punch: its router changed the source "
                       r"port of its tracker connection", TIMEOUT)
         buyer.waitFor(rf"no hole punched to node {short(seller_id)} .*: this node "

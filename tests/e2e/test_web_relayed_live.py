@@ -132,8 +132,10 @@ class RelayedLinkPageTests(HomeMarketCase):
 
     def test_aRelayedLinkDrawnAsRelayed(self):
         self.startTracker(TIMEOUT)
+        # Over TCP alone: with UDP on, a punch over UDP would replace the
+        # relayed link with a QUIC one (drawn purple, not dashed).
         seller = self.node("home-seller", self.home_a.host, "--role", "seller",
-                           "--sell", "pear=2")
+                           "--sell", "pear=2", "--no-quic")
         seller_id = wireId(nodeId(seller, TIMEOUT))
         seller.waitFor(RELAYED.format(host=self.tracker_host.address.replace(".", r"\.")),
                        TIMEOUT)
@@ -144,7 +146,7 @@ class RelayedLinkPageTests(HomeMarketCase):
         self.driver.get(f"http://127.0.0.1:{port}/")
         self.waitUntil(f"return {GRAPH_NODES} == 1", "the seller in the graph")
         buyer = self.node("home-buyer", self.home_b.host, "--role", "buyer", "--want",
-                          "pear", "--data-dir", data)
+                          "pear", "--data-dir", data, "--no-quic")
         waitBought(buyer, "pear", TIMEOUT, seller=seller_id, n=1, q=1)
         self.waitUntil(f"return {GRAPH_NODES} == 2", "the buyer in the graph")
         # Both at home: diamonds.

@@ -235,8 +235,10 @@ class ShardBuilder:
                                 TRACKER_ADDRESS)
         else:
             listening = network._listeners[(market.tracker_host, DEFAULT_TRACKER_PORT)]
+            # node is another shard's: its Stub, which holds its address.
+            stub = node
             its = network.half(theirs, TRACKER, listening.address, end_id | 1, ctx,
-                               node.address)
+                               stub.address)
         if here_tracker:
             clock.context = TRACKER
             scheme = (schemeOf(node.discovery) if here_node

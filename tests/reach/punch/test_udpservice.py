@@ -760,3 +760,23 @@ class BudgetRetryTests(UdpPunchingTestCase):
         self.refused()
         self.b.punching.nodeStopping()
         self.assertFalse(self.b.punching.retries.waiting(self.alice.id))
+
+
+class WriteTests(SynchronousTestCase):
+    def test_aHostOfTheOtherFamilyIsNoTraceback(self):
+        """A node listening on IPv6 alone, asked by its tracker at an IPv4
+        address to send its check's datagrams: none can go, and the
+        tracker's message handler raises nothing (it had closed the
+        tracker link with a traceback: tests/e2e/test_files_live.py,
+        test_fileOverIPv6, with UDP on by default)."""
+        from types import SimpleNamespace
+
+        from twisted.internet.error import InvalidAddressError
+
+        from twisted_bazaar.reach.punch import udpservice
+
+        def write(data, address):
+            raise InvalidAddressError(address[0], "IPv6 port write() called with IPv4")
+
+        endpoint = SimpleNamespace(transport=SimpleNamespace(write=write))
+        self.assertIsNone(udpservice._write(endpoint, b"probe", "127.0.0.1", 7701))

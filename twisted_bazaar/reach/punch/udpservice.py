@@ -28,6 +28,7 @@ Each request's answer comes in order on the tracker's connection, so an
 """
 
 from twisted.application.service import Service
+from twisted.internet.error import InvalidAddressError
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.base.addressgroup import addressGroup
@@ -539,5 +540,11 @@ def _write(endpoint, data, host, port):
         endpoint.transport.write(data, (host, port))
     except OSError:
         # A datagram lost (a full buffer, no route): the punch resends.
+        pass
+    except InvalidAddressError:
+        # A host of the other family than the socket's (a node listening
+        # on IPv6 alone, its tracker at an IPv4 address): no datagram can
+        # go, so the tracker's check sees none, as behind a router that
+        # drops them.
         pass
 
