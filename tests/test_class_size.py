@@ -29,18 +29,6 @@ LIMIT = 400
 
 #: module.Class -> why it may be over the limit (a review's finding).
 ALLOWED = {
-    "twisted_bazaar.reach.punch.udpservice.UdpPunching":
-        "reviewed at 404 lines, after UDP on by default added its check on a public "
-        "reach and the budget its retries: one service of the node's punches over "
-        "UDP, whose asks of the tracker (the peers wanted, the asks made, refused and "
-        "asked again, given up: _wanted, _asks, _again, _ask, _refused's half) are a "
-        "state machine of their own, to go to a module of their own with issue 81's "
-        "next step (the punchers producing paths for the dialer)",
-    "twisted_bazaar.tracker.service.Tracker":
-        "reviewed at 401 lines, after UDP on by default: the owner of the tracker's "
-        "links, of which the keys nodes prove (_proving, _keys, _proofHeard, "
-        "_proved, keyOf) are a part of their own, to be split out, not trimmed to "
-        "fit",
     "twisted_bazaar.net.link.Link":
         "one object for the relay's speed: every relayed message goes through "
         "its reading, its owner's call and its writing, and a part more a "

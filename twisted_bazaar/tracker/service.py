@@ -22,7 +22,6 @@ from twisted_bazaar.net.connections import CONNECTIONS_LIMIT, RateLimit
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.handlers import Handlers
 from twisted_bazaar.net.handshake import LinkHandshake, channelKey
-from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.net.link import ILinkOwner, LinkSettings
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.tracker.checks import (  # noqa: F401 (the package's names)
@@ -32,6 +31,7 @@ from twisted_bazaar.tracker.checks import (  # noqa: F401 (the package's names)
     RECHECK_MAX,
     AddressChecks,
 )
+from twisted_bazaar.tracker.grouppace import GroupPace
 from twisted_bazaar.tracker.introductions import Introductions
 from twisted_bazaar.tracker.registry import Abilities, Registry
 from twisted_bazaar.tracker.relays import NAME_TIMEOUT
@@ -209,10 +209,9 @@ class Tracker:
         self.connector = None if connector is None else RelayedConnector(connector, clock)
         #: The connect-back checks of the nodes' addresses.
         self.checks = AddressChecks(self, check_limit)
-        #: Each address group's rate of registrations with a port.
-        self._joins = GroupRates(JOINS_LIMIT, remembered=_RATE_GROUPS)
-        #: Each address group's rate of questions.
-        self._questions = GroupRates(QUESTIONS_LIMIT, remembered=_RATE_GROUPS)
+        #: Each address group's rates of registrations with a port and of
+        #: questions.
+        self.pace = GroupPace(clock, JOINS_LIMIT, QUESTIONS_LIMIT, _RATE_GROUPS)
         #: Its answers to nodereq and whereis, within their rate.
         self.introductions = Introductions(self, LOOKUPS_LIMIT, _RATE_GROUPS)
         #: link -> its handshake (L{LinkHandshake}), from a thisisme with
@@ -360,33 +359,12 @@ class Tracker:
     def _checkAsked(self, link, request):
         self.checks.again(link.peer_id)
 
-    def _mayJoin(self, link, hello):
-        """
-        Whether link's address group may register one more node now: one
-        that advertises a port (and so costs the tracker a check) counts
-        against the group's rate.
-        """
-        group = groupOf(link)
-        if self.registered.makeRoom(group) is None:
-            link.refuse("noslots", self.registered.refusal(group, "registrations"))
-            return False
-        if not hello.port:
-            return True
-        if not self._joins.take(group, self.clock.seconds()):
-            link.refuse("noslots", "too many registrations from your address group; "
-                        "try again later")
-            return False
-        return True
-
     def mayAsk(self, link, kind):
         """Whether link's address group may ask one more question (of
         ``kind``) now (see QUESTION_RATE); if not, the question is dropped.
         Asked here for the messages of QUESTION_BUCKETS, and by an
-        extension for its questions of a bucket of its own."""
-        if self._questions.take(groupOf(link), self.clock.seconds()):
-            return True
-        link.dropOverRate(kind.TYPE, QUESTION_RATE)
-        return False
+        extension for its questions of a bucket of its own (L{GroupPace})."""
+        return self.pace.mayAsk(link, kind)
 
     def _register(self, link, hello):
         """
@@ -396,7 +374,7 @@ class Tracker:
         proves its key to the tracker.  A thisisme whose id and key do not
         go together (L{LinkHandshake.hear}) is refused.
         """
-        if not self._mayJoin(link, hello):
+        if not self.pace.mayJoin(link, hello, self.registered):
             return
         handshake = LinkHandshake()
         fault = handshake.hear(hello, proof_due=True, any_id=True,

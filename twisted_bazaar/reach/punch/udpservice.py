@@ -24,7 +24,7 @@ probe budget) and the TCP punch's count of attempts, which these count in.
 
 Each request's answer comes in order on the tracker's connection, so an
 ``error{noudp}`` answers the oldest request not yet answered
-(L{UdpPunching._pending}).
+(L{twisted_bazaar.reach.punch.udprequests}).
 """
 
 from twisted.application.service import Service
@@ -36,6 +36,7 @@ from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.transports.path import SEEN, UDP, Path
 from twisted_bazaar.reach.punch.tcpservice import isRelayed, relayedFrom
 from twisted_bazaar.transports.quic.transport import isQuic
+from twisted_bazaar.reach.punch.udprequests import CHECK, TrackerRequests
 from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, MappingCheck
 from twisted_bazaar.reach.punch.udpsockets import PunchSockets
 from twisted_bazaar.reach.punch.probebudget import ProbeBudget
@@ -46,7 +47,6 @@ from twisted_bazaar.reach.punch import udp as udppunch
 from twisted_bazaar.reach.punch.udpgo import planFor, reachedWhy
 from twisted_bazaar.reach.reachable.reachability import PUBLIC
 from twisted_bazaar.reach.punch.udpmessages import (
-    UdpCheck,
     UdpProbe,
     UdpPunchAsk,
     UdpPunchGo,
@@ -66,7 +66,6 @@ ASKS = 3
 #: link may close before the QUIC link over the path has replaced it at
 #: this end (the other end retired it first), and a link may come again.
 LINGER = 30.0
-_CHECK = "check"
 #: The line of a punch that did not meet, or was not tried.
 _NONE = "no UDP path punched to {peer}: {why}"
 
@@ -149,9 +148,8 @@ class UdpPunching(Service, NodeObserver):
         #: The sockets the punches hold beyond the node's own.
         self.opened = PunchSockets()
         self.check = MappingCheck(node.clock, self._unchecked)
-        #: The requests the tracker has not answered yet, oldest first:
-        #: L{_CHECK}, or the id of a peer a punch was asked with.
-        self._pending = []
+        #: The requests the tracker has not answered yet.
+        self.requests = TrackerRequests()
         #: peer id -> the relayed link this node opened to it, whose TCP
         #: punch failed: punched over UDP once this node's mapping is fresh.
         self._wanted = {}
@@ -185,21 +183,14 @@ class UdpPunching(Service, NodeObserver):
             self._freshen()
 
     def trackerLost(self):
-        self._pending = []
+        self.requests.lost()
         self.check.lost()
         for peer_id in list(self._wanted):
             self._giveUp(peer_id, "the tracker connection was lost")
 
     def _freshen(self):
         """L{MappingCheck.freshen}, its ``udpcheck`` the oldest request."""
-        return self.check.freshen(self._sendCheck)
-
-    def _sendCheck(self):
-        membership = self.node.membership
-        if membership is None or not membership.send(UdpCheck()):
-            return False
-        self._pending.append(_CHECK)
-        return True
+        return self.check.freshen(lambda: self.requests.sendCheck(self.node.membership))
 
     def _unchecked(self):
         """The check had no answer: the punches waiting for it are given
@@ -208,19 +199,13 @@ class UdpPunching(Service, NodeObserver):
             self._giveUp(peer_id, f"the tracker did not answer its check within "
                          f"{CHECK_TIMEOUT:g} s")
 
-    def _answered(self, expected):
-        """The tracker answered the oldest request if it is ``expected``."""
-        if self._pending and self._pending[0] == expected:
-            self._pending.pop(0)
-
     def _probe(self, link, probe):
         """Send the check's two datagrams from the node's QUIC socket to
         the tracker's host: for a check this node asked, the oldest
         request not yet answered (else none: a tracker is not to make it
         send datagrams at will)."""
-        if not self._pending or self._pending[0] != _CHECK:
+        if not self.requests.probeAsked():
             return
-        self._answered(_CHECK)
         host = link.transport.getPeer().host
         datagram = probeDatagram(probe.token)
         for port in (probe.port, probe.second):
@@ -240,10 +225,10 @@ class UdpPunching(Service, NodeObserver):
 
     def _refused(self, error):
         """An ``error{noudp}``: the oldest request is refused."""
-        if not self._pending:
+        request = self.requests.refused()
+        if request is None:
             return
-        request = self._pending.pop(0)
-        if request == _CHECK:
+        if request == CHECK:
             self.check.refused()
             for peer_id in list(self._wanted):
                 self._giveUp(peer_id, f"the tracker refused a check: {error.info}")
@@ -281,11 +266,11 @@ class UdpPunching(Service, NodeObserver):
             self._giveUp(peer_id, "this node has no tracker")
             return
         self._asks[peer_id] = self._asks.get(peer_id, 0) + 1
-        self._pending.append(peer_id)
+        self.requests.asked(peer_id)
 
     def _go(self, link, go):
         """The tracker says: punch with node ``go.id`` now."""
-        self._answered(go.id)
+        self.requests.answered(go.id)
         peer_id = go.id
         shared = self.node.links.get(peer_id)
         if peer_id in self._runs or shared is None or not isRelayed(shared):
@@ -518,7 +503,7 @@ class UdpPunching(Service, NodeObserver):
             self._giveUp(peer_id, None)
         for run in list(self._runs.values()):
             self._end(run)
-        self._pending = []
+        self.requests.lost()
 
 
 def _dropOver(link, path):
