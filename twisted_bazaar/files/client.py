@@ -130,7 +130,7 @@ class TransferClient(FrameLoop, Protocol):
         if self.cipher is not None and ISecureTransport.providedBy(self.transport):
             self._held = []
             # Its failure is the held requests' (L{connectionLost}).
-            self._ask(Cipher(self.cipher), None).addErrback(lambda _: None)
+            self._ask(Cipher(self.cipher), None, held=False).addErrback(lambda _: None)
 
     # -- asking ------------------------------------------------------------------
 
@@ -150,12 +150,14 @@ class TransferClient(FrameLoop, Protocol):
         """
         return self._ask(Get(sha256, offset, length), sink)
 
-    def _ask(self, request, sink):
+    def _ask(self, request, sink, held=True):
+        """Send request (held until the cipher switch's answer, if one is
+        due and ``held``), its answer's bytes for sink."""
         if self.closed:
             return defer.fail(PeerGone("the connection is closed"))
         d = defer.Deferred(lambda _: self.close())
         self._waiting.append((request, d, sink))
-        if self._held is not None and type(request) is not Cipher:
+        if self._held is not None and held:
             self._held.append(frame(wire.encode(request)))
         else:
             self.transport.write(frame(wire.encode(request)))
@@ -186,7 +188,10 @@ class TransferClient(FrameLoop, Protocol):
     # -- receiving -----------------------------------------------------------------------
 
     def dataReceived(self, data):
-        if self.closed:
+        if self.closed or self._closing:
+            # Hung up by this side: what was on its way is not taken (a
+            # download that moved this connection's pieces elsewhere asks
+            # their rest there, so no byte is taken twice).
             return
         self._armStall()
         self.readFrames(data)
@@ -195,14 +200,16 @@ class TransferClient(FrameLoop, Protocol):
 
     @property
     def deaf(self):
-        """No frame is read now: the connection is failing or closed, a
-        body is due, or the switch's answer just came (L{FrameLoop})."""
-        return self.closed or self._why is not None or self._switched or self._body > 0
+        """No frame is read now: the connection is failing, closed or
+        hung up by this side, a body is due, or the switch's answer just
+        came (L{FrameLoop})."""
+        return (self.closed or self._closing or self._why is not None or self._switched
+                or self._body > 0)
 
     def unframed(self, data, start):
         """What is read while no frame is: the body due, handed to its
         sink; or, after the switch's answer, nothing (L{_switch})."""
-        if self.closed or self._why is not None:
+        if self.closed or self._closing or self._why is not None:
             return None
         if self._switched:
             self._switched = False
@@ -238,18 +245,19 @@ class TransferClient(FrameLoop, Protocol):
             self._fail(Broken(f"the seller sent {answer.TYPE} unasked"))
             return
         request = self._waiting[0][0]
-        taken = _ANSWERS.get(type(answer))
+        taken = _ANSWERS.get((type(request), type(answer)))
         if taken is None or not taken(self, request, answer):
             self._fail(Broken(f"the seller answered {request.TYPE} with a wrong "
                               f"{answer.TYPE}"))
 
     def _refusedAnswer(self, request, error):
-        """An error answers any request; one to a cipher switch ends the
-        connection (the seller closes after it), failing the held
-        requests with why."""
-        if type(request) is not Cipher:
-            self._answered(Refused(error.code, error.info))
-            return True
+        """An error answers a description's or a range's request."""
+        self._answered(Refused(error.code, error.info))
+        return True
+
+    def _cipherRefused(self, request, error):
+        """An error to a cipher switch ends the connection (the seller
+        closes after it), failing the held requests with why."""
         self.cipherRefused = True
         refused = Refused(error.code, f"the seller refused to switch to "
                                       f"{request.name}: {error.info}")
@@ -258,22 +266,21 @@ class TransferClient(FrameLoop, Protocol):
         return True
 
     def _cipherAnswer(self, request, answer):
-        if type(request) is not Cipher or answer.name != request.name:
+        if answer.name != request.name:
             return False
         self._answered(None)
         self._switched = True
         return True
 
     def _aboutAnswer(self, request, answer):
-        if type(request) is not Head or answer.sha256 != request.sha256:
+        if answer.sha256 != request.sha256:
             return False
         self._answered(None, answer)
         return True
 
     def _dataAnswer(self, request, answer):
-        if type(request) is not Get or ((answer.sha256, answer.offset, answer.length)
-                                        != (request.sha256, request.offset,
-                                            request.length)):
+        if ((answer.sha256, answer.offset, answer.length)
+                != (request.sha256, request.offset, request.length)):
             return False
         self._body = answer.length
         if not self._body:
@@ -352,9 +359,12 @@ class TransferClient(FrameLoop, Protocol):
         self._fail(Stalled(f"nothing came from the seller for {self.stall:g} s"))
 
 
-#: The seller's answers: message class -> function(client, the request
-#: it answers, answer), true if it answers that request (else the
-#: connection is broken).
-_ANSWERS = {wire.Error: TransferClient._refusedAnswer,
-            Cipher: TransferClient._cipherAnswer, About: TransferClient._aboutAnswer,
-            Data: TransferClient._dataAnswer}
+#: The seller's answers: (class of the request, class of the answer) ->
+#: function(client, request, answer), true if it answers that request;
+#: a pair not here, or a false answer, is a broken connection.
+_ANSWERS = {(Cipher, Cipher): TransferClient._cipherAnswer,
+            (Cipher, wire.Error): TransferClient._cipherRefused,
+            (Head, About): TransferClient._aboutAnswer,
+            (Head, wire.Error): TransferClient._refusedAnswer,
+            (Get, Data): TransferClient._dataAnswer,
+            (Get, wire.Error): TransferClient._refusedAnswer}

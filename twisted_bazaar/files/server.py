@@ -469,14 +469,17 @@ class TransferServer(FramedProtocol):
         if self._switching is not None:
             self._refuse("wtf", f"{request.TYPE} after cipher, before its answer")
             return
-        if type(request) is Cipher:
-            self._askCipher(request)
-            return
-        self._asked = True
-        if type(request) not in (Head, Get):
+        taken = _REQUESTS.get(type(request))
+        if taken is None:
+            self._asked = True
             self._refuse("wtf", f"a transfer connection takes cipher, head and get, "
                          f"not {request.TYPE}")
             return
+        taken(self, request)
+
+    def _queued(self, request):
+        """A description's or a range's request: answered in turn."""
+        self._asked = True
         if len(self.queue) >= MAX_QUEUED:
             self._refuse("wtf", f"more than {MAX_QUEUED} requests waiting")
             return
@@ -489,43 +492,50 @@ class TransferServer(FramedProtocol):
         range needs a transfer slot, held until no request is left."""
         service = self.service
         while self.sender is None and self.queue and not self.transport.disconnecting:
-            request = self.queue.pop(0)
-            if (type(request) is Get and self not in service.serving
-                    and not self._take(service.serving, "slots")):
+            request = self.queue[0]
+            answer, slot = _ANSWERS[type(request)]
+            if slot and self not in service.serving and not self._take(
+                    service.serving, "slots"):
                 return
+            self.queue.pop(0)
             found = service.share.byHash(request.sha256)
             if found is None:
                 self._send(wire.Error("nofile", f"no file with content id "
                                       f"{request.sha256} here"))
                 continue
-            path, digest = found
-            if type(request) is Head:
-                if self._unchanged(path, digest):
-                    self._send(About(digest.sha256, digest.size, digest.piece_size,
-                                     digest.pieces))
-                else:
-                    self._send(wire.Error("nofile", f"{os.path.basename(path)} "
-                                          "changed since it was offered"))
-                continue
-            if request.offset + request.length > digest.size:
-                self._send(wire.Error("badrange", f"{request.offset}+{request.length} "
-                                      f"is past the end ({digest.size} bytes)"))
-                continue
-            fd = self._open(path, digest)
-            if fd is None:
-                self._send(wire.Error("nofile", f"{os.path.basename(path)} changed "
-                                      "since it was offered"))
-                continue
-            self._send(Data(request.sha256, request.offset, request.length))
-            self.sender = RangeSender(fd, request.offset, request.length,
-                                      BULK_CHUNK if self.pace is None else CHUNK,
-                                      self.pace, asked=self._armStall)
-            self._armStall()
-            d = self.sender.beginTransfer(self.transport)
-            d.addCallbacks(self._sent, self._notSent)
+            answer(self, request, *found)
         if self.sender is None and not self.queue:
             service.serving.release(self)
             self._armIdle()
+
+    def _describe(self, request, path, digest):
+        """Answer a ``head``: the file's description, if it is still the
+        version hashed."""
+        if self._unchanged(path, digest):
+            self._send(About(digest.sha256, digest.size, digest.piece_size,
+                             digest.pieces))
+        else:
+            self._send(wire.Error("nofile", f"{os.path.basename(path)} "
+                                  "changed since it was offered"))
+
+    def _sendRange(self, request, path, digest):
+        """Answer a ``get``: the range's bytes, streamed (L{RangeSender})."""
+        if request.offset + request.length > digest.size:
+            self._send(wire.Error("badrange", f"{request.offset}+{request.length} "
+                                  f"is past the end ({digest.size} bytes)"))
+            return
+        fd = self._open(path, digest)
+        if fd is None:
+            self._send(wire.Error("nofile", f"{os.path.basename(path)} changed "
+                                  "since it was offered"))
+            return
+        self._send(Data(request.sha256, request.offset, request.length))
+        self.sender = RangeSender(fd, request.offset, request.length,
+                                  BULK_CHUNK if self.pace is None else CHUNK,
+                                  self.pace, asked=self._armStall)
+        self._armStall()
+        d = self.sender.beginTransfer(self.transport)
+        d.addCallbacks(self._sent, self._notSent)
 
     def _unchanged(self, path, digest):
         """Is the file at path still the version that was hashed?  If not,
@@ -573,6 +583,15 @@ class TransferServer(FramedProtocol):
         # buyer gone before the transport does: nothing to warn about, the
         # transport is told at once.
         self.transport.abortConnection()
+
+
+#: A buyer's requests: message class -> function(server, request).
+_REQUESTS = {Cipher: TransferServer._askCipher, Head: TransferServer._queued,
+             Get: TransferServer._queued}
+#: The requests queued: message class -> (function(server, request, path,
+#: digest) that answers it, whether the answer needs a transfer slot).
+_ANSWERS = {Head: (TransferServer._describe, False),
+            Get: (TransferServer._sendRange, True)}
 
 
 class TransferFactory(Factory):
