@@ -693,6 +693,31 @@ class ClientTests(SynchronousTestCase):
         self.failureResultOf(d, PeerGone)
         self.assertEqual((self.client.hungUp, self.client.received), (True, 100))
 
+    def test_nothingTakenOnceClosedByThisSide(self):
+        """Bytes already on their way when this side hangs up (a download
+        that moved the connection's pieces to another) reach no sink,
+        whether they come in the read that closed it or after: the rest
+        is asked elsewhere, and nothing is taken twice."""
+        client = self.client
+        first, second = Sink(), Sink()
+
+        class Closing:
+            """A sink that hangs the connection up once its bytes came."""
+
+            def write(self, data):
+                first.write(data)
+                client.close()
+
+        d1 = client.get(SHA, 0, 100, Closing())
+        d2 = client.get(SHA, 100, 200, second)
+        self.answer(Data(SHA, 0, 100), DATA[:100], Data(SHA, 100, 200), DATA[100:150])
+        self.answer(DATA[150:300])
+        self.assertEqual((first.data, second.data, client.received),
+                         (DATA[:100], b"", 100))
+        client.connectionLost(Failure(ConnectionLost()))
+        self.successResultOf(d1)
+        self.failureResultOf(d2, PeerGone)
+
     def test_notHungUpWhenThisSideCloses(self):
         """Closed by this side (a slow seller dropped), by a stall or a
         broken answer: not the seller's hang-up."""

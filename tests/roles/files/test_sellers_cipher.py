@@ -44,7 +44,8 @@ class RefusedSwitchTests(SynchronousTestCase):
         fetcher = SimpleNamespace(stall=10.0, proven=Recent(4), unswitched=Recent(4),
                                   rng=random.Random(1),
                                   node=dialingNode(self.connector, clock))
-        download = SimpleNamespace(fetcher=fetcher, clock=clock, stopped=False)
+        download = SimpleNamespace(fetcher=fetcher, clock=clock, stopped=False,
+                                   moves=SimpleNamespace(connected=lambda *_: None))
         self.sellers = Sellers(download, None)
         offer = SimpleNamespace(host="10.0.0.2", transfer=4000, relay=None, namedBy=None,
                                 record=SimpleNamespace(key=Identity.generate().key))

@@ -53,8 +53,13 @@ class ConnectTests(SynchronousTestCase):
             node.dialer.book.trackerNamed(wire.NodeReply(SELLER.id, "203.0.113.7", 9001,
                                                          relay=relay))
         fetcher = SimpleNamespace(node=node, stall=30.0, proven=(), unswitched=(), rng=None)
+        #: (seller, client) of each connection the download's moves were
+        #: told of.
+        self.told = []
+        moves = SimpleNamespace(connected=lambda *told: self.told.append(told))
         download = SimpleNamespace(fetcher=fetcher, clock=task.Clock(), stopped=False,
                                    name="big", watch=SimpleNamespace(problem=None),
+                                   moves=moves,
                                    pieces=SimpleNamespace(schedule=None))
         sellers = Sellers(download, None)
         offer = SimpleNamespace(relay=relay, host="203.0.113.7", transfer=9002, namedBy=None,
@@ -74,6 +79,7 @@ class ConnectTests(SynchronousTestCase):
         d.callback(client)
         self.assertIs(self.successResultOf(connected), client)
         self.assertEqual(sellers.clients, {SELLER.id: client})
+        self.assertEqual(self.told, [(SELLER.id, client)])
         self.assertEqual(self.connector.dials, [])
 
     def test_failedPunchGoesThroughTheRelay(self):

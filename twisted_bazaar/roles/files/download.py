@@ -6,9 +6,10 @@ A download asks up to MAX_SOURCES sellers at once to describe the file,
 checks the piece hashes the first of them describes against the file's
 identity (the C{sha256} offered, the root of their hash tree:
 L{twisted_bazaar.files.tree}), then fetches the pieces from every seller
-offering the same identity.  L{Download} wires three parts: whom it asks
-(L{Sellers}), which pieces of whom (L{Pieces}), and how it is doing
-(L{Watch}).  Nothing here pays again: sellers of the same content serve
+offering the same identity.  L{Download} wires four parts: whom it asks
+(L{Sellers}), which pieces of whom (L{Pieces}), how it is doing
+(L{Watch}), and the moves of a seller's pieces from its relay to a
+direct connection once one comes up (L{Moves}).  Nothing here pays again: sellers of the same content serve
 pieces to anyone who asks.
 """
 
@@ -20,6 +21,7 @@ from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.files.downloads import DownloadError, PartFile
 from twisted_bazaar.files.hashing import pieceCount, pieceSize
 from twisted_bazaar.files.tree import fileIdentity
+from twisted_bazaar.roles.files.moves import Moves
 from twisted_bazaar.roles.files.pieces import Pieces
 from twisted_bazaar.roles.files.sellers import MAX_SOURCES, NO_SELLER, Sellers
 from twisted_bazaar.roles.files.watch import Watch
@@ -33,6 +35,7 @@ class Download:
     @ivar sellers: the L{Sellers} it asks.
     @ivar pieces: the L{Pieces} it fetches, once the file is described.
     @ivar watch: the L{Watch} of its progress.
+    @ivar moves: the L{Moves} of its sellers to direct connections.
     @ivar about: the file's description, once a seller gave one that
         proves its identity.
     @ivar work: the L{Outstanding} Deferreds it owns.
@@ -63,6 +66,7 @@ class Download:
         self.sellers = Sellers(self, paid)
         self.pieces = Pieces(self)
         self.watch = Watch(self)
+        self.moves = Moves(self)
 
     @property
     def sources(self):

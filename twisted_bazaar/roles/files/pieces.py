@@ -44,6 +44,9 @@ class Pieces:
         #: closed under it after bringing some of its bytes: the rest is
         #: asked of the same seller on its next connection.
         self.partial = {}
+        #: Transfer clients whose pieces go back to their sellers as their
+        #: requests fail, not to another seller (L{_movedOff}).
+        self.handingOver = set()
 
     def scheduled(self, have):
         """The file is described, and the pieces in ``have`` are on disk
@@ -143,7 +146,8 @@ class Pieces:
             sink.abandon()
             download.fail(reason.value)
             return
-        if self._handOver(seller, piece, sink, client):
+        if self._movedOff(seller, piece, sink, client) or self._handOver(
+                seller, piece, sink, client):
             download.pump()
             return
         sink.abandon()
@@ -178,12 +182,7 @@ class Pieces:
         if (not client.hungUp or client.received < HANDOVER_BYTES
                 or seller in schedule.bad or schedule.inflight.get(piece) != seller):
             return False
-        schedule.handedOver(piece)
-        started = sink.position != self.assembly.pieceRange(piece)[0]
-        if started and not sink.abandoned:
-            self.partial[piece] = (seller, sink)
-        else:
-            sink.abandon()
+        self._handBack(seller, piece, sink)
         if sellers.clients.get(seller) is client:
             sellers.drop(seller)
             self.log.info("{name}: seller {seller} closed its connection after "
@@ -191,6 +190,42 @@ class Pieces:
                           "ran out); asking it again at once", name=self.download.name,
                           seller=shortId(seller), n=client.received)
         return True
+
+    def _movedOff(self, seller, piece, sink, client):
+        """
+        The piece was on a connection whose pieces go back to its seller:
+        a relayed one the download moved off (to a direct one:
+        L{twisted_bazaar.roles.files.moves.Moves.move}), or a direct one
+        it moved to, which failed (L{Moves.lost}: the seller is asked
+        again at once, whichever way its next connection goes).
+
+        @return: whether it was handed back (else it failed).
+        """
+        sellers = self.download.sellers
+        if client not in self.handingOver:
+            if sellers.clients.get(seller) is not client or not (
+                    self.download.moves.lost(seller)):
+                return False
+            self.log.info("{name}: the direct connection to seller {seller} failed "
+                          "after the move; asking it again at once",
+                          name=self.download.name, seller=shortId(seller))
+            self.handingOver.add(client)
+            sellers.drop(seller)
+        if self.schedule.inflight.get(piece) == seller:
+            self._handBack(seller, piece, sink)
+        else:
+            sink.abandon()
+        return True
+
+    def _handBack(self, seller, piece, sink):
+        """The piece goes back among the missing, in its order, and what
+        came of it (``sink``) is kept for seller's next connection."""
+        self.schedule.handedOver(piece)
+        started = sink.position != self.assembly.pieceRange(piece)[0]
+        if started and not sink.abandoned:
+            self.partial[piece] = (seller, sink)
+        else:
+            sink.abandon()
 
     def reserve(self):
         """Room for the whole file, once a piece is verified (see
@@ -214,5 +249,6 @@ class Pieces:
     def stop(self):
         """Stop checking pieces."""
         self.partial.clear()
+        self.handingOver.clear()
         if self.assembly is not None:
             self.assembly.stop()

@@ -120,12 +120,7 @@ class Sellers:
         out, and its seller counts as failed (protocol.md §19).
         """
         download = self.download
-        offer = self.sources[seller]
-        d = self.fetcher.node.dial(
-            Peer(seller, offer.host, offer.transfer, offer.relay, offer.record.key,
-                 namedBy=offer.namedBy), FILES,
-            lambda: self._client(seller))
-        self.connecting[seller] = d
+        d = self.connecting[seller] = self.dial(seller)
 
         def connected(protocol):
             del self.connecting[seller]
@@ -133,6 +128,7 @@ class Sellers:
                 protocol.close()
                 return None
             self.clients[seller] = protocol
+            download.moves.connected(seller, protocol)
             return protocol
 
         def failed(reason):
@@ -147,6 +143,15 @@ class Sellers:
             return None
 
         return d.addCallbacks(connected, failed)
+
+    def dial(self, seller):
+        """A Deferred firing with a new transfer client connected to
+        seller, whichever way the node's dialer finds (L{connect})."""
+        offer = self.sources[seller]
+        return self.fetcher.node.dial(
+            Peer(seller, offer.host, offer.transfer, offer.relay, offer.record.key,
+                 namedBy=offer.namedBy), FILES,
+            lambda: self._client(seller))
 
     def _client(self, seller):
         """A transfer client for seller, which asks it to switch to

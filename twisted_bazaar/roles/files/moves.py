@@ -1,0 +1,122 @@
+"""
+A download's moves from a seller's relayed transfer connection to a
+direct one, as L{twisted_bazaar.files.upgrade.Upgrades} decides them.
+
+A download starts at once on whatever way the node's dialer finds to a
+seller (through its relay, for a seller at home), while the node's hole
+punch with the seller runs in the background.  When a direct link to the
+seller comes up (the punched link that replaces the relayed one, over
+TCP or UDP: the node's C{linkAdded} or C{linkReplaced}), the seller is
+dialled again; if that connection is direct, the seller's pieces move to
+it: those under way on the relayed one go back among the missing, what
+came of the first kept (L{Pieces.handingOver}), and are asked of the
+seller on the direct one, from where they stopped; the relayed one is
+closed, and its circuit with it.  Nothing is fetched twice; every piece
+is checked against its hash as before.
+"""
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from twisted_bazaar.files.upgrade import IUpgradeEffects, Upgrades
+from twisted_bazaar.net.capabilities import IRelayedTransport
+from twisted_bazaar.wire.ids import shortId
+
+
+def throughRelay(transport):
+    """Whether a connection's transport runs through a relay's circuit."""
+    return transport is not None and IRelayedTransport(transport, None) is not None
+
+
+@implementer(IUpgradeEffects)
+class Moves:
+    """
+    The moves of one L{Download}'s sellers to direct connections.
+
+    @ivar upgrades: the L{Upgrades} that decides them.
+    @ivar relayedClients: seller -> its transfer clients that ran through
+        a relay, for the bytes they brought (L{relayedBytes}).
+    @ivar movedAfter: seller -> seconds after the download started that
+        its pieces moved to a direct connection.
+    """
+
+    log = Logger()
+
+    def __init__(self, download):
+        self.download = download
+        self.upgrades = Upgrades(self)
+        self.relayedClients = {}
+        self.movedAfter = {}
+
+    # -- what the download tells ------------------------------------------------------
+
+    def connected(self, seller, client):
+        """A transfer connection to seller is up, and its pieces go on it."""
+        relayed = throughRelay(client.transport)
+        if relayed:
+            self.relayedClients.setdefault(seller, []).append(client)
+        self.upgrades.connected(seller, relayed, self.directLink(seller))
+
+    def linkUp(self, peer_id):
+        """A link to peer_id came up, or replaced the one there was."""
+        if self.directLink(peer_id):
+            self.upgrades.directLink(peer_id)
+
+    def directLink(self, peer_id):
+        """Whether the node's link to peer_id is up and no relay carries it."""
+        link = self.download.fetcher.node.links.get(peer_id)
+        return link is not None and not throughRelay(link.transport)
+
+    def lost(self, seller):
+        """seller's connection, the one its pieces were on, failed: whether
+        its pieces go back to it (L{Upgrades.lost})."""
+        return self.upgrades.lost(seller)
+
+    def relayedBytes(self, seller):
+        """Bytes of pieces that came from seller through a relay."""
+        return sum(client.received for client in self.relayedClients.get(seller, ()))
+
+    # -- IUpgradeEffects ----------------------------------------------------------------
+
+    def dialAgain(self, seller):
+        download = self.download
+        d = download.work.own(download.sellers.dial(seller))
+
+        def dialled(client):
+            if download.stopped:
+                client.close()
+                return
+            self.upgrades.dialled(seller, client, throughRelay(client.transport))
+
+        def failed(reason):
+            if reason.check(defer.CancelledError) or download.stopped:
+                return
+            self.log.info("{name}: no direct connection to seller {seller}, staying on "
+                          "its relay: {why}", name=download.name, seller=shortId(seller),
+                          why=reason.getErrorMessage())
+            self.upgrades.dialled(seller, None, False)
+
+        d.addCallbacks(dialled, failed)
+
+    def move(self, seller, client):
+        download = self.download
+        sellers = download.sellers
+        old = sellers.clients.get(seller)
+        if old is None or not throughRelay(old.transport):
+            # Dropped meanwhile (slow, bad, failed): not asked on another.
+            client.close()
+            return
+        sellers.clients[seller] = client
+        after = download.clock.seconds() - download.watch.started
+        self.movedAfter[seller] = after
+        self.log.info("{name}: moving the rest from seller {seller} to a direct "
+                      "connection, {after:.1f} s after the start ({n} bytes came "
+                      "through its relay)", name=download.name, seller=shortId(seller),
+                      after=after, n=old.received)
+        download.pieces.handingOver.add(old)
+        old.close()
+        download.pump()
+
+    def discard(self, client):
+        client.close()
