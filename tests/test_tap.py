@@ -116,19 +116,25 @@ class NodeDefaultsTests(SynchronousTestCase):
         self.assertEqual((plugin.name, settings), ("flood", {"ttl": 7,
                                                              "seen_limit": 10_000}))
 
-    def test_punchWait(self):
-        """A node punches over its relayed links, a trade waiting 10 s for
-        a punch by default, --punch-wait seconds if given; --punch-wait 0:
-        it punches none; a negative wait is refused with the reason."""
-        for extra, wait in (([], 10.0), (["--punch-wait", "3"], 3.0)):
-            dialer = makeNodeService(_parse(SELLER + extra)).node.dialer
-            self.assertEqual((dialer.wait, dialer.punching.enabled), (wait, True))
-        off = makeNodeService(_parse(SELLER + ["--punch-wait", "0"])).node.dialer.punching
+    def test_punchesInTheBackground(self):
+        """A node punches over its relayed links by default, nothing
+        waiting for the punch; --no-punch: it punches none (and refuses
+        its peers' punches)."""
+        dialer = makeNodeService(_parse(SELLER)).node.dialer
+        self.assertEqual((dialer.wait, dialer.punching.enabled), (0, True))
+        off = makeNodeService(_parse(SELLER + ["--no-punch"])).node.dialer.punching
         self.assertFalse(off.enabled)
-        with self.assertRaises(usage.UsageError) as caught:
-            _parse(SELLER + ["--punch-wait", "-1"])
-        self.assertIn("--punch-wait", str(caught.exception))
-        self.assertIn("wants a number of seconds, 0 or more", str(caught.exception))
+
+    def test_punchWaitIsGone(self):
+        """--punch-wait, gone, is refused saying what to do now."""
+        for given in (["--punch-wait", "10"], ["--punch-wait=0"]):
+            with self.assertRaises(usage.UsageError) as caught:
+                _parse(SELLER + given)
+            self.assertEqual(str(caught.exception),
+                             "--punch-wait is gone: nothing waits for a hole punch now "
+                             "(a trade goes at once; a file started through a relay "
+                             "moves to the punched path when it comes); --no-punch "
+                             "turns punching off")
 
     def test_linkSettingsFollowTheFlags(self):
         settings = _parse(SELLER + ["--frame-limit", "2048", "--handshake-timeout",

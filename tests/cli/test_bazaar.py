@@ -121,15 +121,25 @@ class CommonOptionTests(SynchronousTestCase):
         self.assertIn("--downloads: . is not writable by this user", err.getvalue())
 
     def test_buyPunches(self):
-        """``bazaar buy --punch-wait S`` hole-punches as a daemon does,
-        waiting S seconds; by default (0) it punches none."""
+        """``bazaar buy`` hole-punches as a daemon does, by default, with
+        nothing waiting for the punch; with --no-punch it punches none;
+        --punch-wait, gone, is refused saying what to do now."""
         reactor, channel = MemoryReactorClock(), object()
         connector = attr.make_class("Connector", ["peerLog"])(None)
-        self.assertEqual(parse(["buy", "big.bin"]).punch_wait, 0)
-        self.assertIsNone(_punchOf(reactor, channel, connector, 0))
-        wait = parse(["buy", "big.bin", "--punch-wait", "10"]).punch_wait
-        dialer, waits = _punchOf(reactor, channel, connector, wait)
-        self.assertEqual((dialer.reactor, dialer.channel, waits), (reactor, channel, 10.0))
+        self.assertFalse(parse(["buy", "big.bin"]).no_punch)
+        dialer, waits, enabled = _punchOf(reactor, channel, connector, True)
+        self.assertEqual((dialer.reactor, dialer.channel, waits, enabled),
+                         (reactor, channel, 0, True))
+        self.assertTrue(parse(["buy", "big.bin", "--no-punch"]).no_punch)
+        self.assertIsNone(_punchOf(reactor, channel, connector, False))
+        for given in (["--punch-wait", "10"], ["--punch-wait"]):
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
+                parse(["buy", "big.bin", *given])
+            self.assertIn("bazaar buy: error: --punch-wait is gone: nothing waits for a "
+                          "hole punch now: a file starts at once through the relay and "
+                          "moves to the punched path when it comes; --no-punch turns "
+                          "punching off", err.getvalue())
 
     def test_buyQuicPort(self):
         """The buying node has a QUIC socket by default, on a free UDP port
@@ -152,11 +162,6 @@ class CommonOptionTests(SynchronousTestCase):
                 parse(["buy", "big.bin", "--quic-port", bad])
             self.assertIn("--quic-port", err.getvalue())
             self.assertIn(why, err.getvalue())
-        err = io.StringIO()
-        with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
-            parse(["buy", "big.bin", "--punch-wait", "-1"])
-        self.assertIn("--punch-wait: wants a number of seconds, 0 or more, not '-1'",
-                      err.getvalue())
 
     def test_trackerKey(self):
         """--tracker-key pins the tracker's key for every command that asks

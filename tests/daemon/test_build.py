@@ -61,7 +61,8 @@ class BuildNodeTests(SynchronousTestCase):
     def test_punchingPluggedAfterTheRoles(self):
         """A node given its punches' dialer punches: the dialer holds its
         Punching, which observes the node after its roles and takes the
-        punch messages; a wait of 0 turns punching off; none given, none."""
+        punch messages; a wait of 0 holds no link back, punching still on;
+        not enabled, it punches none; none given, none."""
         roles = rolePlugins()
         flood = discoveryPlugins()["flood"]
         dialer = SimpleNamespace(addressed=True)
@@ -76,7 +77,12 @@ class BuildNodeTests(SynchronousTestCase):
         observers = node.events.observers
         self.assertLess(observers.index(parts.roles["buyer"]), observers.index(punching))
         self.assertIn(PunchConnect, node.overlay.handlers.table.entries)
-        off = buildNode(task.Clock(), random.Random(0), FakeConnector(), punch=(dialer, 0))
+        background = buildNode(task.Clock(), random.Random(0), FakeConnector(),
+                               punch=(dialer, 0, True))
+        self.assertEqual((background.node.dialer.wait, background.punching.enabled),
+                         (0, True))
+        off = buildNode(task.Clock(), random.Random(0), FakeConnector(),
+                        punch=(dialer, 0, False))
         self.assertFalse(off.punching.enabled)
         none = buildNode(task.Clock(), random.Random(0), FakeConnector())
         self.assertEqual((none.punching, none.node.dialer.punching), (None, None))

@@ -121,7 +121,7 @@ class QuicServiceTests(SynchronousTestCase):
         self.assertFalse(main.listening)
 
     def test_noPunchingNoUdpPunching(self):
-        """A node whose punching is off (--punch-wait 0) punches none over
+        """A node whose punching is off (--no-punch) punches none over
         UDP either."""
         network = FakeNetwork()
         node = SimpleNamespace(transferFactory=None, clock=network.clock,

@@ -145,7 +145,6 @@ _trackerKey = later("twisted_bazaar.identity.keys", "publicKey")
 _item = later("twisted_bazaar.roles.buyer", "parseItem")
 _downloadsFolder = later("twisted_bazaar.roles.files.options", "downloadsFolder")
 _seconds = later("twisted_bazaar.base.options", "seconds")
-_secondsOrNone = later("twisted_bazaar.base.options", "secondsOrNone")
 _port = later("twisted_bazaar.base.options", "boundedInt", 0, 65535)
 _hostNames = later("twisted_bazaar.daemon.httphosts", "hostNames")
 _stock = later("twisted_bazaar.roles.seller", "parseSell")
@@ -267,20 +266,23 @@ def parser():
     buy.add_argument("--host", default="", help="host name or address peers "
                      "should use to reach the buying node (default: the address "
                      "the tracker is reached from)")
-    buy.add_argument("--punch-wait", type=_secondsOrNone, default=0,
-                     metavar="S", help="hole-punch to a seller behind a relay, as a "
-                     "node daemon does, the buy waiting up to S seconds for the "
-                     "punch (about 5 s behind a router: the tracker checks this "
-                     "node first), so that a file's bytes come straight, not "
-                     "through the relay; 0: punch none, the buy goes through the "
-                     "relay at once")
+    buy.add_argument("--no-punch", action="store_true",
+                     help="do not hole-punch to a seller behind a relay: a file "
+                     "comes through the relay.  By default the buy goes at once over "
+                     "whatever way there is, the buying node punches (TCP, and UDP "
+                     "with QUIC) in the background, as a node daemon does, and a "
+                     "file's remaining pieces move to the punched path when it comes")
+    buy.add_argument("--punch-wait", action=_Gone, note="nothing waits for a hole "
+                     "punch now: a file starts at once through the relay and moves "
+                     "to the punched path when it comes; --no-punch turns punching "
+                     "off")
     quic = buy.add_mutually_exclusive_group()
     quic.add_argument("--quic-port", type=_port,
                       default=None, metavar="PORT",
                       help="UDP port to serve QUIC on (0, and by default: a free "
                       "one): a seller the tracker names a QUIC port for is reached "
-                      "over QUIC when TCP does not connect, and, with --punch-wait, "
-                      "one behind a router no TCP punch meets is punched over UDP")
+                      "over QUIC when TCP does not connect, and one behind a router "
+                      "no TCP punch meets is punched over UDP (not with --no-punch)")
     quic.add_argument("--no-quic", action="store_true",
                       help="serve no QUIC and dial none: TCP (and relays) only")
     view = commands.add_parser(
@@ -339,6 +341,19 @@ def joinDashedValues(argv):
                 word = f"{word}={value}"
         joined.append(word)
     return joined
+
+
+class _Gone(argparse.Action):
+    """An option that is gone: refused, with what to do now (its
+    ``note``), rather than as an unknown word."""
+
+    def __init__(self, option_strings, dest, note, **kwargs):
+        super().__init__(option_strings, dest, nargs="?", help=argparse.SUPPRESS,
+                         **kwargs)
+        self.note = note
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.error(f"{option_string} is gone: {self.note}")
 
 
 def parse(argv=None):

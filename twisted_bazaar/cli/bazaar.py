@@ -389,7 +389,7 @@ def buy(reactor, args):
         listen_description=args.listen, downloads=_downloads(getattr(args, "downloads", None)),
         give_up=args.download_give_up, progress=progress, identity=identity,
         notice=noticeFor(args),
-        punch=_punchOf(reactor, channel, connector, args.punch_wait),
+        punch=_punchOf(reactor, channel, connector, not args.no_punch),
         quic=_quicOf(reactor, channel, None if args.no_quic else args.quic_port or 0))
     finished = purchase.run(started)
     shuttingDown = []
@@ -411,15 +411,15 @@ def buy(reactor, args):
     return result
 
 
-def _punchOf(reactor, channel, connector, wait):
+def _punchOf(reactor, channel, connector, punch):
     """How the buying node hole-punches (C{OneShotBuy}'s ``punch``), as a
-    daemon does, with ``--punch-wait`` S; or None (0, the default): a buy
-    is a one-shot whose trade with a seller behind a relay would first
-    wait for the tracker's check of this node (some 5 s behind a router)
-    and its punch, which pays for a large file, not for a counted item."""
-    if not wait:
+    daemon does: in the background, nothing waiting for it (the punch
+    follows the tracker's check of this node, some 5 s behind a router),
+    a file's remaining pieces moving to the punched path when it comes;
+    or None (``--no-punch``): it punches none."""
+    if not punch:
         return None
-    return PunchDialer(reactor, channel, connector.peerLog), wait
+    return PunchDialer(reactor, channel, connector.peerLog), 0, True
 
 
 def _quicOf(reactor, channel, port):

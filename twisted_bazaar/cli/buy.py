@@ -103,9 +103,9 @@ class OneShotBuy:
             default a client's of a market of daemons (L{schemeSettings});
             a market of in-process nodes gives theirs.
         @param punch: (the dialer of its punches, the seconds a trade
-            waits for one), for a node that hole-punches over the relayed
-            links it opens, as a daemon's does
-            (L{twisted_bazaar.daemon.build.plugPunching}); None: it
+            waits for one, whether it punches), for a node that
+            hole-punches over the relayed links it opens, as a daemon's
+            does (L{twisted_bazaar.daemon.build.plugPunching}); None: it
             punches none.
         @param quic: C{quic(node, punching)}, the service of the node's
             QUIC socket (L{twisted_bazaar.daemon.quic.QuicService}), which

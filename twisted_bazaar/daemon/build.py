@@ -113,13 +113,15 @@ def plugRole(node, role):
     return role
 
 
-def plugPunching(node, dialer, wait=PUNCH_WAIT):
+def plugPunching(node, dialer, wait=PUNCH_WAIT, enabled=True):
     """Have node punch over its relayed links, its punches dialled by
     ``dialer`` (a L{twisted_bazaar.transports.tcp.fromport.PunchDialer}, or
     the simulator's), a link waiting up to ``wait`` seconds for its punch
-    (0: it punches none, and refuses its peers' punches); returns the
+    (0: nothing waits; a file started on the relay moves to the punched
+    path, L{twisted_bazaar.roles.files.moves}); not ``enabled``: it
+    punches none, and refuses its peers' punches.  Returns the
     L{Punching}, which its dialer holds."""
-    punching = Punching(node, dialer, enabled=wait > 0)
+    punching = Punching(node, dialer, enabled=enabled)
     punching.plug()
     node.dialer.punchWith(punching, wait=wait)
     return punching
@@ -193,8 +195,9 @@ def buildNode(clock, rng, connector, config=None, store=None, identity=None,
         without one (some tests).
     @param roles: (plugin, settings) for each role, in order.
     @param punch: (the dialer of its punches, the seconds a link waits
-        for one) for a node that punches over its relayed links (see
-        L{plugPunching}), plugged in after its roles; or None.
+        for one, whether it punches at all) for a node that punches over
+        its relayed links (see L{plugPunching}), plugged in after its
+        roles; or None.
     @param relay: (its L{RelayLimits}, the connection rate) for a node
         that relays for nodes at home (L{plugRelayOffer}), or None.
     @param portmap: the maker of the mapper of a node that asks its

@@ -14,7 +14,6 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.logger import Logger
 
 from twisted_bazaar.core.node import NodeConfig
-from twisted_bazaar.reach.dialer import PUNCH_WAIT
 from twisted_bazaar.daemon.build import buildNode
 from twisted_bazaar.daemon.control import ControlService
 from twisted_bazaar.daemon.datamode import keptToItsOwner
@@ -225,7 +224,7 @@ class NodeSite:
 
 
 def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
-              meter=None, punch_wait=PUNCH_WAIT, relay=None, port_mapping=True,
+              meter=None, punch=True, relay=None, port_mapping=True,
               quic=None):
     """
     Build a node (L{buildNode}) on an opened state and the service that
@@ -240,9 +239,12 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
     @param onFailure: called with a reason when the daemon must end (a
         port that cannot listen, the tracker lost for good).
     @param meter: the node -> its metrics, to meter it; or None.
-    @param punch_wait: seconds a trade over a relayed link waits for its
-        punch (L{twisted_bazaar.daemon.build.plugPunching}); 0: the node
-        punches none, and refuses its peers' punches.
+    @param punch: whether the node hole-punches over its relayed links
+        (L{twisted_bazaar.daemon.build.plugPunching}), in the background:
+        nothing waits for a punch, and a file started through a relay
+        moves to the punched path when it comes
+        (L{twisted_bazaar.roles.files.moves}); False: the node punches
+        none, and refuses its peers' punches.
     @param relay: (the server endpoint of the node's relay, plain; its
         L{RelayLimits}; the endpoint as the user wrote it) for a node that
         relays for nodes at home once found reachable, or None.
@@ -265,7 +267,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
                       state.identity, scheme, roles,
                       meter=(lambda node: metered.append(meter(node)))
                       if meter is not None else None,
-                      punch=(PunchDialer(reactor, channel, connector.peerLog), punch_wait),
+                      punch=(PunchDialer(reactor, channel, connector.peerLog), 0, punch),
                       relay=None if relay is None else (relay[1], config.connection_rate),
                       portmap=routerMapper(reactor) if port_mapping else None)
     node = parts.node

@@ -67,6 +67,20 @@ def checkDataDir(data_dir, who):
                                f"of its data dir)")
 
 
+def refuseGone(args, gone):
+    """
+    @raise usage.UsageError: for the first word of args (an option's, up
+        to ``--``) that names an option in ``gone`` (name -> what to do
+        now), saying it is gone and what to do.
+    """
+    for word in args:
+        if word == "--":
+            return
+        name = word[2:].partition("=")[0] if word.startswith("--") else None
+        if name in gone:
+            raise usage.UsageError(f"--{name} is gone: {gone[name]}")
+
+
 def param(name, default, help, parse=None):
     """An optParameters row whose bad values are reported with the flag's
     name (twistd's own message leaves it out)."""
@@ -149,6 +163,9 @@ class DaemonOptions(usage.Options):
     LEAD = ()
     #: (what it does, the command line) pairs that --help shows.
     EXAMPLES = ()
+    #: Option names this daemon took once -> what to do now: refused with
+    #: that note, not with getopt's bare "not recognized".
+    GONE = {}
 
     def helpGroups(self):
         """The sections of --help: (title, option names, note), in order;
@@ -232,6 +249,7 @@ class DaemonOptions(usage.Options):
             except ConfigError as e:
                 raise usage.UsageError(str(e))
             refuseAbbreviations(rest, self.shortOpt, self.longOpt)
+            refuseGone(rest, self.GONE)
             super().parseOptions(rest)
         except usage.UsageError as e:
             if self.parent is None:

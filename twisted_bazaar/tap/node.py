@@ -21,7 +21,6 @@ from twisted_bazaar.base.options import (
     optionDefaults,
     rate,
     seconds,
-    secondsOrNone,
 )
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.overlay import (
@@ -31,7 +30,6 @@ from twisted_bazaar.net.overlay import (
     DEFAULT_MAX_CONNECTIONS,
 )
 from twisted_bazaar.daemon.allocator import tuneForStreaming
-from twisted_bazaar.reach.dialer import PUNCH_WAIT
 from twisted_bazaar.daemon.node import (
     NodeSite,
     holdDataDir,
@@ -70,7 +68,7 @@ DEFAULT_SCHEME = "flood"
 NODE_OPTIONS = ("role", "discovery", "tracker", "tracker-key", "listen", "host", "data-dir",
                 "neighbours", "max-connections", "direct-slots", "direct-idle",
                 "handshake-limit", "connection-rate", "retry-initial", "retry-max",
-                "punch-wait", "relay-port", "relay-reservations", "relay-circuits",
+                "no-punch", "relay-port", "relay-reservations", "relay-circuits",
                 "relay-rate", "no-port-mapping", "quic-port", "no-quic", "quic-peer")
 #: Node options that belong with a role in --help (and need that role).
 ROLE_NODE_OPTIONS = {"give-up-after": "buyer", "restock": "seller"}
@@ -118,7 +116,16 @@ class Options(DaemonOptions):
                  "deletes it when it stops; the tracker checks the port before the "
                  "node is named there."],
                 ["no-quic", None, "Serve no QUIC and dial none: no UDP port, no UDP "
-                 "hole punch; links and transfers over TCP (and relays) only."]]
+                 "hole punch; links and transfers over TCP (and relays) only."],
+                ["no-punch", None, "Do not hole-punch, and refuse peers' punches: "
+                 "links and files through a relay stay there.  By default a node "
+                 "punches (TCP, and UDP with QUIC) in the background over each link "
+                 "it opens through a relay; nothing waits for the punch, and a file "
+                 "started through the relay moves to the punched path when it "
+                 "comes."]]
+    GONE = {"punch-wait": "nothing waits for a hole punch now (a trade goes at "
+                          "once; a file started through a relay moves to the punched "
+                          "path when it comes); --no-punch turns punching off"}
     optParameters = [
         param("listen", "tcp:0", "Endpoint to listen on for peers: tcp:PORT "
               "(tcp:0: any free port) or tcp6:PORT; other nodes connect over plain "
@@ -154,10 +161,6 @@ class Options(DaemonOptions):
         param("retry-max", 30.0, "Longest wait between reconnections to the "
               "tracker, before the jitter (a wait is drawn at 0.5 to 1.5 times "
               "its delay: at most 1.5 times this).", seconds),
-        param("punch-wait", PUNCH_WAIT, "Seconds a trade over a link through a "
-              "relay waits for a hole punch under way to that peer before it goes "
-              "on through the relay (0: this node does not hole-punch, and its "
-              "links through a relay stay there).", secondsOrNone),
         param("relay-port", 0, "TCP port of this node's relay, on the --listen "
               "interface (0: a free port, logged as 'relay listening on "
               "HOST:PORT'): once the tracker finds this node reachable, it names "
@@ -453,7 +456,7 @@ def _served(reactor, options, state, site, exitStatus, made):
             reactor, state, site, nodeConfig(options), options.scheme, options.roles,
             (options["retry-initial"], options["retry-max"]), exitStatus.fail,
             meter=NodeMetrics if options["metrics"] is not None else None,
-            punch_wait=options["punch-wait"], relay=_relay(reactor, options),
+            punch=not options["no-punch"], relay=_relay(reactor, options),
             port_mapping=not options["no-port-mapping"],
             quic=None if options["no-quic"] else (options["quic-port"] or 0,
                                                   options["quic-peer"]))

@@ -609,7 +609,7 @@ class RefusalTests(PunchingTestCase):
 
 class OffTests(PunchingTestCase):
     def test_offPunchesNoneAndRefuses(self):
-        """A node whose punching is off (--punch-wait 0) says so once,
+        """A node whose punching is off (--no-punch) says so once,
         starts no punch on a relayed link it opened, lets a dial through
         the relay go on at once, and refuses a peer's punch saying why."""
         with capturedLogs() as events:
