@@ -227,6 +227,10 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         self.assertEqual(result["quantity"], 1)
         [fetched] = result["files"]
         self.assertEqual((fetched["name"], fetched["path"]), ("big.bin", path))
+        # Nothing came through a relay (the memory network has none), and
+        # nothing moved.
+        self.assertEqual(fetched["pieces"], [{"seller": wireId(seller.id), "pieces": 20,
+                                              "relayed_bytes": 0, "moved_after": None}])
         lines = renderBuy(result).splitlines()
         self.assertEqual(lines[0], f"bought big.bin from node {shortId(seller.id)} (1 of 1)")
         plain = hashlib.sha256(self.data).hexdigest()

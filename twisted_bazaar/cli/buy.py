@@ -247,8 +247,11 @@ class OneShotBuy:
     def result(self):
         """What was bought: the node's id, the item, each purchase (with
         its units), and each file fetched (its path, the SHA-256 of its
-        bytes, and the pieces each seller served)."""
+        bytes, and the pieces each seller served, with the bytes that
+        came from it through a relay and when its pieces moved to a
+        direct connection, if they did)."""
         fetched = self.fetcher.fetched if self.fetcher is not None else {}
+        paths = self.fetcher.paths if self.fetcher is not None else {}
         # A file is bought once, whatever the quantity asked; a buyer that
         # never started has no want yet.
         wants = self.buyer.wants
@@ -259,9 +262,19 @@ class OneShotBuy:
                                "units": p.units}
                               for p in self.buyer.bag],
                 "files": [{"name": name, "path": path, "sha256sum": plainSha256(path),
-                           "pieces": [{"seller": wireId(seller), "pieces": n}
+                           "pieces": [_served(seller, n, paths.get(name, {}).get(seller))
                                       for seller, n in sorted(served.items())]}
                           for name, (path, served) in sorted(fetched.items())]}
+
+
+def _served(seller, pieces, path):
+    """A file's row of what seller served: its pieces, the bytes of them
+    that came through a relay (``relayed_bytes``), and the seconds after
+    the download's start that the rest moved to a direct connection
+    (``moved_after``, null if they did not)."""
+    relayed, moved = path if path is not None else (0, None)
+    return {"seller": wireId(seller), "pieces": pieces, "relayed_bytes": relayed,
+            "moved_after": None if moved is None else round(moved, 3)}
 
 
 def schemeSettings(discovery):

@@ -86,6 +86,10 @@ class Fetcher(Role):
         #: file name -> (path, seller -> pieces it served) of the files
         #: fetched since start.
         self.fetched = {}
+        #: file name -> seller -> (bytes that came from it through a relay,
+        #: seconds after the start that its pieces moved to a direct
+        #: connection or None), of the files fetched since start.
+        self.paths = {}
         self.bad = {}
         #: Sellers that delivered verified pieces, of any file: asked
         #: before others not known (L{Sources}).
@@ -298,6 +302,10 @@ class Fetcher(Role):
         self.journal.remove(download.name)
         served = download.schedule.served if download.schedule else {}
         self.fetched[download.name] = (path, dict(served))
+        moves = download.moves
+        self.paths[download.name] = {seller: (moves.relayedBytes(seller),
+                                              moves.movedAfter.get(seller))
+                                     for seller in served}
         self.log.info("downloaded {name} into {path}, content id verified ({sellers})",
                       name=download.name, path=path,
                       sellers=", ".join(f"{plural(n, 'piece')} from {shortId(seller)}"
