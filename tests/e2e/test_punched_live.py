@@ -3,11 +3,13 @@ Hole punching run by the daemons, in network namespaces
 (L{twisted_bazaar.testing.netns}): a seller at home A and a buyer at home
 B, each behind its own NAT router, started with only the tracker's
 address (flood).  The buyer reaches the seller through the tracker's
-relay, and, both routers keeping ports, punches a direct connection and
-buys over it, the relay's circuit closed, then punches a connection to
-the seller's transfer port and fetches its shared file over it; with
-B's router drawing a port for each connection, it does not punch, says
-why, and buys through the relay.
+relay and buys over it at once, nothing waiting for a punch; both
+routers keeping ports, it punches a direct connection in the
+background, which takes the relayed link's place, the relay's circuit
+closed, and a file it fetches moves from the relay to a connection
+punched to the seller's transfer port; with B's router drawing a port
+for each connection, it does not punch, says why, and buys through the
+relay.
 
 It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.
@@ -31,16 +33,17 @@ RELAYED = r"reachable through the relay at {host}:(?P<port>\d+)"
 class PunchedBuyTests(HomeMarketCase):
     folder_prefix = "bazaar-punched-"
 
-    def buy(self, symmetric, sell=(), want=()):
+    def buy(self, symmetric, sell=(), want=(), tracker=()):
         """
         The seller at home A (a port-keeping router) and the buyer at
         home B (``symmetric``: a router drawing ports): the buyer buys the
-        seller's pear within BUY_WITHIN seconds of starting.  (seller,
-        buyer, their ids, home A, home B, the relay's port.)
+        seller's pear within BUY_WITHIN seconds of starting (the tracker
+        started with ``tracker``'s options).  (seller, buyer, their ids,
+        home A, home B, the relay's port.)
         """
         home_a = self.bed.home("homea")
         home_b = self.bed.home("homeb", symmetric=symmetric)
-        self.startTracker(TIMEOUT)
+        self.startTracker(TIMEOUT, *tracker)
         seller = self.node("home-seller", home_a.host, "--role", "seller", "--sell",
                            "pear=1", *sell)
         seller_id = nodeId(seller, TIMEOUT)
@@ -56,18 +59,19 @@ class PunchedBuyTests(HomeMarketCase):
         return seller, buyer, seller_id, buyer_id, home_a, home_b, relay_port
 
     def test_punchedBuy(self):
-        """Both routers keep ports: the buyer punches a direct connection
-        to the seller before it buys, and buys over it: the seller's
+        """Both routers keep ports: the buyer buys at once through the
+        relay and punches a direct connection to the seller in the
+        background, which replaces the relayed link: the seller's
         connection to the buyer's router is a direct one, and the relay
         holds no circuit any more."""
         seller, buyer, seller_id, _, home_a, home_b, relay_port = self.buy(
             symmetric=False)
+        buyer.waitFor(rf"punched a direct connection to node {short(seller_id)} at "
+                      r"[\d.:]+ \(attempt 1 of 3", TIMEOUT)
+        seller.waitFor(r"punched a direct connection to node .* \(its punch\)", TIMEOUT)
         punched = buyer.matches(rf"punched a direct connection to node "
                                 rf"{short(seller_id)} at [\d.:]+ \(attempt 1 of 3")
         self.assertEqual(len(punched), 1, buyer.tail())
-        lines = buyer.lines
-        self.assertLess(lines.index(punched[0].string),
-                        next(i for i, line in enumerate(lines) if "bought pear" in line))
         self.assertEqual(len(seller.matches(r"punched a direct connection to node .* "
                                             r"\(its punch\)")), 1)
         direct = [peer for _, peer in self.established(home_a.host)
@@ -77,11 +81,12 @@ class PunchedBuyTests(HomeMarketCase):
         self.stopCleanly()
 
     def test_punchedFile(self):
-        """Both routers keep ports: after the punched buy, the buyer
-        punches a connection to the seller's transfer port (once: the
-        download's one connection) and fetches the shared file whole over
-        it, falling back to no circuit (the relay holds none at the
-        end)."""
+        """Both routers keep ports: the file starts through the relay (its
+        rate a public node's, so the file outlasts the punch), and once
+        the punched link replaced the relayed one, the buyer punches a
+        connection to the seller's transfer port (once) and moves the rest
+        of the file to it: the file whole, the relay holding no circuit
+        at the end."""
         shared = os.path.join(self.market.cwd, "shared")
         os.makedirs(shared)
         content = os.urandom(3 * 1024 * 1024 + 17)
@@ -91,7 +96,10 @@ class PunchedBuyTests(HomeMarketCase):
         os.makedirs(downloads)
         seller, buyer, seller_id, _, _, _, relay_port = self.buy(
             symmetric=False, sell=("--share", shared),
-            want=("--want", "home.bin", "--downloads", downloads))
+            want=("--want", "home.bin", "--downloads", downloads),
+            tracker=("--relay-rate", str(256 * 1024)))
+        buyer.waitFor(rf"home\.bin: moving the rest from seller {short(seller_id)} to a "
+                      r"direct connection", TIMEOUT)
         waitDownloaded(buyer, "home.bin", TIMEOUT)
         with open(os.path.join(downloads, "home.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).hexdigest(),
