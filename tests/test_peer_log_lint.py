@@ -204,6 +204,14 @@ ALLOWED = {
     "roles/files/pieces.py: Pieces._handOver: {name}: seller {seller} closed its conne":
         _OWN + "once per transfer connection of a download that brought it at "
         "least HANDOVER_BYTES (1 MiB): a seller pays a MiB for each",
+    "roles/files/moves.py: Moves.dialAgain.failed: {name}: no direct connection to seller {":
+        _OWN + "at most DIALS (3) times per seller of a download (files/upgrade.py)",
+    "roles/files/moves.py: Moves.move: {name}: moving the rest from seller {sel":
+        _OWN + "at most once per seller of a download (files/upgrade.py: no second "
+        "move)",
+    "roles/files/pieces.py: Pieces._movedOff: {name}: the direct connection to seller ":
+        _OWN + "at most once per seller of a download (files/upgrade.py: Upgrades.lost "
+        "says so once)",
     "roles/files/watch.py: Watch._stalled: {name}: stalled, no piece for {s:g} s{wh":
         _OWN + "on the download's own stall timer",
     "roles/files/watch.py: Watch.progress: {name}: {percent}% ({done} of {total} pi":

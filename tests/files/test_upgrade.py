@@ -9,7 +9,7 @@ from zope.interface.verify import verifyObject
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.files.upgrade import IUpgradeEffects, Upgrades
+from twisted_bazaar.files.upgrade import DIALS, IUpgradeEffects, Upgrades
 
 
 @implementer(IUpgradeEffects)
@@ -105,6 +105,25 @@ class UpgradesTests(SynchronousTestCase):
         self.assertEqual(self.recorder.effects, [("dialAgain", "s"),
                                                  ("move", "s", "direct")])
         self.assertEqual(self.upgrades.settled, {"s"})
+
+    def test_dialsBounded(self):
+        """A seller whose link comes and goes, each dial again failing or
+        relayed, is dialled again DIALS times in one download, no more."""
+        self.upgrades.connected("s", relayed=True, direct=False)
+        for _ in range(DIALS + 2):
+            self.upgrades.directLink("s")
+            self.upgrades.dialled("s", None, relayed=False)
+        self.assertEqual(self.recorder.effects, [("dialAgain", "s")] * DIALS)
+
+    def test_lastDialMayStillMove(self):
+        """The last dial allowed moves all the same when it is direct."""
+        self.upgrades.connected("s", relayed=True, direct=False)
+        for _ in range(DIALS - 1):
+            self.upgrades.directLink("s")
+            self.upgrades.dialled("s", "relayed", relayed=True)
+        self.upgrades.directLink("s")
+        self.upgrades.dialled("s", "direct", relayed=False)
+        self.assertEqual(self.recorder.effects[-1], ("move", "s", "direct"))
 
     def test_sellersApart(self):
         """One seller's move is its own."""

@@ -16,7 +16,9 @@ closed and the pieces stay where they are.
 A direct connection that fails after a move gives the seller's pieces
 back to it on its next connection, whichever way that goes, and the
 seller is not moved again in this download: a path that comes and goes
-costs one more connection, never a loop of them.
+costs one more connection, never a loop of them.  Nor is a seller dialled
+again more than L{DIALS} times in one download: a seller whose link
+comes and goes cannot make the buyer dial it without end.
 
 L{Upgrades} takes the download's events (L{Upgrades.connected},
 L{Upgrades.directLink}, L{Upgrades.dialled}, L{Upgrades.lost}) and tells
@@ -24,6 +26,9 @@ its L{IUpgradeEffects} what to do.
 """
 
 from zope.interface import Interface
+
+#: Dials again for a direct connection one seller gets in one download.
+DIALS = 3
 
 
 class IUpgradeEffects(Interface):
@@ -52,7 +57,8 @@ class Upgrades:
     @ivar moved: sellers whose pieces moved to a direct connection, which
         has not failed.
     @ivar settled: sellers not moved again (their direct connection
-        failed after a move).
+        failed after a move, or they were dialled again L{DIALS} times).
+    @ivar dials: seller -> the dials again it got.
     """
 
     def __init__(self, effects):
@@ -61,6 +67,7 @@ class Upgrades:
         self.dialling = set()
         self.moved = set()
         self.settled = set()
+        self.dials = {}
 
     def connected(self, seller, relayed, direct):
         """
@@ -84,6 +91,9 @@ class Upgrades:
     def _dial(self, seller):
         if seller in self.dialling or seller in self.settled:
             return
+        self.dials[seller] = self.dials.get(seller, 0) + 1
+        if self.dials[seller] >= DIALS:
+            self.settled.add(seller)
         self.dialling.add(seller)
         self.effects.dialAgain(seller)
 
