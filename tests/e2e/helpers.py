@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
@@ -296,6 +297,17 @@ class HomeMarketCase(SynchronousTestCase):
         """Connections to the relay's port at the tracker: two a circuit."""
         return [local for local, _ in self.established(self.tracker_host)
                 if local.endswith(f":{relay_port}")]
+
+    def circuitsClosed(self, relay_port, timeout):
+        """Wait until the relay holds no circuit (a circuit one end closed
+        is closed at the other end as the relay notices): the seconds it
+        took; fails at ``timeout``."""
+        started = time.monotonic()
+        while self.circuits(relay_port):
+            if time.monotonic() - started > timeout:
+                self.assertEqual(self.circuits(relay_port), [])
+            time.sleep(0.2)
+        return time.monotonic() - started
 
     def relayed(self, port):
         """The bytes the tracker's relay copied, from its metrics served on

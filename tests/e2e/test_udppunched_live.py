@@ -101,8 +101,11 @@ class UdpPunchedBuyTests(HomeMarketCase):
                            TIMEOUT)
             self.assertTrue(buyer.matches(rf"reached node {short(seller_id)} over QUIC at "
                                           r"[\d.]+:\d+ \(files\)"), buyer.tail())
-            # The relayed link was replaced: the relay holds no circuit.
-            self.assertEqual(self.circuits(relay_port), [])
+            # The relayed link was replaced, and the file's circuit closed at
+            # its move (the relay closing its other end as it notices): the
+            # relay holds no circuit.
+            print(f"\nthe relay's circuits closed "
+                  f"{self.circuitsClosed(relay_port, TIMEOUT):.1f} s after the download")
             # ... and its operator is told the link runs over QUIC.
             links = self.operatorState(home_b, buyer_port, data)["links"]
             [link] = [link for link in links if link["id"] == wireId(seller_id)]
