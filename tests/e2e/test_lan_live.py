@@ -8,8 +8,8 @@ names it to the other (both seen at the router's public address).  The
 buyer fetches the seller's shared file of 32 MiB over the LAN, within a
 few seconds, byte for byte, and the tracker's relay copies not one byte
 (its ``bazaar_tracker_relayed_bytes_total``).  So does a one-shot
-``bazaar buy`` at the buyer's machine, which punches none (issue 70,
-"the LAN for every client"), and ``bazaar node`` and ``bazaar list``
+``bazaar buy`` at the buyer's machine (issue 70, "the LAN for every
+client": its LAN path comes before any relay or punch), and ``bazaar node`` and ``bazaar list``
 there, which the tracker's ``memberlist`` tells the seller's local
 address (§12a).  ``BAZAAR_LAN_BUY_FULL=1`` buys the issue's 64 MiB.
 
@@ -135,9 +135,9 @@ class OneHomeTests(HomeMarketCase):
         self.assertEqual(set(codes.values()), {TERMINATED}, codes)
 
     def test_bazaarBuyOverTheLan(self):
-        """``bazaar buy`` of a housemate's file: a node of its own that
-        punches none, it used to fetch through the tracker's relay (every
-        byte of it); now over the LAN, not one byte relayed."""
+        """``bazaar buy`` of a housemate's file: a node of its own, which
+        used to fetch through the tracker's relay (every byte of it); now
+        over the LAN, not one byte relayed."""
         tracker = self.startTracker(TIMEOUT, "--metrics", LOOPBACK_LISTEN)
         metrics = listeningPort(tracker, "metrics", TIMEOUT)
         shared, content = self.shareFile("house.bin", BUY_SIZE)
