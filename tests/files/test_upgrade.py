@@ -36,7 +36,7 @@ class UpgradesTests(SynchronousTestCase):
     def test_relayedThenDirectLinkMoves(self):
         """Started on the relay; the punch brings a direct link: dialled
         again, and the pieces move to the direct connection."""
-        self.upgrades.connected("s", relayed=True, direct=False)
+        self.upgrades.connected("s", relayed=True)
         self.assertEqual(self.recorder.effects, [])
         self.upgrades.directLink("s")
         self.upgrades.dialled("s", "direct", relayed=False)
@@ -44,21 +44,39 @@ class UpgradesTests(SynchronousTestCase):
                                                  ("move", "s", "direct")])
         self.assertEqual((self.upgrades.relayed, self.upgrades.moved), (set(), {"s"}))
 
-    def test_directLinkAlreadyUp(self):
-        """A relayed connection made while a direct link is up already (the
-        transfer's punch was not tried yet): dialled again at once."""
-        self.upgrades.connected("s", relayed=True, direct=True)
+    def test_directLinkWhileDialling(self):
+        """A direct link that comes up while the connection is dialled,
+        which then comes through the relay (the transfer's punch was
+        tried before the link): dialled again once it is up."""
+        self.upgrades.started("s")
+        self.upgrades.directLink("s")
+        self.assertEqual(self.recorder.effects, [])
+        self.upgrades.connected("s", relayed=True)
+        self.assertEqual(self.recorder.effects, [("dialAgain", "s")])
+
+    def test_directLinkBeforeTheDial(self):
+        """A direct link up before the dial began: the dialer chose the
+        relay all the same (the transfer's punch failed); not dialled
+        again until another direct link comes."""
+        self.upgrades.directLink("s")
+        self.upgrades.started("s")
+        self.upgrades.connected("s", relayed=True)
+        self.assertEqual(self.recorder.effects, [])
+        self.upgrades.directLink("s")
         self.assertEqual(self.recorder.effects, [("dialAgain", "s")])
 
     def test_directConnectionNeverMoves(self):
-        self.upgrades.connected("s", relayed=False, direct=True)
+        self.upgrades.started("s")
+        self.upgrades.directLink("s")
+        self.upgrades.connected("s", relayed=False)
         self.upgrades.directLink("s")
         self.assertEqual(self.recorder.effects, [])
+        self.assertEqual(self.upgrades.linkedSince, {"s"})
 
     def test_oneDialAtATime(self):
         """A second direct link (TCP, then UDP) while the dial is under
         way dials nothing more."""
-        self.upgrades.connected("s", relayed=True, direct=False)
+        self.upgrades.connected("s", relayed=True)
         self.upgrades.directLink("s")
         self.upgrades.directLink("s")
         self.assertEqual(self.recorder.effects, [("dialAgain", "s")])
@@ -67,7 +85,7 @@ class UpgradesTests(SynchronousTestCase):
         """The dial again went through the relay too (the transfer's punch
         failed): closed, and the pieces stay; the next direct link tries
         again."""
-        self.upgrades.connected("s", relayed=True, direct=False)
+        self.upgrades.connected("s", relayed=True)
         self.upgrades.directLink("s")
         self.upgrades.dialled("s", "second", relayed=True)
         self.upgrades.directLink("s")
@@ -77,7 +95,8 @@ class UpgradesTests(SynchronousTestCase):
         self.assertEqual(self.upgrades.relayed, {"s"})
 
     def test_failedDialStays(self):
-        self.upgrades.connected("s", relayed=True, direct=True)
+        self.upgrades.connected("s", relayed=True)
+        self.upgrades.directLink("s")
         self.upgrades.dialled("s", None, relayed=False)
         self.assertEqual(self.recorder.effects, [("dialAgain", "s")])
         self.assertEqual((self.upgrades.relayed, self.upgrades.dialling), ({"s"}, set()))
@@ -86,7 +105,8 @@ class UpgradesTests(SynchronousTestCase):
         """The relayed connection failed before the direct one came: its
         pieces went back among the missing; the direct one is not needed
         (the seller is asked again as any seller is)."""
-        self.upgrades.connected("s", relayed=True, direct=True)
+        self.upgrades.connected("s", relayed=True)
+        self.upgrades.directLink("s")
         self.assertFalse(self.upgrades.lost("s"))
         self.upgrades.dialled("s", "direct", relayed=False)
         self.assertEqual(self.recorder.effects, [("dialAgain", "s"),
@@ -96,10 +116,13 @@ class UpgradesTests(SynchronousTestCase):
         """The direct connection fails after the move: the pieces go back
         to the seller (lost says so once), and the seller's next relayed
         connection is not moved again."""
-        self.upgrades.connected("s", relayed=True, direct=True)
+        self.upgrades.connected("s", relayed=True)
+        self.upgrades.directLink("s")
         self.upgrades.dialled("s", "direct", relayed=False)
         self.assertTrue(self.upgrades.lost("s"))
-        self.upgrades.connected("s", relayed=True, direct=True)
+        self.upgrades.started("s")
+        self.upgrades.directLink("s")
+        self.upgrades.connected("s", relayed=True)
         self.upgrades.directLink("s")
         self.assertFalse(self.upgrades.lost("s"))
         self.assertEqual(self.recorder.effects, [("dialAgain", "s"),
@@ -109,7 +132,7 @@ class UpgradesTests(SynchronousTestCase):
     def test_dialsBounded(self):
         """A seller whose link comes and goes, each dial again failing or
         relayed, is dialled again DIALS times in one download, no more."""
-        self.upgrades.connected("s", relayed=True, direct=False)
+        self.upgrades.connected("s", relayed=True)
         for _ in range(DIALS + 2):
             self.upgrades.directLink("s")
             self.upgrades.dialled("s", None, relayed=False)
@@ -117,7 +140,7 @@ class UpgradesTests(SynchronousTestCase):
 
     def test_lastDialMayStillMove(self):
         """The last dial allowed moves all the same when it is direct."""
-        self.upgrades.connected("s", relayed=True, direct=False)
+        self.upgrades.connected("s", relayed=True)
         for _ in range(DIALS - 1):
             self.upgrades.directLink("s")
             self.upgrades.dialled("s", "relayed", relayed=True)
@@ -127,8 +150,8 @@ class UpgradesTests(SynchronousTestCase):
 
     def test_sellersApart(self):
         """One seller's move is its own."""
-        self.upgrades.connected("a", relayed=True, direct=False)
-        self.upgrades.connected("b", relayed=True, direct=False)
+        self.upgrades.connected("a", relayed=True)
+        self.upgrades.connected("b", relayed=True)
         self.upgrades.directLink("b")
         self.upgrades.dialled("b", "direct-b", relayed=False)
         self.assertEqual(self.recorder.effects, [("dialAgain", "b"),

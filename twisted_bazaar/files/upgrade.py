@@ -20,9 +20,13 @@ costs one more connection, never a loop of them.  Nor is a seller dialled
 again more than L{DIALS} times in one download: a seller whose link
 comes and goes cannot make the buyer dial it without end.
 
-L{Upgrades} takes the download's events (L{Upgrades.connected},
-L{Upgrades.directLink}, L{Upgrades.dialled}, L{Upgrades.lost}) and tells
-its L{IUpgradeEffects} what to do.
+A connection made through the relay while a direct link was up already
+is the dialer's choice (the transfer's punch failed): it is not dialled
+again unless a direct link comes up after its dial began.
+
+L{Upgrades} takes the download's events (L{Upgrades.started},
+L{Upgrades.connected}, L{Upgrades.directLink}, L{Upgrades.dialled},
+L{Upgrades.lost}) and tells its L{IUpgradeEffects} what to do.
 """
 
 from zope.interface import Interface
@@ -59,6 +63,8 @@ class Upgrades:
     @ivar settled: sellers not moved again (their direct connection
         failed after a move, or they were dialled again L{DIALS} times).
     @ivar dials: seller -> the dials again it got.
+    @ivar linkedSince: sellers to whom a direct link came up while their
+        transfer connection was being dialled.
     """
 
     def __init__(self, effects):
@@ -68,25 +74,34 @@ class Upgrades:
         self.moved = set()
         self.settled = set()
         self.dials = {}
+        self.linkedSince = set()
 
-    def connected(self, seller, relayed, direct):
+    def started(self, seller):
+        """A transfer connection to seller is being dialled."""
+        self.linkedSince.discard(seller)
+
+    def connected(self, seller, relayed):
         """
         A transfer connection to seller is up.
 
         @param relayed: whether it runs through a relay.
-        @param direct: whether a direct link to seller is up already.
         """
+        linked = seller in self.linkedSince
+        self.linkedSince.discard(seller)
         if not relayed:
             self.relayed.discard(seller)
             return
         self.relayed.add(seller)
-        if direct:
+        if linked:
             self._dial(seller)
 
     def directLink(self, seller):
         """A direct link to seller came up."""
         if seller in self.relayed:
             self._dial(seller)
+        else:
+            # Its connection, being dialled, may come through the relay.
+            self.linkedSince.add(seller)
 
     def _dial(self, seller):
         if seller in self.dialling or seller in self.settled:

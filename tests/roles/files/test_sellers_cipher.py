@@ -45,7 +45,8 @@ class RefusedSwitchTests(SynchronousTestCase):
                                   rng=random.Random(1),
                                   node=dialingNode(self.connector, clock))
         download = SimpleNamespace(fetcher=fetcher, clock=clock, stopped=False,
-                                   moves=SimpleNamespace(connected=lambda *_: None))
+                                   moves=SimpleNamespace(started=lambda *_: None,
+                                                         connected=lambda *_: None))
         self.sellers = Sellers(download, None)
         offer = SimpleNamespace(host="10.0.0.2", transfer=4000, relay=None, namedBy=None,
                                 record=SimpleNamespace(key=Identity.generate().key))

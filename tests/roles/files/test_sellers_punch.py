@@ -53,10 +53,12 @@ class ConnectTests(SynchronousTestCase):
             node.dialer.book.trackerNamed(wire.NodeReply(SELLER.id, "203.0.113.7", 9001,
                                                          relay=relay))
         fetcher = SimpleNamespace(node=node, stall=30.0, proven=(), unswitched=(), rng=None)
-        #: (seller, client) of each connection the download's moves were
-        #: told of.
+        #: What the download's moves were told of each connection:
+        #: ("started", seller) as it is dialled, (seller, client) once up.
         self.told = []
-        moves = SimpleNamespace(connected=lambda *told: self.told.append(told))
+        moves = SimpleNamespace(
+            started=lambda seller: self.told.append(("started", seller)),
+            connected=lambda *told: self.told.append(told))
         download = SimpleNamespace(fetcher=fetcher, clock=task.Clock(), stopped=False,
                                    name="big", watch=SimpleNamespace(problem=None),
                                    moves=moves,
@@ -79,7 +81,7 @@ class ConnectTests(SynchronousTestCase):
         d.callback(client)
         self.assertIs(self.successResultOf(connected), client)
         self.assertEqual(sellers.clients, {SELLER.id: client})
-        self.assertEqual(self.told, [(SELLER.id, client)])
+        self.assertEqual(self.told, [("started", SELLER.id), (SELLER.id, client)])
         self.assertEqual(self.connector.dials, [])
 
     def test_failedPunchGoesThroughTheRelay(self):

@@ -346,7 +346,8 @@ class Fetcher(Role):
         one, say): a download on a relayed connection to it moves to a
         direct one (L{Moves})."""
         for download in list(self.downloads.values()):
-            if peer_id in download.sellers.clients:
+            sellers = download.sellers
+            if peer_id in sellers.clients or peer_id in sellers.connecting:
                 download.moves.linkUp(peer_id)
 
     # -- lifecycle ---------------------------------------------------------------------

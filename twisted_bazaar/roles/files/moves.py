@@ -51,12 +51,16 @@ class Moves:
 
     # -- what the download tells ------------------------------------------------------
 
+    def started(self, seller):
+        """A transfer connection to seller is being dialled."""
+        self.upgrades.started(seller)
+
     def connected(self, seller, client):
         """A transfer connection to seller is up, and its pieces go on it."""
         relayed = throughRelay(client.transport)
         if relayed:
             self.relayedClients.setdefault(seller, []).append(client)
-        self.upgrades.connected(seller, relayed, self.directLink(seller))
+        self.upgrades.connected(seller, relayed)
 
     def linkUp(self, peer_id):
         """A link to peer_id came up, or replaced the one there was."""

@@ -120,6 +120,7 @@ class Sellers:
         out, and its seller counts as failed (protocol.md §19).
         """
         download = self.download
+        download.moves.started(seller)
         d = self.connecting[seller] = self.dial(seller)
 
         def connected(protocol):
