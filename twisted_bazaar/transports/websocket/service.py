@@ -1,0 +1,109 @@
+"""
+A daemon's WebSocket port (L{WebSocketService}), made for a node
+(L{nodeService}) or a tracker (L{trackerService}): listened on when the
+daemon starts, logged as ``websocket listening on HOST:PORT`` like its
+other ports, closed when it stops; a port that cannot be listened on
+ends the daemon, saying why.  And the operator's ``--ws-peer`` words,
+read (L{parsePeer}).
+"""
+
+from twisted.application.service import Service
+from twisted.internet.abstract import isIPAddress, isIPv6Address
+from twisted.logger import Logger
+
+from twisted_bazaar.channel.session import ChannelKey
+from twisted_bazaar.transports.websocket.dialerway import plugNode
+from twisted_bazaar.transports.websocket.transport import WebSocketTransport
+from twisted_bazaar.wire.ids import isKeyed, parseWireId
+
+__all__ = ["WebSocketService", "nodeService", "trackerService", "parsePeer"]
+
+
+class WebSocketService(Service):
+    """
+    Runs ``serve(transport)`` when the daemon starts: it plugs the
+    transport in, and returns the Deferred of its listening port (None
+    when it listens on none).
+
+    @ivar port: the listening port while it runs, else None.
+    """
+
+    log = Logger()
+
+    def __init__(self, transport, serve, onFailure, description):
+        """
+        @param onFailure: told one line (why it cannot listen) when it
+            cannot.
+        @param description: the option as the user gave it
+            (``--ws-port 443``), for that line.
+        """
+        self.transport = transport
+        self.serve = serve
+        self.onFailure = onFailure
+        self.description = description
+        self.port = None
+
+    def startService(self):
+        super().startService()
+        listening = self.serve(self.transport)
+        if listening is not None:
+            listening.addCallbacks(self._listening, self._failed)
+
+    def _listening(self, port):
+        self.port = port
+        where = port.getHost()
+        self.log.info("websocket listening on {host}:{port}", host=where.host,
+                      port=where.port)
+
+    def _failed(self, reason):
+        self.onFailure(f"websocket cannot listen on {self.description}: "
+                       f"{reason.getErrorMessage()}")
+
+    def stopService(self):
+        super().stopService()
+        self.port = None
+        return self.transport.stopListening()
+
+
+def nodeService(reactor, node, identity, port, interface, peers, onFailure):
+    """
+    A node's WebSocket: its port (``port``, None for none: it only
+    dials), on ``interface``, serving its links and transfers under a
+    channel key of ``identity``'s; its dialer's way over WebSocket; and
+    ``peers`` ((node id, host, port) of ``--ws-peer``) in its book.
+    """
+    transport = WebSocketTransport(reactor, ChannelKey.generate(identity),
+                                   node.overlay.peer_log, interface, port or 0)
+    return WebSocketService(
+        transport, lambda transport: plugNode(node, transport, peers, port is not None),
+        onFailure, f"--ws-port {port}")
+
+
+def trackerService(reactor, identity, factory, peerLog, port, interface, onFailure):
+    """A tracker's WebSocket port: ``factory``'s protocols (the
+    tracker's), under a channel key of ``identity``'s, at the root
+    resource of ``port`` on ``interface``."""
+    transport = WebSocketTransport(reactor, ChannelKey.generate(identity), peerLog,
+                                   interface, port)
+    return WebSocketService(transport, lambda transport: transport.listen(factory),
+                            onFailure, f"--ws-port {port}")
+
+
+def parsePeer(text):
+    """
+    ``ID=HOST:PORT`` of ``--ws-peer``: (node id, host, port).
+
+    @raise ValueError: with what to give instead.
+    """
+    peer_id, _, where = text.partition("=")
+    host, _, port = where.rpartition(":")
+    node_id = parseWireId(peer_id.strip().lower())
+    if node_id is None or not isKeyed(node_id):
+        raise ValueError(f"--ws-peer {text}: ID is a node's id, its 32 hex digits "
+                         "(as `bazaar status` shows it)")
+    host = host.strip("[]")
+    if not (isIPAddress(host) or isIPv6Address(host)) or not port.isdigit() \
+            or not 0 < int(port) < 65536:
+        raise ValueError(f"--ws-peer {text}: give ID=HOST:PORT, HOST an IP address, "
+                         "PORT its WebSocket port")
+    return node_id, host, int(port)

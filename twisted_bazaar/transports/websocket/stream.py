@@ -1,0 +1,317 @@
+"""
+A byte stream over WebSocket binary messages, both ends
+(L{StreamServerFactory}, L{StreamClientFactory}): the protocol above
+(a link under the encrypted channel, the tracker's) reads and writes
+bytes, as over TCP, and never sees a message's bounds.
+
+autobahn speaks WebSocket (RFC 6455).  Its own byte-stream wrapper
+(``WrappingWebSocket*``) is not used: it also takes base64 in text
+messages, offers compression (of sealed bytes, which do not compress,
+and a bomb's way in), tells the protocol above it lost its connection
+with no reason, and passes no producer on.  Here a connection speaks the
+subprotocol L{SUBPROTOCOL} and binary messages only, each of at most
+L{MESSAGE_BYTES}; autobahn's own timers are off, and the two handshakes'
+timeouts run on the clock given (docs/protocol.md §2.4).
+"""
+
+from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+from autobahn.websocket.protocol import WebSocketProtocol
+from autobahn.websocket.types import ConnectionDeny
+from twisted.internet import defer
+from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.internet.interfaces import IPushProducer, ITCPTransport, ITransport
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from twisted_bazaar.base.forwarding import declaredBy, forward
+from twisted_bazaar.net.capabilities import conformThrough
+from twisted_bazaar.transports.websocket.limits import (
+    CLOSE_SECONDS, HANDSHAKE_BYTES, HANDSHAKE_SECONDS, MESSAGE_BYTES)
+
+__all__ = ["SUBPROTOCOL", "StreamClientFactory", "StreamServerFactory", "WebSocketFailed"]
+
+#: The WebSocket subprotocol (``Sec-WebSocket-Protocol``) both ends
+#: name: a byte stream of twisted-bazaar in binary messages.
+SUBPROTOCOL = "bazaar"
+#: What each end names itself in the HTTP handshake (no version).
+SOFTWARE = "twisted-bazaar"
+#: A normal closure (RFC 6455 §7.4.1).
+_NORMAL = 1000
+
+
+class WebSocketFailed(ConnectionLost):
+    """A WebSocket connection failed, or was refused, before or after it
+    opened: why."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+#: What the stream's transport passes on to the TCP transport under it.
+_FORWARDED = declaredBy(ITCPTransport)
+
+
+@implementer(ITransport, IPushProducer)
+class StreamTransport:
+    """
+    The transport of the protocol carried: what it writes goes out in
+    binary messages of at most L{MESSAGE_BYTES}; its close is
+    WebSocket's; its producer, peer and host are the TCP connection's.
+    """
+
+    def __init__(self, websocket):
+        self.websocket = websocket
+
+    def __getattr__(self, name):
+        # Only what a TCP transport declares, and not this class's own.
+        if name == "websocket":
+            raise AttributeError(name)
+        return forward(self, self.websocket.transport, name, _FORWARDED)
+
+    def __conform__(self, interface):
+        return conformThrough(self, self.websocket.transport, interface)
+
+    @property
+    def disconnecting(self):
+        return self.websocket.state != WebSocketProtocol.STATE_OPEN
+
+    def write(self, data):
+        websocket = self.websocket
+        if websocket.state != WebSocketProtocol.STATE_OPEN:
+            return
+        size = MESSAGE_BYTES.default
+        for start in range(0, len(data), size):
+            websocket.sendMessage(bytes(data[start:start + size]), isBinary=True)
+
+    def writeSequence(self, data):
+        self.write(b"".join(data))
+
+    def loseConnection(self):
+        self.websocket.closeStream()
+
+    def abortConnection(self):
+        self.websocket.transport.abortConnection()
+
+    def getPeer(self):
+        return self.websocket.transport.getPeer()
+
+    def getHost(self):
+        return self.websocket.transport.getHost()
+
+    def registerProducer(self, producer, streaming):
+        self.websocket.transport.registerProducer(producer, streaming)
+
+    def unregisterProducer(self):
+        self.websocket.transport.unregisterProducer()
+
+    def pauseProducing(self):
+        self.websocket.transport.pauseProducing()
+
+    def resumeProducing(self):
+        self.websocket.transport.resumeProducing()
+
+    def stopProducing(self):
+        self.loseConnection()
+
+
+class _Stream:
+    """
+    What both ends do: connect the protocol carried once WebSocket is
+    open, hand it each binary message's bytes, refuse a text message, and
+    tell it why the connection ended.  The handshake and closing timers
+    are owned here, and cancelled when the connection ends.
+
+    @ivar carried: the protocol carried, once built, else None.
+    """
+
+    carried = None
+    _timer = None
+    _handshakeBytes = 0
+    _why = None
+
+    def connectionMade(self):
+        super().connectionMade()
+        self._timer = self.factory.clock.callLater(
+            self.factory.handshakeSeconds, self._late,
+            "the WebSocket opening handshake took more than "
+            f"{self.factory.handshakeSeconds:g} s")
+
+    def dataReceived(self, data):
+        if self.state == WebSocketProtocol.STATE_CONNECTING:
+            self._handshakeBytes += len(data)
+            if self._handshakeBytes > HANDSHAKE_BYTES.default:
+                self._drop(f"the WebSocket opening handshake exceeds "
+                           f"{HANDSHAKE_BYTES.default} bytes")
+                return
+        super().dataReceived(data)
+
+    def _late(self, why):
+        self._timer = None
+        self._drop(why)
+
+    def _drop(self, why):
+        """End the connection at once, for ``why``."""
+        if self._why is None:
+            self._why = why
+        self.transport.abortConnection()
+
+    def _cancelTimer(self):
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+    def onOpen(self):
+        self._cancelTimer()
+        self.carried.makeConnection(StreamTransport(self))
+
+    def onMessage(self, payload, isBinary):
+        if not isBinary:
+            self._why = "the peer sent a text message: only binary ones carry the stream"
+            self._fail_connection(WebSocketProtocol.CLOSE_STATUS_CODE_UNSUPPORTED_DATA,
+                                  "binary messages only")
+            return
+        self.carried.dataReceived(payload)
+
+    def onClose(self, wasClean, code, reason):
+        if self._why is None and not (wasClean and code in (_NORMAL, None)):
+            self._why = (reason or self.wasNotCleanReason
+                         or f"WebSocket closed with code {code}")
+
+    def closeStream(self):
+        """Close as the protocol carried asked: WebSocket's closing
+        handshake, the connection dropped if it is not over in time."""
+        if self.state != WebSocketProtocol.STATE_OPEN:
+            if self.state != WebSocketProtocol.STATE_CLOSED:
+                self.transport.loseConnection()
+            return
+        self.sendClose(_NORMAL)
+        self._cancelTimer()
+        self._timer = self.factory.clock.callLater(
+            CLOSE_SECONDS.default, self._late,
+            f"the WebSocket closing handshake took more than {CLOSE_SECONDS.default:g} s")
+
+    def connectionLost(self, reason):
+        self._cancelTimer()
+        super().connectionLost(reason)
+        why = self._why
+        if why is None and not reason.check(ConnectionDone):
+            why = reason.getErrorMessage()
+        carried, self.carried = self.carried, None
+        if carried is not None and carried.transport is not None:
+            carried.connectionLost(Failure(ConnectionDone() if why is None
+                                           else WebSocketFailed(why)))
+        self.ended(why or "the connection closed before WebSocket opened")
+
+    def ended(self, why):
+        """The connection ended (``why``: None when it closed normally)."""
+
+
+def _quiet(factory, server):
+    """No timers of autobahn's own (they run on txaio's global loop, not
+    the clock given), no compression, binary messages and frames of at
+    most L{MESSAGE_BYTES}."""
+    factory.setProtocolOptions(
+        openHandshakeTimeout=0, closeHandshakeTimeout=0, autoPingInterval=0,
+        maxFramePayloadSize=MESSAGE_BYTES.default,
+        maxMessagePayloadSize=MESSAGE_BYTES.default, failByDrop=False)
+    if server:
+        factory.setProtocolOptions(webStatus=False)
+    else:
+        factory.setProtocolOptions(serverConnectionDropTimeout=0)
+
+
+class _ServerProtocol(_Stream, WebSocketServerProtocol):
+
+    def onConnect(self, request):
+        factory = self.factory.resources.get(request.path)
+        if factory is None:
+            self._why = f"no WebSocket resource {request.path!r} here"
+            raise ConnectionDeny(ConnectionDeny.NOT_FOUND, self._why)
+        if SUBPROTOCOL not in request.protocols:
+            self._why = f"the client does not speak the subprotocol {SUBPROTOCOL!r}"
+            raise ConnectionDeny(ConnectionDeny.BAD_REQUEST, self._why)
+        self.carried = factory.buildProtocol(self.transport.getPeer())
+        if self.carried is None:
+            self._why = "refused by the service"
+            raise ConnectionDeny(ConnectionDeny.SERVICE_UNAVAILABLE, self._why)
+        return SUBPROTOCOL
+
+    def ended(self, why):
+        if why is not None and self.factory.refused is not None:
+            self.factory.refused(self.transport.getPeer(), why)
+
+
+class StreamServerFactory(WebSocketServerFactory):
+    """
+    Serves each resource (the path of the WebSocket URL) with its own
+    factory's protocols; a request for another path is refused (404).
+
+    @ivar resources: path -> the factory of its protocols.
+    @ivar refused: told ``refused(address, why)`` of each connection that
+        failed or was refused, or None.
+    """
+
+    protocol = _ServerProtocol
+
+    def __init__(self, clock, resources, refused=None,
+                 handshakeSeconds=HANDSHAKE_SECONDS.default):
+        super().__init__(reactor=clock, protocols=[SUBPROTOCOL], server=SOFTWARE)
+        self.clock = clock
+        self.resources = resources
+        self.refused = refused
+        self.handshakeSeconds = handshakeSeconds
+        _quiet(self, server=True)
+
+    def startFactory(self):
+        for factory in self.resources.values():
+            factory.doStart()
+
+    def stopFactory(self):
+        for factory in self.resources.values():
+            factory.doStop()
+
+
+class _ClientProtocol(_Stream, WebSocketClientProtocol):
+
+    def connectionMade(self):
+        self.carried = self.factory.carried.buildProtocol(self.transport.getPeer())
+        super().connectionMade()
+
+    def onConnect(self, response):
+        if response.protocol != SUBPROTOCOL:
+            self._why = (f"the server does not speak the subprotocol {SUBPROTOCOL!r}")
+            self._fail_connection(WebSocketProtocol.CLOSE_STATUS_CODE_PROTOCOL_ERROR,
+                                  self._why)
+
+    def onOpen(self):
+        super().onOpen()
+        opened, self.factory.opened = self.factory.opened, None
+        if opened is not None and self.carried is not None:
+            opened.callback(self.carried)
+
+    def ended(self, why):
+        opened, self.factory.opened = self.factory.opened, None
+        if opened is not None:
+            opened.errback(WebSocketFailed(
+                f"WebSocket to {self.factory.url}: "
+                f"{why or 'closed before it opened'}"))
+
+
+class StreamClientFactory(WebSocketClientFactory):
+    """
+    One connection to a WebSocket URL, carrying a protocol of
+    ``carried``'s: L{opened} fires with it once WebSocket opens, or fails
+    with L{WebSocketFailed} (the server refused, is no WebSocket server,
+    or did not answer in time).
+    """
+
+    protocol = _ClientProtocol
+
+    def __init__(self, clock, url, carried, handshakeSeconds=HANDSHAKE_SECONDS.default):
+        super().__init__(url, reactor=clock, protocols=[SUBPROTOCOL], useragent=SOFTWARE)
+        self.clock = clock
+        self.carried = carried
+        self.handshakeSeconds = handshakeSeconds
+        self.opened = defer.Deferred()
+        _quiet(self, server=False)
