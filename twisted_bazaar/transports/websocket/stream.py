@@ -91,6 +91,7 @@ class StreamTransport:
         self.websocket.closeStream()
 
     def abortConnection(self):
+        self.websocket.aborted = True
         self.websocket.transport.abortConnection()
 
     def getPeer(self):
@@ -126,6 +127,10 @@ class _Stream:
     """
 
     carried = None
+    #: Whether the protocol carried dropped the connection (no failure).
+    aborted = False
+    #: Whether WebSocket opened.
+    opened = False
     _timer = None
     _handshakeBytes = 0
     _why = None
@@ -163,6 +168,7 @@ class _Stream:
 
     def onOpen(self):
         self._cancelTimer()
+        self.opened = True
         self.carried.makeConnection(StreamTransport(self))
 
     def onMessage(self, payload, isBinary):
@@ -173,8 +179,18 @@ class _Stream:
             return
         self.carried.dataReceived(payload)
 
+    def _fail_connection(self, code=WebSocketProtocol.CLOSE_STATUS_CODE_GOING_AWAY,
+                         reason="going away"):
+        # autobahn's way out of every breach of the protocol (a frame too
+        # big, a bad opcode, an unmasked client frame...): its reason is
+        # this end's why.
+        if self._why is None:
+            self._why = reason
+        super()._fail_connection(code, reason)
+
     def onClose(self, wasClean, code, reason):
-        if self._why is None and not (wasClean and code in (_NORMAL, None)):
+        if self._why is None and not self.aborted and not (
+                wasClean and code in (_NORMAL, None)):
             self._why = (reason or self.wasNotCleanReason
                          or f"WebSocket closed with code {code}")
 
@@ -195,13 +211,14 @@ class _Stream:
         self._cancelTimer()
         super().connectionLost(reason)
         why = self._why
-        if why is None and not reason.check(ConnectionDone):
+        if why is None and not self.aborted and not reason.check(ConnectionDone):
             why = reason.getErrorMessage()
         carried, self.carried = self.carried, None
         if carried is not None and carried.transport is not None:
             carried.connectionLost(Failure(ConnectionDone() if why is None
                                            else WebSocketFailed(why)))
-        self.ended(why or "the connection closed before WebSocket opened")
+        self.ended(why if why is not None or self.opened
+                   else "the connection closed before WebSocket opened")
 
     def ended(self, why):
         """The connection ended (``why``: None when it closed normally)."""
@@ -238,7 +255,7 @@ class _ServerProtocol(_Stream, WebSocketServerProtocol):
         return SUBPROTOCOL
 
     def ended(self, why):
-        if why is not None and self.factory.refused is not None:
+        if why is not None and self.factory.refused is not None and not self.aborted:
             self.factory.refused(self.transport.getPeer(), why)
 
 
@@ -253,6 +270,7 @@ class StreamServerFactory(WebSocketServerFactory):
     """
 
     protocol = _ServerProtocol
+    noisy = False
 
     def __init__(self, clock, resources, refused=None,
                  handshakeSeconds=HANDSHAKE_SECONDS.default):
@@ -307,6 +325,7 @@ class StreamClientFactory(WebSocketClientFactory):
     """
 
     protocol = _ClientProtocol
+    noisy = False
 
     def __init__(self, clock, url, carried, handshakeSeconds=HANDSHAKE_SECONDS.default):
         super().__init__(url, reactor=clock, protocols=[SUBPROTOCOL], useragent=SOFTWARE)
