@@ -52,8 +52,8 @@ class WebSocketService(Service):
     def _listening(self, port):
         self.port = port
         where = port.getHost()
-        self.log.info("websocket listening on {host}:{port}", host=where.host,
-                      port=where.port)
+        self.log.info("{what} listening on {host}:{port}", what="websocket",
+                      host=where.host, port=where.port)
 
     def _failed(self, reason):
         self.onFailure(f"websocket cannot listen on {self.description}: "
