@@ -61,8 +61,7 @@ from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint,
 from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 from twisted_bazaar.transports.relay import limits as relays
-from twisted_bazaar.transports.websocket.parser import PREFIX as WS
-from twisted_bazaar.transports.websocket.service import nodeService, parsePeer
+from twisted_bazaar.transports.websocket.parser import PREFIX as WS, parsePeer
 from twisted_bazaar.wire.ids import isKeyed, parseWireId
 
 DEFAULT_TRACKER = f"tcp:127.0.0.1:{DEFAULT_TRACKER_PORT}"
@@ -456,6 +455,8 @@ def makeService(options):
                     [str(t) for t in options.trackers], listenInterface(options["listen"]))
     service, parts, metrics = _served(reactor, options, state, site, exitStatus, made)
     if options["ws-port"] is not None or options["ws-peer"]:
+        # Imported here: autobahn is loaded only by a node that speaks it.
+        from twisted_bazaar.transports.websocket.service import nodeService
         nodeService(reactor, parts.node, state.identity, options["ws-port"], site.interface,
                     options["ws-peer"], exitStatus.fail).setServiceParent(service)
     _exitsWhenDone(reactor, options, service, parts, exitStatus)

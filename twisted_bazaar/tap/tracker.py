@@ -48,7 +48,6 @@ from twisted_bazaar.tracker import (
 )
 from twisted_bazaar.tracker.factory import TrackerFactory
 from twisted_bazaar.transports.relay import limits as relay
-from twisted_bazaar.transports.websocket.service import trackerService as webSocketService
 from twisted_bazaar.transports.relay.limits import RelayLimits
 from twisted_bazaar.metrics.web import MAX_CONNECTIONS as METRICS_CONNECTIONS
 from twisted_bazaar.web.resources import MAX_CONNECTIONS as WEB_CONNECTIONS
@@ -226,7 +225,9 @@ def makeService(options):
     parent = MultiService()
     service.setServiceParent(parent)
     if options["ws-port"] is not None:
-        webSocketService(reactor, tracker.identity, TrackerFactory(tracker), tracker.peer_log,
+        # Imported here: autobahn is loaded only by a tracker that speaks it.
+        from twisted_bazaar.transports.websocket.service import trackerService
+        trackerService(reactor, tracker.identity, TrackerFactory(tracker), tracker.peer_log,
                          options["ws-port"], listenInterface(options["listen"]),
                          exitStatus.fail).setServiceParent(parent)
     if udp is not None:

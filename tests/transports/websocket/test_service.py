@@ -1,15 +1,13 @@
 """
 A daemon's WebSocket port as a service (listened on at start, logged,
-closed at stop; a port that cannot listen ends the daemon saying why),
-and --ws-peer's words read.
+closed at stop; a port that cannot listen ends the daemon saying why).
 """
 
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.transports.websocket.service import WebSocketService, parsePeer
-from twisted_bazaar.wire.ids import parseWireId
+from twisted_bazaar.transports.websocket.service import WebSocketService
 
 
 class Port:
@@ -50,21 +48,3 @@ class ServiceTests(SynchronousTestCase):
         self.assertEqual(failures, ["websocket cannot listen on --ws-port 443: "
                                     "Address already in use"])
 
-
-class PeerTests(SynchronousTestCase):
-
-    def test_peer(self):
-        node_id, host, port = parsePeer("f89a50638f8638e25d4c0ef9453feca9=192.0.2.1:443")
-        self.assertEqual((node_id, host, port), (
-            parseWireId("f89a50638f8638e25d4c0ef9453feca9"), "192.0.2.1", 443))
-        self.assertEqual(parsePeer("f89a50638f8638e25d4c0ef9453feca9=[::1]:80")[1:],
-                         ("::1", 80))
-
-    def test_badPeers(self):
-        for text, why in [("nobody=192.0.2.1:443", "ID is a node's id"),
-                          ("f89a50638f8638e25d4c0ef9453feca9=host:443", "HOST an IP"),
-                          ("f89a50638f8638e25d4c0ef9453feca9=192.0.2.1:0", "HOST an IP"),
-                          ("f89a50638f8638e25d4c0ef9453feca9", "HOST an IP")]:
-            with self.assertRaises(ValueError) as caught:
-                parsePeer(text)
-            self.assertIn(why, str(caught.exception), text)

@@ -137,6 +137,27 @@ class RefusalTests(SynchronousTestCase):
         self.assertIsInstance(server.lost.value, WebSocketFailed)
         self.assertIn("exceeds payload limit", str(server.lost.value))
 
+    def test_unmaskedClientFrameClosesTheConnection(self):
+        joined = Joined()
+        client, server, pump = opened(self, joined)
+        # A client's frame must be masked (RFC 6455 5.3): this one is not.
+        client.transport.websocket.transport.write(b"\x82\x05hello")
+        pump.flush()
+        pump.flush()
+        self.assertEqual(server.received, b"")
+        self.assertIsInstance(server.lost.value, WebSocketFailed)
+        self.assertIn("unmasked", str(server.lost.value))
+
+    def test_badOpcodeClosesTheConnection(self):
+        joined = Joined()
+        client, server, pump = opened(self, joined)
+        client.transport.websocket.transport.write(frame(0x3, b"?"))
+        pump.flush()
+        pump.flush()
+        self.assertIsInstance(server.lost.value, WebSocketFailed)
+        self.assertIn("opcode", str(server.lost.value))
+        self.assertIn("opcode", joined.refusals[0])
+
     def test_unknownResourceIsRefused(self):
         joined = Joined()
         d, pump, factory = joined.connect(resource="/nowhere")

@@ -4,7 +4,9 @@ canDial, dial, listen): the encrypted channel end to end over it, the
 key a dial expects proven, each resource of one port its own service.
 """
 
+from twisted.internet import defer
 from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
+from twisted.internet.error import CannotListenError
 from twisted.internet.testing import MemoryReactorClock
 from twisted.test.iosim import ConnectionCompleter
 from twisted.trial.unittest import SynchronousTestCase
@@ -84,6 +86,20 @@ class TransportTests(SynchronousTestCase):
         self.assertIsNotNone(client.lost)
         self.assertIn("key", client.lost.getErrorMessage())
         self.assertTrue(all(p.received == b"" for p in links.built))
+
+    def test_aPortThatCannotListenFailsEveryListen(self):
+        ends = Ends()
+
+        class Taken:
+            def listen(self, factory):
+                return defer.fail(CannotListenError("", PORT, OSError("in use")))
+
+        ends.server.serverEndpoint = Taken
+        first = ends.server.listen(Recorders())
+        second = ends.server.listen(Recorders(), FILES)
+        self.failureResultOf(first, CannotListenError)
+        self.failureResultOf(second, CannotListenError)
+        self.assertIsNone(ends.server.port)
 
     def test_stopListening(self):
         ends = Ends()

@@ -7,6 +7,7 @@ L{WebSocketTransport <twisted_bazaar.transports.websocket.transport.WebSocketTra
 itself, and this module goes.
 """
 
+from twisted.internet import defer
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from zope.interface import implementer
@@ -110,8 +111,12 @@ def plugNode(node, transport, peers=(), listen=True):
     """
     listening = None
     if listen:
-        listening = transport.listen(OverlayFactory(node), ROOT)
-        transport.listen(_Transfers(node), FILES)
+        listening = defer.gatherResults(
+            [transport.listen(OverlayFactory(node), ROOT),
+             transport.listen(_Transfers(node), FILES)], consumeErrors=True)
+        # One port serves both: its failure once, as it was.
+        listening.addCallbacks(lambda ports: ports[0],
+                               lambda reason: reason.value.subFailure)
     node.dialer.addTransport(DialerWay(transport))
     for peer_id, host, port in peers:
         node.dialer.book.add(peer_id, Path(WEBSOCKET, host, port, word=CONFIGURED))

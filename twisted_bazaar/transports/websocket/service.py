@@ -3,20 +3,17 @@ A daemon's WebSocket port (L{WebSocketService}), made for a node
 (L{nodeService}) or a tracker (L{trackerService}): listened on when the
 daemon starts, logged as ``websocket listening on HOST:PORT`` like its
 other ports, closed when it stops; a port that cannot be listened on
-ends the daemon, saying why.  And the operator's ``--ws-peer`` words,
-read (L{parsePeer}).
+ends the daemon, saying why.
 """
 
 from twisted.application.service import Service
-from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.logger import Logger
 
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.transports.websocket.dialerway import plugNode
 from twisted_bazaar.transports.websocket.transport import WebSocketTransport
-from twisted_bazaar.wire.ids import isKeyed, parseWireId
 
-__all__ = ["WebSocketService", "nodeService", "trackerService", "parsePeer"]
+__all__ = ["WebSocketService", "nodeService", "trackerService"]
 
 
 class WebSocketService(Service):
@@ -88,22 +85,3 @@ def trackerService(reactor, identity, factory, peerLog, port, interface, onFailu
     return WebSocketService(transport, lambda transport: transport.listen(factory),
                             onFailure, f"--ws-port {port}")
 
-
-def parsePeer(text):
-    """
-    ``ID=HOST:PORT`` of ``--ws-peer``: (node id, host, port).
-
-    @raise ValueError: with what to give instead.
-    """
-    peer_id, _, where = text.partition("=")
-    host, _, port = where.rpartition(":")
-    node_id = parseWireId(peer_id.strip().lower())
-    if node_id is None or not isKeyed(node_id):
-        raise ValueError(f"--ws-peer {text}: ID is a node's id, its 32 hex digits "
-                         "(as `bazaar status` shows it)")
-    host = host.strip("[]")
-    if not (isIPAddress(host) or isIPv6Address(host)) or not port.isdigit() \
-            or not 0 < int(port) < 65536:
-        raise ValueError(f"--ws-peer {text}: give ID=HOST:PORT, HOST an IP address, "
-                         "PORT its WebSocket port")
-    return node_id, host, int(port)

@@ -295,6 +295,8 @@ class _ClientProtocol(_Stream, WebSocketClientProtocol):
     def connectionMade(self):
         self.carried = self.factory.carried.buildProtocol(self.transport.getPeer())
         super().connectionMade()
+        if self.carried is None:
+            self._drop("the protocol to carry was refused before WebSocket opened")
 
     def onConnect(self, response):
         if response.protocol != SUBPROTOCOL:

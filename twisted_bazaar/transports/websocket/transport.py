@@ -12,6 +12,7 @@ from twisted.internet.abstract import isIPv6Address
 from twisted.internet.endpoints import (
     HostnameEndpoint, TCP4ServerEndpoint, TCP6ServerEndpoint)
 from twisted.logger import Logger, LogLevel
+from twisted.python.failure import Failure
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.logthrottle import PeerLog
@@ -23,11 +24,11 @@ from twisted_bazaar.transports.websocket.stream import StreamServerFactory
 __all__ = ["WebSocketTransport", "FILES", "CONNECT_SECONDS"]
 
 _log = Logger()
+#: Seconds TCP may take to connect under WebSocket.
+CONNECT_SECONDS = 5.0
 #: The resource a node serves its transfer port's protocol at (a file's
 #: buyer dials it); its links are at L{ROOT}.
 FILES = "/files"
-#: Seconds TCP may take to connect under WebSocket.
-CONNECT_SECONDS = 5.0
 
 
 class WebSocketTransport:
@@ -103,17 +104,24 @@ class WebSocketTransport:
         self.resources[resource] = EncryptedFactory(factory, self.channel, self.reactor,
                                                     peerLog=self.peerLog)
         if self._listening is None:
-            self._listening = self.serverEndpoint().listen(
+            self._listening = []
+            d = self.serverEndpoint().listen(
                 StreamServerFactory(self.reactor, self.resources, self._refused))
-            self._listening.addCallback(self._isListening)
-            return self._listening
-        d = defer.Deferred()
-        self._listening.addBoth(lambda result: (d.callback(result), result)[1])
-        return d
+            d.addBoth(self._listened)
+        waiting = defer.Deferred()
+        if isinstance(self._listening, list):
+            self._listening.append(waiting)
+        else:
+            waiting.callback(self._listening)
+        return waiting
 
-    def _isListening(self, port):
-        self.port = port
-        return port
+    def _listened(self, result):
+        """The port listens (or failed to): each listen waiting is told."""
+        waiting, self._listening = self._listening, result
+        if not isinstance(result, Failure):
+            self.port = result
+        for d in waiting:
+            (d.errback if isinstance(result, Failure) else d.callback)(result)
 
     def _refused(self, address, why):
         host = getattr(address, "host", "?")
