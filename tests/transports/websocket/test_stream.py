@@ -8,6 +8,7 @@ each a clear refusal and a closed connection.
 
 import struct
 
+from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import StringTransport
@@ -15,7 +16,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.transports.websocket.limits import (
-    CLOSE_SECONDS, HANDSHAKE_BYTES, HANDSHAKE_SECONDS, MESSAGE_BYTES)
+    CLOSE_SECONDS, HANDSHAKE_BYTES, HANDSHAKE_SECONDS, MESSAGE_BYTES, OPENING)
 from twisted_bazaar.transports.websocket.stream import WebSocketFailed
 
 from tests.transports.websocket.helpers import Joined, Recorders
@@ -233,3 +234,41 @@ class RefusalTests(SynchronousTestCase):
         d.cancel()
         self.failureResultOf(d)
         self.assertTrue(joined.reactor.connectors[0].stoppedConnecting)
+
+
+class OpeningTests(SynchronousTestCase):
+    """Connections still in their opening handshake are bounded per
+    address group and in all: a silent flood holds no more."""
+
+    def setUp(self):
+        self.joined = Joined()
+        self.factory = self.joined.reactor.tcpServers[-1][1]
+
+    def open(self, host):
+        protocol = self.factory.buildProtocol(IPv4Address("TCP", host, 5000))
+        if protocol is not None:
+            protocol.makeConnection(Raw())
+        return protocol
+
+    def test_aGroupsShare(self):
+        silent = [self.open(f"198.51.{n}.1") for n in range(1)] + [
+            self.open("198.51.0.2") for _ in range(OPENING.group - 1)]
+        self.assertNotIn(None, silent)
+        self.assertIsNone(self.open("198.51.0.9"))
+        self.assertIn("too many WebSocket connections", self.joined.refusals[-1])
+        # Another group still gets in.
+        self.assertIsNotNone(self.open("203.0.113.1"))
+        # One that ends makes room.
+        silent[0].connectionLost(Failure(ConnectionDone()))
+        self.assertIsNotNone(self.open("198.51.0.9"))
+
+    def test_inAll(self):
+        opened = [self.open(f"10.{n // 8}.0.{n % 8}") for n in range(OPENING.default)]
+        self.assertNotIn(None, opened)
+        self.assertIsNone(self.open("192.0.2.1"))
+
+    def test_anOpenConnectionNoLongerCounts(self):
+        joined = Joined()
+        for _ in range(OPENING.group + 1):
+            opened(self, joined)
+        self.assertEqual(len(joined.servers.built), OPENING.group + 1)

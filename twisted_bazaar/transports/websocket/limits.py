@@ -23,3 +23,8 @@ CLOSE_SECONDS = declare(
     "websocket.close-seconds", 5.0, "seconds",
     "the WebSocket closing handshake: a peer that has not closed by then is "
     "dropped", owner=__name__)
+OPENING = declare(
+    "websocket.opening", 256, "connections",
+    "connections to a WebSocket port still in the opening handshake, in all; past it, "
+    "or past the group's share, a new one is closed as TCP connects (the service's "
+    "own limits count a connection from its opening on)", group=8, owner=__name__)

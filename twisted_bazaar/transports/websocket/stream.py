@@ -14,6 +14,8 @@ L{MESSAGE_BYTES}; autobahn's own timers are off, and the two handshakes'
 timeouts run on the clock given (docs/protocol.md §2.4).
 """
 
+from collections import Counter
+
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.protocol import WebSocketProtocol
@@ -24,10 +26,11 @@ from twisted.internet.interfaces import IPushProducer, ITCPTransport, ITransport
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.net.capabilities import conformThrough
 from twisted_bazaar.transports.websocket.limits import (
-    CLOSE_SECONDS, HANDSHAKE_BYTES, HANDSHAKE_SECONDS, MESSAGE_BYTES)
+    CLOSE_SECONDS, HANDSHAKE_BYTES, HANDSHAKE_SECONDS, MESSAGE_BYTES, OPENING)
 
 __all__ = ["SUBPROTOCOL", "StreamClientFactory", "StreamServerFactory", "WebSocketFailed"]
 
@@ -224,6 +227,31 @@ class _Stream:
         """The connection ended (``why``: None when it closed normally)."""
 
 
+class _Opening:
+    """The connections of a port still in their opening handshake, by
+    address group: at most L{OPENING} in all, its group share from one."""
+
+    def __init__(self):
+        #: protocol -> its address group.
+        self.held = {}
+        self.groups = Counter()
+
+    def take(self, protocol, group):
+        if (len(self.held) >= OPENING.default
+                or self.groups[group] >= OPENING.group):
+            return False
+        self.held[protocol] = group
+        self.groups[group] += 1
+        return True
+
+    def release(self, protocol):
+        group = self.held.pop(protocol, None)
+        if group is not None:
+            self.groups[group] -= 1
+            if not self.groups[group]:
+                del self.groups[group]
+
+
 def _quiet(factory, server):
     """No timers of autobahn's own (they run on txaio's global loop, not
     the clock given), no compression, binary messages and frames of at
@@ -254,7 +282,12 @@ class _ServerProtocol(_Stream, WebSocketServerProtocol):
             raise ConnectionDeny(ConnectionDeny.SERVICE_UNAVAILABLE, self._why)
         return SUBPROTOCOL
 
+    def onOpen(self):
+        self.factory.opening.release(self)
+        super().onOpen()
+
     def ended(self, why):
+        self.factory.opening.release(self)
         if why is not None and self.factory.refused is not None and not self.aborted:
             self.factory.refused(self.transport.getPeer(), why)
 
@@ -279,7 +312,19 @@ class StreamServerFactory(WebSocketServerFactory):
         self.resources = resources
         self.refused = refused
         self.handshakeSeconds = handshakeSeconds
+        self.opening = _Opening()
         _quiet(self, server=True)
+
+    def buildProtocol(self, addr):
+        """A protocol for the connection, or None (closed at once) when
+        too many are in their opening handshake (L{OPENING})."""
+        protocol = super().buildProtocol(addr)
+        if not self.opening.take(protocol, addressGroup(getattr(addr, "host", "?"))):
+            if self.refused is not None:
+                self.refused(addr, "too many WebSocket connections in their opening "
+                             "handshake from its address group")
+            return None
+        return protocol
 
     def startFactory(self):
         for factory in self.resources.values():
