@@ -14,10 +14,12 @@ the reason.  Every namespace goes when the test ends, passed or not.
 import hashlib
 import re
 import subprocess
+import sys
 
 from twisted_bazaar.testing.daemons import LISTENING_EVENT, TERMINATED, nodeId
 from twisted_bazaar.wire.ids import wireId
 from tests.e2e.helpers import (
+    BED_TRACKER_PORT,
     HomeMarketCase,
     short,
     waitBought,
@@ -40,6 +42,46 @@ FIREWALL = [
     ["-A", "INPUT", "-i", "lo", "-j", "ACCEPT"],
     ["-A", "INPUT", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
 ]
+
+
+#: What the red team sends a WebSocket port, one connection each.
+PROBE_NAMES = ("plain HTTP", "garbage", "a text message", "an oversized message")
+#: Sends each probe, prints the start of the answer and whether the
+#: connection was closed (within 15 s).
+PROBES = """
+import base64, os, socket, struct, sys
+host, port = sys.argv[1], int(sys.argv[2])
+def upgrade():
+    key = base64.b64encode(os.urandom(16)).decode()
+    return ("GET / HTTP/1.1\\r\\nHost: x\\r\\nUpgrade: websocket\\r\\n"
+            "Connection: Upgrade\\r\\nSec-WebSocket-Key: " + key + "\\r\\n"
+            "Sec-WebSocket-Version: 13\\r\\nSec-WebSocket-Protocol: bazaar\\r\\n\\r\\n"
+            ).encode()
+def frame(opcode, payload):
+    size = len(payload)
+    head = bytes([0x80 | opcode])
+    head += bytes([0x80 | 127]) + struct.pack("!Q", size) if size > 65535 else (
+        bytes([0x80 | 126]) + struct.pack("!H", size) if size > 125 else bytes([0x80 | size]))
+    return head + bytes(4) + payload
+probes = [b"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n", b"\\x16\\x03\\x01" + os.urandom(300),
+          upgrade() + frame(1, b"hello"), upgrade() + frame(2, bytes(70000))]
+for probe in probes:
+    s = socket.create_connection((host, port), timeout=15)
+    s.sendall(probe)
+    got = b""
+    try:
+        while True:
+            more = s.recv(65536)
+            if not more:
+                break
+            got += more
+        end = "closed"
+    except socket.timeout:
+        end = "open"
+    except ConnectionResetError:
+        end = "closed"
+    print(repr(got[:12])[2:-1], end)
+"""
 
 
 class WebSocketOnlyTests(HomeMarketCase):
@@ -130,6 +172,36 @@ class WebSocketOnlyTests(HomeMarketCase):
         self.assertEqual(buyer.matches(rf"reached node {short(seller_id)}"), [])
         for local, peer in self.established(self.walled):
             self.assertIn(peer.rsplit(":", 1)[1], {"80", "443"}, (local, peer))
+        self.stopCleanly()
+
+    def test_badInputAtTheWebSocketPort(self):
+        """What is no WebSocket of ours, sent to the tracker's WebSocket
+        port, is refused with a line and a closed connection; a node
+        sent to the tracker's plain TCP port as if it were WebSocket says
+        why it cannot reach it; no traceback anywhere."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        self.wsListening(tracker, 80)
+        answers = subprocess.run(
+            [*self.walled.wrapper, sys.executable, "-c", PROBES,
+             self.tracker_host.address, "80"],
+            capture_output=True, text=True, timeout=120, check=True).stdout.splitlines()
+        self.assertEqual(len(answers), len(PROBE_NAMES), answers)
+        for name, answer in zip(PROBE_NAMES, answers):
+            # Each ended with the connection closed by the tracker.
+            self.assertTrue(answer.endswith("closed"), (name, answer))
+        self.assertTrue(answers[0].startswith("HTTP/1.1 4"), answers[0])
+        tracker.waitFor(r"websocket: closed a connection from "
+                        rf"{re.escape(self.walled.address)}: .*text message", TIMEOUT)
+        tracker.waitFor(r"websocket: closed a connection from .*exceeds payload limit",
+                        TIMEOUT)
+        tracker.waitFor(r"websocket: closed a connection from .*does not begin with GET",
+                        TIMEOUT)
+        # Each said once, through the peer log: none of autobahn's own.
+        self.assertEqual(tracker.matches(r"autobahn"), [])
+        wrong = self.market.start("wrong", [
+            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:{BED_TRACKER_PORT}"],
+            wrapper=self.seller_host.wrapper)
+        wrong.waitFor(r"cannot reach the tracker at .*: WebSocket to ws://", TIMEOUT)
         self.stopCleanly()
 
     def stopCleanly(self):

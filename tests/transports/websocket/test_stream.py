@@ -29,6 +29,12 @@ def opened(testCase, joined, resource="/"):
     return client, joined.servers.built[-1], pump
 
 
+#: A client's opening handshake (RFC 6455 4.1), offering bazaar.
+REQUEST = (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+           b"Sec-WebSocket-Protocol: bazaar\r\n\r\n")
+
+
 def frame(opcode, payload):
     """A client's frame (masked with a zero key, as RFC 6455 allows)."""
     header = bytes([0x80 | opcode])
@@ -182,15 +188,53 @@ class RefusalTests(SynchronousTestCase):
         joined = Joined()
         server, transport = accepted(joined)
         server.dataReceived(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        self.assertIn(b"HTTP/1.1 4", transport.value())
+        self.assertIn(b"HTTP/1.1 400", transport.value())
         server.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(len(joined.refusals), 1)
 
-    def test_garbageIsRefused(self):
+    def test_garbageIsRefusedAtOnce(self):
         joined = Joined()
         server, transport = accepted(joined)
-        server.dataReceived(b"\x16\x03\x01garbage that is no HTTP\r\n\r\n")
-        self.assertTrue(transport.disconnecting or transport.disconnected)
+        server.dataReceived(b"\x16\x03\x01")
+        self.assertTrue(transport.aborted)
+        server.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(joined.refusals,
+                         ["no WebSocket request: it does not begin with GET"])
+
+    def test_aRequestArrivingByteByByte(self):
+        joined = Joined()
+        server, transport = accepted(joined)
+        for byte in b"GET / HTTP/1.1\r\n":
+            server.dataReceived(bytes([byte]))
+        self.assertFalse(transport.aborted)
+
+    def test_framesInTheHandshakesSegmentAreNoHandshake(self):
+        """A client's first frames may come in the same read as its
+        request: they count against the message bound, not the
+        handshake's."""
+        joined = Joined()
+        server, transport = accepted(joined)
+        server.dataReceived(REQUEST + frame(0x2, b"w" * 20_000))
+        self.assertFalse(transport.aborted)
+        self.assertEqual(joined.servers.built[0].received, b"w" * 20_000)
+
+    def test_breachThenTheCarriedAbortsKeepsTheBreach(self):
+        joined = Joined()
+        server, transport = accepted(joined)
+        server.dataReceived(REQUEST + frame(0x1, b"text"))
+        joined.servers.built[0].transport.abortConnection()
+        self.assertTrue(transport.aborted)
+        server.connectionLost(Failure(ConnectionDone()))
+        self.assertIn("text message", joined.refusals[-1])
+
+    def test_aBreachWithAPeerThatDoesNotCloseIsDropped(self):
+        joined = Joined()
+        server, transport = accepted(joined)
+        server.dataReceived(REQUEST + frame(0x1, b"text"))
+        self.assertIn(b"101", transport.value())
+        self.assertFalse(transport.aborted)
+        joined.reactor.advance(CLOSE_SECONDS.default)
+        self.assertTrue(transport.aborted)
 
     def test_oversizedHandshakeIsRefused(self):
         joined = Joined()

@@ -94,8 +94,7 @@ class StreamTransport:
         self.websocket.closeStream()
 
     def abortConnection(self):
-        self.websocket.aborted = True
-        self.websocket.transport.abortConnection()
+        self.websocket.abortStream()
 
     def getPeer(self):
         return self.websocket.transport.getPeer()
@@ -119,6 +118,17 @@ class StreamTransport:
         self.loseConnection()
 
 
+class _Unsaid:
+    """A logger that says nothing (autobahn's lines: L{_Stream.log})."""
+
+    def __getattr__(self, level):
+        return _nothing
+
+
+def _nothing(*args, **kwargs):
+    pass
+
+
 class _Stream:
     """
     What both ends do: connect the protocol carried once WebSocket is
@@ -129,13 +139,17 @@ class _Stream:
     @ivar carried: the protocol carried, once built, else None.
     """
 
+    #: autobahn's own lines, which a peer's bytes would cause, unbounded:
+    #: this end says why a connection ended once, through a peer log.
+    log = _Unsaid()
     carried = None
     #: Whether the protocol carried dropped the connection (no failure).
     aborted = False
     #: Whether WebSocket opened.
     opened = False
     _timer = None
-    _handshakeBytes = 0
+    #: The opening handshake's bytes so far, until its end is found.
+    _head = b""
     _why = None
 
     def connectionMade(self):
@@ -146,13 +160,36 @@ class _Stream:
             f"{self.factory.handshakeSeconds:g} s")
 
     def dataReceived(self, data):
-        if self.state == WebSocketProtocol.STATE_CONNECTING:
-            self._handshakeBytes += len(data)
-            if self._handshakeBytes > HANDSHAKE_BYTES.default:
-                self._drop(f"the WebSocket opening handshake exceeds "
-                           f"{HANDSHAKE_BYTES.default} bytes")
+        if self._head is not None and self.state == WebSocketProtocol.STATE_CONNECTING:
+            why = self._headWrong(data)
+            if why is not None:
+                self._drop(why)
                 return
         super().dataReceived(data)
+
+    def _headWrong(self, data):
+        """Why the opening handshake's bytes so far are refused, or None;
+        once its end is seen within L{HANDSHAKE_BYTES}, nothing more is
+        looked at (what follows it is WebSocket's)."""
+        limit = HANDSHAKE_BYTES.default
+        self._head += data[:limit + 4]
+        if b"\r\n\r\n" in self._head[:limit + 4]:
+            self._head = None
+            return None
+        if len(self._head) > limit:
+            return f"the WebSocket opening handshake exceeds {limit} bytes"
+        return self._startWrong(self._head)
+
+    def _startWrong(self, head):
+        """Why what the handshake starts with cannot be one, or None."""
+        return None
+
+    def abortStream(self):
+        """The protocol carried drops the connection: its doing, no
+        failure of WebSocket's (unless one came first)."""
+        if self._why is None:
+            self.aborted = True
+        self.transport.abortConnection()
 
     def _late(self, why):
         self._timer = None
@@ -189,6 +226,11 @@ class _Stream:
         # this end's why.
         if self._why is None:
             self._why = reason
+        if self.state == WebSocketProtocol.STATE_OPEN:
+            # Its closing handshake, bounded: autobahn's own timer is off.
+            self._cancelTimer()
+            self._timer = self.factory.clock.callLater(
+                CLOSE_SECONDS.default, self._late, reason)
         super()._fail_connection(code, reason)
 
     def onClose(self, wasClean, code, reason):
@@ -268,6 +310,11 @@ def _quiet(factory, server):
 
 class _ServerProtocol(_Stream, WebSocketServerProtocol):
 
+    def _startWrong(self, head):
+        if not b"GET ".startswith(head[:4]):
+            return "no WebSocket request: it does not begin with GET"
+        return None
+
     def onConnect(self, request):
         factory = self.factory.resources.get(request.path)
         if factory is None:
@@ -304,6 +351,7 @@ class StreamServerFactory(WebSocketServerFactory):
 
     protocol = _ServerProtocol
     noisy = False
+    log = _Unsaid()
 
     def __init__(self, clock, resources, refused=None,
                  handshakeSeconds=HANDSHAKE_SECONDS.default):
@@ -373,6 +421,7 @@ class StreamClientFactory(WebSocketClientFactory):
 
     protocol = _ClientProtocol
     noisy = False
+    log = _Unsaid()
 
     def __init__(self, clock, url, carried, handshakeSeconds=HANDSHAKE_SECONDS.default):
         super().__init__(url, reactor=clock, protocols=[SUBPROTOCOL], useragent=SOFTWARE)
