@@ -175,6 +175,13 @@ class RefusalTests(SynchronousTestCase):
         self.assertEqual(factory.built[0].lost, None)
         self.assertIn("no WebSocket resource '/nowhere'", joined.refusals[0])
 
+    def test_noSubprotocolIsRefused(self):
+        joined = Joined()
+        server, transport = accepted(joined)
+        server.dataReceived(REQUEST.replace(b"Sec-WebSocket-Protocol: bazaar\r\n", b""))
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 400"), transport.value())
+        self.assertEqual(joined.servers.built, [])
+
     def test_serviceRefusingIsRefused(self):
         class NoOne(Factory):
             def buildProtocol(self, addr):
@@ -188,7 +195,7 @@ class RefusalTests(SynchronousTestCase):
         joined = Joined()
         server, transport = accepted(joined)
         server.dataReceived(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        self.assertIn(b"HTTP/1.1 400", transport.value())
+        self.assertIn(b"HTTP/1.1 426", transport.value())
         server.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(len(joined.refusals), 1)
 
