@@ -5,7 +5,11 @@ End to end over WebSocket, in network namespaces
 takes in nothing it did not open, joins a market whose tracker listens
 for WebSocket on 80, and a public node and a seller on 443; it buys an
 item and a file from the seller, and the logs say WebSocket carried
-them.
+them.  Named only the public node, it buys along the offer's path
+through it.  And the red team at the tracker's WebSocket port: plain
+HTTP, garbage, a text and an oversized message, each refused with a
+line and a closed connection; a node that dials the plain TCP port as
+WebSocket says why it cannot reach the tracker.
 
 It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.  Every namespace goes when the test ends, passed or not.
