@@ -25,7 +25,10 @@ setup(
                       # QUIC over UDP, sans-IO, its packet core in Rust,
                       # driven from Twisted (transports/quic/); stack.py extends its
                       # connection's internals, hence the minor version held
-                      "qh3>=2.1,<2.2"],
+                      "qh3>=2.1,<2.2",
+                      # WebSocket (RFC 6455) on Twisted, its protocol under
+                      # the byte stream of transports/websocket/
+                      "autobahn>=24.4"],
     extras_require={
         "test": ["pytest>=7", "pytest-twisted>=1.14", "hypothesis>=6",
                  # make test runs the suite in parallel (-n)

@@ -44,6 +44,12 @@ ALLOWED = {
     "daemon/node.py: clientFromString":
         "the node daemon's connections to its trackers (--tracker), its sessions' "
         "set-up: a tracker is no peer reached by a path",
+    "transports/websocket/transport.py: HostnameEndpoint":
+        "the WebSocket transport itself (WebSocketTransport.dial): the TCP connection "
+        "under the WebSocket it dials a path over",
+    "transports/websocket/parser.py: HostnameEndpoint":
+        "the ws: endpoint string's TCP connection (--tracker ws:HOST:PORT, the node "
+        "daemon's connection to its tracker): a tracker is no peer reached by a path",
     "cli/bazaar.py: clientFromString":
         "bazaar buy's connection to its tracker (--tracker), its session's set-up",
     "cli/restock.py: UNIXClientEndpoint":

@@ -148,6 +148,13 @@ ALLOWED = {
     "transports/quic/transport.py: QuicTransport.attempt.reached: reached node {id} over QUIC at {host}:{p":
         _OWN + "once per dial this node makes over QUIC to a UDP path its operator "
         "configured (--quic-peer), the peer's key proven there",
+    "transports/websocket/dialerway.py: DialerWay.attempt.reached: reached node {id} over WebSocket at {hos":
+        _OWN + "once per dial this node makes over WebSocket to a path its operator "
+        "configured (--ws-peer), the peer's key proven there",
+    "transports/websocket/dialerway.py: plugNode: node {id} is reached over WebSocket at {":
+        _OWN + "once per --ws-peer, when the node starts",
+    "transports/websocket/service.py: WebSocketService._listening: {what} listening on {host}:{port}":
+        _OWN + "once when the daemon's WebSocket port listens",
     "reach/dialer.py: Lan._try.failed: no local path to node {id} at {where}: {":
         _OWN + "once per dial this node makes to a local address the tracker named, "
         "at most 2 a second into one address group (dialer.lan-dials), never again "

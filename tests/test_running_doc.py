@@ -67,6 +67,7 @@ class RunningDocTests(SynchronousTestCase):
         self.daemons["node"]["tracker"] = (node.DEFAULT_TRACKER, False)
         self.daemons["node"]["tracker-key"] = (None, False)
         self.daemons["node"]["quic-peer"] = (None, False)
+        self.daemons["node"]["ws-peer"] = (None, False)
         self.rows = documented()
 
     def test_tablesFound(self):

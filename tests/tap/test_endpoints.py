@@ -83,7 +83,7 @@ class OptionTests(SynchronousTestCase):
         error = self.parse(SELLER + ["--tracker", "unix:/tmp/t.sock"])
         self.assertEqual(str(error), "--tracker: a unix: endpoint cannot work here: "
                          "the tracker tells other nodes the IP address a node "
-                         "connects from (use HOST:PORT, tcp:, ssl: or tls:)")
+                         "connects from (use HOST:PORT, tcp:, ssl:, tls: or ws:)")
 
     def test_nodeTrackerEveryForm(self):
         """A node's --tracker takes HOST:PORT and client endpoint strings,
@@ -92,7 +92,8 @@ class OptionTests(SynchronousTestCase):
                 ("127.0.0.1:7701", "tcp:127.0.0.1:7701"),
                 ("tcp:127.0.0.1:7701", "tcp:127.0.0.1:7701"),
                 ("tcp:host=127.0.0.1:port=7701", "tcp:host=127.0.0.1:port=7701"),
-                ("tls:127.0.0.1:7701:trustRoots=ca", "tls:127.0.0.1:7701:trustRoots=ca")):
+                ("tls:127.0.0.1:7701:trustRoots=ca", "tls:127.0.0.1:7701:trustRoots=ca"),
+                ("ws:127.0.0.1:7701", "ws:127.0.0.1:7701")):
             options = NodeOptions()
             options.parseOptions(SELLER + ["--tracker", text])
             self.assertEqual((str(options.tracker), options.tracker.endpoint),
@@ -151,3 +152,24 @@ class LoopbackByDefaultTests(SynchronousTestCase):
         options.parseOptions(["--web", "tcp:8080:interface=0.0.0.0",
                               "--web-names", "market.example,M2.example"])
         self.assertEqual(options["web-names"], ("market.example", "m2.example"))
+
+
+class WebSocketOptionTests(SynchronousTestCase):
+    """--ws-port on both daemons, --ws-peer on a node."""
+
+    def test_wsPort(self):
+        options = NodeOptions()
+        options.parseOptions(SELLER + ["--ws-port", "443", "--ws-peer",
+                                       "f89a50638f8638e25d4c0ef9453feca9=192.0.2.1:443"])
+        self.assertEqual(options["ws-port"], 443)
+        self.assertEqual(options["ws-peer"][0][1:], ("192.0.2.1", 443))
+        tracker = TrackerOptions()
+        tracker.parseOptions(["--ws-port", "0"])
+        self.assertEqual(tracker["ws-port"], 0)
+
+    def test_badWsOptions(self):
+        for args, options in ((["--ws-port", "70000"], TrackerOptions),
+                              (SELLER + ["--ws-peer", "nobody=192.0.2.1:443"], NodeOptions)):
+            with self.assertRaises(usage.UsageError) as caught:
+                options().parseOptions(args)
+            self.assertIn("ws-p", str(caught.exception))

@@ -15,7 +15,7 @@ import attr
 
 #: The endpoint kinds an address string may start with.  Any other text
 #: before the first colon is a host name.
-ENDPOINT_KINDS = ("tcp", "tcp6", "ssl", "tls", "unix")
+ENDPOINT_KINDS = ("tcp", "tcp6", "ssl", "tls", "unix", "ws")
 #: The kinds that reach a host and port over plain TCP: every node.
 TCP = ("tcp",)
 #: The kinds that reach a host and port, with or without TLS: the tracker.

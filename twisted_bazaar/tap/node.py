@@ -59,6 +59,7 @@ from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint,
 from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 from twisted_bazaar.transports.relay import limits as relays
+from twisted_bazaar.transports.websocket.parser import PREFIX as WS, parsePeer
 from twisted_bazaar.wire.ids import isKeyed, parseWireId
 
 DEFAULT_TRACKER = f"tcp:127.0.0.1:{DEFAULT_TRACKER_PORT}"
@@ -69,7 +70,8 @@ NODE_OPTIONS = ("role", "discovery", "tracker", "tracker-key", "listen", "host",
                 "neighbours", "max-connections", "direct-slots", "direct-idle",
                 "handshake-limit", "connection-rate", "retry-initial", "retry-max",
                 "no-punch", "relay-port", "relay-reservations", "relay-circuits",
-                "relay-rate", "no-port-mapping", "quic-port", "no-quic", "quic-peer")
+                "relay-rate", "no-port-mapping", "quic-port", "no-quic", "quic-peer",
+                "ws-port", "ws-peer")
 #: Node options that belong with a role in --help (and need that role).
 ROLE_NODE_OPTIONS = {"give-up-after": "buyer", "restock": "seller"}
 #: The role options of files as goods, shown together in --help.
@@ -183,6 +185,11 @@ class Options(DaemonOptions):
               "the encrypted channel as over TCP, its UDP hole punches, and the port "
               "the tracker names to peers once it saw it (--no-quic: none)",
               boundedInt(0, 65535)),
+        param("ws-port", None, "TCP port to listen for WebSocket on, on the --listen "
+              "interface (0: a free one; logged as 'websocket listening on "
+              "HOST:PORT'): links and file transfers in WebSocket binary messages, "
+              "each under the encrypted channel as over TCP, for nodes whose "
+              "network lets only HTTP(S) out (none by default)", boundedInt(0, 65535)),
         param("give-up-after", None, "Seconds a buyer may take to get every "
               f"want; then the node stops and exits {GAVE_UP}, saying what it "
               "lacks and why (buyer role; none by default: it waits on)", seconds),
@@ -195,6 +202,7 @@ class Options(DaemonOptions):
         self["tracker"] = []
         self["tracker-key"] = []
         self["quic-peer"] = []
+        self["ws-peer"] = []
         #: The --tracker addresses (L{Address}), in order.
         self.trackers = []
         self._plugin_values = {}
@@ -226,12 +234,12 @@ class Options(DaemonOptions):
 
     def opt_tracker(self, text):
         """Where a tracker is: HOST:PORT, or a client endpoint (tcp:HOST:PORT;
-        ssl: or tls: for TLS).  Repeatable: the node registers with one
+        ssl: or tls: for TLS; ws:HOST:PORT for its WebSocket port).  Repeatable: the node registers with one
         tracker at a time, the first that takes it, and moves on to the next
         named when its tracker fails or refuses it (back to one named before
         once it answers again).  [default: tcp:127.0.0.1:7700]."""
         try:
-            address = parseAddress(text, TCP_OR_TLS, "the tracker tells other "
+            address = parseAddress(text, TCP_OR_TLS + (WS,), "the tracker tells other "
                                    "nodes the IP address a node connects from")
         except ValueError as e:
             raise usage.UsageError(f"--tracker: {e}")
@@ -256,6 +264,14 @@ class Options(DaemonOptions):
             raise usage.UsageError(f"--quic-peer {text}: give ID=HOST:PORT, HOST an IP "
                                    "address, PORT its UDP port")
         self["quic-peer"].append((node_id, host, int(port)))
+
+    def opt_ws_peer(self, text):
+        """ID=HOST:PORT: reach node ID over WebSocket at that address (an IP
+        address and the node's --ws-port), raced beside TCP.  Repeatable."""
+        try:
+            self["ws-peer"].append(parsePeer(text))
+        except ValueError as e:
+            raise usage.UsageError(str(e))
 
     def opt_tracker_key(self, text):
         """A tracker's key, as it logs it when it starts (keep it with the
@@ -406,7 +422,7 @@ def _addPluginOptions(cls):
             setattr(cls, "opt_" + option.name.replace("-", "_"),
                     _pluginOptionHandler(option, kind, plugin.name))
     cls.oneOrList = ("tracker", "tracker-key")
-    cls.repeatable = ("role", "tracker", "tracker-key", "quic-peer") + tuple(
+    cls.repeatable = ("role", "tracker", "tracker-key", "quic-peer", "ws-peer") + tuple(
         option.name for _, plugin in _owners() for option in plugin.options
         if option.repeatable)
     return cls
@@ -441,6 +457,11 @@ def makeService(options):
     site = NodeSite(listen, trackers, options["listen"],
                     [str(t) for t in options.trackers], listenInterface(options["listen"]))
     service, parts, metrics = _served(reactor, options, state, site, exitStatus, made)
+    if options["ws-port"] is not None or options["ws-peer"]:
+        # Imported here: autobahn is loaded only by a node that speaks it.
+        from twisted_bazaar.transports.websocket.service import nodeService
+        nodeService(reactor, parts.node, state.identity, options["ws-port"], site.interface,
+                    options["ws-peer"], exitStatus.fail).setServiceParent(service)
     _exitsWhenDone(reactor, options, service, parts, exitStatus)
     if metrics is not None:
         addMetrics(service, reactor, options, metrics, exitStatus)

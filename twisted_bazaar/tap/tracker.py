@@ -46,6 +46,7 @@ from twisted_bazaar.tracker import (
     PENDING_LIMIT,
     registeredLimit,
 )
+from twisted_bazaar.tracker.factory import TrackerFactory
 from twisted_bazaar.transports.relay import limits as relay
 from twisted_bazaar.transports.relay.limits import RelayLimits
 from twisted_bazaar.metrics.web import MAX_CONNECTIONS as METRICS_CONNECTIONS
@@ -117,6 +118,11 @@ class Options(DaemonOptions):
         param("relay-port", 0, "TCP port of the tracker's relay, on the --listen "
               "interface (0: a free port, logged as 'relay listening on "
               "HOST:PORT' and told to each node it relays for).",
+              boundedInt(0, 65535)),
+        param("ws-port", None, "TCP port to listen for WebSocket on, on the --listen "
+              "interface (0: a free one; logged as 'websocket listening on "
+              "HOST:PORT'): nodes whose network lets only HTTP(S) out reach the "
+              "tracker there with --tracker ws:HOST:PORT (none by default)",
               boundedInt(0, 65535)),
         param("udp-port", None, "UDP port of the tracker's UDP reach check and "
               "punches, and the next port, on the --listen interface (0: two free "
@@ -213,10 +219,17 @@ def makeService(options):
     if options["relay-reservations"]:
         service.relayService = relayService(reactor, options, tracker, exitStatus)
     udp = udpPorts(options)
-    if options["metrics"] is None and options["web"] is None and udp is None:
+    if options["metrics"] is None and options["web"] is None and udp is None \
+            and options["ws-port"] is None:
         return service
     parent = MultiService()
     service.setServiceParent(parent)
+    if options["ws-port"] is not None:
+        # Imported here: autobahn is loaded only by a tracker that speaks it.
+        from twisted_bazaar.transports.websocket.service import trackerService
+        trackerService(reactor, tracker.identity, TrackerFactory(tracker), tracker.peer_log,
+                         options["ws-port"], listenInterface(options["listen"]),
+                         exitStatus.fail).setServiceParent(parent)
     if udp is not None:
         UdpReachService(reactor, tracker, udp, listenInterface(options["listen"]),
                         exitStatus.fail if options["udp-port"] is not None else None

@@ -15,7 +15,7 @@ tracker's word is dialled as named.
 import attr
 
 __all__ = ["Path", "KINDS", "WORDS", "DIRECT", "LAN", "MAPPED", "RELAYED", "UDP",
-           "CLAIMED", "NAMED", "SEEN", "CONFIGURED"]
+           "WEBSOCKET", "CLAIMED", "NAMED", "SEEN", "CONFIGURED"]
 
 #: The peer's own address, dialled over TCP.
 DIRECT = "direct"
@@ -30,9 +30,11 @@ RELAYED = "relayed"
 #: A peer's UDP address, dialled over QUIC (L{twisted_bazaar.transports.quic.transport}): one its
 #: node's operator configured (``--quic-peer``), never a peer's bare claim.
 UDP = "udp"
+#: A peer's WebSocket port (L{twisted_bazaar.transports.websocket}).
+WEBSOCKET = "websocket"
 
 #: Every kind of path, in the order a dialer prefers them.
-KINDS = (LAN, DIRECT, MAPPED, UDP, RELAYED)
+KINDS = (LAN, DIRECT, MAPPED, UDP, WEBSOCKET, RELAYED)
 
 #: The peer said so itself (its ``thisisme``, a record): a claim.
 CLAIMED = "claimed"

@@ -1,0 +1,215 @@
+"""
+End to end over WebSocket, in network namespaces
+(L{twisted_bazaar.testing.netns}): a buyer on a host whose firewall
+(iptables in its namespace) lets out only TCP to ports 80 and 443, and
+takes in nothing it did not open, joins a market whose tracker listens
+for WebSocket on 80, and a public node and a seller on 443; it buys an
+item and a file from the seller, and the logs say WebSocket carried
+them.  Named only the public node, it buys along the offer's path
+through it.  And the red team at the tracker's WebSocket port: plain
+HTTP, garbage, a text and an oversized message, each refused with a
+line and a closed connection; a node that dials the plain TCP port as
+WebSocket says why it cannot reach the tracker.
+
+It needs root, ``ip`` and ``iptables``; without them it is skipped with
+the reason.  Every namespace goes when the test ends, passed or not.
+"""
+
+import hashlib
+import re
+import subprocess
+import sys
+
+from twisted_bazaar.testing.daemons import LISTENING_EVENT, TERMINATED, nodeId
+from twisted_bazaar.wire.ids import wireId
+from tests.e2e.helpers import (
+    BED_TRACKER_PORT,
+    HomeMarketCase,
+    short,
+    waitBought,
+    waitDownloaded,
+    waitSharing,
+    waitSold,
+)
+
+TIMEOUT = 30.0
+#: What the buyer's dialer logs when WebSocket carried a connection.
+REACHED = r"reached node {id} over WebSocket at {host}:443 \((?P<purpose>\w+)\)"
+#: The firewall of an HTTP(S)-only network: out, TCP to 80 and 443 and
+#: what answers a connection made; in, only what answers one.
+FIREWALL = [
+    ["-P", "OUTPUT", "DROP"],
+    ["-A", "OUTPUT", "-o", "lo", "-j", "ACCEPT"],
+    ["-A", "OUTPUT", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
+    ["-A", "OUTPUT", "-p", "tcp", "-m", "multiport", "--dports", "80,443", "-j", "ACCEPT"],
+    ["-P", "INPUT", "DROP"],
+    ["-A", "INPUT", "-i", "lo", "-j", "ACCEPT"],
+    ["-A", "INPUT", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
+]
+
+
+#: What the red team sends a WebSocket port, one connection each.
+PROBE_NAMES = ("plain HTTP", "garbage", "a text message", "an oversized message")
+#: Sends each probe, prints the start of the answer and whether the
+#: connection was closed (within 15 s).
+PROBES = """
+import base64, os, socket, struct, sys
+host, port = sys.argv[1], int(sys.argv[2])
+def upgrade():
+    key = base64.b64encode(os.urandom(16)).decode()
+    return ("GET / HTTP/1.1\\r\\nHost: x\\r\\nUpgrade: websocket\\r\\n"
+            "Connection: Upgrade\\r\\nSec-WebSocket-Key: " + key + "\\r\\n"
+            "Sec-WebSocket-Version: 13\\r\\nSec-WebSocket-Protocol: bazaar\\r\\n\\r\\n"
+            ).encode()
+def frame(opcode, payload):
+    size = len(payload)
+    head = bytes([0x80 | opcode])
+    head += bytes([0x80 | 127]) + struct.pack("!Q", size) if size > 65535 else (
+        bytes([0x80 | 126]) + struct.pack("!H", size) if size > 125 else bytes([0x80 | size]))
+    return head + bytes(4) + payload
+probes = [b"GET / HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n", b"\\x16\\x03\\x01" + os.urandom(300),
+          upgrade() + frame(1, b"hello"), upgrade() + frame(2, bytes(70000))]
+for probe in probes:
+    s = socket.create_connection((host, port), timeout=15)
+    s.sendall(probe)
+    got = b""
+    try:
+        while True:
+            more = s.recv(65536)
+            if not more:
+                break
+            got += more
+        end = "closed"
+    except socket.timeout:
+        end = "open"
+    except ConnectionResetError:
+        end = "closed"
+    print(repr(got[:12])[2:-1], end)
+"""
+
+
+class WebSocketOnlyTests(HomeMarketCase):
+    folder_prefix = "bazaar-ws-"
+
+    def setUp(self):
+        super().setUp()
+        self.public_host = self.bed.public("public")
+        self.seller_host = self.bed.public("seller")
+        self.walled = self.bed.public("walled")
+        for rule in FIREWALL:
+            subprocess.run([*self.walled.wrapper, "iptables", *rule], check=True,
+                           capture_output=True, timeout=60)
+
+    def wsListening(self, daemon, port):
+        daemon.waitForEvent(LISTENING_EVENT, TIMEOUT, what="websocket", host="0.0.0.0",
+                            port=port)
+
+    def test_buyAnItemAndAFileOverWebSocketOnly(self):
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        self.wsListening(tracker, 80)
+        shared, content = self.shareFile("song.ogg", 2 * 2**20)
+        seller = self.node("seller", self.seller_host, "--role", "seller", "--sell",
+                           "apple=2", "--share", shared, "--ws-port", "443")
+        seller_id = nodeId(seller, TIMEOUT)
+        self.wsListening(seller, 443)
+        waitSharing(seller, "song.ogg", TIMEOUT)
+        public = self.node("public", self.public_host, "--ws-port", "443")
+        public_id = nodeId(public, TIMEOUT)
+        self.wsListening(public, 443)
+        downloads = self.folder("downloads")
+        buyer = self.market.start("buyer", [
+            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
+            "--role", "buyer", "--want", "apple", "--want", "song.ogg",
+            "--downloads", downloads,
+            "--ws-peer", f"{wireId(seller_id)}={self.seller_host.address}:443",
+            "--ws-peer", f"{wireId(public_id)}={self.public_host.address}:443"],
+            wrapper=self.walled.wrapper)
+        buyer_id = nodeId(buyer, TIMEOUT)
+        # The tracker saw it come over WebSocket, from its own address.
+        tracker.waitFor(rf"node {short(buyer_id)} joined from "
+                        rf"{re.escape(self.walled.address)}:", TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, seller=seller_id, n=1, q=1)
+        waitSold(seller, "apple", TIMEOUT, buyer=buyer_id, left=1)
+        got = waitDownloaded(buyer, "song.ogg", TIMEOUT)
+        with open(got["path"], "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).digest(),
+                             hashlib.sha256(content).digest())
+        # The file came over WebSocket from the seller's port 443.
+        reached = REACHED.format(id=short(seller_id),
+                                 host=re.escape(self.seller_host.address))
+        self.assertIn("files", [m["purpose"] for m in buyer.matches(reached)])
+        # Every connection the buyer holds is to port 80 or 443: no byte
+        # went any other way.
+        for local, peer in self.established(self.walled):
+            self.assertIn(peer.rsplit(":", 1)[1], {"80", "443"}, (local, peer))
+        # And the other ways were tried and dropped by the firewall.
+        counts = subprocess.run([*self.walled.wrapper, "iptables", "-L", "OUTPUT", "-v",
+                                 "-x", "-n"], capture_output=True, text=True, check=True,
+                                timeout=60).stdout
+        dropped = int(re.search(r"policy DROP (\d+) packets", counts).group(1))
+        self.assertGreater(dropped, 0, counts)
+        self.stopCleanly()
+
+    def test_buyThroughThePublicNodeAlone(self):
+        """Named only the public node's WebSocket address, the buyer links
+        to it alone, and buys from a seller it cannot reach along the
+        offer's path through it."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        self.wsListening(tracker, 80)
+        seller = self.node("seller", self.seller_host, "--role", "seller", "--sell",
+                           "apple=2")
+        seller_id = nodeId(seller, TIMEOUT)
+        public = self.node("public", self.public_host, "--ws-port", "443")
+        public_id = nodeId(public, TIMEOUT)
+        self.wsListening(public, 443)
+        buyer = self.market.start("buyer", [
+            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
+            "--role", "buyer", "--want", "apple",
+            "--ws-peer", f"{wireId(public_id)}={self.public_host.address}:443"],
+            wrapper=self.walled.wrapper)
+        buyer_id = nodeId(buyer, TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, seller=seller_id, n=1, q=1)
+        waitSold(seller, "apple", TIMEOUT, buyer=buyer_id, left=1)
+        reached = REACHED.format(id=short(public_id),
+                                 host=re.escape(self.public_host.address))
+        self.assertIn("overlay", [m["purpose"] for m in buyer.matches(reached)])
+        self.assertEqual(buyer.matches(rf"reached node {short(seller_id)}"), [])
+        for local, peer in self.established(self.walled):
+            self.assertIn(peer.rsplit(":", 1)[1], {"80", "443"}, (local, peer))
+        self.stopCleanly()
+
+    def test_badInputAtTheWebSocketPort(self):
+        """What is no WebSocket of ours, sent to the tracker's WebSocket
+        port, is refused with a line and a closed connection; a node
+        sent to the tracker's plain TCP port as if it were WebSocket says
+        why it cannot reach it; no traceback anywhere."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        self.wsListening(tracker, 80)
+        answers = subprocess.run(
+            [*self.walled.wrapper, sys.executable, "-c", PROBES,
+             self.tracker_host.address, "80"],
+            capture_output=True, text=True, timeout=120, check=True).stdout.splitlines()
+        self.assertEqual(len(answers), len(PROBE_NAMES), answers)
+        for name, answer in zip(PROBE_NAMES, answers):
+            # Each ended with the connection closed by the tracker.
+            self.assertTrue(answer.endswith("closed"), (name, answer))
+        self.assertTrue(answers[0].startswith("HTTP/1.1 4"), answers[0])
+        tracker.waitFor(r"websocket: closed a connection from "
+                        rf"{re.escape(self.walled.address)}: .*text message", TIMEOUT)
+        tracker.waitFor(r"websocket: closed a connection from .*exceeds payload limit",
+                        TIMEOUT)
+        tracker.waitFor(r"websocket: closed a connection from .*does not begin with GET",
+                        TIMEOUT)
+        # Each said once, through the peer log: none of autobahn's own.
+        self.assertEqual(tracker.matches(r"autobahn"), [])
+        wrong = self.market.start("wrong", [
+            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:{BED_TRACKER_PORT}"],
+            wrapper=self.seller_host.wrapper)
+        wrong.waitFor(r"cannot reach the tracker at .*: WebSocket to ws://", TIMEOUT)
+        self.stopCleanly()
+
+    def stopCleanly(self):
+        codes = self.market.stop()
+        self.assertEqual(set(codes.values()), {TERMINATED}, codes)
+        for daemon in self.market.daemons:
+            self.assertEqual(daemon.problems(), [], daemon.name)

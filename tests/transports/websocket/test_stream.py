@@ -1,0 +1,325 @@
+"""
+The byte stream over WebSocket binary messages, both ends joined in
+memory: bytes either way, a clean close, and the red team's bad input
+(text messages, oversized messages and handshakes, an unknown resource,
+a client that speaks no WebSocket, a server that speaks none, silence),
+each a clear refusal and a closed connection.
+"""
+
+import struct
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.transports.websocket.limits import (
+    CLOSE_SECONDS, HANDSHAKE_BYTES, HANDSHAKE_SECONDS, MESSAGE_BYTES, OPENING)
+from twisted_bazaar.transports.websocket.stream import WebSocketFailed
+
+from tests.transports.websocket.helpers import Joined, Recorders
+
+
+def opened(testCase, joined, resource="/"):
+    """A client connected through WebSocket: (client, server, pump)."""
+    d, pump, _ = joined.connect(resource=resource)
+    client = testCase.successResultOf(d)
+    return client, joined.servers.built[-1], pump
+
+
+#: A client's opening handshake (RFC 6455 4.1), offering bazaar.
+REQUEST = (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+           b"Sec-WebSocket-Protocol: bazaar\r\n\r\n")
+
+
+def frame(opcode, payload):
+    """A client's frame (masked with a zero key, as RFC 6455 allows)."""
+    header = bytes([0x80 | opcode])
+    size = len(payload)
+    if size < 126:
+        header += bytes([0x80 | size])
+    elif size < 65536:
+        header += bytes([0x80 | 126]) + struct.pack("!H", size)
+    else:
+        header += bytes([0x80 | 127]) + struct.pack("!Q", size)
+    return header + b"\0\0\0\0" + payload
+
+
+class Raw(StringTransport):
+    """A TCP transport that keeps what is written and whether it was
+    aborted."""
+
+    aborted = False
+
+    def unregisterProducer(self):
+        self.producer = None
+
+    def abortConnection(self):
+        self.aborted = True
+
+
+def accepted(joined):
+    """A server protocol of joined's, on a L{Raw} transport."""
+    server = joined.reactor.tcpServers[-1][1].buildProtocol(None)
+    transport = Raw()
+    server.makeConnection(transport)
+    return server, transport
+
+
+class StreamTests(SynchronousTestCase):
+
+    def test_bytesBothWays(self):
+        joined = Joined()
+        client, server, pump = opened(self, joined)
+        self.assertTrue(server.made)
+        client.transport.write(b"x" * 200_000)
+        server.transport.writeSequence([b"ab", b"cd"])
+        pump.flush()
+        self.assertEqual(server.received, b"x" * 200_000)
+        self.assertEqual(client.received, b"abcd")
+
+    def test_aWriteIsSplitIntoMessagesOfTheBound(self):
+        joined = Joined()
+        client, server, pump = opened(self, joined)
+        sent = []
+        client.transport.websocket.sendMessage = lambda data, isBinary: sent.append(
+            (len(data), isBinary))
+        client.transport.write(b"y" * (2 * MESSAGE_BYTES.default + 1))
+        self.assertEqual(sent, [(MESSAGE_BYTES.default, True)] * 2 + [(1, True)])
+
+    def test_closeIsClean(self):
+        joined = Joined()
+        client, server, pump = opened(self, joined)
+        client.transport.loseConnection()
+        pump.flush()
+        pump.flush()
+        self.assertIsInstance(client.lost.value, ConnectionDone)
+        self.assertIsInstance(server.lost.value, ConnectionDone)
+        self.assertEqual(joined.refusals, [])
+        self.assertEqual(joined.reactor.getDelayedCalls(), [])
+
+    def test_writesAfterCloseAreDropped(self):
+        joined = Joined()
+        client, server, pump = opened(self, joined)
+        client.transport.loseConnection()
+        client.transport.write(b"late")
+        pump.flush()
+        self.assertEqual(server.received, b"")
+
+    def test_aPeerThatDoesNotCloseIsDropped(self):
+        joined = Joined()
+        client, server, pump = opened(self, joined)
+        client.transport.loseConnection()
+        # The server's answer never arrives.
+        joined.reactor.advance(CLOSE_SECONDS.default)
+        pump.flush()
+        self.assertIsNotNone(client.lost)
+
+
+class RefusalTests(SynchronousTestCase):
+
+    def test_textMessageClosesTheConnection(self):
+        joined = Joined()
+        client, server, pump = opened(self, joined)
+        client.transport.websocket.sendMessage(b"hello", isBinary=False)
+        pump.flush()
+        pump.flush()
+        self.assertIsInstance(server.lost.value, WebSocketFailed)
+        self.assertIn("text message", str(server.lost.value))
+        self.assertEqual(server.received, b"")
+        self.assertIsNotNone(client.lost)
+
+    def test_oversizedMessageClosesTheConnection(self):
+        joined = Joined()
+        client, server, pump = opened(self, joined)
+        # Past what autobahn would send: the frame written raw.
+        client.transport.websocket.transport.write(
+            frame(0x2, b"z" * (MESSAGE_BYTES.default + 1)))
+        pump.flush()
+        pump.flush()
+        self.assertEqual(server.received, b"")
+        self.assertIsInstance(server.lost.value, WebSocketFailed)
+        self.assertIn("exceeds payload limit", str(server.lost.value))
+
+    def test_unmaskedClientFrameClosesTheConnection(self):
+        joined = Joined()
+        client, server, pump = opened(self, joined)
+        # A client's frame must be masked (RFC 6455 5.3): this one is not.
+        client.transport.websocket.transport.write(b"\x82\x05hello")
+        pump.flush()
+        pump.flush()
+        self.assertEqual(server.received, b"")
+        self.assertIsInstance(server.lost.value, WebSocketFailed)
+        self.assertIn("unmasked", str(server.lost.value))
+
+    def test_badOpcodeClosesTheConnection(self):
+        joined = Joined()
+        client, server, pump = opened(self, joined)
+        client.transport.websocket.transport.write(frame(0x3, b"?"))
+        pump.flush()
+        pump.flush()
+        self.assertIsInstance(server.lost.value, WebSocketFailed)
+        self.assertIn("opcode", str(server.lost.value))
+        self.assertIn("opcode", joined.refusals[0])
+
+    def test_unknownResourceIsRefused(self):
+        joined = Joined()
+        d, pump, factory = joined.connect(resource="/nowhere")
+        pump.flush()
+        why = self.failureResultOf(d, WebSocketFailed)
+        self.assertIn("404", str(why.value))
+        self.assertEqual(joined.servers.built, [])
+        self.assertEqual(factory.built[0].lost, None)
+        self.assertIn("no WebSocket resource '/nowhere'", joined.refusals[0])
+
+    def test_noSubprotocolIsRefused(self):
+        joined = Joined()
+        server, transport = accepted(joined)
+        server.dataReceived(REQUEST.replace(b"Sec-WebSocket-Protocol: bazaar\r\n", b""))
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 400"), transport.value())
+        self.assertEqual(joined.servers.built, [])
+
+    def test_serviceRefusingIsRefused(self):
+        class NoOne(Factory):
+            def buildProtocol(self, addr):
+                return None
+
+        joined = Joined(resources={"/": NoOne()})
+        d, pump, _ = joined.connect()
+        self.assertIn("503", str(self.failureResultOf(d, WebSocketFailed).value))
+
+    def test_notWebSocketIsRefused(self):
+        joined = Joined()
+        server, transport = accepted(joined)
+        server.dataReceived(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.assertIn(b"HTTP/1.1 426", transport.value())
+        server.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(len(joined.refusals), 1)
+
+    def test_garbageIsRefusedAtOnce(self):
+        joined = Joined()
+        server, transport = accepted(joined)
+        server.dataReceived(b"\x16\x03\x01")
+        self.assertTrue(transport.aborted)
+        server.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(joined.refusals,
+                         ["no WebSocket request: it does not begin with GET"])
+
+    def test_aRequestArrivingByteByByte(self):
+        joined = Joined()
+        server, transport = accepted(joined)
+        for byte in b"GET / HTTP/1.1\r\n":
+            server.dataReceived(bytes([byte]))
+        self.assertFalse(transport.aborted)
+
+    def test_framesInTheHandshakesSegmentAreNoHandshake(self):
+        """A client's first frames may come in the same read as its
+        request: they count against the message bound, not the
+        handshake's."""
+        joined = Joined()
+        server, transport = accepted(joined)
+        server.dataReceived(REQUEST + frame(0x2, b"w" * 20_000))
+        self.assertFalse(transport.aborted)
+        self.assertEqual(joined.servers.built[0].received, b"w" * 20_000)
+
+    def test_breachThenTheCarriedAbortsKeepsTheBreach(self):
+        joined = Joined()
+        server, transport = accepted(joined)
+        server.dataReceived(REQUEST + frame(0x1, b"text"))
+        joined.servers.built[0].transport.abortConnection()
+        self.assertTrue(transport.aborted)
+        server.connectionLost(Failure(ConnectionDone()))
+        self.assertIn("text message", joined.refusals[-1])
+
+    def test_aBreachWithAPeerThatDoesNotCloseIsDropped(self):
+        joined = Joined()
+        server, transport = accepted(joined)
+        server.dataReceived(REQUEST + frame(0x1, b"text"))
+        self.assertIn(b"101", transport.value())
+        self.assertFalse(transport.aborted)
+        joined.reactor.advance(CLOSE_SECONDS.default)
+        self.assertTrue(transport.aborted)
+
+    def test_oversizedHandshakeIsRefused(self):
+        joined = Joined()
+        server, transport = accepted(joined)
+        server.dataReceived(b"GET / HTTP/1.1\r\nX: " + b"a" * HANDSHAKE_BYTES.default)
+        self.assertTrue(transport.aborted)
+        server.connectionLost(Failure(ConnectionDone()))
+        self.assertIn(f"exceeds {HANDSHAKE_BYTES.default} bytes", joined.refusals[0])
+
+    def test_silentServerTimesOut(self):
+        joined = Joined()
+        # A TCP server that never answers the WebSocket request.
+        joined.reactor.tcpServers[-1] = joined.reactor.tcpServers[-1][:1] + (
+            Factory.forProtocol(Protocol),) + joined.reactor.tcpServers[-1][2:]
+        d = joined.client().connect(Recorders())
+        pump = joined.completer.succeedOnce()
+        pump.flush()
+        self.assertNoResult(d)
+        joined.reactor.advance(HANDSHAKE_SECONDS.default)
+        pump.flush()
+        why = self.failureResultOf(d, WebSocketFailed)
+        self.assertIn("opening handshake took more than", str(why.value))
+
+    def test_serverSpeakingNoWebSocket(self):
+        class Chatty(Protocol):
+            def dataReceived(self, data):
+                self.transport.write(b"+OK not a web server\r\n\r\n")
+
+        joined = Joined()
+        joined.reactor.tcpServers[-1] = joined.reactor.tcpServers[-1][:1] + (
+            Factory.forProtocol(Chatty),) + joined.reactor.tcpServers[-1][2:]
+        d = joined.client().connect(Recorders())
+        pump = joined.completer.succeedOnce()
+        pump.flush()
+        why = self.failureResultOf(d, WebSocketFailed)
+        self.assertIn("ws://127.0.0.1:4321/", str(why.value))
+
+    def test_cancelBeforeOpen(self):
+        joined = Joined()
+        d = joined.client().connect(Recorders())
+        d.cancel()
+        self.failureResultOf(d)
+        self.assertTrue(joined.reactor.connectors[0].stoppedConnecting)
+
+
+class OpeningTests(SynchronousTestCase):
+    """Connections still in their opening handshake are bounded per
+    address group and in all: a silent flood holds no more."""
+
+    def setUp(self):
+        self.joined = Joined()
+        self.factory = self.joined.reactor.tcpServers[-1][1]
+
+    def open(self, host):
+        protocol = self.factory.buildProtocol(IPv4Address("TCP", host, 5000))
+        if protocol is not None:
+            protocol.makeConnection(Raw())
+        return protocol
+
+    def test_aGroupsShare(self):
+        silent = [self.open(f"198.51.{n}.1") for n in range(1)] + [
+            self.open("198.51.0.2") for _ in range(OPENING.group - 1)]
+        self.assertNotIn(None, silent)
+        self.assertIsNone(self.open("198.51.0.9"))
+        self.assertIn("too many WebSocket connections", self.joined.refusals[-1])
+        # Another group still gets in.
+        self.assertIsNotNone(self.open("203.0.113.1"))
+        # One that ends makes room.
+        silent[0].connectionLost(Failure(ConnectionDone()))
+        self.assertIsNotNone(self.open("198.51.0.9"))
+
+    def test_inAll(self):
+        opened = [self.open(f"10.{n // 8}.0.{n % 8}") for n in range(OPENING.default)]
+        self.assertNotIn(None, opened)
+        self.assertIsNone(self.open("192.0.2.1"))
+
+    def test_anOpenConnectionNoLongerCounts(self):
+        joined = Joined()
+        for _ in range(OPENING.group + 1):
+            opened(self, joined)
+        self.assertEqual(len(joined.servers.built), OPENING.group + 1)

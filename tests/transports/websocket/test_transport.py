@@ -1,0 +1,110 @@
+"""
+The WebSocket transport in the shape every transport takes (kind,
+canDial, dial, listen): the encrypted channel end to end over it, the
+key a dial expects proven, each resource of one port its own service.
+"""
+
+from twisted.internet import defer
+from twisted.internet.endpoints import TCP4ClientEndpoint, TCP4ServerEndpoint
+from twisted.internet.error import CannotListenError
+from twisted.internet.testing import MemoryReactorClock
+from twisted.test.iosim import ConnectionCompleter
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.channel.session import ChannelKey
+from twisted_bazaar.identity.keys import Identity, decode
+from twisted_bazaar.transports.path import DIRECT, WEBSOCKET, Path
+from twisted_bazaar.transports.websocket.transport import FILES, WebSocketTransport
+
+from tests.transports.websocket.helpers import PORT, Recorders
+
+
+class Ends:
+    """A listening transport and a dialling one on one memory reactor."""
+
+    def __init__(self):
+        self.reactor = reactor = MemoryReactorClock()
+        self.completer = ConnectionCompleter(reactor)
+        self.serverIdentity = Identity.generate()
+        self.server = WebSocketTransport(
+            reactor, ChannelKey.generate(self.serverIdentity),
+            serverEndpoint=lambda: TCP4ServerEndpoint(reactor, PORT))
+        self.client = WebSocketTransport(
+            reactor, ChannelKey.generate(Identity.generate()),
+            clientEndpoint=lambda host, port: TCP4ClientEndpoint(reactor, host, port))
+
+    def dial(self, key, protocols, options=None):
+        d = self.client.dial(Path(WEBSOCKET, "127.0.0.1", PORT), key, protocols, options)
+        pump = self.completer.succeedOnce()
+        pump.flush()
+        return d, pump
+
+
+class TransportTests(SynchronousTestCase):
+
+    def test_canDialItsKindOnly(self):
+        transport = Ends().client
+        self.assertEqual(transport.kind, WEBSOCKET)
+        self.assertTrue(transport.canDial(Path(WEBSOCKET, "192.0.2.1", 443)))
+        self.assertFalse(transport.canDial(Path(DIRECT, "192.0.2.1", 443)))
+        self.assertFalse(transport.canDial(Path(WEBSOCKET, "", 443)))
+        self.assertFalse(transport.canDial(Path(WEBSOCKET, "192.0.2.1", 0)))
+
+    def test_channelEndToEnd(self):
+        ends = Ends()
+        links, files = Recorders(), Recorders()
+        listening = ends.server.listen(links)
+        self.assertIs(self.successResultOf(ends.server.listen(files, FILES)),
+                      self.successResultOf(listening))
+        d, pump = ends.dial(decode(ends.serverIdentity.key), Recorders())
+        client = self.successResultOf(d)
+        client.transport.write(b"sealed hello")
+        pump.flush()
+        self.assertEqual(links.built[0].received, b"sealed hello")
+        self.assertEqual(files.built, [])
+
+    def test_filesResource(self):
+        ends = Ends()
+        links, files = Recorders(), Recorders()
+        ends.server.listen(links)
+        ends.server.listen(files, FILES)
+        d, pump = ends.dial(None, Recorders(), {"resource": FILES})
+        self.successResultOf(d).transport.write(b"piece")
+        pump.flush()
+        self.assertEqual(files.built[0].received, b"piece")
+        self.assertEqual(links.built, [])
+
+    def test_anotherKeyFailsTheChannel(self):
+        ends = Ends()
+        links = Recorders()
+        ends.server.listen(links)
+        d, pump = ends.dial(decode(Identity.generate().key), Recorders())
+        client = self.successResultOf(d)
+        client.transport.write(b"secret")
+        pump.flush()
+        pump.flush()
+        self.assertIsNotNone(client.lost)
+        self.assertIn("key", client.lost.getErrorMessage())
+        self.assertTrue(all(p.received == b"" for p in links.built))
+
+    def test_aPortThatCannotListenFailsEveryListen(self):
+        ends = Ends()
+
+        class Taken:
+            def listen(self, factory):
+                return defer.fail(CannotListenError("", PORT, OSError("in use")))
+
+        ends.server.serverEndpoint = Taken
+        first = ends.server.listen(Recorders())
+        second = ends.server.listen(Recorders(), FILES)
+        self.failureResultOf(first, CannotListenError)
+        self.failureResultOf(second, CannotListenError)
+        self.assertIsNone(ends.server.port)
+
+    def test_stopListening(self):
+        ends = Ends()
+        self.assertIsNone(ends.server.stopListening())
+        ends.server.listen(Recorders())
+        self.assertIsNotNone(ends.server.port)
+        ends.server.stopListening()
+        self.assertIsNone(ends.server.port)

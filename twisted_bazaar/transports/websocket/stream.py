@@ -1,0 +1,432 @@
+"""
+A byte stream over WebSocket binary messages, both ends
+(L{StreamServerFactory}, L{StreamClientFactory}): the protocol above
+(a link under the encrypted channel, the tracker's) reads and writes
+bytes, as over TCP, and never sees a message's bounds.
+
+autobahn speaks WebSocket (RFC 6455).  Its own byte-stream wrapper
+(``WrappingWebSocket*``) is not used: it also takes base64 in text
+messages, offers compression (of sealed bytes, which do not compress,
+and a bomb's way in), tells the protocol above it lost its connection
+with no reason, and passes no producer on.  Here a connection speaks the
+subprotocol L{SUBPROTOCOL} and binary messages only, each of at most
+L{MESSAGE_BYTES}; autobahn's own timers are off, and the two handshakes'
+timeouts run on the clock given (docs/protocol.md §2.4).
+"""
+
+from collections import Counter
+
+from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+from autobahn.websocket.protocol import WebSocketProtocol
+from autobahn.websocket.types import ConnectionDeny
+from twisted.internet import defer
+from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.internet.interfaces import IPushProducer, ITCPTransport, ITransport
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.base.forwarding import declaredBy, forward
+from twisted_bazaar.net.capabilities import conformThrough
+from twisted_bazaar.transports.websocket.limits import (
+    CLOSE_SECONDS, HANDSHAKE_BYTES, HANDSHAKE_SECONDS, MESSAGE_BYTES, OPENING)
+
+__all__ = ["SUBPROTOCOL", "StreamClientFactory", "StreamServerFactory", "WebSocketFailed"]
+
+#: The WebSocket subprotocol (``Sec-WebSocket-Protocol``) both ends
+#: name: a byte stream of twisted-bazaar in binary messages.
+SUBPROTOCOL = "bazaar"
+#: What each end names itself in the HTTP handshake (no version).
+SOFTWARE = "twisted-bazaar"
+#: A normal closure (RFC 6455 §7.4.1).
+_NORMAL = 1000
+
+
+class WebSocketFailed(ConnectionLost):
+    """A WebSocket connection failed, or was refused, before or after it
+    opened: why."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+#: What the stream's transport passes on to the TCP transport under it.
+_FORWARDED = declaredBy(ITCPTransport)
+
+
+@implementer(ITransport, IPushProducer)
+class StreamTransport:
+    """
+    The transport of the protocol carried: what it writes goes out in
+    binary messages of at most L{MESSAGE_BYTES}; its close is
+    WebSocket's; its producer, peer and host are the TCP connection's.
+    """
+
+    def __init__(self, websocket):
+        self.websocket = websocket
+
+    def __getattr__(self, name):
+        # Only what a TCP transport declares, and not this class's own.
+        if name == "websocket":
+            raise AttributeError(name)
+        return forward(self, self.websocket.transport, name, _FORWARDED)
+
+    def __conform__(self, interface):
+        return conformThrough(self, self.websocket.transport, interface)
+
+    @property
+    def disconnecting(self):
+        return self.websocket.state != WebSocketProtocol.STATE_OPEN
+
+    def write(self, data):
+        websocket = self.websocket
+        if websocket.state != WebSocketProtocol.STATE_OPEN:
+            return
+        size = MESSAGE_BYTES.default
+        for start in range(0, len(data), size):
+            websocket.sendMessage(bytes(data[start:start + size]), isBinary=True)
+
+    def writeSequence(self, data):
+        self.write(b"".join(data))
+
+    def loseConnection(self):
+        self.websocket.closeStream()
+
+    def abortConnection(self):
+        self.websocket.abortStream()
+
+    def getPeer(self):
+        return self.websocket.transport.getPeer()
+
+    def getHost(self):
+        return self.websocket.transport.getHost()
+
+    def registerProducer(self, producer, streaming):
+        self.websocket.transport.registerProducer(producer, streaming)
+
+    def unregisterProducer(self):
+        self.websocket.transport.unregisterProducer()
+
+    def pauseProducing(self):
+        self.websocket.transport.pauseProducing()
+
+    def resumeProducing(self):
+        self.websocket.transport.resumeProducing()
+
+    def stopProducing(self):
+        self.loseConnection()
+
+
+class _Unsaid:
+    """A logger that says nothing (autobahn's lines: L{_Stream.log})."""
+
+    def __getattr__(self, level):
+        return _nothing
+
+
+def _nothing(*args, **kwargs):
+    pass
+
+
+class _Stream:
+    """
+    What both ends do: connect the protocol carried once WebSocket is
+    open, hand it each binary message's bytes, refuse a text message, and
+    tell it why the connection ended.  The handshake and closing timers
+    are owned here, and cancelled when the connection ends.
+
+    @ivar carried: the protocol carried, once built, else None.
+    """
+
+    #: autobahn's own lines, which a peer's bytes would cause, unbounded:
+    #: this end says why a connection ended once, through a peer log.
+    log = _Unsaid()
+    carried = None
+    #: Whether the protocol carried dropped the connection (no failure).
+    aborted = False
+    #: Whether WebSocket opened.
+    opened = False
+    _timer = None
+    #: The opening handshake's bytes so far, until its end is found.
+    _head = b""
+    _why = None
+
+    def connectionMade(self):
+        super().connectionMade()
+        self._timer = self.factory.clock.callLater(
+            self.factory.handshakeSeconds, self._late,
+            "the WebSocket opening handshake took more than "
+            f"{self.factory.handshakeSeconds:g} s")
+
+    def dataReceived(self, data):
+        if self._head is not None and self.state == WebSocketProtocol.STATE_CONNECTING:
+            why = self._headWrong(data)
+            if why is not None:
+                self._drop(why)
+                return
+        super().dataReceived(data)
+
+    def _headWrong(self, data):
+        """Why the opening handshake's bytes so far are refused, or None;
+        once its end is seen within L{HANDSHAKE_BYTES}, nothing more is
+        looked at (what follows it is WebSocket's)."""
+        limit = HANDSHAKE_BYTES.default
+        self._head += data[:limit + 4]
+        if b"\r\n\r\n" in self._head[:limit + 4]:
+            self._head = None
+            return None
+        if len(self._head) > limit:
+            return f"the WebSocket opening handshake exceeds {limit} bytes"
+        return self._startWrong(self._head)
+
+    def _startWrong(self, head):
+        """Why what the handshake starts with cannot be one, or None."""
+        return None
+
+    def abortStream(self):
+        """The protocol carried drops the connection: its doing, no
+        failure of WebSocket's (unless one came first)."""
+        if self._why is None:
+            self.aborted = True
+        self.transport.abortConnection()
+
+    def _late(self, why):
+        self._timer = None
+        self._drop(why)
+
+    def _drop(self, why):
+        """End the connection at once, for ``why``."""
+        if self._why is None:
+            self._why = why
+        self.transport.abortConnection()
+
+    def _cancelTimer(self):
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+
+    def onOpen(self):
+        self._cancelTimer()
+        self.opened = True
+        self.carried.makeConnection(StreamTransport(self))
+
+    def onMessage(self, payload, isBinary):
+        if not isBinary:
+            self._why = "the peer sent a text message: only binary ones carry the stream"
+            self._fail_connection(WebSocketProtocol.CLOSE_STATUS_CODE_UNSUPPORTED_DATA,
+                                  "binary messages only")
+            return
+        self.carried.dataReceived(payload)
+
+    def _fail_connection(self, code=WebSocketProtocol.CLOSE_STATUS_CODE_GOING_AWAY,
+                         reason="going away"):
+        # autobahn's way out of every breach of the protocol (a frame too
+        # big, a bad opcode, an unmasked client frame...): its reason is
+        # this end's why.
+        if self._why is None:
+            self._why = reason
+        if self.state == WebSocketProtocol.STATE_OPEN:
+            # Its closing handshake, bounded: autobahn's own timer is off.
+            self._cancelTimer()
+            self._timer = self.factory.clock.callLater(
+                CLOSE_SECONDS.default, self._late, reason)
+        super()._fail_connection(code, reason)
+
+    def onClose(self, wasClean, code, reason):
+        if self._why is None and not self.aborted and not (
+                wasClean and code in (_NORMAL, None)):
+            self._why = (reason or self.wasNotCleanReason
+                         or f"WebSocket closed with code {code}")
+
+    def closeStream(self):
+        """Close as the protocol carried asked: WebSocket's closing
+        handshake, the connection dropped if it is not over in time."""
+        if self.state != WebSocketProtocol.STATE_OPEN:
+            if self.state != WebSocketProtocol.STATE_CLOSED:
+                self.transport.loseConnection()
+            return
+        self.sendClose(_NORMAL)
+        self._cancelTimer()
+        self._timer = self.factory.clock.callLater(
+            CLOSE_SECONDS.default, self._late,
+            f"the WebSocket closing handshake took more than {CLOSE_SECONDS.default:g} s")
+
+    def connectionLost(self, reason):
+        self._cancelTimer()
+        super().connectionLost(reason)
+        why = self._why
+        if why is None and not self.aborted and not reason.check(ConnectionDone):
+            why = reason.getErrorMessage()
+        carried, self.carried = self.carried, None
+        if carried is not None and carried.transport is not None:
+            carried.connectionLost(Failure(ConnectionDone() if why is None
+                                           else WebSocketFailed(why)))
+        self.ended(why if why is not None or self.opened
+                   else "the connection closed before WebSocket opened")
+
+    def ended(self, why):
+        """The connection ended (``why``: None when it closed normally)."""
+
+
+class _Opening:
+    """The connections of a port still in their opening handshake, by
+    address group: at most L{OPENING} in all, its group share from one."""
+
+    def __init__(self):
+        #: protocol -> its address group.
+        self.held = {}
+        self.groups = Counter()
+
+    def take(self, protocol, group):
+        if (len(self.held) >= OPENING.default
+                or self.groups[group] >= OPENING.group):
+            return False
+        self.held[protocol] = group
+        self.groups[group] += 1
+        return True
+
+    def release(self, protocol):
+        group = self.held.pop(protocol, None)
+        if group is not None:
+            self.groups[group] -= 1
+            if not self.groups[group]:
+                del self.groups[group]
+
+
+def _quiet(factory, server):
+    """No timers of autobahn's own (they run on txaio's global loop, not
+    the clock given), no compression, binary messages and frames of at
+    most L{MESSAGE_BYTES}."""
+    factory.setProtocolOptions(
+        openHandshakeTimeout=0, closeHandshakeTimeout=0, autoPingInterval=0,
+        maxFramePayloadSize=MESSAGE_BYTES.default,
+        maxMessagePayloadSize=MESSAGE_BYTES.default, failByDrop=False)
+    if server:
+        factory.setProtocolOptions(webStatus=False)
+    else:
+        factory.setProtocolOptions(serverConnectionDropTimeout=0)
+
+
+class _ServerProtocol(_Stream, WebSocketServerProtocol):
+
+    def _startWrong(self, head):
+        if not b"GET ".startswith(head[:4]):
+            return "no WebSocket request: it does not begin with GET"
+        return None
+
+    def onConnect(self, request):
+        factory = self.factory.resources.get(request.path)
+        if factory is None:
+            self._why = f"no WebSocket resource {request.path!r} here"
+            raise ConnectionDeny(ConnectionDeny.NOT_FOUND, self._why)
+        if SUBPROTOCOL not in request.protocols:
+            self._why = f"the client does not speak the subprotocol {SUBPROTOCOL!r}"
+            raise ConnectionDeny(ConnectionDeny.BAD_REQUEST, self._why)
+        self.carried = factory.buildProtocol(self.transport.getPeer())
+        if self.carried is None:
+            self._why = "refused by the service"
+            raise ConnectionDeny(ConnectionDeny.SERVICE_UNAVAILABLE, self._why)
+        return SUBPROTOCOL
+
+    def onOpen(self):
+        self.factory.opening.release(self)
+        super().onOpen()
+
+    def ended(self, why):
+        self.factory.opening.release(self)
+        if why is not None and self.factory.refused is not None and not self.aborted:
+            self.factory.refused(self.transport.getPeer(), why)
+
+
+class StreamServerFactory(WebSocketServerFactory):
+    """
+    Serves each resource (the path of the WebSocket URL) with its own
+    factory's protocols; a request for another path is refused (404).
+
+    @ivar resources: path -> the factory of its protocols.
+    @ivar refused: told ``refused(address, why)`` of each connection that
+        failed or was refused, or None.
+    """
+
+    protocol = _ServerProtocol
+    noisy = False
+    log = _Unsaid()
+
+    def __init__(self, clock, resources, refused=None,
+                 handshakeSeconds=HANDSHAKE_SECONDS.default):
+        super().__init__(reactor=clock, protocols=[SUBPROTOCOL], server=SOFTWARE)
+        self.clock = clock
+        self.resources = resources
+        self.refused = refused
+        self.handshakeSeconds = handshakeSeconds
+        self.opening = _Opening()
+        _quiet(self, server=True)
+
+    def buildProtocol(self, addr):
+        """A protocol for the connection, or None (closed at once) when
+        too many are in their opening handshake (L{OPENING})."""
+        protocol = super().buildProtocol(addr)
+        if not self.opening.take(protocol, addressGroup(getattr(addr, "host", "?"))):
+            if self.refused is not None:
+                self.refused(addr, "too many WebSocket connections in their opening "
+                             "handshake from its address group")
+            return None
+        return protocol
+
+    def startFactory(self):
+        for factory in self.resources.values():
+            factory.doStart()
+
+    def stopFactory(self):
+        for factory in self.resources.values():
+            factory.doStop()
+
+
+class _ClientProtocol(_Stream, WebSocketClientProtocol):
+
+    def connectionMade(self):
+        self.carried = self.factory.carried.buildProtocol(self.transport.getPeer())
+        super().connectionMade()
+        if self.carried is None:
+            self._drop("the protocol to carry was refused before WebSocket opened")
+
+    def onConnect(self, response):
+        if response.protocol != SUBPROTOCOL:
+            self._why = (f"the server does not speak the subprotocol {SUBPROTOCOL!r}")
+            self._fail_connection(WebSocketProtocol.CLOSE_STATUS_CODE_PROTOCOL_ERROR,
+                                  self._why)
+
+    def onOpen(self):
+        super().onOpen()
+        opened, self.factory.opened = self.factory.opened, None
+        if opened is not None and self.carried is not None:
+            opened.callback(self.carried)
+
+    def ended(self, why):
+        opened, self.factory.opened = self.factory.opened, None
+        if opened is not None:
+            opened.errback(WebSocketFailed(
+                f"WebSocket to {self.factory.url}: "
+                f"{why or 'closed before it opened'}"))
+
+
+class StreamClientFactory(WebSocketClientFactory):
+    """
+    One connection to a WebSocket URL, carrying a protocol of
+    ``carried``'s: L{opened} fires with it once WebSocket opens, or fails
+    with L{WebSocketFailed} (the server refused, is no WebSocket server,
+    or did not answer in time).
+    """
+
+    protocol = _ClientProtocol
+    noisy = False
+    log = _Unsaid()
+
+    def __init__(self, clock, url, carried, handshakeSeconds=HANDSHAKE_SECONDS.default):
+        super().__init__(url, reactor=clock, protocols=[SUBPROTOCOL], useragent=SOFTWARE)
+        self.clock = clock
+        self.carried = carried
+        self.handshakeSeconds = handshakeSeconds
+        self.opened = defer.Deferred()
+        _quiet(self, server=False)
