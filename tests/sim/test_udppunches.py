@@ -155,11 +155,14 @@ class BudgetTests(SynchronousTestCase):
         share.tried = 1
         share.ended("192.168.1.2", (1, "10.47.0.9"), "its router draws ports", clock)
         self.assertEqual((share.udp, share.relayed, list(share.again)), (0, {}, [1]))
-        self.assertEqual(share.metrics()["pending"], 1)
+        self.assertEqual((share.metrics()["pending"], share.metrics()["budget_waiting"]),
+                         (1, 1))
         clock.advance(60.0 + SLACK - 0.01)
         self.assertEqual(share.udp, 0)
         clock.advance(0.01)
         self.assertEqual((share.udp, share.relayed, share.again), (1, {}, {}))
+        self.assertEqual((share.metrics()["pending"], share.metrics()["budget_waiting"]),
+                         (0, 0))
 
     def test_neverRoom(self):
         """A budget that never holds the plan (a bound below it) leaves the

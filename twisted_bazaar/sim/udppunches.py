@@ -234,7 +234,8 @@ class DirectShare:
     def metrics(self):
         """The ``nat.direct`` figures: the pairs that tried (through a
         relay), those punched over TCP and over UDP, those left relayed by
-        why, those whose TCP punch was still under way when the run ended,
+        why, those whose punch was still under way when the run ended (of
+        them, those whose UDP punch waited for the probe budget's room),
         and the share direct (of all that tried: one under way is not
         direct)."""
         direct = self.tcp + self.udp
@@ -242,6 +243,7 @@ class DirectShare:
                 "udp_punched": None if self.kinds is NO_UDP else self.udp,
                 "relayed": dict(sorted(self.relayed.items())),
                 "pending": self.tried - direct - sum(self.relayed.values()),
+                "budget_waiting": len(self.again),
                 "direct_share": round(direct / self.tried, 4) if self.tried else None}
 
 
