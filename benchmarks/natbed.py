@@ -32,7 +32,8 @@ hard home and a buyer at the easy one.  ``hard-hard`` (two homes behind
 random-port routers) is expected to stay on the relay, at its rate.
 
 It needs root, ``ip`` and ``iptables``; without them it says why and
-exits 1.
+exits 1, as it does when a try could not run to its end (a daemon that
+did not start, a file that did not come: its row says which).
 """
 
 import argparse
@@ -213,12 +214,13 @@ def table(results):
         met = "yes" if each["met"] else "no"
         if each["met"] and each["seconds"] > MET_WITHIN:
             met = f"late ({each['seconds']:.1f} s)"
+        if each["error"]:
+            met += f" (the try stopped: {each['error']})"
         rows.append(f"| {each['try']} | {each['pair']} | {met} | "
                     f"{'' if each['seconds'] is None else each['seconds']} | "
                     f"{each['strategy'] or ''} | "
                     f"{'' if each['relayed'] is None else format(each['relayed'], ',')} | "
-                    f"{'' if each['rate'] is None else each['rate']} |"
-                    + (f" {each['error']}" if each["error"] else ""))
+                    f"{'' if each['rate'] is None else each['rate']} |")
     return "\n".join(rows)
 
 
@@ -285,7 +287,7 @@ def main(argv=None):
     if options.json:
         with open(options.json, "w") as f:
             json.dump(results, f, indent=1)
-    return 0
+    return 1 if any(each["error"] for each in results) else 0
 
 
 if __name__ == "__main__":

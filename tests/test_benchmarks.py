@@ -557,6 +557,27 @@ class NatBedTests(SynchronousTestCase):
             self.assertEqual(e.exception.code, 2)
             self.assertIn(why, stderr.getvalue())
 
+    def test_aTryThatStopped(self):
+        """A try that could not run to its end says why in its row, and
+        the command exits 1, its bed removed all the same."""
+        removed = []
+
+        class Bed:
+            def remove(self):
+                removed.append(True)
+
+        stopped = dict(self.result("hard-easy", 1, False, relayed=None, rate=None),
+                       error="buyer did not log 'downloaded home.bin into' within 572 s")
+        self.patch(natbed, "missing", lambda nat: None)
+        self.patch(natbed, "Bed", Bed)
+        self.patch(natbed, "attempt", lambda bed, pair, index, size, logs: stopped)
+        stdout = io.StringIO()
+        with contextlib.redirect_stdout(stdout):
+            self.assertEqual(natbed.main(["--tries", "1", "--pairs", "hard-easy"]), 1)
+        self.assertEqual(removed, [True])
+        self.assertIn("| 1 | hard-easy | no (the try stopped: buyer did not log 'downloaded "
+                      "home.bin into' within 572 s) |  |  |  |  |", stdout.getvalue())
+
     def test_noBed(self):
         """Where no bed can be made (not root, no iptables), it says why
         and exits 1."""
