@@ -25,7 +25,9 @@ log's ``punched a UDP path to node ..., met at``), the seconds from the
 buyer's start to that line, the bytes the relays copied (the tracker's,
 from its metrics, and the public seller's, from ``bazaar --json node``
 asked by its operator), and the file's rate from the buyer's
-``fetching`` to its ``downloaded``; and every line of the homes' logs
+``fetching`` to its ``downloaded``; the UDP datagrams each home's
+router sent out in the try (probes, checks, keepalives and QUIC: a punch
+storm shows there, from outside); and every line of the homes' logs
 about UDP punches and the probe budget, so that a try that failed says
 why.  A pair is written SELLER-BUYER: ``hard-easy`` is a seller at the
 hard home and a buyer at the easy one.  ``hard-hard`` (two homes behind
@@ -54,7 +56,7 @@ from twisted_bazaar.testing.daemons import (
     LiveMarket,
     nodeId,
 )
-from twisted_bazaar.testing.netns import NetBed, NetBedError, missing, tagOf
+from twisted_bazaar.testing.netns import NetBed, NetBedError, missing, run, tagOf
 from twisted_bazaar.wire.ids import shortId
 
 #: The tracker's TCP port (its default, ``--listen tcp:7700``).
@@ -84,7 +86,12 @@ def _bazaar():
 
 
 class Bed:
-    """The namespaces of a run: the public hosts and the three homes."""
+    """
+    The namespaces of a run: the public hosts and the three homes, each
+    home's router counting the UDP datagrams it sends out (a rule with no
+    target in its ``mangle`` table: a punch's probes, its checks and
+    keepalives, and QUIC), so that a punch storm shows from outside.
+    """
 
     def __init__(self):
         self.net = NetBed(tagOf(os.getpid()), rate=os.environ.get("BAZAAR_BED_RATE") or None)
@@ -94,9 +101,25 @@ class Bed:
             self.homes = {"hard": self.net.home("hard", symmetric=True),
                           "easy": self.net.home("easy"),
                           "hard2": self.net.home("hardb", symmetric=True)}
+            for home in self.homes.values():
+                run(*home.router.wrapper, "iptables", "-t", "mangle", "-A", "POSTROUTING",
+                    "-o", "wan", "-p", "udp")
         except BaseException:
             self.net.remove()
             raise
+
+    def zeroDatagrams(self):
+        """Every home's count of UDP datagrams out starts again at 0."""
+        for home in self.homes.values():
+            run(*home.router.wrapper, "iptables", "-t", "mangle", "-Z", "POSTROUTING")
+
+    def datagramsOut(self, name):
+        """The UDP datagrams home ``name``'s router sent out since the last
+        L{zeroDatagrams}."""
+        listed = run(*self.homes[name].router.wrapper, "iptables", "-t", "mangle", "-L",
+                     "POSTROUTING", "-v", "-x", "-n").stdout
+        return sum(int(line.split()[0]) for line in listed.splitlines()
+                   if line.split()[2:3] == ["udp"])
 
     def remove(self):
         self.net.remove()
@@ -154,8 +177,9 @@ def attempt(bed, pair, index, size, logs):
     market = LiveMarket(folder, logFormat=JSON)
     result = {"pair": pair, "try": index + 1, "size": size, "met": False,
               "seconds": None, "strategy": None, "relayed": None, "rate": None,
-              "error": None}
+              "datagrams": None, "error": None}
     try:
+        bed.zeroDatagrams()
         tracker = market.start("tracker", ["bazaar-tracker", "--metrics",
                                            f"tcp:{METRICS_PORT}:interface=127.0.0.1"],
                                wrapper=bed.tracker.wrapper)
@@ -189,6 +213,8 @@ def attempt(bed, pair, index, size, logs):
         relayed = [_trackerRelayed(bed), _nodeRelayed(bed, public_port, folder, "public")]
         result["relayed"] = None if None in relayed else sum(relayed)
         result["relayed_by"] = {"tracker": relayed[0], "public": relayed[1]}
+        result["datagrams"] = {"seller": bed.datagramsOut(seller_at),
+                               "buyer": bed.datagramsOut(buyer_at)}
     except DaemonError as e:
         result["error"] = str(e).splitlines()[0]
     finally:
@@ -208,19 +234,23 @@ def attempt(bed, pair, index, size, logs):
 def table(results):
     """The results as a Markdown table."""
     rows = ["| try | pair (seller-buyer) | met over UDP | seconds to the path | "
-            "strategy | bytes through relays | file rate (MiB/s) |",
-            "|---|---|---|---|---|---|---|"]
+            "strategy | bytes through relays | file rate (MiB/s) | "
+            "UDP datagrams out of the seller's home, the buyer's |",
+            "|---|---|---|---|---|---|---|---|"]
     for each in results:
         met = "yes" if each["met"] else "no"
         if each["met"] and each["seconds"] > MET_WITHIN:
             met = f"late ({each['seconds']:.1f} s)"
         if each["error"]:
             met += f" (the try stopped: {each['error']})"
+        datagrams = each.get("datagrams")
         rows.append(f"| {each['try']} | {each['pair']} | {met} | "
                     f"{'' if each['seconds'] is None else each['seconds']} | "
                     f"{each['strategy'] or ''} | "
                     f"{'' if each['relayed'] is None else format(each['relayed'], ',')} | "
-                    f"{'' if each['rate'] is None else each['rate']} |")
+                    f"{'' if each['rate'] is None else each['rate']} | "
+                    + ("" if datagrams is None else
+                       f"{datagrams['seller']:,}, {datagrams['buyer']:,}") + " |")
     return "\n".join(rows)
 
 

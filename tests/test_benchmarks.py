@@ -528,7 +528,8 @@ class NatBedTests(SynchronousTestCase):
     def result(self, pair, index, met, seconds=None, relayed=3281, rate=44.1):
         return {"pair": pair, "try": index, "met": met, "seconds": seconds,
                 "strategy": "birthday-probes" if met else None, "relayed": relayed,
-                "rate": rate, "error": None}
+                "rate": rate, "datagrams": {"seller": 6, "buyer": 1100} if met else None,
+                "error": None}
 
     def test_tableAndSummary(self):
         """Each try is a row; one met later than the goal's 15 s says so,
@@ -537,9 +538,10 @@ class NatBedTests(SynchronousTestCase):
                    self.result("hard-easy", 2, True, 16.5),
                    self.result("easy-hard", 1, False, relayed=8400451, rate=0.26)]
         self.assertEqual(natbed.table(results).splitlines()[2:], [
-            "| 1 | hard-easy | yes | 6.92 | birthday-probes | 3,281 | 44.1 |",
-            "| 2 | hard-easy | late (16.5 s) | 16.5 | birthday-probes | 3,281 | 44.1 |",
-            "| 1 | easy-hard | no |  |  | 8,400,451 | 0.26 |"])
+            "| 1 | hard-easy | yes | 6.92 | birthday-probes | 3,281 | 44.1 | 6, 1,100 |",
+            "| 2 | hard-easy | late (16.5 s) | 16.5 | birthday-probes | 3,281 | 44.1 | "
+            "6, 1,100 |",
+            "| 1 | easy-hard | no |  |  | 8,400,451 | 0.26 |  |"])
         self.assertEqual(natbed.summary(results).splitlines(), [
             "hard-easy: met over UDP within 15 s in 1 of 2 tries (seconds 6.92 to 16.5)",
             "easy-hard: met over UDP within 15 s in 0 of 1 tries"])
@@ -576,7 +578,7 @@ class NatBedTests(SynchronousTestCase):
             self.assertEqual(natbed.main(["--tries", "1", "--pairs", "hard-easy"]), 1)
         self.assertEqual(removed, [True])
         self.assertIn("| 1 | hard-easy | no (the try stopped: buyer did not log 'downloaded "
-                      "home.bin into' within 572 s) |  |  |  |  |", stdout.getvalue())
+                      "home.bin into' within 572 s) |  |  |  |  |  |", stdout.getvalue())
 
     def test_noBed(self):
         """Where no bed can be made (not root, no iptables), it says why
