@@ -116,13 +116,19 @@ class Bed:
     def datagramsOut(self, name):
         """The UDP datagrams home ``name``'s router sent out since the last
         L{zeroDatagrams}."""
-        listed = run(*self.homes[name].router.wrapper, "iptables", "-t", "mangle", "-L",
-                     "POSTROUTING", "-v", "-x", "-n").stdout
-        return sum(int(line.split()[0]) for line in listed.splitlines()
-                   if line.split()[2:3] == ["udp"])
+        return udpCounted(run(*self.homes[name].router.wrapper, "iptables", "-t", "mangle",
+                              "-L", "POSTROUTING", "-v", "-x", "-n").stdout)
 
     def remove(self):
         self.net.remove()
+
+
+def udpCounted(listing):
+    """The packets of the UDP rules of ``iptables -L -v -x -n``'s listing
+    (a rule with no target: its protocol third, by name or, as
+    iptables-nft shows it, by number)."""
+    return sum(int(fields[0]) for fields in map(str.split, listing.splitlines())
+               if len(fields) > 2 and fields[0].isdigit() and fields[2] in ("udp", "17"))
 
 
 def _share(folder, name, size):

@@ -559,6 +559,21 @@ class NatBedTests(SynchronousTestCase):
             self.assertEqual(e.exception.code, 2)
             self.assertIn(why, stderr.getvalue())
 
+    def test_udpCounted(self):
+        """The routers' count of UDP datagrams out is read from iptables'
+        listing, the protocol by name or by number (iptables-nft's)."""
+        header = ("Chain POSTROUTING (policy ACCEPT 9 packets, 900 bytes)\n"
+                  "    pkts      bytes target     prot opt in     out     source"
+                  "               destination\n")
+        self.assertEqual(natbed.udpCounted(
+            header + "    1061    53050            17   --  *      wan     0.0.0.0/0"
+                     "            0.0.0.0/0\n"), 1061)
+        self.assertEqual(natbed.udpCounted(
+            header + "       6      300            udp  --  *      wan     0.0.0.0/0"
+                     "            0.0.0.0/0\n"
+                     "      40     2400            tcp  --  *      wan     0.0.0.0/0"
+                     "            0.0.0.0/0\n"), 6)
+
     def test_aTryThatStopped(self):
         """A try that could not run to its end says why in its row, and
         the command exits 1, its bed removed all the same."""
