@@ -9,7 +9,10 @@ simulator's issue-36 figures (adversaries, a million nodes, chord with
 the daemons' periods) are made from fake metrics here, their command
 lines read by bazaar-sim's own parser: no simulation runs.  The figures
 themselves are for ``make bench``, not for tests, so nothing here
-depends on how fast this machine is.
+depends on how fast this machine is.  The NAT bed's command
+(``benchmarks/natbed.py``) is checked for its table, its summary against
+the goal, and what it says to bad flags or where no bed can be made;
+its tries need root and namespaces, and run only by hand.
 """
 
 import collections
@@ -34,6 +37,7 @@ from benchmarks import (
     codec,
     idle,
     indexmem,
+    natbed,
     purchase,
     run,
     simattack,
@@ -516,3 +520,88 @@ class OptInTests(SynchronousTestCase):
         with contextlib.redirect_stdout(out), self.assertRaises(SystemExit):
             run.parseArgs(["--help"])
         self.assertIn("run only when named here: simmillion", " ".join(out.getvalue().split()))
+
+
+class NatBedTests(SynchronousTestCase):
+    """The NAT bed's command (L{natbed}), without a bed."""
+
+    def result(self, pair, index, met, seconds=None, relayed=3281, rate=44.1):
+        return {"pair": pair, "try": index, "met": met, "seconds": seconds,
+                "strategy": "birthday-probes" if met else None, "relayed": relayed,
+                "rate": rate, "datagrams": {"seller": 6, "buyer": 1100} if met else None,
+                "error": None}
+
+    def test_tableAndSummary(self):
+        """Each try is a row; one met later than the goal's 15 s says so,
+        and the summary counts only those met within it, by pair."""
+        results = [self.result("hard-easy", 1, True, 6.92),
+                   self.result("hard-easy", 2, True, 16.5),
+                   self.result("easy-hard", 1, False, relayed=8400451, rate=0.26)]
+        self.assertEqual(natbed.table(results).splitlines()[2:], [
+            "| 1 | hard-easy | yes | 6.92 | birthday-probes | 3,281 | 44.1 | 6, 1,100 |",
+            "| 2 | hard-easy | late (16.5 s) | 16.5 | birthday-probes | 3,281 | 44.1 | "
+            "6, 1,100 |",
+            "| 1 | easy-hard | no |  |  | 8,400,451 | 0.26 |  |"])
+        self.assertEqual(natbed.summary(results).splitlines(), [
+            "hard-easy: met over UDP within 15 s in 1 of 2 tries (seconds 6.92 to 16.5)",
+            "easy-hard: met over UDP within 15 s in 0 of 1 tries"])
+
+    def test_badFlags(self):
+        """A pair it does not know, or no tries, is refused with the
+        reason and exit status 2, before any bed is made."""
+        for argv, why in ((["--pairs", "hard-easy,cone-cone"],
+                           "--pairs: cone-cone is no pair of hard-easy, easy-hard, "
+                           "hard-hard"),
+                          (["--tries", "0"], "--tries and --size are counts of at least 1")):
+            stderr = io.StringIO()
+            with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit) as e:
+                natbed.main(argv)
+            self.assertEqual(e.exception.code, 2)
+            self.assertIn(why, stderr.getvalue())
+
+    def test_udpCounted(self):
+        """The routers' count of UDP datagrams out is read from iptables'
+        listing, the protocol by name or by number (iptables-nft's)."""
+        header = ("Chain POSTROUTING (policy ACCEPT 9 packets, 900 bytes)\n"
+                  "    pkts      bytes target     prot opt in     out     source"
+                  "               destination\n")
+        self.assertEqual(natbed.udpCounted(
+            header + "    1061    53050            17   --  *      wan     0.0.0.0/0"
+                     "            0.0.0.0/0\n"), 1061)
+        self.assertEqual(natbed.udpCounted(
+            header + "       6      300            udp  --  *      wan     0.0.0.0/0"
+                     "            0.0.0.0/0\n"
+                     "      40     2400            tcp  --  *      wan     0.0.0.0/0"
+                     "            0.0.0.0/0\n"), 6)
+
+    def test_aTryThatStopped(self):
+        """A try that could not run to its end says why in its row, and
+        the command exits 1, its bed removed all the same."""
+        removed = []
+
+        class Bed:
+            def remove(self):
+                removed.append(True)
+
+        stopped = dict(self.result("hard-easy", 1, False, relayed=None, rate=None),
+                       error="buyer did not log 'downloaded home.bin into' within 572 s")
+        self.patch(natbed, "missing", lambda nat: None)
+        self.patch(natbed, "Bed", Bed)
+        self.patch(natbed, "attempt", lambda bed, pair, index, size, logs: stopped)
+        stdout = io.StringIO()
+        with contextlib.redirect_stdout(stdout):
+            self.assertEqual(natbed.main(["--tries", "1", "--pairs", "hard-easy"]), 1)
+        self.assertEqual(removed, [True])
+        self.assertIn("| 1 | hard-easy | no (the try stopped: buyer did not log 'downloaded "
+                      "home.bin into' within 572 s) |  |  |  |  |  |", stdout.getvalue())
+
+    def test_noBed(self):
+        """Where no bed can be made (not root, no iptables), it says why
+        and exits 1."""
+        self.patch(natbed, "missing", lambda nat: "not root: making network "
+                   "namespaces and links needs root")
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            self.assertEqual(natbed.main(["--tries", "1"]), 1)
+        self.assertEqual(stderr.getvalue(), "natbed: cannot build the test bed: not root: "
+                         "making network namespaces and links needs root\n")

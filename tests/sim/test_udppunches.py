@@ -5,10 +5,13 @@ the pairs through a relay that a TCP or a modelled UDP punch takes off it.
 """
 
 import attr
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.reach.punch.probebudget import ProbeBudget
+from twisted_bazaar.reach.punch.udpagain import RETRIES, SLACK
 from twisted_bazaar.sim.runner import SimConfig, Simulation
-from twisted_bazaar.sim.udppunches import FIELD_MIX, drawKind, parseMix
+from twisted_bazaar.sim.udppunches import BUDGET, FIELD_MIX, DirectShare, drawKind, parseMix
 from twisted_bazaar.testing.nat import KEEPS_PORTS, SYMMETRIC
 from twisted_bazaar.testing.udpnat import FULL_CONE, PORT_RESTRICTED, RANDOM, SEQUENTIAL
 
@@ -116,3 +119,72 @@ class DirectShareTests(SynchronousTestCase):
                          direct["tried"] - direct["tcp_punched"] - direct["pending"])
         self.assertEqual(direct["direct_share"],
                          round(direct["tcp_punched"] / direct["tried"], 4))
+
+
+class _Router:
+    def __init__(self, public):
+        self.public = public
+
+
+class _Homes:
+    """The one home of these tests: its node at 192.168.1.2, its router's
+    public address 10.47.0.3."""
+
+    def routerOf(self, host):
+        return _Router("10.47.0.3") if host == "192.168.1.2" else None
+
+
+class BudgetTests(SynchronousTestCase):
+    """Each node's probe budget is kept between pairs, on the run's clock,
+    as a daemon keeps its own: a punch it refuses is played again once it
+    has room, and one it never has room for stays relayed (``budget``)."""
+
+    def share(self):
+        clock = Clock()
+        share = DirectShare(_Homes(), seed=1, kinds={"10.47.0.3": RANDOM,
+                                                     "10.47.0.9": PORT_RESTRICTED})
+        return clock, share
+
+    def test_refusedThenMet(self):
+        """The easy peer sent 1,000 probes to the hard home's address this
+        minute: its birthday punch (1,024 more) is refused, nothing is
+        counted yet, and 61 s later (the window forgot them, and the
+        slack) the punch is played again and meets."""
+        clock, share = self.share()
+        self.assertIsNone(share._budget("10.47.0.9", clock).admit("10.47.0.3", 1000))
+        share.tried = 1
+        share.ended("192.168.1.2", (1, "10.47.0.9"), "its router draws ports", clock)
+        self.assertEqual((share.udp, share.relayed, list(share.again)), (0, {}, [1]))
+        self.assertEqual((share.metrics()["pending"], share.metrics()["budget_waiting"]),
+                         (1, 1))
+        clock.advance(60.0 + SLACK - 0.01)
+        self.assertEqual(share.udp, 0)
+        clock.advance(0.01)
+        self.assertEqual((share.udp, share.relayed, share.again), (1, {}, {}))
+        self.assertEqual((share.metrics()["pending"], share.metrics()["budget_waiting"]),
+                         (0, 0))
+
+    def test_neverRoom(self):
+        """A budget that never holds the plan (a bound below it) leaves the
+        pair relayed at once, saying so."""
+        clock, share = self.share()
+        share.budgets["10.47.0.9"] = ProbeBudget(clock, per_host=100)
+        share.tried = 1
+        share.ended("192.168.1.2", (1, "10.47.0.9"), "its router draws ports", clock)
+        self.assertEqual((share.udp, share.relayed, share.again), (0, {BUDGET: 1}, {}))
+
+    def test_refusedEveryTime(self):
+        """Refused again at each of its RETRIES, the pair stays relayed
+        (``budget``) after the last."""
+        clock, share = self.share()
+        peer = share._budget("10.47.0.9", clock)
+        share.tried = 1
+        peer.admit("10.47.0.3", 1000)
+        share.ended("192.168.1.2", (1, "10.47.0.9"), "its router draws ports", clock)
+        for _ in range(RETRIES):
+            self.assertEqual((share.udp, share.relayed), (0, {}))
+            clock.advance(share.again[1].getTime() - clock.seconds() - 0.5)
+            # Spent again just before each replay: no room then either.
+            self.assertIsNone(peer.admit("10.47.0.3", 1000))
+            clock.advance(0.5)
+        self.assertEqual((share.udp, share.relayed, share.again), (0, {BUDGET: 1}, {}))

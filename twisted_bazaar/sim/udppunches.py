@@ -37,7 +37,9 @@ from twisted_bazaar.testing.udpnat import (
     punchPair,
 )
 from twisted_bazaar.reach.punch.tcp import PunchFailed
-from twisted_bazaar.reach.punch.udp import Met
+from twisted_bazaar.reach.punch.probebudget import ProbeBudget
+from twisted_bazaar.reach.punch.udp import BudgetRefused, Met
+from twisted_bazaar.reach.punch.udpagain import RETRIES, SLACK
 
 #: Added to the run's seed for the UDP model's generators.
 SEED_OFFSET = 11
@@ -56,6 +58,8 @@ FIELD_MIX = ((FULL_CONE, 0.25), (PORT_RESTRICTED, 0.55), (SEQUENTIAL, 0.12),
 MISSED = {"none": "both_hard", "predicted": "prediction_missed",
           "birthday-probes": "birthday_missed", "birthday-sockets": "birthday_missed",
           "simultaneous": "no_meeting", "direct": "no_meeting"}
+#: Why a pair stayed relayed whose punch the budget refused every time.
+BUDGET = "budget"
 #: The TCP-only runs' stand-in of the routers' UDP kinds: none (no UDP
 #: punch is modelled).
 NO_UDP = None
@@ -117,12 +121,17 @@ class DirectShare:
         self.udp = 0
         #: Why the pairs that stayed relayed did, by the UDP punch's strategy.
         self.relayed = {}
+        #: A node's public address -> its probe budget.
+        self.budgets = {}
+        #: Pair number -> the timer playing its punch again (the budget
+        #: refused it), on the run's clock.
+        self.again = {}
 
     def watch(self, node):
         """Count the punches for a link node starts (its C{punchStarted}
         and C{punchEnded} events: a punch for files goes over a direct
         link, and is not a pair's)."""
-        node.addObserver(_Pairs(self, node.connector.from_host))
+        node.addObserver(_Pairs(self, node.connector.from_host, node.clock))
 
     def started(self, link, peer_host):
         """A pair's TCP punch started: its number, for L{ended}."""
@@ -131,31 +140,53 @@ class DirectShare:
         # model's (the pair's routers).
         return self.tried, peer_host or relayedFrom(link)
 
-    def ended(self, host, pair, why):
+    def ended(self, host, pair, why, clock, tries=0):
         """A pair's TCP punch ended (why None: punched); one that failed
-        is tried over UDP in the model."""
+        is tried over UDP in the model, at ``clock``'s time (the run's),
+        and again later if the budget refused it."""
         if why is None:
             self.tcp += 1
             return
         number, peer_host = pair
-        outcome = self.udpOutcome(host, peer_host, number)
+        outcome = self.udpOutcome(host, peer_host, number + tries * 1_000_000, clock)
+        if isinstance(outcome, float) and tries < RETRIES:
+            self.again[number] = clock.callLater(outcome + SLACK, self._again, host,
+                                                 pair, why, clock, tries + 1)
+            return
+        self.again.pop(number, None)
         if outcome is None:
             self.udp += 1
         else:
+            outcome = BUDGET if isinstance(outcome, float) else outcome
             self.relayed[outcome] = self.relayed.get(outcome, 0) + 1
 
-    def udpOutcome(self, host, peer_host, pair):
+    def _again(self, host, pair, why, clock, tries):
+        del self.again[pair[0]]
+        self.ended(host, pair, why, clock, tries)
+
+    def _budget(self, public, clock):
+        """The probe budget of the node at public (its own address, or its
+        router's)."""
+        budget = self.budgets.get(public)
+        if budget is None:
+            budget = self.budgets[public] = ProbeBudget(clock)
+        return budget
+
+    def udpOutcome(self, host, peer_host, pair, clock):
         """
         None if the UDP punch between host (a node's own host) and the
         peer at ``peer_host`` (its public address: its router's, if it
         is at home) meets, else what kept them relayed:
         ``no_udp`` (no NAT mix), or what the failed punch missed by
-        (L{MISSED}).
+        (L{MISSED}); or the seconds until the budgets of both (each node
+        charged, at ``clock``'s time, the probes its plan sends to the
+        other's public address) would have room for the punch one of
+        them refused.
         """
         if self.kinds is NO_UDP:
             return "no_udp"
-        clock = Clock()
-        network = UdpNetwork(clock, self.latency)
+        model = Clock()
+        network = UdpNetwork(model, self.latency)
         rng = random.Random(self.seed * 1_000_003 + SEED_OFFSET * 7919 + pair)
         router = self.homes.routerOf(host)
         mine = None if router is None else self.kinds[router.public]
@@ -171,18 +202,21 @@ class DirectShare:
             sides = ("public-a", "b")
         elif peer is None:
             sides = ("a", "public-b")
+        public = host if router is None else router.public
+        budgets = (_Charged(self._budget(public, clock), peer_host),
+                   _Charged(self._budget(peer_host, clock), public))
         # A side reaches a public peer directly (the tracker checked it):
         # it sends to its port from one socket, no birthday (the node's
         # rule, L{twisted_bazaar.reach.punch.udpservice}).
         punches = punchPair(network, sides[0], sides[1], "tracker", rng,
-                            nonce=rng.randrange(1, 2**62),
+                            nonce=rng.randrange(1, 2**62), budgets=budgets,
                             direct=(peer is None, mine is None))
-        results = []
-        for _, done in punches:
-            done.addBoth(results.append)
-        while len(results) < 2 and clock.getDelayedCalls():
-            clock.advance(min(call.getTime() for call in clock.getDelayedCalls())
-                          - clock.seconds())
+        results = [None, None]
+        for index, (_, done) in enumerate(punches):
+            done.addBoth(lambda result, index=index: results.__setitem__(index, result))
+        while None in results and model.getDelayedCalls():
+            model.advance(min(call.getTime() for call in model.getDelayedCalls())
+                          - model.seconds())
         for punch, _ in punches:
             punch.stop()
         failed = [result for result in results if not isinstance(result, Met)]
@@ -190,12 +224,18 @@ class DirectShare:
             return None
         for result in failed:
             result.trap(PunchFailed)
+        waits = [charged.wait(len(punch.plan.probes))
+                 for (punch, _), result, charged in zip(punches, results, budgets)
+                 if not isinstance(result, Met) and result.check(BudgetRefused)]
+        if waits:
+            return BUDGET if None in waits else max(waits)
         return MISSED[punches[0][0].plan.strategy]
 
     def metrics(self):
         """The ``nat.direct`` figures: the pairs that tried (through a
         relay), those punched over TCP and over UDP, those left relayed by
-        why, those whose TCP punch was still under way when the run ended,
+        why, those whose punch was still under way when the run ended (of
+        them, those whose UDP punch waited for the probe budget's room),
         and the share direct (of all that tried: one under way is not
         direct)."""
         direct = self.tcp + self.udp
@@ -203,15 +243,35 @@ class DirectShare:
                 "udp_punched": None if self.kinds is NO_UDP else self.udp,
                 "relayed": dict(sorted(self.relayed.items())),
                 "pending": self.tried - direct - sum(self.relayed.values()),
+                "budget_waiting": len(self.again),
                 "direct_share": round(direct / self.tried, 4) if self.tried else None}
+
+
+class _Charged:
+    """A node's probe budget as the model's punch asks it: the model's
+    hosts are names, and the budget is charged for the address of the
+    peer's node (its router's) the probes would go to."""
+
+    def __init__(self, budget, to):
+        self.budget = budget
+        self.to = to
+
+    def admit(self, host, count):
+        return self.budget.admit(self.to, count)
+
+    def wait(self, count):
+        """Seconds until count probes would pass (0.0: now), None: never."""
+        wait = self.budget.wait(self.to, count)
+        return None if wait is None else float(wait)
 
 
 class _Pairs(NodeObserver):
     """One node's punches, told to the run's L{DirectShare}."""
 
-    def __init__(self, share, host):
+    def __init__(self, share, host, clock):
         self.share = share
         self.host = host
+        self.clock = clock
         #: link -> its punch's (number, peer host), while it runs.
         self.running = {}
 
@@ -221,7 +281,7 @@ class _Pairs(NodeObserver):
     def punchEnded(self, link, host, why):
         pair = self.running.pop(link, None)
         if pair is not None:
-            self.share.ended(self.host, pair, why)
+            self.share.ended(self.host, pair, why, self.clock)
 
 
 def plugDirectShare(homes, nodes, seed, kinds=NO_UDP, latency=0.03):

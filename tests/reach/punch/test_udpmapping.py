@@ -6,6 +6,7 @@ refusal, and given up when unanswered.
 """
 
 from twisted.internet import task
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.reach.punch.udpmapping import (
@@ -42,6 +43,24 @@ class MappingCheckTests(SynchronousTestCase):
         self.assertIs(self.check.freshen(self.send), False)
         self.assertEqual(self.sent, [0, FRESH])
         self.assertEqual(self.clock.getDelayedCalls()[0].getTime(), FRESH + CHECK_TIMEOUT)
+
+    def test_logged(self):
+        """A new mapping is logged with its kind, and the port seen at the
+        tracker's other port where it differs: the step that judged the
+        router."""
+        lines = []
+        for second in (4433, 4461, 31000):
+            self.check.answered()
+            with capturedLogs() as events:
+                self.check.reached(UdpReached("198.51.100.7", 4433, second))
+            lines.extend(formatEvent(event) for event in events)
+        self.assertEqual(lines, [
+            "this node's UDP datagrams leave its router from 198.51.100.7:4433 "
+            "(easy mapping)",
+            "this node's UDP datagrams leave its router from 198.51.100.7:4433 "
+            "(sequential mapping; 4461 to the tracker's other port)",
+            "this node's UDP datagrams leave its router from 198.51.100.7:4433 "
+            "(random mapping; 31000 to the tracker's other port)"])
 
     def test_nothingSeen(self):
         """A udpreach that saw nothing is no mapping; no check again for

@@ -105,9 +105,14 @@ class MappingCheck:
             self.log.warn("the tracker's udpreach is no mapping: {why}", why=str(e))
             return False
         if mapping != self.mine:
+            # The second port, where it differs: the judge of a router's
+            # kind is the step between the two, so a log read from
+            # outside shows why a router was taken for what it was.
             self.log.info("this node's UDP datagrams leave its router from "
-                          "{host}:{port} ({kind} mapping)", host=mapping.host,
-                          port=mapping.port, kind=mapping.kind)
+                          "{host}:{port} ({kind} mapping{second})", host=mapping.host,
+                          port=mapping.port, kind=mapping.kind,
+                          second=f"; {mapping.second} to the tracker's other port"
+                          if mapping.delta else "")
         self.mine, self._at = mapping, self.clock.seconds()
         return True
 
