@@ -42,12 +42,6 @@ ALLOWED = {
 #: 'module: target' -> the reach hooks still written from outside (issue
 #: 81, item 4): each to become a method of the node's or an event.
 NOT_YET = {
-    "core/membership.py: node.host":
-        "the tracker session sets the host the node advertises from the tracker's word",
-    "reach/reachable/reaching.py: node.host":
-        "a reach sets the host the node advertises",
-    "reach/reachable/reaching.py: node.reach":
-        "a reach sets the node's reachability",
     "reach/reachable/reservation.py: self.node.relay":
         "the relay held becomes the one advertised, in the pace's round",
     "reach/punch/udpservice.py: endpoint.foreign":
