@@ -342,7 +342,7 @@ class Membership(Service):
         if message.port:
             self.node.dialer.trackerNamed(message)
             if message.relay is not None and self.atTrackersHost(message.relay):
-                self.trackersRelay.named = message.relay
+                self.trackersRelay.trackerNamed(message.relay)
         self._questions.answered(message)
 
     def _reached(self, link, message):
