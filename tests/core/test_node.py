@@ -1,6 +1,6 @@
 """
 Tests of L{twisted_bazaar.core.node}: the composition root.  A node's id and
-what setId does, the message handlers components register with handle(),
+what setId does, the message tables components add with takeFrom(),
 and the events observers are told.  The link table, routing and flooding
 have tests of their own (tests/net/test_overlay.py, tests/routing/).
 """
