@@ -100,9 +100,7 @@ NOT_YET = {
     "schemes/chord/adverts.py": (
         "advert.holder", "advert.interval", "advert.lookup", "advert.timer"),
     "schemes/chord/detour.py": ("path.asking", "path.done", "path.steps"),
-    "schemes/chord/leaving.py": ("host.router.accepting",),
     "schemes/chord/messages.py": ("checkFingers.toWire", "checkSuccessors.toWire"),
-    "schemes/chord/node.py": ("self.router.ring",),
     "schemes/chord/routing.py": ("dial.timer", "dial.waiting"),
     "schemes/index/node.py": ("lookup.pause",),
     "schemes/superpeer/discovery.py": (

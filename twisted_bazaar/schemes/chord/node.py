@@ -112,7 +112,8 @@ class ChordDiscovery(Service, NodeObserver):
     def useRing(self, ring):
         """ring (a L{Neighbourhood}) is this node's from now on, and its
         router's."""
-        self.ring = self.router.ring = ring
+        self.ring = ring
+        self.router.useRing(ring)
 
     def placed(self, settled):
         """The node has a place on the ring: keep it, hold records,
