@@ -8,14 +8,15 @@ another object that is not listed in L{NOT_YET}.
 What the rule allows, and why:
   - ``self.x = ...`` and ``cls.x = ...``: an object's own state, one
     attribute deep (``self.a.b = ...`` writes into the object ``self.a``).
-  - ``x.attr = ...`` where ``x`` is a name the same function (or module,
-    or a function enclosing it) bound to an object it built: a call of a
-    class, read by its name in CapWords (leading underscores aside:
-    ``_Call(...)``), or of ``__new__``; or a function or class it defines
-    (``def check``, then ``check.fast = True``).  A builder wiring what
-    it made, before anyone else holds it, writes nothing of another's.
-    Only that object's own attribute: ``x.a.b = ...`` is a write into
-    ``x.a``.
+  - ``x.attr = ...`` where ``x`` is a name the same function (or a
+    function enclosing it; at a module's top level, the module) bound to
+    an object it built: a call of a class, read by its name in CapWords
+    (leading underscores aside: ``_Call(...)``), or of ``__new__``; or a
+    function or class it defines (``def check``, then ``check.fast =
+    True``).  A builder wiring what it made, before anyone else holds it,
+    writes nothing of another's.  Only that object's own attribute:
+    ``x.a.b = ...`` is a write into ``x.a``.  A function writing into an
+    object its module built is writing shared state: listed.
 Anything else (a record fetched from a table, an argument, a collaborator
 reached through a chain) is another object's state written from outside:
 give it a method, return a value its owner applies, or publish an event.
@@ -145,7 +146,9 @@ NOT_YET = {
         "end._state", "first_end.other", "second_end.other",
         "self.network.bytes_written", "server_end.other"),
     "testing/punchdial.py": ("dial.over", "dial.timers"),
-    "testing/stopping.py": ("self._timer.daemon", "session.exitstatus", "tempfile.tempdir"),
+    "testing/stopping.py": (
+        "_stopper.interrupted", "_stopper.worker", "self._timer.daemon",
+        "session.exitstatus", "tempfile.tempdir"),
     "tracker/relays.py": ("name.timer",),
     "tracker/service.py": ("link.purpose",),
     "transports/quic/connection.py": ("stream.disconnecting",),
@@ -237,8 +240,9 @@ def foreignWrites(source):
 
     def visit(scope, outer):
         built = outer | _built(scope)
-        # A class's body binds no name its methods see.
-        inner = outer if isinstance(scope, ast.ClassDef) else built
+        # A class's body binds no name its methods see; what a module
+        # built is its state, not a function's own to wire.
+        inner = outer if isinstance(scope, (ast.ClassDef, ast.Module)) else built
         for node in _own(scope):
             for target in assigned(node):
                 if not isinstance(target, ast.Attribute):
@@ -307,8 +311,8 @@ def f(self, link, held):
             (7, "record.done"), (8, "self.x.y"), (12, "link.key"), (13, "held.file")])
 
     def test_aBuilderWiresWhatItMade(self):
-        """What a function (or its module, or a function around it) built
-        or defined, it may wire: one attribute deep."""
+        """What a function (or a function around it; at the top level,
+        the module) built or defined, it may wire: one attribute deep."""
         source = '''
 def check(value):
     return value
@@ -330,5 +334,11 @@ class Made:
     made = Thing()
     def method(self):
         made.x = 1
+
+shared = Thing()
+shared.ready = False
+def later():
+    shared.ready = True
 '''
-        self.assertEqual(foreignWrites(source), [(13, "parts.node.host"), (21, "made.x")])
+        self.assertEqual(foreignWrites(source), [(13, "parts.node.host"), (21, "made.x"),
+                                                 (26, "shared.ready")])
