@@ -565,8 +565,9 @@ class Node:
 
     def setReach(self, reach):
         """See L{INode.setReach}: the node's own state, which its tracker
-        session's L{Reaching} finds and the parts read (C{reachChanged}
-        tells them, once the node holds it)."""
+        session's L{Reaching
+        <twisted_bazaar.reach.reachable.reaching.Reaching>} finds and the
+        parts read (C{reachChanged} tells them, once the node holds it)."""
         self.reach = reach
 
     def advertiseFrom(self, local):

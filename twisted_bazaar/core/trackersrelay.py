@@ -40,7 +40,7 @@ class TrackersRelay:
 
     def trackerNamed(self, relay):
         """The tracker named relay, at its own host, in a nodereply (its
-        session's word, L{Membership})."""
+        session's word, L{twisted_bazaar.core.membership.Membership})."""
         self.named = relay
 
     def trackerReserved(self, relay):
