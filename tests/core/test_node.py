@@ -1,6 +1,6 @@
 """
 Tests of L{twisted_bazaar.core.node}: the composition root.  A node's id and
-what setId does, the message handlers components register with handle(),
+what setId does, the message tables components add with takeFrom(),
 and the events observers are told.  The link table, routing and flooding
 have tests of their own (tests/net/test_overlay.py, tests/routing/).
 """
@@ -20,6 +20,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.events import INodeEvents, NodeObserver
 from twisted_bazaar.core.node import INode, Node
 from twisted_bazaar.reach.book import KEPT
+from twisted_bazaar.reach.reachable.reachability import PRIVATE, Reachability
 from twisted_bazaar.wire import trade
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.schemes.flood import messages as floodmsg
@@ -356,6 +357,38 @@ class NodeAPITests(SynchronousTestCase):
 
     def test_addressOfAnUnknownPeer(self):
         self.assertEqual(makeNode(1).addressOf(99), ("", 0))
+
+
+class ReachTests(SynchronousTestCase):
+    """The node's reach and the host it advertises are its own state,
+    set by its own methods on its tracker session's word (issue 81:
+    services publish, they do not write into others)."""
+
+    def test_setReach(self):
+        node = makeNode(1)
+        reach = Reachability(PRIVATE, "10.0.0.2", 9001, "198.51.100.7", 40000)
+        node.setReach(reach)
+        self.assertIs(node.reach, reach)
+
+    def test_advertiseFromAPublicAddress(self):
+        """A public local address is the host told, whatever the tracker saw."""
+        node = makeNode(1)
+        node.setReach(Reachability(PRIVATE, "203.0.113.4", 9001, "198.51.100.7", 40000))
+        self.assertEqual((node.advertiseFrom("203.0.113.4"), node.host),
+                         (True, "203.0.113.4"))
+        self.assertEqual((node.advertiseFrom("203.0.113.4"), node.host),
+                         (False, "203.0.113.4"))
+
+    def test_advertiseFromALocalAddress(self):
+        """A home's address is never told: where the tracker saw the node
+        is, or "" until it said; whether that changed the host."""
+        node = makeNode(1)
+        self.assertEqual((node.advertiseFrom("192.168.1.5"), node.host), (True, ""))
+        node.setReach(Reachability(PRIVATE, "192.168.1.5", 9001, "198.51.100.7", 40000))
+        self.assertEqual((node.advertiseFrom("192.168.1.5"), node.host),
+                         (True, "198.51.100.7"))
+        self.assertEqual((node.advertiseFrom("192.168.1.5"), node.host),
+                         (False, "198.51.100.7"))
 
 
 class RelayedDialTests(SynchronousTestCase):

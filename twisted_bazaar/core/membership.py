@@ -47,7 +47,6 @@ from zope.interface import implementer
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
-from twisted_bazaar.base.lan import toldHost
 from twisted_bazaar.core.market import schemeOf
 from twisted_bazaar.core.questions import Questions
 from twisted_bazaar.reach.asking import TrackerGone
@@ -165,9 +164,9 @@ class Membership(Service):
         if not node.config.host and (not node.host or self._local is not None):
             # Without --host a node tells everyone where this connection
             # leaves from, but never a local address (a home's): there,
-            # where the tracker sees it (L{toldHost}).
+            # where the tracker sees it (L{Node.advertiseFrom}).
             self._local = getattr(link.transport.getHost(), "host", "") or ""
-            node.host = toldHost(self._local, node.reach.seen_host)
+            node.advertiseFrom(self._local)
         handshake = self._handshake = LinkHandshake()
         link.send(_hello(node, link, handshake))
 
@@ -343,7 +342,7 @@ class Membership(Service):
         if message.port:
             self.node.dialer.trackerNamed(message)
             if message.relay is not None and self.atTrackersHost(message.relay):
-                self.trackersRelay.named = message.relay
+                self.trackersRelay.trackerNamed(message.relay)
         self._questions.answered(message)
 
     def _reached(self, link, message):

@@ -20,6 +20,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import Attribute, Interface, implementer
 
+from twisted_bazaar.base.lan import toldHost
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.reach.dialer import Dialer, Peer
@@ -176,6 +177,15 @@ class INode(Interface):
         """The relay (HOST:PORT) this node is reached through from now on,
         None: none (its reservation service's word); the parts are told
         (C{relayChanged})."""
+
+    def setReach(reach):
+        """Whether other nodes can dial it (a L{Reachability}) from now
+        on, as its tracker's check found it (its tracker session's word)."""
+
+    def advertiseFrom(local):
+        """Without a host of its own, the host it advertises from now on
+        is where its tracker connection leaves from, ``local``, as
+        L{toldHost} says with its reach; whether that changed it."""
 
     def requestStop(why):
         """A part has nothing left to do: ask whoever runs the node to
@@ -552,6 +562,23 @@ class Node:
         node's address are told (C{relayChanged})."""
         self.relay = relay
         self.events.relayChanged()
+
+    def setReach(self, reach):
+        """See L{INode.setReach}: the node's own state, which its tracker
+        session's L{Reaching
+        <twisted_bazaar.reach.reachable.reaching.Reaching>} finds and the
+        parts read (C{reachChanged} tells them, once the node holds it)."""
+        self.reach = reach
+
+    def advertiseFrom(self, local):
+        """See L{INode.advertiseFrom}: where the tracker connection leaves
+        from, unless that is a local address (a home's), then where the
+        tracker saw it (L{toldHost}; "" until it said).  The caller says
+        when a new host is advertised (its pace,
+        L{twisted_bazaar.reach.reachable.reaching})."""
+        told = toldHost(local, self.reach.seen_host)
+        changed, self.host = told != self.host, told
+        return changed
 
     def _idNotStored(self, reason, node_id):
         self.log.warn("could not store node id {id}: {why}", id=wireId(node_id),

@@ -38,6 +38,17 @@ class TrackersRelay:
         #: this tracker connection, or None.
         self.reserved = None
 
+    def trackerNamed(self, relay):
+        """The tracker named relay, at its own host, in a nodereply (its
+        session's word, L{twisted_bazaar.core.membership.Membership})."""
+        self.named = relay
+
+    def trackerReserved(self, relay):
+        """The tracker holds this node's reservation at relay, its own (the
+        reservation service's word,
+        L{twisted_bazaar.reach.reachable.reserving})."""
+        self.reserved = relay
+
     def holds(self, relay):
         """Whether relay (``HOST:PORT``) is the tracker's own: where the
         tracker holds this node's reservation, or the relay at its own

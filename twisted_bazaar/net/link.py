@@ -80,7 +80,7 @@ class LinkSettings:
     A plain object rather than per-link arguments, so a node can build many
     links cheaply and a test can change one value.  Slots: a simulation
     gives each node a copy, to count what it sends (see
-    L{twisted_bazaar.sim.runner.Simulation.nodeConfig}).
+    L{twisted_bazaar.sim.build.Builder.nodeConfig}).
     """
 
     __slots__ = ("frame_limit", "handshake_timeout", "ping_interval", "error_limit",

@@ -117,7 +117,7 @@ class Withhold:
 class Misroute(Withhold):
     """
     A node that answers, at once and falsely, every request it should
-    pass on or serve (L{answer}), and drops the path-routed messages it
+    pass on or serve (L{request}), and drops the path-routed messages it
     should relay, as a withholder.
 
     @ivar answered: requests it answered falsely.
@@ -130,18 +130,17 @@ class Misroute(Withhold):
         self._seen = set()
 
     def request(self, link, message):
-        """Answer a request falsely, once per flood id (a flood comes back
-        over other links)."""
-        if isinstance(message, (Search, SpQuery)):
+        """Answer a request falsely (L{_MISROUTED}): a flood once per id
+        (it comes back over other links); a leaf's query and a detour's
+        question on the link they came on, the rest routed back."""
+        made, once, onLink = _MISROUTED[type(message)]
+        if once:
             if message.id in self._seen:
                 return
             self._seen.add(message.id)
-        answer = self.answer(link, message)
-        if answer is None:
-            self.dropped += 1
-            return
+        answer = made(self, message)
         self.answered += 1
-        if isinstance(message, (LeafQuery, ChordNext)):
+        if onLink:
             link.send(answer)
         else:
             self.node.route(answer)
@@ -156,39 +155,66 @@ class Misroute(Withhold):
         host, port = nowhere(self.node)
         return host, port, self.book.record(item, host, port)
 
-    def answer(self, link, message):
-        """The made-up answer to a request, or None (it is dropped)."""
+    def _reply(self, message):
+        """A search: this node sells the item."""
         node = self.node
-        if isinstance(message, Search):
-            host, port, _ = self._me(message.item)
-            return signedIf(node.identity, Reply(message.id, message.item,
-                                                 self._back(message.return_path),
-                                                 node.id, host, port))
-        if isinstance(message, (SpQuery, LeafQuery)):
-            host, port, record = self._me(message.item)
-            sellers = ((node.id, host, port, record),)
-            if isinstance(message, LeafQuery):
-                return LeafHits(message.id, message.item, sellers)
-            return SpHit(message.id, message.item, self._back(message.return_path),
-                         sellers)
-        if isinstance(message, ChordNext):
-            # A detour's step: made-up nodes where nothing listens, the
-            # nearest before the key and its holders, to lead the detour
-            # astray.
-            host, port = nowhere(node)
-            return ChordNextIs(message.nonce, tuple(
-                Peer(KEYED | ((message.key + step) & (SIZE - 1)), host, port)
-                for step in (-2, -1, 0, 1, 2)))
-        back, hops = self._back(message.return_path), len(message.return_path)
-        if isinstance(message, ChordRequest):
-            return ChordRecords(message.id, message.item, back, hops, node.id,
-                                (self._me(message.item)[2],))
-        if isinstance(message, ChordStore):
-            return ChordStored(message.id, message.item, back, hops, node.id)
-        # A chordFind: a made-up node holds the key.
+        host, port, _ = self._me(message.item)
+        return signedIf(node.identity, Reply(message.id, message.item,
+                                             self._back(message.return_path),
+                                             node.id, host, port))
+
+    def _spHit(self, message):
+        """A super-peer's query: this node sells the item."""
+        host, port, record = self._me(message.item)
+        return SpHit(message.id, message.item, self._back(message.return_path),
+                     ((self.node.id, host, port, record),))
+
+    def _leafHits(self, message):
+        """A leaf's query: this node sells the item."""
+        host, port, record = self._me(message.item)
+        return LeafHits(message.id, message.item, ((self.node.id, host, port, record),))
+
+    def _nextIs(self, message):
+        """A detour's step: made-up nodes where nothing listens, the
+        nearest before the key and its holders, to lead the detour
+        astray."""
+        host, port = nowhere(self.node)
+        return ChordNextIs(message.nonce, tuple(
+            Peer(KEYED | ((message.key + step) & (SIZE - 1)), host, port)
+            for step in (-2, -1, 0, 1, 2)))
+
+    def _records(self, message):
+        """A chordRequest: this node's own record is the one held."""
+        return ChordRecords(message.id, message.item, self._back(message.return_path),
+                            len(message.return_path), self.node.id,
+                            (self._me(message.item)[2],))
+
+    def _stored(self, message):
+        """A chordStore: said stored, and dropped."""
+        return ChordStored(message.id, message.item, self._back(message.return_path),
+                           len(message.return_path), self.node.id)
+
+    def _found(self, message):
+        """A chordFind: a made-up node holds the key."""
+        node = self.node
         host, port = nowhere(node)
-        return ChordFound(message.id, message.key, back, hops,
-                          Peer(node.id ^ 1, host, port), ())
+        return ChordFound(message.id, message.key, self._back(message.return_path),
+                          len(message.return_path), Peer(node.id ^ 1, host, port), ())
+
+
+#: What a misrouter answers each request of L{REQUESTS} with: request
+#: class -> (function(misroute, message) of the made-up answer, whether
+#: it is a flood answered once per id, whether the answer goes back on
+#: the link it came on rather than routed).
+_MISROUTED = {
+    Search: (Misroute._reply, True, False),
+    SpQuery: (Misroute._spHit, True, False),
+    LeafQuery: (Misroute._leafHits, False, True),
+    ChordNext: (Misroute._nextIs, False, True),
+    ChordRequest: (Misroute._records, False, False),
+    ChordStore: (Misroute._stored, False, False),
+    ChordFind: (Misroute._found, False, False),
+}
 
 
 class NotYetSeller(Seller):

@@ -66,7 +66,7 @@ class Builder:
         self.scheme_options.update(config.scheme_options)
         #: The source of the join times of a cold start with staggered joins.
         self._joins = None
-        #: (scheme name, options) -> the scheme's settings (see L{_schemeSettings}).
+        #: (scheme name, options) -> the scheme's settings (see L{schemeSettings}).
         self._scheme_settings = {}
 
     def nodeConfig(self):

@@ -1,21 +1,20 @@
 """
 Tests for twisted_bazaar.schemes.chord.lookups: a node's own lookups,
 and the detours they take round a node that drops them (real nodes in a
-L{Market}; the detour's own logic is tested in test_detour.py).
+L{Market}; the detour's own logic is tested in test_detour.py, its
+steps in test_detouring.py).
 """
 
-from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.schemes.chord.lookups import Lookups
+from twisted_bazaar.schemes.chord.detouring import Detouring
 from twisted_bazaar.schemes.chord.ring import keyOf, place
 from twisted_bazaar.schemes.chord.settings import FINGER
 from twisted_bazaar.sim.adversaries import Withhold
 from twisted_bazaar.testing import Market
 
-from tests.helpers import makeNode, units
+from tests.helpers import units
 from tests.schemes.chord.market import FAST, SETTLE, addChord, answerOf, holderOf
-from tests.schemes.chord.test_routing import FAR, ME, PRED, SUCC, placed
 
 APPLE = keyOf("apple")
 
@@ -42,14 +41,14 @@ def stepsAsked(test, node):
     """The peers node's detours ask ``chordNext`` from now on (until
     ``test`` ends), as a list that grows."""
     asked = []
-    original, mine = Lookups._askNext, node.discovery.lookups
+    original, mine = Detouring._askNext, node.discovery.detouring
 
-    def counted(lookups, peer, key):
-        if lookups is mine:
+    def counted(detouring, peer, key):
+        if detouring is mine:
             asked.append(peer)
-        return original(lookups, peer, key)
+        return original(detouring, peer, key)
 
-    test.patch(Lookups, "_askNext", counted)
+    test.patch(Detouring, "_askNext", counted)
     return asked
 
 
@@ -211,57 +210,17 @@ class DetourTests(SynchronousTestCase):
         key's first holders."""
         market, seller, asker, sent = appleRing(self)
         direct = []
-        original, mine = Lookups._askDirect, asker.discovery.lookups
+        original, mine = Detouring._askDirect, asker.discovery.detouring
 
-        def counted(lookups, peer, build):
-            if lookups is mine:
+        def counted(detouring, peer, build):
+            if detouring is mine:
                 direct.append(peer.id)
-            return original(lookups, peer, build)
+            return original(detouring, peer, build)
 
-        self.patch(Lookups, "_askDirect", counted)
+        self.patch(Detouring, "_askDirect", counted)
         asker.events.refusedToSell(seller.id)
         deferred = asker.discovery.find("apple", 1.0)
         market.run(10)
         self.assertEqual([offer.seller for offer in answerOf(deferred)], [seller.id])
         self.assertNotEqual(sent, [])
         self.assertGreater(len(direct), asker.discovery.settings.holders)
-
-    def test_aDetourEndsWhenTheNodeStops(self):
-        """A node that stops mid-detour asks nothing more: the find ends
-        with what it had, and no timer of the detour is left."""
-        market, nodes = smallRing()
-        market.run(SETTLE)
-        for node in nodes[1:]:
-            Withhold(node)
-        asker = nodes[0]
-        found = []
-        asker.discovery.find("plum", 1.0).addCallback(found.append)
-        # Routing has the whole lookup timeout; the detour's first
-        # questions wait a third of it.
-        market.run(asker.discovery.settings.lookup_timeout + 0.5)
-        self.assertEqual(found, [])
-        self.assertTrue(asker.discovery.lookups._nexts)
-        asker.discovery.stopService()
-        self.assertEqual(found, [[]])
-        self.assertFalse(asker.discovery.lookups._nexts)
-
-
-
-class DetourAnswersAtOnceTests(SynchronousTestCase):
-    """A question whose answer comes as it is asked (a link that cannot be
-    had fails at once) calls the detour's next step from within the
-    step that asked it: the detour still ends once, with no error."""
-
-    def test_everyAnswerAtOnce(self):
-        scheme = placed(makeNode(ME))
-        self.patch(Lookups, "_askNext", lambda lookups, peer, key: defer.succeed([]))
-        asked = []
-
-        def ask(peer):
-            asked.append(peer.id)
-            return defer.succeed(None)
-
-        results = []
-        scheme.lookups._detour(FAR - 10, ask).addCallback(results.append)
-        self.assertEqual(results, [[]])
-        self.assertEqual(sorted(asked), sorted({PRED, SUCC, FAR}))

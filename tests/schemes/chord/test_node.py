@@ -44,7 +44,7 @@ class PartsTests(SynchronousTestCase):
         taken = {kind for kind, (function, index) in handlers.table.entries.items()
                  if handlers.parts[index] in (scheme.upkeep, scheme.upkeep.fingers,
                                               scheme.router, scheme.leaving,
-                                              scheme.holding, scheme.lookups)}
+                                              scheme.holding, scheme.detouring)}
         for kind in taken:
             function, index = handlers.table.entries[kind]
             self.assertIs(type(handlers.parts[index]).takes[kind], function)

@@ -89,6 +89,19 @@ class RoutingTests(SynchronousTestCase):
         self.assertEqual(sent(self.pred), [])
         self.assertEqual(sent(origin)[0].path, (ME, 42))
 
+    def test_aQuittingNodeTakesNoRequest(self):
+        """Once the node quits (L{KeyRouter.quitting}), a request whose key
+        it holds is neither answered nor held for later."""
+        self.scheme.router.quitting()
+        feed(self.pred, ChordFind(7, 800, (42, PRED)))
+        self.assertEqual((sent(self.pred), self.scheme.router._early), ([], ()))
+
+    def test_useRing(self):
+        """The ring a router is given is the one it routes round."""
+        ring = Neighbourhood(Peer(ME, "m", 9), 4)
+        self.scheme.router.useRing(ring)
+        self.assertIs(self.scheme.router.ring, ring)
+
     def test_aKeyJustPastGoesToTheSuccessor(self):
         feed(self.pred, ChordFind(7, 1500, (PRED,)))
         self.assertEqual(sent(self.succ), [ChordFind(7, 1500, (PRED, ME))])

@@ -1,8 +1,10 @@
 """
 What a node does with a ``reach`` its tracker sends (docs/protocol.md §5,
-"What the check found"): it keeps it as its reachability, advertises the
-host it is seen at when it has none of its own to tell, tells its parts,
-and logs a line when that changes.  Apart from the tracker link's owner
+"What the check found"): the node keeps it as its reachability and
+advertises the host it is seen at when it has none of its own to tell
+(its own methods, L{Node.setReach} and L{Node.advertiseFrom}: the node
+owns its state, this only decides), its parts are told, and a line is
+logged when that changes.  Apart from the tracker link's owner
 (L{twisted_bazaar.core.membership.Membership}), which only hands it on.
 
 A new host has every part advertise the node again (every item
@@ -15,7 +17,6 @@ says, which a new relay shares (L{twisted_bazaar.reach.reachable.advertising}).
 
 from twisted.logger import LogLevel
 
-from twisted_bazaar.base.lan import toldHost
 from twisted_bazaar.reach.reachable.reachability import PUBLIC, Reachability
 from twisted_bazaar.net.eviction import groupOf
 
@@ -52,14 +53,13 @@ class Reaching:
         punch), advertises a new host (C{relayChanged}, paced), and
         ``log`` gets a line when that changes (through the peer log: the
         tracker could say it often).  ``local``: the local address the
-        tracker connection leaves from, or None (see L{toldHost}).
+        tracker connection leaves from, or None (see
+        L{twisted_bazaar.base.lan.toldHost}).
         """
         node = self.node
         was, now = node.reach, Reachability.fromReach(message)
-        node.reach = now
-        told = node.host if local is None else toldHost(local, now.seen_host)
-        if told != node.host:
-            node.host = told
+        node.setReach(now)
+        if local is not None and node.advertiseFrom(local):
             self._advertise()
         node.events.reachChanged(now, getattr(link.transport.getHost(), "port", 0))
         if not now.differs(was):

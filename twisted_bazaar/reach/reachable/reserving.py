@@ -85,7 +85,7 @@ class ReservationService(Service, NodeObserver):
                 "wtf", f"relayReserved names {message.relay}: this tracker's own "
                 "relay is at the host this node connected to")
             return
-        membership.trackersRelay.reserved = message.relay
+        membership.trackersRelay.trackerReserved(message.relay)
         self.reservation.reserved(message)
 
     def _incoming(self, link, message):

@@ -53,7 +53,9 @@ class Publisher:
     def __init__(self, node, router, settings, detours=None):
         """
         @param detours: what takes a store no holder answered on a detour,
-            C{detours.detourTo(key, build)} (L{Lookups.detourTo}), or None.
+            C{detours.detourTo(key, build)} (L{Detouring.detourTo
+            <twisted_bazaar.schemes.chord.detouring.Detouring.detourTo>}), or
+            None.
         """
         self.node = node
         self.router = router

@@ -25,6 +25,7 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordFound,
     ChordRecords,
     ChordRequest,
+    ChordStore,
     ChordStored,
     ChordTransfer,
     ChordTransferred,
@@ -83,20 +84,30 @@ class Holding:
             self._refusals.close()
 
     def serve(self, request, path, hops):
-        """The answer to a request whose key this node holds."""
+        """The answer to a request whose key this node holds (a chordFind,
+        a chordRequest, a chordStore: L{_SERVED}), or None."""
+        return _SERVED[type(request)](self, request, path, hops)
+
+    def _found(self, request, path, hops):
+        """A chordFind: this node holds the key, and says who follows it."""
+        return ChordFound(request.id, request.key, path, hops, self.host.me(),
+                          tuple(self.host.ring.successors))
+
+    def _sellers(self, request, path, hops):
+        """A chordRequest: the sellers of its item held, cut to fit."""
+        host = self.host
+        now = host.node.clock.seconds()
+        sellers = tuple(held.record for held in host.records.sellers(request.item, now))
+        answer = ChordRecords(request.id, request.item, path, hops, host.node.id,
+                              sellers[:MAX_SELLERS])
+        return fitted(answer, self._frameLimit(path))
+
+    def _stored(self, request, path, hops):
+        """A chordStore: its record taken (None if refused) and copied on."""
         host = self.host
         node, me = host.node, host.node.id
-        kind = type(request)
-        if kind is ChordFind:
-            return ChordFound(request.id, request.key, path, hops, host.me(),
-                              tuple(host.ring.successors))
         now = node.clock.seconds()
         records = host.records
-        if kind is ChordRequest:
-            sellers = tuple(held.record for held in records.sellers(request.item, now))
-            answer = ChordRecords(request.id, request.item, path, hops, me,
-                                  sellers[:MAX_SELLERS])
-            return fitted(answer, self._frameLimit(path))
         seller = request.return_path[0] if request.return_path else me
         origin = self._origin(request.return_path)
         if not self._take(request.record, request.lifetime, now, origin, "a chordStore",
@@ -237,3 +248,9 @@ class Holding:
     #: The messages a node's holding takes: message class ->
     #: function(holding, link, message).
     takes = {ChordTransfer: transferred}
+
+
+#: What a key-routed request whose key this node holds is served with:
+#: request class -> function(holding, request, path, hops) (L{Holding.serve}).
+_SERVED = {ChordFind: Holding._found, ChordRequest: Holding._sellers,
+           ChordStore: Holding._stored}

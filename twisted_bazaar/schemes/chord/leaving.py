@@ -45,7 +45,7 @@ class Leaving:
         node, ring, links = host.node, host.ring, host.node.links
         now = node.clock.seconds()
         host.publisher.withdrawAll()
-        host.router.accepting = False
+        host.router.quitting()
         live = [peer for peer in ring.successors if peer.id in links]
         if not live:
             return None

@@ -1,12 +1,12 @@
 """
 A Chord node's own lookups: which node holds a key, who sells an item (a
-buyer's find, turned into offers), and the answers that end them; and
-detours (L{detour}), asked hop by hop by this node when routing did not
-answer usefully, with the ``chordNext`` questions they ask and answer.
-L{Lookups} is a part of L{ChordDiscovery
-<twisted_bazaar.schemes.chord.node.ChordDiscovery>}, reaching the scheme
-through L{IRingHost <twisted_bazaar.schemes.chord.upkeep.IRingHost>}; the
-routing itself is L{KeyRouter <twisted_bazaar.schemes.chord.routing.KeyRouter>}'s.
+buyer's find, turned into offers), and the answers that end them; a
+find takes a detour (L{twisted_bazaar.schemes.chord.detouring}) when
+routing did not answer usefully.  L{Lookups} is a part of
+L{ChordDiscovery <twisted_bazaar.schemes.chord.node.ChordDiscovery>},
+reaching the scheme through L{IRingHost
+<twisted_bazaar.schemes.chord.upkeep.IRingHost>}; the routing itself is
+L{KeyRouter <twisted_bazaar.schemes.chord.routing.KeyRouter>}'s.
 """
 
 from twisted.internet import defer
@@ -17,24 +17,16 @@ from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.wire.ids import shortId
-from twisted_bazaar.schemes.chord.detour import DisjointLookup, besideKey
 from twisted_bazaar.schemes.chord.messages import (
     ChordFind,
     ChordFound,
-    ChordNext,
-    ChordNextIs,
     ChordRecords,
     ChordRequest,
     ChordStored,
 )
 from twisted_bazaar.schemes.chord.namers import peersIn
-from twisted_bazaar.schemes.chord.question import Question
 from twisted_bazaar.schemes.chord.ring import keyOf, place, strictlyBetween
-from twisted_bazaar.schemes.chord.settings import FINGER, MAX_SUCCESSORS
 
-#: A detour's wait for one node (its link and its answer), as a share of
-#: the lookup timeout: a node that drops questions costs its path that.
-HOP_SHARE = 1 / 3
 #: Sellers found to refuse to sell that a node remembers.
 REFUSING_KEPT = 256
 
@@ -44,25 +36,19 @@ class Lookups:
     Locate keys, find sellers, and end lookups with their answers.
 
     @ivar host: the L{IRingHost <twisted_bazaar.schemes.chord.upkeep.IRingHost>}.
-    @ivar _nexts: nonce -> the L{Question} of a detour's step
-        (L{_askNext}): made when first needed (a large simulated ring
-        would hold an empty dict a node).
+    @ivar detouring: the node's L{Detouring
+        <twisted_bazaar.schemes.chord.detouring.Detouring>}, which a find's
+        detour takes.
     @ivar _refusing: sellers a buyer on this node found to refuse to sell
         (L{refusedToSell}): made when first needed.
     """
 
-    __slots__ = ("host", "_nexts", "_refusing")
+    __slots__ = ("host", "detouring", "_refusing")
 
-    def __init__(self, host):
+    def __init__(self, host, detouring):
         self.host = host
-        self._nexts = None
+        self.detouring = detouring
         self._refusing = None
-
-    def stop(self):
-        """End every detour's step asked."""
-        nexts, self._nexts = self._nexts or {}, None
-        for question in nexts.values():
-            question.end().callback(None)
 
     def canFind(self):
         host = self.host
@@ -156,9 +142,9 @@ class Lookups:
         host = self.host
         if not host.settings.paths:
             return records
-        d = self._detour(keyOf(item), lambda peer: self._askDirect(
-            peer, lambda i: ChordRequest(i, item, (), direct=True)),
-            counts=lambda answer: self._goesOn(answer, item))
+        d = self.detouring.detourTo(keyOf(item),
+                                    lambda i: ChordRequest(i, item, (), direct=True),
+                                    counts=lambda answer: self._goesOn(answer, item))
 
         def merged(answers):
             # With what this node holds of the item itself: a detour asks
@@ -188,176 +174,6 @@ class Lookups:
         node.events.offersFound(item, offers)
         finished.callback(offers)
 
-    # -- detours ----------------------------------------------------------------------
-
-    def _hopWait(self):
-        return self.host.settings.lookup_timeout * HOP_SHARE
-
-    def _detour(self, key, ask, counts=None):
-        """
-        Find key's holders round the nodes that drop or lie
-        (L{DisjointLookup}), and ask each one found with ``ask(peer)`` (a
-        Deferred firing with its answer, or None); an answer counts as a
-        holder's only if ``counts(answer)`` (if given) says so, else the
-        next node is asked in its place.  A Deferred firing with the
-        answers, once nothing more is asked; cancelling it ends every
-        question in progress.
-        """
-        host = self.host
-        node, settings, ring = host.node, host.settings, host.ring
-        lookup = DisjointLookup(key, node.id, ring.known() if ring else (),
-                                settings.paths, settings.holders)
-        answers = []
-        running = set()
-
-        def cancel(_):
-            for each in list(running):
-                each.cancel()
-
-        finished = defer.Deferred(cancel)
-
-        def own(d, then, peer, *args):
-            running.add(d)
-            d.addBoth(lambda result: (running.discard(d), result)[1])
-            d.addCallback(then, peer, *args)
-            d.addErrback(ignoreCancelled)
-
-        def step():
-            # A question that fails at once (no link to be had) answers
-            # within own(), and calls step() again from there: each pass
-            # looks again whether the detour has ended meanwhile.
-            if finished.called:
-                return
-            if host.stopped:
-                # The node is leaving: nothing more is asked.
-                finished.callback(answers)
-                return
-            for index, peer in lookup.nextQuestions():
-                own(self._askNext(peer, key), told, peer, index)
-                if finished.called:
-                    return
-            for peer in lookup.nextHolders():
-                own(ask(peer), heard, peer)
-                if finished.called:
-                    return
-            for peer in lookup.nextBackQuestions():
-                own(self._askNext(peer, besideKey(peer)), toldBack, peer)
-                if finished.called:
-                    return
-            if lookup.finished and not running:
-                finished.callback(answers)
-
-        def told(nodes, peer, index):
-            if nodes is None:
-                lookup.failed(index, peer)
-            else:
-                lookup.answered(index, peer, nodes)
-            step()
-
-        def toldBack(nodes, peer):
-            if nodes is None:
-                lookup.backFailed(peer)
-            else:
-                lookup.backAnswered(peer, nodes)
-            step()
-
-        def heard(answer, peer):
-            if answer is not None:
-                answers.append(answer)
-            if answer is None or (counts is not None and not counts(answer)):
-                lookup.holderFailed(peer)
-            else:
-                lookup.holderAnswered(peer)
-            step()
-
-        step()
-        return finished
-
-    def _linkTo(self, peer):
-        """A Deferred firing with the link to peer (opened as a finger
-        link if there is none), or None if there is none within a hop's
-        wait."""
-        node = self.host.node
-        link = node.links.get(peer.id)
-        if link is not None:
-            return defer.succeed(link)
-        connecting = node.connectTo(peer.host, peer.port, peer.id, FINGER,
-                                    namedBy=self.host.naming.namerOf(peer))
-        timer = node.clock.callLater(self._hopWait(), connecting.cancel)
-
-        def done(result):
-            if timer.active():
-                timer.cancel()
-            return node.links.get(peer.id)
-
-        return connecting.addBoth(done)
-
-    def _askNext(self, peer, key):
-        """Ask peer ``chordNext`` for key: a Deferred firing with the
-        nodes it names, or None (no link, or no answer within a hop's
-        wait)."""
-        nonce = self.host.newNonce()
-
-        def cancel(_):
-            question = self._nexts.pop(nonce, None) if self._nexts else None
-            if question is not None:
-                question.end()
-
-        answered = defer.Deferred(cancel)
-        if self._nexts is None:
-            self._nexts = {}
-        timer = self.host.node.clock.callLater(self._hopWait(), self._nextTold, None,
-                                          ChordNextIs(nonce, None))
-        question = self._nexts[nonce] = Question(nonce, answered, timer, peer.id)
-
-        def linked(link):
-            if not self._nexts or self._nexts.get(nonce) is not question:
-                return
-            if link is None:
-                self._nextTold(None, ChordNextIs(nonce, None))
-            else:
-                link.send(ChordNext(nonce, key))
-
-        question.connecting = self._linkTo(peer).addCallback(linked)
-        question.connecting.addErrback(ignoreCancelled)
-        return answered
-
-    def _nextAsked(self, link, message):
-        """Answer a detour's step (a node on the ring only)."""
-        host = self.host
-        if host.joined and not host.stopped:
-            nodes = host.ring.nearKey(message.key)[:MAX_SUCCESSORS]
-            link.send(ChordNextIs(message.nonce, tuple(nodes)))
-
-    def _nextTold(self, link, message):
-        """A ``chordNextIs`` came (link None: the question's time is up,
-        or it has no link): it ends the question of its nonce, if that
-        was asked of the link's peer."""
-        question = self._nexts.get(message.nonce) if self._nexts else None
-        if question is None or (link is not None and link.peer_id != question.peer_id):
-            return
-        del self._nexts[message.nonce]
-        question.end().callback(message.nodes if link is not None else None)
-
-    def _nextNamed(self, link, message):
-        """A ``chordNextIs`` came: the peers it names are the link's word
-        (L{Naming}), and it ends its question (L{_nextTold})."""
-        self.host.naming.note(link, message)
-        self._nextTold(link, message)
-
-    def detourTo(self, key, build):
-        """A detour to key that sends ``build(id)`` (a direct request or
-        store) to each holder it finds: a Deferred firing with their
-        answers (L{_detour})."""
-        return self._detour(key, lambda peer: self._askDirect(peer, build))
-
-    def _askDirect(self, peer, build):
-        """Send ``build(id)`` to peer over a link to it: a Deferred firing
-        with its answer, or None."""
-        return self._linkTo(peer).addCallback(
-            lambda link: None if link is None else self.host.router.start(
-                build, self._hopWait(), via=peer.id))
-
     def placeFound(self, link, message):
         """The answer to a lookup of a place on the ring (the peers it
         names, the link's word: L{Naming})."""
@@ -385,10 +201,6 @@ class Lookups:
     #: message class -> function(lookups, link, message).
     delivers = {ChordFound: placeFound, ChordRecords: holderAnswered,
                 ChordStored: holderAnswered}
-
-    #: The detours' steps a node's lookups take on its links: message
-    #: class -> function(lookups, link, message).
-    takes = {ChordNext: _nextAsked, ChordNextIs: _nextNamed}
 
     def _fromAHolder(self, answer):
         """

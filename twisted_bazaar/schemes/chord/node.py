@@ -7,7 +7,8 @@ an object with its own state and its own table of the messages it takes:
  - L{joining}: finding a place on the ring, and merging rings;
  - L{holding}: the records held, requests served, replicas;
  - L{leaving}: quitting with a handover, and a neighbour's quit;
- - L{lookups}: this node's own lookups, a buyer's finds, detours;
+ - L{lookups}: this node's own lookups, a buyer's finds;
+ - L{detouring}: detours round nodes that drop or lie, and their steps;
  - L{upkeep}: stabilization, pings and repair, fingers, ring links;
  - L{namers}: who named each ring entry and record;
  - L{adverts}: a seller's records, published; L{routing}: key routing.
@@ -26,6 +27,7 @@ from zope.interface import implementer
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.market import IDiscovery
 from twisted_bazaar.schemes.chord.adverts import Publisher
+from twisted_bazaar.schemes.chord.detouring import Detouring
 from twisted_bazaar.schemes.chord.holding import Holding
 from twisted_bazaar.schemes.chord.joining import Joining
 from twisted_bazaar.schemes.chord.leaving import Leaving
@@ -75,9 +77,11 @@ class ChordDiscovery(Service, NodeObserver):
         self.naming = Naming(node, self.records)
         self.router = KeyRouter(node, self, self.settings.lookup_timeout,
                                 self.settings.holders)
-        #: This node's lookups, finds and detours (L{Lookups}).
-        self.lookups = Lookups(self)
-        self.publisher = Publisher(node, self.router, self.settings, self.lookups)
+        #: This node's detours and their steps (L{Detouring}).
+        self.detouring = Detouring(self)
+        #: This node's lookups and finds (L{Lookups}).
+        self.lookups = Lookups(self, self.detouring)
+        self.publisher = Publisher(node, self.router, self.settings, self.detouring)
         self.joined = False
         self.stopped = False
         self._timers = {}
@@ -94,7 +98,7 @@ class ChordDiscovery(Service, NodeObserver):
         node.addPurpose(FINGER, self.settings.finger_links, self.settings.finger_idle,
                         recycle=True)
         for part in (upkeep, upkeep.fingers, self.router, self.leaving, self.holding,
-                     self.lookups):
+                     self.detouring):
             node.takeFrom(part)
         node.addObserver(self)
 
@@ -108,7 +112,8 @@ class ChordDiscovery(Service, NodeObserver):
     def useRing(self, ring):
         """ring (a L{Neighbourhood}) is this node's from now on, and its
         router's."""
-        self.ring = self.router.ring = ring
+        self.ring = ring
+        self.router.useRing(ring)
 
     def placed(self, settled):
         """The node has a place on the ring: keep it, hold records,
@@ -234,7 +239,7 @@ class ChordDiscovery(Service, NodeObserver):
         self.joining.stop()
         self.upkeep.stop()
         self.router.stop()
-        self.lookups.stop()
+        self.detouring.stop()
         ring = self.ring
         if not self.joined or ring.alone or self.node.stopping:
             return None

@@ -209,6 +209,17 @@ class KeyRouter:
             if dial.connecting is not None:
                 dial.connecting.cancel()
 
+    def useRing(self, ring):
+        """ring (a L{Neighbourhood}) is the one requests are routed round
+        from now on (the scheme's, L{IRingHost.useRing
+        <twisted_bazaar.schemes.chord.upkeep.IRingHost.useRing>})."""
+        self.ring = ring
+
+    def quitting(self):
+        """The node quits the ring, handing its records over: a request
+        that comes now is not taken (L{arrived})."""
+        self.accepting = False
+
     def placed(self):
         """This node has its place: the requests that came before go on."""
         self.accepting = True

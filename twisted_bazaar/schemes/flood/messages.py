@@ -33,7 +33,7 @@ class Reply(Message):
     """A seller's offer, routed back to the buyer; id is the search's id.
     An offer of a shared file also carries the seller's signed record of
     it (L{twisted_bazaar.core.records}), which describes the file.  Signed
-    by the seller (see L{twisted_bazaar.identity.keys.signed}), record
+    by the seller (see L{twisted_bazaar.identity.keys.signedBy}), record
     included.  ``relay`` names the relay through which the seller is
     reached, when it cannot be dialled."""
 

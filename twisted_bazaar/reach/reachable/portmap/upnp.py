@@ -247,7 +247,7 @@ class UPnP:
 
     @param http: (method, url, headers dict, body or None) -> a Deferred
         of (status, body bytes), cancellable, bounded in size
-        (L{twisted_bazaar.reach.reachable.portmap.http.request}).
+        (what L{twisted_bazaar.reach.reachable.portmap.http.requester} returns).
     """
 
     name = "UPnP"
