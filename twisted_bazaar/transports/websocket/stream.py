@@ -399,16 +399,11 @@ class _ClientProtocol(_Stream, WebSocketClientProtocol):
 
     def onOpen(self):
         super().onOpen()
-        opened, self.factory.opened = self.factory.opened, None
-        if opened is not None and self.carried is not None:
-            opened.callback(self.carried)
+        if self.carried is not None:
+            self.factory.succeeded(self.carried)
 
     def ended(self, why):
-        opened, self.factory.opened = self.factory.opened, None
-        if opened is not None:
-            opened.errback(WebSocketFailed(
-                f"WebSocket to {self.factory.url}: "
-                f"{why or 'closed before it opened'}"))
+        self.factory.failed(why)
 
 
 class StreamClientFactory(WebSocketClientFactory):
@@ -430,3 +425,18 @@ class StreamClientFactory(WebSocketClientFactory):
         self.handshakeSeconds = handshakeSeconds
         self.opened = defer.Deferred()
         _quiet(self, server=False)
+
+    def succeeded(self, carried):
+        """WebSocket opened, carrying ``carried``: L{opened} fires with it
+        (once: a later word is too late)."""
+        opened, self.opened = self.opened, None
+        if opened is not None:
+            opened.callback(carried)
+
+    def failed(self, why):
+        """The connection ended before WebSocket opened, for ``why`` (or
+        None: it closed): L{opened} fails with L{WebSocketFailed}."""
+        opened, self.opened = self.opened, None
+        if opened is not None:
+            opened.errback(WebSocketFailed(
+                f"WebSocket to {self.url}: {why or 'closed before it opened'}"))
