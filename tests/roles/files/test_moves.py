@@ -12,16 +12,15 @@ buyer's link to the seller is direct.
 import os
 import random
 
-from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import hashing, server
-from twisted_bazaar.files.assembly import PieceSink
 from twisted_bazaar.files.client import TransferClient
 from twisted_bazaar.roles.files import moves
 from twisted_bazaar.roles.files.moves import Moves
 from twisted_bazaar.testing import Market, MemoryNetwork
 from tests.files.helpers import fileId, scratchDir, writeFile
+from tests.roles.files.helpers import TransferWatch
 
 PIECE = 4096
 #: Bytes a second the seller sends: the file takes about 5 s, so a move
@@ -65,30 +64,7 @@ class MoveTests(SynchronousTestCase):
         self.patch(moves, "throughRelay",
                    lambda transport: transport in self.relayedTransports)
         self.patch(Moves, "directLink", lambda _, peer_id: self.direct)
-        #: (client, offset, length) of every get the buyer sent.
-        self.asked = []
-        get = TransferClient.get
-
-        def recorded(client, sha256, offset, length, sink):
-            self.asked.append((client, offset, length))
-            return get(client, sha256, offset, length, sink)
-
-        self.patch(TransferClient, "get", recorded)
-        #: Bytes of answers written to the part file.
-        self.written = 0
-        write = PieceSink.write
-
-        def counted(sink, data):
-            self.written += len(data)
-            return write(sink, data)
-
-        self.patch(PieceSink, "write", counted)
-        self.lines = []
-        globalLogPublisher.addObserver(self.observe)
-        self.addCleanup(globalLogPublisher.removeObserver, self.observe)
-
-    def observe(self, event):
-        self.lines.append(formatEvent(event))
+        self.watch = TransferWatch(self)
 
     @property
     def sellerId(self):
@@ -135,20 +111,20 @@ class MoveTests(SynchronousTestCase):
         self.runUntil(lambda: relayed.closed, 1, "the relayed connection closed")
         broughtOnRelay = relayed.received
         self.assertFetched()
-        self.assertEqual(self.written, len(self.data))
+        self.assertEqual(self.watch.written, len(self.data))
         self.assertEqual(relayed.received, broughtOnRelay)
-        after = [(offset, length) for client, offset, length in self.asked
+        after = [(offset, length) for client, offset, length in self.watch.asked
                  if client is not relayed]
         self.assertNotEqual(after, [])
         self.assertTrue(all(client.transport not in self.relayedTransports
-                            for client, _, _ in self.asked if client is not relayed))
+                            for client, _, _ in self.watch.asked if client is not relayed))
         # The piece under way on the relay, its rest only.
         self.assertTrue(any(offset % PIECE for offset, _ in after), after)
         self.assertEqual(sum(length for _, length in after) + broughtOnRelay,
                          len(self.data))
-        [line] = [line for line in self.lines if "moving the rest" in line]
+        [line] = self.watch.saying("moving the rest")
         self.assertIn(f"({broughtOnRelay} bytes came through its relay)", line)
-        self.assertEqual([line for line in self.lines if "did not deliver" in line], [])
+        self.assertEqual(self.watch.saying("did not deliver"), [])
         download = self.fetcher.fetched["big"]
         self.assertEqual(download[1], {self.sellerId: 51})
 
@@ -159,9 +135,9 @@ class MoveTests(SynchronousTestCase):
         relayed = self.relayedClient()
         self.directLinkUp()
         self.assertFetched()
-        self.assertEqual(self.written, len(self.data))
-        self.assertEqual({client for client, _, _ in self.asked}, {relayed})
-        self.assertEqual([line for line in self.lines if "moving the rest" in line], [])
+        self.assertEqual(self.watch.written, len(self.data))
+        self.assertEqual({client for client, _, _ in self.watch.asked}, {relayed})
+        self.assertEqual(self.watch.saying("moving the rest"), [])
 
     def test_directFailsRightAfter(self):
         """The direct connection drops right after the move: its pieces go
@@ -175,19 +151,19 @@ class MoveTests(SynchronousTestCase):
         direct.transport.loseConnection()
         self.runUntil(lambda: direct.closed, 1, "the direct connection closed")
         self.assertFetched()
-        self.assertEqual(self.written, len(self.data))
-        clients = list(dict.fromkeys(client for client, _, _ in self.asked))
+        self.assertEqual(self.watch.written, len(self.data))
+        clients = list(dict.fromkeys(client for client, _, _ in self.watch.asked))
         self.assertEqual(clients[:2], [relayed, direct])
         self.assertEqual(len(clients), 3)
         self.assertIn(clients[2].transport, self.relayedTransports)
-        self.assertEqual(len([line for line in self.lines if "moving the rest" in line]),
+        self.assertEqual(len(self.watch.saying("moving the rest")),
                          1)
-        self.assertEqual([line for line in self.lines if "did not deliver" in line], [])
+        self.assertEqual(self.watch.saying("did not deliver"), [])
 
     def test_relayedOnlyIsUnchanged(self):
         """No direct link ever: the whole file through the relay."""
         relayed = self.relayedClient()
         self.assertFetched()
-        self.assertEqual(self.written, len(self.data))
+        self.assertEqual(self.watch.written, len(self.data))
         self.assertEqual(relayed.received, len(self.data))
-        self.assertEqual([line for line in self.lines if "moving the rest" in line], [])
+        self.assertEqual(self.watch.saying("moving the rest"), [])

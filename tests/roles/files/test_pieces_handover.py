@@ -11,15 +11,14 @@ clock).
 import os
 import random
 
-from twisted.logger import formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import hashing
-from twisted_bazaar.files.assembly import PieceSink
 from twisted_bazaar.files.client import TransferClient
 from twisted_bazaar.roles.files import pieces
 from twisted_bazaar.testing import Market, MemoryNetwork
 from tests.files.helpers import fileId, scratchDir, writeFile
+from tests.roles.files.helpers import TransferWatch
 
 PIECE = 4096
 
@@ -39,30 +38,7 @@ class HandoverTests(SynchronousTestCase):
         buyer = self.market.addNode(discovery="flood", buyer={
             "wants": ["big"], "downloads": self.downloads})
         self.fetcher = self.market.role(buyer, "buyer").fetcher
-        #: (offset, length) of every get the buyer sent.
-        self.asked = []
-        get = TransferClient.get
-
-        def recorded(client, sha256, offset, length, sink):
-            self.asked.append((offset, length))
-            return get(client, sha256, offset, length, sink)
-
-        self.patch(TransferClient, "get", recorded)
-        #: Bytes of answers written to the part file.
-        self.written = 0
-        write = PieceSink.write
-
-        def counted(sink, data):
-            self.written += len(data)
-            return write(sink, data)
-
-        self.patch(PieceSink, "write", counted)
-        self.lines = []
-        globalLogPublisher.addObserver(self.observe)
-        self.addCleanup(globalLogPublisher.removeObserver, self.observe)
-
-    def observe(self, event):
-        self.lines.append(formatEvent(event))
+        self.watch = TransferWatch(self)
 
     def hangUpAfter(self, sent):
         """Run until the buyer's transfer connection has brought ``sent``
@@ -111,11 +87,12 @@ class HandoverTests(SynchronousTestCase):
         closed = self.hangUpAfter(10 * PIECE + PIECE // 2)
         done = self.runUntilFetched(30)
         self.assertFetched()
-        self.assertEqual(self.written, len(self.data))
-        self.assertTrue(any(offset % PIECE for offset, _ in self.asked), self.asked)
+        self.assertEqual(self.watch.written, len(self.data))
+        self.assertTrue(any(offset % PIECE for _, offset, _ in self.watch.asked),
+                        self.watch.asked)
         self.assertLess(done - closed, 0.5)
-        self.assertEqual([line for line in self.lines if "did not deliver" in line], [])
-        [line] = [line for line in self.lines if "asking it again at once" in line]
+        self.assertEqual(self.watch.saying("did not deliver"), [])
+        [line] = self.watch.saying("asking it again at once")
         # Not blamed on a relay: the seller may be reached directly (it
         # was blamed on "a relay's circuit" when a seller killed on a
         # direct link closed it).
@@ -128,9 +105,7 @@ class HandoverTests(SynchronousTestCase):
         self.hangUpAfter(PIECE + PIECE // 2)
         self.runUntilFetched(60)
         self.assertFetched()
-        self.assertGreater(self.written, len(self.data))
-        self.assertNotEqual([line for line in self.lines if "did not deliver" in line],
-                            [])
-        self.assertEqual([line for line in self.lines if "asking it again at once"
-                          in line], [])
+        self.assertGreater(self.watch.written, len(self.data))
+        self.assertNotEqual(self.watch.saying("did not deliver"), [])
+        self.assertEqual(self.watch.saying("asking it again at once"), [])
 

@@ -1,0 +1,47 @@
+"""
+What a test's download did, watched from outside the download: the
+transfer client's gets and the part file's writes patched to be
+recorded, and every log line kept.
+"""
+
+from twisted.logger import formatEvent, globalLogPublisher
+
+from twisted_bazaar.files.assembly import PieceSink
+from twisted_bazaar.files.client import TransferClient
+
+
+class TransferWatch:
+    """
+    Patches, for one test case, what a buyer's transfers do.
+
+    @ivar asked: (client, offset, length) of every get the buyer sent.
+    @ivar written: bytes of answers written to part files.
+    @ivar lines: every log line, formatted.
+    """
+
+    def __init__(self, case):
+        self.asked = []
+        self.written = 0
+        self.lines = []
+        get = TransferClient.get
+        write = PieceSink.write
+
+        def recorded(client, sha256, offset, length, sink):
+            self.asked.append((client, offset, length))
+            return get(client, sha256, offset, length, sink)
+
+        def counted(sink, data):
+            self.written += len(data)
+            return write(sink, data)
+
+        case.patch(TransferClient, "get", recorded)
+        case.patch(PieceSink, "write", counted)
+        globalLogPublisher.addObserver(self._observe)
+        case.addCleanup(globalLogPublisher.removeObserver, self._observe)
+
+    def _observe(self, event):
+        self.lines.append(formatEvent(event))
+
+    def saying(self, words):
+        """The log lines that say ``words``."""
+        return [line for line in self.lines if words in line]
