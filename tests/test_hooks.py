@@ -48,10 +48,6 @@ NOT_YET = {
         "a reach sets the host the node advertises",
     "reach/reachable/reaching.py: node.reach":
         "a reach sets the node's reachability",
-    "reach/reachable/reservation.py: self.node.relay":
-        "the relay held becomes the one advertised, in the pace's round",
-    "reach/punch/udpservice.py: endpoint.foreign":
-        "UDP punching takes a punch socket's datagrams that are no QUIC's",
 }
 
 

@@ -113,6 +113,15 @@ class QuicServiceTests(SynchronousTestCase):
         links, files = service.connectorsOf(first)
         self.assertEqual((links.endpoint, links.service), (first, LINKS))
         self.assertEqual((files.endpoint, files.service), (first, FILES))
+        # A datagram too short for QUIC, to any of its sockets, goes to
+        # the punches (each endpoint given the service's at construction).
+        heard = []
+        service.udpPunching.foreignDatagram = lambda *args: heard.append(args)
+        where = ("192.0.2.9", 5000)
+        service.endpoint.datagramReceived(b"short", where)
+        first.datagramReceived(b"tiny", where)
+        self.assertEqual(heard, [(service.endpoint, b"short", where),
+                                 (first, b"tiny", where)])
         service.close(first)
         self.assertFalse(one.listening)
         self.assertTrue(two.listening)

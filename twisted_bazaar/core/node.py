@@ -177,6 +177,12 @@ class INode(Interface):
         None: none (its reservation service's word); the parts are told
         (C{relayChanged})."""
 
+    def advertiseRelay(relay):
+        """The relay (HOST:PORT) this node is reached through from now on,
+        applied in a round of its advertising pace (C{advertising}), which
+        tells the parts once for every kind changed in it
+        (C{relayChanged}): its reservation's word."""
+
     def requestStop(why):
         """A part has nothing left to do: ask whoever runs the node to
         stop it."""
@@ -552,6 +558,13 @@ class Node:
         node's address are told (C{relayChanged})."""
         self.relay = relay
         self.events.relayChanged()
+
+    def advertiseRelay(self, relay):
+        """The relay this node is reached through from now on, applied in
+        a round of its advertising pace (L{advertising}, the reservation
+        service's change of kind "relay"): the round tells the parts
+        (C{relayChanged}) once, for this and any other kind it applies."""
+        self.relay = relay
 
     def _idNotStored(self, reason, node_id):
         self.log.warn("could not store node id {id}: {why}", id=wireId(node_id),

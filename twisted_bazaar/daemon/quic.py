@@ -59,7 +59,7 @@ class QuicService(Service):
 
     def startService(self):
         super().startService()
-        self.endpoint = QuicEndpoint(self.reactor)
+        self.endpoint = QuicEndpoint(self.reactor, foreign=self._foreign)
         self.port = self.reactor.listenUDP(self.wanted, self.endpoint,
                                            interface=self.interface)
         transport = plugQuic(self.node, self.endpoint, self.channel)
@@ -89,7 +89,7 @@ class QuicService(Service):
     def open(self):
         """One more QUIC socket serving the node, on a free port of the
         same interface."""
-        endpoint = QuicEndpoint(self.reactor)
+        endpoint = QuicEndpoint(self.reactor, foreign=self._foreign)
         endpoint.serveAs(self.endpoint)
         port = self.reactor.listenUDP(0, endpoint, interface=self.interface)
         peerLog = self._connectors[0].peerLog
@@ -97,6 +97,12 @@ class QuicService(Service):
             QuicConnector(endpoint, self.channel, service, peerLog=peerLog)
             for service in (LINKS, FILES)))
         return endpoint
+
+    def _foreign(self, endpoint, data, addr):
+        """A datagram too short for QUIC came to one of the node's QUIC
+        sockets: to its UDP punches, if it punches."""
+        if self.udpPunching is not None:
+            self.udpPunching.foreignDatagram(endpoint, data, addr)
 
     def connectorsOf(self, endpoint):
         if endpoint is self.endpoint:

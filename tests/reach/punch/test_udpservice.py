@@ -49,13 +49,14 @@ QUIC_PORT = 4433
 
 class FakeSocket:
     """A node's QUIC socket as the punch uses it: its datagrams through the
-    network, those too short for QUIC to its ``foreign``."""
+    network, those too short for QUIC to its ``foreign`` (given at
+    construction, as the QUIC service gives its endpoints theirs)."""
 
-    def __init__(self, network, host, port):
+    def __init__(self, network, host, port, foreign):
         self.network = network
         self.host = host
         self.port = port
-        self.foreign = None
+        self.foreign = foreign
         self.transport = self
         network.bind(host, port, self._arrived)
 
@@ -80,12 +81,15 @@ class FakeLinks:
 
 
 class FakeSockets:
-    """The node's QUIC sockets (what L{QuicService} gives the punch)."""
+    """The node's QUIC sockets (what L{QuicService} gives the punch),
+    each telling the punching (L{punching}, once made) of its datagrams
+    too short for QUIC, as the service does."""
 
     def __init__(self, network, host):
         self.network = network
         self.host = host
-        self.main = FakeSocket(network, host, QUIC_PORT)
+        self.punching = None
+        self.main = FakeSocket(network, host, QUIC_PORT, self._foreign)
         self.links = {self.main: FakeLinks()}
         self.closed = []
         self.next = QUIC_PORT + 1
@@ -94,7 +98,7 @@ class FakeSockets:
     def open(self):
         if self.refuse:
             raise OSError(24, "Too many open files")
-        socket = FakeSocket(self.network, self.host, self.next)
+        socket = FakeSocket(self.network, self.host, self.next, self._foreign)
         self.next += 1
         self.links[socket] = FakeLinks()
         return socket
@@ -106,6 +110,10 @@ class FakeSockets:
 
     def connectorsOf(self, socket):
         return self.links[socket], None
+
+    def _foreign(self, socket, data, addr):
+        if self.punching is not None:
+            self.punching.foreignDatagram(socket, data, addr)
 
 
 class FakeMembership:
@@ -163,7 +171,8 @@ class Side:
         self.membership = self.node.membership = FakeMembership()
         self.sockets = FakeSockets(network, host)
         self.transport = QuicTransport(None, None)
-        self.punching = UdpPunching(self.node, self.sockets, self.transport)
+        self.punching = self.sockets.punching = UdpPunching(self.node, self.sockets,
+                                                            self.transport)
         self.punching.plug()
         self.punching.trackerRegistered()
         self.peer = peer
@@ -510,7 +519,6 @@ class PunchTests(UdpPunchingTestCase):
         main.foreign(main, datagram(1, 78), source)
         main.foreign(main, b"short", source)
         other = self.a.sockets.open()
-        other.foreign = main.foreign
         other.foreign(other, datagram(1, 77), source)
         self.assertEqual(heard, [])
         main.foreign(main, datagram(1, 77), source)

@@ -131,7 +131,8 @@ class UdpPunching(Service, NodeObserver):
             ``open()`` one more serving the node (raising C{OSError} if it
             cannot), ``close(endpoint)``, ``connectorsOf(endpoint)`` (the
             (links, files) connectors that dial from it):
-            L{twisted_bazaar.daemon.quic.QuicService}.
+            L{twisted_bazaar.daemon.quic.QuicService}, which gives each
+            socket's datagrams too short for QUIC to L{foreignDatagram}.
         @param transport: the dialer's L{QuicTransport
             <twisted_bazaar.transports.quic.transport.QuicTransport>}.
         @param limits: the TCP punch's L{PunchLimits
@@ -161,7 +162,6 @@ class UdpPunching(Service, NodeObserver):
         self._runs = {}
         #: punch nonce -> its L{_Run}.
         self._byNonce = {}
-        sockets.main.foreign = self._datagram
 
     def plug(self):
         """Observe the node's events; its dialer waits for these punches."""
@@ -306,7 +306,6 @@ class UdpPunching(Service, NodeObserver):
         try:
             while len(run.endpoints) < count:
                 endpoint = self.sockets.open()
-                endpoint.foreign = self._datagram
                 run.endpoints.append(endpoint)
         except OSError as e:
             run.closeExtra(self.sockets, self.opened, None)
@@ -320,9 +319,11 @@ class UdpPunching(Service, NodeObserver):
 
     # -- datagrams ---------------------------------------------------------------------
 
-    def _datagram(self, endpoint, data, addr):
+    def foreignDatagram(self, endpoint, data, addr):
         """A datagram too short for QUIC came to one of the node's QUIC
-        sockets: to the punch whose nonce it carries, if any."""
+        sockets (their owner tells: L{QuicService
+        <twisted_bazaar.daemon.quic.QuicService>}): to the punch whose
+        nonce it carries, if any."""
         parsed = udppunch.parse(data)
         run = None if parsed is None else self._byNonce.get(parsed[1])
         if run is None or endpoint is None or endpoint not in run.endpoints:

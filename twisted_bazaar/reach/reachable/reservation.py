@@ -373,7 +373,7 @@ class RelayReservation:
             self.log, LogLevel.info, addressGroup(host),
             "reachable through the relay at {relay}: nodes that cannot dial this "
             "node open circuits to it there", relay=relay)
-        self.node.relay = relay
+        self.node.advertiseRelay(relay)
         return True
 
     def lost(self):
