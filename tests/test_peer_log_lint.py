@@ -131,7 +131,7 @@ ALLOWED = {
         "which is pinned from then on",
     "core/topology.py: RandomNeighbours._failed: could not link to node {id} at {host}:{p":
         _OWN + "once per dial this node makes to a neighbour it chose",
-    "reach/dialer.py: Lan._try.reached: reached node {id} at its local address {":
+    "reach/ways.py: Lan._try.reached: reached node {id} at its local address {":
         _OWN + "once per dial this node makes (a link, a transfer) that reached a "
         "peer's local address, its key proven there",
     "reach/punch/udpmapping.py: MappingCheck.reached: the tracker saw none of this node's UDP ":
@@ -145,10 +145,10 @@ ALLOWED = {
         "once per punched path, as it goes: a path needs a punch that met, and the "
         "punches a peer can make this node run are bounded by its probe budget "
         "(punch.udp-probes) and the tracker's rate of udppunch",
-    "transports/quic/transport.py: QuicTransport.attempt.reached: reached node {id} over QUIC at {host}:{p":
+    "reach/ways.py: Quic.attempt.reached: reached node {id} over QUIC at {host}:{p":
         _OWN + "once per dial this node makes over QUIC to a UDP path its operator "
         "configured (--quic-peer), the peer's key proven there",
-    "reach/dialer.py: Lan._try.failed: no local path to node {id} at {where}: {":
+    "reach/ways.py: Lan._try.failed: no local path to node {id} at {where}: {":
         _OWN + "once per dial this node makes to a local address the tracker named, "
         "at most 2 a second into one address group (dialer.lan-dials), never again "
         "for that peer and address within 300 s",

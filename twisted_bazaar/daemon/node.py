@@ -261,13 +261,22 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
             f"--transfer-port {port}: cannot serve shared files: "
             f"{reason.getErrorMessage()}", inCallback=True))
     metered = []
+    quicService, more = None, ()
+    if quic is not None:
+        # Imported here: qh3 is loaded only by a node that serves QUIC,
+        # not by every simulated node's process (testing/market imports
+        # this module), which it cost 2.5 MB.
+        from twisted_bazaar.daemon.quic import QuicService
+        quicService = QuicService(reactor, channel, quic[0], site.interface, quic[1])
+        more = (quicService.transport,)
     parts = buildNode(reactor, random.Random(), connector, config, state.store,
                       state.identity, scheme, roles,
                       meter=(lambda node: metered.append(meter(node)))
                       if meter is not None else None,
                       punch=(PunchDialer(reactor, channel, connector.peerLog), punch_wait),
                       relay=None if relay is None else (relay[1], config.connection_rate),
-                      portmap=routerMapper(reactor) if port_mapping else None)
+                      portmap=routerMapper(reactor) if port_mapping else None,
+                      more=more)
     node = parts.node
     if not roles:
         log.info("no --role: this node buys and sells nothing; it relays and "
@@ -282,13 +291,9 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         listen_description=site.listen_description, tracker_address=trackers[0][1],
         onStopRequested=lambda why: reactor.stop(), other_trackers=trackers[1:],
         services=parts.services, roles=parts.roles)
-    if quic is not None:
-        # Imported here: qh3 is loaded only by a node that serves QUIC,
-        # not by every simulated node's process (testing/market imports
-        # this module), which it cost 2.5 MB.
-        from twisted_bazaar.daemon.quic import QuicService
-        QuicService(reactor, node, channel, quic[0], site.interface, quic[1],
-                    parts.punching).setServiceParent(service)
+    if quicService is not None:
+        quicService.serve(node, parts.punching)
+        quicService.setServiceParent(service)
     if relay is not None:
         endpoint, _, description = relay
         relayService(reactor, parts.offering, channel, endpoint, description,

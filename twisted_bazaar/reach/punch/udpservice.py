@@ -124,7 +124,7 @@ class UdpPunching(Service, NodeObserver):
 
     log = Logger()
 
-    def __init__(self, node, sockets, transport, limits=None):
+    def __init__(self, node, sockets, limits=None):
         """
         @param sockets: the node's QUIC sockets: ``main`` (its
             L{QuicEndpoint <twisted_bazaar.transports.quic.endpoint.QuicEndpoint>}),
@@ -133,15 +133,12 @@ class UdpPunching(Service, NodeObserver):
             (links, files) connectors that dial from it):
             L{twisted_bazaar.daemon.quic.QuicService}, which gives each
             socket's datagrams too short for QUIC to L{foreignDatagram}.
-        @param transport: the dialer's L{QuicTransport
-            <twisted_bazaar.transports.quic.transport.QuicTransport>}.
         @param limits: the TCP punch's L{PunchLimits
             <twisted_bazaar.reach.punch.budget.PunchLimits>}, which each
             punch counts in.
         """
         self.node = node
         self.sockets = sockets
-        self.transport = transport
         self.limits = limits
         self.budget = ProbeBudget(node.clock)
         #: The punches the budget refused, asked again when it has room.
@@ -339,7 +336,7 @@ class UdpPunching(Service, NodeObserver):
         run.path = Path(UDP, met.host, met.port, word=SEEN)
         connectors = self.sockets.connectorsOf(kept)
         self.node.dialer.book.add(run.peer_id, run.path)
-        self.transport.route(run.peer_id, run.path, connectors, self._pathLost)
+        self.node.dialer.udpRoutes.route(run.peer_id, run.path, connectors, self._pathLost)
         run.link.peerLine(
             LogLevel.info, "punched a UDP path to {peer}, met at {host}:{port} "
             "({strategy}, {seconds:.2f} s){dials}", self.log, host=met.host,
@@ -427,7 +424,7 @@ class UdpPunching(Service, NodeObserver):
         run.closeExtra(self.sockets, self.opened, None)
         if run.path is not None:
             self.node.dialer.book.drop(run.peer_id, run.path)
-            self.transport.unroute(run.peer_id, run.path)
+            self.node.dialer.udpRoutes.unroute(run.peer_id, run.path)
 
     # -- links --------------------------------------------------------------------------
 
