@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 from twisted.internet import defer, task
 from twisted.internet.address import IPv4Address
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectError, ConnectionDone
 from twisted.internet.protocol import Protocol
 from twisted.internet.testing import StringTransport, StringTransportWithDisconnection
 from twisted.python.failure import Failure
@@ -19,7 +19,9 @@ from twisted.python.failure import Failure
 from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.reach.dialer import CANDIDATES, Dialer
+from twisted_bazaar.reach.dialer import Dialer
+from twisted_bazaar.transports.relay.messages import NODE
+from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.node import Node, NodeConfig
 from twisted_bazaar.reach.reachable.reachability import UNCHECKED
@@ -106,6 +108,10 @@ class FakeConnector:
         self.requests.append(ConnectRequest(host, port, link, d))
         self.expected.append(expected)
         return d
+
+    def resolve(self, name, port):
+        """It resolves no name (a test of names uses L{RecordingConnector})."""
+        return defer.fail(ConnectError(string=f"{name}: no names here"))
 
     def connectLast(self, reached=None):
         """The last requested connection succeeds (at the IP address
@@ -472,8 +478,10 @@ class RawPeer(Protocol):
 
 
 class RecordingConnector:
-    """Stands in for the dialer's relayed connector: records each dial
-    (host, port, protocol, expected, through, its Deferred)."""
+    """Stands in for the dialer's connector and its transports: records
+    each dial (host, port, protocol, expected, through, its Deferred),
+    ``through`` naming a relayed path's relay and target (and purpose,
+    but a link's)."""
 
     #: Its hosts are addresses, checked as a TCP connector's are.
     addressed = True
@@ -489,6 +497,19 @@ class RecordingConnector:
         self.dials.append((host, port, protocol, expected, through, d))
         return d
 
+    def of(self, kind):
+        """No transport of a kind of its own (QUIC's): it records TCP
+        and relayed dials alone."""
+        return None
+
+    def dial(self, path, expectedKey, protocolFactory, options=None):
+        through = {}
+        if path.relay is not None:
+            through = {"relay": path.relay, "target": options.target}
+            if options.purpose != NODE:
+                through["purpose"] = options.purpose
+        return self.connect(path.host, path.port, protocolFactory(), expectedKey, **through)
+
     def resolve(self, name, port):
         self.resolved.append((name, port))
         answer = self.names.get(name, [])
@@ -497,31 +518,24 @@ class RecordingConnector:
         return defer.succeed(list(answer))
 
 
-def dialingNode(connector, clock=None, punching=None, **parts):
+def dialingNode(connector, clock=None, punching=None, transports=None, **parts):
     """
     The parts of a node that a part dialling peers uses (its L{Dialer}
     over ``connector``, and ``dial``), without links: a role's part
     tested alone.  With ``punching`` (what L{Dialer.punchWith} takes),
-    the dialer punches with it.
+    the dialer punches with it.  Its transports are ``transports``, or a
+    L{RecordingConnector} given, or TCP and the relay's over connector.
     """
     parts = dict({"membership": None, "reach": UNCHECKED,
                   "config": NodeConfig(link=LinkSettings())}, **parts)
     node = SimpleNamespace(clock=clock or task.Clock(), links={}, **parts)
-    node.dialer = Dialer(node, connector)
+    if transports is None:
+        transports = (connector if isinstance(connector, RecordingConnector)
+                      else overConnector(connector, node.clock))
+    node.dialer = Dialer(node, connector, transports)
     node.dial = node.dialer.dial
     if punching is not None:
         node.dialer.punchWith(punching)
     return node
 
-
-class WaysOnly:
-    """A node's dialer as what plugs a transport into it sees it: the
-    ways it tries, and the dialer's own methods that add to them."""
-
-    udpPunching = None
-    addTransport = Dialer.addTransport
-    punchOverUdpWith = Dialer.punchOverUdpWith
-
-    def __init__(self, candidates=CANDIDATES):
-        self.candidates = candidates
 

@@ -1,22 +1,24 @@
 """
-Every dial of the product to a peer goes through a table of transports
-(transports/relay/connector.py's C{RelayedConnector}, one C{IPathTransport} a
-kind of path), so a transport added for a kind serves each of them: the
-dialer's ways, the tracker's check, reservations, the relay probe
-(docs/architecture.md, "Adding a transport").  This reads the product's
-source (ast) for a client dial made around it: Twisted's and the socket
-module's ways to open a connection (L{DIAL_CALLS}), and a dial on the
-connector a node was given, under its transports (C{node.connector.connect},
-C{dialer.connector.connector.connect}, a name bound to either, or the
-method passed on); and fails on any not in L{ALLOWED}, each with the
-reason it is the transport itself or no dial of a peer.
+Every dial of the product to a peer goes by a transport of its path's
+kind (transports/interface.py's C{ITransport}, found by kind in
+transports/table.py's C{Transports}), so the transport of a kind serves
+each of them: the dialer's ways, the tracker's check, reservations, the
+relay probe (docs/architecture.md, "Adding a transport").  This reads
+the product's source (ast) for a client dial made around them: Twisted's
+and the socket module's ways to open a connection (L{DIAL_CALLS}), and a
+dial on the connector a node was given, under its transports
+(C{node.connector.connect}, C{dialer.connector.connector.connect}, a name
+bound to either, or the method passed on); and fails on any not in
+L{ALLOWED}, each with the reason it is the transport itself or no dial
+of a peer.
 
-It also reads for a connector's own ``connect`` called outside the
-transports and the dialer (L{ConnectsTests}): those allowed say why
-(a tracker has no dialer), and those still made around the node's
-dialer (issue 81, "The dialer alone dials") are listed apart, in
-L{CONNECTS_NOT_YET}, which only shrinks; and for a class built on
-Twisted's internal C{tcp.Connector} anywhere but in transports/.
+It also reads for a connector's, a transport's or a table's own
+``connect`` or ``dial``, called or passed on, outside the transports and
+the dialer (L{ConnectsTests}): those allowed say why (a tracker has no
+dialer), and those still made around the node's dialer (issue 81, "The
+dialer alone dials") are listed apart, in L{CONNECTS_NOT_YET}, which
+only shrinks; and for a class built on Twisted's internal
+C{tcp.Connector} anywhere.
 """
 
 import ast
@@ -135,16 +137,17 @@ def everyDial():
     return found
 
 
-#: Where a connector's ``connect`` may be called: the transports
-#: themselves, and the dialer, the one caller of them for a node.
-TRANSPORTS = ("transports/", "reach/dialer.py")
+#: Where a connector's ``connect`` or a transport's ``dial`` may be
+#: called: the transports themselves, and the dialer and its ways (its
+#: policy), the one caller of them for a node.
+TRANSPORTS = ("transports/", "reach/dialer.py", "reach/ways.py")
 
 #: 'module: receiver' -> why a connector is dialled there, outside
 #: TRANSPORTS, though no node's dial is made around its dialer.
 CONNECTS_ALLOWED = {
-    "tracker/check.py: connector":
-        "the tracker's check of a node's address: a tracker has no node and no dialer, "
-        "so it dials through its own table of transports (RelayedConnector)",
+    "tracker/checks.py: tracker.transports":
+        "the tracker's checks of nodes' addresses: a tracker has no node and no dialer, "
+        "so they dial by its own transports (Transports.dial passed to the check)",
     "sim/build.py: self.sim.network":
         "the simulator's memory network, connecting a node to its tracker",
     "testing/memory.py: self.network":
@@ -165,18 +168,11 @@ CONNECTS_ALLOWED = {
 #: each on issue 81's list ("The dialer alone dials"): a place fixed is
 #: taken off (test_eachNotYetStillThere), none is added.
 CONNECTS_NOT_YET = {
-    "reach/reachable/reservation.py: self.node.dialer.connector":
-        "a node's hold at the relay the tracker names, dialled on the dialer's "
-        "transports table, not through a dial of the dialer's",
-    "reach/reachable/reservation.py: transports":
-        "a node at home accepting a circuit announced at its relay",
-    "reach/reachable/relayprobe.py: transports":
-        "the relay probe's circuit to the node itself",
     "reach/punch/udpservice.py: connectors[0]":
         "a UDP punch dials the QUIC link over the path it met itself",
-    "status/client.py: connector":
+    "status/client.py: transports":
         "the status client's race (status/dialrace.py) dials its ways itself",
-    "web/watch.py: self.watcher.connector":
+    "web/watch.py: self.watcher.transports":
         "the web view's watcher dials a node's ways itself, in the status race",
 }
 
@@ -186,18 +182,18 @@ def _source(node):
 
 
 def connects(source):
-    """(line, receiver) of every ``RECEIVER.connect(...)`` call in source
-    whose receiver is a connector, a table of transports or a network
-    (its text names one: ``connector``, ``transports``, ``network``,
-    ``endpoint``, ``connectors[0]``)."""
-    found = []
+    """(line, receiver) of every ``RECEIVER.connect`` or ``RECEIVER.dial``
+    in source, called or passed on, whose receiver is a connector, a
+    transport, a table of transports or a network (its text names one:
+    ``connector``, ``transport``, ``network``, ``endpoint``,
+    ``connectors[0]``)."""
+    found = set()
     for node in ast.walk(ast.parse(source)):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "connect"):
-            receiver = _source(node.func.value)
+        if isinstance(node, ast.Attribute) and node.attr in ("connect", "dial"):
+            receiver = _source(node.value)
             if any(word in receiver.lower() for word in
-                   ("connector", "transports", "network", "endpoint")):
-                found.append((node.lineno, receiver))
+                   ("connector", "transport", "network", "endpoint")):
+                found.add((node.lineno, receiver))
     return sorted(found)
 
 
@@ -232,8 +228,8 @@ def connectorSubclasses(source):
 
 
 class ConnectsTests(SynchronousTestCase):
-    """Only the transports and the dialer call a connector's connect;
-    only a transport builds on Twisted's internal connectors."""
+    """Only the transports and the dialer call a connector's connect or a
+    transport's dial; nothing builds on Twisted's internal connectors."""
 
     def test_noConnectOutsideTheTransportsAndTheDialer(self):
         around = {where: lines for where, lines in everyConnect().items()
@@ -247,33 +243,41 @@ class ConnectsTests(SynchronousTestCase):
         self.assertEqual(sorted((set(CONNECTS_ALLOWED) | set(CONNECTS_NOT_YET))
                                 - set(everyConnect())), [])
 
-    def test_noSubclassOfTwistedsConnectorOutsideTheTransports(self):
+    def test_noSubclassOfTwistedsConnector(self):
+        """Nothing builds on Twisted's internal connector, the transports
+        neither (a dial from a port makes its own socket and hands it to
+        the reactor: transports/tcp/fromport.py)."""
         found = {}
         for path in sorted(PACKAGE.rglob("*.py")):
             module = path.relative_to(PACKAGE).as_posix()
-            if not module.startswith("transports/"):
-                for line, name in connectorSubclasses(path.read_text()):
-                    found[f"{module}: {name}"] = line
+            for line, name in connectorSubclasses(path.read_text()):
+                found[f"{module}: {name}"] = line
         self.assertEqual(found, {})
 
     def test_findsEachKind(self):
-        """A connector's, a table's, a network's or an endpoint's connect
-        is found, whatever the name is reached by; sqlite's or a
-        download's sellers' is not; a subclass of tcp.Connector is found
-        by either spelling."""
+        """A connector's, a transport's, a table's, a network's or an
+        endpoint's connect or dial is found, called or passed on, whatever
+        the name is reached by; sqlite's, a download's sellers' or the
+        dialer's is not; a subclass of tcp.Connector is found by either
+        spelling."""
         source = '''
 def a(self, node, connector, sellers, sqlite3):
     self.node.dialer.connector.connect("h", 1, link)
     connector.connect("h", 1, link)
     connectors[0].connect("h", 1, link)
-    transports.connect("h", 1, end)
+    transports.dial(path, None, factory)
     self.network.connect("h", 1, protocol)
     sellers.connect(seller)
     sqlite3.connect("path")
+    check.start(tracker.transports.dial, "h", 1)
+    node.dialer.transports.of(DIRECT).dial(path, None, factory)
+    self.node.dialer.dialPath(path, None, factory)
+    node.dialer.dial(peer, purpose)
 '''
         self.assertEqual(connects(source), [
             (3, "self.node.dialer.connector"), (4, "connector"), (5, "connectors[0]"),
-            (6, "transports"), (7, "self.network")])
+            (6, "transports"), (7, "self.network"), (10, "tracker.transports"),
+            (11, "node.dialer.transports.of(DIRECT)")])
         subclass = '''
 from twisted.internet import tcp
 from twisted.internet.tcp import Connector as Base
@@ -291,7 +295,7 @@ class DialsTests(SynchronousTestCase):
         around = {where: lines for where, lines in everyDial().items()
                   if where not in ALLOWED}
         self.assertEqual(around, {}, "dials around the transports (dial through the "
-                         "node's dialer, or a table of transports: RelayedConnector)")
+                         "node's dialer, or by transports: Transports.dial)")
 
     def test_eachAllowedStillThere(self):
         """Every place allowed still dials so: one that no longer does is

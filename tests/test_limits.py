@@ -27,6 +27,7 @@ from twisted_bazaar.transports.relay.limits import NODE_LIMITS, RelayLimits
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.testing.market import NodeClock
 from twisted_bazaar.testing.memory import MemoryConnector
+from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.web.stream import EventStream
 from twisted_bazaar.web.view import MarketView
 from twisted_bazaar.web.watch import StatusWatcher
@@ -124,7 +125,8 @@ class MarketBuild(SynchronousTestCase):
         # state asked (status/node.py): the web view's watcher asks each.
         watcher = StatusWatcher(NodeClock(market.clock),
                                 market.tracker.extensions["status"].members,
-                                MemoryConnector(market.network, "web"),
+                                overConnector(MemoryConnector(market.network, "web"),
+                                              market.clock),
                                 MarketView(market.clock), LinkSettings(),
                                 random.Random(1), interval=1.0)
         watcher.startService()

@@ -131,7 +131,7 @@ ALLOWED = {
         "which is pinned from then on",
     "core/topology.py: RandomNeighbours._failed: could not link to node {id} at {host}:{p":
         _OWN + "once per dial this node makes to a neighbour it chose",
-    "reach/dialer.py: Lan._try.reached: reached node {id} at its local address {":
+    "reach/ways.py: Lan._try.reached: reached node {id} at its local address {":
         _OWN + "once per dial this node makes (a link, a transfer) that reached a "
         "peer's local address, its key proven there",
     "reach/punch/udpmapping.py: MappingCheck.reached: the tracker saw none of this node's UDP ":
@@ -145,17 +145,17 @@ ALLOWED = {
         "once per punched path, as it goes: a path needs a punch that met, and the "
         "punches a peer can make this node run are bounded by its probe budget "
         "(punch.udp-probes) and the tracker's rate of udppunch",
-    "transports/quic/transport.py: QuicTransport.attempt.reached: reached node {id} over QUIC at {host}:{p":
+    "reach/ways.py: Quic.attempt.reached: reached node {id} over QUIC at {host}:{p":
         _OWN + "once per dial this node makes over QUIC to a UDP path its operator "
         "configured (--quic-peer), the peer's key proven there",
-    "transports/websocket/dialerway.py: DialerWay.attempt.reached: reached node {id} over WebSocket at {hos":
-        _OWN + "once per dial this node makes over WebSocket to a path its operator "
-        "configured (--ws-peer), the peer's key proven there",
-    "transports/websocket/dialerway.py: plugNode: node {id} is reached over WebSocket at {":
+    "reach/ways.py: Added.attempt.reached: reached node {id} over {kind} at {host}:":
+        _OWN + "once per dial this node makes over an added transport (WebSocket) to a "
+        "path its operator configured (--ws-peer), the peer's key proven there",
+    "transports/websocket/service.py: NodeWebSocket.serve: node {id} is reached over WebSocket at {":
         _OWN + "once per --ws-peer, when the node starts",
     "transports/websocket/service.py: WebSocketService._listening: {what} listening on {host}:{port}":
         _OWN + "once when the daemon's WebSocket port listens",
-    "reach/dialer.py: Lan._try.failed: no local path to node {id} at {where}: {":
+    "reach/ways.py: Lan._try.failed: no local path to node {id} at {where}: {":
         _OWN + "once per dial this node makes to a local address the tracker named, "
         "at most 2 a second into one address group (dialer.lan-dials), never again "
         "for that peer and address within 300 s",

@@ -52,7 +52,7 @@ from tests.helpers import WiredLink
 from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAYED, Way
 from twisted_bazaar.status.messages import MemberList, NodeState
 from twisted_bazaar.store.lock import DataDirLock
-from twisted_bazaar.transports.relay.connector import RelayedConnector
+from twisted_bazaar.transports.table import Transports
 
 
 def helpOf(*argv):
@@ -915,8 +915,8 @@ class NodeAtHomeTests(SynchronousTestCase):
         asked = []
 
         def askState(reactor, address, timeout, dialled=None, operator=None,
-                     relay=None, connector=None, lan=(), reached=None):
-            self.assertIsInstance(connector, RelayedConnector)
+                     relay=None, transports=None, lan=(), reached=None):
+            self.assertIsInstance(transports, Transports)
             asked.append((str(address), dialled, relay) + ((lan,) if lan else ()))
             if relay is None and address.host != "10.0.0.9":
                 return defer.fail(ClientError("no answer from there within 10 s"))
@@ -1001,7 +1001,7 @@ class ListAsksEachMemberByIdTests(SynchronousTestCase):
         asked = []
 
         def askNode(reactor, address, question, answer_type, timeout, dialled=None,
-                    relay=None, connector=None, lan=()):
+                    relay=None, transports=None, lan=()):
             asked.append((address.port, dialled, relay) + ((lan,) if lan else ()))
             return defer.fail(ClientError("not asked"))
 

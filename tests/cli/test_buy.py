@@ -29,6 +29,7 @@ from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.chord.ring import distance, keyOf, solves, strictlyBetween
 from twisted_bazaar.schemes.chord.settings import LEAST_PUZZLE
 from tests.files.helpers import scratchDir, writeFile
+from tests.helpers import FakeConnector
 from tests.records import identity
 
 
@@ -327,11 +328,11 @@ class OneShotChordTests(OneShotHelpers, SynchronousTestCase):
         """Unless given other settings, it takes only peers whose ids solve
         the least puzzle a ring of daemons has; with an in-process
         market's, any."""
-        daemons = OneShotBuy(None, None, None, None, "tracker:7700", "apple",
+        daemons = OneShotBuy(None, FakeConnector(), None, None, "tracker:7700", "apple",
                              discovery="chord")
         self.assertEqual(daemons.node.discovery.settings,
                          attr.evolve(configured(self.chord, {}), puzzle=LEAST_PUZZLE))
-        given = OneShotBuy(None, None, None, None, "tracker:7700", "apple",
+        given = OneShotBuy(None, FakeConnector(), None, None, "tracker:7700", "apple",
                            discovery="chord", scheme_settings=configured(self.chord, {}))
         self.assertEqual(given.node.discovery.settings.puzzle, 0)
 

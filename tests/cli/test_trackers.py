@@ -123,7 +123,7 @@ class ListTests(SeveralTrackersCase):
         asked = []
 
         def askNode(reactor, address, question, answerType, timeout, dialled=None,
-                    relay=None, connector=None, lan=()):
+                    relay=None, transports=None, lan=()):
             asked.append((address.port, dialled, relay) + ((lan,) if lan else ()))
             return defer.fail(ClientError("not asked"))
 

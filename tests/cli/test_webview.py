@@ -14,7 +14,10 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.cli import webview
 from twisted_bazaar.cli.trackers import trackerPinOf
-from twisted_bazaar.cli.webview import announce, listeningOn, nodeConnector
+from twisted_bazaar.cli.webview import announce, listeningOn, nodeTransports
+from twisted_bazaar.daemon.services import EndpointConnector
+from twisted_bazaar.transports.interface import DialOptions
+from twisted_bazaar.transports.path import DIRECT, NAMED, RELAYED, Path
 from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.status.messages import MemberList
@@ -63,11 +66,13 @@ class ConnectorTests(SynchronousTestCase):
         memberlist names for it: it has no tracker session to ask, and
         its connector refused every relay (every node at home stayed
         "not answering", tests/e2e/test_web_relayed_live.py): its
-        connector dials the relay it is given."""
-        connector = nodeConnector(Clock())
-        connector.connector = FakeConnector()
-        connector.connect("10.47.0.9", 9001, object(), relay="10.47.0.1:7702", target=7)
-        [request] = connector.connector.requests
+        transports dial the relay a path names."""
+        transports = nodeTransports(Clock())
+        self.assertIsInstance(transports.of(DIRECT).connector, EndpointConnector)
+        fake = transports.of(DIRECT).connector = FakeConnector()
+        transports.dial(Path(RELAYED, "10.47.0.9", 9001, "10.47.0.1:7702", NAMED), None,
+                        object, DialOptions(target=7))
+        [request] = fake.requests
         self.assertEqual((request.host, request.port), ("10.47.0.1", 7702))
 
 

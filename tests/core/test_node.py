@@ -27,7 +27,8 @@ from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar.store import MemoryStore, WriterGone
 
-from tests.helpers import Recorder, closeLink, codes, feed, linkPeer, makeNode, openLink, sent
+from tests.helpers import (
+    FakeConnector, Recorder, closeLink, codes, feed, linkPeer, makeNode, openLink, sent)
 from tests.records import signed
 
 
@@ -72,7 +73,7 @@ class IdTests(SynchronousTestCase):
         tracker for it again), but is ready only once named."""
         store = MemoryStore()
         store.setNodeId(42)
-        node = Node(None, None, None, store=store)
+        node = Node(None, None, FakeConnector(), store=store)
         self.assertEqual(node.id, 42)
         self.assertFalse(node.ready)
 
@@ -95,7 +96,7 @@ class IdTests(SynchronousTestCase):
             def setNodeId(self, node_id):
                 return defer.fail(WriterGone("the store's writer process ended"))
 
-        node = Node(None, None, None, store=Lost())
+        node = Node(None, None, FakeConnector(), store=Lost())
         recorder = Recorder()
         node.addObserver(recorder)
         with capturedLogs() as events:

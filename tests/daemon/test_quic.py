@@ -1,8 +1,9 @@
 """
 Tests of L{twisted_bazaar.daemon.quic}: the node's QUIC socket as a
-daemon runs it: listening where asked, the node served and its dialer
-trying QUIC first, each ``--quic-peer`` in the book as a configured
-path, and everything closed at stop.
+daemon runs it: its transport made before the node (whose dialer is
+built with it), listening where asked, the node served, each
+``--quic-peer`` in the book as a configured path, and everything closed
+at stop.
 """
 
 from types import SimpleNamespace
@@ -11,17 +12,17 @@ from twisted.internet.address import IPv4Address
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.reach.dialer import CANDIDATES
-from twisted_bazaar.reach.book import PathBook
+from twisted_bazaar.reach.dialer import Dialer
 from twisted_bazaar.transports.path import CONFIGURED, UDP, Path
-from twisted_bazaar.transports.quic.transport import QuicTransport, TrackerNamedQuic
+from twisted_bazaar.transports.quic.transport import QuicTransport
+from twisted_bazaar.transports.table import Transports
 from twisted_bazaar.reach.punch.udpservice import UdpPunching
 from twisted_bazaar.daemon.quic import QuicService
 from twisted_bazaar.transports.quic.connector import FILES, LINKS
 
 from tests import records
 from tests.transports.quic.fakeudp import FakeNetwork, channelKey
-from tests.helpers import WaysOnly
+from tests.helpers import FakeConnector
 
 PEER = records.identity(4)
 
@@ -57,22 +58,29 @@ class _Reactor:
         return self.ports[-1]
 
 
+def servedNode(service, clock, **parts):
+    """A node built with service's transport (its dialer's only one), as
+    the service is told of it."""
+    node = SimpleNamespace(transferFactory=None, clock=clock, **parts)
+    node.setUdpPort = lambda port: setattr(node, "udpPort", port)
+    node.dialer = Dialer(node, FakeConnector(), Transports([service.transport]))
+    return node
+
+
 class QuicServiceTests(SynchronousTestCase):
     def test_startAndStop(self):
         network = FakeNetwork()
         reactor = _Reactor(network)
-        node = SimpleNamespace(transferFactory=None, clock=network.clock,
-                               dialer=WaysOnly())
-        node.setUdpPort = lambda port: setattr(node, "udpPort", port)
-        node.dialer.book = PathBook(node)
-        service = QuicService(reactor, node, channelKey(1), 0, "127.0.0.1",
+        service = QuicService(reactor, channelKey(1), 0, "127.0.0.1",
                               [(PEER.id, "192.0.2.7", 9443)])
+        self.assertIsInstance(service.transport, QuicTransport)
+        self.assertIs(service.transport.endpoint, service.endpoint)
+        node = servedNode(service, network.clock)
+        service.serve(node)
         with capturedLogs() as logged:
             service.startService()
         [port] = reactor.ports
-        self.assertIsInstance(node.dialer.candidates[-2], QuicTransport)
-        self.assertIsInstance(node.dialer.candidates[-1], TrackerNamedQuic)
-        self.assertEqual(node.dialer.candidates[:-2], CANDIDATES)
+        self.assertIs(node.dialer.transports.of(UDP), service.transport)
         self.assertEqual(node.udpPort, port.getHost().port)
         self.assertEqual(node.dialer.book.paths(PEER.id),
                          (Path(UDP, "192.0.2.7", 9443, word=CONFIGURED),))
@@ -82,7 +90,7 @@ class QuicServiceTests(SynchronousTestCase):
         self.assertIn("QUIC listening on {host}:{port} (udp)", lines)
         service.stopService()
         self.assertFalse(port.listening)
-        self.assertIsNone(service.endpoint)
+        self.assertIsNone(service.port)
         self.assertIsNone(node.udpPort)
         self.assertEqual(network.clock.getDelayedCalls(), [])
 
@@ -94,14 +102,10 @@ class QuicServiceTests(SynchronousTestCase):
         network = FakeNetwork()
         reactor = _Reactor(network)
         observers = []
-        node = SimpleNamespace(transferFactory=None, clock=network.clock,
-                               dialer=WaysOnly(),
-                               addObserver=observers.append)
-        node.setUdpPort = lambda port: setattr(node, "udpPort", port)
-        node.dialer.book = PathBook(node)
+        service = QuicService(reactor, channelKey(1), 0, "127.0.0.1")
+        node = servedNode(service, network.clock, addObserver=observers.append)
         punching = SimpleNamespace(enabled=True, puncher=SimpleNamespace(limits=None))
-        service = QuicService(reactor, node, channelKey(1), 0, "127.0.0.1",
-                              punching=punching)
+        service.serve(node, punching)
         service.startService()
         self.assertIsInstance(service.udpPunching, UdpPunching)
         self.assertEqual(observers, [service.udpPunching])
@@ -113,6 +117,15 @@ class QuicServiceTests(SynchronousTestCase):
         links, files = service.connectorsOf(first)
         self.assertEqual((links.endpoint, links.service), (first, LINKS))
         self.assertEqual((files.endpoint, files.service), (first, FILES))
+        # A datagram too short for QUIC, to any of its sockets, goes to
+        # the punches (each endpoint given the service's at construction).
+        heard = []
+        service.udpPunching.foreignDatagram = lambda *args: heard.append(args)
+        where = ("192.0.2.9", 5000)
+        service.endpoint.datagramReceived(b"short", where)
+        first.datagramReceived(b"tiny", where)
+        self.assertEqual(heard, [(service.endpoint, b"short", where),
+                                 (first, b"tiny", where)])
         service.close(first)
         self.assertFalse(one.listening)
         self.assertTrue(two.listening)
@@ -124,12 +137,8 @@ class QuicServiceTests(SynchronousTestCase):
         """A node whose punching is off (--no-punch) punches none over
         UDP either."""
         network = FakeNetwork()
-        node = SimpleNamespace(transferFactory=None, clock=network.clock,
-                               dialer=WaysOnly())
-        node.setUdpPort = lambda port: setattr(node, "udpPort", port)
-        node.dialer.book = PathBook(node)
-        service = QuicService(_Reactor(network), node, channelKey(1), 0, "127.0.0.1",
-                              punching=SimpleNamespace(enabled=False))
+        service = QuicService(_Reactor(network), channelKey(1), 0, "127.0.0.1")
+        service.serve(servedNode(service, network.clock), SimpleNamespace(enabled=False))
         service.startService()
         self.assertIsNone(service.udpPunching)
         service.stopService()

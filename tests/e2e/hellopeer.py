@@ -13,7 +13,7 @@ from twisted.internet import task
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.address import Address
-from twisted_bazaar.cli.webview import nodeConnector
+from twisted_bazaar.cli.webview import nodeTransports
 from twisted_bazaar.status import client
 from twisted_bazaar.status.messages import NodeState, State
 from twisted_bazaar.wire.core import splitRelay
@@ -34,7 +34,7 @@ def main(reactor, relay, node_id):
     client.nodeRefusal = keeping
     asked = client.askNode(reactor, Address.tcp(*splitRelay(relay)), State(), NodeState,
                            TIMEOUT, dialled=parseWireId(node_id), relay=relay,
-                           connector=nodeConnector(reactor))
+                           transports=nodeTransports(reactor))
 
     def show(_):
         sys.stdout.write(wire.encode(heard[0]).decode() + "\n")

@@ -34,7 +34,7 @@ from tests.e2e.helpers import (
 
 TIMEOUT = 30.0
 #: What the buyer's dialer logs when WebSocket carried a connection.
-REACHED = r"reached node {id} over WebSocket at {host}:443 \((?P<purpose>\w+)\)"
+REACHED = r"reached node {id} over websocket at {host}:443 \((?P<purpose>\w+)\)"
 #: The firewall of an HTTP(S)-only network: out, TCP to 80 and 443 and
 #: what answers a connection made; in, only what answers one.
 FIREWALL = [

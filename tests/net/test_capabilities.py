@@ -21,7 +21,6 @@ from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.net.handshake import PLAIN, channelHash, channelKey
 from twisted_bazaar.testing.capabilities import secured
-from twisted_bazaar.transports.relay.connector import RelayedConnector
 
 from tests.net.test_encrypted import Recorder, encryptedPair
 

@@ -20,9 +20,8 @@ from zope.interface.verify import verifyObject
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
-from twisted_bazaar.transports.interface import ITransport
 from twisted_bazaar.reach.dialer import (
-    CANDIDATES, FILES, RELAY_DELAY, NotNamed, Peer, RelayRefused)
+    FILES, RELAY_DELAY, NotNamed, Peer, RelayRefused)
 from twisted_bazaar.base.peerhost import LOOPBACK, NAME_ADDRESSES
 from twisted_bazaar.reach.peerhosts import NO_SCOPES, HostRefused, PeerHosts
 from twisted_bazaar.reach.lanpaths import RETRY_AFTER
@@ -36,7 +35,9 @@ from twisted_bazaar.transports.connector import IConnector
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
-from twisted_bazaar.transports.relay.connector import RelayedConnector
+from twisted_bazaar.transports.interface import DialOptions
+from twisted_bazaar.transports.path import DIRECT, RELAYED, Path
+from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.reach.punch.tcp import PunchFailed
 from twisted_bazaar.wire.ids import shortId
 
@@ -91,19 +92,10 @@ class FakePunching:
 
 class ConnectorInterfaceTests(SynchronousTestCase):
     def test_everyConnectorIsOne(self):
-        """The daemon's, the memory network's and the relayed one, which
-        declares what it takes from the connector it wraps."""
+        """The daemon's and the memory network's."""
         memory = MemoryConnector(MemoryNetwork(), "node1")
-        for connector in (EndpointConnector(task.Clock()), memory,
-                          RelayedConnector(memory, task.Clock())):
+        for connector in (EndpointConnector(task.Clock()), memory):
             self.assertTrue(verifyObject(IConnector, connector))
-
-    def test_relayedConnectorForwardsOnlyWhatItDeclares(self):
-        """No attribute of the wrapped connector leaks through unnamed."""
-        memory = MemoryConnector(MemoryNetwork(), "node1")
-        relayed = RelayedConnector(memory, task.Clock())
-        self.assertEqual((relayed.channel, relayed.peerLog), (None, None))
-        self.assertFalse(hasattr(relayed, "from_host"))
 
 
 class CandidateTests(SynchronousTestCase):
@@ -111,8 +103,8 @@ class CandidateTests(SynchronousTestCase):
 
     def setUp(self):
         self.punching = FakePunching()
-        self.node = dialingNode(None, punching=self.punching)
-        self.connector = self.node.dialer.connector = RecordingConnector()
+        self.node = dialingNode(RecordingConnector(), punching=self.punching)
+        self.connector = self.node.dialer.connector
         # The tracker named the seller's relay (it is dialled as named).
         nameIn(self.node, SELLER.id, "203.0.113.7", None, RELAY)
         self.made = []
@@ -178,8 +170,8 @@ class CandidateTests(SynchronousTestCase):
         self.assertEqual(self.connector.dials, [])
 
     def test_noPunchingGoesThroughTheRelay(self):
-        node = dialingNode(None)
-        connector = node.dialer.connector = RecordingConnector()
+        node = dialingNode(RecordingConnector())
+        connector = node.dialer.connector
         nameIn(node, SELLER.id, "203.0.113.7", None, RELAY)
         node.dial(Peer(SELLER.id, "203.0.113.7", 9002, RELAY, SELLER.key), FILES,
                   self.protocol)
@@ -192,7 +184,6 @@ class CandidateTests(SynchronousTestCase):
         way; a peer it does not apply to is dialled as before."""
         tried = []
 
-        @implementer(ITransport)
         class Nearby:
             kind = None
             delay = 0.0
@@ -205,9 +196,9 @@ class CandidateTests(SynchronousTestCase):
                 tried.append(peer.id)
                 return defer.succeed("nearby")
 
-        node = dialingNode(None)
-        node.dialer.addTransport(Nearby())
-        connector = node.dialer.connector = RecordingConnector()
+        node = dialingNode(RecordingConnector())
+        node.dialer.ways += (Nearby(),)
+        connector = node.dialer.connector
         near = node.dial(Peer(1, "198.51.100.20", 9002), FILES, self.protocol)
         self.assertEqual(self.successResultOf(near), "nearby")
         node.dial(Peer(2, "203.0.113.7", 9002), FILES, self.protocol)
@@ -273,7 +264,7 @@ class LinkTests(SynchronousTestCase):
         self.assertNoResult(waiting)
         self.node.clock.advance(0.1)
         self.assertEqual(self.successResultOf(waiting), 5)
-        self.assertEqual(self.node.dialer._waiting, {})
+        self.assertEqual(self.node.dialer._linkWaits._waiting, {})
 
     def test_everyoneReleasedWhenTheNodeStops(self):
         """settled(None): every asker waiting goes on."""
@@ -287,14 +278,15 @@ class LinkTests(SynchronousTestCase):
         waiting = self.node.dialer.settle(5)
         waiting.cancel()
         self.failureResultOf(waiting, defer.CancelledError)
-        self.assertEqual((self.node.dialer._waiting, self.node.clock.getDelayedCalls()),
+        self.assertEqual((self.node.dialer._linkWaits._waiting, self.node.clock.getDelayedCalls()),
                          ({}, []))
 
     def test_theNodesConnectorIsTheOneGiven(self):
         """The node's connector is the one it was given, under the
-        dialer's relays (no part sets another from outside)."""
+        dialer's transports (no part sets another from outside)."""
         self.assertIsInstance(self.node.connector, FakeConnector)
-        self.assertIs(self.node.dialer.connector.connector, self.node.connector)
+        self.assertIs(self.node.dialer.connector, self.node.connector)
+        self.assertIs(self.node.dialer.transports.of(DIRECT).connector, self.node.connector)
 
 
 #: The public address of the home of LanTests' node, and of one elsewhere.
@@ -308,14 +300,14 @@ class PeerHostTests(SynchronousTestCase):
     """
     A host a peer's word names (a chord ring entry, a record in a flood
     reply or an index listing, a super-peer's answer: all dialled
-    directly, L{twisted_bazaar.reach.dialer.Direct}) is checked before it
+    directly, L{twisted_bazaar.reach.ways.Direct}) is checked before it
     is dialled (docs/protocol.md §5, "Hosts a peer names").
     """
 
     def setUp(self):
-        self.node = dialingNode(None)
+        self.node = dialingNode(RecordingConnector())
         self.node.overlay = SimpleNamespace(peer_log=PeerLog(self.node.clock))
-        self.connector = self.node.dialer.connector = RecordingConnector()
+        self.connector = self.node.dialer.connector
         self.tracker = self.node.membership = FakeTracker()
 
     def leftFrom(self, host, tracker=""):
@@ -619,7 +611,7 @@ class PeerHostTests(SynchronousTestCase):
         for relay in (RELAY, "192.0.2.1:22"):
             nameIn(node, SELLER.id, "", None, relay)
             node.dial(Peer(SELLER.id, "", 9002, relay, SELLER.key), FILES, object)
-            self.assertEqual("%s:%d" % dialled.dials[-1][:2], relay)
+            self.assertEqual(dialled.dials[-1][4]["relay"], relay)
         self.assertIsNone(dialingNode(MemoryConnector(None, "n1")).dialer.whyNotRelay(
             "127.0.0.1:6379"))
 
@@ -699,7 +691,7 @@ class PeerHostTests(SynchronousTestCase):
         self.assertDialled("2001:db8::7", 9002)
         self.assertTrue(EndpointConnector(task.Clock()).addressed)
         memory = MemoryConnector(MemoryNetwork(), "n1")
-        self.assertFalse(RelayedConnector(memory, task.Clock()).addressed)
+        self.assertFalse(memory.addressed)
 
 
 class FakeTracker:
@@ -723,9 +715,9 @@ class LanTests(SynchronousTestCase):
 
     def setUp(self):
         self.punching = FakePunching()
-        self.node = dialingNode(None, punching=self.punching,
+        self.node = dialingNode(RecordingConnector(), punching=self.punching,
                                 reach=Reachability(PRIVATE, HOME, 9001, HOME, 9001))
-        self.connector = self.node.dialer.connector = RecordingConnector()
+        self.connector = self.node.dialer.connector
         self.tracker = self.node.membership = FakeTracker()
         self.lan = self.node.dialer.lan
         self.lan.own = ("192.168.1.2",)
@@ -758,8 +750,8 @@ class LanTests(SynchronousTestCase):
         connector, the channel expecting the seller's key; a refusal
         hands over to the relay.  It used to skip the LAN for a
         connection of its own, and its file came through the relay."""
-        node = dialingNode(None, reach=Reachability(PRIVATE, HOME, 9001, HOME, 9001))
-        connector = node.dialer.connector = RecordingConnector()
+        node = dialingNode(RecordingConnector(), reach=Reachability(PRIVATE, HOME, 9001, HOME, 9001))
+        connector = node.dialer.connector
         node.membership = self.tracker
         node.dialer.lan.own = ("192.168.1.2",)
         nameIn(node, SELLER.id, HOME, (LAN_HOST,), RELAY)
@@ -1147,7 +1139,7 @@ class VouchTests(SynchronousTestCase):
         self.assertEqual(dialled.dials, [])
         nameIn(node, PEER, "203.0.113.7", None, NAMED)
         node.dial(Peer(PEER, "", 9001, NAMED), FILES, object)
-        self.assertEqual(["%s:%d" % dial[:2] for dial in dialled.dials], [NAMED])
+        self.assertEqual([dial[4]["relay"] for dial in dialled.dials], [NAMED])
 
     def test_trackerNamesNone(self):
         """The tracker names no address for the peer (or there is no
@@ -1181,12 +1173,12 @@ class VouchTests(SynchronousTestCase):
                           "the tracker names it", str(failure.value))
         self.assertEqual(self.relaysDialled(), [])
 
-    def test_theConnectorDialsWhatItIsTold(self):
-        """The relayed connector asks nobody: a relay it is given is
-        dialled (the tracker's own web view dials the relays its
-        tracker names so)."""
-        RelayedConnector(self.dialled, task.Clock()).connect(
-            "10.0.0.5", 9001, object(), relay=VICTIM, target=PEER)
+    def test_theTransportsDialWhatTheyAreTold(self):
+        """The transports ask nobody: a relay a path names is dialled (the
+        tracker's own web view dials the relays its tracker names so)."""
+        overConnector(self.dialled, task.Clock()).dial(
+            Path(RELAYED, "10.0.0.5", 9001, VICTIM), None, object,
+            DialOptions(target=PEER))
         self.assertEqual((self.relaysDialled(), self.tracker.asked), ([VICTIM], []))
 
 

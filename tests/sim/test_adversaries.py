@@ -11,7 +11,7 @@ import random
 from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import NODE_HOST, NODE_PORT, feed, flooded, linkPeer, sent
+from tests.helpers import NODE_HOST, NODE_PORT, FakeConnector, feed, flooded, linkPeer, sent
 from twisted_bazaar import wire
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.node import Node, NodeConfig
@@ -55,7 +55,7 @@ class _NodeCase(SynchronousTestCase):
 
     def makeNode(self, scheme="flood"):
         self.key = keyOf(41)
-        node = Node(task.Clock(), random.Random(0), None,
+        node = Node(task.Clock(), random.Random(0), FakeConnector(),
                     NodeConfig(link=LinkSettings(ping_interval=0)), identity=self.key)
         node.setAddress(NODE_HOST, NODE_PORT)
         node.setId(self.key.id)

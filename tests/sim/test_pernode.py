@@ -33,7 +33,7 @@ def quietParts(node):
     dialer, state, index = node.dialer, node.store._state, node.discovery
     parts = {
         "dialer's LAN paths": dialer._lan,
-        "dialer's punch waiters": dialer._waiting,
+        "dialer's punch waiters": dialer._linkWaits,
         "dialer's book of paths": dialer._book,
         "store's sales": state._sales._rows,
         "store's bag": state._bag,

@@ -238,9 +238,9 @@ class WrongPortTests(SynchronousTestCase):
 
 
 class UnreachableTests(SynchronousTestCase):
-    def test_aRelayNeedsAConnector(self):
-        """A relay or local addresses given without a connector to dial
-        them through is a caller's mistake, said at once: dialled as
+    def test_aRelayNeedsTransports(self):
+        """A relay or local addresses given without transports to dial
+        them by is a caller's mistake, said at once: dialled as
         typed, the question would go to the relay's port itself."""
         reactor = MemoryReactorClock()
         for ways in ({"relay": "127.0.0.1:9001"}, {"lan": ("192.168.1.5",)}):
@@ -351,17 +351,20 @@ class BusyTests(SynchronousTestCase):
 
 
 class Dials:
-    """A connector (a L{RelayedConnector}'s connect) that records each dial
-    (host, port, protocol, through: the relay and target, or {}) and its
-    Deferred, for the test to connect or fail; a cancelled one is noted."""
+    """Transports (as L{twisted_bazaar.transports.table.Transports} dial)
+    that record each dial (host, port, protocol, through: the relay and
+    target, or {}) and its Deferred, for the test to connect or fail; a
+    cancelled one is noted."""
 
     def __init__(self):
         self.dials = []
         self.cancelled = []
 
-    def connect(self, host, port, protocol, **through):
-        d = defer.Deferred(lambda d: self.cancelled.append(host))
-        self.dials.append((host, port, protocol, through, d))
+    def dial(self, path, expectedKey, protocolFactory, options=None):
+        through = {} if path.relay is None else {"relay": path.relay,
+                                                 "target": options.target}
+        d = defer.Deferred(lambda d: self.cancelled.append(path.host))
+        self.dials.append((path.host, path.port, protocolFactory(), through, d))
         return d
 
     def connected(self, index, key):
@@ -386,12 +389,12 @@ class RaceTests(SynchronousTestCase):
 
     def setUp(self):
         self.clock = Clock()
-        self.connector = Dials()
+        self.transports = Dials()
         self.ways = []
         self.done = ask(self.clock, Address.tcp("203.0.113.7", 9001),
                         wire.ThisIsMe(3_000_000_000, 0, "", purpose=STATUS), State(),
                         NodeState, dialled=NODE.id, relay=self.RELAY,
-                        connector=self.connector, lan=(self.LAN_HOST,),
+                        transports=self.transports, lan=(self.LAN_HOST,),
                         reached=self.ways.append)
 
     def hello(self, link, who=NODE):
@@ -405,36 +408,36 @@ class RaceTests(SynchronousTestCase):
         return way
 
     def places(self):
-        return [(host, port, through) for host, port, _, through, _ in self.connector.dials]
+        return [(host, port, through) for host, port, _, through, _ in self.transports.dials]
 
     def test_theLanFirst(self):
         """The LAN alone for 0.5 s; proven there, the relay is never dialled."""
         self.assertEqual(self.places(), [(self.LAN_HOST, 9001, {})])
         self.clock.advance(0.4)
-        link = self.connector.connected(0, decode(NODE.key))
+        link = self.transports.connected(0, decode(NODE.key))
         self.hello(link)
         self.assertEqual(sent(link), [State()])
         self.clock.advance(5)
-        self.assertEqual(len(self.connector.dials), 1)
+        self.assertEqual(len(self.transports.dials), 1)
         way = self.answer(link)
         self.assertEqual((way.kind, way.where), ("lan", "192.168.1.2:9001"))
 
     def test_theRelayAfterTheDelayWinsAndTheLanIsStopped(self):
         self.clock.advance(0.49)
-        self.assertEqual(len(self.connector.dials), 1)
+        self.assertEqual(len(self.transports.dials), 1)
         self.clock.advance(0.01)
         self.assertEqual(self.places()[1], ("203.0.113.7", 9001,
                                             {"relay": self.RELAY, "target": NODE.id}))
-        relayed = self.connector.connected(1, decode(NODE.key))
+        relayed = self.transports.connected(1, decode(NODE.key))
         self.hello(relayed)
-        self.assertEqual(self.connector.cancelled, [self.LAN_HOST])
+        self.assertEqual(self.transports.cancelled, [self.LAN_HOST])
         way = self.answer(relayed)
         self.assertEqual((way.kind, way.where), ("relayed", self.RELAY))
 
     def test_aLanProvenSecondIsClosedUnasked(self):
         self.clock.advance(0.5)
-        lan = self.connector.connected(0, decode(NODE.key))
-        relayed = self.connector.connected(1, decode(NODE.key))
+        lan = self.transports.connected(0, decode(NODE.key))
+        relayed = self.transports.connected(1, decode(NODE.key))
         self.hello(relayed)
         self.hello(lan)
         self.assertEqual(sent(lan), [])
@@ -445,18 +448,18 @@ class RaceTests(SynchronousTestCase):
         """Whoever answers at the local address must prove the node's key
         as on the relay's circuit: another node's there is refused, and
         the relay is dialled at once, not after the delay."""
-        lan = self.connector.connected(0, decode(PROXY.key))
+        lan = self.transports.connected(0, decode(PROXY.key))
         self.hello(lan, PROXY)
         self.assertEqual(sent(lan), [])
-        self.assertEqual(len(self.connector.dials), 2)
-        relayed = self.connector.connected(1, decode(NODE.key))
+        self.assertEqual(len(self.transports.dials), 2)
+        relayed = self.transports.connected(1, decode(NODE.key))
         self.hello(relayed)
         self.assertEqual(self.answer(relayed).kind, "relayed")
 
     def test_everyWayFailedSaysTheRelaysReason(self):
-        self.connector.dials[0][4].errback(ConnectionRefusedError("refused"))
-        self.assertEqual(len(self.connector.dials), 2, "the relay at once")
-        self.connector.dials[1][4].errback(ClientError("the relay refused the circuit"))
+        self.transports.dials[0][4].errback(ConnectionRefusedError("refused"))
+        self.assertEqual(len(self.transports.dials), 2, "the relay at once")
+        self.transports.dials[1][4].errback(ClientError("the relay refused the circuit"))
         failure = self.failureResultOf(self.done, ClientError)
         self.assertEqual(str(failure.value), "cannot reach 203.0.113.7:9001: the relay "
                                              "refused the circuit")
@@ -468,7 +471,7 @@ class RaceTests(SynchronousTestCase):
         self.clock.advance(10)
         failure = self.failureResultOf(self.done, ClientError)
         self.assertIn("no answer from 203.0.113.7:9001 within 10 s", str(failure.value))
-        self.assertEqual(sorted(self.connector.cancelled), [self.LAN_HOST, "203.0.113.7"])
+        self.assertEqual(sorted(self.transports.cancelled), [self.LAN_HOST, "203.0.113.7"])
 
     def test_aQuestionCancelledStopsEveryWay(self):
         """Its asker gives up (``bazaar web`` stops): the ways tried are
@@ -476,5 +479,5 @@ class RaceTests(SynchronousTestCase):
         self.clock.advance(0.5)
         self.done.cancel()
         self.failureResultOf(self.done, defer.CancelledError)
-        self.assertEqual(sorted(self.connector.cancelled), [self.LAN_HOST, "203.0.113.7"])
+        self.assertEqual(sorted(self.transports.cancelled), [self.LAN_HOST, "203.0.113.7"])
         self.assertEqual(self.clock.getDelayedCalls(), [])

@@ -1,9 +1,8 @@
 """
-The tracker's connect-back check dials through its table of transports
-(L{twisted_bazaar.transports.relay.connector.RelayedConnector}) over the
-connector it was given, as a node's dials do: a transport added for the
-direct kind is the one that dials the node, and a check it connects
-passes as any.
+The tracker's connect-back check dials by its transports
+(L{twisted_bazaar.transports.table.Transports}), as a node's dials do:
+the transport of the direct kind it was built with is the one that dials
+the node, and a check it connects passes as any.
 """
 
 import random
@@ -20,16 +19,17 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import CHECK, REGISTER, Handshake
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.tracker import Tracker, TrackerFactory
-from twisted_bazaar.transports.pathtransport import DIRECT
+from twisted_bazaar.transports.path import DIRECT
+from twisted_bazaar.transports.table import Transports
 
 
 class CheckThroughTheTransportsTests(SynchronousTestCase):
     def setUp(self):
         self.connector = FakeConnector()
-        self.tracker = Tracker(Clock(), random.Random(4), LinkSettings(ping_interval=0),
-                               connector=self.connector)
         self.direct = RecordingTransport(DIRECT)
-        self.tracker.connector.add(self.direct)
+        self.tracker = Tracker(Clock(), random.Random(4), LinkSettings(ping_interval=0),
+                               connector=self.connector,
+                               transports=Transports([self.direct]))
         self.identity = Identity.fromRandom(random.Random(9))
 
     def register(self):

@@ -48,7 +48,7 @@ from twisted_bazaar.net.link import (
     LinkSettings,
 )
 from twisted_bazaar.tap.logformat import textObserver
-from twisted_bazaar.transports.relay.connector import RelayedConnector
+from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.tracker import (
     GROUP_LIMIT,
     ID_SPACE,
@@ -812,7 +812,8 @@ class CheckedWhereItConnectsTests(ReachTests):
     def setUp(self):
         super().setUp()
         self.connector = AddressedConnector()
-        self.tracker.connector = RelayedConnector(self.connector, self.tracker.clock)
+        self.tracker.connector = self.connector
+        self.tracker.transports = overConnector(self.connector, self.tracker.clock)
 
     def register(self, port, peer_host="203.0.113.5", reach=True, host=""):
         """As L{ReachTests.register}; a check that dials nothing fails at

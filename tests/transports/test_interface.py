@@ -1,72 +1,41 @@
 """
-Tests of L{twisted_bazaar.transports.interface}: every way the dialer
-tries is an L{ITransport}, and a new one plugs in as a module, declaring
-its own place in the race (L{tests.reach.fakeudp}), no other file
-touched.
+Tests of L{twisted_bazaar.transports.interface}: each transport of the
+product provides the one L{ITransport}, knowing paths, keys and protocol
+factories (never a node); and a dial's options default to asking
+nothing more.
 """
 
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
-from twisted_bazaar.reach.dialer import CANDIDATES, FILES, Peer
-from twisted_bazaar.transports.path import CONFIGURED, UDP, Path
-from twisted_bazaar.transports.interface import ITransport
+from twisted_bazaar.transports.interface import NO_OPTIONS, DialOptions, ITransport
+from twisted_bazaar.transports.path import KINDS
+from twisted_bazaar.transports.quic.transport import QuicTransport
+from twisted_bazaar.transports.relay.messages import NODE
+from twisted_bazaar.transports.relay.transport import RelayTransport
+from twisted_bazaar.transports.tcp.transport import TcpTransport
 
-from tests import records
-from tests.reach.fakeudp import FakeUdp, Unanswered
-from tests.helpers import RecordingConnector, dialingNode
-
-SELLER = records.identity(3)
-QUIC = Path(UDP, "203.0.113.7", 9443, word=CONFIGURED)
+from tests.helpers import FakeConnector
+from tests.transports.quic.fakeudp import FakeNetwork, channelKey
 
 
-class TransportTests(SynchronousTestCase):
-    def test_everyWayIsATransport(self):
-        for transport in CANDIDATES + (FakeUdp(),):
+class InterfaceTests(SynchronousTestCase):
+    def test_everyTransportIsOne(self):
+        """TCP, the relay's circuit and QUIC each provide ITransport, of a
+        kind of the registry."""
+        tcp = TcpTransport(FakeConnector())
+        transports = (tcp, RelayTransport(tcp, Clock()),
+                      QuicTransport(FakeNetwork().endpoint("10.0.0.1"), channelKey(1)))
+        for transport in transports:
             self.assertTrue(verifyObject(ITransport, transport))
+            self.assertIn(transport.kind, KINDS)
+        self.assertEqual(len({transport.kind for transport in transports}), 3)
 
-    def setUp(self):
-        self.udp = FakeUdp()
-        self.node = dialingNode(None)
-        # Its place is its declared delay, not where it is listed (first).
-        self.node.dialer.addTransport(self.udp)
-        self.connector = self.node.dialer.connector = RecordingConnector()
-
-    def dial(self):
-        return self.node.dial(Peer(SELLER.id, "203.0.113.7", 9002, None, SELLER.key),
-                              FILES, object)
-
-    def test_racedAtOnceItsAnswerWins(self):
-        """A peer with a path of the new kind in the book is dialled there
-        and at its TCP address at once; the first answer is the dial's,
-        the other attempt cancelled."""
-        self.node.dialer.book.add(SELLER.id, QUIC)
-        dialled = self.dial()
-        [(host, port, purpose, d)] = self.udp.dials
-        self.assertEqual((host, port, purpose), ("203.0.113.7", 9443, FILES))
-        [tcp] = self.connector.dials
-        d.callback("quic")
-        self.assertEqual(self.successResultOf(dialled), "quic")
-        # Cancelled: its failure went to the race, which had done.
-        self.assertTrue(tcp[5].called)
-
-    def test_itsFailureLeavesTheOther(self):
-        """A failure of it leaves the dial to the other way (here TCP);
-        both failing, the dial says both reasons."""
-        self.node.dialer.book.add(SELLER.id, QUIC)
-        dialled = self.dial()
-        self.udp.dials[0][3].errback(Unanswered("no answer at 203.0.113.7:9443"))
-        self.assertNoResult(dialled)
-        self.connector.dials[0][5].errback(ConnectionError("refused"))
-        self.assertEqual(str(self.failureResultOf(dialled).value),
-                         "no answer at 203.0.113.7:9443; refused")
-
-    def test_noPathOfItsKind(self):
-        """No path of its kind in the book: it does not apply; dropped
-        paths are gone."""
-        book = self.node.dialer.book
-        book.add(SELLER.id, QUIC)
-        book.drop(SELLER.id, QUIC)
-        self.dial()
-        self.assertEqual((self.udp.dials, len(self.connector.dials)), ([], 1))
-        self.assertEqual(book.paths(SELLER.id), ())
+    def test_noOptionsAskNothing(self):
+        """The default options: a link's purpose, no target, pin, port or
+        socket of their own."""
+        self.assertEqual(NO_OPTIONS, DialOptions())
+        self.assertEqual((NO_OPTIONS.purpose, NO_OPTIONS.target, NO_OPTIONS.pin,
+                          NO_OPTIONS.fromPort, NO_OPTIONS.via, NO_OPTIONS.opener),
+                         (NODE, None, None, None, None, True))

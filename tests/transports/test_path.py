@@ -1,12 +1,13 @@
 """
 Tests of L{twisted_bazaar.transports.path}: a path's kind and word are
-one of those declared, and it says itself plainly.
+one of those declared, it says itself plainly, and the kinds are an open
+registry, each declared once with the kind of transport that carries it.
 """
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.transports.path import (
-    CONFIGURED, DIRECT, KINDS, MAPPED, RELAYED, SEEN, Path)
+    CONFIGURED, DIRECT, KINDS, LAN, MAPPED, RELAYED, SEEN, UDP, Kinds, Path)
 
 
 class PathTests(SynchronousTestCase):
@@ -27,3 +28,26 @@ class PathTests(SynchronousTestCase):
                          "direct 10.0.0.1:9001 (configured)")
         self.assertEqual(str(Path(RELAYED, "", 9001, "198.51.100.1:7701")),
                          "relayed 198.51.100.1:7701 to ?:9001 (claimed)")
+
+
+class KindsTests(SynchronousTestCase):
+    def test_eachCarried(self):
+        """LAN and router-mapped paths are dialled as direct ones; the
+        others by a transport of their own kind."""
+        self.assertEqual([KINDS.carrierOf(kind) for kind in (LAN, DIRECT, MAPPED)],
+                         [DIRECT] * 3)
+        self.assertEqual([KINDS.carrierOf(kind) for kind in (UDP, RELAYED)],
+                         [UDP, RELAYED])
+        self.assertEqual(set(KINDS), {LAN, DIRECT, MAPPED, UDP, RELAYED})
+
+    def test_aNewKindIsOneLine(self):
+        """A kind registered is a path's kind from then on; one registered
+        twice is refused, saying which."""
+        kinds = Kinds()
+        self.assertEqual(kinds.register("pigeon"), "pigeon")
+        self.assertIn("pigeon", kinds)
+        self.assertEqual(kinds.carrierOf("pigeon"), "pigeon")
+        with self.assertRaises(ValueError) as raised:
+            kinds.register("pigeon")
+        self.assertIn("'pigeon' is declared already", str(raised.exception))
+        self.assertNotIn("pigeon", KINDS)

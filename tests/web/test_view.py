@@ -18,6 +18,7 @@ from twisted_bazaar.status import client as status_client
 from twisted_bazaar.testing import Market
 from twisted_bazaar.testing.market import NodeClock
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryTransport
+from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.web.view import MarketView
 from twisted_bazaar.web import watch as web_watch
 from twisted_bazaar.web.watch import StatusWatcher
@@ -416,7 +417,8 @@ class WatcherTests(SynchronousTestCase):
         # Its own view of the clock, to see what it leaves behind.
         self.clock = NodeClock(self.market.clock)
         watcher = StatusWatcher(self.clock, extension.members,
-                                MemoryConnector(self.market.network, "web"), self.view,
+                                overConnector(MemoryConnector(self.market.network, "web"),
+                                              self.clock), self.view,
                                 LinkSettings(), random.Random(1), interval=1.0, **bounds)
         watcher.startService()
         self.addCleanup(self.stopWatcher, watcher)

@@ -69,9 +69,10 @@ class NodeEnd(StringTransport):
 
 
 class Connector:
-    """Connects the watcher's links to node ends: the nodes of ``silent``
-    never answer, those of ``mute`` answer no question; the others answer
-    as themselves, or as ``impostors`` say."""
+    """The watcher's transports: connects its links to node ends, the
+    nodes of ``silent`` never answering, those of ``mute`` answering no
+    question; the others answer as themselves, or as ``impostors``
+    say."""
 
     def __init__(self, clock, identities):
         self.clock = clock
@@ -83,7 +84,10 @@ class Connector:
         self.impostors = {}
         self.ends = []
 
-    def connect(self, host, port, link):
+    def dial(self, path, expectedKey, protocolFactory, options=None):
+        return self.connect(path.port, protocolFactory())
+
+    def connect(self, port, link):
         node_id = port
         identity = self.identities[node_id]
         if node_id in self.silent:
@@ -303,8 +307,10 @@ class RelayedMemberTests(SynchronousTestCase):
         asked = []
 
         class Recording:
-            def connect(self, host, port, link, **through):
-                asked.append((host, port, through))
+            def dial(self, path, expectedKey, protocolFactory, options=None):
+                through = ({} if path.relay is None
+                           else {"relay": path.relay, "target": options.target})
+                asked.append((path.host, path.port, through))
                 return defer.Deferred()
 
         relays = {7: "203.0.113.1:7701"}
@@ -330,10 +336,11 @@ class Ways(Connector):
         self.dials = []
         self.cancelled = []
 
-    def connect(self, host, port, link, relay=None, target=None):
+    def dial(self, path, expectedKey, protocolFactory, options=None):
+        host, relay = path.host, path.relay
         self.dials.append((host, relay))
         if host in self.answering or relay in self.answering:
-            return super().connect(host, port, link)
+            return self.connect(path.port, protocolFactory())
         return defer.Deferred(lambda d: self.cancelled.append(host))
 
 

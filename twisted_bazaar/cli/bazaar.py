@@ -133,10 +133,10 @@ def listing(reactor, args):
     # Each member by its id: whoever answers at its address must be it;
     # over the LAN first where the tracker named its local addresses.
     relays, lans = members.relays or {}, members.lans or {}
-    connector = nodeConnector(reactor, args.timeout)
+    transports = nodeTransports(reactor, args.timeout)
     asked = [askNode(reactor, Address.tcp(host, port), _state(), NodeState,
                      args.timeout, dialled=node_id, relay=relays.get(node_id),
-                     connector=connector, lan=lans.get(node_id, ()))
+                     transports=transports, lan=lans.get(node_id, ()))
              for node_id, host, port, _ in members.nodes]
     results = yield defer.DeferredList(asked, consumeErrors=True)
     states, unreachable = [], []
@@ -160,14 +160,14 @@ def _state():
     return State()
 
 
-def nodeConnector(reactor, timeout):
+def nodeTransports(reactor, timeout):
     """What this client dials nodes through
-    (L{twisted_bazaar.cli.webview.nodeConnector}), imported only by the
+    (L{twisted_bazaar.cli.webview.nodeTransports}), imported only by the
     commands that ask nodes: the web view's modules are a tenth of
     ``bazaar buy``'s start-up."""
     from twisted_bazaar.cli import webview
 
-    return webview.nodeConnector(reactor, timeout)
+    return webview.nodeTransports(reactor, timeout)
 
 
 def listObject(index, states, unreachable=()):
@@ -212,7 +212,7 @@ def node(reactor, args):
             except UnknownId:
                 raise ClientError(f"the key in {args.data_dir} is node "
                                   f"{wireId(dialled)}'s, not that of {address}") from None
-    connector, ways = nodeConnector(reactor, args.timeout), []
+    transports, ways = nodeTransports(reactor, args.timeout), []
     if address is None or isinstance(address, str):
         members = yield askTracker(reactor, args.tracker, Members(), MemberList,
                                    args.timeout, args.tracker_key)
@@ -221,13 +221,13 @@ def node(reactor, args):
         else:
             dialled, address, relay = nodeAddress(address, members)
         state = yield askState(reactor, address, args.timeout, dialled, operator,
-                               relay=relay, connector=connector,
+                               relay=relay, transports=transports,
                                lan=(members.lans or {}).get(dialled, ()),
                                reached=ways.append)
         return nodeObject(state, ways[0])
     try:
         state = yield askState(reactor, address, args.timeout, dialled, operator,
-                               connector=connector, reached=ways.append)
+                               transports=transports, reached=ways.append)
     except WrongPort:
         raise
     except NotTheNodeDialled as other:
@@ -250,7 +250,7 @@ def node(reactor, args):
                               f"{wireId(relayed)}, is not the key's in "
                               f"{args.data_dir}") from None
         state = yield askState(reactor, address, args.timeout, relayed, operator,
-                               relay=relay, connector=connector,
+                               relay=relay, transports=transports,
                                lan=(listed.lans or {}).get(relayed, ()),
                                reached=ways.append)
     return nodeObject(state, ways[0])
@@ -423,14 +423,14 @@ def _punchOf(reactor, channel, connector, punch):
 
 
 def _quicOf(reactor, channel, port):
-    """The buying node's QUIC socket on UDP ``port`` (``--quic-port``), as
-    C{OneShotBuy} plugs it, or None (``--no-quic``)."""
+    """The service of the buying node's QUIC socket on UDP ``port``
+    (``--quic-port``), as C{OneShotBuy} plugs it, or None
+    (``--no-quic``)."""
     if port is None:
         return None
     # Imported here: a buy with --no-quic does not load qh3.
     from twisted_bazaar.daemon.quic import QuicService
-    return lambda node, punching: QuicService(reactor, node, channel, port,
-                                              punching=punching)
+    return QuicService(reactor, channel, port)
 
 
 def _downloads(given):

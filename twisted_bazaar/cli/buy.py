@@ -107,9 +107,10 @@ class OneShotBuy:
             hole-punches over the relayed links it opens, as a daemon's
             does (L{twisted_bazaar.daemon.build.plugPunching}); None: it
             punches none.
-        @param quic: C{quic(node, punching)}, the service of the node's
-            QUIC socket (L{twisted_bazaar.daemon.quic.QuicService}), which
-            punches over UDP where a TCP punch failed; None: none.
+        @param quic: the service of the node's QUIC socket
+            (L{twisted_bazaar.daemon.quic.QuicService}, not yet serving a
+            node), whose transport the node dials by and which punches
+            over UDP where a TCP punch failed; None: none.
         """
         self.clock = clock
         self.item = item
@@ -127,7 +128,7 @@ class OneShotBuy:
                               "want": [item], "quantity": quantity,
                               "exit-when-done": True, "downloads": downloads,
                               "download-give-up": give_up}))],
-                          punch=punch)
+                          punch=punch, more=() if quic is None else (quic.transport,))
         self.downloads = downloads
         self.node = parts.node
         self.buyer = parts.roles["buyer"]
@@ -143,7 +144,8 @@ class OneShotBuy:
                                    onStopRequested=self._stopRequested,
                                    services=parts.services, roles=parts.roles)
         if quic is not None:
-            quic(self.node, parts.punching).setServiceParent(self.service)
+            quic.serve(self.node, parts.punching)
+            quic.setServiceParent(self.service)
         self._finished = defer.Deferred()
         #: When the purchase began, by the clock (set by L{run}).
         self.started = None

@@ -23,7 +23,7 @@ from twisted_bazaar.status.client import ClientError, askTracker
 from twisted_bazaar.status.messages import MemberList, Members
 from twisted_bazaar.cli.common import WEB_LISTEN
 from twisted_bazaar.cli.trackers import trackerPinOf
-from twisted_bazaar.transports.relay.connector import RelayedConnector
+from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.daemon.httphosts import ServedNames
 from twisted_bazaar.web.access import OperatorToken
 from twisted_bazaar.web.publicview import TwoViews
@@ -113,7 +113,7 @@ class TrackerMembers:
             self._asking.cancel()
 
 
-def nodeConnector(reactor, timeout=CONNECT_TIMEOUT):
+def nodeTransports(reactor, timeout=CONNECT_TIMEOUT):
     """
     What a client dials nodes through (the view, ``bazaar node``, ``bazaar
     list``): a node's own transports, TCP under a channel key of the
@@ -122,8 +122,8 @@ def nodeConnector(reactor, timeout=CONNECT_TIMEOUT):
     tracker's ``memberlist`` names for it (L{TrackerMembers.relayOf}),
     dialled as named, as the tracker's own view dials its own.
     """
-    return RelayedConnector(EndpointConnector(reactor, timeout,
-                                              channel=ChannelKey.generate()), reactor)
+    return overConnector(EndpointConnector(reactor, timeout, channel=ChannelKey.generate()),
+                         reactor)
 
 
 def listeningOn(address):
@@ -203,7 +203,7 @@ def serve(reactor, args, operator):
     yield members.refresh()
     watcher = StatusWatcher(
         reactor, members.members,
-        nodeConnector(reactor),
+        nodeTransports(reactor),
         view, LinkSettings(), random.Random(), interval=args.poll,
         relayOf=members.relayOf, lanOf=members.lanOf,
         operators=[operator] if operator is not None else [])

@@ -24,6 +24,7 @@ from twisted_bazaar.base.lan import toldHost
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.reach.dialer import Dialer, Peer
+from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.events import EventBus
 from twisted_bazaar.reach.reachable.reachability import UNCHECKED
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
@@ -119,7 +120,7 @@ class INode(Interface):
     connector = Attribute("The connector the node was given (IConnector): "
                           "TCP under the channel, or the memory network.")
     dialer = Attribute("The one way it reaches a peer (reach.dialer.Dialer): its "
-                       "candidates, the relayed connector, the punch wait.")
+                       "ways, its transports, the punch wait.")
     connections = Attribute("The connection policy every table of its "
                             "connections asks (read only).")
     transferFactory = Attribute("The factory of its file transfer port, once "
@@ -186,6 +187,12 @@ class INode(Interface):
         """Without a host of its own, the host it advertises from now on
         is where its tracker connection leaves from, ``local``, as
         L{toldHost} says with its reach; whether that changed it."""
+
+    def advertiseRelay(relay):
+        """The relay (HOST:PORT) this node is reached through from now on,
+        applied in a round of its advertising pace (C{advertising}), which
+        tells the parts once for every kind changed in it
+        (C{relayChanged}): its reservation's word."""
 
     def requestStop(why):
         """A part has nothing left to do: ask whoever runs the node to
@@ -289,15 +296,19 @@ class Node:
     #: without one.
     udpPort = None
 
-    def __init__(self, clock, rng, connector, config=None, store=None, identity=None):
+    def __init__(self, clock, rng, connector, config=None, store=None, identity=None,
+                 transports=None):
         self.clock = clock
         self.rng = rng
         #: The node's key pair (L{Identity}), or None for a node that
         #: proves nothing (as old peers did; some unit tests use one).
         self.identity = identity
         #: Reaches peers: directly, punched, or through the relay they
-        #: advertise (L{Dialer}), over the connector given.
-        self.dialer = Dialer(self, connector)
+        #: advertise (L{Dialer}), by the transports given (those built
+        #: where the node is: L{twisted_bazaar.daemon.build.buildNode}),
+        #: or, if none, TCP and the relay's circuits over the connector.
+        self.dialer = Dialer(self, connector, transports if transports is not None
+                             else overConnector(connector, clock))
         self.config = config or NodeConfig()
         self.store = store if store is not None else MemoryStore()
         #: The id the node had last time, if its store remembers one; it
@@ -435,8 +446,8 @@ class Node:
     def connector(self):
         """The connector the node was given (an L{IConnector}: dials a
         host and port, listens for the node's other ports), under its
-        dialer's relays."""
-        return self.dialer.connector.connector
+        dialer's transports."""
+        return self.dialer.connector
 
     def connectTo(self, host, port, peer_id=None, purpose=OVERLAY, relay=None,
                   namedBy=None):
@@ -579,6 +590,13 @@ class Node:
         told = toldHost(local, self.reach.seen_host)
         changed, self.host = told != self.host, told
         return changed
+
+    def advertiseRelay(self, relay):
+        """The relay this node is reached through from now on, applied in
+        a round of its advertising pace (L{advertising}, the reservation
+        service's change of kind "relay"): the round tells the parts
+        (C{relayChanged}) once, for this and any other kind it applies."""
+        self.relay = relay
 
     def _idNotStored(self, reason, node_id):
         self.log.warn("could not store node id {id}: {why}", id=wireId(node_id),

@@ -18,6 +18,7 @@ a node is wired the same way wherever it runs.
 import attr
 
 from twisted_bazaar.reach.dialer import PUNCH_WAIT
+from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.core.node import Node
 from twisted_bazaar.reach.reachable.offering import RelayOffering
 from twisted_bazaar.reach.reachable.portmapping import PortMappingService
@@ -187,7 +188,7 @@ def buildRole(node, plugin, settings):
 
 def buildNode(clock, rng, connector, config=None, store=None, identity=None,
               scheme=None, roles=(), meter=None, punch=None, relay=None,
-              portmap=None):
+              portmap=None, more=()):
     """
     Build a node and its parts, wired together.
 
@@ -197,16 +198,22 @@ def buildNode(clock, rng, connector, config=None, store=None, identity=None,
     @param punch: (the dialer of its punches, the seconds a link waits
         for one, whether it punches at all) for a node that punches over
         its relayed links (see L{plugPunching}), plugged in after its
-        roles; or None.
+        roles; or None.  Its TCP transport dials from a port by that
+        dialer.
     @param relay: (its L{RelayLimits}, the connection rate) for a node
         that relays for nodes at home (L{plugRelayOffer}), or None.
     @param portmap: the maker of the mapper of a node that asks its
         router to map its port (L{plugPortMapping}), or None.
+    @param more: the transports its dialer has beyond TCP and the
+        relay's circuits over connector (QUIC's:
+        L{twisted_bazaar.daemon.quic.quicTransport}).
     @param meter: if given, called with the node before its parts are
         built (a daemon's metrics, which meter the store the parts use).
     @return: the L{NodeParts}.
     """
-    node = Node(clock, rng, connector, config, store, identity)
+    transports = overConnector(connector, clock, None if punch is None else punch[0],
+                               more)
+    node = Node(clock, rng, connector, config, store, identity, transports)
     if meter is not None:
         meter(node)
     parts = NodeParts(node)

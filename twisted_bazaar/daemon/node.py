@@ -225,7 +225,7 @@ class NodeSite:
 
 def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
               meter=None, punch=True, relay=None, port_mapping=True,
-              quic=None):
+              quic=None, transports=()):
     """
     Build a node (L{buildNode}) on an opened state and the service that
     runs it, every connection sealed by one channel key (the node's key,
@@ -252,6 +252,12 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         once found unreachable (L{twisted_bazaar.reach.reachable.portmapping}).
     @param quic: (UDP port, peers) of the node's QUIC socket
         (L{twisted_bazaar.daemon.quic.QuicService}), or None for none.
+    @param transports: makers of the node's other transports, each
+        called with the channel key and the peer log before the node is
+        built and giving what has the transport (C{transport}, handed to
+        the node's dialer) and the service that runs it for the node,
+        once built (C{serve(node)}): WebSocket's
+        (L{twisted_bazaar.transports.websocket.service.NodeWebSocket}).
     @return: (the L{NodeService}, the L{NodeParts}, the metrics or None).
     """
     channel = ChannelKey.generate(state.identity)
@@ -263,13 +269,24 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
             f"--transfer-port {port}: cannot serve shared files: "
             f"{reason.getErrorMessage()}", inCallback=True))
     metered = []
+    quicService, more = None, ()
+    if quic is not None:
+        # Imported here: qh3 is loaded only by a node that serves QUIC,
+        # not by every simulated node's process (testing/market imports
+        # this module), which it cost 2.5 MB.
+        from twisted_bazaar.daemon.quic import QuicService
+        quicService = QuicService(reactor, channel, quic[0], site.interface, quic[1])
+        more = (quicService.transport,)
+    added = [make(channel, connector.peerLog) for make in transports]
+    more += tuple(each.transport for each in added)
     parts = buildNode(reactor, random.Random(), connector, config, state.store,
                       state.identity, scheme, roles,
                       meter=(lambda node: metered.append(meter(node)))
                       if meter is not None else None,
                       punch=(PunchDialer(reactor, channel, connector.peerLog), 0, punch),
                       relay=None if relay is None else (relay[1], config.connection_rate),
-                      portmap=routerMapper(reactor) if port_mapping else None)
+                      portmap=routerMapper(reactor) if port_mapping else None,
+                      more=more)
     node = parts.node
     if not roles:
         log.info("no --role: this node buys and sells nothing; it relays and "
@@ -284,13 +301,11 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         listen_description=site.listen_description, tracker_address=trackers[0][1],
         onStopRequested=lambda why: reactor.stop(), other_trackers=trackers[1:],
         services=parts.services, roles=parts.roles)
-    if quic is not None:
-        # Imported here: qh3 is loaded only by a node that serves QUIC,
-        # not by every simulated node's process (testing/market imports
-        # this module), which it cost 2.5 MB.
-        from twisted_bazaar.daemon.quic import QuicService
-        QuicService(reactor, node, channel, quic[0], site.interface, quic[1],
-                    parts.punching).setServiceParent(service)
+    if quicService is not None:
+        quicService.serve(node, parts.punching)
+        quicService.setServiceParent(service)
+    for each in added:
+        each.serve(node).setServiceParent(service)
     if relay is not None:
         endpoint, _, description = relay
         relayService(reactor, parts.offering, channel, endpoint, description,

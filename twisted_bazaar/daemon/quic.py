@@ -11,44 +11,71 @@ node stops.
 from twisted.application.service import Service
 from twisted.logger import Logger
 
+from twisted.internet.protocol import Factory
+
+from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.transports.path import CONFIGURED, UDP, Path
-from twisted_bazaar.transports.quic.transport import plugQuic
+from twisted_bazaar.transports.quic.transport import QuicTransport
 from twisted_bazaar.reach.punch.udpservice import UdpPunching
 from twisted_bazaar.transports.quic.connector import FILES, LINKS, QuicConnector
 from twisted_bazaar.transports.quic.endpoint import QuicEndpoint
 from twisted_bazaar.wire.ids import shortId
 
-__all__ = ["QuicService"]
+__all__ = ["QuicService", "serveNode"]
+
+
+class _Transfers(Factory):
+    """The node's transfer port's protocols, once it serves one (a
+    seller's: L{twisted_bazaar.files.server}); none before."""
+
+    noisy = False
+
+    def __init__(self, node):
+        self.node = node
+
+    def buildProtocol(self, addr):
+        factory = self.node.transferFactory
+        return None if factory is None else factory.buildProtocol(addr)
+
+
+def serveNode(transport, node):
+    """Serve node's links and its transfers (once it serves a transfer
+    port) over transport (a L{QuicTransport}), each stream under the
+    channel."""
+    transport.listen(OverlayFactory(node))
+    transport.listen(_Transfers(node), FILES)
 
 
 class QuicService(Service):
     """
+    Made before the node it serves, whose dialer is built with its
+    transport (L{transport}: L{twisted_bazaar.daemon.build.buildNode}'s
+    ``more``), then told the node (L{serve}) before it starts.
+
     @ivar port: the listening UDP port while it runs, else None.
-    @ivar endpoint: its QUIC endpoint while it runs (C{main}), else None.
+    @ivar endpoint: its QUIC endpoint (C{main}), bound when it starts.
+    @ivar transport: the L{QuicTransport} over it.
     @ivar udpPunching: the node's L{UdpPunching}, or None.
     """
 
     log = Logger()
 
-    def __init__(self, reactor, node, channel, port, interface="", peers=(),
-                 punching=None):
+    def __init__(self, reactor, channel, port, interface="", peers=()):
         """
         @param port: the UDP port (0: a free one).
         @param interface: the address it listens on (--listen's).
         @param peers: (node id, host, port) of each peer to reach over
             QUIC at that address (an operator's word: dialled as given).
-        @param punching: the node's TCP L{Punching
-            <twisted_bazaar.reach.punch.tcpservice.Punching>}, if it punches: a
-            TCP punch that fails is followed by one over UDP.
         """
         self.reactor = reactor
-        self.node = node
         self.channel = channel
         self.wanted = port
         self.interface = interface
         self.peers = peers
-        self.punching = punching
-        self.endpoint = None
+        self.node = None
+        self.punching = None
+        self.endpoint = QuicEndpoint(reactor, foreign=self._foreign)
+        self.transport = QuicTransport(self.endpoint, channel)
         self.port = None
         self.udpPunching = None
         #: The (links, files) connectors of the node's own socket.
@@ -57,16 +84,27 @@ class QuicService(Service):
         #: the sockets opened for punches.
         self._more = {}
 
+    def serve(self, node, punching=None):
+        """
+        Serve node (built with L{transport}), from when it starts: the
+        builder's wiring, once.
+
+        @param punching: the node's TCP L{Punching
+            <twisted_bazaar.reach.punch.tcpservice.Punching>}, if it punches: a
+            TCP punch that fails is followed by one over UDP.
+        """
+        self.node = node
+        self.punching = punching
+
     def startService(self):
         super().startService()
-        self.endpoint = QuicEndpoint(self.reactor)
         self.port = self.reactor.listenUDP(self.wanted, self.endpoint,
                                            interface=self.interface)
-        transport = plugQuic(self.node, self.endpoint, self.channel)
+        transport = self.transport
+        serveNode(transport, self.node)
         self._connectors = (transport.links, transport.files)
         if self.punching is not None and self.punching.enabled:
-            self.udpPunching = UdpPunching(self.node, self, transport,
-                                           self.punching.puncher.limits)
+            self.udpPunching = UdpPunching(self.node, self, self.punching.puncher.limits)
             self.udpPunching.plug()
         book = self.node.dialer.book
         for peer_id, host, port in self.peers:
@@ -89,7 +127,7 @@ class QuicService(Service):
     def open(self):
         """One more QUIC socket serving the node, on a free port of the
         same interface."""
-        endpoint = QuicEndpoint(self.reactor)
+        endpoint = QuicEndpoint(self.reactor, foreign=self._foreign)
         endpoint.serveAs(self.endpoint)
         port = self.reactor.listenUDP(0, endpoint, interface=self.interface)
         peerLog = self._connectors[0].peerLog
@@ -97,6 +135,12 @@ class QuicService(Service):
             QuicConnector(endpoint, self.channel, service, peerLog=peerLog)
             for service in (LINKS, FILES)))
         return endpoint
+
+    def _foreign(self, endpoint, data, addr):
+        """A datagram too short for QUIC came to one of the node's QUIC
+        sockets: to its UDP punches, if it punches."""
+        if self.udpPunching is not None:
+            self.udpPunching.foreignDatagram(endpoint, data, addr)
 
     def connectorsOf(self, endpoint):
         if endpoint is self.endpoint:
@@ -115,9 +159,7 @@ class QuicService(Service):
         for endpoint in list(self._more):
             self.close(endpoint)
         self.node.setUdpPort(None)
-        endpoint, self.endpoint = self.endpoint, None
         port, self.port = self.port, None
-        if endpoint is not None:
-            endpoint.stop()
         if port is not None:
+            self.endpoint.stop()
             return port.stopListening()

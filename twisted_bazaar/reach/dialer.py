@@ -8,17 +8,16 @@ its own (a buyer's transfer client), its protocol; it gets back a
 Deferred of the peer's id (a link of the overlay) or of its protocol,
 connected.  It never sees a relay or a punch.
 
-The dialer ranks its L{candidates} that apply to the peer, each a way to
-it: L{Lan} (a peer at home whose local addresses the tracker named: it is
-on this node's own network, docs/protocol.md §5, "Local addresses"),
-L{Direct} (the peer names no relay), L{Punched} (a connection punched
-over the direct link held with a peer at home) and L{Relayed} (a circuit
-through the relay the peer names, whose link a punch then replaces);
-and races them (L{twisted_bazaar.reach.race}), as go-libp2p's dial
-ranker does: the LAN and direct ones at once, a punch after
-L{PUNCH_DELAY}, a relay after L{RELAY_DELAY} (while a punch runs, the
-relay waits for it to fail), each only if nothing connected yet, or at
-once when every way running failed.  The first to connect wins; the
+The dialer is the only caller of the node's transports (the
+L{twisted_bazaar.transports.table.Transports} it is built with, one a
+kind of path).  It ranks its ways that apply to the peer (its policy,
+L{twisted_bazaar.reach.ways}: over the LAN, direct, punched, relayed,
+over QUIC), each choosing a path and dialling it by the transport of
+that path's kind, and races them (L{twisted_bazaar.reach.race}), as
+go-libp2p's dial ranker does: the LAN and direct ones at once, a punch
+after L{PUNCH_DELAY}, a relay after L{RELAY_DELAY} (while a punch runs,
+the relay waits for it to fail), each only if nothing connected yet, or
+at once when every way running failed.  The first to connect wins; the
 others are cancelled.  A connection's key is checked by its channel
 (L{Peer.key}); a link's by its handshake, which proves the id dialled.
 
@@ -30,45 +29,32 @@ when there is one: the dialer owns that wait.
 """
 
 import attr
-from zope.interface.verify import verifyObject
 
 from twisted.internet import defer
 from twisted.internet.error import ConnectError
-from twisted.logger import Logger
-from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.lan import isLocal
 from twisted_bazaar.base.peerhost import scopeOf
-from twisted_bazaar.base.sparing import NOTHING, own
-from twisted_bazaar.reach.lanpaths import LOWEST_PORT, LanPaths
+from twisted_bazaar.reach.lanpaths import LanPaths
+from twisted_bazaar.reach.linkwaits import LinkWaits
 from twisted_bazaar.reach.book import PathBook
 from twisted_bazaar.reach.directpath import directPath
-from twisted_bazaar.transports.path import DIRECT, LAN, RELAYED
 from twisted_bazaar.reach.race import Race, Way
-from twisted_bazaar.transports.interface import ITransport
+from twisted_bazaar.reach.udproutes import UdpRoutes
 from twisted_bazaar.reach.peerhosts import HostRefused, PeerHosts
-from twisted_bazaar.reach.asking import TrackerGone
-from twisted_bazaar.reach.reachable.reachability import PUBLIC
+from twisted_bazaar.reach.ways import (
+    PUNCH_DELAY, RELAY_DELAY, WAYS, LanFailed)
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.transports.connector import connectAny
-from twisted_bazaar.transports.relay.connector import RelayedConnector
+from twisted_bazaar.transports.interface import DialOptions
+from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, Path
 from twisted_bazaar.transports.relay.messages import FILES
-from twisted_bazaar.wire.core import joinRelay
-from twisted_bazaar.wire.ids import isKeyed, shortId
+from twisted_bazaar.wire.ids import shortId
 
-__all__ = ["Dialer", "Peer", "CANDIDATES", "FILES", "PUNCH_DELAY", "PUNCH_WAIT", "RELAY_DELAY",
+__all__ = ["Dialer", "Peer", "WAYS", "FILES", "PUNCH_DELAY", "PUNCH_WAIT", "RELAY_DELAY",
            "LanFailed", "NotNamed", "RelayRefused"]
-
-#: Seconds after a dial starts that a circuit through the peer's relay
-#: starts, if nothing connected by then (go-libp2p's relay delay): a LAN
-#: or direct way that answers first keeps the bytes off the relay.
-RELAY_DELAY = 0.5
-#: Seconds after a dial starts that a punch to a peer at home starts, if
-#: its LAN address has not answered by then.
-PUNCH_DELAY = 0.25
 
 WHERE_ASKS_LIMIT = declare(
     "dialer.where-asks", None, "questions/s",
@@ -129,196 +115,39 @@ class RelayRefused(Exception):
         return self.args[0]
 
 
-class LanFailed(Exception):
-    """No local address of the peer answered as the peer (or none was
-    to be tried)."""
-
-
-@implementer(ITransport)
-class Lan:
-    """
-    At a local address of a peer at home (it names a relay) that the
-    tracker named to this node, on its own network (behind the same
-    public address: L{twisted_bazaar.reach.lanpaths.LanPaths.targets}),
-    each in turn: a link's handshake must prove the peer's keyed id, a
-    connection's channel the peer's key (L{Peer.key}), before anything
-    is said on it.  This node, if it has a local address of its own and
-    the tracker did not find it public, asks the tracker (``whereis``)
-    first when it has no fresh word on the peer.  Raced at once against
-    the others (the punch, the relay), which start later.
-    """
-
-    kind = LAN
-    delay = 0.0
-    holds = False
-    log = Logger()
-
-    def applies(self, dialer, peer, purpose, protocol):
-        if (peer.relay is None or not isKeyed(peer.id) or peer.port < LOWEST_PORT
-                or (protocol is not None and peer.key is None)):
-            return False
-        if protocol is None and peer.id in dialer.node.links:
-            # The link is up: the relayed way hands it over, nothing dialled.
-            return False
-        if dialer.book.known(peer.id):
-            return bool(self._targets(dialer, peer))
-        # A node that has no local address, or that the tracker dialled,
-        # is behind no router of a home: nobody is on its LAN.
-        return (dialer.node.membership is not None and bool(dialer.lan.own)
-                and dialer.node.reach.state != PUBLIC)
-
-    def attempt(self, dialer, peer, purpose, protocol):
-        book = dialer.book
-        if book.known(peer.id):
-            return self._first(dialer, peer, purpose, protocol)
-        asking = book.ask(peer.id).addErrback(
-            lambda reason: reason.trap(TrackerGone) and None)
-        return asking.addCallback(lambda _: self._first(dialer, peer, purpose, protocol))
-
-    def _targets(self, dialer, peer):
-        """The local addresses of peer to try now (L{LanPaths.targets})."""
-        seen = dialer.node.reach.seen_host or ""
-        return dialer.lan.targets(peer.id, seen, dialer.book.lanNamed(peer.id))
-
-    def _first(self, dialer, peer, purpose, protocol):
-        hosts = self._targets(dialer, peer)
-        if not hosts:
-            return defer.fail(LanFailed(f"no local address of node {shortId(peer.id)} "
-                                        "to try"))
-        return self._try(dialer, peer, purpose, protocol, hosts, [])
-
-    def _try(self, dialer, peer, purpose, protocol, hosts, whys):
-        if not hosts:
-            return defer.fail(LanFailed("; ".join(whys)))
-        host, rest = hosts[0], hosts[1:]
-        where = joinRelay(host, peer.port)
-        if not dialer.lan.mayDial(peer.id, host):
-            whys.append(f"{where}: too many dials to that network lately")
-            return self._try(dialer, peer, purpose, protocol, rest, whys)
-        if protocol is None or dialer.punching is None:
-            # A link; or a connection of a node that punches none (a
-            # client, ``bazaar buy``): through the connector, its channel
-            # proving the peer's key.
-            d = dialer.connect(attr.evolve(peer, host=host, relay=None, vouched=True),
-                               purpose, protocol)
-        else:
-            d = dialer.punching.dialDirect(host, peer.port, peer.key, protocol())
-
-        def reached(result):
-            dialer.lan.reached(peer.id, host)
-            self.log.info("reached node {id} at its local address {where} ({purpose}), "
-                          "not through its relay", id=shortId(peer.id), where=where,
-                          purpose=purpose)
-            return result
-
-        def failed(reason):
-            if reason.check(defer.CancelledError):
-                return reason
-            dialer.lan.failed(peer.id, host)
-            why = _why(reason).removeprefix(f"{where}: ")
-            whys.append(f"{where}: {why}")
-            self.log.info("no local path to node {id} at {where}: {why}",
-                          id=shortId(peer.id), where=where, why=why)
-            return self._try(dialer, peer, purpose, protocol, rest, whys)
-
-        return d.addCallbacks(reached, failed)
-
-
-def _why(reason):
-    """What a failed dial says, without the failure a connection error
-    may wrap (its text is the repr of a traceback)."""
-    value = reason.value
-    if isinstance(value, ConnectError) and isinstance(value.osError, Failure):
-        return _why(value.osError)
-    return reason.getErrorMessage()
-
-
-@implementer(ITransport)
-class Direct:
-    """At the address the peer listens on: for a peer that names no
-    relay."""
-
-    kind = DIRECT
-    delay = 0.0
-    holds = False
-
-    def applies(self, dialer, peer, purpose, protocol):
-        return peer.relay is None
-
-    def attempt(self, dialer, peer, purpose, protocol):
-        return dialer.connect(peer, purpose, protocol)
-
-
-@implementer(ITransport)
-class Punched:
-    """A connection of the dialler's protocol punched to a peer at home,
-    over the direct (punched) link held with it
-    (L{twisted_bazaar.reach.punch.tcpservice.Punching.transfer}); a link is never
-    punched to first: a relayed link's punch replaces it (L{Relayed}).
-    The relay waits while it runs: a punch that works keeps the file's
-    bytes off it."""
-
-    kind = None
-    delay = PUNCH_DELAY
-    holds = True
-
-    def applies(self, dialer, peer, purpose, protocol):
-        return (protocol is not None and peer.relay is not None
-                and dialer.punching is not None)
-
-    def attempt(self, dialer, peer, purpose, protocol):
-        return dialer.punching.transfer(peer.id, peer.key, protocol())
-
-
-@implementer(ITransport)
-class Relayed:
-    """Through the relay the peer names, as the tracker names it
-    (L{Dialer.connect}); a link made so is punched, and waited for.  Its
-    delay is the dialer's (L{Dialer.relayDelay}, L{RELAY_DELAY})."""
-
-    kind = RELAYED
-    delay = RELAY_DELAY
-    holds = False
-
-    def applies(self, dialer, peer, purpose, protocol):
-        return peer.relay is not None
-
-    def attempt(self, dialer, peer, purpose, protocol):
-        return dialer.connect(peer, purpose, protocol, peer.relay)
-
-
-#: The ways to a peer (each an L{ITransport}); of those that declare the
-#: same delay, one that holds the others back is ranked first, then the
-#: first listed.
-CANDIDATES = (Lan(), Direct(), Punched(), Relayed())
-
-
 class Dialer:
     """
     A node's way to its peers: see the module's docstring.
 
-    @ivar connector: the node's L{RelayedConnector}, over the connector it
-        was given: a circuit transport that dials what it is told.
+    @ivar connector: the connector the node was given (an L{IConnector
+        <twisted_bazaar.transports.connector.IConnector>}): whether its
+        hosts are addresses, and what resolves a name.
+    @ivar transports: the transports it dials through, found by kind
+        (L{twisted_bazaar.transports.table.Transports}).
     @ivar punching: the node's hole punches
         (L{twisted_bazaar.reach.punch.tcpservice.Punching}), or None.
     @ivar udpPunching: its punches over UDP, which follow a TCP punch
         that failed (L{twisted_bazaar.reach.punch.udpservice.UdpPunching}), or
         None.
     @ivar wait: seconds a link waits for its punch.
-    @ivar candidates: the ways to a peer (L{ITransport}s), each ranked by
-        the delay it declares.
+    @ivar ways: the ways to a peer (L{twisted_bazaar.reach.ways}), each
+        ranked by the delay it declares.
     @ivar relayDelay: seconds after a dial starts that a circuit through
-        a relay (a transport of kind L{RELAYED}) starts, whatever it
-        declares.
+        a relay (a way of kind L{RELAYED}) starts, whatever it declares.
     """
 
-    #: None on the class: a simulated node (most) holds no entry for it.
+    #: None on the class: a simulated node (most) holds no entry for them.
     udpPunching = None
+    _udpRoutes = None
+    #: The links waiting for a punch (L{LinkWaits}), made when one first
+    #: waits.
+    _linkWaits = None
 
-    def __init__(self, node, connector, candidates=CANDIDATES, relayDelay=RELAY_DELAY):
+    def __init__(self, node, connector, transports, ways=WAYS, relayDelay=RELAY_DELAY):
         self.node = node
-        self.connector = RelayedConnector(connector, node.clock)
-        self.candidates = candidates
+        self.connector = connector
+        self.transports = transports
+        self.ways = ways
         self.relayDelay = relayDelay
         self._book = None
         self._lan = None
@@ -327,9 +156,6 @@ class Dialer:
         self._whereAsks = None
         self.punching = None
         self.wait = PUNCH_WAIT
-        #: peer id -> the Deferreds of the links waiting for its punch
-        #: (the shared empty table until one waits: L{own}).
-        self._waiting = NOTHING
 
     @property
     def book(self):
@@ -359,17 +185,14 @@ class Dialer:
             hosts = self._hosts = PeerHosts(self.node, self.book)
         return hosts
 
-    def addTransport(self, transport):
-        """
-        Try transport (an L{ITransport}) as a way to a peer from now on,
-        in place of one of its class (plugged again), ranked by the delay
-        it declares (L{_race}); the kinds of path are an open registry, a
-        transport naming its own, and several may dial one kind (QUIC at
-        a configured path, and at one the tracker named).
-        """
-        verifyObject(ITransport, transport)
-        self.candidates = tuple(candidate for candidate in self.candidates
-                                if type(candidate) is not type(transport)) + (transport,)
+    @property
+    def udpRoutes(self):
+        """The sockets the node's UDP punches met peers from
+        (L{UdpRoutes}), made when first needed: most nodes punch none."""
+        routes = self._udpRoutes
+        if routes is None:
+            routes = self._udpRoutes = UdpRoutes()
+        return routes
 
     def punchOverUdpWith(self, udpPunching):
         """Have a relayed link also wait for its punch over UDP
@@ -467,14 +290,13 @@ class Dialer:
 
         @param protocol: None for a link of the overlay (an existing link
             to the peer is reused); else a callable that makes the
-            protocol to connect (a fresh one for each candidate tried).
+            protocol to connect (a fresh one for each way tried).
         @return: a Deferred firing with the peer's id (a link) or the
             protocol connected, or failing with why not: for a link,
             L{twisted_bazaar.net.overlay.NotConnected} (L{Unreachable}
             when nothing listens).
         """
-        ways = [way for way in self.candidates
-                if way.applies(self, peer, purpose, protocol)]
+        ways = [way for way in self.ways if way.applies(self, peer, purpose, protocol)]
         if len(ways) == 1:
             # One way: no race (a simulated node's dials nearly all).
             d = ways[0].attempt(self, peer, purpose, protocol)
@@ -513,15 +335,17 @@ class Dialer:
         relay) must prove L{Peer.key} when given.  peer's host is checked
         first (L{PeerHosts.vet}) unless L{Peer.vouched}; a relay is
         dialled as the tracker names it (L{_reach})."""
-        connector = self.connector
+        transports = self.transports
         expected = None if peer.key is None else decode(peer.key)
         why = None if relay is not None else _whyNoHost(peer.host)
+        word = CONFIGURED if peer.vouched else CLAIMED
         if protocol is None:
             def connectLink(link, host, port, through):
                 if through is None or peer.id is None:
-                    return connector.connect(host, port, link, expected=expected)
-                return connector.connect(host, port, link, expected=expected,
-                                         relay=through, target=peer.id)
+                    return transports.dial(Path(DIRECT, host, port, word=word), expected,
+                                           lambda: link)
+                return transports.dial(Path(RELAYED, host, port, through, NAMED), expected,
+                                       lambda: link, DialOptions(target=peer.id))
 
             def dial(link):
                 if why is not None:
@@ -535,11 +359,21 @@ class Dialer:
 
         def connectOwn(host, port, through):
             if through is None:
-                return connector.connect(host, port, protocol(), expected=expected)
-            return connector.connect(host, port, protocol(), expected=expected,
-                                     relay=through, target=peer.id, purpose=purpose)
+                return transports.dial(Path(DIRECT, host, port, word=word), expected,
+                                       protocol)
+            return transports.dial(Path(RELAYED, host, port, through, NAMED), expected,
+                                   protocol, DialOptions(target=peer.id, purpose=purpose))
 
         return self._reach(peer, purpose, relay, True, connectOwn)
+
+    def dialPath(self, path, expectedKey, protocolFactory, options=None):
+        """Dial one path the caller chose by the transport of its kind (a
+        node's hold at its relay and its accepts of the circuits announced
+        there, the relay probe's circuit to the node itself, a
+        super-peer's check of a leaf's address): a Deferred as
+        L{ITransport.dial
+        <twisted_bazaar.transports.interface.ITransport.dial>} gives."""
+        return self.transports.dial(path, expectedKey, protocolFactory, options)
 
     def _reach(self, peer, purpose, relay, placed, connect):
         """
@@ -653,21 +487,15 @@ class Dialer:
         For whoever asked for a link to peer_id, once it is up: peer_id at
         once if no punch may replace it, else a Deferred firing with it
         when the punched link has replaced the relayed one, the punch
-        failed, or L{wait} seconds passed.
+        failed, or L{wait} seconds passed (L{LinkWaits}).
         """
         self.punching.arrived(peer_id)
         if not self.waitsFor(peer_id):
             return peer_id
-        waiting = own(self, "_waiting").setdefault(peer_id, [])
-
-        def cancel(d):
-            self._forget(peer_id, d)
-
-        d = defer.Deferred(cancel)
-        timer = self.node.clock.callLater(self.wait, self._expire, peer_id, d)
-        d.addBoth(_stopTimer, timer)
-        waiting.append(d)
-        return d
+        waits = self._linkWaits
+        if waits is None:
+            waits = self._linkWaits = LinkWaits(self.node.clock)
+        return waits.wait(peer_id, self.wait)
 
     def release(self, peer_id=None):
         """The links waiting for peer_id's punch (every peer's: None) go
@@ -675,24 +503,8 @@ class Dialer:
         if peer_id is not None and self._udpWaitsFor(peer_id):
             # A TCP punch failed and one over UDP follows: it releases them.
             return
-        peers = list(self._waiting) if peer_id is None else [peer_id]
-        for peer in peers:
-            for d in self._waiting.pop(peer, ()):
-                d.callback(peer)
-
-    def _expire(self, peer_id, d):
-        if self._forget(peer_id, d):
-            d.callback(peer_id)
-
-    def _forget(self, peer_id, d):
-        """Take d off peer_id's waiting list: whether it was on it."""
-        waiting = self._waiting.get(peer_id, ())
-        if d not in waiting:
-            return False
-        waiting.remove(d)
-        if not waiting:
-            del self._waiting[peer_id]
-        return True
+        if self._linkWaits is not None:
+            self._linkWaits.release(peer_id)
 
 
 def _whyNoHost(host):
@@ -721,9 +533,3 @@ def _lose(protocol):
 def _keep(peer_id):
     """A link that came up after another won: the overlay holds one link
     to a peer (the loser's was closed when it lost), the winner's."""
-
-
-def _stopTimer(result, timer):
-    if timer.active():
-        timer.cancel()
-    return result

@@ -1,6 +1,6 @@
 """
 What a node knows of its peers' local addresses, for its dialer's LAN
-candidate (L{twisted_bazaar.reach.dialer.Lan}; docs/protocol.md §5,
+way (L{twisted_bazaar.reach.ways.Lan}; docs/protocol.md §5,
 "Local addresses").
 
 Two machines of one home, behind one router that does not hairpin,

@@ -110,7 +110,7 @@ class PeerHosts:
         from (L{leftFrom}), but not the private one when the tracker saw
         it at a public address (``reach``'s ``seenHost``): a node at home reaches its
         peers on the internet, and those of its own network only as the
-        tracker names them (the LAN candidate), never as a peer says.
+        tracker names them (the LAN way), never as a peer says.
         """
         own = self.own
         if LOCAL in own and scopeOf(self.node.reach.seen_host or "") == PUBLIC:

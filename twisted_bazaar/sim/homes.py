@@ -11,7 +11,7 @@ Each node at home has a router of its own, or (``--home-size N``) shares
 it with the next nodes at home, N to a home, on the home's LAN: each at a
 local address of its own, which it tells the tracker as a daemon does, so
 that the machines of one home trade over their LAN
-(L{twisted_bazaar.reach.dialer.Lan}) rather than through a relay.
+(L{twisted_bazaar.reach.ways.Lan}) rather than through a relay.
 """
 
 import random

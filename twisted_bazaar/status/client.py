@@ -31,6 +31,8 @@ from twisted_bazaar.base.address import Address
 from twisted_bazaar.base.defaults import DEFAULT_TIMEOUT
 from twisted_bazaar.base.lan import canonical, isLocal
 from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAYED, FirstProven, Way
+from twisted_bazaar.transports.interface import DialOptions
+from twisted_bazaar.transports.path import CONFIGURED, NAMED, Path
 from twisted_bazaar.wire.ids import KEYLESS_LIMIT, NO_ID, wireId
 
 #: Ids a status client says it is on a node's link: keyless ids above
@@ -259,7 +261,7 @@ class _Asker:
 
 def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
         expected=None, dialled=None, asked="a node", relay=None, rng=random, pin=None,
-        connector=None, lan=(), reached=None):
+        transports=None, lan=(), reached=None):
     """
     Ask one question at an L{Address}, of whoever answers there, or only
     of the holder of the key C{expected} (32 raw bytes: a pinned tracker),
@@ -267,11 +269,10 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
     (``HOST:PORT``), of node C{dialled} through that relay (protocol.md
     §5a).
 
-    Without C{connector} it connects to the address as typed (an endpoint
-    string: the tracker's, TLS perhaps).  With one (a node's kind of
-    L{IConnector}, which takes C{relay}: a
-    L{twisted_bazaar.transports.relay.connector.RelayedConnector}) it dials the
-    address's host and port through it, or the circuit through C{relay},
+    Without C{transports} it connects to the address as typed (an endpoint
+    string: the tracker's, TLS perhaps).  With them (a node's kind,
+    L{twisted_bazaar.transports.table.Transports}) it dials the
+    address's host and port by them, or the circuit through C{relay},
     and, first, node C{dialled} at each of C{lan} (its local addresses,
     as the tracker named them to this asker) at the address's port: the
     first of those ways whose node proves itself is asked, the others
@@ -289,14 +290,14 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
         an unreachable address, or after ``timeout`` seconds; a ``busy``
         answer is waited out and the question asked again meanwhile.
     """
-    if connector is None and (relay is not None or lan):
+    if transports is None and (relay is not None or lan):
         # Dialled as typed, a relay or a local address would be ignored:
         # the question would go to the address itself.
-        raise ValueError("a relay or local addresses are dialled through a connector")
+        raise ValueError("a relay or local addresses are dialled by transports")
     asking = _Question(reactor, address, asked, timeout, reached, lambda mine: _Asker(
         hello, question, answer_type, mine, dialled, asked, str(address), reactor,
         reactor.seconds() + timeout, rng))
-    if connector is None:
+    if transports is None:
         endpoint = EncryptedClientEndpoint(
             clientFromString(reactor, address.withTimeout(timeout)), ChannelKey.generate(),
             reactor, timeout, expected=expected, pin=pin)
@@ -304,13 +305,16 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
     else:
         for host in lan:
             asking.way(LAN, str(Address.tcp(host, address.port)),
-                         lambda link, host=host: connector.connect(host, address.port, link))
+                       lambda link, host=host: transports.dial(
+                           Path(LAN, host, address.port, word=NAMED), None, lambda: link))
         if relay is None:
-            asking.way(DIRECT, str(address),
-                         lambda link: connector.connect(address.host, address.port, link))
+            asking.way(DIRECT, str(address), lambda link: transports.dial(
+                Path(DIRECT, address.host, address.port, word=CONFIGURED), None,
+                lambda: link))
         else:
-            asking.way(RELAYED, relay, lambda link: connector.connect(
-                address.host, address.port, link, relay=relay, target=dialled))
+            asking.way(RELAYED, relay, lambda link: transports.dial(
+                Path(RELAYED, address.host, address.port, relay, NAMED), None,
+                lambda: link, DialOptions(target=dialled)))
     return asking.ask()
 
 
@@ -443,7 +447,7 @@ def trackerHello(link):
 
 
 def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
-            rng=random, dialled=None, relay=None, operator=None, connector=None, lan=(),
+            rng=random, dialled=None, relay=None, operator=None, transports=None, lan=(),
             reached=None):
     """Open a ``status`` link to a node (node C{dialled}, if given;
     through C{relay}, for a node reached through one; over the LAN first
@@ -455,12 +459,12 @@ def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
     hello = (wire.ThisIsMe(client, 0, "", purpose=STATUS) if operator is None
              else operatorHello(client, operator))
     return ask(reactor, address, hello, question, answer_type, timeout,
-               dialled=dialled, relay=relay, rng=rng, connector=connector, lan=lan,
+               dialled=dialled, relay=relay, rng=rng, transports=transports, lan=lan,
                reached=reached)
 
 
 def askState(reactor, address, timeout=DEFAULT_TIMEOUT, dialled=None, operator=None,
-             rng=random, relay=None, connector=None, lan=(), reached=None):
+             rng=random, relay=None, transports=None, lan=(), reached=None):
     """
     Ask a node its ``state``: as its operator with C{operator} (the node's
     own L{Identity}, whose proof is bound to this connection's channel:
@@ -474,7 +478,7 @@ def askState(reactor, address, timeout=DEFAULT_TIMEOUT, dialled=None, operator=N
     """
     if operator is None:
         return askNode(reactor, address, State(), NodeState, timeout, rng, dialled,
-                       relay, connector=connector, lan=lan, reached=reached)
+                       relay, transports=transports, lan=lan, reached=reached)
 
     def whole(state):
         if state.public:
@@ -484,7 +488,7 @@ def askState(reactor, address, timeout=DEFAULT_TIMEOUT, dialled=None, operator=N
         return state
 
     return askNode(reactor, address, operatorQuestion(operator), NodeState, timeout,
-                   rng, dialled, relay, operator, connector, lan,
+                   rng, dialled, relay, operator, transports, lan,
                    reached).addCallback(whole)
 
 

@@ -11,7 +11,7 @@ import textwrap
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
-from twisted_bazaar.transports.relay.connector import RelayedConnector
+from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.link import (
     DEFAULT_ERROR_LIMIT,
@@ -379,7 +379,7 @@ def addWebView(parent, reactor, options, tracker, exitStatus):
     view = MarketView(reactor, silent=max(SILENT, 3 * options["web-poll"]))
     # It asks as a keyless status client, through the channel as any peer.
     StatusWatcher(reactor, StatusExtension(tracker).members,
-                  RelayedConnector(EndpointConnector(
+                  overConnector(EndpointConnector(
                       reactor, channel=ChannelKey.generate()), reactor),
                   view, options.linkSettings(), random.Random(),
                   interval=options["web-poll"],

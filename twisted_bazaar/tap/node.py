@@ -457,11 +457,6 @@ def makeService(options):
     site = NodeSite(listen, trackers, options["listen"],
                     [str(t) for t in options.trackers], listenInterface(options["listen"]))
     service, parts, metrics = _served(reactor, options, state, site, exitStatus, made)
-    if options["ws-port"] is not None or options["ws-peer"]:
-        # Imported here: autobahn is loaded only by a node that speaks it.
-        from twisted_bazaar.transports.websocket.service import nodeService
-        nodeService(reactor, parts.node, state.identity, options["ws-port"], site.interface,
-                    options["ws-peer"], exitStatus.fail).setServiceParent(service)
     _exitsWhenDone(reactor, options, service, parts, exitStatus)
     if metrics is not None:
         addMetrics(service, reactor, options, metrics, exitStatus)
@@ -480,12 +475,25 @@ def _served(reactor, options, state, site, exitStatus, made):
             punch=not options["no-punch"], relay=_relay(reactor, options),
             port_mapping=not options["no-port-mapping"],
             quic=None if options["no-quic"] else (options["quic-port"] or 0,
-                                                  options["quic-peer"]))
+                                                  options["quic-peer"]),
+            transports=_webSocket(reactor, options, site, exitStatus))
     except ObsoleteObserver as e:
         # A plugin written for an API the node no longer has: its author's
         # fix, said in one line rather than a traceback.
         made.undo()
         raise SystemExit(exitStatus.line(str(e)))
+
+
+def _webSocket(reactor, options, site, exitStatus):
+    """The maker of the node's WebSocket (its port, --ws-port, and its
+    --ws-peer paths), for a node given either; else none."""
+    if options["ws-port"] is None and not options["ws-peer"]:
+        return ()
+    # Imported here: autobahn is loaded only by a node that speaks it.
+    from twisted_bazaar.transports.websocket.service import NodeWebSocket
+    return (lambda channel, peerLog: NodeWebSocket(
+        reactor, channel, peerLog, options["ws-port"], site.interface,
+        options["ws-peer"], exitStatus.fail),)
 
 
 def _exitsWhenDone(reactor, options, service, parts, exitStatus):

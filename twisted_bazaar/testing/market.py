@@ -144,7 +144,7 @@ class Market:
         self._count = 0
 
     def addNode(self, config=None, discovery="flood", store=None, scheme=None,
-                identity=None, metrics=False, host=None, **roles):
+                identity=None, metrics=False, host=None, transports=(), **roles):
         """
         Start a node carrying the given roles, e.g.
         ``addNode(seller={"stock": {"apple": 2}})``, with the named
@@ -154,10 +154,11 @@ class Market:
         ``metrics``, the node gets its own L{NodeMetrics} (in
         L{Market.metrics}), as ``--metrics`` gives a daemon.  Each node is
         on a host of its own unless ``host`` names one (nodes on one host
-        are one address group, as one machine's would be).
+        are one address group, as one machine's would be).  ``transports``:
+        see L{buildNode}.
         """
         node = self.buildNode(config, discovery, store, scheme, identity, host=host,
-                              metrics=metrics, **roles)
+                              metrics=metrics, transports=transports, **roles)
         self.startNode(node)
         return node
 
@@ -188,7 +189,7 @@ class Market:
 
     def buildNode(self, config=None, discovery="flood", store=None, scheme=None,
                   identity=None, rng=None, host=None, metrics=False, scheme_settings=None,
-                  **roles):
+                  transports=(), **roles):
         """
         A node as L{addNode} makes it (the same host name, random source
         and key pair for the same seed, unless ``rng`` and ``identity``
@@ -200,7 +201,8 @@ class Market:
         ``scheme_settings``, if given, are the scheme's settings as
         L{configured} makes them from ``scheme``, made once and shared by
         many nodes (settings are frozen): a simulator's million nodes
-        would hold a copy each.
+        would hold a copy each.  ``transports``: those its dialer has
+        beyond TCP and the relay's circuits (a test's QUIC).
         """
         self._count += 1
         host = host or f"node{self._count}"
@@ -218,7 +220,8 @@ class Market:
                           [(self._roles[name], settings)
                            for name, settings in roles.items()],
                           meter=self._meter if metrics else None,
-                          relay=None if self.node_relay is None else (self.node_relay, 0))
+                          relay=None if self.node_relay is None else (self.node_relay, 0),
+                          more=transports)
         node = parts.node
         self.schemes[node] = options
         self.roles[node] = parts.roles

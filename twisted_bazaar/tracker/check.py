@@ -17,6 +17,8 @@ from twisted_bazaar import wire
 from twisted_bazaar.reach.peerhosts import HostRefused
 from twisted_bazaar.identity.proofs import CHECK
 from twisted_bazaar.transports.connector import connectAny
+from twisted_bazaar.transports.interface import DialOptions
+from twisted_bazaar.transports.path import CLAIMED, DIRECT, NAMED, RELAYED, Path
 from twisted_bazaar.net.handshake import OPENING, LinkHandshake, channelKey
 from twisted_bazaar.net.link import ILinkOwner, Link
 
@@ -65,14 +67,17 @@ class AddressCheck:
         self.refused = None
         self._direct = False
 
-    def start(self, connector, host, port, relay=None, hosts=None):
+    def start(self, dialPath, host, port, relay=None, hosts=None):
         """
         Connect to host:port (through ``relay`` to the node, for a node
         that is reached through one) and ask; returns L{result}.
 
-        @param connector: the table of transports the check dials through
-            (L{twisted_bazaar.transports.relay.connector.RelayedConnector}: the
-            tracker's, or a super-peer's node's dialer's).
+        @param dialPath: C{dialPath(path, expectedKey, protocolFactory,
+            options)}, what dials the check's path: the tracker's
+            transports' (L{twisted_bazaar.transports.table.Transports.dial},
+            built over its connector: a tracker has no node, no dialer), or
+            a super-peer's node's dialer's
+            (L{twisted_bazaar.reach.dialer.Dialer.dialPath}).
         @param hosts: a Deferred firing with the addresses to dial instead
             of host, in order, until one connects (host vetted: a name
             resolved, only addresses the checker dials for the node); or
@@ -82,13 +87,14 @@ class AddressCheck:
         self._direct = relay is None
         link = self.link
         if relay is not None:
-            connecting = connector.connect(host, port, link, relay=relay,
-                                           target=self.node_id)
+            connecting = dialPath(Path(RELAYED, host, port, relay, NAMED), None,
+                                  lambda: link, DialOptions(target=self.node_id))
         elif hosts is None:
-            connecting = connector.connect(host, port, link)
+            connecting = dialPath(Path(DIRECT, host, port, word=CLAIMED), None,
+                                  lambda: link)
         else:
-            connecting = hosts.addCallback(connectAny, lambda address: connector.connect(
-                address, port, link))
+            connecting = hosts.addCallback(connectAny, lambda address: dialPath(
+                Path(DIRECT, address, port, word=CLAIMED), None, lambda: link))
         self._connecting = connecting
         connecting.addErrback(self._failed)
         return self.result

@@ -84,7 +84,7 @@ class AddressChecks:
         check = self._checks[node_id] = AddressCheck(node_id, tracker.keyOf(node_id),
                                                      tracker.identity, clock,
                                                      tracker.settings, tracker.peer_log)
-        check.start(tracker.connector, host, port,
+        check.start(tracker.transports.dial, host, port,
                     hosts=self._hostsOf(node_id, host, port)).addCallback(
             self._checked, node_id, check, retry)
 

@@ -37,7 +37,7 @@ from twisted_bazaar.tracker.registry import Abilities, Registry
 from twisted_bazaar.tracker.relays import NAME_TIMEOUT
 from twisted_bazaar.tracker.reserving import Reservations
 from twisted_bazaar.tracker.udpreach import UdpReach
-from twisted_bazaar.transports.relay.connector import RelayedConnector
+from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.transports.relay.messages import RelayOffer, RelayReserve, RelayReserved
 from twisted_bazaar.wire.ids import shortId, wireId
 
@@ -149,8 +149,15 @@ class Tracker:
                  identity=None, pending_limit=PENDING_LIMIT,
                  pending_group_limit=PENDING_GROUP_LIMIT, registered_limit=None,
                  check_limit=None, connection_rate=0, relay=None,
-                 relay_name_timeout=NAME_TIMEOUT):
+                 relay_name_timeout=NAME_TIMEOUT, transports=None):
         """
+        @param connector: what the checks of the nodes' addresses dial
+            over (an L{IConnector
+            <twisted_bazaar.transports.connector.IConnector>}), or None:
+            no address is checked.
+        @param transports: the transports the checks dial by
+            (L{twisted_bazaar.transports.table.Transports}); None: TCP and
+            the relay's circuits over connector.
         @param identity: the tracker's own key pair (L{Identity}), which
             nodes prove their keys to; a fresh one if not given (nodes
             learn it anew at each registration, so nothing needs it kept).
@@ -203,10 +210,14 @@ class Tracker:
         #: past the bound, a node of a group holding fewer takes the place
         #: of the newest node of the group holding the most.
         self.registered = Account.of(REGISTERED_LIMIT, registered_limit)
-        #: Opens the connect-back checks, by the transport of each kind of
+        #: The connector given (whether its hosts are addresses, what
+        #: resolves a name); None: addresses are not checked.
+        self.connector = connector
+        #: Open the connect-back checks, the transport of each kind of
         #: path over the connector given, as a node's dials go (no node
-        #: here: its clock and connector); None: addresses are not checked.
-        self.connector = None if connector is None else RelayedConnector(connector, clock)
+        #: here: its clock and connector); None with no connector.
+        self.transports = transports if connector is None or transports is not None else (
+            overConnector(connector, clock))
         #: The connect-back checks of the nodes' addresses.
         self.checks = AddressChecks(self, check_limit)
         #: Each address group's rates of registrations with a port and of

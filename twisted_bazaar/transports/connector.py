@@ -1,9 +1,12 @@
 """
-What a node dials and listens through (L{IConnector}): TCP under the
-encrypted channel in a daemon (L{twisted_bazaar.daemon.services.EndpointConnector}),
-the memory network in a test or a simulation
-(L{twisted_bazaar.testing.memory.MemoryConnector}), and the relayed
-connector over either (L{twisted_bazaar.transports.relay.connector.RelayedConnector}).
+The network under a node's transports (L{IConnector}): TCP under the
+encrypted channel in a daemon
+(L{twisted_bazaar.daemon.services.EndpointConnector}), the memory network
+in a test or a simulation (L{twisted_bazaar.testing.memory.MemoryConnector}).
+The TCP transport dials through it
+(L{twisted_bazaar.transports.tcp.transport.TcpTransport}), and a circuit
+reaches its relay so; nothing else calls its C{connect}
+(tests/test_dials.py).
 """
 
 from twisted.internet.error import ConnectError

@@ -1,48 +1,88 @@
 """
-What the dialer calls to try one way to a peer (L{ITransport}).
-
-The dialer (L{twisted_bazaar.reach.dialer.Dialer}) holds the transports
-and, for each dial, ranks those that apply to the peer by the delay each
-declares and races them (L{twisted_bazaar.reach.race}): the first
-to connect wins.  A new way to a peer (QUIC over UDP, say) is a module
-holding a transport that provides this interface, reading its peer's
-paths of its kind from the node's book
-(L{twisted_bazaar.reach.book.PathBook.paths}) and declaring its own
-place in the race (L{ITransport.delay}): docs/architecture.md, "Adding a
-transport".
+One kind of transport (L{ITransport}), shaped like Twisted's client
+endpoints: it connects a protocol along a path of its kind, the peer's
+key proven by the channel on it, and knows paths, keys and protocol
+factories, never a node, a dialer or a book.  Which path to dial, when,
+and which peer a path is to are the dialer's policy
+(L{twisted_bazaar.reach.dialer.Dialer}); the transports a dialer (or a
+tracker) dials through are handed to it at construction, found by kind
+(L{twisted_bazaar.transports.table.Transports}).  A new transport is a
+package holding one of these and one registration line in
+L{twisted_bazaar.transports.path} (docs/architecture.md, "Adding a
+transport").
 """
 
+import attr
 from zope.interface import Attribute, Interface
 
-__all__ = ["ITransport"]
+from twisted_bazaar.transports.relay.messages import NODE
+
+__all__ = ["ITransport", "DialOptions", "NO_OPTIONS"]
 
 
 class ITransport(Interface):
-    """One way to reach a peer, as the dialer tries it."""
+    """Connects protocols along the paths of one kind, and listens."""
 
-    kind = Attribute("The kind of path it dials (L{twisted_bazaar.transports.path.KINDS}), "
-                     "or None for a way that is no path of the book's (a punch over a "
-                     "link held).")
-    delay = Attribute("Seconds after a dial starts that this way starts, if nothing "
-                      "connected by then (0: at once, as a LAN or direct address; a "
-                      "relay's later): its rank.  The best ranked way that applies "
-                      "starts at once whatever its delay, and the next at once when "
-                      "every way running failed.")
-    holds = Attribute("Whether the ways ranked after it wait for it to fail rather than "
-                      "start by the clock while it runs (a punch: what it connects "
-                      "keeps the bytes off the relay, its fallback, not its rival).")
+    kind = Attribute("The kind of transport it is: a kind of path of the registry "
+                     "(L{twisted_bazaar.transports.path.KINDS}) that carries the paths "
+                     "it dials (the TCP transport's DIRECT carries LAN and "
+                     "router-mapped paths too).")
 
-    def applies(dialer, peer, purpose, protocol):
-        """Whether this way may reach peer (a
-        L{twisted_bazaar.reach.dialer.Peer}) for purpose: asked of every
-        transport when a dial starts, with nothing dialled."""
+    def canDial(path):
+        """Whether it can dial path (a
+        L{twisted_bazaar.transports.path.Path}) at all, as the path says:
+        its kind's, with what a dial of it needs (a relay's address, an IP
+        address where names are not dialled)."""
 
-    def attempt(dialer, peer, purpose, protocol):
+    def dial(path, expectedKey, protocolFactory, options=None):
         """
-        Try to reach peer for purpose (it L{applies}): a Deferred firing
-        with the peer's id (a link: protocol None) or the protocol
-        connected (a fresh one from C{protocol()}), the peer's key proven
-        on it, or failing with why not; cancelling it gives the attempt
-        up.  None when it does not apply after all (what it needs went
-        away while it waited for its turn).
+        Connect a protocol (C{protocolFactory()}, called once) along path:
+        a Deferred firing with that protocol once connected (through a
+        relay, once the circuit is open), the peer's key proven on it by
+        the channel when ``expectedKey`` (32 raw bytes) is given, or
+        failing with why not; cancelling it gives the dial up.
+
+        @param options: the L{DialOptions} of this dial, or None (the
+            defaults).
         """
+
+    def listen(factory):
+        """Serve factory's protocols on the transport's own port: a
+        Deferred firing with the listening port, or failing with why it
+        does not listen."""
+
+
+@attr.s(frozen=True, slots=True)
+class DialOptions:
+    """
+    What a dial asks of its transport beyond the path and the key; each
+    transport reads the options that concern it.
+
+    @ivar target: the node id a circuit through a relay is opened to
+        (relayed).
+    @ivar purpose: the peer's service dialled: its links (L{NODE}) or its
+        transfers (C{FILES}), a circuit's purpose and a QUIC stream's
+        service.
+    @ivar pin: in place of an expected key, a circuit's inner key pin
+        (L{twisted_bazaar.net.encrypted.EncryptedProtocol}'s), told the
+        key once proven (relayed).
+    @ivar fromPort: the local port a TCP dial is made from, its socket
+        bound with address and port reuse (a punch's simultaneous open,
+        RFC 5128 §3.4), or None: any (TCP).
+    @ivar opener: whether this end opens the channel (on a simultaneous
+        open, both ends dialled; one must open it) (TCP, from a port).
+    @ivar via: the (links, files) QUIC connectors of the socket a dial
+        leaves from (a punched one's: only its 5-tuple passes the
+        routers), or None: the node's own (QUIC).
+    """
+
+    target = attr.ib(default=None)
+    purpose = attr.ib(default=NODE)
+    pin = attr.ib(default=None)
+    fromPort = attr.ib(default=None)
+    opener = attr.ib(default=True)
+    via = attr.ib(default=None)
+
+
+#: The options of a dial that asks nothing more.
+NO_OPTIONS = DialOptions()

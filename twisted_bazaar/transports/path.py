@@ -14,27 +14,69 @@ tracker's word is dialled as named.
 
 import attr
 
-__all__ = ["Path", "KINDS", "WORDS", "DIRECT", "LAN", "MAPPED", "RELAYED", "UDP",
+__all__ = ["Path", "Kinds", "KINDS", "WORDS", "DIRECT", "LAN", "MAPPED", "RELAYED", "UDP",
            "WEBSOCKET", "CLAIMED", "NAMED", "SEEN", "CONFIGURED"]
 
-#: The peer's own address, dialled over TCP.
-DIRECT = "direct"
-#: A local address of a peer behind this node's own router (§5, "Local
-#: addresses").
-LAN = "lan"
-#: A port the peer's router mapped for it (UPnP IGD, NAT-PMP, PCP),
-#: counted once the tracker reached the peer there.
-MAPPED = "router-mapped"
-#: A circuit through a relay (L{Path.relay}) to the peer.
-RELAYED = "relayed"
-#: A peer's UDP address, dialled over QUIC (L{twisted_bazaar.transports.quic.transport}): one its
-#: node's operator configured (``--quic-peer``), never a peer's bare claim.
-UDP = "udp"
-#: A peer's WebSocket port (L{twisted_bazaar.transports.websocket}).
-WEBSOCKET = "websocket"
 
-#: Every kind of path, in the order a dialer prefers them.
-KINDS = (LAN, DIRECT, MAPPED, UDP, WEBSOCKET, RELAYED)
+class Kinds:
+    """
+    The open registry of the kinds of path: each kind once, with the kind
+    of transport that dials it (its carrier: a LAN path is dialled as a
+    direct one, over TCP).  Which kind a dial tries first is the
+    dialer's policy (L{twisted_bazaar.reach.ways}), not the registry's.  A new
+    transport registers its kind with one line (L{register}); nothing
+    else lists the kinds.
+    """
+
+    def __init__(self):
+        self._carriers = {}
+
+    def register(self, kind, carrier=None):
+        """Declare kind, dialled by the transport of kind ``carrier`` (its
+        own, if None); returns kind.  A kind is declared once."""
+        if kind in self._carriers:
+            raise ValueError(f"the kind of path {kind!r} is declared already")
+        self._carriers[kind] = kind if carrier is None else carrier
+        return kind
+
+    def carrierOf(self, kind):
+        """The kind of transport that dials paths of kind."""
+        return self._carriers[kind]
+
+    def __contains__(self, kind):
+        return kind in self._carriers
+
+    def __iter__(self):
+        return iter(tuple(self._carriers))
+
+    def __repr__(self):
+        return f"Kinds({', '.join(self._carriers)})"
+
+
+#: Every kind of path, as registered.
+KINDS = Kinds()
+
+#: The peer's own address, dialled over TCP
+#: (L{twisted_bazaar.transports.tcp.transport.TcpTransport}).
+DIRECT = KINDS.register("direct")
+#: A local address of a peer behind this node's own router (§5, "Local
+#: addresses"), dialled as a direct address is.
+LAN = KINDS.register("lan", carrier=DIRECT)
+#: A port the peer's router mapped for it (UPnP IGD, NAT-PMP, PCP),
+#: counted once the tracker reached the peer there; dialled as a direct
+#: address is.
+MAPPED = KINDS.register("router-mapped", carrier=DIRECT)
+#: A peer's UDP address, dialled over QUIC
+#: (L{twisted_bazaar.transports.quic.transport.QuicTransport}): one its
+#: node's operator configured (``--quic-peer``), met by a UDP punch or
+#: named by the tracker, never a peer's bare claim.
+UDP = KINDS.register("udp")
+#: A circuit through a relay (L{Path.relay}) to the peer
+#: (L{twisted_bazaar.transports.relay.transport.RelayTransport}).
+RELAYED = KINDS.register("relayed")
+#: A peer's WebSocket port (L{twisted_bazaar.transports.websocket}): one
+#: its node's operator configured (``--ws-peer``).
+WEBSOCKET = KINDS.register("websocket")
 
 #: The peer said so itself (its ``thisisme``, a record): a claim.
 CLAIMED = "claimed"
@@ -53,7 +95,8 @@ WORDS = (CLAIMED, NAMED, SEEN, CONFIGURED)
 def _oneOf(choices):
     def check(instance, attribute, value):
         if value not in choices:
-            raise ValueError(f"{attribute.name} {value!r} is none of {choices}")
+            raise ValueError(f"{attribute.name} {value!r} is none of "
+                             f"{tuple(iter(choices))}")
     return check
 
 
@@ -62,7 +105,7 @@ class Path:
     """
     One way to a peer.
 
-    @ivar kind: which transport dials it (L{KINDS}).
+    @ivar kind: its kind (L{KINDS}), which says the transport that dials it.
     @ivar host: the host dialled (for a relayed path, where the tracker
         saw the peer: a label, never dialled).
     @ivar port: the port dialled (the peer's link port).

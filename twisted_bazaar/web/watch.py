@@ -39,6 +39,8 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAYED, FirstProven, Way
+from twisted_bazaar.transports.interface import DialOptions
+from twisted_bazaar.transports.path import NAMED, Path
 from twisted_bazaar.status.client import (
     CLIENT_IDS,
     nodeRefusal,
@@ -112,23 +114,24 @@ class _Session:
         host, port = self.address
         relay = watcher.relayOf(self.node_id) if watcher.relayOf is not None else None
         lan = watcher.lanOf(self.node_id) if watcher.lanOf is not None else None
-        ways = [self._way(LAN, f"{Address.tcp(each, port)}", {"host": each})
-                for each in lan or ()]
+        ways = [self._way(LAN, f"{Address.tcp(each, port)}",
+                          Path(LAN, each, port, word=NAMED)) for each in lan or ()]
         if relay is None:
-            ways.append(self._way(DIRECT, f"{Address.tcp(host, port)}", {}))
+            ways.append(self._way(DIRECT, f"{Address.tcp(host, port)}",
+                                  Path(DIRECT, host, port, word=NAMED)))
         else:
-            ways.append(self._way(RELAYED, relay, {"relay": relay, "target": self.node_id}))
+            ways.append(self._way(RELAYED, relay, Path(RELAYED, host, port, relay, NAMED),
+                                  DialOptions(target=self.node_id)))
         self.race = FirstProven(watcher.clock, ways, self._everyWayFailed)
         self.race.begin()
 
-    def _way(self, kind, where, dial):
-        """A way to the node: a link of its own, dialled at ``dial``'s
-        host (the node's address by default), through its relay if named."""
+    def _way(self, kind, where, path, options=None):
+        """A way to the node: a link of its own, dialled along path (with
+        options: through its relay, to it)."""
         link = Link(self, self.watcher.clock, self.watcher.settings, inbound=False)
-        host = dial.pop("host", self.address[0])
 
         def start():
-            d = self.watcher.connector.connect(host, self.address[1], link, **dial)
+            d = self.watcher.transports.dial(path, None, lambda: link, options)
             self.connecting[link] = d
             d.addBoth(self._connected, link)
 
@@ -270,7 +273,7 @@ class StatusWatcher(Service):
     @ivar sessions: node id -> its status link's session.
     """
 
-    def __init__(self, clock, members, connector, view, settings, rng,
+    def __init__(self, clock, members, transports, view, settings, rng,
                  interval=DEFAULT_INTERVAL, inFlight=DEFAULT_IN_FLIGHT,
                  timeout=DEFAULT_TIMEOUT, budget=DEFAULT_BUDGET, relayOf=None,
                  operators=(), lanOf=None):
@@ -279,12 +282,12 @@ class StatusWatcher(Service):
             rows (L{StatusExtension.members}).
         @param relayOf: returns the relay a node id is reached through (a
             node the tracker relays for), or None; its status link goes
-            through that relay (the connector must take C{relay}).
+            through that relay (the transports must hold a relayed kind).
         @param lanOf: returns the local addresses of a node id the tracker
             named to this watcher (at the node's home), or None; its status
             link is tried there first (L{FirstProven}).
-        @param connector: opens links, as a node's does
-            (L{twisted_bazaar.daemon.services.EndpointConnector}).
+        @param transports: opens links, as a node's do
+            (L{twisted_bazaar.transports.table.Transports}).
         @param view: the L{MarketView} to keep current.
         @param settings: the links' L{LinkSettings}.
         @param budget: seconds each member has to open its status link.
@@ -294,7 +297,7 @@ class StatusWatcher(Service):
         """
         self.clock = clock
         self.members = members
-        self.connector = connector
+        self.transports = transports
         self.view = view
         self.settings = settings
         self.rng = rng

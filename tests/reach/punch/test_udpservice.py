@@ -17,7 +17,6 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.transports.path import SEEN, UDP, Path
-from twisted_bazaar.transports.quic.transport import QuicTransport
 from twisted_bazaar.core.sessionhandlers import SessionParts
 from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, FRESH, REFUSED_PAUSE
 from twisted_bazaar.reach.punch.udpservice import ASK_AGAIN, ASKS, LINGER, UdpPunching
@@ -49,13 +48,14 @@ QUIC_PORT = 4433
 
 class FakeSocket:
     """A node's QUIC socket as the punch uses it: its datagrams through the
-    network, those too short for QUIC to its ``foreign``."""
+    network, those too short for QUIC to its ``foreign`` (given at
+    construction, as the QUIC service gives its endpoints theirs)."""
 
-    def __init__(self, network, host, port):
+    def __init__(self, network, host, port, foreign):
         self.network = network
         self.host = host
         self.port = port
-        self.foreign = None
+        self.foreign = foreign
         self.transport = self
         network.bind(host, port, self._arrived)
 
@@ -80,12 +80,15 @@ class FakeLinks:
 
 
 class FakeSockets:
-    """The node's QUIC sockets (what L{QuicService} gives the punch)."""
+    """The node's QUIC sockets (what L{QuicService} gives the punch),
+    each telling the punching (L{punching}, once made) of its datagrams
+    too short for QUIC, as the service does."""
 
     def __init__(self, network, host):
         self.network = network
         self.host = host
-        self.main = FakeSocket(network, host, QUIC_PORT)
+        self.punching = None
+        self.main = FakeSocket(network, host, QUIC_PORT, self._foreign)
         self.links = {self.main: FakeLinks()}
         self.closed = []
         self.next = QUIC_PORT + 1
@@ -94,7 +97,7 @@ class FakeSockets:
     def open(self):
         if self.refuse:
             raise OSError(24, "Too many open files")
-        socket = FakeSocket(self.network, self.host, self.next)
+        socket = FakeSocket(self.network, self.host, self.next, self._foreign)
         self.next += 1
         self.links[socket] = FakeLinks()
         return socket
@@ -106,6 +109,10 @@ class FakeSockets:
 
     def connectorsOf(self, socket):
         return self.links[socket], None
+
+    def _foreign(self, socket, data, addr):
+        if self.punching is not None:
+            self.punching.foreignDatagram(socket, data, addr)
 
 
 class FakeMembership:
@@ -162,8 +169,7 @@ class Side:
         self.node.clock = network.clock
         self.membership = self.node.membership = FakeMembership()
         self.sockets = FakeSockets(network, host)
-        self.transport = QuicTransport(None, None)
-        self.punching = UdpPunching(self.node, self.sockets, self.transport)
+        self.punching = self.sockets.punching = UdpPunching(self.node, self.sockets)
         self.punching.plug()
         self.punching.trackerRegistered()
         self.peer = peer
@@ -380,7 +386,7 @@ class PunchTests(UdpPunchingTestCase):
         self.assertEqual(self.b.sockets.links[self.b.sockets.main].dials, [])
         path = Path(UDP, host, port, word=SEEN)
         self.assertIn(path, self.a.node.dialer.book.pathsOf(self.bob.id, UDP))
-        self.assertIs(self.a.transport.connectorsOf(self.bob.id, path)[0],
+        self.assertIs(self.a.node.dialer.udpRoutes.of(self.bob.id, path)[0][0],
                       self.a.sockets.links[self.a.sockets.main])
         self.assertTrue(self.a.punching.waitsFor(self.bob.id))
         self.assertEqual(self.a.released, [])
@@ -404,7 +410,7 @@ class PunchTests(UdpPunchingTestCase):
         [(host, port, _, _, _)] = self.a.sockets.links[self.a.sockets.main].dials
         [path] = self.b.node.dialer.book.pathsOf(self.alice.id, UDP)
         self.assertEqual((path.host, path.port), (HOME["a"][1], self.reach["a"].seen_port))
-        self.assertIs(self.b.transport.connectorsOf(self.alice.id, path)[0],
+        self.assertIs(self.b.node.dialer.udpRoutes.of(self.alice.id, path)[0][0],
                       sockets.links[kept])
 
     def test_bothRandom(self):
@@ -510,7 +516,6 @@ class PunchTests(UdpPunchingTestCase):
         main.foreign(main, datagram(1, 78), source)
         main.foreign(main, b"short", source)
         other = self.a.sockets.open()
-        other.foreign = main.foreign
         other.foreign(other, datagram(1, 77), source)
         self.assertEqual(heard, [])
         main.foreign(main, datagram(1, 77), source)
@@ -610,7 +615,7 @@ class PathLostTests(UdpPunchingTestCase):
         self.a.node.events.linkReplaced(self.bob.id)
 
     def lose(self, path):
-        _, lost = self.a.transport.routes[(self.bob.id, self.path.host, self.path.port)]
+        _, lost = self.a.node.dialer.udpRoutes.of(self.bob.id, self.path)
         with capturedLogs() as events:
             lost(self.bob.id, path, "no QUIC answer from there within 5 s")
         return events
@@ -622,7 +627,7 @@ class PathLostTests(UdpPunchingTestCase):
         self.met()
         events = self.lose(self.path)
         self.assertEqual(list(self.a.node.dialer.book.pathsOf(self.bob.id, UDP)), [])
-        self.assertEqual(self.a.transport.routes, {})
+        self.assertIsNone(self.a.node.dialer.udpRoutes.of(self.bob.id, self.path))
         self.assertEqual(self.link.dropped, ["its UDP path carries nothing now"])
         [line] = [event for event in events if "carries nothing" in event["log_format"]]
         self.assertEqual(line["why"], "no QUIC answer from there within 5 s")

@@ -24,10 +24,11 @@ from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.transports.relay.circuit import CircuitEnd
-from twisted_bazaar.transports.relay.connector import RelayedConnector
+from twisted_bazaar.reach.dialer import Dialer
+from twisted_bazaar.transports.table import Transports, overConnector
 from twisted_bazaar.reach.reachable.incoming import ACCEPT_RATE
 from twisted_bazaar.transports.relay.messages import RelayAccept
-from twisted_bazaar.transports.pathtransport import RELAYED
+from twisted_bazaar.transports.path import RELAYED
 from twisted_bazaar.reach.reachable.relayprobe import RelayProbe
 
 
@@ -43,7 +44,8 @@ class ProbeTests(SynchronousTestCase):
         """The node of bed probes the relay: what the probe reported."""
         node = SimpleNamespace(id=NODE_ID, identity=bed.node.identity, clock=bed.clock,
                                dialer=SimpleNamespace(
-                                   connector=RelayedConnector(bed.node, bed.clock)))
+                                   connector=bed.node,
+                                   dialPath=overConnector(bed.node, bed.clock).dial))
         reported = []
         probe = RelayProbe(node, RELAY, reported.append)
         bed.run()
@@ -103,7 +105,8 @@ class ProbeTests(SynchronousTestCase):
         bed = Bed(connection_rate=DEFAULT_CONNECTION_RATE)
         node = SimpleNamespace(id=NODE_ID, identity=bed.node.identity, clock=bed.clock,
                                dialer=SimpleNamespace(
-                                   connector=RelayedConnector(bed.node, bed.clock)))
+                                   connector=bed.node,
+                                   dialPath=overConnector(bed.node, bed.clock).dial))
         reported = []
         RelayProbe(node, RELAY, reported.append)
         bed.run(0.05)
@@ -149,25 +152,23 @@ class ProbeTests(SynchronousTestCase):
 
 class ThroughTheTransportsTests(SynchronousTestCase):
     def test_dialledByTheRelayedTransport(self):
-        """The probe is a dial of the node's table of transports (its
-        dialer's): the transport added for the relayed kind is the one
-        asked, for a circuit through the relay to the node itself, its
-        inner channel pinned to the node's own key; its failure is the
-        probe's."""
+        """The probe is a dial of the node's dialer (L{Dialer.dialPath}), by
+        its transport of the relayed kind, for a circuit through the relay
+        to the node itself, its inner channel pinned to the node's own
+        key; its failure is the probe's."""
         clock = Clock()
-        transports = RelayedConnector(FakeConnector(), clock)
         relayed = RecordingTransport(RELAYED)
-        transports.add(relayed)
+        connector = FakeConnector()
         identity = Identity.generate()
-        node = SimpleNamespace(id=NODE_ID, identity=identity, clock=clock,
-                               dialer=SimpleNamespace(connector=transports))
+        node = SimpleNamespace(id=NODE_ID, identity=identity, clock=clock)
+        node.dialer = Dialer(node, connector, Transports([relayed]))
         reported = []
         probe = RelayProbe(node, RELAY, reported.append)
         [dial] = relayed.dials
         self.assertEqual((dial.relay, dial.target, dial.purpose, dial.protocol),
                          (RELAY, NODE_ID, "node", probe))
         self.assertEqual((dial.pin.key, dial.expected), (decode(identity.key), None))
-        self.assertEqual(transports.connector.requests, [])
+        self.assertEqual(connector.requests, [])
         dial.deferred.errback(ConnectionRefusedError("no route"))
         [why] = reported
         self.assertIn("no route", why)

@@ -33,7 +33,8 @@ from twisted_bazaar.reach.reachable.advertising import (
     ADVERTISE_INTERVAL,
     ADVERTISE_MAX,
 )
-from twisted_bazaar.transports.pathtransport import DIRECT
+from twisted_bazaar.transports.path import DIRECT
+from twisted_bazaar.transports.table import Transports
 from twisted_bazaar.reach.reachable.reservation import RESERVE_TIMEOUT, RETRY_FIRST, PeerHold
 from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.wire.ids import wireId
@@ -76,16 +77,22 @@ class PeerReservationCase(MembershipCase):
 
 
 class ThroughTheTransportsTests(PeerReservationCase):
-    """A node's dials to the relay its tracker named go through its table
-    of transports (its dialer's), as every dial of the node: the
-    transport added for the direct kind makes them."""
+    """A node's dials to the relay its tracker named go through its
+    dialer (L{Dialer.dialPath}), by its transport of the direct kind, as
+    every dial of the node."""
+
+    def byTheDirectTransport(self):
+        """The node's dialer's transports, one recording the direct kind's
+        dials in place of the one over its connector."""
+        direct = RecordingTransport(DIRECT)
+        self.node.dialer.transports = Transports([direct])
+        return direct
 
     def test_holdDialledByTheDirectTransport(self):
         """The reservation's connection to the relay named is the direct
         transport's dial, at the relay's address; the connector under it
         dials nothing."""
-        direct = RecordingTransport(DIRECT)
-        self.node.dialer.connector.add(direct)
+        direct = self.byTheDirectTransport()
         self.tracker.say(reach(False))
         self.tracker.heard()
         self.tracker.say({"type": "relayAt", "id": wireId(self.relaying.id),
@@ -100,8 +107,7 @@ class ThroughTheTransportsTests(PeerReservationCase):
         transport's dial to that relay, asking for that circuit."""
         hold, _ = self.held()
         hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
-        direct = RecordingTransport(DIRECT)
-        self.node.dialer.connector.add(direct)
+        direct = self.byTheDirectTransport()
         dialled = len(self.node.connector.requests)
         hold.dataReceived(frame(wire.encode(RelayIncoming("tok", "node", "6.6.6.6",
                                                           22))))

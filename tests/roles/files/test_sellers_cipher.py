@@ -27,6 +27,8 @@ class Connector:
     """Connects each client to a transport that can switch at once."""
 
     addressed = False
+    channel = None
+    peerLog = None
 
     def __init__(self):
         self.clients = []

@@ -46,8 +46,7 @@ class FakePunching:
 class ConnectTests(SynchronousTestCase):
     def sellers(self, relay=RELAY, punching=None):
         self.connector = RecordingConnector()
-        node = dialingNode(None, punching=punching)
-        node.dialer.connector = self.connector
+        node = dialingNode(self.connector, punching=punching)
         if relay is not None:
             # The tracker named the seller's relay: dialled as named.
             node.dialer.book.trackerNamed(wire.NodeReply(SELLER.id, "203.0.113.7", 9001,

@@ -23,6 +23,7 @@ from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedFactory, EncryptedProtocol
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.testing import Market, MemoryNetwork
+from twisted_bazaar.transports.path import DIRECT
 from tests.files.helpers import scratchDir, writeFile
 
 PIECE = 4096
@@ -124,8 +125,11 @@ class ProxyAtTheTransferPortTests(SynchronousTestCase):
         """A node whose transfer connections run the channel (prepare is
         called with it before it starts)."""
         node = self.market.buildNode(discovery="index", **roles)
-        node.dialer.connector.connector = ChannelledTransfers(
-            node.connector, node.identity, node.clock, self.channelled)
+        channelled = ChannelledTransfers(node.connector, node.identity, node.clock,
+                                         self.channelled)
+        # In place of the connector it was built over, under its TCP
+        # transport too.
+        node.dialer.connector = node.dialer.transports.of(DIRECT).connector = channelled
         prepare(node)
         self.market.startNode(node)
         return node

@@ -1,9 +1,10 @@
 """
-Tests of L{twisted_bazaar.transports.quic.transport}: two nodes of a L{Market}, each
-with a QUIC socket on a deterministic datagram network sharing the
-market's clock (L{tests.transports.quic.fakeudp}), linked over QUIC and a file
-bought and fetched over it; the transport handing over to TCP when QUIC
-does not answer; a peer's claim not dialled.
+Tests of L{twisted_bazaar.transports.quic.transport}, and of the dialer's
+ways over it (L{twisted_bazaar.reach.ways.Quic}): two nodes of a
+L{Market}, each built with a QUIC transport on a deterministic datagram
+network sharing the market's clock (L{tests.transports.quic.fakeudp}),
+linked over QUIC and a file bought and fetched over it; the dial handing
+over to TCP when QUIC does not answer; a peer's claim not dialled.
 """
 
 import random
@@ -14,11 +15,15 @@ from zope.interface.verify import verifyObject
 
 from twisted_bazaar import wire
 from twisted_bazaar.channel.session import ChannelKey
-from twisted_bazaar.reach.dialer import CANDIDATES, FILES, Peer
-from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, SEEN, UDP, Path
-from twisted_bazaar.transports.interface import ITransport
-from twisted_bazaar.transports.quic.transport import (
-    QuicTransport, TrackerNamedQuic, isQuic, plugQuic)
+from twisted_bazaar.daemon.quic import serveNode
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.reach.dialer import FILES, Peer
+from twisted_bazaar.reach.ways import TrackerNamedQuic
+from twisted_bazaar.transports.interface import DialOptions, ITransport
+from twisted_bazaar.transports.path import (
+    CLAIMED, CONFIGURED, DIRECT, RELAYED, SEEN, UDP, Path)
+from twisted_bazaar.transports.quic.transport import QuicTransport, isQuic
+from twisted_bazaar.transports.table import Transports
 from twisted_bazaar.files import hashing
 from twisted_bazaar.transports.quic.connection import QuicUnanswered
 from twisted_bazaar.transports.quic.connector import FILES as FILES_SERVICE, LINKS, QuicConnector
@@ -26,7 +31,8 @@ from twisted_bazaar.testing import Market, MemoryNetwork
 
 from tests import records
 from tests.files.helpers import fileId, scratchDir, writeFile
-from tests.helpers import RecordingConnector, WaysOnly, dialingNode
+from tests.helpers import RecordingConnector, dialingNode
+from tests.transports.relay.helpers import RecordingTransport
 from tests.transports.quic.fakeudp import FakeNetwork, channelKey
 
 PIECE = 4096
@@ -39,10 +45,18 @@ class MarketOverQuicTests(SynchronousTestCase):
         self.market = Market(MemoryNetwork(rng=random.Random(1)), seed=2)
         self.udp = FakeNetwork(self.market.clock)
 
-    def plug(self, node, host):
-        endpoint = self.udp.endpoint(host)
-        plugQuic(node, endpoint, ChannelKey.generate(node.identity))
-        return endpoint
+    def addNode(self, host, **roles):
+        """A node of the market built with a QUIC transport on host's
+        socket of the datagram network, serving its links and transfers
+        there: the node, and its QUIC endpoint."""
+        # The random source and key pair the market would draw itself.
+        rng = self.market.nodeRandom()
+        identity = Identity.fromRandom(rng)
+        quic = QuicTransport(self.udp.endpoint(host), ChannelKey.generate(identity))
+        node = self.market.buildNode(identity=identity, rng=rng, transports=(quic,), **roles)
+        serveNode(quic, node)
+        self.market.startNode(node)
+        return node, quic.endpoint
 
     def test_linkedAndFetchedOverQuic(self):
         """A buyer that holds a seller's UDP path links to it and fetches
@@ -52,11 +66,10 @@ class MarketOverQuicTests(SynchronousTestCase):
         data = random.Random(5).randbytes(200 * PIECE + 100)
         folder = scratchDir(self)
         writeFile(folder, "song.ogg", data)
-        seller = self.market.addNode(seller={"stock": {}, "share": folder})
+        seller, sellerQuic = self.addNode("10.1.0.2", seller={"stock": {}, "share": folder})
         downloads = scratchDir(self)
-        buyer = self.market.addNode(buyer={"wants": ["song.ogg"], "downloads": downloads})
-        sellerQuic = self.plug(seller, "10.1.0.2")
-        self.plug(buyer, "10.0.0.1")
+        buyer, _ = self.addNode("10.0.0.1",
+                                buyer={"wants": ["song.ogg"], "downloads": downloads})
         served = []
         original = sellerQuic._accept
         sellerQuic._accept = lambda connection, service, stream_id: (
@@ -79,11 +92,9 @@ class MarketOverQuicTests(SynchronousTestCase):
         acceptor's, through its channel (L{isQuic}), as its node tells its
         operator (``quic``) and counts in its metrics; a link over TCP
         does not."""
-        seller = self.market.addNode(seller={"stock": {"apple": 5}}, metrics=True)
+        seller, _ = self.addNode("10.1.0.2", seller={"stock": {"apple": 5}}, metrics=True)
         other = self.market.addNode(seller={"stock": {"apple": 5}})
-        buyer = self.market.addNode(buyer={"wants": ["apple"]}, metrics=True)
-        self.plug(seller, "10.1.0.2")
-        self.plug(buyer, "10.0.0.1")
+        buyer, _ = self.addNode("10.0.0.1", buyer={"wants": ["apple"]}, metrics=True)
         buyer.dialer.book.add(seller.identity.id, Path(UDP, "10.1.0.2", 4433, word=CONFIGURED))
         self.market.run(10)
         over = {peer: isQuic(link) for peer, link in buyer.links.items()}
@@ -105,21 +116,32 @@ class MarketOverQuicTests(SynchronousTestCase):
 class TransportTests(SynchronousTestCase):
     def setUp(self):
         self.udp = FakeNetwork()
-        self.node = dialingNode(None, clock=self.udp.clock)
-        endpoint = self.udp.endpoint("10.0.0.1")
-        plain = SimpleNamespace(transferFactory=None, dialer=WaysOnly(()))
-        self.quic = plugQuic(plain, endpoint, channelKey(1))
-        for transport in plain.dialer.candidates:
-            self.node.dialer.addTransport(transport)
-        self.connector = self.node.dialer.connector = RecordingConnector()
+        self.quic = QuicTransport(self.udp.endpoint("10.0.0.1"), channelKey(1))
+        self.tcp = RecordingTransport(DIRECT)
+        self.node = dialingNode(RecordingConnector(), clock=self.udp.clock,
+                                transports=Transports([self.tcp, self.quic,
+                                                       RecordingTransport(RELAYED)]))
 
     def dial(self):
         return self.node.dial(Peer(SELLER.id, "203.0.113.7", 9002, None, SELLER.key),
                               FILES, object)
 
+    def tcpDials(self):
+        return [(dial.host, dial.port) for dial in self.tcp.dials]
+
     def test_isATransport(self):
         self.assertTrue(verifyObject(ITransport, self.quic))
-        self.assertIsInstance(self.quic, QuicTransport)
+        self.assertEqual(self.quic.kind, UDP)
+        self.assertTrue(self.quic.canDial(Path(UDP, "203.0.113.7", 9443)))
+        self.assertFalse(self.quic.canDial(Path(DIRECT, "203.0.113.7", 9443)))
+
+    def test_noServiceForAnotherPurpose(self):
+        """QUIC carries a node's links and its transfers: a dial for
+        another purpose fails, saying so, and sends nothing."""
+        failure = self.failureResultOf(self.quic.dial(
+            Path(UDP, "203.0.113.7", 9443), None, object, DialOptions(purpose="status")))
+        self.assertIn("no service for 'status'", failure.getErrorMessage())
+        self.assertEqual(self.udp.sent, [])
 
     def test_unansweredHandsOverToTcp(self):
         """Nothing answers at the UDP path: after the QUIC dial's timeout
@@ -127,17 +149,16 @@ class TransportTests(SynchronousTestCase):
         self.node.dialer.book.add(SELLER.id, Path(UDP, "203.0.113.7", 9443,
                                                   word=CONFIGURED))
         self.dial()
-        self.assertEqual(self.connector.dials, [])
+        self.assertEqual(self.tcp.dials, [])
         self.udp.run(6)
-        self.assertEqual([dial[:2] for dial in self.connector.dials],
-                         [("203.0.113.7", 9002)])
+        self.assertEqual(self.tcpDials(), [("203.0.113.7", 9002)])
 
     def test_aClaimIsNotDialled(self):
         """A UDP path only the peer claims is not dialled: TCP at once."""
         self.node.dialer.book.add(SELLER.id, Path(UDP, "203.0.113.7", 9443))
         self.assertEqual(Path(UDP, "203.0.113.7", 9443).word, CLAIMED)
         self.dial()
-        self.assertEqual(len(self.connector.dials), 1)
+        self.assertEqual(len(self.tcp.dials), 1)
         self.assertEqual([source for source, _, _ in self.udp.sent], [])
 
 
@@ -148,13 +169,12 @@ class TransportTests(SynchronousTestCase):
         self.node.dialer.book.trackerNamed(
             wire.NodeReply(SELLER.id, "203.0.113.7", 9002, udp=9443))
         self.dial()
-        self.assertEqual([dial[:2] for dial in self.connector.dials],
-                         [("203.0.113.7", 9002)])
+        self.assertEqual(self.tcpDials(), [("203.0.113.7", 9002)])
         self.assertEqual(self.udp.sent, [])
         self.udp.clock.advance(TrackerNamedQuic.delay)
         self.assertEqual({destination for _, destination, _ in self.udp.sent},
                          {("203.0.113.7", 9443)})
-        self.assertEqual(len(self.connector.dials), 1)
+        self.assertEqual(len(self.tcp.dials), 1)
 
     def test_aPunchedPathLeavesFromItsSocket(self):
         """A path routed through a punch's socket is dialled first, from
@@ -167,14 +187,14 @@ class TransportTests(SynchronousTestCase):
         more = self.udp.endpoint("10.0.0.1", 4434)
         routed = (QuicConnector(more, channelKey(1), LINKS),
                   QuicConnector(more, channelKey(1), FILES_SERVICE))
-        self.quic.route(SELLER.id, punched, routed)
+        dialer = self.node.dialer
+        dialer.udpRoutes.route(SELLER.id, punched, routed)
         self.dial()
         self.assertEqual([(source, destination) for source, destination, _ in self.udp.sent],
                          [(("10.0.0.1", 4434), ("203.0.113.7", 21896))])
-        self.assertIs(self.quic.connectorsOf(SELLER.id, punched), routed)
-        self.quic.unroute(SELLER.id, punched)
-        self.assertEqual(self.quic.connectorsOf(SELLER.id, punched),
-                         (self.quic.links, self.quic.files))
+        self.assertIs(dialer.udpRoutes.of(SELLER.id, punched)[0], routed)
+        dialer.udpRoutes.unroute(SELLER.id, punched)
+        self.assertIsNone(dialer.udpRoutes.of(SELLER.id, punched))
 
     def test_silenceOnAPunchedPathIsTold(self):
         """Nothing answers a dial over a punched path: whoever routed it is
@@ -182,11 +202,10 @@ class TransportTests(SynchronousTestCase):
         punched = Path(UDP, "203.0.113.7", 21896, word=SEEN)
         self.node.dialer.book.add(SELLER.id, punched)
         lost = []
-        self.quic.route(SELLER.id, punched, (self.quic.links, self.quic.files),
-                        lambda *args: lost.append(args))
+        self.node.dialer.udpRoutes.route(SELLER.id, punched, (self.quic.links, self.quic.files),
+                                  lambda *args: lost.append(args))
         self.dial()
         self.udp.run(6)
         self.assertEqual(lost, [(SELLER.id, punched,
                                  "no QUIC answer from 203.0.113.7:21896 within 5 s")])
-        self.assertEqual([dial[:2] for dial in self.connector.dials],
-                         [("203.0.113.7", 9002)])
+        self.assertEqual(self.tcpDials(), [("203.0.113.7", 9002)])

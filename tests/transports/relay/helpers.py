@@ -14,11 +14,12 @@ from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
 from twisted_bazaar.transports.relay.circuit import CircuitEnd
-from twisted_bazaar.transports.relay.connector import RelayedConnector
+from twisted_bazaar.transports.interface import NO_OPTIONS, DialOptions, ITransport
+from twisted_bazaar.transports.path import NAMED, RELAYED, Path
 from twisted_bazaar.transports.relay.limits import RelayLimits
-from twisted_bazaar.transports.relay.messages import NODE, RelayAccept
-from twisted_bazaar.transports.pathtransport import IPathTransport
+from twisted_bazaar.transports.relay.messages import RelayAccept
 from twisted_bazaar.transports.relay.relay import Relay
+from twisted_bazaar.transports.table import overConnector
 
 RELAY_HOST = "10.9.0.1"
 RELAY_PORT = 7000
@@ -41,22 +42,29 @@ class Dial:
     deferred = attr.ib()
 
 
-@implementer(IPathTransport)
+@implementer(ITransport)
 class RecordingTransport:
-    """A path transport of a kind (as a test says) that records each dial
+    """A transport of a kind (as a test says) that records each dial
     (L{dials}, each a L{Dial}) and leaves the test to end it: the one a
-    table of transports it is added to must call for its kind."""
+    table of transports holding it must call for its kind."""
 
     def __init__(self, kind):
         self.kind = kind
         self.dials = []
 
-    def connect(self, transports, host, port, protocol, expected=None, relay=None,
-                target=None, purpose=NODE, pin=None):
+    def canDial(self, path):
+        return True
+
+    def dial(self, path, expectedKey, protocolFactory, options=None):
+        options = NO_OPTIONS if options is None else options
         d = defer.Deferred()
-        self.dials.append(Dial(host, port, protocol, expected, relay, target, purpose, pin,
+        self.dials.append(Dial(path.host, path.port, protocolFactory(), expectedKey,
+                               path.relay, options.target, options.purpose, options.pin,
                                d))
         return d
+
+    def listen(self, factory):
+        return defer.Deferred()
 
 
 class Collect(Protocol):
@@ -97,17 +105,17 @@ class Bed:
         self.relay.port = RELAY_PORT
         self.told = []
         self.node = ChannelConnector(self.network, "192.168.1.2")
-        self.dialler = RelayedConnector(ChannelConnector(self.network, "10.1.0.5"),
-                                       self.clock)
+        self.dialler = overConnector(ChannelConnector(self.network, "10.1.0.5"),
+                                     self.clock)
         self.accepted = []
         if reserve:
             self.relay.reserve(NODE_ID, "192.168", self.told.append, "key", RELAY_HOST)
 
     def dial(self, protocol, expected=None, target=NODE_ID, dialler=None):
-        d = (dialler or self.dialler).connect(
-            "192.168.1.2", 9001, protocol,
-            expected=decode(self.node.identity.key) if expected is None else expected,
-            relay=RELAY, target=target)
+        d = (dialler or self.dialler).dial(
+            Path(RELAYED, "192.168.1.2", 9001, RELAY, NAMED),
+            decode(self.node.identity.key) if expected is None else expected,
+            lambda: protocol, DialOptions(target=target))
         results = []
         d.addBoth(results.append)
         return results

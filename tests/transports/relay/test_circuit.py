@@ -16,7 +16,9 @@ from twisted_bazaar import wire
 from twisted_bazaar.net.capabilities import IBulkTransport, ISecureTransport
 from twisted_bazaar.testing.memory import MemoryConnector
 from twisted_bazaar.transports.relay.circuit import CircuitEnd, CircuitRefused
-from twisted_bazaar.transports.relay.connector import RelayedConnector
+from twisted_bazaar.transports.interface import DialOptions
+from twisted_bazaar.transports.path import NAMED, RELAYED, Path
+from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.transports.relay.messages import RelayAccept, RelayConnect, RelayOpen
 from twisted_bazaar.wire.framing import frame
 
@@ -127,8 +129,9 @@ class RelayLeftoverTests(SynchronousTestCase):
         here, so the bytes are plain)."""
         bed = Bed()
         dialler = Collect()
-        d = RelayedConnector(MemoryConnector(bed.network, "10.1.0.5"), bed.clock).connect(
-            "192.168.1.2", 9001, dialler, relay=RELAY, target=NODE_ID)
+        d = overConnector(MemoryConnector(bed.network, "10.1.0.5"), bed.clock).dial(
+            Path(RELAYED, "192.168.1.2", 9001, RELAY, NAMED), None, lambda: dialler,
+            DialOptions(target=NODE_ID))
         bed.run()
         [incoming] = bed.told
 
@@ -150,8 +153,9 @@ class RelayLeftoverTests(SynchronousTestCase):
         (relayedFrom), the host a punch dials."""
         bed = Bed()
         dialler = Collect()
-        RelayedConnector(MemoryConnector(bed.network, "10.1.0.5"), bed.clock).connect(
-            "192.168.1.2", 9001, dialler, relay=RELAY, target=NODE_ID)
+        overConnector(MemoryConnector(bed.network, "10.1.0.5"), bed.clock).dial(
+            Path(RELAYED, "192.168.1.2", 9001, RELAY, NAMED), None, lambda: dialler,
+            DialOptions(target=NODE_ID))
         bed.run()
         [incoming] = bed.told
         node = Collect()

@@ -1,13 +1,18 @@
 """
 A daemon's WebSocket port as a service (listened on at start, logged,
-closed at stop; a port that cannot listen ends the daemon saying why).
+closed at stop; a port that cannot listen ends the daemon saying why);
+a node's, made before the node and served on it once built.
 """
 
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.transports.websocket.service import WebSocketService
+from twisted_bazaar.channel.session import ChannelKey
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.transports.path import CONFIGURED, WEBSOCKET, Path
+from twisted_bazaar.transports.websocket.service import NodeWebSocket, WebSocketService
 
 
 class Port:
@@ -48,3 +53,47 @@ class ServiceTests(SynchronousTestCase):
         self.assertEqual(failures, ["websocket cannot listen on --ws-port 443: "
                                     "Address already in use"])
 
+
+
+class Book:
+    def __init__(self):
+        self.added = []
+
+    def add(self, peer_id, path):
+        self.added.append((peer_id, path))
+
+
+class Node:
+    """What a node's WebSocket uses of the node: its dialer's book, the
+    factories it serves."""
+
+    transferFactory = None
+
+    def __init__(self):
+        self.dialer = self
+        self.book = Book()
+
+
+class NodeWebSocketTests(SynchronousTestCase):
+
+    def make(self, port):
+        return NodeWebSocket(Clock(), ChannelKey.generate(Identity.generate()), None, port,
+                             "127.0.0.1", [(0x1234, "192.0.2.9", 80)], [].append)
+
+    def test_itsTransportBeforeTheNode(self):
+        """Its transport exists before any node, to be handed to the node's
+        dialer at construction."""
+        self.assertEqual(self.make(None).transport.kind, WEBSOCKET)
+
+    def test_servedItWritesTheOperatorsPaths(self):
+        node = Node()
+        service = self.make(None).serve(node)
+        self.assertIsInstance(service, WebSocketService)
+        self.assertEqual(node.book.added,
+                         [(0x1234, Path(WEBSOCKET, "192.0.2.9", 80, word=CONFIGURED))])
+
+    def test_withoutAPortItListensOnNone(self):
+        service = self.make(None).serve(Node())
+        service.startService()
+        self.assertIsNone(service.port)
+        service.stopService()

@@ -110,7 +110,7 @@ class Punching(Service, NodeObserver):
         Connect protocol to host:port from any local port, the channel
         to prove ``key`` (the peer's, as text) before this side seals
         anything: the dialer's dial of a peer's local address for a
-        connection of its own (L{twisted_bazaar.reach.dialer.Lan}).
+        connection of its own (L{twisted_bazaar.reach.ways.Lan}).
 
         @return: a Deferred firing with protocol once the channel is up,
             or failing with why not.

@@ -124,23 +124,21 @@ class UdpPunching(Service, NodeObserver):
 
     log = Logger()
 
-    def __init__(self, node, sockets, transport, limits=None):
+    def __init__(self, node, sockets, limits=None):
         """
         @param sockets: the node's QUIC sockets: ``main`` (its
             L{QuicEndpoint <twisted_bazaar.transports.quic.endpoint.QuicEndpoint>}),
             ``open()`` one more serving the node (raising C{OSError} if it
             cannot), ``close(endpoint)``, ``connectorsOf(endpoint)`` (the
             (links, files) connectors that dial from it):
-            L{twisted_bazaar.daemon.quic.QuicService}.
-        @param transport: the dialer's L{QuicTransport
-            <twisted_bazaar.transports.quic.transport.QuicTransport>}.
+            L{twisted_bazaar.daemon.quic.QuicService}, which gives each
+            socket's datagrams too short for QUIC to L{foreignDatagram}.
         @param limits: the TCP punch's L{PunchLimits
             <twisted_bazaar.reach.punch.budget.PunchLimits>}, which each
             punch counts in.
         """
         self.node = node
         self.sockets = sockets
-        self.transport = transport
         self.limits = limits
         self.budget = ProbeBudget(node.clock)
         #: The punches the budget refused, asked again when it has room.
@@ -161,7 +159,6 @@ class UdpPunching(Service, NodeObserver):
         self._runs = {}
         #: punch nonce -> its L{_Run}.
         self._byNonce = {}
-        sockets.main.foreign = self._datagram
 
     def plug(self):
         """Observe the node's events; its dialer waits for these punches."""
@@ -306,7 +303,6 @@ class UdpPunching(Service, NodeObserver):
         try:
             while len(run.endpoints) < count:
                 endpoint = self.sockets.open()
-                endpoint.foreign = self._datagram
                 run.endpoints.append(endpoint)
         except OSError as e:
             run.closeExtra(self.sockets, self.opened, None)
@@ -320,9 +316,11 @@ class UdpPunching(Service, NodeObserver):
 
     # -- datagrams ---------------------------------------------------------------------
 
-    def _datagram(self, endpoint, data, addr):
+    def foreignDatagram(self, endpoint, data, addr):
         """A datagram too short for QUIC came to one of the node's QUIC
-        sockets: to the punch whose nonce it carries, if any."""
+        sockets (their owner tells: L{QuicService
+        <twisted_bazaar.daemon.quic.QuicService>}): to the punch whose
+        nonce it carries, if any."""
         parsed = udppunch.parse(data)
         run = None if parsed is None else self._byNonce.get(parsed[1])
         if run is None or endpoint is None or endpoint not in run.endpoints:
@@ -338,7 +336,7 @@ class UdpPunching(Service, NodeObserver):
         run.path = Path(UDP, met.host, met.port, word=SEEN)
         connectors = self.sockets.connectorsOf(kept)
         self.node.dialer.book.add(run.peer_id, run.path)
-        self.transport.route(run.peer_id, run.path, connectors, self._pathLost)
+        self.node.dialer.udpRoutes.route(run.peer_id, run.path, connectors, self._pathLost)
         run.link.peerLine(
             LogLevel.info, "punched a UDP path to {peer}, met at {host}:{port} "
             "({strategy}, {seconds:.2f} s){dials}", self.log, host=met.host,
@@ -426,7 +424,7 @@ class UdpPunching(Service, NodeObserver):
         run.closeExtra(self.sockets, self.opened, None)
         if run.path is not None:
             self.node.dialer.book.drop(run.peer_id, run.path)
-            self.transport.unroute(run.peer_id, run.path)
+            self.node.dialer.udpRoutes.unroute(run.peer_id, run.path)
 
     # -- links --------------------------------------------------------------------------
 

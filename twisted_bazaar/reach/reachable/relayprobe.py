@@ -16,6 +16,8 @@ node's own address (the probe's) and drops the rest.
 from twisted.internet.protocol import Protocol
 
 from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.transports.interface import DialOptions
+from twisted_bazaar.transports.path import NAMED, RELAYED, Path
 from twisted_bazaar.transports.relay.messages import NODE
 
 #: Seconds between two probes of the relay that holds the reservation,
@@ -53,15 +55,15 @@ class RelayProbe(Protocol):
         self.node = node
         self.relay = relay
         self._done = done
-        # A circuit to itself, through the node's transports (its relay
-        # transport's, as any dialler's), to its own key.
-        transports = node.dialer.connector
+        # A circuit to itself, through the node's dialer (by its relay
+        # transport, as any dialler's), to its own key.
         #: Without a channel (an in-memory network's nodes), the circuit
         #: opening is the proof.
-        self._plain = transports.channel is None
-        self._d = transports.connect(
-            "", 0, self, relay=relay, target=node.id, purpose=NODE,
-            pin=_OwnKey(decode(node.identity.key), self._passed))
+        self._plain = node.dialer.connector.channel is None
+        self._d = node.dialer.dialPath(
+            Path(RELAYED, relay=relay, word=NAMED), None, lambda: self,
+            DialOptions(target=node.id, purpose=NODE,
+                        pin=_OwnKey(decode(node.identity.key), self._passed)))
         self._d.addErrback(lambda reason: self._end(reason.getErrorMessage()))
 
     def connectionMade(self):

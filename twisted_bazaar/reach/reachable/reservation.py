@@ -26,6 +26,7 @@ from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.net.handshake import PLAIN, channelKey
 from twisted_bazaar.net.overlay import OverlayFactory
+from twisted_bazaar.transports.path import DIRECT, NAMED, Path
 from twisted_bazaar.transports.relay.circuit import CircuitEnd
 from twisted_bazaar.reach.reachable.incoming import IncomingAccepts
 from twisted_bazaar.transports.relay.messages import (
@@ -194,8 +195,9 @@ class RelayReservation:
         if why is not None:
             self.peerLost(hold, why, dialled=False)
             return
-        # Through the node's transports, as every dial of the node.
-        d = self._connecting = self.node.dialer.connector.connect(host, port, hold)
+        # Through the node's dialer, as every dial of the node.
+        d = self._connecting = self.node.dialer.dialPath(
+            Path(DIRECT, host, port, word=NAMED), None, lambda: hold)
         d.addCallbacks(self._connected, self._notConnected, errbackArgs=(hold,))
 
     def _connected(self, _):
@@ -373,7 +375,7 @@ class RelayReservation:
             self.log, LogLevel.info, addressGroup(host),
             "reachable through the relay at {relay}: nodes that cannot dial this "
             "node open circuits to it there", relay=relay)
-        self.node.relay = relay
+        self.node.advertiseRelay(relay)
         return True
 
     def lost(self):
@@ -427,20 +429,20 @@ class RelayReservation:
                 relay=relay, why=why)
             return
         peer = IPv4Address("TCP", host, port)
-        transports = node.dialer.connector
-        channel = transports.channel
+        connector = node.dialer.connector
+        channel = connector.channel
 
         def inner(transport):
             protocol = factory.buildProtocol(peer)
             if protocol is None or channel is None:
                 return protocol
             return EncryptedProtocol(protocol, channel, False, node.clock,
-                                     peerLog=transports.peerLog)
+                                     peerLog=connector.peerLog)
 
         accept = end
         end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer,
                          seen=message.host)
-        d = transports.connect(host, port, end)
+        d = node.dialer.dialPath(Path(DIRECT, host, port, word=NAMED), None, lambda: end)
         d.addCallback(lambda _: end.opened)
         d.addErrback(self._failed, message.host, host)
         d.addBoth(lambda _: self.accepts.release(accept))

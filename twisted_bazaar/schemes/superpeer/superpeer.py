@@ -238,7 +238,7 @@ class SuperPeerSide(NodeObserver):
         # own machine or network (docs/protocol.md §18).
         hosts = None if relay is not None else self.node.dialer.vetDirect(
             leaf, *address, "check")
-        check.start(self.node.dialer.connector, *address, relay=relay,
+        check.start(self.node.dialer.dialPath, *address, relay=relay,
                     hosts=hosts).addCallback(self._addressChecked, link, address, check)
 
     def _addressChecked(self, passed, link, address, check):

@@ -117,7 +117,8 @@ class QuicEndpoint(DatagramProtocol):
     @ivar streams: the L{Account} of the streams they opened.
     @ivar foreign: ``foreign(endpoint, data, addr)``, given each datagram
         too short to be QUIC's (a punch's: L{SHORTEST_PACKET}), or None:
-        they are dropped.
+        they are dropped; given at construction by the endpoint's owner
+        (L{twisted_bazaar.daemon.quic.QuicService}).
     """
 
     log = Logger()
@@ -125,10 +126,11 @@ class QuicEndpoint(DatagramProtocol):
     #: opens 255).
     noisy = False
 
-    def __init__(self, clock, retry=True, routeMtu=routeMtu):
+    def __init__(self, clock, retry=True, routeMtu=routeMtu, foreign=None):
         """
         @param routeMtu: ``routeMtu(host)``, the MTU of the route to host
             or None (L{twisted_bazaar.transports.quic.pathmtu.routeMtu}).
+        @param foreign: see L{foreign}.
         """
         self.clock = clock
         self.retry = retry
@@ -147,7 +149,7 @@ class QuicEndpoint(DatagramProtocol):
         self.initials = GroupRates(QUIC_INITIALS)
         #: The node's Retries a second, every source's together.
         self.retries = TokenBucket(QUIC_RETRIES.default, clock.seconds())
-        self.foreign = None
+        self.foreign = foreign
         #: The socket's L{Segmenter}, None where it has no GSO (or is no
         #: reactor's socket).
         self.segmenter = None

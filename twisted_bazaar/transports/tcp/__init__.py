@@ -1,1 +1,1 @@
-"""TCP dials beyond the connector's own: from a chosen, reusable port."""
+"""The TCP transport: a plain dial, or one from a port (a punch's)."""

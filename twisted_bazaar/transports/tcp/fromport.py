@@ -1,21 +1,27 @@
 """
-The dial of a punch: a TCP connection from a chosen local port, so that
-two nodes that dial each other at once meet in one connection (a TCP
-simultaneous open, RFC 5128 §3.4), and the encrypted channel on it, which
-must prove the key of the peer the punch is with before this side seals
-anything.
+The TCP dial from a chosen local port (L{PunchDialer}), which the TCP
+transport makes for the option C{fromPort}
+(L{twisted_bazaar.transports.tcp.transport.TcpTransport}): two nodes that
+dial each other at once meet in one connection (a TCP simultaneous open,
+RFC 5128 §3.4), and the encrypted channel on it must prove the key of the
+peer the punch is with before this side seals anything.
 
 Twisted's C{connectTCP} binds a client's socket without C{SO_REUSEADDR}
-or C{SO_REUSEPORT}; the connector here sets both before the bind, so a
-punch's local port can be bound again at once by the next attempt (its
-last connection may linger in TIME_WAIT).  It is driven by the reactor
-passed in.
+or C{SO_REUSEPORT}, and its connector is internal: the socket here is
+made, given both options, bound and connected (without blocking) by this
+module, watched for its connection through the reactor's public
+L{IReactorFDSet}, and once connected handed to the reactor
+(L{IReactorSocket.adoptStreamConnection}).  A punch's local port can so
+be bound again at once by the next attempt (its last connection may
+linger in TIME_WAIT).
 """
 
+import errno
 import socket
 
-from twisted.internet import defer, tcp
-from twisted.internet.protocol import ClientFactory
+from twisted.internet import defer
+from twisted.internet.error import ConnectError, TimeoutError, getConnectError
+from twisted.internet.protocol import Factory
 from twisted.python.failure import Failure
 
 from twisted_bazaar.base.lan import ipAddress
@@ -26,24 +32,75 @@ from twisted_bazaar.net.encrypted import ChannelFailed, EncryptedProtocol
 DIAL_TIMEOUT = 5.0
 
 
-class _ReusingClient(tcp.Client):
-    """A TCP client whose socket may share its local port."""
-
-    def createInternetSocket(self):
-        skt = super().createInternetSocket()
+def reusingSocket(family, local_port):
+    """A non-blocking TCP socket of family that may share its local port
+    (both options set before it binds), bound to ``local_port`` on any
+    interface."""
+    skt = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        skt.setblocking(False)
         skt.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         reusePort = getattr(socket, "SO_REUSEPORT", None)
         if reusePort is not None:
             skt.setsockopt(socket.SOL_SOCKET, reusePort, 1)
-        return skt
+        skt.bind(("::" if family == socket.AF_INET6 else "", local_port))
+    except OSError:
+        skt.close()
+        raise
+    return skt
 
 
-class ReusingConnector(tcp.Connector):
-    """A C{tcp.Connector} whose socket sets C{SO_REUSEADDR} and
-    C{SO_REUSEPORT} before it binds its local address."""
+class _Connecting:
+    """
+    A socket's connection under way, watched by the reactor as a writer
+    (an C{IWriteDescriptor}): writable, it has connected or failed; its
+    Deferred fires with the socket, or fails with why (timed out, by the
+    reactor's clock, after ``timeout`` seconds).  Cancelling it closes the
+    socket.
+    """
 
-    def _makeTransport(self):
-        return _ReusingClient(self.host, self.port, self.bindAddress, self, self.reactor)
+    def __init__(self, reactor, skt, timeout):
+        self.reactor = reactor
+        self.socket = skt
+        self.done = defer.Deferred(lambda _: self._end())
+        self._timer = reactor.callLater(timeout, self._timedOut)
+        reactor.addWriter(self)
+
+    def fileno(self):
+        return -1 if self.socket is None else self.socket.fileno()
+
+    def logPrefix(self):
+        return "PunchDial"
+
+    def doWrite(self):
+        skt = self.socket
+        error = skt.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        self._end(keep=not error)
+        if error:
+            self.done.errback(getConnectError((error, errno.errorcode.get(error, ""))))
+        else:
+            self.done.callback(skt)
+
+    def connectionLost(self, reason):
+        if self.socket is not None:
+            self._end()
+            self.done.errback(ConnectError(string=reason.getErrorMessage()))
+
+    def _timedOut(self):
+        self._timer = None
+        self._end()
+        self.done.errback(TimeoutError(string="the punch's connection did not come up"))
+
+    def _end(self, keep=False):
+        """Stop watching; close the socket unless ``keep``."""
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        if self.socket is not None:
+            self.reactor.removeWriter(self)
+            if not keep:
+                self.socket.close()
+            self.socket = None
 
 
 class ProvingProtocol(EncryptedProtocol):
@@ -63,7 +120,7 @@ class ProvingProtocol(EncryptedProtocol):
         self.factory.settle(reason)
 
 
-class _PunchFactory(ClientFactory):
+class _PunchFactory(Factory):
     """The factory of one punch dial: its one connection's channel, and
     the Deferred that says how it went."""
 
@@ -87,9 +144,6 @@ class _PunchFactory(ClientFactory):
         protocol.factory = self
         self.connection = protocol
         return protocol
-
-    def clientConnectionFailed(self, connector, reason):
-        self.settle(reason)
 
     def settle(self, result):
         """Fire the dial's Deferred, once."""
@@ -140,21 +194,38 @@ class PunchDialer:
             cancelling it abandons the connection.
         """
         try:
-            ipAddress(host)
+            address = ipAddress(host)
         except ValueError:
             return defer.fail(ValueError(f"a punch dials only an IP address, not {host!r}"))
+        family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+        host = str(address)
+        try:
+            skt = reusingSocket(family, local_port)
+            err = skt.connect_ex((host, port))
+        except OSError as e:
+            return defer.fail(ConnectError(string=f"{host}:{port} from port {local_port}: "
+                                                  f"{e.strerror or e}"))
+        if err not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
+            skt.close()
+            return defer.fail(getConnectError((err, errno.errorcode.get(err, ""))))
+        connecting = _Connecting(self.reactor, skt, self.timeout)
 
         def cancel(_):
             factory.done = None
+            connecting.done.cancel()
             if factory.connection is not None:
                 factory.connection.abortConnection()
-            elif connector.state == "connecting":
-                connector.stopConnecting()
 
         done = defer.Deferred(cancel)
         factory = _PunchFactory(protocol, self.channel, self.reactor, opener, expected,
                                 self.timeout, self.peerLog, done)
-        connector = ReusingConnector(host, port, factory, self.timeout, ("", local_port),
-                                     self.reactor)
-        connector.connect()
+
+        def connected(skt):
+            try:
+                self.reactor.adoptStreamConnection(skt.fileno(), family, factory)
+            finally:
+                # The reactor holds a duplicate of the socket now.
+                skt.close()
+
+        connecting.done.addCallback(connected).addErrback(factory.settle)
         return done

@@ -6,6 +6,7 @@ tracker or a node that listens for it (docs/architecture.md, "Adding a
 transport"; docs/protocol.md §2.4).  The WebSocket protocol is
 autobahn's; this package adds the stream over it (L{stream}), its
 endpoints (L{endpoints}), the transport of its kind (L{transport}) and
-what plugs it into a node's dialer and a daemon (L{dialerway},
-L{service}).
+a daemon's port and a node's transport made before the node
+(L{service}); the dialer dials its paths as it dials any kind it has a
+transport for (L{twisted_bazaar.reach.ways.Added}).
 """

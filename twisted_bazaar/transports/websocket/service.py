@@ -1,19 +1,24 @@
 """
 A daemon's WebSocket port (L{WebSocketService}), made for a node
-(L{nodeService}) or a tracker (L{trackerService}): listened on when the
+(L{NodeWebSocket}) or a tracker (L{trackerService}): listened on when the
 daemon starts, logged as ``websocket listening on HOST:PORT`` like its
 other ports, closed when it stops; a port that cannot be listened on
 ends the daemon, saying why.
 """
 
 from twisted.application.service import Service
+from twisted.internet import defer
+from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from twisted_bazaar.channel.session import ChannelKey
-from twisted_bazaar.transports.websocket.dialerway import plugNode
-from twisted_bazaar.transports.websocket.transport import WebSocketTransport
+from twisted_bazaar.net.overlay import OverlayFactory
+from twisted_bazaar.transports.path import CONFIGURED, WEBSOCKET, Path
+from twisted_bazaar.transports.websocket.endpoints import ROOT
+from twisted_bazaar.transports.websocket.transport import FILES, WebSocketTransport
+from twisted_bazaar.wire.ids import shortId
 
-__all__ = ["WebSocketService", "nodeService", "trackerService"]
+__all__ = ["WebSocketService", "NodeWebSocket", "trackerService"]
 
 
 class WebSocketService(Service):
@@ -62,18 +67,62 @@ class WebSocketService(Service):
         return self.transport.stopListening()
 
 
-def nodeService(reactor, node, identity, port, interface, peers, onFailure):
+class NodeWebSocket:
     """
-    A node's WebSocket: its port (``port``, None for none: it only
-    dials), on ``interface``, serving its links and transfers under a
-    channel key of ``identity``'s; its dialer's way over WebSocket; and
-    ``peers`` ((node id, host, port) of ``--ws-peer``) in its book.
+    A node's WebSocket, made before the node (its transport goes into the
+    node's transports, L{twisted_bazaar.daemon.node.serveNode}) and
+    served once the node is built (L{serve}).
     """
-    transport = WebSocketTransport(reactor, ChannelKey.generate(identity),
-                                   node.overlay.peer_log, interface, port or 0)
-    return WebSocketService(
-        transport, lambda transport: plugNode(node, transport, peers, port is not None),
-        onFailure, f"--ws-port {port}")
+
+    log = Logger()
+
+    def __init__(self, reactor, channel, peerLog, port, interface, peers, onFailure):
+        """
+        @param port: the port it listens on (None: none, it only dials;
+            0: a free one), on ``interface``.
+        @param peers: (node id, host, port) of ``--ws-peer``, written into
+            the node's book.
+        """
+        self.transport = WebSocketTransport(reactor, channel, peerLog, interface, port or 0)
+        self.listens = port is not None
+        self.peers = peers
+        self.onFailure = onFailure
+        self.description = f"--ws-port {port}"
+
+    def serve(self, node):
+        """The service that runs it for node: node's links (at L{ROOT})
+        and transfers (at L{FILES}) served on its port, and its
+        ``--ws-peer`` paths in node's book as configured paths."""
+        for peer_id, host, port in self.peers:
+            node.dialer.book.add(peer_id, Path(WEBSOCKET, host, port, word=CONFIGURED))
+            self.log.info("node {id} is reached over WebSocket at {host}:{port} "
+                          "(--ws-peer)", id=shortId(peer_id), host=host, port=port)
+        return WebSocketService(self.transport, lambda transport: _listen(node, transport)
+                                if self.listens else None, self.onFailure, self.description)
+
+
+class _Transfers(Factory):
+    """The node's transfer port's protocols, once it serves one (a
+    seller's); none before."""
+
+    noisy = False
+
+    def __init__(self, node):
+        self.node = node
+
+    def buildProtocol(self, addr):
+        factory = self.node.transferFactory
+        return None if factory is None else factory.buildProtocol(addr)
+
+
+def _listen(node, transport):
+    """Serve node's links and transfers on transport's one port: the
+    Deferred of the port (its failure once)."""
+    listening = defer.gatherResults(
+        [transport.listen(OverlayFactory(node), ROOT),
+         transport.listen(_Transfers(node), FILES)], consumeErrors=True)
+    return listening.addCallbacks(lambda ports: ports[0],
+                                  lambda reason: reason.value.subFailure)
 
 
 def trackerService(reactor, identity, factory, peerLog, port, interface, onFailure):

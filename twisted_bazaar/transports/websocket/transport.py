@@ -8,16 +8,20 @@ encrypted channel end to end, as over TCP.
 """
 
 from twisted.internet import defer
+from twisted.internet.protocol import Factory
 from twisted.internet.abstract import isIPv6Address
 from twisted.internet.endpoints import (
     HostnameEndpoint, TCP4ServerEndpoint, TCP6ServerEndpoint)
 from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedFactory
+from twisted_bazaar.transports.interface import NO_OPTIONS, ITransport
 from twisted_bazaar.transports.path import WEBSOCKET
+from twisted_bazaar.transports.relay.messages import FILES as FILES_PURPOSE
 from twisted_bazaar.transports.websocket.endpoints import ROOT, WebSocketClientEndpoint
 from twisted_bazaar.transports.websocket.stream import StreamServerFactory
 
@@ -31,6 +35,19 @@ CONNECT_SECONDS = 5.0
 FILES = "/files"
 
 
+class _Once(Factory):
+    """The factory of a dial: the protocol the dialler makes, once."""
+
+    noisy = False
+
+    def __init__(self, make):
+        self.make = make
+
+    def buildProtocol(self, addr):
+        return self.make()
+
+
+@implementer(ITransport)
 class WebSocketTransport:
     """
     Dials paths of kind L{WEBSOCKET} and listens on one WebSocket port,
@@ -79,21 +96,22 @@ class WebSocketTransport:
 
     def dial(self, path, expectedKey, protocolFactory, options=None):
         """
-        Connect a protocol of protocolFactory at path, its peer to prove
-        ``expectedKey`` (32 raw bytes; None: any) in the channel's
-        handshake.  ``options``: ``{"resource": FILES}`` for a transfer
-        (the links' resource, L{ROOT}, by default).
+        Connect a protocol (C{protocolFactory()}, called once) at path,
+        its peer to prove ``expectedKey`` (32 raw bytes; None: any) in the
+        channel's handshake: at the links' resource (L{ROOT}), or, for
+        the L{DialOptions} purpose C{files}, at L{FILES}.
 
         @return: a Deferred firing with the protocol once WebSocket is
             open, or failing with why not; cancelling it gives it up.
         """
-        resource = (options or {}).get("resource", ROOT)
+        options = NO_OPTIONS if options is None else options
+        resource = FILES if options.purpose == FILES_PURPOSE else ROOT
         endpoint = WebSocketClientEndpoint(
             self.reactor, self.clientEndpoint(path.host, path.port), path.host, path.port,
             resource)
         sealed = EncryptedClientEndpoint(endpoint, self.channel, self.reactor,
                                          peerLog=self.peerLog, expected=expectedKey)
-        return sealed.connect(protocolFactory)
+        return sealed.connect(_Once(protocolFactory))
 
     def listen(self, factory, resource=ROOT):
         """

@@ -1,0 +1,367 @@
+"""
+The ways a dialer tries to reach a peer: its policy, each way choosing a
+path from the node's book (or the peer it was handed) and dialling it by
+the transport of that path's kind, through the dialer
+(L{twisted_bazaar.reach.dialer.Dialer}), which races those that apply
+(L{twisted_bazaar.reach.race}).
+
+L{Lan} (a peer at home whose local addresses the tracker named: it is on
+this node's own network, docs/protocol.md §5, "Local addresses"),
+L{Direct} (the peer names no relay), L{Punched} (a connection punched
+over the direct link held with a peer at home), L{Relayed} (a circuit
+through the relay the peer names, whose link a punch then replaces), and
+over QUIC at a UDP path (L{Quic}, L{TrackerNamedQuic}) when the dialer
+has a transport of that kind; and at a path of any other kind the dialer
+has a transport for (L{Added}: WebSocket's).
+
+Each way declares its place in the race: C{delay}, the seconds after a
+dial starts that it starts if nothing connected by then (0: at once, as
+a LAN or direct address; a relay's later), and C{holds}, whether the
+ways ranked after it wait for it to fail rather than start by the clock
+while it runs (a punch: what it connects keeps the bytes off the relay,
+its fallback, not its rival).  C{applies(dialer, peer, purpose,
+protocol)} is asked of every way when a dial starts, with nothing
+dialled; C{attempt(...)} tries it: a Deferred firing with the peer's id
+(a link: protocol None) or the protocol connected (a fresh one from
+C{protocol()}), the peer's key proven on it, or failing with why not,
+cancelling it giving the attempt up; None when it does not apply after
+all (what it needs went away while it waited for its turn).
+"""
+
+import attr
+from twisted.internet import defer
+from twisted.internet.error import ConnectError
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+
+from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.reach.asking import TrackerGone
+from twisted_bazaar.reach.lanpaths import LOWEST_PORT
+from twisted_bazaar.reach.reachable.reachability import PUBLIC
+from twisted_bazaar.transports.interface import DialOptions
+from twisted_bazaar.transports.path import CLAIMED, DIRECT, LAN, NAMED, RELAYED, UDP, WORDS
+from twisted_bazaar.transports.quic.errors import QuicSilent
+from twisted_bazaar.transports.relay.messages import FILES, NODE
+from twisted_bazaar.wire.core import joinRelay
+from twisted_bazaar.wire.ids import isKeyed, shortId
+
+__all__ = ["WAYS", "Lan", "Direct", "Punched", "Relayed", "Quic", "TrackerNamedQuic", "Added",
+           "LanFailed", "PUNCH_DELAY", "RELAY_DELAY"]
+
+#: Seconds after a dial starts that a circuit through the peer's relay
+#: starts, if nothing connected by then (go-libp2p's relay delay): a LAN
+#: or direct way that answers first keeps the bytes off the relay.
+RELAY_DELAY = 0.5
+#: Seconds after a dial starts that a punch to a peer at home starts, if
+#: its LAN address has not answered by then.
+PUNCH_DELAY = 0.25
+
+class LanFailed(Exception):
+    """No local address of the peer answered as the peer (or none was
+    to be tried)."""
+
+
+class Lan:
+    """
+    At a local address of a peer at home (it names a relay) that the
+    tracker named to this node, on its own network (behind the same
+    public address: L{twisted_bazaar.reach.lanpaths.LanPaths.targets}),
+    each in turn: a link's handshake must prove the peer's keyed id, a
+    connection's channel the peer's key (L{Peer.key
+    <twisted_bazaar.reach.dialer.Peer>}), before anything is said on it.  This node, if it has a local address of its own and
+    the tracker did not find it public, asks the tracker (``whereis``)
+    first when it has no fresh word on the peer.  Raced at once against
+    the others (the punch, the relay), which start later.
+    """
+
+    kind = LAN
+    delay = 0.0
+    holds = False
+    log = Logger()
+
+    def applies(self, dialer, peer, purpose, protocol):
+        if (peer.relay is None or not isKeyed(peer.id) or peer.port < LOWEST_PORT
+                or (protocol is not None and peer.key is None)):
+            return False
+        if protocol is None and peer.id in dialer.node.links:
+            # The link is up: the relayed way hands it over, nothing dialled.
+            return False
+        if dialer.book.known(peer.id):
+            return bool(self._targets(dialer, peer))
+        # A node that has no local address, or that the tracker dialled,
+        # is behind no router of a home: nobody is on its LAN.
+        return (dialer.node.membership is not None and bool(dialer.lan.own)
+                and dialer.node.reach.state != PUBLIC)
+
+    def attempt(self, dialer, peer, purpose, protocol):
+        book = dialer.book
+        if book.known(peer.id):
+            return self._first(dialer, peer, purpose, protocol)
+        asking = book.ask(peer.id).addErrback(
+            lambda reason: reason.trap(TrackerGone) and None)
+        return asking.addCallback(lambda _: self._first(dialer, peer, purpose, protocol))
+
+    def _targets(self, dialer, peer):
+        """The local addresses of peer to try now (L{LanPaths.targets <twisted_bazaar.reach.lanpaths.LanPaths.targets>})."""
+        seen = dialer.node.reach.seen_host or ""
+        return dialer.lan.targets(peer.id, seen, dialer.book.lanNamed(peer.id))
+
+    def _first(self, dialer, peer, purpose, protocol):
+        hosts = self._targets(dialer, peer)
+        if not hosts:
+            return defer.fail(LanFailed(f"no local address of node {shortId(peer.id)} "
+                                        "to try"))
+        return self._try(dialer, peer, purpose, protocol, hosts, [])
+
+    def _try(self, dialer, peer, purpose, protocol, hosts, whys):
+        if not hosts:
+            return defer.fail(LanFailed("; ".join(whys)))
+        host, rest = hosts[0], hosts[1:]
+        where = joinRelay(host, peer.port)
+        if not dialer.lan.mayDial(peer.id, host):
+            whys.append(f"{where}: too many dials to that network lately")
+            return self._try(dialer, peer, purpose, protocol, rest, whys)
+        if protocol is None or dialer.punching is None:
+            # A link; or a connection of a node that punches none (a
+            # client, ``bazaar buy``): through the connector, its channel
+            # proving the peer's key.
+            d = dialer.connect(attr.evolve(peer, host=host, relay=None, vouched=True),
+                               purpose, protocol)
+        else:
+            d = dialer.punching.dialDirect(host, peer.port, peer.key, protocol())
+
+        def reached(result):
+            dialer.lan.reached(peer.id, host)
+            self.log.info("reached node {id} at its local address {where} ({purpose}), "
+                          "not through its relay", id=shortId(peer.id), where=where,
+                          purpose=purpose)
+            return result
+
+        def failed(reason):
+            if reason.check(defer.CancelledError):
+                return reason
+            dialer.lan.failed(peer.id, host)
+            why = _why(reason).removeprefix(f"{where}: ")
+            whys.append(f"{where}: {why}")
+            self.log.info("no local path to node {id} at {where}: {why}",
+                          id=shortId(peer.id), where=where, why=why)
+            return self._try(dialer, peer, purpose, protocol, rest, whys)
+
+        return d.addCallbacks(reached, failed)
+
+
+def _why(reason):
+    """What a failed dial says, without the failure a connection error
+    may wrap (its text is the repr of a traceback)."""
+    value = reason.value
+    if isinstance(value, ConnectError) and isinstance(value.osError, Failure):
+        return _why(value.osError)
+    return reason.getErrorMessage()
+
+
+class Direct:
+    """At the address the peer listens on: for a peer that names no
+    relay."""
+
+    kind = DIRECT
+    delay = 0.0
+    holds = False
+
+    def applies(self, dialer, peer, purpose, protocol):
+        return peer.relay is None
+
+    def attempt(self, dialer, peer, purpose, protocol):
+        return dialer.connect(peer, purpose, protocol)
+
+
+class Punched:
+    """A connection of the dialler's protocol punched to a peer at home,
+    over the direct (punched) link held with it
+    (L{twisted_bazaar.reach.punch.tcpservice.Punching.transfer}); a link is never
+    punched to first: a relayed link's punch replaces it (L{Relayed}).
+    The relay waits while it runs: a punch that works keeps the file's
+    bytes off it."""
+
+    kind = None
+    delay = PUNCH_DELAY
+    holds = True
+
+    def applies(self, dialer, peer, purpose, protocol):
+        return (protocol is not None and peer.relay is not None
+                and dialer.punching is not None)
+
+    def attempt(self, dialer, peer, purpose, protocol):
+        return dialer.punching.transfer(peer.id, peer.key, protocol())
+
+
+class Relayed:
+    """Through the relay the peer names, as the tracker names it
+    (L{Dialer.connect <twisted_bazaar.reach.dialer.Dialer.connect>}); a
+    link made so is punched, and waited for.  Its delay is the dialer's
+    (L{Dialer.relayDelay <twisted_bazaar.reach.dialer.Dialer>},
+    L{RELAY_DELAY})."""
+
+    kind = RELAYED
+    delay = RELAY_DELAY
+    holds = False
+
+    def applies(self, dialer, peer, purpose, protocol):
+        return peer.relay is not None
+
+    def attempt(self, dialer, peer, purpose, protocol):
+        return dialer.connect(peer, purpose, protocol, peer.relay)
+
+
+class Quic:
+    """
+    Over QUIC at the first UDP path the node's book holds for a peer of
+    the words it takes (L{words}: not a claim), by the dialer's transport
+    of that kind: a link over the peer's links service, a transfer
+    (purpose L{FILES}) over its files service; other connections of a
+    protocol of their own are not carried yet.  A path a UDP punch met is
+    dialled from the punched socket (L{Dialer.udpRoutes
+    <twisted_bazaar.reach.dialer.Dialer.udpRoutes>}), first.
+
+    Only the paths a peer's word alone names (a claim) are not dialled: a
+    peer could name a victim's address for every node linked to it to
+    send QUIC Initials to (docs/protocol.md §5, "Hosts a peer names").
+    """
+
+    kind = UDP
+    #: Tried first, the TCP ways waiting for it to fail (it holds them,
+    #: as a punch holds the relay): a UDP path is one the operator
+    #: configured (``--quic-peer``), so the operator's choice is honoured
+    #: while it answers, or one a UDP punch met, where the TCP ways left
+    #: are the relay.  A UDP path the tracker names, to a peer TCP reaches
+    #: directly, is raced after TCP instead (L{TrackerNamedQuic}): TCP
+    #: carries bulk bytes about 1.8 times as fast here
+    #: (docs/architecture.md, "QUIC").
+    delay = 0.0
+    holds = True
+    #: The words of the paths it dials: all but a claim, and but the
+    #: tracker's (L{TrackerNamedQuic}'s).
+    words = frozenset(WORDS) - {CLAIMED, NAMED}
+    log = Logger()
+
+    def _paths(self, dialer, peer, purpose, protocol):
+        if (peer.id is None or (protocol is not None and purpose != FILES)
+                or dialer.transports.of(UDP) is None):
+            return []
+        paths = [path for path in dialer.book.pathsOf(peer.id, UDP) if path.word in self.words]
+        routes = dialer.udpRoutes
+        return sorted(paths, key=lambda path: routes.of(peer.id, path) is None)
+
+    def applies(self, dialer, peer, purpose, protocol):
+        return bool(self._paths(dialer, peer, purpose, protocol))
+
+    def attempt(self, dialer, peer, purpose, protocol):
+        paths = self._paths(dialer, peer, purpose, protocol)
+        if not paths:
+            return None
+        path = paths[0]
+        route = dialer.udpRoutes.of(peer.id, path)
+        options = DialOptions(purpose=NODE if protocol is None else purpose,
+                              via=None if route is None else route[0])
+        expected = None if peer.key is None else decode(peer.key)
+
+        def silent(reason):
+            if reason.check(QuicSilent) and route is not None and route[1] is not None:
+                route[1](peer.id, path, reason.getErrorMessage())
+            return reason
+
+        def dialLink(link):
+            return dialer.transports.dial(path, expected, lambda: link,
+                                          options).addErrback(silent)
+
+        if protocol is None:
+            d = dialer.node.overlay.connectTo(path.host, path.port, peer.id, purpose,
+                                              dialLink)
+        else:
+            d = dialer.transports.dial(path, expected, protocol, options).addErrback(silent)
+
+        def reached(result):
+            self.log.info("reached node {id} over QUIC at {host}:{port} ({purpose})",
+                          id=shortId(peer.id), host=path.host, port=path.port,
+                          purpose=purpose)
+            return result
+
+        return d.addCallback(reached)
+
+
+class TrackerNamedQuic(Quic):
+    """
+    Over QUIC at the UDP path the tracker named for a peer it names at a
+    checked address (the QUIC port its UDP reach check saw the peer send
+    from: docs/protocol.md, "Over UDP"), raced L{delay} seconds after the
+    TCP ways, which it does not hold back: a TCP dial that connects first
+    wins, one that does not (a firewall that drops TCP) leaves QUIC the
+    way.
+    """
+
+    delay = 1.0
+    holds = False
+    words = frozenset({NAMED})
+
+
+class Added:
+    """
+    Over a path of a kind none of the ways above dials, by the dialer's
+    transport of that kind (one a daemon added, as WebSocket:
+    docs/architecture.md, "Adding a transport"): the first such path the
+    node's book holds for the peer that is not a bare claim, a link over
+    the peer's links service, a transfer (purpose L{FILES}) over its
+    files service.  Raced at once beside TCP, holding nothing back: where
+    a firewall lets only this transport out, TCP's dial never connects
+    and this one is the way.  So a new transport needs no way of its own.
+    """
+
+    kind = None
+    delay = 0.0
+    holds = False
+    #: The kinds of transport the ways above dial.
+    covered = frozenset({DIRECT, RELAYED, UDP})
+    #: The words of the paths it dials: all but a claim.
+    words = frozenset(WORDS) - {CLAIMED}
+    log = Logger()
+
+    def _path(self, dialer, peer, purpose, protocol):
+        if peer.id is None or (protocol is not None and purpose != FILES):
+            return None
+        for kind in dialer.transports.kinds:
+            if kind in self.covered:
+                continue
+            for path in dialer.book.pathsOf(peer.id, kind):
+                if path.word in self.words and dialer.transports.canDial(path):
+                    return path
+        return None
+
+    def applies(self, dialer, peer, purpose, protocol):
+        return self._path(dialer, peer, purpose, protocol) is not None
+
+    def attempt(self, dialer, peer, purpose, protocol):
+        path = self._path(dialer, peer, purpose, protocol)
+        if path is None:
+            return None
+        options = DialOptions(purpose=NODE if protocol is None else purpose)
+        expected = None if peer.key is None else decode(peer.key)
+        if protocol is None:
+            d = dialer.node.overlay.connectTo(
+                path.host, path.port, peer.id, purpose,
+                lambda link: dialer.transports.dial(path, expected, lambda: link, options))
+        else:
+            d = dialer.transports.dial(path, expected, protocol, options)
+
+        def reached(result):
+            self.log.info("reached node {id} over {kind} at {host}:{port} ({purpose})",
+                          id=shortId(peer.id), kind=path.kind, host=path.host,
+                          port=path.port, purpose=purpose)
+            return result
+
+        return d.addCallback(reached)
+
+
+#: The ways to a peer; of those that declare the same delay, one that
+#: holds the others back is ranked first, then the first listed.  The
+#: QUIC ways apply only to a dialer with a transport of kind UDP, the
+#: last only to one with a transport of another kind.
+WAYS = (Lan(), Direct(), Punched(), Relayed(), Quic(), TrackerNamedQuic(), Added())
