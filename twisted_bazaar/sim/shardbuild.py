@@ -24,6 +24,7 @@ from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.schemes.chord.ring import BITS, place
 from twisted_bazaar.sim.build import Builder
 from twisted_bazaar.sim.shardclock import ContextClock
+from twisted_bazaar.sim.shardring import RingBuild
 from twisted_bazaar.sim.topology import BUILDERS
 from twisted_bazaar.sim.warm import admit, adoptEnd, registered
 from twisted_bazaar.testing import Market
@@ -108,7 +109,7 @@ class Stub:
 
 class ShardBuilder:
     """
-    Builds one shard's part of a warm flood or index market into a
+    Builds one shard's part of a warm flood, index or chord market into a
     L{twisted_bazaar.sim.shard.ShardSimulation} (see the module), with a
     single process's L{Builder} for the parts of it they share: each node
     on a clock of its own (L{ContextClock}).
@@ -119,8 +120,15 @@ class ShardBuilder:
         self.shard = shard
         self.shards = shards
         self.parts = Builder(sim, clocks=lambda index: ContextClock(sim.clock, index + 1))
+        #: A chord ring's build (L{RingBuild}), between L{build} and L{settle}.
+        self.ring = None
 
     def build(self):
+        """
+        Build this shard's nodes, links and tracker sessions: shard -> what
+        it places on that shard's nodes (a chord ring's records,
+        L{RingBuild.link}), for L{settle} there once every shard has built.
+        """
         sim, config = self.sim, self.sim.config
         clock, network = sim.clock, sim.network
         contexts = config.nodes + 1
@@ -153,11 +161,36 @@ class ShardBuilder:
         parts.placeRoles(*parts.drawRoles(everyone),
                          own=lambda index: self._own(everyone, index))
         addresses = {}
-        for a, b in edges:
-            self._link(everyone, a, b, contexts, addresses)
-        if config.discovery != "flood":
-            for index, node in enumerate(everyone):
-                self._joinTracker(node, index + 1, contexts)
+        placements = {}
+        if config.discovery == "chord":
+            # The ring, not the graph: a chord daemon's links are the
+            # ring's (L{warm.buildDirect}).
+            self.ring = RingBuild(self, everyone,
+                                  parts.schemeSettings(scheme, parts.scheme_options)
+                                  .successors)
+            placements = self.ring.link(contexts, addresses)
+        else:
+            for a, b in edges:
+                self.link(everyone, a, b, contexts, addresses, OVERLAY)
+        if config.discovery == "index":
+            self._joinTrackers(everyone)
+        return placements
+
+    def settle(self, placements):
+        """What the other shards' builds (and this one's) placed here
+        (L{build}), taken; for a chord ring, every node here placed, then
+        registered with the tracker (as a single process has it: a node
+        registered before it has its place would look for one)."""
+        if self.ring is not None:
+            self.ring.settle(placements)
+            self._joinTrackers(self.ring.everyone)
+            self.ring = None
+
+    def _joinTrackers(self, everyone):
+        """The ends this shard holds of every node's tracker session."""
+        contexts = len(everyone) + 1
+        for index, node in enumerate(everyone):
+            self._joinTracker(node, index + 1, contexts)
 
     def _own(self, everyone, index):
         """Node number index if this shard holds it (its context now the
@@ -167,9 +200,9 @@ class ShardBuilder:
         self.sim.clock.context = index + 1
         return everyone[index]
 
-    def _link(self, everyone, a, b, contexts, addresses):
-        """The ends this shard holds of the graph's link from a to b (as
-        L{warm.establish} makes both)."""
+    def link(self, everyone, a, b, contexts, addresses, purpose):
+        """The ends this shard holds of a link of purpose from node
+        number a to node number b (as L{warm.establish} makes both)."""
         sim = self.sim
         clock, network = sim.clock, sim.network
         placement = network.placement
@@ -196,10 +229,10 @@ class ShardBuilder:
                                        a + 1, opener.address))
         if here_a:
             clock.context = a + 1
-            adoptEnd(opener, out, ends[0], acceptor, OVERLAY, True, addresses)
+            adoptEnd(opener, out, ends[0], acceptor, purpose, True, addresses)
         if here_b:
             clock.context = b + 1
-            adoptEnd(acceptor, into, ends[1], opener, OVERLAY, True, addresses)
+            adoptEnd(acceptor, into, ends[1], opener, purpose, True, addresses)
 
     def _address(self, node):
         """The address of node's listening port (one object for all the
