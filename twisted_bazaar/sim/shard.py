@@ -25,7 +25,7 @@ from twisted_bazaar.sim.shardnet import ShardNetwork
 #: Whether this process drops the nodes' log events already.
 _quiet = False
 #: The schemes a sharded run supports so far.
-SHARDED_SCHEMES = ("flood", "index", "chord")
+SHARDED_SCHEMES = ("flood", "index", "chord", "superpeer")
 
 
 def refusal(config):

@@ -22,9 +22,10 @@ from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.schemes.chord.ring import BITS, place
-from twisted_bazaar.sim.build import Builder
+from twisted_bazaar.sim.build import TRACKER_SCHEMES, Builder
 from twisted_bazaar.sim.shardclock import ContextClock
 from twisted_bazaar.sim.shardring import RingBuild
+from twisted_bazaar.sim.shardsuper import SuperPeerBuild
 from twisted_bazaar.sim.topology import BUILDERS
 from twisted_bazaar.sim.warm import admit, adoptEnd, registered
 from twisted_bazaar.testing import Market
@@ -38,6 +39,9 @@ TRACKER_SHARD = 0
 #: Where the tracker listens, as a node's end of its session notes it
 #: (one object for every session).
 TRACKER_ADDRESS = IPv4Address("TCP", "tracker", DEFAULT_TRACKER_PORT)
+#: A single process's market draws its nodes' keys from a source of the
+#: run's seed plus this (L{Market}: its own seed, seed + 3, plus 1).
+MARKET_KEYS = 4
 #: The port a node of a generated overlay listens on: its host's first
 #: (L{MemoryNetwork.listen}).
 FIRST_PORT = 40000
@@ -120,14 +124,18 @@ class ShardBuilder:
         self.shard = shard
         self.shards = shards
         self.parts = Builder(sim, clocks=lambda index: ContextClock(sim.clock, index + 1))
-        #: A chord ring's build (L{RingBuild}), between L{build} and L{settle}.
-        self.ring = None
+        #: What a chord ring's or a super-peer overlay's build leaves for
+        #: L{settle} (a L{RingBuild} or L{SuperPeerBuild}), or None.
+        self.overlay = None
+        #: How many of the run's nodes are super-peers (the first).
+        self.superpeers = 0
 
     def build(self):
         """
         Build this shard's nodes, links and tracker sessions: shard -> what
         it places on that shard's nodes (a chord ring's records,
-        L{RingBuild.link}), for L{settle} there once every shard has built.
+        L{RingBuild.link}; leaves' registrations, L{SuperPeerBuild.link}),
+        for L{settle} there once every shard has built.
         """
         sim, config = self.sim, self.sim.config
         clock, network = sim.clock, sim.network
@@ -140,16 +148,27 @@ class ShardBuilder:
         parts = self.parts
         taken = set()
         ends = arcs(self.shards, config.discovery != "flood")
+        count, supers, others = 0, None, parts.scheme_options
+        keys = sim.rng
+        if config.discovery in TRACKER_SCHEMES:
+            # The super-peers first, as a single process builds them, and
+            # their keys drawn as its market draws them (L{Market.nodeRandom}).
+            count, supers, others = parts.superPeerOptions()
+            keys = random.Random(config.seed + MARKET_KEYS)
+        self.superpeers = count
         everyone = []
         placement = network.placement = bytearray(contexts)
         placement[TRACKER] = TRACKER_SHARD
         for index in range(config.nodes):
-            rng = random.Random(sim.rng.getrandbits(64))
+            rng = random.Random(keys.getrandbits(64))
             identity = parts.key(rng, taken)
             shard = placement[index + 1] = shardOf(identity.id, ends)
             if shard == self.shard:
                 clock.context = index + 1
-                node = parts.buildDirectNode(index, scheme, rng, identity)
+                node = parts.buildDirectNode(index, scheme, rng, identity,
+                                             supers if index < count else others)
+                if index < count:
+                    sim.superpeers.add(node)
                 if node.port != FIRST_PORT:
                     raise RuntimeError(f"node {index} listens on {node.port}, "
                                        f"not {FIRST_PORT}")
@@ -157,34 +176,48 @@ class ShardBuilder:
                 everyone.append(node)
             else:
                 everyone.append(Stub(identity, f"n{index}", FIRST_PORT))
-        edges = BUILDERS[config.topology](config.nodes, config.degree, sim.rng)
+        edges = ()
+        if not count:
+            # The super-peers' graph is drawn once the roles are.
+            edges = BUILDERS[config.topology](config.nodes, config.degree, sim.rng)
         parts.placeRoles(*parts.drawRoles(everyone),
                          own=lambda index: self._own(everyone, index))
         addresses = {}
-        placements = {}
         if config.discovery == "chord":
             # The ring, not the graph: a chord daemon's links are the
             # ring's (L{warm.buildDirect}).
-            self.ring = RingBuild(self, everyone,
-                                  parts.schemeSettings(scheme, parts.scheme_options)
-                                  .successors)
-            placements = self.ring.link(contexts, addresses)
+            self.overlay = RingBuild(self, everyone,
+                                     parts.schemeSettings(scheme, parts.scheme_options)
+                                     .successors)
+        elif count:
+            self.overlay = SuperPeerBuild(self, everyone, count, (
+                parts.schemeSettings(scheme, supers), parts.schemeSettings(scheme, others)))
         else:
             for a, b in edges:
                 self.link(everyone, a, b, contexts, addresses, OVERLAY)
-        if config.discovery == "index":
-            self._joinTrackers(everyone)
-        return placements
+            if config.discovery != "flood":
+                self._joinTrackers(everyone)
+            return {}
+        return self.overlay.link(contexts, addresses)
 
     def settle(self, placements):
-        """What the other shards' builds (and this one's) placed here
-        (L{build}), taken; for a chord ring, every node here placed, then
-        registered with the tracker (as a single process has it: a node
-        registered before it has its place would look for one)."""
-        if self.ring is not None:
-            self.ring.settle(placements)
-            self._joinTrackers(self.ring.everyone)
-            self.ring = None
+        """
+        What the other shards' builds (and this one's) placed here
+        (L{build}), taken: for a chord ring, every node here placed; for
+        super-peers, the leaves indexed.  Then every node here registered
+        with the tracker (as a single process has it: a chord node
+        registered before it has its place would look for one), and a
+        super-peer market's schemes started (L{warm.buildSuperPeers}).
+        """
+        overlay, self.overlay = self.overlay, None
+        if overlay is None:
+            return
+        overlay.settle(placements)
+        self._joinTrackers(overlay.everyone)
+        if isinstance(overlay, SuperPeerBuild):
+            for node in self.sim.nodes:
+                self.sim.clock.context = contextOf(node.host)
+                node.discovery.startService()
 
     def _joinTrackers(self, everyone):
         """The ends this shard holds of every node's tracker session."""
@@ -275,7 +308,8 @@ class ShardBuilder:
         if here_tracker:
             clock.context = TRACKER
             scheme = (schemeOf(node.discovery) if here_node
-                      else (self.sim.config.discovery, None))
+                      else (self.sim.config.discovery,
+                            ctx <= self.superpeers if self.superpeers else None))
             admit(market.tracker, theirs, its, node, scheme)
         if here_node:
             clock.context = ctx

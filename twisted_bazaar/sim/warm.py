@@ -202,18 +202,32 @@ def registerLeaf(leaf, superpeer):
     A leaf with nothing to list registers nothing: its link serves as it
     is, the super-peer holds nothing of it.
     """
+    told = leafRegistered(leaf, superpeer.id)
+    if told is not None:
+        indexLeaf(superpeer, leaf.id, (leaf.host, leaf.port), *told)
+
+
+def leafRegistered(leaf, superpeer_id):
+    """The leaf's side of L{registerLeaf}: (its stock, its signed records
+    of it) for the super-peer to index (L{indexLeaf}), or None for a leaf
+    with nothing to list."""
     side = leaf.discovery.side
     stock = side.inventory()
     if not stock:
-        side.quiet.add(superpeer.id)
-        return
+        side.quiet.add(superpeer_id)
+        return None
     side.told = dict(stock)
-    side.registered.add(superpeer.id)
-    address = (leaf.host, leaf.port)
+    side.registered.add(superpeer_id)
+    return stock, side.records(stock)
+
+
+def indexLeaf(superpeer, leaf_id, address, stock, records):
+    """The super-peer's side of L{registerLeaf}: the leaf of that id, at
+    address, indexed with its stock and records, its address checked."""
     index = superpeer.discovery.side
-    index.index.register(leaf.id, address, stock, side.records(stock), listed=True,
-                         group=groupOf(superpeer.links[leaf.id]))
-    index.addressChecked(leaf.id, address)
+    index.index.register(leaf_id, address, stock, records, listed=True,
+                         group=groupOf(superpeer.links[leaf_id]))
+    index.addressChecked(leaf_id, address)
 
 
 def linkSuperPeers(network, supers, leaves, edges, rng):
