@@ -6,7 +6,8 @@ shards, its records placed on the shards of their holders.
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.sim.runner import SimConfig
-from twisted_bazaar.sim.shard import ShardSimulation
+
+from tests.sim.shardtesting import openShards
 
 CHORD = SimConfig(nodes=80, discovery="chord", start="warm", crypto="fast", searches=10,
                   seed=5)
@@ -18,19 +19,15 @@ class RingBuildTests(SynchronousTestCase):
         and the holder's successors, and only there; every seller with
         stock has its records placed; once settled, every node is on the
         ring and holds what was placed at it."""
-        shards = [ShardSimulation(CHORD, shard, 2) for shard in range(2)]
+        shards, received = openShards(CHORD, 2)
         try:
-            sent = [shard.open() for shard in shards]
             ring = shards[0].builder.overlay
             placement = shards[0].network.placement
-            received = {0: [], 1: []}
-            for placements in sent:
-                for target, each in placements.items():
-                    received[target].extend(each)
-                    for placed in each:
-                        holders = [ring.ids[placed.holder], *ring.tables[placed.holder][0]]
-                        self.assertIn(target, {placement[ring.index_of[node_id] + 1]
-                                               for node_id in holders})
+            for target, each in received.items():
+                for placed in each:
+                    holders = [ring.ids[placed.holder], *ring.tables[placed.holder][0]]
+                    self.assertIn(target, {placement[ring.index_of[node_id] + 1]
+                                           for node_id in holders})
             sellers = {(placed.seller, placed.item) for each in received.values()
                        for placed in each}
             stocked = sum(1 for shard in shards for stock in shard.initial_stock.values()

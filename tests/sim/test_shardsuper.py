@@ -7,7 +7,8 @@ shards.
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.sim.runner import SimConfig
-from twisted_bazaar.sim.shard import ShardSimulation
+
+from tests.sim.shardtesting import openShards
 
 SUPER = SimConfig(nodes=120, discovery="superpeer", start="warm", crypto="fast",
                   searches=10, seed=5)
@@ -18,16 +19,12 @@ class SuperPeerBuildTests(SynchronousTestCase):
         """Each leaf with stock is registered with each of its super-peers:
         its registration sent to the super-peer's shard, and indexed there
         once settled, its address checked; the leaf takes each as made."""
-        shards = [ShardSimulation(SUPER, shard, 2) for shard in range(2)]
+        shards, received = openShards(SUPER, 2)
         try:
-            sent = [shard.open() for shard in shards]
             placement = shards[0].network.placement
-            received = {0: [], 1: []}
-            for placements in sent:
-                for target, each in placements.items():
-                    received[target].extend(each)
-                    for placed in each:
-                        self.assertEqual(placement[placed.superpeer + 1], target)
+            for target, each in received.items():
+                for placed in each:
+                    self.assertEqual(placement[placed.superpeer + 1], target)
             for number, shard in enumerate(shards):
                 shard.settle(received[number])
             registered = sum(len(node.discovery.side.registered) for shard in shards

@@ -25,7 +25,7 @@ from typing import NamedTuple
 from twisted_bazaar.schemes.chord.ring import keyOf, place
 from twisted_bazaar.schemes.chord.settings import CHORD
 from twisted_bazaar.schemes.chord.state import Peer
-from twisted_bazaar.sim.warm import ringPairs, ringTables
+from twisted_bazaar.sim.warm import ringPairs, ringTables, sharedPeers
 
 
 class Placement(NamedTuple):
@@ -122,17 +122,13 @@ class RingBuild:
                     clock.context = index_of[each] + 1
                     self.mine[each].discovery.holding.hold(
                         placed.record, placed.lifetime, holder)
-        peers = {}
+        everyone = self.everyone
 
-        def peer(node_id):
-            if node_id is None:
-                return None
-            made = peers.get(node_id)
-            if made is None:
-                other = self.everyone[index_of[node_id]]
-                made = peers[node_id] = Peer(node_id, other.host, other.port)
-            return made
+        def make(node_id):
+            other = everyone[index_of[node_id]]
+            return Peer(node_id, other.host, other.port)
 
+        peer = sharedPeers(make)
         for node_id, (successors, predecessor, fingers) in zip(ids, self.tables):
             if not self._here(node_id):
                 continue

@@ -312,18 +312,7 @@ def placeRing(network, nodes, records=True):
             # A link of the graph serves the ring as it is, as in a cold start.
             establish(network, by_id[opener], by_id[acceptor], CHORD, addresses)
 
-    #: One L{Peer} a node, shared by every table naming it: a node's
-    #: fingers name few distinct nodes, in many entries (all BITS of them).
-    peers = {}
-
-    def peer(node_id):
-        if node_id is None:
-            return None
-        made = peers.get(node_id)
-        if made is None:
-            made = peers[node_id] = by_id[node_id].discovery.me()
-        return made
-
+    peer = sharedPeers(lambda node_id: by_id[node_id].discovery.me())
     if records:
         placeRecords(by_id, ids, tables)
     for node_id, (successors, predecessor, fingers) in zip(ids, tables):
@@ -331,6 +320,26 @@ def placeRing(network, nodes, records=True):
                                                peer(predecessor),
                                                [(first, peer(each))
                                                 for first, each in fingers])
+
+
+def sharedPeers(make):
+    """
+    id -> the ring peer (a L{Peer}) of the node of that id, made by
+    make(id) once and shared by every table naming it (a node's fingers
+    name few distinct nodes, in many entries: all BITS of them); None ->
+    None.
+    """
+    peers = {}
+
+    def peer(node_id):
+        if node_id is None:
+            return None
+        made = peers.get(node_id)
+        if made is None:
+            made = peers[node_id] = make(node_id)
+        return made
+
+    return peer
 
 
 def placeRecords(by_id, ids, tables):
