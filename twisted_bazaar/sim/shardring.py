@@ -4,8 +4,9 @@ what L{warm.placeRing} does in one process, each shard doing it for the
 nodes it holds.
 
 Every shard knows every node's id (it draws every key), so every shard
-works out the whole ring's tables (L{warm.ringTables}) and which links
-it holds an end of (L{warm.ringPairs}).  What it cannot make is another
+works out every node's successors and predecessor, the fingers of its
+own nodes (L{warm.ringTables}), and the links it holds an end of
+(L{warm.ringPairs}).  What it cannot make is another
 shard's records: a record is signed by its seller, on the seller's
 shard.  So the ring is placed in two steps.  L{RingBuild.link} (the
 build) makes the ring links and has each seller here take its stores as
@@ -54,7 +55,7 @@ class RingBuild:
         self.everyone = everyone
         self.index_of = {node.id: index for index, node in enumerate(everyone)}
         self.ids = sorted(self.index_of, key=place)
-        self.tables = ringTables(self.ids, successors)
+        self.tables = ringTables(self.ids, successors, fingered=self._here)
         #: id -> this shard's node of that id.
         self.mine = {}
 
@@ -71,7 +72,7 @@ class RingBuild:
         successors (this one included).
         """
         builder, index_of = self.builder, self.index_of
-        for opener, acceptor in ringPairs(self.ids, self.tables):
+        for opener, acceptor in ringPairs(self.ids, self.tables, wanted=self._here):
             builder.link(self.everyone, index_of[opener], index_of[acceptor], contexts,
                          addresses, CHORD)
         placement = builder.sim.network.placement

@@ -248,13 +248,18 @@ def linkSuperPeers(network, supers, leaves, edges, rng):
 # -- chord -----------------------------------------------------------------------------
 
 
-def ringTables(ids, length):
+def ringTables(ids, length, fingered=None):
     """
     For a ring of the given ids (in ring order), each node's tables as
     stabilization and finger repair leave them: [(successors,
     predecessor, fingers)] in the order of ids, as ids; fingers as runs
     (L{twisted_bazaar.schemes.chord.state.Fingers}): [(first index, id)],
     a finger that is the node itself None.
+
+    @param fingered: id -> whether that node's fingers are wanted (None
+        for the others': a shard places its own nodes only, and the
+        fingers of every node of a ring were most of its tables), or None
+        for every node's.
     """
     size = len(ids)
     places = [place(node_id) for node_id in ids]
@@ -262,6 +267,9 @@ def ringTables(ids, length):
     for index, node_id in enumerate(ids):
         successors = [ids[(index + step) % size]
                       for step in range(1, min(length, size - 1) + 1)]
+        if fingered is not None and not fingered(node_id):
+            tables.append((successors, ids[index - 1], None))
+            continue
         fingers, finger = [], 0
         while finger < BITS:
             target = ids[bisect.bisect_left(places, fingerStart(node_id, finger)) % size]
@@ -276,7 +284,7 @@ def ringTables(ids, length):
     return tables
 
 
-def ringPairs(ids, tables):
+def ringPairs(ids, tables, wanted=None):
     """
     The ring links of a ring: one for each pair of nodes where either
     keeps the other as a successor or its predecessor (fingers are
@@ -284,10 +292,17 @@ def ringPairs(ids, tables):
     first of the two, in id order, that keeps it (a node never prunes a
     link it keeps and opened).  Yields (opener, acceptor) as ids, one at
     a time.
+
+    @param wanted: id -> whether the links of that node are wanted: a
+        link is yielded if either end is (a shard holds an end of it);
+        None for every link.
     """
     seen = set()
     for node_id, (successors, predecessor, _) in zip(ids, tables):
+        mine = wanted is None or wanted(node_id)
         for peer in sorted(set(successors + [predecessor]) - {None, node_id}):
+            if not (mine or wanted(peer)):
+                continue
             pair = (min(node_id, peer), max(node_id, peer))
             if pair not in seen:
                 seen.add(pair)
