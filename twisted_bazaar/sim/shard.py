@@ -5,9 +5,8 @@ connections may end on other shards (L{ShardNetwork}), run a window at a
 time by L{twisted_bazaar.sim.windows}.
 
 What a sharded run supports so far is checked by L{refusal}: a warm start
-of the flood, index or chord scheme on a generated graph, without faults,
-crashes, adversaries or NAT, with a positive minimum latency (the
-lookahead of the windows).
+of any scheme on a generated graph, without faults, crashes, adversaries
+or NAT, with a positive minimum latency (the lookahead of the windows).
 """
 
 import contextlib

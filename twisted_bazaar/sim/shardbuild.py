@@ -9,6 +9,10 @@ only the ends they hold; an end whose other end another shard holds is
 joined to it by id (L{linkId}), which both shards work out alike.  What
 each node's build schedules is its own context's (L{ShardClock}), so the
 keys, and so the order of everything, are those of any other sharding.
+What a node's build leaves at a node of another shard (a chord ring's
+records, a leaf's registration) is placed once every shard has built
+(L{ShardBuilder.settle}: L{twisted_bazaar.sim.shardring},
+L{twisted_bazaar.sim.shardsuper}).
 """
 
 import bisect
@@ -113,7 +117,7 @@ class Stub:
 
 class ShardBuilder:
     """
-    Builds one shard's part of a warm flood, index or chord market into a
+    Builds one shard's part of a warm market of any scheme into a
     L{twisted_bazaar.sim.shard.ShardSimulation} (see the module), with a
     single process's L{Builder} for the parts of it they share: each node
     on a clock of its own (L{ContextClock}).
