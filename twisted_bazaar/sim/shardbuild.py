@@ -54,8 +54,10 @@ FIRST_PORT = 40000
 #: What the tracker holds for each node of a run, in nodes: its shard
 #: holds that much fewer nodes.  Measured: at 100,000 nodes of a warm
 #: index on two even shards, the tracker's peaked 150 MB above the other
-#: (1.5 kB a node of the run; a node of the index, 9.7 kB).
-TRACKER_WEIGHT = 0.15
+#: (1.5 kB a node of the run; a node of the index, 9.7 kB); at a million
+#: on shards of 424,990 and 575,010 nodes (weighed 0.15), 6,045 MiB and
+#: 5,869 MiB: 1.7 KiB a node of the run, a node 10.1 KiB.
+TRACKER_WEIGHT = 0.17
 
 
 def arcs(shards, tracker):
