@@ -42,8 +42,8 @@ class RefusedTests(SynchronousTestCase):
 
     def test_unsupported(self):
         self.assertRefused([*SMALL, "--shards", "2"], "--start warm")
-        self.assertRefused([*SMALL, "--start", "warm", "--shards", "2", "--discovery",
-                            "superpeer"], "superpeer")
+        self.assertRefused([*SMALL, "--start", "warm", "--shards", "2", "--drop", "0.1"],
+                           "--drop")
         self.assertRefused([*SMALL, "--start", "warm", "--shards", "2", "--kill", "0.1"],
                            "--kill")
         self.assertRefused([*SMALL, "--start", "warm", "--shards", "2", "--plot", "x.png"],

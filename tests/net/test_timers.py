@@ -86,6 +86,21 @@ class DeadlinesTests(SynchronousTestCase):
         self.assertIs(deadlinesFor(self.clock), deadlinesFor(self.clock))
         self.assertIsNot(deadlinesFor(self.clock), deadlinesFor(task.Clock()))
 
+    def test_keptByTheClock(self):
+        """A clock with a deadlines attribute keeps its own there, made on
+        first use, and in no table of clocks."""
+        from twisted_bazaar.net import timers
+
+        class OwnClock(task.Clock):
+            deadlines = None
+
+        clock = OwnClock()
+        first = deadlinesFor(clock)
+        self.assertIs(clock.deadlines, first)
+        self.assertIs(deadlinesFor(clock), first)
+        self.assertIs(first.clock, clock)
+        self.assertNotIn(clock, timers._byClock)
+
 
 class Resident:
     """What a link is to its deadlines: it waits itself, as a resident."""

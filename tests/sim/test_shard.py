@@ -45,6 +45,19 @@ class SameMetricsTests(SynchronousTestCase):
         self.assertSameOnShards(attr.evolve(INDEX, discovery="flood", nodes=120,
                                             searches=15), [1, 3])
 
+    def test_chord(self):
+        """A chord ring, whose records each seller's shard places on the
+        shards of their holders, and whose lookups and finger links cross
+        the shards: the same on 1, 2 and 4 shards, every purchase made."""
+        self.assertSameOnShards(attr.evolve(INDEX, discovery="chord", nodes=150,
+                                            searches=30), [1, 2, 4])
+
+    def test_superpeer(self):
+        """Super-peers, whose leaves' registrations each leaf's shard
+        places on its super-peers' shards, and whose queries flood among
+        the super-peers across the shards: the same on 1, 2 and 4 shards."""
+        self.assertSameOnShards(attr.evolve(INDEX, discovery="superpeer"), [1, 2, 4])
+
     def test_onDaskActors(self):
         """The shards as Dask actors (a cluster of threads in this process)
         give what they give in this process."""
@@ -65,7 +78,7 @@ class RefusalTests(SynchronousTestCase):
     def test_refused(self):
         """What a sharded run does not run yet is said in one line."""
         for config, words in [(attr.evolve(INDEX, start="cold"), "--start warm"),
-                              (attr.evolve(INDEX, discovery="chord"), "chord"),
+                              (attr.evolve(INDEX, nat=0.5), "--nat"),
                               (attr.evolve(INDEX, drop=0.1), "--drop"),
                               (attr.evolve(INDEX, latency_ms=(0.0, 5.0)), "lookahead")]:
             why = refusal(config)

@@ -16,8 +16,11 @@ class FakeShard:
     """A shard with planned entries: (time, message for a shard or None)
     each; done once every planned entry ran and it is past done_at."""
 
-    def __init__(self, number, plan=(), done_at=0.0):
+    def __init__(self, number, plan=(), done_at=0.0, places=None):
         self.number = number
+        #: What its build places on other shards (shard -> [placed]).
+        self.places = places or {}
+        self.placed = None
         self.plan = sorted(plan, key=lambda entry: entry[0])
         self.done_at = done_at
         self.windows = []
@@ -31,6 +34,10 @@ class FakeShard:
         return self.plan[0][0] if self.plan else None
 
     def open(self, quiet):
+        return self.places
+
+    def settle(self, placed):
+        self.placed = placed
         return {}, self._next()
 
     def window(self, end, messages, second):
@@ -98,6 +105,14 @@ class WindowsTests(SynchronousTestCase):
         self.assertEqual([message[0] for message in shards[1].received], [0.31])
         self.assertEqual(driver.shard_messages, 1)
         self.assertIn(0.31 + lookahead(CONFIG), [end for end, _ in shards[1].windows])
+
+    def test_placementsHandedOver(self):
+        """What each shard's build places on a shard is given to that
+        shard's settle, in shard order, before any window runs."""
+        shards = [FakeShard(0, places={1: ["a"], 0: ["b"]}),
+                  FakeShard(1, places={1: ["c"]}), FakeShard(2)]
+        Windows(CONFIG, shards).run()
+        self.assertEqual([shard.placed for shard in shards], [["b"], ["a", "c"], []])
 
     def test_stopsAtMaxTime(self):
         """A run whose buyers are never done stops at --max-time."""

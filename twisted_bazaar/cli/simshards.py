@@ -39,7 +39,7 @@ def addArguments(parser):
     add("--shards", type=_shards, default=None, metavar="N",
         help="split the run into N shards, each on a Dask worker of its own, "
         "synchronised in windows of the smallest latency; the same --seed gives "
-        "the same metrics with any N (a warm start of flood or index so far; "
+        "the same metrics with any N (a warm start of any scheme so far; "
         "docs/simulator.md, 'One run on many machines')")
     add("--shard-engine", choices=ENGINES, default="dask",
         help="with --shards: dask runs each shard as a Dask actor (a local cluster "

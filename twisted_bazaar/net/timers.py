@@ -29,11 +29,26 @@ _byClock = weakref.WeakKeyDictionary()
 
 
 def deadlinesFor(clock):
-    """The L{Deadlines} every link on clock shares (made on first use)."""
+    """
+    The L{Deadlines} every link on clock shares (made on first use): kept
+    by the clock itself if it has a C{deadlines} attribute for it (None
+    until then), as a sharded simulation's clock of each of its nodes
+    has (L{twisted_bazaar.sim.shardclock.ContextClock}), else in a table
+    of clocks (a weak reference and an entry, 120 bytes a clock more).
+    """
+    own = getattr(clock, "deadlines", _NO_SLOT)
+    if own is not _NO_SLOT:
+        if own is None:
+            own = clock.deadlines = Deadlines(clock)
+        return own
     deadlines = _byClock.get(clock)
     if deadlines is None:
         deadlines = _byClock[clock] = Deadlines(clock)
     return deadlines
+
+
+#: What a clock without a C{deadlines} attribute has there.
+_NO_SLOT = object()
 
 
 def delayTo(now, when):
@@ -110,6 +125,8 @@ class Deadlines:
 
     @ivar live: deadlines set and not yet run or cancelled.
     """
+
+    __slots__ = ("clock", "_times", "_buckets", "_held", "live", "_call", "_at")
 
     log = Logger()
 

@@ -211,9 +211,10 @@ class Builder:
         rng = random.Random(self.sim.rng.getrandbits(64))
         return self.buildDirectNode(index, scheme, rng, self.key(rng, taken))
 
-    def buildDirectNode(self, index, scheme, rng, identity):
+    def buildDirectNode(self, index, scheme, rng, identity, options=None):
         """Node number index of a generated overlay, of the key L{directNode}
-        drew from rng (which it draws on from)."""
+        drew from rng (which it draws on from), with the scheme's options
+        (the run's, unless given)."""
         sim = self.sim
         host = f"n{index}"
         # Listening and named before its scheme is built, as a node of a
@@ -223,8 +224,8 @@ class Builder:
                                       MemoryConnector(sim.network, host),
                                       self.nodeConfig(), identity=identity).node)
         self.listen(node, host)
-        plugScheme(node, scheme.build(node, self.schemeSettings(scheme,
-                                                                self.scheme_options)))
+        options = self.scheme_options if options is None else options
+        plugScheme(node, scheme.build(node, self.schemeSettings(scheme, options)))
         return node
 
     @staticmethod

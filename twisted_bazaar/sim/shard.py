@@ -5,9 +5,8 @@ connections may end on other shards (L{ShardNetwork}), run a window at a
 time by L{twisted_bazaar.sim.windows}.
 
 What a sharded run supports so far is checked by L{refusal}: a warm start
-of the flood or index scheme on a generated graph, without faults,
-crashes, adversaries or NAT, with a positive minimum latency (the
-lookahead of the windows).
+of any scheme on a generated graph, without faults, crashes, adversaries
+or NAT, with a positive minimum latency (the lookahead of the windows).
 """
 
 import contextlib
@@ -25,7 +24,7 @@ from twisted_bazaar.sim.shardnet import ShardNetwork
 #: Whether this process drops the nodes' log events already.
 _quiet = False
 #: The schemes a sharded run supports so far.
-SHARDED_SCHEMES = ("flood", "index")
+SHARDED_SCHEMES = ("flood", "index", "chord", "superpeer")
 
 
 def refusal(config):
@@ -33,7 +32,7 @@ def refusal(config):
     if config.start != "warm":
         return "--shards runs a warm start only so far: add --start warm"
     if config.discovery not in SHARDED_SCHEMES:
-        return (f"--shards runs the {' and '.join(SHARDED_SCHEMES)} schemes so far, "
+        return (f"--shards runs the {', '.join(SHARDED_SCHEMES)} schemes so far, "
                 f"not --discovery {config.discovery}")
     for flag, value in (("--drop", config.drop), ("--dup", config.dup),
                         ("--reorder", config.reorder), ("--kill", config.kill),
@@ -68,14 +67,21 @@ class ShardSimulation(Simulation):
         self.shard = shard
         self._stack = contextlib.ExitStack()
         self._started = None
+        #: What the build places on other shards, until L{open} returns it.
+        self._placements = None
         #: Wall seconds spent building and running windows (not waiting).
         self._busy = 0.0
+
+    def build(self):
+        """This shard's part built (L{ShardBuilder.build}); what it places
+        on other shards kept for L{open} to return."""
+        self._placements = self.builder.build()
 
     def open(self, quiet=False):
         """
         Build this shard's part, with the run's signatures (until
-        L{close}): (shard -> the messages its build sent there, when its
-        first entry is due or None).
+        L{close}): shard -> what the build places on that shard's nodes,
+        for its L{settle}.
 
         @param quiet: the process is a shard's own (a Dask worker's):
             drop the nodes' log events, as C{bazaar-sim} does
@@ -88,7 +94,25 @@ class ShardSimulation(Simulation):
         self._started = time.perf_counter()
         self._stack.enter_context(signatures(self.config.crypto))
         self._buildFrozen()
+        placements, self._placements = self._placements, None
         self._busy = time.perf_counter() - self._started
+        return placements
+
+    def settle(self, placements):
+        """
+        Take what every shard's build placed here (L{open}), and so finish
+        the build: (shard -> the messages the build sent there, when this
+        shard's first entry is due or None).
+        """
+        began = time.perf_counter()
+        gc.disable()
+        try:
+            self.builder.settle(placements)
+        finally:
+            gc.enable()
+        gc.freeze()
+        self._frozen = gc.get_freeze_count()
+        self._busy += time.perf_counter() - began
         return self.network.takeOutbox(), self.clock.nextTime()
 
     def window(self, end, messages, second):

@@ -9,6 +9,10 @@ only the ends they hold; an end whose other end another shard holds is
 joined to it by id (L{linkId}), which both shards work out alike.  What
 each node's build schedules is its own context's (L{ShardClock}), so the
 keys, and so the order of everything, are those of any other sharding.
+What a node's build leaves at a node of another shard (a chord ring's
+records, a leaf's registration) is placed once every shard has built
+(L{ShardBuilder.settle}: L{twisted_bazaar.sim.shardring},
+L{twisted_bazaar.sim.shardsuper}).
 """
 
 import bisect
@@ -22,8 +26,10 @@ from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.schemes.chord.ring import BITS, place
-from twisted_bazaar.sim.build import Builder
+from twisted_bazaar.sim.build import TRACKER_SCHEMES, Builder
 from twisted_bazaar.sim.shardclock import ContextClock
+from twisted_bazaar.sim.shardring import RingBuild
+from twisted_bazaar.sim.shardsuper import SuperPeerBuild
 from twisted_bazaar.sim.topology import BUILDERS
 from twisted_bazaar.sim.warm import admit, adoptEnd, registered
 from twisted_bazaar.testing import Market
@@ -37,6 +43,9 @@ TRACKER_SHARD = 0
 #: Where the tracker listens, as a node's end of its session notes it
 #: (one object for every session).
 TRACKER_ADDRESS = IPv4Address("TCP", "tracker", DEFAULT_TRACKER_PORT)
+#: A single process's market draws its nodes' keys from a source of the
+#: run's seed plus this (L{Market}: its own seed, seed + 3, plus 1).
+MARKET_KEYS = 4
 #: The port a node of a generated overlay listens on: its host's first
 #: (L{MemoryNetwork.listen}).
 FIRST_PORT = 40000
@@ -45,8 +54,10 @@ FIRST_PORT = 40000
 #: What the tracker holds for each node of a run, in nodes: its shard
 #: holds that much fewer nodes.  Measured: at 100,000 nodes of a warm
 #: index on two even shards, the tracker's peaked 150 MB above the other
-#: (1.5 kB a node of the run; a node of the index, 9.7 kB).
-TRACKER_WEIGHT = 0.15
+#: (1.5 kB a node of the run; a node of the index, 9.7 kB); at a million
+#: on shards of 424,990 and 575,010 nodes (weighed 0.15), 6,045 MiB and
+#: 5,869 MiB: 1.7 KiB a node of the run, a node 10.1 KiB.
+TRACKER_WEIGHT = 0.17
 
 
 def arcs(shards, tracker):
@@ -108,7 +119,7 @@ class Stub:
 
 class ShardBuilder:
     """
-    Builds one shard's part of a warm flood or index market into a
+    Builds one shard's part of a warm market of any scheme into a
     L{twisted_bazaar.sim.shard.ShardSimulation} (see the module), with a
     single process's L{Builder} for the parts of it they share: each node
     on a clock of its own (L{ContextClock}).
@@ -119,8 +130,19 @@ class ShardBuilder:
         self.shard = shard
         self.shards = shards
         self.parts = Builder(sim, clocks=lambda index: ContextClock(sim.clock, index + 1))
+        #: What a chord ring's or a super-peer overlay's build leaves for
+        #: L{settle} (a L{RingBuild} or L{SuperPeerBuild}), or None.
+        self.overlay = None
+        #: How many of the run's nodes are super-peers (the first).
+        self.superpeers = 0
 
     def build(self):
+        """
+        Build this shard's nodes, links and tracker sessions: shard -> what
+        it places on that shard's nodes (a chord ring's records,
+        L{RingBuild.link}; leaves' registrations, L{SuperPeerBuild.link}),
+        for L{settle} there once every shard has built.
+        """
         sim, config = self.sim, self.sim.config
         clock, network = sim.clock, sim.network
         contexts = config.nodes + 1
@@ -132,16 +154,27 @@ class ShardBuilder:
         parts = self.parts
         taken = set()
         ends = arcs(self.shards, config.discovery != "flood")
+        count, supers, others = 0, None, parts.scheme_options
+        keys = sim.rng
+        if config.discovery in TRACKER_SCHEMES:
+            # The super-peers first, as a single process builds them, and
+            # their keys drawn as its market draws them (L{Market.nodeRandom}).
+            count, supers, others = parts.superPeerOptions()
+            keys = random.Random(config.seed + MARKET_KEYS)
+        self.superpeers = count
         everyone = []
         placement = network.placement = bytearray(contexts)
         placement[TRACKER] = TRACKER_SHARD
         for index in range(config.nodes):
-            rng = random.Random(sim.rng.getrandbits(64))
+            rng = random.Random(keys.getrandbits(64))
             identity = parts.key(rng, taken)
             shard = placement[index + 1] = shardOf(identity.id, ends)
             if shard == self.shard:
                 clock.context = index + 1
-                node = parts.buildDirectNode(index, scheme, rng, identity)
+                node = parts.buildDirectNode(index, scheme, rng, identity,
+                                             supers if index < count else others)
+                if index < count:
+                    sim.superpeers.add(node)
                 if node.port != FIRST_PORT:
                     raise RuntimeError(f"node {index} listens on {node.port}, "
                                        f"not {FIRST_PORT}")
@@ -149,15 +182,54 @@ class ShardBuilder:
                 everyone.append(node)
             else:
                 everyone.append(Stub(identity, f"n{index}", FIRST_PORT))
-        edges = BUILDERS[config.topology](config.nodes, config.degree, sim.rng)
+        edges = ()
+        if not count:
+            # The super-peers' graph is drawn once the roles are.
+            edges = BUILDERS[config.topology](config.nodes, config.degree, sim.rng)
         parts.placeRoles(*parts.drawRoles(everyone),
                          own=lambda index: self._own(everyone, index))
         addresses = {}
-        for a, b in edges:
-            self._link(everyone, a, b, contexts, addresses)
-        if config.discovery != "flood":
-            for index, node in enumerate(everyone):
-                self._joinTracker(node, index + 1, contexts)
+        if config.discovery == "chord":
+            # The ring, not the graph: a chord daemon's links are the
+            # ring's (L{warm.buildDirect}).
+            self.overlay = RingBuild(self, everyone,
+                                     parts.schemeSettings(scheme, parts.scheme_options)
+                                     .successors)
+        elif count:
+            self.overlay = SuperPeerBuild(self, everyone, count, (
+                parts.schemeSettings(scheme, supers), parts.schemeSettings(scheme, others)))
+        else:
+            for a, b in edges:
+                self.link(everyone, a, b, contexts, addresses, OVERLAY)
+            if config.discovery != "flood":
+                self._joinTrackers(everyone)
+            return {}
+        return self.overlay.link(contexts, addresses)
+
+    def settle(self, placements):
+        """
+        What the other shards' builds (and this one's) placed here
+        (L{build}), taken: for a chord ring, every node here placed; for
+        super-peers, the leaves indexed.  Then every node here registered
+        with the tracker (as a single process has it: a chord node
+        registered before it has its place would look for one), and a
+        super-peer market's schemes started (L{warm.buildSuperPeers}).
+        """
+        overlay, self.overlay = self.overlay, None
+        if overlay is None:
+            return
+        overlay.settle(placements)
+        self._joinTrackers(overlay.everyone)
+        if isinstance(overlay, SuperPeerBuild):
+            for node in self.sim.nodes:
+                self.sim.clock.context = contextOf(node.host)
+                node.discovery.startService()
+
+    def _joinTrackers(self, everyone):
+        """The ends this shard holds of every node's tracker session."""
+        contexts = len(everyone) + 1
+        for index, node in enumerate(everyone):
+            self._joinTracker(node, index + 1, contexts)
 
     def _own(self, everyone, index):
         """Node number index if this shard holds it (its context now the
@@ -167,9 +239,9 @@ class ShardBuilder:
         self.sim.clock.context = index + 1
         return everyone[index]
 
-    def _link(self, everyone, a, b, contexts, addresses):
-        """The ends this shard holds of the graph's link from a to b (as
-        L{warm.establish} makes both)."""
+    def link(self, everyone, a, b, contexts, addresses, purpose):
+        """The ends this shard holds of a link of purpose from node
+        number a to node number b (as L{warm.establish} makes both)."""
         sim = self.sim
         clock, network = sim.clock, sim.network
         placement = network.placement
@@ -196,10 +268,10 @@ class ShardBuilder:
                                        a + 1, opener.address))
         if here_a:
             clock.context = a + 1
-            adoptEnd(opener, out, ends[0], acceptor, OVERLAY, True, addresses)
+            adoptEnd(opener, out, ends[0], acceptor, purpose, True, addresses)
         if here_b:
             clock.context = b + 1
-            adoptEnd(acceptor, into, ends[1], opener, OVERLAY, True, addresses)
+            adoptEnd(acceptor, into, ends[1], opener, purpose, True, addresses)
 
     def _address(self, node):
         """The address of node's listening port (one object for all the
@@ -242,7 +314,8 @@ class ShardBuilder:
         if here_tracker:
             clock.context = TRACKER
             scheme = (schemeOf(node.discovery) if here_node
-                      else (self.sim.config.discovery, None))
+                      else (self.sim.config.discovery,
+                            ctx <= self.superpeers if self.superpeers else None))
             admit(market.tracker, theirs, its, node, scheme)
         if here_node:
             clock.context = ctx

@@ -45,11 +45,14 @@ class ContextClock:
     were set, an order that would depend on which nodes share a shard.
     """
 
-    __slots__ = ("clock", "context", "__weakref__")
+    __slots__ = ("clock", "context", "deadlines", "__weakref__")
 
     def __init__(self, clock, context):
         self.clock = clock
         self.context = context
+        #: The node's links' L{Deadlines}, kept here rather than in
+        #: L{deadlinesFor}'s table of clocks (made on first use).
+        self.deadlines = None
 
     def seconds(self):
         return self.clock.now

@@ -202,18 +202,32 @@ def registerLeaf(leaf, superpeer):
     A leaf with nothing to list registers nothing: its link serves as it
     is, the super-peer holds nothing of it.
     """
+    told = leafRegistered(leaf, superpeer.id)
+    if told is not None:
+        indexLeaf(superpeer, leaf.id, (leaf.host, leaf.port), *told)
+
+
+def leafRegistered(leaf, superpeer_id):
+    """The leaf's side of L{registerLeaf}: (its stock, its signed records
+    of it) for the super-peer to index (L{indexLeaf}), or None for a leaf
+    with nothing to list."""
     side = leaf.discovery.side
     stock = side.inventory()
     if not stock:
-        side.quiet.add(superpeer.id)
-        return
+        side.quiet.add(superpeer_id)
+        return None
     side.told = dict(stock)
-    side.registered.add(superpeer.id)
-    address = (leaf.host, leaf.port)
+    side.registered.add(superpeer_id)
+    return stock, side.records(stock)
+
+
+def indexLeaf(superpeer, leaf_id, address, stock, records):
+    """The super-peer's side of L{registerLeaf}: the leaf of that id, at
+    address, indexed with its stock and records, its address checked."""
     index = superpeer.discovery.side
-    index.index.register(leaf.id, address, stock, side.records(stock), listed=True,
-                         group=groupOf(superpeer.links[leaf.id]))
-    index.addressChecked(leaf.id, address)
+    index.index.register(leaf_id, address, stock, records, listed=True,
+                         group=groupOf(superpeer.links[leaf_id]))
+    index.addressChecked(leaf_id, address)
 
 
 def linkSuperPeers(network, supers, leaves, edges, rng):
@@ -234,13 +248,18 @@ def linkSuperPeers(network, supers, leaves, edges, rng):
 # -- chord -----------------------------------------------------------------------------
 
 
-def ringTables(ids, length):
+def ringTables(ids, length, fingered=None):
     """
     For a ring of the given ids (in ring order), each node's tables as
     stabilization and finger repair leave them: [(successors,
     predecessor, fingers)] in the order of ids, as ids; fingers as runs
     (L{twisted_bazaar.schemes.chord.state.Fingers}): [(first index, id)],
     a finger that is the node itself None.
+
+    @param fingered: id -> whether that node's fingers are wanted (None
+        for the others': a shard places its own nodes only, and the
+        fingers of every node of a ring were most of its tables), or None
+        for every node's.
     """
     size = len(ids)
     places = [place(node_id) for node_id in ids]
@@ -248,6 +267,9 @@ def ringTables(ids, length):
     for index, node_id in enumerate(ids):
         successors = [ids[(index + step) % size]
                       for step in range(1, min(length, size - 1) + 1)]
+        if fingered is not None and not fingered(node_id):
+            tables.append((successors, ids[index - 1], None))
+            continue
         fingers, finger = [], 0
         while finger < BITS:
             target = ids[bisect.bisect_left(places, fingerStart(node_id, finger)) % size]
@@ -262,7 +284,7 @@ def ringTables(ids, length):
     return tables
 
 
-def ringPairs(ids, tables):
+def ringPairs(ids, tables, wanted=None):
     """
     The ring links of a ring: one for each pair of nodes where either
     keeps the other as a successor or its predecessor (fingers are
@@ -270,10 +292,17 @@ def ringPairs(ids, tables):
     first of the two, in id order, that keeps it (a node never prunes a
     link it keeps and opened).  Yields (opener, acceptor) as ids, one at
     a time.
+
+    @param wanted: id -> whether the links of that node are wanted: a
+        link is yielded if either end is (a shard holds an end of it);
+        None for every link.
     """
     seen = set()
     for node_id, (successors, predecessor, _) in zip(ids, tables):
+        mine = wanted is None or wanted(node_id)
         for peer in sorted(set(successors + [predecessor]) - {None, node_id}):
+            if not (mine or wanted(peer)):
+                continue
             pair = (min(node_id, peer), max(node_id, peer))
             if pair not in seen:
                 seen.add(pair)
@@ -298,18 +327,7 @@ def placeRing(network, nodes, records=True):
             # A link of the graph serves the ring as it is, as in a cold start.
             establish(network, by_id[opener], by_id[acceptor], CHORD, addresses)
 
-    #: One L{Peer} a node, shared by every table naming it: a node's
-    #: fingers name few distinct nodes, in many entries (all BITS of them).
-    peers = {}
-
-    def peer(node_id):
-        if node_id is None:
-            return None
-        made = peers.get(node_id)
-        if made is None:
-            made = peers[node_id] = by_id[node_id].discovery.me()
-        return made
-
+    peer = sharedPeers(lambda node_id: by_id[node_id].discovery.me())
     if records:
         placeRecords(by_id, ids, tables)
     for node_id, (successors, predecessor, fingers) in zip(ids, tables):
@@ -317,6 +335,26 @@ def placeRing(network, nodes, records=True):
                                                peer(predecessor),
                                                [(first, peer(each))
                                                 for first, each in fingers])
+
+
+def sharedPeers(make):
+    """
+    id -> the ring peer (a L{Peer}) of the node of that id, made by
+    make(id) once and shared by every table naming it (a node's fingers
+    name few distinct nodes, in many entries: all BITS of them); None ->
+    None.
+    """
+    peers = {}
+
+    def peer(node_id):
+        if node_id is None:
+            return None
+        made = peers.get(node_id)
+        if made is None:
+            made = peers[node_id] = make(node_id)
+        return made
+
+    return peer
 
 
 def placeRecords(by_id, ids, tables):

@@ -1,12 +1,14 @@
 """
 Conservative synchronisation of a sharded run: the shards
 (L{twisted_bazaar.sim.shard.ShardSimulation}, or anything with its
-C{open}, C{window}, C{tally} and C{close}) run alone for a window no
-longer than the lookahead, the smallest delay of a message from one
-shard to another; between windows what each sent the others is handed
-over.  A message sent in a window is due after its end, so no shard ever
-receives one in its past, and every shard runs every entry in the order
-of (time, key) that one process would (L{ShardClock}).
+C{open}, C{settle}, C{window}, C{tally} and C{close}) are built (every
+shard's C{open}, then each given what the builds placed on it, its
+C{settle}), then run alone for a window no longer than the lookahead,
+the smallest delay of a message from one shard to another; between
+windows what each sent the others is handed over.  A message sent in
+a window is due after its end, so no shard ever receives one in its
+past, and every shard runs every entry in the order of (time, key) that
+one process would (L{ShardClock}).
 
 Windows stop at every whole virtual second, where the run is checked as
 a single process checks it (every buyer done, or the time up) and its
@@ -85,8 +87,12 @@ class Windows:
         config = self.config
         count = len(self.shards)
         inboxes = [[] for _ in range(count)]
+        placed = [[] for _ in range(count)]
+        for placements in self._all("open", [(self.quiet,)] * count):
+            for target, each in placements.items():
+                placed[target].extend(each)
         nexts = []
-        for outbox, next_due in self._all("open", [(self.quiet,)] * count):
+        for outbox, next_due in self._all("settle", [(placed[i],) for i in range(count)]):
             nexts.append(next_due)
             self._hand(outbox, inboxes)
         now, second = 0.0, 1.0
