@@ -20,6 +20,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.reach.dialer import Dialer
+from twisted_bazaar.transports.path import DIRECT, RELAYED
 from twisted_bazaar.transports.relay.messages import NODE
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.events import NodeObserver
@@ -496,6 +497,9 @@ class RecordingConnector:
         d = defer.Deferred()
         self.dials.append((host, port, protocol, expected, through, d))
         return d
+
+    #: The kinds of transport it stands in for.
+    kinds = (DIRECT, RELAYED)
 
     def of(self, kind):
         """No transport of a kind of its own (QUIC's): it records TCP

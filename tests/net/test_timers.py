@@ -87,14 +87,13 @@ class DeadlinesTests(SynchronousTestCase):
         self.assertIsNot(deadlinesFor(self.clock), deadlinesFor(task.Clock()))
 
     def test_keptByTheClock(self):
-        """A clock with a deadlines attribute keeps its own there, made on
-        first use, and in no table of clocks."""
+        """A clock that keeps its own deadlines (a deadlines attribute, a
+        sharded node's clock's made on first use) is asked for them, and
+        is in no table of clocks."""
         from twisted_bazaar.net import timers
+        from twisted_bazaar.sim.shardclock import ContextClock, ShardClock
 
-        class OwnClock(task.Clock):
-            deadlines = None
-
-        clock = OwnClock()
+        clock = ContextClock(ShardClock(2), 1)
         first = deadlinesFor(clock)
         self.assertIs(clock.deadlines, first)
         self.assertIs(deadlinesFor(clock), first)

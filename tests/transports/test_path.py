@@ -7,7 +7,7 @@ registry, each declared once with the kind of transport that carries it.
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.transports.path import (
-    CONFIGURED, DIRECT, KINDS, LAN, MAPPED, RELAYED, SEEN, UDP, Kinds, Path)
+    CONFIGURED, DIRECT, KINDS, LAN, MAPPED, RELAYED, SEEN, UDP, WEBSOCKET, Kinds, Path)
 
 
 class PathTests(SynchronousTestCase):
@@ -36,9 +36,9 @@ class KindsTests(SynchronousTestCase):
         others by a transport of their own kind."""
         self.assertEqual([KINDS.carrierOf(kind) for kind in (LAN, DIRECT, MAPPED)],
                          [DIRECT] * 3)
-        self.assertEqual([KINDS.carrierOf(kind) for kind in (UDP, RELAYED)],
-                         [UDP, RELAYED])
-        self.assertEqual(set(KINDS), {LAN, DIRECT, MAPPED, UDP, RELAYED})
+        self.assertEqual([KINDS.carrierOf(kind) for kind in (UDP, RELAYED, WEBSOCKET)],
+                         [UDP, RELAYED, WEBSOCKET])
+        self.assertEqual(set(KINDS), {LAN, DIRECT, MAPPED, UDP, RELAYED, WEBSOCKET})
 
     def test_aNewKindIsOneLine(self):
         """A kind registered is a path's kind from then on; one registered

@@ -30,16 +30,14 @@ _byClock = weakref.WeakKeyDictionary()
 
 def deadlinesFor(clock):
     """
-    The L{Deadlines} every link on clock shares (made on first use): kept
-    by the clock itself if it has a C{deadlines} attribute for it (None
-    until then), as a sharded simulation's clock of each of its nodes
-    has (L{twisted_bazaar.sim.shardclock.ContextClock}), else in a table
+    The L{Deadlines} every link on clock shares (made on first use): the
+    clock's own if it keeps one (a C{deadlines} attribute, as a sharded
+    simulation's clock of each of its nodes does,
+    L{twisted_bazaar.sim.shardclock.ContextClock}), else kept in a table
     of clocks (a weak reference and an entry, 120 bytes a clock more).
     """
     own = getattr(clock, "deadlines", _NO_SLOT)
     if own is not _NO_SLOT:
-        if own is None:
-            own = clock.deadlines = Deadlines(clock)
         return own
     deadlines = _byClock.get(clock)
     if deadlines is None:

@@ -147,7 +147,7 @@ class ShardBuilder:
         clock, network = sim.clock, sim.network
         contexts = config.nodes + 1
         if config.discovery != "flood" and self.shard == TRACKER_SHARD:
-            clock.context = TRACKER
+            clock.enter(TRACKER)
             sim.market = Market(network, seed=config.seed + 3,
                                 link_settings=sim.settings, relay=RelayLimits())
         scheme = discoveryPlugins()[config.discovery]
@@ -170,7 +170,7 @@ class ShardBuilder:
             identity = parts.key(rng, taken)
             shard = placement[index + 1] = shardOf(identity.id, ends)
             if shard == self.shard:
-                clock.context = index + 1
+                clock.enter(index + 1)
                 node = parts.buildDirectNode(index, scheme, rng, identity,
                                              supers if index < count else others)
                 if index < count:
@@ -222,7 +222,7 @@ class ShardBuilder:
         self._joinTrackers(overlay.everyone)
         if isinstance(overlay, SuperPeerBuild):
             for node in self.sim.nodes:
-                self.sim.clock.context = contextOf(node.host)
+                self.sim.clock.enter(contextOf(node.host))
                 node.discovery.startService()
 
     def _joinTrackers(self, everyone):
@@ -236,7 +236,7 @@ class ShardBuilder:
         current one), else None."""
         if self.sim.network.placement[index + 1] != self.shard:
             return None
-        self.sim.clock.context = index + 1
+        self.sim.clock.enter(index + 1)
         return everyone[index]
 
     def link(self, everyone, a, b, contexts, addresses, purpose):
@@ -251,10 +251,10 @@ class ShardBuilder:
             return
         out = into = None
         if here_a:
-            clock.context = a + 1
+            clock.enter(a + 1)
             out = opener.buildLink(inbound=False)
         if here_b:
-            clock.context = b + 1
+            clock.enter(b + 1)
             into = acceptor.buildLink(inbound=True)
         end_id = linkId(a + 1, b + 1, contexts)
         if here_a and here_b:
@@ -267,10 +267,10 @@ class ShardBuilder:
             ends = (None, network.half(into, b + 1, self._address(acceptor), end_id | 1,
                                        a + 1, opener.address))
         if here_a:
-            clock.context = a + 1
+            clock.enter(a + 1)
             adoptEnd(opener, out, ends[0], acceptor, purpose, True, addresses)
         if here_b:
-            clock.context = b + 1
+            clock.enter(b + 1)
             adoptEnd(acceptor, into, ends[1], opener, purpose, True, addresses)
 
     def _address(self, node):
@@ -290,13 +290,13 @@ class ShardBuilder:
         market = sim.market
         end_id = linkId(ctx, TRACKER, contexts)
         if here_node:
-            clock.context = ctx
+            clock.enter(ctx)
             membership = Membership(node)
             node.setMembership(membership)
             membership.startService()
             ours = membership.factory.buildProtocol(None)
         if here_tracker:
-            clock.context = TRACKER
+            clock.enter(TRACKER)
             theirs = TrackerFactory(market.tracker).buildProtocol(None)
         if here_node and here_tracker:
             mine, its = network.pairHere(ours, ctx, node.host, node.port, theirs,
@@ -312,11 +312,11 @@ class ShardBuilder:
             its = network.half(theirs, TRACKER, listening.address, end_id | 1, ctx,
                                stub.address)
         if here_tracker:
-            clock.context = TRACKER
+            clock.enter(TRACKER)
             scheme = (schemeOf(node.discovery) if here_node
                       else (self.sim.config.discovery,
                             ctx <= self.superpeers if self.superpeers else None))
             admit(market.tracker, theirs, its, node, scheme)
         if here_node:
-            clock.context = ctx
+            clock.enter(ctx)
             registered(membership, ours, mine)

@@ -22,6 +22,7 @@ import math
 from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
+from twisted_bazaar.net.timers import Deadlines
 from twisted_bazaar.sim.clock import HeapCall, HeapClock, _CALLED
 
 #: Bits of a key left for the entries one context makes.
@@ -45,14 +46,20 @@ class ContextClock:
     were set, an order that would depend on which nodes share a shard.
     """
 
-    __slots__ = ("clock", "context", "deadlines", "__weakref__")
+    __slots__ = ("clock", "context", "_deadlines", "__weakref__")
 
     def __init__(self, clock, context):
         self.clock = clock
         self.context = context
-        #: The node's links' L{Deadlines}, kept here rather than in
-        #: L{deadlinesFor}'s table of clocks (made on first use).
-        self.deadlines = None
+        self._deadlines = None
+
+    @property
+    def deadlines(self):
+        """The node's links' L{Deadlines}, kept here rather than in
+        L{deadlinesFor <twisted_bazaar.net.timers.deadlinesFor>}'s table of clocks (made on first use)."""
+        if self._deadlines is None:
+            self._deadlines = Deadlines(self)
+        return self._deadlines
 
     def seconds(self):
         return self.clock.now
@@ -85,6 +92,11 @@ class ShardClock(HeapClock):
         self._made = [0] * contexts
         #: Entries run (calls and deliveries).
         self.events = 0
+
+    def enter(self, context):
+        """Run as ``context`` from now on: what the code that runs next
+        schedules is its own (a shard's build, node by node)."""
+        self.context = context
 
     def key(self):
         """The next key of the current context (see the module)."""

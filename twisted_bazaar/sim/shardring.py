@@ -89,7 +89,7 @@ class RingBuild:
 
         self.mine = {node.id: node for node in builder.sim.nodes}
         for node in builder.sim.nodes:
-            clock.context = index_of[node.id] + 1
+            clock.enter(index_of[node.id] + 1)
             stored = node.discovery.publisher.acknowledged(
                 lambda item: self.ids[holderAt(item)])
             for item, record, lifetime in stored:
@@ -114,13 +114,13 @@ class RingBuild:
             holder = ids[placed.holder]
             successors, predecessor, _ = self.tables[placed.holder]
             if self._here(holder):
-                clock.context = index_of[holder] + 1
+                clock.enter(index_of[holder] + 1)
                 source = predecessor if placed.holder != placed.seller else None
                 self.mine[holder].discovery.holding.hold(
                     placed.record, placed.lifetime, source)
             for each in successors:
                 if self._here(each):
-                    clock.context = index_of[each] + 1
+                    clock.enter(index_of[each] + 1)
                     self.mine[each].discovery.holding.hold(
                         placed.record, placed.lifetime, holder)
         everyone = self.everyone
@@ -133,7 +133,7 @@ class RingBuild:
         for node_id, (successors, predecessor, fingers) in zip(ids, self.tables):
             if not self._here(node_id):
                 continue
-            clock.context = index_of[node_id] + 1
+            clock.enter(index_of[node_id] + 1)
             self.mine[node_id].discovery.joining.place(
                 [peer(each) for each in successors], peer(predecessor),
                 [(first, peer(each)) for first, each in fingers])

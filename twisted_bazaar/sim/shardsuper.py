@@ -86,7 +86,7 @@ class SuperPeerBuild:
                 builder.link(everyone, index, chosen_super, contexts, addresses, LEAF)
                 if not self._here(index):
                     continue
-                clock.context = index + 1
+                clock.enter(index + 1)
                 told = leafRegistered(node, everyone[chosen_super].id)
                 if told is not None:
                     out.setdefault(placement[chosen_super + 1], []).append(LeafPlacement(
@@ -98,6 +98,6 @@ class SuperPeerBuild:
         indexed at its super-peer, in one process's order."""
         everyone, clock = self.everyone, self.builder.sim.clock
         for placed in sorted(placements, key=lambda each: (each.leaf, each.pick)):
-            clock.context = placed.superpeer + 1
+            clock.enter(placed.superpeer + 1)
             indexLeaf(everyone[placed.superpeer], everyone[placed.leaf].id, placed.address,
                       placed.stock, placed.records)

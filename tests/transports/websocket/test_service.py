@@ -8,9 +8,11 @@ from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface.verify import verifyObject
 
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.transports.interface import ITransport
 from twisted_bazaar.transports.path import CONFIGURED, WEBSOCKET, Path
 from twisted_bazaar.transports.websocket.service import NodeWebSocket, WebSocketService
 
@@ -83,7 +85,9 @@ class NodeWebSocketTests(SynchronousTestCase):
     def test_itsTransportBeforeTheNode(self):
         """Its transport exists before any node, to be handed to the node's
         dialer at construction."""
-        self.assertEqual(self.make(None).transport.kind, WEBSOCKET)
+        transport = self.make(None).transport
+        self.assertTrue(verifyObject(ITransport, transport))
+        self.assertEqual(transport.kind, WEBSOCKET)
 
     def test_servedItWritesTheOperatorsPaths(self):
         node = Node()

@@ -16,6 +16,8 @@ from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.transports.path import DIRECT, WEBSOCKET, Path
 from twisted_bazaar.transports.websocket.transport import FILES, WebSocketTransport
 
+from twisted_bazaar.transports.interface import DialOptions
+from twisted_bazaar.transports.relay.messages import FILES as FILES_PURPOSE
 from tests.transports.websocket.helpers import PORT, Recorders
 
 
@@ -34,7 +36,8 @@ class Ends:
             clientEndpoint=lambda host, port: TCP4ClientEndpoint(reactor, host, port))
 
     def dial(self, key, protocols, options=None):
-        d = self.client.dial(Path(WEBSOCKET, "127.0.0.1", PORT), key, protocols, options)
+        d = self.client.dial(Path(WEBSOCKET, "127.0.0.1", PORT), key,
+                             lambda: protocols.buildProtocol(None), options)
         pump = self.completer.succeedOnce()
         pump.flush()
         return d, pump
@@ -68,7 +71,7 @@ class TransportTests(SynchronousTestCase):
         links, files = Recorders(), Recorders()
         ends.server.listen(links)
         ends.server.listen(files, FILES)
-        d, pump = ends.dial(None, Recorders(), {"resource": FILES})
+        d, pump = ends.dial(None, Recorders(), DialOptions(purpose=FILES_PURPOSE))
         self.successResultOf(d).transport.write(b"piece")
         pump.flush()
         self.assertEqual(files.built[0].received, b"piece")
