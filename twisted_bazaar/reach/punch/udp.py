@@ -33,8 +33,9 @@ or one port of other traffic in between); a larger one is thin evidence,
 and against an easy side the plan covers both (L{COVERED}): the hard
 side opens the birthday punch's sockets (a sequential router maps them
 to ports further along, where the predicted probes go), and the easy
-side sends the predicted ports and, in the same 1,024 probes, drawn ones
-(odds about 0.98 if the router was random after all).  It spends a
+side sends the predicted ports and, in the same 1,024 probes, 928 drawn
+ones (944 distinct ports: odds 1 - (1 - 256/64512)^944, about 0.976, if
+the router was random after all).  It spends a
 birthday punch's probes where the prediction spent 96, only for steps
 that a random router gives 120 times in 64,511 checks; trusting every
 step up to 64 missed the punch in those (seen once in 89 checks).
