@@ -4,7 +4,7 @@ namespaces with real Linux routers, every daemon started with only the
 flags a user types, and the figures a user would see.
 
     python -m benchmarks.natbed [--tries 10] [--size 8] [--pairs hard-easy,...]
-                                [--logs DIR] [--json FILE]
+                                [--buy-after-meet] [--logs DIR] [--json FILE]
 
 The bed (L{twisted_bazaar.testing.netns}): on the public net a tracker
 (``bazaar-tracker``, its default flags: TCP 7700, its UDP check on 7700
@@ -32,6 +32,16 @@ about UDP punches and the probe budget, so that a try that failed says
 why.  A pair is written SELLER-BUYER: ``hard-easy`` is a seller at the
 hard home and a buyer at the easy one.  ``hard-hard`` (two homes behind
 random-port routers) is expected to stay on the relay, at its rate.
+
+With ``--buy-after-meet``, each try is the goal's own order instead
+(L{attemptAfterMeet}): the homes' daemons meet first (the buyer's daemon
+wants ``hello.bin``, 1 KiB the home seller shares, and ``home.bin``,
+which is not shared yet: the first is bought over the relay and the
+punch runs), then ``home.bin`` comes into the seller's share and the
+buyer's daemon buys it over whatever path stands, then ``bazaar buy
+home.bin`` runs at the buyer's home: a fresh node, with a punch of its
+own.  For each buy it reports the bytes the relays copied during it
+and its seconds.
 
 It needs root, ``ip`` and ``iptables``; without them it says why and
 exits 1, as it does when a try could not run to its end (a daemon that
@@ -69,6 +79,10 @@ STEP = 60.0
 PUNCH_WATCH = 40.0
 #: The issue's goal: met over UDP within this many seconds of the buyer's start.
 MET_WITHIN = 15.0
+#: The goal's bytes through any relay, for a file bought after the meeting.
+GOAL_RELAYED = 64 * 1024
+#: The goal's seconds from a ``bazaar buy``'s start to its end.
+GOAL_BUY = 20.0
 #: The slowest a relayed file is waited for: a public node's relay copies
 #: 256 KiB/s (its ``--relay-rate``), a tracker's 8 MiB/s.
 SLOWEST_RATE = 128 * 1024
@@ -173,12 +187,63 @@ def _when(daemon, pattern):
     return None
 
 
+def _homes(pair):
+    """The homes of pair (SELLER-BUYER): the seller's, the buyer's."""
+    seller_at, buyer_at = pair.split("-")
+    return seller_at, "hard2" if pair == "hard-hard" else buyer_at
+
+
+def _market(market, bed, folder, seller_at, shared):
+    """The tracker, the public seller, and the seller at home seller_at
+    sharing the folder shared: (the public node's port, the seller's id)."""
+    tracker = market.start("tracker", ["bazaar-tracker", "--metrics",
+                                       f"tcp:{METRICS_PORT}:interface=127.0.0.1"],
+                           wrapper=bed.tracker.wrapper)
+    tracker.waitFor(r"UDP reach listening on ports", STEP)
+    public = _node(market, bed, "public", bed.public, folder, "--role", "seller",
+                   "--share", _share(folder, "public.bin", 1024 * 1024))
+    nodeId(public, STEP)
+    public_port = public.waitForEvent(LISTENING_EVENT, STEP, what="node")["port"]
+    public.waitFor(r"this node is reachable from outside", STEP)
+    seller = _node(market, bed, "seller", bed.homes[seller_at].host, folder,
+                   "--role", "seller", "--share", shared)
+    seller_id = nodeId(seller, STEP)
+    seller.waitFor(r"reachable through the relay at", STEP)
+    return public_port, seller_id
+
+
+def _relayed(bed, public_port, folder):
+    """The bytes the relays copied so far: {"tracker": ..., "public": ...}
+    (None for one that could not be asked)."""
+    return {"tracker": _trackerRelayed(bed),
+            "public": _nodeRelayed(bed, public_port, folder, "public")}
+
+
+def _since(now, before):
+    """The bytes the relays copied between two L{_relayed}, in all (None
+    if one could not be asked)."""
+    counts = [now[key] - before[key] for key in now
+              if now[key] is not None and before[key] is not None]
+    return sum(counts) if len(counts) == len(now) else None
+
+
+def _keepLogs(market, result, logs, stem):
+    """Stop the market; keep its punch lines in result, and with logs,
+    every daemon's log."""
+    market.stop()
+    for daemon in market.daemons:
+        result.setdefault("punch_lines", {})[daemon.name] = [
+            line for line in daemon.lines if PUNCH_LINES.search(line)
+            and not line.lstrip().startswith("{")]
+        if logs:
+            with open(os.path.join(logs, f"{stem}-{daemon.name}.log"), "w") as f:
+                f.write("\n".join(daemon.lines) + "\n")
+
+
 def attempt(bed, pair, index, size, logs):
     """One try of pair (SELLER-BUYER) in a fresh market: a dict of what
     was seen."""
-    seller_at, buyer_at = pair.split("-")
-    if pair == "hard-hard":
-        buyer_at = "hard2"
+    seller_at, buyer_at = _homes(pair)
     folder = tempfile.mkdtemp(prefix="bazaar-natbed-")
     market = LiveMarket(folder, logFormat=JSON)
     result = {"pair": pair, "try": index + 1, "size": size, "met": False,
@@ -186,19 +251,8 @@ def attempt(bed, pair, index, size, logs):
               "datagrams": None, "error": None}
     try:
         bed.zeroDatagrams()
-        tracker = market.start("tracker", ["bazaar-tracker", "--metrics",
-                                           f"tcp:{METRICS_PORT}:interface=127.0.0.1"],
-                               wrapper=bed.tracker.wrapper)
-        tracker.waitFor(r"UDP reach listening on ports", STEP)
-        public = _node(market, bed, "public", bed.public, folder, "--role", "seller",
-                       "--share", _share(folder, "public.bin", 1024 * 1024))
-        nodeId(public, STEP)
-        public_port = public.waitForEvent(LISTENING_EVENT, STEP, what="node")["port"]
-        public.waitFor(r"this node is reachable from outside", STEP)
-        seller = _node(market, bed, "seller", bed.homes[seller_at].host, folder,
-                       "--role", "seller", "--share", _share(folder, "home.bin", size))
-        seller_id = nodeId(seller, STEP)
-        seller.waitFor(r"reachable through the relay at", STEP)
+        public_port, seller_id = _market(market, bed, folder, seller_at,
+                                         _share(folder, "home.bin", size))
         downloads = os.path.join(folder, "downloads")
         os.makedirs(downloads)
         started = time.time()
@@ -224,15 +278,90 @@ def attempt(bed, pair, index, size, logs):
     except DaemonError as e:
         result["error"] = str(e).splitlines()[0]
     finally:
-        market.stop()
-        for daemon in market.daemons:
-            result.setdefault("punch_lines", {})[daemon.name] = [
-                line for line in daemon.lines if PUNCH_LINES.search(line)
-                and not line.lstrip().startswith("{")]
-            if logs:
-                target = os.path.join(logs, f"{pair}-{index + 1}-{daemon.name}.log")
-                with open(target, "w") as f:
-                    f.write("\n".join(daemon.lines) + "\n")
+        _keepLogs(market, result, logs, f"{pair}-{index + 1}")
+        shutil.rmtree(folder, True)
+    return result
+
+
+def _bazaarBuy(bed, buyer_at, folder, size):
+    """``bazaar buy home.bin`` at home buyer_at, as README has it plus the
+    tracker's address: (its seconds from start to exit, its exit status,
+    its output's last lines)."""
+    downloads = os.path.join(folder, "downloads-buy")
+    os.makedirs(downloads)
+    began = time.time()
+    try:
+        done = subprocess.run([*bed.homes[buyer_at].host.wrapper, _bazaar(), "buy", "home.bin",
+                               "--tracker", f"tcp:{bed.tracker.address}:{TRACKER_PORT}",
+                               "--downloads", downloads],
+                              capture_output=True, text=True,
+                              timeout=STEP + size / SLOWEST_RATE)
+    except subprocess.TimeoutExpired:
+        return round(time.time() - began, 2), None, ["(still running: stopped)"]
+    return (round(time.time() - began, 2), done.returncode,
+            (done.stdout + done.stderr).strip().splitlines()[-3:])
+
+
+def attemptAfterMeet(bed, pair, index, size, logs):
+    """One try of pair (SELLER-BUYER) in the goal's own order: the homes'
+    daemons meet first (the buyer's daemon buys ``hello.bin``, 1 KiB, from
+    the home seller, over the relay, and punches), then ``home.bin`` comes
+    into the seller's share and the buyer's daemon buys it (over the met
+    path, if it stayed), then ``bazaar buy home.bin`` at the buyer's home:
+    a dict of what was seen."""
+    seller_at, buyer_at = _homes(pair)
+    folder = tempfile.mkdtemp(prefix="bazaar-natbed-")
+    market = LiveMarket(folder, logFormat=JSON)
+    result = {"pair": pair, "try": index + 1, "size": size, "after_meet": True,
+              "met": False, "seconds": None, "strategy": None, "daemon": None,
+              "buy": None, "datagrams": None, "error": None}
+    try:
+        bed.zeroDatagrams()
+        shared = _share(folder, "hello.bin", 1024)
+        waiting = os.path.join(_share(folder, "home.bin", size), "home.bin")
+        public_port, seller_id = _market(market, bed, folder, seller_at, shared)
+        downloads = os.path.join(folder, "downloads")
+        os.makedirs(downloads)
+        started = time.time()
+        buyer = _node(market, bed, "buyer", bed.homes[buyer_at].host, folder,
+                      "--role", "buyer", "--want", "hello.bin", "--want", "home.bin",
+                      "--downloads", downloads)
+        met = MET.format(peer=shortId(seller_id))
+        try:
+            found = buyer.waitFor(met, PUNCH_WATCH)
+            result.update(met=True, strategy=found["strategy"],
+                          seconds=round(_when(buyer, met) - started, 2))
+        except DaemonError:
+            pass
+        buyer.waitFor(r"downloaded hello\.bin into", STEP)
+        before = _relayed(bed, public_port, folder)
+        placed = time.time()
+        os.rename(waiting, os.path.join(shared, "home.bin"))
+        buyer.waitFor(r"downloaded home\.bin into", STEP + size / SLOWEST_RATE)
+        began = _when(buyer, r"fetching home\.bin")
+        ended = _when(buyer, r"downloaded home\.bin into")
+        after = _relayed(bed, public_port, folder)
+        result["daemon"] = {"found_s": round(began - placed, 2),
+                            "fetch_s": round(ended - began, 2),
+                            "relayed": _since(after, before),
+                            "relayed_by": {key: None if after[key] is None
+                                           or before[key] is None
+                                           else after[key] - before[key] for key in after}}
+        seconds, status, said = _bazaarBuy(bed, buyer_at, folder, size)
+        done = _relayed(bed, public_port, folder)
+        result["buy"] = {"seconds": seconds, "status": status, "said": said,
+                         "relayed": _since(done, after),
+                         "relayed_by": {key: None if done[key] is None
+                                        or after[key] is None
+                                        else done[key] - after[key] for key in done}}
+        if status != 0:
+            result["error"] = f"bazaar buy exited {status}: {' '.join(said)}"
+        result["datagrams"] = {"seller": bed.datagramsOut(seller_at),
+                               "buyer": bed.datagramsOut(buyer_at)}
+    except DaemonError as e:
+        result["error"] = str(e).splitlines()[0]
+    finally:
+        _keepLogs(market, result, logs, f"{pair}-{index + 1}-after-meet")
         shutil.rmtree(folder, True)
     return result
 
@@ -260,6 +389,61 @@ def table(results):
     return "\n".join(rows)
 
 
+def _bytes(count):
+    return "" if count is None else format(count, ",")
+
+
+def meetTable(results):
+    """The results of L{attemptAfterMeet} as a Markdown table."""
+    rows = ["| try | pair (seller-buyer) | met over UDP | seconds to the path | strategy | "
+            "the daemon's buy: s from the file's arrival to its fetch, s to fetch it, "
+            "bytes through relays | `bazaar buy`: s from start to end, exit, bytes "
+            "through relays | UDP datagrams out of the seller's home, the buyer's |",
+            "|---|---|---|---|---|---|---|---|"]
+    for each in results:
+        met = "yes" if each["met"] else "no"
+        if each["met"] and each["seconds"] > MET_WITHIN:
+            met = f"late ({each['seconds']:.1f} s)"
+        if each["error"]:
+            met += f" (the try stopped: {each['error']})"
+        daemon, buy, datagrams = each["daemon"], each["buy"], each["datagrams"]
+        rows.append(
+            f"| {each['try']} | {each['pair']} | {met} | "
+            f"{'' if each['seconds'] is None else each['seconds']} | "
+            f"{each['strategy'] or ''} | "
+            + ("" if daemon is None else f"{daemon['found_s']}, {daemon['fetch_s']}, "
+               f"{_bytes(daemon['relayed'])}") + " | "
+            + ("" if buy is None else f"{buy['seconds']}, {buy['status']}, "
+               f"{_bytes(buy['relayed'])}") + " | "
+            + ("" if datagrams is None else
+               f"{datagrams['seller']:,}, {datagrams['buyer']:,}") + " |")
+    return "\n".join(rows)
+
+
+def meetSummary(results):
+    """One line a pair for the goal's own order: tries met within the
+    goal; buys (the daemon's, `bazaar buy`) with at most GOAL_RELAYED
+    through relays; `bazaar buy`s ended within GOAL_BUY seconds."""
+    lines = []
+    for pair in dict.fromkeys(each["pair"] for each in results):
+        mine = [each for each in results if each["pair"] == pair]
+        within = sum(1 for each in mine if each["met"] and each["seconds"] <= MET_WITHIN)
+        daemons = [each["daemon"] for each in mine if each["daemon"]]
+        buys = [each["buy"] for each in mine if each["buy"]]
+        light = sum(1 for daemon in daemons if daemon["relayed"] is not None
+                    and daemon["relayed"] <= GOAL_RELAYED)
+        lightBuys = sum(1 for buy in buys if buy["relayed"] is not None
+                        and buy["relayed"] <= GOAL_RELAYED)
+        quick = sum(1 for buy in buys if buy["status"] == 0 and buy["seconds"] <= GOAL_BUY)
+        lines.append(f"{pair}: met over UDP within {MET_WITHIN:g} s in {within} of "
+                     f"{len(mine)} tries; the daemon's buy with at most "
+                     f"{GOAL_RELAYED // 1024} KiB through relays in {light} of {len(mine)}; "
+                     f"`bazaar buy` with at most {GOAL_RELAYED // 1024} KiB through relays "
+                     f"in {lightBuys} of {len(mine)}, ended within {GOAL_BUY:g} s "
+                     f"in {quick} of {len(mine)}")
+    return "\n".join(lines)
+
+
 def summary(results):
     """One line a pair: tries met within the goal, of all."""
     lines = []
@@ -283,6 +467,10 @@ def _arguments(argv):
     parser.add_argument("--pairs", default="hard-easy,easy-hard",
                         help=f"pairs SELLER-BUYER, separated by commas, of {', '.join(PAIRS)}"
                              " (default hard-easy,easy-hard)")
+    parser.add_argument("--buy-after-meet", action="store_true",
+                        help="the goal's own order: the homes' daemons meet first, then "
+                             "the buyer's daemon buys home.bin, then `bazaar buy home.bin` "
+                             "at the buyer's home")
     parser.add_argument("--logs", help="folder to keep every daemon's log in")
     parser.add_argument("--json", help="file to write the results to, as JSON")
     options = parser.parse_args(argv)
@@ -310,16 +498,18 @@ def main(argv=None):
         print(f"natbed: cannot build the test bed: {e}", file=sys.stderr)
         return 1
     results = []
+    trying, tabled, summed = ((attemptAfterMeet, meetTable, meetSummary)
+                              if options.buy_after_meet else (attempt, table, summary))
     try:
         for pair in options.pairs:
             for index in range(options.tries):
-                result = attempt(bed, pair, index, options.size * 1024 * 1024, options.logs)
+                result = trying(bed, pair, index, options.size * 1024 * 1024, options.logs)
                 results.append(result)
-                print(table([result]).splitlines()[-1], flush=True)
+                print(tabled([result]).splitlines()[-1], flush=True)
     finally:
         bed.remove()
-    print(table(results))
-    print(summary(results))
+    print(tabled(results))
+    print(summed(results))
     if options.json:
         with open(options.json, "w") as f:
             json.dump(results, f, indent=1)

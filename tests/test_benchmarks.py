@@ -546,6 +546,27 @@ class NatBedTests(SynchronousTestCase):
             "hard-easy: met over UDP within 15 s in 1 of 2 tries (seconds 6.92 to 16.5)",
             "easy-hard: met over UDP within 15 s in 0 of 1 tries"])
 
+    def test_afterMeetTableAndSummary(self):
+        """The goal's own order: each try's meeting, the daemon's buy and
+        `bazaar buy` in one row; the summary counts the meetings within
+        15 s, the buys within 64 KiB through relays and the `bazaar buy`s
+        ended within 20 s."""
+        results = [dict(self.result("hard-easy", 1, True, 7.39), after_meet=True,
+                        daemon={"found_s": 6.38, "fetch_s": 0.15, "relayed": 0},
+                        buy={"seconds": 12.5, "status": 0, "relayed": 65536}),
+                   dict(self.result("hard-easy", 2, True, 8.1), after_meet=True,
+                        daemon={"found_s": 3.2, "fetch_s": 0.9, "relayed": 65537},
+                        buy={"seconds": 32.46, "status": 0, "relayed": 8402929})]
+        self.assertEqual(natbed.meetTable(results).splitlines()[2:], [
+            "| 1 | hard-easy | yes | 7.39 | birthday-probes | 6.38, 0.15, 0 | 12.5, 0, "
+            "65,536 | 6, 1,100 |",
+            "| 2 | hard-easy | yes | 8.1 | birthday-probes | 3.2, 0.9, 65,537 | 32.46, 0, "
+            "8,402,929 | 6, 1,100 |"])
+        self.assertEqual(natbed.meetSummary(results).splitlines(), [
+            "hard-easy: met over UDP within 15 s in 2 of 2 tries; the daemon's buy with "
+            "at most 64 KiB through relays in 1 of 2; `bazaar buy` with at most 64 KiB "
+            "through relays in 1 of 2, ended within 20 s in 1 of 2"])
+
     def test_badFlags(self):
         """A pair it does not know, or no tries, is refused with the
         reason and exit status 2, before any bed is made."""

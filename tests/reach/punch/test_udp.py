@@ -16,6 +16,7 @@ from twisted_bazaar.testing.udpnat import (
     UdpNetwork,
     UdpRouter,
     punchPair,
+    trackerSeen,
 )
 from twisted_bazaar.reach.punch import udp as udppunch
 from twisted_bazaar.reach.punch.tcp import LOWEST_PORT, PunchFailed
@@ -100,8 +101,42 @@ class PlanTests(SynchronousTestCase):
         self.assertEqual(plan.strategy, "predicted")
         ports = sorted({probe.port for probe in plan.probes})
         self.assertEqual(ports, [6002 + k for k in range(1, udppunch.PREDICTED + 1)])
+        plan = udppunch.plan(mappingOf("a", 5000), mappingOf("b", 6000, 6004), self.rng)
+        self.assertEqual(plan.strategy, "predicted")
+        self.assertEqual(sorted({probe.port for probe in plan.probes})[:2], [6005, 6006])
+
+    def test_thinStep(self):
+        """A step past SURE_STEP (a random router's ports, near by chance,
+        1 time in 500): the easy side sends the predicted ports (the
+        router's own step on, at each round) and, within 1,024 probes in
+        all, 928 drawn ports of the host, none of them twice, paced; the
+        step-10 side opens the birthday punch's 256 sockets."""
         plan = udppunch.plan(mappingOf("a", 5000), mappingOf("b", 6000, 6010), self.rng)
-        self.assertEqual(sorted({probe.port for probe in plan.probes})[:2], [6020, 6030])
+        predicted = [6010 + 10 * k for k in range(1, udppunch.PREDICTED + 1)]
+        self.assertEqual((plan.strategy, plan.sockets, len(plan.probes)),
+                         ("predicted-birthday-probes", 1, BIRTHDAY_PROBES))
+        rounds = len(udppunch.ROUNDS) * len(predicted)
+        self.assertEqual([(probe.at, probe.socket, probe.port) for probe in plan.probes[:rounds]],
+                         [(at, 0, port) for at in udppunch.ROUNDS for port in predicted])
+        drawn = plan.probes[rounds:]
+        self.assertEqual(drawn[0].port, 6000)
+        self.assertEqual(len({probe.port for probe in drawn}), BIRTHDAY_PROBES - rounds)
+        self.assertEqual({probe.port for probe in drawn} & set(predicted), set())
+        self.assertEqual([probe.at for probe in drawn[63:65]] + [drawn[-1].at],
+                         [0.0, 0.1, 1.4])
+        self.assertLessEqual(len(plan.probes), PROBES_HOST)
+        hard = udppunch.plan(mappingOf("b", 6000, 6010), mappingOf("a", 5000), self.rng)
+        self.assertEqual((hard.strategy, hard.sockets, {probe.port for probe in hard.probes}),
+                         ("predicted-birthday-sockets", HARD_SOCKETS, {5000}))
+        self.assertEqual(len(hard.probes), len(udppunch.HARD_ROUNDS) * HARD_SOCKETS)
+
+    def test_thinStepsOfTwoHardSides(self):
+        """Only against an easy side is a thin step covered: two sequential
+        sides predict, as before (a random one could meet neither)."""
+        plan = udppunch.plan(mappingOf("a", 5000, 5002), mappingOf("b", 6000, 6010),
+                             self.rng)
+        self.assertEqual((plan.strategy, plan.sockets, len(plan.probes)),
+                         ("predicted", 1, len(udppunch.ROUNDS) * udppunch.PREDICTED))
 
     def test_birthday(self):
         """Easy and random: the easy side sends 1,024 probes to distinct
@@ -176,6 +211,17 @@ def _network(kind_a, kind_b, seed=1, other=OTHER_TRAFFIC):
     return clock, network
 
 
+class _Busy(UdpRouter):
+    """A sequential router whose home's other traffic took 19 ports
+    between its first two mappings (the tracker's two datagrams)."""
+
+    def _allocate(self, local_port):
+        port = super()._allocate(local_port)
+        if len(self._in) == 0:
+            self._next += 19
+        return port
+
+
 def _outcome(kind_a, kind_b, seed=1, other=OTHER_TRAFFIC):
     """Each end's result of a punch between routers of the two kinds."""
     clock, network = _network(kind_a, kind_b, seed, other)
@@ -216,6 +262,50 @@ class PunchTests(SynchronousTestCase):
             self.assertMet(SEQUENTIAL, PORT_RESTRICTED, seed)
             self.assertMet(PORT_RESTRICTED, SEQUENTIAL, seed)
             self.assertMet(SEQUENTIAL, SEQUENTIAL, seed, other=0)
+
+    def test_randomRouterJudgedSequential(self):
+        """A random-port router whose two ports to the tracker landed 12 to
+        59 apart (the seeds where they did) is judged sequential on a thin
+        step: the cone side plays the predicted ports and the birthday
+        probes, the random side opens 256 sockets, and they meet (with
+        the predicted plan alone, 96 probes, each of these missed)."""
+        met = []
+        for seed, kind_a, kind_b in ((62, PORT_RESTRICTED, RANDOM),
+                                     (63, RANDOM, PORT_RESTRICTED),
+                                     (1085, PORT_RESTRICTED, RANDOM),
+                                     (1160, PORT_RESTRICTED, RANDOM),
+                                     (2019, PORT_RESTRICTED, RANDOM)):
+            clock, network = _network(kind_a, kind_b, seed)
+            hard = B if kind_b == RANDOM else A
+            self.assertTrue(trackerSeen(network, hard, TRACKER).thin)
+            results = self.assertMet(kind_a, kind_b, seed)
+            met.append(tuple(result.host for result in results))
+        self.assertEqual(met, [(PUBLIC_B, PUBLIC_A)] * 5)
+
+    def test_busySequentialRouter(self):
+        """A sequential router whose home's other traffic took 19 ports
+        between the tracker's two datagrams (a thin step of 20) still
+        meets a cone: the cone's predicted probes reach one of the 256
+        sockets' mappings, further along."""
+        clock, network = _network(PORT_RESTRICTED, SEQUENTIAL)
+        network.place(B, _Busy(PUBLIC_B, SEQUENTIAL, random.Random(2), 0))
+        seen = trackerSeen(network, B, TRACKER)
+        self.assertEqual((seen.delta, seen.thin), (20, True))
+        clock, network = _network(PORT_RESTRICTED, SEQUENTIAL)
+        network.place(B, _Busy(PUBLIC_B, SEQUENTIAL, random.Random(2), 0))
+        results = []
+        sides = punchPair(network, A, B, TRACKER, random.Random(2), nonce=4242)
+        for _, done in sides:
+            done.addBoth(results.append)
+        for _ in range(int(TIMEOUT * 100) + 1):
+            clock.advance(0.01)
+        for punch, _ in sides:
+            punch.stop()
+        self.assertEqual([punch.plan.strategy for punch, _ in sides],
+                         ["predicted-birthday-probes", "predicted-birthday-sockets"])
+        [met_a, met_b] = results
+        self.assertEqual((met_a.host, met_a.port - seen.second, met_b.host),
+                         (PUBLIC_B, 20, PUBLIC_A))
 
     def test_birthday(self):
         """A random-port router and a port-restricted cone meet about 98

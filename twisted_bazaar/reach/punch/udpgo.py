@@ -2,7 +2,7 @@
 What this side of a UDP punch sends, or why it sends nothing, for a
 tracker's ``udppunchgo`` (L{planFor}): the checks a punch passes before
 any probe (the relay's word agrees with the tracker's, a mapping to aim
-at, this node's own mapping fresh), and the dialer's word on the peer
+at, this node's own mapping known), and the dialer's word on the peer
 (docs/protocol.md, "Over UDP", "A peer dialled, not punched"): a peer
 this node reaches at the host the probes would go to gets the L{DIRECT
 <twisted_bazaar.reach.punch.udp.DIRECT>} plan, one reached another way
@@ -43,7 +43,7 @@ def planFor(go, relayed, check, directPath, rng):
         peer = udppunch.mappingOf(go.host, go.port, go.second)
     except ValueError as e:
         return None, str(e)
-    if not check.fresh():
+    if not check.known():
         return None, "this node's own UDP mapping is not known now"
     if directPath is not None and not (directPath.kind in (DIRECT, MAPPED)
                                        and sameHost(directPath.host, go.host)):

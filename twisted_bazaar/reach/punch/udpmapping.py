@@ -10,11 +10,20 @@ from twisted.logger import Logger
 
 from twisted_bazaar.reach.punch import udp as udppunch
 
-__all__ = ["MappingCheck", "FRESH", "CHECK_AGAIN", "REFUSED_PAUSE", "CHECK_TIMEOUT"]
+__all__ = ["MappingCheck", "FRESH", "KNOWN", "CHECK_AGAIN", "REFUSED_PAUSE",
+           "CHECK_TIMEOUT"]
 
-#: Seconds a ``udpreach`` is taken as this node's router's mapping: under
-#: the 30 s the tracker keeps it for a peer's punch.
+#: Seconds a ``udpreach`` is taken as this node's router's mapping when
+#: it asks a punch: under the 30 s the tracker keeps it for a peer's punch.
 FRESH = 20.0
+#: Seconds a ``udpreach`` still answers a peer's punch (``udppunchgo``):
+#: the 30 s the tracker keeps it for one (its ``SEEN_FOR``).  The go has
+#: aimed the peer at what the tracker kept, so this side needs only its
+#: router's kind from it, which does not change; a side that refused
+#: between 20 and 30 s (a seller up for a while when its buyer's punch
+#: comes, its check asked by the link but not yet answered) missed a
+#: punch both could have met.
+KNOWN = 30.0
 #: Seconds between two ``udpcheck`` at most (one unanswered is not asked
 #: again at once), and after one the tracker refused (it has no UDP
 #: port, most often: asked at each relayed link, it would say so in
@@ -54,6 +63,11 @@ class MappingCheck:
     def fresh(self):
         """Whether the mapping is known, from the last L{FRESH} seconds."""
         return self._at is not None and self._at > self.clock.seconds() - FRESH
+
+    def known(self):
+        """Whether the mapping is known, from the last L{KNOWN} seconds:
+        enough to answer a peer's punch."""
+        return self._at is not None and self._at > self.clock.seconds() - KNOWN
 
     def freshen(self, send):
         """
