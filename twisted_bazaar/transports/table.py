@@ -25,19 +25,18 @@ class NoTransport(Exception):
         return self.args[0]
 
 
-class Transports:
+class Transports(tuple):
     """
-    One transport per kind (L{ITransport}s), each found by kind.
-
-    @ivar kinds: the kinds held, in the order given.
+    One transport per kind (L{ITransport}s), each found by kind: a tuple
+    of them, in the order given.
     """
 
-    #: A tuple, looked through by kind: a few transports, one table a
-    #: node (a simulation's million nodes hold one each; a dict is four
-    #: times the size).
-    __slots__ = ("_transports",)
+    #: A tuple itself, looked through by kind: a few transports, one table
+    #: a node (a simulation's million nodes hold one each; a dict is four
+    #: times the size, and an object holding a tuple 40 bytes more).
+    __slots__ = ()
 
-    def __init__(self, transports):
+    def __new__(cls, transports):
         transports = tuple(transports)
         kinds = set()
         for transport in transports:
@@ -47,17 +46,18 @@ class Transports:
             if transport.kind in kinds:
                 raise ValueError(f"two transports of kind {transport.kind!r}")
             kinds.add(transport.kind)
-        self._transports = transports
+        return super().__new__(cls, transports)
 
     @property
     def kinds(self):
-        return tuple(transport.kind for transport in self._transports)
+        """The kinds held, in the order given."""
+        return tuple(transport.kind for transport in self)
 
     def of(self, kind):
         """The transport that dials paths of kind (that of its carrier),
         or None."""
         carrier = KINDS.carrierOf(kind)
-        for transport in self._transports:
+        for transport in self:
             if transport.kind == carrier:
                 return transport
         return None
