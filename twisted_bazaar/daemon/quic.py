@@ -11,9 +11,9 @@ node stops.
 from twisted.application.service import Service
 from twisted.logger import Logger
 
-from twisted.internet.protocol import Factory
 
 from twisted_bazaar.net.overlay import OverlayFactory
+from twisted_bazaar.net.transfers import NodeTransfers
 from twisted_bazaar.transports.path import CONFIGURED, UDP, Path
 from twisted_bazaar.transports.quic.transport import QuicTransport
 from twisted_bazaar.reach.punch.udpservice import UdpPunching
@@ -24,18 +24,6 @@ from twisted_bazaar.wire.ids import shortId
 __all__ = ["QuicService", "serveNode"]
 
 
-class _Transfers(Factory):
-    """The node's transfer port's protocols, once it serves one (a
-    seller's: L{twisted_bazaar.files.server}); none before."""
-
-    noisy = False
-
-    def __init__(self, node):
-        self.node = node
-
-    def buildProtocol(self, addr):
-        factory = self.node.transferFactory
-        return None if factory is None else factory.buildProtocol(addr)
 
 
 def serveNode(transport, node):
@@ -43,7 +31,7 @@ def serveNode(transport, node):
     port) over transport (a L{QuicTransport}), each stream under the
     channel."""
     transport.listen(OverlayFactory(node))
-    transport.listen(_Transfers(node), FILES)
+    transport.listen(NodeTransfers(node), FILES)
 
 
 class QuicService(Service):

@@ -8,11 +8,11 @@ ends the daemon, saying why.
 
 from twisted.application.service import Service
 from twisted.internet import defer
-from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.overlay import OverlayFactory
+from twisted_bazaar.net.transfers import NodeTransfers
 from twisted_bazaar.transports.path import CONFIGURED, WEBSOCKET, Path
 from twisted_bazaar.transports.websocket.endpoints import ROOT
 from twisted_bazaar.transports.websocket.transport import FILES, WebSocketTransport
@@ -101,18 +101,6 @@ class NodeWebSocket:
                                 if self.listens else None, self.onFailure, self.description)
 
 
-class _Transfers(Factory):
-    """The node's transfer port's protocols, once it serves one (a
-    seller's); none before."""
-
-    noisy = False
-
-    def __init__(self, node):
-        self.node = node
-
-    def buildProtocol(self, addr):
-        factory = self.node.transferFactory
-        return None if factory is None else factory.buildProtocol(addr)
 
 
 def _listen(node, transport):
@@ -120,7 +108,7 @@ def _listen(node, transport):
     Deferred of the port (its failure once)."""
     listening = defer.gatherResults(
         [transport.listen(OverlayFactory(node), ROOT),
-         transport.listen(_Transfers(node), FILES)], consumeErrors=True)
+         transport.listen(NodeTransfers(node), FILES)], consumeErrors=True)
     return listening.addCallbacks(lambda ports: ports[0],
                                   lambda reason: reason.value.subFailure)
 
