@@ -27,7 +27,12 @@ from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.core.node import DIRECT, Node, NodeConfig
-from twisted_bazaar.core.topology import RETRY_MAX, RETRY_MIN, RandomNeighbours
+from twisted_bazaar.core.topology import (
+    RETRY_MAX,
+    RETRY_MIN,
+    UNLINKABLE_KEPT,
+    RandomNeighbours,
+)
 
 NODE_PORT = 4100
 NODE_ID = 77
@@ -254,10 +259,36 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.assertEqual(self.tracker.heard(), [])
         self.assertEqual(self.node.overlay.pending, {})
         self.assertEqual(self.retryDelay(), 1.0)
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+        self.link(12)
+        self.assertEqual(len(self.connector.requests), 2)
+        self.assertEqual(list(self.node.links), [12])
+
+    def test_aPeerThatCouldNotBeLinkedIsLeftOutUntilNobodyElse(self):
+        """The next asks leave out a peer the node could not link to (the
+        tracker would pick it again at random); once the tracker has
+        nobody else, it is forgotten and may be offered again."""
+        self.register()
+        for peer_id, asked in ((11, nodereq(11)), (12, nodereq(11, 12))):
+            self.tracker.say(nodereply(peer_id))
+            self.connector.requests[-1].deferred.errback(ConnectionRefusedError())
+            self.retryDelay()
+            self.assertEqual(self.tracker.heard(), [asked])
+        self.tracker.say(NOBODY)
+        self.retryDelay()
         self.assertEqual(self.tracker.heard(), [nodereq()])
         self.link(11)
-        self.assertEqual(len(self.connector.requests), 2)
         self.assertEqual(list(self.node.links), [11])
+
+    def test_peersLeftOutAreBounded(self):
+        """Only the newest L{UNLINKABLE_KEPT} failures are left out."""
+        self.register()
+        for peer_id in range(100, 100 + UNLINKABLE_KEPT + 3):
+            self.tracker.say(nodereply(peer_id))
+            self.connector.requests[-1].deferred.errback(ConnectionRefusedError())
+            self.retryDelay()
+        [asked] = self.tracker.heard()[-1:]
+        self.assertEqual(asked, nodereq(*range(103, 103 + UNLINKABLE_KEPT)))
 
     def test_aFailedDialNamesTheAddressOnce(self):
         """The line of a dial that failed names the peer's address once
@@ -303,7 +334,7 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.connector.requests[-1].deferred.errback(ConnectionRefusedError())
         self.assertEqual(self.tracker.heard(), [])
         lost.loseConnection()
-        self.assertEqual(self.tracker.heard(), [nodereq()])
+        self.assertEqual(self.tracker.heard(), [nodereq(12)])
 
     def test_linkLostWhileAskingDoesNotAskTwice(self):
         self.register()

@@ -23,6 +23,8 @@ from twisted_bazaar.net.overlay import OVERLAY
 #: First and largest pause between asks when the tracker has no new peer.
 RETRY_MIN = 1.0
 RETRY_MAX = 60.0
+#: Peers a link to failed lately, left out of the next asks (newest kept).
+UNLINKABLE_KEPT = 16
 
 
 def dialWhy(reason, host, port):
@@ -54,6 +56,12 @@ class RandomNeighbours(Service, NodeObserver):
     nobody new to offer: a link lost meanwhile waits for the retry, so
     that a peer that opens and closes links does not make the node ask
     the tracker once for each.
+
+    A peer the node could not link to is left out of its next asks, so
+    that the tracker introduces someone else (a node behind a firewall
+    is not offered the same unreachable peer over and over); once the
+    tracker has nobody else, those peers are forgotten and, after the
+    backoff, may be offered again.
     """
 
     log = Logger()
@@ -66,6 +74,9 @@ class RandomNeighbours(Service, NodeObserver):
         self._connecting = None
         #: The tracker's last answer offered nobody new; a retry waits.
         self._nobodyNew = False
+        #: Peers a link to failed since the tracker last had nobody new,
+        #: oldest first (at most L{UNLINKABLE_KEPT}).
+        self._unlinkable = []
         node.addObserver(self)
 
     def neighbours(self):
@@ -95,7 +106,7 @@ class RandomNeighbours(Service, NodeObserver):
         if not membership.isRegistered or len(self.neighbours()) >= self.wanted:
             return
         self._nobodyNew = False
-        exclude = tuple(self.neighbours()[: wire.MAX_EXCLUDE])
+        exclude = tuple((self.neighbours() + self._unlinkable)[: wire.MAX_EXCLUDE])
         scheme, _ = schemeOf(node.discovery)
         self._asking = membership.ask(wire.NodeReq(exclude, scheme=scheme))
         self._asking.addCallbacks(self._introduced, self._noAnswer)
@@ -112,6 +123,7 @@ class RandomNeighbours(Service, NodeObserver):
         node = self.node
         if reply.id < 0 or reply.id == node.id or reply.id in self.neighbours():
             self._nobodyNew = True
+            self._unlinkable.clear()
             self._retryLater()
             return
         self._connecting = node.connectTo(reply.host, reply.port, reply.id, OVERLAY,
@@ -126,6 +138,9 @@ class RandomNeighbours(Service, NodeObserver):
 
     def _failed(self, reason, reply):
         self._connecting = None
+        if reply.id not in self._unlinkable:
+            self._unlinkable.append(reply.id)
+            del self._unlinkable[:-UNLINKABLE_KEPT]
         if self.running:
             self.log.info("could not link to node {id} at {host}:{port}: {why}",
                           id=shortId(reply.id), host=reply.host, port=reply.port,
