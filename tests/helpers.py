@@ -209,16 +209,20 @@ class Recorder(NodeObserver):
         self.events.append(("nodeStopping",))
 
 
-def makeNode(node_id=1, seed=0, identity=None, **config):
+def makeNode(node_id=1, seed=0, identity=None, more=(), **config):
     """
     A node on a fresh Clock with a seeded Random and a L{FakeConnector},
     named node_id (None leaves it unregistered), with no key unless an
     identity is given.  Keepalive pings are off unless a ``link`` setting
     is given, so advancing the clock only fires what the test is about.
+    Its dialer's transports are TCP and the relay's over the connector,
+    and ``more`` (a fake QUIC transport, say).
     """
     config.setdefault("link", LinkSettings(ping_interval=0))
-    node = Node(task.Clock(), random.Random(seed), FakeConnector(), NodeConfig(**config),
-                identity=identity)
+    clock, connector = task.Clock(), FakeConnector()
+    node = Node(clock, random.Random(seed), connector, NodeConfig(**config),
+                identity=identity,
+                transports=overConnector(connector, clock, more=more) if more else None)
     node.setAddress(NODE_HOST, NODE_PORT)
     if node_id is not None:
         node.setId(node_id)
@@ -482,7 +486,8 @@ class RecordingConnector:
     """Stands in for the dialer's connector and its transports: records
     each dial (host, port, protocol, expected, through, its Deferred),
     ``through`` naming a relayed path's relay and target (and purpose,
-    but a link's)."""
+    but a link's), or the port a dial from a port is made from and its
+    path's kind."""
 
     #: Its hosts are addresses, checked as a TCP connector's are.
     addressed = True
@@ -512,6 +517,10 @@ class RecordingConnector:
             through = {"relay": path.relay, "target": options.target}
             if options.purpose != NODE:
                 through["purpose"] = options.purpose
+        if options is not None and options.fromPort is not None:
+            # From a port, as a punch's or a LAN dial's (the TCP
+            # transport's option): said so, with the path's kind.
+            through = {"fromPort": options.fromPort, "kind": path.kind}
         return self.connect(path.host, path.port, protocolFactory(), expectedKey, **through)
 
     def resolve(self, name, port):

@@ -115,16 +115,18 @@ def plugRole(node, role):
 
 
 def plugPunching(node, dialer, wait=PUNCH_WAIT, enabled=True):
-    """Have node punch over its relayed links, its punches dialled by
-    ``dialer`` (a L{twisted_bazaar.transports.tcp.fromport.PunchDialer}, or
-    the simulator's), a link waiting up to ``wait`` seconds for its punch
-    (0: nothing waits; a file started on the relay moves to the punched
-    path, L{twisted_bazaar.roles.files.moves}); not ``enabled``: it
-    punches none, and refuses its peers' punches.  Returns the
-    L{Punching}, which its dialer holds."""
-    punching = Punching(node, dialer, enabled=enabled)
+    """Have node punch over its relayed links, its punches asked of its
+    dialer, whose TCP transport dials them from a port by ``dialer`` (a
+    L{twisted_bazaar.transports.tcp.fromport.PunchDialer}, or the
+    simulator's, whose nodes are built before their punching), a link
+    waiting up to ``wait`` seconds for its punch (0: nothing waits; a file
+    started on the relay moves to the punched path,
+    L{twisted_bazaar.roles.files.moves}); not ``enabled``: it punches
+    none, and refuses its peers' punches.  Returns the L{Punching}, which
+    its dialer holds."""
+    punching = Punching(node, not dialer.addressed, enabled=enabled)
     punching.plug()
-    node.dialer.punchWith(punching, wait=wait)
+    node.dialer.punchWith(punching, wait=wait, fromPort=dialer)
     return punching
 
 

@@ -5,7 +5,9 @@ on one fake clock; the test plays their tracker (it answers ``udpcheck``
 with ``udpprobe``, reads where the probe datagrams came from at its two
 ports, answers ``udpreach``, and sends both ``udppunchgo``), and each
 node's QUIC sockets are fakes bound into the datagram network whose
-links connector records the dial of the QUIC link.
+links connector records the dial of the QUIC link, which the node's
+dialer makes by its (fake) QUIC transport from the socket the punch met
+on.
 """
 
 import random
@@ -14,8 +16,10 @@ from twisted.internet import defer, task
 from twisted.internet.address import IPv4Address
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.transports.interface import ITransport
 from twisted_bazaar.transports.path import SEEN, UDP, Path
 from twisted_bazaar.core.sessionhandlers import SessionParts
 from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, FRESH, REFUSED_PAUSE
@@ -77,6 +81,25 @@ class FakeLinks:
         d = defer.Deferred()
         self.dials.append((host, port, protocol, expected, d))
         return d
+
+
+@implementer(ITransport)
+class FakeQuic:
+    """The node's QUIC transport: a dial's link goes by the links connector
+    of the socket its options name (C{via}), as L{QuicTransport
+    <twisted_bazaar.transports.quic.transport.QuicTransport>}'s does."""
+
+    kind = UDP
+
+    def canDial(self, path):
+        return path.kind == UDP
+
+    def dial(self, path, expectedKey, protocolFactory, options=None):
+        links, _ = options.via
+        return links.connect(path.host, path.port, protocolFactory(), expected=expectedKey)
+
+    def listen(self, factory):
+        return defer.Deferred()
 
 
 class FakeSockets:
@@ -165,7 +188,8 @@ class Side:
         host, public = HOME[name]
         if kind is not None:
             network.place(host, UdpRouter(public, kind, random.Random(name)))
-        self.node = makeNode(identity.id, seed=identity.id, identity=identity)
+        self.node = makeNode(identity.id, seed=identity.id, identity=identity,
+                             more=(FakeQuic(),))
         self.node.clock = network.clock
         self.membership = self.node.membership = FakeMembership()
         self.sockets = FakeSockets(network, host)
