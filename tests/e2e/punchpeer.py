@@ -35,6 +35,7 @@ from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.handshake import channelKey
 from twisted_bazaar.reach.punch.tcp import Puncher
 from twisted_bazaar.transports.tcp.fromport import PunchDialer, ProvingProtocol
+from twisted_bazaar.transports.tcp.transport import TcpTransport
 from twisted_bazaar.reach.punch.mapping import mappingOf
 
 log = Logger()
@@ -214,9 +215,13 @@ class Peer:
         self.link = None
         self.peerHost = None
         self.started = None
-        self.puncher = Puncher(reactor, random.Random(), PunchDialer(
-            reactor, self.channel, PeerLog(reactor)), lambda link: Greeting(self),
-            lambda link: self.peerHost)
+        # No node here: a TCP transport that dials from a port by the
+        # daemon's PunchDialer stands in for a node's dialer, which dials
+        # a punch's path so (Dialer.dialPath, the option fromPort).
+        dialPath = TcpTransport(None, PunchDialer(reactor, self.channel,
+                                                  PeerLog(reactor))).dial
+        self.puncher = Puncher(reactor, random.Random(), dialPath,
+                               lambda link: Greeting(self), lambda link: self.peerHost)
 
     def linked(self, result):
         if result is not self.link:
