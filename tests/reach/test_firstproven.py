@@ -181,3 +181,20 @@ class FirstProvenTests(SynchronousTestCase):
         self.assertEqual(self.clock.getDelayedCalls(), [])
         self.assertEqual(len(self.started()), 1)
         self.assertEqual(self.everyFailed, [], "a question given up is not every way failed")
+
+    def test_aStoppedWayClosesItsLinkByDefault(self):
+        """Without a close of its owner's, a way stopped has its protocol
+        (a link) closed."""
+        closed = []
+
+        class Link:
+            def close(self):
+                closed.append(self)
+
+        clock, link = Clock(), Link()
+        race = FirstProven(clock, FakeTransports(),
+                           [along(Path(LAN, "h", 9001, word=NAMED), link, "h:9001")],
+                           None, None)
+        race.begin()
+        race.stop()
+        self.assertEqual(closed, [link])

@@ -90,18 +90,20 @@ class FirstProven:
     stops the way; L{stop} gives the dial up.
     """
 
-    def __init__(self, clock, transports, ways, allFailed, unreachable, close,
+    def __init__(self, clock, transports, ways, allFailed, unreachable, close=None,
                  delay=RELAY_DELAY):
         """
         @param transports: what dials the ways along paths (None: only
             ways dialled as typed).
+        @param close: C{close(way)}, or None: its protocol's C{close()}
+            (a L{twisted_bazaar.net.link.Link}'s, the owners' own).
         """
         self.clock = clock
         self.transports = transports
         self.ways = list(ways)
         self.allFailed = allFailed
         self.unreachable = unreachable
-        self.close = close
+        self.close = _closeLink if close is None else close
         self.delay = delay
         #: The way that won, or None.
         self.winner = None
@@ -178,6 +180,11 @@ class FirstProven:
         race = self._race
         if race is not None and not race.over:
             race.result.cancel()
+
+
+def _closeLink(way):
+    """A way stopped: its link closed."""
+    way.protocol.close()
 
 
 def _lose(way):

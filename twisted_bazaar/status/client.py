@@ -352,9 +352,9 @@ class _Question:
         self.done = defer.Deferred(self._stop)
 
     def way(self, wayOf):
-        """Add a way: C{wayOf(link)}, the L{Way <twisted_bazaar.reach.firstproven.Way>}
-        (L{along}, L{asTyped})
-        that connects a link of its own."""
+        """Add a way: C{wayOf(link)}, the L{Way
+        <twisted_bazaar.reach.firstproven.Way>} (L{along}, L{asTyped}) that
+        connects a link of its own."""
         mine = defer.Deferred()
         asker = self.askerFor(mine)
         link = Link(asker, self.clock, LinkSettings(handshake_timeout=self.timeout),
@@ -369,7 +369,7 @@ class _Question:
         """Start the ways (those along a path dialled by transports); the
         Deferred of the answer."""
         self.race = FirstProven(self.clock, transports, [way for way, _, _ in self.tries],
-                                self._allFailed, self._unreachable, _close)
+                                self._allFailed, self._unreachable)
         self.race.begin()
         self.done.addTimeout(self.timeout, self.clock)
         return self.done.addErrback(self._timedOut)
@@ -419,11 +419,6 @@ class _Question:
             why += (": nothing there answered the encrypted channel's handshake, "
                     f"which {self.asked} answers at once")
         raise ClientError(why)
-
-
-def _close(way):
-    """A way stopped: its link closed."""
-    way.protocol.close()
 
 
 def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,

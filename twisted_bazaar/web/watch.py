@@ -107,9 +107,9 @@ class _Session:
         """Dial the node: at its local addresses at once where the tracker
         named them to this watcher (L{StatusWatcher.lanOf}), and at its
         address, or through its relay, after L{RELAY_DELAY
-        <twisted_bazaar.reach.ways.RELAY_DELAY>}; the first
-        way whose node proves itself is asked (L{FirstProven}, which
-        dials them by the watcher's transports)."""
+        <twisted_bazaar.reach.ways.RELAY_DELAY>}; the first way whose node
+        proves itself is asked (L{FirstProven}, which dials them by the
+        watcher's transports)."""
         watcher = self.watcher
         self._budget = watcher.clock.callLater(watcher.budget, self._overBudget)
         host, port = self.address
@@ -124,7 +124,7 @@ class _Session:
             ways.append(self._way(Path(RELAYED, host, port, relay, NAMED), relay,
                                   DialOptions(target=self.node_id)))
         self.race = FirstProven(watcher.clock, watcher.transports, ways,
-                                self._everyWayFailed, self._unreachable, _close)
+                                self._everyWayFailed, self._unreachable)
         self.race.begin()
 
     def _way(self, path, where, options=None):
@@ -251,11 +251,6 @@ class _Session:
             self.watcher.sessionEnded(self, failed=False)
         elif self.link is None:
             self._wayLost(self.ways[link])
-
-
-def _close(way):
-    """A way stopped: its link closed."""
-    way.protocol.close()
 
 
 class StatusWatcher(Service):
