@@ -197,11 +197,11 @@ def buildNode(clock, rng, connector, config=None, store=None, identity=None,
     @param scheme: (the scheme's plugin, its settings), or None for a node
         without one (some tests).
     @param roles: (plugin, settings) for each role, in order.
-    @param punch: (the dialer of its punches, the seconds a link waits
-        for one, whether it punches at all) for a node that punches over
-        its relayed links (see L{plugPunching}), plugged in after its
-        roles; or None.  Its TCP transport dials from a port by that
-        dialer.
+    @param punch: (what its TCP transport dials punches from a port by,
+        the seconds a link waits for one, whether it punches at all) for a
+        node that punches over its relayed links, its punches asked of its
+        dialer (see L{plugPunching}), plugged in after its roles; or
+        None.
     @param relay: (its L{RelayLimits}, the connection rate) for a node
         that relays for nodes at home (L{plugRelayOffer}), or None.
     @param portmap: the maker of the mapper of a node that asks its
