@@ -51,6 +51,7 @@ from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, Path
 from twisted_bazaar.transports.relay.messages import FILES
+from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.wire.ids import shortId
 
 __all__ = ["Dialer", "Peer", "WAYS", "FILES", "PUNCH_DELAY", "PUNCH_WAIT", "RELAY_DELAY",
@@ -146,7 +147,7 @@ class Dialer:
     def __init__(self, node, connector, transports, ways=WAYS, relayDelay=RELAY_DELAY):
         self.node = node
         self.connector = connector
-        self.transports = transports
+        self._transports = transports
         self.ways = ways
         self.relayDelay = relayDelay
         self._book = None
@@ -156,6 +157,15 @@ class Dialer:
         self._whereAsks = None
         self.punching = None
         self.wait = PUNCH_WAIT
+
+    @property
+    def transports(self):
+        """The transports given, or, if none, TCP and the relay's circuits
+        over the connector (L{overConnector}), made when first dialled
+        through: a simulated node that never dials holds none."""
+        if self._transports is None:
+            self._transports = overConnector(self.connector, self.node.clock)
+        return self._transports
 
     @property
     def book(self):
