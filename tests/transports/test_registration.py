@@ -41,12 +41,13 @@ def packageOf(plugin):
 def wordsOf(plugin):
     """What names a transport plugin's transport, as a pattern: its
     package's name, its kinds of path, its options and its endpoint kinds
-    (``ws:``)."""
+    (``ws:``, or ``"ws"`` alone)."""
     package = packageOf(plugin).name
     kinds = [kind for kind in KINDS if kind == package]
     options = {option.name for option in (*plugin.nodeOptions, *plugin.trackerOptions)}
     words = [re.escape(word) for word in {package, *kinds, *options}]
-    words += [rf"(?<![\w-]){re.escape(kind)}:" for kind in plugin.trackerKinds]
+    for kind in plugin.trackerKinds:
+        words += [rf"(?<![\w-]){re.escape(kind)}:", rf"[\"']{re.escape(kind)}[\"']"]
     return re.compile("|".join(words), re.IGNORECASE)
 
 
@@ -95,7 +96,7 @@ class RegistrationTests(SynchronousTestCase):
         [plugin] = [plugin for plugin in self.plugins if plugin.name == "WebSocket"]
         words = wordsOf(plugin)
         for line in ('from twisted_bazaar.transports.websocket import WEBSOCKET',
-                     'options["ws-port"]', 'parseAddress(text, ("tcp", "ws:"))',
+                     'options["ws-port"]', 'ENDPOINT_KINDS = ("tcp", "unix", "ws")',
                      '"--tracker ws:HOST:PORT"'):
             self.assertIsNotNone(words.search(line), line)
         for line in ("news: 3 lines", "rows:", "draws"):
