@@ -415,9 +415,9 @@ def _addPluginOptions(cls):
             setattr(cls, "opt_" + option.name.replace("-", "_"),
                     _pluginOptionHandler(option, kind, plugin.name))
     cls.oneOrList = ("tracker", "tracker-key")
-    cls.repeatable = ("role", "tracker", "tracker-key", "quic-peer") + cls.transportLists + tuple(
-        option.name for _, plugin in _owners() for option in plugin.options
-        if option.repeatable)
+    cls.repeatable = ("role", "tracker", "tracker-key", "quic-peer") + cls.transportLists + (
+        tuple(option.name for _, plugin in _owners() for option in plugin.options
+              if option.repeatable))
     return cls
 
 
@@ -430,13 +430,14 @@ def _addTransports(cls, plugins):
     return cls
 
 
-def _trackerOption(help):
-    """The handler of --tracker, its help naming the transports' endpoints."""
+def _trackerOption(doc):
+    """The handler of --tracker, its help (``doc``) naming the transports'
+    endpoints."""
 
     def handler(self, text):
         self.addTracker(text)
 
-    handler.__doc__ = help
+    handler.__doc__ = doc
     return handler
 
 

@@ -292,4 +292,3 @@ def _keptIdentity(options, exitStatus):
         raise SystemExit(exitStatus.line(str(e)))
     exitStatus.undoOnFailedStart(lambda: unmake(made))
     return identity
-
