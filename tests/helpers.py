@@ -209,20 +209,19 @@ class Recorder(NodeObserver):
         self.events.append(("nodeStopping",))
 
 
-def makeNode(node_id=1, seed=0, identity=None, more=(), **config):
+def makeNode(node_id=1, seed=0, identity=None, connector=None, transports=None,
+             **config):
     """
-    A node on a fresh Clock with a seeded Random and a L{FakeConnector},
+    A node on a fresh Clock with a seeded Random and a L{FakeConnector}
+    (or ``connector``, and ``transports``: those over it if not given),
     named node_id (None leaves it unregistered), with no key unless an
     identity is given.  Keepalive pings are off unless a ``link`` setting
     is given, so advancing the clock only fires what the test is about.
-    Its dialer's transports are TCP and the relay's over the connector,
-    and ``more`` (a fake QUIC transport, say).
     """
     config.setdefault("link", LinkSettings(ping_interval=0))
-    clock, connector = task.Clock(), FakeConnector()
-    node = Node(clock, random.Random(seed), connector, NodeConfig(**config),
-                identity=identity,
-                transports=overConnector(connector, clock, more=more) if more else None)
+    node = Node(task.Clock(), random.Random(seed),
+                FakeConnector() if connector is None else connector, NodeConfig(**config),
+                identity=identity, transports=transports)
     node.setAddress(NODE_HOST, NODE_PORT)
     if node_id is not None:
         node.setId(node_id)

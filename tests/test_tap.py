@@ -501,7 +501,7 @@ class HelpTests(SynchronousTestCase):
             "Files as goods (--role seller --share DIR, --role buyer --downloads DIR)",
             "The chord scheme (--discovery chord)", "The flood scheme (--discovery flood)",
             "The index scheme (--discovery index)",
-            "The superpeer scheme (--discovery superpeer)",
+            "The superpeer scheme (--discovery superpeer)", "The WebSocket transport",
             "Operations and limits on peers (both daemons)"])
         sections = dict(zip(titles, re.split(r"^\S.*:$", text, flags=re.M)[1:]))
         for title, options in (
@@ -510,6 +510,7 @@ class HelpTests(SynchronousTestCase):
                 ("The seller role (--role seller)", ("--sell=", "--lease=")),
                 ("Files as goods (--role seller --share DIR, --role buyer --downloads "
                  "DIR)", ("--share=", "--downloads=", "--transfer-port=")),
+                ("The WebSocket transport", ("--ws-port=", "--ws-peer=")),
                 ("The flood scheme (--discovery flood)", ("--ttl=",)),
                 ("The superpeer scheme (--discovery superpeer)", ("--super ",)),
                 ("Operations and limits on peers (both daemons)",

@@ -79,6 +79,25 @@ class ParseAddressTests(SynchronousTestCase):
                                       "nodes speak plain TCP")
             self.assertEqual(str(error), reason, text)
 
+    def test_aCallersKindIsAnEndpointKind(self):
+        """A kind the caller takes (a transport plugin's, for a node's
+        --tracker) reads as an endpoint, not a host name."""
+        address = parseAddress("pigeon:192.0.2.1:80", TCP_OR_TLS + ("pigeon",))
+        self.assertEqual((address.host, address.port, address.endpoint),
+                         ("192.0.2.1", 80, "pigeon:192.0.2.1:80"))
+
+    def test_anEndpointKindNotTakenIsRefused(self):
+        """A word before a colon that leaves no host and port (another
+        colon, outside an IPv6 address) is an endpoint kind, refused with
+        what to use: never a host name with a colon."""
+        for text in ("pigeon:192.0.2.1:80", "pigeon:host=h:port=80"):
+            error = self.assertRaises(ValueError, parseAddress, text, TCP_OR_TLS,
+                                      "the tracker is reached over TCP")
+            self.assertEqual(str(error), "a pigeon: endpoint cannot work here: the "
+                             "tracker is reached over TCP (use HOST:PORT, tcp:, ssl: "
+                             "or tls:)", text)
+        self.assertEqual(parseAddress("fe80::1:7700").host, "fe80::1")
+
     def test_withTimeout(self):
         self.assertEqual(parseAddress("h:1").withTimeout(4.5), "tcp:h:1:timeout=4")
         self.assertEqual(parseAddress("tcp:h:1:timeout=9").withTimeout(4),

@@ -91,7 +91,8 @@ class MembershipCase(SynchronousTestCase):
     def setUp(self):
         self.clock = Clock()
         config = NodeConfig(link=LinkSettings(handshake_timeout=0, ping_interval=0))
-        self.node = Node(self.clock, random.Random(0), self.makeConnector(), config)
+        self.node = Node(self.clock, random.Random(0), self.makeConnector(), config,
+                         transports=self.makeTransports())
         self.node.setAddress("", NODE_PORT)
         self.membership = plugMembership(self.node, Membership(self.node))
         self.recorder = Recorder()
@@ -102,6 +103,10 @@ class MembershipCase(SynchronousTestCase):
         """The node's connector: a memory network's kind, whose hosts are
         labels its dialer checks none of."""
         return FakeConnector()
+
+    def makeTransports(self):
+        """The node's transports: None, those over its connector."""
+        return None
 
     def connectTracker(self):
         return WiredLink(self.membership.factory, "192.0.2.1", 7700)

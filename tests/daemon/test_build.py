@@ -75,8 +75,8 @@ class BuildNodeTests(SynchronousTestCase):
         node, punching = parts.node, parts.punching
         self.assertIs(node.dialer.punching, punching)
         self.assertEqual((node.dialer.wait, punching.enabled), (3.0, True))
-        self.assertEqual((punching.puncher.dialPath, node.dialer.transports.of(DIRECT).fromPort),
-                         (node.dialer.dialPath, dialer),
+        self.assertEqual((punching.puncher.dialer, node.dialer.transports.of(DIRECT).fromPort),
+                         (node.dialer, dialer),
                          "its punches asked of the dialer, dialled from a port by dialer")
         observers = node.events.observers
         self.assertLess(observers.index(parts.roles["buyer"]), observers.index(punching))

@@ -202,6 +202,15 @@ class Splitter(Protocol):
             self.channel.connectionLost(reason)
 
 
+class _TransportDialer:
+    """No node here: a TCP transport that dials from a port by the daemon's
+    PunchDialer stands in for a node's dialer, which dials a punch's path
+    so (Dialer.dialPath, the option fromPort)."""
+
+    def __init__(self, transport):
+        self.dialPath = transport.dial
+
+
 class Peer:
     def __init__(self, reactor, name, seed, peer_seed, initiator):
         self.reactor = reactor
@@ -215,12 +224,9 @@ class Peer:
         self.link = None
         self.peerHost = None
         self.started = None
-        # No node here: a TCP transport that dials from a port by the
-        # daemon's PunchDialer stands in for a node's dialer, which dials
-        # a punch's path so (Dialer.dialPath, the option fromPort).
-        dialPath = TcpTransport(None, PunchDialer(reactor, self.channel,
-                                                  PeerLog(reactor))).dial
-        self.puncher = Puncher(reactor, random.Random(), dialPath,
+        dialer = _TransportDialer(TcpTransport(None, PunchDialer(
+            reactor, self.channel, PeerLog(reactor))))
+        self.puncher = Puncher(reactor, random.Random(), dialer,
                                lambda link: Greeting(self), lambda link: self.peerHost)
 
     def linked(self, result):

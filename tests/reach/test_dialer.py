@@ -658,8 +658,8 @@ class PeerHostTests(SynchronousTestCase):
     def test_aLinkToo(self):
         """A link of the overlay (a chord ring entry's peer) is checked the
         same, its refusal logged with why, bounded per address group."""
-        node = makeNode(1)
-        connector = node.dialer.connector = RecordingConnector()
+        connector = RecordingConnector()
+        node = makeNode(1, connector=connector, transports=connector)
         with capturedLogs() as events:
             for port in range(2000, 2020):
                 failure = self.failureResultOf(node.connectTo("127.0.0.1", port, 0x78),

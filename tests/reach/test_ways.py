@@ -12,10 +12,10 @@ from zope.interface import implementer
 from twisted_bazaar.identity.keys import encode
 from twisted_bazaar.reach.ways import Added
 from twisted_bazaar.transports.interface import ITransport
-from twisted_bazaar.transports.path import (
-    CLAIMED, CONFIGURED, DIRECT, UDP, WEBSOCKET, Path)
+from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, UDP, Path
 from twisted_bazaar.transports.relay.messages import FILES, NODE
 from twisted_bazaar.transports.table import Transports
+from twisted_bazaar.transports.websocket import WEBSOCKET
 
 PEER = 0x1234
 

@@ -152,24 +152,3 @@ class LoopbackByDefaultTests(SynchronousTestCase):
         options.parseOptions(["--web", "tcp:8080:interface=0.0.0.0",
                               "--web-names", "market.example,M2.example"])
         self.assertEqual(options["web-names"], ("market.example", "m2.example"))
-
-
-class WebSocketOptionTests(SynchronousTestCase):
-    """--ws-port on both daemons, --ws-peer on a node."""
-
-    def test_wsPort(self):
-        options = NodeOptions()
-        options.parseOptions(SELLER + ["--ws-port", "443", "--ws-peer",
-                                       "f89a50638f8638e25d4c0ef9453feca9=192.0.2.1:443"])
-        self.assertEqual(options["ws-port"], 443)
-        self.assertEqual(options["ws-peer"][0][1:], ("192.0.2.1", 443))
-        tracker = TrackerOptions()
-        tracker.parseOptions(["--ws-port", "0"])
-        self.assertEqual(tracker["ws-port"], 0)
-
-    def test_badWsOptions(self):
-        for args, options in ((["--ws-port", "70000"], TrackerOptions),
-                              (SELLER + ["--ws-peer", "nobody=192.0.2.1:443"], NodeOptions)):
-            with self.assertRaises(usage.UsageError) as caught:
-                options().parseOptions(args)
-            self.assertIn("ws-p", str(caught.exception))

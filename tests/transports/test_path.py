@@ -7,7 +7,8 @@ registry, each declared once with the kind of transport that carries it.
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.transports.path import (
-    CONFIGURED, DIRECT, KINDS, LAN, MAPPED, RELAYED, SEEN, UDP, WEBSOCKET, Kinds, Path)
+    CONFIGURED, DIRECT, KINDS, LAN, MAPPED, RELAYED, SEEN, UDP, Kinds, Path)
+from twisted_bazaar.transports.websocket import WEBSOCKET
 
 
 class PathTests(SynchronousTestCase):

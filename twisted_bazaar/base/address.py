@@ -12,10 +12,15 @@ own, options and all, or ``tcp:HOST:PORT``).
 """
 
 import attr
+from twisted.internet.abstract import isIPv6Address
 
-#: The endpoint kinds an address string may start with.  Any other text
-#: before the first colon is a host name.
-ENDPOINT_KINDS = ("tcp", "tcp6", "ssl", "tls", "unix", "ws")
+#: Twisted's endpoint kinds an address string may start with; the kinds
+#: a caller accepts are endpoint kinds too (a transport's, such as a
+#: node's --tracker takes).  Any other word before the first colon is a
+#: host name, unless what it leaves is a host and port that cannot be one
+#: (another colon, not in an IPv6 address): then it is an endpoint kind
+#: not taken here.
+ENDPOINT_KINDS = ("tcp", "tcp6", "ssl", "tls", "unix")
 #: The kinds that reach a host and port over plain TCP: every node.
 TCP = ("tcp",)
 #: The kinds that reach a host and port, with or without TLS: the tracker.
@@ -126,7 +131,7 @@ def parseAddress(text, kinds=TCP, why="", default_port=None):
     @raise ValueError: with a reason a user can act on.
     """
     head, sep, _ = text.partition(":")
-    if sep and head.lower() in ENDPOINT_KINDS:
+    if sep and (head.lower() in ENDPOINT_KINDS or head.lower() in kinds):
         return _parseEndpoint(text, kinds, why)
     host, sep, port = text.rpartition(":")
     if not sep:
@@ -136,6 +141,8 @@ def parseAddress(text, kinds=TCP, why="", default_port=None):
         host, port = text, str(default_port)
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
+    elif ":" in host and not isIPv6Address(host):
+        return _parseEndpoint(text, kinds, why)
     if not host:
         raise ValueError(f"wants HOST:PORT, not {text!r}")
     return Address.tcp(host, parsePort(port, low=1))

@@ -24,7 +24,6 @@ from twisted_bazaar.base.lan import toldHost
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.reach.dialer import Dialer, Peer
-from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.events import EventBus
 from twisted_bazaar.reach.reachable.reachability import UNCHECKED
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
@@ -306,9 +305,9 @@ class Node:
         #: Reaches peers: directly, punched, or through the relay they
         #: advertise (L{Dialer}), by the transports given (those built
         #: where the node is: L{twisted_bazaar.daemon.build.buildNode}),
-        #: or, if none, TCP and the relay's circuits over the connector.
-        self.dialer = Dialer(self, connector, transports if transports is not None
-                             else overConnector(connector, clock))
+        #: or, if none, TCP and the relay's circuits over the connector,
+        #: made when first dialled through (L{Dialer.transports}).
+        self.dialer = Dialer(self, connector, transports)
         self.config = config or NodeConfig()
         self.store = store if store is not None else MemoryStore()
         #: The id the node had last time, if its store remembers one; it

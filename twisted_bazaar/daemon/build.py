@@ -213,8 +213,12 @@ def buildNode(clock, rng, connector, config=None, store=None, identity=None,
         built (a daemon's metrics, which meter the store the parts use).
     @return: the L{NodeParts}.
     """
-    transports = overConnector(connector, clock, None if punch is None else punch[0],
-                               more)
+    # A node that neither punches nor has more transports is given none:
+    # its dialer makes TCP's and the relay's when it first dials (a
+    # simulated node that never dials holds none).
+    transports = (None if punch is None and not more else
+                  overConnector(connector, clock, None if punch is None else punch[0],
+                                more))
     node = Node(clock, rng, connector, config, store, identity, transports)
     if meter is not None:
         meter(node)

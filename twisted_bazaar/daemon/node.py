@@ -256,8 +256,8 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         called with the channel key and the peer log before the node is
         built and giving what has the transport (C{transport}, handed to
         the node's dialer) and the service that runs it for the node,
-        once built (C{serve(node)}): WebSocket's
-        (L{twisted_bazaar.transports.websocket.service.NodeWebSocket}).
+        once built (C{serve(node)}): a transport plugin's
+        (L{twisted_bazaar.transports.plugin.ITransportPlugin.nodeTransport}).
     @return: (the L{NodeService}, the L{NodeParts}, the metrics or None).
     """
     channel = ChannelKey.generate(state.identity)

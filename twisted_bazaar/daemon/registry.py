@@ -1,6 +1,6 @@
 """
-The plugin registries: every installed role, discovery scheme and tracker
-extension, found through L{twisted.plugin} in the L{twisted_bazaar.plugins}
+The plugin registries: every installed role, discovery scheme, tracker
+extension and transport, found through L{twisted.plugin} in the L{twisted_bazaar.plugins}
 package.
 
 Only the top of the program looks plugins up (the daemons' options, the
@@ -16,6 +16,7 @@ from twisted_bazaar.daemon.build import configured, plugScheme
 from twisted_bazaar.roles import IRolePlugin
 from twisted_bazaar.schemes import IDiscoveryPlugin
 from twisted_bazaar.tracker.extension import ITrackerExtensionPlugin
+from twisted_bazaar.transports.plugin import ITransportPlugin
 
 
 def _byName(interface):
@@ -35,6 +36,12 @@ def discoveryPlugins():
 def trackerExtensionPlugins():
     """Every installed tracker extension plugin, by name."""
     return _byName(ITrackerExtensionPlugin)
+
+
+def transportPlugins():
+    """Every installed transport plugin (beyond TCP, the relay and QUIC,
+    which every node has), by name."""
+    return _byName(ITransportPlugin)
 
 
 def buildScheme(node, name, **config):

@@ -1,7 +1,7 @@
 """
 A node's file transfers as a factory another port serves
-(L{NodeTransfers}): a QUIC socket's files service, a WebSocket port's
-files resource, beside the node's own transfer port.
+(L{NodeTransfers}): a QUIC socket's files service, the files resource
+of a transport plugin's port, beside the node's own transfer port.
 """
 
 from twisted.internet.protocol import Factory

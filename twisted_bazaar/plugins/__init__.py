@@ -1,6 +1,6 @@
 """
-The plugin package of twisted-bazaar: roles, discovery schemes and tracker
-extensions.
+The plugin package of twisted-bazaar: roles, discovery schemes, tracker
+extensions and transports.
 
 Like L{twisted.plugins}, its path spans every ``twisted_bazaar/plugins``
 directory on ``sys.path``, so another distribution can ship a plugin as

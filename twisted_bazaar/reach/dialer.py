@@ -55,6 +55,7 @@ from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, Path
 from twisted_bazaar.transports.relay.messages import FILES
+from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.wire.ids import shortId
 
 __all__ = ["Dialer", "Peer", "WAYS", "FILES", "PUNCH_DELAY", "PUNCH_WAIT", "RELAY_DELAY",
@@ -146,11 +147,14 @@ class Dialer:
     #: The links waiting for a punch (L{LinkWaits}), made when one first
     #: waits.
     _linkWaits = None
+    #: What the TCP transport of transports made when first dialled
+    #: through dials from a port by (L{punchWith}'s ``fromPort``).
+    _fromPort = None
 
     def __init__(self, node, connector, transports, ways=WAYS, relayDelay=RELAY_DELAY):
         self.node = node
         self.connector = connector
-        self.transports = transports
+        self._transports = transports
         self.ways = ways
         self.relayDelay = relayDelay
         self._book = None
@@ -160,6 +164,17 @@ class Dialer:
         self._whereAsks = None
         self.punching = None
         self.wait = PUNCH_WAIT
+
+    @property
+    def transports(self):
+        """The transports given, or, if none, TCP and the relay's circuits
+        over the connector (L{overConnector}, dialling from a port as
+        L{punchWith} says), made when first dialled through: a simulated
+        node that never dials holds none."""
+        if self._transports is None:
+            self._transports = overConnector(self.connector, self.node.clock,
+                                             self._fromPort)
+        return self._transports
 
     @property
     def book(self):
@@ -212,13 +227,17 @@ class Dialer:
         port by ``fromPort`` (a
         L{twisted_bazaar.transports.tcp.fromport.PunchDialer}: the one it
         was built with, or for a node built before its punching, a
-        simulation's, the one it dials from now:
+        simulation's, the one it dials from now: its transports made so
+        when first dialled through, or made again so,
         L{Transports.dialingFrom
         <twisted_bazaar.transports.table.Transports.dialingFrom>})."""
         self.punching = punching
         self.wait = wait
         if fromPort is not None:
-            self.transports = self.transports.dialingFrom(fromPort)
+            if self._transports is None:
+                self._fromPort = fromPort
+            else:
+                self._transports = self._transports.dialingFrom(fromPort)
         punching.settledWith(self.release)
 
     def announce(self, tracker_link):

@@ -12,7 +12,7 @@ over the direct link held with a peer at home), L{Relayed} (a circuit
 through the relay the peer names, whose link a punch then replaces), and
 over QUIC at a UDP path (L{Quic}, L{TrackerNamedQuic}) when the dialer
 has a transport of that kind; and at a path of any other kind the dialer
-has a transport for (L{Added}: WebSocket's).
+has a transport for (L{Added}: a transport plugin's).
 
 Each way declares its place in the race: C{delay}, the seconds after a
 dial starts that it starts if nothing connected by then (0: at once, as
@@ -311,7 +311,7 @@ class TrackerNamedQuic(Quic):
 class Added:
     """
     Over a path of a kind none of the ways above dials, by the dialer's
-    transport of that kind (one a daemon added, as WebSocket:
+    transport of that kind (one a daemon added, from a transport plugin:
     docs/architecture.md, "Adding a transport"): the first such path the
     node's book holds for the peer that is not a bare claim, a link over
     the peer's links service, a transfer (purpose L{FILES}) over its

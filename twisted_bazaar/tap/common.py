@@ -152,6 +152,12 @@ class DaemonOptions(usage.Options):
     repeatable = ()
     #: Repeatable options a config file may also give one string.
     oneOrList = ()
+    #: The repeatable options of the transport plugins, each a list, and
+    #: the --help sections and owners of all their options
+    #: (L{twisted_bazaar.tap.transports.addTransportOptions}).
+    transportLists = ()
+    transportGroups = ()
+    transportOwners = ()
 
     #: The options of both daemons that run and protect it, shown last.
     OPERATIONS = ("verbose", "log-format", "metrics", "metrics-names", "config", "help", "help-all",
@@ -167,11 +173,17 @@ class DaemonOptions(usage.Options):
     #: that note, not with getopt's bare "not recognized".
     GONE = {}
 
+    def __init__(self):
+        super().__init__()
+        for name in self.transportLists:
+            self[name] = []
+
     def helpGroups(self):
         """The sections of --help: (title, option names, note), in order;
-        the note stands in for a section without options."""
-        return [("Operations and limits on peers (both daemons)", self.OPERATIONS,
-                 "")]
+        the note stands in for a section without options.  Each transport
+        plugin's, then operations, come last."""
+        return list(self.transportGroups) + [
+            ("Operations and limits on peers (both daemons)", self.OPERATIONS, "")]
 
     def getUsage(self, width=None):
         """--help by sections (L{helpGroups}), each alphabetical, rather
@@ -228,7 +240,8 @@ class DaemonOptions(usage.Options):
         chosen = [rows[name] for name in self.LEAD]
         examples = "".join(f"  # {what}\n  {command}\n" for what, command in self.EXAMPLES)
         more = (f"Every option ({len(rows)}), by section (each role's, files, each "
-                f"discovery scheme's, logs and limits on peers): --help-all.")
+                f"discovery scheme's, each transport's, logs and limits on peers): "
+                f"--help-all.")
         text = "\n".join(textwrap.wrap(getattr(self, "longdesc", ""), width)
                          + [""] + textwrap.wrap(more, width))
         return ("\nOptions most runs need:\n" + "".join(usage.docMakeChunks(chosen, width))

@@ -39,7 +39,7 @@ from twisted_bazaar.daemon.node import (
     openState,
     serveNode,
 )
-from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
+from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins, transportPlugins
 from twisted_bazaar.daemon.services import StartupError
 from twisted_bazaar.daemon.unmake import MadeIn
 from twisted_bazaar.identity.keys import publicKey
@@ -57,9 +57,9 @@ from twisted_bazaar.tap.common import (
 from twisted_bazaar.tap.knowntracker import trackerPins
 from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint, listenInterface
 from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
+from twisted_bazaar.tap.transports import addTransportOptions, trackerKinds, transportValues
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 from twisted_bazaar.transports.relay import limits as relays
-from twisted_bazaar.transports.websocket.parser import PREFIX as WS, parsePeer
 from twisted_bazaar.wire.ids import isKeyed, parseWireId
 
 DEFAULT_TRACKER = f"tcp:127.0.0.1:{DEFAULT_TRACKER_PORT}"
@@ -70,8 +70,7 @@ NODE_OPTIONS = ("role", "discovery", "tracker", "tracker-key", "listen", "host",
                 "neighbours", "max-connections", "direct-slots", "direct-idle",
                 "handshake-limit", "connection-rate", "retry-initial", "retry-max",
                 "no-punch", "relay-port", "relay-reservations", "relay-circuits",
-                "relay-rate", "no-port-mapping", "quic-port", "no-quic", "quic-peer",
-                "ws-port", "ws-peer")
+                "relay-rate", "no-port-mapping", "quic-port", "no-quic", "quic-peer")
 #: Node options that belong with a role in --help (and need that role).
 ROLE_NODE_OPTIONS = {"give-up-after": "buyer", "restock": "seller"}
 #: The role options of files as goods, shown together in --help.
@@ -185,11 +184,6 @@ class Options(DaemonOptions):
               "the encrypted channel as over TCP, its UDP hole punches, and the port "
               "the tracker names to peers once it saw it (--no-quic: none)",
               boundedInt(0, 65535)),
-        param("ws-port", None, "TCP port to listen for WebSocket on, on the --listen "
-              "interface (0: a free one; logged as 'websocket listening on "
-              "HOST:PORT'): links and file transfers in WebSocket binary messages, "
-              "each under the encrypted channel as over TCP, for nodes whose "
-              "network lets only HTTP(S) out (none by default)", boundedInt(0, 65535)),
         param("give-up-after", None, "Seconds a buyer may take to get every "
               f"want; then the node stops and exits {GAVE_UP}, saying what it "
               "lacks and why (buyer role; none by default: it waits on)", seconds),
@@ -202,7 +196,6 @@ class Options(DaemonOptions):
         self["tracker"] = []
         self["tracker-key"] = []
         self["quic-peer"] = []
-        self["ws-peer"] = []
         #: The --tracker addresses (L{Address}), in order.
         self.trackers = []
         self._plugin_values = {}
@@ -232,15 +225,15 @@ class Options(DaemonOptions):
                            "(no options of its own)"))
         return groups + super().helpGroups()
 
-    def opt_tracker(self, text):
-        """Where a tracker is: HOST:PORT, or a client endpoint (tcp:HOST:PORT;
-        ssl: or tls: for TLS; ws:HOST:PORT for its WebSocket port).  Repeatable: the node registers with one
-        tracker at a time, the first that takes it, and moves on to the next
-        named when its tracker fails or refuses it (back to one named before
-        once it answers again).  [default: tcp:127.0.0.1:7700]."""
+    #: The endpoint kinds --tracker takes besides TCP's and TLS's: the
+    #: transport plugins' (L{_addTransports}; its help, L{_TRACKER_HELP}).
+    trackerKinds = ()
+
+    def addTracker(self, text):
+        """--tracker (L{_trackerOption})."""
         try:
-            address = parseAddress(text, TCP_OR_TLS + (WS,), "the tracker tells other "
-                                   "nodes the IP address a node connects from")
+            address = parseAddress(text, TCP_OR_TLS + self.trackerKinds, "the tracker tells "
+                                   "other nodes the IP address a node connects from")
         except ValueError as e:
             raise usage.UsageError(f"--tracker: {e}")
         if any(known.endpoint == address.endpoint for known in self.trackers):
@@ -264,14 +257,6 @@ class Options(DaemonOptions):
             raise usage.UsageError(f"--quic-peer {text}: give ID=HOST:PORT, HOST an IP "
                                    "address, PORT its UDP port")
         self["quic-peer"].append((node_id, host, int(port)))
-
-    def opt_ws_peer(self, text):
-        """ID=HOST:PORT: reach node ID over WebSocket at that address (an IP
-        address and the node's --ws-port), raced beside TCP.  Repeatable."""
-        try:
-            self["ws-peer"].append(parsePeer(text))
-        except ValueError as e:
-            raise usage.UsageError(str(e))
 
     def opt_tracker_key(self, text):
         """A tracker's key, as it logs it when it starts (keep it with the
@@ -331,7 +316,7 @@ class Options(DaemonOptions):
         except ValueError as e:
             raise usage.UsageError(f"--listen: {e}")
         if not self.trackers:
-            self.opt_tracker(DEFAULT_TRACKER)
+            self.addTracker(DEFAULT_TRACKER)
         keys, trackers = len(self["tracker-key"]), len(self.trackers)
         if keys not in (0, trackers):
             raise usage.UsageError(
@@ -374,6 +359,13 @@ class Options(DaemonOptions):
 #: option name -> (kind, owner name), for every plugin option.
 _OPTION_OWNERS = {}
 
+#: --tracker's help, naming the endpoints of the transport plugins too.
+_TRACKER_HELP = """Where a tracker is: HOST:PORT, or a client endpoint (tcp:HOST:PORT;
+ssl: or tls: for TLS{more}).  Repeatable: the node registers with one
+tracker at a time, the first that takes it, and moves on to the next
+named when its tracker fails or refuses it (back to one named before
+once it answers again).  [default: tcp:127.0.0.1:7700]."""
+
 
 def _pluginOptionHelp(option, kind, owner):
     """
@@ -411,7 +403,8 @@ def _addPluginOptions(cls):
     Give Options one ``opt_`` method per option of every installed role and
     scheme, so a new plugin brings its own flags without an edit here.
     """
-    core = {row[0] for row in cls.optParameters} | {"role", "config", "verbose"}
+    core = {row[0] for row in cls.optParameters} | {"role", "config", "verbose"} | set(
+        cls.transportLists)
     for kind, plugin in _owners():
         for option in plugin.options:
             if option.name in core or option.name in _OPTION_OWNERS:
@@ -422,12 +415,33 @@ def _addPluginOptions(cls):
             setattr(cls, "opt_" + option.name.replace("-", "_"),
                     _pluginOptionHandler(option, kind, plugin.name))
     cls.oneOrList = ("tracker", "tracker-key")
-    cls.repeatable = ("role", "tracker", "tracker-key", "quic-peer", "ws-peer") + tuple(
-        option.name for _, plugin in _owners() for option in plugin.options
-        if option.repeatable)
+    cls.repeatable = ("role", "tracker", "tracker-key", "quic-peer") + cls.transportLists + (
+        tuple(option.name for _, plugin in _owners() for option in plugin.options
+              if option.repeatable))
     return cls
 
 
+def _addTransports(cls, plugins):
+    """Give Options each transport plugin's options, and its endpoints
+    among --tracker's."""
+    addTransportOptions(cls, plugins, "nodeOptions")
+    cls.trackerKinds, more = trackerKinds(plugins)
+    cls.opt_tracker = _trackerOption(_TRACKER_HELP.format(more=more))
+    return cls
+
+
+def _trackerOption(doc):
+    """The handler of --tracker, its help (``doc``) naming the transports'
+    endpoints."""
+
+    def handler(self, text):
+        self.addTracker(text)
+
+    handler.__doc__ = doc
+    return handler
+
+
+_addTransports(Options, transportPlugins().values())
 _addPluginOptions(Options)
 
 
@@ -476,7 +490,7 @@ def _served(reactor, options, state, site, exitStatus, made):
             port_mapping=not options["no-port-mapping"],
             quic=None if options["no-quic"] else (options["quic-port"] or 0,
                                                   options["quic-peer"]),
-            transports=_webSocket(reactor, options, site, exitStatus))
+            transports=_transports(reactor, options, site, exitStatus))
     except ObsoleteObserver as e:
         # A plugin written for an API the node no longer has: its author's
         # fix, said in one line rather than a traceback.
@@ -484,16 +498,12 @@ def _served(reactor, options, state, site, exitStatus, made):
         raise SystemExit(exitStatus.line(str(e)))
 
 
-def _webSocket(reactor, options, site, exitStatus):
-    """The maker of the node's WebSocket (its port, --ws-port, and its
-    --ws-peer paths), for a node given either; else none."""
-    if options["ws-port"] is None and not options["ws-peer"]:
-        return ()
-    # Imported here: autobahn is loaded only by a node that speaks it.
-    from twisted_bazaar.transports.websocket.service import NodeWebSocket
-    return (lambda channel, peerLog: NodeWebSocket(
-        reactor, channel, peerLog, options["ws-port"], site.interface,
-        options["ws-peer"], exitStatus.fail),)
+def _transports(reactor, options, site, exitStatus):
+    """The makers of the node's transports of plugins, each for a node
+    whose options turn it on."""
+    made = (plugin.nodeTransport(reactor, values, site.interface, exitStatus.fail)
+            for plugin, values in transportValues(options))
+    return tuple(maker for maker in made if maker is not None)
 
 
 def _exitsWhenDone(reactor, options, service, parts, exitStatus):

@@ -10,7 +10,7 @@ from twisted.python import usage
 
 from twisted_bazaar.metrics.tracker import TrackerMetrics
 from twisted_bazaar.base.options import boundedInt, boundedSeconds, rate
-from twisted_bazaar.daemon.registry import trackerExtensionPlugins
+from twisted_bazaar.daemon.registry import trackerExtensionPlugins, transportPlugins
 from twisted_bazaar.daemon.services import StartupError
 from twisted_bazaar.daemon.tracker import (
     TRACKER_KEY_FILE,
@@ -24,6 +24,7 @@ from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.tap.statedir import defaultStateDir
 from twisted_bazaar.tap.heap import freezeStart
 from twisted_bazaar.tap.stopsignals import stopOnce
+from twisted_bazaar.tap.transports import addTransportOptions, transportValues
 from twisted_bazaar.tap.common import (
     COMMON_PARAMETERS,
     DaemonOptions,
@@ -119,11 +120,6 @@ class Options(DaemonOptions):
               "interface (0: a free port, logged as 'relay listening on "
               "HOST:PORT' and told to each node it relays for).",
               boundedInt(0, 65535)),
-        param("ws-port", None, "TCP port to listen for WebSocket on, on the --listen "
-              "interface (0: a free one; logged as 'websocket listening on "
-              "HOST:PORT'): nodes whose network lets only HTTP(S) out reach the "
-              "tracker there with --tracker ws:HOST:PORT (none by default)",
-              boundedInt(0, 65535)),
         param("udp-port", None, "UDP port of the tracker's UDP reach check and "
               "punches, and the next port, on the --listen interface (0: two free "
               "ports).  By default the --listen port and the next (UDP 7700 and "
@@ -187,6 +183,9 @@ class Options(DaemonOptions):
             self["web"] = loopbackByDefault(self["web"])
 
 
+addTransportOptions(Options, transportPlugins().values(), "trackerOptions")
+
+
 def relayService(reactor, options, tracker, exitStatus):
     """The tracker's relay, as its --relay-* options say, on the interface
     of its --listen."""
@@ -219,17 +218,14 @@ def makeService(options):
     if options["relay-reservations"]:
         service.relayService = relayService(reactor, options, tracker, exitStatus)
     udp = udpPorts(options)
+    ports = _transportServices(reactor, options, tracker, exitStatus)
     if options["metrics"] is None and options["web"] is None and udp is None \
-            and options["ws-port"] is None:
+            and not ports:
         return service
     parent = MultiService()
     service.setServiceParent(parent)
-    if options["ws-port"] is not None:
-        # Imported here: autobahn is loaded only by a tracker that speaks it.
-        from twisted_bazaar.transports.websocket.service import trackerService
-        trackerService(reactor, tracker.identity, TrackerFactory(tracker), tracker.peer_log,
-                         options["ws-port"], listenInterface(options["listen"]),
-                         exitStatus.fail).setServiceParent(parent)
+    for port in ports:
+        port.setServiceParent(parent)
     if udp is not None:
         UdpReachService(reactor, tracker, udp, listenInterface(options["listen"]),
                         exitStatus.fail if options["udp-port"] is not None else None
@@ -239,6 +235,16 @@ def makeService(options):
     if options["web"] is not None:
         addWebView(parent, reactor, options, tracker, exitStatus)
     return parent
+
+
+def _transportServices(reactor, options, tracker, exitStatus):
+    """The tracker's ports of the transport plugins its options turn on,
+    each serving its links, on the interface of its --listen."""
+    made = (plugin.trackerService(reactor, tracker.identity, TrackerFactory(tracker),
+                                  tracker.peer_log, values,
+                                  listenInterface(options["listen"]), exitStatus.fail)
+            for plugin, values in transportValues(options))
+    return [service for service in made if service is not None]
 
 
 def udpPorts(options):

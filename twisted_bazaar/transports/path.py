@@ -15,7 +15,7 @@ tracker's word is dialled as named.
 import attr
 
 __all__ = ["Path", "Kinds", "KINDS", "WORDS", "DIRECT", "LAN", "MAPPED", "RELAYED", "UDP",
-           "WEBSOCKET", "CLAIMED", "NAMED", "SEEN", "CONFIGURED"]
+           "CLAIMED", "NAMED", "SEEN", "CONFIGURED"]
 
 
 class Kinds:
@@ -24,8 +24,8 @@ class Kinds:
     of transport that dials it (its carrier: a LAN path is dialled as a
     direct one, over TCP).  Which kind a dial tries first is the
     dialer's policy (L{twisted_bazaar.reach.ways}), not the registry's.  A new
-    transport registers its kind with one line (L{register}); nothing
-    else lists the kinds.
+    transport registers its kind with one line (L{register}), in its own
+    package; nothing else lists the kinds.
     """
 
     def __init__(self):
@@ -74,9 +74,6 @@ UDP = KINDS.register("udp")
 #: A circuit through a relay (L{Path.relay}) to the peer
 #: (L{twisted_bazaar.transports.relay.transport.RelayTransport}).
 RELAYED = KINDS.register("relayed")
-#: A peer's WebSocket port (L{twisted_bazaar.transports.websocket}): one
-#: its node's operator configured (``--ws-peer``).
-WEBSOCKET = KINDS.register("websocket")
 
 #: The peer said so itself (its ``thisisme``, a record): a claim.
 CLAIMED = "claimed"

@@ -86,7 +86,7 @@ class Side:
         self.dialer = FakeDialer(clock)
         #: link -> the host a third party saw its peer connect from.
         self.witnessed = {}
-        self.puncher = Puncher(clock, random.Random(seed), self.dialer.dialPath,
+        self.puncher = Puncher(clock, random.Random(seed), self.dialer,
                                lambda link: ("protocol", link.inbound),
                                self.witnessed.get)
         self.puncher.setMapping(mappingOf(public, 40000, 40000))

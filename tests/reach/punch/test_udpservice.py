@@ -21,6 +21,7 @@ from zope.interface import implementer
 from twisted_bazaar import wire
 from twisted_bazaar.transports.interface import ITransport
 from twisted_bazaar.transports.path import SEEN, UDP, Path
+from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.core.sessionhandlers import SessionParts
 from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, FRESH, REFUSED_PAUSE
 from twisted_bazaar.reach.punch.udpservice import ASK_AGAIN, ASKS, LINGER, UdpPunching
@@ -39,7 +40,7 @@ from twisted_bazaar.reach.punch.udpmessages import (
 from twisted_bazaar.reach.punch.udp import HARD_SOCKETS, datagram
 
 from tests import records
-from tests.helpers import linkPeer, makeNode
+from tests.helpers import FakeConnector, linkPeer, makeNode
 
 TRACKER = "192.0.2.1"
 TRACKER_PORTS = (3478, 3479)
@@ -188,8 +189,10 @@ class Side:
         host, public = HOME[name]
         if kind is not None:
             network.place(host, UdpRouter(public, kind, random.Random(name)))
+        connector = FakeConnector()
         self.node = makeNode(identity.id, seed=identity.id, identity=identity,
-                             more=(FakeQuic(),))
+                             connector=connector, transports=overConnector(
+                                 connector, network.clock, more=(FakeQuic(),)))
         self.node.clock = network.clock
         self.membership = self.node.membership = FakeMembership()
         self.sockets = FakeSockets(network, host)

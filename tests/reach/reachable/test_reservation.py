@@ -33,7 +33,7 @@ from twisted_bazaar.reach.reachable.advertising import (
     ADVERTISE_INTERVAL,
     ADVERTISE_MAX,
 )
-from twisted_bazaar.transports.path import DIRECT
+from twisted_bazaar.transports.path import DIRECT, RELAYED
 from twisted_bazaar.transports.table import Transports
 from twisted_bazaar.reach.reachable.reservation import RESERVE_TIMEOUT, RETRY_FIRST, PeerHold
 from twisted_bazaar.wire.framing import frame
@@ -81,12 +81,15 @@ class ThroughTheTransportsTests(PeerReservationCase):
     dialer (L{Dialer.dialPath}), by its transport of the direct kind, as
     every dial of the node."""
 
+    def makeTransports(self):
+        """The node's transports: one recording the direct kind's dials in
+        place of the one over its connector, and one the relayed kind's
+        (the relay probe's, left pending)."""
+        self.direct = RecordingTransport(DIRECT)
+        return Transports([self.direct, RecordingTransport(RELAYED)])
+
     def byTheDirectTransport(self):
-        """The node's dialer's transports, one recording the direct kind's
-        dials in place of the one over its connector."""
-        direct = RecordingTransport(DIRECT)
-        self.node.dialer.transports = Transports([direct])
-        return direct
+        return self.direct
 
     def test_holdDialledByTheDirectTransport(self):
         """The reservation's connection to the relay named is the direct
@@ -105,16 +108,23 @@ class ThroughTheTransportsTests(PeerReservationCase):
     def test_acceptDialledByTheDirectTransport(self):
         """A circuit the relay held announces is accepted on the direct
         transport's dial to that relay, asking for that circuit."""
-        hold, _ = self.held()
-        hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
         direct = self.byTheDirectTransport()
-        dialled = len(self.node.connector.requests)
-        hold.dataReceived(frame(wire.encode(RelayIncoming("tok", "node", "6.6.6.6",
-                                                          22))))
-        [dial] = direct.dials
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        self.tracker.say({"type": "relayAt", "id": wireId(self.relaying.id),
+                          "relay": RELAY})
+        [held] = direct.dials
+        transport = StringTransport()
+        secured(transport, decode(self.relaying.key))
+        held.protocol.makeConnection(transport)
+        held.deferred.callback(held.protocol)
+        held.protocol.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
+        held.protocol.dataReceived(frame(wire.encode(RelayIncoming("tok", "node", "6.6.6.6",
+                                                                   22))))
+        [_, dial] = direct.dials
         self.assertEqual((dial.host, dial.port), ("192.0.2.50", 7702))
         self.assertEqual(dial.protocol.first, RelayAccept("tok"))
-        self.assertEqual(len(self.node.connector.requests), dialled)
+        self.assertEqual(self.node.connector.requests, [])
 
 
 class PeerReservationTests(PeerReservationCase):

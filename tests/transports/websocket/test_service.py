@@ -13,7 +13,8 @@ from zope.interface.verify import verifyObject
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.transports.interface import ITransport
-from twisted_bazaar.transports.path import CONFIGURED, WEBSOCKET, Path
+from twisted_bazaar.transports.path import CONFIGURED, Path
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.transports.websocket.service import NodeWebSocket, WebSocketService
 
 

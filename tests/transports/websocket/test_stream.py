@@ -313,10 +313,32 @@ class OpeningTests(SynchronousTestCase):
         silent[0].connectionLost(Failure(ConnectionDone()))
         self.assertIsNotNone(self.open("198.51.0.9"))
 
-    def test_inAll(self):
+    def test_aFullPortMakesRoomFromTheHeaviestGroup(self):
+        """Full, the port closes the oldest handshake of the group holding
+        the most for a newcomer's group: a flood from a few groups never
+        shuts another group out."""
         opened = [self.open(f"10.{n // 8}.0.{n % 8}") for n in range(OPENING.default)]
         self.assertNotIn(None, opened)
+        newcomer = self.open("192.0.2.1")
+        self.assertIsNotNone(newcomer)
+        oldest = opened[0]
+        self.assertTrue(oldest.transport.aborted)
+        self.assertEqual([p for p in opened if p.transport.aborted], [oldest])
+        oldest.connectionLost(Failure(ConnectionDone()))
+        self.assertIn("to make room for a connection from another address group",
+                      self.joined.refusals[-1])
+        # A group at its share still waits for its own to end.
+        self.assertIsNone(self.open("10.1.0.99"))
+        self.assertIn("from its address group (8)", self.joined.refusals[-1])
+
+    def test_aFullPortOfEqualGroupsRefusesTheNewcomer(self):
+        """When no group holds more than the newcomer's would, nothing
+        gives way: the newcomer is refused."""
+        opened = [self.open(f"10.{n}.0.1") for n in range(OPENING.default)]
+        self.assertNotIn(None, opened)
         self.assertIsNone(self.open("192.0.2.1"))
+        self.assertIn("none of a group holding more", self.joined.refusals[-1])
+        self.assertFalse(any(p.transport.aborted for p in opened))
 
     def test_anOpenConnectionNoLongerCounts(self):
         joined = Joined()

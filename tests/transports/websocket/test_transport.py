@@ -13,7 +13,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.identity.keys import Identity, decode
-from twisted_bazaar.transports.path import DIRECT, WEBSOCKET, Path
+from twisted_bazaar.transports.path import DIRECT, Path
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.transports.websocket.transport import FILES, WebSocketTransport
 
 from twisted_bazaar.transports.interface import DialOptions

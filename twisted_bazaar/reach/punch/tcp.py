@@ -143,13 +143,14 @@ class Puncher:
 
     log = Logger()
 
-    def __init__(self, clock, rng, dialPath, buildProtocol, witness, limits=None,
+    def __init__(self, clock, rng, dialer, buildProtocol, witness, limits=None,
                  transfers=lambda: None, direct=None, unwitnessed=None):
         """
-        @param dialPath: asks the node's dialer to dial a punch's path (the
-            host and port met, from the punch's port: the options), as
-            L{twisted_bazaar.reach.dialer.Dialer.dialPath} does: the
-            puncher produces paths, and dials none itself.
+        @param dialer: the node's dialer
+            (L{twisted_bazaar.reach.dialer.Dialer}), asked to dial a
+            punch's path (the host and port met, from the punch's port: the
+            options) by its C{dialPath}: the puncher produces paths, and
+            dials none itself.
         @param buildProtocol: C{buildProtocol(link)}, the protocol to run
             on a connection punched to link's peer: a node's new
             L{twisted_bazaar.net.link.Link} of link's direction and
@@ -170,7 +171,7 @@ class Puncher:
         """
         self.clock = clock
         self.rng = rng
-        self.dialPath = dialPath
+        self.dialer = dialer
         self.buildProtocol = buildProtocol
         self.witness = witness
         self.transfers = transfers
@@ -455,9 +456,9 @@ class Puncher:
         if protocol is None:
             return defer.fail(PunchFailed("this node's transfer port takes no more "
                                           "connections from that address group now"))
-        dialing = self.dialPath(Path(DIRECT, host, port, word=SEEN), punch.key,
-                                lambda: protocol,
-                                DialOptions(fromPort=punch.port, opener=opener))
+        dialing = self.dialer.dialPath(Path(DIRECT, host, port, word=SEEN), punch.key,
+                                       lambda: protocol,
+                                       DialOptions(fromPort=punch.port, opener=opener))
         expired = []
 
         def expire():

@@ -91,7 +91,7 @@ class Punching(Service, NodeObserver):
         self.enabled = enabled
         self.labels = labels
         self.seen = TrackerWitness(self._whereIs, self._namedHost, self._told)
-        self.puncher = Puncher(node.clock, node.rng, node.dialer.dialPath,
+        self.puncher = Puncher(node.clock, node.rng, node.dialer,
                                node.overlay.punchedLink,
                                self._witness, limits, lambda: node.transferFactory,
                                direct=_direct, unwitnessed=self._unwitnessed)

@@ -7,6 +7,17 @@ transport"; docs/protocol.md §2.4).  The WebSocket protocol is
 autobahn's; this package adds the stream over it (L{stream}), its
 endpoints (L{endpoints}), the transport of its kind (L{transport}) and
 a daemon's port and a node's transport made before the node
-(L{service}); the dialer dials its paths as it dials any kind it has a
-transport for (L{twisted_bazaar.reach.ways.Added}).
+(L{service}); its kind of path is declared here (L{WEBSOCKET}), and what
+it brings to the daemons (its options, ``ws:`` trackers, its services)
+in L{plugin}, registered by ``twisted_bazaar/plugins/bazaar_websocket.py``.
+The dialer dials its paths as it dials any kind it has a transport for
+(L{twisted_bazaar.reach.ways.Added}).
 """
+
+from twisted_bazaar.transports.path import KINDS
+
+__all__ = ["WEBSOCKET"]
+
+#: A peer's WebSocket port: one its node's operator configured
+#: (``--ws-peer``).
+WEBSOCKET = KINDS.register("websocket")

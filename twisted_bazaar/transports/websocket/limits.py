@@ -25,6 +25,8 @@ CLOSE_SECONDS = declare(
     "dropped", owner=__name__)
 OPENING = declare(
     "websocket.opening", 256, "connections",
-    "connections to a WebSocket port still in the opening handshake, in all; past it, "
-    "or past the group's share, a new one is closed as TCP connects (the service's "
-    "own limits count a connection from its opening on)", group=8, owner=__name__)
+    "connections to a WebSocket port still in the opening handshake, in all: past "
+    "the group's share a new one is closed as TCP connects; the port full, it takes "
+    "the place of the oldest of the group holding the most, if that group keeps as "
+    "many (the service's own limits count a connection from its opening on)",
+    group=8, owner=__name__)

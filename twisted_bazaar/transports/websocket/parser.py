@@ -106,11 +106,11 @@ def parsePeer(text):
     host, _, port = where.rpartition(":")
     node_id = parseWireId(peer_id.strip().lower())
     if node_id is None or not isKeyed(node_id):
-        raise ValueError(f"--ws-peer {text}: ID is a node's id, its 32 hex digits "
+        raise ValueError(f"{text}: ID is a node's id, its 32 hex digits "
                          "(as `bazaar status` shows it)")
     host = host.strip("[]")
     if not (isIPAddress(host) or isIPv6Address(host)) or not port.isdigit() \
             or not 0 < int(port) < 65536:
-        raise ValueError(f"--ws-peer {text}: give ID=HOST:PORT, HOST an IP address, "
+        raise ValueError(f"{text}: give ID=HOST:PORT, HOST an IP address, "
                          "PORT its WebSocket port")
     return node_id, host, int(port)

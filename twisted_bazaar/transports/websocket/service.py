@@ -13,7 +13,8 @@ from twisted.logger import Logger
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.net.transfers import NodeTransfers
-from twisted_bazaar.transports.path import CONFIGURED, WEBSOCKET, Path
+from twisted_bazaar.transports.path import CONFIGURED, Path
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.transports.websocket.endpoints import ROOT
 from twisted_bazaar.transports.websocket.transport import FILES, WebSocketTransport
 from twisted_bazaar.wire.ids import shortId

@@ -14,8 +14,6 @@ L{MESSAGE_BYTES}; autobahn's own timers are off, and the two handshakes'
 timeouts run on the clock given (docs/protocol.md §2.4).
 """
 
-from collections import Counter
-
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.protocol import WebSocketProtocol
@@ -28,6 +26,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.forwarding import declaredBy, forward
+from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.capabilities import conformThrough
 from twisted_bazaar.transports.websocket.limits import (
     CLOSE_SECONDS, HANDSHAKE_BYTES, HANDSHAKE_SECONDS, MESSAGE_BYTES, OPENING)
@@ -191,6 +190,12 @@ class _Stream:
             self.aborted = True
         self.transport.abortConnection()
 
+    def evict(self, why):
+        """End the connection at once, for ``why``: its port needs its
+        place (L{StreamServerFactory.buildProtocol})."""
+        if self.transport is not None:
+            self._drop(why)
+
     def _late(self, why):
         self._timer = None
         self._drop(why)
@@ -269,31 +274,6 @@ class _Stream:
         """The connection ended (``why``: None when it closed normally)."""
 
 
-class _Opening:
-    """The connections of a port still in their opening handshake, by
-    address group: at most L{OPENING} in all, its group share from one."""
-
-    def __init__(self):
-        #: protocol -> its address group.
-        self.held = {}
-        self.groups = Counter()
-
-    def take(self, protocol, group):
-        if (len(self.held) >= OPENING.default
-                or self.groups[group] >= OPENING.group):
-            return False
-        self.held[protocol] = group
-        self.groups[group] += 1
-        return True
-
-    def release(self, protocol):
-        group = self.held.pop(protocol, None)
-        if group is not None:
-            self.groups[group] -= 1
-            if not self.groups[group]:
-                del self.groups[group]
-
-
 def _quiet(factory, server):
     """No timers of autobahn's own (they run on txaio's global loop, not
     the clock given), no compression, binary messages and frames of at
@@ -360,19 +340,50 @@ class StreamServerFactory(WebSocketServerFactory):
         self.resources = resources
         self.refused = refused
         self.handshakeSeconds = handshakeSeconds
-        self.opening = _Opening()
+        #: The connections still in their opening handshake (L{OPENING}).
+        self.opening = Account.of(OPENING, oldest_first=True)
         _quiet(self, server=True)
 
     def buildProtocol(self, addr):
-        """A protocol for the connection, or None (closed at once) when
-        too many are in their opening handshake (L{OPENING})."""
-        protocol = super().buildProtocol(addr)
-        if not self.opening.take(protocol, addressGroup(getattr(addr, "host", "?"))):
+        """
+        A protocol for the connection, or None (closed at once) when its
+        address group holds its share of the port's connections still in
+        their opening handshake (L{OPENING}).
+
+        Once the port holds them all, a newcomer takes the place of the
+        oldest handshake of the group holding the most, as long as that
+        group keeps at least as many as the newcomer's will hold (the
+        account's rule, L{Account}): a flood of silent handshakes from a
+        few groups, which would otherwise fill the port and shut every
+        other group out until its 10 s ran out, only ever fills its own
+        share, and the handshakes it loses are its oldest, the nearest to
+        their timeout and the likeliest to be silent on purpose.  A group
+        at its own share is refused: its handshakes already under way
+        are not cut for its newest.
+        """
+        group = addressGroup(getattr(addr, "host", "?"))
+        victims = self.opening.makeRoom(group)
+        if victims is None:
             if self.refused is not None:
-                self.refused(addr, "too many WebSocket connections in their opening "
-                             "handshake from its address group")
+                self.refused(addr, self._openingRefusal(group))
             return None
+        for victim in victims:
+            self.opening.release(victim)
+            victim.evict("its WebSocket opening handshake was closed to make room for "
+                         "a connection from another address group")
+        protocol = super().buildProtocol(addr)
+        self.opening.hold(protocol, group)
         return protocol
+
+    def _openingRefusal(self, group):
+        """Why a connection of group is refused a place in its opening
+        handshake, for the peer log."""
+        held, limit = self.opening.held(group), self.opening.group_limit
+        if limit is not None and held >= limit:
+            return (f"too many WebSocket connections in their opening handshake from "
+                    f"its address group ({held})")
+        return (f"too many WebSocket connections in their opening handshake "
+                f"({self.opening.used}, the most), none of a group holding more")
 
     def startFactory(self):
         for factory in self.resources.values():

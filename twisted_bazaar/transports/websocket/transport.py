@@ -20,8 +20,8 @@ from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedFactory
 from twisted_bazaar.transports.interface import NO_OPTIONS, ITransport
-from twisted_bazaar.transports.path import WEBSOCKET
 from twisted_bazaar.transports.relay.messages import FILES as FILES_PURPOSE
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.transports.websocket.endpoints import ROOT, WebSocketClientEndpoint
 from twisted_bazaar.transports.websocket.stream import StreamServerFactory
 

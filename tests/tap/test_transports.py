@@ -1,0 +1,108 @@
+"""
+Tests for L{twisted_bazaar.tap.transports}: a transport plugin's options
+become a daemon's (a value, a list, a flag), each plugin's in a --help
+section of its own, read back per plugin; a clash with the daemon's own
+options is refused; --tracker's endpoint kinds are the plugins'.
+"""
+
+from twisted.python import usage
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.base.options import PluginOption, boundedInt
+from twisted_bazaar.tap.common import COMMON_PARAMETERS, DaemonOptions, param
+from twisted_bazaar.tap.transports import addTransportOptions, trackerKinds, transportValues
+
+
+def _parseWing(text):
+    if not text.startswith("w"):
+        raise ValueError(f"{text!r} is no wing")
+    return text.upper()
+
+
+class Pigeon:
+    """A transport plugin of a kind no daemon knows."""
+
+    name = "Pigeon"
+    nodeOptions = (
+        PluginOption("loft-port", "Where pigeons land", boundedInt(0, 65535)),
+        PluginOption("wing", "A wing to fly by.  Repeatable.", _parseWing,
+                     repeatable=True),
+        PluginOption("no-pigeons", "Fly none.", flag=True),
+    )
+    trackerOptions = ()
+    trackerKinds = ("pigeon",)
+    trackerHelp = "pigeon:HOST:PORT for its loft"
+
+
+class Crow:
+    name = "Crow"
+    nodeOptions = ()
+    trackerOptions = ()
+    trackerKinds = ("crow",)
+    trackerHelp = None
+
+
+def optionsWith(*plugins, **attributes):
+    """A fresh daemon Options class given plugins' node options."""
+
+    class Options(DaemonOptions):
+        optParameters = [param("listen", "tcp:0", "Where it listens.")] + COMMON_PARAMETERS
+        repeatable = ("role",)
+
+    for name, value in attributes.items():
+        setattr(Options, name, value)
+    return addTransportOptions(Options, plugins, "nodeOptions")
+
+
+class AddTransportOptionsTests(SynchronousTestCase):
+
+    def test_eachKindOfOption(self):
+        Options = optionsWith(Pigeon())
+        options = Options()
+        options.parseOptions(["--loft-port", "80", "--wing", "west", "--wing", "wide",
+                              "--no-pigeons"])
+        [(plugin, values)] = transportValues(options)
+        self.assertIsInstance(plugin, Pigeon)
+        self.assertEqual(values, {"loft-port": 80, "wing": ["WEST", "WIDE"],
+                                  "no-pigeons": 1})
+
+    def test_defaults(self):
+        options = optionsWith(Pigeon())()
+        options.parseOptions([])
+        self.assertEqual(transportValues(options)[0][1],
+                         {"loft-port": None, "wing": [], "no-pigeons": 0})
+
+    def test_listsAreRepeatableInAConfigFile(self):
+        Options = optionsWith(Pigeon())
+        self.assertEqual(Options.repeatable, ("role", "wing"))
+
+    def test_badValuesNameTheirOption(self):
+        for args, why in ((["--loft-port", "x"], "--loft-port: wants a whole number"),
+                          (["--wing", "east"], "--wing: 'east' is no wing")):
+            with self.assertRaises(usage.UsageError) as caught:
+                optionsWith(Pigeon())().parseOptions(args)
+            self.assertIn(why, str(caught.exception))
+
+    def test_aSectionEach(self):
+        Options = optionsWith(Pigeon(), Crow())
+        self.assertEqual(Options.transportGroups,
+                         [("The Pigeon transport", ("loft-port", "wing", "no-pigeons"),
+                           "")])
+        text = str(Options())
+        self.assertIn("The Pigeon transport:\n      --loft-port=  Where pigeons land. A "
+                      "whole number from 0 to 65535.", text)
+
+    def test_aClashIsRefused(self):
+        class Listening:
+            name = "Listening"
+            nodeOptions = (PluginOption("listen", "Clashes."),)
+
+        with self.assertRaises(ValueError) as caught:
+            optionsWith(Listening())
+        self.assertIn("--listen of the Listening transport is already an option",
+                      str(caught.exception))
+
+    def test_trackerKinds(self):
+        self.assertEqual(trackerKinds([Pigeon(), Crow()]),
+                         (("crow", "pigeon"), "; pigeon:HOST:PORT for its loft"))
+        self.assertEqual(trackerKinds([]), ((), ""))

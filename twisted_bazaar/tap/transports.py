@@ -1,0 +1,85 @@
+"""
+The options every installed transport plugin brings to a daemon
+(L{addTransportOptions}), and the values each was given
+(L{transportValues}): the daemons' options read them from the plugins
+(L{twisted_bazaar.transports.plugin.ITransportPlugin}) and name no
+transport, so a new one adds its flags, its --help section and its
+``--config`` keys without an edit here.
+"""
+
+from twisted.python import usage
+
+from twisted_bazaar.tap.common import param
+
+__all__ = ["addTransportOptions", "transportValues", "trackerKinds"]
+
+
+def addTransportOptions(cls, plugins, which):
+    """
+    Give the daemon's Options class ``cls`` each plugin's options
+    (``which``: its ``nodeOptions`` or ``trackerOptions``): one that takes
+    a value is a parameter (its value, or its default, under its name),
+    a repeatable one a list under its name, a flag a flag; each plugin's
+    in a --help section of its own (``cls.transportGroups``).
+
+    @raise ValueError: an option of a plugin is one the daemon has.
+    """
+    parameters, flags = list(cls.optParameters), list(cls.optFlags)
+    taken = {row[0] for row in parameters + flags} | {
+        name[4:].replace("_", "-") for name in dir(cls) if name.startswith("opt_")}
+    groups, lists, owners = [], [], []
+    for plugin in sorted(plugins, key=lambda plugin: plugin.name):
+        options = getattr(plugin, which)
+        for option in options:
+            if option.name in taken:
+                raise ValueError(f"--{option.name} of the {plugin.name} transport is "
+                                 "already an option of the daemon")
+            taken.add(option.name)
+            if option.flag:
+                flags.append([option.name, None, option.help])
+            elif option.repeatable:
+                setattr(cls, "opt_" + option.name.replace("-", "_"), _listed(option))
+                lists.append(option.name)
+            else:
+                parameters.append(param(option.name, option.default, option.help,
+                                        None if option.parse is str else option.parse))
+        if options:
+            groups.append((f"The {plugin.name} transport",
+                           tuple(option.name for option in options), ""))
+        owners.append((plugin, tuple(option.name for option in options)))
+    cls.optParameters, cls.optFlags = parameters, flags
+    cls.repeatable = tuple(cls.repeatable) + tuple(lists)
+    cls.transportLists = tuple(lists)
+    cls.transportGroups = groups
+    cls.transportOwners = tuple(owners)
+    return cls
+
+
+def _listed(option):
+    """The handler of a repeatable option: each value parsed, in a list."""
+
+    def handler(self, text):
+        try:
+            value = option.parse(text)
+        except ValueError as e:
+            raise usage.UsageError(f"--{option.name}: {e}")
+        self[option.name].append(value)
+
+    handler.__doc__ = option.help
+    return handler
+
+
+def transportValues(options):
+    """(plugin, option name -> value) of each transport plugin, as the
+    daemon's options were given."""
+    return [(plugin, {name: options[name] for name in names})
+            for plugin, names in options.transportOwners]
+
+
+def trackerKinds(plugins):
+    """The client endpoint kinds a node's --tracker takes over the
+    transports of plugins, and how its help names them."""
+    plugins = sorted(plugins, key=lambda plugin: plugin.name)
+    return (tuple(kind for plugin in plugins for kind in plugin.trackerKinds),
+            "".join(f"; {plugin.trackerHelp}" for plugin in plugins
+                    if plugin.trackerHelp))

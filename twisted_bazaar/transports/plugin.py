@@ -1,0 +1,59 @@
+"""
+A transport a daemon may speak besides those every node has (TCP, the
+relay's circuits, QUIC), as a plugin (L{ITransportPlugin}): its package
+declares its kind of path, its options, the endpoint kinds a node's
+``--tracker`` may name to reach a tracker over it, and what serves it,
+and the daemons read these from the plugins they find (as Twisted finds
+an endpoint string's parser by its prefix), naming no transport
+themselves.  A new transport is its package and one line in
+``twisted_bazaar/plugins`` (docs/architecture.md, "Adding a transport").
+
+Light on purpose: twistd imports the daemons' options, which read every
+transport plugin, at each start; a transport's library is loaded only
+when its options turn it on.
+"""
+
+from zope.interface import Attribute, Interface
+
+__all__ = ["ITransportPlugin"]
+
+
+class ITransportPlugin(Interface):
+    """What a transport brings to the daemons, found through
+    L{twisted.plugin} in L{twisted_bazaar.plugins}."""
+
+    name = Attribute("The transport, as --help titles its options' section "
+                     "(``The NAME transport``).")
+    nodeOptions = Attribute(
+        "The options it adds to bazaar-node (L{twisted_bazaar.base.options."
+        "PluginOption}s), shown in its own section of --help; each option's value "
+        "(a list for a repeatable one) is in the daemon's options under its name.")
+    trackerOptions = Attribute("The options it adds to bazaar-tracker, likewise.")
+    trackerKinds = Attribute(
+        "The client endpoint kinds a node's --tracker may name to reach a tracker "
+        "over it: parsed by Twisted, through the transport's endpoint parser "
+        "plugins in L{twisted.plugins}.")
+    trackerHelp = Attribute(
+        "How --tracker's help names those endpoints (``KIND:HOST:PORT for its "
+        "... port``), or None.")
+
+    def nodeTransport(reactor, values, interface, onFailure):
+        """
+        The maker of a node's transport of this kind, as
+        L{twisted_bazaar.daemon.node.serveNode}'s ``transports`` take
+        them, or None when the options leave it off.
+
+        @param values: option name -> value, of its L{nodeOptions}.
+        @param interface: the interface the node listens on (--listen's).
+        @param onFailure: told one line when the daemon must end (a port
+            that cannot listen).
+        """
+
+    def trackerService(reactor, identity, factory, peerLog, values, interface,
+                       onFailure):
+        """
+        The service of a tracker's port of this kind, serving
+        ``factory``'s protocols under a channel key of ``identity``'s, or
+        None when the options (``values``, of its L{trackerOptions})
+        leave it off.
+        """

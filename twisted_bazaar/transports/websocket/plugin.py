@@ -1,0 +1,68 @@
+"""
+What WebSocket brings to the daemons (L{WebSocketPlugin}, an
+L{ITransportPlugin}): ``--ws-port`` on both, ``--ws-peer`` on a node,
+``ws:`` among the endpoints a node's ``--tracker`` takes, and the
+services that run it.  The daemons find it by its line in
+``twisted_bazaar/plugins/bazaar_websocket.py`` and name WebSocket
+nowhere else.
+
+Light, as twistd reads it at every start: autobahn is loaded only by a
+daemon whose options turn WebSocket on (L{service} imported then).
+"""
+
+from twisted.plugin import IPlugin
+from zope.interface import implementer
+
+from twisted_bazaar.base.options import PluginOption, boundedInt
+from twisted_bazaar.transports.plugin import ITransportPlugin
+from twisted_bazaar.transports.websocket.parser import PREFIX, parsePeer
+
+__all__ = ["WebSocketPlugin"]
+
+_PORT = boundedInt(0, 65535)
+_LISTENS = ("TCP port to listen for WebSocket on, on the --listen interface (0: a "
+            "free one; logged as 'websocket listening on HOST:PORT'): ")
+
+
+@implementer(IPlugin, ITransportPlugin)
+class WebSocketPlugin:
+    """WebSocket for the daemons: a node's port and peers, a tracker's
+    port."""
+
+    name = "WebSocket"
+    nodeOptions = (
+        PluginOption("ws-port", _LISTENS + "links and file transfers in WebSocket "
+                     "binary messages, each under the encrypted channel as over TCP, "
+                     "for nodes whose network lets only HTTP(S) out (none by default)",
+                     _PORT),
+        PluginOption("ws-peer", "ID=HOST:PORT: reach node ID over WebSocket at that "
+                     "address (an IP address and the node's --ws-port), raced beside "
+                     "TCP.  Repeatable.", parsePeer, repeatable=True),
+    )
+    trackerOptions = (
+        PluginOption("ws-port", _LISTENS + "nodes whose network lets only HTTP(S) out "
+                     "reach the tracker there with --tracker ws:HOST:PORT (none by "
+                     "default)", _PORT),
+    )
+    trackerKinds = (PREFIX,)
+    trackerHelp = f"{PREFIX}:HOST:PORT for its WebSocket port"
+
+    def nodeTransport(self, reactor, values, interface, onFailure):
+        """The maker of the node's WebSocket (its port, --ws-port, and its
+        --ws-peer paths), for a node given either; else None."""
+        if values["ws-port"] is None and not values["ws-peer"]:
+            return None
+        from twisted_bazaar.transports.websocket.service import NodeWebSocket
+        return lambda channel, peerLog: NodeWebSocket(
+            reactor, channel, peerLog, values["ws-port"], interface, values["ws-peer"],
+            onFailure)
+
+    def trackerService(self, reactor, identity, factory, peerLog, values, interface,
+                       onFailure):
+        """The tracker's WebSocket port, for a tracker given --ws-port; else
+        None."""
+        if values["ws-port"] is None:
+            return None
+        from twisted_bazaar.transports.websocket.service import trackerService
+        return trackerService(reactor, identity, factory, peerLog, values["ws-port"],
+                              interface, onFailure)
