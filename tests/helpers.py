@@ -485,7 +485,8 @@ class RecordingConnector:
     """Stands in for the dialer's connector and its transports: records
     each dial (host, port, protocol, expected, through, its Deferred),
     ``through`` naming a relayed path's relay and target (and purpose,
-    but a link's)."""
+    but a link's), or the port a dial from a port is made from and its
+    path's kind."""
 
     #: Its hosts are addresses, checked as a TCP connector's are.
     addressed = True
@@ -515,6 +516,10 @@ class RecordingConnector:
             through = {"relay": path.relay, "target": options.target}
             if options.purpose != NODE:
                 through["purpose"] = options.purpose
+        if options is not None and options.fromPort is not None:
+            # From a port, as a punch's or a LAN dial's (the TCP
+            # transport's option): said so, with the path's kind.
+            through = {"fromPort": options.fromPort, "kind": path.kind}
         return self.connect(path.host, path.port, protocolFactory(), expectedKey, **through)
 
     def resolve(self, name, port):

@@ -15,10 +15,12 @@ of a peer.
 It also reads for a connector's, a transport's or a table's own
 ``connect`` or ``dial``, called or passed on, outside the transports and
 the dialer (L{ConnectsTests}): those allowed say why (a tracker has no
-dialer), and those still made around the node's dialer (issue 81, "The
-dialer alone dials") are listed apart, in L{CONNECTS_NOT_YET}, which
-only shrinks; and for a class built on Twisted's internal
-C{tcp.Connector} anywhere.
+dialer), and none is made around the node's dialer (issue 81, "The
+dialer alone dials": the punches and the status client's race were the
+last); and for a class built on Twisted's internal C{tcp.Connector}
+anywhere.  The punchers and the views (L{ASKERS}) ask and never dial:
+no ``dial`` or ``connect`` of anything but a node's dialer is called
+there, and no connector is held (L{AskersTests}).
 """
 
 import ast
@@ -139,8 +141,10 @@ def everyDial():
 
 #: Where a connector's ``connect`` or a transport's ``dial`` may be
 #: called: the transports themselves, and the dialer and its ways (its
-#: policy), the one caller of them for a node.
-TRANSPORTS = ("transports/", "reach/dialer.py", "reach/ways.py")
+#: policy), the one caller of them for a node, and the dial of a client
+#: without a node (the status client's, the web view's watcher's), which
+#: races its ways by the dialer's race.
+TRANSPORTS = ("transports/", "reach/dialer.py", "reach/ways.py", "reach/firstproven.py")
 
 #: 'module: receiver' -> why a connector is dialled there, outside
 #: TRANSPORTS, though no node's dial is made around its dialer.
@@ -164,17 +168,6 @@ CONNECTS_ALLOWED = {
         "the probe of a tracker's port before reconnecting to it: no peer",
 }
 
-#: 'module: receiver' -> the dials still made around the node's dialer,
-#: each on issue 81's list ("The dialer alone dials"): a place fixed is
-#: taken off (test_eachNotYetStillThere), none is added.
-CONNECTS_NOT_YET = {
-    "reach/punch/udpservice.py: connectors[0]":
-        "a UDP punch dials the QUIC link over the path it met itself",
-    "status/client.py: transports":
-        "the status client's race (status/dialrace.py) dials its ways itself",
-    "web/watch.py: self.watcher.transports":
-        "the web view's watcher dials a node's ways itself, in the status race",
-}
 
 
 def _source(node):
@@ -233,15 +226,14 @@ class ConnectsTests(SynchronousTestCase):
 
     def test_noConnectOutsideTheTransportsAndTheDialer(self):
         around = {where: lines for where, lines in everyConnect().items()
-                  if where not in CONNECTS_ALLOWED and where not in CONNECTS_NOT_YET}
+                  if where not in CONNECTS_ALLOWED}
         self.assertEqual(around, {}, "a connector's connect called outside transports/ "
                          "and the dialer: ask the node's dialer")
 
     def test_eachListedStillThere(self):
-        """A place that no longer dials so leaves its list: the lists stay
-        what is left (CONNECTS_NOT_YET only shrinks)."""
-        self.assertEqual(sorted((set(CONNECTS_ALLOWED) | set(CONNECTS_NOT_YET))
-                                - set(everyConnect())), [])
+        """A place that no longer dials so leaves its list: the list stays
+        what is left."""
+        self.assertEqual(sorted(set(CONNECTS_ALLOWED) - set(everyConnect())), [])
 
     def test_noSubclassOfTwistedsConnector(self):
         """Nothing builds on Twisted's internal connector, the transports
@@ -351,3 +343,114 @@ def __init__(self, node, relay):
 '''
         self.assertEqual([what for _, what in dials(reservation) + dials(probe)],
                          [RAW, RAW, RAW])
+
+
+#: The packages that ask the node's dialer for their dials and dial
+#: nothing themselves: the punchers (they produce paths: the dialer dials
+#: them, from a port or from the punched socket, by its transports' options)
+#: and the views (the status client and the web view's watcher dial by the
+#: race of a client without a node, reach/firstproven.py).
+ASKERS = ("reach/punch/", "status/", "web/")
+#: What an asker may call to reach a peer: the node's dialer's.
+DIALER = "node.dialer"
+#: What dials, called on anything but the node's dialer.
+DIAL_METHODS = frozenset({"connect", "dial", "connectTo"})
+
+#: 'module: name' -> why a name of a connector is in an asker.
+HOLDS_ALLOWED = {
+    "reach/punch/udpservice.py: connectorsOf":
+        "the connectors of the socket a UDP punch met on, got of the node's QUIC "
+        "sockets to name that socket to the dialer (its routes, and the QUIC "
+        "transport's option via): never dialled there",
+    "reach/punch/udpservice.py: connectors":
+        "the same connectors, handed to the dialer",
+}
+
+
+def _receiverIsDialer(node):
+    """Whether a call's receiver is a node's dialer (``node.dialer``,
+    ``self.node.dialer``): not another's called dialer (a punch's from-port
+    dialler was ``self.dialer``)."""
+    text = _source(node)
+    return text == DIALER or text.endswith("." + DIALER)
+
+
+def asked(source):
+    """(line, what) in source of each dial an asker must not make itself
+    (``X.connect``, ``X.dial``, ``X.connectTo`` with X not a node's
+    dialer: the method's name, with its receiver's text), and of each name
+    of a connector it holds or is given (a name, an attribute, an
+    argument, or a keyword, spelt with ``connector``)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in DIAL_METHODS
+                and not _receiverIsDialer(node.func.value)):
+            found.add((node.lineno, f"{_source(node.func.value)}.{node.func.attr}"))
+        name = (node.id if isinstance(node, ast.Name) else
+                node.attr if isinstance(node, ast.Attribute) else
+                node.arg if isinstance(node, (ast.arg, ast.keyword)) else None)
+        if name and "connector" in name.lower():
+            found.add((node.lineno, name))
+    return sorted(found)
+
+
+def everyAsked():
+    """'module: what' -> lines, of L{asked} in every asker's module."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = path.relative_to(PACKAGE).as_posix()
+        if not module.startswith(ASKERS):
+            continue
+        for line, what in asked(path.read_text()):
+            found.setdefault(f"{module}: {what}", []).append(line)
+    return found
+
+
+class AskersTests(SynchronousTestCase):
+    """The punchers and the views ask the node's dialer (or, with no
+    node, the race of a client without one): they dial nothing and hold
+    no connector."""
+
+    def test_noAskerDialsOrHoldsAConnector(self):
+        found = {where: lines for where, lines in everyAsked().items()
+                 if where not in HOLDS_ALLOWED}
+        self.assertEqual(found, {}, "a puncher or a view dials, or holds a connector: "
+                         "produce the path and ask the node's dialer (dialPath, with "
+                         "its options), or race it by reach/firstproven.py")
+
+    def test_eachAllowedStillThere(self):
+        self.assertEqual(sorted(set(HOLDS_ALLOWED) - set(everyAsked())), [])
+
+    def test_findsEachKind(self):
+        """What the punches and the status race did before (a from-port
+        dialler's dial, a punched socket's connector's connect, the
+        transports' dial) is found, and a connector held or given; the
+        node's dialer asked (its dial, its dialPath, its connectTo), a
+        dial given at construction (dialPath) or the race's begin are
+        not: the dialer is known by its place, the node's, for a
+        puncher's own ``dialer`` was the from-port dialler."""
+        source = '''
+class Puncher:
+    def __init__(self, dialer, connector):
+        self.dialer = dialer
+        self.connector = connector
+
+    def old(self, punch, met, link, transports):
+        self.dialer.dial(punch.port, "h", 1, protocol, True, key)
+        self.puncher.dialer.dial(0, "h", 1, protocol, True, key)
+        connectors = self.sockets.connectorsOf(kept)
+        connectors[0].connect(met.host, met.port, link, expected=key)
+        transports.dial(path, None, lambda: link)
+
+    def new(self, path, link):
+        self.node.dialer.dialPath(path, key, lambda: link, options)
+        self.dialPath(path, key, lambda: link, options)
+        self.node.dialer.dial(peer, purpose)
+        node.dialer.connectTo("h", 1, 2, "files")
+        race.begin()
+'''
+        self.assertEqual(asked(source), [
+            (3, "connector"), (5, "connector"), (8, "self.dialer.dial"),
+            (9, "self.puncher.dialer.dial"), (10, "connectors"), (10, "connectorsOf"),
+            (11, "connectors"), (11, "connectors[0].connect"), (12, "transports.dial")])

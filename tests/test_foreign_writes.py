@@ -131,7 +131,6 @@ NOT_YET = {
         "end._state", "ends[0].ctx", "ends[1].ctx", "network.bytes_written"),
     "sim/warm.py": ("link.connected", "link.transport", "side.told", "sim.nodes"),
     "status/client.py": ("asker.proven",),
-    "status/dialrace.py": ("way._proof",),
     "tap/exitstatus.py": ("UnixApplicationRunner._waitForStart",),
     "tap/node.py": ("fetcher.onGaveUp",),
     "tap/tracker.py": ("service.relayService",),

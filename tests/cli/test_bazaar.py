@@ -49,7 +49,7 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.client import ClientError, NotTheNodeDialled
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 from tests.helpers import WiredLink
-from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAYED, Way
+from twisted_bazaar.reach.firstproven import DIRECT, LAN, RELAYED, Way
 from twisted_bazaar.status.messages import MemberList, NodeState
 from twisted_bazaar.store.lock import DataDirLock
 from twisted_bazaar.transports.table import Transports

@@ -676,7 +676,7 @@ class ReachTests(MembershipCase):
         tracker connection left from (12345 here) seen unchanged, it can
         punch from the public host seen; seen changed, it cannot, and
         says why."""
-        punching = Punching(self.node, dialer=None)
+        punching = Punching(self.node)
         self.node.addObserver(punching)
         puncher = punching.puncher
         self.tracker.say(reach(False, seen_port=12345))

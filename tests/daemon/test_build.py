@@ -24,6 +24,7 @@ from twisted_bazaar.daemon.build import (
 from twisted_bazaar.reach.reachable.offering import RelayOffering
 from twisted_bazaar.reach.reachable.reserving import ReservationService
 from twisted_bazaar.transports.relay.limits import NODE_LIMITS
+from twisted_bazaar.transports.path import DIRECT
 from twisted_bazaar.base.options import PluginOption
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
@@ -59,8 +60,9 @@ class BuildNodeTests(SynchronousTestCase):
         self.assertEqual(node.roles, [parts.roles["seller"], parts.roles["buyer"]])
 
     def test_punchingPluggedAfterTheRoles(self):
-        """A node given its punches' dialer punches: the dialer holds its
-        Punching, which observes the node after its roles and takes the
+        """A node given its punches' dialer punches: its dialer holds its
+        Punching, whose punches it dials (its TCP transport from a port, by
+        the punches' dialer), which observes the node after its roles and takes the
         punch messages; a wait of 0 holds no link back, punching still on;
         not enabled, it punches none; none given, none."""
         roles = rolePlugins()
@@ -73,7 +75,9 @@ class BuildNodeTests(SynchronousTestCase):
         node, punching = parts.node, parts.punching
         self.assertIs(node.dialer.punching, punching)
         self.assertEqual((node.dialer.wait, punching.enabled), (3.0, True))
-        self.assertIs(punching.puncher.dialer, dialer)
+        self.assertEqual((punching.puncher.dialer, node.dialer.transports.of(DIRECT).fromPort),
+                         (node.dialer, dialer),
+                         "its punches asked of the dialer, dialled from a port by dialer")
         observers = node.events.observers
         self.assertLess(observers.index(parts.roles["buyer"]), observers.index(punching))
         self.assertIn(PunchConnect, node.overlay.handlers.table.entries)

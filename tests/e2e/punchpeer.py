@@ -35,6 +35,7 @@ from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.handshake import channelKey
 from twisted_bazaar.reach.punch.tcp import Puncher
 from twisted_bazaar.transports.tcp.fromport import PunchDialer, ProvingProtocol
+from twisted_bazaar.transports.tcp.transport import TcpTransport
 from twisted_bazaar.reach.punch.mapping import mappingOf
 
 log = Logger()
@@ -201,6 +202,15 @@ class Splitter(Protocol):
             self.channel.connectionLost(reason)
 
 
+class _TransportDialer:
+    """No node here: a TCP transport that dials from a port by the daemon's
+    PunchDialer stands in for a node's dialer, which dials a punch's path
+    so (Dialer.dialPath, the option fromPort)."""
+
+    def __init__(self, transport):
+        self.dialPath = transport.dial
+
+
 class Peer:
     def __init__(self, reactor, name, seed, peer_seed, initiator):
         self.reactor = reactor
@@ -214,9 +224,10 @@ class Peer:
         self.link = None
         self.peerHost = None
         self.started = None
-        self.puncher = Puncher(reactor, random.Random(), PunchDialer(
-            reactor, self.channel, PeerLog(reactor)), lambda link: Greeting(self),
-            lambda link: self.peerHost)
+        dialer = _TransportDialer(TcpTransport(None, PunchDialer(
+            reactor, self.channel, PeerLog(reactor))))
+        self.puncher = Puncher(reactor, random.Random(), dialer,
+                               lambda link: Greeting(self), lambda link: self.peerHost)
 
     def linked(self, result):
         if result is not self.link:

@@ -30,13 +30,13 @@ from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, Reachab
 from twisted_bazaar.core.node import DIRECT
 from twisted_bazaar.reach.asking import TrackerGone, TrackerSilent
 from twisted_bazaar.daemon.services import EndpointConnector
-from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.identity.keys import decode, encode
 from twisted_bazaar.transports.connector import IConnector
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.overlay import Unreachable
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
 from twisted_bazaar.transports.interface import DialOptions
-from twisted_bazaar.transports.path import DIRECT, RELAYED, Path
+from twisted_bazaar.transports.path import DIRECT, LAN, RELAYED, Path
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.reach.punch.tcp import PunchFailed
 from twisted_bazaar.wire.ids import shortId
@@ -79,15 +79,6 @@ class FakePunching:
         d = defer.Deferred()
         self.punches.append((peer_id, key, protocol, d))
         return d
-
-    def dialDirect(self, host, port, key, protocol):
-        d = defer.Deferred()
-        self.direct.append((host, port, key, protocol, d))
-        return d
-
-    @property
-    def direct(self):
-        return self.__dict__.setdefault("_direct", [])
 
 
 class ConnectorInterfaceTests(SynchronousTestCase):
@@ -727,6 +718,14 @@ class LanTests(SynchronousTestCase):
         self.made.append(object())
         return self.made[-1]
 
+    def direct(self):
+        """The LAN dials from any local port (a punching node's: its TCP
+        transport's option C{fromPort} 0), asked of the dialer's
+        transports: (host, port, key as text, protocol, Deferred)."""
+        return [(host, port, encode(expected), protocol, d)
+                for host, port, protocol, expected, through, d in self.connector.dials
+                if through == {"fromPort": 0, "kind": LAN}]
+
     def dial(self, port=9002, peer_id=SELLER.id):
         return self.node.dial(Peer(peer_id, LAN_HOST, port, RELAY, SELLER.key), FILES,
                               self.protocol)
@@ -737,12 +736,12 @@ class LanTests(SynchronousTestCase):
         punched or relayed."""
         nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
         dialled = self.dial()
-        [(host, port, key, protocol, d)] = self.punching.direct
+        [(host, port, key, protocol, d)] = self.direct()
         self.assertEqual((host, port, key, protocol),
                          (LAN_HOST, 9002, SELLER.key, self.made[0]))
         d.callback(protocol)
         self.assertIs(self.successResultOf(dialled), protocol)
-        self.assertEqual((self.punching.punches, self.connector.dials), ([], []))
+        self.assertEqual((self.punching.punches, len(self.connector.dials)), ([], 1))
 
     def test_filesOverTheLanWithoutPunches(self):
         """A node that punches none (a client: ``bazaar buy``) dials a
@@ -774,17 +773,17 @@ class LanTests(SynchronousTestCase):
         dialled again for that seller until RETRY_AFTER has passed."""
         nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
         dialled = self.dial()
-        self.punching.direct[0][4].errback(ConnectionRefusedError())
+        self.direct()[0][4].errback(ConnectionRefusedError())
         [(peer, _, protocol, d)] = self.punching.punches
         self.assertIs(protocol, self.made[1])
         d.callback(protocol)
         self.assertIs(self.successResultOf(dialled), protocol)
         self.dial()
-        self.assertEqual((len(self.punching.direct), len(self.punching.punches)), (1, 2))
+        self.assertEqual((len(self.direct()), len(self.punching.punches)), (1, 2))
         self.node.clock.advance(RETRY_AFTER)
         nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
         self.dial()
-        self.assertEqual(len(self.punching.direct), 2)
+        self.assertEqual(len(self.direct()), 2)
 
     def test_whyAFailedDialSaysIsPlain(self):
         """The line of a failed local dial says what the connection met,
@@ -792,7 +791,7 @@ class LanTests(SynchronousTestCase):
         nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
         self.dial()
         with capturedLogs() as events:
-            self.punching.direct[0][4].errback(ConnectError(Failure(ConnectionDone())))
+            self.direct()[0][4].errback(ConnectError(Failure(ConnectionDone())))
         [line] = [formatEvent(event) for event in events]
         self.assertEqual(line, f"no local path to node {shortId(SELLER.id)} at "
                          f"{LAN_HOST}:9002: Connection was closed cleanly.")
@@ -803,7 +802,7 @@ class LanTests(SynchronousTestCase):
         self.lan.own = ("10.9.0.2",)
         nameIn(self.node, SELLER.id, ELSEWHERE, (LAN_HOST,))
         self.dial()
-        self.assertEqual((self.punching.direct, len(self.punching.punches)), ([], 1))
+        self.assertEqual((self.direct(), len(self.punching.punches)), ([], 1))
 
     def test_aSharedPrivateNetwork(self):
         """Without a public address seen (no check yet), a local address
@@ -812,11 +811,11 @@ class LanTests(SynchronousTestCase):
         self.lan.own = ("192.168.1.2",)
         nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
         self.dial()
-        self.assertEqual(len(self.punching.direct), 1)
+        self.assertEqual(len(self.direct()), 1)
         self.lan.own = ("10.9.0.2",)
         nameIn(self.node, 0x99 | SELLER.id, HOME, ("192.168.7.3",))
         self.dial(peer_id=0x99 | SELLER.id)
-        self.assertEqual(len(self.punching.direct), 1)
+        self.assertEqual(len(self.direct()), 1)
 
     def test_onlyOnThisNodesSubnetNeverItsOwn(self):
         """Of the addresses the tracker names, only those on a subnet of
@@ -827,16 +826,16 @@ class LanTests(SynchronousTestCase):
         nameIn(self.node, SELLER.id, HOME, ("192.168.1.2", "::ffff:c0a8:102", "10.1.2.3",
                                          "fe80::3", "169.254.1.3", LAN_HOST))
         self.dial()
-        self.assertEqual([host for host, *_ in self.punching.direct], [LAN_HOST])
+        self.assertEqual([host for host, *_ in self.direct()], [LAN_HOST])
 
     def test_theTrackerAskedFirst(self):
         """With no word on the seller, the tracker is asked where it is
         (whereis); its answer's local address is dialled."""
         dialled = self.dial()
         [(asked, answer)] = self.tracker.asked
-        self.assertEqual((asked, self.punching.direct), (SELLER.id, []))
+        self.assertEqual((asked, self.direct()), (SELLER.id, []))
         answer.callback(wire.NodeReply(SELLER.id, HOME, 9001, RELAY, lan=(LAN_HOST,)))
-        [(host, _, _, protocol, d)] = self.punching.direct
+        [(host, _, _, protocol, d)] = self.direct()
         self.assertEqual(host, LAN_HOST)
         d.callback(protocol)
         self.assertIs(self.successResultOf(dialled), protocol)
@@ -848,7 +847,7 @@ class LanTests(SynchronousTestCase):
         again while its word is fresh (NAMED_FOR)."""
         self.dial()
         self.tracker.asked[0][1].callback(wire.NodeReply(SELLER.id, HOME, 9001, RELAY))
-        self.assertEqual((self.punching.direct, len(self.punching.punches)), ([], 1))
+        self.assertEqual((self.direct(), len(self.punching.punches)), ([], 1))
         self.dial()
         self.assertEqual(len(self.tracker.asked), 1)
         self.node.clock.advance(NAMED_FOR)
@@ -872,7 +871,7 @@ class LanTests(SynchronousTestCase):
         nameIn(self.node, 0x77, HOME, (LAN_HOST,))
         self.dial(port=80)
         self.dial(peer_id=0x77)
-        self.assertEqual((self.punching.direct, len(self.punching.punches)), ([], 2))
+        self.assertEqual((self.direct(), len(self.punching.punches)), ([], 2))
 
     def test_dialsToOneNetworkRated(self):
         """Dials to one address group of local addresses are rated
@@ -881,11 +880,11 @@ class LanTests(SynchronousTestCase):
         for peer in peers:
             nameIn(self.node, peer, HOME, (LAN_HOST,))
             self.dial(peer_id=peer)
-        self.assertEqual(len(self.punching.direct), 4)
+        self.assertEqual(len(self.direct()), 4)
         self.assertEqual(len(self.punching.punches), 3)
         self.node.clock.advance(1)
         self.dial(peer_id=peers[-1])
-        self.assertEqual(len(self.punching.direct), 5)
+        self.assertEqual(len(self.direct()), 5)
 
     def test_aPeerReachedIsDialledWhateverStrangersSpent(self):
         """Strangers behind the same public address, whose local addresses
@@ -895,22 +894,22 @@ class LanTests(SynchronousTestCase):
         failed there is rated again."""
         nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
         self.dial()
-        self.punching.direct[0][4].callback(self.made[0])
+        self.direct()[0][4].callback(self.made[0])
         for peer in (SELLER.id ^ (n << 8) for n in range(1, 6)):
             nameIn(self.node, peer, HOME, ("192.168.1.9",))
             self.dial(peer_id=peer)
-        self.assertEqual((len(self.punching.direct), len(self.punching.punches)), (4, 2))
+        self.assertEqual((len(self.direct()), len(self.punching.punches)), (4, 2))
         self.dial()
-        self.assertEqual(self.punching.direct[-1][0], LAN_HOST)
-        self.punching.direct[-1][4].errback(ConnectionRefusedError())
+        self.assertEqual(self.direct()[-1][0], LAN_HOST)
+        self.direct()[-1][4].errback(ConnectionRefusedError())
         self.node.clock.advance(RETRY_AFTER)
         for peer in (SELLER.id ^ (n << 8) for n in range(6, 10)):
             nameIn(self.node, peer, HOME, ("192.168.1.9",))
             self.dial(peer_id=peer)
         nameIn(self.node, SELLER.id, HOME, (LAN_HOST,))
         self.dial()
-        self.assertEqual(len(self.punching.direct), 9)
-        self.assertEqual(self.punching.direct[-1][0], "192.168.1.9")
+        self.assertEqual(len(self.direct()), 9)
+        self.assertEqual(self.direct()[-1][0], "192.168.1.9")
 
     def test_aLinkUpIsNotDialledAgain(self):
         """A link to the peer is up: the dial takes it, spending nothing of

@@ -172,7 +172,7 @@ class SimultaneousOpenTests(SynchronousTestCase):
 
 
 class OneSidedDialTests(SynchronousTestCase):
-    """A dial from local port 0 (L{Punching.dialDirect}'s, of a peer's
+    """A dial from local port 0 (the dialer's LAN way's, of a peer's
     local address) and a punch within one home."""
 
     def setUp(self):

@@ -71,3 +71,26 @@ class TransportsTests(SynchronousTestCase):
         self.assertIsInstance(relay, RelayTransport)
         self.assertEqual((relay.carrier, relay.channel), (tcp, connector.channel))
         self.assertEqual(transports.kinds, (DIRECT, RELAYED))
+
+    def test_dialingFrom(self):
+        """A table made again to dial from a port by a dialler (a node
+        whose punching is plugged after it was built): the same kinds in
+        the same order, its TCP transport over the same connector dialling
+        from a port by it, the relay's circuits carried by that one, the
+        others the same; a table that dials from a port by it already is
+        itself."""
+        connector, clock, fromPort = FakeConnector(), Clock(), object()
+        quic = RecordingTransport(UDP)
+        transports = overConnector(connector, clock, more=(quic,))
+        dialing = transports.dialingFrom(fromPort)
+        self.assertIsInstance(dialing, Transports)
+        tcp, relay = dialing.of(DIRECT), dialing.of(RELAYED)
+        self.assertEqual((tcp.connector, tcp.fromPort), (connector, fromPort))
+        self.assertEqual((relay.carrier, relay.clock, relay.channel, relay.peerLog),
+                         (tcp, clock, connector.channel, connector.peerLog))
+        self.assertIs(dialing.of(UDP), quic)
+        self.assertEqual(dialing.kinds, transports.kinds)
+        self.assertIsNone(transports.of(DIRECT).fromPort, "the table given is unchanged")
+        self.assertIs(dialing.dialingFrom(fromPort), dialing)
+        built = overConnector(connector, clock, fromPort)
+        self.assertIs(built.dialingFrom(fromPort), built)

@@ -82,7 +82,7 @@ from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.transports.tcp.fromport import PunchDialer
-from twisted_bazaar.status.dialrace import DIRECT, WORDS
+from twisted_bazaar.reach.firstproven import DIRECT, PHRASES
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
@@ -648,7 +648,7 @@ def renderNode(obj):
     if obj.get("asked", {}).get("path", DIRECT) != DIRECT:
         # Over the LAN, or through a relay: the address said is not where
         # it was asked.
-        lines.append(f"asked {WORDS[obj['asked']['path']]} {obj['asked']['at']}")
+        lines.append(f"asked {PHRASES[obj['asked']['path']]} {obj['asked']['at']}")
     lines.append(f"{'overlay ' if public else ''}links: {len(obj['links'])}")
     lines += [f"  {_linked(link)} {_where(link)} ({_way(link)})" for link in obj["links"]]
     lines.append(f"stock: {counts(obj['stock'])}")

@@ -102,11 +102,11 @@ class OneShotBuy:
         @param scheme_settings: the discovery scheme's settings: by
             default a client's of a market of daemons (L{schemeSettings});
             a market of in-process nodes gives theirs.
-        @param punch: (the dialer of its punches, the seconds a trade
-            waits for one, whether it punches), for a node that
-            hole-punches over the relayed links it opens, as a daemon's
-            does (L{twisted_bazaar.daemon.build.plugPunching}); None: it
-            punches none.
+        @param punch: (what its TCP transport dials punches from a port
+            by, the seconds a trade waits for one, whether it punches),
+            for a node that hole-punches over the relayed links it opens,
+            as a daemon's does (L{twisted_bazaar.daemon.build.plugPunching});
+            None: it punches none.
         @param quic: the service of the node's QUIC socket
             (L{twisted_bazaar.daemon.quic.QuicService}, not yet serving a
             node), whose transport the node dials by and which punches

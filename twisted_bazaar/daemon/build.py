@@ -115,16 +115,18 @@ def plugRole(node, role):
 
 
 def plugPunching(node, dialer, wait=PUNCH_WAIT, enabled=True):
-    """Have node punch over its relayed links, its punches dialled by
-    ``dialer`` (a L{twisted_bazaar.transports.tcp.fromport.PunchDialer}, or
-    the simulator's), a link waiting up to ``wait`` seconds for its punch
-    (0: nothing waits; a file started on the relay moves to the punched
-    path, L{twisted_bazaar.roles.files.moves}); not ``enabled``: it
-    punches none, and refuses its peers' punches.  Returns the
-    L{Punching}, which its dialer holds."""
-    punching = Punching(node, dialer, enabled=enabled)
+    """Have node punch over its relayed links, its punches asked of its
+    dialer, whose TCP transport dials them from a port by ``dialer`` (a
+    L{twisted_bazaar.transports.tcp.fromport.PunchDialer}, or the
+    simulator's, whose nodes are built before their punching), a link
+    waiting up to ``wait`` seconds for its punch (0: nothing waits; a file
+    started on the relay moves to the punched path,
+    L{twisted_bazaar.roles.files.moves}); not ``enabled``: it punches
+    none, and refuses its peers' punches.  Returns the L{Punching}, which
+    its dialer holds."""
+    punching = Punching(node, not dialer.addressed, enabled=enabled)
     punching.plug()
-    node.dialer.punchWith(punching, wait=wait)
+    node.dialer.punchWith(punching, wait=wait, fromPort=dialer)
     return punching
 
 
@@ -195,11 +197,11 @@ def buildNode(clock, rng, connector, config=None, store=None, identity=None,
     @param scheme: (the scheme's plugin, its settings), or None for a node
         without one (some tests).
     @param roles: (plugin, settings) for each role, in order.
-    @param punch: (the dialer of its punches, the seconds a link waits
-        for one, whether it punches at all) for a node that punches over
-        its relayed links (see L{plugPunching}), plugged in after its
-        roles; or None.  Its TCP transport dials from a port by that
-        dialer.
+    @param punch: (what its TCP transport dials punches from a port by,
+        the seconds a link waits for one, whether it punches at all) for a
+        node that punches over its relayed links, its punches asked of its
+        dialer (see L{plugPunching}), plugged in after its roles; or
+        None.
     @param relay: (its L{RelayLimits}, the connection rate) for a node
         that relays for nodes at home (L{plugRelayOffer}), or None.
     @param portmap: the maker of the mapper of a node that asks its

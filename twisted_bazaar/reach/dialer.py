@@ -10,7 +10,11 @@ connected.  It never sees a relay or a punch.
 
 The dialer is the only caller of the node's transports (the
 L{twisted_bazaar.transports.table.Transports} it is built with, one a
-kind of path).  It ranks its ways that apply to the peer (its policy,
+kind of path): the punches produce paths and ask it (L{Dialer.dialPath},
+with a transport's options: from a port, from the socket a UDP punch
+met on), and a client without a node (``bazaar node``, the web view's
+watcher) dials by L{twisted_bazaar.reach.firstproven}, on the same
+race.  It ranks its ways that apply to the peer (its policy,
 L{twisted_bazaar.reach.ways}: over the LAN, direct, punched, relayed,
 over QUIC), each choosing a path and dialling it by the transport of
 that path's kind, and races them (L{twisted_bazaar.reach.race}), as
@@ -143,6 +147,9 @@ class Dialer:
     #: The links waiting for a punch (L{LinkWaits}), made when one first
     #: waits.
     _linkWaits = None
+    #: What the TCP transport of transports made when first dialled
+    #: through dials from a port by (L{punchWith}'s ``fromPort``).
+    _fromPort = None
 
     def __init__(self, node, connector, transports, ways=WAYS, relayDelay=RELAY_DELAY):
         self.node = node
@@ -161,10 +168,12 @@ class Dialer:
     @property
     def transports(self):
         """The transports given, or, if none, TCP and the relay's circuits
-        over the connector (L{overConnector}), made when first dialled
-        through: a simulated node that never dials holds none."""
+        over the connector (L{overConnector}, dialling from a port as
+        L{punchWith} says), made when first dialled through: a simulated
+        node that never dials holds none."""
         if self._transports is None:
-            self._transports = overConnector(self.connector, self.node.clock)
+            self._transports = overConnector(self.connector, self.node.clock,
+                                             self._fromPort)
         return self._transports
 
     @property
@@ -210,12 +219,25 @@ class Dialer:
         follows a TCP punch that failed: L{waitsFor}."""
         self.udpPunching = udpPunching
 
-    def punchWith(self, punching, wait=PUNCH_WAIT):
+    def punchWith(self, punching, wait=PUNCH_WAIT, fromPort=None):
         """Punch over relayed links with punching, a link waiting up to
         ``wait`` seconds for its punch; punching tells L{release} when a
-        peer's punch no longer holds its links back."""
+        peer's punch no longer holds its links back, and asks
+        L{dialPath} for its dials, which the TCP transport makes from a
+        port by ``fromPort`` (a
+        L{twisted_bazaar.transports.tcp.fromport.PunchDialer}: the one it
+        was built with, or for a node built before its punching, a
+        simulation's, the one it dials from now: its transports made so
+        when first dialled through, or made again so,
+        L{Transports.dialingFrom
+        <twisted_bazaar.transports.table.Transports.dialingFrom>})."""
         self.punching = punching
         self.wait = wait
+        if fromPort is not None:
+            if self._transports is None:
+                self._fromPort = fromPort
+            else:
+                self._transports = self._transports.dialingFrom(fromPort)
         punching.settledWith(self.release)
 
     def announce(self, tracker_link):

@@ -39,7 +39,8 @@ from twisted_bazaar.reach.asking import TrackerGone
 from twisted_bazaar.reach.lanpaths import LOWEST_PORT
 from twisted_bazaar.reach.reachable.reachability import PUBLIC
 from twisted_bazaar.transports.interface import DialOptions
-from twisted_bazaar.transports.path import CLAIMED, DIRECT, LAN, NAMED, RELAYED, UDP, WORDS
+from twisted_bazaar.transports.path import (
+    CLAIMED, DIRECT, LAN, NAMED, RELAYED, UDP, WORDS, Path)
 from twisted_bazaar.transports.quic.errors import QuicSilent
 from twisted_bazaar.transports.relay.messages import FILES, NODE
 from twisted_bazaar.wire.core import joinRelay
@@ -128,7 +129,11 @@ class Lan:
             d = dialer.connect(attr.evolve(peer, host=host, relay=None, vouched=True),
                                purpose, protocol)
         else:
-            d = dialer.punching.dialDirect(host, peer.port, peer.key, protocol())
+            # From any local port, as a punch dials (its TCP transport's
+            # option): the channel proves the peer's key before this side
+            # seals anything.
+            d = dialer.dialPath(Path(LAN, host, peer.port, word=NAMED), decode(peer.key),
+                                protocol, DialOptions(fromPort=0))
 
         def reached(result):
             dialer.lan.reached(peer.id, host)

@@ -30,7 +30,8 @@ from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.base.defaults import DEFAULT_TIMEOUT
 from twisted_bazaar.base.lan import canonical, isLocal
-from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAYED, FirstProven, Way
+from twisted_bazaar.reach.firstproven import (
+    DIRECT, LAN, RELAYED, FirstProven, along, asTyped)
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CONFIGURED, NAMED, Path
 from twisted_bazaar.wire.ids import KEYLESS_LIMIT, NO_ID, wireId
@@ -271,12 +272,12 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
 
     Without C{transports} it connects to the address as typed (an endpoint
     string: the tracker's, TLS perhaps).  With them (a node's kind,
-    L{twisted_bazaar.transports.table.Transports}) it dials the
-    address's host and port by them, or the circuit through C{relay},
-    and, first, node C{dialled} at each of C{lan} (its local addresses,
-    as the tracker named them to this asker) at the address's port: the
-    first of those ways whose node proves itself is asked, the others
-    closed (L{FirstProven}).
+    L{twisted_bazaar.transports.table.Transports}) the address's host and
+    port are dialled by them, or the circuit through C{relay}, and, first,
+    node C{dialled} at each of C{lan} (its local addresses, as the tracker
+    named them to this asker) at the address's port, by the race of a
+    client without a node (L{FirstProven}, which dials them): the first
+    of those ways whose node proves itself is asked, the others closed.
 
     @param asked: who is asked, in words, for the reason a connection to
         something else fails (``the tracker``; ``a node``).
@@ -284,7 +285,8 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
     @param pin: in place of C{expected}, the L{KeyPin} of the key the
         peer must prove, told the key proven first (a client that asks
         the same tracker again and again pins it as a node does).
-    @param reached: told ``reached(way)`` (a L{Way}) of the way that won.
+    @param reached: told ``reached(way)`` (a
+        L{Way <twisted_bazaar.reach.firstproven.Way>}) of the way that won.
     @return: a Deferred firing with the answer, or failing with
         L{ClientError} (with the reason) on refusal, a lost connection,
         an unreachable address, or after ``timeout`` seconds; a ``busy``
@@ -301,21 +303,22 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
         endpoint = EncryptedClientEndpoint(
             clientFromString(reactor, address.withTimeout(timeout)), ChannelKey.generate(),
             reactor, timeout, expected=expected, pin=pin)
-        asking.way(DIRECT, str(address), lambda link: connectProtocol(endpoint, link))
+        asking.way(lambda link: asTyped(str(address), link,
+                                        lambda link: connectProtocol(endpoint, link)))
     else:
         for host in lan:
-            asking.way(LAN, str(Address.tcp(host, address.port)),
-                       lambda link, host=host: transports.dial(
-                           Path(LAN, host, address.port, word=NAMED), None, lambda: link))
+            asking.way(lambda link, host=host: along(
+                Path(LAN, host, address.port, word=NAMED), link,
+                str(Address.tcp(host, address.port))))
         if relay is None:
-            asking.way(DIRECT, str(address), lambda link: transports.dial(
-                Path(DIRECT, address.host, address.port, word=CONFIGURED), None,
-                lambda: link))
+            asking.way(lambda link: along(
+                Path(DIRECT, address.host, address.port, word=CONFIGURED), link,
+                str(address)))
         else:
-            asking.way(RELAYED, relay, lambda link: transports.dial(
-                Path(RELAYED, address.host, address.port, relay, NAMED), None,
-                lambda: link, DialOptions(target=dialled)))
-    return asking.ask()
+            asking.way(lambda link: along(
+                Path(RELAYED, address.host, address.port, relay, NAMED), link, relay,
+                DialOptions(target=dialled)))
+    return asking.ask(transports)
 
 
 class _Question:
@@ -339,7 +342,8 @@ class _Question:
         self.timeout = timeout
         self.reached = reached
         self.askerFor = askerFor
-        #: (L{Way}, its asker, its link), in the order given.
+        #: (its L{Way <twisted_bazaar.reach.firstproven.Way>}, its asker, its
+        #: link), in the order given.
         self.tries = []
         self.race = None
         #: Why the last way (the relay, or the address) failed, if it did,
@@ -347,33 +351,25 @@ class _Question:
         self.lastWhy = self.latestWhy = None
         self.done = defer.Deferred(self._stop)
 
-    def way(self, kind, where, connect):
-        """Add a way: ``connect(link)`` connects a link there (a Deferred)."""
+    def way(self, wayOf):
+        """Add a way: C{wayOf(link)}, the L{Way
+        <twisted_bazaar.reach.firstproven.Way>} (L{along}, L{asTyped}) that
+        connects a link of its own."""
         mine = defer.Deferred()
         asker = self.askerFor(mine)
         link = Link(asker, self.clock, LinkSettings(handshake_timeout=self.timeout),
                     inbound=False)
-        held = {}
-
-        def start():
-            held["connecting"] = connect(link).addErrback(self._unreachable, asker)
-
-        def stop():
-            connecting = held.pop("connecting", None)
-            link.close()
-            if connecting is not None and not connecting.called:
-                connecting.cancel()
-
-        way = Way(kind, where, start, stop)
+        way = wayOf(link)
         asker.proven = lambda: self.race.proven(way)
         mine.addCallbacks(self._answered, self._lost, callbackArgs=(way,),
                           errbackArgs=(way,))
         self.tries.append((way, asker, link))
 
-    def ask(self):
-        """Start the ways; the Deferred of the answer."""
-        self.race = FirstProven(self.clock, [way for way, _, _ in self.tries],
-                                self._allFailed)
+    def ask(self, transports):
+        """Start the ways (those along a path dialled by transports); the
+        Deferred of the answer."""
+        self.race = FirstProven(self.clock, transports, [way for way, _, _ in self.tries],
+                                self._allFailed, self._unreachable)
         self.race.begin()
         self.done.addTimeout(self.timeout, self.clock)
         return self.done.addErrback(self._timedOut)
@@ -384,7 +380,8 @@ class _Question:
         for _, _, link in self.tries:
             link.close()
 
-    def _unreachable(self, reason, asker):
+    def _unreachable(self, way, reason):
+        asker = next(asker for each, asker, _ in self.tries if each is way)
         if not asker.done.called:
             asker.done.errback(ClientError(f"cannot reach {self.address}: "
                                            f"{reason.getErrorMessage().rstrip('.')}"))

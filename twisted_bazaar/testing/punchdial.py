@@ -85,8 +85,8 @@ class SimultaneousOpens:
         network = self.network
         if not local_port:
             # From any local port: an ordinary connect, which needs no
-            # other side's dial (a dial of a peer's local address,
-            # L{twisted_bazaar.reach.punch.tcpservice.Punching.dialDirect}).
+            # other side's dial (a dial of a peer's local address by the
+            # dialer's LAN way, L{twisted_bazaar.reach.ways.Lan}).
             return network.connect(target[0], target[1], protocol, from_host=host)
         homes = network.homes
         seen = homes.seenFrom(host, local_port) if homes is not None else None

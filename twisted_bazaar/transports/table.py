@@ -11,7 +11,7 @@ from twisted.internet import defer
 from zope.interface.verify import verifyObject
 
 from twisted_bazaar.transports.interface import ITransport
-from twisted_bazaar.transports.path import KINDS
+from twisted_bazaar.transports.path import DIRECT, KINDS
 from twisted_bazaar.transports.relay.transport import RelayTransport
 from twisted_bazaar.transports.tcp.transport import TcpTransport
 
@@ -74,6 +74,23 @@ class Transports(tuple):
         if transport is None or not transport.canDial(path):
             return defer.fail(NoTransport(f"no transport here dials {path}"))
         return transport.dial(path, expectedKey, protocolFactory, options)
+
+
+    def dialingFrom(self, fromPort):
+        """This table, its TCP transport dialling from a port by
+        ``fromPort`` (L{TcpTransport}'s), the relay's circuits over that
+        one: itself if it does already; else a new table, the others
+        the same (a node whose punching is plugged after it was built, a
+        simulation's)."""
+        tcp = self.of(DIRECT)
+        if tcp is None or tcp.fromPort is fromPort:
+            return self
+        dialing = TcpTransport(tcp.connector, fromPort)
+        return Transports(
+            dialing if transport is tcp else
+            RelayTransport(dialing, transport.clock, transport.channel, transport.peerLog)
+            if isinstance(transport, RelayTransport) and transport.carrier is tcp else
+            transport for transport in self)
 
 
 def overConnector(connector, clock, fromPort=None, more=()):

@@ -38,7 +38,7 @@ from zope.interface import implementer
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.address import Address
-from twisted_bazaar.status.dialrace import DIRECT, LAN, RELAYED, FirstProven, Way
+from twisted_bazaar.reach.firstproven import DIRECT, LAN, RELAYED, FirstProven, along
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import NAMED, Path
 from twisted_bazaar.status.client import (
@@ -94,10 +94,9 @@ class _Session:
         #: When it was last asked (None: not yet): the rounds ask those
         #: asked longest ago first.
         self.last_asked = None
-        #: Each way's link being tried -> its L{Way}, and its connection
-        #: attempt while it runs.
+        #: Each way's link being tried -> its L{Way
+        #: <twisted_bazaar.reach.firstproven.Way>}.
         self.ways = {}
-        self.connecting = {}
         self.race = None
         self._budget = None
         #: The operator's hello of each link, until its channel is up to
@@ -107,51 +106,39 @@ class _Session:
     def open(self):
         """Dial the node: at its local addresses at once where the tracker
         named them to this watcher (L{StatusWatcher.lanOf}), and at its
-        address, or through its relay, after L{RELAY_DELAY}; the first
-        way whose node proves itself is asked (L{FirstProven})."""
+        address, or through its relay, after L{RELAY_DELAY
+        <twisted_bazaar.reach.ways.RELAY_DELAY>}; the first way whose node
+        proves itself is asked (L{FirstProven}, which dials them by the
+        watcher's transports)."""
         watcher = self.watcher
         self._budget = watcher.clock.callLater(watcher.budget, self._overBudget)
         host, port = self.address
         relay = watcher.relayOf(self.node_id) if watcher.relayOf is not None else None
         lan = watcher.lanOf(self.node_id) if watcher.lanOf is not None else None
-        ways = [self._way(LAN, f"{Address.tcp(each, port)}",
-                          Path(LAN, each, port, word=NAMED)) for each in lan or ()]
+        ways = [self._way(Path(LAN, each, port, word=NAMED), f"{Address.tcp(each, port)}")
+                for each in lan or ()]
         if relay is None:
-            ways.append(self._way(DIRECT, f"{Address.tcp(host, port)}",
-                                  Path(DIRECT, host, port, word=NAMED)))
+            ways.append(self._way(Path(DIRECT, host, port, word=NAMED),
+                                  f"{Address.tcp(host, port)}"))
         else:
-            ways.append(self._way(RELAYED, relay, Path(RELAYED, host, port, relay, NAMED),
+            ways.append(self._way(Path(RELAYED, host, port, relay, NAMED), relay,
                                   DialOptions(target=self.node_id)))
-        self.race = FirstProven(watcher.clock, ways, self._everyWayFailed)
+        self.race = FirstProven(watcher.clock, watcher.transports, ways,
+                                self._everyWayFailed, self._unreachable)
         self.race.begin()
 
-    def _way(self, kind, where, path, options=None):
+    def _way(self, path, where, options=None):
         """A way to the node: a link of its own, dialled along path (with
         options: through its relay, to it)."""
         link = Link(self, self.watcher.clock, self.watcher.settings, inbound=False)
-
-        def start():
-            d = self.watcher.transports.dial(path, None, lambda: link, options)
-            self.connecting[link] = d
-            d.addBoth(self._connected, link)
-
-        def stop():
-            connecting = self.connecting.pop(link, None)
-            link.close()
-            if connecting is not None:
-                connecting.cancel()
-
-        way = self.ways[link] = Way(kind, where, start, stop)
+        way = self.ways[link] = along(path, link, where, options)
         return way
 
-    def _connected(self, result, link):
-        self.connecting.pop(link, None)
-        if not isinstance(result, Link):
-            way = self.ways[link]
-            self.log.debug("web view: cannot reach node {id} {way}: {why}",
-                           id=shortId(self.node_id), way=str(way),
-                           why=result.getErrorMessage())
-            self._wayLost(way)
+    def _unreachable(self, way, reason):
+        self.log.debug("web view: cannot reach node {id} {way}: {why}",
+                       id=shortId(self.node_id), way=str(way),
+                       why=reason.getErrorMessage())
+        self._wayLost(way)
 
     def _wayLost(self, way):
         """A way failed before it won, or the winner was lost: the session

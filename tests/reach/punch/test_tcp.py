@@ -28,6 +28,7 @@ from twisted_bazaar.reach.punch.tcp import (
 from twisted_bazaar.reach.punch.budget import PER_GROUP, PER_PEER, WINDOW
 from twisted_bazaar.reach.punch.mapping import mappingOf
 from twisted_bazaar.reach.punch.messages import PunchConnect, PunchReply, PunchSync
+from twisted_bazaar.transports.path import DIRECT, SEEN
 
 from tests import records
 from tests.helpers import closeLink, feed, linkPeer, makeNode, sent
@@ -58,13 +59,19 @@ class Dial:
 
 
 class FakeDialer:
+    """The node's dialer as a puncher asks it (L{Dialer.dialPath
+    <twisted_bazaar.reach.dialer.Dialer.dialPath>}): records each dial,
+    its path, key and options (the port it is made from, the opener)."""
+
     def __init__(self, clock):
         self.clock = clock
         self.dials = []
+        self.paths = []
 
-    def dial(self, local_port, host, port, protocol, opener, expected):
-        dial = Dial(self.clock.seconds(), local_port, host, port, protocol, opener,
-                    expected)
+    def dialPath(self, path, expectedKey, protocolFactory, options=None):
+        self.paths.append((path.kind, path.word, path.relay))
+        dial = Dial(self.clock.seconds(), options.fromPort, path.host, path.port,
+                    protocolFactory(), options.opener, expectedKey)
         self.dials.append(dial)
         return dial.deferred
 
@@ -172,6 +179,8 @@ class ExchangeTests(PunchTestCase):
         self.assertEqual((a_dial.opener, a_dial.protocol), (True, ("protocol", False)))
         self.assertEqual((b_dial.opener, b_dial.protocol), (False, ("protocol", True)))
         self.assertEqual(a_dial.expected, decode(self.b.identity.key))
+        self.assertEqual(self.a.dialer.paths, [(DIRECT, SEEN, None)],
+                         "a direct path, where a third party saw the peer")
         self.assertEqual(b_dial.expected, decode(self.a.identity.key))
         punched.cancel()
         self.failureResultOf(punched, defer.CancelledError)
@@ -559,6 +568,8 @@ class FilesPunchTests(PunchTestCase):
                          (False, ("transfer server", HOST_A)))
         self.assertEqual(self.factory.built, [(HOST_A, connect.port)])
         self.assertEqual(a_dial.expected, decode(self.b.identity.key))
+        self.assertEqual(self.a.dialer.paths, [(DIRECT, SEEN, None)],
+                         "a direct path, where a third party saw the peer")
         self.assertEqual(b_dial.expected, decode(self.a.identity.key))
         with capturedLogs() as events:
             a_dial.deferred.callback("transfer client")

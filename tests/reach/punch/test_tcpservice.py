@@ -44,8 +44,10 @@ def linksWaiting(dialer):
     return {} if dialer._linkWaits is None else dialer._linkWaits._waiting
 
 class FakeDialer:
-    """Records each dial: (host, protocol, opener, its Deferred); its hosts
-    are IP addresses (L{IConnector.addressed})."""
+    """Dials from a port for the node's TCP transport (as
+    L{twisted_bazaar.transports.tcp.fromport.PunchDialer} does): records
+    each dial, (host, protocol, opener, its Deferred); its hosts are IP
+    addresses (L{IConnector.addressed})."""
 
     addressed = True
 
@@ -113,9 +115,11 @@ class Side:
         self.tracker = tracker if tracker is not None else FakeTracker()
         # The node's book of paths asks it (and keeps what it names).
         self.node.membership = self.tracker
-        self.punching = Punching(self.node, self.dialer, enabled=enabled)
+        self.punching = Punching(self.node, not self.dialer.addressed, enabled=enabled)
         self.punching.plug()
-        self.node.dialer.punchWith(self.punching, wait=WAIT)
+        # The node's TCP transport dials its punches from a port by the
+        # fake, which records them: the punching asks the node's dialer.
+        self.node.dialer.punchWith(self.punching, wait=WAIT, fromPort=self.dialer)
         self.told = lambda: self.punching.reachChanged(Reachability(seen_host=seen, seen_port=TRACKER_PORT
                                            if punchable else 51234), TRACKER_PORT)
         if told:
@@ -465,7 +469,7 @@ class SeenTests(PunchingTestCase):
                 return defer.succeed(None)
 
         node.membership = Silent()
-        punching = Punching(node, FakeDialer())
+        punching = Punching(node)
         failure = self.failureResultOf(punching._whereIs(self.bob.id), TrackerSilent)
         self.assertEqual(failure.getErrorMessage(), "the tracker did not answer in 10 s")
 

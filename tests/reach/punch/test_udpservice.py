@@ -5,7 +5,9 @@ on one fake clock; the test plays their tracker (it answers ``udpcheck``
 with ``udpprobe``, reads where the probe datagrams came from at its two
 ports, answers ``udpreach``, and sends both ``udppunchgo``), and each
 node's QUIC sockets are fakes bound into the datagram network whose
-links connector records the dial of the QUIC link.
+links connector records the dial of the QUIC link, which the node's
+dialer makes by its (fake) QUIC transport from the socket the punch met
+on.
 """
 
 import random
@@ -14,9 +16,12 @@ from twisted.internet import defer, task
 from twisted.internet.address import IPv4Address
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.transports.interface import ITransport
 from twisted_bazaar.transports.path import SEEN, UDP, Path
+from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.core.sessionhandlers import SessionParts
 from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, FRESH, REFUSED_PAUSE
 from twisted_bazaar.reach.punch.udpservice import ASK_AGAIN, ASKS, LINGER, UdpPunching
@@ -35,7 +40,7 @@ from twisted_bazaar.reach.punch.udpmessages import (
 from twisted_bazaar.reach.punch.udp import HARD_SOCKETS, datagram
 
 from tests import records
-from tests.helpers import linkPeer, makeNode
+from tests.helpers import FakeConnector, linkPeer, makeNode
 
 TRACKER = "192.0.2.1"
 TRACKER_PORTS = (3478, 3479)
@@ -77,6 +82,25 @@ class FakeLinks:
         d = defer.Deferred()
         self.dials.append((host, port, protocol, expected, d))
         return d
+
+
+@implementer(ITransport)
+class FakeQuic:
+    """The node's QUIC transport: a dial's link goes by the links connector
+    of the socket its options name (C{via}), as L{QuicTransport
+    <twisted_bazaar.transports.quic.transport.QuicTransport>}'s does."""
+
+    kind = UDP
+
+    def canDial(self, path):
+        return path.kind == UDP
+
+    def dial(self, path, expectedKey, protocolFactory, options=None):
+        links, _ = options.via
+        return links.connect(path.host, path.port, protocolFactory(), expected=expectedKey)
+
+    def listen(self, factory):
+        return defer.Deferred()
 
 
 class FakeSockets:
@@ -165,7 +189,10 @@ class Side:
         host, public = HOME[name]
         if kind is not None:
             network.place(host, UdpRouter(public, kind, random.Random(name)))
-        self.node = makeNode(identity.id, seed=identity.id, identity=identity)
+        connector = FakeConnector()
+        self.node = makeNode(identity.id, seed=identity.id, identity=identity,
+                             connector=connector, transports=overConnector(
+                                 connector, network.clock, more=(FakeQuic(),)))
         self.node.clock = network.clock
         self.membership = self.node.membership = FakeMembership()
         self.sockets = FakeSockets(network, host)

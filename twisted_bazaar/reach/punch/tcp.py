@@ -11,7 +11,10 @@ round trip later; the other side dials as the sync arrives: both SYNs
 leave together, each opens the way through its own router for the
 other's, and the two connects meet in one connection.  A failed dial is
 tried again with a new exchange, at most L{ATTEMPTS} times in all; after
-that the nodes stay on the link they have.
+that the nodes stay on the link they have.  Each dial is asked of the
+node's dialer (L{twisted_bazaar.reach.dialer.Dialer.dialPath}): the path
+met, with the TCP transport's options from a port and opener; the
+puncher produces paths and holds no dialler.
 
 On the punched connection, the end that opened the shared link opens the
 channel, and the node runs a link of the shared link's direction (it is
@@ -46,6 +49,8 @@ from twisted_bazaar.base.words import plural
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.lan import sameHost
+from twisted_bazaar.transports.interface import DialOptions
+from twisted_bazaar.transports.path import DIRECT, SEEN, Path
 from twisted_bazaar.transports.relay.messages import FILES
 from twisted_bazaar.transports.tcp.fromport import DIAL_TIMEOUT
 from twisted_bazaar.reach.punch.budget import PunchLimits
@@ -141,8 +146,11 @@ class Puncher:
     def __init__(self, clock, rng, dialer, buildProtocol, witness, limits=None,
                  transfers=lambda: None, direct=None, unwitnessed=None):
         """
-        @param dialer: dials for a punch, as
-            L{twisted_bazaar.transports.tcp.fromport.PunchDialer.dial}.
+        @param dialer: the node's dialer
+            (L{twisted_bazaar.reach.dialer.Dialer}), asked to dial a
+            punch's path (the host and port met, from the punch's port: the
+            options) by its C{dialPath}: the puncher produces paths, and
+            dials none itself.
         @param buildProtocol: C{buildProtocol(link)}, the protocol to run
             on a connection punched to link's peer: a node's new
             L{twisted_bazaar.net.link.Link} of link's direction and
@@ -448,7 +456,9 @@ class Puncher:
         if protocol is None:
             return defer.fail(PunchFailed("this node's transfer port takes no more "
                                           "connections from that address group now"))
-        dialing = self.dialer.dial(punch.port, host, port, protocol, opener, punch.key)
+        dialing = self.dialer.dialPath(Path(DIRECT, host, port, word=SEEN), punch.key,
+                                       lambda: protocol,
+                                       DialOptions(fromPort=punch.port, opener=opener))
         expired = []
 
         def expire():

@@ -29,7 +29,6 @@ from twisted.python.failure import Failure
 from twisted_bazaar import wire
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.reach.reachable.reachability import PRIVATE
-from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.net.dispatch import unhandled
 from twisted_bazaar.transports.relay.messages import FILES
@@ -75,21 +74,25 @@ class Punching(Service, NodeObserver):
 
     log = Logger()
 
-    def __init__(self, node, dialer, limits=None, enabled=True):
+    def __init__(self, node, labels=False, limits=None, enabled=True):
         """
-        @param dialer: dials for a punch
-            (L{twisted_bazaar.transports.tcp.fromport.PunchDialer}).
+        Its punches are dialled by the node's dialer (L{Dialer.dialPath
+        <twisted_bazaar.reach.dialer.Dialer.dialPath>}), from a port (its
+        TCP transport's option C{fromPort}): the punch produces the path,
+        and dials nothing itself.
+
+        @param labels: whether the hosts punched are labels (a memory
+            network's), not IP addresses: then a host the tracker names is
+            punched as named (L{twisted_bazaar.reach.punch.witness.whyNot}).
         @param enabled: False: the node punches none, and refuses its
             peers' punches saying so (L{OFF}); nothing waits for a punch.
         """
         self.node = node
         self.enabled = enabled
-        #: Whether the dialer's hosts are labels (a memory network's), not
-        #: IP addresses: then a host the tracker names is punched as named
-        #: (L{twisted_bazaar.reach.punch.witness.whyNot}).
-        self.labels = dialer is not None and not dialer.addressed
+        self.labels = labels
         self.seen = TrackerWitness(self._whereIs, self._namedHost, self._told)
-        self.puncher = Puncher(node.clock, node.rng, dialer, node.overlay.punchedLink,
+        self.puncher = Puncher(node.clock, node.rng, node.dialer,
+                               node.overlay.punchedLink,
                                self._witness, limits, lambda: node.transferFactory,
                                direct=_direct, unwitnessed=self._unwitnessed)
         if not enabled:
@@ -104,18 +107,6 @@ class Punching(Service, NodeObserver):
         #: peer id -> (its relayed link, the punchConnect it sent), held
         #: until the tracker says where the peer is.
         self._held = {}
-
-    def dialDirect(self, host, port, key, protocol):
-        """
-        Connect protocol to host:port from any local port, the channel
-        to prove ``key`` (the peer's, as text) before this side seals
-        anything: the dialer's dial of a peer's local address for a
-        connection of its own (L{twisted_bazaar.reach.ways.Lan}).
-
-        @return: a Deferred firing with protocol once the channel is up,
-            or failing with why not.
-        """
-        return self.puncher.dialer.dial(0, host, port, protocol, True, decode(key))
 
     def settledWith(self, settled):
         """Tell ``settled(peer_id)`` when a link to peer_id no longer waits

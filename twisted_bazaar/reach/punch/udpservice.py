@@ -3,10 +3,11 @@ A node's hole punches over UDP (docs/protocol.md, "Hole punching", "Over
 UDP"): when a TCP punch over a relayed link this node opened fails (one
 of the two routers maps each destination to a port of its own), the two
 nodes punch a UDP 5-tuple through both routers, coordinated by the
-tracker, and this node runs a QUIC link over it, which takes the relayed
-link's place as a TCP punch's link does; the punched path is written in
-the node's book (kind ``udp``, the tracker's word ``seen``), so the
-buyer's transfers go over QUIC on it too.  A punch that fails leaves the
+tracker, and this node asks its dialer for a QUIC link over it (from
+the socket that met: the QUIC transport's option C{via}), which takes
+the relayed link's place as a TCP punch's link does; the punched path is
+written in the node's book (kind ``udp``, the tracker's word ``seen``),
+so the buyer's transfers go over QUIC on it too.  A punch that fails leaves the
 node on the relayed link.
 
 The steps, each a message to the tracker over its connection:
@@ -33,6 +34,7 @@ from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import SEEN, UDP, Path
 from twisted_bazaar.reach.punch.tcpservice import isRelayed, relayedFrom
 from twisted_bazaar.transports.quic.transport import isQuic
@@ -73,7 +75,8 @@ _NONE = "no UDP path punched to {peer}: {why}"
 class _Run:
     """
     One punch with a peer: its relayed link, whether this node opened
-    that link (then it dials the link over the punched path), the punch, the
+    that link (then it asks its dialer for the link over the punched
+    path), the punch, the
     QUIC sockets it sends from (number 0 the node's own), and once met,
     the path and the socket it leaves from (the others closed: None).
     """
@@ -346,9 +349,11 @@ class UdpPunching(Service, NodeObserver):
         shared = self.node.links.get(run.peer_id)
         if not run.opened or shared is not run.link:
             return
+        # The link over the path met, asked of the dialer: from the socket
+        # the punch met on (only its 5-tuple passes the routers).
         link = self.node.overlay.punchedLink(shared)
-        dialing = connectors[0].connect(met.host, met.port, link,
-                                        expected=decode(shared.key))
+        dialing = self.node.dialer.dialPath(run.path, decode(shared.key), lambda: link,
+                                            DialOptions(via=connectors))
         dialing.addErrback(self._linkFailed, run)
 
     def _pathLost(self, peer_id, path, why):
