@@ -8,7 +8,7 @@ from collections import Counter, deque
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.sim.topology import BUILDERS, randomGraph, ring, smallworld
+from twisted_bazaar.sim.topology import BUILDERS, Edges, randomGraph, ring, smallworld
 
 #: (nodes, degree) pairs every builder is checked with.
 SHAPES = [(2, 1), (3, 2), (5, 4), (20, 2), (20, 3), (50, 4), (150, 6)]
@@ -133,3 +133,35 @@ class RandomGraphTests(SynchronousTestCase):
         than looping forever."""
         self.assertEqual(randomGraph(5, 10, random.Random(0)),
                          [(a, b) for a in range(5) for b in range(a + 1, 5)])
+
+
+class EdgesTests(SynchronousTestCase):
+    """L{Edges}: a graph's pairs kept as numbers, read back as pairs."""
+
+    def test_readsBackThePairs(self):
+        """Iterated, indexed and counted, it is the sorted pairs it was
+        made of."""
+        pairs = [(0, 3), (1, 2), (2, 4), (3, 4)]
+        edges = Edges(5, [a * 5 + b for a, b in pairs])
+        self.assertEqual(list(edges), pairs)
+        self.assertEqual(len(edges), 4)
+        self.assertEqual(edges[2], (2, 4))
+        self.assertEqual(edges, pairs)
+        self.assertNotEqual(edges, pairs[:3])
+
+    def test_eightBytesAnEdge(self):
+        """Each edge is one machine word, not a pair of objects."""
+        edges = randomGraph(1000, 4, random.Random(3))
+        self.assertEqual(edges._codes.itemsize, 8)
+        self.assertEqual(len(edges._codes), 2000)
+
+    def test_theGraphOfPairs(self):
+        """randomGraph draws what it drew as pairs: each edge's number
+        decodes to the pair whose ends the same draws give."""
+        rng = random.Random(7)
+        order = list(range(30))
+        rng.shuffle(order)
+        path = {(min(a, b), max(a, b)) for a, b in zip(order, order[1:])}
+        # Degree 1: the path alone, no edge drawn beyond it.
+        edges = randomGraph(30, 1, random.Random(7))
+        self.assertEqual(set(edges), path)

@@ -249,28 +249,33 @@ class ShardBuilder:
         here_a, here_b = placement[a + 1] == self.shard, placement[b + 1] == self.shard
         if not (here_a or here_b):
             return
+        # A node's context is the int its clock holds, not a new one an
+        # end (each end keeps its own and its other end's: 28 bytes each).
+        ctx_a = opener.clock.context if here_a else a + 1
+        ctx_b = acceptor.clock.context if here_b else b + 1
         out = into = None
         if here_a:
-            clock.enter(a + 1)
+            clock.enter(ctx_a)
             out = opener.buildLink(inbound=False)
         if here_b:
-            clock.enter(b + 1)
+            clock.enter(ctx_b)
             into = acceptor.buildLink(inbound=True)
-        end_id = linkId(a + 1, b + 1, contexts)
         if here_a and here_b:
-            ends = network.pairHere(out, a + 1, opener.host, opener.port, into, b + 1,
+            ends = network.pairHere(out, ctx_a, opener.host, opener.port, into, ctx_b,
                                     acceptor.host, acceptor.port)
         elif here_a:
-            ends = (network.half(out, a + 1, self._address(opener), end_id, b + 1,
+            ends = (network.half(out, ctx_a, self._address(opener),
+                                 linkId(ctx_a, ctx_b, contexts), ctx_b,
                                  acceptor.address), None)
         else:
-            ends = (None, network.half(into, b + 1, self._address(acceptor), end_id | 1,
-                                       a + 1, opener.address))
+            ends = (None, network.half(into, ctx_b, self._address(acceptor),
+                                       linkId(ctx_a, ctx_b, contexts) | 1, ctx_a,
+                                       opener.address))
         if here_a:
-            clock.enter(a + 1)
+            clock.enter(ctx_a)
             adoptEnd(opener, out, ends[0], acceptor, purpose, True, addresses)
         if here_b:
-            clock.enter(b + 1)
+            clock.enter(ctx_b)
             adoptEnd(acceptor, into, ends[1], opener, purpose, True, addresses)
 
     def _address(self, node):
@@ -290,6 +295,7 @@ class ShardBuilder:
         market = sim.market
         end_id = linkId(ctx, TRACKER, contexts)
         if here_node:
+            ctx = node.clock.context
             clock.enter(ctx)
             membership = Membership(node)
             node.setMembership(membership)

@@ -1,9 +1,12 @@
 """
 Overlay graphs for the simulator: who links to whom before trading starts.
 
-Each builder returns a list of (a, b) index pairs, a < b, with no repeats,
-drawn from the given random generator only, so a seed fixes the graph.
+Each builder returns a sorted sequence of (a, b) index pairs, a < b, with
+no repeats, drawn from the given random generator only, so a seed fixes
+the graph.
 """
+
+from array import array
 
 
 def ring(n, degree, rng=None):
@@ -32,18 +35,58 @@ def smallworld(n, degree, rng, rewire=0.1):
     return sorted(edges)
 
 
+class Edges:
+    """
+    A graph's edges, sorted, each (a, b) kept as the number a * n + b in an
+    array: 8 bytes an edge, where a list of pairs holds about 120 (a
+    million nodes of degree 4 build beside it: 240 MB less at the build's
+    peak).
+    """
+
+    __slots__ = ("n", "_codes")
+
+    def __init__(self, n, codes):
+        """
+        @param codes: the edges' numbers (a * n + b), sorted.
+        """
+        self.n = n
+        self._codes = array("q", codes)
+
+    def __len__(self):
+        return len(self._codes)
+
+    def __getitem__(self, index):
+        return divmod(self._codes[index], self.n)
+
+    def __iter__(self):
+        n = self.n
+        for code in self._codes:
+            yield divmod(code, n)
+
+    def __eq__(self, other):
+        try:
+            return list(self) == list(other)
+        except TypeError:
+            return NotImplemented
+
+    def __repr__(self):
+        return f"Edges({list(self)!r})"
+
+
 def randomGraph(n, degree, rng):
     """A random path through every node (so the graph is connected), then
     random extra edges up to an average degree of ``degree``."""
     order = list(range(n))
     rng.shuffle(order)
-    edges = {(min(a, b), max(a, b)) for a, b in zip(order, order[1:])}
+    # Each edge as its number in L{Edges}: an int, not a pair of them.
+    edges = {min(a, b) * n + max(a, b) for a, b in zip(order, order[1:])}
+    del order
     target = min(n * degree // 2, n * (n - 1) // 2)
     while len(edges) < target:
         a, b = rng.randrange(n), rng.randrange(n)
         if a != b:
-            edges.add((min(a, b), max(a, b)))
-    return sorted(edges)
+            edges.add(min(a, b) * n + max(a, b))
+    return Edges(n, sorted(edges))
 
 
 BUILDERS = {"random": randomGraph, "ring": ring, "smallworld": smallworld}
