@@ -13,7 +13,7 @@ import random
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.membership import Membership
-from twisted_bazaar.core.node import NodeConfig
+from twisted_bazaar.core.node import CONFIGURED, NodeConfig
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
 from twisted_bazaar.roles.seller import DEFAULT_LEASE
@@ -190,8 +190,8 @@ class Builder:
         for a, b in edges:
             target = supers[b]
             if target.id is not None and supers[a].id is not None:
-                supers[a].connectTo(target.host, target.port, target.id,
-                                    SUPER).addErrback(self._linkFailed)
+                supers[a].heard(target.id, target.host, target.port, CONFIGURED)
+                supers[a].connectTo(target.id, SUPER).addErrback(self._linkFailed)
 
     def _joinTracker(self, node):
         """A node of a fixed overlay still registers with the tracker when
@@ -285,7 +285,9 @@ class Builder:
                 self._link(opener, target)
 
     def _link(self, opener, target):
-        d = opener.connectTo(target.host, target.port, target.id)
+        # The simulator is the operator that links the generated overlay.
+        opener.heard(target.id, target.host, target.port, CONFIGURED)
+        d = opener.connectTo(target.id)
         d.addErrback(self._linkFailed)
 
     def _linkUnlessKilled(self, opener, target):
