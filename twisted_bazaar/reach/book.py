@@ -20,13 +20,15 @@ L{ask} alone, and its answer is written here as any ``nodereply`` is.
 The book is an account (docs/protocol.md §6, "The book of paths"): it
 holds at most L{BOOK_PEERS} peers, and a peer's claims (a relay named in
 its ``thisisme``, an address heard from a peer's word) are charged to the
-address group its connection came from (the peer whose word named it).  Past the bound, the claims of the heaviest group go first, the
+address group its connection came from (the peer whose word named it).
+Past the bound, the claims of the heaviest group go first, the
 least lately written of them; only when no peer is held on a claim alone
 do the tracker's words go, the least lately written first, then the paths
 a punch met; a path this node's operator configured (``--quic-peer``, a
 simulator's link) never goes.  A path carries its expiry (L{Path.expires}):
 the tracker's word is fresh for L{NAMED_FOR} seconds, a claimed address
-dialled for L{HEARD_FOR}.  So strangers' keys, however many, push out only claims.
+dialled for L{HEARD_FOR}.  So strangers' keys, however many, push out
+only claims.
 
 One a node, made when the node first notes a path (a simulated node of a
 million that never dials holds none: docs/simulator.md, "Memory a
@@ -35,7 +37,6 @@ node"); its tables the shared empty one until written (base/sparing.py).
 
 from collections import Counter
 
-import attr
 from twisted.internet import defer
 
 from twisted_bazaar.base.limitregistry import declare
@@ -69,8 +70,9 @@ class _Peer:
     named them, ``at`` when; ``at`` None when it named nothing), and the relay
     it is to be reached through as last noted (``noted``), whose word
     ``word`` is; the address of its links as a peer's or a scheme's word
-    last gave it (``said``: (its L{Path}, the group of the word's
-    speaker, when), or None: the tracker's, if any, is dialled); and the
+    last gave it (``said``: (host, port, whose word, the group of the
+    word's speaker, when), one flat tuple; or None: the tracker's, if
+    any, is dialled); and the
     paths added of other kinds (``more``, a tuple: L{PathBook.add})."""
 
     __slots__ = ("host", "port", "relay", "lan", "udp", "at", "noted", "word", "said",
@@ -101,7 +103,7 @@ class _Peer:
         added, and the address heard."""
         words = {path.word for path in self.more}
         if self.said is not None:
-            words.add(self.said[0].word)
+            words.add(self.said[2])
         return words
 
 
@@ -137,7 +139,7 @@ class PathBook:
             held = _Peer()
         peers[peer_id] = held
         if (group is not None and held.at is None and not held.more
-                and (held.said is None or held.said[0].word == CLAIMED)):
+                and (held.said is None or held.said[2] == CLAIMED)):
             own(self, "_claims")[peer_id] = group
         else:
             self._claims.pop(peer_id, None)
@@ -189,7 +191,7 @@ class PathBook:
         held.lan, held.udp = tuple(reply.lan or ()), reply.udp
         held.at = self.node.clock.seconds()
         held.noted, held.word = reply.relay, NAMED
-        if held.said is not None and held.said[0].word != CONFIGURED:
+        if held.said is not None and held.said[2] != CONFIGURED:
             # The tracker's word is the newer: its address is dialled.
             held.hear(None)
 
@@ -222,16 +224,16 @@ class PathBook:
         held = self._peers.get(peer_id)
         if (word == CLAIMED and held is not None and held.at is not None
                 and (held.host, held.port) == (host, port)):
-            if held.said is not None and held.said[0].word == CLAIMED:
+            if held.said is not None and held.said[2] == CLAIMED:
                 held.hear(None)
             return
-        if held is not None and held.said is not None and held.said[0].word == CONFIGURED \
-                and word == CLAIMED:
+        if (word == CLAIMED and held is not None and held.said is not None
+                and held.said[2] == CONFIGURED):
             # A stranger's word never replaces the operator's.
             return
         group = ("" if namedBy is None else namedBy) if word == CLAIMED else None
         held = self._write(peer_id, group)
-        held.hear((Path(DIRECT, host, port, word=word), namedBy, self.node.clock.seconds()))
+        held.hear((host, port, word, namedBy, self.node.clock.seconds()))
 
     def _note(self, peer_id, relay, word, group=None):
         if relay is None:
@@ -303,13 +305,13 @@ class PathBook:
         said = held.said
         if said is None:
             return None
-        path, namedBy, at = said
-        if path.word == CONFIGURED:
-            return path, namedBy
+        host, port, word, namedBy, at = said
+        if word == CONFIGURED:
+            return Path(DIRECT, host, port, word=word), namedBy
         until = at + HEARD_FOR
         if self.node.clock.seconds() >= until:
             return None
-        return attr.evolve(path, expires=until), namedBy
+        return Path(DIRECT, host, port, word=word, expires=until), namedBy
 
     def linkAddress(self, peer_id):
         """
