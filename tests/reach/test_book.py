@@ -248,9 +248,9 @@ class AccountTests(SynchronousTestCase):
 
 
 class HeardTests(SynchronousTestCase):
-    """Where a peer's links are, as a word other than the tracker's gives
-    it (an offer's, a ring entry's: a claim; the operator's: configured),
-    is written in the book, and a link is dialled where it last says
+    """Where a peer's links are, as a peer's word gives it (an offer's, a
+    ring entry's: a claim), is written in the book until its dial
+    settles, and a link is dialled where the book last says
     (L{PathBook.linkAddress})."""
 
     def test_aClaimedAddress(self):
@@ -286,29 +286,32 @@ class HeardTests(SynchronousTestCase):
         self.assertIsNone(book._peers[PEER].said)
         self.assertEqual(book.linkAddress(PEER)[0].word, SEEN)
 
-    def test_theOperatorsWordStays(self):
-        """A configured address is not replaced by a claim, does not
-        expire, and is no claim to charge."""
+    def test_settled(self):
+        """A claim goes once its dial settled, and the tables with it when
+        nothing else is held (the shared empty one again); one heard
+        since, or the tracker's word, stays."""
         book = bookOf()
-        book.heard(PEER, "n7", 5007, CONFIGURED)
         book.heard(PEER, "203.0.113.7", 9001, namedBy="198.51.0.0/16")
-        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.8", 9001))
-        book.node.clock.advance(10 * HEARD_FOR)
-        self.assertEqual(book.linkAddress(PEER),
-                         (Path(DIRECT, "n7", 5007, word=CONFIGURED), None))
-        self.assertEqual(book._claims, {})
-
-    def test_onlyAClaimOrTheOperatorsWord(self):
-        """The tracker's words come in its own messages (L{trackerNamed})."""
-        self.assertRaises(ValueError, bookOf().heard, PEER, "203.0.113.7", 9001, NAMED)
+        book.settled(PEER, "203.0.113.7", 9001)
+        self.assertTrue(book.empty())
+        self.assertIs(book._peers, NOTHING)
+        self.assertIs(book._claims, NOTHING)
+        book.heard(PEER, "203.0.113.9", 9001)
+        book.settled(PEER, "203.0.113.7", 9001)
+        self.assertEqual(book.linkAddress(PEER)[0].host, "203.0.113.9")
+        book.trackerNamed(wire.NodeReply(0x78, "203.0.113.8", 9001))
+        book.heard(0x78, "203.0.113.10", 9001)
+        book.settled(0x78, "203.0.113.10", 9001)
+        self.assertEqual(book.linkAddress(0x78)[0].word, SEEN)
 
     def test_strangersAddressesPushOutOnlyClaims(self):
         """1,100 strangers' keys, each heard at an address from one of
-        four /16s, push out neither a configured address nor what the
+        four /16s, push out neither a configured path nor what the
         tracker named, nor a path a punch met: each past the bound pushes
         out a claim."""
         book = bookOf()
-        book.heard(PEER, "n7", 5007, CONFIGURED)
+        configured = Path(UDP, "203.0.113.9", 7801, word=CONFIGURED)
+        book.add(PEER, configured)
         book.trackerNamed(wire.NodeReply(0x78, "203.0.113.8", 9001))
         met = Path(UDP, "203.0.113.9", 40001, word=SEEN)
         book.add(0x79, met)
@@ -316,7 +319,7 @@ class HeardTests(SynchronousTestCase):
         for n in range(1100):
             book.heard(0x100000 + n, f"{groups[n % 4]}.0.{n % 200}", 9001,
                        namedBy=groups[n % 4])
-        self.assertEqual(book.linkAddress(PEER)[0].host, "n7")
+        self.assertEqual(book.paths(PEER), (configured,))
         self.assertEqual(book.namedHost(0x78), "203.0.113.8")
         self.assertEqual(book.paths(0x79), (met,))
         self.assertEqual((len(book._peers), len(book._claims)), (KEPT, KEPT - 3))

@@ -36,7 +36,7 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.overlay import NotConnected, Unreachable
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
 from twisted_bazaar.transports.interface import DialOptions
-from twisted_bazaar.transports.path import CONFIGURED, DIRECT, RELAYED, Path
+from twisted_bazaar.transports.path import DIRECT, RELAYED, Path
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.reach.punch.tcp import PunchFailed
 from twisted_bazaar.wire.ids import shortId
@@ -1272,13 +1272,27 @@ class LinkByIdTests(SynchronousTestCase):
         self.node.connectTo(0x78)
         self.assertEqual(self.dialled(), [("198.51.100.1", 7701)])
 
-    def test_aPeersWordIsCheckedTheOperatorsIsNot(self):
+    def test_aPeersWordIsChecked(self):
         """A loopback host a peer names is refused (§5, "Hosts a peer
-        names"); the same host configured (a simulator's link, the
-        operator's word) is dialled as named."""
+        names"), nothing dialled."""
         self.node.dialer.connector = RecordingConnector()
         self.node.heard(0x78, "127.0.0.1", 2000)
         self.failureResultOf(self.node.connectTo(0x78), Unreachable)
-        self.node.heard(0x79, "127.0.0.1", 2001, CONFIGURED)
-        self.node.connectTo(0x79)
-        self.assertEqual(self.dialled(), [("127.0.0.1", 2001)])
+        self.assertEqual(self.dialled(), [])
+
+    def test_theClaimGoesOnceItsDialSettles(self):
+        """Linked or failed, the claim dialled goes, and the book with it
+        when it holds nothing else (a simulated node that dialled a peer
+        once holds no book); the tracker's word stays."""
+        self.node.heard(0x78, "203.0.113.7", 9001)
+        failed = self.node.connectTo(0x78)
+        self.fake.requests[0].deferred.errback(ConnectionRefusedError())
+        self.failureResultOf(failed, NotConnected)
+        self.assertIsNone(self.node.dialer._book)
+        nameIn(self.node, 0x79, "203.0.113.8", None)
+        self.node.heard(0x78, "203.0.113.7", 9001)
+        again = self.node.connectTo(0x78)
+        self.fake.requests[1].deferred.errback(ConnectionRefusedError())
+        self.failureResultOf(again, NotConnected)
+        self.assertIsNone(self.node.dialer.book.linkAddress(0x78))
+        self.assertEqual(self.node.dialer.book.linkAddress(0x79)[0].host, "203.0.113.8")

@@ -24,7 +24,6 @@ from twisted_bazaar.base.lan import toldHost
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.reach.dialer import Dialer, Peer
-from twisted_bazaar.transports.path import CLAIMED, CONFIGURED
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.events import EventBus
 from twisted_bazaar.reach.reachable.reachability import UNCHECKED
@@ -47,7 +46,7 @@ from twisted_bazaar.reach.reachable.advertising import AdvertisePace
 from twisted_bazaar.store import MemoryStore
 
 __all__ = ["INode", "Node", "NodeConfig", "NotConnected", "Unreachable", "OverlayFactory",
-           "DIRECT", "OVERLAY", "Peer", "CLAIMED", "CONFIGURED"]
+           "DIRECT", "OVERLAY", "Peer"]
 
 #: Default number of peers a node tries to stay linked to.
 DEFAULT_NEIGHBOURS = 3
@@ -234,11 +233,10 @@ class INode(Interface):
     def keepRecent():
         """The ring of the node's last messages in and out, kept from now."""
 
-    def heard(peer_id, host, port, word=CLAIMED, namedBy=None):
-        """peer_id's links are at host:port, as a peer's word (``namedBy``:
-        its address group, see L{Peer.namedBy}) or the operator's
-        (``word`` L{CONFIGURED}) names them: into the book of paths,
-        where L{connectTo} reads them."""
+    def heard(peer_id, host, port, namedBy=None):
+        """peer_id's links are at host:port, as a peer's word names them
+        (``namedBy``: its address group, see L{Peer.namedBy}): into the
+        book of paths, where L{connectTo} reads them."""
 
     def connectTo(peer_id, purpose=OVERLAY):
         """Open (or reuse) a link to peer_id, by whichever way the book of
@@ -454,9 +452,9 @@ class Node:
         dialer's transports."""
         return self.dialer.connector
 
-    def heard(self, peer_id, host, port, word=CLAIMED, namedBy=None):
+    def heard(self, peer_id, host, port, namedBy=None):
         """See L{Dialer.heard}."""
-        self.dialer.heard(peer_id, host, port, word, namedBy)
+        self.dialer.heard(peer_id, host, port, namedBy)
 
     def connectTo(self, peer_id, purpose=OVERLAY):
         """A link to peer_id (L{Dialer.link}): at the address the book of

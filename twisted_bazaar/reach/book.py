@@ -6,9 +6,9 @@ What names a peer's ways arrives in several messages: the peer's own
 ``thisisme`` (its relay: a claim), the tracker's ``nodereply`` (where it
 saw or checked the peer, the relay it reaches it through, its local
 addresses for a node behind this node's own router), ``chordNear``
-(the relays of the nodes it names), and the address a peer's or a
-scheme's word gives for a peer's links (an offer's, a ring entry's: a
-claim; a simulator's or an operator's: configured).  Each is mapped into
+(the relays of the nodes it names), and the address a peer's word gives
+for a peer's links (an offer's, a ring entry's: a claim, kept until its
+dial settles).  Each is mapped into
 paths here, where it reaches the node's reach (L{claimed},
 L{trackerNamed}, L{relayNamed}, L{heard}), tagged with whose word it is;
 a link is dialled by the peer's id alone, at the address last written
@@ -24,15 +24,18 @@ address group its connection came from (the peer whose word named it).
 Past the bound, the claims of the heaviest group go first, the
 least lately written of them; only when no peer is held on a claim alone
 do the tracker's words go, the least lately written first, then the paths
-a punch met; a path this node's operator configured (``--quic-peer``, a
-simulator's link) never goes.  A path carries its expiry (L{Path.expires}):
-the tracker's word is fresh for L{NAMED_FOR} seconds, a claimed address
-dialled for L{HEARD_FOR}.  So strangers' keys, however many, push out
-only claims.
+a punch met; a path this node's operator configured (``--quic-peer``)
+never goes.  A path carries its expiry (L{Path.expires}): the tracker's
+word is fresh for L{NAMED_FOR} seconds, a claimed address dialled until
+its dial settles, L{HEARD_FOR} at most.  So strangers' keys, however
+many, push out only claims.
 
 One a node, made when the node first notes a path (a simulated node of a
 million that never dials holds none: docs/simulator.md, "Memory a
-node"); its tables the shared empty one until written (base/sparing.py).
+node"); its tables the shared empty one until written, and again once
+emptied (base/sparing.py): a claim goes when its dial settles, and the
+dialer lets an empty book go (a simulated node that dialled a seller or
+a ring entry once holds none).
 """
 
 from collections import Counter
@@ -59,8 +62,8 @@ KEPT = BOOK_PEERS.default
 #: asked again (L{PathBook.known}).
 NAMED_FOR = 600.0
 #: Seconds an address heard of a peer (L{PathBook.heard}: a claim) is
-#: dialled after it was written; a configured one is dialled until
-#: written again.
+#: dialled after it was written, at most: it goes once a dial of it
+#: settled (L{PathBook.settled}).
 HEARD_FOR = 600.0
 
 
@@ -69,11 +72,11 @@ class _Peer:
     (``host``, ``port``, ``relay``, ``lan``, ``udp`` as its ``nodereply``
     named them, ``at`` when; ``at`` None when it named nothing), and the relay
     it is to be reached through as last noted (``noted``), whose word
-    ``word`` is; the address of its links as a peer's or a scheme's word
-    last gave it (``said``: (host, port, whose word, the group of the
-    word's speaker, when), one flat tuple; or None: the tracker's, if
-    any, is dialled); and the
-    paths added of other kinds (``more``, a tuple: L{PathBook.add})."""
+    ``word`` is; the address of its links as a peer's word last gave it
+    (``said``: (host, port, the address group of the peer whose word it
+    is, when), one flat tuple; or None: the tracker's, if any, is
+    dialled); and the paths added of other kinds (``more``, a tuple:
+    L{PathBook.add})."""
 
     __slots__ = ("host", "port", "relay", "lan", "udp", "at", "noted", "word", "said",
                  "more")
@@ -98,13 +101,6 @@ class _Peer:
         """The address heard of the peer is now ``said`` (None: none)."""
         self.said = said
 
-    def words(self):
-        """The words of the paths held that the account weighs: those
-        added, and the address heard."""
-        words = {path.word for path in self.more}
-        if self.said is not None:
-            words.add(self.said[2])
-        return words
 
 
 class PathBook:
@@ -138,8 +134,7 @@ class PathBook:
         if held is None:
             held = _Peer()
         peers[peer_id] = held
-        if (group is not None and held.at is None and not held.more
-                and (held.said is None or held.said[2] == CLAIMED)):
+        if group is not None and held.at is None and not held.more:
             own(self, "_claims")[peer_id] = group
         else:
             self._claims.pop(peer_id, None)
@@ -167,7 +162,7 @@ class PathBook:
         for peer_id, held in self._peers.items():
             if peer_id == writing:
                 continue
-            words = held.words()
+            words = {path.word for path in held.more}
             if CONFIGURED in words:
                 continue
             if SEEN not in words:
@@ -177,9 +172,18 @@ class PathBook:
         return seen
 
     def _drop(self, peer_id, held):
+        """Forget peer_id if nothing is held of it; the tables, once
+        empty, the shared empty one again (a simulated node that dialled
+        a peer once holds no table for it)."""
         if held.empty():
             self._peers.pop(peer_id, None)
             self._claims.pop(peer_id, None)
+            if not self._peers:
+                self._peers = self._claims = NOTHING
+
+    def empty(self):
+        """Whether the book holds nothing."""
+        return not self._peers
 
     def trackerNamed(self, reply):
         """The tracker named a node (a ``nodereply`` with a port): where it
@@ -191,9 +195,8 @@ class PathBook:
         held.lan, held.udp = tuple(reply.lan or ()), reply.udp
         held.at = self.node.clock.seconds()
         held.noted, held.word = reply.relay, NAMED
-        if held.said is not None and held.said[2] != CONFIGURED:
-            # The tracker's word is the newer: its address is dialled.
-            held.hear(None)
+        # The tracker's word is the newer: its address is dialled.
+        held.hear(None)
 
     def claimed(self, peer_id, relay, group=""):
         """peer_id says (its ``thisisme``) it is reached through relay
@@ -207,33 +210,34 @@ class PathBook:
         of its own (a ``chordNear``)."""
         self._note(peer_id, relay, NAMED)
 
-    def heard(self, peer_id, host, port, word=CLAIMED, namedBy=None):
+    def heard(self, peer_id, host, port, namedBy=None):
         """
-        peer_id's links are at host:port, as a word other than the
-        tracker's names them: a peer's (``word`` L{CLAIMED}: an offer's
-        address, a ring entry's; ``namedBy`` the address group of the
-        peer whose word it is, None when that is no longer at hand, which
-        the claim is charged to) or this node's operator's
-        (L{CONFIGURED}: a simulator's link, never pushed out).  A claim
-        equal to what the tracker last named is not written again: the
-        tracker's word is dialled (so a node that dials only where the
-        tracker named holds nothing more).
+        peer_id's links are at host:port, as a peer's word names them (an
+        offer's address, a ring entry's, a generated overlay's edge in a
+        simulation: a claim), ``namedBy`` the address group of the peer
+        whose word it is (None when that is no longer at hand), which the
+        claim is charged to while it is all the book holds of peer_id.
+        Kept until a dial of it settles (L{settled}: the link, if any,
+        then knows the address; a later dial is fed again) or for
+        L{HEARD_FOR} seconds at most.  A claim equal to what the tracker
+        last named is not written again: the tracker's word is dialled.
         """
-        if word not in (CLAIMED, CONFIGURED):
-            raise ValueError(f"an address heard is claimed or configured, not {word!r}")
         held = self._peers.get(peer_id)
-        if (word == CLAIMED and held is not None and held.at is not None
-                and (held.host, held.port) == (host, port)):
-            if held.said is not None and held.said[2] == CLAIMED:
-                held.hear(None)
+        if held is not None and held.at is not None and (held.host, held.port) == (host,
+                                                                                   port):
+            held.hear(None)
             return
-        if (word == CLAIMED and held is not None and held.said is not None
-                and held.said[2] == CONFIGURED):
-            # A stranger's word never replaces the operator's.
-            return
-        group = ("" if namedBy is None else namedBy) if word == CLAIMED else None
-        held = self._write(peer_id, group)
-        held.hear((host, port, word, namedBy, self.node.clock.seconds()))
+        held = self._write(peer_id, "" if namedBy is None else namedBy)
+        held.hear((host, port, namedBy, self.node.clock.seconds()))
+
+    def settled(self, peer_id, host, port):
+        """A dial of peer_id at the address heard, host:port, settled
+        (linked, or failed): the claim is forgotten, unless another was
+        heard since."""
+        held = self._peers.get(peer_id)
+        if held is not None and held.said is not None and held.said[:2] == (host, port):
+            held.hear(None)
+            self._drop(peer_id, held)
 
     def _note(self, peer_id, relay, word, group=None):
         if relay is None:
@@ -305,13 +309,11 @@ class PathBook:
         said = held.said
         if said is None:
             return None
-        host, port, word, namedBy, at = said
-        if word == CONFIGURED:
-            return Path(DIRECT, host, port, word=word), namedBy
+        host, port, namedBy, at = said
         until = at + HEARD_FOR
         if self.node.clock.seconds() >= until:
             return None
-        return Path(DIRECT, host, port, word=word, expires=until), namedBy
+        return Path(DIRECT, host, port, word=CLAIMED, expires=until), namedBy
 
     def linkAddress(self, peer_id):
         """

@@ -54,8 +54,7 @@ from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.net.overlay import NotConnected
 from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.interface import DialOptions
-from twisted_bazaar.transports.path import (
-    CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, SEEN, Path)
+from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, Path
 from twisted_bazaar.transports.relay.messages import FILES
 from twisted_bazaar.wire.ids import shortId
 
@@ -247,12 +246,11 @@ class Dialer:
         else:
             self.book.claimed(peer_id, relay, group)
 
-    def heard(self, peer_id, host, port, word=CLAIMED, namedBy=None):
-        """peer_id's links are at host:port, as a peer's word (``namedBy``:
-        the address group of that peer) or the operator's
-        (L{CONFIGURED}) names them: into the book
-        (L{PathBook.heard})."""
-        self.book.heard(peer_id, host, port, word, namedBy)
+    def heard(self, peer_id, host, port, namedBy=None):
+        """peer_id's links are at host:port, as a peer's word names them
+        (``namedBy``: the address group of that peer): into the book
+        until a dial of it settles (L{PathBook.heard})."""
+        self.book.heard(peer_id, host, port, namedBy)
 
     def relayOf(self, peer_id):
         """The relay peer_id is reached through as last noted, or None."""
@@ -302,10 +300,13 @@ class Dialer:
         A link to peer_id for purpose (L{dial}; one already up is
         reused): at the address its links were last written at in the
         book (L{PathBook.linkAddress}: heard, L{heard}, or the tracker's
-        word), through the relay noted for it, if any.  A host heard
-        from a peer is checked as a host a peer names (its refusal's log
-        line charged to that peer's address group, the tracker
-        connection's for the tracker's word); a configured one is not.
+        word), through the relay noted for it, if any.  A host is checked
+        as a host a peer names (its refusal's log line charged to the
+        address group of the peer that named it, the tracker
+        connection's for the tracker's word).  A claim heard goes once
+        its dial settles (L{PathBook.settled}), and the book with it
+        when it holds nothing else: a simulated node that dialled a peer
+        once holds none.
 
         @return: a Deferred as L{dial} gives; failing with
             L{NotConnected} at once when the book knows no way to peer_id
@@ -321,10 +322,23 @@ class Dialer:
                     "or named for it"))
             return self.dial(Peer(peer_id, relay=relay), purpose)
         path, namedBy = found
-        if path.word in (NAMED, SEEN):
+        if path.word != CLAIMED:
             namedBy = trackersGroup(self.node)
-        return self.dial(Peer(peer_id, path.host, path.port, relay,
-                              vouched=path.word == CONFIGURED, namedBy=namedBy), purpose)
+        d = self.dial(Peer(peer_id, path.host, path.port, relay, namedBy=namedBy), purpose)
+        if path.word == CLAIMED:
+            d.addBoth(self._settled, peer_id, path)
+        return d
+
+    def _settled(self, result, peer_id, path):
+        """A dial of the claim heard at path settled: the claim goes, and
+        the book with it if it holds nothing else and nothing else holds
+        it (the check of hosts, never made on a simulated node)."""
+        book = self._book
+        if book is not None:
+            book.settled(peer_id, path.host, path.port)
+            if book.empty() and self._hosts is None:
+                self._book = None
+        return result
 
     def dial(self, peer, purpose, protocol=None):
         """

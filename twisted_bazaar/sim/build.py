@@ -13,7 +13,7 @@ import random
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.membership import Membership
-from twisted_bazaar.core.node import CONFIGURED, NodeConfig
+from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.plugins.bazaar_roles import seller as seller_plugin
 from twisted_bazaar.roles.seller import DEFAULT_LEASE
@@ -190,7 +190,7 @@ class Builder:
         for a, b in edges:
             target = supers[b]
             if target.id is not None and supers[a].id is not None:
-                supers[a].heard(target.id, target.host, target.port, CONFIGURED)
+                supers[a].heard(target.id, target.host, target.port)
                 supers[a].connectTo(target.id, SUPER).addErrback(self._linkFailed)
 
     def _joinTracker(self, node):
@@ -285,8 +285,9 @@ class Builder:
                 self._link(opener, target)
 
     def _link(self, opener, target):
-        # The simulator is the operator that links the generated overlay.
-        opener.heard(target.id, target.host, target.port, CONFIGURED)
+        # The generated overlay names the edge's far end, as a peer's
+        # word would: a claim, kept until the dial settles.
+        opener.heard(target.id, target.host, target.port)
         d = opener.connectTo(target.id)
         d.addErrback(self._linkFailed)
 
