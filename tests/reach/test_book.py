@@ -250,7 +250,7 @@ class AccountTests(SynchronousTestCase):
 class HeardTests(SynchronousTestCase):
     """Where a peer's links are, as a peer's word gives it (an offer's, a
     ring entry's: a claim), is written in the book until its dial
-    settles, and a link is dialled where the book last says
+    takes it, and a link is dialled where the book last says
     (L{PathBook.linkAddress})."""
 
     def test_aClaimedAddress(self):
@@ -286,23 +286,20 @@ class HeardTests(SynchronousTestCase):
         self.assertIsNone(book._peers[PEER].said)
         self.assertEqual(book.linkAddress(PEER)[0].word, SEEN)
 
-    def test_settled(self):
-        """A claim goes once its dial settled, and the tables with it when
-        nothing else is held (the shared empty one again); one heard
-        since, or the tracker's word, stays."""
+    def test_taken(self):
+        """A claim goes once a dial took it, and the tables with it when
+        nothing else is held (the shared empty one again); what else is
+        held of the peer (the tracker's word) stays."""
         book = bookOf()
         book.heard(PEER, "203.0.113.7", 9001, namedBy="198.51.0.0/16")
-        book.settled(PEER, "203.0.113.7", 9001)
+        book.taken(PEER)
         self.assertTrue(book.empty())
         self.assertIs(book._peers, NOTHING)
         self.assertIs(book._claims, NOTHING)
-        book.heard(PEER, "203.0.113.9", 9001)
-        book.settled(PEER, "203.0.113.7", 9001)
-        self.assertEqual(book.linkAddress(PEER)[0].host, "203.0.113.9")
         book.trackerNamed(wire.NodeReply(0x78, "203.0.113.8", 9001))
         book.heard(0x78, "203.0.113.10", 9001)
-        book.settled(0x78, "203.0.113.10", 9001)
-        self.assertEqual(book.linkAddress(0x78)[0].word, SEEN)
+        book.taken(0x78)
+        self.assertEqual(book.linkAddress(0x78)[0].host, "203.0.113.8")
 
     def test_strangersAddressesPushOutOnlyClaims(self):
         """1,100 strangers' keys, each heard at an address from one of

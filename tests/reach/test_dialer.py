@@ -1280,19 +1280,20 @@ class LinkByIdTests(SynchronousTestCase):
         self.failureResultOf(self.node.connectTo(0x78), Unreachable)
         self.assertEqual(self.dialled(), [])
 
-    def test_theClaimGoesOnceItsDialSettles(self):
-        """Linked or failed, the claim dialled goes, and the book with it
-        when it holds nothing else (a simulated node that dialled a peer
-        once holds no book); the tracker's word stays."""
+    def test_theDialTakesTheClaim(self):
+        """The dial that reads a claim takes it, and the book's tables go
+        with it when they hold nothing else (a simulated node dialling a
+        peer holds no table for it); the tracker's word stays; a dial not
+        fed again finds no address."""
         self.node.heard(0x78, "203.0.113.7", 9001)
-        failed = self.node.connectTo(0x78)
+        first = self.node.connectTo(0x78)
+        self.assertTrue(self.node.dialer.book.empty())
+        self.assertEqual(self.dialled(), [("203.0.113.7", 9001)])
         self.fake.requests[0].deferred.errback(ConnectionRefusedError())
-        self.failureResultOf(failed, NotConnected)
-        self.assertIsNone(self.node.dialer._book)
+        self.failureResultOf(first, NotConnected)
+        self.failureResultOf(self.node.connectTo(0x78), NotConnected)
         nameIn(self.node, 0x79, "203.0.113.8", None)
         self.node.heard(0x78, "203.0.113.7", 9001)
-        again = self.node.connectTo(0x78)
-        self.fake.requests[1].deferred.errback(ConnectionRefusedError())
-        self.failureResultOf(again, NotConnected)
+        self.node.connectTo(0x78)
         self.assertIsNone(self.node.dialer.book.linkAddress(0x78))
         self.assertEqual(self.node.dialer.book.linkAddress(0x79)[0].host, "203.0.113.8")

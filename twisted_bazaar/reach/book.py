@@ -7,8 +7,8 @@ What names a peer's ways arrives in several messages: the peer's own
 saw or checked the peer, the relay it reaches it through, its local
 addresses for a node behind this node's own router), ``chordNear``
 (the relays of the nodes it names), and the address a peer's word gives
-for a peer's links (an offer's, a ring entry's: a claim, kept until its
-dial settles).  Each is mapped into
+for a peer's links (an offer's, a ring entry's: a claim, kept until the
+dial that reads it takes it).  Each is mapped into
 paths here, where it reaches the node's reach (L{claimed},
 L{trackerNamed}, L{relayNamed}, L{heard}), tagged with whose word it is;
 a link is dialled by the peer's id alone, at the address last written
@@ -26,16 +26,16 @@ least lately written of them; only when no peer is held on a claim alone
 do the tracker's words go, the least lately written first, then the paths
 a punch met; a path this node's operator configured (``--quic-peer``)
 never goes.  A path carries its expiry (L{Path.expires}): the tracker's
-word is fresh for L{NAMED_FOR} seconds, a claimed address dialled until
-its dial settles, L{HEARD_FOR} at most.  So strangers' keys, however
+word is fresh for L{NAMED_FOR} seconds, a claimed address until the dial
+that reads it takes it, L{HEARD_FOR} at most.  So strangers' keys, however
 many, push out only claims.
 
 One a node, made when the node first notes a path (a simulated node of a
 million that never dials holds none: docs/simulator.md, "Memory a
 node"); its tables the shared empty one until written, and again once
-emptied (base/sparing.py): a claim goes when its dial settles, and the
-dialer lets an empty book go (a simulated node that dialled a seller or
-a ring entry once holds none).
+emptied (base/sparing.py): a claim goes when the dial that reads it
+takes it (a simulated node that dials a seller or a ring entry holds
+no table for it).
 """
 
 from collections import Counter
@@ -62,8 +62,8 @@ KEPT = BOOK_PEERS.default
 #: asked again (L{PathBook.known}).
 NAMED_FOR = 600.0
 #: Seconds an address heard of a peer (L{PathBook.heard}: a claim) is
-#: dialled after it was written, at most: it goes once a dial of it
-#: settled (L{PathBook.settled}).
+#: dialled after it was written, at most: it goes once the dial that
+#: reads it takes it (L{PathBook.taken}).
 HEARD_FOR = 600.0
 
 
@@ -182,8 +182,9 @@ class PathBook:
                 self._peers = self._claims = NOTHING
 
     def empty(self):
-        """Whether the book holds nothing."""
-        return not self._peers
+        """Whether the book holds nothing (its tables the shared empty
+        one)."""
+        return self._peers is NOTHING
 
     def trackerNamed(self, reply):
         """The tracker named a node (a ``nodereply`` with a port): where it
@@ -217,9 +218,9 @@ class PathBook:
         simulation: a claim), ``namedBy`` the address group of the peer
         whose word it is (None when that is no longer at hand), which the
         claim is charged to while it is all the book holds of peer_id.
-        Kept until a dial of it settles (L{settled}: the link, if any,
-        then knows the address; a later dial is fed again) or for
-        L{HEARD_FOR} seconds at most.  A claim equal to what the tracker
+        Kept until the dial that reads it takes it (L{taken}: that dial
+        carries it on, and a later one is fed again) or for L{HEARD_FOR}
+        seconds at most.  A claim equal to what the tracker
         last named is not written again: the tracker's word is dialled.
         """
         held = self._peers.get(peer_id)
@@ -230,12 +231,12 @@ class PathBook:
         held = self._write(peer_id, "" if namedBy is None else namedBy)
         held.hear((host, port, namedBy, self.node.clock.seconds()))
 
-    def settled(self, peer_id, host, port):
-        """A dial of peer_id at the address heard, host:port, settled
-        (linked, or failed): the claim is forgotten, unless another was
-        heard since."""
+    def taken(self, peer_id):
+        """A dial of peer_id took the address heard of it (L{linkAddress}
+        gave it): the claim is forgotten, and peer_id with it if nothing
+        else is held of it."""
         held = self._peers.get(peer_id)
-        if held is not None and held.said is not None and held.said[:2] == (host, port):
+        if held is not None and held.said is not None:
             held.hear(None)
             self._drop(peer_id, held)
 

@@ -249,7 +249,7 @@ class Dialer:
     def heard(self, peer_id, host, port, namedBy=None):
         """peer_id's links are at host:port, as a peer's word names them
         (``namedBy``: the address group of that peer): into the book
-        until a dial of it settles (L{PathBook.heard})."""
+        until the dial that reads it takes it (L{PathBook.heard})."""
         self.book.heard(peer_id, host, port, namedBy)
 
     def relayOf(self, peer_id):
@@ -303,10 +303,13 @@ class Dialer:
         word), through the relay noted for it, if any.  A host is checked
         as a host a peer names (its refusal's log line charged to the
         address group of the peer that named it, the tracker
-        connection's for the tracker's word).  A claim heard goes once
-        its dial settles (L{PathBook.settled}), and the book with it
-        when it holds nothing else: a simulated node that dialled a peer
-        once holds none.
+        connection's for the tracker's word).  A claim heard is taken by
+        the dial that reads it (L{PathBook.taken}: the dial carries it
+        on, the link then knows the address), and the book's tables go
+        with it when they hold nothing else: a simulated node that dials
+        a peer holds no table for it, even while the dial runs (the book
+        itself stays: a question it asked the tracker writes its answer
+        there).
 
         @return: a Deferred as L{dial} gives; failing with
             L{NotConnected} at once when the book knows no way to peer_id
@@ -324,21 +327,10 @@ class Dialer:
         path, namedBy = found
         if path.word != CLAIMED:
             namedBy = trackersGroup(self.node)
-        d = self.dial(Peer(peer_id, path.host, path.port, relay, namedBy=namedBy), purpose)
         if path.word == CLAIMED:
-            d.addBoth(self._settled, peer_id, path)
-        return d
-
-    def _settled(self, result, peer_id, path):
-        """A dial of the claim heard at path settled: the claim goes, and
-        the book with it if it holds nothing else and nothing else holds
-        it (the check of hosts, never made on a simulated node)."""
-        book = self._book
-        if book is not None:
-            book.settled(peer_id, path.host, path.port)
-            if book.empty() and self._hosts is None:
-                self._book = None
-        return result
+            book.taken(peer_id)
+        return self.dial(Peer(peer_id, path.host, path.port, relay, namedBy=namedBy),
+                         purpose)
 
     def dial(self, peer, purpose, protocol=None):
         """
