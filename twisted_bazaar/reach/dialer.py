@@ -325,10 +325,10 @@ class Dialer:
                     "or named for it"))
             return self.dial(Peer(peer_id, relay=relay), purpose)
         path, namedBy = found
-        if path.word != CLAIMED:
-            namedBy = trackersGroup(self.node)
         if path.word == CLAIMED:
             book.taken(peer_id)
+        else:
+            namedBy = trackersGroup(self.node)
         return self.dial(Peer(peer_id, path.host, path.port, relay, namedBy=namedBy),
                          purpose)
 
