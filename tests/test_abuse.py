@@ -34,6 +34,7 @@ from twisted_bazaar.schemes.flood.messages import Reply, Search
 from twisted_bazaar.testing import Market, MemoryConnector
 from twisted_bazaar.testing.market import NodeClock
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
+from twisted_bazaar.testing.linking import linkAt
 
 #: Virtual seconds for the overlay to form.
 SETTLE = 10
@@ -359,7 +360,7 @@ class ImpostorTests(_AttackCase):
                             NodeConfig())
             impostor.setAddress(f"evil{len(claims)}", 0)
             impostor.setId(victim.id)
-            d = impostor.connectTo(target.host, target.port)
+            d = linkAt(impostor, target.host, target.port)
             d.addErrback(lambda reason: refused.append(reason.check(NotConnected)))
             claims.append(d)
 

@@ -24,6 +24,7 @@ from twisted_bazaar.schemes.chord.records import RecordStore
 from twisted_bazaar.testing import Market
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 from twisted_bazaar.wire.ids import wireId
+from twisted_bazaar.testing.linking import linkAt
 
 #: Bits of the narrowed ids: 2^6 ids, so a pair of keys sharing one is
 #: found within a few dozen keys.
@@ -122,7 +123,7 @@ class MarketCollisionTests(NarrowedTestCase):
         self.assertIsNotNone(before)
         second = market.buildNode(identity=self.second)
         second.setId(self.second.id)
-        second.connectTo(peer.host, peer.port, peer.id, OVERLAY).addErrback(lambda _: None)
+        linkAt(second, peer.host, peer.port, peer.id, OVERLAY).addErrback(lambda _: None)
         market.run(10)
         self.assertNotIn(peer.id, second.links)
         self.assertIs(peer.links.get(first.id), before)
@@ -153,7 +154,7 @@ class MarketCollisionTests(NarrowedTestCase):
         entries = index.records(first.id)
         second = market.buildNode(discovery="superpeer", identity=self.second)
         second.setId(self.second.id)
-        second.connectTo(superpeer.host, superpeer.port, superpeer.id,
+        linkAt(second, superpeer.host, superpeer.port, superpeer.id,
                          "leaf").addErrback(lambda _: None)
         market.run(10)
         self.assertNotIn(superpeer.id, second.links)
@@ -236,7 +237,7 @@ class KeyedIdWithoutKeyTests(SynchronousTestCase):
                 return acceptors[-1]
 
             port = self.market.network.listen(Factory.forProtocol(accept), "squatter")
-            failed = self.peer.connectTo("squatter", port.getHost().port)
+            failed = linkAt(self.peer, "squatter", port.getHost().port)
             self.market.run(1)
             self.assertEqual([m["type"] for m in acceptors[0].heard()],
                              ["thisisme", "error"])

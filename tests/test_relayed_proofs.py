@@ -31,6 +31,7 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.testing import Market
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
+from twisted_bazaar.testing.linking import linkAt
 
 #: Where the attacker is.
 EVIL = "10.6.6.6"
@@ -160,7 +161,7 @@ class RelayedAcceptorTests(_Pair):
     def dialS(self):
         """B opens a direct link to "S" at A's address; return the link
         (A's end) and B's thisisme."""
-        self.connected = self.B.connectTo(EVIL, EVIL_PORT, self.S.id, DIRECT)
+        self.connected = linkAt(self.B, EVIL, EVIL_PORT, self.S.id, DIRECT)
         link = self.B.connector.connectLast()
         [b_hello] = self.heard(link)
         self.assertEqual((b_hello["type"], b_hello["purpose"]), ("thisisme", DIRECT))
@@ -235,7 +236,7 @@ class WholeRelayTests(_Pair):
     heard = RelayedAcceptorTests.heard
 
     def dialA(self):
-        self.connected = self.B.connectTo(EVIL, EVIL_PORT, self.a_key.id, DIRECT)
+        self.connected = linkAt(self.B, EVIL, EVIL_PORT, self.a_key.id, DIRECT)
         link = self.B.connector.connectLast()
         [b_hello] = self.heard(link)
         return link, b_hello
@@ -257,7 +258,7 @@ class WholeRelayTests(_Pair):
 
     def test_dialledNodeAnswering(self):
         """The same answer, from the node B did dial, makes the link."""
-        self.connected = self.B.connectTo(EVIL, EVIL_PORT, self.S.id, DIRECT)
+        self.connected = linkAt(self.B, EVIL, EVIL_PORT, self.S.id, DIRECT)
         link = self.B.connector.connectLast()
         [b_hello] = self.heard(link)
         s_answer = answerOf(self.S, hello(self.B.id, self.b_key.key, b_hello["nonce"],

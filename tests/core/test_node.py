@@ -26,6 +26,7 @@ from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar.store import MemoryStore, WriterGone
+from twisted_bazaar.testing.linking import linkAt
 
 from tests.helpers import (
     FakeConnector, Recorder, closeLink, codes, feed, linkPeer, makeNode, openLink, sent)
@@ -407,7 +408,7 @@ class RelayedDialTests(SynchronousTestCase):
         node = makeNode()
         node.dialer.book.trackerNamed(wire.NodeReply(0x77, "198.51.100.7", 9001,
                                                      relay="203.0.113.1:7701"))
-        node.connectTo("192.168.1.2", 9001, 0x77, relay="203.0.113.1:7701")
+        linkAt(node, "192.168.1.2", 9001, 0x77)
         self.assertEqual(self.asked(node), (
             ("203.0.113.1", 7701), b'51:{"type":"relayConnect","to":"119","purpose":"node"},'))
 
@@ -418,11 +419,11 @@ class RelayedDialTests(SynchronousTestCase):
         node.dialer.book.trackerNamed(wire.NodeReply(0x77, "198.51.100.7", 9001,
                                                      relay="203.0.113.1:7701"))
         node.noteRelay(0x77, "203.0.113.1:7701")
-        node.connectTo("192.168.1.2", 9001, 0x77)
+        linkAt(node, "192.168.1.2", 9001, 0x77)
         self.assertEqual(self.asked(node)[0], ("203.0.113.1", 7701))
         other = makeNode()
         other.noteRelay(0x77, "203.0.113.1:7701")
-        other.connectTo("192.168.1.3", 9001, 0x78)
+        linkAt(other, "192.168.1.3", 9001, 0x78)
         self.assertEqual(self.asked(other)[0], ("192.168.1.3", 9001))
         other.noteRelay(0x78, "203.0.113.1:7701")
         other.noteRelay(0x78, None)

@@ -33,6 +33,7 @@ from twisted_bazaar.core.topology import (
     UNLINKABLE_KEPT,
     RandomNeighbours,
 )
+from twisted_bazaar.testing.linking import linkAt
 
 NODE_PORT = 4100
 NODE_ID = 77
@@ -353,7 +354,7 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.link(11)
         self.assertEqual(self.tracker.heard(), [nodereq(11)])
         self.tracker.say(NOBODY)
-        direct = self.node.connectTo("h30", 5030, 30, DIRECT)
+        direct = linkAt(self.node, "h30", 5030, 30, DIRECT)
         succeed(self.connector.requests[-1], 30)
         self.assertEqual(self.successResultOf(direct), 30)
         self.assertEqual(sorted(self.node.links), [11, 30])

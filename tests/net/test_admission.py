@@ -16,6 +16,7 @@ from twisted_bazaar.net.overlay import DEFAULT_HANDSHAKE_LIMIT, DIRECT, OVERLAY,
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.testing.capabilities import relayed
 from twisted_bazaar.wire import trade
+from twisted_bazaar.testing.linking import linkAt
 
 from tests.helpers import (
     NODE_HOST,
@@ -77,7 +78,7 @@ class SlotTests(SynchronousTestCase):
         first = openLink(node, host="10.1.0.1")
         node.clock.advance(1)
         second, third = openLink(node), openLink(node, host="10.0.0.98")
-        self.failureResultOf(node.connectTo("10.0.0.7", 5007), NotConnected)
+        self.failureResultOf(linkAt(node, "10.0.0.7", 5007), NotConnected)
         fourth = openLink(node, host="10.1.0.2")
         self.assertEqual((sent(first), sent(third), sent(fourth)), ([], [], []))
         self.assertEqual(codes(sent(second)), ["noslots"])
@@ -158,7 +159,7 @@ class SlotTests(SynchronousTestCase):
         feed(link, wire.ThisIsMe(7, 5007, purpose=DIRECT))
         self.assertEqual(codes(sent(link)), ["noslots"])
         self.assertEqual(node.links, {})
-        self.failureResultOf(node.connectTo("10.0.0.8", 5008, 8, DIRECT), NotConnected)
+        self.failureResultOf(linkAt(node, "10.0.0.8", 5008, 8, DIRECT), NotConnected)
         self.assertEqual(node.connector.requests, [])
 
     def test_unknownPurposeRefused(self):
@@ -186,7 +187,7 @@ class RecycledPurposeTests(SynchronousTestCase):
         self.clock = self.node.clock
 
     def dial(self, peer, purpose="finger"):
-        d = self.node.connectTo("10.0.0.%d" % peer, 5000 + peer, peer, purpose)
+        d = linkAt(self.node, "10.0.0.%d" % peer, 5000 + peer, peer, purpose)
         link = self.node.connector.connectLast()
         feed(link, wire.ThisIsMe(peer, 5000 + peer))
         self.assertEqual(self.successResultOf(d), peer)
@@ -216,7 +217,7 @@ class RecycledPurposeTests(SynchronousTestCase):
         gives one up for this node's own, as for an inbound newcomer;
         while all are new (in their grace period), the dial fails."""
         inbound = [linkPeer(self.node, peer, purpose="finger") for peer in (7, 8)]
-        self.failureResultOf(self.node.connectTo("10.0.0.9", 5009, 9, "finger"),
+        self.failureResultOf(linkAt(self.node, "10.0.0.9", 5009, 9, "finger"),
                              NotConnected)
         self.assertEqual(self.node.connector.requests, [])
         self.assertFalse(any(link.transport.disconnecting for link in inbound))
@@ -231,7 +232,7 @@ class RecycledPurposeTests(SynchronousTestCase):
         direct link may have a trade waiting on it)."""
         direct = self.dial(7, DIRECT)
         self.clock.advance(5)
-        self.failureResultOf(self.node.connectTo("10.0.0.9", 5009, 9, DIRECT),
+        self.failureResultOf(linkAt(self.node, "10.0.0.9", 5009, 9, DIRECT),
                              NotConnected)
         self.assertFalse(direct.transport.disconnecting)
 

@@ -22,6 +22,7 @@ from twisted_bazaar.net.overlay import DIRECT, OverlayFactory
 from twisted_bazaar.status.messages import State
 from twisted_bazaar.status.node import STATUS_SLOTS, NodeStatus
 from twisted_bazaar.net.recent import STATUS
+from twisted_bazaar.testing.linking import linkAt
 
 from tests.helpers import closeLink, feed, makeNode, openLink, sent
 
@@ -248,7 +249,7 @@ class UselessPeersTests(SynchronousTestCase):
         self.node = makeNode(1, direct_slots=2)
 
     def dial(self, peer):
-        d = self.node.connectTo(f"10.0.{peer}.1", 5000 + peer, peer, DIRECT)
+        d = linkAt(self.node, f"10.0.{peer}.1", 5000 + peer, peer, DIRECT)
         link = self.node.connector.connectLast()
         feed(link, wire.ThisIsMe(peer, 5000 + peer))
         self.assertEqual(self.successResultOf(d), peer)
@@ -257,7 +258,7 @@ class UselessPeersTests(SynchronousTestCase):
 
     def test_fullOfPeersInDoubt(self):
         first, second = self.dial(7), self.dial(8)
-        self.failureResultOf(self.node.connectTo("10.0.9.1", 5009, 9, DIRECT))
+        self.failureResultOf(linkAt(self.node, "10.0.9.1", 5009, 9, DIRECT))
         self.node.useless(8)
         self.node.clock.advance(1)
         third = self.dial(9)
@@ -273,9 +274,9 @@ class UselessPeersTests(SynchronousTestCase):
         first = inbound(node, 7, ATTACKER, DIRECT)
         second = inbound(node, 8, ATTACKER, DIRECT)
         sent(first), sent(second)
-        self.failureResultOf(node.connectTo("10.0.9.1", 5009, 9, DIRECT))
+        self.failureResultOf(linkAt(node, "10.0.9.1", 5009, 9, DIRECT))
         node.useless(7)
-        node.connectTo("10.0.9.1", 5009, 9, DIRECT)
+        linkAt(node, "10.0.9.1", 5009, 9, DIRECT)
         self.assertEqual(sent(first), [wire.Dc()])
         self.assertTrue(first.transport.disconnecting)
         self.assertFalse(second.transport.disconnecting)

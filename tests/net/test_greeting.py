@@ -24,6 +24,7 @@ from twisted_bazaar.net.greeting import Greeter, IGreetingTable
 from twisted_bazaar.net.overlay import DIRECT, OVERLAY, NotConnected, Overlay
 from twisted_bazaar.net.recent import OPERATOR, STATUS
 from twisted_bazaar.schemes.flood import messages as floodmsg
+from twisted_bazaar.testing.linking import linkAt
 
 from tests import records
 from tests.helpers import (
@@ -74,14 +75,14 @@ class HandshakeTests(SynchronousTestCase):
         link = openLink(self.node, inbound=True)
         feed(link, wire.ThisIsMe(7, 5007, "203.0.113.7", relay="198.51.100.1:7701"))
         closeLink(link)
-        self.node.connectTo("203.0.113.7", 5007, 7)
+        linkAt(self.node, "203.0.113.7", 5007, 7)
         [request] = self.node.connector.requests
         self.assertEqual((request.host, request.port), ("198.51.100.1", 7701))
         self.node.noteRelay(9, "198.51.100.1:7701")
         direct = openLink(self.node, inbound=True)
         feed(direct, wire.ThisIsMe(9, 5009, "203.0.113.9"))
         closeLink(direct)
-        self.node.connectTo("203.0.113.9", 5009, 9)
+        linkAt(self.node, "203.0.113.9", 5009, 9)
         self.assertEqual([(r.host, r.port) for r in self.node.connector.requests][1:],
                          [("203.0.113.9", 5009)])
 
@@ -369,7 +370,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.assertTrue(keyless.transport.disconnecting)
         self.assertNotIn(self.peer.id, self.node.links)
         self.assertEqual(self.node.overlay.greeter.handshakes[keyless].phase, "refused")
-        d = self.node.connectTo("10.0.0.9", 5000)
+        d = linkAt(self.node, "10.0.0.9", 5000)
         outbound = self.node.connector.connectLast()
         sent(outbound)
         feed(outbound, wire.ThisIsMe(self.peer.id, 5000))
@@ -400,7 +401,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
         peer = next(identity for identity in (Identity.fromRandom(random.Random(seed))
                                               for seed in range(10, 40))
                     if identity.id > self.me.id)
-        self.node.connectTo("10.0.0.7", 5007, peer.id)
+        linkAt(self.node, "10.0.0.7", 5007, peer.id)
         mine = self.node.connector.connectLast()
         [hello] = sent(mine)
         acceptor = Handshake(peer, LINK, OVERLAY)
@@ -417,7 +418,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
         """As opener, the node checks the acceptor's proof (to this node's
         key, with both nonces of this handshake, for the link's purpose),
         then proves its own key."""
-        self.node.connectTo("10.0.0.7", 5007, self.peer.id)
+        linkAt(self.node, "10.0.0.7", 5007, self.peer.id)
         link = self.node.connector.connectLast()
         [hello] = sent(link)
         self.assertEqual(hello.key, self.me.key)
@@ -440,7 +441,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
                 hello.key, hello.nonce),
         }
         for what, proof in wrong.items():
-            self.node.connectTo("10.0.0.8", 5008, other.id)
+            linkAt(self.node, "10.0.0.8", 5008, other.id)
             forged = self.node.connector.connectLast()
             [hello] = sent(forged)
             acceptor = Handshake(other, LINK, OVERLAY)
@@ -489,7 +490,7 @@ class GreeterTests(SynchronousTestCase):
     def test_dialThroughTheInterface(self):
         """A dial waits in the greeter until its peer answers, then fires
         with the peer's id; one whose link is lost first fails."""
-        d = self.node.connectTo("10.0.0.7", 5007, 7)
+        d = linkAt(self.node, "10.0.0.7", 5007, 7)
         link = self.node.connector.connectLast()
         greeter = self.node.overlay.greeter
         self.assertEqual((list(greeter.pending.values()), list(greeter.waiters)),
@@ -497,7 +498,7 @@ class GreeterTests(SynchronousTestCase):
         feed(link, wire.ThisIsMe(7, 5007))
         self.assertEqual(self.successResultOf(d), 7)
         self.assertEqual(greeter.waiters, {})
-        lost = self.node.connectTo("10.0.0.8", 5008, 8)
+        lost = linkAt(self.node, "10.0.0.8", 5008, 8)
         closeLink(self.node.connector.connectLast())
         self.failureResultOf(lost, NotConnected)
         self.assertEqual((greeter.pending, greeter.waiters), ({}, {}))

@@ -24,6 +24,7 @@ from twisted_bazaar.net.overlay import (
 )
 from twisted_bazaar.transports.relay.circuit import CircuitRefused
 from twisted_bazaar.wire import trade
+from twisted_bazaar.testing.linking import linkAt
 
 from tests import records
 from tests.helpers import (
@@ -49,7 +50,7 @@ class ConnectToTests(SynchronousTestCase):
 
     def test_connectFiresWithPeerId(self):
         """connectTo fires with the peer's id once the handshake is done."""
-        d = self.node.connectTo("10.0.0.7", 5007)
+        d = linkAt(self.node, "10.0.0.7", 5007)
         [(host, port, _, _)] = self.node.connector.requests
         self.assertEqual((host, port), ("10.0.0.7", 5007))
         link = self.node.connector.connectLast()
@@ -62,7 +63,7 @@ class ConnectToTests(SynchronousTestCase):
     def test_connectFailure(self):
         """A connection that cannot be made fails with NotConnected and
         frees its slot."""
-        d = self.node.connectTo("10.0.0.7", 5007)
+        d = linkAt(self.node, "10.0.0.7", 5007)
         self.node.connector.failLast(ConnectionRefusedError())
         self.failureResultOf(d, NotConnected)
         self.assertEqual(self.node.overlay.pending, {})
@@ -71,17 +72,17 @@ class ConnectToTests(SynchronousTestCase):
         """A peer nothing listened at is remembered as unreachable (a
         scheme need not believe a record of it) until a link to it comes
         up; only so many are remembered, the newest."""
-        d = self.node.connectTo("10.0.0.7", 5007, 7)
+        d = linkAt(self.node, "10.0.0.7", 5007, 7)
         self.node.connector.failLast(ConnectionRefusedError())
         self.failureResultOf(d, NotConnected)
         self.assertTrue(self.node.overlay.unreachable(7))
         self.assertFalse(self.node.overlay.unreachable(8))
-        d = self.node.connectTo("10.0.0.7", 5008, 7)
+        d = linkAt(self.node, "10.0.0.7", 5008, 7)
         feed(self.node.connector.connectLast(), wire.ThisIsMe(7, 5008))
         self.assertEqual(self.successResultOf(d), 7)
         self.assertFalse(self.node.overlay.unreachable(7))
         for peer in range(100, 100 + UNREACHABLE_KEPT + 1):
-            d = self.node.connectTo("10.0.0.9", peer, peer)
+            d = linkAt(self.node, "10.0.0.9", peer, peer)
             self.node.connector.failLast(ConnectionRefusedError())
             self.failureResultOf(d, NotConnected)
         self.assertFalse(self.node.overlay.unreachable(100))
@@ -93,20 +94,20 @@ class ConnectToTests(SynchronousTestCase):
         as Unreachable (a buyer goes along the offer's path, a scheme
         keeps the peer), and the peer is not remembered as unreachable;
         nothing listening is Unreachable."""
-        d = self.node.connectTo("10.0.0.7", 5007, 7)
+        d = linkAt(self.node, "10.0.0.7", 5007, 7)
         self.node.connector.failLast(CircuitRefused(
             "the relay refused the circuit: noslots: all 256 circuits are taken"))
         failure = self.failureResultOf(d, NotConnected)
         self.assertFalse(failure.check(Unreachable))
         self.assertFalse(self.node.overlay.unreachable(7))
         self.assertEqual(self.node.overlay.pending, {})
-        d = self.node.connectTo("10.0.0.7", 5007, 7)
+        d = linkAt(self.node, "10.0.0.7", 5007, 7)
         self.node.connector.failLast(ConnectionRefusedError())
         self.failureResultOf(d, Unreachable)
 
     def test_refusedHandshake(self):
         """A peer that closes before saying thisisme fails the connect."""
-        d = self.node.connectTo("10.0.0.7", 5007)
+        d = linkAt(self.node, "10.0.0.7", 5007)
         link = self.node.connector.connectLast()
         feed(link, wire.Error("noslots", "full"))
         closeLink(link)
@@ -116,13 +117,13 @@ class ConnectToTests(SynchronousTestCase):
     def test_alreadyLinked(self):
         """No second connection to a peer this node is linked to."""
         linkPeer(self.node, 7)
-        self.assertEqual(self.successResultOf(self.node.connectTo("h", 1, 7)), 7)
+        self.assertEqual(self.successResultOf(linkAt(self.node, "h", 1, 7)), 7)
         self.assertEqual(self.node.connector.requests, [])
 
     def test_noIdNoConnect(self):
         """An unregistered node cannot link: its peers would refuse it."""
         node = makeNode(None)
-        self.failureResultOf(node.connectTo("10.0.0.7", 5007), NotConnected)
+        self.failureResultOf(linkAt(node, "10.0.0.7", 5007), NotConnected)
         self.assertEqual(node.connector.requests, [])
 
     def test_noConnectAfterShutdown(self):
@@ -130,20 +131,20 @@ class ConnectToTests(SynchronousTestCase):
         at once with NotConnected and asks the connector for nothing (it
         used to connect, and the link was only hung up once made)."""
         self.node.shutdown()
-        self.failureResultOf(self.node.connectTo("10.0.0.7", 5007), NotConnected)
-        self.failureResultOf(self.node.connectTo("10.0.0.7", 5007, 7), NotConnected)
+        self.failureResultOf(linkAt(self.node, "10.0.0.7", 5007), NotConnected)
+        self.failureResultOf(linkAt(self.node, "10.0.0.7", 5007, 7), NotConnected)
         self.assertEqual(self.node.connector.requests, [])
 
     def test_purposeOfTheLink(self):
         """connectTo opens an overlay link unless told otherwise; a direct
         link names its purpose in this node's thisisme."""
-        overlay = self.node.connectTo("10.0.0.7", 5007)
+        overlay = linkAt(self.node, "10.0.0.7", 5007)
         link = self.node.connector.connectLast()
         self.assertEqual(sent(link), [ME])
         feed(link, wire.ThisIsMe(7, 5007))
         self.assertEqual(self.successResultOf(overlay), 7)
         self.assertEqual(link.purpose, OVERLAY)
-        direct = self.node.connectTo("10.0.0.8", 5008, 8, DIRECT)
+        direct = linkAt(self.node, "10.0.0.8", 5008, 8, DIRECT)
         link = self.node.connector.connectLast()
         self.assertEqual(sent(link), [wire.ThisIsMe(1, NODE_PORT, NODE_HOST,
                                                     purpose=DIRECT)])
@@ -153,7 +154,7 @@ class ConnectToTests(SynchronousTestCase):
 
     def test_cancel(self):
         """Cancelling connectTo abandons the connection and frees its slot."""
-        d = self.node.connectTo("10.0.0.7", 5007)
+        d = linkAt(self.node, "10.0.0.7", 5007)
         d.cancel()
         self.failureResultOf(d)
         self.assertEqual(self.node.overlay.pending, {})
@@ -234,7 +235,7 @@ class DirectIdleTests(SynchronousTestCase):
 
     def test_outboundDirectLinkClosedWhenIdle(self):
         """A direct link this node opened is closed the same way."""
-        d = self.node.connectTo("10.0.0.9", 5009, 9, DIRECT)
+        d = linkAt(self.node, "10.0.0.9", 5009, 9, DIRECT)
         link = self.node.connector.connectLast()
         feed(link, wire.ThisIsMe(9, 5009))
         self.assertEqual(self.successResultOf(d), 9)
@@ -261,7 +262,7 @@ class DirectIdleTests(SynchronousTestCase):
         """A direct link the node then wants as an overlay link is reused
         and no longer closed when idle."""
         direct = linkPeer(self.node, 9, purpose=DIRECT)
-        self.assertEqual(self.successResultOf(self.node.connectTo("h", 1, 9)), 9)
+        self.assertEqual(self.successResultOf(linkAt(self.node, "h", 1, 9)), 9)
         self.assertEqual(self.node.connector.requests, [])
         self.assertEqual(direct.purpose, OVERLAY)
         self.keepAnswering([direct], 5 * self.IDLE)
@@ -306,7 +307,7 @@ class ShutdownTests(SynchronousTestCase):
         """A link still being connected when the node stops does not stop
         the others from hearing dc, nor keep whenClosed from firing."""
         node = makeNode(1)
-        connecting = node.connectTo("10.0.0.7", 5007)
+        connecting = linkAt(node, "10.0.0.7", 5007)
         link = linkPeer(node, 2)
         node.shutdown()
         self.assertEqual(sent(link), [wire.Dc()])
@@ -321,7 +322,7 @@ class ShutdownTests(SynchronousTestCase):
         """A connection that completes after shutdown is hung up at once,
         without a handshake."""
         node = makeNode(1)
-        connecting = node.connectTo("10.0.0.7", 5007)
+        connecting = linkAt(node, "10.0.0.7", 5007)
         node.shutdown()
         closed = node.whenClosed()
         link = node.connector.connectLast()

@@ -11,7 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.sparing import NOTHING
-from twisted_bazaar.reach.book import KEPT, NAMED_FOR, PathBook
+from twisted_bazaar.reach.book import HEARD_FOR, KEPT, NAMED_FOR, PathBook
 from twisted_bazaar.transports.path import (
     CLAIMED, CONFIGURED, DIRECT, LAN, MAPPED, NAMED, RELAYED, SEEN, UDP, Path)
 from twisted_bazaar.reach.asking import TrackerGone
@@ -245,6 +245,81 @@ class AccountTests(SynchronousTestCase):
         """The bound is the registry's book.peers."""
         from twisted_bazaar.base.limitregistry import LIMITS
         self.assertEqual((LIMITS["book.peers"].default, KEPT), (1024, 1024))
+
+
+class HeardTests(SynchronousTestCase):
+    """Where a peer's links are, as a peer's word gives it (an offer's, a
+    ring entry's: a claim), is written in the book until its dial
+    takes it, and a link is dialled where the book last says
+    (L{PathBook.linkAddress})."""
+
+    def test_aClaimedAddress(self):
+        """A claim: a direct path of the peer's word, charged to the
+        group of the peer that named it, dialled for HEARD_FOR seconds."""
+        book = bookOf()
+        book.heard(PEER, "203.0.113.7", 9001, namedBy="198.51.0.0/16")
+        claim = Path(DIRECT, "203.0.113.7", 9001, word=CLAIMED)
+        self.assertEqual(book.paths(PEER), (claim,))
+        self.assertEqual(book.linkAddress(PEER), (claim, "198.51.0.0/16"))
+        self.assertEqual(book.linkAddress(PEER)[0].expires, HEARD_FOR)
+        self.assertEqual(book._claims, {PEER: "198.51.0.0/16"})
+        book.node.clock.advance(HEARD_FOR)
+        self.assertEqual((book.paths(PEER), book.linkAddress(PEER)), ((), None))
+
+    def test_theLastWordIsDialled(self):
+        """The tracker's word after a claim is dialled (at its host, its
+        expiry NAMED_FOR on), and a claim after the tracker's."""
+        book = bookOf()
+        book.heard(PEER, "203.0.113.7", 9001, namedBy="198.51.0.0/16")
+        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.8", 9001))
+        seen = Path(DIRECT, "203.0.113.8", 9001, word=SEEN)
+        self.assertEqual(book.linkAddress(PEER), (seen, None))
+        self.assertEqual(book.linkAddress(PEER)[0].expires, NAMED_FOR)
+        book.heard(PEER, "203.0.113.9", 9001)
+        self.assertEqual(book.linkAddress(PEER),
+                         (Path(DIRECT, "203.0.113.9", 9001, word=CLAIMED), None))
+
+    def test_aClaimOfWhatTheTrackerNamedHoldsNothingMore(self):
+        book = bookOf()
+        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.8", 9001))
+        book.heard(PEER, "203.0.113.8", 9001, namedBy="198.51.0.0/16")
+        self.assertIsNone(book._peers[PEER].said)
+        self.assertEqual(book.linkAddress(PEER)[0].word, SEEN)
+
+    def test_taken(self):
+        """A claim goes once a dial took it, and the tables with it when
+        nothing else is held (the shared empty one again); what else is
+        held of the peer (the tracker's word) stays."""
+        book = bookOf()
+        book.heard(PEER, "203.0.113.7", 9001, namedBy="198.51.0.0/16")
+        book.taken(PEER)
+        self.assertTrue(book.empty())
+        self.assertIs(book._peers, NOTHING)
+        self.assertIs(book._claims, NOTHING)
+        book.trackerNamed(wire.NodeReply(0x78, "203.0.113.8", 9001))
+        book.heard(0x78, "203.0.113.10", 9001)
+        book.taken(0x78)
+        self.assertEqual(book.linkAddress(0x78)[0].host, "203.0.113.8")
+
+    def test_strangersAddressesPushOutOnlyClaims(self):
+        """1,100 strangers' keys, each heard at an address from one of
+        four /16s, push out neither a configured path nor what the
+        tracker named, nor a path a punch met: each past the bound pushes
+        out a claim."""
+        book = bookOf()
+        configured = Path(UDP, "203.0.113.9", 7801, word=CONFIGURED)
+        book.add(PEER, configured)
+        book.trackerNamed(wire.NodeReply(0x78, "203.0.113.8", 9001))
+        met = Path(UDP, "203.0.113.9", 40001, word=SEEN)
+        book.add(0x79, met)
+        groups = ("198.18", "198.19", "203.0", "100.64")
+        for n in range(1100):
+            book.heard(0x100000 + n, f"{groups[n % 4]}.0.{n % 200}", 9001,
+                       namedBy=groups[n % 4])
+        self.assertEqual(book.paths(PEER), (configured,))
+        self.assertEqual(book.namedHost(0x78), "203.0.113.8")
+        self.assertEqual(book.paths(0x79), (met,))
+        self.assertEqual((len(book._peers), len(book._claims)), (KEPT, KEPT - 3))
 
 
 class AskingTests(SynchronousTestCase):

@@ -25,7 +25,7 @@ from twisted_bazaar.reach.dialer import (
 from twisted_bazaar.base.peerhost import LOOPBACK, NAME_ADDRESSES
 from twisted_bazaar.reach.peerhosts import NO_SCOPES, HostRefused, PeerHosts
 from twisted_bazaar.reach.lanpaths import RETRY_AFTER
-from twisted_bazaar.reach.book import NAMED_FOR
+from twisted_bazaar.reach.book import HEARD_FOR, NAMED_FOR
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, Reachability
 from twisted_bazaar.core.node import DIRECT
 from twisted_bazaar.reach.asking import TrackerGone, TrackerSilent
@@ -33,13 +33,14 @@ from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.identity.keys import decode, encode
 from twisted_bazaar.transports.connector import IConnector
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.net.overlay import Unreachable
+from twisted_bazaar.net.overlay import NotConnected, Unreachable
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import DIRECT, LAN, RELAYED, Path
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.reach.punch.tcp import PunchFailed
 from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.testing.linking import linkAt
 
 from tests import records
 from tests.helpers import (
@@ -223,7 +224,7 @@ class LinkTests(SynchronousTestCase):
         (none asked of a peer dialled by id alone, its handshake proves
         the id)."""
         self.node.dial(Peer(0x77, "192.168.1.2", 9001, key=SELLER.key), DIRECT)
-        self.node.connectTo("192.168.1.3", 9001, 0x78)
+        linkAt(self.node, "192.168.1.3", 9001, 0x78)
         self.assertEqual(self.node.connector.expected, [decode(SELLER.key), None])
 
     def test_readyUnlessAPunchMayReplaceIt(self):
@@ -662,7 +663,7 @@ class PeerHostTests(SynchronousTestCase):
         node = makeNode(1, connector=connector, transports=connector)
         with capturedLogs() as events:
             for port in range(2000, 2020):
-                failure = self.failureResultOf(node.connectTo("127.0.0.1", port, 0x78),
+                failure = self.failureResultOf(linkAt(node, "127.0.0.1", port, 0x78),
                                                Unreachable)
         lines = [formatEvent(event) for event in events if "not dialling" in
                  formatEvent(event)]
@@ -1216,3 +1217,82 @@ class LearnWhereTests(SynchronousTestCase):
         self.assertIs(LIMITS["dialer.where-asks"], WHERE_ASKS_LIMIT)
         self.assertEqual(WHERE_ASKS_LIMIT.group, 1.0)
 
+
+
+class LinkByIdTests(SynchronousTestCase):
+    """A link is asked for by the peer's id and a purpose alone
+    (L{Dialer.link}, the node's connectTo): the dialer dials it where the
+    book of paths last wrote its links, heard from a peer's word or the
+    operator's (L{Dialer.heard}) or named by the tracker."""
+
+    def setUp(self):
+        self.node = makeNode(1)
+        self.fake = self.node.connector
+
+    def dialled(self):
+        return [(request.host, request.port) for request in self.fake.requests]
+
+    def test_whereItWasHeard(self):
+        self.node.heard(0x78, "203.0.113.7", 9001, namedBy="198.51.0.0/16")
+        self.node.connectTo(0x78, DIRECT)
+        self.assertEqual(self.dialled(), [("203.0.113.7", 9001)])
+
+    def test_theLastWordWritten(self):
+        """The tracker's word after a peer's is dialled, and a peer's
+        after the tracker's: the book holds the last."""
+        self.node.heard(0x78, "203.0.113.7", 9001)
+        nameIn(self.node, 0x78, "203.0.113.8", None)
+        self.node.connectTo(0x78)
+        self.node.heard(0x79, "203.0.113.9", 9001)
+        self.node.connectTo(0x79)
+        self.assertEqual(self.dialled(), [("203.0.113.8", 9001), ("203.0.113.9", 9001)])
+
+    def test_noAddressNoDial(self):
+        """A peer the book knows no way to, with no link up: refused at
+        once, saying so, nothing dialled."""
+        failure = self.failureResultOf(self.node.connectTo(0x78), NotConnected)
+        self.assertEqual(str(failure.value), "no address known for node 120: none "
+                         "was heard or named for it")
+        self.assertEqual(self.dialled(), [])
+
+    def test_aClaimExpires(self):
+        """A peer's word on where it is is dialled HEARD_FOR seconds, no
+        longer."""
+        self.node.heard(0x78, "203.0.113.7", 9001)
+        self.node.clock.advance(HEARD_FOR)
+        self.failureResultOf(self.node.connectTo(0x78), NotConnected)
+        self.assertEqual(self.dialled(), [])
+
+    def test_throughTheRelayNotedWithNoAddress(self):
+        """A peer known only by the relay the tracker named for it (a
+        chordNear's) is dialled through that relay."""
+        self.node.noteRelay(0x78, RELAY, named=True)
+        self.node.dialer.book.trackerNamed(wire.NodeReply(0x78, "", 9001, relay=RELAY))
+        self.node.connectTo(0x78)
+        self.assertEqual(self.dialled(), [("198.51.100.1", 7701)])
+
+    def test_aPeersWordIsChecked(self):
+        """A loopback host a peer names is refused (§5, "Hosts a peer
+        names"), nothing dialled."""
+        self.node.dialer.connector = RecordingConnector()
+        self.node.heard(0x78, "127.0.0.1", 2000)
+        self.failureResultOf(self.node.connectTo(0x78), Unreachable)
+        self.assertEqual(self.dialled(), [])
+
+    def test_theDialTakesTheClaim(self):
+        """The dial that reads a claim takes it, and the book's tables go
+        with it when they hold nothing else (a simulated node dialling a
+        peer holds no table for it); the tracker's word stays; a dial not
+        fed again finds no address."""
+        self.node.heard(0x78, "203.0.113.7", 9001)
+        first = self.node.connectTo(0x78)
+        self.assertTrue(self.node.dialer.book.empty())
+        self.assertEqual(self.dialled(), [("203.0.113.7", 9001)])
+        self.fake.requests[0].deferred.errback(ConnectionRefusedError())
+        self.failureResultOf(first, NotConnected)
+        self.failureResultOf(self.node.connectTo(0x78), NotConnected)
+        nameIn(self.node, 0x79, "203.0.113.8", None)
+        self.node.heard(0x78, "203.0.113.7", 9001)
+        self.node.connectTo(0x78)
+        self.assertIsNone(self.node.dialer.book.linkAddress(0x78))
+        self.assertEqual(self.node.dialer.book.linkAddress(0x79)[0].host, "203.0.113.8")

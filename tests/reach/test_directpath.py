@@ -44,6 +44,14 @@ class DirectPathTests(SynchronousTestCase):
         self.book.claimed(PEER + 1, None)
         self.assertIsNone(directPath(self.book, None, PEER + 1))
 
+    def test_anAddressHeardIsNoDirectPath(self):
+        """A peer at home heard at an address (an offer's, a ring
+        entry's: a claim) is not dialled there rather than punched."""
+        self.book.trackerNamed(wire.NodeReply(PEER, "198.51.100.7", 9000,
+                                              "192.0.2.1:7701"))
+        self.book.heard(PEER, "198.51.100.8", 9000, namedBy="203.0.0.0/16")
+        self.assertIsNone(directPath(self.book, None, PEER))
+
     def test_mappedAndConfigured(self):
         """A port its router mapped, a QUIC address the operator
         configured: direct; a UDP path a punch met is not such a word."""

@@ -232,10 +232,14 @@ class INode(Interface):
     def keepRecent():
         """The ring of the node's last messages in and out, kept from now."""
 
-    def connectTo(host, port, peer_id=None, purpose=OVERLAY, relay=None, namedBy=None):
-        """Open (or reuse) a link, directly or through the peer's
-        ``relay``; a Deferred of the peer's id.  ``namedBy``: see
-        L{Peer.namedBy}."""
+    def heard(peer_id, host, port, namedBy=None):
+        """peer_id's links are at host:port, as a peer's word names them
+        (``namedBy``: its address group, see L{Peer.namedBy}): into the
+        book of paths, where L{connectTo} reads them."""
+
+    def connectTo(peer_id, purpose=OVERLAY):
+        """Open (or reuse) a link to peer_id, by whichever way the book of
+        paths holds for it; a Deferred of the peer's id."""
 
     def dial(peer, purpose, protocol=None):
         """Reach a L{Peer} for purpose: a link (protocol None) or a
@@ -432,9 +436,8 @@ class Node:
         """peer_id is reached through relay (None: directly, which forgets
         any relay noted for it), as it says itself on a connection from
         address group ``group`` (which its claim is charged to), or as the
-        tracker named it (``named``): L{connectTo} dials it there when not
-        told another way (the dialer's book of paths holds it:
-        L{Dialer.notePeer})."""
+        tracker named it (``named``): L{connectTo} dials it there (the
+        dialer's book of paths holds it: L{Dialer.notePeer})."""
         self.dialer.notePeer(peer_id, relay, named, group)
 
     def whereIs(self, peer_id):
@@ -448,13 +451,15 @@ class Node:
         dialer's transports."""
         return self.dialer.connector
 
-    def connectTo(self, host, port, peer_id=None, purpose=OVERLAY, relay=None,
-                  namedBy=None):
-        """A link to the peer at host:port (L{dial}); a peer whose relay
-        was noted (L{noteRelay}) is dialled through it."""
-        if relay is None:
-            relay = self.dialer.relayOf(peer_id)
-        return self.dialer.dial(Peer(peer_id, host, port, relay, namedBy=namedBy), purpose)
+    def heard(self, peer_id, host, port, namedBy=None):
+        """See L{Dialer.heard}."""
+        self.dialer.heard(peer_id, host, port, namedBy)
+
+    def connectTo(self, peer_id, purpose=OVERLAY):
+        """A link to peer_id (L{Dialer.link}): at the address the book of
+        paths holds for its links (L{heard}, the tracker's ``nodereply``),
+        through the relay noted for it (L{noteRelay}), if any."""
+        return self.dialer.link(peer_id, purpose)
 
     def dial(self, peer, purpose, protocol=None):
         """See L{Dialer.dial}."""

@@ -16,7 +16,6 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.market import schemeOf
-from twisted_bazaar.reach.peerhosts import trackersGroup
 from twisted_bazaar.reach.asking import TrackerSilent
 from twisted_bazaar.net.overlay import OVERLAY
 
@@ -126,8 +125,8 @@ class RandomNeighbours(Service, NodeObserver):
             self._unlinkable.clear()
             self._retryLater()
             return
-        self._connecting = node.connectTo(reply.host, reply.port, reply.id, OVERLAY,
-                                          reply.relay, namedBy=trackersGroup(node))
+        # The reply is in the book of paths already (the session wrote it).
+        self._connecting = node.connectTo(reply.id, OVERLAY)
         self._connecting.addCallbacks(self._connected, self._failed,
                                       errbackArgs=(reply,))
 

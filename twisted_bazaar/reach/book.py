@@ -5,26 +5,37 @@ to each peer, and the one place that asks the tracker where a peer is.
 What names a peer's ways arrives in several messages: the peer's own
 ``thisisme`` (its relay: a claim), the tracker's ``nodereply`` (where it
 saw or checked the peer, the relay it reaches it through, its local
-addresses for a node behind this node's own router) and ``chordNear``
-(the relays of the nodes it names).  Each is mapped into paths here,
-where it arrives (L{claimed}, L{trackerNamed}, L{relayNamed}), tagged
-with whose word it is; the dialer, the host checks, the punch's witness
+addresses for a node behind this node's own router), ``chordNear``
+(the relays of the nodes it names), and the address a peer's word gives
+for a peer's links (an offer's, a ring entry's: a claim, kept until the
+dial that reads it takes it).  Each is mapped into
+paths here, where it reaches the node's reach (L{claimed},
+L{trackerNamed}, L{relayNamed}, L{heard}), tagged with whose word it is;
+a link is dialled by the peer's id alone, at the address last written
+here (L{linkAddress}); the dialer, the host checks, the punch's witness
 and the buyer read them here (L{paths}, L{relayOf}, L{namedRelay},
 L{lanNamed}, L{namedHost}).  A question to the tracker (``whereis``) goes through
 L{ask} alone, and its answer is written here as any ``nodereply`` is.
 
 The book is an account (docs/protocol.md §6, "The book of paths"): it
 holds at most L{BOOK_PEERS} peers, and a peer's claims (a relay named in
-its ``thisisme``) are charged to the address group its connection came
-from.  Past the bound, the claims of the heaviest group go first, the
+its ``thisisme``, an address heard from a peer's word) are charged to the
+address group its connection came from (the peer whose word named it).
+Past the bound, the claims of the heaviest group go first, the
 least lately written of them; only when no peer is held on a claim alone
 do the tracker's words go, the least lately written first, then the paths
 a punch met; a path this node's operator configured (``--quic-peer``)
-never goes.  So strangers' keys, however many, push out only claims.
+never goes.  A path carries its expiry (L{Path.expires}): the tracker's
+word is fresh for L{NAMED_FOR} seconds, a claimed address until the dial
+that reads it takes it, L{HEARD_FOR} at most.  So strangers' keys, however
+many, push out only claims.
 
 One a node, made when the node first notes a path (a simulated node of a
 million that never dials holds none: docs/simulator.md, "Memory a
-node"); its tables the shared empty one until written (base/sparing.py).
+node"); its tables the shared empty one until written, and again once
+emptied (base/sparing.py): a claim goes when the dial that reads it
+takes it (a simulated node that dials a seller or a ring entry holds
+no table for it).
 """
 
 from collections import Counter
@@ -37,7 +48,7 @@ from twisted_bazaar.transports.path import (
     CLAIMED, CONFIGURED, DIRECT, LAN, NAMED, RELAYED, SEEN, UDP, Path)
 from twisted_bazaar.reach.asking import TrackerGone
 
-__all__ = ["PathBook", "BOOK_PEERS", "KEPT", "NAMED_FOR"]
+__all__ = ["PathBook", "BOOK_PEERS", "KEPT", "NAMED_FOR", "HEARD_FOR"]
 
 BOOK_PEERS = declare(
     "book.peers", 1024, "peers",
@@ -50,6 +61,10 @@ KEPT = BOOK_PEERS.default
 #: Seconds the tracker's word on a peer is taken as fresh before it is
 #: asked again (L{PathBook.known}).
 NAMED_FOR = 600.0
+#: Seconds an address heard of a peer (L{PathBook.heard}: a claim) is
+#: dialled after it was written, at most: it goes once the dial that
+#: reads it takes it (L{PathBook.taken}).
+HEARD_FOR = 600.0
 
 
 class _Peer:
@@ -57,10 +72,14 @@ class _Peer:
     (``host``, ``port``, ``relay``, ``lan``, ``udp`` as its ``nodereply``
     named them, ``at`` when; ``at`` None when it named nothing), and the relay
     it is to be reached through as last noted (``noted``), whose word
-    ``word`` is; and the paths added of other kinds (``more``, a tuple:
+    ``word`` is; the address of its links as a peer's word last gave it
+    (``said``: (host, port, the address group of the peer whose word it
+    is, when), one flat tuple; or None: the tracker's, if any, is
+    dialled); and the paths added of other kinds (``more``, a tuple:
     L{PathBook.add})."""
 
-    __slots__ = ("host", "port", "relay", "lan", "udp", "at", "noted", "word", "more")
+    __slots__ = ("host", "port", "relay", "lan", "udp", "at", "noted", "word", "said",
+                 "more")
 
     def __init__(self):
         self.host = ""
@@ -71,10 +90,17 @@ class _Peer:
         self.at = None
         self.noted = None
         self.word = None
+        self.said = None
         self.more = ()
 
     def empty(self):
-        return self.at is None and self.noted is None and not self.more
+        return (self.at is None and self.noted is None and self.said is None
+                and not self.more)
+
+    def hear(self, said):
+        """The address heard of the peer is now ``said`` (None: none)."""
+        self.said = said
+
 
 
 class PathBook:
@@ -146,9 +172,19 @@ class PathBook:
         return seen
 
     def _drop(self, peer_id, held):
+        """Forget peer_id if nothing is held of it; the tables, once
+        empty, the shared empty one again (a simulated node that dialled
+        a peer once holds no table for it)."""
         if held.empty():
             self._peers.pop(peer_id, None)
             self._claims.pop(peer_id, None)
+            if not self._peers:
+                self._peers = self._claims = NOTHING
+
+    def empty(self):
+        """Whether the book holds nothing (its tables the shared empty
+        one)."""
+        return self._peers is NOTHING
 
     def trackerNamed(self, reply):
         """The tracker named a node (a ``nodereply`` with a port): where it
@@ -160,6 +196,8 @@ class PathBook:
         held.lan, held.udp = tuple(reply.lan or ()), reply.udp
         held.at = self.node.clock.seconds()
         held.noted, held.word = reply.relay, NAMED
+        # The tracker's word is the newer: its address is dialled.
+        held.hear(None)
 
     def claimed(self, peer_id, relay, group=""):
         """peer_id says (its ``thisisme``) it is reached through relay
@@ -172,6 +210,35 @@ class PathBook:
         """The tracker named relay (None: none) for peer_id in an answer
         of its own (a ``chordNear``)."""
         self._note(peer_id, relay, NAMED)
+
+    def heard(self, peer_id, host, port, namedBy=None):
+        """
+        peer_id's links are at host:port, as a peer's word names them (an
+        offer's address, a ring entry's, a generated overlay's edge in a
+        simulation: a claim), ``namedBy`` the address group of the peer
+        whose word it is (None when that is no longer at hand), which the
+        claim is charged to while it is all the book holds of peer_id.
+        Kept until the dial that reads it takes it (L{taken}: that dial
+        carries it on, and a later one is fed again) or for L{HEARD_FOR}
+        seconds at most.  A claim equal to what the tracker
+        last named is not written again: the tracker's word is dialled.
+        """
+        held = self._peers.get(peer_id)
+        if held is not None and held.at is not None and (held.host, held.port) == (host,
+                                                                                   port):
+            held.hear(None)
+            return
+        held = self._write(peer_id, "" if namedBy is None else namedBy)
+        held.hear((host, port, namedBy, self.node.clock.seconds()))
+
+    def taken(self, peer_id):
+        """A dial of peer_id took the address heard of it (L{linkAddress}
+        gave it): the claim is forgotten, and peer_id with it if nothing
+        else is held of it."""
+        held = self._peers.get(peer_id)
+        if held is not None and held.said is not None:
+            held.hear(None)
+            self._drop(peer_id, held)
 
     def _note(self, peer_id, relay, word, group=None):
         if relay is None:
@@ -218,17 +285,56 @@ class PathBook:
             return ()
         found = []
         if held.at is not None:
+            until = held.at + NAMED_FOR
             if held.relay is None:
-                found.append(Path(DIRECT, held.host, held.port, word=SEEN))
+                found.append(Path(DIRECT, held.host, held.port, word=SEEN, expires=until))
             else:
-                found.append(Path(RELAYED, held.host, held.port, held.relay, NAMED))
-            found.extend(Path(LAN, host, held.port, word=NAMED) for host in held.lan)
+                found.append(Path(RELAYED, held.host, held.port, held.relay, NAMED,
+                                  expires=until))
+            found.extend(Path(LAN, host, held.port, word=NAMED, expires=until)
+                         for host in held.lan)
             if held.udp is not None:
-                found.append(Path(UDP, held.host, held.udp, word=NAMED))
+                found.append(Path(UDP, held.host, held.udp, word=NAMED, expires=until))
         if held.noted is not None and held.noted != held.relay:
             found.append(Path(RELAYED, relay=held.noted, word=held.word))
+        said = self._said(held)
+        if said is not None:
+            found.append(said[0])
         found.extend(held.more)
         return tuple(found)
+
+    def _said(self, held):
+        """The address heard of a peer (L{heard}), as (its L{Path}, with
+        its expiry, the group of its speaker), or None: none, or a claim
+        heard L{HEARD_FOR} seconds ago or more."""
+        said = held.said
+        if said is None:
+            return None
+        host, port, namedBy, at = said
+        until = at + HEARD_FOR
+        if self.node.clock.seconds() >= until:
+            return None
+        return Path(DIRECT, host, port, word=CLAIMED, expires=until), namedBy
+
+    def linkAddress(self, peer_id):
+        """
+        Where to dial peer_id's links, as last written: (the L{Path} of
+        kind L{DIRECT} at the address heard (L{heard}) or the tracker
+        named, the address group of the word that named it: None for
+        the tracker's own or a word no longer at hand), or None when the
+        book holds neither.
+        """
+        held = self._peers.get(peer_id)
+        if held is None:
+            return None
+        said = self._said(held)
+        if said is not None:
+            return said
+        if held.at is None:
+            return None
+        return (Path(DIRECT, held.host, held.port,
+                     word=SEEN if held.relay is None else NAMED,
+                     expires=held.at + NAMED_FOR), None)
 
     def pathsOf(self, peer_id, kind):
         """The paths to peer_id of that kind (L{paths})."""

@@ -1,12 +1,16 @@
 """
 The one place that decides how a node reaches a peer.
 
-A part of the node (a role, a scheme, the topology) hands the L{Dialer} a
-L{Peer} (its id, the address it listens on, the relay it is reached
-through, the key it must prove) and a purpose, and, for a connection of
-its own (a buyer's transfer client), its protocol; it gets back a
-Deferred of the peer's id (a link of the overlay) or of its protocol,
-connected.  It never sees a relay or a punch.
+A part of the node (a role, a scheme, the topology) asks the L{Dialer}
+for a link to a peer by its id and a purpose (L{Dialer.link}): where the
+peer's links are is the book of paths' word
+(L{twisted_bazaar.reach.book.PathBook.linkAddress}), which the part fed
+with what it learned (L{Dialer.heard}) or the tracker's ``nodereply``
+wrote.  For a connection of its own (a buyer's transfer client) it hands
+the dialer a L{Peer} (its id, the port of the purpose, the key it must
+prove) and its protocol (L{Dialer.dial}).  It gets back a Deferred of
+the peer's id (a link of the overlay) or of its protocol, connected.  It
+never sees a relay or a punch.
 
 The dialer is the only caller of the node's transports (the
 L{twisted_bazaar.transports.table.Transports} it is built with, one a
@@ -46,11 +50,12 @@ from twisted_bazaar.reach.book import PathBook
 from twisted_bazaar.reach.directpath import directPath
 from twisted_bazaar.reach.race import Race, Way
 from twisted_bazaar.reach.udproutes import UdpRoutes
-from twisted_bazaar.reach.peerhosts import HostRefused, PeerHosts
+from twisted_bazaar.reach.peerhosts import HostRefused, PeerHosts, trackersGroup
 from twisted_bazaar.reach.ways import (
     PUNCH_DELAY, RELAY_DELAY, WAYS, LanFailed)
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.limits import GroupRates
+from twisted_bazaar.net.overlay import NotConnected
 from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, Path
@@ -273,6 +278,12 @@ class Dialer:
         else:
             self.book.claimed(peer_id, relay, group)
 
+    def heard(self, peer_id, host, port, namedBy=None):
+        """peer_id's links are at host:port, as a peer's word names them
+        (``namedBy``: the address group of that peer): into the book
+        until the dial that reads it takes it (L{PathBook.heard})."""
+        self.book.heard(peer_id, host, port, namedBy)
+
     def relayOf(self, peer_id):
         """The relay peer_id is reached through as last noted, or None."""
         return None if self._book is None else self._book.relayOf(peer_id)
@@ -315,6 +326,43 @@ class Dialer:
             self._book.forgetNamed()
 
     # -- dialling ------------------------------------------------------------------
+
+    def link(self, peer_id, purpose):
+        """
+        A link to peer_id for purpose (L{dial}; one already up is
+        reused): at the address its links were last written at in the
+        book (L{PathBook.linkAddress}: heard, L{heard}, or the tracker's
+        word), through the relay noted for it, if any.  A host is checked
+        as a host a peer names (its refusal's log line charged to the
+        address group of the peer that named it, the tracker
+        connection's for the tracker's word).  A claim heard is taken by
+        the dial that reads it (L{PathBook.taken}: the dial carries it
+        on, the link then knows the address), and the book's tables go
+        with it when they hold nothing else: a simulated node that dials
+        a peer holds no table for it, even while the dial runs (the book
+        itself stays: a question it asked the tracker writes its answer
+        there).
+
+        @return: a Deferred as L{dial} gives; failing with
+            L{NotConnected} at once when the book knows no way to peer_id
+            and no link to it is up.
+        """
+        book = self._book
+        found = None if book is None else book.linkAddress(peer_id)
+        relay = self.relayOf(peer_id)
+        if found is None:
+            if relay is None and peer_id not in self.node.links:
+                return defer.fail(NotConnected(
+                    f"no address known for node {shortId(peer_id)}: none was heard "
+                    "or named for it"))
+            return self.dial(Peer(peer_id, relay=relay), purpose)
+        path, namedBy = found
+        if path.word == CLAIMED:
+            book.taken(peer_id)
+        else:
+            namedBy = trackersGroup(self.node)
+        return self.dial(Peer(peer_id, path.host, path.port, relay, namedBy=namedBy),
+                         purpose)
 
     def dial(self, peer, purpose, protocol=None):
         """

@@ -12,10 +12,11 @@ nothing written: the tracker's fresh word that names the peer at a host
 with no relay (its check dialled it there), a port its router mapped,
 a UDP address this node's operator configured, or a local address the
 tracker named for a peer behind this node's own router that has not
-failed lately.  A peer's own claims (its ``thisisme``) are none of these.
+failed lately.  A peer's own claims (its ``thisisme``, an address an
+offer or a ring entry gave) are none of these.
 """
 
-from twisted_bazaar.transports.path import CONFIGURED, DIRECT, LAN, MAPPED, UDP
+from twisted_bazaar.transports.path import CONFIGURED, DIRECT, LAN, MAPPED, SEEN, UDP
 
 __all__ = ["directPath"]
 
@@ -32,7 +33,7 @@ def directPath(book, lan, peer_id, seen_host=""):
     """
     if book.known(peer_id):
         for path in book.pathsOf(peer_id, DIRECT):
-            if path.host and path.port:
+            if path.word == SEEN and path.host and path.port:
                 return path
     for path in book.paths(peer_id):
         if path.kind == MAPPED or (path.kind == UDP and path.word == CONFIGURED):

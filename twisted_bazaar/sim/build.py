@@ -190,8 +190,8 @@ class Builder:
         for a, b in edges:
             target = supers[b]
             if target.id is not None and supers[a].id is not None:
-                supers[a].connectTo(target.host, target.port, target.id,
-                                    SUPER).addErrback(self._linkFailed)
+                supers[a].heard(target.id, target.host, target.port)
+                supers[a].connectTo(target.id, SUPER).addErrback(self._linkFailed)
 
     def _joinTracker(self, node):
         """A node of a fixed overlay still registers with the tracker when
@@ -285,7 +285,10 @@ class Builder:
                 self._link(opener, target)
 
     def _link(self, opener, target):
-        d = opener.connectTo(target.host, target.port, target.id)
+        # The generated overlay names the edge's far end, as a peer's
+        # word would: a claim, kept until the dial settles.
+        opener.heard(target.id, target.host, target.port)
+        d = opener.connectTo(target.id)
         d.addErrback(self._linkFailed)
 
     def _linkUnlessKilled(self, opener, target):

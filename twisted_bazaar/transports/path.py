@@ -108,6 +108,11 @@ class Path:
     @ivar port: the port dialled (the peer's link port).
     @ivar relay: the relay (``HOST:PORT``) of a relayed path, else None.
     @ivar word: whose word it is (L{WORDS}).
+    @ivar expires: when, on the clock of the node that holds it, it is
+        no longer taken as said (the book of paths sets it as it hands
+        the path out: the tracker's word is asked again, a claim no
+        longer dialled), or None: until it is dropped.  Not part of
+        what the path is: two paths that differ only in it are equal.
     """
 
     kind = attr.ib(validator=_oneOf(KINDS))
@@ -115,6 +120,7 @@ class Path:
     port = attr.ib(default=0)
     relay = attr.ib(default=None)
     word = attr.ib(default=CLAIMED, validator=_oneOf(WORDS))
+    expires = attr.ib(default=None, eq=False)
 
     def __str__(self):
         where = f"{self.host}:{self.port}" if self.relay is None else (

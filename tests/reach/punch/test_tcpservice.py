@@ -23,6 +23,7 @@ from twisted_bazaar.reach.punch.tcp import ANSWER_TIMEOUT
 from twisted_bazaar.reach.punch.messages import PunchConnect, PunchReply, PunchSync
 from twisted_bazaar.reach.punch.witness import AGAIN_LIMIT
 from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.testing.linking import linkAt
 
 from tests import records
 from tests.helpers import closeLink, feed, linkPeer, makeNode, sent
@@ -254,7 +255,7 @@ class StartTests(PunchingTestCase):
         [(_, link_b, _, dial_b)] = self.b.dialer.dials
         linked = []
         for side, other in ((self.a, self.bob), (self.b, self.alice)):
-            side.node.connectTo("192.0.2.9", 9001, other.id).addCallback(linked.append)
+            linkAt(side.node, "192.0.2.9", 9001, other.id).addCallback(linked.append)
         with capturedLogs() as events:
             dial_a.callback(link_a)
             dial_b.callback(link_b)
@@ -493,7 +494,7 @@ class SeenTests(PunchingTestCase):
         self.tracker.held = True
         self.sides()
         linked = []
-        self.a.node.connectTo("192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
+        linkAt(self.a.node, "192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
         self.assertEqual(sent(self.a.link), [])
         feed(self.b.link, PunchConnect(7, HOST_A, 23456))
         self.assertEqual(sent(self.b.link), [])
@@ -513,7 +514,7 @@ class SeenTests(PunchingTestCase):
                  told=False)
         a.relayed(HOST_B)
         linked = []
-        a.node.connectTo("192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
+        linkAt(a.node, "192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
         # The check tells the node it is private (and what its router
         # does) before its reservation is held: the dial waits on.
         a.node.reach = Reachability(PRIVATE, HOST_A, 9001, HOST_A, TRACKER_PORT)
@@ -701,7 +702,7 @@ class WaitTests(PunchingTestCase):
         ends (here refused), not before."""
         self.sides(b_punchable=False)
         linked = []
-        self.a.node.connectTo("192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
+        linkAt(self.a.node, "192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
         self.assertEqual(linked, [])
         self.carry(self.a, self.b)
         self.carry(self.b, self.a)
@@ -712,7 +713,7 @@ class WaitTests(PunchingTestCase):
         over the relay after it."""
         self.sides()
         linked = []
-        self.a.node.connectTo("192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
+        linkAt(self.a.node, "192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
         self.clock.advance(WAIT - 0.1)
         self.assertEqual(linked, [])
         self.clock.advance(0.1)
@@ -725,7 +726,7 @@ class WaitTests(PunchingTestCase):
                  tracker=self.tracker)
         a.relayed(HOST_B)
         linked = []
-        a.node.connectTo("192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
+        linkAt(a.node, "192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
         self.assertEqual((sent(a.link), linked), ([], []))
         a.told()
         [connect] = sent(a.link)
@@ -738,7 +739,7 @@ class WaitTests(PunchingTestCase):
         """A dialler that gives up waiting leaves nothing behind: no
         timer, no waiter."""
         self.sides(b_punchable=False)
-        waiting = self.a.node.connectTo("192.0.2.9", 9001, self.bob.id)
+        waiting = linkAt(self.a.node, "192.0.2.9", 9001, self.bob.id)
         waiting.addErrback(lambda failure: failure.trap(defer.CancelledError))
         waiting.cancel()
         self.assertEqual(linksWaiting(self.a.node.dialer), {})
@@ -749,7 +750,7 @@ class WaitTests(PunchingTestCase):
     def test_noWaitWithoutAPunch(self):
         a = Side(self.clock, self.alice, self.bob, False, HOST_A)
         linked = []
-        a.node.connectTo("192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
+        linkAt(a.node, "192.0.2.9", 9001, self.bob.id).addCallback(linked.append)
         self.assertEqual(linked, [self.bob.id])
 
 

@@ -45,8 +45,9 @@ class FakeNode:
         self.proven = set()
         self.routed = []
         self.connecting = []
-        #: The relay each connectTo named (None: dialled directly).
+        #: (peer, relay) noted, as the buyer noted them.
         self.relays = []
+        self.heardAt = {}
         self.ready = True
         self.stopping = False
         self.membership = None
@@ -72,10 +73,17 @@ class FakeNode:
     def linkReady(self, peer_id):
         return peer_id in self.links and peer_id not in self.waiting
 
-    def connectTo(self, host, port, peer_id, purpose, relay=None, namedBy=None):
+    def heard(self, peer_id, host, port, word="claimed", namedBy=None):
+        self.heardAt[peer_id] = (host, port)
+
+    def noteRelay(self, peer_id, relay, named=False, group=""):
+        self.relays.append((peer_id, relay))
+
+    def connectTo(self, peer_id, purpose):
+        """A dial by id, at the address last heard (as the book of paths
+        holds it)."""
         d = defer.Deferred()
-        self.connecting.append(((host, port, peer_id, purpose), d))
-        self.relays.append(relay)
+        self.connecting.append((self.heardAt[peer_id] + (peer_id, purpose), d))
         return d
 
 

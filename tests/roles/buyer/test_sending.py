@@ -94,6 +94,21 @@ class SenderTests(SynchronousTestCase):
         self.assertEqual((self.node.routed, self.refused), ([buy], []))
         self.assertEqual(self.sender.outstanding, set())
 
+    def test_theOffersRelayNotedAsTheSellersWord(self):
+        """An offer's relay is noted for its seller before the dial (the
+        book of paths holds it, charged to the group of the link that
+        named it); an offer without one leaves what was noted."""
+        buy = Buy(7, "apple", (1, 3, SELLER))
+        self.book.record(7).want = RecordingWant(pendingBuy())
+        offer = Offer(SELLER, (1, 3, SELLER), "10.0.0.5", 5005, relay="192.0.2.1:7701")
+        self.sender.sendFirst(buy, offer, self.onRefused)
+        self.sender.sendFirst(buy, Offer(SELLER, (1, 3, SELLER), "10.0.0.6", 5005),
+                              self.onRefused)
+        self.assertEqual(self.node.relays, [(SELLER, "192.0.2.1:7701")])
+        self.assertEqual([where for where, _ in self.node.connecting],
+                         [("10.0.0.5", 5005, SELLER, "direct"),
+                          ("10.0.0.6", 5005, SELLER, "direct")])
+
     def test_deadAddressFirstGoesNowhere(self):
         """A first send whose connection finds nothing listening is not
         sent along the path: it is reported, and never left."""

@@ -22,6 +22,7 @@ from twisted_bazaar.schemes.chord.ring import keyOf
 from twisted_bazaar.schemes.chord.settings import CHORD
 from twisted_bazaar.schemes.chord.state import Peer
 from twisted_bazaar.testing import Market
+from twisted_bazaar.testing.linking import linkAt
 
 from tests import records
 from tests.helpers import feed, linkPeer, makeNode, sent, units
@@ -45,7 +46,7 @@ class RingCase(SynchronousTestCase):
         if self.holder in (self.seller, self.mallory):
             self.skipTest("seed put S or M on apple's key")
         if self.holder.id not in self.mallory.links:
-            self.mallory.connectTo(self.holder.host, self.holder.port, self.holder.id,
+            linkAt(self.mallory, self.holder.host, self.holder.port, self.holder.id,
                                    CHORD)
             self.market.run(0.5)
         self.link = self.mallory.links[self.holder.id]
@@ -186,7 +187,7 @@ class RewriteTests(SynchronousTestCase):
         holder = holderOf(market, keyOf("song.ogg"))
         if holder in (seller, mallory):
             self.skipTest("seed put S or M on the key")
-        mallory.connectTo(holder.host, holder.port, holder.id, CHORD)
+        linkAt(mallory, holder.host, holder.port, holder.id, CHORD)
         market.run(0.5)
         now = market.clock.seconds()
         [genuine] = [held.record for held in holder.discovery.records.sellers(

@@ -15,6 +15,7 @@ from twisted_bazaar.testing.memory import MemoryNetwork
 from twisted_bazaar.testing.nat import KEEPS_PORTS, SYMMETRIC, Homes, Router
 from twisted_bazaar.transports.relay.limits import NODE_LIMITS, RelayLimits
 from twisted_bazaar.reach.reachable.reservation import RETRY_FIRST
+from twisted_bazaar.testing.linking import linkAt
 
 
 def homesMarket(node_relay=NODE_LIMITS, publics=1, homes=1):
@@ -125,7 +126,7 @@ class PeerRelayMarketTests(SynchronousTestCase):
         market.run(1)
         buyer.noteRelay(seller.id, f"tracker:{RELAY_PORT}")
         reached = []
-        buyer.connectTo("home0", seller.port, seller.id).addBoth(reached.append)
+        linkAt(buyer, "home0", seller.port, seller.id).addBoth(reached.append)
         market.run(2)
         self.assertEqual(reached, [seller.id])
         self.assertTrue(market.tracker.relay.holds(seller.id))

@@ -125,9 +125,12 @@ class Sender:
                                        or record.unresolved is not None)
 
     def _connect(self, buy, offer, onRefused, failed):
-        d = self.outstanding.own(
-            self.node.connectTo(offer.host, offer.port, offer.seller, DIRECT,
-                                offer.relay, namedBy=offer.namedBy))
+        node = self.node
+        # The offer's address is the seller's word, as its record gave it.
+        node.heard(offer.seller, offer.host, offer.port, namedBy=offer.namedBy)
+        if offer.relay is not None:
+            node.noteRelay(offer.seller, offer.relay, group=offer.namedBy or "")
+        d = self.outstanding.own(node.connectTo(offer.seller, DIRECT))
         d.addCallbacks(self._connected, failed, callbackArgs=(buy, offer),
                        errbackArgs=(buy, onRefused))
 

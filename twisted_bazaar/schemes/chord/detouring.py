@@ -137,8 +137,8 @@ class Detouring:
         link = node.links.get(peer.id)
         if link is not None:
             return defer.succeed(link)
-        connecting = node.connectTo(peer.host, peer.port, peer.id, FINGER,
-                                    namedBy=self.host.naming.namerOf(peer))
+        node.heard(peer.id, peer.host, peer.port, namedBy=self.host.naming.namerOf(peer))
+        connecting = node.connectTo(peer.id, FINGER)
         timer = node.clock.callLater(self._hopWait(), connecting.cancel)
 
         def done(result):

@@ -112,8 +112,9 @@ class FingerRepair:
         if finger.id in node.links:
             ask()
         else:
-            connecting = node.connectTo(finger.host, finger.port, finger.id, FINGER,
-                                        namedBy=self.host.namerOf(finger))
+            node.heard(finger.id, finger.host, finger.port,
+                       namedBy=self.host.namerOf(finger))
+            connecting = node.connectTo(finger.id, FINGER)
             if self._checking is check:
                 check.connecting = connecting
             connecting.addCallbacks(ask, failed)

@@ -358,8 +358,8 @@ class KeyRouter:
             dial.waiting.append(waiting)
             return
         dial = own(self, "_dialing")[hop.id] = _Dial([waiting])
-        connecting = dial.connecting = self.node.connectTo(
-            hop.host, hop.port, hop.id, FINGER, namedBy=self.host.namerOf(hop))
+        self.node.heard(hop.id, hop.host, hop.port, namedBy=self.host.namerOf(hop))
+        connecting = dial.connecting = self.node.connectTo(hop.id, FINGER)
         connecting.addCallbacks(self._dialed, self._notDialed, callbackArgs=(hop, dial),
                                 errbackArgs=(hop, dial))
         if self._dialing.get(hop.id) is dial:

@@ -256,8 +256,8 @@ class Upkeep:
         if (self.host.stopped or peer.id == node.id or peer.id in node.links
                 or peer.id in self._connecting or node.stopping):
             return
-        connecting = node.connectTo(peer.host, peer.port, peer.id, CHORD,
-                                    namedBy=self.host.namerOf(peer))
+        node.heard(peer.id, peer.host, peer.port, namedBy=self.host.namerOf(peer))
+        connecting = node.connectTo(peer.id, CHORD)
         own(self, "_connecting")[peer.id] = connecting
         connecting.addCallbacks(self._linked, self._notLinked,
                                 callbackArgs=(peer,), errbackArgs=(peer,))

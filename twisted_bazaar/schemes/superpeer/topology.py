@@ -37,7 +37,6 @@ from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.reach.dialer import Peer
 from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.reach.peerhosts import trackersGroup
 from twisted_bazaar.reach.asking import TrackerSilent
 from twisted_bazaar.core.topology import ITopology, dialWhy
 
@@ -213,16 +212,18 @@ class SuperPeerLinks(Service, NodeObserver):
         self._connect(reply.host, reply.port, reply.id, None)
 
     def _connect(self, host, port, peer_id, address, vouched=False):
-        """Link to host:port: the tracker's word (a nodereply: a refusal
-        of its host charged to the tracker connection's address group),
-        or the operator's (``vouched``: a --superpeer-neighbour, dialled
-        however it is named)."""
+        """Link to peer_id where the tracker named it (its nodereply, in
+        the book of paths already: a refusal of its host charged to the
+        tracker connection's address group), or to whoever answers at
+        host:port the operator named (``vouched``: a
+        --superpeer-neighbour, whose id is not known yet, dialled however
+        it is named)."""
         if vouched:
             self._connecting = self.node.dial(Peer(peer_id, host, port, vouched=True),
                                               self.purpose)
         else:
-            self._connecting = self.node.connectTo(host, port, peer_id, self.purpose,
-                                                   namedBy=trackersGroup(self.node))
+            # The reply is in the book of paths already (the session wrote it).
+            self._connecting = self.node.connectTo(peer_id, self.purpose)
         self._connecting.addCallbacks(self._connected, self._failed,
                                    callbackArgs=(address,),
                                    errbackArgs=(host, port, address))
