@@ -1274,10 +1274,11 @@ class LinkByIdTests(SynchronousTestCase):
     def test_aPeersWordIsChecked(self):
         """A loopback host a peer names is refused (§5, "Hosts a peer
         names"), nothing dialled."""
-        self.node.dialer.connector = RecordingConnector()
-        self.node.heard(0x78, "127.0.0.1", 2000)
-        self.failureResultOf(self.node.connectTo(0x78), Unreachable)
-        self.assertEqual(self.dialled(), [])
+        connector = RecordingConnector()
+        node = makeNode(1, connector=connector, transports=connector)
+        node.heard(0x78, "127.0.0.1", 2000)
+        self.failureResultOf(node.connectTo(0x78), Unreachable)
+        self.assertEqual(connector.dials, [])
 
     def test_theDialTakesTheClaim(self):
         """The dial that reads a claim takes it, and the book's tables go
