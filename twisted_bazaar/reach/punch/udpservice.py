@@ -7,7 +7,11 @@ tracker, and this node runs a QUIC link over it, which takes the relayed
 link's place as a TCP punch's link does; the punched path is written in
 the node's book (kind ``udp``, the tracker's word ``seen``), so the
 buyer's transfers go over QUIC on it too.  A punch that fails leaves the
-node on the relayed link.
+node on the relayed link; one this side's bounds refused, or a birthday
+punch that missed, is asked again when it may
+(L{twisted_bazaar.reach.punch.udpagain}), and after a punch that got
+nothing back this node's mapping is kept fresh at the tracker for the
+other side's ask again (L{twisted_bazaar.reach.punch.udpfresh}).
 
 The steps, each a message to the tracker over its connection:
 ``udpcheck`` (the tracker answers ``udpprobe``; the node sends the two
