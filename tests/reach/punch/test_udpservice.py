@@ -19,13 +19,20 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.transports.path import SEEN, UDP, Path
 from twisted_bazaar.core.sessionhandlers import SessionParts
-from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, FRESH, KNOWN, REFUSED_PAUSE
+from twisted_bazaar.reach.punch.udpmapping import (
+    CHECK_TIMEOUT,
+    FRESH,
+    KNOWN,
+    RATE_PAUSE,
+    REFUSED_PAUSE,
+)
 from twisted_bazaar.reach.punch.udpservice import ASK_AGAIN, ASKS, LINGER, UdpPunching
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, Reachability
 from twisted_bazaar.testing.capabilities import overQuic, relayed
 from twisted_bazaar.testing.udpnat import PORT_RESTRICTED, RANDOM, UdpNetwork, UdpRouter
 from twisted_bazaar.reach.punch.udpmessages import (
+    NO_UDP_PORTS,
     UdpCheck,
     UdpProbe,
     UdpPunchAsk,
@@ -304,7 +311,7 @@ class CheckTests(UdpPunchingTestCase):
         self.sides()
         self.tcpFailed()
         self.a.membership.take()
-        self.a.membership.hear(wire.Error("noudp", "this tracker takes no UDP datagrams"))
+        self.a.membership.hear(wire.Error("noudp", NO_UDP_PORTS))
         self.assertFalse(self.a.punching.waitsFor(self.bob.id))
         self.assertEqual(self.a.released, [self.bob.id])
         # Asked again only REFUSED_PAUSE later: not at every relayed link.
@@ -316,13 +323,29 @@ class CheckTests(UdpPunchingTestCase):
         self.assertEqual([type(m) for m in self.a.membership.take()], [UdpCheck])
 
 
+    def test_refusedForTheRate(self):
+        """A check refused for the tracker's rate (its address group asked
+        more than 1 a second): the punch waiting for it waits on, the
+        check is asked again RATE_PAUSE s later, and the punch asked once
+        it is answered."""
+        self.sides()
+        self.tcpFailed()
+        self.a.membership.take()
+        self.a.membership.hear(wire.Error(
+            "noudp", "your address group asked more than 1 udpcheck a second"))
+        self.assertTrue(self.a.punching.waitsFor(self.bob.id))
+        self.assertEqual(self.a.released, [])
+        self.clock.advance(RATE_PAUSE)
+        self.check(self.a, 11)
+        self.assertEqual(self.a.membership.take(), [UdpPunchAsk(self.bob.id)])
+
     def test_refusedBeforeThePunch(self):
         """A check refused when the relayed link came: the TCP punch that
         fails later has no UDP punch waiting on a check that will not
         come: given up at once, saying why."""
         self.sides()
         self.a.membership.take()
-        self.a.membership.hear(wire.Error("noudp", "this tracker takes no UDP datagrams"))
+        self.a.membership.hear(wire.Error("noudp", NO_UDP_PORTS))
         with capturedLogs() as events:
             self.tcpFailed()
         self.assertFalse(self.a.punching.waitsFor(self.bob.id))

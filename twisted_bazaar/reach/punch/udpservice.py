@@ -153,7 +153,7 @@ class UdpPunching(Service, NodeObserver):
         self.retries = PunchRetries(node.clock, self.budget, self._retry)
         #: The sockets the punches hold beyond the node's own.
         self.opened = PunchSockets()
-        self.check = MappingCheck(node.clock, self._unchecked)
+        self.check = MappingCheck(node.clock, self._unchecked, self._freshen)
         #: The peers whose punch got nothing back: this node's mapping is
         #: kept fresh at the tracker for their sides' asks again.
         self.keptFresh = KeptFresh(node.clock, self._freshen, self._mayPunch)
@@ -237,7 +237,9 @@ class UdpPunching(Service, NodeObserver):
         if request is None:
             return
         if request == CHECK:
-            self.check.refused()
+            if self.check.refused(error.info):
+                # The tracker's rate: asked again in a moment.
+                return
             for peer_id in list(self._wanted):
                 self._giveUp(peer_id, f"the tracker refused a check: {error.info}")
             return
