@@ -237,3 +237,15 @@ class HeldTests(MoveBed):
         self.assertGreater(self.market.clock.seconds() - began, HOLD - 3)
         self.assertFetched()
         self.assertEqual(self.watch.written, len(self.data))
+
+    def test_heldWhileTheDirectConnectionIsDialled(self):
+        """The punch met and the link was replaced (the dialer waits no
+        more), the direct connection is still being dialled: the relayed
+        one stays held until it comes."""
+        relayed = self.tasted()
+        self.punching = False
+        moves = self.download().moves
+        moves.upgrades.dialling.add(self.sellerId)
+        self.assertTrue(moves.holds(self.sellerId, relayed))
+        moves.upgrades.dialling.discard(self.sellerId)
+        self.assertFalse(moves.holds(self.sellerId, relayed))

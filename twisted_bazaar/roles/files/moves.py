@@ -40,9 +40,10 @@ from twisted_bazaar.wire.ids import shortId
 #: KiB through relays with the link's and the transfer's own messages.
 TASTE = 16 * 1024
 #: Seconds at most a seller's relayed connection is held to its taste:
-#: a punch met 5 to 7 s after the relayed link came up (natbed), and one
-#: that fails does so at once or within its own 10 s.
-HOLD = 8.0
+#: a punch met 5 to 7 s after the relayed link came up (natbed), then the
+#: direct connection is dialled; one that fails does so at once or within
+#: its own 10 s.
+HOLD = 10.0
 #: Seconds between two looks at whether the punch still runs.
 LOOK = 0.25
 
@@ -107,13 +108,17 @@ class Moves:
     def holds(self, seller, client):
         """Whether client, seller's transfer connection, is held to a
         taste now (see the module's docstring): it runs through a relay,
-        the node's punch with seller is under way or follows, the seller
-        has not moved nor settled, and it has not been held L{HOLD} s."""
+        the node's punch with seller is under way or follows, or the
+        direct connection it brought is being dialled (the relay carried
+        what it could for that round trip: 94 to 357 KB, natbed), the
+        seller has not moved nor settled, and it has not been held
+        L{HOLD} s."""
         upgrades = self.upgrades
         if (not throughRelay(client.transport) or seller in upgrades.moved
                 or seller in upgrades.settled):
             return False
-        if not self.download.fetcher.node.dialer.waitsFor(seller):
+        if (seller not in upgrades.dialling
+                and not self.download.fetcher.node.dialer.waitsFor(seller)):
             return False
         now = self.download.clock.seconds()
         return now - self.heldSince.setdefault(seller, now) < HOLD
