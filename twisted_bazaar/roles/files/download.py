@@ -148,8 +148,7 @@ class Download:
         if self.stopped or schedule.finished:
             return
         sellers.watchSlow()
-        if (not schedule.inflight and not sellers.connecting and schedule.missing
-                and not self.moves.holding()):
+        if not schedule.inflight and not sellers.connecting and schedule.missing:
             self.watch.problem = self.watch.problem or NO_SELLER
             sellers.needSources()
         else:
