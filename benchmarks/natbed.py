@@ -366,6 +366,31 @@ def attemptAfterMeet(bed, pair, index, size, logs):
     return result
 
 
+def _met(each):
+    """The cells every row starts with: the try, the pair, whether it met
+    over UDP (late past the goal's seconds; the try stopped, and why),
+    the seconds to the path and the strategy."""
+    met = "yes" if each["met"] else "no"
+    if each["met"] and each["seconds"] > MET_WITHIN:
+        met = f"late ({each['seconds']:.1f} s)"
+    if each["error"]:
+        met += f" (the try stopped: {each['error']})"
+    return (f"| {each['try']} | {each['pair']} | {met} | "
+            f"{'' if each['seconds'] is None else each['seconds']} | "
+            f"{each['strategy'] or ''} | ")
+
+
+def _datagrams(each):
+    """The last cell: the UDP datagrams out of each home's router."""
+    datagrams = each.get("datagrams")
+    return ("" if datagrams is None else
+            f"{datagrams['seller']:,}, {datagrams['buyer']:,}") + " |"
+
+
+def _bytes(count):
+    return "" if count is None else format(count, ",")
+
+
 def table(results):
     """The results as a Markdown table."""
     rows = ["| try | pair (seller-buyer) | met over UDP | seconds to the path | "
@@ -373,24 +398,10 @@ def table(results):
             "UDP datagrams out of the seller's home, the buyer's |",
             "|---|---|---|---|---|---|---|---|"]
     for each in results:
-        met = "yes" if each["met"] else "no"
-        if each["met"] and each["seconds"] > MET_WITHIN:
-            met = f"late ({each['seconds']:.1f} s)"
-        if each["error"]:
-            met += f" (the try stopped: {each['error']})"
-        datagrams = each.get("datagrams")
-        rows.append(f"| {each['try']} | {each['pair']} | {met} | "
-                    f"{'' if each['seconds'] is None else each['seconds']} | "
-                    f"{each['strategy'] or ''} | "
-                    f"{'' if each['relayed'] is None else format(each['relayed'], ',')} | "
+        rows.append(_met(each) + f"{_bytes(each['relayed'])} | "
                     f"{'' if each['rate'] is None else each['rate']} | "
-                    + ("" if datagrams is None else
-                       f"{datagrams['seller']:,}, {datagrams['buyer']:,}") + " |")
+                    + _datagrams(each))
     return "\n".join(rows)
-
-
-def _bytes(count):
-    return "" if count is None else format(count, ",")
 
 
 def meetTable(results):
@@ -401,22 +412,14 @@ def meetTable(results):
             "through relays | UDP datagrams out of the seller's home, the buyer's |",
             "|---|---|---|---|---|---|---|---|"]
     for each in results:
-        met = "yes" if each["met"] else "no"
-        if each["met"] and each["seconds"] > MET_WITHIN:
-            met = f"late ({each['seconds']:.1f} s)"
-        if each["error"]:
-            met += f" (the try stopped: {each['error']})"
-        daemon, buy, datagrams = each["daemon"], each["buy"], each["datagrams"]
+        daemon, buy = each["daemon"], each["buy"]
         rows.append(
-            f"| {each['try']} | {each['pair']} | {met} | "
-            f"{'' if each['seconds'] is None else each['seconds']} | "
-            f"{each['strategy'] or ''} | "
+            _met(each)
             + ("" if daemon is None else f"{daemon['found_s']}, {daemon['fetch_s']}, "
                f"{_bytes(daemon['relayed'])}") + " | "
             + ("" if buy is None else f"{buy['seconds']}, {buy['status']}, "
                f"{_bytes(buy['relayed'])}") + " | "
-            + ("" if datagrams is None else
-               f"{datagrams['seller']:,}, {datagrams['buyer']:,}") + " |")
+            + _datagrams(each))
     return "\n".join(rows)
 
 

@@ -23,6 +23,7 @@ from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.reach.punch.udpmessages import (
+    NO_UDP_PORTS,
     UdpCheck,
     UdpProbe,
     UdpPunchAsk,
@@ -102,8 +103,7 @@ class UdpReach:
         """Why the tracker takes no ``what`` of link now (it has no UDP
         port, or the link's group is past its ``rates``), or None."""
         if self.ports is None:
-            return ("this tracker takes no UDP datagrams (it was started with "
-                    "--no-udp, or could not take its UDP ports)")
+            return NO_UDP_PORTS
         if not rates.take(groupOf(link), self._now()):
             return f"your address group asked more than {rate:g} {what} a second"
         return None

@@ -93,3 +93,33 @@ class ProbeBudgetTests(SynchronousTestCase):
         self.clock.advance(50)
         self.assertEqual(self.budget.wait(HOST_1, BIRTHDAY_PROBES), 0)
         self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+
+    def test_aMetHostHasRoomForOneMorePunch(self):
+        """A host whose punch met has room for a second birthday punch in
+        the window (a `bazaar buy` beside the daemon that met it: issue
+        85), and only one: its bound is the group's, however many meet;
+        a host that did not meet keeps one punch."""
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.assertIsNone(self.budget.admit(HOST_3, BIRTHDAY_PROBES))
+        self.budget.met(HOST_1)
+        self.assertEqual(self.budget.wait(HOST_1, BIRTHDAY_PROBES), 0)
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.budget.met(HOST_1)
+        self.assertEqual(
+            self.budget.admit(HOST_1, BIRTHDAY_PROBES),
+            "this node sent 2048 UDP punch probes to that address group in the last "
+            "60 s, and 1024 more would pass its 2176")
+        self.assertEqual(self.budget.wait(HOST_1, BIRTHDAY_PROBES), 60)
+        self.assertIn("to that host", self.budget.admit(HOST_3, BIRTHDAY_PROBES))
+
+    def test_theGroupStillBoundsAMetHost(self):
+        """The credit moves no other bound: a met host whose group is full
+        gets nothing more, and a window after its meeting it is one
+        punch's again."""
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.assertIsNone(self.budget.admit(HOST_2, BIRTHDAY_PROBES))
+        self.budget.met(HOST_1)
+        self.assertIn("to that address group", self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.clock.advance(60)
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.assertIn("to that host", self.budget.admit(HOST_1, BIRTHDAY_PROBES))

@@ -7,7 +7,7 @@ from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.reach.punch.probebudget import PROBES_HOST, ProbeBudget
-from twisted_bazaar.reach.punch.udpagain import RETRIES, SLACK, BudgetRetries
+from twisted_bazaar.reach.punch.udpagain import RETRIES, SLACK, PunchRetries
 
 HOST = "203.0.113.9"
 
@@ -20,12 +20,12 @@ class _Plan:
         self.probes = range(count)
 
 
-class BudgetRetriesTests(SynchronousTestCase):
+class PunchRetriesTests(SynchronousTestCase):
     def setUp(self):
         self.clock = Clock()
         self.budget = ProbeBudget(self.clock)
         self.asked = []
-        self.retries = BudgetRetries(self.clock, self.budget, self.asked.append)
+        self.retries = PunchRetries(self.clock, self.budget, self.asked.append)
         self.budget.admit(HOST, 1000)
 
     def test_whenThereIsRoom(self):
@@ -67,3 +67,9 @@ class BudgetRetriesTests(SynchronousTestCase):
         self.assertEqual(self.clock.getDelayedCalls(), [])
         self.clock.advance(120)
         self.assertEqual(self.asked, [])
+
+    def test_notBefore(self):
+        """Asked again no sooner than ``after`` seconds, the budget's room
+        or not (the sockets of the punches under way)."""
+        self.assertEqual(self.retries.later(7, _Plan(64), after=10), (10 + SLACK, 1))
+        self.assertEqual(self.retries.later(8, _Plan(1024), after=10), (60 + SLACK, 1))

@@ -13,10 +13,15 @@ from twisted_bazaar.reach.punch.udpmapping import (
     CHECK_AGAIN,
     CHECK_TIMEOUT,
     FRESH,
+    RATE_PAUSE,
+    RATE_REFUSALS,
     REFUSED_PAUSE,
     MappingCheck,
 )
-from twisted_bazaar.reach.punch.udpmessages import UdpReached
+from twisted_bazaar.reach.punch.udpmessages import NO_UDP_PORTS, UdpReached
+
+#: The tracker's refusal of a check for its rate per address group.
+RATE = "your address group asked more than 1 udpcheck a second"
 
 
 class MappingCheckTests(SynchronousTestCase):
@@ -102,4 +107,65 @@ class MappingCheckTests(SynchronousTestCase):
         """A udpreach naming a port out of range is no mapping."""
         self.check.freshen(self.send)
         self.assertFalse(self.check.reached(UdpReached("198.51.100.7", 4433, 70000)))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class RateRefusalTests(SynchronousTestCase):
+    """A check refused for the tracker's rate per address group (many
+    nodes of one /16 checking at once) passes in a moment: asked again
+    RATE_PAUSE s later, not REFUSED_PAUSE (a seller refused so in natbed
+    missed the punch of a `bazaar buy` beside the daemon it had met)."""
+
+    def setUp(self):
+        self.clock = task.Clock()
+        self.again = []
+        self.check = MappingCheck(self.clock, lambda: None,
+                                  lambda: self.again.append(self.clock.seconds()))
+        self.sent = []
+
+    def send(self):
+        self.sent.append(self.clock.seconds())
+        return True
+
+    def test_askedAgainSoon(self):
+        """Refused for the rate: the check is asked again RATE_PAUSE s
+        later, and meanwhile it counts as under way (a punch waits)."""
+        self.check.freshen(self.send)
+        self.assertTrue(self.check.refused(RATE))
+        self.assertIs(self.check.freshen(self.send), False)
+        self.clock.advance(RATE_PAUSE)
+        self.assertEqual(self.again, [RATE_PAUSE])
+        self.assertIs(self.check.freshen(self.send), False)
+        self.assertEqual(self.sent, [0, RATE_PAUSE])
+
+    def test_bounded(self):
+        """RATE_REFUSALS in a row are asked again; the next is taken as a
+        tracker with no UDP port's; a udpreach starts the count again."""
+        for _ in range(RATE_REFUSALS):
+            self.check.freshen(self.send)
+            self.assertTrue(self.check.refused(RATE))
+            self.clock.advance(RATE_PAUSE)
+        self.check.freshen(self.send)
+        self.assertFalse(self.check.refused(RATE))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.check.pause, REFUSED_PAUSE)
+        self.check.lost()
+        self.check.freshen(self.send)
+        self.check.reached(UdpReached("198.51.100.7", 4433, 4433))
+        self.clock.advance(FRESH)
+        self.check.freshen(self.send)
+        self.assertTrue(self.check.refused(RATE))
+
+    def test_noUdpPortsIsNotAskedAgain(self):
+        """A tracker with no UDP port: nothing asked again, for long."""
+        self.check.freshen(self.send)
+        self.assertFalse(self.check.refused(NO_UDP_PORTS))
+        self.assertEqual((self.check.pause, self.clock.getDelayedCalls()),
+                         (REFUSED_PAUSE, []))
+
+    def test_lostCancels(self):
+        """The tracker lost: no check asked again."""
+        self.check.freshen(self.send)
+        self.check.refused(RATE)
+        self.check.lost()
         self.assertEqual(self.clock.getDelayedCalls(), [])

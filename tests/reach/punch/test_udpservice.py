@@ -19,17 +19,25 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.transports.interface import ITransport
 from twisted_bazaar.transports.path import SEEN, UDP, Path
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.core.sessionhandlers import SessionParts
-from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, FRESH, REFUSED_PAUSE
+from twisted_bazaar.reach.punch.udpmapping import (
+    CHECK_TIMEOUT,
+    FRESH,
+    KNOWN,
+    RATE_PAUSE,
+    REFUSED_PAUSE,
+)
 from twisted_bazaar.reach.punch.udpservice import ASK_AGAIN, ASKS, LINGER, UdpPunching
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, Reachability
 from twisted_bazaar.testing.capabilities import overQuic, relayed
 from twisted_bazaar.testing.udpnat import PORT_RESTRICTED, RANDOM, UdpNetwork, UdpRouter
 from twisted_bazaar.reach.punch.udpmessages import (
+    NO_UDP_PORTS,
     UdpCheck,
     UdpProbe,
     UdpPunchAsk,
@@ -37,7 +45,7 @@ from twisted_bazaar.reach.punch.udpmessages import (
     UdpReached,
     tokenOf,
 )
-from twisted_bazaar.reach.punch.udp import HARD_SOCKETS, datagram
+from twisted_bazaar.reach.punch.udp import BIRTHDAY_PROBES, HARD_SOCKETS, TIMEOUT, datagram
 
 from tests import records
 from tests.helpers import FakeConnector, linkPeer, makeNode
@@ -330,7 +338,7 @@ class CheckTests(UdpPunchingTestCase):
         self.sides()
         self.tcpFailed()
         self.a.membership.take()
-        self.a.membership.hear(wire.Error("noudp", "this tracker takes no UDP datagrams"))
+        self.a.membership.hear(wire.Error("noudp", NO_UDP_PORTS))
         self.assertFalse(self.a.punching.waitsFor(self.bob.id))
         self.assertEqual(self.a.released, [self.bob.id])
         # Asked again only REFUSED_PAUSE later: not at every relayed link.
@@ -342,13 +350,29 @@ class CheckTests(UdpPunchingTestCase):
         self.assertEqual([type(m) for m in self.a.membership.take()], [UdpCheck])
 
 
+    def test_refusedForTheRate(self):
+        """A check refused for the tracker's rate (its address group asked
+        more than 1 a second): the punch waiting for it waits on, the
+        check is asked again RATE_PAUSE s later, and the punch asked once
+        it is answered."""
+        self.sides()
+        self.tcpFailed()
+        self.a.membership.take()
+        self.a.membership.hear(wire.Error(
+            "noudp", "your address group asked more than 1 udpcheck a second"))
+        self.assertTrue(self.a.punching.waitsFor(self.bob.id))
+        self.assertEqual(self.a.released, [])
+        self.clock.advance(RATE_PAUSE)
+        self.check(self.a, 11)
+        self.assertEqual(self.a.membership.take(), [UdpPunchAsk(self.bob.id)])
+
     def test_refusedBeforeThePunch(self):
         """A check refused when the relayed link came: the TCP punch that
         fails later has no UDP punch waiting on a check that will not
         come: given up at once, saying why."""
         self.sides()
         self.a.membership.take()
-        self.a.membership.hear(wire.Error("noudp", "this tracker takes no UDP datagrams"))
+        self.a.membership.hear(wire.Error("noudp", NO_UDP_PORTS))
         with capturedLogs() as events:
             self.tcpFailed()
         self.assertFalse(self.a.punching.waitsFor(self.bob.id))
@@ -485,22 +509,28 @@ class PunchTests(UdpPunchingTestCase):
         self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
         self.assertEqual(self.b.punching._runs, {})
         self.assertIn("the process has 800 of its 1024 descriptors open: 255 more "
-                      "would leave fewer than 64", [event.get("why") for event in events])
+                      "would leave fewer than 64; asked again in 11 s (try 1 of 3)",
+                      [event.get("why") for event in events])
         self.assertEqual(self.b.punching.budget._sent, [])
 
     def test_socketsCharged(self):
         """The sockets a birthday punch opens are charged to the address
-        group it probes while they are open: the one kept once it met,
-        none once it ended."""
+        group it probes while it is under way; once it met, the one kept
+        is its path's, charged to nobody (it counted against the next
+        punch to the same home: issue 85's `bazaar buy` beside a daemon
+        that met, refused at 1 + 255 of 255), and it stays open."""
         self.checked(kind_b=RANDOM)
         self.tcpFailed()
         self.go()
         opened = self.b.punching.opened.account
         self.assertEqual(opened.used, HARD_SOCKETS - 1)
         self.elapse(5.0)
-        self.assertEqual(opened.used, 1)
-        self.b.punching.nodeStopping()
         self.assertEqual(opened.used, 0)
+        self.assertEqual(len(self.b.sockets.links), 2)
+        self.assertIsNone(self.b.punching.opened.whyNot(
+            "next", addressGroup(HOME["a"][1]), HARD_SOCKETS - 1))
+        self.b.punching.nodeStopping()
+        self.assertEqual(len(self.b.sockets.links), 1)
 
     def test_noAnswer(self):
         """The peer never answers: the punch fails after its timeout and
@@ -792,6 +822,140 @@ class BudgetRetryTests(UdpPunchingTestCase):
         self.refused()
         self.b.punching.nodeStopping()
         self.assertFalse(self.b.punching.retries.waiting(self.alice.id))
+
+
+class AgainTests(UdpPunchingTestCase):
+    """A punch that missed, or that one side's bounds refused, is asked
+    again, and the side that waits for it keeps its mapping fresh at the
+    tracker meanwhile (issue 85: the retry was refused, the tracker saw
+    no datagram of the waiting side in the last 30 s)."""
+
+    def playTracker(self, seconds):
+        """Play the tracker for ``seconds``, a second at a time: each
+        udpcheck answered; returns each side's udppunch asks (the second
+        they came), and the oldest its mapping at the tracker got."""
+        last = {"a": self.clock.seconds(), "b": self.clock.seconds()}
+        oldest = {"a": 0.0, "b": 0.0}
+        asks = {"a": [], "b": []}
+        token = 100
+        for _ in range(seconds):
+            self.clock.advance(1)
+            for name, side in (("a", self.a), ("b", self.b)):
+                oldest[name] = max(oldest[name], self.clock.seconds() - last[name])
+                for message in side.membership.take():
+                    if isinstance(message, UdpCheck):
+                        token += 1
+                        side.membership.sent.insert(0, message)
+                        self.reach[name] = self.check(side, token)
+                        last[name] = self.clock.seconds()
+                    else:
+                        asks[name].append((round(self.clock.seconds()), message))
+        return asks, oldest
+
+    def test_refusedSideAsksAgainWithTheOtherFresh(self):
+        """A (random router, which opened the link) runs its birthday
+        sockets; B's probe budget to A's host is spent (B's daemon punched
+        that home a moment ago), so B sends nothing: A's punch gets
+        nothing back.  A keeps its mapping fresh for a window (never
+        older than 30 s at the tracker), and both ask again at 61 s,
+        when their budgets have room: the punch then meets."""
+        self.checked(kind_a=RANDOM)
+        self.b.punching.budget.admit(HOME["a"][1], 1000)
+        self.tcpFailed()
+        with capturedLogs() as events:
+            self.go()
+            self.elapse(TIMEOUT + 0.1)
+        whys = [event["why"] for event in events if event.get("why")]
+        self.assertEqual(whys, [
+            "this node sent 1000 UDP punch probes to that host in the last 60 s, and "
+            "1024 more would pass its 1088; asked again in 61 s (try 1 of 3)",
+            "no datagram of the peer's came back within 10 s (birthday-sockets, 1024 "
+            "probes); asked again in 51 s (try 1 of 3)"])
+        self.assertTrue(self.a.punching.keptFresh.waiting(self.bob.id))
+        asks, oldest = self.playTracker(52)
+        self.assertLess(oldest["a"], KNOWN)
+        # B checks its own mapping first, a second later.
+        self.assertEqual(asks, {"a": [(61, UdpPunchAsk(self.bob.id))],
+                                "b": [(62, UdpPunchAsk(self.alice.id))]})
+        for side in (self.a, self.b):
+            side.membership.sent.append(UdpPunchAsk(side.peer.id))
+        self.go(nonce=78)
+        self.elapse(5)
+        self.assertEqual(len(self.a.sockets.links[self.a.sockets.main].dials), 0)
+        [kept] = [socket for socket in self.a.sockets.links
+                  if socket is not self.a.sockets.main]
+        self.assertEqual(len(self.a.sockets.links[kept].dials), 1)
+        self.assertFalse(self.a.punching.keptFresh.waiting(self.bob.id))
+
+    def test_nothingKeptFreshWithoutAMiss(self):
+        """A punch that met, or none at all: no check is asked beyond the
+        relayed link's."""
+        self.checked(kind_b=RANDOM)
+        self.tcpFailed()
+        self.go()
+        asks, _ = self.playTracker(60)
+        self.assertEqual(asks, {"a": [], "b": []})
+        self.assertFalse(self.b.punching.keptFresh.waiting(self.alice.id))
+        self.assertLess(self.a.punching.check._at, 1)
+
+    def test_missedBirthdayAskedAgainByItsOpener(self):
+        """A birthday punch that missed (B never heard the go: as its
+        probes miss, by the odds' 2 %) is asked again by A, which opened
+        the link, once its budget has room for the same plan: a window
+        after the first."""
+        self.checked(kind_b=RANDOM)
+        self.tcpFailed()
+        [asked] = self.a.membership.take()
+        seen = self.reach["b"]
+        self.a.membership.hear(UdpPunchGo(self.bob.id, seen.seen_host, seen.seen_port,
+                                          seen.seen_second, 77))
+        self.elapse(TIMEOUT + 0.1)
+        asks, _ = self.playTracker(52)
+        self.assertEqual(asks["a"], [(61, UdpPunchAsk(self.bob.id))])
+
+    def test_aMissedPunchOfNoBirthdayIsNotAskedAgain(self):
+        """Two routers that keep their mappings and a punch that got
+        nothing back: no odds to try again (a firewall drops it), so no
+        ask; the mapping is kept fresh in case B asks."""
+        self.checked()
+        self.tcpFailed()
+        [asked] = self.a.membership.take()
+        seen = self.reach["b"]
+        self.a.membership.hear(UdpPunchGo(self.bob.id, seen.seen_host, seen.seen_port,
+                                          seen.seen_second, 77))
+        self.elapse(TIMEOUT + 0.1)
+        asks, oldest = self.playTracker(70)
+        self.assertEqual(asks["a"], [])
+        self.assertLess(oldest["a"], KNOWN)
+
+    def test_socketsFullAskedAgain(self):
+        """B's punches hold a punch's sockets to A's address group (another
+        punch to that home under way): B's side is refused, and asked
+        again once those have ended, TIMEOUT s at most."""
+        self.checked(kind_b=RANDOM)
+        self.b.punching.opened.hold("another", addressGroup(HOME["a"][1]), HARD_SOCKETS - 1)
+        self.tcpFailed()
+        with capturedLogs() as events:
+            self.go()
+        [why] = [event["why"] for event in events if event.get("why")]
+        self.assertEqual(why, "this node's punches hold 255 UDP sockets, and 255 more "
+                              "would pass its 510 (or 255 to one address group); asked "
+                              "again in 11 s (try 1 of 3)")
+        self.b.punching.opened.release("another")
+        asks, _ = self.playTracker(12)
+        self.assertEqual(asks["b"], [(11, UdpPunchAsk(self.alice.id))])
+
+    def test_aMetHostHasRoomForTheNextPunch(self):
+        """Once a punch met, the budget to its host has room for another
+        birthday punch this window (a `bazaar buy` beside the daemon that
+        met); a host that did not meet does not."""
+        self.checked(kind_b=RANDOM)
+        self.tcpFailed()
+        self.go()
+        self.elapse(5)
+        budget = self.a.punching.budget
+        self.assertIsNone(budget.admit(HOME["b"][1], BIRTHDAY_PROBES))
+        self.assertIsNotNone(budget.admit(HOME["b"][1], BIRTHDAY_PROBES))
 
 
 class WriteTests(SynchronousTestCase):

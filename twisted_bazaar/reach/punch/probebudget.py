@@ -13,6 +13,16 @@ The group's bound is larger than the host's (two birthday punches): one
 punch to one host leaves the rest of its /16 (another home behind the
 same carrier, a buyer next door to a public seller) a punch of its own.
 
+A host whose punch met in the window (L{ProbeBudget.met}: its router
+answered this node's nonce, so a party there wants these datagrams) has
+room for one more punch: its bound is the group's for the window, never
+more however many meet.  So a second node at a home this node has just
+met (a one-shot ``bazaar buy`` beside the daemon that met it) gets its
+own punch at once, not a minute later; and what a stranger can buy is
+still capped by the group's and the total's bounds, which do not move:
+two punches a window at the one host it holds and has to answer from,
+where one host of its group could take two anyway by holding two.
+
 When a plan does not fit, L{wait} says how long until it would, so that
 the punch is asked again then rather than abandoned.
 """
@@ -36,7 +46,8 @@ PROBES_LIMIT = declare(
     "punch.udp-probes", PROBES_TOTAL, "datagrams/60 s",
     "probes a node sends for UDP punches in a window, in all, to one address group "
     "and to one host (all to the host the tracker saw the peer at): no port scan or "
-    "flood through it, and one punch to one host leaves its group room for another",
+    "flood through it, and one punch to one host leaves its group room for another; "
+    "a host whose punch met in the window has the group's room (one more punch)",
     group=PROBES_GROUP, key=PROBES_HOST, owner=__name__)
 
 
@@ -64,6 +75,8 @@ class ProbeBudget:
         self.per_host = per_host
         #: (when, host, address group, probes), oldest first.
         self._sent = []
+        #: host -> when a punch to it last met.
+        self._met = {}
 
     def _bounds(self, host, count):
         """(the probes held against each bound a plan of ``count`` to host
@@ -71,15 +84,19 @@ class ProbeBudget:
         expired sends forgotten."""
         now = self.clock.seconds()
         self._sent = [each for each in self._sent if each[0] > now - self.window]
+        self._met = {key: when for key, when in self._met.items()
+                     if when > now - self.window}
         host = hostKey(host)
         group = addressGroup(host)
+        per_host = self.per_host if host not in self._met else max(self.per_host,
+                                                                  self.per_group)
         return ((lambda each: True, self.total,
                  "this node sent {held} UDP punch probes in the last {window} s, and "
                  "{count} more would pass its {bound}"),
                 (lambda each: each[2] == group, self.per_group,
                  "this node sent {held} UDP punch probes to that address group in the "
                  "last {window} s, and {count} more would pass its {bound}"),
-                (lambda each: each[1] == host, self.per_host,
+                (lambda each: each[1] == host, per_host,
                  "this node sent {held} UDP punch probes to that host in the last "
                  "{window} s, and {count} more would pass its {bound}"))
 
@@ -96,6 +113,11 @@ class ProbeBudget:
         key = hostKey(host)
         self._sent.append((self.clock.seconds(), key, addressGroup(key), count))
         return None
+
+    def met(self, host):
+        """A punch to host met now: the host has room for one more punch
+        this window (see the module's docstring)."""
+        self._met[hostKey(host)] = self.clock.seconds()
 
     def wait(self, host, count):
         """Seconds from now until L{admit} of ``count`` probes to host

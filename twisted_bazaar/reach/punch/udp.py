@@ -89,6 +89,10 @@ PREDICTED = 16
 #: mapping with the home's other traffic in between (each port on is
 #: aimed at); a larger one for the router's own step.
 SMALL_STEP = 4
+#: The word in the strategy of a plan that relies on the birthday
+#: paradox: its odds (L{meetOdds}) leave a miss now and then, which is
+#: worth a second punch.
+BIRTHDAY = "birthday"
 #: Sockets the hard side of a birthday punch opens, and probes the easy
 #: side sends (Tailscale's numbers).
 HARD_SOCKETS = 256
@@ -135,6 +139,12 @@ def meetOdds(opened, probes, ports=PORTS[1] - PORTS[0]):
 class BudgetRefused(PunchFailed):
     """The probe budget has no room for the plan now
     (L{twisted_bazaar.reach.punch.probebudget.ProbeBudget}): it may later."""
+
+
+class Missed(PunchFailed):
+    """No datagram of the peer's came back within L{TIMEOUT}: the probes
+    missed (a birthday punch's odds), or the peer sent none (its own
+    bounds refused its side)."""
 
 
 @attr.s(frozen=True, slots=True, auto_attribs=True)
@@ -376,7 +386,7 @@ class UdpPunch:
 
     def _expired(self):
         self._cancelTimers()
-        self.done.errback(PunchFailed(
+        self.done.errback(Missed(
             f"no datagram of the peer's came back within {TIMEOUT:g} s "
             f"({self.plan.strategy}, {len(self.plan.probes)} probes)"))
 

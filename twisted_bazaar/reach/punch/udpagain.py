@@ -1,17 +1,22 @@
 """
-A UDP punch the probe budget refused, asked again when the budget has
-room for it (L{BudgetRetries}): not abandoned, and not asked at will.
-Each peer's punch is asked again at most L{RETRIES} times in a row (a
-punch that meets starts the count again), each once the window has
-forgotten enough of what was sent
-(L{twisted_bazaar.reach.punch.probebudget.ProbeBudget.wait}); every
-timer is held here and cancelled when the peer's link goes or the node
-stops.
+A UDP punch that did not run or did not meet for a reason that passes,
+asked again when it may (L{PunchRetries}): not abandoned, and not asked
+at will.  Three reasons: the probe budget refused it (asked again once
+the window has forgotten enough of what was sent,
+L{twisted_bazaar.reach.punch.probebudget.ProbeBudget.wait}); the socket
+pool had no room (the punches under way hold theirs
+L{TIMEOUT <twisted_bazaar.reach.punch.udp.TIMEOUT>} seconds at most:
+asked again after that, and once the budget has room); a birthday punch
+missed, by the odds' 2 % (asked again once the budget has room for the
+same plan, so within its bounds: a window later).  Each peer's punch is
+asked again at most L{RETRIES} times in a row (a punch that meets starts
+the count again); every timer is held here and cancelled when the peer's
+link goes or the node stops.
 """
 
-__all__ = ["BudgetRetries", "RETRIES", "SLACK"]
+__all__ = ["PunchRetries", "RETRIES", "SLACK"]
 
-#: Times in a row a punch the budget refused is asked again.
+#: Times in a row a punch is asked again.
 RETRIES = 3
 #: Seconds past the budget's room a punch is asked again: its ask, the
 #: tracker's check and its go take a few round trips, and the window
@@ -19,10 +24,10 @@ RETRIES = 3
 SLACK = 1.0
 
 
-class BudgetRetries:
+class PunchRetries:
     """
-    The punches waiting for the probe budget, by peer id: see the
-    module's docstring.
+    The punches waiting to be asked again, by peer id: see the module's
+    docstring.
     """
 
     def __init__(self, clock, budget, again):
@@ -40,10 +45,11 @@ class BudgetRetries:
         #: peer id -> the times in a row its punch was refused.
         self._tries = {}
 
-    def later(self, peer_id, plan):
+    def later(self, peer_id, plan, after=0.0):
         """
-        The budget refused plan (of a punch with peer_id): ask it again
-        once the budget has room.
+        plan (of a punch with peer_id) did not run or did not meet: ask
+        it again once the budget has room for it, and no sooner than
+        ``after`` seconds.
 
         @return: (the seconds until then, the try it is, of L{RETRIES}),
             or None when it is not asked again (its tries are spent, or
@@ -56,12 +62,12 @@ class BudgetRetries:
             return None
         self._cancelTimer(peer_id)
         self._tries[peer_id] = tries
-        seconds = wait + SLACK
+        seconds = max(wait, after) + SLACK
         self._timers[peer_id] = self.clock.callLater(seconds, self._fire, peer_id)
         return seconds, tries
 
     def waiting(self, peer_id):
-        """Whether a punch with peer_id waits for the budget."""
+        """Whether a punch with peer_id waits to be asked again."""
         return peer_id in self._timers
 
     def _fire(self, peer_id):

@@ -9,9 +9,10 @@ its own, which waits on the tracker alone.
 from twisted.logger import Logger
 
 from twisted_bazaar.reach.punch import udp as udppunch
+from twisted_bazaar.reach.punch.udpmessages import NO_UDP_PORTS
 
 __all__ = ["MappingCheck", "FRESH", "KNOWN", "CHECK_AGAIN", "REFUSED_PAUSE",
-           "CHECK_TIMEOUT"]
+           "CHECK_TIMEOUT", "RATE_PAUSE", "RATE_REFUSALS"]
 
 #: Seconds a ``udpreach`` is taken as this node's router's mapping when
 #: it asks a punch: under the 30 s the tracker keeps it for a peer's punch.
@@ -33,6 +34,13 @@ REFUSED_PAUSE = 300.0
 #: Seconds a check waits for its ``udpreach`` (the tracker answers within
 #: 10 s of its ``udpprobe``).
 CHECK_TIMEOUT = 15.0
+#: Seconds before a check the tracker refused for its address group's
+#: rate (1 a second, bursts of 2) is asked again, and the refusals in a
+#: row that are: a node of a busy /16 (a carrier's) refused once waited
+#: REFUSED_PAUSE, and every punch with it was refused by the tracker for
+#: its stale mapping meanwhile (natbed, issue 85).
+RATE_PAUSE = 2.0
+RATE_REFUSALS = 3
 
 
 class MappingCheck:
@@ -43,13 +51,20 @@ class MappingCheck:
 
     log = Logger()
 
-    def __init__(self, clock, unanswered):
+    def __init__(self, clock, unanswered, again=None):
         """
         @param unanswered: called when a check had no answer within
             L{CHECK_TIMEOUT} seconds.
+        @param again: called when a check the tracker refused for its
+            rate may be asked again (None: it is not).
         """
         self.clock = clock
         self.unanswered = unanswered
+        self.again = again
+        #: The timer asking a check again after a refusal for the
+        #: tracker's rate, and the refusals in a row.
+        self._again = None
+        self._refusals = 0
         self.mine = None
         self._at = None
         self._sent = None
@@ -79,7 +94,7 @@ class MappingCheck:
         """
         if self.fresh():
             return True
-        if self._checking is not None:
+        if self._checking is not None or self._again is not None:
             return False
         now = self.clock.seconds()
         if self._sent is not None and self._sent > now - self.pause:
@@ -99,10 +114,12 @@ class MappingCheck:
         return self._checking is not None
 
     def answered(self):
-        """The check is answered (or will not be): its timer goes."""
-        checking, self._checking = self._checking, None
-        if checking is not None and checking.active():
-            checking.cancel()
+        """The check is answered (or will not be): its timers go."""
+        for name in ("_checking", "_again"):
+            timer = getattr(self, name)
+            setattr(self, name, None)
+            if timer is not None and timer.active():
+                timer.cancel()
 
     def reached(self, reach):
         """The tracker's ``udpreach``: True if it is a mapping (kept as
@@ -128,15 +145,37 @@ class MappingCheck:
                           second=f"; {mapping.second} to the tracker's other port"
                           if mapping.delta else "")
         self.mine, self._at = mapping, self.clock.seconds()
+        self._refusals = 0
+        self.pause = CHECK_AGAIN
         return True
 
-    def refused(self):
-        """The tracker refused the check: none again for a while."""
+    def refused(self, info=NO_UDP_PORTS):
+        """
+        The tracker refused the check, saying ``info``: a tracker with no
+        UDP port is asked none again for a while; a refusal for its rate
+        is asked again L{RATE_PAUSE} s later, L{RATE_REFUSALS} times in a
+        row (then it is taken as the first).
+
+        @return: whether it is asked again soon (the punches waiting
+            for it may wait on).
+        """
         self.answered()
+        if (info != NO_UDP_PORTS and self.again is not None
+                and self._refusals < RATE_REFUSALS):
+            self._refusals += 1
+            self.pause = RATE_PAUSE
+            self._again = self.clock.callLater(RATE_PAUSE, self._askAgain)
+            return True
         self.pause = REFUSED_PAUSE
+        return False
+
+    def _askAgain(self):
+        self._again = None
+        self.again()
 
     def lost(self):
         """The tracker connection went: nothing it said holds."""
         self.answered()
         self.mine = self._at = self._sent = None
+        self._refusals = 0
         self.pause = CHECK_AGAIN

@@ -42,6 +42,12 @@ BUCKET_LIMIT = declareBucket(
 _PROBE = struct.Struct("!4sq")
 _MAGIC = b"BZT1"
 
+#: The ``info`` of the ``noudp`` of a tracker with no UDP port: a node
+#: asks it no check for a while.  Any other refusal of a check (its
+#: address group's rate) passes within a second or two.
+NO_UDP_PORTS = ("this tracker takes no UDP datagrams (it was started with "
+                "--no-udp, or could not take its UDP ports)")
+
 
 def probeDatagram(token):
     """The bytes a node sends each of the tracker's UDP ports."""

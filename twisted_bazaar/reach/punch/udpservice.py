@@ -7,8 +7,12 @@ tracker, and this node asks its dialer for a QUIC link over it (from
 the socket that met: the QUIC transport's option C{via}), which takes
 the relayed link's place as a TCP punch's link does; the punched path is
 written in the node's book (kind ``udp``, the tracker's word ``seen``),
-so the buyer's transfers go over QUIC on it too.  A punch that fails leaves the
-node on the relayed link.
+so the buyer's transfers go over QUIC on it too.  A punch that fails
+leaves the node on the relayed link; one this side's bounds refused, or
+a birthday punch that missed, is asked again when it may
+(L{twisted_bazaar.reach.punch.udpagain}), and after a punch that got
+nothing back this node's mapping is kept fresh at the tracker for the
+other side's ask again (L{twisted_bazaar.reach.punch.udpfresh}).
 
 The steps, each a message to the tracker over its connection:
 ``udpcheck`` (the tracker answers ``udpprobe``; the node sends the two
@@ -42,7 +46,8 @@ from twisted_bazaar.reach.punch.udprequests import CHECK, TrackerRequests
 from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, MappingCheck
 from twisted_bazaar.reach.punch.udpsockets import PunchSockets
 from twisted_bazaar.reach.punch.probebudget import ProbeBudget
-from twisted_bazaar.reach.punch.udpagain import RETRIES, BudgetRetries
+from twisted_bazaar.reach.punch.udpagain import RETRIES, PunchRetries
+from twisted_bazaar.reach.punch.udpfresh import KeptFresh
 from twisted_bazaar.net.eviction import groupOf, namedGroupOf
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.punch import udp as udppunch
@@ -100,10 +105,12 @@ class _Run:
 
     def charge(self, sockets, opened):
         """Charge to ``opened`` (L{PunchSockets}) the sockets this run holds
-        beyond the node's own (``sockets.main``)."""
+        beyond the node's own (``sockets.main``) while its punch is under
+        way: a met punch's one kept socket is its path's, and a later
+        punch to the same network is not refused for it."""
         held = sum(1 for endpoint in self.endpoints
                    if endpoint not in (None, sockets.main))
-        if held:
+        if held and self.punch.met is None:
             opened.hold(self, addressGroup(self.punch.plan.host), held)
         else:
             opened.release(self)
@@ -144,11 +151,15 @@ class UdpPunching(Service, NodeObserver):
         self.sockets = sockets
         self.limits = limits
         self.budget = ProbeBudget(node.clock)
-        #: The punches the budget refused, asked again when it has room.
-        self.retries = BudgetRetries(node.clock, self.budget, self._askAgainForBudget)
+        #: The punches refused by this side's bounds, or missed, asked
+        #: again when they may.
+        self.retries = PunchRetries(node.clock, self.budget, self._retry)
         #: The sockets the punches hold beyond the node's own.
         self.opened = PunchSockets()
-        self.check = MappingCheck(node.clock, self._unchecked)
+        self.check = MappingCheck(node.clock, self._unchecked, self._freshen)
+        #: The peers whose punch got nothing back: this node's mapping is
+        #: kept fresh at the tracker for their sides' asks again.
+        self.keptFresh = KeptFresh(node.clock, self._freshen, self._mayPunch)
         #: The requests the tracker has not answered yet.
         self.requests = TrackerRequests()
         #: peer id -> the relayed link this node opened to it, whose TCP
@@ -229,7 +240,9 @@ class UdpPunching(Service, NodeObserver):
         if request is None:
             return
         if request == CHECK:
-            self.check.refused()
+            if self.check.refused(error.info):
+                # The tracker's rate: asked again in a moment.
+                return
             for peer_id in list(self._wanted):
                 self._giveUp(peer_id, f"the tracker refused a check: {error.info}")
             return
@@ -279,10 +292,13 @@ class UdpPunching(Service, NodeObserver):
                    self.node.clock.seconds())
         plan, why = planFor(go, relayedFrom(shared), self.check,
                             self.node.dialer.directPath(peer_id), self.node.rng)
-        if plan is not None:
-            why = self.opened.whyNot(run, addressGroup(plan.host), max(0, plan.sockets - 1))
-        if why:
+        if plan is None:
             self._failed(why, run)
+            return
+        why = self.opened.whyNot(run, addressGroup(plan.host), max(0, plan.sockets - 1))
+        if why:
+            # The punches under way hold their sockets TIMEOUT s at most.
+            self._failed(self._later(why, peer_id, plan, udppunch.TIMEOUT), run)
             return
         self._runs[peer_id] = run
         self._byNonce[go.nonce] = run
@@ -334,6 +350,8 @@ class UdpPunching(Service, NodeObserver):
 
     def _met(self, met, run):
         self.retries.met(run.peer_id)
+        self.keptFresh.done(run.peer_id)
+        self.budget.met(run.punch.plan.host)
         kept = run.endpoints[met.socket]
         run.closeExtra(self.sockets, self.opened, kept)
         run.path = Path(UDP, met.host, met.port, word=SEEN)
@@ -377,16 +395,38 @@ class UdpPunching(Service, NodeObserver):
 
     def _punchFailed(self, failure, run):
         why = run.why or failure.getErrorMessage()
+        plan = run.punch.plan
         if not run.why and failure.check(udppunch.BudgetRefused):
-            later = self.retries.later(run.peer_id, run.punch.plan)
-            if later is not None:
-                why += f"; asked again in {later[0]:.0f} s (try {later[1]} of {RETRIES})"
+            why = self._later(why, run.peer_id, plan)
+        elif not run.why and failure.check(udppunch.Missed):
+            # The peer may have been refused by its bounds, and ask again
+            # within a window: the tracker must still see this side then.
+            self.keptFresh.keep(run.peer_id)
+            if run.opened and udppunch.BIRTHDAY in plan.strategy:
+                why = self._later(why, run.peer_id, plan)
         self._failed(why, run)
 
-    def _askAgainForBudget(self, peer_id):
-        """The budget has room for the punch with peer_id it refused: the
-        tracker is asked for it again (by this side, whichever opened
-        the link), if its relayed link stands and nothing else runs."""
+    def _later(self, why, peer_id, plan, after=0.0):
+        """why, and when the punch is asked again, if it is
+        (L{PunchRetries.later})."""
+        later = self.retries.later(peer_id, plan, after)
+        if later is None:
+            return why
+        return f"{why}; asked again in {later[0]:.0f} s (try {later[1]} of {RETRIES})"
+
+    def _mayPunch(self, peer_id):
+        """Whether a punch with peer_id may still come: its link is relayed
+        and no path met."""
+        link = self.node.links.get(peer_id)
+        run = self._runs.get(peer_id)
+        return (link is not None and isRelayed(link)
+                and (run is None or run.path is None))
+
+    def _retry(self, peer_id):
+        """A punch with peer_id this side's bounds refused, or that missed,
+        may run now: the tracker is asked for it again (by this side,
+        whichever opened the link), if its relayed link stands and
+        nothing else runs."""
         link = self.node.links.get(peer_id)
         if (link is None or not isRelayed(link) or peer_id in self._runs
                 or peer_id in self._wanted):
@@ -474,6 +514,7 @@ class UdpPunching(Service, NodeObserver):
         kept L{LINGER} seconds for one to come (over it, most often)."""
         self._giveUp(peer_id, None)
         self.retries.cancel(peer_id)
+        self.keptFresh.done(peer_id)
         run = self._runs.get(peer_id)
         if run is None:
             return
@@ -501,6 +542,7 @@ class UdpPunching(Service, NodeObserver):
 
     def nodeStopping(self):
         self.retries.stop()
+        self.keptFresh.stop()
         self.check.answered()
         for peer_id in list(self._wanted):
             self._giveUp(peer_id, None)

@@ -1,8 +1,12 @@
 """
-The UDP sockets a node's punches hold open beyond its own QUIC socket
-(L{PunchSockets}): the hard side of a birthday punch opens 255 more for
-up to 10 s (L{twisted_bazaar.reach.punch.udp}), and each peer with a
-relayed link can have the tracker start one.  The probe budget lets four
+The UDP sockets a node's punches under way hold open beyond its own QUIC
+socket (L{PunchSockets}): the hard side of a birthday punch opens 255
+more for up to 10 s (L{twisted_bazaar.reach.punch.udp}), and each peer
+with a relayed link can have the tracker start one.  The one socket a
+met punch keeps is its path's, charged to nobody: counted, it refused
+the next punch to the same home (a `bazaar buy` beside the daemon that
+met it, at 1 + 255 of that group's 255), and it is one descriptor a met
+peer, which the reserve below still sees.  The probe budget lets four
 run a minute, 1,020 sockets, which is all of a process's descriptors at
 the common limit of 1,024: the node could then accept and dial nothing.
 So they are a declared pool (L{SOCKETS_LIMIT}, one punch's worth to an
@@ -23,9 +27,10 @@ __all__ = ["PunchSockets", "SOCKETS_LIMIT"]
 ONE_PUNCH = HARD_SOCKETS - 1
 SOCKETS_LIMIT = declare(
     "punch.udp-sockets", 2 * ONE_PUNCH, "sockets",
-    "UDP sockets a node's punches hold open at once beyond its QUIC socket (the "
-    "hard side of a birthday punch opens 255, for 10 s at most), one punch's to an "
-    "address group; none is opened within 64 descriptors of the process's limit",
+    "UDP sockets a node's punches under way hold open at once beyond its QUIC socket "
+    "(the hard side of a birthday punch opens 255, for 10 s at most; the one a met "
+    "punch keeps is its path's, not counted), one punch's to an address group; none "
+    "is opened within 64 descriptors of the process's limit",
     group=ONE_PUNCH, owner=__name__)
 
 
