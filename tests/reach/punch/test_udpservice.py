@@ -898,18 +898,24 @@ class AgainTests(UdpPunchingTestCase):
         self.assertFalse(self.b.punching.keptFresh.waiting(self.alice.id))
         self.assertLess(self.a.punching.check._at, 1)
 
-    def test_missedBirthdayAskedAgainByItsOpener(self):
-        """A birthday punch that missed (B never heard the go: as its
-        probes miss, by the odds' 2 %) is asked again by A, which opened
-        the link, once its budget has room for the same plan: a window
-        after the first."""
-        self.checked(kind_b=RANDOM)
+    def goUnanswered(self, **kinds):
+        """A's TCP punch failed, the tracker says go for a UDP punch that
+        nothing answers (B never heard the go), and the punch's time runs
+        out."""
+        self.checked(**kinds)
         self.tcpFailed()
         [asked] = self.a.membership.take()
         seen = self.reach["b"]
         self.a.membership.hear(UdpPunchGo(self.bob.id, seen.seen_host, seen.seen_port,
                                           seen.seen_second, 77))
         self.elapse(TIMEOUT + 0.1)
+
+    def test_missedBirthdayAskedAgainByItsOpener(self):
+        """A birthday punch that missed (B never heard the go: as its
+        probes miss, by the odds' 2 %) is asked again by A, which opened
+        the link, once its budget has room for the same plan: a window
+        after the first."""
+        self.goUnanswered(kind_b=RANDOM)
         asks, _ = self.playTracker(52)
         self.assertEqual(asks["a"], [(61, UdpPunchAsk(self.bob.id))])
 
@@ -917,13 +923,7 @@ class AgainTests(UdpPunchingTestCase):
         """Two routers that keep their mappings and a punch that got
         nothing back: no odds to try again (a firewall drops it), so no
         ask; the mapping is kept fresh in case B asks."""
-        self.checked()
-        self.tcpFailed()
-        [asked] = self.a.membership.take()
-        seen = self.reach["b"]
-        self.a.membership.hear(UdpPunchGo(self.bob.id, seen.seen_host, seen.seen_port,
-                                          seen.seen_second, 77))
-        self.elapse(TIMEOUT + 0.1)
+        self.goUnanswered()
         asks, oldest = self.playTracker(70)
         self.assertEqual(asks["a"], [])
         self.assertLess(oldest["a"], KNOWN)
