@@ -31,7 +31,8 @@ from twisted_bazaar.reach.punch.udpmapping import (
     RATE_PAUSE,
     REFUSED_PAUSE,
 )
-from twisted_bazaar.reach.punch.udpservice import ASK_AGAIN, ASKS, LINGER, UdpPunching
+from twisted_bazaar.reach.punch.udpservice import LINGER, UdpPunching
+from twisted_bazaar.reach.punch.udpwanted import ASK_AGAIN, ASKS
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, Reachability
 from twisted_bazaar.testing.capabilities import overQuic, relayed

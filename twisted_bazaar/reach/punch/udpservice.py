@@ -48,6 +48,7 @@ from twisted_bazaar.reach.punch.udpsockets import PunchSockets
 from twisted_bazaar.reach.punch.probebudget import ProbeBudget
 from twisted_bazaar.reach.punch.udpagain import RETRIES, PunchRetries
 from twisted_bazaar.reach.punch.udpfresh import KeptFresh
+from twisted_bazaar.reach.punch.udpwanted import WantedPunches
 from twisted_bazaar.net.eviction import groupOf, namedGroupOf
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.punch import udp as udppunch
@@ -64,11 +65,6 @@ from twisted_bazaar.wire.ids import shortId
 
 __all__ = ["UdpPunching"]
 
-#: Seconds before a ``udppunch`` refused is asked again (the tracker may
-#: not have the peer's datagrams yet: its check is under way), and the
-#: asks at most.
-ASK_AGAIN = 2.0
-ASKS = 3
 #: Seconds a punched path is kept with no link to its peer: the relayed
 #: link may close before the QUIC link over the path has replaced it at
 #: this end (the other end retired it first), and a link may come again.
@@ -162,13 +158,8 @@ class UdpPunching(Service, NodeObserver):
         self.keptFresh = KeptFresh(node.clock, self._freshen, self._mayPunch)
         #: The requests the tracker has not answered yet.
         self.requests = TrackerRequests()
-        #: peer id -> the relayed link this node opened to it, whose TCP
-        #: punch failed: punched over UDP once this node's mapping is fresh.
-        self._wanted = {}
-        #: peer id -> how often a punch was asked.
-        self._asks = {}
-        #: peer id -> the timer asking again.
-        self._again = {}
+        #: The punches wanted of the tracker, and its refusals asked again.
+        self._wanted = WantedPunches(node.clock, self._ask)
         #: peer id -> its L{_Run} (under way, or met).
         self._runs = {}
         #: punch nonce -> its L{_Run}.
@@ -196,7 +187,7 @@ class UdpPunching(Service, NodeObserver):
     def trackerLost(self):
         self.requests.lost()
         self.check.lost()
-        for peer_id in list(self._wanted):
+        for peer_id in self._wanted.peers():
             self._giveUp(peer_id, "the tracker connection was lost")
 
     def _freshen(self):
@@ -206,7 +197,7 @@ class UdpPunching(Service, NodeObserver):
     def _unchecked(self):
         """The check had no answer: the punches waiting for it are given
         up."""
-        for peer_id in list(self._wanted):
+        for peer_id in self._wanted.peers():
             self._giveUp(peer_id, f"the tracker did not answer its check within "
                          f"{CHECK_TIMEOUT:g} s")
 
@@ -228,10 +219,10 @@ class UdpPunching(Service, NodeObserver):
             # will is not this node's mapping (nor a line in its log).
             return
         if not self.check.reached(reach):
-            for peer_id in list(self._wanted):
+            for peer_id in self._wanted.peers():
                 self._giveUp(peer_id, "the tracker saw none of this node's datagrams")
             return
-        for peer_id in list(self._wanted):
+        for peer_id in self._wanted.peers():
             self._ask(peer_id)
 
     def _refused(self, error):
@@ -243,26 +234,17 @@ class UdpPunching(Service, NodeObserver):
             if self.check.refused(error.info):
                 # The tracker's rate: asked again in a moment.
                 return
-            for peer_id in list(self._wanted):
+            for peer_id in self._wanted.peers():
                 self._giveUp(peer_id, f"the tracker refused a check: {error.info}")
             return
-        if request not in self._wanted:
-            return
-        if self._asks.get(request, 0) >= ASKS:
+        if request in self._wanted and not self._wanted.refused(request):
             self._giveUp(request, f"the tracker refused it: {error.info}")
-            return
-        self._again[request] = self.node.clock.callLater(ASK_AGAIN, self._askAgain,
-                                                         request)
-
-    def _askAgain(self, peer_id):
-        self._again.pop(peer_id, None)
-        self._ask(peer_id)
 
     def _ask(self, peer_id):
         """Ask the tracker to start a punch with peer_id, once this node's
         mapping is fresh."""
-        link = self._wanted.get(peer_id)
-        if link is None or peer_id in self._runs or peer_id in self._again:
+        link = self._wanted.links.get(peer_id)
+        if link is None or peer_id in self._runs or self._wanted.waitsToAsk(peer_id):
             return
         if self.node.links.get(peer_id) is not link:
             self._giveUp(peer_id, "its relayed link is gone")
@@ -278,7 +260,7 @@ class UdpPunching(Service, NodeObserver):
         if not self.node.membership.send(UdpPunchAsk(peer_id)):
             self._giveUp(peer_id, "this node has no tracker")
             return
-        self._asks[peer_id] = self._asks.get(peer_id, 0) + 1
+        self._wanted.asked(peer_id)
         self.requests.asked(peer_id)
 
     def _go(self, link, go):
@@ -431,8 +413,7 @@ class UdpPunching(Service, NodeObserver):
         if (link is None or not isRelayed(link) or peer_id in self._runs
                 or peer_id in self._wanted):
             return
-        self._wanted[peer_id] = link
-        self._asks.pop(peer_id, None)
+        self._wanted.want(peer_id, link)
         self._ask(peer_id)
 
     def _failed(self, why, run):
@@ -444,13 +425,9 @@ class UdpPunching(Service, NodeObserver):
         """No punch is wanted with peer_id now (its link stays on the relay,
         ``why`` said if not None; or the QUIC link replaced it): whoever
         waits for it goes on."""
-        link = self._wanted.pop(peer_id, None)
+        link = self._wanted.drop(peer_id)
         if link is None:
             return
-        self._asks.pop(peer_id, None)
-        again = self._again.pop(peer_id, None)
-        if again is not None and again.active():
-            again.cancel()
         if why is not None:
             link.peerLine(LogLevel.info, _NONE, self.log, why=why)
         self.node.dialer.release(peer_id)
@@ -500,7 +477,7 @@ class UdpPunching(Service, NodeObserver):
         if direct is not None:
             link.peerLine(LogLevel.info, _NONE, self.log, why=reachedWhy(direct))
             return
-        self._wanted[peer_id] = link
+        self._wanted.want(peer_id, link)
         self._ask(peer_id)
 
     def linkReplaced(self, peer_id):
@@ -544,7 +521,7 @@ class UdpPunching(Service, NodeObserver):
         self.retries.stop()
         self.keptFresh.stop()
         self.check.answered()
-        for peer_id in list(self._wanted):
+        for peer_id in self._wanted.peers():
             self._giveUp(peer_id, None)
         for run in list(self._runs.values()):
             self._end(run)
