@@ -44,7 +44,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.cli import bazaar
 from twisted_bazaar.cli.arguments import main, parse
 from twisted_bazaar.cli.usage import UsageError
-from twisted_bazaar.daemon.registry import trackerExtensionPlugins
+from twisted_bazaar.daemon.registry import trackerExtensionPlugins, transportPlugins
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.client import ClientError, NotTheNodeDialled
 from twisted_bazaar.tracker import Tracker, TrackerFactory
@@ -241,6 +241,23 @@ class CommonOptionTests(SynchronousTestCase):
             self.assertEqual(e.exception.reason, why, argv)
             self.assertTrue(err.getvalue().startswith("bazaar restock: error: "), argv)
         self.assertEqual(parse(restock).stock, [("apple", 3)])
+
+    def test_aTransportPluginsTrackerRefusedSayingWhereItWorks(self):
+        """The endpoints a transport plugin adds to a node's --tracker are
+        the daemons' alone: each command refuses them, saying so, rather
+        than failing once it dials."""
+        kinds = [kind for plugin in transportPlugins().values()
+                 for kind in plugin.trackerKinds]
+        self.assertTrue(kinds, "no transport plugin with a tracker endpoint installed")
+        for kind in kinds:
+            for command in (["status"], ["list"], ["buy", "apple"]):
+                err = io.StringIO()
+                with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
+                    parse(["--tracker", f"{kind}:127.0.0.1:80", *command])
+                self.assertIn(f"a {kind}: endpoint cannot work here: bazaar reaches the "
+                              "tracker over TCP, with or without TLS; the endpoints of "
+                              "the daemons' other transports work for twistd "
+                              "bazaar-node --tracker", err.getvalue(), command)
 
     def test_aTrackerNamedTwice(self):
         """status asked the same tracker twice, and printed it twice; the

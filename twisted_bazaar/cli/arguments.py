@@ -53,11 +53,17 @@ def later(module, name, *made_with):
 
 
 def _trackerAddress(text):
-    """--tracker: HOST:PORT, or a client endpoint over TCP or TLS."""
+    """--tracker: HOST:PORT, or a client endpoint over TCP or TLS.  The
+    endpoints a transport plugin adds to a node's --tracker are refused,
+    saying where they work: bazaar takes no transport plugins, since its
+    help loads no plugin (nor Twisted), and a buy over such a transport
+    needs that transport's node options too."""
     from twisted_bazaar.base.address import TCP_OR_TLS, addressType
 
     return argumentType(addressType(
-        TCP_OR_TLS, "the tracker is reached over TCP, with or without TLS"))(text)
+        TCP_OR_TLS, "bazaar reaches the tracker over TCP, with or without TLS; the "
+        "endpoints of the daemons' other transports work for twistd bazaar-node "
+        "--tracker"))(text)
 
 
 _ID_TEXT = re.compile(r"[0-9a-fA-F]{1,32}")
@@ -174,8 +180,9 @@ def _common(timeout_help, tracker=True):
     else:
         group.add_argument("--tracker", type=_trackerAddress, action="append",
                            default=argparse.SUPPRESS, metavar="ADDRESS",
-                           help="the tracker: HOST:PORT, or a client endpoint such "
-                           f"as tcp:{DEFAULT_TRACKER} (default: {DEFAULT_TRACKER}); "
+                           help="the tracker: HOST:PORT, or a client endpoint over "
+                           f"TCP or TLS (tcp:, ssl:, tls:) such as tcp:{DEFAULT_TRACKER} "
+                           f"(default: {DEFAULT_TRACKER}); "
                            "status and list take it again, for a market of several "
                            "trackers, and ask each")
         group.add_argument("--tracker-key", type=_trackerKey,
