@@ -211,7 +211,8 @@ def _common(timeout_help, tracker=True):
         group.add_argument("--tracker", type=_trackerAddress, action="append",
                            default=argparse.SUPPRESS, metavar="ADDRESS",
                            help="the tracker: HOST:PORT, or a client endpoint over "
-                           f"TCP or TLS (tcp:, ssl:, tls:) such as tcp:{DEFAULT_TRACKER} "
+                           "TCP or TLS (tcp:, ssl:, tls:) or an installed transport, as "
+                           f"twistd bazaar-node's --tracker, such as tcp:{DEFAULT_TRACKER} "
                            f"(default: {DEFAULT_TRACKER}); "
                            "status and list take it again, for a market of several "
                            "trackers, and ask each")
