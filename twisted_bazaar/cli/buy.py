@@ -199,9 +199,8 @@ class OneShotBuy:
     def _gaveUp(self, why):
         self.clock.callLater(0, self._end, why)
 
-    def _cannotListen(self, why, **_):
-        # A transport's port tells it so too (its onFailure may say it is
-        # in a callback: the end is put off to the next turn either way).
+    def _cannotListen(self, why):
+        # Its node's port, or a transport's (its onFailure), says so.
         self.clock.callLater(0, self._end, why)
 
     def _stopRequested(self, why):
