@@ -24,7 +24,7 @@ import twisted
 
 from twisted_bazaar.channel.session import Session
 from twisted_bazaar.testing.channelsocket import ChannelSocket
-from twisted_bazaar.testing.daemons import Daemon, LiveMarket
+from twisted_bazaar.testing.daemons import TEXT, Daemon, LiveMarket
 
 #: Seconds a daemon gets to come up, and a socket read to return.
 START_TIMEOUT = 30.0
@@ -99,14 +99,15 @@ def machine():
 
 
 @contextlib.contextmanager
-def market(onLine=None):
-    """A tracker in a scratch folder; the LiveMarket is stopped and the folder
-    removed on the way out, error or not.  ``onLine`` sees every line the
-    daemons log, as L{LiveMarket} says."""
+def market(onLine=None, *trackerArgs, logFormat=TEXT):
+    """A tracker (with ``trackerArgs``) in a scratch folder; the LiveMarket
+    is stopped and the folder removed on the way out, error or not.
+    ``onLine`` sees every line the daemons log, and they log in
+    ``logFormat``, as L{LiveMarket} says."""
     folder = tempfile.mkdtemp(prefix="bazaar-bench-")
-    daemons = LiveMarket(folder, onLine=onLine)
+    daemons = LiveMarket(folder, onLine=onLine, logFormat=logFormat)
     try:
-        daemons.startTracker(timeout=START_TIMEOUT)
+        daemons.startTracker("tracker", START_TIMEOUT, *trackerArgs)
         yield daemons
     finally:
         daemons.stop()

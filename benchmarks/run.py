@@ -38,6 +38,7 @@ from benchmarks import (
     simmillion,
     simscale,
     transfer,
+    webview,
 )
 from benchmarks.harness import Figure, machine
 
@@ -69,6 +70,7 @@ BENCHMARKS = {
              lambda quick, report: bulk.run(quick)),
     "aria2": (["transfer_vs_aria2"], lambda quick, report: aria2.run(quick)),
     "indexmem": (["index_bytes_per_entry"], lambda quick, report: indexmem.run(quick)),
+    "webview": ([webview.NAME], lambda quick, report: webview.run(quick)),
     "sim": (["sim_10k_wall_s", "sim_10k_rss_mb"], _sim),
     "simgoals": (simgoals.names(), simgoals.run),
     "simattack": (simattack.names(), simattack.run),

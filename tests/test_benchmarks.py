@@ -43,6 +43,7 @@ from benchmarks import (
     simattack,
     simgoals,
     simmillion,
+    webview,
 )
 from twisted_bazaar import wire
 
@@ -322,6 +323,19 @@ def fakeMetrics(success=1.0, double_sells=0, **extra):
                  "nodes": 300,
                  "adversaries": {"finds_with_honest_seller": 0.97,
                                  "lookups_honest_holder": None}}, **extra)
+
+
+class WebViewBenchmarkTests(SynchronousTestCase):
+    """Without Chromium the web view's figure is skipped, saying what to
+    install; the browser itself runs only under ``make bench``."""
+
+    def test_skippedWithoutChromium(self):
+        self.patch(webview.shutil, "which", lambda name: None)
+        [figure] = webview.run(quick=True)
+        self.assertEqual((figure.name, figure.value, figure.met),
+                         ("web_update_s", None, None))
+        self.assertIn("apt-get install chromium chromium-driver", figure.note)
+        self.assertIn("webview", run.BENCHMARKS)
 
 
 class FakeSim:

@@ -303,6 +303,31 @@ class BadConfigTests(ConfigCase):
                          "--config FILE: sell must be a list of strings, not a list "
                          "holding true")
 
+    def test_portsAndSecondsWithoutDefaultTakeNumbers(self):
+        """An option with no default but a parser (a port, seconds, a
+        limit) takes a TOML number, as a string was taken before, each
+        handed to its parser as its command line's text; what the parser
+        refuses names the option, and a value of no such kind is refused
+        saying what to write."""
+        node = self.parse('role = ["buyer"]\nwant = ["fig"]\nquic-port = 7800\n'
+                          "ws-port = 8080\ngive-up-after = 30\n")
+        self.assertEqual((node["quic-port"], node["ws-port"], node["give-up-after"]),
+                         (7800, 8080, 30.0))
+        self.assertEqual(self.parse(SELLER + 'ws-port = "8080"\n')["ws-port"], 8080)
+        tracker = self.parse("udp-port = 7701\nws-port = 0\nregistered-limit = 50\n",
+                             cls=TrackerOptions)
+        self.assertEqual((tracker["udp-port"], tracker["ws-port"],
+                          tracker["registered-limit"]), (7701, 0, 50))
+        self.assertIn("--ws-port: wants a whole number from 0 to 65535, not 70000",
+                      self.refused("ws-port = 70000\n", cls=TrackerOptions))
+        self.assertIn("--quic-port: wants a whole number from 0 to 65535, not '80.5'",
+                      self.refused(SELLER + "quic-port = 80.5\n"))
+        self.assertEqual(self.refused(SELLER + "ws-port = true\n"),
+                         "--config FILE: ws-port must be a number or a string, not true")
+        # Text kept as given stays a string.
+        self.assertEqual(self.refused(SELLER + "data-dir = 5\n"),
+                         "--config FILE: data-dir must be a string, not 5")
+
     def test_yesOrNo(self):
         """A yes-or-no option takes a TOML boolean, or its command line's
         "yes" and "no"."""

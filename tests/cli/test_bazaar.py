@@ -22,7 +22,7 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.wire.ids import KEYED, wireId
+from twisted_bazaar.wire.ids import KEYED, parseWireId, wireId
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.roles.files import options
@@ -44,7 +44,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.cli import bazaar
 from twisted_bazaar.cli.arguments import main, parse
 from twisted_bazaar.cli.usage import UsageError
-from twisted_bazaar.daemon.registry import trackerExtensionPlugins
+from twisted_bazaar.daemon.registry import trackerExtensionPlugins, transportPlugins
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.client import ClientError, NotTheNodeDialled
 from twisted_bazaar.tracker import Tracker, TrackerFactory
@@ -241,6 +241,53 @@ class CommonOptionTests(SynchronousTestCase):
             self.assertEqual(e.exception.reason, why, argv)
             self.assertTrue(err.getvalue().startswith("bazaar restock: error: "), argv)
         self.assertEqual(parse(restock).stock, [("apple", 3)])
+
+    def test_aTransportPluginsTrackerEndpoints(self):
+        """The endpoints a transport plugin adds to a node's --tracker are
+        bazaar's too, kept as given (Twisted finds their parsers, as a
+        node's); a kind no transport has is refused, naming those that
+        work."""
+        kinds = [kind for plugin in transportPlugins().values()
+                 for kind in plugin.trackerKinds]
+        self.assertTrue(kinds, "no transport plugin with a tracker endpoint installed")
+        for kind in kinds:
+            for command in (["status"], ["list"], ["node", "7b3c"], ["buy", "apple"],
+                            ["web"]):
+                args = parse(["--tracker", f"{kind}:192.0.2.10:80", *command])
+                self.assertEqual([each.endpoint for each in args.trackers],
+                                 [f"{kind}:192.0.2.10:80"], command)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
+            parse(["--tracker", "gopher:192.0.2.10:70", "status"])
+        self.assertIn("a gopher: endpoint cannot work here: bazaar reaches the tracker "
+                      "over TCP, with or without TLS, or an installed transport (use "
+                      f"HOST:PORT, tcp:, ssl:, tls: or {kinds[-1]}:)", err.getvalue())
+
+    def test_buyTakesEachTransportsNodeOptions(self):
+        """bazaar buy takes each transport plugin's node options, as
+        twistd bazaar-node does, parsed by the plugin's parser: a
+        repeatable one a list (none given: empty), another its default."""
+        options = [option for plugin in transportPlugins().values()
+                   for option in plugin.nodeOptions]
+        self.assertTrue(options, "no transport plugin with node options installed")
+        plain = parse(["buy", "apple"])
+        for option in options:
+            self.assertEqual(getattr(plain, option.name.replace("-", "_")),
+                             [] if option.repeatable else False if option.flag
+                             else option.default, option.name)
+        seller = "0123456789abcdef0123456789abcdef"
+        given = parse(["buy", "apple", "--ws-port", "0", "--ws-peer",
+                       f"{seller}=192.0.2.11:443"])
+        self.assertEqual((given.ws_port, given.ws_peer),
+                         (0, [(parseWireId(seller), "192.0.2.11", 443)]))
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
+            parse(["buy", "apple", "--ws-port", "70000"])
+        self.assertIn("--ws-port: wants a whole number from 0 to 65535, not 70000",
+                      err.getvalue())
+        # The other commands take none.
+        with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(SystemExit):
+            parse(["status", "--ws-port", "0"])
 
     def test_aTrackerNamedTwice(self):
         """status asked the same tracker twice, and printed it twice; the

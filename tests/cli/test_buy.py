@@ -9,9 +9,10 @@ import os
 import random
 
 import attr
+from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.wire.ids import shortId, wireId
+from twisted_bazaar.wire.ids import parseWireId, shortId, wireId
 from twisted_bazaar.cli.buy import BuyError, OneShotBuy, renderBuy
 from twisted_bazaar.cli.progress import Progress
 from twisted_bazaar.files import hashing
@@ -25,7 +26,7 @@ from twisted_bazaar.testing.memory import (
 )
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 from twisted_bazaar.daemon.build import configured
-from twisted_bazaar.daemon.registry import discoveryPlugins
+from twisted_bazaar.daemon.registry import discoveryPlugins, transportPlugins
 from twisted_bazaar.schemes.chord.ring import distance, keyOf, solves, strictlyBetween
 from twisted_bazaar.schemes.chord.settings import LEAST_PUZZLE
 from tests.files.helpers import scratchDir, writeFile
@@ -362,3 +363,30 @@ class OneShotChordTests(OneShotHelpers, SynchronousTestCase):
         self.assertEqual([(p["seller"], p["units"]) for p in result["purchases"]],
                          [(wireId(sellers[0].id), 1)])
         self.assertNothingLeft(buy)
+
+
+class TransportPluginTests(SynchronousTestCase):
+    """``bazaar buy``'s node has each transport plugin's transport its
+    options turn on, as a node daemon does: dialled by, and served while
+    the node runs."""
+
+    def buy(self, values):
+        plugin = transportPlugins()["WebSocket"]
+        off = {option.name: [] if option.repeatable else option.default
+               for option in plugin.nodeOptions}
+        return OneShotBuy(Clock(), FakeConnector(), None, None, "tracker:7700", "apple",
+                          listen_description="tcp:0:interface=127.0.0.1",
+                          transports=[(plugin, {**off, **values})])
+
+    def test_offUnlessItsOptionsTurnItOn(self):
+        self.assertNotIn("websocket", self.buy({}).node.dialer.transports.kinds)
+
+    def test_aPeerNamedMakesItTheNodes(self):
+        seller = "0123456789abcdef0123456789abcdef"
+        buy = self.buy({"ws-peer": [(parseWireId(seller), "192.0.2.11", 443)]})
+        self.assertIn("websocket", buy.node.dialer.transports.kinds)
+        # Its service runs under the node's: started and stopped with it.
+        served = [service for service in buy.service
+                  if type(service).__module__.startswith(
+                      "twisted_bazaar.transports.websocket")]
+        self.assertEqual(len(served), 1, list(buy.service))

@@ -5,8 +5,8 @@ hairpin, and the tracker on the public net (docs/protocol.md §5, "Local
 addresses").  Each node is found unreachable and reserves at the
 tracker's relay; each names its local address to the tracker, which
 names it to the other (both seen at the router's public address).  The
-buyer fetches the seller's shared file of 32 MiB over the LAN, within a
-few seconds, byte for byte, and the tracker's relay copies not one byte
+buyer fetches the seller's shared file of 32 MiB over the LAN, byte for
+byte (how long it took printed), and the tracker's relay copies not one byte
 (its ``bazaar_tracker_relayed_bytes_total``).  So does a one-shot
 ``bazaar buy`` at the buyer's machine (issue 70, "the LAN for every
 client": its LAN path comes before any relay or punch), and ``bazaar node`` and ``bazaar list``
@@ -40,16 +40,10 @@ TIMEOUT = 60.0
 #: The file's size: tens of MiB, a hundred seconds and more through a
 #: public node's relay (256 KiB/s).
 SIZE = 32 * 1024 * 1024 + 5
-#: Seconds the fetch may take, from its first line to the file verified
-#: (0.83 s measured on a loaded 2-core machine).
-LAN_FETCH = 8.0
 #: The file ``bazaar buy`` fetches from a housemate (the issue's figure is
 #: 64 MiB in 3 s: docs/running.md quotes the run at that size, which
 #: BAZAAR_LAN_BUY_FULL=1 runs).
 BUY_SIZE = (64 if os.environ.get("BAZAAR_LAN_BUY_FULL") else 8) * 1024 * 1024 + 3
-#: Seconds ``bazaar buy`` may take, joining the market, searching,
-#: buying and fetching BUY_SIZE over the LAN.
-LAN_BUY = 20.0
 #: The line of a node that holds a reservation at its tracker's relay.
 RELAYED = r"reachable through the relay at {host}:\d+"
 
@@ -75,7 +69,7 @@ class OneHomeTests(HomeMarketCase):
                           "--want", "lan.bin", "--downloads", downloads)
         buyer.waitFor(r"fetching lan\.bin \(", TIMEOUT)
         started = time.monotonic()
-        waitDownloaded(buyer, "lan.bin", LAN_FETCH)
+        waitDownloaded(buyer, "lan.bin", TIMEOUT)
         took = time.monotonic() - started
         with open(os.path.join(downloads, "lan.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).digest(),
@@ -87,7 +81,6 @@ class OneHomeTests(HomeMarketCase):
         buyer.waitFor(rf"reached node {short(seller_id)} at its local address "
                       rf"{re.escape(self.seller_home.host.address)}:\d+ \(files\)",
                       TIMEOUT)
-        self.assertLess(took, LAN_FETCH)
         print(f"\n32 MiB over the LAN in {took:.2f} s")
         codes = self.market.stop()
         self.assertEqual(set(codes.values()), {TERMINATED}, codes)
@@ -148,7 +141,7 @@ class OneHomeTests(HomeMarketCase):
             seller.waitFor(line, TIMEOUT)
         downloads = self.folder("downloads")
         started = time.monotonic()
-        self.bazaar("buy", "house.bin", "--downloads", downloads, "--timeout", str(LAN_BUY))
+        self.bazaar("buy", "house.bin", "--downloads", downloads, "--timeout", str(TIMEOUT))
         took = time.monotonic() - started
         with open(os.path.join(downloads, "house.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).digest(),

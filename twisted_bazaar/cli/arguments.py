@@ -53,11 +53,47 @@ def later(module, name, *made_with):
 
 
 def _trackerAddress(text):
-    """--tracker: HOST:PORT, or a client endpoint over TCP or TLS."""
+    """--tracker: HOST:PORT, or a client endpoint over TCP or TLS, or over
+    an installed transport, as a node's --tracker takes it (each transport
+    plugin's ``trackerKinds``: the plugins are read only for an address
+    that is none of the first, so a help or a plain address loads none)."""
     from twisted_bazaar.base.address import TCP_OR_TLS, addressType
 
-    return argumentType(addressType(
-        TCP_OR_TLS, "the tracker is reached over TCP, with or without TLS"))(text)
+    why = "bazaar reaches the tracker over TCP, with or without TLS, or an installed transport"
+    try:
+        return argumentType(addressType(TCP_OR_TLS, why))(text)
+    except argparse.ArgumentTypeError:
+        return argumentType(addressType(TCP_OR_TLS + _transportKinds(), why))(text)
+
+
+def _transportKinds():
+    """The client endpoint kinds of the installed transports, as a node's
+    --tracker takes them."""
+    from twisted_bazaar.daemon.registry import transportPlugins
+    from twisted_bazaar.tap.transports import trackerKinds
+
+    return trackerKinds(transportPlugins().values())[0]
+
+
+def transportOptions(buy, plugins):
+    """Give ``bazaar buy``'s parser each transport plugin's node options,
+    a section each (``the NAME transport``), as ``twistd bazaar-node``
+    takes them: the buying node is a node of the market, reached the same
+    ways.  Each option's value is under its name, ``-`` as ``_``."""
+    for plugin in sorted(plugins, key=lambda plugin: plugin.name):
+        if not plugin.nodeOptions:
+            continue
+        group = buy.add_argument_group(f"the {plugin.name} transport")
+        for option in plugin.nodeOptions:
+            flag = f"--{option.name}"
+            if option.flag:
+                group.add_argument(flag, action="store_true", help=option.help)
+            elif option.repeatable:
+                group.add_argument(flag, type=argumentType(option.parse), action="append",
+                                   default=[], help=option.help)
+            else:
+                group.add_argument(flag, type=argumentType(option.parse),
+                                   default=option.default, help=option.help)
 
 
 _ID_TEXT = re.compile(r"[0-9a-fA-F]{1,32}")
@@ -174,8 +210,10 @@ def _common(timeout_help, tracker=True):
     else:
         group.add_argument("--tracker", type=_trackerAddress, action="append",
                            default=argparse.SUPPRESS, metavar="ADDRESS",
-                           help="the tracker: HOST:PORT, or a client endpoint such "
-                           f"as tcp:{DEFAULT_TRACKER} (default: {DEFAULT_TRACKER}); "
+                           help="the tracker: HOST:PORT, or a client endpoint over "
+                           "TCP or TLS (tcp:, ssl:, tls:) or an installed transport, as "
+                           f"twistd bazaar-node's --tracker, such as tcp:{DEFAULT_TRACKER} "
+                           f"(default: {DEFAULT_TRACKER}); "
                            "status and list take it again, for a market of several "
                            "trackers, and ask each")
         group.add_argument("--tracker-key", type=_trackerKey,
@@ -191,7 +229,10 @@ def _common(timeout_help, tracker=True):
     return common
 
 
-def parser():
+def parser(transports=()):
+    """bazaar's parser; ``bazaar buy`` with the node options of the
+    transport plugins given (L{transportOptions}: L{parse} reads them for
+    a buy, not for a help, which loads no plugin)."""
     question = (f"seconds each question may take (default: "
                 f"{DEFAULT_TIMEOUT:g})")
     p = OneLineParser(
@@ -240,7 +281,10 @@ def parser():
         "--quantity units of ITEM (a shared file: once, and fetch it into "
         "--downloads, with a progress bar on a terminal), stop, and exit 0; "
         "exit 1 with the reason when they are not bought within --timeout "
-        "seconds, or the file's download gives up.")
+        "seconds, or the file's download gives up.",
+        epilog="It also takes each installed transport's node options, and "
+        "its endpoints for --tracker, as twistd bazaar-node does (its "
+        "--help-all lists them, a section per transport).")
     buy.add_argument("item", type=_item, metavar="ITEM",
                      help="what to buy")
     buy.add_argument("--quantity", type=_quantity, default=1,
@@ -285,6 +329,7 @@ def parser():
                       "no TCP punch meets is punched over UDP (not with --no-punch)")
     quic.add_argument("--no-quic", action="store_true",
                       help="serve no QUIC and dial none: TCP (and relays) only")
+    transportOptions(buy, transports)
     view = commands.add_parser(
         "web", parents=asking, help="serve the market's web view, as the operator of "
         "the node whose --data-dir is given",
@@ -359,8 +404,8 @@ class _Gone(argparse.Action):
 def parse(argv=None):
     """The command line, with the defaults of the options every command
     takes filled in where they were not given."""
-    p = parser()
     words = sys.argv[1:] if argv is None else argv
+    p = parser(_buyTransports(words))
     _dataDirFirst(p, words)
     args = p.parse_args(joinDashedValues(words))
     command = commandParser(p, args)
@@ -381,6 +426,18 @@ def parse(argv=None):
     if not hasattr(args, "json"):
         args.json = False
     return args
+
+
+def _buyTransports(words):
+    """The transport plugins, for a command line of ``bazaar buy`` that
+    asks for no help; else none (a help, and every other command, load no
+    plugin)."""
+    named = [word for word in words if word in COMMAND_NAMES]
+    if named[:1] != ["buy"] or any(word in ("-h", "--help") for word in words):
+        return ()
+    from twisted_bazaar.daemon.registry import transportPlugins
+
+    return tuple(transportPlugins().values())
 
 
 def _dataDirFirst(p, words):

@@ -74,7 +74,7 @@ from twisted_bazaar.cli.trackers import (
     trackerPins,
 )
 from twisted_bazaar.daemon.allocator import tuneForStreaming
-from twisted_bazaar.daemon.registry import discoveryPlugins
+from twisted_bazaar.daemon.registry import discoveryPlugins, transportPlugins
 from twisted_bazaar.schemes.index.messages import List, Listing
 from twisted_bazaar.status.messages import MemberList, Members, NodeState
 from twisted_bazaar.net.recent import STATUS_PURPOSES
@@ -390,7 +390,8 @@ def buy(reactor, args):
         give_up=args.download_give_up, progress=progress, identity=identity,
         notice=noticeFor(args),
         punch=_punchOf(reactor, channel, connector, not args.no_punch),
-        quic=_quicOf(reactor, channel, None if args.no_quic else args.quic_port or 0))
+        quic=_quicOf(reactor, channel, None if args.no_quic else args.quic_port or 0),
+        transports=_transportsOf(args))
     finished = purchase.run(started)
     shuttingDown = []
 
@@ -420,6 +421,15 @@ def _punchOf(reactor, channel, connector, punch):
     if not punch:
         return None
     return PunchDialer(reactor, channel, connector.peerLog), 0, True
+
+
+def _transportsOf(args):
+    """(plugin, its node options' values) of each transport plugin, as
+    ``bazaar buy``'s command line gave them (L{twisted_bazaar.cli.arguments.
+    transportOptions})."""
+    return [(plugin, {option.name: getattr(args, option.name.replace("-", "_"))
+                      for option in plugin.nodeOptions})
+            for plugin in transportPlugins().values()]
 
 
 def _quicOf(reactor, channel, port):

@@ -50,6 +50,7 @@ from twisted_bazaar.files.downloads import PRIVATE
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
 from twisted_bazaar.roles.want import DONE
 from twisted_bazaar.schemes.interfaces import IClientValues
+from twisted_bazaar.tap.endpoints import listenInterface
 from twisted_bazaar.tap.shortfall import EmptySearches, shortfall
 
 #: Seconds between updates of the downloads' progress.
@@ -82,7 +83,8 @@ class OneShotBuy:
                  quantity=1, deadline=DEFAULT_DEADLINE, discovery="flood",
                  host="", rng=None, listen_description=None, identity=None,
                  downloads=None, give_up=DEFAULT_GIVE_UP, progress=None,
-                 notice=None, scheme_settings=None, punch=None, quic=None):
+                 notice=None, scheme_settings=None, punch=None, quic=None,
+                 transports=()):
         """
         @param listen: the server endpoint the node listens on (peers
             answer its searches through links to it).
@@ -111,6 +113,11 @@ class OneShotBuy:
             (L{twisted_bazaar.daemon.quic.QuicService}, not yet serving a
             node), whose transport the node dials by and which punches
             over UDP where a TCP punch failed; None: none.
+        @param transports: (plugin, values) of each transport plugin
+            (L{twisted_bazaar.transports.plugin.ITransportPlugin}) and its
+            node options' values, as a node daemon takes them: each the
+            options turn on is the node's too (dialled by, served), and
+            one that cannot serve ends the purchase with its reason.
         """
         self.clock = clock
         self.item = item
@@ -121,6 +128,12 @@ class OneShotBuy:
         scheme = discoveryPlugins()[discovery]
         settings = scheme_settings or schemeSettings(discovery)
         buyer = rolePlugins()["buyer"]
+        # A transport's port listens on --listen's interface, as a node's.
+        interface = listenInterface(listen_description) if listen_description else ""
+        makers = [plugin.nodeTransport(clock, values, interface, self._cannotListen)
+                  for plugin, values in transports]
+        added = [make(connector.channel, connector.peerLog)
+                 for make in makers if make is not None]
         parts = buildNode(clock, rng, connector, NodeConfig(host=host),
                           identity=identity or Identity.generate(),
                           scheme=(scheme, settings),
@@ -128,7 +141,8 @@ class OneShotBuy:
                               "want": [item], "quantity": quantity,
                               "exit-when-done": True, "downloads": downloads,
                               "download-give-up": give_up}))],
-                          punch=punch, more=() if quic is None else (quic.transport,))
+                          punch=punch, more=(() if quic is None else (quic.transport,))
+                          + tuple(each.transport for each in added))
         self.downloads = downloads
         self.node = parts.node
         self.buyer = parts.roles["buyer"]
@@ -146,6 +160,8 @@ class OneShotBuy:
         if quic is not None:
             quic.serve(self.node, parts.punching)
             quic.setServiceParent(self.service)
+        for each in added:
+            each.serve(self.node).setServiceParent(self.service)
         self._finished = defer.Deferred()
         #: When the purchase began, by the clock (set by L{run}).
         self.started = None
@@ -184,6 +200,7 @@ class OneShotBuy:
         self.clock.callLater(0, self._end, why)
 
     def _cannotListen(self, why):
+        # Its node's port, or a transport's (its onFailure), says so.
         self.clock.callLater(0, self._end, why)
 
     def _stopRequested(self, why):

@@ -288,8 +288,13 @@ class DaemonOptions(usage.Options):
                 name = name[:-1]
                 kinds[name] = (ONE_OR_LIST if name in self.oneOrList
                                else LIST if name in self.repeatable
-                               else kindOf(self.optionDefault(name)))
+                               else kindOf(self.optionDefault(name), self._parsed(name)))
         return kinds
+
+    def _parsed(self, name):
+        """Whether an option's value goes through a parser of its own (its
+        row's), not kept as the text given."""
+        return getattr(self._dispatch.get(name), "coerce", str) is not str
 
     def postOptions(self):
         parent = self.parent

@@ -8,7 +8,11 @@ a single-valued option, and a repeatable option (``--sell``, ``--want``,
 ``--role``) given on the command line replaces the file's list.  Each
 value must be of its option's kind (a list for a repeatable option, a
 whole number for ``quantity``...): anything else is a usage error.
-``tracker`` and ``tracker-key``, repeatable, take one string too.
+``tracker`` and ``tracker-key``, repeatable, take one string too.  An
+option with no default but a parser of its own (a port such as
+``quic-port``, a transport plugin's too) takes a number or a string,
+handed to its parser as its command line's text: ``quic-port = 7701``
+as ``quic-port = "7701"``.
 """
 
 import json
@@ -47,15 +51,22 @@ WHOLE = "a whole number"
 NUMBER = "a number"
 YES_NO = "true or false (or \"yes\" or \"no\")"
 STRING = "a string"
+#: An option with no default but a parser of its own (a port, seconds):
+#: its parser says what it takes.
+NUMBER_OR_STRING = "a number or a string"
 
 _ACCEPTS = {FLAG: (bool,), WHOLE: (int,), NUMBER: (int, float), YES_NO: (bool, str),
-            STRING: (str,)}
+            STRING: (str,), NUMBER_OR_STRING: (int, float, str)}
 
 
-def kindOf(default):
+def kindOf(default, parsed=False):
     """The kind of value an option takes, told by its default: a whole
-    number, a number, yes or no, or a string (also for options without a
-    default)."""
+    number, a number, yes or no, or a string; for an option without a
+    default, a number or a string when its value goes through a parser
+    of its own (``parsed``: which refuses what it cannot take, naming the
+    option), else a string."""
+    if default is None and parsed:
+        return NUMBER_OR_STRING
     if isinstance(default, bool):
         return YES_NO
     if isinstance(default, int):
