@@ -513,6 +513,12 @@ class UdpPunching(Service, NodeObserver):
         run = self._runs.get(peer_id)
         return peer_id in self._wanted or (run is not None and run.path is None)
 
+    def runs(self, peer_id):
+        """Whether the probes of a punch with peer_id are out: the tracker
+        said go and this side had a plan (not one only wanted)."""
+        run = self._runs.get(peer_id)
+        return run is not None and run.path is None and run.punch is not None
+
     def stopService(self):
         super().stopService()
         self.nodeStopping()
