@@ -49,6 +49,7 @@ did not start, a file that did not come: its row says which).
 """
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -240,17 +241,40 @@ def _keepLogs(market, result, logs, stem):
                 f.write("\n".join(daemon.lines) + "\n")
 
 
-def attempt(bed, pair, index, size, logs):
-    """One try of pair (SELLER-BUYER) in a fresh market: a dict of what
-    was seen."""
+@contextlib.contextmanager
+def _trying(bed, pair, result, logs, stem):
+    """
+    A try of pair in a fresh market and folder of its own, yielded as
+    (market, folder, seller's home, buyer's home), the homes' datagram
+    counts zeroed first.  Whatever its kind, it ends the same way: once
+    it ran through, result gets the UDP datagrams out of each home; a
+    daemon that failed it is its ``error``, the first line of why; the
+    market is stopped, its logs kept (L{_keepLogs}) and the folder
+    removed.
+    """
     seller_at, buyer_at = _homes(pair)
     folder = tempfile.mkdtemp(prefix="bazaar-natbed-")
     market = LiveMarket(folder, logFormat=JSON)
+    try:
+        bed.zeroDatagrams()
+        yield market, folder, seller_at, buyer_at
+        result["datagrams"] = {"seller": bed.datagramsOut(seller_at),
+                               "buyer": bed.datagramsOut(buyer_at)}
+    except DaemonError as e:
+        result["error"] = str(e).splitlines()[0]
+    finally:
+        _keepLogs(market, result, logs, stem)
+        shutil.rmtree(folder, True)
+
+
+def attempt(bed, pair, index, size, logs):
+    """One try of pair (SELLER-BUYER) in a fresh market: a dict of what
+    was seen."""
     result = {"pair": pair, "try": index + 1, "size": size, "met": False,
               "seconds": None, "strategy": None, "relayed": None, "rate": None,
               "datagrams": None, "error": None}
-    try:
-        bed.zeroDatagrams()
+    with _trying(bed, pair, result, logs, f"{pair}-{index + 1}") as (
+            market, folder, seller_at, buyer_at):
         public_port, seller_id = _market(market, bed, folder, seller_at,
                                          _share(folder, "home.bin", size))
         downloads = os.path.join(folder, "downloads")
@@ -273,13 +297,6 @@ def attempt(bed, pair, index, size, logs):
         relayed = [_trackerRelayed(bed), _nodeRelayed(bed, public_port, folder, "public")]
         result["relayed"] = None if None in relayed else sum(relayed)
         result["relayed_by"] = {"tracker": relayed[0], "public": relayed[1]}
-        result["datagrams"] = {"seller": bed.datagramsOut(seller_at),
-                               "buyer": bed.datagramsOut(buyer_at)}
-    except DaemonError as e:
-        result["error"] = str(e).splitlines()[0]
-    finally:
-        _keepLogs(market, result, logs, f"{pair}-{index + 1}")
-        shutil.rmtree(folder, True)
     return result
 
 
@@ -309,14 +326,11 @@ def attemptAfterMeet(bed, pair, index, size, logs):
     into the seller's share and the buyer's daemon buys it (over the met
     path, if it stayed), then ``bazaar buy home.bin`` at the buyer's home:
     a dict of what was seen."""
-    seller_at, buyer_at = _homes(pair)
-    folder = tempfile.mkdtemp(prefix="bazaar-natbed-")
-    market = LiveMarket(folder, logFormat=JSON)
     result = {"pair": pair, "try": index + 1, "size": size, "after_meet": True,
               "met": False, "seconds": None, "strategy": None, "daemon": None,
               "buy": None, "datagrams": None, "error": None}
-    try:
-        bed.zeroDatagrams()
+    with _trying(bed, pair, result, logs, f"{pair}-{index + 1}-after-meet") as (
+            market, folder, seller_at, buyer_at):
         shared = _share(folder, "hello.bin", 1024)
         waiting = os.path.join(_share(folder, "home.bin", size), "home.bin")
         public_port, seller_id = _market(market, bed, folder, seller_at, shared)
@@ -356,13 +370,6 @@ def attemptAfterMeet(bed, pair, index, size, logs):
                                         else done[key] - after[key] for key in done}}
         if status != 0:
             result["error"] = f"bazaar buy exited {status}: {' '.join(said)}"
-        result["datagrams"] = {"seller": bed.datagramsOut(seller_at),
-                               "buyer": bed.datagramsOut(buyer_at)}
-    except DaemonError as e:
-        result["error"] = str(e).splitlines()[0]
-    finally:
-        _keepLogs(market, result, logs, f"{pair}-{index + 1}-after-meet")
-        shutil.rmtree(folder, True)
     return result
 
 

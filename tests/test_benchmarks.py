@@ -616,6 +616,44 @@ class NatBedTests(SynchronousTestCase):
         self.assertIn("| 1 | hard-easy | no (the try stopped: buyer did not log 'downloaded "
                       "home.bin into' within 572 s) |  |  |  |  |  |", stdout.getvalue())
 
+    def test_aTrysEnd(self):
+        """Every kind of try ends alike (L{natbed._trying}): one that ran
+        through gets each home's datagrams; one a daemon stopped, its
+        error's first line and none; both stop their market, keep its
+        logs and remove their folder."""
+        stopped = []
+
+        class Market:
+            daemons = []
+
+            def __init__(self, folder, logFormat):
+                self.folder = folder
+
+            def stop(self):
+                stopped.append(self.folder)
+
+        class Bed:
+            def zeroDatagrams(self):
+                self.counted = {"hard": 0, "easy": 0}
+
+            def datagramsOut(self, home):
+                self.counted[home] += 1
+                return self.counted[home]
+
+        self.patch(natbed, "LiveMarket", Market)
+        ran, failed = {}, {}
+        with natbed._trying(Bed(), "hard-easy", ran, None, "stem") as (
+                market, folder, seller_at, buyer_at):
+            self.assertEqual((seller_at, buyer_at), ("hard", "easy"))
+            self.assertTrue(os.path.isdir(folder))
+        with natbed._trying(Bed(), "easy-hard", failed, None, "stem") as (
+                _, second, _, _):
+            raise natbed.DaemonError("buyer did not log it\nits last lines")
+        self.assertEqual(ran, {"datagrams": {"seller": 1, "buyer": 1}})
+        self.assertEqual(failed, {"error": "buyer did not log it"})
+        self.assertEqual(stopped, [folder, second])
+        self.assertFalse(os.path.exists(folder) or os.path.exists(second))
+
     def test_noBed(self):
         """Where no bed can be made (not root, no iptables), it says why
         and exits 1."""
