@@ -45,6 +45,7 @@ from benchmarks import (
     simmillion,
 )
 from twisted_bazaar import wire
+from tests.files.helpers import scratchDir
 
 
 class IndexMemoryBenchmarkTests(SynchronousTestCase):
@@ -641,7 +642,7 @@ class NatBedTests(SynchronousTestCase):
     def test_firstByteWritten(self):
         """A part file made at its size holds no block until bytes are
         written into it (what --buy-alone looks for from outside)."""
-        downloads = self.mktemp()
+        downloads = os.path.join(scratchDir(self), "downloads")
         self.assertFalse(natbed._written(downloads))
         private = os.path.join(downloads, natbed.PRIVATE)
         os.makedirs(private)
