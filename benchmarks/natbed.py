@@ -4,7 +4,8 @@ namespaces with real Linux routers, every daemon started with only the
 flags a user types, and the figures a user would see.
 
     python -m benchmarks.natbed [--tries 10] [--size 8] [--pairs hard-easy,...]
-                                [--buy-after-meet] [--logs DIR] [--json FILE]
+                                [--buy-after-meet | --buy-alone] [--logs DIR]
+                                [--json FILE]
 
 The bed (L{twisted_bazaar.testing.netns}): on the public net a tracker
 (``bazaar-tracker``, its default flags: TCP 7700, its UDP check on 7700
@@ -43,12 +44,21 @@ home.bin`` runs at the buyer's home: a fresh node, with a punch of its
 own.  For each buy it reports the bytes the relays copied during it
 and its seconds.
 
+With ``--buy-alone``, each try is the second goal's order
+(L{attemptBuyAlone}): no daemon at the buyer's home, only ``bazaar buy
+home.bin`` there, a fresh node; it reports the seconds to the file's
+first byte (the first block the part file holds, looked at every
+L{LOOK} s from outside), to its end, the bytes the relays copied, and
+the whole file's rate as a multiple of the public node's relay rate
+(its default ``--relay-rate``, L{RELAY_RATE}).
+
 It needs root, ``ip`` and ``iptables``; without them it says why and
 exits 1, as it does when a try could not run to its end (a daemon that
 did not start, a file that did not come: its row says which).
 """
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -67,6 +77,8 @@ from twisted_bazaar.testing.daemons import (
     nodeId,
 )
 from twisted_bazaar.testing.netns import NetBed, NetBedError, missing, run, tagOf
+from twisted_bazaar.files.downloads import PRIVATE
+from twisted_bazaar.transports.relay.limits import NODE_RATE
 from twisted_bazaar.wire.ids import shortId
 
 #: The tracker's TCP port (its default, ``--listen tcp:7700``).
@@ -83,6 +95,15 @@ MET_WITHIN = 15.0
 GOAL_RELAYED = 64 * 1024
 #: The goal's seconds from a ``bazaar buy``'s start to its end.
 GOAL_BUY = 20.0
+#: The second goal: a ``bazaar buy`` alone has its file's first byte
+#: within this many seconds, and the whole file at this multiple of the
+#: public relay's rate at least.
+GOAL_FIRST_BYTE = 3.0
+GOAL_TIMES_RELAY = 5.0
+#: The public node's relay rate, bytes a second (its default).
+RELAY_RATE = NODE_RATE
+#: Seconds between two looks at a ``bazaar buy``'s part file.
+LOOK = 0.02
 #: The slowest a relayed file is waited for: a public node's relay copies
 #: 256 KiB/s (its ``--relay-rate``), a tracker's 8 MiB/s.
 SLOWEST_RATE = 128 * 1024
@@ -240,17 +261,40 @@ def _keepLogs(market, result, logs, stem):
                 f.write("\n".join(daemon.lines) + "\n")
 
 
-def attempt(bed, pair, index, size, logs):
-    """One try of pair (SELLER-BUYER) in a fresh market: a dict of what
-    was seen."""
+@contextlib.contextmanager
+def _trying(bed, pair, result, logs, stem):
+    """
+    A try of pair in a fresh market and folder of its own, yielded as
+    (market, folder, seller's home, buyer's home), the homes' datagram
+    counts zeroed first.  Whatever its kind, it ends the same way: once
+    it ran through, result gets the UDP datagrams out of each home; a
+    daemon that failed it is its ``error``, the first line of why; the
+    market is stopped, its logs kept (L{_keepLogs}) and the folder
+    removed.
+    """
     seller_at, buyer_at = _homes(pair)
     folder = tempfile.mkdtemp(prefix="bazaar-natbed-")
     market = LiveMarket(folder, logFormat=JSON)
+    try:
+        bed.zeroDatagrams()
+        yield market, folder, seller_at, buyer_at
+        result["datagrams"] = {"seller": bed.datagramsOut(seller_at),
+                               "buyer": bed.datagramsOut(buyer_at)}
+    except DaemonError as e:
+        result["error"] = str(e).splitlines()[0]
+    finally:
+        _keepLogs(market, result, logs, stem)
+        shutil.rmtree(folder, True)
+
+
+def attempt(bed, pair, index, size, logs):
+    """One try of pair (SELLER-BUYER) in a fresh market: a dict of what
+    was seen."""
     result = {"pair": pair, "try": index + 1, "size": size, "met": False,
               "seconds": None, "strategy": None, "relayed": None, "rate": None,
               "datagrams": None, "error": None}
-    try:
-        bed.zeroDatagrams()
+    with _trying(bed, pair, result, logs, f"{pair}-{index + 1}") as (
+            market, folder, seller_at, buyer_at):
         public_port, seller_id = _market(market, bed, folder, seller_at,
                                          _share(folder, "home.bin", size))
         downloads = os.path.join(folder, "downloads")
@@ -273,33 +317,54 @@ def attempt(bed, pair, index, size, logs):
         relayed = [_trackerRelayed(bed), _nodeRelayed(bed, public_port, folder, "public")]
         result["relayed"] = None if None in relayed else sum(relayed)
         result["relayed_by"] = {"tracker": relayed[0], "public": relayed[1]}
-        result["datagrams"] = {"seller": bed.datagramsOut(seller_at),
-                               "buyer": bed.datagramsOut(buyer_at)}
-    except DaemonError as e:
-        result["error"] = str(e).splitlines()[0]
-    finally:
-        _keepLogs(market, result, logs, f"{pair}-{index + 1}")
-        shutil.rmtree(folder, True)
     return result
 
 
 def _bazaarBuy(bed, buyer_at, folder, size):
     """``bazaar buy home.bin`` at home buyer_at, as README has it plus the
     tracker's address: (its seconds from start to exit, its exit status,
-    its output's last lines)."""
+    its output's last lines, the seconds to the file's first byte or
+    None)."""
     downloads = os.path.join(folder, "downloads-buy")
     os.makedirs(downloads)
     began = time.time()
+    with tempfile.TemporaryFile("w+") as output:
+        buying = subprocess.Popen([*bed.homes[buyer_at].host.wrapper, _bazaar(), "buy",
+                                   "home.bin", "--tracker",
+                                   f"tcp:{bed.tracker.address}:{TRACKER_PORT}",
+                                   "--downloads", downloads],
+                                  stdout=output, stderr=subprocess.STDOUT, text=True)
+        first = None
+        deadline = began + STEP + size / SLOWEST_RATE
+        while buying.poll() is None and time.time() < deadline:
+            if first is None and _written(downloads):
+                first = round(time.time() - began, 2)
+            time.sleep(LOOK)
+        if buying.poll() is None:
+            buying.kill()
+            buying.wait()
+            return round(time.time() - began, 2), None, ["(still running: stopped)"], first
+        took = round(time.time() - began, 2)
+        output.seek(0)
+        said = output.read().strip().splitlines()[-3:]
+    return took, buying.returncode, said, first
+
+
+def _written(downloads):
+    """Whether a part file in downloads holds a block of data (made at the
+    file's size, it holds none until its first bytes are written)."""
+    private = os.path.join(downloads, PRIVATE)
     try:
-        done = subprocess.run([*bed.homes[buyer_at].host.wrapper, _bazaar(), "buy", "home.bin",
-                               "--tracker", f"tcp:{bed.tracker.address}:{TRACKER_PORT}",
-                               "--downloads", downloads],
-                              capture_output=True, text=True,
-                              timeout=STEP + size / SLOWEST_RATE)
-    except subprocess.TimeoutExpired:
-        return round(time.time() - began, 2), None, ["(still running: stopped)"]
-    return (round(time.time() - began, 2), done.returncode,
-            (done.stdout + done.stderr).strip().splitlines()[-3:])
+        names = os.listdir(private)
+    except OSError:
+        return False
+    for name in names:
+        try:
+            if os.stat(os.path.join(private, name)).st_blocks:
+                return True
+        except OSError:
+            pass
+    return False
 
 
 def attemptAfterMeet(bed, pair, index, size, logs):
@@ -309,14 +374,11 @@ def attemptAfterMeet(bed, pair, index, size, logs):
     into the seller's share and the buyer's daemon buys it (over the met
     path, if it stayed), then ``bazaar buy home.bin`` at the buyer's home:
     a dict of what was seen."""
-    seller_at, buyer_at = _homes(pair)
-    folder = tempfile.mkdtemp(prefix="bazaar-natbed-")
-    market = LiveMarket(folder, logFormat=JSON)
     result = {"pair": pair, "try": index + 1, "size": size, "after_meet": True,
               "met": False, "seconds": None, "strategy": None, "daemon": None,
               "buy": None, "datagrams": None, "error": None}
-    try:
-        bed.zeroDatagrams()
+    with _trying(bed, pair, result, logs, f"{pair}-{index + 1}-after-meet") as (
+            market, folder, seller_at, buyer_at):
         shared = _share(folder, "hello.bin", 1024)
         waiting = os.path.join(_share(folder, "home.bin", size), "home.bin")
         public_port, seller_id = _market(market, bed, folder, seller_at, shared)
@@ -347,22 +409,37 @@ def attemptAfterMeet(bed, pair, index, size, logs):
                             "relayed_by": {key: None if after[key] is None
                                            or before[key] is None
                                            else after[key] - before[key] for key in after}}
-        seconds, status, said = _bazaarBuy(bed, buyer_at, folder, size)
+        seconds, status, said, first = _bazaarBuy(bed, buyer_at, folder, size)
         done = _relayed(bed, public_port, folder)
         result["buy"] = {"seconds": seconds, "status": status, "said": said,
+                         "first_byte_s": first,
                          "relayed": _since(done, after),
                          "relayed_by": {key: None if done[key] is None
                                         or after[key] is None
                                         else done[key] - after[key] for key in done}}
         if status != 0:
             result["error"] = f"bazaar buy exited {status}: {' '.join(said)}"
-        result["datagrams"] = {"seller": bed.datagramsOut(seller_at),
-                               "buyer": bed.datagramsOut(buyer_at)}
-    except DaemonError as e:
-        result["error"] = str(e).splitlines()[0]
-    finally:
-        _keepLogs(market, result, logs, f"{pair}-{index + 1}-after-meet")
-        shutil.rmtree(folder, True)
+    return result
+
+
+def attemptBuyAlone(bed, pair, index, size, logs):
+    """One try of pair (SELLER-BUYER) in the second goal's order: the
+    market and the home seller, then ``bazaar buy home.bin`` at the
+    buyer's home, with no daemon there: a dict of what was seen."""
+    result = {"pair": pair, "try": index + 1, "size": size, "alone": True,
+              "buy": None, "datagrams": None, "error": None}
+    with _trying(bed, pair, result, logs, f"{pair}-{index + 1}-alone") as (
+            market, folder, seller_at, buyer_at):
+        public_port, _ = _market(market, bed, folder, seller_at,
+                                 _share(folder, "home.bin", size))
+        before = _relayed(bed, public_port, folder)
+        seconds, status, said, first = _bazaarBuy(bed, buyer_at, folder, size)
+        done = _relayed(bed, public_port, folder)
+        result["buy"] = {"seconds": seconds, "status": status, "said": said,
+                         "first_byte_s": first, "relayed": _since(done, before),
+                         "times_relay": round(size / max(seconds, 0.001) / RELAY_RATE, 1)}
+        if status != 0:
+            result["error"] = f"bazaar buy exited {status}: {' '.join(said)}"
     return result
 
 
@@ -447,6 +524,41 @@ def meetSummary(results):
     return "\n".join(lines)
 
 
+def aloneTable(results):
+    """The results of L{attemptBuyAlone} as a Markdown table."""
+    rows = ["| try | pair (seller-buyer) | `bazaar buy`: exit | s to the first byte | "
+            "s to the end | the whole file's rate, times the relay's | bytes through "
+            "relays | UDP datagrams out of the seller's home, the buyer's |",
+            "|---|---|---|---|---|---|---|---|"]
+    for each in results:
+        buy = each["buy"] or {}
+        first = buy.get("first_byte_s")
+        stopped = f" (the try stopped: {each['error']})" if each["error"] else ""
+        rows.append(f"| {each['try']} | {each['pair']} | {buy.get('status', '')}{stopped} | "
+                    f"{'' if first is None else first} | {buy.get('seconds', '')} | "
+                    f"{buy.get('times_relay', '')} | {_bytes(buy.get('relayed'))} | "
+                    + _datagrams(each))
+    return "\n".join(rows)
+
+
+def aloneSummary(results):
+    """One line a pair for the second goal: buys whose first byte came
+    within GOAL_FIRST_BYTE s, and whose whole file came at GOAL_TIMES_RELAY
+    times the relay's rate or more."""
+    lines = []
+    for pair in dict.fromkeys(each["pair"] for each in results):
+        buys = [each["buy"] for each in results if each["pair"] == pair]
+        done = [buy for buy in buys if buy and buy["status"] == 0]
+        first = sum(1 for buy in done if buy["first_byte_s"] is not None
+                    and buy["first_byte_s"] <= GOAL_FIRST_BYTE)
+        fast = sum(1 for buy in done if buy["times_relay"] >= GOAL_TIMES_RELAY)
+        lines.append(f"{pair}: `bazaar buy` alone had its first byte within "
+                     f"{GOAL_FIRST_BYTE:g} s in {first} of {len(buys)}, the whole file at "
+                     f"{GOAL_TIMES_RELAY:g} times the relay's rate or more in {fast} of "
+                     f"{len(buys)}")
+    return "\n".join(lines)
+
+
 def summary(results):
     """One line a pair: tries met within the goal, of all."""
     lines = []
@@ -470,10 +582,15 @@ def _arguments(argv):
     parser.add_argument("--pairs", default="hard-easy,easy-hard",
                         help=f"pairs SELLER-BUYER, separated by commas, of {', '.join(PAIRS)}"
                              " (default hard-easy,easy-hard)")
-    parser.add_argument("--buy-after-meet", action="store_true",
-                        help="the goal's own order: the homes' daemons meet first, then "
-                             "the buyer's daemon buys home.bin, then `bazaar buy home.bin` "
-                             "at the buyer's home")
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument("--buy-after-meet", action="store_true",
+                       help="the goal's own order: the homes' daemons meet first, then "
+                            "the buyer's daemon buys home.bin, then `bazaar buy home.bin` "
+                            "at the buyer's home")
+    order.add_argument("--buy-alone", action="store_true",
+                       help="the second goal's order: `bazaar buy home.bin` at the "
+                            "buyer's home, no daemon there; the seconds to the file's "
+                            "first byte and its rate against the public relay's")
     parser.add_argument("--logs", help="folder to keep every daemon's log in")
     parser.add_argument("--json", help="file to write the results to, as JSON")
     options = parser.parse_args(argv)
@@ -501,8 +618,10 @@ def main(argv=None):
         print(f"natbed: cannot build the test bed: {e}", file=sys.stderr)
         return 1
     results = []
-    trying, tabled, summed = ((attemptAfterMeet, meetTable, meetSummary)
-                              if options.buy_after_meet else (attempt, table, summary))
+    trying, tabled, summed = (
+        (attemptAfterMeet, meetTable, meetSummary) if options.buy_after_meet
+        else (attemptBuyAlone, aloneTable, aloneSummary) if options.buy_alone
+        else (attempt, table, summary))
     try:
         for pair in options.pairs:
             for index in range(options.tries):

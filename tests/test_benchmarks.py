@@ -46,6 +46,7 @@ from benchmarks import (
     webview,
 )
 from twisted_bazaar import wire
+from tests.files.helpers import scratchDir
 
 
 class IndexMemoryBenchmarkTests(SynchronousTestCase):
@@ -629,6 +630,81 @@ class NatBedTests(SynchronousTestCase):
         self.assertEqual(removed, [True])
         self.assertIn("| 1 | hard-easy | no (the try stopped: buyer did not log 'downloaded "
                       "home.bin into' within 572 s) |  |  |  |  |  |", stdout.getvalue())
+
+    def test_aloneTableAndSummary(self):
+        """The second goal's order: a row a `bazaar buy` alone; the summary
+        counts first bytes within 3 s and files at 5 times the relay's
+        rate or more, a buy that failed in neither."""
+        def alone(index, first, seconds, status=0):
+            return {"pair": "hard-easy", "try": index, "alone": True,
+                    "buy": {"seconds": seconds, "status": status, "said": [],
+                            "first_byte_s": first, "relayed": 1716076,
+                            "times_relay": round(64 * 1024 * 1024 / seconds
+                                                 / natbed.RELAY_RATE, 1)},
+                    "datagrams": {"seller": 2882, "buyer": 703},
+                    "error": None if status == 0 else "bazaar buy exited 1: gave up"}
+        results = [alone(1, 0.9, 7.5), alone(2, 3.4, 60.0), alone(3, None, 30.0, 1)]
+        self.assertEqual(natbed.aloneTable(results).splitlines()[2:], [
+            "| 1 | hard-easy | 0 | 0.9 | 7.5 | 34.1 | 1,716,076 | 2,882, 703 |",
+            "| 2 | hard-easy | 0 | 3.4 | 60.0 | 4.3 | 1,716,076 | 2,882, 703 |",
+            "| 3 | hard-easy | 1 (the try stopped: bazaar buy exited 1: gave up) |  | 30.0 "
+            "| 8.5 | 1,716,076 | 2,882, 703 |"])
+        self.assertEqual(natbed.aloneSummary(results),
+                         "hard-easy: `bazaar buy` alone had its first byte within 3 s in 1 "
+                         "of 3, the whole file at 5 times the relay's rate or more in 1 of 3")
+
+    def test_firstByteWritten(self):
+        """A part file made at its size holds no block until bytes are
+        written into it (what --buy-alone looks for from outside)."""
+        downloads = os.path.join(scratchDir(self), "downloads")
+        self.assertFalse(natbed._written(downloads))
+        private = os.path.join(downloads, natbed.PRIVATE)
+        os.makedirs(private)
+        part = os.path.join(private, ".home.bin.0123456789abcdef.part")
+        with open(part, "wb") as f:
+            f.truncate(1024 * 1024)
+        self.assertFalse(natbed._written(downloads))
+        with open(part, "r+b") as f:
+            f.write(b"x")
+        self.assertTrue(natbed._written(downloads))
+
+    def test_aTrysEnd(self):
+        """Every kind of try ends alike (L{natbed._trying}): one that ran
+        through gets each home's datagrams; one a daemon stopped, its
+        error's first line and none; both stop their market, keep its
+        logs and remove their folder."""
+        stopped = []
+
+        class Market:
+            daemons = []
+
+            def __init__(self, folder, logFormat):
+                self.folder = folder
+
+            def stop(self):
+                stopped.append(self.folder)
+
+        class Bed:
+            def zeroDatagrams(self):
+                self.counted = {"hard": 0, "easy": 0}
+
+            def datagramsOut(self, home):
+                self.counted[home] += 1
+                return self.counted[home]
+
+        self.patch(natbed, "LiveMarket", Market)
+        ran, failed = {}, {}
+        with natbed._trying(Bed(), "hard-easy", ran, None, "stem") as (
+                market, folder, seller_at, buyer_at):
+            self.assertEqual((seller_at, buyer_at), ("hard", "easy"))
+            self.assertTrue(os.path.isdir(folder))
+        with natbed._trying(Bed(), "easy-hard", failed, None, "stem") as (
+                _, second, _, _):
+            raise natbed.DaemonError("buyer did not log it\nits last lines")
+        self.assertEqual(ran, {"datagrams": {"seller": 1, "buyer": 1}})
+        self.assertEqual(failed, {"error": "buyer did not log it"})
+        self.assertEqual(stopped, [folder, second])
+        self.assertFalse(os.path.exists(folder) or os.path.exists(second))
 
     def test_noBed(self):
         """Where no bed can be made (not root, no iptables), it says why

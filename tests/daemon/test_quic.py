@@ -61,7 +61,7 @@ class _Reactor:
 def servedNode(service, clock, **parts):
     """A node built with service's transport (its dialer's only one), as
     the service is told of it."""
-    node = SimpleNamespace(transferFactory=None, clock=clock, **parts)
+    node = SimpleNamespace(transferFactory=None, clock=clock, links={}, **parts)
     node.setUdpPort = lambda port: setattr(node, "udpPort", port)
     node.dialer = Dialer(node, FakeConnector(), Transports([service.transport]))
     return node

@@ -558,6 +558,16 @@ class Dialer:
         return punching is not None and (
             punching.waitsFor(peer_id) or self._udpWaitsFor(peer_id))
 
+    def punchRuns(self, peer_id):
+        """Whether a punch with peer_id that has a plan runs now: a TCP
+        punch under way or answered, or the probes of a UDP punch the
+        tracker said go for; not one only wanted, waiting for the
+        tracker, refused or with no plan (two random-port routers)."""
+        punching = self.punching
+        return punching is not None and (
+            punching.runs(peer_id)
+            or (self.udpPunching is not None and self.udpPunching.runs(peer_id)))
+
     def _udpWaitsFor(self, peer_id):
         """Whether a punch over UDP with peer_id is under way or follows."""
         return self.udpPunching is not None and self.udpPunching.waitsFor(peer_id)

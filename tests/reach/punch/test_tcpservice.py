@@ -754,6 +754,52 @@ class WaitTests(PunchingTestCase):
         self.assertEqual(linked, [self.bob.id])
 
 
+class RunsTests(PunchingTestCase):
+    """Whether a punch with a plan runs (L{Punching.runs}, what a relayed
+    download's hold asks through the dialer), not whether one may still
+    follow (L{Punching.waitsFor})."""
+
+    def test_underWayOnBothSides(self):
+        """The opener's punch runs from its start, the peer's answer from
+        the punchConnect; the peer's refusal ends it on both sides."""
+        self.sides(b_punchable=False)
+        self.assertTrue(self.a.punching.runs(self.bob.id))
+        self.assertTrue(self.a.node.dialer.punchRuns(self.bob.id))
+        self.assertFalse(self.b.punching.runs(self.alice.id))
+        self.carry(self.a, self.b)
+        self.assertFalse(self.b.punching.runs(self.alice.id))
+        self.carry(self.b, self.a)
+        self.assertFalse(self.a.punching.runs(self.bob.id))
+        self.assertFalse(self.a.node.dialer.punchRuns(self.bob.id))
+
+    def test_answered(self):
+        """Both routers keep ports: the peer answering the punch runs it
+        too."""
+        self.sides()
+        self.carry(self.a, self.b)
+        self.assertTrue(self.b.punching.runs(self.alice.id))
+
+    def test_notWhileTheCheckIsAwaited(self):
+        """Before the tracker's check told the node what its router does,
+        a punch may follow (a dialler waits) but none runs."""
+        a = Side(self.clock, self.alice, self.bob, False, HOST_A, told=False,
+                 tracker=self.tracker)
+        a.relayed(HOST_B)
+        self.assertTrue(a.punching.waitsFor(self.bob.id))
+        self.assertFalse(a.punching.runs(self.bob.id))
+        self.assertFalse(a.node.dialer.punchRuns(self.bob.id))
+        a.told()
+        self.assertTrue(a.punching.runs(self.bob.id))
+
+    def test_notWithARouterThatChangesPorts(self):
+        """A node whose router changes the source port punches none over
+        TCP: nothing runs."""
+        a = Side(self.clock, self.alice, self.bob, False, HOST_A, punchable=False,
+                 tracker=self.tracker)
+        a.relayed(HOST_B)
+        self.assertFalse(a.punching.runs(self.bob.id))
+
+
 class TransferTests(PunchingTestCase):
     """A buyer punches a connection to a seller's transfer port over the
     direct link it has with it (a punched one), for its transfer client;

@@ -1,15 +1,38 @@
 """
 Tests for L{twisted_bazaar.reach.punch.udpagain}: a punch the probe
-budget refused, asked again when the budget has room, on a fake clock.
+budget refused, asked again when the budget has room and its relayed
+link still stands, on a fake clock.
 """
 
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
+from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.reach.punch.probebudget import PROBES_HOST, ProbeBudget
 from twisted_bazaar.reach.punch.udpagain import RETRIES, SLACK, PunchRetries
+from twisted_bazaar.reach.punch.udpwanted import WantedPunches
 
 HOST = "203.0.113.9"
+
+
+@implementer(IRelayedTransport)
+class _RelayedTransport:
+    relayedFrom = "198.51.100.7"
+
+
+class _Link:
+    """A link, relayed or not."""
+
+    def __init__(self, relayed=True):
+        self.transport = _RelayedTransport() if relayed else object()
+
+
+class _Run:
+    """A punch under way (no path) or met."""
+
+    def __init__(self, path=None):
+        self.path = path
 
 
 class _Plan:
@@ -25,7 +48,11 @@ class PunchRetriesTests(SynchronousTestCase):
         self.clock = Clock()
         self.budget = ProbeBudget(self.clock)
         self.asked = []
-        self.retries = PunchRetries(self.clock, self.budget, self.asked.append)
+        self.links = {7: _Link(), 8: _Link()}
+        self.runs = {}
+        self.wanted = WantedPunches(self.clock, self.asked.append)
+        self.retries = PunchRetries(self.clock, self.budget, self.links, self.runs,
+                                    self.wanted, self.asked.append)
         self.budget.admit(HOST, 1000)
 
     def test_whenThereIsRoom(self):
@@ -36,6 +63,7 @@ class PunchRetriesTests(SynchronousTestCase):
         self.assertEqual(self.asked, [])
         self.clock.advance(SLACK)
         self.assertEqual(self.asked, [7])
+        self.assertIs(self.wanted.links[7], self.links[7])
         self.assertFalse(self.retries.waiting(7))
 
     def test_bounded(self):
@@ -73,3 +101,39 @@ class PunchRetriesTests(SynchronousTestCase):
         or not (the sockets of the punches under way)."""
         self.assertEqual(self.retries.later(7, _Plan(64), after=10), (10 + SLACK, 1))
         self.assertEqual(self.retries.later(8, _Plan(1024), after=10), (60 + SLACK, 1))
+
+    def test_notAskedAgainWhenItNeedNot(self):
+        """The timer fires, but the link is gone, no longer relayed, a
+        punch with the peer runs, or one is wanted already: nothing is
+        asked."""
+        for peer_id, arrange in ((7, lambda: self.links.pop(7)),
+                                 (8, lambda: self.links.update({8: _Link(False)})),
+                                 (9, lambda: self.runs.update({9: _Run()})),
+                                 (10, lambda: self.wanted.want(10, self.links[10]))):
+            self.links.setdefault(peer_id, _Link())
+            self.retries.later(peer_id, _Plan(64))
+            arrange()
+        self.clock.advance(60 + SLACK)
+        self.assertEqual(self.asked, [])
+        self.assertEqual(self.wanted.peers(), [10])
+
+    def test_mayPunch(self):
+        """A punch may still come while the peer's link is relayed and no
+        path met."""
+        self.assertTrue(self.retries.mayPunch(7))
+        self.runs[7] = _Run()
+        self.assertTrue(self.retries.mayPunch(7))
+        self.runs[7] = _Run(path="met")
+        self.assertFalse(self.retries.mayPunch(7))
+        self.links[8] = _Link(False)
+        self.assertFalse(self.retries.mayPunch(8))
+        self.assertFalse(self.retries.mayPunch(9))
+
+    def test_saying(self):
+        """The line of a punch that did not run says when it is asked
+        again, and which try that is; one not asked again says only why."""
+        self.clock.advance(20)
+        self.assertEqual(self.retries.saying("refused", 7, _Plan(1024)),
+                         "refused; asked again in 41 s (try 1 of 3)")
+        self.assertEqual(self.retries.saying("refused", 8, _Plan(PROBES_HOST + 1)),
+                         "refused")

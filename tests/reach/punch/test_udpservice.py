@@ -781,6 +781,58 @@ class DirectTests(UdpPunchingTestCase):
         self.assertFalse(self.a.punching.waitsFor(self.bob.id))
 
 
+class RunsTests(UdpPunchingTestCase):
+    """Whether a punch with a plan runs (L{UdpPunching.runs}): what a
+    relayed download's hold asks, not whether one may still follow
+    (L{UdpPunching.waitsFor})."""
+
+    def test_onlyOnceTheProbesAreOut(self):
+        """Wanted and asked of the tracker, the punch does not run yet; the
+        tracker's go with a plan starts it; met, it runs no more."""
+        self.checked()
+        self.assertFalse(self.a.punching.runs(self.bob.id))
+        self.tcpFailed()
+        self.assertTrue(self.a.punching.waitsFor(self.bob.id))
+        self.assertFalse(self.a.punching.runs(self.bob.id))
+        self.go()
+        self.assertTrue(self.a.punching.runs(self.bob.id))
+        self.assertTrue(self.b.punching.runs(self.alice.id))
+        self.elapse(1.0)
+        self.assertIsNotNone(self.a.punching._runs[self.bob.id].path)
+        self.assertFalse(self.a.punching.runs(self.bob.id))
+
+    def test_noPlan(self):
+        """Two random routers: the tracker's go brings no plan, and no
+        punch runs on either side at any moment."""
+        self.checked(kind_a=RANDOM, kind_b=RANDOM)
+        self.tcpFailed()
+        self.go()
+        self.assertFalse(self.a.punching.runs(self.bob.id))
+        self.assertFalse(self.b.punching.runs(self.alice.id))
+
+    def test_notAfterItFailed(self):
+        """A punch nobody answers runs until its timeout, then no more."""
+        self.checked()
+        self.tcpFailed()
+        self.a.membership.take()
+        seen = self.reach["b"]
+        self.a.membership.hear(UdpPunchGo(self.bob.id, seen.seen_host, seen.seen_port,
+                                          seen.seen_second, 77))
+        self.assertTrue(self.a.punching.runs(self.bob.id))
+        self.elapse(11.0)
+        self.assertFalse(self.a.punching.runs(self.bob.id))
+
+    def test_notWhenTheBudgetRefused(self):
+        """A punch this side's budget refused does not run while it waits
+        to be asked again."""
+        self.checked(kind_b=RANDOM)
+        self.b.punching.budget.admit(HOME["a"][1], 1000)
+        self.tcpFailed()
+        self.go()
+        self.assertTrue(self.b.punching.retries.waiting(self.alice.id))
+        self.assertFalse(self.b.punching.runs(self.alice.id))
+
+
 class BudgetRetryTests(UdpPunchingTestCase):
     def refused(self):
         """B's budget holds 1,000 probes to A's host: the birthday punch

@@ -16,8 +16,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import hashing, server
 from twisted_bazaar.files.client import TransferClient
-from twisted_bazaar.roles.files import moves
-from twisted_bazaar.roles.files.moves import Moves
+from twisted_bazaar.roles.files import moves, pieces
+from twisted_bazaar.roles.files.moves import HOLD, Moves
 from twisted_bazaar.testing import Market, MemoryNetwork
 from tests.files.helpers import fileId, scratchDir, writeFile
 from tests.roles.files.helpers import TransferWatch
@@ -28,7 +28,10 @@ PIECE = 4096
 RATE = 10 * PIECE
 
 
-class MoveTests(SynchronousTestCase):
+class MoveBed(SynchronousTestCase):
+    """A seller's big file and a buyer, the relay and the direct link the
+    test's word."""
+
     def setUp(self):
         self.patch(hashing, "MIN_PIECE", PIECE)
         # Sent a quarter of a piece at a time: a move comes mid-piece.
@@ -101,6 +104,8 @@ class MoveTests(SynchronousTestCase):
         with open(os.path.join(self.downloads, "big"), "rb") as f:
             self.assertEqual(fileId(f.read(), PIECE), fileId(self.data, PIECE))
 
+
+class MoveTests(MoveBed):
     def test_movesMidFile(self):
         """A direct link mid-file: the rest comes on a direct connection,
         the piece under way from where it stopped on the relay; the
@@ -167,3 +172,120 @@ class MoveTests(SynchronousTestCase):
         self.assertEqual(self.watch.written, len(self.data))
         self.assertEqual(relayed.received, len(self.data))
         self.assertEqual(self.watch.saying("moving the rest"), [])
+
+
+class HeldTests(MoveBed):
+    """While a punch with a plan runs with the seller (the buyer's dialer
+    says so: L{punchRuns <twisted_bazaar.reach.dialer.Dialer.punchRuns>}),
+    the relayed connection brings a taste and no more (issue 85: 1.5 MB of
+    a 64 MiB `bazaar buy` came through the relay before the move, where
+    the goal allows 64 KiB)."""
+
+    def setUp(self):
+        super().setUp()
+        self.patch(pieces, "TASTE", PIECE // 2)
+        #: Whether the buyer's punch with the seller runs, with a plan.
+        self.punching = True
+        #: Whether a punch with the seller may still follow (wanted, or
+        #: waiting for the tracker), with no plan yet.
+        self.wanted = False
+        dialer = self.fetcher.node.dialer
+        self.patch(dialer, "punchRuns",
+                   lambda peer_id: self.punching and peer_id == self.sellerId)
+        self.patch(dialer, "waitsFor", lambda peer_id: (
+            (self.punching or self.wanted) and peer_id == self.sellerId))
+
+    def tasted(self):
+        """Run until the relayed connection brought its taste, and 2 s
+        more: it, having brought no more."""
+        self.runUntil(lambda: "big" in self.fetcher.downloads
+                      and self.download().sellers.clients.get(self.sellerId)
+                      and self.download().sellers.clients[self.sellerId].received,
+                      30, "the taste on the relay")
+        self.market.run(2)
+        client = self.download().sellers.clients[self.sellerId]
+        self.assertIn(client.transport, self.relayedTransports)
+        self.assertEqual(client.received, PIECE // 2)
+        self.assertEqual([(offset, length) for _, offset, length in self.watch.asked],
+                         [(0, PIECE // 2)])
+        return client
+
+    def test_movedAfterATaste(self):
+        """The punch meets: the rest moves to the direct connection, the
+        first piece from the taste's end; the relay brought the taste
+        alone, every byte once."""
+        relayed = self.tasted()
+        self.directLinkUp()
+        self.punching = False
+        self.assertFetched()
+        self.assertEqual(relayed.received, PIECE // 2)
+        self.assertEqual(self.watch.written, len(self.data))
+        after = [(offset, length) for client, offset, length in self.watch.asked
+                 if client is not relayed]
+        self.assertEqual(after[0], (PIECE // 2, PIECE // 2))
+
+    def test_punchFailedTheRelayGoesOn(self):
+        """The punch fails: the rest comes through the relay, the first
+        piece from where the taste stopped."""
+        relayed = self.tasted()
+        self.punching = False
+        self.assertFetched()
+        self.assertEqual(relayed.received, len(self.data))
+        self.assertEqual(self.watch.written, len(self.data))
+        self.assertEqual(self.watch.asked[1][1:], (PIECE // 2, PIECE // 2))
+        self.assertEqual(self.watch.saying("no seller to fetch it from"), [])
+
+    def test_heldNoLongerThanHold(self):
+        """A punch that never ends: the relay carries the rest HOLD s after
+        the hold began."""
+        relayed = self.tasted()
+        began = self.market.clock.seconds()
+        self.runUntil(lambda: relayed.received > PIECE // 2, HOLD + 1, "more on the relay")
+        self.assertGreater(self.market.clock.seconds() - began, HOLD - 3)
+        self.assertFetched()
+        self.assertEqual(self.watch.written, len(self.data))
+
+    def test_heldWhileTheDirectConnectionIsDialled(self):
+        """The punch met and the link was replaced (the dialer waits no
+        more), the direct connection is still being dialled: the relayed
+        one stays held until it comes."""
+        relayed = self.tasted()
+        self.punching = False
+        moves = self.download().moves
+        moves.upgrades.dialling.add(self.sellerId)
+        self.assertTrue(moves.holds(self.sellerId, relayed))
+        moves.upgrades.dialling.discard(self.sellerId)
+        self.assertFalse(moves.holds(self.sellerId, relayed))
+
+    def test_notHeldWhileAPunchIsOnlyWanted(self):
+        """A punch wanted but with no plan (the tracker not asked yet, or
+        two random-port routers): the relay carries the file at its rate
+        from the start, every byte once, whole pieces asked."""
+        self.punching = False
+        self.wanted = True
+        relayed = self.relayedClient()
+        self.assertGreater(relayed.received, PIECE // 2)
+        self.assertFetched()
+        self.assertEqual(relayed.received, len(self.data))
+        self.assertEqual(self.watch.written, len(self.data))
+        self.assertEqual([length for _, offset, length in self.watch.asked
+                          if offset + length < len(self.data)],
+                         [PIECE] * (len(self.data) // PIECE))
+
+    def test_heldOnceAPlannedPunchRuns(self):
+        """The punch gets its plan mid-file: the relayed connection is asked
+        for nothing more (what it was asked comes), and once the punch met
+        the rest moves; every byte once."""
+        self.punching = False
+        relayed = self.relayedClient()
+        self.punching = True
+        asked = len(self.watch.asked)
+        self.market.run(3)
+        self.assertLessEqual(len(self.watch.asked), asked + 1)
+        broughtOnRelay = relayed.received
+        self.directLinkUp()
+        self.punching = False
+        self.assertFetched()
+        self.assertLessEqual(relayed.received, broughtOnRelay + PIECE)
+        self.assertEqual(self.watch.written, len(self.data))
+        self.assertEqual(len(self.watch.saying("moving the rest")), 1)

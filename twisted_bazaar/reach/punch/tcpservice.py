@@ -378,6 +378,17 @@ class Punching(Service, NodeObserver):
                 or (self.enabled and self.puncher.mapping.punchable
                     and (self.seen.asking(peer_id) or self._unnamed())))
 
+    def runs(self, peer_id):
+        """Whether a punch with peer_id's relayed link is under way: this
+        node's (it has an address to dial and asked the peer), or the
+        peer's it answers; not one that waits for the tracker."""
+        link = self.node.links.get(peer_id)
+        if link is None or not relayedFrom(link):
+            return False
+        if link.inbound:
+            return self.puncher.answering(link)
+        return peer_id in self._punches
+
 
 def _nobody(peer_id):
     """Whom L{Punching} tells of settled punches before the node's dialer

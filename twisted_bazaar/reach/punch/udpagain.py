@@ -11,8 +11,14 @@ missed, by the odds' 2 % (asked again once the budget has room for the
 same plan, so within its bounds: a window later).  Each peer's punch is
 asked again at most L{RETRIES} times in a row (a punch that meets starts
 the count again); every timer is held here and cancelled when the peer's
-link goes or the node stops.
+link goes or the node stops.  When its timer fires, the punch is wanted
+of the tracker again only if the peer's relayed link still stands and
+nothing else with it runs or is wanted (L{PunchRetries.mayAskAgain}); the
+line that says why a punch did not run says when it is asked again
+(L{PunchRetries.saying}).
 """
+
+from twisted_bazaar.reach.punch.tcpservice import isRelayed
 
 __all__ = ["PunchRetries", "RETRIES", "SLACK"]
 
@@ -30,16 +36,24 @@ class PunchRetries:
     docstring.
     """
 
-    def __init__(self, clock, budget, again):
+    def __init__(self, clock, budget, links, runs, wanted, ask):
         """
         @param budget: the node's
             L{ProbeBudget <twisted_bazaar.reach.punch.probebudget.ProbeBudget>}.
-        @param again: called with a peer's id when its punch is to be
-            asked again.
+        @param links: the node's links, by peer id (read only).
+        @param runs: peer id -> the punch with it under way or met (read
+            only; a met one has a C{path}).
+        @param wanted: the node's
+            L{WantedPunches <twisted_bazaar.reach.punch.udpwanted.WantedPunches>},
+            told of a punch wanted again.
+        @param ask: C{ask(peer_id)}, asks the tracker for a punch wanted.
         """
         self.clock = clock
         self.budget = budget
-        self.again = again
+        self.links = links
+        self.runs = runs
+        self.wanted = wanted
+        self.ask = ask
         #: peer id -> the timer asking again.
         self._timers = {}
         #: peer id -> the times in a row its punch was refused.
@@ -66,13 +80,40 @@ class PunchRetries:
         self._timers[peer_id] = self.clock.callLater(seconds, self._fire, peer_id)
         return seconds, tries
 
+    def saying(self, why, peer_id, plan, after=0.0):
+        """why (a punch with peer_id did not run or did not meet), and
+        when it is asked again, if it is (L{later})."""
+        later = self.later(peer_id, plan, after)
+        if later is None:
+            return why
+        return f"{why}; asked again in {later[0]:.0f} s (try {later[1]} of {RETRIES})"
+
     def waiting(self, peer_id):
         """Whether a punch with peer_id waits to be asked again."""
         return peer_id in self._timers
 
+    def mayPunch(self, peer_id):
+        """Whether a punch with peer_id may still come: its link is relayed
+        and no path met."""
+        link = self.links.get(peer_id)
+        run = self.runs.get(peer_id)
+        return (link is not None and isRelayed(link)
+                and (run is None or run.path is None))
+
+    def mayAskAgain(self, peer_id):
+        """Whether a punch with peer_id is to be wanted again now: its
+        relayed link stands, and no punch with it runs or is wanted."""
+        link = self.links.get(peer_id)
+        return (link is not None and isRelayed(link) and peer_id not in self.runs
+                and peer_id not in self.wanted)
+
     def _fire(self, peer_id):
+        """The punch may run now: the tracker is asked for it again (by
+        this side, whichever opened the link), if it still may."""
         del self._timers[peer_id]
-        self.again(peer_id)
+        if self.mayAskAgain(peer_id):
+            self.wanted.want(peer_id, self.links[peer_id])
+            self.ask(peer_id)
 
     def met(self, peer_id):
         """A punch with peer_id met: its next refusal is the first."""

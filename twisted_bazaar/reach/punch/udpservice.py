@@ -46,7 +46,7 @@ from twisted_bazaar.reach.punch.udprequests import CHECK, TrackerRequests
 from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, MappingCheck
 from twisted_bazaar.reach.punch.udpsockets import PunchSockets
 from twisted_bazaar.reach.punch.probebudget import ProbeBudget
-from twisted_bazaar.reach.punch.udpagain import RETRIES, PunchRetries
+from twisted_bazaar.reach.punch.udpagain import PunchRetries
 from twisted_bazaar.reach.punch.udpfresh import KeptFresh
 from twisted_bazaar.reach.punch.udpwanted import WantedPunches
 from twisted_bazaar.net.eviction import groupOf, namedGroupOf
@@ -147,21 +147,22 @@ class UdpPunching(Service, NodeObserver):
         self.sockets = sockets
         self.limits = limits
         self.budget = ProbeBudget(node.clock)
-        #: The punches refused by this side's bounds, or missed, asked
-        #: again when they may.
-        self.retries = PunchRetries(node.clock, self.budget, self._retry)
         #: The sockets the punches hold beyond the node's own.
         self.opened = PunchSockets()
         self.check = MappingCheck(node.clock, self._unchecked, self._freshen)
-        #: The peers whose punch got nothing back: this node's mapping is
-        #: kept fresh at the tracker for their sides' asks again.
-        self.keptFresh = KeptFresh(node.clock, self._freshen, self._mayPunch)
         #: The requests the tracker has not answered yet.
         self.requests = TrackerRequests()
         #: The punches wanted of the tracker, and its refusals asked again.
         self._wanted = WantedPunches(node.clock, self._ask)
         #: peer id -> its L{_Run} (under way, or met).
         self._runs = {}
+        #: The punches refused by this side's bounds, or missed, asked
+        #: again when they may.
+        self.retries = PunchRetries(node.clock, self.budget, node.links, self._runs,
+                                    self._wanted, self._ask)
+        #: The peers whose punch got nothing back: this node's mapping is
+        #: kept fresh at the tracker for their sides' asks again.
+        self.keptFresh = KeptFresh(node.clock, self._freshen, self.retries.mayPunch)
         #: punch nonce -> its L{_Run}.
         self._byNonce = {}
 
@@ -280,7 +281,7 @@ class UdpPunching(Service, NodeObserver):
         why = self.opened.whyNot(run, addressGroup(plan.host), max(0, plan.sockets - 1))
         if why:
             # The punches under way hold their sockets TIMEOUT s at most.
-            self._failed(self._later(why, peer_id, plan, udppunch.TIMEOUT), run)
+            self._failed(self.retries.saying(why, peer_id, plan, udppunch.TIMEOUT), run)
             return
         self._runs[peer_id] = run
         self._byNonce[go.nonce] = run
@@ -379,42 +380,14 @@ class UdpPunching(Service, NodeObserver):
         why = run.why or failure.getErrorMessage()
         plan = run.punch.plan
         if not run.why and failure.check(udppunch.BudgetRefused):
-            why = self._later(why, run.peer_id, plan)
+            why = self.retries.saying(why, run.peer_id, plan)
         elif not run.why and failure.check(udppunch.Missed):
             # The peer may have been refused by its bounds, and ask again
             # within a window: the tracker must still see this side then.
             self.keptFresh.keep(run.peer_id)
             if run.opened and udppunch.BIRTHDAY in plan.strategy:
-                why = self._later(why, run.peer_id, plan)
+                why = self.retries.saying(why, run.peer_id, plan)
         self._failed(why, run)
-
-    def _later(self, why, peer_id, plan, after=0.0):
-        """why, and when the punch is asked again, if it is
-        (L{PunchRetries.later})."""
-        later = self.retries.later(peer_id, plan, after)
-        if later is None:
-            return why
-        return f"{why}; asked again in {later[0]:.0f} s (try {later[1]} of {RETRIES})"
-
-    def _mayPunch(self, peer_id):
-        """Whether a punch with peer_id may still come: its link is relayed
-        and no path met."""
-        link = self.node.links.get(peer_id)
-        run = self._runs.get(peer_id)
-        return (link is not None and isRelayed(link)
-                and (run is None or run.path is None))
-
-    def _retry(self, peer_id):
-        """A punch with peer_id this side's bounds refused, or that missed,
-        may run now: the tracker is asked for it again (by this side,
-        whichever opened the link), if its relayed link stands and
-        nothing else runs."""
-        link = self.node.links.get(peer_id)
-        if (link is None or not isRelayed(link) or peer_id in self._runs
-                or peer_id in self._wanted):
-            return
-        self._wanted.want(peer_id, link)
-        self._ask(peer_id)
 
     def _failed(self, why, run):
         run.link.peerLine(LogLevel.info, _NONE, self.log, why=why)
@@ -512,6 +485,12 @@ class UdpPunching(Service, NodeObserver):
             return False
         run = self._runs.get(peer_id)
         return peer_id in self._wanted or (run is not None and run.path is None)
+
+    def runs(self, peer_id):
+        """Whether the probes of a punch with peer_id are out: the tracker
+        said go and this side had a plan (not one only wanted)."""
+        run = self._runs.get(peer_id)
+        return run is not None and run.path is None and run.punch is not None
 
     def stopService(self):
         super().stopService()

@@ -148,7 +148,8 @@ class Download:
         if self.stopped or schedule.finished:
             return
         sellers.watchSlow()
-        if not schedule.inflight and not sellers.connecting and schedule.missing:
+        if (not schedule.inflight and not sellers.connecting and schedule.missing
+                and not self.moves.holding()):
             self.watch.problem = self.watch.problem or NO_SELLER
             sellers.needSources()
         else:

@@ -14,6 +14,7 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.files.assembly import Assembly
 from twisted_bazaar.files.downloads import DownloadError
 from twisted_bazaar.files.schedule import PieceSchedule
+from twisted_bazaar.roles.files.moves import TASTE
 
 #: Pieces asked of one seller at once: the next request is on its way
 #: while a piece arrives, so no round trip is wasted between pieces.
@@ -47,6 +48,9 @@ class Pieces:
         #: Transfer clients whose pieces go back to their sellers as their
         #: requests fail, not to another seller (L{_movedOff}).
         self.handingOver = set()
+        #: Relayed transfer clients that were given their taste
+        #: (L{twisted_bazaar.roles.files.moves.Moves.holds}).
+        self.tasted = set()
 
     def scheduled(self, have):
         """The file is described, and the pieces in ``have`` are on disk
@@ -75,6 +79,15 @@ class Pieces:
         have on the way."""
         clients = self.download.sellers.clients
         now = self.download.clock.seconds()
+        moves = self.download.moves
+        if moves.holds(seller, client):
+            if client not in self.tasted:
+                self.tasted.add(client)
+                piece = self.schedule.assign(seller, now)
+                if piece is not None:
+                    self._fetch(seller, client, piece, TASTE)
+            moves.lookLater()
+            return
         piece = self.schedule.assign(seller, now)
         while piece is not None:
             self._fetch(seller, client, piece)
@@ -83,7 +96,10 @@ class Pieces:
                 break
             piece = self.schedule.assign(seller, now)
 
-    def _fetch(self, seller, client, piece):
+    def _fetch(self, seller, client, piece, most=None):
+        """Ask client for piece (its first ``most`` bytes, if given: a
+        taste, after which the piece goes back among the missing, what
+        came of it kept)."""
         kept = self.partial.pop(piece, None)
         if kept is not None and kept[0] == seller:
             # The rest of it, from where the last connection stopped.
@@ -97,6 +113,8 @@ class Pieces:
                 kept[1].abandon()
             offset, length = self.assembly.pieceRange(piece)
             sink = self.assembly.sink(piece, client)
+        if most is not None:
+            length = min(length, most)
         d = self.download.work.own(client.get(self.download.sha256, offset, length,
                                               sink))
         d.addCallbacks(self._arrived, self._notArrived,
@@ -108,6 +126,11 @@ class Pieces:
         off the reactor; meanwhile its seller fetches the next one."""
         download = self.download
         if download.stopped:
+            return
+        if sink.left:
+            # A taste: the rest is asked once its seller is no longer held.
+            self._handBack(seller, piece, sink)
+            download.pump()
             return
         now = download.clock.seconds()
         self.schedule.arrived(piece, now)
@@ -250,5 +273,6 @@ class Pieces:
         """Stop checking pieces."""
         self.partial.clear()
         self.handingOver.clear()
+        self.tasted.clear()
         if self.assembly is not None:
             self.assembly.stop()
