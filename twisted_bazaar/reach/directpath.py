@@ -1,7 +1,7 @@
 """
 Whether a node reaches a peer without a relay or a punch
 (L{directPath}): what the punch services ask the dialer
-(L{twisted_bazaar.reach.dialer.Dialer.directPath}) before they punch,
+(L{twisted_bazaar.reach.whereabouts.Whereabouts.directPath}) before they punch,
 so that no probe and no punch's count is spent on a peer the node can
 dial (docs/protocol.md, "Hole punching", "A peer dialled, not
 punched").
