@@ -1053,9 +1053,8 @@ class RelaysNamedTests(MembershipCase):
                           "lan": ["10.0.0.3"]})
         book, lan = self.node.whereabouts.book, self.node.whereabouts.lan
         self.assertTrue(book.known(0x77))
-        named = book.lanNamed(0x77)
-        self.assertEqual(lan.targets(0x77, "203.0.113.7", named), ("10.0.0.3",))
-        self.assertEqual(lan.targets(0x77, "198.51.100.1", named), ())
+        self.assertEqual(lan.targets(0x77, "203.0.113.7"), ("10.0.0.3",))
+        self.assertEqual(lan.targets(0x77, "198.51.100.1"), ())
 
     def test_trackersOwnRelay(self):
         """The relay the tracker named at its own host (a nodereply's, or

@@ -750,7 +750,7 @@ class LanTests(SynchronousTestCase):
                          (LAN_HOST, 9002, self.made[0], decode(SELLER.key), {}))
         d.callback(protocol)
         self.assertIs(self.successResultOf(dialled), protocol)
-        node.whereabouts.lan.failed(SELLER.id, LAN_HOST)
+        node.whereabouts.book.lanFailed(SELLER.id, LAN_HOST)
         node.membership = None
         node.dial(Peer(SELLER.id, LAN_HOST, 9002, RELAY, SELLER.key), FILES, self.protocol)
         self.assertEqual(connector.dials[-1][4], {"relay": RELAY, "target": SELLER.id,

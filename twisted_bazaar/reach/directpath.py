@@ -39,7 +39,7 @@ def directPath(book, lan, peer_id, seen_host=""):
         if path.kind == MAPPED or (path.kind == UDP and path.word == CONFIGURED):
             return path
     if lan is not None and book.known(peer_id):
-        tried = lan.targets(peer_id, seen_host, book.lanNamed(peer_id))
+        tried = lan.targets(peer_id, seen_host)
         for path in book.pathsOf(peer_id, LAN):
             if path.host in tried:
                 return path

@@ -105,7 +105,7 @@ class Lan:
     def _targets(self, dialer, peer):
         """The local addresses of peer to try now (L{LanPaths.targets <twisted_bazaar.reach.lanpaths.LanPaths.targets>})."""
         seen = dialer.node.reach.seen_host or ""
-        return dialer.node.whereabouts.lan.targets(peer.id, seen, dialer.node.whereabouts.book.lanNamed(peer.id))
+        return dialer.node.whereabouts.lan.targets(peer.id, seen)
 
     def _first(self, dialer, peer, purpose, protocol):
         hosts = self._targets(dialer, peer)
@@ -136,7 +136,7 @@ class Lan:
                                 protocol, DialOptions(fromPort=0))
 
         def reached(result):
-            dialer.node.whereabouts.lan.reached(peer.id, host)
+            dialer.node.whereabouts.book.lanReached(peer.id, host, peer.port)
             self.log.info("reached node {id} at its local address {where} ({purpose}), "
                           "not through its relay", id=shortId(peer.id), where=where,
                           purpose=purpose)
@@ -145,7 +145,7 @@ class Lan:
         def failed(reason):
             if reason.check(defer.CancelledError):
                 return reason
-            dialer.node.whereabouts.lan.failed(peer.id, host)
+            dialer.node.whereabouts.book.lanFailed(peer.id, host)
             why = _why(reason).removeprefix(f"{where}: ")
             whys.append(f"{where}: {why}")
             self.log.info("no local path to node {id} at {where}: {why}",

@@ -65,10 +65,10 @@ class Whereabouts:
     @property
     def lan(self):
         """The node's L{LanPaths}, made when first needed: most simulated
-        nodes never dial a peer's local address (80 bytes of each)."""
+        nodes never dial a peer's local address."""
         lan = self._lan
         if lan is None:
-            lan = self._lan = LanPaths(self.node.clock)
+            lan = self._lan = LanPaths(self.node.clock, self.book)
         return lan
 
     @property
