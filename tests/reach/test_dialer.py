@@ -14,7 +14,6 @@ from twisted.internet.error import (
     ConnectError, ConnectionDone, ConnectionRefusedError, DNSLookupError)
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
-from zope.interface import implementer
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 

@@ -36,7 +36,7 @@ from twisted.python.failure import Failure
 
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.asking import TrackerGone
-from twisted_bazaar.reach.lanpaths import LOWEST_PORT
+from twisted_bazaar.base.lan import LOWEST_PORT
 from twisted_bazaar.reach.reachable.reachability import PUBLIC
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import (
