@@ -20,6 +20,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.reach.dialer import Dialer
+from twisted_bazaar.reach.whereabouts import Whereabouts
 from twisted_bazaar.transports.path import DIRECT, RELAYED
 from twisted_bazaar.transports.relay.messages import NODE
 from twisted_bazaar.transports.table import overConnector
@@ -541,6 +542,7 @@ def dialingNode(connector, clock=None, punching=None, transports=None, **parts):
     parts = dict({"membership": None, "reach": UNCHECKED,
                   "config": NodeConfig(link=LinkSettings())}, **parts)
     node = SimpleNamespace(clock=clock or task.Clock(), links={}, **parts)
+    node.whereabouts = Whereabouts(node)
     if transports is None:
         transports = (connector if isinstance(connector, RecordingConnector)
                       else overConnector(connector, node.clock))

@@ -78,8 +78,8 @@ ALLOWED = {
         "simulated node reads the whole run; due: handed the config and the "
         "network it uses, the super-peers' building a part of its own",
     "twisted_bazaar.reach.punch.udpservice.UdpPunching":
-        "26, through the node into its dialer, the dialer's book, the "
-        "membership's parts and the overlay (self.node.dialer.book.add): "
+        "26, through the node into its whereabouts, their book, the "
+        "membership's parts and the overlay (self.node.whereabouts.book.add): "
         "issue 81's items 1-3 (the dialer alone dials, collaborators given at "
         "construction) rewrite it in another change",
 }

@@ -446,8 +446,8 @@ class QuestionTests(MembershipCase):
         self.register()
         introduced = self.answers(self.membership.ask(wire.NodeReq((3,))))
         where = []
-        self.node.dialer.book.whereIs(42).addCallback(where.append)
-        self.node.dialer.book.whereIs(43).addCallback(where.append)
+        self.node.whereabouts.book.whereIs(42).addCallback(where.append)
+        self.node.whereabouts.book.whereIs(43).addCallback(where.append)
         self.assertEqual(self.tracker.heard(), [{"type": "nodereq", "exclude": ["3"]},
                                                 {"type": "whereis", "id": "42"},
                                                 {"type": "whereis", "id": "43"}])
@@ -463,9 +463,9 @@ class QuestionTests(MembershipCase):
         TrackerGone, which says why, never None (the tracker's word that
         it does not know the node; before, both were None)."""
         answers = []
-        self.node.dialer.book.whereIs(42).addBoth(answers.append)
+        self.node.whereabouts.book.whereIs(42).addBoth(answers.append)
         self.register()
-        self.node.dialer.book.whereIs(43).addBoth(answers.append)
+        self.node.whereabouts.book.whereIs(43).addBoth(answers.append)
         self.tracker.transport.loseConnection()
         self.assertEqual([failure.check(TrackerGone) for failure in answers],
                          [TrackerGone, TrackerGone])
@@ -863,7 +863,7 @@ class SeveralTrackersTests(SynchronousTestCase):
         wait = LinkSettings().handshake_timeout
         answers = []
         for peer in (41, 42, 43):
-            self.node.dialer.book.whereIs(peer).addBoth(answers.append)
+            self.node.whereabouts.book.whereIs(peer).addBoth(answers.append)
             self.clock.advance(wait)
         self.assertEqual([failure.check(TrackerSilent) for failure in answers],
                          [TrackerSilent] * 3)
@@ -876,7 +876,7 @@ class SeveralTrackersTests(SynchronousTestCase):
         [onSecond] = self.second.links
         self.register(onSecond)
         where = []
-        self.node.dialer.book.whereIs(44).addCallback(where.append)
+        self.node.whereabouts.book.whereIs(44).addCallback(where.append)
         self.assertEqual(onSecond.heard(), [{"type": "whereis", "id": "44"}])
         onSecond.say(nodereply(44))
         self.assertEqual(where, [("h44", 5044)])
@@ -995,7 +995,7 @@ class SeveralTrackersTests(SynchronousTestCase):
         named goes when the node registers with another, whose word is
         asked.
         """
-        book = self.node.dialer.book
+        book = self.node.whereabouts.book
         self.membership.startService()
         self.addCleanup(self.membership.stopService)
         [onFirst] = self.first.links
@@ -1039,8 +1039,8 @@ class RelaysNamedTests(MembershipCase):
         self.tracker.heard()
         self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
                           "port": 9001, "relay": "198.51.100.20:41597"})
-        self.assertTrue(self.node.dialer.book.vouches("198.51.100.20:41597", 0x77))
-        self.assertFalse(self.node.dialer.book.vouches("198.51.100.20:41597", 0x78))
+        self.assertTrue(self.node.whereabouts.book.vouches("198.51.100.20:41597", 0x77))
+        self.assertFalse(self.node.whereabouts.book.vouches("198.51.100.20:41597", 0x78))
 
     def test_nodereplyNamesItsLocalAddresses(self):
         """A nodereply's lan is the tracker's word on where the peer is on
@@ -1051,11 +1051,10 @@ class RelaysNamedTests(MembershipCase):
         self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
                           "port": 9001, "relay": "198.51.100.20:41597",
                           "lan": ["10.0.0.3"]})
-        book, lan = self.node.dialer.book, self.node.dialer.lan
+        book, lan = self.node.whereabouts.book, self.node.whereabouts.lan
         self.assertTrue(book.known(0x77))
-        named = book.lanNamed(0x77)
-        self.assertEqual(lan.targets(0x77, "203.0.113.7", named), ("10.0.0.3",))
-        self.assertEqual(lan.targets(0x77, "198.51.100.1", named), ())
+        self.assertEqual(lan.targets(0x77, "203.0.113.7"), ("10.0.0.3",))
+        self.assertEqual(lan.targets(0x77, "198.51.100.1"), ())
 
     def test_trackersOwnRelay(self):
         """The relay the tracker named at its own host (a nodereply's, or
@@ -1067,7 +1066,7 @@ class RelaysNamedTests(MembershipCase):
         self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
                           "port": 9001, "relay": "192.0.2.1:7701"})
         self.assertTrue(self.membership.isTrackerRelay("192.0.2.1:7701"))
-        self.assertTrue(self.node.dialer.book.vouches("192.0.2.1:7701", 0x78))
+        self.assertTrue(self.node.whereabouts.book.vouches("192.0.2.1:7701", 0x78))
         self.assertFalse(self.membership.isTrackerRelay("192.0.2.66:7701"))
 
     def test_trackersHostAtAnyPort(self):
@@ -1080,7 +1079,7 @@ class RelaysNamedTests(MembershipCase):
         named at its host is its own: other ports are asked of the
         tracker, as any relay a peer names."""
         self.assertFalse(self.membership.isTrackerRelay("192.0.2.1:22"))
-        self.assertFalse(self.node.dialer.book.vouches("192.0.2.1:22", 0x78))
+        self.assertFalse(self.node.whereabouts.book.vouches("192.0.2.1:22", 0x78))
         self.membership.ask(wire.WhereIs(0x77))
         self.tracker.heard()
         self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",

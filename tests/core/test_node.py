@@ -393,6 +393,22 @@ class ReachTests(SynchronousTestCase):
                          (False, "198.51.100.7"))
 
 
+class WhereaboutsTests(SynchronousTestCase):
+    """A node's whereabouts (what it knows of where its peers are) are
+    made when first needed: a simulated node that only takes links holds
+    none."""
+
+    def test_aPeerWithNoRelayMakesNone(self):
+        node = makeNode()
+        node.noteRelay(0x77, None)
+        self.assertIsNone(node._whereabouts)
+        node.noteRelay(0x77, "203.0.113.1:7701")
+        self.assertIs(node.whereabouts, node._whereabouts)
+        self.assertEqual(node.whereabouts.relayOf(0x77), "203.0.113.1:7701")
+        node.noteRelay(0x77, None)
+        self.assertIsNone(node.whereabouts.relayOf(0x77))
+
+
 class RelayedDialTests(SynchronousTestCase):
     """connectTo with a peer's relay (given, or noted from the tracker)
     opens a circuit to that peer's id through the relay: the node's
@@ -406,7 +422,7 @@ class RelayedDialTests(SynchronousTestCase):
 
     def test_givenRelay(self):
         node = makeNode()
-        node.dialer.book.trackerNamed(wire.NodeReply(0x77, "198.51.100.7", 9001,
+        node.whereabouts.book.trackerNamed(wire.NodeReply(0x77, "198.51.100.7", 9001,
                                                      relay="203.0.113.1:7701"))
         linkAt(node, "192.168.1.2", 9001, 0x77)
         self.assertEqual(self.asked(node), (
@@ -416,7 +432,7 @@ class RelayedDialTests(SynchronousTestCase):
         """A relay the tracker named for a peer is used for it (and only
         for it), in the node's book of paths; the last KEPT are kept."""
         node = makeNode()
-        node.dialer.book.trackerNamed(wire.NodeReply(0x77, "198.51.100.7", 9001,
+        node.whereabouts.book.trackerNamed(wire.NodeReply(0x77, "198.51.100.7", 9001,
                                                      relay="203.0.113.1:7701"))
         node.noteRelay(0x77, "203.0.113.1:7701")
         linkAt(node, "192.168.1.2", 9001, 0x77)
@@ -427,7 +443,7 @@ class RelayedDialTests(SynchronousTestCase):
         self.assertEqual(self.asked(other)[0], ("192.168.1.3", 9001))
         other.noteRelay(0x78, "203.0.113.1:7701")
         other.noteRelay(0x78, None)
-        book = other.dialer.book
+        book = other.whereabouts.book
         self.assertIsNone(book.relayOf(0x78))
         for peer in range(KEPT):
             other.noteRelay(1000 + peer, "203.0.113.1:7701")

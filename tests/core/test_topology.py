@@ -385,8 +385,8 @@ class RandomNeighboursTests(SynchronousTestCase):
         tracker answers in order, so each answer goes to its question."""
         self.register()
         answers = []
-        self.node.dialer.book.whereIs(42).addCallback(answers.append)
-        self.node.dialer.book.whereIs(43).addCallback(answers.append)
+        self.node.whereabouts.book.whereIs(42).addCallback(answers.append)
+        self.node.whereabouts.book.whereIs(43).addCallback(answers.append)
         self.assertEqual(self.tracker.heard(), [{"type": "whereis", "id": "42"},
                                                 {"type": "whereis", "id": "43"}])
         self.tracker.say(nodereply(11))
@@ -437,7 +437,7 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.assertEqual(self.connector.requests, [])
         self.assertEqual(self.clock.getDelayedCalls(), [])
         where = []
-        self.node.dialer.book.whereIs(42).addCallback(where.append)
+        self.node.whereabouts.book.whereIs(42).addCallback(where.append)
         self.tracker.heard()
         self.tracker.say(nodereply(42))
         self.assertEqual(where, [("h42", 5042)])

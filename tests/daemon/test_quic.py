@@ -13,6 +13,7 @@ from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.reach.dialer import Dialer
+from twisted_bazaar.reach.whereabouts import Whereabouts
 from twisted_bazaar.transports.path import CONFIGURED, UDP, Path
 from twisted_bazaar.transports.quic.transport import QuicTransport
 from twisted_bazaar.transports.table import Transports
@@ -63,6 +64,7 @@ def servedNode(service, clock, **parts):
     the service is told of it."""
     node = SimpleNamespace(transferFactory=None, clock=clock, links={}, **parts)
     node.setUdpPort = lambda port: setattr(node, "udpPort", port)
+    node.whereabouts = Whereabouts(node)
     node.dialer = Dialer(node, FakeConnector(), Transports([service.transport]))
     return node
 
@@ -82,7 +84,7 @@ class QuicServiceTests(SynchronousTestCase):
         [port] = reactor.ports
         self.assertIs(node.dialer.transports.of(UDP), service.transport)
         self.assertEqual(node.udpPort, port.getHost().port)
-        self.assertEqual(node.dialer.book.paths(PEER.id),
+        self.assertEqual(node.whereabouts.book.paths(PEER.id),
                          (Path(UDP, "192.0.2.7", 9443, word=CONFIGURED),))
         self.assertEqual(set(service.endpoint.services),
                          {"bazaar-link/1", "bazaar-files/1"})

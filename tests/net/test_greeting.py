@@ -69,7 +69,7 @@ class HandshakeTests(SynchronousTestCase):
         neighbour say), the tracker having named that relay for it (the
         dialer asks it otherwise: tests/reach/test_dialer.py, VouchTests);
         one that names none is dialled directly."""
-        self.node.dialer.book.trackerNamed(wire.NodeReply(7, "203.0.113.7", 5007,
+        self.node.whereabouts.book.trackerNamed(wire.NodeReply(7, "203.0.113.7", 5007,
                                                           relay="198.51.100.1:7701"))
         self.node.noteRelay(7, None)
         link = openLink(self.node, inbound=True)
@@ -92,7 +92,7 @@ class HandshakeTests(SynchronousTestCase):
         claims push out only claims, the heaviest group's first)."""
         link = openLink(self.node, inbound=True, host="198.18.3.4")
         feed(link, wire.ThisIsMe(7, 5007, "198.18.3.4", relay="198.51.100.1:7701"))
-        self.assertEqual(self.node.dialer.book._claims, {7: addressGroup("198.18.3.4")})
+        self.assertEqual(self.node.whereabouts.book._claims, {7: addressGroup("198.18.3.4")})
 
     def test_relayNamedInThisIsMe(self):
         """A node that holds a reservation names its relay in its

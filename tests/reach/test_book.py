@@ -11,7 +11,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.sparing import NOTHING
-from twisted_bazaar.reach.book import HEARD_FOR, KEPT, NAMED_FOR, PathBook
+from twisted_bazaar.base.lan import MAX_LAN
+from twisted_bazaar.reach.book import HEARD_FOR, KEPT, NAMED_FOR, RETRY_AFTER, PathBook
 from twisted_bazaar.transports.path import (
     CLAIMED, CONFIGURED, DIRECT, LAN, MAPPED, NAMED, RELAYED, SEEN, UDP, Path)
 from twisted_bazaar.reach.asking import TrackerGone
@@ -320,6 +321,78 @@ class HeardTests(SynchronousTestCase):
         self.assertEqual(book.namedHost(0x78), "203.0.113.8")
         self.assertEqual(book.paths(0x79), (met,))
         self.assertEqual((len(book._peers), len(book._claims)), (KEPT, KEPT - 3))
+
+
+class LanFactsTests(SynchronousTestCase):
+    """What became of a node's dials to its peers' local addresses is the
+    book's: a local address where the peer proved its key is a path it was
+    seen at, with its expiry; one that failed, a note on the peer until
+    it may be dialled again."""
+
+    HOST = "192.168.1.9"
+
+    def setUp(self):
+        self.book = bookOf()
+        self.book.trackerNamed(wire.NodeReply(PEER, "203.0.113.9", 9000, RELAY,
+                                              (self.HOST, "192.168.1.10")))
+
+    def test_reached(self):
+        """Proven there for NAMED_FOR seconds: a seen path, after the
+        tracker's words."""
+        self.book.lanReached(PEER, self.HOST, 9002)
+        proven = Path(LAN, self.HOST, 9002, word=SEEN)
+        self.assertTrue(self.book.lanProven(PEER, self.HOST))
+        self.assertFalse(self.book.lanProven(PEER, "192.168.1.10"))
+        self.assertEqual(self.book.paths(PEER)[-1], proven)
+        self.book.node.clock.advance(NAMED_FOR)
+        self.assertFalse(self.book.lanProven(PEER, self.HOST))
+        self.assertNotIn(proven, self.book.paths(PEER))
+
+    def test_failed(self):
+        """Not dialled there for RETRY_AFTER seconds, nor taken as proven
+        any more; proven again, the failure goes."""
+        self.book.lanReached(PEER, self.HOST, 9000)
+        self.book.lanFailed(PEER, self.HOST)
+        self.assertEqual((self.book.lanFailedLately(PEER, self.HOST),
+                          self.book.lanFailedLately(PEER, "192.168.1.10"),
+                          self.book.lanProven(PEER, self.HOST)), (True, False, False))
+        self.book.node.clock.advance(RETRY_AFTER)
+        self.assertFalse(self.book.lanFailedLately(PEER, self.HOST))
+        self.book.lanFailed(PEER, self.HOST)
+        self.book.lanReached(PEER, self.HOST, 9000)
+        self.assertFalse(self.book.lanFailedLately(PEER, self.HOST))
+
+    def test_aPeerNotHeldKeepsNoFact(self):
+        """A peer the tracker's word on went meanwhile: nothing noted."""
+        self.book.lanFailed(PEER + 1, self.HOST)
+        self.book.lanReached(PEER + 1, self.HOST, 9000)
+        self.assertEqual(self.book.paths(PEER + 1), ())
+        self.assertFalse(self.book.lanFailedLately(PEER + 1, self.HOST))
+
+    def test_bounded(self):
+        """However many local addresses a tracker names over time, a
+        peer's notes hold the newest MAX_LAN of each."""
+        for n in range(50):
+            host = f"192.168.2.{n}"
+            self.book.lanFailed(PEER, host)
+            self.book.lanReached(PEER, f"192.168.3.{n}", 9000)
+        held = self.book._peers[PEER]
+        self.assertEqual(len(held.failed), MAX_LAN)
+        self.assertEqual(len(self.book.pathsOf(PEER, LAN)), 2 + MAX_LAN)
+        self.assertTrue(self.book.lanFailedLately(PEER, "192.168.2.49"))
+        self.assertFalse(self.book.lanFailedLately(PEER, "192.168.2.0"))
+
+    def test_aProvenPathIsPinnedWhileFresh(self):
+        """A peer proven at its local address is kept as a punched one is:
+        the tracker's words on others go first; once the proof is old,
+        it goes as a tracker's word does."""
+        self.book.lanReached(PEER, self.HOST, 9000)
+        for peer in range(KEPT + 10):
+            self.book.trackerNamed(wire.NodeReply(1000 + peer, "203.0.113.7", 9001))
+        self.assertTrue(self.book.lanProven(PEER, self.HOST))
+        self.book.node.clock.advance(NAMED_FOR)
+        self.book.trackerNamed(wire.NodeReply(5000, "203.0.113.7", 9001))
+        self.assertNotIn(PEER, self.book._peers)
 
 
 class AskingTests(SynchronousTestCase):

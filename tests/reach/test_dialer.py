@@ -14,7 +14,6 @@ from twisted.internet.error import (
     ConnectError, ConnectionDone, ConnectionRefusedError, DNSLookupError)
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
-from zope.interface import implementer
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
@@ -22,8 +21,8 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 from twisted_bazaar.reach.dialer import (
     FILES, RELAY_DELAY, NotNamed, Peer, RelayRefused)
-from twisted_bazaar.base.peerhost import LOOPBACK, NAME_ADDRESSES
-from twisted_bazaar.reach.peerhosts import NO_SCOPES, HostRefused, PeerHosts
+from twisted_bazaar.base.peerhost import NAME_ADDRESSES
+from twisted_bazaar.reach.peerhosts import HostRefused
 from twisted_bazaar.reach.lanpaths import RETRY_AFTER
 from twisted_bazaar.reach.book import HEARD_FOR, NAMED_FOR
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, Reachability
@@ -53,7 +52,7 @@ RELAY = "198.51.100.1:7701"
 def nameIn(node, peer_id, host, lan, relay=None, port=9001):
     """node's tracker named peer_id at host, with its local addresses lan
     and relay: into its book of paths, as a ``nodereply`` is."""
-    node.dialer.book.trackerNamed(wire.NodeReply(peer_id, host, port, relay=relay,
+    node.whereabouts.book.trackerNamed(wire.NodeReply(peer_id, host, port, relay=relay,
                                                  lan=lan))
 
 
@@ -307,22 +306,10 @@ class PeerHostTests(SynchronousTestCase):
         at ``tracker``)."""
         transport = SimpleNamespace(getHost=lambda: IPv4Address("TCP", host, 40000),
                                     getPeer=lambda: IPv4Address("TCP", tracker, 7700))
-        self.node.dialer.announce(SimpleNamespace(transport=transport))
+        self.node.whereabouts.announce(SimpleNamespace(transport=transport))
 
     def dial(self, host, port=9002):
         return self.node.dial(Peer(SELLER.id, host, port, None, SELLER.key), FILES, object)
-
-    def test_aSimulatedNodeKeepsNoCheck(self):
-        """A node whose tracker connection leaves from no address (a
-        simulation's label) keeps no host check at all, and a node's
-        scopes are one shared empty set until it has one: a million
-        simulated nodes pay nothing for it (base/sparing.py)."""
-        self.leftFrom("n5")
-        self.assertIsNone(self.node.dialer._hosts)
-        self.leftFrom("127.0.0.1")
-        self.leftFrom("127.0.0.1")
-        self.assertEqual(self.node.dialer.hosts.own, {LOOPBACK})
-        self.assertIs(PeerHosts(self.node, None).own, NO_SCOPES)
 
     def assertRefused(self, host, port=9002, why=""):
         failure = self.failureResultOf(self.dial(host, port), HostRefused)
@@ -650,7 +637,7 @@ class PeerHostTests(SynchronousTestCase):
         with capturedLogs() as events:
             for i in range(2 * PEER_BURST):
                 self.assertIsNotNone(
-                    self.node.dialer.hosts.whyNotRelay(f"127.0.0.1:{7000 + i}"))
+                    self.node.whereabouts.hosts.whyNotRelay(f"127.0.0.1:{7000 + i}"))
             self.node.clock.advance(60)
         self.assertIn(f"{PEER_BURST} more lines like 'not dialling the relay at "
                       "{relay} its tracker named: {why}' from 198.51.0.0/16",
@@ -711,7 +698,7 @@ class LanTests(SynchronousTestCase):
                                 reach=Reachability(PRIVATE, HOME, 9001, HOME, 9001))
         self.connector = self.node.dialer.connector
         self.tracker = self.node.membership = FakeTracker()
-        self.lan = self.node.dialer.lan
+        self.lan = self.node.whereabouts.lan
         self.lan.own = ("192.168.1.2",)
         self.made = []
 
@@ -753,7 +740,7 @@ class LanTests(SynchronousTestCase):
         node = dialingNode(RecordingConnector(), reach=Reachability(PRIVATE, HOME, 9001, HOME, 9001))
         connector = node.dialer.connector
         node.membership = self.tracker
-        node.dialer.lan.own = ("192.168.1.2",)
+        node.whereabouts.lan.own = ("192.168.1.2",)
         nameIn(node, SELLER.id, HOME, (LAN_HOST,), RELAY)
         dialled = node.dial(Peer(SELLER.id, LAN_HOST, 9002, RELAY, SELLER.key), FILES,
                             self.protocol)
@@ -762,7 +749,7 @@ class LanTests(SynchronousTestCase):
                          (LAN_HOST, 9002, self.made[0], decode(SELLER.key), {}))
         d.callback(protocol)
         self.assertIs(self.successResultOf(dialled), protocol)
-        node.dialer.lan.failed(SELLER.id, LAN_HOST)
+        node.whereabouts.book.lanFailed(SELLER.id, LAN_HOST)
         node.membership = None
         node.dial(Peer(SELLER.id, LAN_HOST, 9002, RELAY, SELLER.key), FILES, self.protocol)
         self.assertEqual(connector.dials[-1][4], {"relay": RELAY, "target": SELLER.id,
@@ -918,7 +905,7 @@ class LanTests(SynchronousTestCase):
         goes out after many such)."""
         node = makeNode(1)
         node.reach = Reachability(PRIVATE, HOME, 9001, HOME, 9001)
-        node.dialer.lan.own = ("192.168.1.2",)
+        node.whereabouts.lan.own = ("192.168.1.2",)
         for peer in (SELLER.id ^ (n << 8) for n in range(1, 6)):
             nameIn(node, peer, HOME, (LAN_HOST,))
             node.links[peer] = SimpleNamespace(purpose=DIRECT, closing=False)
@@ -939,7 +926,7 @@ class LanTests(SynchronousTestCase):
         node = makeNode(1)
         node.connector.addressed = True
         node.reach = Reachability(PRIVATE, HOME, 9001, HOME, 9001)
-        node.dialer.lan.own = ("192.168.1.2",)
+        node.whereabouts.lan.own = ("192.168.1.2",)
         nameIn(node, SELLER.id, HOME, (LAN_HOST,))
         nameIn(node, SELLER.id, HOME, (LAN_HOST,), RELAY)
         node.dial(Peer(SELLER.id, LAN_HOST, 9001, RELAY), DIRECT)
@@ -956,7 +943,7 @@ class LanTests(SynchronousTestCase):
         node.dialer.relayDelay = relayDelay
         node.connector.addressed = True
         node.reach = Reachability(PRIVATE, HOME, 9001, HOME, 9001)
-        node.dialer.lan.own = ("192.168.1.2",)
+        node.whereabouts.lan.own = ("192.168.1.2",)
         nameIn(node, SELLER.id, HOME, (LAN_HOST,), RELAY)
         return node, node.dial(Peer(SELLER.id, LAN_HOST, 9001, RELAY), DIRECT)
 
@@ -1091,7 +1078,7 @@ class VouchTests(SynchronousTestCase):
         self.tracker.reply = wire.NodeReply(PEER, "203.0.113.7", 9001, relay=NAMED)
         self.dial(VICTIM)
         self.assertEqual((self.relaysDialled(), self.tracker.asked), ([NAMED], [PEER]))
-        book = self.node.dialer.book
+        book = self.node.whereabouts.book
         self.assertTrue(book.vouches(NAMED, PEER))
         self.assertFalse(book.vouches(NAMED, PEER + 1))
 
@@ -1110,7 +1097,7 @@ class VouchTests(SynchronousTestCase):
         node = dialingNode(dialled)
         node.overlay = SimpleNamespace(peer_log=PeerLog(node.clock))
         node.membership = VouchingTracker(wire.NodeReply(PEER, "127.0.0.1", 9002))
-        node.dialer.hosts.leftFrom("203.0.113.9")
+        node.whereabouts.hosts.leftFrom("203.0.113.9")
         self.failureResultOf(node.dial(Peer(PEER, "10.0.0.5", 9001, VICTIM), FILES,
                                        object), HostRefused)
         node.membership.reply = wire.NodeReply(PEER + 1, "198.51.100.4", 9002)
@@ -1128,7 +1115,7 @@ class VouchTests(SynchronousTestCase):
         node.membership = VouchingTracker(
             wire.NodeReply(PEER, "203.0.113.7", 9001, relay="127.0.0.1:6380"))
         node.membership.atTrackersHost = lambda relay: False
-        node.dialer.hosts.leftFrom("203.0.113.9")
+        node.whereabouts.hosts.leftFrom("203.0.113.9")
         failure = self.failureResultOf(node.dial(Peer(PEER, "", 9001, VICTIM), FILES,
                                                  object), RelayRefused)
         self.assertIn("the relay at 127.0.0.1:6380: 127.0.0.1 is a loopback address",
@@ -1182,43 +1169,6 @@ class VouchTests(SynchronousTestCase):
         self.assertEqual((self.relaysDialled(), self.tracker.asked), ([VICTIM], []))
 
 
-class LearnWhereTests(SynchronousTestCase):
-    """A relayed link prompts a question of where its peer is (for the
-    punch's go to find in the book whether the peer is dialled
-    directly), charged to the link's address group: a stranger's fresh
-    keys cannot spend the node's questions to its tracker."""
-
-    def setUp(self):
-        self.node = dialingNode(FakeConnector())
-        self.tracker = self.node.membership = VouchingTracker()
-
-    def test_aGroupsLinksAskAtItsRate(self):
-        """100 relayed links of fresh keys from one group in a second ask
-        the tracker twice (the bucket's burst), then once a second; another
-        group asks all the same."""
-        for n in range(100):
-            self.node.dialer.learnWhere(1000 + n, "198.18")
-        self.assertEqual(len(self.tracker.asked), 2)
-        self.node.clock.advance(1)
-        for n in range(100):
-            self.node.dialer.learnWhere(2000 + n, "198.18")
-        self.assertEqual(len(self.tracker.asked), 3)
-        self.node.dialer.learnWhere(3000, "203.0")
-        self.assertEqual(len(self.tracker.asked), 4)
-
-    def test_aFreshWordIsNotAskedAgain(self):
-        nameIn(self.node, PEER, "203.0.113.7", None, None)
-        self.node.dialer.learnWhere(PEER, "198.18")
-        self.assertEqual(self.tracker.asked, [])
-
-    def test_declared(self):
-        from twisted_bazaar.base.limitregistry import LIMITS
-        from twisted_bazaar.reach.dialer import WHERE_ASKS_LIMIT
-        self.assertIs(LIMITS["dialer.where-asks"], WHERE_ASKS_LIMIT)
-        self.assertEqual(WHERE_ASKS_LIMIT.group, 1.0)
-
-
-
 class LinkByIdTests(SynchronousTestCase):
     """A link is asked for by the peer's id and a purpose alone
     (L{Dialer.link}, the node's connectTo): the dialer dials it where the
@@ -1267,7 +1217,7 @@ class LinkByIdTests(SynchronousTestCase):
         """A peer known only by the relay the tracker named for it (a
         chordNear's) is dialled through that relay."""
         self.node.noteRelay(0x78, RELAY, named=True)
-        self.node.dialer.book.trackerNamed(wire.NodeReply(0x78, "", 9001, relay=RELAY))
+        self.node.whereabouts.book.trackerNamed(wire.NodeReply(0x78, "", 9001, relay=RELAY))
         self.node.connectTo(0x78)
         self.assertEqual(self.dialled(), [("198.51.100.1", 7701)])
 
@@ -1287,7 +1237,7 @@ class LinkByIdTests(SynchronousTestCase):
         fed again finds no address."""
         self.node.heard(0x78, "203.0.113.7", 9001)
         first = self.node.connectTo(0x78)
-        self.assertTrue(self.node.dialer.book.empty())
+        self.assertTrue(self.node.whereabouts.book.empty())
         self.assertEqual(self.dialled(), [("203.0.113.7", 9001)])
         self.fake.requests[0].deferred.errback(ConnectionRefusedError())
         self.failureResultOf(first, NotConnected)
@@ -1295,5 +1245,5 @@ class LinkByIdTests(SynchronousTestCase):
         nameIn(self.node, 0x79, "203.0.113.8", None)
         self.node.heard(0x78, "203.0.113.7", 9001)
         self.node.connectTo(0x78)
-        self.assertIsNone(self.node.dialer.book.linkAddress(0x78))
-        self.assertEqual(self.node.dialer.book.linkAddress(0x79)[0].host, "203.0.113.8")
+        self.assertIsNone(self.node.whereabouts.book.linkAddress(0x78))
+        self.assertEqual(self.node.whereabouts.book.linkAddress(0x79)[0].host, "203.0.113.8")

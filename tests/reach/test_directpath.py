@@ -67,12 +67,12 @@ class DirectPathTests(SynchronousTestCase):
     def test_lan(self):
         """A local address the tracker named, on this node's own network,
         behind the same public address, not failed lately."""
-        lan = LanPaths(self.node.clock)
+        lan = LanPaths(self.node.clock, self.book)
         lan.announce("192.168.1.5")
         self.book.trackerNamed(wire.NodeReply(PEER, "203.0.113.9", 9000,
                                               "192.0.2.1:7701", ("192.168.1.9",)))
         self.assertEqual(directPath(self.book, lan, PEER, "203.0.113.9"),
                          Path(LAN, "192.168.1.9", 9000, word="named"))
         self.assertIsNone(directPath(self.book, lan, PEER, "198.51.100.1"))
-        lan.failed(PEER, "192.168.1.9")
+        self.book.lanFailed(PEER, "192.168.1.9")
         self.assertIsNone(directPath(self.book, lan, PEER, "203.0.113.9"))

@@ -38,9 +38,14 @@ class Overlay:
         return dial("the link")
 
 
+class Whereabouts:
+    def __init__(self):
+        self.book = Book()
+
+
 class Dialer:
     def __init__(self, transports):
-        self.book = Book()
+        self.whereabouts = Whereabouts()
         self.transports = transports
         self.node = self
         self.overlay = Overlay()
@@ -80,7 +85,7 @@ class AddedTests(SynchronousTestCase):
         self.way = Added()
 
     def add(self, path):
-        self.dialer.book.paths.append((PEER, path))
+        self.dialer.node.whereabouts.book.paths.append((PEER, path))
 
     def test_appliesOnlyWithAPathOfAnAddedKind(self):
         self.assertFalse(self.way.applies(self.dialer, Peer(), NODE, None))

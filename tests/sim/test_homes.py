@@ -122,7 +122,7 @@ class SharedLanTradeTests(SynchronousTestCase):
         """Each tells the tracker its local address; the buyer's link to
         the seller is over the LAN, and neither relay carried a byte."""
         market, public, seller, buyer, other = self.trade(lan=True)
-        self.assertEqual((seller.dialer.lan.own, buyer.dialer.lan.own),
+        self.assertEqual((seller.whereabouts.lan.own, buyer.whereabouts.lan.own),
                          (("192.168.1.2",), ("192.168.1.3",)))
         self.assertEqual([pathOf(link) for link in buyer.links.values()], ["lan"])
         self.assertEqual(market.tracker.relay.relayed, 0)
@@ -157,7 +157,7 @@ class SharedLanTradeTests(SynchronousTestCase):
         """The same home without local addresses (a simulation before
         shared LANs): the buy went through a relay, which carried it."""
         market, public, seller, buyer, other = self.trade(lan=False)
-        self.assertEqual(buyer.dialer.lan.own, ())
+        self.assertEqual(buyer.whereabouts.lan.own, ())
         self.assertEqual([pathOf(link) for link in buyer.links.values()], ["relayed"])
         self.assertGreater(market.tracker.relay.relayed + market.relayOf(public).relayed,
                            0)

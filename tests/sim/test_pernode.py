@@ -32,9 +32,8 @@ def quietParts(node):
     empty: name -> what it holds there."""
     dialer, state, index = node.dialer, node.store._state, node.discovery
     parts = {
-        "dialer's LAN paths": dialer._lan,
+        "whereabouts (book of paths, LAN paths)": node._whereabouts,
         "dialer's punch waiters": dialer._linkWaits,
-        "dialer's book of paths": dialer._book,
         "store's sales": state._sales._rows,
         "store's bag": state._bag,
         "store's pending buys": state._pending,

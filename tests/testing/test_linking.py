@@ -16,7 +16,7 @@ class LinkAtTests(SynchronousTestCase):
         by the id alone, which took the claim (the book empty again)."""
         node = makeNode(1)
         linkAt(node, "203.0.113.7", 9001, 0x78, namedBy="198.51.0.0/16")
-        self.assertTrue(node.dialer.book.empty())
+        self.assertTrue(node.whereabouts.book.empty())
         [request] = node.connector.requests
         self.assertEqual((request.host, request.port), ("203.0.113.7", 9001))
 
@@ -26,4 +26,4 @@ class LinkAtTests(SynchronousTestCase):
         linkAt(node, "203.0.113.7", 9001)
         [request] = node.connector.requests
         self.assertEqual((request.host, request.port), ("203.0.113.7", 9001))
-        self.assertIsNone(node.dialer._book)
+        self.assertIsNone(node.whereabouts._book)

@@ -186,7 +186,7 @@ class Membership(Service):
             self._client.succeeded()
             tracker = self._client.index
             if self._namedBy is not None and tracker != self._namedBy:
-                self.node.dialer.trackerChanged()
+                self.node.whereabouts.trackerChanged()
             self._namedBy = tracker
         self.node.setId(answer.id, accepted=False)
         if proving:
@@ -340,7 +340,7 @@ class Membership(Service):
         kept, if it is the tracker's own), and the oldest question has its
         answer."""
         if message.port:
-            self.node.dialer.trackerNamed(message)
+            self.node.whereabouts.trackerNamed(message)
             if message.relay is not None and self.atTrackersHost(message.relay):
                 self.trackersRelay.trackerNamed(message.relay)
         self._questions.answered(message)
@@ -467,10 +467,13 @@ def _hello(node, link, handshake):
     the address it sees this connection come from."""
     scheme, superpeer = schemeOf(node.discovery)
     nonce = handshake.begin(node.identity, REGISTER)
+    # A simulation's tracker link, made up whole, leaves from nowhere: it
+    # names no local address, and makes the node no whereabouts.
+    lan = None if link.transport is None else node.whereabouts.announce(link)
     return wire.ThisIsMe(-1 if node.id is None else node.id, node.port,
                          node.config.host, scheme=scheme, superpeer=superpeer,
                          key=handshake.ownKey, nonce=nonce, reach=True,
-                         lan=node.dialer.announce(link), udp=node.udpPort)
+                         lan=lan, udp=node.udpPort)
 
 
 def _at(client):

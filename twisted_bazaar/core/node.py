@@ -24,6 +24,7 @@ from twisted_bazaar.base.lan import toldHost
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.reach.dialer import Dialer, Peer
+from twisted_bazaar.reach.whereabouts import Whereabouts
 from twisted_bazaar.events import EventBus
 from twisted_bazaar.reach.reachable.reachability import UNCHECKED
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
@@ -120,6 +121,9 @@ class INode(Interface):
                           "TCP under the channel, or the memory network.")
     dialer = Attribute("The one way it reaches a peer (reach.dialer.Dialer): its "
                        "ways, its transports, the punch wait.")
+    whereabouts = Attribute("What it knows of where its peers are "
+                            "(reach.whereabouts.Whereabouts): the book of paths, "
+                            "its local addresses, the host checks.")
     connections = Attribute("The connection policy every table of its "
                             "connections asks (read only).")
     transferFactory = Attribute("The factory of its file transfer port, once "
@@ -298,6 +302,10 @@ class Node:
     #: service says it), told to the tracker in its ``thisisme``; None
     #: without one.
     udpPort = None
+    #: Told ``stopper(why)`` when a component asks for the node to stop
+    #: (see L{requestStop}); set by whoever runs the node (a daemon's
+    #: service), None on the class: a simulated node holds no entry for it.
+    stopper = None
 
     def __init__(self, clock, rng, connector, config=None, store=None, identity=None,
                  transports=None):
@@ -312,6 +320,9 @@ class Node:
         #: or, if none, TCP and the relay's circuits over the connector,
         #: made when first dialled through (L{Dialer.transports}).
         self.dialer = Dialer(self, connector, transports)
+        #: What it knows of where its peers are (L{whereabouts}), made
+        #: when first needed.
+        self._whereabouts = None
         self.config = config or NodeConfig()
         self.store = store if store is not None else MemoryStore()
         #: The id the node had last time, if its store remembers one; it
@@ -343,9 +354,6 @@ class Node:
         self.topology = None
         #: The roles plugged in (see L{addRole}), in order.
         self.roles = []
-        #: Told ``stopper(why)`` when a component asks for the node to stop
-        #: (see L{requestStop}); set by whoever runs the node.
-        self.stopper = None
 
     # -- what components use ------------------------------------------------
 
@@ -432,17 +440,33 @@ class Node:
         """The (host, port) a linked peer listens on, ("", 0) if unknown."""
         return self.overlay.addressOf(peer_id)
 
+    @property
+    def whereabouts(self):
+        """What this node knows of where its peers are (L{Whereabouts}: the
+        book of paths, its local addresses, the host checks), made when
+        first needed: a simulated node that never dials holds none, its
+        links' greetings telling it of no relay (L{noteRelay}) and its
+        tracker link leaving from nowhere (a simulation's, made up
+        whole)."""
+        where = self._whereabouts
+        if where is None:
+            where = self._whereabouts = Whereabouts(self)
+        return where
+
     def noteRelay(self, peer_id, relay, named=False, group=""):
         """peer_id is reached through relay (None: directly, which forgets
         any relay noted for it), as it says itself on a connection from
         address group ``group`` (which its claim is charged to), or as the
         tracker named it (``named``): L{connectTo} dials it there (the
-        dialer's book of paths holds it: L{Dialer.notePeer})."""
-        self.dialer.notePeer(peer_id, relay, named, group)
+        book of paths holds it: L{Whereabouts.notePeer})."""
+        if relay is None and self._whereabouts is None:
+            # Nothing noted of any peer: no relay to forget.
+            return
+        self.whereabouts.notePeer(peer_id, relay, named, group)
 
     def whereIs(self, peer_id):
         """See L{twisted_bazaar.reach.book.PathBook.whereIs}."""
-        return self.dialer.book.whereIs(peer_id)
+        return self.whereabouts.book.whereIs(peer_id)
 
     @property
     def connector(self):
@@ -452,8 +476,8 @@ class Node:
         return self.dialer.connector
 
     def heard(self, peer_id, host, port, namedBy=None):
-        """See L{Dialer.heard}."""
-        self.dialer.heard(peer_id, host, port, namedBy)
+        """See L{Whereabouts.heard}."""
+        self.whereabouts.heard(peer_id, host, port, namedBy)
 
     def connectTo(self, peer_id, purpose=OVERLAY):
         """A link to peer_id (L{Dialer.link}): at the address the book of

@@ -94,7 +94,7 @@ class QuicService(Service):
         if self.punching is not None and self.punching.enabled:
             self.udpPunching = UdpPunching(self.node, self, self.punching.puncher.limits)
             self.udpPunching.plug()
-        book = self.node.dialer.book
+        book = self.node.whereabouts.book
         for peer_id, host, port in self.peers:
             book.add(peer_id, Path(UDP, host, port, word=CONFIGURED))
             self.log.info("node {id} is reached over QUIC at {host}:{port} first "

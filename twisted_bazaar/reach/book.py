@@ -24,10 +24,13 @@ address group its connection came from (the peer whose word named it).
 Past the bound, the claims of the heaviest group go first, the
 least lately written of them; only when no peer is held on a claim alone
 do the tracker's words go, the least lately written first, then the paths
-a punch met; a path this node's operator configured (``--quic-peer``)
-never goes.  A path carries its expiry (L{Path.expires}): the tracker's
-word is fresh for L{NAMED_FOR} seconds, a claimed address until the dial
-that reads it takes it, L{HEARD_FOR} at most.  So strangers' keys, however
+a punch met and the local addresses where a peer proved its key; a path
+this node's operator configured (``--quic-peer``) never goes.  A path
+carries its expiry (L{Path.expires}): the tracker's word is fresh for
+L{NAMED_FOR} seconds, a claimed address until the dial that reads it
+takes it, L{HEARD_FOR} at most, a local address proven L{NAMED_FOR}.
+What became of the LAN way's dials is here too (L{lanReached},
+L{lanFailed}): the book is the one table of how a peer is reached.  So strangers' keys, however
 many, push out only claims.
 
 One a node, made when the node first notes a path (a simulated node of a
@@ -42,13 +45,14 @@ from collections import Counter
 
 from twisted.internet import defer
 
+from twisted_bazaar.base.lan import MAX_LAN
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.transports.path import (
     CLAIMED, CONFIGURED, DIRECT, LAN, NAMED, RELAYED, SEEN, UDP, Path)
 from twisted_bazaar.reach.asking import TrackerGone
 
-__all__ = ["PathBook", "BOOK_PEERS", "KEPT", "NAMED_FOR", "HEARD_FOR"]
+__all__ = ["PathBook", "BOOK_PEERS", "KEPT", "NAMED_FOR", "HEARD_FOR", "RETRY_AFTER"]
 
 BOOK_PEERS = declare(
     "book.peers", 1024, "peers",
@@ -61,6 +65,9 @@ KEPT = BOOK_PEERS.default
 #: Seconds the tracker's word on a peer is taken as fresh before it is
 #: asked again (L{PathBook.known}).
 NAMED_FOR = 600.0
+#: Seconds a local address of a peer that failed is not dialled again
+#: for that peer (L{PathBook.lanFailed}).
+RETRY_AFTER = 300.0
 #: Seconds an address heard of a peer (L{PathBook.heard}: a claim) is
 #: dialled after it was written, at most: it goes once the dial that
 #: reads it takes it (L{PathBook.taken}).
@@ -75,11 +82,14 @@ class _Peer:
     ``word`` is; the address of its links as a peer's word last gave it
     (``said``: (host, port, the address group of the peer whose word it
     is, when), one flat tuple; or None: the tracker's, if any, is
-    dialled); and the paths added of other kinds (``more``, a tuple:
-    L{PathBook.add})."""
+    dialled); the paths added of other kinds (``more``, a tuple:
+    L{PathBook.add}), a local address where the peer proved its key
+    among them (L{PathBook.lanReached}); and the local addresses of it
+    that failed lately (``failed``, a tuple of (host, until when):
+    L{PathBook.lanFailed}), which hold nothing of it by themselves."""
 
     __slots__ = ("host", "port", "relay", "lan", "udp", "at", "noted", "word", "said",
-                 "more")
+                 "more", "failed")
 
     def __init__(self):
         self.host = ""
@@ -92,6 +102,7 @@ class _Peer:
         self.word = None
         self.said = None
         self.more = ()
+        self.failed = ()
 
     def empty(self):
         return (self.at is None and self.noted is None and self.said is None
@@ -158,11 +169,12 @@ class PathBook:
             for peer_id in self._peers:
                 if peer_id in claims and claims[peer_id] == heaviest:
                     return peer_id
-        seen = None
+        seen, now = None, self.node.clock.seconds()
         for peer_id, held in self._peers.items():
             if peer_id == writing:
                 continue
-            words = {path.word for path in held.more}
+            words = {path.word for path in held.more
+                     if path.expires is None or path.expires > now}
             if CONFIGURED in words:
                 continue
             if SEEN not in words:
@@ -265,6 +277,53 @@ class PathBook:
             held.more = tuple(each for each in held.more if each != path)
             self._drop(peer_id, held)
 
+    def lanReached(self, peer_id, host, port):
+        """peer_id proved its key at its local address host (a dial at
+        ``port``): a path it was L{SEEN} at, until L{NAMED_FOR} seconds
+        from now (L{lanProven}), whatever failed there before; pinned as
+        a punch's met path is (the account's L{_victim})."""
+        held = self._peers.get(peer_id)
+        if held is None:
+            # The tracker's word that named the address went meanwhile.
+            return
+        now = self.node.clock.seconds()
+        held.more = _withoutLan(held.more, host, now, room=True) + (
+            Path(LAN, host, port, word=SEEN, expires=now + NAMED_FOR),)
+        held.failed = tuple(each for each in held.failed if each[0] != host)
+        self._write(peer_id)
+
+    def lanFailed(self, peer_id, host):
+        """A dial of peer_id at its local address host failed: not dialled
+        there again for L{RETRY_AFTER} seconds (L{lanFailedLately}), nor
+        taken as proven."""
+        held = self._peers.get(peer_id)
+        if held is None:
+            return
+        now = self.node.clock.seconds()
+        held.failed = tuple(each for each in held.failed
+                            if each[0] != host and each[1] > now)[1 - MAX_LAN:] + (
+            (host, now + RETRY_AFTER),)
+        held.more = _withoutLan(held.more, host, now)
+
+    def lanProven(self, peer_id, host):
+        """Whether peer_id proved its key at its local address host within
+        L{NAMED_FOR} seconds (L{lanReached})."""
+        held = self._peers.get(peer_id)
+        if held is None:
+            return False
+        now = self.node.clock.seconds()
+        return any(path.kind == LAN and path.host == host and path.expires > now
+                   for path in held.more)
+
+    def lanFailedLately(self, peer_id, host):
+        """Whether a dial of peer_id at its local address host failed
+        within L{RETRY_AFTER} seconds (L{lanFailed})."""
+        held = self._peers.get(peer_id)
+        if held is None:
+            return False
+        now = self.node.clock.seconds()
+        return any(failed == host and until > now for failed, until in held.failed)
+
     def forgetNamed(self):
         """Forget what the tracker named of each peer: the node registered
         with another tracker, whose word alone it takes from now on."""
@@ -300,7 +359,8 @@ class PathBook:
         said = self._said(held)
         if said is not None:
             found.append(said[0])
-        found.extend(held.more)
+        now = self.node.clock.seconds()
+        found.extend(path for path in held.more if path.expires is None or path.expires > now)
         return tuple(found)
 
     def _said(self, held):
@@ -422,3 +482,15 @@ class PathBook:
         names no address."""
         return self.ask(peer_id).addCallback(
             lambda reply: (reply.host, reply.port) if reply.port else None)
+
+
+def _withoutLan(paths, host, now, room=False):
+    """paths, less the local address host where the peer proved its key
+    and those proven too long ago (L{PathBook.lanReached}); with
+    ``room``, less the oldest if L{MAX_LAN} are left, to add one."""
+    kept = tuple(path for path in paths
+                 if path.kind != LAN or (path.host != host and path.expires > now))
+    lan = [path for path in kept if path.kind == LAN]
+    if room and len(lan) >= MAX_LAN:
+        kept = tuple(path for path in kept if path is not lan[0])
+    return kept

@@ -5,8 +5,11 @@ A part of the node (a role, a scheme, the topology) asks the L{Dialer}
 for a link to a peer by its id and a purpose (L{Dialer.link}): where the
 peer's links are is the book of paths' word
 (L{twisted_bazaar.reach.book.PathBook.linkAddress}), which the part fed
-with what it learned (L{Dialer.heard}) or the tracker's ``nodereply``
-wrote.  For a connection of its own (a buyer's transfer client) it hands
+with what it learned (L{Whereabouts.heard
+<twisted_bazaar.reach.whereabouts.Whereabouts.heard>}) or the tracker's
+``nodereply`` wrote: what the node knows of where its peers are is its
+L{Whereabouts <twisted_bazaar.reach.whereabouts.Whereabouts>}, which
+dials nothing; the dialer reads it.  For a connection of its own (a buyer's transfer client) it hands
 the dialer a L{Peer} (its id, the port of the purpose, the key it must
 prove) and its protocol (L{Dialer.dial}).  It gets back a Deferred of
 the peer's id (a link of the overlay) or of its protocol, connected.  It
@@ -41,20 +44,13 @@ import attr
 from twisted.internet import defer
 from twisted.internet.error import ConnectError
 
-from twisted_bazaar.base.limitregistry import declare
-from twisted_bazaar.base.lan import isLocal
-from twisted_bazaar.base.peerhost import scopeOf
-from twisted_bazaar.reach.lanpaths import LanPaths
 from twisted_bazaar.reach.linkwaits import LinkWaits
-from twisted_bazaar.reach.book import PathBook
-from twisted_bazaar.reach.directpath import directPath
 from twisted_bazaar.reach.race import Race, Way
 from twisted_bazaar.reach.udproutes import UdpRoutes
-from twisted_bazaar.reach.peerhosts import HostRefused, PeerHosts, trackersGroup
+from twisted_bazaar.reach.peerhosts import HostRefused, trackersGroup
 from twisted_bazaar.reach.ways import (
     PUNCH_DELAY, RELAY_DELAY, WAYS, LanFailed)
 from twisted_bazaar.identity.keys import decode
-from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.net.overlay import NotConnected
 from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.interface import DialOptions
@@ -65,12 +61,6 @@ from twisted_bazaar.wire.ids import shortId
 
 __all__ = ["Dialer", "Peer", "WAYS", "FILES", "PUNCH_DELAY", "PUNCH_WAIT", "RELAY_DELAY",
            "LanFailed", "NotNamed", "RelayRefused"]
-
-WHERE_ASKS_LIMIT = declare(
-    "dialer.where-asks", None, "questions/s",
-    "questions to the tracker of where a peer is that relayed links prompt, per address "
-    "group of the link (the one its relay names): fresh keys linking through a relay "
-    "cannot spend the node's questions to its tracker", group=1.0, owner=__name__)
 
 #: Seconds a dial through a relay waits for its link's punch before it
 #: goes on over the relay (the punch goes on; a link it punches later
@@ -156,17 +146,15 @@ class Dialer:
     #: through dials from a port by (L{punchWith}'s ``fromPort``).
     _fromPort = None
 
-    def __init__(self, node, connector, transports, ways=WAYS, relayDelay=RELAY_DELAY):
+    #: The ways to a peer, and the delay of a circuit through a relay:
+    #: the same for every node (a test's may set its own).
+    ways = WAYS
+    relayDelay = RELAY_DELAY
+
+    def __init__(self, node, connector, transports):
         self.node = node
         self.connector = connector
         self._transports = transports
-        self.ways = ways
-        self.relayDelay = relayDelay
-        self._book = None
-        self._lan = None
-        self._hosts = None
-        #: The rates of L{learnWhere}, made when first needed.
-        self._whereAsks = None
         self.punching = None
         self.wait = PUNCH_WAIT
 
@@ -180,34 +168,6 @@ class Dialer:
             self._transports = overConnector(self.connector, self.node.clock,
                                              self._fromPort)
         return self._transports
-
-    @property
-    def book(self):
-        """The node's L{PathBook}, made when first written or read: most
-        simulated nodes never note a path to a peer."""
-        book = self._book
-        if book is None:
-            book = self._book = PathBook(self.node)
-        return book
-
-    @property
-    def lan(self):
-        """The node's L{LanPaths}, made when first needed: most simulated
-        nodes never dial a peer's local address (80 bytes of each)."""
-        lan = self._lan
-        if lan is None:
-            lan = self._lan = LanPaths(self.node.clock)
-        return lan
-
-    @property
-    def hosts(self):
-        """The check of a host a peer is dialled at (L{PeerHosts}), made
-        when first needed: a simulated node, on a connector whose hosts
-        are labels, never needs it."""
-        hosts = self._hosts
-        if hosts is None:
-            hosts = self._hosts = PeerHosts(self.node, self.book)
-        return hosts
 
     @property
     def udpRoutes(self):
@@ -245,93 +205,13 @@ class Dialer:
                 self._transports = self._transports.dialingFrom(fromPort)
         punching.settledWith(self.release)
 
-    def announce(self, tracker_link):
-        """The local addresses to tell the tracker in the thisisme on
-        tracker_link (None: none): where that connection leaves from, if
-        it is a local address (L{LanPaths.announce}); none for a link not
-        connected (a simulation's, made up whole).  Where it leaves from
-        says which scopes this node is in, with where it goes to
-        (L{PeerHosts.leftFrom})."""
-        transport = tracker_link.transport
-        local = None if transport is None else transport.getHost()
-        host = getattr(local, "host", "")
-        if scopeOf(host) is not None:
-            self.hosts.leftFrom(host, getattr(transport.getPeer(), "host", ""))
-        if self._lan is None and not isLocal(host):
-            return None
-        return self.lan.announce(host)
-
-    def trackerNamed(self, reply):
-        """The tracker named a node (a ``nodereply`` with a port): its
-        paths, into the book (L{PathBook.trackerNamed})."""
-        self.book.trackerNamed(reply)
-
-    def notePeer(self, peer_id, relay, named=False, group=""):
-        """peer_id is reached through relay (None: directly), as it says
-        itself (its ``thisisme``, on a connection from address group
-        ``group``), or as the tracker named it (``named``: a
-        ``chordNear``): into the book."""
-        if relay is None and self._book is None:
-            return
-        if named:
-            self.book.relayNamed(peer_id, relay)
-        else:
-            self.book.claimed(peer_id, relay, group)
-
-    def heard(self, peer_id, host, port, namedBy=None):
-        """peer_id's links are at host:port, as a peer's word names them
-        (``namedBy``: the address group of that peer): into the book
-        until the dial that reads it takes it (L{PathBook.heard})."""
-        self.book.heard(peer_id, host, port, namedBy)
-
-    def relayOf(self, peer_id):
-        """The relay peer_id is reached through as last noted, or None."""
-        return None if self._book is None else self._book.relayOf(peer_id)
-
-    def directPath(self, peer_id):
-        """The path by which this node reaches peer_id with no relay and no
-        punch (L{twisted_bazaar.reach.directpath.directPath}), or None:
-        the punch services ask before they punch."""
-        if self._book is None:
-            return None
-        return directPath(self._book, self._lan, peer_id,
-                          self.node.reach.seen_host or "")
-
-    def learnWhere(self, peer_id, group):
-        """Ask the tracker where peer_id is (its answer into the book),
-        unless the book's word on it is fresh or there is no tracker: so
-        that L{directPath} knows by the time a punch with it is asked.
-        The question is the tracker session's to end (answered, timed
-        out, or failed as the session goes); its silence changes
-        nothing.  Charged to ``group``, the address group of the link that
-        prompted it (L{WHERE_ASKS_LIMIT}): a stranger's fresh keys, each
-        linking through a relay, cannot spend the node's questions to its
-        tracker; past it the punch's go finds the book as it is."""
-        if self.node.membership is None or self.book.known(peer_id):
-            return
-        rates = self._whereAsks
-        if rates is None:
-            rates = self._whereAsks = GroupRates(WHERE_ASKS_LIMIT)
-        if rates.take(group, self.node.clock.seconds()):
-            self.book.ask(peer_id).addErrback(lambda reason: None)
-
-    def trackerChanged(self):
-        """The node registered with another tracker than the one before
-        (a node of several): what that one named of peers (their relays,
-        their local addresses, the names they are at) is forgotten, and
-        the new tracker asked.  Else a tracker the node left, lying or
-        stale, went on choosing the relay of every peer it had named,
-        for good, over the word of the tracker the node is with."""
-        if self._book is not None:
-            self._book.forgetNamed()
-
     # -- dialling ------------------------------------------------------------------
 
     def link(self, peer_id, purpose):
         """
         A link to peer_id for purpose (L{dial}; one already up is
         reused): at the address its links were last written at in the
-        book (L{PathBook.linkAddress}: heard, L{heard}, or the tracker's
+        book (L{PathBook.linkAddress}: heard, L{Whereabouts.heard}, or the tracker's
         word), through the relay noted for it, if any.  A host is checked
         as a host a peer names (its refusal's log line charged to the
         address group of the peer that named it, the tracker
@@ -347,9 +227,9 @@ class Dialer:
             L{NotConnected} at once when the book knows no way to peer_id
             and no link to it is up.
         """
-        book = self._book
-        found = None if book is None else book.linkAddress(peer_id)
-        relay = self.relayOf(peer_id)
+        where = self.node.whereabouts
+        found = where.linkAddress(peer_id)
+        relay = where.relayOf(peer_id)
         if found is None:
             if relay is None and peer_id not in self.node.links:
                 return defer.fail(NotConnected(
@@ -358,7 +238,7 @@ class Dialer:
             return self.dial(Peer(peer_id, relay=relay), purpose)
         path, namedBy = found
         if path.word == CLAIMED:
-            book.taken(peer_id)
+            where.book.taken(peer_id)
         else:
             namedBy = trackersGroup(self.node)
         return self.dial(Peer(peer_id, path.host, path.port, relay, namedBy=namedBy),
@@ -471,7 +351,7 @@ class Dialer:
                 vetted.addErrback(_placed, peer)
             return vetted.addCallback(connectAny,
                                       lambda host: connect(host, peer.port, None))
-        if self.book.vouches(relay, peer.id):
+        if self.node.whereabouts.book.vouches(relay, peer.id):
             return self._circuit(peer.host, peer.port, relay, connect)
         return self._asked(peer, purpose, relay, connect)
 
@@ -519,7 +399,7 @@ class Dialer:
                            f"({reason.getErrorMessage()}); {relay} was named as its "
                            "relay: a relay is dialled only as the tracker names it")
 
-        return self.book.ask(peer.id).addCallbacks(answered, unanswered)
+        return self.node.whereabouts.book.ask(peer.id).addCallbacks(answered, unanswered)
 
     def _vetted(self, peer, purpose, relay):
         """A Deferred firing with the hosts to dial peer at, in order (its
@@ -529,7 +409,7 @@ class Dialer:
         hosts are labels (a memory network's)."""
         if relay is not None or peer.vouched or not self.connector.addressed:
             return defer.succeed([peer.host])
-        return self.hosts.vet(peer, purpose, self.connector.resolve)
+        return self.node.whereabouts.hosts.vet(peer, purpose, self.connector.resolve)
 
     def vetDirect(self, target, host, port, purpose):
         """Where to dial node target at host, which a super-peer names a
@@ -543,7 +423,7 @@ class Dialer:
         whose hosts are labels (a memory network's)."""
         if not self.connector.addressed:
             return None
-        return self.hosts.whyNotRelay(relay)
+        return self.node.whereabouts.hosts.whyNotRelay(relay)
 
     # -- the wait for a punch --------------------------------------------------------
 

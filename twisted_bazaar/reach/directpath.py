@@ -1,7 +1,7 @@
 """
 Whether a node reaches a peer without a relay or a punch
 (L{directPath}): what the punch services ask the dialer
-(L{twisted_bazaar.reach.dialer.Dialer.directPath}) before they punch,
+(L{twisted_bazaar.reach.whereabouts.Whereabouts.directPath}) before they punch,
 so that no probe and no punch's count is spent on a peer the node can
 dial (docs/protocol.md, "Hole punching", "A peer dialled, not
 punched").
@@ -39,7 +39,7 @@ def directPath(book, lan, peer_id, seen_host=""):
         if path.kind == MAPPED or (path.kind == UDP and path.word == CONFIGURED):
             return path
     if lan is not None and book.known(peer_id):
-        tried = lan.targets(peer_id, seen_host, book.lanNamed(peer_id))
+        tried = lan.targets(peer_id, seen_host)
         for path in book.pathsOf(peer_id, LAN):
             if path.host in tried:
                 return path

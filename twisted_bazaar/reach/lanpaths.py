@@ -17,18 +17,20 @@ with a zone), at a port from 1024 on, each dial's channel must prove
 the peer's key (or its link's handshake the peer's keyed id), an
 address that failed is not dialled again for that peer for
 L{RETRY_AFTER} seconds, and the dials to one address group are rated
-(L{LAN_DIALS_LIMIT}).
+(L{LAN_DIALS_LIMIT}).  What became of a dial (the peer proved its key
+there, or it failed) is a fact of the book of paths
+(L{twisted_bazaar.reach.book.PathBook.lanReached}, C{lanFailed}), the
+one table of how a peer is reached; here are this node's own addresses
+and the rate.
 """
 
 from twisted_bazaar.base.addressgroup import addressGroup
-from twisted_bazaar.base.lan import LOWEST_PORT, canonical, isLocal, sameSubnet
+from twisted_bazaar.base.lan import canonical, isLocal, sameSubnet
 from twisted_bazaar.base.limitregistry import declare
-from twisted_bazaar.base.sparing import NOTHING, own
-from twisted_bazaar.reach.book import KEPT as NAMED_KEPT, NAMED_FOR
+from twisted_bazaar.reach.book import KEPT as NAMED_KEPT, RETRY_AFTER
 from twisted_bazaar.net.limits import GroupRates
 
-#: Seconds a local address that failed is not dialled again for its peer.
-RETRY_AFTER = 300.0
+__all__ = ["LanPaths", "LAN_DIALS_LIMIT", "RETRY_AFTER"]
 
 LAN_DIALS_LIMIT = declare(
     "dialer.lan-dials", None, "dials/s",
@@ -39,25 +41,25 @@ LAN_DIALS_LIMIT = declare(
 
 class LanPaths:
     """
-    The node's own local addresses, and what became of its dials to its
-    peers' (which its book of paths holds, as the tracker named them).
+    The node's own local addresses, and which of its peers' (which its
+    book of paths holds, as the tracker named them) to dial now.
 
     @ivar own: the local addresses this node announced (a tuple).
     """
 
-    # One a node (a million in a simulation), and nearly all of a
-    # simulated node's stay empty: slotted, its tables the shared empty
-    # one and its rates made when first written (base/sparing.py).
-    __slots__ = ("clock", "own", "_failed", "_proven", "_rates")
+    # One a node that dials a local address or has one: slotted, its
+    # rates made when first written.
+    __slots__ = ("clock", "book", "own", "_rates")
 
-    def __init__(self, clock):
+    def __init__(self, clock, book):
+        """
+        @param book: the node's book of paths
+            (L{twisted_bazaar.reach.book.PathBook}): what the tracker named
+            of each peer's local addresses, and what became of the dials.
+        """
         self.clock = clock
+        self.book = book
         self.own = ()
-        #: (peer id, host) -> until when that address is not dialled.
-        self._failed = NOTHING
-        #: (peer id, host) -> until when that address, where the peer
-        #: proved its key, is dialled without the rate.
-        self._proven = NOTHING
         self._rates = None
 
     @property
@@ -75,57 +77,37 @@ class LanPaths:
         self.own = (local_host,) if isLocal(local_host) else ()
         return self.own or None
 
-    def targets(self, peer_id, seen_host, named):
+    def targets(self, peer_id, seen_host):
         """
         The local addresses of peer_id to try now, this node seen by its
-        tracker at ``seen_host`` ("" before it said), the tracker naming
-        the peer at ``named`` (its host and local addresses, as the book
-        of paths holds them: L{twisted_bazaar.reach.book.PathBook.lanNamed};
-        None: it named nothing): those local addresses, when it names the
-        peer at that same host (behind the same public address), that are
-        on a subnet of this node's own local addresses (L{sameSubnet}:
-        never a link-local one), are not this node's own, and did not
-        fail lately.
+        tracker at ``seen_host`` ("" before it said): those the tracker
+        last named for the peer (L{PathBook.lanNamed
+        <twisted_bazaar.reach.book.PathBook.lanNamed>}), when it names
+        the peer at that same host (behind the same public address), that
+        are on a subnet of this node's own local addresses
+        (L{sameSubnet}: never a link-local one), are not this node's own,
+        and did not fail lately (L{PathBook.lanFailedLately
+        <twisted_bazaar.reach.book.PathBook.lanFailedLately>}).
         """
+        named = self.book.lanNamed(peer_id)
         if named is None:
             return ()
         host, lan = named
         if seen_host and host != seen_host:
             return ()
         own = {canonical(mine) for mine in self.own}
-        now = self.clock.seconds()
         return tuple(each for each in lan
                      if canonical(each) not in own
                      and any(sameSubnet(each, mine) for mine in self.own)
-                     and self._failed.get((peer_id, each), now) <= now)
+                     and not self.book.lanFailedLately(peer_id, each))
 
     def mayDial(self, peer_id, host):
         """Whether peer_id may be dialled at host now: where it proved its
-        key lately (L{reached}), always, uncounted (strangers' dials that
-        spend the rate cannot keep a node from a peer of its LAN it
-        reached); else if one more dial to host's address group is
-        within the rate (it is counted if so)."""
-        now = self.clock.seconds()
-        if self._proven.get((peer_id, host), now) > now:
+        key lately (L{PathBook.lanProven
+        <twisted_bazaar.reach.book.PathBook.lanProven>}), always, uncounted
+        (strangers' dials that spend the rate cannot keep a node from a
+        peer of its LAN it reached); else if one more dial to host's
+        address group is within the rate (it is counted if so)."""
+        if self.book.lanProven(peer_id, host):
             return True
-        return self.rates.take(addressGroup(host), now)
-
-    def reached(self, peer_id, host):
-        """peer_id proved its key at host: dialled there without the rate
-        for L{NAMED_FOR} seconds."""
-        _remember(own(self, "_proven"), (peer_id, host), self.clock.seconds() + NAMED_FOR)
-
-    def failed(self, peer_id, host):
-        """A dial of peer_id at host failed: not again for RETRY_AFTER."""
-        _remember(own(self, "_failed"), (peer_id, host), self.clock.seconds() + RETRY_AFTER)
-        if self._proven:
-            self._proven.pop((peer_id, host), None)
-
-
-def _remember(table, key, value):
-    """Note key in table with value, the newest last, the oldest
-    forgotten past L{NAMED_KEPT}."""
-    table.pop(key, None)
-    table[key] = value
-    while len(table) > NAMED_KEPT:
-        del table[next(iter(table))]
+        return self.rates.take(addressGroup(host), self.clock.seconds())

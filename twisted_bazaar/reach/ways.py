@@ -36,7 +36,7 @@ from twisted.python.failure import Failure
 
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.asking import TrackerGone
-from twisted_bazaar.reach.lanpaths import LOWEST_PORT
+from twisted_bazaar.base.lan import LOWEST_PORT
 from twisted_bazaar.reach.reachable.reachability import PUBLIC
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import (
@@ -87,15 +87,15 @@ class Lan:
         if protocol is None and peer.id in dialer.node.links:
             # The link is up: the relayed way hands it over, nothing dialled.
             return False
-        if dialer.book.known(peer.id):
+        if dialer.node.whereabouts.book.known(peer.id):
             return bool(self._targets(dialer, peer))
         # A node that has no local address, or that the tracker dialled,
         # is behind no router of a home: nobody is on its LAN.
-        return (dialer.node.membership is not None and bool(dialer.lan.own)
+        return (dialer.node.membership is not None and bool(dialer.node.whereabouts.lan.own)
                 and dialer.node.reach.state != PUBLIC)
 
     def attempt(self, dialer, peer, purpose, protocol):
-        book = dialer.book
+        book = dialer.node.whereabouts.book
         if book.known(peer.id):
             return self._first(dialer, peer, purpose, protocol)
         asking = book.ask(peer.id).addErrback(
@@ -105,7 +105,7 @@ class Lan:
     def _targets(self, dialer, peer):
         """The local addresses of peer to try now (L{LanPaths.targets <twisted_bazaar.reach.lanpaths.LanPaths.targets>})."""
         seen = dialer.node.reach.seen_host or ""
-        return dialer.lan.targets(peer.id, seen, dialer.book.lanNamed(peer.id))
+        return dialer.node.whereabouts.lan.targets(peer.id, seen)
 
     def _first(self, dialer, peer, purpose, protocol):
         hosts = self._targets(dialer, peer)
@@ -119,7 +119,7 @@ class Lan:
             return defer.fail(LanFailed("; ".join(whys)))
         host, rest = hosts[0], hosts[1:]
         where = joinRelay(host, peer.port)
-        if not dialer.lan.mayDial(peer.id, host):
+        if not dialer.node.whereabouts.lan.mayDial(peer.id, host):
             whys.append(f"{where}: too many dials to that network lately")
             return self._try(dialer, peer, purpose, protocol, rest, whys)
         if protocol is None or dialer.punching is None:
@@ -136,7 +136,7 @@ class Lan:
                                 protocol, DialOptions(fromPort=0))
 
         def reached(result):
-            dialer.lan.reached(peer.id, host)
+            dialer.node.whereabouts.book.lanReached(peer.id, host, peer.port)
             self.log.info("reached node {id} at its local address {where} ({purpose}), "
                           "not through its relay", id=shortId(peer.id), where=where,
                           purpose=purpose)
@@ -145,7 +145,7 @@ class Lan:
         def failed(reason):
             if reason.check(defer.CancelledError):
                 return reason
-            dialer.lan.failed(peer.id, host)
+            dialer.node.whereabouts.book.lanFailed(peer.id, host)
             why = _why(reason).removeprefix(f"{where}: ")
             whys.append(f"{where}: {why}")
             self.log.info("no local path to node {id} at {where}: {why}",
@@ -252,7 +252,7 @@ class Quic:
         if (peer.id is None or (protocol is not None and purpose != FILES)
                 or dialer.transports.of(UDP) is None):
             return []
-        paths = [path for path in dialer.book.pathsOf(peer.id, UDP) if path.word in self.words]
+        paths = [path for path in dialer.node.whereabouts.book.pathsOf(peer.id, UDP) if path.word in self.words]
         routes = dialer.udpRoutes
         return sorted(paths, key=lambda path: routes.of(peer.id, path) is None)
 
@@ -335,7 +335,7 @@ class Added:
         for kind in dialer.transports.kinds:
             if kind in self.covered:
                 continue
-            for path in dialer.book.pathsOf(peer.id, kind):
+            for path in dialer.node.whereabouts.book.pathsOf(peer.id, kind):
                 if path.word in self.words and dialer.transports.canDial(path):
                     return path
         return None

@@ -437,7 +437,7 @@ class PunchTests(UdpPunchingTestCase):
         self.assertFalse(link.inbound)
         self.assertEqual(self.b.sockets.links[self.b.sockets.main].dials, [])
         path = Path(UDP, host, port, word=SEEN)
-        self.assertIn(path, self.a.node.dialer.book.pathsOf(self.bob.id, UDP))
+        self.assertIn(path, self.a.node.whereabouts.book.pathsOf(self.bob.id, UDP))
         self.assertIs(self.a.node.dialer.udpRoutes.of(self.bob.id, path)[0][0],
                       self.a.sockets.links[self.a.sockets.main])
         self.assertTrue(self.a.punching.waitsFor(self.bob.id))
@@ -460,7 +460,7 @@ class PunchTests(UdpPunchingTestCase):
         self.assertEqual(len(sockets.closed), HARD_SOCKETS - 2)
         [kept] = [socket for socket in sockets.links if socket is not sockets.main]
         [(host, port, _, _, _)] = self.a.sockets.links[self.a.sockets.main].dials
-        [path] = self.b.node.dialer.book.pathsOf(self.alice.id, UDP)
+        [path] = self.b.node.whereabouts.book.pathsOf(self.alice.id, UDP)
         self.assertEqual((path.host, path.port), (HOME["a"][1], self.reach["a"].seen_port))
         self.assertIs(self.b.node.dialer.udpRoutes.of(self.alice.id, path)[0][0],
                       sockets.links[kept])
@@ -545,7 +545,7 @@ class PunchTests(UdpPunchingTestCase):
         self.elapse(11.0)
         self.assertEqual(self.a.released, [self.bob.id])
         self.assertEqual(self.a.punching._runs, {})
-        self.assertEqual(list(self.a.node.dialer.book.pathsOf(self.bob.id, UDP)), [])
+        self.assertEqual(list(self.a.node.whereabouts.book.pathsOf(self.bob.id, UDP)), [])
 
     def test_askedAgain(self):
         """A udppunch refused (the tracker has not seen the peer yet) is
@@ -623,9 +623,9 @@ class PunchTests(UdpPunchingTestCase):
         del self.b.node.links[self.alice.id]
         self.b.node.events.linkRemoved(self.alice.id)
         self.clock.advance(LINGER - 1)
-        self.assertEqual(len(self.b.node.dialer.book.pathsOf(self.alice.id, UDP)), 1)
+        self.assertEqual(len(self.b.node.whereabouts.book.pathsOf(self.alice.id, UDP)), 1)
         self.clock.advance(1)
-        self.assertEqual(list(self.b.node.dialer.book.pathsOf(self.alice.id, UDP)), [])
+        self.assertEqual(list(self.b.node.whereabouts.book.pathsOf(self.alice.id, UDP)), [])
         self.assertIn(kept, sockets.closed)
 
     def test_stopping(self):
@@ -684,7 +684,7 @@ class PathLostTests(UdpPunchingTestCase):
         for an acknowledgement that cannot come), saying why."""
         self.met()
         events = self.lose(self.path)
-        self.assertEqual(list(self.a.node.dialer.book.pathsOf(self.bob.id, UDP)), [])
+        self.assertEqual(list(self.a.node.whereabouts.book.pathsOf(self.bob.id, UDP)), [])
         self.assertIsNone(self.a.node.dialer.udpRoutes.of(self.bob.id, self.path))
         self.assertEqual(self.link.dropped, ["its UDP path carries nothing now"])
         [line] = [event for event in events if "carries nothing" in event["log_format"]]
@@ -696,7 +696,7 @@ class PathLostTests(UdpPunchingTestCase):
         self.met()
         self.link.peer = IPv4Address("UDP", self.path.host, self.path.port + 1)
         self.lose(self.path)
-        self.assertEqual(list(self.a.node.dialer.book.pathsOf(self.bob.id, UDP)), [])
+        self.assertEqual(list(self.a.node.whereabouts.book.pathsOf(self.bob.id, UDP)), [])
         self.assertEqual(self.link.dropped, [])
 
     def test_anotherPath(self):
@@ -704,7 +704,7 @@ class PathLostTests(UdpPunchingTestCase):
         another) changes nothing."""
         self.met()
         self.lose(Path(UDP, self.path.host, self.path.port + 1, word=SEEN))
-        self.assertEqual(list(self.a.node.dialer.book.pathsOf(self.bob.id, UDP)),
+        self.assertEqual(list(self.a.node.whereabouts.book.pathsOf(self.bob.id, UDP)),
                          [self.path])
         self.assertEqual(self.link.dropped, [])
 
@@ -757,9 +757,9 @@ class DirectTests(UdpPunchingTestCase):
         """A peer the node reaches by a path at another host (a local
         address, a configured QUIC address) is not punched at all."""
         self.publicAndHome()
-        self.b.node.dialer.book.add(self.alice.id, Path(UDP, "192.0.2.77", 4433,
+        self.b.node.whereabouts.book.add(self.alice.id, Path(UDP, "192.0.2.77", 4433,
                                                          word="configured"))
-        self.b.node.dialer.book.trackerNamed(
+        self.b.node.whereabouts.book.trackerNamed(
             wire.NodeReply(self.alice.id, "192.0.2.88", 9000))
         self.tcpFailed()
         with capturedLogs() as events:
@@ -774,7 +774,7 @@ class DirectTests(UdpPunchingTestCase):
         peer it reaches directly: its TCP punch failed, but nothing is
         sent to the tracker, nothing waits."""
         self.checked()
-        self.a.node.dialer.book.trackerNamed(wire.NodeReply(self.bob.id, HOME["b"][1],
+        self.a.node.whereabouts.book.trackerNamed(wire.NodeReply(self.bob.id, HOME["b"][1],
                                                             9000))
         self.tcpFailed()
         self.assertEqual(self.a.membership.take(), [])

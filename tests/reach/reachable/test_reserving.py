@@ -86,7 +86,7 @@ class RelayReservationTests(MembershipCase):
         self.assertFalse(self.membership.isTrackerRelay(self.RELAY))
         self.reserve()
         self.assertTrue(self.membership.isTrackerRelay(self.RELAY))
-        self.assertTrue(self.node.dialer.book.vouches(self.RELAY, 0x78))
+        self.assertTrue(self.node.whereabouts.book.vouches(self.RELAY, 0x78))
         self.tracker.link.transport.loseConnection()
         self.assertFalse(self.membership.isTrackerRelay(self.RELAY))
 

@@ -49,7 +49,7 @@ class ConnectTests(SynchronousTestCase):
         node = dialingNode(self.connector, punching=punching)
         if relay is not None:
             # The tracker named the seller's relay: dialled as named.
-            node.dialer.book.trackerNamed(wire.NodeReply(SELLER.id, "203.0.113.7", 9001,
+            node.whereabouts.book.trackerNamed(wire.NodeReply(SELLER.id, "203.0.113.7", 9001,
                                                          relay=relay))
         fetcher = SimpleNamespace(node=node, stall=30.0, proven=(), unswitched=(), rng=None)
         #: What the download's moves were told of each connection:

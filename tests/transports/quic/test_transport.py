@@ -74,7 +74,7 @@ class MarketOverQuicTests(SynchronousTestCase):
         original = sellerQuic._accept
         sellerQuic._accept = lambda connection, service, stream_id: (
             served.append(service) or original(connection, service, stream_id))
-        buyer.dialer.book.add(seller.identity.id, Path(UDP, "10.1.0.2", 4433, word=CONFIGURED))
+        buyer.whereabouts.book.add(seller.identity.id, Path(UDP, "10.1.0.2", 4433, word=CONFIGURED))
         self.market.run(10)
         [purchase] = self.market.role(buyer, "buyer").bag
         self.assertEqual(purchase.seller, seller.id)
@@ -95,7 +95,7 @@ class MarketOverQuicTests(SynchronousTestCase):
         seller, _ = self.addNode("10.1.0.2", seller={"stock": {"apple": 5}}, metrics=True)
         other = self.market.addNode(seller={"stock": {"apple": 5}})
         buyer, _ = self.addNode("10.0.0.1", buyer={"wants": ["apple"]}, metrics=True)
-        buyer.dialer.book.add(seller.identity.id, Path(UDP, "10.1.0.2", 4433, word=CONFIGURED))
+        buyer.whereabouts.book.add(seller.identity.id, Path(UDP, "10.1.0.2", 4433, word=CONFIGURED))
         self.market.run(10)
         over = {peer: isQuic(link) for peer, link in buyer.links.items()}
         self.assertEqual(over, {seller.id: True, other.id: False})
@@ -146,7 +146,7 @@ class TransportTests(SynchronousTestCase):
     def test_unansweredHandsOverToTcp(self):
         """Nothing answers at the UDP path: after the QUIC dial's timeout
         the next way (TCP, here) is dialled."""
-        self.node.dialer.book.add(SELLER.id, Path(UDP, "203.0.113.7", 9443,
+        self.node.whereabouts.book.add(SELLER.id, Path(UDP, "203.0.113.7", 9443,
                                                   word=CONFIGURED))
         self.dial()
         self.assertEqual(self.tcp.dials, [])
@@ -155,7 +155,7 @@ class TransportTests(SynchronousTestCase):
 
     def test_aClaimIsNotDialled(self):
         """A UDP path only the peer claims is not dialled: TCP at once."""
-        self.node.dialer.book.add(SELLER.id, Path(UDP, "203.0.113.7", 9443))
+        self.node.whereabouts.book.add(SELLER.id, Path(UDP, "203.0.113.7", 9443))
         self.assertEqual(Path(UDP, "203.0.113.7", 9443).word, CLAIMED)
         self.dial()
         self.assertEqual(len(self.tcp.dials), 1)
@@ -166,7 +166,7 @@ class TransportTests(SynchronousTestCase):
         """A UDP path the tracker named (a public peer's QUIC port): TCP
         is dialled at once, and QUIC only TrackerNamedQuic.delay s later,
         TCP not having connected, neither holding the other back."""
-        self.node.dialer.book.trackerNamed(
+        self.node.whereabouts.book.trackerNamed(
             wire.NodeReply(SELLER.id, "203.0.113.7", 9002, udp=9443))
         self.dial()
         self.assertEqual(self.tcpDials(), [("203.0.113.7", 9002)])
@@ -181,7 +181,7 @@ class TransportTests(SynchronousTestCase):
         that socket; unrouted, from the node's own."""
         configured = Path(UDP, "203.0.113.7", 9443, word=CONFIGURED)
         punched = Path(UDP, "203.0.113.7", 21896, word=SEEN)
-        book = self.node.dialer.book
+        book = self.node.whereabouts.book
         book.add(SELLER.id, configured)
         book.add(SELLER.id, punched)
         more = self.udp.endpoint("10.0.0.1", 4434)
@@ -200,7 +200,7 @@ class TransportTests(SynchronousTestCase):
         """Nothing answers a dial over a punched path: whoever routed it is
         told (the path, and why), and the dial goes on to the next way."""
         punched = Path(UDP, "203.0.113.7", 21896, word=SEEN)
-        self.node.dialer.book.add(SELLER.id, punched)
+        self.node.whereabouts.book.add(SELLER.id, punched)
         lost = []
         self.node.dialer.udpRoutes.route(SELLER.id, punched, (self.quic.links, self.quic.files),
                                   lambda *args: lost.append(args))

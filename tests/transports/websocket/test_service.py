@@ -67,13 +67,13 @@ class Book:
 
 
 class Node:
-    """What a node's WebSocket uses of the node: its dialer's book, the
-    factories it serves."""
+    """What a node's WebSocket uses of the node: the book of its
+    whereabouts, the factories it serves."""
 
     transferFactory = None
 
     def __init__(self):
-        self.dialer = self
+        self.whereabouts = self
         self.book = Book()
 
 

@@ -161,12 +161,12 @@ class Punching(Service, NodeObserver):
         refusal says rather than that it names no address."""
         if self.node.membership is None:
             return defer.succeed(None)
-        return self.node.dialer.book.ask(peer_id)
+        return self.node.whereabouts.book.ask(peer_id)
 
     def _namedHost(self, peer_id):
         """The host the tracker last named for peer_id (the book's), or
         None."""
-        return self.node.dialer.book.namedHost(peer_id)
+        return self.node.whereabouts.book.namedHost(peer_id)
 
     def _witness(self, link):
         """The host a punch with link's peer dials: the one the tracker
@@ -313,7 +313,7 @@ class Punching(Service, NodeObserver):
                 return
             if self._unnamed():
                 return
-        direct = self.node.dialer.directPath(peer_id)
+        direct = self.node.whereabouts.directPath(peer_id)
         if direct is not None:
             # Its relayed link is a way the dialer did not need (a relay a
             # peer claimed): no SYN is spent on a peer it can dial.

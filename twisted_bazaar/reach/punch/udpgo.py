@@ -32,7 +32,7 @@ def planFor(go, relayed, check, directPath, rng):
     @param check: this node's L{MappingCheck
         <twisted_bazaar.reach.punch.udpmapping.MappingCheck>}.
     @param directPath: the dialer's path to the peer with no relay and no
-        punch, or None (L{twisted_bazaar.reach.dialer.Dialer.directPath}).
+        punch, or None (L{twisted_bazaar.reach.whereabouts.Whereabouts.directPath}).
     """
     # As a TCP punch: its probes go only where the relay of the link saw
     # the peer too, not wherever the tracker's word alone says.

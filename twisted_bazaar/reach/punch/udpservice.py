@@ -274,7 +274,7 @@ class UdpPunching(Service, NodeObserver):
         run = _Run(peer_id, shared, not shared.inbound, go.nonce,
                    self.node.clock.seconds())
         plan, why = planFor(go, relayedFrom(shared), self.check,
-                            self.node.dialer.directPath(peer_id), self.node.rng)
+                            self.node.whereabouts.directPath(peer_id), self.node.rng)
         if plan is None:
             self._failed(why, run)
             return
@@ -339,7 +339,7 @@ class UdpPunching(Service, NodeObserver):
         run.closeExtra(self.sockets, self.opened, kept)
         run.path = Path(UDP, met.host, met.port, word=SEEN)
         connectors = self.sockets.connectorsOf(kept)
-        self.node.dialer.book.add(run.peer_id, run.path)
+        self.node.whereabouts.book.add(run.peer_id, run.path)
         self.node.dialer.udpRoutes.route(run.peer_id, run.path, connectors, self._pathLost)
         run.link.peerLine(
             LogLevel.info, "punched a UDP path to {peer}, met at {host}:{port} "
@@ -418,7 +418,7 @@ class UdpPunching(Service, NodeObserver):
             run.linger.cancel()
         run.closeExtra(self.sockets, self.opened, None)
         if run.path is not None:
-            self.node.dialer.book.drop(run.peer_id, run.path)
+            self.node.whereabouts.book.drop(run.peer_id, run.path)
             self.node.dialer.udpRoutes.unroute(run.peer_id, run.path)
 
     # -- links --------------------------------------------------------------------------
@@ -435,7 +435,7 @@ class UdpPunching(Service, NodeObserver):
             self._freshen()
             # A punch's go then finds in the book whether this node
             # reaches the peer directly.
-            self.node.dialer.learnWhere(peer_id, namedGroupOf(link) or groupOf(link))
+            self.node.whereabouts.learnWhere(peer_id, namedGroupOf(link) or groupOf(link))
 
     def punchEnded(self, link, host, why):
         """A TCP punch over a link this node opened failed: punch over UDP,
@@ -446,7 +446,7 @@ class UdpPunching(Service, NodeObserver):
         if (why is None or link.inbound or not isRelayed(link)
                 or self.node.links.get(peer_id) is not link or peer_id in self._runs):
             return
-        direct = self.node.dialer.directPath(peer_id)
+        direct = self.node.whereabouts.directPath(peer_id)
         if direct is not None:
             link.peerLine(LogLevel.info, _NONE, self.log, why=reachedWhy(direct))
             return

@@ -95,7 +95,7 @@ class NodeWebSocket:
         and transfers (at L{FILES}) served on its port, and its
         ``--ws-peer`` paths in node's book as configured paths."""
         for peer_id, host, port in self.peers:
-            node.dialer.book.add(peer_id, Path(WEBSOCKET, host, port, word=CONFIGURED))
+            node.whereabouts.book.add(peer_id, Path(WEBSOCKET, host, port, word=CONFIGURED))
             self.log.info("node {id} is reached over WebSocket at {host}:{port} "
                           "(--ws-peer)", id=shortId(peer_id), host=host, port=port)
         return WebSocketService(self.transport, lambda transport: _listen(node, transport)

@@ -1,0 +1,166 @@
+"""
+What a node knows of where its peers are (L{Whereabouts}): the words
+that name a peer's ways go in here (the tracker's ``nodereply``, a
+peer's ``thisisme``, an address heard from a peer's word, the local
+addresses this node tells its tracker), and the dialer
+(L{twisted_bazaar.reach.dialer.Dialer}), the punch services and the
+host checks read them here.  The dialer alone dials; this holds no
+connector and dials nothing.
+
+Its parts are the book of paths (L{PathBook}: the ways to each peer),
+the LAN paths (L{LanPaths}: this node's own local addresses, and what
+became of its dials to its peers') and the check of a host a peer
+names (L{PeerHosts}): each made when first needed, so a simulated
+node, which never dials a local address nor checks a host, holds
+none of them, and one that never dials holds no L{Whereabouts} at all
+(L{twisted_bazaar.core.node.Node.whereabouts}; docs/simulator.md,
+"Memory a node").
+"""
+
+from twisted_bazaar.base.lan import isLocal
+from twisted_bazaar.base.limitregistry import declare
+from twisted_bazaar.base.peerhost import scopeOf
+from twisted_bazaar.net.limits import GroupRates
+from twisted_bazaar.reach.book import PathBook
+from twisted_bazaar.reach.directpath import directPath
+from twisted_bazaar.reach.lanpaths import LanPaths
+from twisted_bazaar.reach.peerhosts import PeerHosts
+
+__all__ = ["Whereabouts", "WHERE_ASKS_LIMIT"]
+
+WHERE_ASKS_LIMIT = declare(
+    "dialer.where-asks", None, "questions/s",
+    "questions to the tracker of where a peer is that relayed links prompt, per address "
+    "group of the link (the one its relay names): fresh keys linking through a relay "
+    "cannot spend the node's questions to its tracker", group=1.0, owner=__name__)
+
+
+class Whereabouts:
+    """
+    Where a node's peers are, as far as it knows: see the module's
+    docstring.
+    """
+
+    # One a node (a million in a simulation): slotted, its parts made
+    # when first needed.
+    __slots__ = ("node", "_book", "_lan", "_hosts", "_whereAsks")
+
+    def __init__(self, node):
+        self.node = node
+        self._book = None
+        self._lan = None
+        self._hosts = None
+        #: The rates of L{learnWhere}, made when first needed.
+        self._whereAsks = None
+
+    @property
+    def book(self):
+        """The node's L{PathBook}, made when first written or read: most
+        simulated nodes never note a path to a peer."""
+        book = self._book
+        if book is None:
+            book = self._book = PathBook(self.node)
+        return book
+
+    @property
+    def lan(self):
+        """The node's L{LanPaths}, made when first needed: most simulated
+        nodes never dial a peer's local address."""
+        lan = self._lan
+        if lan is None:
+            lan = self._lan = LanPaths(self.node.clock, self.book)
+        return lan
+
+    @property
+    def hosts(self):
+        """The check of a host a peer is dialled at (L{PeerHosts}), made
+        when first needed: a simulated node, on a connector whose hosts
+        are labels, never needs it."""
+        hosts = self._hosts
+        if hosts is None:
+            hosts = self._hosts = PeerHosts(self.node, self.book)
+        return hosts
+
+    def announce(self, tracker_link):
+        """The local addresses to tell the tracker in the thisisme on
+        tracker_link (None: none): where that connection leaves from, if
+        it is a local address (L{LanPaths.announce}).  Where it leaves
+        from says which scopes this node is in, with where it goes to
+        (L{PeerHosts.leftFrom})."""
+        transport = tracker_link.transport
+        host = getattr(transport.getHost(), "host", "")
+        if scopeOf(host) is not None:
+            self.hosts.leftFrom(host, getattr(transport.getPeer(), "host", ""))
+        if self._lan is None and not isLocal(host):
+            return None
+        return self.lan.announce(host)
+
+    def trackerNamed(self, reply):
+        """The tracker named a node (a ``nodereply`` with a port): its
+        paths, into the book (L{PathBook.trackerNamed})."""
+        self.book.trackerNamed(reply)
+
+    def notePeer(self, peer_id, relay, named=False, group=""):
+        """peer_id is reached through relay (None: directly), as it says
+        itself (its ``thisisme``, on a connection from address group
+        ``group``), or as the tracker named it (``named``: a
+        ``chordNear``): into the book."""
+        if relay is None and self._book is None:
+            return
+        if named:
+            self.book.relayNamed(peer_id, relay)
+        else:
+            self.book.claimed(peer_id, relay, group)
+
+    def heard(self, peer_id, host, port, namedBy=None):
+        """peer_id's links are at host:port, as a peer's word names them
+        (``namedBy``: the address group of that peer): into the book
+        until the dial that reads it takes it (L{PathBook.heard})."""
+        self.book.heard(peer_id, host, port, namedBy)
+
+    def linkAddress(self, peer_id):
+        """Where peer_id's links were last written at, and whose word that
+        is (L{PathBook.linkAddress}), or None: a node that noted no path
+        holds no book, and asking makes none."""
+        return None if self._book is None else self._book.linkAddress(peer_id)
+
+    def relayOf(self, peer_id):
+        """The relay peer_id is reached through as last noted, or None."""
+        return None if self._book is None else self._book.relayOf(peer_id)
+
+    def directPath(self, peer_id):
+        """The path by which this node reaches peer_id with no relay and no
+        punch (L{twisted_bazaar.reach.directpath.directPath}), or None:
+        the punch services ask before they punch."""
+        if self._book is None:
+            return None
+        return directPath(self._book, self._lan, peer_id,
+                          self.node.reach.seen_host or "")
+
+    def learnWhere(self, peer_id, group):
+        """Ask the tracker where peer_id is (its answer into the book),
+        unless the book's word on it is fresh or there is no tracker: so
+        that L{directPath} knows by the time a punch with it is asked.
+        The question is the tracker session's to end (answered, timed
+        out, or failed as the session goes); its silence changes
+        nothing.  Charged to ``group``, the address group of the link that
+        prompted it (L{WHERE_ASKS_LIMIT}): a stranger's fresh keys, each
+        linking through a relay, cannot spend the node's questions to its
+        tracker; past it the punch's go finds the book as it is."""
+        if self.node.membership is None or self.book.known(peer_id):
+            return
+        rates = self._whereAsks
+        if rates is None:
+            rates = self._whereAsks = GroupRates(WHERE_ASKS_LIMIT)
+        if rates.take(group, self.node.clock.seconds()):
+            self.book.ask(peer_id).addErrback(lambda reason: None)
+
+    def trackerChanged(self):
+        """The node registered with another tracker than the one before
+        (a node of several): what that one named of peers (their relays,
+        their local addresses, the names they are at) is forgotten, and
+        the new tracker asked.  Else a tracker the node left, lying or
+        stale, went on choosing the relay of every peer it had named,
+        for good, over the word of the tracker the node is with."""
+        if self._book is not None:
+            self._book.forgetNamed()
