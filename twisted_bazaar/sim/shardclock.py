@@ -92,7 +92,7 @@ class ShardClock(HeapClock):
         #: context -> entries it made: a list, not a dict, as a run has a
         #: context for each of a million nodes.
         self._made = [0] * contexts
-        #: Entries run (calls, deliveries and deadlines).
+        #: Entries run (calls, deliveries, and a time's link deadlines as one).
         self.events = 0
         #: The links' deadlines of every context (see L{ContextClock}).
         self.deadlineTable = ShardDeadlines(self)
