@@ -5,7 +5,8 @@ Tests for twisted_bazaar.net.timers: many deadlines behind one call.
 from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.net.timers import Deadlines, deadlinesFor
+from twisted_bazaar.net.timers import (
+    ALONE, Deadline, Deadlines, deadlinesFor, letGo, runEntry, wokenAt)
 
 
 class DeadlinesTests(SynchronousTestCase):
@@ -97,8 +98,45 @@ class DeadlinesTests(SynchronousTestCase):
         first = deadlinesFor(clock)
         self.assertIs(clock.deadlines, first)
         self.assertIs(deadlinesFor(clock), first)
-        self.assertIs(first.clock, clock)
+        self.assertEqual(first.context, 1)
         self.assertNotIn(clock, timers._byClock)
+
+
+class RunEntryTests(SynchronousTestCase):
+    """L{runEntry}, L{wokenAt} and L{letGo}: a bucket's entry run as
+    L{Deadlines} runs it, for a table kept elsewhere."""
+
+    def test_deadlineOnce(self):
+        """A deadline runs once, with its subject; a cancelled one not."""
+        ran = []
+        deadlines = Deadlines(task.Clock())
+        kept = deadlines.callLater(1.0, ran.append, "kept")
+        cancelled = deadlines.callLater(1.0, ran.append, "cancelled")
+        cancelled.cancel()
+        for entry in (kept, cancelled, kept):
+            runEntry(entry, 1.0)
+        self.assertEqual(ran, ["kept"])
+        self.assertFalse(kept.active())
+
+    def test_residentAtItsTime(self):
+        """A resident runs only at the time it is due, once; one let go
+        of does not run."""
+        ran = []
+        resident = Resident("r", ran, task.Clock())
+        wokenAt(resident, 2.0)
+        runEntry(resident, 1.0)
+        runEntry(resident, 2.0)
+        runEntry(resident, 2.0)
+        self.assertEqual(ran, [("r", 0)])
+        wokenAt(resident, 3.0)
+        letGo(resident)
+        runEntry(resident, 3.0)
+        self.assertEqual(ran, [("r", 0)])
+
+    def test_failureLogged(self):
+        """A deadline that fails is logged."""
+        runEntry(Deadline(1.0, lambda: 1 / 0, ALONE, None), 1.0)
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError)), 1)
 
 
 class Resident:

@@ -8,7 +8,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.schemes.chord.ring import BITS
 from twisted_bazaar.sim.shardbuild import (
     TRACKER,
-    TRACKER_WEIGHT,
+    TRACKER_WEIGHTS,
     arcs,
     contextOf,
     linkId,
@@ -21,19 +21,23 @@ RING = 1 << BITS
 class PlacementTests(SynchronousTestCase):
     def test_equalArcs(self):
         """Without a tracker, each shard holds an equal arc of the ring."""
-        self.assertEqual(arcs(1, False), [RING])
-        self.assertEqual(arcs(4, False), [RING // 4, RING // 2, 3 * RING // 4, RING])
+        self.assertEqual(arcs(1, 0.0), [RING])
+        self.assertEqual(arcs(4, 0.0), [RING // 4, RING // 2, 3 * RING // 4, RING])
 
     def test_trackerShardShorter(self):
-        """The tracker's shard holds fewer nodes, by what the tracker holds."""
-        first, second = arcs(2, True)
-        self.assertEqual(second, RING)
-        self.assertAlmostEqual(first / RING, (1 - TRACKER_WEIGHT) / 2, places=9)
-        self.assertEqual(arcs(1, True), [RING])
+        """The tracker's shard holds fewer nodes, by what the tracker holds:
+        the most in the index, none in a flood."""
+        for weight in (TRACKER_WEIGHTS["index"], TRACKER_WEIGHTS["chord"]):
+            first, second = arcs(2, weight)
+            self.assertEqual(second, RING)
+            self.assertAlmostEqual(first / RING, (1 - weight) / 2, places=9)
+        self.assertLess(TRACKER_WEIGHTS["chord"], TRACKER_WEIGHTS["index"])
+        self.assertNotIn("flood", TRACKER_WEIGHTS)
+        self.assertEqual(arcs(1, TRACKER_WEIGHTS["index"]), [RING])
 
     def test_shardOfArcs(self):
         """A node is on the shard whose arc holds its place on the ring."""
-        ends = arcs(4, False)
+        ends = arcs(4, 0.0)
         self.assertEqual([shardOf(place, ends) for place in
                           (0, RING // 4 - 1, RING // 4, RING - 1)], [0, 0, 1, 3])
 

@@ -18,7 +18,8 @@ class RingBuildTests(SynchronousTestCase):
         """Each shard's build sends each record to the shards of its holder
         and the holder's successors, and only there; every seller with
         stock has its records placed; once settled, every node is on the
-        ring and holds what was placed at it."""
+        ring and holds what was placed at it, and the ring's tables are
+        let go of."""
         shards, received = openShards(self, CHORD, 2)
         ring = shards[0].builder.overlay
         placement = shards[0].network.placement
@@ -33,6 +34,7 @@ class RingBuildTests(SynchronousTestCase):
                       if any(stock.values()))
         self.assertEqual(len(sellers), stocked)
         self.assertGreater(stocked, 1)
+        successors = len(ring.tables[0][0])
         for number, shard in enumerate(shards):
             shard.settle(received[number])
         for shard in shards:
@@ -40,4 +42,6 @@ class RingBuildTests(SynchronousTestCase):
                 self.assertIsNotNone(node.discovery.ring.predecessor)
         held = sum(len(node.discovery.records) for shard in shards
                    for node in shard.nodes)
-        self.assertEqual(held, len(sellers) * (1 + len(ring.tables[0][0])))
+        self.assertEqual(held, len(sellers) * (1 + successors))
+        # Each node's tables let go of as it was placed.
+        self.assertEqual(set(ring.tables), {None})

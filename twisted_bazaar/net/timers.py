@@ -108,6 +108,44 @@ def _live(entry, when):
     return entry._due == when
 
 
+def runEntry(entry, when):
+    """
+    Run a bucket's entry of time ``when`` if it is still to run, as
+    L{Deadlines} does (it runs once; a failure is logged): for a table of
+    deadlines kept elsewhere, a sharded simulation's
+    (L{twisted_bazaar.sim.sharddeadlines}).
+    """
+    if type(entry) is Deadline:
+        function, subject = entry.function, entry.subject
+        if function is None:
+            return
+        entry.function = entry.subject = None
+    elif entry._due == when:
+        entry._due = None
+        function, subject = entry._expire, ALONE
+    else:
+        return
+    try:
+        if subject is ALONE:
+            function()
+        else:
+            function(subject)
+    except Exception:
+        Deadlines.log.failure("a deadline failed")
+
+
+def wokenAt(resident, when):
+    """resident is due at when (see L{Deadlines.wake}), in a table kept
+    elsewhere (see L{runEntry})."""
+    resident._due = when
+
+
+def letGo(resident):
+    """resident is no longer due (see L{Deadlines.unwake}), in a table
+    kept elsewhere (see L{runEntry})."""
+    resident._due = None
+
+
 class Deadlines:
     """
     Deadlines on one clock, behind a single DelayedCall: the one of the

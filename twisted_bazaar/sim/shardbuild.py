@@ -51,27 +51,31 @@ MARKET_KEYS = 4
 FIRST_PORT = 40000
 
 
-#: What the tracker holds for each node of a run, in nodes: its shard
-#: holds that much fewer nodes.  Measured: at 100,000 nodes of a warm
-#: index on two even shards, the tracker's peaked 150 MB above the other
-#: (1.5 kB a node of the run; a node of the index, 9.7 kB); at a million
-#: on shards of 424,990 and 575,010 nodes (weighed 0.15), 6,045 MiB and
-#: 5,869 MiB: 1.7 KiB a node of the run, a node 10.1 KiB.
-TRACKER_WEIGHT = 0.17
+#: What the tracker holds for each node of a run, in nodes of the scheme
+#: (flood has none to speak of): its shard holds that much fewer nodes.
+#: Measured: the index at a million on shards of 414,998 nodes and the
+#: tracker and 585,002, 5,925 and 5,830 MB (s39): the tracker 1.74 kB a
+#: node of the run, against a node's 9.7 kB then and about 0.9 kB less
+#: since the shard's one table of deadlines and its L{CrossEnd}s (s40):
+#: 0.19.  Chord at 200,000 on shards of 83,234 nodes and the tracker and
+#: 116,766, 1,750 and 1,926 MB (s40, a worker's own about 180 MB): a node
+#: 14.95 kB, the tracker 1.63 kB a node of the run: 0.11.  Superpeer, not
+#: measured on its own: the index's earlier 0.17.
+TRACKER_WEIGHTS = {"index": 0.19, "chord": 0.11, "superpeer": 0.17}
 
 
-def arcs(shards, tracker):
+def arcs(shards, weight):
     """
     Where each shard's arc of the ring ends (the last at the ring's end):
-    equal arcs, but with a tracker (``tracker``) the tracker's shard's
-    made shorter by what the tracker holds (L{TRACKER_WEIGHT}), so that
-    every shard holds about as much.
+    equal arcs, but the tracker's shard's made shorter by what the
+    tracker holds (``weight``, L{TRACKER_WEIGHTS}), so that every shard
+    holds about as much.
     """
     share = [1.0] * shards
-    if tracker and shards > 1:
-        each = (1.0 + TRACKER_WEIGHT) / shards
+    if weight and shards > 1:
+        each = (1.0 + weight) / shards
         share = [each] * shards
-        share[TRACKER_SHARD] = max(0.0, each - TRACKER_WEIGHT)
+        share[TRACKER_SHARD] = max(0.0, each - weight)
     total = sum(share)
     ends, reached = [], 0.0
     for part in share[:-1]:
@@ -153,7 +157,7 @@ class ShardBuilder:
         scheme = discoveryPlugins()[config.discovery]
         parts = self.parts
         taken = set()
-        ends = arcs(self.shards, config.discovery != "flood")
+        ends = arcs(self.shards, TRACKER_WEIGHTS.get(config.discovery, 0.0))
         count, supers, others = 0, None, parts.scheme_options
         keys = sim.rng
         if config.discovery in TRACKER_SCHEMES:

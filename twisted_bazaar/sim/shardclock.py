@@ -22,8 +22,8 @@ import math
 from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
-from twisted_bazaar.net.timers import Deadlines
 from twisted_bazaar.sim.clock import HeapCall, HeapClock, _CALLED
+from twisted_bazaar.sim.sharddeadlines import ShardDeadlines
 
 #: Bits of a key left for the entries one context makes.
 SEQ_BITS = 40
@@ -39,11 +39,12 @@ class ContextCall(HeapCall):
 class ContextClock:
     """
     One node's clock on a L{ShardClock}: what it schedules is its
-    context's, whatever runs when it does.  A node has a clock of its
-    own so that what is kept per clock is kept per node: every link on a
-    clock shares one L{twisted_bazaar.net.timers.Deadlines}, whose one
-    call runs the deadlines of every node on the clock in the order they
-    were set, an order that would depend on which nodes share a shard.
+    context's, whatever runs when it does.  Its links' deadlines are its
+    context's part of the shard's one table of them
+    (L{twisted_bazaar.sim.sharddeadlines}): a L{Deadlines
+    <twisted_bazaar.net.timers.Deadlines>} of the clock's would run the
+    deadlines of every node on it in the order they were set, an order
+    that would depend on which nodes share a shard.
     """
 
     __slots__ = ("clock", "context", "_deadlines", "__weakref__")
@@ -55,10 +56,11 @@ class ContextClock:
 
     @property
     def deadlines(self):
-        """The node's links' L{Deadlines}, kept here rather than in
-        L{deadlinesFor <twisted_bazaar.net.timers.deadlinesFor>}'s table of clocks (made on first use)."""
+        """The node's links' deadlines, kept here rather than in
+        L{deadlinesFor <twisted_bazaar.net.timers.deadlinesFor>}'s table of
+        clocks (made on first use)."""
         if self._deadlines is None:
-            self._deadlines = Deadlines(self)
+            self._deadlines = self.clock.deadlineTable.forContext(self.context)
         return self._deadlines
 
     def seconds(self):
@@ -90,8 +92,10 @@ class ShardClock(HeapClock):
         #: context -> entries it made: a list, not a dict, as a run has a
         #: context for each of a million nodes.
         self._made = [0] * contexts
-        #: Entries run (calls and deliveries).
+        #: Entries run (calls, deliveries, and a time's link deadlines as one).
         self.events = 0
+        #: The links' deadlines of every context (see L{ContextClock}).
+        self.deadlineTable = ShardDeadlines(self)
 
     def enter(self, context):
         """Run as ``context`` from now on: what the code that runs next

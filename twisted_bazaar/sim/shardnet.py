@@ -50,35 +50,17 @@ def mix(value):
     return z ^ (z >> 31)
 
 
-class RemoteEnd:
-    """
-    The other end of a connection, as the end here knows it: on which
-    shard, its id there (L{ShardNetwork._ends}), the context that owns it,
-    and its address.  (For a connection made during the run, even one of
-    a single shard, both ends are remote to each other: see the module.)
-    """
-
-    __slots__ = ("shard", "end", "ctx", "host")
-
-    def __init__(self, shard, end, ctx, host):
-        self.shard = shard
-        self.end = end
-        self.ctx = ctx
-        self.host = host
-
-    @property
-    def outside(self):
-        """Its address as this end sees it (no NAT in a sharded run)."""
-        return self.host
-
-
 class ShardEnd(MemoryTransport):
     """
     A L{MemoryTransport} of a shard: it knows its context (C{ctx}, its
-    node's), and its other end is a local one or a L{RemoteEnd}.
+    node's), and its other end is a local one (or, a L{CrossEnd}, a
+    message away).
     """
 
     __slots__ = ("ctx",)
+
+    #: Whether the other end is a message away (L{CrossEnd}).
+    remote = False
 
     def write(self, data):
         if self._state == _CONNECTED and data:
@@ -87,10 +69,10 @@ class ShardEnd(MemoryTransport):
                 self._pull()
             network.bytes_written += len(data)
             when, key = self._next()
-            other = self.other
-            if other.__class__ is RemoteEnd:
-                network.send(other, when, key, DATA, data)
+            if self.remote:
+                network.send(self.peer_ctx, self.end_id ^ 1, when, key, DATA, data)
             else:
+                other = self.other
                 network.clock.deliver(when, key, other.ctx, other._receive, (data,))
 
     def _next(self):
@@ -121,6 +103,30 @@ class ShardEnd(MemoryTransport):
             network.closeOther(self, when, ABORTED)
 
 
+class CrossEnd(ShardEnd):
+    """
+    An end whose other end is a message away: on another shard, or made
+    during the run (see the module).  What it knows of that end is kept
+    in its own slots, not in an object of its own (a shard at a million
+    nodes holds more than a million of these): its id, C{end_id} ^ 1 (this
+    end's is C{end_id}, by which the shard's table of ends,
+    L{ShardNetwork._ends}, finds it), its context C{peer_ctx} (its shard
+    is that context's), and its address, in C{other}.
+    """
+
+    __slots__ = ("end_id", "peer_ctx")
+
+    remote = True
+
+    @property
+    def peer(self):
+        """The other end's address (no NAT in a sharded run)."""
+        return self.other
+
+    def getPeer(self):
+        return self.other
+
+
 class ShardNetwork(MemoryNetwork):
     """
     The network of one shard (see the module).
@@ -139,14 +145,16 @@ class ShardNetwork(MemoryNetwork):
         super().__init__(clock, None, latency)
         self._Transport = type("MemoryTransport", (ShardEnd,),
                                {"__slots__": (), "network": self})
+        self._Cross = type("MemoryTransport", (CrossEnd,),
+                           {"__slots__": (), "network": self})
         self.shard = shard
         self.placement = placement
         self.contextOf = contextOf
         self._salt = mix(seed)
         self.outbox = {}
         self.crossing = [0, 0]
-        #: end id -> the end here of a connection whose other end is a
-        #: L{RemoteEnd}: what an arriving message names.
+        #: end id -> the L{CrossEnd} here of that id: what an arriving
+        #: message names.
         self._ends = {}
         #: connection -> (protocol, Deferred, its address, "host:port") of
         #: a connect waiting for its L{ACCEPT}.
@@ -161,14 +169,15 @@ class ShardNetwork(MemoryNetwork):
 
     # -- messages -------------------------------------------------------------------
 
-    def send(self, other, when, key, kind, payload):
-        """A message for the end other (here, or on its shard): in the
-        clock if here, else in the outbox of its shard."""
-        if other.shard == self.shard:
-            self.clock.deliver(when, key, other.ctx, self.arrive, (kind, other.end, payload))
+    def send(self, ctx, end, when, key, kind, payload):
+        """A message for the end of that id of the context ctx (here, or
+        on its shard): in the clock if here, else in the outbox of its
+        shard."""
+        shard = self.placement[ctx]
+        if shard == self.shard:
+            self.clock.deliver(when, key, ctx, self.arrive, (kind, end, payload))
             return
-        self.outbox.setdefault(other.shard, []).append(
-            (when, key, other.ctx, kind, other.end, payload))
+        self.outbox.setdefault(shard, []).append((when, key, ctx, kind, end, payload))
         self.crossing[0] += 1
         if kind == DATA:
             self.crossing[1] += len(payload)
@@ -214,33 +223,28 @@ class ShardNetwork(MemoryNetwork):
         key = clock.key()
         address = self._nextAddress(from_host)
         self._dialling[key] = (protocol, d, address, f"{host}:{port}")
-        ctx = self.contextOf(host)
-        listener = RemoteEnd(self.placement[ctx], key << 1 | 1, ctx, None)
-        self.send(listener, clock.now + self.delayOf(key), key, SYN,
-                  (address.host, address.port, host, port, self.shard, clock.context))
+        self.send(self.contextOf(host), key << 1 | 1, clock.now + self.delayOf(key), key,
+                  SYN, (address.host, address.port, host, port, clock.context))
         return d
 
     def _answer(self, server_id, payload):
         """A SYN: the listener's end made (its protocol connected) and
         the answer sent; or a refusal, if nothing listens there."""
-        dial_host, dial_port, host, port, shard, ctx = payload
+        dial_host, dial_port, host, port, ctx = payload
         clock = self.clock
         key = clock.key()
         when = clock.now + self.delayOf(key)
-        dialler = RemoteEnd(shard, server_id ^ 1, ctx, IPv4Address("TCP", dial_host, dial_port))
+        dialler = IPv4Address("TCP", dial_host, dial_port)
         listening = self._listeners.get((host, port))
         server = None
         if listening is not None and dial_host not in self.dead_hosts:
-            server = listening.factory.buildProtocol(dialler.host)
+            server = listening.factory.buildProtocol(dialler)
         if server is None:
-            self.send(dialler, when, key, ACCEPT, None)
+            self.send(ctx, server_id ^ 1, when, key, ACCEPT, None)
             return
-        end = self._Transport(server, listening.address)
-        end.ctx = clock.context
-        end.other = dialler
-        end._last_delivery = when
-        self._ends[server_id] = end
-        self.send(dialler, when, key, ACCEPT, (self.shard, clock.context, host, port))
+        end = self._cross(server, listening.address, clock.context, server_id, ctx, dialler,
+                          when)
+        self.send(ctx, server_id ^ 1, when, key, ACCEPT, (clock.context, host, port))
         server.makeConnection(end)
 
     def _accepted(self, client_id, payload):
@@ -250,11 +254,9 @@ class ShardNetwork(MemoryNetwork):
         if payload is None:
             d.errback(Failure(error.ConnectionRefusedError(target)))
             return
-        shard, ctx, host, port = payload
-        end = self._Transport(protocol, address)
-        end.ctx = self.clock.context
-        end.other = RemoteEnd(shard, client_id ^ 1, ctx, IPv4Address("TCP", host, port))
-        self._ends[client_id] = end
+        ctx, host, port = payload
+        end = self._cross(protocol, address, self.clock.context, client_id, ctx,
+                          IPv4Address("TCP", host, port))
         protocol.makeConnection(end)
         d.callback(protocol)
 
@@ -275,11 +277,19 @@ class ShardNetwork(MemoryNetwork):
 
         @param address: this end's L{IPv4Address}; peer_address the other's.
         """
-        end = self._Transport(protocol, address)
-        end.ctx = ctx
-        end.other = RemoteEnd(self.placement[peer_ctx], end_id ^ 1, peer_ctx, peer_address)
         if end_id in self._ends:
             raise ValueError(f"two connections of one id, {end_id}")
+        return self._cross(protocol, address, ctx, end_id, peer_ctx, peer_address)
+
+    def _cross(self, protocol, address, ctx, end_id, peer_ctx, peer_address, sent=0.0):
+        """A L{CrossEnd} of this shard, in its table of ends (C{sent}: when
+        what it sent before is due)."""
+        end = self._Cross(protocol, address)
+        end._last_delivery = sent
+        end.ctx = ctx
+        end.end_id = end_id
+        end.peer_ctx = peer_ctx
+        end.other = peer_address
         self._ends[end_id] = end
         return end
 
@@ -288,10 +298,10 @@ class ShardNetwork(MemoryNetwork):
     def closeOther(self, end, when, why):
         """The other end of end closes at ``when`` (a message, keyed now)."""
         key = self.clock.key()
-        other = end.other
-        if other.__class__ is RemoteEnd:
-            self.send(other, when, key, CLOSE, why)
+        if end.remote:
+            self.send(end.peer_ctx, end.end_id ^ 1, when, key, CLOSE, why)
         else:
+            other = end.other
             self.clock.deliver(when, key, other.ctx, self.closeEnd, (other, why))
 
     def closeEnd(self, end, why):
@@ -302,6 +312,5 @@ class ShardNetwork(MemoryNetwork):
         self._open.pop(end, None)
         if self._producers:
             self._producers.pop(end, None)
-        other = end.other
-        if other.__class__ is RemoteEnd:
-            self._ends.pop(other.end ^ 1, None)
+        if end.remote:
+            self._ends.pop(end.end_id, None)
