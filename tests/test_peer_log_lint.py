@@ -60,15 +60,15 @@ ALLOWED = {
         "always packs (protocol.md §6)",
     "net/syngate.py: SynGate.block: {limit} address groups are turned away b":
         "said at most once a minute (FULL_LINE_EVERY), however many groups flood",
-    "core/node.py: Node._idNotStored: could not store node id {id}: {why}":
+    "core/registration.py: Registration._idNotStored: could not store node id {id}: {why}":
         _OWN + "the node's own store failing",
-    "core/node.py: Node._announceReady: node {short} ready, listening on port {p":
+    "core/registration.py: Registration._announceReady: node {short} ready, listening on port {p":
         _OWN + "once when the node is ready",
     "core/node.py: Node.requestStop: node {id} stopping: {why}":
         _OWN + "once when the node stops",
     "tracker/service.py: Tracker.stop: tracker stopping: closing the links of i":
         _OWN + "once when the tracker stops",
-    "core/node.py: Node.setId: tracker gave this node a new id {new} (w":
+    "core/registration.py: Registration.setId: tracker gave this node a new id {new} (w":
         "once per registration with the tracker the operator named, which the "
         "node's reconnection backs off",
     "core/market.py: recordedOffers: ignoring {n} of the sellers of {item!r} ":

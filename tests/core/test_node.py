@@ -1,15 +1,15 @@
 """
-Tests of L{twisted_bazaar.core.node}: the composition root.  A node's id and
-what setId does, the message tables components add with takeFrom(),
-and the events observers are told.  The link table, routing and flooding
+Tests of L{twisted_bazaar.core.node}: the composition root.  A node's
+introduction, the message tables components add with takeFrom(), and
+the events observers are told.  Its id and readiness
+(tests/core/test_registration.py), the link table, routing and flooding
 have tests of their own (tests/net/test_overlay.py, tests/routing/).
 """
 
 import pathlib
 import re
 
-from twisted.internet import defer
-from twisted.logger import capturedLogs, formatEvent
+from twisted.logger import capturedLogs
 from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -22,14 +22,12 @@ from twisted_bazaar.core.node import INode, Node
 from twisted_bazaar.reach.book import KEPT
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, Reachability
 from twisted_bazaar.wire import trade
-from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.schemes.index import messages as indexmsg
-from twisted_bazaar.store import MemoryStore, WriterGone
 from twisted_bazaar.testing.linking import linkAt
 
 from tests.helpers import (
-    FakeConnector, Recorder, closeLink, codes, feed, linkPeer, makeNode, openLink, sent)
+    Recorder, closeLink, codes, feed, linkPeer, makeNode, openLink, sent)
 from tests.records import signed
 
 
@@ -62,80 +60,7 @@ class InterfaceTests(SynchronousTestCase):
                           if name not in declared}, {})
 
 
-class IdTests(SynchronousTestCase):
-    def test_noIdUntilNamed(self):
-        """A new node has no id and is not ready."""
-        node = makeNode(None)
-        self.assertIsNone(node.id)
-        self.assertFalse(node.ready)
-
-    def test_idFromStore(self):
-        """A node whose store remembers an id starts with it (to ask the
-        tracker for it again), but is ready only once named."""
-        store = MemoryStore()
-        store.setNodeId(42)
-        node = Node(None, None, FakeConnector(), store=store)
-        self.assertEqual(node.id, 42)
-        self.assertFalse(node.ready)
-
-    def test_setIdMakesReadyOnce(self):
-        """setId names the node, saves the id and tells observers nodeReady
-        the first time only."""
-        node = makeNode(None)
-        recorder = Recorder()
-        node.addObserver(recorder)
-        node.setId(5)
-        self.assertEqual((node.id, node.ready, node.store.nodeId()), (5, True, 5))
-        node.setId(5)
-        self.assertEqual(recorder.events, [("nodeReady",)])
-
-    def test_anIdNotStoredIsNeverAnnounced(self):
-        """A node whose store cannot record its id (its writer lost as it
-        starts) says so, and neither logs that it is ready nor tells its
-        observers nodeReady."""
-        class Lost(MemoryStore):
-            def setNodeId(self, node_id):
-                return defer.fail(WriterGone("the store's writer process ended"))
-
-        node = Node(None, None, FakeConnector(), store=Lost())
-        recorder = Recorder()
-        node.addObserver(recorder)
-        with capturedLogs() as events:
-            node.setId(5)
-        self.assertEqual([formatEvent(e) for e in events],
-                         ["could not store node id 5: the store's writer process ended"])
-        self.assertEqual(recorder.events, [])
-
-    def test_newIdClearsThePathTable(self):
-        """
-        When the tracker gives the node a new id, every path it learned
-        (each starts with the old id) is forgotten: the path table is
-        empty.  (The old node kept them, and routed along paths that no
-        longer started with itself.)
-        """
-        node = makeNode(1)
-        FloodRouter(node, floodmsg.Search, lambda search: None)
-        link = linkPeer(node, 2)
-        feed(link, floodmsg.Search(100, "apple", (7, 2), 5))
-        self.assertEqual(node.pathTo(7), (1, 2, 7))
-        recorder = Recorder()
-        node.addObserver(recorder)
-        with capturedLogs() as events:
-            node.setId(9)
-        self.assertEqual(node.id, 9)
-        self.assertEqual(dict(node.paths.table), {})
-        self.assertIsNone(node.pathTo(7))
-        self.assertEqual(node.store.nodeId(), 9)
-        self.assertEqual(recorder.events, [])
-        self.assertEqual([e["log_level"].name for e in events], ["warn"])
-
-    def test_sameIdKeepsThePathTable(self):
-        """Being named again with the same id forgets nothing."""
-        node = makeNode(1)
-        linkPeer(node, 2)
-        node.setId(1)
-        self.assertEqual(dict(node.paths.table), {2: (1, 2)})
-
+class IntroductionTests(SynchronousTestCase):
     def test_introduction(self):
         """The node's thisisme names its id and address; a purpose only for
         links that are not overlay links."""

@@ -1,8 +1,9 @@
 """
 The common node every role and scheme plugs into.
 
-A L{Node} holds what every part shares: its identity (id, address), its
-clock and random source, its store, the link table (L{Overlay}), the path
+A L{Node} holds what every part shares: its identity (id, address; its
+registration with a tracker is L{Registration}'s), its clock and random
+source, its store, the link table (L{Overlay}), the path
 router every node has, the message handlers its components register, and
 the L{EventBus} that tells them what happens.  It decides nothing about
 discovery or trade itself: a scheme (see L{twisted_bazaar.schemes}) and
@@ -16,12 +17,11 @@ from functools import cached_property
 
 import attr
 
-from twisted.internet import defer
 from twisted.logger import Logger
 from zope.interface import Attribute, Interface, implementer
 
 from twisted_bazaar.base.lan import toldHost
-from twisted_bazaar.wire.ids import shortId, wireId
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.reach.dialer import Dialer, Peer
 from twisted_bazaar.reach.whereabouts import Whereabouts
@@ -43,6 +43,7 @@ from twisted_bazaar.net.overlay import (
 )
 from twisted_bazaar.routing.path import DEFAULT_PATH_LIMIT, PathRouter
 from twisted_bazaar.reach.reachable.advertising import AdvertisePace
+from twisted_bazaar.core.registration import Registration
 from twisted_bazaar.store import MemoryStore
 
 __all__ = ["INode", "Node", "NodeConfig", "NotConnected", "Unreachable", "OverlayFactory",
@@ -275,7 +276,7 @@ class INode(Interface):
 
 
 @implementer(INode)
-class Node:
+class Node(Registration):
     """
     One peer of the overlay.
 
@@ -546,50 +547,6 @@ class Node:
             self.host = host
         self.port = port
 
-    def setId(self, node_id, accepted=True):
-        """The tracker named this node; ``accepted``: and it holds the
-        node registered (a simulation's word; a tracker session says so
-        once the tracker shows it, L{trackerAccepted})."""
-        if self.id is not None and node_id != self.id:
-            self.log.warn("tracker gave this node a new id {new} (was {old})",
-                          new=node_id, old=self.id)
-            # Every path this node learned starts with its old id.
-            self.paths.clear()
-        self.id = node_id
-        self._accepted = accepted
-        stored = (self.store.setNodeId(node_id) if self.store.nodeId() != node_id
-                  else defer.succeed(None))
-        # Announced once the id is on disk (at once with an inline store):
-        # a node killed after saying its id comes back with it; one that
-        # could not record it never says it is ready.
-        stored.addCallbacks(self._idStored, self._idNotStored,
-                            callbackArgs=(node_id,), errbackArgs=(node_id,))
-
-    def trackerAccepted(self):
-        """The tracker showed it holds this node registered: once its id is
-        on disk too, the node says it is ready (the first time)."""
-        self._accepted = True
-        self._announceReady()
-
-    def trackerLeft(self):
-        """The tracker session ended: no tracker holds this node now."""
-        self._accepted = False
-
-    @property
-    def registered(self):
-        """Whether a tracker holds this node registered now, as it has
-        shown, with the node's id on disk, and the node is not stopping:
-        what it must be to say it is ready, and what its operator is told
-        (``bazaar_node_ready``)."""
-        return (self._accepted and self.id is not None and self._stored == self.id
-                and not self.stopping)
-
-    @property
-    def wasRegistered(self):
-        """Whether it was registered at some time in this run (as
-        L{registered} says), and so said it was ready."""
-        return self.ready
-
     def setUdpPort(self, port):
         """See L{INode.setUdpPort}."""
         self.udpPort = port
@@ -625,23 +582,6 @@ class Node:
         service's change of kind "relay"): the round tells the parts
         (C{relayChanged}) once, for this and any other kind it applies."""
         self.relay = relay
-
-    def _idNotStored(self, reason, node_id):
-        self.log.warn("could not store node id {id}: {why}", id=wireId(node_id),
-                      why=reason.getErrorMessage())
-
-    def _idStored(self, _, node_id):
-        self._stored = node_id
-        self._announceReady()
-
-    def _announceReady(self):
-        if self.ready or not self.registered:
-            return
-        self.ready = True
-        # The whole id once, for a user to copy (bazaar node takes it).
-        self.log.info("node {short} ready, listening on port {port} (id {id})",
-                      short=shortId(self.id), port=self.port, id=wireId(self.id))
-        self.events.nodeReady()
 
     @cached_property
     def advertising(self):
