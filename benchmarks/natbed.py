@@ -120,6 +120,19 @@ def _bazaar():
     return str(Path(sys.executable).with_name("bazaar"))
 
 
+#: ``bazaar buy`` as the bed runs it: the command itself, its node's
+#: Twisted log written into the file named first (``bazaar buy`` begins
+#: no log of its own, so a punch of its node that never came would say
+#: nothing of why).
+LOGGED_BAZAAR = (
+    "import sys\n"
+    "from twisted.logger import globalLogBeginner, textFileLogObserver\n"
+    "globalLogBeginner.beginLoggingTo([textFileLogObserver(open(sys.argv[1], 'a'),"
+    " timeFormat='%H:%M:%S.%f')], redirectStandardIO=False)\n"
+    "from twisted_bazaar.cli.arguments import main\n"
+    "sys.exit(main(sys.argv[2:]))\n")
+
+
 class Bed:
     """
     The namespaces of a run: the public hosts and the three homes, each
@@ -320,16 +333,19 @@ def attempt(bed, pair, index, size, logs):
     return result
 
 
-def _bazaarBuy(bed, buyer_at, folder, size):
+def _bazaarBuy(bed, buyer_at, folder, size, logs, stem):
     """``bazaar buy home.bin`` at home buyer_at, as README has it plus the
     tracker's address: (its seconds from start to exit, its exit status,
     its output's last lines, the seconds to the file's first byte or
-    None)."""
+    None).  Its node's log and its output are kept in logs, if named, as
+    STEM-bazaar-buy.log (L{LOGGED_BAZAAR}) and STEM-bazaar-buy.out."""
     downloads = os.path.join(folder, "downloads-buy")
     os.makedirs(downloads)
+    log = os.path.join(logs or folder, f"{stem}-bazaar-buy")
     began = time.time()
-    with tempfile.TemporaryFile("w+") as output:
-        buying = subprocess.Popen([*bed.homes[buyer_at].host.wrapper, _bazaar(), "buy",
+    with open(f"{log}.out", "w+") as output:
+        buying = subprocess.Popen([*bed.homes[buyer_at].host.wrapper, sys.executable, "-c",
+                                   LOGGED_BAZAAR, f"{log}.log", "buy",
                                    "home.bin", "--tracker",
                                    f"tcp:{bed.tracker.address}:{TRACKER_PORT}",
                                    "--downloads", downloads],
@@ -409,7 +425,8 @@ def attemptAfterMeet(bed, pair, index, size, logs):
                             "relayed_by": {key: None if after[key] is None
                                            or before[key] is None
                                            else after[key] - before[key] for key in after}}
-        seconds, status, said, first = _bazaarBuy(bed, buyer_at, folder, size)
+        seconds, status, said, first = _bazaarBuy(bed, buyer_at, folder, size, logs,
+                                                  f"{pair}-{index + 1}-after-meet")
         done = _relayed(bed, public_port, folder)
         result["buy"] = {"seconds": seconds, "status": status, "said": said,
                          "first_byte_s": first,
@@ -433,7 +450,8 @@ def attemptBuyAlone(bed, pair, index, size, logs):
         public_port, _ = _market(market, bed, folder, seller_at,
                                  _share(folder, "home.bin", size))
         before = _relayed(bed, public_port, folder)
-        seconds, status, said, first = _bazaarBuy(bed, buyer_at, folder, size)
+        seconds, status, said, first = _bazaarBuy(bed, buyer_at, folder, size, logs,
+                                                  f"{pair}-{index + 1}-alone")
         done = _relayed(bed, public_port, folder)
         result["buy"] = {"seconds": seconds, "status": status, "said": said,
                          "first_byte_s": first, "relayed": _since(done, before),
@@ -591,7 +609,8 @@ def _arguments(argv):
                        help="the second goal's order: `bazaar buy home.bin` at the "
                             "buyer's home, no daemon there; the seconds to the file's "
                             "first byte and its rate against the public relay's")
-    parser.add_argument("--logs", help="folder to keep every daemon's log in")
+    parser.add_argument("--logs", help="folder to keep every daemon's log in, and each "
+                        "`bazaar buy`'s (its node's log and its output)")
     parser.add_argument("--json", help="file to write the results to, as JSON")
     options = parser.parse_args(argv)
     pairs = options.pairs.split(",")
