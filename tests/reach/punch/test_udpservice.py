@@ -14,12 +14,13 @@ import random
 
 from twisted.internet import defer, task
 from twisted.internet.address import IPv4Address
-from twisted.logger import capturedLogs
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.transports.interface import ITransport
 from twisted_bazaar.transports.path import SEEN, UDP, Path
 from twisted_bazaar.transports.table import overConnector
@@ -447,6 +448,32 @@ class PunchTests(UdpPunchingTestCase):
         self.a.node.events.linkReplaced(self.bob.id)
         self.assertEqual(self.a.released, [self.bob.id])
         self.assertFalse(self.a.punching.waitsFor(self.bob.id))
+
+    def test_goNotTakenIsSaid(self):
+        """A go the node does not take (its relayed link to the peer gone,
+        or a punch with it running already) says so, naming the peer:
+        the other side's probes go unanswered, and only this line says
+        why."""
+        self.checked()
+        self.tcpFailed()
+        [asked] = self.a.membership.take()
+        self.assertEqual(asked, UdpPunchAsk(self.bob.id))
+        seen = self.reach["b"]
+        go = UdpPunchGo(self.bob.id, seen.seen_host, seen.seen_port, seen.seen_second, 77)
+        with capturedLogs() as events:
+            self.a.membership.hear(go)
+            self.a.membership.hear(go)
+        whys = [event["why"] for event in events if "why" in event]
+        self.assertEqual(whys, ["a punch with it runs already"])
+        self.b.node.links.pop(self.alice.id)
+        go = UdpPunchGo(self.alice.id, seen.seen_host, seen.seen_port, seen.seen_second, 78)
+        with capturedLogs() as events:
+            self.b.membership.hear(go)
+        [line] = [formatEvent(event) for event in events if "why" in event]
+        self.assertEqual(line, "the tracker's go for a UDP punch with node "
+                         f"{shortId(self.alice.id)} is not taken: this node holds no "
+                         "relayed link to it now")
+        self.assertNotIn(self.alice.id, self.b.punching._runs)
 
     def test_birthday(self):
         """B's router draws a port for each destination: B opens 255 more

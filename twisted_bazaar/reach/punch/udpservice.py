@@ -71,6 +71,9 @@ __all__ = ["UdpPunching"]
 LINGER = 30.0
 #: The line of a punch that did not meet, or was not tried.
 _NONE = "no UDP path punched to {peer}: {why}"
+#: Why the tracker's go for a punch is not taken (L{UdpPunching._go}).
+_RUNS = "a punch with it runs already"
+_NO_LINK = "this node holds no relayed link to it now"
 
 
 class _Run:
@@ -269,7 +272,14 @@ class UdpPunching(Service, NodeObserver):
         self.requests.answered(go.id)
         peer_id = go.id
         shared = self.node.links.get(peer_id)
-        if peer_id in self._runs or shared is None or not isRelayed(shared):
+        why = (_RUNS if peer_id in self._runs
+               else _NO_LINK if shared is None or not isRelayed(shared) else None)
+        if why is not None:
+            # Said, as each other end of a punch is: a go this side drops
+            # leaves the other side's probes unanswered, and its log alone
+            # says why.
+            self.log.info("the tracker's go for a UDP punch with node {peer} "
+                          "is not taken: {why}", peer=shortId(peer_id), why=why)
             return
         run = _Run(peer_id, shared, not shared.inbound, go.nonce,
                    self.node.clock.seconds())
