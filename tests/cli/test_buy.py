@@ -9,8 +9,10 @@ import os
 import random
 
 import attr
+from twisted.application.service import Service
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 
 from twisted_bazaar.wire.ids import parseWireId, shortId, wireId
 from twisted_bazaar.cli.buy import BuyError, OneShotBuy, renderBuy
@@ -25,6 +27,8 @@ from twisted_bazaar.testing.memory import (
     MemoryServerEndpoint,
 )
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
+from twisted_bazaar.transports.interface import ITransport
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.daemon.build import configured
 from twisted_bazaar.daemon.registry import discoveryPlugins, transportPlugins
 from twisted_bazaar.schemes.chord.ring import distance, keyOf, solves, strictlyBetween
@@ -390,3 +394,70 @@ class TransportPluginTests(SynchronousTestCase):
                   if type(service).__module__.startswith(
                       "twisted_bazaar.transports.websocket")]
         self.assertEqual(len(served), 1, list(buy.service))
+
+
+@implementer(ITransport)
+class _UnlistenedTransport:
+    """A transport that dials nothing (no path of its kind is in the
+    book), of a kind a plugin registered: WebSocket's."""
+
+    kind = WEBSOCKET
+
+    def canDial(self, path):
+        return path.kind == self.kind
+
+    def dial(self, path, expectedKey, protocolFactory, options=None):
+        raise AssertionError("never dialled: no path of its kind")
+
+    def listen(self, factory):
+        raise AssertionError("its service listens, not the node")
+
+
+class _UnlistenedService(Service):
+    """A transport's port that cannot listen: it tells its onFailure, as
+    a WebSocket port taken by another program does."""
+
+    def __init__(self, onFailure):
+        self.onFailure = onFailure
+
+    def startService(self):
+        super().startService()
+        self.onFailure("cannot listen on port 80 (--unlistened-port 80): "
+                       "Address already in use")
+
+
+class _UnlistenedPlugin:
+    """A transport plugin whose node port cannot listen."""
+
+    def nodeTransport(self, reactor, values, interface, onFailure):
+        served = attr.make_class("Served", ["transport", "serve"])
+
+        def make(channel, peerLog):
+            return served(_UnlistenedTransport(),
+                          lambda node: _UnlistenedService(onFailure))
+        return make
+
+
+class TransportCannotListenTests(OneShotHelpers, SynchronousTestCase):
+    def test_aPortThatCannotListenEndsThePurchase(self):
+        """A transport's port that cannot listen (its onFailure told one
+        line) ends bazaar buy with that line as the reason, its node
+        stopped and nothing left running."""
+        network = self.market.network
+        host = "shopper"
+        buy = OneShotBuy(
+            NodeClock(self.market.clock), MemoryConnector(network, host),
+            MemoryServerEndpoint(network, host),
+            MemoryClientEndpoint(network, host, self.market.tracker_host,
+                                 DEFAULT_TRACKER_PORT),
+            "tracker:7700", "apple", rng=random.Random(1),
+            transports=[(_UnlistenedPlugin(), {})])
+        self.assertIn(WEBSOCKET, buy.node.dialer.transports.kinds)
+        outcome = []
+        buy.run().addBoth(outcome.append)
+        self.market.clock.advance(0)
+        [failure] = outcome
+        failure.trap(BuyError)
+        self.assertEqual(str(failure.value), "cannot listen on port 80 "
+                         "(--unlistened-port 80): Address already in use")
+        self.assertNothingLeft(buy)
