@@ -443,18 +443,8 @@ class TransportCannotListenTests(OneShotHelpers, SynchronousTestCase):
         """A transport's port that cannot listen (its onFailure told one
         line) ends bazaar buy with that line as the reason, its node
         stopped and nothing left running."""
-        network = self.market.network
-        host = "shopper"
-        buy = OneShotBuy(
-            NodeClock(self.market.clock), MemoryConnector(network, host),
-            MemoryServerEndpoint(network, host),
-            MemoryClientEndpoint(network, host, self.market.tracker_host,
-                                 DEFAULT_TRACKER_PORT),
-            "tracker:7700", "apple", rng=random.Random(1),
-            transports=[(_UnlistenedPlugin(), {})])
+        buy, outcome = self.oneShot(transports=[(_UnlistenedPlugin(), {})])
         self.assertIn(WEBSOCKET, buy.node.dialer.transports.kinds)
-        outcome = []
-        buy.run().addBoth(outcome.append)
         self.market.clock.advance(0)
         [failure] = outcome
         failure.trap(BuyError)
