@@ -395,6 +395,66 @@ class LanFactsTests(SynchronousTestCase):
         self.assertNotIn(PEER, self.book._peers)
 
 
+class UnreachedTests(SynchronousTestCase):
+    """Which peers nothing listened at when this node last dialled them
+    is the book's too: a note on the peer's entry, which holds it, until
+    a link to it comes up or RETRY_AFTER seconds pass; bounded with the
+    book, right after the claims."""
+
+    def test_notedUntilReachedOrOld(self):
+        """A peer the book held nothing of is held by the note alone; a
+        link up, or RETRY_AFTER seconds, and it is reachable again."""
+        book = bookOf()
+        book.unreached(PEER)
+        self.assertEqual((book.unreachable(PEER), book.unreachable(PEER + 1),
+                          book.paths(PEER)), (True, False, ()))
+        book.reached(PEER)
+        self.assertFalse(book.unreachable(PEER))
+        self.assertTrue(book.empty())
+        book.unreached(PEER)
+        book.node.clock.advance(RETRY_AFTER)
+        self.assertFalse(book.unreachable(PEER))
+
+    def test_theOtherWordsStay(self):
+        """The note is a fact beside the tracker's word and a claim: it
+        takes none of them, nor frees a claim of its charge, and goes
+        without them."""
+        book = bookOf()
+        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.7", 9001, relay=RELAY))
+        book.claimed(0x78, OTHER, "198.18")
+        for peer in (PEER, 0x78):
+            book.unreached(peer)
+            book.reached(peer)
+        self.assertEqual((book.namedRelay(PEER), book.relayOf(0x78), book._claims),
+                         (RELAY, OTHER, {0x78: "198.18"}))
+
+    def test_aDialTakingTheClaimLeavesTheNote(self):
+        """A claim heard is taken by its dial; the note that the dial
+        before found nothing stays."""
+        book = bookOf()
+        book.unreached(PEER)
+        book.heard(PEER, "203.0.113.7", 9001, "198.18")
+        book.taken(PEER)
+        self.assertTrue(book.unreachable(PEER))
+
+    def test_notesGoRightAfterClaims(self):
+        """Past the bound, peers held by a note alone go after the claims,
+        before the tracker's words: a stranger's made-up addresses,
+        dialled and failed, push out nothing the tracker named; the note
+        newest written stays while an older one is left to go."""
+        book = bookOf()
+        for peer in range(KEPT - 1):
+            book.trackerNamed(wire.NodeReply(1000 + peer, "203.0.113.7", 9001))
+        book.claimed(PEER, RELAY, "198.18")
+        book.unreached(0x78)
+        self.assertIsNone(book.relayOf(PEER))
+        self.assertTrue(book.unreachable(0x78))
+        book.unreached(0x79)
+        self.assertEqual((book.unreachable(0x78), book.unreachable(0x79)), (False, True))
+        self.assertEqual(book.namedHost(1000), "203.0.113.7")
+        self.assertEqual(len(book._peers), KEPT)
+
+
 class AskingTests(SynchronousTestCase):
     """The book alone asks the tracker; its answer is written in it."""
 

@@ -147,6 +147,13 @@ class INode(Interface):
         as it says on a connection from address group ``group``, or as the
         tracker named it (``named``)."""
 
+    def reached(peer_id):
+        """A link to peer_id came up (the overlay's word): it is reachable."""
+
+    def unreachable(peer_id):
+        """Whether nothing listened where this node last dialled peer_id,
+        lately, and no link to it came up since."""
+
     def fromProvenAuthor(link, message, author):
         """Whether the routed message delivered on link came from author
         itself, on a link where it proved its key."""
@@ -464,6 +471,21 @@ class Node(Registration):
             # Nothing noted of any peer: no relay to forget.
             return
         self.whereabouts.notePeer(peer_id, relay, named, group)
+
+    def reached(self, peer_id):
+        """A link to peer_id came up (the link table's word): what the book
+        noted of it as unreachable goes (L{Whereabouts.reached}); a node
+        that noted nothing makes no L{Whereabouts} for it."""
+        if self._whereabouts is not None:
+            self._whereabouts.reached(peer_id)
+
+    def unreachable(self, peer_id):
+        """Whether nothing listened where this node last dialled peer_id,
+        lately, and no link to it came up since (L{Whereabouts.unreachable}):
+        a scheme need not believe a record of a seller it could not reach
+        (a made-up address).  Asking makes no L{Whereabouts}."""
+        where = self._whereabouts
+        return where is not None and where.unreachable(peer_id)
 
     def whereIs(self, peer_id):
         """See L{twisted_bazaar.reach.book.PathBook.whereIs}."""

@@ -30,8 +30,13 @@ carries its expiry (L{Path.expires}): the tracker's word is fresh for
 L{NAMED_FOR} seconds, a claimed address until the dial that reads it
 takes it, L{HEARD_FOR} at most, a local address proven L{NAMED_FOR}.
 What became of the LAN way's dials is here too (L{lanReached},
-L{lanFailed}): the book is the one table of how a peer is reached.  So strangers' keys, however
-many, push out only claims.
+L{lanFailed}), and which peers nothing listened at when this node last
+dialled them (L{unreached}: for L{RETRY_AFTER} seconds, or until a link
+to the peer comes up; a scheme need not believe a record of a seller
+it could not reach): the book is the one table of how a peer is
+reached.  A peer held by that note alone goes right after the claims,
+so strangers' keys, however many, and their made-up addresses,
+dialled and failed, push out only claims and such notes.
 
 One a node, made when the node first notes a path (a simulated node of a
 million that never dials holds none: docs/simulator.md, "Memory a
@@ -66,7 +71,8 @@ KEPT = BOOK_PEERS.default
 #: asked again (L{PathBook.known}).
 NAMED_FOR = 600.0
 #: Seconds a local address of a peer that failed is not dialled again
-#: for that peer (L{PathBook.lanFailed}).
+#: for that peer (L{PathBook.lanFailed}), and a peer nothing listened
+#: at is taken as unreachable (L{PathBook.unreached}).
 RETRY_AFTER = 300.0
 #: Seconds an address heard of a peer (L{PathBook.heard}: a claim) is
 #: dialled after it was written, at most: it goes once the dial that
@@ -86,10 +92,12 @@ class _Peer:
     L{PathBook.add}), a local address where the peer proved its key
     among them (L{PathBook.lanReached}); and the local addresses of it
     that failed lately (``failed``, a tuple of (host, until when):
-    L{PathBook.lanFailed}), which hold nothing of it by themselves."""
+    L{PathBook.lanFailed}), which hold nothing of it by themselves; and
+    until when it is taken as unreachable (``unreached``, or None:
+    L{PathBook.unreached}), which holds it."""
 
     __slots__ = ("host", "port", "relay", "lan", "udp", "at", "noted", "word", "said",
-                 "more", "failed")
+                 "more", "failed", "unreached")
 
     def __init__(self):
         self.host = ""
@@ -103,14 +111,24 @@ class _Peer:
         self.said = None
         self.more = ()
         self.failed = ()
+        self.unreached = None
 
     def empty(self):
+        return self.unnoted() and self.unreached is None
+
+    def unnoted(self):
+        """Whether no word of a path to the peer is held (a note that it
+        is unreachable aside)."""
         return (self.at is None and self.noted is None and self.said is None
                 and not self.more)
 
     def hear(self, said):
         """The address heard of the peer is now ``said`` (None: none)."""
         self.said = said
+
+    def unreachedUntil(self, until):
+        """The peer is taken as unreachable until ``until`` (None: not)."""
+        self.unreached = until
 
 
 
@@ -136,16 +154,21 @@ class PathBook:
 
     # -- the boundary: the wire's words, as paths ------------------------------
 
-    def _write(self, peer_id, group=None):
+    def _write(self, peer_id, group=None, unreached=None):
         """The entry of peer_id, made or moved to the most lately written;
         a claim's (``group``: the address group charged) or another
-        word's, which frees it of any claim's charge."""
+        word's, which frees it of any claim's charge; or ``unreached``, a
+        note of this node's own that neither charges nor frees it, noted
+        before the bound is kept (L{unreached})."""
         peers = own(self, "_peers")
         held = peers.pop(peer_id, None)
         if held is None:
             held = _Peer()
         peers[peer_id] = held
-        if group is not None and held.at is None and not held.more:
+        if unreached is not None:
+            # A note of this node's own dial: a claim's charge stays.
+            held.unreachedUntil(unreached)
+        elif group is not None and held.at is None and not held.more:
             own(self, "_claims")[peer_id] = group
         else:
             self._claims.pop(peer_id, None)
@@ -159,8 +182,10 @@ class PathBook:
 
     def _victim(self, writing):
         """The peer to forget past the bound: the least lately written
-        claim of the heaviest group; else, but for the peer being written,
-        the least lately written peer the tracker named, then one a punch
+        claim of the heaviest group; else the least lately written peer
+        held by a note that it is unreachable alone (the one being
+        written among them); else, but for the peer being written, the
+        least lately written peer the tracker named, then one a punch
         met; never one with a configured path (None: every other peer
         has one)."""
         claims = self._claims
@@ -169,6 +194,9 @@ class PathBook:
             for peer_id in self._peers:
                 if peer_id in claims and claims[peer_id] == heaviest:
                     return peer_id
+        for peer_id, held in self._peers.items():
+            if held.unreached is not None and held.unnoted():
+                return peer_id
         seen, now = None, self.node.clock.seconds()
         for peer_id, held in self._peers.items():
             if peer_id == writing:
@@ -323,6 +351,29 @@ class PathBook:
             return False
         now = self.node.clock.seconds()
         return any(failed == host and until > now for failed, until in held.failed)
+
+    def unreached(self, peer_id):
+        """Nothing listened where this node dialled peer_id (a dial of its
+        link failed so: L{twisted_bazaar.net.overlay.Unreachable}): it is
+        taken as unreachable (L{unreachable}) for L{RETRY_AFTER} seconds,
+        or until a link to it comes up (L{reached}).  The note holds the
+        peer's entry, which goes right after the claims past the bound."""
+        self._write(peer_id, unreached=self.node.clock.seconds() + RETRY_AFTER)
+
+    def reached(self, peer_id):
+        """A link to peer_id came up: it is reachable after all."""
+        held = self._peers.get(peer_id)
+        if held is not None and held.unreached is not None:
+            held.unreachedUntil(None)
+            self._drop(peer_id, held)
+
+    def unreachable(self, peer_id):
+        """Whether nothing listened where this node last dialled peer_id,
+        within L{RETRY_AFTER} seconds, and no link to it came up since
+        (L{unreached})."""
+        held = self._peers.get(peer_id)
+        return (held is not None and held.unreached is not None
+                and held.unreached > self.node.clock.seconds())
 
     def forgetNamed(self):
         """Forget what the tracker named of each peer: the node registered

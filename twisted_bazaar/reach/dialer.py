@@ -51,7 +51,7 @@ from twisted_bazaar.reach.peerhosts import HostRefused, trackersGroup
 from twisted_bazaar.reach.ways import (
     PUNCH_DELAY, RELAY_DELAY, WAYS, LanFailed)
 from twisted_bazaar.identity.keys import decode
-from twisted_bazaar.net.overlay import NotConnected
+from twisted_bazaar.net.overlay import NotConnected, Unreachable
 from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, Path
@@ -266,9 +266,21 @@ class Dialer:
             d = None
         if d is None:
             return defer.fail(ValueError(f"no way to reach {peer!r} for {purpose}"))
+        if protocol is None and peer.id is not None:
+            d.addErrback(self._unreached, peer.id)
         if protocol is None and self.punching is not None:
             d.addCallback(self.settle)
         return d
+
+    def _unreached(self, reason, peer_id):
+        """A link's dial that failed as L{Unreachable} (nothing listened
+        where its last way dialled: L{Race} keeps that way's kind) is a
+        fact of the book (L{PathBook.unreached
+        <twisted_bazaar.reach.book.PathBook.unreached>}) until a link to
+        the peer comes up."""
+        if reason.check(Unreachable):
+            self.node.whereabouts.unreached(peer_id)
+        return reason
 
     def _race(self, ways, peer, purpose, protocol):
         """Race ways (L{Race}), ranked by their delays; a connection of the

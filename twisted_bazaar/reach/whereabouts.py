@@ -128,6 +128,22 @@ class Whereabouts:
         """The relay peer_id is reached through as last noted, or None."""
         return None if self._book is None else self._book.relayOf(peer_id)
 
+    def unreached(self, peer_id):
+        """Nothing listened where this node dialled peer_id: into the book
+        (L{PathBook.unreached})."""
+        self.book.unreached(peer_id)
+
+    def reached(self, peer_id):
+        """A link to peer_id came up (L{PathBook.reached}): a node that
+        noted no path holds no book, and this makes none."""
+        if self._book is not None:
+            self._book.reached(peer_id)
+
+    def unreachable(self, peer_id):
+        """Whether nothing listened where this node last dialled peer_id,
+        lately (L{PathBook.unreachable}); asking makes no book."""
+        return self._book is not None and self._book.unreachable(peer_id)
+
     def directPath(self, peer_id):
         """The path by which this node reaches peer_id with no relay and no
         punch (L{twisted_bazaar.reach.directpath.directPath}), or None:
