@@ -16,6 +16,7 @@ from twisted_bazaar.reach.book import HEARD_FOR, KEPT, NAMED_FOR, RETRY_AFTER, P
 from twisted_bazaar.transports.path import (
     CLAIMED, CONFIGURED, DIRECT, LAN, MAPPED, NAMED, RELAYED, SEEN, UDP, Path)
 from twisted_bazaar.reach.asking import TrackerGone
+from twisted_bazaar.transports.relay.messages import FILES
 
 PEER = 0x77
 RELAY = "198.51.100.1:7701"
@@ -301,6 +302,31 @@ class HeardTests(SynchronousTestCase):
         book.heard(0x78, "203.0.113.10", 9001)
         book.taken(0x78)
         self.assertEqual(book.linkAddress(0x78)[0].host, "203.0.113.8")
+
+    def test_aTransferPort(self):
+        """A file's offer names the peer's transfer port: a claim of its
+        own, charged as a claim of its links is, dialled by a transfer
+        (L{PathBook.transferAddress}) for HEARD_FOR seconds until a dial
+        takes it; the tracker's word on the peer's links, or a claim of
+        them, neither is it nor takes it."""
+        book = bookOf()
+        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.8", 9001))
+        book.heard(PEER, "203.0.113.8", 9001, namedBy="198.51.0.0/16", purpose=FILES)
+        book.heard(0x78, "203.0.113.7", 9002, namedBy="198.51.0.0/16", purpose=FILES)
+        book.heard(0x78, "203.0.113.7", 9001)
+        port = Path(DIRECT, "203.0.113.7", 9002, word=CLAIMED)
+        self.assertEqual(book.transferAddress(0x78), (port, "198.51.0.0/16"))
+        self.assertEqual(book.transferAddress(PEER)[0].port, 9001)
+        self.assertEqual(book.linkAddress(0x78)[0].port, 9001)
+        self.assertNotIn(port, book.paths(0x78))
+        self.assertEqual(book._claims, {0x78: ""})
+        book.taken(0x78)
+        self.assertEqual(book.transferAddress(0x78), (port, "198.51.0.0/16"))
+        book.taken(0x78, FILES)
+        self.assertIsNone(book.transferAddress(0x78))
+        self.assertNotIn(0x78, book._peers)
+        book.node.clock.advance(HEARD_FOR)
+        self.assertIsNone(book.transferAddress(PEER))
 
     def test_strangersAddressesPushOutOnlyClaims(self):
         """1,100 strangers' keys, each heard at an address from one of

@@ -1251,6 +1251,28 @@ class LinkByIdTests(SynchronousTestCase):
         self.failureResultOf(d, Unreachable)
         self.assertEqual(self.node.whereabouts.book._peers.keys(), {0x78})
 
+    def test_aTransferByTheSellersId(self):
+        """A transfer is asked for by the seller's id and the key its
+        record proves: dialled at the transfer port heard in the book
+        (a file's offer), at the public address of 203.0.113.7 checked as
+        a peer's word is, the key expected of its channel; the dial takes
+        the claim, and with none heard it fails at once, nothing
+        dialled."""
+        connector = RecordingConnector()
+        node = makeNode(1, connector=connector, transports=connector)
+        node.heard(SELLER.id, "203.0.113.7", 9002, purpose=FILES)
+        protocol = object()
+        node.transferTo(SELLER.id, SELLER.key, lambda: protocol)
+        [(host, port, made, expected, through, _)] = connector.dials
+        self.assertEqual((host, port, made, expected, through),
+                         ("203.0.113.7", 9002, protocol, decode(SELLER.key), {}))
+        self.assertIsNone(node.whereabouts.book.transferAddress(SELLER.id))
+        failure = self.failureResultOf(node.transferTo(SELLER.id, SELLER.key, object),
+                                       NotConnected)
+        self.assertEqual(str(failure.value), f"no transfer address known for node "
+                         f"{shortId(SELLER.id)}: none was heard for it")
+        self.assertEqual(len(connector.dials), 1)
+
     def test_theDialTakesTheClaim(self):
         """The dial that reads a claim takes it, and the book's tables go
         with it when they hold nothing else (a simulated node dialling a

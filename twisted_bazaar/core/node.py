@@ -24,6 +24,7 @@ from twisted_bazaar.base.lan import toldHost
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.reach.dialer import Dialer, Peer
+from twisted_bazaar.transports.relay.messages import NODE
 from twisted_bazaar.reach.whereabouts import Whereabouts
 from twisted_bazaar.events import EventBus
 from twisted_bazaar.reach.reachable.reachability import UNCHECKED
@@ -244,14 +245,21 @@ class INode(Interface):
     def keepRecent():
         """The ring of the node's last messages in and out, kept from now."""
 
-    def heard(peer_id, host, port, namedBy=None):
-        """peer_id's links are at host:port, as a peer's word names them
-        (``namedBy``: its address group, see L{Peer.namedBy}): into the
-        book of paths, where L{connectTo} reads them."""
+    def heard(peer_id, host, port, namedBy=None, purpose=NODE, relay=None):
+        """peer_id's links (its transfer port: ``purpose`` FILES) are at
+        host:port, through ``relay`` if given, as a peer's word names
+        them (``namedBy``: its address group, see L{Peer.namedBy}): into
+        the book of paths, where L{connectTo} (L{transferTo}) reads
+        them."""
 
     def connectTo(peer_id, purpose=OVERLAY):
         """Open (or reuse) a link to peer_id, by whichever way the book of
         paths holds for it; a Deferred of the peer's id."""
+
+    def transferTo(peer_id, key, protocol):
+        """A connection of protocol's (``protocol()``) to peer_id's
+        transfer port, the peer proving key, where the book of paths last
+        heard it; a Deferred of the protocol connected."""
 
     def dial(peer, purpose, protocol=None):
         """Reach a L{Peer} for purpose: a link (protocol None) or a
@@ -498,15 +506,19 @@ class Node(Registration):
         dialer's transports."""
         return self.dialer.connector
 
-    def heard(self, peer_id, host, port, namedBy=None):
+    def heard(self, peer_id, host, port, namedBy=None, purpose=NODE, relay=None):
         """See L{Whereabouts.heard}."""
-        self.whereabouts.heard(peer_id, host, port, namedBy)
+        self.whereabouts.heard(peer_id, host, port, namedBy, purpose, relay)
 
     def connectTo(self, peer_id, purpose=OVERLAY):
         """A link to peer_id (L{Dialer.link}): at the address the book of
         paths holds for its links (L{heard}, the tracker's ``nodereply``),
         through the relay noted for it (L{noteRelay}), if any."""
         return self.dialer.link(peer_id, purpose)
+
+    def transferTo(self, peer_id, key, protocol):
+        """See L{Dialer.transfer}."""
+        return self.dialer.transfer(peer_id, key, protocol)
 
     def dial(self, peer, purpose, protocol=None):
         """See L{Dialer.dial}."""

@@ -7,12 +7,14 @@ What names a peer's ways arrives in several messages: the peer's own
 saw or checked the peer, the relay it reaches it through, its local
 addresses for a node behind this node's own router), ``chordNear``
 (the relays of the nodes it names), and the address a peer's word gives
-for a peer's links (an offer's, a ring entry's: a claim, kept until the
-dial that reads it takes it).  Each is mapped into
+for a peer's links (an offer's, a ring entry's) or for its transfer
+port (a file's offer): a claim, kept until the dial that reads it takes
+it.  Each is mapped into
 paths here, where it reaches the node's reach (L{claimed},
 L{trackerNamed}, L{relayNamed}, L{heard}), tagged with whose word it is;
 a link is dialled by the peer's id alone, at the address last written
-here (L{linkAddress}); the dialer, the host checks, the punch's witness
+here (L{linkAddress}), and a transfer likewise (L{transferAddress});
+the dialer, the host checks, the punch's witness
 and the buyer read them here (L{paths}, L{relayOf}, L{namedRelay},
 L{lanNamed}, L{namedHost}).  A question to the tracker (``whereis``) goes through
 L{ask} alone, and its answer is written here as any ``nodereply`` is.
@@ -56,6 +58,7 @@ from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.transports.path import (
     CLAIMED, CONFIGURED, DIRECT, LAN, NAMED, RELAYED, SEEN, UDP, Path)
 from twisted_bazaar.reach.asking import TrackerGone
+from twisted_bazaar.transports.relay.messages import FILES, NODE
 
 __all__ = ["PathBook", "BOOK_PEERS", "KEPT", "NAMED_FOR", "HEARD_FOR", "RETRY_AFTER"]
 
@@ -88,7 +91,9 @@ class _Peer:
     ``word`` is; the address of its links as a peer's word last gave it
     (``said``: (host, port, the address group of the peer whose word it
     is, when), one flat tuple; or None: the tracker's, if any, is
-    dialled); the paths added of other kinds (``more``, a tuple:
+    dialled); the address of its transfer port as a peer's word last gave
+    it (``transfer``, the same shape: an offer's, L{PathBook.heard}
+    with the purpose L{FILES}); the paths added of other kinds (``more``, a tuple:
     L{PathBook.add}), a local address where the peer proved its key
     among them (L{PathBook.lanReached}); and the local addresses of it
     that failed lately (``failed``, a tuple of (host, until when):
@@ -97,7 +102,7 @@ class _Peer:
     L{PathBook.unreached}), which holds it."""
 
     __slots__ = ("host", "port", "relay", "lan", "udp", "at", "noted", "word", "said",
-                 "more", "failed", "unreached")
+                 "transfer", "more", "failed", "unreached")
 
     def __init__(self):
         self.host = ""
@@ -109,6 +114,7 @@ class _Peer:
         self.noted = None
         self.word = None
         self.said = None
+        self.transfer = None
         self.more = ()
         self.failed = ()
         self.unreached = None
@@ -120,11 +126,15 @@ class _Peer:
         """Whether no word of a path to the peer is held (a note that it
         is unreachable aside)."""
         return (self.at is None and self.noted is None and self.said is None
-                and not self.more)
+                and self.transfer is None and not self.more)
 
-    def hear(self, said):
-        """The address heard of the peer is now ``said`` (None: none)."""
-        self.said = said
+    def hear(self, said, purpose=NODE):
+        """The address heard of the peer's links (of its transfer port:
+        ``purpose`` L{FILES}) is now ``said`` (None: none)."""
+        if purpose == FILES:
+            self.transfer = said
+        else:
+            self.said = said
 
     def unreachedUntil(self, until):
         """The peer is taken as unreachable until ``until`` (None: not)."""
@@ -251,33 +261,35 @@ class PathBook:
         of its own (a ``chordNear``)."""
         self._note(peer_id, relay, NAMED)
 
-    def heard(self, peer_id, host, port, namedBy=None):
+    def heard(self, peer_id, host, port, namedBy=None, purpose=NODE):
         """
         peer_id's links are at host:port, as a peer's word names them (an
         offer's address, a ring entry's, a generated overlay's edge in a
-        simulation: a claim), ``namedBy`` the address group of the peer
-        whose word it is (None when that is no longer at hand), which the
-        claim is charged to while it is all the book holds of peer_id.
+        simulation: a claim), or its transfer port is (``purpose``
+        L{FILES}: a file's offer), ``namedBy`` the address group of the
+        peer whose word it is (None when that is no longer at hand), which
+        the claim is charged to while it is all the book holds of peer_id.
         Kept until the dial that reads it takes it (L{taken}: that dial
         carries it on, and a later one is fed again) or for L{HEARD_FOR}
-        seconds at most.  A claim equal to what the tracker
+        seconds at most.  A claim of its links equal to what the tracker
         last named is not written again: the tracker's word is dialled.
         """
         held = self._peers.get(peer_id)
-        if held is not None and held.at is not None and (held.host, held.port) == (host,
-                                                                                   port):
+        if (purpose != FILES and held is not None and held.at is not None
+                and (held.host, held.port) == (host, port)):
             held.hear(None)
             return
         held = self._write(peer_id, "" if namedBy is None else namedBy)
-        held.hear((host, port, namedBy, self.node.clock.seconds()))
+        held.hear((host, port, namedBy, self.node.clock.seconds()), purpose)
 
-    def taken(self, peer_id):
-        """A dial of peer_id took the address heard of it (L{linkAddress}
-        gave it): the claim is forgotten, and peer_id with it if nothing
-        else is held of it."""
+    def taken(self, peer_id, purpose=NODE):
+        """A dial of peer_id took the address heard of it (L{linkAddress},
+        or for ``purpose`` L{FILES} L{transferAddress}, gave it): the
+        claim is forgotten, and peer_id with it if nothing else is held
+        of it."""
         held = self._peers.get(peer_id)
-        if held is not None and held.said is not None:
-            held.hear(None)
+        if held is not None and (held.transfer if purpose == FILES else held.said) is not None:
+            held.hear(None, purpose)
             self._drop(peer_id, held)
 
     def _note(self, peer_id, relay, word, group=None):
@@ -414,11 +426,12 @@ class PathBook:
         found.extend(path for path in held.more if path.expires is None or path.expires > now)
         return tuple(found)
 
-    def _said(self, held):
-        """The address heard of a peer (L{heard}), as (its L{Path}, with
-        its expiry, the group of its speaker), or None: none, or a claim
+    def _said(self, held, purpose=NODE):
+        """The address heard of a peer's links (of its transfer port, for
+        ``purpose`` L{FILES}: L{heard}), as (its L{Path}, with its
+        expiry, the group of its speaker), or None: none, or a claim
         heard L{HEARD_FOR} seconds ago or more."""
-        said = held.said
+        said = held.transfer if purpose == FILES else held.said
         if said is None:
             return None
         host, port, namedBy, at = said
@@ -446,6 +459,16 @@ class PathBook:
         return (Path(DIRECT, held.host, held.port,
                      word=SEEN if held.relay is None else NAMED,
                      expires=held.at + NAMED_FOR), None)
+
+    def transferAddress(self, peer_id):
+        """
+        Where to dial peer_id's transfer port, as a peer's word last gave
+        it (L{heard} with the purpose L{FILES}: a file's offer): (its
+        L{Path} of kind L{DIRECT}, the address group of that word), or
+        None (no such claim is held: the tracker names no transfer port).
+        """
+        held = self._peers.get(peer_id)
+        return None if held is None else self._said(held, FILES)
 
     def pathsOf(self, peer_id, kind):
         """The paths to peer_id of that kind (L{paths})."""

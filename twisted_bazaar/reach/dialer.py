@@ -9,9 +9,12 @@ with what it learned (L{Whereabouts.heard
 <twisted_bazaar.reach.whereabouts.Whereabouts.heard>}) or the tracker's
 ``nodereply`` wrote: what the node knows of where its peers are is its
 L{Whereabouts <twisted_bazaar.reach.whereabouts.Whereabouts>}, which
-dials nothing; the dialer reads it.  For a connection of its own (a buyer's transfer client) it hands
-the dialer a L{Peer} (its id, the port of the purpose, the key it must
-prove) and its protocol (L{Dialer.dial}).  It gets back a Deferred of
+dials nothing; the dialer reads it.  A buyer's transfer client is asked
+for by the seller's id too, the key it must prove and the protocol
+(L{Dialer.transfer}), its transfer port heard into the book from the
+offer first; a part with no id to name hands the dialer a L{Peer} (the
+port of the purpose, the key it must prove) and its protocol
+(L{Dialer.dial}).  It gets back a Deferred of
 the peer's id (a link of the overlay) or of its protocol, connected.  It
 never sees a relay or a punch.
 
@@ -243,6 +246,30 @@ class Dialer:
             namedBy = trackersGroup(self.node)
         return self.dial(Peer(peer_id, path.host, path.port, relay, namedBy=namedBy),
                          purpose)
+
+    def transfer(self, peer_id, key, protocol):
+        """
+        A transfer connection (L{FILES}) of protocol's to peer_id, whose
+        channel must prove key (the text of the key of its signed record),
+        as L{dial} makes it: at the address of its transfer port last
+        heard in the book (L{PathBook.transferAddress}: a file's offer,
+        fed with L{Whereabouts.heard} just before), through the relay
+        noted for it, if any.  The dial takes the claim, as a link's
+        does (L{link}).
+
+        @return: a Deferred as L{dial} gives; failing with L{NotConnected}
+            at once when the book holds no address of its transfer port.
+        """
+        book = self.node.whereabouts.book
+        found = book.transferAddress(peer_id)
+        if found is None:
+            return defer.fail(NotConnected(
+                f"no transfer address known for node {shortId(peer_id)}: none was heard "
+                "for it"))
+        path, namedBy = found
+        book.taken(peer_id, FILES)
+        return self.dial(Peer(peer_id, path.host, path.port, book.relayOf(peer_id), key,
+                              namedBy=namedBy), FILES, protocol)
 
     def dial(self, peer, purpose, protocol=None):
         """

@@ -25,6 +25,7 @@ from twisted_bazaar.reach.book import PathBook
 from twisted_bazaar.reach.directpath import directPath
 from twisted_bazaar.reach.lanpaths import LanPaths
 from twisted_bazaar.reach.peerhosts import PeerHosts
+from twisted_bazaar.transports.relay.messages import FILES, NODE
 
 __all__ = ["Whereabouts", "WHERE_ASKS_LIMIT"]
 
@@ -112,11 +113,16 @@ class Whereabouts:
         else:
             self.book.claimed(peer_id, relay, group)
 
-    def heard(self, peer_id, host, port, namedBy=None):
-        """peer_id's links are at host:port, as a peer's word names them
-        (``namedBy``: the address group of that peer): into the book
-        until the dial that reads it takes it (L{PathBook.heard})."""
-        self.book.heard(peer_id, host, port, namedBy)
+    def heard(self, peer_id, host, port, namedBy=None, purpose=NODE, relay=None):
+        """peer_id's links (its transfer port: ``purpose`` L{FILES}) are
+        at host:port, as a peer's word names them (``namedBy``: the
+        address group of that peer): into the book until the dial that
+        reads it takes it (L{PathBook.heard}); and the relay that word
+        names for it, if any, noted as its claim, charged to the same
+        group (L{PathBook.claimed}: a seller's offer names both)."""
+        self.book.heard(peer_id, host, port, namedBy, purpose)
+        if relay is not None:
+            self.book.claimed(peer_id, relay, namedBy or "")
 
     def linkAddress(self, peer_id):
         """Where peer_id's links were last written at, and whose word that
