@@ -23,11 +23,24 @@ L{Account.take}, which also moves the units), closes the victims it
 names, and tells the account what it granted (L{Account.hold}) and
 released (L{Account.release}).  Nothing is charged before it is granted,
 so a peer refused costs nothing here.
+
+What an answer costs: with room, a few lookups, whatever the account
+holds.  Once full, the largest group is found in a heap of the groups'
+totals, built the first time the account is full and kept up to date
+from then on, so a call costs O(log groups) and a holder given up O(1),
+not a look at every group: an account a stranger fills with many groups
+(the index tracker's entries, links in a handshake) does not make every
+later call scan them all.
 """
 
+import heapq
 import math
 
 from twisted_bazaar.base.limitregistry import LIMITS
+
+
+#: What an empty queue of victims gives (a holder may be None).
+_NONE = object()
 
 
 class Account:
@@ -78,6 +91,16 @@ class Account:
         self._totals = {}
         #: key -> units its holders hold (proven keys only).
         self._keys = {}
+        #: Once the account has been full (None until then): a heap of
+        #: (-total, entry, group), some stale, the group holding the most
+        #: on top; group -> its entry, a number growing in the order of
+        #: _totals (so of the groups holding as much, the earlier one comes
+        #: first, as max() over _totals has it); the groups changed since
+        #: the heap last learned their totals.
+        self._heap = None
+        self._entered = None
+        self._changed = None
+        self._entries = 0
         LIMITS.built(self)
 
     @classmethod
@@ -162,36 +185,101 @@ class Account:
         if self.group_limit is not None and mine > self.group_limit:
             return None
         need = self.used - current + units - self.capacity
-        victims = []
         if need <= 0:
             # Room enough: what every other group holds is not looked at
             # (it is as many groups as holders when each has its own
             # address, and a tracker of a million nodes asked it of each).
-            return victims
-        left = {g: total for g, total in self._totals.items() if g != group}
-        if not same and current:
-            left[current_group] -= current
+            return []
+        return self._victims(group, holder, current_group, 0 if same else current,
+                             mine, need)
+
+    def _victims(self, group, holder, current_group, current, mine, need):
+        """
+        The holders to give up for L{_makeRoom}'s ``need`` units, each
+        from the group then holding the most (the earliest of those
+        holding as much), as it would be left by the victims before it,
+        ``group`` left out and ``current_group`` counted without the
+        asker's ``current`` units; None if that would leave a group with
+        less than ``mine``.  Nothing the account holds changes: what comes
+        off the heap is put back, but for stale entries.
+        """
+        heap = self._ranking()
+        entered, totals = self._entered, self._totals
+        # group -> what it would hold, for the groups looked at here (the
+        # asker's current group, those chosen), and the same as a heap.
+        left = {}
+        looked = []
+        if current:
+            left[current_group] = totals[current_group] - current
+            looked.append((-left[current_group], entered[current_group], current_group))
+        taken = []
         queues = {}
-        while need > 0:
-            if not left:
-                return None
-            largest = max(left, key=left.get)
-            queue = queues.get(largest)
-            if queue is None:
-                queue = queues[largest] = [h for h in self._groups[largest]
-                                           if h is not holder]
-                if not self.oldest_first:
-                    queue.reverse()
-            if not queue:
-                return None
-            victim = queue.pop(0)
-            given = self._groups[largest][victim]
-            if left[largest] - given < mine:
-                return None
-            victims.append(victim)
-            left[largest] -= given
-            need -= given
-        return victims
+        victims = []
+        try:
+            while need > 0:
+                while heap:
+                    negative, entry, other = heap[0]
+                    if entered.get(other) != entry or totals[other] != -negative:
+                        heapq.heappop(heap)
+                    elif other == group or other in left:
+                        taken.append(heapq.heappop(heap))
+                    else:
+                        break
+                while looked and left[looked[0][2]] != -looked[0][0]:
+                    heapq.heappop(looked)
+                if heap and (not looked or heap[0] < looked[0]):
+                    top = heapq.heappop(heap)
+                    taken.append(top)
+                    largest = top[2]
+                    left[largest] = -top[0]
+                elif looked:
+                    largest = looked[0][2]
+                else:
+                    return None
+                queue = queues.get(largest)
+                if queue is None:
+                    members = self._groups[largest]
+                    queue = queues[largest] = (
+                        each for each in (members if self.oldest_first else reversed(members))
+                        if each is not holder)
+                victim = next(queue, _NONE)
+                if victim is _NONE:
+                    return None
+                given = self._groups[largest][victim]
+                if left[largest] - given < mine:
+                    return None
+                victims.append(victim)
+                left[largest] -= given
+                heapq.heappush(looked, (-left[largest], entered[largest], largest))
+                need -= given
+            return victims
+        finally:
+            for each in taken:
+                heapq.heappush(heap, each)
+
+    def _ranking(self):
+        """
+        The heap of the groups' totals, told of every change since it
+        was last asked; built (again) from _totals the first time, and
+        when stale entries would make up more than half of it, which
+        costs one entry per change since.
+        """
+        heap, changed = self._heap, self._changed
+        if heap is None:
+            self._entered = {group: entry for entry, group in enumerate(self._totals)}
+            self._entries = len(self._entered)
+            changed = self._changed = set()
+        elif len(heap) + len(changed) <= 2 * len(self._totals) + 64:
+            for group in changed:
+                heapq.heappush(heap, (-self._totals[group], self._entered[group], group))
+            changed.clear()
+            return heap
+        entered = self._entered
+        heap = self._heap = [(-total, entered[group], group)
+                             for group, total in self._totals.items()]
+        heapq.heapify(heap)
+        changed.clear()
+        return heap
 
     def take(self, holder, group, units=1, key=None):
         """
@@ -238,6 +326,11 @@ class Account:
         self._holders[holder] = (group, key, units)
         self._groups.setdefault(group, {})[holder] = units
         self._totals[group] = self._totals.get(group, 0) + units
+        if self._changed is not None:
+            if group not in self._entered:
+                self._entered[group] = self._entries
+                self._entries += 1
+            self._changed.add(group)
         if key is not None:
             self._keys[key] = self._keys.get(key, 0) + units
         self.used += units
@@ -254,6 +347,11 @@ class Account:
         if not members:
             del self._groups[group]
             del self._totals[group]
+            if self._changed is not None:
+                del self._entered[group]
+                self._changed.discard(group)
+        elif self._changed is not None:
+            self._changed.add(group)
         if key is not None:
             self._keys[key] -= units
             if not self._keys[key]:
