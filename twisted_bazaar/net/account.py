@@ -91,16 +91,9 @@ class Account:
         self._totals = {}
         #: key -> units its holders hold (proven keys only).
         self._keys = {}
-        #: Once the account has been full (None until then): a heap of
-        #: (-total, entry, group), some stale, the group holding the most
-        #: on top; group -> its entry, a number growing in the order of
-        #: _totals (so of the groups holding as much, the earlier one comes
-        #: first, as max() over _totals has it); the groups changed since
-        #: the heap last learned their totals.
-        self._heap = None
-        self._entered = None
-        self._changed = None
-        self._entries = 0
+        #: The groups by total (L{_Ranking}), once the account has been
+        #: full: None until then, so an account never full pays nothing.
+        self._ranking = None
         LIMITS.built(self)
 
     @classmethod
@@ -163,6 +156,9 @@ class Account:
                 and self.heldBy(key) + 1 > self.key_limit:
             return None
         mine = self.held(group) + 1
+        # Every group, in order: a group holds at least one unit, so no
+        # more groups than the capacity, and only the file server's pools
+        # of transfer connections and slots (tens of units) ask this.
         for other, members in self._groups.items():
             if other == group or self._totals[other] < mine:
                 continue
@@ -203,8 +199,10 @@ class Account:
         less than ``mine``.  Nothing the account holds changes: what comes
         off the heap is put back, but for stale entries.
         """
-        heap = self._ranking()
-        entered, totals = self._entered, self._totals
+        if self._ranking is None:
+            self._ranking = _Ranking(self._totals)
+        heap = self._ranking.ranked(self._totals)
+        entered, totals = self._ranking.entered, self._totals
         # group -> what it would hold, for the groups looked at here (the
         # asker's current group, those chosen), and the same as a heap.
         left = {}
@@ -257,30 +255,6 @@ class Account:
             for each in taken:
                 heapq.heappush(heap, each)
 
-    def _ranking(self):
-        """
-        The heap of the groups' totals, told of every change since it
-        was last asked; built (again) from _totals the first time, and
-        when stale entries would make up more than half of it, which
-        costs one entry per change since.
-        """
-        heap, changed = self._heap, self._changed
-        if heap is None:
-            self._entered = {group: entry for entry, group in enumerate(self._totals)}
-            self._entries = len(self._entered)
-            changed = self._changed = set()
-        elif len(heap) + len(changed) <= 2 * len(self._totals) + 64:
-            for group in changed:
-                heapq.heappush(heap, (-self._totals[group], self._entered[group], group))
-            changed.clear()
-            return heap
-        entered = self._entered
-        heap = self._heap = [(-total, entered[group], group)
-                             for group, total in self._totals.items()]
-        heapq.heapify(heap)
-        changed.clear()
-        return heap
-
     def take(self, holder, group, units=1, key=None):
         """
         L{makeRoom}, and if there is room, release the victims and charge
@@ -326,11 +300,8 @@ class Account:
         self._holders[holder] = (group, key, units)
         self._groups.setdefault(group, {})[holder] = units
         self._totals[group] = self._totals.get(group, 0) + units
-        if self._changed is not None:
-            if group not in self._entered:
-                self._entered[group] = self._entries
-                self._entries += 1
-            self._changed.add(group)
+        if self._ranking is not None:
+            self._ranking.changed(group)
         if key is not None:
             self._keys[key] = self._keys.get(key, 0) + units
         self.used += units
@@ -347,16 +318,67 @@ class Account:
         if not members:
             del self._groups[group]
             del self._totals[group]
-            if self._changed is not None:
-                del self._entered[group]
-                self._changed.discard(group)
-        elif self._changed is not None:
-            self._changed.add(group)
+            if self._ranking is not None:
+                self._ranking.gone(group)
+        elif self._ranking is not None:
+            self._ranking.changed(group)
         if key is not None:
             self._keys[key] -= units
             if not self._keys[key]:
                 del self._keys[key]
         self.used -= units
+
+
+class _Ranking:
+    """
+    An account's groups by total, most first, for a full account to find
+    the group holding the most without looking at every group: a heap of
+    (-total, entry, group), some entries stale, told of the groups
+    changed only when next asked.  A group's entry is a number growing in
+    the order the account's totals have (the order groups got their
+    first holder), so that of groups holding as much the earlier comes
+    first, as C{max()} over the totals had it.
+    """
+
+    __slots__ = ("heap", "entered", "_changed", "_entries")
+
+    def __init__(self, totals):
+        #: group -> its entry.
+        self.entered = {group: entry for entry, group in enumerate(totals)}
+        self._entries = len(self.entered)
+        self._changed = set()
+        self.heap = None
+
+    def changed(self, group):
+        """The group's total changed (it may have just got its first
+        holder)."""
+        if group not in self.entered:
+            self.entered[group] = self._entries
+            self._entries += 1
+        self._changed.add(group)
+
+    def gone(self, group):
+        """The group holds nothing: its entries are stale."""
+        del self.entered[group]
+        self._changed.discard(group)
+
+    def ranked(self, totals):
+        """
+        The heap, told of every change since it was last asked: built
+        from ``totals`` the first time, and again when stale entries would
+        make up more than half of it (which costs one entry for each
+        change since).
+        """
+        heap, changed, entered = self.heap, self._changed, self.entered
+        if heap is not None and len(heap) + len(changed) <= 2 * len(totals) + 64:
+            for group in changed:
+                heapq.heappush(heap, (-totals[group], entered[group], group))
+        else:
+            heap = self.heap = [(-total, entered[group], group)
+                                for group, total in totals.items()]
+            heapq.heapify(heap)
+        changed.clear()
+        return heap
 
 
 def accountsHeld(registry=LIMITS):
