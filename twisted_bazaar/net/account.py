@@ -26,9 +26,11 @@ so a peer refused costs nothing here.
 
 What an answer costs: with room, a few lookups, whatever the account
 holds.  Once full, the largest group is found in a heap of the groups'
-totals, built the first time the account is full and kept up to date
-from then on, so a call costs O(log groups) and a holder given up O(1),
-not a look at every group: an account a stranger fills with many groups
+totals, built the first time the account is full and told of the
+groups changed since when next asked: a call costs O(log groups) for
+each group it takes from and each group changed since the last call
+(and, amortised, for the heap built again when it grows stale), not a
+look at every group: an account a stranger fills with many groups
 (the index tracker's entries, links in a handshake) does not make every
 later call scan them all.
 """
