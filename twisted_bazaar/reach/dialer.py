@@ -53,7 +53,6 @@ from twisted.internet.error import ConnectError
 
 from twisted_bazaar.reach.linkwaits import LinkWaits
 from twisted_bazaar.reach.race import Race, Way
-from twisted_bazaar.reach.udproutes import UdpRoutes
 from twisted_bazaar.reach.peerhosts import trackersGroup
 from twisted_bazaar.reach.vetting import Vetting
 from twisted_bazaar.reach.ways import (
@@ -130,7 +129,6 @@ class Dialer(Vetting):
 
     #: None on the class: a simulated node (most) holds no entry for them.
     udpPunching = None
-    _udpRoutes = None
     #: The links waiting for a punch (L{LinkWaits}), made when one first
     #: waits.
     _linkWaits = None
@@ -160,15 +158,6 @@ class Dialer(Vetting):
             self._transports = overConnector(self.connector, self.node.clock,
                                              self._fromPort)
         return self._transports
-
-    @property
-    def udpRoutes(self):
-        """The sockets the node's UDP punches met peers from
-        (L{UdpRoutes}), made when first needed: most nodes punch none."""
-        routes = self._udpRoutes
-        if routes is None:
-            routes = self._udpRoutes = UdpRoutes()
-        return routes
 
     def punchOverUdpWith(self, udpPunching):
         """Have a relayed link also wait for its punch over UDP
