@@ -225,6 +225,18 @@ class Dialer(Vetting):
         return self.dial(Peer(peer_id, path.host, path.port, relay, namedBy=namedBy),
                          purpose)
 
+    def linkAt(self, host, port, purpose):
+        """
+        A link for purpose to whoever answers at host:port, an address
+        this node's operator configured (a ``--superpeer-neighbour``):
+        with no id, the book holds nothing of it, so it is dialled as
+        named (its host the operator's word, not checked as a host a peer
+        names), and the handshake says whose it is.
+
+        @return: a Deferred as L{dial} gives.
+        """
+        return self.dial(Peer(None, host, port, vouched=True), purpose)
+
     def transfer(self, peer_id, key, protocol):
         """
         A transfer connection (L{FILES}) of protocol's to peer_id, whose
