@@ -32,7 +32,7 @@ from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.identity.keys import decode, encode
 from twisted_bazaar.transports.connector import IConnector
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.net.overlay import NotConnected, Unreachable
+from twisted_bazaar.net.opening import NotConnected, Unreachable
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
 from twisted_bazaar.transports.path import DIRECT, LAN
 from twisted_bazaar.reach.punch.tcp import PunchFailed

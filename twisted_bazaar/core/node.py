@@ -37,11 +37,10 @@ from twisted_bazaar.net.overlay import (
     DEFAULT_MAX_CONNECTIONS,
     DIRECT,
     OVERLAY,
-    NotConnected,
     Overlay,
     OverlayFactory,
-    Unreachable,
 )
+from twisted_bazaar.net.opening import NotConnected, Unreachable
 from twisted_bazaar.routing.path import DEFAULT_PATH_LIMIT, PathRouter
 from twisted_bazaar.reach.reachable.advertising import AdvertisePace
 from twisted_bazaar.core.registration import Registration

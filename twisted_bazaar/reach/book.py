@@ -213,7 +213,7 @@ class PathBook(BookAccount):
 
     def unreached(self, peer_id):
         """Nothing listened where this node dialled peer_id (a dial of its
-        link failed so: L{twisted_bazaar.net.overlay.Unreachable}): it is
+        link failed so: L{twisted_bazaar.net.opening.Unreachable}): it is
         taken as unreachable (L{unreachable}) for L{RETRY_AFTER} seconds,
         or until a link to it comes up (L{reached}).  The note holds the
         peer's entry, which goes right after the claims past the bound."""

@@ -58,7 +58,7 @@ from twisted_bazaar.reach.vetting import Vetting
 from twisted_bazaar.reach.ways import (
     PUNCH_DELAY, RELAY_DELAY, WAYS, LanFailed)
 from twisted_bazaar.identity.keys import decode
-from twisted_bazaar.net.overlay import NotConnected, Unreachable
+from twisted_bazaar.net.opening import NotConnected, Unreachable
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, Path
 from twisted_bazaar.transports.relay.messages import FILES
@@ -270,7 +270,7 @@ class Dialer(Vetting):
             protocol to connect (a fresh one for each way tried).
         @return: a Deferred firing with the peer's id (a link) or the
             protocol connected, or failing with why not: for a link,
-            L{twisted_bazaar.net.overlay.NotConnected} (L{Unreachable}
+            L{twisted_bazaar.net.opening.NotConnected} (L{Unreachable}
             when nothing listens).
         """
         ways = [way for way in self.ways if way.applies(self, peer, purpose, protocol)]
