@@ -25,7 +25,8 @@ from twisted_bazaar.net.eviction import GRACE
 from twisted_bazaar.identity.keys import Identity, signedBy
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.core.node import Node, NodeConfig
-from twisted_bazaar.net.overlay import NotConnected, OverlayFactory
+from twisted_bazaar.net.overlay import OverlayFactory
+from twisted_bazaar.net.opening import NotConnected
 from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.roles.seller import RESERVED_SHARE, Seller
 from twisted_bazaar.wire.trade import Ask, Buy, BuyOK

@@ -20,7 +20,9 @@ dialer alone dials": the punches and the status client's race were the
 last); and for a class built on Twisted's internal C{tcp.Connector}
 anywhere.  The punchers and the views (L{ASKERS}) ask and never dial:
 no ``dial`` or ``connect`` of anything but a node's dialer is called
-there, and no connector is held (L{AskersTests}).
+there, and no connector is held (L{AskersTests}).  A scheme or a role
+dials a peer by its id and a purpose, never by a C{Peer} of its own
+making (L{ByIdTests}).
 """
 
 import ast
@@ -440,3 +442,61 @@ class Puncher:
             (3, "connector"), (5, "connector"), (8, "self.dialer.dial"),
             (9, "self.puncher.dialer.dial"), (10, "connectors"), (10, "connectorsOf"),
             (11, "connectors"), (11, "connectors[0].connect"), (12, "transports.dial")])
+
+
+#: The packages whose parts name a peer by id and a purpose, never by a
+#: host and port of their own making (issue 81: "a dial names a peer id
+#: and a purpose").
+BY_ID = ("schemes/", "roles/")
+
+
+def addressed(source):
+    """(line, what) for each dial of a peer by an address the part made
+    itself in source: the dialer's C{Peer} imported, or the node's
+    C{dial} called."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.ImportFrom) and node.module in (
+                "twisted_bazaar.reach.dialer", "twisted_bazaar.core.node")
+                and any(alias.name == "Peer" for alias in node.names)):
+            found.append((node.lineno, f"{node.module}.Peer"))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "dial" and _called(node.func.value) == "node"):
+            found.append((node.lineno, f"{_source(node.func.value)}.dial"))
+    return found
+
+
+class ByIdTests(SynchronousTestCase):
+    """A scheme's or a role's dial names the peer's id and a purpose
+    (node.connectTo, node.transferTo, what it heard fed into the book
+    first: node.heard), or an address the operator configured
+    (node.connectAt); it makes no C{Peer} of its own."""
+
+    def test_schemesAndRolesDialById(self):
+        found = {}
+        for path in sorted(PACKAGE.rglob("*.py")):
+            module = path.relative_to(PACKAGE).as_posix()
+            if module.startswith(BY_ID):
+                for line, what in addressed(path.read_text()):
+                    found.setdefault(f"{module}: {what}", []).append(line)
+        self.assertEqual(found, {}, "a scheme or role dials a Peer of its own making: "
+                         "feed what it heard into the book (node.heard) and dial by id "
+                         "(node.connectTo, node.transferTo)")
+
+    def test_findsEachKind(self):
+        """The dialer's Peer imported (from the dialer or the node) and the
+        node's dial called are found; a chord Peer, a dial by id and the
+        dialer's own dial are not."""
+        source = '''
+from twisted_bazaar.reach.dialer import Peer
+from twisted_bazaar.core.node import OVERLAY, Peer
+from twisted_bazaar.schemes.chord.ring import Peer
+self.node.dial(Peer(None, host, port, vouched=True), purpose)
+node.dial(peer, purpose)
+self.node.connectTo(peer_id, purpose)
+self.node.connectAt(host, port, purpose)
+self.node.dialer.dial(peer, purpose)
+'''
+        self.assertEqual(addressed(source), [
+            (2, "twisted_bazaar.reach.dialer.Peer"), (3, "twisted_bazaar.core.node.Peer"),
+            (5, "self.node.dial"), (6, "node.dial")])

@@ -12,7 +12,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar import wire
 from twisted_bazaar.net.admission import RELAYED_GROUPS
 from twisted_bazaar.net.eviction import GRACE
-from twisted_bazaar.net.overlay import DEFAULT_HANDSHAKE_LIMIT, DIRECT, OVERLAY, NotConnected
+from twisted_bazaar.net.overlay import DEFAULT_HANDSHAKE_LIMIT, DIRECT, OVERLAY
+from twisted_bazaar.net.opening import NotConnected
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.testing.capabilities import relayed
 from twisted_bazaar.wire import trade

@@ -21,7 +21,8 @@ from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.identity.proofs import CHECK, LINK, Handshake
 from twisted_bazaar.identity.operator import operatorProof
 from twisted_bazaar.net.greeting import Greeter, IGreetingTable
-from twisted_bazaar.net.overlay import DIRECT, OVERLAY, NotConnected, Overlay
+from twisted_bazaar.net.overlay import DIRECT, OVERLAY, Overlay
+from twisted_bazaar.net.opening import NotConnected
 from twisted_bazaar.net.recent import OPERATOR, STATUS
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.testing.linking import linkAt

@@ -32,7 +32,7 @@ from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.identity.keys import decode, encode
 from twisted_bazaar.transports.connector import IConnector
 from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.net.overlay import NotConnected, Unreachable
+from twisted_bazaar.net.opening import NotConnected, Unreachable
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
 from twisted_bazaar.transports.path import DIRECT, LAN
 from twisted_bazaar.reach.punch.tcp import PunchFailed
@@ -659,6 +659,21 @@ class PeerHostTests(SynchronousTestCase):
         self.assertEqual(len(lines), PEER_BURST)
         self.assertIn("not dialling node 120 at 127.0.0.1:2000 (overlay): 127.0.0.1 is a "
                       "loopback address", lines[0])
+
+    def test_anAddressTheOperatorNamedIsDialledAsNamed(self):
+        """A link to whoever answers at an address this node's operator
+        configured (L{Dialer.linkAt}: a --superpeer-neighbour, no id the
+        book could hold it by) is dialled as named: the loopback address
+        a peer's word is refused at (L{test_aLinkToo}), and a name, with
+        no tracker asked where it is."""
+        connector = RecordingConnector()
+        node = makeNode(1, connector=connector, transports=connector)
+        for host in ("127.0.0.1", "sp.example.org"):
+            node.connectAt(host, 2000, DIRECT)
+            self.assertEqual(connector.dials[-1][:2], (host, 2000))
+        self.assertEqual(len(connector.dials), 2)
+        self.assertIsNone(connector.dials[-1][3])
+        self.assertTrue(node.whereabouts.book.empty())
 
     def test_aPublicAddressAndTheTrackersWordDialled(self):
         """A public address is dialled as named; so is whatever the

@@ -8,7 +8,7 @@ from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.reach.race import DialFailed, Race, Way
-from twisted_bazaar.net.overlay import NotConnected, Unreachable
+from twisted_bazaar.net.opening import NotConnected, Unreachable
 
 
 class FakeWay:

@@ -30,6 +30,20 @@ class PathTests(SynchronousTestCase):
         self.assertEqual(str(Path(RELAYED, "", 9001, "198.51.100.1:7701")),
                          "relayed 198.51.100.1:7701 to ?:9001 (claimed)")
 
+    def test_notesAreNotWhatThePathIs(self):
+        """The socket a path is dialled from and whom its silence is told
+        are notes on it: a path so noted equals, hashes and reads as the
+        same path without them (the book finds and drops it by what it
+        is)."""
+        socket, lost = object(), print
+        noted = Path(UDP, "203.0.113.7", 21896, word=SEEN, via=socket, lost=lost)
+        bare = Path(UDP, "203.0.113.7", 21896, word=SEEN)
+        self.assertEqual(noted, bare)
+        self.assertEqual(hash(noted), hash(bare))
+        self.assertEqual(repr(noted), repr(bare))
+        self.assertEqual((noted.via, noted.lost), (socket, lost))
+        self.assertEqual((bare.via, bare.lost), (None, None))
+
 
 class KindsTests(SynchronousTestCase):
     def test_eachCarried(self):

@@ -37,11 +37,10 @@ from twisted_bazaar.net.overlay import (
     DEFAULT_MAX_CONNECTIONS,
     DIRECT,
     OVERLAY,
-    NotConnected,
     Overlay,
     OverlayFactory,
-    Unreachable,
 )
+from twisted_bazaar.net.opening import NotConnected, Unreachable
 from twisted_bazaar.routing.path import DEFAULT_PATH_LIMIT, PathRouter
 from twisted_bazaar.reach.reachable.advertising import AdvertisePace
 from twisted_bazaar.core.registration import Registration
@@ -260,6 +259,11 @@ class INode(Interface):
         """A connection of protocol's (``protocol()``) to peer_id's
         transfer port, the peer proving key, where the book of paths last
         heard it; a Deferred of the protocol connected."""
+
+    def connectAt(host, port, purpose):
+        """Open a link to whoever answers at host:port, an address this
+        node's operator configured, whose id is not known (a
+        ``--superpeer-neighbour``); a Deferred of the peer's id."""
 
     def dial(peer, purpose, protocol=None):
         """Reach a L{Peer} for purpose: a link (protocol None) or a
@@ -519,6 +523,10 @@ class Node(Registration):
     def transferTo(self, peer_id, key, protocol):
         """See L{Dialer.transfer}."""
         return self.dialer.transfer(peer_id, key, protocol)
+
+    def connectAt(self, host, port, purpose):
+        """See L{Dialer.linkAt}."""
+        return self.dialer.linkAt(host, port, purpose)
 
     def dial(self, peer, purpose, protocol=None):
         """See L{Dialer.dial}."""

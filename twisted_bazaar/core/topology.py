@@ -29,7 +29,7 @@ UNLINKABLE_KEPT = 16
 def dialWhy(reason, host, port):
     """Why a dial to host:port failed, for a line that names the address
     itself: without the ``host:port: `` a failed dial's reason starts with
-    (L{twisted_bazaar.net.overlay.dialFailure})."""
+    (L{twisted_bazaar.net.opening.dialFailure})."""
     return reason.getErrorMessage().removeprefix(f"{host}:{port}: ")
 
 

@@ -27,7 +27,9 @@ held and which goes is its base's (L{BookAccount}), what the words mean
 as paths is here.  A path
 carries its expiry (L{Path.expires}): the tracker's word is fresh for
 L{NAMED_FOR} seconds, a claimed address until the dial that reads it
-takes it, L{HEARD_FOR} at most, a local address proven L{NAMED_FOR}.
+takes it, L{HEARD_FOR} at most, a local address proven L{NAMED_FOR}; a
+path a UDP punch met, until the punch drops it, with the socket it is
+dialled from and whom silence there is told (L{Path.via}, L{Path.lost}).
 What became of the LAN way's dials is here too (L{lanReached},
 L{lanFailed}), and which peers nothing listened at when this node last
 dialled them (L{unreached}: for L{RETRY_AFTER} seconds, or until a link
@@ -145,9 +147,14 @@ class PathBook(BookAccount):
     def add(self, peer_id, path):
         """One more L{Path} to peer_id that no message above names (a kind
         of its own: a UDP address, a port its router mapped, one this
-        node's operator configured), kept until L{drop}."""
+        node's operator configured, one a UDP punch met, noted with the
+        socket it is dialled from and whom its silence is told:
+        L{Path.via}, L{Path.lost}), kept until L{drop}.  A path equal to
+        one held takes its place, with its notes."""
         held = self._write(peer_id)
-        if path not in held.more:
+        if path in held.more:
+            held.more = tuple(path if each == path else each for each in held.more)
+        else:
             held.more += (path,)
 
     def drop(self, peer_id, path):
@@ -206,7 +213,7 @@ class PathBook(BookAccount):
 
     def unreached(self, peer_id):
         """Nothing listened where this node dialled peer_id (a dial of its
-        link failed so: L{twisted_bazaar.net.overlay.Unreachable}): it is
+        link failed so: L{twisted_bazaar.net.opening.Unreachable}): it is
         taken as unreachable (L{unreachable}) for L{RETRY_AFTER} seconds,
         or until a link to it comes up (L{reached}).  The note holds the
         peer's entry, which goes right after the claims past the bound."""

@@ -53,13 +53,12 @@ from twisted.internet.error import ConnectError
 
 from twisted_bazaar.reach.linkwaits import LinkWaits
 from twisted_bazaar.reach.race import Race, Way
-from twisted_bazaar.reach.udproutes import UdpRoutes
 from twisted_bazaar.reach.peerhosts import trackersGroup
 from twisted_bazaar.reach.vetting import Vetting
 from twisted_bazaar.reach.ways import (
     PUNCH_DELAY, RELAY_DELAY, WAYS, LanFailed)
 from twisted_bazaar.identity.keys import decode
-from twisted_bazaar.net.overlay import NotConnected, Unreachable
+from twisted_bazaar.net.opening import NotConnected, Unreachable
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, Path
 from twisted_bazaar.transports.relay.messages import FILES
@@ -130,7 +129,6 @@ class Dialer(Vetting):
 
     #: None on the class: a simulated node (most) holds no entry for them.
     udpPunching = None
-    _udpRoutes = None
     #: The links waiting for a punch (L{LinkWaits}), made when one first
     #: waits.
     _linkWaits = None
@@ -160,15 +158,6 @@ class Dialer(Vetting):
             self._transports = overConnector(self.connector, self.node.clock,
                                              self._fromPort)
         return self._transports
-
-    @property
-    def udpRoutes(self):
-        """The sockets the node's UDP punches met peers from
-        (L{UdpRoutes}), made when first needed: most nodes punch none."""
-        routes = self._udpRoutes
-        if routes is None:
-            routes = self._udpRoutes = UdpRoutes()
-        return routes
 
     def punchOverUdpWith(self, udpPunching):
         """Have a relayed link also wait for its punch over UDP
@@ -236,6 +225,18 @@ class Dialer(Vetting):
         return self.dial(Peer(peer_id, path.host, path.port, relay, namedBy=namedBy),
                          purpose)
 
+    def linkAt(self, host, port, purpose):
+        """
+        A link for purpose to whoever answers at host:port, an address
+        this node's operator configured (a ``--superpeer-neighbour``):
+        with no id, the book holds nothing of it, so it is dialled as
+        named (its host the operator's word, not checked as a host a peer
+        names), and the handshake says whose it is.
+
+        @return: a Deferred as L{dial} gives.
+        """
+        return self.dial(Peer(None, host, port, vouched=True), purpose)
+
     def transfer(self, peer_id, key, protocol):
         """
         A transfer connection (L{FILES}) of protocol's to peer_id, whose
@@ -269,7 +270,7 @@ class Dialer(Vetting):
             protocol to connect (a fresh one for each way tried).
         @return: a Deferred firing with the peer's id (a link) or the
             protocol connected, or failing with why not: for a link,
-            L{twisted_bazaar.net.overlay.NotConnected} (L{Unreachable}
+            L{twisted_bazaar.net.opening.NotConnected} (L{Unreachable}
             when nothing listens).
         """
         ways = [way for way in self.ways if way.applies(self, peer, purpose, protocol)]

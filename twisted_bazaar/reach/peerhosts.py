@@ -34,7 +34,7 @@ from twisted_bazaar.wire.ids import shortId
 
 class HostRefused(Exception):
     """A host a peer named is not dialled: why (the dial's failure says
-    where: a link's, L{twisted_bazaar.net.overlay.Unreachable}, names
+    where: a link's, L{twisted_bazaar.net.opening.Unreachable}, names
     the address)."""
 
     def __str__(self):

@@ -17,7 +17,7 @@ import attr
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from twisted_bazaar.net.overlay import NotConnected
+from twisted_bazaar.net.opening import NotConnected
 
 __all__ = ["Race", "Way", "DialFailed"]
 
@@ -175,7 +175,7 @@ def _allFailed(failures):
     own; of several, each one's reason, in the order they failed, the
     last (the fallback most often: a relay's, whose word on whether the
     peer listens counts) saying what kind: L{NotConnected} (a link's, or
-    L{twisted_bazaar.net.overlay.Unreachable}) keeps its class."""
+    L{twisted_bazaar.net.opening.Unreachable}) keeps its class."""
     if len(failures) == 1:
         return failures[0]
     if not failures:

@@ -224,8 +224,10 @@ class Quic:
     of that kind: a link over the peer's links service, a transfer
     (purpose L{FILES}) over its files service; other connections of a
     protocol of their own are not carried yet.  A path a UDP punch met is
-    dialled from the punched socket (L{Dialer.udpRoutes
-    <twisted_bazaar.reach.dialer.Dialer.udpRoutes>}), first.
+    dialled from the punched socket, as the book notes it
+    (L{Path.via <twisted_bazaar.transports.path.Path.via>}), first; silence
+    there is told to whoever punched it (L{Path.lost
+    <twisted_bazaar.transports.path.Path.lost>}).
 
     Only the paths a peer's word alone names (a claim) are not dialled: a
     peer could name a victim's address for every node linked to it to
@@ -253,8 +255,7 @@ class Quic:
                 or dialer.transports.of(UDP) is None):
             return []
         paths = [path for path in dialer.node.whereabouts.book.pathsOf(peer.id, UDP) if path.word in self.words]
-        routes = dialer.udpRoutes
-        return sorted(paths, key=lambda path: routes.of(peer.id, path) is None)
+        return sorted(paths, key=lambda path: path.via is None)
 
     def applies(self, dialer, peer, purpose, protocol):
         return bool(self._paths(dialer, peer, purpose, protocol))
@@ -264,14 +265,12 @@ class Quic:
         if not paths:
             return None
         path = paths[0]
-        route = dialer.udpRoutes.of(peer.id, path)
-        options = DialOptions(purpose=NODE if protocol is None else purpose,
-                              via=None if route is None else route[0])
+        options = DialOptions(purpose=NODE if protocol is None else purpose, via=path.via)
         expected = None if peer.key is None else decode(peer.key)
 
         def silent(reason):
-            if reason.check(QuicSilent) and route is not None and route[1] is not None:
-                route[1](peer.id, path, reason.getErrorMessage())
+            if reason.check(QuicSilent) and path.lost is not None:
+                path.lost(peer.id, path, reason.getErrorMessage())
             return reason
 
         def dialLink(link):

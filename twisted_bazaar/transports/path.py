@@ -113,6 +113,13 @@ class Path:
         the path out: the tracker's word is asked again, a claim no
         longer dialled), or None: until it is dropped.  Not part of
         what the path is: two paths that differ only in it are equal.
+    @ivar via: the socket it is dialled from (the transport's option
+        C{via}: a UDP punch's met socket, as only that 5-tuple passes the
+        routers), or None: the node's own.  Not part of what the path is.
+    @ivar lost: told C{lost(peer_id, path, why)} when nothing answers a
+        dial there (the routers forgot the 5-tuple, or the peer is gone:
+        whoever punched it drops it), or None.  Not part of what the path
+        is.
     """
 
     kind = attr.ib(validator=_oneOf(KINDS))
@@ -121,6 +128,8 @@ class Path:
     relay = attr.ib(default=None)
     word = attr.ib(default=CLAIMED, validator=_oneOf(WORDS))
     expires = attr.ib(default=None, eq=False)
+    via = attr.ib(default=None, eq=False, repr=False)
+    lost = attr.ib(default=None, eq=False, repr=False)
 
     def __str__(self):
         where = f"{self.host}:{self.port}" if self.relay is None else (

@@ -441,10 +441,9 @@ class PunchTests(UdpPunchingTestCase):
         self.assertEqual(expected, decode(self.bob.key))
         self.assertFalse(link.inbound)
         self.assertEqual(self.b.sockets.links[self.b.sockets.main].dials, [])
-        path = Path(UDP, host, port, word=SEEN)
-        self.assertIn(path, self.a.node.whereabouts.book.pathsOf(self.bob.id, UDP))
-        self.assertIs(self.a.node.dialer.udpRoutes.of(self.bob.id, path)[0],
-                      self.a.sockets.main)
+        [path] = self.a.node.whereabouts.book.pathsOf(self.bob.id, UDP)
+        self.assertEqual(path, Path(UDP, host, port, word=SEEN))
+        self.assertIs(path.via, self.a.sockets.main)
         self.assertTrue(self.a.punching.waitsFor(self.bob.id))
         self.assertEqual(self.a.released, [])
         # The QUIC link replaces the relayed one: whoever waited goes on.
@@ -493,7 +492,7 @@ class PunchTests(UdpPunchingTestCase):
         [(host, port, _, _, _)] = self.a.sockets.links[self.a.sockets.main].dials
         [path] = self.b.node.whereabouts.book.pathsOf(self.alice.id, UDP)
         self.assertEqual((path.host, path.port), (HOME["a"][1], self.reach["a"].seen_port))
-        self.assertIs(self.b.node.dialer.udpRoutes.of(self.alice.id, path)[0], kept)
+        self.assertIs(path.via, kept)
 
     def test_bothRandom(self):
         """Two random routers: no plan; A says why and its link stays on
@@ -703,19 +702,18 @@ class PathLostTests(UdpPunchingTestCase):
         self.a.node.events.linkReplaced(self.bob.id)
 
     def lose(self, path):
-        _, lost = self.a.node.dialer.udpRoutes.of(self.bob.id, self.path)
+        [held] = self.a.node.whereabouts.book.pathsOf(self.bob.id, UDP)
         with capturedLogs() as events:
-            lost(self.bob.id, path, "no QUIC answer from there within 5 s")
+            held.lost(self.bob.id, path, "no QUIC answer from there within 5 s")
         return events
 
     def test_dropped(self):
-        """The path leaves the book and its route, and the QUIC link over it
+        """The path leaves the book, its socket with it, and the QUIC link over it
         is dropped (L{Link.drop}: not closed only, whose end would wait
         for an acknowledgement that cannot come), saying why."""
         self.met()
         events = self.lose(self.path)
         self.assertEqual(list(self.a.node.whereabouts.book.pathsOf(self.bob.id, UDP)), [])
-        self.assertIsNone(self.a.node.dialer.udpRoutes.of(self.bob.id, self.path))
         self.assertEqual(self.link.dropped, ["its UDP path carries nothing now"])
         [line] = [event for event in events if "carries nothing" in event["log_format"]]
         self.assertEqual(line["why"], "no QUIC answer from there within 5 s")

@@ -10,7 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.reach.asking import TrackerSilent
-from twisted_bazaar.net.overlay import Unreachable
+from twisted_bazaar.net.opening import Unreachable
 from twisted_bazaar.roles.buyer.budget import GROUP_DOUBT_SHARE, WANT_DOUBT_BUDGET
 from twisted_bazaar.roles.buyer.book import BuyBook
 from twisted_bazaar.roles.buyer.doubts import RESOLVE_INTERVAL, Doubts

@@ -176,31 +176,36 @@ class TransportTests(SynchronousTestCase):
         self.assertEqual(len(self.tcp.dials), 1)
 
     def test_aPunchedPathLeavesFromItsSocket(self):
-        """A path routed through a punch's socket is dialled first, from
-        that socket; unrouted, from the node's own."""
-        configured = Path(UDP, "203.0.113.7", 9443, word=CONFIGURED)
-        punched = Path(UDP, "203.0.113.7", 21896, word=SEEN)
+        """A path the book notes with a punch's socket is dialled first,
+        from that socket, though added after another."""
         book = self.node.whereabouts.book
-        book.add(SELLER.id, configured)
-        book.add(SELLER.id, punched)
+        book.add(SELLER.id, Path(UDP, "203.0.113.7", 9443, word=CONFIGURED))
         more = self.udp.endpoint("10.0.0.1", 4434)
-        dialer = self.node.dialer
-        dialer.udpRoutes.route(SELLER.id, punched, more)
+        book.add(SELLER.id, Path(UDP, "203.0.113.7", 21896, word=SEEN, via=more))
         self.dial()
         self.assertEqual([(source, destination) for source, destination, _ in self.udp.sent],
                          [(("10.0.0.1", 4434), ("203.0.113.7", 21896))])
-        self.assertIs(dialer.udpRoutes.of(SELLER.id, punched)[0], more)
-        dialer.udpRoutes.unroute(SELLER.id, punched)
-        self.assertIsNone(dialer.udpRoutes.of(SELLER.id, punched))
+
+    def test_aPathWithoutItsSocketLeavesFromTheNodes(self):
+        """The same path added again with no socket takes the noted one's
+        place: it is dialled from the node's own socket, in the order
+        added."""
+        book = self.node.whereabouts.book
+        more = self.udp.endpoint("10.0.0.1", 4434)
+        book.add(SELLER.id, Path(UDP, "203.0.113.7", 21896, word=SEEN, via=more))
+        book.add(SELLER.id, Path(UDP, "203.0.113.7", 9443, word=CONFIGURED))
+        book.add(SELLER.id, Path(UDP, "203.0.113.7", 21896, word=SEEN))
+        self.dial()
+        self.assertEqual([(source, destination) for source, destination, _ in self.udp.sent],
+                         [(("10.0.0.1", 4433), ("203.0.113.7", 21896))])
 
     def test_silenceOnAPunchedPathIsTold(self):
         """Nothing answers a dial over a punched path: whoever routed it is
         told (the path, and why), and the dial goes on to the next way."""
-        punched = Path(UDP, "203.0.113.7", 21896, word=SEEN)
-        self.node.whereabouts.book.add(SELLER.id, punched)
         lost = []
-        self.node.dialer.udpRoutes.route(SELLER.id, punched, self.quic.endpoint,
-                                         lambda *args: lost.append(args))
+        punched = Path(UDP, "203.0.113.7", 21896, word=SEEN, via=self.quic.endpoint,
+                       lost=lambda *args: lost.append(args))
+        self.node.whereabouts.book.add(SELLER.id, punched)
         self.dial()
         self.udp.run(6)
         self.assertEqual(lost, [(SELLER.id, punched,

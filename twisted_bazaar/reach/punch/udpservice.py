@@ -346,9 +346,8 @@ class UdpPunching(Service, NodeObserver):
         self.budget.met(run.punch.plan.host)
         kept = run.endpoints[met.socket]
         run.closeExtra(self.sockets, self.opened, kept)
-        run.path = Path(UDP, met.host, met.port, word=SEEN)
+        run.path = Path(UDP, met.host, met.port, word=SEEN, via=kept, lost=self._pathLost)
         self.node.whereabouts.book.add(run.peer_id, run.path)
-        self.node.dialer.udpRoutes.route(run.peer_id, run.path, kept, self._pathLost)
         run.link.peerLine(
             LogLevel.info, "punched a UDP path to {peer}, met at {host}:{port} "
             "({strategy}, {seconds:.2f} s){dials}", self.log, host=met.host,
@@ -427,7 +426,6 @@ class UdpPunching(Service, NodeObserver):
         run.closeExtra(self.sockets, self.opened, None)
         if run.path is not None:
             self.node.whereabouts.book.drop(run.peer_id, run.path)
-            self.node.dialer.udpRoutes.unroute(run.peer_id, run.path)
 
     # -- links --------------------------------------------------------------------------
 

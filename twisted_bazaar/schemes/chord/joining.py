@@ -12,7 +12,7 @@ from twisted.internet import defer
 
 from twisted_bazaar.reach.peerhosts import trackersGroup
 from twisted_bazaar.wire.ids import shortId
-from twisted_bazaar.net.overlay import Unreachable
+from twisted_bazaar.net.opening import Unreachable
 from twisted_bazaar.schemes.chord.messages import ChordNear, ChordNearIs
 from twisted_bazaar.schemes.chord.question import Question
 from twisted_bazaar.schemes.chord.ring import distance, strictlyBetween

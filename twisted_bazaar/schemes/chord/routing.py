@@ -24,7 +24,7 @@ from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.sparing import NOTHING, own
-from twisted_bazaar.net.overlay import Unreachable
+from twisted_bazaar.net.opening import Unreachable
 from twisted_bazaar.routing.path import NO_LINK_GROUP
 from twisted_bazaar.schemes.chord.messages import ChordFind, ChordRequest, ChordStore
 from twisted_bazaar.schemes.chord.ring import between, keyOf

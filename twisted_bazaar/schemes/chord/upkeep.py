@@ -22,7 +22,7 @@ from twisted.logger import LogLevel
 from zope.interface import Attribute, Interface
 
 from twisted_bazaar.wire.ids import shortId
-from twisted_bazaar.net.overlay import Unreachable
+from twisted_bazaar.net.opening import Unreachable
 from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.schemes.chord.fingers import FingerRepair
 from twisted_bazaar.schemes.chord.messages import (

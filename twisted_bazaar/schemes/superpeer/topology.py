@@ -35,7 +35,6 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.base.lately import Recent
-from twisted_bazaar.reach.dialer import Peer
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.reach.asking import TrackerSilent
 from twisted_bazaar.core.topology import ITopology, dialWhy
@@ -158,7 +157,7 @@ class SuperPeerLinks(Service, NodeObserver):
         linked = set(self.peers())
         for address in self.named:
             if address not in self._down and self._named_ids.get(address) not in linked:
-                self._connect(address[0], address[1], None, address, vouched=True)
+                self._connect(address[0], address[1], None, address)
                 return
         membership = node.membership
         if membership is None or not membership.isRegistered:
@@ -211,16 +210,16 @@ class SuperPeerLinks(Service, NodeObserver):
             return
         self._connect(reply.host, reply.port, reply.id, None)
 
-    def _connect(self, host, port, peer_id, address, vouched=False):
+    def _connect(self, host, port, peer_id, address):
         """Link to peer_id where the tracker named it (its nodereply, in
         the book of paths already: a refusal of its host charged to the
         tracker connection's address group), or to whoever answers at
-        host:port the operator named (``vouched``: a
-        --superpeer-neighbour, whose id is not known yet, dialled however
-        it is named)."""
-        if vouched:
-            self._connecting = self.node.dial(Peer(peer_id, host, port, vouched=True),
-                                              self.purpose)
+        the ``address`` (host, port) the operator named (a
+        --superpeer-neighbour, whose id is not known yet: the node dials
+        it however it is named, L{INode.connectAt
+        <twisted_bazaar.core.node.INode.connectAt>})."""
+        if address is not None:
+            self._connecting = self.node.connectAt(host, port, self.purpose)
         else:
             # The reply is in the book of paths already (the session wrote it).
             self._connecting = self.node.connectTo(peer_id, self.purpose)
