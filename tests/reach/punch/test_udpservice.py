@@ -195,7 +195,8 @@ class FakeTrackerLink:
 class Side:
     """A node at home, linked to its peer through a relay."""
 
-    def __init__(self, network, name, identity, peer, inbound, kind, peer_name=None):
+    def __init__(self, network, name, identity, peer, inbound, kind, peer_name=None,
+                 reached=True):
         host, public = HOME[name]
         if kind is not None:
             network.place(host, UdpRouter(public, kind, random.Random(name)))
@@ -209,6 +210,11 @@ class Side:
         self.punching = self.sockets.punching = UdpPunching(self.node, self.sockets)
         self.punching.plug()
         self.punching.trackerRegistered()
+        if reached:
+            # The tracker's address check told the node it is at home: its
+            # UDP punches follow failed TCP ones.
+            self.node.events.reachChanged(Reachability(PRIVATE, "198.51.100.7", 9000),
+                                          40000)
         self.peer = peer
         self.link = linkPeer(self.node, peer, inbound=inbound)
         relayed(self.link.transport,
@@ -806,6 +812,61 @@ class DirectTests(UdpPunchingTestCase):
         self.tcpFailed()
         self.assertEqual(self.a.membership.take(), [])
         self.assertFalse(self.a.punching.waitsFor(self.bob.id))
+
+
+class EarlyTests(UdpPunchingTestCase):
+    """A relayed link opened before the tracker's address check told the
+    node what its router does (a node just registered: its TCP punch
+    waits for that check, 5 s at home) is punched over UDP at once."""
+
+    def early(self):
+        self.a = Side(self.network, "a", self.alice, self.bob, False, PORT_RESTRICTED,
+                      reached=False)
+        self.b = Side(self.network, "b", self.bob, self.alice, True, RANDOM,
+                      reached=False)
+        self.a.linkUp()
+        self.b.linkUp()
+        self.reach = {"a": self.check(self.a, 11), "b": self.check(self.b, 12)}
+
+    def test_askedOnceChecked(self):
+        """The opener asks the tracker as soon as its mapping is checked,
+        with no TCP punch failed; the punch runs on the go, and meets; a
+        TCP punch that fails later asks nothing more."""
+        self.early()
+        self.assertTrue(self.a.punching.waitsFor(self.bob.id))
+        self.go()
+        self.assertTrue(self.a.punching.runs(self.bob.id))
+        self.tcpFailed()
+        self.assertEqual(self.a.membership.take(), [])
+        self.elapse(5.0)
+        self.assertEqual(len(self.a.sockets.links[self.a.sockets.main].dials), 1)
+
+    def test_theOtherSideWaits(self):
+        """The side that accepted the relayed link asks nothing: the opener
+        does."""
+        self.early()
+        self.assertEqual(self.b.membership.take(), [])
+
+    def test_askedOnce(self):
+        """A TCP punch that fails while the early ask is unanswered sends
+        no second ask."""
+        self.early()
+        self.tcpFailed()
+        self.assertEqual(self.a.membership.take(), [UdpPunchAsk(self.bob.id)])
+
+    def test_onceCheckedItFollowsTheTcpPunch(self):
+        """Once the tracker's address check told the node what its router
+        does, a relayed link waits for its TCP punch to fail first."""
+        self.a = Side(self.network, "a", self.alice, self.bob, False, PORT_RESTRICTED,
+                      reached=False)
+        self.b = Side(self.network, "b", self.bob, self.alice, True, RANDOM)
+        self.a.node.events.reachChanged(Reachability(PRIVATE, "198.51.100.7", 9000), 40000)
+        self.a.linkUp()
+        self.b.linkUp()
+        self.reach = {"a": self.check(self.a, 11), "b": self.check(self.b, 12)}
+        self.assertEqual(self.a.membership.take(), [])
+        self.tcpFailed()
+        self.assertEqual(self.a.membership.take(), [UdpPunchAsk(self.bob.id)])
 
 
 class RunsTests(UdpPunchingTestCase):

@@ -1,7 +1,9 @@
 """
 A node's hole punches over UDP (docs/protocol.md, "Hole punching", "Over
 UDP"): when a TCP punch over a relayed link this node opened fails (one
-of the two routers maps each destination to a port of its own), the two
+of the two routers maps each destination to a port of its own), or at
+once when the link came before the tracker's address check told the
+node what its router does (its TCP punch waits for that check), the two
 nodes punch a UDP 5-tuple through both routers, coordinated by the
 tracker, and this node asks its dialer for a QUIC link over it (from
 the socket that met: the QUIC transport's option C{via}), which takes
@@ -168,6 +170,9 @@ class UdpPunching(Service, NodeObserver):
         self.keptFresh = KeptFresh(node.clock, self._freshen, self.retries.mayPunch)
         #: punch nonce -> its L{_Run}.
         self._byNonce = {}
+        #: Whether the tracker's address check told this node what its
+        #: router does (until then its TCP punches wait: L{linkAdded}).
+        self._reached = False
 
     def plug(self):
         """Observe the node's events; its dialer waits for these punches."""
@@ -185,6 +190,7 @@ class UdpPunching(Service, NodeObserver):
         """The tracker dialled this node: a check of its UDP mapping lets
         the tracker name its QUIC port to peers (docs/protocol.md, "Over
         UDP", "What a node does")."""
+        self._reached = True
         if reach.state == PUBLIC and self.node.udpPort:
             self._freshen()
 
@@ -435,8 +441,10 @@ class UdpPunching(Service, NodeObserver):
 
     def linkAdded(self, peer_id):
         """A relayed link: this node's mapping is checked now if stale (on
-        both sides: the tracker needs both for a punch).  A punched path
-        lingering for a link has one."""
+        both sides: the tracker needs both for a punch); one this node
+        opened before the tracker's address check told it what its router
+        does is punched over UDP at once.  A punched path lingering for a
+        link has one."""
         link = self.node.links.get(peer_id)
         run = self._runs.get(peer_id)
         if run is not None and run.linger is not None and run.linger.active():
@@ -446,19 +454,30 @@ class UdpPunching(Service, NodeObserver):
             # A punch's go then finds in the book whether this node
             # reaches the peer directly.
             self.node.whereabouts.learnWhere(peer_id, namedGroupOf(link) or groupOf(link))
+            if not link.inbound and not self._reached:
+                # Its TCP punch waits for that check (at home, the
+                # tracker's dial of it times out after 5 s), and the file
+                # bought meanwhile would come through the relay.
+                self._want(peer_id, link)
 
     def punchEnded(self, link, host, why):
         """A TCP punch over a link this node opened failed: punch over UDP,
         unless this node reaches the peer directly (then the relayed link
         is a way it did not need, and a punch would spend probes on a
         peer it can dial)."""
-        peer_id = link.peer_id
         if (why is None or link.inbound or not isRelayed(link)
-                or self.node.links.get(peer_id) is not link or peer_id in self._runs):
+                or self.node.links.get(link.peer_id) is not link):
             return
-        direct = self.node.whereabouts.directPath(peer_id)
+        direct = self.node.whereabouts.directPath(link.peer_id)
         if direct is not None:
             link.peerLine(LogLevel.info, _NONE, self.log, why=reachedWhy(direct))
+            return
+        self._want(link.peer_id, link)
+
+    def _want(self, peer_id, link):
+        """Punch over UDP with peer_id over its relayed link: the tracker
+        is asked, unless a punch with it runs or is asked already."""
+        if peer_id in self._runs or peer_id in self._wanted:
             return
         self._wanted.want(peer_id, link)
         self._ask(peer_id)
