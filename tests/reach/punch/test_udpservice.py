@@ -868,6 +868,62 @@ class EarlyTests(UdpPunchingTestCase):
         self.tcpFailed()
         self.assertEqual(self.a.membership.take(), [UdpPunchAsk(self.bob.id)])
 
+    def test_theEarlyAskHolds(self):
+        """Asked at once, the punch holds a relayed download from the check
+        on (the one-shot node fetches as its link comes up: the relay
+        carried 0.28 MB before the go), then while its probes are out;
+        met, no more."""
+        self.a = Side(self.network, "a", self.alice, self.bob, False, PORT_RESTRICTED,
+                      reached=False)
+        self.b = Side(self.network, "b", self.bob, self.alice, True, PORT_RESTRICTED,
+                      reached=False)
+        self.a.linkUp()
+        self.b.linkUp()
+        self.assertTrue(self.a.punching.runs(self.bob.id))
+        self.assertFalse(self.b.punching.runs(self.alice.id))
+        self.reach = {"a": self.check(self.a, 11), "b": self.check(self.b, 12)}
+        self.assertTrue(self.a.punching.runs(self.bob.id))
+        self.go()
+        self.assertTrue(self.a.punching.runs(self.bob.id))
+        self.elapse(1.0)
+        self.assertIsNotNone(self.a.punching._runs[self.bob.id].path)
+        self.assertFalse(self.a.punching.runs(self.bob.id))
+
+    def test_theEarlyAskRefusedHoldsNot(self):
+        """Refused by the tracker, the early ask holds nothing while it
+        waits to be asked again, holds again once asked, and nothing once
+        its asks are spent."""
+        self.early()
+        for _ in range(ASKS):
+            self.assertEqual(self.a.membership.take(), [UdpPunchAsk(self.bob.id)])
+            self.assertTrue(self.a.punching.runs(self.bob.id))
+            self.a.membership.hear(wire.Error("noudp", "not seen"))
+            self.assertFalse(self.a.punching.runs(self.bob.id))
+            self.clock.advance(ASK_AGAIN)
+        self.assertFalse(self.a.punching.runs(self.bob.id))
+
+    def test_theEarlyAskWithNoPlanHoldsNot(self):
+        """Two random routers: the go brings no plan, and the early ask
+        holds nothing more (a relayed file between such homes comes at the
+        relay's rate)."""
+        self.a = Side(self.network, "a", self.alice, self.bob, False, RANDOM,
+                      reached=False)
+        self.b = Side(self.network, "b", self.bob, self.alice, True, RANDOM,
+                      reached=False)
+        self.a.linkUp()
+        self.b.linkUp()
+        self.reach = {"a": self.check(self.a, 11), "b": self.check(self.b, 12)}
+        self.go()
+        self.assertFalse(self.a.punching.runs(self.bob.id))
+        self.assertFalse(self.b.punching.runs(self.alice.id))
+
+    def test_theLaterAskHoldsNot(self):
+        """Once the check told the node what its router does, a punch
+        asked after a TCP one failed holds nothing until its go."""
+        self.checked()
+        self.tcpFailed()
+        self.assertFalse(self.a.punching.runs(self.bob.id))
+
 
 class RunsTests(UdpPunchingTestCase):
     """Whether a punch with a plan runs (L{UdpPunching.runs}): what a

@@ -172,7 +172,10 @@ class UdpPunching(Service, NodeObserver):
         self._byNonce = {}
         #: Whether the tracker's address check told this node what its
         #: router does (until then its TCP punches wait: L{linkAdded}).
-        self._reached = False
+        self._routerKnown = False
+        #: The peers whose punch was wanted at once, before that check
+        #: (L{linkAdded}): asked, they hold a relayed download (L{runs}).
+        self._early = set()
 
     def plug(self):
         """Observe the node's events; its dialer waits for these punches."""
@@ -190,7 +193,7 @@ class UdpPunching(Service, NodeObserver):
         """The tracker dialled this node: a check of its UDP mapping lets
         the tracker name its QUIC port to peers (docs/protocol.md, "Over
         UDP", "What a node does")."""
-        self._reached = True
+        self._routerKnown = True
         if reach.state == PUBLIC and self.node.udpPort:
             self._freshen()
 
@@ -414,6 +417,7 @@ class UdpPunching(Service, NodeObserver):
         """No punch is wanted with peer_id now (its link stays on the relay,
         ``why`` said if not None; or the QUIC link replaced it): whoever
         waits for it goes on."""
+        self._early.discard(peer_id)
         link = self._wanted.drop(peer_id)
         if link is None:
             return
@@ -424,6 +428,7 @@ class UdpPunching(Service, NodeObserver):
     def _end(self, run):
         """run is over: its punch stopped, its sockets closed, its path
         forgotten."""
+        self._early.discard(run.peer_id)
         if self._runs.get(run.peer_id) is run:
             del self._runs[run.peer_id]
         if self._byNonce.get(run.nonce) is run:
@@ -454,10 +459,11 @@ class UdpPunching(Service, NodeObserver):
             # A punch's go then finds in the book whether this node
             # reaches the peer directly.
             self.node.whereabouts.learnWhere(peer_id, namedGroupOf(link) or groupOf(link))
-            if not link.inbound and not self._reached:
+            if not link.inbound and not self._routerKnown:
                 # Its TCP punch waits for that check (at home, the
                 # tracker's dial of it times out after 5 s), and the file
                 # bought meanwhile would come through the relay.
+                self._early.add(peer_id)
                 self._want(peer_id, link)
 
     def punchEnded(self, link, host, why):
@@ -516,10 +522,19 @@ class UdpPunching(Service, NodeObserver):
         return peer_id in self._wanted or (run is not None and run.path is None)
 
     def runs(self, peer_id):
-        """Whether the probes of a punch with peer_id are out: the tracker
-        said go and this side had a plan (not one only wanted)."""
+        """Whether a punch with peer_id holds a relayed download: its probes
+        are out (the tracker said go and this side had a plan), or it was
+        wanted at once on a link that came before the tracker's address
+        check (L{linkAdded}) and its check or ask is out, the tracker's
+        answer due within a round trip or two: a one-shot `bazaar buy`
+        fetches as its link comes up, and the relay carried 0.28 MB
+        (natbed) before the go.  Not one to follow a TCP punch, nor one
+        waiting to be asked again after a refusal."""
         run = self._runs.get(peer_id)
-        return run is not None and run.path is None and run.punch is not None
+        if run is not None:
+            return run.path is None and run.punch is not None
+        return (peer_id in self._early and peer_id in self._wanted
+                and not self._wanted.waitsToAsk(peer_id))
 
     def stopService(self):
         super().stopService()

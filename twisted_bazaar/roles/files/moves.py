@@ -16,7 +16,9 @@ is checked against its hash as before.
 
 While a punch with a plan runs with the seller (its dialer's
 L{punchRuns <twisted_bazaar.reach.dialer.Dialer.punchRuns>}: a TCP punch
-under way, the probes of a UDP punch the tracker said go for), or the
+under way, the probes of a UDP punch the tracker said go for, or the
+UDP punch a node not yet told by the tracker's check what its router
+does asked at once, its check or ask out), or the
 direct connection it brought is dialled, a relayed connection is held
 to a taste (L{Moves.holds}): the first L{TASTE} bytes of its first
 piece, so that the file's first byte comes at once, and nothing more,
@@ -24,8 +26,8 @@ for L{HOLD} seconds at most, until the punch met (the rest moves) or
 failed (the rest comes through the relay).  Before, the relay carried
 what it could until the move: 1.5 to 1.8 MB of a 64 MiB `bazaar buy` at
 a public node's 256 KiB/s (natbed, issue 85), where the goal allows 64
-KiB.  A punch only wanted, waiting for the tracker, refused or with no
-plan (two random-port routers) holds nothing: held while one was still
+KiB.  A punch to follow a TCP one, refused or with no plan (two
+random-port routers) holds nothing: held while one was still
 to follow, a relayed file between two such homes came at 0.57 to 0.72 of
 the relay's rate (tests/e2e/test_relay_pace_live.py), where no punch
 could meet.
