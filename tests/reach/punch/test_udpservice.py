@@ -32,6 +32,7 @@ from twisted_bazaar.reach.punch.udpmapping import (
     RATE_PAUSE,
     REFUSED_PAUSE,
 )
+from twisted_bazaar.reach.punch.udpearlygo import MOST, WAIT
 from twisted_bazaar.reach.punch.udpservice import LINGER, UdpPunching
 from twisted_bazaar.reach.punch.udpwanted import ASK_AGAIN, ASKS
 from twisted_bazaar.identity.keys import decode
@@ -475,6 +476,8 @@ class PunchTests(UdpPunchingTestCase):
         go = UdpPunchGo(self.alice.id, seen.seen_host, seen.seen_port, seen.seen_second, 78)
         with capturedLogs() as events:
             self.b.membership.hear(go)
+            # Kept that long for its link (EarlyTests).
+            self.clock.advance(WAIT)
         [line] = [formatEvent(event) for event in events if "why" in event]
         self.assertEqual(line, "the tracker's go for a UDP punch with node "
                          f"{shortId(self.alice.id)} is not taken: this node holds no "
@@ -639,7 +642,7 @@ class PunchTests(UdpPunchingTestCase):
         sent = self.network.sent
         for peer in (carol, dave):
             self.a.membership.hear(UdpPunchGo(peer.id, HOME["b"][1], 5000, 5000, 78))
-        self.elapse(1.0)
+        self.elapse(WAIT + 1.0)
         self.assertEqual(self.network.sent, sent)
         self.assertEqual((self.a.punching._runs, self.a.sockets.next), ({}, QUIC_PORT + 1))
 
@@ -672,6 +675,28 @@ class PunchTests(UdpPunchingTestCase):
             side.punching.nodeStopping()
         self.assertEqual(len(self.b.sockets.closed), HARD_SOCKETS - 1)
         self.assertNoTimers()
+
+
+class CrossedTests(UdpPunchingTestCase):
+    def test_theOpenerOfTheLinkStandingDials(self):
+        """The two nodes linked each other at once, and the link B opened
+        (its opener's id the lower) took the place of the one A asked the
+        punch on: B, the opener of the link that stands, dials the QUIC
+        link over the met path, from its socket that met; A dials none
+        (before, neither did)."""
+        self.alice, self.bob = records.identity(2), records.identity(3)
+        self.assertLess(self.bob.id, self.alice.id)
+        self.checked()
+        self.tcpFailed()
+        self.go()
+        relayed(linkPeer(self.a.node, self.bob, inbound=True).transport, HOME["b"][1])
+        relayed(linkPeer(self.b.node, self.alice, inbound=False).transport, HOME["a"][1])
+        self.elapse(1.0)
+        self.assertEqual(self.a.sockets.links[self.a.sockets.main].dials, [])
+        [(host, port, link, expected, _)] = self.b.sockets.links[self.b.sockets.main].dials
+        self.assertEqual((host, port), (HOME["a"][1], self.reach["a"].seen_port))
+        self.assertEqual(expected, decode(self.alice.key))
+        self.assertFalse(link.inbound)
 
 
 class FakeQuicLink:
@@ -916,6 +941,118 @@ class EarlyTests(UdpPunchingTestCase):
         self.go()
         self.assertFalse(self.a.punching.runs(self.bob.id))
         self.assertFalse(self.b.punching.runs(self.alice.id))
+
+    def beforeItsLink(self):
+        """The early punch's go comes to B before B has the link: its
+        handshake ends there only once A's proof came through the relay,
+        and the go came over B's tracker connection."""
+        self.early()
+        self.b.node.links.pop(self.alice.id)
+        self.go()
+
+    def test_aGoBeforeItsLinkRunsWhenTheLinkComes(self):
+        """A go that came before its relayed link is kept for it, and its
+        punch runs when the link comes: the two meet (dropped, A's probes
+        went unanswered, and its punch was asked again a minute later)."""
+        self.beforeItsLink()
+        self.elapse(0.5)
+        self.assertNotIn(self.alice.id, self.b.punching._runs)
+        self.b.node.links[self.alice.id] = self.b.link
+        self.b.linkUp()
+        self.assertIn(self.alice.id, self.b.punching._runs)
+        self.elapse(5.0)
+        self.assertEqual(len(self.a.sockets.links[self.a.sockets.main].dials), 1)
+        self.assertEqual(len(self.b.node.whereabouts.book.pathsOf(self.alice.id, UDP)), 1)
+
+    def test_aGoWhoseLinkNeverComes(self):
+        """With no link within WAIT s, the go is not taken, and its line
+        says so; no timer of it is left."""
+        with capturedLogs() as events:
+            self.beforeItsLink()
+            self.clock.advance(WAIT - 0.01)
+            self.assertEqual([event for event in events if "why" in event], [])
+            self.clock.advance(0.01)
+        [line] = [formatEvent(event) for event in events if "why" in event]
+        self.assertIn("is not taken: this node holds no relayed link to it now", line)
+        self.b.node.links[self.alice.id] = self.b.link
+        self.b.linkUp()
+        self.assertNotIn(self.alice.id, self.b.punching._runs)
+        self.assertEqual(len(self.b.punching.earlyGoes._goes), 0)
+
+    def test_goesKeptAtMost(self):
+        """At most MOST goes wait for their links; one past them is not
+        taken at once, and the node stopping leaves no timer of them."""
+        self.early()
+        for number in range(MOST + 1):
+            peer = records.identity(10 + number)
+            with capturedLogs() as events:
+                self.b.membership.hear(UdpPunchGo(peer.id, HOME["a"][1], 5000, 5000,
+                                                  100 + number))
+            self.assertEqual(len([event for event in events if "why" in event]),
+                             number == MOST)
+        self.assertEqual(len(self.b.punching.earlyGoes._goes), MOST)
+        self.b.punching.nodeStopping()
+        self.assertEqual(self.b.punching.earlyGoes._goes, {})
+        self.assertEqual([call for call in self.clock.getDelayedCalls()
+                          if call.func == self.b.punching.earlyGoes._expire], [])
+
+    def earlyEasy(self):
+        """Both routers keep one mapping; A's early punch asked, the
+        tracker's go heard by A alone (B's side of it never runs)."""
+        self.a = Side(self.network, "a", self.alice, self.bob, False, PORT_RESTRICTED,
+                      reached=False)
+        self.b = Side(self.network, "b", self.bob, self.alice, True, PORT_RESTRICTED,
+                      reached=False)
+        self.a.linkUp()
+        self.b.linkUp()
+        self.reach = {"a": self.check(self.a, 11), "b": self.check(self.b, 12)}
+        self.assertEqual(self.a.membership.take(), [UdpPunchAsk(self.bob.id)])
+        seen = self.reach["b"]
+        self.a.membership.hear(UdpPunchGo(self.bob.id, seen.seen_host, seen.seen_port,
+                                          seen.seen_second, 77))
+
+    def test_aTcpPunchFailedMeanwhileIsFollowedUp(self):
+        """The TCP punch failed while the early punch ran, and that punch
+        then got nothing back: the punch the TCP punch's failure would
+        have asked is asked then, once (before, nothing followed, and a
+        `bazaar buy` stayed on the relay)."""
+        self.earlyEasy()
+        self.tcpFailed()
+        self.assertEqual(self.a.membership.take(), [])
+        self.elapse(TIMEOUT + 0.5)
+        self.assertNotIn(self.bob.id, self.a.punching._runs)
+        self.assertEqual(self.a.membership.take(), [UdpPunchAsk(self.bob.id)])
+        # Its go heard by both, the punch meets.
+        for side, other, peer in ((self.a, "b", self.bob), (self.b, "a", self.alice)):
+            seen = self.reach[other]
+            side.membership.hear(UdpPunchGo(peer.id, seen.seen_host, seen.seen_port,
+                                            seen.seen_second, 78))
+        self.elapse(1.0)
+        self.assertEqual(len(self.a.sockets.links[self.a.sockets.main].dials), 1)
+
+    def test_followedUpOnce(self):
+        """The follow-up that fails too asks nothing more."""
+        self.earlyEasy()
+        self.tcpFailed()
+        self.elapse(TIMEOUT + 0.5)
+        self.assertEqual(self.a.membership.take(), [UdpPunchAsk(self.bob.id)])
+        seen = self.reach["b"]
+        self.a.membership.hear(UdpPunchGo(self.bob.id, seen.seen_host, seen.seen_port,
+                                          seen.seen_second, 78))
+        self.elapse(TIMEOUT + 0.5)
+        # (Its mapping is kept fresh for B's ask again: checks, no ask.)
+        self.assertEqual([sent for sent in self.a.membership.take()
+                          if not isinstance(sent, UdpCheck)], [])
+        self.assertNotIn(self.bob.id, self.a.punching._followed)
+
+    def test_noTcpFailureNoFollowUp(self):
+        """An early punch that fails with its TCP punch still under way
+        asks nothing: that punch's failure asks, later."""
+        self.earlyEasy()
+        self.elapse(TIMEOUT + 0.5)
+        self.assertEqual(self.a.membership.take(), [])
+        self.tcpFailed()
+        self.assertEqual(self.a.membership.take(), [UdpPunchAsk(self.bob.id)])
 
     def test_theLaterAskHoldsNot(self):
         """Once the check told the node what its router does, a punch

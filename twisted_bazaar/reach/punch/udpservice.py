@@ -49,6 +49,7 @@ from twisted_bazaar.reach.punch.udpmapping import CHECK_TIMEOUT, MappingCheck
 from twisted_bazaar.reach.punch.udpsockets import PunchSockets
 from twisted_bazaar.reach.punch.probebudget import ProbeBudget
 from twisted_bazaar.reach.punch.udpagain import PunchRetries
+from twisted_bazaar.reach.punch.udpearlygo import EarlyGoes
 from twisted_bazaar.reach.punch.udpfresh import KeptFresh
 from twisted_bazaar.reach.punch.udpwanted import WantedPunches
 from twisted_bazaar.net.eviction import groupOf, namedGroupOf
@@ -150,6 +151,8 @@ class UdpPunching(Service, NodeObserver):
         """
         self.node = node
         self.sockets = sockets
+        #: The tracker's goes that came before their links.
+        self.earlyGoes = EarlyGoes(node.clock, self._take)
         self.limits = limits
         self.budget = ProbeBudget(node.clock)
         #: The sockets the punches hold beyond the node's own.
@@ -176,6 +179,9 @@ class UdpPunching(Service, NodeObserver):
         #: The peers whose punch was wanted at once, before that check
         #: (L{linkAdded}): asked, they hold a relayed download (L{runs}).
         self._early = set()
+        #: Of those, the peers whose TCP punch failed while their early one
+        #: ran or was asked (L{punchEnded}): followed up if it fails.
+        self._followed = set()
 
     def plug(self):
         """Observe the node's events; its dialer waits for these punches."""
@@ -252,6 +258,7 @@ class UdpPunching(Service, NodeObserver):
             return
         if request in self._wanted and not self._wanted.refused(request):
             self._giveUp(request, f"the tracker refused it: {error.info}")
+            self._followUp(request)
 
     def _ask(self, peer_id):
         """Ask the tracker to start a punch with peer_id, once this node's
@@ -277,8 +284,16 @@ class UdpPunching(Service, NodeObserver):
         self.requests.asked(peer_id)
 
     def _go(self, link, go):
-        """The tracker says: punch with node ``go.id`` now."""
+        """The tracker says: punch with node ``go.id`` now; with no link to
+        it yet, once its relayed link comes (L{EarlyGoes})."""
         self.requests.answered(go.id)
+        if (go.id not in self._runs and self.node.links.get(go.id) is None
+                and self.earlyGoes.keep(go)):
+            return
+        self._take(go)
+
+    def _take(self, go):
+        """Run this side of the punch go starts, or say why not."""
         peer_id = go.id
         shared = self.node.links.get(peer_id)
         why = (_RUNS if peer_id in self._runs
@@ -351,6 +366,7 @@ class UdpPunching(Service, NodeObserver):
     # -- how a punch ends ---------------------------------------------------------------
 
     def _met(self, met, run):
+        self._followed.discard(run.peer_id)
         self.retries.met(run.peer_id)
         self.keptFresh.done(run.peer_id)
         self.budget.met(run.punch.plan.host)
@@ -360,14 +376,20 @@ class UdpPunching(Service, NodeObserver):
         connectors = self.sockets.connectorsOf(kept)
         self.node.whereabouts.book.add(run.peer_id, run.path)
         self.node.dialer.udpRoutes.route(run.peer_id, run.path, connectors, self._pathLost)
+        shared = self.node.links.get(run.peer_id)
+        # The side that opened the relayed link standing now dials: where
+        # the two had linked each other at once, both kept the link of the
+        # lower id's opener, maybe not the one the punch was asked on
+        # (then neither dialled, and a `bazaar buy` came through the relay
+        # until its circuit ran out: natbed, issue 85).
+        dials = shared is not None and isRelayed(shared) and not shared.inbound
         run.link.peerLine(
             LogLevel.info, "punched a UDP path to {peer}, met at {host}:{port} "
             "({strategy}, {seconds:.2f} s){dials}", self.log, host=met.host,
             port=met.port, strategy=run.punch.plan.strategy,
             seconds=self.node.clock.seconds() - run.started,
-            dials=": linking over QUIC" if run.opened else "")
-        shared = self.node.links.get(run.peer_id)
-        if not run.opened or shared is not run.link:
+            dials=": linking over QUIC" if dials else "")
+        if not dials:
             return
         # The link over the path met, asked of the dialer: from the socket
         # the punch met on (only its 5-tuple passes the routers).
@@ -412,6 +434,23 @@ class UdpPunching(Service, NodeObserver):
         run.link.peerLine(LogLevel.info, _NONE, self.log, why=why)
         self._end(run)
         self._giveUp(run.peer_id, None)
+        self._followUp(run.peer_id)
+
+    def _followUp(self, peer_id):
+        """An early punch with peer_id ended unmet after its TCP punch had
+        failed too: the punch that failure would have asked is asked now
+        (unless it is asked again anyway, L{PunchRetries}), once.  Its
+        other side may not have run (a go that came before its link, kept
+        only L{WAIT <twisted_bazaar.reach.punch.udpearlygo.WAIT>} s), or
+        the tracker not yet had its datagrams; a `bazaar buy` otherwise
+        stays on the relay."""
+        if peer_id not in self._followed:
+            return
+        self._followed.discard(peer_id)
+        link = self.node.links.get(peer_id)
+        if (link is not None and isRelayed(link) and not link.inbound
+                and not self.retries.waiting(peer_id)):
+            self._want(peer_id, link)
 
     def _giveUp(self, peer_id, why):
         """No punch is wanted with peer_id now (its link stays on the relay,
@@ -448,23 +487,28 @@ class UdpPunching(Service, NodeObserver):
         """A relayed link: this node's mapping is checked now if stale (on
         both sides: the tracker needs both for a punch); one this node
         opened before the tracker's address check told it what its router
-        does is punched over UDP at once.  A punched path lingering for a
-        link has one."""
+        does is punched over UDP at once; the tracker's go that came
+        before it (L{EarlyGoes}) is taken now.  A punched path lingering
+        for a link has one."""
         link = self.node.links.get(peer_id)
         run = self._runs.get(peer_id)
         if run is not None and run.linger is not None and run.linger.active():
             run.linger.cancel()
-        if link is not None and isRelayed(link):
+        go = self.earlyGoes.take(peer_id)
+        relayed = link is not None and isRelayed(link)
+        if relayed:
             self._freshen()
             # A punch's go then finds in the book whether this node
             # reaches the peer directly.
             self.node.whereabouts.learnWhere(peer_id, namedGroupOf(link) or groupOf(link))
-            if not link.inbound and not self._routerKnown:
-                # Its TCP punch waits for that check (at home, the
-                # tracker's dial of it times out after 5 s), and the file
-                # bought meanwhile would come through the relay.
-                self._early.add(peer_id)
-                self._want(peer_id, link)
+        if go is not None:
+            self._take(go)
+        if relayed and not link.inbound and not self._routerKnown:
+            # Its TCP punch waits for that check (at home, the tracker's
+            # dial of it times out after 5 s), and the file bought
+            # meanwhile would come through the relay.
+            self._early.add(peer_id)
+            self._want(peer_id, link)
 
     def punchEnded(self, link, host, why):
         """A TCP punch over a link this node opened failed: punch over UDP,
@@ -478,6 +522,8 @@ class UdpPunching(Service, NodeObserver):
         if direct is not None:
             link.peerLine(LogLevel.info, _NONE, self.log, why=reachedWhy(direct))
             return
+        if link.peer_id in self._early:
+            self._followed.add(link.peer_id)
         self._want(link.peer_id, link)
 
     def _want(self, peer_id, link):
@@ -498,6 +544,7 @@ class UdpPunching(Service, NodeObserver):
         """No link to peer_id: a punch under way ends; a punched path is
         kept L{LINGER} seconds for one to come (over it, most often)."""
         self._giveUp(peer_id, None)
+        self._followed.discard(peer_id)
         self.retries.cancel(peer_id)
         self.keptFresh.done(peer_id)
         run = self._runs.get(peer_id)
@@ -541,6 +588,8 @@ class UdpPunching(Service, NodeObserver):
         self.nodeStopping()
 
     def nodeStopping(self):
+        self.earlyGoes.stop()
+        self._followed.clear()
         self.retries.stop()
         self.keptFresh.stop()
         self.check.answered()
