@@ -1045,6 +1045,20 @@ class EarlyTests(UdpPunchingTestCase):
                           if not isinstance(sent, UdpCheck)], [])
         self.assertNotIn(self.bob.id, self.a.punching._followed)
 
+    def test_asksSpentAreFollowedUp(self):
+        """The early punch's asks all refused (the tracker had not yet the
+        seller's datagrams) after its TCP punch failed: asked once more,
+        a new round of asks; spent again, nothing more."""
+        self.early()
+        self.tcpFailed()
+        for _ in range(2):
+            for _ in range(ASKS):
+                self.assertEqual(self.a.membership.take(), [UdpPunchAsk(self.bob.id)])
+                self.a.membership.hear(wire.Error("noudp", "not seen"))
+                self.clock.advance(ASK_AGAIN)
+        self.assertEqual(self.a.membership.take(), [])
+        self.assertFalse(self.a.punching.waitsFor(self.bob.id))
+
     def test_noTcpFailureNoFollowUp(self):
         """An early punch that fails with its TCP punch still under way
         asks nothing: that punch's failure asks, later."""
