@@ -514,7 +514,8 @@ class UdpPunching(Service, NodeObserver):
         """A TCP punch over a link this node opened failed: punch over UDP,
         unless this node reaches the peer directly (then the relayed link
         is a way it did not need, and a punch would spend probes on a
-        peer it can dial)."""
+        peer it can dial).  One that fails while an early punch runs or
+        is asked leaves that punch a follow-up (L{_followUp})."""
         if (why is None or link.inbound or not isRelayed(link)
                 or self.node.links.get(link.peer_id) is not link):
             return
