@@ -912,6 +912,10 @@ class EarlyTests(UdpPunchingTestCase):
         self.assertTrue(self.a.punching.runs(self.bob.id))
         self.elapse(1.0)
         self.assertIsNotNone(self.a.punching._runs[self.bob.id].path)
+        # Then while its QUIC link is dialled (RunsTests).
+        [(_, _, link, _, _)] = self.a.sockets.links[self.a.sockets.main].dials
+        self.a.node.links[self.bob.id] = link
+        self.a.node.events.linkReplaced(self.bob.id)
         self.assertFalse(self.a.punching.runs(self.bob.id))
 
     def test_theEarlyAskRefusedHoldsNot(self):
@@ -1083,7 +1087,10 @@ class RunsTests(UdpPunchingTestCase):
 
     def test_onlyOnceTheProbesAreOut(self):
         """Wanted and asked of the tracker, the punch does not run yet; the
-        tracker's go with a plan starts it; met, it runs no more."""
+        tracker's go with a plan starts it; met, it runs on the side that
+        dials the QUIC link over its path until that link replaced the
+        relayed one (the relay carries nothing meanwhile), and no more on
+        the other."""
         self.checked()
         self.assertFalse(self.a.punching.runs(self.bob.id))
         self.tcpFailed()
@@ -1094,6 +1101,24 @@ class RunsTests(UdpPunchingTestCase):
         self.assertTrue(self.b.punching.runs(self.alice.id))
         self.elapse(1.0)
         self.assertIsNotNone(self.a.punching._runs[self.bob.id].path)
+        self.assertIsNotNone(self.b.punching._runs[self.alice.id].path)
+        self.assertTrue(self.a.punching.runs(self.bob.id))
+        self.assertFalse(self.b.punching.runs(self.alice.id))
+        [(_, _, link, _, _)] = self.a.sockets.links[self.a.sockets.main].dials
+        self.a.node.links[self.bob.id] = link
+        self.a.node.events.linkReplaced(self.bob.id)
+        self.assertFalse(self.a.punching.runs(self.bob.id))
+
+    def test_notOnceTheLinkOverThePathFailed(self):
+        """Met, but the QUIC link over the path did not come: it runs no
+        more."""
+        self.checked()
+        self.tcpFailed()
+        self.go()
+        self.elapse(1.0)
+        self.assertTrue(self.a.punching.runs(self.bob.id))
+        [(_, _, _, _, dialled)] = self.a.sockets.links[self.a.sockets.main].dials
+        dialled.errback(ConnectionRefusedError("no answer"))
         self.assertFalse(self.a.punching.runs(self.bob.id))
 
     def test_noPlan(self):

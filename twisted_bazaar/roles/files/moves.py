@@ -16,9 +16,10 @@ is checked against its hash as before.
 
 While a punch with a plan runs with the seller (its dialer's
 L{punchRuns <twisted_bazaar.reach.dialer.Dialer.punchRuns>}: a TCP punch
-under way, the probes of a UDP punch the tracker said go for, or the
+under way, the probes of a UDP punch the tracker said go for, the
 UDP punch a node not yet told by the tracker's check what its router
-does asked at once, its check or ask out), or the
+does asked at once, its check or ask out, or the QUIC link this node
+dials over the path a UDP punch met), or the
 direct connection it brought is dialled, a relayed connection is held
 to a taste (L{Moves.holds}): the first L{TASTE} bytes of its first
 piece, so that the file's first byte comes at once, and nothing more,
