@@ -844,10 +844,12 @@ class EarlyTests(UdpPunchingTestCase):
     node what its router does (a node just registered: its TCP punch
     waits for that check, 5 s at home) is punched over UDP at once."""
 
-    def early(self):
-        self.a = Side(self.network, "a", self.alice, self.bob, False, PORT_RESTRICTED,
+    def early(self, kind_a=PORT_RESTRICTED, kind_b=RANDOM):
+        """A opened the relayed link to B, neither told yet what its router
+        does; both checked."""
+        self.a = Side(self.network, "a", self.alice, self.bob, False, kind_a,
                       reached=False)
-        self.b = Side(self.network, "b", self.bob, self.alice, True, RANDOM,
+        self.b = Side(self.network, "b", self.bob, self.alice, True, kind_b,
                       reached=False)
         self.a.linkUp()
         self.b.linkUp()
@@ -935,13 +937,7 @@ class EarlyTests(UdpPunchingTestCase):
         """Two random routers: the go brings no plan, and the early ask
         holds nothing more (a relayed file between such homes comes at the
         relay's rate)."""
-        self.a = Side(self.network, "a", self.alice, self.bob, False, RANDOM,
-                      reached=False)
-        self.b = Side(self.network, "b", self.bob, self.alice, True, RANDOM,
-                      reached=False)
-        self.a.linkUp()
-        self.b.linkUp()
-        self.reach = {"a": self.check(self.a, 11), "b": self.check(self.b, 12)}
+        self.early(RANDOM, RANDOM)
         self.go()
         self.assertFalse(self.a.punching.runs(self.bob.id))
         self.assertFalse(self.b.punching.runs(self.alice.id))
@@ -1003,13 +999,7 @@ class EarlyTests(UdpPunchingTestCase):
     def earlyEasy(self):
         """Both routers keep one mapping; A's early punch asked, the
         tracker's go heard by A alone (B's side of it never runs)."""
-        self.a = Side(self.network, "a", self.alice, self.bob, False, PORT_RESTRICTED,
-                      reached=False)
-        self.b = Side(self.network, "b", self.bob, self.alice, True, PORT_RESTRICTED,
-                      reached=False)
-        self.a.linkUp()
-        self.b.linkUp()
-        self.reach = {"a": self.check(self.a, 11), "b": self.check(self.b, 12)}
+        self.early(PORT_RESTRICTED, PORT_RESTRICTED)
         self.assertEqual(self.a.membership.take(), [UdpPunchAsk(self.bob.id)])
         seen = self.reach["b"]
         self.a.membership.hear(UdpPunchGo(self.bob.id, seen.seen_host, seen.seen_port,
