@@ -534,7 +534,8 @@ class RecordingConnector:
 def dialingNode(connector, clock=None, punching=None, transports=None, **parts):
     """
     The parts of a node that a part dialling peers uses (its L{Dialer}
-    over ``connector``, and ``dial``), without links: a role's part
+    over ``connector``, ``dial`` and ``transferTo``, and its book's
+    ``heard``), without links: a role's part
     tested alone.  With ``punching`` (what L{Dialer.punchWith} takes),
     the dialer punches with it.  Its transports are ``transports``, or a
     L{RecordingConnector} given, or TCP and the relay's over connector.
@@ -548,6 +549,8 @@ def dialingNode(connector, clock=None, punching=None, transports=None, **parts):
                       else overConnector(connector, node.clock))
     node.dialer = Dialer(node, connector, transports)
     node.dial = node.dialer.dial
+    node.transferTo = node.dialer.transfer
+    node.heard = node.whereabouts.heard
     if punching is not None:
         node.dialer.punchWith(punching)
     return node

@@ -356,15 +356,6 @@ DIALER = "node.dialer"
 #: What dials, called on anything but the node's dialer.
 DIAL_METHODS = frozenset({"connect", "dial", "connectTo"})
 
-#: 'module: name' -> why a name of a connector is in an asker.
-HOLDS_ALLOWED = {
-    "reach/punch/udpservice.py: connectorsOf":
-        "the connectors of the socket a UDP punch met on, got of the node's QUIC "
-        "sockets to name that socket to the dialer (its routes, and the QUIC "
-        "transport's option via): never dialled there",
-    "reach/punch/udpservice.py: connectors":
-        "the same connectors, handed to the dialer",
-}
 
 
 def _receiverIsDialer(node):
@@ -413,14 +404,9 @@ class AskersTests(SynchronousTestCase):
     no connector."""
 
     def test_noAskerDialsOrHoldsAConnector(self):
-        found = {where: lines for where, lines in everyAsked().items()
-                 if where not in HOLDS_ALLOWED}
-        self.assertEqual(found, {}, "a puncher or a view dials, or holds a connector: "
+        self.assertEqual(everyAsked(), {}, "a puncher or a view dials, or holds a connector: "
                          "produce the path and ask the node's dialer (dialPath, with "
                          "its options), or race it by reach/firstproven.py")
-
-    def test_eachAllowedStillThere(self):
-        self.assertEqual(sorted(set(HOLDS_ALLOWED) - set(everyAsked())), [])
 
     def test_findsEachKind(self):
         """What the punches and the status race did before (a from-port

@@ -147,7 +147,6 @@ NOT_YET = {
         "session.exitstatus", "tempfile.tempdir"),
     "tracker/relays.py": ("name.timer",),
     "tracker/service.py": ("link.purpose",),
-    "transports/quic/connection.py": ("stream.disconnecting",),
     "transports/quic/endpoint.py": (
         "connection.ended", "self.transport.maxPacketSize",
         "self.transport.maxThroughput"),
@@ -155,6 +154,7 @@ NOT_YET = {
         "bridge.serialize_transport_parameters", "bridge.tls._supported_groups",
         "bridge.tls.handshake_extensions", "configuration.verify_mode",
         "parameters.max_udp_payload_size"),
+    "transports/quic/streamtable.py": ("stream.disconnecting",),
     "transports/relay/relay.py": (
         "end.early", "end.gate", "end.other", "end.reserved", "old.reserved",
         "reservation.group", "reservation.tell", "self._reserved[node_id].end",

@@ -99,7 +99,7 @@ class MarketCollisionTests(NarrowedTestCase):
     def assertRegistered(self, market, node):
         link = market.tracker.links.get(node.id)
         self.assertIsNotNone(link)
-        self.assertEqual(market.tracker._keys[node.id], node.identity.key)
+        self.assertEqual(market.tracker.proofs.keyOf(node.id), node.identity.key)
 
     def test_trackerKeepsTheFirstRegistration(self):
         """The second key is refused at the tracker, which keeps the first

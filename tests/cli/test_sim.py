@@ -15,7 +15,7 @@ import time
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import plugins
-from twisted_bazaar.cli import sim as cli
+from twisted_bazaar.cli import sim as cli, simshards
 from twisted_bazaar.sim.homes import PATHS
 from twisted_bazaar.sim.runner import SimConfig, Simulation
 
@@ -114,6 +114,33 @@ class JSONTests(CliTestCase):
             text = f.read()
         self.assertEqual(text, json.dumps(json.loads(text), indent=2,
                                           sort_keys=True) + "\n")
+
+    def test_writtenWhole(self):
+        """The file appears once the run ends, and nothing is left beside
+        it."""
+        self.runJSON(*QUICK)
+        self.assertEqual(os.listdir(self.folder), ["m.json"])
+
+    def test_failedRunKeepsEarlierFile(self):
+        """A run that fails after the file was checked (here its shards'
+        engine refuses it) leaves the file as it was, an earlier run's
+        metrics, and no partial file."""
+        target = self.path("m.json")
+        with open(target, "w", encoding="utf-8") as f:
+            f.write('{"earlier": true}\n')
+
+        def refused(args, config, progress=None):
+            raise simshards.Refused("no worker has the memory")
+
+        self.patch(simshards, "run", refused)
+        with self.assertRaises(SystemExit) as exited:
+            cli.main([*QUICK, "--start", "warm", "--crypto", "fast", "--shards", "2",
+                      "--shard-engine", "local", "--quiet", "--json", target])
+        self.assertEqual(exited.exception.code, 2)
+        self.assertIn("bazaar-sim: error: no worker has the memory", self.stderr.getvalue())
+        self.assertEqual(os.listdir(self.folder), ["m.json"])
+        with open(target, encoding="utf-8") as f:
+            self.assertEqual(f.read(), '{"earlier": true}\n')
 
     def test_flagsReachConfig(self):
         """Every flag lands in the configuration the run used."""

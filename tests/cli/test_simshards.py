@@ -12,7 +12,9 @@ from contextlib import redirect_stderr, redirect_stdout
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.cli import sim
+from twisted_bazaar.cli import sim, simshards
+from twisted_bazaar.sim.runner import SimConfig
+from twisted_bazaar.sim.sweep import GiB, MiB, memoryNeeded
 
 SMALL = ["--nodes", "60", "--searches", "6", "--crypto", "fast", "--discovery", "index"]
 
@@ -74,3 +76,40 @@ class ShardedJsonTests(SynchronousTestCase):
             "busy_s", "bytes_to_other_shards", "events", "messages_to_other_shards",
             "nodes", "peak_rss_mb", "shard", "wall_s"])
         self.assertIn("shard 1 of 2", out)
+
+
+class ShardMemoryTests(SynchronousTestCase):
+    """What a shard declares (L{simshards.shardMemory})."""
+
+    def config(self, nodes, discovery="index", start="warm"):
+        return SimConfig(nodes=nodes, discovery=discovery, start=start, crypto="fast",
+                         searches=500)
+
+    def test_indexByMeasure(self):
+        """
+        A warm index shard declares what its share was measured to hold,
+        with room: more than the larger shard's 5,225.7 MiB of a million
+        nodes on two shards, and less than a sweep's run of its share
+        (whose 15.5 KiB a node refused 1.6 million on two shards of a
+        23 GiB machine).
+        """
+        million = simshards.shardMemory(self.config(1_000_000), 2)
+        self.assertGreater(million, 5_225.7 * MiB)
+        self.assertLess(million, memoryNeeded(500_000, "warm", "index", 500))
+        self.assertLess(simshards.shardMemory(self.config(1_600_000), 2), 11.75 * GiB)
+
+    def test_moreShardsEachLess(self):
+        """More shards, less each: but each holds its part of the whole
+        run while it builds, so four do not declare half of two's."""
+        two = simshards.shardMemory(self.config(400_000), 2)
+        four = simshards.shardMemory(self.config(400_000), 4)
+        self.assertLess(four, two)
+        self.assertGreater(four, two / 2)
+
+    def test_othersAsSweeps(self):
+        """The schemes not measured so, and cold starts, declare a sweep's
+        run of their share."""
+        for discovery, start in (("chord", "warm"), ("flood", "warm"), ("index", "cold")):
+            config = self.config(100_000, discovery, start)
+            self.assertEqual(simshards.shardMemory(config, 2),
+                             memoryNeeded(50_000, start, discovery, 500))

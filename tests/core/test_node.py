@@ -333,6 +333,24 @@ class WhereaboutsTests(SynchronousTestCase):
         node.noteRelay(0x77, None)
         self.assertIsNone(node.whereabouts.relayOf(0x77))
 
+    def test_askingWhetherUnreachableMakesNone(self):
+        """A scheme asks whether a seller is unreachable at each find, a
+        link up tells the node its peer is reached: neither makes a
+        whereabouts (nor, in one that exists, a book); what a dial
+        noted is read and cleared."""
+        node = makeNode()
+        node.reached(0x77)
+        self.assertFalse(node.unreachable(0x77))
+        self.assertIsNone(node._whereabouts)
+        node.whereabouts.relayOf(0x77)
+        node.reached(0x77)
+        self.assertFalse(node.unreachable(0x77))
+        self.assertIsNone(node.whereabouts._book)
+        node.whereabouts.unreached(0x77)
+        self.assertTrue(node.unreachable(0x77))
+        node.reached(0x77)
+        self.assertFalse(node.unreachable(0x77))
+
 
 class RelayedDialTests(SynchronousTestCase):
     """connectTo with a peer's relay (given, or noted from the tracker)

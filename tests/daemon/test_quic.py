@@ -19,7 +19,6 @@ from twisted_bazaar.transports.quic.transport import QuicTransport
 from twisted_bazaar.transports.table import Transports
 from twisted_bazaar.reach.punch.udpservice import UdpPunching
 from twisted_bazaar.daemon.quic import QuicService
-from twisted_bazaar.transports.quic.connector import FILES, LINKS
 
 from tests import records
 from tests.transports.quic.fakeudp import FakeNetwork, channelKey
@@ -116,9 +115,6 @@ class QuicServiceTests(SynchronousTestCase):
         first, second = service.open(), service.open()
         main, one, two = reactor.ports
         self.assertIs(first.services, service.endpoint.services)
-        links, files = service.connectorsOf(first)
-        self.assertEqual((links.endpoint, links.service), (first, LINKS))
-        self.assertEqual((files.endpoint, files.service), (first, FILES))
         # A datagram too short for QUIC, to any of its sockets, goes to
         # the punches (each endpoint given the service's at construction).
         heard = []

@@ -72,6 +72,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import freePort
 from twisted_bazaar.testing.daemons import Daemon, DaemonError, nodeId, waitForAny
+from twisted_bazaar.roles.files.watch import DESCRIBING, FAILED, FETCHING, STALLED_STATE
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ("README.md", "docs/running.md", "docs/quickstart.md")
@@ -87,11 +88,14 @@ OUTPUT = re.compile(r"^twistd ([\w-]+: error:|.* starting up\.$)")
 MARKER = re.compile(r"<!--\s*doc-test:\s*(.*?)\s*-->", re.S)
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.S | re.M)
 TRACKER_LISTENING = r"tracker listening on [^\s:]+:(\d+)"
-#: bazaar buy's plain progress line while a file is being fetched, printed
-#: every 5 s when stdout is no terminal (running.md, "Buying a file"): as
-#: many as the fetch takes 5 s, none on a quick machine, so a session's
-#: output is read without them unless it shows one.
-PROGRESS_LINE = re.compile(r"^\S+: \S+ \S*B of \S+ \S*B \(\d+%\), .*, fetching$")
+#: bazaar buy's plain progress line, printed every 5 s when stdout is no
+#: terminal (running.md, "Buying a file"), in whatever state the download
+#: is (a slow machine shows one still describing): as many as the buy
+#: takes 5 s, none on a quick machine, so a session's output is read
+#: without them unless it shows one.
+PROGRESS_LINE = re.compile(
+    r"^\S+: \S+ \S*B of \S+ \S*B \(\d+%\), .*, "
+    rf"({'|'.join((DESCRIBING, FETCHING, STALLED_STATE, FAILED))})(: .*)?$")
 
 
 class Block:

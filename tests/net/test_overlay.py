@@ -17,7 +17,6 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.overlay import (
     DIRECT,
     OVERLAY,
-    UNREACHABLE_KEPT,
     NotConnected,
     Overlay,
     Unreachable,
@@ -68,25 +67,19 @@ class ConnectToTests(SynchronousTestCase):
         self.failureResultOf(d, NotConnected)
         self.assertEqual(self.node.overlay.pending, {})
 
-    def test_unreachableRemembered(self):
-        """A peer nothing listened at is remembered as unreachable (a
-        scheme need not believe a record of it) until a link to it comes
-        up; only so many are remembered, the newest."""
+    def test_aLinkUpIsReached(self):
+        """A link that comes up tells the node its peer is reachable (the
+        book's note that nothing listened there goes: tests/reach/
+        test_book.py), whoever dialled."""
         d = linkAt(self.node, "10.0.0.7", 5007, 7)
         self.node.connector.failLast(ConnectionRefusedError())
-        self.failureResultOf(d, NotConnected)
-        self.assertTrue(self.node.overlay.unreachable(7))
-        self.assertFalse(self.node.overlay.unreachable(8))
-        d = linkAt(self.node, "10.0.0.7", 5008, 7)
-        feed(self.node.connector.connectLast(), wire.ThisIsMe(7, 5008))
-        self.assertEqual(self.successResultOf(d), 7)
-        self.assertFalse(self.node.overlay.unreachable(7))
-        for peer in range(100, 100 + UNREACHABLE_KEPT + 1):
-            d = linkAt(self.node, "10.0.0.9", peer, peer)
-            self.node.connector.failLast(ConnectionRefusedError())
-            self.failureResultOf(d, NotConnected)
-        self.assertFalse(self.node.overlay.unreachable(100))
-        self.assertTrue(self.node.overlay.unreachable(100 + UNREACHABLE_KEPT))
+        self.failureResultOf(d, Unreachable)
+        self.assertTrue(self.node.unreachable(7))
+        self.assertFalse(self.node.unreachable(8))
+        link = openLink(self.node)
+        feed(link, wire.ThisIsMe(7, 5008))
+        self.assertIn(7, self.node.links)
+        self.assertFalse(self.node.unreachable(7))
 
     def test_relayRefusedIsNotUnreachable(self):
         """A relay that refuses the circuit (all its circuits taken) says
@@ -99,7 +92,7 @@ class ConnectToTests(SynchronousTestCase):
             "the relay refused the circuit: noslots: all 256 circuits are taken"))
         failure = self.failureResultOf(d, NotConnected)
         self.assertFalse(failure.check(Unreachable))
-        self.assertFalse(self.node.overlay.unreachable(7))
+        self.assertFalse(self.node.unreachable(7))
         self.assertEqual(self.node.overlay.pending, {})
         d = linkAt(self.node, "10.0.0.7", 5007, 7)
         self.node.connector.failLast(ConnectionRefusedError())

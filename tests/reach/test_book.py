@@ -16,6 +16,7 @@ from twisted_bazaar.reach.book import HEARD_FOR, KEPT, NAMED_FOR, RETRY_AFTER, P
 from twisted_bazaar.transports.path import (
     CLAIMED, CONFIGURED, DIRECT, LAN, MAPPED, NAMED, RELAYED, SEEN, UDP, Path)
 from twisted_bazaar.reach.asking import TrackerGone
+from twisted_bazaar.transports.relay.messages import FILES
 
 PEER = 0x77
 RELAY = "198.51.100.1:7701"
@@ -302,6 +303,31 @@ class HeardTests(SynchronousTestCase):
         book.taken(0x78)
         self.assertEqual(book.linkAddress(0x78)[0].host, "203.0.113.8")
 
+    def test_aTransferPort(self):
+        """A file's offer names the peer's transfer port: a claim of its
+        own, charged as a claim of its links is, dialled by a transfer
+        (L{PathBook.transferAddress}) for HEARD_FOR seconds until a dial
+        takes it; the tracker's word on the peer's links, or a claim of
+        them, neither is it nor takes it."""
+        book = bookOf()
+        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.8", 9001))
+        book.heard(PEER, "203.0.113.8", 9001, namedBy="198.51.0.0/16", purpose=FILES)
+        book.heard(0x78, "203.0.113.7", 9002, namedBy="198.51.0.0/16", purpose=FILES)
+        book.heard(0x78, "203.0.113.7", 9001)
+        port = Path(DIRECT, "203.0.113.7", 9002, word=CLAIMED)
+        self.assertEqual(book.transferAddress(0x78), (port, "198.51.0.0/16"))
+        self.assertEqual(book.transferAddress(PEER)[0].port, 9001)
+        self.assertEqual(book.linkAddress(0x78)[0].port, 9001)
+        self.assertNotIn(port, book.paths(0x78))
+        self.assertEqual(book._claims, {0x78: ""})
+        book.taken(0x78)
+        self.assertEqual(book.transferAddress(0x78), (port, "198.51.0.0/16"))
+        book.taken(0x78, FILES)
+        self.assertIsNone(book.transferAddress(0x78))
+        self.assertNotIn(0x78, book._peers)
+        book.node.clock.advance(HEARD_FOR)
+        self.assertIsNone(book.transferAddress(PEER))
+
     def test_strangersAddressesPushOutOnlyClaims(self):
         """1,100 strangers' keys, each heard at an address from one of
         four /16s, push out neither a configured path nor what the
@@ -393,6 +419,66 @@ class LanFactsTests(SynchronousTestCase):
         self.book.node.clock.advance(NAMED_FOR)
         self.book.trackerNamed(wire.NodeReply(5000, "203.0.113.7", 9001))
         self.assertNotIn(PEER, self.book._peers)
+
+
+class UnreachedTests(SynchronousTestCase):
+    """Which peers nothing listened at when this node last dialled them
+    is the book's too: a note on the peer's entry, which holds it, until
+    a link to it comes up or RETRY_AFTER seconds pass; bounded with the
+    book, right after the claims."""
+
+    def test_notedUntilReachedOrOld(self):
+        """A peer the book held nothing of is held by the note alone; a
+        link up, or RETRY_AFTER seconds, and it is reachable again."""
+        book = bookOf()
+        book.unreached(PEER)
+        self.assertEqual((book.unreachable(PEER), book.unreachable(PEER + 1),
+                          book.paths(PEER)), (True, False, ()))
+        book.reached(PEER)
+        self.assertFalse(book.unreachable(PEER))
+        self.assertTrue(book.empty())
+        book.unreached(PEER)
+        book.node.clock.advance(RETRY_AFTER)
+        self.assertFalse(book.unreachable(PEER))
+
+    def test_theOtherWordsStay(self):
+        """The note is a fact beside the tracker's word and a claim: it
+        takes none of them, nor frees a claim of its charge, and goes
+        without them."""
+        book = bookOf()
+        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.7", 9001, relay=RELAY))
+        book.claimed(0x78, OTHER, "198.18")
+        for peer in (PEER, 0x78):
+            book.unreached(peer)
+            book.reached(peer)
+        self.assertEqual((book.namedRelay(PEER), book.relayOf(0x78), book._claims),
+                         (RELAY, OTHER, {0x78: "198.18"}))
+
+    def test_aDialTakingTheClaimLeavesTheNote(self):
+        """A claim heard is taken by its dial; the note that the dial
+        before found nothing stays."""
+        book = bookOf()
+        book.unreached(PEER)
+        book.heard(PEER, "203.0.113.7", 9001, "198.18")
+        book.taken(PEER)
+        self.assertTrue(book.unreachable(PEER))
+
+    def test_notesGoRightAfterClaims(self):
+        """Past the bound, peers held by a note alone go after the claims,
+        before the tracker's words: a stranger's made-up addresses,
+        dialled and failed, push out nothing the tracker named; the note
+        newest written stays while an older one is left to go."""
+        book = bookOf()
+        for peer in range(KEPT - 1):
+            book.trackerNamed(wire.NodeReply(1000 + peer, "203.0.113.7", 9001))
+        book.claimed(PEER, RELAY, "198.18")
+        book.unreached(0x78)
+        self.assertIsNone(book.relayOf(PEER))
+        self.assertTrue(book.unreachable(0x78))
+        book.unreached(0x79)
+        self.assertEqual((book.unreachable(0x78), book.unreachable(0x79)), (False, True))
+        self.assertEqual(book.namedHost(1000), "203.0.113.7")
+        self.assertEqual(len(book._peers), KEPT)
 
 
 class AskingTests(SynchronousTestCase):

@@ -1230,6 +1230,49 @@ class LinkByIdTests(SynchronousTestCase):
         self.failureResultOf(node.connectTo(0x78), Unreachable)
         self.assertEqual(connector.dials, [])
 
+    def test_nothingListeningIsNoted(self):
+        """A link's dial that found nothing listening is noted in the book
+        (a scheme need not believe a record of that peer); one a relay
+        refused says nothing of the peer, and a dial of whoever answers
+        names no peer to note."""
+        from twisted_bazaar.transports.relay.circuit import CircuitRefused
+        self.node.heard(0x78, "203.0.113.7", 9001)
+        d = self.node.connectTo(0x78)
+        self.fake.requests[0].deferred.errback(ConnectionRefusedError())
+        self.failureResultOf(d, Unreachable)
+        self.assertTrue(self.node.unreachable(0x78))
+        self.node.heard(0x79, "203.0.113.8", 9001)
+        d = self.node.connectTo(0x79)
+        self.fake.requests[1].deferred.errback(CircuitRefused("noslots"))
+        self.failureResultOf(d, NotConnected)
+        self.assertFalse(self.node.unreachable(0x79))
+        d = self.node.dial(Peer(None, "203.0.113.9", 9001), DIRECT)
+        self.fake.requests[2].deferred.errback(ConnectionRefusedError())
+        self.failureResultOf(d, Unreachable)
+        self.assertEqual(self.node.whereabouts.book._peers.keys(), {0x78})
+
+    def test_aTransferByTheSellersId(self):
+        """A transfer is asked for by the seller's id and the key its
+        record proves: dialled at the transfer port heard in the book
+        (a file's offer), at the public address of 203.0.113.7 checked as
+        a peer's word is, the key expected of its channel; the dial takes
+        the claim, and with none heard it fails at once, nothing
+        dialled."""
+        connector = RecordingConnector()
+        node = makeNode(1, connector=connector, transports=connector)
+        node.heard(SELLER.id, "203.0.113.7", 9002, purpose=FILES)
+        protocol = object()
+        node.transferTo(SELLER.id, SELLER.key, lambda: protocol)
+        [(host, port, made, expected, through, _)] = connector.dials
+        self.assertEqual((host, port, made, expected, through),
+                         ("203.0.113.7", 9002, protocol, decode(SELLER.key), {}))
+        self.assertIsNone(node.whereabouts.book.transferAddress(SELLER.id))
+        failure = self.failureResultOf(node.transferTo(SELLER.id, SELLER.key, object),
+                                       NotConnected)
+        self.assertEqual(str(failure.value), f"no transfer address known for node "
+                         f"{shortId(SELLER.id)}: none was heard for it")
+        self.assertEqual(len(connector.dials), 1)
+
     def test_theDialTakesTheClaim(self):
         """The dial that reads a claim takes it, and the book's tables go
         with it when they hold nothing else (a simulated node dialling a

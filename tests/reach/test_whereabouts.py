@@ -18,6 +18,7 @@ from twisted_bazaar.reach.peerhosts import NO_SCOPES, PeerHosts
 from twisted_bazaar.reach.reachable.reachability import UNCHECKED
 from twisted_bazaar.reach.whereabouts import WHERE_ASKS_LIMIT, Whereabouts
 from twisted_bazaar.transports.path import CLAIMED, DIRECT, NAMED, RELAYED, SEEN, Path
+from twisted_bazaar.transports.relay.messages import FILES
 
 PEER = 0x77
 RELAY = "198.51.100.1:7701"
@@ -101,6 +102,17 @@ class WordsTests(SynchronousTestCase):
         path, namedBy = where.linkAddress(PEER)
         self.assertEqual((path.host, path.port, namedBy),
                          ("203.0.113.7", 9001, "203.0.0.0/16"))
+
+    def test_anOffersTransferPortAndRelay(self):
+        """A file's offer names the seller's transfer port and its relay:
+        the port a claim of its own, the relay the seller's claim, both
+        charged to the group of the peer whose reply brought it."""
+        where = makeWhereabouts()
+        where.heard(PEER, "203.0.113.7", 9002, "203.0.0.0/16", FILES, RELAY)
+        path, namedBy = where.book.transferAddress(PEER)
+        self.assertEqual((path.port, namedBy, where.relayOf(PEER), where.linkAddress(PEER)),
+                         (9002, "203.0.0.0/16", RELAY, None))
+        self.assertEqual(where.book._claims, {PEER: "203.0.0.0/16"})
 
     def test_relayNotedOrNamed(self):
         """A relay a peer says it is reached through is its claim; one

@@ -426,7 +426,7 @@ class LettingGoTests(SynchronousTestCase):
             self.scheme.find("apple", 1.0)
             [query] = sent(one)
             feed(one, LeafHits(query.id, "apple", ((dead.seller, "h50", 5050, dead),)))
-            self.node.overlay._noteUnreachable(dead.seller)
+            self.node.whereabouts.unreached(dead.seller)
         self.assertFalse(one.transport.disconnecting)
         self.scheme.find("apple", 1.0)
         self.assertTrue(one.transport.disconnecting)

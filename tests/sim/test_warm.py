@@ -116,7 +116,9 @@ class TrackerTests(SynchronousTestCase):
         self.assertEqual(hot.nodes, cold.nodes)
         self.assertEqual(hot.verified, cold.verified)
         self.assertEqual(hot.abilities, cold.abilities)
-        self.assertEqual(self.warm.market.tracker._keys, self.cold.market.tracker._keys)
+        hotKeys, coldKeys = self.warm.market.tracker.proofs, self.cold.market.tracker.proofs
+        self.assertEqual({node: hotKeys.keyOf(node) for node in hot.nodes},
+                         {node: coldKeys.keyOf(node) for node in cold.nodes})
 
     def test_sessionsRegistered(self):
         for node in self.warm.nodes:

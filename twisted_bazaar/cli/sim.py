@@ -27,6 +27,8 @@ from twisted_bazaar.sim.udppunches import parseMix
 
 #: Wall seconds before the progress bar appears.
 PROGRESS_AFTER = 2.0
+#: What the --json file is written as until the run ends (then renamed).
+PART = ".part"
 
 
 def _count(low, high=None):
@@ -175,7 +177,8 @@ def parser():
         "run the extra messages and latency are measured against)")
     chordsim.addArguments(p)
     simshards.addArguments(p)
-    add("--json", metavar="FILE", help="write the metrics as JSON to FILE")
+    add("--json", metavar="FILE", help="write the metrics as JSON to FILE, once the run "
+        "ended (a run that fails leaves FILE as it was)")
     add("--plot", metavar="FILE.png",
         help="plot latency and hop distributions (needs matplotlib)")
     add("--quiet", action="store_true",
@@ -407,10 +410,39 @@ def main(argv=None):
         parser().error(str(reason))
     out = None
     if args.json:
+        # Written beside the file and put in its place once the run ends:
+        # a run that fails (or is refused by its shards' engine) leaves
+        # neither an empty file nor a truncated earlier result.
         try:
-            out = open(args.json, "w", encoding="utf-8")
+            out = open(args.json + PART, "w", encoding="utf-8")
         except OSError as e:
             parser().error(f"--json: cannot write {args.json}: {e.strerror}")
+    try:
+        metrics = _measured(args, sim, config)
+        if out is not None:
+            json.dump(metrics, out, indent=2, sort_keys=True)
+            out.write("\n")
+            out.close()
+            os.replace(args.json + PART, args.json)
+            out = None
+    finally:
+        if out is not None:
+            out.close()
+            os.unlink(args.json + PART)
+    if args.plot:
+        from twisted_bazaar.sim.plot import plot
+
+        plot(sim, metrics, args.plot)
+    if not args.quiet:
+        emit(table(metrics))
+    if argv is None:
+        leave(0)
+    return 0
+
+
+def _measured(args, sim, config):
+    """The run's metrics: of the shards (--shards) or one process, set
+    against an honest baseline's when adversaries play."""
     honest = None
     if config.adversaries and not args.no_baseline:
         honest = _run(Simulation(attr.evolve(config, adversaries=0.0, adversary=())),
@@ -421,19 +453,7 @@ def main(argv=None):
         metrics = _runSharded(args, config)
     if honest is not None:
         againstHonest(metrics, honest)
-    if out is not None:
-        with out:
-            json.dump(metrics, out, indent=2, sort_keys=True)
-            out.write("\n")
-    if args.plot:
-        from twisted_bazaar.sim.plot import plot
-
-        plot(sim, metrics, args.plot)
-    if not args.quiet:
-        emit(table(metrics))
-    if argv is None:
-        leave(0)
-    return 0
+    return metrics
 
 
 def _run(sim, quiet):

@@ -25,6 +25,19 @@ MEMORY = "MEMORY"
 #: Seconds a --scheduler has to answer.
 SCHEDULER_TIMEOUT = 8.0
 
+#: What a shard's worker holds whatever its share (the interpreter, Dask,
+#: the modules; about 180 MB measured), declared with room.
+SHARD_BASE_BYTES = 512 * 2**20
+#: Bytes a node of a warm run costs at its shard's peak, by scheme, with
+#: room: the index's 10.5 KiB measured on two shards at a million (the
+#: tracker's part spread over the run's nodes; docs/simulator.md, "One run
+#: on many machines"), declared as 12 KiB.
+SHARD_NODE_BYTES = {"index": 12 * 1024}
+#: Bytes a node of the whole run costs every shard while it builds (what it
+#: knows of the other shards' nodes, the graph, the ids drawn): about 180
+#: measured at 100,000 index nodes, declared as 256.
+SHARD_RUN_BYTES = 256
+
 #: Where a sharded run's shards run: Dask actors, or this process.
 ENGINES = ("dask", "local")
 
@@ -87,9 +100,19 @@ def check(args, config):
 
 
 def shardMemory(config, shards):
-    """The bytes a shard declares: a sweep's run of its share of the nodes."""
-    return memoryNeeded(-(-config.nodes // shards), config.start, config.discovery,
-                        config.searches)
+    """
+    The bytes a shard declares: for a warm index run, its share of the
+    nodes at what a node of a sharded run was measured to cost
+    (L{SHARD_NODE_BYTES}), and what every shard holds of the whole run
+    while it builds; for the rest, a sweep's run of its share of the
+    nodes (L{memoryNeeded}: 15.5 KiB a node, which for the index refused
+    runs that fit, 1.6 million on two shards of this 23 GiB machine).
+    """
+    share = -(-config.nodes // shards)
+    if config.start == "warm" and config.discovery in SHARD_NODE_BYTES:
+        return (SHARD_BASE_BYTES + share * SHARD_NODE_BYTES[config.discovery]
+                + config.nodes * SHARD_RUN_BYTES)
+    return memoryNeeded(share, config.start, config.discovery, config.searches)
 
 
 def run(args, config, progress=None):

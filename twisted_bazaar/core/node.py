@@ -24,6 +24,7 @@ from twisted_bazaar.base.lan import toldHost
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.reach.dialer import Dialer, Peer
+from twisted_bazaar.transports.relay.messages import NODE
 from twisted_bazaar.reach.whereabouts import Whereabouts
 from twisted_bazaar.events import EventBus
 from twisted_bazaar.reach.reachable.reachability import UNCHECKED
@@ -147,6 +148,13 @@ class INode(Interface):
         as it says on a connection from address group ``group``, or as the
         tracker named it (``named``)."""
 
+    def reached(peer_id):
+        """A link to peer_id came up (the overlay's word): it is reachable."""
+
+    def unreachable(peer_id):
+        """Whether nothing listened where this node last dialled peer_id,
+        lately, and no link to it came up since."""
+
     def fromProvenAuthor(link, message, author):
         """Whether the routed message delivered on link came from author
         itself, on a link where it proved its key."""
@@ -237,14 +245,21 @@ class INode(Interface):
     def keepRecent():
         """The ring of the node's last messages in and out, kept from now."""
 
-    def heard(peer_id, host, port, namedBy=None):
-        """peer_id's links are at host:port, as a peer's word names them
-        (``namedBy``: its address group, see L{Peer.namedBy}): into the
-        book of paths, where L{connectTo} reads them."""
+    def heard(peer_id, host, port, namedBy=None, purpose=NODE, relay=None):
+        """peer_id's links (its transfer port: ``purpose`` FILES) are at
+        host:port, through ``relay`` if given, as a peer's word names
+        them (``namedBy``: its address group, see L{Peer.namedBy}): into
+        the book of paths, where L{connectTo} (L{transferTo}) reads
+        them."""
 
     def connectTo(peer_id, purpose=OVERLAY):
         """Open (or reuse) a link to peer_id, by whichever way the book of
         paths holds for it; a Deferred of the peer's id."""
+
+    def transferTo(peer_id, key, protocol):
+        """A connection of protocol's (``protocol()``) to peer_id's
+        transfer port, the peer proving key, where the book of paths last
+        heard it; a Deferred of the protocol connected."""
 
     def dial(peer, purpose, protocol=None):
         """Reach a L{Peer} for purpose: a link (protocol None) or a
@@ -465,6 +480,21 @@ class Node(Registration):
             return
         self.whereabouts.notePeer(peer_id, relay, named, group)
 
+    def reached(self, peer_id):
+        """A link to peer_id came up (the link table's word): what the book
+        noted of it as unreachable goes (L{Whereabouts.reached}); a node
+        that noted nothing makes no L{Whereabouts} for it."""
+        if self._whereabouts is not None:
+            self._whereabouts.reached(peer_id)
+
+    def unreachable(self, peer_id):
+        """Whether nothing listened where this node last dialled peer_id,
+        lately, and no link to it came up since (L{Whereabouts.unreachable}):
+        a scheme need not believe a record of a seller it could not reach
+        (a made-up address).  Asking makes no L{Whereabouts}."""
+        where = self._whereabouts
+        return where is not None and where.unreachable(peer_id)
+
     def whereIs(self, peer_id):
         """See L{twisted_bazaar.reach.book.PathBook.whereIs}."""
         return self.whereabouts.book.whereIs(peer_id)
@@ -476,15 +506,19 @@ class Node(Registration):
         dialer's transports."""
         return self.dialer.connector
 
-    def heard(self, peer_id, host, port, namedBy=None):
+    def heard(self, peer_id, host, port, namedBy=None, purpose=NODE, relay=None):
         """See L{Whereabouts.heard}."""
-        self.whereabouts.heard(peer_id, host, port, namedBy)
+        self.whereabouts.heard(peer_id, host, port, namedBy, purpose, relay)
 
     def connectTo(self, peer_id, purpose=OVERLAY):
         """A link to peer_id (L{Dialer.link}): at the address the book of
         paths holds for its links (L{heard}, the tracker's ``nodereply``),
         through the relay noted for it (L{noteRelay}), if any."""
         return self.dialer.link(peer_id, purpose)
+
+    def transferTo(self, peer_id, key, protocol):
+        """See L{Dialer.transfer}."""
+        return self.dialer.transfer(peer_id, key, protocol)
 
     def dial(self, peer, purpose, protocol=None):
         """See L{Dialer.dial}."""

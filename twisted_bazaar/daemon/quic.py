@@ -17,7 +17,7 @@ from twisted_bazaar.net.transfers import NodeTransfers
 from twisted_bazaar.transports.path import CONFIGURED, UDP, Path
 from twisted_bazaar.transports.quic.transport import QuicTransport
 from twisted_bazaar.reach.punch.udpservice import UdpPunching
-from twisted_bazaar.transports.quic.connector import FILES, LINKS, QuicConnector
+from twisted_bazaar.transports.quic.connector import FILES
 from twisted_bazaar.transports.quic.endpoint import QuicEndpoint
 from twisted_bazaar.wire.ids import shortId
 
@@ -66,10 +66,9 @@ class QuicService(Service):
         self.transport = QuicTransport(self.endpoint, channel)
         self.port = None
         self.udpPunching = None
-        #: The (links, files) connectors of the node's own socket.
-        self._connectors = None
-        #: endpoint -> (its UDP port, its (links, files) connectors), of
-        #: the sockets opened for punches.
+        #: endpoint -> its UDP port, of the sockets opened for punches
+        #: (the QUIC transport dials from one as its option C{via} names
+        #: it).
         self._more = {}
 
     def serve(self, node, punching=None):
@@ -90,7 +89,6 @@ class QuicService(Service):
                                            interface=self.interface)
         transport = self.transport
         serveNode(transport, self.node)
-        self._connectors = (transport.links, transport.files)
         if self.punching is not None and self.punching.enabled:
             self.udpPunching = UdpPunching(self.node, self, self.punching.puncher.limits)
             self.udpPunching.plug()
@@ -117,11 +115,8 @@ class QuicService(Service):
         same interface."""
         endpoint = QuicEndpoint(self.reactor, foreign=self._foreign)
         endpoint.serveAs(self.endpoint)
-        port = self.reactor.listenUDP(0, endpoint, interface=self.interface)
-        peerLog = self._connectors[0].peerLog
-        self._more[endpoint] = (port, tuple(
-            QuicConnector(endpoint, self.channel, service, peerLog=peerLog)
-            for service in (LINKS, FILES)))
+        self._more[endpoint] = self.reactor.listenUDP(0, endpoint,
+                                                      interface=self.interface)
         return endpoint
 
     def _foreign(self, endpoint, data, addr):
@@ -130,13 +125,8 @@ class QuicService(Service):
         if self.udpPunching is not None:
             self.udpPunching.foreignDatagram(endpoint, data, addr)
 
-    def connectorsOf(self, endpoint):
-        if endpoint is self.endpoint:
-            return self._connectors
-        return self._more[endpoint][1]
-
     def close(self, endpoint):
-        port, _ = self._more.pop(endpoint)
+        port = self._more.pop(endpoint)
         endpoint.stop()
         port.stopListening()
 

@@ -70,8 +70,8 @@ RELAYED_HANDSHAKES_LIMIT = declare(
     "the relay names for each dialler, one share",
     group=RELAYED_GROUPS * DEFAULT_HANDSHAKE_LIMIT, key=DEFAULT_HANDSHAKE_LIMIT,
     flag="--handshake-limit", owner=__name__)
-#: Peers remembered as unreachable (L{Overlay.unreachable}), newest kept.
-UNREACHABLE_KEPT = 256
+#: Peers remembered as of no use (L{Overlay.useless}), newest kept.
+USELESS_KEPT = 256
 
 
 def _levelOf(link, news):
@@ -110,12 +110,12 @@ def dialFailure(reason, host, port):
 
 def _remembered(peers, peer_id):
     """``peers`` (an OrderedDict, or None: made now) with peer_id its
-    newest, the oldest past L{UNREACHABLE_KEPT} forgotten."""
+    newest, the oldest past L{USELESS_KEPT} forgotten."""
     if peers is None:
         peers = OrderedDict()
     peers.pop(peer_id, None)
     peers[peer_id] = True
-    if len(peers) > UNREACHABLE_KEPT:
+    if len(peers) > USELESS_KEPT:
         peers.popitem(last=False)
     return peers
 
@@ -169,9 +169,6 @@ class Overlay:
         #: What peers make this node log, bounded per address group (the
         #: links log through it too).
         self.peer_log = PeerLog(node.clock, node.config.link.verbose)
-        #: Peers nothing listened at when this node last dialled them
-        #: (L{unreachable}), newest last: made when first needed.
-        self._unreachable = None
         #: Peers that proved of no use to this node (L{useless}), newest
         #: last: made when first needed.
         self.useless_peers = None
@@ -368,8 +365,6 @@ class Overlay:
             greeter.abandon(link)
             greeter.drop(link)
             failure = dialFailure(reason, host, port)
-            if isinstance(failure, Unreachable) and peer_id is not None:
-                self._noteUnreachable(peer_id)
             if not waiter.called:
                 waiter.errback(failure)
             self._checkClosed()
@@ -442,19 +437,12 @@ class Overlay:
         elif not self.handlers.dispatch(type(message), link, message):
             unhandled(self, link, message)
 
-    def unreachable(self, peer_id):
-        """Did nothing listen where this node last dialled peer_id (and no
-        link to it came up since)?  A scheme need not believe a record of
-        a seller this node could not reach (a made-up address)."""
-        return self._unreachable is not None and peer_id in self._unreachable
-
-    def _noteUnreachable(self, peer_id):
-        self._unreachable = _remembered(self._unreachable, peer_id)
-
     def reached(self, peer_id):
-        """A link to peer_id came up: it is reachable after all."""
-        if self._unreachable:
-            self._unreachable.pop(peer_id, None)
+        """A link to peer_id came up: it is reachable after all, which is
+        the node's book of paths' to know (L{Node.reached
+        <twisted_bazaar.core.node.Node.reached>}): a dial that found
+        nothing listening noted it there."""
+        self.node.reached(peer_id)
 
     def setPurpose(self, link, purpose):
         """Give link a purpose, and that purpose's idle timeout."""

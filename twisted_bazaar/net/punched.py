@@ -5,6 +5,11 @@ once its handshake is done (the duplicate rule), so it needs no slot of
 its own.  Else a full node evicted an honest link for each punch of a
 stranger linked through its relay (whose own slot stayed as it was), or
 refused an honest peer's punched link.
+
+It holds a punch in flight, link to link, not a fact of how a peer is
+reached: an entry lasts from the punch's dial to its connection (or the
+shared link's loss), and what a punch met that can be dialled again, a
+UDP path, is the book of paths' (L{twisted_bazaar.reach.book}).
 """
 
 

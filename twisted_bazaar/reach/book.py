@@ -7,12 +7,14 @@ What names a peer's ways arrives in several messages: the peer's own
 saw or checked the peer, the relay it reaches it through, its local
 addresses for a node behind this node's own router), ``chordNear``
 (the relays of the nodes it names), and the address a peer's word gives
-for a peer's links (an offer's, a ring entry's: a claim, kept until the
-dial that reads it takes it).  Each is mapped into
+for a peer's links (an offer's, a ring entry's) or for its transfer
+port (a file's offer): a claim, kept until the dial that reads it takes
+it.  Each is mapped into
 paths here, where it reaches the node's reach (L{claimed},
 L{trackerNamed}, L{relayNamed}, L{heard}), tagged with whose word it is;
 a link is dialled by the peer's id alone, at the address last written
-here (L{linkAddress}); the dialer, the host checks, the punch's witness
+here (L{linkAddress}), and a transfer likewise (L{transferAddress});
+the dialer, the host checks, the punch's witness
 and the buyer read them here (L{paths}, L{relayOf}, L{namedRelay},
 L{lanNamed}, L{namedHost}).  A question to the tracker (``whereis``) goes through
 L{ask} alone, and its answer is written here as any ``nodereply`` is.
@@ -30,8 +32,13 @@ carries its expiry (L{Path.expires}): the tracker's word is fresh for
 L{NAMED_FOR} seconds, a claimed address until the dial that reads it
 takes it, L{HEARD_FOR} at most, a local address proven L{NAMED_FOR}.
 What became of the LAN way's dials is here too (L{lanReached},
-L{lanFailed}): the book is the one table of how a peer is reached.  So strangers' keys, however
-many, push out only claims.
+L{lanFailed}), and which peers nothing listened at when this node last
+dialled them (L{unreached}: for L{RETRY_AFTER} seconds, or until a link
+to the peer comes up; a scheme need not believe a record of a seller
+it could not reach): the book is the one table of how a peer is
+reached.  A peer held by that note alone goes right after the claims,
+so strangers' keys, however many, and their made-up addresses,
+dialled and failed, push out only claims and such notes.
 
 One a node, made when the node first notes a path (a simulated node of a
 million that never dials holds none: docs/simulator.md, "Memory a
@@ -51,6 +58,7 @@ from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.transports.path import (
     CLAIMED, CONFIGURED, DIRECT, LAN, NAMED, RELAYED, SEEN, UDP, Path)
 from twisted_bazaar.reach.asking import TrackerGone
+from twisted_bazaar.transports.relay.messages import FILES, NODE
 
 __all__ = ["PathBook", "BOOK_PEERS", "KEPT", "NAMED_FOR", "HEARD_FOR", "RETRY_AFTER"]
 
@@ -66,7 +74,8 @@ KEPT = BOOK_PEERS.default
 #: asked again (L{PathBook.known}).
 NAMED_FOR = 600.0
 #: Seconds a local address of a peer that failed is not dialled again
-#: for that peer (L{PathBook.lanFailed}).
+#: for that peer (L{PathBook.lanFailed}), and a peer nothing listened
+#: at is taken as unreachable (L{PathBook.unreached}).
 RETRY_AFTER = 300.0
 #: Seconds an address heard of a peer (L{PathBook.heard}: a claim) is
 #: dialled after it was written, at most: it goes once the dial that
@@ -82,14 +91,18 @@ class _Peer:
     ``word`` is; the address of its links as a peer's word last gave it
     (``said``: (host, port, the address group of the peer whose word it
     is, when), one flat tuple; or None: the tracker's, if any, is
-    dialled); the paths added of other kinds (``more``, a tuple:
+    dialled); the address of its transfer port as a peer's word last gave
+    it (``transfer``, the same shape: an offer's, L{PathBook.heard}
+    with the purpose L{FILES}); the paths added of other kinds (``more``, a tuple:
     L{PathBook.add}), a local address where the peer proved its key
     among them (L{PathBook.lanReached}); and the local addresses of it
     that failed lately (``failed``, a tuple of (host, until when):
-    L{PathBook.lanFailed}), which hold nothing of it by themselves."""
+    L{PathBook.lanFailed}), which hold nothing of it by themselves; and
+    until when it is taken as unreachable (``unreached``, or None:
+    L{PathBook.unreached}), which holds it."""
 
     __slots__ = ("host", "port", "relay", "lan", "udp", "at", "noted", "word", "said",
-                 "more", "failed")
+                 "transfer", "more", "failed", "unreached")
 
     def __init__(self):
         self.host = ""
@@ -101,16 +114,31 @@ class _Peer:
         self.noted = None
         self.word = None
         self.said = None
+        self.transfer = None
         self.more = ()
         self.failed = ()
+        self.unreached = None
 
     def empty(self):
-        return (self.at is None and self.noted is None and self.said is None
-                and not self.more)
+        return self.unnoted() and self.unreached is None
 
-    def hear(self, said):
-        """The address heard of the peer is now ``said`` (None: none)."""
-        self.said = said
+    def unnoted(self):
+        """Whether no word of a path to the peer is held (a note that it
+        is unreachable aside)."""
+        return (self.at is None and self.noted is None and self.said is None
+                and self.transfer is None and not self.more)
+
+    def hear(self, said, purpose=NODE):
+        """The address heard of the peer's links (of its transfer port:
+        ``purpose`` L{FILES}) is now ``said`` (None: none)."""
+        if purpose == FILES:
+            self.transfer = said
+        else:
+            self.said = said
+
+    def unreachedUntil(self, until):
+        """The peer is taken as unreachable until ``until`` (None: not)."""
+        self.unreached = until
 
 
 
@@ -136,16 +164,21 @@ class PathBook:
 
     # -- the boundary: the wire's words, as paths ------------------------------
 
-    def _write(self, peer_id, group=None):
+    def _write(self, peer_id, group=None, unreached=None):
         """The entry of peer_id, made or moved to the most lately written;
         a claim's (``group``: the address group charged) or another
-        word's, which frees it of any claim's charge."""
+        word's, which frees it of any claim's charge; or ``unreached``, a
+        note of this node's own that neither charges nor frees it, noted
+        before the bound is kept (L{unreached})."""
         peers = own(self, "_peers")
         held = peers.pop(peer_id, None)
         if held is None:
             held = _Peer()
         peers[peer_id] = held
-        if group is not None and held.at is None and not held.more:
+        if unreached is not None:
+            # A note of this node's own dial: a claim's charge stays.
+            held.unreachedUntil(unreached)
+        elif group is not None and held.at is None and not held.more:
             own(self, "_claims")[peer_id] = group
         else:
             self._claims.pop(peer_id, None)
@@ -159,8 +192,10 @@ class PathBook:
 
     def _victim(self, writing):
         """The peer to forget past the bound: the least lately written
-        claim of the heaviest group; else, but for the peer being written,
-        the least lately written peer the tracker named, then one a punch
+        claim of the heaviest group; else the least lately written peer
+        held by a note that it is unreachable alone (the one being
+        written among them); else, but for the peer being written, the
+        least lately written peer the tracker named, then one a punch
         met; never one with a configured path (None: every other peer
         has one)."""
         claims = self._claims
@@ -169,6 +204,9 @@ class PathBook:
             for peer_id in self._peers:
                 if peer_id in claims and claims[peer_id] == heaviest:
                     return peer_id
+        for peer_id, held in self._peers.items():
+            if held.unreached is not None and held.unnoted():
+                return peer_id
         seen, now = None, self.node.clock.seconds()
         for peer_id, held in self._peers.items():
             if peer_id == writing:
@@ -223,33 +261,35 @@ class PathBook:
         of its own (a ``chordNear``)."""
         self._note(peer_id, relay, NAMED)
 
-    def heard(self, peer_id, host, port, namedBy=None):
+    def heard(self, peer_id, host, port, namedBy=None, purpose=NODE):
         """
         peer_id's links are at host:port, as a peer's word names them (an
         offer's address, a ring entry's, a generated overlay's edge in a
-        simulation: a claim), ``namedBy`` the address group of the peer
-        whose word it is (None when that is no longer at hand), which the
-        claim is charged to while it is all the book holds of peer_id.
+        simulation: a claim), or its transfer port is (``purpose``
+        L{FILES}: a file's offer), ``namedBy`` the address group of the
+        peer whose word it is (None when that is no longer at hand), which
+        the claim is charged to while it is all the book holds of peer_id.
         Kept until the dial that reads it takes it (L{taken}: that dial
         carries it on, and a later one is fed again) or for L{HEARD_FOR}
-        seconds at most.  A claim equal to what the tracker
+        seconds at most.  A claim of its links equal to what the tracker
         last named is not written again: the tracker's word is dialled.
         """
         held = self._peers.get(peer_id)
-        if held is not None and held.at is not None and (held.host, held.port) == (host,
-                                                                                   port):
+        if (purpose != FILES and held is not None and held.at is not None
+                and (held.host, held.port) == (host, port)):
             held.hear(None)
             return
         held = self._write(peer_id, "" if namedBy is None else namedBy)
-        held.hear((host, port, namedBy, self.node.clock.seconds()))
+        held.hear((host, port, namedBy, self.node.clock.seconds()), purpose)
 
-    def taken(self, peer_id):
-        """A dial of peer_id took the address heard of it (L{linkAddress}
-        gave it): the claim is forgotten, and peer_id with it if nothing
-        else is held of it."""
+    def taken(self, peer_id, purpose=NODE):
+        """A dial of peer_id took the address heard of it (L{linkAddress},
+        or for ``purpose`` L{FILES} L{transferAddress}, gave it): the
+        claim is forgotten, and peer_id with it if nothing else is held
+        of it."""
         held = self._peers.get(peer_id)
-        if held is not None and held.said is not None:
-            held.hear(None)
+        if held is not None and (held.transfer if purpose == FILES else held.said) is not None:
+            held.hear(None, purpose)
             self._drop(peer_id, held)
 
     def _note(self, peer_id, relay, word, group=None):
@@ -324,6 +364,29 @@ class PathBook:
         now = self.node.clock.seconds()
         return any(failed == host and until > now for failed, until in held.failed)
 
+    def unreached(self, peer_id):
+        """Nothing listened where this node dialled peer_id (a dial of its
+        link failed so: L{twisted_bazaar.net.overlay.Unreachable}): it is
+        taken as unreachable (L{unreachable}) for L{RETRY_AFTER} seconds,
+        or until a link to it comes up (L{reached}).  The note holds the
+        peer's entry, which goes right after the claims past the bound."""
+        self._write(peer_id, unreached=self.node.clock.seconds() + RETRY_AFTER)
+
+    def reached(self, peer_id):
+        """A link to peer_id came up: it is reachable after all."""
+        held = self._peers.get(peer_id)
+        if held is not None and held.unreached is not None:
+            held.unreachedUntil(None)
+            self._drop(peer_id, held)
+
+    def unreachable(self, peer_id):
+        """Whether nothing listened where this node last dialled peer_id,
+        within L{RETRY_AFTER} seconds, and no link to it came up since
+        (L{unreached})."""
+        held = self._peers.get(peer_id)
+        return (held is not None and held.unreached is not None
+                and held.unreached > self.node.clock.seconds())
+
     def forgetNamed(self):
         """Forget what the tracker named of each peer: the node registered
         with another tracker, whose word alone it takes from now on."""
@@ -363,11 +426,12 @@ class PathBook:
         found.extend(path for path in held.more if path.expires is None or path.expires > now)
         return tuple(found)
 
-    def _said(self, held):
-        """The address heard of a peer (L{heard}), as (its L{Path}, with
-        its expiry, the group of its speaker), or None: none, or a claim
+    def _said(self, held, purpose=NODE):
+        """The address heard of a peer's links (of its transfer port, for
+        ``purpose`` L{FILES}: L{heard}), as (its L{Path}, with its
+        expiry, the group of its speaker), or None: none, or a claim
         heard L{HEARD_FOR} seconds ago or more."""
-        said = held.said
+        said = held.transfer if purpose == FILES else held.said
         if said is None:
             return None
         host, port, namedBy, at = said
@@ -395,6 +459,16 @@ class PathBook:
         return (Path(DIRECT, held.host, held.port,
                      word=SEEN if held.relay is None else NAMED,
                      expires=held.at + NAMED_FOR), None)
+
+    def transferAddress(self, peer_id):
+        """
+        Where to dial peer_id's transfer port, as a peer's word last gave
+        it (L{heard} with the purpose L{FILES}: a file's offer): (its
+        L{Path} of kind L{DIRECT}, the address group of that word), or
+        None (no such claim is held: the tracker names no transfer port).
+        """
+        held = self._peers.get(peer_id)
+        return None if held is None else self._said(held, FILES)
 
     def pathsOf(self, peer_id, kind):
         """The paths to peer_id of that kind (L{paths})."""

@@ -9,9 +9,12 @@ with what it learned (L{Whereabouts.heard
 <twisted_bazaar.reach.whereabouts.Whereabouts.heard>}) or the tracker's
 ``nodereply`` wrote: what the node knows of where its peers are is its
 L{Whereabouts <twisted_bazaar.reach.whereabouts.Whereabouts>}, which
-dials nothing; the dialer reads it.  For a connection of its own (a buyer's transfer client) it hands
-the dialer a L{Peer} (its id, the port of the purpose, the key it must
-prove) and its protocol (L{Dialer.dial}).  It gets back a Deferred of
+dials nothing; the dialer reads it.  A buyer's transfer client is asked
+for by the seller's id too, the key it must prove and the protocol
+(L{Dialer.transfer}), its transfer port heard into the book from the
+offer first; a part with no id to name hands the dialer a L{Peer} (the
+port of the purpose, the key it must prove) and its protocol
+(L{Dialer.dial}).  It gets back a Deferred of
 the peer's id (a link of the overlay) or of its protocol, connected.  It
 never sees a relay or a punch.
 
@@ -51,7 +54,7 @@ from twisted_bazaar.reach.peerhosts import HostRefused, trackersGroup
 from twisted_bazaar.reach.ways import (
     PUNCH_DELAY, RELAY_DELAY, WAYS, LanFailed)
 from twisted_bazaar.identity.keys import decode
-from twisted_bazaar.net.overlay import NotConnected
+from twisted_bazaar.net.overlay import NotConnected, Unreachable
 from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, Path
@@ -244,6 +247,30 @@ class Dialer:
         return self.dial(Peer(peer_id, path.host, path.port, relay, namedBy=namedBy),
                          purpose)
 
+    def transfer(self, peer_id, key, protocol):
+        """
+        A transfer connection (L{FILES}) of protocol's to peer_id, whose
+        channel must prove key (the text of the key of its signed record),
+        as L{dial} makes it: at the address of its transfer port last
+        heard in the book (L{PathBook.transferAddress}: a file's offer,
+        fed with L{Whereabouts.heard} just before), through the relay
+        noted for it, if any.  The dial takes the claim, as a link's
+        does (L{link}).
+
+        @return: a Deferred as L{dial} gives; failing with L{NotConnected}
+            at once when the book holds no address of its transfer port.
+        """
+        book = self.node.whereabouts.book
+        found = book.transferAddress(peer_id)
+        if found is None:
+            return defer.fail(NotConnected(
+                f"no transfer address known for node {shortId(peer_id)}: none was heard "
+                "for it"))
+        path, namedBy = found
+        book.taken(peer_id, FILES)
+        return self.dial(Peer(peer_id, path.host, path.port, book.relayOf(peer_id), key,
+                              namedBy=namedBy), FILES, protocol)
+
     def dial(self, peer, purpose, protocol=None):
         """
         Reach peer (a L{Peer}) for purpose.
@@ -266,9 +293,21 @@ class Dialer:
             d = None
         if d is None:
             return defer.fail(ValueError(f"no way to reach {peer!r} for {purpose}"))
+        if protocol is None and peer.id is not None:
+            d.addErrback(self._unreached, peer.id)
         if protocol is None and self.punching is not None:
             d.addCallback(self.settle)
         return d
+
+    def _unreached(self, reason, peer_id):
+        """A link's dial that failed as L{Unreachable} (nothing listened
+        where its last way dialled: L{Race} keeps that way's kind) is a
+        fact of the book (L{PathBook.unreached
+        <twisted_bazaar.reach.book.PathBook.unreached>}) until a link to
+        the peer comes up."""
+        if reason.check(Unreachable):
+            self.node.whereabouts.unreached(peer_id)
+        return reason
 
     def _race(self, ways, peer, purpose, protocol):
         """Race ways (L{Race}), ranked by their delays; a connection of the

@@ -25,6 +25,7 @@ from twisted_bazaar.reach.book import PathBook
 from twisted_bazaar.reach.directpath import directPath
 from twisted_bazaar.reach.lanpaths import LanPaths
 from twisted_bazaar.reach.peerhosts import PeerHosts
+from twisted_bazaar.transports.relay.messages import FILES, NODE
 
 __all__ = ["Whereabouts", "WHERE_ASKS_LIMIT"]
 
@@ -112,11 +113,16 @@ class Whereabouts:
         else:
             self.book.claimed(peer_id, relay, group)
 
-    def heard(self, peer_id, host, port, namedBy=None):
-        """peer_id's links are at host:port, as a peer's word names them
-        (``namedBy``: the address group of that peer): into the book
-        until the dial that reads it takes it (L{PathBook.heard})."""
-        self.book.heard(peer_id, host, port, namedBy)
+    def heard(self, peer_id, host, port, namedBy=None, purpose=NODE, relay=None):
+        """peer_id's links (its transfer port: ``purpose`` L{FILES}) are
+        at host:port, as a peer's word names them (``namedBy``: the
+        address group of that peer): into the book until the dial that
+        reads it takes it (L{PathBook.heard}); and the relay that word
+        names for it, if any, noted as its claim, charged to the same
+        group (L{PathBook.claimed}: a seller's offer names both)."""
+        self.book.heard(peer_id, host, port, namedBy, purpose)
+        if relay is not None:
+            self.book.claimed(peer_id, relay, namedBy or "")
 
     def linkAddress(self, peer_id):
         """Where peer_id's links were last written at, and whose word that
@@ -127,6 +133,22 @@ class Whereabouts:
     def relayOf(self, peer_id):
         """The relay peer_id is reached through as last noted, or None."""
         return None if self._book is None else self._book.relayOf(peer_id)
+
+    def unreached(self, peer_id):
+        """Nothing listened where this node dialled peer_id: into the book
+        (L{PathBook.unreached})."""
+        self.book.unreached(peer_id)
+
+    def reached(self, peer_id):
+        """A link to peer_id came up (L{PathBook.reached}): a node that
+        noted no path holds no book, and this makes none."""
+        if self._book is not None:
+            self._book.reached(peer_id)
+
+    def unreachable(self, peer_id):
+        """Whether nothing listened where this node last dialled peer_id,
+        lately (L{PathBook.unreachable}); asking makes no book."""
+        return self._book is not None and self._book.unreachable(peer_id)
 
     def directPath(self, peer_id):
         """The path by which this node reaches peer_id with no relay and no

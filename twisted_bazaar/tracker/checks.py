@@ -49,8 +49,9 @@ class AddressChecks:
         """
         @param tracker: the L{twisted_bazaar.tracker.service.Tracker} whose
             nodes are checked: its clock, connector, identity, settings,
-            peer log, links and registry, its ``keyOf`` (the key a node
-            proved) and ``memberLine`` (its bounded lines of members).
+            peer log, links and registry, its ``proofs`` (the key a node
+            proved, L{twisted_bazaar.tracker.keyproofs.KeyProofs.keyOf}) and
+            ``memberLine`` (its bounded lines of members).
         """
         self.tracker = tracker
         self.checking = Account.of(CHECKS_LIMIT, check_limit)
@@ -81,7 +82,8 @@ class AddressChecks:
             self._checks[victim] = clock.callLater(RECHECK_FIRST, self.check, victim,
                                                    RECHECK_FIRST)
         host, port = tracker.registry.nodes[node_id]
-        check = self._checks[node_id] = AddressCheck(node_id, tracker.keyOf(node_id),
+        key = tracker.proofs.keyOf(node_id)
+        check = self._checks[node_id] = AddressCheck(node_id, key,
                                                      tracker.identity, clock,
                                                      tracker.settings, tracker.peer_log)
         check.start(tracker.transports.dial, host, port,

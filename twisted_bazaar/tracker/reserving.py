@@ -120,7 +120,7 @@ class Reservations:
         self._keepAtRelay(node_id)
         if tracker.relay is None or not tracker.relay.holds(node_id):
             tracker.registry.setRelay(node_id, None)
-        key = tracker.keyOf(node_id)
+        key = tracker.proofs.keyOf(node_id)
         if key is not None:
             named = self.pool.pick(node_id, group, self._relaying)
             if named is not None:
@@ -237,7 +237,7 @@ class Reservations:
         if not self._mayReport(link, message):
             return
         node_id = link.peer_id
-        if self.tracker.keyOf(node_id) is None or not self._relaying(node_id):
+        if self.tracker.proofs.keyOf(node_id) is None or not self._relaying(node_id):
             link.peerLine(LogLevel.info, "refused {peer}'s offer to relay: its address "
                           "check has not passed", self.tracker.log)
             link.send(wire.Error("norelay", "this tracker names as relays only nodes "

@@ -16,12 +16,10 @@ from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.identity.keys import Identity
-from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import CONNECTIONS_LIMIT, RateLimit
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.handlers import Handlers
-from twisted_bazaar.net.handshake import LinkHandshake, channelKey
 from twisted_bazaar.net.link import ILinkOwner, LinkSettings
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.tracker.checks import (  # noqa: F401 (the package's names)
@@ -33,6 +31,7 @@ from twisted_bazaar.tracker.checks import (  # noqa: F401 (the package's names)
 )
 from twisted_bazaar.tracker.grouppace import GroupPace
 from twisted_bazaar.tracker.introductions import Introductions
+from twisted_bazaar.tracker.keyproofs import KeyProofs
 from twisted_bazaar.tracker.registry import Abilities, Registry
 from twisted_bazaar.tracker.relays import NAME_TIMEOUT
 from twisted_bazaar.tracker.reserving import Reservations
@@ -225,11 +224,12 @@ class Tracker:
         self.pace = GroupPace(clock, JOINS_LIMIT, QUESTIONS_LIMIT, _RATE_GROUPS)
         #: Its answers to nodereq and whereis, within their rate.
         self.introductions = Introductions(self, LOOKUPS_LIMIT, _RATE_GROUPS)
-        #: link -> its handshake (L{LinkHandshake}), from a thisisme with
-        #: a key until its proof.
-        self._proving = {}
-        #: node id -> the key it proved, for its address checks.
-        self._keys = {}
+        #: The keys nodes prove as they register, and what a connection
+        #: not registered yet takes: a thisisme, its proof, or an error.
+        self.proofs = KeyProofs(self)
+        self._introducing = Handlers()
+        self._introducing.addPart(self, _INTRODUCING)
+        self._introducing.addPart(self.proofs)
         self.links = {}
         self.relay = relay
         #: Which relay holds each node it cannot dial (L{Reservations}).
@@ -302,17 +302,17 @@ class Tracker:
 
     def linkLost(self, link, reason):
         self.pending.release(link)
-        self._proving.pop(link, None)
-        self._drop(link)
+        self.proofs.linkLost(link)
+        self.drop(link)
 
-    def _drop(self, link):
+    def drop(self, link):
         """Forget the node registered on link, if it still is."""
         node_id = link.peer_id
         if node_id is not None and self.links.get(node_id) is link:
             del self.links[node_id]
             self.registered.release(link)
             self.checks.forget(node_id)
-            self._keys.pop(node_id, None)
+            self.proofs.forget(node_id)
             self.reservations.leave(node_id)
             self.udp.forget(node_id)
             self.registry.leave(node_id)
@@ -327,29 +327,20 @@ class Tracker:
 
     def messageReceived(self, link, message):
         """A node's message, to the handler its type has: before the node
-        registered, L{_INTRODUCING}'s; then the tracker's own
-        (L{_REGISTERED}) or an extension's; any other is answered
-        ``error{wtf}``."""
+        registered, L{_INTRODUCING}'s or its key proofs' (L{KeyProofs});
+        then the tracker's own (L{_REGISTERED}) or an extension's; any
+        other is answered ``error{wtf}``."""
         kind = type(message)
         if link.peer_id is None:
-            handler = _INTRODUCING.get(kind)
-            if handler is None:
+            if not self._introducing.dispatch(kind, link, message):
                 link.protocolError("wtf", f"say thisisme before {message.TYPE}",
                                    close=True)
-            else:
-                handler(self, link, message)
         elif not self._takes.dispatch(kind, link, message):
             link.protocolError("wtf", f"the tracker does not handle {message.TYPE}")
 
     def _said(self, link, error):
         link.peerLine(LogLevel.info, "{peer} says {code}: {info}", self.log,
                       code=error.code, info=error.info)
-
-    def _proofHeard(self, link, proof):
-        if link in self._proving:
-            self._proved(link, proof)
-        else:
-            link.protocolError("wtf", f"say thisisme before {proof.TYPE}", close=True)
 
     def _reserveAsked(self, link, request):
         self.reservations.reserve(link)
@@ -377,60 +368,6 @@ class Tracker:
         extension for its questions of a bucket of its own (L{GroupPace})."""
         return self.pace.mayAsk(link, kind)
 
-    def _register(self, link, hello):
-        """
-        A node introduced itself.  One without a key is registered at once
-        (with the id it asks for, if free); one with a key is told the id
-        of its key, and the tracker's key and nonce, and registered once it
-        proves its key to the tracker.  A thisisme whose id and key do not
-        go together (L{LinkHandshake.hear}) is refused.
-        """
-        if not self.pace.mayJoin(link, hello, self.registered):
-            return
-        handshake = LinkHandshake()
-        fault = handshake.hear(hello, proof_due=True, any_id=True,
-                               channel=channelKey(link.transport))
-        if fault is not None:
-            link.refuse("wtf", fault)
-            return
-        if hello.key is None:
-            handshake.establish()
-            self._join(link, hello)
-            return
-        nonce = handshake.begin(self.identity, REGISTER)
-        handshake.expectProof()
-        self._proving[link] = handshake
-        link.send(wire.ThisIsYou(handshake.peerId, hello.port, self.identity.key, nonce))
-
-    def _proved(self, link, proof):
-        """A node proved its key: it gets its key's id, unless another key
-        holds that id."""
-        handshake = self._proving.pop(link)
-        hello, node_id = handshake.hello, handshake.peerId
-        if not handshake.checkProof(proof.sig):
-            link.refuse("wtf", "that proof does not prove your key to this tracker in "
-                        "this registration")
-            return
-        handshake.establish()
-        holder = self.links.get(node_id)
-        if holder is not None and self._keys.get(node_id) != handshake.key:
-            # Another key with the same id (ids narrowed in a test, or a
-            # collision): the first holder keeps its registration.
-            self.memberLine(groupOf(link), LogLevel.info,
-                             "refused node {id}'s registration from another key: that "
-                             "id is registered already, with its own key, and the "
-                             "first holder of an id keeps it", id=shortId(node_id))
-            link.refuse("wtf", f"node {wireId(node_id)} is registered already, with "
-                        "another key")
-            return
-        if holder is not None:
-            # The key's owner is back: its old connection gives way.
-            self._drop(holder)
-            holder.refuse("wtf", f"node {wireId(node_id)} proved its key on another "
-                          "connection")
-        self._keys[node_id] = handshake.key
-        self._join(link, hello, node_id)
-
     def admit(self, link, hello):
         """
         Register the node on link as a registration (with hello's key
@@ -439,10 +376,10 @@ class Tracker:
         converges to (see L{twisted_bazaar.sim.warm}).
         """
         if hello.key is not None:
-            self._keys[hello.id] = hello.key
-        self._join(link, hello, hello.id, checking=False)
+            self.proofs.proven(hello.id, hello.key)
+        self.join(link, hello, hello.id, checking=False)
 
-    def _join(self, link, hello, proven=None, checking=None):
+    def join(self, link, hello, proven=None, checking=None):
         """Register the node on link: with its key's id, if proven, else
         with the id it asks for if free, or a random one.  Its registration
         is charged to its address group (and key) first; the nodes that
@@ -453,7 +390,7 @@ class Tracker:
             link.refuse("noslots", self.registered.refusal(group, "registrations"))
             return
         for victim in victims:
-            self._drop(victim)
+            self.drop(victim)
             victim.refuse("noslots", "evicted to make room for a node of another "
                           "address group")
         seen = getattr(link.transport.getPeer(), "host", "")
@@ -502,10 +439,6 @@ class Tracker:
         """Node ids whose address check is in flight, by address group."""
         return self.checks.checking
 
-    def keyOf(self, node_id):
-        """The key node_id proved (32 raw bytes), or None."""
-        return self._keys.get(node_id)
-
     def memberLine(self, group, level, format, **fields):
         """Log a line about a node registering, leaving or being checked,
         bounded per address group (L{member_log}, L{MEMBER_LINES}): each
@@ -525,10 +458,10 @@ class Tracker:
         self.member_log.close()
 
 
-#: What the tracker takes of a connection before it registers a node:
-#: message class -> function(tracker, link, message).
-_INTRODUCING = {wire.Error: Tracker._said, wire.ThisIsMe: Tracker._register,
-                wire.Proof: Tracker._proofHeard}
+#: What the tracker takes itself of a connection before it registers a
+#: node, beside its key proofs' (L{KeyProofs.takes}): message class ->
+#: function(tracker, link, message).
+_INTRODUCING = {wire.Error: Tracker._said}
 #: What it takes itself of a registered node; extensions add theirs.
 _REGISTERED = {wire.Error: Tracker._said, RelayReserve: Tracker._reserveAsked,
                RelayReserved: Tracker._heldAtPeer, RelayOffer: Tracker._relayOffered,

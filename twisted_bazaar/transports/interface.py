@@ -71,9 +71,10 @@ class DialOptions:
         RFC 5128 §3.4), or None: any (TCP).
     @ivar opener: whether this end opens the channel (on a simultaneous
         open, both ends dialled; one must open it) (TCP, from a port).
-    @ivar via: the (links, files) QUIC connectors of the socket a dial
-        leaves from (a punched one's: only its 5-tuple passes the
-        routers), or None: the node's own (QUIC).
+    @ivar via: the QUIC socket (a L{QuicEndpoint
+        <twisted_bazaar.transports.quic.endpoint.QuicEndpoint>}) a dial
+        leaves from (the one a UDP punch met its peer on: only its
+        5-tuple passes the routers), or None: the node's own (QUIC).
     """
 
     target = attr.ib(default=None)

@@ -97,17 +97,24 @@ class FakeLinks:
 
 @implementer(ITransport)
 class FakeQuic:
-    """The node's QUIC transport: a dial's link goes by the links connector
-    of the socket its options name (C{via}), as L{QuicTransport
-    <twisted_bazaar.transports.quic.transport.QuicTransport>}'s does."""
+    """The node's QUIC transport: a dial's link goes from the socket its
+    options name (C{via}), as L{QuicTransport
+    <twisted_bazaar.transports.quic.transport.QuicTransport>}'s does: by
+    that socket's links connector (L{FakeSockets.links}).
+
+    @ivar sockets: the L{FakeSockets} whose sockets it dials from.
+    """
 
     kind = UDP
 
     def canDial(self, path):
         return path.kind == UDP
 
+    def __init__(self, sockets):
+        self.sockets = sockets
+
     def dial(self, path, expectedKey, protocolFactory, options=None):
-        links, _ = options.via
+        links = self.sockets.links[options.via]
         return links.connect(path.host, path.port, protocolFactory(), expected=expectedKey)
 
     def listen(self, factory):
@@ -141,9 +148,6 @@ class FakeSockets:
         self.network.unbind(self.host, socket.port)
         del self.links[socket]
         self.closed.append(socket)
-
-    def connectorsOf(self, socket):
-        return self.links[socket], None
 
     def _foreign(self, socket, data, addr):
         if self.punching is not None:
@@ -202,12 +206,12 @@ class Side:
         if kind is not None:
             network.place(host, UdpRouter(public, kind, random.Random(name)))
         connector = FakeConnector()
+        self.sockets = FakeSockets(network, host)
         self.node = makeNode(identity.id, seed=identity.id, identity=identity,
                              connector=connector, transports=overConnector(
-                                 connector, network.clock, more=(FakeQuic(),)))
+                                 connector, network.clock, more=(FakeQuic(self.sockets),)))
         self.node.clock = network.clock
         self.membership = self.node.membership = FakeMembership()
-        self.sockets = FakeSockets(network, host)
         self.punching = self.sockets.punching = UdpPunching(self.node, self.sockets)
         self.punching.plug()
         self.punching.trackerRegistered()
@@ -446,8 +450,8 @@ class PunchTests(UdpPunchingTestCase):
         self.assertEqual(self.b.sockets.links[self.b.sockets.main].dials, [])
         path = Path(UDP, host, port, word=SEEN)
         self.assertIn(path, self.a.node.whereabouts.book.pathsOf(self.bob.id, UDP))
-        self.assertIs(self.a.node.dialer.udpRoutes.of(self.bob.id, path)[0][0],
-                      self.a.sockets.links[self.a.sockets.main])
+        self.assertIs(self.a.node.dialer.udpRoutes.of(self.bob.id, path)[0],
+                      self.a.sockets.main)
         self.assertTrue(self.a.punching.waitsFor(self.bob.id))
         self.assertEqual(self.a.released, [])
         # The QUIC link replaces the relayed one: whoever waited goes on.
@@ -498,8 +502,7 @@ class PunchTests(UdpPunchingTestCase):
         [(host, port, _, _, _)] = self.a.sockets.links[self.a.sockets.main].dials
         [path] = self.b.node.whereabouts.book.pathsOf(self.alice.id, UDP)
         self.assertEqual((path.host, path.port), (HOME["a"][1], self.reach["a"].seen_port))
-        self.assertIs(self.b.node.dialer.udpRoutes.of(self.alice.id, path)[0][0],
-                      sockets.links[kept])
+        self.assertIs(self.b.node.dialer.udpRoutes.of(self.alice.id, path)[0], kept)
 
     def test_bothRandom(self):
         """Two random routers: no plan; A says why and its link stays on

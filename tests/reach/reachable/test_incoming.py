@@ -45,7 +45,7 @@ class AcceptsTests(MembershipCase):
         self.tracker.say(reach(False))
         self.tracker.heard()
         self.tracker.say({"type": "relayReserved", "relay": RELAY})
-        self.service.reservation.accepts = IncomingAccepts(
+        self.service.reservation.circuits.accepts = IncomingAccepts(
             self.clock, descriptors=lambda: (self.open, 1024))
 
     def incoming(self, n, host=VICTIM):
@@ -186,7 +186,7 @@ class AcceptsTests(MembershipCase):
             counted.append(True)
             return (self.open, 1024)
 
-        self.service.reservation.accepts = IncomingAccepts(self.clock, descriptors)
+        self.service.reservation.circuits.accepts = IncomingAccepts(self.clock, descriptors)
         hosts = strangers(8)
         for i in range(1000):
             self.incoming(1, hosts[i % len(hosts)])

@@ -22,12 +22,10 @@ from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.transports.relay.messages import (
     RelayAccept,
-    RelayConnect,
     RelayIncoming,
     RelayOpen,
     RelayReserved,
 )
-from twisted_bazaar.reach.reachable.relayprobe import PROBE_AGAIN, PROBE_INTERVAL
 from twisted_bazaar.reach.reachable.advertising import (
     ADVERTISE_CALM,
     ADVERTISE_INTERVAL,
@@ -74,6 +72,14 @@ class PeerReservationCase(MembershipCase):
         request.link.makeConnection(transport)
         request.deferred.callback(request.link)
         return request.link, transport
+
+    def passProbe(self):
+        """The probe under way (the last connection the node asked for)
+        comes up, and its circuit opens: it passes."""
+        request = self.node.connector.requests[-1]
+        request.link.makeConnection(StringTransport())
+        request.deferred.callback(request.link)
+        request.link.dataReceived(frame(wire.encode(RelayOpen("203.0.113.9"))))
 
 
 class ThroughTheTransportsTests(PeerReservationCase):
@@ -152,16 +158,6 @@ class PeerReservationTests(PeerReservationCase):
         hold.connectionLost(Failure(ConnectionDone()))
         self.assertIsNone(self.node.relay)
         self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
-
-    def test_incomingDialsTheRelayHeld(self):
-        """A circuit announced on the reservation's connection is accepted
-        at the relay held: never at the host the message names."""
-        hold, _ = self.held()
-        hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
-        hold.dataReceived(frame(wire.encode(RelayIncoming("tok", "node", "6.6.6.6",
-                                                          22))))
-        request = self.node.connector.requests[-1]
-        self.assertEqual((request.host, request.port), ("192.0.2.50", 7702))
 
     def test_relayGoes(self):
         """The relay's connection closes: the node advertises no relay,
@@ -487,7 +483,7 @@ class PeerReservationTests(PeerReservationCase):
         hold.makeConnection(transport)
         request.deferred.callback(hold)
         hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
-        self.service.reservation._probed(hold, None)
+        self.passProbe()
         self.tracker.heard()
         hold.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
@@ -504,7 +500,7 @@ class PeerReservationTests(PeerReservationCase):
         """
         hold, _ = self.held()
         hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
-        self.service.reservation._probed(hold, None)
+        self.passProbe()
         self.tracker.heard()
         del self.recorder.events[:]
         with capturedLogs() as events:
@@ -566,148 +562,3 @@ class AddressedConnectorTests(PeerReservationCase):
                           "relay": RELAY})
         [request] = self.node.connector.requests
         self.assertEqual((request.host, request.port), ("192.0.2.50", 7702))
-
-
-class ProbeTests(PeerReservationCase):
-    """Holding a public node's relay, the node dials itself through it,
-    then and now and then: a relay that carries no circuit to it loses it
-    (issue 55: a relay held homes and dropped their circuits)."""
-
-    def probed(self):
-        """Held: the probe's connection to the relay, up."""
-        hold, transport = self.held()
-        hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
-        self.tracker.heard()
-        request = self.node.connector.requests[-1]
-        self.assertEqual((request.host, request.port), ("192.0.2.50", 7702))
-        probe = StringTransport()
-        request.link.makeConnection(probe)
-        request.deferred.callback(request.link)
-        self.assertEqual(probe.value(), frame(wire.encode(
-            RelayConnect(self.node.id, "node"))))
-        return hold, transport, request.link
-
-    def test_failedProbeLeaves(self):
-        """The relay refuses the node's circuit to itself: the node leaves
-        it, says why, and asks the tracker for another."""
-        hold, transport, end = self.probed()
-        with capturedLogs() as events:
-            end.dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
-            self.assertTrue(transport.disconnecting or transport.disconnected)
-            hold.connectionLost(Failure(ConnectionDone()))
-        self.assertIsNone(self.node.relay)
-        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
-        self.assertTrue(any("a circuit to this node through it did not open"
-                            in formatEvent(e) for e in events))
-
-    def test_crowdedProbeKeepsTheRelay(self):
-        """A stranger opens circuits to the node through its honest relay
-        as the node probes it, past what the node accepts at once: the
-        node declines some, its probe's circuit may be among them, and
-        the relay says the probe's circuit was not accepted.  The node
-        used to leave the relay (and, probed again, the next); now a
-        failed probe while it declined circuits from that relay is no
-        word on the relay: it keeps it, says so, and probes again
-        PROBE_INTERVAL later."""
-        hold, transport, end = self.probed()
-        with capturedLogs() as events:
-            for i in range(40):
-                hold.dataReceived(frame(wire.encode(RelayIncoming(
-                    f"c{i}", "node", "198.51.100.7", 5000 + i))))
-            end.dataReceived(frame(wire.encode(wire.Error(
-                "norelay", "the circuit closed: node did not accept the circuit "
-                "within 10 s"))))
-        self.assertFalse(transport.disconnecting or transport.disconnected)
-        self.assertEqual(self.node.relay, RELAY)
-        self.assertEqual(self.tracker.heard(), [])
-        lines = [formatEvent(e) for e in events]
-        self.assertTrue(any(line.startswith(f"kept the relay at {RELAY}: its probe "
-                                            "failed") for line in lines), lines)
-        asked = len(self.node.connector.requests)
-        self.clock.advance(PROBE_INTERVAL)
-        self.assertEqual(len(self.node.connector.requests), asked + 1)
-        # That probe fails with nothing declined meanwhile: the node leaves.
-        probe = StringTransport()
-        request = self.node.connector.requests[-1]
-        request.link.makeConnection(probe)
-        request.deferred.callback(request.link)
-        request.link.dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
-        self.assertTrue(transport.disconnecting or transport.disconnected)
-
-    def test_aRelayDroppingEveryCircuitCannotExcuseEachProbe(self):
-        """
-        The relay drops every circuit, the node's probes' too, and at each
-        probe announces 40 circuits, so that the node declines some.  On
-        the code before, each failed probe was excused: the node kept the
-        relay for an hour (12 probes, 12 excused), out of reach through
-        it.  Now one failure is excused in a row, the next probe comes
-        PROBE_AGAIN later, and its failure leaves the relay, whatever the
-        node declined.
-        """
-        hold, transport, end = self.probed()
-        excused = 0
-        with capturedLogs():
-            for probe in range(12):
-                for i in range(40):
-                    hold.dataReceived(frame(wire.encode(RelayIncoming(
-                        f"c{probe}-{i}", "node", "198.51.100.7", 5000 + i))))
-                end.dataReceived(frame(wire.encode(wire.Error(
-                    "norelay", "the circuit closed: dropped"))))
-                if transport.disconnecting or transport.disconnected:
-                    break
-                excused += 1
-                asked = len(self.node.connector.requests)
-                self.clock.advance(PROBE_INTERVAL)
-                self.assertEqual(len(self.node.connector.requests), asked + 1)
-                request = self.node.connector.requests[-1]
-                request.link.makeConnection(StringTransport())
-                request.deferred.callback(request.link)
-                end = request.link
-        self.assertEqual(excused, 1)
-        self.assertTrue(transport.disconnecting or transport.disconnected)
-        with capturedLogs() as events:
-            hold.connectionLost(Failure(ConnectionDone()))
-        self.assertIsNone(self.node.relay)
-        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
-        self.assertTrue(any("and the probe before failed too" in formatEvent(e)
-                            for e in events))
-
-    def test_anExcusedProbeIsFollowedSoon(self):
-        """After a failure excused, the next probe comes PROBE_AGAIN later,
-        not PROBE_INTERVAL; one that passes makes the next failure
-        excusable again."""
-        hold, transport, end = self.probed()
-        for i in range(40):
-            hold.dataReceived(frame(wire.encode(RelayIncoming(
-                f"c{i}", "node", "198.51.100.7", 5000 + i))))
-        end.dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
-        asked = len(self.node.connector.requests)
-        self.clock.advance(PROBE_AGAIN)
-        self.assertEqual(len(self.node.connector.requests), asked + 1)
-        request = self.node.connector.requests[-1]
-        request.link.makeConnection(StringTransport())
-        request.deferred.callback(request.link)
-        request.link.dataReceived(frame(wire.encode(RelayOpen("203.0.113.9"))))
-        self.assertEqual(self.node.relay, RELAY)
-        self.clock.advance(PROBE_INTERVAL)
-        request = self.node.connector.requests[-1]
-        request.link.makeConnection(StringTransport())
-        request.deferred.callback(request.link)
-        for i in range(40):
-            hold.dataReceived(frame(wire.encode(RelayIncoming(
-                f"d{i}", "node", "198.51.100.7", 5000 + i))))
-        request.link.dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
-        self.assertFalse(transport.disconnecting or transport.disconnected)
-
-    def test_passedProbeRepeats(self):
-        """The circuit opens: the node keeps the relay, and probes it again
-        PROBE_INTERVAL later; leaving the tracker ends the probing."""
-        hold, transport, end = self.probed()
-        end.dataReceived(frame(wire.encode(RelayOpen("203.0.113.9"))))
-        self.assertFalse(transport.disconnecting or transport.disconnected)
-        self.assertEqual(self.node.relay, RELAY)
-        asked = len(self.node.connector.requests)
-        self.clock.advance(PROBE_INTERVAL)
-        self.assertEqual(len(self.node.connector.requests), asked + 1)
-        self.tracker.link.transport.loseConnection()
-        self.assertEqual(self.clock.getDelayedCalls(), [])

@@ -73,11 +73,10 @@ class FakeNode:
     def linkReady(self, peer_id):
         return peer_id in self.links and peer_id not in self.waiting
 
-    def heard(self, peer_id, host, port, word="claimed", namedBy=None):
+    def heard(self, peer_id, host, port, namedBy=None, purpose="node", relay=None):
         self.heardAt[peer_id] = (host, port)
-
-    def noteRelay(self, peer_id, relay, named=False, group=""):
-        self.relays.append((peer_id, relay))
+        if relay is not None:
+            self.relays.append((peer_id, relay))
 
     def connectTo(self, peer_id, purpose):
         """A dial by id, at the address last heard (as the book of paths

@@ -113,6 +113,18 @@ class ConnectTests(SynchronousTestCase):
         [(_, _, _, _, through, _)] = self.connector.dials
         self.assertEqual(through, {})
 
+    def test_theOffersAddressGoesThroughTheBook(self):
+        """The offer's transfer port is heard into the node's book, as the
+        seller's word, and the seller dialled by its id there: the dial
+        takes the claim."""
+        sellers = self.sellers(relay=None)
+        book = sellers.fetcher.node.whereabouts.book
+        sellers.connect(SELLER.id)
+        [(host, port, _, expected, _, _)] = self.connector.dials
+        self.assertEqual((host, port, expected), ("203.0.113.7", 9002, decode(SELLER.key)))
+        self.assertIsNone(book.transferAddress(SELLER.id))
+        self.assertTrue(book.empty())
+
     def test_cancelledPunchDialsNothing(self):
         """A download that stops while the punch is under way goes
         nowhere else."""

@@ -196,7 +196,7 @@ class DetourTests(SynchronousTestCase):
         market.run(5)
         self.assertEqual([offer.seller for offer in answerOf(deferred)], [seller.id])
         self.assertEqual(sent, [])
-        asker.overlay._noteUnreachable(seller.id)
+        asker.whereabouts.unreached(seller.id)
         deferred = asker.discovery.find("apple", 1.0)
         market.run(5)
         self.assertEqual([offer.seller for offer in answerOf(deferred)], [seller.id])

@@ -1,15 +1,13 @@
 """
-Tests for twisted_bazaar.schemes.chord.upkeep: dead successors are
-found and the ring repaired (real nodes in a L{Market}); one node's
-answers to pings, stabilization and states (fake transports); and the
-periods that back off while nothing changes (fake transports and a
-task.Clock).
+Tests for twisted_bazaar.schemes.chord.upkeep: the ring links to the
+neighbours (and no standing ones to fingers), the periods that back off
+while nothing changes (fake transports and a task.Clock), and the
+puzzle every peer taken must solve.  Its pings: test_pinging; its
+stabilization: test_stabilizing.
 """
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.error import ConnectionLost
 from twisted.internet.testing import StringTransport
-from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
@@ -26,94 +24,10 @@ from twisted_bazaar.schemes.chord.messages import (
 from twisted_bazaar.schemes.chord.ring import solves
 from twisted_bazaar.schemes.chord.state import Neighbourhood, Peer
 from twisted_bazaar.schemes.chord.upkeep import IRingHost
-from twisted_bazaar.testing import Market
 
 from tests.helpers import answerAs, assertDialRefused, feed, linkPeer, makeNode, sent
 from tests.records import identity
-from tests.schemes.chord.market import (
-    FAST,
-    SETTLE,
-    addChord,
-    ringViolations,
-)
 from tests.schemes.chord.test_routing import FAR, ME, PRED, SUCC, LinkedToOnePeer
-
-
-class FailureTests(SynchronousTestCase):
-    def setUp(self):
-        self.market = Market(seed=7)
-        self.nodes = [addChord(self.market) for _ in range(8)]
-        self.market.run(SETTLE)
-
-    def test_aDeadSuccessorIsDetectedAndTheRingRepaired(self):
-        market = self.market
-        ordered = sorted(market.nodes, key=lambda node: node.id)
-        victim, pred = ordered[3], ordered[2]
-        market.crash(victim)
-        # Not yet: the successor list still names it until k pings are missed.
-        market.run(FAST["chord-ping"])
-        self.assertIn(victim.id, [p.id for p in pred.discovery.ring.successors])
-        market.run(FAST["chord-ping"] * (FAST["chord-missed"] + 1) * 1.25 + 0.1)
-        self.assertEqual(pred.discovery.ring.successor.id, ordered[4].id)
-        market.run(SETTLE)
-        self.assertEqual(ringViolations(market), [])
-
-    def test_losingEverySuccessorAtOnceIsRepaired(self):
-        """With r = 2, three neighbours crashing leave a node with no live
-        successor: it falls back on its nearest finger, and the node after
-        the gap, pinging its own predecessor, is found again."""
-        market = Market(seed=12)
-        for _ in range(10):
-            addChord(market, scheme={"chord-successors": 2})
-        market.run(SETTLE)
-        ordered = sorted(market.nodes, key=lambda node: node.id)
-        for victim in ordered[3:6]:
-            market.crash(victim)
-        market.run(SETTLE)
-        self.assertEqual(ringViolations(market), [])
-        self.assertEqual(ordered[2].discovery.ring.successor.id, ordered[6].id)
-
-    def test_neighboursCrashingTogetherAreRepaired(self):
-        market = self.market
-        ordered = sorted(market.nodes, key=lambda node: node.id)
-        for victim in ordered[2:5]:
-            market.crash(victim)
-        market.run(SETTLE)
-        self.assertEqual(ringViolations(market), [])
-
-
-class RingMessageTests(LinkedToOnePeer, SynchronousTestCase):
-    def test_pingIsAnswered(self):
-        feed(self.link, ChordPing(5))
-        self.assertEqual(sent(self.link), [ChordPong(5)])
-
-    def test_stabilizeNotifiesAndAnswersWithTheNewPredecessor(self):
-        feed(self.link, ChordStabilize(3))
-        [state] = sent(self.link)
-        self.assertEqual(state.nonce, 3)
-        self.assertEqual(state.pred.id, 700)
-        self.assertEqual([p.id for p in state.succs], [SUCC, FAR])
-
-    def test_aPingFromACloserSuccessorMakesItOurs(self):
-        """A node that takes us for its predecessor and lies before our
-        successor is our successor: we adopt it and stabilize with it."""
-        closer = linkPeer(self.node, 1500, purpose="chord", port=7015)
-        feed(closer, ChordPing(5, True))
-        self.assertEqual(sent(closer), [ChordPong(5), ChordStabilize(1)])
-        self.assertEqual([p.id for p in self.scheme.ring.successors], [1500, SUCC, FAR])
-        self.assertEqual(self.scheme.ring.successor.port, 7015)
-
-    def test_aPingWithoutTheClaimOrFromFartherChangesNothing(self):
-        closer = linkPeer(self.node, 1500, purpose="chord")
-        feed(closer, ChordPing(5))
-        feed(self.link, ChordPing(6, True))
-        self.assertEqual(sent(closer), [ChordPong(5)])
-        self.assertEqual(sent(self.link), [ChordPong(6)])
-        self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC, FAR])
-
-    def test_aStateNobodyAskedForIsIgnored(self):
-        feed(self.link, ChordState(99, Peer(3, "x", 1), (Peer(4, "y", 1),)))
-        self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC, FAR])
 
 
 class FingerLinkTests(LinkedToOnePeer, SynchronousTestCase):
@@ -222,7 +136,7 @@ class WhomTheDialReachedTests(LinkedToOnePeer, SynchronousTestCase):
         assertDialRefused(self, self.node, link, dialled.id, impostor)
 
 
-class AdaptivePeriodTests(SynchronousTestCase):
+class AnsweredNeighbours:
     """
     A node placed between PRED and SUCC (then FAR), linked to the three,
     with periods of 1 s backing off to 30 s.  Its neighbours
@@ -262,6 +176,11 @@ class AdaptivePeriodTests(SynchronousTestCase):
         counts, self.counts = self.counts, {}
         return counts
 
+
+class AdaptivePeriodTests(AnsweredNeighbours, SynchronousTestCase):
+    """The periods of the upkeep back off while nothing changes, and come
+    back when the ring next to the node does."""
+
     def test_aPlacedNodeKeepsItsRingAtTheLongestPeriods(self):
         """Placed whole (a simulator's warm ring), the node keeps it as one
         that kept a settled ring a while: nothing in the first 22.5 s (30 s
@@ -287,30 +206,6 @@ class AdaptivePeriodTests(SynchronousTestCase):
         self.assertLessEqual(later[SUCC, ChordStabilize], 5)
         self.assertLessEqual(later.get((SUCC, ChordFind), 0), 5)
 
-    def test_aNeighbourHeardFromIsNotPinged(self):
-        """A predecessor that stabilizes with this node more often than it
-        would be pinged shows it is alive: no ping."""
-        link = self.links[PRED]
-        nonces = iter(range(1, 10**6))
-
-        def predecessorStabilizes():
-            feed(link, ChordStabilize(next(nonces)))
-
-        self.answer(100, predecessorStabilizes)
-        later = self.counted(100, predecessorStabilizes)
-        self.assertEqual(later.get((PRED, ChordPing), 0), 0)
-
-    def test_aPredecessorNotHeardFromIsPinged(self):
-        self.answer(100)
-        later = self.counted(100)
-        self.assertGreaterEqual(later[PRED, ChordPing], 2)
-
-    def test_laterSuccessorsAreNotPinged(self):
-        """FAR is the first successor's own successor: SUCC keeps it."""
-        counts = self.counted(200)
-        self.assertEqual(counts.get((FAR, ChordPing), 0), 0)
-        self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC, FAR])
-
     def test_aNewNeighbourBringsTheBasePeriodBack(self):
         self.answer(100)
         closer = linkPeer(self.node, 1500, purpose="chord", port=7015)
@@ -321,33 +216,6 @@ class AdaptivePeriodTests(SynchronousTestCase):
         after = self.counted(2.6)
         self.assertEqual(self.scheme.ring.successor.id, 1500)
         self.assertGreaterEqual(after[1500, ChordStabilize], 2)
-
-    def test_aNewLaterSuccessorKeepsThePeriod(self):
-        """Only a new first successor or predecessor brings stabilization
-        back to its base: a node that joined past the successor is learnt
-        from its list, and the ring next to this node has not changed."""
-        self.answer(100)
-        pace = self.scheme.upkeep.paces["stabilize"]
-        self.assertEqual(pace.period, pace.ceiling)
-        self.theirs = (Peer(3000, "", 5000), Peer(FAR, "", 5000))
-        self.answer(40)
-        self.assertEqual([p.id for p in self.scheme.ring.successors], [SUCC, 3000, FAR])
-        self.assertEqual(pace.period, pace.ceiling)
-
-    def test_aNeighbourWhoseLinkBreaksIsFoundDeadSoon(self):
-        """Backed off or not, a neighbour whose connection broke (its
-        process died) is dead within (missed + 1) x 1.25 x ping seconds."""
-        self.answer(100)
-        link = self.links.pop(PRED)
-        link.connectionLost(Failure(ConnectionLost()))
-        settings = self.scheme.settings
-        self.answer((settings.missed + 1) * 1.25 * settings.ping - 0.1)
-        for request in self.node.connector.requests:
-            request.deferred.errback(ConnectionLost())
-        self.node.connector.requests.clear()
-        self.answer(0.2)
-        self.assertIsNone(self.scheme.ring.predecessor)
-
 
 def drawn(bits, solving):
     """The first key pair of tests.records whose id solves (or does not

@@ -2,23 +2,20 @@
 Tests of L{twisted_bazaar.transports.quic.connection}: its datagrams (the
 handshake's of 1,452 bytes at most, then up to the path's: its route's
 MTU and the peer's limit, L{twisted_bazaar.transports.quic.pathmtu}, probed up
-to by qh3, and smaller where the path refuses them), and what arrives
-handed to its streams.  Rogue peers are in test_hostile.
+to by qh3, and smaller where the path refuses them), a burst of them
+handed to a stream at once.  How its streams are handed what arrives:
+test_streamtable.  Rogue peers are in test_hostile.
 """
 
 import collections
 import os
 
-from qh3.quic.events import ConnectionTerminated, StreamDataReceived, StreamReset
-from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.protocol import Factory, Protocol
-from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.transports.quic.connection import Connection, QuicClosed
 from twisted_bazaar.transports.quic.connector import LINKS
 from twisted_bazaar.transports.quic.pathmtu import FALLBACK, MOST
-from twisted_bazaar.transports.quic.stack import READ_SIZE, Quic, clientConfiguration
+from twisted_bazaar.transports.quic.stack import READ_SIZE
 
 from tests.transports.quic.fakeudp import FakeNetwork, Recorder
 
@@ -125,67 +122,9 @@ class DatagramSizeTests(SynchronousTestCase):
         network.run(1)
         self.assertEqual(result[0].transport.connection.quic.datagramSize, 9000 - 28)
 
-
-class Events(Protocol):
-    """A stream's protocol noting what happened to it, in order."""
-
-    def __init__(self):
-        self.seen = []
-
-    def dataReceived(self, data):
-        self.seen.append(data)
-
-    def connectionLost(self, reason):
-        self.seen.append(reason.type)
-
-
-class HandOverTests(SynchronousTestCase):
-    """What a turn's datagrams bring a stream is handed to it in one piece
-    at the turn's end, and always before its end or loss."""
-
-    def setUp(self):
-        self.clock = Clock()
-        endpoint = FakeNetwork(self.clock).endpoint(*CLIENT)
-        quic = Quic(configuration=clientConfiguration(LINKS))
-        quic.connect(SERVER, now=0)
-        # An acceptor's (no handshake Deferred to fail).
-        self.connection = Connection(endpoint, quic, SERVER, "group",
-                                     accept=lambda *args: None)
-        self.protocol = Events()
-        self.connection.addStream(0, self.protocol).start()
-
-    def arrive(self, data, end=False):
-        self.connection._event(StreamDataReceived(data=data, end_stream=end, stream_id=0))
-
-    def test_atTheTurnsEnd(self):
-        self.arrive(b"a")
-        self.arrive(b"b")
-        self.assertEqual(self.protocol.seen, [])
-        self.connection.flushSoon()
-        self.clock.advance(0)
-        self.assertEqual(self.protocol.seen, [b"ab"])
-
-    def test_beforeTheStreamsEnd(self):
-        self.arrive(b"a")
-        self.arrive(b"b", end=True)
-        self.assertEqual(self.protocol.seen, [b"a", b"b", ConnectionDone])
-
-    def test_beforeAReset(self):
-        self.arrive(b"a")
-        self.connection._event(StreamReset(error_code=1, stream_id=0))
-        self.assertEqual(self.protocol.seen, [b"a", ConnectionLost])
-
-    def test_beforeTheConnectionEnds(self):
-        self.arrive(b"a")
-        self.arrive(b"b")
-        self.connection._event(ConnectionTerminated(error_code=1, frame_type=None,
-                                                    reason_phrase="gone"))
-        self.assertEqual(self.protocol.seen, [b"ab", QuicClosed])
-
     def test_ethernetBursts(self):
         """A MiB in 1,472-byte datagrams reaches the protocol whole, in
         far fewer pieces than datagrams (a burst's at once)."""
-        transfer = DatagramSizeTests("test_ethernet")
-        handshake, after = transfer.transfer(FakeNetwork(mtu=1500))
-        [protocol] = transfer.accepted.protocols
+        handshake, after = self.transfer(FakeNetwork(mtu=1500))
+        [protocol] = self.accepted.protocols
         self.assertLess(len(protocol.got) * 4, len(after))

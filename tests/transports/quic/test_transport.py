@@ -26,7 +26,6 @@ from twisted_bazaar.transports.quic.transport import QuicTransport, isQuic
 from twisted_bazaar.transports.table import Transports
 from twisted_bazaar.files import hashing
 from twisted_bazaar.transports.quic.connection import QuicUnanswered
-from twisted_bazaar.transports.quic.connector import FILES as FILES_SERVICE, LINKS, QuicConnector
 from twisted_bazaar.testing import Market, MemoryNetwork
 
 from tests import records
@@ -185,14 +184,12 @@ class TransportTests(SynchronousTestCase):
         book.add(SELLER.id, configured)
         book.add(SELLER.id, punched)
         more = self.udp.endpoint("10.0.0.1", 4434)
-        routed = (QuicConnector(more, channelKey(1), LINKS),
-                  QuicConnector(more, channelKey(1), FILES_SERVICE))
         dialer = self.node.dialer
-        dialer.udpRoutes.route(SELLER.id, punched, routed)
+        dialer.udpRoutes.route(SELLER.id, punched, more)
         self.dial()
         self.assertEqual([(source, destination) for source, destination, _ in self.udp.sent],
                          [(("10.0.0.1", 4434), ("203.0.113.7", 21896))])
-        self.assertIs(dialer.udpRoutes.of(SELLER.id, punched)[0], routed)
+        self.assertIs(dialer.udpRoutes.of(SELLER.id, punched)[0], more)
         dialer.udpRoutes.unroute(SELLER.id, punched)
         self.assertIsNone(dialer.udpRoutes.of(SELLER.id, punched))
 
@@ -202,8 +199,8 @@ class TransportTests(SynchronousTestCase):
         punched = Path(UDP, "203.0.113.7", 21896, word=SEEN)
         self.node.whereabouts.book.add(SELLER.id, punched)
         lost = []
-        self.node.dialer.udpRoutes.route(SELLER.id, punched, (self.quic.links, self.quic.files),
-                                  lambda *args: lost.append(args))
+        self.node.dialer.udpRoutes.route(SELLER.id, punched, self.quic.endpoint,
+                                         lambda *args: lost.append(args))
         self.dial()
         self.udp.run(6)
         self.assertEqual(lost, [(SELLER.id, punched,

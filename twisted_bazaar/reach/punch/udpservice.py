@@ -141,8 +141,7 @@ class UdpPunching(Service, NodeObserver):
         @param sockets: the node's QUIC sockets: ``main`` (its
             L{QuicEndpoint <twisted_bazaar.transports.quic.endpoint.QuicEndpoint>}),
             ``open()`` one more serving the node (raising C{OSError} if it
-            cannot), ``close(endpoint)``, ``connectorsOf(endpoint)`` (the
-            (links, files) connectors that dial from it):
+            cannot), ``close(endpoint)``:
             L{twisted_bazaar.daemon.quic.QuicService}, which gives each
             socket's datagrams too short for QUIC to L{foreignDatagram}.
         @param limits: the TCP punch's L{PunchLimits
@@ -376,9 +375,8 @@ class UdpPunching(Service, NodeObserver):
         kept = run.endpoints[met.socket]
         run.closeExtra(self.sockets, self.opened, kept)
         run.path = Path(UDP, met.host, met.port, word=SEEN)
-        connectors = self.sockets.connectorsOf(kept)
         self.node.whereabouts.book.add(run.peer_id, run.path)
-        self.node.dialer.udpRoutes.route(run.peer_id, run.path, connectors, self._pathLost)
+        self.node.dialer.udpRoutes.route(run.peer_id, run.path, kept, self._pathLost)
         shared = self.node.links.get(run.peer_id)
         # The side that opened the relayed link standing now dials: where
         # the two had linked each other at once, both kept the link of the
@@ -399,7 +397,7 @@ class UdpPunching(Service, NodeObserver):
         # the punch met on (only its 5-tuple passes the routers).
         link = self.node.overlay.punchedLink(shared)
         dialing = self.node.dialer.dialPath(run.path, decode(shared.key), lambda: link,
-                                            DialOptions(via=connectors))
+                                            DialOptions(via=kept))
         dialing.addErrback(self._linkFailed, run)
 
     def _pathLost(self, peer_id, path, why):

@@ -5,39 +5,31 @@ tracker connection.  The tracker holds it at its own relay, the relay of
 last resort, or names a public node's relay (``relayAt``), where the node
 reserves on a connection it keeps open (L{PeerHold}), and tells the
 tracker once it holds it; it then probes that relay now and then, by
-dialling itself through it (L{RelayProbe}), and leaves it when a probe
+dialling itself through it (L{RelayProbing}), and leaves it when a probe
 fails; when that connection closes, it asks the tracker again.  A node
 at the tracker's relay asks again now and then (L{RETRY_FIRST}), and
 moves to a public node's relay once one has room.
 Once held, it advertises the relay, and accepts each circuit the relay
-announces on a connection of its own, running its end of the inner
-channel as the acceptor, under the protocol its own port (links) or
-transfer port (files) would run.
+announces (L{CircuitAccepting}).
 """
 
-from twisted.internet.address import IPv4Address
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import keyId
-from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.net.handshake import PLAIN, channelKey
-from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.transports.path import DIRECT, NAMED, Path
-from twisted_bazaar.transports.relay.circuit import CircuitEnd
-from twisted_bazaar.reach.reachable.incoming import IncomingAccepts
+from twisted_bazaar.reach.reachable.accepting import CircuitAccepting
 from twisted_bazaar.transports.relay.messages import (
     FRAME_LIMIT,
-    NODE,
-    RelayAccept,
     RelayIncoming,
     RelayReserve,
     RelayReserved,
 )
-from twisted_bazaar.reach.reachable.relayprobe import PROBE_AGAIN, PROBE_INTERVAL, RelayProbe
+from twisted_bazaar.reach.reachable.relayprobe import RelayProbing
 from twisted_bazaar.wire.core import splitRelay
 from twisted_bazaar.wire.ids import wireId
 
@@ -74,11 +66,14 @@ class RelayReservation:
 
     def __init__(self, node, accepts=None):
         """
-        @param accepts: the L{IncomingAccepts} that bounds the circuits
-            it accepts at once; None: one with the declared limits.
+        @param accepts: the L{IncomingAccepts
+            <twisted_bazaar.reach.reachable.incoming.IncomingAccepts>} that
+            bounds the circuits it accepts at once (L{CircuitAccepting});
+            None: one with the declared limits.
         """
         self.node = node
-        self.accepts = IncomingAccepts(node.clock) if accepts is None else accepts
+        #: Its accepts of the circuits its relays announce.
+        self.circuits = CircuitAccepting(node, accepts)
         self.relay = None
         self.asked = False
         #: Sends to the tracker (its link's send), once asked.
@@ -97,15 +92,8 @@ class RelayReservation:
         #: while at the tracker's, and how long it waits after that.
         self._retry = None
         self._retryWait = RETRY_FIRST
-        #: The probe of the public node's relay held, under way, and the
-        #: timer of the next.
-        self._probe = None
-        self._probeTimer = None
-        #: Whether this node declined a circuit the relay announced while
-        #: the probe under way waited for its own (L{_probed}), and whether
-        #: the last probe's failure was excused so.
-        self._declinedInProbe = False
-        self._excused = False
+        #: The probes of the public node's relay held.
+        self.probing = RelayProbing(node, self._probePassed)
         #: Whether a relayReserve sent waits for its answer: a relayAt is
         #: taken only as one.
         self._awaiting = False
@@ -214,64 +202,16 @@ class RelayReservation:
             return
         relay = hold.named.relay
         self._atTracker = False
-        self._excused = False
         self._refusals = 0
         self._setRelay(relay)
         if self._send is not None:
             self._send(RelayReserved(relay))
-        self._startProbe(hold)
+        self.probing.start(hold)
 
-    def _startProbe(self, hold):
-        """Dial this node through the relay hold holds it at."""
-        self._probeTimer = None
-        self._declinedInProbe = False
-        self._probe = RelayProbe(self.node, hold.named.relay,
-                                 lambda why: self._probed(hold, why))
-
-    def _probed(self, hold, why):
-        """A probe ended: passed (why None), probe again later; failed,
-        leave the relay (and ask the tracker for another), unless this node
-        declined circuits the relay announced meanwhile (its own bounds,
-        L{IncomingAccepts}, full: its probe's circuit may have been one of
-        them): then it is no word on the relay, and it probes again
-        L{PROBE_AGAIN} later.  Otherwise a stranger opening circuits to
-        this node through an honest relay, past those bounds, at probe time
-        made it leave that relay, and the next.  Excused once in a row
-        only: a relay that dropped every circuit, its probes' too, and
-        announced circuits enough at each probe that the node declined
-        some, held its node at home out of reach for good."""
-        self._probe = None
-        if hold is not self._peer:
-            return
-        if why is not None and self._declinedInProbe and not self._excused:
-            self._excused = True
-            host, _ = splitRelay(hold.named.relay)
-            self.node.overlay.peer_log.emit(
-                self.log, LogLevel.info, addressGroup(host),
-                "kept the relay at {relay}: its probe failed ({why}), but this node "
-                "declined circuits it announced meanwhile; probing it again in "
-                "{wait:g} s", relay=hold.named.relay, why=why, wait=PROBE_AGAIN)
-            self._probeTimer = self.node.clock.callLater(PROBE_AGAIN,
-                                                         self._startProbe, hold)
-            return
-        if why is None:
-            self._failures = 0
-            self._excused = False
-            self._probeTimer = self.node.clock.callLater(PROBE_INTERVAL,
-                                                         self._startProbe, hold)
-        else:
-            if self._excused:
-                why = f"{why} (and the probe before failed too)"
-            hold.letGo(f"a circuit to this node through it did not open: {why}")
-
-    def _stopProbing(self):
-        """No probe under way or to come."""
-        probe, self._probe = self._probe, None
-        if probe is not None:
-            probe.cancel()
-        timer, self._probeTimer = self._probeTimer, None
-        if timer is not None and timer.active():
-            timer.cancel()
+    def _probePassed(self):
+        """A probe of the relay held passed: the relays that failed before
+        it are no reason to wait any more (L{_askAfterFailure})."""
+        self._failures = 0
 
     def declined(self, message):
         """The tracker answered ``error{noslots}`` (or ``norelay``): a
@@ -314,7 +254,7 @@ class RelayReservation:
         if hold is not self._peer:
             return
         self._peer = None
-        self._stopProbing()
+        self.probing.stop()
         host, _ = splitRelay(hold.named.relay)
         self.node.overlay.peer_log.emit(
             self.log, LogLevel.info, addressGroup(host),
@@ -382,7 +322,7 @@ class RelayReservation:
         """The tracker connection is gone, and every reservation with it
         (a public node's relay's too: the tracker names none now)."""
         hold, self._peer = self._peer, None
-        self._stopProbing()
+        self.probing.stop()
         connecting, self._connecting = self._connecting, None
         if connecting is not None:
             connecting.cancel()
@@ -404,54 +344,12 @@ class RelayReservation:
 
     def incoming(self, message, relay):
         """The relay at ``relay`` (the one that holds the reservation it
-        came by) announces a circuit: accept it there, on a new
-        connection, within the accepts in flight (L{accepts}).  The
-        circuit's connection is charged to the relay's own address (its
-        ``host`` is only what the relay says: a label, never a group to
-        charge)."""
-        node = self.node
-        factory = (OverlayFactory(node) if message.purpose == NODE
-                   else node.transferFactory)
-        host, port = splitRelay(relay)
-        why = "this node takes none" if factory is None else None
-        end = None
-        if why is None:
-            end = object()
-            why = self.accepts.take(relay, end, message.host)
-        if why is not None:
-            if (self._probe is not None and self._peer is not None
-                    and relay == self._peer.named.relay):
-                self._declinedInProbe = True
-            node.overlay.peer_log.emit(
-                self.log, LogLevel.info, addressGroup(host),
-                "declined a relayed circuit from {claimed} for {purpose} (the relay at "
-                "{relay} says): {why}", claimed=message.host, purpose=message.purpose,
-                relay=relay, why=why)
-            return
-        peer = IPv4Address("TCP", host, port)
-        connector = node.dialer.connector
-        channel = connector.channel
-
-        def inner(transport):
-            protocol = factory.buildProtocol(peer)
-            if protocol is None or channel is None:
-                return protocol
-            return EncryptedProtocol(protocol, channel, False, node.clock,
-                                     peerLog=connector.peerLog)
-
-        accept = end
-        end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer,
-                         seen=message.host)
-        d = node.dialer.dialPath(Path(DIRECT, host, port, word=NAMED), None, lambda: end)
-        d.addCallback(lambda _: end.opened)
-        d.addErrback(self._failed, message.host, host)
-        d.addBoth(lambda _: self.accepts.release(accept))
-
-    def _failed(self, reason, claimed, host):
-        self.node.overlay.peer_log.emit(
-            self.log, LogLevel.info, addressGroup(host),
-            "a relayed circuit from {host} did not open: {why}", host=claimed,
-            why=reason.getErrorMessage())
+        came by) announces a circuit: accepted there (L{circuits}).  One
+        declined while this node's probe of that relay is under way is
+        noted: the probe's own circuit may have been it
+        (L{RelayProbing.declined})."""
+        if self.circuits.accept(message, relay) is not None:
+            self.probing.declined(relay)
 
 
 class PeerHold(FramedProtocol):

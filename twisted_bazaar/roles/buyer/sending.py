@@ -126,10 +126,10 @@ class Sender:
 
     def _connect(self, buy, offer, onRefused, failed):
         node = self.node
-        # The offer's address is the seller's word, as its record gave it.
-        node.heard(offer.seller, offer.host, offer.port, namedBy=offer.namedBy)
-        if offer.relay is not None:
-            node.noteRelay(offer.seller, offer.relay, group=offer.namedBy or "")
+        # The offer's address (and relay) is the seller's word, as its
+        # record gave it.
+        node.heard(offer.seller, offer.host, offer.port, namedBy=offer.namedBy,
+                   relay=offer.relay)
         d = self.outstanding.own(node.connectTo(offer.seller, DIRECT))
         d.addCallbacks(self._connected, failed, callbackArgs=(buy, offer),
                        errbackArgs=(buy, onRefused))

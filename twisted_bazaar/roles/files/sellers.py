@@ -19,7 +19,7 @@ from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.files.client import TransferClient
 from twisted_bazaar.channel.noise import AESGCM_NAME
 from twisted_bazaar.files.sources import Sources
-from twisted_bazaar.reach.dialer import FILES, Peer
+from twisted_bazaar.reach.dialer import FILES
 from twisted_bazaar.core.market import signedFile
 from twisted_bazaar.base.addressgroup import addressGroup
 
@@ -147,12 +147,15 @@ class Sellers:
 
     def dial(self, seller):
         """A Deferred firing with a new transfer client connected to
-        seller, whichever way the node's dialer finds (L{connect})."""
+        seller, whichever way the node's dialer finds (L{connect}): the
+        offer's address, the seller's word, heard into the node's book of
+        paths (its transfer port, and its relay if it names one, charged
+        to the group of the peer whose reply brought it), then the
+        seller dialled by its id, its signed record's key to prove."""
         offer = self.sources[seller]
-        return self.fetcher.node.dial(
-            Peer(seller, offer.host, offer.transfer, offer.relay, offer.record.key,
-                 namedBy=offer.namedBy), FILES,
-            lambda: self._client(seller))
+        node = self.fetcher.node
+        node.heard(seller, offer.host, offer.transfer, offer.namedBy, FILES, offer.relay)
+        return node.transferTo(seller, offer.record.key, lambda: self._client(seller))
 
     def _client(self, seller):
         """A transfer client for seller, which asks it to switch to

@@ -118,7 +118,7 @@ class Lookups:
             return True
         node = self.host.node
         now = node.clock.seconds()
-        unreachable, refusing = node.overlay.unreachable, self._refusing or ()
+        unreachable, refusing = node.unreachable, self._refusing or ()
         return any(recordFault(record, now, item=item, alive=True) is None
                    and not unreachable(record.seller) and record.seller not in refusing
                    for record in answer.sellers)

@@ -367,7 +367,7 @@ class LeafSide(NodeObserver):
         if self._standing is None:
             node = self.node
             self._standing = Standing(
-                node.overlay.unreachable,
+                node.unreachable,
                 lambda peer: peer in node.links and node.links[peer].purpose == LEAF)
         return self._standing
 

@@ -12,7 +12,7 @@ super-peer, of its fruitless answers in a row:
  - an answer naming no seller;
  - an answer every seller of which sold this node's buyer nothing:
    nothing listened at its address (see
-   L{twisted_bazaar.net.overlay.Overlay.unreachable}), it refused to
+   L{twisted_bazaar.core.node.Node.unreachable}), it refused to
    answer, answered ``soldout`` or ``notyet``, or stayed silent; judged
    when the buyer searches for the item again (the answer proved not
    enough).  Such an answer may come from an honest super-peer whose

@@ -53,16 +53,19 @@ class QuicTransport:
 
     def dial(self, path, expectedKey, protocolFactory, options=None):
         """Over the service of the options' purpose (links: L{NODE},
-        transfers: L{FILES}), from the options' C{via} connectors or the
-        node's own."""
+        transfers: L{FILES}), from the node's own socket or the options'
+        C{via} (a punched one: a connector of that service over it, made
+        for the dial; the socket's owner closes it)."""
         options = NO_OPTIONS if options is None else options
-        links, files = (self.links, self.files) if options.via is None else options.via
         if options.purpose == NODE:
-            connector = links
+            connector = self.links
         elif options.purpose == FILES:
-            connector = files
+            connector = self.files
         else:
             return defer.fail(ValueError(f"QUIC carries no service for {options.purpose!r}"))
+        if options.via is not None:
+            connector = QuicConnector(options.via, connector.channel, connector.service,
+                                      peerLog=connector.peerLog)
         return connector.connect(path.host, path.port, protocolFactory(),
                                  expected=expectedKey)
 
