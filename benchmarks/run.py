@@ -23,6 +23,7 @@ import traceback
 from pathlib import Path
 
 from benchmarks import (
+    accountfull,
     aria2,
     bulk,
     codec,
@@ -70,6 +71,7 @@ BENCHMARKS = {
              lambda quick, report: bulk.run(quick)),
     "aria2": (["transfer_vs_aria2"], lambda quick, report: aria2.run(quick)),
     "indexmem": (["index_bytes_per_entry"], lambda quick, report: indexmem.run(quick)),
+    "account": ([accountfull.NAME], lambda quick, report: accountfull.run(quick)),
     "webview": ([webview.NAME], lambda quick, report: webview.run(quick)),
     "sim": (["sim_10k_wall_s", "sim_10k_rss_mb"], _sim),
     "simgoals": (simgoals.names(), simgoals.run),

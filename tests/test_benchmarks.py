@@ -33,6 +33,7 @@ from twisted_bazaar.sim.attack import bystanders
 from twisted_bazaar.sim.runner import SimConfig
 from twisted_bazaar.wire import trade
 from benchmarks import (
+    accountfull,
     aria2,
     codec,
     idle,
@@ -72,6 +73,29 @@ class IndexMemoryBenchmarkTests(SynchronousTestCase):
     def test_sellersFillTwoAddressGroups(self):
         hosts = [host for _, host in indexmem.sellers(128)]
         self.assertEqual(sorted({host.split(".")[1] for host in hosts}), ["1", "2"])
+
+
+class AccountFullBenchmarkTests(SynchronousTestCase):
+    """The full-account benchmark, on a small account: its figure's shape,
+    and the takes it times doing what it says."""
+
+    def test_aRatioOfTheFullAccountsTakesOverThoseWithRoom(self):
+        [figure] = accountfull.run(repeats=1, takes=50, units=400, groups=100)
+        self.assertEqual((figure.name, figure.goal), ("account_full_ratio", ("<=", 5)))
+        self.assertGreater(figure.value, 0)
+        self.assertEqual((figure.detail["units"], figure.detail["groups"]), (400, 100))
+        self.assertIn("account", run.BENCHMARKS)
+
+    def test_eachTakeOnTheFullAccountGivesUpOneHolder(self):
+        account = accountfull.filled(6, 6, 3)
+        accountfull.timeTakes(account, 3)
+        self.assertEqual((account.used, len(account), [account.held(g) for g in range(3)]),
+                         (6, 6, [1, 1, 1]))
+        self.assertRaises(AssertionError, accountfull.timeTakes, account, 1)
+
+    def test_tooManyTakesForTheGroups(self):
+        """More takes than the groups can give up is the caller's error."""
+        self.assertRaises(ValueError, accountfull.run, repeats=1, takes=4, units=6, groups=3)
 
 
 class CodecBenchmarkTests(SynchronousTestCase):

@@ -19,7 +19,7 @@ import twisted_bazaar
 from twisted_bazaar import wire
 from twisted_bazaar.events import INodeEvents, NodeObserver
 from twisted_bazaar.core.node import INode, Node
-from twisted_bazaar.reach.book import KEPT
+from twisted_bazaar.reach.bookaccount import KEPT
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, Reachability
 from twisted_bazaar.wire import trade
 from twisted_bazaar.schemes.flood import messages as floodmsg

@@ -67,7 +67,7 @@ class HandshakeTests(SynchronousTestCase):
         """A peer whose thisisme names a relay is dialled through it the
         next time (whoever learns its address from the link, a chord
         neighbour say), the tracker having named that relay for it (the
-        dialer asks it otherwise: tests/reach/test_dialer.py, VouchTests);
+        dialer asks it otherwise: tests/reach/test_vetting.py, VouchTests);
         one that names none is dialled directly."""
         self.node.whereabouts.book.trackerNamed(wire.NodeReply(7, "203.0.113.7", 5007,
                                                           relay="198.51.100.1:7701"))

@@ -9,19 +9,14 @@ node each RECHECK_FIRST seconds is taken.
 import random
 
 from twisted.internet.error import ConnectionRefusedError
-from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import FakeConnector, WiredLink, feed, sent
+from tests.helpers import WiredLink, feed, sent
+from tests.tracker.checking import checkingTracker
 from twisted_bazaar import wire
-from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import CHECK, REGISTER, Handshake
-from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.tracker import Tracker, TrackerFactory
 from twisted_bazaar.tracker.checks import RECHECK_FIRST
-from twisted_bazaar.transports.relay.limits import RelayLimits
-from twisted_bazaar.transports.relay.relay import Relay
 from twisted_bazaar.wire.ids import parseWireId, wireId
 
 SEED = 9
@@ -29,13 +24,7 @@ SEED = 9
 
 class CheckMeTests(SynchronousTestCase):
     def setUp(self):
-        self.clock = Clock()
-        self.connector = FakeConnector()
-        self.tracker = Tracker(self.clock, random.Random(4), LinkSettings(ping_interval=0),
-                               connector=self.connector)
-        self.tracker.relay = Relay(self.clock, PeerLog(self.clock), RelayLimits())
-        self.tracker.relay.port = 7701
-        self.factory = TrackerFactory(self.tracker)
+        checkingTracker(self, relayPort=7701)
         self.identity = Identity.fromRandom(random.Random(SEED))
         handshake = Handshake(self.identity, REGISTER)
         self.peer = WiredLink(self.factory, "203.0.113.5")

@@ -8,15 +8,14 @@ byte for byte, on fake transports and a Clock.
 
 import random
 
-from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import FakeConnector, WiredLink, closeLink, feed, sent
+from tests.helpers import WiredLink, closeLink, feed, sent
+from tests.tracker.checking import checkingTracker
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.identity.proofs import CHECK, LINK, REGISTER, Handshake
-from twisted_bazaar.net.link import LinkSettings
-from twisted_bazaar.tracker import RECHECK_FIRST, Tracker, TrackerFactory
+from twisted_bazaar.tracker import RECHECK_FIRST
 from twisted_bazaar.wire.ids import wireId
 
 
@@ -25,11 +24,7 @@ class KeyedRegistrationTests(SynchronousTestCase):
     the key; nobody else can hold that id against it."""
 
     def setUp(self):
-        self.clock = Clock()
-        self.connector = FakeConnector()
-        self.tracker = Tracker(self.clock, random.Random(4), LinkSettings(ping_interval=0),
-                               connector=self.connector)
-        self.factory = TrackerFactory(self.tracker)
+        checkingTracker(self)
         self.owner = Identity.fromRandom(random.Random(9))
 
     def knock(self, wanted=-1, identity=None, host="203.0.113.5"):

@@ -7,11 +7,11 @@ the relay (its check passes by it); anyone else is refused with a reason.
 import random
 
 from twisted.internet.error import ConnectionRefusedError
-from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import FakeConnector, WiredLink, feed, sent
+from tests.helpers import WiredLink, feed, sent
+from tests.tracker.checking import checkingTracker
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.identity.keys import Identity
@@ -29,13 +29,7 @@ RELAY_PORT = 7701
 
 class ReservationTests(SynchronousTestCase):
     def setUp(self):
-        self.clock = Clock()
-        self.connector = FakeConnector()
-        self.tracker = Tracker(self.clock, random.Random(4), LinkSettings(ping_interval=0),
-                               connector=self.connector)
-        self.tracker.relay = Relay(self.clock, PeerLog(self.clock), RelayLimits())
-        self.tracker.relay.port = RELAY_PORT
-        self.factory = TrackerFactory(self.tracker)
+        checkingTracker(self, relayPort=RELAY_PORT)
 
     def keyed(self, seed=9, host="203.0.113.5"):
         """A node that registers and proves its key: (connection, id)."""

@@ -21,7 +21,6 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
     AddressedConnector,
-    FakeConnector,
     WiredLink,
     closeLink,
     feed,
@@ -29,6 +28,7 @@ from tests.helpers import (
     parseJSONNetstrings,
     sent,
 )
+from tests.tracker.checking import checkingTracker
 from twisted_bazaar.base.peerhost import NAME_ADDRESSES
 from twisted_bazaar.wire.ids import KEYED, parseWireId, shortId, wireId
 from twisted_bazaar import wire
@@ -658,11 +658,7 @@ class AddressCheckTests(SynchronousTestCase):
     """
 
     def setUp(self):
-        self.clock = Clock()
-        self.connector = FakeConnector()
-        self.tracker = Tracker(self.clock, random.Random(4), LinkSettings(ping_interval=0),
-                               connector=self.connector)
-        self.factory = TrackerFactory(self.tracker)
+        checkingTracker(self)
 
     def register(self, port, peer_host="203.0.113.5"):
         peer = WiredLink(self.factory, peer_host)

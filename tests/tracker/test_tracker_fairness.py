@@ -40,7 +40,8 @@ from twisted_bazaar.tracker import (
     TrackerFactory,
 )
 
-from tests.helpers import FakeConnector, WiredLink
+from tests.helpers import WiredLink
+from tests.tracker.checking import checkingTracker
 from tests.schemes.test_index_tracker import TrackerIndexCase
 
 ERROR = {"type": "error", "code": "wtf", "info": "x" * 1000}
@@ -239,11 +240,7 @@ class AddressCheckTests(SynchronousTestCase):
     """
 
     def setUp(self):
-        self.clock = Clock()
-        self.connector = FakeConnector()
-        self.tracker = Tracker(self.clock, random.Random(4), LinkSettings(ping_interval=0),
-                               connector=self.connector, check_limit=CHECK_LIMIT)
-        self.factory = TrackerFactory(self.tracker)
+        checkingTracker(self, check_limit=CHECK_LIMIT)
 
     def register(self, host):
         peer = WiredLink(self.factory, host)

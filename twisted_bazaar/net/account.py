@@ -23,11 +23,26 @@ L{Account.take}, which also moves the units), closes the victims it
 names, and tells the account what it granted (L{Account.hold}) and
 released (L{Account.release}).  Nothing is charged before it is granted,
 so a peer refused costs nothing here.
+
+What an answer costs: with room, a few lookups, whatever the account
+holds.  Once full, the largest group is found in a heap of the groups'
+totals, built the first time the account is full and told of the
+groups changed since when next asked: a call costs O(log groups) for
+each group it takes from and each group changed since the last call
+(and, amortised, for the heap built again when it grows stale), not a
+look at every group: an account a stranger fills with many groups
+(the index tracker's entries, links in a handshake) does not make every
+later call scan them all.
 """
 
+import heapq
 import math
 
 from twisted_bazaar.base.limitregistry import LIMITS
+
+
+#: What an empty queue of victims gives (a holder may be None).
+_NONE = object()
 
 
 class Account:
@@ -78,6 +93,9 @@ class Account:
         self._totals = {}
         #: key -> units its holders hold (proven keys only).
         self._keys = {}
+        #: The groups by total (L{_Ranking}), once the account has been
+        #: full: None until then, so an account never full pays nothing.
+        self._ranking = None
         LIMITS.built(self)
 
     @classmethod
@@ -140,6 +158,9 @@ class Account:
                 and self.heldBy(key) + 1 > self.key_limit:
             return None
         mine = self.held(group) + 1
+        # Every group, in order: a group holds at least one unit, so no
+        # more groups than the capacity, and only the file server's pools
+        # of transfer connections and slots (tens of units) ask this.
         for other, members in self._groups.items():
             if other == group or self._totals[other] < mine:
                 continue
@@ -162,36 +183,79 @@ class Account:
         if self.group_limit is not None and mine > self.group_limit:
             return None
         need = self.used - current + units - self.capacity
-        victims = []
         if need <= 0:
             # Room enough: what every other group holds is not looked at
             # (it is as many groups as holders when each has its own
             # address, and a tracker of a million nodes asked it of each).
-            return victims
-        left = {g: total for g, total in self._totals.items() if g != group}
-        if not same and current:
-            left[current_group] -= current
+            return []
+        return self._victims(group, holder, current_group, 0 if same else current,
+                             mine, need)
+
+    def _victims(self, group, holder, current_group, current, mine, need):
+        """
+        The holders to give up for L{_makeRoom}'s ``need`` units, each
+        from the group then holding the most (the earliest of those
+        holding as much), as it would be left by the victims before it,
+        ``group`` left out and ``current_group`` counted without the
+        asker's ``current`` units; None if that would leave a group with
+        less than ``mine``.  Nothing the account holds changes: what comes
+        off the heap is put back, but for stale entries.
+        """
+        if self._ranking is None:
+            self._ranking = _Ranking(self._totals)
+        heap = self._ranking.ranked(self._totals)
+        entered, totals = self._ranking.entered, self._totals
+        # group -> what it would hold, for the groups looked at here (the
+        # asker's current group, those chosen), and the same as a heap.
+        left = {}
+        looked = []
+        if current:
+            left[current_group] = totals[current_group] - current
+            looked.append((-left[current_group], entered[current_group], current_group))
+        taken = []
         queues = {}
-        while need > 0:
-            if not left:
-                return None
-            largest = max(left, key=left.get)
-            queue = queues.get(largest)
-            if queue is None:
-                queue = queues[largest] = [h for h in self._groups[largest]
-                                           if h is not holder]
-                if not self.oldest_first:
-                    queue.reverse()
-            if not queue:
-                return None
-            victim = queue.pop(0)
-            given = self._groups[largest][victim]
-            if left[largest] - given < mine:
-                return None
-            victims.append(victim)
-            left[largest] -= given
-            need -= given
-        return victims
+        victims = []
+        try:
+            while need > 0:
+                while heap:
+                    negative, entry, other = heap[0]
+                    if entered.get(other) != entry or totals[other] != -negative:
+                        heapq.heappop(heap)
+                    elif other == group or other in left:
+                        taken.append(heapq.heappop(heap))
+                    else:
+                        break
+                while looked and left[looked[0][2]] != -looked[0][0]:
+                    heapq.heappop(looked)
+                if heap and (not looked or heap[0] < looked[0]):
+                    top = heapq.heappop(heap)
+                    taken.append(top)
+                    largest = top[2]
+                    left[largest] = -top[0]
+                elif looked:
+                    largest = looked[0][2]
+                else:
+                    return None
+                queue = queues.get(largest)
+                if queue is None:
+                    members = self._groups[largest]
+                    queue = queues[largest] = (
+                        each for each in (members if self.oldest_first else reversed(members))
+                        if each is not holder)
+                victim = next(queue, _NONE)
+                if victim is _NONE:
+                    return None
+                given = self._groups[largest][victim]
+                if left[largest] - given < mine:
+                    return None
+                victims.append(victim)
+                left[largest] -= given
+                heapq.heappush(looked, (-left[largest], entered[largest], largest))
+                need -= given
+            return victims
+        finally:
+            for each in taken:
+                heapq.heappush(heap, each)
 
     def take(self, holder, group, units=1, key=None):
         """
@@ -238,6 +302,8 @@ class Account:
         self._holders[holder] = (group, key, units)
         self._groups.setdefault(group, {})[holder] = units
         self._totals[group] = self._totals.get(group, 0) + units
+        if self._ranking is not None:
+            self._ranking.changed(group)
         if key is not None:
             self._keys[key] = self._keys.get(key, 0) + units
         self.used += units
@@ -254,11 +320,67 @@ class Account:
         if not members:
             del self._groups[group]
             del self._totals[group]
+            if self._ranking is not None:
+                self._ranking.gone(group)
+        elif self._ranking is not None:
+            self._ranking.changed(group)
         if key is not None:
             self._keys[key] -= units
             if not self._keys[key]:
                 del self._keys[key]
         self.used -= units
+
+
+class _Ranking:
+    """
+    An account's groups by total, most first, for a full account to find
+    the group holding the most without looking at every group: a heap of
+    (-total, entry, group), some entries stale, told of the groups
+    changed only when next asked.  A group's entry is a number growing in
+    the order the account's totals have (the order groups got their
+    first holder), so that of groups holding as much the earlier comes
+    first, as C{max()} over the totals had it.
+    """
+
+    __slots__ = ("heap", "entered", "_changed", "_entries")
+
+    def __init__(self, totals):
+        #: group -> its entry.
+        self.entered = {group: entry for entry, group in enumerate(totals)}
+        self._entries = len(self.entered)
+        self._changed = set()
+        self.heap = None
+
+    def changed(self, group):
+        """The group's total changed (it may have just got its first
+        holder)."""
+        if group not in self.entered:
+            self.entered[group] = self._entries
+            self._entries += 1
+        self._changed.add(group)
+
+    def gone(self, group):
+        """The group holds nothing: its entries are stale."""
+        del self.entered[group]
+        self._changed.discard(group)
+
+    def ranked(self, totals):
+        """
+        The heap, told of every change since it was last asked: built
+        from ``totals`` the first time, and again when stale entries would
+        make up more than half of it (which costs one entry for each
+        change since).
+        """
+        heap, changed, entered = self.heap, self._changed, self.entered
+        if heap is not None and len(heap) + len(changed) <= 2 * len(totals) + 64:
+            for group in changed:
+                heapq.heappush(heap, (-totals[group], entered[group], group))
+        else:
+            heap = self.heap = [(-total, entered[group], group)
+                                for group, total in totals.items()]
+            heapq.heapify(heap)
+        changed.clear()
+        return heap
 
 
 def accountsHeld(registry=LIMITS):

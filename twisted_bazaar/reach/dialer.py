@@ -40,6 +40,10 @@ way (L{twisted_bazaar.reach.punch.tcpservice.Punching.waitsFor}) is handed over
 once the punched link is up, the punch failed, or L{PUNCH_WAIT} seconds
 passed, so that what its asker sends (a buy) goes on the direct link
 when there is one: the dialer owns that wait.
+
+Where a dial may go is checked first, by its mixin
+(L{Vetting <twisted_bazaar.reach.vetting.Vetting>}): a peer's host as a
+host a peer names, a relay only as the tracker names it.
 """
 
 import attr
@@ -50,12 +54,12 @@ from twisted.internet.error import ConnectError
 from twisted_bazaar.reach.linkwaits import LinkWaits
 from twisted_bazaar.reach.race import Race, Way
 from twisted_bazaar.reach.udproutes import UdpRoutes
-from twisted_bazaar.reach.peerhosts import HostRefused, trackersGroup
+from twisted_bazaar.reach.peerhosts import trackersGroup
+from twisted_bazaar.reach.vetting import Vetting
 from twisted_bazaar.reach.ways import (
     PUNCH_DELAY, RELAY_DELAY, WAYS, LanFailed)
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.overlay import NotConnected, Unreachable
-from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, Path
 from twisted_bazaar.transports.relay.messages import FILES
@@ -63,7 +67,7 @@ from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.wire.ids import shortId
 
 __all__ = ["Dialer", "Peer", "WAYS", "FILES", "PUNCH_DELAY", "PUNCH_WAIT", "RELAY_DELAY",
-           "LanFailed", "NotNamed", "RelayRefused"]
+           "LanFailed"]
 
 #: Seconds a dial through a relay waits for its link's punch before it
 #: goes on over the relay (the punch goes on; a link it punches later
@@ -103,22 +107,7 @@ class Peer:
     namedBy = attr.ib(default=None, eq=False)
 
 
-class NotNamed(Exception):
-    """The tracker names no address for the peer a relay was claimed for."""
-
-    def __str__(self):
-        return self.args[0]
-
-
-class RelayRefused(Exception):
-    """The relay a dial would go through is at an address this node does
-    not dial (L{Dialer.whyNotRelay})."""
-
-    def __str__(self):
-        return self.args[0]
-
-
-class Dialer:
+class Dialer(Vetting):
     """
     A node's way to its peers: see the module's docstring.
 
@@ -374,95 +363,11 @@ class Dialer:
         <twisted_bazaar.transports.interface.ITransport.dial>} gives."""
         return self.transports.dial(path, expectedKey, protocolFactory, options)
 
-    def _reach(self, peer, purpose, relay, placed, connect):
-        """
-        ``connect(host, port, relay)`` where peer is to be dialled: at its
-        host (checked: L{_vetted}; a refusal L{_placed} if ``placed``);
-        through ``relay`` if the tracker named it for the peer, or it is
-        the tracker's own (L{PathBook.vouches}); else as the tracker says
-        when asked (L{_asked}): a peer's word (its ``thisisme``, a record,
-        a ``leafRegister``) names a relay that may be anyone's address,
-        a victim's, which every node linked to it would dial.
-        """
-        if relay is None or peer.id is None:
-            vetted = self._vetted(peer, purpose, None)
-            if placed:
-                vetted.addErrback(_placed, peer)
-            return vetted.addCallback(connectAny,
-                                      lambda host: connect(host, peer.port, None))
-        if self.node.whereabouts.book.vouches(relay, peer.id):
-            return self._circuit(peer.host, peer.port, relay, connect)
-        return self._asked(peer, purpose, relay, connect)
-
-    def _circuit(self, host, port, relay, connect):
-        """connect through relay, unless it is at an address this node
-        does not dial (L{RelayRefused})."""
-        why = self.whyNotRelay(relay)
-        if why is not None:
-            return defer.fail(RelayRefused(f"the relay at {relay}: {why}"))
-        return connect(host, port, relay)
-
-    def _asked(self, peer, purpose, relay, connect):
-        """connect to peer as the tracker says, its relay a peer named
-        unvouched: through the relay the tracker names, or directly
-        where it names the peer without one (checked as a host a peer
-        names); failing with L{NotNamed} when it names none, did not
-        answer (saying what became of the question), or there is no
-        tracker to ask.  A tracker's word is one tracker's, of several
-        perhaps, and it may have been told a relay by a stranger on its
-        own network: the relay it names is checked too
-        (L{whyNotRelay})."""
-        target = shortId(peer.id)
-        if self.node.membership is None:
-            return defer.fail(NotNamed(
-                f"no tracker to ask about the relay {relay} named for node {target}: a "
-                "relay is dialled only as the tracker names it"))
-
-        def answered(reply):
-            if not reply.port:
-                raise NotNamed(f"the tracker names no address for node {target}, for "
-                               f"which {relay} was named as its relay: a relay is "
-                               "dialled only as the tracker names it")
-            if reply.relay is None:
-                direct = Peer(peer.id, reply.host, reply.port)
-                return self._vetted(direct, purpose, None).addCallback(
-                    connectAny, lambda host: connect(host, reply.port, None))
-            return self._circuit(reply.host, reply.port, reply.relay, connect)
-
-        def unanswered(reason):
-            # The tracker's silence or loss (the question's failure says
-            # which); a cancelled dial stays cancelled.
-            if reason.check(defer.CancelledError):
-                return reason
-            raise NotNamed(f"the tracker did not say where node {target} is "
-                           f"({reason.getErrorMessage()}); {relay} was named as its "
-                           "relay: a relay is dialled only as the tracker names it")
-
-        return self.node.whereabouts.book.ask(peer.id).addCallbacks(answered, unanswered)
-
-    def _vetted(self, peer, purpose, relay):
-        """A Deferred firing with the hosts to dial peer at, in order (its
-        host, or the addresses its name resolves to: L{PeerHosts.vet}), or
-        failing with why not; its host alone when dialled through a
-        relay, vouched for (L{Peer.vouched}), or on a connector whose
-        hosts are labels (a memory network's)."""
-        if relay is not None or peer.vouched or not self.connector.addressed:
-            return defer.succeed([peer.host])
-        return self.node.whereabouts.hosts.vet(peer, purpose, self.connector.resolve)
-
     def vetDirect(self, target, host, port, purpose):
         """Where to dial node target at host, which a super-peer names a
         leaf at: checked as a host a peer names is (a Deferred, as
         L{PeerHosts.vet} gives)."""
         return self._vetted(Peer(target, host, port), purpose, None)
-
-    def whyNotRelay(self, relay):
-        """Why the relay a tracker named is not dialled, or None
-        (L{PeerHosts.whyNotRelay}); every relay is dialled on a connector
-        whose hosts are labels (a memory network's)."""
-        if not self.connector.addressed:
-            return None
-        return self.node.whereabouts.hosts.whyNotRelay(relay)
 
     # -- the wait for a punch --------------------------------------------------------
 
@@ -524,13 +429,6 @@ def _whyNoHost(host):
     if not host.strip("0.:"):
         return f"no address to dial ({host!r} names none: it would reach this machine)"
     return None
-
-
-def _placed(reason, peer):
-    """A refusal of peer's host, saying where (as a failed connection
-    does)."""
-    reason.trap(HostRefused)
-    raise HostRefused(f"{peer.host}:{peer.port}: {reason.value}")
 
 
 def _lose(protocol):

@@ -27,7 +27,8 @@ and the rate.
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.lan import canonical, isLocal, sameSubnet
 from twisted_bazaar.base.limitregistry import declare
-from twisted_bazaar.reach.book import KEPT as NAMED_KEPT, RETRY_AFTER
+from twisted_bazaar.reach.book import RETRY_AFTER
+from twisted_bazaar.reach.bookaccount import KEPT as NAMED_KEPT
 from twisted_bazaar.net.limits import GroupRates
 
 __all__ = ["LanPaths", "LAN_DIALS_LIMIT", "RETRY_AFTER"]

@@ -212,6 +212,17 @@ class RelayProbingTests(PeerReservationCase):
             RelayConnect(self.node.id, "node"))))
         return hold, transport, request.link
 
+    def nextProbe(self, after):
+        """``after`` seconds on, the node's next probe: one more dial of
+        the relay, connected; its link."""
+        asked = len(self.node.connector.requests)
+        self.clock.advance(after)
+        self.assertEqual(len(self.node.connector.requests), asked + 1)
+        request = self.node.connector.requests[-1]
+        request.link.makeConnection(StringTransport())
+        request.deferred.callback(request.link)
+        return request.link
+
     def test_failedProbeLeaves(self):
         """The relay refuses the node's circuit to itself: the node leaves
         it, says why, and asks the tracker for another."""
@@ -248,15 +259,9 @@ class RelayProbingTests(PeerReservationCase):
         lines = [formatEvent(e) for e in events]
         self.assertTrue(any(line.startswith(f"kept the relay at {HELD}: its probe "
                                             "failed") for line in lines), lines)
-        asked = len(self.node.connector.requests)
-        self.clock.advance(PROBE_INTERVAL)
-        self.assertEqual(len(self.node.connector.requests), asked + 1)
-        # That probe fails with nothing declined meanwhile: the node leaves.
-        probe = StringTransport()
-        request = self.node.connector.requests[-1]
-        request.link.makeConnection(probe)
-        request.deferred.callback(request.link)
-        request.link.dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
+        # The next probe fails with nothing declined meanwhile: the node
+        # leaves.
+        self.nextProbe(PROBE_INTERVAL).dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
         self.assertTrue(transport.disconnecting or transport.disconnected)
 
     def test_aRelayDroppingEveryCircuitCannotExcuseEachProbe(self):
@@ -281,13 +286,7 @@ class RelayProbingTests(PeerReservationCase):
                 if transport.disconnecting or transport.disconnected:
                     break
                 excused += 1
-                asked = len(self.node.connector.requests)
-                self.clock.advance(PROBE_INTERVAL)
-                self.assertEqual(len(self.node.connector.requests), asked + 1)
-                request = self.node.connector.requests[-1]
-                request.link.makeConnection(StringTransport())
-                request.deferred.callback(request.link)
-                end = request.link
+                end = self.nextProbe(PROBE_INTERVAL)
         self.assertEqual(excused, 1)
         self.assertTrue(transport.disconnecting or transport.disconnected)
         with capturedLogs() as events:
@@ -306,22 +305,14 @@ class RelayProbingTests(PeerReservationCase):
             hold.dataReceived(frame(wire.encode(RelayIncoming(
                 f"c{i}", "node", "198.51.100.7", 5000 + i))))
         end.dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
-        asked = len(self.node.connector.requests)
-        self.clock.advance(PROBE_AGAIN)
-        self.assertEqual(len(self.node.connector.requests), asked + 1)
-        request = self.node.connector.requests[-1]
-        request.link.makeConnection(StringTransport())
-        request.deferred.callback(request.link)
-        request.link.dataReceived(frame(wire.encode(RelayOpen("203.0.113.9"))))
+        self.nextProbe(PROBE_AGAIN).dataReceived(
+            frame(wire.encode(RelayOpen("203.0.113.9"))))
         self.assertEqual(self.node.relay, HELD)
-        self.clock.advance(PROBE_INTERVAL)
-        request = self.node.connector.requests[-1]
-        request.link.makeConnection(StringTransport())
-        request.deferred.callback(request.link)
+        end = self.nextProbe(PROBE_INTERVAL)
         for i in range(40):
             hold.dataReceived(frame(wire.encode(RelayIncoming(
                 f"d{i}", "node", "198.51.100.7", 5000 + i))))
-        request.link.dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
+        end.dataReceived(frame(wire.encode(wire.Error("norelay", "dropped"))))
         self.assertFalse(transport.disconnecting or transport.disconnected)
 
     def test_passedProbeRepeats(self):
