@@ -702,6 +702,47 @@ class CrossedTests(UdpPunchingTestCase):
         self.assertFalse(link.inbound)
 
 
+    def lostMidPunch(self):
+        """B's router draws a port for each destination; the relayed link
+        B's punch was taken on closes 0.05 s into it (the two nodes had
+        linked each other at once, and each side kept the other's)."""
+        self.checked(kind_b=RANDOM)
+        self.tcpFailed()
+        self.go()
+        self.elapse(0.05)
+        del self.b.node.links[self.alice.id]
+        self.b.node.events.linkRemoved(self.alice.id)
+
+    def test_theLinkClosedMidPunch(self):
+        """B's punch runs on when the link it was taken on closes, and
+        meets; A, whose link stands, dials over the path.  Before, B's
+        punch ended there saying nothing, after one round of its
+        sockets' probes, and A's missed (natbed's 268 s `bazaar buy`)."""
+        self.lostMidPunch()
+        relayed(linkPeer(self.b.node, self.alice, inbound=True).transport, HOME["a"][1])
+        self.b.linkUp()
+        self.elapse(5.0)
+        [path] = self.b.node.whereabouts.book.pathsOf(self.alice.id, UDP)
+        self.assertEqual((path.host, path.port), (HOME["a"][1], self.reach["a"].seen_port))
+        [(host, _, _, _, _)] = self.a.sockets.links[self.a.sockets.main].dials
+        self.assertEqual(host, HOME["b"][1])
+
+    def test_theLinkClosedForGood(self):
+        """No link comes again: B's met path lingers LINGER seconds as any
+        met path with no link does, then it is forgotten, every socket of
+        the punch closed, no timer left."""
+        self.lostMidPunch()
+        self.elapse(5.0)
+        self.assertEqual(len(self.b.node.whereabouts.book.pathsOf(self.alice.id, UDP)), 1)
+        self.clock.advance(LINGER)
+        self.assertEqual(list(self.b.node.whereabouts.book.pathsOf(self.alice.id, UDP)), [])
+        self.assertEqual(self.b.punching._runs, {})
+        self.assertEqual(len(self.b.sockets.closed), HARD_SOCKETS - 1)
+        for side in (self.a, self.b):
+            side.punching.nodeStopping()
+        self.assertNoTimers()
+
+
 class FakeQuicLink:
     """A link over QUIC to ``peer`` (an address): records why it was
     dropped."""

@@ -291,6 +291,9 @@ class UdpPunching(Service, NodeObserver):
         self.requests.answered(go.id)
         if (go.id not in self._runs and self.node.links.get(go.id) is None
                 and self.earlyGoes.keep(go)):
+            self.log.debug("the tracker's go {nonce} for a UDP punch with node {peer} "
+                           "came before its link: kept for it", nonce=go.nonce,
+                           peer=shortId(go.id))
             return
         self._take(go)
 
@@ -319,6 +322,10 @@ class UdpPunching(Service, NodeObserver):
             # The punches under way hold their sockets TIMEOUT s at most.
             self._failed(self.retries.saying(why, peer_id, plan, udppunch.TIMEOUT), run)
             return
+        self.log.debug("the tracker's go {nonce} for a UDP punch with node {peer} "
+                       "taken: {strategy}, {probes} probes from {sockets} sockets",
+                       nonce=go.nonce, peer=shortId(peer_id), strategy=plan.strategy,
+                       probes=len(plan.probes), sockets=plan.sockets)
         self._runs[peer_id] = run
         self._byNonce[go.nonce] = run
         run.endpoints = [self.sockets.main]
@@ -384,6 +391,10 @@ class UdpPunching(Service, NodeObserver):
         # (then neither dialled, and a `bazaar buy` came through the relay
         # until its circuit ran out: natbed, issue 85).
         dials = shared is not None and isRelayed(shared) and not shared.inbound
+        if shared is None:
+            # Its link closed while it ran (L{linkRemoved}): the path
+            # waits for one as a met path does.
+            run.linger = self.node.clock.callLater(LINGER, self._lingered, run)
         run.link.peerLine(
             LogLevel.info, "punched a UDP path to {peer}, met at {host}:{port} "
             "({strategy}, {seconds:.2f} s){dials}", self.log, host=met.host,
@@ -425,7 +436,8 @@ class UdpPunching(Service, NodeObserver):
         plan = run.punch.plan
         if not run.why and failure.check(udppunch.BudgetRefused):
             why = self.retries.saying(why, run.peer_id, plan)
-        elif not run.why and failure.check(udppunch.Missed):
+        elif (not run.why and failure.check(udppunch.Missed)
+              and self.node.links.get(run.peer_id) is not None):
             # The peer may have been refused by its bounds, and ask again
             # within a window: the tracker must still see this side then.
             self.keptFresh.keep(run.peer_id)
@@ -546,8 +558,15 @@ class UdpPunching(Service, NodeObserver):
             self._giveUp(peer_id, None)
 
     def linkRemoved(self, peer_id):
-        """No link to peer_id: a punch under way ends; a punched path is
-        kept L{LINGER} seconds for one to come (over it, most often)."""
+        """No link to peer_id: a punch under way runs on to its end (met,
+        or missed within its L{TIMEOUT <twisted_bazaar.reach.punch.udp.TIMEOUT>} s, its probes
+        counted already), since the other side's runs on too; a punched
+        path is kept L{LINGER} seconds for a link to come (over it, most
+        often).  Two nodes that linked each other at once may each keep
+        the other's link, and close the one this side's punch was taken
+        on: ended here, silently, its side sent one round of probes, the
+        other's missed, and a `bazaar buy` came through the relay whole
+        (natbed, issue 85: 268 s)."""
         self._giveUp(peer_id, None)
         self._followed.discard(peer_id)
         self.retries.cancel(peer_id)
@@ -556,7 +575,8 @@ class UdpPunching(Service, NodeObserver):
         if run is None:
             return
         if run.path is None:
-            self._end(run)
+            self.log.debug("the link a UDP punch with node {peer} was taken on closed: "
+                           "the punch runs on", peer=shortId(peer_id))
         elif run.linger is None or not run.linger.active():
             run.linger = self.node.clock.callLater(LINGER, self._lingered, run)
 
