@@ -9,6 +9,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.limitregistry import LIMITS
 from twisted_bazaar.reach.punch.probebudget import (
+    MISSED_EVERY,
     PROBES_GROUP,
     PROBES_HOST,
     PROBES_TOTAL,
@@ -111,6 +112,34 @@ class ProbeBudgetTests(SynchronousTestCase):
             "60 s, and 1024 more would pass its 2176")
         self.assertEqual(self.budget.wait(HOST_1, BIRTHDAY_PROBES), 60)
         self.assertIn("to that host", self.budget.admit(HOST_3, BIRTHDAY_PROBES))
+
+    def test_aSilentHostHasRoomOnce(self):
+        """A host whose punch met silence has room for one more punch in
+        the window (a missed early punch asked again at once, issue 85),
+        once in MISSED_EVERY s: a second miss there within that time
+        gives none, so a host that never answers (a stranger's spoofed
+        victim) gets two punches in one window, one in each of the next
+        nine."""
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.assertIn("to that host", self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.budget.missed(HOST_1)
+        self.assertEqual(self.budget.wait(HOST_1, BIRTHDAY_PROBES), 0)
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.clock.advance(10)
+        self.budget.missed(HOST_1)
+        self.assertIn("to that address group", self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        sent = 2
+        while self.clock.seconds() < MISSED_EVERY - 60:
+            self.clock.advance(60)
+            self.budget.missed(HOST_1)
+            if self.budget.admit(HOST_1, BIRTHDAY_PROBES) is None:
+                sent += 1
+            self.assertIn("to that host", self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.assertEqual(sent, 2 + 9)
+        self.clock.advance(60)
+        self.budget.missed(HOST_1)
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
 
     def test_theGroupStillBoundsAMetHost(self):
         """The credit moves no other bound: a met host whose group is full

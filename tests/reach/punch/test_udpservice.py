@@ -1265,7 +1265,9 @@ class AgainTests(UdpPunchingTestCase):
         that home a moment ago), so B sends nothing: A's punch gets
         nothing back.  A keeps its mapping fresh for a window (never
         older than 30 s at the tracker), and both ask again at 61 s,
-        when their budgets have room: the punch then meets."""
+        when their budgets have room: the punch then meets.  A's first
+        miss gave B's host room for one more punch from A, asked at once
+        and refused by B again: A's second waits for the window too."""
         self.checked(kind_a=RANDOM)
         self.b.punching.budget.admit(HOME["a"][1], 1000)
         self.tcpFailed()
@@ -1277,9 +1279,23 @@ class AgainTests(UdpPunchingTestCase):
             "this node sent 1000 UDP punch probes to that host in the last 60 s, and "
             "1024 more would pass its 1088; asked again in 61 s (try 1 of 3)",
             "no datagram of the peer's came back within 10 s (birthday-sockets, 1024 "
-            "probes); asked again in 51 s (try 1 of 3)"])
+            "probes); asked again in 1 s (try 1 of 3)"])
         self.assertTrue(self.a.punching.keptFresh.waiting(self.bob.id))
-        asks, oldest = self.playTracker(52)
+        # A's first miss at B's host gives it room for one more punch: asked
+        # again at once, and missed again (B's budget still refuses).
+        asks, _ = self.playTracker(1)
+        self.assertEqual(asks, {"a": [(11, UdpPunchAsk(self.bob.id))], "b": []})
+        self.a.membership.sent.append(UdpPunchAsk(self.bob.id))
+        with capturedLogs() as events:
+            self.go(nonce=79)
+            self.elapse(TIMEOUT + 0.1)
+        whys = [event["why"] for event in events if event.get("why")]
+        self.assertEqual(whys, [
+            "this node sent 1000 UDP punch probes to that host in the last 60 s, and "
+            "1024 more would pass its 1088; asked again in 50 s (try 2 of 3)",
+            "no datagram of the peer's came back within 10 s (birthday-sockets, 1024 "
+            "probes); asked again in 40 s (try 2 of 3)"])
+        asks, oldest = self.playTracker(41)
         self.assertLess(oldest["a"], KNOWN)
         # B checks its own mapping first, a second later.
         self.assertEqual(asks, {"a": [(61, UdpPunchAsk(self.bob.id))],
@@ -1320,10 +1336,23 @@ class AgainTests(UdpPunchingTestCase):
     def test_missedBirthdayAskedAgainByItsOpener(self):
         """A birthday punch that missed (B never heard the go: as its
         probes miss, by the odds' 2 %) is asked again by A, which opened
-        the link, once its budget has room for the same plan: a window
-        after the first."""
+        the link, at once: its first miss at B's host gives the host room
+        for one more punch; meanwhile, and while its ask is out, it holds
+        a relayed download (L{UdpPunching.runs}: issue 85, a `bazaar buy`
+        that took 64 s).  A second miss there is asked again once the
+        budget has room for the same plan, a window after the first, and
+        holds nothing meanwhile."""
         self.goUnanswered(kind_b=RANDOM)
-        asks, _ = self.playTracker(52)
+        self.assertTrue(self.a.punching.runs(self.bob.id))
+        asks, _ = self.playTracker(1)
+        self.assertEqual(asks["a"], [(11, UdpPunchAsk(self.bob.id))])
+        self.assertTrue(self.a.punching.runs(self.bob.id))
+        seen = self.reach["b"]
+        self.a.membership.hear(UdpPunchGo(self.bob.id, seen.seen_host, seen.seen_port,
+                                          seen.seen_second, 78))
+        self.elapse(TIMEOUT + 0.1)
+        self.assertFalse(self.a.punching.runs(self.bob.id))
+        asks, _ = self.playTracker(40)
         self.assertEqual(asks["a"], [(61, UdpPunchAsk(self.bob.id))])
 
     def test_aMissedPunchOfNoBirthdayIsNotAskedAgain(self):

@@ -77,6 +77,10 @@ _NONE = "no UDP path punched to {peer}: {why}"
 #: Why the tracker's go for a punch is not taken (L{UdpPunching._go}).
 _RUNS = "a punch with it runs already"
 _NO_LINK = "this node holds no relayed link to it now"
+#: Seconds within which a missed punch asked again holds a relayed
+#: download meanwhile (L{UdpPunching.runs}): the budget's room for it at
+#: once (L{ProbeBudget.missed}) and the retry's slack.
+_SOON = 2.0
 
 
 class _Run:
@@ -184,6 +188,9 @@ class UdpPunching(Service, NodeObserver):
         #: The peers a met punch's QUIC link is dialled to by this side,
         #: that dial not failed (L{runs}).
         self._linking = set()
+        #: The peers whose birthday punch met silence and is asked again
+        #: within L{_SOON} s: they hold a relayed download meanwhile.
+        self._again = set()
 
     def plug(self):
         """Observe the node's events; its dialer waits for these punches."""
@@ -376,6 +383,7 @@ class UdpPunching(Service, NodeObserver):
 
     def _met(self, met, run):
         self._followed.discard(run.peer_id)
+        self._again.discard(run.peer_id)
         self.retries.met(run.peer_id)
         self.keptFresh.done(run.peer_id)
         self.budget.met(run.punch.plan.host)
@@ -434,6 +442,7 @@ class UdpPunching(Service, NodeObserver):
     def _punchFailed(self, failure, run):
         why = run.why or failure.getErrorMessage()
         plan = run.punch.plan
+        again = False
         if not run.why and failure.check(udppunch.BudgetRefused):
             why = self.retries.saying(why, run.peer_id, plan)
         elif (not run.why and failure.check(udppunch.Missed)
@@ -441,9 +450,16 @@ class UdpPunching(Service, NodeObserver):
             # The peer may have been refused by its bounds, and ask again
             # within a window: the tracker must still see this side then.
             self.keptFresh.keep(run.peer_id)
+            # Its host has room for one more punch now (once in ten
+            # windows), on both sides: the other side missed too.
+            self.budget.missed(plan.host)
             if run.opened and udppunch.BIRTHDAY in plan.strategy:
                 why = self.retries.saying(why, run.peer_id, plan)
+                due = self.retries.due(run.peer_id)
+                again = due is not None and due <= _SOON
         self._failed(why, run)
+        if again:
+            self._again.add(run.peer_id)
 
     def _failed(self, why, run):
         run.link.peerLine(LogLevel.info, _NONE, self.log, why=why)
@@ -472,6 +488,7 @@ class UdpPunching(Service, NodeObserver):
         ``why`` said if not None; or the QUIC link replaced it): whoever
         waits for it goes on."""
         self._early.discard(peer_id)
+        self._again.discard(peer_id)
         link = self._wanted.drop(peer_id)
         if link is None:
             return
@@ -602,7 +619,11 @@ class UdpPunching(Service, NodeObserver):
         fetches as its link comes up, and the relay carried 0.28 MB
         (natbed) before the go; or it met and this side dials the QUIC
         link over its path, the relayed link not yet replaced (a loaded
-        relay carried 262 kB in that gap).  Not one to follow a TCP punch,
+        relay carried 262 kB in that gap); or a birthday punch that met
+        silence is asked again within L{_SOON} s (its host's room for one
+        more, L{ProbeBudget.missed
+        <twisted_bazaar.reach.punch.probebudget.ProbeBudget.missed>}),
+        waiting for that or its ask out.  Not one to follow a TCP punch,
         nor one waiting to be asked again after a refusal."""
         run = self._runs.get(peer_id)
         if run is not None:
@@ -611,8 +632,10 @@ class UdpPunching(Service, NodeObserver):
                 return (peer_id in self._linking and link is not None
                         and isRelayed(link))
             return run.punch is not None
-        return (peer_id in self._early and peer_id in self._wanted
-                and not self._wanted.waitsToAsk(peer_id))
+        if peer_id in self._again and self.retries.waiting(peer_id):
+            return True
+        return ((peer_id in self._early or peer_id in self._again)
+                and peer_id in self._wanted and not self._wanted.waitsToAsk(peer_id))
 
     def stopService(self):
         super().stopService()
@@ -621,6 +644,7 @@ class UdpPunching(Service, NodeObserver):
     def nodeStopping(self):
         self.earlyGoes.stop()
         self._followed.clear()
+        self._again.clear()
         self.retries.stop()
         self.keptFresh.stop()
         self.check.answered()

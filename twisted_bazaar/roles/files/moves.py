@@ -50,8 +50,11 @@ TASTE = 16 * 1024
 #: Seconds at most a seller's relayed connection is held to its taste:
 #: a punch met 5 to 7 s after the relayed link came up (natbed), then the
 #: direct connection is dialled; one that fails does so at once or within
-#: its own 10 s.
-HOLD = 10.0
+#: its own 10 s, and a birthday punch that met silence is asked again at
+#: once and runs 10 s more (its host's room for one more punch:
+#: L{twisted_bazaar.reach.punch.probebudget}), round trips and the ask's
+#: slack between.
+HOLD = 24.0
 #: Seconds between two looks at whether the punch still runs.
 LOOK = 0.25
 
