@@ -148,7 +148,7 @@ ALLOWED = {
         "the tracker's udppunchgo, at the tracker's rate of udppunch, each for a "
         "peer a punch was asked with (one kept for its link is said once, when "
         "taken or when its wait ends)",
-    "reach/punch/udpservice.py: UdpPunching._pathLost: the UDP path to node {peer} at {host}:{p":
+    "reach/punch/udpends.py: PunchEnds._pathLost: the UDP path to node {peer} at {host}:{p":
         "once per punched path, as it goes: a path needs a punch that met, and the "
         "punches a peer can make this node run are bounded by its probe budget "
         "(punch.udp-probes) and the tracker's rate of udppunch",
