@@ -115,7 +115,9 @@ class ProbeBudget:
         self._missedGroups = _since(self._missedGroups, now - MISSED_EVERY)
         host = hostKey(host)
         group = addressGroup(host)
-        per_host = max(self.per_host, self.per_group) if host in self._met else self.per_host
+        per_host = self.per_host
+        if host in self._met:
+            per_host = max(self.per_host, self.per_group)
         per_group = self.per_group
         if self._missed.get(host, now - self.window) > now - self.window:
             per_host += self.per_host

@@ -51,7 +51,8 @@ class FollowUps:
     def _followUp(self, peer_id):
         """An early punch with peer_id ended unmet after its TCP punch had
         failed too: the punch that failure would have asked is asked now
-        (unless it is asked again anyway, L{PunchRetries}), once.  Its
+        (unless it is asked again anyway, L{PunchRetries
+        <twisted_bazaar.reach.punch.udpagain.PunchRetries>}), once.  Its
         other side may not have run (a go that came before its link, kept
         only L{WAIT <twisted_bazaar.reach.punch.udpearlygo.WAIT>} s), or
         the tracker not yet had its datagrams; a `bazaar buy` otherwise
@@ -77,8 +78,10 @@ class FollowUps:
         """Whether a punch with peer_id holds a relayed download: its probes
         are out (the tracker said go and this side had a plan), or it was
         wanted at once on a link that came before the tracker's address
-        check (L{linkAdded}) and its check or ask is out, the tracker's
-        answer due within a round trip or two: a one-shot `bazaar buy`
+        check (L{UdpPunching.linkAdded
+        <twisted_bazaar.reach.punch.udpservice.UdpPunching.linkAdded>}) and
+        its check or ask is out, the tracker's answer due within a round
+        trip or two: a one-shot `bazaar buy`
         fetches as its link comes up, and the relay carried 0.28 MB
         (natbed) before the go; or it met and this side dials the QUIC
         link over its path, the relayed link not yet replaced (a loaded

@@ -40,9 +40,10 @@ class Run:
         self.why = ""
 
     def charge(self, sockets, opened):
-        """Charge to ``opened`` (L{PunchSockets}) the sockets this run holds
-        beyond the node's own (``sockets.main``) while its punch is under
-        way: a met punch's one kept socket is its path's, and a later
+        """Charge to ``opened`` (L{PunchSockets
+        <twisted_bazaar.reach.punch.udpsockets.PunchSockets>}) the sockets
+        this run holds beyond the node's own (``sockets.main``) while its
+        punch is under way: a met punch's one kept socket is its path's, and a later
         punch to the same network is not refused for it."""
         held = sum(1 for endpoint in self.endpoints
                    if endpoint not in (None, sockets.main))

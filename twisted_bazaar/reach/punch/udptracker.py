@@ -51,7 +51,9 @@ class TrackerAsks:
             self._giveUp(peer_id, "the tracker connection was lost")
 
     def _freshen(self):
-        """L{MappingCheck.freshen}, its ``udpcheck`` the oldest request."""
+        """L{MappingCheck.freshen
+        <twisted_bazaar.reach.punch.udpmapping.MappingCheck.freshen>}, its
+        ``udpcheck`` the oldest request."""
         return self.check.freshen(lambda: self.requests.sendCheck(self.node.membership))
 
     def _unchecked(self):
@@ -126,7 +128,8 @@ class TrackerAsks:
 
     def _go(self, link, go):
         """The tracker says: punch with node ``go.id`` now; with no link to
-        it yet, once its relayed link comes (L{EarlyGoes})."""
+        it yet, once its relayed link comes (L{EarlyGoes
+        <twisted_bazaar.reach.punch.udpearlygo.EarlyGoes>})."""
         self.requests.answered(go.id)
         if (go.id not in self._runs and self.node.links.get(go.id) is None
                 and self.earlyGoes.keep(go)):
