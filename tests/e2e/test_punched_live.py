@@ -2,9 +2,11 @@
 Hole punching run by the daemons, in network namespaces
 (L{twisted_bazaar.testing.netns}): a seller at home A and a buyer at home
 B, each behind its own NAT router, started with only the tracker's
-address (flood).  The buyer reaches the seller through the tracker's
-relay and buys over it at once, nothing waiting for a punch; both
-routers keeping ports, it punches a direct connection in the
+address (flood), over TCP alone (``--no-quic``: with UDP on, a node
+just started punches its first relayed links over UDP at once,
+tests/e2e/test_udppunched_live.py).  The buyer reaches the seller
+through the tracker's relay and buys over it at once, nothing waiting
+for a punch; both routers keeping ports, it punches a direct connection in the
 background, which takes the relayed link's place, the relay's circuit
 closed, and a file it fetches moves from the relay to a connection
 punched to the seller's transfer port; with B's router drawing a port
@@ -57,13 +59,15 @@ class PunchedBuyTests(HomeMarketCase):
         return seller, buyer, seller_id, buyer_id, home_a, home_b, relay_port
 
     def test_punchedBuy(self):
-        """Both routers keep ports: the buyer buys at once through the
-        relay and punches a direct connection to the seller in the
+        """Both routers keep ports, over TCP alone (--no-quic: with UDP on,
+        the buyer, just started, punches over UDP at once, and meets
+        before its TCP punch would start): the buyer buys at once through
+        the relay and punches a direct connection to the seller in the
         background, which replaces the relayed link: the seller's
         connection to the buyer's router is a direct one, and the relay
         holds no circuit any more."""
         seller, buyer, seller_id, _, home_a, home_b, relay_port = self.buy(
-            symmetric=False)
+            symmetric=False, sell=("--no-quic",), want=("--no-quic",))
         buyer.waitFor(rf"punched a direct connection to node {short(seller_id)} at "
                       r"[\d.:]+ \(attempt 1 of 3", TIMEOUT)
         seller.waitFor(r"punched a direct connection to node .* \(its punch\)", TIMEOUT)
@@ -81,7 +85,8 @@ class PunchedBuyTests(HomeMarketCase):
         self.stopCleanly()
 
     def test_punchedFile(self):
-        """Both routers keep ports: the file starts through the relay (its
+        """Both routers keep ports, over TCP alone (--no-quic, as above):
+        the file starts through the relay (its
         rate a public node's, so the file outlasts the punch), and once
         the punched link replaced the relayed one, the buyer punches a
         connection to the seller's transfer port (once) and moves the rest
@@ -95,8 +100,8 @@ class PunchedBuyTests(HomeMarketCase):
         downloads = os.path.join(self.market.cwd, "downloads")
         os.makedirs(downloads)
         seller, buyer, seller_id, _, _, _, relay_port = self.buy(
-            symmetric=False, sell=("--share", shared),
-            want=("--want", "home.bin", "--downloads", downloads),
+            symmetric=False, sell=("--share", shared, "--no-quic"),
+            want=("--want", "home.bin", "--downloads", downloads, "--no-quic"),
             tracker=("--relay-rate", str(256 * 1024)))
         buyer.waitFor(rf"home\.bin: moving the rest from seller {short(seller_id)} to a "
                       r"direct connection", TIMEOUT)

@@ -153,8 +153,9 @@ class UdpPunchedBuyTests(HomeMarketCase):
         self.assertGreaterEqual(met, MEETS, (results, tail))
 
     def test_pathDies(self):
-        """The punched path dies mid-download, as the file moves to it (the
-        seller's router drops every UDP datagram from then on): the
+        """The punched path dies mid-download, once the file is on it (moved
+        to it, or fetched over it from the start; the seller's router
+        drops every UDP datagram from then on): the
         buyer's transfer stalls, its dial over the path meets silence,
         the path is dropped and the QUIC link over it aborted at once, and
         the download ends whole through the relay, nothing lost."""
@@ -179,8 +180,11 @@ class UdpPunchedBuyTests(HomeMarketCase):
         if ended["met"] is None:
             raise SkipTest(f"the birthday punch missed (odds about 0.02): {ended.string}")
         path = f"{ended['host']}:{ended['port']}"
-        buyer.waitFor(rf"home\.bin: moving the rest from seller {short(seller_id)}",
-                      TIMEOUT)
+        # The file on the path: moved to it, or (the buyer, just started,
+        # punched at once) fetched over it from the start.
+        buyer.waitFor(rf"home\.bin: moving the rest from seller {short(seller_id)}|"
+                      rf"reached node {short(seller_id)} over QUIC at {re.escape(path)} "
+                      r"\(files\)", TIMEOUT)
         subprocess.run([*home_a.router.wrapper, "iptables", "-I", "FORWARD", "-p", "udp",
                         "-j", "DROP"], check=True, timeout=TIMEOUT)
         broke = time.monotonic()

@@ -8,6 +8,7 @@ a punch's ``udppunchgo`` to both ends; and what it will not do.
 import random
 
 from twisted.internet.task import Clock
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import WiredLink
@@ -107,7 +108,8 @@ class UdpReachTests(SynchronousTestCase):
         self.check(a, "198.51.100.7", (40001, 40001))
         self.check(b, "203.0.113.9", (5000, 5002))
         a.heard(), b.heard()
-        a.say({"type": "udppunch", "id": b_id})
+        with capturedLogs() as events:
+            a.say({"type": "udppunch", "id": b_id})
         [to_a], [to_b] = a.heard(), b.heard()
         self.assertEqual({key: to_a[key] for key in ("type", "id", "host", "port",
                                                       "second")},
@@ -116,6 +118,10 @@ class UdpReachTests(SynchronousTestCase):
         self.assertEqual((to_b["id"], to_b["host"], to_b["port"], to_b["second"]),
                          (a_id, "198.51.100.7", 40001, 40001))
         self.assertEqual(to_a["nonce"], to_b["nonce"])
+        # Said at debug (--verbose): which run each side was told of.
+        [sent] = [event for event in events if event["log_level"] == LogLevel.debug]
+        self.assertEqual(formatEvent(sent), f"udppunchgo {to_a['nonce']} sent to node "
+                         f"{a_id} (asked) and node {b_id}")
 
     def test_punchRefused(self):
         """A punch with no fresh datagram of either end, with itself, with

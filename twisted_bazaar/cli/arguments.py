@@ -325,8 +325,10 @@ def parser(transports=()):
                       default=None, metavar="PORT",
                       help="UDP port to serve QUIC on (0, and by default: a free "
                       "one): a seller the tracker names a QUIC port for is reached "
-                      "over QUIC when TCP does not connect, and one behind a router "
-                      "no TCP punch meets is punched over UDP (not with --no-punch)")
+                      "over QUIC when TCP does not connect, and one at another home "
+                      "is punched over UDP: at once while the tracker's check of this "
+                      "node's address is out (at home, its first 5 s), else where no "
+                      "TCP punch meets (not with --no-punch)")
     quic.add_argument("--no-quic", action="store_true",
                       help="serve no QUIC and dial none: TCP (and relays) only")
     transportOptions(buy, transports)

@@ -385,9 +385,9 @@ class Dialer(Vetting):
 
     def punchRuns(self, peer_id):
         """Whether a punch with peer_id that has a plan runs now: a TCP
-        punch under way or answered, or the probes of a UDP punch the
-        tracker said go for; not one only wanted, waiting for the
-        tracker, refused or with no plan (two random-port routers)."""
+        punch under way or answered, or a UDP punch that holds
+        (L{UdpPunching.runs}); not one refused or with no plan (two
+        random-port routers)."""
         punching = self.punching
         return punching is not None and (
             punching.runs(peer_id)

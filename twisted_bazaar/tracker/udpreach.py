@@ -16,6 +16,7 @@ each address group may ask a check or a punch only so often
 """
 
 from twisted.internet.protocol import DatagramProtocol
+from twisted.logger import Logger
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.lan import sameHost
@@ -81,6 +82,8 @@ class UdpReach:
     @ivar ports: the tracker's two UDP ports, or None: it has none, and
         answers both with ``error{noudp}``.
     """
+
+    log = Logger()
 
     def __init__(self, tracker, ports=None):
         self.tracker = tracker
@@ -196,6 +199,10 @@ class UdpReach:
                              theirs.seen_second, nonce))
         peer.send(UdpPunchGo(link.peer_id, mine.seen_host, mine.seen_port,
                              mine.seen_second, nonce))
+        # Which run each side was told of: a side whose log has no line
+        # of a punch (natbed, issue 85) is told apart from a go never sent.
+        self.log.debug("udppunchgo {nonce} sent to node {asker} (asked) and node {peer}",
+                   nonce=nonce, asker=wireId(link.peer_id), peer=wireId(request.id))
 
     def forget(self, node_id):
         """The node left: its check under way ends, what was seen of it is

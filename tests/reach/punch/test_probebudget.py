@@ -9,6 +9,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.limitregistry import LIMITS
 from twisted_bazaar.reach.punch.probebudget import (
+    MISSED_EVERY,
     PROBES_GROUP,
     PROBES_HOST,
     PROBES_TOTAL,
@@ -111,6 +112,63 @@ class ProbeBudgetTests(SynchronousTestCase):
             "60 s, and 1024 more would pass its 2176")
         self.assertEqual(self.budget.wait(HOST_1, BIRTHDAY_PROBES), 60)
         self.assertIn("to that host", self.budget.admit(HOST_3, BIRTHDAY_PROBES))
+
+    def test_aSilentHostHasRoomOnce(self):
+        """A host whose punch met silence has room for one more punch in
+        the window (a missed early punch asked again at once, issue 85),
+        once in MISSED_EVERY s: a second miss there within that time
+        gives none, so a host that never answers (a stranger's spoofed
+        victim) gets two punches in one window, one in each of the next
+        nine."""
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.assertIn("to that host", self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.budget.missed(HOST_1)
+        self.assertEqual(self.budget.wait(HOST_1, BIRTHDAY_PROBES), 0)
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.clock.advance(10)
+        self.budget.missed(HOST_1)
+        self.assertIn("to that host", self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        sent = 2
+        while self.clock.seconds() < MISSED_EVERY - 60:
+            self.clock.advance(60)
+            self.budget.missed(HOST_1)
+            if self.budget.admit(HOST_1, BIRTHDAY_PROBES) is None:
+                sent += 1
+            self.assertIn("to that host", self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.assertEqual(sent, 2 + 9)
+        self.clock.advance(60)
+        self.budget.missed(HOST_1)
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+
+    def test_aMissAtAMetHostPassesTheGroupOnce(self):
+        """The daemons met at a home, the one-shot node's punch there (by
+        the meeting's room) met silence: its host and its group have room
+        for one more punch, once, so it is asked again at once (natbed:
+        the second punch was refused for the group's two punches, and a
+        `bazaar buy` took 124 s); another host of the group gets nothing
+        more, and the total's bound does not move."""
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.budget.met(HOST_1)
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.assertIn("to that address group", self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.budget.missed(HOST_1)
+        self.assertEqual(self.budget.wait(HOST_1, BIRTHDAY_PROBES), 0)
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.assertEqual(
+            self.budget.admit(HOST_2, BIRTHDAY_PROBES),
+            "this node sent 3072 UDP punch probes to that address group in the last "
+            "60 s, and 1024 more would pass its 3264")
+        self.assertIsNone(self.budget.admit(HOST_3, BIRTHDAY_PROBES))
+        self.assertIn("in the last 60 s, and 1024 more would pass its 4352",
+                      self.budget.admit(HOST_3, BIRTHDAY_PROBES))
+        # A window on, the group is two punches' again (its room given once
+        # in MISSED_EVERY s).
+        self.clock.advance(60)
+        self.budget.missed(HOST_2)
+        for host in (HOST_1, HOST_2):
+            self.assertIsNone(self.budget.admit(host, BIRTHDAY_PROBES))
+        self.assertIn("to that address group", self.budget.admit(HOST_2, BIRTHDAY_PROBES))
 
     def test_theGroupStillBoundsAMetHost(self):
         """The credit moves no other bound: a met host whose group is full

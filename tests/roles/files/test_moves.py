@@ -133,6 +133,28 @@ class MoveTests(MoveBed):
         download = self.fetcher.fetched["big"]
         self.assertEqual(download[1], {self.sellerId: 51})
 
+    def test_movesWhileDescribing(self):
+        """A direct link while the relayed connection is still asked for
+        the file's description: the move closes it, and the description
+        is asked again on the direct connection at once, the seller not
+        taken for down (before, it was dropped and searched for again
+        1.5 s later: natbed's late first bytes)."""
+        clients = lambda: self.download().sellers.clients
+        self.runUntil(lambda: "big" in self.fetcher.downloads
+                      and clients().get(self.sellerId) is not None, 30,
+                      "the relayed connection")
+        relayed = clients()[self.sellerId]
+        self.assertIsNone(self.download().about)
+        self.directLinkUp()
+        self.runUntil(lambda: relayed.closed, 1, "the relayed connection closed")
+        self.assertIsNone(self.download().about)
+        self.runUntil(lambda: self.download().about is not None, 0.5, "described")
+        self.assertFetched()
+        self.assertEqual(self.watch.written, len(self.data))
+        self.assertEqual(relayed.received, 0)
+        self.assertEqual(self.watch.saying("could not describe"), [])
+        self.assertEqual(self.watch.saying("no seller to fetch it from"), [])
+
     def test_relayedAgainStays(self):
         """The dial again comes through the relay too (its punch failed):
         closed at once; the download goes on, whole, on the first one."""

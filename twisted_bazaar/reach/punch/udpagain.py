@@ -8,7 +8,9 @@ pool had no room (the punches under way hold theirs
 L{TIMEOUT <twisted_bazaar.reach.punch.udp.TIMEOUT>} seconds at most:
 asked again after that, and once the budget has room); a birthday punch
 missed, by the odds' 2 % (asked again once the budget has room for the
-same plan, so within its bounds: a window later).  Each peer's punch is
+same plan, so within its bounds: at once after the first miss at a host
+in ten windows, which gives the host room for one more punch, else a
+window later).  Each peer's punch is
 asked again at most L{RETRIES} times in a row (a punch that meets starts
 the count again); every timer is held here and cancelled when the peer's
 link goes or the node stops.  When its timer fires, the punch is wanted
@@ -91,6 +93,12 @@ class PunchRetries:
     def waiting(self, peer_id):
         """Whether a punch with peer_id waits to be asked again."""
         return peer_id in self._timers
+
+    def due(self, peer_id):
+        """Seconds until a punch with peer_id is asked again, or None if it
+        does not wait to be."""
+        timer = self._timers.get(peer_id)
+        return None if timer is None else timer.getTime() - self.clock.seconds()
 
     def mayPunch(self, peer_id):
         """Whether a punch with peer_id may still come: its link is relayed

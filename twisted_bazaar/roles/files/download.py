@@ -176,7 +176,9 @@ class Download:
         def ask(client):
             if client is None:
                 return None
-            return client.head(self.sha256).addCallback(self._described, seller)
+            d = client.head(self.sha256)
+            d.addErrback(self._describeMoved, seller, client)
+            return d.addCallback(self._described, seller)
 
         def failed(reason):
             if reason.check(DownloadError):
@@ -196,6 +198,20 @@ class Download:
 
         d = self.work.own(self.sellers.connect(seller))
         d.addCallback(ask).addErrback(failed).addBoth(done)
+
+    def _describeMoved(self, reason, seller, client):
+        """The description asked on client failed: if the download moved
+        seller off it meanwhile (to a direct connection, L{Moves.move
+        <twisted_bazaar.roles.files.moves.Moves.move>}, which closes it),
+        it is asked again on the one it moved to, at once.  Before, the
+        seller was dropped as down and searched for again 1.5 s later: 3
+        of 10 `bazaar buy`s (natbed --buy-alone) moved 0.1 to 0.2 s in,
+        while describing, and had their first byte 2 s later."""
+        moved = self.sellers.clients.get(seller)
+        if (self.stopped or client not in self.pieces.handingOver or moved is None
+                or moved is client):
+            return reason
+        return moved.head(self.sha256)
 
     def _described(self, about, seller):
         if self.about is not None:

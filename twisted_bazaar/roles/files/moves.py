@@ -16,7 +16,10 @@ is checked against its hash as before.
 
 While a punch with a plan runs with the seller (its dialer's
 L{punchRuns <twisted_bazaar.reach.dialer.Dialer.punchRuns>}: a TCP punch
-under way, the probes of a UDP punch the tracker said go for), or the
+under way, the probes of a UDP punch the tracker said go for, the
+UDP punch a node not yet told by the tracker's check what its router
+does asked at once, its check or ask out, or the QUIC link this node
+dials over the path a UDP punch met), or the
 direct connection it brought is dialled, a relayed connection is held
 to a taste (L{Moves.holds}): the first L{TASTE} bytes of its first
 piece, so that the file's first byte comes at once, and nothing more,
@@ -24,8 +27,8 @@ for L{HOLD} seconds at most, until the punch met (the rest moves) or
 failed (the rest comes through the relay).  Before, the relay carried
 what it could until the move: 1.5 to 1.8 MB of a 64 MiB `bazaar buy` at
 a public node's 256 KiB/s (natbed, issue 85), where the goal allows 64
-KiB.  A punch only wanted, waiting for the tracker, refused or with no
-plan (two random-port routers) holds nothing: held while one was still
+KiB.  A punch to follow a TCP one, refused or with no plan (two
+random-port routers) holds nothing: held while one was still
 to follow, a relayed file between two such homes came at 0.57 to 0.72 of
 the relay's rate (tests/e2e/test_relay_pace_live.py), where no punch
 could meet.
@@ -47,8 +50,11 @@ TASTE = 16 * 1024
 #: Seconds at most a seller's relayed connection is held to its taste:
 #: a punch met 5 to 7 s after the relayed link came up (natbed), then the
 #: direct connection is dialled; one that fails does so at once or within
-#: its own 10 s.
-HOLD = 10.0
+#: its own 10 s, and a birthday punch that met silence is asked again at
+#: once and runs 10 s more (its host's room for one more punch:
+#: L{twisted_bazaar.reach.punch.probebudget}), round trips and the ask's
+#: slack between.
+HOLD = 24.0
 #: Seconds between two looks at whether the punch still runs.
 LOOK = 0.25
 
