@@ -39,6 +39,8 @@ def quietParts(node):
         "store's pending buys": state._pending,
         "index lookups": index._lookups,
         "index lookups' times": index._asked,
+        "tracker session's link factory": node.membership._factory,
+        "tracker session's reach": node.membership._reaching,
     }
     if not node.roles:
         # A seller signs its records as it is built; a node that sells

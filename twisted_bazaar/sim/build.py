@@ -199,7 +199,7 @@ class Builder:
         membership = Membership(node)
         node.setMembership(membership)
         membership.startService()
-        protocol = membership.factory.buildProtocol(None)
+        protocol = membership.buildLink()
         d = self.sim.network.connect(self.sim.market.tracker_host, DEFAULT_TRACKER_PORT,
                                      protocol, from_host=node.host)
         d.addErrback(self._linkFailed)
