@@ -54,9 +54,11 @@ __all__ = ["INode", "Node", "NodeConfig", "NotConnected", "Unreachable", "Overla
 DEFAULT_NEIGHBOURS = 3
 
 
-@attr.s(auto_attribs=True)
+@attr.s(auto_attribs=True, slots=True)
 class NodeConfig:
-    """What a node is told at start-up (the core flags of ``bazaar-node``)."""
+    """What a node is told at start-up (the core flags of ``bazaar-node``).
+    Slots: a simulation gives each node one (see
+    L{twisted_bazaar.sim.build.Builder.nodeConfig})."""
 
     host: str = ""
     neighbours: int = DEFAULT_NEIGHBOURS
