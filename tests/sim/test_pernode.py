@@ -48,7 +48,9 @@ def quietParts(node):
         parts["key's signer"] = vars(node.identity).get("_signRaw")
         parts["items registered"] = index.registered
         parts["items listed"] = index.listed
-        parts["records signed"] = index.book._current
+        parts["records"] = index._book
+        parts["roles"] = node.roles
+        parts["index's shops"] = index.shops
         parts["index registrations unacknowledged"] = index._unacked
         parts["store's stock"] = state._inventory
         parts["store's copies sold"] = state._copies_sold

@@ -370,8 +370,9 @@ class Node(Registration):
         self.discovery = None
         self.membership = None
         self.topology = None
-        #: The roles plugged in (see L{addRole}), in order.
-        self.roles = []
+        #: The roles plugged in (see L{addRole}), in order: a list from
+        #: the first (most simulated nodes have none).
+        self.roles = ()
 
     # -- what components use ------------------------------------------------
 
@@ -573,7 +574,7 @@ class Node(Registration):
     def addRole(self, role):
         """One more role; a role already plugged in is not added twice."""
         if role not in self.roles:
-            self.roles.append(role)
+            self.roles = [*self.roles, role]
 
     # -- identity -------------------------------------------------------------
 
