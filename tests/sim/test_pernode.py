@@ -206,16 +206,16 @@ class BytesANodeTests(SynchronousTestCase):
                                           f"bytes, more than {bound:,}")
 
     def test_flood(self):
-        self.assertHoldsAtMost("flood", 7_900)
+        self.assertHoldsAtMost("flood", 7_400)
 
     def test_index(self):
-        self.assertHoldsAtMost("index", 9_050)
+        self.assertHoldsAtMost("index", 7_700)
 
     def test_superpeer(self):
-        self.assertHoldsAtMost("superpeer", 13_200)
+        self.assertHoldsAtMost("superpeer", 12_200)
 
     def test_chord(self):
-        self.assertHoldsAtMost("chord", 14_200)
+        self.assertHoldsAtMost("chord", 13_400)
 
 
 class ModulesTests(SynchronousTestCase):
