@@ -48,7 +48,8 @@ class NodeLinkSettingsTests(SynchronousTestCase):
     def test_anOwnerCountsForItsNode(self):
         """A link counts into the dict of the node its owner names (an
         overlay's, a session's, a super-peer's address check's), and into
-        the settings' own for an owner of no node counted (a tracker)."""
+        the settings' own for an owner of a node not counted, or of none
+        (a tracker's check)."""
         node, other = object(), object()
         counts = {node: {}}
         settings = NodeLinkSettings(counts, ping_interval=60.0)
@@ -59,7 +60,8 @@ class NodeLinkSettingsTests(SynchronousTestCase):
         self.assertIs(Link(check, clock, settings, False)._context.stats, counts[node])
         self.assertIsNone(Link(OwnerOf(other), clock, settings, False)._context.stats)
         settings.stats = {}
-        self.assertIs(Link(object(), clock, settings, False)._context.stats, settings.stats)
+        tracker = AddressCheck(1, None, None, clock, settings)
+        self.assertIs(Link(tracker, clock, settings, False)._context.stats, settings.stats)
 
 
 class OwnerOf:

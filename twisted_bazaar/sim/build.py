@@ -43,7 +43,7 @@ class NodeLinkSettings(LinkSettings):
     node sends apart, in the run's table of node -> message type -> number
     (L{Simulation.node_stats}): a node's links are its overlay's, its
     tracker session's and, for a super-peer, its address checks', each an
-    owner that names its node.  One for the run, not a copy a node (152
+    owner that names its node (C{node}; a tracker's check names None).  One for the run, not a copy a node (152
     bytes, and a config of its own to hold it, 112).
     """
 
@@ -56,7 +56,7 @@ class NodeLinkSettings(LinkSettings):
     def statsOf(self, owner):
         """The dict of the node owner's links are sent for, if it is
         counted; else L{stats} (None: nothing counts)."""
-        return self.counts.get(getattr(owner, "node", None), self.stats)
+        return self.counts.get(owner.node, self.stats)
 
 
 def _nothing(node):
