@@ -130,7 +130,7 @@ class BuildNodeTests(SynchronousTestCase):
         node = _node()
         scheme = FloodDiscovery(node)
         membership = Membership(node)
-        self.assertEqual((node.discovery, node.topology, node.membership, node.roles),
+        self.assertEqual((node.discovery, node.topology, node.membership, list(node.roles)),
                          (None, None, None, []))
         self.assertIs(plugMembership(node, membership), membership)
         self.assertIs(node.membership, membership)

@@ -4,6 +4,7 @@ charged to address groups and keys, max-min fair once it is full.
 """
 
 import random
+import tracemalloc
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -157,6 +158,33 @@ class AccountTests(SynchronousTestCase):
         self.assertIn("your address group holds 2 streams",
                       account.refusal("a", "streams"))
         self.assertIn("all 4 streams are taken", account.refusal("b", "streams"))
+
+
+    def test_aGroupOfOneHolderKeepsNoTableOfItsOwn(self):
+        """
+        A holder alone in its group (a tracker's node, each at an address
+        of its own) costs the account its entries, not a table of the
+        group's holders: under 250 bytes a holder (it was 358, a dict of
+        the group's holders 176 of them), counted by tracemalloc, not the
+        process's memory.
+        """
+        count = 2_000
+        holders = [object() for _ in range(count)]
+        groups = [f"g{n}" for n in range(count)]
+        pool = Account(THINGS, count)
+        tracemalloc.start()
+        try:
+            for holder, group in zip(holders, groups):
+                pool.hold(holder, group)
+            held = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        self.assertLess(held / count, 250)
+        self.assertEqual(pool.holders("g7"), [holders[7]])
+        pool.hold("second", "g7")
+        self.assertEqual(pool.holders("g7"), [holders[7], "second"])
+        pool.release(holders[7])
+        self.assertEqual((pool.holders("g7"), pool.held("g7")), (["second"], 1))
 
 
 class Model:

@@ -63,6 +63,15 @@ class FastSignatureTests(SynchronousTestCase):
         self.assertEqual(len(fast.sign(b"x")), len(real.sign(b"x")))
         self.assertNotEqual(fast.sign(b"x"), real.sign(b"x"))
 
+    def test_aFastPairIsItsOwnPublicKey(self):
+        """A fast key pair holds its public bytes once: it is its own
+        public key, whose checks take its signatures."""
+        with fastSignatures():
+            pair = keys.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+            public = keys.Ed25519PublicKey.from_public_bytes(pair.public_key().raw)
+        self.assertIs(pair.public_key(), pair)
+        public.verify(pair.sign(b"x"), b"x")
+
     def test_refusedOutside(self):
         """Outside a run, a fast signature proves nothing: the real check,
         as every daemon makes it, refuses it."""

@@ -29,10 +29,11 @@ SCHEDULER_TIMEOUT = 8.0
 #: the modules; about 180 MB measured), declared with room.
 SHARD_BASE_BYTES = 512 * 2**20
 #: Bytes a node of a warm run costs at its shard's peak, by scheme, with
-#: room: the index's 10.5 KiB measured on two shards at a million (the
+#: room: the index's 10.5 KiB measured on two shards at a million, and
+#: 10.4 KiB at 1.6 million, before its node was 0.9 kB lighter (the
 #: tracker's part spread over the run's nodes; docs/simulator.md, "One run
-#: on many machines"), declared as 12 KiB.
-SHARD_NODE_BYTES = {"index": 12 * 1024}
+#: on many machines", sixth round), declared as 11 KiB.
+SHARD_NODE_BYTES = {"index": 11 * 1024}
 #: Bytes a node of the whole run costs every shard while it builds (what it
 #: knows of the other shards' nodes, the graph, the ids drawn): about 180
 #: measured at 100,000 index nodes, declared as 256.

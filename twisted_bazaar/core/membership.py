@@ -65,9 +65,10 @@ TRACKER = "tracker"
 @implementer(ILinkOwner)
 class Membership(Service):
     """
-    The node's tracker session.  Two parts of it are made when first
-    needed: what it knows of the tracker's own relay (L{TrackersRelay}),
-    and the handlers its node's parts register (L{SessionParts}).
+    The node's tracker session.  Parts of it are made when first needed:
+    what it knows of the tracker's own relay (L{TrackersRelay}), the
+    handlers its node's parts register (L{SessionParts}), its link
+    factory (L{factory}) and what it does with a reach (L{Reaching}).
 
     @ivar link: the tracker link while it is up, else None.
     """
@@ -92,9 +93,13 @@ class Membership(Service):
         self.node = node
         self.clock = node.clock
         self.link = None
-        self.factory = _TrackerClientFactory(self)
-        #: What it does with a reach (and a new host's timer).
-        self._reaching = Reaching(node)
+        #: L{factory}, made when first asked for: a simulated node's
+        #: tracker link is built by hand (L{buildLink}), and a million
+        #: nodes held one each for nothing (80 bytes).
+        self._factory = None
+        #: What it does with a reach (and a new host's timer): made at the
+        #: first reach (L{_reached}), which a simulated node never hears.
+        self._reaching = None
         #: Where the tracker connection leaves from, when the host the
         #: node tells everyone is chosen from it (no --host), else None.
         self._local = None
@@ -122,6 +127,20 @@ class Membership(Service):
                 endpoint, self.factory, node.clock, policy, what,
                 others=[(other, f"the tracker at {where}") for other, where in others],
                 probe_interval=retry_max, onMove=self._moveBack)
+
+    @property
+    def factory(self):
+        """What builds each tracker link (L{buildLink}), for a
+        connector's endpoint."""
+        factory = self._factory
+        if factory is None:
+            factory = self._factory = _TrackerClientFactory(self)
+        return factory
+
+    def buildLink(self):
+        """A new tracker link of this session, not yet connected."""
+        node = self.node
+        return Link(self, node.clock, node.config.link, inbound=False)
 
     # -- the state machine ---------------------------------------------------
 
@@ -353,7 +372,10 @@ class Membership(Service):
         if not self._taken:
             self._heldReach = message
             return
-        self._reaching.heard(self.link, self._local, message, self.log)
+        reaching = self._reaching
+        if reaching is None:
+            reaching = self._reaching = Reaching(self.node)
+        reaching.heard(self.link, self._local, message, self.log)
 
     # -- the tracker's own relay (L{TrackersRelay}) ----------------------------------
 
@@ -438,7 +460,8 @@ class Membership(Service):
     def stopService(self):
         super().stopService()
         self.stop()
-        self._reaching.stop()
+        if self._reaching is not None:
+            self._reaching.stop()
         if self._client is not None:
             return self._client.stop()
         return defer.succeed(None)
@@ -518,5 +541,4 @@ class _TrackerClientFactory(Factory):
         self.membership = membership
 
     def buildProtocol(self, addr):
-        node = self.membership.node
-        return Link(self.membership, node.clock, node.config.link, inbound=False)
+        return self.membership.buildLink()

@@ -53,9 +53,11 @@ __all__ = ["INode", "Node", "NodeConfig", "NotConnected", "Unreachable", "Overla
 DEFAULT_NEIGHBOURS = 3
 
 
-@attr.s(auto_attribs=True)
+@attr.s(auto_attribs=True, slots=True)
 class NodeConfig:
-    """What a node is told at start-up (the core flags of ``bazaar-node``)."""
+    """What a node is told at start-up (the core flags of ``bazaar-node``).
+    Slots: a simulation gives each node one (see
+    L{twisted_bazaar.sim.build.Builder.nodeConfig})."""
 
     host: str = ""
     neighbours: int = DEFAULT_NEIGHBOURS
@@ -372,8 +374,9 @@ class Node(Registration):
         self.discovery = None
         self.membership = None
         self.topology = None
-        #: The roles plugged in (see L{addRole}), in order.
-        self.roles = []
+        #: The roles plugged in (see L{addRole}), in order: a list from
+        #: the first (most simulated nodes have none).
+        self.roles = ()
 
     # -- what components use ------------------------------------------------
 
@@ -579,7 +582,7 @@ class Node(Registration):
     def addRole(self, role):
         """One more role; a role already plugged in is not added twice."""
         if role not in self.roles:
-            self.roles.append(role)
+            self.roles = [*self.roles, role]
 
     # -- identity -------------------------------------------------------------
 

@@ -87,7 +87,11 @@ class Account:
         self.used = 0
         #: holder -> (group, key, units)
         self._holders = {}
-        #: group -> {holder: units}, in the order the holders came.
+        #: group -> its holders, in the order they came: a 1-tuple for a
+        #: group of one holder (the usual group: a node of its own
+        #: address), else a dict of holder -> None (an ordered set).  What
+        #: each holds is in L{_holders}.  A dict for each group was 250
+        #: bytes of every registration of a tracker of a million nodes.
         self._groups = {}
         #: group -> units its holders hold.
         self._totals = {}
@@ -164,8 +168,8 @@ class Account:
         for other, members in self._groups.items():
             if other == group or self._totals[other] < mine:
                 continue
-            for candidate, held in members.items():
-                if held == 1 and yielding(candidate):
+            for candidate in members:
+                if self._holders[candidate][2] == 1 and yielding(candidate):
                     return [candidate]
         return None
 
@@ -245,7 +249,7 @@ class Account:
                 victim = next(queue, _NONE)
                 if victim is _NONE:
                     return None
-                given = self._groups[largest][victim]
+                given = self._holders[victim][2]
                 if left[largest] - given < mine:
                     return None
                 victims.append(victim)
@@ -300,7 +304,13 @@ class Account:
         if units <= 0:
             return
         self._holders[holder] = (group, key, units)
-        self._groups.setdefault(group, {})[holder] = units
+        members = self._groups.get(group)
+        if members is None:
+            self._groups[group] = (holder,)
+        elif type(members) is tuple:
+            self._groups[group] = dict.fromkeys((*members, holder))
+        else:
+            members[holder] = None
         self._totals[group] = self._totals.get(group, 0) + units
         if self._ranking is not None:
             self._ranking.changed(group)
@@ -315,7 +325,10 @@ class Account:
             return
         group, key, units = entry
         members = self._groups[group]
-        del members[holder]
+        if type(members) is tuple:
+            members = ()
+        else:
+            del members[holder]
         self._totals[group] -= units
         if not members:
             del self._groups[group]

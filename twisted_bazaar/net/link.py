@@ -78,9 +78,9 @@ class LinkSettings:
     The tunables every link of one process shares.
 
     A plain object rather than per-link arguments, so a node can build many
-    links cheaply and a test can change one value.  Slots: a simulation
-    gives each node a copy, to count what it sends (see
-    L{twisted_bazaar.sim.build.Builder.nodeConfig}).
+    links cheaply and a test can change one value.  Slots: a simulation's
+    nodes share one, which counts what each sends apart (L{statsOf}; see
+    L{twisted_bazaar.sim.build.NodeLinkSettings}).
     """
 
     __slots__ = ("frame_limit", "handshake_timeout", "ping_interval", "error_limit",
@@ -137,22 +137,32 @@ class LinkSettings:
         #: fairly, bounded in all (L{DEFAULT_UNSENT_LIMIT}).
         self.unsent = Account.of(UNSENT_LIMIT)
 
+    def statsOf(self, owner):
+        """The dict that counts what owner's links send, message type ->
+        number (None: nothing counts): L{stats}, for every owner."""
+        return self.stats
+
 
 class LinkContext:
     """
     What every link of one owner holds alike: the owner, its clock, link
-    settings, deadlines, write batch, recent-message log and peer log.
+    settings, what counts its sends, deadlines, write batch,
+    recent-message log and peer log.
 
     One object per owner, not seven slots per link: a simulation holds a
     million link ends, and these were 56 bytes of each.
     """
 
-    __slots__ = ("owner", "clock", "settings", "timers", "batch", "recent", "peer_log")
+    __slots__ = ("owner", "clock", "settings", "stats", "timers", "batch", "recent",
+                 "peer_log")
 
     def __init__(self, owner, clock, settings, batch):
         self.owner = owner
         self.clock = clock
         self.settings = settings
+        #: The dict that counts what these links send, or None
+        #: (L{LinkSettings.statsOf}).
+        self.stats = settings.statsOf(owner)
         #: The deadlines of every link on this clock (see L{Keepalive}).
         self.timers = deadlinesFor(clock)
         #: The L{WriteBatch} these links coalesce their writes in, or None.

@@ -72,7 +72,7 @@ class Writing:
             recent = context.recent
             if recent is not None and self.purpose not in STATUS_PURPOSES:
                 recent.note((now, OUT, self.peer_id, kind))
-        stats = settings.stats
+        stats = context.stats
         if stats is not None:
             stats[kind] = stats.get(kind, 0) + 1
         traffic = settings.traffic

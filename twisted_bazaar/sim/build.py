@@ -7,7 +7,6 @@ configuration builds the same market.  A warm start builds the same
 nodes and roles, in the state they converge to (L{warm}).
 """
 
-import copy
 import random
 
 from twisted_bazaar.identity.keys import Identity
@@ -38,6 +37,28 @@ TRACKER_SCHEMES = ("superpeer",)
 LEAVES_AFTER = 1.0
 
 
+class NodeLinkSettings(LinkSettings):
+    """
+    The link settings every node of a run shares, which count what each
+    node sends apart, in the run's table of node -> message type -> number
+    (L{Simulation.node_stats}): a node's links are its overlay's, its
+    tracker session's and, for a super-peer, its address checks', each an
+    owner that names its node (C{node}; a tracker's check names None).  One for the run, not a copy a node (152
+    bytes, and a config of its own to hold it, 112).
+    """
+
+    __slots__ = ("counts",)
+
+    def __init__(self, counts, **settings):
+        super().__init__(**settings)
+        self.counts = counts
+
+    def statsOf(self, owner):
+        """The dict of the node owner's links are sent for, if it is
+        counted; else L{stats} (None: nothing counts)."""
+        return self.counts.get(owner.node, self.stats)
+
+
 def _nothing(node):
     """A node of a flood joins by its links alone."""
 
@@ -58,8 +79,11 @@ class Builder:
         self.sim = sim
         self.clocks = clocks
         config = sim.config
-        #: What every node's link settings share (see L{nodeConfig}).
-        self._node_links = LinkSettings(ping_interval=config.ping_interval)
+        #: What every node is configured with (see L{nodeConfig}).
+        self._node_config = NodeConfig(
+            neighbours=config.degree if config.topology == "tracker" else 0,
+            max_connections=max(3 * config.degree, config.degree + 24),
+            link=NodeLinkSettings(sim.node_stats, ping_interval=config.ping_interval))
         #: The scheme's options: the hop limit only means something to
         #: schemes that flood.
         self.scheme_options = {"ttl": config.ttl} if config.discovery == "flood" else {}
@@ -70,21 +94,15 @@ class Builder:
         self._scheme_settings = {}
 
     def nodeConfig(self):
-        """A node's config, with a link settings of its own that counts
-        what it sends (see L{Simulation.node_stats}); the rest of the link
-        settings (rates, write batch) is shared, as a daemon's links share
-        one."""
-        config = self.sim.config
-        link = copy.copy(self._node_links)
-        link.stats = {}
-        return NodeConfig(
-            neighbours=config.degree if config.topology == "tracker" else 0,
-            max_connections=max(3 * config.degree, config.degree + 24),
-            link=link)
+        """A node's config: the one every node of the run shares, whose
+        link settings count what each node sends apart
+        (L{NodeLinkSettings}), once L{counted}."""
+        return self._node_config
 
     def counted(self, node):
-        """node, its sent messages counted in the run's metrics."""
-        self.sim.node_stats[node] = node.config.link.stats
+        """node, its sent messages counted in the run's metrics (in
+        L{Simulation.node_stats}), from its first link on."""
+        self.sim.node_stats[node] = {}
         return node
 
     def build(self):
@@ -199,7 +217,7 @@ class Builder:
         membership = Membership(node)
         node.setMembership(membership)
         membership.startService()
-        protocol = membership.factory.buildProtocol(None)
+        protocol = membership.buildLink()
         d = self.sim.network.connect(self.sim.market.tracker_host, DEFAULT_TRACKER_PORT,
                                      protocol, from_host=node.host)
         d.addErrback(self._linkFailed)

@@ -304,7 +304,7 @@ class ShardBuilder:
             membership = Membership(node)
             node.setMembership(membership)
             membership.startService()
-            ours = membership.factory.buildProtocol(None)
+            ours = membership.buildLink()
         if here_tracker:
             clock.enter(TRACKER)
             theirs = TrackerFactory(market.tracker).buildProtocol(None)

@@ -118,7 +118,7 @@ def joinTracker(market, node):
     membership = Membership(node)
     node.setMembership(membership)
     membership.startService()
-    ours = membership.factory.buildProtocol(None)
+    ours = membership.buildLink()
     theirs = TrackerFactory(market.tracker).buildProtocol(None)
     mine, its = market.network.pair(ours, node.host, theirs, market.tracker_host,
                                     DEFAULT_TRACKER_PORT, from_port=node.port)

@@ -32,7 +32,7 @@ class AddressCheck:
         the address says it is node_id, else False (never fails).
     """
 
-    def __init__(self, node_id, key, identity, clock, settings, peer_log=None):
+    def __init__(self, node_id, key, identity, clock, settings, peer_log=None, node=None):
         """
         @param key: the key node_id proved, which the node at the address
             must prove again; or None (the id alone is checked).
@@ -43,6 +43,7 @@ class AddressCheck:
             node at the address causes (a broken frame, say) go through:
             a registrant that fails its checks on purpose, again and
             again, gets a few an interval logged.
+        @param node: the node that checks, if a node does (a super-peer).
         """
         self.node_id = node_id
         #: The key node_id proved, or None.
@@ -55,6 +56,9 @@ class AddressCheck:
         self.clock = clock
         self.settings = settings
         self.peer_log = peer_log
+        #: The node that checks (a super-peer), whose sends its link's are
+        #: (L{LinkSettings.statsOf}); None for a tracker.
+        self.node = node
         self.link = None
         self._connecting = None
         self.result = defer.Deferred()

@@ -52,7 +52,9 @@ class IndexDiscovery(Service, NodeObserver):
 
     def __init__(self, node):
         self.node = node
-        self.shops = []
+        #: The shops it registers the items of (L{advertise}): a list from
+        #: the first (most simulated nodes sell nothing).
+        self.shops = ()
         # Its tables are the shared empty ones until written (most
         # simulated nodes never sell nor look up: two empty sets and two
         # dicts were 560 bytes of each).
@@ -68,13 +70,23 @@ class IndexDiscovery(Service, NodeObserver):
         self._lookups = NOTHING
         #: item -> when its last lookup went out, for pacing.
         self._asked = NOTHING
-        self.book = RecordBook(node.identity, node.clock)
+        #: L{book}, made at the first record.
+        self._book = None
         self._renewal = None
         node.addObserver(self)
 
     @property
     def membership(self):
         return self.node.membership
+
+    @property
+    def book(self):
+        """The node's records (L{RecordBook}), made when it first registers
+        an item."""
+        book = self._book
+        if book is None:
+            book = self._book = RecordBook(self.node.identity, self.node.clock)
+        return book
 
     def _send(self, message):
         sent = self.canFind() and self.membership.send(message)
@@ -86,7 +98,7 @@ class IndexDiscovery(Service, NodeObserver):
     # -- selling ---------------------------------------------------------------
 
     def advertise(self, shop):
-        self.shops.append(shop)
+        self.shops = [*self.shops, shop]
         for item, units in sorted(shop.inventory().items()):
             self.stockChanged(item, units)
 

@@ -231,7 +231,7 @@ class SuperPeerSide(NodeObserver):
         self._checked.pop(leaf, None)
         check = self._checks[leaf] = AddressCheck(
             leaf, self.node.provenKey(link), self.node.identity, self.node.clock,
-            self.node.config.link, self.node.overlay.peer_log)
+            self.node.config.link, self.node.overlay.peer_log, self.node)
         relay = self._relays.get(leaf)
         # The host a leaf registered is its word: vetted as any host a
         # peer names, so that no leaf has this node dial a service of its
