@@ -18,6 +18,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.deferreds import Outstanding
+from twisted_bazaar.files.client import Stalled
 from twisted_bazaar.files.downloads import DownloadError, PartFile
 from twisted_bazaar.files.hashing import pieceCount, pieceSize
 from twisted_bazaar.files.tree import fileIdentity
@@ -190,7 +191,10 @@ class Download:
                               seller=shortId(seller), name=self.name,
                               why=reason.getErrorMessage())
                 self.sellers.drop(seller)
-                self.sellers.markDown(seller)
+                if reason.check(Stalled) and seller not in self.sellers.sources.failed:
+                    self._stalledOnce(seller)
+                else:
+                    self.sellers.markDown(seller)
 
         def done(_):
             self.asking.discard(seller)
@@ -198,6 +202,22 @@ class Download:
 
         d = self.work.own(self.sellers.connect(seller))
         d.addCallback(ask).addErrback(failed).addBoth(done)
+
+    def _stalledOnce(self, seller):
+        """
+        The seller's first stall while describing: it counts as failed
+        (others are asked first), but its offer stays, so with no other
+        seller it is asked again at once, on a new connection, whichever
+        way the dialer finds now.  A stall may be the way, not the seller:
+        a punched UDP path that died under the connection, which only a
+        new dial over it finds silent (and drops, its link with it); the
+        seller forgotten instead was found again only by a search, and
+        searches went over that dead link until its silence closed it,
+        39 s on (tests/e2e/test_udppunched_live.py test_pathDies).  A
+        second stall forgets it as any failure does: a key that never
+        answers costs two stalls, not more.
+        """
+        self.sellers.sources.fail(seller)
 
     def _describeMoved(self, reason, seller, client):
         """The description asked on client failed: if the download moved
