@@ -191,9 +191,12 @@ class BuyMovesTests(HomeMarketCase):
         meets it, and the buyer punches over UDP, at once (a birthday
         punch, which misses with odds about 0.02: then the file comes
         through the relay, whole all the same).  The path met before the
-        file started carries all of it; else the file moves to it."""
+        file started carries all of it; else the file moves to it, maybe
+        before the relayed connection brought a byte of it (the early
+        punch met within its first 0.1 s: nothing of the file through the
+        relay, as when the path came first)."""
         row, relayed = self.buys(True)
-        if row["moved_after"] is None and row["relayed_bytes"] == 0:
+        if row["relayed_bytes"] == 0:
             self.assertLess(relayed, AFTER_MOVE, (row, relayed))
             return
         if row["moved_after"] is None:
