@@ -18,8 +18,10 @@ the tracker answers only once it registered the node, and says it is
 registered (and ready) only on that pong, when its parts start
 (C{trackerRegistered}; a ``reach`` heard before it waits for it).
 
-Questions (``nodereq``, ``whereis``) are answered by the tracker in order,
-each with one ``nodereply``; L{ask} returns a Deferred per question, each
+Questions (``nodereq``, ``whereis``, L{TrackerQuestions
+<twisted_bazaar.core.trackerquestions.TrackerQuestions>}, a mixin of the
+session) are answered by the tracker in order,
+each with one ``nodereply``; C{ask} returns a Deferred per question, each
 waited on for a bounded time (L{twisted_bazaar.core.questions}); a
 tracker that leaves several in a row unanswered is left, as if lost.  Every
 message from the tracker goes to the handler of its type (a part's
@@ -48,10 +50,9 @@ from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import schemeOf
-from twisted_bazaar.core.questions import Questions
-from twisted_bazaar.reach.asking import TrackerGone
 from twisted_bazaar.reach.reachable.reaching import Reaching
 from twisted_bazaar.core.sessionhandlers import SessionParts
+from twisted_bazaar.core.trackerquestions import TrackerQuestions
 from twisted_bazaar.core.trackersrelay import TrackersRelay, atHostOf
 from twisted_bazaar.identity.proofs import REGISTER
 from twisted_bazaar.net.handshake import PLAIN, LinkHandshake, channelKey
@@ -63,7 +64,7 @@ TRACKER = "tracker"
 
 
 @implementer(ILinkOwner)
-class Membership(Service):
+class Membership(TrackerQuestions, Service):
     """
     The node's tracker session.  Parts of it are made when first needed:
     what it knows of the tracker's own relay (L{TrackersRelay}), the
@@ -320,24 +321,6 @@ class Membership(Service):
         link.protocolError("wtf", f"a node does not expect {message.TYPE} from the "
                            f"tracker{before}")
 
-    @property
-    def _questions(self):
-        """Questions sent to the tracker and not yet answered: made at the
-        first (a node that asks none holds none).  Kept in L{_asked}, an
-        attribute the session has from the start: one added later (as a
-        C{cached_property} did) gives each session a table of attributes
-        of its own, 0.8 kB a node (docs/simulator.md, "Memory a node")."""
-        questions = self._asked
-        if questions is None:
-            questions = self._asked = Questions(self.clock, self.node.config.link,
-                                                self._silent)
-        return questions
-
-    def _clearQuestions(self, why):
-        """Fail every question waiting (none made: nothing to do)."""
-        if self._asked is not None:
-            self._asked.clear(why)
-
     def _named(self, link, answer):
         handshake = self._handshake
         fault = _namingFault(answer, None if handshake is None or handshake.ownKey is None
@@ -353,16 +336,6 @@ class Membership(Service):
         _said(self, link, error)
         if self._parts is not None:
             self._parts.erred(error)
-
-    def _answered(self, link, message):
-        """A ``nodereply``: the relay it names for the node is noted (and
-        kept, if it is the tracker's own), and the oldest question has its
-        answer."""
-        if message.port:
-            self.node.whereabouts.trackerNamed(message)
-            if message.relay is not None and self.atTrackersHost(message.relay):
-                self.trackersRelay.trackerNamed(message.relay)
-        self._questions.answered(message)
 
     def _reached(self, link, message):
         """What the tracker's check of the node found (L{Reaching.heard}),
@@ -413,42 +386,11 @@ class Membership(Service):
         self.link.send(message)
         return True
 
-    def ask(self, question):
-        """
-        Ask the tracker a question it answers with a ``nodereply``
-        (``nodereq`` or ``whereis``).
-
-        @return: a Deferred firing with the L{wire.NodeReply}, or failing
-            with L{TrackerGone} (L{Questions.ask}); cancelling it drops the
-            answer when it comes.
-        """
-        if not self.isRegistered:
-            return defer.fail(TrackerGone("not registered with a tracker"))
-        answer = self._questions.ask()
-        if not answer.called:
-            self.link.send(question)
-        return answer
-
     def _silent(self, why):
         """Questions left unanswered: leave the tracker, as if lost."""
         if self.link is not None:
             self.log.warn("leaving the tracker{at}: {why}", at=_at(self._client), why=why)
             self.link.disconnect(why)
-
-    def whereRelay(self, node_id):
-        """
-        Ask the tracker where a node is, and through which relay: for the
-        node's book of paths alone
-        (L{twisted_bazaar.reach.book.PathBook.ask}), which every
-        other part asks.
-
-        @return: a Deferred firing with its L{wire.NodeReply}, or failing
-            with L{TrackerGone} when no answer came, saying what became of
-            the question (L{TrackerSilent}: the tracker did not answer in
-            time): a refusal says that, not that the tracker named no
-            address.
-        """
-        return self.ask(wire.WhereIs(node_id))
 
     # -- IService -------------------------------------------------------------------
 
