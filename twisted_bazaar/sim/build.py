@@ -43,8 +43,9 @@ class NodeLinkSettings(LinkSettings):
     node sends apart, in the run's table of node -> message type -> number
     (L{Simulation.node_stats}): a node's links are its overlay's, its
     tracker session's and, for a super-peer, its address checks', each an
-    owner that names its node (C{node}; a tracker's check names None).  One for the run, not a copy a node (152
-    bytes, and a config of its own to hold it, 112).
+    owner that names its node (C{node}; a tracker's check names None).
+    One for the run, not a copy a node (152 bytes, and a config of its
+    own to hold it, 112).
     """
 
     __slots__ = ("counts",)

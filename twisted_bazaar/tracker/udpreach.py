@@ -202,7 +202,7 @@ class UdpReach:
         # Which run each side was told of: a side whose log has no line
         # of a punch (natbed, issue 85) is told apart from a go never sent.
         self.log.debug("udppunchgo {nonce} sent to node {asker} (asked) and node {peer}",
-                   nonce=nonce, asker=wireId(link.peer_id), peer=wireId(request.id))
+                       nonce=nonce, asker=wireId(link.peer_id), peer=wireId(request.id))
 
     def forget(self, node_id):
         """The node left: its check under way ends, what was seen of it is

@@ -14,6 +14,7 @@ import random
 
 from twisted.internet import defer, task
 from twisted.internet.address import IPv4Address
+from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
@@ -265,6 +266,15 @@ class UdpPunchingTestCase(SynchronousTestCase):
             seen = self.reach[other]
             side.membership.hear(UdpPunchGo(peer.id, seen.seen_host, seen.seen_port,
                                             seen.seen_second, nonce))
+
+    def whysOfAGo(self, nonce=77, seconds=0):
+        """The reasons the sides logged (their lines' C{why}) from the
+        tracker's go for A's punch through ``seconds`` more."""
+        with capturedLogs() as events:
+            self.go(nonce=nonce)
+            if seconds:
+                self.elapse(seconds)
+        return [event["why"] for event in events if event.get("why")]
 
     def elapse(self, seconds):
         """Advance the clock by ``seconds``, a step at a time (what a step

@@ -357,9 +357,7 @@ class BudgetRetryTests(UdpPunchingTestCase):
         self.checked(kind_b=RANDOM)
         self.b.punching.budget.admit(HOME["a"][1], 1000)
         self.tcpFailed()
-        with capturedLogs() as events:
-            self.go()
-        return [event.get("why") for event in events if event.get("why")]
+        return self.whysOfAGo()
 
     def test_askedAgainWhenTheBudgetAllows(self):
         """The punch the budget refused is asked again by the refused side
@@ -434,10 +432,7 @@ class AgainTests(UdpPunchingTestCase):
         self.checked(kind_a=RANDOM)
         self.b.punching.budget.admit(HOME["a"][1], 1000)
         self.tcpFailed()
-        with capturedLogs() as events:
-            self.go()
-            self.elapse(TIMEOUT + 0.1)
-        whys = [event["why"] for event in events if event.get("why")]
+        whys = self.whysOfAGo(seconds=TIMEOUT + 0.1)
         self.assertEqual(whys, [
             "this node sent 1000 UDP punch probes to that host in the last 60 s, and "
             "1024 more would pass its 1088; asked again in 61 s (try 1 of 3)",
@@ -449,10 +444,7 @@ class AgainTests(UdpPunchingTestCase):
         asks, _ = self.playTracker(1)
         self.assertEqual(asks, {"a": [(11, UdpPunchAsk(self.bob.id))], "b": []})
         self.a.membership.sent.append(UdpPunchAsk(self.bob.id))
-        with capturedLogs() as events:
-            self.go(nonce=79)
-            self.elapse(TIMEOUT + 0.1)
-        whys = [event["why"] for event in events if event.get("why")]
+        whys = self.whysOfAGo(nonce=79, seconds=TIMEOUT + 0.1)
         self.assertEqual(whys, [
             "this node sent 1000 UDP punch probes to that host in the last 60 s, and "
             "1024 more would pass its 1088; asked again in 50 s (try 2 of 3)",
@@ -534,9 +526,7 @@ class AgainTests(UdpPunchingTestCase):
         self.checked(kind_b=RANDOM)
         self.b.punching.opened.hold("another", addressGroup(HOME["a"][1]), HARD_SOCKETS - 1)
         self.tcpFailed()
-        with capturedLogs() as events:
-            self.go()
-        [why] = [event["why"] for event in events if event.get("why")]
+        [why] = self.whysOfAGo()
         self.assertEqual(why, "this node's punches hold 255 UDP sockets, and 255 more "
                               "would pass its 510 (or 255 to one address group); asked "
                               "again in 11 s (try 1 of 3)")

@@ -192,7 +192,18 @@ class Download:
                               why=reason.getErrorMessage())
                 self.sellers.drop(seller)
                 if reason.check(Stalled) and seller not in self.sellers.sources.failed:
-                    self._stalledOnce(seller)
+                    # Its first stall: the stall may be the way, not the
+                    # seller (a punched UDP path that died under the
+                    # connection, which only a new dial over it finds
+                    # silent, and drops with its link).  Forgotten, it was
+                    # found again only by a search, over that dead link
+                    # until its silence closed it 39 s on
+                    # (tests/e2e/test_udppunched_live.py test_pathDies).
+                    # So it counts as failed (others go first) but its
+                    # offer stays: with no other seller it is asked again
+                    # at once, on a new connection.  A second stall
+                    # forgets it: a key that never answers costs two.
+                    self.sellers.sources.fail(seller)
                 else:
                     self.sellers.markDown(seller)
 
@@ -202,22 +213,6 @@ class Download:
 
         d = self.work.own(self.sellers.connect(seller))
         d.addCallback(ask).addErrback(failed).addBoth(done)
-
-    def _stalledOnce(self, seller):
-        """
-        The seller's first stall while describing: it counts as failed
-        (others are asked first), but its offer stays, so with no other
-        seller it is asked again at once, on a new connection, whichever
-        way the dialer finds now.  A stall may be the way, not the seller:
-        a punched UDP path that died under the connection, which only a
-        new dial over it finds silent (and drops, its link with it); the
-        seller forgotten instead was found again only by a search, and
-        searches went over that dead link until its silence closed it,
-        39 s on (tests/e2e/test_udppunched_live.py test_pathDies).  A
-        second stall forgets it as any failure does: a key that never
-        answers costs two stalls, not more.
-        """
-        self.sellers.sources.fail(seller)
 
     def _describeMoved(self, reason, seller, client):
         """The description asked on client failed: if the download moved
