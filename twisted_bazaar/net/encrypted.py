@@ -239,7 +239,7 @@ class EncryptedProtocol(Protocol):
     def writeLater(self, data):
         """As L{write}, but left to the transport's buffer, never sent at
         once: for a link in the middle of a burst, whose next frames
-        follow on this turn (L{twisted_bazaar.net.writing})."""
+        follow on this turn (L{twisted_bazaar.net.link.Link.flushWrites})."""
         if self._broken:
             return
         if self._early is not None:
