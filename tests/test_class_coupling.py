@@ -61,14 +61,13 @@ ALLOWED = {
         "(docs/architecture.md, \"The link: one object\", measured): each "
         "reaches its owner's and its transport's parts on the relay's path",
     "twisted_bazaar.schemes.chord.upkeep.Upkeep":
-        "32 with its mixins Stabilizing and Pinging (25 alone; they became "
-        "mixins when the class was split by responsibility, so a simulated "
-        "node holds no object more), most through the scheme it is a part of "
-        "(IRingHost) into the ring, the node's links and clock, the settings "
-        "and the naming (self.host.ring.successor.id); due: the stabilizing "
-        "and the pings as parts given the ring, the node and their settings "
-        "at construction, if the simulator's memory at scale allows the "
-        "objects",
+        "32, its stabilization and pings included (mixins of modules of their "
+        "own until issue 92; one class, so a simulated node holds no object "
+        "more), most through the scheme it is a part of (IRingHost) into the "
+        "ring, the node's links and clock, the settings and the naming "
+        "(self.host.ring.successor.id); due: the stabilizing and the pings as "
+        "parts given the ring, the node and their settings at construction, "
+        "if the simulator's memory at scale allows the objects",
     "twisted_bazaar.roles.files.pieces.Pieces":
         "25, all through the download it is a part of into its sellers, "
         "fetcher, watch and work (self.download.sellers.clients.get): the "

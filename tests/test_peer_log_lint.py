@@ -287,7 +287,7 @@ ALLOWED = {
     "schemes/chord/upkeep.py: Upkeep._moved: ring neighbours: predecessor {pred_text}":
         _OWN + "only for a change this node made (its join, a neighbour that missed "
         "its pings); a peer's message that moves the ring goes through the peer log",
-    "schemes/chord/pinging.py: Pinging._dead: node {dead} missed {k} pings: dead; succ":
+    "schemes/chord/upkeep.py: Upkeep._dead: node {dead} missed {k} pings: dead; succ":
         _OWN + "once per ring neighbour that misses this node's own pings",
     # -- super-peers this node chose -------------------------------------------------------
     "schemes/superpeer/leaf.py: parts: not registering {item!r}: its entry alon":
