@@ -79,7 +79,7 @@ ALLOWED = {
     "core/membership.py: _said: tracker says {code}: {info}":
         "the tracker the operator named; an error about the link counts against "
         "its error budget (20 in 60 s, then the link is cut, and the node backs off)",
-    "core/membership.py: Membership._silent: leaving the tracker{at}: {why}":
+    "core/membership.py: Membership.trackerSilent: leaving the tracker{at}: {why}":
         "at most once per registration with the tracker the operator named (the "
         "node then leaves it, and its reconnection backs off)",
     "net/reconnect.py: Reconnector._schedule: {why}; trying again in {delay} s":
