@@ -41,9 +41,8 @@ PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 #: written by the class rather than by a method of the record (the book's
 #: held paths, the TCP punches, the buyer's records, chord's adverts and
 #: dials, the super-peer's gatherings, the timers' and the simulated
-#: clocks' entries); a link's handshake state set by the overlay (and
-#: its mixin opening.py, split from it, the same write moved) and its
-#: greeting; builders wiring what they were handed rather than made
+#: clocks' entries); a link's handshake state set by the overlay and
+#: its greeting; builders wiring what they were handed rather than made
 #: (daemon/build.py's parts, a daemon's node and tracker, metrics/, tap/);
 #: issue 81's reach hooks held by another change (reach/reachable/
 #: reservation.py's node.relay, reach/punch/udpservice.py's foreign, the
@@ -70,14 +69,11 @@ NOT_YET = {
     "net/fairshare.py": ("share.capacity",),
     "net/greeting.py": ("link.address", "link.key", "link.peer_id", "link.purpose"),
     "net/link.py": (
-        "owner.linkContext", "seldom.charged", "seldom.held", "seldom.pongs",
-        "seldom.waiting"),
-    "net/opening.py": ("link.purpose",),
+        "batch.depth", "owner.linkContext", "seldom.charged", "seldom.dropped",
+        "seldom.errors", "seldom.held", "seldom.pongs", "seldom.waiting"),
     "net/overlay.py": ("link.address", "link.key", "link.purpose"),
-    "net/reading.py": ("batch.depth", "seldom.dropped", "seldom.errors", "seldom.pongs"),
     "net/syngate.py": ("rates.gates",),
     "net/timers.py": ("entry._due", "entry.function", "entry.subject", "resident._due"),
-    "net/writing.py": ("seldom.charged", "seldom.held", "seldom.waiting"),
     "reach/book.py": (
         "held.at", "held.failed", "held.host", "held.lan", "held.more", "held.noted",
         "held.port", "held.relay", "held.udp", "held.word"),
@@ -157,7 +153,7 @@ NOT_YET = {
         "bridge.serialize_transport_parameters", "bridge.tls._supported_groups",
         "bridge.tls.handshake_extensions", "configuration.verify_mode",
         "parameters.max_udp_payload_size"),
-    "transports/quic/streamtable.py": ("stream.disconnecting",),
+    "transports/quic/connection.py": ("stream.disconnecting",),
     "transports/relay/relay.py": (
         "end.early", "end.gate", "end.other", "end.reserved", "old.reserved",
         "reservation.group", "reservation.tell", "self._reserved[node_id].end",

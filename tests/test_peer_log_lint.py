@@ -79,7 +79,7 @@ ALLOWED = {
     "core/membership.py: _said: tracker says {code}: {info}":
         "the tracker the operator named; an error about the link counts against "
         "its error budget (20 in 60 s, then the link is cut, and the node backs off)",
-    "core/membership.py: Membership._silent: leaving the tracker{at}: {why}":
+    "core/membership.py: Membership.trackerSilent: leaving the tracker{at}: {why}":
         "at most once per registration with the tracker the operator named (the "
         "node then leaves it, and its reconnection backs off)",
     "net/reconnect.py: Reconnector._schedule: {why}; trying again in {delay} s":
@@ -287,7 +287,7 @@ ALLOWED = {
     "schemes/chord/upkeep.py: Upkeep._moved: ring neighbours: predecessor {pred_text}":
         _OWN + "only for a change this node made (its join, a neighbour that missed "
         "its pings); a peer's message that moves the ring goes through the peer log",
-    "schemes/chord/pinging.py: Pinging._dead: node {dead} missed {k} pings: dead; succ":
+    "schemes/chord/upkeep.py: Upkeep._dead: node {dead} missed {k} pings: dead; succ":
         _OWN + "once per ring neighbour that misses this node's own pings",
     # -- super-peers this node chose -------------------------------------------------------
     "schemes/superpeer/leaf.py: parts: not registering {item!r}: its entry alon":

@@ -149,6 +149,25 @@ class WrapperTests(SynchronousTestCase):
         self.assertTrue(server.transport.disconnecting)
         self.assertEqual(clock.getDelayedCalls(), [])
 
+    def test_upAndWhyItFailed(self):
+        """What a channel shows of its state (a punched connection's
+        proving reads it): up once established, until it is lost; why this
+        side failed it, once it did."""
+        clock = Clock()
+        client, server, pump = encryptedPair(clock)
+        pump.flush()
+        self.assertTrue(client.up)
+        self.assertIsNone(client.failedWhy)
+        client.connectionLost(Failure(ConnectionDone()))
+        self.assertFalse(client.up)
+        protocol = EncryptedProtocol(Recorder(), ChannelKey.generate(), False, clock,
+                                     timeout=5.0)
+        protocol.makeConnection(StringTransport())
+        self.assertFalse(protocol.up)
+        clock.advance(5.0)
+        self.assertFalse(protocol.up)
+        self.assertEqual(protocol.failedWhy, "no channel handshake within 5 s")
+
     def test_plaintextPeerRefused(self):
         """A peer that speaks netstrings gets the channel's refusal, in
         plaintext, and the connection closes; the protocol reads nothing."""

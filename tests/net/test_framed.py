@@ -102,7 +102,7 @@ class Stretches(FrameLoop):
     MAX_LENGTH = 10
 
     def __init__(self):
-        self._partial = None
+        self.resetFrames()
         self.due = 0
         self.read = []
         self.broken = []

@@ -30,7 +30,7 @@ WARM = SimConfig(nodes=30, sellers=0.2, items=2, searches=10, discovery="index",
 def quietParts(node):
     """The containers a node that has not dialled, bought nor sold holds
     empty: name -> what it holds there."""
-    dialer, state, index = node.dialer, node.store._state, node.discovery
+    dialer, state, index = node.dialer, node.store.snapshot, node.discovery
     parts = {
         "whereabouts (book of paths, LAN paths)": node._whereabouts,
         "dialer's punch waiters": dialer._linkWaits,

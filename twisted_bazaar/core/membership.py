@@ -118,8 +118,9 @@ class Membership(TrackerQuestions, Service):
         #: it named of peers is this node's word on them until the node
         #: registers with another.
         self._namedBy = None
-        #: L{_questions}, made at the first question.
-        self._asked = None
+        # Its questions' own state, in the order of the session's
+        # attributes (one table of their names for every session).
+        TrackerQuestions.__init__(self)
         self._client = None
         if endpoint is not None:
             policy = exponential(retry_initial, retry_max, node.rng)
@@ -243,7 +244,7 @@ class Membership(TrackerQuestions, Service):
         if self._relays is not None:
             self._relays = None
         self.node.events.trackerLost()
-        self._clearQuestions(reason.getErrorMessage())
+        self.clearQuestions(reason.getErrorMessage())
 
     @_machine.output()
     def _refuseLink(self, link):
@@ -251,7 +252,7 @@ class Membership(TrackerQuestions, Service):
 
     @_machine.output()
     def _leave(self):
-        self._clearQuestions("the node is stopping")
+        self.clearQuestions("the node is stopping")
         if self.link is not None:
             self.link.disconnect("node shutting down")
 
@@ -386,7 +387,7 @@ class Membership(TrackerQuestions, Service):
         self.link.send(message)
         return True
 
-    def _silent(self, why):
+    def trackerSilent(self, why):
         """Questions left unanswered: leave the tracker, as if lost."""
         if self.link is not None:
             self.log.warn("leaving the tracker{at}: {why}", at=_at(self._client), why=why)
@@ -422,7 +423,7 @@ def _dc(session, link, message):
 _INTRODUCING = {wire.ThisIsYou: Membership._named, wire.Error: _said}
 #: What the registered session takes itself; parts add others
 #: (L{Membership.parts}).
-_SESSION = {wire.Reach: Membership._reached, wire.NodeReply: Membership._answered,
+_SESSION = {wire.Reach: Membership._reached, wire.NodeReply: Membership.answered,
             wire.Error: Membership._trackerSays, wire.Dc: _dc}
 
 

@@ -354,11 +354,10 @@ class Node(Registration):
         #: and said so: its roles start then, not when a tracker named it
         #: (a tracker may yet refuse its proof).
         self.ready = False
-        #: Whether the tracker holds this node registered, as far as it
-        #: has shown (L{trackerAccepted}, until L{trackerLeft}).
-        self._accepted = False
-        #: The id on disk, once stored, else None.
-        self._stored = None
+        # Its registration's own state, here in the order of the node's
+        # attributes (each node's the same: one table of their names for
+        # every node, docs/simulator.md, "Memory a node").
+        Registration.__init__(self)
         self.port = 0
         self.host = self.config.host
         #: Whether other nodes can dial this one, as the tracker last

@@ -8,9 +8,10 @@ holds the node (a tracker may yet refuse the node's proof after naming
 it), and the id the tracker gave is stored (a node killed just after
 saying its id comes back with it; one that could not record it never
 says it is ready).  L{Registration} is mixed into L{Node
-<twisted_bazaar.core.node.Node>}, whose state it keeps (``id``,
-``ready``, ``_accepted``, ``_stored``, set up by the node), so that a
-simulated million hold no object more for it.
+<twisted_bazaar.core.node.Node>}, so that a simulated million hold no
+object more for it: it uses what the node shows (its id, store, paths,
+log, events) and sets its ``id`` and ``ready``; its own state (whether a
+tracker holds the node, the id stored) is set up and written here only.
 """
 
 from twisted.internet import defer
@@ -22,6 +23,14 @@ class Registration:
     """The node's side of being registered with a tracker: named
     (L{setId}), shown held (L{trackerAccepted}, until L{trackerLeft}),
     its id stored, and ready once (C{nodeReady})."""
+
+    def __init__(self):
+        """Not registered: called by the node as it is made."""
+        #: Whether the tracker holds this node registered, as far as it
+        #: has shown (L{trackerAccepted}, until L{trackerLeft}).
+        self._accepted = False
+        #: The id on disk, once stored, else None.
+        self._stored = None
 
     def setId(self, node_id, accepted=True):
         """The tracker named this node; ``accepted``: and it holds the

@@ -19,10 +19,16 @@ class TrackerQuestions:
     The questions half of L{twisted_bazaar.core.membership.Membership}: a
     mixin, so that a simulated node's session holds no object more.  It
     uses the session's C{node}, C{clock}, C{link}, C{isRegistered}, its
-    C{_asked} (None until the first question), C{_silent} (questions left
-    unanswered) and its tracker's relay (C{atTrackersHost},
-    C{trackersRelay}).
+    C{trackerSilent} (questions left unanswered) and its tracker's relay
+    (C{atTrackersHost}, C{trackersRelay}); its own C{_asked} is set up
+    and written here only, and the session calls its C{clearQuestions}
+    and hands it each C{nodereply}, C{answered}.
     """
+
+    def __init__(self):
+        """No question asked yet: called by the session as it is made."""
+        #: L{_questions}, made at the first question.
+        self._asked = None
 
     @property
     def _questions(self):
@@ -34,15 +40,15 @@ class TrackerQuestions:
         questions = self._asked
         if questions is None:
             questions = self._asked = Questions(self.clock, self.node.config.link,
-                                                self._silent)
+                                                self.trackerSilent)
         return questions
 
-    def _clearQuestions(self, why):
+    def clearQuestions(self, why):
         """Fail every question waiting (none made: nothing to do)."""
         if self._asked is not None:
             self._asked.clear(why)
 
-    def _answered(self, link, message):
+    def answered(self, link, message):
         """A ``nodereply``: the relay it names for the node is noted (and
         kept, if it is the tracker's own), and the oldest question has its
         answer."""

@@ -100,8 +100,7 @@ class TransferClient(FrameLoop, Protocol):
         #: Request frames held until the switch's answer, or None.
         self._held = None
         self._switched = False
-        #: What is left of a frame not yet whole (L{FrameLoop}).
-        self._partial = None
+        self.resetFrames()
         self._body = 0
         #: (request, Deferred, sink) in the order the answers are due.
         self._waiting = collections.deque()

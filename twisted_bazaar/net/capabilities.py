@@ -54,8 +54,8 @@ class IHeldWrites(Interface):
     hands each sealed frame to the kernel: L{twisted_bazaar.net.sendnow})
     and can also leave one to its transport's buffer, for a link in the
     middle of a burst whose next frames follow on this turn
-    (L{twisted_bazaar.net.writing}).  A reactor's TCP transport buffers
-    every write: its C{write} is that already."""
+    (L{twisted_bazaar.net.link.Link.flushWrites}).  A reactor's TCP
+    transport buffers every write: its C{write} is that already."""
 
     def writeLater(data):
         """As C{write}, but left to the buffer under it, sent at the

@@ -127,6 +127,19 @@ class EncryptedProtocol(Protocol):
         return conformThrough(self, self.__dict__.get("transport"), interface)
 
     @property
+    def up(self):
+        """Whether the channel is established and neither side broke it
+        (nor was the connection under it lost)."""
+        return self.session.established and not self._broken
+
+    @property
+    def failedWhy(self):
+        """Why this side failed the channel (what it told the peer), or
+        None: a connection lost after that ends with L{ChannelFailed} of
+        it."""
+        return self._why
+
+    @property
     def peerKey(self):
         """The peer's Ed25519 key (32 raw bytes) the channel proved, or
         None (a keyless peer, or a handshake not done)."""
@@ -239,7 +252,7 @@ class EncryptedProtocol(Protocol):
     def writeLater(self, data):
         """As L{write}, but left to the transport's buffer, never sent at
         once: for a link in the middle of a burst, whose next frames
-        follow on this turn (L{twisted_bazaar.net.writing})."""
+        follow on this turn (L{twisted_bazaar.net.link.Link.flushWrites})."""
         if self._broken:
             return
         if self._early is not None:

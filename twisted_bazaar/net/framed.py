@@ -5,7 +5,7 @@ server, the control socket, ``bazaar restock``, and the relay's (its ends
 at the relay, a circuit's end, a reservation held at a node's relay).
 
 Every connection of the project reads frames through L{FrameLoop}: the
-link's reading (L{twisted_bazaar.net.reading.Reading}, the hot path every
+link's reading (L{twisted_bazaar.net.link.Link}, the hot path every
 relayed search takes), the framed protocol, and the file transfer client
 (whose ``data`` bodies are raw stretches between frames).  It frames by
 the one rule of L{twisted_bazaar.wire.framing} (docs/protocol.md §2: no
@@ -30,9 +30,6 @@ class FrameLoop:
 
       - C{MAX_LENGTH}: the longest payload taken (an attribute or a
         property);
-      - C{_partial}: None, or what is left of a frame not yet whole and
-        the bytes it needs at least before it is looked at again (a slot
-        or an attribute, None at first);
       - C{deaf}: True while no frame is to be read (closed, or raw bytes
         due), looked at before each frame;
       - C{stringReceived(payload)}: one whole frame's payload (bytes);
@@ -51,9 +48,19 @@ class FrameLoop:
     the bytes it needs are there, so a large frame in small reads costs
     linear time.  Whole frames are cut from bytes, one copy each; raw
     stretches are handed over as they are.
+
+    What is left of a frame not yet whole is the loop's own slot
+    (C{_partial}: None, or that frame's bytes and the bytes it needs at
+    least before it is looked at again): the class it is mixed into
+    calls L{resetFrames} once, when it is made.
     """
 
-    __slots__ = ()
+    __slots__ = ("_partial",)
+
+    def resetFrames(self):
+        """No frame is held: what was read of one not yet whole is
+        forgotten (a new connection's start, raw mode, the end)."""
+        self._partial = None
 
     def readFrames(self, data):
         """Read one burst of bytes (see the class docstring)."""
@@ -145,13 +152,13 @@ class FramedProtocol(FrameLoop, Protocol):
         """From now on every byte read goes to L{rawDataReceived}: what is
         left of the read that carried the frame being handled too."""
         self._raw = self.deaf = True
-        self._partial = None
+        self.resetFrames()
 
     def readNoMore(self):
         """Nothing more read is handed on (the connection is being closed)."""
         self._reading = False
         self.deaf = True
-        self._partial = None
+        self.resetFrames()
 
     def framingBroken(self, reason):
         self.brokenPeer = True

@@ -1,30 +1,46 @@
 """
 One connection: the protocol that turns a peer's frames into messages for
 its owner, and back.  This is its life (connected, closed, lost), what
-every link of an owner shares (L{LinkContext}) and how it names its peer
-in the log; its parts live beside it: reading in
-L{twisted_bazaar.net.reading}, writing in L{twisted_bazaar.net.writing};
-its timers (handshake, keepalive, idle) are its L{Keepalive}'s, an object
-it holds (L{twisted_bazaar.net.keepalive}),
-the framing in L{twisted_bazaar.wire.framing}, the limits that protect the
-process from a single peer in L{twisted_bazaar.net.limits}, coalesced
-writes in L{twisted_bazaar.net.batch}.
+every link of an owner shares (L{LinkContext}), how it names its peer in
+the log, its reading and its writing; its timers (handshake, keepalive,
+idle) are its L{Keepalive}'s, an object it holds
+(L{twisted_bazaar.net.keepalive}), the frame loop every framed connection
+shares is L{twisted_bazaar.net.framed.FrameLoop}, the framing
+L{twisted_bazaar.wire.framing}, the limits that protect the process from a
+single peer L{twisted_bazaar.net.limits}, coalesced writes
+L{twisted_bazaar.net.batch}.
 
 A L{Link} knows nothing of routing or trade.  It turns bytes into
 messages and hands them to its owner (an L{ILinkOwner}: the node's
 overlay, its tracker session, the tracker, the tracker's address check),
 and it answers the questions every connection has to
 answer the same way: a broken frame closes the link, a message that does
-not decode is answered with ``error{wtf}``, a ping gets a pong, and a peer
-that never introduces itself or falls silent is dropped.
+not decode is answered with ``error{wtf}`` (and, before the handshake is
+done, ends the link), a ping gets a pong and a pong fires the wait of the
+ping it answers, and a peer that never introduces itself or falls silent
+is dropped.
 
 A peer's mistakes cost it: each bad message, and each ``error`` it sends
 about the link itself (one without a ``path``), counts toward its error
-budget, and the link is cut when the budget is spent.  The lines a peer
-makes the link log go through its owner's L{PeerLog}, if it has one, so
-that no peer can make the log grow faster than a bounded rate.
+budget (L{twisted_bazaar.net.limits.spend}), and the link is cut when the
+budget is spent.  The lines a peer makes the link log go through its
+owner's L{PeerLog}, if it has one, so that no peer can make the log grow
+faster than a bounded rate.
+
+Its writing: a frame over the limit is not sent.  A peer that does not
+read is noticed when the transport pauses the link (it is the transport's
+producer): what is written meanwhile is counted and charged to the
+process's account of unsent bytes (L{LinkSettings.unsent}, shared fairly
+among address groups), and the link is dropped when what waits for it is
+over the write limit, or when the account has no room for it (its group
+holds the most) or gives its room to a group holding fewer.
+
+Reading and writing are this one class's (docs/architecture.md, "The
+link: one object"): every relayed message passes both, and a call
+through a part there would cost the relay.
 """
 
+from twisted.internet import defer
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import (
     ILoggingContext,
@@ -40,8 +56,9 @@ from twisted_bazaar.base.logthrottle import peerFields
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.net.batch import FLUSH_BYTES, WriteBatch
-from twisted_bazaar.net.capabilities import IChannelProtocol
+from twisted_bazaar.net.capabilities import IChannelProtocol, IHeldWrites
 from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.framed import FrameLoop
 from twisted_bazaar.net.keepalive import (
     DEAD_AFTER_INTERVALS,
     DEFAULT_HANDSHAKE_TIMEOUT,
@@ -58,12 +75,12 @@ from twisted_bazaar.net.limits import (
     ERROR_WINDOW,
     UNSENT_LIMIT,
     TokenBucket,
+    bucketRate,
+    spend,
 )
 from twisted_bazaar.net.account import Account
-from twisted_bazaar.net.reading import Reading
-from twisted_bazaar.net.recent import STATUS_PURPOSES
+from twisted_bazaar.net.recent import IN, OUT, STATUS_PURPOSES
 from twisted_bazaar.net.timers import deadlinesFor
-from twisted_bazaar.net.writing import Writing
 
 #: The names other modules take from here (the limits and timers' defaults
 #: among them, where they were first defined).
@@ -259,7 +276,7 @@ class IChannelUp(Interface):
 
 
 @implementer(IProtocol, ILoggingContext, IPushProducer, IChannelProtocol)
-class Link(Reading, Writing):
+class Link(FrameLoop):
     """
     A framed, decoded connection to one peer, on behalf of an
     L{ILinkOwner}.
@@ -277,7 +294,7 @@ class Link(Reading, Writing):
     # (IProtocol is provided here, not inherited from Twisted's Protocol,
     # whose instances have one: 40 bytes more a link end).  What every
     # link of an owner holds alike is in one L{LinkContext} they share.
-    __slots__ = ("transport", "connected", "_context", "_partial", "inbound",
+    __slots__ = ("transport", "connected", "_context", "inbound",
                  "peer_id", "key", "address", "payload", "closing", "deaf", "purpose",
                  "keepalive", "_last_traffic", "_last_heard", "_nonce",
                  "_buckets", "_seldom")
@@ -288,10 +305,9 @@ class Link(Reading, Writing):
         #: The owner, clock, settings, deadlines, write batch, recent
         #: messages and peer log, shared with the owner's other links.
         self._context = contextFor(owner, clock, settings)
-        #: What is left of a frame not yet whole, and the bytes it needs
-        #: at least before it is looked at again: None until a read ends
-        #: within a frame (most links of a large simulation never do).
-        self._partial = None
+        # No frame held (L{FrameLoop}): most links of a large simulation
+        # never end a read within one.
+        self.resetFrames()
         self.inbound = inbound
         self.peer_id = None
         #: The key the peer proved it holds in the handshake, if it proved
@@ -518,3 +534,368 @@ class Link(Reading, Writing):
             logger.emit(level, format, **peerFields(fields))
         else:
             peer_log.emit(logger, level, groupOf(self), format, latest, **fields)
+
+    # -- reading: what the peer sends ------------------------------------------
+
+    def dataReceived(self, data):
+        """
+        Read a burst: split it into messages (L{FrameLoop.readFrames});
+        with a write batch, what is sent meanwhile goes out when the
+        outermost read is done (see L{twisted_bazaar.net.batch.WriteBatch}).
+        """
+        batch = self._context.batch
+        if batch is None:
+            self.readFrames(data)
+            return
+        batch.depth += 1
+        try:
+            self.readFrames(data)
+        finally:
+            batch.depth -= 1
+            if not batch.depth and batch.dirty:
+                batch.flush()
+
+    @property
+    def MAX_LENGTH(self):  # noqa: N802 (the frame loop's name, Twisted's)
+        """The link's frame limit (the registry's ``link.frame``)."""
+        return self._context.settings.frame_limit
+
+    def unframed(self, data, start):
+        """A deaf link reads nothing more (L{FrameLoop})."""
+        return None
+
+    def framingBroken(self, reason):
+        self.peerLine(LogLevel.warn, "broken netstring from {peer}: {reason}",
+                      reason=reason)
+        self.close()
+
+    def stringReceived(self, data):
+        """
+        One frame from the peer, in steps: decoded (L{_undecodable} if
+        not), counted (--metrics), noted as heard, held to its kind's
+        rate, logged with --verbose; then a ping or a pong is answered
+        here, a complaint about the link itself is charged to the error
+        budget, and every other message goes to the link's owner.  The
+        steps every message takes are inline: this runs once a frame.
+        """
+        if self.deaf:
+            return
+        try:
+            message = wire.decode(data)
+        except wire.ProtocolError as e:
+            self._undecodable(e)
+            return
+        context = self._context
+        settings = context.settings
+        if settings.traffic is not None:
+            settings.traffic.messageReceived(message.TYPE, len(data))
+        # Only a message that makes sense shows the peer is alive: garbage
+        # must not keep a dead peer's link open.
+        now = self._last_heard = context.clock.seconds()
+        if message.BUCKET is not None:
+            buckets = self._buckets
+            bucket = None if buckets is None else buckets.get(message.BUCKET)
+            if bucket is None:
+                bucket = self._newBucket(message.BUCKET, now)
+            if not bucket.take(now):
+                self.dropOverRate(message.TYPE, bucket.rate)
+                return
+        if settings.verbose:
+            self.log.info("<- {peer} {frame}", peer=self.describe(),
+                          frame=data.decode("utf-8"))
+        kind = type(message)
+        if kind in _OWN and _OWN[kind](self, message):
+            # A test of the table, no call: every message a node relays
+            # comes this way (docs/architecture.md, "Taking a message").
+            return
+        # To the link's owner, noting the traffic (and, but on a status
+        # link, the recent messages seen): inline, since every relayed
+        # message comes this way.
+        self._last_traffic = now
+        recent = context.recent
+        if recent is not None and self.purpose not in STATUS_PURPOSES:
+            recent.note((now, IN, self.peer_id, message.TYPE))
+        self.payload = data
+        context.owner.messageReceived(self, message)
+        # Not kept past its handling: a quiet link would hold its last
+        # message for as long as it lives.
+        self.payload = None
+
+    def _undecodable(self, error):
+        """A frame that does not decode (a L{wire.ProtocolError}) is
+        refused, and before the handshake is done ends the link (after
+        it, the link stays open: docs/protocol.md §14)."""
+        if self._context.settings.verbose:
+            self.log.info("<- {peer} undecodable: {info}", peer=self.describe(),
+                          info=error.info)
+        self.protocolError(error.code, error.info, answer=error.answerable,
+                           close=self.peer_id is None)
+
+    def _newBucket(self, name, now):
+        """The token bucket of a rated kind of message on this link, made
+        at its first message: a message over its bucket's rate is dropped
+        (L{dropOverRate})."""
+        buckets = self._buckets
+        if buckets is None:
+            buckets = self._buckets = {}
+        rate = bucketRate(self._context.settings.rates, name)
+        bucket = buckets[name] = TokenBucket(rate, now)
+        return bucket
+
+    def _pinged(self, message):
+        """A ping is answered with its pong, once the peer has said who
+        it is (before that, it ends the link)."""
+        if self.peer_id is not None:
+            self.send(wire.Pong(message.nonce))
+        else:
+            self.protocolError("wtf", "say thisisme before ping", close=True)
+        return True
+
+    def _ponged(self, message):
+        """A pong fires the wait of the ping it answers, if any (before
+        the peer has said who it is, it ends the link)."""
+        if self.peer_id is None:
+            self.protocolError("wtf", "say thisisme before pong", close=True)
+            return True
+        seldom = self._seldom
+        pongs = None if seldom is None else seldom.pongs
+        waiting = pongs.pop(message.nonce, None) if pongs else None
+        if waiting is not None:
+            waiting.callback(None)
+        return True
+
+    def _erred(self, error):
+        """An error about the link itself costs its sender as a bad
+        message would (L{_earn}): a flood of well-formed errors is cut off
+        (taken here); one within the budget, or one with a path, goes to
+        the owner."""
+        return error.path is None and self._earn()
+
+    def dropOverRate(self, kind, rate):
+        """A message over its rate (this link's, or one its owner keeps
+        for many links): dropped, counted, and logged once."""
+        seldom = self._seldomThings()
+        dropped = seldom.dropped
+        if dropped is None:
+            dropped = seldom.dropped = {}
+        count = dropped.get(kind, 0)
+        if not count:
+            self.peerLine(LogLevel.warn, "{peer} sends {kind} faster than {rate:g}/s; "
+                          "dropping the excess", kind=kind, rate=rate)
+        dropped[kind] = count + 1
+        total = self.settings.dropped
+        total[kind] = total.get(kind, 0) + 1
+        if self.settings.traffic is not None:
+            self.settings.traffic.messageDropped("rate", kind)
+
+    def protocolError(self, code, info, answer=True, close=False):
+        """
+        The peer sent something wrong: answer it (unless it was an error
+        itself), and cut the peer off if it closes or keeps doing so.
+        """
+        if answer:
+            self.send(wire.Error(code, info))
+        if self.settings.traffic is not None:
+            self.settings.traffic.protocolError(code)
+        if close:
+            self.close(f"{code}: {info}")
+        else:
+            self._earn()
+
+    def _earn(self):
+        """
+        The peer spent one more of its error budget (``error_limit`` in
+        ERROR_WINDOW seconds): True if that was one too many, and the link
+        is closed.
+        """
+        seldom = self._seldomThings()
+        over, errors = spend(seldom.errors, self.clock.seconds(),
+                             self.settings.error_limit)
+        seldom.errors = errors
+        if over:
+            self.close(f"{len(errors)} bad messages in {ERROR_WINDOW:g} s")
+            return True
+        return False
+
+    @property
+    def dropped(self):
+        """message type -> number this peer sent past its rate limit."""
+        seldom = self._seldom
+        return {} if seldom is None or seldom.dropped is None else seldom.dropped
+
+    def ping(self):
+        """
+        Ping the peer now.  The Deferred fires when its pong comes back:
+        the stream is in order, so the peer has then read everything sent
+        on this link before the ping.  It fails if the link closes first,
+        and never fires if the peer does not answer (cancel it).
+        """
+        if self.closing or self.transport is None or self.peer_id is None:
+            return defer.fail(ConnectionDone("the link is closing"))
+        self._nonce += 1
+        nonce = self._nonce
+        seldom = self._seldomThings()
+        if seldom.pongs is None:
+            seldom.pongs = {}
+        waiting = seldom.pongs[nonce] = defer.Deferred(
+            lambda d: seldom.pongs and seldom.pongs.pop(nonce, None))
+        self.send(wire.Ping(nonce))
+        return waiting
+
+    # -- writing: what the link sends ------------------------------------------
+
+    def send(self, message):
+        """Encode and send one message; a closing link drops it quietly."""
+        if not self.closing and self.transport is not None:
+            self.sendPayload(wire.encode(message), message.TYPE)
+
+    def sendPayload(self, payload, kind):
+        """
+        Send a message already encoded: one relayed unchanged, or one
+        encoded once for many links.  ``kind`` is its type, for counting.
+        """
+        if self.closing or self.transport is None:
+            return
+        context = self._context
+        settings = context.settings
+        if len(payload) > settings.frame_limit:
+            # What a peer asks for (or sends on to be relayed) can make
+            # this happen again and again: bounded as a peer's lines are.
+            self.peerLine(LogLevel.error, "not sending {type} to {peer}: {size} bytes "
+                          "is over the frame limit", type=kind, size=len(payload))
+            if settings.traffic is not None:
+                settings.traffic.messageDropped("oversize", kind)
+            return
+        seldom = self._seldom
+        if seldom is not None and seldom.waiting is not None:
+            seldom.waiting += len(payload)
+            if seldom.waiting > settings.write_limit:
+                self._notReading(f"over {settings.write_limit} bytes waiting", kind)
+                return
+            if seldom.waiting > seldom.charged and self._charge(seldom, kind):
+                return
+        if kind != "ping" and kind != "pong":
+            now = self._last_traffic = context.clock.seconds()
+            recent = context.recent
+            if recent is not None and self.purpose not in STATUS_PURPOSES:
+                recent.note((now, OUT, self.peer_id, kind))
+        stats = context.stats
+        if stats is not None:
+            stats[kind] = stats.get(kind, 0) + 1
+        traffic = settings.traffic
+        if traffic is not None:
+            traffic.messageSent(kind, len(payload))
+        if settings.verbose:
+            self.log.info("-> {peer} {frame}", peer=self.describe(),
+                          frame=payload.decode("utf-8"))
+        batch = context.batch
+        if batch is None or not batch.depth:
+            self.transport.write(b"%d:%b," % (len(payload), payload))  # frame(), inline
+            return
+        if seldom is None:
+            seldom = self._seldomThings()
+        held = seldom.held
+        if not held:
+            batch.dirty.append(self)
+            held = seldom.held = [0]
+        framed = b"%d:%b," % (len(payload), payload)  # frame(payload), inline
+        held.append(framed)
+        held[0] += len(framed)
+        if held[0] >= FLUSH_BYTES:
+            self.flushWrites()
+
+    def _charge(self, seldom, kind):
+        """
+        Charge what waits for the peer to the process's account of unsent
+        bytes, a sixteenth of the write limit ahead, so that a paused link
+        goes to the account a few times a spell, not once a message.  The
+        links that give way for it are dropped; True if this one is.
+        """
+        settings = self._context.settings
+        charge = seldom.waiting + (settings.write_limit >> 4)
+        victims = settings.unsent.take(self, groupOf(self), charge)
+        if victims is None:
+            self._notReading("its address group holds the most of the "
+                             f"{settings.unsent.capacity} bytes this process keeps "
+                             "for peers that do not read", kind)
+            return True
+        seldom.charged = charge
+        for victim in victims:
+            victim._notReading("its bytes waiting gave way to those of a peer of an "
+                               "address group holding fewer", None)
+        return False
+
+    def _notReading(self, why, kind):
+        """The peer does not read, and what waits for it is over a bound:
+        the link goes at once, with what it had unsent."""
+        settings = self._context.settings
+        self.peerLine(LogLevel.warn, "{peer} is not reading: {why}; dropping the link",
+                      why=why)
+        self.closing = self.deaf = True
+        seldom = self._seldom
+        seldom.held = ()
+        seldom.waiting = None
+        seldom.charged = 0
+        settings.unsent.release(self)
+        self.transport.abortConnection()
+        if settings.traffic is not None and kind is not None:
+            settings.traffic.messageDropped("slow-reader", kind)
+
+    def flushWrites(self):
+        """Hand the frames held back during a burst to the transport, in
+        one write."""
+        seldom = self._seldom
+        held = () if seldom is None else seldom.held
+        if not held:
+            return
+        seldom.held = ()
+        if self.transport is None:
+            return
+        data = held[1] if len(held) == 2 else b"".join(held[1:])
+        batch = self._context.batch
+        if batch is not None and batch.depth:
+            # In the middle of a burst (FLUSH_BYTES held): more follows on
+            # this turn, so the transport gathers it and sends once, at
+            # the turn's end, not a send each FLUSH_BYTES (a relayed
+            # stream: net/sendnow.py).
+            transport = self.transport
+            if IHeldWrites.providedBy(transport):
+                transport.writeLater(data)
+            else:
+                transport.write(data)
+        else:
+            self.transport.write(data)
+
+    # -- IPushProducer: the transport's view of our sending -------------------
+
+    def pauseProducing(self):
+        """
+        The send buffer is full: count what we add to it from now on.
+
+        A reactor's transport calls this again on every write while its
+        buffer stays full, so only the first call of a paused spell starts
+        the count.
+        """
+        seldom = self._seldomThings()
+        if seldom.waiting is None:
+            seldom.waiting = 0
+
+    def resumeProducing(self):
+        self._drained()
+
+    def stopProducing(self):
+        self._drained()
+
+    def _drained(self):
+        """Nothing waits for the peer any more: its bytes are uncharged."""
+        seldom = self._seldom
+        if seldom is not None and seldom.waiting is not None:
+            seldom.waiting = None
+            seldom.charged = 0
+            self._context.settings.unsent.release(self)
+
+
+#: What a link takes itself, before its owner: message class ->
+#: function(link, message), true if the link took it (else the owner
+#: gets it too).
+_OWN = {wire.Ping: Link._pinged, wire.Pong: Link._ponged, wire.Error: Link._erred}

@@ -6,12 +6,13 @@ links to one peer survives) is its
 L{Admission<twisted_bazaar.net.admission.Admission>}'s to decide.
 
 Here is the table itself: which link is whose, links made, proven and
-lost, and the messages on them handed on.  Its other responsibilities
-are mixins, one object a node (a simulated node holds one table, and an
-object more each would cost a million nodes their memory): what it tells
-of its links, read only (L{twisted_bazaar.net.linkviews}), how it opens
-a link and what a failed dial says (L{twisted_bazaar.net.opening}), and
-how it stops (L{twisted_bazaar.net.closing}).
+lost, and the messages on them handed on; what it tells of its links,
+read only; how it opens a link (a dialled one, its handshake finished
+before it is handed out, or one for a connection punched to the peer of
+a relayed link); and how it stops.  One object a node, in one module (a
+simulated node holds one table, and an object more each would cost a
+million nodes their memory); what a failed dial says of the peer is
+L{twisted_bazaar.net.opening}'s.
 
 Every link of a node is owned here.  The table runs the ``thisisme``
 handshake through its L{Greeter<twisted_bazaar.net.greeting.Greeter>}
@@ -25,14 +26,13 @@ answers itself (L{twisted_bazaar.net.dispatch}).
 
 from collections import OrderedDict
 
+from twisted.internet import defer
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
-from twisted_bazaar.net.closing import Closing
 from twisted_bazaar.net.link import ILinkOwner
-from twisted_bazaar.net.linkviews import LinkViews
-from twisted_bazaar.net.opening import NotConnected, Opening
+from twisted_bazaar.net.opening import NotConnected, dialFailure
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.admission import RELAYED_GROUPS, admissionFor
@@ -45,6 +45,7 @@ from twisted_bazaar.net.dispatch import unhandled
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.greeting import OVERLAY, Greeter, IGreetingTable, named
 from twisted_bazaar.net.handlers import Handlers
+from twisted_bazaar.net.punched import PunchedLinks
 from twisted_bazaar.net.recent import STATUS, RecentMessages
 
 #: Links a buyer opens to a seller to trade; closed when idle.
@@ -106,7 +107,7 @@ def _remembered(peers, peer_id):
 
 
 @implementer(ILinkOwner, IGreetingTable)
-class Overlay(LinkViews, Opening, Closing):
+class Overlay:
     """
     @ivar links: peer id -> established L{Link}.
     @ivar news: the link purposes whose links' coming and going is logged
@@ -307,6 +308,190 @@ class Overlay(LinkViews, Opening, Closing):
             self.log.debug(format, **fields)
         else:
             self.peer_log.emit(self.log, level, groupOf(link), format, **fields)
+
+    # -- what it tells of its links, read only -----------------------------------
+
+    @property
+    def budgets(self):
+        """purpose -> most established links of it
+        (L{twisted_bazaar.net.admission.Admission.budgets})."""
+        return self.admission.budgets
+
+    @property
+    def idle_timeouts(self):
+        """purpose -> seconds a link of it may go without trade
+        (L{twisted_bazaar.net.admission.Admission.idle_timeouts})."""
+        return self.admission.idle_timeouts
+
+    @property
+    def pending(self):
+        """The greeter's L{twisted_bazaar.net.greeting.Greeter.pending}, to read."""
+        return self.greeter.pending
+
+    def provenKey(self, link):
+        """The key link's peer proved in the handshake, or None."""
+        if link.key is not None:
+            return link.key
+        return self.greeter.keyOf(link)
+
+    @property
+    def partners(self):
+        """The inbound links a sale was made over (never evicted)."""
+        return self._partners or ()
+
+    def linkCount(self):
+        """Links open or opening; one already closing holds no slot."""
+        return (sum(1 for link in self.links.values() if not link.closing)
+                + sum(1 for link in self.greeter.pending if not link.closing))
+
+    def count(self, purpose):
+        """See L{twisted_bazaar.net.admission.Admission.count}."""
+        return self.admission.count(self, purpose)
+
+    def held(self, purpose):
+        """See L{twisted_bazaar.net.admission.Admission.held}."""
+        return self.admission.held(self, purpose)
+
+    def capacity(self):
+        """See L{twisted_bazaar.net.admission.Admission.capacity}."""
+        return self.admission.capacity()
+
+    def linksByPurpose(self):
+        """purpose -> established links of it, every purpose this node
+        takes links for included (0 for one it has none of)."""
+        counts = dict.fromkeys(self.budgets, 0)
+        for link in list(self.links.values()):
+            counts[link.purpose] = counts.get(link.purpose, 0) + 1
+        return counts
+
+    def addressOf(self, peer_id):
+        """See L{twisted_bazaar.core.node.Node.addressOf}."""
+        link = self.links.get(peer_id)
+        return ("", 0) if link is None else link.address
+
+    @property
+    def addresses(self):
+        """peer id -> (host, port) each linked peer introduced (a view,
+        made on each call: each established link keeps its own, as
+        L{twisted_bazaar.net.link.Link.address})."""
+        return {peer: link.address for peer, link in self.links.items()}
+
+    def established(self):
+        """peer id -> established link: the table itself, to read."""
+        return self.links
+
+    # -- opening a link -------------------------------------------------------------
+
+    def connectTo(self, host, port, peer_id, purpose, dial):
+        """
+        Open a link of the given purpose to the peer at host:port (peer_id,
+        if known) and finish the handshake: ``dial(link)`` connects the
+        link (at host:port, or through the peer's relay: the node's
+        dialer, L{twisted_bazaar.reach.dialer.Dialer}, says which) and
+        returns a Deferred.  An existing link to peer_id is reused (and,
+        asked for as an overlay link, now counts as one here).
+
+        @return: a Deferred firing with the peer's id, or failing with
+            L{NotConnected}; cancelling it abandons the link and its dial.
+        """
+        node = self.node
+        existing = self.links.get(peer_id) if peer_id is not None else None
+        if existing is not None:
+            if purpose == OVERLAY and existing.purpose != OVERLAY:
+                # The peer becomes a neighbour: told like a new link.
+                self.setPurpose(existing, OVERLAY)
+                node.events.linkAdded(peer_id)
+            return defer.succeed(peer_id)
+        refused = self.admission.refusesDial(self, purpose)
+        if refused is not None:
+            return defer.fail(NotConnected(refused))
+        link = node.buildLink(inbound=False)
+        link.purpose = purpose
+        greeter, dialing = self.greeter, []
+
+        def cancel(waiter):
+            greeter.abandon(link)
+            link.close("connection abandoned", routine=True)
+            if link.transport is None:
+                greeter.drop(link)
+                self._checkClosed()
+            while dialing:
+                dialing.pop().cancel()
+
+        def failed(reason):
+            if not dialing and reason.check(defer.CancelledError):
+                return None
+            greeter.abandon(link)
+            greeter.drop(link)
+            failure = dialFailure(reason, host, port)
+            if not waiter.called:
+                waiter.errback(failure)
+            self._checkClosed()
+
+        # Whoever answers must be the node dialled.
+        waiter = greeter.dialled(link, peer_id, cancel)
+        dialing.append(dial(link).addErrback(failed))
+        return waiter
+
+    def punchedLink(self, shared):
+        """
+        A link for a connection punched to the peer of ``shared`` (a
+        relayed link), of its direction and purpose, so that the duplicate
+        rule keeps it in place of ``shared`` once its handshake is done
+        (L{twisted_bazaar.reach.punch.tcp}).  The connection's channel
+        proves the peer's key before anything is said on it: an opener's
+        link needs no dialled id to check.
+        """
+        link = self.node.buildLink(inbound=shared.inbound)
+        link.purpose = shared.purpose
+        if shared.inbound:
+            if self._punched is None:
+                self._punched = PunchedLinks()
+            self._punched.expect(shared, link)
+        return link
+
+    # -- stopping ---------------------------------------------------------------------
+
+    def isStopping(self):
+        """Whether this node opens and accepts no more links."""
+        return self.stopping
+
+    def refuseLinks(self):
+        """
+        Open and accept no link from now on (the node is stopping, or a
+        simulation crashed it); the links it has stay until L{shutdown}.
+
+        @return: True the first time, False once refusing already.
+        """
+        if self.stopping:
+            return False
+        self.stopping = True
+        return True
+
+    def shutdown(self):
+        """Say dc on every link and close them; open no new ones."""
+        self.stopping = True
+        self.peer_log.close()
+        for link in list(self.links.values()) + list(self.greeter.pending):
+            link.disconnect("node shutting down")
+
+    def whenClosed(self):
+        """A Deferred that fires once no link is open."""
+        d = defer.Deferred(lambda d: self._closed_waiters.remove(d)
+                           if d in self._closed_waiters else None)
+        if not self._closed_waiters:
+            self._closed_waiters = []
+        self._closed_waiters.append(d)
+        self._checkClosed()
+        return d
+
+    def _checkClosed(self):
+        if not self._closed_waiters or self.links or self.greeter.pending:
+            return
+        waiters, self._closed_waiters = self._closed_waiters, ()
+        for d in waiters:
+            if not d.called:
+                d.callback(None)
 
 
 class OverlayFactory(Factory):

@@ -20,7 +20,7 @@ class MemoryStore(SnapshotReads):
     durable = False
 
     def __init__(self):
-        self._state = Snapshot()
+        self.snapshot = Snapshot()
 
     # -- writes ------------------------------------------------------------------
 
@@ -32,48 +32,48 @@ class MemoryStore(SnapshotReads):
         return defer.succeed(result)
 
     def setNodeId(self, node_id):
-        return self._write(self._state.setNodeId, node_id)
+        return self._write(self.snapshot.setNodeId, node_id)
 
     def seedInventory(self, stock):
         """See L{SQLiteStore.seedInventory}."""
         return self._write(self._seed, stock)
 
     def _seed(self, stock):
-        if self._state.seeded is not None:
-            return self._state.inventory(), False
-        self._state.seed(stock)
-        return self._state.inventory(), True
+        if self.snapshot.seeded is not None:
+            return self.snapshot.inventory(), False
+        self.snapshot.seed(stock)
+        return self.snapshot.inventory(), True
 
     def restock(self, stock, seed=None):
         """See L{SQLiteStore.restock}."""
-        return self._write(self._state.restock, dict(stock), seed)
+        return self._write(self.snapshot.restock, dict(stock), seed)
 
     def commitSales(self, sales, forget_before=None):
         """See L{SQLiteStore.commitSales}."""
         return self._write(self._commitSales, list(sales), forget_before)
 
     def _commitSales(self, sales, forget_before):
-        self._state.forget(forget_before)
-        self._state.checkSales(sales)
-        self._state.recordSales(sales)
+        self.snapshot.forget(forget_before)
+        self.snapshot.checkSales(sales)
+        self.snapshot.recordSales(sales)
 
     def addPending(self, pending):
-        return self._write(self._state.addPending, pending)
+        return self._write(self.snapshot.addPending, pending)
 
     def dropPending(self, buy_id):
-        return self._write(self._state.dropPending, buy_id)
+        return self._write(self.snapshot.dropPending, buy_id)
 
     def closeBuys(self, closes, forget_before):
         """See L{SQLiteStore.closeBuys}."""
         return self._write(self._closeBuys, list(closes), forget_before)
 
     def _closeBuys(self, closes, forget_before):
-        self._state.forget(forget_before)
-        self._state.checkClose(closes)
-        self._state.closeBuys(closes, None)
+        self.snapshot.forget(forget_before)
+        self.snapshot.checkClose(closes)
+        self.snapshot.closeBuys(closes, None)
 
     def commitPurchase(self, purchase):
-        return self._write(self._state.recordPurchase, purchase)
+        return self._write(self.snapshot.recordPurchase, purchase)
 
     def close(self):
         """Nothing to release: the records stay, so a simulated node may

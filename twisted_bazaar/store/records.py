@@ -487,30 +487,34 @@ class IStore(Interface):
 
 class SnapshotReads:
     """
-    A store's reads, answered at once from its L{Snapshot} (C{_state}),
-    which a store replaces only once a write is done.
+    A store's reads, answered at once from its L{Snapshot}.
+
+    @ivar snapshot: the store's L{Snapshot}, set up by the store: what
+        every read answers from, which only the store's own writes change,
+        each once it is done (a name the reads and the store share, no
+        private state of either).
     """
 
     def nodeId(self):
-        return self._state.node_id
+        return self.snapshot.node_id
 
     def seededWith(self):
-        return self._state.seededWith()
+        return self.snapshot.seededWith()
 
     def inventory(self):
-        return self._state.inventory()
+        return self.snapshot.inventory()
 
     def sales(self):
-        return self._state.sales()
+        return self.snapshot.sales()
 
     def bag(self):
-        return self._state.bag()
+        return self.snapshot.bag()
 
     def pending(self):
-        return self._state.pending()
+        return self.snapshot.pending()
 
     def closed(self):
-        return self._state.closed()
+        return self.snapshot.closed()
 
     def copiesSold(self):
-        return self._state.copiesSold()
+        return self.snapshot.copiesSold()

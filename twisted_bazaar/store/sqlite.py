@@ -252,7 +252,7 @@ class SQLiteStore(SnapshotReads):
                 raise StoreError(f"{self.path}: cannot use WAL mode (got {mode})")
             db.execute("PRAGMA synchronous=FULL")
             _prepare(db, self.path)
-            self._state = _load(db)
+            self.snapshot = _load(db)
         except (OSError, sqlite3.Error, StoreError) as e:
             self._db.close()
             if isinstance(e, StoreError):
@@ -296,7 +296,7 @@ class SQLiteStore(SnapshotReads):
         return self._write(
             "node id not recorded",
             [("INSERT OR REPLACE INTO meta VALUES ('node_id', ?)", (str(node_id),))],
-            self._state.setNodeId, node_id)
+            self.snapshot.setNodeId, node_id)
 
     def seedInventory(self, stock):
         """
@@ -305,8 +305,8 @@ class SQLiteStore(SnapshotReads):
         @return: a Deferred firing with (the stock the store holds
             afterwards, whether it was seeded now).
         """
-        if self._state.seeded is not None:
-            return defer.succeed((self._state.inventory(), False))
+        if self.snapshot.seeded is not None:
+            return defer.succeed((self.snapshot.inventory(), False))
         statements = [("INSERT INTO inventory VALUES (?, ?)", (item, units))
                       for item, units in sorted(stock.items())]
         statements.append(("INSERT INTO meta VALUES ('seeded', ?)",
@@ -314,8 +314,8 @@ class SQLiteStore(SnapshotReads):
         return self._write("stock not seeded", statements, self._seeded, dict(stock))
 
     def _seeded(self, stock):
-        self._state.seed(stock)
-        return self._state.inventory(), True
+        self.snapshot.seed(stock)
+        return self.snapshot.inventory(), True
 
     def restock(self, stock, seed=None):
         """
@@ -332,7 +332,7 @@ class SQLiteStore(SnapshotReads):
         if seed is not None:
             statements.append(("INSERT OR REPLACE INTO meta VALUES ('seeded', ?)",
                                (json.dumps(seed, sort_keys=True),)))
-        return self._write("stock not restocked", statements, self._state.restock,
+        return self._write("stock not restocked", statements, self.snapshot.restock,
                            dict(stock), seed)
 
     def commitSales(self, sales, forget_before=None):
@@ -359,7 +359,7 @@ class SQLiteStore(SnapshotReads):
         d = self._write("sales not recorded",
                         functools.partial(_salesStatements, rows, takenItems(sales),
                                           forget_before),
-                        self._state.recordSales, sales, forget_before)
+                        self.snapshot.recordSales, sales, forget_before)
         return d.addBoth(self._recorded, keys)
 
     def _sold(self, key, forget_before):
@@ -368,7 +368,7 @@ class SQLiteStore(SnapshotReads):
         forgets."""
         writing = self._selling.get(key)
         return ((writing is not None and keptSale(writing, forget_before))
-                or self._state.isSold(key, forget_before))
+                or self.snapshot.isSold(key, forget_before))
 
     def _recorded(self, result, keys):
         """A sales write is done (its sales are in the snapshot if it was
@@ -381,12 +381,12 @@ class SQLiteStore(SnapshotReads):
     def addPending(self, pending):
         return self._write("pending buy not recorded",
                            functools.partial(_pendingStatements, pending),
-                           self._state.addPending, pending)
+                           self.snapshot.addPending, pending)
 
     def dropPending(self, buy_id):
         return self._write("pending buy not dropped",
                            [("DELETE FROM pending WHERE buy_id = ?", (buy_id,))],
-                           self._state.dropPending, buy_id)
+                           self.snapshot.dropPending, buy_id)
 
     def closeBuys(self, closes, forget_before):
         """
@@ -404,7 +404,7 @@ class SQLiteStore(SnapshotReads):
                                              "is sold"))
         return self._write("buys not closed",
                            functools.partial(_closeStatements, closes, forget_before),
-                           self._state.closeBuys, closes, forget_before)
+                           self.snapshot.closeBuys, closes, forget_before)
 
     def commitPurchase(self, purchase):
         """Put a purchase in the bag and forget its pending buy, at once."""
@@ -413,7 +413,7 @@ class SQLiteStore(SnapshotReads):
              (purchase.buy_id, purchase.item, _idIn(purchase.seller), purchase.time,
               purchase.sha256, purchase.size, purchase.units)),
             ("DELETE FROM pending WHERE buy_id = ?", (purchase.buy_id,)),
-        ], self._state.recordPurchase, purchase)
+        ], self.snapshot.recordPurchase, purchase)
 
     def close(self):
         """

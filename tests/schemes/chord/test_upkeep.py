@@ -2,8 +2,8 @@
 Tests for twisted_bazaar.schemes.chord.upkeep: the ring links to the
 neighbours (and no standing ones to fingers), the periods that back off
 while nothing changes (fake transports and a task.Clock), and the
-puzzle every peer taken must solve.  Its pings: test_pinging; its
-stabilization: test_stabilizing.
+puzzle every peer taken must solve.  Its pings: test_upkeep_pinging;
+its stabilization: test_upkeep_stabilizing.
 """
 
 from twisted.internet.address import IPv4Address

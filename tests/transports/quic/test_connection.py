@@ -4,7 +4,7 @@ handshake's of 1,452 bytes at most, then up to the path's: its route's
 MTU and the peer's limit, L{twisted_bazaar.transports.quic.pathmtu}, probed up
 to by qh3, and smaller where the path refuses them), a burst of them
 handed to a stream at once.  How its streams are handed what arrives:
-test_streamtable.  Rogue peers are in test_hostile.
+test_connection_streams.  Rogue peers are in test_hostile.
 """
 
 import collections

@@ -10,11 +10,20 @@ L{routing}).
 L{Upkeep} holds the state of this work and reaches the rest of the node's
 scheme only through L{IRingHost}, which L{ChordDiscovery
 <twisted_bazaar.schemes.chord.node.ChordDiscovery>} provides to each of
-its parts.  Its stabilization (L{Stabilizing
-<twisted_bazaar.schemes.chord.stabilizing.Stabilizing>}) and its pings
-(L{Pinging <twisted_bazaar.schemes.chord.pinging.Pinging>}) are mixins
-of their own modules; here are their schedule, the ring's repair, the
-dead and the ring links.
+its parts.  Here are its schedule, the ring's repair, the dead and the
+ring links; its stabilization (now and then the node asks its successor
+for that successor's predecessor and successor list, ``chordStabilize``,
+adopts a closer successor it names, and is noticed as that successor's
+predecessor as it asks; and it answers, ``chordState``, the nodes that
+take it for their successor); and its pings (its first successor and its
+predecessor are pinged unless heard from lately; k misses in a row make
+one dead, buried, and the ring repaired; a ping of another's may name a
+better successor).
+
+One object in one module, not parts: the simulator runs an upkeep for
+every node, and a part held apart would cost each node an object
+(docs/simulator.md); the stabilization and the pings use its ring
+repair as much as their own state.
 """
 
 from twisted.internet import defer
@@ -32,10 +41,9 @@ from twisted_bazaar.schemes.chord.messages import (
     ChordState,
 )
 from twisted_bazaar.schemes.chord.pacing import Pace
-from twisted_bazaar.schemes.chord.pinging import Pinging
 from twisted_bazaar.schemes.chord.ring import solves, strictlyBetween
-from twisted_bazaar.schemes.chord.stabilizing import Stabilizing
 from twisted_bazaar.schemes.chord.settings import CHORD
+from twisted_bazaar.schemes.chord.state import Peer
 
 
 class IRingHost(Interface):
@@ -97,18 +105,15 @@ class IRingHost(Interface):
         or None: its refusal's line is charged to it."""
 
 
-class Upkeep(Stabilizing, Pinging):
+class Upkeep:
     """
-    Stabilize (L{Stabilizing}), ping (L{Pinging}), fix fingers; bury the
-    dead and keep the links.
+    Stabilize, ping, fix fingers; bury the dead and keep the links.
 
     @ivar host: the L{IRingHost} it keeps the place of.
     @ivar paces: timer name -> the L{Pace} of that part of the upkeep.
     @ivar fingers: the L{FingerRepair}.
     """
 
-    #: Its mixins' state too (C{_stabilizing}; C{_heard}, C{_awaiting}):
-    #: slots are declared by one class of the object only.
     __slots__ = ("host", "paces", "fingers", "_heard", "_connecting", "_awaiting",
                  "_stabilizing", "_graves")
 
@@ -129,6 +134,8 @@ class Upkeep(Stabilizing, Pinging):
         self._connecting = NOTHING
         #: peer id -> nonce of its unanswered ping (None: it could not be pinged).
         self._awaiting = NOTHING
+        #: (successor id, nonce) of the ``chordStabilize`` awaiting its
+        #: answer, or None.
         self._stabilizing = None
         #: peer id -> clock time until which it counts as gone (see bury).
         self._graves = NOTHING
@@ -325,8 +332,171 @@ class Upkeep(Stabilizing, Pinging):
             # soon, not at the end of a long period.
             self.stir("ping")
 
+    # -- stabilization: ask the successor, adopt what it says; answer ------------
+
+    def _stabilize(self):
+        self.host.later("stabilize", self.host.every(self.paces["stabilize"].period),
+                        self._stabilize)
+        ring = self.host.ring
+        if ring.alone:
+            if ring.predecessor is None:
+                self.host.join()
+            return
+        self.askSuccessor()
+
+    def askSuccessor(self):
+        succ = self.host.ring.successor
+        if succ is None:
+            return
+        link = self.host.node.links.get(succ.id)
+        if link is None:
+            self._ensureLink(succ)
+            return
+        nonce = self.host.newNonce()
+        self._stabilizing = (succ.id, nonce)
+        link.send(ChordStabilize(nonce))
+
+    def stabilizeAsked(self, link, message):
+        """A node that takes us for its successor: notify, then answer."""
+        self.host.naming.note(link, message, itself=True)
+        ring = self.host.ring
+        if not self.host.joined or self.host.stopped:
+            return
+        self._heardFrom(link.peer_id)
+        host, port = self.host.node.addressOf(link.peer_id)
+        if solves(link.peer_id, self.host.settings.puzzle):
+            self.update(lambda: ring.notified(Peer(link.peer_id, host, port)), link)
+        pred = ring.predecessor
+        link.send(ChordState(message.nonce, pred, tuple(ring.successors)))
+
+    def stated(self, link, message):
+        """Our successor's predecessor and list: adopt them.  An answer
+        that changes nothing lengthens the stabilization period."""
+        self.host.naming.note(link, message)
+        if self._stabilizing != (link.peer_id, message.nonce):
+            return
+        self._stabilizing = None
+        ring, me = self.host.ring, self.host.node.id
+        ring.answered(link.peer_id)
+        self._heardFrom(link.peer_id)
+        succ = ring.successor
+        if succ is None or succ.id != link.peer_id:
+            return
+        pred = message.pred
+        if pred is not None and not self.living([pred]):
+            pred = None
+        theirs = self.living(message.succs)
+
+        def change():
+            if pred is not None and strictlyBetween(pred.id, me, succ.id):
+                ring.adopt(pred, (succ,) + theirs)
+                return True
+            ring.adopt(succ, theirs)
+            return False
+
+        before = list(ring.successors)
+        if self.update(change, link):
+            self.askSuccessor()
+        elif ring.successors == before:
+            self.paces["stabilize"].calm()
+
+    # -- pings: of the neighbours, their misses counted; answers -----------------
+
+    def unawait(self, peer_id):
+        """No pong is awaited from peer_id any more (it quit)."""
+        self._awaiting.pop(peer_id, None)
+
+    def _heardFrom(self, peer_id):
+        """Note that a neighbour showed it is alive now (see L{_ping})."""
+        own(self, "_heard")[peer_id] = self.host.node.clock.seconds()
+
+    def _ping(self):
+        """
+        Ping the first successor and the predecessor (L{Neighbourhood.pinged
+        <twisted_bazaar.schemes.chord.state.Neighbourhood.pinged>}) if not
+        heard from within half a period (a stabilization, a ping or a pong
+        of theirs shows them alive); k misses in a row make one dead.  A round without a miss
+        lengthens the period; a miss (or a neighbour's broken link: see
+        L{linkRemoved}) brings it back to its base.  While a ping waits for
+        its pong, the next round comes one base period later, to count a
+        miss soon.
+        """
+        ring, links, pace = self.host.ring, self.host.node.links, self.paces["ping"]
+        watched = ring.pinged()
+        awaiting = self._awaiting = {peer.id: self._awaiting[peer.id] for peer in watched
+                                     if peer.id in self._awaiting}
+        # Heard from within half a period: alive; the next round, a period
+        # on, pings it.
+        fresh = self.host.node.clock.seconds() - pace.period / 2
+        self._heard = {peer.id: self._heard[peer.id] for peer in watched
+                       if self._heard.get(peer.id, fresh) > fresh}
+        heard = self._heard
+        quiet = True
+        for peer in watched:
+            if peer.id in awaiting:
+                quiet = False
+                if ring.missed(peer.id) >= self.host.settings.missed:
+                    self._dead(peer)
+                    continue
+            elif peer.id in heard:
+                continue
+            link = links.get(peer.id)
+            if link is None:
+                awaiting[peer.id] = None
+                self._ensureLink(peer)
+                continue
+            nonce = awaiting[peer.id] = self.host.newNonce()
+            link.send(ChordPing(nonce, True if peer == ring.predecessor else None))
+        if quiet:
+            pace.calm()
+        else:
+            pace.stir()
+        delay = pace.base if self._awaiting else pace.period
+        self.host.later("ping", self.host.every(delay), self._ping)
+
+    def pinged(self, link, message):
+        """Answer; a node that takes us for its predecessor and lies
+        between us and our successor is a better successor (after a crash
+        that took every successor, this repairs the ring at once rather
+        than by walking back from a far finger)."""
+        self.host.naming.note(link, message, itself=True)
+        link.send(ChordPong(message.nonce))
+        ring, peer = self.host.ring, link.peer_id
+        self._heardFrom(peer)
+        if not (message.successor and self.host.joined and self.living(
+                [Peer(peer, "", 0)])):
+            return
+        if ring.alone or strictlyBetween(peer, self.host.node.id, ring.successor.id):
+            host, port = self.host.node.addressOf(peer)
+            self.update(lambda: ring.adopt(Peer(peer, host, port), ring.successors),
+                        link)
+            self.askSuccessor()
+
+    def ponged(self, link, message):
+        peer = link.peer_id
+        if peer in self._awaiting and self._awaiting[peer] == message.nonce:
+            del self._awaiting[peer]
+            self._heardFrom(peer)
+            if self.host.ring is not None:
+                self.host.ring.answered(peer)
+
+    def _dead(self, peer):
+        ring = self.host.ring
+        self._awaiting.pop(peer.id, None)
+        self.bury(peer.id)
+        first = ring.successor is not None and ring.successor.id == peer.id
+        self.update(lambda: ring.remove(peer.id))
+        if ring.alone:
+            self.refill()
+        self.host.log.info("node {dead} missed {k} pings: dead; successor now {succ}",
+                           dead=shortId(peer.id), k=self.host.settings.missed,
+                           succ=shortId(ring.successor.id if ring.successor
+                                        else self.host.node.id))
+        if first:
+            self.askSuccessor()
+
     #: The messages the upkeep takes, declared once for every node (as
     #: L{twisted_bazaar.events.INodeEvents.delivers}): message class
     #: -> function(upkeep, link, message).
-    takes = {ChordPing: Pinging.pinged, ChordPong: Pinging.ponged,
-             ChordStabilize: Stabilizing.stabilizeAsked, ChordState: Stabilizing.stated}
+    takes = {ChordPing: pinged, ChordPong: ponged,
+             ChordStabilize: stabilizeAsked, ChordState: stated}

@@ -110,13 +110,13 @@ class ProvingProtocol(EncryptedProtocol):
 
     def dataReceived(self, data):
         super().dataReceived(data)
-        if self.session.established and not self._broken:
+        if self.up:
             self.factory.settle(self.wrapped)
 
     def connectionLost(self, reason):
         super().connectionLost(reason)
-        if self._why is not None:
-            reason = Failure(ChannelFailed(self._why))
+        if self.failedWhy is not None:
+            reason = Failure(ChannelFailed(self.failedWhy))
         self.factory.settle(reason)
 
 

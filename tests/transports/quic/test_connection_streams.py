@@ -1,5 +1,5 @@
 """
-Tests of L{twisted_bazaar.transports.quic.streamtable}: what a turn's
+Tests of L{twisted_bazaar.transports.quic.connection}'s streams: what a turn's
 datagrams bring a stream is handed to it in one piece at the turn's
 end, and always before its end or loss; a stream the peer opens that
 nothing takes is refused, and what still comes of it is never taken for

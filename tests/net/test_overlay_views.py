@@ -1,5 +1,5 @@
 """
-Tests of L{twisted_bazaar.net.linkviews}: what a node's link table tells
+Tests of L{twisted_bazaar.net.overlay}: what a node's link table tells
 of its links, read only.
 """
 

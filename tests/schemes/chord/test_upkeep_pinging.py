@@ -1,5 +1,5 @@
 """
-Tests for twisted_bazaar.schemes.chord.pinging: dead successors are
+Tests for twisted_bazaar.schemes.chord.upkeep's pings: dead successors are
 found by their missed pings and the ring repaired (real nodes in a
 L{Market}); one node's answers to pings (fake transports); and whom it
 pings, as its neighbours answer (fake transports and a task.Clock).

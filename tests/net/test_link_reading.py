@@ -1,5 +1,5 @@
 """
-Tests for L{twisted_bazaar.net.reading}: framing, decoding, the error
+Tests for L{twisted_bazaar.net.link}'s reading: framing, decoding, the error
 budget, rate limits and pings, on what a link's peer sends.
 
 Each test drives a real L{Link} over a C{StringTransport} on a C{task.Clock},

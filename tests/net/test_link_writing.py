@@ -1,5 +1,5 @@
 """
-Tests for L{twisted_bazaar.net.writing}: what a link sends, and the
+Tests for L{twisted_bazaar.net.link}'s writing: what a link sends, and the
 writes it coalesces during a burst of reads.
 """
 

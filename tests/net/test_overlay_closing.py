@@ -1,5 +1,5 @@
 """
-Tests of L{twisted_bazaar.net.closing}: a node's link table stopping
+Tests of L{twisted_bazaar.net.overlay}: a node's link table stopping
 (dc on every link, no new one taken or opened, whenClosed once the last
 is gone), seen from the node whose peers are StringTransports.
 """

@@ -1,5 +1,5 @@
 """
-Tests for twisted_bazaar.schemes.chord.stabilizing: one node's answer
+Tests for twisted_bazaar.schemes.chord.upkeep's stabilization: one node's answer
 to a stabilization (notify, then its state) and a state nobody asked
 for (fake transports); and the stabilization's period, as its successor
 answers (fake transports and a task.Clock).

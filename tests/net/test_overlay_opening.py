@@ -1,7 +1,7 @@
 """
-Tests of L{twisted_bazaar.net.opening}: how a node's link table opens a
+Tests of L{twisted_bazaar.net.overlay}: how a node's link table opens a
 link (connectTo: the handshake finished, the dial's failure told as
-what it says of the peer, a cancel abandoning it; a link for a punched
+what it says of the peer, L{twisted_bazaar.net.opening.dialFailure}, a cancel abandoning it; a link for a punched
 connection, which takes its shared link's place), seen from the node
 whose peers are StringTransports.
 """
@@ -133,7 +133,7 @@ class ConnectToTests(SynchronousTestCase):
 
 class PunchedLinkTests(SynchronousTestCase):
     """A link for a punched connection, and the word that a newer link
-    replaced a peer's (L{Opening.punchedLink <twisted_bazaar.net.opening.Opening.punchedLink>}, the node's C{linkReplaced}
+    replaced a peer's (L{twisted_bazaar.net.overlay.Overlay.punchedLink}, the node's C{linkReplaced}
     event)."""
 
     def test_directionAndPurposeOfTheShared(self):
