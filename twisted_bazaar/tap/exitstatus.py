@@ -13,20 +13,21 @@ stdout), and a daemon in the background has its stderr on /dev/null.  So:
   twistd forks (L{exitStatusFor} runs in ``makeService``), kept until the
   reactor runs.  It is logged too, unless the log is twistd's text log on
   the same terminal, where it would show twice;
-- a failure while twistd is still starting its services (the reactor
-  does not run yet; a port that is taken fails there) raises
-  C{SystemExit} with the status, which twistd lets through.  A daemon in
-  the background also tells the twistd process waiting in the foreground,
-  through twistd's status pipe, that it failed, and why: that process
-  prints the line, as text (L{showStartFailure}; twistd's own would
-  print a bytes literal of its first 100 bytes), and exits 1;
-- a failure once the reactor runs stops the reactor (so every service
-  stops in order), and ends the process with the status at interpreter
-  exit, after twistd has cleaned up.  So does one while twistd starts
-  the services that is told inside a Deferred's callback (a seller's
-  transfer port that is taken), where C{SystemExit} would be caught: it
-  tells the twistd process waiting in the foreground at once, and stops
-  the reactor as soon as it runs.
+- every failure takes one path (L{ExitStatus.fail}), wherever it is
+  told (a service's C{startService}, a Deferred's errback, where a
+  C{SystemExit} would be swallowed and the daemon would run on): it
+  stops the reactor (as soon as it runs, when it does not yet), so every
+  service that started stops in order, and ends the process with the
+  status at interpreter exit, after twistd has cleaned up (its pid
+  file).  A daemon in the background that fails before its reactor runs
+  tells the twistd process waiting in the foreground at once, through
+  twistd's status pipe: that process prints the line, as text
+  (L{showStartFailure}; twistd's own would print a bytes literal of its
+  first 100 bytes), and exits 1;
+- a failure before the reactor runs is a failed start: at exit, once the
+  services have stopped (a node's store closed), what the start made and
+  knows it made is removed (L{ExitStatus.undoOnFailedStart}), and
+  nothing else.  A failure once the reactor runs keeps the state.
 """
 
 import atexit
@@ -80,36 +81,35 @@ class ExitStatus:
         self._logOnTerminal = nodaemon and textOnTerminal(twistdConfig or {})
         #: What undoes what the start made, run if it fails (L{undoOnFailedStart}).
         self._undo = []
+        #: The daemon failed before its reactor ran (L{fail}).
+        self.startFailed = False
 
     def undoOnFailedStart(self, undo):
-        """Have ``undo`` run if the daemon fails before its reactor runs:
-        a failed start leaves nothing behind that it made for a run (the
-        tracker's new state directory, a node's new data dir).  Told
-        inside a callback, the services still start and stop, so it runs
-        at exit, once they have stopped (a node's store is closed)."""
+        """Have ``undo`` run if the start fails (L{fail} before the
+        reactor runs, or L{refusal}): a failed start leaves nothing
+        behind that it made for a run (the tracker's new state
+        directory, a node's new data dir).  After a failed start it runs
+        at exit, once the services have stopped (a node's store closed)."""
         self._undo.append(undo)
 
     def refusal(self, why):
-        """The start is refused (before the reactor runs, while twistd
-        builds the service): undo what it made (L{undoOnFailedStart}),
+        """The start is refused while twistd builds the service (before
+        any service starts): undo what it made (L{undoOnFailedStart}),
         and the C{SystemExit} to raise, its one line saying why."""
-        undo, self._undo = self._undo, []
-        for f in undo:
-            f()
+        self._undoMade()
         return SystemExit(self.line(why))
 
     def line(self, why):
         return f"{self.prog}: error: {why}"
 
-    def fail(self, why, code=1, inCallback=False):
+    def fail(self, why, code=1):
         """
-        The daemon cannot go on: say why, and make it exit with ``code``.
-
-        @param inCallback: True when called inside a Deferred's callback:
-            before the reactor runs, the reactor is then stopped as soon
-            as it runs, rather than C{SystemExit} raised.
-        @raise SystemExit: when the reactor does not run yet (twistd is
-            starting the services), unless ``inCallback``.
+        The daemon cannot go on: say why, stop the reactor, and make the
+        process exit with ``code`` once it has stopped.  Never raises, so
+        it may be told anywhere (inside a Deferred's errback too).  Told
+        before the reactor runs (a port taken as twistd starts the
+        services), the start failed: the reactor is stopped as soon as it
+        runs, and what the start made is undone at exit.
         """
         if self.code:
             return
@@ -121,17 +121,14 @@ class ExitStatus:
         toldParent = not running and not self.nodaemon and self._tellParent(line)
         if toldParent or not self._say(line) or not self._logOnTerminal:
             self.log.critical("{line}", line=line)
-        if not running:
-            undo, self._undo = self._undo, []
-            if inCallback:
-                self._atExit(lambda: self._end(undo))
-                self.reactor.callWhenRunning(self.reactor.stop)
-                return
-            for f in undo:
-                f()
-            self._removePidfile()
-            raise SystemExit(code)
+        self.startFailed = not running
         self._atExit(self._end)
+        if running:
+            self._stop()
+        else:
+            self.reactor.callWhenRunning(self._stop)
+
+    def _stop(self):
         try:
             self.reactor.stop()
         except ReactorNotRunning:
@@ -178,24 +175,16 @@ class ExitStatus:
             return False
         return True
 
-    def _removePidfile(self):
-        """twistd removes its pid file only when the reactor ran; this
-        process wrote it (if any), so it removes it."""
-        config = self._twistdConfig
-        pidfile = None if config is None else config.get("pidfile")
-        if not pidfile:
-            return
-        try:
-            with open(pidfile) as f:
-                mine = f.read().strip() == str(os.getpid())
-            if mine:
-                os.unlink(pidfile)
-        except OSError:
-            pass
-
-    def _end(self, undo=()):
+    def _undoMade(self):
+        undo, self._undo = self._undo, []
         for f in undo:
             f()
+
+    def _end(self):
+        """At exit: after a failed start, undo what it made; then exit
+        with the status."""
+        if self.startFailed:
+            self._undoMade()
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()

@@ -445,8 +445,11 @@ _addTransports(Options, transportPlugins().values())
 _addPluginOptions(Options)
 
 
-def makeService(options):
-    from twisted.internet import reactor
+def makeService(options, reactor=None):
+    """The daemon's service, as its options say, on ``reactor`` (the
+    global one, as twistd runs it; a test's)."""
+    if reactor is None:
+        from twisted.internet import reactor
 
     exitStatus = exitStatusFor(options, reactor, "twistd bazaar-node")
     stopOnce(reactor)

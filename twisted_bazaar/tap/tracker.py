@@ -201,8 +201,11 @@ def relayService(reactor, options, tracker, exitStatus):
                       f"tcp:{options['relay-port']}", options["connection-rate"])
 
 
-def makeService(options):
-    from twisted.internet import reactor
+def makeService(options, reactor=None):
+    """The daemon's service, as its options say, on ``reactor`` (the
+    global one, as twistd runs it; a test's)."""
+    if reactor is None:
+        from twisted.internet import reactor
 
     exitStatus = exitStatusFor(options, reactor, "twistd bazaar-tracker")
     stopOnce(reactor)
