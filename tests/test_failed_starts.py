@@ -257,3 +257,7 @@ class FailedStartTests(SynchronousTestCase):
                               ("tcp", TAKEN), f"--{option.name} {TAKEN}: ")
                     walked.append(option.name)
         self.assertIn("transfer-port", walked)
+
+    def test_nodeRelayPort(self):
+        self.node(["--relay-port", str(TAKEN)], ("tcp", TAKEN),
+                  f"relay cannot listen on --relay-port {TAKEN}: ")

@@ -12,6 +12,7 @@ from twisted.internet import defer
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
+from twisted_bazaar.base.made import SharedFolder
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.daemon.services import (
     EndpointConnector,
@@ -19,7 +20,6 @@ from twisted_bazaar.daemon.services import (
     StartupError,
     trackerService,
 )
-from twisted_bazaar.daemon.unmake import missingFolders
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedServerEndpoint
@@ -32,7 +32,7 @@ TRACKER_KEY_FILE = "tracker.key"
 log = Logger()
 
 
-def trackerIdentity(data_dir, default=None, made=None):
+def trackerIdentity(data_dir, default=None, held=None):
     """
     The tracker's key, proven in every handshake of its connections
     (protocol.md §2.1 and §5): kept in ``data_dir`` (made the first
@@ -40,18 +40,19 @@ def trackerIdentity(data_dir, default=None, made=None):
     parents: L{twisted_bazaar.tap.statedir}), else new at each start;
     logged either way, for nodes to pin.  It is made before the tracker
     listens (its channel, which the listening port serves, is built with
-    it); a start that then fails removes what it made
-    (L{twisted_bazaar.daemon.unmake.unmake}).
+    it); a start that then fails removes what it made, and nothing
+    another tracker made or uses (L{SharedFolder.undo}).
 
-    @param made: a list given the paths made here (folders, then the key
-        file), in the order made.
+    @param held: a list given the L{SharedFolder} the key is kept in,
+        held until the process ends, whose C{made} lists the paths made
+        here (folders, then the key file), in the order made.
     @raise StartupError: when the directory cannot be used, saying which
         and what to do.
     """
-    made = [] if made is None else made
+    held = [] if held is None else held
     if data_dir is not None:
         try:
-            identity = _keptIn(data_dir, made)
+            identity = _keptIn(data_dir, held)
         except OSError as e:
             raise StartupError(f"--data-dir {data_dir}: cannot keep the tracker's "
                                f"key there: {e.strerror}") from None
@@ -60,7 +61,7 @@ def trackerIdentity(data_dir, default=None, made=None):
         kept = f"; kept in {os.path.join(data_dir, TRACKER_KEY_FILE)}"
     elif default is not None:
         try:
-            identity = _keptIn(default, made)
+            identity = _keptIn(default, held)
         except (OSError, ValueError) as e:
             raise StartupError(
                 f"cannot keep the tracker's key in its default state directory "
@@ -77,18 +78,13 @@ def trackerIdentity(data_dir, default=None, made=None):
     return identity
 
 
-def _keptIn(directory, made):
-    """The key kept in ``directory``, made with the folders missing the
-    first time; the paths made are added to ``made``."""
-    missing = missingFolders(directory)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    made += missing
-    key = os.path.join(directory, TRACKER_KEY_FILE)
-    new = not os.path.lexists(key)
-    identity = Identity.inDirectory(directory, name=TRACKER_KEY_FILE)
-    if new:
-        made.append(key)
-    return identity
+def _keptIn(directory, held):
+    """The key kept in ``directory``, held (L{SharedFolder}, given to
+    ``held``), made with the folders missing the first time."""
+    folder = SharedFolder(directory)
+    folder.take()
+    held.append(folder)
+    return Identity.inDirectory(directory, name=TRACKER_KEY_FILE, made=folder.made)
 
 
 def serveTracker(reactor, identity, endpoint, link, onFailure, description, **limits):

@@ -19,7 +19,6 @@ from twisted_bazaar.daemon.tracker import (
     serveTracker,
     trackerIdentity,
 )
-from twisted_bazaar.daemon.unmake import unmake
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.tap.statedir import defaultStateDir
 from twisted_bazaar.tap.heap import freezeStart
@@ -284,14 +283,20 @@ def _keptIdentity(options, exitStatus):
     (made there the first time).  A start that fails from here on (a
     port taken, an endpoint of --metrics or --web that does not parse,
     any failure before the reactor runs) removes the key and the folders
-    it made: it leaves no new state directory behind.
+    it made, unless another tracker holds the directory: it leaves no new
+    state directory behind, and never takes one from a tracker that runs.
     """
-    made = []
+    held = []
+
+    def undo():
+        for folder in held:
+            folder.undo()
+
     try:
         identity = trackerIdentity(options["data-dir"],
-                                   defaultStateDir(options["listen"], os.environ), made)
+                                   defaultStateDir(options["listen"], os.environ), held)
     except StartupError as e:
-        unmake(made)
+        undo()
         raise SystemExit(exitStatus.line(str(e)))
-    exitStatus.undoOnFailedStart(lambda: unmake(made))
+    exitStatus.undoOnFailedStart(undo)
     return identity
