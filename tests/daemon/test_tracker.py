@@ -223,8 +223,25 @@ class UdpReachServiceTests(SynchronousTestCase):
         reactor, tracker = _UdpReactor(taken=(7701,)), self.tracker()
         with capturedLogs() as logged:
             UdpReachService(reactor, tracker, 7700, "", None).startService()
-        [line] = [event for event in logged if "UDP" in event["log_format"]]
-        self.assertEqual(line["port"], 7701)
-        self.assertIn("--no-udp", line["log_format"])
+        [line] = [event for event in logged if "UDP" in event.get("line", "")]
+        self.assertIn("cannot listen on UDP port 7701", line["line"])
+        self.assertIn("--no-udp", line["line"])
         self.assertIsNone(tracker.udp.ports)
         self.assertTrue(all(port.stopped for port in reactor.ports))
+
+    def test_defaultTakenIsTold(self):
+        """Issue 96 M2: a second tracker on tcp:7701 beside one on 7700
+        lost its UDP reach check in a log line only.  The line goes to
+        onWarning (the terminal that started it), naming what likely
+        holds the port and what to do."""
+        reactor, tracker = _UdpReactor(taken=(7701,)), self.tracker()
+        told = []
+        UdpReachService(reactor, tracker, 7701, "", None, told.append).startService()
+        self.assertEqual(told, [
+            "no UDP reach check: cannot listen on UDP port 7701: Address already in "
+            "use; a tracker takes its --listen port and the next over UDP by default "
+            "(7701 and 7702 here), so another tracker on this machine at port 7700 or "
+            "7701, or a node's --quic-port 7701, may hold it; without it nodes at home "
+            "punch no UDP path through their routers: choose two free ports with "
+            "--udp-port, or say --no-udp"])
+        self.assertIsNone(tracker.udp.ports)

@@ -180,6 +180,20 @@ class ExitStatusTests(SynchronousTestCase):
         self.assertEqual((undone, error.code),
                          (["made"], "twistd bazaar-node: error: --metrics: bad endpoint: x"))
 
+    def test_warning(self):
+        """A warning at start: its line on stderr, not logged when the log
+        is the same terminal; logged when it is a file; no status."""
+        status = self.make(running=False, config={"logger": "twisted_bazaar.tap."
+                                                  "logformat.textLogger"})
+        status.warn("no UDP reach check")
+        self.assertEqual(self.stderr.getvalue(),
+                         "twistd bazaar-node: warning: no UDP reach check\n")
+        self.assertEqual((self.events, status.code, self.atExit), ([], 0, []))
+        status = self.make(running=False, config={"logfile": "node.log"})
+        status.warn("no UDP reach check")
+        self.assertEqual([formatEvent(e) for e in self.events],
+                         ["twistd bazaar-node: warning: no UDP reach check"])
+
     def test_firstFailureWins(self):
         status = self.make(running=True)
         status.fail("first")

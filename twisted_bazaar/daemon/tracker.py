@@ -128,6 +128,18 @@ def serveRelay(reactor, tracker, endpoint, limits, onFailure, description,
                             onFailure, description, rates=relay.rates)
 
 
+def defaultTaken(first, wanted, why):
+    """The line of a tracker whose default UDP port ``wanted`` (of
+    ``first`` and the next) is taken: it runs on without its UDP reach
+    check, and what likely holds the port, and what to do."""
+    return (f"no UDP reach check: cannot listen on UDP port {wanted}: {why}; a "
+            "tracker takes its --listen port and the next over UDP by default "
+            f"({first} and {first + 1} here), so another tracker on this machine at "
+            f"port {wanted - 1} or {wanted}, or a node's --quic-port {wanted}, may "
+            "hold it; without it nodes at home punch no UDP path through their "
+            "routers: choose two free ports with --udp-port, or say --no-udp")
+
+
 class UdpReachService(Service):
     """
     The tracker's two UDP ports of its reach check (``--udp-port``: that
@@ -135,18 +147,21 @@ class UdpReachService(Service):
     the tracker's L{UdpReach <twisted_bazaar.tracker.udpreach.UdpReach>},
     which learns the ports once both listen.  A port it cannot take goes
     to ``onFailure(why)``, one line; with no ``onFailure`` (the ports were
-    the default's, not asked for), it is logged, and the tracker takes no
-    datagrams.
+    the default's, not asked for), the tracker takes no datagrams and
+    runs on, saying so to ``onWarning(why)`` (the terminal that started
+    it: such a port is mostly another tracker's second one, or a node's
+    --quic-port) or, without one, to its log.
     """
 
     log = Logger()
 
-    def __init__(self, reactor, tracker, port, interface, onFailure):
+    def __init__(self, reactor, tracker, port, interface, onFailure, onWarning=None):
         self.reactor = reactor
         self.tracker = tracker
         self.first = port
         self.interface = interface
         self.onFailure = onFailure
+        self.onWarning = onWarning
         self.ports = []
 
     def startService(self):
@@ -162,16 +177,19 @@ class UdpReachService(Service):
                     self.onFailure(f"--udp-port: cannot listen on UDP port {wanted}: "
                                    f"{e.socketError}")
                     return
-                self.log.warn("no UDP reach check: cannot listen on UDP port "
-                              "{port}: {why}; nodes punch no UDP path through their "
-                              "routers (choose ports with --udp-port, or say "
-                              "--no-udp)", port=wanted, why=str(e.socketError))
                 self._close()
+                self._warn(defaultTaken(self.first, wanted, e.socketError))
                 return
         numbers = tuple(port.getHost().port for port in self.ports)
         self.tracker.udp.ports = numbers
         self.log.info("UDP reach listening on ports {first} and {second}",
                       first=numbers[0], second=numbers[1])
+
+    def _warn(self, line):
+        if self.onWarning is not None:
+            self.onWarning(line)
+        else:
+            self.log.warn("{line}", line=line)
 
     def stopService(self):
         super().stopService()

@@ -128,6 +128,16 @@ class ExitStatus:
         else:
             self.reactor.callWhenRunning(self._stop)
 
+    def warn(self, why):
+        """The daemon starts, but short of something it was meant to do:
+        the line (``PROG: warning: WHY``) on the stderr it was started
+        with, as L{fail}'s (a daemon in the background still holds it
+        until its reactor runs), and in the log unless that is the same
+        terminal."""
+        line = f"{self.prog}: warning: {why}"
+        if not self._say(line) or not self._logOnTerminal:
+            self.log.warn("{line}", line=line)
+
     def _stop(self):
         try:
             self.reactor.stop()
