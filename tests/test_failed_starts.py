@@ -261,3 +261,17 @@ class FailedStartTests(SynchronousTestCase):
     def test_nodeRelayPort(self):
         self.node(["--relay-port", str(TAKEN)], ("tcp", TAKEN),
                   f"relay cannot listen on --relay-port {TAKEN}: ")
+
+    def test_nodeQuicPortOfItsTracker(self):
+        """Issue 96 M2: a --quic-port that is its tracker's second UDP port
+        (running.md's example did it): the warning says so at start, then
+        the port taken fails the start with its one error line."""
+        service, status, reactor = self.start(
+            makeNodeService, ["--tracker", f"127.0.0.1:{TAKEN - 1}", "--quic-port",
+                              str(TAKEN)], ("udp", TAKEN))
+        warning, error = status.stderr.getvalue().splitlines()
+        self.assertTrue(warning.startswith(
+            f"twistd bazaar-node: warning: --quic-port {TAKEN} is one of the UDP ports "
+            f"the tracker at 127.0.0.1:{TAKEN - 1} takes by default"), warning)
+        self.assertTrue(error.startswith(f"twistd bazaar-node: error: QUIC cannot listen "
+                                         f"on --quic-port {TAKEN}: "), error)

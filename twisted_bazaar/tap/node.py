@@ -54,7 +54,12 @@ from twisted_bazaar.tap.common import (
     param,
 )
 from twisted_bazaar.tap.knowntracker import trackerPins
-from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint, listenInterface
+from twisted_bazaar.tap.endpoints import (
+    NODE_LISTEN_KINDS,
+    checkServerEndpoint,
+    listenInterface,
+    quicBesideItsTracker,
+)
 from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
 from twisted_bazaar.tap.transports import addTransportOptions, trackerKinds, transportValues
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
@@ -451,6 +456,9 @@ def makeService(options, reactor=None):
         from twisted.internet import reactor
 
     exitStatus = exitStatusFor(options, reactor, "twistd bazaar-node")
+    beside = quicBesideItsTracker(options["quic-port"], options.trackers)
+    if beside is not None:
+        exitStatus.warn(beside)
     stopOnce(reactor)
     freezeStart(options, reactor)
     # Files move through this process sealed and opened by the channel.
