@@ -275,3 +275,30 @@ class FailedStartTests(SynchronousTestCase):
             f"the tracker at 127.0.0.1:{TAKEN - 1} takes by default"), warning)
         self.assertTrue(error.startswith(f"twistd bazaar-node: error: QUIC cannot listen "
                                          f"on --quic-port {TAKEN}: "), error)
+
+    def test_aPluginServiceThatRaises(self):
+        """A plugin's service whose start raises (here the flood scheme's):
+        one line naming the error, exit 1, the new data dir removed; not
+        twistd's traceback with the data dir left behind."""
+        from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
+
+        def broken(service):
+            raise RuntimeError("the plugin broke")
+
+        self.patch(FloodDiscovery, "startService", broken)
+        line = self.node([], ("tcp", -1), "the start failed: RuntimeError: the plugin "
+                         "broke (-v logs its traceback)")
+        self.assertEqual(line, "twistd bazaar-node: error: the start failed: "
+                         "RuntimeError: the plugin broke (-v logs its traceback)")
+        # Its traceback, a debug line of the log.
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_aTrackerServiceThatRaises(self):
+        from twisted_bazaar.daemon.tracker import UdpReachService
+
+        def broken(service):
+            raise OSError("no datagrams here")
+
+        self.patch(UdpReachService, "startService", broken)
+        self.tracker([], ("tcp", -1), "the start failed: OSError: no datagrams here")
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)

@@ -223,7 +223,7 @@ def makeService(options, reactor=None):
     ports = _transportServices(reactor, options, tracker, exitStatus)
     if options["metrics"] is None and options["web"] is None and udp is None \
             and not ports:
-        return service
+        return exitStatus.guardStart(service)
     parent = MultiService()
     service.setServiceParent(parent)
     for port in ports:
@@ -236,7 +236,7 @@ def makeService(options, reactor=None):
         addMetrics(parent, reactor, options, TrackerMetrics(tracker), exitStatus)
     if options["web"] is not None:
         addWebView(parent, reactor, options, tracker, exitStatus)
-    return parent
+    return exitStatus.guardStart(parent)
 
 
 def _transportServices(reactor, options, tracker, exitStatus):
