@@ -203,6 +203,25 @@ class FailedStartTests(SynchronousTestCase):
                            f"127.0.0.1:{held}: [Errno 98] Address already in use.")
         self.assertEqual(tree(os.path.join(folder, ".state")), before)
 
+    def test_wsPortTakenInTheBackground(self):
+        """Without -n: the twistd command returns 1 with the line once the
+        daemon has stopped: its pid file gone, its --listen port free
+        again, its new state directory removed."""
+        folder = scratch(self)
+        listen, held = freePort(), takenPort(self)
+        result = runTwistd(["--pidfile", "t.pid", "--logfile", "t.log",
+                            "bazaar-tracker", "--listen",
+                            f"tcp:{listen}:interface=127.0.0.1", "--ws-port", str(held)],
+                           folder, timeout=TIMEOUT)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertEqual(result.stderr.splitlines(), [
+            f"twistd bazaar-tracker: error: websocket cannot listen on --ws-port "
+            f"{held}: Couldn't listen on 127.0.0.1:{held}: [Errno 98] Address already "
+            "in use."])
+        self.assertEqual(sorted(os.listdir(folder)), ["t.log"])
+        with socket.socket() as again:
+            again.bind(("127.0.0.1", listen))
+
     def test_nodeQuicPortTaken(self):
         """A node whose --quic-port is taken (a traceback, and its new
         --data-dir left behind): exit 1, one line, no data dir."""

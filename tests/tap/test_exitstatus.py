@@ -204,8 +204,9 @@ class ExitStatusTests(SynchronousTestCase):
 
 class BackgroundTests(SynchronousTestCase):
     """A daemon in the background tells the twistd waiting in the
-    foreground why it failed, through twistd's status pipe (its pid file
-    is twistd's to remove, once the reactor has run)."""
+    foreground why it failed, through twistd's status pipe, once it has
+    stopped (its pid file is twistd's to remove, once the reactor has
+    run)."""
 
     def test_statusPipe(self):
         import os
@@ -214,16 +215,24 @@ class BackgroundTests(SynchronousTestCase):
         self.addCleanup(os.close, read)
         config = {"statusPipe": write}
         stderr = io.StringIO()
+        ends = []
         status = ExitStatus(_Reactor(False), "twistd bazaar-node", nodaemon=False,
-                            atExit=lambda f: None, twistdConfig=config, stderr=stderr)
+                            atExit=ends.append, exit=lambda code: None,
+                            twistdConfig=config, stderr=stderr)
         status.log = Logger(observer=lambda event: None)
         status.fail("x" * 200)
+        # twistd writes no "0" to it.
+        self.assertNotIn("statusPipe", config)
+        # Told once the daemon has stopped, at exit: its ports closed, what
+        # it made removed, before the twistd in the foreground returns.
+        os.set_blocking(read, False)
+        self.assertRaises(BlockingIOError, os.read, read, 1000)
+        [end] = ends
+        end()
         message = os.read(read, 1000)
         self.assertEqual(message, b"1 twistd bazaar-node: error: " + b"x" * 200)
         # The process in the foreground prints it: not twice.
         self.assertEqual(stderr.getvalue(), "")
-        # twistd writes no "0" after it.
-        self.assertNotIn("statusPipe", config)
 
 
 class ShowStartFailureTests(SynchronousTestCase):

@@ -20,10 +20,10 @@ stdout), and a daemon in the background has its stderr on /dev/null.  So:
   service that started stops in order, and ends the process with the
   status at interpreter exit, after twistd has cleaned up (its pid
   file).  A daemon in the background that fails before its reactor runs
-  tells the twistd process waiting in the foreground at once, through
-  twistd's status pipe: that process prints the line, as text
-  (L{showStartFailure}; twistd's own would print a bytes literal of its
-  first 100 bytes), and exits 1;
+  tells the twistd process waiting in the foreground, through twistd's
+  status pipe, at exit (its ports closed, what it made removed): that
+  process prints the line, as text (L{showStartFailure}; twistd's own
+  would print a bytes literal of its first 100 bytes), and exits 1;
 - a failure before the reactor runs is a failed start: at exit, once the
   services have stopped (a node's store closed), what the start made and
   knows it made is removed (L{ExitStatus.undoOnFailedStart}), and
@@ -83,6 +83,9 @@ class ExitStatus:
         self._undo = []
         #: The daemon failed before its reactor ran (L{fail}).
         self.startFailed = False
+        #: (twistd's status pipe, the line) to tell the twistd process in
+        #: the foreground at exit (L{_holdParent}), or None.
+        self._parent = None
 
     def undoOnFailedStart(self, undo):
         """Have ``undo`` run if the start fails (L{fail} before the
@@ -118,7 +121,7 @@ class ExitStatus:
         running = getattr(self.reactor, "running", False)
         # A daemon still starting in the background tells the line to the
         # twistd process in the foreground, which prints it.
-        toldParent = not running and not self.nodaemon and self._tellParent(line)
+        toldParent = not running and not self.nodaemon and self._holdParent(line)
         if toldParent or not self._say(line) or not self._logOnTerminal:
             self.log.critical("{line}", line=line)
         self.startFailed = not running
@@ -189,24 +192,34 @@ class ExitStatus:
             except OSError:
                 pass
 
-    def _tellParent(self, line):
-        """Tell the twistd process waiting in the foreground for a daemon
-        in the background that it failed, and the line saying why,
-        through twistd's status pipe (L{showStartFailure} prints it, and
-        exits 1).  True if told."""
+    def _holdParent(self, line):
+        """Keep the twistd process waiting in the foreground for a daemon
+        in the background waiting, until this one has stopped and undone
+        what it made (L{_tellParent}, at exit): taken from twistd, its
+        status pipe gets no "started" from it.  True if held."""
         config = self._twistdConfig
-        pipe = None if config is None else config.get("statusPipe")
+        pipe = None if config is None else config.pop("statusPipe", None)
         if pipe is None:
             return False
-        del config["statusPipe"]
+        self._parent = (pipe, line)
+        return True
+
+    def _tellParent(self):
+        """Tell the twistd process waiting in the foreground that the
+        daemon failed, and the line saying why, through twistd's status
+        pipe (L{showStartFailure} prints it, and exits 1): once the
+        daemon has let go of its ports and removed what it made, so that
+        a script that starts it again finds them free."""
+        if self._parent is None:
+            return
+        (pipe, line), self._parent = self._parent, None
         # One write of at most PIPE_BUF bytes arrives whole, in one read.
         message = f"1 {line}".encode("utf-8", "backslashreplace")[:_STATUS_BYTES]
         try:
             os.write(pipe, message)
             os.close(pipe)
         except OSError:
-            return False
-        return True
+            pass
 
     def _undoMade(self):
         undo, self._undo = self._undo, []
@@ -218,6 +231,7 @@ class ExitStatus:
         with the status."""
         if self.startFailed:
             self._undoMade()
+        self._tellParent()
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
