@@ -8,7 +8,6 @@ import io
 import re
 import os
 import shutil
-import socket
 import sys
 import tempfile
 
@@ -785,31 +784,6 @@ class DataDirTests(SynchronousTestCase):
                          f"dir {self.data} is in use by another node (pid "
                          f"{os.getpid()}); give each node its own --data-dir")
 
-    def failToListen(self, args):
-        """Start a node with args on a port that is taken, as twistd
-        starts its services (before the reactor runs); its store's writer,
-        started once the reactor runs, is left unstarted."""
-        from twisted.internet import reactor
-
-        self.patch(reactor, "running", False)
-        self.patch(reactor, "callWhenRunning", lambda f, *a, **kw: None)
-        with socket.socket() as taken:
-            taken.bind(("127.0.0.1", 0))
-            taken.listen()
-            port = taken.getsockname()[1]
-            service = makeNodeService(_parse(
-                SELLER + args + ["--listen", f"tcp:{port}:interface=127.0.0.1"]))
-            self.addCleanup(service.lock.release)
-            self.assertTrue(os.path.exists(os.path.join(self.data, "lock")))
-            error = self.assertRaises(SystemExit, service.startService)
-        self.assertEqual(error.code, 1)
-
-    def test_aTakenPortLeavesNoDataDir(self):
-        """A node whose port is taken fails its start (status 1) and
-        leaves no new data dir behind: not its lock, key or store."""
-        self.failToListen(["--data-dir", self.data])
-        self.assertEqual(os.listdir(self.folder), [])
-
     def test_aBadMetricsEndpointLeavesNoDataDir(self):
         """--metrics that twisted cannot parse refuses the start in one
         line, and leaves no new data dir behind."""
@@ -824,18 +798,6 @@ class DataDirTests(SynchronousTestCase):
         self.assertTrue(error.code.startswith("twistd bazaar-node: error: --metrics: "
                                               "bad endpoint: "), error.code)
         self.assertEqual(os.listdir(self.folder), [])
-
-    def test_aTakenPortLeavesWhatWasThere(self):
-        """In a data dir that was there, a failed start removes only what
-        it made (here its lock and store); the key and a file of the
-        user's that were there stay, unchanged."""
-        os.mkdir(self.data)
-        key = Identity.inDirectory(self.data).key
-        with open(os.path.join(self.data, "notes"), "w") as f:
-            f.write("mine")
-        self.failToListen(["--data-dir", self.data])
-        self.assertEqual(sorted(os.listdir(self.data)), ["node.key", "notes"])
-        self.assertEqual(Identity.inDirectory(self.data).key, key)
 
     def test_restock(self):
         """--restock sets each --sell item's units in the data dir, keeping
@@ -984,25 +946,6 @@ class TrackerKeyTests(SynchronousTestCase):
         self.assertNotEqual(self.keyLogged(["--listen", "tcp:0"]),
                             self.keyLogged(["--listen", "tcp:0"]))
         self.assertFalse(os.path.exists(os.path.join(self.folder, "twisted-bazaar")))
-
-    def test_aTakenPortLeavesNoStateDir(self):
-        """A tracker whose port is taken fails its start (status 1, the
-        reason) and leaves no new state directory behind."""
-        from twisted.internet import reactor
-
-        self.patch(os, "environ", dict(os.environ, XDG_STATE_HOME=self.folder))
-        # As twistd starts its services: before the reactor runs.
-        self.patch(reactor, "running", False)
-        with socket.socket() as taken:
-            taken.bind(("127.0.0.1", 0))
-            taken.listen()
-            port = taken.getsockname()[1]
-            service = makeTrackerService(_parse(
-                ["--listen", f"tcp:{port}:interface=127.0.0.1"], TrackerOptions))
-            self.assertTrue(os.path.exists(os.path.join(self.folder, "twisted-bazaar")))
-            error = self.assertRaises(SystemExit, service.startService)
-        self.assertEqual(error.code, 1)
-        self.assertEqual(os.listdir(self.folder), [])
 
     def test_aBadMetricsEndpointLeavesNoStateDir(self):
         """

@@ -451,3 +451,41 @@ class TransportCannotListenTests(OneShotHelpers, SynchronousTestCase):
         self.assertEqual(str(failure.value), "cannot listen on port 80 "
                          "(--unlistened-port 80): Address already in use")
         self.assertNothingLeft(buy)
+
+
+class _TakenUdp:
+    """A reactor whose UDP ports are all taken; its time is the market's."""
+
+    def __init__(self, clock):
+        self.clock = clock
+
+    def seconds(self):
+        return self.clock.seconds()
+
+    def callLater(self, *args, **kwargs):
+        return self.clock.callLater(*args, **kwargs)
+
+    def listenUDP(self, port, protocol, interface=""):
+        from twisted.internet.error import CannotListenError
+
+        raise CannotListenError(interface or "any", port,
+                                OSError(98, "Address already in use"))
+
+
+class QuicCannotListenTests(OneShotHelpers, SynchronousTestCase):
+    def test_aQuicPortTakenEndsThePurchase(self):
+        """Issue 96 M1: bazaar buy --quic-port on a taken UDP port raised
+        a 29-line traceback; it ends the buy with one line, its node
+        stopped and nothing left running."""
+        from twisted_bazaar.channel.session import ChannelKey
+        from twisted_bazaar.daemon.quic import QuicService
+
+        quic = QuicService(_TakenUdp(self.market.clock), ChannelKey.generate(), 7701)
+        buy, outcome = self.oneShot(quic=quic)
+        self.market.clock.advance(0)
+        [failure] = outcome
+        failure.trap(BuyError)
+        self.assertEqual(str(failure.value), "QUIC cannot listen on --quic-port 7701: "
+                         "Couldn't listen on any:7701: [Errno 98] Address already in "
+                         "use.")
+        self.assertNothingLeft(buy)

@@ -140,3 +140,29 @@ class QuicServiceTests(SynchronousTestCase):
         service.startService()
         self.assertIsNone(service.udpPunching)
         service.stopService()
+
+    def test_aPortTakenIsOneLine(self):
+        """A --quic-port that cannot be taken is told as one line (the
+        daemon ends with it; issue 96, M1: it was a traceback), the node
+        told no UDP port, and the service stops cleanly."""
+        from twisted.internet.error import CannotListenError
+
+        network = FakeNetwork()
+        reactor = _Reactor(network)
+
+        def taken(port, protocol, interface=""):
+            raise CannotListenError(interface or "any", port,
+                                    OSError(98, "Address already in use"))
+
+        reactor.listenUDP = taken
+        service = QuicService(reactor, channelKey(1), 7701, "")
+        told = []
+        node = servedNode(service, network.clock)
+        service.serve(node, onFailure=told.append)
+        service.startService()
+        self.assertEqual(told, ["QUIC cannot listen on --quic-port 7701: Couldn't listen "
+                                "on any:7701: [Errno 98] Address already in use."])
+        self.assertIsNone(service.port)
+        self.assertFalse(hasattr(node, "udpPort"))
+        service.stopService()
+        self.assertIsNone(node.udpPort)

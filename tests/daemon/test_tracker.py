@@ -23,7 +23,6 @@ from twisted_bazaar.daemon.tracker import (
     serveTracker,
     trackerIdentity,
 )
-from twisted_bazaar.daemon.unmake import unmake
 from twisted_bazaar.testing.memory import MemoryNetwork, MemoryServerEndpoint
 from twisted_bazaar.transports.relay.limits import RelayLimits
 from twisted_bazaar.net.link import LinkSettings
@@ -72,19 +71,41 @@ class TrackerIdentityTests(SynchronousTestCase):
 
     def test_madeCanBeUnmade(self):
         """What a first start made (the folders missing, then the key) is
-        listed, and removed by L{unmake}; what was there stays."""
+        listed in the folder it holds, and removed by its undo; what was
+        there stays."""
         default = os.path.join(self.folder, "state", "twisted-bazaar", "tracker-7700")
-        made = []
-        trackerIdentity(None, default, made)
-        self.assertEqual(made, [os.path.join(self.folder, "state"),
-                                os.path.dirname(default), default,
-                                os.path.join(default, TRACKER_KEY_FILE)])
-        unmake(made)
+        held = []
+        trackerIdentity(None, default, held)
+        [folder] = held
+        self.assertEqual(folder.made, [os.path.join(self.folder, "state"),
+                                       os.path.dirname(default), default,
+                                       os.path.join(default, TRACKER_KEY_FILE)])
+        folder.undo()
         self.assertEqual(os.listdir(self.folder), [])
-        trackerIdentity(None, default)
+        kept = []
+        trackerIdentity(None, default, kept)
         again = []
         trackerIdentity(None, default, again)
-        self.assertEqual(again, [])
+        self.assertEqual(again[0].made, [])
+        for folder in kept + again:
+            self.addCleanup(folder.undo)
+
+    def test_aStartThatFailsBesideARunningTrackerRemovesNothing(self):
+        """Issue 96 M6: two trackers on one state directory (started at
+        once); the one that made it fails its start while the other
+        holds it: nothing is removed, and the other's key stays."""
+        from twisted_bazaar.base import made as module
+
+        self.patch(module, "PATIENCE", 0)  # gives up at once: the other runs on
+        default = os.path.join(self.folder, "twisted-bazaar", "tracker-7700")
+        failing, running = [], []
+        made = trackerIdentity(None, default, failing)
+        self.assertEqual(trackerIdentity(None, default, running).key, made.key)
+        self.assertEqual(running[0].made, [])
+        failing[0].undo()
+        self.assertEqual(os.listdir(default), [TRACKER_KEY_FILE])
+        running[0].undo()
+        self.assertEqual(os.listdir(default), [TRACKER_KEY_FILE])
 
     def test_unusableDataDir(self):
         path = os.path.join(self.folder, "a-file")
@@ -202,8 +223,25 @@ class UdpReachServiceTests(SynchronousTestCase):
         reactor, tracker = _UdpReactor(taken=(7701,)), self.tracker()
         with capturedLogs() as logged:
             UdpReachService(reactor, tracker, 7700, "", None).startService()
-        [line] = [event for event in logged if "UDP" in event["log_format"]]
-        self.assertEqual(line["port"], 7701)
-        self.assertIn("--no-udp", line["log_format"])
+        [line] = [event for event in logged if "UDP" in event.get("line", "")]
+        self.assertIn("cannot listen on UDP port 7701", line["line"])
+        self.assertIn("--no-udp", line["line"])
         self.assertIsNone(tracker.udp.ports)
         self.assertTrue(all(port.stopped for port in reactor.ports))
+
+    def test_defaultTakenIsTold(self):
+        """Issue 96 M2: a second tracker on tcp:7701 beside one on 7700
+        lost its UDP reach check in a log line only.  The line goes to
+        onWarning (the terminal that started it), naming what likely
+        holds the port and what to do."""
+        reactor, tracker = _UdpReactor(taken=(7701,)), self.tracker()
+        told = []
+        UdpReachService(reactor, tracker, 7701, "", None, told.append).startService()
+        self.assertEqual(told, [
+            "no UDP reach check: cannot listen on UDP port 7701: Address already in "
+            "use; a tracker takes its --listen port and the next over UDP by default "
+            "(7701 and 7702 here), so another tracker on this machine at port 7700 or "
+            "7701, or a node's --quic-port 7701, may hold it; without it nodes at home "
+            "punch no UDP path through their routers: choose two free ports with "
+            "--udp-port, or say --no-udp"])
+        self.assertIsNone(tracker.udp.ports)

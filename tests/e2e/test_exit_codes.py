@@ -152,6 +152,117 @@ class CannotListenTests(SynchronousTestCase):
         self.assertEqual(os.listdir(folder), [])
 
 
+def freePort():
+    """A loopback TCP port nothing listens on (now)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def tree(folder):
+    """Every path under folder, with each file's bytes."""
+    found = {}
+    for where, _, files in os.walk(folder):
+        found[os.path.relpath(where, folder)] = None
+        for name in files:
+            with open(os.path.join(where, name), "rb") as f:
+                found[os.path.relpath(os.path.join(where, name), folder)] = f.read()
+    return found
+
+
+class FailedStartTests(SynchronousTestCase):
+    """Issue 96 (H1, M1, M6): a start that fails on a port of any kind,
+    with real twistd processes: exit 1, the one line, and the state as it
+    was before (what this start made gone, nothing else)."""
+
+    def assertOneLine(self, result, line):
+        output = result.stdout + result.stderr
+        self.assertEqual(result.returncode, 1, output)
+        self.assertNotIn("Traceback", output)
+        self.assertEqual(result.stderr.count(line), 1, output)
+        self.assertEqual(result.stderr.count("error:"), 1, output)
+
+    def test_trackerWsPortTaken(self):
+        """The tracker whose --ws-port is taken said error: and ran on,
+        its key directory removed while it ran.  It exits 1, its default
+        state directory (there before) as it was, byte for byte."""
+        from twisted_bazaar.identity.keys import Identity
+
+        folder = scratch(self)
+        listen, held = freePort(), takenPort(self)
+        state = os.path.join(folder, ".state", "twisted-bazaar",
+                             f"tracker-127.0.0.1-{listen}")
+        os.makedirs(state, 0o700)
+        Identity.inDirectory(state, name="tracker.key")
+        before = tree(os.path.join(folder, ".state"))
+        result = runTwistd(["-n", "bazaar-tracker", "--listen",
+                            f"tcp:{listen}:interface=127.0.0.1", "--ws-port", str(held)],
+                           folder, timeout=TIMEOUT)
+        self.assertOneLine(result, f"twistd bazaar-tracker: error: websocket cannot "
+                           f"listen on --ws-port {held}: Couldn't listen on "
+                           f"127.0.0.1:{held}: [Errno 98] Address already in use.")
+        self.assertEqual(tree(os.path.join(folder, ".state")), before)
+
+    def test_wsPortTakenInTheBackground(self):
+        """Without -n: the twistd command returns 1 with the line once the
+        daemon has stopped: its pid file gone, its --listen port free
+        again, its new state directory removed."""
+        folder = scratch(self)
+        listen, held = freePort(), takenPort(self)
+        result = runTwistd(["--pidfile", "t.pid", "--logfile", "t.log",
+                            "bazaar-tracker", "--listen",
+                            f"tcp:{listen}:interface=127.0.0.1", "--ws-port", str(held)],
+                           folder, timeout=TIMEOUT)
+        self.assertEqual(result.returncode, 1, result.stderr)
+        self.assertEqual(result.stderr.splitlines(), [
+            f"twistd bazaar-tracker: error: websocket cannot listen on --ws-port "
+            f"{held}: Couldn't listen on 127.0.0.1:{held}: [Errno 98] Address already "
+            "in use."])
+        self.assertEqual(sorted(os.listdir(folder)), ["t.log"])
+        with socket.socket() as again:
+            again.bind(("127.0.0.1", listen))
+
+    def test_nodeQuicPortTaken(self):
+        """A node whose --quic-port is taken (a traceback, and its new
+        --data-dir left behind): exit 1, one line, no data dir."""
+        folder = scratch(self)
+        held = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.addCleanup(held.close)
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        result = runTwistd(["-n", "bazaar-node", *SELLER, "--listen",
+                            "tcp:0:interface=127.0.0.1", "--tracker",
+                            f"127.0.0.1:{freePort()}", "--data-dir", "seller",
+                            "--quic-port", str(port)], folder, timeout=TIMEOUT)
+        self.assertOneLine(result, f"twistd bazaar-node: error: QUIC cannot listen on "
+                           f"--quic-port {port}: Couldn't listen on 127.0.0.1:{port}: "
+                           "[Errno 98] Address already in use.")
+        self.assertEqual(os.listdir(folder), [])
+
+    def test_twoTrackersAtOnceOnABusyPort(self):
+        """Two trackers started at the same moment on one busy port: each
+        says its port is in use (one said it could not keep its key, its
+        state directory removed by the other's failed start, 2 runs of 4
+        here), and no state directory is left."""
+        folder = scratch(self)
+        port = takenPort(self)
+        command = [twistdPath(), "-n", "bazaar-tracker", "--no-udp", "--listen",
+                   f"tcp:{port}:interface=127.0.0.1"]
+        env = dict(os.environ, XDG_STATE_HOME=os.path.join(folder, "state"))
+        line = f"tracker cannot listen on tcp:{port}:interface=127.0.0.1"
+        for _ in range(3):
+            both = [subprocess.Popen(command, cwd=folder, env=env,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+                    for _ in range(2)]
+            for process in both:
+                out, err = process.communicate(timeout=TIMEOUT)
+                self.assertEqual(process.returncode, 1, out + err)
+                self.assertIn(line, err)
+                self.assertEqual(err.count("error:"), 1, err)
+            self.assertEqual(os.listdir(folder), [])
+
+
 class DataDirTests(SynchronousTestCase):
     """One node per data dir; a restarted node says what it restored."""
 

@@ -244,7 +244,8 @@ class KeyFileTests(SynchronousTestCase):
         """node.key.new left at 0644 (a crash, or another user of a data
         dir open to others) gave the new key its mode: written through
         it, node.key was 0644; a link there took the key where it
-        pointed.  Now it is made anew, 0600, and nothing is written
+        pointed.  Now the key is written to a new file of a name of its
+        own, 0600: what was left is left alone, and nothing is written
         through the link."""
         path = os.path.join(self.folder, KEY_FILE)
         with open(path + ".new", "w") as f:
@@ -252,7 +253,10 @@ class KeyFileTests(SynchronousTestCase):
         os.chmod(path + ".new", 0o644)
         Identity.inDirectory(self.folder)
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        with open(path + ".new") as f:
+            self.assertEqual(f.read(), "stale")
         os.unlink(path)
+        os.unlink(path + ".new")
         elsewhere = os.path.join(self.folder, "elsewhere")
         with open(elsewhere, "w") as f:
             f.write("someone else's")
@@ -263,6 +267,33 @@ class KeyFileTests(SynchronousTestCase):
             self.assertEqual(f.read(), "someone else's")
         self.assertFalse(os.path.islink(path))
         self.assertEqual(Identity.read(self.folder).key, made.key)
+
+    def test_twoMakersTakeOneKey(self):
+        """Two processes making the key at once (two trackers started
+        together on one state directory, issue 96 M6) take one key: the
+        first written; the other reads it and does not count it as its
+        own (a failed start of it removes nothing of the other's)."""
+        first = Identity.generate()
+        path = os.path.join(self.folder, KEY_FILE)
+        real = Identity.read
+        raced = []
+
+        def readAfterTheOther(directory, name=KEY_FILE):
+            if not raced:
+                raced.append(True)
+                self.assertTrue(first._write(path))
+                raise FileNotFoundError(path)
+            return real(directory, name)
+
+        self.patch(Identity, "read", staticmethod(readAfterTheOther))
+        made = []
+        taken = Identity.inDirectory(self.folder, made=made)
+        self.assertEqual((taken.key, made), (first.key, []))
+        self.assertEqual(os.listdir(self.folder), [KEY_FILE])
+        os.unlink(path)
+        self.assertEqual(Identity.inDirectory(self.folder, made=made).key,
+                         real(self.folder).key)
+        self.assertEqual(made, [path])
 
     def test_aKeyOthersCanReadIsRefused(self):
         """A node.key with group or world bits (copied in by hand, restored

@@ -81,3 +81,44 @@ class DataDirLockTests(SynchronousTestCase):
         error = self.assertRaises(StoreError, lock.acquire)
         self.assertEqual(str(error), f"cannot use data dir {path}/data: "
                                      "Not a directory")
+
+
+class MadeTests(SynchronousTestCase):
+    """What a node made in its data dir, known by its lock."""
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="bazaar-lock-")
+        self.addCleanup(shutil.rmtree, self.folder, True)
+
+    def touch(self, *names):
+        for name in names:
+            with open(os.path.join(self.folder, "data", name), "w") as f:
+                f.write("x")
+
+    def test_aNewDataDirGoesWhole(self):
+        data = os.path.join(self.folder, "data")
+        lock = DataDirLock(data)
+        lock.acquire()
+        self.addCleanup(lock.release)
+        self.touch("node.key", "bazaar.sqlite")
+        self.assertEqual(lock.made(), [data, os.path.join(data, LOCK_NAME)] + [
+            os.path.join(data, name) for name in ("bazaar.sqlite", "node.key")])
+        lock.undo()
+        self.assertEqual(os.listdir(self.folder), [])
+
+    def test_whatWasThereStays(self):
+        """In a data dir that was there (its lock file too), only what is
+        new since the lock was taken goes."""
+        data = os.path.join(self.folder, "data")
+        os.mkdir(data)
+        self.touch("node.key", LOCK_NAME)
+        lock = DataDirLock(data)
+        lock.acquire()
+        self.addCleanup(lock.release)
+        self.touch("bazaar.sqlite")
+        lock.undo()
+        self.assertEqual(sorted(os.listdir(data)), [LOCK_NAME, "node.key"])
+
+    def test_nothingBeforeItIsHeld(self):
+        lock = DataDirLock(os.path.join(self.folder, "data"))
+        self.assertEqual(lock.made(), [])

@@ -11,6 +11,7 @@ from twisted_bazaar.tap.endpoints import (
     checkServerEndpoint,
     listenInterface,
     loopbackByDefault,
+    quicBesideItsTracker,
 )
 from twisted_bazaar.tap.node import Options as NodeOptions
 from twisted_bazaar.tap.tracker import Options as TrackerOptions
@@ -152,3 +153,28 @@ class LoopbackByDefaultTests(SynchronousTestCase):
         options.parseOptions(["--web", "tcp:8080:interface=0.0.0.0",
                               "--web-names", "market.example,M2.example"])
         self.assertEqual(options["web-names"], ("market.example", "m2.example"))
+
+
+class QuicBesideItsTrackerTests(SynchronousTestCase):
+    """Issue 96 M2: a --quic-port on a UDP port of a tracker of this
+    machine is a collision the node can see at start."""
+
+    def test_theTrackersPorts(self):
+        from twisted_bazaar.base.address import Address
+
+        for host in ("127.0.0.1", "localhost", "::1"):
+            tracker = Address.tcp(host, 7700)
+            for port in (7700, 7701):
+                line = quicBesideItsTracker(port, [tracker])
+                self.assertIn(f"--quic-port {port} is one of the UDP ports the "
+                              f"tracker at {tracker} takes by default (7700 and 7701",
+                              line)
+                self.assertTrue(line.endswith("choose another --quic-port"), line)
+
+    def test_noCollision(self):
+        from twisted_bazaar.base.address import Address
+
+        for port, host in ((7702, "127.0.0.1"), (7701, "203.0.113.5"),
+                           (7701, "tracker.example.org"), (0, "127.0.0.1"),
+                           (None, "127.0.0.1")):
+            self.assertIsNone(quicBesideItsTracker(port, [Address.tcp(host, 7700)]))

@@ -39,17 +39,49 @@ class ExitStatusTests(SynchronousTestCase):
         status.log = Logger(observer=self.events.append)
         return status
 
+    def runUp(self):
+        """The reactor starts: run what waited for it."""
+        self.reactor.running = True
+        for function, args in self.reactor.whenRunning:
+            function(*args)
+
     def test_beforeTheReactorRuns(self):
         """While twistd starts its services, with -n: the line, whole, on
         the real stderr (not into twistd's log on stdout, where twistd
-        points sys.stderr), and SystemExit with status 1."""
+        points sys.stderr); nothing raised; the reactor stopped as soon
+        as it runs, and the status 1 given at exit."""
         status = self.make(running=False)
-        error = self.assertRaises(SystemExit, status.fail, "node cannot listen on "
-                                  "tcp:7700: address in use")
-        self.assertEqual(error.code, 1)
+        status.fail("node cannot listen on tcp:7700: address in use")
         self.assertEqual(self.stderr.getvalue(), "twistd bazaar-node: error: node "
                          "cannot listen on tcp:7700: address in use\n")
         self.assertEqual((status.code, self.events, self.reactor.stops), (1, [], 0))
+        self.runUp()
+        self.assertEqual(self.reactor.stops, 1)
+        [end] = self.atExit
+        self.assertEqual(self.exits, [])
+        end()
+        self.assertEqual(self.exits, [1])
+
+    def test_insideAnErrbackBeforeTheReactorRuns(self):
+        """Told inside a Deferred's errback while twistd starts (issue 96
+        H1: a WebSocket port taken): the Deferred has nothing to swallow;
+        the daemon still stops, with the status, and what the start made
+        is undone at exit, not while it runs."""
+        from twisted.internet import defer
+
+        status = self.make(running=False)
+        undone = []
+        status.undoOnFailedStart(lambda: undone.append(list(self.exits)))
+        listening = defer.Deferred()
+        listening.addErrback(lambda reason: status.fail(reason.getErrorMessage()))
+        listening.errback(OSError("--ws-port 9: address in use"))
+        self.assertIsNone(self.successResultOf(listening))
+        self.assertEqual(undone, [])
+        self.runUp()
+        self.assertEqual((self.reactor.stops, undone), (1, []))
+        [end] = self.atExit
+        end()
+        self.assertEqual((undone, self.exits), ([[]], [1]))
 
     def test_ourTextLoggerIsTheTerminal(self):
         """With -n and the daemons' own text logger (twistd keeps the
@@ -59,13 +91,13 @@ class ExitStatusTests(SynchronousTestCase):
 
         for logger in (textLogger, "twisted_bazaar.tap.logformat.textLogger"):
             status = self.make(running=False, config={"logger": logger})
-            self.assertRaises(SystemExit, status.fail, "why")
+            status.fail("why")
             self.assertEqual(self.events, [])
 
     def test_logFileToo(self):
         """With -n and a log file, the line is in the log as well."""
         status = self.make(running=False, config={"logfile": "node.log"})
-        self.assertRaises(SystemExit, status.fail, "why")
+        status.fail("why")
         self.assertEqual(self.stderr.getvalue(), "twistd bazaar-node: error: why\n")
         self.assertEqual([formatEvent(e) for e in self.events],
                          ["twistd bazaar-node: error: why"])
@@ -74,12 +106,13 @@ class ExitStatusTests(SynchronousTestCase):
         """A daemon in the background: the line on the stderr it was
         started with, and in its log; the exit status is 1."""
         status = self.make(running=False, nodaemon=False)
-        error = self.assertRaises(SystemExit, status.fail, "why")
-        self.assertEqual(error.code, 1)
+        status.fail("why")
         self.assertEqual(self.stderr.getvalue(), "twistd bazaar-node: error: why\n")
         [event] = self.events
         self.assertEqual(event["log_level"], LogLevel.critical)
         self.assertEqual(formatEvent(event), "twistd bazaar-node: error: why")
+        self.atExit[0]()
+        self.assertEqual(self.exits, [1])
 
     def test_runningLetsGoOfStderrInTheBackground(self):
         """Once the reactor runs, a daemon in the background closes its
@@ -122,44 +155,44 @@ class ExitStatusTests(SynchronousTestCase):
 
     def test_aFailedStartUndoesWhatItMade(self):
         """What the start made (the tracker's new key folder) is undone
-        when it fails before the reactor runs, once; not later."""
+        at exit when it failed before the reactor ran, once; a failure
+        once it runs keeps it (a node's store may hold sales by then)."""
         status = self.make(running=False)
         undone = []
         status.undoOnFailedStart(lambda: undone.append("made"))
-        self.assertRaises(SystemExit, status.fail, "port taken")
+        status.fail("port taken")
+        self.assertEqual(undone, [])
+        self.atExit[0]()
         self.assertEqual(undone, ["made"])
         status = self.make(running=True)
         status.undoOnFailedStart(lambda: undone.append("kept"))
         status.fail("lost it")
-        self.assertEqual(undone, ["made"])
+        self.atExit[0]()
+        self.assertEqual((undone, self.exits), (["made"], [1]))
 
-    def test_aFailedStartInsideACallbackUndoesAtExit(self):
-        """Told inside a callback (a seller's transfer port taken), the
-        services still start and stop: what the start made (a node's new
-        data dir, whose store is open) is undone only at exit, once they
-        have stopped, before the status is given."""
+    def test_aRefusalUndoesAtOnce(self):
+        """Refused while twistd builds the service (nothing started), what
+        it made is undone before the SystemExit is raised."""
         status = self.make(running=False)
         undone = []
-        status.undoOnFailedStart(lambda: undone.append(list(self.exits)))
-        status.fail("--transfer-port 9: cannot serve shared files", inCallback=True)
-        self.assertEqual(undone, [])
-        [end] = self.atExit
-        end()
-        self.assertEqual((undone, self.exits), ([[]], [1]))
+        status.undoOnFailedStart(lambda: undone.append("made"))
+        error = status.refusal("--metrics: bad endpoint: x")
+        self.assertEqual((undone, error.code),
+                         (["made"], "twistd bazaar-node: error: --metrics: bad endpoint: x"))
 
-    def test_insideACallbackBeforeTheReactorRuns(self):
-        """Told inside a Deferred's callback while twistd starts (a
-        seller's transfer port taken): no SystemExit, which the Deferred
-        would catch; the line at once, the reactor stopped as soon as it
-        runs, and the status given at exit."""
-        status = self.make(running=False)
-        status.fail("--transfer-port 9: cannot serve shared files", inCallback=True)
-        self.assertEqual(self.stderr.getvalue(), "twistd bazaar-node: error: "
-                         "--transfer-port 9: cannot serve shared files\n")
-        self.assertEqual(self.reactor.whenRunning, [(self.reactor.stop, ())])
-        [end] = self.atExit
-        end()
-        self.assertEqual(self.exits, [1])
+    def test_warning(self):
+        """A warning at start: its line on stderr, not logged when the log
+        is the same terminal; logged when it is a file; no status."""
+        status = self.make(running=False, config={"logger": "twisted_bazaar.tap."
+                                                  "logformat.textLogger"})
+        status.warn("no UDP reach check")
+        self.assertEqual(self.stderr.getvalue(),
+                         "twistd bazaar-node: warning: no UDP reach check\n")
+        self.assertEqual((self.events, status.code, self.atExit), ([], 0, []))
+        status = self.make(running=False, config={"logfile": "node.log"})
+        status.warn("no UDP reach check")
+        self.assertEqual([formatEvent(e) for e in self.events],
+                         ["twistd bazaar-node: warning: no UDP reach check"])
 
     def test_firstFailureWins(self):
         status = self.make(running=True)
@@ -171,33 +204,35 @@ class ExitStatusTests(SynchronousTestCase):
 
 class BackgroundTests(SynchronousTestCase):
     """A daemon in the background tells the twistd waiting in the
-    foreground why it failed, through twistd's status pipe, and removes
-    the pid file it wrote."""
+    foreground why it failed, through twistd's status pipe, once it has
+    stopped (its pid file is twistd's to remove, once the reactor has
+    run)."""
 
-    def test_statusPipeAndPidfile(self):
+    def test_statusPipe(self):
         import os
-        import tempfile
 
         read, write = os.pipe()
         self.addCleanup(os.close, read)
-        folder = tempfile.mkdtemp()
-        pidfile = os.path.join(folder, "d.pid")
-        with open(pidfile, "w") as f:
-            f.write(str(os.getpid()))
-        config = {"statusPipe": write, "pidfile": pidfile}
+        config = {"statusPipe": write}
         stderr = io.StringIO()
+        ends = []
         status = ExitStatus(_Reactor(False), "twistd bazaar-node", nodaemon=False,
+                            atExit=ends.append, exit=lambda code: None,
                             twistdConfig=config, stderr=stderr)
         status.log = Logger(observer=lambda event: None)
-        error = self.assertRaises(SystemExit, status.fail, "x" * 200)
-        self.assertEqual(error.code, 1)
+        status.fail("x" * 200)
+        # twistd writes no "0" to it.
+        self.assertNotIn("statusPipe", config)
+        # Told once the daemon has stopped, at exit: its ports closed, what
+        # it made removed, before the twistd in the foreground returns.
+        os.set_blocking(read, False)
+        self.assertRaises(BlockingIOError, os.read, read, 1000)
+        [end] = ends
+        end()
         message = os.read(read, 1000)
         self.assertEqual(message, b"1 twistd bazaar-node: error: " + b"x" * 200)
         # The process in the foreground prints it: not twice.
         self.assertEqual(stderr.getvalue(), "")
-        self.assertNotIn("statusPipe", config)
-        self.assertFalse(os.path.exists(pidfile))
-        os.rmdir(folder)
 
 
 class ShowStartFailureTests(SynchronousTestCase):

@@ -44,6 +44,10 @@ class PluginOption:
         a reason for bad input.
     @ivar repeatable: the flag may be given many times; the value is a list.
     @ivar flag: the option takes no value: given, it is True; else False.
+    @ivar listens: its value is a port the daemon listens on: a start that
+        cannot take it fails (exit 1, one line), as one whose --listen
+        port is taken does (tests/test_failed_starts.py gives each such
+        option a taken port).
     """
 
     name: str
@@ -52,6 +56,7 @@ class PluginOption:
     default: object = None
     repeatable: bool = False
     flag: bool = False
+    listens: bool = False
 
 
 def optionDefaults(options):

@@ -158,7 +158,7 @@ class OneShotBuy:
                                    onStopRequested=self._stopRequested,
                                    services=parts.services, roles=parts.roles)
         if quic is not None:
-            quic.serve(self.node, parts.punching)
+            quic.serve(self.node, parts.punching, self._cannotListen)
             quic.setServiceParent(self.service)
         for each in added:
             each.serve(self.node).setServiceParent(self.service)

@@ -267,7 +267,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         # cannot serve its files ends, as one that cannot --listen does.
         onListenFailure=lambda port, reason: onFailure(
             f"--transfer-port {port}: cannot serve shared files: "
-            f"{reason.getErrorMessage()}", inCallback=True))
+            f"{reason.getErrorMessage()}"))
     metered = []
     quicService, more = None, ()
     if quic is not None:
@@ -302,7 +302,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         onStopRequested=lambda why: reactor.stop(), other_trackers=trackers[1:],
         services=parts.services, roles=parts.roles)
     if quicService is not None:
-        quicService.serve(node, parts.punching)
+        quicService.serve(node, parts.punching, onFailure)
         quicService.setServiceParent(service)
     for each in added:
         each.serve(node).setServiceParent(service)

@@ -9,8 +9,8 @@ node stops.
 """
 
 from twisted.application.service import Service
+from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
-
 
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.net.transfers import NodeTransfers
@@ -66,12 +66,13 @@ class QuicService(Service):
         self.transport = QuicTransport(self.endpoint, channel)
         self.port = None
         self.udpPunching = None
+        self.onFailure = None
         #: endpoint -> its UDP port, of the sockets opened for punches
         #: (the QUIC transport dials from one as its option C{via} names
         #: it).
         self._more = {}
 
-    def serve(self, node, punching=None):
+    def serve(self, node, punching=None, onFailure=None):
         """
         Serve node (built with L{transport}), from when it starts: the
         builder's wiring, once.
@@ -79,14 +80,25 @@ class QuicService(Service):
         @param punching: the node's TCP L{Punching
             <twisted_bazaar.reach.punch.tcpservice.Punching>}, if it punches: a
             TCP punch that fails is followed by one over UDP.
+        @param onFailure: told one line when its port cannot be taken (a
+            daemon ends with it, as when its --listen port is taken; a
+            buy, with its reason); None: the L{CannotListenError} is
+            raised.
         """
         self.node = node
         self.punching = punching
+        self.onFailure = onFailure
 
     def startService(self):
         super().startService()
-        self.port = self.reactor.listenUDP(self.wanted, self.endpoint,
-                                           interface=self.interface)
+        try:
+            self.port = self.reactor.listenUDP(self.wanted, self.endpoint,
+                                               interface=self.interface)
+        except CannotListenError as e:
+            if self.onFailure is None:
+                raise
+            self.onFailure(f"QUIC cannot listen on --quic-port {self.wanted}: {e}")
+            return
         transport = self.transport
         serveNode(transport, self.node)
         if self.punching is not None and self.punching.enabled:

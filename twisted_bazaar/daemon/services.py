@@ -154,11 +154,10 @@ class ListeningService(Service):
 
     A failure to listen is never left as a daemon that serves nothing.  It
     goes, as one line saying why, to ``onFailure(why)`` (a daemon's
-    L{twisted_bazaar.tap.exitstatus.ExitStatus}, which ends the process
-    with a non-zero status); without one it is logged and the reactor is
-    stopped.  A failure that happens at once, inside L{startService} (a
-    TCP port that is taken, say), reaches ``onFailure`` outside any
-    Deferred, so it may raise C{SystemExit} there.
+    L{twisted_bazaar.tap.exitstatus.ExitStatus}, which stops the reactor
+    and ends the process with a non-zero status; it never raises, so it
+    is told in the errback, when the failure comes); without one it is
+    logged and the reactor is stopped.
 
     @ivar failure: the reason listening failed, or None.
     """
@@ -188,19 +187,11 @@ class ListeningService(Service):
         #: The port's kernel filter while it listens, or None.
         self.gate = None
         self.failure = None
-        self._starting = False
 
     def startService(self):
         super().startService()
-        self._starting = True
-        try:
-            d = self.endpoint.listen(self.factory)
-            d.addCallbacks(self._listening, self._notListening)
-        finally:
-            self._starting = False
-        if self.failure is not None and d.called:
-            # Failed at once: report it here, where it may end the process.
-            self._report()
+        d = self.endpoint.listen(self.factory)
+        d.addCallbacks(self._listening, self._notListening)
         return d
 
     def _listening(self, port):
@@ -216,8 +207,7 @@ class ListeningService(Service):
 
     def _notListening(self, reason):
         self.failure = reason
-        if not self._starting:
-            self._report()
+        self._report()
 
     def why(self):
         """The failure as one line: what could not listen, where, and why."""

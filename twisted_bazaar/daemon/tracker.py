@@ -12,6 +12,7 @@ from twisted.internet import defer
 from twisted.internet.error import CannotListenError
 from twisted.logger import Logger
 
+from twisted_bazaar.base.made import SharedFolder
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins
 from twisted_bazaar.daemon.services import (
     EndpointConnector,
@@ -19,7 +20,6 @@ from twisted_bazaar.daemon.services import (
     StartupError,
     trackerService,
 )
-from twisted_bazaar.daemon.unmake import missingFolders
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedServerEndpoint
@@ -32,7 +32,7 @@ TRACKER_KEY_FILE = "tracker.key"
 log = Logger()
 
 
-def trackerIdentity(data_dir, default=None, made=None):
+def trackerIdentity(data_dir, default=None, held=None):
     """
     The tracker's key, proven in every handshake of its connections
     (protocol.md §2.1 and §5): kept in ``data_dir`` (made the first
@@ -40,18 +40,19 @@ def trackerIdentity(data_dir, default=None, made=None):
     parents: L{twisted_bazaar.tap.statedir}), else new at each start;
     logged either way, for nodes to pin.  It is made before the tracker
     listens (its channel, which the listening port serves, is built with
-    it); a start that then fails removes what it made
-    (L{twisted_bazaar.daemon.unmake.unmake}).
+    it); a start that then fails removes what it made, and nothing
+    another tracker made or uses (L{SharedFolder.undo}).
 
-    @param made: a list given the paths made here (folders, then the key
-        file), in the order made.
+    @param held: a list given the L{SharedFolder} the key is kept in,
+        held until the process ends, whose C{made} lists the paths made
+        here (folders, then the key file), in the order made.
     @raise StartupError: when the directory cannot be used, saying which
         and what to do.
     """
-    made = [] if made is None else made
+    held = [] if held is None else held
     if data_dir is not None:
         try:
-            identity = _keptIn(data_dir, made)
+            identity = _keptIn(data_dir, held)
         except OSError as e:
             raise StartupError(f"--data-dir {data_dir}: cannot keep the tracker's "
                                f"key there: {e.strerror}") from None
@@ -60,7 +61,7 @@ def trackerIdentity(data_dir, default=None, made=None):
         kept = f"; kept in {os.path.join(data_dir, TRACKER_KEY_FILE)}"
     elif default is not None:
         try:
-            identity = _keptIn(default, made)
+            identity = _keptIn(default, held)
         except (OSError, ValueError) as e:
             raise StartupError(
                 f"cannot keep the tracker's key in its default state directory "
@@ -77,18 +78,13 @@ def trackerIdentity(data_dir, default=None, made=None):
     return identity
 
 
-def _keptIn(directory, made):
-    """The key kept in ``directory``, made with the folders missing the
-    first time; the paths made are added to ``made``."""
-    missing = missingFolders(directory)
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    made += missing
-    key = os.path.join(directory, TRACKER_KEY_FILE)
-    new = not os.path.lexists(key)
-    identity = Identity.inDirectory(directory, name=TRACKER_KEY_FILE)
-    if new:
-        made.append(key)
-    return identity
+def _keptIn(directory, held):
+    """The key kept in ``directory``, held (L{SharedFolder}, given to
+    ``held``), made with the folders missing the first time."""
+    folder = SharedFolder(directory)
+    folder.take()
+    held.append(folder)
+    return Identity.inDirectory(directory, name=TRACKER_KEY_FILE, made=folder.made)
 
 
 def serveTracker(reactor, identity, endpoint, link, onFailure, description, **limits):
@@ -132,6 +128,18 @@ def serveRelay(reactor, tracker, endpoint, limits, onFailure, description,
                             onFailure, description, rates=relay.rates)
 
 
+def defaultTaken(first, wanted, why):
+    """The line of a tracker whose default UDP port ``wanted`` (of
+    ``first`` and the next) is taken: it runs on without its UDP reach
+    check, and what likely holds the port, and what to do."""
+    return (f"no UDP reach check: cannot listen on UDP port {wanted}: {why}; a "
+            "tracker takes its --listen port and the next over UDP by default "
+            f"({first} and {first + 1} here), so another tracker on this machine at "
+            f"port {wanted - 1} or {wanted}, or a node's --quic-port {wanted}, may "
+            "hold it; without it nodes at home punch no UDP path through their "
+            "routers: choose two free ports with --udp-port, or say --no-udp")
+
+
 class UdpReachService(Service):
     """
     The tracker's two UDP ports of its reach check (``--udp-port``: that
@@ -139,18 +147,21 @@ class UdpReachService(Service):
     the tracker's L{UdpReach <twisted_bazaar.tracker.udpreach.UdpReach>},
     which learns the ports once both listen.  A port it cannot take goes
     to ``onFailure(why)``, one line; with no ``onFailure`` (the ports were
-    the default's, not asked for), it is logged, and the tracker takes no
-    datagrams.
+    the default's, not asked for), the tracker takes no datagrams and
+    runs on, saying so to ``onWarning(why)`` (the terminal that started
+    it: such a port is mostly another tracker's second one, or a node's
+    --quic-port) or, without one, to its log.
     """
 
     log = Logger()
 
-    def __init__(self, reactor, tracker, port, interface, onFailure):
+    def __init__(self, reactor, tracker, port, interface, onFailure, onWarning=None):
         self.reactor = reactor
         self.tracker = tracker
         self.first = port
         self.interface = interface
         self.onFailure = onFailure
+        self.onWarning = onWarning
         self.ports = []
 
     def startService(self):
@@ -166,16 +177,19 @@ class UdpReachService(Service):
                     self.onFailure(f"--udp-port: cannot listen on UDP port {wanted}: "
                                    f"{e.socketError}")
                     return
-                self.log.warn("no UDP reach check: cannot listen on UDP port "
-                              "{port}: {why}; nodes punch no UDP path through their "
-                              "routers (choose ports with --udp-port, or say "
-                              "--no-udp)", port=wanted, why=str(e.socketError))
                 self._close()
+                self._warn(defaultTaken(self.first, wanted, e.socketError))
                 return
         numbers = tuple(port.getHost().port for port in self.ports)
         self.tracker.udp.ports = numbers
         self.log.info("UDP reach listening on ports {first} and {second}",
                       first=numbers[0], second=numbers[1])
+
+    def _warn(self, line):
+        if self.onWarning is not None:
+            self.onWarning(line)
+        else:
+            self.log.warn("{line}", line=line)
 
     def stopService(self):
         super().stopService()

@@ -26,6 +26,7 @@ import hashlib
 import os
 import re
 import stat
+import tempfile
 
 import attr
 
@@ -255,13 +256,16 @@ class Identity:
         return cls(Ed25519PrivateKey.from_private_bytes(rng.randbytes(32)))
 
     @classmethod
-    def inDirectory(cls, directory, refusal=None, name=KEY_FILE):
+    def inDirectory(cls, directory, refusal=None, name=KEY_FILE, made=None):
         """
         The key pair kept in directory (file ``name``, ``node.key`` by
         default), made and written there (readable by its owner only) the
         first time: one that ``refusal`` does not refuse, if given (see
-        L{generate}).
+        L{generate}).  Two processes making it at once take one key: the
+        first written; the other reads it.
 
+        @param made: a list given the file's path when this call made it
+            (a failed start removes it: L{twisted_bazaar.base.made}).
         @raise OSError: if the file cannot be read or written.
         @raise ValueError: if it holds no Ed25519 private key, or one
             ``refusal`` refuses (saying why).
@@ -271,8 +275,11 @@ class Identity:
             identity = cls.read(directory, name)
         except FileNotFoundError:
             identity = cls.generate(refusal)
-            identity._write(path)
-            return identity
+            if identity._write(path):
+                if made is not None:
+                    made.append(path)
+                return identity
+            identity = cls.read(directory, name)
         why = refusal(identity) if refusal is not None else None
         if why is not None:
             raise ValueError(f"{path} holds a key this node cannot use: {why}")
@@ -312,24 +319,34 @@ class Identity:
         return cls(private)
 
     def _write(self, path):
+        """Write the key to ``path`` unless a file is there: True if
+        written, False if another process wrote one first."""
         data = self._private.private_bytes(serialization.Encoding.PEM,
                                            serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption())
-        temporary = path + ".new"
-        # A file of that name already there (left by a crash, or put
-        # there by another user of a data dir open to others) is never
-        # written through: its mode (O_CREAT's 0600 applies only to a new
-        # file) would be the key's, and a link would take the key where
-        # it points.  Made anew, or not at all (EEXIST: one put back
-        # meanwhile).
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
+        directory, name = os.path.split(path)
+        # A new file of a name of its own, 0600: a file left where a key
+        # is written (by a crash, or by another user of a data dir open
+        # to others) is never written through, so its mode never becomes
+        # the key's, nor a link there takes the key where it points.
+        fd, temporary = tempfile.mkstemp(prefix=name + ".", suffix=".new",
+                                         dir=directory or os.curdir)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                # Put in place whole, and only where no key is.
+                os.link(temporary, path)
+            except FileExistsError:
+                return False
+            except OSError:
+                os.replace(temporary, path)  # a file system without links
+            return True
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
 
     def sign(self, data):
         """This node's signature of data (bytes), as text."""

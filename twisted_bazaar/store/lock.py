@@ -7,12 +7,16 @@ C{flock} on an open file: the kernel drops it when the holder exits,
 however it exits (``kill -9`` included), so a crashed node never leaves a
 stale lock behind.  A C{flock} is shared with a child across C{fork}, so
 it survives twistd's daemonizing; L{DataDirLock.stamp} then writes the
-daemon's own pid.
+daemon's own pid.  The lock knows what its node made in the folder
+(L{DataDirLock.made}): the folder and lock file if its C{mkdir} and
+C{O_EXCL} made them, and what is new since it held the lock, when no
+other node can write there.
 """
 
 import fcntl
 import os
 
+from twisted_bazaar.base.made import makeFolders, unmake
 from twisted_bazaar.store.records import StoreError
 
 #: The lock file's name inside a data dir.
@@ -29,6 +33,10 @@ class DataDirLock:
         self.directory = directory
         self.path = os.path.join(directory, LOCK_NAME)
         self._fd = None
+        #: The folders and lock file made by L{acquire}; the folder's
+        #: entries once it held the lock (None: not held yet).
+        self._made = []
+        self._before = None
 
     def acquire(self):
         """
@@ -41,8 +49,13 @@ class DataDirLock:
             # A new data dir is its owner's only: its ledger says what the
             # node bought and sold, and from whom (one that exists keeps
             # the mode its owner gave it).
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            folders = makeFolders(self.directory, 0o700)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+                lock = [self.path]
+            except FileExistsError:
+                fd = os.open(self.path, os.O_RDWR)
+                lock = []
         except OSError as e:
             raise StoreError(f"cannot use data dir {self.directory}: "
                              f"{e.strerror}") from None
@@ -56,7 +69,28 @@ class DataDirLock:
                              f"node ({who}); give each node its own "
                              "--data-dir") from None
         self._fd = fd
+        # Held: from here on, what is new in the folder is this node's.
+        self._made = folders + lock
+        self._before = set(os.listdir(self.directory))
         self.stamp()
+
+    def made(self):
+        """What this node made since it took the lock, in the order to
+        make it: the folder if it was new, the lock file if new, and
+        every entry that was not there (its key, pins, store)."""
+        if self._before is None:
+            return []
+        try:
+            now = os.listdir(self.directory)
+        except OSError:
+            return list(self._made)
+        new = sorted(set(now) - self._before)
+        return self._made + [os.path.join(self.directory, name) for name in new]
+
+    def undo(self):
+        """Remove what this node made (L{made}), while it holds the lock:
+        a failed start leaves nothing of its own, and nothing else."""
+        unmake(self.made())
 
     def stamp(self):
         """Write this process's pid into the lock file."""

@@ -11,6 +11,8 @@ endpoint (other nodes reach it over TCP at its host and port, so
 L{twisted_bazaar.base.address}.
 """
 
+import ipaddress
+
 from twisted_bazaar.base.address import (
     endpointArguments,
     parsePort,
@@ -85,3 +87,31 @@ def loopbackByDefault(text):
     if kind not in _LOOPBACK or any(arg.startswith("interface=") for arg in parts[1:]):
         return text
     return f"{text}:interface={_LOOPBACK[kind]}"
+
+
+def quicBesideItsTracker(port, trackers):
+    """
+    The warning for a --quic-port that is one of the UDP ports a tracker
+    the node names on this machine (a loopback address) takes by default
+    (its port and the next, for its UDP reach check), or None: one of
+    the two finds it taken, whichever starts second.
+    """
+    if not port:
+        return None
+    for tracker in trackers:
+        if _loopback(tracker.host) and port in (tracker.port, tracker.port + 1):
+            return (f"--quic-port {port} is one of the UDP ports the tracker at "
+                    f"{tracker} takes by default ({tracker.port} and "
+                    f"{tracker.port + 1}, for its UDP reach check): started before "
+                    "this node, it holds it; started after, it runs without its "
+                    "UDP reach check; choose another --quic-port")
+    return None
+
+
+def _loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -13,20 +13,21 @@ stdout), and a daemon in the background has its stderr on /dev/null.  So:
   twistd forks (L{exitStatusFor} runs in ``makeService``), kept until the
   reactor runs.  It is logged too, unless the log is twistd's text log on
   the same terminal, where it would show twice;
-- a failure while twistd is still starting its services (the reactor
-  does not run yet; a port that is taken fails there) raises
-  C{SystemExit} with the status, which twistd lets through.  A daemon in
-  the background also tells the twistd process waiting in the foreground,
-  through twistd's status pipe, that it failed, and why: that process
-  prints the line, as text (L{showStartFailure}; twistd's own would
-  print a bytes literal of its first 100 bytes), and exits 1;
-- a failure once the reactor runs stops the reactor (so every service
-  stops in order), and ends the process with the status at interpreter
-  exit, after twistd has cleaned up.  So does one while twistd starts
-  the services that is told inside a Deferred's callback (a seller's
-  transfer port that is taken), where C{SystemExit} would be caught: it
-  tells the twistd process waiting in the foreground at once, and stops
-  the reactor as soon as it runs.
+- every failure takes one path (L{ExitStatus.fail}), wherever it is
+  told (a service's C{startService}, a Deferred's errback, where a
+  C{SystemExit} would be swallowed and the daemon would run on): it
+  stops the reactor (as soon as it runs, when it does not yet), so every
+  service that started stops in order, and ends the process with the
+  status at interpreter exit, after twistd has cleaned up (its pid
+  file).  A daemon in the background that fails before its reactor runs
+  tells the twistd process waiting in the foreground, through twistd's
+  status pipe, at exit (its ports closed, what it made removed): that
+  process prints the line, as text (L{showStartFailure}; twistd's own
+  would print a bytes literal of its first 100 bytes), and exits 1;
+- a failure before the reactor runs is a failed start: at exit, once the
+  services have stopped (a node's store closed), what the start made and
+  knows it made is removed (L{ExitStatus.undoOnFailedStart}), and
+  nothing else.  A failure once the reactor runs keeps the state.
 """
 
 import atexit
@@ -36,7 +37,7 @@ import sys
 from twisted.internet.error import ReactorNotRunning
 from twisted.python.util import untilConcludes
 
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.tap.logformat import textOnTerminal
 
@@ -80,36 +81,38 @@ class ExitStatus:
         self._logOnTerminal = nodaemon and textOnTerminal(twistdConfig or {})
         #: What undoes what the start made, run if it fails (L{undoOnFailedStart}).
         self._undo = []
+        #: The daemon failed before its reactor ran (L{fail}).
+        self.startFailed = False
+        #: (twistd's status pipe, the line) to tell the twistd process in
+        #: the foreground at exit (L{_holdParent}), or None.
+        self._parent = None
 
     def undoOnFailedStart(self, undo):
-        """Have ``undo`` run if the daemon fails before its reactor runs:
-        a failed start leaves nothing behind that it made for a run (the
-        tracker's new state directory, a node's new data dir).  Told
-        inside a callback, the services still start and stop, so it runs
-        at exit, once they have stopped (a node's store is closed)."""
+        """Have ``undo`` run if the start fails (L{fail} before the
+        reactor runs, or L{refusal}): a failed start leaves nothing
+        behind that it made for a run (the tracker's new state
+        directory, a node's new data dir).  After a failed start it runs
+        at exit, once the services have stopped (a node's store closed)."""
         self._undo.append(undo)
 
     def refusal(self, why):
-        """The start is refused (before the reactor runs, while twistd
-        builds the service): undo what it made (L{undoOnFailedStart}),
+        """The start is refused while twistd builds the service (before
+        any service starts): undo what it made (L{undoOnFailedStart}),
         and the C{SystemExit} to raise, its one line saying why."""
-        undo, self._undo = self._undo, []
-        for f in undo:
-            f()
+        self._undoMade()
         return SystemExit(self.line(why))
 
     def line(self, why):
         return f"{self.prog}: error: {why}"
 
-    def fail(self, why, code=1, inCallback=False):
+    def fail(self, why, code=1):
         """
-        The daemon cannot go on: say why, and make it exit with ``code``.
-
-        @param inCallback: True when called inside a Deferred's callback:
-            before the reactor runs, the reactor is then stopped as soon
-            as it runs, rather than C{SystemExit} raised.
-        @raise SystemExit: when the reactor does not run yet (twistd is
-            starting the services), unless ``inCallback``.
+        The daemon cannot go on: say why, stop the reactor, and make the
+        process exit with ``code`` once it has stopped.  Never raises, so
+        it may be told anywhere (inside a Deferred's errback too).  Told
+        before the reactor runs (a port taken as twistd starts the
+        services), the start failed: the reactor is stopped as soon as it
+        runs, and what the start made is undone at exit.
         """
         if self.code:
             return
@@ -118,20 +121,50 @@ class ExitStatus:
         running = getattr(self.reactor, "running", False)
         # A daemon still starting in the background tells the line to the
         # twistd process in the foreground, which prints it.
-        toldParent = not running and not self.nodaemon and self._tellParent(line)
+        toldParent = not running and not self.nodaemon and self._holdParent(line)
         if toldParent or not self._say(line) or not self._logOnTerminal:
             self.log.critical("{line}", line=line)
-        if not running:
-            undo, self._undo = self._undo, []
-            if inCallback:
-                self._atExit(lambda: self._end(undo))
-                self.reactor.callWhenRunning(self.reactor.stop)
-                return
-            for f in undo:
-                f()
-            self._removePidfile()
-            raise SystemExit(code)
+        self.startFailed = not running
         self._atExit(self._end)
+        if running:
+            self._stop()
+        else:
+            self.reactor.callWhenRunning(self._stop)
+
+    def guardStart(self, service):
+        """
+        Have ``service``'s start (the daemon's, and so every plugin's
+        service under it) fail as a port does when a part of it raises: one
+        line naming the error, exit 1, what the start made removed, rather
+        than twistd's traceback and the state left behind.  The traceback,
+        for the plugin's author, is a debug line of the log (``-v``).
+
+        @return: ``service``.
+        """
+        start = service.startService
+
+        def startService():
+            try:
+                return start()
+            except Exception as e:
+                self.log.failure("the start failed", level=LogLevel.debug)
+                self.fail(f"the start failed: {type(e).__name__}: {e} (-v logs "
+                          "its traceback)")
+
+        service.startService = startService
+        return service
+
+    def warn(self, why):
+        """The daemon starts, but short of something it was meant to do:
+        the line (``PROG: warning: WHY``) on the stderr it was started
+        with, as L{fail}'s (a daemon in the background still holds it
+        until its reactor runs), and in the log unless that is the same
+        terminal."""
+        line = f"{self.prog}: warning: {why}"
+        if not self._say(line) or not self._logOnTerminal:
+            self.log.warn("{line}", line=line)
+
+    def _stop(self):
         try:
             self.reactor.stop()
         except ReactorNotRunning:
@@ -159,43 +192,46 @@ class ExitStatus:
             except OSError:
                 pass
 
-    def _tellParent(self, line):
-        """Tell the twistd process waiting in the foreground for a daemon
-        in the background that it failed, and the line saying why,
-        through twistd's status pipe (L{showStartFailure} prints it, and
-        exits 1).  True if told."""
+    def _holdParent(self, line):
+        """Keep the twistd process waiting in the foreground for a daemon
+        in the background waiting, until this one has stopped and undone
+        what it made (L{_tellParent}, at exit): taken from twistd, its
+        status pipe gets no "started" from it.  True if held."""
         config = self._twistdConfig
-        pipe = None if config is None else config.get("statusPipe")
+        pipe = None if config is None else config.pop("statusPipe", None)
         if pipe is None:
             return False
-        del config["statusPipe"]
+        self._parent = (pipe, line)
+        return True
+
+    def _tellParent(self):
+        """Tell the twistd process waiting in the foreground that the
+        daemon failed, and the line saying why, through twistd's status
+        pipe (L{showStartFailure} prints it, and exits 1): once the
+        daemon has let go of its ports and removed what it made, so that
+        a script that starts it again finds them free."""
+        if self._parent is None:
+            return
+        (pipe, line), self._parent = self._parent, None
         # One write of at most PIPE_BUF bytes arrives whole, in one read.
         message = f"1 {line}".encode("utf-8", "backslashreplace")[:_STATUS_BYTES]
         try:
             os.write(pipe, message)
             os.close(pipe)
         except OSError:
-            return False
-        return True
-
-    def _removePidfile(self):
-        """twistd removes its pid file only when the reactor ran; this
-        process wrote it (if any), so it removes it."""
-        config = self._twistdConfig
-        pidfile = None if config is None else config.get("pidfile")
-        if not pidfile:
-            return
-        try:
-            with open(pidfile) as f:
-                mine = f.read().strip() == str(os.getpid())
-            if mine:
-                os.unlink(pidfile)
-        except OSError:
             pass
 
-    def _end(self, undo=()):
+    def _undoMade(self):
+        undo, self._undo = self._undo, []
         for f in undo:
             f()
+
+    def _end(self):
+        """At exit: after a failed start, undo what it made; then exit
+        with the status."""
+        if self.startFailed:
+            self._undoMade()
+        self._tellParent()
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()

@@ -41,7 +41,6 @@ from twisted_bazaar.daemon.node import (
 )
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins, transportPlugins
 from twisted_bazaar.daemon.services import StartupError
-from twisted_bazaar.daemon.unmake import MadeIn
 from twisted_bazaar.identity.keys import publicKey
 from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.tap.heap import freezeStart
@@ -55,7 +54,12 @@ from twisted_bazaar.tap.common import (
     param,
 )
 from twisted_bazaar.tap.knowntracker import trackerPins
-from twisted_bazaar.tap.endpoints import NODE_LISTEN_KINDS, checkServerEndpoint, listenInterface
+from twisted_bazaar.tap.endpoints import (
+    NODE_LISTEN_KINDS,
+    checkServerEndpoint,
+    listenInterface,
+    quicBesideItsTracker,
+)
 from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
 from twisted_bazaar.tap.transports import addTransportOptions, trackerKinds, transportValues
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
@@ -445,19 +449,20 @@ _addTransports(Options, transportPlugins().values())
 _addPluginOptions(Options)
 
 
-def makeService(options):
-    from twisted.internet import reactor
+def makeService(options, reactor=None):
+    """The daemon's service, as its options say, on ``reactor`` (the
+    global one, as twistd runs it; a test's)."""
+    if reactor is None:
+        from twisted.internet import reactor
 
     exitStatus = exitStatusFor(options, reactor, "twistd bazaar-node")
+    beside = quicBesideItsTracker(options["quic-port"], options.trackers)
+    if beside is not None:
+        exitStatus.warn(beside)
     stopOnce(reactor)
     freezeStart(options, reactor)
     # Files move through this process sealed and opened by the channel.
     tuneForStreaming()
-    # A start that fails once it holds --data-dir's lock (its port
-    # taken, say) leaves there nothing it made: not the folder, if new,
-    # nor its lock, key, pins or store; what was there before stays.  (A
-    # start refused the lock removes nothing: the files are another's.)
-    made = MadeIn(options["data-dir"])
     try:
         listen, trackers = nodeEndpoints(reactor, options["listen"],
                                          [t.endpoint for t in options.trackers])
@@ -467,18 +472,24 @@ def makeService(options):
                           _restocked(options), onFailure=exitStatus.fail)
     except StartupError as e:
         raise SystemExit(exitStatus.line(str(e)))
-    exitStatus.undoOnFailedStart(made.undo)
+    if state.lock is not None:
+        # A start that fails once it holds --data-dir's lock (its port
+        # taken, say) leaves there nothing it made: not the folder, if
+        # new, nor its lock, key, pins or store; what was there before
+        # stays.  (A start refused the lock removes nothing: the files
+        # are another's.)
+        exitStatus.undoOnFailedStart(state.lock.undo)
     site = NodeSite(listen, trackers, options["listen"],
                     [str(t) for t in options.trackers], listenInterface(options["listen"]))
-    service, parts, metrics = _served(reactor, options, state, site, exitStatus, made)
+    service, parts, metrics = _served(reactor, options, state, site, exitStatus)
     _exitsWhenDone(reactor, options, service, parts, exitStatus)
     if metrics is not None:
         addMetrics(service, reactor, options, metrics, exitStatus)
     holdDataDir(reactor, service, state, parts.roles.get("seller"))
-    return service
+    return exitStatus.guardStart(service)
 
 
-def _served(reactor, options, state, site, exitStatus, made):
+def _served(reactor, options, state, site, exitStatus):
     """The node's service, parts and metrics (None without --metrics),
     as its options say."""
     try:
@@ -494,8 +505,7 @@ def _served(reactor, options, state, site, exitStatus, made):
     except ObsoleteObserver as e:
         # A plugin written for an API the node no longer has: its author's
         # fix, said in one line rather than a traceback.
-        made.undo()
-        raise SystemExit(exitStatus.line(str(e)))
+        raise exitStatus.refusal(str(e)) from None
 
 
 def _transports(reactor, options, site, exitStatus):

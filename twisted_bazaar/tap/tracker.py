@@ -19,7 +19,6 @@ from twisted_bazaar.daemon.tracker import (
     serveTracker,
     trackerIdentity,
 )
-from twisted_bazaar.daemon.unmake import unmake
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.tap.statedir import defaultStateDir
 from twisted_bazaar.tap.heap import freezeStart
@@ -201,8 +200,11 @@ def relayService(reactor, options, tracker, exitStatus):
                       f"tcp:{options['relay-port']}", options["connection-rate"])
 
 
-def makeService(options):
-    from twisted.internet import reactor
+def makeService(options, reactor=None):
+    """The daemon's service, as its options say, on ``reactor`` (the
+    global one, as twistd runs it; a test's)."""
+    if reactor is None:
+        from twisted.internet import reactor
 
     exitStatus = exitStatusFor(options, reactor, "twistd bazaar-tracker")
     stopOnce(reactor)
@@ -221,20 +223,20 @@ def makeService(options):
     ports = _transportServices(reactor, options, tracker, exitStatus)
     if options["metrics"] is None and options["web"] is None and udp is None \
             and not ports:
-        return service
+        return exitStatus.guardStart(service)
     parent = MultiService()
     service.setServiceParent(parent)
     for port in ports:
         port.setServiceParent(parent)
     if udp is not None:
         UdpReachService(reactor, tracker, udp, listenInterface(options["listen"]),
-                        exitStatus.fail if options["udp-port"] is not None else None
-                        ).setServiceParent(parent)
+                        exitStatus.fail if options["udp-port"] is not None else None,
+                        exitStatus.warn).setServiceParent(parent)
     if options["metrics"] is not None:
         addMetrics(parent, reactor, options, TrackerMetrics(tracker), exitStatus)
     if options["web"] is not None:
         addWebView(parent, reactor, options, tracker, exitStatus)
-    return parent
+    return exitStatus.guardStart(parent)
 
 
 def _transportServices(reactor, options, tracker, exitStatus):
@@ -281,14 +283,20 @@ def _keptIdentity(options, exitStatus):
     (made there the first time).  A start that fails from here on (a
     port taken, an endpoint of --metrics or --web that does not parse,
     any failure before the reactor runs) removes the key and the folders
-    it made: it leaves no new state directory behind.
+    it made, unless another tracker holds the directory: it leaves no new
+    state directory behind, and never takes one from a tracker that runs.
     """
-    made = []
+    held = []
+
+    def undo():
+        for folder in held:
+            folder.undo()
+
     try:
         identity = trackerIdentity(options["data-dir"],
-                                   defaultStateDir(options["listen"], os.environ), made)
+                                   defaultStateDir(options["listen"], os.environ), held)
     except StartupError as e:
-        unmake(made)
+        undo()
         raise SystemExit(exitStatus.line(str(e)))
-    exitStatus.undoOnFailedStart(lambda: unmake(made))
+    exitStatus.undoOnFailedStart(undo)
     return identity

@@ -59,7 +59,7 @@ class SellerPlugin:
         RoleOption("share", "DIR whose files to sell, each named by its file name "
                    "(watched for changes)", sharedFolder),
         RoleOption("transfer-port", "port to serve shared files on (0: any free "
-                   "port)", boundedInt(0, 65535), 0),
+                   "port)", boundedInt(0, 65535), 0, listens=True),
         RoleOption("transfer-rate", "most bytes a second sent on one transfer "
                    "connection, a buyer fetching one file (0: no limit)",
                    boundedInt(0), 0),

@@ -34,7 +34,7 @@ class WebSocketPlugin:
         PluginOption("ws-port", _LISTENS + "links and file transfers in WebSocket "
                      "binary messages, each under the encrypted channel as over TCP, "
                      "for nodes whose network lets only HTTP(S) out (none by default)",
-                     _PORT),
+                     _PORT, listens=True),
         PluginOption("ws-peer", "ID=HOST:PORT: reach node ID over WebSocket at that "
                      "address (an IP address and the node's --ws-port), raced beside "
                      "TCP.  Repeatable.", parsePeer, repeatable=True),
@@ -42,7 +42,7 @@ class WebSocketPlugin:
     trackerOptions = (
         PluginOption("ws-port", _LISTENS + "nodes whose network lets only HTTP(S) out "
                      "reach the tracker there with --tracker ws:HOST:PORT (none by "
-                     "default)", _PORT),
+                     "default)", _PORT, listens=True),
     )
     trackerKinds = (PREFIX,)
     trackerHelp = f"{PREFIX}:HOST:PORT for its WebSocket port"

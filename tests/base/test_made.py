@@ -1,0 +1,135 @@
+"""Tests for twisted_bazaar.base.made: what a start made is known to be
+its own, and a failed start removes that and nothing else."""
+
+import os
+import shutil
+import tempfile
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.base import made as module
+from twisted_bazaar.base.made import SharedFolder, makeFolders, unmake
+
+
+def _touch(path):
+    with open(path, "w") as f:
+        f.write("x")
+
+
+class MakeFoldersTests(SynchronousTestCase):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="bazaar-made-")
+        self.addCleanup(shutil.rmtree, self.folder)
+
+    def test_theFoldersMade(self):
+        """The folders it made, outermost first; unmake removes them."""
+        data = os.path.join(self.folder, "a", "data")
+        made = makeFolders(data)
+        self.assertEqual(made, [os.path.dirname(data), data])
+        self.assertEqual(makeFolders(data), [])
+        unmake(made)
+        self.assertEqual(os.listdir(self.folder), [])
+
+    def test_oneMadeMeanwhileIsNotItsOwn(self):
+        """A folder another process made between the look and the mkdir
+        (EEXIST) is not counted as made here."""
+        data = os.path.join(self.folder, "a", "data")
+        mkdir = os.mkdir
+
+        def another(path, mode=0o777):
+            if path == os.path.dirname(data):
+                mkdir(path, mode)  # the other process, first
+            mkdir(path, mode)
+
+        self.patch(module.os, "mkdir", another)
+        self.assertEqual(makeFolders(data), [data])
+
+    def test_aFileInItsPlace(self):
+        path = os.path.join(self.folder, "file")
+        _touch(path)
+        self.assertRaises(FileExistsError, makeFolders, path)
+
+    def test_unmakeLeavesWhatIsNotEmpty(self):
+        """A folder made that now holds what another made stays."""
+        data = os.path.join(self.folder, "data")
+        made = makeFolders(data)
+        _touch(os.path.join(data, "theirs"))
+        unmake(made)
+        self.assertEqual(os.listdir(data), ["theirs"])
+
+
+class SharedFolderTests(SynchronousTestCase):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="bazaar-made-")
+        self.addCleanup(shutil.rmtree, self.folder)
+        self.state = os.path.join(self.folder, "twisted-bazaar", "tracker-7700")
+        self.waits = []
+
+    def held(self):
+        folder = SharedFolder(self.state, sleep=self.waits.append)
+        folder.take()
+        self.addCleanup(folder.undo)
+        return folder
+
+    def test_aloneItRemovesWhatItMade(self):
+        first = self.held()
+        key = os.path.join(self.state, "tracker.key")
+        _touch(key)
+        first.made.append(key)
+        first.undo()
+        self.assertEqual(os.listdir(self.folder), [])
+
+    def test_anotherHoldingItKeepsEverything(self):
+        """Issue 96 M6: what one made stays while another holds it."""
+        first, second = self.held(), self.held()
+        self.assertEqual(second.made, [])
+        key = os.path.join(self.state, "tracker.key")
+        _touch(key)
+        first.made.append(key)
+        first.undo()
+        self.assertEqual(os.listdir(self.state), ["tracker.key"])
+        self.assertAlmostEqual(sum(self.waits), module.PATIENCE)
+
+    def test_twoFailingAtOnceWaitForEachOther(self):
+        """Both fail: the first to try lets go of its hold as it tries, so
+        the other gets the folder (it made nothing, removes nothing); the
+        first's next try gets it, and removes what it made."""
+        first, second = self.held(), self.held()
+        key = os.path.join(self.state, "tracker.key")
+        _touch(key)
+        first.made.append(key)
+        tries = []
+
+        def secondEndsMeanwhile(seconds):
+            tries.append(seconds)
+            if len(tries) == 1:
+                second.undo()
+
+        first._sleep = secondEndsMeanwhile
+        first.undo()
+        self.assertEqual(len(tries), 1)
+        self.assertEqual(os.listdir(self.folder), [])
+
+    def test_removedWhileTakenIsMadeAnew(self):
+        """A folder removed by another's failed start between the mkdir
+        and the lock is made again, and counted as made here."""
+        os.makedirs(self.state)
+        flock = module.fcntl.flock
+        removed = []
+
+        def afterTheOthersUndo(fd, how):
+            if not removed:
+                removed.append(True)
+                os.rmdir(self.state)
+            flock(fd, how)
+
+        self.patch(module.fcntl, "flock", afterTheOthersUndo)
+        folder = self.held()
+        self.assertEqual(folder.made, [self.state])
+        self.assertTrue(os.path.isdir(self.state))
+
+    def test_undoTwice(self):
+        folder = self.held()
+        folder.undo()
+        folder.undo()
+        self.assertFalse(os.path.exists(self.state))

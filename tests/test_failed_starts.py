@@ -1,0 +1,304 @@
+"""
+A daemon whose start fails on any port it listens on, or any plugin's
+(issue 96, H1): one line, exit status 1, the reactor stopped as soon as it
+runs, and at exit only what the start made removed.
+
+Each daemon is built by its own C{makeService} on a reactor that has not
+run yet (as twistd starts the services) and on which one port is taken;
+the listening options of every plugin (L{PluginOption.listens}) are
+walked from the registries, so a new transport's or role's port is
+covered without an edit here.
+"""
+
+import io
+import os
+import shutil
+import tempfile
+
+from twisted.internet.address import IPv4Address
+from twisted.internet.error import CannotListenError
+from twisted.internet.testing import MemoryReactorClock
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.test_tap import _parse
+from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.daemon.registry import rolePlugins, transportPlugins
+from twisted_bazaar.tap import common
+from twisted_bazaar.tap.exitstatus import ExitStatus
+from twisted_bazaar.tap.node import makeService as makeNodeService
+from twisted_bazaar.tap.tracker import Options as TrackerOptions
+from twisted_bazaar.tap.tracker import makeService as makeTrackerService
+
+#: The port taken in each test: no daemon's default.
+TAKEN = 7791
+
+
+class _UdpPort:
+    def __init__(self, port, interface):
+        self.address = IPv4Address("UDP", interface or "0.0.0.0", port or 40001)
+
+    def getHost(self):
+        return self.address
+
+    def stopListening(self):
+        return None
+
+
+class _TakenPorts(MemoryReactorClock):
+    """A reactor that does not run yet, on which ``taken`` (kind, port)
+    cannot be listened on: ``("tcp", 7791)`` or ``("udp", 7791)``."""
+
+    def __init__(self, taken):
+        super().__init__()
+        self.taken = taken
+        self.stops = 0
+
+    def _refuse(self, kind, port, interface):
+        if (kind, port) == self.taken:
+            raise CannotListenError(interface or "any", port,
+                                    OSError(98, "Address already in use"))
+
+    def listenTCP(self, port, factory, backlog=50, interface=""):
+        self._refuse("tcp", port, interface)
+        return super().listenTCP(port, factory, backlog, interface)
+
+    def listenUDP(self, port, protocol, interface="", maxPacketSize=8192):
+        self._refuse("udp", port, interface)
+        return _UdpPort(port, interface)
+
+    def stop(self):
+        self.stops += 1
+
+    def spawnProcess(self, *args, **kwargs):
+        raise OSError("no process is started in a test")
+
+    def runUp(self):
+        """The reactor runs: what waited for it, but signal handlers
+        (those would be this process's)."""
+        self.running = True
+        for call, args, kwargs in self.whenRunningHooks:
+            if getattr(call, "__self__", None).__class__.__name__ != "StopOnce":
+                call(*args, **kwargs)
+
+
+class FailedStartTests(SynchronousTestCase):
+    """Each listening option of both daemons, its port taken."""
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="bazaar-failedstart-")
+        self.addCleanup(shutil.rmtree, self.folder, True)
+        self.patch(os, "environ", dict(os.environ, XDG_STATE_HOME=self.folder))
+        self.exits, self.atExit, self.statuses = [], [], []
+
+        def exitStatus(reactor, prog, nodaemon=True, **kwargs):
+            status = ExitStatus(reactor, prog, nodaemon, exit=self.exits.append,
+                                atExit=self.atExit.append, stderr=io.StringIO(),
+                                twistdConfig=kwargs.get("twistdConfig"))
+            self.statuses.append(status)
+            return status
+
+        self.patch(common, "ExitStatus", exitStatus)
+
+    def start(self, make, args, taken, options=None):
+        """Build and start the daemon on a reactor where ``taken`` is; its
+        ExitStatus and reactor.  Starting raises nothing."""
+        reactor = _TakenPorts(taken)
+        parsed = _parse(args, options) if options else _parse(args)
+        service = make(parsed, reactor)
+        service.startService()
+        [status] = self.statuses
+        return service, status, reactor
+
+    def assertFailedStart(self, make, args, taken, said, options=None, made=None):
+        """The start fails: the one line (with ``said``), status 1, the
+        reactor stopped once it runs; at exit, once the services have
+        stopped, ``made`` (a folder the start made) is gone."""
+        service, status, reactor = self.start(make, args, taken, options)
+        lines = status.stderr.getvalue().splitlines()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertTrue(lines[0].startswith(status.prog + ": error: "), lines)
+        self.assertIn(said, lines[0])
+        self.assertEqual((status.code, status.startFailed, reactor.stops), (1, True, 0))
+        if made is not None:
+            self.assertTrue(os.path.isdir(made), "removed while the daemon runs")
+        reactor.runUp()
+        self.assertEqual(reactor.stops, 1)
+        stopped = service.stopService()
+        reactor.advance(10)
+        self.successResultOf(stopped)
+        [end] = self.atExit
+        end()
+        self.assertEqual(self.exits, [1])
+        if made is not None:
+            self.assertFalse(os.path.exists(made), "left behind")
+        return lines[0]
+
+    # -- bazaar-tracker ----------------------------------------------------
+
+    def tracker(self, args, taken, said):
+        data = os.path.join(self.folder, "tracker-state")
+        return self.assertFailedStart(makeTrackerService, ["--data-dir", data] + args,
+                                      taken, said, TrackerOptions, made=data)
+
+    def test_trackerListen(self):
+        self.tracker(["--listen", f"tcp:{TAKEN}"], ("tcp", TAKEN),
+                     f"tracker cannot listen on tcp:{TAKEN}: ")
+
+    def test_trackerRelayPort(self):
+        self.tracker(["--relay-port", str(TAKEN)], ("tcp", TAKEN),
+                     f"relay cannot listen on tcp:{TAKEN}: ")
+
+    def test_trackerUdpPort(self):
+        self.tracker(["--udp-port", str(TAKEN)], ("udp", TAKEN),
+                     f"--udp-port: cannot listen on UDP port {TAKEN}: ")
+
+    def test_trackerUdpPortsSecond(self):
+        self.tracker(["--udp-port", str(TAKEN - 1)], ("udp", TAKEN),
+                     f"--udp-port: cannot listen on UDP port {TAKEN}: ")
+
+    def test_trackerMetrics(self):
+        self.tracker(["--metrics", f"tcp:{TAKEN}"], ("tcp", TAKEN),
+                     "metrics cannot listen on tcp:")
+
+    def test_trackerWeb(self):
+        self.tracker(["--web", f"tcp:{TAKEN}"], ("tcp", TAKEN),
+                     "web view cannot listen on tcp:")
+
+    def test_trackerDefaultStateDirectory(self):
+        """Without --data-dir, the default state directory it made (and
+        its parent folders) goes too."""
+        made = os.path.join(self.folder, "twisted-bazaar")
+        self.assertFailedStart(makeTrackerService, ["--listen", f"tcp:{TAKEN}"],
+                               ("tcp", TAKEN), "tracker cannot listen", TrackerOptions,
+                               made=made)
+
+    def test_trackerKeepsWhatWasThere(self):
+        """A state directory there before keeps its key, byte for byte."""
+        data = os.path.join(self.folder, "kept")
+        os.mkdir(data)
+        self.start(makeTrackerService, ["--data-dir", data, "--no-udp"], ("tcp", -1),
+                   TrackerOptions)
+        with open(os.path.join(data, "tracker.key"), "rb") as f:
+            key = f.read()
+        self.statuses.clear()
+        self.assertFailedStart(makeTrackerService, ["--data-dir", data, "--listen",
+                                                    f"tcp:{TAKEN}"], ("tcp", TAKEN),
+                               "tracker cannot listen", TrackerOptions)
+        with open(os.path.join(data, "tracker.key"), "rb") as f:
+            self.assertEqual(f.read(), key)
+
+    def test_trackerPluginPorts(self):
+        """Every listening option of every transport plugin's tracker
+        options."""
+        walked = 0
+        for plugin in transportPlugins().values():
+            for option in plugin.trackerOptions:
+                if option.listens:
+                    self.statuses.clear()
+                    self.atExit.clear()
+                    self.exits.clear()
+                    self.tracker([f"--{option.name}", str(TAKEN)], ("tcp", TAKEN),
+                                 f"--{option.name} {TAKEN}: ")
+                    walked += 1
+        self.assertGreater(walked, 0)
+
+    # -- bazaar-node -------------------------------------------------------
+
+    def node(self, args, taken, said):
+        data = os.path.join(self.folder, "node-state")
+        return self.assertFailedStart(makeNodeService, ["--data-dir", data] + args,
+                                      taken, said, made=data)
+
+    def test_nodeListen(self):
+        self.node(["--listen", f"tcp:{TAKEN}"], ("tcp", TAKEN),
+                  f"node cannot listen on tcp:{TAKEN}: ")
+
+    def test_nodeQuicPort(self):
+        """Issue 96, M1: one line, not a traceback."""
+        self.node(["--quic-port", str(TAKEN)], ("udp", TAKEN),
+                  f"QUIC cannot listen on --quic-port {TAKEN}: ")
+
+    def test_nodeMetrics(self):
+        self.node(["--metrics", f"tcp:{TAKEN}"], ("tcp", TAKEN),
+                  "metrics cannot listen on tcp:")
+
+    def test_nodeKeepsWhatWasThere(self):
+        """In a data dir there before, only what the start made (its lock
+        and store) goes: the key and a file of the user's stay, unchanged."""
+        data = os.path.join(self.folder, "kept")
+        os.mkdir(data)
+        key = Identity.inDirectory(data).key
+        with open(os.path.join(data, "notes.txt"), "w") as f:
+            f.write("mine")
+        self.assertFailedStart(makeNodeService, ["--data-dir", data, "--listen",
+                                                 f"tcp:{TAKEN}"], ("tcp", TAKEN),
+                               "node cannot listen")
+        self.assertEqual(sorted(os.listdir(data)), ["node.key", "notes.txt"])
+        self.assertEqual(Identity.inDirectory(data).key, key)
+
+    def test_nodePluginPorts(self):
+        """Every listening option of every transport plugin's and role
+        plugin's node options (a seller's --transfer-port, with the
+        options its role needs)."""
+        share = os.path.join(self.folder, "share")
+        os.mkdir(share)
+        needs = {"transfer-port": ["--role", "seller", "--share", share]}
+        plugins = [(plugin, plugin.nodeOptions) for plugin in transportPlugins().values()]
+        plugins += [(plugin, plugin.options) for plugin in rolePlugins().values()]
+        walked = []
+        for plugin, options in plugins:
+            for option in options:
+                if option.listens:
+                    self.statuses.clear()
+                    self.atExit.clear()
+                    self.exits.clear()
+                    self.node(needs.get(option.name, []) + [f"--{option.name}",
+                                                            str(TAKEN)],
+                              ("tcp", TAKEN), f"--{option.name} {TAKEN}: ")
+                    walked.append(option.name)
+        self.assertIn("transfer-port", walked)
+
+    def test_nodeRelayPort(self):
+        self.node(["--relay-port", str(TAKEN)], ("tcp", TAKEN),
+                  f"relay cannot listen on --relay-port {TAKEN}: ")
+
+    def test_nodeQuicPortOfItsTracker(self):
+        """Issue 96 M2: a --quic-port that is its tracker's second UDP port
+        (running.md's example did it): the warning says so at start, then
+        the port taken fails the start with its one error line."""
+        service, status, reactor = self.start(
+            makeNodeService, ["--tracker", f"127.0.0.1:{TAKEN - 1}", "--quic-port",
+                              str(TAKEN)], ("udp", TAKEN))
+        warning, error = status.stderr.getvalue().splitlines()
+        self.assertTrue(warning.startswith(
+            f"twistd bazaar-node: warning: --quic-port {TAKEN} is one of the UDP ports "
+            f"the tracker at 127.0.0.1:{TAKEN - 1} takes by default"), warning)
+        self.assertTrue(error.startswith(f"twistd bazaar-node: error: QUIC cannot listen "
+                                         f"on --quic-port {TAKEN}: "), error)
+
+    def test_aPluginServiceThatRaises(self):
+        """A plugin's service whose start raises (here the flood scheme's):
+        one line naming the error, exit 1, the new data dir removed; not
+        twistd's traceback with the data dir left behind."""
+        from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
+
+        def broken(service):
+            raise RuntimeError("the plugin broke")
+
+        self.patch(FloodDiscovery, "startService", broken)
+        line = self.node([], ("tcp", -1), "the start failed: RuntimeError: the plugin "
+                         "broke (-v logs its traceback)")
+        self.assertEqual(line, "twistd bazaar-node: error: the start failed: "
+                         "RuntimeError: the plugin broke (-v logs its traceback)")
+        # Its traceback, a debug line of the log.
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_aTrackerServiceThatRaises(self):
+        from twisted_bazaar.daemon.tracker import UdpReachService
+
+        def broken(service):
+            raise OSError("no datagrams here")
+
+        self.patch(UdpReachService, "startService", broken)
+        self.tracker([], ("tcp", -1), "the start failed: OSError: no datagrams here")
+        self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
