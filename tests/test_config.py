@@ -74,7 +74,7 @@ class NodeConfigTests(ConfigCase):
         options = self.parse(f"""
             tracker = "tcp:10.0.0.1:7701"
             listen = "tcp:4001"
-            host = "shop.example"
+            host = "localhost"
             neighbours = 5
             max-connections = 12
             direct-slots = 3
@@ -110,7 +110,7 @@ class NodeConfigTests(ConfigCase):
                 "ping-interval", "frame-limit", "error-limit", "search-rate",
                 "ping-rate", "write-limit", "verbose", "role")},
             {"tracker": ["tcp:10.0.0.1:7701"], "listen": "tcp:4001",
-             "host": "shop.example", "neighbours": 5, "max-connections": 12,
+             "host": "localhost", "neighbours": 5, "max-connections": 12,
              "direct-slots": 3, "direct-idle": 12.5, "handshake-limit": 6,
              "retry-initial": 0.25, "retry-max": 9.0,
              "discovery": "index", "data-dir": data_dir,

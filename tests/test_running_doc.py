@@ -8,6 +8,7 @@ option the daemons take is listed.  A table that drifts from the code
 import os
 import re
 import shutil
+import socket
 import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -120,6 +121,16 @@ class ConfigExampleTests(SynchronousTestCase):
         self.assertGreaterEqual(len(blocks), 4)
         folder = tempfile.mkdtemp(prefix="bazaar-config-")
         self.addCleanup(shutil.rmtree, folder, True)
+        # The examples' hosts are their deployment's names (--host must
+        # resolve): they resolve here as they would there.
+        lookup = socket.getaddrinfo
+
+        def deployed(host, *args, **kwargs):
+            if host.endswith(".example.org"):
+                return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("192.0.2.1", 0))]
+            return lookup(host, *args, **kwargs)
+
+        self.patch(socket, "getaddrinfo", deployed)
         for number, block in enumerate(blocks):
             # Where each example's daemon keeps its state: a folder here.
             text = block.replace("/var/lib/bazaar/", folder + "/")

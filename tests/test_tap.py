@@ -292,6 +292,27 @@ class BadInputTests(SynchronousTestCase):
         self.assertUsageError(SELLER + ["--lease", "-1"],
                               "--lease: wants a positive number of seconds, not '-1'")
 
+    def test_hostMistyped(self):
+        """A --host that is no host, or a name that does not resolve, is
+        refused at start (issue 96, M5: it was taken, and the node ran
+        behind a relay)."""
+        for host, why in (("999.1.1.1", "is not an IPv4 address (four numbers, each "
+                                         "0 to 255)"), ("", "is empty")):
+            error = self.assertRaises(usage.UsageError, _parse,
+                                      SELLER + ["--host", host])
+            self.assertIn(f"--host: {host!r} {why}: give the host name or address "
+                          "other nodes reach this node at, or leave it out",
+                          str(error))
+
+        def unknown(*args):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+        self.patch(socket, "getaddrinfo", unknown)
+        error = self.assertRaises(usage.UsageError, _parse,
+                                  SELLER + ["--host", "markte.example"])
+        self.assertIn("--host: markte.example does not resolve (Name or service not "
+                      "known)", str(error))
+
     def test_unknownFlag(self):
         self.assertUsageError(SELLER + ["--colour", "red"],
                               "option --colour not recognized")

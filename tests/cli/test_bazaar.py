@@ -316,6 +316,18 @@ class CommonOptionTests(SynchronousTestCase):
                              "command)", argv)
         self.assertEqual(parse(["status", "--data-dir", "d"]).data_dir, "d")
 
+    def test_buyHostMistyped(self):
+        """bazaar buy's --host is refused as a node's is (issue 96, M5)."""
+        for bad, why in (("999.1.1.1", "is not an IPv4 address"),
+                         ("bad_host!", "is not a host name"), ("", "is empty")):
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as e:
+                parse(["buy", "big.bin", "--host", bad])
+            self.assertEqual(e.exception.code, 2)
+            self.assertIn(f"argument --host: {bad!r} {why}", err.getvalue())
+        self.assertEqual(parse(["buy", "big.bin", "--host", "192.0.2.7"]).host,
+                         "192.0.2.7")
+
     def test_restockBoundedAsSell(self):
         """restock's ITEM=N has --sell's bound, the most units one buy
         names: more is refused before the node is asked."""

@@ -307,9 +307,11 @@ def parser(transports=()):
                      "votes, a vote a group, or flood in an empty market)")
     buy.add_argument("--listen", type=_listen, default="tcp:0", metavar="ENDPOINT",
                      help="endpoint the buying node listens on for peers")
-    buy.add_argument("--host", default="", help="host name or address peers "
-                     "should use to reach the buying node (default: the address "
-                     "the tracker is reached from)")
+    buy.add_argument("--host", type=later("twisted_bazaar.base.address", "parseHost"),
+                     default=None,
+                     help="host name or address peers should use to reach the "
+                     "buying node (default: the address the tracker is reached "
+                     "from); a name must resolve")
     buy.add_argument("--no-punch", action="store_true",
                      help="do not hole-punch to a seller behind a relay: a file "
                      "comes through the relay.  By default the buy goes at once over "

@@ -385,7 +385,7 @@ def buy(reactor, args):
         EncryptedServerEndpoint(serverFromString(reactor, args.listen), channel, reactor),
         EncryptedClientEndpoint(clientFromString(reactor, args.tracker.endpoint),
                                 channel, reactor, expected=args.tracker_key),
-        str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host,
+        str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host or "",
         listen_description=args.listen, downloads=_downloads(getattr(args, "downloads", None)),
         give_up=args.download_give_up, progress=progress, identity=identity,
         notice=noticeFor(args),
