@@ -236,7 +236,7 @@ class BadInputTests(SynchronousTestCase):
         """It said "apple= cannot be negative (-1)": the item and an
         equals sign, as if the item's name were "apple="."""
         self.assertUsageError(["--role", "seller", "--sell", "apple=-1"],
-                              "--sell: apple=-1: the count of units cannot be negative")
+                              "--sell apple=-1: the count of units cannot be negative")
 
     def test_sellTooManyToRecord(self):
         """A count no sale could be recorded against was taken: the node
@@ -244,7 +244,7 @@ class BadInputTests(SynchronousTestCase):
         client.  The bound is a buy's, as --quantity's and a restock's."""
         self.assertUsageError(["--role", "seller", "--sell",
                                "apple=99999999999999999999999"],
-                              "--sell: apple=99999999999999999999999: the count of "
+                              "--sell apple=99999999999999999999999: the count of "
                               "units cannot be more than 1,000,000,000")
         self.assertUsageError(["--role", "buyer", "--want", "apple", "--quantity",
                                "1000000001"],
@@ -253,7 +253,7 @@ class BadInputTests(SynchronousTestCase):
 
     def test_sellNotANumber(self):
         self.assertUsageError(["--role", "seller", "--sell", "apple=many"],
-                              "--sell: apple=many: the count of units must be a "
+                              "--sell apple=many: the count of units must be a "
                               "whole number, not 'many'")
 
     def test_sellSameItemTwice(self):

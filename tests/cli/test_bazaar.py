@@ -203,6 +203,17 @@ class CommonOptionTests(SynchronousTestCase):
         self.assertIn("the whole purchase may take (default: 60)", helpOf("buy"))
         self.assertIn("seconds each question may take (default: 10)", helpOf("node"))
 
+    def test_buyHelpNamesTheShippedTransportsOptions(self):
+        """bazaar buy --help loads no plugin, and names the options of
+        the transport shipped here all the same (issue 96: --ws-port and
+        --ws-peer were not in it)."""
+        text = " ".join(helpOf("buy").split())
+        for plugin in transportPlugins().values():
+            self.assertIn(plugin.name, text)
+            for option in plugin.nodeOptions:
+                self.assertIn(f"--{option.name} ", text)
+        self.assertIn("WebSocket's --ws-port PORT", text)
+
     def test_webListenCheckedAsAnArgument(self):
         """bazaar web's --listen is checked as it is parsed, exit 2 with the
         reason (a bad one was found only once the tracker answered, exit

@@ -81,6 +81,17 @@ def refuseGone(args, gone):
             raise usage.UsageError(f"--{name} is gone: {gone[name]}")
 
 
+def badValue(name, text, error):
+    """The message of a bad value of ``--name``: ``--name: WHY``, or
+    where the parser's reason starts with the value, ``--name VALUE:
+    WHY`` (as ``--quic-peer foo: ...``), not the value twice or a colon
+    between flag and value."""
+    why = str(error)
+    if text and why.startswith(f"{text}: "):
+        return f"--{name} {why}"
+    return f"--{name}: {why}"
+
+
 def param(name, default, help, parse=None):
     """An optParameters row whose bad values are reported with the flag's
     name (twistd's own message leaves it out)."""
@@ -91,7 +102,7 @@ def param(name, default, help, parse=None):
         try:
             return parse(text)
         except ValueError as e:
-            raise ValueError(f"--{name}: {e}")
+            raise ValueError(badValue(name, text, e))
 
     coerce.coerceDoc = parse.coerceDoc
     return [name, None, default, help, coerce]
