@@ -5,6 +5,7 @@ What both daemons' command lines share: the link limits, ``--verbose``,
 
 import os
 import random
+import re
 import sys
 import textwrap
 
@@ -79,6 +80,27 @@ def refuseGone(args, gone):
         name = word[2:].partition("=")[0] if word.startswith("--") else None
         if name in gone:
             raise usage.UsageError(f"--{name} is gone: {gone[name]}")
+
+
+#: A usage error about one option's value, as L{badValue} words it (after
+#: twistd's own words, when its type check found it).
+_ABOUT_OPTION = re.compile(r"(Parameter type enforcement failed: )?--([\w-]+)(?::| [^ :]+:)")
+
+
+def fromConfig(message, path, args):
+    """
+    A usage error about the value of an option the config file at path
+    gave (one of ``args``, which it stands for), said as the file's own
+    errors are: ``--config PATH: KEY: WHY`` (``--ttl: ...`` alone named
+    no file).  Any other message as it is.
+    """
+    found = _ABOUT_OPTION.match(message)
+    if path is None or found is None:
+        return message
+    key = found.group(2)
+    if not any(arg == f"--{key}" or arg.startswith(f"--{key}=") for arg in args):
+        return message
+    return f"--config {path}: {key}{message[found.end(2):]}"
 
 
 def badValue(name, text, error):
@@ -265,16 +287,21 @@ class DaemonOptions(usage.Options):
     def parseOptions(self, options=None):
         if options is None:
             options = sys.argv[1:]
+        path, fromFile = None, ()
         try:
             try:
                 path, rest = splitConfig(options)
                 if path is not None:
-                    rest = configArgs(path, self.configKinds(), rest) + rest
+                    fromFile = configArgs(path, self.configKinds(), rest)
+                    rest = fromFile + rest
             except ConfigError as e:
                 raise usage.UsageError(str(e))
             refuseAbbreviations(rest, self.shortOpt, self.longOpt)
             refuseGone(rest, self.GONE)
-            super().parseOptions(rest)
+            try:
+                super().parseOptions(rest)
+            except usage.UsageError as e:
+                raise usage.UsageError(fromConfig(str(e), path, fromFile)) from None
         except usage.UsageError as e:
             if self.parent is None:
                 raise
