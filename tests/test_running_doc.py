@@ -229,3 +229,30 @@ class QuickstartTimeTests(SynchronousTestCase):
         self.assertNotIn("within about 30 s", said)
         self.assertRegex(said, r"first run takes .*install.*\(2 min 14 s")
         self.assertRegex(said, r"a run after it, about \d+ s")
+
+
+class BuyOutputTests(SynchronousTestCase):
+    """When ``bazaar buy FILE`` prints its purchase: with the downloaded
+    line, once the file is in place, as renderBuy gives both at the end
+    (issue 96: the docs read as if the purchase came first)."""
+
+    def test_theDocsSayWhen(self):
+        folder = os.path.dirname(RUNNING)
+        with open(os.path.join(folder, "quickstart.md"), encoding="utf-8") as f:
+            quick = " ".join(f.read().split())
+        self.assertIn("once the verified file is in place, prints the two lines above, "
+                      "the purchase and the file's `sha256sum`", quick)
+        with open(RUNNING, encoding="utf-8") as f:
+            running = " ".join(f.read().split())
+        self.assertIn("once the verified file is there, and only then prints the "
+                      "purchase (`bought FILE from node S (1 of 1)`: not as it is "
+                      "made, before the download)", running)
+
+    def test_itIsSo(self):
+        from twisted_bazaar.cli.buy import renderBuy
+
+        lines = renderBuy({"item": "big.bin", "quantity": 1, "purchases": [
+            {"buy_id": 1, "seller": "7b3c9e21d4e5f60718293a4b5c6d7e8f", "units": 1}],
+            "files": [{"name": "big.bin", "path": "/d/big.bin", "sha256sum": "ab",
+                       "pieces": []}]}).splitlines()
+        self.assertEqual([line.split(" ")[0] for line in lines], ["bought", "downloaded"])
