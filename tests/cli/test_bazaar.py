@@ -498,6 +498,58 @@ class ClaimedSchemeTests(SynchronousTestCase):
         self.assertEqual(marketScheme(answer, INSTALLED), "flood")
 
 
+class UnaskedSchemesTests(SynchronousTestCase):
+    """A buy that ends with nothing bought in a market of several schemes
+    names those whose nodes it did not ask (issue 96: it named none)."""
+
+    def market(self, *schemes):
+        """A memberlist of one node per scheme named, each an address
+        group of its own (a vote each)."""
+        nodes = tuple((n, f"10.{n}.0.1", 4000, scheme)
+                      for n, scheme in enumerate(schemes, 1))
+        return MemberList(nodes, len(nodes))
+
+    def buyIn(self, market, bought=()):
+        """bazaar buy plum's end in a market of those schemes, its one-shot
+        buy ending short with ``bought`` purchases."""
+        from twisted_bazaar.cli.buy import BuyError
+
+        class Ending:
+            def __init__(self, *args, **kwargs):
+                pass
+
+            def run(self, started):
+                return defer.fail(BuyError("bought 0 of 1 plum within 4 s: no seller "
+                                           "offered it", {"purchases": list(bought)}))
+
+        self.patch(bazaar, "askTracker", lambda *a, **k: defer.succeed(market))
+        self.patch(bazaar, "OneShotBuy", Ending)
+        class Reactor(MemoryReactorClock):
+            def addSystemEventTrigger(self, *args):
+                return "trigger"
+
+            def removeSystemEventTrigger(self, trigger):
+                pass
+
+        args = parse(["buy", "plum", "--no-quic", "--no-punch"])
+        return self.failureResultOf(bazaar.buy(Reactor(), args), ClientError)
+
+    def test_theOthersNamed(self):
+        failure = self.buyIn(self.market("flood", "flood", "flood", "index", "chord",
+                                         "index"))
+        self.assertEqual(str(failure.value),
+                         "bought 0 of 1 plum within 4 s: no seller offered it; only "
+                         "the flood scheme's nodes were asked, not those of index (2 "
+                         "nodes), chord (1 node): --discovery SCHEME buys through them")
+
+    def test_oneSchemeOrABuyMadeSaysNoMore(self):
+        for market, bought in ((self.market("flood", "flood"), ()),
+                               (self.market("flood", "flood", "index"),
+                                ({"units": 1},))):
+            self.assertEqual(str(self.buyIn(market, bought).value),
+                             "bought 0 of 1 plum within 4 s: no seller offered it")
+
+
 class RenderTests(SynchronousTestCase):
     """The text a person reads: status clients and peers that had not said
     who they are in words, counts in the right number."""
