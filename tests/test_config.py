@@ -74,7 +74,7 @@ class NodeConfigTests(ConfigCase):
         options = self.parse(f"""
             tracker = "tcp:10.0.0.1:7701"
             listen = "tcp:4001"
-            host = "shop.example"
+            host = "localhost"
             neighbours = 5
             max-connections = 12
             direct-slots = 3
@@ -110,7 +110,7 @@ class NodeConfigTests(ConfigCase):
                 "ping-interval", "frame-limit", "error-limit", "search-rate",
                 "ping-rate", "write-limit", "verbose", "role")},
             {"tracker": ["tcp:10.0.0.1:7701"], "listen": "tcp:4001",
-             "host": "shop.example", "neighbours": 5, "max-connections": 12,
+             "host": "localhost", "neighbours": 5, "max-connections": 12,
              "direct-slots": 3, "direct-idle": 12.5, "handshake-limit": 6,
              "retry-initial": 0.25, "retry-max": 9.0,
              "discovery": "index", "data-dir": data_dir,
@@ -238,14 +238,46 @@ class CommandLineWinsTests(ConfigCase):
 class BadConfigTests(ConfigCase):
     """Each mistake is a UsageError that says what is wrong, and where."""
 
+    def test_aValueRefusedNamesTheFile(self):
+        """A value the option refuses (out of its range, say) is said with
+        the file and its key, as the file's other mistakes are (issue 96:
+        '--ttl: wants ...' named no file)."""
+        self.assertEqual(self.refused(SELLER + "ttl = 99\n"),
+                         "--config FILE: ttl: wants a whole number from 1 to 16, "
+                         "not 99")
+        self.assertEqual(self.refused('role = ["seller"]\nsell = ["apple=-1"]\n'),
+                         "--config FILE: sell apple=-1: the count of units cannot be "
+                         "negative")
+
+    def test_theCommandLinesValueIsItsOwn(self):
+        """A bad value on the command line is the command line's, whatever
+        the file gives that option; the file's value of an option the
+        command line gives is not read."""
+        self.assertIn("--ttl: wants a whole number from 1 to 16, not 100",
+                      self.refused(SELLER + "ttl = 5\n", "--ttl", "100"))
+        self.assertEqual(self.parse(SELLER + "ttl = 99\n", "--ttl", "3").scheme[1]["ttl"],
+                         3)
+
+    def test_unknownKeyLikeAnOption(self):
+        """As on the command line, a key like an option is named (issue
+        96: the file got no "did you mean")."""
+        self.assertEqual(self.refused(SELLER + "neighbors = 5\n"),
+                         "--config FILE: neighbors: unknown option (did you mean "
+                         "neighbours?)")
+        self.assertEqual(self.refused(SELLER + "qantity = 5\n"),
+                         "--config FILE: qantity: unknown option (did you mean "
+                         "quantity?)")
+
     def test_unknownKeys(self):
-        for key in ("colour", "v", "help", "version", "config", "sell_"):
+        for key, like in (("colour", ""), ("v", " (did you mean verbose?)"),
+                          ("help", ""), ("version", ""), ("config", ""),
+                          ("sell_", " (did you mean sell?)")):
             self.assertEqual(self.refused(SELLER + f'{key} = "x"\n'),
-                             f"--config FILE: {key}: unknown option")
+                             f"--config FILE: {key}: unknown option{like}")
 
     def test_nestedTableIsUnknown(self):
         self.assertEqual(self.refused(SELLER + "[roles]\nseller = true\n"),
-                         "--config FILE: roles: unknown option")
+                         "--config FILE: roles: unknown option (did you mean role?)")
 
     def test_flagsWantBooleans(self):
         for value, shown in (("1", "1"), ('"true"', 'the string "true"'),
@@ -318,9 +350,10 @@ class BadConfigTests(ConfigCase):
                              cls=TrackerOptions)
         self.assertEqual((tracker["udp-port"], tracker["ws-port"],
                           tracker["registered-limit"]), (7701, 0, 50))
-        self.assertIn("--ws-port: wants a whole number from 0 to 65535, not 70000",
-                      self.refused("ws-port = 70000\n", cls=TrackerOptions))
-        self.assertIn("--quic-port: wants a whole number from 0 to 65535, not '80.5'",
+        self.assertIn("--config FILE: ws-port: wants a whole number from 0 to 65535, "
+                      "not 70000", self.refused("ws-port = 70000\n", cls=TrackerOptions))
+        self.assertIn("--config FILE: quic-port: wants a whole number from 0 to 65535, "
+                      "not '80.5'",
                       self.refused(SELLER + "quic-port = 80.5\n"))
         self.assertEqual(self.refused(SELLER + "ws-port = true\n"),
                          "--config FILE: ws-port must be a number or a string, not true")
@@ -338,10 +371,10 @@ class BadConfigTests(ConfigCase):
 
     def test_badValuesNamedByOption(self):
         cases = [
-            ("neighbours = -1", "--neighbours: wants a whole number from 0 to 1000, "
-                                "not -1"),
-            ("ping-interval = 0", "--ping-interval: wants a positive number of "
-                                  "seconds, not '0'"),
+            ("neighbours = -1", "--config FILE: neighbours: wants a whole number "
+                                "from 0 to 1000, not -1"),
+            ("ping-interval = 0", "--config FILE: ping-interval: wants a positive "
+                                  "number of seconds, not '0'"),
             ('discovery = "gossip"', "unknown discovery scheme 'gossip' (known: "
                                      "chord, flood, index, superpeer)"),
         ]
@@ -352,7 +385,7 @@ class BadConfigTests(ConfigCase):
         self.assertEqual(self.refused('role = ["wizard"]\n'),
                          "unknown role 'wizard' (known roles: buyer, seller)")
         self.assertEqual(self.refused('role = ["seller"]\nsell = ["apple"]\n'),
-                         "--sell: wants ITEM=COUNT, not 'apple'")
+                         "--config FILE: sell: wants ITEM=COUNT, not 'apple'")
         self.assertEqual(self.refused('role = ["seller"]\nsell = ["a=1"]\nwant = ["b"]'),
                          "--want belongs to the buyer role; add --role buyer")
 

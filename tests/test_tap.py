@@ -235,7 +235,7 @@ class BadInputTests(SynchronousTestCase):
         """It said "apple= cannot be negative (-1)": the item and an
         equals sign, as if the item's name were "apple="."""
         self.assertUsageError(["--role", "seller", "--sell", "apple=-1"],
-                              "--sell: apple=-1: the count of units cannot be negative")
+                              "--sell apple=-1: the count of units cannot be negative")
 
     def test_sellTooManyToRecord(self):
         """A count no sale could be recorded against was taken: the node
@@ -243,7 +243,7 @@ class BadInputTests(SynchronousTestCase):
         client.  The bound is a buy's, as --quantity's and a restock's."""
         self.assertUsageError(["--role", "seller", "--sell",
                                "apple=99999999999999999999999"],
-                              "--sell: apple=99999999999999999999999: the count of "
+                              "--sell apple=99999999999999999999999: the count of "
                               "units cannot be more than 1,000,000,000")
         self.assertUsageError(["--role", "buyer", "--want", "apple", "--quantity",
                                "1000000001"],
@@ -252,7 +252,7 @@ class BadInputTests(SynchronousTestCase):
 
     def test_sellNotANumber(self):
         self.assertUsageError(["--role", "seller", "--sell", "apple=many"],
-                              "--sell: apple=many: the count of units must be a "
+                              "--sell apple=many: the count of units must be a "
                               "whole number, not 'many'")
 
     def test_sellSameItemTwice(self):
@@ -290,6 +290,27 @@ class BadInputTests(SynchronousTestCase):
     def test_leaseNegative(self):
         self.assertUsageError(SELLER + ["--lease", "-1"],
                               "--lease: wants a positive number of seconds, not '-1'")
+
+    def test_hostMistyped(self):
+        """A --host that is no host, or a name that does not resolve, is
+        refused at start (issue 96, M5: it was taken, and the node ran
+        behind a relay)."""
+        for host, why in (("999.1.1.1", "is not an IPv4 address (four numbers, each "
+                                         "0 to 255)"), ("", "is empty")):
+            error = self.assertRaises(usage.UsageError, _parse,
+                                      SELLER + ["--host", host])
+            self.assertIn(f"--host: {host!r} {why}: give the host name or address "
+                          "other nodes reach this node at, or leave it out",
+                          str(error))
+
+        def unknown(*args):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+        self.patch(socket, "getaddrinfo", unknown)
+        error = self.assertRaises(usage.UsageError, _parse,
+                                  SELLER + ["--host", "markte.example"])
+        self.assertIn("--host: markte.example does not resolve (Name or service not "
+                      "known)", str(error))
 
     def test_unknownFlag(self):
         self.assertUsageError(SELLER + ["--colour", "red"],

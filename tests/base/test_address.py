@@ -4,6 +4,8 @@ show (HOST:PORT, [V6]:PORT, client endpoint strings) reads as the same
 host and port, and a form that cannot work is refused with the reason.
 """
 
+import socket
+
 from twisted.internet.endpoints import clientFromString
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
@@ -13,7 +15,9 @@ from twisted_bazaar.base.address import (
     TCP_OR_TLS,
     Address,
     addressType,
+    hostFault,
     parseAddress,
+    parseHost,
     splitEndpoint,
 )
 
@@ -110,3 +114,59 @@ class ParseAddressTests(SynchronousTestCase):
 
     def test_split(self):
         self.assertEqual(splitEndpoint(r"tcp:fe80\:\:1:7700"), ["tcp", "fe80::1", "7700"])
+
+
+class HostTests(SynchronousTestCase):
+    """--host: a host name or IP address, a name that resolves (issue 96,
+    M5: a mistyped one was taken, and the node ran behind a relay)."""
+
+    def resolving(self, names):
+        """socket.getaddrinfo, as if these names alone resolved; the names
+        asked, in order."""
+        asked = []
+
+        def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+            asked.append(host)
+            if host not in names:
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+            return [(socket.AF_INET, type, 6, "", ("192.0.2.1", 0))]
+
+        self.patch(socket, "getaddrinfo", getaddrinfo)
+        return asked
+
+    def test_addressesAndNames(self):
+        for host in ("192.0.2.7", "::1", "2001:db8::5", "example.org", "a-b.c9",
+                     "localhost", "example.org.", "x" * 63):
+            self.assertIsNone(hostFault(host), host)
+
+    def test_faults(self):
+        for host, fault in (
+                ("", "is empty"),
+                ("999.1.1.1", "is not an IPv4 address (four numbers, each 0 to 255)"),
+                ("1.2.3", "is not an IPv4 address"),
+                ("2001:db8::g", "is not an IPv6 address"),
+                ("bad_host!", "is not a host name (letters, digits and hyphens, in "
+                              "labels between dots) nor an IP address"),
+                ("-a.example", "is not a host name"),
+                ("a..b", "is not a host name"),
+                ("x" * 64, "is not a host name"),
+                ("a." * 127 + "ab", "is longer than a host name's 253 characters")):
+            self.assertIn(fault, hostFault(host) or "", host)
+
+    def test_aNameMustResolve(self):
+        asked = self.resolving({"market.example"})
+        self.assertEqual(parseHost("market.example"), "market.example")
+        error = self.assertRaises(ValueError, parseHost, "markte.example")
+        self.assertEqual(str(error), "markte.example does not resolve (Name or "
+                         "service not known): give the host name or address other "
+                         "nodes reach this node at, or leave it out")
+        self.assertEqual(asked, ["market.example", "markte.example"])
+
+    def test_anAddressIsNotLookedUp(self):
+        asked = self.resolving(set())
+        self.assertEqual(parseHost("192.0.2.7"), "192.0.2.7")
+        error = self.assertRaises(ValueError, parseHost, "999.1.1.1")
+        self.assertEqual(str(error), "'999.1.1.1' is not an IPv4 address (four "
+                         "numbers, each 0 to 255): give the host name or address "
+                         "other nodes reach this node at, or leave it out")
+        self.assertEqual(asked, [])

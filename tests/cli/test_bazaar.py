@@ -203,6 +203,17 @@ class CommonOptionTests(SynchronousTestCase):
         self.assertIn("the whole purchase may take (default: 60)", helpOf("buy"))
         self.assertIn("seconds each question may take (default: 10)", helpOf("node"))
 
+    def test_buyHelpNamesTheShippedTransportsOptions(self):
+        """bazaar buy --help loads no plugin, and names the options of
+        the transport shipped here all the same (issue 96: --ws-port and
+        --ws-peer were not in it)."""
+        text = " ".join(helpOf("buy").split())
+        for plugin in transportPlugins().values():
+            self.assertIn(plugin.name, text)
+            for option in plugin.nodeOptions:
+                self.assertIn(f"--{option.name} ", text)
+        self.assertIn("WebSocket's --ws-port PORT", text)
+
     def test_webListenCheckedAsAnArgument(self):
         """bazaar web's --listen is checked as it is parsed, exit 2 with the
         reason (a bad one was found only once the tracker answered, exit
@@ -315,6 +326,18 @@ class CommonOptionTests(SynchronousTestCase):
                              "node, status, list, web and restock, not of every "
                              "command)", argv)
         self.assertEqual(parse(["status", "--data-dir", "d"]).data_dir, "d")
+
+    def test_buyHostMistyped(self):
+        """bazaar buy's --host is refused as a node's is (issue 96, M5)."""
+        for bad, why in (("999.1.1.1", "is not an IPv4 address"),
+                         ("bad_host!", "is not a host name"), ("", "is empty")):
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as e:
+                parse(["buy", "big.bin", "--host", bad])
+            self.assertEqual(e.exception.code, 2)
+            self.assertIn(f"argument --host: {bad!r} {why}", err.getvalue())
+        self.assertEqual(parse(["buy", "big.bin", "--host", "192.0.2.7"]).host,
+                         "192.0.2.7")
 
     def test_restockBoundedAsSell(self):
         """restock's ITEM=N has --sell's bound, the most units one buy
@@ -473,6 +496,58 @@ class ClaimedSchemeTests(SynchronousTestCase):
         answer = wire.decode(json.dumps(client.heard()[-1]).encode())
         self.assertEqual(len(answer.nodes), 3)
         self.assertEqual(marketScheme(answer, INSTALLED), "flood")
+
+
+class UnaskedSchemesTests(SynchronousTestCase):
+    """A buy that ends with nothing bought in a market of several schemes
+    names those whose nodes it did not ask (issue 96: it named none)."""
+
+    def market(self, *schemes):
+        """A memberlist of one node per scheme named, each an address
+        group of its own (a vote each)."""
+        nodes = tuple((n, f"10.{n}.0.1", 4000, scheme)
+                      for n, scheme in enumerate(schemes, 1))
+        return MemberList(nodes, len(nodes))
+
+    def buyIn(self, market, bought=()):
+        """bazaar buy plum's end in a market of those schemes, its one-shot
+        buy ending short with ``bought`` purchases."""
+        from twisted_bazaar.cli.buy import BuyError
+
+        class Ending:
+            def __init__(self, *args, **kwargs):
+                pass
+
+            def run(self, started):
+                return defer.fail(BuyError("bought 0 of 1 plum within 4 s: no seller "
+                                           "offered it", {"purchases": list(bought)}))
+
+        self.patch(bazaar, "askTracker", lambda *a, **k: defer.succeed(market))
+        self.patch(bazaar, "OneShotBuy", Ending)
+        class Reactor(MemoryReactorClock):
+            def addSystemEventTrigger(self, *args):
+                return "trigger"
+
+            def removeSystemEventTrigger(self, trigger):
+                pass
+
+        args = parse(["buy", "plum", "--no-quic", "--no-punch"])
+        return self.failureResultOf(bazaar.buy(Reactor(), args), ClientError)
+
+    def test_theOthersNamed(self):
+        failure = self.buyIn(self.market("flood", "flood", "flood", "index", "chord",
+                                         "index"))
+        self.assertEqual(str(failure.value),
+                         "bought 0 of 1 plum within 4 s: no seller offered it; only "
+                         "the flood scheme's nodes were asked, not those of index (2 "
+                         "nodes), chord (1 node): --discovery SCHEME buys through them")
+
+    def test_oneSchemeOrABuyMadeSaysNoMore(self):
+        for market, bought in ((self.market("flood", "flood"), ()),
+                               (self.market("flood", "flood", "index"),
+                                ({"units": 1},))):
+            self.assertEqual(str(self.buyIn(market, bought).value),
+                             "bought 0 of 1 plum within 4 s: no seller offered it")
 
 
 class RenderTests(SynchronousTestCase):

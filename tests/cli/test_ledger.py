@@ -13,6 +13,7 @@ import time
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.base.text import jsonText
 from twisted_bazaar.cli import ledger
 from twisted_bazaar.store import DB_NAME, PendingBuy, Purchase, Sale, SQLiteStore
 
@@ -194,7 +195,32 @@ class LedgerTests(_LedgerDirs):
 
     def test_missingDirectory(self):
         missing = os.path.join(self.folder, "gone")
-        self.assertOneLineError(["--json", missing], f"{missing}: no such directory")
+        self.assertOneLineError([missing], f"{missing}: no such directory")
+
+    def test_jsonSaysItsErrorInAnObject(self):
+        """With --json, a failure is a JSON object too, as bazaar's
+        commands give one (issue 96: nothing came on stdout)."""
+        missing = os.path.join(self.folder, "gone")
+        code, out, err = self.runLedger("--json", missing)
+        self.assertEqual(code, 1)
+        self.assertEqual(json.loads(out), {"error": f"{missing}: no such directory"})
+        self.assertEqual(err, f"bazaar-ledger: error: {missing}: no such directory\n")
+
+    def test_usageErrorsSayWhereToReadMore(self):
+        """A bad command line: the reason, then 'see bazaar-ledger --help',
+        exit 2 (and with --json the object); an option is never taken from
+        a prefix of its name, and one mistyped is guessed."""
+        code, out, err = self.runLedger("--jsn", self.folder)
+        self.assertEqual((code, out), (2, ""))
+        self.assertEqual(err, "bazaar-ledger: error: unrecognized arguments: --jsn "
+                         "(did you mean --json?)\nsee bazaar-ledger --help\n")
+        code, out, err = self.runLedger("--json")
+        self.assertEqual(code, 2)
+        self.assertEqual(json.loads(out),
+                         {"error": "the following arguments are required: DIR"})
+        self.assertTrue(err.endswith("\nsee bazaar-ledger --help\n"), err)
+        code, out, err = self.runLedger("--js", self.folder)
+        self.assertEqual(code, 2)
 
     def test_notADataDir(self):
         self.assertOneLineError(
@@ -205,7 +231,8 @@ class LedgerTests(_LedgerDirs):
         with open(path, "w") as f:
             f.write("not sqlite\n" * 500)
         code, out, err = self.runLedger("--json", self.folder)
-        self.assertEqual((code, out), (1, ""))
+        self.assertEqual(code, 1)
+        self.assertTrue(json.loads(out)["error"].startswith(f"{path}: cannot read: "))
         self.assertTrue(err.startswith(f"bazaar-ledger: error: {path}: cannot read: "),
                         err)
         self.assertEqual(err.count("\n"), 1)
@@ -303,12 +330,13 @@ class HostileLedgerTests(_LedgerDirs):
         return folder
 
     def assertSaid(self, folder, why):
-        for form in ((), ("--json",)):
+        said = f"{folder}/{DB_NAME}: cannot read: it holds what no node writes ({why})"
+        for form, shown in (((), ""), (("--json",), jsonText({"error": said}) + "\n")):
             code, out, err = self.runLedger(*form, folder)
-            self.assertEqual((code, out), (1, ""), err)
-            self.assertEqual(err, f"bazaar-ledger: error: {folder}/{DB_NAME}: cannot "
-                             f"read: it holds what no node writes ({why})\n")
-            self.stderr.truncate(0), self.stderr.seek(0)
+            self.assertEqual((code, out), (1, shown), err)
+            self.assertEqual(err, f"bazaar-ledger: error: {said}\n")
+            for stream in (self.stdout, self.stderr):
+                stream.truncate(0), stream.seek(0)
 
     def test_aNodeIdThatIsNoNumber(self):
         folder = self.damaged("UPDATE meta SET value = 'zz' WHERE key = 'node_id'")

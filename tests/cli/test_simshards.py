@@ -7,6 +7,7 @@ and its merged ``--json`` (shards run in this process).
 import io
 import json
 import os
+import sys
 import tempfile
 from contextlib import redirect_stderr, redirect_stdout
 
@@ -39,8 +40,35 @@ class RefusedTests(SynchronousTestCase):
         self.assertIn(words, lines[0])
 
     def test_noShards(self):
-        self.assertRefused([*SMALL, "--shards", "0"], "1 or more")
-        self.assertRefused([*SMALL, "--shards", "two"], "1 or more")
+        self.assertRefused([*SMALL, "--shards", "0"], "1 to 256")
+        self.assertRefused([*SMALL, "--shards", "two"], "1 to 256")
+
+    def test_tooManyShards(self):
+        """A run keeps a node's shard in a byte: 257 shards was a
+        traceback (byte must be in range(0, 256)) once the 257th held a
+        node."""
+        self.assertRefused([*SMALL, "--start", "warm", "--shards", "257",
+                            "--shard-engine", "local"],
+                           "argument --shards: wants a whole number of shards, 1 to 256 "
+                           "(a run keeps each node's shard in one byte), not '257'")
+
+    def test_withoutDask(self):
+        """Without the sweep extra, a run on Dask names it, as --plot and
+        sweep do (before: ModuleNotFoundError, a traceback); a local one
+        needs none."""
+        before = sys.modules.pop("distributed", None)
+        if before is not None:
+            self.addCleanup(sys.modules.__setitem__, "distributed", before)
+        self.addCleanup(sys.modules.pop, "distributed")  # runs first
+        # An import of a name set to None raises ImportError.
+        sys.modules["distributed"] = None
+        self.assertRefused([*SMALL, "--start", "warm", "--shards", "2"],
+                           "--shards runs its shards on Dask distributed: pip install "
+                           "'twisted-bazaar[sweep]' (or --shard-engine local runs them "
+                           "in this process)")
+        status, out, err = run([*SMALL, "--start", "warm", "--shards", "2",
+                                "--shard-engine", "local"])
+        self.assertEqual((status, err), (0, ""))
 
     def test_unsupported(self):
         self.assertRefused([*SMALL, "--shards", "2"], "--start warm")

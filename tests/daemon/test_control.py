@@ -127,6 +127,22 @@ class ControlProtocolTests(SynchronousTestCase):
                                                "folder"})
         self.assertEqual(seller.asked, [])
 
+    def test_addingPastTheBound(self):
+        """--add that would take an item past the most one buy can name,
+        as --sell's bound, is refused, nothing changed (issue 96: 1 apple
+        and --add apple=1000000000 made 1,000,000,001)."""
+        seller = _Seller({"apple": 1, "pear": 0})
+        protocol, transport = self.connect(seller)
+        protocol.dataReceived(netstring({"restock": {"apple": 10**9, "pear": 10**9},
+                                         "add": True}))
+        self.assertEqual(answerOf(transport), {"error": "apple: 1 in stock and "
+                                               "1000000000 more is past the most an "
+                                               "item holds, 1,000,000,000"})
+        self.assertEqual(seller.asked, [])
+        protocol, transport = self.connect(seller)
+        protocol.dataReceived(netstring({"restock": {"apple": 10**9}}))
+        self.assertEqual(seller.asked, [({"apple": 10**9}, False)])
+
     def test_badRequest(self):
         seller = _Seller({})
         protocol, transport = self.connect(seller)

@@ -77,7 +77,7 @@ class BadFlagTests(SynchronousTestCase):
 
     def test_negativeStock(self):
         self.assertUsageError(["--role", "seller", "--sell", "apple=-1"],
-                              "--sell: apple=-1: the count of units cannot be negative")
+                              "--sell apple=-1: the count of units cannot be negative")
 
     def test_unknownRole(self):
         self.assertUsageError(["--role", "wizard"],

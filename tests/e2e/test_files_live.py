@@ -7,7 +7,8 @@ right identity (docs/protocol.md §19.4), from the other.  A file added to a sha
 bought and fetched.
 
 A buyer killed in the middle of a transfer and started again with the
-same command resumes it, keeping what it had, and does not buy again.
+same command resumes it, keeping what it had, and does not buy again;
+one started again once its files are in place fetches none of them.
 
 A seller's transfer port answers a raw socket client exactly as §19 of
 docs/protocol.md says, byte for byte.
@@ -339,6 +340,42 @@ class FileDownloadsLiveTests(SynchronousTestCase):
         self.assertNotIn("\r", result.stdout)
         self.assertEqual(sha256Of(path), self.sha)
         self.assertEqual(len(seller.matches(r"sold big\.bin to")), 1)
+
+    def test_restartedBuyerKeepsItsFiles(self):
+        """A buyer run again with the same command once its files are in
+        place (issue 96, H2), its seller stopped: both files are done at
+        once, not a byte is fetched, and it exits 0.  Before, it looked
+        for a seller of big.bin until it gave up, and exited 3."""
+        with open(os.path.join(self.shared, "small.txt"), "wb") as f:
+            f.write(b"small\n")
+        seller = self.startSeller(8 * 1024 * 1024)
+        waitSharing(seller, "small.txt", TIMEOUT)
+        folder = self.downloads("D")
+        args = ("--role", "buyer", "--want", "big.bin", "--want", "small.txt",
+                "--downloads", folder, "--exit-when-done",
+                "--data-dir", os.path.join(self.market.cwd, "buyer-data"))
+        first = self.market.startNode("buyer", *args)
+        self.assertEqual(first.finish(2 * TIMEOUT), 0, first.tail())
+        placed = {name: os.stat(os.path.join(folder, name))
+                  for name in ("big.bin", "small.txt")}
+        seller.terminate()
+        seller.finish(TIMEOUT)
+        again = self.market.startNode("buyer again", *args)
+        self.assertEqual(again.finish(TIMEOUT), 0, again.tail())
+        for name, before in placed.items():
+            self.assertEqual(len(again.matches(
+                rf"{re.escape(name)} is in place already \({re.escape(folder)}/"
+                rf"{re.escape(name)}, content id [0-9a-f]{{64}} verified\): not "
+                rf"fetched again")), 1, again.tail())
+            after = os.stat(os.path.join(folder, name))
+            self.assertEqual((after.st_ino, after.st_mtime_ns),
+                             (before.st_ino, before.st_mtime_ns))
+        self.assertEqual(again.matches(r"fetching |bought "), [])
+        self.assertTrue(again.matches(r"all wants met: 2 in the bag; stopping"))
+        self.assertEqual(sorted(os.listdir(folder)),
+                         [PRIVATE, "big.bin", "small.txt"])
+        self.assertEqual(sha256Of(os.path.join(folder, "big.bin")), self.sha)
+        self.assertEqual(again.problems(), [], again.tail())
 
     def test_deadSellerStallsThenGivesUp(self):
         """The buyer daemon's download stalls when its only seller dies:

@@ -7,9 +7,11 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.files.downloads import PRIVATE, DownloadError, PartFile, partName
+from twisted_bazaar.files.downloads import (PRIVATE, DownloadError, PartFile, inPlace,
+                                            partName)
 from twisted_bazaar.files.journal import JOURNAL, MOST_SELLERS, Journal, RecordFault
 from twisted_bazaar.core.market import Offer
+from twisted_bazaar.files.names import tagged
 from twisted_bazaar.wire import MAX_ITEM_BYTES
 from tests.files.helpers import fileId, scratchDir, writeFile
 
@@ -255,6 +257,45 @@ class PartFileTests(SynchronousTestCase):
         error = self.assertRaises(DownloadError, part.verifyPieces, 10, pieces(10))
         self.assertIn("cannot read", str(error))
         self.assertRaises(DownloadError, part.writeback)
+
+
+class InPlaceTests(SynchronousTestCase):
+    """Whether a file bought is in place already (an earlier run put it
+    there): under its name or the tagged one, of its size and content."""
+
+    def setUp(self):
+        self.folder = scratchDir(self)
+
+    def test_underItsName(self):
+        path = writeFile(self.folder, "f.txt", DATA)
+        self.assertEqual(inPlace(self.folder, "f.txt", SHA, len(DATA)), path)
+
+    def test_underTheTaggedNameBesideOtherContent(self):
+        """Another file took the name when it was put in place: it is
+        found under the name tagged with its content id."""
+        writeFile(self.folder, "f.txt", b"other")
+        path = writeFile(self.folder, tagged("f.txt", SHA), DATA)
+        self.assertEqual(inPlace(self.folder, "f.txt", SHA, len(DATA)), path)
+
+    def test_notThere(self):
+        self.assertIsNone(inPlace(self.folder, "f.txt", SHA, len(DATA)))
+
+    def test_otherContentIsNot(self):
+        """Of another size, or of the same size but other bytes, or a
+        folder: not the file paid for."""
+        writeFile(self.folder, "f.txt", DATA[:-1])
+        self.assertIsNone(inPlace(self.folder, "f.txt", SHA, len(DATA)))
+        writeFile(self.folder, "f.txt", DATA[:-1] + b"!")
+        self.assertIsNone(inPlace(self.folder, "f.txt", SHA, len(DATA)))
+        os.mkdir(os.path.join(self.folder, tagged("f.txt", SHA)))
+        self.assertIsNone(inPlace(self.folder, "f.txt", SHA, len(DATA)))
+
+    def test_aLinkIsNotFollowed(self):
+        """A link at the name, even to the right bytes, is not a file the
+        buyer put there."""
+        target = writeFile(scratchDir(self), "elsewhere", DATA)
+        os.symlink(target, os.path.join(self.folder, "f.txt"))
+        self.assertIsNone(inPlace(self.folder, "f.txt", SHA, len(DATA)))
 
 
 class JournalTests(SynchronousTestCase):

@@ -5,6 +5,7 @@ to connect winning, the others cancelled or closed, every timer owned.
 """
 
 from twisted.internet import defer, task
+from twisted.internet.error import ConnectionRefusedError
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.reach.race import DialFailed, Race, Way
@@ -112,6 +113,17 @@ class RaceTests(SynchronousTestCase):
         self.assertEqual(str(failure.value),
                          "192.168.1.5:9001: refused; 198.51.100.1:7701: timed out")
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_reasonsJoinedWithoutAFullStopBetween(self):
+        """Twisted's 'Connection refused.' is not followed by ';' (issue
+        96: 'Connection refused.; no QUIC answer ...')."""
+        tcp, quic = self.way("tcp"), self.way("quic")
+        dialled = self.race((tcp, 0, False), (quic, 0, False))
+        tcp.attempts[0].errback(ConnectionRefusedError(111, "Connection refused"))
+        quic.attempts[0].errback(ValueError("no QUIC answer from 192.0.2.1:9 within 3 s"))
+        failure = self.failureResultOf(dialled, DialFailed)
+        self.assertEqual(str(failure.value), "Connection was refused by other side: "
+                         "111: Connection refused; no QUIC answer from 192.0.2.1:9 within 3 s")
 
     def test_oneFailureIsItself(self):
         """Of other kinds, one failure is the dial's as it is; several are a

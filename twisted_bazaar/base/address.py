@@ -11,8 +11,14 @@ lines name, and the client endpoint string to connect with (the user's
 own, options and all, or ``tcp:HOST:PORT``).
 """
 
+import ipaddress
+import re
+import socket
+
 import attr
 from twisted.internet.abstract import isIPv6Address
+
+from twisted_bazaar.base.peerhost import isName
 
 #: Twisted's endpoint kinds an address string may start with; the kinds
 #: a caller accepts are endpoint kinds too (a transport's, such as a
@@ -173,3 +179,62 @@ def addressType(kinds=TCP, why="", default_port=None):
     parse.coerceDoc = ("HOST:PORT, or a client endpoint such as "
                        f"{kinds[0]}:HOST:PORT.")
     return parse
+
+
+#: One label of a host name (RFC 1123): letters, digits and hyphens, 1 to
+#: 63 of them, no hyphen at either end.
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+#: The most characters in a host name (RFC 1035), without a final dot.
+HOST_NAME_MOST = 253
+
+
+def hostFault(host):
+    """
+    Why host (as ``--host`` gives it) is no host name or IP address, in
+    words that follow it, or None: checked as written, no name looked up.
+    """
+    if not host:
+        return "is empty"
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    if re.fullmatch(r"[0-9.]+", host):
+        return "is not an IPv4 address (four numbers, each 0 to 255)"
+    if ":" in host:
+        return "is not an IPv6 address"
+    name = host[:-1] if host.endswith(".") else host
+    if len(name) > HOST_NAME_MOST:
+        return f"is longer than a host name's {HOST_NAME_MOST} characters"
+    if not all(_LABEL.match(label) for label in name.split(".")):
+        return ("is not a host name (letters, digits and hyphens, in labels "
+                "between dots) nor an IP address")
+    return None
+
+
+def parseHost(text):
+    """
+    ``--host`` (ValueError with the reason): a host name or IP address
+    (L{hostFault}), and a name must resolve now (C{socket.getaddrinfo}):
+    given a name that does not, a node took a relay, "not reachable from
+    outside", and only the tracker's log said why.
+    """
+    fault = hostFault(text)
+    if fault is not None:
+        raise ValueError(f"{text!r} {fault}: give the host name or address "
+                         "other nodes reach this node at, or leave it out")
+    if not isName(text):
+        return text
+    try:
+        socket.getaddrinfo(text, None, 0, socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as e:
+        why = getattr(e, "strerror", None) or str(e)
+        raise ValueError(f"{text} does not resolve ({why}): give the host "
+                         "name or address other nodes reach this node at, or "
+                         "leave it out") from None
+    return text
+
+
+parseHost.coerceDoc = "A host name that resolves, or an IP address."
+

@@ -62,7 +62,7 @@ from twisted_bazaar.status.client import (
     askState,
     askTracker,
 )
-from twisted_bazaar.cli.buy import OneShotBuy, renderBuy
+from twisted_bazaar.cli.buy import BuyError, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import emit
 from twisted_bazaar.cli.restock import nodeRuns, renderRestock, restock
 from twisted_bazaar.cli.trackers import (
@@ -385,7 +385,7 @@ def buy(reactor, args):
         EncryptedServerEndpoint(serverFromString(reactor, args.listen), channel, reactor),
         EncryptedClientEndpoint(clientFromString(reactor, args.tracker.endpoint),
                                 channel, reactor, expected=args.tracker_key),
-        str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host,
+        str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host or "",
         listen_description=args.listen, downloads=_downloads(getattr(args, "downloads", None)),
         give_up=args.download_give_up, progress=progress, identity=identity,
         notice=noticeFor(args),
@@ -406,10 +406,32 @@ def buy(reactor, args):
     trigger = reactor.addSystemEventTrigger("before", "shutdown", interrupted)
     try:
         result = yield finished
+    except BuyError as e:
+        others = unaskedSchemes(members, scheme)
+        if e.result["purchases"] or not others:
+            raise
+        raise BuyError(f"{e}; only the {scheme} scheme's nodes were asked, not "
+                       f"those of {others}: --discovery SCHEME buys through them",
+                       e.result) from None
     finally:
         if not shuttingDown:
             reactor.removeSystemEventTrigger(trigger)
     return result
+
+
+def unaskedSchemes(members, scheme):
+    """The other schemes the market's live nodes run (a buy runs one:
+    their sellers were not asked), as ``index (2 nodes)``, or ""."""
+    counts = {}
+    for _, _, _, each in members.nodes:
+        if each and each != scheme:
+            counts[each] = counts.get(each, 0) + 1
+    ranked = sorted(counts, key=lambda each: (-counts[each], each))
+    named = ", ".join(f"{each} ({plural(counts[each], 'node')})"
+                      for each in ranked[:_SHOWN_SCHEMES])
+    if len(ranked) > _SHOWN_SCHEMES:
+        named += f" and {plural(len(ranked) - _SHOWN_SCHEMES, 'more scheme')}"
+    return named
 
 
 def _punchOf(reactor, channel, connector, punch):

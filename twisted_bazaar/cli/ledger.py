@@ -5,18 +5,18 @@ It opens the database read-only, so it works while the node runs and
 never locks the node out.
 """
 
-import argparse
 import json
 import sys
 import time
 
-from twisted_bazaar.base.text import shown
+from twisted_bazaar.base.text import jsonText, shown
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.cli.common import addVersion, emit
+from twisted_bazaar.cli.usage import OneLineParser, UsageError
 
 
 def parser():
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="bazaar-ledger",
         description="Print a twisted-bazaar node's state from its --data-dir: "
         "node id, inventory, sales (seller; copies of shared files sold over "
@@ -92,7 +92,19 @@ def _until(expires):
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
+    """
+    Print the state; exit 0.  A failure is one line on stderr, with
+    --json also the object ``{"error": REASON}`` on stdout, as the
+    ``bazaar`` commands do: exit 2 for bad arguments (and a line ``see
+    bazaar-ledger --help``), 1 for a data dir it cannot read.
+    """
+    words = sys.argv[1:] if argv is None else argv
+    try:
+        args = parser().parse_args(words)
+    except UsageError as refused:
+        if "--json" in words:
+            emit(jsonText({"error": refused.reason}))
+        return refused.code
     # Imported once the line is parsed: the store brings Twisted, which
     # --help needs not.
     from twisted_bazaar.store import StoreError, readState
@@ -101,6 +113,8 @@ def main(argv=None):
         state = readState(args.directory)
     except StoreError as e:
         sys.stderr.write(f"bazaar-ledger: error: {e}\n")
+        if args.json:
+            emit(jsonText({"error": str(e)}))
         return 1
     if args.json:
         emit(json.dumps(state, sort_keys=False))

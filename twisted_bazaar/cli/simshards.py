@@ -41,6 +41,11 @@ SHARD_RUN_BYTES = 256
 
 #: Where a sharded run's shards run: Dask actors, or this process.
 ENGINES = ("dask", "local")
+#: The most shards a run has: a run's builder keeps each node's shard in
+#: one byte (L{twisted_bazaar.sim.shardbuild}).
+MOST_SHARDS = 256
+#: What a run on Dask needs installed, as the command says to install it.
+DASK_EXTRA = "pip install 'twisted-bazaar[sweep]'"
 
 
 class Refused(Exception):
@@ -66,15 +71,25 @@ def addArguments(parser):
 
 
 def _shards(text):
-    """A number of shards, at least one."""
+    """A number of shards, 1 to L{MOST_SHARDS}."""
     try:
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"wants a whole number of shards, 1 or more, "
-                                         f"not {text!r}")
+    if not 1 <= value <= MOST_SHARDS:
+        raise argparse.ArgumentTypeError(
+            f"wants a whole number of shards, 1 to {MOST_SHARDS} (a run keeps each "
+            f"node's shard in one byte), not {text!r}")
     return value
+
+
+def _daskInstalled():
+    """Whether Dask distributed can be imported (the ``sweep`` extra)."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def check(args, config):
@@ -98,6 +113,9 @@ def check(args, config):
     if args.scheduler and args.shard_engine != "dask":
         raise Refused("--scheduler places the shards on Dask: not with --shard-engine "
                       "local")
+    if args.shard_engine == "dask" and not _daskInstalled():
+        raise Refused(f"--shards runs its shards on Dask distributed: {DASK_EXTRA} "
+                      f"(or --shard-engine local runs them in this process)")
 
 
 def shardMemory(config, shards):

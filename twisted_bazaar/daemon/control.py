@@ -118,6 +118,12 @@ class ControlFactory(Factory):
         if shared:
             return defer.succeed({"error": f"{', '.join(shared)}: a shared file of "
                                   "--share, offered while it is in the folder"})
+        over = sorted(item for item, units in stock.items()
+                      if add and seller.stock.get(item, 0) + units > MAX_QUANTITY)
+        if over:
+            return defer.succeed({"error": ", ".join(
+                f"{item}: {seller.stock.get(item, 0)} in stock and {stock[item]} more "
+                f"is past the most an item holds, {MAX_QUANTITY:,}" for item in over)})
         d = seller.restock(stock, add)
         d.addCallbacks(self._restocked, self._notRestocked,
                        callbackArgs=(stock, add))

@@ -331,8 +331,7 @@ class PartFile:
         file), then remove the part name: its own name, or the one tagged
         with its identity (L{tagged}), the only one when its own is too
         long for a file name."""
-        names = [self.name] if fits(self.name) else []
-        for final in names + [tagged(self.name, self.sha256)]:
+        for final in finalNames(self.name, self.sha256):
             target = os.path.join(self.folder, final)
             try:
                 os.link(self.path, target, follow_symlinks=False)
@@ -359,6 +358,33 @@ class PartFile:
             os.unlink(self.path)
         except OSError:
             pass
+
+
+def finalNames(name, sha256):
+    """The names a file fetched as content sha256 may be put in place
+    under, in the order they are tried: its own (if it fits in a file
+    name), then the one tagged with its content id (L{tagged})."""
+    return ([name] if fits(name) else []) + [tagged(name, sha256)]
+
+
+def inPlace(folder, name, sha256, size):
+    """
+    The path in folder of a file of ``size`` bytes and content id sha256
+    under one of its L{finalNames}, or None: a file a buyer paid for that
+    is in place already (put there by an earlier run) is not fetched
+    again.  Only a regular file of that size is read (whole: blocking,
+    run it off the reactor); a link is not followed.
+    """
+    for final in finalNames(name, sha256):
+        path = os.path.join(folder, final)
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if (stat.S_ISREG(info.st_mode) and info.st_size == size
+                and _sameContent(path, sha256)):
+            return path
+    return None
 
 
 def _sameContent(path, sha256):

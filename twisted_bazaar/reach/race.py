@@ -180,7 +180,9 @@ def _allFailed(failures):
         return failures[0]
     if not failures:
         return Failure(DialFailed("no way to the peer applied"))
-    why = "; ".join(failure.getErrorMessage() for failure in failures)
+    # Twisted ends some of its messages with a full stop: not before the
+    # next reason ("Connection refused.; no QUIC answer").
+    why = "; ".join(failure.getErrorMessage().rstrip(". ") for failure in failures)
     last = failures[-1]
     if last.check(NotConnected):
         return Failure(type(last.value)(why))

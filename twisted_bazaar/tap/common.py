@@ -5,6 +5,7 @@ What both daemons' command lines share: the link limits, ``--verbose``,
 
 import os
 import random
+import re
 import sys
 import textwrap
 
@@ -81,6 +82,38 @@ def refuseGone(args, gone):
             raise usage.UsageError(f"--{name} is gone: {gone[name]}")
 
 
+#: A usage error about one option's value, as L{badValue} words it (after
+#: twistd's own words, when its type check found it).
+_ABOUT_OPTION = re.compile(r"(Parameter type enforcement failed: )?--([\w-]+)(?::| [^ :]+:)")
+
+
+def fromConfig(message, path, args):
+    """
+    A usage error about the value of an option the config file at path
+    gave (one of ``args``, which it stands for), said as the file's own
+    errors are: ``--config PATH: KEY: WHY`` (``--ttl: ...`` alone named
+    no file).  Any other message as it is.
+    """
+    found = _ABOUT_OPTION.match(message)
+    if path is None or found is None:
+        return message
+    key = found.group(2)
+    if not any(arg == f"--{key}" or arg.startswith(f"--{key}=") for arg in args):
+        return message
+    return f"--config {path}: {key}{message[found.end(2):]}"
+
+
+def badValue(name, text, error):
+    """The message of a bad value of ``--name``: ``--name: WHY``, or
+    where the parser's reason starts with the value, ``--name VALUE:
+    WHY`` (as ``--quic-peer foo: ...``), not the value twice or a colon
+    between flag and value."""
+    why = str(error)
+    if text and why.startswith(f"{text}: "):
+        return f"--{name} {why}"
+    return f"--{name}: {why}"
+
+
 def param(name, default, help, parse=None):
     """An optParameters row whose bad values are reported with the flag's
     name (twistd's own message leaves it out)."""
@@ -91,7 +124,7 @@ def param(name, default, help, parse=None):
         try:
             return parse(text)
         except ValueError as e:
-            raise ValueError(f"--{name}: {e}")
+            raise ValueError(badValue(name, text, e))
 
     coerce.coerceDoc = parse.coerceDoc
     return [name, None, default, help, coerce]
@@ -254,16 +287,21 @@ class DaemonOptions(usage.Options):
     def parseOptions(self, options=None):
         if options is None:
             options = sys.argv[1:]
+        path, fromFile = None, ()
         try:
             try:
                 path, rest = splitConfig(options)
                 if path is not None:
-                    rest = configArgs(path, self.configKinds(), rest) + rest
+                    fromFile = configArgs(path, self.configKinds(), rest)
+                    rest = fromFile + rest
             except ConfigError as e:
                 raise usage.UsageError(str(e))
             refuseAbbreviations(rest, self.shortOpt, self.longOpt)
             refuseGone(rest, self.GONE)
-            super().parseOptions(rest)
+            try:
+                super().parseOptions(rest)
+            except usage.UsageError as e:
+                raise usage.UsageError(fromConfig(str(e), path, fromFile)) from None
         except usage.UsageError as e:
             if self.parent is None:
                 raise

@@ -3,9 +3,10 @@
 
 The file's keys are the long option names (``tracker``, ``sell``,
 ``verbose``...).  They become command-line arguments placed before the
-real ones, so a flag given on the command line wins: a later value replaces
-a single-valued option, and a repeatable option (``--sell``, ``--want``,
-``--role``) given on the command line replaces the file's list.  Each
+real ones, leaving out those the command line gives: a flag given on the
+command line wins (a repeatable option's list too, ``--sell``, ``--want``,
+``--role``), and a bad value is said as the file's (``--config FILE: KEY:
+WHY``) only when it is the file's.  Each
 value must be of its option's kind (a list for a repeatable option, a
 whole number for ``quantity``...): anything else is a usage error.
 ``tracker`` and ``tracker-key``, repeatable, take one string too.  An
@@ -17,6 +18,8 @@ as ``quic-port = "7701"``.
 
 import json
 import tomllib
+
+from twisted_bazaar.base.suggest import didYouMean
 
 
 class ConfigError(Exception):
@@ -127,7 +130,7 @@ def configArgs(path, kinds, given):
         where = f"--config {path}: {key}"
         kind = kinds.get(key)
         if kind is None:
-            raise ConfigError(f"{where}: unknown option")
+            raise ConfigError(f"{where}: unknown option{didYouMean([key], kinds)}")
         if kind == ONE_OR_LIST:
             if type(value) is str:
                 value = [value]
@@ -150,6 +153,10 @@ def configArgs(path, kinds, given):
             raise ConfigError(f"{where} takes one value, not a list")
         if type(value) not in _ACCEPTS[kind]:
             raise ConfigError(f"{where} must be {kind}, not {_shown(value)}")
+        if key in on_command_line:
+            # The command line's wins, and the file's is not parsed: a
+            # bad value there is the command line's.
+            continue
         if kind == FLAG:
             if value:
                 args.append(f"--{key}")

@@ -14,7 +14,7 @@ from twisted.python import usage
 
 from twisted_bazaar.events import ObsoleteObserver
 from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS
-from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress
+from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress, parseHost
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.base.options import (
     boundedInt,
@@ -50,6 +50,7 @@ from twisted_bazaar.tap.common import (
     COMMON_PARAMETERS,
     DaemonOptions,
     addMetrics,
+    badValue,
     exitStatusFor,
     param,
 )
@@ -136,7 +137,8 @@ class Options(DaemonOptions):
               "(tcp:0: any free port) or tcp6:PORT; other nodes connect over plain "
               "TCP, so unix: and ssl: are refused."),
         param("host", "", "Host name or address peers should use to reach this "
-              "node (default: the address the tracker is reached from)."),
+              "node (default: the address the tracker is reached from)",
+              parseHost),
         param("neighbours", DEFAULT_NEIGHBOURS, "Overlay peers to stay linked to "
               "(schemes that keep random neighbours).", boundedInt(0, 1000)),
         param("max-connections", DEFAULT_MAX_CONNECTIONS,
@@ -296,7 +298,7 @@ class Options(DaemonOptions):
         try:
             value = option.parse(text)
         except ValueError as e:
-            raise usage.UsageError(f"--{option.name}: {e}")
+            raise usage.UsageError(badValue(option.name, text, e))
         if option.repeatable:
             self._plugin_values.setdefault(option.name, []).append(value)
         else:

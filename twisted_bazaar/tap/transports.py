@@ -9,7 +9,7 @@ transport, so a new one adds its flags, its --help section and its
 
 from twisted.python import usage
 
-from twisted_bazaar.tap.common import param
+from twisted_bazaar.tap.common import badValue, param
 
 __all__ = ["addTransportOptions", "transportValues", "trackerKinds"]
 
@@ -62,7 +62,7 @@ def _listed(option):
         try:
             value = option.parse(text)
         except ValueError as e:
-            raise usage.UsageError(f"--{option.name}: {e}")
+            raise usage.UsageError(badValue(option.name, text, e))
         self[option.name].append(value)
 
     handler.__doc__ = option.help

@@ -250,9 +250,10 @@ class FetchTests(SynchronousTestCase):
         A seller whose bytes do not match the hashes is caught on its
         first piece, as it arrives, and avoided; that piece alone is
         fetched again, from the honest seller, and the file arrives
-        right.  The buyer's work is one hash of each piece's bytes (and
-        of the wrong piece's), then the fsync and link: no second pass
-        over the file.
+        right.  The buyer's work is a look for the file in place (none
+        there: nothing read), one hash of each piece's bytes (and of the
+        wrong piece's), then the fsync and link: no second pass over the
+        file.
         """
         self.makeMarket(latency=0.005)
         good = self.addSeller(self.sharing({"big": self.data}))
@@ -282,7 +283,8 @@ class FetchTests(SynchronousTestCase):
         _, served = fetcher.fetched["big"]
         self.assertEqual(served, {good.id: 51})
         self.assertEqual(fetcher.bad, {sha(self.data): {bad.id}})
-        self.assertEqual({name for name, _ in jobs}, {"hashBatch", "complete"})
+        self.assertEqual({name for name, _ in jobs},
+                         {"inPlace", "hashBatch", "complete"})
         self.assertEqual(sum(size for _, size in jobs), len(self.data) + PIECE)
 
     def test_descriptionThatIsNotTheOfferedFileIsRefused(self):

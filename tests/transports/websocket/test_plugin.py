@@ -66,13 +66,15 @@ class NodeOptionTests(SynchronousTestCase):
                          {"ws-port": None, "ws-peer": []})
 
     def test_badValuesInOneLine(self):
+        """Each in one line; a peer named with its value, as --quic-peer's
+        are (``--ws-peer VALUE: WHY``, not ``--ws-peer: VALUE: WHY``)."""
         for args, why in [
                 (["--ws-port", "70000"], "--ws-port: wants a whole number from 0 to "
                                          "65535, not 70000"),
                 (["--ws-peer", "nobody=192.0.2.1:443"],
-                 "--ws-peer: nobody=192.0.2.1:443: ID is a node's id"),
+                 "--ws-peer nobody=192.0.2.1:443: ID is a node's id"),
                 (["--ws-peer", f"{PEER}=host.example:443"],
-                 f"--ws-peer: {PEER}=host.example:443: give ID=HOST:PORT, HOST an IP "
+                 f"--ws-peer {PEER}=host.example:443: give ID=HOST:PORT, HOST an IP "
                  "address")]:
             with self.assertRaises(usage.UsageError) as caught:
                 parsed(NodeOptions, SELLER + args)

@@ -5,7 +5,9 @@ exactly once, by the buyer role), fetch it.
 L{Fetcher} watches the buyer: it records the content each offer of a
 wanted file names (L{Journal}), and when a purchase is committed (or, after
 a restart, found in the bag with its file not yet in place) it starts a
-L{Download} of that content from every seller offering it.
+L{Download} of that content from every seller offering it, unless the
+file is in place already, its content id checked (an earlier run put it
+there: L{Fetcher.present}): that one is done, seller or no seller.
 
 A want for a file is met once the verified file is in the downloads
 folder (L{Fetcher.settled}); a download that brings no verified piece for
@@ -25,6 +27,7 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.files.client import DEFAULT_STALL
+from twisted_bazaar.files.downloads import inPlace
 from twisted_bazaar.files.hashing import Hasher
 from twisted_bazaar.files.journal import Journal, RecordFault
 from twisted_bazaar.files.names import isPlainName, itemHash
@@ -86,6 +89,13 @@ class Fetcher(Role):
         #: file name -> (path, seller -> pieces it served) of the files
         #: fetched since start.
         self.fetched = {}
+        #: file name -> path of a file bought that was found in place
+        #: with the content paid for (put there by an earlier run): done,
+        #: not fetched again.
+        self.present = {}
+        #: file name -> the check (a Deferred) of whether it is in place,
+        #: before its download starts.
+        self.checks = {}
         #: file name -> seller -> (bytes that came from it through a relay,
         #: seconds after the start that its pieces moved to a direct
         #: connection or None), of the files fetched since start.
@@ -126,12 +136,13 @@ class Fetcher(Role):
     def settled(self):
         """Is every file bought in the downloads folder, verified?  (A
         want for a file is met only then.)"""
-        return self._ready and not self.downloads and not self.failed
+        return (self._ready and not self.downloads and not self.failed
+                and not self.checks)
 
     def unfinished(self):
         """Why the files bought are not all in place, one phrase each: a
         download under way, or given up on."""
-        phrases = []
+        phrases = [f"{name} being checked in {self.folder}" for name in self.checks]
         for row in self.downloadsHeld():
             if row["state"] == FAILED:
                 phrases.append(f"cannot download {row['name']}: {row['why']}")
@@ -197,7 +208,7 @@ class Fetcher(Role):
         see L{twisted_bazaar.roles.buyer}): fetch the file it paid for.
         """
         item, seller = purchase.item, purchase.seller
-        if self._stopped or item in self.fetched or not any(
+        if self._stopped or item in self.fetched or item in self.present or not any(
                 want.item == item for want in self.buyer.wants):
             return
         fault = self._bought(purchase)
@@ -261,7 +272,7 @@ class Fetcher(Role):
         @return: None if it is being fetched, else the L{RecordFault} that
             says why not."""
         item, seller = purchase.item, purchase.seller
-        if item in self.downloads:
+        if item in self.downloads or item in self.checks:
             return None
         if not isPlainName(item):
             return RecordFault("missing", missing=True)
@@ -275,6 +286,47 @@ class Fetcher(Role):
             if seller not in sellers:
                 return RecordFault(f"without an offer from seller {seller}")
             sha256, size = sellers[seller]
+        self._check(item, sha256, size, seller)
+        return None
+
+    def _check(self, item, sha256, size, seller):
+        """
+        Fetch item as content sha256 of size bytes (paid to seller), unless
+        a file of that content is in place under its name already (or the
+        name tagged with its content id, where another file had the name:
+        L{inPlace}): an earlier run fetched it, and its record went with
+        it.  It is then done, whether a seller offers it now or not.  A
+        file of other content under the name is left alone either way.
+        """
+        d = self.hasher.run(inPlace, self.folder, item, sha256, size)
+        self.checks[item] = d
+
+        def checked(path):
+            self.checks.pop(item, None)
+            if self._stopped:
+                return
+            if path is None:
+                self._fetch(item, sha256, size, seller)
+                return
+            self.journal.remove(item)
+            self.present[item] = path
+            self.log.info("{name} is in place already ({path}, content id {sha} "
+                          "verified): not fetched again", name=item, path=path,
+                          sha=sha256)
+            self.buyer.wantDone()
+
+        def failed(reason):
+            # A stop (its cancel, the worker threads stopped), or a fault
+            # of the check's own: inPlace says None for a file it cannot
+            # read.  Fetching is never wrong.
+            self.checks.pop(item, None)
+            if not self._stopped:
+                self._fetch(item, sha256, size, seller)
+
+        d.addCallbacks(checked, failed)
+
+    def _fetch(self, item, sha256, size, seller):
+        """Start the download of item as content sha256."""
         download = self.downloads[item] = Download(self, item, sha256, size, seller)
         download.finished.addCallbacks(self._downloaded, self._failed,
                                        callbackArgs=(download,),
@@ -282,7 +334,6 @@ class Fetcher(Role):
         self.log.info("fetching {name} ({size} bytes, content id {sha})", name=item,
                       size=size, sha=sha256)
         download.start(self.offers.get(item, ()))
-        return None
 
     def findSources(self, name):
         """Offers of ``name`` found now (a Deferred list, never failing)."""
@@ -369,5 +420,7 @@ class Fetcher(Role):
         self._stopped = True
         for download in list(self.downloads.values()):
             download.stop()
+        for check in list(self.checks.values()):
+            check.cancel()
         while self._finds:
             self._finds.pop().cancel()

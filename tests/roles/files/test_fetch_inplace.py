@@ -1,0 +1,167 @@
+"""
+A restarted buyer whose files are in place (issue 96, H2), in a
+L{Market}: what it has in its downloads folder is known before it
+fetches, so a file of the content paid for is done, with its seller
+online or gone, and not a byte of it is fetched again.
+"""
+
+import os
+import random
+
+from twisted.internet import defer
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.core.market import Offer
+
+from twisted_bazaar.files import hashing
+from twisted_bazaar.files.journal import JOURNAL, Journal
+from twisted_bazaar.files.names import tagged
+from twisted_bazaar.store import SQLiteStore
+from twisted_bazaar.testing import Market, MemoryNetwork
+from tests.files.helpers import fileId, scratchDir, writeFile
+from tests.roles.files.helpers import TransferWatch
+
+PIECE = 4096
+
+
+class InPlaceTests(SynchronousTestCase):
+    def setUp(self):
+        self.patch(hashing, "MIN_PIECE", PIECE)
+        self.data = random.Random(5).randbytes(30 * PIECE + 7)
+        self.sha = fileId(self.data, PIECE)
+        self.market = Market(MemoryNetwork(rng=random.Random(1),
+                                           latency=(0.005, 0.005)), seed=2)
+        self.seller = self.market.addNode(seller={
+            "stock": {}, "share": self.sharing(big=self.data, small=b"s" * 100)})
+        self.downloads = scratchDir(self)
+        self.data_dir = scratchDir(self)
+        self.store = SQLiteStore(self.data_dir)
+        self.buyer = self.addBuyer(self.store)
+
+    def sharing(self, **files):
+        folder = scratchDir(self)
+        for name, data in files.items():
+            writeFile(folder, name, data)
+        return folder
+
+    def addBuyer(self, store):
+        return self.market.addNode(store=store, buyer={
+            "wants": ["big", "small"], "downloads": self.downloads,
+            "exit_when_done": True})
+
+    def boughtAndFetched(self):
+        """Run the first buyer until it exits, both files in place."""
+        self.market.run(30)
+        self.assertNotIn(self.buyer, self.market.nodes)
+        self.assertEqual(self.read("big"), self.data)
+
+    def read(self, name):
+        with open(os.path.join(self.downloads, name), "rb") as f:
+            return f.read()
+
+    def restart(self, seconds=10):
+        """Start the buyer again on its data dir and downloads folder, as
+        rerunning its command does; what it fetched (L{TransferWatch})."""
+        self.store.close()
+        self.store = SQLiteStore(self.data_dir)
+        self.addCleanup(self.store.close)
+        watch = TransferWatch(self)
+        self.again = self.market.restart(self.buyer, self.store, buyer={
+            "wants": ["big", "small"], "downloads": self.downloads,
+            "exit_when_done": True})
+        self.fetcher = self.market.role(self.again, "buyer").fetcher
+        self.market.run(seconds)
+        return watch
+
+    def sales(self):
+        return len(self.market.role(self.seller, "seller").ledger)
+
+    def assertDoneWithoutFetching(self, watch):
+        """Both files counted as done at once, a word each at info level,
+        nothing asked of any seller, nothing bought again, and the buyer
+        told to exit when done has exited."""
+        self.assertEqual((watch.asked, watch.written), ([], 0))
+        self.assertNotIn(self.again, self.market.nodes)
+        self.assertEqual(sorted(self.fetcher.present), ["big", "small"])
+        self.assertEqual(self.fetcher.downloads, {})
+        self.assertEqual(len(watch.saying(
+            f"big is in place already ({os.path.join(self.downloads, 'big')}, "
+            f"content id {self.sha} verified): not fetched again")), 1)
+        self.assertEqual(len(watch.saying("all wants met: 2 in the bag; stopping")), 1)
+        self.assertEqual(self.sales(), 2)
+
+    def test_restartedWithTheSellerOnline(self):
+        """Before, the 30 pieces of big were fetched again."""
+        self.boughtAndFetched()
+        self.assertDoneWithoutFetching(self.restart())
+
+    def test_restartedWithTheSellerGone(self):
+        """Before, it looked for a seller until it gave up, and did not
+        exit ("no seller to fetch it from")."""
+        self.boughtAndFetched()
+        self.market.crash(self.seller)
+        self.assertDoneWithoutFetching(self.restart())
+
+    def test_aRecordLeftByACrashGoes(self):
+        """A crash between putting the file in place and removing its
+        offers record: the record goes once the file is found in place."""
+        self.boughtAndFetched()
+        journal = Journal(self.downloads)
+        journal.note("big", [Offer(self.seller.id, (1, self.seller.id), "h", 1, 0,
+                                   self.sha, len(self.data))])
+        self.assertTrue(os.path.exists(journal.path("big")))
+        self.restart()
+        self.assertEqual(os.listdir(os.path.join(self.downloads, JOURNAL)), [])
+
+    def test_otherContentUnderTheNameIsLeftAlone(self):
+        """The file in place under the name is not the one paid for (the
+        user put another there): it is not touched, and the file bought
+        is fetched beside it under the name tagged with its content id;
+        a second restart finds that one in place."""
+        self.boughtAndFetched()
+        mine = b"the user's own big" * 1000
+        writeFile(self.downloads, "big", mine)
+        watch = self.restart(seconds=30)
+        self.assertEqual(self.read("big"), mine)
+        self.assertEqual(self.read(tagged("big", self.sha)), self.data)
+        self.assertEqual(sorted(self.fetcher.present), ["small"])
+        self.assertEqual(len(watch.saying("downloaded big into")), 1)
+        self.assertEqual(self.sales(), 2)
+        self.assertNotIn(self.again, self.market.nodes)
+        self.buyer = self.again
+        watch = self.restart()
+        self.assertEqual((watch.asked, watch.written), ([], 0))
+        self.assertEqual(self.fetcher.present["big"],
+                         os.path.join(self.downloads, tagged("big", self.sha)))
+
+    def test_damagedFileIsFetchedAgain(self):
+        """A file of the right size whose bytes are not the content paid
+        for is not done: it is fetched again, beside it."""
+        self.boughtAndFetched()
+        writeFile(self.downloads, "big", bytes(len(self.data)))
+        watch = self.restart(seconds=30)
+        self.assertGreater(watch.written, 0)
+        self.assertEqual(self.read(tagged("big", self.sha)), self.data)
+        self.assertEqual([line for line in watch.lines if "big is in place" in line],
+                         [])
+
+    def test_stoppedWhileCheckingLeavesNothing(self):
+        """A check under way is the fetcher's: a stop cancels it, and no
+        download starts after."""
+        self.boughtAndFetched()
+        pending = []
+
+        def held(hasher, function, *args):
+            pending.append(defer.Deferred())
+            return pending[-1]
+
+        self.patch(hashing.Hasher, "run", held)
+        self.restart(seconds=5)
+        self.assertEqual(sorted(self.fetcher.checks), ["big", "small"])
+        self.assertFalse(self.fetcher.settled())
+        self.market.stop(self.again)
+        self.assertEqual(self.fetcher.checks, {})
+        self.assertEqual(self.fetcher.downloads, {})
+        self.assertEqual([d.called for d in pending], [True, True])
+        self.assertEqual(self.market.leftovers(self.again),
+                         {"delayed_calls": [], "connections": []})
