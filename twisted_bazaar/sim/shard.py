@@ -109,7 +109,7 @@ class ShardSimulation(Simulation):
             beginQuietLogging()
         self._started = time.perf_counter()
         self._stack.enter_context(signatures(self.config.crypto))
-        self._buildFrozen()
+        self.collector.frozen(self.build)
         placements, self._placements = self._placements, None
         self._busy = time.perf_counter() - self._started
         return placements
@@ -142,13 +142,7 @@ class ShardSimulation(Simulation):
         window.
         """
         began = time.perf_counter()
-        gc.disable()
-        try:
-            self.builder.settle(placements)
-        finally:
-            gc.enable()
-        gc.freeze()
-        self._frozen = gc.get_freeze_count()
+        self.collector.frozen(self.builder.settle, placements)
         self.exchange.hand(self.network.takeOutbox(), self.clock.nextTime())
         self._busy += time.perf_counter() - began
 
@@ -176,14 +170,14 @@ class ShardSimulation(Simulation):
 
         @param second: whether end is a whole virtual second: what is due
             at it runs in this window, and the run's collector is settled
-            (L{Simulation._settle}) then, as a single process's
+            (L{Collector.settle}) then, as a single process's
             C{runFor(1.0)} does before the run is checked.
         """
         began = time.perf_counter()
         self.network.receive(messages)
         self.clock.runUntil(end, inclusive=second)
         if second:
-            self._settle()
+            self.collector.settle(self.clock.seconds())
         answer = self.network.takeOutbox(), self.clock.nextTime()
         self._busy += time.perf_counter() - began
         return answer
