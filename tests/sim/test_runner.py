@@ -16,9 +16,9 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar import wire
 from twisted_bazaar.net.link import Link
 from twisted_bazaar.sim.build import LEAVES_AFTER
+from twisted_bazaar.sim.collector import FULL_COLLECTION
 from twisted_bazaar.sim.runner import (
     DISCOVERY,
-    FULL_COLLECTION,
     SimConfig,
     Simulation,
 )
@@ -289,7 +289,7 @@ class ScarcityTests(SynchronousTestCase):
 class CollectorTests(SynchronousTestCase):
     """What a run makes is frozen each virtual second, and collected in
     full once what is frozen has grown by a quarter, at most every
-    FULL_COLLECTION virtual seconds (L{Simulation._settle})."""
+    FULL_COLLECTION virtual seconds (L{Collector.settle})."""
 
     def setUp(self):
         self.sim = Simulation(small(nodes=10, searches=2))
@@ -302,14 +302,14 @@ class CollectorTests(SynchronousTestCase):
 
     def test_eachSecondWhatLivesIsFrozen(self):
         self.sim.clock.advance(1.0)
-        self.sim._settle()
+        self.sim.collector.settle(self.sim.clock.seconds())
         self.assertGreater(gc.get_freeze_count(), 0)
         self.assertEqual(self.full, [])
 
     def settleFor(self, seconds):
         for _ in range(int(seconds)):
             self.sim.clock.advance(1.0)
-            self.sim._settle()
+            self.sim.collector.settle(self.sim.clock.seconds())
 
     def test_aFullCollectionOnceWhatIsFrozenGrew(self):
         """Without a build nothing was frozen before, so the first chance
@@ -325,7 +325,7 @@ class CollectorTests(SynchronousTestCase):
         self.assertEqual(self.full, [FULL_COLLECTION, 3 * FULL_COLLECTION])
 
     def test_aBuildIsWhatTheFirstGrowthIsCountedFrom(self):
-        self.sim._buildFrozen()
+        self.sim.collector.frozen(self.sim.build)
         self.settleFor(2 * FULL_COLLECTION)
         self.assertEqual(self.full, [])
 

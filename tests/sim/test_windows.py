@@ -1,12 +1,15 @@
 """
 Tests for L{twisted_bazaar.sim.windows}: the windows a sharded run is run
-in, and what is handed between shards, on shards that only say what they
-were asked (no nodes, no cluster, no sleeping).
+in, and what the shards hand each other, on shards that only say what
+they were asked (no nodes, no cluster, no sleeping).
 """
+
+from concurrent.futures import ThreadPoolExecutor
 
 import attr
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.sim.exchange import Exchange
 from twisted_bazaar.sim.metrics import combine
 from twisted_bazaar.sim.runner import SimConfig
 from twisted_bazaar.sim.windows import Windows, lookahead, merged
@@ -14,10 +17,12 @@ from twisted_bazaar.sim.windows import Windows, lookahead, merged
 
 class FakeShard:
     """A shard with planned entries: (time, message for a shard or None)
-    each; done once every planned entry ran and it is past done_at."""
+    each; done once every planned entry ran and it is past done_at.  Its
+    windows are worked out by an L{Exchange} of its own, as a shard's."""
 
-    def __init__(self, number, plan=(), done_at=0.0, places=None):
+    def __init__(self, number, count, plan=(), done_at=0.0, places=None):
         self.number = number
+        self.exchange = Exchange(number, count, lookahead(CONFIG), wait=0.0)
         #: What its build places on other shards (shard -> [placed]).
         self.places = places or {}
         self.placed = None
@@ -26,6 +31,7 @@ class FakeShard:
         self.windows = []
         self.received = []
         self.closed = False
+        self.aborted = None
         self.last_end = 0.0
         #: For each window that ran an entry: from its first entry to its end.
         self.spans = []
@@ -36,11 +42,25 @@ class FakeShard:
     def open(self, quiet):
         return self.places
 
+    def meet(self, peers):
+        self.exchange.meet(peers)
+
     def settle(self, placed):
         self.placed = placed
-        return {}, self._next()
+        self.exchange.hand({}, self._next())
 
-    def window(self, end, messages, second):
+    def step(self):
+        at_second = self.exchange.step(self._window)
+        done = self.last_end >= self.done_at and not self.plan
+        return at_second, done, 0, self.exchange.window
+
+    def runSecond(self):
+        while True:
+            answer = self.step()
+            if answer[0]:
+                return answer
+
+    def _window(self, end, messages, second):
         self.received.extend(messages)
         for message in messages:
             if message[0] < self.last_end:
@@ -55,21 +75,41 @@ class FakeShard:
             if target is not None:
                 outbox.setdefault(target, []).append((when + 0.010, 0, 0, 0, 0, None))
         for message in messages:
-            if message[0] < end:
-                self.plan.append((message[0], None))
+            self.plan.append((message[0], None))
         self.plan.sort(key=lambda entry: entry[0])
-        pending = [message[0] for message in messages if message[0] >= end]
-        due = min([t for t in [self._next(), *pending] if t is not None], default=None)
-        return outbox, due, (end >= self.done_at and not self.plan, 0)
+        return outbox, self._next()
 
     def tally(self):
         return {"shard": {"shard": self.number, "peak_rss_mb": 10.0 + self.number}}
+
+    def abort(self, why):
+        self.aborted = why
+        self.exchange.abort(why)
 
     def close(self):
         self.closed = True
 
 
+def fakeShards(*plans, **each):
+    """Fake shards, one for each (plan, done_at[, places])."""
+    return [FakeShard(number, len(plans), *plan, **each)
+            for number, plan in enumerate(plans)]
+
+
 CONFIG = SimConfig(latency_ms=(10.0, 50.0), warmup=1.0, spread=1.0, max_time=5.0)
+
+
+class Threaded:
+    """A fake shard called as a Dask actor is: each call on its own thread,
+    one at a time, answered by a future."""
+
+    def __init__(self, shard, pool):
+        self.shard = shard
+        self._pool = pool
+
+    def __getattr__(self, name):
+        method = getattr(self.shard, name)
+        return lambda *args: self._pool.submit(method, *args)
 
 
 class WindowsTests(SynchronousTestCase):
@@ -78,53 +118,96 @@ class WindowsTests(SynchronousTestCase):
         first entry they run, cut at each whole second, where the run is
         checked; no message reaches a shard in its past."""
         busy = [(i * 0.004, None) for i in range(600)]
-        shards = [FakeShard(0, busy, done_at=2.5), FakeShard(1)]
+        shards = fakeShards((busy, 2.5), ())
         progress = []
         Windows(CONFIG, shards, lambda purchases, now: progress.append(now)).run()
         self.assertTrue(all(span <= lookahead(CONFIG) + 1e-12 for span in shards[0].spans))
         self.assertGreater(len(shards[0].spans), 2.4 / lookahead(CONFIG) / 2)
         self.assertEqual([end for end, second in shards[0].windows if second],
                          [1.0, 2.0, 3.0])
+        self.assertEqual(shards[1].windows, shards[0].windows)
         self.assertEqual(progress, [1.0, 2.0, 3.0])
         self.assertTrue(all(shard.closed for shard in shards))
 
     def test_quietStretchesSkipped(self):
         """With nothing due, a window starts where the next entry is: an
         idle second costs one window."""
-        shards = [FakeShard(0, [(0.5, None), (1.25, None)], done_at=2.0), FakeShard(1)]
+        shards = fakeShards(([(0.5, None), (1.25, None)], 2.0), ())
         Windows(CONFIG, shards).run()
         self.assertEqual([end for end, _ in shards[1].windows],
                          [0.5 + lookahead(CONFIG), 1.0, 1.25 + lookahead(CONFIG), 2.0])
 
     def test_messagesHandedOver(self):
         """What a shard sends another is in that shard's next window, at
-        its time, and its time counts as due."""
-        shards = [FakeShard(0, [(0.3, 1)], done_at=2.0), FakeShard(1)]
+        its time, and its time counts as due on every shard."""
+        shards = fakeShards(([(0.3, 1)], 2.0), (), ())
         driver = Windows(CONFIG, shards)
         driver.run()
         self.assertEqual([message[0] for message in shards[1].received], [0.31])
-        self.assertEqual(driver.shard_messages, 1)
-        self.assertIn(0.31 + lookahead(CONFIG), [end for end, _ in shards[1].windows])
+        self.assertEqual(shards[2].received, [])
+        for shard in shards:
+            self.assertIn(0.31 + lookahead(CONFIG), [end for end, _ in shard.windows])
+        self.assertEqual(driver.windows, len(shards[2].windows))
 
     def test_placementsHandedOver(self):
         """What each shard's build places on a shard is given to that
         shard's settle, in shard order, before any window runs."""
-        shards = [FakeShard(0, places={1: ["a"], 0: ["b"]}),
-                  FakeShard(1, places={1: ["c"]}), FakeShard(2)]
+        shards = fakeShards(((), 0.0, {1: ["a"], 0: ["b"]}), ((), 0.0, {1: ["c"]}), ())
         Windows(CONFIG, shards).run()
         self.assertEqual([shard.placed for shard in shards], [["b"], ["a", "c"], []])
 
     def test_stopsAtMaxTime(self):
         """A run whose buyers are never done stops at --max-time."""
-        shards = [FakeShard(0, done_at=99.0)]
+        shards = fakeShards(((), 99.0))
         Windows(CONFIG, shards).run()
         self.assertEqual(shards[0].windows[-1], (5.0, True))
 
     def test_closedOnError(self):
         """A shard that fails closes every shard."""
-        shards = [FakeShard(0), FakeShard(1)]
-        shards[1].window = None
+        shards = fakeShards((), ())
+        shards[1]._window = None
         self.assertRaises(TypeError, Windows(CONFIG, shards).run)
+        self.assertTrue(all(shard.closed for shard in shards))
+
+    def test_alone(self):
+        """Shards on threads of their own, each running a second's windows
+        alone and posting its peers directly, run the windows the shards
+        stepped in turn run, and say the same."""
+        plans = ([(0.3, 1), (1.2, 1)], 2.0), ([(0.5, 0)], 1.0)
+        stepped = fakeShards(*plans)
+        Windows(CONFIG, stepped).run()
+        shards = fakeShards(*plans)
+        for shard in shards:
+            shard.exchange.wait = 30.0
+        with ThreadPoolExecutor(1) as one, ThreadPoolExecutor(1) as two:
+            handles = [Threaded(shards[0], one), Threaded(shards[1], two)]
+            driver = Windows(CONFIG, handles, peers=[s.exchange for s in shards])
+            driver.run()
+        self.assertEqual([shard.windows for shard in shards],
+                         [shard.windows for shard in stepped])
+        self.assertEqual([shard.received for shard in shards],
+                         [shard.received for shard in stepped])
+        self.assertEqual(driver.windows, len(stepped[0].windows))
+        self.assertEqual([shard.aborted for shard in shards], [None, None])
+
+    def test_aloneAbortedOnError(self):
+        """A shard that fails while running alone has every shard told to
+        give up, so that none waits on for a post that will not come, and
+        every shard closed; the failure is what the run raises."""
+        shards = fakeShards(([(0.3, 1)], 2.0), ())
+        shards[1].exchange.wait = 30.0
+
+        def failing(end, messages, second):
+            raise ValueError("shard 0 broke")
+
+        shards[0]._window = failing
+        with ThreadPoolExecutor(1) as one, ThreadPoolExecutor(1) as two:
+            handles = [Threaded(shards[0], one), Threaded(shards[1], two)]
+            driver = Windows(CONFIG, handles, peers=[s.exchange for s in shards])
+            error = self.assertRaises(ValueError, driver.run)
+        self.assertEqual(str(error), "shard 0 broke")
+        self.assertEqual([shard.aborted for shard in shards],
+                         ["the run was given up: ValueError: shard 0 broke"] * 2)
         self.assertTrue(all(shard.closed for shard in shards))
 
 

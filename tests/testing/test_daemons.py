@@ -273,6 +273,19 @@ class JsonLogTests(WaitTests):
         self.assertIn("[Node#info] node listening on 127.0.0.1:7801", node.lines[1])
         self.assertEqual(len(node.events), 2)
 
+    def test_anotherProgram(self):
+        """A daemon that is not twistd's runs its args as the whole command,
+        by its wrapper; one of twistd's runs them after twistd -n."""
+        other = Daemon("dask", ["dask", "scheduler"], ".", spawn=FakeProcess,
+                       wrapper=("ip", "netns", "exec", "ns"), twistd=False)
+        ours = Daemon("node", ["bazaar-node"], ".", spawn=FakeProcess)
+        for daemon in (other, ours):
+            daemon.process.exit(0)
+            daemon._reader.join(GENEROUS)
+        self.assertEqual(other.process.args, ["ip", "netns", "exec", "ns", "dask",
+                                              "scheduler"])
+        self.assertEqual(ours.process.args[1:], ["-n", "bazaar-node"])
+
     def test_aTextDaemonHasNoEvents(self):
         node = Daemon("node", ["bazaar-node"], ".", spawn=FakeProcess)
         node.process.exit(0)

@@ -16,7 +16,7 @@ import argparse
 import logging
 import time
 
-from twisted_bazaar.sim.shard import ShardSimulation, refusal
+from twisted_bazaar.sim.shard import ShardSimulation, peersOf, refusal
 from twisted_bazaar.sim.sweep import GiB, memoryNeeded
 from twisted_bazaar.sim.windows import Windows, merged, runLocal
 
@@ -164,7 +164,7 @@ def _runOnDask(args, config, progress):
                                 key=f"bazaar-shard-{shard}-of-{args.shards}")
                   for shard in range(args.shards)]
         actors = [future.result() for future in actors]
-        driver = Windows(config, actors, progress, quiet=True)
+        driver = Windows(config, actors, progress, quiet=True, peers=peersOf(actors))
         tallies = driver.run()
         metrics = merged(config, tallies, time.perf_counter() - started, "dask")
         metrics["shards"]["windows"] = driver.windows

@@ -23,6 +23,7 @@ from twisted_bazaar.sim.build import Builder
 from twisted_bazaar.sim.crypto import signatures
 from twisted_bazaar.sim.homes import MAX_HOME_SIZE
 from twisted_bazaar.sim.clock import HeapClock
+from twisted_bazaar.sim.collector import Collector
 from twisted_bazaar.sim.metrics import BuyerProbe, Record, runMetrics
 from twisted_bazaar.sim.topology import BUILDERS
 from twisted_bazaar.daemon.build import buildRole
@@ -31,11 +32,6 @@ from twisted_bazaar.testing import Faults, MemoryNetwork, NodeClock
 
 TOPOLOGIES = sorted(BUILDERS) + ["tracker"]
 DISCOVERY = sorted(discoveryPlugins())
-#: Virtual seconds at least between two full collections of a run's
-#: objects, and how much what is frozen must have grown since the last
-#: (see L{Simulation._settle}).
-FULL_COLLECTION = 30.0
-FULL_GROWTH = 1.25
 #: How a run starts: every node joining through the protocols (cold, the
 #: default), or in the state they converge to (warm, see L{warm}).
 STARTS = ("cold", "warm")
@@ -176,11 +172,8 @@ class Simulation:
         self.failed_links = 0
         self.market = None
         self.join_at = {}
-        #: Clock time of the run's next full collection (L{_settle}), if
-        #: what is frozen has grown enough by then.
-        self._next_full = FULL_COLLECTION
-        #: Objects frozen after the build or the last full collection.
-        self._frozen = 0
+        #: Python's collector kept out of the run's way.
+        self.collector = Collector()
         #: The adversaries (L{Attack}), if the run has any kind of them.
         self.attack = Attack(self) if config.adversary else None
         #: The nodes at home behind routers (L{Homes}), with --nat.
@@ -239,7 +232,7 @@ class Simulation:
         config = self.config
         with signatures(config.crypto):
             try:
-                self._buildFrozen()
+                self.collector.frozen(self.build)
                 self._runUntilDone(progress)
             finally:
                 gc.unfreeze()
@@ -250,7 +243,7 @@ class Simulation:
         kill_at = config.warmup + config.spread / 2 if config.kill else None
         while self.clock.seconds() < config.max_time:
             self.clock.runFor(1.0)
-            self._settle()
+            self.collector.settle(self.clock.seconds())
             if kill_at is not None and self.clock.seconds() >= kill_at:
                 self.kill()
                 kill_at = None
@@ -258,56 +251,6 @@ class Simulation:
                 progress(self)
             if self.clock.seconds() >= config.warmup + config.spread and self.done():
                 break
-
-    def _settle(self):
-        """
-        After each virtual second, keep what the run made and still holds
-        out of the collector's way, as the build's is (L{_buildFrozen}):
-        the young generations are collected (their garbage is not kept),
-        and what lives on is frozen.  A cold run makes most of its objects
-        as it goes (links, records, the ring's state), and the collector,
-        which scans every object it tracks each time they grow by a
-        quarter, took a quarter of a cold 10,000-node chord run so (19
-        full collections, 12 s of 67).  Everything is collected in full,
-        so that the cycles that died while frozen are freed, once what is
-        frozen has grown by a quarter (L{FULL_GROWTH}) since the build or
-        the last full collection, as Python's own rule has it for its
-        oldest generation, and at most every L{FULL_COLLECTION} virtual
-        seconds.  A warm run makes few objects that last: a warm flood
-        run of 100,000 nodes froze 5.37 million in its build, and a full
-        collection of them took 3.4 s of CPU and freed 632.
-        """
-        gc.collect(1)
-        now = self.clock.seconds()
-        if now >= self._next_full:
-            self._next_full = now + FULL_COLLECTION
-            # Counted here only: counting walks every frozen object.
-            if gc.get_freeze_count() >= self._frozen * FULL_GROWTH:
-                gc.unfreeze()
-                gc.collect()
-                gc.freeze()
-                self._frozen = gc.get_freeze_count()
-        gc.freeze()
-
-    def _buildFrozen(self):
-        """
-        L{build}, with Python's collector kept out of it and of what it
-        built: a build makes millions of objects that live as long as the
-        run, and a collector that scans them all each time the heap grows
-        by a quarter took a fifth of a 10,000-node run.  What the build
-        made is frozen (L{gc.freeze}) until the run is over; what the run
-        makes is collected as usual.  Nothing a run computes depends on
-        when the collector runs.
-        """
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            self.build()
-        finally:
-            if enabled:
-                gc.enable()
-        gc.freeze()
-        self._frozen = gc.get_freeze_count()
 
     def purchases(self):
         return sum(purchase.units for role in self.buyers.values() if role is not None

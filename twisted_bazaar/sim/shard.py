@@ -1,8 +1,9 @@
 """
 One shard of a sharded run (``bazaar-sim --shards N``): the nodes placed
 on it, on a clock of its own (L{ShardClock}) and a network whose
-connections may end on other shards (L{ShardNetwork}), run a window at a
-time by L{twisted_bazaar.sim.windows}.
+connections may end on other shards (L{ShardNetwork}), run window by
+window, each window's messages handed straight to the shards they are for
+(L{twisted_bazaar.sim.exchange}).
 
 What a sharded run supports so far is checked by L{refusal}: a warm start
 of any scheme on a generated graph, without faults, crashes, adversaries
@@ -11,9 +12,11 @@ or NAT, with a positive minimum latency (the lookahead of the windows).
 
 import contextlib
 import gc
+import pickle
 import time
 
 from twisted_bazaar.sim.crypto import signatures
+from twisted_bazaar.sim.exchange import Exchange, lookahead
 from twisted_bazaar.sim.logs import beginQuietLogging
 from twisted_bazaar.sim.metrics import peakRssMB, tally
 from twisted_bazaar.sim.runner import Simulation
@@ -45,10 +48,21 @@ def refusal(config):
     return None
 
 
+def peersOf(actors):
+    """
+    Dask actors (every shard's, in shard order) as each shard's
+    L{ShardSimulation.meet} takes them: pickled, so that each shard
+    unpickles handles of its own, bound to its worker (shards on threads
+    of one process would share the client's otherwise).
+    """
+    return pickle.dumps(list(actors))
+
+
 class ShardSimulation(Simulation):
     """
-    The part of a run one shard holds, built (L{open}), run a window at a
-    time (L{window}) and counted (L{tally}).
+    The part of a run one shard holds, built (L{open}, L{settle}), run a
+    window at a time (L{step}) or a second of windows alone with its peers
+    (L{runSecond}), and counted (L{tally}).
     """
 
     def __init__(self, config, shard, shards):
@@ -65,6 +79,8 @@ class ShardSimulation(Simulation):
                                     shard, None, contextOf)
         self.builder = ShardBuilder(self, shard, shards)
         self.shard = shard
+        #: Where this shard is in the run's windows, and its peers.
+        self.exchange = Exchange(shard, shards, lookahead(config), now=time.perf_counter)
         self._stack = contextlib.ExitStack()
         self._started = None
         #: What the build places on other shards, until L{open} returns it.
@@ -93,47 +109,76 @@ class ShardSimulation(Simulation):
             beginQuietLogging()
         self._started = time.perf_counter()
         self._stack.enter_context(signatures(self.config.crypto))
-        self._buildFrozen()
+        self.collector.frozen(self.build)
         placements, self._placements = self._placements, None
         self._busy = time.perf_counter() - self._started
         return placements
 
+    def meet(self, peers):
+        """
+        Every shard's handle, in shard order, to post its messages to
+        (L{Exchange.meet}): in one process their L{Exchange}s; or Dask's
+        actors, pickled (L{peersOf}).
+        """
+        if isinstance(peers, bytes):
+            peers = pickle.loads(peers)
+        self.exchange.meet(peers)
+
+    async def post(self, window, sender, messages, earliest):
+        """A peer's messages for a window (L{Exchange.post}).  A coroutine,
+        so that a Dask worker runs it on its event loop while this actor's
+        thread waits for it in L{runSecond}."""
+        self.exchange.post(window, sender, messages, earliest)
+
+    async def abort(self, why):
+        """Give the run up: a window waiting for its peers raises why (a
+        coroutine, as L{post})."""
+        self.exchange.abort(why)
+
     def settle(self, placements):
         """
         Take what every shard's build placed here (L{open}), and so finish
-        the build: (shard -> the messages the build sent there, when this
-        shard's first entry is due or None).
+        the build; post the peers what the build sent them, for the first
+        window.
         """
         began = time.perf_counter()
-        gc.disable()
-        try:
-            self.builder.settle(placements)
-        finally:
-            gc.enable()
-        gc.freeze()
-        self._frozen = gc.get_freeze_count()
+        self.collector.frozen(self.builder.settle, placements)
+        self.exchange.hand(self.network.takeOutbox(), self.clock.nextTime())
         self._busy += time.perf_counter() - began
-        return self.network.takeOutbox(), self.clock.nextTime()
 
-    def window(self, end, messages, second):
+    def step(self):
+        """
+        Run one window (L{Exchange.step}): (whether it ended at a whole
+        second, whether every buyer here is done, purchases, windows run).
+        """
+        at_second = self.exchange.step(self._window)
+        return (at_second, self.done(), self.purchases(), self.exchange.window)
+
+    def runSecond(self):
+        """The windows up to the next whole second, run alone with the
+        peers (L{step}); what the last says."""
+        while True:
+            answer = self.step()
+            if answer[0]:
+                return answer
+
+    def _window(self, end, messages, second):
         """
         Take the messages other shards sent here, run every entry due
-        before end, and say what crossed.
+        before end, and say what crossed: (shard -> the messages for it,
+        when the next entry here is due or None).
 
         @param second: whether end is a whole virtual second: what is due
             at it runs in this window, and the run's collector is settled
-            (L{Simulation._settle}) then, as a single process's
+            (L{Collector.settle}) then, as a single process's
             C{runFor(1.0)} does before the run is checked.
-        @return: (shard -> the messages for it, when the next entry here
-            is due or None, (whether every buyer here is done, purchases)).
         """
         began = time.perf_counter()
         self.network.receive(messages)
         self.clock.runUntil(end, inclusive=second)
         if second:
-            self._settle()
-        answer = (self.network.takeOutbox(), self.clock.nextTime(),
-                  (self.done(), self.purchases()))
+            self.collector.settle(self.clock.seconds())
+        answer = self.network.takeOutbox(), self.clock.nextTime()
         self._busy += time.perf_counter() - began
         return answer
 
@@ -148,6 +193,7 @@ class ShardSimulation(Simulation):
             "bytes_to_other_shards": self.network.crossing[1],
             "wall_s": round(time.perf_counter() - self._started, 3),
             "busy_s": round(self._busy, 3),
+            "waiting_s": round(self.exchange.waited, 3),
             "peak_rss_mb": peakRssMB(),
         }
         return counted

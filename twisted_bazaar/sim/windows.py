@@ -1,40 +1,34 @@
 """
 Conservative synchronisation of a sharded run: the shards
 (L{twisted_bazaar.sim.shard.ShardSimulation}, or anything with its
-C{open}, C{settle}, C{window}, C{tally} and C{close}) are built (every
-shard's C{open}, then each given what the builds placed on it, its
-C{settle}), then run alone for a window no longer than the lookahead,
-the smallest delay of a message from one shard to another; between
-windows what each sent the others is handed over.  A message sent in
-a window is due after its end, so no shard ever receives one in its
-past, and every shard runs every entry in the order of (time, key) that
-one process would (L{ShardClock}).
+C{open}, C{meet}, C{settle}, C{step}, C{runSecond}, C{tally}, C{close}
+and C{abort}) are built (every shard's C{open}, then each given what the
+builds placed on it, its C{settle}), then run alone for a window no
+longer than the lookahead, the smallest delay of a message from one
+shard to another; after each window every shard hands what it sent the
+others straight to them (L{twisted_bazaar.sim.exchange}).  A message
+sent in a window is due after its end, so no shard ever receives one in
+its past, and every shard runs every entry in the order of (time, key)
+that one process would (L{ShardClock}).
 
 Windows stop at every whole virtual second, where the run is checked as
 a single process checks it (every buyer done, or the time up) and its
-progress told.  A window starts where the earliest entry of any shard,
-or message between them, is due, so a quiet stretch costs one window,
-not one a lookahead.
+progress told: that, and the build, is all this driver does.  Shards in
+processes of their own (Dask's actors) run each second's windows alone
+(C{runSecond}), one call a second; shards in this process are stepped a
+window at a time, each in turn (C{step}).
 
 The shards' methods may return their results or futures of them (Dask's
-actors do): every shard's window is asked for before any is waited on.
+actors do): every shard is asked before any is waited on.
 """
 
-import math
 import time
 
+from twisted_bazaar.sim.exchange import lookahead
 from twisted_bazaar.sim.metrics import combine, summary
-from twisted_bazaar.sim.shard import ShardSimulation
+from twisted_bazaar.sim.shard import ShardSimulation, peersOf
 
-#: A window is the lookahead less this fraction: a message sent at the
-#: start of a window is due a whole minimum delay later, past the window's
-#: end however the sums round.
-MARGIN = 1e-6
-
-
-def lookahead(config):
-    """The longest window of a run: its smallest delay (L{MARGIN} aside)."""
-    return config.latency_ms[0] / 1000.0 * (1 - MARGIN)
+__all__ = ["Windows", "lookahead", "merged", "peersOf", "runLocal"]
 
 
 def _result(value):
@@ -48,24 +42,28 @@ class Windows:
     Runs a run's shards window by window (see the module).
 
     @ivar windows: windows run.
-    @ivar shard_messages: messages handed from one shard to another.
     """
 
-    def __init__(self, config, shards, progress=None, quiet=False):
+    def __init__(self, config, shards, progress=None, quiet=False, peers=None):
         """
         @param shards: a handle on each shard, in shard order.
         @param progress: called as progress(purchases, virtual seconds)
             at each whole second, or None.
         @param quiet: whether the shards run in processes of their own,
             whose nodes' log events they drop (L{ShardSimulation.open}).
+        @param peers: what every shard's C{meet} is given, for shards
+            that each run a second's windows alone, posting each other
+            (Dask's actors: L{peersOf}); or None for shards of this
+            process, stepped a window at a time in turn, each posting the
+            others' C{exchange}.
         """
         self.config = config
         self.quiet = quiet
         self.shards = shards
         self.progress = progress
-        self.window_s = lookahead(config)
+        self.peers = peers
+        self.alone = peers is not None
         self.windows = 0
-        self.shard_messages = 0
 
     def _all(self, method, *args_of):
         """method of every shard, called with args_of[i] for shard i (or no
@@ -74,59 +72,53 @@ class Windows:
                    for i, shard in enumerate(self.shards)]
         return [_result(each) for each in pending]
 
-    def _hand(self, outbox, inboxes):
-        """What a shard sent (shard -> messages), into the inboxes of the
-        shards it is for."""
-        for target, messages in outbox.items():
-            inboxes[target].extend(messages)
-            self.shard_messages += len(messages)
-
     def run(self):
         """Build every shard, run the windows until the run is over, and
         return the shards' L{tally}s (each with its own ``shard``)."""
         config = self.config
         count = len(self.shards)
-        inboxes = [[] for _ in range(count)]
         placed = [[] for _ in range(count)]
-        for placements in self._all("open", [(self.quiet,)] * count):
-            for target, each in placements.items():
-                placed[target].extend(each)
-        nexts = []
-        for outbox, next_due in self._all("settle", [(placed[i],) for i in range(count)]):
-            nexts.append(next_due)
-            self._hand(outbox, inboxes)
-        now, second = 0.0, 1.0
         try:
+            for placements in self._all("open", [(self.quiet,)] * count):
+                for target, each in placements.items():
+                    placed[target].extend(each)
+            peers = (self.peers if self.alone
+                     else [shard.exchange for shard in self.shards])
+            self._all("meet", [(peers,)] * count)
+            self._all("settle", [(placed[i],) for i in range(count)])
+            advance = "runSecond" if self.alone else "step"
+            second = 1.0
             while True:
-                due = [t for t in nexts if t is not None]
-                due += [message[0] for inbox in inboxes for message in inbox]
-                start = max(now, min(min(due, default=math.inf), second))
-                end = min(start + self.window_s, second)
-                at_second = end == second
-                results = self._all("window", [(end, inboxes[i], at_second)
-                                               for i in range(count)])
-                self.windows += 1
-                inboxes = [[] for _ in range(count)]
-                nexts = []
-                done, purchases = True, 0
-                for outbox, next_due, (shard_done, shard_purchases) in results:
-                    nexts.append(next_due)
-                    done = done and shard_done
-                    purchases += shard_purchases
-                    self._hand(outbox, inboxes)
-                now = end
+                results = self._all(advance)
+                at_second, self.windows = results[0][0], results[0][3]
                 if not at_second:
                     continue
+                done = all(result[1] for result in results)
                 if self.progress is not None:
-                    self.progress(purchases, now)
-                if now >= config.max_time or (
-                        now >= config.warmup + config.spread and done):
+                    self.progress(sum(result[2] for result in results), second)
+                if second >= config.max_time or (
+                        second >= config.warmup + config.spread and done):
                     break
                 second += 1.0
             return self._all("tally")
+        except BaseException as e:
+            if self.alone:
+                self._abort(f"the run was given up: {type(e).__name__}: {e}")
+            raise
         finally:
             for shard in reversed(self.shards):
                 _result(shard.close())
+
+    def _abort(self, why):
+        """Every shard told to give up (a window of it may wait for a peer
+        that failed), each as best it can: a shard whose worker is gone
+        cannot be told, and the failure that brought this on is what the
+        run raises."""
+        for shard in self.shards:
+            try:
+                _result(shard.abort(why))
+            except Exception:
+                pass
 
 
 def merged(config, tallies, wall_s, engine):

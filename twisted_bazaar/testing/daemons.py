@@ -170,7 +170,7 @@ class Daemon:
     """
 
     def __init__(self, name, args, cwd, onLine=None, wrapper=(), spawn=subprocess.Popen,
-                 logFormat=TEXT):
+                 logFormat=TEXT, twistd=True):
         """
         @param onLine: called as ``onLine(daemon, line)`` from the reader
             thread for every line as it arrives; it must not raise.
@@ -181,6 +181,8 @@ class Daemon:
         @param logFormat: L{JSON} to have a bazaar daemon log events
             (``--log-format json``, unless args say a format), read into
             L{events}; L{TEXT}, as it logs by default.
+        @param twistd: False to run args as the whole command, not
+            ``twistd -n ARGS`` (another program's server, e.g. Dask's).
         """
         self.name = name
         self.args = list(args)
@@ -200,7 +202,8 @@ class Daemon:
         #: each set whenever a line arrives or the output ends.
         self._waiters = set()
         self.process = spawn(
-            [*wrapper, twistdPath(), "-n", *self.args], cwd=cwd, env=_environment(cwd),
+            [*wrapper, *((twistdPath(), "-n") if twistd else ()), *self.args], cwd=cwd,
+            env=_environment(cwd),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, encoding="utf-8", errors="replace", start_new_session=True)
         self._reader = threading.Thread(target=self._read, name=f"{name} log",

@@ -1,0 +1,144 @@
+"""
+Tests for L{twisted_bazaar.sim.exchange}: a shard's mailbox and its place
+in the run's windows, with peers that are other exchanges of this thread
+(no cluster, no sleeping).
+"""
+
+import math
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.sim.exchange import Exchange, Mailbox
+
+
+class Sent:
+    """What posting to a Dask actor returns: a future, done or not."""
+
+    def __init__(self, done, error=None):
+        self._done = done
+        self.error = error
+
+    def done(self):
+        return self._done
+
+    def result(self):
+        if self.error is not None:
+            raise self.error
+
+
+class Returning:
+    """A peer whose post returns what it is given."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.posts = []
+
+    def post(self, *post):
+        self.posts.append(post)
+        return self.answers.pop(0) if self.answers else None
+
+
+class MailboxTests(SynchronousTestCase):
+    def test_takenInSenderOrder(self):
+        """A window's posts come out by the senders' numbers, whatever
+        order they came in; a later window's wait their turn."""
+        box = Mailbox(3)
+        box.post(1, 3, ["later"], 2.0)
+        box.post(0, 2, ["c"], 0.5)
+        box.post(0, 0, ["a"], math.inf)
+        box.post(0, 1, [], 0.25)
+        self.assertEqual(box.take(0, 0.0), [(["a"], math.inf), ([], 0.25), (["c"], 0.5)])
+        self.assertRaises(RuntimeError, box.take, 1, 0.0)
+
+    def test_silentPeer(self):
+        """A window whose posts are not all in says which shards were
+        heard from, in one line."""
+        box = Mailbox(2)
+        box.post(4, 1, [], 1.0)
+        error = self.assertRaises(RuntimeError, box.take, 4, 0.0)
+        self.assertEqual(str(error), "window 4: 1 shard(s) sent nothing in 0 s "
+                                     "(heard from [1])")
+
+    def test_abort(self):
+        """Once aborted, taking raises why, even a window that is in."""
+        box = Mailbox(1)
+        box.post(0, 1, [], 1.0)
+        box.abort("given up")
+        error = self.assertRaises(RuntimeError, box.take, 0, 0.0)
+        self.assertEqual(str(error), "given up")
+
+    def test_noPeers(self):
+        """A shard alone takes an empty window at once."""
+        self.assertEqual(Mailbox(0).take(0, 0.0), [])
+
+
+class ExchangeTests(SynchronousTestCase):
+    def pair(self):
+        one, two = Exchange(0, 2, 0.01, wait=0.0), Exchange(1, 2, 0.01, wait=0.0)
+        peers = [one, two]
+        one.meet(peers)
+        two.meet(peers)
+        return one, two
+
+    def test_meetEveryShard(self):
+        """A shard must meet every shard of the run."""
+        error = self.assertRaises(ValueError, Exchange(0, 3, 0.01).meet, [None, None])
+        self.assertEqual(str(error), "shard 0 of 3 met 2 shards")
+
+    def test_sendsOnlyToPeers(self):
+        """Messages for a shard it did not meet are refused, not lost."""
+        one, _ = self.pair()
+        error = self.assertRaises(ValueError, one.hand, {5: [(0.1,)]}, None)
+        self.assertEqual(str(error), "shard 0 sent messages to shard 5, which it did "
+                                     "not meet")
+
+    def test_windowFromEveryReport(self):
+        """Both shards work out the same window from the same reports: it
+        starts at the earliest due of either (a message sent counts), and
+        lasts the lookahead; each gets the other's messages."""
+        one, two = self.pair()
+        one.hand({1: [(0.5, "m")]}, 0.7)
+        two.hand({}, None)
+        runs = []
+
+        def run(name, outbox, due):
+            def window(end, messages, second):
+                runs.append((name, end, messages, second))
+                return outbox, due
+            return window
+
+        self.assertFalse(one.step(run("one", {}, 0.9)))
+        self.assertFalse(two.step(run("two", {}, None)))
+        self.assertEqual(runs, [("one", 0.51, [], False), ("two", 0.51, [(0.5, "m")], False)])
+        # Next: shard 0's entry at 0.9 is the earliest.
+        one.step(run("one", {}, None))
+        two.step(run("two", {}, None))
+        self.assertEqual([end for _, end, _, _ in runs[2:]], [0.91, 0.91])
+        # Then nothing is due: the window ends at the whole second.
+        self.assertTrue(one.step(run("one", {}, None)))
+        self.assertTrue(two.step(run("two", {}, None)))
+        self.assertEqual([end for _, end, _, second in runs[4:] if second], [1.0, 1.0])
+        self.assertEqual((one.window, one.now), (3, 1.0))
+
+    def test_failedPostRaised(self):
+        """A post that failed is raised by the shard's next window; one
+        not done yet is kept until it is."""
+        shard = Exchange(0, 2, 0.01, wait=0.0)
+        peer = Returning(Sent(False), Sent(True, OSError("worker gone")))
+        shard.meet([shard, peer])
+        shard.hand({}, None)
+        shard.mailbox.post(0, 1, [], math.inf)
+        shard.step(lambda end, messages, second: ({}, None))
+        shard.mailbox.post(1, 1, [], math.inf)
+        error = self.assertRaises(OSError, shard.step,
+                                  lambda end, messages, second: ({}, None))
+        self.assertEqual(str(error), "worker gone")
+
+    def test_waited(self):
+        """The wall time spent waiting for the peers is counted."""
+        times = iter([1.0, 3.5])
+        shard = Exchange(0, 1, 0.01, now=lambda: next(times))
+        shard.meet([shard])
+        shard.hand({}, None)
+        shard.step(lambda end, messages, second: ({}, None))
+        self.assertEqual(shard.waited, 2.5)
