@@ -52,7 +52,7 @@ from twisted_bazaar.transports.relay import limits as relay
 from twisted_bazaar.transports.relay.limits import RelayLimits
 from twisted_bazaar.metrics.web import MAX_CONNECTIONS as METRICS_CONNECTIONS
 from twisted_bazaar.web.resources import MAX_CONNECTIONS as WEB_CONNECTIONS
-from twisted_bazaar.daemon.httphosts import hostNames
+from twisted_bazaar.base.httphosts import hostNames
 from twisted_bazaar.web.watch import DEFAULT_IN_FLIGHT, DEFAULT_INTERVAL
 
 

@@ -30,7 +30,7 @@ def opened(testCase, joined, resource="/"):
 
 
 #: A client's opening handshake (RFC 6455 4.1), offering bazaar.
-REQUEST = (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+REQUEST = (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
            b"Sec-WebSocket-Protocol: bazaar\r\n\r\n")
 
@@ -117,6 +117,62 @@ class StreamTests(SynchronousTestCase):
         joined.reactor.advance(CLOSE_SECONDS.default)
         pump.flush()
         self.assertIsNotNone(client.lost)
+
+
+class HostCheckTests(SynchronousTestCase):
+    """The check every HTTP port of the daemons makes
+    (L{twisted_bazaar.base.httphosts}), made of each opening handshake
+    before its resource is asked: a page cannot open a WebSocket port."""
+
+    def refused(self, request):
+        joined = Joined()
+        server, transport = accepted(joined)
+        server.dataReceived(request)
+        server.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(joined.servers.built, [])
+        return transport.value().split(b"\r\n")[0].decode("utf-8"), joined.refusals
+
+    def test_aRebindingNameIsRefused(self):
+        status, refusals = self.refused(REQUEST.replace(b"Host: 127.0.0.1",
+                                                        b"Host: evil.example:80"))
+        # (The memory reactor's port says it is bound to 0.0.0.0.)
+        self.assertTrue(status.startswith("HTTP/1.1 421 this WebSocket port answers to "
+                                          "127.0.0.1, ::1, localhost or any of this "
+                                          "machine's addresses, not to Host "
+                                          "'evil.example:80'"), status)
+        self.assertIn("DNS rebinding", refusals[0])
+
+    def test_anOriginIsRefused(self):
+        """Any Origin, this port's own too: every browser sends one (a
+        sandboxed page's ``null`` autobahn refuses itself, 400)."""
+        for origin in (b"http://127.0.0.1:4321", b"http://evil.example"):
+            status, refusals = self.refused(REQUEST.replace(
+                b"\r\n\r\n", b"\r\nOrigin: " + origin + b"\r\n\r\n"))
+            self.assertTrue(status.startswith("HTTP/1.1 403 this WebSocket port opens no "
+                                              "WebSocket a page asks for"), status)
+            self.assertIn("Origin", refusals[0])
+
+    def test_whatNoBrowserSendsIsRefused(self):
+        status, _ = self.refused(REQUEST.replace(b"Host: 127.0.0.1",
+                                                 b"Host: evil.example@127.0.0.1"))
+        self.assertTrue(status.startswith("HTTP/1.1 400 Host"), status)
+
+    def test_theProjectsClientSendsNoOriginAndIsServed(self):
+        """The daemons' own client names the port as dialled (an address
+        served) and sends no Origin: it opens."""
+        joined = Joined()
+        d, pump, _ = joined.connect()
+        self.successResultOf(d)
+        request = joined.servers.built[0].transport.websocket.http_request_data
+        self.assertIn(b"Host: 127.0.0.1:4321\r\n", request)
+        self.assertNotIn(b"origin:", request.lower())
+
+    def test_anOperatorsNameIsServed(self):
+        joined = Joined()
+        joined.names.names.add("market.example")
+        server, transport = accepted(joined)
+        server.dataReceived(REQUEST.replace(b"Host: 127.0.0.1", b"Host: market.example"))
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 101"), transport.value())
 
 
 class RefusalTests(SynchronousTestCase):

@@ -26,6 +26,8 @@ __all__ = ["WebSocketClientParser", "WebSocketServerParser", "parsePeer", "PREFI
 
 #: The endpoint strings' kind.
 PREFIX = "ws"
+#: What a WebSocket port is, as its refusals name it.
+WHAT = "this WebSocket port"
 
 
 def _port(text):
@@ -84,6 +86,7 @@ class WebSocketServerParser:
     def parseStreamServer(self, reactor, port=None, interface="", path=None, **unknown):
         from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 
+        from twisted_bazaar.base.httphosts import ServedNames
         from twisted_bazaar.transports.websocket.endpoints import (
             ROOT, WebSocketServerEndpoint)
         if unknown:
@@ -93,7 +96,7 @@ class WebSocketServerParser:
         kind = TCP6ServerEndpoint if isIPv6Address(interface) else TCP4ServerEndpoint
         return WebSocketServerEndpoint(
             reactor, kind(reactor, _port(port), interface=interface),
-            _resource(ROOT if path is None else path))
+            ServedNames(interface, what=WHAT), _resource(ROOT if path is None else path))
 
 
 def parsePeer(text):

@@ -13,6 +13,7 @@ daemon whose options turn WebSocket on (L{service} imported then).
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
+from twisted_bazaar.base.httphosts import hostNames
 from twisted_bazaar.base.options import PluginOption, boundedInt
 from twisted_bazaar.transports.plugin import ITransportPlugin
 from twisted_bazaar.transports.websocket.parser import PREFIX, parsePeer
@@ -22,6 +23,12 @@ __all__ = ["WebSocketPlugin"]
 _PORT = boundedInt(0, 65535)
 _LISTENS = ("TCP port to listen for WebSocket on, on the --listen interface (0: a "
             "free one; logged as 'websocket listening on HOST:PORT'): ")
+_NAMES = PluginOption(
+    "ws-names", "Host names the --ws-port also answers to, separated by commas (the "
+    "names a node reaches it by: --tracker ws:NAME:PORT); it answers to loopback's "
+    "names and the addresses it listens on, refuses any other name an opening "
+    "handshake gives (421: DNS rebinding), and any handshake with an Origin (403: a "
+    "page's)", hostNames)
 
 
 @implementer(IPlugin, ITransportPlugin)
@@ -35,6 +42,7 @@ class WebSocketPlugin:
                      "binary messages, each under the encrypted channel as over TCP, "
                      "for nodes whose network lets only HTTP(S) out (none by default)",
                      _PORT),
+        _NAMES,
         PluginOption("ws-peer", "ID=HOST:PORT: reach node ID over WebSocket at that "
                      "address (an IP address and the node's --ws-port), raced beside "
                      "TCP.  Repeatable.", parsePeer, repeatable=True),
@@ -43,6 +51,7 @@ class WebSocketPlugin:
         PluginOption("ws-port", _LISTENS + "nodes whose network lets only HTTP(S) out "
                      "reach the tracker there with --tracker ws:HOST:PORT (none by "
                      "default)", _PORT),
+        _NAMES,
     )
     trackerKinds = (PREFIX,)
     trackerHelp = f"{PREFIX}:HOST:PORT for its WebSocket port"
@@ -55,7 +64,7 @@ class WebSocketPlugin:
         from twisted_bazaar.transports.websocket.service import NodeWebSocket
         return lambda channel, peerLog: NodeWebSocket(
             reactor, channel, peerLog, values["ws-port"], interface, values["ws-peer"],
-            onFailure)
+            onFailure, values["ws-names"] or ())
 
     def trackerService(self, reactor, identity, factory, peerLog, values, interface,
                        onFailure):
@@ -65,4 +74,4 @@ class WebSocketPlugin:
             return None
         from twisted_bazaar.transports.websocket.service import trackerService
         return trackerService(reactor, identity, factory, peerLog, values["ws-port"],
-                              interface, onFailure)
+                              interface, onFailure, values["ws-names"] or ())

@@ -26,6 +26,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.forwarding import declaredBy, forward
+from twisted_bazaar.base.httphosts import refusal
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.capabilities import conformThrough
 from twisted_bazaar.transports.websocket.limits import (
@@ -296,6 +297,10 @@ class _ServerProtocol(_Stream, WebSocketServerProtocol):
         return None
 
     def onConnect(self, request):
+        refused = refusal(self.factory.names, _headersOf(request))
+        if refused is not None:
+            code, self._why = refused
+            raise ConnectionDeny(code, self._why)
         factory = self.factory.resources.get(request.path)
         if factory is None:
             self._why = f"no WebSocket resource {request.path!r} here"
@@ -319,11 +324,29 @@ class _ServerProtocol(_Stream, WebSocketServerProtocol):
             self.factory.refused(self.transport.getPeer(), why)
 
 
+def _headersOf(request):
+    """``headers(name)`` of an autobahn request (its headers by lower-case
+    name, a repeated one's values joined, a repeated ``Host`` or
+    ``Origin`` already refused), as L{refusal} asks them."""
+    given = request.headers
+
+    def headers(name):
+        value = given.get(name.decode("ascii"))
+        return [] if value is None else [value]
+
+    return headers
+
+
 class StreamServerFactory(WebSocketServerFactory):
     """
     Serves each resource (the path of the WebSocket URL) with its own
-    factory's protocols; a request for another path is refused (404).
+    factory's protocols, to a request that passes the check every HTTP
+    port of the daemons makes (L{refusal}: a ``Host`` it serves, no
+    ``Origin``); a request for another path is refused (404).
 
+    @ivar names: the L{ServedNames
+        <twisted_bazaar.base.httphosts.ServedNames>} a request's ``Host``
+        must name.
     @ivar resources: path -> the factory of its protocols.
     @ivar refused: told ``refused(address, why)`` of each connection that
         failed or was refused, or None.
@@ -333,11 +356,12 @@ class StreamServerFactory(WebSocketServerFactory):
     noisy = False
     log = _Unsaid()
 
-    def __init__(self, clock, resources, refused=None,
+    def __init__(self, clock, resources, names, refused=None,
                  handshakeSeconds=HANDSHAKE_SECONDS.default):
         super().__init__(reactor=clock, protocols=[SUBPROTOCOL], server=SOFTWARE)
         self.clock = clock
         self.resources = resources
+        self.names = names
         self.refused = refused
         self.handshakeSeconds = handshakeSeconds
         #: The connections still in their opening handshake (L{OPENING}).

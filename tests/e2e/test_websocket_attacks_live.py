@@ -1,0 +1,93 @@
+"""
+End to end, issue 93 (the seventh round, docs/reliability.md): the red
+team's attacks on a live tracker's WebSocket port, on loopback.  The
+attackers are this test's plain sockets: what a browser's page sends
+(a rebinding name, an ``Origin``), and a peer that pings and never
+reads.
+
+Every wait is bounded: on a log line, or on a socket with a timeout;
+nothing sleeps.
+"""
+
+import base64
+import os
+import shutil
+import socket
+import struct
+import tempfile
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.testing.daemons import JSON, LISTENING_EVENT, LiveMarket
+
+#: Seconds any one expected log line, or socket read, may take.
+TIMEOUT = 30.0
+
+
+def upgrade(host, *more):
+    """A WebSocket opening handshake offering bazaar, naming ``host``,
+    with ``more`` header lines."""
+    key = base64.b64encode(os.urandom(16))
+    lines = [b"GET / HTTP/1.1", b"Host: " + host, b"Upgrade: websocket",
+             b"Connection: Upgrade", b"Sec-WebSocket-Key: " + key,
+             b"Sec-WebSocket-Version: 13", b"Sec-WebSocket-Protocol: bazaar", *more]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def ping(payload):
+    """A client's ping frame (masked with a zero key, as RFC 6455 allows)."""
+    return bytes([0x89, 0x80 | len(payload)]) + bytes(4) + payload
+
+
+def statusLine(sock):
+    """The first line the server answers (b"" if it closes first)."""
+    got = b""
+    while b"\r\n" not in got:
+        more = sock.recv(4096)
+        if not more:
+            break
+        got += more
+    return got.split(b"\r\n")[0]
+
+
+class WebSocketAttackTests(SynchronousTestCase):
+    def setUp(self):
+        folder = tempfile.mkdtemp(prefix="bazaar-e2e-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        self.market = LiveMarket(folder, logFormat=JSON)
+        self.addCleanup(self.market.stop)
+
+    def startTracker(self, *args):
+        """The tracker, with its WebSocket port on loopback: its port."""
+        tracker = self.market.startTracker("tracker", TIMEOUT, "--ws-port", "0", *args)
+        listening = tracker.waitForEvent(LISTENING_EVENT, TIMEOUT, what="websocket")
+        return tracker, int(listening["port"])
+
+    def connect(self, port):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        self.addCleanup(sock.close)
+        return sock
+
+    def answer(self, port, request):
+        sock = self.connect(port)
+        sock.sendall(request)
+        return statusLine(sock).decode("latin-1")
+
+    def test_noPageOpensTheWebSocketPort(self):
+        """
+        A page whose name rebinds to 127.0.0.1 names itself in ``Host``:
+        refused 421; a page under any name sends ``Origin``: refused 403.
+        The daemons' own clients send neither: 101 (the same request,
+        ``Host`` the address).
+        """
+        _, port = self.startTracker()
+        here = b"127.0.0.1:%d" % (port,)
+        self.assertRegex(self.answer(port, upgrade(b"evil.example:%d" % (port,))),
+                         r"^HTTP/1.1 421 this WebSocket port answers to .*, not to Host "
+                         r"'evil.example:\d+'")
+        for origin in (b"http://evil.example", b"http://" + here):
+            self.assertRegex(self.answer(port, upgrade(here, b"Origin: " + origin)),
+                             r"^HTTP/1.1 403 this WebSocket port opens no WebSocket a "
+                             r"page asks for")
+        self.assertEqual(self.answer(port, upgrade(here)),
+                         "HTTP/1.1 101 Switching Protocols")
