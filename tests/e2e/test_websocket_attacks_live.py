@@ -91,3 +91,31 @@ class WebSocketAttackTests(SynchronousTestCase):
                              r"page asks for")
         self.assertEqual(self.answer(port, upgrade(here)),
                          "HTTP/1.1 101 Switching Protocols")
+
+    def test_pingsNeverReadAreCharged(self):
+        """
+        A peer that opens a WebSocket to the tracker, never reads, and
+        pings: each pong waits for it in the link's account (1 MiB, the
+        write limit), and it is dropped once that is full, having made
+        the tracker hold about that; it sent 16 MiB of pings before
+        the fix, each answered into the tracker's memory.
+        """
+        tracker, port = self.startTracker("--handshake-timeout", "300")
+        sock = socket.socket()
+        self.addCleanup(sock.close)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(TIMEOUT)
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(upgrade(b"127.0.0.1:%d" % (port,)))
+        self.assertEqual(statusLine(sock), b"HTTP/1.1 101 Switching Protocols")
+        pings = ping(b"p" * 125) * 1024
+        sent = 0
+        try:
+            while sent < 16 * 2**20:
+                sock.sendall(pings)
+                sent += len(pings)
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        self.assertLess(sent, 16 * 2**20)
+        tracker.waitFor(r"is not reading: over 1048576 bytes waiting; dropping the link",
+                        TIMEOUT)

@@ -43,6 +43,7 @@ from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.base.httphosts import whyRefused
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import CONNECTIONS_LIMIT, RateLimit, admitted
+from twisted_bazaar.net.sendnow import unsent
 
 #: Seconds a connection has to send a whole request, from its opening or
 #: from the end of its last answer; an answer that goes on (an event
@@ -59,16 +60,6 @@ def speaksHTTP(first):
     """Can a request start with this byte: printable ASCII, or an empty
     line's CR or LF?"""
     return 0x21 <= first < 0x7F or first in b"\r\n"
-
-
-def unsent(transport):
-    """Bytes a TCP transport has yet to send (what Twisted's
-    FileDescriptor buffers); 0 for one that does not say."""
-    buffered = getattr(transport, "dataBuffer", None)
-    if not isinstance(buffered, bytes):
-        return 0
-    return (len(buffered) - getattr(transport, "offset", 0)
-            + getattr(transport, "_tempDataLen", 0))
 
 
 class ConnectionGuard:

@@ -40,7 +40,7 @@ from twisted_bazaar.base.logthrottle import peerFields
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.net.batch import FLUSH_BYTES, WriteBatch
-from twisted_bazaar.net.capabilities import IChannelProtocol
+from twisted_bazaar.net.capabilities import IChannelProtocol, IQueuedBeside
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.keepalive import (
     DEAD_AFTER_INTERVALS,
@@ -258,7 +258,7 @@ class IChannelUp(Interface):
         """The channel under link is up: its handshake hash is known."""
 
 
-@implementer(IProtocol, ILoggingContext, IPushProducer, IChannelProtocol)
+@implementer(IProtocol, ILoggingContext, IPushProducer, IChannelProtocol, IQueuedBeside)
 class Link(Reading, Writing):
     """
     A framed, decoded connection to one peer, on behalf of an

@@ -11,7 +11,10 @@ process's account of unsent bytes
 (L{twisted_bazaar.net.link.LinkSettings.unsent}, shared fairly among
 address groups), and the link is dropped when what waits for it is over
 the write limit, or when the account has no room for it (its group
-holds the most) or gives its room to a group holding fewer.
+holds the most) or gives its room to a group holding fewer.  What the
+transport queues for the peer of its own accord (a WebSocket pong) is
+counted so too (L{Writing.queuedBeside}): every byte that waits for a
+peer is in its link's account, whoever wrote it.
 """
 
 from twisted.logger import LogLevel
@@ -60,13 +63,9 @@ class Writing:
                 settings.traffic.messageDropped("oversize", kind)
             return
         seldom = self._seldom
-        if seldom is not None and seldom.waiting is not None:
-            seldom.waiting += len(payload)
-            if seldom.waiting > settings.write_limit:
-                self._notReading(f"over {settings.write_limit} bytes waiting", kind)
-                return
-            if seldom.waiting > seldom.charged and self._charge(seldom, kind):
-                return
+        if seldom is not None and seldom.waiting is not None and self._waits(
+                seldom, len(payload), kind):
+            return
         if kind != "ping" and kind != "pong":
             now = self._last_traffic = context.clock.seconds()
             recent = context.recent
@@ -96,6 +95,32 @@ class Writing:
         held[0] += len(framed)
         if held[0] >= FLUSH_BYTES:
             self.flushWrites()
+
+    def queuedBeside(self, size):
+        """
+        The transport queues ``size`` bytes of its own for the peer (a
+        WebSocket pong): while it has paused this link they wait as what
+        the link writes does, charged alike (L{IQueuedBeside
+        <twisted_bazaar.net.capabilities.IQueuedBeside>}); False if the
+        link is dropped for them, or is closing.
+        """
+        if self.closing or self.transport is None:
+            return False
+        seldom = self._seldom
+        if seldom is None or seldom.waiting is None:
+            return True
+        return not self._waits(seldom, size, None)
+
+    def _waits(self, seldom, size, kind):
+        """``size`` more bytes wait for the peer of a paused link: counted
+        against the write limit and charged to the account; True if the
+        link is dropped for them."""
+        settings = self._context.settings
+        seldom.waiting += size
+        if seldom.waiting > settings.write_limit:
+            self._notReading(f"over {settings.write_limit} bytes waiting", kind)
+            return True
+        return seldom.waiting > seldom.charged and self._charge(seldom, kind)
 
     def _charge(self, seldom, kind):
         """

@@ -15,6 +15,10 @@ from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.helpers import RecordingOwner
+from twisted.internet.task import Clock
+from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.transports.websocket.limits import (
     CLOSE_SECONDS, HANDSHAKE_BYTES, HANDSHAKE_SECONDS, MESSAGE_BYTES, OPENING)
 from twisted_bazaar.transports.websocket.stream import WebSocketFailed
@@ -173,6 +177,115 @@ class HostCheckTests(SynchronousTestCase):
         server, transport = accepted(joined)
         server.dataReceived(REQUEST.replace(b"Host: 127.0.0.1", b"Host: market.example"))
         self.assertTrue(transport.value().startswith(b"HTTP/1.1 101"), transport.value())
+
+
+class Unread(Raw):
+    """A TCP transport whose peer never reads: what is written stays, and
+    past Twisted's buffer size it pauses its streaming producer, as a
+    reactor's transport does, never to resume it."""
+
+    bufferSize = 65536
+    paused = False
+    # What a reactor's transport buffers, as it keeps it (all of it not
+    # yet handed to its buffer proper).
+    dataBuffer = b""
+    offset = 0
+
+    @property
+    def _tempDataLen(self):
+        return len(self.value())
+
+    def write(self, data):
+        super().write(data)
+        if (self.producer is not None and self.streaming and not self.paused
+                and len(self.value()) > self.bufferSize):
+            self.paused = True
+            self.producer.pauseProducing()
+
+
+class _Links(Factory):
+    """Builds a node's L{Link} for each connection, keeping it."""
+
+    def __init__(self, clock, settings):
+        self.clock = clock
+        self.settings = settings
+        self.built = []
+
+    def buildProtocol(self, addr):
+        link = Link(RecordingOwner(), self.clock, self.settings, True)
+        self.built.append(link)
+        return link
+
+
+#: A client's ping of the most a control frame carries.
+PING = frame(0x9, b"p" * 125)
+
+
+class PongTests(SynchronousTestCase):
+    """
+    A peer that pings and does not read (issue 93): each pong is a frame
+    this end writes of its own, which the link never wrote.  It is
+    charged to the link's account of what waits for the peer, so the
+    peer is dropped once its link's write limit is full; a protocol with
+    no such account has no pong queued past a message's worth unsent.
+    """
+
+    def serve(self, factory):
+        joined = Joined(resources={"/": factory})
+        server = joined.reactor.tcpServers[-1][1].buildProtocol(
+            IPv4Address("TCP", "198.51.100.7", 5000))
+        transport = Unread()
+        server.makeConnection(transport)
+        server.dataReceived(REQUEST)
+        self.assertIn(b" 101 ", transport.value())
+        return joined, server, transport
+
+    def test_aLinksPeerThatPingsAndDoesNotReadIsDropped(self):
+        settings = LinkSettings(write_limit=256 * 1024)
+        links = _Links(Clock(), settings)
+        joined, server, transport = self.serve(links)
+        for _ in range(20_000):
+            if transport.aborted:
+                break
+            server.dataReceived(PING)
+        self.assertTrue(transport.aborted)
+        self.assertTrue(links.built[0].closing)
+        # What the peer left unread: the buffer that paused the link, and
+        # the write limit's worth of pongs, no more.
+        self.assertLess(len(transport.value()),
+                        Unread.bufferSize + settings.write_limit + len(PING))
+        self.assertGreater(len(transport.value()), settings.write_limit)
+        server.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(settings.unsent.used, 0)
+
+    def test_thePongsAreChargedToTheProcesssAccount(self):
+        settings = LinkSettings(write_limit=1024 * 1024)
+        links = _Links(Clock(), settings)
+        joined, server, transport = self.serve(links)
+        for _ in range(2_000):
+            server.dataReceived(PING)
+        self.assertTrue(transport.paused)
+        self.assertGreater(settings.unsent.held(groupOf(links.built[0])),
+                           len(transport.value()) - Unread.bufferSize - len(PING))
+
+    def test_aProtocolWithNoAccountQueuesNoMoreThanAMessage(self):
+        joined, server, transport = self.serve(Recorders())
+        for _ in range(20_000):
+            server.dataReceived(PING)
+        self.assertFalse(transport.aborted)
+        self.assertLess(len(transport.value()), MESSAGE_BYTES.default + 2 * len(PING))
+        self.assertGreaterEqual(len(transport.value()), MESSAGE_BYTES.default)
+
+    def test_aReadingPeerHasItsPongs(self):
+        joined = Joined()
+        client, server, pump = opened(self, joined)
+        pongs = []
+        client.transport.websocket.onPong = pongs.append
+        for n in range(3):
+            client.transport.websocket.sendPing(b"%d" % n)
+        pump.flush()
+        pump.flush()
+        self.assertEqual(pongs, [b"0", b"1", b"2"])
 
 
 class RefusalTests(SynchronousTestCase):

@@ -28,7 +28,8 @@ from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.base.httphosts import refusal
 from twisted_bazaar.net.account import Account
-from twisted_bazaar.net.capabilities import conformThrough
+from twisted_bazaar.net.capabilities import IQueuedBeside, conformThrough
+from twisted_bazaar.net.sendnow import unsent
 from twisted_bazaar.transports.websocket.limits import (
     CLOSE_SECONDS, HANDSHAKE_BYTES, HANDSHAKE_SECONDS, MESSAGE_BYTES, OPENING)
 
@@ -41,6 +42,8 @@ SUBPROTOCOL = "bazaar"
 SOFTWARE = "twisted-bazaar"
 #: A normal closure (RFC 6455 §7.4.1).
 _NORMAL = 1000
+#: The most a control frame's head takes: 2 bytes, and a client's mask.
+_CONTROL_HEAD = 6
 
 
 class WebSocketFailed(ConnectionLost):
@@ -103,9 +106,11 @@ class StreamTransport:
         return self.websocket.transport.getHost()
 
     def registerProducer(self, producer, streaming):
+        self.websocket.producer = producer
         self.websocket.transport.registerProducer(producer, streaming)
 
     def unregisterProducer(self):
+        self.websocket.producer = None
         self.websocket.transport.unregisterProducer()
 
     def pauseProducing(self):
@@ -147,6 +152,8 @@ class _Stream:
     aborted = False
     #: Whether WebSocket opened.
     opened = False
+    #: The producer the protocol carried registered (a link), or None.
+    producer = None
     _timer = None
     #: The opening handshake's bytes so far, until its end is found.
     _head = b""
@@ -224,6 +231,29 @@ class _Stream:
                                   "binary messages only")
             return
         self.carried.dataReceived(payload)
+
+    def onPing(self, payload):
+        """
+        Answer a ping with its pong, a frame of this end's own that the
+        protocol carried never wrote: its bytes are charged to that
+        protocol's account of what waits for the peer (a link's,
+        L{IQueuedBeside}), which drops the connection once a peer that
+        pings and does not read has filled it.  A protocol that keeps no
+        such account (a file's transfer) has a pong sent only while the
+        TCP connection holds less than a message unsent; past it the ping
+        goes unanswered (RFC 6455 §5.5.3 lets a pong answer only the
+        latest ping): a peer that does not read makes it queue no more.
+        """
+        if self.state != WebSocketProtocol.STATE_OPEN:
+            return
+        size = len(payload) + _CONTROL_HEAD
+        producer = self.producer
+        if IQueuedBeside.providedBy(producer):
+            if not producer.queuedBeside(size):
+                return
+        elif unsent(self.transport) >= MESSAGE_BYTES.default:
+            return
+        self.sendPong(payload)
 
     def _fail_connection(self, code=WebSocketProtocol.CLOSE_STATUS_CODE_GOING_AWAY,
                          reason="going away"):
