@@ -11,6 +11,9 @@ from twisted.application.service import MultiService
 from twisted.internet.task import Clock
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.base.limitregistry import LIMITS
+from twisted_bazaar.transports.websocket.limits import OPENING
 from zope.interface.verify import verifyObject
 
 from twisted_bazaar.channel.session import ChannelKey
@@ -142,3 +145,14 @@ class TrackerTests(SynchronousTestCase):
         service = makeTrackerService(parsed(TrackerOptions, ["--no-udp", "--listen",
                                                              "tcp:0"]))
         self.assertNotIsInstance(service, MultiService)
+
+
+class TrackerAccountsTests(SynchronousTestCase):
+    def test_theOpeningsOfItsPort(self):
+        """The tracker's port, when on, holds its handshakes in an account
+        of the declared L{OPENING}: the tracker keeps them apart."""
+        plugin = WebSocketPlugin()
+        self.assertEqual(plugin.trackerAccounts({"ws-port": None, "ws-names": None}), ())
+        self.assertEqual(plugin.trackerAccounts({"ws-port": 0, "ws-names": None}),
+                         (OPENING,))
+        self.assertTrue(LIMITS.declares(OPENING))

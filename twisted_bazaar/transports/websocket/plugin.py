@@ -16,6 +16,7 @@ from zope.interface import implementer
 from twisted_bazaar.base.httphosts import hostNames
 from twisted_bazaar.base.options import PluginOption, boundedInt
 from twisted_bazaar.transports.plugin import ITransportPlugin
+from twisted_bazaar.transports.websocket.limits import OPENING
 from twisted_bazaar.transports.websocket.parser import PREFIX, parsePeer
 
 __all__ = ["WebSocketPlugin"]
@@ -55,6 +56,12 @@ class WebSocketPlugin:
     )
     trackerKinds = (PREFIX,)
     trackerHelp = f"{PREFIX}:HOST:PORT for its WebSocket port"
+
+    def trackerAccounts(self, values):
+        """The tracker's WebSocket port, when --ws-port turns it on, holds
+        its connections in their opening handshake in an account of
+        L{OPENING}."""
+        return () if values["ws-port"] is None else (OPENING,)
 
     def nodeTransport(self, reactor, values, interface, onFailure):
         """The maker of the node's WebSocket (its port, --ws-port, and its
