@@ -10,18 +10,26 @@ nothing sleeps.
 """
 
 import base64
+import json
 import os
 import shutil
 import socket
-import struct
 import tempfile
+from contextlib import ExitStack
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.testing.daemons import JSON, LISTENING_EVENT, LiveMarket
+from twisted_bazaar.testing.daemons import (
+    JSON, LISTENING_EVENT, LOOPBACK_LISTEN, TRACKER_LISTENING, LiveMarket)
+
+from tests.contract.channel import ChannelBroken, open_channel
+from tests.e2e.test_account_live import connectFrom, firstAnswer
+from tests.e2e.test_raw_client import netstring
 
 #: Seconds any one expected log line, or socket read, may take.
 TIMEOUT = 30.0
+#: The open-file limit of the descriptors' attack (issue 93's).
+OPEN_FILES = 512
 
 
 def upgrade(host, *more):
@@ -119,3 +127,50 @@ class WebSocketAttackTests(SynchronousTestCase):
         self.assertLess(sent, 16 * 2**20)
         tracker.waitFor(r"is not reading: over 1048576 bytes waiting; dropping the link",
                         TIMEOUT)
+
+    def register(self, host, port, timeout=TIMEOUT):
+        """A keyless port-0 registration from host: the tracker's answer
+        ((type, code)), or None: refused before the channel was up."""
+        tcp = self.sockets.enter_context(connectFrom(host, port))
+        tcp.settimeout(timeout)
+        try:
+            sock = open_channel(tcp)
+        except (ChannelBroken, OSError):
+            return None
+        sock.sendall(netstring(json.dumps(
+            {"type": "thisisme", "id": "", "port": 0, "host": ""}).encode()))
+        answer = firstAnswer(sock)
+        return answer and (answer["type"], answer.get("code"))
+
+    def test_silentOpeningsLeaveANodeItsDescriptor(self):
+        """
+        Issue 93: with ``ulimit -n`` 512, registrations up to what the
+        tracker keeps, then 256 silent WebSocket openings (8 from each of
+        32 /16s, inside the port's own account) held every descriptor,
+        and a node could not register.  Now the openings are counted out
+        of the registrations the tracker keeps: a node of another /16
+        registers at once, among them.
+        """
+        self.sockets = ExitStack()
+        self.addCleanup(self.sockets.close)
+        tracker = self.market.start(
+            "tracker", ["bazaar-tracker", "--listen", LOOPBACK_LISTEN, "--ws-port", "0",
+                        "--ping-interval", "600", "--relay-reservations", "0",
+                        "--pending-limit", "16"],
+            wrapper=("prlimit", f"--nofile={OPEN_FILES}:{OPEN_FILES}", "--"))
+        port = int(tracker.waitFor(TRACKER_LISTENING, TIMEOUT)["port"])
+        ws = int(tracker.waitForEvent(LISTENING_EVENT, TIMEOUT, what="websocket")["port"])
+        answers = {}
+        for n in range(120):
+            for group in range(1, 5):
+                answer = self.register(f"127.{group}.{n // 250}.{n % 250 + 1}", port)
+                answers[answer] = answers.get(answer, 0) + 1
+        self.assertGreater(answers.get(("thisisyou", None), 0), 100, answers)
+        for group in range(1, 33):
+            for n in range(8):
+                sock = self.sockets.enter_context(connectFrom(f"127.{100 + group}.0.{n + 1}",
+                                                              ws))
+                sock.sendall(b"GET / HTTP/1.1\r\n")
+        self.assertEqual(self.register("127.0.0.1", port, timeout=5.0),
+                         ("thisisyou", None))
+        self.assertNotIn("Too many open files", "\n".join(tracker.lines))
