@@ -95,7 +95,7 @@ class WebSocketAttackTests(SynchronousTestCase):
                          r"'evil.example:\d+'")
         for origin in (b"http://evil.example", b"http://" + here):
             self.assertRegex(self.answer(port, upgrade(here, b"Origin: " + origin)),
-                             r"^HTTP/1.1 403 this WebSocket port opens no WebSocket a "
+                             r"^HTTP/1.1 403 this WebSocket port takes no upgrade a "
                              r"page asks for")
         self.assertEqual(self.answer(port, upgrade(here)),
                          "HTTP/1.1 101 Switching Protocols")

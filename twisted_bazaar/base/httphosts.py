@@ -1,11 +1,11 @@
 """
 The hosts a daemon's HTTP ports answer to (L{ServedNames}), and the one
 check every such port makes of each request before anything is read
-(L{whyRefused}, L{refusal}): the web view's, the metrics' of node and
-tracker (through L{twisted_bazaar.daemon.site.QuietSite}), and every
-WebSocket port's opening handshake
-(L{twisted_bazaar.transports.websocket.stream}).  It is here, under
-every layer that listens, so that no port speaking HTTP is without it.
+(L{refusal}): the web view's, the metrics' of node and tracker (through
+L{twisted_bazaar.daemon.site.QuietSite}, as L{whyRefused}), and every
+transport's port that speaks HTTP first (its opening handshake).  It is
+here, under every layer that listens, so that no port speaking HTTP is
+without it.
 
 A page whose own name was made to resolve to this machine (DNS
 rebinding) is, to its browser, of the same origin as the port it now
@@ -19,12 +19,13 @@ on nothing a page chooses or a browser may leave out: ``Origin`` is not
 sent with a same-origin GET, and Chromium sends ``Sec-Fetch-*`` only to
 trustworthy (https or localhost) URLs.
 
-A WebSocket upgrade is another matter: a browser sends ``Origin`` with
-every one (RFC 6455 §4.1), same origin or not, and a page may open a
-WebSocket to any address, which no same-origin rule guards.  The
+A request to upgrade the connection to another protocol (``Upgrade``)
+is another matter: a page makes one only through its browser's own API,
+which always sends ``Origin`` (RFC 6455 §4.1), same origin or not, and
+may open it to any address, which no same-origin rule guards.  The
 daemons' own clients send none, so an upgrade that carries ``Origin``
-(or the older drafts' ``Sec-WebSocket-Origin``) comes from a page and is
-refused ``403``: no page of any site opens a daemon's WebSocket.
+comes from a page and is refused ``403``: no page of any site opens a
+daemon's port so.
 
 A request no browser sends is refused ``400`` (RFC 9110 §7.2, RFC 9112
 §3.2): none, or two or more, ``Host`` headers; a ``Host`` that is not
@@ -166,17 +167,13 @@ def whyRefused(names, request):
     return refusal(names, lambda name: headers.getRawHeaders(name) or [])
 
 
-#: The headers that say a page asked: RFC 6455's, and its drafts' (8-12).
-_ORIGINS = (b"origin", b"sec-websocket-origin")
-
-
 def refusal(names, headers):
     """
     Why a request is refused before anything is read, as ``(code,
     reason)``, or None: 400 for a request no browser sends (its ``Host``
     missing, repeated or malformed), 421 for a ``Host`` that names no
-    name of names (L{ServedNames}), 403 for a WebSocket upgrade that
-    carries an ``Origin`` (a page's).
+    name of names (L{ServedNames}), 403 for a request to upgrade the
+    connection that carries an ``Origin`` (a page's).
 
     @param headers: ``headers(name)``, the values of the header ``name``
         (lower-case bytes) as the request gave them, one for each time it
@@ -195,23 +192,11 @@ def refusal(names, headers):
         return 421, (f"{names.what} answers to {names.shown()}, not to Host "
                      f"{_shown(host)}: a page under another name (DNS rebinding) is "
                      "refused")
-    if _upgradesToWebSocket(headers):
-        for header in _ORIGINS:
-            origins = headers(header)
-            if origins:
-                return 403, (f"{names.what} opens no WebSocket a page asks for "
-                             f"(Origin {_shown(origins[0])}): the daemons' clients "
-                             "send no Origin")
+    origins = headers(b"origin")
+    if origins and headers(b"upgrade"):
+        return 403, (f"{names.what} takes no upgrade a page asks for (Origin "
+                     f"{_shown(origins[0])}): the daemons' clients send no Origin")
     return None
-
-
-def _upgradesToWebSocket(headers):
-    """Whether a request's ``Upgrade`` names WebSocket."""
-    for value in headers(b"upgrade"):
-        text = value.decode("latin-1") if isinstance(value, bytes) else value
-        if any(token.strip().lower() == "websocket" for token in text.split(",")):
-            return True
-    return False
 
 
 def _shown(value):

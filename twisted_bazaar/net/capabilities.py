@@ -53,7 +53,7 @@ class IQueuedBeside(Interface):
     """A producer (a node's L{Link <twisted_bazaar.net.link.Link>}) whose
     account of the bytes waiting for its peer also takes those its
     transport queues for that peer of its own accord, which it never
-    wrote (a WebSocket pong, which the peer's ping makes): a peer that
+    wrote (a pong, which the peer's ping makes): a peer that
     makes the transport write and does not read fills the producer's
     account (its write limit, the process's unsent bytes) as if the
     producer had written them, and is dropped when it is full."""

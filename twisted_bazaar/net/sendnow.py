@@ -14,7 +14,7 @@ Only a plain TCP transport (L{twisted.internet.tcp.Connection}) with no
 producer or a streaming one is written to so: a pull producer is asked
 for more only by the transport's own C{doWrite}.  Large writes (file
 transfers) keep Twisted's way.  How much a transport holds unsent is
-L{unsent}'s to say (a web port's deadline, a WebSocket's pongs read it).
+L{unsent}'s to say (a web port's deadline, a transport's own pongs read it).
 """
 
 from twisted.internet.tcp import Connection

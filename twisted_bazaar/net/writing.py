@@ -12,7 +12,7 @@ process's account of unsent bytes
 address groups), and the link is dropped when what waits for it is over
 the write limit, or when the account has no room for it (its group
 holds the most) or gives its room to a group holding fewer.  What the
-transport queues for the peer of its own accord (a WebSocket pong) is
+transport queues for the peer of its own accord (a pong to a ping) is
 counted so too (L{Writing.queuedBeside}): every byte that waits for a
 peer is in its link's account, whoever wrote it.
 """
@@ -99,7 +99,7 @@ class Writing:
     def queuedBeside(self, size):
         """
         The transport queues ``size`` bytes of its own for the peer (a
-        WebSocket pong): while it has paused this link they wait as what
+        pong to the peer's ping): while it has paused this link they wait as what
         the link writes does, charged alike (L{IQueuedBeside
         <twisted_bazaar.net.capabilities.IQueuedBeside>}); False if the
         link is dropped for them, or is closing.

@@ -115,7 +115,7 @@ class Options(DaemonOptions):
               "default what the process's open-file limit leaves once the "
               "connections still to register, the web view's and the metrics' "
               "connections, the openings of the relay's port and of each "
-              "transport's (--ws-port's handshakes) and 64 for the tracker itself "
+              "transport's port (as its plugin declares them) and 64 for the tracker itself "
               "are counted out (halved with --web, whose view keeps a link to each "
               "node)", boundedInt(1, 10**7)),
         param("relay-port", 0, "TCP port of the tracker's relay, on the --listen "

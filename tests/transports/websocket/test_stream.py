@@ -152,9 +152,17 @@ class HostCheckTests(SynchronousTestCase):
         for origin in (b"http://127.0.0.1:4321", b"http://evil.example"):
             status, refusals = self.refused(REQUEST.replace(
                 b"\r\n\r\n", b"\r\nOrigin: " + origin + b"\r\n\r\n"))
-            self.assertTrue(status.startswith("HTTP/1.1 403 this WebSocket port opens no "
-                                              "WebSocket a page asks for"), status)
+            self.assertTrue(status.startswith("HTTP/1.1 403 this WebSocket port takes no "
+                                              "upgrade a page asks for"), status)
             self.assertIn("Origin", refusals[0])
+
+    def test_aDraftsOriginDoesNotStandInForIt(self):
+        """A request of a draft's version, whose page would name itself in
+        Sec-WebSocket-Origin, is refused: only RFC 6455 is spoken."""
+        status, _ = self.refused(REQUEST.replace(
+            b"Sec-WebSocket-Version: 13", b"Sec-WebSocket-Version: 8").replace(
+            b"\r\n\r\n", b"\r\nSec-WebSocket-Origin: http://evil.example\r\n\r\n"))
+        self.assertTrue(status.startswith("HTTP/1.1 400"), status)
 
     def test_whatNoBrowserSendsIsRefused(self):
         status, _ = self.refused(REQUEST.replace(b"Host: 127.0.0.1",

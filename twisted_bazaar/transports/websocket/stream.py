@@ -308,13 +308,16 @@ class _Stream:
 def _quiet(factory, server):
     """No timers of autobahn's own (they run on txaio's global loop, not
     the clock given), no compression, binary messages and frames of at
-    most L{MESSAGE_BYTES}."""
+    most L{MESSAGE_BYTES}; a server speaks RFC 6455's version alone."""
     factory.setProtocolOptions(
         openHandshakeTimeout=0, closeHandshakeTimeout=0, autoPingInterval=0,
         maxFramePayloadSize=MESSAGE_BYTES.default,
         maxMessagePayloadSize=MESSAGE_BYTES.default, failByDrop=False)
     if server:
-        factory.setProtocolOptions(webStatus=False)
+        # RFC 6455's version only: its Origin is the one header a page's
+        # request always carries, which the check of every HTTP port
+        # refuses (the drafts named it Sec-WebSocket-Origin).
+        factory.setProtocolOptions(webStatus=False, versions=[13])
     else:
         factory.setProtocolOptions(serverConnectionDropTimeout=0)
 

@@ -103,8 +103,9 @@ class WebSocketTransport:
     def dial(self, path, expectedKey, protocolFactory, options=None):
         """
         Connect a protocol (C{protocolFactory()}, called once) at path,
-        its peer to prove ``expectedKey`` (32 raw bytes; None: any) in the
-        channel's handshake: at the links' resource (L{ROOT}), or, for
+        its peer to prove ``expectedKey`` (32 raw bytes, or a keyed node
+        id: a key of that id; None: any) in the channel's handshake: at
+        the links' resource (L{ROOT}), or, for
         the L{DialOptions} purpose C{files}, at L{FILES}.
 
         @return: a Deferred firing with the protocol once WebSocket is
