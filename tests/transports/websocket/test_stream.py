@@ -9,7 +9,8 @@ each a clear refusal and a closed connection.
 import struct
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionAborted, ConnectionDone, ConnectionLost
+from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
@@ -21,6 +22,7 @@ from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.transports.websocket.limits import (
     CLOSE_SECONDS, HANDSHAKE_BYTES, HANDSHAKE_SECONDS, MESSAGE_BYTES, OPENING)
+from twisted_bazaar.transports.websocket import stream
 from twisted_bazaar.transports.websocket.stream import WebSocketFailed
 
 from tests.transports.websocket.helpers import Joined, Recorders
@@ -294,6 +296,64 @@ class PongTests(SynchronousTestCase):
         pump.flush()
         pump.flush()
         self.assertEqual(pongs, [b"0", b"1", b"2"])
+
+
+class NormalCloseTests(SynchronousTestCase):
+    """
+    A connection closed by its closing handshake, by either end, ended
+    normally (issue 93: it was said at info as a refusal, "closed a
+    connection from ...: Connection was aborted locally", the TCP drop
+    that follows a server's closing handshake, and its carried protocol
+    was told it failed): one debug line says so, the carried protocol is
+    told the connection is done, and no refusal is said.
+    """
+
+    CLOSE = frame(0x8, struct.pack("!H", 1000))
+
+    def setUp(self):
+        self.events = []
+        self.patch(stream, "_log", Logger(observer=self.events.append))
+        self.joined = Joined()
+        self.server, self.transport = accepted(self.joined)
+        self.server.dataReceived(REQUEST)
+        self.carried = self.joined.servers.built[0]
+
+    def lines(self):
+        return [formatEvent(event) for event in self.events]
+
+    def assertNormal(self, by):
+        # A server that began the closing handshake drops TCP (aborts)
+        # once it is done; one answering it closes TCP.
+        self.server.connectionLost(Failure(ConnectionAborted() if self.transport.aborted
+                                           else ConnectionDone()))
+        self.assertEqual(self.joined.refusals, [])
+        self.assertIsInstance(self.carried.lost.value, ConnectionDone)
+        [line] = self.lines()
+        self.assertIn(f"closed normally, closed by {by}", line)
+        self.assertEqual(self.events[0]["log_level"], LogLevel.debug)
+
+    def test_closedByThePeer(self):
+        self.server.dataReceived(self.CLOSE)
+        self.assertNormal("the peer")
+
+    def test_closedByThisEnd(self):
+        self.carried.transport.loseConnection()
+        self.server.dataReceived(self.CLOSE)
+        self.assertTrue(self.transport.aborted)
+        self.assertNormal("this end")
+
+    def test_aRefusalKeepsItsLine(self):
+        self.server.dataReceived(frame(0x1, b"text"))
+        self.server.connectionLost(Failure(ConnectionAborted()))
+        self.assertIn("text message", self.joined.refusals[0])
+        self.assertIsInstance(self.carried.lost.value, WebSocketFailed)
+        self.assertEqual(self.lines(), [])
+
+    def test_aDroppedConnectionIsNoNormalClose(self):
+        self.server.connectionLost(Failure(ConnectionLost()))
+        self.assertIsInstance(self.carried.lost.value, WebSocketFailed)
+        self.assertEqual(len(self.joined.refusals), 1)
+        self.assertEqual(self.lines(), [])
 
 
 class RefusalTests(SynchronousTestCase):

@@ -21,6 +21,7 @@ from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import defer
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import IPushProducer, ITCPTransport, ITransport
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
@@ -44,6 +45,9 @@ SOFTWARE = "twisted-bazaar"
 _NORMAL = 1000
 #: The most a control frame's head takes: 2 bytes, and a client's mask.
 _CONTROL_HEAD = 6
+#: Where a connection's normal close is said (at debug: a refusal or a
+#: failure is said once, through the port's peer log).
+_log = Logger()
 
 
 class WebSocketFailed(ConnectionLost):
@@ -154,6 +158,9 @@ class _Stream:
     opened = False
     #: The producer the protocol carried registered (a link), or None.
     producer = None
+    #: Whether the WebSocket closing handshake was done, with a normal
+    #: code, whichever end began it.
+    _clean = False
     _timer = None
     #: The opening handshake's bytes so far, until its end is found.
     _head = b""
@@ -270,8 +277,9 @@ class _Stream:
         super()._fail_connection(code, reason)
 
     def onClose(self, wasClean, code, reason):
-        if self._why is None and not self.aborted and not (
-                wasClean and code in (_NORMAL, None)):
+        if wasClean and code in (_NORMAL, None):
+            self._clean = True
+        elif self._why is None and not self.aborted:
             self._why = (reason or self.wasNotCleanReason
                          or f"WebSocket closed with code {code}")
 
@@ -292,8 +300,17 @@ class _Stream:
         self._cancelTimer()
         super().connectionLost(reason)
         why = self._why
-        if why is None and not self.aborted and not reason.check(ConnectionDone):
+        if why is None and not self.aborted and not self._clean \
+                and not reason.check(ConnectionDone):
             why = reason.getErrorMessage()
+        if why is None and self._clean:
+            # A server drops TCP at once after the closing handshake
+            # (aborting it): the close was a normal one all the same.
+            peer = self.transport.getPeer()
+            _log.debug("websocket: the connection with {host}:{port} closed normally, "
+                       "closed by {by}", host=getattr(peer, "host", "?"),
+                       port=getattr(peer, "port", "?"),
+                       by="this end" if self.closedByMe else "the peer")
         carried, self.carried = self.carried, None
         if carried is not None and carried.transport is not None:
             carried.connectionLost(Failure(ConnectionDone() if why is None
