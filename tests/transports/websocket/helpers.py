@@ -9,7 +9,7 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.test.iosim import ConnectionCompleter
 
 from twisted_bazaar.base.httphosts import ServedNames
-from twisted_bazaar.transports.websocket.parser import WHAT
+from twisted_bazaar.transports.websocket import WHAT
 from twisted_bazaar.transports.websocket.endpoints import (
     WebSocketClientEndpoint, WebSocketServerEndpoint)
 

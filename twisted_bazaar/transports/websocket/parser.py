@@ -26,8 +26,6 @@ __all__ = ["WebSocketClientParser", "WebSocketServerParser", "parsePeer", "PREFI
 
 #: The endpoint strings' kind.
 PREFIX = "ws"
-#: What a WebSocket port is, as its refusals name it.
-WHAT = "this WebSocket port"
 
 
 def _port(text):
@@ -87,6 +85,7 @@ class WebSocketServerParser:
         from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 
         from twisted_bazaar.base.httphosts import ServedNames
+        from twisted_bazaar.transports.websocket import WHAT
         from twisted_bazaar.transports.websocket.endpoints import (
             ROOT, WebSocketServerEndpoint)
         if unknown:

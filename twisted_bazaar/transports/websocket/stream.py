@@ -110,11 +110,11 @@ class StreamTransport:
         return self.websocket.transport.getHost()
 
     def registerProducer(self, producer, streaming):
-        self.websocket.producer = producer
+        self.websocket.producing(producer)
         self.websocket.transport.registerProducer(producer, streaming)
 
     def unregisterProducer(self):
-        self.websocket.producer = None
+        self.websocket.producing(None)
         self.websocket.transport.unregisterProducer()
 
     def pauseProducing(self):
@@ -238,6 +238,11 @@ class _Stream:
                                   "binary messages only")
             return
         self.carried.dataReceived(payload)
+
+    def producing(self, producer):
+        """The protocol carried registered ``producer`` with the TCP
+        transport (None: unregistered): what a pong is charged to."""
+        self.producer = producer
 
     def onPing(self, payload):
         """

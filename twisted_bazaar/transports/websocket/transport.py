@@ -22,9 +22,8 @@ from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedFactory
 from twisted_bazaar.transports.interface import NO_OPTIONS, ITransport
 from twisted_bazaar.transports.relay.messages import FILES as FILES_PURPOSE
-from twisted_bazaar.transports.websocket import WEBSOCKET
+from twisted_bazaar.transports.websocket import WEBSOCKET, WHAT
 from twisted_bazaar.transports.websocket.endpoints import ROOT, WebSocketClientEndpoint
-from twisted_bazaar.transports.websocket.parser import WHAT
 from twisted_bazaar.transports.websocket.stream import StreamServerFactory
 
 __all__ = ["WebSocketTransport", "FILES", "CONNECT_SECONDS"]
