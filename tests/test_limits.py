@@ -4,7 +4,8 @@ pool declared"): every option a limit names is one an operator can give;
 every account a market builds (tracker, relays, nodes of each scheme,
 sellers sharing files, the web view's streams) holds a declared limit;
 and each such pool, filled by one stranger address group, still lets a
-second group in (max-min fairness among groups).
+second group in (max-min fairness among groups); so does each transport
+plugin's tracker port, whose accounts it declares.
 """
 
 import gc
@@ -13,15 +14,20 @@ import math
 import pkgutil
 import random
 
+from twisted.internet.protocol import Factory
+from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 import twisted_bazaar
 from twisted_bazaar.base.limitregistry import LIMITS
-from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
+from twisted_bazaar.base.logthrottle import PeerLog
+from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins, transportPlugins
+from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import RateLimit
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.tap import node as tapnode, tracker as taptracker
+from twisted_bazaar.tap.transports import transportValues
 from twisted_bazaar.testing import Market
 from twisted_bazaar.transports.relay.limits import NODE_LIMITS, RelayLimits
 from twisted_bazaar.net.link import LinkSettings
@@ -164,27 +170,62 @@ class MarketAccountsTests(MarketBuild):
         group's newest give way, L{Account.take}) or lets nothing go
         (L{Account.admits}).
         """
-        covered = set()
-        for account in self.made:
-            if not isinstance(account, Account):
-                continue
-            limit = account.limit
-            if not limit.owner.startswith("twisted_bazaar."):
-                continue
-            pool = Account.of(limit, account.capacity, account.group_limit,
-                              account.key_limit, account.oldest_first)
-            if pool.capacity == math.inf and pool.group_limit is None:
-                continue
-            fill(pool, "stranger")
-            self.assertGreater(pool.held("stranger"), 0, limit.name)
-            self.assertIsNotNone(pool.take("second", "other"), limit.name)
-            self.assertGreater(pool.held("stranger"), 0, limit.name)
-            waiting = Account.of(limit, account.capacity, account.group_limit,
-                                 account.key_limit)
-            admitted(waiting, "stranger")
-            self.assertTrue(waiting.admits("other"), limit.name)
-            covered.add(limit.name)
-        self.assertEqual(covered, MARKET_POOLS)
+        self.assertEqual(strangerWalk(self, self.made), MARKET_POOLS)
+
+
+class TransportPortTests(SynchronousTestCase):
+    """
+    The accounts each transport plugin's tracker port builds (issue 93:
+    the WebSocket port's openings were in no descriptor budget and no
+    walk): those it declares (C{trackerAccounts}), each declared in the
+    registry with the bound the port builds it with, and each, filled by
+    a stranger's group, still taking a second group.
+    """
+
+    #: The options that turn each installed plugin's tracker port on.
+    TURNED_ON = {"WebSocket": ["--ws-port", "0"]}
+
+    def test_eachPortsAccountsAreDeclaredAndWalked(self):
+        plugins = transportPlugins()
+        self.assertEqual(set(plugins), set(self.TURNED_ON))
+        for name, plugin in plugins.items():
+            options = taptracker.Options()
+            options.parseOptions(["--no-udp", *self.TURNED_ON[name]])
+            [values] = [values for each, values in transportValues(options)
+                        if each is plugin]
+            declared = plugin.trackerAccounts(values)
+            self.assertTrue(declared, name)
+            earlier = {id(thing) for thing in gc.get_objects()
+                       if isinstance(thing, Account)}
+            reactor = MemoryReactorClock()
+            service = plugin.trackerService(
+                reactor, Identity.generate(), Factory(), PeerLog(reactor), values,
+                "127.0.0.1", self.fail)
+            service.startService()
+            self.addCleanup(service.stopService)
+            made = [thing for thing in gc.get_objects()
+                    if isinstance(thing, Account) and id(thing) not in earlier]
+            self.assertEqual({account.limit.name for account in made},
+                             {limit.name for limit in declared}, name)
+            for account in made:
+                self.assertTrue(LIMITS.declares(account.limit), account.limit)
+                self.assertEqual(account.capacity, account.limit.default)
+                self.assertEqual(account.group_limit, account.limit.group)
+            self.assertEqual(strangerWalk(self, made),
+                             {limit.name for limit in declared}, name)
+
+    def test_theirOpeningsAreOutOfTheNodesDescriptors(self):
+        """What each port declares is counted out of the registrations
+        its tracker keeps (--registered-limit by default)."""
+        self.patch(taptracker, "openFiles", lambda: 4096)
+        for name, plugin in transportPlugins().items():
+            on, off = taptracker.Options(), taptracker.Options()
+            on.parseOptions(["--no-udp", *self.TURNED_ON[name]])
+            off.parseOptions(["--no-udp"])
+            [values] = [values for each, values in transportValues(on) if each is plugin]
+            self.assertEqual(
+                taptracker._registeredLimit(off) - taptracker._registeredLimit(on),
+                sum(limit.default for limit in plugin.trackerAccounts(values)), name)
 
 
 class MarketRatesTests(MarketBuild):
@@ -216,6 +257,33 @@ class MarketRatesTests(MarketBuild):
             self.assertTrue(take("other"), thing.limit.name)
             covered.add(thing.limit.name)
         self.assertLessEqual(self.RATES, covered)
+
+
+def strangerWalk(testCase, made):
+    """Fill each bounded pool of ours among ``made`` from one group, as
+    its owner built it, and check a second group still gets in: the
+    names of the limits walked."""
+    covered = set()
+    for account in made:
+        if not isinstance(account, Account):
+            continue
+        limit = account.limit
+        if not limit.owner.startswith("twisted_bazaar."):
+            continue
+        pool = Account.of(limit, account.capacity, account.group_limit,
+                          account.key_limit, account.oldest_first)
+        if pool.capacity == math.inf and pool.group_limit is None:
+            continue
+        fill(pool, "stranger")
+        testCase.assertGreater(pool.held("stranger"), 0, limit.name)
+        testCase.assertIsNotNone(pool.take("second", "other"), limit.name)
+        testCase.assertGreater(pool.held("stranger"), 0, limit.name)
+        waiting = Account.of(limit, account.capacity, account.group_limit,
+                             account.key_limit)
+        admitted(waiting, "stranger")
+        testCase.assertTrue(waiting.admits("other"), limit.name)
+        covered.add(limit.name)
+    return covered
 
 
 def fill(pool, group):

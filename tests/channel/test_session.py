@@ -18,6 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from tests.contract.test_channel import vectors
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.channel import session as channel
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.channel.session import (
     KEYED_PAYLOAD,
     MAX_PLAINTEXT,
@@ -413,6 +414,31 @@ class PinnedKeyTests(SynchronousTestCase):
         second, _ = acceptor.receive(opener.start())
         error = self.assertRaises(ChannelError, opener.receive, second)
         self.assertIn("the peer proved no key", error.reason)
+
+
+class ExpectedIdTests(SynchronousTestCase):
+    """An opener that knows its peer by its id alone (a --ws-peer's
+    ID=HOST:PORT): a key of that id is taken, another refused before the
+    opener proves itself."""
+
+    def test_aKeyOfTheId(self):
+        peer = identityFrom(2)
+        opener = Session(True, ChannelKey.generate(identityFrom(1)), expected=peer.id)
+        handshake(opener, Session(False, ChannelKey.generate(peer)))
+        self.assertEqual(opener.peerKey, decode(peer.key))
+
+    def test_anImpostorFailsBeforeTheOpenerProvesItself(self):
+        expected, impostor = identityFrom(2), identityFrom(3)
+        for acceptorKey, proven in ((ChannelKey.generate(impostor),
+                                     f"key {impostor.key}"),
+                                    (ChannelKey.generate(), "no key")):
+            opener = Session(True, ChannelKey.generate(identityFrom(1)),
+                             expected=expected.id)
+            second, _ = Session(False, acceptorKey).receive(opener.start())
+            error = self.assertRaises(ChannelError, opener.receive, second)
+            self.assertIn(f"proved {proven}, not a key of node {shortId(expected.id)}",
+                          error.reason)
+            self.assertFalse(opener.established)
 
 
 class AcceptorExpectsTests(SynchronousTestCase):

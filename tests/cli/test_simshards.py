@@ -141,3 +141,22 @@ class ShardMemoryTests(SynchronousTestCase):
             config = self.config(100_000, discovery, start)
             self.assertEqual(simshards.shardMemory(config, 2),
                              memoryNeeded(50_000, start, discovery, 500))
+
+
+class LocalClusterTests(SynchronousTestCase):
+    def test_itListensOnLoopback(self):
+        """A local cluster's scheduler, workers and dashboard listen on
+        127.0.0.1 (its dashboard listened on every interface: issue 93)."""
+        import distributed
+
+        made = {}
+
+        def cluster(**kwargs):
+            made.update(kwargs)
+            return "cluster"
+
+        self.patch(distributed, "LocalCluster", cluster)
+        self.patch(distributed, "Client", lambda cluster: cluster)
+        self.assertEqual(simshards._connect(None, 2)[0], "cluster")
+        self.assertEqual((made["host"], made["scheduler_kwargs"]["dashboard_address"]),
+                         ("127.0.0.1", "127.0.0.1:0"))

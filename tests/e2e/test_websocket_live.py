@@ -60,7 +60,7 @@ import base64, os, socket, struct, sys
 host, port = sys.argv[1], int(sys.argv[2])
 def upgrade():
     key = base64.b64encode(os.urandom(16)).decode()
-    return ("GET / HTTP/1.1\\r\\nHost: x\\r\\nUpgrade: websocket\\r\\n"
+    return ("GET / HTTP/1.1\\r\\nHost: " + host + "\\r\\nUpgrade: websocket\\r\\n"
             "Connection: Upgrade\\r\\nSec-WebSocket-Key: " + key + "\\r\\n"
             "Sec-WebSocket-Version: 13\\r\\nSec-WebSocket-Protocol: bazaar\\r\\n\\r\\n"
             ).encode()

@@ -16,6 +16,7 @@ from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
 from twisted_bazaar.net.capabilities import IHeldWrites
+from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.link import FLUSH_BYTES, Link, LinkSettings
 from tests.net.links import LinkTestCase, frame, sentMessages
 
@@ -212,3 +213,49 @@ class CoalescingTests(SynchronousTestCase):
         self.assertIs(real._context.batch, settings.writes)
         self.assertIsNone(Link(RecordingOwner(), reactorLike, LinkSettings(coalesce=False),
                                True)._context.batch)
+
+
+class QueuedBesideTests(LinkTestCase):
+    """Bytes the transport queues for the peer of its own accord (a
+    WebSocket pong) wait in the link's account as its own writes do."""
+
+    def test_notPausedTheyAreTheTransports(self):
+        link = self.connect(write_limit=200)
+        self.assertTrue(link.queuedBeside(1000))
+        self.assertEqual(link.settings.unsent.used, 0)
+
+    def test_pausedTheyCountAgainstTheWriteLimit(self):
+        link = self.connect(write_limit=200)
+        link.pauseProducing()
+        self.assertTrue(all(link.queuedBeside(50) for _ in range(4)))
+        self.assertGreater(link.settings.unsent.held(groupOf(link)), 0)
+        self.assertFalse(link.queuedBeside(50))
+        self.assertTrue(link.closing)
+        self.assertEqual(link.settings.unsent.used, 0)
+        self.assertIn("is not reading: over 200 bytes waiting",
+                      [e["log_format"].format(**e) for e in self.events
+                       if "not reading" in e["log_format"]][0])
+
+    def test_theyShareTheCountWithWrites(self):
+        """A pong and the link's own frames fill one count."""
+        link = self.connect(write_limit=200)
+        link.pauseProducing()
+        link.send(wire.Ping(1))
+        waiting = link._seldom.waiting
+        self.assertTrue(link.queuedBeside(200 - waiting))
+        link.send(wire.Ping(2))
+        self.assertTrue(link.closing)
+
+    def test_aClosingLinkTakesNone(self):
+        link = self.connect()
+        link.close("bye")
+        self.assertFalse(link.queuedBeside(10))
+
+    def test_resumedTheCountStartsAgain(self):
+        link = self.connect(write_limit=200)
+        link.pauseProducing()
+        self.assertTrue(link.queuedBeside(150))
+        link.resumeProducing()
+        link.pauseProducing()
+        self.assertTrue(link.queuedBeside(150))
+        self.assertFalse(link.closing)

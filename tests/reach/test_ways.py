@@ -16,6 +16,7 @@ from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, UDP, Pat
 from twisted_bazaar.transports.relay.messages import FILES, NODE
 from twisted_bazaar.transports.table import Transports
 from twisted_bazaar.transports.websocket import WEBSOCKET
+from twisted_bazaar.wire.ids import KEYED
 
 PEER = 0x1234
 
@@ -128,3 +129,17 @@ class AddedTests(SynchronousTestCase):
         self.assertIs(self.successResultOf(d), made)
         [(_, key, options)] = self.websocket.dials
         self.assertEqual((key, options.purpose), (None, FILES))
+
+    def test_aPeerKnownByItsIdAloneHasAKeyOfItExpected(self):
+        """A keyed peer whose key is not known (an operator's --ws-peer
+        ID=HOST:PORT) is dialled with its id expected of the channel's
+        key: an impostor at the path is refused in the channel, not at
+        the link's id check after it.  A keyless id expects nothing."""
+        self.add(Path(WEBSOCKET, "192.0.2.1", 443, word=CONFIGURED))
+        keyed = KEYED | 0x1234
+        self.dialer.node.whereabouts.book.paths.append(
+            (keyed, Path(WEBSOCKET, "192.0.2.1", 443, word=CONFIGURED)))
+        self.successResultOf(self.way.attempt(self.dialer, Peer(keyed), NODE, None))
+        self.successResultOf(self.way.attempt(self.dialer, Peer(), NODE, None))
+        self.assertEqual([expected for _, expected, _ in self.websocket.dials],
+                         [keyed, None])

@@ -26,6 +26,8 @@ from twisted_bazaar.net.link import (
 )
 from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar.tap import tracker as tap
+from twisted_bazaar.transports.relay.limits import PENDING as RELAY_PENDING
+from twisted_bazaar.transports.websocket.limits import OPENING
 from twisted_bazaar.tap.tracker import Options as TrackerOptions, makeService
 from twisted_bazaar.testing import Market
 from twisted_bazaar.tracker import (
@@ -213,7 +215,8 @@ class RegisteredNodeTests(SynchronousTestCase):
         options = TrackerOptions()
         options.parseOptions(["--no-udp"])
         registered = makeService(options).tracker.registered
-        self.assertEqual(registered.capacity, 1024 - PENDING_LIMIT - RESERVED_DESCRIPTORS)
+        self.assertEqual(registered.capacity,
+                         1024 - PENDING_LIMIT - RELAY_PENDING - RESERVED_DESCRIPTORS)
         options = TrackerOptions()
         options.parseOptions(["--registered-limit", "9", "--no-udp"])
         self.assertEqual(makeService(options).tracker.registered.capacity, 9)
@@ -229,7 +232,34 @@ class RegisteredNodeTests(SynchronousTestCase):
         [service] = [child for child in makeService(options)
                      if hasattr(child, "tracker")]
         self.assertEqual(service.tracker.registered.capacity,
-                         (1024 - PENDING_LIMIT - 96 - 8 - RESERVED_DESCRIPTORS) // 2)
+                         (1024 - PENDING_LIMIT - RELAY_PENDING - 96 - 8
+                          - RESERVED_DESCRIPTORS) // 2)
+
+    def test_everyPortsOpeningsAreKeptApart(self):
+        """
+        The openings of each port the tracker listens on are counted out
+        (issue 93: with ``ulimit -n`` 512, 256 silent WebSocket openings
+        and 256 pending connections held every descriptor): the relay's
+        connections that have not said what they want, unless the relay
+        is off, and each transport plugin's accounts, as it declares them
+        (the WebSocket port's handshakes).
+        """
+        self.patch(tap, "openFiles", lambda: 1024)
+
+        def capacity(*args):
+            options = TrackerOptions()
+            options.parseOptions(["--no-udp", *args])
+            service = makeService(options)
+            [tracker] = ([service.tracker] if hasattr(service, "tracker") else
+                         [child.tracker for child in service if hasattr(child, "tracker")])
+            return tracker.registered.capacity
+
+        self.assertEqual(capacity("--relay-reservations", "0"),
+                         1024 - PENDING_LIMIT - RESERVED_DESCRIPTORS)
+        self.assertEqual(capacity("--ws-port", "0"),
+                         1024 - PENDING_LIMIT - RELAY_PENDING - OPENING.default
+                         - RESERVED_DESCRIPTORS)
+        self.assertEqual(OPENING.default, 256)
 
 
 class AddressCheckTests(SynchronousTestCase):

@@ -19,7 +19,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.status.messages import NodeState
-from twisted_bazaar.daemon.httphosts import ServedNames, hostNames
+from twisted_bazaar.base.httphosts import ServedNames, hostNames
 from twisted_bazaar.web.access import STALE, OperatorToken
 from twisted_bazaar.web.publicview import TwoViews
 from twisted_bazaar.web.resources import STATIC, webSite

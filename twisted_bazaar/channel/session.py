@@ -28,7 +28,8 @@ from twisted_bazaar.channel.noise import (
     NoiseError,
     XXHandshake,
 )
-from twisted_bazaar.identity.keys import decode, encode
+from twisted_bazaar.identity.keys import decode, deriveId, encode
+from twisted_bazaar.wire.ids import shortId
 
 #: Bound into the handshake: a peer of another protocol fails it.
 PROLOGUE = b"twisted-bazaar/1"
@@ -179,7 +180,9 @@ class Session:
             the opener proves anything itself; an acceptor's (a punched
             connection's, whose ends both know whom they dial) as the
             opener's last message arrives, before the acceptor seals
-            anything (None: any, or none).
+            anything (None: any, or none).  Or a keyed node id (an int):
+            the peer must prove a key of that id (L{deriveId}), for a peer
+            known by its id alone (a peer its operator named by id).
         @param refusal: called with the key the peer proved (None for
             none) when it is not C{expected}: the reason the handshake
             fails, as the pin's owner words it (None: a generic one).
@@ -399,13 +402,21 @@ class Session:
     def _checkExpected(self):
         """Fail the handshake if the peer proved another key than the one
         expected of it."""
-        if self.expected is None or self.peerKey == self.expected:
+        expected, proven = self.expected, self.peerKey
+        if expected is None:
+            return
+        if isinstance(expected, int):
+            if proven is not None and deriveId(proven) == expected:
+                return
+        elif proven == expected:
             return
         if self.refusal is not None:
-            raise ChannelError(self.refusal(self.peerKey))
-        proven = "no key" if self.peerKey is None else f"key {encode(self.peerKey)}"
-        raise ChannelError(f"the peer proved {proven}, not the pinned "
-                           f"{encode(self.expected)}")
+            raise ChannelError(self.refusal(proven))
+        shown = "no key" if proven is None else f"key {encode(proven)}"
+        if isinstance(expected, int):
+            raise ChannelError(f"the peer proved {shown}, not a key of node "
+                               f"{shortId(expected)}")
+        raise ChannelError(f"the peer proved {shown}, not the pinned {encode(expected)}")
 
     def seal(self, plaintext):
         """The transport messages that carry plaintext, framed."""

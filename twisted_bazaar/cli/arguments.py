@@ -187,7 +187,7 @@ _item = later("twisted_bazaar.roles.buyer", "parseItem")
 _downloadsFolder = later("twisted_bazaar.roles.files.options", "downloadsFolder")
 _seconds = later("twisted_bazaar.base.options", "seconds")
 _port = later("twisted_bazaar.base.options", "boundedInt", 0, 65535)
-_hostNames = later("twisted_bazaar.daemon.httphosts", "hostNames")
+_hostNames = later("twisted_bazaar.base.httphosts", "hostNames")
 _stock = later("twisted_bazaar.roles.seller", "parseSell")
 
 

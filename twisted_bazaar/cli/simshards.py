@@ -22,6 +22,10 @@ from twisted_bazaar.sim.windows import Windows, merged, runLocal
 
 #: The Dask resource of memory, as a sweep's (L{twisted_bazaar.cli.sweep}).
 MEMORY = "MEMORY"
+#: Where a local cluster's scheduler, its workers and its dashboard
+#: listen: this machine alone (a dashboard on every interface showed the
+#: run to the network, issue 93).
+LOCAL_HOST = "127.0.0.1"
 #: Seconds a --scheduler has to answer.
 SCHEDULER_TIMEOUT = 8.0
 
@@ -208,6 +212,7 @@ def _connect(scheduler, shards):
     share = psutil.virtual_memory().total // shards
     cluster = LocalCluster(n_workers=shards, threads_per_worker=1, processes=True,
                            memory_limit=share, resources={MEMORY: share},
-                           dashboard_address=None, silence_logs=logging.ERROR,
-                           scheduler_kwargs={"dashboard_address": ":0"})
+                           host=LOCAL_HOST, dashboard_address=None,
+                           silence_logs=logging.ERROR,
+                           scheduler_kwargs={"dashboard_address": f"{LOCAL_HOST}:0"})
     return Client(cluster), share

@@ -24,7 +24,7 @@ from twisted_bazaar.status.messages import MemberList, Members
 from twisted_bazaar.cli.common import WEB_LISTEN
 from twisted_bazaar.cli.trackers import trackerPinOf
 from twisted_bazaar.transports.table import overConnector
-from twisted_bazaar.daemon.httphosts import ServedNames
+from twisted_bazaar.base.httphosts import ServedNames
 from twisted_bazaar.web.access import OperatorToken
 from twisted_bazaar.web.publicview import TwoViews
 from twisted_bazaar.web.resources import webGuard, webSite

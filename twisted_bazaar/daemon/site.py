@@ -14,7 +14,7 @@ once, rather than left waiting for a line end that never comes: it can
 tell the user that a web server answered (L{twisted_bazaar.channel.session}).
 
 Every request names the port by a name it serves, or is refused before
-any resource is asked for it (L{twisted_bazaar.daemon.httphosts}: DNS
+any resource is asked for it (L{twisted_bazaar.base.httphosts}: DNS
 rebinding), whatever the port serves.
 
 A daemon's web ports are under the rules its other ports are
@@ -40,9 +40,10 @@ from twisted.web.server import Request, Site
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.base.logthrottle import PeerLog
-from twisted_bazaar.daemon.httphosts import whyRefused
+from twisted_bazaar.base.httphosts import whyRefused
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import CONNECTIONS_LIMIT, RateLimit, admitted
+from twisted_bazaar.net.sendnow import unsent
 
 #: Seconds a connection has to send a whole request, from its opening or
 #: from the end of its last answer; an answer that goes on (an event
@@ -59,16 +60,6 @@ def speaksHTTP(first):
     """Can a request start with this byte: printable ASCII, or an empty
     line's CR or LF?"""
     return 0x21 <= first < 0x7F or first in b"\r\n"
-
-
-def unsent(transport):
-    """Bytes a TCP transport has yet to send (what Twisted's
-    FileDescriptor buffers); 0 for one that does not say."""
-    buffered = getattr(transport, "dataBuffer", None)
-    if not isinstance(buffered, bytes):
-        return 0
-    return (len(buffered) - getattr(transport, "offset", 0)
-            + getattr(transport, "_tempDataLen", 0))
 
 
 class ConnectionGuard:
@@ -257,7 +248,7 @@ class QuietSite(Site):
     def __init__(self, resource, names, guard=None, refusal=plainRefusal, **kwargs):
         """
         @param names: the L{ServedNames
-            <twisted_bazaar.daemon.httphosts.ServedNames>} its requests must
+            <twisted_bazaar.base.httphosts.ServedNames>} its requests must
             name (L{whyRefused}).
         @param refusal: ``refusal(request, code, why)``, the resource that
             answers a request refused so (L{plainRefusal} by default).

@@ -14,7 +14,7 @@ to, with a wildcard bind any IP address, and the operator's
 ``--metrics-names``.  A request naming any other (a page whose name
 rebinds to this machine, reading the port as its own origin) is refused
 421 before anything is read, by the check every HTTP port of a daemon
-makes (L{twisted_bazaar.daemon.httphosts}): what a node's metrics say
+makes (L{twisted_bazaar.base.httphosts}): what a node's metrics say
 of its purchases is no page's to read.  Its answers may be neither
 framed nor loaded by another origin's page.
 """
@@ -23,7 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from twisted.web.resource import Resource
 
 from twisted_bazaar.base.limitregistry import declare
-from twisted_bazaar.daemon.httphosts import ServedNames
+from twisted_bazaar.base.httphosts import ServedNames
 from twisted_bazaar.daemon.site import ConnectionGuard, QuietSite, Refusal
 
 #: Connections the metrics port holds open at once, and from one address

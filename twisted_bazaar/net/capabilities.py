@@ -49,6 +49,22 @@ class IChannelProtocol(Interface):
         is known, and what is written now is sealed."""
 
 
+class IQueuedBeside(Interface):
+    """A producer (a node's L{Link <twisted_bazaar.net.link.Link>}) whose
+    account of the bytes waiting for its peer also takes those its
+    transport queues for that peer of its own accord, which it never
+    wrote (a pong, which the peer's ping makes): a peer that
+    makes the transport write and does not read fills the producer's
+    account (its write limit, the process's unsent bytes) as if the
+    producer had written them, and is dropped when it is full."""
+
+    def queuedBeside(size):
+        """The transport is about to queue ``size`` bytes of its own for
+        the peer: charged as the producer's while the transport has paused
+        it.  False when the connection is dropped for them (or already
+        closing): they are not to be written."""
+
+
 class IHeldWrites(Interface):
     """A transport that sends each write at once (the channel's, which
     hands each sealed frame to the kernel: L{twisted_bazaar.net.sendnow})

@@ -56,7 +56,7 @@ from twisted_bazaar.base.logthrottle import peerFields
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.net.batch import FLUSH_BYTES, WriteBatch
-from twisted_bazaar.net.capabilities import IChannelProtocol, IHeldWrites
+from twisted_bazaar.net.capabilities import IChannelProtocol, IHeldWrites, IQueuedBeside
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.framed import FrameLoop
 from twisted_bazaar.net.keepalive import (
@@ -275,7 +275,7 @@ class IChannelUp(Interface):
         """The channel under link is up: its handshake hash is known."""
 
 
-@implementer(IProtocol, ILoggingContext, IPushProducer, IChannelProtocol)
+@implementer(IProtocol, ILoggingContext, IPushProducer, IChannelProtocol, IQueuedBeside)
 class Link(FrameLoop):
     """
     A framed, decoded connection to one peer, on behalf of an
@@ -767,13 +767,9 @@ class Link(FrameLoop):
                 settings.traffic.messageDropped("oversize", kind)
             return
         seldom = self._seldom
-        if seldom is not None and seldom.waiting is not None:
-            seldom.waiting += len(payload)
-            if seldom.waiting > settings.write_limit:
-                self._notReading(f"over {settings.write_limit} bytes waiting", kind)
-                return
-            if seldom.waiting > seldom.charged and self._charge(seldom, kind):
-                return
+        if seldom is not None and seldom.waiting is not None and self._waits(
+                seldom, len(payload), kind):
+            return
         if kind != "ping" and kind != "pong":
             now = self._last_traffic = context.clock.seconds()
             recent = context.recent
@@ -803,6 +799,32 @@ class Link(FrameLoop):
         held[0] += len(framed)
         if held[0] >= FLUSH_BYTES:
             self.flushWrites()
+
+    def queuedBeside(self, size):
+        """
+        The transport queues ``size`` bytes of its own for the peer (a
+        pong to the peer's ping): while it has paused this link they wait as what
+        the link writes does, charged alike (L{IQueuedBeside
+        <twisted_bazaar.net.capabilities.IQueuedBeside>}); False if the
+        link is dropped for them, or is closing.
+        """
+        if self.closing or self.transport is None:
+            return False
+        seldom = self._seldom
+        if seldom is None or seldom.waiting is None:
+            return True
+        return not self._waits(seldom, size, None)
+
+    def _waits(self, seldom, size, kind):
+        """``size`` more bytes wait for the peer of a paused link: counted
+        against the write limit and charged to the account; True if the
+        link is dropped for them."""
+        settings = self._context.settings
+        seldom.waiting += size
+        if seldom.waiting > settings.write_limit:
+            self._notReading(f"over {settings.write_limit} bytes waiting", kind)
+            return True
+        return seldom.waiting > seldom.charged and self._charge(seldom, kind)
 
     def _charge(self, seldom, kind):
         """

@@ -13,7 +13,8 @@ C{write} as before.
 Only a plain TCP transport (L{twisted.internet.tcp.Connection}) with no
 producer or a streaming one is written to so: a pull producer is asked
 for more only by the transport's own C{doWrite}.  Large writes (file
-transfers) keep Twisted's way.
+transfers) keep Twisted's way.  How much a transport holds unsent is
+L{unsent}'s to say (a web port's deadline, a transport's own pongs read it).
 """
 
 from twisted.internet.tcp import Connection
@@ -36,3 +37,13 @@ def sendNow(transport, data):
                 return
             data = data[sent:]
     transport.write(data)
+
+
+def unsent(transport):
+    """Bytes a TCP transport has yet to send (what Twisted's
+    FileDescriptor buffers); 0 for one that does not say."""
+    buffered = getattr(transport, "dataBuffer", None)
+    if not isinstance(buffered, bytes):
+        return 0
+    return (len(buffered) - getattr(transport, "offset", 0)
+            + getattr(transport, "_tempDataLen", 0))

@@ -347,7 +347,12 @@ class Added:
         if path is None:
             return None
         options = DialOptions(purpose=NODE if protocol is None else purpose)
-        expected = None if peer.key is None else decode(peer.key)
+        # The key the channel must prove, or, where only the peer's keyed
+        # id is known (a link to a peer its operator named by id), a key of that
+        # id: an impostor at the path is refused in the channel, before
+        # anything is said on it.
+        expected = (decode(peer.key) if peer.key is not None
+                    else peer.id if isKeyed(peer.id) else None)
         if protocol is None:
             d = dialer.node.overlay.connectTo(
                 path.host, path.port, peer.id, purpose,

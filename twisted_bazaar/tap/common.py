@@ -43,7 +43,7 @@ from twisted_bazaar.tap.endpoints import checkServerEndpoint
 from twisted_bazaar.tap.exitstatus import ExitStatus, showStartFailures
 from twisted_bazaar.tap.logformat import parseFormat, useFormat
 from twisted_bazaar.tap.wholenames import refuseAbbreviations
-from twisted_bazaar.daemon.httphosts import ServedNames, hostNames
+from twisted_bazaar.base.httphosts import ServedNames, hostNames
 from twisted_bazaar.web.resources import webGuard, webSite
 from twisted_bazaar.web.view import SILENT, MarketView
 from twisted_bazaar.web.watch import StatusWatcher
@@ -413,7 +413,7 @@ def addMetrics(parent, reactor, options, metrics, exitStatus):
     # Under the rules of the daemon's other ports: its --connection-rate,
     # an account of connections, each request's deadline (daemon/site.py);
     # it answers to loopback's names, the address it is bound to and
-    # --metrics-names (daemon/httphosts.py).
+    # --metrics-names (base/httphosts.py).
     guard = metricsGuard(reactor, options.get("connection-rate"))
     names = metricsNames(options.get("metrics-names") or ())
     ListeningService(reactor, endpoint, metricsSite(metrics.registry, guard, names),

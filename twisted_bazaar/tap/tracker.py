@@ -51,7 +51,7 @@ from twisted_bazaar.transports.relay import limits as relay
 from twisted_bazaar.transports.relay.limits import RelayLimits
 from twisted_bazaar.metrics.web import MAX_CONNECTIONS as METRICS_CONNECTIONS
 from twisted_bazaar.web.resources import MAX_CONNECTIONS as WEB_CONNECTIONS
-from twisted_bazaar.daemon.httphosts import hostNames
+from twisted_bazaar.base.httphosts import hostNames
 from twisted_bazaar.web.watch import DEFAULT_IN_FLIGHT, DEFAULT_INTERVAL
 
 
@@ -113,8 +113,10 @@ class Options(DaemonOptions):
               "of the newest node of the group holding the most (noslots).  By "
               "default what the process's open-file limit leaves once the "
               "connections still to register, the web view's and the metrics' "
-              "connections and 64 for the tracker itself are counted out (halved with --web, "
-              "whose view keeps a link to each node)", boundedInt(1, 10**7)),
+              "connections, the openings of the relay's port and of each "
+              "transport's port (as its plugin declares them) and 64 for the tracker itself "
+              "are counted out (halved with --web, whose view keeps a link to each "
+              "node)", boundedInt(1, 10**7)),
         param("relay-port", 0, "TCP port of the tracker's relay, on the --listen "
               "interface (0: a free port, logged as 'relay listening on "
               "HOST:PORT' and told to each node it relays for).",
@@ -269,11 +271,17 @@ def _registeredLimit(options):
     registered = options["registered-limit"]
     if registered is None:
         watched = options["web"] is not None
-        # The web view's and the metrics' ports hold at most their
-        # accounts' connections (daemon/site.py): kept apart for them.
-        web = ((WEB_CONNECTIONS if watched else 0)
-               + (METRICS_CONNECTIONS if options["metrics"] is not None else 0))
-        registered = registeredLimit(openFiles(), options["pending-limit"], web, watched)
+        # Every other port's openings are held in accounts (the web
+        # view's and the metrics' connections, daemon/site.py; the relay's
+        # connections that have not said what they want; each transport
+        # plugin's, as it declares them): kept apart for them.
+        ports = ((WEB_CONNECTIONS if watched else 0)
+                 + (METRICS_CONNECTIONS if options["metrics"] is not None else 0)
+                 + (relay.PENDING if options["relay-reservations"] else 0)
+                 + sum(limit.default for plugin, values in transportValues(options)
+                       for limit in plugin.trackerAccounts(values)))
+        registered = registeredLimit(openFiles(), options["pending-limit"], ports,
+                                     watched)
     return registered
 
 

@@ -95,17 +95,18 @@ REGISTERED_LIMIT = declare(
     group=GROUP_LIMIT, flag="--registered-limit", owner=__name__)
 
 
-def registeredLimit(descriptors, pending_limit, web, watched=False):
+def registeredLimit(descriptors, pending_limit, ports, watched=False):
     """
     The most nodes a tracker that may open ``descriptors`` files keeps
     registered: each holds its connection's descriptor (two when the web
     view is ``watched``: it keeps a status link to each node), and the
-    connections still to register (``pending_limit``), the web view's and
-    the metrics' connections (``web``: their ports' accounts) and the
-    tracker's own files and address checks (L{RESERVED_DESCRIPTORS}) must
-    still find theirs.  At least one.
+    connections still to register (``pending_limit``), those its other
+    ports hold before they are its own (``ports``: the accounts of the web
+    view's, the metrics', the relay's and each transport's openings) and
+    the tracker's own files and address checks (L{RESERVED_DESCRIPTORS})
+    must still find theirs.  At least one.
     """
-    left = descriptors - pending_limit - web - RESERVED_DESCRIPTORS
+    left = descriptors - pending_limit - ports - RESERVED_DESCRIPTORS
     return max(1, left // 2 if watched else left)
 
 

@@ -39,7 +39,8 @@ class ITransport(Interface):
         Connect a protocol (C{protocolFactory()}, called once) along path:
         a Deferred firing with that protocol once connected (through a
         relay, once the circuit is open), the peer's key proven on it by
-        the channel when ``expectedKey`` (32 raw bytes) is given, or
+        the channel when ``expectedKey`` (32 raw bytes, or a keyed node id
+        for a peer known by its id alone: a key of that id) is given, or
         failing with why not; cancelling it gives the dial up.
 
         @param options: the L{DialOptions} of this dial, or None (the

@@ -37,6 +37,19 @@ class ITransportPlugin(Interface):
         "How --tracker's help names those endpoints (``KIND:HOST:PORT for its "
         "... port``), or None.")
 
+    def trackerAccounts(values):
+        """
+        The limits whose accounts hold the connections the tracker's port
+        of this transport takes before they are the tracker's (its
+        openings, each a descriptor), as its options (``values``) turn the
+        port on; () when they leave it off.  Each is declared once, in the
+        registry of limits (L{twisted_bazaar.base.limitregistry}), and its
+        default is the bound of the account the port builds: the tracker
+        keeps that many descriptors apart from its nodes'
+        (--registered-limit), and the tests that walk the registry fill it
+        as a stranger would.
+        """
+
     def nodeTransport(reactor, values, interface, onFailure):
         """
         The maker of a node's transport of this kind, as

@@ -5,7 +5,7 @@ the web view answers").
  - **Host**: a request must name the view by a name it serves (a
    loopback name or address, the address it is bound to, or with a
    wildcard bind any IP address), as it must every HTTP port of a daemon
-   (L{twisted_bazaar.daemon.httphosts}, which the view's site applies
+   (L{twisted_bazaar.base.httphosts}, which the view's site applies
    before anything here).  A page whose own name was made to resolve to
    this machine (DNS rebinding) names itself, and is refused ``421``
    before anything is read.
@@ -36,7 +36,7 @@ import os
 import secrets
 from urllib.parse import urlsplit
 
-from twisted_bazaar.daemon.httphosts import hostName
+from twisted_bazaar.base.httphosts import hostName
 
 #: The query argument of the token's link (to a page, never the API).
 TOKEN_ARG = b"token"

@@ -14,7 +14,7 @@ The web view's twisted.web resources:
 
 A request whose Host the view does not answer to is refused 421 (400
 for a Host missing, repeated or malformed) by its site, as at every HTTP
-port of a daemon (L{twisted_bazaar.daemon.httphosts}), JSON under
+port of a daemon (L{twisted_bazaar.base.httphosts}), JSON under
 ``/api``.  Every other request passes L{_Gate} first
 (L{twisted_bazaar.web.access}): the API from another origin is refused
 403, and only a request with the operator's token is shown the
@@ -27,7 +27,7 @@ from pathlib import Path
 from twisted.web.pages import errorPage, notFound
 from twisted.web.resource import Resource
 from twisted_bazaar.base.limitregistry import declare
-from twisted_bazaar.daemon.httphosts import ServedNames
+from twisted_bazaar.base.httphosts import ServedNames
 from twisted_bazaar.daemon.site import ConnectionGuard, QuietSite
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.web.access import ALWAYS, STALE, TOKEN_ARG, bearer, whyNotThisOrigin
@@ -259,7 +259,7 @@ class _Gate(Resource):
 
 def refusal(request, code, why):
     """The answer to a request the view does not serve (its Host, and
-    why: L{twisted_bazaar.daemon.httphosts}), under L{ALWAYS}: JSON under
+    why: L{twisted_bazaar.base.httphosts}), under L{ALWAYS}: JSON under
     ``/api``, a page elsewhere."""
     for header, value in ALWAYS:
         request.setHeader(header, value)

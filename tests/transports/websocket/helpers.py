@@ -8,6 +8,8 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactorClock
 from twisted.test.iosim import ConnectionCompleter
 
+from twisted_bazaar.base.httphosts import ServedNames
+from twisted_bazaar.transports.websocket import WHAT
 from twisted_bazaar.transports.websocket.endpoints import (
     WebSocketClientEndpoint, WebSocketServerEndpoint)
 
@@ -55,7 +57,10 @@ class Joined:
         self.refusals = []
         self.servers = Recorders()
         self.completer = ConnectionCompleter(self.reactor)
-        server = WebSocketServerEndpoint(self.reactor, TCP4ServerEndpoint(self.reactor, PORT),
+        self.names = ServedNames(what=WHAT)
+        server = WebSocketServerEndpoint(self.reactor, TCP4ServerEndpoint(
+            self.reactor, PORT, interface="127.0.0.1"),
+                                         self.names,
                                          refused=lambda addr, why: self.refusals.append(why))
         if resources is not None:
             server.resource = None

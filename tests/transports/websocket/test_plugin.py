@@ -11,6 +11,9 @@ from twisted.application.service import MultiService
 from twisted.internet.task import Clock
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.base.limitregistry import LIMITS
+from twisted_bazaar.transports.websocket.limits import OPENING
 from zope.interface.verify import verifyObject
 
 from twisted_bazaar.channel.session import ChannelKey
@@ -58,12 +61,13 @@ class NodeOptionTests(SynchronousTestCase):
                                                 f"{PEER}=[::1]:80"])
         self.assertEqual(valuesOf(options), {
             "ws-port": 443,
+            "ws-names": None,
             "ws-peer": [(parseWireId(PEER), "192.0.2.1", 443),
                         (parseWireId(PEER), "::1", 80)]})
 
     def test_noneByDefault(self):
         self.assertEqual(valuesOf(parsed(NodeOptions, SELLER)),
-                         {"ws-port": None, "ws-peer": []})
+                         {"ws-port": None, "ws-names": None, "ws-peer": []})
 
     def test_badValuesInOneLine(self):
         """Each in one line; a peer named with its value, as --quic-peer's
@@ -89,7 +93,7 @@ class NodeOptionTests(SynchronousTestCase):
         self.assertIn("ws:HOST:PORT for its WebSocket port", NodeOptions().docs["tracker"])
 
     def test_inItsOwnHelpSection(self):
-        self.assertIn(("The WebSocket transport", ("ws-port", "ws-peer"), ""),
+        self.assertIn(("The WebSocket transport", ("ws-port", "ws-names", "ws-peer"), ""),
                       NodeOptions().helpGroups())
 
     def test_aConfigFileGivesThem(self):
@@ -104,11 +108,12 @@ class NodeTransportTests(SynchronousTestCase):
 
     def test_noneWithoutItsOptions(self):
         self.assertIsNone(WebSocketPlugin().nodeTransport(
-            Clock(), {"ws-port": None, "ws-peer": []}, "", [].append))
+            Clock(), {"ws-port": None, "ws-names": None, "ws-peer": []}, "", [].append))
 
     def test_aPeerAloneDialsAndListensOnNone(self):
         make = WebSocketPlugin().nodeTransport(
-            Clock(), {"ws-port": None, "ws-peer": [(1, "192.0.2.1", 443)]}, "127.0.0.1",
+            Clock(), {"ws-port": None, "ws-names": None, "ws-peer": [(1, "192.0.2.1", 443)]},
+            "127.0.0.1",
             [].append)
         made = make(ChannelKey.generate(Identity.generate()), None)
         self.assertIsInstance(made, NodeWebSocket)
@@ -117,7 +122,8 @@ class NodeTransportTests(SynchronousTestCase):
 
     def test_aPort(self):
         make = WebSocketPlugin().nodeTransport(
-            Clock(), {"ws-port": 0, "ws-peer": []}, "127.0.0.1", [].append)
+            Clock(), {"ws-port": 0, "ws-names": None, "ws-peer": []}, "127.0.0.1",
+            [].append)
         self.assertTrue(make(ChannelKey.generate(Identity.generate()), None).listens)
 
 
@@ -125,7 +131,7 @@ class TrackerTests(SynchronousTestCase):
 
     def test_wsPort(self):
         self.assertEqual(valuesOf(parsed(TrackerOptions, ["--ws-port", "0"])),
-                         {"ws-port": 0})
+                         {"ws-port": 0, "ws-names": None})
         with self.assertRaises(usage.UsageError) as caught:
             parsed(TrackerOptions, ["--ws-port", "70000"])
         self.assertIn("--ws-port: wants a whole number from 0 to 65535",
@@ -141,3 +147,14 @@ class TrackerTests(SynchronousTestCase):
         service = makeTrackerService(parsed(TrackerOptions, ["--no-udp", "--listen",
                                                              "tcp:0"]))
         self.assertNotIsInstance(service, MultiService)
+
+
+class TrackerAccountsTests(SynchronousTestCase):
+    def test_theOpeningsOfItsPort(self):
+        """The tracker's port, when on, holds its handshakes in an account
+        of the declared L{OPENING}: the tracker keeps them apart."""
+        plugin = WebSocketPlugin()
+        self.assertEqual(plugin.trackerAccounts({"ws-port": None, "ws-names": None}), ())
+        self.assertEqual(plugin.trackerAccounts({"ws-port": 0, "ws-names": None}),
+                         (OPENING,))
+        self.assertTrue(LIMITS.declares(OPENING))

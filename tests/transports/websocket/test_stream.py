@@ -9,14 +9,20 @@ each a clear refusal and a closed connection.
 import struct
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionAborted, ConnectionDone, ConnectionLost
+from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
+from tests.helpers import RecordingOwner
+from twisted.internet.task import Clock
+from twisted_bazaar.net.eviction import groupOf
+from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.transports.websocket.limits import (
     CLOSE_SECONDS, HANDSHAKE_BYTES, HANDSHAKE_SECONDS, MESSAGE_BYTES, OPENING)
+from twisted_bazaar.transports.websocket import stream
 from twisted_bazaar.transports.websocket.stream import WebSocketFailed
 
 from tests.transports.websocket.helpers import Joined, Recorders
@@ -30,7 +36,7 @@ def opened(testCase, joined, resource="/"):
 
 
 #: A client's opening handshake (RFC 6455 4.1), offering bazaar.
-REQUEST = (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+REQUEST = (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
            b"Sec-WebSocket-Protocol: bazaar\r\n\r\n")
 
@@ -117,6 +123,237 @@ class StreamTests(SynchronousTestCase):
         joined.reactor.advance(CLOSE_SECONDS.default)
         pump.flush()
         self.assertIsNotNone(client.lost)
+
+
+class HostCheckTests(SynchronousTestCase):
+    """The check every HTTP port of the daemons makes
+    (L{twisted_bazaar.base.httphosts}), made of each opening handshake
+    before its resource is asked: a page cannot open a WebSocket port."""
+
+    def refused(self, request):
+        joined = Joined()
+        server, transport = accepted(joined)
+        server.dataReceived(request)
+        server.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(joined.servers.built, [])
+        return transport.value().split(b"\r\n")[0].decode("utf-8"), joined.refusals
+
+    def test_aRebindingNameIsRefused(self):
+        status, refusals = self.refused(REQUEST.replace(b"Host: 127.0.0.1",
+                                                        b"Host: evil.example:80"))
+        # (The memory reactor's port says it is bound to 0.0.0.0.)
+        self.assertTrue(status.startswith("HTTP/1.1 421 this WebSocket port answers to "
+                                          "127.0.0.1, ::1, localhost or any of this "
+                                          "machine's addresses, not to Host "
+                                          "'evil.example:80'"), status)
+        self.assertIn("DNS rebinding", refusals[0])
+
+    def test_anOriginIsRefused(self):
+        """Any Origin, this port's own too: every browser sends one (a
+        sandboxed page's ``null`` autobahn refuses itself, 400)."""
+        for origin in (b"http://127.0.0.1:4321", b"http://evil.example"):
+            status, refusals = self.refused(REQUEST.replace(
+                b"\r\n\r\n", b"\r\nOrigin: " + origin + b"\r\n\r\n"))
+            self.assertTrue(status.startswith("HTTP/1.1 403 this WebSocket port takes no "
+                                              "upgrade a page asks for"), status)
+            self.assertIn("Origin", refusals[0])
+
+    def test_aDraftsOriginDoesNotStandInForIt(self):
+        """A request of a draft's version, whose page would name itself in
+        Sec-WebSocket-Origin, is refused: only RFC 6455 is spoken."""
+        status, _ = self.refused(REQUEST.replace(
+            b"Sec-WebSocket-Version: 13", b"Sec-WebSocket-Version: 8").replace(
+            b"\r\n\r\n", b"\r\nSec-WebSocket-Origin: http://evil.example\r\n\r\n"))
+        self.assertTrue(status.startswith("HTTP/1.1 400"), status)
+
+    def test_whatNoBrowserSendsIsRefused(self):
+        status, _ = self.refused(REQUEST.replace(b"Host: 127.0.0.1",
+                                                 b"Host: evil.example@127.0.0.1"))
+        self.assertTrue(status.startswith("HTTP/1.1 400 Host"), status)
+
+    def test_theProjectsClientSendsNoOriginAndIsServed(self):
+        """The daemons' own client names the port as dialled (an address
+        served) and sends no Origin: it opens."""
+        joined = Joined()
+        d, pump, _ = joined.connect()
+        self.successResultOf(d)
+        request = joined.servers.built[0].transport.websocket.http_request_data
+        self.assertIn(b"Host: 127.0.0.1:4321\r\n", request)
+        self.assertNotIn(b"origin:", request.lower())
+
+    def test_anOperatorsNameIsServed(self):
+        joined = Joined()
+        joined.names.names.add("market.example")
+        server, transport = accepted(joined)
+        server.dataReceived(REQUEST.replace(b"Host: 127.0.0.1", b"Host: market.example"))
+        self.assertTrue(transport.value().startswith(b"HTTP/1.1 101"), transport.value())
+
+
+class Unread(Raw):
+    """A TCP transport whose peer never reads: what is written stays, and
+    past Twisted's buffer size it pauses its streaming producer, as a
+    reactor's transport does, never to resume it."""
+
+    bufferSize = 65536
+    paused = False
+    # What a reactor's transport buffers, as it keeps it (all of it not
+    # yet handed to its buffer proper).
+    dataBuffer = b""
+    offset = 0
+
+    @property
+    def _tempDataLen(self):
+        return len(self.value())
+
+    def write(self, data):
+        super().write(data)
+        if (self.producer is not None and self.streaming and not self.paused
+                and len(self.value()) > self.bufferSize):
+            self.paused = True
+            self.producer.pauseProducing()
+
+
+class _Links(Factory):
+    """Builds a node's L{Link} for each connection, keeping it."""
+
+    def __init__(self, clock, settings):
+        self.clock = clock
+        self.settings = settings
+        self.built = []
+
+    def buildProtocol(self, addr):
+        link = Link(RecordingOwner(), self.clock, self.settings, True)
+        self.built.append(link)
+        return link
+
+
+#: A client's ping of the most a control frame carries.
+PING = frame(0x9, b"p" * 125)
+
+
+class PongTests(SynchronousTestCase):
+    """
+    A peer that pings and does not read (issue 93): each pong is a frame
+    this end writes of its own, which the link never wrote.  It is
+    charged to the link's account of what waits for the peer, so the
+    peer is dropped once its link's write limit is full; a protocol with
+    no such account has no pong queued past a message's worth unsent.
+    """
+
+    def serve(self, factory):
+        joined = Joined(resources={"/": factory})
+        server = joined.reactor.tcpServers[-1][1].buildProtocol(
+            IPv4Address("TCP", "198.51.100.7", 5000))
+        transport = Unread()
+        server.makeConnection(transport)
+        server.dataReceived(REQUEST)
+        self.assertIn(b" 101 ", transport.value())
+        return joined, server, transport
+
+    def test_aLinksPeerThatPingsAndDoesNotReadIsDropped(self):
+        settings = LinkSettings(write_limit=256 * 1024)
+        links = _Links(Clock(), settings)
+        joined, server, transport = self.serve(links)
+        for _ in range(20_000):
+            if transport.aborted:
+                break
+            server.dataReceived(PING)
+        self.assertTrue(transport.aborted)
+        self.assertTrue(links.built[0].closing)
+        # What the peer left unread: the buffer that paused the link, and
+        # the write limit's worth of pongs, no more.
+        self.assertLess(len(transport.value()),
+                        Unread.bufferSize + settings.write_limit + len(PING))
+        self.assertGreater(len(transport.value()), settings.write_limit)
+        server.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(settings.unsent.used, 0)
+
+    def test_thePongsAreChargedToTheProcesssAccount(self):
+        settings = LinkSettings(write_limit=1024 * 1024)
+        links = _Links(Clock(), settings)
+        joined, server, transport = self.serve(links)
+        for _ in range(2_000):
+            server.dataReceived(PING)
+        self.assertTrue(transport.paused)
+        self.assertGreater(settings.unsent.held(groupOf(links.built[0])),
+                           len(transport.value()) - Unread.bufferSize - len(PING))
+
+    def test_aProtocolWithNoAccountQueuesNoMoreThanAMessage(self):
+        joined, server, transport = self.serve(Recorders())
+        for _ in range(20_000):
+            server.dataReceived(PING)
+        self.assertFalse(transport.aborted)
+        self.assertLess(len(transport.value()), MESSAGE_BYTES.default + 2 * len(PING))
+        self.assertGreaterEqual(len(transport.value()), MESSAGE_BYTES.default)
+
+    def test_aReadingPeerHasItsPongs(self):
+        joined = Joined()
+        client, server, pump = opened(self, joined)
+        pongs = []
+        client.transport.websocket.onPong = pongs.append
+        for n in range(3):
+            client.transport.websocket.sendPing(b"%d" % n)
+        pump.flush()
+        pump.flush()
+        self.assertEqual(pongs, [b"0", b"1", b"2"])
+
+
+class NormalCloseTests(SynchronousTestCase):
+    """
+    A connection closed by its closing handshake, by either end, ended
+    normally (issue 93: it was said at info as a refusal, "closed a
+    connection from ...: Connection was aborted locally", the TCP drop
+    that follows a server's closing handshake, and its carried protocol
+    was told it failed): one debug line says so, the carried protocol is
+    told the connection is done, and no refusal is said.
+    """
+
+    CLOSE = frame(0x8, struct.pack("!H", 1000))
+
+    def setUp(self):
+        self.events = []
+        self.patch(stream, "_log", Logger(observer=self.events.append))
+        self.joined = Joined()
+        self.server, self.transport = accepted(self.joined)
+        self.server.dataReceived(REQUEST)
+        self.carried = self.joined.servers.built[0]
+
+    def lines(self):
+        return [formatEvent(event) for event in self.events]
+
+    def assertNormal(self, by):
+        # A server that began the closing handshake drops TCP (aborts)
+        # once it is done; one answering it closes TCP.
+        self.server.connectionLost(Failure(ConnectionAborted() if self.transport.aborted
+                                           else ConnectionDone()))
+        self.assertEqual(self.joined.refusals, [])
+        self.assertIsInstance(self.carried.lost.value, ConnectionDone)
+        [line] = self.lines()
+        self.assertIn(f"closed normally, closed by {by}", line)
+        self.assertEqual(self.events[0]["log_level"], LogLevel.debug)
+
+    def test_closedByThePeer(self):
+        self.server.dataReceived(self.CLOSE)
+        self.assertNormal("the peer")
+
+    def test_closedByThisEnd(self):
+        self.carried.transport.loseConnection()
+        self.server.dataReceived(self.CLOSE)
+        self.assertTrue(self.transport.aborted)
+        self.assertNormal("this end")
+
+    def test_aRefusalKeepsItsLine(self):
+        self.server.dataReceived(frame(0x1, b"text"))
+        self.server.connectionLost(Failure(ConnectionAborted()))
+        self.assertIn("text message", self.joined.refusals[0])
+        self.assertIsInstance(self.carried.lost.value, WebSocketFailed)
+        self.assertEqual(self.lines(), [])
+
+    def test_aDroppedConnectionIsNoNormalClose(self):
+        self.server.connectionLost(Failure(ConnectionLost()))
+        self.assertIsInstance(self.carried.lost.value, WebSocketFailed)
+        self.assertEqual(len(self.joined.refusals), 1)
+        self.assertEqual(self.lines(), [])
 
 
 class RefusalTests(SynchronousTestCase):

@@ -16,6 +16,7 @@ from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.transports.path import DIRECT, Path
 from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.transports.websocket.transport import FILES, WebSocketTransport
+from twisted_bazaar.wire.ids import shortId
 
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.relay.messages import FILES as FILES_PURPOSE
@@ -90,6 +91,28 @@ class TransportTests(SynchronousTestCase):
         self.assertIsNotNone(client.lost)
         self.assertIn("key", client.lost.getErrorMessage())
         self.assertTrue(all(p.received == b"" for p in links.built))
+
+    def test_aPeerKnownByItsIdProvesAKeyOfIt(self):
+        """A --ws-peer is known by its id alone: the channel takes a key
+        whose id it is, and refuses an impostor's before anything is
+        said."""
+        ends = Ends()
+        links = Recorders()
+        ends.server.listen(links)
+        d, pump = ends.dial(ends.serverIdentity.id, Recorders())
+        client = self.successResultOf(d)
+        client.transport.write(b"hello")
+        pump.flush()
+        self.assertEqual(links.built[0].received, b"hello")
+        impostor = Identity.generate().id
+        d, pump = ends.dial(impostor, Recorders())
+        client = self.successResultOf(d)
+        client.transport.write(b"secret")
+        pump.flush()
+        pump.flush()
+        self.assertIn(f"not a key of node {shortId(impostor)}",
+                      client.lost.getErrorMessage())
+        self.assertEqual(links.built[1].received, b"")
 
     def test_aPortThatCannotListenFailsEveryListen(self):
         ends = Ends()

@@ -16,8 +16,10 @@ The dialer dials its paths as it dials any kind it has a transport for
 
 from twisted_bazaar.transports.path import KINDS
 
-__all__ = ["WEBSOCKET"]
+__all__ = ["WEBSOCKET", "WHAT"]
 
 #: A peer's WebSocket port: one its node's operator configured
 #: (``--ws-peer``).
 WEBSOCKET = KINDS.register("websocket")
+#: What a WebSocket port is, as its refusals name it.
+WHAT = "this WebSocket port"

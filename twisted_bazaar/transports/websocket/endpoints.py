@@ -73,19 +73,30 @@ class WebSocketClientEndpoint:
 class WebSocketServerEndpoint:
     """
     Serves a factory's protocols at ``resource`` of a WebSocket port
-    listening on ``endpoint`` (TCP); a request for another resource, or
-    one that is no WebSocket request, is refused.
+    listening on ``endpoint`` (TCP) to a request whose ``Host`` names it
+    by one of ``names`` (a L{ServedNames
+    <twisted_bazaar.base.httphosts.ServedNames>}, told the address it is
+    bound to once it listens) and that carries no ``Origin``; a request
+    for another resource, or one that is no WebSocket request, is
+    refused.
 
     @param refused: told ``refused(address, why)`` of each connection
         refused or failed, or None.
     """
 
-    def __init__(self, clock, endpoint, resource=ROOT, refused=None):
+    def __init__(self, clock, endpoint, names, resource=ROOT, refused=None):
         self.clock = clock
         self.endpoint = endpoint
+        self.names = names
         self.resource = resource
         self.refused = refused
 
     def listen(self, factory):
-        return self.endpoint.listen(
-            StreamServerFactory(self.clock, {self.resource: factory}, self.refused))
+        listening = self.endpoint.listen(
+            StreamServerFactory(self.clock, {self.resource: factory}, self.names,
+                                self.refused))
+        return listening.addCallback(self._bound)
+
+    def _bound(self, port):
+        self.names.listening(port)
+        return port

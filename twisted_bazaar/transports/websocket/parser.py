@@ -84,6 +84,8 @@ class WebSocketServerParser:
     def parseStreamServer(self, reactor, port=None, interface="", path=None, **unknown):
         from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 
+        from twisted_bazaar.base.httphosts import ServedNames
+        from twisted_bazaar.transports.websocket import WHAT
         from twisted_bazaar.transports.websocket.endpoints import (
             ROOT, WebSocketServerEndpoint)
         if unknown:
@@ -93,7 +95,7 @@ class WebSocketServerParser:
         kind = TCP6ServerEndpoint if isIPv6Address(interface) else TCP4ServerEndpoint
         return WebSocketServerEndpoint(
             reactor, kind(reactor, _port(port), interface=interface),
-            _resource(ROOT if path is None else path))
+            ServedNames(interface, what=WHAT), _resource(ROOT if path is None else path))
 
 
 def parsePeer(text):

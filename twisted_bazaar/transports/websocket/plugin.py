@@ -13,8 +13,10 @@ daemon whose options turn WebSocket on (L{service} imported then).
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
+from twisted_bazaar.base.httphosts import hostNames
 from twisted_bazaar.base.options import PluginOption, boundedInt
 from twisted_bazaar.transports.plugin import ITransportPlugin
+from twisted_bazaar.transports.websocket.limits import OPENING
 from twisted_bazaar.transports.websocket.parser import PREFIX, parsePeer
 
 __all__ = ["WebSocketPlugin"]
@@ -22,6 +24,12 @@ __all__ = ["WebSocketPlugin"]
 _PORT = boundedInt(0, 65535)
 _LISTENS = ("TCP port to listen for WebSocket on, on the --listen interface (0: a "
             "free one; logged as 'websocket listening on HOST:PORT'): ")
+_NAMES = PluginOption(
+    "ws-names", "Host names the --ws-port also answers to, separated by commas (the "
+    "names a node reaches it by: --tracker ws:NAME:PORT); it answers to loopback's "
+    "names and the addresses it listens on, refuses any other name an opening "
+    "handshake gives (421: DNS rebinding), and any handshake with an Origin (403: a "
+    "page's)", hostNames)
 
 
 @implementer(IPlugin, ITransportPlugin)
@@ -35,6 +43,7 @@ class WebSocketPlugin:
                      "binary messages, each under the encrypted channel as over TCP, "
                      "for nodes whose network lets only HTTP(S) out (none by default)",
                      _PORT, listens=True),
+        _NAMES,
         PluginOption("ws-peer", "ID=HOST:PORT: reach node ID over WebSocket at that "
                      "address (an IP address and the node's --ws-port), raced beside "
                      "TCP.  Repeatable.", parsePeer, repeatable=True),
@@ -43,9 +52,16 @@ class WebSocketPlugin:
         PluginOption("ws-port", _LISTENS + "nodes whose network lets only HTTP(S) out "
                      "reach the tracker there with --tracker ws:HOST:PORT (none by "
                      "default)", _PORT, listens=True),
+        _NAMES,
     )
     trackerKinds = (PREFIX,)
     trackerHelp = f"{PREFIX}:HOST:PORT for its WebSocket port"
+
+    def trackerAccounts(self, values):
+        """The tracker's WebSocket port, when --ws-port turns it on, holds
+        its connections in their opening handshake in an account of
+        L{OPENING}."""
+        return () if values["ws-port"] is None else (OPENING,)
 
     def nodeTransport(self, reactor, values, interface, onFailure):
         """The maker of the node's WebSocket (its port, --ws-port, and its
@@ -55,7 +71,7 @@ class WebSocketPlugin:
         from twisted_bazaar.transports.websocket.service import NodeWebSocket
         return lambda channel, peerLog: NodeWebSocket(
             reactor, channel, peerLog, values["ws-port"], interface, values["ws-peer"],
-            onFailure)
+            onFailure, values["ws-names"] or ())
 
     def trackerService(self, reactor, identity, factory, peerLog, values, interface,
                        onFailure):
@@ -65,4 +81,4 @@ class WebSocketPlugin:
             return None
         from twisted_bazaar.transports.websocket.service import trackerService
         return trackerService(reactor, identity, factory, peerLog, values["ws-port"],
-                              interface, onFailure)
+                              interface, onFailure, values["ws-names"] or ())

@@ -77,14 +77,18 @@ class NodeWebSocket:
 
     log = Logger()
 
-    def __init__(self, reactor, channel, peerLog, port, interface, peers, onFailure):
+    def __init__(self, reactor, channel, peerLog, port, interface, peers, onFailure,
+                 names=()):
         """
         @param port: the port it listens on (None: none, it only dials;
             0: a free one), on ``interface``.
         @param peers: (node id, host, port) of ``--ws-peer``, written into
             the node's book.
+        @param names: the host names its port answers to besides
+            loopback's and its address (``--ws-names``).
         """
-        self.transport = WebSocketTransport(reactor, channel, peerLog, interface, port or 0)
+        self.transport = WebSocketTransport(reactor, channel, peerLog, interface, port or 0,
+                                            names=names)
         self.listens = port is not None
         self.peers = peers
         self.onFailure = onFailure
@@ -114,12 +118,14 @@ def _listen(node, transport):
                                   lambda reason: reason.value.subFailure)
 
 
-def trackerService(reactor, identity, factory, peerLog, port, interface, onFailure):
+def trackerService(reactor, identity, factory, peerLog, port, interface, onFailure,
+                   names=()):
     """A tracker's WebSocket port: ``factory``'s protocols (the
     tracker's), under a channel key of ``identity``'s, at the root
-    resource of ``port`` on ``interface``."""
+    resource of ``port`` on ``interface``, answering to ``names`` too
+    (``--ws-names``)."""
     transport = WebSocketTransport(reactor, ChannelKey.generate(identity), peerLog,
-                                   interface, port)
+                                   interface, port, names=names)
     return WebSocketService(transport, lambda transport: transport.listen(factory),
                             onFailure, f"--ws-port {port}")
 

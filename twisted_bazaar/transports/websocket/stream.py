@@ -21,13 +21,16 @@ from autobahn.websocket.types import ConnectionDeny
 from twisted.internet import defer
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import IPushProducer, ITCPTransport, ITransport
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.forwarding import declaredBy, forward
+from twisted_bazaar.base.httphosts import refusal
 from twisted_bazaar.net.account import Account
-from twisted_bazaar.net.capabilities import conformThrough
+from twisted_bazaar.net.capabilities import IQueuedBeside, conformThrough
+from twisted_bazaar.net.sendnow import unsent
 from twisted_bazaar.transports.websocket.limits import (
     CLOSE_SECONDS, HANDSHAKE_BYTES, HANDSHAKE_SECONDS, MESSAGE_BYTES, OPENING)
 
@@ -40,6 +43,11 @@ SUBPROTOCOL = "bazaar"
 SOFTWARE = "twisted-bazaar"
 #: A normal closure (RFC 6455 §7.4.1).
 _NORMAL = 1000
+#: The most a control frame's head takes: 2 bytes, and a client's mask.
+_CONTROL_HEAD = 6
+#: Where a connection's normal close is said (at debug: a refusal or a
+#: failure is said once, through the port's peer log).
+_log = Logger()
 
 
 class WebSocketFailed(ConnectionLost):
@@ -102,9 +110,11 @@ class StreamTransport:
         return self.websocket.transport.getHost()
 
     def registerProducer(self, producer, streaming):
+        self.websocket.producing(producer)
         self.websocket.transport.registerProducer(producer, streaming)
 
     def unregisterProducer(self):
+        self.websocket.producing(None)
         self.websocket.transport.unregisterProducer()
 
     def pauseProducing(self):
@@ -146,6 +156,11 @@ class _Stream:
     aborted = False
     #: Whether WebSocket opened.
     opened = False
+    #: The producer the protocol carried registered (a link), or None.
+    producer = None
+    #: Whether the WebSocket closing handshake was done, with a normal
+    #: code, whichever end began it.
+    _clean = False
     _timer = None
     #: The opening handshake's bytes so far, until its end is found.
     _head = b""
@@ -224,6 +239,34 @@ class _Stream:
             return
         self.carried.dataReceived(payload)
 
+    def producing(self, producer):
+        """The protocol carried registered ``producer`` with the TCP
+        transport (None: unregistered): what a pong is charged to."""
+        self.producer = producer
+
+    def onPing(self, payload):
+        """
+        Answer a ping with its pong, a frame of this end's own that the
+        protocol carried never wrote: its bytes are charged to that
+        protocol's account of what waits for the peer (a link's,
+        L{IQueuedBeside}), which drops the connection once a peer that
+        pings and does not read has filled it.  A protocol that keeps no
+        such account (a file's transfer) has a pong sent only while the
+        TCP connection holds less than a message unsent; past it the ping
+        goes unanswered (RFC 6455 §5.5.3 lets a pong answer only the
+        latest ping): a peer that does not read makes it queue no more.
+        """
+        if self.state != WebSocketProtocol.STATE_OPEN:
+            return
+        size = len(payload) + _CONTROL_HEAD
+        producer = self.producer
+        if IQueuedBeside.providedBy(producer):
+            if not producer.queuedBeside(size):
+                return
+        elif unsent(self.transport) >= MESSAGE_BYTES.default:
+            return
+        self.sendPong(payload)
+
     def _fail_connection(self, code=WebSocketProtocol.CLOSE_STATUS_CODE_GOING_AWAY,
                          reason="going away"):
         # autobahn's way out of every breach of the protocol (a frame too
@@ -239,8 +282,9 @@ class _Stream:
         super()._fail_connection(code, reason)
 
     def onClose(self, wasClean, code, reason):
-        if self._why is None and not self.aborted and not (
-                wasClean and code in (_NORMAL, None)):
+        if wasClean and code in (_NORMAL, None):
+            self._clean = True
+        elif self._why is None and not self.aborted:
             self._why = (reason or self.wasNotCleanReason
                          or f"WebSocket closed with code {code}")
 
@@ -261,8 +305,17 @@ class _Stream:
         self._cancelTimer()
         super().connectionLost(reason)
         why = self._why
-        if why is None and not self.aborted and not reason.check(ConnectionDone):
+        if why is None and not self.aborted and not self._clean \
+                and not reason.check(ConnectionDone):
             why = reason.getErrorMessage()
+        if why is None and self._clean:
+            # A server drops TCP at once after the closing handshake
+            # (aborting it): the close was a normal one all the same.
+            peer = self.transport.getPeer()
+            _log.debug("websocket: the connection with {host}:{port} closed normally, "
+                       "closed by {by}", host=getattr(peer, "host", "?"),
+                       port=getattr(peer, "port", "?"),
+                       by="this end" if self.closedByMe else "the peer")
         carried, self.carried = self.carried, None
         if carried is not None and carried.transport is not None:
             carried.connectionLost(Failure(ConnectionDone() if why is None
@@ -277,13 +330,16 @@ class _Stream:
 def _quiet(factory, server):
     """No timers of autobahn's own (they run on txaio's global loop, not
     the clock given), no compression, binary messages and frames of at
-    most L{MESSAGE_BYTES}."""
+    most L{MESSAGE_BYTES}; a server speaks RFC 6455's version alone."""
     factory.setProtocolOptions(
         openHandshakeTimeout=0, closeHandshakeTimeout=0, autoPingInterval=0,
         maxFramePayloadSize=MESSAGE_BYTES.default,
         maxMessagePayloadSize=MESSAGE_BYTES.default, failByDrop=False)
     if server:
-        factory.setProtocolOptions(webStatus=False)
+        # RFC 6455's version only: its Origin is the one header a page's
+        # request always carries, which the check of every HTTP port
+        # refuses (the drafts named it Sec-WebSocket-Origin).
+        factory.setProtocolOptions(webStatus=False, versions=[13])
     else:
         factory.setProtocolOptions(serverConnectionDropTimeout=0)
 
@@ -296,6 +352,10 @@ class _ServerProtocol(_Stream, WebSocketServerProtocol):
         return None
 
     def onConnect(self, request):
+        refused = refusal(self.factory.names, _headersOf(request))
+        if refused is not None:
+            code, self._why = refused
+            raise ConnectionDeny(code, self._why)
         factory = self.factory.resources.get(request.path)
         if factory is None:
             self._why = f"no WebSocket resource {request.path!r} here"
@@ -319,11 +379,29 @@ class _ServerProtocol(_Stream, WebSocketServerProtocol):
             self.factory.refused(self.transport.getPeer(), why)
 
 
+def _headersOf(request):
+    """``headers(name)`` of an autobahn request (its headers by lower-case
+    name, a repeated one's values joined, a repeated ``Host`` or
+    ``Origin`` already refused), as L{refusal} asks them."""
+    given = request.headers
+
+    def headers(name):
+        value = given.get(name.decode("ascii"))
+        return [] if value is None else [value]
+
+    return headers
+
+
 class StreamServerFactory(WebSocketServerFactory):
     """
     Serves each resource (the path of the WebSocket URL) with its own
-    factory's protocols; a request for another path is refused (404).
+    factory's protocols, to a request that passes the check every HTTP
+    port of the daemons makes (L{refusal}: a ``Host`` it serves, no
+    ``Origin``); a request for another path is refused (404).
 
+    @ivar names: the L{ServedNames
+        <twisted_bazaar.base.httphosts.ServedNames>} a request's ``Host``
+        must name.
     @ivar resources: path -> the factory of its protocols.
     @ivar refused: told ``refused(address, why)`` of each connection that
         failed or was refused, or None.
@@ -333,11 +411,12 @@ class StreamServerFactory(WebSocketServerFactory):
     noisy = False
     log = _Unsaid()
 
-    def __init__(self, clock, resources, refused=None,
+    def __init__(self, clock, resources, names, refused=None,
                  handshakeSeconds=HANDSHAKE_SECONDS.default):
         super().__init__(reactor=clock, protocols=[SUBPROTOCOL], server=SOFTWARE)
         self.clock = clock
         self.resources = resources
+        self.names = names
         self.refused = refused
         self.handshakeSeconds = handshakeSeconds
         #: The connections still in their opening handshake (L{OPENING}).

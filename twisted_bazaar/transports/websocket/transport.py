@@ -17,11 +17,12 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.base.httphosts import ServedNames
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedFactory
 from twisted_bazaar.transports.interface import NO_OPTIONS, ITransport
 from twisted_bazaar.transports.relay.messages import FILES as FILES_PURPOSE
-from twisted_bazaar.transports.websocket import WEBSOCKET
+from twisted_bazaar.transports.websocket import WEBSOCKET, WHAT
 from twisted_bazaar.transports.websocket.endpoints import ROOT, WebSocketClientEndpoint
 from twisted_bazaar.transports.websocket.stream import StreamServerFactory
 
@@ -59,7 +60,7 @@ class WebSocketTransport:
     kind = WEBSOCKET
 
     def __init__(self, reactor, channel, peerLog=None, interface="", port=0,
-                 clientEndpoint=None, serverEndpoint=None):
+                 clientEndpoint=None, serverEndpoint=None, names=()):
         """
         @param channel: the process's L{ChannelKey
             <twisted_bazaar.channel.session.ChannelKey>}.
@@ -70,6 +71,9 @@ class WebSocketTransport:
             connects over (a hostname endpoint by default).
         @param serverEndpoint: () -> the TCP server endpoint it listens on
             (port ``port`` of ``interface`` by default).
+        @param names: host names its port answers to besides loopback's
+            and the address it is bound to (``--ws-names``: the check of
+            every HTTP port, L{twisted_bazaar.base.httphosts}).
         """
         self.reactor = reactor
         self.channel = channel
@@ -80,6 +84,7 @@ class WebSocketTransport:
             lambda host, port: HostnameEndpoint(reactor, host, port,
                                                 timeout=CONNECT_SECONDS))
         self.serverEndpoint = serverEndpoint or self._tcp
+        self.names = ServedNames(interface, names, what=WHAT)
         #: resource -> the sealed factory served there.
         self.resources = {}
         self.port = None
@@ -97,8 +102,9 @@ class WebSocketTransport:
     def dial(self, path, expectedKey, protocolFactory, options=None):
         """
         Connect a protocol (C{protocolFactory()}, called once) at path,
-        its peer to prove ``expectedKey`` (32 raw bytes; None: any) in the
-        channel's handshake: at the links' resource (L{ROOT}), or, for
+        its peer to prove ``expectedKey`` (32 raw bytes, or a keyed node
+        id: a key of that id; None: any) in the channel's handshake: at
+        the links' resource (L{ROOT}), or, for
         the L{DialOptions} purpose C{files}, at L{FILES}.
 
         @return: a Deferred firing with the protocol once WebSocket is
@@ -124,7 +130,8 @@ class WebSocketTransport:
         if self._listening is None:
             self._listening = []
             d = self.serverEndpoint().listen(
-                StreamServerFactory(self.reactor, self.resources, self._refused))
+                StreamServerFactory(self.reactor, self.resources, self.names,
+                                    self._refused))
             d.addBoth(self._listened)
         waiting = defer.Deferred()
         if isinstance(self._listening, list):
@@ -138,6 +145,7 @@ class WebSocketTransport:
         waiting, self._listening = self._listening, result
         if not isinstance(result, Failure):
             self.port = result
+            self.names.listening(result)
         for d in waiting:
             (d.errback if isinstance(result, Failure) else d.callback)(result)
 

@@ -1,8 +1,11 @@
 """
 The hosts a daemon's HTTP ports answer to (L{ServedNames}), and the one
-check every such port (the web view's, the metrics' of node and tracker)
-makes of each request before anything is read (L{whyRefused}), which
-L{twisted_bazaar.daemon.site.QuietSite} applies to all of them.
+check every such port makes of each request before anything is read
+(L{refusal}): the web view's, the metrics' of node and tracker (through
+L{twisted_bazaar.daemon.site.QuietSite}, as L{whyRefused}), and every
+transport's port that speaks HTTP first (its opening handshake).  It is
+here, under every layer that listens, so that no port speaking HTTP is
+without it.
 
 A page whose own name was made to resolve to this machine (DNS
 rebinding) is, to its browser, of the same origin as the port it now
@@ -16,6 +19,14 @@ on nothing a page chooses or a browser may leave out: ``Origin`` is not
 sent with a same-origin GET, and Chromium sends ``Sec-Fetch-*`` only to
 trustworthy (https or localhost) URLs.
 
+A request to upgrade the connection to another protocol (``Upgrade``)
+is another matter: a page makes one only through its browser's own API,
+which always sends ``Origin`` (RFC 6455 §4.1), same origin or not, and
+may open it to any address, which no same-origin rule guards.  The
+daemons' own clients send none, so an upgrade that carries ``Origin``
+comes from a page and is refused ``403``: no page of any site opens a
+daemon's port so.
+
 A request no browser sends is refused ``400`` (RFC 9110 §7.2, RFC 9112
 §3.2): none, or two or more, ``Host`` headers; a ``Host`` that is not
 ``NAME[:PORT]``, NAME a host name, an IPv4 address or a bracketed IPv6
@@ -27,7 +38,8 @@ Pure logic on requests, no I/O.
 import ipaddress
 import re
 
-__all__ = ["LOOPBACK_NAMES", "ServedNames", "hostName", "hostNames", "whyRefused"]
+__all__ = ["LOOPBACK_NAMES", "ServedNames", "hostName", "hostNames", "refusal",
+           "whyRefused"]
 
 #: Names of this machine that no other machine's page can take.
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -149,13 +161,25 @@ class ServedNames:
 
 
 def whyRefused(names, request):
+    """Why a twisted.web request is refused before anything is read, as
+    ``(code, reason)``, or None (L{refusal} of its headers)."""
+    headers = request.requestHeaders
+    return refusal(names, lambda name: headers.getRawHeaders(name) or [])
+
+
+def refusal(names, headers):
     """
-    Why a twisted.web request is refused before anything is read, as
-    ``(code, reason)``, or None: 400 for a request no browser sends (its
-    ``Host`` missing, repeated or malformed), 421
-    for a ``Host`` that names no name of names (L{ServedNames}).
+    Why a request is refused before anything is read, as ``(code,
+    reason)``, or None: 400 for a request no browser sends (its ``Host``
+    missing, repeated or malformed), 421 for a ``Host`` that names no
+    name of names (L{ServedNames}), 403 for a request to upgrade the
+    connection that carries an ``Origin`` (a page's).
+
+    @param headers: ``headers(name)``, the values of the header ``name``
+        (lower-case bytes) as the request gave them, one for each time it
+        appears.
     """
-    hosts = request.requestHeaders.getRawHeaders(b"host") or []
+    hosts = headers(b"host")
     if not hosts:
         return 400, f"{names.what} answers a request that says its Host, and this one has none"
     if len(hosts) > 1:
@@ -168,6 +192,10 @@ def whyRefused(names, request):
         return 421, (f"{names.what} answers to {names.shown()}, not to Host "
                      f"{_shown(host)}: a page under another name (DNS rebinding) is "
                      "refused")
+    origins = headers(b"origin")
+    if origins and headers(b"upgrade"):
+        return 403, (f"{names.what} takes no upgrade a page asks for (Origin "
+                     f"{_shown(origins[0])}): the daemons' clients send no Origin")
     return None
 
 

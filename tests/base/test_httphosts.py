@@ -1,5 +1,5 @@
 """
-Tests of L{twisted_bazaar.daemon.httphosts}: what a ``Host`` header names
+Tests of L{twisted_bazaar.base.httphosts}: what a ``Host`` header names
 (strictly ``NAME[:PORT]``), the names a port serves, and the check every
 HTTP port of a daemon makes through L{QuietSite} before any resource is
 asked for a request.
@@ -8,7 +8,7 @@ asked for a request.
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.web.resource import Resource
 
-from twisted_bazaar.daemon.httphosts import ServedNames, hostName, hostNames
+from twisted_bazaar.base.httphosts import ServedNames, hostName, hostNames, refusal
 from twisted_bazaar.daemon.site import QuietSite
 
 from tests.daemon.httpclient import ask
@@ -111,3 +111,49 @@ class SiteTests(SynchronousTestCase):
         for host in (b"127.0.0.1:9100", b"localhost:9100", b"[::1]:9100"):
             self.assertEqual(ask(self.site, hosts=[host])[0], 200, host)
         self.assertEqual(len(self.root.asked), 3)
+
+
+def headersOf(**given):
+    """``headers(name)`` of a request's headers, given by name (``_`` for
+    ``-``) as lists of values."""
+    return lambda name: given.get(name.decode("ascii").replace("-", "_"), [])
+
+
+class UpgradeTests(SynchronousTestCase):
+    """The rule of every HTTP port's WebSocket upgrades: one that carries
+    an ``Origin`` is a page's, refused 403."""
+
+    NAMES = ServedNames("127.0.0.1", what="this WebSocket port")
+
+    def test_anUpgradeWithAnOriginIsRefused(self):
+        code, why = refusal(self.NAMES, headersOf(
+            host=[b"127.0.0.1:8080"], upgrade=[b"WebSocket"],
+            origin=[b"http://127.0.0.1:8080"]))
+        self.assertEqual(code, 403)
+        self.assertIn("this WebSocket port takes no upgrade a page asks for "
+                      "(Origin 'http://127.0.0.1:8080')", why)
+
+    def test_anUpgradeWithoutOriginPasses(self):
+        self.assertIsNone(refusal(self.NAMES, headersOf(
+            host=[b"127.0.0.1:8080"], upgrade=[b"keep-alive, websocket"])))
+
+    def test_theHostIsCheckedFirst(self):
+        """A rebinding page's upgrade is refused for its Host, as any of
+        its requests is."""
+        self.assertEqual(refusal(self.NAMES, headersOf(
+            host=[b"rebind.test:8080"], upgrade=[b"websocket"],
+            origin=[b"http://rebind.test:8080"]))[0], 421)
+
+    def test_anOriginWithoutUpgradeIsAPagesOwnRequest(self):
+        """A page's POST to its own web view carries Origin: no upgrade,
+        not refused here (the view's own rules judge it)."""
+        self.assertIsNone(refusal(self.NAMES, headersOf(
+            host=[b"127.0.0.1:8080"], origin=[b"http://127.0.0.1:8080"])))
+
+    def test_aSiteRefusesAnUpgradeWithAnOrigin(self):
+        """The web view and the metrics pass the same check."""
+        root = _Reached()
+        site = QuietSite(root, ServedNames(what="this port"))
+        status, _, _ = ask(site, headers=[(b"Upgrade", b"websocket"),
+                                          (b"Origin", b"http://127.0.0.1:9100")])
+        self.assertEqual((status, root.asked), (403, []))
