@@ -70,16 +70,25 @@ def probe(script, lines):
 
 class LightHelpTests(SynchronousTestCase):
     def test_helpImportsNoNode(self):
-        """`bazaar --help`, each `bazaar COMMAND --help`, and a command
+        """`bazaar --help`, each `bazaar COMMAND --help` but buy's, and a command
         line refused before a type needs more (no command, a command
         mistyped, an option unknown, --data-dir first) load none of the
         commands, the node, the roles, Twisted or the cryptography."""
-        lines = [["--help"], ["-h"]] + [[name, "--help"] for name in COMMANDS]
+        helped = [name for name in COMMANDS if name != "buy"]
+        lines = [["--help"], ["-h"]] + [[name, "--help"] for name in helped]
         lines += [[], ["statsu"], ["status", "--jsn"], ["--data-dir", "D", "status"],
                   ["--json", "bogus"], ["--timeout", "0", "status"]]
         codes, loaded = probe("bazaar", lines)
-        self.assertEqual(codes, [0] * (2 + len(COMMANDS)) + [2] * 6)
+        self.assertEqual(codes, [0] * (2 + len(helped)) + [2] * 6)
         self.assertEqual(loaded, [])
+
+    def test_buyHelpLoadsTheTransports(self):
+        """`bazaar buy --help` is the one help that loads plugins: it lists
+        each installed transport's node options as the plugin declares
+        them (issue 96), which a text of its own would let go stale."""
+        codes, loaded = probe("bazaar", [["buy", "--help"]])
+        self.assertEqual(codes, [0])
+        self.assertIn("twisted_bazaar.daemon.registry", loaded)
 
     def test_ledgerHelpImportsNoStore(self):
         """`bazaar-ledger --help` loads neither the store nor Twisted."""

@@ -29,11 +29,6 @@ from twisted_bazaar.cli.common import WEB_LISTEN, addVersion, argumentType, emit
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser, UsageError, commandParser
 
 DEFAULT_TRACKER = f"127.0.0.1:{DEFAULT_TRACKER_PORT}"
-#: The node options of the transport plugins shipped with the package, as
-#: ``bazaar buy --help`` names them without loading a plugin (a help loads
-#: none; tests/cli/test_bazaar.py holds it to the plugins).
-SHIPPED_TRANSPORT_OPTIONS = ("WebSocket's --ws-port PORT (a port to be reached on) "
-                             "and --ws-peer ID=HOST:PORT (a node to reach over it)")
 #: The commands, by name (L{twisted_bazaar.cli.bazaar.COMMANDS} runs them).
 COMMAND_NAMES = ("status", "list", "node", "buy", "restock", "web")
 
@@ -288,9 +283,8 @@ def parser(transports=()):
         "exit 1 with the reason when they are not bought within --timeout "
         "seconds, or the file's download gives up.",
         epilog="It also takes each installed transport's node options, and "
-        "its endpoints for --tracker, as twistd bazaar-node does (its "
-        "--help-all lists them, a section per transport): the transport "
-        f"shipped here takes {SHIPPED_TRANSPORT_OPTIONS}.")
+        "its endpoints for --tracker, as twistd bazaar-node does: each "
+        "transport's options are listed above, under 'the NAME transport'.")
     buy.add_argument("item", type=_item, metavar="ITEM",
                      help="what to buy")
     buy.add_argument("--quantity", type=_quantity, default=1,
@@ -439,11 +433,11 @@ def parse(argv=None):
 
 
 def _buyTransports(words):
-    """The transport plugins, for a command line of ``bazaar buy`` that
-    asks for no help; else none (a help, and every other command, load no
-    plugin)."""
+    """The transport plugins, for a command line of ``bazaar buy`` (its
+    help lists their options); else none (every other command, and
+    bazaar's own help, load no plugin)."""
     named = [word for word in words if word in COMMAND_NAMES]
-    if named[:1] != ["buy"] or any(word in ("-h", "--help") for word in words):
+    if named[:1] != ["buy"]:
         return ()
     from twisted_bazaar.daemon.registry import transportPlugins
 
