@@ -21,7 +21,7 @@ from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.reach.dialer import Dialer
 from twisted_bazaar.reach.whereabouts import Whereabouts
-from twisted_bazaar.transports.path import DIRECT, RELAYED
+from twisted_bazaar.transports.path import DIRECT, LAN, NAMED, RELAYED, SEEN, UDP, Path
 from twisted_bazaar.transports.relay.messages import NODE
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.events import NodeObserver
@@ -556,3 +556,27 @@ def dialingNode(connector, clock=None, punching=None, transports=None, **parts):
     return node
 
 
+
+
+def nodeReply(peer_id, host, port, relay=None, lan=None, udp=None):
+    """The tracker's ``nodereply`` naming peer_id at host:port with the
+    paths it names as the tracker does (L{Registry.pathsOf
+    <twisted_bazaar.tracker.registry.Registry.pathsOf>}): through relay,
+    at the local addresses lan, with QUIC at UDP port udp."""
+    paths = ((() if relay is None else (Path(RELAYED, relay=relay, word=NAMED),))
+             + tuple(Path(LAN, each, port) for each in lan or ())
+             + (() if udp is None else (Path(UDP, host, udp, word=SEEN),)))
+    return wire.NodeReply(peer_id, host, port, paths=paths or None)
+
+
+def wirePaths(relay=None, lan=None, udp=None, host="", port=0, tracker=False):
+    """The wire form of a list of paths: through relay, at the local
+    addresses lan (at port, if any), QUIC at UDP port udp (at host, if
+    any); with the words a node gives its own (claims) or, ``tracker``,
+    the tracker's (L{nodeReply})."""
+    return ([{"kind": "relayed", "relay": relay, "word": "named" if tracker else "claimed"}]
+            if relay is not None else []) + [
+        dict({"kind": "lan", "host": each}, **({"port": port} if port else {}),
+             word="claimed") for each in lan or ()] + (
+        [dict({"kind": "udp"}, **({"host": host} if host else {}), port=udp,
+              word="seen" if tracker else "claimed")] if udp is not None else [])

@@ -14,7 +14,8 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import FakeConnector, Recorder, WiredLink, parseJSONNetstrings
+from tests.helpers import FakeConnector, Recorder, WiredLink, parseJSONNetstrings, wirePaths
+from twisted_bazaar.transports.path import NAMED, RELAYED, Path
 from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
@@ -42,12 +43,13 @@ NODE_ID = 77
 LOCAL_HOST = "10.0.0.1"
 
 
-def thisisme(node_id=-1, host="", **extra):
+def thisisme(node_id=-1, host="", udp=None, **extra):
     """The thisisme a node sends the tracker: it asks to be told what the
     tracker's checks of its address find (``reach``), and names its local
-    address (``lan``)."""
+    address (a path of kind ``lan``), and its QUIC port, if it serves it
+    (``udp``)."""
     return dict({"type": "thisisme", "id": wireId(node_id), "port": NODE_PORT, "host": host,
-                 "reach": True, "lan": [LOCAL_HOST]}, **extra)
+                 "reach": True, "paths": wirePaths(lan=[LOCAL_HOST], udp=udp)}, **extra)
 
 
 THISISYOU = {"type": "thisisyou", "id": wireId(NODE_ID), "port": NODE_PORT}
@@ -169,7 +171,7 @@ class RegistrationTests(MembershipCase):
         transport = StringTransport(hostAddress=IPv4Address("TCP", "192.0.2.8", 5555))
         link.makeConnection(transport)
         [hello] = parseJSONNetstrings(transport.value())
-        self.assertNotIn("lan", hello)
+        self.assertNotIn("paths", hello)
 
     def test_aNodeAtHomeTellsNobodyItsLocalAddress(self):
         """Without --host, a node whose tracker connection leaves from a
@@ -190,7 +192,7 @@ class RegistrationTests(MembershipCase):
         self.tracker.transport.loseConnection()
         again = self.connectTracker()
         [hello] = again.heard()
-        self.assertEqual((hello["host"], hello["lan"]), ("", [LOCAL_HOST]))
+        self.assertEqual((hello["host"], hello["paths"]), ("", wirePaths(lan=[LOCAL_HOST])))
         self.assertEqual(self.node.host, "203.0.113.7")
 
     def test_aTrackerNamingANewHostInEachReachHasItAdvertisedAtMostEvery5s(self):
@@ -821,8 +823,7 @@ class SeveralTrackersTests(SynchronousTestCase):
             self.membership.ask(wire.WhereIs(0x77))
             wired.heard()
             wired.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
-                       "port": 9001, "relay": "198.51.100.66:41597",
-                       "lan": ["10.0.0.3"]})
+                       "port": 9001, "paths": wirePaths(relay="198.51.100.66:41597", lan=["10.0.0.3"], tracker=True)})
             self.assertTrue(book.vouches("198.51.100.66:41597", 0x77))
             self.assertTrue(book.known(0x77))
 
@@ -854,7 +855,7 @@ class RelaysNamedTests(MembershipCase):
         self.membership.ask(wire.WhereIs(0x77))
         self.tracker.heard()
         self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
-                          "port": 9001, "relay": "198.51.100.20:41597"})
+                          "port": 9001, "paths": wirePaths(relay="198.51.100.20:41597", tracker=True)})
         self.assertTrue(self.node.whereabouts.book.vouches("198.51.100.20:41597", 0x77))
         self.assertFalse(self.node.whereabouts.book.vouches("198.51.100.20:41597", 0x78))
 
@@ -865,8 +866,7 @@ class RelaysNamedTests(MembershipCase):
         self.membership.ask(wire.WhereIs(0x77))
         self.tracker.heard()
         self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
-                          "port": 9001, "relay": "198.51.100.20:41597",
-                          "lan": ["10.0.0.3"]})
+                          "port": 9001, "paths": wirePaths(relay="198.51.100.20:41597", lan=["10.0.0.3"], tracker=True)})
         book, lan = self.node.whereabouts.book, self.node.whereabouts.lan
         self.assertTrue(book.known(0x77))
         self.assertEqual(lan.targets(0x77, "203.0.113.7"), ("10.0.0.3",))
@@ -880,7 +880,7 @@ class RelaysNamedTests(MembershipCase):
         self.membership.ask(wire.WhereIs(0x77))
         self.tracker.heard()
         self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
-                          "port": 9001, "relay": "192.0.2.1:7701"})
+                          "port": 9001, "paths": wirePaths(relay="192.0.2.1:7701", tracker=True)})
         self.assertTrue(self.membership.isTrackerRelay("192.0.2.1:7701"))
         self.assertTrue(self.node.whereabouts.book.vouches("192.0.2.1:7701", 0x78))
         self.assertFalse(self.membership.isTrackerRelay("192.0.2.66:7701"))
@@ -899,12 +899,12 @@ class RelaysNamedTests(MembershipCase):
         self.membership.ask(wire.WhereIs(0x77))
         self.tracker.heard()
         self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
-                          "port": 9001, "relay": "192.0.2.1:7701"})
+                          "port": 9001, "paths": wirePaths(relay="192.0.2.1:7701", tracker=True)})
         self.assertFalse(self.membership.isTrackerRelay("192.0.2.1:22"))
         # A relay named at another host is no tracker's own either.
         self.membership.ask(wire.WhereIs(0x79))
         self.tracker.say({"type": "nodereply", "id": "121", "host": "203.0.113.8",
-                          "port": 9001, "relay": "198.51.100.20:41597"})
+                          "port": 9001, "paths": wirePaths(relay="198.51.100.20:41597", tracker=True)})
         self.assertFalse(self.membership.isTrackerRelay("198.51.100.20:41597"))
 
     def test_whereRelay(self):
@@ -916,8 +916,9 @@ class RelaysNamedTests(MembershipCase):
         tracker naming no address."""
         answer = self.answers(self.membership.whereRelay(0x77))
         self.tracker.say({"type": "nodereply", "id": "119", "host": "203.0.113.7",
-                          "port": 9001, "relay": "198.51.100.20:41597"})
-        self.assertEqual(answer[0].relay, "198.51.100.20:41597")
+                          "port": 9001, "paths": wirePaths(relay="198.51.100.20:41597", tracker=True)})
+        self.assertEqual(answer[0].paths,
+                         (Path(RELAYED, relay="198.51.100.20:41597", word=NAMED),))
         silent = self.answers(self.membership.whereRelay(0x77))
         self.clock.advance(LinkSettings().handshake_timeout)
         [silent] = silent

@@ -29,6 +29,7 @@ from twisted_bazaar.testing.linking import linkAt
 from tests.helpers import (
     Recorder, closeLink, codes, feed, linkPeer, makeNode, openLink, sent)
 from tests.records import signed
+from tests.helpers import nodeReply
 
 
 #: Packages whose ``node`` is another thing: a command line's parser, a
@@ -365,7 +366,7 @@ class RelayedDialTests(SynchronousTestCase):
 
     def test_givenRelay(self):
         node = makeNode()
-        node.whereabouts.book.trackerNamed(wire.NodeReply(0x77, "198.51.100.7", 9001,
+        node.whereabouts.book.trackerNamed(nodeReply(0x77, "198.51.100.7", 9001,
                                                      relay="203.0.113.1:7701"))
         linkAt(node, "192.168.1.2", 9001, 0x77)
         self.assertEqual(self.asked(node), (
@@ -375,7 +376,7 @@ class RelayedDialTests(SynchronousTestCase):
         """A relay the tracker named for a peer is used for it (and only
         for it), in the node's book of paths; the last KEPT are kept."""
         node = makeNode()
-        node.whereabouts.book.trackerNamed(wire.NodeReply(0x77, "198.51.100.7", 9001,
+        node.whereabouts.book.trackerNamed(nodeReply(0x77, "198.51.100.7", 9001,
                                                      relay="203.0.113.1:7701"))
         node.noteRelay(0x77, "203.0.113.1:7701")
         linkAt(node, "192.168.1.2", 9001, 0x77)

@@ -15,6 +15,7 @@ from twisted.internet.testing import StringTransportWithDisconnection
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import (
+    wirePaths,
     FakeConnector,
     Recorder,
     WiredLink,
@@ -377,7 +378,7 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.tracker.say({"type": "thisisyou", "id": wireId(NODE_ID), "port": NODE_PORT})
         self.assertEqual(self.tracker.heard(), [
             {"type": "thisisme", "id": wireId(NODE_ID), "port": NODE_PORT, "host": "",
-             "reach": True, "lan": ["10.0.0.1"]},
+             "reach": True, "paths": wirePaths(lan=["10.0.0.1"])},
             nodereq(11)])
 
     def test_whereisAnswersMatchQuestionsInOrder(self):

@@ -99,11 +99,17 @@ def withoutUdp(reply, case):
     """A ``nodereply`` as the tests compare it: the QUIC port the tracker
     names once its UDP check saw the node's (protocol.md §5, "A node's
     QUIC port": on loopback, a check passes, sooner or later) checked to
-    be a port if named, and left out."""
+    be a port at the host the node is named at, the tracker's word, if
+    named, and left out, and the list of paths with it if that was all)."""
     reply = dict(reply)
-    udp = reply.pop("udp", None)
-    if udp is not None:
-        case.assertTrue(isinstance(udp, int) and 0 < udp < 65536, udp)
+    named = reply.pop("paths", ())
+    paths = [path for path in named if path["kind"] != "udp"]
+    for udp in named:
+        if udp["kind"] == "udp":
+            case.assertTrue(isinstance(udp["port"], int) and 0 < udp["port"] < 65536, udp)
+            case.assertEqual((udp["host"], udp["word"]), (reply["host"], "seen"))
+    if paths:
+        reply["paths"] = paths
     return reply
 
 

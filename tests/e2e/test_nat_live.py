@@ -288,8 +288,9 @@ class BehindNATTests(HomeMarketCase):
                               capture_output=True, text=True, timeout=TIMEOUT)
         self.assertEqual(done.returncode, 0, done.stderr)
         hello = json.loads(done.stdout)
-        self.assertEqual((hello["type"], hello["id"], hello["relay"]),
-                         ("thisisme", wireId(seller_id), relay))
+        self.assertEqual((hello["type"], hello["id"], hello["paths"]),
+                         ("thisisme", wireId(seller_id),
+                          [{"kind": "relayed", "relay": relay, "word": "claimed"}]))
         self.stopCleanly()
 
     def test_relayedListing(self):

@@ -41,6 +41,8 @@ from tests.helpers import (
     Recorder,
     sent,
 )
+from tests.helpers import nodeReply
+from twisted_bazaar.reach.ownpaths import ownPaths
 
 ME = wire.ThisIsMe(1, NODE_PORT, NODE_HOST)
 
@@ -70,11 +72,11 @@ class HandshakeTests(SynchronousTestCase):
         neighbour say), the tracker having named that relay for it (the
         dialer asks it otherwise: tests/reach/test_vetting.py, VouchTests);
         one that names none is dialled directly."""
-        self.node.whereabouts.book.trackerNamed(wire.NodeReply(7, "203.0.113.7", 5007,
+        self.node.whereabouts.book.trackerNamed(nodeReply(7, "203.0.113.7", 5007,
                                                           relay="198.51.100.1:7701"))
         self.node.noteRelay(7, None)
         link = openLink(self.node, inbound=True)
-        feed(link, wire.ThisIsMe(7, 5007, "203.0.113.7", relay="198.51.100.1:7701"))
+        feed(link, wire.ThisIsMe(7, 5007, "203.0.113.7", paths=ownPaths("198.51.100.1:7701")))
         closeLink(link)
         linkAt(self.node, "203.0.113.7", 5007, 7)
         [request] = self.node.connector.requests
@@ -92,7 +94,7 @@ class HandshakeTests(SynchronousTestCase):
         address group its connection came from (issue 82: strangers'
         claims push out only claims, the heaviest group's first)."""
         link = openLink(self.node, inbound=True, host="198.18.3.4")
-        feed(link, wire.ThisIsMe(7, 5007, "198.18.3.4", relay="198.51.100.1:7701"))
+        feed(link, wire.ThisIsMe(7, 5007, "198.18.3.4", paths=ownPaths("198.51.100.1:7701")))
         self.assertEqual(self.node.whereabouts.book._claims, {7: addressGroup("198.18.3.4")})
 
     def test_relayNamedInThisIsMe(self):
@@ -102,7 +104,7 @@ class HandshakeTests(SynchronousTestCase):
         link = openLink(self.node, inbound=True)
         feed(link, wire.ThisIsMe(7, 5007, "10.0.0.7"))
         self.assertEqual(sent(link), [wire.ThisIsMe(1, NODE_PORT, NODE_HOST,
-                                                    relay="198.51.100.1:7701")])
+                                                    paths=ownPaths("198.51.100.1:7701"))])
 
     def test_addressFallsBackToTransportHost(self):
         """A peer that gives no host is reached at the address it came from."""

@@ -19,6 +19,8 @@ from twisted_bazaar.transports.path import (
 from twisted_bazaar.reach.asking import TrackerGone
 from twisted_bazaar.transports.relay.messages import FILES
 
+from tests.helpers import nodeReply
+
 PEER = 0x77
 RELAY = "198.51.100.1:7701"
 OTHER = "198.51.100.2:7701"
@@ -54,7 +56,7 @@ class BoundaryTests(SynchronousTestCase):
         (the host where the tracker saw it, a label) and LAN paths, all
         the tracker's word."""
         book = bookOf()
-        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.7", 9001, relay=RELAY,
+        book.trackerNamed(nodeReply(PEER, "203.0.113.7", 9001, relay=RELAY,
                                          lan=("192.168.1.3",)))
         self.assertEqual(book.paths(PEER), (
             Path(RELAYED, "203.0.113.7", 9001, RELAY, NAMED),
@@ -74,20 +76,20 @@ class BoundaryTests(SynchronousTestCase):
         its word; a later word without it, or none, or another tracker's
         (L{PathBook.forgetNamed}) forgets it."""
         book = bookOf()
-        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.8", 9001, udp=9002))
+        book.trackerNamed(nodeReply(PEER, "203.0.113.8", 9001, udp=9002))
         self.assertEqual(book.paths(PEER), (
             Path(DIRECT, "203.0.113.8", 9001, word=SEEN),
             Path(UDP, "203.0.113.8", 9002, word=NAMED)))
         book.trackerNamed(wire.NodeReply(PEER, "203.0.113.8", 9001))
         self.assertEqual(book.pathsOf(PEER, UDP), ())
-        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.8", 9001, udp=9002))
+        book.trackerNamed(nodeReply(PEER, "203.0.113.8", 9001, udp=9002))
         book._namedNowhere(PEER)
         self.assertEqual(book.pathsOf(PEER, UDP), ())
-        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.8", 9001, udp=9002))
+        book.trackerNamed(nodeReply(PEER, "203.0.113.8", 9001, udp=9002))
         book.add(PEER, Path(UDP, "192.0.2.9", 4433, word=CONFIGURED))
         book.forgetNamed()
         self.assertEqual(book.paths(PEER), (Path(UDP, "192.0.2.9", 4433, word=CONFIGURED),))
-        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.8", 9001, udp=9002))
+        book.trackerNamed(nodeReply(PEER, "203.0.113.8", 9001, udp=9002))
         self.assertEqual(book.pathsOf(PEER, UDP), (
             Path(UDP, "203.0.113.8", 9002, word=NAMED),
             Path(UDP, "192.0.2.9", 4433, word=CONFIGURED)))
@@ -123,7 +125,7 @@ class BoundaryTests(SynchronousTestCase):
         """Another tracker: what this one named is forgotten (and vouches
         no more), a relay noted stays (a dial through it asks anew)."""
         book = bookOf(Tracker())
-        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.7", 9001, relay=RELAY))
+        book.trackerNamed(nodeReply(PEER, "203.0.113.7", 9001, relay=RELAY))
         book.trackerNamed(wire.NodeReply(PEER + 1, "203.0.113.8", 9001))
         book.forgetNamed()
         self.assertEqual((book.namedRelay(PEER), book.known(PEER), book.vouches(RELAY, PEER)),
@@ -259,7 +261,7 @@ class LanFactsTests(SynchronousTestCase):
 
     def setUp(self):
         self.book = bookOf()
-        self.book.trackerNamed(wire.NodeReply(PEER, "203.0.113.9", 9000, RELAY,
+        self.book.trackerNamed(nodeReply(PEER, "203.0.113.9", 9000, RELAY,
                                               (self.HOST, "192.168.1.10")))
 
     def test_reached(self):
@@ -346,7 +348,7 @@ class UnreachedTests(SynchronousTestCase):
         takes none of them, nor frees a claim of its charge, and goes
         without them."""
         book = bookOf()
-        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.7", 9001, relay=RELAY))
+        book.trackerNamed(nodeReply(PEER, "203.0.113.7", 9001, relay=RELAY))
         book.claimed(0x78, OTHER, "198.18")
         for peer in (PEER, 0x78):
             book.unreached(peer)
@@ -389,8 +391,9 @@ class AskingTests(SynchronousTestCase):
         book = bookOf(tracker)
         asked = book.ask(PEER)
         [(peer, d)] = tracker.asked
-        d.callback(wire.NodeReply(PEER, "203.0.113.7", 9001, relay=RELAY))
-        self.assertEqual(self.successResultOf(asked).relay, RELAY)
+        d.callback(nodeReply(PEER, "203.0.113.7", 9001, relay=RELAY))
+        self.assertEqual(self.successResultOf(asked).paths,
+                         (Path(RELAYED, relay=RELAY, word=NAMED),))
         self.assertTrue(book.known(PEER))
         self.assertEqual(book.hostNamed(PEER), "203.0.113.7")
         book.node.clock.advance(NAMED_FOR)
@@ -419,6 +422,6 @@ class AskingTests(SynchronousTestCase):
         tracker named, for that peer alone."""
         book = bookOf(Tracker())
         self.assertTrue(book.vouches(TRACKERS, PEER))
-        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.7", 9001, relay=RELAY))
+        book.trackerNamed(nodeReply(PEER, "203.0.113.7", 9001, relay=RELAY))
         self.assertEqual((book.vouches(RELAY, PEER), book.vouches(RELAY, PEER + 1)),
                          (True, False))

@@ -16,6 +16,8 @@ from twisted_bazaar.reach.book import PathBook
 from twisted_bazaar.reach.bookaccount import KEPT, BookAccount
 from twisted_bazaar.transports.path import CONFIGURED, SEEN, UDP, Path
 
+from tests.helpers import nodeReply
+
 PEER = 0x77
 RELAY = "198.51.100.1:7701"
 OTHER = "198.51.100.2:7701"
@@ -50,7 +52,7 @@ class AccountTests(SynchronousTestCase):
         """What the tracker named and a path a punch met stay through the
         claims: each claim past the bound pushes out a claim."""
         book = bookOf()
-        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.7", 9001, relay=RELAY))
+        book.trackerNamed(nodeReply(PEER, "203.0.113.7", 9001, relay=RELAY))
         met = Path(UDP, "203.0.113.8", 40001, word=SEEN)
         book.add(0x78, met)
         strangersClaim(book, 1100)
@@ -78,7 +80,7 @@ class AccountTests(SynchronousTestCase):
         book = bookOf()
         book.claimed(PEER, RELAY, "198.18")
         self.assertEqual(book._claims, {PEER: "198.18"})
-        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.7", 9001, relay=RELAY))
+        book.trackerNamed(nodeReply(PEER, "203.0.113.7", 9001, relay=RELAY))
         self.assertEqual(book._claims, {})
         book.claimed(PEER, OTHER, "198.18")
         self.assertEqual(book._claims, {})
@@ -116,7 +118,7 @@ class AccountTests(SynchronousTestCase):
         """The KEPT peers written last are kept."""
         book = bookOf()
         for peer in range(KEPT + 1):
-            book.trackerNamed(wire.NodeReply(peer, "203.0.113.7", 9001, relay=RELAY))
+            book.trackerNamed(nodeReply(peer, "203.0.113.7", 9001, relay=RELAY))
         self.assertEqual((book.namedRelay(0), book.namedRelay(KEPT)), (None, RELAY))
         self.assertEqual(len(book._peers), KEPT)
 

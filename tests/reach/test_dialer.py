@@ -41,6 +41,7 @@ from twisted_bazaar.testing.linking import linkAt
 
 from tests import records
 from tests.helpers import (
+    nodeReply,
     FakeConnector, RecordingConnector, answerAs, dialingNode, makeNode)
 
 SELLER = records.identity(3)
@@ -50,7 +51,7 @@ RELAY = "198.51.100.1:7701"
 def nameIn(node, peer_id, host, lan, relay=None, port=9001):
     """node's tracker named peer_id at host, with its local addresses lan
     and relay: into its book of paths, as a ``nodereply`` is."""
-    node.whereabouts.book.trackerNamed(wire.NodeReply(peer_id, host, port, relay=relay,
+    node.whereabouts.book.trackerNamed(nodeReply(peer_id, host, port, relay=relay,
                                                  lan=lan))
 
 
@@ -835,7 +836,7 @@ class LanTests(SynchronousTestCase):
         dialled = self.dial()
         [(asked, answer)] = self.tracker.asked
         self.assertEqual((asked, self.direct()), (SELLER.id, []))
-        answer.callback(wire.NodeReply(SELLER.id, HOME, 9001, RELAY, lan=(LAN_HOST,)))
+        answer.callback(nodeReply(SELLER.id, HOME, 9001, RELAY, lan=(LAN_HOST,)))
         [(host, _, _, protocol, d)] = self.direct()
         self.assertEqual(host, LAN_HOST)
         d.callback(protocol)
@@ -847,7 +848,7 @@ class LanTests(SynchronousTestCase):
         """The tracker names none: the punch, and the tracker is not asked
         again while its word is fresh (NAMED_FOR)."""
         self.dial()
-        self.tracker.asked[0][1].callback(wire.NodeReply(SELLER.id, HOME, 9001, RELAY))
+        self.tracker.asked[0][1].callback(nodeReply(SELLER.id, HOME, 9001, RELAY))
         self.assertEqual((self.direct(), len(self.punching.punches)), ([], 1))
         self.dial()
         self.assertEqual(len(self.tracker.asked), 1)
@@ -1076,7 +1077,7 @@ class LinkByIdTests(SynchronousTestCase):
         """A peer known only by the relay the tracker named for it (a
         chordNear's) is dialled through that relay."""
         self.node.noteRelay(0x78, RELAY, named=True)
-        self.node.whereabouts.book.trackerNamed(wire.NodeReply(0x78, "", 9001, relay=RELAY))
+        self.node.whereabouts.book.trackerNamed(nodeReply(0x78, "", 9001, relay=RELAY))
         self.node.connectTo(0x78)
         self.assertEqual(self.dialled(), [("198.51.100.1", 7701)])
 

@@ -13,6 +13,7 @@ from twisted_bazaar.reach.lanpaths import LanPaths
 from twisted_bazaar.transports.path import CONFIGURED, DIRECT, LAN, MAPPED, SEEN, UDP, Path
 
 from tests.helpers import makeNode
+from tests.helpers import nodeReply
 
 PEER = 1234
 
@@ -38,7 +39,7 @@ class DirectPathTests(SynchronousTestCase):
     def test_namedWithARelay(self):
         """A peer at home (named with its relay), or one that says itself
         it has none (a claim): no direct path."""
-        self.book.trackerNamed(wire.NodeReply(PEER, "198.51.100.7", 9000,
+        self.book.trackerNamed(nodeReply(PEER, "198.51.100.7", 9000,
                                               "192.0.2.1:7701"))
         self.assertIsNone(directPath(self.book, None, PEER))
         self.book.claimed(PEER + 1, None)
@@ -47,7 +48,7 @@ class DirectPathTests(SynchronousTestCase):
     def test_anAddressHeardIsNoDirectPath(self):
         """A peer at home heard at an address (an offer's, a ring
         entry's: a claim) is not dialled there rather than punched."""
-        self.book.trackerNamed(wire.NodeReply(PEER, "198.51.100.7", 9000,
+        self.book.trackerNamed(nodeReply(PEER, "198.51.100.7", 9000,
                                               "192.0.2.1:7701"))
         self.book.heard(PEER, "198.51.100.8", 9000, namedBy="203.0.0.0/16")
         self.assertIsNone(directPath(self.book, None, PEER))
@@ -69,7 +70,7 @@ class DirectPathTests(SynchronousTestCase):
         behind the same public address, not failed lately."""
         lan = LanPaths(self.node.clock, self.book)
         lan.announce("192.168.1.5")
-        self.book.trackerNamed(wire.NodeReply(PEER, "203.0.113.9", 9000,
+        self.book.trackerNamed(nodeReply(PEER, "203.0.113.9", 9000,
                                               "192.0.2.1:7701", ("192.168.1.9",)))
         self.assertEqual(directPath(self.book, lan, PEER, "203.0.113.9"),
                          Path(LAN, "192.168.1.9", 9000, word="named"))

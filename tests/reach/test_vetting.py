@@ -22,7 +22,7 @@ from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import RELAYED, Path
 from twisted_bazaar.transports.table import overConnector
 
-from tests.helpers import FakeConnector, RecordingConnector, dialingNode
+from tests.helpers import FakeConnector, RecordingConnector, dialingNode, nodeReply
 from tests.reach.test_dialer import nameIn
 
 PEER = 0x77
@@ -85,7 +85,7 @@ class VouchTests(SynchronousTestCase):
         its relay: the node asks the tracker, and dials the relay the
         tracker names for it, never the victim; the answer is in the
         book, vouching for that relay for that peer alone."""
-        self.tracker.reply = wire.NodeReply(PEER, "203.0.113.7", 9001, relay=NAMED)
+        self.tracker.reply = nodeReply(PEER, "203.0.113.7", 9001, relay=NAMED)
         self.dial(VICTIM)
         self.assertEqual((self.relaysDialled(), self.tracker.asked), ([NAMED], [PEER]))
         book = self.node.whereabouts.book
@@ -123,7 +123,7 @@ class VouchTests(SynchronousTestCase):
         node = dialingNode(dialled)
         node.overlay = SimpleNamespace(peer_log=PeerLog(node.clock))
         node.membership = VouchingTracker(
-            wire.NodeReply(PEER, "203.0.113.7", 9001, relay="127.0.0.1:6380"))
+            nodeReply(PEER, "203.0.113.7", 9001, relay="127.0.0.1:6380"))
         node.membership.atTrackersHost = lambda relay: False
         node.whereabouts.hosts.leftFrom("203.0.113.9")
         failure = self.failureResultOf(node.dial(Peer(PEER, "", 9001, VICTIM), FILES,

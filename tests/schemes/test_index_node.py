@@ -41,6 +41,7 @@ from twisted_bazaar.sim.runner import SimConfig, Simulation
 from twisted_bazaar.store import MemoryStore
 from twisted_bazaar.testing import Market, MemoryConnector, MemoryServerEndpoint
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
+from twisted_bazaar.reach.ownpaths import ownPaths
 
 from tests import records
 from tests.schemes import FindEvents, StaticShop
@@ -122,7 +123,7 @@ class TrackerSessionCase(SynchronousTestCase):
         [hello] = sent(link)
         self.assertEqual(hello, wire.ThisIsMe(wanted, NODE_PORT, "", scheme="index",
                                               key=SELF.key, nonce=hello.nonce,
-                                              reach=True, lan=("10.0.0.1",)))
+                                              reach=True, paths=ownPaths(lan=("10.0.0.1",))))
         self.hello = hello
         return link
 

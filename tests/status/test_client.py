@@ -13,7 +13,12 @@ from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
+from types import SimpleNamespace
+
+from twisted.internet.address import IPv4Address
+
 from twisted_bazaar import wire
+from twisted_bazaar.transports.path import LAN, Path
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.channel.session import ChannelKey
@@ -29,6 +34,7 @@ from twisted_bazaar.status.client import (
     ask,
     operatorHello,
     operatorQuestion,
+    trackerHello,
 )
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
 from twisted_bazaar.testing.capabilities import secured
@@ -143,6 +149,19 @@ class OperatorHelloTests(SynchronousTestCase):
         self.assertEqual((hello.purpose, hello.id), (STATUS, 3_000_000_000))
         self.assertTrue(provesOperator(NODE.key, HASH, hello.operator))
         self.assertFalse(provesOperator(NODE.key, b"\x08" * 32, hello.operator))
+
+
+class TrackerHelloTests(SynchronousTestCase):
+    def test_aLocalAddressIsNamedAsAPath(self):
+        """A client at home names the local address its connection leaves
+        from as a path of kind lan, as a node does; one on a public
+        address names none."""
+        for host, paths in (("192.168.1.9", (Path(LAN, "192.168.1.9"),)),
+                            ("198.51.100.9", None)):
+            link = SimpleNamespace(transport=StringTransport(
+                hostAddress=IPv4Address("TCP", host, 50000)))
+            self.assertEqual(trackerHello(link),
+                             wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS, paths=paths))
 
 
 class NotATrackerTests(SynchronousTestCase):

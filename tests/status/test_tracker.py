@@ -11,6 +11,7 @@ from twisted_bazaar.metrics.tracker import TrackerMetrics
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status.messages import MemberList, Members
 from twisted_bazaar.status.tracker import MEMBERS_RATE
+from twisted_bazaar.reach.ownpaths import ownPaths
 
 from tests import records
 from tests.schemes.test_index_tracker import Peer, TrackerIndexCase
@@ -186,7 +187,7 @@ class MemberLansTests(TrackerIndexCase):
         peer = Peer(self.tracker, seen)
         handshake = Handshake(identity, REGISTER)
         peer.say(wire.ThisIsMe(-1, port, "", key=identity.key, nonce=handshake.nonce,
-                               lan=lan))
+                               paths=ownPaths(lan=lan)))
         [you] = peer.heard()
         peer.say(wire.Proof(handshake.prove(you.key, you.nonce)))
         return identity.id
@@ -194,7 +195,8 @@ class MemberLansTests(TrackerIndexCase):
     def client(self, seen, lan, number=1):
         """A status client registered from seen, naming lan."""
         peer = Peer(self.tracker, seen, 50000 + number)
-        peer.say(wire.ThisIsMe(2**31 + number, 0, "", purpose=STATUS, lan=lan))
+        peer.say(wire.ThisIsMe(2**31 + number, 0, "", purpose=STATUS,
+                               paths=ownPaths(lan=lan)))
         peer.heard()
         return peer
 

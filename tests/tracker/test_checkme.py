@@ -72,7 +72,7 @@ class CheckMeTests(SynchronousTestCase):
         """
         self.peer.say({"type": "relayReserve"})
         self.assertEqual(self.peer.heard()[0]["type"], "relayReserved")
-        self.assertIn("relay", self.whereis())
+        self.assertEqual(self.whereis()["paths"][0]["kind"], "relayed")
         self.peer.say({"type": "checkme"})
         self.assertEqual(self.connector.requests[-1][:2], ("203.0.113.5", 4001))
         self.passCheck()

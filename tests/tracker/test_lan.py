@@ -11,7 +11,7 @@ import random
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import WiredLink
+from tests.helpers import WiredLink, wirePaths
 from twisted_bazaar.tracker import Registry, Tracker, TrackerFactory
 from twisted_bazaar.wire.ids import parseWireId, wireId
 
@@ -24,8 +24,10 @@ class TrackerLanTests(SynchronousTestCase):
         self.tracker = Tracker(Clock(), random.Random(4))
         self.factory = TrackerFactory(self.tracker)
 
-    def register(self, port, seen, **extra):
+    def register(self, port, seen, lan=None):
+        """A node at seen registered, naming its local addresses lan."""
         peer = WiredLink(self.factory, seen)
+        extra = {} if lan is None else {"paths": wirePaths(lan=lan)}
         peer.say(dict({"type": "thisisme", "id": "", "port": port, "host": ""}, **extra))
         [answer] = peer.heard()
         self.assertEqual(answer["type"], "thisisyou")
@@ -45,13 +47,14 @@ class TrackerLanTests(SynchronousTestCase):
         stranger, _ = self.register(4003, ELSEWHERE, lan=["192.168.1.4"])
         self.assertEqual(self.whereis(neighbour, seller),
                          {"type": "nodereply", "id": wireId(seller), "host": HOME,
-                          "port": 4001, "lan": ["192.168.1.2"]})
+                          "port": 4001,
+                          "paths": wirePaths(lan=["192.168.1.2"], port=4001, tracker=True)})
         self.assertEqual(self.whereis(stranger, seller),
                          {"type": "nodereply", "id": wireId(seller), "host": HOME,
                           "port": 4001})
         stranger.say({"type": "nodereq", "exclude": []})
         for answer in stranger.heard():
-            self.assertNotIn("lan", answer)
+            self.assertNotIn("paths", answer)
 
     def test_introducedWithItsLocalAddressAtHome(self):
         """nodereq: the only other node, at home, comes with its local
@@ -61,7 +64,7 @@ class TrackerLanTests(SynchronousTestCase):
         neighbour.say({"type": "nodereq", "exclude": []})
         self.assertEqual(neighbour.heard(), [
             {"type": "nodereply", "id": wireId(seller), "host": HOME, "port": 4001,
-             "lan": ["192.168.1.2", "fd00::2"]}])
+             "paths": wirePaths(lan=["192.168.1.2", "fd00::2"], port=4001, tracker=True)}])
 
     def test_forgottenWhenTheNodeLeaves(self):
         peer, seller = self.register(4001, HOME, lan=["192.168.1.2"])
@@ -74,7 +77,7 @@ class TrackerLanTests(SynchronousTestCase):
         for host in ("8.8.8.8", "127.0.0.1"):
             peer = WiredLink(self.factory, HOME)
             peer.say({"type": "thisisme", "id": "", "port": 4001, "host": "",
-                      "lan": [host]})
+                      "paths": wirePaths(lan=[host])})
             [error] = peer.heard()
             self.assertEqual(error["code"], "wtf")
             self.assertIn(f"{host} is not a private or link-local address",
@@ -93,9 +96,9 @@ class TrackerLanTests(SynchronousTestCase):
         for lan, named in ((["192.168.1.9"], ["192.168.1.2"]),
                            (["10.8.0.7", "192.168.1.7"], ["192.168.1.2", "10.8.0.2"]),
                            (["192.168.7.9"], None), (["fe80::9"], None), (None, None)):
-            extra = {} if lan is None else {"lan": lan}
-            asker, _ = self.register(4002, HOME, **extra)
-            self.assertEqual(self.whereis(asker, seller).get("lan"), named, lan)
+            asker, _ = self.register(4002, HOME, lan)
+            self.assertEqual(self.whereis(asker, seller).get("paths"),
+                             named and wirePaths(lan=named, port=4001, tracker=True), lan)
 
     def test_aZoneOrOneAddressSpeltTwiceRefused(self):
         """A zone (an interface of whoever reads it) is refused, and so is
@@ -104,7 +107,8 @@ class TrackerLanTests(SynchronousTestCase):
                          (["192.168.1.2", "::ffff:192.168.1.2"], "names an address twice"),
                          (["fd00::1", "FD00:0::1"], "names an address twice")):
             peer = WiredLink(self.factory, HOME)
-            peer.say({"type": "thisisme", "id": "", "port": 4001, "host": "", "lan": lan})
+            peer.say({"type": "thisisme", "id": "", "port": 4001, "host": "",
+                      "paths": wirePaths(lan=lan)})
             [error] = peer.heard()
             self.assertEqual(error["code"], "wtf")
             self.assertIn(why, error["info"])
@@ -113,9 +117,9 @@ class TrackerLanTests(SynchronousTestCase):
     def test_atMostFour(self):
         peer = WiredLink(self.factory, HOME)
         peer.say({"type": "thisisme", "id": "", "port": 4001, "host": "",
-                  "lan": [f"10.0.0.{n}" for n in range(1, 6)]})
+                  "paths": wirePaths(lan=[f"10.0.0.{n}" for n in range(1, 6)])})
         [error] = peer.heard()
-        self.assertIn("must be a list of 1 to 4 addresses", error["info"])
+        self.assertIn("thisisme.paths names 5 paths of kind lan: at most 4", error["info"])
 
 
 class RegistryLanTests(SynchronousTestCase):

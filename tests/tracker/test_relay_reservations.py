@@ -10,7 +10,7 @@ from twisted.internet.error import ConnectionRefusedError
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import WiredLink, feed, sent
+from tests.helpers import WiredLink, feed, sent, wirePaths
 from tests.tracker.checking import checkingTracker
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PeerLog
@@ -70,7 +70,7 @@ class ReservationTests(SynchronousTestCase):
         self.assertEqual(self.clock.getDelayedCalls(), [])
         self.assertEqual(self.ask(asker, node_id), [
             {"type": "nodereply", "id": wireId(node_id), "host": "203.0.113.5",
-             "port": 4001, "relay": relay}] * 2)
+             "port": 4001, "paths": wirePaths(relay=relay, tracker=True)}] * 2)
         self.assertTrue(any("introducing it through " + relay in formatEvent(e)
                             for e in events))
 
@@ -234,7 +234,7 @@ class PeerRelayTests(SynchronousTestCase):
         self.assertEqual(peer.heard(), [])
         self.assertEqual(self.tracker.registry.relayOf(node_id), relay)
         asker.say({"type": "whereis", "id": wireId(node_id)})
-        self.assertEqual(asker.heard()[0]["relay"], relay)
+        self.assertEqual(asker.heard()[0]["paths"], wirePaths(relay=relay, tracker=True))
 
     def test_lastResort(self):
         """With every public relay full (or tried by this node), the

@@ -11,7 +11,7 @@ from twisted.internet.task import Clock
 from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import WiredLink
+from tests.helpers import WiredLink, wirePaths
 from twisted_bazaar.base.limitregistry import LIMITS
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.tracker import Tracker, TrackerFactory
@@ -224,7 +224,8 @@ class NamedUdpTests(UdpReachTests):
 
     def joinQuic(self, host, udp=9001):
         link = WiredLink(self.factory, host)
-        link.say({"type": "thisisme", "id": "", "port": 9000, "host": "", "udp": udp})
+        link.say({"type": "thisisme", "id": "", "port": 9000, "host": "",
+                  "paths": wirePaths(udp=udp)})
         [you] = link.heard()
         return link, you["id"]
 
@@ -236,9 +237,15 @@ class NamedUdpTests(UdpReachTests):
         asker.say({"type": "nodereq"})
         where, picked = asker.heard()
         self.assertEqual(picked["id"], node_id)
-        self.assertEqual(where.get("udp"), picked.get("udp"))
+        self.assertEqual(where.get("paths"), picked.get("paths"))
         asker.transport.loseConnection()
-        return where.get("udp")
+        udp = [path for path in where.get("paths", ()) if path["kind"] == "udp"]
+        if not udp:
+            return None
+        # At the host the node is named at, as the check saw it.
+        self.assertEqual(udp, wirePaths(udp=udp[0]["port"], host=where["host"],
+                                        tracker=True))
+        return udp[0]["port"]
 
     def test_seen(self):
         """Said, then seen from that port to both of the tracker's:
@@ -287,11 +294,23 @@ class NamedUdpTests(UdpReachTests):
         self.assertIsNone(registry.udpOf(node_id))
 
     def test_badPort(self):
-        """A thisisme whose udp is no port (0, text) is refused, as any bad
-        field is."""
+        """A thisisme whose UDP path has no port (0, text) is refused, as
+        any bad field is."""
         for udp in (0, 65536, "9001"):
             link = WiredLink(self.factory, "198.51.100.7")
-            link.say({"type": "thisisme", "id": "", "port": 9000, "host": "", "udp": udp})
+            link.say({"type": "thisisme", "id": "", "port": 9000, "host": "",
+                      "paths": [{"kind": "udp", "port": udp}]})
             [error] = link.heard()
             self.assertEqual((error["type"], error["code"]), ("error", "wtf"))
-            self.assertIn("thisisme.udp", error["info"])
+            self.assertIn("thisisme.paths entry.port", error["info"])
+
+    def test_versionOne(self):
+        """A thisisme of protocol version 1, its QUIC port in ``udp``, is
+        refused with a reason that names the version this tracker
+        speaks."""
+        link = WiredLink(self.factory, "198.51.100.7")
+        link.say({"type": "thisisme", "id": "", "port": 9000, "host": "", "udp": 9001})
+        [error] = link.heard()
+        self.assertEqual((error["type"], error["code"]), ("error", "wtf"))
+        self.assertIn("thisisme.udp is a field of protocol version 1: this node speaks "
+                      "version 2", error["info"])

@@ -63,6 +63,9 @@ from twisted_bazaar.wire import (
     CheckMe,
     WhoAreYou,
 )
+from tests.helpers import nodeReply
+from twisted_bazaar.reach.ownpaths import ownPaths
+from twisted_bazaar.transports.path import LAN, NAMED, RELAYED, SEEN, UDP, Path
 
 BIGGEST_ID = wire.ID_LIMIT - 1
 
@@ -85,9 +88,18 @@ WIRE_FORMS = [
     (NodeReply(7, "example.org", 9000),
      {"type": "nodereply", "id": "7", "host": "example.org", "port": 9000}),
     (NodeReply(-1, "", 0), {"type": "nodereply", "id": "", "host": "", "port": 0}),
-    (NodeReply(7, "203.0.113.7", 9001, "203.0.113.1:7701"),
+    (nodeReply(7, "203.0.113.7", 9001, "203.0.113.1:7701"),
      {"type": "nodereply", "id": "7", "host": "203.0.113.7", "port": 9001,
-      "relay": "203.0.113.1:7701"}),
+      "paths": [{"kind": "relayed", "relay": "203.0.113.1:7701", "word": "named"}]}),
+    (nodeReply(7, "203.0.113.7", 9001, lan=("192.168.1.2",), udp=9002),
+     {"type": "nodereply", "id": "7", "host": "203.0.113.7", "port": 9001,
+      "paths": [{"kind": "lan", "host": "192.168.1.2", "port": 9001, "word": "claimed"},
+                {"kind": "udp", "host": "203.0.113.7", "port": 9002, "word": "seen"}]}),
+    (ThisIsMe(5, 8000, "", paths=ownPaths("203.0.113.1:7701", ("10.0.0.2",), 8001)),
+     {"type": "thisisme", "id": "5", "port": 8000, "host": "",
+      "paths": [{"kind": "relayed", "relay": "203.0.113.1:7701", "word": "claimed"},
+                {"kind": "lan", "host": "10.0.0.2", "word": "claimed"},
+                {"kind": "udp", "port": 8001, "word": "claimed"}]}),
     (RelayReserve(), {"type": "relayReserve"}),
     (RelayReserve(7), {"type": "relayReserve", "id": "7"}),
     (RelayOffer(7702, 16), {"type": "relayOffer", "port": 7702, "slots": 16}),
@@ -600,6 +612,16 @@ hosts = st.text(max_size=wire.MAX_HOST_BYTES // 4)
 relays = st.builds(lambda host, port: f"{host}:{port}", st.sampled_from(
     ["203.0.113.1", "relay.example.org", "[2001:db8::1]"]), st.integers(1, 65535))
 infos = st.text(max_size=wire.MAX_INFO_BYTES // 4)
+#: A node's other ways to be reached: a relay, local addresses, a UDP port.
+ways = st.builds(
+    lambda relay, lan, udp: (
+        (() if relay is None else (Path(RELAYED, relay=relay, word=NAMED),))
+        + tuple(Path(LAN, host) for host in lan)
+        + (() if udp is None else (Path(UDP, "203.0.113.7", udp, word=SEEN),))),
+    st.none() | relays,
+    st.lists(st.sampled_from(["192.168.1.2", "10.0.0.3", "fd00::2", "fe80::9"]),
+             unique=True, max_size=4),
+    st.none() | st.integers(1, 65535))
 paths = st.lists(nodeIds, min_size=1, max_size=wire.MAX_PATH, unique=True).map(tuple)
 #: A seller named with its record: (id, host, port, record).
 recordedSeller = st.builds(lambda record, host, port: (record.seller, host, port, record),
@@ -614,7 +636,7 @@ VALID_MESSAGES = {
     ThisIsMe: st.builds(ThisIsMe, maybeNodeIds, ports, hosts),
     ThisIsYou: st.builds(ThisIsYou, nodeIds, ports),
     NodeReq: st.builds(NodeReq, excludes),
-    NodeReply: st.builds(NodeReply, maybeNodeIds, hosts, ports, st.none() | relays),
+    NodeReply: st.builds(NodeReply, maybeNodeIds, hosts, ports, st.none() | ways),
     RelayReserve: st.builds(RelayReserve, st.none() | nodeIds),
     RelayOffer: st.builds(RelayOffer, transferPorts, st.integers(1, MAX_SLOTS)),
     RelayAt: st.builds(RelayAt, nodeIds, relays),

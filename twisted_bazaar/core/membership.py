@@ -50,6 +50,7 @@ from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import schemeOf
+from twisted_bazaar.reach.ownpaths import ownPaths
 from twisted_bazaar.reach.reachable.reaching import Reaching
 from twisted_bazaar.core.sessionhandlers import SessionParts
 from twisted_bazaar.core.trackerquestions import TrackerQuestions
@@ -439,7 +440,7 @@ def _hello(node, link, handshake):
     return wire.ThisIsMe(-1 if node.id is None else node.id, node.port,
                          node.config.host, scheme=scheme, superpeer=superpeer,
                          key=handshake.ownKey, nonce=nonce, reach=True,
-                         lan=lan, udp=node.udpPort)
+                         paths=ownPaths(lan=lan, udp=node.udpPort))
 
 
 def _at(client):

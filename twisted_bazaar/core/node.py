@@ -26,6 +26,8 @@ from twisted_bazaar import wire
 from twisted_bazaar.reach.dialer import Dialer, Peer
 from twisted_bazaar.transports.relay.messages import NODE
 from twisted_bazaar.reach.whereabouts import Whereabouts
+from twisted_bazaar.reach.ownpaths import ownPaths
+from twisted_bazaar.transports.path import RELAYED, firstOf
 from twisted_bazaar.events import EventBus
 from twisted_bazaar.reach.reachable.reachability import UNCHECKED
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
@@ -148,6 +150,10 @@ class INode(Interface):
         """Remember that peer_id is reached through relay (None: directly),
         as it says on a connection from address group ``group``, or as the
         tracker named it (``named``)."""
+
+    def notePaths(peer_id, paths, group=""):
+        """Remember the ways peer_id names of itself (its ``thisisme``'s
+        paths, None: none) on a connection from address group ``group``."""
 
     def reached(peer_id):
         """A link to peer_id came up (the overlay's word): it is reachable."""
@@ -486,6 +492,14 @@ class Node(Registration):
             return
         self.whereabouts.notePeer(peer_id, relay, named, group)
 
+    def notePaths(self, peer_id, paths, group=""):
+        """peer_id names its ways (its ``thisisme``'s paths, None: none)
+        on a connection from address group ``group``: the relay among them
+        is its claim (L{noteRelay}); the rest it names only to the
+        tracker."""
+        relayed = firstOf(paths, RELAYED)
+        self.noteRelay(peer_id, None if relayed is None else relayed.relay, group=group)
+
     def reached(self, peer_id):
         """A link to peer_id came up (the link table's word): what the book
         noted of it as unreachable goes (L{Whereabouts.reached}); a node
@@ -649,9 +663,10 @@ class Node(Registration):
         identity = self.identity
         if identity is None:
             return wire.ThisIsMe(self.id, self.port, self.host, purpose=purpose,
-                                 relay=self.relay)
+                                 paths=ownPaths(self.relay))
         return wire.ThisIsMe(self.id, self.port, self.host, purpose=purpose,
-                             key=identity.key, nonce=nonce, sig=sig, relay=self.relay)
+                             key=identity.key, nonce=nonce, sig=sig,
+                             paths=ownPaths(self.relay))
 
     # -- shutdown -------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from twisted.internet import defer
 from twisted_bazaar import wire
 from twisted_bazaar.core.questions import Questions
 from twisted_bazaar.reach.asking import TrackerGone
+from twisted_bazaar.transports.path import RELAYED, firstOf
 
 
 class TrackerQuestions:
@@ -54,8 +55,9 @@ class TrackerQuestions:
         answer."""
         if message.port:
             self.node.whereabouts.trackerNamed(message)
-            if message.relay is not None and self.atTrackersHost(message.relay):
-                self.trackersRelay.trackerNamed(message.relay)
+            relayed = firstOf(message.paths, RELAYED)
+            if relayed is not None and self.atTrackersHost(relayed.relay):
+                self.trackersRelay.trackerNamed(relayed.relay)
         self._questions.answered(message)
 
     def ask(self, question):

@@ -367,13 +367,13 @@ class Greeter:
             existing.retire("replaced by a newer link")
         address = link.transport.getPeer()
         link.address = (hello.host or getattr(address, "host", ""), hello.port)
-        # How to reach the peer again: through the relay it names, if any,
-        # its claim charged to the group its connection came from (the
-        # one its relay names for it, over a circuit).
-        if hello.relay is None:
-            node.noteRelay(peer, None)
+        # How to reach the peer again: through the paths it names, if
+        # any, its claims charged to the group its connection came from
+        # (the one its relay names for it, over a circuit).
+        if hello.paths is None:
+            node.notePaths(peer, None)
         else:
-            node.noteRelay(peer, hello.relay, group=namedGroupOf(link) or groupOf(link))
+            node.notePaths(peer, hello.paths, group=namedGroupOf(link) or groupOf(link))
         node.paths.learn((node.id, peer))
         self.settle(link, peer)
         if existing is None:

@@ -49,7 +49,7 @@ from twisted.internet import defer
 
 from twisted_bazaar.base.lan import MAX_LAN
 from twisted_bazaar.transports.path import (
-    CLAIMED, DIRECT, LAN, NAMED, RELAYED, SEEN, UDP, Path)
+    CLAIMED, DIRECT, LAN, NAMED, RELAYED, SEEN, UDP, Path, firstOf, ofKind)
 from twisted_bazaar.reach.asking import TrackerGone
 from twisted_bazaar.reach.bookaccount import BookAccount
 from twisted_bazaar.transports.relay.messages import FILES, NODE
@@ -80,14 +80,19 @@ class PathBook(BookAccount):
 
     def trackerNamed(self, reply):
         """The tracker named a node (a ``nodereply`` with a port): where it
-        is, the relay it is reached through (None: it is dialled there),
-        its local addresses (for a node on this node's own network), the
-        UDP port its QUIC is seen on at that host (a path of kind UDP)."""
+        is, and its paths: the relay it is reached through (none: it is
+        dialled there), its local addresses (for a node on this node's own
+        network), the UDP port its QUIC is seen on at that host (a path
+        of kind UDP)."""
         held = self._write(reply.id)
-        held.host, held.port, held.relay = reply.host, reply.port, reply.relay
-        held.lan, held.udp = tuple(reply.lan or ()), reply.udp
+        paths = reply.paths
+        relayed, udp = firstOf(paths, RELAYED), firstOf(paths, UDP)
+        relay = None if relayed is None else relayed.relay
+        held.host, held.port, held.relay = reply.host, reply.port, relay
+        held.lan = tuple(path.host for path in ofKind(paths, LAN))
+        held.udp = None if udp is None else udp.port
         held.at = self.node.clock.seconds()
-        held.noted, held.word = reply.relay, NAMED
+        held.noted, held.word = relay, NAMED
         # The tracker's word is the newer: its address is dialled.
         held.hear(None)
 

@@ -22,6 +22,7 @@ from twisted.internet import defer
 
 from twisted_bazaar.reach.peerhosts import HostRefused
 from twisted_bazaar.transports.connector import connectAny
+from twisted_bazaar.transports.path import RELAYED, firstOf
 from twisted_bazaar.wire.ids import shortId
 
 __all__ = ["Vetting", "NotNamed", "RelayRefused"]
@@ -100,14 +101,15 @@ class Vetting:
                 raise NotNamed(f"the tracker names no address for node {target}, for "
                                f"which {relay} was named as its relay: a relay is "
                                "dialled only as the tracker names it")
-            if reply.relay is None:
+            relayed = firstOf(reply.paths, RELAYED)
+            if relayed is None:
                 # The peer where the tracker names it, and nothing else of
                 # the dial's (a Peer of its id, host and port alone).
                 direct = attr.evolve(peer, host=reply.host, port=reply.port, relay=None,
                                      key=None, vouched=False, namedBy=None)
                 return self._vetted(direct, purpose, None).addCallback(
                     connectAny, lambda host: connect(host, reply.port, None))
-            return self._circuit(reply.host, reply.port, reply.relay, connect)
+            return self._circuit(reply.host, reply.port, relayed.relay, connect)
 
         def unanswered(reason):
             # The tracker's silence or loss (the question's failure says

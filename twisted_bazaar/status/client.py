@@ -30,6 +30,7 @@ from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.base.defaults import DEFAULT_TIMEOUT
 from twisted_bazaar.base.lan import canonical, isLocal
+from twisted_bazaar.reach.ownpaths import ownPaths
 from twisted_bazaar.reach.firstproven import (
     DIRECT, LAN, RELAYED, FirstProven, along, asTyped)
 from twisted_bazaar.transports.interface import DialOptions
@@ -433,14 +434,14 @@ def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
 
 
 def trackerHello(link):
-    """A status client's ``thisisme`` to the tracker on link: with ``lan``,
-    the local address its connection leaves from, if it is one (a machine
+    """A status client's ``thisisme`` to the tracker on link: with a path
+    of kind ``lan``, the local address its connection leaves from, if it is one (a machine
     at home), as a node names it (protocol.md §5, "Local addresses"), so
     that the tracker's ``memberlist`` names the local addresses of the
     nodes of its home (§12a)."""
     local = getattr(link.transport.getHost(), "host", "")
     return wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS,
-                         lan=(canonical(local),) if isLocal(local) else None)
+                         paths=ownPaths(lan=(canonical(local),)) if isLocal(local) else None)
 
 
 def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,

@@ -43,9 +43,8 @@ class Introductions:
         if found is None:
             link.send(wire.NodeReply(NO_ID, "", 0))
         else:
-            link.send(wire.NodeReply(*found, relay=registry.relayOf(found[0]),
-                                     lan=registry.lanOf(found[0], link.peer_id),
-                                     udp=registry.udpOf(found[0])))
+            link.send(wire.NodeReply(*found, paths=registry.pathsOf(found[0],
+                                                                     link.peer_id)))
 
     def _whereAsked(self, link, request):
         if not self._mayLookUp(link):
@@ -53,13 +52,9 @@ class Introductions:
             return
         registry = self.tracker.registry
         link.send(wire.NodeReply(request.id, *registry.address(request.id),
-                                 relay=registry.relayOf(request.id),
-                                 lan=registry.lanOf(request.id, link.peer_id),
-                                 udp=registry.udpOf(request.id)))
+                                 paths=registry.pathsOf(request.id, link.peer_id)))
 
     #: What it answers (the tracker's table, L{twisted_bazaar.net.handlers});
-    #: the local addresses it names are only those the tracker may tell
-    #: the asker (L{twisted_bazaar.tracker.registry.Registry.lanOf}), the
-    #: UDP port only one its check saw (L{Registry.udpOf
-    #: <twisted_bazaar.tracker.registry.Registry.udpOf>}).
+    #: the paths it names are those the tracker may tell the asker
+    #: (L{twisted_bazaar.tracker.registry.Registry.pathsOf}).
     takes = {wire.NodeReq: _nodeAsked, wire.WhereIs: _whereAsked}

@@ -8,6 +8,8 @@ import bisect
 import attr
 
 from twisted_bazaar.base.lan import sameHost, sameSubnet
+from twisted_bazaar.transports.path import (
+    CLAIMED, LAN, NAMED, RELAYED, SEEN, UDP, Path, firstOf, ofKind)
 from twisted_bazaar.wire.ids import KEYED, isKeyed
 
 #: The ids the tracker gives keyless nodes are non-negative and below
@@ -198,6 +200,34 @@ class Registry:
         """The relay through which a node is reached, or None (dialled
         directly, or unknown)."""
         return self.relays.get(node_id) if node_id in self.verified else None
+
+    def said(self, node_id, seen, paths):
+        """The node, whose tracker connection comes from host ``seen``,
+        named its ways in its ``thisisme`` (``paths``, None: none): each a
+        claim, whatever word it says it is.  Its local addresses are kept
+        (L{setLan}), its UDP port (L{setUdp}) until the UDP reach check
+        sees it; its relay is the tracker's own to name (L{setRelay})."""
+        self.setLan(node_id, seen, tuple(path.host for path in ofKind(paths, LAN)))
+        udp = firstOf(paths, UDP)
+        self.setUdp(node_id, None if udp is None else udp.port)
+
+    def pathsOf(self, node_id, asker_id):
+        """
+        The paths to name for node_id to node asker_id (None: none), each
+        with whose word it is: the relay it is reached through (the
+        tracker's word: L{relayOf}), its local addresses (its claims,
+        which the tracker cannot check: L{lanOf}), its UDP port (where
+        the UDP reach check saw it: L{udpOf}).
+        """
+        relay, lan, udp = (self.relayOf(node_id), self.lanOf(node_id, asker_id),
+                           self.udpOf(node_id))
+        if relay is None and lan is None and udp is None:
+            return None
+        port = self.nodes[node_id][1]
+        return ((() if relay is None else (Path(RELAYED, relay=relay, word=NAMED),))
+                + tuple(Path(LAN, host, port, word=CLAIMED) for host in lan or ())
+                + (() if udp is None else (
+                    Path(UDP, self.nodes[node_id][0], udp, word=SEEN),)))
 
     def setLan(self, node_id, seen, lan):
         """The node, whose tracker connection comes from host ``seen``,

@@ -407,8 +407,7 @@ class Tracker:
         node_id = self.registry.join(wanted, host,
                                      hello.port, abilities, verified=not checking)
         self.links[node_id] = link
-        self.registry.setLan(node_id, seen, hello.lan)
-        self.registry.setUdp(node_id, hello.udp)
+        self.registry.said(node_id, seen, hello.paths)
         if hello.reach:
             self.checks.telling.add(node_id)
         self.pending.release(link)

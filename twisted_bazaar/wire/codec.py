@@ -41,6 +41,10 @@ MAX_INFO_BYTES = 1024
 MAX_EXCLUDE = 64
 #: Largest file size a peer may announce (2^53: exact in every JSON reader).
 MAX_SIZE = 2**53
+#: The version of the protocol this node speaks (docs/protocol.md §3,
+#: "Paths"): 2 names a node's ways as a list of paths, where version 1
+#: had a field a way (``relay``, ``lan``, ``udp``).
+PROTOCOL_VERSION = 2
 
 #: Error codes, with what each one means.
 ERROR_CODES = {
@@ -370,7 +374,7 @@ def _declaredFields(cls, type_name):
     return tuple(declared)
 
 
-def message(type_name, *fields, routed=False, bucket=None, proves=False):
+def message(type_name, *fields, routed=False, bucket=None, proves=False, retired=()):
     """
     Declare a message class: its wire type name, and whether it is
     path-routed (it then has a ``path`` field, and nodes relay it hop by
@@ -402,6 +406,11 @@ def message(type_name, *fields, routed=False, bucket=None, proves=False):
     (``search``, ``query``, ``ping``, or a name of the plugin's own; see
     L{twisted_bazaar.net.link.LinkSettings.rates}); None for no limit.
 
+    ``retired`` names the wire fields an older version of the protocol
+    had in the message (L{PROTOCOL_VERSION}): a message that holds one is
+    refused, with a reason that names the version expected, rather than
+    read as if the field were unknown (its sender meant something by it).
+
     @raise ValueError: if another class already declared the type, or a
         field is declared twice or not at all.
     """
@@ -427,7 +436,8 @@ def message(type_name, *fields, routed=False, bucket=None, proves=False):
         cls.ROUTED = routed
         cls.BUCKET = bucket
         cls.PROVES = proves
-        asDict, cls.fromDict = _compile(cls, type_name, declared)
+        cls.RETIRED = tuple(retired)
+        asDict, cls.fromDict = _compile(cls, type_name, declared, frozenset(retired))
         if "asDict" not in vars(cls):
             cls.asDict = asDict
         MESSAGE_TYPES[type_name] = cls
@@ -436,7 +446,7 @@ def message(type_name, *fields, routed=False, bucket=None, proves=False):
     return decorate
 
 
-def _compile(cls, type_name, fields):
+def _compile(cls, type_name, fields, retired=frozenset()):
     """
     Build straight-line ``asDict`` and ``fromDict`` for one message class.
 
@@ -480,7 +490,10 @@ def _compile(cls, type_name, fields):
         encode += [f"    if self.{attribute} is not None:",
                    f"        out[{wire!r}] = {written(attribute, check)}"]
     encode.append("    return out")
-    decode = ["def strictFromDict(obj):", "    get = obj.get"]
+    # A field of an older version is refused before anything is read.
+    refuse = (["    if not _RETIRED.isdisjoint(obj):", "        _refuseRetired(cls, obj)"]
+              if retired else [])
+    decode = ["def strictFromDict(obj):", *refuse, "    get = obj.get"]
     defaults = {}
     for index, (wire, _, check, default) in enumerate(fields):
         value = f"v{index}"
@@ -499,7 +512,7 @@ def _compile(cls, type_name, fields):
             decode += ["    else:", f"        {value} = {convert}({value})"]
     values = ", ".join(f"v{i}" for i in range(len(fields)))
     decode.append(f"    return cls({values})")
-    fast = ["def fromDict(obj):", "    try:"]
+    fast = ["def fromDict(obj):", *refuse, "    try:"]
     required_tests, optional_tests, unset, reads, converts = [], [], [], [], []
     for index, (wire, _, check, default) in enumerate(fields):
         value = f"v{index}"
@@ -547,10 +560,20 @@ def _compile(cls, type_name, fields):
                  "_ID_LIST": _idLists.get, "_keepIdList": _keepIdList,
                  "_nodeIds": _nodeIds, "_wireId": ids.wireId, "_wireIds": ids.wireIds,
                  "_new": object.__new__, "_Decoded": twin,
+                 "_RETIRED": retired, "_refuseRetired": _refuseRetired,
                  **defaults, **writers}
     exec("\n".join(encode + decode + fast), namespace)
     cls.strictFromDict = staticmethod(namespace["strictFromDict"])
     return namespace["asDict"], staticmethod(namespace["fromDict"])
+
+
+def _refuseRetired(cls, obj):
+    """Refuse a message that holds a field of an older version."""
+    old = sorted(set(cls.RETIRED).intersection(obj))
+    raise ProtocolError(
+        f"{cls.TYPE}.{old[0]} is a field of protocol version 1: this node speaks "
+        f"version {PROTOCOL_VERSION}, where a node's ways to be reached travel as "
+        f"its paths (docs/protocol.md §3, Paths)")
 
 
 def _decodedTwin(cls):
@@ -613,6 +636,7 @@ class Message:
     ROUTED = False
     BUCKET = None
     PROVES = False
+    RETIRED = ()
 
 
 #: How message classes are written: frozen, slotted attrs classes.

@@ -6,6 +6,7 @@ scheme or role that handles it.
 
 from twisted_bazaar.base.lan import MAX_LAN, canonical, whyNotLocal
 from twisted_bazaar.wire.ids import wireId
+from twisted_bazaar.wire.paths import checkPaths
 
 from twisted_bazaar.wire.codec import (
     Message,
@@ -131,11 +132,12 @@ def checkLan(value, name):
 _lanText = text(2, 45)
 checkLan.fast = "False"
 checkLan.toWire = list
-#: The UDP port a node serves QUIC on (docs/protocol.md §2.3): never 0.
-checkUdpPort = intIn(1, 65535, "from 1 to 65535")
+#: The fields of protocol version 1 a node's ways travelled in, one a
+#: way: refused in a message that names them now as paths.
+WAYS_OF_VERSION_1 = ("relay", "lan", "udp")
 
 
-@message("thisisme")
+@message("thisisme", retired=WAYS_OF_VERSION_1)
 class ThisIsMe(Message):
     """
     A node says who it is: first message on every link, both ways.  To the
@@ -166,10 +168,8 @@ class ThisIsMe(Message):
     nonce: str = field(checkNonce, default=None)
     sig: str = field(checkSig, default=None)
     reach: bool = field(checkFlag, default=None)
-    relay: str = field(checkRelay, default=None)
-    lan: tuple = field(checkLan, default=None)
+    paths: tuple = field(checkPaths, default=None)
     operator: str = field(checkSig, default=None)
-    udp: int = field(checkUdpPort, default=None)
 
 
 @message("thisisyou")
@@ -232,22 +232,21 @@ class NodeReq(Message):
     superpeer: bool = field(checkFlag, wire="super", default=None)
 
 
-@message("nodereply")
+@message("nodereply", retired=WAYS_OF_VERSION_1)
 class NodeReply(Message):
     """The tracker names a live node; no id (-1 here, ``""`` on the wire)
-    means nobody else is known.  ``relay`` names the relay through which
-    the node is reached, when it cannot be dialled itself; ``lan`` its
-    local addresses, to an asker the tracker sees on the node's own
-    network (behind the same public address) only; ``udp`` the UDP port
-    the node serves QUIC on at ``host``, as the tracker's UDP reach check
-    saw it."""
+    means nobody else is known.  ``paths`` names its other ways, each
+    with whose word it is: the relay through which the node is reached,
+    when it cannot be dialled itself (the tracker's word); its local
+    addresses, to an asker the tracker sees on the node's own network
+    (behind the same public address) only (the node's claims); the UDP
+    port the node serves QUIC on at ``host``, as the tracker's UDP reach
+    check saw it."""
 
     id: int = field(checkNodeIdOrNone)
     host: str = field(checkHost)
     port: int = field(checkPort)
-    relay: str = field(checkRelay, default=None)
-    lan: tuple = field(checkLan, default=None)
-    udp: int = field(checkUdpPort, default=None)
+    paths: tuple = field(checkPaths, default=None)
 
 
 @message("whereis")

@@ -26,7 +26,7 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.testing.linking import linkAt
 
 from tests import records
-from tests.helpers import closeLink, feed, linkPeer, makeNode, sent
+from tests.helpers import closeLink, feed, linkPeer, makeNode, nodeReply, sent
 
 #: Where the relay saw each node's connection come from.
 HOST_A = "198.51.100.7"
@@ -98,7 +98,7 @@ class FakeTracker:
             host = self.hosts.get(peer_id)
             relay = None if peer_id in self.public else RELAY
             d.callback(wire.NodeReply(peer_id, "", 0) if host is None
-                       else wire.NodeReply(peer_id, host, 9001, relay))
+                       else nodeReply(peer_id, host, 9001, relay))
 
 
 #: The relay the tracker names the nodes at home through.

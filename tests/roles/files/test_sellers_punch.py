@@ -20,6 +20,7 @@ from twisted_bazaar.reach.punch.tcp import PunchFailed
 
 from tests import records
 from tests.helpers import RecordingConnector, dialingNode
+from tests.helpers import nodeReply
 
 SELLER = records.identity(3)
 RELAY = "198.51.100.1:7701"
@@ -49,7 +50,7 @@ class ConnectTests(SynchronousTestCase):
         node = dialingNode(self.connector, punching=punching)
         if relay is not None:
             # The tracker named the seller's relay: dialled as named.
-            node.whereabouts.book.trackerNamed(wire.NodeReply(SELLER.id, "203.0.113.7", 9001,
+            node.whereabouts.book.trackerNamed(nodeReply(SELLER.id, "203.0.113.7", 9001,
                                                          relay=relay))
         fetcher = SimpleNamespace(node=node, stall=30.0, proven=(), unswitched=(), rng=None)
         #: What the download's moves were told of each connection:

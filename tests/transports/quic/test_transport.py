@@ -30,7 +30,7 @@ from twisted_bazaar.testing import Market, MemoryNetwork
 
 from tests import records
 from tests.files.helpers import fileId, scratchDir, writeFile
-from tests.helpers import RecordingConnector, dialingNode
+from tests.helpers import RecordingConnector, dialingNode, nodeReply
 from tests.transports.relay.helpers import RecordingTransport
 from tests.transports.quic.fakeudp import FakeNetwork, channelKey
 
@@ -166,7 +166,7 @@ class TransportTests(SynchronousTestCase):
         is dialled at once, and QUIC only TrackerNamedQuic.delay s later,
         TCP not having connected, neither holding the other back."""
         self.node.whereabouts.book.trackerNamed(
-            wire.NodeReply(SELLER.id, "203.0.113.7", 9002, udp=9443))
+            nodeReply(SELLER.id, "203.0.113.7", 9002, udp=9443))
         self.dial()
         self.assertEqual(self.tcpDials(), [("203.0.113.7", 9002)])
         self.assertEqual(self.udp.sent, [])
