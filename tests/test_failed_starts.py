@@ -302,3 +302,17 @@ class FailedStartTests(SynchronousTestCase):
         self.tracker([], ("tcp", -1), "UdpReachService could not start: OSError: no "
                      "datagrams here (-v logs its traceback)")
         self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+
+    def test_everyPortOptionIsWalked(self):
+        """A plugin option named for a port (``*-port``) is marked as one
+        the daemon listens on, so the walks above give it a taken port."""
+        from twisted_bazaar.daemon.registry import discoveryPlugins
+
+        options = [option for plugin in transportPlugins().values()
+                   for option in plugin.nodeOptions + plugin.trackerOptions]
+        options += [option for plugin in list(rolePlugins().values())
+                    + list(discoveryPlugins().values())
+                    for option in plugin.options]
+        ports = [option for option in options if option.name.endswith("-port")]
+        self.assertIn("ws-port", [option.name for option in ports])
+        self.assertEqual([option.name for option in ports if not option.listens], [])
