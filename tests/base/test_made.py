@@ -128,6 +128,21 @@ class SharedFolderTests(SynchronousTestCase):
         self.assertEqual(folder.made, [self.state])
         self.assertTrue(os.path.isdir(self.state))
 
+    def test_aFileSystemWithoutLocks(self):
+        """Where flock is refused (ENOLCK), the folder is taken as if alone,
+        and a failed start removes what it made, as before locks."""
+        flock = module.fcntl.flock
+
+        def noLocks(fd, how):
+            raise OSError(37, "No locks available")
+
+        self.patch(module.fcntl, "flock", noLocks)
+        folder = self.held()
+        self.assertEqual(folder.made, [os.path.dirname(self.state), self.state])
+        folder.undo()
+        self.assertEqual(os.listdir(self.folder), [])
+        self.patch(module.fcntl, "flock", flock)
+
     def test_undoTwice(self):
         folder = self.held()
         folder.undo()

@@ -98,8 +98,13 @@ class SharedFolder:
             except OSError:
                 unmake(made)
                 raise
-            # Blocks only while another process removes what it made.
-            fcntl.flock(fd, fcntl.LOCK_SH)
+            try:
+                # Blocks only while another process removes what it made.
+                fcntl.flock(fd, fcntl.LOCK_SH)
+            except BlockingIOError:
+                raise
+            except OSError:
+                pass  # a file system without locks: as if alone (undo)
             if _same(fd, self.directory):
                 self._fd = fd
                 self.made = made
@@ -131,6 +136,8 @@ class SharedFolder:
                 except BlockingIOError:
                     self._sleep(_STEP)
                     continue
+                except OSError:
+                    pass  # a file system without locks: what it made goes
                 unmake(self.made)
                 self.made = []
                 return
