@@ -120,7 +120,7 @@ class ExitStatus:
         line = self.line(why)
         running = getattr(self.reactor, "running", False)
         # A daemon still starting in the background tells the line to the
-        # twistd process in the foreground, which prints it.
+        # twistd process in the foreground, which prints it (at exit).
         toldParent = not running and not self.nodaemon and self._holdParent(line)
         if toldParent or not self._say(line) or not self._logOnTerminal:
             self.log.critical("{line}", line=line)
