@@ -286,10 +286,9 @@ class FailedStartTests(SynchronousTestCase):
             raise RuntimeError("the plugin broke")
 
         self.patch(FloodDiscovery, "startService", broken)
-        line = self.node([], ("tcp", -1), "the start failed: RuntimeError: the plugin "
-                         "broke (-v logs its traceback)")
-        self.assertEqual(line, "twistd bazaar-node: error: the start failed: "
-                         "RuntimeError: the plugin broke (-v logs its traceback)")
+        line = self.node([], ("tcp", -1), "RuntimeError: the plugin broke")
+        self.assertEqual(line, "twistd bazaar-node: error: FloodDiscovery could not "
+                         "start: RuntimeError: the plugin broke (-v logs its traceback)")
         # Its traceback, a debug line of the log.
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
 
@@ -300,5 +299,20 @@ class FailedStartTests(SynchronousTestCase):
             raise OSError("no datagrams here")
 
         self.patch(UdpReachService, "startService", broken)
-        self.tracker([], ("tcp", -1), "the start failed: OSError: no datagrams here")
+        self.tracker([], ("tcp", -1), "UdpReachService could not start: OSError: no "
+                     "datagrams here (-v logs its traceback)")
         self.assertEqual(len(self.flushLoggedErrors(OSError)), 1)
+
+    def test_everyPortOptionIsWalked(self):
+        """A plugin option named for a port (``*-port``) is marked as one
+        the daemon listens on, so the walks above give it a taken port."""
+        from twisted_bazaar.daemon.registry import discoveryPlugins
+
+        options = [option for plugin in transportPlugins().values()
+                   for option in plugin.nodeOptions + plugin.trackerOptions]
+        options += [option for plugin in list(rolePlugins().values())
+                    + list(discoveryPlugins().values())
+                    for option in plugin.options]
+        ports = [option for option in options if option.name.endswith("-port")]
+        self.assertIn("ws-port", [option.name for option in ports])
+        self.assertEqual([option.name for option in ports if not option.listens], [])

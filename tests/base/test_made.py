@@ -110,6 +110,25 @@ class SharedFolderTests(SynchronousTestCase):
         self.assertEqual(len(tries), 1)
         self.assertEqual(os.listdir(self.folder), [])
 
+    def test_twoRacingEachMadeSomeFolders(self):
+        """Two starts racing: one made the outer folder, the other the one
+        in it (issue 96 M6, seen 1 run in 5): the last to undo removes
+        both once empty, though it made only one."""
+        other = os.path.dirname(self.state)
+        mkdir = os.mkdir
+
+        def raced(path, mode=0o777):
+            if path == other:
+                mkdir(path, mode)  # the other start, first
+                raise FileExistsError(path)
+            mkdir(path, mode)
+
+        self.patch(module.os, "mkdir", raced)
+        folder = self.held()
+        self.assertEqual(folder.made, [self.state])
+        folder.undo()
+        self.assertEqual(os.listdir(self.folder), [])
+
     def test_removedWhileTakenIsMadeAnew(self):
         """A folder removed by another's failed start between the mkdir
         and the lock is made again, and counted as made here."""
@@ -127,6 +146,21 @@ class SharedFolderTests(SynchronousTestCase):
         folder = self.held()
         self.assertEqual(folder.made, [self.state])
         self.assertTrue(os.path.isdir(self.state))
+
+    def test_aFileSystemWithoutLocks(self):
+        """Where flock is refused (ENOLCK), the folder is taken as if alone,
+        and a failed start removes what it made, as before locks."""
+        flock = module.fcntl.flock
+
+        def noLocks(fd, how):
+            raise OSError(37, "No locks available")
+
+        self.patch(module.fcntl, "flock", noLocks)
+        folder = self.held()
+        self.assertEqual(folder.made, [os.path.dirname(self.state), self.state])
+        folder.undo()
+        self.assertEqual(os.listdir(self.folder), [])
+        self.patch(module.fcntl, "flock", flock)
 
     def test_undoTwice(self):
         folder = self.held()

@@ -12,6 +12,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactor, MemoryReactorClock, StringTransport
+from twisted.application.service import Service
 from twisted.logger import Logger, LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -432,3 +433,36 @@ def test_tradeOverLoopbackTcp():
     assert left == []
     assert set(reactor.getReaders()) == readers_before
     assert set(reactor.getWriters()) == writers_before
+
+
+class _Raises(Service):
+    def startService(self):
+        super().startService()
+        raise RuntimeError("broke")
+
+
+class DaemonServicesTests(SynchronousTestCase):
+    """A daemon's services: one that raises as it starts is told in one
+    line (issue 96 H1: a plugin's service), the others after it left
+    unstarted, and only those started are stopped."""
+
+    def test_aServiceThatRaisesIsTold(self):
+        from twisted_bazaar.daemon.services import DaemonServices
+
+        told = []
+        parent = DaemonServices(told.append)
+        first, broken, last = Service(), _Raises(), Service()
+        for service in (first, broken, last):
+            service.setServiceParent(parent)
+        parent.startService()
+        self.assertEqual(told, ["_Raises could not start: RuntimeError: broke (-v logs "
+                                "its traceback)"])
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+        self.assertEqual((first.running, last.running), (True, False))
+        self.successResultOf(parent.stopService())
+        self.assertFalse(first.running)
+
+    def test_withoutOnFailureItRaises(self):
+        from twisted_bazaar.daemon.services import startTold
+
+        self.assertRaises(RuntimeError, startTold, _Raises(), None, Logger())

@@ -33,12 +33,8 @@ def makeFolders(directory, mode=0o700):
         exists already (made meanwhile by another process too) is not.
     @raise OSError: when one cannot be made.
     """
-    missing, folder = [], os.path.abspath(directory)
-    while not os.path.lexists(folder):
-        missing.append(folder)
-        folder = os.path.dirname(folder)
     made = []
-    for folder in reversed(missing):
+    for folder in missingFolders(directory):
         try:
             os.mkdir(folder, mode)
         except FileExistsError:
@@ -47,6 +43,16 @@ def makeFolders(directory, mode=0o700):
     if not os.path.isdir(directory):
         raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), directory)
     return made
+
+
+def missingFolders(directory):
+    """The folders of ``directory`` that do not exist yet, the outermost
+    first: what making it (with its parents) would make."""
+    missing, folder = [], os.path.abspath(directory)
+    while not os.path.lexists(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    return list(reversed(missing))
 
 
 def unmake(made):
@@ -80,6 +86,9 @@ class SharedFolder:
         self.mode = mode
         self._sleep = sleep
         self.made = []
+        #: The folders missing when it looked: those another start made
+        #: meanwhile (a race of two) go too, if empty, with its own.
+        self._missing = []
         self._fd = None
 
     def take(self):
@@ -90,6 +99,7 @@ class SharedFolder:
         """
         for _ in range(_ATTEMPTS):
             made = []
+            missing = missingFolders(self.directory)
             try:
                 made = makeFolders(self.directory, self.mode)
                 fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
@@ -98,11 +108,17 @@ class SharedFolder:
             except OSError:
                 unmake(made)
                 raise
-            # Blocks only while another process removes what it made.
-            fcntl.flock(fd, fcntl.LOCK_SH)
+            try:
+                # Blocks only while another process removes what it made.
+                fcntl.flock(fd, fcntl.LOCK_SH)
+            except BlockingIOError:
+                raise
+            except OSError:
+                pass  # a file system without locks: as if alone (undo)
             if _same(fd, self.directory):
                 self._fd = fd
                 self.made = made
+                self._missing = missing
                 return
             os.close(fd)  # removed while this one waited: make it anew
         raise OSError(errno.EAGAIN, "made and removed again by other processes, "
@@ -131,7 +147,17 @@ class SharedFolder:
                 except BlockingIOError:
                     self._sleep(_STEP)
                     continue
+                except OSError:
+                    pass  # a file system without locks: what it made goes
                 unmake(self.made)
+                # A parent a start racing this one made (each made some of
+                # them) is no one's state once empty: one that is about to
+                # make a folder in it finds it gone, and makes it again.
+                for folder in reversed(self._missing):
+                    try:
+                        os.rmdir(folder)
+                    except OSError:
+                        pass
                 self.made = []
                 return
         finally:

@@ -16,7 +16,7 @@ from twisted.internet.endpoints import (
 )
 from twisted.internet.interfaces import IResolutionReceiver
 from twisted.internet.protocol import Factory
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar.base.logthrottle import PeerLog
@@ -136,6 +136,57 @@ class EndpointConnector:
         return reason
 
 
+def startTold(service, onFailure, log):
+    """
+    Start ``service``; if it raises (a plugin's bug), tell
+    ``onFailure`` one line naming it and the error, as a port that
+    cannot listen is told, rather than leave it to twistd's traceback
+    (the daemon then ends with status 1, what its start made removed).
+    The traceback, for the plugin's author, is a debug line of ``log``
+    (``-v``).  Without ``onFailure`` it is raised.
+
+    @return: True if it started, False if it raised.
+    """
+    try:
+        service.startService()
+    except Exception as e:
+        if onFailure is None:
+            raise
+        log.failure("{what} raised as it started", what=type(service).__name__,
+                    level=LogLevel.debug)
+        onFailure(f"{type(service).__name__} could not start: {type(e).__name__}: "
+                  f"{e} (-v logs its traceback)")
+        return False
+    return True
+
+
+class DaemonServices(MultiService):
+    """
+    A daemon's services, beside its own: each started in order through
+    L{startTold}, so that one that raises (a transport plugin's port
+    service, say) ends the daemon in one line, and those after it are
+    not started; each stopped if started.
+    """
+
+    log = Logger()
+
+    def __init__(self, onFailure):
+        super().__init__()
+        self.onFailure = onFailure
+
+    def startService(self):
+        Service.startService(self)
+        for service in self:
+            if not startTold(service, self.onFailure, self.log):
+                return  # the daemon ends: the rest need not start
+
+    def stopService(self):
+        Service.stopService(self)
+        return defer.gatherResults([defer.maybeDeferred(service.stopService)
+                                    for service in reversed(list(self))
+                                    if service.running])
+
+
 class _OneLink(Factory):
     """A quiet factory that hands out one prepared protocol."""
 
@@ -251,8 +302,11 @@ class NodeService(MultiService):
     to return a Deferred: roles (a seller finishes its commit), then the
     scheme (a Chord node hands its records over), then every link says
     ``dc`` (waiting briefly for them to close), the tracker session, the
-    port, and last the store.
+    port, and last the store.  A part that raises as it starts (a
+    plugin's bug) is told to ``onFailure`` in one line (L{startTold}).
     """
+
+    log = Logger()
 
     def __init__(self, reactor, node, listen_endpoint, tracker_endpoint,
                  retry_initial=0.5, retry_max=30.0, onFailure=None,
@@ -263,7 +317,8 @@ class NodeService(MultiService):
             of the node asks for it to stop (L{Node.requestStop}); it should
             stop this service.
         @param onFailure: told ``onFailure(why)`` when the node cannot
-            listen (see L{ListeningService}).
+            listen (see L{ListeningService}), or a part of it raises as it
+            starts (L{startTold}).
         @param listen_description: the listening endpoint as the user
             wrote it, for that line.
         @param tracker_address: where the tracker is, for the log.
@@ -278,6 +333,7 @@ class NodeService(MultiService):
         super().__init__()
         self.reactor = reactor
         self.node = node
+        self.onFailure = onFailure
         node.stopper = onStopRequested
         self.listener = ListeningService(reactor, listen_endpoint, OverlayFactory(node),
                                          "node", self._listening, onFailure,
@@ -300,8 +356,9 @@ class NodeService(MultiService):
     def startService(self):
         Service.startService(self)
         for service in self:
-            if service is not self.membership:
-                service.startService()
+            if service is not self.membership and not startTold(
+                    service, self.onFailure, self.log):
+                return  # the node ends: the rest need not start
 
     def _listening(self, port):
         self.node.setAddress(self.node.host, port.getHost().port)

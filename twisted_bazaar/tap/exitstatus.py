@@ -37,7 +37,7 @@ import sys
 from twisted.internet.error import ReactorNotRunning
 from twisted.python.util import untilConcludes
 
-from twisted.logger import Logger, LogLevel
+from twisted.logger import Logger
 
 from twisted_bazaar.tap.logformat import textOnTerminal
 
@@ -120,7 +120,7 @@ class ExitStatus:
         line = self.line(why)
         running = getattr(self.reactor, "running", False)
         # A daemon still starting in the background tells the line to the
-        # twistd process in the foreground, which prints it.
+        # twistd process in the foreground, which prints it (at exit).
         toldParent = not running and not self.nodaemon and self._holdParent(line)
         if toldParent or not self._say(line) or not self._logOnTerminal:
             self.log.critical("{line}", line=line)
@@ -130,29 +130,6 @@ class ExitStatus:
             self._stop()
         else:
             self.reactor.callWhenRunning(self._stop)
-
-    def guardStart(self, service):
-        """
-        Have ``service``'s start (the daemon's, and so every plugin's
-        service under it) fail as a port does when a part of it raises: one
-        line naming the error, exit 1, what the start made removed, rather
-        than twistd's traceback and the state left behind.  The traceback,
-        for the plugin's author, is a debug line of the log (``-v``).
-
-        @return: ``service``.
-        """
-        start = service.startService
-
-        def startService():
-            try:
-                return start()
-            except Exception as e:
-                self.log.failure("the start failed", level=LogLevel.debug)
-                self.fail(f"the start failed: {type(e).__name__}: {e} (-v logs "
-                          "its traceback)")
-
-        service.startService = startService
-        return service
 
     def warn(self, why):
         """The daemon starts, but short of something it was meant to do:

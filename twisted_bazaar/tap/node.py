@@ -488,7 +488,7 @@ def makeService(options, reactor=None):
     if metrics is not None:
         addMetrics(service, reactor, options, metrics, exitStatus)
     holdDataDir(reactor, service, state, parts.roles.get("seller"))
-    return exitStatus.guardStart(service)
+    return service
 
 
 def _served(reactor, options, state, site, exitStatus):

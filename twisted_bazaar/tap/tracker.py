@@ -3,7 +3,6 @@
 import os
 import resource
 
-from twisted.application.service import MultiService
 from twisted.internet.abstract import isIPv6Address
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.python import usage
@@ -11,7 +10,7 @@ from twisted.python import usage
 from twisted_bazaar.metrics.tracker import TrackerMetrics
 from twisted_bazaar.base.options import boundedInt, boundedSeconds, rate
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins, transportPlugins
-from twisted_bazaar.daemon.services import StartupError
+from twisted_bazaar.daemon.services import DaemonServices, StartupError
 from twisted_bazaar.daemon.tracker import (
     TRACKER_KEY_FILE,
     UdpReachService,
@@ -225,8 +224,8 @@ def makeService(options, reactor=None):
     ports = _transportServices(reactor, options, tracker, exitStatus)
     if options["metrics"] is None and options["web"] is None and udp is None \
             and not ports:
-        return exitStatus.guardStart(service)
-    parent = MultiService()
+        return service
+    parent = DaemonServices(exitStatus.fail)
     service.setServiceParent(parent)
     for port in ports:
         port.setServiceParent(parent)
@@ -238,7 +237,7 @@ def makeService(options, reactor=None):
         addMetrics(parent, reactor, options, TrackerMetrics(tracker), exitStatus)
     if options["web"] is not None:
         addWebView(parent, reactor, options, tracker, exitStatus)
-    return exitStatus.guardStart(parent)
+    return parent
 
 
 def _transportServices(reactor, options, tracker, exitStatus):
