@@ -1,17 +1,13 @@
 """
 Tests of L{twisted_bazaar.base.httphosts}: what a ``Host`` header names
-(strictly ``NAME[:PORT]``), the names a port serves, and the check every
-HTTP port of a daemon makes through L{QuietSite} before any resource is
-asked for a request.
+(strictly ``NAME[:PORT]``), the names a port serves, and the rule of
+every HTTP port's upgrades (the check as a site applies it:
+tests/daemon/test_site.py, HostCheckTests).
 """
 
 from twisted.trial.unittest import SynchronousTestCase
-from twisted.web.resource import Resource
 
 from twisted_bazaar.base.httphosts import ServedNames, hostName, hostNames, refusal
-from twisted_bazaar.daemon.site import QuietSite
-
-from tests.daemon.httpclient import ask
 
 
 class HostNameTests(SynchronousTestCase):
@@ -60,59 +56,6 @@ class ServedNamesTests(SynchronousTestCase):
         self.assertFalse(names.serves("rebind.test:9100"))
 
 
-class _Reached(Resource):
-    """A site's root that notes each request it is asked for."""
-
-    isLeaf = True
-
-    def __init__(self):
-        super().__init__()
-        self.asked = []
-
-    def render_GET(self, request):
-        self.asked.append(request.uri)
-        return b"secret\n"
-
-
-class SiteTests(SynchronousTestCase):
-    """What a L{QuietSite} refuses before its resource is asked."""
-
-    def setUp(self):
-        self.root = _Reached()
-        self.site = QuietSite(self.root, ServedNames(what="this port"))
-
-    def refused(self, code, *args, **kwargs):
-        status, headers, body = ask(self.site, *args, **kwargs)
-        self.assertEqual(status, code, (args, kwargs, body))
-        self.assertEqual(self.root.asked, [])
-        self.assertNotIn(b"secret", body)
-        self.assertEqual(headers[b"content-type"], [b"text/plain; charset=utf-8"])
-        return body.decode("utf-8")
-
-    def test_aRebindingName(self):
-        """A page under a name rebound to this machine is refused 421,
-        saying why and what the port answers to."""
-        why = self.refused(421, hosts=[b"rebind.test:9100"])
-        self.assertIn("DNS rebinding", why)
-        self.assertIn("this port answers to 127.0.0.1, ::1, localhost, not to Host "
-                      "'rebind.test:9100'", why)
-
-    def test_whatNoBrowserSends(self):
-        """User info in Host, two Hosts (one served), none: 400."""
-        self.assertIn("is not NAME or NAME:PORT",
-                      self.refused(400, hosts=[b"rebind.test@127.0.0.1:9100"]))
-        self.assertIn("one Host, not 2",
-                      self.refused(400, hosts=[b"127.0.0.1:9100", b"rebind.test:9100"]))
-        self.assertIn("one Host, not 2",
-                      self.refused(400, hosts=[b"127.0.0.1:9100", b"127.0.0.1:9100"]))
-        self.assertIn("has none", self.refused(400, hosts=[], version=b"HTTP/1.0"))
-
-    def test_itsOwnNamesAreServed(self):
-        for host in (b"127.0.0.1:9100", b"localhost:9100", b"[::1]:9100"):
-            self.assertEqual(ask(self.site, hosts=[host])[0], 200, host)
-        self.assertEqual(len(self.root.asked), 3)
-
-
 def headersOf(**given):
     """``headers(name)`` of a request's headers, given by name (``_`` for
     ``-``) as lists of values."""
@@ -149,11 +92,3 @@ class UpgradeTests(SynchronousTestCase):
         not refused here (the view's own rules judge it)."""
         self.assertIsNone(refusal(self.NAMES, headersOf(
             host=[b"127.0.0.1:8080"], origin=[b"http://127.0.0.1:8080"])))
-
-    def test_aSiteRefusesAnUpgradeWithAnOrigin(self):
-        """The web view and the metrics pass the same check."""
-        root = _Reached()
-        site = QuietSite(root, ServedNames(what="this port"))
-        status, _, _ = ask(site, headers=[(b"Upgrade", b"websocket"),
-                                          (b"Origin", b"http://127.0.0.1:9100")])
-        self.assertEqual((status, root.asked), (403, []))

@@ -11,13 +11,17 @@ from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import LogLevel, formatEvent, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.resource import Resource
 
-from twisted_bazaar.daemon.site import NOT_HTTP, REQUEST_TIMEOUT
+from twisted_bazaar.base.httphosts import ServedNames
+from twisted_bazaar.daemon.site import NOT_HTTP, REQUEST_TIMEOUT, QuietSite
 from twisted_bazaar.metrics.web import metricsGuard, metricsSite
 from twisted_bazaar.web.access import OperatorToken
 from twisted_bazaar.web.resources import (GROUP_CONNECTIONS, MAX_CONNECTIONS, webGuard,
                                           webSite)
 from twisted_bazaar.web.view import MarketView
+
+from tests.daemon.httpclient import ask
 
 
 class AccessLogTests(SynchronousTestCase):
@@ -244,3 +248,62 @@ class ForwardingTests(SynchronousTestCase):
         self.assertIsNotNone(channel._channel.site)
         error = self.assertRaises(AttributeError, getattr, channel, "site")
         self.assertIn("forwards only what its interfaces declare", str(error))
+
+
+class _Reached(Resource):
+    """A site's root that notes each request it is asked for."""
+
+    isLeaf = True
+
+    def __init__(self):
+        super().__init__()
+        self.asked = []
+
+    def render_GET(self, request):
+        self.asked.append(request.uri)
+        return b"secret\n"
+
+
+class HostCheckTests(SynchronousTestCase):
+    """What a L{QuietSite} refuses before its resource is asked."""
+
+    def setUp(self):
+        self.root = _Reached()
+        self.site = QuietSite(self.root, ServedNames(what="this port"))
+
+    def refused(self, code, *args, **kwargs):
+        status, headers, body = ask(self.site, *args, **kwargs)
+        self.assertEqual(status, code, (args, kwargs, body))
+        self.assertEqual(self.root.asked, [])
+        self.assertNotIn(b"secret", body)
+        self.assertEqual(headers[b"content-type"], [b"text/plain; charset=utf-8"])
+        return body.decode("utf-8")
+
+    def test_aRebindingName(self):
+        """A page under a name rebound to this machine is refused 421,
+        saying why and what the port answers to."""
+        why = self.refused(421, hosts=[b"rebind.test:9100"])
+        self.assertIn("DNS rebinding", why)
+        self.assertIn("this port answers to 127.0.0.1, ::1, localhost, not to Host "
+                      "'rebind.test:9100'", why)
+
+    def test_whatNoBrowserSends(self):
+        """User info in Host, two Hosts (one served), none: 400."""
+        self.assertIn("is not NAME or NAME:PORT",
+                      self.refused(400, hosts=[b"rebind.test@127.0.0.1:9100"]))
+        self.assertIn("one Host, not 2",
+                      self.refused(400, hosts=[b"127.0.0.1:9100", b"rebind.test:9100"]))
+        self.assertIn("one Host, not 2",
+                      self.refused(400, hosts=[b"127.0.0.1:9100", b"127.0.0.1:9100"]))
+        self.assertIn("has none", self.refused(400, hosts=[], version=b"HTTP/1.0"))
+
+    def test_itsOwnNamesAreServed(self):
+        for host in (b"127.0.0.1:9100", b"localhost:9100", b"[::1]:9100"):
+            self.assertEqual(ask(self.site, hosts=[host])[0], 200, host)
+        self.assertEqual(len(self.root.asked), 3)
+
+    def test_aSiteRefusesAnUpgradeWithAnOrigin(self):
+        """The web view and the metrics pass the same check."""
+        status, _, _ = ask(self.site, headers=[(b"Upgrade", b"websocket"),
+                                          (b"Origin", b"http://127.0.0.1:9100")])
+        self.assertEqual((status, self.root.asked), (403, []))

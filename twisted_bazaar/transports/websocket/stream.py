@@ -11,7 +11,11 @@ and a bomb's way in), tells the protocol above it lost its connection
 with no reason, and passes no producer on.  Here a connection speaks the
 subprotocol L{SUBPROTOCOL} and binary messages only, each of at most
 L{MESSAGE_BYTES}; autobahn's own timers are off, and the two handshakes'
-timeouts run on the clock given (docs/protocol.md §2.4).
+timeouts run on the clock given (docs/protocol.md §2.4).  A server's
+opening handshake passes the check of every HTTP port of the daemons
+(L{twisted_bazaar.base.httphosts}: its ``Host``, no ``Origin``), and
+each pong this end writes is charged to the account of the protocol it
+carries, as that protocol's own bytes are (L{_Stream.onPing}).
 """
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
