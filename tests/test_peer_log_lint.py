@@ -242,8 +242,10 @@ ALLOWED = {
         _OWN + "once per purchase this node committed",
     "roles/files/fetch.py: Fetcher._notFetched: not fetching {item}, bought from seller ":
         _OWN + "once per purchase this node committed",
-    "roles/files/fetch.py: Fetcher._bought: fetching {name} ({size} bytes, content i":
+    "roles/files/fetch.py: Fetcher._fetch: fetching {name} ({size} bytes, content i":
         _OWN + "once per download this node starts",
+    "roles/files/fetch.py: Fetcher._check.checked: {name} is in place already ({path}, cont":
+        _OWN + "once per file bought found in place, at most once per purchase",
     "roles/files/fetch.py: Fetcher._downloaded: downloaded {name} into {path}, content i":
         _OWN + "once per download this node finishes",
     "roles/files/fetch.py: Fetcher._failed: cannot download {name} as content id {sh":

@@ -68,7 +68,10 @@ class RefusedTests(SynchronousTestCase):
                            "in this process)")
         status, out, err = run([*SMALL, "--start", "warm", "--shards", "2",
                                 "--shard-engine", "local"])
-        self.assertEqual((status, err), (0, ""))
+        # Its stderr may hold its progress bar, on a busy machine.
+        self.assertEqual(status, 0, err)
+        self.assertNotIn("error", err)
+        self.assertIn("shard 1 of 2", out)
 
     def test_unsupported(self):
         self.assertRefused([*SMALL, "--shards", "2"], "--start warm")

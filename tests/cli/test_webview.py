@@ -2,6 +2,7 @@
 it listens, how it dials, and how many live nodes it counts."""
 
 import errno
+import socket
 import io
 import os
 import sys
@@ -36,12 +37,58 @@ class CannotListenTests(SynchronousTestCase):
         names who may hold the port and the option that chooses another."""
         taken = CannotListenError("127.0.0.1", 8080,
                                   OSError(errno.EADDRINUSE, "Address already in use"))
+        asked = []
+
+        def isFree(interface, port):
+            asked.append((interface, port))
+            return port == 8083
+
         self.assertEqual(
-            webview.cannotListen("tcp:8080:interface=127.0.0.1", taken),
+            webview.cannotListen("tcp:8080:interface=127.0.0.1", taken, isFree),
             "--listen tcp:8080:interface=127.0.0.1: cannot listen: Couldn't listen on "
             "127.0.0.1:8080: [Errno 98] Address already in use. (another program "
             "serves that port: a tracker's --web, or another bazaar web; choose a free "
-            "port with --listen, such as --listen tcp:8081:interface=127.0.0.1)")
+            "port with --listen, such as --listen tcp:8083:interface=127.0.0.1, free "
+            "now)")
+        self.assertEqual(asked, [("127.0.0.1", 8081), ("127.0.0.1", 8082),
+                                 ("127.0.0.1", 8083)])
+
+    def test_theAdvisedPortIsFree(self):
+        """The port advised is one free now, not port+1 unchecked (issue
+        96: 8081 was advised while another program held it); with none
+        free of the next ten, tcp:0."""
+        taken = CannotListenError("127.0.0.1", 8080,
+                                  OSError(errno.EADDRINUSE, "Address already in use"))
+        self.assertIn("such as --listen tcp:0:interface=127.0.0.1: any free one)",
+                      webview.cannotListen("tcp:8080", taken, lambda *a: False))
+
+    def test_aPortIsFreeWhenItBinds(self):
+        """portFree binds a socket of the interface's family there and lets
+        it go (a fake socket here: no port is taken by the test)."""
+        made = []
+
+        class Probe:
+            def __init__(self, family):
+                self.family = family
+                made.append(self)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                self.closed = True
+
+            def bind(self, where):
+                self.where = where
+                if where[1] == 8081:
+                    raise OSError(errno.EADDRINUSE, "Address already in use")
+
+        self.patch(socket, "socket", Probe)
+        self.assertFalse(webview.portFree("127.0.0.1", 8081))
+        self.assertTrue(webview.portFree("::1", 8082))
+        self.assertEqual([(probe.family, probe.where, probe.closed) for probe in made],
+                         [(socket.AF_INET, ("127.0.0.1", 8081), True),
+                          (socket.AF_INET6, ("::1", 8082), True)])
 
     def test_anyOtherReasonAlone(self):
         refused = CannotListenError("192.0.2.1", 8080,

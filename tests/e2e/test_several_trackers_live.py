@@ -159,6 +159,12 @@ class MoveBackTests(TwoTrackers, SynchronousTestCase):
         self.assertEqual(len(seller.matches(
             rf"the tracker at 127\.0\.0\.1:{self.ports[0]} takes connections again: "
             rf"moving back to it from the tracker at 127\.0\.0\.1:{self.ports[1]}")), 1)
+        # Its own move, not a loss of tracker B.
+        self.assertEqual(len(seller.matches(
+            rf"left the tracker at 127\.0\.0\.1:{self.ports[1]} to move back; trying "
+            rf"the tracker at 127\.0\.0\.1:{self.ports[0]} in ")), 1, seller.tail())
+        self.assertEqual(seller.matches(
+            rf"lost the tracker at 127\.0\.0\.1:{self.ports[1]}"), [])
         self.assertEqual(seller.matches(r"not the one this node knows"), [])
         for daemon in [seller, buyer] + self.trackers:
             self.assertEqual(daemon.problems(), [], daemon.tail())

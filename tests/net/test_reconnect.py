@@ -194,7 +194,9 @@ class FailoverTests(SynchronousTestCase):
         self.assertEqual(self.moves, ["the tracker at A takes connections again: "
                                       "moving back to it from the tracker at B"])
         self.reconnector.lost(Failure(error.ConnectionDone()))
-        self.assertTrue(self.lines()[-1].endswith("trying the tracker at A in 0.5 s"))
+        # Its own move, not a loss (issue 96: "lost the tracker at B: ...").
+        self.assertEqual(self.lines()[-1], "left the tracker at B to move back; trying "
+                         "the tracker at A in 0.5 s")
         self.clock.advance(0.5)
         self.assertIs(self.reconnector.endpoint, self.first)
         self.assertEqual(len(self.first.attempts), 4)

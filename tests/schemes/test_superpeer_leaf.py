@@ -12,7 +12,7 @@ from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.testing import StringTransport
-from twisted.logger import capturedLogs, formatEvent
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.daemon.build import plugMembership
@@ -324,6 +324,19 @@ class NothingToListTests(SynchronousTestCase):
         self.assertEqual(self.side.serving(), set())
         self.assertIn(f"lost super-peer {shortId(S1)}",
                       [formatEvent(event) for event in events])
+
+    def test_aStopLosesNone(self):
+        """A leaf that stops (its wants met, say) closes its super-peer's
+        link itself: no 'lost super-peer' at info (issue 96), a debug
+        line."""
+        one = self.superpeer(S1)
+        self.patch(type(self.node), "stopping", True)
+        with capturedLogs() as events:
+            closeLink(one)
+        said = [(event["log_level"], formatEvent(event)) for event in events]
+        self.assertNotIn(f"lost super-peer {shortId(S1)}", [text for _, text in said])
+        self.assertIn((LogLevel.debug, f"closed the link to super-peer {shortId(S1)} "
+                                       "(stopping)"), said)
 
     def test_queriesGoWhereTheLinkServes(self):
         """A link whose register is not yet acknowledged does not serve;

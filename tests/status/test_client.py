@@ -4,6 +4,10 @@ question must be who it says, and the node dialled; an operator's question
 carries a proof bound to its channel.
 """
 
+import os
+import shutil
+import tempfile
+
 from twisted.internet import defer
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.protocol import Protocol
@@ -22,7 +26,7 @@ from twisted_bazaar.transports.path import LAN, Path
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.channel.session import ChannelKey
-from twisted_bazaar.net.encrypted import CLOSED_IN_HANDSHAKE, EncryptedProtocol
+from twisted_bazaar.net.encrypted import CLOSED_IN_HANDSHAKE, ChannelFailed, EncryptedProtocol
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status.client import (
@@ -33,6 +37,7 @@ from twisted_bazaar.status.client import (
     _Asker,
     ask,
     operatorHello,
+    tlsHint,
     operatorQuestion,
     trackerHello,
 )
@@ -202,7 +207,50 @@ class NotATrackerTests(SynchronousTestCase):
 
         self.assertEqual(self.ask(Closing),
                          f"127.0.0.1:8080 did not answer as the tracker: "
-                         f"{CLOSED_IN_HANDSHAKE}")
+                         f"{CLOSED_IN_HANDSHAKE}; a tracker listening with TLS (ssl:) "
+                         f"is reached at tls:127.0.0.1:8080:trustRoots=DIR")
+
+
+class TlsWordsTests(SynchronousTestCase):
+    """A TLS mistake in words (issue 96: pyOpenSSL's list of tuples, a
+    traceback for a trustRoots= folder it cannot read, no hint of tls:
+    for a plain address at a TLS tracker)."""
+
+    def test_aHandshakeThatFailed(self):
+        from OpenSSL import SSL
+
+        reason = Failure(SSL.Error([("SSL routines", "", "certificate verify failed")]))
+        self.assertEqual(tlsHint(reason, TRACKER, "tls:192.0.2.1:7700:trustRoots=ca"),
+                         "the TLS handshake failed: certificate verify failed "
+                         "(trustRoots= names a folder of the certificates to trust: the "
+                         "tracker's own, if self-signed, or its issuer's)")
+
+    def test_theHintOnlyForAPlainTracker(self):
+        closed = Failure(ChannelFailed(CLOSED_IN_HANDSHAKE))
+        self.assertEqual(tlsHint(closed, TRACKER, "tcp:192.0.2.1:7700"),
+                         f"{CLOSED_IN_HANDSHAKE}; a tracker listening with TLS (ssl:) "
+                         "is reached at tls:192.0.2.1:7700:trustRoots=DIR")
+        for asked, endpoint in ((TRACKER, "tls:192.0.2.1:7700"),
+                                ("a node", "tcp:192.0.2.1:7700")):
+            self.assertEqual(tlsHint(closed, asked, endpoint), CLOSED_IN_HANDSHAKE)
+
+    def test_aTrustRootsFolderItCannotUse(self):
+        folder = tempfile.mkdtemp(prefix="bazaar-roots-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        missing = os.path.join(folder, "gone")
+        address = Address("127.0.0.1", 7700, f"tls:127.0.0.1:7700:trustRoots={missing}")
+        error = self.assertRaises(ClientError, ask, MemoryReactorClock(), address, None,
+                                  Members(), MemberList)
+        self.assertEqual(str(error),
+                         f"cannot use {address.endpoint}: {missing}: No such file or "
+                         "directory (a tls: endpoint's trustRoots= names a folder "
+                         "holding PEM certificates only)")
+        with open(os.path.join(folder, "key.pem"), "w") as f:
+            f.write("not a certificate\n")
+        address = Address("127.0.0.1", 7700, f"tls:127.0.0.1:7700:trustRoots={folder}")
+        error = self.assertRaises(ClientError, ask, MemoryReactorClock(), address, None,
+                                  Members(), MemberList)
+        self.assertIn(": a file there is no PEM certificate (no start line)", str(error))
 
     def test_aNode(self):
         """A node at the address refuses a client that has no id (notiy):

@@ -211,9 +211,10 @@ class LevelTests(SynchronousTestCase):
 
 
 class QuietPortsTests(SynchronousTestCase):
-    """Twisted's lines of each QUIC socket's UDP port are left out unless
-    --verbose (a punch over UDP opens 255); any other line of the legacy
-    log is written."""
+    """Twisted's lines of the daemons' own ports are left out unless
+    --verbose (each QUIC socket's: a punch over UDP opens 255; the others
+    repeated the daemon's own line at every start and stop, issue 96);
+    any other line of the legacy log is written."""
 
     def lines(self, verbose):
         args = ["--log-format", "text"] + (["--verbose"] if verbose else [])
@@ -222,13 +223,17 @@ class QuietPortsTests(SynchronousTestCase):
         publisher = LogPublisher(namedAny("twisted_bazaar.tap.logformat.textLogger")(out))
         legacyLog = legacy.LogPublisher(publisher, publisher)
         for line in ("QuicEndpoint starting on 44412", "(UDP Port 44412 Closed)",
-                     "OverlayFactory starting on 7000", "QuicEndpoint starting on many"):
+                     "OverlayFactory starting on 7000", "QuicEndpoint starting on many",
+                     "TrackerFactory starting on 7700", "RelayFactory starting on 7701",
+                     "TransferFactory starting on 7702", "TrackerDatagrams starting on 7700",
+                     "QuietSite starting on 8080", "StreamServerFactory starting on 443",
+                     "(TCP Port 7700 Closed)", "SomePluginFactory starting on 9000"):
             legacyLog.msg(line)
         return [line.split(" ", 1)[1] for line in out.getvalue().splitlines()]
 
     def test_quiet(self):
-        self.assertEqual(self.lines(False), ["[-] OverlayFactory starting on 7000",
-                                             "[-] QuicEndpoint starting on many"])
+        self.assertEqual(self.lines(False), ["[-] QuicEndpoint starting on many",
+                                             "[-] SomePluginFactory starting on 9000"])
 
     def test_verbose(self):
-        self.assertEqual(len(self.lines(True)), 4)
+        self.assertEqual(len(self.lines(True)), 12)

@@ -10,6 +10,7 @@ as the tracker's own ``--web`` view reads its registry.
 
 import errno
 import random
+import socket
 import sys
 
 from twisted.internet import defer
@@ -172,16 +173,38 @@ def announce(where, operator, json, link=None, kept=None):
     out.flush()
 
 
-def cannotListen(listen, error):
+#: Ports after a taken one looked at for a free one to advise.
+NEAR_PORTS = 10
+
+
+def portFree(interface, port):
+    """Whether a TCP port can be listened on at interface now (bound and
+    let go at once: advice only, another program may take it next)."""
+    with socket.socket(socket.AF_INET6 if ":" in interface else socket.AF_INET) as probe:
+        try:
+            probe.bind((interface, port))
+        except OSError:
+            return False
+    return True
+
+
+def cannotListen(listen, error, isFree=portFree):
     """Why ``--listen`` could not listen, in words; for a port taken, with
     what to do: the tracker's ``--web`` (the quick start's on 8080, this
-    command's default) or another view may hold it."""
+    command's default) or another view may hold it, and the first of the
+    next L{NEAR_PORTS} that is free now (``isFree(interface, port)``) is
+    one to choose; with none, ``tcp:0`` (any free one)."""
     why = f"--listen {listen}: cannot listen: {error}"
     if (isinstance(error, CannotListenError)
             and getattr(error.socketError, "errno", None) == errno.EADDRINUSE):
+        interface = error.interface or "127.0.0.1"
+        free = next((port for port in range(error.port + 1,
+                                            min(error.port + 1 + NEAR_PORTS, 65536))
+                     if isFree(interface, port)), 0)
         why += (f" (another program serves that port: a tracker's --web, or another "
                 f"bazaar web; choose a free port with --listen, such as "
-                f"--listen tcp:{error.port + 1}:interface=127.0.0.1)")
+                f"--listen tcp:{free}:interface={interface}"
+                + (": any free one)" if free == 0 else ", free now)"))
     return why
 
 

@@ -206,7 +206,11 @@ class Reconnector:
                 d.callback(None)
             return
         if self.running:
-            self._schedule(f"lost {self.what}: {_reason(reason)}")
+            if self._moveTo is not None:
+                # Closed by this client, to move back: no loss to tell.
+                self._schedule(f"left {self.what} to move back")
+            else:
+                self._schedule(f"lost {self.what}: {_reason(reason)}")
 
     def _schedule(self, why):
         self._attempts += 1

@@ -23,9 +23,10 @@ from twisted_bazaar import wire
 from twisted_bazaar.status.messages import BUSY, NodeState, State
 from twisted_bazaar.identity.operator import operatorProof
 from twisted_bazaar.channel.session import ChannelKey
-from twisted_bazaar.net.encrypted import EncryptedClientEndpoint
+from twisted_bazaar.net.encrypted import CLOSED_IN_HANDSHAKE, EncryptedClientEndpoint
 from twisted_bazaar.net.handshake import PLAIN, LinkHandshake, channelHash, channelKey
 from twisted_bazaar.net.link import IChannelUp, ILinkOwner, Link, LinkSettings
+from twisted_bazaar.net.reconnect import tlsReasons
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.base.defaults import DEFAULT_TIMEOUT
@@ -119,6 +120,8 @@ class _Asker:
         self.dialled = dialled
         self.asked = asked
         self.address = address
+        #: The client endpoint string dialled (L{tlsHint}).
+        self.endpoint = getattr(address, "endpoint", str(address))
         self.clock = clock
         self.deadline = deadline
         self.rng = rng
@@ -255,10 +258,54 @@ class _Asker:
             # what was asked for (a web server, another program), or did
             # not prove the key pinned.
             self.done.errback(ClientError(
-                f"{self.address} did not answer as {self.asked}: {why}"))
+                f"{self.address} did not answer as {self.asked}: "
+                f"{tlsHint(reason, self.asked, self.endpoint)}"))
         else:
             self.done.errback(ClientError(
                 f"the connection closed before an answer: {why}"))
+
+
+def tlsHint(reason, asked, endpoint):
+    """
+    Why a connection to ``endpoint`` (its client endpoint string) ended
+    before the channel was up, in words: a TLS handshake's failure as
+    its reasons (not pyOpenSSL's list of tuples) and what to check; a
+    tracker reached over plain TCP that closed it, with the hint that a
+    tracker listening with TLS is reached with ``tls:``.
+    """
+    if reason.check("OpenSSL.SSL.Error"):
+        return (f"the TLS handshake failed: {tlsReasons(reason.value)} (trustRoots= "
+                "names a folder of the certificates to trust: the tracker's own, if "
+                "self-signed, or its issuer's)")
+    why = reason.getErrorMessage()
+    if asked == TRACKER and why == CLOSED_IN_HANDSHAKE and not endpoint.startswith(
+            ("tls:", "ssl:")):
+        host, _, port = endpoint.removeprefix("tcp:").rpartition(":")
+        why += (f"; a tracker listening with TLS (ssl:) is reached at "
+                f"tls:{host}:{port}:trustRoots=DIR")
+    return why
+
+
+def _endpoint(reactor, address, timeout):
+    """The client endpoint of address, or a ClientError saying why it
+    cannot be made (a tls: endpoint's trustRoots= that is no folder of
+    PEM certificates, say), not a traceback."""
+    try:
+        return clientFromString(reactor, address.withTimeout(timeout))
+    except Exception as e:
+        # A folder that cannot be listed is Twisted's UnlistableError of
+        # the OSError that says why.
+        cause = getattr(e, "originalException", e)
+        if isinstance(cause, OSError):
+            why = f"{cause.filename}: {cause.strerror}"
+        elif type(e).__module__.startswith("OpenSSL"):
+            why = f"a file there is no PEM certificate ({tlsReasons(e)})"
+        else:
+            why = str(e) or type(e).__name__
+        raise ClientError(f"cannot use {address.endpoint}: {why} (a tls: endpoint's "
+                          "trustRoots= names a folder holding PEM certificates only)"
+                          if "trustRoots=" in address.endpoint else
+                          f"cannot use {address.endpoint}: {why}") from None
 
 
 def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
@@ -298,11 +345,11 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
         # the question would go to the address itself.
         raise ValueError("a relay or local addresses are dialled by transports")
     asking = _Question(reactor, address, asked, timeout, reached, lambda mine: _Asker(
-        hello, question, answer_type, mine, dialled, asked, str(address), reactor,
+        hello, question, answer_type, mine, dialled, asked, address, reactor,
         reactor.seconds() + timeout, rng))
     if transports is None:
         endpoint = EncryptedClientEndpoint(
-            clientFromString(reactor, address.withTimeout(timeout)), ChannelKey.generate(),
+            _endpoint(reactor, address, timeout), ChannelKey.generate(),
             reactor, timeout, expected=expected, pin=pin)
         asking.way(lambda link: asTyped(str(address), link,
                                         lambda link: connectProtocol(endpoint, link)))

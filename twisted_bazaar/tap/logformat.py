@@ -187,16 +187,23 @@ def _logFile(stdout):
     return out
 
 
-#: Twisted's lines of a QUIC socket's UDP port, which it writes whatever
-#: the protocol's ``noisy``: a node's own QUIC socket is said by its own
-#: line, and a punch over UDP opens and closes 255 more
+#: The factories and protocols of the daemons' own ports, each said by a
+#: line of the daemon's (``tracker listening on``, ``relay listening
+#: on``, ``serving shared files on port``, ``UDP reach listening on``,
+#: ``metrics listening on``, ``websocket listening on``...).
+_OWN_PORTS = ("QuicEndpoint", "OverlayFactory", "TrackerFactory", "RelayFactory",
+              "TransferFactory", "TrackerDatagrams", "QuietSite", "StreamServerFactory")
+#: Twisted's lines of those ports, which it writes whatever the factory's
+#: ``noisy``: they repeated the daemon's own at every start and stop, and
+#: a punch over UDP opens and closes 255 QUIC sockets
 #: (L{twisted_bazaar.reach.punch.udpservice}).
-_PORT_LINES = re.compile(r"QuicEndpoint starting on \d+|\(UDP Port \d+ Closed\)")
+_PORT_LINES = re.compile(rf"(?:{'|'.join(_OWN_PORTS)}) starting on \d+"
+                         r"|\((?:UDP|TCP) Port \d+ Closed\)")
 
 
 def quietPorts(event):
-    """A log filter predicate: no to Twisted's lines of a QUIC socket's
-    UDP port (L{_PORT_LINES}), maybe to any other line."""
+    """A log filter predicate: no to Twisted's lines of the daemons' own
+    ports (L{_PORT_LINES}), maybe to any other line."""
     message = event.get("message")
     if (isinstance(message, tuple) and len(message) == 1 and isinstance(message[0], str)
             and _PORT_LINES.fullmatch(message[0])):

@@ -159,6 +159,9 @@ class InPlaceTests(SynchronousTestCase):
         self.restart(seconds=5)
         self.assertEqual(sorted(self.fetcher.checks), ["big", "small"])
         self.assertFalse(self.fetcher.settled())
+        self.assertEqual(sorted(self.fetcher.unfinished()),
+                         [f"big being checked in {self.downloads}",
+                          f"small being checked in {self.downloads}"])
         self.market.stop(self.again)
         self.assertEqual(self.fetcher.checks, {})
         self.assertEqual(self.fetcher.downloads, {})

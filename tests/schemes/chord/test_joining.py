@@ -8,6 +8,7 @@ and asking its successor for its fingers.
 
 import random
 
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.core.sessionhandlers import SessionParts
@@ -239,6 +240,20 @@ class IntroductionTests(Introduced, SynchronousTestCase):
         self.assertFalse(self.scheme.joined)
         self.node.clock.advance(1.25 * self.scheme.settings.stabilize)
         self.assertIsInstance(self.asked(), ChordNear)
+
+    def test_aloneOnTheRingOnlyTheDeadNamedIsNoFailure(self):
+        """The last node, alone after its neighbour quit, probes; the
+        tracker still names that neighbour, known dead here: nothing to
+        join, and no 'could not join the chord ring yet' (issue 96)."""
+        self.answer()
+        self.scheme.upkeep.bury(ME + 10)
+        self.scheme.joining._probe()
+        with capturedLogs() as events:
+            self.answer(Peer(ME + 10, "s", 2))
+        self.assertEqual([formatEvent(event) for event in events
+                          if "could not join" in formatEvent(event)], [])
+        self.assertTrue(self.scheme.joined)
+        self.assertTrue(self.scheme.ring.alone)
 
     def test_stoppingCancelsTheQuestion(self):
         self.asked()

@@ -141,7 +141,8 @@ class Fetcher(Role):
 
     def unfinished(self):
         """Why the files bought are not all in place, one phrase each: a
-        download under way, or given up on."""
+        look for one in place under way, a download under way, or one
+        given up on."""
         phrases = [f"{name} being checked in {self.folder}" for name in self.checks]
         for row in self.downloadsHeld():
             if row["state"] == FAILED:

@@ -157,6 +157,11 @@ class Joining:
                 host.log.info("alone on the chord ring as node {id}", id=shortId(me))
             return
         named = [peer for peer in self.upkeep.living(answer.nodes) if peer.id != me]
+        if not named and host.joined:
+            # On the ring already, alone: the tracker still names what is
+            # known dead here (the neighbour that quit, say), which is no
+            # ring to join, and no failure.
+            return
         if not named:
             raise Unreachable("the tracker named only nodes known dead here, or "
                               "whose ids do not solve the ring's puzzle")

@@ -320,7 +320,13 @@ class LeafSide(NodeObserver):
         if peer_id in self.registered or peer_id in self.quiet:
             self.registered.discard(peer_id)
             self.quiet.discard(peer_id)
-            self.log.info("lost super-peer {peer}", peer=shortId(peer_id))
+            if self.node.stopping:
+                # This node closes its own links as it stops (its wants
+                # met, say): no loss to tell at info.
+                self.log.debug("closed the link to super-peer {peer} (stopping)",
+                               peer=shortId(peer_id))
+            else:
+                self.log.info("lost super-peer {peer}", peer=shortId(peer_id))
         for query_id, find in list(self._finds.items()):
             if find.superpeer == peer_id:
                 self._send(query_id, find)
