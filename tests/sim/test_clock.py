@@ -275,7 +275,7 @@ class HeapCompactionTests(SynchronousTestCase):
                  for i in range(2 * COMPACT_MIN)]
         for call in calls[:COMPACT_MIN + 1]:
             call.cancel()
-        self.assertEqual(len(self.clock._heap), COMPACT_MIN - 1)
+        self.assertEqual(len(self.clock.heap), COMPACT_MIN - 1)
         self.assertEqual(len(self.clock.getDelayedCalls()), COMPACT_MIN - 1)
 
     def test_smallHeapKept(self):
@@ -284,7 +284,7 @@ class HeapCompactionTests(SynchronousTestCase):
         calls = [self.clock.callLater(1, self.log, i) for i in range(10)]
         for call in calls[:9]:
             call.cancel()
-        self.assertEqual(len(self.clock._heap), 10)
+        self.assertEqual(len(self.clock.heap), 10)
 
     def test_orderKept(self):
         """Calls due at the same time still run in the order they were

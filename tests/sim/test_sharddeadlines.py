@@ -120,7 +120,7 @@ class ShardDeadlinesTests(SynchronousTestCase):
         for context in (1, 2, 2):
             self.deadlines(context).callLater(1.0, self.ran.append, context)
         self.deadlines(1).callLater(2.0, self.ran.append, "later")
-        self.assertEqual(len(self.clock._heap), 2)
+        self.assertEqual(len(self.clock.heap), 2)
         self.clock.runUntil(3.0)
         self.assertEqual(self.ran, [1, 2, 2, "later"])
         self.assertEqual(self.clock.events, 2)

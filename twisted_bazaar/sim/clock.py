@@ -90,7 +90,7 @@ class HeapCall:
         if new_time < self.time:
             self.delayed_time = 0.0
             self.time = new_time
-            self._clock._push(self)
+            self._clock.push(self)
         else:
             self.delayed_time = new_time - self.time
 
@@ -100,7 +100,7 @@ class HeapCall:
         if self.delayed_time < 0.0:
             self.time += self.delayed_time
             self.delayed_time = 0.0
-            self._clock._push(self)
+            self._clock.push(self)
 
     def _check(self):
         if self._state == _CANCELLED:
@@ -120,10 +120,12 @@ class HeapClock:
 
     def __init__(self):
         #: The class of this clock's calls: a L{HeapCall} that knows its
-        #: clock without a slot for it on each call.
-        self._Call = type("HeapCall", (HeapCall,), {"__slots__": (), "_clock": self})
+        #: clock without a slot for it on each call.  It, the heap and
+        #: L{push} are a subclass's too (a shard's clock keys its entries
+        #: otherwise, L{twisted_bazaar.sim.shardclock}).
+        self.Call = type("HeapCall", (HeapCall,), {"__slots__": (), "_clock": self})
         self.now = 0.0
-        self._heap = []
+        self.heap = []
         self._sequence = itertools.count()
         #: Calls cancelled since the heap was last compacted.
         self._cancellations = 0
@@ -134,8 +136,8 @@ class HeapClock:
     def callLater(self, delay, callable, *args, **kw):
         # No empty dict kept with each pending call (kw is None then): a
         # large run holds a keepalive call for each of a million link ends.
-        call = self._Call(self.now + max(0.0, delay), callable, args, kw or None)
-        heapq.heappush(self._heap, (call.time, next(self._sequence), call))
+        call = self.Call(self.now + max(0.0, delay), callable, args, kw or None)
+        heapq.heappush(self.heap, (call.time, next(self._sequence), call))
         return call
 
     def schedule(self, delay, callable, *args):
@@ -144,12 +146,12 @@ class HeapClock:
         of a message: no L{HeapCall} is made, which matters when there are
         millions of them.
         """
-        heapq.heappush(self._heap, (self.now + max(0.0, delay),
+        heapq.heappush(self.heap, (self.now + max(0.0, delay),
                                     next(self._sequence), None, callable, args))
 
-    def _push(self, call):
+    def push(self, call):
         """A call moved: in again at its time (its old entry is skipped)."""
-        heapq.heappush(self._heap, (call.time, next(self._sequence), call))
+        heapq.heappush(self.heap, (call.time, next(self._sequence), call))
 
     def _cancelled(self):
         """
@@ -159,7 +161,7 @@ class HeapClock:
         cancelled outnumber half the heap, it is rebuilt without them.
         """
         self._cancellations += 1
-        heap = self._heap
+        heap = self.heap
         if self._cancellations * 2 > len(heap) and len(heap) > COMPACT_MIN:
             self._compact()
 
@@ -169,21 +171,21 @@ class HeapClock:
         entry keeps its (time, sequence), so the calls come out of the
         rebuilt heap in exactly the order they would have.
         """
-        heap = self._heap
+        heap = self.heap
         heap[:] = [entry for entry in heap if entry[2] is None
                    or entry[2]._state == _PENDING]
         heapq.heapify(heap)
         self._cancellations = 0
 
     def getDelayedCalls(self):
-        return [entry[2] for entry in self._heap
+        return [entry[2] for entry in self.heap
                 if entry[2] is not None and entry[0] == entry[2].time
                 and entry[2]._state == _PENDING]
 
     def runFor(self, seconds):
         """Run every call due in the next ``seconds``, each at its own time."""
         end = self.now + seconds
-        heap = self._heap
+        heap = self.heap
         pop = heapq.heappop
         while heap and heap[0][0] <= end:
             entry = pop(heap)
@@ -198,7 +200,7 @@ class HeapClock:
                 # reset() or delay() to a later time only notes the delay.
                 call.time += call.delayed_time
                 call.delayed_time = 0.0
-                self._push(call)
+                self.push(call)
                 continue
             self.now = entry[0]
             call._state = _CALLED

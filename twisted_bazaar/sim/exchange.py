@@ -158,8 +158,8 @@ class Exchange:
         its results on (L{hand}); whether the window ended at a whole
         second.
 
-        @raise RuntimeError: if a post of this shard's failed, or a peer's
-            did not come (L{Mailbox.take}).
+        @raise RuntimeError: if a post of this shard's failed (looked at
+            each whole second), or a peer's did not come (L{Mailbox.take}).
         """
         began = self._clock() if self._clock else 0.0
         posts = self.mailbox.take(self.window, self.wait)
@@ -175,7 +175,9 @@ class Exchange:
         self.window += 1
         if at_second:
             self._second += 1.0
-        self._delivered()
+            # Once a second: asking a Dask future that is done for its
+            # result is a call into the worker's event loop.
+            self._delivered()
         self.hand(outbox, next_due)
         return at_second
 

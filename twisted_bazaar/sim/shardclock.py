@@ -87,7 +87,7 @@ class ShardClock(HeapClock):
         @param contexts: how many contexts there are (0 to contexts - 1).
         """
         super().__init__()
-        self._Call = type("HeapCall", (ContextCall,), {"__slots__": (), "_clock": self})
+        self.Call = type("HeapCall", (ContextCall,), {"__slots__": (), "_clock": self})
         self.context = 0
         #: context -> entries it made: a list, not a dict, as a run has a
         #: context for each of a million nodes.
@@ -114,11 +114,11 @@ class ShardClock(HeapClock):
 
     def callIn(self, context, delay, callable, args, kw):
         """callLater of that context's: keyed by its count, run in it."""
-        call = self._Call(self.now + max(0.0, delay), callable, args, kw or None)
+        call = self.Call(self.now + max(0.0, delay), callable, args, kw or None)
         call.ctx = context
         made = self._made[context]
         self._made[context] = made + 1
-        heapq.heappush(self._heap, (call.time, (context << SEQ_BITS) | made, call))
+        heapq.heappush(self.heap, (call.time, (context << SEQ_BITS) | made, call))
         return call
 
     def schedule(self, delay, callable, *args):
@@ -133,14 +133,14 @@ class ShardClock(HeapClock):
         ``key``: a message whose key its sender made (here or on another
         shard).
         """
-        heapq.heappush(self._heap, (when, key, None, callable, args, context))
+        heapq.heappush(self.heap, (when, key, None, callable, args, context))
 
-    def _push(self, call):
-        heapq.heappush(self._heap, (call.time, self.key(), call))
+    def push(self, call):
+        heapq.heappush(self.heap, (call.time, self.key(), call))
 
     def nextTime(self):
         """When the next entry is due (a cancelled call's included), or None."""
-        return self._heap[0][0] if self._heap else None
+        return self.heap[0][0] if self.heap else None
 
     def runUntil(self, end, inclusive=False):
         """
@@ -148,7 +148,7 @@ class ShardClock(HeapClock):
         else that is the next window's), each at its own time and in its
         own context; the clock then reads ``end``.
         """
-        heap = self._heap
+        heap = self.heap
         pop = heapq.heappop
         ran = 0
         # Entries due up to last, the float just below end unless inclusive.
@@ -168,7 +168,7 @@ class ShardClock(HeapClock):
             if call.delayed_time:
                 call.time += call.delayed_time
                 call.delayed_time = 0.0
-                self._push(call)
+                self.push(call)
                 continue
             self.now = entry[0]
             call._state = _CALLED
