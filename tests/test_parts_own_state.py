@@ -62,9 +62,6 @@ LISTED = {
         "its mixin Vetting reads _vetted and calls back _reach: " + _ISSUE_92_REACH,
     "twisted_bazaar.reach.book.PathBook":
         "its mixin BookAccount uses _peers, _write and _drop: " + _ISSUE_92_REACH,
-    "twisted_bazaar.sim.shardclock.ShardClock":
-        "sim/shardclock.py uses HeapClock's _heap, _push, _Call (sim/clock.py): "
-        + _ISSUE_84_SIM,
     "twisted_bazaar.sim.shardnet.ShardNetwork":
         "sim/shardnet.py uses MemoryNetwork's _listeners, _open, _producers, ... "
         "(testing/memory.py): " + _ISSUE_84_SIM,

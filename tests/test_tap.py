@@ -8,6 +8,7 @@ import io
 import re
 import os
 import shutil
+import socket
 import sys
 import tempfile
 

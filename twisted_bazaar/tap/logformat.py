@@ -187,17 +187,16 @@ def _logFile(stdout):
     return out
 
 
-#: The factories and protocols of the daemons' own ports, each said by a
-#: line of the daemon's (``tracker listening on``, ``relay listening
-#: on``, ``serving shared files on port``, ``UDP reach listening on``,
-#: ``metrics listening on``, ``websocket listening on``...).
-_OWN_PORTS = ("QuicEndpoint", "OverlayFactory", "TrackerFactory", "RelayFactory",
-              "TransferFactory", "TrackerDatagrams", "QuietSite", "StreamServerFactory")
-#: Twisted's lines of those ports, which it writes whatever the factory's
-#: ``noisy``: they repeated the daemon's own at every start and stop, and
-#: a punch over UDP opens and closes 255 QUIC sockets
-#: (L{twisted_bazaar.reach.punch.udpservice}).
-_PORT_LINES = re.compile(rf"(?:{'|'.join(_OWN_PORTS)}) starting on \d+"
+#: Twisted's lines of a port it starts or stops (``OverlayFactory
+#: starting on 7700``, ``(TCP Port 7700 Closed)``), which it writes
+#: whatever the factory's ``noisy``: every port of a daemon is said by a
+#: line of the daemon's own (``tracker listening on``, ``relay listening
+#: on``, each transport plugin's ...), so these repeated it at every start
+#: and stop, and a punch over UDP opens and closes 255 QUIC sockets
+#: (L{twisted_bazaar.reach.punch.udpservice}).  Any factory's: a
+#: transport's port is one of the daemon's like the rest, and no list of
+#: their classes here goes stale when one is added.
+_PORT_LINES = re.compile(r"[A-Za-z_][\w.]* starting on \d+"
                          r"|\((?:UDP|TCP) Port \d+ Closed\)")
 
 
