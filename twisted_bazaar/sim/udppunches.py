@@ -224,10 +224,11 @@ class DirectShare:
             return None
         for result in failed:
             result.trap(PunchFailed)
-        waits = [charged.wait(len(punch.plan.probes))
-                 for (punch, _), result, charged in zip(punches, results, budgets)
-                 if not isinstance(result, Met) and result.check(BudgetRefused)]
-        if waits:
+        if any(result.check(BudgetRefused) for result in failed):
+            # Played again once both budgets hold it: the side admitted
+            # holds its own probes as they left, to its last round.
+            waits = [charged.wait(punch.plan.sends)
+                     for (punch, _), charged in zip(punches, budgets)]
             return BUDGET if None in waits else max(waits)
         return MISSED[punches[0][0].plan.strategy]
 
@@ -256,12 +257,12 @@ class _Charged:
         self.budget = budget
         self.to = to
 
-    def admit(self, host, count):
-        return self.budget.admit(self.to, count)
+    def admit(self, host, sends):
+        return self.budget.admit(self.to, sends)
 
-    def wait(self, count):
-        """Seconds until count probes would pass (0.0: now), None: never."""
-        wait = self.budget.wait(self.to, count)
+    def wait(self, sends):
+        """Seconds until a punch's sends would pass (0.0: now), None: never."""
+        wait = self.budget.wait(self.to, sends)
         return None if wait is None else float(wait)
 
 

@@ -41,6 +41,7 @@ class _Plan:
     def __init__(self, count, host=HOST):
         self.host = host
         self.probes = range(count)
+        self.sends = ((0.0, count),)
 
 
 class PunchRetriesTests(SynchronousTestCase):

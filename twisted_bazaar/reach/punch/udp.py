@@ -251,6 +251,15 @@ class Plan:
     strategy: str
     why: str = ""
 
+    @property
+    def sends(self):
+        """((seconds from the start, probes sent then), ...), in time
+        order: when the probes leave, as the probe budget counts them."""
+        counts = {}
+        for probe in self.probes:
+            counts[probe.at] = counts.get(probe.at, 0) + 1
+        return tuple(sorted(counts.items()))
+
 
 def _aimed(ports):
     """ports in range, no well-known one, each once, in order."""
@@ -408,7 +417,7 @@ class UdpPunch:
         if why is None and self.limits is not None:
             why = self.limits.admit(self.key, group)
         if why is None and self.budget is not None:
-            why = self.budget.admit(plan.host, len(plan.probes))
+            why = self.budget.admit(plan.host, plan.sends)
             if why is not None:
                 return defer.fail(BudgetRefused(why))
         if why is not None:

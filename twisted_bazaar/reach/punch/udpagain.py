@@ -72,7 +72,7 @@ class PunchRetries:
             no window could hold the plan).
         """
         tries = self._tries.get(peer_id, 0) + 1
-        wait = self.budget.wait(plan.host, len(plan.probes))
+        wait = self.budget.wait(plan.host, plan.sends)
         if wait is None or tries > RETRIES:
             self.cancel(peer_id)
             return None
