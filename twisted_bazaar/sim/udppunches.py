@@ -257,8 +257,8 @@ class _Charged:
         self.budget = budget
         self.to = to
 
-    def admit(self, host, sends):
-        return self.budget.admit(self.to, sends)
+    def admit(self, host, sends, peer=None):
+        return self.budget.admit(self.to, sends, peer)
 
     def wait(self, sends):
         """Seconds until a punch's sends would pass (0.0: now), None: never."""

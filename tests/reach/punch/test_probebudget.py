@@ -192,6 +192,39 @@ class ProbeBudgetTests(SynchronousTestCase):
         self.assertIn("to that host", self.budget.admit(HOST_1, BIRTHDAY_PROBES))
 
 
+class SiblingTests(SynchronousTestCase):
+    """Several nodes behind one address (issue 94: a home's `bazaar buy`
+    refused for a minute by the punch of the daemon beside it, which met
+    silence as it exited)."""
+
+    def setUp(self):
+        self.clock = Clock()
+        self.budget = ProbeBudget(self.clock)
+
+    def test_aSecondNodeAtTheHost(self):
+        """A punch to another node at a host punched this window gets a
+        punch of its own at once, met or silent; the same node a second
+        one does not (its retries have their own rules), nor a punch
+        whose node is not known."""
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES, "daemon"))
+        self.assertIn("to that host", self.budget.admit(HOST_1, BIRTHDAY_PROBES, "daemon"))
+        self.assertIn("to that host", self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES, "buy"))
+
+    def test_aStrangerWithManyKeys(self):
+        """Keys are free: a stranger's many nodes at the one host it holds
+        get the group's two punches a window there, no more, and take
+        the rest of the /16's share; another group is untouched."""
+        for key in ("k1", "k2"):
+            self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES, key))
+        self.assertIn("to that address group",
+                      self.budget.admit(HOST_1, BIRTHDAY_PROBES, "k3"))
+        self.assertIn("to that address group",
+                      self.budget.admit(HOST_2, BIRTHDAY_PROBES, "k4"))
+        self.assertIsNone(self.budget.admit(HOST_3, BIRTHDAY_PROBES, "k5"))
+        self.assertEqual(self.budget.wait(HOST_1, BIRTHDAY_PROBES, "k3"), 60)
+
+
 class OnTheWireTests(SynchronousTestCase):
     """The window bounds the probes as they leave (issue 93: counted at
     a punch's start, 5,071 left in one window against 4,352)."""

@@ -24,6 +24,8 @@ class _RelayedTransport:
 class _Link:
     """A link, relayed or not."""
 
+    key = None
+
     def __init__(self, relayed=True):
         self.transport = _RelayedTransport() if relayed else object()
 

@@ -130,7 +130,7 @@ class PunchTests(UdpPunchingTestCase):
         again and again) is refused before any socket opens."""
         self.checked(kind_b=RANDOM)
         self.tcpFailed()
-        self.b.punching.budget.admit = lambda host, count: "past the budget"
+        self.b.punching.budget.admit = lambda host, sends, peer=None: "past the budget"
         self.go()
         self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
         self.assertEqual(self.b.punching._runs, {})

@@ -417,7 +417,7 @@ class UdpPunch:
         if why is None and self.limits is not None:
             why = self.limits.admit(self.key, group)
         if why is None and self.budget is not None:
-            why = self.budget.admit(plan.host, plan.sends)
+            why = self.budget.admit(plan.host, plan.sends, self.key)
             if why is not None:
                 return defer.fail(BudgetRefused(why))
         if why is not None:
