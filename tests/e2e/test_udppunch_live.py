@@ -11,7 +11,13 @@ public net standing in for the tracker (tests/e2e/udppunchpeer.py).
 Two routers that both draw random ports are the case no plan meets
 (Tailscale counts some 170,000 probes for it): both peers say so at once.
 
-The routers drop what comes unasked, as home routers do; the keepalive
+The race of issue 94: routers with no firewall of their own (plain
+``MASQUERADE``: what comes unasked reaches the router, and conntrack keeps
+its pair), an ISP's router between them, and one side told 0.3 s after
+the other: the punch meets, and the same with every probe at the full
+TTL (the punch before) does not.
+
+Otherwise the routers drop what comes unasked, as home routers do; the keepalive
 of a met 5-tuple is checked against the kernel's UDP conntrack timeout
 in a router's namespace.
 
@@ -36,6 +42,8 @@ SCRIPT = os.path.join(os.path.dirname(__file__), "udppunchpeer.py")
 #: Punches tried, and how many must meet: one misses with odds about 0.02.
 TRIES = 3
 MEETS = 2
+#: Seconds the rendezvous tells peer b after peer a, in a race.
+RACE_LATE = 0.3
 
 
 class UdpPunchLiveTests(SynchronousTestCase):
@@ -44,14 +52,15 @@ class UdpPunchLiveTests(SynchronousTestCase):
         self.public = self.bed.public("urdv")
         self.start = ScriptProcesses(self, SCRIPT).start
 
-    def punch(self, home_a, home_b):
-        """One punch: each peer's exit status and output."""
-        rendezvous = self.start(self.public, "rendezvous", str(RENDEZVOUS_PORT))
+    def punch(self, home_a, home_b, late=0.0, *flags):
+        """One punch (b told ``late`` s after a; each peer given
+        ``flags``): each peer's exit status and output."""
+        rendezvous = self.start(self.public, "rendezvous", str(RENDEZVOUS_PORT), str(late))
         for line in rendezvous.stdout:
             if "rendezvous listening" in line:
                 break
         peers = [self.start(home.host, "peer", name, self.public.address,
-                            str(RENDEZVOUS_PORT))
+                            str(RENDEZVOUS_PORT), *flags)
                  for name, home in (("a", home_a), ("b", home_b))]
         results = []
         for peer in peers:
@@ -79,6 +88,44 @@ class UdpPunchLiveTests(SynchronousTestCase):
                     seconds = float(output.split(" in ")[-1].split(" s")[0])
                     self.assertLess(seconds, MEET_WITHIN, output)
         self.assertGreaterEqual(met, MEETS, outputs)
+
+    def race(self, home_a, home_b, tries, *flags):
+        """Punches with b told 0.3 s after a (a's datagrams at b's router
+        first): how many of ``tries`` met, and the last outputs."""
+        met, outputs = 0, ""
+        for _ in range(tries):
+            results = self.punch(home_a, home_b, RACE_LATE, *flags)
+            outputs = "\n".join(output for _, output in results)
+            met += all(status == 0 for status, _ in results)
+        return met, outputs
+
+    def test_raceHardSideFirst(self):
+        """Routers with no firewall (plain MASQUERADE, and --random-fully),
+        an ISP's router between them, the hard side told first (issue 94's
+        capture): its datagrams would take the easy side's pairs at its
+        router; sent first with a low TTL, they die at the ISP, and the
+        punch meets in at least 2 of 3 tries; every probe at the full TTL
+        (the punch before), in none of 2."""
+        hard = self.bed.home("rh", symmetric=True, plain=True, far=True)
+        easy = self.bed.home("re", plain=True)
+        met, outputs = self.race(hard, easy, TRIES)
+        self.assertGreaterEqual(met, MEETS, outputs)
+        self.assertIn("birthday-sockets", outputs)
+        met, outputs = self.race(hard, easy, 2, "full-ttl")
+        self.assertEqual(met, 0, outputs)
+
+    def test_raceTwoPortKeepingRouters(self):
+        """Two port-keeping routers with no firewall, an ISP's router
+        between them, one side told first: each router's first datagram
+        from the other would take the pair; the punch meets in 3 of 3
+        tries, and at the full TTL in none of 2."""
+        first = self.bed.home("rf", plain=True, far=True)
+        second = self.bed.home("rs", plain=True)
+        met, outputs = self.race(first, second, TRIES)
+        self.assertEqual(met, TRIES, outputs)
+        self.assertIn("simultaneous", outputs)
+        met, outputs = self.race(first, second, 2, "full-ttl")
+        self.assertEqual(met, 0, outputs)
 
     def test_bothRandom(self):
         """Two random-port routers: no plan, both fail at once saying why."""

@@ -7,9 +7,13 @@ The rendezvous stands in for the tracker's UDP reach check and punch
 (whose messages tests/tracker/test_udpreach.py covers): it takes on PORT
 and PORT+1 one datagram from each of two peers' first socket, and once
 it has all four, sends each peer, from PORT, where it saw its own and the
-other's datagrams come from and a nonce, as JSON.  Each peer then plans
+other's datagrams come from and a nonce, as JSON (``rendezvous PORT
+LATE``: peer b's word LATE seconds after a's, as a tracker's go that
+reaches one home later).  Each peer then plans
 its punch (L{twisted_bazaar.reach.punch.udp.plan}) and runs it on
-real UDP sockets (L{UdpPunch}), on the reactor's clock.  Every line goes
+real UDP sockets (L{UdpPunch}), on the reactor's clock (``peer NAME HOST
+PORT full-ttl``: every probe at the sockets' own TTL, as the punch sent
+them before issue 94).  Every line goes
 to standard output; a peer's exit status is 0 once its punch met (it
 heard the other and the other heard it), 3 if the punch failed, 4 if no
 word came from the rendezvous before its deadline.
@@ -19,11 +23,15 @@ import json
 import random
 import sys
 import time
+from types import SimpleNamespace
+
+import attr
 
 from twisted.internet import reactor
 from twisted.internet.protocol import DatagramProtocol
 
 from twisted_bazaar.reach.punch import udp as udppunch
+from twisted_bazaar.reach.punch.udprun import write
 
 #: Seconds a peer waits for everything, from its start.
 DEADLINE = 30.0
@@ -36,10 +44,11 @@ def say(text):
 class Rendezvous(DatagramProtocol):
     """One of the rendezvous's two ports; both share ``seen``."""
 
-    def __init__(self, index, seen, ports):
+    def __init__(self, index, seen, ports, late):
         self.index = index
         self.seen = seen
         self.ports = ports
+        self.late = late
 
     def datagramReceived(self, data, address):
         name = data.decode("ascii", "replace")
@@ -50,18 +59,21 @@ class Rendezvous(DatagramProtocol):
     def go(self):
         (a, seen_a), (b, seen_b) = sorted(self.seen.items())
         nonce = random.randrange(1, 2**62)
-        for seen, other in ((seen_a, seen_b), (seen_b, seen_a)):
+        for seen, other, late in ((seen_a, seen_b, 0), (seen_b, seen_a, self.late)):
             word = {"mine": [seen[0][0], seen[0][1], seen[1][1]],
                     "peer": [other[0][0], other[0][1], other[1][1]], "nonce": nonce}
-            self.ports[0].write(json.dumps(word).encode(), seen[0])
-            say(f"told {seen[0]}: {word}")
+            reactor.callLater(late, self.tell, word, seen[0])
         self.seen.clear()
 
+    def tell(self, word, address):
+        self.ports[0].write(json.dumps(word).encode(), address)
+        say(f"told {address}: {word}")
 
-def rendezvous(port):
+
+def rendezvous(port, late=0.0):
     seen, ports = {}, []
     for index in range(2):
-        ports.append(reactor.listenUDP(port + index, Rendezvous(index, seen, ports)))
+        ports.append(reactor.listenUDP(port + index, Rendezvous(index, seen, ports, late)))
     say(f"rendezvous listening on {port} and {port + 1}")
     reactor.run()
 
@@ -81,8 +93,9 @@ class Socket(DatagramProtocol):
 
 
 class Peer:
-    def __init__(self, name, host, port):
+    def __init__(self, name, host, port, fullTtl=False):
         self.name = name
+        self.fullTtl = fullTtl
         self.rendezvous = (host, port)
         self.punch = None
         self.started = time.monotonic()
@@ -98,14 +111,17 @@ class Peer:
         mine = udppunch.mappingOf(*word["mine"])
         peer = udppunch.mappingOf(*word["peer"])
         plan = udppunch.plan(mine, peer, random.Random())
+        if self.fullTtl:
+            plan = attr.evolve(plan, probes=tuple(attr.evolve(probe, ttl=0)
+                                                  for probe in plan.probes))
         say(f"{self.name}: mine {mine.kind} {word['mine']}, peer {peer.kind} "
             f"{word['peer']}: {plan.strategy}, {len(plan.probes)} probes from "
             f"{plan.sockets} sockets")
         while len(self.sockets) < plan.sockets:
             self.sockets.append(reactor.listenUDP(0, Socket(self, len(self.sockets))))
 
-        def send(socket, host, port, data):
-            self.sockets[socket].write(data, (host, port))
+        def send(socket, host, port, data, ttl=0):
+            write(SimpleNamespace(transport=self.sockets[socket]), data, host, port, ttl)
 
         self.punch = udppunch.UdpPunch(reactor, plan, word["nonce"], send)
         self.punch.start().addCallbacks(self.met, self.failed)
@@ -131,9 +147,9 @@ class Peer:
 
 def main(argv):
     if argv[1] == "rendezvous":
-        rendezvous(int(argv[2]))
+        rendezvous(int(argv[2]), float(argv[3]) if len(argv) > 3 else 0.0)
         return 0
-    peer = Peer(argv[2], argv[3], int(argv[4]))
+    peer = Peer(argv[2], argv[3], int(argv[4]), argv[5:] == ["full-ttl"])
     reactor.run()
     return peer.status
 

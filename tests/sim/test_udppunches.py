@@ -8,6 +8,7 @@ import attr
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.reach.punch import udp as udppunch
 from twisted_bazaar.reach.punch.probebudget import ProbeBudget
 from twisted_bazaar.reach.punch.udpagain import RETRIES, SLACK
 from twisted_bazaar.sim.runner import SimConfig, Simulation
@@ -98,6 +99,16 @@ class DirectShareTests(SynchronousTestCase):
         self.assertGreaterEqual(direct["direct_share"], 0.9)
         self.assertEqual(Simulation(MIXED).run()["nat"]["direct"], direct)
 
+    def test_theRace(self):
+        """The model's home routers keep conntrack's entries for what
+        comes unasked (issue 94): the same run with every probe at the
+        full TTL (the punch before the low TTL of its opening rounds)
+        loses the race, 0.75 where the punch gets 0.9097."""
+        self.patch(udppunch, "LOW_TTL", 0)
+        direct = Simulation(MIXED).run()["nat"]["direct"]
+        self.assertLess(direct["direct_share"], 0.8)
+        self.assertGreater(direct["relayed"]["no_meeting"], 0)
+
     def test_allHard(self):
         """With every router random-port, no TCP punch connects, and only
         the pairs with a public end meet over UDP (by the birthday
@@ -148,8 +159,9 @@ class BudgetTests(SynchronousTestCase):
     def test_refusedThenMet(self):
         """The easy peer sent 1,000 probes to the hard home's address this
         minute: its birthday punch (1,024 more) is refused, nothing is
-        counted yet, and 61 s later (the window forgot them, and the
-        slack) the punch is played again and meets."""
+        counted yet, and 65 s later (the window forgot the hard side's own
+        probes, its last round 4 s in, and the slack) the punch is played
+        again and meets."""
         clock, share = self.share()
         self.assertIsNone(share._budget("10.47.0.9", clock).admit("10.47.0.3", 1000))
         share.tried = 1
@@ -157,7 +169,7 @@ class BudgetTests(SynchronousTestCase):
         self.assertEqual((share.udp, share.relayed, list(share.again)), (0, {}, [1]))
         self.assertEqual((share.metrics()["pending"], share.metrics()["budget_waiting"]),
                          (1, 1))
-        clock.advance(60.0 + SLACK - 0.01)
+        clock.advance(64.0 + SLACK - 0.01)
         self.assertEqual(share.udp, 0)
         clock.advance(0.01)
         self.assertEqual((share.udp, share.relayed, share.again), (1, {}, {}))

@@ -11,7 +11,10 @@ of their two routers (L{twisted_bazaar.testing.udpnat}): the tracker's
 two probes of each, the planner's probes and the acks
 (L{twisted_bazaar.reach.punch.udp}), on a clock of its own with the
 run's latency, from fresh mappings, seeded from the run's seed and the
-pair's number: deterministic, and nothing kept between pairs.  The
+pair's number: deterministic, and nothing kept between pairs.  Home
+routers keep Linux conntrack's entries for what comes unasked
+(L{CONNTRACK}: the race of issue 94), one router lies between any two,
+and the two sides start up to L{LAG} s apart, the later one drawn.  The
 nodes' links stay on the relay (the nodes have no QUIC transport to move
 them to yet); the figure says which pairs a UDP punch would have taken
 off it.
@@ -53,6 +56,14 @@ TCP_KIND = {FULL_CONE: KEEPS_PORTS, PORT_RESTRICTED: KEEPS_PORTS,
 #: of those with random ports.
 FIELD_MIX = ((FULL_CONE, 0.25), (PORT_RESTRICTED, 0.55), (SEQUENTIAL, 0.12),
              (RANDOM, 0.08))
+#: The kinds of router that run Linux conntrack (home routers, and those
+#: that draw ports with ``--random-fully``): a peer's datagram that comes
+#: before the host's own of that pair takes it, and the host's leaves
+#: from another port (L{UdpRouter}'s ``conntrack``; issue 94).
+CONNTRACK = frozenset({PORT_RESTRICTED, SEQUENTIAL, RANDOM})
+#: Seconds at most between the two sides' starts: the tracker's two
+#: ``udppunchgo`` reach them over connections of their own.
+LAG = 0.2
 #: Why a pair whose UDP punch failed stayed relayed, by the strategy of
 #: the initiator's plan (L{twisted_bazaar.reach.punch.udp.plan}).
 MISSED = {"none": "both_hard", "predicted": "prediction_missed",
@@ -197,7 +208,8 @@ class DirectShare:
         for side, kind in zip(sides, (mine, peer)):
             if kind is not None:
                 network.place(side, UdpRouter(f"public-{side}", kind,
-                                              random.Random(rng.random())))
+                                              random.Random(rng.random()),
+                                              conntrack=kind in CONNTRACK))
         if mine is None:
             sides = ("public-a", "b")
         elif peer is None:
@@ -210,7 +222,8 @@ class DirectShare:
         # rule, L{twisted_bazaar.reach.punch.udpservice}).
         punches = punchPair(network, sides[0], sides[1], "tracker", rng,
                             nonce=rng.randrange(1, 2**62), budgets=budgets,
-                            direct=(peer is None, mine is None))
+                            direct=(peer is None, mine is None),
+                            lag=rng.uniform(0, LAG))
         results = [None, None]
         for index, (_, done) in enumerate(punches):
             done.addBoth(lambda result, index=index: results.__setitem__(index, result))
@@ -224,10 +237,11 @@ class DirectShare:
             return None
         for result in failed:
             result.trap(PunchFailed)
-        waits = [charged.wait(len(punch.plan.probes))
-                 for (punch, _), result, charged in zip(punches, results, budgets)
-                 if not isinstance(result, Met) and result.check(BudgetRefused)]
-        if waits:
+        if any(result.check(BudgetRefused) for result in failed):
+            # Played again once both budgets hold it: the side admitted
+            # holds its own probes as they left, to its last round.
+            waits = [charged.wait(punch.plan.sends)
+                     for (punch, _), charged in zip(punches, budgets)]
             return BUDGET if None in waits else max(waits)
         return MISSED[punches[0][0].plan.strategy]
 
@@ -256,12 +270,12 @@ class _Charged:
         self.budget = budget
         self.to = to
 
-    def admit(self, host, count):
-        return self.budget.admit(self.to, count)
+    def admit(self, host, sends, peer=None):
+        return self.budget.admit(self.to, sends, peer)
 
-    def wait(self, count):
-        """Seconds until count probes would pass (0.0: now), None: never."""
-        wait = self.budget.wait(self.to, count)
+    def wait(self, sends):
+        """Seconds until a punch's sends would pass (0.0: now), None: never."""
+        wait = self.budget.wait(self.to, sends)
         return None if wait is None else float(wait)
 
 

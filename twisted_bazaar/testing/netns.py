@@ -11,7 +11,12 @@ behind a router whose public (WAN) address is on the public net.  Hosts
 on the public net have no route into any home, and each router drops
 every new connection from its WAN side to its home: a node at home
 reaches out, nobody reaches in (but through a port its router forwards,
-if asked to).  L{NetBed.remove} deletes the
+if asked to).  A ``plain`` router has no firewall: what comes unasked to
+it reaches its own stack (and Linux conntrack keeps an entry for it, as
+behind many a home router's plain ``MASQUERADE``).  A ``far`` home's
+router is on a net of its own (``10.47.1.0/24``), one router (an ISP's)
+away from the public net: a datagram between it and any other home
+crosses that router.  L{NetBed.remove} deletes the
 namespaces, and with them every link, bridge and rule.
 
 It needs root, ``ip`` (iproute2) and, for homes, ``iptables``:
@@ -31,6 +36,8 @@ from twisted_bazaar.testing.portmaprouter import portMappingRouter
 COMMAND_TIMEOUT = 30.0
 #: The public net's first three octets; its hosts and routers are .1 on.
 PUBLIC_NET = "10.47.0"
+#: The far net's: an ISP's router (.254) away from the public net.
+FAR_NET = "10.47.1"
 
 
 class NetBedError(Exception):
@@ -146,6 +153,11 @@ class NetBed:
         self._wan = None
         self._public = 0
         self._homes = 0
+        #: The namespaces plugged into the public net, and the ISP's
+        #: address there (None: no far home yet).
+        self._onPublic = []
+        self._isp = None
+        self._far = 0
 
     def _namespace(self, role):
         namespace = f"bz{self.tag}{role}"
@@ -168,6 +180,38 @@ class NetBed:
         run("ip", "-n", self._wan, "link", "set", port, "master", "br0", "up")
         run("ip", "-n", namespace, "addr", "add", f"{address}/24", "dev", device)
         run("ip", "-n", namespace, "link", "set", device, "up")
+        self._onPublic.append(namespace)
+        if self._isp is not None:
+            _routeFar(namespace, self._isp)
+        return address
+
+    def _plugFar(self, namespace, device):
+        """A link from namespace's device to the far net (made with its
+        ISP's router on first use), with its next address; returns it."""
+        if self._isp is None:
+            isp = self._namespace("isp")
+            public = self._plugPublic(isp, "wan")
+            run("ip", "-n", self._wan, "link", "add", "br1", "type", "bridge")
+            run("ip", "-n", self._wan, "link", "set", "br1", "up")
+            run("ip", "-n", isp, "link", "add", "far", "type", "veth", "peer", "name",
+                "pfar", "netns", self._wan)
+            run("ip", "-n", self._wan, "link", "set", "pfar", "master", "br1", "up")
+            run("ip", "-n", isp, "addr", "add", f"{FAR_NET}.254/24", "dev", "far")
+            run("ip", "-n", isp, "link", "set", "far", "up")
+            run("ip", "netns", "exec", isp, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+            self._isp = public
+            for each in self._onPublic:
+                if each != isp:
+                    _routeFar(each, public)
+        self._far += 1
+        address = f"{FAR_NET}.{self._far}"
+        port = f"f{self._far}"
+        run("ip", "-n", namespace, "link", "add", device, "type", "veth", "peer", "name",
+            port, "netns", self._wan)
+        run("ip", "-n", self._wan, "link", "set", port, "master", "br1", "up")
+        run("ip", "-n", namespace, "addr", "add", f"{address}/24", "dev", device)
+        run("ip", "-n", namespace, "link", "set", device, "up")
+        run("ip", "-n", namespace, "route", "add", "default", "via", f"{FAR_NET}.254")
         return address
 
     def _shape(self, router):
@@ -187,7 +231,8 @@ class NetBed:
         namespace = self._namespace(name)
         return Host(namespace, self._plugPublic(namespace, "eth0"))
 
-    def home(self, name, symmetric=False, forward=None, portmap=None, folder=None):
+    def home(self, name, symmetric=False, forward=None, portmap=None, folder=None,
+             plain=False, far=False):
         """
         A host behind a NAT router of its own: the router keeps a
         connection's source port where it can (an endpoint-independent
@@ -196,7 +241,11 @@ class NetBed:
         ``forward`` (a TCP port), the router forwards that port of its
         public address to the same port of the host, as a user sets up
         by hand; nothing else comes in, and what comes unasked to the
-        router itself is dropped without an answer.  With ``portmap``
+        router itself is dropped without an answer (``plain``: no such
+        rules, what comes unasked reaches the router's own stack; and no
+        forwarded port).  ``far``: the router is on the far net, an ISP's
+        router away from the public net and its other homes (its line not
+        shaped).  With ``portmap``
         (L{twisted_bazaar.testing.portmaprouter.KINDS}), the router is
         instead one that maps ports when the host asks (miniupnpd, its
         files in ``folder``), and keeps ports otherwise (draws them,
@@ -205,8 +254,9 @@ class NetBed:
         self._homes += 1
         lan = f"192.168.{self._homes}"
         router = self._namespace(f"{name}r")
-        wan = self._plugPublic(router, "wan")
-        self._shape(router)
+        wan = (self._plugFar if far else self._plugPublic)(router, "wan")
+        if not far:
+            self._shape(router)
         namespace = self._namespace(name)
         run("ip", "-n", router, "link", "add", "lan", "type", "veth", "peer", "name",
             "eth0", "netns", namespace)
@@ -215,7 +265,9 @@ class NetBed:
         run("ip", "-n", namespace, "addr", "add", f"{lan}.2/24", "dev", "eth0")
         run("ip", "-n", namespace, "link", "set", "eth0", "up")
         run("ip", "-n", namespace, "route", "add", "default", "via", f"{lan}.1")
-        if portmap is None:
+        if portmap is None and plain:
+            _masquerade(router, symmetric)
+        elif portmap is None:
             _nat(router, symmetric, forward, f"{lan}.2")
         else:
             self.daemons.append(portMappingRouter(run, router, lan, portmap, folder,
@@ -282,6 +334,20 @@ def _burst(rate):
     return str(max(64 * 1024, int(bits / 8 * 0.004)))
 
 
+def _routeFar(namespace, isp):
+    """namespace (on the public net) reaches the far net through isp."""
+    run("ip", "-n", namespace, "route", "add", f"{FAR_NET}.0/24", "via", isp)
+
+
+def _masquerade(router, symmetric=False):
+    """The namespace ``router`` forwards, and masquerades what leaves by
+    ``wan`` (a random port per connection, ``symmetric``): nothing else."""
+    inRouter = ("ip", "netns", "exec", router)
+    run(*inRouter, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+    run(*inRouter, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j",
+        "MASQUERADE", *(("--random-fully",) if symmetric else ()))
+
+
 def _nat(router, symmetric=False, forward=None, host=None):
     """
     Make the namespace ``router`` a home's router between its devices
@@ -291,9 +357,7 @@ def _nat(router, symmetric=False, forward=None, host=None):
     nothing else in.
     """
     inRouter = ("ip", "netns", "exec", router)
-    run(*inRouter, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-    run(*inRouter, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j",
-        "MASQUERADE", *(("--random-fully",) if symmetric else ()))
+    _masquerade(router, symmetric)
     if forward is not None:
         port = str(forward)
         run(*inRouter, "iptables", "-t", "nat", "-A", "PREROUTING", "-i", "wan", "-p",

@@ -20,9 +20,20 @@ The kinds:
 - L{RANDOM}: a mapping per destination, each port drawn at random
   (``MASQUERADE --random-fully``), filtering as port-restricted.
 
+A router may also be one that keeps Linux conntrack's entries for what
+came unasked (``conntrack``: plain ``MASQUERADE`` with no firewall in
+front of the router itself): a datagram from a peer that no mapping
+takes still holds the pair (its public port, the peer), and the host's
+own first datagram of that pair later leaves from another port, drawn at
+random.  And a datagram sent with a TTL (L{UdpNetwork.send}) dies on the
+way unless it lives past its sender's router and the network's routers
+in between (L{UdpNetwork.between}).
+
 State is made on first use only: a router that saw no datagram holds two
 empty references.
 """
+
+from twisted.internet import defer
 
 from twisted_bazaar.reach.punch import udp as udppunch
 from twisted_bazaar.reach.punch.udp import PORTS
@@ -43,9 +54,10 @@ class UdpRouter:
     odds that the home's other traffic takes ports between two of its
     mappings."""
 
-    __slots__ = ("public", "kind", "rng", "other", "_out", "_in", "_next")
+    __slots__ = ("public", "kind", "rng", "other", "conntrack", "_out", "_in", "_next",
+                 "_flows", "_taken")
 
-    def __init__(self, public, kind, rng, other=OTHER_TRAFFIC):
+    def __init__(self, public, kind, rng, other=OTHER_TRAFFIC, conntrack=False):
         if kind not in KINDS:
             raise ValueError(f"a UDP router is one of {', '.join(KINDS)}, not {kind!r}")
         self.public = public
@@ -53,6 +65,12 @@ class UdpRouter:
         self.rng = rng
         #: The odds that other traffic took ports between two mappings.
         self.other = other
+        #: Whether what comes unasked holds its pair (see the module).
+        self.conntrack = conntrack
+        #: (source, destination) -> its public port, and the pairs (public
+        #: port, remote) that came unasked: a conntrack router's.
+        self._flows = None
+        self._taken = None
         #: mapping key -> public port (made on first use).
         self._out = None
         #: public port -> [local (host, port), remotes it sent to].
@@ -64,23 +82,40 @@ class UdpRouter:
         to (host, port) ``destination`` leaves from."""
         if self._out is None:
             self._out, self._in = {}, {}
+        flow = self._flows.get((source, destination)) if self._flows else None
+        if flow is not None:
+            return flow
         dependent = self.kind in (SEQUENTIAL, RANDOM)
         key = (source, destination) if dependent else source
         port = self._out.get(key)
         if port is None:
-            port = self._allocate(source[1])
+            port = self._allocate(source[1], destination)
             self._out[key] = port
             self._in[port] = [source, set()]
+        if self._taken and (port, destination) in self._taken:
+            # The pair came in unasked first: conntrack gives this flow
+            # a port of its own, drawn.
+            port = self._draw(destination)
+            self._in[port] = [source, set()]
+        if self.conntrack:
+            if self._flows is None:
+                self._flows = {}
+            self._flows[(source, destination)] = port
         self._in[port][1].add(destination)
         return port
 
-    def _allocate(self, local_port):
+    def _draw(self, destination):
+        """A random port no mapping holds, nor an unasked pair with
+        destination."""
+        port = self.rng.randrange(*PORTS)
+        while port in self._in or (self._taken and (port, destination) in self._taken):
+            port = self.rng.randrange(*PORTS)
+        return port
+
+    def _allocate(self, local_port, destination):
         taken = self._in
         if self.kind == RANDOM:
-            port = self.rng.randrange(*PORTS)
-            while port in taken:
-                port = self.rng.randrange(*PORTS)
-            return port
+            return self._draw(destination)
         if self.kind == SEQUENTIAL:
             if self._next is None:
                 self._next = self.rng.randrange(PORTS[0], PORTS[1] // 2)
@@ -97,12 +132,13 @@ class UdpRouter:
         """The local (host, port) a datagram from (host, port) ``source``
         to public ``port`` goes to, or None (dropped)."""
         entry = None if self._in is None else self._in.get(port)
-        if entry is None:
-            return None
-        local, sent_to = entry
-        if self.kind != FULL_CONE and source not in sent_to:
-            return None
-        return local
+        if entry is not None and (self.kind == FULL_CONE or source in entry[1]):
+            return entry[0]
+        if self.conntrack:
+            if self._taken is None:
+                self._taken = set()
+            self._taken.add((port, source))
+        return None
 
 
 class UdpNetwork:
@@ -110,12 +146,14 @@ class UdpNetwork:
     Datagrams between hosts, some behind L{UdpRouter}s: each arrives
     ``latency`` seconds after it is sent, on ``clock``, at the socket
     bound to where the destination's router (or the public host) takes
-    it, or nowhere.
+    it, or nowhere; ``between`` routers forward it on the way from one
+    home's router (or public host) to another.
     """
 
-    def __init__(self, clock, latency=0.03):
+    def __init__(self, clock, latency=0.03, between=1):
         self.clock = clock
         self.latency = latency
+        self.between = between
         #: host -> its router (hosts at home only).
         self.routers = {}
         #: public address -> its router.
@@ -146,10 +184,19 @@ class UdpNetwork:
             return host, port
         return router.public, router.outbound((host, port), destination)
 
-    def send(self, host, port, to_host, to_port, data):
-        """Send a datagram from host:port; delivered after the latency."""
+    def send(self, host, port, to_host, to_port, data, ttl=0):
+        """Send a datagram from host:port; delivered after the latency,
+        unless its ``ttl`` (0: the host's own, which reaches) ends before
+        it arrives: each router on the way forwards it only with more
+        than 1 left, and it makes its sender's router's mapping only if
+        that router forwards it."""
         self.sent += 1
+        home = host in self.routers
+        if ttl and ttl <= home:
+            return
         source = self.seenFrom(host, port, (to_host, to_port))
+        if ttl and ttl - home - self.between < 1:
+            return
         self.clock.callLater(self.latency, self._arrive, source, to_host, to_port, data)
 
     def _arrive(self, source, to_host, to_port, data):
@@ -176,7 +223,7 @@ def trackerSeen(network, host, tracker):
 
 
 def punchPair(network, a, b, tracker, rng, nonce, budgets=(None, None),
-              direct=(False, False)):
+              direct=(False, False), lag=0.0, replan=None):
     """
     Punch between hosts a and b of network, as the tracker at host
     ``tracker`` saw them: each side's L{UdpPunch
@@ -185,20 +232,31 @@ def punchPair(network, a, b, tracker, rng, nonce, budgets=(None, None),
     ((punch a, Deferred a), (punch b, Deferred b)).  ``direct``: whether
     a, and b, reach the other directly (its plan L{DIRECT
     <twisted_bazaar.reach.punch.udp.DIRECT>}: the other is public).
+    ``lag``: b starts that many seconds after a (the tracker's go reached
+    it later).  ``replan``: each plan made into replan(plan) (a test's
+    variant of the plans).
     """
     seen = {host: trackerSeen(network, host, tracker) for host in (a, b)}
     sides = []
     for host, peer, budget, reaches in ((a, b, budgets[0], direct[0]),
                                         (b, a, budgets[1], direct[1])):
         plan = udppunch.plan(seen[host], seen[peer], rng, direct=reaches)
+        if replan is not None:
+            plan = replan(plan)
 
-        def send(socket, to_host, to_port, data, host=host):
-            network.send(host, BASE_PORT + socket, to_host, to_port, data)
+        def send(socket, to_host, to_port, data, ttl=0, host=host):
+            network.send(host, BASE_PORT + socket, to_host, to_port, data, ttl)
 
         punch = udppunch.UdpPunch(network.clock, plan, nonce, send, budget=budget)
         for socket in range(plan.sockets):
             network.bind(host, BASE_PORT + socket,
                          lambda port, h, p, data, punch=punch: punch.datagramReceived(
                              port - BASE_PORT, h, p, data))
-        sides.append((punch, punch.start()))
+        if host == b and lag:
+            started = defer.Deferred()
+            network.clock.callLater(lag, lambda punch=punch, started=started:
+                                    punch.start().chainDeferred(started))
+        else:
+            started = punch.start()
+        sides.append((punch, started))
     return tuple(sides)

@@ -11,6 +11,7 @@ transport from the socket the punch met on.
 """
 
 import random
+import socket
 
 from twisted.internet import defer, task
 from twisted.internet.address import IPv4Address
@@ -48,10 +49,27 @@ HOME = {"a": ("10.0.0.2", "198.51.100.7"), "b": ("10.1.0.2", "203.0.113.9"),
 QUIC_PORT = 4433
 
 
+class _Options:
+    """A socket's options as L{twisted_bazaar.reach.punch.udprun.write}
+    sets them: its TTL, which the socket's next datagrams carry."""
+
+    family = socket.AF_INET
+
+    def __init__(self):
+        self.ttl = 64
+
+    def getsockopt(self, level, name):
+        return self.ttl
+
+    def setsockopt(self, level, name, value):
+        self.ttl = value
+
+
 class FakeSocket:
     """A node's QUIC socket as the punch uses it: its datagrams through the
-    network, those too short for QUIC to its ``foreign`` (given at
-    construction, as the QUIC service gives its endpoints theirs)."""
+    network (with the TTL its options hold), those too short for QUIC to
+    its ``foreign`` (given at construction, as the QUIC service gives its
+    endpoints theirs)."""
 
     def __init__(self, network, host, port, foreign):
         self.network = network
@@ -59,10 +77,13 @@ class FakeSocket:
         self.port = port
         self.foreign = foreign
         self.transport = self
+        self.socket = _Options()
         network.bind(host, port, self._arrived)
 
     def write(self, data, addr):
-        self.network.send(self.host, self.port, addr[0], addr[1], data)
+        ttl = self.socket.ttl
+        self.network.send(self.host, self.port, addr[0], addr[1], data,
+                          0 if ttl == 64 else ttl)
 
     def _arrived(self, port, host, from_port, data):
         if self.foreign is not None:

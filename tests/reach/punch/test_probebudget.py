@@ -4,6 +4,8 @@ sends for UDP punches, per destination host, per address group and in
 all, over a window of a fake clock.
 """
 
+import random
+
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -15,7 +17,14 @@ from twisted_bazaar.reach.punch.probebudget import (
     PROBES_TOTAL,
     ProbeBudget,
 )
-from twisted_bazaar.reach.punch.udp import BIRTHDAY_PROBES, PACE
+from twisted_bazaar.reach.punch import udp as udppunch
+from twisted_bazaar.reach.punch.udp import (
+    BIRTHDAY_PROBES,
+    PACE,
+    BudgetRefused,
+    UdpPunch,
+    mappingOf,
+)
 
 #: Two homes behind one carrier (one /16), and a host of another group.
 HOST_1, HOST_2, HOST_3 = "203.0.113.9", "203.0.7.20", "198.51.100.7"
@@ -46,7 +55,7 @@ class ProbeBudgetTests(SynchronousTestCase):
         self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
         self.assertEqual(
             self.budget.admit(HOST_1, BIRTHDAY_PROBES),
-            "this node sent 1024 UDP punch probes to that host in the last 60 s, and "
+            "this node sent or is sending 1024 UDP punch probes to that host in the last 60 s, and "
             "1024 more would pass its 1088")
         self.assertIsNone(self.budget.admit(HOST_2, BIRTHDAY_PROBES))
         self.clock.advance(60)
@@ -65,7 +74,7 @@ class ProbeBudgetTests(SynchronousTestCase):
         self.assertIsNone(self.budget.admit(HOST_2, BIRTHDAY_PROBES))
         self.assertEqual(
             self.budget.admit(HOST_4, BIRTHDAY_PROBES),
-            "this node sent 2048 UDP punch probes to that address group in the last "
+            "this node sent or is sending 2048 UDP punch probes to that address group in the last "
             "60 s, and 1024 more would pass its 2176")
         self.assertIsNone(self.budget.admit(HOST_3, BIRTHDAY_PROBES))
 
@@ -108,7 +117,7 @@ class ProbeBudgetTests(SynchronousTestCase):
         self.budget.met(HOST_1)
         self.assertEqual(
             self.budget.admit(HOST_1, BIRTHDAY_PROBES),
-            "this node sent 2048 UDP punch probes to that address group in the last "
+            "this node sent or is sending 2048 UDP punch probes to that address group in the last "
             "60 s, and 1024 more would pass its 2176")
         self.assertEqual(self.budget.wait(HOST_1, BIRTHDAY_PROBES), 60)
         self.assertIn("to that host", self.budget.admit(HOST_3, BIRTHDAY_PROBES))
@@ -157,7 +166,7 @@ class ProbeBudgetTests(SynchronousTestCase):
         self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
         self.assertEqual(
             self.budget.admit(HOST_2, BIRTHDAY_PROBES),
-            "this node sent 3072 UDP punch probes to that address group in the last "
+            "this node sent or is sending 3072 UDP punch probes to that address group in the last "
             "60 s, and 1024 more would pass its 3264")
         self.assertIsNone(self.budget.admit(HOST_3, BIRTHDAY_PROBES))
         self.assertIn("in the last 60 s, and 1024 more would pass its 4352",
@@ -181,3 +190,71 @@ class ProbeBudgetTests(SynchronousTestCase):
         self.clock.advance(60)
         self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES))
         self.assertIn("to that host", self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+
+
+class SiblingTests(SynchronousTestCase):
+    """Several nodes behind one address (issue 94: a home's `bazaar buy`
+    refused for a minute by the punch of the daemon beside it, which met
+    silence as it exited)."""
+
+    def setUp(self):
+        self.clock = Clock()
+        self.budget = ProbeBudget(self.clock)
+
+    def test_aSecondNodeAtTheHost(self):
+        """A punch to another node at a host punched this window gets a
+        punch of its own at once, met or silent; the same node a second
+        one does not (its retries have their own rules), nor a punch
+        whose node is not known."""
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES, "daemon"))
+        self.assertIn("to that host", self.budget.admit(HOST_1, BIRTHDAY_PROBES, "daemon"))
+        self.assertIn("to that host", self.budget.admit(HOST_1, BIRTHDAY_PROBES))
+        self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES, "buy"))
+
+    def test_aStrangerWithManyKeys(self):
+        """Keys are free: a stranger's many nodes at the one host it holds
+        get the group's two punches a window there, no more, and take
+        the rest of the /16's share; another group is untouched."""
+        for key in ("k1", "k2"):
+            self.assertIsNone(self.budget.admit(HOST_1, BIRTHDAY_PROBES, key))
+        self.assertIn("to that address group",
+                      self.budget.admit(HOST_1, BIRTHDAY_PROBES, "k3"))
+        self.assertIn("to that address group",
+                      self.budget.admit(HOST_2, BIRTHDAY_PROBES, "k4"))
+        self.assertIsNone(self.budget.admit(HOST_3, BIRTHDAY_PROBES, "k5"))
+        self.assertEqual(self.budget.wait(HOST_1, BIRTHDAY_PROBES, "k3"), 60)
+
+
+class OnTheWireTests(SynchronousTestCase):
+    """The window bounds the probes as they leave (issue 93: counted at
+    a punch's start, 5,071 left in one window against 4,352)."""
+
+    def test_everyWindowOfTheWire(self):
+        """A hard side's punch (rounds at 0, 1, 2 and 4 s) fills the
+        budget; a birthday punch refused 5 s later is started when
+        L{ProbeBudget.wait} says: no 60 s of the sends, as a clock counts
+        them, holds more than the bound (counted at the start, it was let
+        go at 60 s, and 1,280 left between 3.9 and 63.9 s)."""
+        clock = Clock()
+        budget = ProbeBudget(clock, total=1100)
+        left = []
+
+        def punch(mine, peer, nonce):
+            plan = udppunch.plan(mine, peer, random.Random(nonce))
+            return UdpPunch(clock, plan, nonce,
+                            lambda *args: left.append(clock.seconds()), budget=budget)
+
+        hard = punch(mappingOf(HOST_1, 5000, 40000), mappingOf(HOST_3, 6000), 1)
+        hard.start().addErrback(lambda failure: None)
+        clock.pump([0] + [0.5] * 10)
+        birthday = punch(mappingOf(HOST_3, 6000), mappingOf(HOST_1, 5000, 40000), 2)
+        self.failureResultOf(birthday.start(), BudgetRefused)
+        wait = budget.wait(HOST_1, birthday.plan.sends)
+        clock.advance(wait)
+        birthday.start().addErrback(lambda failure: None)
+        clock.pump([0] + [0.05] * 300)
+        self.assertEqual(len(left), 2 * BIRTHDAY_PROBES)
+        self.assertLessEqual(max(sum(1 for each in left if end - 60 < each <= end)
+                                 for end in left), 1100)
+        # Once the hard side's last round (4 s) is 60 s old.
+        self.assertEqual(wait, 59.0)

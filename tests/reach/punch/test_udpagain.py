@@ -24,6 +24,8 @@ class _RelayedTransport:
 class _Link:
     """A link, relayed or not."""
 
+    key = None
+
     def __init__(self, relayed=True):
         self.transport = _RelayedTransport() if relayed else object()
 
@@ -41,6 +43,7 @@ class _Plan:
     def __init__(self, count, host=HOST):
         self.host = host
         self.probes = range(count)
+        self.sends = ((0.0, count),)
 
 
 class PunchRetriesTests(SynchronousTestCase):

@@ -130,7 +130,7 @@ class PunchTests(UdpPunchingTestCase):
         again and again) is refused before any socket opens."""
         self.checked(kind_b=RANDOM)
         self.tcpFailed()
-        self.b.punching.budget.admit = lambda host, count: "past the budget"
+        self.b.punching.budget.admit = lambda host, sends, peer=None: "past the budget"
         self.go()
         self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
         self.assertEqual(self.b.punching._runs, {})
@@ -365,7 +365,7 @@ class BudgetRetryTests(UdpPunchingTestCase):
         freshened first; the punch then meets, and A, which opened the
         link, links over QUIC."""
         [why] = self.refused()
-        self.assertEqual(why, "this node sent 1000 UDP punch probes to that host in "
+        self.assertEqual(why, "this node sent or is sending 1000 UDP punch probes to that host in "
                               "the last 60 s, and 1024 more would pass its 1088; asked "
                               "again in 61 s (try 1 of 3)")
         self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
@@ -434,7 +434,7 @@ class AgainTests(UdpPunchingTestCase):
         self.tcpFailed()
         whys = self.whysOfAGo(seconds=TIMEOUT + 0.1)
         self.assertEqual(whys, [
-            "this node sent 1000 UDP punch probes to that host in the last 60 s, and "
+            "this node sent or is sending 1000 UDP punch probes to that host in the last 60 s, and "
             "1024 more would pass its 1088; asked again in 61 s (try 1 of 3)",
             "no datagram of the peer's came back within 10 s (birthday-sockets, 1024 "
             "probes); asked again in 1 s (try 1 of 3)"])
@@ -446,14 +446,15 @@ class AgainTests(UdpPunchingTestCase):
         self.a.membership.sent.append(UdpPunchAsk(self.bob.id))
         whys = self.whysOfAGo(nonce=79, seconds=TIMEOUT + 0.1)
         self.assertEqual(whys, [
-            "this node sent 1000 UDP punch probes to that host in the last 60 s, and "
+            "this node sent or is sending 1000 UDP punch probes to that host in the last 60 s, and "
             "1024 more would pass its 1088; asked again in 50 s (try 2 of 3)",
             "no datagram of the peer's came back within 10 s (birthday-sockets, 1024 "
-            "probes); asked again in 40 s (try 2 of 3)"])
-        asks, oldest = self.playTracker(41)
+            "probes); asked again in 44 s (try 2 of 3)"])
+        asks, oldest = self.playTracker(46)
         self.assertLess(oldest["a"], KNOWN)
-        # B checks its own mapping first, a second later.
-        self.assertEqual(asks, {"a": [(61, UdpPunchAsk(self.bob.id))],
+        # B checks its own mapping first, a second later; A waits until
+        # its first punch's last round (4 s in) is 60 s old.
+        self.assertEqual(asks, {"a": [(66, UdpPunchAsk(self.bob.id))],
                                 "b": [(62, UdpPunchAsk(self.alice.id))]})
         for side in (self.a, self.b):
             side.membership.sent.append(UdpPunchAsk(side.peer.id))
@@ -507,8 +508,9 @@ class AgainTests(UdpPunchingTestCase):
                                           seen.seen_second, 78))
         self.elapse(TIMEOUT + 0.1)
         self.assertFalse(self.a.punching.runs(self.bob.id))
-        asks, _ = self.playTracker(40)
-        self.assertEqual(asks["a"], [(61, UdpPunchAsk(self.bob.id))])
+        asks, _ = self.playTracker(43)
+        # Once the first punch's last probes (1.5 s in) are 60 s old.
+        self.assertEqual(asks["a"], [(63, UdpPunchAsk(self.bob.id))])
 
     def test_aMissedPunchOfNoBirthdayIsNotAskedAgain(self):
         """Two routers that keep their mappings and a punch that got

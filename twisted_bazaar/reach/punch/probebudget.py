@@ -23,6 +23,14 @@ still capped by the group's and the total's bounds, which do not move:
 two punches a window at the one host it holds and has to answer from,
 where one host of its group could take two anyway by holding two.
 
+A punch to a node (its key) none of whose punches to that host is in
+the window gets that room too, whatever the punches there met: several
+nodes behind one address (a ``bazaar buy`` beside a daemon whose punch
+met silence as it exited was refused for a minute, issue 94).  Keys are
+free, so a stranger at one host gets there what holding two hosts of its
+/16 gave it already: two punches a window, the group's bound, which does
+not move.
+
 A host whose punch met silence (L{ProbeBudget.missed}: no datagram of
 the peer's came back, a birthday punch's 2 % of bad odds) has room for
 one more punch in the window, on top of any a meeting gave it, and its
@@ -37,8 +45,19 @@ there once in that time: at most two punches (2,176 probes) in one
 window, one punch's 1,088 in each of the next nine; and a /16 gets at
 most three punches in one window, two in each of the next nine.
 
-When a plan does not fit, L{wait} says how long until it would, so that
-the punch is asked again then rather than abandoned.
+A punch's probes are counted when they leave, not when it starts (its
+probes go over 1.5 s, a hard side's rounds over 4 s): a send stays in
+the window until 60 s after it left.  A punch is admitted only if what
+was sent in the 60 s before its start, what the punches under way have
+still to send, and all of its own fit each bound: every 60 s window
+that holds one of its probes then holds no more than the bound, however
+the punches' starts fall (a refused punch asked again 60 s after the one
+that filled the window had gone out over 1.5 s past that: 5,071 probes
+in one window where the bound is 4,352, issue 93).
+
+When a plan does not fit, L{wait} says how long until it would (until
+enough of what was sent is 60 s old), so that the punch is asked again
+then rather than abandoned.
 """
 
 from twisted_bazaar.base.addressgroup import addressGroup
@@ -66,8 +85,9 @@ PROBES_LIMIT = declare(
     "probes a node sends for UDP punches in a window, in all, to one address group "
     "and to one host (all to the host the tracker saw the peer at): no port scan or "
     "flood through it, and one punch to one host leaves its group room for another; "
-    "a host whose punch met in the window has the group's room (one more punch), "
-    "and one whose punch met silence, and its group, one more, once in 600 s",
+    "a host whose punch met in the window, or punched for another node, has the "
+    "group's room (one more punch), and one whose punch met silence, and its group, "
+    "one more, once in 600 s; probes counted as they leave",
     group=PROBES_GROUP, key=PROBES_HOST, owner=__name__)
 
 
@@ -93,7 +113,9 @@ class ProbeBudget:
         self.total = total
         self.per_group = per_group
         self.per_host = per_host
-        #: (when, host, address group, probes), oldest first.
+        #: (when it leaves, host, address group, probes, the key of the
+        #: node punched or None): one a punch's send, those to come
+        #: included.
         self._sent = []
         #: host -> when a punch to it last met.
         self._met = {}
@@ -103,10 +125,10 @@ class ProbeBudget:
         self._missed = {}
         self._missedGroups = {}
 
-    def _bounds(self, host, count):
-        """(the probes held against each bound a plan of ``count`` to host
-        meets, that bound, the line that says it), the window's
-        expired sends forgotten."""
+    def _bounds(self, host, peer=None):
+        """(which sends count against each bound a plan to host (for the
+        node with key ``peer``, if known) meets, that bound, the line
+        that says it), the window's expired sends forgotten."""
         now = self.clock.seconds()
         self._sent = [each for each in self._sent if each[0] > now - self.window]
         self._met = {key: when for key, when in self._met.items()
@@ -116,7 +138,9 @@ class ProbeBudget:
         host = hostKey(host)
         group = addressGroup(host)
         per_host = self.per_host
-        if host in self._met:
+        sibling = peer is not None and not any(
+            each[1] == host and each[4] in (peer, None) for each in self._sent)
+        if host in self._met or sibling:
             per_host = max(self.per_host, self.per_group)
         per_group = self.per_group
         if self._missed.get(host, now - self.window) > now - self.window:
@@ -124,27 +148,34 @@ class ProbeBudget:
         if self._missedGroups.get(group, now - self.window) > now - self.window:
             per_group += self.per_host
         return ((lambda each: True, self.total,
-                 "this node sent {held} UDP punch probes in the last {window} s, and "
-                 "{count} more would pass its {bound}"),
+                 "this node sent or is sending {held} UDP punch probes in the last "
+                 "{window} s, and {count} more would pass its {bound}"),
                 (lambda each: each[2] == group, per_group,
-                 "this node sent {held} UDP punch probes to that address group in the "
-                 "last {window} s, and {count} more would pass its {bound}"),
+                 "this node sent or is sending {held} UDP punch probes to that address "
+                 "group in the last {window} s, and {count} more would pass its {bound}"),
                 (lambda each: each[1] == host, per_host,
-                 "this node sent {held} UDP punch probes to that host in the last "
-                 "{window} s, and {count} more would pass its {bound}"))
+                 "this node sent or is sending {held} UDP punch probes to that host in "
+                 "the last {window} s, and {count} more would pass its {bound}"))
 
-    def admit(self, host, count):
+    def admit(self, host, sends, peer=None):
         """
-        Count ``count`` probes to ``host``: None if within the budget (and
-        counted), else why not, with the budget's count.
+        Count the probes of a punch to ``host`` starting now: ``sends``,
+        ((seconds from now, probes), ...) as L{Plan.sends
+        <twisted_bazaar.reach.punch.udp.Plan.sends>} says, or a number of
+        probes all sent now; ``peer``, the key of the node punched, if
+        known.  None if within the budget (and counted), else why not,
+        with the budget's count.
         """
-        for counts, bound, line in self._bounds(host, count):
+        sends = _sends(sends)
+        count = sum(probes for _, probes in sends)
+        for counts, bound, line in self._bounds(host, peer):
             held = sum(each[3] for each in self._sent if counts(each))
             if held + count > bound:
                 return line.format(held=held, window=f"{self.window:g}", count=count,
                                    bound=bound)
-        key = hostKey(host)
-        self._sent.append((self.clock.seconds(), key, addressGroup(key), count))
+        key, now = hostKey(host), self.clock.seconds()
+        group = addressGroup(key)
+        self._sent.extend((now + at, key, group, probes, peer) for at, probes in sends)
         return None
 
     def met(self, host):
@@ -162,16 +193,18 @@ class ProbeBudget:
             if credits.get(name, now - MISSED_EVERY) <= now - MISSED_EVERY:
                 credits[name] = now
 
-    def wait(self, host, count):
-        """Seconds from now until L{admit} of ``count`` probes to host
-        would pass, as the window forgets what was sent (0: it would now);
-        None if it never would (count is past a bound)."""
+    def wait(self, host, sends, peer=None):
+        """Seconds from now until L{admit} of ``sends`` to host (for
+        ``peer``) would pass, as the window forgets what was sent (0: it would now); None
+        if it never would (its probes are past a bound)."""
+        count = sum(probes for _, probes in _sends(sends))
         waits = [0.0]
         now = self.clock.seconds()
-        for counts, bound, _ in self._bounds(host, count):
+        for counts, bound, _ in self._bounds(host, peer):
             if count > bound:
                 return None
-            held = [each for each in self._sent if counts(each)]
+            held = sorted((each for each in self._sent if counts(each)),
+                          key=lambda each: each[0])
             over = sum(each[3] for each in held) + count - bound
             for each in held:
                 if over <= 0:
@@ -179,6 +212,12 @@ class ProbeBudget:
                 over -= each[3]
                 waits.append(each[0] + self.window - now)
         return max(waits)
+
+
+def _sends(sends):
+    """A punch's sends as ((seconds from now, probes), ...): a number is
+    that many probes now."""
+    return ((0.0, sends),) if isinstance(sends, int) else tuple(sends)
 
 
 def _since(when, oldest):

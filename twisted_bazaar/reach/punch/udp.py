@@ -43,6 +43,28 @@ step up to 64 missed the punch in those (seen once in 89 checks).
 Two hard sides (both random, or one random and one sequential) have no
 plan: they stay on the relay.
 
+The order of arrival: a Linux router (conntrack) that takes a datagram
+from the peer before its own host's went out to that peer keeps an
+entry for the pair, addressed to the router itself; the host's own
+datagram to the peer then clashes with it, and the router gives it
+another public port, one the peer is not aiming at (seen behind plain
+``MASQUERADE``: a hard side's probes reached the easy side's router
+0.14 s before the easy side's went out, and every collision of the
+birthday punch left from another port).  So a datagram that opens this
+side's mapping towards the peer, and may arrive before the peer's own
+went out, is sent with a low TTL (L{LOW_TTL}): it passes this side's
+router, which makes the mapping, and dies at the next router on the way,
+before the peer's (as NAT-traversal work since STUNT does).  The
+opening rounds (L{OPENING}) of a plan that aims at the peer's seen or
+predicted ports go so, and the hard side of a birthday punch sends its
+rounds at L{HARD_OPENING} so: only the easy side's probes reach the
+other router, each after that router let the hard side's mapping out,
+and the answers (acks, at the full TTL) come back through the pairs the
+easy side's probes opened.  The hard side's later rounds go at the full
+TTL, once the easy side's probes have all left (by 1.5 s): a router
+further than the low TTL reaches (a carrier's NAT behind the home's)
+still makes its mappings then.
+
 What keeps a punch from spraying a third party: every probe goes to the
 one host the tracker saw the peer's datagrams come from (the plan's
 ``host``, never a host a peer names), to no port below L{LOWEST_PORT};
@@ -108,6 +130,18 @@ ROUNDS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 #: Rounds of the hard side's sockets in a birthday punch (each keeps its
 #: mapping open for the easy side's probes while they come).
 HARD_ROUNDS = (0.0, 1.0, 2.0, 4.0)
+#: The TTL of a datagram that opens this side's router's mapping but is
+#: not to reach the peer's router (see the module's docstring): its own
+#: router forwards it with 1 left, and the next router drops it.
+LOW_TTL = 2
+#: The rounds of L{ROUNDS} sent at L{LOW_TTL}: each side's router has
+#: made its mapping before either side's datagrams at the full TTL come,
+#: 0.5 s after the start (the two sides' starts differ by the tracker's
+#: two sends, well under that).
+OPENING = (0.0, 0.25)
+#: The rounds of L{HARD_ROUNDS} sent at L{LOW_TTL}: the hard side's full
+#: rounds come after the easy side's 1,024 probes left (at 1.5 s).
+HARD_OPENING = (0.0, 1.0)
 #: Seconds a punch waits for the peer's datagrams.
 TIMEOUT = 10.0
 #: Seconds between keepalives on a met 5-tuple: below the 30 s Linux
@@ -193,11 +227,13 @@ def mappingOf(host, port, second=0):
 @attr.s(frozen=True, slots=True, auto_attribs=True)
 class Probe:
     """One datagram to send: ``at`` seconds from the start, from local
-    socket number ``socket``, to the plan's host at ``port``."""
+    socket number ``socket``, to the plan's host at ``port``, with IP TTL
+    ``ttl`` (0: the socket's own)."""
 
     at: float
     socket: int
     port: int
+    ttl: int = 0
 
 
 @attr.s(frozen=True, slots=True, auto_attribs=True)
@@ -214,6 +250,15 @@ class Plan:
     probes: tuple
     strategy: str
     why: str = ""
+
+    @property
+    def sends(self):
+        """((seconds from the start, probes sent then), ...), in time
+        order: when the probes leave, as the probe budget counts them."""
+        counts = {}
+        for probe in self.probes:
+            counts[probe.at] = counts.get(probe.at, 0) + 1
+        return tuple(sorted(counts.items()))
 
 
 def _aimed(ports):
@@ -255,6 +300,7 @@ def plan(mine, peer, rng, direct=False):
     birthday.
     """
     if direct:
+        # No router of the peer's to race: the peer is at that host.
         return Plan(peer.host, 1, tuple(Probe(at, 0, port) for at in ROUNDS
                                         for port in _aimed([peer.port])), DIRECT)
     kinds = (mine.kind, peer.kind)
@@ -267,19 +313,24 @@ def plan(mine, peer, rng, direct=False):
                     "birthday-probes")
     if mine.kind == EASY and peer.thin:
         predicted = _predicted(peer)
-        rounds = tuple(Probe(at, 0, port) for at in ROUNDS for port in predicted)
+        rounds = _rounds(ROUNDS, OPENING, range(1), predicted)
         drawn = _birthdayPorts(rng, peer, BIRTHDAY_PROBES - len(rounds), set(predicted))
         return Plan(peer.host, 1, rounds + _birthdayProbes(drawn),
                     COVERED + "birthday-probes")
     if mine.kind == RANDOM or (peer.kind == EASY and mine.thin):
-        probes = tuple(Probe(at, socket, peer.port) for at in HARD_ROUNDS
-                       for socket in range(HARD_SOCKETS))
+        probes = _rounds(HARD_ROUNDS, HARD_OPENING, range(HARD_SOCKETS), [peer.port])
         return Plan(peer.host, HARD_SOCKETS, probes,
                     ("" if mine.kind == RANDOM else COVERED) + "birthday-sockets")
-    ports = _predicted(peer)
-    probes = tuple(Probe(at, 0, port) for at in ROUNDS for port in ports)
+    probes = _rounds(ROUNDS, OPENING, range(1), _predicted(peer))
     return Plan(peer.host, 1, probes,
                 "predicted" if peer.kind == SEQUENTIAL else "simultaneous")
+
+
+def _rounds(rounds, opening, sockets, ports):
+    """A probe at each of rounds from each of sockets to each of ports,
+    those of the opening rounds at L{LOW_TTL}."""
+    return tuple(Probe(at, socket, port, LOW_TTL if at in opening else 0)
+                 for at in rounds for socket in sockets for port in ports)
 
 
 def _birthdayPorts(rng, peer, count=BIRTHDAY_PROBES, taken=frozenset()):
@@ -329,7 +380,8 @@ class Met:
 class UdpPunch:
     """
     One side of a punch, driven by ``clock``: sends its L{Plan}'s probes
-    (``send(socket, host, port, data)``), answers each probe of the peer
+    (``send(socket, host, port, data)``, and a probe with a TTL of its
+    own ``send(socket, host, port, data, ttl)``), answers each probe of the peer
     that arrives with an ack from the socket it came to, and has met once
     an ack of the peer's came (the peer heard this side; this side heard
     it): L{start}'s Deferred fires with the L{Met}, and the 5-tuple is
@@ -365,7 +417,7 @@ class UdpPunch:
         if why is None and self.limits is not None:
             why = self.limits.admit(self.key, group)
         if why is None and self.budget is not None:
-            why = self.budget.admit(plan.host, len(plan.probes))
+            why = self.budget.admit(plan.host, plan.sends, self.key)
             if why is not None:
                 return defer.fail(BudgetRefused(why))
         if why is not None:
@@ -382,7 +434,10 @@ class UdpPunch:
     def _sendBatch(self, batch):
         data = datagram(_PROBE, self.nonce)
         for probe in batch:
-            self.send(probe.socket, self.plan.host, probe.port, data)
+            if probe.ttl:
+                self.send(probe.socket, self.plan.host, probe.port, data, probe.ttl)
+            else:
+                self.send(probe.socket, self.plan.host, probe.port, data)
 
     def _expired(self):
         self._cancelTimers()

@@ -72,7 +72,8 @@ class PunchRetries:
             no window could hold the plan).
         """
         tries = self._tries.get(peer_id, 0) + 1
-        wait = self.budget.wait(plan.host, len(plan.probes))
+        link = self.links.get(peer_id)
+        wait = self.budget.wait(plan.host, plan.sends, None if link is None else link.key)
         if wait is None or tries > RETRIES:
             self.cancel(peer_id)
             return None

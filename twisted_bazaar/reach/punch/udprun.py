@@ -6,6 +6,8 @@ check leaves one of those sockets (L{write}).  The runs themselves are
 kept by L{twisted_bazaar.reach.punch.udpservice.UdpPunching}.
 """
 
+import socket
+
 from twisted.internet.error import InvalidAddressError
 
 from twisted_bazaar.base.addressgroup import addressGroup
@@ -61,13 +63,18 @@ class Run:
         self.charge(sockets, opened)
 
 
-def write(endpoint, data, host, port):
+def write(endpoint, data, host, port, ttl=0):
     """A datagram of a punch or a check, from one of the node's QUIC
-    sockets (None: one the punch closed, as it met on another)."""
+    sockets (None: one the punch closed, as it met on another), with IP
+    TTL ``ttl`` (0: the socket's own; the socket keeps its own after)."""
     if endpoint is None:
         return
+    transport = endpoint.transport
     try:
-        endpoint.transport.write(data, (host, port))
+        if ttl:
+            _writeWithTtl(transport, data, (host, port), ttl)
+        else:
+            transport.write(data, (host, port))
     except OSError:
         # A datagram lost (a full buffer, no route): the punch resends.
         pass
@@ -77,3 +84,20 @@ def write(endpoint, data, host, port):
         # go, so the tracker's check sees none, as behind a router that
         # drops them.
         pass
+
+
+def _writeWithTtl(transport, data, address, ttl):
+    """transport.write with the socket's TTL (and an IPv6 socket's hop
+    limit: its IPv4-mapped peers take the TTL) set to ttl for it alone."""
+    sock = transport.socket
+    options = [(socket.IPPROTO_IP, socket.IP_TTL)]
+    if sock.family == socket.AF_INET6:
+        options.append((socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS))
+    before = [sock.getsockopt(level, name) for level, name in options]
+    for level, name in options:
+        sock.setsockopt(level, name, ttl)
+    try:
+        transport.write(data, address)
+    finally:
+        for (level, name), value in zip(options, before):
+            sock.setsockopt(level, name, value)

@@ -175,8 +175,8 @@ class UdpPunching(TrackerAsks, PunchEnds, FollowUps, Service, NodeObserver):
         run.endpoints = [self.sockets.main]
         run.punch = udppunch.UdpPunch(
             self.node.clock, plan, go.nonce,
-            lambda socket, host, port, data: write(run.endpoints[socket], data,
-                                                   host, port),
+            lambda socket, host, port, data, ttl=0: write(run.endpoints[socket], data,
+                                                          host, port, ttl),
             self.budget, self.limits, shared.key)
         # Started (its probes go from the next reactor turn on) before its
         # sockets open: a punch the budgets refuse opens none.
