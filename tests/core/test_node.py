@@ -27,9 +27,9 @@ from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar.testing.linking import linkAt
 
 from tests.helpers import (
+    nodeReply,
     Recorder, closeLink, codes, feed, linkPeer, makeNode, openLink, sent)
 from tests.records import signed
-from tests.helpers import nodeReply
 
 
 #: Packages whose ``node`` is another thing: a command line's parser, a

@@ -29,6 +29,7 @@ from twisted_bazaar.testing.linking import linkAt
 
 from tests import records
 from tests.helpers import (
+    nodeReply,
     NODE_HOST,
     NODE_PORT,
     closeLink,
@@ -41,7 +42,6 @@ from tests.helpers import (
     Recorder,
     sent,
 )
-from tests.helpers import nodeReply
 from twisted_bazaar.reach.ownpaths import ownPaths
 
 ME = wire.ThisIsMe(1, NODE_PORT, NODE_HOST)

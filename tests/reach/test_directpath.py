@@ -12,8 +12,7 @@ from twisted_bazaar.reach.directpath import directPath
 from twisted_bazaar.reach.lanpaths import LanPaths
 from twisted_bazaar.transports.path import CONFIGURED, DIRECT, LAN, MAPPED, SEEN, UDP, Path
 
-from tests.helpers import makeNode
-from tests.helpers import nodeReply
+from tests.helpers import makeNode, nodeReply
 
 PEER = 1234
 

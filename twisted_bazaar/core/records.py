@@ -31,7 +31,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.wire import checkSha256, checkSize
 from twisted_bazaar.wire.ids import shortId, wireId
-from twisted_bazaar.wire.core import checkRelay
+from twisted_bazaar.transports.relay.kind import relayOfPaths
 from twisted_bazaar.identity.keys import keyId, verify
 from twisted_bazaar.net.fitting import cutToFit
 from twisted_bazaar.wire import (
@@ -66,13 +66,16 @@ errorCode("badrecord", "a discovery record that is not the sender's own, is not 
 _millis = wire.intIn(0, MAX_MS, "milliseconds from 0 to 2^53")
 _transfer = wire.intIn(1, 65535, "a port from 1 to 65535")
 
-#: The record's fields on the wire, in order: (key, checker, required).
+#: The record's fields on the wire, in order: (key, checker, required);
+#: its relay travels as a list of paths (``paths``: L{relayOfPaths}).
 _FIELDS = (("item", wire.checkItem, True), ("seller", wire.checkNodeId, True),
            ("host", wire.checkHost, True), ("port", wire.checkPort, True),
            ("size", checkSize, False), ("sha256", checkSha256, False),
            ("transfer", _transfer, False), ("issued", _millis, True),
            ("expires", _millis, True), ("key", checkKey, True), ("sig", checkSig, True),
-           ("relay", checkRelay, False))
+           ("paths", relayOfPaths, False))
+#: The attribute of L{Record} a wire key is held in, where they differ.
+_HELD_AS = {"paths": "relay"}
 #: The fields of a shared file's description, all three or none.
 FILE_FIELDS = ("size", "sha256", "transfer")
 
@@ -119,7 +122,7 @@ class Record:
             if value is not None:
                 fields[key] = value
         if self.relay is not None:
-            fields["relay"] = self.relay
+            fields["paths"] = relayOfPaths.toWire(self.relay)
         return fields
 
     def text(self):
@@ -142,6 +145,10 @@ def checkRecord(value, name):
     """
     if type(value) is not dict:
         raise ProtocolError(f"{name} must be a record object")
+    if "relay" in value:
+        raise ProtocolError(f"{name}.relay is a field of protocol version 1: this node "
+                            f"speaks version {wire.PROTOCOL_VERSION}, where a seller's "
+                            "relay travels as its paths (docs/protocol.md §3, Paths)")
     values = {}
     for key, checker, required in _FIELDS:
         field = value.get(key)
@@ -149,7 +156,7 @@ def checkRecord(value, name):
             if required:
                 raise ProtocolError(f"{name} lacks {key}")
             continue
-        values[key] = checker(field, f"{name}.{key}")
+        values[_HELD_AS.get(key, key)] = checker(field, f"{name}.{key}")
     described = [key for key in FILE_FIELDS if key in values]
     if described and len(described) != len(FILE_FIELDS):
         raise ProtocolError(f"{name} must have all of size, sha256 and transfer, or "

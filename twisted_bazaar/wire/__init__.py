@@ -16,6 +16,7 @@ from twisted_bazaar.wire.codec import (  # noqa: F401
     MAX_SIZE,
     MAX_TTL,
     MESSAGE_TYPES,
+    PROTOCOL_VERSION,
     REQUIRED,
     SELLER_KEYS,
     Message,

@@ -12,15 +12,13 @@ from types import SimpleNamespace
 from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar import wire
 from twisted_bazaar.files.client import TransferClient
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.roles.files.sellers import Sellers
 from twisted_bazaar.reach.punch.tcp import PunchFailed
 
 from tests import records
-from tests.helpers import RecordingConnector, dialingNode
-from tests.helpers import nodeReply
+from tests.helpers import dialingNode, nodeReply, RecordingConnector
 
 SELLER = records.identity(3)
 RELAY = "198.51.100.1:7701"

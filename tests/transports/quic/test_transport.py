@@ -12,7 +12,6 @@ from types import SimpleNamespace
 
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
-
 from twisted_bazaar import wire
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.daemon.quic import serveNode

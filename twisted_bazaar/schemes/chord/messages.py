@@ -20,7 +20,7 @@ from typing import NamedTuple
 from twisted_bazaar.core.records import checkRecord, recordObjects
 from twisted_bazaar.net.limits import declareBucket
 from twisted_bazaar.schemes.chord.ring import SIZE
-from twisted_bazaar.wire.core import relayMap
+from twisted_bazaar.transports.relay.kind import relaysOfPaths
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.wire import (
     MAX_PATH,
@@ -241,17 +241,19 @@ class ChordNear(Message):
     fingers: bool = field(checkFlag, default=None)
 
 
-@message("chordNearIs")
+@message("chordNearIs", retired=("relays",))
 class ChordNearIs(Message):
     """The tracker's answer to chordNear: the distinct nodes asked for, the
     one that follows the asker first; none if the asker is alone.
-    ``relays`` names the relay of each of them reached through one."""
+    ``relays`` names the relay of each of them reached through one: on
+    the wire, ``paths``, a list of paths a node (L{relaysOfPaths})."""
 
     upkeep = True
 
     nonce: int = field(checkId)
     nodes: tuple = field(checkFingers)
-    relays: dict = field(relayMap(MAX_FINGERS), default=None, hash=False)
+    relays: dict = field(relaysOfPaths(MAX_FINGERS), wire="paths", default=None,
+                         hash=False)
 
 
 @message("chordPred", bucket=BUCKET)

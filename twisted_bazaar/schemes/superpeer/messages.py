@@ -13,7 +13,7 @@ and updates; the hits carry each seller's record, for the buyer to check.
 """
 
 from twisted_bazaar.core.records import checkRecord, recordedSellers
-from twisted_bazaar.wire.core import checkRelay
+from twisted_bazaar.transports.relay.kind import relayOfPaths
 from twisted_bazaar.wire import (
     ID_LIMIT,
     Message,
@@ -70,12 +70,13 @@ _records.fast = "False"
 _records.toWire = _recordsObject
 
 
-@message("leafRegister")
+@message("leafRegister", retired=("relay",))
 class LeafRegister(Message):
     """
     A leaf's whole inventory (item -> units), and where buyers reach it
     (host "" for the address its link comes from; ``relay``, the relay
-    through which it is reached when it cannot be dialled).  Replaces
+    through which it is reached when it cannot be dialled, a ``relayed``
+    path in ``paths`` on the wire: L{relayOfPaths}).  Replaces
     whatever the leaf registered before.  ``records`` holds the leaf's
     signed record of each item it names with units above 0 (item ->
     record).
@@ -86,7 +87,7 @@ class LeafRegister(Message):
     port: int = field(checkPort)
     items: dict = field(_counts, hash=False)
     records: dict = field(_records, default=None, hash=False)
-    relay: str = field(checkRelay, default=None)
+    relay: str = field(relayOfPaths, wire="paths", default=None)
 
 
 @message("leafUpdate")

@@ -4,10 +4,15 @@ wire form (docs/protocol.md §3, "Paths"): ``relay``, the relay's
 ``HOST:PORT`` (§5a); a peer's host and port, where it is named, a label.
 """
 
-from twisted_bazaar.wire.core import checkRelay
-from twisted_bazaar.wire.paths import KINDS, Form, Path
+import functools
 
-__all__ = ["RELAYED"]
+from twisted_bazaar.wire.codec import ProtocolError, checkNodeId
+from twisted_bazaar.wire.core import checkRelay
+from twisted_bazaar.wire.ids import wireId
+from twisted_bazaar.wire.paths import (
+    CLAIMED, KINDS, NAMED, Form, Path, checkPaths, firstOf)
+
+__all__ = ["RELAYED", "relayOfPaths", "relaysOfPaths"]
 
 
 class RelayedForm(Form):
@@ -27,3 +32,50 @@ class RelayedForm(Form):
 #: A circuit through a relay (L{Path.relay}) to the peer
 #: (L{twisted_bazaar.transports.relay.transport.RelayTransport}).
 RELAYED = KINDS.register("relayed", form=RelayedForm())
+
+
+def relayOfPaths(value, name, word=CLAIMED):
+    """
+    The relay a peer's word names for itself (an offer's, a record's, a
+    leaf's) as a list of paths (docs/protocol.md §3, "Paths"): its one
+    ``relayed`` path's ``HOST:PORT``.  The list holds that path alone,
+    of ``word``, as it is written back (L{_relayPaths}): what is signed
+    is read back as it was sent, and no other kind is taken from such a
+    word.
+    """
+    relayed = firstOf(checkPaths(value, name), RELAYED)
+    if relayed is None or value != _relayPaths(relayed.relay, word):
+        raise ProtocolError(f"{name} must be one relayed path, its word {word}: a "
+                            "node's relay is all it names here")
+    return relayed.relay
+
+
+@functools.lru_cache(maxsize=1024)
+def _relayPaths(relay, word=CLAIMED):
+    """The wire form of the one path through relay, of word: one list
+    for each, shared by every message and record that names it (read,
+    never changed)."""
+    return checkPaths.toWire((Path(RELAYED, relay=relay, word=word),))
+
+
+relayOfPaths.fast = "False"
+relayOfPaths.toWire = lambda relay: _relayPaths(relay)
+
+
+def relaysOfPaths(limit):
+    """A checker of the relays of the nodes a message names (a
+    ``chordNearIs``'s), as an object of at most ``limit`` node id -> a
+    list of paths, the tracker's word; a dict of id -> ``HOST:PORT``
+    here, a node whose list names no relay left out."""
+
+    def check(value, name):
+        if type(value) is not dict or len(value) > limit:
+            raise ProtocolError(f"{name} must be an object of at most {limit} lists of "
+                                "paths")
+        return {checkNodeId(key, f"{name} key"): relayOfPaths(paths, f"{name} entry", NAMED)
+                for key, paths in value.items()}
+
+    check.fast = "False"
+    check.toWire = lambda relays: {wireId(node_id): _relayPaths(relay, NAMED)
+                                   for node_id, relay in relays.items()}
+    return check
