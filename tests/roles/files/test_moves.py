@@ -66,7 +66,8 @@ class MoveBed(SynchronousTestCase):
         self.patch(TransferClient, "connectionMade", made)
         self.patch(moves, "throughRelay",
                    lambda transport: transport in self.relayedTransports)
-        self.patch(Moves, "directLink", lambda _, peer_id: self.direct)
+        self.dialer = self.fetcher.node.dialer
+        self.patch(self.dialer, "direct", lambda peer_id: self.direct)
         self.watch = TransferWatch(self)
 
     @property
@@ -97,7 +98,7 @@ class MoveBed(SynchronousTestCase):
     def directLinkUp(self):
         """The punch replaced the buyer's relayed link to the seller."""
         self.direct = True
-        self.fetcher.linkReplaced(self.sellerId)
+        self.dialer.linkUp(self.sellerId)
 
     def assertFetched(self):
         self.runUntil(lambda: "big" in self.fetcher.fetched, 60, "fetched")
@@ -203,11 +204,22 @@ class HeldTests(MoveBed):
     a 64 MiB `bazaar buy` came through the relay before the move, where
     the goal allows 64 KiB)."""
 
+    #: Whether the buyer's punch with the seller runs, with a plan.
+    _punching = True
+
+    @property
+    def punching(self):
+        return self._punching
+
+    @punching.setter
+    def punching(self, runs):
+        """The punch starts or ends: the buyer's dialer tells its news."""
+        self._punching = runs
+        self.dialer.punchChanged(self.sellerId)
+
     def setUp(self):
         super().setUp()
         self.patch(pieces, "TASTE", PIECE // 2)
-        #: Whether the buyer's punch with the seller runs, with a plan.
-        self.punching = True
         #: Whether a punch with the seller may still follow (wanted, or
         #: waiting for the tracker), with no plan yet.
         self.wanted = False
@@ -272,6 +284,7 @@ class HeldTests(MoveBed):
         more), the direct connection is still being dialled: the relayed
         one stays held until it comes."""
         relayed = self.tasted()
+        self.direct = True
         self.punching = False
         moves = self.download().moves
         moves.upgrades.dialling.add(self.sellerId)
