@@ -392,10 +392,9 @@ class Dialer(Vetting):
         punch under way or answered, or a UDP punch that holds
         (L{UdpPunching.runs}); not one refused or with no plan (two
         random-port routers)."""
-        punching = self.punching
-        return punching is not None and (
-            punching.runs(peer_id)
-            or (self.udpPunching is not None and self.udpPunching.runs(peer_id)))
+        punching, udp = self.punching, self.udpPunching
+        return ((punching is not None and punching.runs(peer_id))
+                or (udp is not None and udp.runs(peer_id)))
 
     @property
     def news(self):
