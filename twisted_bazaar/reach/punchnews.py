@@ -51,6 +51,18 @@ class Watching:
         """Tell the listener nothing more."""
         self._news.unwatch(self)
 
+    def tell(self, runs, met):
+        """A punch runs with the peer now (runs), or not: the listener told
+        if that changed since it was last told, with met() (whether the
+        link to the peer is direct now) for an end."""
+        if self.running == runs:
+            return
+        self.running = runs
+        if runs:
+            self.listener.punchStarted(self.peer_id)
+        else:
+            self.listener.punchEnded(self.peer_id, bool(met()))
+
 
 class PunchNews:
     """
@@ -95,13 +107,7 @@ class PunchNews:
                 continue
             runs = bool(self._runs(peer))
             for watching in list(self._watching.get(peer, ())):
-                if watching.running == runs:
-                    continue
-                watching.running = runs
-                if runs:
-                    watching.listener.punchStarted(peer)
-                else:
-                    watching.listener.punchEnded(peer, bool(self._direct(peer)))
+                watching.tell(runs, lambda: self._direct(peer))
 
     def linkUp(self, peer_id):
         """A link to peer_id came up or replaced the one there was: a direct
