@@ -98,6 +98,9 @@ class Moves:
         self._watching = {}
         #: seller -> the end of its hold (a Deferred the download owns).
         self._deadlines = {}
+        #: The pump asked for the next turn (a Deferred the download
+        #: owns), or None.
+        self._soon = None
 
     # -- what the download tells ------------------------------------------------------
 
@@ -205,7 +208,23 @@ class Moves:
         self.punching.discard(peer_id)
         if not met:
             self.missed.add(peer_id)
-        self.download.pump()
+            self._unhold(peer_id)
+        self._pumpSoon()
+
+    def _pumpSoon(self):
+        """Pump the download on the reactor's next turn: the news comes
+        from within a punch service's own change, which a dial started
+        now (the pump's) would find half made."""
+        if self._soon is not None:
+            return
+        download = self.download
+        self._soon = download.work.own(task.deferLater(download.clock, 0, lambda: None))
+
+        def now(_):
+            self._soon = None
+            download.pump()
+
+        self._soon.addCallbacks(now, lambda _: None)
 
     def linkMoved(self, peer_id):
         """A direct link to peer_id came up, or replaced the relayed one:
