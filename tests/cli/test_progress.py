@@ -46,6 +46,14 @@ class WordsTests(SynchronousTestCase):
         self.assertTrue(progressBar(download(state="stalled", why="no seller"))
                         .endswith(" (stalled: no seller)"))
 
+    def test_progressBarSaysWhyWhileFetching(self):
+        """A download fetching with a why (it waits for a direct path to a
+        seller, its relayed connection held) says it on the bar, which
+        said nothing of it before."""
+        why = "waiting for a direct path to seller 7: a hole punch with it runs"
+        self.assertTrue(progressBar(download(rate=0, why=why))
+                        .endswith(f" (fetching: {why})"))
+
     def test_emptyFile(self):
         self.assertIn("100%", progressBar(download(have=0, size=0)))
 

@@ -59,7 +59,9 @@ def progressBar(entry):
     line = (f"{entry['name']} [{bar}] {_percent(entry):3}% "
             f"{byteSize(entry['have'])}/{byteSize(entry['size'])} "
             f"{byteSize(entry['rate'])}/s ETA {eta(entry)} {_sellers(entry)}")
-    if entry["state"] != "fetching":
+    if entry["state"] != "fetching" or entry["why"]:
+        # A download fetching says why no piece comes too: it waits for a
+        # direct path to a seller (its relayed connection held), say.
         line += f" ({entry['state']}{': ' + entry['why'] if entry['why'] else ''})"
     return line
 

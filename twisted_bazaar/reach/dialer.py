@@ -52,12 +52,14 @@ from twisted.internet import defer
 from twisted.internet.error import ConnectError
 
 from twisted_bazaar.reach.linkwaits import LinkWaits
+from twisted_bazaar.reach.punchnews import PunchNews
 from twisted_bazaar.reach.race import Race, Way
 from twisted_bazaar.reach.peerhosts import trackersGroup
 from twisted_bazaar.reach.vetting import Vetting
 from twisted_bazaar.reach.ways import (
     PUNCH_DELAY, RELAY_DELAY, WAYS, LanFailed)
 from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.net.opening import NotConnected, Unreachable
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, Path
@@ -135,6 +137,8 @@ class Dialer(Vetting):
     #: What the TCP transport of transports made when first dialled
     #: through dials from a port by (L{punchWith}'s ``fromPort``).
     _fromPort = None
+    #: The news of its punches (L{news}), made when first listened to.
+    _news = None
 
     #: The ways to a peer, and the delay of a circuit through a relay:
     #: the same for every node (a test's may set its own).
@@ -388,10 +392,36 @@ class Dialer(Vetting):
         punch under way or answered, or a UDP punch that holds
         (L{UdpPunching.runs}); not one refused or with no plan (two
         random-port routers)."""
-        punching = self.punching
-        return punching is not None and (
-            punching.runs(peer_id)
-            or (self.udpPunching is not None and self.udpPunching.runs(peer_id)))
+        punching, udp = self.punching, self.udpPunching
+        return ((punching is not None and punching.runs(peer_id))
+                or (udp is not None and udp.runs(peer_id)))
+
+    @property
+    def news(self):
+        """The news of this node's punches, by peer (L{PunchNews}): what a
+        download listens to rather than asking L{punchRuns} again and
+        again."""
+        if self._news is None:
+            self._news = PunchNews(lambda peer_id: self.punchRuns(peer_id),
+                                   lambda peer_id: self.direct(peer_id))
+        return self._news
+
+    def punchChanged(self, peer_id=None):
+        """A punch service's word: a punch with peer_id (None: with
+        anyone) may have started or ended (L{PunchNews.changed})."""
+        if self._news is not None:
+            self._news.changed(peer_id)
+
+    def linkUp(self, peer_id):
+        """A punch service's word: a link to peer_id came up or replaced
+        the one there was (L{PunchNews.linkUp})."""
+        if self._news is not None:
+            self._news.linkUp(peer_id)
+
+    def direct(self, peer_id):
+        """Whether the link to peer_id is up and no relay carries it."""
+        link = self.node.links.get(peer_id)
+        return link is not None and IRelayedTransport(link.transport, None) is None
 
     def _udpWaitsFor(self, peer_id):
         """Whether a punch over UDP with peer_id is under way or follows."""

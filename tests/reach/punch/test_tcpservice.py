@@ -27,6 +27,7 @@ from twisted_bazaar.testing.linking import linkAt
 
 from tests import records
 from tests.helpers import closeLink, feed, linkPeer, makeNode, nodeReply, sent
+from tests.reach.test_punchnews import NewsHeard
 
 #: Where the relay saw each node's connection come from.
 HOST_A = "198.51.100.7"
@@ -771,6 +772,43 @@ class RunsTests(PunchingTestCase):
         self.carry(self.b, self.a)
         self.assertFalse(self.a.punching.runs(self.bob.id))
         self.assertFalse(self.a.node.dialer.punchRuns(self.bob.id))
+
+    def test_newsOfTheEnd(self):
+        """The dialer's news tells a listener the punch ended unmet the
+        moment the peer's refusal comes (a relayed download's hold ends
+        then: issue 94), and the peer's listener its answer's start and
+        end."""
+        self.sides(b_punchable=False)
+        heardA, heardB = NewsHeard(), NewsHeard()
+        self.assertTrue(self.a.node.dialer.news.watch(self.bob.id, heardA).running)
+        self.b.node.dialer.news.watch(self.alice.id, heardB)
+        self.carry(self.a, self.b)
+        self.assertEqual(heardA.heard, [])
+        self.carry(self.b, self.a)
+        self.assertEqual(heardA.heard, [("ended", self.bob.id, False)])
+        self.assertEqual(heardB.heard, [])
+
+    def test_newsOfAnAnswer(self):
+        """The peer answering a punch: its listener hears the answer start,
+        and end when the punchSync never comes."""
+        self.sides()
+        heard = NewsHeard()
+        self.b.node.dialer.news.watch(self.alice.id, heard)
+        self.carry(self.a, self.b)
+        self.assertEqual(heard.heard, [("started", self.alice.id)])
+        self.clock.advance(ANSWER_TIMEOUT + 1)
+        self.assertEqual(heard.heard[-1], ("ended", self.alice.id, False))
+
+    def test_newsOfAStart(self):
+        """A punch that waited for the tracker's check starts once it told:
+        the news says so."""
+        a = Side(self.clock, self.alice, self.bob, False, HOST_A, told=False,
+                 tracker=self.tracker)
+        a.relayed(HOST_B)
+        heard = NewsHeard()
+        self.assertFalse(a.node.dialer.news.watch(self.bob.id, heard).running)
+        a.told()
+        self.assertEqual(heard.heard, [("started", self.bob.id)])
 
     def test_answered(self):
         """Both routers keep ports: the peer answering the punch runs it

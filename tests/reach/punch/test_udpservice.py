@@ -27,6 +27,7 @@ from twisted_bazaar.reach.punch.udp import (
 from tests import records
 from tests.helpers import linkPeer
 from tests.reach.punch.helpers import HOME, QUIC_PORT, Side, UdpPunchingTestCase
+from tests.reach.test_punchnews import NewsHeard
 
 
 class PunchTests(UdpPunchingTestCase):
@@ -511,6 +512,27 @@ class AgainTests(UdpPunchingTestCase):
         asks, _ = self.playTracker(43)
         # Once the first punch's last probes (1.5 s in) are 60 s old.
         self.assertEqual(asks["a"], [(63, UdpPunchAsk(self.bob.id))])
+
+    def test_missNewsComesAtOnce(self):
+        """The dialer's news of a missed birthday punch: it started with the
+        tracker's go, ended unmet at its timeout (a relayed download goes on
+        at the relay's rate then, not held through the punch asked again:
+        issue 94), then the one asked again is said to run."""
+        self.checked(kind_b=RANDOM)
+        self.tcpFailed()
+        heard = NewsHeard()
+        self.assertFalse(self.a.node.dialer.news.watch(self.bob.id, heard).running)
+        [asked] = self.a.membership.take()
+        seen = self.reach["b"]
+        self.a.membership.hear(UdpPunchGo(self.bob.id, seen.seen_host, seen.seen_port,
+                                          seen.seen_second, 77))
+        self.assertEqual(heard.heard, [("started", self.bob.id)])
+        self.elapse(TIMEOUT - 0.5)
+        self.assertEqual(heard.heard, [("started", self.bob.id)])
+        self.elapse(0.6)
+        self.assertEqual(heard.heard, [("started", self.bob.id),
+                                       ("ended", self.bob.id, False),
+                                       ("started", self.bob.id)])
 
     def test_aMissedPunchOfNoBirthdayIsNotAskedAgain(self):
         """Two routers that keep their mappings and a punch that got

@@ -17,8 +17,10 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.files import hashing, server
 from twisted_bazaar.files.client import TransferClient
 from twisted_bazaar.roles.files import moves, pieces
-from twisted_bazaar.roles.files.moves import HOLD, Moves
+from twisted_bazaar.roles.files.moves import HOLD
+from twisted_bazaar.roles.files.watch import STALLED
 from twisted_bazaar.testing import Market, MemoryNetwork
+from twisted_bazaar.wire.ids import shortId
 from tests.files.helpers import fileId, scratchDir, writeFile
 from tests.roles.files.helpers import TransferWatch
 
@@ -66,7 +68,8 @@ class MoveBed(SynchronousTestCase):
         self.patch(TransferClient, "connectionMade", made)
         self.patch(moves, "throughRelay",
                    lambda transport: transport in self.relayedTransports)
-        self.patch(Moves, "directLink", lambda _, peer_id: self.direct)
+        self.dialer = self.fetcher.node.dialer
+        self.patch(self.dialer, "direct", lambda peer_id: self.direct)
         self.watch = TransferWatch(self)
 
     @property
@@ -97,7 +100,7 @@ class MoveBed(SynchronousTestCase):
     def directLinkUp(self):
         """The punch replaced the buyer's relayed link to the seller."""
         self.direct = True
-        self.fetcher.linkReplaced(self.sellerId)
+        self.dialer.linkUp(self.sellerId)
 
     def assertFetched(self):
         self.runUntil(lambda: "big" in self.fetcher.fetched, 60, "fetched")
@@ -203,11 +206,22 @@ class HeldTests(MoveBed):
     a 64 MiB `bazaar buy` came through the relay before the move, where
     the goal allows 64 KiB)."""
 
+    #: Whether the buyer's punch with the seller runs, with a plan.
+    _punching = True
+
+    @property
+    def punching(self):
+        return self._punching
+
+    @punching.setter
+    def punching(self, runs):
+        """The punch starts or ends: the buyer's dialer tells its news."""
+        self._punching = runs
+        self.dialer.punchChanged(self.sellerId)
+
     def setUp(self):
         super().setUp()
         self.patch(pieces, "TASTE", PIECE // 2)
-        #: Whether the buyer's punch with the seller runs, with a plan.
-        self.punching = True
         #: Whether a punch with the seller may still follow (wanted, or
         #: waiting for the tracker), with no plan yet.
         self.wanted = False
@@ -272,6 +286,7 @@ class HeldTests(MoveBed):
         more), the direct connection is still being dialled: the relayed
         one stays held until it comes."""
         relayed = self.tasted()
+        self.direct = True
         self.punching = False
         moves = self.download().moves
         moves.upgrades.dialling.add(self.sellerId)
@@ -311,3 +326,47 @@ class HeldTests(MoveBed):
         self.assertLessEqual(relayed.received, broughtOnRelay + PIECE)
         self.assertEqual(self.watch.written, len(self.data))
         self.assertEqual(len(self.watch.saying("moving the rest")), 1)
+
+    def test_missEndsTheHoldAtOnce(self):
+        """The punch ends unmet and is asked again at once (a birthday
+        punch that met silence, its host's room for one more): the relayed
+        connection goes on at the relay's rate the moment the news of the
+        miss comes, and is held no more by the punch asked again.  Before,
+        the dialer said a punch ran all along, and the relay brought
+        nothing more for up to HOLD s: "stalled: no piece for 16 s" in a
+        `bazaar buy` between two homes (issue 94)."""
+        relayed = self.tasted()
+        self.punching = False
+        self.punching = True
+        self.market.run(1)
+        self.assertGreater(relayed.received, 2 * PIECE)
+        self.assertFalse(self.download().moves.holding())
+        self.assertFetched()
+        self.assertEqual(self.watch.written, len(self.data))
+
+    def test_heldSaysWaitingNotStalled(self):
+        """Held longer than STALLED s (the punch runs on): the download is
+        fetching, waiting for a direct path to its seller, in its status
+        and so in `bazaar buy`'s progress line; no stall is said.  Once
+        the hold ends, a stall is counted from then."""
+        self.tasted()
+        self.market.run(STALLED + 1)
+        status = self.download().status()
+        self.assertEqual(status["state"], "fetching")
+        self.assertIn(f"waiting for a direct path to seller {shortId(self.sellerId)}: "
+                      "a hole punch with it runs", status["why"])
+        self.assertIn(f"({PIECE // 2} bytes came through its relay)", status["why"])
+        self.assertEqual(self.watch.saying("stalled"), [])
+        self.punching = False
+        status = self.download().status()
+        self.assertEqual((status["state"], status["why"]), ("fetching", ""))
+        self.assertFetched()
+
+    def test_newsNotListenedToOnceDone(self):
+        """The download listens to the news of its seller's punches while it
+        runs, and not once it ended: its owner cancelled it."""
+        self.punching = False
+        self.relayedClient()
+        self.assertTrue(self.dialer.news.watched(self.sellerId))
+        self.assertFetched()
+        self.assertFalse(self.dialer.news.watched(self.sellerId))

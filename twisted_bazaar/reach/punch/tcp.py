@@ -144,7 +144,8 @@ class Puncher:
     log = Logger()
 
     def __init__(self, clock, rng, dialer, buildProtocol, witness, limits=None,
-                 transfers=lambda: None, direct=None, unwitnessed=None):
+                 transfers=lambda: None, direct=None, unwitnessed=None,
+                 answers=None):
         """
         @param dialer: the node's dialer
             (L{twisted_bazaar.reach.dialer.Dialer}), asked to dial a
@@ -168,6 +169,8 @@ class Puncher:
             with no witness dials; "" for a link that is not direct.
         @param unwitnessed: C{unwitnessed(link)}, why link's peer has no
             witness (the refusal's reason), or None: a generic one.
+        @param answers: C{answers(peer_id)}, told when an answer to a punch
+            peer_id started begins or ends (L{answering} changed), or None.
         """
         self.clock = clock
         self.rng = rng
@@ -177,6 +180,7 @@ class Puncher:
         self.transfers = transfers
         self.direct = directPeer if direct is None else direct
         self.unwitnessed = unwitnessed
+        self.answers = answers if answers is not None else _nobody
         self.limits = limits if limits is not None else PunchLimits(clock)
         self.mapping = UNKNOWN
         #: link -> the L{_Punch} this node started over it.
@@ -356,6 +360,7 @@ class Puncher:
                                                connect.purpose)
         answer.timer = self.clock.callLater(ANSWER_TIMEOUT, self._unsynced, answer)
         link.send(PunchReply(connect.nonce, self.mapping.host, answer.port))
+        self.answers(link.peer_id)
 
     def syncReceived(self, link, sync):
         """The peer's word to dial: dial it now."""
@@ -402,6 +407,7 @@ class Puncher:
         answer.over = True
         if self._answers.get(answer.link) is answer:
             del self._answers[answer.link]
+            self.answers(answer.link.peer_id)
         _stop(answer)
 
     # -- both ----------------------------------------------------------------------
@@ -535,3 +541,7 @@ def _stop(punch):
     dialing, punch.dialing = punch.dialing, None
     if dialing is not None:
         dialing.cancel()
+
+
+def _nobody(peer_id):
+    """Whom a puncher tells of its answers when told no one."""

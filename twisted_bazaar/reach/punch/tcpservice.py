@@ -94,7 +94,8 @@ class Punching(Service, NodeObserver):
         self.puncher = Puncher(node.clock, node.rng, node.dialer,
                                node.overlay.punchedLink,
                                self._witness, limits, lambda: node.transferFactory,
-                               direct=_direct, unwitnessed=self._unwitnessed)
+                               direct=_direct, unwitnessed=self._unwitnessed,
+                               answers=self._changed)
         if not enabled:
             self.puncher.setMapping(OFF)
         #: peer id -> the relayed link it is linked by, as it came up.
@@ -114,6 +115,17 @@ class Punching(Service, NodeObserver):
         no link does (the node stops): the node's dialer, which holds the
         diallers waiting."""
         self._settled = settled
+
+    def _changed(self, peer_id=None, linkUp=False):
+        """A punch with peer_id (None: anyone) may have started or ended,
+        or (linkUp) a link to peer_id came up or replaced the one there
+        was: the dialer's news tells whoever listens
+        (L{twisted_bazaar.reach.punchnews})."""
+        dialer = self.puncher.dialer
+        if linkUp:
+            dialer.linkUp(peer_id)
+        else:
+            dialer.punchChanged(peer_id)
 
     def plug(self):
         """Take the punch messages and observe the node's events."""
@@ -250,6 +262,7 @@ class Punching(Service, NodeObserver):
 
     def linkAdded(self, peer_id):
         self.arrived(peer_id)
+        self._changed(peer_id, linkUp=True)
 
     def arrived(self, peer_id):
         """A link to peer_id is up (told by whichever comes first: the
@@ -278,6 +291,7 @@ class Punching(Service, NodeObserver):
         self.arrived(peer_id)
         if not self.waitsFor(peer_id):
             self._settled(peer_id)
+        self._changed(peer_id, linkUp=True)
 
     def linkRemoved(self, peer_id):
         link = self._shared.pop(peer_id, None)
@@ -286,6 +300,7 @@ class Punching(Service, NodeObserver):
         self._held.pop(peer_id, None)
         self.seen.forget(peer_id)
         self._settled(peer_id)
+        self._changed(peer_id)
 
     def stopService(self):
         super().stopService()
@@ -296,6 +311,7 @@ class Punching(Service, NodeObserver):
         self.seen.stop()
         self._held.clear()
         self._settled(None)
+        self._changed(None)
 
     def _start(self, peer_id, link):
         """Punch to link's peer, if this node opened the link (the dialler
@@ -332,12 +348,16 @@ class Punching(Service, NodeObserver):
             return
         self._punches[peer_id] = punch
         punch.addBoth(self._ended, peer_id)
+        self._changed(peer_id)
 
     def _ended(self, result, peer_id):
         """The punch ended: a dialler waiting for it goes on now if it
         failed, once the punched link replaced the relayed one if not."""
         self._punches.pop(peer_id, None)
         if isinstance(result, Failure):
+            # Met, the punched link's taking the relayed one's place
+            # tells (L{linkReplaced}).
+            self._changed(peer_id)
             self._settled(peer_id)
             result.trap(PunchFailed, defer.CancelledError)
         return None

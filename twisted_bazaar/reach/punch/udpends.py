@@ -118,6 +118,7 @@ class PunchEnds:
         self._failed(why, run)
         if again:
             self._again.add(run.peer_id)
+            self.changed(run.peer_id)
 
     def _failed(self, why, run):
         run.link.peerLine(LogLevel.info, NONE, self.log, why=why)
@@ -141,6 +142,7 @@ class PunchEnds:
         run.closeExtra(self.sockets, self.opened, None)
         if run.path is not None:
             self.node.whereabouts.book.drop(run.peer_id, run.path)
+        self.changed(run.peer_id)
 
     def _lingered(self, run):
         if self.node.links.get(run.peer_id) is None:

@@ -47,6 +47,7 @@ class FollowUps:
             return
         self._wanted.want(peer_id, link)
         self._ask(peer_id)
+        self.changed(peer_id)
 
     def _followUp(self, peer_id):
         """An early punch with peer_id ended unmet after its TCP punch had

@@ -80,6 +80,8 @@ class UdpPunching(TrackerAsks, PunchEnds, FollowUps, Service, NodeObserver):
     """
 
     log = Logger()
+    #: The node's dialer, once plugged (L{plug}).
+    _dialer = None
 
     def __init__(self, node, sockets, limits=None):
         """
@@ -134,10 +136,18 @@ class UdpPunching(TrackerAsks, PunchEnds, FollowUps, Service, NodeObserver):
         #: hold a relayed download meanwhile.
         self._again = set()
 
+    def changed(self, peer_id=None):
+        """A punch with peer_id (None: anyone) may have started or ended
+        (L{runs} may say otherwise now): the dialer's news tells whoever
+        listens (L{twisted_bazaar.reach.punchnews})."""
+        if self._dialer is not None:
+            self._dialer.punchChanged(peer_id)
+
     def plug(self):
         """Observe the node's events; its dialer waits for these punches."""
+        dialer = self._dialer = self.node.dialer
         self.node.addObserver(self)
-        self.node.dialer.punchOverUdpWith(self)
+        dialer.punchOverUdpWith(self)
 
     # -- the tracker's go -------------------------------------------------------------
 
@@ -186,6 +196,7 @@ class UdpPunching(TrackerAsks, PunchEnds, FollowUps, Service, NodeObserver):
             run.why = self._open(run, plan.sockets)
             if run.why:
                 started.cancel()
+        self.changed(peer_id)
 
     def _open(self, run, count):
         """Give run ``count`` sockets, the node's own first: "" or why not."""
@@ -222,10 +233,12 @@ class UdpPunching(TrackerAsks, PunchEnds, FollowUps, Service, NodeObserver):
         self._again.discard(peer_id)
         link = self._wanted.drop(peer_id)
         if link is None:
+            self.changed(peer_id)
             return
         if why is not None:
             link.peerLine(LogLevel.info, NONE, self.log, why=why)
-        self.node.dialer.release(peer_id)
+        self._dialer.release(peer_id)
+        self.changed(peer_id)
 
     # -- links --------------------------------------------------------------------------
 

@@ -102,6 +102,7 @@ class TrackerAsks:
         if request in self._wanted and not self._wanted.refused(request):
             self._giveUp(request, f"the tracker refused it: {error.info}")
             self._followUp(request)
+        self.changed(request)
 
     def _ask(self, peer_id):
         """Ask the tracker to start a punch with peer_id, once this node's
@@ -125,6 +126,7 @@ class TrackerAsks:
             return
         self._wanted.asked(peer_id)
         self.requests.asked(peer_id)
+        self.changed(peer_id)
 
     def _go(self, link, go):
         """The tracker says: punch with node ``go.id`` now; with no link to

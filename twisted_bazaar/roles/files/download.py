@@ -303,4 +303,5 @@ class Download:
             d.cancel()
         self.sellers.dropAll()
         self.pieces.stop()
+        self.moves.stop()
         self.part.close()

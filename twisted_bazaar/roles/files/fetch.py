@@ -387,21 +387,6 @@ class Fetcher(Role):
         self.log.error("cannot download {name}: {why}", name=download.name, why=why)
         self.onGaveUp(f"cannot download {download.name}: {why}")
 
-    def linkAdded(self, peer_id):
-        self._linkUp(peer_id)
-
-    def linkReplaced(self, peer_id):
-        self._linkUp(peer_id)
-
-    def _linkUp(self, peer_id):
-        """A link to peer_id came up (a punched one replacing the relayed
-        one, say): a download on a relayed connection to it moves to a
-        direct one (L{Moves})."""
-        for download in list(self.downloads.values()):
-            sellers = download.sellers
-            if peer_id in sellers.clients or peer_id in sellers.connecting:
-                download.moves.linkUp(peer_id)
-
     # -- lifecycle ---------------------------------------------------------------------
 
     def startService(self):

@@ -14,24 +14,28 @@ seller on the direct one, from where they stopped; the relayed one is
 closed, and its circuit with it.  Nothing is fetched twice; every piece
 is checked against its hash as before.
 
-While a punch with a plan runs with the seller (its dialer's
-L{punchRuns <twisted_bazaar.reach.dialer.Dialer.punchRuns>}: a TCP punch
-under way, the probes of a UDP punch the tracker said go for, the
-UDP punch a node not yet told by the tracker's check what its router
-does asked at once, its check or ask out, or the QUIC link this node
-dials over the path a UDP punch met), or the
-direct connection it brought is dialled, a relayed connection is held
-to a taste (L{Moves.holds}): the first L{TASTE} bytes of its first
-piece, so that the file's first byte comes at once, and nothing more,
-for L{HOLD} seconds at most, until the punch met (the rest moves) or
-failed (the rest comes through the relay).  Before, the relay carried
-what it could until the move: 1.5 to 1.8 MB of a 64 MiB `bazaar buy` at
-a public node's 256 KiB/s (natbed, issue 85), where the goal allows 64
-KiB.  A punch to follow a TCP one, refused or with no plan (two
-random-port routers) holds nothing: held while one was still
-to follow, a relayed file between two such homes came at 0.57 to 0.72 of
-the relay's rate (tests/e2e/test_relay_pace_live.py), where no punch
-could meet.
+While a punch with a plan runs with the seller, as the node's dialer
+announces it (L{PunchNews <twisted_bazaar.reach.punchnews.PunchNews>},
+which each seller's moves subscribe to while the download runs: a TCP
+punch under way or answered, the probes of a UDP punch the tracker said
+go for, the UDP punch a node not yet told by the tracker's check what
+its router does asked at once, its check or ask out, or the QUIC link
+this node dials over the path a UDP punch met), or the direct connection
+it brought is dialled, a relayed connection is held to a taste
+(L{Moves.holds}): the first L{TASTE} bytes of its first piece, so that
+the file's first byte comes at once, and nothing more, until the punch
+met (the rest moves), the news says it ended unmet (the rest comes
+through the relay at once, and no later punch with that seller holds
+it again: a miss asked again, a TCP punch's UDP follow-up), or L{HOLD}
+seconds passed.  Before, the hold was learned by looking at the dialer
+every 0.25 s, and lasted through a missed birthday punch asked again:
+"stalled: no piece for 16 s" in a `bazaar buy` between two homes whose
+punch never met (issue 94).  Meanwhile the download says it waits for a
+direct path (L{Moves.waiting}), not that it stalled.  Before the hold,
+the relay carried what it could until the move: 1.5 to 1.8 MB of a 64
+MiB `bazaar buy` at a public node's 256 KiB/s (natbed, issue 85), where
+the goal allows 64 KiB.  A punch to follow a TCP one, refused or with
+no plan (two random-port routers) holds nothing.
 """
 
 from twisted.internet import defer, task
@@ -40,6 +44,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.files.upgrade import IUpgradeEffects, Upgrades
 from twisted_bazaar.net.capabilities import IRelayedTransport
+from twisted_bazaar.reach.punchnews import IPunchListener
 from twisted_bazaar.wire.ids import shortId
 
 
@@ -47,16 +52,13 @@ from twisted_bazaar.wire.ids import shortId
 #: still replace it: the first byte at once, well within the goal's 64
 #: KiB through relays with the link's and the transfer's own messages.
 TASTE = 16 * 1024
-#: Seconds at most a seller's relayed connection is held to its taste:
-#: a punch met 5 to 7 s after the relayed link came up (natbed), then the
-#: direct connection is dialled; one that fails does so at once or within
-#: its own 10 s, and a birthday punch that met silence is asked again at
-#: once and runs 10 s more (its host's room for one more punch:
-#: L{twisted_bazaar.reach.punch.probebudget}), round trips and the ask's
-#: slack between.
-HOLD = 24.0
-#: Seconds between two looks at whether the punch still runs.
-LOOK = 0.25
+#: Seconds at most a seller's relayed connection is held to its taste,
+#: should the news of its punch's end never come: a punch met 5 to 7 s
+#: after the relayed link came up (natbed), then the direct connection
+#: is dialled; one that fails says so at once or within its own 10 s
+#: (L{twisted_bazaar.reach.punch.udp.TIMEOUT}), round trips and the
+#: ask's slack between.  A miss asked again holds nothing.
+HOLD = 14.0
 
 
 def throughRelay(transport):
@@ -64,7 +66,7 @@ def throughRelay(transport):
     return transport is not None and IRelayedTransport(transport, None) is not None
 
 
-@implementer(IUpgradeEffects)
+@implementer(IUpgradeEffects, IPunchListener)
 class Moves:
     """
     The moves of one L{Download}'s sellers to direct connections.
@@ -74,6 +76,10 @@ class Moves:
         a relay, for the bytes they brought (L{relayedBytes}).
     @ivar movedAfter: seller -> seconds after the download started that
         its pieces moved to a direct connection.
+    @ivar punching: sellers a punch with a plan runs with, as the news
+        of the node's punches last said.
+    @ivar missed: sellers whose punch ended unmet: never held again.
+    @ivar held: sellers whose relayed connection is held now.
     """
 
     log = Logger()
@@ -85,13 +91,28 @@ class Moves:
         self.movedAfter = {}
         #: seller -> when its relayed connection was first held.
         self.heldSince = {}
-        #: The look under way (a Deferred the download owns), or None.
-        self._look = None
+        self.punching = set()
+        self.missed = set()
+        self.held = set()
+        #: seller -> the news of its punches it listens to (a Watching).
+        self._watching = {}
+        #: seller -> the end of its hold (a Deferred the download owns).
+        self._deadlines = {}
+        #: The pump asked for the next turn (a Deferred the download
+        #: owns), or None.
+        self._soon = None
 
     # -- what the download tells ------------------------------------------------------
 
     def started(self, seller):
-        """A transfer connection to seller is being dialled."""
+        """A transfer connection to seller is being dialled: the news of
+        its punches is listened to from now on, until the download stops
+        (L{stop})."""
+        if seller not in self._watching:
+            watching = self._watching[seller] = (
+                self.download.fetcher.node.dialer.news.watch(seller, self))
+            if watching.running:
+                self.punching.add(seller)
         self.upgrades.started(seller)
 
     def connected(self, seller, client):
@@ -101,16 +122,6 @@ class Moves:
             self.relayedClients.setdefault(seller, []).append(client)
         self.upgrades.connected(seller, relayed)
 
-    def linkUp(self, peer_id):
-        """A link to peer_id came up, or replaced the one there was."""
-        if self.directLink(peer_id):
-            self.upgrades.directLink(peer_id)
-
-    def directLink(self, peer_id):
-        """Whether the node's link to peer_id is up and no relay carries it."""
-        link = self.download.fetcher.node.links.get(peer_id)
-        return link is not None and not throughRelay(link.transport)
-
     def lost(self, seller):
         """seller's connection, the one its pieces were on, failed: whether
         its pieces go back to it (L{Upgrades.lost})."""
@@ -119,38 +130,106 @@ class Moves:
     def holds(self, seller, client):
         """Whether client, seller's transfer connection, is held to a
         taste now (see the module's docstring): it runs through a relay,
-        a punch with a plan runs with seller, or the direct connection
-        it brought is being dialled (the relay carried what it could for
-        that round trip: 94 to 357 KB, natbed), the seller has not moved
-        nor settled, and it has not been held L{HOLD} s."""
+        a punch with a plan runs with seller (the news said it started and
+        has not said it ended) or the direct connection it brought is
+        being dialled (the relay carried what it could for that round
+        trip: 94 to 357 KB, natbed), no punch with seller missed, the
+        seller has not moved nor settled, and it has not been held
+        L{HOLD} s.  The first time it is held, the end of its hold is set
+        (L{_deadline})."""
         upgrades = self.upgrades
         if (not throughRelay(client.transport) or seller in upgrades.moved
-                or seller in upgrades.settled):
-            return False
-        if (seller not in upgrades.dialling
-                and not self.download.fetcher.node.dialer.punchRuns(seller)):
-            return False
+                or seller in upgrades.settled or seller in self.missed
+                or (seller not in upgrades.dialling and seller not in self.punching)):
+            return self._unhold(seller)
         now = self.download.clock.seconds()
-        return now - self.heldSince.setdefault(seller, now) < HOLD
+        since = self.heldSince.setdefault(seller, now)
+        if now - since >= HOLD:
+            return self._unhold(seller)
+        self.held.add(seller)
+        if seller not in self._deadlines:
+            self._deadline(seller, since + HOLD - now)
+        return True
 
-    def holding(self):
-        """Whether a seller is held (a look at its punch is under way)."""
-        return self._look is not None
-
-    def lookLater(self):
-        """Pump the download again in L{LOOK} s: a held seller's punch may
-        have ended (its deadline passed)."""
-        if self._look is not None:
-            return
+    def _deadline(self, seller, delay):
+        """Pump the download again once seller's hold is over, in delay s."""
         download = self.download
-        self._look = download.work.own(task.deferLater(download.clock, LOOK,
-                                                       lambda: None))
+        d = self._deadlines[seller] = download.work.own(
+            task.deferLater(download.clock, delay, lambda: None))
 
-        def looked(_):
-            self._look = None
+        def over(_):
+            self._deadlines.pop(seller, None)
             download.pump()
 
-        self._look.addCallbacks(looked, lambda _: None)
+        d.addCallbacks(over, lambda _: None)
+
+    def _unhold(self, seller):
+        """seller is not held (any more): its deadline cancelled, and the
+        download's stall counted from now (L{Watch.waited
+        <twisted_bazaar.roles.files.watch.Watch.waited>}).  False."""
+        if seller in self.held:
+            self.held.discard(seller)
+            self.download.watch.waited()
+        deadline = self._deadlines.pop(seller, None)
+        if deadline is not None:
+            deadline.cancel()
+        return False
+
+    def holding(self):
+        """Whether a seller connected now is held."""
+        clients = self.download.sellers.clients
+        return any(seller in clients for seller in self.held)
+
+    def waiting(self):
+        """Why no piece comes while a seller is held, in words, or None."""
+        clients = self.download.sellers.clients
+        for seller in sorted(self.held):
+            if seller in clients:
+                return (f"waiting for a direct path to seller {shortId(seller)}: a hole "
+                        f"punch with it runs ({self.relayedBytes(seller)} bytes came "
+                        "through its relay)")
+        return None
+
+    def stop(self):
+        """The download stopped: the news of its sellers' punches is no
+        longer listened to (its deadlines are the download's work)."""
+        for watching in self._watching.values():
+            watching.cancel()
+        self._watching.clear()
+
+    # -- IPunchListener -----------------------------------------------------------------
+
+    def punchStarted(self, peer_id):
+        self.punching.add(peer_id)
+
+    def punchEnded(self, peer_id, met):
+        """The punch with peer_id ended: unmet, its relayed connection goes
+        on at the relay's rate at once, and is held no more."""
+        self.punching.discard(peer_id)
+        if not met:
+            self.missed.add(peer_id)
+            self._unhold(peer_id)
+        self._pumpSoon()
+
+    def _pumpSoon(self):
+        """Pump the download on the reactor's next turn: the news comes
+        from within a punch service's own change, which a dial started
+        now (the pump's) would find half made."""
+        if self._soon is not None:
+            return
+        download = self.download
+        self._soon = download.work.own(task.deferLater(download.clock, 0, lambda: None))
+
+        def now(_):
+            self._soon = None
+            download.pump()
+
+        self._soon.addCallbacks(now, lambda _: None)
+
+    def linkMoved(self, peer_id):
+        """A direct link to peer_id came up, or replaced the relayed one:
+        it is dialled again (L{Upgrades.directLink})."""
+        self.upgrades.directLink(peer_id)
 
     def relayedBytes(self, seller):
         """Bytes of pieces that came from seller through a relay."""
@@ -167,6 +246,9 @@ class Moves:
                 client.close()
                 return
             self.upgrades.dialled(seller, client, throughRelay(client.transport))
+            # Held while it was dialled: the relayed connection goes on
+            # if it stays.
+            download.pump()
 
         def failed(reason):
             if reason.check(defer.CancelledError) or download.stopped:
@@ -175,6 +257,7 @@ class Moves:
                           "its relay: {why}", name=download.name, seller=shortId(seller),
                           why=reason.getErrorMessage())
             self.upgrades.dialled(seller, None, False)
+            download.pump()
 
         d.addCallbacks(dialled, failed)
 

@@ -86,7 +86,6 @@ class Pieces:
                 piece = self.schedule.assign(seller, now)
                 if piece is not None:
                     self._fetch(seller, client, piece, TASTE)
-            moves.lookLater()
             return
         piece = self.schedule.assign(seller, now)
         while piece is not None:

@@ -107,6 +107,15 @@ class Watch:
         if self._stall is None or not self._stall.active():
             self.watchStall()
 
+    def waited(self):
+        """The download waited for a direct path to a seller (its relayed
+        connection held: L{Moves.holds
+        <twisted_bazaar.roles.files.moves.Moves.holds>}), which is no
+        stall: one is counted from now."""
+        self.progressAt = max(self.progressAt, self.clock.seconds())
+        if not self.download.stopped:
+            self.watchStall()
+
     def watchStall(self):
         """Say when the download stalls (its state becomes ``stalled``):
         STALLED seconds after its last progress, or at once if that time
@@ -127,6 +136,10 @@ class Watch:
         if self.clock.seconds() - self.progressAt < STALLED:
             # It made progress since: not stalled yet.
             self.watchStall()
+            return
+        if download.moves.holding():
+            # It waits for a direct path (said in its status): the stall
+            # is counted from the wait's end (L{waited}).
             return
         # No piece, and too few bytes to be moving, for STALLED seconds.
         self.log.info("{name}: stalled, no piece for {s:g} s{why}", name=download.name,
@@ -149,19 +162,22 @@ class Watch:
         verified), ``rate`` (bytes per second over the last RATE_WINDOW
         seconds), ``sellers`` (connected now), ``state`` (describing,
         fetching, stalled) and ``why`` (what keeps pieces from coming, or
-        "").
+        "").  While a seller's relayed connection is held for a punch
+        (L{Moves.waiting <twisted_bazaar.roles.files.moves.Moves.waiting>})
+        it is fetching, and why says so, however long no piece came.
         """
         download = self.download
         now = self.clock.seconds()
         recent = sum(n for at, n in self._recent if now - at < RATE_WINDOW)
         span = min(RATE_WINDOW, max(now - self.started, 1e-3))
+        waiting = download.moves.waiting()
         if download.pieces.schedule is None:
             state = DESCRIBING
-        elif now - self.progressAt >= STALLED:
+        elif now - self.progressAt >= STALLED and not waiting:
             state = STALLED_STATE
         else:
             state = FETCHING
-        why = self.problem or ""
+        why = self.problem or waiting or ""
         if state == STALLED_STATE and not why:
             why = f"no piece for {now - self.progressAt:.0f} s"
         return {"name": download.name, "size": download.size, "sha256": download.sha256,
