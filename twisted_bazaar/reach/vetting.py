@@ -10,10 +10,11 @@ relay that may be anyone's address, a victim's, which every node linked
 to it would dial.  What refuses a dial so is here too (L{NotNamed},
 L{RelayRefused}).
 
-A mixin, as the link's L{Reading <twisted_bazaar.net.reading.Reading>}
-is: it reads the dialer's node and connector, and the dialer calls it
-(L{Vetting._reach}) with how to connect once the checks pass; a node's
-dialer stays one object (a simulated node's as any).
+A mixin of the dialer's, still: it reads the dialer's node and
+connector, and the dialer calls it (L{Vetting._reach}) with how to
+connect once the checks pass.  It shares the dialer's state
+(C{_vetted}), so tests/test_parts_own_state.py lists it until it is a
+part of its own (issue 92).
 """
 
 import attr
