@@ -168,6 +168,21 @@ class WrapperTests(SynchronousTestCase):
         self.assertFalse(protocol.up)
         self.assertEqual(protocol.failedWhy, "no channel handshake within 5 s")
 
+    def test_logPrefixIsTheCarriedProtocols(self):
+        """Twisted names a connection's log lines by its protocol's
+        logPrefix: the channel gives the carried protocol's (issue 96: lines
+        came as ``[Encrypted,client]``), or its class's name."""
+
+        class Named(Recorder):
+            def logPrefix(self):
+                return "Link"
+
+        clock = Clock()
+        named = EncryptedProtocol(Named(), ChannelKey.generate(), True, clock)
+        self.assertEqual(named.logPrefix(), "Link")
+        plain = EncryptedProtocol(Recorder(), ChannelKey.generate(), True, clock)
+        self.assertEqual(plain.logPrefix(), "Recorder")
+
     def test_plaintextPeerRefused(self):
         """A peer that speaks netstrings gets the channel's refusal, in
         plaintext, and the connection closes; the protocol reads nothing."""

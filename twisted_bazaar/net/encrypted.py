@@ -157,7 +157,13 @@ class EncryptedProtocol(Protocol):
         return self.session
 
     def logPrefix(self):
-        return "Encrypted"
+        """The carried protocol's (a link's, a transfer's): Twisted names a
+        connection's log lines by it (``[Link,client]``), and what a line
+        is about is what the channel carries, not the channel (issue 96:
+        lines came as ``[Encrypted,client]``)."""
+        wrapped = self.wrapped
+        prefix = getattr(wrapped, "logPrefix", None)
+        return prefix() if prefix is not None else wrapped.__class__.__name__
 
     # -- the TCP side ---------------------------------------------------------
 
