@@ -108,6 +108,10 @@ class PipeLink(NetstringReceiver):
     """The link the punch is coordinated over: punch messages to the
     puncher, through the channel run over the rendezvous."""
 
+    #: The peer's node id, as a node's link knows it (the puncher tells
+    #: its answers' ends by it): none here, where nobody listens.
+    peer_id = None
+
     def __init__(self, peer, inbound):
         self.peer = peer
         self.inbound = inbound
