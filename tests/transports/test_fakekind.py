@@ -72,7 +72,7 @@ class EndToEndTests(SynchronousTestCase):
         own = ownPaths(udp=9001, more=table.advertised())
         self.assertEqual(own, (Path(UDP, port=9001), Path(FAKE, port=5001)))
         seller = WiredLink(self.factory, "198.51.100.7")
-        self.say(seller, wire.ThisIsMe(NO_ID, 0, "", paths=own))
+        self.say(seller, wire.ThisIsMe(NO_ID, 9000, "", paths=own))
         [you] = seller.heard()
 
         buyer = WiredLink(self.factory, "192.0.2.50")

@@ -251,13 +251,16 @@ class Registry:
         """
         The paths of other kinds than the registry's own (a transport
         plugin's: a port of its own) that node_id named of itself, to
-        name for it (a tuple): each its claim, unchecked, at the host the
-        tracker names the node at (checked or seen), whatever host it
-        said: a node points its peers at a port of its own host, never
-        at another's.  () for a node whose address is not yet checked.
+        name for it (a tuple): each its claim, its port unchecked, at
+        the host the tracker names the node at, whatever host it said,
+        and only for a node dialled there (checked, no relay, a port of
+        its own), as its UDP port (L{udpOf}): a node points its peers at
+        a port of the host its check passed at, never at another
+        machine's behind its public address.
         """
         held = self.claims.get(node_id)
-        if held is None or node_id not in self.verified:
+        if (held is None or node_id not in self.checked or node_id in self.relays
+                or not self.nodes[node_id][1]):
             return ()
         host = self.nodes[node_id][0]
         return tuple(attr.evolve(path, host=host) for path in held)

@@ -143,9 +143,9 @@ class TrackerNamingTests(SynchronousTestCase):
         self.registry = tracker.registry
         self.factory = TrackerFactory(tracker)
 
-    def join(self, host, paths=None):
+    def join(self, host, paths=None, port=9000):
         link = WiredLink(self.factory, host)
-        hello = {"type": "thisisme", "id": "", "port": 0, "host": ""}
+        hello = {"type": "thisisme", "id": "", "port": port, "host": ""}
         if paths is not None:
             hello["paths"] = paths
         link.say(hello)
@@ -181,13 +181,25 @@ class TrackerNamingTests(SynchronousTestCase):
         self.assertEqual(self.registry.claims, {})
         self.assertEqual(self.registry.claimsOf(held), ())
 
-    def test_notBeforeItsAddressIsChecked(self):
-        """Not named for a node the tracker has not checked yet (it names
-        no host for it)."""
+    def test_onlyForANodeDialledThere(self):
+        """Not named for a node the tracker has not checked, one reached
+        through a relay, or one of port 0 (named where it is seen, not
+        where a check passed): the host may be another machine's behind
+        its public address."""
         link, node_id = self.join("198.51.100.7", [{"kind": "websocket", "port": 443}])
         [held] = self.registry.claims
-        self.registry.verified.discard(held)
+        claim = (Path(WEBSOCKET, "198.51.100.7", 443),)
+        self.assertEqual(self.registry.claimsOf(held), claim)
+        self.registry.setRelay(held, "203.0.113.1:7701")
         self.assertEqual(self.registry.claimsOf(held), ())
+        self.registry.setRelay(held, None)
+        self.registry.checked.discard(held)
+        self.assertEqual(self.registry.claimsOf(held), ())
+        self.registry.checked.add(held)
+        self.assertEqual(self.registry.claimsOf(held), claim)
+        _, other = self.join("198.51.100.8", [{"kind": "websocket", "port": 443}], port=0)
+        [zero] = set(self.registry.claims) - {held}
+        self.assertEqual(self.registry.claimsOf(zero), ())
 
 
 class LearnedTests(SynchronousTestCase):
