@@ -89,7 +89,7 @@ class PathBook(BookAccount):
         network), and its paths of other kinds, each dialled at that host
         whatever host the path names: the UDP port its QUIC is seen on,
         a port of a transport plugin's (the node's claim, which the
-        tracker names at the host it checked or saw)."""
+        tracker names at the host its check passed at)."""
         held = self._write(reply.id)
         paths = reply.paths
         relayed = firstOf(paths, RELAYED)

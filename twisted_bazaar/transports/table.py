@@ -75,7 +75,6 @@ class Transports(tuple):
             return defer.fail(NoTransport(f"no transport here dials {path}"))
         return transport.dial(path, expectedKey, protocolFactory, options)
 
-
     def advertised(self):
         """The paths the node names of itself for its transports (a tuple,
         in their order): each transport's C{advertised()}, for one that
