@@ -75,8 +75,8 @@ NOT_YET = {
     "net/syngate.py": ("rates.gates",),
     "net/timers.py": ("entry._due", "entry.function", "entry.subject", "resident._due"),
     "reach/book.py": (
-        "held.at", "held.failed", "held.host", "held.lan", "held.more", "held.noted",
-        "held.port", "held.relay", "held.udp", "held.word"),
+        "held.at", "held.failed", "held.host", "held.lan", "held.more",
+        "held.named", "held.noted", "held.port", "held.relay", "held.word"),
     "reach/punch/tcp.py": (
         "answer.dialing", "answer.over", "answer.synced", "answer.timer",
         "punch.attempt", "punch.dialing", "punch.nonce", "punch.over", "punch.port",

@@ -181,6 +181,31 @@ class WebSocketOnlyTests(HomeMarketCase):
             self.assertIn(peer.rsplit(":", 1)[1], {"80", "443"}, (local, peer))
         self.stopCleanly()
 
+    def test_reachesTheSellerTheTrackerNamed(self):
+        """Named no --ws-peer, the buyer (WebSocket on: --ws-port) learns
+        the seller's WebSocket port from the tracker, which the seller
+        told it in its thisisme, and reaches the seller there, the way
+        its firewall lets out (docs/protocol.md §2.4)."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        self.wsListening(tracker, 80)
+        seller = self.node("seller", self.seller_host, "--role", "seller", "--sell",
+                           "apple=2", "--ws-port", "443")
+        seller_id = nodeId(seller, TIMEOUT)
+        self.wsListening(seller, 443)
+        buyer = self.market.start("buyer", [
+            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
+            "--role", "buyer", "--want", "apple", "--ws-port", "443"],
+            wrapper=self.walled.wrapper)
+        buyer_id = nodeId(buyer, TIMEOUT)
+        waitBought(buyer, "apple", TIMEOUT, seller=seller_id, n=1, q=1)
+        waitSold(seller, "apple", TIMEOUT, buyer=buyer_id, left=1)
+        reached = REACHED.format(id=short(seller_id),
+                                 host=re.escape(self.seller_host.address))
+        self.assertNotEqual(buyer.matches(reached), [])
+        for local, peer in self.established(self.walled):
+            self.assertIn(peer.rsplit(":", 1)[1], {"80", "443"}, (local, peer))
+        self.stopCleanly()
+
     def test_bazaarBuyOverWebSocketOnly(self):
         """`bazaar buy` behind the firewall, given the tracker's WebSocket
         endpoint and the seller's with --ws-peer, as the daemon is, buys

@@ -440,7 +440,8 @@ def _hello(node, link, handshake):
     return wire.ThisIsMe(-1 if node.id is None else node.id, node.port,
                          node.config.host, scheme=scheme, superpeer=superpeer,
                          key=handshake.ownKey, nonce=nonce, reach=True,
-                         paths=ownPaths(lan=lan, udp=node.udpPort))
+                         paths=ownPaths(lan=lan, udp=node.udpPort,
+                                        more=node.dialer.advertised()))
 
 
 def _at(client):

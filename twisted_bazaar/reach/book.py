@@ -49,7 +49,7 @@ from twisted.internet import defer
 
 from twisted_bazaar.base.lan import MAX_LAN
 from twisted_bazaar.transports.path import (
-    CLAIMED, DIRECT, LAN, NAMED, RELAYED, SEEN, UDP, Path, firstOf, ofKind)
+    CLAIMED, DIRECT, LAN, NAMED, RELAYED, SEEN, Path, firstOf, ofKind)
 from twisted_bazaar.reach.asking import TrackerGone
 from twisted_bazaar.reach.bookaccount import BookAccount
 from twisted_bazaar.transports.relay.messages import FILES, NODE
@@ -67,6 +67,10 @@ RETRY_AFTER = 300.0
 #: dialled after it was written, at most: it goes once the dial that
 #: reads it takes it (L{PathBook.taken}).
 HEARD_FOR = 600.0
+#: The kinds of path a ``nodereply`` names that the book holds apart
+#: (the relay, the local addresses); each other path it names is held
+#: as named (L{PathBook.trackerNamed}).
+_APART = frozenset({RELAYED, LAN, DIRECT})
 
 
 class PathBook(BookAccount):
@@ -82,15 +86,17 @@ class PathBook(BookAccount):
         """The tracker named a node (a ``nodereply`` with a port): where it
         is, and its paths: the relay it is reached through (none: it is
         dialled there), its local addresses (for a node on this node's own
-        network), the UDP port its QUIC is seen on at that host (a path
-        of kind UDP)."""
+        network), and its paths of other kinds, each dialled at that host
+        whatever host the path names: the UDP port its QUIC is seen on,
+        a port of a transport plugin's (the node's claim, which the
+        tracker names at the host its check passed at)."""
         held = self._write(reply.id)
         paths = reply.paths
-        relayed, udp = firstOf(paths, RELAYED), firstOf(paths, UDP)
+        relayed = firstOf(paths, RELAYED)
         relay = None if relayed is None else relayed.relay
         held.host, held.port, held.relay = reply.host, reply.port, relay
         held.lan = tuple(path.host for path in ofKind(paths, LAN))
-        held.udp = None if udp is None else udp.port
+        held.named = tuple(path for path in paths or () if path.kind not in _APART)
         held.at = self.node.clock.seconds()
         held.noted, held.word = relay, NAMED
         # The tracker's word is the newer: its address is dialled.
@@ -246,7 +252,7 @@ class PathBook(BookAccount):
             # The relay noted stays: a dial through it asks the new
             # tracker first (it vouches for it no longer: L{vouches}).
             held.host, held.port, held.relay, held.lan, held.at = "", 0, None, (), None
-            held.udp = None
+            held.named = ()
             held.more = tuple(path for path in held.more if path.word not in (NAMED, SEEN))
             self._drop(peer_id, held)
 
@@ -267,8 +273,8 @@ class PathBook(BookAccount):
                                   expires=until))
             found.extend(Path(LAN, host, held.port, word=NAMED, expires=until)
                          for host in held.lan)
-            if held.udp is not None:
-                found.append(Path(UDP, held.host, held.udp, word=NAMED, expires=until))
+            found.extend(Path(path.kind, held.host, path.port, path.relay, NAMED, until)
+                         for path in held.named)
         if held.noted is not None and held.noted != held.relay:
             found.append(Path(RELAYED, relay=held.noted, word=held.word))
         said = self._said(held)
@@ -400,7 +406,7 @@ class PathBook(BookAccount):
         held = self._peers.get(peer_id)
         if held is not None and held.at is not None:
             held.host, held.port, held.relay, held.lan, held.at = "", 0, None, (), None
-            held.udp = None
+            held.named = ()
             self._drop(peer_id, held)
 
     def whereIs(self, peer_id):

@@ -47,8 +47,9 @@ KEPT = BOOK_PEERS.default
 
 class Entry:
     """What the book holds of one peer: the tracker's last word
-    (``host``, ``port``, ``relay``, ``lan``, ``udp`` as its ``nodereply``
-    named them, ``at`` when; ``at`` None when it named nothing), and the relay
+    (``host``, ``port``, ``relay``, ``lan`` as its ``nodereply`` named
+    them, and its other paths, ``named``: a tuple, a UDP port's, a
+    transport plugin's; ``at`` when; ``at`` None when it named nothing), and the relay
     it is to be reached through as last noted (``noted``), whose word
     ``word`` is; the address of its links as a peer's word last gave it
     (``said``: (host, port, the address group of the peer whose word it
@@ -63,7 +64,7 @@ class Entry:
     until when it is taken as unreachable (``unreached``, or None:
     L{PathBook.unreached}), which holds it."""
 
-    __slots__ = ("host", "port", "relay", "lan", "udp", "at", "noted", "word", "said",
+    __slots__ = ("host", "port", "relay", "lan", "named", "at", "noted", "word", "said",
                  "transfer", "more", "failed", "unreached")
 
     def __init__(self):
@@ -71,7 +72,7 @@ class Entry:
         self.port = 0
         self.relay = None
         self.lan = ()
-        self.udp = None
+        self.named = ()
         self.at = None
         self.noted = None
         self.word = None

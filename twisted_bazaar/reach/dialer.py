@@ -163,6 +163,14 @@ class Dialer(Vetting):
                                              self._fromPort)
         return self._transports
 
+    def advertised(self):
+        """The paths this node's transports name of themselves
+        (L{Transports.advertised
+        <twisted_bazaar.transports.table.Transports.advertised>}); ()
+        while none was given or made: asking makes none (a simulated
+        node's)."""
+        return () if self._transports is None else self._transports.advertised()
+
     def punchOverUdpWith(self, udpPunching):
         """Have a relayed link also wait for its punch over UDP
         (L{twisted_bazaar.reach.punch.udpservice.UdpPunching}), which

@@ -9,12 +9,16 @@ import attr
 
 from twisted_bazaar.base.lan import sameHost, sameSubnet
 from twisted_bazaar.transports.path import (
-    CLAIMED, LAN, NAMED, RELAYED, SEEN, UDP, Path, firstOf, ofKind)
+    CLAIMED, DIRECT, LAN, NAMED, RELAYED, SEEN, UDP, Path, firstOf, ofKind)
 from twisted_bazaar.wire.ids import KEYED, isKeyed
 
 #: The ids the tracker gives keyless nodes are non-negative and below
 #: this (a keyed node's id is its key's: L{twisted_bazaar.wire.ids}).
 ID_SPACE = 2**31
+#: The kinds of path the registry names by rules of their own (L{said},
+#: L{pathsOf}); a path of any other kind a node names of itself is its
+#: claim, kept as said and named as such (L{claimsOf}).
+_OWN_RULES = frozenset({DIRECT, LAN, RELAYED, UDP})
 #: Random draws tried before a full scan when picking a node to introduce.
 _PICK_TRIES = 16
 
@@ -112,6 +116,10 @@ class Registry:
         #: id -> [the UDP port it serves QUIC on, as its thisisme said; the
         #: host the tracker's UDP reach check saw it at there, or None].
         self.udps = {}
+        #: id -> the paths of other kinds it named of itself (a
+        #: transport plugin's: a port of its own), each at no host, for a
+        #: node that named some (L{claimsOf}).
+        self.claims = {}
         #: Changes to the table so far (a join, a check passed, a
         #: departure): an answer built from it holds while this stays.
         self.changes = 0
@@ -206,10 +214,18 @@ class Registry:
         named its ways in its ``thisisme`` (``paths``, None: none): each a
         claim, whatever word it says it is.  Its local addresses are kept
         (L{setLan}), its UDP port (L{setUdp}) until the UDP reach check
-        sees it; its relay is the tracker's own to name (L{setRelay})."""
+        sees it; its relay is the tracker's own to name (L{setRelay});
+        its paths of other kinds (a transport plugin's), each without the
+        host it names (L{claimsOf})."""
         self.setLan(node_id, seen, tuple(path.host for path in ofKind(paths, LAN)))
         udp = firstOf(paths, UDP)
         self.setUdp(node_id, None if udp is None else udp.port)
+        claims = tuple(attr.evolve(path, host="", word=CLAIMED) for path in paths or ()
+                       if path.kind not in _OWN_RULES)
+        if claims and node_id in self.nodes:
+            self.claims[node_id] = claims
+        else:
+            self.claims.pop(node_id, None)
 
     def pathsOf(self, node_id, asker_id):
         """
@@ -217,17 +233,37 @@ class Registry:
         with whose word it is: the relay it is reached through (the
         tracker's word: L{relayOf}), its local addresses (its claims,
         which the tracker cannot check: L{lanOf}), its UDP port (where
-        the UDP reach check saw it: L{udpOf}).
+        the UDP reach check saw it: L{udpOf}), its paths of other kinds
+        (its claims: L{claimsOf}).
         """
         relay, lan, udp = (self.relayOf(node_id), self.lanOf(node_id, asker_id),
                            self.udpOf(node_id))
-        if relay is None and lan is None and udp is None:
+        claims = self.claimsOf(node_id)
+        if relay is None and lan is None and udp is None and not claims:
             return None
         port = self.nodes[node_id][1]
         return ((() if relay is None else (Path(RELAYED, relay=relay, word=NAMED),))
                 + tuple(Path(LAN, host, port, word=CLAIMED) for host in lan or ())
                 + (() if udp is None else (
-                    Path(UDP, self.nodes[node_id][0], udp, word=SEEN),)))
+                    Path(UDP, self.nodes[node_id][0], udp, word=SEEN),)) + claims)
+
+    def claimsOf(self, node_id):
+        """
+        The paths of other kinds than the registry's own (a transport
+        plugin's: a port of its own) that node_id named of itself, to
+        name for it (a tuple): each its claim, its port unchecked, at
+        the host the tracker names the node at, whatever host it said,
+        and only for a node dialled there (checked, no relay, a port of
+        its own), as its UDP port (L{udpOf}): a node points its peers at
+        a port of the host its check passed at, never at another
+        machine's behind its public address.
+        """
+        held = self.claims.get(node_id)
+        if (held is None or node_id not in self.checked or node_id in self.relays
+                or not self.nodes[node_id][1]):
+            return ()
+        host = self.nodes[node_id][0]
+        return tuple(attr.evolve(path, host=host) for path in held)
 
     def setLan(self, node_id, seen, lan):
         """The node, whose tracker connection comes from host ``seen``,
@@ -294,6 +330,7 @@ class Registry:
         self.relays.pop(node_id, None)
         self.lans.pop(node_id, None)
         self.udps.pop(node_id, None)
+        self.claims.pop(node_id, None)
         self.verified.discard(node_id)
         self.checked.discard(node_id)
         self.changes += 1

@@ -52,6 +52,12 @@ class ITransport(Interface):
         Deferred firing with the listening port, or failing with why it
         does not listen."""
 
+    # A transport whose addresses travel also has C{advertised()}: the
+    # L{Path} of its own port that its node names of itself (its
+    # ``thisisme``, docs/protocol.md §3, "Paths"), or None while it has
+    # none (L{twisted_bazaar.transports.table.Transports.advertised}).
+    # Optional, so not declared here: verifyObject would ask it of all.
+
 
 @attr.s(frozen=True, slots=True)
 class DialOptions:

@@ -75,6 +75,19 @@ class Transports(tuple):
             return defer.fail(NoTransport(f"no transport here dials {path}"))
         return transport.dial(path, expectedKey, protocolFactory, options)
 
+    def advertised(self):
+        """The paths the node names of itself for its transports (a tuple,
+        in their order): each transport's C{advertised()}, for one that
+        has it (an optional part of a transport: one whose addresses
+        travel, a plugin's, names its own port there), None left
+        out."""
+        found = ()
+        for transport in self:
+            advertise = getattr(transport, "advertised", None)
+            path = None if advertise is None else advertise()
+            if path is not None:
+                found += (path,)
+        return found
 
     def dialingFrom(self, fromPort):
         """This table, its TCP transport dialling from a port by

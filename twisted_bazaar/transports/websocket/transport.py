@@ -21,6 +21,7 @@ from twisted_bazaar.base.httphosts import ServedNames
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedFactory
 from twisted_bazaar.transports.interface import NO_OPTIONS, ITransport
+from twisted_bazaar.transports.path import Path
 from twisted_bazaar.transports.relay.messages import FILES as FILES_PURPOSE
 from twisted_bazaar.transports.websocket import WEBSOCKET, WHAT
 from twisted_bazaar.transports.websocket.endpoints import ROOT, WebSocketClientEndpoint
@@ -98,6 +99,15 @@ class WebSocketTransport:
         """Whether path is one this transport dials: of its kind, with a
         host and a port."""
         return path.kind == WEBSOCKET and bool(path.host) and 0 < path.port < 65536
+
+    def advertised(self):
+        """The path a node names of itself for this transport (its
+        ``thisisme``, docs/protocol.md §3, "Paths"): its port, once it
+        listens, at no host (the tracker names it at the node's); else
+        None."""
+        if self.port is None:
+            return None
+        return Path(WEBSOCKET, port=self.port.getHost().port)
 
     def dial(self, path, expectedKey, protocolFactory, options=None):
         """
