@@ -490,8 +490,11 @@ def _compile(cls, type_name, fields, retired=frozenset()):
         encode += [f"    if self.{attribute} is not None:",
                    f"        out[{wire!r}] = {written(attribute, check)}"]
     encode.append("    return out")
-    # A field of an older version is refused before anything is read.
-    refuse = (["    if not _RETIRED.isdisjoint(obj):", "        _refuseRetired(cls, obj)"]
+    # A field of an older version is refused before anything is read: a
+    # lookup a retired field, inline (a set's isdisjoint walked every key
+    # of the message, 2 % of the codec benchmark's decode).
+    held = " or ".join(f"{wire!r} in obj" for wire in sorted(retired))
+    refuse = ([f"    if {held}:", "        _refuseRetired(cls, obj)"]
               if retired else [])
     decode = ["def strictFromDict(obj):", *refuse, "    get = obj.get"]
     defaults = {}
@@ -560,7 +563,7 @@ def _compile(cls, type_name, fields, retired=frozenset()):
                  "_ID_LIST": _idLists.get, "_keepIdList": _keepIdList,
                  "_nodeIds": _nodeIds, "_wireId": ids.wireId, "_wireIds": ids.wireIds,
                  "_new": object.__new__, "_Decoded": twin,
-                 "_RETIRED": retired, "_refuseRetired": _refuseRetired,
+                 "_refuseRetired": _refuseRetired,
                  **defaults, **writers}
     exec("\n".join(encode + decode + fast), namespace)
     cls.strictFromDict = staticmethod(namespace["strictFromDict"])
