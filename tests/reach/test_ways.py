@@ -5,18 +5,16 @@ a path of that kind in the book that is not a bare claim; a link, or a
 transfer), and what it asks the dialer's transports.
 """
 
-from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
-from zope.interface import implementer
 
 from twisted_bazaar.identity.keys import encode
 from twisted_bazaar.reach.ways import Added
-from twisted_bazaar.transports.interface import ITransport
 from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, UDP, Path
 from twisted_bazaar.transports.relay.messages import FILES, NODE
 from twisted_bazaar.transports.table import Transports
 from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.wire.ids import KEYED
+from tests.transports.recording import Recording
 
 PEER = 0x1234
 
@@ -56,26 +54,6 @@ class Peer:
     def __init__(self, peer_id=PEER, key=None):
         self.id = peer_id
         self.key = key
-
-
-@implementer(ITransport)
-class Recording:
-    """A transport of one kind that records its dials; each connects at
-    once."""
-
-    def __init__(self, kind):
-        self.kind = kind
-        self.dials = []
-
-    def canDial(self, path):
-        return path.kind == self.kind and bool(path.host)
-
-    def dial(self, path, expectedKey, protocolFactory, options=None):
-        self.dials.append((path, expectedKey, options))
-        return defer.succeed(protocolFactory())
-
-    def listen(self, factory):
-        return defer.succeed(None)
 
 
 class AddedTests(SynchronousTestCase):

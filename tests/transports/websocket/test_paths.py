@@ -11,11 +11,10 @@ expected.
 import random
 from types import SimpleNamespace
 
-from twisted.internet import defer, task
+from twisted.internet import task
 from twisted.internet.endpoints import TCP4ServerEndpoint
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
-from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.channel.session import ChannelKey
@@ -26,7 +25,6 @@ from twisted_bazaar.reach.dialer import Dialer
 from twisted_bazaar.reach.ownpaths import ownPaths
 from twisted_bazaar.reach.ways import Added
 from twisted_bazaar.tracker import Tracker, TrackerFactory
-from twisted_bazaar.transports.interface import ITransport
 from twisted_bazaar.transports.path import DIRECT, NAMED, UDP, Path
 from twisted_bazaar.transports.relay.messages import NODE
 from twisted_bazaar.transports.table import Transports
@@ -37,6 +35,7 @@ from twisted_bazaar.wire.paths import checkPaths
 
 from tests.helpers import WiredLink
 from tests.transports.websocket.helpers import PORT, Recorders
+from tests.transports.recording import Recording
 
 PEER = 0x77
 
@@ -111,26 +110,6 @@ class AdvertisedTests(SynchronousTestCase):
         """A node's own paths hold its transports' after its others."""
         self.assertEqual(ownPaths(udp=9001, more=(Path(WEBSOCKET, port=PORT),)),
                          (Path(UDP, port=9001), Path(WEBSOCKET, port=PORT)))
-
-
-@implementer(ITransport)
-class Recording:
-    """A transport of one kind that records its dials; each connects at
-    once."""
-
-    def __init__(self, kind):
-        self.kind = kind
-        self.dials = []
-
-    def canDial(self, path):
-        return path.kind == self.kind and bool(path.host)
-
-    def dial(self, path, expectedKey, protocolFactory, options=None):
-        self.dials.append((path, expectedKey, options))
-        return defer.succeed(protocolFactory())
-
-    def listen(self, factory):
-        return defer.succeed(None)
 
 
 class TrackerNamingTests(SynchronousTestCase):

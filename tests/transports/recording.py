@@ -1,0 +1,29 @@
+"""
+A transport of one kind for tests of who dials what (L{Recording}):
+it records each dial and connects at once.
+"""
+
+from twisted.internet import defer
+from zope.interface import implementer
+
+from twisted_bazaar.transports.interface import ITransport
+
+
+@implementer(ITransport)
+class Recording:
+    """A transport of one kind that records its dials; each connects at
+    once."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.dials = []
+
+    def canDial(self, path):
+        return path.kind == self.kind and bool(path.host)
+
+    def dial(self, path, expectedKey, protocolFactory, options=None):
+        self.dials.append((path, expectedKey, options))
+        return defer.succeed(protocolFactory())
+
+    def listen(self, factory):
+        return defer.succeed(None)
