@@ -103,18 +103,25 @@ class WebSocketOnlyTests(HomeMarketCase):
             subprocess.run([*self.walled.wrapper, "iptables", *rule], check=True,
                            capture_output=True, timeout=60)
 
+    def publicSeller(self, *more):
+        """The tracker on WebSocket port 80 and a public seller of 2 apple
+        (and what ``more`` adds) on WebSocket port 443: (the tracker, the
+        seller, its id)."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        self.wsListening(tracker, 80)
+        seller = self.node("seller", self.seller_host, "--role", "seller", "--sell",
+                           "apple=2", *more, "--ws-port", "443")
+        seller_id = nodeId(seller, TIMEOUT)
+        self.wsListening(seller, 443)
+        return tracker, seller, seller_id
+
     def wsListening(self, daemon, port):
         daemon.waitForEvent(LISTENING_EVENT, TIMEOUT, what="websocket", host="0.0.0.0",
                             port=port)
 
     def test_buyAnItemAndAFileOverWebSocketOnly(self):
-        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
-        self.wsListening(tracker, 80)
         shared, content = self.shareFile("song.ogg", 2 * 2**20)
-        seller = self.node("seller", self.seller_host, "--role", "seller", "--sell",
-                           "apple=2", "--share", shared, "--ws-port", "443")
-        seller_id = nodeId(seller, TIMEOUT)
-        self.wsListening(seller, 443)
+        tracker, seller, seller_id = self.publicSeller("--share", shared)
         waitSharing(seller, "song.ogg", TIMEOUT)
         public = self.node("public", self.public_host, "--ws-port", "443")
         public_id = nodeId(public, TIMEOUT)
@@ -186,12 +193,7 @@ class WebSocketOnlyTests(HomeMarketCase):
         the seller's WebSocket port from the tracker, which the seller
         told it in its thisisme, and reaches the seller there, the way
         its firewall lets out (docs/protocol.md §2.4)."""
-        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
-        self.wsListening(tracker, 80)
-        seller = self.node("seller", self.seller_host, "--role", "seller", "--sell",
-                           "apple=2", "--ws-port", "443")
-        seller_id = nodeId(seller, TIMEOUT)
-        self.wsListening(seller, 443)
+        _, seller, seller_id = self.publicSeller()
         buyer = self.market.start("buyer", [
             "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
             "--role", "buyer", "--want", "apple", "--ws-port", "443"],
@@ -210,12 +212,7 @@ class WebSocketOnlyTests(HomeMarketCase):
         """`bazaar buy` behind the firewall, given the tracker's WebSocket
         endpoint and the seller's with --ws-peer, as the daemon is, buys
         from the seller and exits 0."""
-        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
-        self.wsListening(tracker, 80)
-        seller = self.node("seller", self.seller_host, "--role", "seller", "--sell",
-                           "apple=2", "--ws-port", "443")
-        seller_id = nodeId(seller, TIMEOUT)
-        self.wsListening(seller, 443)
+        _, seller, seller_id = self.publicSeller()
         done = subprocess.run(
             [*self.walled.wrapper, str(Path(sys.executable).with_name("bazaar")),
              "--json", "--tracker", f"ws:{self.tracker_host.address}:80", "buy", "apple",
