@@ -66,7 +66,7 @@ class SharedFolderTests(SynchronousTestCase):
         self.waits = []
 
     def held(self):
-        folder = SharedFolder(self.state, sleep=self.waits.append)
+        folder = SharedFolder(self.state, sleep=self.waits.append, mark="tracker.key")
         folder.take()
         self.addCleanup(folder.undo)
         return folder
@@ -89,6 +89,57 @@ class SharedFolderTests(SynchronousTestCase):
         first.undo()
         self.assertEqual(os.listdir(self.state), ["tracker.key"])
         self.assertAlmostEqual(sum(self.waits), module.PATIENCE)
+
+    def test_oneRunningOnItKeepsEverythingAtOnce(self):
+        """The other has started and runs on the folder (holds the mark):
+        a failed start leaves what it made without waiting."""
+        first, second = self.held(), self.held()
+        key = os.path.join(self.state, "tracker.key")
+        _touch(key)
+        first.made.append(key)
+        second.running()
+        first.undo()
+        self.assertEqual((os.listdir(self.state), self.waits), (["tracker.key"], []))
+
+    def test_aSlowStartIsWaitedFor(self):
+        """The other is still starting (a loaded machine): a failed start
+        waits for it; when it fails too and lets go, what the first made
+        goes, however long it took short of PATIENCE."""
+        first, second = self.held(), self.held()
+        key = os.path.join(self.state, "tracker.key")
+        _touch(key)
+        first.made.append(key)
+
+        def secondFailsLate(seconds):
+            self.waits.append(seconds)
+            if len(self.waits) == 100:  # 5 s: longer than a start here
+                second.undo()
+
+        first._sleep = secondFailsLate
+        first.undo()
+        self.assertEqual((os.listdir(self.folder), len(self.waits)), ([], 100))
+
+    def test_theFoldersOneMadeHoldTheOthersKey(self):
+        """Two failed starts: the first made the folders, the second the
+        key in them.  The first gets the folder while the second, trying
+        for it too, holds it not: its folders cannot go yet, so it lets
+        go and tries again once the second has removed its key; nothing
+        is left (CI at load: an empty state directory was)."""
+        import fcntl
+
+        first, second = self.held(), self.held()
+        key = os.path.join(self.state, "tracker.key")
+        _touch(key)
+        second.made.append(key)
+        fcntl.flock(second._fd, fcntl.LOCK_UN)  # its own try let go of it
+
+        def secondUndoesMeanwhile(seconds):
+            self.waits.append(seconds)
+            second.undo()
+
+        first._sleep = secondUndoesMeanwhile
+        first.undo()
+        self.assertEqual((os.listdir(self.folder), len(self.waits)), ([], 1))
 
     def test_twoFailingAtOnceWaitForEachOther(self):
         """Both fail: the first to try lets go of its hold as it tries, so

@@ -170,6 +170,22 @@ class ExitStatusTests(SynchronousTestCase):
         self.atExit[0]()
         self.assertEqual((undone, self.exits), (["made"], [1]))
 
+    def test_whenStartedRunsOnlyAfterAStart(self):
+        """What marks the start done (the tracker's hold on its state
+        directory as one it runs on) runs when the reactor runs, once;
+        never after a failed start."""
+        started = []
+        status = self.make(running=False)
+        status.whenStarted(lambda: started.append("ran"))
+        status.running()
+        status.running()
+        self.assertEqual(started, ["ran"])
+        status = self.make(running=False)
+        status.whenStarted(lambda: started.append("failed"))
+        status.fail("port taken")
+        status.running()
+        self.assertEqual(started, ["ran"])
+
     def test_aRefusalUndoesAtOnce(self):
         """Refused while twistd builds the service (nothing started), what
         it made is undone before the SystemExit is raised."""

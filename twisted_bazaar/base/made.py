@@ -8,7 +8,9 @@ Each thing is made so that the making says whose it is: a folder by
 C{mkdir} (EEXIST: another's), a file by a link that fails when the name
 is taken (L{twisted_bazaar.identity.keys.Identity.inDirectory}).  A folder
 several processes may use at once is held with a shared C{flock} while
-used (L{SharedFolder}): what one made is removed only when it is alone.
+used (L{SharedFolder}): what one made is removed only when it is alone,
+and a start that fails waits for those still starting, never for one
+that runs on it (L{SharedFolder.running}).
 """
 
 import errno
@@ -19,9 +21,10 @@ import time
 #: Times a folder is made again when another process removed it (or its
 #: parent) while this one made it.
 _ATTEMPTS = 20
-#: Seconds a failed start waits for the others holding its folder to let
-#: go of it (another failed start, ending too), and between its tries.
-PATIENCE, _STEP = 2.0, 0.05
+#: Seconds a failed start waits for the others holding its folder, still
+#: starting, to let go of it (another failed start ending too) or to run
+#: on it, and between its tries: only a start that hangs takes them all.
+PATIENCE, _STEP = 30.0, 0.05
 
 
 def makeFolders(directory, mode=0o700):
@@ -74,17 +77,27 @@ class SharedFolder:
     C{flock} on the folder itself until the process ends: a start that
     fails removes what it made there (L{undo}) only when no other process
     holds it, under an exclusive lock, so that one starting meanwhile
-    waits, then finds the folder gone, and makes it anew.
+    waits, then finds the folder gone, and makes it anew.  A process that
+    has started holds its C{mark} file too (L{running}): one that fails
+    beside it leaves everything at once, and waits only for starts still
+    under way, however slow (a loaded machine).
 
     @ivar made: the paths this process made there, in the order made
         (L{makeFolders}'s, then what its caller adds).
     """
 
-    def __init__(self, directory, mode=0o700, sleep=time.sleep):
-        """@param sleep: waits a number of seconds (L{undo}'s tries)."""
+    def __init__(self, directory, mode=0o700, sleep=time.sleep, mark=None):
+        """
+        @param sleep: waits a number of seconds (L{undo}'s tries).
+        @param mark: the name of a file in the folder that a process
+            running on it holds (L{running}); None: any holder may run on.
+        """
         self.directory = directory
         self.mode = mode
         self._sleep = sleep
+        self._mark = mark
+        #: The mark's descriptor, held while this process runs on it.
+        self._running = None
         self.made = []
         #: The folders missing when it looked: those another start made
         #: meanwhile (a race of two) go too, if empty, with its own.
@@ -124,44 +137,98 @@ class SharedFolder:
         raise OSError(errno.EAGAIN, "made and removed again by other processes, "
                       f"{_ATTEMPTS} times", self.directory)
 
+    def running(self):
+        """
+        This process has started and runs on the folder: it holds the
+        C{mark} file with a shared lock until it ends, so that a start
+        that fails beside it knows at once to leave what it made.
+        """
+        if self._mark is None or self._running is not None:
+            return
+        try:
+            fd = os.open(os.path.join(self.directory, self._mark), os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        except OSError:
+            os.close(fd)
+            return
+        self._running = fd
+
+    def _othersRun(self):
+        """Whether another process runs on the folder (holds the mark)."""
+        if self._mark is None:
+            return False
+        try:
+            fd = os.open(os.path.join(self.directory, self._mark), os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+        return False
+
     def undo(self):
         """
         Remove what this process made, once no other holds the folder;
-        if one still does after L{PATIENCE} seconds (a tracker that runs
-        on it), leave it all.  Lets go of it.
+        if one runs on it (L{running}), or one still holds it after
+        L{PATIENCE} seconds (a start that hangs), leave it all.  Lets go
+        of it.
 
         Two starts that fail at once wait for each other: a try that
         fails lets go of this one's own hold (C{flock} converts a lock by
-        removing it first), so the other's next try gets it.
+        removing it first), so the other's next try gets it.  Each may
+        have made some of the folders and the other the key in them: one
+        whose folders still hold the other's lets go and tries again,
+        until the other has removed its own.
         """
         fd, self._fd = self._fd, None
         if fd is None:
             return
-        if not self.made:
-            os.close(fd)
-            return
         try:
             for _ in range(round(PATIENCE / _STEP)):
+                if not self.made:
+                    return
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
+                    if self._othersRun():
+                        return
                     self._sleep(_STEP)
                     continue
                 except OSError:
-                    pass  # a file system without locks: what it made goes
-                unmake(self.made)
-                # A parent a start racing this one made (each made some of
-                # them) is no one's state once empty: one that is about to
-                # make a folder in it finds it gone, and makes it again.
-                for folder in reversed(self._missing):
-                    try:
-                        os.rmdir(folder)
-                    except OSError:
-                        pass
-                self.made = []
-                return
+                    unmake(self.made)  # a file system without locks: once
+                    self.made = []
+                    return
+                self._unmakeAlone()
+                if self.made:
+                    # Another start's file in a folder this one made: it
+                    # removes it as it ends (it holds the folder no more,
+                    # trying for it too); then this one's folders go.
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                    self._sleep(_STEP)
         finally:
             os.close(fd)
+
+    def _unmakeAlone(self):
+        """Under the exclusive lock: remove what this process made; what
+        is left (a folder holding another's file) stays in C{made}."""
+        unmake(self.made)
+        # A parent a start racing this one made (each made some of them)
+        # is no one's state once empty: one that is about to make a
+        # folder in it finds it gone, and makes it again.
+        for folder in reversed(self._missing):
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
+        self.made = [path for path in self.made if os.path.lexists(path)]
 
 
 def _same(fd, path):

@@ -45,7 +45,8 @@ def trackerIdentity(data_dir, default=None, held=None):
 
     @param held: a list given the L{SharedFolder} the key is kept in,
         held until the process ends, whose C{made} lists the paths made
-        here (folders, then the key file), in the order made.
+        here (folders, then the key file), in the order made; its
+        C{running} says the tracker has started (its key file the mark).
     @raise StartupError: when the directory cannot be used, saying which
         and what to do.
     """
@@ -81,7 +82,7 @@ def trackerIdentity(data_dir, default=None, held=None):
 def _keptIn(directory, held):
     """The key kept in ``directory``, held (L{SharedFolder}, given to
     ``held``), made with the folders missing the first time."""
-    folder = SharedFolder(directory)
+    folder = SharedFolder(directory, mark=TRACKER_KEY_FILE)
     folder.take()
     held.append(folder)
     return Identity.inDirectory(directory, name=TRACKER_KEY_FILE, made=folder.made)

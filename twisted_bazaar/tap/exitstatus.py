@@ -81,6 +81,9 @@ class ExitStatus:
         self._logOnTerminal = nodaemon and textOnTerminal(twistdConfig or {})
         #: What undoes what the start made, run if it fails (L{undoOnFailedStart}).
         self._undo = []
+        #: What marks the start done, run once the reactor runs unless it
+        #: failed (L{whenStarted}).
+        self._started = []
         #: The daemon failed before its reactor ran (L{fail}).
         self.startFailed = False
         #: (twistd's status pipe, the line) to tell the twistd process in
@@ -94,6 +97,12 @@ class ExitStatus:
         directory, a node's new data dir).  After a failed start it runs
         at exit, once the services have stopped (a node's store closed)."""
         self._undo.append(undo)
+
+    def whenStarted(self, started):
+        """Have ``started`` run once the reactor runs, if the start did
+        not fail (every port listening): the tracker then marks its state
+        directory as one it runs on."""
+        self._started.append(started)
 
     def refusal(self, why):
         """The start is refused while twistd builds the service (before
@@ -161,7 +170,13 @@ class ExitStatus:
     def running(self):
         """The reactor runs, so the daemon has started: a daemon in the
         background lets go of the stderr it was started with (a caller
-        waiting for that stream to close, as a pipe, sees it close)."""
+        waiting for that stream to close, as a pipe, sees it close);
+        unless its start failed, what marks it started runs
+        (L{whenStarted})."""
+        started, self._started = self._started, []
+        if not self.startFailed:
+            for f in started:
+                f()
         if not self.nodaemon and self.stderr is not None:
             stderr, self.stderr = self.stderr, None
             try:

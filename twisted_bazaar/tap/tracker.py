@@ -291,7 +291,8 @@ def _keptIdentity(options, exitStatus):
     port taken, an endpoint of --metrics or --web that does not parse,
     any failure before the reactor runs) removes the key and the folders
     it made, unless another tracker holds the directory: it leaves no new
-    state directory behind, and never takes one from a tracker that runs.
+    state directory behind, and never takes one from a tracker that runs
+    (marked so once its reactor runs: L{SharedFolder.running}).
     """
     held = []
 
@@ -306,4 +307,5 @@ def _keptIdentity(options, exitStatus):
         undo()
         raise SystemExit(exitStatus.line(str(e)))
     exitStatus.undoOnFailedStart(undo)
+    exitStatus.whenStarted(lambda: [folder.running() for folder in held])
     return identity
