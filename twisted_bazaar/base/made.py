@@ -158,21 +158,8 @@ class SharedFolder:
 
     def _othersRun(self):
         """Whether another process runs on the folder (holds the mark)."""
-        if self._mark is None:
-            return False
-        try:
-            fd = os.open(os.path.join(self.directory, self._mark), os.O_RDONLY)
-        except OSError:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        except OSError:
-            return False
-        finally:
-            os.close(fd)
-        return False
+        return self._mark is not None and heldElsewhere(
+            os.path.join(self.directory, self._mark), fcntl.LOCK_EX)
 
     def undo(self):
         """
@@ -229,6 +216,27 @@ class SharedFolder:
             except OSError:
                 pass
         self.made = [path for path in self.made if os.path.lexists(path)]
+
+
+def heldElsewhere(path, lock, unknown=False):
+    """Whether another process holds a C{flock} on the file ``path`` that
+    keeps this one from taking ``lock`` (C{LOCK_SH} or C{LOCK_EX}), asked
+    without keeping it; a missing file is held by no one.
+
+    @param unknown: the answer where locks cannot be had at all."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, lock | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return unknown  # a file system without locks
+    finally:
+        os.close(fd)
+    return False
 
 
 def _same(fd, path):

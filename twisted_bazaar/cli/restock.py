@@ -14,6 +14,7 @@ import os
 from twisted.internet import defer
 from twisted.internet.endpoints import UNIXClientEndpoint, connectProtocol
 
+from twisted_bazaar.base.made import heldElsewhere
 from twisted_bazaar.daemon.control import MAX_REQUEST, socketPath
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.status.client import ClientError
@@ -61,11 +62,8 @@ class _Restocker(FramedProtocol):
 def nodeRuns(data_dir):
     """Whether a node holds the data dir's lock (L{DataDirLock}), asked
     without taking it: a shared lock cannot be had while a node holds
-    its exclusive one."""
-    try:
-        fd = os.open(os.path.join(data_dir, LOCK_NAME), os.O_RDONLY)
-    except OSError:
-        return False
+    its exclusive one; where locks cannot be had, taken as held."""
+    return heldElsewhere(os.path.join(data_dir, LOCK_NAME), fcntl.LOCK_SH, unknown=True)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except OSError:
