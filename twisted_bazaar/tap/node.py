@@ -513,7 +513,9 @@ def _served(reactor, options, state, site, exitStatus):
 def _transports(reactor, options, site, exitStatus):
     """The makers of the node's transports of plugins, each for a node
     whose options turn it on."""
-    made = (plugin.nodeTransport(reactor, values, site.interface, exitStatus.fail)
+    kinds = {tracker.kind for tracker in options.trackers}
+    made = (plugin.nodeTransport(reactor, values, site.interface, exitStatus.fail,
+                                 trackerKinds=kinds)
             for plugin, values in transportValues(options))
     return tuple(maker for maker in made if maker is not None)
 

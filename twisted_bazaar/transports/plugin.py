@@ -50,7 +50,7 @@ class ITransportPlugin(Interface):
         as a stranger would.
         """
 
-    def nodeTransport(reactor, values, interface, onFailure):
+    def nodeTransport(reactor, values, interface, onFailure, trackerKinds=()):
         """
         The maker of a node's transport of this kind, as
         L{twisted_bazaar.daemon.node.serveNode}'s ``transports`` take
@@ -60,6 +60,10 @@ class ITransportPlugin(Interface):
         @param interface: the interface the node listens on (--listen's).
         @param onFailure: told one line when the daemon must end (a port
             that cannot listen).
+        @param trackerKinds: the endpoint kinds of the node's ``--tracker``
+            addresses: a node that reaches its tracker by one of this
+            transport's L{trackerKinds} may be where nothing else leaves,
+            so it dials its peers over the transport too.
         """
 
     def trackerService(reactor, identity, factory, peerLog, values, interface,

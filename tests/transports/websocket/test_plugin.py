@@ -6,6 +6,7 @@ without them.
 """
 
 import tempfile
+from types import SimpleNamespace
 
 from twisted.application.service import MultiService
 from twisted.internet.task import Clock
@@ -20,6 +21,7 @@ from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.daemon.registry import transportPlugins
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.tap.node import Options as NodeOptions
+from twisted_bazaar.tap.node import _transports
 from twisted_bazaar.tap.tracker import Options as TrackerOptions
 from twisted_bazaar.tap.tracker import makeService as makeTrackerService
 from twisted_bazaar.tap.transports import transportValues
@@ -119,6 +121,30 @@ class NodeTransportTests(SynchronousTestCase):
         self.assertIsInstance(made, NodeWebSocket)
         self.assertFalse(made.listens)
         self.assertEqual(made.peers, [(1, "192.0.2.1", 443)])
+
+    def test_aWsTrackerAloneDials(self):
+        """A node that reaches its tracker by ``ws:`` may be where only
+        HTTP(S) leaves: given neither option, it dials the WebSocket paths
+        the tracker names, and listens on no port."""
+        values = {"ws-port": None, "ws-names": None, "ws-peer": []}
+        make = WebSocketPlugin().nodeTransport(Clock(), values, "", [].append,
+                                               trackerKinds={"tcp", "ws"})
+        made = make(ChannelKey.generate(Identity.generate()), None)
+        self.assertFalse(made.listens)
+        self.assertEqual(made.peers, [])
+        self.assertIsNone(WebSocketPlugin().nodeTransport(
+            Clock(), values, "", [].append, trackerKinds={"tcp", "tls"}))
+
+    def test_theDaemonTellsItsTrackersKinds(self):
+        """bazaar-node with only ``--tracker ws:`` has a WebSocket
+        transport; with a TCP tracker, none."""
+        site = SimpleNamespace(interface="")
+        status = SimpleNamespace(fail=[].append)
+        ws = parsed(NodeOptions, SELLER + ["--tracker", "ws:192.0.2.10:80"])
+        [make] = _transports(Clock(), ws, site, status)
+        self.assertFalse(make(ChannelKey.generate(Identity.generate()), None).listens)
+        tcp = parsed(NodeOptions, SELLER + ["--tracker", "192.0.2.10:7700"])
+        self.assertEqual(_transports(Clock(), tcp, site, status), ())
 
     def test_aPort(self):
         make = WebSocketPlugin().nodeTransport(

@@ -63,10 +63,13 @@ class WebSocketPlugin:
         L{OPENING}."""
         return () if values["ws-port"] is None else (OPENING,)
 
-    def nodeTransport(self, reactor, values, interface, onFailure):
+    def nodeTransport(self, reactor, values, interface, onFailure, trackerKinds=()):
         """The maker of the node's WebSocket (its port, --ws-port, and its
-        --ws-peer paths), for a node given either; else None."""
-        if values["ws-port"] is None and not values["ws-peer"]:
+        --ws-peer paths), for a node given either or that reaches a
+        tracker by ``ws:`` (it dials the WebSocket paths the tracker
+        names: its network may let only HTTP(S) out); else None."""
+        if (values["ws-port"] is None and not values["ws-peer"]
+                and PREFIX not in trackerKinds):
             return None
         from twisted_bazaar.transports.websocket.service import NodeWebSocket
         return lambda channel, peerLog: NodeWebSocket(
