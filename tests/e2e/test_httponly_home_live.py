@@ -81,3 +81,38 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         waitSold(seller, "apple", TIMEOUT, buyer=bought["node"], left=1)
         self.onlyHttpLeft()
         self.stopCleanly()
+
+    def test_sellerThereSellsToAPublicBuyer(self):
+        """A seller at the HTTP-only home with default flags and only
+        ``--tracker ws:`` sells an item and a 16 MiB file to a public
+        buyer with plain TCP defaults: its reservation at the tracker's
+        relay is held over WebSocket, and each circuit announced is
+        accepted at the tracker's WebSocket port, the way it came."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        self.wsListening(tracker, 80)
+        shared, content = self.shareFile("home-film.bin", FILE_SIZE)
+        seller = self.market.start("seller", [
+            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
+            "--role", "seller", "--sell", "apple=2", "--share", shared],
+            wrapper=self.walled.wrapper)
+        seller_id = nodeId(seller, TIMEOUT)
+        waitSharing(seller, "home-film.bin", TIMEOUT)
+        seller.waitFor(r"reachable through the relay at ", BOUND)
+        downloads = self.folder("downloads")
+        started = time.monotonic()
+        buyer = self.node("buyer", self.public_host, "--role", "buyer", "--want", "apple",
+                          "--want", "home-film.bin", "--downloads", downloads)
+        buyer_id = nodeId(buyer, TIMEOUT)
+        waitBought(buyer, "apple", BOUND, seller=seller_id, n=1, q=1)
+        item = time.monotonic() - started
+        waitSold(seller, "apple", TIMEOUT, buyer=buyer_id, left=1)
+        got = waitDownloaded(buyer, "home-film.bin", BOUND)
+        whole = time.monotonic() - started
+        with open(got["path"], "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).digest(),
+                             hashlib.sha256(content).digest())
+        self.assertEqual(seller.matches(r"a relayed circuit from .* did not open"), [])
+        dropped = self.onlyHttpLeft()
+        print(f"\nhttp-only seller: item in {item:.1f} s, 16 MiB whole in {whole:.1f} s, "
+              f"{dropped} packets dropped")
+        self.stopCleanly()

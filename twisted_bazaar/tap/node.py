@@ -482,7 +482,8 @@ def makeService(options, reactor=None):
         # are another's.)
         exitStatus.undoOnFailedStart(state.lock.undo)
     site = NodeSite(listen, trackers, options["listen"],
-                    [str(t) for t in options.trackers], listenInterface(options["listen"]))
+                    [str(t) for t in options.trackers], listenInterface(options["listen"]),
+                    _trackerWays(options))
     service, parts, metrics = _served(reactor, options, state, site, exitStatus)
     _exitsWhenDone(reactor, options, service, parts, exitStatus)
     if metrics is not None:
@@ -518,6 +519,17 @@ def _transports(reactor, options, site, exitStatus):
                                  trackerKinds=kinds)
             for plugin, values in transportValues(options))
     return tuple(maker for maker in made if maker is not None)
+
+
+def _trackerWays(options):
+    """For each --tracker, the path its relay is dialled by when a
+    transport plugin serves it where the node reaches the tracker (its
+    C{trackerWay}, for a tracker reached at one of its endpoint kinds),
+    else None."""
+    ways = [getattr(plugin, "trackerWay", None) for plugin, _ in transportValues(options)]
+    return [next((way(tracker) for way in ways
+                  if way is not None and way(tracker) is not None), None)
+            for tracker in options.trackers]
 
 
 def _exitsWhenDone(reactor, options, service, parts, exitStatus):

@@ -67,10 +67,18 @@ class ITransportPlugin(Interface):
         """
 
     def trackerService(reactor, identity, factory, peerLog, values, interface,
-                       onFailure):
+                       onFailure, relay=None):
         """
         The service of a tracker's port of this kind, serving
         ``factory``'s protocols under a channel key of ``identity``'s, or
         None when the options (``values``, of its L{trackerOptions})
-        leave it off.
+        leave it off; with ``relay`` (the factory of the tracker's relay,
+        or None: no relay), serving the relay there too, for the nodes
+        that reach the tracker by this transport alone.
         """
+
+    # A transport whose port serves a tracker's relay also has
+    # C{trackerWay(address)}: the L{Path} a node that reaches its tracker
+    # at that L{Address <twisted_bazaar.base.address.Address>} dials the
+    # tracker's relay by, or None (the relay's own TCP port).  Optional:
+    # verifyObject would ask it of all.

@@ -6,16 +6,27 @@ cannot take is declined, saying why, and opens nothing.  (Its bounds:
 tests/reach/reachable/test_incoming.py.)
 """
 
+import random
+
 from twisted.logger import capturedLogs, formatEvent
 
+from tests.core.test_membership import MembershipCase, reach
 from tests.reach.reachable.test_reservation import RELAY, PeerReservationCase
+from tests.transports.recording import Recording
 from twisted_bazaar import wire
+from twisted_bazaar.core.membership import Membership
+from twisted_bazaar.daemon.build import plugReservations
+from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.reach.reachable.accepting import CircuitAccepting
+from twisted_bazaar.transports.path import CONFIGURED, DIRECT, Path
+from twisted_bazaar.transports.relay.messages import RELAY as RELAY_PURPOSE
 from twisted_bazaar.transports.relay.messages import (
     RelayAccept,
     RelayIncoming,
     RelayReserved,
 )
+from twisted_bazaar.transports.table import Transports
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.wire.framing import frame
 
 
@@ -53,3 +64,56 @@ class CircuitAcceptingTests(PeerReservationCase):
         self.assertIn(f"declined a relayed circuit from 6.6.6.6 for files (the relay "
                       f"at {RELAY} says): this node takes none",
                       [formatEvent(event) for event in events])
+
+
+WAY = Path(WEBSOCKET, "192.0.2.1", 80, word=CONFIGURED)
+
+
+class TrackerWayCase(MembershipCase):
+    """A node at home, its reservation at its tracker's relay; its ways to
+    its tracker's relay ``ways`` (L{Membership.trackerWay})."""
+
+    ways = ()
+
+    def makeTransports(self):
+        self.direct, self.websocket = Recording(DIRECT), Recording(WEBSOCKET)
+        return Transports([self.direct, self.websocket])
+
+    def makeMembership(self):
+        return Membership(self.node, ways=self.ways)
+
+    def setUp(self):
+        super().setUp()
+        self.node.identity = Identity.fromRandom(random.Random(3))
+        plugReservations(self.node)
+        self.register()
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        self.tracker.say({"type": "relayReserved", "relay": "192.0.2.1:7701"})
+
+
+class TrackerWayTests(TrackerWayCase):
+    """A node that reaches its tracker by a transport that serves the
+    tracker's relay too (WebSocket, from a home that lets only HTTP(S)
+    out) accepts the circuits of its reservation there, through its
+    dialer, not at the relay's own TCP port."""
+
+    ways = (WAY,)
+
+    def test_acceptedTheWayTheTrackerIsReached(self):
+        self.tracker.say({"type": "relayIncoming", "circuit": "tok", "purpose": "node",
+                          "host": "6.6.6.6", "port": 22})
+        [(path, key, options)] = self.websocket.dials
+        self.assertEqual((path, key, options.purpose), (WAY, None, RELAY_PURPOSE))
+        self.assertEqual(self.direct.dials, [])
+
+
+class NoTrackerWayTests(TrackerWayCase):
+    def test_atTheRelaysPort(self):
+        """Without a way (a tracker reached over TCP), at the relay's port
+        the tracker named, as ever."""
+        self.tracker.say({"type": "relayIncoming", "circuit": "tok", "purpose": "node",
+                          "host": "6.6.6.6", "port": 22})
+        [(path, _, _)] = self.direct.dials
+        self.assertEqual((path.kind, path.host, path.port), (DIRECT, "192.0.2.1", 7701))
+        self.assertEqual(self.websocket.dials, [])

@@ -342,13 +342,14 @@ class RelayReservation:
         self._send = None
         self._setRelay(None)
 
-    def incoming(self, message, relay):
+    def incoming(self, message, relay, way=None):
         """The relay at ``relay`` (the one that holds the reservation it
-        came by) announces a circuit: accepted there (L{circuits}).  One
+        came by) announces a circuit: accepted there (L{circuits}), dialled
+        by ``way`` if given (L{CircuitAccepting.accept}).  One
         declined while this node's probe of that relay is under way is
         noted: the probe's own circuit may have been it
         (L{RelayProbing.declined})."""
-        if self.circuits.accept(message, relay) is not None:
+        if self.circuits.accept(message, relay, way) is not None:
             self.probing.declined(relay)
 
 

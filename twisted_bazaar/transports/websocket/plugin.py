@@ -77,11 +77,23 @@ class WebSocketPlugin:
             onFailure, values["ws-names"] or ())
 
     def trackerService(self, reactor, identity, factory, peerLog, values, interface,
-                       onFailure):
-        """The tracker's WebSocket port, for a tracker given --ws-port; else
-        None."""
+                       onFailure, relay=None):
+        """The tracker's WebSocket port, for a tracker given --ws-port (its
+        relay served there too); else None."""
         if values["ws-port"] is None:
             return None
         from twisted_bazaar.transports.websocket.service import trackerService
         return trackerService(reactor, identity, factory, peerLog, values["ws-port"],
-                              interface, onFailure, values["ws-names"] or ())
+                              interface, onFailure, values["ws-names"] or (), relay)
+
+    def trackerWay(self, address):
+        """The path a node that reaches its tracker at ``address`` (an
+        L{Address <twisted_bazaar.base.address.Address>}) by ``ws:``
+        dials the tracker's relay by: its WebSocket port, which serves the
+        relay too (a firewall that lets that port out may let out nothing
+        else); None for any other kind."""
+        if address.kind != PREFIX:
+            return None
+        from twisted_bazaar.transports.path import CONFIGURED, Path
+        from twisted_bazaar.transports.websocket import WEBSOCKET
+        return Path(WEBSOCKET, address.host, address.port, word=CONFIGURED)
