@@ -97,7 +97,8 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
             wrapper=self.walled.wrapper)
         seller_id = nodeId(seller, TIMEOUT)
         waitSharing(seller, "home-film.bin", TIMEOUT)
-        seller.waitFor(r"reachable through the relay at ", BOUND)
+        relay = seller.waitFor(r"holds a reservation at the relay at (?P<relay>\S+):",
+                               BOUND)["relay"]
         downloads = self.folder("downloads")
         started = time.monotonic()
         buyer = self.node("buyer", self.public_host, "--role", "buyer", "--want", "apple",
@@ -112,6 +113,9 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
             self.assertEqual(hashlib.sha256(f.read()).digest(),
                              hashlib.sha256(content).digest())
         self.assertEqual(seller.matches(r"a relayed circuit from .* did not open"), [])
+        # Reachable, it says, once a circuit through its relay opened.
+        seller.waitFor(rf"reachable through the relay at {re.escape(relay)}: a circuit "
+                       "through it opened", TIMEOUT)
         dropped = self.onlyHttpLeft()
         print(f"\nhttp-only seller: item in {item:.1f} s, 16 MiB whole in {whole:.1f} s, "
               f"{dropped} packets dropped")

@@ -8,7 +8,10 @@ tests/reach/reachable/test_incoming.py.)
 
 import random
 
+from twisted.internet.error import ConnectionDone
+from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
+from twisted.python.failure import Failure
 
 from tests.core.test_membership import MembershipCase, reach
 from tests.reach.reachable.test_reservation import RELAY, PeerReservationCase
@@ -23,6 +26,7 @@ from twisted_bazaar.transports.relay.messages import RELAY as RELAY_PURPOSE
 from twisted_bazaar.transports.relay.messages import (
     RelayAccept,
     RelayIncoming,
+    RelayOpen,
     RelayReserved,
 )
 from twisted_bazaar.transports.table import Transports
@@ -67,6 +71,7 @@ class CircuitAcceptingTests(PeerReservationCase):
 
 
 WAY = Path(WEBSOCKET, "192.0.2.1", 80, word=CONFIGURED)
+TRACKERS_RELAY = "192.0.2.1:7701"
 
 
 class TrackerWayCase(MembershipCase):
@@ -89,7 +94,9 @@ class TrackerWayCase(MembershipCase):
         self.register()
         self.tracker.say(reach(False))
         self.tracker.heard()
-        self.tracker.say({"type": "relayReserved", "relay": "192.0.2.1:7701"})
+        with capturedLogs() as events:
+            self.tracker.say({"type": "relayReserved", "relay": TRACKERS_RELAY})
+        self.reserved = [formatEvent(event) for event in events]
 
 
 class TrackerWayTests(TrackerWayCase):
@@ -99,6 +106,40 @@ class TrackerWayTests(TrackerWayCase):
     dialer, not at the relay's own TCP port."""
 
     ways = (WAY,)
+
+    def announce(self, circuit="tok"):
+        """The tracker's relay announces a circuit: what the node logged."""
+        with capturedLogs() as events:
+            self.tracker.say({"type": "relayIncoming", "circuit": circuit,
+                              "purpose": "node", "host": "6.6.6.6", "port": 22})
+        return [formatEvent(event) for event in events]
+
+    def open(self, end):
+        """The circuit's end hears the relay open it: what the node logged."""
+        end.makeConnection(StringTransport())
+        with capturedLogs() as events:
+            end.dataReceived(frame(wire.encode(RelayOpen("6.6.6.6"))))
+        return [formatEvent(event) for event in events]
+
+    def test_reachableOnlyOnceACircuitOpened(self):
+        """Reserved, the node says it holds a reservation, not that it is
+        reachable; it says it is reachable through the relay once a
+        circuit there opened, once; a circuit that failed says nothing of
+        the kind."""
+        reachable = (f"reachable through the relay at {TRACKERS_RELAY}: a circuit "
+                     "through it opened")
+        self.assertNotIn(reachable, self.announce())
+        failed = self.websocket.built[0]
+        failed.makeConnection(StringTransport())
+        with capturedLogs() as events:
+            failed.connectionLost(Failure(ConnectionDone("gone")))
+        lines = [formatEvent(event) for event in events]
+        self.assertIn("a relayed circuit from 6.6.6.6 did not open", " ".join(lines))
+        self.assertNotIn(reachable, lines)
+        self.announce("tok2")
+        self.assertEqual(self.open(self.websocket.built[-1]).count(reachable), 1)
+        self.announce("tok3")
+        self.assertNotIn(reachable, self.open(self.websocket.built[-1]))
 
     def test_acceptedTheWayTheTrackerIsReached(self):
         self.tracker.say({"type": "relayIncoming", "circuit": "tok", "purpose": "node",
@@ -116,4 +157,12 @@ class NoTrackerWayTests(TrackerWayCase):
                           "host": "6.6.6.6", "port": 22})
         [(path, _, _)] = self.direct.dials
         self.assertEqual((path.kind, path.host, path.port), (DIRECT, "192.0.2.1", 7701))
+
+    def test_reservedIsNotReachable(self):
+        """Held, the reservation is said as such: not as reachable."""
+        self.assertIn(f"holds a reservation at the relay at {TRACKERS_RELAY}: nodes that "
+                      "cannot dial this node open circuits to it there (reachable "
+                      "through it once one opens)", self.reserved)
+        self.assertFalse([line for line in self.reserved if "reachable through" in line
+                          and "once one opens" not in line])
         self.assertEqual(self.websocket.dials, [])

@@ -36,13 +36,16 @@ class CircuitAccepting:
 
     log = Logger()
 
-    def __init__(self, node, accepts=None):
+    def __init__(self, node, accepts=None, opened=None):
         """
         @param accepts: the L{IncomingAccepts} that bounds the circuits
             it accepts at once; None: one with the declared limits.
+        @param opened: told C{opened(relay)} each time a circuit accepted
+            at ``relay`` opens, or None.
         """
         self.node = node
         self.accepts = IncomingAccepts(node.clock) if accepts is None else accepts
+        self.opened = opened
 
     def accept(self, message, relay, way=None):
         """The relay at ``relay`` (the one that holds the reservation it
@@ -89,9 +92,14 @@ class CircuitAccepting:
                          else (way, DialOptions(purpose=RELAY)))
         d = node.dialer.dialPath(path, None, lambda: end, options)
         d.addCallback(lambda _: end.opened)
-        d.addErrback(self._failed, message.host, host)
+        d.addCallbacks(self._opened, self._failed, callbackArgs=(relay,),
+                       errbackArgs=(message.host, host))
         d.addBoth(lambda _: self.accepts.release(accept))
         return None
+
+    def _opened(self, _, relay):
+        if self.opened is not None:
+            self.opened(relay)
 
     def _failed(self, reason, claimed, host):
         self.node.overlay.peer_log.emit(

@@ -73,8 +73,11 @@ class RelayReservation:
         """
         self.node = node
         #: Its accepts of the circuits its relays announce.
-        self.circuits = CircuitAccepting(node, accepts)
+        self.circuits = CircuitAccepting(node, accepts, self._circuitOpened)
         self.relay = None
+        #: The relay held through which a circuit opened (the node is
+        #: reachable there, not only reserved), else None.
+        self._proven = None
         self.asked = False
         #: Sends to the tracker (its link's send), once asked.
         self._send = None
@@ -213,6 +216,20 @@ class RelayReservation:
         it are no reason to wait any more (L{_askAfterFailure})."""
         self._failures = 0
 
+    def _circuitOpened(self, relay):
+        """A circuit accepted at relay opened: if it is the relay held,
+        the node is reachable through it, said once per relay held (a
+        reservation alone says only that circuits may come: from a home
+        whose firewall drops the way to the relay none opens)."""
+        if relay != self.relay or self._proven == relay:
+            return
+        self._proven = relay
+        host, _ = splitRelay(relay)
+        self.node.overlay.peer_log.emit(
+            self.log, LogLevel.info, addressGroup(host),
+            "reachable through the relay at {relay}: a circuit through it opened",
+            relay=relay)
+
     def declined(self, message):
         """The tracker answered ``error{noslots}`` (or ``norelay``): a
         relayReserve of this node's that awaited its answer has it, so a
@@ -295,6 +312,7 @@ class RelayReservation:
         if self.relay == relay:
             return
         self.relay = relay
+        self._proven = None
         pace = self.node.advertising
         if relay is not None:
             pace.change("relay", self._advertise)
@@ -313,8 +331,9 @@ class RelayReservation:
         host, _ = splitRelay(relay)
         self.node.overlay.peer_log.emit(
             self.log, LogLevel.info, addressGroup(host),
-            "reachable through the relay at {relay}: nodes that cannot dial this "
-            "node open circuits to it there", relay=relay)
+            "holds a reservation at the relay at {relay}: nodes that cannot dial "
+            "this node open circuits to it there (reachable through it once one "
+            "opens)", relay=relay)
         self.node.advertiseRelay(relay)
         return True
 
