@@ -51,7 +51,7 @@ from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
 from twisted_bazaar.roles.want import DONE
 from twisted_bazaar.schemes.interfaces import IClientValues
 from twisted_bazaar.tap.endpoints import listenInterface
-from twisted_bazaar.tap.shortfall import EmptySearches, shortfall
+from twisted_bazaar.tap.shortfall import EmptySearches, shortfall, wayOut
 
 #: Seconds between updates of the downloads' progress.
 PROGRESS_INTERVAL = 0.5
@@ -132,6 +132,7 @@ class OneShotBuy:
         buyer = rolePlugins()["buyer"]
         # A transport's port listens on --listen's interface, as a node's.
         interface = listenInterface(listen_description) if listen_description else ""
+        self._hints = wayOut(plugin for plugin, _ in transports)
         makers = [plugin.nodeTransport(clock, values, interface, self._cannotListen,
                                        trackerKinds=tracker_kinds)
                   for plugin, values in transports]
@@ -224,7 +225,7 @@ class OneShotBuy:
     def shortfall(self, within=True):
         """Why the purchase is not done, in one line."""
         return shortfall(self.node, self.buyer, self._searches, self.tracker_address,
-                         f" within {self.deadline:g} s" if within else "")
+                         f" within {self.deadline:g} s" if within else "", self._hints)
 
     def interrupt(self, why):
         """

@@ -61,7 +61,7 @@ from twisted_bazaar.tap.endpoints import (
     listenInterface,
     quicBesideItsTracker,
 )
-from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
+from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp, wayOut
 from twisted_bazaar.tap.transports import addTransportOptions, trackerKinds, transportValues
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 from twisted_bazaar.transports.relay import limits as relays
@@ -544,7 +544,8 @@ def _exitsWhenDone(reactor, options, service, parts, exitStatus):
         fetcher.onGaveUp = lambda why: exitStatus.fail(why, GAVE_UP)
     if options["give-up-after"] is not None:
         GiveUp(reactor, parts.node, roles["buyer"], options["give-up-after"],
-               exitStatus.fail, " or ".join(str(t) for t in options.trackers)
+               exitStatus.fail, " or ".join(str(t) for t in options.trackers),
+               wayOut(plugin for plugin, _ in transportValues(options))
                ).setServiceParent(service)
 
 

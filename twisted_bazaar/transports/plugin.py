@@ -77,6 +77,11 @@ class ITransportPlugin(Interface):
         that reach the tracker by this transport alone.
         """
 
+    # A transport that is a way out of a network that lets little else out
+    # also has C{wayOut}: how a buyer that linked to no node can reach the
+    # market over it, in a user's words (a clause; the shortfall a buyer
+    # gives up with says it, L{twisted_bazaar.tap.shortfall}).  Optional.
+
     # A transport whose port serves a tracker's relay also has
     # C{trackerWay(address)}: the L{Path} a node that reaches its tracker
     # at that L{Address <twisted_bazaar.base.address.Address>} dials the

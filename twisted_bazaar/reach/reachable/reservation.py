@@ -224,11 +224,15 @@ class RelayReservation:
         if relay != self.relay or self._proven == relay:
             return
         self._proven = relay
+        self._sayOf(relay, "reachable through the relay at {relay}: a circuit through "
+                    "it opened")
+
+    def _sayOf(self, relay, text):
+        """Say text of relay, through the peer log (charged to the relay's
+        address group: a relay says it)."""
         host, _ = splitRelay(relay)
-        self.node.overlay.peer_log.emit(
-            self.log, LogLevel.info, addressGroup(host),
-            "reachable through the relay at {relay}: a circuit through it opened",
-            relay=relay)
+        self.node.overlay.peer_log.emit(self.log, LogLevel.info, addressGroup(host), text,
+                                        relay=relay)
 
     def declined(self, message):
         """The tracker answered ``error{noslots}`` (or ``norelay``): a
@@ -328,12 +332,9 @@ class RelayReservation:
         relay = self.relay
         if relay is None or self.node.relay == relay:
             return False
-        host, _ = splitRelay(relay)
-        self.node.overlay.peer_log.emit(
-            self.log, LogLevel.info, addressGroup(host),
-            "holds a reservation at the relay at {relay}: nodes that cannot dial "
-            "this node open circuits to it there (reachable through it once one "
-            "opens)", relay=relay)
+        self._sayOf(relay, "holds a reservation at the relay at {relay}: nodes that "
+                    "cannot dial this node open circuits to it there (reachable "
+                    "through it once one opens)")
         self.node.advertiseRelay(relay)
         return True
 

@@ -55,6 +55,9 @@ class WebSocketPlugin:
         _NAMES,
     )
     trackerKinds = (PREFIX,)
+    wayOut = (f"if this network lets only HTTP(S) out, reach the tracker with --tracker "
+              f"{PREFIX}:HOST:PORT (its --ws-port) and nodes over WebSocket (a seller's "
+              f"--ws-port, or name one with --ws-peer ID=HOST:PORT)")
     trackerHelp = f"{PREFIX}:HOST:PORT for its WebSocket port"
 
     def trackerAccounts(self, values):
