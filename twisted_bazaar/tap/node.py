@@ -526,9 +526,10 @@ def _trackerWays(options):
     transport plugin serves it where the node reaches the tracker (its
     C{trackerWay}, for a tracker reached at one of its endpoint kinds),
     else None."""
-    ways = [getattr(plugin, "trackerWay", None) for plugin, _ in transportValues(options)]
-    return [next((way(tracker) for way in ways
-                  if way is not None and way(tracker) is not None), None)
+    ways = [way for way in (getattr(plugin, "trackerWay", None)
+                            for plugin, _ in transportValues(options)) if way is not None]
+    return [next((path for path in (way(tracker) for way in ways) if path is not None),
+                 None)
             for tracker in options.trackers]
 
 

@@ -21,7 +21,9 @@ from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.daemon.registry import transportPlugins
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.tap.node import Options as NodeOptions
-from twisted_bazaar.tap.node import _transports
+from twisted_bazaar.tap.node import _trackerWays, _transports
+from twisted_bazaar.transports.path import CONFIGURED, Path
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.tap.tracker import Options as TrackerOptions
 from twisted_bazaar.tap.tracker import makeService as makeTrackerService
 from twisted_bazaar.tap.transports import transportValues
@@ -184,3 +186,15 @@ class TrackerAccountsTests(SynchronousTestCase):
         self.assertEqual(plugin.trackerAccounts({"ws-port": 0, "ws-names": None}),
                          (OPENING,))
         self.assertTrue(LIMITS.declares(OPENING))
+
+
+class TrackerWayTests(SynchronousTestCase):
+    """The path a node dials its tracker's relay by, for each --tracker:
+    the tracker's WebSocket port for a ws: tracker (which serves the relay
+    too), None (the relay's own port) for any other."""
+
+    def test_eachTrackersWay(self):
+        options = parsed(NodeOptions, SELLER + ["--tracker", "192.0.2.10:7700",
+                                                "--tracker", "ws:192.0.2.11:80"])
+        self.assertEqual(_trackerWays(options),
+                         [None, Path(WEBSOCKET, "192.0.2.11", 80, word=CONFIGURED)])
