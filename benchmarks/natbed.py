@@ -242,7 +242,7 @@ def _market(market, bed, folder, seller_at, shared):
     seller = _node(market, bed, "seller", bed.homes[seller_at].host, folder,
                    "--role", "seller", "--share", shared)
     seller_id = nodeId(seller, STEP)
-    seller.waitFor(r"reachable through the relay at", STEP)
+    seller.waitFor(r"holds a reservation at the relay at", STEP)
     return public_port, seller_id
 
 

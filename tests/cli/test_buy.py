@@ -374,13 +374,19 @@ class TransportPluginTests(SynchronousTestCase):
     options turn on, as a node daemon does: dialled by, and served while
     the node runs."""
 
-    def buy(self, values):
+    def buy(self, values, tracker_kinds=("tcp",)):
         plugin = transportPlugins()["WebSocket"]
         off = {option.name: [] if option.repeatable else option.default
                for option in plugin.nodeOptions}
         return OneShotBuy(Clock(), FakeConnector(), None, None, "tracker:7700", "apple",
                           listen_description="tcp:0:interface=127.0.0.1",
-                          transports=[(plugin, {**off, **values})])
+                          transports=[(plugin, {**off, **values})],
+                          tracker_kinds=tracker_kinds)
+
+    def test_aWsTrackerMakesItTheNodes(self):
+        """Reached by ``ws:``, the tracker names WebSocket paths the buy
+        dials: the node has the transport without --ws-port or --ws-peer."""
+        self.assertIn("websocket", self.buy({}, ("ws",)).node.dialer.transports.kinds)
 
     def test_offUnlessItsOptionsTurnItOn(self):
         self.assertNotIn("websocket", self.buy({}).node.dialer.transports.kinds)
@@ -429,7 +435,7 @@ class _UnlistenedService(Service):
 class _UnlistenedPlugin:
     """A transport plugin whose node port cannot listen."""
 
-    def nodeTransport(self, reactor, values, interface, onFailure):
+    def nodeTransport(self, reactor, values, interface, onFailure, trackerKinds=()):
         served = attr.make_class("Served", ["transport", "serve"])
 
         def make(channel, peerLog):

@@ -95,7 +95,7 @@ class MembershipCase(SynchronousTestCase):
         self.node = Node(self.clock, random.Random(0), self.makeConnector(), config,
                          transports=self.makeTransports())
         self.node.setAddress("", NODE_PORT)
-        self.membership = plugMembership(self.node, Membership(self.node))
+        self.membership = plugMembership(self.node, self.makeMembership())
         self.recorder = Recorder()
         self.node.addObserver(self.recorder)
         self.tracker = self.connectTracker()
@@ -108,6 +108,10 @@ class MembershipCase(SynchronousTestCase):
     def makeTransports(self):
         """The node's transports: None, those over its connector."""
         return None
+
+    def makeMembership(self):
+        """The node's tracker session."""
+        return Membership(self.node)
 
     def connectTracker(self):
         return WiredLink(self.membership.factory, "192.0.2.1", 7700)

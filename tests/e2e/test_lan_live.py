@@ -45,7 +45,7 @@ SIZE = 32 * 1024 * 1024 + 5
 #: BAZAAR_LAN_BUY_FULL=1 runs).
 BUY_SIZE = (64 if os.environ.get("BAZAAR_LAN_BUY_FULL") else 8) * 1024 * 1024 + 3
 #: The line of a node that holds a reservation at its tracker's relay.
-RELAYED = r"reachable through the relay at {host}:\d+"
+RELAYED = r"holds a reservation at the relay at {host}:\d+"
 
 
 class OneHomeTests(HomeMarketCase):

@@ -48,9 +48,9 @@ FORWARDED_PORT = 7701
 #: through the relay, not how fast).
 RELAYED_BUY = 60.0
 #: The line of a node that holds a reservation at its tracker's relay.
-RELAYED = r"reachable through the relay at {host}:\d+"
+RELAYED = r"holds a reservation at the relay at {host}:\d+"
 #: The same, the relay's HOST:PORT kept.
-RELAYED_AT = r"reachable through the relay at (?P<relay>{host}:\d+)"
+RELAYED_AT = r"holds a reservation at the relay at (?P<relay>{host}:\d+)"
 #: The line of a node the tracker found it could dial.
 REACHABLE = r"this node is reachable from outside at {host}:\d+: the tracker dialled it"
 #: The line of a node the tracker could not dial, with where it was seen.

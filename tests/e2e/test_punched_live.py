@@ -30,7 +30,7 @@ TIMEOUT = 30.0
 #: not how fast).
 BUY_WITHIN = 60.0
 #: The line of a node that holds a reservation at its tracker's relay.
-RELAYED = r"reachable through the relay at {host}:(?P<port>\d+)"
+RELAYED = r"holds a reservation at the relay at {host}:(?P<port>\d+)"
 
 
 class PunchedBuyTests(HomeMarketCase):

@@ -26,7 +26,7 @@ TIMEOUT = 30.0
 WITHIN = 30.0
 REGISTERED = r"registered with the tracker as node"
 #: The line of a node that holds a reservation at the tracker's relay.
-RELAYED = r"reachable through the relay at {host}:\d+"
+RELAYED = r"holds a reservation at the relay at {host}:\d+"
 
 
 class ReadmeTrackerRestartAtHomeTests(HomeMarketCase):

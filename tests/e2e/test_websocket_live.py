@@ -91,7 +91,11 @@ for probe in probes:
 """
 
 
-class WebSocketOnlyTests(HomeMarketCase):
+class HttpOnlyHomeCase(HomeMarketCase):
+    """A market whose tracker and public nodes are on the public net, and
+    a host, ``walled``, behind the firewall of an HTTP(S)-only network
+    (L{FIREWALL})."""
+
     folder_prefix = "bazaar-ws-"
 
     def setUp(self):
@@ -118,6 +122,26 @@ class WebSocketOnlyTests(HomeMarketCase):
     def wsListening(self, daemon, port):
         daemon.waitForEvent(LISTENING_EVENT, TIMEOUT, what="websocket", host="0.0.0.0",
                             port=port)
+
+    def stopCleanly(self):
+        codes = self.market.stop()
+        self.assertEqual(set(codes.values()), {TERMINATED}, codes)
+        for daemon in self.market.daemons:
+            self.assertEqual(daemon.problems(), [], daemon.name)
+
+    def onlyHttpLeft(self):
+        """Every connection the walled host holds is to port 80 or 443,
+        and what else it tried was dropped by its firewall: the number of
+        packets dropped (tries, not leaks)."""
+        for local, peer in self.established(self.walled):
+            self.assertIn(peer.rsplit(":", 1)[1], {"80", "443"}, (local, peer))
+        counts = subprocess.run([*self.walled.wrapper, "iptables", "-L", "OUTPUT", "-v",
+                                 "-x", "-n"], capture_output=True, text=True, check=True,
+                                timeout=60).stdout
+        return int(re.search(r"policy DROP (\d+) packets", counts).group(1))
+
+
+class WebSocketOnlyTests(HttpOnlyHomeCase):
 
     def test_buyAnItemAndAFileOverWebSocketOnly(self):
         shared, content = self.shareFile("song.ogg", 2 * 2**20)
@@ -255,8 +279,3 @@ class WebSocketOnlyTests(HomeMarketCase):
         wrong.waitFor(r"cannot reach the tracker at .*: WebSocket to ws://", TIMEOUT)
         self.stopCleanly()
 
-    def stopCleanly(self):
-        codes = self.market.stop()
-        self.assertEqual(set(codes.values()), {TERMINATED}, codes)
-        for daemon in self.market.daemons:
-            self.assertEqual(daemon.problems(), [], daemon.name)

@@ -10,7 +10,9 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.tap.node import Options
-from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp, shortfall
+from twisted_bazaar.daemon.registry import transportPlugins
+from twisted_bazaar.roles.want import WAITING
+from twisted_bazaar.tap.shortfall import GAVE_UP, EmptySearches, GiveUp, shortfall, wayOut
 from twisted_bazaar.testing import Market
 
 
@@ -71,3 +73,34 @@ class ShortfallTests(SynchronousTestCase):
         self.assertEqual(shortfall(node, buyer, None, "t:7700"),
                          "bought 0 of 1 apple: never registered with the tracker "
                          "at t:7700")
+
+    def test_noLinkNamesTheWayOut(self):
+        """A buyer that could not search (no link to another node) is told
+        the ways out its transport plugins name (WebSocket's: the
+        tracker's ws: address, a seller's --ws-port, --ws-peer), not only
+        "no link"; with none, the words as ever."""
+        node = SimpleNamespace(wasRegistered=True)
+        buyer = SimpleNamespace(wants=[SimpleNamespace(item="pear", bought=0, quantity=1,
+                                                       state=WAITING)])
+        hints = wayOut(transportPlugins().values())
+        why = shortfall(node, buyer, EmptySearches(), "t:80", hints=hints)
+        self.assertTrue(why.startswith("bought 0 of 1 pear: the node could not search "
+                                       "yet (no link to another node) (if this network "
+                                       "lets only HTTP(S) out, reach the tracker with "
+                                       "--tracker ws:HOST:PORT"), why)
+        self.assertIn("--ws-peer ID=HOST:PORT", why)
+        self.assertEqual(shortfall(node, buyer, EmptySearches(), "t:80"),
+                         "bought 0 of 1 pear: the node could not search yet (no link "
+                         "to another node)")
+
+    def test_aDaemonsGiveUpSaysIt(self):
+        """--give-up-after's line carries the hints it is given."""
+        market = Market(seed=3)
+        buyer = market.addNode(buyer={"wants": ["pear"]})
+        failures = []
+        GiveUp(market.clock, buyer, market.role(buyer, "buyer"), 5,
+               lambda why, code: failures.append(why), "t:7700",
+               hints=("try the other door",)).startService()
+        market.run(6)
+        [why] = failures
+        self.assertIn("(no link to another node) (try the other door)", why)

@@ -17,13 +17,16 @@ class Recording:
     def __init__(self, kind):
         self.kind = kind
         self.dials = []
+        #: The protocol each dial built, in order.
+        self.built = []
 
     def canDial(self, path):
         return path.kind == self.kind and bool(path.host)
 
     def dial(self, path, expectedKey, protocolFactory, options=None):
         self.dials.append((path, expectedKey, options))
-        return defer.succeed(protocolFactory())
+        self.built.append(protocolFactory())
+        return defer.succeed(self.built[-1])
 
     def listen(self, factory):
         return defer.succeed(None)

@@ -102,6 +102,12 @@ class Address:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
 
+    @property
+    def kind(self):
+        """The endpoint's kind (``tcp``, ``tls``, a transport's such as
+        ``ws``), lower case."""
+        return self.endpoint.partition(":")[0].lower()
+
     def withTimeout(self, seconds):
         """The endpoint string, with a connection timeout of ``seconds``
         unless it names one already."""

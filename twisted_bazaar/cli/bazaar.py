@@ -391,7 +391,7 @@ def buy(reactor, args):
         notice=noticeFor(args),
         punch=_punchOf(reactor, channel, connector, not args.no_punch),
         quic=_quicOf(reactor, channel, None if args.no_quic else args.quic_port or 0),
-        transports=_transportsOf(args))
+        transports=_transportsOf(args), tracker_kinds=(args.tracker.kind,))
     finished = purchase.run(started)
     shuttingDown = []
 

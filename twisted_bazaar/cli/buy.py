@@ -51,7 +51,7 @@ from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
 from twisted_bazaar.roles.want import DONE
 from twisted_bazaar.schemes.interfaces import IClientValues
 from twisted_bazaar.tap.endpoints import listenInterface
-from twisted_bazaar.tap.shortfall import EmptySearches, shortfall
+from twisted_bazaar.tap.shortfall import EmptySearches, shortfall, wayOut
 
 #: Seconds between updates of the downloads' progress.
 PROGRESS_INTERVAL = 0.5
@@ -84,7 +84,7 @@ class OneShotBuy:
                  host="", rng=None, listen_description=None, identity=None,
                  downloads=None, give_up=DEFAULT_GIVE_UP, progress=None,
                  notice=None, scheme_settings=None, punch=None, quic=None,
-                 transports=()):
+                 transports=(), tracker_kinds=()):
         """
         @param listen: the server endpoint the node listens on (peers
             answer its searches through links to it).
@@ -118,6 +118,8 @@ class OneShotBuy:
             node options' values, as a node daemon takes them: each the
             options turn on is the node's too (dialled by, served), and
             one that cannot serve ends the purchase with its reason.
+        @param tracker_kinds: the endpoint kinds of the tracker's address:
+            a transport the tracker is reached by is dialled by too.
         """
         self.clock = clock
         self.item = item
@@ -130,7 +132,9 @@ class OneShotBuy:
         buyer = rolePlugins()["buyer"]
         # A transport's port listens on --listen's interface, as a node's.
         interface = listenInterface(listen_description) if listen_description else ""
-        makers = [plugin.nodeTransport(clock, values, interface, self._cannotListen)
+        self._hints = wayOut(plugin for plugin, _ in transports)
+        makers = [plugin.nodeTransport(clock, values, interface, self._cannotListen,
+                                       trackerKinds=tracker_kinds)
                   for plugin, values in transports]
         added = [make(connector.channel, connector.peerLog)
                  for make in makers if make is not None]
@@ -221,7 +225,7 @@ class OneShotBuy:
     def shortfall(self, within=True):
         """Why the purchase is not done, in one line."""
         return shortfall(self.node, self.buyer, self._searches, self.tracker_address,
-                         f" within {self.deadline:g} s" if within else "")
+                         f" within {self.deadline:g} s" if within else "", self._hints)
 
     def interrupt(self, why):
         """

@@ -82,7 +82,7 @@ class Membership(TrackerQuestions, Service):
     _parts = _relays = None
 
     def __init__(self, node, endpoint=None, retry_initial=0.5, retry_max=30.0,
-                 address=None, others=()):
+                 address=None, others=(), ways=()):
         """
         @param address: where the tracker is, as the log should say it
             (``127.0.0.1:7700``).
@@ -91,6 +91,8 @@ class Membership(TrackerQuestions, Service):
             and moves on to the next when its tracker fails, refuses it or
             is lost, and back to one named before once it answers again
             (asked every ``retry_max`` seconds; L{Reconnector}).
+        @param ways: for each tracker, in the same order, the path the
+            node dials its relay by (L{trackerWay}), or None.
         """
         self.node = node
         self.clock = node.clock
@@ -122,6 +124,7 @@ class Membership(TrackerQuestions, Service):
         # Its questions' own state, in the order of the session's
         # attributes (one table of their names for every session).
         TrackerQuestions.__init__(self)
+        self._ways = tuple(ways)
         self._client = None
         if endpoint is not None:
             policy = exponential(retry_initial, retry_max, node.rng)
@@ -366,6 +369,16 @@ class Membership(TrackerQuestions, Service):
         """Whether relay (``HOST:PORT``) is the tracker's own, on this
         connection (L{TrackersRelay.holds})."""
         return self._relays is not None and self._relays.holds(relay)
+
+    @property
+    def trackerWay(self):
+        """The path this node dials its tracker's relay by: the one the
+        transport it reaches the tracker by serves it at (a reservation
+        there is kept the way the tracker was reached: a node whose
+        network lets only HTTP(S) out reaches no other port), or None:
+        the relay's own port, as the tracker names it."""
+        index = 0 if self._client is None else self._client.index
+        return self._ways[index] if index < len(self._ways) else None
 
     def atTrackersHost(self, relay):
         """Whether relay (``HOST:PORT``) is at the host this node's tracker

@@ -214,6 +214,9 @@ class NodeSite:
     @ivar tracker_addresses: each tracker's address, for the log.
     @ivar interface: the interface to listen on for other services (the
         seller's file transfers): --listen's.
+    @ivar tracker_ways: each tracker's path its relay is dialled by (a
+        L{Path}: the transport the tracker is reached by serves it), or
+        None: the relay's own TCP port.
     """
 
     listen: object
@@ -221,6 +224,7 @@ class NodeSite:
     listen_description: str
     tracker_addresses: list
     interface: str
+    tracker_ways: list = attr.Factory(list)
 
 
 def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
@@ -300,7 +304,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         trackers[0][0], *retry, onFailure=onFailure,
         listen_description=site.listen_description, tracker_address=trackers[0][1],
         onStopRequested=lambda why: reactor.stop(), other_trackers=trackers[1:],
-        services=parts.services, roles=parts.roles)
+        services=parts.services, roles=parts.roles, tracker_ways=site.tracker_ways)
     if quicService is not None:
         quicService.serve(node, parts.punching, onFailure)
         quicService.setServiceParent(service)

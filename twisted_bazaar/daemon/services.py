@@ -311,7 +311,8 @@ class NodeService(MultiService):
     def __init__(self, reactor, node, listen_endpoint, tracker_endpoint,
                  retry_initial=0.5, retry_max=30.0, onFailure=None,
                  listen_description=None, tracker_address=None,
-                 onStopRequested=None, other_trackers=(), services=(), roles=()):
+                 onStopRequested=None, other_trackers=(), services=(), roles=(),
+                 tracker_ways=()):
         """
         @param onStopRequested: told ``onStopRequested(why)`` when a part
             of the node asks for it to stop (L{Node.requestStop}); it should
@@ -329,6 +330,8 @@ class NodeService(MultiService):
             (C{NodeParts.services}).
         @param roles: the names of its roles (C{NodeParts.roles}'s), which
             its status tells its operator.
+        @param tracker_ways: for each tracker, the path its relay is
+            dialled by, or None (L{Membership}).
         """
         super().__init__()
         self.reactor = reactor
@@ -342,7 +345,7 @@ class NodeService(MultiService):
         self.listener.setServiceParent(self)
         self.membership = plugMembership(node, Membership(
             node, tracker_endpoint, retry_initial, retry_max, tracker_address,
-            other_trackers))
+            other_trackers, tracker_ways))
         #: Answers ``state`` (``bazaar node``).
         self.status = NodeStatus(node, relay=next(
             (service.relay for service in services if isinstance(service, RelayOffering)),

@@ -61,7 +61,7 @@ from twisted_bazaar.tap.endpoints import (
     listenInterface,
     quicBesideItsTracker,
 )
-from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp
+from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp, wayOut
 from twisted_bazaar.tap.transports import addTransportOptions, trackerKinds, transportValues
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 from twisted_bazaar.transports.relay import limits as relays
@@ -482,7 +482,8 @@ def makeService(options, reactor=None):
         # are another's.)
         exitStatus.undoOnFailedStart(state.lock.undo)
     site = NodeSite(listen, trackers, options["listen"],
-                    [str(t) for t in options.trackers], listenInterface(options["listen"]))
+                    [str(t) for t in options.trackers], listenInterface(options["listen"]),
+                    _trackerWays(options))
     service, parts, metrics = _served(reactor, options, state, site, exitStatus)
     _exitsWhenDone(reactor, options, service, parts, exitStatus)
     if metrics is not None:
@@ -513,9 +514,23 @@ def _served(reactor, options, state, site, exitStatus):
 def _transports(reactor, options, site, exitStatus):
     """The makers of the node's transports of plugins, each for a node
     whose options turn it on."""
-    made = (plugin.nodeTransport(reactor, values, site.interface, exitStatus.fail)
+    kinds = {tracker.kind for tracker in options.trackers}
+    made = (plugin.nodeTransport(reactor, values, site.interface, exitStatus.fail,
+                                 trackerKinds=kinds)
             for plugin, values in transportValues(options))
     return tuple(maker for maker in made if maker is not None)
+
+
+def _trackerWays(options):
+    """For each --tracker, the path its relay is dialled by when a
+    transport plugin serves it where the node reaches the tracker (its
+    C{trackerWay}, for a tracker reached at one of its endpoint kinds),
+    else None."""
+    ways = [way for way in (getattr(plugin, "trackerWay", None)
+                            for plugin, _ in transportValues(options)) if way is not None]
+    return [next((path for path in (way(tracker) for way in ways) if path is not None),
+                 None)
+            for tracker in options.trackers]
 
 
 def _exitsWhenDone(reactor, options, service, parts, exitStatus):
@@ -530,7 +545,8 @@ def _exitsWhenDone(reactor, options, service, parts, exitStatus):
         fetcher.onGaveUp = lambda why: exitStatus.fail(why, GAVE_UP)
     if options["give-up-after"] is not None:
         GiveUp(reactor, parts.node, roles["buyer"], options["give-up-after"],
-               exitStatus.fail, " or ".join(str(t) for t in options.trackers)
+               exitStatus.fail, " or ".join(str(t) for t in options.trackers),
+               wayOut(plugin for plugin, _ in transportValues(options))
                ).setServiceParent(service)
 
 

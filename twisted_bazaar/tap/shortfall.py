@@ -39,6 +39,13 @@ _WHY = {
 }
 
 
+def wayOut(plugins):
+    """The ways out of the transport plugins that say one (their optional
+    C{wayOut}), in order."""
+    return tuple(way for way in (getattr(plugin, "wayOut", None) for plugin in plugins)
+                 if way)
+
+
 class EmptySearches(NodeObserver):
     """Counts, per item, the searches that found nothing."""
 
@@ -50,9 +57,13 @@ class EmptySearches(NodeObserver):
             self.empty[item] = self.empty.get(item, 0) + 1
 
 
-def _whyUnmet(want, searches):
+def _whyUnmet(want, searches, hints):
     empty = searches.empty.get(want.item, 0)
     why = _WHY.get(want.state, want.state)
+    if want.state == WAITING and hints:
+        # No link at all: every dial it made failed, or it was named no
+        # one; a network that drops all but one way out is one reason.
+        why += f" ({'; '.join(hints)})"
     if want.state in (SEARCHING, BACKOFF) and empty:
         why = (f"no seller offered it "
                f"({plural(empty, 'search', 'searches')} found nothing)")
@@ -62,7 +73,7 @@ def _whyUnmet(want, searches):
     return why
 
 
-def shortfall(node, buyer, searches, tracker_address, within=""):
+def shortfall(node, buyer, searches, tracker_address, within="", hints=()):
     """
     What a buyer still lacks and why, in one line, one part per want not
     met: ``bought 0 of 1 plum: no seller offered it (3 searches found
@@ -70,6 +81,8 @@ def shortfall(node, buyer, searches, tracker_address, within=""):
 
     @param searches: the node's L{EmptySearches}.
     @param within: words after the counts (`` within 10 s``).
+    @param hints: the ways out a node with no link may take (the
+        transport plugins' C{wayOut}), said after "no link".
     """
     parts = []
     for want in buyer.wants:
@@ -77,7 +90,7 @@ def shortfall(node, buyer, searches, tracker_address, within=""):
             continue
         # Registered as the tracker showed it, not merely named: a node
         # whose proof the tracker refused searched for nothing.
-        why = (_whyUnmet(want, searches) if node.wasRegistered
+        why = (_whyUnmet(want, searches, hints) if node.wasRegistered
                else f"never registered with the tracker at {tracker_address}")
         parts.append(f"bought {want.bought} of {want.quantity} {want.item}{within}: "
                      f"{why}")
@@ -95,8 +108,9 @@ class GiveUp(Service):
     of the node's service: stopping the node cancels the timer.
     """
 
-    def __init__(self, clock, node, buyer, seconds, fail, tracker_address):
+    def __init__(self, clock, node, buyer, seconds, fail, tracker_address, hints=()):
         self.clock = clock
+        self.hints = hints
         self.node = node
         self.buyer = buyer
         self.seconds = seconds
@@ -113,7 +127,8 @@ class GiveUp(Service):
     def _expired(self):
         self._timer = None
         if not self.buyer.satisfied:
-            why = shortfall(self.node, self.buyer, self.searches, self.tracker_address)
+            why = shortfall(self.node, self.buyer, self.searches, self.tracker_address,
+                            hints=self.hints)
             self.fail(f"gave up after {self.seconds:g} s: {why}", GAVE_UP)
 
     def stopService(self):

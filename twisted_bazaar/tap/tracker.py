@@ -243,9 +243,11 @@ def makeService(options, reactor=None):
 def _transportServices(reactor, options, tracker, exitStatus):
     """The tracker's ports of the transport plugins its options turn on,
     each serving its links, on the interface of its --listen."""
+    relay = tracker.relay
     made = (plugin.trackerService(reactor, tracker.identity, TrackerFactory(tracker),
                                   tracker.peer_log, values,
-                                  listenInterface(options["listen"]), exitStatus.fail)
+                                  listenInterface(options["listen"]), exitStatus.fail,
+                                  relay=None if relay is None else relay.factory())
             for plugin, values in transportValues(options))
     return [service for service in made if service is not None]
 

@@ -50,7 +50,7 @@ class ITransportPlugin(Interface):
         as a stranger would.
         """
 
-    def nodeTransport(reactor, values, interface, onFailure):
+    def nodeTransport(reactor, values, interface, onFailure, trackerKinds=()):
         """
         The maker of a node's transport of this kind, as
         L{twisted_bazaar.daemon.node.serveNode}'s ``transports`` take
@@ -60,13 +60,30 @@ class ITransportPlugin(Interface):
         @param interface: the interface the node listens on (--listen's).
         @param onFailure: told one line when the daemon must end (a port
             that cannot listen).
+        @param trackerKinds: the endpoint kinds of the node's ``--tracker``
+            addresses: a node that reaches its tracker by one of this
+            transport's L{trackerKinds} may be where nothing else leaves,
+            so it dials its peers over the transport too.
         """
 
     def trackerService(reactor, identity, factory, peerLog, values, interface,
-                       onFailure):
+                       onFailure, relay=None):
         """
         The service of a tracker's port of this kind, serving
         ``factory``'s protocols under a channel key of ``identity``'s, or
         None when the options (``values``, of its L{trackerOptions})
-        leave it off.
+        leave it off; with ``relay`` (the factory of the tracker's relay,
+        or None: no relay), serving the relay there too, for the nodes
+        that reach the tracker by this transport alone.
         """
+
+    # A transport that is a way out of a network that lets little else out
+    # also has C{wayOut}: how a buyer that linked to no node can reach the
+    # market over it, in a user's words (a clause; the shortfall a buyer
+    # gives up with says it, L{twisted_bazaar.tap.shortfall}).  Optional.
+
+    # A transport whose port serves a tracker's relay also has
+    # C{trackerWay(address)}: the L{Path} a node that reaches its tracker
+    # at that L{Address <twisted_bazaar.base.address.Address>} dials the
+    # tracker's relay by, or None (the relay's own TCP port).  Optional:
+    # verifyObject would ask it of all.

@@ -6,16 +6,31 @@ cannot take is declined, saying why, and opens nothing.  (Its bounds:
 tests/reach/reachable/test_incoming.py.)
 """
 
-from twisted.logger import capturedLogs, formatEvent
+import random
 
+from twisted.internet.error import ConnectionDone
+from twisted.internet.testing import StringTransport
+from twisted.logger import capturedLogs, formatEvent
+from twisted.python.failure import Failure
+
+from tests.core.test_membership import MembershipCase, reach
 from tests.reach.reachable.test_reservation import RELAY, PeerReservationCase
+from tests.transports.recording import Recording
 from twisted_bazaar import wire
+from twisted_bazaar.core.membership import Membership
+from twisted_bazaar.daemon.build import plugReservations
+from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.reach.reachable.accepting import CircuitAccepting
+from twisted_bazaar.transports.path import CONFIGURED, DIRECT, Path
+from twisted_bazaar.transports.relay.messages import RELAY as RELAY_PURPOSE
 from twisted_bazaar.transports.relay.messages import (
     RelayAccept,
     RelayIncoming,
+    RelayOpen,
     RelayReserved,
 )
+from twisted_bazaar.transports.table import Transports
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.wire.framing import frame
 
 
@@ -53,3 +68,101 @@ class CircuitAcceptingTests(PeerReservationCase):
         self.assertIn(f"declined a relayed circuit from 6.6.6.6 for files (the relay "
                       f"at {RELAY} says): this node takes none",
                       [formatEvent(event) for event in events])
+
+
+WAY = Path(WEBSOCKET, "192.0.2.1", 80, word=CONFIGURED)
+TRACKERS_RELAY = "192.0.2.1:7701"
+
+
+class TrackerWayCase(MembershipCase):
+    """A node at home, its reservation at its tracker's relay; its ways to
+    its tracker's relay ``ways`` (L{Membership.trackerWay})."""
+
+    ways = ()
+
+    def makeTransports(self):
+        self.direct, self.websocket = Recording(DIRECT), Recording(WEBSOCKET)
+        return Transports([self.direct, self.websocket])
+
+    def makeMembership(self):
+        return Membership(self.node, ways=self.ways)
+
+    def setUp(self):
+        super().setUp()
+        self.node.identity = Identity.fromRandom(random.Random(3))
+        plugReservations(self.node)
+        self.register()
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        with capturedLogs() as events:
+            self.tracker.say({"type": "relayReserved", "relay": TRACKERS_RELAY})
+        self.reserved = [formatEvent(event) for event in events]
+
+
+class TrackerWayTests(TrackerWayCase):
+    """A node that reaches its tracker by a transport that serves the
+    tracker's relay too (WebSocket, from a home that lets only HTTP(S)
+    out) accepts the circuits of its reservation there, through its
+    dialer, not at the relay's own TCP port."""
+
+    ways = (WAY,)
+
+    def announce(self, circuit="tok"):
+        """The tracker's relay announces a circuit: what the node logged."""
+        with capturedLogs() as events:
+            self.tracker.say({"type": "relayIncoming", "circuit": circuit,
+                              "purpose": "node", "host": "6.6.6.6", "port": 22})
+        return [formatEvent(event) for event in events]
+
+    def open(self, end):
+        """The circuit's end hears the relay open it: what the node logged."""
+        end.makeConnection(StringTransport())
+        with capturedLogs() as events:
+            end.dataReceived(frame(wire.encode(RelayOpen("6.6.6.6"))))
+        return [formatEvent(event) for event in events]
+
+    def test_reachableOnlyOnceACircuitOpened(self):
+        """Reserved, the node says it holds a reservation, not that it is
+        reachable; it says it is reachable through the relay once a
+        circuit there opened, once; a circuit that failed says nothing of
+        the kind."""
+        reachable = (f"reachable through the relay at {TRACKERS_RELAY}: a circuit "
+                     "through it opened")
+        self.assertNotIn(reachable, self.announce())
+        failed = self.websocket.built[0]
+        failed.makeConnection(StringTransport())
+        with capturedLogs() as events:
+            failed.connectionLost(Failure(ConnectionDone("gone")))
+        lines = [formatEvent(event) for event in events]
+        self.assertIn("a relayed circuit from 6.6.6.6 did not open", " ".join(lines))
+        self.assertNotIn(reachable, lines)
+        self.announce("tok2")
+        self.assertEqual(self.open(self.websocket.built[-1]).count(reachable), 1)
+        self.announce("tok3")
+        self.assertNotIn(reachable, self.open(self.websocket.built[-1]))
+
+    def test_acceptedTheWayTheTrackerIsReached(self):
+        self.tracker.say({"type": "relayIncoming", "circuit": "tok", "purpose": "node",
+                          "host": "6.6.6.6", "port": 22})
+        [(path, key, options)] = self.websocket.dials
+        self.assertEqual((path, key, options.purpose), (WAY, None, RELAY_PURPOSE))
+        self.assertEqual(self.direct.dials, [])
+
+
+class NoTrackerWayTests(TrackerWayCase):
+    def test_atTheRelaysPort(self):
+        """Without a way (a tracker reached over TCP), at the relay's port
+        the tracker named, as ever."""
+        self.tracker.say({"type": "relayIncoming", "circuit": "tok", "purpose": "node",
+                          "host": "6.6.6.6", "port": 22})
+        [(path, _, _)] = self.direct.dials
+        self.assertEqual((path.kind, path.host, path.port), (DIRECT, "192.0.2.1", 7701))
+
+    def test_reservedIsNotReachable(self):
+        """Held, the reservation is said as such: not as reachable."""
+        self.assertIn(f"holds a reservation at the relay at {TRACKERS_RELAY}: nodes that "
+                      "cannot dial this node open circuits to it there (reachable "
+                      "through it once one opens)", self.reserved)
+        self.assertFalse([line for line in self.reserved if "reachable through" in line
+                          and "once one opens" not in line])
+        self.assertEqual(self.websocket.dials, [])

@@ -6,6 +6,7 @@ without them.
 """
 
 import tempfile
+from types import SimpleNamespace
 
 from twisted.application.service import MultiService
 from twisted.internet.task import Clock
@@ -20,6 +21,9 @@ from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.daemon.registry import transportPlugins
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.tap.node import Options as NodeOptions
+from twisted_bazaar.tap.node import _trackerWays, _transports
+from twisted_bazaar.transports.path import CONFIGURED, Path
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.tap.tracker import Options as TrackerOptions
 from twisted_bazaar.tap.tracker import makeService as makeTrackerService
 from twisted_bazaar.tap.transports import transportValues
@@ -120,6 +124,30 @@ class NodeTransportTests(SynchronousTestCase):
         self.assertFalse(made.listens)
         self.assertEqual(made.peers, [(1, "192.0.2.1", 443)])
 
+    def test_aWsTrackerAloneDials(self):
+        """A node that reaches its tracker by ``ws:`` may be where only
+        HTTP(S) leaves: given neither option, it dials the WebSocket paths
+        the tracker names, and listens on no port."""
+        values = {"ws-port": None, "ws-names": None, "ws-peer": []}
+        make = WebSocketPlugin().nodeTransport(Clock(), values, "", [].append,
+                                               trackerKinds={"tcp", "ws"})
+        made = make(ChannelKey.generate(Identity.generate()), None)
+        self.assertFalse(made.listens)
+        self.assertEqual(made.peers, [])
+        self.assertIsNone(WebSocketPlugin().nodeTransport(
+            Clock(), values, "", [].append, trackerKinds={"tcp", "tls"}))
+
+    def test_theDaemonTellsItsTrackersKinds(self):
+        """bazaar-node with only ``--tracker ws:`` has a WebSocket
+        transport; with a TCP tracker, none."""
+        site = SimpleNamespace(interface="")
+        status = SimpleNamespace(fail=[].append)
+        ws = parsed(NodeOptions, SELLER + ["--tracker", "ws:192.0.2.10:80"])
+        [make] = _transports(Clock(), ws, site, status)
+        self.assertFalse(make(ChannelKey.generate(Identity.generate()), None).listens)
+        tcp = parsed(NodeOptions, SELLER + ["--tracker", "192.0.2.10:7700"])
+        self.assertEqual(_transports(Clock(), tcp, site, status), ())
+
     def test_aPort(self):
         make = WebSocketPlugin().nodeTransport(
             Clock(), {"ws-port": 0, "ws-names": None, "ws-peer": []}, "127.0.0.1",
@@ -158,3 +186,15 @@ class TrackerAccountsTests(SynchronousTestCase):
         self.assertEqual(plugin.trackerAccounts({"ws-port": 0, "ws-names": None}),
                          (OPENING,))
         self.assertTrue(LIMITS.declares(OPENING))
+
+
+class TrackerWayTests(SynchronousTestCase):
+    """The path a node dials its tracker's relay by, for each --tracker:
+    the tracker's WebSocket port for a ws: tracker (which serves the relay
+    too), None (the relay's own port) for any other."""
+
+    def test_eachTrackersWay(self):
+        options = parsed(NodeOptions, SELLER + ["--tracker", "192.0.2.10:7700",
+                                                "--tracker", "ws:192.0.2.11:80"])
+        self.assertEqual(_trackerWays(options),
+                         [None, Path(WEBSOCKET, "192.0.2.11", 80, word=CONFIGURED)])

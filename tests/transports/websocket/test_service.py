@@ -7,6 +7,7 @@ a node's, made before the node and served on it once built.
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
+from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
@@ -15,7 +16,9 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.transports.interface import ITransport
 from twisted_bazaar.transports.path import CONFIGURED, Path
 from twisted_bazaar.transports.websocket import WEBSOCKET
-from twisted_bazaar.transports.websocket.service import NodeWebSocket, WebSocketService
+from twisted_bazaar.transports.websocket.service import (
+    NodeWebSocket, WebSocketService, trackerService)
+from twisted_bazaar.transports.websocket.transport import RELAY
 
 
 class Port:
@@ -102,3 +105,27 @@ class NodeWebSocketTests(SynchronousTestCase):
         service.startService()
         self.assertIsNone(service.port)
         service.stopService()
+
+
+class TrackerServiceTests(SynchronousTestCase):
+
+    def listened(self, relay):
+        """The resources a tracker's port serves, given relay (a factory or
+        None), once it listens (on a memory reactor)."""
+        service = trackerService(MemoryReactorClock(), Identity.generate(), object(), None, 0,
+                                 "127.0.0.1", [].append, relay=relay)
+        service.startService()
+        self.addCleanup(service.stopService)
+        return service.transport.resources
+
+    def test_itsRelayAtTheRelayResource(self):
+        """With the tracker's relay, its port serves the relay at
+        L{RELAY} beside the tracker at the root: a node that reaches the
+        tracker there alone accepts its circuits there."""
+        relay = object()
+        resources = self.listened(relay)
+        self.assertEqual(sorted(resources), ["/", RELAY])
+        self.assertIs(resources[RELAY].wrappedFactory, relay)
+
+    def test_noRelayNoResource(self):
+        self.assertEqual(sorted(self.listened(None)), ["/"])

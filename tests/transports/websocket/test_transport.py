@@ -15,11 +15,12 @@ from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.transports.path import DIRECT, Path
 from twisted_bazaar.transports.websocket import WEBSOCKET
-from twisted_bazaar.transports.websocket.transport import FILES, WebSocketTransport
+from twisted_bazaar.transports.websocket.transport import FILES, RELAY, WebSocketTransport
 from twisted_bazaar.wire.ids import shortId
 
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.relay.messages import FILES as FILES_PURPOSE
+from twisted_bazaar.transports.relay.messages import RELAY as RELAY_PURPOSE
 from tests.transports.websocket.helpers import PORT, Recorders
 
 
@@ -77,6 +78,19 @@ class TransportTests(SynchronousTestCase):
         self.successResultOf(d).transport.write(b"piece")
         pump.flush()
         self.assertEqual(files.built[0].received, b"piece")
+        self.assertEqual(links.built, [])
+
+    def test_relayResource(self):
+        """A dial for the purpose ``relay`` goes to the port's L{RELAY}
+        resource (a tracker's relay), not to its links'."""
+        ends = Ends()
+        links, relay = Recorders(), Recorders()
+        ends.server.listen(links)
+        ends.server.listen(relay, RELAY)
+        d, pump = ends.dial(None, Recorders(), DialOptions(purpose=RELAY_PURPOSE))
+        self.successResultOf(d).transport.write(b"relayAccept")
+        pump.flush()
+        self.assertEqual(relay.built[0].received, b"relayAccept")
         self.assertEqual(links.built, [])
 
     def test_anotherKeyFailsTheChannel(self):

@@ -22,7 +22,8 @@ from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.reach.reachable.incoming import IncomingAccepts
 from twisted_bazaar.transports.path import DIRECT, NAMED, Path
 from twisted_bazaar.transports.relay.circuit import CircuitEnd
-from twisted_bazaar.transports.relay.messages import NODE, RelayAccept
+from twisted_bazaar.transports.interface import DialOptions
+from twisted_bazaar.transports.relay.messages import NODE, RELAY, RelayAccept
 from twisted_bazaar.wire.core import splitRelay
 
 
@@ -35,18 +36,25 @@ class CircuitAccepting:
 
     log = Logger()
 
-    def __init__(self, node, accepts=None):
+    def __init__(self, node, accepts=None, opened=None):
         """
         @param accepts: the L{IncomingAccepts} that bounds the circuits
             it accepts at once; None: one with the declared limits.
+        @param opened: told C{opened(relay)} each time a circuit accepted
+            at ``relay`` opens, or None.
         """
         self.node = node
         self.accepts = IncomingAccepts(node.clock) if accepts is None else accepts
+        self.opened = opened
 
-    def accept(self, message, relay):
+    def accept(self, message, relay, way=None):
         """The relay at ``relay`` (the one that holds the reservation it
         came by) announces a circuit: accept it there, on a new
-        connection, within the accepts in flight (L{accepts}).  The
+        connection, within the accepts in flight (L{accepts}), through the
+        node's dialer: by ``way`` (a L{Path} to the relay's service, as
+        the transport the reservation was kept over serves it: the port
+        of a transport plugin's the tracker was reached at), else at
+        ``relay``'s own port.  The
         circuit's connection is charged to the relay's own address (its
         ``host`` is only what the relay says: a label, never a group to
         charge).  Why it was declined (said in the log), or None."""
@@ -80,11 +88,18 @@ class CircuitAccepting:
         accept = end
         end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer,
                          seen=message.host)
-        d = node.dialer.dialPath(Path(DIRECT, host, port, word=NAMED), None, lambda: end)
+        path, options = ((Path(DIRECT, host, port, word=NAMED), None) if way is None
+                         else (way, DialOptions(purpose=RELAY)))
+        d = node.dialer.dialPath(path, None, lambda: end, options)
         d.addCallback(lambda _: end.opened)
-        d.addErrback(self._failed, message.host, host)
+        d.addCallbacks(self._opened, self._failed, callbackArgs=(relay,),
+                       errbackArgs=(message.host, host))
         d.addBoth(lambda _: self.accepts.release(accept))
         return None
+
+    def _opened(self, _, relay):
+        if self.opened is not None:
+            self.opened(relay)
 
     def _failed(self, reason, claimed, host):
         self.node.overlay.peer_log.emit(

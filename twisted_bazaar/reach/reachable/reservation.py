@@ -73,8 +73,11 @@ class RelayReservation:
         """
         self.node = node
         #: Its accepts of the circuits its relays announce.
-        self.circuits = CircuitAccepting(node, accepts)
+        self.circuits = CircuitAccepting(node, accepts, self._circuitOpened)
         self.relay = None
+        #: The relay held through which a circuit opened (the node is
+        #: reachable there, not only reserved), else None.
+        self._proven = None
         self.asked = False
         #: Sends to the tracker (its link's send), once asked.
         self._send = None
@@ -213,6 +216,24 @@ class RelayReservation:
         it are no reason to wait any more (L{_askAfterFailure})."""
         self._failures = 0
 
+    def _circuitOpened(self, relay):
+        """A circuit accepted at relay opened: if it is the relay held,
+        the node is reachable through it, said once per relay held (a
+        reservation alone says only that circuits may come: from a home
+        whose firewall drops the way to the relay none opens)."""
+        if relay != self.relay or self._proven == relay:
+            return
+        self._proven = relay
+        self._sayOf(relay, "reachable through the relay at {relay}: a circuit through "
+                    "it opened")
+
+    def _sayOf(self, relay, text):
+        """Say text of relay, through the peer log (charged to the relay's
+        address group: a relay says it)."""
+        host, _ = splitRelay(relay)
+        self.node.overlay.peer_log.emit(self.log, LogLevel.info, addressGroup(host), text,
+                                        relay=relay)
+
     def declined(self, message):
         """The tracker answered ``error{noslots}`` (or ``norelay``): a
         relayReserve of this node's that awaited its answer has it, so a
@@ -295,6 +316,7 @@ class RelayReservation:
         if self.relay == relay:
             return
         self.relay = relay
+        self._proven = None
         pace = self.node.advertising
         if relay is not None:
             pace.change("relay", self._advertise)
@@ -310,11 +332,9 @@ class RelayReservation:
         relay = self.relay
         if relay is None or self.node.relay == relay:
             return False
-        host, _ = splitRelay(relay)
-        self.node.overlay.peer_log.emit(
-            self.log, LogLevel.info, addressGroup(host),
-            "reachable through the relay at {relay}: nodes that cannot dial this "
-            "node open circuits to it there", relay=relay)
+        self._sayOf(relay, "holds a reservation at the relay at {relay}: nodes that "
+                    "cannot dial this node open circuits to it there (reachable "
+                    "through it once one opens)")
         self.node.advertiseRelay(relay)
         return True
 
@@ -342,13 +362,14 @@ class RelayReservation:
         self._send = None
         self._setRelay(None)
 
-    def incoming(self, message, relay):
+    def incoming(self, message, relay, way=None):
         """The relay at ``relay`` (the one that holds the reservation it
-        came by) announces a circuit: accepted there (L{circuits}).  One
+        came by) announces a circuit: accepted there (L{circuits}), dialled
+        by ``way`` if given (L{CircuitAccepting.accept}).  One
         declined while this node's probe of that relay is under way is
         noted: the probe's own circuit may have been it
         (L{RelayProbing.declined})."""
-        if self.circuits.accept(message, relay) is not None:
+        if self.circuits.accept(message, relay, way) is not None:
             self.probing.declined(relay)
 
 

@@ -90,12 +90,15 @@ class ReservationService(Service, NodeObserver):
 
     def _incoming(self, link, message):
         """The tracker's relay announces a circuit: accepted there, if it
-        holds this node's reservation; refused as unexpected otherwise."""
+        holds this node's reservation, the way this node reaches its
+        tracker (L{Membership.trackerWay}: the reservation was kept over
+        that connection); refused as unexpected otherwise."""
         reservation = self.reservation
+        membership = self.node.membership
         if reservation.trackerRelay is None:
-            self.node.membership.unexpected(message)
+            membership.unexpected(message)
             return
-        reservation.incoming(message, reservation.trackerRelay)
+        reservation.incoming(message, reservation.trackerRelay, membership.trackerWay)
 
     def _relayAt(self, link, message):
         self.reservation.at(message)

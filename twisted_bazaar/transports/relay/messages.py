@@ -35,6 +35,10 @@ FRAME_LIMIT = 4096
 NODE = "node"
 FILES = "files"
 PURPOSES = (NODE, FILES)
+#: The purpose of a dial to a relay's own service (a circuit's accept, on
+#: a transport that serves the relay beside other services, as a
+#: port of a transport plugin's at a tracker): never a circuit's.
+RELAY = "relay"
 
 errorCode("norelay", "the relay holds no reservation for that node, or no "
           "circuit with that token")

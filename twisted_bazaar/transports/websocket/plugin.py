@@ -55,6 +55,9 @@ class WebSocketPlugin:
         _NAMES,
     )
     trackerKinds = (PREFIX,)
+    wayOut = (f"if this network lets only HTTP(S) out, reach the tracker with --tracker "
+              f"{PREFIX}:HOST:PORT (its --ws-port) and nodes over WebSocket (a seller's "
+              f"--ws-port, or name one with --ws-peer ID=HOST:PORT)")
     trackerHelp = f"{PREFIX}:HOST:PORT for its WebSocket port"
 
     def trackerAccounts(self, values):
@@ -63,10 +66,13 @@ class WebSocketPlugin:
         L{OPENING}."""
         return () if values["ws-port"] is None else (OPENING,)
 
-    def nodeTransport(self, reactor, values, interface, onFailure):
+    def nodeTransport(self, reactor, values, interface, onFailure, trackerKinds=()):
         """The maker of the node's WebSocket (its port, --ws-port, and its
-        --ws-peer paths), for a node given either; else None."""
-        if values["ws-port"] is None and not values["ws-peer"]:
+        --ws-peer paths), for a node given either or that reaches a
+        tracker by ``ws:`` (it dials the WebSocket paths the tracker
+        names: its network may let only HTTP(S) out); else None."""
+        if (values["ws-port"] is None and not values["ws-peer"]
+                and PREFIX not in trackerKinds):
             return None
         from twisted_bazaar.transports.websocket.service import NodeWebSocket
         return lambda channel, peerLog: NodeWebSocket(
@@ -74,11 +80,23 @@ class WebSocketPlugin:
             onFailure, values["ws-names"] or ())
 
     def trackerService(self, reactor, identity, factory, peerLog, values, interface,
-                       onFailure):
-        """The tracker's WebSocket port, for a tracker given --ws-port; else
-        None."""
+                       onFailure, relay=None):
+        """The tracker's WebSocket port, for a tracker given --ws-port (its
+        relay served there too); else None."""
         if values["ws-port"] is None:
             return None
         from twisted_bazaar.transports.websocket.service import trackerService
         return trackerService(reactor, identity, factory, peerLog, values["ws-port"],
-                              interface, onFailure, values["ws-names"] or ())
+                              interface, onFailure, values["ws-names"] or (), relay)
+
+    def trackerWay(self, address):
+        """The path a node that reaches its tracker at ``address`` (an
+        L{Address <twisted_bazaar.base.address.Address>}) by ``ws:``
+        dials the tracker's relay by: its WebSocket port, which serves the
+        relay too (a firewall that lets that port out may let out nothing
+        else); None for any other kind."""
+        if address.kind != PREFIX:
+            return None
+        from twisted_bazaar.transports.path import CONFIGURED, Path
+        from twisted_bazaar.transports.websocket import WEBSOCKET
+        return Path(WEBSOCKET, address.host, address.port, word=CONFIGURED)

@@ -16,7 +16,7 @@ from twisted_bazaar.net.transfers import NodeTransfers
 from twisted_bazaar.transports.path import CONFIGURED, Path
 from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.transports.websocket.endpoints import ROOT
-from twisted_bazaar.transports.websocket.transport import FILES, WebSocketTransport
+from twisted_bazaar.transports.websocket.transport import FILES, RELAY, WebSocketTransport
 from twisted_bazaar.wire.ids import shortId
 
 __all__ = ["WebSocketService", "NodeWebSocket", "trackerService"]
@@ -119,13 +119,23 @@ def _listen(node, transport):
 
 
 def trackerService(reactor, identity, factory, peerLog, port, interface, onFailure,
-                   names=()):
+                   names=(), relay=None):
     """A tracker's WebSocket port: ``factory``'s protocols (the
     tracker's), under a channel key of ``identity``'s, at the root
     resource of ``port`` on ``interface``, answering to ``names`` too
-    (``--ws-names``)."""
+    (``--ws-names``); and ``relay``'s (its relay's factory, or None) at
+    L{RELAY}, where the nodes that reach the tracker here accept the
+    circuits it announces to them."""
     transport = WebSocketTransport(reactor, ChannelKey.generate(identity), peerLog,
                                    interface, port, names=names)
-    return WebSocketService(transport, lambda transport: transport.listen(factory),
-                            onFailure, f"--ws-port {port}")
+
+    def serve(transport):
+        if relay is None:
+            return transport.listen(factory)
+        listening = defer.gatherResults(
+            [transport.listen(factory), transport.listen(relay, RELAY)],
+            consumeErrors=True)
+        return listening.addCallbacks(lambda ports: ports[0],
+                                      lambda reason: reason.value.subFailure)
+    return WebSocketService(transport, serve, onFailure, f"--ws-port {port}")
 

@@ -23,11 +23,12 @@ from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedFacto
 from twisted_bazaar.transports.interface import NO_OPTIONS, ITransport
 from twisted_bazaar.transports.path import Path
 from twisted_bazaar.transports.relay.messages import FILES as FILES_PURPOSE
+from twisted_bazaar.transports.relay.messages import RELAY as RELAY_PURPOSE
 from twisted_bazaar.transports.websocket import WEBSOCKET, WHAT
 from twisted_bazaar.transports.websocket.endpoints import ROOT, WebSocketClientEndpoint
 from twisted_bazaar.transports.websocket.stream import StreamServerFactory
 
-__all__ = ["WebSocketTransport", "FILES", "CONNECT_SECONDS"]
+__all__ = ["WebSocketTransport", "FILES", "RELAY", "CONNECT_SECONDS"]
 
 _log = Logger()
 #: Seconds TCP may take to connect under WebSocket.
@@ -35,6 +36,12 @@ CONNECT_SECONDS = 5.0
 #: The resource a node serves its transfer port's protocol at (a file's
 #: buyer dials it); its links are at L{ROOT}.
 FILES = "/files"
+#: The resource a tracker serves its relay at (a node at a home that lets
+#: only HTTP(S) out accepts its circuits there).
+RELAY = "/relay"
+#: The resource a dial of each L{DialOptions} purpose goes to (others:
+#: L{ROOT}).
+_RESOURCES = {FILES_PURPOSE: FILES, RELAY_PURPOSE: RELAY}
 
 
 class _Once(Factory):
@@ -115,13 +122,14 @@ class WebSocketTransport:
         its peer to prove ``expectedKey`` (32 raw bytes, or a keyed node
         id: a key of that id; None: any) in the channel's handshake: at
         the links' resource (L{ROOT}), or, for
-        the L{DialOptions} purpose C{files}, at L{FILES}.
+        the L{DialOptions} purpose C{files}, at L{FILES}; C{relay}, at
+        L{RELAY}.
 
         @return: a Deferred firing with the protocol once WebSocket is
             open, or failing with why not; cancelling it gives it up.
         """
         options = NO_OPTIONS if options is None else options
-        resource = FILES if options.purpose == FILES_PURPOSE else ROOT
+        resource = _RESOURCES.get(options.purpose, ROOT)
         endpoint = WebSocketClientEndpoint(
             self.reactor, self.clientEndpoint(path.host, path.port), path.host, path.port,
             resource)

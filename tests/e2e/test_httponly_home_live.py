@@ -1,0 +1,122 @@
+"""
+An HTTP-only network as a first-class place (docs/running.md, "A home
+that lets only HTTP(S) out"), in network namespaces: a node on a host
+whose firewall lets out only TCP to ports 80 and 443
+(L{tests.e2e.test_websocket_live.FIREWALL}), started with the defaults
+and nothing but ``--tracker ws:HOST:80``, buys from a public seller it
+never named, reached at the WebSocket port the tracker named for it.
+Nothing but HTTP(S) leaves that home: the firewall's drop counter says
+how many other tries it stopped.
+
+It needs root, ``ip`` and ``iptables``; without them it is skipped with
+the reason.
+"""
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from twisted_bazaar.testing.daemons import nodeId
+from twisted_bazaar.wire.ids import wireId
+from tests.e2e.helpers import short, waitBought, waitDownloaded, waitSharing, waitSold
+from tests.e2e.test_websocket_live import REACHED, TIMEOUT, HttpOnlyHomeCase
+
+#: The file's size: 16 MiB, as the goal says.
+FILE_SIZE = 16 * 2**20
+#: Generous bounds at load: the goals (10 s an item, 30 s the file) are
+#: measured apart and logged by each test.
+BOUND = 4 * TIMEOUT
+
+
+class HttpOnlyHomeTests(HttpOnlyHomeCase):
+
+    def test_buyerThereBuysFromASellerItNeverNamed(self):
+        """A buyer at the HTTP-only home with default flags and only
+        ``--tracker ws:`` buys an item and a 16 MiB file from a public
+        seller with ``--ws-port``: the seller's WebSocket path came from
+        the tracker, dialled over WebSocket with its key expected."""
+        shared, content = self.shareFile("film.bin", FILE_SIZE)
+        _, seller, seller_id = self.publicSeller("--share", shared)
+        waitSharing(seller, "film.bin", TIMEOUT)
+        downloads = self.folder("downloads")
+        started = time.monotonic()
+        buyer = self.market.start("buyer", [
+            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
+            "--role", "buyer", "--want", "apple", "--want", "film.bin",
+            "--downloads", downloads], wrapper=self.walled.wrapper)
+        buyer_id = nodeId(buyer, TIMEOUT)
+        waitBought(buyer, "apple", BOUND, seller=seller_id, n=1, q=1)
+        item = time.monotonic() - started
+        waitSold(seller, "apple", TIMEOUT, buyer=buyer_id, left=1)
+        got = waitDownloaded(buyer, "film.bin", BOUND)
+        whole = time.monotonic() - started
+        with open(got["path"], "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).digest(),
+                             hashlib.sha256(content).digest())
+        reached = REACHED.format(id=short(seller_id),
+                                 host=re.escape(self.seller_host.address))
+        purposes = {m["purpose"] for m in buyer.matches(reached)}
+        self.assertEqual(purposes, {"overlay", "files"})
+        dropped = self.onlyHttpLeft()
+        print(f"\nhttp-only buyer: item in {item:.1f} s, 16 MiB whole in {whole:.1f} s, "
+              f"{dropped} packets dropped")
+        self.stopCleanly()
+
+    def test_bazaarBuyThereNamesNoSeller(self):
+        """`bazaar buy` at the HTTP-only home, given only the tracker's
+        ``ws:`` endpoint, buys from the public seller and exits 0."""
+        _, seller, seller_id = self.publicSeller()
+        done = subprocess.run(
+            [*self.walled.wrapper, str(Path(sys.executable).with_name("bazaar")),
+             "--json", "--tracker", f"ws:{self.tracker_host.address}:80", "buy", "apple"],
+            capture_output=True, text=True, timeout=BOUND)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        bought = json.loads(done.stdout)
+        self.assertEqual([(each["seller"], each["units"]) for each in bought["purchases"]],
+                         [(wireId(seller_id), 1)])
+        waitSold(seller, "apple", TIMEOUT, buyer=bought["node"], left=1)
+        self.onlyHttpLeft()
+        self.stopCleanly()
+
+    def test_sellerThereSellsToAPublicBuyer(self):
+        """A seller at the HTTP-only home with default flags and only
+        ``--tracker ws:`` sells an item and a 16 MiB file to a public
+        buyer with plain TCP defaults: its reservation at the tracker's
+        relay is held over WebSocket, and each circuit announced is
+        accepted at the tracker's WebSocket port, the way it came."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        self.wsListening(tracker, 80)
+        shared, content = self.shareFile("home-film.bin", FILE_SIZE)
+        seller = self.market.start("seller", [
+            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
+            "--role", "seller", "--sell", "apple=2", "--share", shared],
+            wrapper=self.walled.wrapper)
+        seller_id = nodeId(seller, TIMEOUT)
+        waitSharing(seller, "home-film.bin", TIMEOUT)
+        relay = seller.waitFor(r"holds a reservation at the relay at (?P<relay>\S+):",
+                               BOUND)["relay"]
+        downloads = self.folder("downloads")
+        started = time.monotonic()
+        buyer = self.node("buyer", self.public_host, "--role", "buyer", "--want", "apple",
+                          "--want", "home-film.bin", "--downloads", downloads)
+        buyer_id = nodeId(buyer, TIMEOUT)
+        waitBought(buyer, "apple", BOUND, seller=seller_id, n=1, q=1)
+        item = time.monotonic() - started
+        waitSold(seller, "apple", TIMEOUT, buyer=buyer_id, left=1)
+        got = waitDownloaded(buyer, "home-film.bin", BOUND)
+        whole = time.monotonic() - started
+        with open(got["path"], "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).digest(),
+                             hashlib.sha256(content).digest())
+        self.assertEqual(seller.matches(r"a relayed circuit from .* did not open"), [])
+        # Reachable, it says, once a circuit through its relay opened.
+        seller.waitFor(rf"reachable through the relay at {re.escape(relay)}: a circuit "
+                       "through it opened", TIMEOUT)
+        dropped = self.onlyHttpLeft()
+        print(f"\nhttp-only seller: item in {item:.1f} s, 16 MiB whole in {whole:.1f} s, "
+              f"{dropped} packets dropped")
+        self.stopCleanly()
