@@ -102,6 +102,14 @@ class Address:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
 
+    @property
+    def label(self):
+        """The address as log lines name the peer at it: ``HOST:PORT``
+        (L{__str__}), led by its kind for a transport's own
+        (``ws:HOST:PORT``), which reaches a port of another protocol."""
+        kind = splitEndpoint(self.endpoint)[0].lower()
+        return str(self) if kind in ENDPOINT_KINDS else f"{kind}:{self}"
+
     def withTimeout(self, seconds):
         """The endpoint string, with a connection timeout of ``seconds``
         unless it names one already."""
