@@ -106,7 +106,7 @@ class Address:
     def label(self):
         """The address as log lines name the peer at it: ``HOST:PORT``
         (L{__str__}), led by its kind for a transport's own
-        (``ws:HOST:PORT``), which reaches a port of another protocol."""
+        (``KIND:HOST:PORT``), which reaches a port of another protocol."""
         kind = splitEndpoint(self.endpoint)[0].lower()
         return str(self) if kind in ENDPOINT_KINDS else f"{kind}:{self}"
 

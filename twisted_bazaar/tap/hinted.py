@@ -1,6 +1,6 @@
 """
 A tracker reached over a transport's own endpoint kind (``--tracker
-ws:HOST:PORT``) whose port speaks something else (the tracker's
+KIND:HOST:PORT``, a transport plugin's) whose port speaks something else (the tracker's
 ``--listen`` port, say) fails every try the same way, in the transport's
 words, and the node tries again for ever: L{HintedEndpoint} ends each
 failure's reason with what such an address must name, so the log says
@@ -46,7 +46,7 @@ def hintedTracker(endpoint, address, kinds):
 
     @param address: the tracker's L{twisted_bazaar.base.address.Address}.
     @param kinds: kind -> how --tracker's help names its endpoints
-        (``ws:HOST:PORT for its WebSocket port``: L{ITransportPlugin}'s
+        (``KIND:HOST:PORT for its ... port``: L{ITransportPlugin}'s
         C{trackerHelp}).
     """
     kind = splitEndpoint(address.endpoint)[0].lower()
