@@ -132,6 +132,20 @@ class OneShotBuyTests(OneShotHelpers, SynchronousTestCase):
                          "(3 searches found nothing)")
         self.assertNothingLeft(buy)
 
+    def test_noLinkNamesAWayOut(self):
+        """Alone with the tracker (or every dial dropped): the reason names
+        the way out, a node named at an address its network lets out to
+        (issue 96, from the HTTP-only home)."""
+        buy, outcome = self.oneShot(deadline=5)
+        self.market.run(10)
+        self.assertEqual(self.why(outcome),
+                         "bought 0 of 1 apple within 5 s: the node could not search "
+                         "yet: no link to another node (none was named to it, or none "
+                         "it dialled answered: where its network lets out only some "
+                         "ports, name a node at one it lets through with --ws-peer "
+                         "ID=HOST:PORT)")
+        self.assertNothingLeft(buy)
+
     def test_noTracker(self):
         """No tracker where it was told: it says it never registered."""
         buy, outcome = self.oneShot(deadline=5, tracker_port=1)

@@ -10,7 +10,7 @@ from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.tap.node import Options
-from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp, shortfall
+from twisted_bazaar.tap.shortfall import GAVE_UP, GiveUp, shortfall, waysOut
 from twisted_bazaar.testing import Market
 
 
@@ -37,6 +37,33 @@ class GiveUpTests(SynchronousTestCase):
         self.assertRegex(why, r"^gave up after 5 s: bought 0 of 1 apple: no seller "
                               r"offered it \(\d+ search(es)? found nothing\)$")
         service.stopService()
+
+    def test_noLinkNamesAWayOut(self):
+        """No link to another node when time runs out (none named, or every
+        dial dropped, as at a home that lets out only HTTP(S)): the reason
+        names the transports' options that name a node at an address
+        (issue 96, from the HTTP-only home: it said only "no link")."""
+        market = Market(seed=3)
+        service, failures = self.giveUp(market, ["apple"])
+        market.run(6)
+        [(why, code)] = failures
+        self.assertEqual(why, "gave up after 5 s: bought 0 of 1 apple: the node could "
+                         "not search yet: no link to another node (none was named to "
+                         "it, or none it dialled answered: where its network lets out "
+                         "only some ports, name a node at one it lets through with "
+                         "--ws-peer ID=HOST:PORT)")
+        service.stopService()
+
+    def test_waysOutFromThePlugins(self):
+        """The ways out are read from the plugins' options: none without a
+        transport plugin that names a peer at an address."""
+        self.assertEqual(waysOut([]), "")
+        peer = SimpleNamespace(name="x-peer", repeatable=True,
+                               help="ID=HOST:PORT: reach node ID over X")
+        port = SimpleNamespace(name="x-port", repeatable=False, help="a port")
+        self.assertEqual(waysOut([SimpleNamespace(nodeOptions=(port, peer))]),
+                         ": where its network lets out only some ports, name a node "
+                         "at one it lets through with --x-peer ID=HOST:PORT")
 
     def test_satisfied(self):
         """Every want met in time: nothing happens, and stopping cancels

@@ -9,6 +9,7 @@ deadline.
 from twisted.application.service import Service
 
 from twisted_bazaar.base.words import plural
+from twisted_bazaar.daemon.registry import transportPlugins
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.roles.want import (
     BACKOFF,
@@ -27,7 +28,8 @@ GAVE_UP = 3
 
 #: What a want still in a state was doing when time ran out.
 _WHY = {
-    WAITING: "the node could not search yet (no link to another node)",
+    WAITING: "the node could not search yet: no link to another node (none was "
+             "named to it, or none it dialled answered{ways})",
     SEARCHING: "its search was still out",
     BACKOFF: "no seller offered it",
     SAVING: "a buy was being made",
@@ -50,9 +52,27 @@ class EmptySearches(NodeObserver):
             self.empty[item] = self.empty.get(item, 0) + 1
 
 
+def waysOut(plugins=None):
+    """How to name a node this one can reach when it reaches none it was
+    named (every dial dropped: a network that lets out only some ports):
+    each transport plugin's option that names a peer at an address
+    (``--NAME ID=HOST:PORT``, read from its help), as the words that end
+    the reason; "" when none does."""
+    plugins = transportPlugins().values() if plugins is None else plugins
+    options = [f"--{option.name} ID=HOST:PORT" for plugin in plugins
+               for option in plugin.nodeOptions
+               if option.repeatable and option.help.startswith("ID=HOST:PORT")]
+    if not options:
+        return ""
+    return (f": where its network lets out only some ports, name a node at one it "
+            f"lets through with {' or '.join(options)}")
+
+
 def _whyUnmet(want, searches):
     empty = searches.empty.get(want.item, 0)
     why = _WHY.get(want.state, want.state)
+    if want.state == WAITING:
+        why = why.format(ways=waysOut())
     if want.state in (SEARCHING, BACKOFF) and empty:
         why = (f"no seller offered it "
                f"({plural(empty, 'search', 'searches')} found nothing)")
