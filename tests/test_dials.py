@@ -168,6 +168,9 @@ CONNECTS_ALLOWED = {
         "a node's connection to its tracker (--tracker): no peer reached by a path",
     "net/reconnect.py: endpoint":
         "the probe of a tracker's port before reconnecting to it: no peer",
+    "tap/hinted.py: self._endpoint":
+        "a node's tracker of a transport's kind (--tracker KIND:HOST:PORT), its "
+        "failures hinted: no peer reached by a path",
 }
 
 
