@@ -25,6 +25,7 @@ dials a peer by its id and a purpose, never by a C{Peer} of its own
 making (L{ByIdTests}).
 """
 
+import functools
 import ast
 import pathlib
 
@@ -131,6 +132,7 @@ def dials(source):
     return sorted(found)
 
 
+@functools.cache  # one walk of the package a worker: the source is fixed
 def everyDial():
     """'module: what' -> the lines, of every dial around the transports."""
     found = {}
@@ -195,6 +197,7 @@ def connects(source):
     return sorted(found)
 
 
+@functools.cache  # one walk of the package a worker: the source is fixed
 def everyConnect():
     """'module: receiver' -> lines, of every connector's connect called
     outside TRANSPORTS."""
