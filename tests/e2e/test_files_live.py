@@ -473,8 +473,10 @@ class FileDownloadsLiveTests(SynchronousTestCase):
              "--listen", LOOPBACK_LISTEN, "--download-give-up", "5"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(buying.kill)
-        first = buying.stdout.readline()
-        self.assertRegex(first, r"^big\.bin: ")
+        # The purchase, said as it is made, then the download's progress.
+        self.assertRegex(buying.stdout.readline(), r"^bought big\.bin from node \w+ "
+                                                   r"\(1 of 1\)\n$")
+        self.assertRegex(buying.stdout.readline(), r"^big\.bin: ")
         seller.process.kill()
         seller.finish()
         out, err = buying.communicate(timeout=2 * TIMEOUT)
