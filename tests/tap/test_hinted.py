@@ -45,6 +45,13 @@ class HintedTrackerTests(SynchronousTestCase):
                          "uncleanly (is 21912 the tracker's port for ws:? --tracker "
                          "ws:HOST:PORT for its WebSocket port)")
 
+    def test_aCancelAsItIs(self):
+        """A try called off (the node stopping) is not a failure to
+        explain: it stays a cancel."""
+        address = parseAddress("ws:127.0.0.1:21912", ("tcp", "ws"))
+        endpoint = hintedTracker(_Failing(defer.CancelledError()), address, HELPS)
+        self.failure(endpoint).trap(defer.CancelledError)
+
     def test_tcpAndTlsAsTheyAre(self):
         """A TCP or TLS tracker's reasons say enough: its endpoint is left
         as it is, its failure too."""

@@ -1,12 +1,13 @@
 """
-A tracker reached over a transport's own endpoint kind (``--tracker
-KIND:HOST:PORT``, a transport plugin's) whose port speaks something else (the tracker's
-``--listen`` port, say) fails every try the same way, in the transport's
-words, and the node tries again for ever: L{HintedEndpoint} ends each
-failure's reason with what such an address must name, so the log says
-what to check.
+A tracker reached over a transport plugin's own endpoint kind
+(``--tracker KIND:HOST:PORT``) whose port speaks something else (the
+tracker's ``--listen`` port, say) fails every try the same way, in the
+transport's words, and the node tries again for ever: L{HintedEndpoint}
+ends each failure's reason with what such an address must name, so the
+log says what to check.
 """
 
+from twisted.internet.defer import CancelledError
 from twisted.internet.error import ConnectError
 from twisted.internet.interfaces import IStreamClientEndpoint
 from zope.interface import implementer
@@ -34,6 +35,8 @@ class HintedEndpoint:
         return self._endpoint.connect(factory).addErrback(self._hinted)
 
     def _hinted(self, failure):
+        if failure.check(CancelledError):
+            return failure  # the connection was called off: no failure to explain
         raise HintedConnectError(string=f"{failure.getErrorMessage().rstrip('. ')} "
                                  f"({self.hint})")
 
