@@ -44,8 +44,40 @@ GROUPS = {
 }
 
 
+#: The end-to-end tests: real daemons, which mostly wait on each other.
+E2E = "tests/e2e/"
+
+
+def interleaved(items):
+    """
+    The items, each module's together and in its order, with the modules
+    of the end-to-end tests spread evenly among the others.  A parallel
+    run hands its workers the tests in this order: in the order found,
+    the 61 end-to-end modules come in one block after tests/daemon, and
+    the workers all waited on daemons at once, the cores idle, then all
+    ran the CPU-bound unit tests at once, each starving the others.
+    """
+    modules = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::")[0], []).append(item)
+    e2e = [tests for module, tests in modules.items() if module.startswith(E2E)]
+    rest = [tests for module, tests in modules.items() if not module.startswith(E2E)]
+    if not e2e or not rest:
+        return items
+    result, placed = [], 0
+    for i, tests in enumerate(rest):
+        # The end-to-end modules due by this one, evenly: all by the last.
+        due = len(e2e) * (i + 1) // len(rest)
+        while placed < due:
+            result.extend(e2e[placed])
+            placed += 1
+        result.extend(tests)
+    return result
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         group = GROUPS.get(item.nodeid.split("::")[0])
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+    items[:] = interleaved(items)

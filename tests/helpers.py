@@ -4,6 +4,7 @@ on a fake clock, links on StringTransports, and netstring framing both
 ways, so each test speaks in wire messages rather than bytes.
 """
 
+import gc
 import json
 import random
 from collections import namedtuple
@@ -580,3 +581,16 @@ def wirePaths(relay=None, lan=None, udp=None, host="", port=0, tracker=False):
              word="claimed") for each in lan or ()] + (
         [dict({"kind": "udp"}, **({"host": host} if host else {}), port=udp,
               word="seen" if tracker else "claimed")] if udp is not None else [])
+
+
+def heapFrozen(test):
+    """
+    Keep what the process held before ``test`` out of the collector's way
+    until it ends (L{gc.freeze}): a worker of a parallel run has run
+    hundreds of tests, and each full collection the code under test makes
+    (a memory measure's, around C{tracemalloc}) walks all it holds.  The
+    index benchmark's ten took 80 s in a loaded full run and 1.5 s alone;
+    nothing they count is in what was frozen.
+    """
+    gc.freeze()
+    test.addCleanup(gc.unfreeze)

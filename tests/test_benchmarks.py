@@ -48,6 +48,7 @@ from benchmarks import (
 )
 from twisted_bazaar import wire
 from tests.files.helpers import scratchDir
+from tests.helpers import heapFrozen
 
 
 class IndexMemoryBenchmarkTests(SynchronousTestCase):
@@ -55,6 +56,7 @@ class IndexMemoryBenchmarkTests(SynchronousTestCase):
     holds (a small market here: two sellers of eight items)."""
 
     def test_bothLayoutsFillTheIndex(self):
+        heapFrozen(self)
         market = indexmem.sellers(2)
         rows = [indexmem.measure(layout, market, 8) for layout in indexmem.LAYOUTS]
         self.assertEqual([(row["layout"], row["entries"]) for row in rows],

@@ -11,6 +11,7 @@ L{ALLOWED}, each with the reason the object probed is no provider of the
 interface that declares the name.
 """
 
+import functools
 import ast
 import importlib
 import pathlib
@@ -67,6 +68,7 @@ def probes(source, names):
     return sorted(found)
 
 
+@functools.cache  # one walk of the package a worker: the source is fixed
 def everyProbe():
     """'module: name' -> the lines, of every probe of a declared name."""
     names = {name: where for name, where in declaredNames().items()

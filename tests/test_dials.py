@@ -25,6 +25,7 @@ dials a peer by its id and a purpose, never by a C{Peer} of its own
 making (L{ByIdTests}).
 """
 
+import functools
 import ast
 import pathlib
 
@@ -131,6 +132,7 @@ def dials(source):
     return sorted(found)
 
 
+@functools.cache  # one walk of the package a worker: the source is fixed
 def everyDial():
     """'module: what' -> the lines, of every dial around the transports."""
     found = {}
@@ -168,6 +170,9 @@ CONNECTS_ALLOWED = {
         "a node's connection to its tracker (--tracker): no peer reached by a path",
     "net/reconnect.py: endpoint":
         "the probe of a tracker's port before reconnecting to it: no peer",
+    "tap/hinted.py: self._endpoint":
+        "a node's tracker of a transport's kind (--tracker KIND:HOST:PORT), its "
+        "failures hinted: no peer reached by a path",
 }
 
 
@@ -192,6 +197,7 @@ def connects(source):
     return sorted(found)
 
 
+@functools.cache  # one walk of the package a worker: the source is fixed
 def everyConnect():
     """'module: receiver' -> lines, of every connector's connect called
     outside TRANSPORTS."""

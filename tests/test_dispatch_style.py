@@ -10,6 +10,7 @@ that tests one subject's type against message classes in two conditions
 or more, in a chain or apart (L{sequentialTypeTests}).
 """
 
+import functools
 import ast
 import pathlib
 
@@ -182,6 +183,14 @@ def product():
         yield str(path.relative_to(PACKAGE)), path.read_text()
 
 
+@functools.cache  # one walk of the package a worker: the source is fixed
+def sequentialFound():
+    """module -> its L{sequentialTypeTests}, for each module with any."""
+    messages = _messageNames()
+    return {module: tests for module, source in product()
+            if (tests := tuple(sequentialTypeTests(source, messages)))}
+
+
 #: module -> the (class, subject) that still dispatch on a message's type
 #: by sequential tests (L{sequentialTypeTests}).  Empty: the last, the
 #: transfer's client and server, dispatch through tables now.  A list
@@ -197,9 +206,7 @@ class DispatchStyleTests(SynchronousTestCase):
         self.assertEqual(found, {})
 
     def test_noSequentialTypeTests(self):
-        messages = _messageNames()
-        found = {module: tests for module, source in product()
-                 if (tests := tuple(sequentialTypeTests(source, messages)))}
+        found = sequentialFound()
         unlisted = {module: sorted(set(tests) - set(NOT_YET.get(module, ())))
                     for module, tests in found.items()}
         self.assertEqual({module: tests for module, tests in unlisted.items() if tests},
@@ -207,9 +214,7 @@ class DispatchStyleTests(SynchronousTestCase):
 
     def test_eachListedStillThere(self):
         """A dispatch gone leaves L{NOT_YET}: it only shrinks."""
-        messages = _messageNames()
-        found = {module: tests for module, source in product()
-                 if (tests := tuple(sequentialTypeTests(source, messages)))}
+        found = sequentialFound()
         self.assertEqual({module: tests for module, tests in NOT_YET.items()
                           if set(tests) - set(found.get(module, ()))}, {})
 

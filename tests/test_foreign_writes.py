@@ -25,6 +25,7 @@ The reading goes by names, not types: a function named in CapWords that
 returns a shared object would pass as a builder (none does today).
 """
 
+import functools
 import ast
 import pathlib
 
@@ -254,6 +255,7 @@ def foreignWrites(source):
     return sorted(found)
 
 
+@functools.cache  # one walk of the package a worker: the source is fixed
 def everyWrite():
     """module -> the sorted targets it writes onto another object."""
     found = {}

@@ -12,6 +12,7 @@ attribute written onto another object: here even a builder's write
 needs a reason.
 """
 
+import functools
 import ast
 import pathlib
 
@@ -67,6 +68,7 @@ def writes(source):
     return sorted(found)
 
 
+@functools.cache  # one walk of the package a worker: the source is fixed
 def everyWrite():
     found = {}
     for path in sorted(PACKAGE.rglob("*.py")):

@@ -34,6 +34,7 @@ A listed class that no longer shares a private name across modules, or a
 listed chain no longer there, fails: the lists only shrink.
 """
 
+import functools
 import ast
 import importlib
 import pathlib
@@ -182,18 +183,25 @@ def reachesInto(tree):
     return sorted(found)
 
 
+@functools.cache  # one walk of the package a worker: the source is fixed
+def sharing():
+    """module.Class -> L{shared} of its family (L{families}): the names,
+    not the trees, kept."""
+    return {name: shared(family) for name, family in families().items()}
+
+
 class PartsOwnStateTests(SynchronousTestCase):
 
     def test_eachPrivateNameInOneModule(self):
-        found = {name: sharing for name, family in families().items()
-                 if (sharing := shared(family)) and name not in LISTED}
+        found = {name: shares for name, shares in sharing().items()
+                 if shares and name not in LISTED}
         self.assertEqual(found, {})
 
     def test_noStaleListing(self):
         """A listed class still shares a private name across modules."""
-        known = families()
+        known = sharing()
         self.assertEqual(sorted(name for name in LISTED
-                                if name not in known or not shared(known[name])), [])
+                                if name not in known or not known[name]), [])
 
     def test_noReachIntoAnothersPrivates(self):
         """Exactly the chains listed, no more (a new one fails) and no

@@ -10,6 +10,7 @@ import pstats
 from twisted.trial.unittest import SynchronousTestCase
 
 from benchmarks import simprofile
+from tests.helpers import heapFrozen
 
 TINY = ["--nodes", "12", "--searches", "3", "--max-time", "20", "--top", "5"]
 
@@ -58,6 +59,7 @@ class RunTests(SynchronousTestCase):
         self.assertIn("Ordered by: internal time", text)
 
     def test_memory(self):
+        heapFrozen(self)
         out = io.StringIO()
         simprofile.main(["--memory", "--discovery", "index"] + TINY, out)
         text = out.getvalue()

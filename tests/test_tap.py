@@ -14,6 +14,7 @@ import tempfile
 
 from twisted.application.service import IServiceMaker
 from twisted.plugin import getPlugins
+from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python import usage
 from twisted.scripts.twistd import ServerOptions
@@ -902,6 +903,27 @@ class SeveralTrackersTests(SynchronousTestCase):
                                                       "the tracker at 127.0.0.1:7701"])
         self.assertIsNot(pins[0], pins[1])
 
+    def test_aWebSocketTrackerNamedWithItsKind(self):
+        """A ws: tracker is named so in the log, and its failures to
+        connect end with what such an address names (issue 96 LOW: the
+        label dropped the ws:, and a port that is not the tracker's
+        WebSocket port failed each try with no hint)."""
+        from twisted_bazaar.tap.hinted import HintedEndpoint
+
+        service = makeNodeService(_parse([
+            "--role", "buyer", "--want", "fig", "--give-up-after", "5",
+            "--tracker", "ws:127.0.0.1:7781", "--tracker", "127.0.0.1:7700"]))
+        client = service.membership._client
+        self.assertEqual([what for _, what in client.targets],
+                         ["the tracker at ws:127.0.0.1:7781", "the tracker at 127.0.0.1:7700"])
+        [first, second] = [endpoint.endpoint for endpoint, _ in client.targets]
+        self.assertIsInstance(first, HintedEndpoint)
+        self.assertEqual(first.hint, "is 7781 the tracker's port for ws:? --tracker "
+                         "ws:HOST:PORT for its WebSocket port")
+        self.assertNotIsInstance(second, HintedEndpoint)
+        [giveUp] = [child for child in service if type(child).__name__ == "GiveUp"]
+        self.assertEqual(giveUp.tracker_address, "ws:127.0.0.1:7781 or 127.0.0.1:7700")
+
     def test_aBuyerGivingUpNamesThemAll(self):
         """A buyer that never registered names every tracker it tried."""
         from twisted_bazaar.tap.shortfall import GiveUp
@@ -939,10 +961,20 @@ class TrackerKeyTests(SynchronousTestCase):
         self.addCleanup(shutil.rmtree, self.folder)
 
     def keyLogged(self, args):
+        """The key the tracker logs: as its service starts, after twistd's
+        own ``starting up`` (logged once the service is made, before it
+        starts), not while twistd makes the service (issue 96 LOW)."""
+        reactor = MemoryReactorClock()  # it has no UDP: --no-udp
         with capturedLogs() as events:
-            makeTrackerService(_parse(args, TrackerOptions))
-        [line] = [formatEvent(event) for event in events
-                  if "the tracker's key is" in formatEvent(event)]
+            service = makeTrackerService(_parse(args + ["--no-udp"], TrackerOptions),
+                                         reactor)
+            made = len(events)
+            service.startService()
+        lines = [formatEvent(event) for event in events]
+        self.assertEqual([line for line in lines[:made] if "the tracker's key" in line], [])
+        [line] = [line for line in lines[made:] if "the tracker's key is" in line]
+        self.assertEqual(lines[made], line, "its first line as it starts")
+        service.stopService()
         return line.split()[4]
 
     def test_keptAcrossRestarts(self):

@@ -170,3 +170,16 @@ class HostTests(SynchronousTestCase):
                          "numbers, each 0 to 255): give the host name or address "
                          "other nodes reach this node at, or leave it out")
         self.assertEqual(asked, [])
+
+
+class LabelTests(SynchronousTestCase):
+    """How log lines name the peer at an address: a transport's kind is
+    kept (issue 96 LOW: ``--tracker ws:`` was logged without it)."""
+
+    def test_label(self):
+        kinds = ("tcp", "tls", "ws")
+        self.assertEqual([parseAddress(text, kinds).label for text in (
+            "127.0.0.1:7700", "tcp:127.0.0.1:7700", "tls:example.org:7700",
+            "ws:127.0.0.1:80", "ws:host=ws.example.org:port=80")],
+            ["127.0.0.1:7700", "127.0.0.1:7700", "example.org:7700",
+             "ws:127.0.0.1:80", "ws:ws.example.org:80"])

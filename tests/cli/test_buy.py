@@ -62,6 +62,8 @@ class OneShotHelpers:
 
     def setUp(self):
         self.market = Market(seed=7)
+        #: The lines the buy said as it bought (its announce).
+        self.said = []
 
     def oneShot(self, item="apple", quantity=1, deadline=20.0, tracker_port=None,
                 **files):
@@ -74,10 +76,14 @@ class OneShotHelpers:
             MemoryServerEndpoint(network, host),
             MemoryClientEndpoint(network, host, self.market.tracker_host,
                                  tracker_port or DEFAULT_TRACKER_PORT),
-            "tracker:7700", item, quantity, deadline, rng=random.Random(1), **files)
+            "tracker:7700", item, quantity, deadline, rng=random.Random(1),
+            announce=self.announced, **files)
         outcome = []
         buy.run().addBoth(outcome.append)
         return buy, outcome
+
+    def announced(self, line):
+        self.said.append(line)
 
     def why(self, outcome):
         """The reason the buy failed with: its one outcome must be a
@@ -111,8 +117,9 @@ class OneShotBuyTests(OneShotHelpers, SynchronousTestCase):
                          [(wireId(seller.id), 2)])
         self.assertEqual(self.market.role(seller, "seller").inventory(),
                          {"apple": 1})
-        self.assertEqual(renderBuy(result).splitlines(),
+        self.assertEqual(self.said,
                          [f"bought apple x2 from node {shortId(seller.id)} (2 of 2)"])
+        self.assertEqual(renderBuy(result), "", "said once, as bought")
         self.assertNothingLeft(buy)
 
     def test_nothingOnSale(self):
@@ -123,6 +130,18 @@ class OneShotBuyTests(OneShotHelpers, SynchronousTestCase):
         self.assertEqual(self.why(outcome),
                          "bought 0 of 1 apple within 10 s: no seller offered it "
                          "(3 searches found nothing)")
+        self.assertNothingLeft(buy)
+
+    def test_noLinkSaysWhy(self):
+        """Alone with the tracker (or every dial dropped): the reason says
+        both causes (issue 96, from the HTTP-only home); the ways out of
+        the transports it has are added (tests/tap/test_shortfall)."""
+        buy, outcome = self.oneShot(deadline=5)
+        self.market.run(10)
+        self.assertEqual(self.why(outcome),
+                         "bought 0 of 1 apple within 5 s: the node could not search "
+                         "yet: no link to another node (none was named to it, or none "
+                         "it dialled answered)")
         self.assertNothingLeft(buy)
 
     def test_noTracker(self):
@@ -176,7 +195,7 @@ class ShortPurchaseTests(OneShotHelpers, SynchronousTestCase):
                          r"offered more \(\d+ searches? found nothing\)$")
         self.assertEqual([(p["seller"], p["units"]) for p in error.result["purchases"]],
                          [(wireId(seller.id), 3)])
-        self.assertEqual(renderBuy(error.result).splitlines(),
+        self.assertEqual(self.said,
                          [f"bought apple x3 from node {shortId(seller.id)} (3 of 5)"])
         self.assertNothingLeft(buy)
 
@@ -224,9 +243,15 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         seller = self.market.addNode(seller={"stock": {}, "share": self.shared,
                                              "transfer_rate": self.PIECE})
         buy, outcome = self.fileShot(quantity=3, deadline=10)
-        self.market.run(60)
-        [result] = outcome
         path = os.path.join(self.downloads, "big.bin")
+        # The purchase is said as it is made, long before its file is in
+        # place (a piece a second).
+        self.market.run(5)
+        self.assertEqual(self.said,
+                         [f"bought big.bin from node {shortId(seller.id)} (1 of 1)"])
+        self.assertFalse(os.path.exists(path))
+        self.market.run(55)
+        [result] = outcome
         with open(path, "rb") as f:
             self.assertEqual(f.read(), self.data)
         self.assertEqual(len(result["purchases"]), 1)
@@ -237,11 +262,11 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         # nothing moved.
         self.assertEqual(fetched["pieces"], [{"seller": wireId(seller.id), "pieces": 20,
                                               "relayed_bytes": 0, "moved_after": None}])
-        lines = renderBuy(result).splitlines()
-        self.assertEqual(lines[0], f"bought big.bin from node {shortId(seller.id)} (1 of 1)")
+        self.assertEqual(len(self.said), 1, "the purchase is said once")
+        [line] = renderBuy(result).splitlines()
         plain = hashlib.sha256(self.data).hexdigest()
         self.assertEqual(fetched["sha256sum"], plain)
-        self.assertEqual(lines[1], f"downloaded big.bin into {path}, verified "
+        self.assertEqual(line, f"downloaded big.bin into {path}, verified "
                          f"(20 pieces from node {shortId(seller.id)}); its sha256sum: "
                          f"{plain}")
         self.assertGreaterEqual(len(self.shown), 2)

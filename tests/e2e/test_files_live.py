@@ -329,13 +329,15 @@ class FileDownloadsLiveTests(SynchronousTestCase):
         self.assertEqual((result.returncode, result.stderr), (0, ""), result.stdout)
         lines = result.stdout.splitlines()
         path = os.path.join(folder, "big.bin")
-        self.assertEqual(lines[-2:], [
+        # The purchase is said as it is made, before the download's
+        # progress; the file's line once it is in place.
+        self.assertEqual([lines[0], lines[-1]], [
             f"bought big.bin from node {short(seller_id)} (1 of 1)",
             f"downloaded big.bin into {path}, verified (20 pieces from node "
             f"{short(seller_id)}); its sha256sum: "
             f"{hashlib.sha256(Path(path).read_bytes()).hexdigest()}"])
         # Not a terminal: plain progress lines, no bar redrawn in place.
-        self.assertRegex(lines[0], r"^big\.bin: [\d.]+ (B|KiB|MiB) of 20\.0 MiB "
+        self.assertRegex(lines[1], r"^big\.bin: [\d.]+ (B|KiB|MiB) of 20\.0 MiB "
                                    r"\(\d+%\), .*, 1 seller, (fetching|describing)")
         self.assertNotIn("\r", result.stdout)
         self.assertEqual(sha256Of(path), self.sha)
@@ -471,8 +473,10 @@ class FileDownloadsLiveTests(SynchronousTestCase):
              "--listen", LOOPBACK_LISTEN, "--download-give-up", "5"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.addCleanup(buying.kill)
-        first = buying.stdout.readline()
-        self.assertRegex(first, r"^big\.bin: ")
+        # The purchase, said as it is made, then the download's progress.
+        self.assertRegex(buying.stdout.readline(), r"^bought big\.bin from node \w+ "
+                                                   r"\(1 of 1\)\n$")
+        self.assertRegex(buying.stdout.readline(), r"^big\.bin: ")
         seller.process.kill()
         seller.finish()
         out, err = buying.communicate(timeout=2 * TIMEOUT)

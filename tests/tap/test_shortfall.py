@@ -40,6 +40,20 @@ class GiveUpTests(SynchronousTestCase):
                               r"offered it \(\d+ search(es)? found nothing\)$")
         service.stopService()
 
+    def test_noLinkSaysWhy(self):
+        """No link to another node when time runs out (none named, or every
+        dial dropped, as at a home that lets out only HTTP(S)): the reason
+        says both causes (issue 96, from the HTTP-only home: it said only
+        "no link"); the ways out come from the plugins (below)."""
+        market = Market(seed=3)
+        service, failures = self.giveUp(market, ["apple"])
+        market.run(6)
+        [(why, code)] = failures
+        self.assertEqual(why, "gave up after 5 s: bought 0 of 1 apple: the node could "
+                         "not search yet: no link to another node (none was named to "
+                         "it, or none it dialled answered)")
+        service.stopService()
+
     def test_satisfied(self):
         """Every want met in time: nothing happens, and stopping cancels
         the timer."""
@@ -85,13 +99,15 @@ class ShortfallTests(SynchronousTestCase):
         hints = wayOut(transportPlugins().values())
         why = shortfall(node, buyer, EmptySearches(), "t:80", hints=hints)
         self.assertTrue(why.startswith("bought 0 of 1 pear: the node could not search "
-                                       "yet (no link to another node) (if this network "
-                                       "lets only HTTP(S) out, reach the tracker with "
-                                       "--tracker ws:HOST:PORT"), why)
+                                       "yet: no link to another node (none was named "
+                                       "to it, or none it dialled answered: if this "
+                                       "network lets only HTTP(S) out, reach the "
+                                       "tracker with --tracker ws:HOST:PORT"), why)
         self.assertIn("--ws-peer ID=HOST:PORT", why)
         self.assertEqual(shortfall(node, buyer, EmptySearches(), "t:80"),
-                         "bought 0 of 1 pear: the node could not search yet (no link "
-                         "to another node)")
+                         "bought 0 of 1 pear: the node could not search yet: no link "
+                         "to another node (none was named to it, or none it dialled "
+                         "answered)")
 
     def test_aDaemonsGiveUpSaysIt(self):
         """--give-up-after's line carries the hints it is given."""
@@ -103,4 +119,5 @@ class ShortfallTests(SynchronousTestCase):
                hints=("try the other door",)).startService()
         market.run(6)
         [why] = failures
-        self.assertIn("(no link to another node) (try the other door)", why)
+        self.assertIn("no link to another node (none was named to it, or none it "
+                      "dialled answered: try the other door)", why)

@@ -108,6 +108,13 @@ class Address:
         ``ws``), lower case."""
         return self.endpoint.partition(":")[0].lower()
 
+    @property
+    def label(self):
+        """The address as log lines name the peer at it: ``HOST:PORT``
+        (L{__str__}), led by its kind for a transport's own
+        (``KIND:HOST:PORT``), which reaches a port of another protocol."""
+        return str(self) if self.kind in ENDPOINT_KINDS else f"{self.kind}:{self}"
+
     def withTimeout(self, seconds):
         """The endpoint string, with a connection timeout of ``seconds``
         unless it names one already."""

@@ -388,7 +388,7 @@ def buy(reactor, args):
         str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host or "",
         listen_description=args.listen, downloads=_downloads(getattr(args, "downloads", None)),
         give_up=args.download_give_up, progress=progress, identity=identity,
-        notice=noticeFor(args),
+        notice=noticeFor(args), announce=None if args.json else _announce,
         punch=_punchOf(reactor, channel, connector, not args.no_punch),
         quic=_quicOf(reactor, channel, None if args.no_quic else args.quic_port or 0),
         transports=_transportsOf(args), tracker_kinds=(args.tracker.kind,))
@@ -485,6 +485,12 @@ def _notice(text):
     # line shows it, so that no escape sequence in it reaches a terminal.
     sys.stderr.write(f"bazaar: {shown(text)}\n")
     sys.stderr.flush()
+
+
+def _announce(line):
+    # A purchase, said as it is made: the item as typed is shown, as the
+    # final lines show it.
+    _write(f"{shown(line)}\n")
 
 
 def _write(text):

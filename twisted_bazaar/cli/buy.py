@@ -12,7 +12,8 @@ the buy is done only once the verified file is there.  The deadline
 bounds the purchase; a download under way when it passes goes on for as
 long as it brings pieces, and gives up after C{give_up} seconds without
 one (L{twisted_bazaar.roles.files.fetch}), which ends the buy with the
-reason.  A L{Progress} shows the downloads as they go.
+reason.  Each purchase is said as it is made (``announce``), before its
+file is fetched; a L{Progress} shows the downloads as they go.
 
 Its state and its key live in memory: a buy still out when the deadline
 passes is forgotten, although the seller may yet sell it.  It joins a
@@ -84,7 +85,7 @@ class OneShotBuy:
                  host="", rng=None, listen_description=None, identity=None,
                  downloads=None, give_up=DEFAULT_GIVE_UP, progress=None,
                  notice=None, scheme_settings=None, punch=None, quic=None,
-                 transports=(), tracker_kinds=()):
+                 transports=(), tracker_kinds=(), announce=None):
         """
         @param listen: the server endpoint the node listens on (peers
             answer its searches through links to it).
@@ -120,6 +121,9 @@ class OneShotBuy:
             one that cannot serve ends the purchase with its reason.
         @param tracker_kinds: the endpoint kinds of the tracker's address:
             a transport the tracker is reached by is dialled by too.
+        @param announce: told ``announce(line)``, the purchase's line
+            (L{boughtLine}), as each purchase is made: a file's comes
+            before its download, which may take long; or None.
         """
         self.clock = clock
         self.item = item
@@ -151,6 +155,8 @@ class OneShotBuy:
         self.node = parts.node
         self.buyer = parts.roles["buyer"]
         self.fetcher = self.buyer.fetcher
+        if announce is not None:
+            self.buyer.tellPurchases(lambda purchase: announce(self._boughtLine(purchase)))
         if self.fetcher is not None:
             self.fetcher.onGaveUp = self._gaveUp
         self.progress = progress
@@ -195,6 +201,12 @@ class OneShotBuy:
             self._showing.start(PROGRESS_INTERVAL, now=False)
         self.service.startService()
         return self._finished
+
+    def _boughtLine(self, purchase):
+        # A file is bought once, whatever the quantity asked.
+        quantity = 1 if purchase.sha256 is not None else self.quantity
+        return boughtLine(purchase.item, purchase.units, wireId(purchase.seller),
+                          sum(each.units for each in self.buyer.bag), quantity)
 
     def _show(self):
         self.progress.show([row for row in self.fetcher.downloadsHeld()
@@ -359,14 +371,18 @@ def _short(text):
     return text[:SHORT] if len(text) == 32 else text
 
 
+def boughtLine(item, units, seller, total, quantity):
+    """One purchase as text: the units it bought, from whom (a wire id),
+    and how many so far of how many asked."""
+    return (f"bought {counted(item, units)} from node {_short(seller)} "
+            f"({total} of {quantity})")
+
+
 def renderBuy(obj):
-    """A purchase as text: one line per buy, with the units it bought,
-    then one per file fetched."""
-    lines, total = [], 0
-    for p in obj["purchases"]:
-        total += p["units"]
-        lines.append(f"bought {counted(obj['item'], p['units'])} from node "
-                     f"{_short(p['seller'])} ({total} of {obj['quantity']})")
+    """What a buy says at its end, as text: a line per file fetched.  Its
+    purchases were said as they were made (C{OneShotBuy}'s announce), a
+    file's before its download."""
+    lines = []
     for entry in obj.get("files", ()):
         served = ", ".join(f"{row['pieces']} piece{'s' if row['pieces'] != 1 else ''} "
                            f"from node {_short(row['seller'])}" for row in entry["pieces"])

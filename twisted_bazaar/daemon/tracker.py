@@ -32,7 +32,7 @@ TRACKER_KEY_FILE = "tracker.key"
 log = Logger()
 
 
-def trackerIdentity(data_dir, default=None, held=None):
+def trackerIdentity(data_dir, default=None, held=None, said=None):
     """
     The tracker's key, proven in every handshake of its connections
     (protocol.md §2.1 and §5): kept in ``data_dir`` (made the first
@@ -47,6 +47,9 @@ def trackerIdentity(data_dir, default=None, held=None):
         held until the process ends, whose C{made} lists the paths made
         here (folders, then the key file), in the order made; its
         C{running} says the tracker has started (its key file the mark).
+    @param said: a list given the call that logs the key's line, for the
+        daemon to log it as its service starts, after twistd's own
+        ``starting up``; None: logged here.
     @raise StartupError: when the directory cannot be used, saying which
         and what to do.
     """
@@ -74,8 +77,15 @@ def trackerIdentity(data_dir, default=None, held=None):
         identity = Identity.generate()
         kept = ("; a new one at each start: no --data-dir, and no fixed port "
                 "to keep a default state directory for")
-    log.info("the tracker's key is {key} (nodes pin it with --tracker-key {key}"
-             "{kept})", key=identity.key, kept=kept)
+
+    def logKey():
+        log.info("the tracker's key is {key} (nodes pin it with --tracker-key {key}"
+                 "{kept})", key=identity.key, kept=kept)
+
+    if said is None:
+        logKey()
+    else:
+        said.append(logKey)
     return identity
 
 
@@ -88,13 +98,16 @@ def _keptIn(directory, held):
     return Identity.inDirectory(directory, name=TRACKER_KEY_FILE, made=folder.made)
 
 
-def serveTracker(reactor, identity, endpoint, link, onFailure, description, **limits):
+def serveTracker(reactor, identity, endpoint, link, onFailure, description,
+                 onStart=None, **limits):
     """
     A L{Tracker} with every installed extension, and the service that
     serves it on ``endpoint`` (plain, sealed here by ``identity``'s
     channel key).
 
     @param link: its links' L{LinkSettings}.
+    @param onStart: called as the service starts, before it listens
+        (the key's line: L{trackerIdentity}), or None.
     @param limits: the tracker's C{pending_limit}, C{pending_group_limit},
         C{registered_limit} and C{connection_rate}.
     @return: (the service, the tracker).
@@ -105,7 +118,8 @@ def serveTracker(reactor, identity, endpoint, link, onFailure, description, **li
                       extensions=trackerExtensionPlugins(), identity=identity,
                       connector=EndpointConnector(reactor, channel=channel),
                       check_limit=CHECK_LIMIT, **limits)
-    return trackerService(reactor, tracker, endpoint, onFailure, description), tracker
+    return trackerService(reactor, tracker, endpoint, onFailure, description,
+                          onStart), tracker
 
 
 def serveRelay(reactor, tracker, endpoint, limits, onFailure, description,

@@ -44,6 +44,7 @@ from twisted_bazaar.daemon.services import StartupError
 from twisted_bazaar.identity.keys import publicKey
 from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.tap.heap import freezeStart
+from twisted_bazaar.tap.hinted import hintedTracker
 from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.tap.common import (
     checkDataDir,
@@ -234,6 +235,8 @@ class Options(DaemonOptions):
     #: The endpoint kinds --tracker takes besides TCP's and TLS's: the
     #: transport plugins' (L{_addTransports}; its help, L{_TRACKER_HELP}).
     trackerKinds = ()
+    #: kind -> how --tracker's help names a transport's endpoints.
+    trackerHelps = {}
 
     def addTracker(self, text):
         """--tracker (L{_trackerOption})."""
@@ -432,6 +435,8 @@ def _addTransports(cls, plugins):
     among --tracker's."""
     addTransportOptions(cls, plugins, "nodeOptions")
     cls.trackerKinds, more = trackerKinds(plugins)
+    cls.trackerHelps = {kind: plugin.trackerHelp for plugin in plugins
+                        for kind in plugin.trackerKinds}
     cls.opt_tracker = _trackerOption(_TRACKER_HELP.format(more=more))
     return cls
 
@@ -468,6 +473,8 @@ def makeService(options, reactor=None):
     try:
         listen, trackers = nodeEndpoints(reactor, options["listen"],
                                          [t.endpoint for t in options.trackers])
+        trackers = [hintedTracker(endpoint, address, options.trackerHelps)
+                    for endpoint, address in zip(trackers, options.trackers)]
         state = openState(reactor, options["data-dir"], keyRefusal(options.scheme),
                           lambda where: trackerPins(where, options["tracker-key"],
                                                     options.trackers),
@@ -482,7 +489,7 @@ def makeService(options, reactor=None):
         # are another's.)
         exitStatus.undoOnFailedStart(state.lock.undo)
     site = NodeSite(listen, trackers, options["listen"],
-                    [str(t) for t in options.trackers], listenInterface(options["listen"]),
+                    [t.label for t in options.trackers], listenInterface(options["listen"]),
                     _trackerWays(options))
     service, parts, metrics = _served(reactor, options, state, site, exitStatus)
     _exitsWhenDone(reactor, options, service, parts, exitStatus)
@@ -545,7 +552,7 @@ def _exitsWhenDone(reactor, options, service, parts, exitStatus):
         fetcher.onGaveUp = lambda why: exitStatus.fail(why, GAVE_UP)
     if options["give-up-after"] is not None:
         GiveUp(reactor, parts.node, roles["buyer"], options["give-up-after"],
-               exitStatus.fail, " or ".join(str(t) for t in options.trackers),
+               exitStatus.fail, " or ".join(t.label for t in options.trackers),
                wayOut(plugin for plugin, _ in transportValues(options))
                ).setServiceParent(service)
 

@@ -27,7 +27,8 @@ GAVE_UP = 3
 
 #: What a want still in a state was doing when time ran out.
 _WHY = {
-    WAITING: "the node could not search yet (no link to another node)",
+    WAITING: "the node could not search yet: no link to another node (none was "
+             "named to it, or none it dialled answered{ways})",
     SEARCHING: "its search was still out",
     BACKOFF: "no seller offered it",
     SAVING: "a buy was being made",
@@ -60,10 +61,10 @@ class EmptySearches(NodeObserver):
 def _whyUnmet(want, searches, hints):
     empty = searches.empty.get(want.item, 0)
     why = _WHY.get(want.state, want.state)
-    if want.state == WAITING and hints:
+    if want.state == WAITING:
         # No link at all: every dial it made failed, or it was named no
         # one; a network that drops all but one way out is one reason.
-        why += f" ({'; '.join(hints)})"
+        why = why.format(ways=f": {'; '.join(hints)}" if hints else "")
     if want.state in (SEARCHING, BACKOFF) and empty:
         why = (f"no seller offered it "
                f"({plural(empty, 'search', 'searches')} found nothing)")

@@ -211,10 +211,11 @@ def makeService(options, reactor=None):
     stopOnce(reactor)
     freezeStart(options, reactor)
     endpoint = serverEndpoint(reactor, options["listen"], "--listen", exitStatus)
-    identity = _keptIdentity(options, exitStatus)
+    said = []
+    identity = _keptIdentity(options, exitStatus, said)
     service, tracker = serveTracker(
         reactor, identity, endpoint, options.linkSettings(), exitStatus.fail,
-        options["listen"], pending_limit=options["pending-limit"],
+        options["listen"], onStart=said[0], pending_limit=options["pending-limit"],
         pending_group_limit=options["pending-group-limit"],
         registered_limit=_registeredLimit(options),
         connection_rate=options["connection-rate"])
@@ -286,7 +287,7 @@ def _registeredLimit(options):
     return registered
 
 
-def _keptIdentity(options, exitStatus):
+def _keptIdentity(options, exitStatus, said):
     """
     The tracker's key, kept in --data-dir or its default state directory
     (made there the first time).  A start that fails from here on (a
@@ -294,7 +295,8 @@ def _keptIdentity(options, exitStatus):
     any failure before the reactor runs) removes the key and the folders
     it made, unless another tracker holds the directory: it leaves no new
     state directory behind, and never takes one from a tracker that runs
-    (marked so once its reactor runs: L{SharedFolder.running}).
+    (marked so once its reactor runs: L{SharedFolder.running}).  Its
+    line is given to ``said``, logged as the tracker's service starts.
     """
     held = []
 
@@ -304,7 +306,8 @@ def _keptIdentity(options, exitStatus):
 
     try:
         identity = trackerIdentity(options["data-dir"],
-                                   defaultStateDir(options["listen"], os.environ), held)
+                                   defaultStateDir(options["listen"], os.environ), held,
+                                   said)
     except StartupError as e:
         undo()
         raise SystemExit(exitStatus.line(str(e)))

@@ -88,7 +88,8 @@ class TradeRows:
         ends) its path, and names a side not yet seen; a trade of which no
         row is recent starts one, if it is itself recent.  With ``place``
         false (a node's first answer, telling trades from before the view
-        looked) they are only remembered as placed.
+        looked, whose sides the view saw before it looked) each is a row
+        of its own, at its time (L{_past}).
         """
         for ago, buy_id, item, units, path in entries:
             key = (path[0], buy_id)
@@ -96,8 +97,21 @@ class TradeRows:
                 continue
             self._told.append(key)
             when = seenAt - ago / 1000
-            if place and self.clock.seconds() - when <= PAIRING:
-                self._place(node_id, item, units, [wireId(each) for each in path], when)
+            path = [wireId(each) for each in path]
+            if not place:
+                self._past(item, units, path, when)
+            elif self.clock.seconds() - when <= PAIRING:
+                self._place(node_id, item, units, path, when)
+
+    def _past(self, item, units, path, when):
+        """A trade made before the view looked, as its node told it: a row
+        at its time, in time order, both sides named and seen, which no
+        sale or purchase seen later completes (the operator's market page
+        shows its node's trades, whenever made: issue 96)."""
+        row = {"at": when, "item": item, "units": units, "buyer": path[0],
+               "seller": path[-1], "path": path}
+        rows = sorted([*self.rows, row], key=lambda trade: trade["at"])
+        self.rows = deque(rows[-RECENT:], maxlen=RECENT)
 
     def _place(self, node_id, item, units, path, when):
         ends = {"buyer": path[0], "seller": path[-1]}

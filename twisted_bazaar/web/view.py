@@ -154,7 +154,8 @@ class MarketView:
                     self.trades.seen("buyer", state.id, item, units, claim=True)
                 self.trades.told(state.id, state.trades, self.clock.seconds())
             else:
-                # Trades from before the view looked: not moved again.
+                # Trades from before the view looked: rows at their time
+                # (a page moves only trades new since it opened).
                 self.trades.told(state.id, state.trades, self.clock.seconds(),
                                  place=False)
             return

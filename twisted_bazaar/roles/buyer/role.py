@@ -86,6 +86,8 @@ class Buyer(Role):
         self.wants = [Want(self, item, 1 if item in files else quantity, held.get(item, 0))
                       for item in wants]
         self._by_item = {want.item: want for want in self.wants}
+        # Told each purchase once it is on disk (tellPurchases), or None.
+        self._onBought = None
         self.discovery = discoveryOf(node)
         self.sellers = SellerMemory(purchase.seller for purchase in self.bag)
         #: Deferreds this buyer waits on and cancels when it stops.
@@ -292,9 +294,17 @@ class Buyer(Role):
             want.offers = [offer for offer in want.offers if offer.seller != seller]
         self.node.events.refusedToSell(seller)
 
+    def tellPurchases(self, listener):
+        """Have listener told each purchase, ``listener(purchase)``, once
+        it is on disk: C{bazaar buy} says it then, before a file bought is
+        fetched."""
+        self._onBought = listener
+
     def bought(self, purchase, want, doubted):
         """A purchase is on disk: into the bag, and counted by its want."""
         self.bag.append(purchase)
+        if self._onBought is not None:
+            self._onBought(purchase)
         if self.fetcher is not None:
             self.fetcher.bought(purchase)
         want = want or self._by_item.get(purchase.item)
