@@ -213,6 +213,16 @@ class PlanTests(SynchronousTestCase):
         self.assertEqual(udppunch.plan(easy, hard, self.rng, direct=True,
                                        patient=True).strategy, udppunch.DIRECT)
 
+    def test_forgotten(self):
+        """A punch that missed is asked again once the routers forgot
+        every entry its datagrams made: 30 s after its last datagram,
+        counted from its timeout."""
+        easy, hard = mappingOf("a", 5000), mappingOf("b", 6000, 41000)
+        self.assertEqual(udppunch.forgotten(udppunch.plan(easy, hard, self.rng)), 21.5)
+        self.assertEqual(udppunch.forgotten(udppunch.plan(hard, easy, self.rng)), 24.0)
+        self.assertEqual(udppunch.forgotten(
+            udppunch.plan(hard, easy, self.rng, patient=True)), 28.0)
+
     def test_hopeless(self):
         """Random against random or sequential: no plan, saying why."""
         for other in (mappingOf("a", 5000, 30000), mappingOf("a", 5000, 5001)):
