@@ -18,6 +18,7 @@ from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.testing.udpnat import RANDOM
 from twisted_bazaar.reach.punch.udpmessages import UdpCheck, UdpPunchAsk, UdpPunchGo
 from twisted_bazaar.reach.punch import udp as udppunch
+from twisted_bazaar.reach.punch.budget import PER_PEER, PunchLimits
 from twisted_bazaar.reach.punch.udp import (
     BIRTHDAY_PROBES,
     datagram,
@@ -453,6 +454,22 @@ class AgainTests(UdpPunchingTestCase):
             "1024 more would pass its 1088; asked again in 26 s (try 2 of 3)"])
         self.assertEqual(self.a.punching._runs[self.bob.id].punch.plan.strategy,
                          "patient-birthday-sockets")
+
+    def test_attemptsSpentAskedAgain(self):
+        """A's punch past its count of attempts for B's key (its TCP punch's
+        attempts and a first UDP punch in the last 60 s: issue 94's "this
+        node dialled you 3 times") is asked again once the window has
+        room, patient, not dropped."""
+        self.checked()
+        limits = self.a.punching.limits = PunchLimits(self.clock)
+        for _ in range(PER_PEER):
+            limits.admit(self.a.link.key, "elsewhere")
+        self.tcpFailed()
+        [why] = self.whysOfAGo()
+        self.assertEqual(why, "this node dialled you 3 times for punches in the last 60 s, "
+                              "its most for one peer; asked again in 61 s (try 1 of 3)")
+        self.assertTrue(self.a.punching.retries.patient(self.bob.id))
+        self.assertTrue(self.a.punching.retries.waiting(self.bob.id))
 
     def test_nothingKeptFreshWithoutAMiss(self):
         """A punch that met, or none at all: no check is asked beyond the

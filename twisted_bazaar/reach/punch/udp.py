@@ -209,6 +209,11 @@ class BudgetRefused(PunchFailed):
     (L{twisted_bazaar.reach.punch.probebudget.ProbeBudget}): it may later."""
 
 
+class LimitsRefused(PunchFailed):
+    """The count of punch attempts (L{twisted_bazaar.reach.punch.budget})
+    has no room for this punch now: it may later."""
+
+
 class Missed(PunchFailed):
     """No datagram of the peer's came back within L{TIMEOUT}: the probes
     missed (a birthday punch's odds), or the peer sent none (its own
@@ -509,6 +514,8 @@ class UdpPunch:
         group = addressGroup(plan.host)
         if why is None and self.limits is not None:
             why = self.limits.admit(self.key, group)
+            if why is not None:
+                return defer.fail(LimitsRefused(why))
         if why is None and self.budget is not None:
             why = self.budget.admit(plan.host, plan.sends, self.key)
             if why is not None:

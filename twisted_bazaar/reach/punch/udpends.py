@@ -93,14 +93,18 @@ class PunchEnds:
         why = run.why or failure.getErrorMessage()
         plan = run.punch.plan
         linked = self.node.links.get(run.peer_id) is not None
-        if not run.why and failure.check(udppunch.BudgetRefused):
+        if not run.why and failure.check(udppunch.BudgetRefused, udppunch.LimitsRefused):
             # The other side's probes met silence: both sides' next punch
             # is patient, and the other side may ask it first (the tracker
-            # must still see this side then).
+            # must still see this side then).  Asked again once the budget
+            # and the count of attempts have room (a TCP punch's attempts
+            # and a first UDP punch fill the count for a peer).
             self.retries.silent(run.peer_id)
             if linked:
                 self.keptFresh.keep(run.peer_id)
-            why = self.retries.saying(why, run.peer_id, plan)
+            after = (self.limits.roomIn(run.punch.key)
+                     if failure.check(udppunch.LimitsRefused) else 0.0)
+            why = self.retries.saying(why, run.peer_id, plan, after)
         elif not run.why and failure.check(udppunch.Missed) and linked:
             # The peer may have been refused by its bounds, and ask again
             # within a window: the tracker must still see this side then.
