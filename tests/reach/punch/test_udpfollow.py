@@ -205,13 +205,13 @@ class EarlyTests(UdpPunchingTestCase):
         then got nothing back: the punch the TCP punch's failure would
         have asked is asked then, once (before, nothing followed, and a
         `bazaar buy` stayed on the relay): as the missed punch asked again,
-        patient, once the routers forgot its datagrams (25 s)."""
+        patient, once the routers forgot its datagrams (35 s)."""
         self.earlyEasy()
         self.tcpFailed()
         self.assertEqual(self.a.membership.take(), [])
         self.elapse(TIMEOUT + 0.5)
         self.assertNotIn(self.bob.id, self.a.punching._runs)
-        self.assertEqual(self.asks(24), [])
+        self.assertEqual(self.asks(34), [])
         self.assertEqual(self.asks(2), [UdpPunchAsk(self.bob.id)])
         self.assertTrue(self.a.punching.retries.patient(self.bob.id))
 
@@ -220,7 +220,7 @@ class EarlyTests(UdpPunchingTestCase):
         self.earlyEasy()
         self.tcpFailed()
         self.elapse(TIMEOUT + 0.5)
-        self.assertEqual(self.asks(26), [UdpPunchAsk(self.bob.id)])
+        self.assertEqual(self.asks(36), [UdpPunchAsk(self.bob.id)])
         seen = self.reach["b"]
         self.a.membership.hear(UdpPunchGo(self.bob.id, seen.seen_host, seen.seen_port,
                                           seen.seen_second, 78))

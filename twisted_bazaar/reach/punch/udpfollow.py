@@ -90,7 +90,7 @@ class FollowUps:
         relay carried 262 kB in that gap).  Not a patient punch (32 s and
         more), not one to follow a TCP punch,
         nor one waiting to be asked again after a refusal or a miss (the
-        routers' entries of a missed punch are forgotten first, some 25 s:
+        routers' entries of a missed punch are forgotten first, some 35 s:
         L{forgotten <twisted_bazaar.reach.punch.udp.forgotten>})."""
         run = self._runs.get(peer_id)
         if run is not None:
