@@ -4,8 +4,8 @@ namespaces with real Linux routers, every daemon started with only the
 flags a user types, and the figures a user would see.
 
     python -m benchmarks.natbed [--tries 10] [--size 8] [--pairs hard-easy,...]
-                                [--buy-after-meet | --buy-alone] [--logs DIR]
-                                [--json FILE]
+                                [--buy-after-meet | --buy-alone] [--plain]
+                                [--logs DIR] [--json FILE]
 
 The bed (L{twisted_bazaar.testing.netns}): on the public net a tracker
 (``bazaar-tracker``, its default flags: TCP 7700, its UDP check on 7700
@@ -32,7 +32,16 @@ storm shows there, from outside); and every line of the homes' logs
 about UDP punches and the probe budget, so that a try that failed says
 why.  A pair is written SELLER-BUYER: ``hard-easy`` is a seller at the
 hard home and a buyer at the easy one.  ``hard-hard`` (two homes behind
-random-port routers) is expected to stay on the relay, at its rate.
+random-port routers) is expected to stay on the relay, at its rate;
+``easy-easy`` is two homes behind port-keeping routers.
+
+With ``--plain``, every home's router has no firewall of its own (only
+its ``MASQUERADE`` rule, as issue 94's routers): what comes unasked to
+it reaches its own stack, and Linux conntrack keeps its pair, so a
+peer's datagram that comes before the host's own of that pair went out
+moves the host's to another port.  The routers are on one segment (the
+public net), with no router between them: the layout of issue 94, whose
+order of arrival the bed does not choose.
 
 With ``--buy-after-meet``, each try is the goal's own order instead
 (L{attemptAfterMeet}): the homes' daemons meet first (the buyer's daemon
@@ -107,7 +116,9 @@ LOOK = 0.02
 #: The slowest a relayed file is waited for: a public node's relay copies
 #: 256 KiB/s (its ``--relay-rate``), a tracker's 8 MiB/s.
 SLOWEST_RATE = 128 * 1024
-PAIRS = ("hard-easy", "easy-hard", "hard-hard")
+PAIRS = ("hard-easy", "easy-hard", "hard-hard", "easy-easy")
+#: The home of a pair's buyer where both ends are of one kind.
+SECOND = {"hard-hard": "hard2", "easy-easy": "easy2"}
 MET = (r"punched a UDP path to node {peer} .*, met at (?P<host>[\d.]+):(?P<port>\d+) "
        r"\((?P<strategy>[\w-]+), (?P<seconds>[\d.]+) s\)")
 #: Lines of a home's log about UDP punches and the probe budget.
@@ -141,14 +152,17 @@ class Bed:
     keepalives, and QUIC), so that a punch storm shows from outside.
     """
 
-    def __init__(self):
+    def __init__(self, plain=False):
+        """``plain``: the routers have no firewall (the module's docstring)."""
         self.net = NetBed(tagOf(os.getpid()), rate=os.environ.get("BAZAAR_BED_RATE") or None)
         try:
             self.tracker = self.net.public("tracker")
             self.public = self.net.public("pub")
-            self.homes = {"hard": self.net.home("hard", symmetric=True),
-                          "easy": self.net.home("easy"),
-                          "hard2": self.net.home("hardb", symmetric=True)}
+            home = self.net.home
+            self.homes = {"hard": home("hard", symmetric=True, plain=plain),
+                          "easy": home("easy", plain=plain),
+                          "hard2": home("hardb", symmetric=True, plain=plain),
+                          "easy2": home("easyb", plain=plain)}
             for home in self.homes.values():
                 run(*home.router.wrapper, "iptables", "-t", "mangle", "-A", "POSTROUTING",
                     "-o", "wan", "-p", "udp")
@@ -224,7 +238,7 @@ def _when(daemon, pattern):
 def _homes(pair):
     """The homes of pair (SELLER-BUYER): the seller's, the buyer's."""
     seller_at, buyer_at = pair.split("-")
-    return seller_at, "hard2" if pair == "hard-hard" else buyer_at
+    return seller_at, SECOND.get(pair, buyer_at)
 
 
 def _market(market, bed, folder, seller_at, shared):
@@ -609,6 +623,9 @@ def _arguments(argv):
                        help="the second goal's order: `bazaar buy home.bin` at the "
                             "buyer's home, no daemon there; the seconds to the file's "
                             "first byte and its rate against the public relay's")
+    parser.add_argument("--plain", action="store_true",
+                        help="routers with no firewall, only their MASQUERADE rule (issue "
+                             "94's): what comes unasked reaches their own stack")
     parser.add_argument("--logs", help="folder to keep every daemon's log in, and each "
                         "`bazaar buy`'s (its node's log and its output)")
     parser.add_argument("--json", help="file to write the results to, as JSON")
@@ -632,7 +649,7 @@ def main(argv=None):
     if options.logs:
         os.makedirs(options.logs, exist_ok=True)
     try:
-        bed = Bed()
+        bed = Bed(plain=options.plain)
     except NetBedError as e:
         print(f"natbed: cannot build the test bed: {e}", file=sys.stderr)
         return 1

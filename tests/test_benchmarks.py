@@ -613,7 +613,7 @@ class NatBedTests(SynchronousTestCase):
         reason and exit status 2, before any bed is made."""
         for argv, why in ((["--pairs", "hard-easy,cone-cone"],
                            "--pairs: cone-cone is no pair of hard-easy, easy-hard, "
-                           "hard-hard"),
+                           "hard-hard, easy-easy"),
                           (["--tries", "0"], "--tries and --size are counts of at least 1")):
             stderr = io.StringIO()
             with contextlib.redirect_stderr(stderr), self.assertRaises(SystemExit) as e:
@@ -642,6 +642,9 @@ class NatBedTests(SynchronousTestCase):
         removed = []
 
         class Bed:
+            def __init__(self, plain=False):
+                self.plain = plain
+
             def remove(self):
                 removed.append(True)
 
@@ -656,6 +659,30 @@ class NatBedTests(SynchronousTestCase):
         self.assertEqual(removed, [True])
         self.assertIn("| 1 | hard-easy | no (the try stopped: buyer did not log 'downloaded "
                       "home.bin into' within 572 s) |  |  |  |  |  |", stdout.getvalue())
+
+    def test_plain(self):
+        """--plain builds the bed with routers that have no firewall (issue
+        94's), once; an easy-easy pair's buyer is at the second easy home."""
+        made = []
+
+        class Bed:
+            def __init__(self, plain=False):
+                made.append(plain)
+
+            def remove(self):
+                pass
+
+        tried = []
+        self.patch(natbed, "missing", lambda nat: None)
+        self.patch(natbed, "Bed", Bed)
+        self.patch(natbed, "attempt", lambda bed, pair, index, size, logs: tried.append(
+            natbed._homes(pair)) or self.result(pair, index, False))
+        with contextlib.redirect_stdout(io.StringIO()):
+            self.assertEqual(natbed.main(["--tries", "1", "--plain", "--pairs",
+                                          "easy-easy,hard-hard"]), 0)
+            natbed.main(["--tries", "1", "--pairs", "hard-easy"])
+        self.assertEqual(made, [True, False])
+        self.assertEqual(tried, [("easy", "easy2"), ("hard", "hard2"), ("hard", "easy")])
 
     def test_aloneTableAndSummary(self):
         """The second goal's order: a row a `bazaar buy` alone; the summary

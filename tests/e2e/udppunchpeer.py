@@ -13,7 +13,10 @@ reaches one home later).  Each peer then plans
 its punch (L{twisted_bazaar.reach.punch.udp.plan}) and runs it on
 real UDP sockets (L{UdpPunch}), on the reactor's clock (``peer NAME HOST
 PORT full-ttl``: every probe at the sockets' own TTL, as the punch sent
-them before issue 94).  Every line goes
+them before issue 94; ``patient``: a patient plan, which outlasts the
+entries a router keeps for what came unasked; ``again=S``: a punch that
+missed is asked again S seconds later, patient, from the same socket, as
+a node asks its tracker again).  Every line goes
 to standard output; a peer's exit status is 0 once its punch met (it
 heard the other and the other heard it), 3 if the punch failed, 4 if no
 word came from the rendezvous before its deadline.
@@ -33,7 +36,8 @@ from twisted.internet.protocol import DatagramProtocol
 from twisted_bazaar.reach.punch import udp as udppunch
 from twisted_bazaar.reach.punch.udprun import write
 
-#: Seconds a peer waits for everything, from its start.
+#: Seconds a peer waits for everything, from its start (a patient plan's
+#: wait on top).
 DEADLINE = 30.0
 
 
@@ -93,24 +97,34 @@ class Socket(DatagramProtocol):
 
 
 class Peer:
-    def __init__(self, name, host, port, fullTtl=False):
+    def __init__(self, name, host, port, fullTtl=False, patient=False, again=None):
         self.name = name
         self.fullTtl = fullTtl
+        self.patient = patient
+        self.again = again
         self.rendezvous = (host, port)
         self.punch = None
         self.started = time.monotonic()
         self.status = 4
         self.sockets = [reactor.listenUDP(0, Socket(self, 0))]
+        self.ask()
+        waits = udppunch.OUTLAST if patient else 0
+        if again is not None:
+            waits = udppunch.TIMEOUT + again + udppunch.OUTLAST
+        reactor.callLater(DEADLINE + waits, self.end)
+
+    def ask(self):
+        """Tell the rendezvous where this peer is, from its first socket."""
         for index in range(2):
-            self.sockets[0].write(name.encode(), (host, port + index))
-        reactor.callLater(DEADLINE, self.end)
+            self.sockets[0].write(self.name.encode(),
+                                  (self.rendezvous[0], self.rendezvous[1] + index))
 
     def told(self, word):
         if self.punch is not None:
             return
         mine = udppunch.mappingOf(*word["mine"])
         peer = udppunch.mappingOf(*word["peer"])
-        plan = udppunch.plan(mine, peer, random.Random())
+        plan = udppunch.plan(mine, peer, random.Random(), patient=self.patient)
         if self.fullTtl:
             plan = attr.evolve(plan, probes=tuple(attr.evolve(probe, ttl=0)
                                                   for probe in plan.probes))
@@ -136,6 +150,15 @@ class Peer:
     def failed(self, failure):
         say(f"{self.name}: failed: {failure.getErrorMessage()}")
         self.status = 3
+        if self.again is not None and not self.patient:
+            # Asked again, patient, with the first socket alone.
+            self.punch.stop()
+            self.punch, self.patient = None, True
+            for extra in self.sockets[1:]:
+                extra.stopListening()
+            del self.sockets[1:]
+            reactor.callLater(self.again, self.ask)
+            return
         self.end()
 
     def end(self):
@@ -149,7 +172,10 @@ def main(argv):
     if argv[1] == "rendezvous":
         rendezvous(int(argv[2]), float(argv[3]) if len(argv) > 3 else 0.0)
         return 0
-    peer = Peer(argv[2], argv[3], int(argv[4]), argv[5:] == ["full-ttl"])
+    flags = set(argv[5:])
+    again = [float(flag.split("=")[1]) for flag in flags if flag.startswith("again=")]
+    peer = Peer(argv[2], argv[3], int(argv[4]), "full-ttl" in flags, "patient" in flags,
+                again[0] if again else None)
     reactor.run()
     return peer.status
 

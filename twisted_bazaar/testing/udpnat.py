@@ -25,9 +25,14 @@ came unasked (``conntrack``: plain ``MASQUERADE`` with no firewall in
 front of the router itself): a datagram from a peer that no mapping
 takes still holds the pair (its public port, the peer), and the host's
 own first datagram of that pair later leaves from another port, drawn at
-random.  And a datagram sent with a TTL (L{UdpNetwork.send}) dies on the
-way unless it lives past its sender's router and the network's routers
-in between (L{UdpNetwork.between}).
+random.  Such a router forgets an entry no datagram came back on
+L{UNASKED <twisted_bazaar.reach.punch.udp.UNASKED>} s after its last
+datagram (``nf_conntrack_udp_timeout``), the pair that came unasked as
+its host's own mapping towards a peer.  And a datagram sent with a TTL
+(L{UdpNetwork.send}) dies on the way unless it lives past its sender's
+router and the network's routers in between (L{UdpNetwork.between}); one
+its own router drops for its TTL still keeps that router's entry of its
+pair alive, as conntrack refreshes an entry before routing.
 
 State is made on first use only: a router that saw no datagram holds two
 empty references.
@@ -36,7 +41,7 @@ empty references.
 from twisted.internet import defer
 
 from twisted_bazaar.reach.punch import udp as udppunch
-from twisted_bazaar.reach.punch.udp import PORTS
+from twisted_bazaar.reach.punch.udp import PORTS, UNASKED
 
 FULL_CONE = "full-cone"
 PORT_RESTRICTED = "port-restricted"
@@ -68,22 +73,26 @@ class UdpRouter:
         #: Whether what comes unasked holds its pair (see the module).
         self.conntrack = conntrack
         #: (source, destination) -> its public port, and the pairs (public
-        #: port, remote) that came unasked: a conntrack router's.
+        #: port, remote) that came unasked -> when one last came: a
+        #: conntrack router's.
         self._flows = None
         self._taken = None
         #: mapping key -> public port (made on first use).
         self._out = None
-        #: public port -> [local (host, port), remotes it sent to].
+        #: public port -> [local (host, port), remote it sent to -> when
+        #: a datagram of that pair last passed].
         self._in = None
         self._next = None
 
-    def outbound(self, source, destination):
+    def outbound(self, source, destination, now=0.0):
         """The public port a datagram from local (host, port) ``source``
-        to (host, port) ``destination`` leaves from."""
+        to (host, port) ``destination`` leaves from, at time ``now``."""
         if self._out is None:
             self._out, self._in = {}, {}
+        self._forget(now)
         flow = self._flows.get((source, destination)) if self._flows else None
         if flow is not None:
+            self._in[flow][1][destination] = now
             return flow
         dependent = self.kind in (SEQUENTIAL, RANDOM)
         key = (source, destination) if dependent else source
@@ -91,18 +100,41 @@ class UdpRouter:
         if port is None:
             port = self._allocate(source[1], destination)
             self._out[key] = port
-            self._in[port] = [source, set()]
+            self._in[port] = [source, {}]
         if self._taken and (port, destination) in self._taken:
             # The pair came in unasked first: conntrack gives this flow
             # a port of its own, drawn.
             port = self._draw(destination)
-            self._in[port] = [source, set()]
+            self._in[port] = [source, {}]
         if self.conntrack:
             if self._flows is None:
                 self._flows = {}
             self._flows[(source, destination)] = port
-        self._in[port][1].add(destination)
+        self._in[port][1][destination] = now
         return port
+
+    def refresh(self, source, destination, now):
+        """A datagram of that pair came to this router and died here (its
+        TTL): a conntrack router's entry of the pair lives on from now."""
+        self._forget(now)
+        flow = self._flows.get((source, destination)) if self._flows else None
+        if flow is not None:
+            self._in[flow][1][destination] = now
+
+    def _forget(self, now):
+        """A conntrack router forgets the pairs that came unasked, and its
+        hosts' flows, whose last datagram is L{UNASKED} s old."""
+        if not self.conntrack:
+            return
+        if self._taken:
+            for pair, last in list(self._taken.items()):
+                if now - last >= UNASKED:
+                    del self._taken[pair]
+        if self._flows:
+            for (source, destination), port in list(self._flows.items()):
+                if now - self._in[port][1].get(destination, now) >= UNASKED:
+                    del self._flows[(source, destination)]
+                    del self._in[port][1][destination]
 
     def _draw(self, destination):
         """A random port no mapping holds, nor an unasked pair with
@@ -128,16 +160,19 @@ class UdpRouter:
             port = self.rng.randrange(*PORTS)
         return port
 
-    def inbound(self, port, source):
+    def inbound(self, port, source, now=0.0):
         """The local (host, port) a datagram from (host, port) ``source``
-        to public ``port`` goes to, or None (dropped)."""
+        to public ``port`` at time ``now`` goes to, or None (dropped)."""
+        self._forget(now)
         entry = None if self._in is None else self._in.get(port)
         if entry is not None and (self.kind == FULL_CONE or source in entry[1]):
+            if source in entry[1]:
+                entry[1][source] = now
             return entry[0]
         if self.conntrack:
             if self._taken is None:
-                self._taken = set()
-            self._taken.add((port, source))
+                self._taken = {}
+            self._taken[(port, source)] = now
         return None
 
 
@@ -182,7 +217,8 @@ class UdpNetwork:
         router = self.routers.get(host)
         if router is None:
             return host, port
-        return router.public, router.outbound((host, port), destination)
+        return router.public, router.outbound((host, port), destination,
+                                              self.clock.seconds())
 
     def send(self, host, port, to_host, to_port, data, ttl=0):
         """Send a datagram from host:port; delivered after the latency,
@@ -193,6 +229,8 @@ class UdpNetwork:
         self.sent += 1
         home = host in self.routers
         if ttl and ttl <= home:
+            self.routers[host].refresh((host, port), (to_host, to_port),
+                                       self.clock.seconds())
             return
         source = self.seenFrom(host, port, (to_host, to_port))
         if ttl and ttl - home - self.between < 1:
@@ -201,7 +239,8 @@ class UdpNetwork:
 
     def _arrive(self, source, to_host, to_port, data):
         router = self._publics.get(to_host)
-        local = (to_host, to_port) if router is None else router.inbound(to_port, source)
+        local = ((to_host, to_port) if router is None
+                 else router.inbound(to_port, source, self.clock.seconds()))
         receiver = None if local is None else self._sockets.get(local)
         if receiver is not None:
             self.delivered += 1
@@ -223,7 +262,7 @@ def trackerSeen(network, host, tracker):
 
 
 def punchPair(network, a, b, tracker, rng, nonce, budgets=(None, None),
-              direct=(False, False), lag=0.0, replan=None):
+              direct=(False, False), lag=0.0, replan=None, patient=False):
     """
     Punch between hosts a and b of network, as the tracker at host
     ``tracker`` saw them: each side's L{UdpPunch
@@ -234,13 +273,13 @@ def punchPair(network, a, b, tracker, rng, nonce, budgets=(None, None),
     <twisted_bazaar.reach.punch.udp.DIRECT>}: the other is public).
     ``lag``: b starts that many seconds after a (the tracker's go reached
     it later).  ``replan``: each plan made into replan(plan) (a test's
-    variant of the plans).
+    variant of the plans).  ``patient``: the plans are patient ones.
     """
     seen = {host: trackerSeen(network, host, tracker) for host in (a, b)}
     sides = []
     for host, peer, budget, reaches in ((a, b, budgets[0], direct[0]),
                                         (b, a, budgets[1], direct[1])):
-        plan = udppunch.plan(seen[host], seen[peer], rng, direct=reaches)
+        plan = udppunch.plan(seen[host], seen[peer], rng, direct=reaches, patient=patient)
         if replan is not None:
             plan = replan(plan)
 

@@ -27,6 +27,24 @@ class LimitTests(SynchronousTestCase):
         clock.advance(60)
         self.assertIsNone(limits.admit("key9", "group9"))
 
+    def test_roomIn(self):
+        """The seconds until a key's next dial is within its bound: 0 below
+        it; at it, until its oldest dial that holds it there leaves the
+        window, whatever other keys dialled."""
+        clock = Clock()
+        limits = PunchLimits(clock)
+        self.assertEqual(limits.roomIn("k"), 0.0)
+        for at in (0, 10, 20):
+            clock.advance(at - clock.seconds())
+            self.assertIsNone(limits.admit("k", "g"))
+            self.assertIsNone(limits.admit("other", "h"))
+        clock.advance(5)
+        self.assertEqual(limits.roomIn("k"), 35.0)
+        self.assertEqual(limits.roomIn("new"), 0.0)
+        clock.advance(35)
+        self.assertEqual(limits.roomIn("k"), 0.0)
+        self.assertIsNone(limits.admit("k", "g"))
+
     def test_refusalsNotKept(self):
         """A refused dial is not counted: the window holds only what was
         admitted, never more than the total."""

@@ -181,6 +181,48 @@ class PlanTests(SynchronousTestCase):
                                direct=True)
         self.assertEqual({probe.ttl for probe in direct.probes}, {0})
 
+    def test_patient(self):
+        """A patient plan: the hard side of a birthday punch opens its 256
+        mappings at once at the full TTL and keeps them with datagrams of
+        TTL 1 every 8 s, which the budget does not count; the easy side
+        sends its 1,024 probes 32 s late; of two easy sides one opens
+        and one waits; a sequential router's prediction is left as it
+        is; each waits its 10 s past the 32."""
+        easy, hard = mappingOf("a", 5000), mappingOf("b", 6000, 41000)
+        opener = udppunch.plan(hard, easy, self.rng, patient=True)
+        self.assertEqual(opener.strategy, "patient-birthday-sockets")
+        self.assertEqual(opener.timeout, udppunch.OUTLAST + TIMEOUT)
+        self.assertEqual(opener.sends, ((0.0, HARD_SOCKETS),))
+        kept = sorted({probe.at for probe in opener.probes if probe.ttl})
+        self.assertEqual(kept, [8.0, 16.0, 24.0, 32.0, 40.0])
+        self.assertEqual({probe.ttl for probe in opener.probes if probe.ttl},
+                         {udppunch.KEEP_TTL})
+        waiter = udppunch.plan(easy, hard, self.rng, patient=True)
+        self.assertEqual(waiter.strategy, "patient-birthday-probes")
+        self.assertEqual(len(waiter.probes), BIRTHDAY_PROBES)
+        self.assertEqual(min(probe.at for probe in waiter.probes), udppunch.OUTLAST)
+        self.assertEqual({probe.ttl for probe in waiter.probes}, {0})
+        one, other = mappingOf("a", 5000), mappingOf("b", 6000)
+        plans = [udppunch.plan(one, other, self.rng, patient=True),
+                 udppunch.plan(other, one, self.rng, patient=True)]
+        self.assertEqual(sorted(min(probe.at for probe in plan.probes) for plan in plans),
+                         [0.0, udppunch.OUTLAST])
+        sequential = (mappingOf("a", 5000, 5002), mappingOf("b", 6000, 6003))
+        self.assertEqual(udppunch.plan(*sequential, self.rng, patient=True).strategy,
+                         "predicted")
+        self.assertEqual(udppunch.plan(easy, hard, self.rng, direct=True,
+                                       patient=True).strategy, udppunch.DIRECT)
+
+    def test_forgotten(self):
+        """A punch that missed is asked again once the routers forgot
+        every entry its datagrams made: 40 s after its last datagram
+        (30 s and Linux's freeing them), counted from its timeout."""
+        easy, hard = mappingOf("a", 5000), mappingOf("b", 6000, 41000)
+        self.assertEqual(udppunch.forgotten(udppunch.plan(easy, hard, self.rng)), 31.5)
+        self.assertEqual(udppunch.forgotten(udppunch.plan(hard, easy, self.rng)), 34.0)
+        self.assertEqual(udppunch.forgotten(
+            udppunch.plan(hard, easy, self.rng, patient=True)), 38.0)
+
     def test_hopeless(self):
         """Random against random or sequential: no plan, saying why."""
         for other in (mappingOf("a", 5000, 30000), mappingOf("a", 5000, 5001)):
@@ -248,7 +290,7 @@ class RaceTests(SynchronousTestCase):
     datagram at the full TTL (as before the low TTL) misses.
     """
 
-    def outcome(self, kind_a, kind_b, seed, lag, between=1, replan=None):
+    def outcome(self, kind_a, kind_b, seed, lag, between=1, replan=None, patient=False):
         clock = Clock()
         network = UdpNetwork(clock, between=between)
         network.place(A, UdpRouter(PUBLIC_A, kind_a, random.Random(seed), conntrack=True))
@@ -256,10 +298,11 @@ class RaceTests(SynchronousTestCase):
                                    conntrack=True))
         results = []
         sides = punchPair(network, A, B, TRACKER, random.Random(seed), nonce=4242,
-                          lag=lag, replan=replan)
+                          lag=lag, replan=replan, patient=patient)
         for _, done in sides:
             done.addBoth(results.append)
-        for _ in range(int((TIMEOUT + lag) * 100) + 1):
+        timeout = max(punch.plan.timeout for punch, _ in sides)
+        for _ in range(int((timeout + lag) * 100) + 1):
             clock.advance(0.01)
         for punch, _ in sides:
             punch.stop()
@@ -300,6 +343,30 @@ class RaceTests(SynchronousTestCase):
         lost as at the full TTL; the TTL is what wins it."""
         self.assertEqual(self.meets(RANDOM, PORT_RESTRICTED, 0.14, seeds=range(6),
                                     between=0), 0)
+
+
+    def test_adjacentRoutersPatient(self):
+        """On one segment, patient plans outlast the entries of what came
+        unasked: the hard side first or the easy side first, at least 18
+        of 20 birthday punches meet, and two port-keeping routers' every
+        punch, either told first."""
+        for kinds in ((RANDOM, PORT_RESTRICTED), (PORT_RESTRICTED, RANDOM)):
+            self.assertGreaterEqual(self.meets(*kinds, 0.14, between=0, patient=True), 18)
+        for lag in (0.1, 0.0):
+            self.assertEqual(self.meets(PORT_RESTRICTED, PORT_RESTRICTED, lag,
+                                        seeds=range(5), between=0, patient=True), 5)
+
+    def test_patientKeepsItsMappings(self):
+        """Without its datagrams of TTL 1, the opening side's mappings die
+        at its router before the other side's probes come: none meets."""
+        self.assertEqual(self.meets(RANDOM, PORT_RESTRICTED, 0.14, seeds=range(4),
+                                    between=0, patient=True, replan=_unkept), 0)
+
+
+def _unkept(plan):
+    """plan without its datagrams that only keep mappings alive."""
+    return attr.evolve(plan, probes=tuple(probe for probe in plan.probes
+                                          if probe.ttl != udppunch.KEEP_TTL))
 
 
 def _fullTtl(plan):

@@ -17,6 +17,8 @@ from twisted_bazaar.reach.punch.udpwanted import ASK_AGAIN, ASKS
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.testing.udpnat import RANDOM
 from twisted_bazaar.reach.punch.udpmessages import UdpCheck, UdpPunchAsk, UdpPunchGo
+from twisted_bazaar.reach.punch import udp as udppunch
+from twisted_bazaar.reach.punch.budget import PER_PEER, PunchLimits
 from twisted_bazaar.reach.punch.udp import (
     BIRTHDAY_PROBES,
     datagram,
@@ -425,11 +427,11 @@ class AgainTests(UdpPunchingTestCase):
         """A (random router, which opened the link) runs its birthday
         sockets; B's probe budget to A's host is spent (B's daemon punched
         that home a moment ago), so B sends nothing: A's punch gets
-        nothing back.  A keeps its mapping fresh for a window (never
-        older than 30 s at the tracker), and both ask again at 61 s,
-        when their budgets have room: the punch then meets.  A's first
-        miss gave B's host room for one more punch from A, asked at once
-        and refused by B again: A's second waits for the window too."""
+        nothing back.  A keeps its mapping fresh (never older than 30 s
+        at the tracker) and asks again once the routers forgot its
+        datagrams, 35 s after the miss, patient; B, whose probes would
+        have met silence at A, is patient too, and its budget refuses
+        again until its window has room."""
         self.checked(kind_a=RANDOM)
         self.b.punching.budget.admit(HOME["a"][1], 1000)
         self.tcpFailed()
@@ -438,34 +440,36 @@ class AgainTests(UdpPunchingTestCase):
             "this node sent or is sending 1000 UDP punch probes to that host in the last 60 s, and "
             "1024 more would pass its 1088; asked again in 61 s (try 1 of 3)",
             "no datagram of the peer's came back within 10 s (birthday-sockets, 1024 "
-            "probes); asked again in 1 s (try 1 of 3)"])
+            "probes); asked again in 35 s (try 1 of 3)"])
         self.assertTrue(self.a.punching.keptFresh.waiting(self.bob.id))
-        # A's first miss at B's host gives it room for one more punch: asked
-        # again at once, and missed again (B's budget still refuses).
-        asks, _ = self.playTracker(1)
-        self.assertEqual(asks, {"a": [(11, UdpPunchAsk(self.bob.id))], "b": []})
+        for side in (self.a, self.b):
+            self.assertTrue(side.punching.retries.patient(side.peer.id))
+        asks, oldest = self.playTracker(35)
+        self.assertLess(oldest["a"], KNOWN)
+        self.assertEqual(asks, {"a": [(45, UdpPunchAsk(self.bob.id))], "b": []})
         self.a.membership.sent.append(UdpPunchAsk(self.bob.id))
-        whys = self.whysOfAGo(nonce=79, seconds=TIMEOUT + 0.1)
+        whys = self.whysOfAGo(nonce=79)
         self.assertEqual(whys, [
             "this node sent or is sending 1000 UDP punch probes to that host in the last 60 s, and "
-            "1024 more would pass its 1088; asked again in 50 s (try 2 of 3)",
-            "no datagram of the peer's came back within 10 s (birthday-sockets, 1024 "
-            "probes); asked again in 44 s (try 2 of 3)"])
-        asks, oldest = self.playTracker(46)
-        self.assertLess(oldest["a"], KNOWN)
-        # B checks its own mapping first, a second later; A waits until
-        # its first punch's last round (4 s in) is 60 s old.
-        self.assertEqual(asks, {"a": [(66, UdpPunchAsk(self.bob.id))],
-                                "b": [(62, UdpPunchAsk(self.alice.id))]})
-        for side in (self.a, self.b):
-            side.membership.sent.append(UdpPunchAsk(side.peer.id))
-        self.go(nonce=78)
-        self.elapse(5)
-        self.assertEqual(len(self.a.sockets.links[self.a.sockets.main].dials), 0)
-        [kept] = [socket for socket in self.a.sockets.links
-                  if socket is not self.a.sockets.main]
-        self.assertEqual(len(self.a.sockets.links[kept].dials), 1)
-        self.assertFalse(self.a.punching.keptFresh.waiting(self.bob.id))
+            "1024 more would pass its 1088; asked again in 16 s (try 2 of 3)"])
+        self.assertEqual(self.a.punching._runs[self.bob.id].punch.plan.strategy,
+                         "patient-birthday-sockets")
+
+    def test_attemptsSpentAskedAgain(self):
+        """A's punch past its count of attempts for B's key (its TCP punch's
+        attempts and a first UDP punch in the last 60 s: issue 94's "this
+        node dialled you 3 times") is asked again once the window has
+        room, patient, not dropped."""
+        self.checked()
+        limits = self.a.punching.limits = PunchLimits(self.clock)
+        for _ in range(PER_PEER):
+            limits.admit(self.a.link.key, "elsewhere")
+        self.tcpFailed()
+        [why] = self.whysOfAGo()
+        self.assertEqual(why, "this node dialled you 3 times for punches in the last 60 s, "
+                              "its most for one peer; asked again in 61 s (try 1 of 3)")
+        self.assertTrue(self.a.punching.retries.patient(self.bob.id))
+        self.assertTrue(self.a.punching.retries.waiting(self.bob.id))
 
     def test_nothingKeptFreshWithoutAMiss(self):
         """A punch that met, or none at all: no check is asked beyond the
@@ -493,31 +497,63 @@ class AgainTests(UdpPunchingTestCase):
     def test_missedBirthdayAskedAgainByItsOpener(self):
         """A birthday punch that missed (B never heard the go: as its
         probes miss, by the odds' 2 %) is asked again by A, which opened
-        the link, at once: its first miss at B's host gives the host room
-        for one more punch; meanwhile, and while its ask is out, it holds
-        a relayed download (L{UdpPunching.runs}: issue 85, a `bazaar buy`
-        that took 64 s).  A second miss there is asked again once the
-        budget has room for the same plan, a window after the first, and
-        holds nothing meanwhile."""
+        the link, once the routers forgot what its datagrams left there
+        (its last probes 1.5 s in, forgotten 40 s later: 32.5 s after the
+        miss, with the retry's slack), patient; it holds no relayed
+        download meanwhile (issue 94: a download held through the punch
+        asked again)."""
         self.goUnanswered(kind_b=RANDOM)
-        self.assertTrue(self.a.punching.runs(self.bob.id))
-        asks, _ = self.playTracker(1)
-        self.assertEqual(asks["a"], [(11, UdpPunchAsk(self.bob.id))])
-        self.assertTrue(self.a.punching.runs(self.bob.id))
-        seen = self.reach["b"]
-        self.a.membership.hear(UdpPunchGo(self.bob.id, seen.seen_host, seen.seen_port,
-                                          seen.seen_second, 78))
-        self.elapse(TIMEOUT + 0.1)
         self.assertFalse(self.a.punching.runs(self.bob.id))
-        asks, _ = self.playTracker(43)
-        # Once the first punch's last probes (1.5 s in) are 60 s old.
-        self.assertEqual(asks["a"], [(63, UdpPunchAsk(self.bob.id))])
+        asks, _ = self.playTracker(32)
+        self.assertEqual(asks["a"], [])
+        self.assertFalse(self.a.punching.runs(self.bob.id))
+        asks, _ = self.playTracker(1)
+        self.assertEqual(asks["a"], [(43, UdpPunchAsk(self.bob.id))])
+        self.assertTrue(self.a.punching.retries.patient(self.bob.id))
+
+    def missBoth(self):
+        """A's TCP punch failed, the tracker's go reaches both sides, and
+        no datagram passes until their punches' time ran out."""
+        self.checked()
+        self.tcpFailed()
+        send, self.network.send = self.network.send, lambda *args, **kwargs: None
+        self.go()
+        self.elapse(TIMEOUT + 0.1)
+        self.network.send = send
+
+    def test_aMissAskedAgainPatient(self):
+        """A punch that got no datagram back on either side (two routers
+        on one segment, each taking the other's first datagrams) is asked
+        again by A once the routers forgot what its datagrams left there
+        (its last 4 s in, forgotten 40 s later: 35 s after the miss, with
+        the retry's slack); both sides' plans are then patient, and the
+        punch meets once B's wait is over; one that meets makes the next
+        one fast again."""
+        self.missBoth()
+        for side in (self.a, self.b):
+            self.assertTrue(side.punching.retries.patient(side.peer.id))
+        asks, _ = self.playTracker(35)
+        self.assertEqual(asks, {"a": [(45, UdpPunchAsk(self.bob.id))], "b": []})
+        self.a.membership.sent.append(UdpPunchAsk(self.bob.id))
+        self.go(nonce=78)
+        plans = [side.punching._runs[side.peer.id].punch.plan for side in (self.a, self.b)]
+        self.assertEqual({plan.strategy for plan in plans}, {"patient-simultaneous"})
+        # It holds no relayed download for its 32 s and more.
+        self.assertFalse(self.a.punching.runs(self.bob.id))
+        self.assertEqual(sorted(min(probe.at for probe in plan.probes) for plan in plans),
+                         [0.0, udppunch.OUTLAST])
+        self.elapse(udppunch.OUTLAST - 1)
+        self.assertEqual(len(self.a.sockets.links[self.a.sockets.main].dials), 0)
+        self.elapse(2)
+        self.assertEqual(len(self.a.sockets.links[self.a.sockets.main].dials), 1)
+        for side in (self.a, self.b):
+            self.assertFalse(side.punching.retries.patient(side.peer.id))
 
     def test_missNewsComesAtOnce(self):
         """The dialer's news of a missed birthday punch: it started with the
         tracker's go, ended unmet at its timeout (a relayed download goes on
         at the relay's rate then, not held through the punch asked again:
-        issue 94), then the one asked again is said to run."""
+        issue 94), and nothing runs until it is asked again."""
         self.checked(kind_b=RANDOM)
         self.tcpFailed()
         heard = NewsHeard()
@@ -531,14 +567,19 @@ class AgainTests(UdpPunchingTestCase):
         self.assertEqual(heard.heard, [("started", self.bob.id)])
         self.elapse(0.6)
         self.assertEqual(heard.heard, [("started", self.bob.id),
-                                       ("ended", self.bob.id, False),
-                                       ("started", self.bob.id)])
+                                       ("ended", self.bob.id, False)])
 
-    def test_aMissedPunchOfNoBirthdayIsNotAskedAgain(self):
-        """Two routers that keep their mappings and a punch that got
-        nothing back: no odds to try again (a firewall drops it), so no
-        ask; the mapping is kept fresh in case B asks."""
-        self.goUnanswered()
+    def test_aMissedPatientPunchOfNoBirthdayIsNotAskedAgain(self):
+        """Two routers that keep their mappings, and a patient punch that
+        got nothing back too: no odds to try again (a firewall drops it),
+        so no ask; the mapping is kept fresh in case B asks."""
+        self.missBoth()
+        self.playTracker(35)
+        self.a.membership.sent.append(UdpPunchAsk(self.bob.id))
+        send, self.network.send = self.network.send, lambda *args, **kwargs: None
+        self.go(nonce=78)
+        self.elapse(udppunch.OUTLAST + TIMEOUT + 0.1)
+        self.network.send = send
         asks, oldest = self.playTracker(70)
         self.assertEqual(asks["a"], [])
         self.assertLess(oldest["a"], KNOWN)

@@ -55,6 +55,17 @@ class PunchLimits:
         #: (when, peer key, address group) of each dial admitted, oldest first.
         self._dials = deque()
 
+    def roomIn(self, key):
+        """Seconds until a dial to the holder of ``key`` is within its bound
+        for one peer (0: now), the other bounds aside: its oldest dial in
+        the window that holds it to the bound leaves the window then."""
+        now = self.clock.seconds()
+        mine = [when for when, each, _ in self._dials
+                if each == key and when > now - self.window]
+        if len(mine) < self.per_peer:
+            return 0.0
+        return mine[len(mine) - self.per_peer] + self.window - now
+
     def admit(self, key, group):
         """
         Count a dial to the holder of ``key`` in address ``group``: None

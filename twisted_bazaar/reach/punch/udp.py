@@ -65,6 +65,24 @@ TTL, once the easy side's probes have all left (by 1.5 s): a router
 further than the low TTL reaches (a carrier's NAT behind the home's)
 still makes its mappings then.
 
+Two routers on one segment (no router between them, so no TTL stops a
+datagram between them) lose that race whatever the TTL: the first
+datagram of a pair to reach either router unasked holds the pair there,
+and both sides' datagrams would have to cross within the segment's
+latency.  A I{patient} plan (L{plan}'s ``patient``; L{PATIENT}) outlasts
+the entry instead: one side (the hard side of a birthday punch, else
+the one whose mapping sorts first) opens its mappings at once, and then
+keeps them alive with datagrams of TTL L{KEEP_TTL}, which its own router
+takes as its mapping's traffic (conntrack refreshes the entry before it
+routes) and drops (there is no hop left); the other side sends nothing
+until L{OUTLAST} s, when the entries its router made for the first
+side's datagrams (L{UNASKED} s, Linux's ``nf_conntrack_udp_timeout``)
+are gone, and then its plan's probes, at the full TTL: each router has
+let its own side's datagram of the pair out before the other's comes.
+It meets where the other plans' race is lost (two plain Linux routers
+on one segment, one side told 0.3 s first: 0 of 30 punches met, patient
+30 of 30, docs/running.md), in L{OUTLAST} s more.
+
 What keeps a punch from spraying a third party: every probe goes to the
 one host the tracker saw the peer's datagrams come from (the plan's
 ``host``, never a host a peer names), to no port below L{LOWEST_PORT};
@@ -91,6 +109,8 @@ EASY = "easy"
 SEQUENTIAL = "sequential"
 #: A symmetric router that draws each port at random.
 RANDOM = "random"
+#: The strategy of two sides that aim at each other's one port.
+SIMULTANEOUS = "simultaneous"
 #: The strategy towards a peer this node reaches directly: one socket, the
 #: peer's port (L{plan}).
 DIRECT = "direct"
@@ -144,6 +164,25 @@ OPENING = (0.0, 0.25)
 HARD_OPENING = (0.0, 1.0)
 #: Seconds a punch waits for the peer's datagrams.
 TIMEOUT = 10.0
+#: Seconds Linux conntrack keeps the entry of a datagram that came
+#: unasked, with no answer (``nf_conntrack_udp_timeout``'s default).
+UNASKED = 30.0
+#: Seconds past an entry's expiry it may still count: Linux frees an
+#: expired entry when its garbage collector or a lookup of it gets there,
+#: and until then a new flow from the same socket may be given the port
+#: an expired one had moved to (L{forgotten}).
+FREED = 10.0
+#: Seconds the waiting side of a patient plan sends nothing: past
+#: L{UNASKED} by the sides' skew (the tracker's two goes) and slack.
+OUTLAST = 32.0
+#: The TTL of a datagram that only keeps its sender's mapping alive: its
+#: router refreshes the mapping's entry, then drops it (no hop left).
+KEEP_TTL = 1
+#: Seconds between those datagrams: the entry of a mapping no datagram
+#: answered lives L{UNASKED} s.
+REFRESH = 8.0
+#: The prefix of a patient plan's strategy (L{plan}).
+PATIENT = "patient-"
 #: Seconds between keepalives on a met 5-tuple: below the 30 s Linux
 #: conntrack keeps a UDP flow that has seen traffic one way only
 #: (nf_conntrack_udp_timeout) and the 30 s many home routers keep an idle
@@ -173,6 +212,11 @@ def meetOdds(opened, probes, ports=PORTS[1] - PORTS[0]):
 class BudgetRefused(PunchFailed):
     """The probe budget has no room for the plan now
     (L{twisted_bazaar.reach.punch.probebudget.ProbeBudget}): it may later."""
+
+
+class LimitsRefused(PunchFailed):
+    """The count of punch attempts (L{twisted_bazaar.reach.punch.budget})
+    has no room for this punch now: it may later."""
 
 
 class Missed(PunchFailed):
@@ -250,14 +294,18 @@ class Plan:
     probes: tuple
     strategy: str
     why: str = ""
+    #: Seconds the punch waits for the peer's datagrams.
+    timeout: float = TIMEOUT
 
     @property
     def sends(self):
         """((seconds from the start, probes sent then), ...), in time
-        order: when the probes leave, as the probe budget counts them."""
+        order: when the probes leave, as the probe budget counts them
+        (not those of L{KEEP_TTL}, which never pass this side's router)."""
         counts = {}
         for probe in self.probes:
-            counts[probe.at] = counts.get(probe.at, 0) + 1
+            if probe.ttl != KEEP_TTL:
+                counts[probe.at] = counts.get(probe.at, 0) + 1
         return tuple(sorted(counts.items()))
 
 
@@ -288,7 +336,7 @@ def _predicted(peer):
     return _aimed([peer.second + step * count for count in range(1, PREDICTED + 1)])
 
 
-def plan(mine, peer, rng, direct=False):
+def plan(mine, peer, rng, direct=False, patient=False):
     """
     The L{Plan} of this side of a punch: ``mine`` and ``peer`` the
     L{UdpMapping}s the tracker saw (the peer's host is the only one a
@@ -297,8 +345,17 @@ def plan(mine, peer, rng, direct=False):
     checked it at that host and names no relay for it), so whatever this
     side's router does, one socket's datagrams to the port the tracker
     saw reach it, and its acks come back on that mapping: L{DIRECT}, no
-    birthday.
+    birthday.  ``patient``: the plan outlasts the entries the other
+    side's router keeps for what came unasked (L{_patient}), where there
+    is one to outlast.
     """
+    made = _plan(mine, peer, rng, direct)
+    if patient and not direct and made.probes:
+        return _patient(made, mine, peer)
+    return made
+
+
+def _plan(mine, peer, rng, direct):
     if direct:
         # No router of the peer's to race: the peer is at that host.
         return Plan(peer.host, 1, tuple(Probe(at, 0, port) for at in ROUNDS
@@ -323,7 +380,55 @@ def plan(mine, peer, rng, direct=False):
                     ("" if mine.kind == RANDOM else COVERED) + "birthday-sockets")
     probes = _rounds(ROUNDS, OPENING, range(1), _predicted(peer))
     return Plan(peer.host, 1, probes,
-                "predicted" if peer.kind == SEQUENTIAL else "simultaneous")
+                "predicted" if peer.kind == SEQUENTIAL else SIMULTANEOUS)
+
+
+def forgotten(plan):
+    """
+    Seconds from the end of plan's punch that missed (its timeout) until
+    the routers have forgotten every entry its datagrams made (L{UNASKED}
+    s after the last, and L{FREED} more): the first datagrams of a pair
+    that came unasked, and a mapping that moved for them.  A punch asked
+    again sooner would find them, a side's datagrams leaving from a port
+    moved (two plain routers on one segment: asked at once, 7 of 16
+    patient punches missed so; 25 s after the miss, 4 of 40; 35 s after,
+    0 of 40).
+    """
+    last = max((probe.at for probe in plan.probes), default=0.0)
+    return max(0.0, UNASKED + FREED - plan.timeout + last)
+
+
+def _patient(made, mine, peer):
+    """
+    made (a plan of L{_plan}'s) made patient (the module's docstring): the
+    side that opens, the hard side of a birthday punch or, between two
+    sides that aim at each other's ports, the one whose mapping sorts
+    first (both sort the tracker's same two words), sends one datagram
+    from each socket to each port it aims at, at once and at the full
+    TTL, then every L{REFRESH} s the same at L{KEEP_TTL}; the other sends
+    made's probes L{OUTLAST} s late, at the full TTL.  A plan that
+    predicts a sequential router's ports is left as it is: its
+    predictions would not hold over that wait.
+    """
+    if made.strategy.endswith("birthday-sockets"):
+        opens = True
+    elif made.strategy.endswith("birthday-probes"):
+        opens = False
+    elif made.strategy == SIMULTANEOUS:
+        opens = (mine.host, mine.port) < (peer.host, peer.port)
+    else:
+        return made
+    timeout = OUTLAST + TIMEOUT
+    if opens:
+        aims = sorted({(probe.socket, probe.port) for probe in made.probes})
+        refreshes = [REFRESH * count for count in range(1, int(timeout // REFRESH) + 1)]
+        probes = tuple(Probe(0.0, socket, port) for socket, port in aims) + tuple(
+            Probe(at, socket, port, KEEP_TTL) for at in refreshes for socket, port in aims)
+    else:
+        probes = tuple(attr.evolve(probe, at=probe.at + OUTLAST, ttl=0)
+                       for probe in made.probes)
+    return attr.evolve(made, probes=probes, strategy=PATIENT + made.strategy,
+                       timeout=timeout)
 
 
 def _rounds(rounds, opening, sockets, ports):
@@ -416,6 +521,8 @@ class UdpPunch:
         group = addressGroup(plan.host)
         if why is None and self.limits is not None:
             why = self.limits.admit(self.key, group)
+            if why is not None:
+                return defer.fail(LimitsRefused(why))
         if why is None and self.budget is not None:
             why = self.budget.admit(plan.host, plan.sends, self.key)
             if why is not None:
@@ -428,7 +535,7 @@ class UdpPunch:
             batches.setdefault(probe.at, []).append(probe)
         for at, batch in sorted(batches.items()):
             self._timers.append(self.clock.callLater(at, self._sendBatch, batch))
-        self._timers.append(self.clock.callLater(TIMEOUT, self._expired))
+        self._timers.append(self.clock.callLater(plan.timeout, self._expired))
         return self.done
 
     def _sendBatch(self, batch):
@@ -442,7 +549,7 @@ class UdpPunch:
     def _expired(self):
         self._cancelTimers()
         self.done.errback(Missed(
-            f"no datagram of the peer's came back within {TIMEOUT:g} s "
+            f"no datagram of the peer's came back within {self.plan.timeout:g} s "
             f"({self.plan.strategy}, {len(self.plan.probes)} probes)"))
 
     def datagramReceived(self, socket, host, port, data):

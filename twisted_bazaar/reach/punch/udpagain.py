@@ -7,17 +7,21 @@ L{twisted_bazaar.reach.punch.probebudget.ProbeBudget.wait}); the socket
 pool had no room (the punches under way hold theirs
 L{TIMEOUT <twisted_bazaar.reach.punch.udp.TIMEOUT>} seconds at most:
 asked again after that, and once the budget has room); a birthday punch
-missed, by the odds' 2 % (asked again once the budget has room for the
-same plan, so within its bounds: at once after the first miss at a host
-in ten windows, which gives the host room for one more punch, else a
-window later).  Each peer's punch is
+missed, by the odds' 2 %, or a punch of either kind that two routers on
+one segment made miss (asked again once the routers forgot what its
+datagrams left there, L{forgotten <twisted_bazaar.reach.punch.udp.forgotten>},
+and the budget has room for the same plan, so within its bounds).  Each peer's punch is
 asked again at most L{RETRIES} times in a row (a punch that meets starts
 the count again); every timer is held here and cancelled when the peer's
 link goes or the node stops.  When its timer fires, the punch is wanted
 of the tracker again only if the peer's relayed link still stands and
 nothing else with it runs or is wanted (L{PunchRetries.mayAskAgain}); the
 line that says why a punch did not run says when it is asked again
-(L{PunchRetries.saying}).
+(L{PunchRetries.saying}).  A punch with a peer after one that got no
+datagram back is patient (L{PunchRetries.patient}): that silence may be
+two routers on one segment, each taking the other's first datagrams for
+itself (L{twisted_bazaar.reach.punch.udp}), which only a patient plan
+outlasts.
 """
 
 from twisted_bazaar.reach.punch.tcpservice import isRelayed
@@ -60,6 +64,8 @@ class PunchRetries:
         self._timers = {}
         #: peer id -> the times in a row its punch was refused.
         self._tries = {}
+        #: The peers whose last punch got no datagram back.
+        self._silent = set()
 
     def later(self, peer_id, plan, after=0.0):
         """
@@ -95,12 +101,6 @@ class PunchRetries:
         """Whether a punch with peer_id waits to be asked again."""
         return peer_id in self._timers
 
-    def due(self, peer_id):
-        """Seconds until a punch with peer_id is asked again, or None if it
-        does not wait to be."""
-        timer = self._timers.get(peer_id)
-        return None if timer is None else timer.getTime() - self.clock.seconds()
-
     def mayPunch(self, peer_id):
         """Whether a punch with peer_id may still come: its link is relayed
         and no path met."""
@@ -125,8 +125,18 @@ class PunchRetries:
             self.ask(peer_id)
 
     def met(self, peer_id):
-        """A punch with peer_id met: its next refusal is the first."""
+        """A punch with peer_id met: its next refusal is the first, and its
+        next punch is not patient."""
         self._tries.pop(peer_id, None)
+        self._silent.discard(peer_id)
+
+    def silent(self, peer_id):
+        """A punch with peer_id got no datagram back: the next is patient."""
+        self._silent.add(peer_id)
+
+    def patient(self, peer_id):
+        """Whether a punch with peer_id now is to be patient (L{silent})."""
+        return peer_id in self._silent
 
     def _cancelTimer(self, peer_id):
         timer = self._timers.pop(peer_id, None)
@@ -137,9 +147,11 @@ class PunchRetries:
         """No punch with peer_id is asked again (its link went)."""
         self._cancelTimer(peer_id)
         self._tries.pop(peer_id, None)
+        self._silent.discard(peer_id)
 
     def stop(self):
         """The node stops: no punch is asked again."""
         for peer_id in list(self._timers):
             self.cancel(peer_id)
         self._tries.clear()
+        self._silent.clear()

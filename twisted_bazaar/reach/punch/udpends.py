@@ -26,13 +26,6 @@ __all__ = ["PunchEnds", "LINGER", "NONE"]
 LINGER = 30.0
 #: The line of a punch that did not meet, or was not tried.
 NONE = "no UDP path punched to {peer}: {why}"
-#: Seconds within which a missed punch asked again holds a relayed
-#: download meanwhile (L{UdpPunching.runs
-#: <twisted_bazaar.reach.punch.udpservice.UdpPunching.runs>}): the
-#: budget's room for it at once
-#: (L{ProbeBudget.missed <twisted_bazaar.reach.punch.probebudget.ProbeBudget.missed>})
-#: and the retry's slack.
-SOON = 2.0
 
 
 class PunchEnds:
@@ -42,7 +35,6 @@ class PunchEnds:
 
     def _met(self, met, run):
         self._followed.discard(run.peer_id)
-        self._again.discard(run.peer_id)
         self.retries.met(run.peer_id)
         self.keptFresh.done(run.peer_id)
         self.budget.met(run.punch.plan.host)
@@ -100,25 +92,35 @@ class PunchEnds:
     def _punchFailed(self, failure, run):
         why = run.why or failure.getErrorMessage()
         plan = run.punch.plan
-        again = False
-        if not run.why and failure.check(udppunch.BudgetRefused):
-            why = self.retries.saying(why, run.peer_id, plan)
-        elif (not run.why and failure.check(udppunch.Missed)
-              and self.node.links.get(run.peer_id) is not None):
+        linked = self.node.links.get(run.peer_id) is not None
+        if not run.why and failure.check(udppunch.BudgetRefused, udppunch.LimitsRefused):
+            # The other side's probes met silence: both sides' next punch
+            # is patient, and the other side may ask it first (the tracker
+            # must still see this side then).  Asked again once the budget
+            # and the count of attempts have room (a TCP punch's attempts
+            # and a first UDP punch fill the count for a peer).
+            self.retries.silent(run.peer_id)
+            if linked:
+                self.keptFresh.keep(run.peer_id)
+            after = (self.limits.roomIn(run.punch.key)
+                     if failure.check(udppunch.LimitsRefused) else 0.0)
+            why = self.retries.saying(why, run.peer_id, plan, after)
+        elif not run.why and failure.check(udppunch.Missed) and linked:
             # The peer may have been refused by its bounds, and ask again
             # within a window: the tracker must still see this side then.
             self.keptFresh.keep(run.peer_id)
             # Its host has room for one more punch now (once in ten
             # windows), on both sides: the other side missed too.
             self.budget.missed(plan.host)
-            if run.opened and udppunch.BIRTHDAY in plan.strategy:
-                why = self.retries.saying(why, run.peer_id, plan)
-                due = self.retries.due(run.peer_id)
-                again = due is not None and due <= SOON
+            # The next is patient, on both sides: the silence may be the
+            # order of arrival at two routers on one segment.
+            self.retries.silent(run.peer_id)
+            if run.opened and (udppunch.BIRTHDAY in plan.strategy
+                               or plan.strategy == udppunch.SIMULTANEOUS):
+                # Once the routers forgot what its datagrams left there.
+                why = self.retries.saying(why, run.peer_id, plan,
+                                          udppunch.forgotten(plan))
         self._failed(why, run)
-        if again:
-            self._again.add(run.peer_id)
-            self.changed(run.peer_id)
 
     def _failed(self, why, run):
         run.link.peerLine(LogLevel.info, NONE, self.log, why=why)

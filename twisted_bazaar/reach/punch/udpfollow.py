@@ -11,6 +11,7 @@ punching is still one object with one table of runs.
 
 from twisted.logger import LogLevel
 
+from twisted_bazaar.reach.punch import udp as udppunch
 from twisted_bazaar.reach.punch.tcpservice import isRelayed
 from twisted_bazaar.reach.punch.udpends import NONE
 from twisted_bazaar.reach.punch.udpgo import reachedWhy
@@ -86,21 +87,20 @@ class FollowUps:
         fetches as its link comes up, and the relay carried 0.28 MB
         (natbed) before the go; or it met and this side dials the QUIC
         link over its path, the relayed link not yet replaced (a loaded
-        relay carried 262 kB in that gap); or a birthday punch that met
-        silence is asked again within
-        L{SOON <twisted_bazaar.reach.punch.udpends.SOON>} s (its host's
-        room for one more, L{ProbeBudget.missed
-        <twisted_bazaar.reach.punch.probebudget.ProbeBudget.missed>}),
-        waiting for that or its ask out.  Not one to follow a TCP punch,
-        nor one waiting to be asked again after a refusal."""
+        relay carried 262 kB in that gap).  Not a patient punch (32 s and
+        more), not one to follow a TCP punch,
+        nor one waiting to be asked again after a refusal or a miss (the
+        routers' entries of a missed punch are forgotten first, some 35 s:
+        L{forgotten <twisted_bazaar.reach.punch.udp.forgotten>})."""
         run = self._runs.get(peer_id)
         if run is not None:
             if run.path is not None:
                 link = self.node.links.get(peer_id)
                 return (peer_id in self._linking and link is not None
                         and isRelayed(link))
-            return run.punch is not None
-        if peer_id in self._again and self.retries.waiting(peer_id):
-            return True
-        return ((peer_id in self._early or peer_id in self._again)
-                and peer_id in self._wanted and not self._wanted.waitsToAsk(peer_id))
+            # A patient punch meets 32 s in at the soonest: the relay
+            # carries the download meanwhile.
+            return (run.punch is not None
+                    and not run.punch.plan.strategy.startswith(udppunch.PATIENT))
+        return (peer_id in self._early and peer_id in self._wanted
+                and not self._wanted.waitsToAsk(peer_id))

@@ -23,7 +23,7 @@ def reachedWhy(path):
     return f"this node reaches it by its {path.kind} path at {path.host}:{path.port}: no punch"
 
 
-def planFor(go, relayed, check, directPath, rng):
+def planFor(go, relayed, check, directPath, rng, patient=False):
     """
     (the L{Plan <twisted_bazaar.reach.punch.udp.Plan>}, "") of this side
     for ``go``, or (None, why not).
@@ -33,6 +33,8 @@ def planFor(go, relayed, check, directPath, rng):
         <twisted_bazaar.reach.punch.udpmapping.MappingCheck>}.
     @param directPath: the dialer's path to the peer with no relay and no
         punch, or None (L{twisted_bazaar.reach.whereabouts.Whereabouts.directPath}).
+    @param patient: whether the plan is to be patient (the last punch with
+        the peer got no datagram back).
     """
     # As a TCP punch: its probes go only where the relay of the link saw
     # the peer too, not wherever the tracker's word alone says.
@@ -48,5 +50,6 @@ def planFor(go, relayed, check, directPath, rng):
     if directPath is not None and not (directPath.kind in (DIRECT, MAPPED)
                                        and sameHost(directPath.host, go.host)):
         return None, reachedWhy(directPath)
-    plan = udppunch.plan(check.mine, peer, rng, direct=directPath is not None)
+    plan = udppunch.plan(check.mine, peer, rng, direct=directPath is not None,
+                         patient=patient)
     return (None, plan.why) if plan.why else (plan, "")

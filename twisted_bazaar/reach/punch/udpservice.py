@@ -131,10 +131,6 @@ class UdpPunching(TrackerAsks, PunchEnds, FollowUps, Service, NodeObserver):
         #: The peers a met punch's QUIC link is dialled to by this side,
         #: that dial not failed (L{runs}).
         self._linking = set()
-        #: The peers whose birthday punch met silence and is asked again
-        #: within L{SOON <twisted_bazaar.reach.punch.udpends.SOON>} s: they
-        #: hold a relayed download meanwhile.
-        self._again = set()
 
     def changed(self, peer_id=None):
         """A punch with peer_id (None: anyone) may have started or ended
@@ -167,13 +163,17 @@ class UdpPunching(TrackerAsks, PunchEnds, FollowUps, Service, NodeObserver):
         run = Run(peer_id, shared, not shared.inbound, go.nonce,
                    self.node.clock.seconds())
         plan, why = planFor(go, relayedFrom(shared), self.check,
-                            self.node.whereabouts.directPath(peer_id), self.node.rng)
+                            self.node.whereabouts.directPath(peer_id), self.node.rng,
+                            self.retries.patient(peer_id))
         if plan is None:
             self._failed(why, run)
             return
         why = self.opened.whyNot(run, addressGroup(plan.host), max(0, plan.sockets - 1))
         if why:
-            # The punches under way hold their sockets TIMEOUT s at most.
+            # The punches under way hold their sockets TIMEOUT s at most
+            # (a patient one longer: it is asked again then).  The other
+            # side's probes meet silence: both sides' next punch is patient.
+            self.retries.silent(peer_id)
             self._failed(self.retries.saying(why, peer_id, plan, udppunch.TIMEOUT), run)
             return
         self.log.debug("the tracker's go {nonce} for a UDP punch with node {peer} "
@@ -230,7 +230,6 @@ class UdpPunching(TrackerAsks, PunchEnds, FollowUps, Service, NodeObserver):
         ``why`` said if not None; or the QUIC link replaced it): whoever
         waits for it goes on."""
         self._early.discard(peer_id)
-        self._again.discard(peer_id)
         link = self._wanted.drop(peer_id)
         if link is None:
             self.changed(peer_id)
@@ -306,7 +305,6 @@ class UdpPunching(TrackerAsks, PunchEnds, FollowUps, Service, NodeObserver):
     def nodeStopping(self):
         self.earlyGoes.stop()
         self._followed.clear()
-        self._again.clear()
         self.retries.stop()
         self.keptFresh.stop()
         self.check.answered()

@@ -1,7 +1,8 @@
 """
 The UDP sockets a node's punches under way hold open beyond its own QUIC
 socket (L{PunchSockets}): the hard side of a birthday punch opens 255
-more for up to 10 s (L{twisted_bazaar.reach.punch.udp}), and each peer
+more for up to 10 s, 42 s for a patient punch
+(L{twisted_bazaar.reach.punch.udp}), and each peer
 with a relayed link can have the tracker start one.  The one socket a
 met punch keeps is its path's, charged to nobody: counted, it refused
 the next punch to the same home (a `bazaar buy` beside the daemon that
@@ -28,8 +29,9 @@ ONE_PUNCH = HARD_SOCKETS - 1
 SOCKETS_LIMIT = declare(
     "punch.udp-sockets", 2 * ONE_PUNCH, "sockets",
     "UDP sockets a node's punches under way hold open at once beyond its QUIC socket "
-    "(the hard side of a birthday punch opens 255, for 10 s at most; the one a met "
-    "punch keeps is its path's, not counted), one punch's to an address group; none "
+    "(the hard side of a birthday punch opens 255, for 10 s at most, 42 s a patient one; "
+    "the one a met punch keeps is its path's, not counted), one punch's to an address "
+    "group; none "
     "is opened within 64 descriptors of the process's limit",
     group=ONE_PUNCH, owner=__name__)
 
