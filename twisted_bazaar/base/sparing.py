@@ -17,7 +17,8 @@ links in their handshake, their handshakes and the connects waiting for
 them), 448 bytes of each of a million nodes.  L{NOTHING} reads as an
 empty dict (``get``, ``in``, ``pop`` with a default, iteration) and
 refuses to be written: an owner puts a dict of its own in its place first
-(L{own}), so no owner can fill every other's.
+(L{own}), so no owner can fill every other's.  L{NO_MEMBERS} is the same
+for a set (L{ownSet}; an empty set is 216 bytes).
 
 The others belong to the class that uses them, and say so there:
 
@@ -99,3 +100,34 @@ def own(owner, name):
         table = {}
         setattr(owner, name, table)
     return table
+
+
+class _NoMembers(frozenset):
+    """An empty set that cannot be filled: what L{NOTHING} is to a dict,
+    to a set (an empty set is 216 bytes).  It discards and clears as a
+    set does, so an owner writes only where it adds (L{ownSet})."""
+
+    __slots__ = ()
+
+    def discard(self, member):
+        pass
+
+    def clear(self):
+        pass
+
+    def __repr__(self):
+        return "NO_MEMBERS"
+
+
+#: The shared empty set.
+NO_MEMBERS = _NoMembers()
+
+
+def ownSet(owner, name):
+    """owner's set called name, made its own (a new set in the place of
+    L{NO_MEMBERS}) so that it can be added to."""
+    members = getattr(owner, name)
+    if members is NO_MEMBERS:
+        members = set()
+        setattr(owner, name, members)
+    return members
