@@ -64,6 +64,17 @@ The others belong to the class that uses them, and say so there:
    kB of a warm chord node);
  - a key's first signer the class's method, not a bound method each key
    held (L{twisted_bazaar.identity.keys}, 64 bytes a node);
+ - a store's books of sales, closes and copies shared empty ones until
+   written (L{twisted_bazaar.store.records}, 136 bytes a node), a
+   super-peer leaf's sets and tables and its topology's
+   (L{twisted_bazaar.schemes.superpeer.leaf},
+   L{twisted_bazaar.schemes.superpeer.topology}: 1.2 kB a leaf), a
+   retry's backoff with its policy its class's, not a closure a node
+   (L{twisted_bazaar.base.backoff}, 336 bytes), one tracker's
+   L{Abilities<twisted_bazaar.tracker.registry.Abilities>} for the nodes
+   that said the same; a learned path kept once for the peers on it, not
+   a prefix each (L{twisted_bazaar.routing.path}: 15 kB of a flooding
+   node at the end of a run);
  - in the simulator alone: a warm node's small random source
    (L{twisted_bazaar.sim.smallrandom}, 2.5 kB a node less), and a
    scheme's settings made once a run (L{twisted_bazaar.sim.build}).
