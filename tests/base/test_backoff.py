@@ -63,6 +63,17 @@ class BackoffTests(SynchronousTestCase):
         self.clock.advance(10)
         self.assertEqual(self.calls, [])
 
+    def test_noPolicyOfItsOwn(self):
+        """A backoff waits as L{exponential} says, through the policy of
+        its class, not a function and cells made for each (336 bytes of
+        every simulated node whose topology retries), and holds no
+        attributes beyond its slots."""
+        backoff = Backoff(self.clock, random.Random(3), 2.0, 60.0)
+        policy = exponential(2.0, 60.0, random.Random(3))
+        self.assertEqual([backoff.policy(n) for n in range(1, 8)],
+                         [policy(n) for n in range(1, 8)])
+        self.assertFalse(hasattr(backoff, "__dict__"))
+
     def test_jitter(self):
         """The wait is drawn from 0.5 to 1.5 times the delay."""
         backoff = Backoff(self.clock, random.Random(3), 2.0, 60.0)

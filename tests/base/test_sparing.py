@@ -5,7 +5,7 @@ owner's table made its own before it is written.
 
 import pytest
 
-from twisted_bazaar.base.sparing import NOTHING, own
+from twisted_bazaar.base.sparing import NO_MEMBERS, NOTHING, own, ownSet
 
 
 class Owner:
@@ -42,3 +42,33 @@ def test_ownMakesATableOfTheOwnersOwn():
     own(one, "waiting")["other"] = 2
     assert one.waiting is table
     assert table == {"peer": 1, "other": 2}
+
+
+class Members:
+    def __init__(self):
+        self.peers = NO_MEMBERS
+
+
+def test_noMembersReadsAsAnEmptySet():
+    assert len(NO_MEMBERS) == 0
+    assert "peer" not in NO_MEMBERS
+    assert NO_MEMBERS == set()
+    assert NO_MEMBERS | {1} == {1}
+    NO_MEMBERS.discard("peer")
+    NO_MEMBERS.clear()
+    assert not NO_MEMBERS
+
+
+def test_noMembersCannotBeFilled():
+    with pytest.raises(AttributeError):
+        NO_MEMBERS.add("peer")
+    assert len(NO_MEMBERS) == 0
+
+
+def test_ownSetMakesASetOfTheOwnersOwn():
+    one, two = Members(), Members()
+    ownSet(one, "peers").add("peer")
+    assert one.peers == {"peer"}
+    assert type(one.peers) is set
+    assert two.peers is NO_MEMBERS
+    assert ownSet(one, "peers") is one.peers

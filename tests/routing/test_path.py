@@ -308,6 +308,33 @@ class PathTableTests(SynchronousTestCase):
         paths.learn((1, 2, 9, 6, 7))
         self.assertEqual(paths.pathTo(7), (1, 3, 7))
 
+    def test_prefixesShareThePath(self):
+        """The peers on a learned path keep that path, not a prefix each
+        (15 kB of each flooding node of a simulation), and read back their
+        own part of it."""
+        paths = self.node.paths
+        learned = (1, 2, 8, 7, 6)
+        paths.learn(learned)
+        for peer in (8, 7, 6):
+            self.assertIs(paths._table[peer], learned)
+        self.assertEqual([paths.pathTo(peer) for peer in (2, 8, 7, 6)],
+                         [(1, 2), (1, 2, 8), (1, 2, 8, 7), learned])
+        paths.learn((1, 3, 7))
+        self.assertEqual((paths.pathTo(7), paths.pathTo(6)), ((1, 3, 7), learned))
+        paths.forgetVia(2)
+        self.assertEqual(dict(paths.table), {3: (1, 3), 7: (1, 3, 7)})
+
+    def test_aPathThatPassesAPeerTwice(self):
+        """A path that passes a peer (or this node) twice teaches the way
+        to its first place, and to each peer after, as a prefix would."""
+        paths = self.node.paths
+        paths.learn((1, 2, 8, 7, 8, 1, 9))
+        self.assertEqual(dict(paths.table), {
+            2: (1, 2), 3: (1, 3), 8: (1, 2, 8), 7: (1, 2, 8, 7),
+            1: (1, 2, 8, 7, 8, 1), 9: (1, 2, 8, 7, 8, 1, 9)})
+        paths.learn((1, 3, 5, 9, 5))
+        self.assertEqual((paths.pathTo(5), paths.pathTo(9)), ((1, 3, 5), (1, 3, 5, 9)))
+
     def test_forgetVia(self):
         """forgetVia drops every path whose first hop is that neighbour."""
         paths = self.node.paths

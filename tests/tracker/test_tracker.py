@@ -620,6 +620,24 @@ class TrackerAbilitiesTests(SynchronousTestCase):
             plain: Abilities(None, False), flood: Abilities("flood", False),
             leader: Abilities("index", True), leaf: Abilities("index", False)})
 
+    def test_nodesThatSayTheSameShareTheirAbilities(self):
+        """Nodes that said the same hold one L{Abilities} (a tracker of a
+        simulated million held a million alike, 152 bytes each); past the
+        kinds it shares, a new one is made each time, so peers naming ever
+        new schemes grow nothing."""
+        from twisted_bazaar.tracker import registry
+        _, one = self.register(4001, scheme="flood")
+        _, two = self.register(4002, scheme="flood")
+        abilities = self.tracker.registry.abilities
+        self.assertIs(abilities[one], abilities[two])
+        self.patch(registry, "_shared", {})
+        self.patch(registry, "_SHARED_LIMIT", 1)
+        self.assertIs(Abilities.of("index", True), Abilities.of("index", True))
+        other = Abilities.of("chord", False)
+        self.assertIsNot(other, Abilities.of("chord", False))
+        self.assertEqual((other, list(registry._shared)),
+                         (Abilities("chord", False), [("index", True)]))
+
     def test_nodereqWithSchemeIntroducesOnlyThatScheme(self):
         asker, _ = self.register(4001, scheme="flood")
         flood = {self.register(4002 + i, scheme="flood")[1] for i in range(3)}

@@ -17,7 +17,8 @@ links in their handshake, their handshakes and the connects waiting for
 them), 448 bytes of each of a million nodes.  L{NOTHING} reads as an
 empty dict (``get``, ``in``, ``pop`` with a default, iteration) and
 refuses to be written: an owner puts a dict of its own in its place first
-(L{own}), so no owner can fill every other's.
+(L{own}), so no owner can fill every other's.  L{NO_MEMBERS} is the same
+for a set (L{ownSet}; an empty set is 216 bytes).
 
 The others belong to the class that uses them, and say so there:
 
@@ -63,6 +64,17 @@ The others belong to the class that uses them, and say so there:
    kB of a warm chord node);
  - a key's first signer the class's method, not a bound method each key
    held (L{twisted_bazaar.identity.keys}, 64 bytes a node);
+ - a store's books of sales, closes and copies shared empty ones until
+   written (L{twisted_bazaar.store.records}, 136 bytes a node), a
+   super-peer leaf's sets and tables and its topology's
+   (L{twisted_bazaar.schemes.superpeer.leaf},
+   L{twisted_bazaar.schemes.superpeer.topology}: 1.2 kB a leaf), a
+   retry's backoff with its policy its class's, not a closure a node
+   (L{twisted_bazaar.base.backoff}, 336 bytes), one tracker's
+   L{Abilities<twisted_bazaar.tracker.registry.Abilities>} for the nodes
+   that said the same; a learned path kept once for the peers on it, not
+   a prefix each (L{twisted_bazaar.routing.path}: 15 kB of a flooding
+   node at the end of a run);
  - in the simulator alone: a warm node's small random source
    (L{twisted_bazaar.sim.smallrandom}, 2.5 kB a node less), and a
    scheme's settings made once a run (L{twisted_bazaar.sim.build}).
@@ -99,3 +111,34 @@ def own(owner, name):
         table = {}
         setattr(owner, name, table)
     return table
+
+
+class _NoMembers(frozenset):
+    """An empty set that cannot be filled: what L{NOTHING} is to a dict,
+    to a set (an empty set is 216 bytes).  It discards and clears as a
+    set does, so an owner writes only where it adds (L{ownSet})."""
+
+    __slots__ = ()
+
+    def discard(self, member):
+        pass
+
+    def clear(self):
+        pass
+
+    def __repr__(self):
+        return "NO_MEMBERS"
+
+
+#: The shared empty set.
+NO_MEMBERS = _NoMembers()
+
+
+def ownSet(owner, name):
+    """owner's set called name, made its own (a new set in the place of
+    L{NO_MEMBERS}) so that it can be added to."""
+    members = getattr(owner, name)
+    if members is NO_MEMBERS:
+        members = set()
+        setattr(owner, name, members)
+    return members

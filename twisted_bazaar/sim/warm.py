@@ -214,10 +214,10 @@ def leafRegistered(leaf, superpeer_id):
     side = leaf.discovery.side
     stock = side.inventory()
     if not stock:
-        side.quiet.add(superpeer_id)
+        side.serves(superpeer_id, registered=False)
         return None
     side.told = dict(stock)
-    side.registered.add(superpeer_id)
+    side.serves(superpeer_id, registered=True)
     return stock, side.records(stock)
 
 

@@ -273,6 +273,12 @@ def takenItems(sales):
     return countItems(sale for sale in sales if not sale.copy)
 
 
+#: The books of a snapshot that has no sales, closes or copies yet, shared
+#: by every such snapshot and never written (L{Snapshot._book}).
+NO_SALES = SaleBook()
+NOT_REMEMBERED = Remembered()
+
+
 class Snapshot:
     """
     A store's committed state, in dicts: loaded once when the store opens,
@@ -289,16 +295,33 @@ class Snapshot:
         self.node_id = node_id
         self.seeded = None if seeded is None else dict(seeded)
         self._inventory = dict(inventory or {}) or NOTHING
-        self._sales = SaleBook(sales)
-        # Its tables are the shared empty one until written (L{own}): most
-        # simulated nodes never buy, nor sell.
+        # Its tables, and its books of sales, closes and copies, are the
+        # shared empty ones until written (L{own}, L{_book}): most
+        # simulated nodes never buy, nor sell (the three books were 136
+        # bytes of each).
+        sales = list(sales)
+        self._sales = SaleBook(sales) if sales else NO_SALES
         self._bag = {purchase.buy_id: purchase for purchase in bag} or NOTHING
         self._pending = {entry.buy_id: entry for entry in pending} or NOTHING
-        self._closed = Remembered(closed)
+        self._closed = Remembered(closed) if closed else NOT_REMEMBERED
         #: The copies of shared files still remembered one by one, and
         #: item -> copies forgotten so (folded into a count).
-        self._copies = Remembered(sale for sale in sales if sale.copy)
+        copies = [sale for sale in sales if sale.copy]
+        self._copies = Remembered(copies) if copies else NOT_REMEMBERED
         self._copies_sold = dict(copies_sold or {}) or NOTHING
+
+    def _book(self, name):
+        """The book in slot name, made this snapshot's own if it was the
+        shared empty one, to be written."""
+        book = getattr(self, name)
+        if book is NO_SALES:
+            book = SaleBook()
+        elif book is NOT_REMEMBERED:
+            book = Remembered()
+        else:
+            return book
+        setattr(self, name, book)
+        return book
 
     # -- reads ---------------------------------------------------------------
 
@@ -385,9 +408,9 @@ class Snapshot:
         for item, units in takenItems(sales).items():
             self._inventory[item] -= units
         for sale in sales:
-            self._sales[sale.ledgerKey] = sale
+            self._book("_sales")[sale.ledgerKey] = sale
             if sale.copy:
-                self._copies.add(sale)
+                self._book("_copies").add(sale)
 
     def addPending(self, pending):
         own(self, "_pending")[pending.buy_id] = pending
@@ -397,7 +420,7 @@ class Snapshot:
         before ``forget_before`` (ms) are forgotten."""
         self.forget(forget_before)
         for entry in closes:
-            self._closed.add(entry)
+            self._book("_closed").add(entry)
 
     def forget(self, before):
         """

@@ -87,6 +87,27 @@ class Abilities:
     scheme: str = None
     superpeer: bool = False
 
+    @classmethod
+    def of(cls, scheme, superpeer):
+        """The abilities (scheme, superpeer): one object for all the nodes
+        that said the same (they cannot change; a tracker of a simulated
+        million held a million alike, 152 bytes each), new ones once
+        L{_SHARED_LIMIT} kinds are held, so peers naming ever new schemes
+        grow nothing."""
+        key = (scheme, superpeer)
+        abilities = _shared.get(key)
+        if abilities is None:
+            abilities = cls(scheme, superpeer)
+            if len(_shared) < _SHARED_LIMIT:
+                _shared[key] = abilities
+        return abilities
+
+
+#: The most kinds of L{Abilities} shared (L{Abilities.of}); the schemes
+#: there are, each with a super-peer's or not, are far fewer.
+_SHARED_LIMIT = 64
+_shared = {}
+
 
 class Registry:
     """

@@ -398,7 +398,7 @@ class Tracker:
         # A node of port 0 is never checked: the host it names is one
         # nobody vouched for, so it is recorded where it is seen.
         host = (hello.host or seen) if hello.port else seen
-        abilities = Abilities(hello.scheme, bool(hello.superpeer))
+        abilities = Abilities.of(hello.scheme, bool(hello.superpeer))
         if checking is None:
             checking = self.connector is not None and hello.port != 0
         # A keyless node never gets a key's id: it was refused asking

@@ -34,6 +34,7 @@ import json
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_bazaar.base.sparing import NO_MEMBERS, NOTHING, own, ownSet
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.words import plural
 from twisted_bazaar import wire
@@ -122,9 +123,12 @@ class LeafSide(NodeObserver):
     def __init__(self, node, shops):
         self.node = node
         self.shops = shops
-        self.told = {}
-        self.registered = set()
-        self.quiet = set()
+        # Its tables and sets are the shared empty ones until written
+        # (base/sparing.py): a leaf of a large market is registered, or
+        # quiet, with its two super-peers, not both, and most never search.
+        self.told = NOTHING
+        self.registered = NO_MEMBERS
+        self.quiet = NO_MEMBERS
         self.book = RecordBook(node.identity, node.clock)
         self._renewing = False
         self._renewal = None
@@ -134,11 +138,11 @@ class LeafSide(NodeObserver):
         self.onServing = None
         self._seq = 0
         #: super-peer -> seq of the register it has yet to acknowledge.
-        self._registering = {}
+        self._registering = NOTHING
         #: super-peer -> the L{_Awaited} acknowledgement.
-        self._awaited = {}
+        self._awaited = NOTHING
         #: query id -> L{_Find}.
-        self._finds = {}
+        self._finds = NOTHING
         #: Its super-peers' L{Standing}: made at the first find (most
         #: leaves of a large market never search).
         self._standing = None
@@ -183,6 +187,12 @@ class LeafSide(NodeObserver):
         took its register, and those it has nothing to list with."""
         return self.registered | self.quiet
 
+    def serves(self, peer_id, registered):
+        """Note that the link to super-peer peer_id serves this leaf: it
+        took its register (registered), or the leaf has nothing to list
+        (quiet)."""
+        ownSet(self, "registered" if registered else "quiet").add(peer_id)
+
     def linkAdded(self, peer_id):
         link = self.node.links.get(peer_id)
         if link is None or link.purpose != LEAF:
@@ -190,7 +200,7 @@ class LeafSide(NodeObserver):
         if self.inventory():
             self._register(link)
             return
-        self.quiet.add(peer_id)
+        self.serves(peer_id, registered=False)
         self.log.info("linked to super-peer {peer} (nothing to list)",
                       peer=shortId(peer_id))
         if self.onServing is not None:
@@ -213,7 +223,7 @@ class LeafSide(NodeObserver):
         for items, records in rest:
             seq = self._next()
             link.send(LeafUpdate(seq, items, records))
-        self._registering[link.peer_id] = seq
+        own(self, "_registering")[link.peer_id] = seq
         self._await(link.peer_id, seq, delay)
         self._renewLater()
 
@@ -225,7 +235,7 @@ class LeafSide(NodeObserver):
             delay = delay or awaited.delay
         delay = delay or ACK_TIMEOUT
         timer = self.node.clock.callLater(delay, self._unacknowledged, peer)
-        self._awaited[peer] = _Awaited(seq, timer, delay)
+        own(self, "_awaited")[peer] = _Awaited(seq, timer, delay)
 
     def _unacknowledged(self, peer):
         awaited = self._awaited.pop(peer)
@@ -250,7 +260,7 @@ class LeafSide(NodeObserver):
             if units != self.told.get(item, 0):
                 changes[item] = units
                 if units:
-                    self.told[item] = units
+                    own(self, "told")[item] = units
                 else:
                     del self.told[item]
         self._tell(changes)
@@ -306,7 +316,7 @@ class LeafSide(NodeObserver):
             self._forgetAwaited(link.peer_id)
         if self._registering.get(link.peer_id) == ack.seq:
             del self._registering[link.peer_id]
-            self.registered.add(link.peer_id)
+            self.serves(link.peer_id, registered=True)
             self.log.info("registered with super-peer {peer} ({items})",
                           peer=shortId(link.peer_id), n=ack.items, items=plural(ack.items, "item"))
             if self.onServing is not None:
@@ -352,7 +362,7 @@ class LeafSide(NodeObserver):
         query_id = node.rng.randrange(1, wire.ID_LIMIT)
         finished = defer.Deferred(lambda d: self._end(query_id))
         timer = node.clock.callLater(wait, self._silent, query_id)
-        find = self._finds[query_id] = _Find(item, None, finished, timer)
+        find = own(self, "_finds")[query_id] = _Find(item, None, finished, timer)
         self._send(query_id, find)
         return finished
 

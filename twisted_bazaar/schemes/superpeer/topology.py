@@ -34,6 +34,7 @@ from zope.interface import implementer
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.backoff import Backoff
+from twisted_bazaar.base.sparing import NO_MEMBERS, NOTHING, own, ownSet
 from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.reach.asking import TrackerSilent
@@ -67,10 +68,12 @@ class SuperPeerLinks(Service, NodeObserver):
         self.purpose = purpose
         self.wanted = wanted
         self.named = list(named)
+        # Its tables and sets are the shared empty ones until written
+        # (base/sparing.py): a leaf of a warm run never fills them.
         #: (host, port) -> the peer id a named address turned out to be.
-        self._named_ids = {}
+        self._named_ids = NOTHING
         #: named addresses that failed since the last backoff.
-        self._down = set()
+        self._down = NO_MEMBERS
         #: the question to the tracker in progress, and its timer.
         self._asking = None
         self._question_call = None
@@ -81,7 +84,7 @@ class SuperPeerLinks(Service, NodeObserver):
         self._backoff = Backoff(node.clock, node.rng, retry_min, retry_max)
         self.confirm = confirm
         #: Peers linked that have yet to be confirmed.
-        self._unconfirmed = set()
+        self._unconfirmed = NO_MEMBERS
         #: The super-peers let go lately (L{letGo}): made when first needed.
         self._shunned = None
         node.addObserver(self)
@@ -104,7 +107,7 @@ class SuperPeerLinks(Service, NodeObserver):
             self._unconfirmed.discard(peer_id)
             self.log.info("super-peer {peer} closed the link before taking this node; "
                           "seeking another after a pause", peer=shortId(peer_id))
-            self._down.update(address for address, known in self._named_ids.items()
+            ownSet(self, "_down").update(address for address, known in self._named_ids.items()
                               if known == peer_id)
             self._retryLater()
             return
@@ -235,9 +238,9 @@ class SuperPeerLinks(Service, NodeObserver):
             self._retryLater()
             return
         if address is not None:
-            self._named_ids[address] = peer_id
+            own(self, "_named_ids")[address] = peer_id
         if self.confirm:
-            self._unconfirmed.add(peer_id)
+            ownSet(self, "_unconfirmed").add(peer_id)
         else:
             self._backoff.reset()
         self.seek()
@@ -249,7 +252,7 @@ class SuperPeerLinks(Service, NodeObserver):
         self.log.info("could not link to super-peer at {host}:{port}: {why}",
                       host=host, port=port, why=dialWhy(reason, host, port))
         if address is not None:
-            self._down.add(address)
+            ownSet(self, "_down").add(address)
             self.seek()
         self._retryLater()
 
@@ -260,7 +263,7 @@ class SuperPeerLinks(Service, NodeObserver):
             self._backoff.schedule(self._retry)
 
     def _retry(self):
-        self._down.clear()
+        self._down = NO_MEMBERS
         self.seek()
 
     # -- IService --------------------------------------------------------------------
