@@ -211,16 +211,16 @@ class Recorder(NodeObserver):
 
 
 def makeNode(node_id=1, seed=0, identity=None, connector=None, transports=None,
-             **config):
+             clock=None, **config):
     """
-    A node on a fresh Clock with a seeded Random and a L{FakeConnector}
+    A node on ``clock`` (a fresh Clock if not given) with a seeded Random and a L{FakeConnector}
     (or ``connector``, and ``transports``: those over it if not given),
     named node_id (None leaves it unregistered), with no key unless an
     identity is given.  Keepalive pings are off unless a ``link`` setting
     is given, so advancing the clock only fires what the test is about.
     """
     config.setdefault("link", LinkSettings(ping_interval=0))
-    node = Node(task.Clock(), random.Random(seed),
+    node = Node(task.Clock() if clock is None else clock, random.Random(seed),
                 FakeConnector() if connector is None else connector, NodeConfig(**config),
                 identity=identity, transports=transports)
     node.setAddress(NODE_HOST, NODE_PORT)
@@ -547,7 +547,7 @@ def dialingNode(connector, clock=None, punching=None, transports=None, **parts):
     if transports is None:
         transports = (connector if isinstance(connector, RecordingConnector)
                       else overConnector(connector, node.clock))
-    node.dialer = Dialer(node, connector, transports)
+    node.dialer = dialerOf(node, connector, transports)
     node.dial = node.dialer.dial
     node.transferTo = node.dialer.transfer
     node.heard = node.whereabouts.heard
@@ -580,3 +580,15 @@ def wirePaths(relay=None, lan=None, udp=None, host="", port=0, tracker=False):
              word="claimed") for each in lan or ()] + (
         [dict({"kind": "udp"}, **({"host": host} if host else {}), port=udp,
               word="seen" if tracker else "claimed")] if udp is not None else [])
+
+
+def dialerOf(node, connector, transports):
+    """A L{Dialer} built from a stand-in node's parts, as a L{Node} builds
+    its own: its clock, its overlay (or, without one, its ``links``
+    alone), its whereabouts (or a stand-in's own), whether it has a key."""
+    overlay = getattr(node, "overlay", None)
+    if overlay is None:
+        overlay = SimpleNamespace(established=lambda: node.links)
+    whereabouts = getattr(node, "whereabouts", None)
+    return Dialer(node.clock, connector, transports, overlay, whereabouts,
+                  getattr(node, "identity", None) is not None)

@@ -91,10 +91,10 @@ class EndToEndTests(SynchronousTestCase):
         path = Path(FAKE, "198.51.100.7", 5001, word=NAMED)
         self.assertEqual(book.pathsOf(reply.id, FAKE), (path,))
 
-        node.whereabouts = SimpleNamespace(book=book)
-        node.overlay = SimpleNamespace(
-            connectTo=lambda host, port, peer_id, purpose, dial: dial("the link"))
-        dialer = SimpleNamespace(node=node, transports=table)
+        dialer = SimpleNamespace(
+            whereabouts=SimpleNamespace(book=book), transports=table,
+            overlay=SimpleNamespace(
+                connectTo=lambda host, port, peer_id, purpose, dial: dial("the link")))
         peer = SimpleNamespace(id=reply.id, key=None)
         self.assertEqual(self.successResultOf(Added().attempt(dialer, peer, NODE, None)),
                          "the link")

@@ -24,7 +24,8 @@ from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.reach.book import PathBook
 from twisted_bazaar.reach.directpath import directPath
 from twisted_bazaar.reach.lanpaths import LanPaths
-from twisted_bazaar.reach.peerhosts import PeerHosts
+from twisted_bazaar.reach.peerhosts import PeerHosts, trackersGroup
+from twisted_bazaar.reach.reachable.reachability import PUBLIC
 from twisted_bazaar.transports.relay.messages import FILES, NODE
 
 __all__ = ["Whereabouts", "WHERE_ASKS_LIMIT"]
@@ -81,6 +82,30 @@ class Whereabouts:
         if hosts is None:
             hosts = self._hosts = PeerHosts(self.node, self.book)
         return hosts
+
+    # -- the tracker's word on this node itself --------------------------------------
+
+    def tracked(self):
+        """Whether the node has a tracker session to ask (where a peer is,
+        which relay it is reached through)."""
+        return self.node.membership is not None
+
+    def trackersGroup(self):
+        """The address group of the node's tracker connection, whose
+        answers named the hosts in them (L{trackersGroup}), or None."""
+        return trackersGroup(self.node)
+
+    def seenHost(self):
+        """The host the tracker last saw this node's connection come from
+        ("" until it said)."""
+        return self.node.reach.seen_host or ""
+
+    def public(self):
+        """Whether the tracker last found this node reachable where it
+        listens (no router of a home before it)."""
+        return self.node.reach.state == PUBLIC
+
+    # -- what the node knows of its peers --------------------------------------------
 
     def announce(self, tracker_link):
         """The local addresses to tell the tracker in the thisisme on
@@ -156,8 +181,7 @@ class Whereabouts:
         the punch services ask before they punch."""
         if self._book is None:
             return None
-        return directPath(self._book, self._lan, peer_id,
-                          self.node.reach.seen_host or "")
+        return directPath(self._book, self._lan, peer_id, self.seenHost())
 
     def learnWhere(self, peer_id, group):
         """Ask the tracker where peer_id is (its answer into the book),
@@ -169,7 +193,7 @@ class Whereabouts:
         prompted it (L{WHERE_ASKS_LIMIT}): a stranger's fresh keys, each
         linking through a relay, cannot spend the node's questions to its
         tracker; past it the punch's go finds the book as it is."""
-        if self.node.membership is None or self.book.known(peer_id):
+        if not self.tracked() or self.book.known(peer_id):
             return
         rates = self._whereAsks
         if rates is None:
