@@ -18,6 +18,7 @@ from twisted.python.failure import Failure
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import declare
+from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.reach.dialer import Dialer
 from twisted_bazaar.reach.whereabouts import Whereabouts
@@ -543,6 +544,10 @@ def dialingNode(connector, clock=None, punching=None, transports=None, **parts):
     parts = dict({"membership": None, "reach": UNCHECKED,
                   "config": NodeConfig(link=LinkSettings())}, **parts)
     node = SimpleNamespace(clock=clock or task.Clock(), links={}, **parts)
+    if not hasattr(node, "overlay"):
+        # The link table as the dialer and the host checks read it.
+        node.overlay = SimpleNamespace(established=lambda: node.links,
+                                       peer_log=PeerLog(node.clock))
     node.whereabouts = Whereabouts(node)
     if transports is None:
         transports = (connector if isinstance(connector, RecordingConnector)

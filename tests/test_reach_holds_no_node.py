@@ -18,11 +18,12 @@ import twisted_bazaar
 PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 
 #: Modules (under twisted_bazaar/) that still reach through the node:
-#: the punches, the reservation and relay services and the book's parts
-#: read its tracker session, its reach and its links (issue 92 item 2's
-#: later steps; item 4 for reach/punch/).
+#: the whereabouts, the one place the dialer, the book and the host
+#: checks ask the node's tracker session, its reach and its clock; the
+#: punches, the reservation and relay services (issue 92 item 2's later
+#: steps; item 4 for reach/punch/).
 HOLDING = frozenset({
-    "reach/book.py", "reach/bookaccount.py", "reach/peerhosts.py", "reach/whereabouts.py",
+    "reach/whereabouts.py",
     "reach/punch/tcpservice.py", "reach/punch/udpservice.py", "reach/punch/udpends.py",
     "reach/punch/udptracker.py", "reach/punch/udpfollow.py",
     "reach/reachable/reservation.py", "reach/reachable/reaching.py",

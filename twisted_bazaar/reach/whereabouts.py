@@ -20,6 +20,7 @@ none of them, and one that never dials holds no L{Whereabouts} at all
 from twisted_bazaar.base.lan import isLocal
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.peerhost import scopeOf
+from twisted_bazaar.net.keepalive import DEFAULT_HANDSHAKE_TIMEOUT
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.reach.book import PathBook
 from twisted_bazaar.reach.directpath import directPath
@@ -61,7 +62,7 @@ class Whereabouts:
         simulated nodes never note a path to a peer."""
         book = self._book
         if book is None:
-            book = self._book = PathBook(self.node)
+            book = self._book = PathBook(self)
         return book
 
     @property
@@ -80,10 +81,26 @@ class Whereabouts:
         are labels, never needs it."""
         hosts = self._hosts
         if hosts is None:
-            hosts = self._hosts = PeerHosts(self.node, self.book)
+            node = self.node
+            hosts = self._hosts = PeerHosts(
+                self, self.book, node.overlay.peer_log,
+                node.config.link.handshake_timeout or DEFAULT_HANDSHAKE_TIMEOUT)
         return hosts
 
     # -- the tracker's word on this node itself --------------------------------------
+
+    @property
+    def clock(self):
+        """The node's clock."""
+        return self.node.clock
+
+    def now(self):
+        """The node's clock's time: what dates a word in the book."""
+        return self.node.clock.seconds()
+
+    def tracker(self):
+        """The node's tracker session (its questions, its relay), or None."""
+        return self.node.membership
 
     def tracked(self):
         """Whether the node has a tracker session to ask (where a peer is,
@@ -93,7 +110,7 @@ class Whereabouts:
     def trackersGroup(self):
         """The address group of the node's tracker connection, whose
         answers named the hosts in them (L{trackersGroup}), or None."""
-        return trackersGroup(self.node)
+        return trackersGroup(self.node.membership)
 
     def seenHost(self):
         """The host the tracker last saw this node's connection come from

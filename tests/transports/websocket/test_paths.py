@@ -36,6 +36,7 @@ from twisted_bazaar.wire.paths import checkPaths
 from tests.helpers import WiredLink
 from tests.transports.websocket.helpers import PORT, Recorders
 from tests.transports.recording import Recording
+from tests.reach.test_book import Owner
 
 PEER = 0x77
 
@@ -187,8 +188,7 @@ class LearnedTests(SynchronousTestCase):
     dials it, the peer's key expected."""
 
     def setUp(self):
-        self.node = SimpleNamespace(clock=task.Clock(), membership=None)
-        self.book = PathBook(self.node)
+        self.book = PathBook(Owner())
         self.websocket = Recording(WEBSOCKET)
         self.dialer = SimpleNamespace(whereabouts=SimpleNamespace(book=self.book),
                                       transports=Transports([Recording(DIRECT),
