@@ -19,6 +19,7 @@ from twisted.python.failure import Failure
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import declare
+from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.reach.dialer import Dialer
 from twisted_bazaar.reach.whereabouts import Whereabouts
@@ -212,16 +213,16 @@ class Recorder(NodeObserver):
 
 
 def makeNode(node_id=1, seed=0, identity=None, connector=None, transports=None,
-             **config):
+             clock=None, **config):
     """
-    A node on a fresh Clock with a seeded Random and a L{FakeConnector}
+    A node on ``clock`` (a fresh Clock if not given) with a seeded Random and a L{FakeConnector}
     (or ``connector``, and ``transports``: those over it if not given),
     named node_id (None leaves it unregistered), with no key unless an
     identity is given.  Keepalive pings are off unless a ``link`` setting
     is given, so advancing the clock only fires what the test is about.
     """
     config.setdefault("link", LinkSettings(ping_interval=0))
-    node = Node(task.Clock(), random.Random(seed),
+    node = Node(task.Clock() if clock is None else clock, random.Random(seed),
                 FakeConnector() if connector is None else connector, NodeConfig(**config),
                 identity=identity, transports=transports)
     node.setAddress(NODE_HOST, NODE_PORT)
@@ -544,11 +545,15 @@ def dialingNode(connector, clock=None, punching=None, transports=None, **parts):
     parts = dict({"membership": None, "reach": UNCHECKED,
                   "config": NodeConfig(link=LinkSettings())}, **parts)
     node = SimpleNamespace(clock=clock or task.Clock(), links={}, **parts)
+    if not hasattr(node, "overlay"):
+        # The link table as the dialer and the host checks read it.
+        node.overlay = SimpleNamespace(established=lambda: node.links,
+                                       peer_log=PeerLog(node.clock))
     node.whereabouts = Whereabouts(node)
     if transports is None:
         transports = (connector if isinstance(connector, RecordingConnector)
                       else overConnector(connector, node.clock))
-    node.dialer = Dialer(node, connector, transports)
+    node.dialer = dialerOf(node, connector, transports)
     node.dial = node.dialer.dial
     node.transferTo = node.dialer.transfer
     node.heard = node.whereabouts.heard
@@ -594,3 +599,15 @@ def heapFrozen(test):
     """
     gc.freeze()
     test.addCleanup(gc.unfreeze)
+
+
+def dialerOf(node, connector, transports):
+    """A L{Dialer} built from a stand-in node's parts, as a L{Node} builds
+    its own: its clock, its overlay (or, without one, its ``links``
+    alone), its whereabouts (or a stand-in's own), whether it has a key."""
+    overlay = getattr(node, "overlay", None)
+    if overlay is None:
+        overlay = SimpleNamespace(established=lambda: node.links)
+    whereabouts = getattr(node, "whereabouts", None)
+    return Dialer(node.clock, connector, transports, overlay, whereabouts,
+                  getattr(node, "identity", None) is not None)

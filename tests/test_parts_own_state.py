@@ -8,8 +8,8 @@ neared 400 lines, each mixin in a module of its own writing the
 object's private state (C{UdpPunching}'s 20 attributes, 18 used in
 more than one file).  One object over many files is harder to read than
 one file; a part that owns its state and talks through a narrow
-interface (L{twisted_bazaar.reach.vetting.Vetting}'s checks,
-L{twisted_bazaar.net.keepalive.Keepalive}) is easier than either.
+interface (L{twisted_bazaar.net.keepalive.Keepalive}) is easier than
+either.
 
 Read from the source (ast), for every class at the top of a module of
 the product:
@@ -59,8 +59,6 @@ LISTED = {
     "twisted_bazaar.reach.punch.udpservice.UdpPunching":
         "its mixins TrackerAsks, PunchEnds and FollowUps share its runs, ends and "
         "follow-ups (_runs, _end, _followed, ...): " + _ISSUE_92_PUNCH,
-    "twisted_bazaar.reach.dialer.Dialer":
-        "its mixin Vetting reads _vetted and calls back _reach: " + _ISSUE_92_REACH,
     "twisted_bazaar.reach.book.PathBook":
         "its mixin BookAccount uses _peers, _write and _drop: " + _ISSUE_92_REACH,
     "twisted_bazaar.sim.shardnet.ShardNetwork":

@@ -320,16 +320,16 @@ class ReachTests(SynchronousTestCase):
 
 
 class WhereaboutsTests(SynchronousTestCase):
-    """A node's whereabouts (what it knows of where its peers are) are
-    made when first needed: a simulated node that only takes links holds
-    none."""
+    """A node's whereabouts (what it knows of where its peers are) make
+    their book when first needed: a simulated node that only takes links
+    holds none."""
 
     def test_aPeerWithNoRelayMakesNone(self):
         node = makeNode()
         node.noteRelay(0x77, None)
-        self.assertIsNone(node._whereabouts)
+        self.assertIsNone(node.whereabouts._book)
         node.noteRelay(0x77, "203.0.113.1:7701")
-        self.assertIs(node.whereabouts, node._whereabouts)
+        self.assertIsNotNone(node.whereabouts._book)
         self.assertEqual(node.whereabouts.relayOf(0x77), "203.0.113.1:7701")
         node.noteRelay(0x77, None)
         self.assertIsNone(node.whereabouts.relayOf(0x77))
@@ -337,12 +337,11 @@ class WhereaboutsTests(SynchronousTestCase):
     def test_askingWhetherUnreachableMakesNone(self):
         """A scheme asks whether a seller is unreachable at each find, a
         link up tells the node its peer is reached: neither makes a
-        whereabouts (nor, in one that exists, a book); what a dial
-        noted is read and cleared."""
+        book; what a dial noted is read and cleared."""
         node = makeNode()
         node.reached(0x77)
         self.assertFalse(node.unreachable(0x77))
-        self.assertIsNone(node._whereabouts)
+        self.assertIsNone(node.whereabouts._book)
         node.whereabouts.relayOf(0x77)
         node.reached(0x77)
         self.assertFalse(node.unreachable(0x77))

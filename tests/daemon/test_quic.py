@@ -12,7 +12,6 @@ from twisted.internet.address import IPv4Address
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.reach.dialer import Dialer
 from twisted_bazaar.reach.whereabouts import Whereabouts
 from twisted_bazaar.transports.path import CONFIGURED, UDP, Path
 from twisted_bazaar.transports.quic.transport import QuicTransport
@@ -22,7 +21,7 @@ from twisted_bazaar.daemon.quic import QuicService
 
 from tests import records
 from tests.transports.quic.fakeudp import FakeNetwork, channelKey
-from tests.helpers import FakeConnector
+from tests.helpers import FakeConnector, dialerOf
 
 PEER = records.identity(4)
 
@@ -64,7 +63,7 @@ def servedNode(service, clock, **parts):
     node = SimpleNamespace(transferFactory=None, clock=clock, links={}, **parts)
     node.setUdpPort = lambda port: setattr(node, "udpPort", port)
     node.whereabouts = Whereabouts(node)
-    node.dialer = Dialer(node, FakeConnector(), Transports([service.transport]))
+    node.dialer = dialerOf(node, FakeConnector(), Transports([service.transport]))
     return node
 
 

@@ -4,7 +4,6 @@ paths to its peers, the wire's words mapped into typed paths where they
 arrive, and the one place that asks the tracker where a peer is.
 """
 
-from types import SimpleNamespace
 
 from twisted.internet import defer, task
 from twisted.trial.unittest import SynchronousTestCase
@@ -43,9 +42,23 @@ class Tracker:
         return relay == TRACKERS
 
 
+class Owner:
+    """What a book reads of the whereabouts it is given: the time
+    (C{now}, of L{clock}) and the tracker session (C{tracker})."""
+
+    def __init__(self, membership=None, clock=None):
+        self.clock = task.Clock() if clock is None else clock
+        self.membership = membership
+
+    def now(self):
+        return self.clock.seconds()
+
+    def tracker(self):
+        return self.membership
+
+
 def bookOf(membership=None):
-    node = SimpleNamespace(clock=task.Clock(), membership=membership)
-    return PathBook(node)
+    return PathBook(Owner(membership))
 
 
 class BoundaryTests(SynchronousTestCase):
@@ -167,7 +180,7 @@ class HeardTests(SynchronousTestCase):
         self.assertEqual(book.linkAddress(PEER), (claim, "198.51.0.0/16"))
         self.assertEqual(book.linkAddress(PEER)[0].expires, HEARD_FOR)
         self.assertEqual(book._claims, {PEER: "198.51.0.0/16"})
-        book.node.clock.advance(HEARD_FOR)
+        book.where.clock.advance(HEARD_FOR)
         self.assertEqual((book.paths(PEER), book.linkAddress(PEER)), ((), None))
 
     def test_theLastWordIsDialled(self):
@@ -227,7 +240,7 @@ class HeardTests(SynchronousTestCase):
         book.taken(0x78, FILES)
         self.assertIsNone(book.transferAddress(0x78))
         self.assertNotIn(0x78, book._peers)
-        book.node.clock.advance(HEARD_FOR)
+        book.where.clock.advance(HEARD_FOR)
         self.assertIsNone(book.transferAddress(PEER))
 
     def test_strangersAddressesPushOutOnlyClaims(self):
@@ -272,7 +285,7 @@ class LanFactsTests(SynchronousTestCase):
         self.assertTrue(self.book.lanProven(PEER, self.HOST))
         self.assertFalse(self.book.lanProven(PEER, "192.168.1.10"))
         self.assertEqual(self.book.paths(PEER)[-1], proven)
-        self.book.node.clock.advance(NAMED_FOR)
+        self.book.where.clock.advance(NAMED_FOR)
         self.assertFalse(self.book.lanProven(PEER, self.HOST))
         self.assertNotIn(proven, self.book.paths(PEER))
 
@@ -284,7 +297,7 @@ class LanFactsTests(SynchronousTestCase):
         self.assertEqual((self.book.lanFailedLately(PEER, self.HOST),
                           self.book.lanFailedLately(PEER, "192.168.1.10"),
                           self.book.lanProven(PEER, self.HOST)), (True, False, False))
-        self.book.node.clock.advance(RETRY_AFTER)
+        self.book.where.clock.advance(RETRY_AFTER)
         self.assertFalse(self.book.lanFailedLately(PEER, self.HOST))
         self.book.lanFailed(PEER, self.HOST)
         self.book.lanReached(PEER, self.HOST, 9000)
@@ -318,7 +331,7 @@ class LanFactsTests(SynchronousTestCase):
         for peer in range(KEPT + 10):
             self.book.trackerNamed(wire.NodeReply(1000 + peer, "203.0.113.7", 9001))
         self.assertTrue(self.book.lanProven(PEER, self.HOST))
-        self.book.node.clock.advance(NAMED_FOR)
+        self.book.where.clock.advance(NAMED_FOR)
         self.book.trackerNamed(wire.NodeReply(5000, "203.0.113.7", 9001))
         self.assertNotIn(PEER, self.book._peers)
 
@@ -340,7 +353,7 @@ class UnreachedTests(SynchronousTestCase):
         self.assertFalse(book.unreachable(PEER))
         self.assertTrue(book.empty())
         book.unreached(PEER)
-        book.node.clock.advance(RETRY_AFTER)
+        book.where.clock.advance(RETRY_AFTER)
         self.assertFalse(book.unreachable(PEER))
 
     def test_theOtherWordsStay(self):
@@ -396,7 +409,7 @@ class AskingTests(SynchronousTestCase):
                          (Path(RELAYED, relay=RELAY, word=NAMED),))
         self.assertTrue(book.known(PEER))
         self.assertEqual(book.hostNamed(PEER), "203.0.113.7")
-        book.node.clock.advance(NAMED_FOR)
+        book.where.clock.advance(NAMED_FOR)
         self.assertEqual((book.known(PEER), book.hostNamed(PEER)), (False, None))
 
     def test_whereIs(self):

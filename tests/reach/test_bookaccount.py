@@ -5,9 +5,6 @@ The words are written through the book (L{PathBook}), as the node's are;
 the account's own tables are read.
 """
 
-from types import SimpleNamespace
-
-from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
@@ -17,6 +14,7 @@ from twisted_bazaar.reach.bookaccount import KEPT, BookAccount
 from twisted_bazaar.transports.path import CONFIGURED, SEEN, UDP, Path
 
 from tests.helpers import nodeReply
+from tests.reach.test_book import Owner
 
 PEER = 0x77
 RELAY = "198.51.100.1:7701"
@@ -24,7 +22,7 @@ OTHER = "198.51.100.2:7701"
 
 
 def bookOf():
-    return PathBook(SimpleNamespace(clock=task.Clock(), membership=None))
+    return PathBook(Owner())
 
 
 def strangersClaim(book, count, groups=("198.18", "198.19", "203.0", "100.64")):
@@ -136,7 +134,7 @@ class TableTests(SynchronousTestCase):
     def test_aClaimIsChargedUntilAnotherWord(self):
         """An entry written on a claim is charged to its group; written
         by another word, it is not."""
-        account = BookAccount(SimpleNamespace(clock=task.Clock()))
+        account = BookAccount(Owner())
         held = account._write(PEER, "198.18")
         self.assertEqual(account._claims, {PEER: "198.18"})
         account._write(PEER)
@@ -145,7 +143,7 @@ class TableTests(SynchronousTestCase):
     def test_anEmptiedEntryGoesAndTheTablesWithIt(self):
         """An entry holding nothing goes (L{BookAccount._drop}), and the
         tables are the shared empty one again; one holding a note stays."""
-        account = BookAccount(SimpleNamespace(clock=task.Clock()))
+        account = BookAccount(Owner())
         self.assertTrue(account.empty())
         held = account._write(PEER, "198.18")
         account._drop(PEER, held)

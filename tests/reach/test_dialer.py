@@ -19,7 +19,7 @@ from zope.interface.verify import verifyObject
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
-from twisted_bazaar.reach.dialer import FILES, RELAY_DELAY, Peer
+from twisted_bazaar.reach.dialer import FILES, RELAY_DELAY, Dialer, Peer
 from twisted_bazaar.reach.vetting import RelayRefused
 from twisted_bazaar.base.peerhost import NAME_ADDRESSES
 from twisted_bazaar.reach.peerhosts import HostRefused
@@ -34,12 +34,14 @@ from twisted_bazaar.transports.connector import IConnector
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.opening import NotConnected, Unreachable
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
-from twisted_bazaar.transports.path import DIRECT, LAN
+from twisted_bazaar.transports.path import DIRECT, LAN, NAMED, Path
+from twisted_bazaar.transports.table import Transports
 from twisted_bazaar.reach.punch.tcp import PunchFailed
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.testing.linking import linkAt
 
 from tests import records
+from tests.transports.recording import Recording
 from tests.helpers import (
     nodeReply,
     FakeConnector, RecordingConnector, answerAs, dialingNode, makeNode)
@@ -1150,3 +1152,28 @@ class LinkByIdTests(SynchronousTestCase):
         self.node.connectTo(0x78)
         self.assertIsNone(self.node.whereabouts.book.linkAddress(0x78))
         self.assertEqual(self.node.whereabouts.book.linkAddress(0x79)[0].host, "203.0.113.8")
+
+
+class BuiltWithItsPartsTests(SynchronousTestCase):
+    """A dialer is built with what it reads, not the node: a clock, the
+    connector, the transports, the link table and the whereabouts."""
+
+    def test_aLinkFromThePartsAlone(self):
+        direct = Recording(DIRECT)
+        asked = []
+
+        def connectTo(host, port, peer_id, purpose, dial):
+            asked.append((host, port, peer_id, purpose))
+            return dial("the link").addCallback(lambda link: peer_id)
+
+        overlay = SimpleNamespace(established=dict, connectTo=connectTo)
+        where = SimpleNamespace(
+            linkAddress=lambda peer_id: (Path(DIRECT, "198.51.100.7", 9001, word=NAMED), None),
+            relayOf=lambda peer_id: None, trackersGroup=lambda: "the tracker's group")
+        dialer = Dialer(task.Clock(), SimpleNamespace(addressed=False),
+                        Transports([direct]), overlay, where)
+        self.assertEqual(self.successResultOf(dialer.link(0x77, "overlay")), 0x77)
+        self.assertEqual(asked, [("198.51.100.7", 9001, 0x77, "overlay")])
+        [(path, expected, options)] = direct.dials
+        self.assertEqual((path.host, path.port), ("198.51.100.7", 9001))
+        self.assertFalse(hasattr(dialer, "node"))

@@ -3,11 +3,10 @@ Tests for L{twisted_bazaar.reach.directpath}: which peers a node reaches
 with no relay and no punch, read from its book of paths.
 """
 
-from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.reach.book import NAMED_FOR, PathBook
+from twisted_bazaar.reach.book import NAMED_FOR
 from twisted_bazaar.reach.directpath import directPath
 from twisted_bazaar.reach.lanpaths import LanPaths
 from twisted_bazaar.transports.path import CONFIGURED, DIRECT, LAN, MAPPED, SEEN, UDP, Path
@@ -20,8 +19,7 @@ PEER = 1234
 class DirectPathTests(SynchronousTestCase):
     def setUp(self):
         self.node = makeNode(1)
-        self.node.clock = task.Clock()
-        self.book = PathBook(self.node)
+        self.book = self.node.whereabouts.book
 
     def test_nothingKnown(self):
         self.assertIsNone(directPath(self.book, None, PEER))

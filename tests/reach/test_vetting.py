@@ -1,6 +1,6 @@
 """
-Tests of L{twisted_bazaar.reach.vetting}: where a dial may go, mixed into
-the dialer (L{twisted_bazaar.reach.dialer.Dialer}): a relay is dialled for
+Tests of L{twisted_bazaar.reach.vetting}: where a dial may go, the checks
+of the dialer (L{twisted_bazaar.reach.dialer.Dialer}): a relay is dialled for
 a peer only as the tracker named it (or when it is the tracker's own),
 else as the tracker says when asked, and one at an address this node
 does not dial is refused; where the tracker names a peer is checked as
@@ -17,7 +17,8 @@ from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.reach.asking import TrackerGone, TrackerSilent
 from twisted_bazaar.reach.dialer import FILES, Peer
 from twisted_bazaar.reach.peerhosts import HostRefused
-from twisted_bazaar.reach.vetting import NotNamed, RelayRefused, Vetting
+from twisted_bazaar.reach import vetting
+from twisted_bazaar.reach.vetting import NotNamed, RelayRefused
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import RELAYED, Path
 from twisted_bazaar.transports.table import overConnector
@@ -180,35 +181,33 @@ class VouchTests(SynchronousTestCase):
 
 
 class VettingAloneTests(SynchronousTestCase):
-    """The mixin on an object of its own: what it reads of the dialer is
-    its node and its connector, nothing else."""
+    """The checks alone: what they read is the whereabouts and the
+    connector they are given, nothing else (they keep nothing)."""
 
-    def vetting(self, addressed):
-        vetting = Vetting()
-        vetting.node = SimpleNamespace(whereabouts=SimpleNamespace(hosts=SimpleNamespace(
+    def parts(self, addressed):
+        where = SimpleNamespace(hosts=SimpleNamespace(
             whyNotRelay=lambda relay: f"{relay} refused",
-            vet=lambda peer, purpose, resolve: defer.succeed(["checked"]))))
-        vetting.connector = SimpleNamespace(addressed=addressed, resolve=None)
-        return vetting
+            vet=lambda peer, purpose, resolve: defer.succeed(["checked"])))
+        return SimpleNamespace(addressed=addressed, resolve=None), where
 
     def test_hostsAreLabels(self):
         """On a connector whose hosts are labels (a memory network's),
         every relay is dialled and a host is dialled as it is named."""
-        vetting = self.vetting(False)
-        self.assertIsNone(vetting.whyNotRelay(VICTIM))
-        self.assertEqual(self.successResultOf(
-            vetting._vetted(Peer(PEER, "node-7", 9001), FILES, None)), ["node-7"])
+        connector, where = self.parts(False)
+        self.assertIsNone(vetting.whyNotRelay(connector, where, VICTIM))
+        self.assertEqual(self.successResultOf(vetting.vetted(
+            connector, where, Peer(PEER, "node-7", 9001), FILES, None)), ["node-7"])
 
     def test_hostsAreAddresses(self):
         """On an addressed connector, a relay and a host are checked by the
         node's host checks; a host dialled through a relay, or vouched
         for, is not."""
-        vetting = self.vetting(True)
-        self.assertEqual(vetting.whyNotRelay(VICTIM), f"{VICTIM} refused")
-        self.assertEqual(self.successResultOf(
-            vetting._vetted(Peer(PEER, "10.0.0.5", 9001), FILES, None)), ["checked"])
-        self.assertEqual(self.successResultOf(
-            vetting._vetted(Peer(PEER, "10.0.0.5", 9001), FILES, NAMED)), ["10.0.0.5"])
-        self.assertEqual(self.successResultOf(
-            vetting._vetted(Peer(PEER, "10.0.0.5", 9001, vouched=True), FILES, None)),
+        connector, where = self.parts(True)
+        self.assertEqual(vetting.whyNotRelay(connector, where, VICTIM), f"{VICTIM} refused")
+        self.assertEqual(self.successResultOf(vetting.vetted(
+            connector, where, Peer(PEER, "10.0.0.5", 9001), FILES, None)), ["checked"])
+        self.assertEqual(self.successResultOf(vetting.vetted(
+            connector, where, Peer(PEER, "10.0.0.5", 9001), FILES, NAMED)), ["10.0.0.5"])
+        self.assertEqual(self.successResultOf(vetting.vetted(
+            connector, where, Peer(PEER, "10.0.0.5", 9001, vouched=True), FILES, None)),
             ["10.0.0.5"])

@@ -46,7 +46,6 @@ class Dialer:
     def __init__(self, transports):
         self.whereabouts = Whereabouts()
         self.transports = transports
-        self.node = self
         self.overlay = Overlay()
 
 
@@ -64,7 +63,7 @@ class AddedTests(SynchronousTestCase):
         self.way = Added()
 
     def add(self, path):
-        self.dialer.node.whereabouts.book.paths.append((PEER, path))
+        self.dialer.whereabouts.book.paths.append((PEER, path))
 
     def test_appliesOnlyWithAPathOfAnAddedKind(self):
         self.assertFalse(self.way.applies(self.dialer, Peer(), NODE, None))
@@ -115,7 +114,7 @@ class AddedTests(SynchronousTestCase):
         the link's id check after it.  A keyless id expects nothing."""
         self.add(Path(WEBSOCKET, "192.0.2.1", 443, word=CONFIGURED))
         keyed = KEYED | 0x1234
-        self.dialer.node.whereabouts.book.paths.append(
+        self.dialer.whereabouts.book.paths.append(
             (keyed, Path(WEBSOCKET, "192.0.2.1", 443, word=CONFIGURED)))
         self.successResultOf(self.way.attempt(self.dialer, Peer(keyed), NODE, None))
         self.successResultOf(self.way.attempt(self.dialer, Peer(), NODE, None))

@@ -19,6 +19,9 @@ from twisted_bazaar.reach.reachable.reachability import UNCHECKED
 from twisted_bazaar.reach.whereabouts import WHERE_ASKS_LIMIT, Whereabouts
 from twisted_bazaar.transports.path import CLAIMED, DIRECT, NAMED, RELAYED, SEEN, Path
 from twisted_bazaar.transports.relay.messages import FILES
+from twisted_bazaar.base.logthrottle import PeerLog
+from twisted_bazaar.core.node import NodeConfig
+from twisted_bazaar.net.link import LinkSettings
 
 PEER = 0x77
 RELAY = "198.51.100.1:7701"
@@ -38,7 +41,10 @@ class Tracker:
 
 
 def makeWhereabouts(membership=None):
-    node = SimpleNamespace(clock=task.Clock(), membership=membership, reach=UNCHECKED)
+    clock = task.Clock()
+    node = SimpleNamespace(clock=clock, membership=membership, reach=UNCHECKED,
+                           overlay=SimpleNamespace(peer_log=PeerLog(clock)),
+                           config=NodeConfig(link=LinkSettings()))
     return Whereabouts(node)
 
 
@@ -80,7 +86,7 @@ class LazyPartsTests(SynchronousTestCase):
         where.announce(trackerLink("127.0.0.1"))
         self.assertEqual(where.hosts.own, {LOOPBACK})
         self.assertIsNone(where._lan)
-        self.assertIs(PeerHosts(where.node, None).own, NO_SCOPES)
+        self.assertIs(PeerHosts(where, None, None, 5.0).own, NO_SCOPES)
 
     def test_localAddressAnnounced(self):
         """A connection leaving from a local address: that address is the

@@ -33,7 +33,9 @@ def quietParts(node):
     empty: name -> what it holds there."""
     dialer, state, index = node.dialer, node.store.snapshot, node.discovery
     parts = {
-        "whereabouts (book of paths, LAN paths)": node._whereabouts,
+        "book of paths": node.whereabouts._book,
+        "LAN paths": node.whereabouts._lan,
+        "host checks": node.whereabouts._hosts,
         "dialer's punch waiters": dialer._linkWaits,
         "store's sales": state._sales._rows,
         "store's book of sales": state._sales,

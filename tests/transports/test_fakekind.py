@@ -29,6 +29,7 @@ from twisted_bazaar.wire.ids import NO_ID
 
 from tests.helpers import WiredLink
 from tests.transports.fakekind import FAKE
+from tests.reach.test_book import Owner
 
 
 @implementer(ITransport)
@@ -85,16 +86,15 @@ class EndToEndTests(SynchronousTestCase):
         # at; its UDP port is not named, as its reach check saw none.
         self.assertEqual(reply.paths, (Path(FAKE, "198.51.100.7", 5001),))
 
-        node = SimpleNamespace(clock=self.clock, membership=None)
-        book = PathBook(node)
+        book = PathBook(Owner(clock=self.clock))
         book.trackerNamed(reply)
         path = Path(FAKE, "198.51.100.7", 5001, word=NAMED)
         self.assertEqual(book.pathsOf(reply.id, FAKE), (path,))
 
-        node.whereabouts = SimpleNamespace(book=book)
-        node.overlay = SimpleNamespace(
-            connectTo=lambda host, port, peer_id, purpose, dial: dial("the link"))
-        dialer = SimpleNamespace(node=node, transports=table)
+        dialer = SimpleNamespace(
+            whereabouts=SimpleNamespace(book=book), transports=table,
+            overlay=SimpleNamespace(
+                connectTo=lambda host, port, peer_id, purpose, dial: dial("the link")))
         peer = SimpleNamespace(id=reply.id, key=None)
         self.assertEqual(self.successResultOf(Added().attempt(dialer, peer, NODE, None)),
                          "the link")

@@ -342,15 +342,13 @@ class Node(Registration):
         #: The node's key pair (L{Identity}), or None for a node that
         #: proves nothing (as old peers did; some unit tests use one).
         self.identity = identity
-        #: Reaches peers: directly, punched, or through the relay they
-        #: advertise (L{Dialer}), by the transports given (those built
-        #: where the node is: L{twisted_bazaar.daemon.build.buildNode}),
-        #: or, if none, TCP and the relay's circuits over the connector,
-        #: made when first dialled through (L{Dialer.transports}).
-        self.dialer = Dialer(self, connector, transports)
-        #: What it knows of where its peers are (L{whereabouts}), made
-        #: when first needed.
-        self._whereabouts = None
+        #: What it knows of where its peers are (L{Whereabouts}: the book
+        #: of paths, its local addresses, the host checks), each part
+        #: made when first needed: a simulated node that never dials holds
+        #: none of them, its links' greetings telling it of no relay
+        #: (L{noteRelay}) and its tracker link leaving from nowhere (a
+        #: simulation's, made up whole).
+        self.whereabouts = Whereabouts(self)
         self.config = config or NodeConfig()
         self.store = store if store is not None else MemoryStore()
         #: The id the node had last time, if its store remembers one; it
@@ -376,6 +374,14 @@ class Node(Registration):
                    DIRECT: self.config.direct_slots},
             self.config.handshake_limit, {DIRECT: self.config.direct_idle},
             self.config.connection_rate)
+        #: Reaches peers: directly, punched, or through the relay they
+        #: advertise (L{Dialer}), by the transports given (those built
+        #: where the node is: L{twisted_bazaar.daemon.build.buildNode}),
+        #: or, if none, TCP and the relay's circuits over the connector,
+        #: made when first dialled through (L{Dialer.transports}); built
+        #: with what it reads, not the node.
+        self.dialer = Dialer(clock, connector, transports, self.overlay, self.whereabouts,
+                             identity is not None)
         self.discovery = None
         self.membership = None
         self.topology = None
@@ -468,28 +474,12 @@ class Node(Registration):
         """The (host, port) a linked peer listens on, ("", 0) if unknown."""
         return self.overlay.addressOf(peer_id)
 
-    @property
-    def whereabouts(self):
-        """What this node knows of where its peers are (L{Whereabouts}: the
-        book of paths, its local addresses, the host checks), made when
-        first needed: a simulated node that never dials holds none, its
-        links' greetings telling it of no relay (L{noteRelay}) and its
-        tracker link leaving from nowhere (a simulation's, made up
-        whole)."""
-        where = self._whereabouts
-        if where is None:
-            where = self._whereabouts = Whereabouts(self)
-        return where
-
     def noteRelay(self, peer_id, relay, named=False, group=""):
         """peer_id is reached through relay (None: directly, which forgets
         any relay noted for it), as it says itself on a connection from
         address group ``group`` (which its claim is charged to), or as the
         tracker named it (``named``): L{connectTo} dials it there (the
         book of paths holds it: L{Whereabouts.notePeer})."""
-        if relay is None and self._whereabouts is None:
-            # Nothing noted of any peer: no relay to forget.
-            return
         self.whereabouts.notePeer(peer_id, relay, named, group)
 
     def notePaths(self, peer_id, paths, group=""):
@@ -503,17 +493,15 @@ class Node(Registration):
     def reached(self, peer_id):
         """A link to peer_id came up (the link table's word): what the book
         noted of it as unreachable goes (L{Whereabouts.reached}); a node
-        that noted nothing makes no L{Whereabouts} for it."""
-        if self._whereabouts is not None:
-            self._whereabouts.reached(peer_id)
+        that noted nothing makes no book for it."""
+        self.whereabouts.reached(peer_id)
 
     def unreachable(self, peer_id):
         """Whether nothing listened where this node last dialled peer_id,
         lately, and no link to it came up since (L{Whereabouts.unreachable}):
         a scheme need not believe a record of a seller it could not reach
-        (a made-up address).  Asking makes no L{Whereabouts}."""
-        where = self._whereabouts
-        return where is not None and where.unreachable(peer_id)
+        (a made-up address).  Asking makes no book."""
+        return self.whereabouts.unreachable(peer_id)
 
     def whereIs(self, peer_id):
         """See L{twisted_bazaar.reach.book.PathBook.whereIs}."""

@@ -97,7 +97,7 @@ class PathBook(BookAccount):
         held.host, held.port, held.relay = reply.host, reply.port, relay
         held.lan = tuple(path.host for path in ofKind(paths, LAN))
         held.named = tuple(path for path in paths or () if path.kind not in _APART)
-        held.at = self.node.clock.seconds()
+        held.at = self.where.now()
         held.noted, held.word = relay, NAMED
         # The tracker's word is the newer: its address is dialled.
         held.hear(None)
@@ -133,7 +133,7 @@ class PathBook(BookAccount):
             held.hear(None)
             return
         held = self._write(peer_id, "" if namedBy is None else namedBy)
-        held.hear((host, port, namedBy, self.node.clock.seconds()), purpose)
+        held.hear((host, port, namedBy, self.where.now()), purpose)
 
     def taken(self, peer_id, purpose=NODE):
         """A dial of peer_id took the address heard of it (L{linkAddress},
@@ -184,7 +184,7 @@ class PathBook(BookAccount):
         if held is None:
             # The tracker's word that named the address went meanwhile.
             return
-        now = self.node.clock.seconds()
+        now = self.where.now()
         held.more = _withoutLan(held.more, host, now, room=True) + (
             Path(LAN, host, port, word=SEEN, expires=now + NAMED_FOR),)
         held.failed = tuple(each for each in held.failed if each[0] != host)
@@ -197,7 +197,7 @@ class PathBook(BookAccount):
         held = self._peers.get(peer_id)
         if held is None:
             return
-        now = self.node.clock.seconds()
+        now = self.where.now()
         held.failed = tuple(each for each in held.failed
                             if each[0] != host and each[1] > now)[1 - MAX_LAN:] + (
             (host, now + RETRY_AFTER),)
@@ -209,7 +209,7 @@ class PathBook(BookAccount):
         held = self._peers.get(peer_id)
         if held is None:
             return False
-        now = self.node.clock.seconds()
+        now = self.where.now()
         return any(path.kind == LAN and path.host == host and path.expires > now
                    for path in held.more)
 
@@ -219,7 +219,7 @@ class PathBook(BookAccount):
         held = self._peers.get(peer_id)
         if held is None:
             return False
-        now = self.node.clock.seconds()
+        now = self.where.now()
         return any(failed == host and until > now for failed, until in held.failed)
 
     def unreached(self, peer_id):
@@ -228,7 +228,7 @@ class PathBook(BookAccount):
         taken as unreachable (L{unreachable}) for L{RETRY_AFTER} seconds,
         or until a link to it comes up (L{reached}).  The note holds the
         peer's entry, which goes right after the claims past the bound."""
-        self._write(peer_id, unreached=self.node.clock.seconds() + RETRY_AFTER)
+        self._write(peer_id, unreached=self.where.now() + RETRY_AFTER)
 
     def reached(self, peer_id):
         """A link to peer_id came up: it is reachable after all."""
@@ -243,7 +243,7 @@ class PathBook(BookAccount):
         (L{unreached})."""
         held = self._peers.get(peer_id)
         return (held is not None and held.unreached is not None
-                and held.unreached > self.node.clock.seconds())
+                and held.unreached > self.where.now())
 
     def forgetNamed(self):
         """Forget what the tracker named of each peer: the node registered
@@ -280,7 +280,7 @@ class PathBook(BookAccount):
         said = self._said(held)
         if said is not None:
             found.append(said[0])
-        now = self.node.clock.seconds()
+        now = self.where.now()
         found.extend(path for path in held.more if path.expires is None or path.expires > now)
         return tuple(found)
 
@@ -294,7 +294,7 @@ class PathBook(BookAccount):
             return None
         host, port, namedBy, at = said
         until = at + HEARD_FOR
-        if self.node.clock.seconds() >= until:
+        if self.where.now() >= until:
             return None
         return Path(DIRECT, host, port, word=CLAIMED, expires=until), namedBy
 
@@ -348,14 +348,14 @@ class PathBook(BookAccount):
         named it for that peer, or it is the tracker's own."""
         if relay == self.namedRelay(peer_id):
             return True
-        tracker = self.node.membership
+        tracker = self.where.tracker()
         return tracker is not None and tracker.isTrackerRelay(relay)
 
     def known(self, peer_id):
         """Whether the tracker's word on peer_id is fresh (no need to ask)."""
         held = self._peers.get(peer_id)
         return (held is not None and held.at is not None
-                and self.node.clock.seconds() - held.at < NAMED_FOR)
+                and self.where.now() - held.at < NAMED_FOR)
 
     def hostNamed(self, peer_id):
         """The host the tracker names peer_id at, if its word is fresh
@@ -388,7 +388,7 @@ class PathBook(BookAccount):
             answer came or there is no tracker to ask: its silence is not
             the peer's absence.
         """
-        tracker = self.node.membership
+        tracker = self.where.tracker()
         if tracker is None:
             return defer.fail(TrackerGone("no tracker to ask"))
         return tracker.whereRelay(peer_id).addCallback(self._answered)

@@ -111,14 +111,17 @@ class BookAccount:
     (L{twisted_bazaar.reach.book.PathBook}).
     """
 
-    __slots__ = ("node", "_peers", "_claims")
+    __slots__ = ("where", "_peers", "_claims")
 
-    def __init__(self, node):
+    def __init__(self, where):
         """
-        @param node: the node whose peers these are: its clock dates the
-            tracker's word, its tracker session is asked (L{PathBook.ask}).
+        @param where: the node's whereabouts, whose book this is
+            (L{twisted_bazaar.reach.whereabouts.Whereabouts}): what it reads
+            of the node, the time (C{now()}) that dates the tracker's word
+            and the tracker session it asks (C{tracker()},
+            L{PathBook.ask}).
         """
-        self.node = node
+        self.where = where
         #: peer id -> its L{Entry}, the least lately written first.
         self._peers = NOTHING
         #: peer id -> the address group its claim is charged to, for each
@@ -171,7 +174,7 @@ class BookAccount:
         for peer_id, held in self._peers.items():
             if held.unreached is not None and held.unnoted():
                 return peer_id
-        seen, now = None, self.node.clock.seconds()
+        seen, now = None, self.where.now()
         for peer_id, held in self._peers.items():
             if peer_id == writing:
                 continue

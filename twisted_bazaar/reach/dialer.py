@@ -41,8 +41,8 @@ once the punched link is up, the punch failed, or L{PUNCH_WAIT} seconds
 passed, so that what its asker sends (a buy) goes on the direct link
 when there is one: the dialer owns that wait.
 
-Where a dial may go is checked first, by its mixin
-(L{Vetting <twisted_bazaar.reach.vetting.Vetting>}): a peer's host as a
+Where a dial may go is checked first, by its checks
+(L{twisted_bazaar.reach.vetting}): a peer's host as a
 host a peer names, a relay only as the tracker names it.
 """
 
@@ -54,8 +54,7 @@ from twisted.internet.error import ConnectError
 from twisted_bazaar.reach.linkwaits import LinkWaits
 from twisted_bazaar.reach.punchnews import PunchNews
 from twisted_bazaar.reach.race import Race, Way
-from twisted_bazaar.reach.peerhosts import trackersGroup
-from twisted_bazaar.reach.vetting import Vetting
+from twisted_bazaar.reach import vetting
 from twisted_bazaar.reach.ways import (
     PUNCH_DELAY, RELAY_DELAY, WAYS, LanFailed)
 from twisted_bazaar.identity.keys import decode
@@ -108,7 +107,7 @@ class Peer:
     namedBy = attr.ib(default=None, eq=False)
 
 
-class Dialer(Vetting):
+class Dialer:
     """
     A node's way to its peers: see the module's docstring.
 
@@ -131,6 +130,8 @@ class Dialer(Vetting):
 
     #: None on the class: a simulated node (most) holds no entry for them.
     udpPunching = None
+    #: Whether the node proves a key (set when it does).
+    keyed = False
     #: The links waiting for a punch (L{LinkWaits}), made when one first
     #: waits.
     _linkWaits = None
@@ -145,12 +146,36 @@ class Dialer(Vetting):
     ways = WAYS
     relayDelay = RELAY_DELAY
 
-    def __init__(self, node, connector, transports):
-        self.node = node
+    #: The node's hole punches, and the seconds a link waits for its
+    #: punch: none on the class, until L{punchWith} (a simulated node
+    #: holds no entry for them).
+    punching = None
+    wait = PUNCH_WAIT
+
+    def __init__(self, clock, connector, transports, overlay, whereabouts, keyed=False):
+        """
+        @param clock: what times its races and waits.
+        @param connector: see L{connector}.
+        @param transports: see L{transports} (None: made when first
+            dialled through).
+        @param overlay: the node's link table
+            (L{twisted_bazaar.net.overlay.Overlay}): the links up, and
+            where a link's dial is made (its C{connectTo}).
+        @param whereabouts: what the node knows of where its peers are
+            (L{twisted_bazaar.reach.whereabouts.Whereabouts}): the book
+            of paths, the LAN paths, the host checks, and the tracker's
+            word on where this node itself is.
+        @param keyed: whether the node proves a key in a link's
+            handshake (a node without one races no link's ways: see
+            L{_race}).
+        """
+        self.clock = clock
         self.connector = connector
         self._transports = transports
-        self.punching = None
-        self.wait = PUNCH_WAIT
+        self.overlay = overlay
+        self.whereabouts = whereabouts
+        if keyed:
+            self.keyed = True
 
     @property
     def transports(self):
@@ -159,9 +184,14 @@ class Dialer(Vetting):
         L{punchWith} says), made when first dialled through: a simulated
         node that never dials holds none."""
         if self._transports is None:
-            self._transports = overConnector(self.connector, self.node.clock,
+            self._transports = overConnector(self.connector, self.clock,
                                              self._fromPort)
         return self._transports
+
+    @property
+    def links(self):
+        """peer id -> the node's established link (its link table's)."""
+        return self.overlay.established()
 
     def advertised(self):
         """The paths this node's transports name of themselves
@@ -220,11 +250,11 @@ class Dialer(Vetting):
             L{NotConnected} at once when the book knows no way to peer_id
             and no link to it is up.
         """
-        where = self.node.whereabouts
+        where = self.whereabouts
         found = where.linkAddress(peer_id)
         relay = where.relayOf(peer_id)
         if found is None:
-            if relay is None and peer_id not in self.node.links:
+            if relay is None and peer_id not in self.links:
                 return defer.fail(NotConnected(
                     f"no address known for node {shortId(peer_id)}: none was heard "
                     "or named for it"))
@@ -233,7 +263,7 @@ class Dialer(Vetting):
         if path.word == CLAIMED:
             where.book.taken(peer_id)
         else:
-            namedBy = trackersGroup(self.node)
+            namedBy = where.trackersGroup()
         return self.dial(Peer(peer_id, path.host, path.port, relay, namedBy=namedBy),
                          purpose)
 
@@ -262,7 +292,7 @@ class Dialer(Vetting):
         @return: a Deferred as L{dial} gives; failing with L{NotConnected}
             at once when the book holds no address of its transfer port.
         """
-        book = self.node.whereabouts.book
+        book = self.whereabouts.book
         found = book.transferAddress(peer_id)
         if found is None:
             return defer.fail(NotConnected(
@@ -308,7 +338,7 @@ class Dialer(Vetting):
         <twisted_bazaar.reach.book.PathBook.unreached>}) until a link to
         the peer comes up."""
         if reason.check(Unreachable):
-            self.node.whereabouts.unreached(peer_id)
+            self.whereabouts.unreached(peer_id)
         return reason
 
     def _race(self, ways, peer, purpose, protocol):
@@ -325,8 +355,8 @@ class Dialer(Vetting):
             (Way(start(way), self.relayDelay if way.kind == RELAYED else way.delay,
                  way.holds) for way in ways),
             key=lambda way: (way.delay, not way.holds))
-        together = protocol is not None or self.node.identity is not None
-        return Race(self.node.clock, ranked, _lose if protocol is not None else _keep,
+        together = protocol is not None or self.keyed
+        return Race(self.clock, ranked, _lose if protocol is not None else _keep,
                     together).run()
 
     def connect(self, peer, purpose, protocol, relay=None):
@@ -335,7 +365,8 @@ class Dialer(Vetting):
         protocol's own connection; the channel (the inner one, through a
         relay) must prove L{Peer.key} when given.  peer's host is checked
         first (L{PeerHosts.vet}) unless L{Peer.vouched}; a relay is
-        dialled as the tracker names it (L{_reach})."""
+        dialled as the tracker names it (L{vetting.reach
+        <twisted_bazaar.reach.vetting.reach>})."""
         transports = self.transports
         expected = None if peer.key is None else decode(peer.key)
         why = None if relay is not None else _whyNoHost(peer.host)
@@ -351,10 +382,10 @@ class Dialer(Vetting):
             def dial(link):
                 if why is not None:
                     return defer.fail(ConnectError(string=why))
-                return self._reach(peer, purpose, relay, False,
-                                   lambda *where: connectLink(link, *where))
+                return vetting.reach(self.connector, self.whereabouts, peer, purpose,
+                                     relay, False, lambda *where: connectLink(link, *where))
 
-            return self.node.overlay.connectTo(peer.host, peer.port, peer.id, purpose, dial)
+            return self.overlay.connectTo(peer.host, peer.port, peer.id, purpose, dial)
         if why is not None:
             return defer.fail(ConnectError(string=f"{peer.host}:{peer.port}: {why}"))
 
@@ -365,7 +396,8 @@ class Dialer(Vetting):
             return transports.dial(Path(RELAYED, host, port, through, NAMED), expected,
                                    protocol, DialOptions(target=peer.id, purpose=purpose))
 
-        return self._reach(peer, purpose, relay, True, connectOwn)
+        return vetting.reach(self.connector, self.whereabouts, peer, purpose, relay, True,
+                             connectOwn)
 
     def dialPath(self, path, expectedKey, protocolFactory, options=None):
         """Dial one path the caller chose by the transport of its kind (a
@@ -376,18 +408,25 @@ class Dialer(Vetting):
         <twisted_bazaar.transports.interface.ITransport.dial>} gives."""
         return self.transports.dial(path, expectedKey, protocolFactory, options)
 
+    def whyNotRelay(self, relay):
+        """Why the relay a tracker named is not dialled, or None
+        (L{vetting.whyNotRelay
+        <twisted_bazaar.reach.vetting.whyNotRelay>})."""
+        return vetting.whyNotRelay(self.connector, self.whereabouts, relay)
+
     def vetDirect(self, target, host, port, purpose):
         """Where to dial node target at host, which a super-peer names a
         leaf at: checked as a host a peer names is (a Deferred, as
         L{PeerHosts.vet} gives)."""
-        return self._vetted(Peer(target, host, port), purpose, None)
+        return vetting.vetted(self.connector, self.whereabouts, Peer(target, host, port),
+                              purpose, None)
 
     # -- the wait for a punch --------------------------------------------------------
 
     def ready(self, peer_id):
         """Whether a link to peer_id is up and no punch under way may
         replace it (what is sent to the peer can go at once)."""
-        return peer_id in self.node.links and not self.waitsFor(peer_id)
+        return peer_id in self.links and not self.waitsFor(peer_id)
 
     def waitsFor(self, peer_id):
         """Whether a link to peer_id waits for a punch that may replace it."""
@@ -428,7 +467,7 @@ class Dialer(Vetting):
 
     def direct(self, peer_id):
         """Whether the link to peer_id is up and no relay carries it."""
-        link = self.node.links.get(peer_id)
+        link = self.links.get(peer_id)
         return link is not None and IRelayedTransport(link.transport, None) is None
 
     def _udpWaitsFor(self, peer_id):
@@ -447,7 +486,7 @@ class Dialer(Vetting):
             return peer_id
         waits = self._linkWaits
         if waits is None:
-            waits = self._linkWaits = LinkWaits(self.node.clock)
+            waits = self._linkWaits = LinkWaits(self.clock)
         return waits.wait(peer_id, self.wait)
 
     def release(self, peer_id=None):

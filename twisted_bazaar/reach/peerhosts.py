@@ -27,7 +27,6 @@ from twisted_bazaar.base.peerhost import (
     LOCAL, PUBLIC, firstDialled, isName, scopeOf, whyNotDialled)
 from twisted_bazaar.reach.asking import TrackerGone
 from twisted_bazaar.net.eviction import groupOf
-from twisted_bazaar.net.keepalive import DEFAULT_HANDSHAKE_TIMEOUT
 from twisted_bazaar.wire.core import splitRelay
 from twisted_bazaar.wire.ids import shortId
 
@@ -49,11 +48,12 @@ class HostRefused(Exception):
 NAMER_UNKNOWN = "the peers that named them"
 
 
-def trackersGroup(node):
-    """The address group of node's tracker connection, whose answers
-    (its ``nodereply``, an index's ``found``) named the hosts in them:
-    the lines of those refused are charged to it.  None without one."""
-    link = getattr(node.membership, "link", None)
+def trackersGroup(tracker):
+    """The address group of a node's tracker connection (its session,
+    ``tracker``, or None), whose answers (its ``nodereply``, an index's
+    ``found``) named the hosts in them: the lines of those refused are
+    charged to it.  None without one."""
+    link = getattr(tracker, "link", None)
     return None if link is None else groupOf(link)
 
 #: The scopes of a node none of whose tracker connections left yet.
@@ -72,16 +72,27 @@ class PeerHosts:
 
     # One a node (a million in a simulation): slotted, its scopes a
     # shared empty set until it has one (base/sparing.py).
-    __slots__ = ("node", "book", "own")
+    __slots__ = ("where", "book", "peerLog", "timeout", "own")
 
-    def __init__(self, node, book):
+    def __init__(self, where, book, peerLog, timeout):
         """
+        @param where: the node's whereabouts
+            (L{twisted_bazaar.reach.whereabouts.Whereabouts}): the
+            tracker's word on the node itself (its session, where it saw
+            the node, its connection's address group) and the clock.
         @param book: the node's book of paths
             (L{twisted_bazaar.reach.book.PathBook}), which holds the
             host the tracker last named each peer at, and asks it.
+        @param peerLog: the node's peer log
+            (L{twisted_bazaar.base.logthrottle.PeerLog}), which the line
+            of a host refused is charged to.
+        @param timeout: seconds a name's lookup may take (as a dial's
+            handshake).
         """
-        self.node = node
+        self.where = where
         self.book = book
+        self.peerLog = peerLog
+        self.timeout = timeout
         self.own = NO_SCOPES
 
     def leftFrom(self, local_host, tracker_host=""):
@@ -113,7 +124,7 @@ class PeerHosts:
         tracker names them (the LAN way), never as a peer says.
         """
         own = self.own
-        if LOCAL in own and scopeOf(self.node.reach.seen_host or "") == PUBLIC:
+        if LOCAL in own and scopeOf(self.where.seenHost()) == PUBLIC:
             return own - {LOCAL}
         return own
 
@@ -133,7 +144,7 @@ class PeerHosts:
         machine or network.  A refusal is logged, bounded per address
         group of the tracker that named it (the one the node is with).
         """
-        tracker = self.node.membership
+        tracker = self.where.tracker()
         if tracker is not None and tracker.atTrackersHost(relay):
             return None
         host, port = splitRelay(relay)
@@ -142,8 +153,8 @@ class PeerHosts:
         else:
             why = whyNotDialled(host, port, self.scopes())
         if why is not None:
-            namer = trackersGroup(self.node)
-            self.node.overlay.peer_log.emit(
+            namer = self.where.trackersGroup()
+            self.peerLog.emit(
                 self.log, LogLevel.info, NAMER_UNKNOWN if namer is None else namer,
                 "not dialling the relay at {relay} its tracker named: {why}",
                 relay=relay, why=why)
@@ -167,7 +178,7 @@ class PeerHosts:
         if self.book.known(peer.id):
             named = defer.succeed(self.book.hostNamed(peer.id))
         else:
-            if self.node.membership is None or peer.id is None:
+            if not self.where.tracked() or peer.id is None:
                 return self._refused(peer, purpose, "a name is dialled only as the "
                                      "tracker names the peer, and there is no tracker "
                                      "to ask about it")
@@ -194,9 +205,9 @@ class PeerHosts:
                                  f"{named or 'no address'}")
         # A name server that never answers must not hold the dial: the
         # lookup is bounded as the dial's handshake is (as the tracker's is).
-        timeout = self.node.config.link.handshake_timeout or DEFAULT_HANDSHAKE_TIMEOUT
+        timeout = self.timeout
         lookup = resolve(peer.host, peer.port)
-        lookup.addTimeout(timeout, self.node.clock)
+        lookup.addTimeout(timeout, self.where.clock)
         return lookup.addCallbacks(self._resolved, self._unresolved,
                                    callbackArgs=(peer, purpose),
                                    errbackArgs=(peer, purpose, timeout))
@@ -229,5 +240,5 @@ class PeerHosts:
                       purpose=purpose, why=why)
         line = "not dialling node {id} at {where} ({purpose}): {why}"
         namer = NAMER_UNKNOWN if peer.namedBy is None else peer.namedBy
-        self.node.overlay.peer_log.emit(self.log, LogLevel.info, namer, line, **fields)
+        self.peerLog.emit(self.log, LogLevel.info, namer, line, **fields)
         return defer.fail(HostRefused(why))

@@ -37,7 +37,6 @@ from twisted.python.failure import Failure
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.asking import TrackerGone
 from twisted_bazaar.base.lan import LOWEST_PORT
-from twisted_bazaar.reach.reachable.reachability import PUBLIC
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import (
     CLAIMED, DIRECT, LAN, NAMED, RELAYED, UDP, WORDS, Path)
@@ -84,18 +83,18 @@ class Lan:
         if (peer.relay is None or not isKeyed(peer.id) or peer.port < LOWEST_PORT
                 or (protocol is not None and peer.key is None)):
             return False
-        if protocol is None and peer.id in dialer.node.links:
+        if protocol is None and peer.id in dialer.links:
             # The link is up: the relayed way hands it over, nothing dialled.
             return False
-        if dialer.node.whereabouts.book.known(peer.id):
+        where = dialer.whereabouts
+        if where.book.known(peer.id):
             return bool(self._targets(dialer, peer))
         # A node that has no local address, or that the tracker dialled,
         # is behind no router of a home: nobody is on its LAN.
-        return (dialer.node.membership is not None and bool(dialer.node.whereabouts.lan.own)
-                and dialer.node.reach.state != PUBLIC)
+        return where.tracked() and bool(where.lan.own) and not where.public()
 
     def attempt(self, dialer, peer, purpose, protocol):
-        book = dialer.node.whereabouts.book
+        book = dialer.whereabouts.book
         if book.known(peer.id):
             return self._first(dialer, peer, purpose, protocol)
         asking = book.ask(peer.id).addErrback(
@@ -104,8 +103,8 @@ class Lan:
 
     def _targets(self, dialer, peer):
         """The local addresses of peer to try now (L{LanPaths.targets <twisted_bazaar.reach.lanpaths.LanPaths.targets>})."""
-        seen = dialer.node.reach.seen_host or ""
-        return dialer.node.whereabouts.lan.targets(peer.id, seen)
+        where = dialer.whereabouts
+        return where.lan.targets(peer.id, where.seenHost())
 
     def _first(self, dialer, peer, purpose, protocol):
         hosts = self._targets(dialer, peer)
@@ -119,7 +118,7 @@ class Lan:
             return defer.fail(LanFailed("; ".join(whys)))
         host, rest = hosts[0], hosts[1:]
         where = joinRelay(host, peer.port)
-        if not dialer.node.whereabouts.lan.mayDial(peer.id, host):
+        if not dialer.whereabouts.lan.mayDial(peer.id, host):
             whys.append(f"{where}: too many dials to that network lately")
             return self._try(dialer, peer, purpose, protocol, rest, whys)
         if protocol is None or dialer.punching is None:
@@ -136,7 +135,7 @@ class Lan:
                                 protocol, DialOptions(fromPort=0))
 
         def reached(result):
-            dialer.node.whereabouts.book.lanReached(peer.id, host, peer.port)
+            dialer.whereabouts.book.lanReached(peer.id, host, peer.port)
             self.log.info("reached node {id} at its local address {where} ({purpose}), "
                           "not through its relay", id=shortId(peer.id), where=where,
                           purpose=purpose)
@@ -145,7 +144,7 @@ class Lan:
         def failed(reason):
             if reason.check(defer.CancelledError):
                 return reason
-            dialer.node.whereabouts.book.lanFailed(peer.id, host)
+            dialer.whereabouts.book.lanFailed(peer.id, host)
             why = _why(reason).removeprefix(f"{where}: ")
             whys.append(f"{where}: {why}")
             self.log.info("no local path to node {id} at {where}: {why}",
@@ -254,7 +253,7 @@ class Quic:
         if (peer.id is None or (protocol is not None and purpose != FILES)
                 or dialer.transports.of(UDP) is None):
             return []
-        paths = [path for path in dialer.node.whereabouts.book.pathsOf(peer.id, UDP) if path.word in self.words]
+        paths = [path for path in dialer.whereabouts.book.pathsOf(peer.id, UDP) if path.word in self.words]
         return sorted(paths, key=lambda path: path.via is None)
 
     def applies(self, dialer, peer, purpose, protocol):
@@ -278,7 +277,7 @@ class Quic:
                                           options).addErrback(silent)
 
         if protocol is None:
-            d = dialer.node.overlay.connectTo(path.host, path.port, peer.id, purpose,
+            d = dialer.overlay.connectTo(path.host, path.port, peer.id, purpose,
                                               dialLink)
         else:
             d = dialer.transports.dial(path, expected, protocol, options).addErrback(silent)
@@ -334,7 +333,7 @@ class Added:
         for kind in dialer.transports.kinds:
             if kind in self.covered:
                 continue
-            for path in dialer.node.whereabouts.book.pathsOf(peer.id, kind):
+            for path in dialer.whereabouts.book.pathsOf(peer.id, kind):
                 if path.word in self.words and dialer.transports.canDial(path):
                     return path
         return None
@@ -354,7 +353,7 @@ class Added:
         expected = (decode(peer.key) if peer.key is not None
                     else peer.id if isKeyed(peer.id) else None)
         if protocol is None:
-            d = dialer.node.overlay.connectTo(
+            d = dialer.overlay.connectTo(
                 path.host, path.port, peer.id, purpose,
                 lambda link: dialer.transports.dial(path, expected, lambda: link, options))
         else:

@@ -20,11 +20,13 @@ none of them, and one that never dials holds no L{Whereabouts} at all
 from twisted_bazaar.base.lan import isLocal
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.peerhost import scopeOf
+from twisted_bazaar.net.keepalive import DEFAULT_HANDSHAKE_TIMEOUT
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.reach.book import PathBook
 from twisted_bazaar.reach.directpath import directPath
 from twisted_bazaar.reach.lanpaths import LanPaths
-from twisted_bazaar.reach.peerhosts import PeerHosts
+from twisted_bazaar.reach.peerhosts import PeerHosts, trackersGroup
+from twisted_bazaar.reach.reachable.reachability import PUBLIC
 from twisted_bazaar.transports.relay.messages import FILES, NODE
 
 __all__ = ["Whereabouts", "WHERE_ASKS_LIMIT"]
@@ -60,7 +62,7 @@ class Whereabouts:
         simulated nodes never note a path to a peer."""
         book = self._book
         if book is None:
-            book = self._book = PathBook(self.node)
+            book = self._book = PathBook(self)
         return book
 
     @property
@@ -79,8 +81,48 @@ class Whereabouts:
         are labels, never needs it."""
         hosts = self._hosts
         if hosts is None:
-            hosts = self._hosts = PeerHosts(self.node, self.book)
+            node = self.node
+            hosts = self._hosts = PeerHosts(
+                self, self.book, node.overlay.peer_log,
+                node.config.link.handshake_timeout or DEFAULT_HANDSHAKE_TIMEOUT)
         return hosts
+
+    # -- the tracker's word on this node itself --------------------------------------
+
+    @property
+    def clock(self):
+        """The node's clock."""
+        return self.node.clock
+
+    def now(self):
+        """The node's clock's time: what dates a word in the book."""
+        return self.node.clock.seconds()
+
+    def tracker(self):
+        """The node's tracker session (its questions, its relay), or None."""
+        return self.node.membership
+
+    def tracked(self):
+        """Whether the node has a tracker session to ask (where a peer is,
+        which relay it is reached through)."""
+        return self.node.membership is not None
+
+    def trackersGroup(self):
+        """The address group of the node's tracker connection, whose
+        answers named the hosts in them (L{trackersGroup}), or None."""
+        return trackersGroup(self.node.membership)
+
+    def seenHost(self):
+        """The host the tracker last saw this node's connection come from
+        ("" until it said)."""
+        return self.node.reach.seen_host or ""
+
+    def public(self):
+        """Whether the tracker last found this node reachable where it
+        listens (no router of a home before it)."""
+        return self.node.reach.state == PUBLIC
+
+    # -- what the node knows of its peers --------------------------------------------
 
     def announce(self, tracker_link):
         """The local addresses to tell the tracker in the thisisme on
@@ -156,8 +198,7 @@ class Whereabouts:
         the punch services ask before they punch."""
         if self._book is None:
             return None
-        return directPath(self._book, self._lan, peer_id,
-                          self.node.reach.seen_host or "")
+        return directPath(self._book, self._lan, peer_id, self.seenHost())
 
     def learnWhere(self, peer_id, group):
         """Ask the tracker where peer_id is (its answer into the book),
@@ -169,7 +210,7 @@ class Whereabouts:
         prompted it (L{WHERE_ASKS_LIMIT}): a stranger's fresh keys, each
         linking through a relay, cannot spend the node's questions to its
         tracker; past it the punch's go finds the book as it is."""
-        if self.node.membership is None or self.book.known(peer_id):
+        if not self.tracked() or self.book.known(peer_id):
             return
         rates = self._whereAsks
         if rates is None:

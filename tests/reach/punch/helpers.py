@@ -216,8 +216,8 @@ class Side:
         self.sockets = FakeSockets(network, host)
         self.node = makeNode(identity.id, seed=identity.id, identity=identity,
                              connector=connector, transports=overConnector(
-                                 connector, network.clock, more=(FakeQuic(self.sockets),)))
-        self.node.clock = network.clock
+                                 connector, network.clock, more=(FakeQuic(self.sockets),)),
+                             clock=network.clock)
         self.membership = self.node.membership = FakeMembership()
         self.punching = self.sockets.punching = UdpPunching(self.node, self.sockets)
         self.punching.plug()

@@ -111,8 +111,7 @@ class Side:
 
     def __init__(self, clock, identity, other, inbound, seen, punchable=True, told=True,
                  enabled=True, tracker=None):
-        self.node = makeNode(identity.id, seed=identity.id, identity=identity)
-        self.node.clock = clock
+        self.node = makeNode(identity.id, seed=identity.id, identity=identity, clock=clock)
         self.dialer = FakeDialer()
         self.tracker = tracker if tracker is not None else FakeTracker()
         # The node's book of paths asks it (and keeps what it names).

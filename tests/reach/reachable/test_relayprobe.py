@@ -13,7 +13,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.helpers import FakeConnector
+from tests.helpers import FakeConnector, dialerOf
 from tests.reach.reachable.test_reservation import RELAY as HELD
 from tests.reach.reachable.test_reservation import PeerReservationCase
 from tests.transports.relay.helpers import (
@@ -30,7 +30,6 @@ from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.transports.relay.circuit import CircuitEnd
-from twisted_bazaar.reach.dialer import Dialer
 from twisted_bazaar.transports.table import Transports, overConnector
 from twisted_bazaar.reach.reachable.incoming import ACCEPT_RATE
 from twisted_bazaar import wire
@@ -179,7 +178,7 @@ class ThroughTheTransportsTests(SynchronousTestCase):
         connector = FakeConnector()
         identity = Identity.generate()
         node = SimpleNamespace(id=NODE_ID, identity=identity, clock=clock)
-        node.dialer = Dialer(node, connector, Transports([relayed]))
+        node.dialer = dialerOf(node, connector, Transports([relayed]))
         reported = []
         probe = RelayProbe(node, RELAY, reported.append)
         [dial] = relayed.dials

@@ -36,6 +36,7 @@ from twisted_bazaar.wire.paths import checkPaths
 from tests.helpers import WiredLink
 from tests.transports.websocket.helpers import PORT, Recorders
 from tests.transports.recording import Recording
+from tests.reach.test_book import Owner
 
 PEER = 0x77
 
@@ -100,9 +101,9 @@ class AdvertisedTests(SynchronousTestCase):
         transport.listen(Recorders())
         table = Transports([Recording(DIRECT), transport])
         self.assertEqual(table.advertised(), (Path(WEBSOCKET, port=PORT),))
-        dialer = Dialer(SimpleNamespace(clock=task.Clock()), None, table)
+        dialer = Dialer(task.Clock(), None, table, None, None)
         self.assertEqual(dialer.advertised(), (Path(WEBSOCKET, port=PORT),))
-        lazy = Dialer(SimpleNamespace(clock=task.Clock()), None, None)
+        lazy = Dialer(task.Clock(), None, None, None, None)
         self.assertEqual(lazy.advertised(), ())
         self.assertIsNone(lazy._transports)
 
@@ -187,11 +188,9 @@ class LearnedTests(SynchronousTestCase):
     dials it, the peer's key expected."""
 
     def setUp(self):
-        self.node = SimpleNamespace(clock=task.Clock(), membership=None)
-        self.book = PathBook(self.node)
-        self.node.whereabouts = SimpleNamespace(book=self.book)
+        self.book = PathBook(Owner())
         self.websocket = Recording(WEBSOCKET)
-        self.dialer = SimpleNamespace(node=self.node,
+        self.dialer = SimpleNamespace(whereabouts=SimpleNamespace(book=self.book),
                                       transports=Transports([Recording(DIRECT),
                                                              self.websocket]))
 
@@ -222,7 +221,7 @@ class LearnedTests(SynchronousTestCase):
         key = bytes(range(32))
         overlay = SimpleNamespace(connectTo=lambda host, port, peer_id, purpose, dial:
                                   dial("the link"))
-        self.node.overlay = overlay
+        self.dialer.overlay = overlay
         way = Added()
         peer = SimpleNamespace(id=PEER, key=encode(key))
         self.assertTrue(way.applies(self.dialer, peer, NODE, None))

@@ -115,7 +115,7 @@ class Joining:
         """The tracker's chordNear answer: the nodes it names are its
         connection's word (L{Naming})."""
         node = self.host.node
-        self.host.naming.named(message.nodes, trackersGroup(node))
+        self.host.naming.named(message.nodes, trackersGroup(node.membership))
         relays = message.relays or {}
         for peer in message.nodes:
             node.noteRelay(peer.id, relays.get(peer.id), named=True)

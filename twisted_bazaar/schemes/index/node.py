@@ -244,7 +244,7 @@ class IndexDiscovery(Service, NodeObserver):
     # -- answers from the tracker ---------------------------------------------------
 
     def _found(self, link, message):
-        self._answer(message.item, message.sellers, trackersGroup(self.node))
+        self._answer(message.item, message.sellers, trackersGroup(self.node.membership))
 
     def _acked(self, link, message):
         """A register or an unregister taken.  Once the last one sent of an

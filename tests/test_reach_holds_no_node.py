@@ -1,0 +1,59 @@
+"""
+The dialer and its parts do not hold the node (issue 92 item 2: "reach/
+and transports/ never hold the node"): the dialer is built with what it
+reads (a clock, the connector, the transports, the node's link table and
+its whereabouts), so a module of reach/ or transports/ that names a
+``node`` (a name, or an attribute ``.node``) is one still reaching
+through it.  L{HOLDING} lists the modules that still do, each ended by
+issue 92's later steps; a module not listed that names one fails.
+"""
+
+import ast
+import pathlib
+
+from twisted.trial.unittest import SynchronousTestCase
+
+import twisted_bazaar
+
+PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
+
+#: Modules (under twisted_bazaar/) that still reach through the node:
+#: the whereabouts, the one place the dialer, the book and the host
+#: checks ask the node's tracker session, its reach and its clock; the
+#: punches, the reservation and relay services (issue 92 item 2's later
+#: steps; item 4 for reach/punch/).
+HOLDING = frozenset({
+    "reach/whereabouts.py",
+    "reach/punch/tcpservice.py", "reach/punch/udpservice.py", "reach/punch/udpends.py",
+    "reach/punch/udptracker.py", "reach/punch/udpfollow.py",
+    "reach/reachable/reservation.py", "reach/reachable/reaching.py",
+    "reach/reachable/accepting.py", "reach/reachable/relayprobe.py",
+    "reach/reachable/reserving.py", "reach/reachable/portmapping.py",
+    "reach/reachable/offering.py",
+    "transports/relay/relay.py", "transports/websocket/service.py",
+})
+
+
+def namesNode(tree):
+    """The lines of tree that name ``node`` (a name or an attribute)."""
+    return sorted({n.lineno for n in ast.walk(tree)
+                   if isinstance(n, ast.Name) and n.id == "node"
+                   or isinstance(n, ast.Attribute) and n.attr == "node"})
+
+
+class HoldsNoNodeTests(SynchronousTestCase):
+    def test_onlyTheListedNameTheNode(self):
+        found = {}
+        for top in ("reach", "transports"):
+            for path in sorted((PACKAGE / top).rglob("*.py")):
+                module = path.relative_to(PACKAGE).as_posix()
+                lines = namesNode(ast.parse(path.read_text(), str(path)))
+                if lines and module not in HOLDING:
+                    found[module] = lines
+        self.assertEqual(found, {}, "these modules name the node (lines): the dialer "
+                                    "and its parts are given what they read instead")
+
+    def test_aNodeNamedIsFound(self):
+        """The check finds a name and an attribute, not a word in a string."""
+        tree = ast.parse("x = dialer.node.links\nnode = 1\ns = 'node'\n")
+        self.assertEqual(namesNode(tree), [1, 2])
