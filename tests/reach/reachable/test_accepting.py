@@ -20,7 +20,9 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.daemon.build import plugReservations
 from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.reach.reachable.accepting import CircuitAccepting
+from twisted_bazaar.reach.reachable.reservation import UNOPENED_AFTER
 from twisted_bazaar.transports.path import CONFIGURED, DIRECT, Path
 from twisted_bazaar.transports.relay.messages import RELAY as RELAY_PURPOSE
 from twisted_bazaar.transports.relay.messages import (
@@ -90,7 +92,7 @@ class TrackerWayCase(MembershipCase):
     def setUp(self):
         super().setUp()
         self.node.identity = Identity.fromRandom(random.Random(3))
-        plugReservations(self.node)
+        self.reservations = plugReservations(self.node)
         self.register()
         self.tracker.say(reach(False))
         self.tracker.heard()
@@ -140,6 +142,60 @@ class TrackerWayTests(TrackerWayCase):
         self.assertEqual(self.open(self.websocket.built[-1]).count(reachable), 1)
         self.announce("tok3")
         self.assertNotIn(reachable, self.open(self.websocket.built[-1]))
+
+    def fail(self, circuit):
+        """A circuit announced whose connection is lost before it opens:
+        what the node logged."""
+        self.announce(circuit)
+        end = self.websocket.built[-1]
+        end.makeConnection(StringTransport())
+        with capturedLogs() as events:
+            end.connectionLost(Failure(ConnectionDone("gone")))
+        return [formatEvent(event) for event in events]
+
+    def test_circuitsThatNeverOpenAreTold(self):
+        """The UNOPENED_AFTER-th circuit failed at the relay held, none
+        opened, has the node say so and tell its parts, once; one opening
+        takes it back, and failures after that count no more."""
+        told = []
+
+        class Heard(NodeObserver):
+            def relayCircuits(self, relay, why):
+                told.append((relay, why))
+
+        self.node.addObserver(Heard())
+        said = (f"no circuit through the relay at {TRACKERS_RELAY} opens (3 circuits "
+                "accepted there failed, none opened): a shared file bought here could "
+                "not be delivered, so none is sold until one opens")
+        self.assertEqual(UNOPENED_AFTER, 3)
+        for n in (1, 2):
+            self.assertNotIn(said, self.fail(f"tok{n}"))
+        self.assertEqual(told, [])
+        self.assertIn(said, self.fail("tok3"))
+        self.assertNotIn(said, self.fail("tok4"))
+        self.assertEqual(told, [(TRACKERS_RELAY,
+                                 "3 circuits accepted there failed, none opened")])
+        self.announce("tok5")
+        self.open(self.websocket.built[-1])
+        self.assertEqual(told[1:], [(TRACKERS_RELAY, None)])
+        for n in range(6, 10):
+            self.fail(f"tok{n}")
+        self.assertEqual(len(told), 2)
+
+    def test_aNewRelayTakesTheWordBack(self):
+        """The relay that no circuit opened at let go (the tracker
+        connection lost), the word is taken back."""
+        told = []
+
+        class Heard(NodeObserver):
+            def relayCircuits(self, relay, why):
+                told.append((relay, why is None))
+
+        self.node.addObserver(Heard())
+        for n in range(UNOPENED_AFTER):
+            self.fail(f"tok{n}")
+        self.reservations.reservation.lost()
+        self.assertEqual(told, [(TRACKERS_RELAY, False), (TRACKERS_RELAY, True)])
 
     def test_acceptedTheWayTheTrackerIsReached(self):
         self.tracker.say({"type": "relayIncoming", "circuit": "tok", "purpose": "node",
