@@ -365,7 +365,7 @@ class UndeliverableTests(_CopiesCase):
     file, so it sells none: it answers ``notyet``, saying why, and takes
     nothing; its counted items still sell."""
 
-    WHY = "3 circuits accepted there failed, none opened"
+    WHY = "this node could not reach it for the 3 circuits announced there, none opened"
 
     def test_noCopySoldWhileNoCircuitOpens(self):
         seller = self.startSeller()

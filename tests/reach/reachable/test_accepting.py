@@ -8,7 +8,7 @@ tests/reach/reachable/test_incoming.py.)
 
 import random
 
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectError, ConnectionDone
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
@@ -109,11 +109,11 @@ class TrackerWayTests(TrackerWayCase):
 
     ways = (WAY,)
 
-    def announce(self, circuit="tok"):
+    def announce(self, circuit="tok", dialler="6.6.6.6"):
         """The tracker's relay announces a circuit: what the node logged."""
         with capturedLogs() as events:
             self.tracker.say({"type": "relayIncoming", "circuit": circuit,
-                              "purpose": "node", "host": "6.6.6.6", "port": 22})
+                              "purpose": "node", "host": dialler, "port": 22})
         return [formatEvent(event) for event in events]
 
     def open(self, end):
@@ -143,10 +143,21 @@ class TrackerWayTests(TrackerWayCase):
         self.announce("tok3")
         self.assertNotIn(reachable, self.open(self.websocket.built[-1]))
 
-    def fail(self, circuit):
-        """A circuit announced whose connection is lost before it opens:
-        what the node logged."""
-        self.announce(circuit)
+    def unreached(self, circuit):
+        """A circuit announced for which the node cannot reach the relay
+        (its dial fails): what the node logged."""
+        self.websocket.refusing = ConnectError(string="dropped")
+        try:
+            return self.announce(circuit)
+        finally:
+            self.websocket.refusing = None
+
+    def end(self, circuit):
+        """A circuit announced whose connection to the relay is lost
+        before it opens (the relay, or its dialler, ended it): what the
+        node logged (each from a dialler of its own group: within the
+        diallers' rate)."""
+        self.announce(circuit, f"6.{len(self.websocket.dials)}.6.6")
         end = self.websocket.built[-1]
         end.makeConnection(StringTransport())
         with capturedLogs() as events:
@@ -154,9 +165,10 @@ class TrackerWayTests(TrackerWayCase):
         return [formatEvent(event) for event in events]
 
     def test_circuitsThatNeverOpenAreTold(self):
-        """The UNOPENED_AFTER-th circuit failed at the relay held, none
-        opened, has the node say so and tell its parts, once; one opening
-        takes it back, and failures after that count no more."""
+        """The UNOPENED_AFTER-th circuit announced at the relay held that
+        the node could not reach it for, none opened, has the node say
+        so and tell its parts, once; one opening takes it back, and
+        failures after that count no more."""
         told = []
 
         class Heard(NodeObserver):
@@ -164,23 +176,43 @@ class TrackerWayTests(TrackerWayCase):
                 told.append((relay, why))
 
         self.node.addObserver(Heard())
-        said = (f"no circuit through the relay at {TRACKERS_RELAY} opens (3 circuits "
-                "accepted there failed, none opened): a shared file bought here could "
-                "not be delivered, so none is sold until one opens")
+        why = ("this node could not reach it for the 3 circuits announced there, none "
+               "opened")
+        said = (f"no circuit through the relay at {TRACKERS_RELAY} opens ({why}): a "
+                "shared file bought here could not be delivered, so none is sold until "
+                "one opens")
         self.assertEqual(UNOPENED_AFTER, 3)
         for n in (1, 2):
-            self.assertNotIn(said, self.fail(f"tok{n}"))
+            self.assertNotIn(said, self.unreached(f"tok{n}"))
         self.assertEqual(told, [])
-        self.assertIn(said, self.fail("tok3"))
-        self.assertNotIn(said, self.fail("tok4"))
-        self.assertEqual(told, [(TRACKERS_RELAY,
-                                 "3 circuits accepted there failed, none opened")])
+        self.assertIn(said, self.unreached("tok3"))
+        self.assertNotIn(said, self.unreached("tok4"))
+        self.assertEqual(told, [(TRACKERS_RELAY, why)])
         self.announce("tok5")
         self.open(self.websocket.built[-1])
         self.assertEqual(told[1:], [(TRACKERS_RELAY, None)])
         for n in range(6, 10):
-            self.fail(f"tok{n}")
+            self.unreached(f"tok{n}")
         self.assertEqual(len(told), 2)
+
+    def test_circuitsEndedCountNothing(self):
+        """Circuits whose connection to the relay came up and then ended
+        (the relay, or a dialler that gave up, ended them) say nothing of
+        the way to the relay: however many, the node tells nothing; its
+        own dials that fail after them do."""
+        told = []
+
+        class Heard(NodeObserver):
+            def relayCircuits(self, relay, why):
+                told.append(why)
+
+        self.node.addObserver(Heard())
+        for n in range(2 * UNOPENED_AFTER):
+            self.end(f"tok{n}")
+        self.assertEqual(told, [])
+        for n in range(UNOPENED_AFTER):
+            self.unreached(f"dropped{n}")
+        self.assertEqual(len(told), 1)
 
     def test_aNewRelayTakesTheWordBack(self):
         """The relay that no circuit opened at let go (the tracker
@@ -193,7 +225,7 @@ class TrackerWayTests(TrackerWayCase):
 
         self.node.addObserver(Heard())
         for n in range(UNOPENED_AFTER):
-            self.fail(f"tok{n}")
+            self.unreached(f"tok{n}")
         self.reservations.reservation.lost()
         self.assertEqual(told, [(TRACKERS_RELAY, False), (TRACKERS_RELAY, True)])
 

@@ -42,8 +42,9 @@ class CircuitAccepting:
             it accepts at once; None: one with the declared limits.
         @param opened: told C{opened(relay)} each time a circuit accepted
             at ``relay`` opens, or None.
-        @param failed: told C{failed(relay)} each time one accepted there
-            does not open, or None.
+        @param failed: told C{failed(relay)} each time this node could not
+            reach ``relay`` to accept a circuit there (its own dial failed:
+            not a circuit the relay or the dialler ended), or None.
         """
         self.node = node
         self.accepts = IncomingAccepts(node.clock) if accepts is None else accepts
@@ -94,6 +95,7 @@ class CircuitAccepting:
         path, options = ((Path(DIRECT, host, port, word=NAMED), None) if way is None
                          else (way, DialOptions(purpose=RELAY)))
         d = node.dialer.dialPath(path, None, lambda: end, options)
+        d.addErrback(self._unreached, relay)
         d.addCallback(lambda _: end.opened)
         d.addCallbacks(self._opened, self._failed, callbackArgs=(relay,),
                        errbackArgs=(message.host, relay))
@@ -110,5 +112,8 @@ class CircuitAccepting:
             self.log, LogLevel.info, addressGroup(host),
             "a relayed circuit from {host} did not open: {why}", host=claimed,
             why=reason.getErrorMessage())
+
+    def _unreached(self, reason, relay):
         if self.failed is not None:
             self.failed(relay)
+        return reason

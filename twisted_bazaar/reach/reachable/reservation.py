@@ -51,11 +51,13 @@ RESERVE_TIMEOUT = 10.0
 #: names one failing relay after another (a lying one among several) had
 #: the node dial them as fast as each dial failed.
 FAILURES_AT_ONCE = 1
-#: Circuits accepted at the relay held that failed, none opened there,
-#: after which the node tells its parts that none seems to open
+#: Circuits announced at the relay held for which this node could not
+#: reach the relay, none opened there, after which the node tells its
+#: parts that none seems to open
 #: (L{twisted_bazaar.events.INodeEvents.relayCircuits}): a seller then
-#: sells no file it could not deliver.  More than one: a dialler that
-#: gives up on its circuit fails it too.
+#: sells no file it could not deliver.  Only its own dials count: a
+#: circuit its dialler gave up on (another way won its race) says nothing
+#: of the way to the relay.  More than one: one dial may fail by chance.
 UNOPENED_AFTER = 3
 
 
@@ -85,7 +87,8 @@ class RelayReservation:
         #: The relay held through which a circuit opened (the node is
         #: reachable there, not only reserved), else None.
         self._proven = None
-        #: Circuits accepted at the relay held that failed, none opened.
+        #: Circuits announced at the relay held for which this node could
+        #: not reach it, none opened there.
         self._unopened = 0
         self.asked = False
         #: Sends to the tracker (its link's send), once asked.
@@ -240,15 +243,16 @@ class RelayReservation:
         self._unopenedNoMore()
 
     def _circuitFailed(self, relay):
-        """A circuit accepted at relay did not open: the UNOPENED_AFTER-th
-        at the relay held, none opened there, has the node tell its parts
-        (once per relay held, until one opens)."""
+        """This node could not reach relay to accept a circuit: the
+        UNOPENED_AFTER-th time at the relay held, none opened there, has
+        the node tell its parts (once per relay held, until one opens)."""
         if relay != self.relay or self._proven == relay:
             return
         self._unopened += 1
         if self._unopened != UNOPENED_AFTER:
             return
-        why = f"{self._unopened} circuits accepted there failed, none opened"
+        why = (f"this node could not reach it for the {self._unopened} circuits "
+               "announced there, none opened")
         self._sayOf(relay, "no circuit through the relay at {relay} opens ({why}): "
                     "a shared file bought here could not be delivered, so none is "
                     "sold until one opens", why=why)
