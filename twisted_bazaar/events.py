@@ -57,6 +57,13 @@ class INodeEvents(Interface):
         advertises (L{Node.host}, from where the tracker sees it): what
         advertises the node's address should say so again (L{Node.relay})."""
 
+    def relayCircuits(relay, why):
+        """Whether circuits through the relay this node holds (``relay``,
+        ``HOST:PORT``) can open: ``why`` says why none seems to (so many
+        accepted there failed, none opened), None once one opened, or the
+        relay that had such a word was let go.  A seller sells no shared
+        file while it holds: it could not deliver one."""
+
     def linkAdded(peer_id):
         """A link to a peer finished its handshake."""
 
@@ -126,6 +133,9 @@ class NodeObserver:
         pass
 
     def relayChanged(self):
+        pass
+
+    def relayCircuits(self, relay, why):
         pass
 
     def linkAdded(self, peer_id):

@@ -357,3 +357,36 @@ class CopiesMakeNoPartnersTests(_CopiesCase):
                              expires=int((self.clock.seconds() + 300) * 1000)))
         self.assertEqual(self.codes(buy, link=link), ["buyOK"])
         self.assertEqual(list(self.node.overlay.partners), [link])
+
+
+class UndeliverableTests(_CopiesCase):
+    """Issue 92 item 3: a seller whose relay carries no circuit (none
+    opened there, several failed: the node's event) could not deliver a
+    file, so it sells none: it answers ``notyet``, saying why, and takes
+    nothing; its counted items still sell."""
+
+    WHY = "this node could not reach it for the 3 circuits announced there, none opened"
+
+    def test_noCopySoldWhileNoCircuitOpens(self):
+        seller = self.startSeller()
+        self.node.events.relayCircuits("192.0.2.1:7701", self.WHY)
+        [answer] = self.send(self.message(Buy, 1))
+        self.assertEqual(answer.code, "notyet")
+        self.assertEqual(answer.info, "song.ogg cannot be delivered from here now: no "
+                         "circuit through this node's relay at 192.0.2.1:7701 opens "
+                         f"({self.WHY}); not sold")
+        self.assertEqual((len(seller.ledger), len(seller.copies), self.files.copies),
+                         (0, 0, 0))
+        apple = self.buyer.signed(Buy(2, "apple", (self.buyer.id, 2, self.s_key.id),
+                                      expires=int((self.clock.seconds() + 300) * 1000)))
+        self.assertEqual(self.codes(apple), ["buyOK"])
+
+    def test_soldAgainOnceOneOpens(self):
+        """The word taken back (a circuit opened), the same buy sells."""
+        self.startSeller()
+        self.node.events.relayCircuits("192.0.2.1:7701", self.WHY)
+        buy = self.message(Buy, 1)
+        self.assertEqual(self.codes(buy), ["notyet"])
+        self.node.events.relayCircuits("192.0.2.1:7701", None)
+        self.assertEqual(self.codes(buy), ["buyOK"])
+        self.assertEqual(self.files.copies, 1)

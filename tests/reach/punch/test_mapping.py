@@ -4,6 +4,8 @@ can work from a node, from where a third party saw its connection."""
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.reach.punch.mapping import UNKNOWN, mappingOf
+from twisted_bazaar.transports.path import CONFIGURED, Path
+from twisted_bazaar.transports.websocket import WEBSOCKET
 
 
 class MappingTests(SynchronousTestCase):
@@ -31,3 +33,14 @@ class MappingTests(SynchronousTestCase):
                      ("198.51.100.7", 40123, 0)):
             self.assertIs(mappingOf(*seen), UNKNOWN)
         self.assertFalse(UNKNOWN.punchable)
+
+    def test_trackerReachedByAPluginsWay(self):
+        """A node that reaches its tracker by a transport plugin's way
+        (``--tracker ws:``) punches none, whatever its router keeps: the
+        one way out it knows gets through is that kind to that port."""
+        way = Path(WEBSOCKET, "192.0.2.1", 80, word=CONFIGURED)
+        mapping = mappingOf("198.51.100.7", 40123, 40123, way)
+        self.assertFalse(mapping.punchable)
+        self.assertEqual((mapping.host, mapping.why), ("198.51.100.7", (
+            "it reaches its tracker over websocket (port 80), the one way out it knows "
+            "gets through, and a punch dials another port; it stays on relayed links")))

@@ -22,6 +22,8 @@ from twisted_bazaar.testing.capabilities import relayed
 from twisted_bazaar.reach.punch.tcp import ANSWER_TIMEOUT
 from twisted_bazaar.reach.punch.messages import PunchConnect, PunchReply, PunchSync
 from twisted_bazaar.reach.punch.witness import AGAIN_LIMIT
+from twisted_bazaar.transports.path import CONFIGURED, Path
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.testing.linking import linkAt
 
@@ -70,6 +72,9 @@ class FakeTracker:
     id in L{unanswered}, fails with the exception it maps it to.
     """
 
+    #: The node reaches its tracker over plain TCP.
+    trackerWay = None
+
     def __init__(self):
         self.hosts = {}
         #: ids named with no relay: at their host, dialled (public).
@@ -100,6 +105,19 @@ class FakeTracker:
             relay = None if peer_id in self.public else RELAY
             d.callback(wire.NodeReply(peer_id, "", 0) if host is None
                        else nodeReply(peer_id, host, 9001, relay))
+
+
+class _ThroughWebSocket:
+    """The shared tracker, as a node that reaches it over WebSocket (the
+    way of its ``--tracker ws:``) knows it."""
+
+    trackerWay = Path(WEBSOCKET, "192.0.2.1", 80, word=CONFIGURED)
+
+    def __init__(self, tracker):
+        self._tracker = tracker
+
+    def __getattr__(self, name):
+        return getattr(self._tracker, name)
 
 
 #: The relay the tracker names the nodes at home through.
@@ -587,6 +605,23 @@ class RefusalTests(PunchingTestCase):
         lines = [formatEvent(e) for e in events]
         self.assertTrue(any("the peer refused: this node cannot punch" in line
                             for line in lines), lines)
+        self.assertNothingHeld()
+
+    def test_aNodeAtAnHttpOnlyHomeRefuses(self):
+        """A node that reaches its tracker by a transport plugin's way
+        (``--tracker ws:``) punches with nobody, whatever its router
+        keeps: it refuses at once, saying why, and the punch ends (its
+        buyer's download held the file to a taste for the whole punch,
+        about 14 s, before the relay carried the rest)."""
+        self.sides()
+        self.b.node.membership = _ThroughWebSocket(self.tracker)
+        self.b.told()
+        self.carry(self.a, self.b)
+        [error] = sent(self.b.link)
+        self.assertEqual(error.code, "nopunch")
+        self.assertIn("this node cannot punch: it reaches its tracker over websocket "
+                      "(port 80)", error.info)
+        feed(self.a.link, error)
         self.assertNothingHeld()
 
     def test_otherErrorsAsBefore(self):

@@ -8,7 +8,7 @@ tests/reach/reachable/test_incoming.py.)
 
 import random
 
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectError, ConnectionDone
 from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
@@ -20,7 +20,9 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.daemon.build import plugReservations
 from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.reach.reachable.accepting import CircuitAccepting
+from twisted_bazaar.reach.reachable.reservation import UNOPENED_AFTER
 from twisted_bazaar.transports.path import CONFIGURED, DIRECT, Path
 from twisted_bazaar.transports.relay.messages import RELAY as RELAY_PURPOSE
 from twisted_bazaar.transports.relay.messages import (
@@ -90,7 +92,7 @@ class TrackerWayCase(MembershipCase):
     def setUp(self):
         super().setUp()
         self.node.identity = Identity.fromRandom(random.Random(3))
-        plugReservations(self.node)
+        self.reservations = plugReservations(self.node)
         self.register()
         self.tracker.say(reach(False))
         self.tracker.heard()
@@ -107,11 +109,11 @@ class TrackerWayTests(TrackerWayCase):
 
     ways = (WAY,)
 
-    def announce(self, circuit="tok"):
+    def announce(self, circuit="tok", dialler="6.6.6.6"):
         """The tracker's relay announces a circuit: what the node logged."""
         with capturedLogs() as events:
             self.tracker.say({"type": "relayIncoming", "circuit": circuit,
-                              "purpose": "node", "host": "6.6.6.6", "port": 22})
+                              "purpose": "node", "host": dialler, "port": 22})
         return [formatEvent(event) for event in events]
 
     def open(self, end):
@@ -140,6 +142,92 @@ class TrackerWayTests(TrackerWayCase):
         self.assertEqual(self.open(self.websocket.built[-1]).count(reachable), 1)
         self.announce("tok3")
         self.assertNotIn(reachable, self.open(self.websocket.built[-1]))
+
+    def unreached(self, circuit):
+        """A circuit announced for which the node cannot reach the relay
+        (its dial fails): what the node logged."""
+        self.websocket.refusing = ConnectError(string="dropped")
+        try:
+            return self.announce(circuit)
+        finally:
+            self.websocket.refusing = None
+
+    def end(self, circuit):
+        """A circuit announced whose connection to the relay is lost
+        before it opens (the relay, or its dialler, ended it): what the
+        node logged (each from a dialler of its own group: within the
+        diallers' rate)."""
+        self.announce(circuit, f"6.{len(self.websocket.dials)}.6.6")
+        end = self.websocket.built[-1]
+        end.makeConnection(StringTransport())
+        with capturedLogs() as events:
+            end.connectionLost(Failure(ConnectionDone("gone")))
+        return [formatEvent(event) for event in events]
+
+    def test_circuitsThatNeverOpenAreTold(self):
+        """The UNOPENED_AFTER-th circuit announced at the relay held that
+        the node could not reach it for, none opened, has the node say
+        so and tell its parts, once; one opening takes it back, and
+        failures after that count no more."""
+        told = []
+
+        class Heard(NodeObserver):
+            def relayCircuits(self, relay, why):
+                told.append((relay, why))
+
+        self.node.addObserver(Heard())
+        why = ("this node could not reach it for the 3 circuits announced there, none "
+               "opened")
+        said = (f"no circuit through the relay at {TRACKERS_RELAY} opens ({why}): a "
+                "shared file bought here could not be delivered, so none is sold until "
+                "one opens")
+        self.assertEqual(UNOPENED_AFTER, 3)
+        for n in (1, 2):
+            self.assertNotIn(said, self.unreached(f"tok{n}"))
+        self.assertEqual(told, [])
+        self.assertIn(said, self.unreached("tok3"))
+        self.assertNotIn(said, self.unreached("tok4"))
+        self.assertEqual(told, [(TRACKERS_RELAY, why)])
+        self.announce("tok5")
+        self.open(self.websocket.built[-1])
+        self.assertEqual(told[1:], [(TRACKERS_RELAY, None)])
+        for n in range(6, 10):
+            self.unreached(f"tok{n}")
+        self.assertEqual(len(told), 2)
+
+    def test_circuitsEndedCountNothing(self):
+        """Circuits whose connection to the relay came up and then ended
+        (the relay, or a dialler that gave up, ended them) say nothing of
+        the way to the relay: however many, the node tells nothing; its
+        own dials that fail after them do."""
+        told = []
+
+        class Heard(NodeObserver):
+            def relayCircuits(self, relay, why):
+                told.append(why)
+
+        self.node.addObserver(Heard())
+        for n in range(2 * UNOPENED_AFTER):
+            self.end(f"tok{n}")
+        self.assertEqual(told, [])
+        for n in range(UNOPENED_AFTER):
+            self.unreached(f"dropped{n}")
+        self.assertEqual(len(told), 1)
+
+    def test_aNewRelayTakesTheWordBack(self):
+        """The relay that no circuit opened at let go (the tracker
+        connection lost), the word is taken back."""
+        told = []
+
+        class Heard(NodeObserver):
+            def relayCircuits(self, relay, why):
+                told.append((relay, why is None))
+
+        self.node.addObserver(Heard())
+        for n in range(UNOPENED_AFTER):
+            self.unreached(f"tok{n}")
+        self.reservations.reservation.lost()
+        self.assertEqual(told, [(TRACKERS_RELAY, False), (TRACKERS_RELAY, True)])
 
     def test_acceptedTheWayTheTrackerIsReached(self):
         self.tracker.say({"type": "relayIncoming", "circuit": "tok", "purpose": "node",

@@ -35,7 +35,7 @@ class PunchMapping:
 UNKNOWN = PunchMapping()
 
 
-def mappingOf(seen_host, seen_port, local_port):
+def mappingOf(seen_host, seen_port, local_port, way=None):
     """
     What a third party's view of one connection of this node says of
     punching from it: the connection left from ``local_port`` and was
@@ -43,9 +43,22 @@ def mappingOf(seen_host, seen_port, local_port):
     from: the router keeps ports, and the public port of a punch from
     local port P is P.  Another port: the router draws them, and a punch
     cannot work.
+
+    @param way: the path the node reaches its tracker by when it is a
+        transport plugin's (a tracker named by its endpoint kind), else
+        None.  Then the one way out known to get through is that kind to
+        that port, and a punch dials the peer's own TCP port: from a
+        network that lets only HTTP(S) out, it never met, and a buyer
+        held a seller's file to a taste for the whole punch, about 14 s,
+        before the relay carried the rest.
     """
     if not seen_host or not seen_port or not local_port:
         return UNKNOWN
+    if way is not None:
+        return PunchMapping(seen_host, (
+            f"it reaches its tracker over {way.kind} (port {way.port}), the one way "
+            "out it knows gets through, and a punch dials another port; it stays on "
+            "relayed links"))
     if seen_port != local_port:
         return PunchMapping(seen_host, (
             f"its router changed the source port of its tracker connection "

@@ -143,13 +143,17 @@ class Punching(Service, NodeObserver):
     def reachChanged(self, reach, local_port):
         """The tracker's address check saw the node's connection, sent
         from ``local_port``, come from ``reach.seen_host``:``seen_port``:
-        whether its router keeps ports (a punch can work) or not.  The
+        whether its router keeps ports (a punch can work) or not; none
+        can from a node that reaches its tracker by a transport plugin's
+        way (L{mappingOf}).  The
         first check that tells starts the punches that waited for it."""
         if not self.enabled:
             return
         puncher = self.puncher
         was = puncher.mapping
-        puncher.setMapping(mappingOf(reach.seen_host, reach.seen_port, local_port))
+        membership = self.node.membership
+        way = None if membership is None else membership.trackerWay
+        puncher.setMapping(mappingOf(reach.seen_host, reach.seen_port, local_port, way))
         if was is not UNKNOWN or puncher.mapping is UNKNOWN:
             return
         self._startWaiting()

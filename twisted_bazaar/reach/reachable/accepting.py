@@ -36,16 +36,20 @@ class CircuitAccepting:
 
     log = Logger()
 
-    def __init__(self, node, accepts=None, opened=None):
+    def __init__(self, node, accepts=None, opened=None, failed=None):
         """
         @param accepts: the L{IncomingAccepts} that bounds the circuits
             it accepts at once; None: one with the declared limits.
         @param opened: told C{opened(relay)} each time a circuit accepted
             at ``relay`` opens, or None.
+        @param failed: told C{failed(relay)} each time this node could not
+            reach ``relay`` to accept a circuit there (its own dial failed:
+            not a circuit the relay or the dialler ended), or None.
         """
         self.node = node
         self.accepts = IncomingAccepts(node.clock) if accepts is None else accepts
         self.opened = opened
+        self.failed = failed
 
     def accept(self, message, relay, way=None):
         """The relay at ``relay`` (the one that holds the reservation it
@@ -91,9 +95,10 @@ class CircuitAccepting:
         path, options = ((Path(DIRECT, host, port, word=NAMED), None) if way is None
                          else (way, DialOptions(purpose=RELAY)))
         d = node.dialer.dialPath(path, None, lambda: end, options)
+        d.addErrback(self._unreached, relay)
         d.addCallback(lambda _: end.opened)
         d.addCallbacks(self._opened, self._failed, callbackArgs=(relay,),
-                       errbackArgs=(message.host, host))
+                       errbackArgs=(message.host, relay))
         d.addBoth(lambda _: self.accepts.release(accept))
         return None
 
@@ -101,8 +106,14 @@ class CircuitAccepting:
         if self.opened is not None:
             self.opened(relay)
 
-    def _failed(self, reason, claimed, host):
+    def _failed(self, reason, claimed, relay):
+        host, _ = splitRelay(relay)
         self.node.overlay.peer_log.emit(
             self.log, LogLevel.info, addressGroup(host),
             "a relayed circuit from {host} did not open: {why}", host=claimed,
             why=reason.getErrorMessage())
+
+    def _unreached(self, reason, relay):
+        if self.failed is not None:
+            self.failed(relay)
+        return reason

@@ -51,6 +51,14 @@ RESERVE_TIMEOUT = 10.0
 #: names one failing relay after another (a lying one among several) had
 #: the node dial them as fast as each dial failed.
 FAILURES_AT_ONCE = 1
+#: Circuits announced at the relay held for which this node could not
+#: reach the relay, none opened there, after which the node tells its
+#: parts that none seems to open
+#: (L{twisted_bazaar.events.INodeEvents.relayCircuits}): a seller then
+#: sells no file it could not deliver.  Only its own dials count: a
+#: circuit its dialler gave up on (another way won its race) says nothing
+#: of the way to the relay.  More than one: one dial may fail by chance.
+UNOPENED_AFTER = 3
 
 
 class RelayReservation:
@@ -73,11 +81,15 @@ class RelayReservation:
         """
         self.node = node
         #: Its accepts of the circuits its relays announce.
-        self.circuits = CircuitAccepting(node, accepts, self._circuitOpened)
+        self.circuits = CircuitAccepting(node, accepts, self._circuitOpened,
+                                         self._circuitFailed)
         self.relay = None
         #: The relay held through which a circuit opened (the node is
         #: reachable there, not only reserved), else None.
         self._proven = None
+        #: Circuits announced at the relay held for which this node could
+        #: not reach it, none opened there.
+        self._unopened = 0
         self.asked = False
         #: Sends to the tracker (its link's send), once asked.
         self._send = None
@@ -131,12 +143,17 @@ class RelayReservation:
         anew.  One unasked is dropped, saying so."""
         if self._awaiting:
             return True
-        # Charged to the tracker that sent it, as an unasked relayAt is.
-        self.node.overlay.peer_log.emit(
-            self.log, LogLevel.info, groupOf(self.node.membership.link),
-            "not taking the tracker's relay at {relay}: this node asked for none",
-            relay=message.relay)
+        self._sayOfTracker("not taking the tracker's relay at {relay}: this node "
+                           "asked for none", message.relay)
         return False
+
+    def _sayOfTracker(self, text, relay):
+        """Say text of a relay its tracker named unasked, through the peer
+        log: charged to the tracker (it named it), not to the relay's
+        group."""
+        self.node.overlay.peer_log.emit(self.log, LogLevel.info,
+                                        groupOf(self.node.membership.link), text,
+                                        relay=relay)
 
     def reserved(self, message):
         """The tracker holds the reservation at its own relay, as it
@@ -173,11 +190,8 @@ class RelayReservation:
                 or (self.relay is not None and not self._atTracker)):
             return
         if not self._awaiting:
-            # Charged to the tracker that named it, not to the relay's group.
-            self.node.overlay.peer_log.emit(
-                self.log, LogLevel.info, groupOf(self.node.membership.link),
-                "not dialling the relay at {relay} its tracker named: this node "
-                "asked for none", relay=message.relay)
+            self._sayOfTracker("not dialling the relay at {relay} its tracker named: "
+                               "this node asked for none", message.relay)
             return
         self._awaiting = False
         host, port = splitRelay(message.relay)
@@ -226,13 +240,40 @@ class RelayReservation:
         self._proven = relay
         self._sayOf(relay, "reachable through the relay at {relay}: a circuit through "
                     "it opened")
+        self._unopenedNoMore()
 
-    def _sayOf(self, relay, text):
+    def _circuitFailed(self, relay):
+        """This node could not reach relay to accept a circuit: the
+        UNOPENED_AFTER-th time at the relay held, none opened there, has
+        the node tell its parts (once per relay held, until one opens)."""
+        if relay != self.relay or self._proven == relay:
+            return
+        self._unopened += 1
+        if self._unopened != UNOPENED_AFTER:
+            return
+        why = (f"this node could not reach it for the {self._unopened} circuits "
+               "announced there, none opened")
+        self._sayOf(relay, "no circuit through the relay at {relay} opens ({why}): "
+                    "a shared file bought here could not be delivered, so none is "
+                    "sold until one opens", why=why)
+        self._tell(relay, why)
+
+    def _unopenedNoMore(self):
+        """The word that no circuit opens at the relay held, if said, is
+        taken back (one opened, or that relay was let go)."""
+        unopened, self._unopened = self._unopened, 0
+        if unopened >= UNOPENED_AFTER:
+            self._tell(self.relay, None)
+
+    def _tell(self, relay, why):
+        self.node.events.relayCircuits(relay, why)
+
+    def _sayOf(self, relay, text, **fields):
         """Say text of relay, through the peer log (charged to the relay's
         address group: a relay says it)."""
         host, _ = splitRelay(relay)
         self.node.overlay.peer_log.emit(self.log, LogLevel.info, addressGroup(host), text,
-                                        relay=relay)
+                                        relay=relay, **fields)
 
     def declined(self, message):
         """The tracker answered ``error{noslots}`` (or ``norelay``): a
@@ -315,6 +356,7 @@ class RelayReservation:
         too)."""
         if self.relay == relay:
             return
+        self._unopenedNoMore()
         self.relay = relay
         self._proven = None
         pace = self.node.advertising

@@ -4,8 +4,9 @@ sells once: as many units as it asks for, or as there are left (one copy
 of a shared file); repeated, it gets its buyOK again.  An ask is
 answered from the ledger and never sells.  Every answer that says a buy
 will never sell (``soldout``, ``unsold``, ``expired``) closes it first
-(L{Closes}); a buy expiring further ahead than the closes cover is
-refused (``notyet``) and nothing is recorded.
+(L{Closes}); a buy expiring further ahead than the closes cover, or of
+a shared file while no circuit through the node's relay opens (it could
+not be delivered), is refused (``notyet``) and nothing is recorded.
 """
 
 from twisted_bazaar import wire
@@ -206,6 +207,11 @@ class Answering:
             return None
         stock = seller.stock
         if item not in stock and seller.isFile(item):
+            if seller.undeliverable is not None:
+                # Sold, it could not be delivered: the money is not taken.
+                self.refuse(buy, "notyet", f"{item} cannot be delivered from here "
+                            f"now: {seller.undeliverable}; not sold")
+                return None
             # One copy, whatever the quantity: a file never runs out.
             # Remembered, and charged, as long as a close would be.
             charge = closes.admitted(buy, link, "selling a copy for")

@@ -120,6 +120,10 @@ class Seller(Role):
         #: nothing is unsaved.
         self._idle_waiters = []
         self.files = None
+        #: Why no circuit through the relay this node is reached by seems
+        #: to open (L{relayCircuits}), else None: no shared file is sold
+        #: while it holds, as none could be delivered.
+        self.undeliverable = None
         self.discovery = discoveryOf(node)
         self.discovery.advertise(self)
 
@@ -194,6 +198,10 @@ class Seller(Role):
         if self.isFile(item):
             return True  # a copy is always there: nothing to hold
         return self.leases.offer(item, buyer, via)
+
+    def relayCircuits(self, relay, why):
+        self.undeliverable = None if why is None else (
+            f"no circuit through this node's relay at {relay} opens ({why})")
 
     # -- buys ------------------------------------------------------------------
 
