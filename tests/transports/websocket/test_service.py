@@ -190,3 +190,20 @@ class RelayOverWebSocketTests(SynchronousTestCase):
         self.assertIsNone(self.relay.factory().buildProtocol(
             IPv4Address("TCP", "198.51.7.7", 5000)))
         self.assertTrue(self.upgrade("203.0.113.9", 1000).startswith("HTTP/1.1 101"))
+
+    def test_theTrackersRelayAndItsRateAreServed(self):
+        """The daemon serves at L{RELAY} the factory of its own relay,
+        the one its relay port serves, whose rate is its
+        ``--connection-rate``: the wiring under the test above."""
+        from twisted_bazaar.tap.tracker import Options, makeService
+        options = Options()
+        options.parseOptions(["--no-udp", "--listen", "tcp:0", "--relay-port", "0",
+                              "--ws-port", "0", "--connection-rate", "5"])
+        parent = makeService(options, reactor=MemoryReactorClock())
+        [tracker] = [child.tracker for child in parent if hasattr(child, "tracker")]
+        [websocket] = [child for child in parent if isinstance(child, WebSocketService)]
+        websocket.startService()
+        self.addCleanup(websocket.stopService)
+        served = websocket.transport.resources[RELAY].wrappedFactory
+        self.assertIs(served.relay, tracker.relay)
+        self.assertEqual(tracker.relay.rates.rate, 5)
