@@ -358,6 +358,7 @@ class Added:
         # anything is said on it.
         expected = (decode(peer.key) if peer.key is not None
                     else peer.id if isKeyed(peer.id) else None)
+
         def dialAt(make):
             # Not the operator's path: its host is the tracker's word of
             # the peer's, checked as the peer's TCP address there is
