@@ -97,6 +97,25 @@ class HandshakeTests(SynchronousTestCase):
         feed(link, wire.ThisIsMe(7, 5007, "198.18.3.4", paths=ownPaths("198.51.100.1:7701")))
         self.assertEqual(self.node.whereabouts.book._claims, {7: addressGroup("198.18.3.4")})
 
+    def test_aPeersOtherPathsAreNotTaken(self):
+        """(Issue 93, the eighth round: paths as data.)  A stranger's
+        thisisme naming a WebSocket port, a QUIC port and local addresses
+        at a third party's host, beside its relay: only the relay is
+        taken (protocol.md §3, "Paths"), so no node of the market is
+        pointed at the third party by a peer's word alone."""
+        from twisted_bazaar.transports.path import LAN, RELAYED, UDP, Path
+        from twisted_bazaar.transports.websocket import WEBSOCKET
+        link = openLink(self.node, inbound=True, host="198.18.3.4")
+        self.node.connector.requests[:] = []
+        feed(link, wire.ThisIsMe(7, 5007, "198.18.3.4", paths=(
+            Path(WEBSOCKET, "203.0.113.80", 80), Path(UDP, "203.0.113.80", 53),
+            Path(LAN, "10.1.2.3", 22), Path(RELAYED, relay="198.51.100.1:7701"))))
+        book = self.node.whereabouts.book
+        self.assertEqual([book.pathsOf(7, kind) for kind in (WEBSOCKET, UDP, LAN)],
+                         [(), (), ()])
+        self.assertEqual(book.relayOf(7), "198.51.100.1:7701")
+        self.assertEqual(self.node.connector.requests, [])
+
     def test_relayNamedInThisIsMe(self):
         """A node that holds a reservation names its relay in its
         thisisme, so that a peer that links to it can reach it again."""

@@ -5,11 +5,14 @@ a path of that kind in the book that is not a bare claim; a link, or a
 transfer), and what it asks the dialer's transports.
 """
 
+from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.identity.keys import encode
+from twisted_bazaar.base.peerhost import scopeOf, whyNotDialled
+from twisted_bazaar.reach.peerhosts import HostRefused
 from twisted_bazaar.reach.ways import Added
-from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, UDP, Path
+from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, UDP, Path
 from twisted_bazaar.transports.relay.messages import FILES, NODE
 from twisted_bazaar.transports.table import Transports
 from twisted_bazaar.transports.websocket import WEBSOCKET
@@ -47,12 +50,27 @@ class Dialer:
         self.whereabouts = Whereabouts()
         self.transports = transports
         self.overlay = Overlay()
+        self.vetted = []
+        #: name -> the addresses it resolves to.
+        self.names = {}
+
+    def vetDirect(self, target, host, port, purpose):
+        """As a host a peer names is vetted, for a node whose tracker
+        connection leaves from a public address: an IP address the rules
+        allow, or what a name resolves to that they allow."""
+        self.vetted.append((target, host, port, purpose))
+        allowed = [address for address in self.names.get(host, [host])
+                   if whyNotDialled(address, port, {scopeOf("192.0.2.1")}) is None]
+        if not allowed:
+            return defer.fail(HostRefused(f"{host} is not dialled"))
+        return defer.succeed(allowed)
 
 
 class Peer:
-    def __init__(self, peer_id=PEER, key=None):
+    def __init__(self, peer_id=PEER, key=None, port=9000):
         self.id = peer_id
         self.key = key
+        self.port = port
 
 
 class AddedTests(SynchronousTestCase):
@@ -120,3 +138,69 @@ class AddedTests(SynchronousTestCase):
         self.successResultOf(self.way.attempt(self.dialer, Peer(), NODE, None))
         self.assertEqual([expected for _, expected, _ in self.websocket.dials],
                          [keyed, None])
+
+    def test_theOperatorsPathIsDialledAsGiven(self):
+        """A path the operator configured (--ws-peer) is dialled as given,
+        not vetted: the operator's word."""
+        self.add(Path(WEBSOCKET, "10.0.0.9", 80, word=CONFIGURED))
+        self.successResultOf(self.way.attempt(self.dialer, Peer(), NODE, None))
+        self.assertEqual(self.dialer.vetted, [])
+        self.assertEqual(len(self.websocket.dials), 1)
+
+
+class VettedTests(SynchronousTestCase):
+    """(Issue 93, the eighth round: paths as data.)  The tracker names a
+    node's WebSocket port at the host it names the node at; that host is
+    a host a peer names (docs/protocol.md §5, "Hosts a peer names"), so a
+    WebSocket dial there is checked as a TCP dial there is: a stranger
+    the tracker checked at a private or loopback address, or at a name
+    rebound since, points no node at its own machine or network."""
+
+    def setUp(self):
+        self.websocket = Recording(WEBSOCKET)
+        self.dialer = Dialer(Transports([Recording(DIRECT), self.websocket]))
+        self.way = Added()
+
+    def named(self, host, port=8080):
+        self.dialer.whereabouts.book.paths.append(
+            (PEER, Path(WEBSOCKET, host, port, word=NAMED)))
+
+    def test_anAddressTheRulesRefuseIsNotDialled(self):
+        for host, port in (("10.0.0.9", 8080), ("127.0.0.1", 8080), ("169.254.169.254", 80),
+                           ("192.168.1.1", 80)):
+            self.dialer.whereabouts.book.paths[:] = []
+            self.named(host, port)
+            for purpose, protocol in ((NODE, None), (FILES, object)):
+                self.failureResultOf(
+                    self.way.attempt(self.dialer, Peer(), purpose, protocol), HostRefused)
+        self.assertEqual(self.websocket.dials, [])
+        self.assertEqual(len(self.dialer.vetted), 8)
+
+    def test_aPublicAddressIsDialled(self):
+        self.named("198.51.100.7")
+        self.successResultOf(self.way.attempt(self.dialer, Peer(), NODE, None))
+        [(path, _, _)] = self.websocket.dials
+        self.assertEqual(path, Path(WEBSOCKET, "198.51.100.7", 8080, word=NAMED))
+        self.assertEqual(self.dialer.vetted, [(PEER, "198.51.100.7", 9000, NODE)])
+
+    def test_itsHostIsVettedAsThePeersTCPAddressThere(self):
+        """The rules are those of the peer's TCP address at the host (the
+        one the tracker checked): a WebSocket port of 80 or 443 at a
+        private host a node of a private market dials is dialled."""
+        vetted = []
+        self.dialer.vetDirect = lambda target, host, port, purpose: (
+            vetted.append(port) or defer.succeed([host]))
+        self.named("10.47.0.3", 443)
+        self.successResultOf(self.way.attempt(self.dialer, Peer(port=7000), NODE, None))
+        self.assertEqual(vetted, [7000])
+        [(path, _, _)] = self.websocket.dials
+        self.assertEqual((path.host, path.port), ("10.47.0.3", 443))
+
+    def test_aNameIsDialledAtTheAddressesTheRulesAllow(self):
+        """Never as the name (DNS may answer otherwise at the dial): at
+        the addresses it resolves to now that the rules allow."""
+        self.dialer.names["seller.example"] = ["127.0.0.1", "198.51.100.7"]
+        self.named("seller.example")
+        self.successResultOf(self.way.attempt(self.dialer, Peer(), NODE, None))
+        self.assertEqual([path.host for path, _, _ in self.websocket.dials],
+                         ["198.51.100.7"])

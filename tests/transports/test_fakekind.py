@@ -94,8 +94,9 @@ class EndToEndTests(SynchronousTestCase):
         dialer = SimpleNamespace(
             whereabouts=SimpleNamespace(book=book), transports=table,
             overlay=SimpleNamespace(
-                connectTo=lambda host, port, peer_id, purpose, dial: dial("the link")))
-        peer = SimpleNamespace(id=reply.id, key=None)
+                connectTo=lambda host, port, peer_id, purpose, dial: dial("the link")),
+            vetDirect=lambda target, host, port, purpose: defer.succeed([host]))
+        peer = SimpleNamespace(id=reply.id, key=None, port=7000)
         self.assertEqual(self.successResultOf(Added().attempt(dialer, peer, NODE, None)),
                          "the link")
         self.assertEqual(fake.dials, [(path, None)])

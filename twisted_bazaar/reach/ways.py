@@ -38,8 +38,9 @@ from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.asking import TrackerGone
 from twisted_bazaar.base.lan import LOWEST_PORT
 from twisted_bazaar.transports.interface import DialOptions
+from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.path import (
-    CLAIMED, DIRECT, LAN, NAMED, RELAYED, UDP, WORDS, Path)
+    CLAIMED, CONFIGURED, DIRECT, LAN, NAMED, RELAYED, UDP, WORDS, Path)
 from twisted_bazaar.transports.quic.errors import QuicSilent
 from twisted_bazaar.transports.relay.messages import FILES, NODE
 from twisted_bazaar.wire.core import joinRelay
@@ -316,6 +317,10 @@ class Added:
     files service.  Raced at once beside TCP, holding nothing back: where
     a firewall lets only this transport out, TCP's dial never connects
     and this one is the way.  So a new transport needs no way of its own.
+    A path the operator did not configure is dialled only at an address
+    the node's rules for a host a peer names allow for the peer's TCP
+    address there (L{Dialer.vetDirect
+    <twisted_bazaar.reach.dialer.Dialer.vetDirect>}).
     """
 
     kind = None
@@ -352,12 +357,27 @@ class Added:
         # anything is said on it.
         expected = (decode(peer.key) if peer.key is not None
                     else peer.id if isKeyed(peer.id) else None)
+
+        def dialAt(make):
+            # Not the operator's path: its host is the tracker's word of
+            # the peer's, checked as the peer's TCP address there is
+            # before anything is dialled (docs/protocol.md §5, "Hosts a
+            # peer names"; a name resolved here, never dialled as one): a
+            # stranger the tracker names at a private or loopback address,
+            # or at a name rebound since, points no node at its own
+            # machine or network.  The port is the peer's claim on that
+            # host (an HTTP port, 80 or 443, is a usual one).
+            if path.word == CONFIGURED:
+                return dialer.transports.dial(path, expected, make, options)
+            hosts = dialer.vetDirect(peer.id, path.host, peer.port, purpose)
+            return hosts.addCallback(connectAny, lambda address: dialer.transports.dial(
+                attr.evolve(path, host=address), expected, make, options))
+
         if protocol is None:
-            d = dialer.overlay.connectTo(
-                path.host, path.port, peer.id, purpose,
-                lambda link: dialer.transports.dial(path, expected, lambda: link, options))
+            d = dialer.overlay.connectTo(path.host, path.port, peer.id, purpose,
+                                         lambda link: dialAt(lambda: link))
         else:
-            d = dialer.transports.dial(path, expected, protocol, options)
+            d = dialAt(protocol)
 
         def reached(result):
             self.log.info("reached node {id} over {kind} at {host}:{port} ({purpose})",

@@ -276,8 +276,10 @@ class Registry:
         the host the tracker names the node at, whatever host it said,
         and only for a node dialled there (checked, no relay, a port of
         its own), as its UDP port (L{udpOf}): a node points its peers at
-        a port of the host its check passed at, never at another
-        machine's behind its public address.
+        a port of the host its check passed at, never at another host.
+        The port is unchecked (at an address many machines share it may
+        be another's behind it), so a dialler expects the node's key
+        there (docs/protocol.md §3, "Paths").
         """
         held = self.claims.get(node_id)
         if (held is None or node_id not in self.checked or node_id in self.relays

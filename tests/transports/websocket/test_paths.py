@@ -11,7 +11,7 @@ expected.
 import random
 from types import SimpleNamespace
 
-from twisted.internet import task
+from twisted.internet import defer, task
 from twisted.internet.endpoints import TCP4ServerEndpoint
 from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
@@ -192,7 +192,9 @@ class LearnedTests(SynchronousTestCase):
         self.websocket = Recording(WEBSOCKET)
         self.dialer = SimpleNamespace(whereabouts=SimpleNamespace(book=self.book),
                                       transports=Transports([Recording(DIRECT),
-                                                             self.websocket]))
+                                                             self.websocket]),
+                                      vetDirect=lambda target, host, port, purpose:
+                                      defer.succeed([host]))
 
     def named(self, host="192.0.2.7"):
         self.book.trackerNamed(wire.NodeReply(PEER, "198.51.100.7", 9001, paths=(
@@ -223,7 +225,7 @@ class LearnedTests(SynchronousTestCase):
                                   dial("the link"))
         self.dialer.overlay = overlay
         way = Added()
-        peer = SimpleNamespace(id=PEER, key=encode(key))
+        peer = SimpleNamespace(id=PEER, key=encode(key), port=9001)
         self.assertTrue(way.applies(self.dialer, peer, NODE, None))
         self.assertEqual(self.successResultOf(way.attempt(self.dialer, peer, NODE, None)),
                          "the link")

@@ -6,19 +6,29 @@ a node's, made before the node and served on it once built.
 
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
-from twisted.internet.testing import MemoryReactorClock
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
+from twisted_bazaar.base.httphosts import ServedNames
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.transports.interface import ITransport
 from twisted_bazaar.transports.path import CONFIGURED, Path
-from twisted_bazaar.transports.websocket import WEBSOCKET
+from twisted_bazaar.transports.websocket import WEBSOCKET, WHAT
+from twisted_bazaar.transports.websocket.stream import StreamServerFactory
 from twisted_bazaar.transports.websocket.service import (
     NodeWebSocket, WebSocketService, trackerService)
 from twisted_bazaar.transports.websocket.transport import RELAY
+
+#: A client's opening handshake (RFC 6455 4.1) for a resource, offering
+#: bazaar.
+_REQUEST = (b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: bazaar\r\n\r\n")
 
 
 class Port:
@@ -129,3 +139,71 @@ class TrackerServiceTests(SynchronousTestCase):
 
     def test_noRelayNoResource(self):
         self.assertEqual(sorted(self.listened(None)), ["/"])
+
+
+class _Raw(StringTransport):
+    """A TCP transport that keeps what is written (autobahn unregisters
+    its producer whether or not one was registered)."""
+
+    def unregisterProducer(self):
+        self.producer = None
+
+    def abortConnection(self):
+        self.loseConnection()
+
+
+class RelayOverWebSocketTests(SynchronousTestCase):
+    """(Issue 93, the eighth round: the tracker's relay served on its
+    WebSocket port at L{RELAY}.)  A stranger's openings of the relay over
+    WebSocket are charged to the very rate of the relay's own port: one
+    bucket per relay however it is reached, so the WebSocket port is no
+    way round ``--connection-rate``."""
+
+    RATE = 100
+
+    def setUp(self):
+        from twisted_bazaar.base.logthrottle import PeerLog
+        from twisted_bazaar.transports.relay.relay import Relay
+        self.clock = Clock()
+        self.relay = Relay(self.clock, PeerLog(self.clock), connection_rate=self.RATE)
+        self.factory = StreamServerFactory(
+            self.clock, {RELAY: self.relay.factory()}, ServedNames(what=WHAT))
+
+    def upgrade(self, host, port):
+        """An opening handshake for L{RELAY} from host:port: the status
+        line of the answer."""
+        protocol = self.factory.buildProtocol(IPv4Address("TCP", host, port))
+        transport = _Raw(peerAddress=IPv4Address("TCP", host, port))
+        protocol.makeConnection(transport)
+        protocol.dataReceived(_REQUEST % RELAY.encode("ascii"))
+        status = transport.value().split(b"\r\n")[0].decode("utf-8")
+        protocol.connectionLost(Failure(ConnectionDone()))
+        return status
+
+    def test_theRelaysRateHoldsOverWebSocket(self):
+        """A burst of the rate's worth from one /16 opens; the next is
+        refused 503, and so is the same group's next connection to the
+        relay's TCP port; another group still opens."""
+        statuses = [self.upgrade("198.51.100.7", 1000 + n) for n in range(self.RATE + 1)]
+        self.assertEqual(
+            [status.split()[1] for status in statuses], ["101"] * self.RATE + ["503"])
+        self.assertIsNone(self.relay.factory().buildProtocol(
+            IPv4Address("TCP", "198.51.7.7", 5000)))
+        self.assertTrue(self.upgrade("203.0.113.9", 1000).startswith("HTTP/1.1 101"))
+
+    def test_theTrackersRelayAndItsRateAreServed(self):
+        """The daemon serves at L{RELAY} the factory of its own relay,
+        the one its relay port serves, whose rate is its
+        ``--connection-rate``: the wiring under the test above."""
+        from twisted_bazaar.tap.tracker import Options, makeService
+        options = Options()
+        options.parseOptions(["--no-udp", "--listen", "tcp:0", "--relay-port", "0",
+                              "--ws-port", "0", "--connection-rate", "5"])
+        parent = makeService(options, reactor=MemoryReactorClock())
+        [tracker] = [child.tracker for child in parent if hasattr(child, "tracker")]
+        [websocket] = [child for child in parent if isinstance(child, WebSocketService)]
+        websocket.startService()
+        self.addCleanup(websocket.stopService)
+        served = websocket.transport.resources[RELAY].wrappedFactory
+        self.assertIs(served.relay, tracker.relay)
+        self.assertEqual(tracker.relay.rates.rate, 5)
