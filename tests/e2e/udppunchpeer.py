@@ -14,7 +14,9 @@ its punch (L{twisted_bazaar.reach.punch.udp.plan}) and runs it on
 real UDP sockets (L{UdpPunch}), on the reactor's clock (``peer NAME HOST
 PORT full-ttl``: every probe at the sockets' own TTL, as the punch sent
 them before issue 94; ``patient``: a patient plan, which outlasts the
-entries a router keeps for what came unasked; ``again=S``: a punch that
+entries a router keeps for what came unasked; ``unasked=S``: the
+routers keep those entries S seconds, not Linux's default, and a patient
+plan waits for that; ``again=S``: a punch that
 missed is asked again S seconds later, patient, from the same socket, as
 a node asks its tracker again).  Every line goes
 to standard output; a peer's exit status is 0 once its punch met (it
@@ -97,20 +99,22 @@ class Socket(DatagramProtocol):
 
 
 class Peer:
-    def __init__(self, name, host, port, fullTtl=False, patient=False, again=None):
+    def __init__(self, name, host, port, fullTtl=False, patient=False, again=None,
+                 unasked=udppunch.UNASKED):
         self.name = name
         self.fullTtl = fullTtl
         self.patient = patient
         self.again = again
+        self.unasked = unasked
         self.rendezvous = (host, port)
         self.punch = None
         self.started = time.monotonic()
         self.status = 4
         self.sockets = [reactor.listenUDP(0, Socket(self, 0))]
         self.ask()
-        waits = udppunch.OUTLAST if patient else 0
+        waits = udppunch.outlast(unasked) if patient else 0
         if again is not None:
-            waits = udppunch.TIMEOUT + again + udppunch.OUTLAST
+            waits = udppunch.TIMEOUT + again + udppunch.outlast(unasked)
         reactor.callLater(DEADLINE + waits, self.end)
 
     def ask(self):
@@ -124,7 +128,8 @@ class Peer:
             return
         mine = udppunch.mappingOf(*word["mine"])
         peer = udppunch.mappingOf(*word["peer"])
-        plan = udppunch.plan(mine, peer, random.Random(), patient=self.patient)
+        plan = udppunch.plan(mine, peer, random.Random(), patient=self.patient,
+                             unasked=self.unasked)
         if self.fullTtl:
             plan = attr.evolve(plan, probes=tuple(attr.evolve(probe, ttl=0)
                                                   for probe in plan.probes))
@@ -173,9 +178,10 @@ def main(argv):
         rendezvous(int(argv[2]), float(argv[3]) if len(argv) > 3 else 0.0)
         return 0
     flags = set(argv[5:])
-    again = [float(flag.split("=")[1]) for flag in flags if flag.startswith("again=")]
+    valued = dict(flag.split("=", 1) for flag in flags if "=" in flag)
     peer = Peer(argv[2], argv[3], int(argv[4]), "full-ttl" in flags, "patient" in flags,
-                again[0] if again else None)
+                float(valued["again"]) if "again" in valued else None,
+                float(valued.get("unasked", udppunch.UNASKED)))
     reactor.run()
     return peer.status
 

@@ -92,6 +92,15 @@ class BedTests(SynchronousTestCase):
         self.assertEqual(home.host.address, "192.168.2.2")
         self.assertEqual(self.routerRules()[0][-2:], ("MASQUERADE", "--random-fully"))
 
+    def test_forgetUnasked(self):
+        """A home's router keeps what came unasked less: its namespace's
+        own conntrack UDP timeout, set there and nowhere else."""
+        home = self.bed.home("a", plain=True)
+        self.ran.clear()
+        home.forgetUnasked(4)
+        self.assertEqual(self.ran, [("ip", "netns", "exec", "bz7ar", "sysctl", "-qw",
+                                     "net.netfilter.nf_conntrack_udp_timeout=4")])
+
     def test_forwardedPort(self):
         """A forwarded port comes in to the host, before the rule that
         keeps every other connection out."""

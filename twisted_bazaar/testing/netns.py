@@ -130,6 +130,18 @@ class Home:
     router: Host
     public_address: str
 
+    def forgetUnasked(self, seconds):
+        """
+        The router's conntrack keeps the entry of a UDP flow that saw
+        datagrams one way only (what came unasked, a mapping no datagram
+        answered) ``seconds`` s, not Linux's 30: its namespace's own
+        ``nf_conntrack_udp_timeout``, so that a test of a punch that
+        outlasts those entries waits seconds.  It holds for datagrams
+        from now on.
+        """
+        run(*self.router.wrapper, "sysctl", "-qw",
+            f"net.netfilter.nf_conntrack_udp_timeout={int(seconds)}")
+
 
 class NetBed:
     """

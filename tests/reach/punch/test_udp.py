@@ -213,6 +213,20 @@ class PlanTests(SynchronousTestCase):
         self.assertEqual(udppunch.plan(easy, hard, self.rng, direct=True,
                                        patient=True).strategy, udppunch.DIRECT)
 
+    def test_patientShortEntries(self):
+        """Routers that keep what came unasked 3 s (a test bed's): the
+        easy side waits 5 s, not 32; the hard side keeps its mappings
+        every 1 s (a third of 3), till its timeout 10 s past the 5."""
+        easy, hard = mappingOf("a", 5000), mappingOf("b", 6000, 41000)
+        self.assertEqual(udppunch.outlast(), udppunch.OUTLAST)
+        waiter = udppunch.plan(easy, hard, self.rng, patient=True, unasked=3)
+        self.assertEqual(min(probe.at for probe in waiter.probes), 5.0)
+        self.assertEqual(waiter.timeout, 15.0)
+        opener = udppunch.plan(hard, easy, self.rng, patient=True, unasked=3)
+        self.assertEqual(opener.timeout, 15.0)
+        kept = sorted({probe.at for probe in opener.probes if probe.ttl})
+        self.assertEqual(kept, [float(at) for at in range(1, 16)])
+
     def test_forgotten(self):
         """A punch that missed is asked again once the routers forgot
         every entry its datagrams made: 40 s after its last datagram

@@ -172,14 +172,17 @@ UNASKED = 30.0
 #: and until then a new flow from the same socket may be given the port
 #: an expired one had moved to (L{forgotten}).
 FREED = 10.0
-#: Seconds the waiting side of a patient plan sends nothing: past
-#: L{UNASKED} by the sides' skew (the tracker's two goes) and slack.
-OUTLAST = 32.0
+#: Seconds the waiting side of a patient plan waits past the routers'
+#: L{UNASKED}: the sides' skew (the tracker's two goes) and slack.
+SLACK = 2.0
+#: Seconds the waiting side of a patient plan sends nothing (L{outlast}).
+OUTLAST = UNASKED + SLACK
 #: The TTL of a datagram that only keeps its sender's mapping alive: its
 #: router refreshes the mapping's entry, then drops it (no hop left).
 KEEP_TTL = 1
-#: Seconds between those datagrams: the entry of a mapping no datagram
-#: answered lives L{UNASKED} s.
+#: Seconds between those datagrams at most: the entry of a mapping no
+#: datagram answered lives L{UNASKED} s (a third of it, where the routers
+#: keep it less: L{plan}'s ``unasked``).
 REFRESH = 8.0
 #: The prefix of a patient plan's strategy (L{plan}).
 PATIENT = "patient-"
@@ -336,7 +339,13 @@ def _predicted(peer):
     return _aimed([peer.second + step * count for count in range(1, PREDICTED + 1)])
 
 
-def plan(mine, peer, rng, direct=False, patient=False):
+def outlast(unasked=UNASKED):
+    """Seconds the waiting side of a patient plan sends nothing, when the
+    routers keep what came unasked ``unasked`` s (L{OUTLAST} by default)."""
+    return unasked + SLACK
+
+
+def plan(mine, peer, rng, direct=False, patient=False, unasked=UNASKED):
     """
     The L{Plan} of this side of a punch: ``mine`` and ``peer`` the
     L{UdpMapping}s the tracker saw (the peer's host is the only one a
@@ -347,11 +356,12 @@ def plan(mine, peer, rng, direct=False, patient=False):
     saw reach it, and its acks come back on that mapping: L{DIRECT}, no
     birthday.  ``patient``: the plan outlasts the entries the other
     side's router keeps for what came unasked (L{_patient}), where there
-    is one to outlast.
+    is one to outlast: ``unasked`` s, Linux's default unless the routers
+    are known to keep them less (a test bed's, which then waits seconds).
     """
     made = _plan(mine, peer, rng, direct)
     if patient and not direct and made.probes:
-        return _patient(made, mine, peer)
+        return _patient(made, mine, peer, unasked)
     return made
 
 
@@ -398,15 +408,16 @@ def forgotten(plan):
     return max(0.0, UNASKED + FREED - plan.timeout + last)
 
 
-def _patient(made, mine, peer):
+def _patient(made, mine, peer, unasked):
     """
     made (a plan of L{_plan}'s) made patient (the module's docstring): the
     side that opens, the hard side of a birthday punch or, between two
     sides that aim at each other's ports, the one whose mapping sorts
     first (both sort the tracker's same two words), sends one datagram
     from each socket to each port it aims at, at once and at the full
-    TTL, then every L{REFRESH} s the same at L{KEEP_TTL}; the other sends
-    made's probes L{OUTLAST} s late, at the full TTL.  A plan that
+    TTL, then every L{REFRESH} s (a third of ``unasked`` if less) the same
+    at L{KEEP_TTL}; the other sends made's probes L{outlast} s late, at
+    the full TTL.  A plan that
     predicts a sequential router's ports is left as it is: its
     predictions would not hold over that wait.
     """
@@ -418,14 +429,16 @@ def _patient(made, mine, peer):
         opens = (mine.host, mine.port) < (peer.host, peer.port)
     else:
         return made
-    timeout = OUTLAST + TIMEOUT
+    late = outlast(unasked)
+    timeout = late + TIMEOUT
     if opens:
         aims = sorted({(probe.socket, probe.port) for probe in made.probes})
-        refreshes = [REFRESH * count for count in range(1, int(timeout // REFRESH) + 1)]
+        every = min(REFRESH, unasked / 3)
+        refreshes = [every * count for count in range(1, int(timeout // every) + 1)]
         probes = tuple(Probe(0.0, socket, port) for socket, port in aims) + tuple(
             Probe(at, socket, port, KEEP_TTL) for at in refreshes for socket, port in aims)
     else:
-        probes = tuple(attr.evolve(probe, at=probe.at + OUTLAST, ttl=0)
+        probes = tuple(attr.evolve(probe, at=probe.at + late, ttl=0)
                        for probe in made.probes)
     return attr.evolve(made, probes=probes, strategy=PATIENT + made.strategy,
                        timeout=timeout)
