@@ -186,8 +186,11 @@ class PathRouter:
         known = self._table
         target = path[-1]
         current = known.get(target)
-        # (A neighbour's mark stands for a path of 2.)
-        if current is not None and _length(current, target) <= len(path):
+        # (A neighbour's mark stands for a path of 2.)  L{_length} inline:
+        # this is every relayed message's path, most often known already.
+        if current is not None and (
+                2 if current is _NEIGHBOUR else len(current) if current[-1] == target
+                else current.index(target) + 1) <= len(path):
             # Known as well already; its prefixes were learned with it.
             return
         for end in range(2, len(path) + 1):
