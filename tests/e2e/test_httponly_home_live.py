@@ -34,6 +34,20 @@ BOUND = 4 * TIMEOUT
 
 class HttpOnlyHomeTests(HttpOnlyHomeCase):
 
+    def appleThenFile(self, buyer, seller, seller_id, name, content, started):
+        """The buyer buys an apple from the seller, then fetches name whole
+        (its content): the seconds from started to each."""
+        buyer_id = nodeId(buyer, TIMEOUT)
+        waitBought(buyer, "apple", BOUND, seller=seller_id, n=1, q=1)
+        item = time.monotonic() - started
+        waitSold(seller, "apple", TIMEOUT, buyer=buyer_id, left=1)
+        got = waitDownloaded(buyer, name, BOUND)
+        whole = time.monotonic() - started
+        with open(got["path"], "rb") as f:
+            self.assertEqual(hashlib.sha256(f.read()).digest(),
+                             hashlib.sha256(content).digest())
+        return item, whole
+
     def test_buyerThereBuysFromASellerItNeverNamed(self):
         """A buyer at the HTTP-only home with default flags and only
         ``--tracker ws:`` buys an item and a 16 MiB file from a public
@@ -48,15 +62,8 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
             "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
             "--role", "buyer", "--want", "apple", "--want", "film.bin",
             "--downloads", downloads], wrapper=self.walled.wrapper)
-        buyer_id = nodeId(buyer, TIMEOUT)
-        waitBought(buyer, "apple", BOUND, seller=seller_id, n=1, q=1)
-        item = time.monotonic() - started
-        waitSold(seller, "apple", TIMEOUT, buyer=buyer_id, left=1)
-        got = waitDownloaded(buyer, "film.bin", BOUND)
-        whole = time.monotonic() - started
-        with open(got["path"], "rb") as f:
-            self.assertEqual(hashlib.sha256(f.read()).digest(),
-                             hashlib.sha256(content).digest())
+        item, whole = self.appleThenFile(buyer, seller, seller_id, "film.bin", content,
+                                         started)
         reached = REACHED.format(id=short(seller_id),
                                  host=re.escape(self.seller_host.address))
         purposes = {m["purpose"] for m in buyer.matches(reached)}
@@ -103,15 +110,8 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         started = time.monotonic()
         buyer = self.node("buyer", self.public_host, "--role", "buyer", "--want", "apple",
                           "--want", "home-film.bin", "--downloads", downloads)
-        buyer_id = nodeId(buyer, TIMEOUT)
-        waitBought(buyer, "apple", BOUND, seller=seller_id, n=1, q=1)
-        item = time.monotonic() - started
-        waitSold(seller, "apple", TIMEOUT, buyer=buyer_id, left=1)
-        got = waitDownloaded(buyer, "home-film.bin", BOUND)
-        whole = time.monotonic() - started
-        with open(got["path"], "rb") as f:
-            self.assertEqual(hashlib.sha256(f.read()).digest(),
-                             hashlib.sha256(content).digest())
+        item, whole = self.appleThenFile(buyer, seller, seller_id, "home-film.bin",
+                                         content, started)
         self.assertEqual(seller.matches(r"a relayed circuit from .* did not open"), [])
         # Reachable, it says, once a circuit through its relay opened.
         seller.waitFor(rf"reachable through the relay at {re.escape(relay)}: a circuit "
