@@ -492,8 +492,9 @@ def attemptBuyAlone(bed, pair, index, size, logs):
 def attemptDaemonThenBuy(bed, pair, index, size, logs):
     """One try of pair (SELLER-BUYER) in issue 94's layout (the module's
     docstring): a dict of what was seen, ``met``, ``seconds`` and
-    ``strategy`` those of the `bazaar buy`'s node, ``daemon_met`` whether
-    the daemon before it met the seller over UDP."""
+    ``strategy`` those of the `bazaar buy`'s node, ``daemon_met`` the
+    seconds from the daemon's start to its meeting over UDP with the
+    seller before it exited, or None."""
     result = {"pair": pair, "try": index + 1, "size": size, "then_buy": True,
               "met": False, "seconds": None, "strategy": None, "daemon_met": None,
               "buy": None, "datagrams": None, "error": None}
@@ -505,12 +506,14 @@ def attemptDaemonThenBuy(bed, pair, index, size, logs):
         public_port, seller_id = _market(market, bed, folder, seller_at, shared)
         downloads = os.path.join(folder, "downloads")
         os.makedirs(downloads)
+        started = time.time()
         buyer = _node(market, bed, "buyer", bed.homes[buyer_at].host, folder,
                       "--role", "buyer", "--want", "hello.bin", "--downloads", downloads,
                       "--exit-when-done")
         buyer.waitFor(r"downloaded hello\.bin into", STEP)
         buyer.finish(STEP)
-        result["daemon_met"] = _when(buyer, MET.format(peer=shortId(seller_id))) is not None
+        met = _when(buyer, MET.format(peer=shortId(seller_id)))
+        result["daemon_met"] = None if met is None else round(met - started, 2)
         before = _relayed(bed, public_port, folder)
         began = time.time()
         seconds, status, said, first = _bazaarBuy(bed, buyer_at, folder, size, logs, stem)
@@ -666,13 +669,13 @@ def aloneSummary(results):
 def thenBuyTable(results):
     """The results of L{attemptDaemonThenBuy} as a Markdown table."""
     rows = ["| try | pair (seller-buyer) | `bazaar buy` met over UDP | seconds to the path | "
-            "strategy | the daemon met | `bazaar buy`: s to the first byte, s to the end, "
+            "strategy | the daemon met (s from its start) | `bazaar buy`: s to the first byte, s to the end, "
             "exit, bytes through relays | UDP datagrams out of the seller's home, the "
             "buyer's |",
             "|---|---|---|---|---|---|---|---|"]
     for each in results:
         buy = each["buy"]
-        daemon = {None: "", True: "yes", False: "no"}[each["daemon_met"]]
+        daemon = "no" if each["daemon_met"] is None else f"yes ({each['daemon_met']} s)"
         rows.append(_met(each) + f"{daemon} | "
                     + ("" if buy is None else
                        f"{'' if buy['first_byte_s'] is None else buy['first_byte_s']}, "

@@ -613,20 +613,20 @@ class NatBedTests(SynchronousTestCase):
         daemon's, and the buy's first byte, end and relayed bytes; the
         summary counts meetings within 15 s, buys ended within 20 s with
         at most 16 MiB through relays, first bytes within 3 s."""
-        def then(index, met, seconds, first, took, relayed, daemon=True):
+        def then(index, met, seconds, first, took, relayed, daemon=1.9):
             return dict(self.result("easy-hard", index, met, seconds), then_buy=True,
                         daemon_met=daemon,
                         buy={"seconds": took, "status": 0, "said": [],
                              "first_byte_s": first, "relayed": relayed})
         results = [then(1, True, 4.2, 0.8, 6.1, 16384),
-                   then(2, True, 71.5, 2.9, 90.3, 17 * 1024 * 1024, daemon=False),
+                   then(2, True, 71.5, 2.9, 90.3, 17 * 1024 * 1024, daemon=None),
                    then(3, False, None, None, 19.0, 16 * 1024 * 1024)]
         self.assertEqual(natbed.thenBuyTable(results).splitlines()[2:], [
-            "| 1 | easy-hard | yes | 4.2 | birthday-probes | yes | 0.8, 6.1, 0, 16,384 | "
+            "| 1 | easy-hard | yes | 4.2 | birthday-probes | yes (1.9 s) | 0.8, 6.1, 0, 16,384 | "
             "6, 1,100 |",
             "| 2 | easy-hard | late (71.5 s) | 71.5 | birthday-probes | no | 2.9, 90.3, 0, "
             "17,825,792 | 6, 1,100 |",
-            "| 3 | easy-hard | no |  |  | yes | , 19.0, 0, 16,777,216 |  |"])
+            "| 3 | easy-hard | no |  |  | yes (1.9 s) | , 19.0, 0, 16,777,216 |  |"])
         self.assertEqual(natbed.thenBuySummary(results),
                          "easy-hard: `bazaar buy` after the daemon met over UDP within 15 s "
                          "in 1 of 3, ended within 20 s with at most 16 MiB through relays "
