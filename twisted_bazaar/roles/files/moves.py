@@ -27,9 +27,10 @@ the file's first byte comes at once, and nothing more, until the punch
 met (the rest moves), the news says it ended unmet (the rest comes
 through the relay at once, and no later punch with that seller holds
 it again: a miss asked again, a TCP punch's UDP follow-up), L{MEET}
-seconds passed since the punch started with no meet (its probes are out:
-what it waits for then seldom comes), or L{HOLD} seconds passed.  Before, the hold was learned by looking at the dialer
-every 0.25 s, and lasted through a missed birthday punch asked again:
+seconds passed since the punch started with no meet (its probes are
+out: what it waits for then seldom comes), or L{HOLD} seconds passed.
+Before, the hold was learned by looking at the dialer every 0.25 s,
+and lasted through a missed birthday punch asked again:
 "stalled: no piece for 16 s" in a `bazaar buy` between two homes whose
 punch never met (issue 94).  Meanwhile the download says it waits for a
 direct path (L{Moves.waiting}), not that it stalled.  Before the hold,
