@@ -60,7 +60,6 @@ class HomeNode:
             if said["type"] == "relayReserved":
                 break
             case.assertNotEqual(said["type"], "error", said)
-        self.accepted = 0
         self.thread = threading.Thread(target=self._accepting, daemon=True)
         self.thread.start()
 
@@ -72,7 +71,6 @@ class HomeNode:
                     accept = self.case.hold(RawClient(self.relay_port, self.keys,
                                                       source=self.source))
                     accept.send("relayAccept", circuit=said["circuit"])
-                    self.accepted += 1
         except (Closed, OSError, ValueError):
             return
 
