@@ -274,14 +274,15 @@ class Quic:
             return reason
 
         def dialLink(link):
-            return dialer.transports.dial(path, expected, lambda: link,
-                                          options).addErrback(silent)
+            return self._dial(dialer, peer, purpose, path, expected, lambda: link,
+                              options).addErrback(silent)
 
         if protocol is None:
             d = dialer.overlay.connectTo(path.host, path.port, peer.id, purpose,
                                               dialLink)
         else:
-            d = dialer.transports.dial(path, expected, protocol, options).addErrback(silent)
+            d = self._dial(dialer, peer, purpose, path, expected, protocol,
+                           options).addErrback(silent)
 
         def reached(result):
             self.log.info("reached node {id} over QUIC at {host}:{port} ({purpose})",
@@ -290,6 +291,10 @@ class Quic:
             return result
 
         return d.addCallback(reached)
+
+    def _dial(self, dialer, peer, purpose, path, expected, make, options):
+        """Dial path as it is: the operator's, or one a punch met."""
+        return dialer.transports.dial(path, expected, make, options)
 
 
 class TrackerNamedQuic(Quic):
@@ -305,6 +310,16 @@ class TrackerNamedQuic(Quic):
     delay = 1.0
     holds = False
     words = frozenset({NAMED})
+
+    def _dial(self, dialer, peer, purpose, path, expected, make, options):
+        """At an address the node's rules allow for the peer's TCP address
+        at the path's host (L{Added}'s rule, docs/protocol.md §5, "Hosts a
+        peer names"): a stranger the tracker checked at a private or
+        loopback address, or at a name rebound since, has no node send
+        QUIC Initials to its own machine or network."""
+        hosts = dialer.vetDirect(peer.id, path.host, peer.port, purpose)
+        return hosts.addCallback(connectAny, lambda address: dialer.transports.dial(
+            attr.evolve(path, host=address), expected, make, options))
 
 
 class Added:

@@ -273,6 +273,9 @@ class _Charged:
     def admit(self, host, sends, peer=None):
         return self.budget.admit(self.to, sends, peer)
 
+    def left(self, host, planned, probes):
+        self.budget.left(self.to, planned, probes)
+
     def wait(self, sends):
         """Seconds until a punch's sends would pass (0.0: now), None: never."""
         wait = self.budget.wait(self.to, sends)

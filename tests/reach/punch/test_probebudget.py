@@ -258,3 +258,37 @@ class OnTheWireTests(SynchronousTestCase):
                                  for end in left), 1100)
         # Once the hard side's last round (4 s) is 60 s old.
         self.assertEqual(wait, 59.0)
+
+    def test_aLateReactorsSendsAreCountedWhenTheyLeave(self):
+        """
+        (Issue 93's ninth round.)  A reactor busy elsewhere fires a round
+        late: its probes leave then, not when the plan said, and are
+        counted from then.  Here the hard side's rounds at 1, 2 and 4 s
+        leave at 6 s; the refused birthday punch waits until they are
+        60 s old, and no 60 s of the sends holds more than the bound
+        (counted at their planned times, the birthday punch went at 64 s,
+        its probes in the same 60 s as the rounds that left at 6 s).
+        """
+        clock = Clock()
+        budget = ProbeBudget(clock, total=1100)
+        left = []
+
+        def punch(mine, peer, nonce):
+            plan = udppunch.plan(mine, peer, random.Random(nonce))
+            return UdpPunch(clock, plan, nonce,
+                            lambda *args: left.append(clock.seconds()), budget=budget)
+
+        hard = punch(mappingOf(HOST_1, 5000, 40000), mappingOf(HOST_3, 6000), 1)
+        hard.start().addErrback(lambda failure: None)
+        clock.pump([0, 6.0] + [0.5] * 10)
+        birthday = punch(mappingOf(HOST_3, 6000), mappingOf(HOST_1, 5000, 40000), 2)
+        self.failureResultOf(birthday.start(), BudgetRefused)
+        wait = budget.wait(HOST_1, birthday.plan.sends)
+        clock.advance(wait)
+        birthday.start().addErrback(lambda failure: None)
+        clock.pump([0] + [0.05] * 300)
+        self.assertEqual(len(left), 2 * BIRTHDAY_PROBES)
+        self.assertLessEqual(max(sum(1 for each in left if end - 60 < each <= end)
+                                 for end in left), 1100)
+        # Once the rounds that left at 6 s are 60 s old (at 11 s now).
+        self.assertEqual(wait, 55.0)

@@ -110,6 +110,10 @@ class ThroughTheTransportsTests(PeerReservationCase):
         self.assertEqual((dial.host, dial.port, dial.relay), ("192.0.2.50", 7702, None))
         self.assertIsInstance(dial.protocol, PeerHold)
         self.assertEqual(self.node.connector.requests, [])
+        # A key of the node the tracker named is expected in the channel's
+        # handshake: an impostor at its address hears no proof of this
+        # node's key (issue 93's ninth round).
+        self.assertEqual(dial.expected, self.relaying.id)
 
     def test_acceptDialledByTheDirectTransport(self):
         """A circuit the relay held announces is accepted on the direct
@@ -131,6 +135,11 @@ class ThroughTheTransportsTests(PeerReservationCase):
         self.assertEqual((dial.host, dial.port), ("192.0.2.50", 7702))
         self.assertEqual(dial.protocol.first, RelayAccept("tok"))
         self.assertEqual(self.node.connector.requests, [])
+        # (Issue 93's ninth round.)  The key the reservation's channel
+        # proved (the named node's) is expected of the accept's: an
+        # impostor at the relay's address is refused in the handshake,
+        # before this node proves its key to it or asks for the circuit.
+        self.assertEqual(dial.expected, decode(self.relaying.key))
 
 
 class PeerReservationTests(PeerReservationCase):

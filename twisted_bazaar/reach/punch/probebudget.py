@@ -47,7 +47,8 @@ most three punches in one window, two in each of the next nine.
 
 A punch's probes are counted when they leave, not when it starts (its
 probes go over 1.5 s, a hard side's rounds over 4 s): a send stays in
-the window until 60 s after it left.  A punch is admitted only if what
+the window until 60 s after it left, a send the reactor fired late
+from when it did (L{ProbeBudget.left}).  A punch is admitted only if what
 was sent in the 60 s before its start, what the punches under way have
 still to send, and all of its own fit each bound: every 60 s window
 that holds one of its probes then holds no more than the bound, however
@@ -177,6 +178,23 @@ class ProbeBudget:
         group = addressGroup(key)
         self._sent.extend((now + at, key, group, probes, peer) for at, probes in sends)
         return None
+
+    def left(self, host, planned, probes):
+        """
+        Probes of a punch to host counted at ``planned`` (the time
+        L{admit} gave them) leave now: counted from now if that is later.
+        A reactor busy elsewhere fires a send late, and the window must
+        hold it as the wire does (a send counted at its planned time was
+        forgotten that much early, and the next punch let go into the same
+        60 s of the wire).
+        """
+        now, key = self.clock.seconds(), hostKey(host)
+        if now <= planned:
+            return
+        for index, each in enumerate(self._sent):
+            if each[0] == planned and each[1] == key and each[3] == probes:
+                self._sent[index] = (now,) + each[1:]
+                return
 
     def met(self, host):
         """A punch to host met now: the host has room for one more punch

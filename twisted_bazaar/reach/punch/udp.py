@@ -542,16 +542,22 @@ class UdpPunch:
                 return defer.fail(BudgetRefused(why))
         if why is not None:
             return defer.fail(PunchFailed(why))
+        started = self.clock.seconds()
         self.done = defer.Deferred(lambda _: self.stop())
         batches = {}
         for probe in plan.probes:
             batches.setdefault(probe.at, []).append(probe)
         for at, batch in sorted(batches.items()):
-            self._timers.append(self.clock.callLater(at, self._sendBatch, batch))
+            self._timers.append(self.clock.callLater(at, self._sendBatch, batch,
+                                                     started + at))
         self._timers.append(self.clock.callLater(plan.timeout, self._expired))
         return self.done
 
-    def _sendBatch(self, batch):
+    def _sendBatch(self, batch, planned):
+        counted = sum(1 for probe in batch if probe.ttl != KEEP_TTL)
+        if self.budget is not None and counted:
+            # Counted as it leaves: later than planned if the reactor was.
+            self.budget.left(self.plan.host, planned, counted)
         data = datagram(_PROBE, self.nonce)
         for probe in batch:
             if probe.ttl:

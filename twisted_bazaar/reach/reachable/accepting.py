@@ -17,6 +17,7 @@ from twisted.internet.address import IPv4Address
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.net.capabilities import ISecureTransport
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.reach.reachable.incoming import IncomingAccepts
@@ -25,6 +26,13 @@ from twisted_bazaar.transports.relay.circuit import CircuitEnd
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.relay.messages import NODE, RELAY, RelayAccept
 from twisted_bazaar.wire.core import splitRelay
+
+
+def provenKey(transport):
+    """The key (raw bytes) the channel under transport proved, or None:
+    no channel (a memory network's), or a keyless peer."""
+    secure = ISecureTransport(transport, None)
+    return None if secure is None else secure.peerKey
 
 
 class CircuitAccepting:
@@ -51,14 +59,18 @@ class CircuitAccepting:
         self.opened = opened
         self.failed = failed
 
-    def accept(self, message, relay, way=None):
+    def accept(self, message, relay, way=None, key=None):
         """The relay at ``relay`` (the one that holds the reservation it
         came by) announces a circuit: accept it there, on a new
         connection, within the accepts in flight (L{accepts}), through the
         node's dialer: by ``way`` (a L{Path} to the relay's service, as
         the transport the reservation was kept over serves it: the port
         of a transport plugin's the tracker was reached at), else at
-        ``relay``'s own port.  The
+        ``relay``'s own port.  The relay must prove ``key`` (raw bytes:
+        the key the connection holding the reservation proved, L{provenKey};
+        None: any), so that an impostor at its address is refused in the
+        channel's handshake, before this node proves its own key or asks
+        for the circuit.  The
         circuit's connection is charged to the relay's own address (its
         ``host`` is only what the relay says: a label, never a group to
         charge).  Why it was declined (said in the log), or None."""
@@ -94,7 +106,7 @@ class CircuitAccepting:
                          seen=message.host)
         path, options = ((Path(DIRECT, host, port, word=NAMED), None) if way is None
                          else (way, DialOptions(purpose=RELAY)))
-        d = node.dialer.dialPath(path, None, lambda: end, options)
+        d = node.dialer.dialPath(path, key, lambda: end, options)
         d.addErrback(self._unreached, relay)
         d.addCallback(lambda _: end.opened)
         d.addCallbacks(self._opened, self._failed, callbackArgs=(relay,),

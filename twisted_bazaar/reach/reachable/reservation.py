@@ -22,7 +22,7 @@ from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.net.handshake import PLAIN, channelKey
 from twisted_bazaar.transports.path import DIRECT, NAMED, Path
-from twisted_bazaar.reach.reachable.accepting import CircuitAccepting
+from twisted_bazaar.reach.reachable.accepting import CircuitAccepting, provenKey
 from twisted_bazaar.transports.relay.messages import (
     FRAME_LIMIT,
     RelayIncoming,
@@ -31,7 +31,7 @@ from twisted_bazaar.transports.relay.messages import (
 )
 from twisted_bazaar.reach.reachable.relayprobe import RelayProbing
 from twisted_bazaar.wire.core import splitRelay
-from twisted_bazaar.wire.ids import wireId
+from twisted_bazaar.wire.ids import isKeyed, wireId
 
 #: Seconds a node holding a reservation at its tracker's relay waits
 #: before it asks the tracker again, for a public node's relay (the
@@ -200,9 +200,12 @@ class RelayReservation:
         if why is not None:
             self.peerLost(hold, why, dialled=False)
             return
-        # Through the node's dialer, as every dial of the node.
+        # Through the node's dialer, as every dial of the node; a key of
+        # the node named expected in the channel's handshake, so that an
+        # impostor at its address hears nothing of this node's.
+        expected = hold.named.id if isKeyed(hold.named.id) else None
         d = self._connecting = self.node.dialer.dialPath(
-            Path(DIRECT, host, port, word=NAMED), None, lambda: hold)
+            Path(DIRECT, host, port, word=NAMED), expected, lambda: hold)
         d.addCallbacks(self._connected, self._notConnected, errbackArgs=(hold,))
 
     def _connected(self, _):
@@ -404,14 +407,15 @@ class RelayReservation:
         self._send = None
         self._setRelay(None)
 
-    def incoming(self, message, relay, way=None):
+    def incoming(self, message, relay, way=None, key=None):
         """The relay at ``relay`` (the one that holds the reservation it
         came by) announces a circuit: accepted there (L{circuits}), dialled
-        by ``way`` if given (L{CircuitAccepting.accept}).  One
+        by ``way`` if given, the relay proving ``key``
+        (L{CircuitAccepting.accept}).  One
         declined while this node's probe of that relay is under way is
         noted: the probe's own circuit may have been it
         (L{RelayProbing.declined})."""
-        if self.circuits.accept(message, relay, way) is not None:
+        if self.circuits.accept(message, relay, way, key) is not None:
             self.probing.declined(relay)
 
 
@@ -491,7 +495,8 @@ class PeerHold(FramedProtocol):
         """A circuit announced: taken once the reservation is held."""
         if not self.held:
             return False
-        self.reservation.incoming(message, self.named.relay)
+        self.reservation.incoming(message, self.named.relay,
+                                  key=provenKey(self.transport))
         return True
 
     def _refused(self, error):
