@@ -286,6 +286,14 @@ class RegisteredNodeTests(SynchronousTestCase):
         left = 20000 - PENDING_LIMIT - RELAY_PENDING - RESERVED_DESCRIPTORS
         self.assertEqual(built(20000), (left - 2 * 256, 256))
         self.assertEqual(built(1024, "--relay-circuits", "100"), (448 - 200, 100))
+        # An operator's count that leaves no room for nodes is refused
+        # (it kept one node, without a word), with the way out.
+        self.patch(tap, "openFiles", lambda: 512)
+        with self.assertRaises(UsageError) as refused:
+            TrackerOptions().parseOptions(["--no-udp", "--relay-circuits", "5000"])
+        self.assertIn("--relay-circuits 5000 holds 10000 descriptors, and the "
+                      "open-file limit (512) leaves no room for nodes", str(refused.exception))
+        self.assertIn("ulimit -n", str(refused.exception))
         # Whatever the limit, each circuit's two descriptors are within it.
         for files in (512, 700, 1024, 3000, 5000, 20000):
             registered, circuits = built(files, "--pending-limit", "16")

@@ -187,6 +187,7 @@ class Options(DaemonOptions):
             except ValueError as e:
                 raise usage.UsageError(f"--web: {e}")
             self["web"] = loopbackByDefault(self["web"])
+        _budget(self)  # refuses a --relay-circuits the open-file limit cannot hold
 
 
 addTransportOptions(Options, transportPlugins().values(), "trackerOptions")
@@ -303,6 +304,14 @@ def _budget(options):
     registered = options["registered-limit"]
     if registered is None:
         held = ports + (2 * circuits if relayOn else 0)
+        left = files - options["pending-limit"] - held - RESERVED_DESCRIPTORS
+        if relayOn and options["relay-circuits"] is not None and left < 2:
+            # An operator's count whose descriptors leave (next to) no
+            # node registered: a tracker that keeps one node is no market.
+            raise usage.UsageError(
+                f"--relay-circuits {circuits} holds {2 * circuits} descriptors, and "
+                f"the open-file limit ({files}) leaves no room for nodes: give fewer, "
+                "a --registered-limit, or raise the limit (ulimit -n)")
         registered = registeredLimit(files, options["pending-limit"], held, watched)
     return circuits, registered
 
