@@ -79,7 +79,7 @@ ALLOWED = {
         "and nodes (self.sim.config.degree): the builder of every kind of "
         "simulated node reads the whole run; due: handed the config and the "
         "network it uses, the super-peers' building a part of its own",
-    "twisted_bazaar.reach.punch.udpservice.UdpPunching":
+    "twisted_bazaar.reach.punch.udp.service.UdpPunching":
         "28, through the node into its whereabouts, their book, the "
         "membership's parts and the overlay (self.node.whereabouts.book.add; 30 "
         "before the socket a punch met a path from became a note on the path in "

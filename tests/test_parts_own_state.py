@@ -56,7 +56,7 @@ _ISSUE_84_SIM = ("reworked in sim/ by another change this session (issue 84's sh
 #: module.Class -> why its private names are used in more than one
 #: module, and the change that ends it.
 LISTED = {
-    "twisted_bazaar.reach.punch.udpservice.UdpPunching":
+    "twisted_bazaar.reach.punch.udp.service.UdpPunching":
         "its mixins TrackerAsks, PunchEnds and FollowUps share its runs, ends and "
         "follow-ups (_runs, _end, _followed, ...): " + _ISSUE_92_PUNCH,
     "twisted_bazaar.reach.book.PathBook":

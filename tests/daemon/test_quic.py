@@ -16,7 +16,7 @@ from twisted_bazaar.reach.whereabouts import Whereabouts
 from twisted_bazaar.transports.path import CONFIGURED, UDP, Path
 from twisted_bazaar.transports.quic.transport import QuicTransport
 from twisted_bazaar.transports.table import Transports
-from twisted_bazaar.reach.punch.udpservice import UdpPunching
+from twisted_bazaar.reach.punch.udp.service import UdpPunching
 from twisted_bazaar.daemon.quic import QuicService
 
 from tests import records

@@ -1,7 +1,7 @@
 """
 Two nodes linked through a relay, behind UDP routers in memory
 (L{twisted_bazaar.testing.udpnat}), on one fake clock, for the tests of
-L{twisted_bazaar.reach.punch.udpservice} and its mixins: the test plays
+L{twisted_bazaar.reach.punch.udp.service} and its mixins: the test plays
 their tracker (it answers ``udpcheck`` with ``udpprobe``, reads where
 the probe datagrams came from at its two ports, answers ``udpreach``,
 and sends both ``udppunchgo``), and each node's QUIC sockets are fakes
@@ -24,11 +24,11 @@ from twisted_bazaar.transports.interface import ITransport
 from twisted_bazaar.transports.path import UDP
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.core.sessionhandlers import SessionParts
-from twisted_bazaar.reach.punch.udpservice import UdpPunching
+from twisted_bazaar.reach.punch.udp.service import UdpPunching
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, Reachability
 from twisted_bazaar.testing.capabilities import relayed
 from twisted_bazaar.testing.udpnat import PORT_RESTRICTED, UdpNetwork, UdpRouter
-from twisted_bazaar.reach.punch.udpmessages import (
+from twisted_bazaar.wire.udpreach import (
     tokenOf,
     UdpCheck,
     UdpProbe,
@@ -50,7 +50,7 @@ QUIC_PORT = 4433
 
 
 class _Options:
-    """A socket's options as L{twisted_bazaar.reach.punch.udprun.write}
+    """A socket's options as L{twisted_bazaar.reach.punch.udp.run.write}
     sets them: its TTL, which the socket's next datagrams carry."""
 
     family = socket.AF_INET
