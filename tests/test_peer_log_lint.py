@@ -144,11 +144,11 @@ ALLOWED = {
     "reach/punch/udp/mapping.py: MappingCheck.reached: this node's UDP datagrams leave its rout":
         "the tracker's answer to this node's own udpcheck, at most one each 10 s, "
         "and only when what it saw changed",
-    "reach/punch/udp/service.py: UdpPunching._take: the tracker's go for a UDP punch with no":
+    "reach/punch/udp/service.py: UdpPunching.take: the tracker's go for a UDP punch with no":
         "the tracker's udppunchgo, at the tracker's rate of udppunch, each for a "
         "peer a punch was asked with (one kept for its link is said once, when "
         "taken or when its wait ends)",
-    "reach/punch/udp/ends.py: PunchEnds._pathLost: the UDP path to node {peer} at {host}:{p":
+    "reach/punch/udp/runs.py: Runs._pathLost: the UDP path to node {peer} at {host}:{p":
         "once per punched path, as it goes: a path needs a punch that met, and the "
         "punches a peer can make this node run are bounded by its probe budget "
         "(punch.udp-probes) and the tracker's rate of udppunch",

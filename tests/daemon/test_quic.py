@@ -103,7 +103,10 @@ class QuicServiceTests(SynchronousTestCase):
         reactor = _Reactor(network)
         observers = []
         service = QuicService(reactor, channelKey(1), 0, "127.0.0.1")
-        node = servedNode(service, network.clock, addObserver=observers.append)
+        # What the punches are given of the node: its tracker session and
+        # link table (none here: no punch runs).
+        node = servedNode(service, network.clock, addObserver=observers.append,
+                          membership=None, overlay=None)
         punching = SimpleNamespace(enabled=True, puncher=SimpleNamespace(limits=None))
         service.serve(node, punching)
         service.startService()

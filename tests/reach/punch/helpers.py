@@ -208,7 +208,7 @@ class Side:
     """A node at home, linked to its peer through a relay."""
 
     def __init__(self, network, name, identity, peer, inbound, kind, peer_name=None,
-                 reached=True):
+                 reached=True, limits=None):
         host, public = HOME[name]
         if kind is not None:
             network.place(host, UdpRouter(public, kind, random.Random(name)))
@@ -219,7 +219,8 @@ class Side:
                                  connector, network.clock, more=(FakeQuic(self.sockets),)),
                              clock=network.clock)
         self.membership = self.node.membership = FakeMembership()
-        self.punching = self.sockets.punching = UdpPunching(self.node, self.sockets)
+        self.punching = self.sockets.punching = UdpPunching(self.node, self.sockets,
+                                                                  limits)
         self.punching.plug()
         self.punching.trackerRegistered()
         if reached:
@@ -256,9 +257,11 @@ class UdpPunchingTestCase(SynchronousTestCase):
             self.seen.setdefault(tokenOf(data), [None, None])[index] = (host, from_port)
         return heard
 
-    def sides(self, kind_a=PORT_RESTRICTED, kind_b=PORT_RESTRICTED):
-        """A opened the relayed link to B."""
-        self.a = Side(self.network, "a", self.alice, self.bob, False, kind_a)
+    def sides(self, kind_a=PORT_RESTRICTED, kind_b=PORT_RESTRICTED, limits_a=None):
+        """A opened the relayed link to B (A's punches counted in
+        ``limits_a``, if given)."""
+        self.a = Side(self.network, "a", self.alice, self.bob, False, kind_a,
+                      limits=limits_a)
         self.b = Side(self.network, "b", self.bob, self.alice, True, kind_b)
         self.a.linkUp()
         self.b.linkUp()
@@ -274,8 +277,8 @@ class UdpPunchingTestCase(SynchronousTestCase):
         side.membership.hear(reach)
         return reach
 
-    def checked(self, kind_a=PORT_RESTRICTED, kind_b=PORT_RESTRICTED):
-        self.sides(kind_a, kind_b)
+    def checked(self, kind_a=PORT_RESTRICTED, kind_b=PORT_RESTRICTED, limits_a=None):
+        self.sides(kind_a, kind_b, limits_a)
         self.reach = {"a": self.check(self.a, 11), "b": self.check(self.b, 12)}
 
     def go(self, nonce=77, asker=None):

@@ -94,7 +94,7 @@ class EarlyTests(UdpPunchingTestCase):
         self.go()
         self.assertTrue(self.a.punching.runs(self.bob.id))
         self.elapse(1.0)
-        self.assertIsNotNone(self.a.punching._runs[self.bob.id].path)
+        self.assertIsNotNone(self.a.punching.table.get(self.bob.id).path)
         # Then while its QUIC link is dialled (RunsTests).
         [(_, _, link, _, _)] = self.a.sockets.links[self.a.sockets.main].dials
         self.a.node.links[self.bob.id] = link
@@ -137,10 +137,10 @@ class EarlyTests(UdpPunchingTestCase):
         went unanswered, and its punch was asked again a minute later)."""
         self.beforeItsLink()
         self.elapse(0.5)
-        self.assertNotIn(self.alice.id, self.b.punching._runs)
+        self.assertNotIn(self.alice.id, self.b.punching.table)
         self.b.node.links[self.alice.id] = self.b.link
         self.b.linkUp()
-        self.assertIn(self.alice.id, self.b.punching._runs)
+        self.assertIn(self.alice.id, self.b.punching.table)
         self.elapse(5.0)
         self.assertEqual(len(self.a.sockets.links[self.a.sockets.main].dials), 1)
         self.assertEqual(len(self.b.node.whereabouts.book.pathsOf(self.alice.id, UDP)), 1)
@@ -157,7 +157,7 @@ class EarlyTests(UdpPunchingTestCase):
         self.assertIn("is not taken: this node holds no relayed link to it now", line)
         self.b.node.links[self.alice.id] = self.b.link
         self.b.linkUp()
-        self.assertNotIn(self.alice.id, self.b.punching._runs)
+        self.assertNotIn(self.alice.id, self.b.punching.table)
         self.assertEqual(len(self.b.punching.earlyGoes._goes), 0)
 
     def test_goesKeptAtMost(self):
@@ -210,7 +210,7 @@ class EarlyTests(UdpPunchingTestCase):
         self.tcpFailed()
         self.assertEqual(self.a.membership.take(), [])
         self.elapse(TIMEOUT + 0.5)
-        self.assertNotIn(self.bob.id, self.a.punching._runs)
+        self.assertNotIn(self.bob.id, self.a.punching.table)
         self.assertEqual(self.asks(34), [])
         self.assertEqual(self.asks(2), [UdpPunchAsk(self.bob.id)])
         self.assertTrue(self.a.punching.retries.patient(self.bob.id))
@@ -228,7 +228,7 @@ class EarlyTests(UdpPunchingTestCase):
         # (Its mapping is kept fresh for B's ask again: checks, no ask.)
         self.assertEqual([sent for sent in self.a.membership.take()
                           if not isinstance(sent, UdpCheck)], [])
-        self.assertNotIn(self.bob.id, self.a.punching._followed)
+        self.assertFalse(self.a.punching.followUps.followed(self.bob.id))
 
     def test_asksSpentAreFollowedUp(self):
         """The early punch's asks all refused (the tracker had not yet the
@@ -281,8 +281,8 @@ class RunsTests(UdpPunchingTestCase):
         self.assertTrue(self.a.punching.runs(self.bob.id))
         self.assertTrue(self.b.punching.runs(self.alice.id))
         self.elapse(1.0)
-        self.assertIsNotNone(self.a.punching._runs[self.bob.id].path)
-        self.assertIsNotNone(self.b.punching._runs[self.alice.id].path)
+        self.assertIsNotNone(self.a.punching.table.get(self.bob.id).path)
+        self.assertIsNotNone(self.b.punching.table.get(self.alice.id).path)
         self.assertTrue(self.a.punching.runs(self.bob.id))
         self.assertFalse(self.b.punching.runs(self.alice.id))
         [(_, _, link, _, _)] = self.a.sockets.links[self.a.sockets.main].dials

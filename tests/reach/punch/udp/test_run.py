@@ -1,6 +1,7 @@
 """
-Tests for L{twisted_bazaar.reach.punch.udp.run}: a datagram of a punch or
-a check written from one of the node's QUIC sockets.
+Tests for L{twisted_bazaar.reach.punch.udp.run}: the table of a node's
+runs, and a datagram of a punch or a check written from one of the
+node's QUIC sockets.
 """
 
 import socket
@@ -9,7 +10,38 @@ from types import SimpleNamespace
 from twisted.internet.error import InvalidAddressError
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.reach.punch.udp.run import write
+from twisted_bazaar.reach.punch.udp.run import Run, RunTable, write
+
+
+class RunTableTests(SynchronousTestCase):
+    def test_byPeerAndByNonce(self):
+        table, run = RunTable(), Run(7, None, True, 77, 0.0)
+        table.add(run)
+        self.assertEqual((7 in table, len(table), table.get(7), table.byNonce(77),
+                          table.runs()), (True, 1, run, run, [run]))
+        self.assertEqual((8 in table, table.get(8), table.byNonce(78)), (False, None, None))
+
+    def test_aRunReplacedIsNotRemovedForItsPeer(self):
+        """A run no longer its peer's (another took its place) is forgotten
+        by its nonce only: the run in its place, and its dial, stay."""
+        table = RunTable()
+        first, second = Run(7, None, True, 77, 0.0), Run(7, None, True, 78, 1.0)
+        table.add(first)
+        table.add(second)
+        table.dialling(7)
+        table.remove(first)
+        self.assertEqual((table.get(7), table.byNonce(77), table.byNonce(78),
+                          table.linking(7)), (second, None, second, True))
+        table.remove(second)
+        self.assertEqual((len(table), table.byNonce(78), table.linking(7)),
+                         (0, None, False))
+
+    def test_aFailedDialIsNoLongerLinking(self):
+        table = RunTable()
+        table.add(Run(7, None, True, 77, 0.0))
+        table.dialling(7)
+        table.dialFailed(7)
+        self.assertFalse(table.linking(7))
 
 
 class WriteTests(SynchronousTestCase):

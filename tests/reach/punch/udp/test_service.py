@@ -87,7 +87,7 @@ class PunchTests(UdpPunchingTestCase):
         self.assertEqual(line, "the tracker's go for a UDP punch with node "
                          f"{shortId(self.alice.id)} is not taken: this node holds no "
                          "relayed link to it now")
-        self.assertNotIn(self.alice.id, self.b.punching._runs)
+        self.assertNotIn(self.alice.id, self.b.punching.table)
 
     def test_birthday(self):
         """B's router draws a port for each destination: B opens 255 more
@@ -124,7 +124,7 @@ class PunchTests(UdpPunchingTestCase):
         self.tcpFailed()
         with capturedLogs() as events:
             self.go()
-        self.assertEqual(self.b.punching._runs, {})
+        self.assertEqual(len(self.b.punching.table), 0)
         self.assertIn("cannot open 256 UDP sockets: Too many open files",
                       [event.get("why") for event in events])
 
@@ -136,7 +136,7 @@ class PunchTests(UdpPunchingTestCase):
         self.b.punching.budget.admit = lambda host, sends, peer=None: "past the budget"
         self.go()
         self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
-        self.assertEqual(self.b.punching._runs, {})
+        self.assertEqual(len(self.b.punching.table), 0)
 
     def test_descriptorsKeptForTheNode(self):
         """The process's descriptors near their limit: B's birthday punch
@@ -148,7 +148,7 @@ class PunchTests(UdpPunchingTestCase):
         with capturedLogs() as events:
             self.go()
         self.assertEqual(self.b.sockets.next, QUIC_PORT + 1)
-        self.assertEqual(self.b.punching._runs, {})
+        self.assertEqual(len(self.b.punching.table), 0)
         self.assertIn("the process has 800 of its 1024 descriptors open: 255 more "
                       "would leave fewer than 64; asked again in 11 s (try 1 of 3)",
                       [event.get("why") for event in events])
@@ -184,7 +184,7 @@ class PunchTests(UdpPunchingTestCase):
                                           seen.seen_second, 77))
         self.elapse(11.0)
         self.assertEqual(self.a.released, [self.bob.id])
-        self.assertEqual(self.a.punching._runs, {})
+        self.assertEqual(len(self.a.punching.table), 0)
         self.assertEqual(list(self.a.node.whereabouts.book.pathsOf(self.bob.id, UDP)), [])
 
     def test_askedAgain(self):
@@ -207,7 +207,7 @@ class PunchTests(UdpPunchingTestCase):
         self.checked()
         self.tcpFailed()
         self.go(nonce=77)
-        run = self.a.punching._runs[self.bob.id]
+        run = self.a.punching.table.get(self.bob.id)
         heard = []
         run.punch.datagramReceived = lambda *args: heard.append(args)
         main, source = self.a.sockets.main, (HOME["b"][1], 5000)
@@ -231,7 +231,7 @@ class PunchTests(UdpPunchingTestCase):
             self.a.membership.hear(UdpPunchGo(self.bob.id, "192.0.2.66", 4433, 4433, 77))
         self.elapse(1.0)
         self.assertEqual(self.network.sent, sent)
-        self.assertEqual(self.a.punching._runs, {})
+        self.assertEqual(len(self.a.punching.table), 0)
         [why] = [event["why"] for event in events if "why" in event]
         self.assertIn("not at 203.0.113.9 where its relay says it is", why)
         self.assertEqual(self.a.released, [self.bob.id])
@@ -248,7 +248,7 @@ class PunchTests(UdpPunchingTestCase):
             self.a.membership.hear(UdpPunchGo(peer.id, HOME["b"][1], 5000, 5000, 78))
         self.elapse(WAIT + 1.0)
         self.assertEqual(self.network.sent, sent)
-        self.assertEqual((self.a.punching._runs, self.a.sockets.next), ({}, QUIC_PORT + 1))
+        self.assertEqual((len(self.a.punching.table), self.a.sockets.next), (0, QUIC_PORT + 1))
 
     def test_linger(self):
         """A met path outlives the relayed link LINGER seconds (the QUIC
@@ -315,7 +315,7 @@ class DirectTests(UdpPunchingTestCase):
         self.assertIn("direct", [event.get("strategy") for event in events])
         [dial] = self.a.sockets.links[self.a.sockets.main].dials
         self.assertEqual(dial[:2], (HOME["b"][1], dial[1]))
-        self.assertIsNotNone(self.b.punching._runs[self.alice.id].path)
+        self.assertIsNotNone(self.b.punching.table.get(self.alice.id).path)
 
     def test_unnamedPeerIsPunched(self):
         """The tracker has not named A to B (no word, or a relay): B has no
@@ -336,7 +336,7 @@ class DirectTests(UdpPunchingTestCase):
         self.tcpFailed()
         with capturedLogs() as events:
             self.go()
-        self.assertEqual(self.b.punching._runs, {})
+        self.assertEqual(len(self.b.punching.table), 0)
         self.assertEqual(self.b.punching.budget._sent, [])
         self.assertIn("this node reaches it by its direct path at 192.0.2.88:9000: no "
                       "punch", [event.get("why") for event in events])
@@ -452,7 +452,7 @@ class AgainTests(UdpPunchingTestCase):
         self.assertEqual(whys, [
             "this node sent or is sending 1000 UDP punch probes to that host in the last 60 s, and "
             "1024 more would pass its 1088; asked again in 16 s (try 2 of 3)"])
-        self.assertEqual(self.a.punching._runs[self.bob.id].punch.plan.strategy,
+        self.assertEqual(self.a.punching.table.get(self.bob.id).punch.plan.strategy,
                          "patient-birthday-sockets")
 
     def test_attemptsSpentAskedAgain(self):
@@ -460,8 +460,8 @@ class AgainTests(UdpPunchingTestCase):
         attempts and a first UDP punch in the last 60 s: issue 94's "this
         node dialled you 3 times") is asked again once the window has
         room, patient, not dropped."""
-        self.checked()
-        limits = self.a.punching.limits = PunchLimits(self.clock)
+        limits = PunchLimits(self.clock)
+        self.checked(limits_a=limits)
         for _ in range(PER_PEER):
             limits.admit(self.a.link.key, "elsewhere")
         self.tcpFailed()
@@ -536,7 +536,7 @@ class AgainTests(UdpPunchingTestCase):
         self.assertEqual(asks, {"a": [(45, UdpPunchAsk(self.bob.id))], "b": []})
         self.a.membership.sent.append(UdpPunchAsk(self.bob.id))
         self.go(nonce=78)
-        plans = [side.punching._runs[side.peer.id].punch.plan for side in (self.a, self.b)]
+        plans = [side.punching.table.get(side.peer.id).punch.plan for side in (self.a, self.b)]
         self.assertEqual({plan.strategy for plan in plans}, {"patient-simultaneous"})
         # It holds no relayed download for its 32 s and more.
         self.assertFalse(self.a.punching.runs(self.bob.id))

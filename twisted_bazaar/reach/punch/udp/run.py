@@ -1,9 +1,10 @@
 """
 One UDP punch with a peer, as this node runs it (L{Run}): its relayed
 link, the punch, the QUIC sockets it sends from and what they are
-charged, and once met its path; and how a datagram of a punch or a
-check leaves one of those sockets (L{write}).  The runs themselves are
-kept by L{twisted_bazaar.reach.punch.udp.service.UdpPunching}.
+charged, and once met its path; the table of a node's runs
+(L{RunTable}), which the parts of its punching read and
+L{twisted_bazaar.reach.punch.udp.runs.Runs} alone writes; and how a
+datagram of a punch or a check leaves one of those sockets (L{write}).
 """
 
 import socket
@@ -11,8 +12,9 @@ import socket
 from twisted.internet.error import InvalidAddressError
 
 from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.reach.punch.udp import plan as udppunch
 
-__all__ = ["Run", "write"]
+__all__ = ["Run", "RunTable", "write"]
 
 
 class Run:
@@ -41,6 +43,32 @@ class Run:
         #: Why it failed before its punch could ("": it did not).
         self.why = ""
 
+    def start(self, clock, plan, main, budget, limits, key):
+        """Start this side's punch by plan with the peer of key, from the
+        node's own socket ``main`` first: its Deferred (L{UdpPunch.start
+        <twisted_bazaar.reach.punch.udp.plan.UdpPunch.start>})."""
+        self.endpoints = [main]
+        self.punch = udppunch.UdpPunch(
+            clock, plan, self.nonce,
+            lambda socket, host, port, data, ttl=0: write(self.endpoints[socket], data,
+                                                          host, port, ttl),
+            budget, limits, key)
+        return self.punch.start()
+
+    def openSockets(self, sockets, opened, count):
+        """Give this run ``count`` sockets, the node's own first: "" or why
+        not (kept as L{why})."""
+        try:
+            while len(self.endpoints) < count:
+                endpoint = sockets.open()
+                self.endpoints.append(endpoint)
+        except OSError as e:
+            self.closeExtra(sockets, opened, None)
+            self.why = f"cannot open {count} UDP sockets: {e.strerror or e}"
+            return self.why
+        self.charge(sockets, opened)
+        return ""
+
     def charge(self, sockets, opened):
         """Charge to ``opened`` (L{PunchSockets
         <twisted_bazaar.reach.punch.udp.sockets.PunchSockets>}) the sockets
@@ -61,6 +89,60 @@ class Run:
                 sockets.close(endpoint)
                 self.endpoints[index] = None
         self.charge(sockets, opened)
+
+
+class RunTable:
+    """
+    A node's runs (L{Run}), under way or met: by peer (one at a time) and
+    by the nonce its datagrams carry; and the peers to which this side
+    dials the QUIC link over a met run's path, that dial not failed.
+    """
+
+    def __init__(self):
+        self._byPeer = {}
+        self._byNonce = {}
+        self._linking = set()
+
+    def __contains__(self, peer_id):
+        return peer_id in self._byPeer
+
+    def __len__(self):
+        return len(self._byPeer)
+
+    def get(self, peer_id):
+        """peer_id's run, or None."""
+        return self._byPeer.get(peer_id)
+
+    def runs(self):
+        """Every run, a list of its own."""
+        return list(self._byPeer.values())
+
+    def byNonce(self, nonce):
+        """The run whose datagrams carry nonce, or None."""
+        return self._byNonce.get(nonce)
+
+    def add(self, run):
+        self._byPeer[run.peer_id] = run
+        self._byNonce[run.nonce] = run
+
+    def remove(self, run):
+        """run is over: forgotten, if it is still its peer's and its
+        nonce's."""
+        if self._byPeer.get(run.peer_id) is run:
+            del self._byPeer[run.peer_id]
+            self._linking.discard(run.peer_id)
+        if self._byNonce.get(run.nonce) is run:
+            del self._byNonce[run.nonce]
+
+    def linking(self, peer_id):
+        """Whether this side dials the QUIC link over peer_id's met path."""
+        return peer_id in self._linking
+
+    def dialling(self, peer_id):
+        self._linking.add(peer_id)
+
+    def dialFailed(self, peer_id):
+        self._linking.discard(peer_id)
 
 
 def write(endpoint, data, host, port, ttl=0):

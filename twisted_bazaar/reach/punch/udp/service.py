@@ -33,55 +33,60 @@ Each request's answer comes in order on the tracker's connection, so an
 ``error{noudp}`` answers the oldest request not yet answered
 (L{twisted_bazaar.reach.punch.udp.requests}).
 
-L{UdpPunching} holds the runs and takes the node's link events; its
-mixins, each one responsibility of the same object: the exchange with
-the tracker (L{twisted_bazaar.reach.punch.udp.tracker}), how a punch ends
-(L{twisted_bazaar.reach.punch.udp.ends}), and which punches are wanted
-and what waits for them (L{twisted_bazaar.reach.punch.udp.follow}); one
-run is a L{Run <twisted_bazaar.reach.punch.udp.run.Run>}.
+L{UdpPunching} takes the node's events and the tracker's go, and is
+built of parts, each holding its own state and given what it uses: the
+runs (L{twisted_bazaar.reach.punch.udp.runs}: started, fed their
+datagrams, ended; their table, L{RunTable
+<twisted_bazaar.reach.punch.udp.run.RunTable>}), the punches wanted and
+what waits for them (L{twisted_bazaar.reach.punch.udp.follow}), and the
+exchange with the tracker (L{twisted_bazaar.reach.punch.udp.tracker}).
 """
 
 from twisted.application.service import Service
-from twisted.logger import Logger, LogLevel
+from twisted.logger import Logger
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.net.eviction import groupOf, namedGroupOf
-from twisted_bazaar.reach.punch.udp import plan as udppunch
 from twisted_bazaar.reach.punch.budgets.probes import ProbeBudget
 from twisted_bazaar.reach.punch.tcp.service import isRelayed, relayedFrom
+from twisted_bazaar.reach.punch.udp import plan as udppunch
 from twisted_bazaar.reach.punch.udp.again import PunchRetries
 from twisted_bazaar.reach.punch.udp.earlygo import EarlyGoes
-from twisted_bazaar.reach.punch.udp.ends import LINGER, NONE, PunchEnds
 from twisted_bazaar.reach.punch.udp.follow import FollowUps
 from twisted_bazaar.reach.punch.udp.fresh import KeptFresh
 from twisted_bazaar.reach.punch.udp.go import planFor
-from twisted_bazaar.reach.punch.udp.mapping import MappingCheck
-from twisted_bazaar.reach.punch.udp.requests import TrackerRequests
-from twisted_bazaar.reach.punch.udp.run import Run, write
+from twisted_bazaar.reach.punch.udp.mapping import CHECK_TIMEOUT, MappingCheck
+from twisted_bazaar.reach.punch.udp.run import Run, RunTable
+from twisted_bazaar.reach.punch.udp.runs import LINGER, Runs
 from twisted_bazaar.reach.punch.udp.sockets import PunchSockets
 from twisted_bazaar.reach.punch.udp.tracker import TrackerAsks
 from twisted_bazaar.reach.punch.udp.wanted import WantedPunches
+from twisted_bazaar.reach.reachable.reachability import PUBLIC
 from twisted_bazaar.wire.ids import shortId
 
 __all__ = ["UdpPunching", "LINGER"]
 
-#: Why the tracker's go for a punch is not taken (L{UdpPunching._take}).
+#: Why the tracker's go for a punch is not taken (L{UdpPunching.take}).
 _RUNS = "a punch with it runs already"
 _NO_LINK = "this node holds no relayed link to it now"
 
 
-class UdpPunching(TrackerAsks, PunchEnds, FollowUps, Service, NodeObserver):
+class UdpPunching(Service, NodeObserver):
     """
     The node's punches over UDP: see the module's docstring.
 
+    @ivar table: the runs, under way or met (L{RunTable}).
+    @ivar punches: what starts and ends the runs (L{Runs}).
+    @ivar followUps: the punches wanted, and what waits for them
+        (L{FollowUps}).
+    @ivar tracker: the exchange with the tracker (L{TrackerAsks}).
     @ivar check: this node's UDP mapping as the tracker sees it
         (L{MappingCheck}).
+    @ivar earlyGoes: the tracker's goes that came before their links.
     """
 
     log = Logger()
-    #: The node's dialer, once plugged (L{plug}).
-    _dialer = None
 
     def __init__(self, node, sockets, limits=None):
         """
@@ -96,62 +101,75 @@ class UdpPunching(TrackerAsks, PunchEnds, FollowUps, Service, NodeObserver):
             punch counts in.
         """
         self.node = node
-        self.sockets = sockets
-        #: The tracker's goes that came before their links.
-        self.earlyGoes = EarlyGoes(node.clock, self._take)
-        self.limits = limits
-        self.budget = ProbeBudget(node.clock)
+        clock, links, dialer, log = node.clock, node.links, node.dialer, self.log
+        self._clock = clock
+        self._links = links
+        self._whereabouts = node.whereabouts
+        self._dialer = dialer
+        self.budget = ProbeBudget(clock)
         #: The sockets the punches hold beyond the node's own.
         self.opened = PunchSockets()
-        self.check = MappingCheck(node.clock, self._unchecked, self._freshen)
-        #: The requests the tracker has not answered yet.
-        self.requests = TrackerRequests()
+        self.table = RunTable()
         #: The punches wanted of the tracker, and its refusals asked again.
-        self._wanted = WantedPunches(node.clock, self._ask)
-        #: peer id -> its L{Run} (under way, or met).
-        self._runs = {}
+        wanted = WantedPunches(clock, self.ask)
         #: The punches refused by this side's bounds, or missed, asked
         #: again when they may.
-        self.retries = PunchRetries(node.clock, self.budget, node.links, self._runs,
-                                    self._wanted, self._ask)
+        self.retries = PunchRetries(clock, self.budget, links, self.table, wanted,
+                                    self.ask)
+        self.followUps = FollowUps(links, self._whereabouts, self.table, wanted,
+                                   self.retries, dialer, self.ask, log)
+        self.check = MappingCheck(clock, self._unchecked, self.freshen)
+        self.earlyGoes = EarlyGoes(clock, self.take)
+        self.tracker = TrackerAsks(node.membership, self.check, self.earlyGoes, sockets,
+                                   self.table, wanted, links, self.followUps, dialer,
+                                   self.take, log)
         #: The peers whose punch got nothing back: this node's mapping is
         #: kept fresh at the tracker for their sides' asks again.
-        self.keptFresh = KeptFresh(node.clock, self._freshen, self.retries.mayPunch)
-        #: punch nonce -> its L{Run}.
-        self._byNonce = {}
+        self.keptFresh = KeptFresh(clock, self.freshen, self.retries.mayPunch)
+        self.punches = Runs(clock, self.table, sockets, self.opened, self.budget, limits,
+                            self.retries, self.keptFresh, self._whereabouts.book,
+                            links, dialer, node.overlay, self.followUps, log)
         #: Whether the tracker's address check told this node what its
         #: router does (until then its TCP punches wait: L{linkAdded}).
         self._routerKnown = False
-        #: The peers whose punch was wanted at once, before that check
-        #: (L{linkAdded}): asked, they hold a relayed download (L{runs}).
-        self._early = set()
-        #: Of those, the peers whose TCP punch failed while their early one
-        #: ran or was asked (L{punchEnded}): followed up if it fails.
-        self._followed = set()
-        #: The peers a met punch's QUIC link is dialled to by this side,
-        #: that dial not failed (L{runs}).
-        self._linking = set()
-
-    def changed(self, peer_id=None):
-        """A punch with peer_id (None: anyone) may have started or ended
-        (L{runs} may say otherwise now): the dialer's news tells whoever
-        listens (L{twisted_bazaar.reach.punchnews})."""
-        if self._dialer is not None:
-            self._dialer.punchChanged(peer_id)
 
     def plug(self):
         """Observe the node's events; its dialer waits for these punches."""
-        dialer = self._dialer = self.node.dialer
         self.node.addObserver(self)
-        dialer.punchOverUdpWith(self)
+        self._dialer.punchOverUdpWith(self)
+
+    def ask(self, peer_id):
+        """Ask the tracker for the punch wanted with peer_id
+        (L{TrackerAsks.ask})."""
+        self.tracker.ask(peer_id)
+
+    def freshen(self):
+        """L{TrackerAsks.freshen}."""
+        return self.tracker.freshen()
+
+    def _unchecked(self):
+        """The check had no answer: the punches waiting for it are given
+        up."""
+        self.followUps.giveUpAll(f"the tracker did not answer its check within "
+                                 f"{CHECK_TIMEOUT:g} s")
+
+    # -- what the dialer asks ------------------------------------------------------------
+
+    def waitsFor(self, peer_id):
+        """L{FollowUps.waitsFor}."""
+        return self.followUps.waitsFor(peer_id)
+
+    def runs(self, peer_id):
+        """L{FollowUps.holds}."""
+        return self.followUps.holds(peer_id)
 
     # -- the tracker's go -------------------------------------------------------------
 
-    def _take(self, go):
+    def take(self, go):
         """Run this side of the punch go starts, or say why not."""
         peer_id = go.id
-        shared = self.node.links.get(peer_id)
-        why = (_RUNS if peer_id in self._runs
+        shared = self._links.get(peer_id)
+        why = (_RUNS if peer_id in self.table
                else _NO_LINK if shared is None or not isRelayed(shared) else None)
         if why is not None:
             # Said, as each other end of a punch is: a go this side drops
@@ -160,13 +178,12 @@ class UdpPunching(TrackerAsks, PunchEnds, FollowUps, Service, NodeObserver):
             self.log.info("the tracker's go for a UDP punch with node {peer} "
                           "is not taken: {why}", peer=shortId(peer_id), why=why)
             return
-        run = Run(peer_id, shared, not shared.inbound, go.nonce,
-                   self.node.clock.seconds())
+        run = Run(peer_id, shared, not shared.inbound, go.nonce, self._clock.seconds())
         plan, why = planFor(go, relayedFrom(shared), self.check,
-                            self.node.whereabouts.directPath(peer_id), self.node.rng,
+                            self._whereabouts.directPath(peer_id), self.node.rng,
                             self.retries.patient(peer_id))
         if plan is None:
-            self._failed(why, run)
+            self.punches.failed(why, run)
             return
         why = self.opened.whyNot(run, addressGroup(plan.host), max(0, plan.sockets - 1))
         if why:
@@ -174,129 +191,86 @@ class UdpPunching(TrackerAsks, PunchEnds, FollowUps, Service, NodeObserver):
             # (a patient one longer: it is asked again then).  The other
             # side's probes meet silence: both sides' next punch is patient.
             self.retries.silent(peer_id)
-            self._failed(self.retries.saying(why, peer_id, plan, udppunch.TIMEOUT), run)
+            self.punches.failed(self.retries.saying(why, peer_id, plan, udppunch.TIMEOUT), run)
             return
         self.log.debug("the tracker's go {nonce} for a UDP punch with node {peer} "
                        "taken: {strategy}, {probes} probes from {sockets} sockets",
                        nonce=go.nonce, peer=shortId(peer_id), strategy=plan.strategy,
                        probes=len(plan.probes), sockets=plan.sockets)
-        self._runs[peer_id] = run
-        self._byNonce[go.nonce] = run
-        run.endpoints = [self.sockets.main]
-        run.punch = udppunch.UdpPunch(
-            self.node.clock, plan, go.nonce,
-            lambda socket, host, port, data, ttl=0: write(run.endpoints[socket], data,
-                                                          host, port, ttl),
-            self.budget, self.limits, shared.key)
-        # Started (its probes go from the next reactor turn on) before its
-        # sockets open: a punch the budgets refuse opens none.
-        started = run.punch.start()
-        started.addCallbacks(self._met, self._punchFailed, (run,), None, (run,))
-        if self._runs.get(peer_id) is run:
-            run.why = self._open(run, plan.sockets)
-            if run.why:
-                started.cancel()
-        self.changed(peer_id)
-
-    def _open(self, run, count):
-        """Give run ``count`` sockets, the node's own first: "" or why not."""
-        try:
-            while len(run.endpoints) < count:
-                endpoint = self.sockets.open()
-                run.endpoints.append(endpoint)
-        except OSError as e:
-            run.closeExtra(self.sockets, self.opened, None)
-            return f"cannot open {count} UDP sockets: {e.strerror or e}"
-        run.charge(self.sockets, self.opened)
-        return ""
-
-    # -- datagrams ---------------------------------------------------------------------
+        self.punches.start(run, plan, shared.key)
 
     def foreignDatagram(self, endpoint, data, addr):
         """A datagram too short for QUIC came to one of the node's QUIC
         sockets (their owner tells: L{QuicService
         <twisted_bazaar.daemon.quic.QuicService>}): to the punch whose
-        nonce it carries, if any."""
-        parsed = udppunch.parse(data)
-        run = None if parsed is None else self._byNonce.get(parsed[1])
-        if run is None or endpoint is None or endpoint not in run.endpoints:
-            return
-        run.punch.datagramReceived(run.endpoints.index(endpoint), addr[0], addr[1], data)
+        nonce it carries, if any (L{Runs.datagram})."""
+        self.punches.datagram(endpoint, data, addr)
 
-    # -- what waits ---------------------------------------------------------------------
+    # -- the tracker ------------------------------------------------------------------
 
-    def _giveUp(self, peer_id, why):
-        """No punch is wanted with peer_id now (its link stays on the relay,
-        ``why`` said if not None; or the QUIC link replaced it): whoever
-        waits for it goes on."""
-        self._early.discard(peer_id)
-        link = self._wanted.drop(peer_id)
-        if link is None:
-            self.changed(peer_id)
-            return
-        if why is not None:
-            link.peerLine(LogLevel.info, NONE, self.log, why=why)
-        self._dialer.release(peer_id)
-        self.changed(peer_id)
+    def trackerRegistered(self):
+        self.tracker.registered()
+
+    def reachChanged(self, reach, local_port):
+        """The tracker dialled this node: a check of its UDP mapping lets
+        the tracker name its QUIC port to peers (docs/protocol.md, "Over
+        UDP", "What a node does")."""
+        self._routerKnown = True
+        if reach.state == PUBLIC and self.node.udpPort:
+            self.freshen()
+
+    def trackerLost(self):
+        self.tracker.lost()
 
     # -- links --------------------------------------------------------------------------
+
+    def punchEnded(self, link, host, why):
+        """L{FollowUps.punchEnded}."""
+        self.followUps.punchEnded(link, host, why)
 
     def linkAdded(self, peer_id):
         """A relayed link: this node's mapping is checked now if stale (on
         both sides: the tracker needs both for a punch); one this node
         opened before the tracker's address check told it what its router
         does is punched over UDP at once; the tracker's go that came
-        before it (L{EarlyGoes}) is taken now.  A punched path lingering
-        for a link has one."""
-        link = self.node.links.get(peer_id)
-        run = self._runs.get(peer_id)
-        if run is not None and run.linger is not None and run.linger.active():
-            run.linger.cancel()
+        before it (L{EarlyGoes
+        <twisted_bazaar.reach.punch.udp.earlygo.EarlyGoes>}) is taken now.
+        A punched path lingering for a link has one."""
+        link = self._links.get(peer_id)
+        self.punches.linkCame(peer_id)
         go = self.earlyGoes.take(peer_id)
         relayed = link is not None and isRelayed(link)
         if relayed:
-            self._freshen()
+            self.freshen()
             # A punch's go then finds in the book whether this node
             # reaches the peer directly.
-            self.node.whereabouts.learnWhere(peer_id, namedGroupOf(link) or groupOf(link))
+            self._whereabouts.learnWhere(peer_id, namedGroupOf(link) or groupOf(link))
         if go is not None:
-            self._take(go)
+            self.take(go)
         if relayed and not link.inbound and not self._routerKnown:
             # Its TCP punch waits for that check (at home, the tracker's
             # dial of it times out after 5 s), and the file bought
             # meanwhile would come through the relay.
-            self._early.add(peer_id)
-            self._want(peer_id, link)
+            self.followUps.wantEarly(peer_id, link)
 
     def linkReplaced(self, peer_id):
         """The QUIC link took the relayed one's place: whoever waited goes on."""
-        link = self.node.links.get(peer_id)
+        link = self._links.get(peer_id)
         if link is not None and not isRelayed(link):
-            self._giveUp(peer_id, None)
+            self.followUps.giveUp(peer_id, None)
 
     def linkRemoved(self, peer_id):
-        """No link to peer_id: a punch under way runs on to its end (met,
-        or missed within its
-        L{TIMEOUT <twisted_bazaar.reach.punch.udp.plan.TIMEOUT>} s, its probes
-        counted already), since the other side's runs on too; a punched
-        path is kept L{LINGER} seconds for a link to come (over it, most
-        often).  Two nodes that linked each other at once may each keep
-        the other's link, and close the one this side's punch was taken
-        on: ended here, silently, its side sent one round of probes, the
-        other's missed, and a `bazaar buy` came through the relay whole
-        (natbed, issue 85: 268 s)."""
-        self._giveUp(peer_id, None)
-        self._followed.discard(peer_id)
+        """No link to peer_id: a punch under way runs on to its end, a
+        punched path kept L{LINGER} seconds for a link to come
+        (L{Runs.linkGone}).  Two nodes that linked each other at once may
+        each keep the other's link, and close the one this side's punch
+        was taken on: ended here, silently, its side sent one round of
+        probes, the other's missed, and a `bazaar buy` came through the
+        relay whole (natbed, issue 85: 268 s)."""
+        self.followUps.linkGone(peer_id)
         self.retries.cancel(peer_id)
         self.keptFresh.done(peer_id)
-        run = self._runs.get(peer_id)
-        if run is None:
-            return
-        if run.path is None:
-            self.log.debug("the link a UDP punch with node {peer} was taken on closed: "
-                           "the punch runs on", peer=shortId(peer_id))
-        elif run.linger is None or not run.linger.active():
-            run.linger = self.node.clock.callLater(LINGER, self._lingered, run)
+        self.punches.linkGone(peer_id)
 
     def stopService(self):
         super().stopService()
@@ -304,12 +278,8 @@ class UdpPunching(TrackerAsks, PunchEnds, FollowUps, Service, NodeObserver):
 
     def nodeStopping(self):
         self.earlyGoes.stop()
-        self._followed.clear()
+        self.tracker.stop()
         self.retries.stop()
         self.keptFresh.stop()
-        self.check.answered()
-        for peer_id in self._wanted.peers():
-            self._giveUp(peer_id, None)
-        for run in list(self._runs.values()):
-            self._end(run)
-        self.requests.lost()
+        self.followUps.stop()
+        self.punches.stop()

@@ -1,5 +1,5 @@
 """
-Tests for L{twisted_bazaar.reach.punch.udp.ends}: how a punch ends, met
+Tests for L{twisted_bazaar.reach.punch.udp.runs}: how a punch ends, met
 (which side dials the QUIC link over the path), with its link closed
 under it, or its path lost, between two nodes in memory
 (L{tests.reach.punch.helpers}).
@@ -9,7 +9,7 @@ from twisted.internet.address import IPv4Address
 from twisted.logger import capturedLogs
 
 from twisted_bazaar.transports.path import Path, SEEN, UDP
-from twisted_bazaar.reach.punch.udp.ends import LINGER
+from twisted_bazaar.reach.punch.udp.runs import LINGER
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.testing.capabilities import overQuic, relayed
 from twisted_bazaar.testing.udpnat import RANDOM
@@ -76,7 +76,7 @@ class CrossedTests(UdpPunchingTestCase):
         self.assertEqual(len(self.b.node.whereabouts.book.pathsOf(self.alice.id, UDP)), 1)
         self.clock.advance(LINGER)
         self.assertEqual(list(self.b.node.whereabouts.book.pathsOf(self.alice.id, UDP)), [])
-        self.assertEqual(self.b.punching._runs, {})
+        self.assertEqual(len(self.b.punching.table), 0)
         self.assertEqual(len(self.b.sockets.closed), HARD_SOCKETS - 1)
         for side in (self.a, self.b):
             side.punching.nodeStopping()
