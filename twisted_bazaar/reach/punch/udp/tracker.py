@@ -3,7 +3,8 @@ A node's exchange with its tracker for UDP punches (L{TrackerAsks}, a
 part of L{twisted_bazaar.reach.punch.udp.service.UdpPunching}): its
 ``udpcheck`` and the two probe datagrams it sends for one, the
 ``udpreach`` that tells its mapping (L{MappingCheck
-<twisted_bazaar.reach.punch.udp.mapping.MappingCheck>}), its ``udppunch`` asks once that mapping is fresh, the tracker's
+<twisted_bazaar.reach.punch.udp.mapping.MappingCheck>}), its
+``udppunch`` asks once that mapping is fresh, the tracker's
 ``udppunchgo`` (kept a moment for a link not yet come:
 L{twisted_bazaar.reach.punch.udp.earlygo}), and its ``error{noudp}``,
 which answers the oldest request not yet answered
