@@ -29,7 +29,7 @@ from twisted_bazaar.base.options import PluginOption
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.schemes.interfaces import IInProcess, ITopologyProvider
-from twisted_bazaar.reach.punch.messages import PunchConnect
+from twisted_bazaar.reach.punch.tcp.messages import PunchConnect
 
 
 def _node():

@@ -36,7 +36,7 @@ from twisted_bazaar.net.opening import NotConnected, Unreachable
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
 from twisted_bazaar.transports.path import DIRECT, LAN, NAMED, Path
 from twisted_bazaar.transports.table import Transports
-from twisted_bazaar.reach.punch.tcp import PunchFailed
+from twisted_bazaar.reach.punch.tcp.exchange import PunchFailed
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.testing.linking import linkAt
 

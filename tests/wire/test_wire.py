@@ -31,8 +31,8 @@ from twisted_bazaar.schemes.index.messages import (
 )
 from tests.records import PLAIN, PLAIN_WIRE, records
 from tests.schemes.chord.test_messages import CHORD_STRATEGIES, CHORD_WIRE_FORMS
-from tests.reach.punch.test_messages import PUNCH_STRATEGIES, PUNCH_WIRE_FORMS
-from tests.reach.punch.test_udpmessages import UDP_STRATEGIES, UDP_WIRE_FORMS
+from tests.reach.punch.tcp.test_messages import PUNCH_STRATEGIES, PUNCH_WIRE_FORMS
+from tests.wire.test_udpreach import UDP_STRATEGIES, UDP_WIRE_FORMS
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
 from twisted_bazaar.transports.relay.messages import (
     RelayAccept,

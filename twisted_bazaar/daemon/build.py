@@ -22,7 +22,7 @@ from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.core.node import Node
 from twisted_bazaar.reach.reachable.offering import RelayOffering
 from twisted_bazaar.reach.reachable.portmapping import PortMappingService
-from twisted_bazaar.reach.punch.tcpservice import Punching
+from twisted_bazaar.reach.punch.tcp.service import Punching
 from twisted_bazaar.reach.reachable.reserving import ReservationService
 from twisted_bazaar.transports.relay.relay import Relay
 from twisted_bazaar.base.options import optionDefaults

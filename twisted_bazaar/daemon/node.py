@@ -234,7 +234,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
     Build a node (L{buildNode}) on an opened state and the service that
     runs it, every connection sealed by one channel key (the node's key,
     proven in each handshake: protocol.md §2.1), and hole punching over
-    its relayed links (L{twisted_bazaar.reach.punch.tcpservice.Punching}).
+    its relayed links (L{twisted_bazaar.reach.punch.tcp.service.Punching}).
 
     @param scheme: (plugin, settings) of the discovery scheme.
     @param roles: (plugin, settings) of each role.

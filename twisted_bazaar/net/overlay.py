@@ -438,7 +438,7 @@ class Overlay:
         A link for a connection punched to the peer of ``shared`` (a
         relayed link), of its direction and purpose, so that the duplicate
         rule keeps it in place of ``shared`` once its handshake is done
-        (L{twisted_bazaar.reach.punch.tcp}).  The connection's channel
+        (L{twisted_bazaar.reach.punch.tcp.exchange}).  The connection's channel
         proves the peer's key before anything is said on it: an opener's
         link needs no dialled id to check.
         """

@@ -36,7 +36,7 @@ others are cancelled.  A connection's key is checked by its channel
 (L{Peer.key}); a link's by its handshake, which proves the id dialled.
 
 A link to a peer linked through a relay while a punch with it is under
-way (L{twisted_bazaar.reach.punch.tcpservice.Punching.waitsFor}) is handed over
+way (L{twisted_bazaar.reach.punch.tcp.service.Punching.waitsFor}) is handed over
 once the punched link is up, the punch failed, or L{PUNCH_WAIT} seconds
 passed, so that what its asker sends (a buy) goes on the direct link
 when there is one: the dialer owns that wait.
@@ -117,9 +117,9 @@ class Dialer:
     @ivar transports: the transports it dials through, found by kind
         (L{twisted_bazaar.transports.table.Transports}).
     @ivar punching: the node's hole punches
-        (L{twisted_bazaar.reach.punch.tcpservice.Punching}), or None.
+        (L{twisted_bazaar.reach.punch.tcp.service.Punching}), or None.
     @ivar udpPunching: its punches over UDP, which follow a TCP punch
-        that failed (L{twisted_bazaar.reach.punch.udpservice.UdpPunching}), or
+        that failed (L{twisted_bazaar.reach.punch.udp.service.UdpPunching}), or
         None.
     @ivar wait: seconds a link waits for its punch.
     @ivar ways: the ways to a peer (L{twisted_bazaar.reach.ways}), each
@@ -203,7 +203,7 @@ class Dialer:
 
     def punchOverUdpWith(self, udpPunching):
         """Have a relayed link also wait for its punch over UDP
-        (L{twisted_bazaar.reach.punch.udpservice.UdpPunching}), which
+        (L{twisted_bazaar.reach.punch.udp.service.UdpPunching}), which
         follows a TCP punch that failed: L{waitsFor}."""
         self.udpPunching = udpPunching
 

@@ -182,7 +182,7 @@ class Direct:
 class Punched:
     """A connection of the dialler's protocol punched to a peer at home,
     over the direct (punched) link held with it
-    (L{twisted_bazaar.reach.punch.tcpservice.Punching.transfer}); a link is never
+    (L{twisted_bazaar.reach.punch.tcp.service.Punching.transfer}); a link is never
     punched to first: a relayed link's punch replaces it (L{Relayed}).
     The relay waits while it runs: a punch that works keeps the file's
     bytes off it."""

@@ -58,7 +58,7 @@ TASTE = 16 * 1024
 #: should the news of its punch's end never come: a punch met 5 to 7 s
 #: after the relayed link came up (natbed), then the direct connection
 #: is dialled; one that fails says so at once or within its own 10 s
-#: (L{twisted_bazaar.reach.punch.udp.TIMEOUT}), round trips and the
+#: (L{twisted_bazaar.reach.punch.udp.plan.TIMEOUT}), round trips and the
 #: ask's slack between.  A miss asked again holds nothing.
 HOLD = 14.0
 #: Seconds after a punch with the seller started that it no longer holds
