@@ -1,11 +1,11 @@
 """
 The process of the live punch window test (tests/e2e/test_punch_window_live.py),
 run as ``python punchwindowpeer.py HOST WINDOW SECONDS``: a node's side of
-UDP punches (L{twisted_bazaar.reach.punch.udp.UdpPunch}) to HOST, where
+UDP punches (L{twisted_bazaar.reach.punch.udp.plan.UdpPunch}) to HOST, where
 nobody answers, in turn the hard side of a birthday plan (256 sockets,
 rounds at 0, 1, 2 and 4 s) and the easy side (1,024 probes over 1.5 s),
 on real UDP sockets and the reactor's clock, within the node's probe
-budget (L{twisted_bazaar.reach.punch.probebudget.ProbeBudget}) over a
+budget (L{twisted_bazaar.reach.punch.budgets.probes.ProbeBudget}) over a
 window of WINDOW seconds (the daemon's is 60: shorter, so that the test
 takes seconds).  Each punch refused is asked again when the budget says
 it would pass (L{ProbeBudget.wait}, as the node's retries ask), and a
@@ -19,9 +19,9 @@ import sys
 from twisted.internet import reactor
 from twisted.internet.protocol import DatagramProtocol
 
-from twisted_bazaar.reach.punch import udp as udppunch
-from twisted_bazaar.reach.punch.probebudget import ProbeBudget
-from twisted_bazaar.reach.punch.udprun import write
+from twisted_bazaar.reach.punch.udp import plan as udppunch
+from twisted_bazaar.reach.punch.budgets.probes import ProbeBudget
+from twisted_bazaar.reach.punch.udp.run import write
 
 
 #: The sockets of a hard side's punch (L{udppunch.plan}'s).

@@ -26,8 +26,8 @@ import tempfile
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from twisted_bazaar.reach.punch.probebudget import PROBES_HOST
-from twisted_bazaar.reach.punch.udp import BIRTHDAY_PROBES, KEEP_TTL
+from twisted_bazaar.reach.punch.budgets.probes import PROBES_HOST
+from twisted_bazaar.reach.punch.udp.plan import BIRTHDAY_PROBES, KEEP_TTL
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "punchwindowpeer.py")
 #: Where the probes go: a loopback address nobody listens at.

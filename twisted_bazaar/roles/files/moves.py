@@ -64,7 +64,7 @@ HOLD = 14.0
 #: Seconds after a punch with the seller started that it no longer holds
 #: the relayed connection unless it met (the direct connection is then
 #: dialled, held for up to L{HOLD}): a UDP punch's last round of probes
-#: goes 4 s in (L{twisted_bazaar.reach.punch.udp.ROUNDS}), a TCP punch's
+#: goes 4 s in (L{twisted_bazaar.reach.punch.udp.plan.ROUNDS}), a TCP punch's
 #: dial takes 5 s at most (L{twisted_bazaar.transports.tcp.fromport.
 #: DIAL_TIMEOUT}); what meets later is the rare straggler, while a punch
 #: that missed (the order of arrival at two routers on one segment,
