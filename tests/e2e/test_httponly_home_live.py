@@ -120,3 +120,51 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         print(f"\nhttp-only seller: item in {item:.1f} s, 16 MiB whole in {whole:.1f} s, "
               f"{dropped} packets dropped")
         self.stopCleanly()
+
+    def test_sellerThereHoldsAPublicNodesRelayOverWebSocket(self):
+        """A seller at the HTTP-only home, named a public node's relay (the
+        node's --ws-port serves it at /relay too, and the tracker's
+        relayAt names that port), holds its reservation there over
+        WebSocket, passes its probe, and accepts each circuit there the
+        same way: it sells an item and a file to a public buyer with
+        plain TCP defaults, through that relay, not the tracker's."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        self.wsListening(tracker, 80)
+        public = self.node("relay", self.public_host, "--ws-port", "443",
+                           "--relay-rate", "0")
+        public_id = nodeId(public, TIMEOUT)
+        self.wsListening(public, 443)
+        public.waitFor(r"this node is reachable from outside at "
+                       rf"{re.escape(self.public_host.address)}:\d+", TIMEOUT)
+        shared, content = self.shareFile("home-song.ogg", 2 * 2**20)
+        seller = self.market.start("seller", [
+            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
+            "--role", "seller", "--sell", "apple=2", "--share", shared],
+            wrapper=self.walled.wrapper)
+        seller_id = nodeId(seller, TIMEOUT)
+        waitSharing(seller, "home-song.ogg", TIMEOUT)
+        host = re.escape(self.public_host.address)
+        seller.waitFor(rf"reached node {wireId(public_id)}'s relay at {host}:\d+ over "
+                       rf"websocket at {host}:443", BOUND)
+        relay = seller.waitFor(rf"holds a reservation at the relay at (?P<relay>{host}:\d+):",
+                               BOUND)["relay"]
+        tracker.waitFor(rf"node {short(seller_id)} holds a reservation at node "
+                        rf"{short(public_id)}'s relay: introducing it through "
+                        rf"{re.escape(relay)}", TIMEOUT)
+        downloads = self.folder("downloads")
+        started = time.monotonic()
+        buyer = self.node("buyer", self.seller_host, "--role", "buyer", "--want", "apple",
+                          "--want", "home-song.ogg", "--downloads", downloads)
+        item, whole = self.appleThenFile(buyer, seller, seller_id, "home-song.ogg",
+                                         content, started)
+        seller.waitFor(rf"reachable through the relay at {re.escape(relay)}: a circuit "
+                       "through it opened", TIMEOUT)
+        self.assertEqual(seller.matches(r"a relayed circuit from .* did not open"), [])
+        # Its probe passed: it never left the relay.
+        self.assertEqual(seller.matches(r"no reservation at node"), [])
+        self.assertEqual(seller.matches(r"holds a reservation at the relay at "
+                                        rf"{re.escape(self.tracker_host.address)}"), [])
+        dropped = self.onlyHttpLeft()
+        print(f"\nhttp-only seller at a public node's relay: item in {item:.1f} s, "
+              f"2 MiB whole in {whole:.1f} s, {dropped} packets dropped")
+        self.stopCleanly()
