@@ -443,6 +443,7 @@ class RelayReservation:
         self._awaiting = False
         self._atTracker = False
         self.trackerRelay = None
+        self.circuits.stop()
         if hold is not None and hold.transport is not None:
             hold.transport.abortConnection()
         self.asked = False
