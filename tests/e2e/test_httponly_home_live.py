@@ -20,7 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from twisted_bazaar.testing.daemons import nodeId
+from twisted_bazaar.reach.reachable.reservation import UNOPENED_AFTER
+from twisted_bazaar.testing.daemons import LISTENING_EVENT, nodeId
 from twisted_bazaar.wire.ids import wireId
 from tests.e2e.helpers import short, waitBought, waitDownloaded, waitSharing, waitSold
 from tests.e2e.test_websocket_live import REACHED, TIMEOUT, HttpOnlyHomeCase
@@ -167,4 +168,68 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         dropped = self.onlyHttpLeft()
         print(f"\nhttp-only seller at a public node's relay: item in {item:.1f} s, "
               f"2 MiB whole in {whole:.1f} s, {dropped} packets dropped")
+        self.stopCleanly()
+
+    def test_sellerThereWhoseCircuitsCannotOpenSellsNoFile(self):
+        """A seller at the HTTP-only home that reaches its tracker over TCP
+        443 holds its reservation at the tracker's relay, whose own port
+        its firewall drops: no circuit announced there opens.  Asked for
+        a shared file then, it answers notyet and records no sale (its
+        ledger holds none), while its counted item still sells along the
+        offer's path through the public node it reaches over WebSocket."""
+        tracker = self.market.start("tracker", [
+            "bazaar-tracker", "--listen", "tcp:443"], wrapper=self.tracker_host.wrapper)
+        tracker.waitForEvent(LISTENING_EVENT, TIMEOUT, what="tracker", port=443)
+        at = f"tcp:{self.tracker_host.address}:443"
+        public = self.market.start("public", [
+            "bazaar-node", "--tracker", at, "--ws-port", "443", "--relay-reservations",
+            "0"], wrapper=self.public_host.wrapper)
+        public_id = nodeId(public, TIMEOUT)
+        self.wsListening(public, 443)
+        shared, _ = self.shareFile("home-film.bin", 2**20)
+        data = self.folder("seller-data")
+        seller = self.market.start("seller", [
+            "bazaar-node", "--tracker", at, "--role", "seller", "--sell", "apple=2",
+            "--share", shared, "--data-dir", data,
+            "--ws-peer", f"{wireId(public_id)}={self.public_host.address}:443"],
+            wrapper=self.walled.wrapper)
+        seller_id = nodeId(seller, TIMEOUT)
+        waitSharing(seller, "home-film.bin", TIMEOUT)
+        relay = seller.waitFor(r"holds a reservation at the relay at "
+                               rf"(?P<relay>{re.escape(self.tracker_host.address)}:\d+):",
+                               BOUND)["relay"]
+        # Circuits to it through that relay (each `bazaar node` of it from
+        # outside opens one) until it says none opens.
+        unopened = (rf"no circuit through the relay at {re.escape(relay)} opens \(this "
+                    r"node could not reach it for the 3 circuits announced there, none "
+                    r"opened\)")
+        bazaar = str(Path(sys.executable).with_name("bazaar"))
+        for _ in range(2 * UNOPENED_AFTER):
+            if seller.matches(unopened):
+                break
+            subprocess.run([*self.seller_host.wrapper, bazaar, "--tracker", at, "node",
+                            wireId(seller_id), "--timeout", str(TIMEOUT / 3)],
+                           capture_output=True, timeout=TIMEOUT)
+        seller.waitFor(unopened, TIMEOUT)
+        buyer = self.market.start("buyer", [
+            "bazaar-node", "--tracker", at, "--role", "buyer", "--want", "apple",
+            "--want", "home-film.bin", "--downloads", self.folder("downloads")],
+            wrapper=self.seller_host.wrapper)
+        buyer_id = nodeId(buyer, TIMEOUT)
+        waitBought(buyer, "apple", BOUND, seller=seller_id, n=1, q=1)
+        waitSold(seller, "apple", TIMEOUT, buyer=buyer_id, left=1)
+        buyer.waitFor(rf"seller {short(seller_id)} is unable to settle buy \d+ yet "
+                      r"\(home-film\.bin cannot be delivered from here now: no circuit "
+                      rf"through this node's relay at {re.escape(relay)} opens \(this "
+                      r"node could not reach it for the 3 circuits announced there, none "
+                      r"opened\); not sold\)", BOUND)
+        self.assertEqual(seller.matches(r"sold home-film\.bin"), [])
+        ledger = subprocess.run([str(Path(sys.executable).with_name("bazaar-ledger")),
+                                 "--json", data], capture_output=True, text=True,
+                                check=True, timeout=TIMEOUT)
+        held = json.loads(ledger.stdout)
+        self.assertEqual([sale["item"] for sale in held["sales"]], ["apple"], held)
+        self.assertEqual(held["copies"], {}, held)
+        dropped = self.onlyHttpLeft()
+        print(f"\nhttp-only seller, no circuit: file refused, {dropped} packets dropped")
         self.stopCleanly()
