@@ -14,6 +14,7 @@ the reason.
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -34,6 +35,43 @@ BOUND = 4 * TIMEOUT
 
 
 class HttpOnlyHomeTests(HttpOnlyHomeCase):
+
+    def bazaarThere(self, *args):
+        """``bazaar --json --tracker ws:TRACKER:80 ARGS``, run at the HTTP-only
+        home as a user would: its JSON, once it exited 0."""
+        done = subprocess.run(
+            [*self.walled.wrapper, str(Path(sys.executable).with_name("bazaar")), "--json",
+             "--tracker", f"ws:{self.tracker_host.address}:80", *args],
+            capture_output=True, text=True, timeout=BOUND)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        return json.loads(done.stdout)
+
+    def webViewThere(self, node_id):
+        """``bazaar web --tracker ws:TRACKER:80`` at the HTTP-only home, on a
+        Unix socket: the market it shows (``/api/market``) once it knows
+        node_id (it asked it), within BOUND seconds."""
+        path = os.path.join(self.market.cwd, "web.sock")
+        web = subprocess.Popen(
+            [*self.walled.wrapper, str(Path(sys.executable).with_name("bazaar")),
+             "--tracker", f"ws:{self.tracker_host.address}:80", "web", "--listen",
+             f"unix:{path}", "--poll", "0.5"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: web.poll() is None and web.kill())
+        deadline, market = time.monotonic() + BOUND, None
+        while time.monotonic() < deadline and web.poll() is None:
+            got = subprocess.run(["curl", "-s", "-m", "5", "--unix-socket", path,
+                                  "http://localhost/api/market"],
+                                 capture_output=True, text=True, timeout=30)
+            market = json.loads(got.stdout) if got.stdout.startswith("{") else None
+            if market and any(node["id"] == wireId(node_id) and node["known"]
+                              for node in market["nodes"]):
+                break
+            time.sleep(0.5)
+        web.terminate()
+        _, errors = web.communicate(timeout=TIMEOUT)
+        self.assertEqual(web.returncode, 0, errors)
+        self.assertIsNotNone(market, errors)
+        return market
 
     def appleThenFile(self, buyer, seller, seller_id, name, content, started):
         """The buyer buys an apple from the seller, then fetches name whole
@@ -69,6 +107,19 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
                                  host=re.escape(self.seller_host.address))
         purposes = {m["purpose"] for m in buyer.matches(reached)}
         self.assertEqual(purposes, {"overlay", "files"})
+        # From there, `bazaar status`, `bazaar node` and the web view see the
+        # seller: asked at the WebSocket port the tracker names for it.
+        # (The buyer, whose address the tracker could not check, is no
+        # member the tracker lists.)
+        listed = self.bazaarThere("status")
+        self.assertEqual([node["id"] for node in listed["nodes"]], [wireId(seller_id)])
+        state = self.bazaarThere("node", wireId(seller_id))
+        self.assertEqual(state["asked"], {"path": "websocket",
+                                          "at": f"{self.seller_host.address}:443"})
+        self.assertEqual(state["stock"], {"apple": 1})
+        market = self.webViewThere(seller_id)
+        [shown] = [node for node in market["nodes"] if node["id"] == wireId(seller_id)]
+        self.assertEqual((shown["known"], shown["stock"]), (True, {"apple": 1}))
         dropped = self.onlyHttpLeft()
         print(f"\nhttp-only buyer: item in {item:.1f} s, 16 MiB whole in {whole:.1f} s, "
               f"{dropped} packets dropped")
