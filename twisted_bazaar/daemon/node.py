@@ -260,7 +260,9 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         called with the channel key and the peer log before the node is
         built and giving what has the transport (C{transport}, handed to
         the node's dialer) and the service that runs it for the node,
-        once built (C{serve(node)}): a transport plugin's
+        once built (C{serve(node, relay)}, ``relay`` the factory of the
+        node's relay or None: it serves that relay on its port too): a
+        transport plugin's
         (L{twisted_bazaar.transports.plugin.ITransportPlugin.nodeTransport}).
     @return: (the L{NodeService}, the L{NodeParts}, the metrics or None).
     """
@@ -308,8 +310,11 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
     if quicService is not None:
         quicService.serve(node, parts.punching, onFailure)
         quicService.setServiceParent(service)
+    # Its relay served on each added transport's port too: a node at a home
+    # that lets only HTTP(S) out reaches it nowhere else.
+    relayFactory = None if parts.offering is None else parts.offering.relay.factory()
     for each in added:
-        each.serve(node).setServiceParent(service)
+        each.serve(node, relayFactory).setServiceParent(service)
     if relay is not None:
         endpoint, _, description = relay
         relayService(reactor, parts.offering, channel, endpoint, description,

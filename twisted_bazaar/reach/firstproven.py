@@ -27,10 +27,16 @@ from twisted_bazaar.reach.ways import RELAY_DELAY
 from twisted_bazaar.transports.path import DIRECT, LAN, RELAYED
 
 __all__ = ["DIRECT", "LAN", "RELAYED", "RELAY_DELAY", "PHRASES", "FirstProven", "Way",
-           "WayFailed"]
+           "WayFailed", "phrase"]
 
 #: How each kind of way reads in a sentence.
 PHRASES = {LAN: "over the LAN at", RELAYED: "through the relay at", DIRECT: "at"}
+
+
+def phrase(kind):
+    """How a way of kind reads in a sentence: one of a transport plugin's
+    kinds reads ``over KIND at``."""
+    return PHRASES.get(kind) or f"over {kind} at"
 
 
 class WayFailed(Exception):
@@ -59,11 +65,12 @@ class Way:
         self.dial = dial
 
     def __str__(self):
-        return f"{PHRASES[self.kind]} {self.where}"
+        return f"{phrase(self.kind)} {self.where}"
 
 
 def along(path, protocol, where, options=None):
-    """The L{Way} along path (of kind LAN, DIRECT or RELAYED), with the
+    """The L{Way} along path (of kind LAN, DIRECT, RELAYED, or a transport
+    plugin's), with the
     transport's options (a circuit's target), dialled by the race's
     transports: the peer's key is its owner's to check, on its
     ``thisisme``."""

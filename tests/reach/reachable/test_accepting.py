@@ -60,6 +60,22 @@ class CircuitAcceptingTests(PeerReservationCase):
         self.assertEqual((request.host, request.port), ("192.0.2.50", 7702))
         self.assertEqual(request.link.first, RelayAccept("tok"))
 
+    def test_dialsUnderWayGivenUpSayingNothing(self):
+        """Stopped (its reservation gone: the node stops), a dial to the
+        relay still under way is given up, says nothing, and counts as no
+        failure to reach the relay; the accept's place is free again."""
+        told = []
+        accepting = CircuitAccepting(self.node, failed=told.append)
+        accepting.accept(RelayIncoming("tok", "node", "6.6.6.6", 22), RELAY)
+        request = self.node.connector.requests[-1]
+        self.assertEqual(accepting.accepts.account.used, 1)
+        with capturedLogs() as events:
+            accepting.stop()
+        self.assertTrue(request.deferred.called)
+        self.assertEqual([formatEvent(event) for event in events], [])
+        self.assertEqual(told, [])
+        self.assertEqual(accepting.accepts.account.used, 0)
+
     def test_aPurposeTheNodeTakesNotIsDeclined(self):
         """A circuit for the file transfers of a node that shares none is
         declined: why, said in the log, and nothing opened."""

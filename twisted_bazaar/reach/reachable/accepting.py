@@ -15,6 +15,7 @@ bounds, never with how a reservation is kept.
 
 from twisted.internet.address import IPv4Address
 from twisted.logger import Logger, LogLevel
+from twisted.python.failure import Failure
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.capabilities import ISecureTransport
@@ -58,6 +59,8 @@ class CircuitAccepting:
         self.accepts = IncomingAccepts(node.clock) if accepts is None else accepts
         self.opened = opened
         self.failed = failed
+        #: The dials to a relay under way (L{stop} gives them up).
+        self._dials = set()
 
     def accept(self, message, relay, way=None, key=None):
         """The relay at ``relay`` (the one that holds the reservation it
@@ -106,7 +109,9 @@ class CircuitAccepting:
                          seen=message.host)
         path, options = ((Path(DIRECT, host, port, word=NAMED), None) if way is None
                          else (way, DialOptions(purpose=RELAY)))
-        d = node.dialer.dialPath(path, key, lambda: end, options)
+        dial = node.dialer.dialPath(path, key, lambda: end, options)
+        self._dials.add(dial)
+        d = dial.addBoth(self._settled, dial)
         d.addErrback(self._unreached, relay)
         d.addCallback(lambda _: end.opened)
         d.addCallbacks(self._opened, self._failed, callbackArgs=(relay,),
@@ -114,11 +119,29 @@ class CircuitAccepting:
         d.addBoth(lambda _: self.accepts.release(accept))
         return None
 
+    def stop(self):
+        """The reservation goes (the tracker connection, or the node,
+        stops): every dial to a relay under way is given up, and says
+        nothing (at a daemon's end, the reactor would fail each with a
+        connection error whose text is a traceback's)."""
+        dials, self._dials = self._dials, set()
+        for dial in dials:
+            dial.cancel()
+
+    def _settled(self, result, dial):
+        """A dial to a relay ended: as it ended, unless L{stop} gave it up."""
+        if dial in self._dials:
+            self._dials.discard(dial)
+            return result
+        return Failure(_GivenUp())
+
     def _opened(self, _, relay):
         if self.opened is not None:
             self.opened(relay)
 
     def _failed(self, reason, claimed, relay):
+        if reason.check(_GivenUp):
+            return
         host, _ = splitRelay(relay)
         self.node.overlay.peer_log.emit(
             self.log, LogLevel.info, addressGroup(host),
@@ -126,6 +149,10 @@ class CircuitAccepting:
             why=reason.getErrorMessage())
 
     def _unreached(self, reason, relay):
-        if self.failed is not None:
+        if self.failed is not None and not reason.check(_GivenUp):
             self.failed(relay)
         return reason
+
+
+class _GivenUp(Exception):
+    """A dial to a relay this node gave up (L{CircuitAccepting.stop})."""

@@ -23,7 +23,8 @@ from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import NAMED, RELAYED, Path
-from twisted_bazaar.transports.relay.messages import NODE
+from twisted_bazaar.transports.relay.messages import NODE, RELAY
+from twisted_bazaar.transports.relay.transport import openCircuit
 from twisted_bazaar.wire.core import splitRelay
 
 #: Seconds between two probes of the relay that holds the reservation,
@@ -57,19 +58,36 @@ class RelayProbe(Protocol):
     once, either way.  L{cancel} ends it with no word.
     """
 
-    def __init__(self, node, relay, done):
+    def __init__(self, node, relay, done, way=None):
+        """
+        @param way: the path the reservation is held by (a port of
+            another transport's that serves the relay: L{PeerHold.way
+            <twisted_bazaar.reach.reachable.reservation.PeerHold.way>}),
+            the relay dialled there; None: at ``relay``, its own port.
+        """
         self.node = node
         self.relay = relay
         self._done = done
+        dialer = node.dialer
+        connector = dialer.connector
         # A circuit to itself, through the node's dialer (by its relay
         # transport, as any dialler's), to its own key.
         #: Without a channel (an in-memory network's nodes), the circuit
         #: opening is the proof.
-        self._plain = node.dialer.connector.channel is None
-        self._d = node.dialer.dialPath(
-            Path(RELAYED, relay=relay, word=NAMED), None, lambda: self,
-            DialOptions(target=node.id, purpose=NODE,
-                        pin=_OwnKey(decode(node.identity.key), self._passed)))
+        self._plain = connector.channel is None
+        pin = _OwnKey(decode(node.identity.key), self._passed)
+        if way is None:
+            self._d = dialer.dialPath(Path(RELAYED, relay=relay, word=NAMED), None,
+                                      lambda: self,
+                                      DialOptions(target=node.id, purpose=NODE, pin=pin))
+        else:
+            # The relay's service where the reservation is held: what a
+            # dialler's circuit meets there, only the way to it differs.
+            self._d = openCircuit(
+                lambda host, port, end: dialer.dialPath(way, None, lambda: end,
+                                                        DialOptions(purpose=RELAY)),
+                relay, node.id, NODE, self, node.clock, connector.channel,
+                peerLog=connector.peerLog, pin=pin)
         self._d.addErrback(lambda reason: self._end(reason.getErrorMessage()))
 
     def connectionMade(self):
@@ -147,7 +165,7 @@ class RelayProbing:
         self._timer = None
         self._declined = False
         self._probe = RelayProbe(self.node, hold.named.relay,
-                                 lambda why: self._probed(hold, why))
+                                 lambda why: self._probed(hold, why), hold.way)
 
     def declined(self, relay):
         """This node declined a circuit the relay at ``relay`` announced
