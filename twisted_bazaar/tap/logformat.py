@@ -198,8 +198,9 @@ def _logFile(stdout):
 #: their classes here goes stale when one is added.  A UNIX port names
 #: its path, quoted as it starts (``ControlFactory starting on
 #: '/d/control.sock'``, the node's control socket, which the node says
-#: itself at debug) and bare as it closes.
-_PORT_LINES = re.compile(r"[A-Za-z_][\w.]* starting on (?:\d+|'.+'|\".+\")"
+#: itself at debug) and bare as it closes.  A prefix of words too: the
+#: port mapper's socket to the router is ``port mapping``.
+_PORT_LINES = re.compile(r"[A-Za-z_][\w. ]* starting on (?:\d+|'.+'|\".+\")"
                          r"|\((?:UDP|TCP) Port \d+ Closed\)"
                          r"|\(UNIX Port .+ Closed\)")
 
