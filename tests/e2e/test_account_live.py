@@ -65,18 +65,19 @@ def firstAnswer(sock):
         data += chunk
 
 
-def registerGroup(group, port, sockets):
-    """Register 256 keyless port-0 nodes (the most one group may hold)
-    from the /16 127.GROUP, one after the other, each socket kept open in
-    ``sockets``; the tracker's answers counted by kind (``(type, code)``,
-    None for a connection refused before its channel was up)."""
+def registerGroup(group, port, sockets, count=256, refused=ChannelBroken):
+    """Register ``count`` keyless port-0 nodes (by default 256, the most
+    one group may hold) from the /16 127.GROUP, one after the other, each
+    socket kept open in ``sockets``; the tracker's answers counted by kind
+    (``(type, code)``, None for a connection refused before its channel
+    was up: ``refused`` raised)."""
     answers = Counter()
-    for n in range(256):
+    for n in range(count):
         tcp = connectFrom(f"127.{group}.{n // 250}.{n % 250 + 1}", port)
         sockets.append(tcp)
         try:
             sock = open_channel(tcp)
-        except ChannelBroken:
+        except refused:
             answers[None] += 1
             continue
         sock.sendall(netstring(json.dumps(
@@ -84,6 +85,21 @@ def registerGroup(group, port, sockets):
         answer = firstAnswer(sock)
         answers[answer and (answer["type"], answer.get("code"))] += 1
     return answers
+
+
+def registerGroups(case, port, groups=4, **kwargs):
+    """L{registerGroup} for the /16s 127.1 to 127.GROUPS at once, each
+    from a thread of its own, as that many attackers would (one loop over
+    them all waited on the tracker's turn at each handshake: a minute at
+    load for 1,024); the sockets are closed when ``case`` ends.  The
+    answers of all the groups, counted by kind."""
+    held = {group: [] for group in range(1, groups + 1)}
+    for sockets in held.values():
+        case.addCleanup(closeAll, sockets)
+    with ThreadPoolExecutor(groups) as pool:
+        futures = [pool.submit(registerGroup, group, port, sockets, **kwargs)
+                   for group, sockets in held.items()]
+        return sum((future.result() for future in futures), Counter())
 
 
 def closeAll(sockets):
@@ -123,21 +139,12 @@ class AccountLiveTests(SynchronousTestCase):
         still registers.
         """
         # These clients answer no ping: a registration must not end for
-        # that while the loop (1,024 channel handshakes) runs.  Each group
-        # registers from a thread of its own, its nodes one after the
-        # other, as four attackers would: one loop over the 1,024 took a
-        # minute at load, each handshake waiting on the tracker's turn;
-        # no group opens more than one connection at a time, far below
-        # its connection rate and its pending connections.
+        # that while the 1,024 channel handshakes go on.  No group opens
+        # more than one connection at a time, far below its connection
+        # rate and its pending connections.
         tracker = self.startTracker("--ping-interval", "600")
         port = self.market.tracker_port
-        held = {group: [] for group in range(1, 5)}
-        for sockets in held.values():
-            self.addCleanup(closeAll, sockets)
-        with ThreadPoolExecutor(len(held)) as pool:
-            groups = [pool.submit(registerGroup, group, port, sockets)
-                      for group, sockets in held.items()]
-            answers = sum((group.result() for group in groups), Counter())
+        answers = registerGroups(self, port)
         node = self.market.startNode("node", "--role", "buyer", "--want", "apple")
         nodeId(node, TIMEOUT)
         registered = answers.get(("thisisyou", None), 0)
