@@ -858,6 +858,9 @@ class ClosedCircuitsTests(SynchronousTestCase):
         self.assertLessEqual(most, self.bound)
         self.assertEqual(self.bed.relay.circuits.used, 0)
         self.assertTrue(self.cycle(node_host="10.1.0.5"))
+        # Every connection still held is in an account: the stranger's
+        # oldest, evicted for the other group's, was aborted.
+        self.assertEqual(set(self.held()) - set(self.bed.relay.pending), set())
 
     def test_anUndrainedEndIsAbortedInTime(self):
         """One such end, alone: aborted DRAIN_TIMEOUT s after its close, not held
