@@ -28,6 +28,7 @@ from twisted_bazaar.net.link import (
 )
 from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar.tap import tracker as tap
+from twisted_bazaar.tap.exitstatus import ExitStatus
 from twisted_bazaar.transports.relay.limits import GROUP_CIRCUITS, PENDING as RELAY_PENDING
 from twisted_bazaar.transports.relay.messages import RelayConnect
 from twisted_bazaar.transports.relay.relay import RelayEnd
@@ -300,6 +301,17 @@ class RegisteredNodeTests(SynchronousTestCase):
                       "open-file limit (512) leaves no room for nodes", str(refused.exception))
         self.assertIn("ulimit -n", str(refused.exception))
         # Whatever the limit, each circuit's two descriptors are within it.
+        # A default that keeps few nodes is said as the tracker starts.
+        warned = []
+        self.patch(ExitStatus, "warn", lambda status, why: warned.append(why))
+        self.assertEqual(built(512), (1, 1))
+        self.assertEqual(warned, ["the open-file limit (512) leaves room for 1 node "
+                                  "registered at once, once the connections still to "
+                                  "register and the ports' openings are counted out: "
+                                  "raise it (ulimit -n) or give a lower --pending-limit"])
+        built(20000)
+        built(512, "--registered-limit", "5")
+        self.assertEqual(len(warned), 1)
         for files in (512, 700, 1024, 3000, 5000, 20000):
             registered, circuits = built(files, "--pending-limit", "16")
             self.assertGreaterEqual(circuits, 1)
