@@ -70,14 +70,18 @@ class WireWindowTests(SynchronousTestCase):
                  f"udp and dst host {HOST} and ip[8] != {KEEP_TTL}"],
                 stdout=stdout, stderr=subprocess.PIPE)
         self.addCleanup(lambda: tcpdump.poll() is None and tcpdump.kill())
-        said = b""
-        while not said.startswith(b"listening on"):
-            ready, _, _ = select.select([tcpdump.stderr], [], [], TIMEOUT)
+        # Read as it comes, not by lines: tcpdump's first two lines can
+        # come in one read, and a buffered readline() kept the second
+        # ("listening on ...") where select() never saw it (a full run).
+        said, fd = b"", tcpdump.stderr.fileno()
+        while b"listening on" not in said:
+            ready, _, _ = select.select([fd], [], [], TIMEOUT)
             if not ready:
                 self.fail(f"tcpdump did not start capturing within {TIMEOUT:g} s")
-            said = tcpdump.stderr.readline()
-            if not said:
+            more = os.read(fd, 4096)
+            if not more:
                 raise SkipTest(f"tcpdump cannot capture: exit {tcpdump.wait(TIMEOUT)}")
+            said += more
         return tcpdump, out
 
     def test_noWindowOfTheWireHoldsMoreThanTheBound(self):
