@@ -5,7 +5,9 @@ reads (a clock, the connector, the transports, the node's link table and
 its whereabouts), so a module of reach/ or transports/ that names a
 ``node`` (a name, or an attribute ``.node``) is one still reaching
 through it.  L{HOLDING} lists the modules that still do, each ended by
-issue 92's later steps; a module not listed that names one fails.
+issue 92's later steps; a module not listed that names one fails, and
+so does a listed one that no longer does (or is gone): the list only
+shrinks.
 """
 
 import ast
@@ -34,6 +36,18 @@ HOLDING = frozenset({
 })
 
 
+def naming():
+    """module (under twisted_bazaar/) -> the lines naming the node, of
+    every module of reach/ and transports/ that names it."""
+    found = {}
+    for top in ("reach", "transports"):
+        for path in sorted((PACKAGE / top).rglob("*.py")):
+            lines = namesNode(ast.parse(path.read_text(), str(path)))
+            if lines:
+                found[path.relative_to(PACKAGE).as_posix()] = lines
+    return found
+
+
 def namesNode(tree):
     """The lines of tree that name ``node`` (a name or an attribute)."""
     return sorted({n.lineno for n in ast.walk(tree)
@@ -43,15 +57,17 @@ def namesNode(tree):
 
 class HoldsNoNodeTests(SynchronousTestCase):
     def test_onlyTheListedNameTheNode(self):
-        found = {}
-        for top in ("reach", "transports"):
-            for path in sorted((PACKAGE / top).rglob("*.py")):
-                module = path.relative_to(PACKAGE).as_posix()
-                lines = namesNode(ast.parse(path.read_text(), str(path)))
-                if lines and module not in HOLDING:
-                    found[module] = lines
+        found = {module: lines for module, lines in naming().items()
+                 if module not in HOLDING}
         self.assertEqual(found, {}, "these modules name the node (lines): the dialer "
                                     "and its parts are given what they read instead")
+
+    def test_noStaleListing(self):
+        """Each listed module still names the node: one that no longer
+        does (or is gone) leaves the list."""
+        stale = sorted(HOLDING - set(naming()))
+        self.assertEqual(stale, [], "these listed modules no longer name the node: "
+                                    "take them off HOLDING")
 
     def test_aNodeNamedIsFound(self):
         """The check finds a name and an attribute, not a word in a string."""
