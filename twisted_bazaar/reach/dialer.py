@@ -23,7 +23,7 @@ L{twisted_bazaar.transports.table.Transports} it is built with, one a
 kind of path): the punches produce paths and ask it (L{Dialer.dialPath},
 with a transport's options: from a port, from the socket a UDP punch
 met on), and a client without a node (``bazaar node``, the web view's
-watcher) dials by L{twisted_bazaar.reach.firstproven}, on the same
+watcher) dials by L{twisted_bazaar.reach.race.FirstProven}, on the same
 race.  It ranks its ways that apply to the peer (its policy,
 L{twisted_bazaar.reach.ways}: over the LAN, direct, punched, relayed,
 over QUIC), each choosing a path and dialling it by the transport of
@@ -342,22 +342,20 @@ class Dialer:
         return reason
 
     def _race(self, ways, peer, purpose, protocol):
-        """Race ways (L{Race}), ranked by their delays; a connection of the
+        """Race ways (L{Race}, which ranks them by their delays); a connection of the
         caller's own that connects after another won is closed.  A link
         of a node without a key races nothing: its peer, proving nothing
         of it, keeps the newest of two links, which could be the loser."""
         def start(way):
             return lambda: way.attempt(self, peer, purpose, protocol)
 
-        # Of the ways of the same delay, one that holds the others back
-        # goes first (QUIC at a UDP path before TCP), then as listed.
-        ranked = sorted(
-            (Way(start(way), self.relayDelay if way.kind == RELAYED else way.delay,
-                 way.holds) for way in ways),
-            key=lambda way: (way.delay, not way.holds))
+        # The race ranks them (race.rank): by delay, of the same delay
+        # one that holds the others back first, then as listed.
         together = protocol is not None or self.keyed
-        return Race(self.clock, ranked, _lose if protocol is not None else _keep,
-                    together).run()
+        return Race(self.clock,
+                    [Way(start(way), self.relayDelay if way.kind == RELAYED else way.delay,
+                         way.holds) for way in ways],
+                    _lose if protocol is not None else _keep, together).run()
 
     def connect(self, peer, purpose, protocol, relay=None):
         """A dial at peer's address, or through ``relay``: a link of the
