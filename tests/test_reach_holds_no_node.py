@@ -23,7 +23,7 @@ PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 #: the whereabouts, the one place the dialer, the book and the host
 #: checks ask the node's tracker session, its reach and its clock; the
 #: punches, the reservation and relay services (issue 92 item 2's later
-#: steps; item 4 for reach/punch/).
+#: steps; item 4 for reach/punch/).  transports/ names none.
 HOLDING = frozenset({
     "reach/whereabouts.py",
     "reach/punch/tcpservice.py", "reach/punch/udpservice.py", "reach/punch/udpends.py",
@@ -32,7 +32,6 @@ HOLDING = frozenset({
     "reach/reachable/accepting.py", "reach/reachable/relayprobe.py",
     "reach/reachable/reserving.py", "reach/reachable/portmapping.py",
     "reach/reachable/offering.py",
-    "transports/relay/relay.py", "transports/websocket/service.py",
 })
 
 

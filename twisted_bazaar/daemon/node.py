@@ -26,6 +26,8 @@ from twisted_bazaar.daemon.services import (
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
+from twisted_bazaar.net.overlay import OverlayFactory
+from twisted_bazaar.net.transfers import NodeTransfers
 from twisted_bazaar.schemes.interfaces import IKeyTest
 from twisted_bazaar.store import StoreError, openStore
 from twisted_bazaar.store.lock import DataDirLock
@@ -260,7 +262,9 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         called with the channel key and the peer log before the node is
         built and giving what has the transport (C{transport}, handed to
         the node's dialer) and the service that runs it for the node,
-        once built (C{serve(node)}): a transport plugin's
+        once built (C{serve(book, links, transfers)}: the node's book of
+        paths, the factories of its links and of its transfers, not the
+        node): a transport plugin's
         (L{twisted_bazaar.transports.plugin.ITransportPlugin.nodeTransport}).
     @return: (the L{NodeService}, the L{NodeParts}, the metrics or None).
     """
@@ -309,7 +313,8 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         quicService.serve(node, parts.punching, onFailure)
         quicService.setServiceParent(service)
     for each in added:
-        each.serve(node).setServiceParent(service)
+        each.serve(node.whereabouts.book, OverlayFactory(node),
+                   NodeTransfers(node)).setServiceParent(service)
     if relay is not None:
         endpoint, _, description = relay
         relayService(reactor, parts.offering, channel, endpoint, description,
