@@ -22,7 +22,9 @@ The dialer is the only caller of the node's transports (the
 L{twisted_bazaar.transports.table.Transports} it is built with, one a
 kind of path): the punches produce paths and ask it (L{Dialer.dialPath},
 with a transport's options: from a port, from the socket a UDP punch
-met on), and a client without a node (``bazaar node``, the web view's
+met on); a reservation at a relay, the accepts of the circuits announced
+there and the relay probe name the relay and it picks the path, checked
+(L{Dialer.toRelay}); and a client without a node (``bazaar node``, the web view's
 watcher) dials by L{twisted_bazaar.reach.race.FirstProven}, on the same
 race.  It ranks its ways that apply to the peer (its policy,
 L{twisted_bazaar.reach.ways}: over the LAN, direct, punched, relayed,
@@ -62,8 +64,9 @@ from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.net.opening import NotConnected, Unreachable
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, Path
-from twisted_bazaar.transports.relay.messages import FILES
+from twisted_bazaar.transports.relay.messages import FILES, NODE, RELAY
 from twisted_bazaar.transports.table import overConnector
+from twisted_bazaar.wire.core import splitRelay
 from twisted_bazaar.wire.ids import shortId
 
 __all__ = ["Dialer", "Peer", "WAYS", "FILES", "PUNCH_DELAY", "PUNCH_WAIT", "RELAY_DELAY",
@@ -397,11 +400,43 @@ class Dialer:
         return vetting.reach(self.connector, self.whereabouts, peer, purpose, relay, True,
                              connectOwn)
 
+    def toRelay(self, relay, protocol, target=None, pin=None):
+        """
+        A connection of protocol's (a callable making it) at the relay at
+        ``relay`` (``HOST:PORT``, as the tracker named it), checked first
+        as every relay is (L{whyNotRelay}: a refusal fails it at once):
+        to the relay's own service, where the node reserves and accepts
+        the circuits announced to it, by the path the dialer picks, the
+        one the transport the node reaches its tracker by serves the
+        tracker's own relay at (L{Membership.trackerWay
+        <twisted_bazaar.core.membership.Membership.trackerWay>}: a node
+        whose network lets only HTTP(S) out reaches no other port), else
+        the relay's own port; or, given ``target`` (a node id), a circuit
+        through the relay to it, its inner channel checked by ``pin`` (the
+        relay probe's, to the node itself).
+
+        @return: a Deferred as L{ITransport.dial
+            <twisted_bazaar.transports.interface.ITransport.dial>} gives.
+        """
+        why = self.whyNotRelay(relay)
+        if why is not None:
+            return defer.fail(ConnectError(string=f"{relay}: {why}"))
+        transports = self.transports
+        if target is not None:
+            return transports.dial(Path(RELAYED, relay=relay, word=NAMED), None, protocol,
+                                   DialOptions(target=target, purpose=NODE, pin=pin))
+        tracker = self.whereabouts.tracker()
+        if tracker is not None and tracker.isTrackerRelay(relay):
+            way = tracker.trackerWay
+            if way is not None:
+                return transports.dial(way, None, protocol, DialOptions(purpose=RELAY))
+        host, port = splitRelay(relay)
+        return transports.dial(Path(DIRECT, host, port, word=NAMED), None, protocol)
+
     def dialPath(self, path, expectedKey, protocolFactory, options=None):
         """Dial one path the caller chose by the transport of its kind (a
-        node's hold at its relay and its accepts of the circuits announced
-        there, the relay probe's circuit to the node itself, a
-        super-peer's check of a leaf's address): a Deferred as
+        super-peer's check of a leaf's address, the punches' paths, the
+        LAN way's from any port): a Deferred as
         L{ITransport.dial
         <twisted_bazaar.transports.interface.ITransport.dial>} gives."""
         return self.transports.dial(path, expectedKey, protocolFactory, options)

@@ -20,10 +20,8 @@ from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.reach.reachable.incoming import IncomingAccepts
-from twisted_bazaar.transports.path import DIRECT, NAMED, Path
 from twisted_bazaar.transports.relay.circuit import CircuitEnd
-from twisted_bazaar.transports.interface import DialOptions
-from twisted_bazaar.transports.relay.messages import NODE, RELAY, RelayAccept
+from twisted_bazaar.transports.relay.messages import NODE, RelayAccept
 from twisted_bazaar.wire.core import splitRelay
 
 
@@ -51,14 +49,15 @@ class CircuitAccepting:
         self.opened = opened
         self.failed = failed
 
-    def accept(self, message, relay, way=None):
+    def accept(self, message, relay):
         """The relay at ``relay`` (the one that holds the reservation it
         came by) announces a circuit: accept it there, on a new
         connection, within the accepts in flight (L{accepts}), through the
-        node's dialer: by ``way`` (a L{Path} to the relay's service, as
-        the transport the reservation was kept over serves it: the port
-        of a transport plugin's the tracker was reached at), else at
-        ``relay``'s own port.  The
+        node's dialer, which picks the way to the relay's service
+        (L{Dialer.toRelay <twisted_bazaar.reach.dialer.Dialer.toRelay>}:
+        as the transport the reservation was kept over serves it, the
+        port of a transport plugin's the tracker was reached at, else
+        ``relay``'s own port).  The
         circuit's connection is charged to the relay's own address (its
         ``host`` is only what the relay says: a label, never a group to
         charge).  Why it was declined (said in the log), or None."""
@@ -92,9 +91,7 @@ class CircuitAccepting:
         accept = end
         end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer,
                          seen=message.host)
-        path, options = ((Path(DIRECT, host, port, word=NAMED), None) if way is None
-                         else (way, DialOptions(purpose=RELAY)))
-        d = node.dialer.dialPath(path, None, lambda: end, options)
+        d = node.dialer.toRelay(relay, lambda: end)
         d.addErrback(self._unreached, relay)
         d.addCallback(lambda _: end.opened)
         d.addCallbacks(self._opened, self._failed, callbackArgs=(relay,),

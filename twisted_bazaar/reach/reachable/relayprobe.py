@@ -21,9 +21,6 @@ from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.identity.keys import decode
-from twisted_bazaar.transports.interface import DialOptions
-from twisted_bazaar.transports.path import NAMED, RELAYED, Path
-from twisted_bazaar.transports.relay.messages import NODE
 from twisted_bazaar.wire.core import splitRelay
 
 #: Seconds between two probes of the relay that holds the reservation,
@@ -66,10 +63,8 @@ class RelayProbe(Protocol):
         #: Without a channel (an in-memory network's nodes), the circuit
         #: opening is the proof.
         self._plain = node.dialer.connector.channel is None
-        self._d = node.dialer.dialPath(
-            Path(RELAYED, relay=relay, word=NAMED), None, lambda: self,
-            DialOptions(target=node.id, purpose=NODE,
-                        pin=_OwnKey(decode(node.identity.key), self._passed)))
+        self._d = node.dialer.toRelay(
+            relay, lambda: self, node.id, _OwnKey(decode(node.identity.key), self._passed))
         self._d.addErrback(lambda reason: self._end(reason.getErrorMessage()))
 
     def connectionMade(self):

@@ -21,7 +21,6 @@ from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.net.handshake import PLAIN, channelKey
-from twisted_bazaar.transports.path import DIRECT, NAMED, Path
 from twisted_bazaar.reach.reachable.accepting import CircuitAccepting
 from twisted_bazaar.transports.relay.messages import (
     FRAME_LIMIT,
@@ -194,15 +193,13 @@ class RelayReservation:
                                "this node asked for none", message.relay)
             return
         self._awaiting = False
-        host, port = splitRelay(message.relay)
         hold = self._peer = PeerHold(self, message)
         why = self.node.dialer.whyNotRelay(message.relay)
         if why is not None:
             self.peerLost(hold, why, dialled=False)
             return
         # Through the node's dialer, as every dial of the node.
-        d = self._connecting = self.node.dialer.dialPath(
-            Path(DIRECT, host, port, word=NAMED), None, lambda: hold)
+        d = self._connecting = self.node.dialer.toRelay(message.relay, lambda: hold)
         d.addCallbacks(self._connected, self._notConnected, errbackArgs=(hold,))
 
     def _connected(self, _):
@@ -404,14 +401,14 @@ class RelayReservation:
         self._send = None
         self._setRelay(None)
 
-    def incoming(self, message, relay, way=None):
+    def incoming(self, message, relay):
         """The relay at ``relay`` (the one that holds the reservation it
-        came by) announces a circuit: accepted there (L{circuits}), dialled
-        by ``way`` if given (L{CircuitAccepting.accept}).  One
+        came by) announces a circuit: accepted there (L{circuits},
+        L{CircuitAccepting.accept}).  One
         declined while this node's probe of that relay is under way is
         noted: the probe's own circuit may have been it
         (L{RelayProbing.declined})."""
-        if self.circuits.accept(message, relay, way) is not None:
+        if self.circuits.accept(message, relay) is not None:
             self.probing.declined(relay)
 
 

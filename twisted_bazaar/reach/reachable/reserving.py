@@ -91,14 +91,14 @@ class ReservationService(Service, NodeObserver):
     def _incoming(self, link, message):
         """The tracker's relay announces a circuit: accepted there, if it
         holds this node's reservation, the way this node reaches its
-        tracker (L{Membership.trackerWay}: the reservation was kept over
-        that connection); refused as unexpected otherwise."""
+        tracker (the dialer picks L{Membership.trackerWay}: the reservation
+        was kept over that connection); refused as unexpected otherwise."""
         reservation = self.reservation
         membership = self.node.membership
         if reservation.trackerRelay is None:
             membership.unexpected(message)
             return
-        reservation.incoming(message, reservation.trackerRelay, membership.trackerWay)
+        reservation.incoming(message, reservation.trackerRelay)
 
     def _relayAt(self, link, message):
         self.reservation.at(message)
