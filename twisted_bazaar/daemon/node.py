@@ -14,7 +14,7 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.logger import Logger
 
 from twisted_bazaar.core.node import NodeConfig
-from twisted_bazaar.daemon.build import buildNode
+from twisted_bazaar.daemon.build import buildNode, serveTransport
 from twisted_bazaar.daemon.control import ControlService
 from twisted_bazaar.daemon.datamode import keptToItsOwner
 from twisted_bazaar.daemon.services import (
@@ -26,8 +26,6 @@ from twisted_bazaar.daemon.services import (
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
-from twisted_bazaar.net.overlay import OverlayFactory
-from twisted_bazaar.net.transfers import NodeTransfers
 from twisted_bazaar.schemes.interfaces import IKeyTest
 from twisted_bazaar.store import StoreError, openStore
 from twisted_bazaar.store.lock import DataDirLock
@@ -313,8 +311,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         quicService.serve(node, parts.punching, onFailure)
         quicService.setServiceParent(service)
     for each in added:
-        each.serve(node.whereabouts.book, OverlayFactory(node),
-                   NodeTransfers(node)).setServiceParent(service)
+        serveTransport(each, node).setServiceParent(service)
     if relay is not None:
         endpoint, _, description = relay
         relayService(reactor, parts.offering, channel, endpoint, description,
