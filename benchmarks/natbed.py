@@ -4,8 +4,8 @@ namespaces with real Linux routers, every daemon started with only the
 flags a user types, and the figures a user would see.
 
     python -m benchmarks.natbed [--tries 10] [--size 8] [--pairs hard-easy,...]
-                                [--buy-after-meet | --buy-alone] [--plain]
-                                [--logs DIR] [--json FILE]
+                                [--buy-after-meet | --buy-alone | --daemon-then-buy]
+                                [--plain] [--logs DIR] [--json FILE]
 
 The bed (L{twisted_bazaar.testing.netns}): on the public net a tracker
 (``bazaar-tracker``, its default flags: TCP 7700, its UDP check on 7700
@@ -61,6 +61,17 @@ L{LOOK} s from outside), to its end, the bytes the relays copied, and
 the whole file's rate as a multiple of the public node's relay rate
 (its default ``--relay-rate``, L{RELAY_RATE}).
 
+With ``--daemon-then-buy``, each try is issue 94's layout
+(L{attemptDaemonThenBuy}): the buyer's daemon wants ``hello.bin`` (1
+KiB the home seller shares beside ``home.bin``) with
+``--exit-when-done``, buys it over the relay, punches and exits; then
+``bazaar buy home.bin`` runs at once at the same home, a fresh node
+whose punch finds what the daemon's left at the seller (its budget for
+the home's one public address, the routers' entries).  It reports
+whether that buy's node met the seller over UDP and the seconds from
+its start to that line (its node's log), the seconds to the file's
+first byte and to its end, and the bytes the relays copied during it.
+
 It needs root, ``ip`` and ``iptables``; without them it says why and
 exits 1, as it does when a try could not run to its end (a daemon that
 did not start, a file that did not come: its row says which).
@@ -108,6 +119,9 @@ GOAL_BUY = 20.0
 #: within this many seconds, and the whole file at this multiple of the
 #: public relay's rate at least.
 GOAL_FIRST_BYTE = 3.0
+#: Issue 94's goal for a `bazaar buy` after a daemon at its home: the file
+#: ends within GOAL_BUY s with at most this many bytes through any relay.
+GOAL_RELAYED_94 = 16 * 1024 * 1024
 GOAL_TIMES_RELAY = 5.0
 #: The public node's relay rate, bytes a second (its default).
 RELAY_RATE = NODE_RATE
@@ -475,6 +489,67 @@ def attemptBuyAlone(bed, pair, index, size, logs):
     return result
 
 
+def attemptDaemonThenBuy(bed, pair, index, size, logs):
+    """One try of pair (SELLER-BUYER) in issue 94's layout (the module's
+    docstring): a dict of what was seen, ``met``, ``seconds`` and
+    ``strategy`` those of the `bazaar buy`'s node, ``daemon_met`` the
+    seconds from the daemon's start to its meeting over UDP with the
+    seller before it exited, or None."""
+    result = {"pair": pair, "try": index + 1, "size": size, "then_buy": True,
+              "met": False, "seconds": None, "strategy": None, "daemon_met": None,
+              "buy": None, "datagrams": None, "error": None}
+    stem = f"{pair}-{index + 1}-then-buy"
+    with _trying(bed, pair, result, logs, stem) as (market, folder, seller_at, buyer_at):
+        shared = _share(folder, "hello.bin", 1024)
+        with open(os.path.join(shared, "home.bin"), "wb") as f:
+            f.write(os.urandom(size))
+        public_port, seller_id = _market(market, bed, folder, seller_at, shared)
+        downloads = os.path.join(folder, "downloads")
+        os.makedirs(downloads)
+        started = time.time()
+        buyer = _node(market, bed, "buyer", bed.homes[buyer_at].host, folder,
+                      "--role", "buyer", "--want", "hello.bin", "--downloads", downloads,
+                      "--exit-when-done")
+        buyer.waitFor(r"downloaded hello\.bin into", STEP)
+        buyer.finish(STEP)
+        met = _when(buyer, MET.format(peer=shortId(seller_id)))
+        result["daemon_met"] = None if met is None else round(met - started, 2)
+        before = _relayed(bed, public_port, folder)
+        began = time.time()
+        seconds, status, said, first = _bazaarBuy(bed, buyer_at, folder, size, logs, stem)
+        done = _relayed(bed, public_port, folder)
+        met = metIn(os.path.join(logs or folder, f"{stem}-bazaar-buy.log"), seller_id, began)
+        if met is not None:
+            result.update(met=True, strategy=met[0], seconds=met[1])
+        result["buy"] = {"seconds": seconds, "status": status, "said": said,
+                         "first_byte_s": first, "relayed": _since(done, before)}
+        if status != 0:
+            result["error"] = f"bazaar buy exited {status}: {' '.join(said)}"
+    return result
+
+
+def metIn(path, seller_id, began):
+    """(strategy, seconds from ``began``, a time.time()) of the first line
+    of the node log at path (a `bazaar buy`'s, L{LOGGED_BAZAAR}: each line
+    begins with its local time of day) saying it met seller_id over UDP,
+    or None."""
+    met = re.compile(r"^(\d\d):(\d\d):(\d\d(?:\.\d+)?) .*"
+                     + MET.format(peer=shortId(seller_id)))
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    start = time.localtime(began)
+    day = start.tm_hour * 3600 + start.tm_min * 60 + start.tm_sec + began % 1
+    for line in lines:
+        found = met.search(line)
+        if found:
+            at = int(found[1]) * 3600 + int(found[2]) * 60 + float(found[3])
+            return found["strategy"], round((at - day) % 86400, 2)
+    return None
+
+
 def _met(each):
     """The cells every row starts with: the try, the pair, whether it met
     over UDP (late past the goal's seconds; the try stopped, and why),
@@ -591,6 +666,46 @@ def aloneSummary(results):
     return "\n".join(lines)
 
 
+def thenBuyTable(results):
+    """The results of L{attemptDaemonThenBuy} as a Markdown table."""
+    rows = ["| try | pair (seller-buyer) | `bazaar buy` met over UDP | seconds to the path | "
+            "strategy | the daemon met (s from its start) | `bazaar buy`: s to the first byte, s to the end, "
+            "exit, bytes through relays | UDP datagrams out of the seller's home, the "
+            "buyer's |",
+            "|---|---|---|---|---|---|---|---|"]
+    for each in results:
+        buy = each["buy"]
+        daemon = "no" if each["daemon_met"] is None else f"yes ({each['daemon_met']} s)"
+        rows.append(_met(each) + f"{daemon} | "
+                    + ("" if buy is None else
+                       f"{'' if buy['first_byte_s'] is None else buy['first_byte_s']}, "
+                       f"{buy['seconds']}, {buy['status']}, {_bytes(buy['relayed'])}")
+                    + " | " + _datagrams(each))
+    return "\n".join(rows)
+
+
+def thenBuySummary(results):
+    """One line a pair for issue 94's goal: `bazaar buy`s met over UDP
+    within MET_WITHIN s of their start; ended within GOAL_BUY s with at
+    most GOAL_RELAYED_94 through relays; first byte within
+    GOAL_FIRST_BYTE s."""
+    lines = []
+    for pair in dict.fromkeys(each["pair"] for each in results):
+        mine = [each for each in results if each["pair"] == pair]
+        within = sum(1 for each in mine if each["met"] and each["seconds"] <= MET_WITHIN)
+        buys = [each["buy"] for each in mine if each["buy"] and each["buy"]["status"] == 0]
+        goal = sum(1 for buy in buys if buy["seconds"] <= GOAL_BUY
+                   and buy["relayed"] is not None and buy["relayed"] <= GOAL_RELAYED_94)
+        first = sum(1 for buy in buys if buy["first_byte_s"] is not None
+                    and buy["first_byte_s"] <= GOAL_FIRST_BYTE)
+        lines.append(f"{pair}: `bazaar buy` after the daemon met over UDP within "
+                     f"{MET_WITHIN:g} s in {within} of {len(mine)}, ended within "
+                     f"{GOAL_BUY:g} s with at most {GOAL_RELAYED_94 >> 20} MiB through "
+                     f"relays in {goal} of {len(mine)}, had its first byte within "
+                     f"{GOAL_FIRST_BYTE:g} s in {first} of {len(mine)}")
+    return "\n".join(lines)
+
+
 def summary(results):
     """One line a pair: tries met within the goal, of all."""
     lines = []
@@ -623,6 +738,10 @@ def _arguments(argv):
                        help="the second goal's order: `bazaar buy home.bin` at the "
                             "buyer's home, no daemon there; the seconds to the file's "
                             "first byte and its rate against the public relay's")
+    order.add_argument("--daemon-then-buy", action="store_true",
+                       help="issue 94's layout: the buyer's daemon buys hello.bin with "
+                            "--exit-when-done and exits, then `bazaar buy home.bin` at "
+                            "the same home at once")
     parser.add_argument("--plain", action="store_true",
                         help="routers with no firewall, only their MASQUERADE rule (issue "
                              "94's): what comes unasked reaches their own stack")
@@ -657,6 +776,7 @@ def main(argv=None):
     trying, tabled, summed = (
         (attemptAfterMeet, meetTable, meetSummary) if options.buy_after_meet
         else (attemptBuyAlone, aloneTable, aloneSummary) if options.buy_alone
+        else (attemptDaemonThenBuy, thenBuyTable, thenBuySummary) if options.daemon_then_buy
         else (attempt, table, summary))
     try:
         for pair in options.pairs:

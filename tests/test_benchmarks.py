@@ -608,6 +608,46 @@ class NatBedTests(SynchronousTestCase):
             "at most 64 KiB through relays in 1 of 2; `bazaar buy` with at most 64 KiB "
             "through relays in 1 of 2, ended within 20 s in 1 of 2"])
 
+    def test_thenBuyTableAndSummary(self):
+        """Issue 94's layout: a row a try, the `bazaar buy`'s meeting, the
+        daemon's, and the buy's first byte, end and relayed bytes; the
+        summary counts meetings within 15 s, buys ended within 20 s with
+        at most 16 MiB through relays, first bytes within 3 s."""
+        def then(index, met, seconds, first, took, relayed, daemon=1.9):
+            return dict(self.result("easy-hard", index, met, seconds), then_buy=True,
+                        daemon_met=daemon,
+                        buy={"seconds": took, "status": 0, "said": [],
+                             "first_byte_s": first, "relayed": relayed})
+        results = [then(1, True, 4.2, 0.8, 6.1, 16384),
+                   then(2, True, 71.5, 2.9, 90.3, 17 * 1024 * 1024, daemon=None),
+                   then(3, False, None, None, 19.0, 16 * 1024 * 1024)]
+        self.assertEqual(natbed.thenBuyTable(results).splitlines()[2:], [
+            "| 1 | easy-hard | yes | 4.2 | birthday-probes | yes (1.9 s) | 0.8, 6.1, 0, 16,384 | "
+            "6, 1,100 |",
+            "| 2 | easy-hard | late (71.5 s) | 71.5 | birthday-probes | no | 2.9, 90.3, 0, "
+            "17,825,792 | 6, 1,100 |",
+            "| 3 | easy-hard | no |  |  | yes (1.9 s) | , 19.0, 0, 16,777,216 |  |"])
+        self.assertEqual(natbed.thenBuySummary(results),
+                         "easy-hard: `bazaar buy` after the daemon met over UDP within 15 s "
+                         "in 1 of 3, ended within 20 s with at most 16 MiB through relays "
+                         "in 2 of 3, had its first byte within 3 s in 2 of 3")
+
+    def test_metIn(self):
+        """The `bazaar buy`'s meeting is read from its node's log, each
+        line led by its local time of day: the seconds from the buy's
+        start to the first line of it met with that seller."""
+        seller = 0x1234
+        began = time.mktime((2026, 11, 29, 16, 0, 0, 0, 0, -1)) + 0.25
+        log = os.path.join(scratchDir(self), "buy.log")
+        with open(log, "w") as f:
+            f.write("16:00:01.000000 [-] no UDP path punched to node 00001234: missed\n"
+                    f"16:00:04.750000 [-] punched a UDP path to node "
+                    f"{natbed.shortId(seller)} (a), met at 10.0.0.2:4433 "
+                    "(birthday-probes, 1.20 s): linking over QUIC\n")
+        self.assertEqual(natbed.metIn(log, seller, began), ("birthday-probes", 4.5))
+        self.assertIsNone(natbed.metIn(log, 0x9999, began))
+        self.assertIsNone(natbed.metIn(log + ".gone", seller, began))
+
     def test_badFlags(self):
         """A pair it does not know, or no tries, is refused with the
         reason and exit status 2, before any bed is made."""

@@ -79,13 +79,6 @@ ALLOWED = {
         "and nodes (self.sim.config.degree): the builder of every kind of "
         "simulated node reads the whole run; due: handed the config and the "
         "network it uses, the super-peers' building a part of its own",
-    "twisted_bazaar.reach.punch.udpservice.UdpPunching":
-        "28, through the node into its whereabouts, their book, the "
-        "membership's parts and the overlay (self.node.whereabouts.book.add; 30 "
-        "before the socket a punch met a path from became a note on the path in "
-        "the book, with no self.node.dialer.udpRoutes.route and unroute): "
-        "issue 81's items 1-3 (the dialer alone dials, collaborators given at "
-        "construction) rewrite it in another change",
 }
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)

@@ -46,7 +46,7 @@ PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 #: its greeting; builders wiring what they were handed rather than made
 #: (daemon/build.py's parts, a daemon's node and tracker, metrics/, tap/);
 #: issue 81's reach hooks held by another change (reach/reachable/
-#: reservation.py's node.relay, reach/punch/udpservice.py's foreign, the
+#: reservation.py's node.relay, the
 #: dialer's ways' state) and files/server.py's transferFactory; the
 #: simulator's and the test harness's wiring (sim/, testing/); and
 #: settings patched into a library's objects (transports/quic/stack.py,
@@ -78,12 +78,11 @@ NOT_YET = {
     "reach/book.py": (
         "held.at", "held.failed", "held.host", "held.lan", "held.more",
         "held.named", "held.noted", "held.port", "held.relay", "held.word"),
-    "reach/punch/tcp.py": (
+    "reach/punch/tcp/exchange.py": (
         "answer.dialing", "answer.over", "answer.synced", "answer.timer",
         "punch.attempt", "punch.dialing", "punch.nonce", "punch.over", "punch.port",
         "punch.rtt", "punch.sent", "punch.synced", "punch.timer"),
-    "reach/punch/udpends.py": ("run.linger", "run.path"),
-    "reach/punch/udpservice.py": ("run.linger",),
+    "reach/punch/udp/runs.py": ("run.linger", "run.path"),
     "roles/buyer/answers.py": ("record.bought", "record.committing", "record.routed"),
     "roles/buyer/doubts.py": (
         "record.asking", "record.holding", "record.unresolved", "record.watching"),

@@ -216,16 +216,23 @@ class TransportPortTests(SynchronousTestCase):
 
     def test_theirOpeningsAreOutOfTheNodesDescriptors(self):
         """What each port declares is counted out of the registrations
-        its tracker keeps (--registered-limit by default)."""
-        self.patch(taptracker, "openFiles", lambda: 4096)
+        its tracker keeps (--registered-limit by default), and out of
+        what the relay's circuits take a share of (with 1,024 files, below
+        their cap)."""
+        self.patch(taptracker, "openFiles", lambda: 1024)
         for name, plugin in transportPlugins().items():
             on, off = taptracker.Options(), taptracker.Options()
             on.parseOptions(["--no-udp", *self.TURNED_ON[name]])
             off.parseOptions(["--no-udp"])
             [values] = [values for each, values in transportValues(on) if each is plugin]
-            self.assertEqual(
-                taptracker._registeredLimit(off) - taptracker._registeredLimit(on),
-                sum(limit.default for limit in plugin.trackerAccounts(values)), name)
+            declared = sum(limit.default for limit in plugin.trackerAccounts(values))
+            circuitsOn, registeredOn = taptracker._budget(on)
+            circuitsOff, registeredOff = taptracker._budget(off)
+            # Counted out before the relay's circuits, which take their
+            # share of what is left (two descriptors each).
+            self.assertEqual(circuitsOff - circuitsOn, declared // 8, name)
+            self.assertEqual(registeredOff - registeredOn,
+                             declared - 2 * (circuitsOff - circuitsOn), name)
 
 
 class MarketRatesTests(MarketBuild):

@@ -46,8 +46,6 @@ import twisted_bazaar
 
 PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 
-_ISSUE_92_PUNCH = ("reworked in reach/punch/ by another change this session "
-                   "(issue 92 item 4: reach/punch/ regrouped by what each module holds)")
 _ISSUE_92_REACH = ("reworked in reach/ by another change this session (issue 92 items "
                    "1-2: paths as data, the dialer built with its collaborators)")
 _ISSUE_84_SIM = ("reworked in sim/ by another change this session (issue 84's shards; "
@@ -56,9 +54,6 @@ _ISSUE_84_SIM = ("reworked in sim/ by another change this session (issue 84's sh
 #: module.Class -> why its private names are used in more than one
 #: module, and the change that ends it.
 LISTED = {
-    "twisted_bazaar.reach.punch.udpservice.UdpPunching":
-        "its mixins TrackerAsks, PunchEnds and FollowUps share its runs, ends and "
-        "follow-ups (_runs, _end, _followed, ...): " + _ISSUE_92_PUNCH,
     "twisted_bazaar.reach.book.PathBook":
         "its mixin BookAccount uses _peers, _write and _drop: " + _ISSUE_92_REACH,
     "twisted_bazaar.sim.shardnet.ShardNetwork":

@@ -93,7 +93,7 @@ ALLOWED = {
         "the tracker's acknowledgement of a registration this node sent",
     "schemes/index/node.py: IndexDiscovery._acked: the tracker's index no longer lists {ite":
         "the tracker's acknowledgement of an unregistration this node sent",
-    "reach/punch/tcp.py: Puncher.setMapping: this node will not hole-punch: {why}":
+    "reach/punch/tcp/exchange.py: Puncher.setMapping: this node will not hole-punch: {why}":
         "once when the tracker's check of this node's address first says its router "
         "draws ports",
     "reach/reachable/portmap/mapper.py: PortMapper._allFailed: no router maps TCP port {port} ({what}) ":
@@ -137,18 +137,18 @@ ALLOWED = {
     "reach/ways.py: Lan._try.reached: reached node {id} at its local address {":
         _OWN + "once per dial this node makes (a link, a transfer) that reached a "
         "peer's local address, its key proven there",
-    "reach/punch/udpmapping.py: MappingCheck.reached: the tracker saw none of this node's UDP ":
+    "reach/punch/udp/mapping.py: MappingCheck.reached: the tracker saw none of this node's UDP ":
         "the tracker's answer to this node's own udpcheck, at most one each 10 s",
-    "reach/punch/udpmapping.py: MappingCheck.reached: the tracker's udpreach is no mapping: {w":
+    "reach/punch/udp/mapping.py: MappingCheck.reached: the tracker's udpreach is no mapping: {w":
         "the tracker's answer to this node's own udpcheck, at most one each 10 s",
-    "reach/punch/udpmapping.py: MappingCheck.reached: this node's UDP datagrams leave its rout":
+    "reach/punch/udp/mapping.py: MappingCheck.reached: this node's UDP datagrams leave its rout":
         "the tracker's answer to this node's own udpcheck, at most one each 10 s, "
         "and only when what it saw changed",
-    "reach/punch/udpservice.py: UdpPunching._take: the tracker's go for a UDP punch with no":
+    "reach/punch/udp/service.py: UdpPunching.take: the tracker's go for a UDP punch with no":
         "the tracker's udppunchgo, at the tracker's rate of udppunch, each for a "
         "peer a punch was asked with (one kept for its link is said once, when "
         "taken or when its wait ends)",
-    "reach/punch/udpends.py: PunchEnds._pathLost: the UDP path to node {peer} at {host}:{p":
+    "reach/punch/udp/runs.py: Runs._pathLost: the UDP path to node {peer} at {host}:{p":
         "once per punched path, as it goes: a path needs a punch that met, and the "
         "punches a peer can make this node run are bounded by its probe budget "
         "(punch.udp-probes) and the tracker's rate of udppunch",

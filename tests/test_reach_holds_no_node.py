@@ -26,8 +26,7 @@ PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 #: steps; item 4 for reach/punch/).  transports/ names none.
 HOLDING = frozenset({
     "reach/whereabouts.py",
-    "reach/punch/tcpservice.py", "reach/punch/udpservice.py", "reach/punch/udpends.py",
-    "reach/punch/udptracker.py", "reach/punch/udpfollow.py",
+    "reach/punch/tcp/service.py", "reach/punch/udp/service.py",
     "reach/reachable/reservation.py", "reach/reachable/reaching.py",
     "reach/reachable/accepting.py", "reach/reachable/relayprobe.py",
     "reach/reachable/reserving.py", "reach/reachable/portmapping.py",

@@ -67,13 +67,17 @@ def recordMessages(testcase, owner):
     """
     received = []
     owner = getattr(owner, "overlay", owner)
-    original = owner.messageReceived
+    # On the class, for this owner only: an overlay keeps its fields in
+    # slots, and takes no method of its own.
+    kind = type(owner)
+    original = kind.messageReceived
 
-    def recording(link, message):
-        received.append((link.peer_id, message))
-        original(link, message)
+    def recording(self, link, message):
+        if self is owner:
+            received.append((link.peer_id, message))
+        original(self, link, message)
 
-    testcase.patch(owner, "messageReceived", recording)
+    testcase.patch(kind, "messageReceived", recording)
     return received
 
 

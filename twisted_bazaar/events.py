@@ -118,6 +118,9 @@ class NodeObserver:
     """Does nothing on every event, and takes no delivered message:
     subclass and override what you need."""
 
+    # No slots of its own, so that an observer with slots has no dict.
+    __slots__ = ()
+
     delivers = {}
 
     def nodeReady(self):
@@ -256,6 +259,9 @@ class EventBus:
     @ivar observers: the L{INodeEvents} providers told of each event.
     @ivar deliveries: the L{DeliveryTable} of their L{INodeEvents.delivers}.
     """
+
+    # Slots, not a dict: a simulation holds one a node.
+    __slots__ = ("observers", "deliveries")
 
     log = Logger()
 

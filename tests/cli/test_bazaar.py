@@ -53,7 +53,9 @@ from twisted_bazaar.reach.ways import ClientWay as Way
 from twisted_bazaar.transports.path import DIRECT, LAN, RELAYED
 from twisted_bazaar.status.messages import MemberList, NodeState
 from twisted_bazaar.store.lock import DataDirLock
+from twisted_bazaar.transports.path import Path
 from twisted_bazaar.transports.table import Transports
+from twisted_bazaar.transports.websocket import WEBSOCKET
 
 
 def helpOf(*argv):
@@ -1041,12 +1043,15 @@ class NodeAtHomeTests(SynchronousTestCase):
         asked = []
 
         def askState(reactor, address, timeout, dialled=None, operator=None,
-                     relay=None, transports=None, lan=(), reached=None):
+                     relay=None, transports=None, lan=(), reached=None, paths=()):
             self.assertIsInstance(transports, Transports)
-            asked.append((str(address), dialled, relay) + ((lan,) if lan else ()))
-            if relay is None and address.host != "10.0.0.9":
+            asked.append((str(address), dialled, relay) + ((lan,) if lan else ())
+                         + ((paths,) if paths else ()))
+            if relay is None and address.host != "10.0.0.9" and not paths:
                 return defer.fail(ClientError("no answer from there within 10 s"))
             reached(Way(LAN, f"{lan[0]}:9001", None, None) if lan
+                    else Way(paths[0].kind, f"{paths[0].host}:{paths[0].port}", None, None)
+                    if paths
                     else Way(RELAYED if relay else DIRECT, relay or str(address), None, None))
             return defer.succeed(NodeState(self.HOME, "203.0.113.7", 9001, "flood",
                                            (), {}, public=True))
@@ -1070,6 +1075,18 @@ class NodeAtHomeTests(SynchronousTestCase):
                                   ("192.168.1.2",))])
         self.assertEqual(obj["asked"], {"path": "lan", "at": "192.168.1.2:9001"})
         self.assertIn("asked over the LAN at 192.168.1.2:9001", renderNode(obj))
+
+    def test_byIdOverItsWebSocketPath(self):
+        """The tracker names the node's WebSocket port (a path of a transport
+        plugin's kind): it is given to the dial, beside the address; the
+        way that won is said."""
+        ws = Path(WEBSOCKET, "203.0.113.7", 443)
+        members = attr.evolve(self.MEMBERS, relays=None, paths={self.HOME: (ws,)})
+        d, asked = self.ask(["node", "9903"], lambda: defer.succeed(members))
+        obj = self.successResultOf(d)
+        self.assertEqual(asked, [("203.0.113.7:9001", self.HOME, None, (ws,))])
+        self.assertEqual(obj["asked"], {"path": WEBSOCKET, "at": "203.0.113.7:443"})
+        self.assertIn("asked over websocket at 203.0.113.7:443", renderNode(obj))
 
     def test_byAddressThroughItsRelay(self):
         """Nothing answers at the address: the tracker's node there is
@@ -1127,8 +1144,9 @@ class ListAsksEachMemberByIdTests(SynchronousTestCase):
         asked = []
 
         def askNode(reactor, address, question, answer_type, timeout, dialled=None,
-                    relay=None, transports=None, lan=()):
-            asked.append((address.port, dialled, relay) + ((lan,) if lan else ()))
+                    relay=None, transports=None, lan=(), paths=()):
+            asked.append((address.port, dialled, relay) + ((lan,) if lan else ())
+                         + ((paths,) if paths else ()))
             return defer.fail(ClientError("not asked"))
 
         self.patch(bazaar, "askNode", askNode)

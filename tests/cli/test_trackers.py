@@ -18,6 +18,8 @@ from twisted_bazaar.schemes.index.messages import Listing
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.status.messages import MemberList, NodeState
 from twisted_bazaar.tap.knowntracker import KNOWN_TRACKER, writeKnown
+from twisted_bazaar.transports.path import Path
+from twisted_bazaar.transports.websocket import WEBSOCKET
 
 from tests.files.helpers import scratchDir
 
@@ -110,11 +112,15 @@ class StatusTests(SeveralTrackersCase):
                          "refused; 127.0.0.1:7701: timed out")
 
 
+#: A member's WebSocket port, as its tracker names it.
+WS = Path(WEBSOCKET, "10.0.0.7", 443)
+
+
 class ListTests(SeveralTrackersCase):
     def test_indexesSummedAndEveryMemberAsked(self):
         self.answering({
             ("127.0.0.1:7700", MemberList): MemberList(((7, "10.0.0.7", 5007, "index"),),
-                                                       1),
+                                                       1, paths={7: (WS,)}),
             ("127.0.0.1:7701", MemberList): MemberList(((9, "10.0.0.9", 5009, "index"),),
                                                        1, {9: "203.0.113.1:7702"},
                                                        {9: ("192.168.1.9",)}),
@@ -123,14 +129,15 @@ class ListTests(SeveralTrackersCase):
         asked = []
 
         def askNode(reactor, address, question, answerType, timeout, dialled=None,
-                    relay=None, transports=None, lan=()):
-            asked.append((address.port, dialled, relay) + ((lan,) if lan else ()))
+                    relay=None, transports=None, lan=(), paths=()):
+            asked.append((address.port, dialled, relay) + ((lan,) if lan else ())
+                         + ((paths,) if paths else ()))
             return defer.fail(ClientError("not asked"))
 
         self.patch(bazaar, "askNode", askNode)
         obj = self.successResultOf(bazaar.listing(None, parse(TWO + ["list"])))
         self.assertEqual(obj["index"], {"apple": 2, "pear": 1})
-        self.assertEqual(sorted(asked), [(5007, 7, None),
+        self.assertEqual(sorted(asked), [(5007, 7, None, (WS,)),
                                          (5009, 9, "203.0.113.1:7702", ("192.168.1.9",))])
         self.assertEqual(obj["trackers"], [{"tracker": "127.0.0.1:7700", "total": 1},
                                            {"tracker": "127.0.0.1:7701", "total": 1}])

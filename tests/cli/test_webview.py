@@ -4,6 +4,8 @@ it listens, how it dials, and how many live nodes it counts."""
 import errno
 import socket
 import io
+
+import attr
 import os
 import sys
 
@@ -16,6 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.cli import webview
 from twisted_bazaar.cli.trackers import trackerPinOf
 from twisted_bazaar.cli.webview import announce, listeningOn, nodeTransports
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import DIRECT, NAMED, RELAYED, Path
@@ -122,6 +125,14 @@ class ConnectorTests(SynchronousTestCase):
         [request] = fake.requests
         self.assertEqual((request.host, request.port), ("10.47.0.1", 7702))
 
+    def test_theTrackersTransportToo(self):
+        """A client that reaches its tracker by ``ws:`` (its network may let
+        only HTTP(S) out) dials nodes over WebSocket too, as a node there
+        does; one that reaches it over TCP, by TCP and relays alone."""
+        self.assertIn(WEBSOCKET, nodeTransports(Clock(), trackerKinds=("ws",)).kinds)
+        self.assertNotIn(WEBSOCKET, nodeTransports(Clock(), trackerKinds=("tcp",)).kinds)
+        self.assertNotIn(WEBSOCKET, nodeTransports(Clock()).kinds)
+
 
 class AnnounceTests(SynchronousTestCase):
     def said(self, json):
@@ -208,6 +219,12 @@ class TrackerMembersTests(SynchronousTestCase):
         self.patch(webview, "askTracker", lambda *a, **kw: defer.succeed(answer))
         self.successResultOf(members.refresh())
         self.assertEqual((members.lanOf(7), members.lanOf(9)), (("192.168.1.7",), None))
+        # And the paths of other kinds it names (a WebSocket port).
+        ws = Path(WEBSOCKET, "10.0.0.7", 443)
+        answer = attr.evolve(answer, paths={7: (ws,)})
+        self.patch(webview, "askTracker", lambda *a, **kw: defer.succeed(answer))
+        self.successResultOf(members.refresh())
+        self.assertEqual((members.pathsOf(7), members.pathsOf(9)), ((ws,), ()))
 
 
 class TrackerPinTests(SynchronousTestCase):

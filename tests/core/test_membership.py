@@ -26,7 +26,7 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.base.logthrottle import PEER_BURST
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.membership import Membership
-from twisted_bazaar.reach.punch.tcpservice import Punching
+from twisted_bazaar.reach.punch.tcp.service import Punching
 from twisted_bazaar.reach.asking import TrackerGone, TrackerSilent
 from twisted_bazaar.core.topology import RandomNeighbours
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, UNKNOWN, Reachability

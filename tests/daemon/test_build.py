@@ -32,7 +32,7 @@ from twisted_bazaar.base.options import PluginOption
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.schemes.interfaces import IInProcess, ITopologyProvider
-from twisted_bazaar.reach.punch.messages import PunchConnect
+from twisted_bazaar.reach.punch.tcp.messages import PunchConnect
 
 
 def _node():
@@ -151,16 +151,20 @@ class ServeTransportTests(SynchronousTestCase):
     def test_servedWithTheBookAndTheFactoriesNotTheNode(self):
         """A transport plugin's made transport is served with the node's
         book and the factories of its links and transfers, each the
-        node's: it never holds the node."""
+        node's, and of its relay as given (None: it relays for nobody):
+        it never holds the node."""
         node = buildNode(task.Clock(), random.Random(0), FakeConnector()).node
         served = []
         made = SimpleNamespace(serve=lambda *given: served.append(given) or "service")
+        relay = object()
         self.assertEqual(serveTransport(made, node), "service")
-        [(book, links, transfers)] = served
+        self.assertEqual(serveTransport(made, node, relay), "service")
+        [(book, links, transfers, none), (_, _, _, given)] = served
         self.assertIs(book, node.whereabouts.book)
         self.assertIsInstance(links, OverlayFactory)
         self.assertIsInstance(transfers, NodeTransfers)
         self.assertEqual((links.node, transfers.node), (node, node))
+        self.assertEqual((none, given), (None, relay))
 
 
 class _Plugin:

@@ -16,7 +16,7 @@ from twisted_bazaar.reach.whereabouts import Whereabouts
 from twisted_bazaar.transports.path import CONFIGURED, UDP, Path
 from twisted_bazaar.transports.quic.transport import QuicTransport
 from twisted_bazaar.transports.table import Transports
-from twisted_bazaar.reach.punch.udpservice import UdpPunching
+from twisted_bazaar.reach.punch.udp.service import UdpPunching
 from twisted_bazaar.daemon.quic import QuicService
 
 from tests import records
@@ -103,7 +103,10 @@ class QuicServiceTests(SynchronousTestCase):
         reactor = _Reactor(network)
         observers = []
         service = QuicService(reactor, channelKey(1), 0, "127.0.0.1")
-        node = servedNode(service, network.clock, addObserver=observers.append)
+        # What the punches are given of the node: its tracker session and
+        # link table (none here: no punch runs).
+        node = servedNode(service, network.clock, addObserver=observers.append,
+                          membership=None, overlay=None)
         punching = SimpleNamespace(enabled=True, puncher=SimpleNamespace(limits=None))
         service.serve(node, punching)
         service.startService()

@@ -10,7 +10,7 @@ between them (the one from the host it was given does), and then
 carries bytes between them.
 The peers run the encrypted channel end to end over it, each expecting
 the other's key, and on it a link that carries the punch messages to a
-L{twisted_bazaar.reach.punch.tcp.Puncher}.  The initiator punches; a
+L{twisted_bazaar.reach.punch.tcp.exchange.Puncher}.  The initiator punches; a
 direct connection, once punched, carries a greeting each way through its
 own channel.  Every line goes to standard output; a peer's exit status
 is 0 once it read the other's greeting on the direct connection, 3 if
@@ -33,10 +33,10 @@ from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.handshake import channelKey
-from twisted_bazaar.reach.punch.tcp import Puncher
+from twisted_bazaar.reach.punch.tcp.exchange import Puncher
 from twisted_bazaar.transports.tcp.fromport import PunchDialer, ProvingProtocol
 from twisted_bazaar.transports.tcp.transport import TcpTransport
-from twisted_bazaar.reach.punch.mapping import mappingOf
+from twisted_bazaar.reach.punch.tcp.mapping import mappingOf
 
 log = Logger()
 

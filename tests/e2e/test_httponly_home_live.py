@@ -14,13 +14,15 @@ the reason.
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from twisted_bazaar.testing.daemons import nodeId
+from twisted_bazaar.reach.reachable.reservation import UNOPENED_AFTER
+from twisted_bazaar.testing.daemons import LISTENING_EVENT, nodeId
 from twisted_bazaar.wire.ids import wireId
 from tests.e2e.helpers import short, waitBought, waitDownloaded, waitSharing, waitSold
 from tests.e2e.test_websocket_live import REACHED, TIMEOUT, HttpOnlyHomeCase
@@ -33,6 +35,43 @@ BOUND = 4 * TIMEOUT
 
 
 class HttpOnlyHomeTests(HttpOnlyHomeCase):
+
+    def bazaarThere(self, *args):
+        """``bazaar --json --tracker ws:TRACKER:80 ARGS``, run at the HTTP-only
+        home as a user would: its JSON, once it exited 0."""
+        done = subprocess.run(
+            [*self.walled.wrapper, str(Path(sys.executable).with_name("bazaar")), "--json",
+             "--tracker", f"ws:{self.tracker_host.address}:80", *args],
+            capture_output=True, text=True, timeout=BOUND)
+        self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
+        return json.loads(done.stdout)
+
+    def webViewThere(self, node_id):
+        """``bazaar web --tracker ws:TRACKER:80`` at the HTTP-only home, on a
+        Unix socket: the market it shows (``/api/market``) once it knows
+        node_id (it asked it), within BOUND seconds."""
+        path = os.path.join(self.market.cwd, "web.sock")
+        web = subprocess.Popen(
+            [*self.walled.wrapper, str(Path(sys.executable).with_name("bazaar")),
+             "--tracker", f"ws:{self.tracker_host.address}:80", "web", "--listen",
+             f"unix:{path}", "--poll", "0.5"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: web.poll() is None and web.kill())
+        deadline, market = time.monotonic() + BOUND, None
+        while time.monotonic() < deadline and web.poll() is None:
+            got = subprocess.run(["curl", "-s", "-m", "5", "--unix-socket", path,
+                                  "http://localhost/api/market"],
+                                 capture_output=True, text=True, timeout=30)
+            market = json.loads(got.stdout) if got.stdout.startswith("{") else None
+            if market and any(node["id"] == wireId(node_id) and node["known"]
+                              for node in market["nodes"]):
+                break
+            time.sleep(0.5)
+        web.terminate()
+        _, errors = web.communicate(timeout=TIMEOUT)
+        self.assertEqual(web.returncode, 0, errors)
+        self.assertIsNotNone(market, errors)
+        return market
 
     def appleThenFile(self, buyer, seller, seller_id, name, content, started):
         """The buyer buys an apple from the seller, then fetches name whole
@@ -66,8 +105,23 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
                                          started)
         reached = REACHED.format(id=short(seller_id),
                                  host=re.escape(self.seller_host.address))
+        # The file over WebSocket from the seller's port, the buyer's dial;
+        # its link may be the seller's, through the relay the buyer holds.
         purposes = {m["purpose"] for m in buyer.matches(reached)}
-        self.assertEqual(purposes, {"overlay", "files"})
+        self.assertIn("files", purposes)
+        # From there, `bazaar status`, `bazaar node` and the web view see the
+        # seller: asked at the WebSocket port the tracker names for it.
+        # (The buyer, whose address the tracker could not check, is no
+        # member the tracker lists.)
+        listed = self.bazaarThere("status")
+        self.assertEqual([node["id"] for node in listed["nodes"]], [wireId(seller_id)])
+        state = self.bazaarThere("node", wireId(seller_id))
+        self.assertEqual(state["asked"], {"path": "websocket",
+                                          "at": f"{self.seller_host.address}:443"})
+        self.assertEqual(state["stock"], {"apple": 1})
+        market = self.webViewThere(seller_id)
+        [shown] = [node for node in market["nodes"] if node["id"] == wireId(seller_id)]
+        self.assertEqual((shown["known"], shown["stock"]), (True, {"apple": 1}))
         dropped = self.onlyHttpLeft()
         print(f"\nhttp-only buyer: item in {item:.1f} s, 16 MiB whole in {whole:.1f} s, "
               f"{dropped} packets dropped")
@@ -119,4 +173,116 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         dropped = self.onlyHttpLeft()
         print(f"\nhttp-only seller: item in {item:.1f} s, 16 MiB whole in {whole:.1f} s, "
               f"{dropped} packets dropped")
+        self.stopCleanly()
+
+    def test_sellerThereHoldsAPublicNodesRelayOverWebSocket(self):
+        """A seller at the HTTP-only home, named a public node's relay (the
+        node's --ws-port serves it at /relay too, and the tracker's
+        relayAt names that port), holds its reservation there over
+        WebSocket, passes its probe, and accepts each circuit there the
+        same way: it sells an item and a file to a public buyer with
+        plain TCP defaults, through that relay, not the tracker's."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        self.wsListening(tracker, 80)
+        public = self.node("relay", self.public_host, "--ws-port", "443",
+                           "--relay-rate", "0")
+        public_id = nodeId(public, TIMEOUT)
+        self.wsListening(public, 443)
+        public.waitFor(r"this node is reachable from outside at "
+                       rf"{re.escape(self.public_host.address)}:\d+", TIMEOUT)
+        shared, content = self.shareFile("home-song.ogg", 2 * 2**20)
+        seller = self.market.start("seller", [
+            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
+            "--role", "seller", "--sell", "apple=2", "--share", shared],
+            wrapper=self.walled.wrapper)
+        seller_id = nodeId(seller, TIMEOUT)
+        waitSharing(seller, "home-song.ogg", TIMEOUT)
+        host = re.escape(self.public_host.address)
+        seller.waitFor(rf"reached node {wireId(public_id)}'s relay at {host}:\d+ over "
+                       rf"websocket at {host}:443", BOUND)
+        relay = seller.waitFor(rf"holds a reservation at the relay at (?P<relay>{host}:\d+):",
+                               BOUND)["relay"]
+        tracker.waitFor(rf"node {short(seller_id)} holds a reservation at node "
+                        rf"{short(public_id)}'s relay: introducing it through "
+                        rf"{re.escape(relay)}", TIMEOUT)
+        downloads = self.folder("downloads")
+        started = time.monotonic()
+        buyer = self.node("buyer", self.seller_host, "--role", "buyer", "--want", "apple",
+                          "--want", "home-song.ogg", "--downloads", downloads)
+        item, whole = self.appleThenFile(buyer, seller, seller_id, "home-song.ogg",
+                                         content, started)
+        seller.waitFor(rf"reachable through the relay at {re.escape(relay)}: a circuit "
+                       "through it opened", TIMEOUT)
+        self.assertEqual(seller.matches(r"a relayed circuit from .* did not open"), [])
+        # Its probe passed: it never left the relay.
+        self.assertEqual(seller.matches(r"no reservation at node"), [])
+        self.assertEqual(seller.matches(r"holds a reservation at the relay at "
+                                        rf"{re.escape(self.tracker_host.address)}"), [])
+        dropped = self.onlyHttpLeft()
+        print(f"\nhttp-only seller at a public node's relay: item in {item:.1f} s, "
+              f"2 MiB whole in {whole:.1f} s, {dropped} packets dropped")
+        self.stopCleanly()
+
+    def test_sellerThereWhoseCircuitsCannotOpenSellsNoFile(self):
+        """A seller at the HTTP-only home that reaches its tracker over TCP
+        443 holds its reservation at the tracker's relay, whose own port
+        its firewall drops: no circuit announced there opens.  Asked for
+        a shared file then, it answers notyet and records no sale (its
+        ledger holds none), while its counted item still sells along the
+        offer's path through the public node it reaches over WebSocket."""
+        tracker = self.market.start("tracker", [
+            "bazaar-tracker", "--listen", "tcp:443"], wrapper=self.tracker_host.wrapper)
+        tracker.waitForEvent(LISTENING_EVENT, TIMEOUT, what="tracker", port=443)
+        at = f"tcp:{self.tracker_host.address}:443"
+        public = self.market.start("public", [
+            "bazaar-node", "--tracker", at, "--ws-port", "443", "--relay-reservations",
+            "0"], wrapper=self.public_host.wrapper)
+        public_id = nodeId(public, TIMEOUT)
+        self.wsListening(public, 443)
+        shared, _ = self.shareFile("home-film.bin", 2**20)
+        data = self.folder("seller-data")
+        seller = self.market.start("seller", [
+            "bazaar-node", "--tracker", at, "--role", "seller", "--sell", "apple=2",
+            "--share", shared, "--data-dir", data,
+            "--ws-peer", f"{wireId(public_id)}={self.public_host.address}:443"],
+            wrapper=self.walled.wrapper)
+        seller_id = nodeId(seller, TIMEOUT)
+        waitSharing(seller, "home-film.bin", TIMEOUT)
+        relay = seller.waitFor(r"holds a reservation at the relay at "
+                               rf"(?P<relay>{re.escape(self.tracker_host.address)}:\d+):",
+                               BOUND)["relay"]
+        # Circuits to it through that relay (each `bazaar node` of it from
+        # outside opens one) until it says none opens.
+        unopened = (rf"no circuit through the relay at {re.escape(relay)} opens \(this "
+                    r"node could not reach it for the 3 circuits announced there, none "
+                    r"opened\)")
+        bazaar = str(Path(sys.executable).with_name("bazaar"))
+        for _ in range(2 * UNOPENED_AFTER):
+            if seller.matches(unopened):
+                break
+            subprocess.run([*self.seller_host.wrapper, bazaar, "--tracker", at, "node",
+                            wireId(seller_id), "--timeout", str(TIMEOUT / 3)],
+                           capture_output=True, timeout=TIMEOUT)
+        seller.waitFor(unopened, TIMEOUT)
+        buyer = self.market.start("buyer", [
+            "bazaar-node", "--tracker", at, "--role", "buyer", "--want", "apple",
+            "--want", "home-film.bin", "--downloads", self.folder("downloads")],
+            wrapper=self.seller_host.wrapper)
+        buyer_id = nodeId(buyer, TIMEOUT)
+        waitBought(buyer, "apple", BOUND, seller=seller_id, n=1, q=1)
+        waitSold(seller, "apple", TIMEOUT, buyer=buyer_id, left=1)
+        buyer.waitFor(rf"seller {short(seller_id)} is unable to settle buy \d+ yet "
+                      r"\(home-film\.bin cannot be delivered from here now: no circuit "
+                      rf"through this node's relay at {re.escape(relay)} opens \(this "
+                      r"node could not reach it for the 3 circuits announced there, none "
+                      r"opened\); not sold\)", BOUND)
+        self.assertEqual(seller.matches(r"sold home-film\.bin"), [])
+        ledger = subprocess.run([str(Path(sys.executable).with_name("bazaar-ledger")),
+                                 "--json", data], capture_output=True, text=True,
+                                check=True, timeout=TIMEOUT)
+        held = json.loads(ledger.stdout)
+        self.assertEqual([sale["item"] for sale in held["sales"]], ["apple"], held)
+        self.assertEqual(held["copies"], {}, held)
+        dropped = self.onlyHttpLeft()
+        print(f"\nhttp-only seller, no circuit: file refused, {dropped} packets dropped")
         self.stopCleanly()

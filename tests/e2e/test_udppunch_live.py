@@ -4,7 +4,7 @@ UDP hole punching end to end, in network namespaces
 random port for each flow (``MASQUERADE --random-fully``, a symmetric
 NAT no TCP punch meets) and one behind a router that keeps ports (plain
 ``MASQUERADE``) punch over real UDP sockets by the birthday paradox
-(L{twisted_bazaar.reach.punch.udp}: 256 sockets on the hard side,
+(L{twisted_bazaar.reach.punch.udp.plan}: 256 sockets on the hard side,
 1,024 probes from the easy side, odds about 0.98), a rendezvous on the
 public net standing in for the tracker (tests/e2e/udppunchpeer.py).
 
@@ -38,7 +38,7 @@ import subprocess
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.e2e.helpers import ScriptProcesses, netBed
-from twisted_bazaar.reach.punch.udp import KEEPALIVE, outlast
+from twisted_bazaar.reach.punch.udp.plan import KEEPALIVE, outlast
 
 #: Seconds a punch may take to meet (the issue's goal), and the test's
 #: bound on a process beyond the peers' own deadline.

@@ -36,6 +36,8 @@ from tests.e2e.helpers import (
 )
 
 TIMEOUT = 30.0
+#: The option of a daemon that relays for nobody.
+NO_RELAY = ("--relay-reservations", "0")
 #: What the buyer's dialer logs when WebSocket carried a connection.
 REACHED = r"reached node {id} over websocket at {host}:443 \((?P<purpose>\w+)\)"
 #: The firewall of an HTTP(S)-only network: out, TCP to 80 and 443 and
@@ -107,11 +109,11 @@ class HttpOnlyHomeCase(HomeMarketCase):
             subprocess.run([*self.walled.wrapper, "iptables", *rule], check=True,
                            capture_output=True, timeout=60)
 
-    def publicSeller(self, *more):
-        """The tracker on WebSocket port 80 and a public seller of 2 apple
-        (and what ``more`` adds) on WebSocket port 443: (the tracker, the
-        seller, its id)."""
-        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+    def publicSeller(self, *more, tracker=()):
+        """The tracker on WebSocket port 80 (with the options ``tracker``
+        adds) and a public seller of 2 apple (and what ``more`` adds) on
+        WebSocket port 443: (the tracker, the seller, its id)."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80", *tracker)
         self.wsListening(tracker, 80)
         seller = self.node("seller", self.seller_host, "--role", "seller", "--sell",
                            "apple=2", *more, "--ws-port", "443")
@@ -187,13 +189,15 @@ class WebSocketOnlyTests(HttpOnlyHomeCase):
     def test_buyThroughThePublicNodeAlone(self):
         """Named only the public node's WebSocket address, the buyer links
         to it alone, and buys from a seller it cannot reach along the
-        offer's path through it."""
-        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        offer's path through it.  No relay holds the buyer (NO_RELAY): its
+        own dial is what is tested, not a link a node opens to it through
+        a relay it holds over WebSocket."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80", *NO_RELAY)
         self.wsListening(tracker, 80)
         seller = self.node("seller", self.seller_host, "--role", "seller", "--sell",
                            "apple=2")
         seller_id = nodeId(seller, TIMEOUT)
-        public = self.node("public", self.public_host, "--ws-port", "443")
+        public = self.node("public", self.public_host, "--ws-port", "443", *NO_RELAY)
         public_id = nodeId(public, TIMEOUT)
         self.wsListening(public, 443)
         buyer = self.market.start("buyer", [
@@ -216,8 +220,11 @@ class WebSocketOnlyTests(HttpOnlyHomeCase):
         """Named no --ws-peer, the buyer (WebSocket on: --ws-port) learns
         the seller's WebSocket port from the tracker, which the seller
         told it in its thisisme, and reaches the seller there, the way
-        its firewall lets out (docs/protocol.md §2.4)."""
-        _, seller, seller_id = self.publicSeller()
+        its firewall lets out (docs/protocol.md §2.4).  No relay holds the
+        buyer (NO_RELAY): else the seller may link to it first, through
+        the relay the buyer holds over WebSocket, and the buyer never
+        dials."""
+        _, seller, seller_id = self.publicSeller(*NO_RELAY, tracker=NO_RELAY)
         buyer = self.market.start("buyer", [
             "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
             "--role", "buyer", "--want", "apple", "--ws-port", "443"],

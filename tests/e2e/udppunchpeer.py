@@ -10,7 +10,7 @@ it has all four, sends each peer, from PORT, where it saw its own and the
 other's datagrams come from and a nonce, as JSON (``rendezvous PORT
 LATE``: peer b's word LATE seconds after a's, as a tracker's go that
 reaches one home later).  Each peer then plans
-its punch (L{twisted_bazaar.reach.punch.udp.plan}) and runs it on
+its punch (L{twisted_bazaar.reach.punch.udp.plan.plan}) and runs it on
 real UDP sockets (L{UdpPunch}), on the reactor's clock (``peer NAME HOST
 PORT full-ttl``: every probe at the sockets' own TTL, as the punch sent
 them before issue 94; ``patient``: a patient plan, which outlasts the
@@ -35,8 +35,8 @@ import attr
 from twisted.internet import reactor
 from twisted.internet.protocol import DatagramProtocol
 
-from twisted_bazaar.reach.punch import udp as udppunch
-from twisted_bazaar.reach.punch.udprun import write
+from twisted_bazaar.reach.punch.udp import plan as udppunch
+from twisted_bazaar.reach.punch.udp.run import write
 
 #: Seconds a peer waits for everything, from its start (a patient plan's
 #: wait on top).

@@ -152,7 +152,8 @@ class WrapperTests(SynchronousTestCase):
     def test_upAndWhyItFailed(self):
         """What a channel shows of its state (a punched connection's
         proving reads it): up once established, until it is lost; why this
-        side failed it, once it did."""
+        side failed it, once it did, and whether that was its handshake's
+        timeout (a QUIC dial over a punched path takes it for silence)."""
         clock = Clock()
         client, server, pump = encryptedPair(clock)
         pump.flush()
@@ -160,13 +161,17 @@ class WrapperTests(SynchronousTestCase):
         self.assertIsNone(client.failedWhy)
         client.connectionLost(Failure(ConnectionDone()))
         self.assertFalse(client.up)
+        self.assertFalse(client.timedOut)
         protocol = EncryptedProtocol(Recorder(), ChannelKey.generate(), False, clock,
                                      timeout=5.0)
         protocol.makeConnection(StringTransport())
         self.assertFalse(protocol.up)
-        clock.advance(5.0)
+        clock.advance(4.9)
+        self.assertFalse(protocol.timedOut)
+        clock.advance(0.1)
         self.assertFalse(protocol.up)
         self.assertEqual(protocol.failedWhy, "no channel handshake within 5 s")
+        self.assertTrue(protocol.timedOut)
 
     def test_logPrefixIsTheCarriedProtocols(self):
         """Twisted names a connection's log lines by its protocol's

@@ -8,6 +8,7 @@ next), the wait for a punch it owns, and the connectors it dials through
 from types import SimpleNamespace
 
 from twisted.internet import defer, task
+from twisted.internet.protocol import Protocol
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.internet.error import (
@@ -37,9 +38,10 @@ from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CONFIGURED, DIRECT, LAN, NAMED, RELAYED, Path
 from twisted_bazaar.transports.relay import messages
+from twisted_bazaar.transports.relay.circuit import CircuitEnd
 from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.transports.table import Transports
-from twisted_bazaar.reach.punch.tcp import PunchFailed
+from twisted_bazaar.reach.punch.tcp.exchange import PunchFailed
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.testing.linking import linkAt
 
@@ -1194,8 +1196,9 @@ class ToRelayTests(SynchronousTestCase):
     """The dials at a relay (a reservation's hold, the accepts of the
     circuits announced there, the relay probe's circuit to the node
     itself) go through the dialer's one entry for them (L{Dialer.toRelay}):
-    the relay checked as every relay the tracker names is, and the path
-    picked by the dialer, not handed to it."""
+    the relay checked as every relay the tracker names is, by the way its
+    caller picked of the relay's paths, else the path the dialer picks,
+    the relay proving the key it is given."""
 
     def dialer(self, tracker=None, why=None):
         self.direct, self.ws, self.relayed = (
@@ -1204,7 +1207,8 @@ class ToRelayTests(SynchronousTestCase):
         hosts = SimpleNamespace(
             whyNotRelay=lambda relay: self.checked.append(relay) or why)
         where = SimpleNamespace(tracker=lambda: tracker, hosts=hosts)
-        return Dialer(task.Clock(), SimpleNamespace(addressed=True),
+        return Dialer(task.Clock(),
+                      SimpleNamespace(addressed=True, channel=None, peerLog=None),
                       Transports([self.direct, self.ws, self.relayed]),
                       SimpleNamespace(established=dict), where)
 
@@ -1231,10 +1235,36 @@ class ToRelayTests(SynchronousTestCase):
 
     def test_aCircuitToATarget(self):
         pin = object()
-        self.dialer().toRelay("198.51.100.5:7701", lambda: "probe", 0x42, pin)
+        self.dialer().toRelay("198.51.100.5:7701", lambda: "probe", target=0x42, pin=pin)
         self.assertEqual(self.relayed.dials, [
             (Path(RELAYED, relay="198.51.100.5:7701", word=NAMED), None,
              DialOptions(target=0x42, purpose=messages.NODE, pin=pin))])
+
+    def test_byTheWayItsCallerPicked(self):
+        """A public node's relay held by one of the paths the tracker named
+        with it (a WebSocket port serving it) is dialled there for the
+        relay's service, expecting the key given; at its own port, the
+        key is expected too."""
+        way = Path(WEBSOCKET, "198.51.100.5", 443, word=NAMED)
+        dialer = self.dialer()
+        dialer.toRelay("198.51.100.5:7701", lambda: "hold", way, b"k" * 32)
+        dialer.toRelay("198.51.100.5:7701", lambda: "hold", None, b"k" * 32)
+        self.assertEqual(self.checked, ["198.51.100.5:7701"] * 2)
+        self.assertEqual(self.ws.dials,
+                         [(way, b"k" * 32, DialOptions(purpose=messages.RELAY))])
+        self.assertEqual(self.direct.dials,
+                         [(Path(DIRECT, "198.51.100.5", 7701, word=NAMED), b"k" * 32, None)])
+
+    def test_aCircuitToATargetByTheWay(self):
+        """The probe of a relay held by another transport's port opens its
+        circuit there: the relay's service dialled by the way, the
+        circuit's end asking for the target."""
+        way = Path(WEBSOCKET, "198.51.100.5", 443, word=NAMED)
+        self.dialer().toRelay("198.51.100.5:7701", Protocol, way, target=0x42,
+                              pin=object())
+        self.assertEqual(self.relayed.dials, [])
+        self.assertEqual(self.ws.dials, [(way, None, DialOptions(purpose=messages.RELAY))])
+        self.assertIsInstance(self.ws.built[0], CircuitEnd)
 
     def test_aRelayTheChecksRefuseIsNotDialled(self):
         d = self.dialer(why="a service of this machine").toRelay("127.0.0.1:6379",

@@ -11,7 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.identity.keys import encode
 from twisted_bazaar.base.peerhost import scopeOf, whyNotDialled
 from twisted_bazaar.reach.peerhosts import HostRefused
-from twisted_bazaar.reach.ways import Added
+from twisted_bazaar.reach.ways import Added, Quic, TrackerNamedQuic
 from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, UDP, Path
 from twisted_bazaar.transports.relay.messages import FILES, NODE
 from twisted_bazaar.transports.table import Transports
@@ -71,6 +71,7 @@ class Peer:
         self.id = peer_id
         self.key = key
         self.port = port
+        self.relay = None
 
 
 class AddedTests(SynchronousTestCase):
@@ -204,3 +205,51 @@ class VettedTests(SynchronousTestCase):
         self.successResultOf(self.way.attempt(self.dialer, Peer(), NODE, None))
         self.assertEqual([path.host for path, _, _ in self.websocket.dials],
                          ["198.51.100.7"])
+
+
+class TrackerNamedQuicTests(SynchronousTestCase):
+    """(Issue 93, the ninth round.)  The QUIC path the tracker names a
+    peer at is at the host it names the peer's TCP address at: a host a
+    peer names (docs/protocol.md §5, "Hosts a peer names"), vetted as the
+    peer's TCP address there is before a QUIC Initial goes to it, as the
+    WebSocket path is (L{VettedTests}); a path the operator configured,
+    or one a punch met, is dialled as it is."""
+
+    def setUp(self):
+        self.udp = Recording(UDP)
+        self.dialer = Dialer(Transports([Recording(DIRECT), self.udp]))
+        self.way = TrackerNamedQuic()
+
+    def named(self, host, port=7701, word=NAMED):
+        self.dialer.whereabouts.book.paths.append((PEER, Path(UDP, host, port, word=word)))
+
+    def test_anAddressTheRulesRefuseIsNotDialled(self):
+        for host in ("10.0.0.9", "127.0.0.1", "169.254.169.254", "192.168.1.1"):
+            self.dialer.whereabouts.book.paths[:] = []
+            self.named(host)
+            for purpose, protocol in ((NODE, None), (FILES, object)):
+                self.failureResultOf(
+                    self.way.attempt(self.dialer, Peer(), purpose, protocol), HostRefused)
+        self.assertEqual(self.udp.dials, [])
+        self.assertEqual(len(self.dialer.vetted), 8)
+
+    def test_aPublicAddressIsDialled(self):
+        self.named("198.51.100.7")
+        self.successResultOf(self.way.attempt(self.dialer, Peer(), NODE, None))
+        [(path, _, _)] = self.udp.dials
+        self.assertEqual(path, Path(UDP, "198.51.100.7", 7701, word=NAMED))
+        self.assertEqual(self.dialer.vetted, [(PEER, "198.51.100.7", 9000, NODE)])
+
+    def test_aNameIsDialledAtTheAddressesTheRulesAllow(self):
+        self.dialer.names["seller.example"] = ["127.0.0.1", "198.51.100.7"]
+        self.named("seller.example")
+        self.successResultOf(self.way.attempt(self.dialer, Peer(), FILES, object))
+        self.assertEqual([path.host for path, _, _ in self.udp.dials], ["198.51.100.7"])
+
+    def test_theOperatorsPathIsDialledAsGiven(self):
+        """A ``--quic-peer`` at loopback is the operator's word: no vetting."""
+        self.named("127.0.0.1", word=CONFIGURED)
+        self.successResultOf(Quic().attempt(self.dialer, Peer(), NODE, None))
+        [(path, _, _)] = self.udp.dials
+        self.assertEqual(path.host, "127.0.0.1")
+        self.assertEqual(self.dialer.vetted, [])

@@ -1067,8 +1067,10 @@ class QuantityTests(SynchronousTestCase):
     def test_undoneOnStoreFailure(self):
         """A sale of several units the store refuses gives them all back."""
         seller = self.sellerWith(apple=5)
-        self.patch(self.node.store, "commitSales",
-                   lambda sales, forget_before: defer.fail(StoreError("disk full")))
+        # On the class: a store keeps its fields in slots, and takes no
+        # method of its own.
+        self.patch(type(self.node.store), "commitSales",
+                   lambda store, sales, forget_before: defer.fail(StoreError("disk full")))
         self.assertEqual(self.buy(5, 4), [])
         self.assertEqual((seller.stock, seller.ledger), ({"apple": 5}, {}))
 
@@ -1079,8 +1081,9 @@ class QuantityTests(SynchronousTestCase):
         seller = self.sellerWith(apple=5)
         events = []
         seller.log = Logger(observer=events.append)
-        self.patch(self.node.store, "commitSales", lambda sales, forget_before: defer.fail(
-            WriterGone("sales not recorded: the store's writer process ended: killed")))
+        self.patch(type(self.node.store), "commitSales",
+                   lambda store, sales, forget_before: defer.fail(WriterGone(
+                       "sales not recorded: the store's writer process ended: killed")))
         self.assertEqual(self.buy(5, 4), [])
         self.assertEqual((seller.stock, seller.ledger), ({"apple": 5}, {}))
         self.assertEqual([(e["log_level"], formatEvent(e)) for e in events],

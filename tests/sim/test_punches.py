@@ -8,11 +8,11 @@ the reason.
 import attr
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.reach.punch.tcpservice import relayedFrom
+from twisted_bazaar.reach.punch.tcp.service import relayedFrom
 from twisted_bazaar.testing.memory import MemoryTransport
 from twisted_bazaar.sim.punches import reasonOf
 from twisted_bazaar.sim.runner import SimConfig, Simulation
-from twisted_bazaar.reach.punch.mapping import UNKNOWN, mappingOf
+from twisted_bazaar.reach.punch.tcp.mapping import UNKNOWN, mappingOf
 
 #: A small flood market, most of its nodes at home, every router keeping
 #: ports.

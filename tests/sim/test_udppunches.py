@@ -8,9 +8,9 @@ import attr
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.reach.punch import udp as udppunch
-from twisted_bazaar.reach.punch.probebudget import ProbeBudget
-from twisted_bazaar.reach.punch.udpagain import RETRIES, SLACK
+from twisted_bazaar.reach.punch.udp import plan as udppunch
+from twisted_bazaar.reach.punch.budgets.probes import ProbeBudget
+from twisted_bazaar.reach.punch.udp.again import RETRIES, SLACK
 from twisted_bazaar.sim.runner import SimConfig, Simulation
 from twisted_bazaar.sim.udppunches import BUDGET, FIELD_MIX, DirectShare, drawKind, parseMix
 from twisted_bazaar.testing.nat import KEEPS_PORTS, SYMMETRIC

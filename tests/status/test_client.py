@@ -22,7 +22,8 @@ from types import SimpleNamespace
 from twisted.internet.address import IPv4Address
 
 from twisted_bazaar import wire
-from twisted_bazaar.transports.path import LAN, Path
+from twisted_bazaar.transports.path import CLAIMED, LAN, Path
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.channel.session import ChannelKey
@@ -423,9 +424,14 @@ class Dials:
     target, or {}) and its Deferred, for the test to connect or fail; a
     cancelled one is noted."""
 
-    def __init__(self):
+    def __init__(self, kinds=("direct", "lan", "relayed")):
         self.dials = []
         self.cancelled = []
+        #: The kinds of path it dials.
+        self.kinds = kinds
+
+    def canDial(self, path):
+        return path.kind in self.kinds
 
     def dial(self, path, expectedKey, protocolFactory, options=None):
         through = {} if path.relay is None else {"relay": path.relay,
@@ -548,3 +554,46 @@ class RaceTests(SynchronousTestCase):
         self.failureResultOf(self.done, defer.CancelledError)
         self.assertEqual(sorted(self.transports.cancelled), [self.LAN_HOST, "203.0.113.7"])
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+
+class OtherPathsTests(SynchronousTestCase):
+    """
+    A public node named by id from a network that lets only HTTP(S) out:
+    its address is never reached there, and ``bazaar node`` said `no
+    answer from HOST:PORT within 15 s`.  Its WebSocket path, as the
+    tracker names it, is now dialled beside its address by a client whose
+    transports dial it; the first whose node proves itself is asked.
+    """
+
+    WS = Path(WEBSOCKET, "203.0.113.7", 443, word=CLAIMED)
+
+    def ask(self, kinds):
+        self.clock = Clock()
+        self.transports = Dials(kinds)
+        self.ways = []
+        self.done = ask(self.clock, Address.tcp("203.0.113.7", 9001),
+                        wire.ThisIsMe(3_000_000_000, 0, "", purpose=STATUS), State(),
+                        NodeState, dialled=NODE.id, transports=self.transports,
+                        reached=self.ways.append, paths=(self.WS,))
+
+    def test_overItsPathBesideItsAddress(self):
+        self.ask(("direct", WEBSOCKET))
+        self.clock.advance(0.5)
+        self.assertEqual([(host, port) for host, port, _, _, _ in self.transports.dials],
+                         [("203.0.113.7", 443), ("203.0.113.7", 9001)])
+        link = self.transports.connected(0, decode(NODE.key))
+        feed(link, wire.ThisIsMe(NODE.id, 9001, "h", purpose=STATUS, key=NODE.key))
+        self.assertEqual(sent(link), [State()])
+        self.assertEqual(self.transports.cancelled, ["203.0.113.7"])
+        state = NodeState(NODE.id, "203.0.113.7", 9001, "flood", (), {}, public=True)
+        feed(link, state)
+        self.assertEqual(self.successResultOf(self.done), state)
+        [way] = self.ways
+        self.assertEqual(str(way), "over websocket at 203.0.113.7:443")
+
+    def test_onlyWhereItsTransportsDialIt(self):
+        """A client without that transport dials the address alone."""
+        self.ask(("direct",))
+        self.clock.advance(0.5)
+        self.assertEqual([(host, port) for host, port, _, _, _ in self.transports.dials],
+                         [("203.0.113.7", 9001)])

@@ -12,6 +12,8 @@ from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status.messages import MemberList, Members
 from twisted_bazaar.status.tracker import MEMBERS_RATE
 from twisted_bazaar.reach.ownpaths import ownPaths
+from twisted_bazaar.transports.path import CLAIMED, Path
+from twisted_bazaar.transports.websocket import WEBSOCKET
 
 from tests import records
 from tests.schemes.test_index_tracker import Peer, TrackerIndexCase
@@ -252,6 +254,56 @@ class MemberLansTests(TrackerIndexCase):
         self.assertEqual(answer.total, 1500)
         self.assertLess(len(answer.nodes), 1024)
         self.assertEqual(set(answer.lans), {row[0] for row in answer.nodes})
+        self.assertLessEqual(len(wire.encode(answer)), self.tracker.settings.frame_limit)
+        self.assertGreater(len(wire.encode(answer)),
+                           self.tracker.settings.frame_limit - 400, "cut no shorter")
+
+
+class MemberPathsTests(TrackerIndexCase):
+    """
+    A member's paths of a transport plugin's kind in ``memberlist.paths``
+    (protocol.md §12a), as a ``nodereply`` names them (its WebSocket port,
+    its claim, at the host the tracker names it at): a status client whose
+    network lets only HTTP(S) out asks the member there.  Before, the list
+    named none, and ``bazaar node`` from such a network waited out its
+    timeout at the member's TCP port.
+    """
+
+    def makeTracker(self, **settings):
+        return super().makeTracker(ping_interval=0, **settings)
+
+    member = MemberLansTests.member
+    client = MemberLansTests.client
+    ask = MemberLansTests.ask
+    asker = MemberLansTests.asker
+
+    def test_named(self):
+        node_id = self.member(4001, HOME, None)
+        self.member(4002, ELSEWHERE, None)
+        self.tracker.registry.said(node_id, HOME, (Path(WEBSOCKET, "10.9.9.9", 443),))
+        answer = self.asker(ELSEWHERE, None)
+        self.assertEqual(answer.paths,
+                         {node_id: (Path(WEBSOCKET, HOME, 443, word=CLAIMED),)})
+        self.assertEqual(wire.decode(wire.encode(answer)).paths, answer.paths)
+
+    def test_noneNamedNoPaths(self):
+        self.member(4001, HOME, None)
+        answer = self.asker(ELSEWHERE, None)
+        self.assertIsNone(answer.paths)
+        self.assertNotIn("paths", wire.encode(answer).decode())
+
+    def test_theirPathsCountTowardsTheFrame(self):
+        """Many members each with a path: the list, ``paths`` and all, is
+        cut to fit one frame."""
+        registry = self.tracker.registry
+        for n in range(1500):
+            registry.join(10_000 + n, "h" * 100, 4001)
+            registry.checked.add(10_000 + n)
+            registry.said(10_000 + n, "h" * 100, (Path(WEBSOCKET, port=443),))
+        answer = self.asker(ELSEWHERE, None)
+        self.assertEqual(answer.total, 1500)
+        self.assertLess(len(answer.nodes), 1024)
+        self.assertEqual(set(answer.paths), {row[0] for row in answer.nodes})
         self.assertLessEqual(len(wire.encode(answer)), self.tracker.settings.frame_limit)
         self.assertGreater(len(wire.encode(answer)),
                            self.tracker.settings.frame_limit - 400, "cut no shorter")

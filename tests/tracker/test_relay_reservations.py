@@ -22,6 +22,7 @@ from twisted_bazaar.tracker.relays import MOST_NAMED, PLACES_LIMIT
 from twisted_bazaar.tracker.reserving import ASK_RATE, REPORT_RATE
 from twisted_bazaar.transports.relay.limits import RelayLimits
 from twisted_bazaar.transports.relay.relay import Relay
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.wire.ids import parseWireId, wireId
 
 RELAY_PORT = 7701
@@ -31,13 +32,15 @@ class ReservationTests(SynchronousTestCase):
     def setUp(self):
         checkingTracker(self, relayPort=RELAY_PORT)
 
-    def keyed(self, seed=9, host="203.0.113.5"):
-        """A node that registers and proves its key: (connection, id)."""
+    def keyed(self, seed=9, host="203.0.113.5", paths=None):
+        """A node that registers (naming ``paths`` of itself, if given) and
+        proves its key: (connection, id)."""
         identity = Identity.fromRandom(random.Random(seed))
         handshake = Handshake(identity, REGISTER)
         peer = WiredLink(self.factory, host)
+        more = {} if paths is None else {"paths": paths}
         peer.say({"type": "thisisme", "id": "", "port": 4001, "host": "",
-                  "key": identity.key, "nonce": handshake.nonce})
+                  "key": identity.key, "nonce": handshake.nonce, **more})
         [you] = peer.heard()
         peer.say({"type": "proof", "sig": handshake.prove(you["key"], you["nonce"])})
         return peer, identity.id
@@ -208,9 +211,10 @@ class PeerRelayTests(SynchronousTestCase):
         registered (as if its check passed)."""
         self.tracker.connector = None
 
-    def relaying(self, seed=20, host="192.0.2.20", slots=2):
-        """A public node offering its relay on port 7702: its id."""
-        peer, node_id = self.keyed(seed, host)
+    def relaying(self, seed=20, host="192.0.2.20", slots=2, paths=None):
+        """A public node offering its relay on port 7702 (naming ``paths``
+        of itself, if given): its id."""
+        peer, node_id = self.keyed(seed, host, paths)
         peer.heard()
         peer.say({"type": "relayOffer", "port": 7702, "slots": slots})
         self.assertEqual(peer.heard(), [])
@@ -235,6 +239,23 @@ class PeerRelayTests(SynchronousTestCase):
         self.assertEqual(self.tracker.registry.relayOf(node_id), relay)
         asker.say({"type": "whereis", "id": wireId(node_id)})
         self.assertEqual(asker.heard()[0]["paths"], wirePaths(relay=relay, tracker=True))
+
+    def test_namedWithTheRelayingNodesOtherWays(self):
+        """The relay named comes with the relaying node's paths of a
+        transport plugin's kind (its WebSocket port, which serves its
+        relay too), at the relay's host whatever host the node said: a
+        node whose firewall lets only HTTP(S) out reserves there."""
+        self.checkless()
+        _, relaying = self.relaying(paths=[
+            {"kind": "websocket", "host": "198.51.100.99", "port": 443},
+            {"kind": "lan", "host": "10.0.0.2"}])
+        peer, _ = self.keyed()
+        peer.heard()
+        peer.say({"type": "relayReserve"})
+        self.assertEqual(peer.heard(), [{
+            "type": "relayAt", "id": wireId(relaying), "relay": "192.0.2.20:7702",
+            "paths": [{"kind": WEBSOCKET, "host": "192.0.2.20", "port": 443,
+                       "word": "claimed"}]}])
 
     def test_lastResort(self):
         """With every public relay full (or tried by this node), the

@@ -215,8 +215,8 @@ class RegisteredNodeTests(SynchronousTestCase):
         options = TrackerOptions()
         options.parseOptions(["--no-udp"])
         registered = makeService(options).tracker.registered
-        self.assertEqual(registered.capacity,
-                         1024 - PENDING_LIMIT - RELAY_PENDING - RESERVED_DESCRIPTORS)
+        self.assertEqual(registered.capacity, withCircuits(
+            1024 - PENDING_LIMIT - RELAY_PENDING - RESERVED_DESCRIPTORS))
         options = TrackerOptions()
         options.parseOptions(["--registered-limit", "9", "--no-udp"])
         self.assertEqual(makeService(options).tracker.registered.capacity, 9)
@@ -232,8 +232,8 @@ class RegisteredNodeTests(SynchronousTestCase):
         [service] = [child for child in makeService(options)
                      if hasattr(child, "tracker")]
         self.assertEqual(service.tracker.registered.capacity,
-                         (1024 - PENDING_LIMIT - RELAY_PENDING - 96 - 8
-                          - RESERVED_DESCRIPTORS) // 2)
+                         withCircuits(1024 - PENDING_LIMIT - RELAY_PENDING - 96 - 8
+                                      - RESERVED_DESCRIPTORS) // 2)
 
     def test_everyPortsOpeningsAreKeptApart(self):
         """
@@ -256,10 +256,56 @@ class RegisteredNodeTests(SynchronousTestCase):
 
         self.assertEqual(capacity("--relay-reservations", "0"),
                          1024 - PENDING_LIMIT - RESERVED_DESCRIPTORS)
-        self.assertEqual(capacity("--ws-port", "0"),
-                         1024 - PENDING_LIMIT - RELAY_PENDING - OPENING.default
-                         - RESERVED_DESCRIPTORS)
+        self.assertEqual(capacity("--ws-port", "0"), withCircuits(
+            1024 - PENDING_LIMIT - RELAY_PENDING - OPENING.default - RESERVED_DESCRIPTORS))
         self.assertEqual(OPENING.default, 256)
+
+    def test_theRelaysCircuitsAreInTheBudget(self):
+        """
+        (Issue 93's ninth round.)  Each of the relay's circuits holds two
+        descriptors (the dialler's connection and the node's accept):
+        256 of them, outside the budget, let a stranger holding the most
+        circuits take 512 descriptors past what the registrations left.
+        By default the circuits are capped at what the open-file limit
+        leaves (an eighth of what the connections still to register, the
+        ports' openings and the tracker's own files leave, so that their
+        descriptors take a quarter of it; 256 at most), and their two
+        descriptors each are counted out of the nodes kept; an operator's
+        --relay-circuits is counted as given.
+        """
+        def built(files, *args):
+            self.patch(tap, "openFiles", lambda: files)
+            options = TrackerOptions()
+            options.parseOptions(["--no-udp", *args])
+            tracker = makeService(options).tracker
+            return tracker.registered.capacity, tracker.relay.limits.circuits
+
+        left = 1024 - PENDING_LIMIT - RELAY_PENDING - RESERVED_DESCRIPTORS
+        self.assertEqual(built(1024), (left - 2 * (left // 8), left // 8))
+        self.assertEqual(built(1024), (336, 56))
+        left = 20000 - PENDING_LIMIT - RELAY_PENDING - RESERVED_DESCRIPTORS
+        self.assertEqual(built(20000), (left - 2 * 256, 256))
+        self.assertEqual(built(1024, "--relay-circuits", "100"), (448 - 200, 100))
+        # An operator's count that leaves no room for nodes is refused
+        # (it kept one node, without a word), with the way out.
+        self.patch(tap, "openFiles", lambda: 512)
+        with self.assertRaises(UsageError) as refused:
+            TrackerOptions().parseOptions(["--no-udp", "--relay-circuits", "5000"])
+        self.assertIn("--relay-circuits 5000 holds 10000 descriptors, and the "
+                      "open-file limit (512) leaves no room for nodes", str(refused.exception))
+        self.assertIn("ulimit -n", str(refused.exception))
+        # Whatever the limit, each circuit's two descriptors are within it.
+        for files in (512, 700, 1024, 3000, 5000, 20000):
+            registered, circuits = built(files, "--pending-limit", "16")
+            self.assertGreaterEqual(circuits, 1)
+            self.assertLessEqual(16 + RELAY_PENDING + 2 * circuits + registered
+                                 + RESERVED_DESCRIPTORS, files)
+
+
+def withCircuits(left):
+    """What ``left`` descriptors leave the nodes once the relay's default
+    circuits, an eighth of them, hold two each."""
+    return left - 2 * (left // 8)
 
 
 class AddressCheckTests(SynchronousTestCase):

@@ -21,7 +21,7 @@ from twisted_bazaar.tracker.udpreach import (
     TOKEN_TIMEOUT,
     TrackerDatagrams,
 )
-from twisted_bazaar.reach.punch.udpmessages import probeDatagram, tokenOf
+from twisted_bazaar.wire.udpreach import probeDatagram, tokenOf
 
 PORTS = (3479, 3480)
 

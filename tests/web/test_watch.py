@@ -19,6 +19,8 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status.messages import NodeState, State, busy
 from twisted_bazaar.testing.capabilities import secured
+from twisted_bazaar.transports.path import DIRECT, LAN, RELAYED, Path
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.web.view import MarketView
 from twisted_bazaar.web.watch import DEFAULT_BUDGET, StatusWatcher
 
@@ -336,6 +338,9 @@ class Ways(Connector):
         self.dials = []
         self.cancelled = []
 
+    def canDial(self, path):
+        return path.kind in (DIRECT, LAN, RELAYED, WEBSOCKET)
+
     def dial(self, path, expectedKey, protocolFactory, options=None):
         host, relay = path.host, path.relay
         self.dials.append((host, relay))
@@ -382,3 +387,33 @@ class WatcherLanTests(SynchronousTestCase):
                                                 ("203.0.113.7", self.RELAY)])
         self.assertTrue(self.view.node(self.node_id)["known"])
         self.assertEqual(self.connector.cancelled, [self.LAN])
+
+
+class WatcherPathsTests(SynchronousTestCase):
+    """
+    ``bazaar web`` from a network that lets only HTTP(S) out: a public
+    node's address is never reached, and the node stayed "not answering".
+    The view now dials the paths of other kinds the tracker names for it
+    (its WebSocket port) beside its address, and asks on the first link
+    whose node proves itself.
+    """
+
+    WS = "203.0.113.8"
+
+    def test_overItsWebSocketPath(self):
+        clock = Clock()
+        node = records.identity(701)
+        connector = Ways(clock, {node.id: node}, {self.WS})
+        view = MarketView(clock)
+        watcher = StatusWatcher(
+            clock, lambda: [(node.id, "203.0.113.7", node.id, "flood")], connector, view,
+            LinkSettings(), random.Random(1),
+            # (This connector reaches a node at the port that is its id.)
+            pathsOf=lambda node_id: (Path(WEBSOCKET, self.WS, node.id),
+                                     Path("udp", self.WS, node.id)))
+        watcher.startService()
+        self.addCleanup(watcher.stopService)
+        run(clock, 1)
+        self.assertTrue(view.node(node.id)["known"])
+        self.assertEqual(connector.dials, [(self.WS, None), ("203.0.113.7", None)])
+        self.assertEqual(connector.cancelled, ["203.0.113.7"])

@@ -31,8 +31,8 @@ from twisted_bazaar.schemes.index.messages import (
 )
 from tests.records import PLAIN, PLAIN_WIRE, records
 from tests.schemes.chord.test_messages import CHORD_STRATEGIES, CHORD_WIRE_FORMS
-from tests.reach.punch.test_messages import PUNCH_STRATEGIES, PUNCH_WIRE_FORMS
-from tests.reach.punch.test_udpmessages import UDP_STRATEGIES, UDP_WIRE_FORMS
+from tests.reach.punch.tcp.test_messages import PUNCH_STRATEGIES, PUNCH_WIRE_FORMS
+from tests.wire.test_udpreach import UDP_STRATEGIES, UDP_WIRE_FORMS
 from twisted_bazaar.status.messages import MemberList, Members, NodeState, State
 from twisted_bazaar.transports.relay.messages import (
     RelayAccept,
@@ -66,6 +66,7 @@ from twisted_bazaar.wire import (
 from tests.helpers import nodeReply
 from twisted_bazaar.reach.ownpaths import ownPaths
 from twisted_bazaar.transports.path import LAN, NAMED, RELAYED, SEEN, UDP, Path
+from twisted_bazaar.transports.websocket import WEBSOCKET
 
 BIGGEST_ID = wire.ID_LIMIT - 1
 
@@ -105,6 +106,10 @@ WIRE_FORMS = [
     (RelayOffer(7702, 16), {"type": "relayOffer", "port": 7702, "slots": 16}),
     (RelayAt(7, "192.0.2.20:41597"),
      {"type": "relayAt", "id": "7", "relay": "192.0.2.20:41597"}),
+    (RelayAt(7, "192.0.2.20:41597", (Path(WEBSOCKET, "192.0.2.20", 443),)),
+     {"type": "relayAt", "id": "7", "relay": "192.0.2.20:41597",
+      "paths": [{"kind": "websocket", "host": "192.0.2.20", "port": 443,
+                 "word": "claimed"}]}),
     (RelayReserved("[2001:db8::1]:7701"),
      {"type": "relayReserved", "relay": "[2001:db8::1]:7701"}),
     (RelayConnect(7, "files"), {"type": "relayConnect", "to": "7", "purpose": "files"}),
@@ -639,7 +644,8 @@ VALID_MESSAGES = {
     NodeReply: st.builds(NodeReply, maybeNodeIds, hosts, ports, st.none() | ways),
     RelayReserve: st.builds(RelayReserve, st.none() | nodeIds),
     RelayOffer: st.builds(RelayOffer, transferPorts, st.integers(1, MAX_SLOTS)),
-    RelayAt: st.builds(RelayAt, nodeIds, relays),
+    RelayAt: st.builds(RelayAt, nodeIds, relays, st.none() | st.builds(
+        lambda port: (Path(WEBSOCKET, "203.0.113.1", port),), st.integers(1, 65535))),
     RelayReserved: st.builds(RelayReserved, relays),
     RelayConnect: st.builds(RelayConnect, nodeIds, st.sampled_from(["node", "files"])),
     RelayIncoming: st.builds(RelayIncoming, st.text("ab-_", min_size=1, max_size=22),

@@ -83,7 +83,7 @@ from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
 from twisted_bazaar.transports.path import DIRECT
 from twisted_bazaar.transports.tcp.fromport import PunchDialer
-from twisted_bazaar.reach.ways import PHRASES
+from twisted_bazaar.reach.ways import phrase
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
@@ -134,10 +134,12 @@ def listing(reactor, args):
     # Each member by its id: whoever answers at its address must be it;
     # over the LAN first where the tracker named its local addresses.
     relays, lans = members.relays or {}, members.lans or {}
-    transports = nodeTransports(reactor, args.timeout)
+    transports = nodeTransports(reactor, args)
+    paths = members.paths or {}
     asked = [askNode(reactor, Address.tcp(host, port), _state(), NodeState,
                      args.timeout, dialled=node_id, relay=relays.get(node_id),
-                     transports=transports, lan=lans.get(node_id, ()))
+                     transports=transports, lan=lans.get(node_id, ()),
+                     paths=paths.get(node_id, ()))
              for node_id, host, port, _ in members.nodes]
     results = yield defer.DeferredList(asked, consumeErrors=True)
     states, unreachable = [], []
@@ -161,14 +163,16 @@ def _state():
     return State()
 
 
-def nodeTransports(reactor, timeout):
+def nodeTransports(reactor, args):
     """What this client dials nodes through
-    (L{twisted_bazaar.cli.webview.nodeTransports}), imported only by the
-    commands that ask nodes: the web view's modules are a tenth of
-    ``bazaar buy``'s start-up."""
+    (L{twisted_bazaar.cli.webview.nodeTransports}: a transport its
+    --tracker's endpoint kinds bring too), imported only by the commands
+    that ask nodes: the web view's modules are a tenth of ``bazaar buy``'s
+    start-up."""
     from twisted_bazaar.cli import webview
 
-    return webview.nodeTransports(reactor, timeout)
+    return webview.nodeTransports(reactor, args.timeout,
+                                  tuple(tracker.kind for tracker in args.trackers))
 
 
 def listObject(index, states, unreachable=()):
@@ -213,7 +217,7 @@ def node(reactor, args):
             except UnknownId:
                 raise ClientError(f"the key in {args.data_dir} is node "
                                   f"{wireId(dialled)}'s, not that of {address}") from None
-    transports, ways = nodeTransports(reactor, args.timeout), []
+    transports, ways = nodeTransports(reactor, args), []
     if address is None or isinstance(address, str):
         members = yield askTracker(reactor, args.tracker, Members(), MemberList,
                                    args.timeout, args.tracker_key)
@@ -224,7 +228,8 @@ def node(reactor, args):
         state = yield askState(reactor, address, args.timeout, dialled, operator,
                                relay=relay, transports=transports,
                                lan=(members.lans or {}).get(dialled, ()),
-                               reached=ways.append)
+                               reached=ways.append,
+                               paths=(members.paths or {}).get(dialled, ()))
         return nodeObject(state, ways[0])
     try:
         state = yield askState(reactor, address, args.timeout, dialled, operator,
@@ -688,7 +693,7 @@ def renderNode(obj):
     if obj.get("asked", {}).get("path", DIRECT) != DIRECT:
         # Over the LAN, or through a relay: the address said is not where
         # it was asked.
-        lines.append(f"asked {PHRASES[obj['asked']['path']]} {obj['asked']['at']}")
+        lines.append(f"asked {phrase(obj['asked']['path'])} {obj['asked']['at']}")
     lines.append(f"{'overlay ' if public else ''}links: {len(obj['links'])}")
     lines += [f"  {_linked(link)} {_where(link)} ({_way(link)})" for link in obj["links"]]
     lines.append(f"stock: {counts(obj['stock'])}")

@@ -64,13 +64,14 @@ def trackerPins(args):
 class Merged:
     """The live nodes of several trackers' ``memberlist``: each node once
     (one that moved between trackers may be listed by both), ``total``
-    summed less the nodes listed twice, and the relays and local
-    addresses of all."""
+    summed less the nodes listed twice, and the relays, local addresses
+    and paths of other kinds of all."""
 
     nodes: tuple
     total: int
     relays: dict
     lans: dict = attr.Factory(dict)
+    paths: dict = attr.Factory(dict)
 
 
 @defer.inlineCallbacks
@@ -103,20 +104,21 @@ def askEach(reactor, trackers, pins, question, answerType, timeout):
 
 def mergedMembers(answers):
     """The L{Merged} members of the trackers that answered (L{askEach})."""
-    nodes, seen, total, relays, lans = [], set(), 0, {}, {}
+    nodes, seen, total, relays, lans, paths = [], set(), 0, {}, {}, {}
     for _, answer, _ in answers:
         if answer is None:
             continue
         total += answer.total
         relays.update(answer.relays or {})
         lans.update(answer.lans or {})
+        paths.update(answer.paths or {})
         for node in answer.nodes:
             if node[0] in seen:
                 total -= 1
             else:
                 seen.add(node[0])
                 nodes.append(node)
-    return Merged(tuple(nodes), total, relays, lans)
+    return Merged(tuple(nodes), total, relays, lans, paths)
 
 
 def mergedIndex(answers):

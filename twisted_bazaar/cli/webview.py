@@ -17,8 +17,10 @@ from twisted.internet import defer
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import CannotListenError
 
+from twisted_bazaar.base.options import optionDefaults
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.link import LinkSettings
+from twisted_bazaar.daemon.registry import transportPlugins
 from twisted_bazaar.daemon.services import CONNECT_TIMEOUT, EndpointConnector
 from twisted_bazaar.status.client import ClientError, askTracker
 from twisted_bazaar.status.messages import MemberList, Members
@@ -62,6 +64,7 @@ class TrackerMembers:
         self.rows = []
         self.relays = {}
         self.lans = {}
+        self.paths = {}
         self._asking = None
 
     def refresh(self):
@@ -74,6 +77,7 @@ class TrackerMembers:
             self.rows = list(answer.nodes)
             self.relays = dict(answer.relays or {})
             self.lans = dict(answer.lans or {})
+            self.paths = dict(answer.paths or {})
             self.view.liveSeen(answer.total)
             self.view.trackerAnswered()
 
@@ -109,22 +113,40 @@ class TrackerMembers:
         view (it runs at the node's home), or None."""
         return self.lans.get(node_id)
 
+    def pathsOf(self, node_id):
+        """The paths of other kinds the tracker named for node_id (a
+        transport plugin's port): a tuple."""
+        return self.paths.get(node_id, ())
+
     def stop(self):
         if self._asking is not None:
             self._asking.cancel()
 
 
-def nodeTransports(reactor, timeout=CONNECT_TIMEOUT):
+def nodeTransports(reactor, timeout=CONNECT_TIMEOUT, trackerKinds=()):
     """
     What a client dials nodes through (the view, ``bazaar node``, ``bazaar
     list``): a node's own transports, TCP under a channel key of the
     client's own, each connection given ``timeout`` seconds, and a
     relay's circuit to a node at home, the relay being the one the
     tracker's ``memberlist`` names for it (L{TrackerMembers.relayOf}),
-    dialled as named, as the tracker's own view dials its own.
+    dialled as named, as the tracker's own view dials its own; and, for
+    a client that reaches its tracker by a transport plugin's endpoint
+    kind (``trackerKinds``, from a network that may let out only that
+    transport), that transport, dial-only, as a node's there
+    (L{ITransportPlugin.nodeTransport}).
     """
-    return overConnector(EndpointConnector(reactor, timeout, channel=ChannelKey.generate()),
-                         reactor)
+    connector = EndpointConnector(reactor, timeout, channel=ChannelKey.generate())
+    makers = [plugin.nodeTransport(reactor, optionDefaults(plugin.nodeOptions), "",
+                                   _listensOnNone, trackerKinds=trackerKinds)
+              for plugin in transportPlugins().values()] if trackerKinds else ()
+    more = tuple(make(connector.channel, connector.peerLog).transport
+                 for make in makers if make is not None)
+    return overConnector(connector, reactor, more=more)
+
+
+def _listensOnNone(why):
+    """A client's transport listens on no port: nothing to fail."""
 
 
 def listeningOn(address):
@@ -226,9 +248,9 @@ def serve(reactor, args, operator):
     yield members.refresh()
     watcher = StatusWatcher(
         reactor, members.members,
-        nodeTransports(reactor),
+        nodeTransports(reactor, trackerKinds=(args.tracker.kind,)),
         view, LinkSettings(), random.Random(), interval=args.poll,
-        relayOf=members.relayOf, lanOf=members.lanOf,
+        relayOf=members.relayOf, lanOf=members.lanOf, pathsOf=members.pathsOf,
         operators=[operator] if operator is not None else [])
     token = None if operator is None else OperatorToken()
     kept = None

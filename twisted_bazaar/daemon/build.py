@@ -24,7 +24,7 @@ from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.core.node import Node
 from twisted_bazaar.reach.reachable.offering import RelayOffering
 from twisted_bazaar.reach.reachable.portmapping import PortMappingService
-from twisted_bazaar.reach.punch.tcpservice import Punching
+from twisted_bazaar.reach.punch.tcp.service import Punching
 from twisted_bazaar.reach.reachable.reserving import ReservationService
 from twisted_bazaar.transports.relay.relay import Relay
 from twisted_bazaar.base.options import optionDefaults
@@ -184,13 +184,15 @@ def plugAcross(parts, punch=None, relay=None, portmap=None):
     return parts
 
 
-def serveTransport(made, node):
+def serveTransport(made, node, relay=None):
     """The service that runs a transport plugin's made transport
     (L{twisted_bazaar.transports.plugin.ITransportPlugin.nodeTransport}'s)
     for node, once built: given node's book of paths and the factories
     of its links and transfers, not the node (transports/ never holds
-    it)."""
-    return made.serve(node.whereabouts.book, OverlayFactory(node), NodeTransfers(node))
+    it), and ``relay``, the factory of node's relay to serve there too
+    (or None: it relays for nobody)."""
+    return made.serve(node.whereabouts.book, OverlayFactory(node), NodeTransfers(node),
+                      relay)
 
 
 def buildRole(node, plugin, settings):

@@ -234,7 +234,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
     Build a node (L{buildNode}) on an opened state and the service that
     runs it, every connection sealed by one channel key (the node's key,
     proven in each handshake: protocol.md §2.1), and hole punching over
-    its relayed links (L{twisted_bazaar.reach.punch.tcpservice.Punching}).
+    its relayed links (L{twisted_bazaar.reach.punch.tcp.service.Punching}).
 
     @param scheme: (plugin, settings) of the discovery scheme.
     @param roles: (plugin, settings) of each role.
@@ -260,9 +260,10 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         called with the channel key and the peer log before the node is
         built and giving what has the transport (C{transport}, handed to
         the node's dialer) and the service that runs it for the node,
-        once built (C{serve(book, links, transfers)}: the node's book of
-        paths, the factories of its links and of its transfers, not the
-        node): a transport plugin's
+        once built (C{serve(book, links, transfers, relay)}: the node's
+        book of paths, the factories of its links, of its transfers and
+        of its relay (or None), not the node; it serves that relay on its
+        port too): a transport plugin's
         (L{twisted_bazaar.transports.plugin.ITransportPlugin.nodeTransport}).
     @return: (the L{NodeService}, the L{NodeParts}, the metrics or None).
     """
@@ -310,8 +311,11 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
     if quicService is not None:
         quicService.serve(node, parts.punching, onFailure)
         quicService.setServiceParent(service)
+    # Its relay served on each added transport's port too: a node at a home
+    # that lets only HTTP(S) out reaches it nowhere else.
+    relayFactory = None if parts.offering is None else parts.offering.relay.factory()
     for each in added:
-        serveTransport(each, node).setServiceParent(service)
+        serveTransport(each, node, relayFactory).setServiceParent(service)
     if relay is not None:
         endpoint, _, description = relay
         relayService(reactor, parts.offering, channel, endpoint, description,

@@ -3,7 +3,7 @@ A node's QUIC socket as a daemon runs it (L{QuicService}): the UDP port of
 ``--quic-port``, its links and transfers served there, the peers'
 ``--quic-peer`` addresses written into the node's book as configured UDP
 paths, its punches over UDP for the relayed links a TCP punch did not
-replace (L{twisted_bazaar.reach.punch.udpservice}, on the sockets it opens
+replace (L{twisted_bazaar.reach.punch.udp.service}, on the sockets it opens
 for them), and every socket closed (every connection told) when the
 node stops.
 """
@@ -16,7 +16,7 @@ from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.net.transfers import NodeTransfers
 from twisted_bazaar.transports.path import CONFIGURED, UDP, Path
 from twisted_bazaar.transports.quic.transport import QuicTransport
-from twisted_bazaar.reach.punch.udpservice import UdpPunching
+from twisted_bazaar.reach.punch.udp.service import UdpPunching
 from twisted_bazaar.transports.quic.connector import FILES
 from twisted_bazaar.transports.quic.endpoint import QuicEndpoint
 from twisted_bazaar.wire.ids import shortId
@@ -78,7 +78,7 @@ class QuicService(Service):
         builder's wiring, once.
 
         @param punching: the node's TCP L{Punching
-            <twisted_bazaar.reach.punch.tcpservice.Punching>}, if it punches: a
+            <twisted_bazaar.reach.punch.tcp.service.Punching>}, if it punches: a
             TCP punch that fails is followed by one over UDP.
         @param onFailure: told one line when its port cannot be taken (a
             daemon ends with it, as when its --listen port is taken; a

@@ -45,6 +45,12 @@ from twisted_bazaar.base.limitregistry import LIMITS
 _NONE = object()
 
 
+def _membersOf(members):
+    """A group's holders from its entry in L{Account._groups}: a dict of
+    them, or the one holder itself."""
+    return members if type(members) is dict else (members,)
+
+
 class Account:
     """
     ``capacity`` units held by holders (connections, leaves, streams...),
@@ -87,11 +93,12 @@ class Account:
         self.used = 0
         #: holder -> (group, key, units)
         self._holders = {}
-        #: group -> its holders, in the order they came: a 1-tuple for a
-        #: group of one holder (the usual group: a node of its own
-        #: address), else a dict of holder -> None (an ordered set).  What
-        #: each holds is in L{_holders}.  A dict for each group was 250
-        #: bytes of every registration of a tracker of a million nodes.
+        #: group -> its holders, in the order they came: the holder itself
+        #: for a group of one (the usual group: a node of its own
+        #: address), else a dict of holder -> None (an ordered set; no
+        #: holder is a dict).  What each holds is in L{_holders}.  A dict
+        #: for each group was 250 bytes of every registration of a tracker
+        #: of a million nodes, and a 1-tuple 48 (L{_membersOf}).
         self._groups = {}
         #: group -> units its holders hold.
         self._totals = {}
@@ -129,7 +136,8 @@ class Account:
 
     def holders(self, group):
         """The group's holders, oldest first."""
-        return list(self._groups.get(group, ()))
+        members = self._groups.get(group, _NONE)
+        return [] if members is _NONE else list(_membersOf(members))
 
     def units(self, holder):
         """Units the holder holds (0 if none)."""
@@ -166,6 +174,7 @@ class Account:
         # more groups than the capacity, and only the file server's pools
         # of transfer connections and slots (tens of units) ask this.
         for other, members in self._groups.items():
+            members = _membersOf(members)
             if other == group or self._totals[other] < mine:
                 continue
             for candidate in members:
@@ -242,7 +251,7 @@ class Account:
                     return None
                 queue = queues.get(largest)
                 if queue is None:
-                    members = self._groups[largest]
+                    members = _membersOf(self._groups[largest])
                     queue = queues[largest] = (
                         each for each in (members if self.oldest_first else reversed(members))
                         if each is not holder)
@@ -304,11 +313,11 @@ class Account:
         if units <= 0:
             return
         self._holders[holder] = (group, key, units)
-        members = self._groups.get(group)
-        if members is None:
-            self._groups[group] = (holder,)
-        elif type(members) is tuple:
-            self._groups[group] = dict.fromkeys((*members, holder))
+        members = self._groups.get(group, _NONE)
+        if members is _NONE:
+            self._groups[group] = holder
+        elif type(members) is not dict:
+            self._groups[group] = dict.fromkeys((members, holder))
         else:
             members[holder] = None
         self._totals[group] = self._totals.get(group, 0) + units
@@ -325,7 +334,7 @@ class Account:
             return
         group, key, units = entry
         members = self._groups[group]
-        if type(members) is tuple:
+        if type(members) is not dict:
             members = ()
         else:
             del members[holder]

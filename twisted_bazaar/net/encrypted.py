@@ -108,6 +108,9 @@ class EncryptedProtocol(Protocol):
         self._closeWhenUp = False
         self._broken = False
         self._why = None
+        #: Whether its handshake timed out: nothing (or too little) came
+        #: from the peer within C{timeout} seconds.
+        self.timedOut = False
 
     def __getattr__(self, name):
         # Reached only for what this class does not define: the rest of
@@ -220,6 +223,7 @@ class EncryptedProtocol(Protocol):
 
     def _tooSlow(self):
         self._timer = None
+        self.timedOut = True
         self._fail("no channel handshake within {:g} s".format(self.timeout))
 
     def _fail(self, reason, reply=b""):

@@ -61,6 +61,10 @@ class FairShare:
         (the budget less its reserve) in the window before this one.
     """
 
+    # Slots, not a dict: a simulation holds one a node.
+    __slots__ = ("capacity", "window", "reserve", "keys", "start", "asked", "taken", "demand",
+                 "used", "level", "contended")
+
     def __init__(self, capacity, window=1.0, reserve=DEFAULT_RESERVE,
                  keys=DEFAULT_KEYS):
         self.capacity = capacity

@@ -9,7 +9,8 @@ holds the ones a process uses.
 Each rate bucket a message names (L{twisted_bazaar.wire.message}'s
 ``bucket``) is declared in the registry of limits as ``link.<bucket>`` by
 the module that owns its messages (L{declareBucket}): the core declares
-its own (``search``, ``query``, ``ping``), a scheme or plugin its own,
+its own (``search``, ``query``, ``ping``, and ``udp``, the tracker's
+UDP reach and punch messages), a scheme or plugin its own,
 and a link finds each bucket's rate there (L{bucketRate}).
 """
 
@@ -87,6 +88,11 @@ QUERY_LIMIT = declareBucket(
 PING_LIMIT = declareBucket(
     "ping", DEFAULT_PING_RATE, "pings one link may send: each costs an answer",
     flag="--ping-rate", owner=__name__)
+#: The bucket of the tracker's UDP reach and punch messages
+#: (L{twisted_bazaar.wire.udpreach}, below this layer).
+UDP_LIMIT = declareBucket(
+    "udp", None, "UDP reach and punch messages one link may send (the link's "
+    "search rate)", owner=__name__)
 
 
 #: A token, less what floating point loses in adding up its parts: an

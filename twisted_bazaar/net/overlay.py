@@ -82,6 +82,10 @@ RELAYED_HANDSHAKES_LIMIT = declare(
 #: Peers remembered as of no use (L{Overlay.useless}), newest kept.
 USELESS_KEPT = 256
 
+#: The purposes an overlay logs the links of at info until it names one
+#: (L{Overlay.setSlots}): none, one set for every overlay.
+NO_NEWS = frozenset()
+
 
 def _levelOf(link, news):
     """Links that come and go with every peer (a status client's, for
@@ -123,15 +127,24 @@ class Overlay:
         decides which links this table opens, takes and keeps: the one of
         every node with the same terms (L{addPurpose}, L{setSlots} give
         this table another).
+    @ivar linkContext: the L{twisted_bazaar.net.link.LinkContext} its
+        links share (L{twisted_bazaar.net.link.contextFor}).
     """
 
-    news = frozenset()
+    # Slots, not a dict: a simulation holds one a node (and the dict of
+    # sixteen fields took 48 bytes more than these).
+    __slots__ = ("node", "admission", "_connections", "links", "greeter", "handlers",
+                 "since", "_partners", "_closed_waiters", "stopping", "recent",
+                 "peer_log", "useless_peers", "_punched", "news", "linkContext")
 
     log = Logger()
 
     def __init__(self, node, budgets, handshake_limit=DEFAULT_HANDSHAKE_LIMIT,
                  idle_timeouts=None, connection_rate=DEFAULT_CONNECTION_RATE):
         self.node = node
+        #: No purpose's links are news until one is (L{setSlots}).
+        self.news = NO_NEWS
+        self.linkContext = None
         self.admission = admissionFor(budgets, handshake_limit, idle_timeouts,
                                       connection_rate)
         #: The node's L{ConnectionManager}, made when first asked for
@@ -438,7 +451,7 @@ class Overlay:
         A link for a connection punched to the peer of ``shared`` (a
         relayed link), of its direction and purpose, so that the duplicate
         rule keeps it in place of ``shared`` once its handshake is done
-        (L{twisted_bazaar.reach.punch.tcp}).  The connection's channel
+        (L{twisted_bazaar.reach.punch.tcp.exchange}).  The connection's channel
         proves the peer's key before anything is said on it: an opener's
         link needs no dialled id to check.
         """

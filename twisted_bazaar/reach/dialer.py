@@ -38,7 +38,7 @@ others are cancelled.  A connection's key is checked by its channel
 (L{Peer.key}); a link's by its handshake, which proves the id dialled.
 
 A link to a peer linked through a relay while a punch with it is under
-way (L{twisted_bazaar.reach.punch.tcpservice.Punching.waitsFor}) is handed over
+way (L{twisted_bazaar.reach.punch.tcp.service.Punching.waitsFor}) is handed over
 once the punched link is up, the punch failed, or L{PUNCH_WAIT} seconds
 passed, so that what its asker sends (a buy) goes on the direct link
 when there is one: the dialer owns that wait.
@@ -65,6 +65,7 @@ from twisted_bazaar.net.opening import NotConnected, Unreachable
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, Path
 from twisted_bazaar.transports.relay.messages import FILES, NODE, RELAY
+from twisted_bazaar.transports.relay.transport import openCircuit
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.wire.core import splitRelay
 from twisted_bazaar.wire.ids import shortId
@@ -120,9 +121,9 @@ class Dialer:
     @ivar transports: the transports it dials through, found by kind
         (L{twisted_bazaar.transports.table.Transports}).
     @ivar punching: the node's hole punches
-        (L{twisted_bazaar.reach.punch.tcpservice.Punching}), or None.
+        (L{twisted_bazaar.reach.punch.tcp.service.Punching}), or None.
     @ivar udpPunching: its punches over UDP, which follow a TCP punch
-        that failed (L{twisted_bazaar.reach.punch.udpservice.UdpPunching}), or
+        that failed (L{twisted_bazaar.reach.punch.udp.service.UdpPunching}), or
         None.
     @ivar wait: seconds a link waits for its punch.
     @ivar ways: the ways to a peer (L{twisted_bazaar.reach.ways}), each
@@ -206,7 +207,7 @@ class Dialer:
 
     def punchOverUdpWith(self, udpPunching):
         """Have a relayed link also wait for its punch over UDP
-        (L{twisted_bazaar.reach.punch.udpservice.UdpPunching}), which
+        (L{twisted_bazaar.reach.punch.udp.service.UdpPunching}), which
         follows a TCP punch that failed: L{waitsFor}."""
         self.udpPunching = udpPunching
 
@@ -400,21 +401,30 @@ class Dialer:
         return vetting.reach(self.connector, self.whereabouts, peer, purpose, relay, True,
                              connectOwn)
 
-    def toRelay(self, relay, protocol, target=None, pin=None):
+    def toRelay(self, relay, protocol, way=None, key=None, target=None, pin=None):
         """
         A connection of protocol's (a callable making it) at the relay at
         ``relay`` (``HOST:PORT``, as the tracker named it), checked first
         as every relay is (L{whyNotRelay}: a refusal fails it at once):
         to the relay's own service, where the node reserves and accepts
-        the circuits announced to it, by the path the dialer picks, the
-        one the transport the node reaches its tracker by serves the
-        tracker's own relay at (L{Membership.trackerWay
-        <twisted_bazaar.core.membership.Membership.trackerWay>}: a node
-        whose network lets only HTTP(S) out reaches no other port), else
-        the relay's own port; or, given ``target`` (a node id), a circuit
-        through the relay to it, its inner channel checked by ``pin`` (the
-        relay probe's, to the node itself).
+        the circuits announced to it; or, given ``target`` (a node id), a
+        circuit through the relay to it, its inner channel checked by
+        ``pin`` (the relay probe's, to the node itself).
 
+        @param way: the path to the relay's service the caller's
+            reservation picked (one of a public node's relay's ``paths``,
+            a transport plugin's port that serves it:
+            L{RelayReservation._waysTo
+            <twisted_bazaar.reach.reachable.reservation.RelayReservation._waysTo>}).
+            None: the dialer picks, for the tracker's own relay the path
+            the transport the node reaches its tracker by serves it at
+            (L{Membership.trackerWay
+            <twisted_bazaar.core.membership.Membership.trackerWay>}: a
+            node whose network lets only HTTP(S) out reaches no other
+            port), else the relay's own port.
+        @param key: the key (raw bytes) the relay must prove in the
+            channel's handshake, or None (any): an impostor at its
+            address hears nothing of this node's.
         @return: a Deferred as L{ITransport.dial
             <twisted_bazaar.transports.interface.ITransport.dial>} gives.
         """
@@ -423,15 +433,26 @@ class Dialer:
             return defer.fail(ConnectError(string=f"{relay}: {why}"))
         transports = self.transports
         if target is not None:
-            return transports.dial(Path(RELAYED, relay=relay, word=NAMED), None, protocol,
-                                   DialOptions(target=target, purpose=NODE, pin=pin))
-        tracker = self.whereabouts.tracker()
-        if tracker is not None and tracker.isTrackerRelay(relay):
-            way = tracker.trackerWay
-            if way is not None:
-                return transports.dial(way, None, protocol, DialOptions(purpose=RELAY))
+            if way is None:
+                return transports.dial(Path(RELAYED, relay=relay, word=NAMED), None,
+                                       protocol,
+                                       DialOptions(target=target, purpose=NODE, pin=pin))
+            # The relay's service at the way: what a dialler's circuit
+            # meets there, only the way to it differs.
+            connector = self.connector
+            return openCircuit(
+                lambda host, port, end: transports.dial(way, key, lambda: end,
+                                                        DialOptions(purpose=RELAY)),
+                relay, target, NODE, protocol(), self.clock, connector.channel,
+                peerLog=connector.peerLog, pin=pin)
+        if way is None:
+            tracker = self.whereabouts.tracker()
+            if tracker is not None and tracker.isTrackerRelay(relay):
+                way = tracker.trackerWay
+        if way is not None:
+            return transports.dial(way, key, protocol, DialOptions(purpose=RELAY))
         host, port = splitRelay(relay)
-        return transports.dial(Path(DIRECT, host, port, word=NAMED), None, protocol)
+        return transports.dial(Path(DIRECT, host, port, word=NAMED), key, protocol)
 
     def dialPath(self, path, expectedKey, protocolFactory, options=None):
         """Dial one path the caller chose by the transport of its kind (a

@@ -52,7 +52,7 @@ from twisted_bazaar.wire.ids import isKeyed, shortId
 
 __all__ = ["WAYS", "Lan", "Direct", "Punched", "Relayed", "Quic", "TrackerNamedQuic", "Added",
            "LanFailed", "PUNCH_DELAY", "RELAY_DELAY", "ClientWay", "PHRASES", "along",
-           "asTyped"]
+           "asTyped", "phrase"]
 
 #: Seconds after a dial starts that a circuit through the peer's relay
 #: starts, if nothing connected by then (go-libp2p's relay delay): a LAN
@@ -187,7 +187,7 @@ class Direct:
 class Punched:
     """A connection of the dialler's protocol punched to a peer at home,
     over the direct (punched) link held with it
-    (L{twisted_bazaar.reach.punch.tcpservice.Punching.transfer}); a link is never
+    (L{twisted_bazaar.reach.punch.tcp.service.Punching.transfer}); a link is never
     punched to first: a relayed link's punch replaces it (L{Relayed}).
     The relay waits while it runs: a punch that works keeps the file's
     bytes off it."""
@@ -279,14 +279,15 @@ class Quic:
             return reason
 
         def dialLink(link):
-            return dialer.transports.dial(path, expected, lambda: link,
-                                          options).addErrback(silent)
+            return self._dial(dialer, peer, purpose, path, expected, lambda: link,
+                              options).addErrback(silent)
 
         if protocol is None:
             d = dialer.overlay.connectTo(path.host, path.port, peer.id, purpose,
                                               dialLink)
         else:
-            d = dialer.transports.dial(path, expected, protocol, options).addErrback(silent)
+            d = self._dial(dialer, peer, purpose, path, expected, protocol,
+                           options).addErrback(silent)
 
         def reached(result):
             self.log.info("reached node {id} over QUIC at {host}:{port} ({purpose})",
@@ -295,6 +296,10 @@ class Quic:
             return result
 
         return d.addCallback(reached)
+
+    def _dial(self, dialer, peer, purpose, path, expected, make, options):
+        """Dial path as it is: the operator's, or one a punch met."""
+        return dialer.transports.dial(path, expected, make, options)
 
 
 class TrackerNamedQuic(Quic):
@@ -310,6 +315,16 @@ class TrackerNamedQuic(Quic):
     delay = 1.0
     holds = False
     words = frozenset({NAMED})
+
+    def _dial(self, dialer, peer, purpose, path, expected, make, options):
+        """At an address the node's rules allow for the peer's TCP address
+        at the path's host (L{Added}'s rule, docs/protocol.md §5, "Hosts a
+        peer names"): a stranger the tracker checked at a private or
+        loopback address, or at a name rebound since, has no node send
+        QUIC Initials to its own machine or network."""
+        hosts = dialer.vetDirect(peer.id, path.host, peer.port, purpose)
+        return hosts.addCallback(connectAny, lambda address: dialer.transports.dial(
+            attr.evolve(path, host=address), expected, make, options))
 
 
 class Added:
@@ -404,6 +419,12 @@ WAYS = (Lan(), Direct(), Punched(), Relayed(), Quic(), TrackerNamedQuic(), Added
 PHRASES = {LAN: "over the LAN at", RELAYED: "through the relay at", DIRECT: "at"}
 
 
+def phrase(kind):
+    """How a way of kind reads in a sentence: one of a transport plugin's
+    kinds reads ``over KIND at``."""
+    return PHRASES.get(kind) or f"over {kind} at"
+
+
 class ClientWay:
     """
     One way of a client without a node to one node
@@ -432,11 +453,12 @@ class ClientWay:
         self.delay = Lan.delay if kind == LAN else RELAY_DELAY
 
     def __str__(self):
-        return f"{PHRASES[self.kind]} {self.where}"
+        return f"{phrase(self.kind)} {self.where}"
 
 
 def along(path, protocol, where, options=None):
-    """The L{ClientWay} along path (of kind LAN, DIRECT or RELAYED), with
+    """The L{ClientWay} along path (of kind LAN, DIRECT, RELAYED, or a
+    transport plugin's), with
     the transport's options (a circuit's target), dialled by the race's
     transports: the peer's key is its owner's to check, on its
     ``thisisme``."""

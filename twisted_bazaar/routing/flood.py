@@ -66,6 +66,9 @@ class FloodRouter:
         C{refused} counts the floods it did not forward.
     """
 
+    # Slots, not a dict: a simulation holds one a node.
+    __slots__ = ("node", "message_type", "arrived", "linkFilter", "seen_limit", "seen", "budget")
+
     log = Logger()
 
     def __init__(self, node, message_type, arrived, linkFilter=everyLink,

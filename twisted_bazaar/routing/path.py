@@ -69,6 +69,9 @@ class PathRouter:
     at the end of a run.
     """
 
+    # Slots, not a dict: a simulation holds one a node.
+    __slots__ = ("node", "limit", "_table", "_learned", "_via")
+
     log = Logger()
 
     def __init__(self, node, limit=DEFAULT_PATH_LIMIT):

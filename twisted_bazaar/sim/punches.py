@@ -1,7 +1,7 @@
 """
 Hole punching in a simulation with nodes at home (``bazaar-sim --nat``):
 every node punches over its relayed links as a daemon does
-(L{twisted_bazaar.reach.punch.tcpservice.Punching}, the same messages through the
+(L{twisted_bazaar.reach.punch.tcp.service.Punching}, the same messages through the
 tracker's relay, the same timers), its dials simultaneous opens on the
 in-memory network (L{twisted_bazaar.testing.punchdial}); what became of
 the punches is counted (L{PunchCounts}).
@@ -13,7 +13,7 @@ from twisted_bazaar.testing.memory import MemoryTransport
 from twisted_bazaar.testing.punchdial import SimultaneousOpens
 
 #: Why a punch failed, by what its reason
-#: (L{twisted_bazaar.reach.punch.tcp.PunchFailed}) says, the first
+#: (L{twisted_bazaar.reach.punch.tcp.exchange.PunchFailed}) says, the first
 #: that matches: (words in the reason, the key it is counted under).
 REASONS = (
     ("the peer refused: this node cannot punch: its router changed", "peer_symmetric"),

@@ -9,7 +9,7 @@ their relayed link (L{twisted_bazaar.sim.punches.PunchCounts}'s
 punches).  When that punch fails, the pair's UDP punch is run on a model
 of their two routers (L{twisted_bazaar.testing.udpnat}): the tracker's
 two probes of each, the planner's probes and the acks
-(L{twisted_bazaar.reach.punch.udp}), on a clock of its own with the
+(L{twisted_bazaar.reach.punch.udp.plan}), on a clock of its own with the
 run's latency, from fresh mappings, seeded from the run's seed and the
 pair's number: deterministic, and nothing kept between pairs.  Home
 routers keep Linux conntrack's entries for what comes unasked
@@ -27,7 +27,7 @@ import random
 from twisted.internet.task import Clock
 
 from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.reach.punch.tcpservice import relayedFrom
+from twisted_bazaar.reach.punch.tcp.service import relayedFrom
 from twisted_bazaar.testing.nat import KEEPS_PORTS, SYMMETRIC
 from twisted_bazaar.testing.udpnat import (
     FULL_CONE,
@@ -39,10 +39,10 @@ from twisted_bazaar.testing.udpnat import (
     UdpRouter,
     punchPair,
 )
-from twisted_bazaar.reach.punch.tcp import PunchFailed
-from twisted_bazaar.reach.punch.probebudget import ProbeBudget
-from twisted_bazaar.reach.punch.udp import BudgetRefused, Met
-from twisted_bazaar.reach.punch.udpagain import RETRIES, SLACK
+from twisted_bazaar.reach.punch.tcp.exchange import PunchFailed
+from twisted_bazaar.reach.punch.budgets.probes import ProbeBudget
+from twisted_bazaar.reach.punch.udp.plan import BudgetRefused, Met
+from twisted_bazaar.reach.punch.udp.again import RETRIES, SLACK
 
 #: Added to the run's seed for the UDP model's generators.
 SEED_OFFSET = 11
@@ -65,7 +65,7 @@ CONNTRACK = frozenset({PORT_RESTRICTED, SEQUENTIAL, RANDOM})
 #: ``udppunchgo`` reach them over connections of their own.
 LAG = 0.2
 #: Why a pair whose UDP punch failed stayed relayed, by the strategy of
-#: the initiator's plan (L{twisted_bazaar.reach.punch.udp.plan}).
+#: the initiator's plan (L{twisted_bazaar.reach.punch.udp.plan.plan}).
 MISSED = {"none": "both_hard", "predicted": "prediction_missed",
           "birthday-probes": "birthday_missed", "birthday-sockets": "birthday_missed",
           "simultaneous": "no_meeting", "direct": "no_meeting"}
@@ -219,7 +219,7 @@ class DirectShare:
                    _Charged(self._budget(peer_host, clock), public))
         # A side reaches a public peer directly (the tracker checked it):
         # it sends to its port from one socket, no birthday (the node's
-        # rule, L{twisted_bazaar.reach.punch.udpservice}).
+        # rule, L{twisted_bazaar.reach.punch.udp.service}).
         punches = punchPair(network, sides[0], sides[1], "tracker", rng,
                             nonce=rng.randrange(1, 2**62), budgets=budgets,
                             direct=(peer is None, mine is None),
@@ -272,6 +272,9 @@ class _Charged:
 
     def admit(self, host, sends, peer=None):
         return self.budget.admit(self.to, sends, peer)
+
+    def left(self, host, planned, probes):
+        self.budget.left(self.to, planned, probes)
 
     def wait(self, sends):
         """Seconds until a punch's sends would pass (0.0: now), None: never."""

@@ -310,7 +310,7 @@ def _endpoint(reactor, address, timeout):
 
 def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
         expected=None, dialled=None, asked="a node", relay=None, rng=random, pin=None,
-        transports=None, lan=(), reached=None):
+        transports=None, lan=(), reached=None, paths=()):
     """
     Ask one question at an L{Address}, of whoever answers there, or only
     of the holder of the key C{expected} (32 raw bytes: a pinned tracker),
@@ -326,6 +326,10 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
     named them to this asker) at the address's port, by the race of a
     client without a node (L{FirstProven}, which dials them): the first
     of those ways whose node proves itself is asked, the others closed.
+    Beside the address, node C{dialled}'s C{paths} of other kinds (a
+    transport plugin's, as the tracker named them: a port of its own)
+    that C{transports} dial, each for the node's links: where a firewall
+    lets only that transport out, the address is never reached.
 
     @param asked: who is asked, in words, for the reason a connection to
         something else fails (``the tracker``; ``a node``).
@@ -358,6 +362,10 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
             asking.way(lambda link, host=host: along(
                 Path(LAN, host, address.port, word=NAMED), link,
                 str(Address.tcp(host, address.port))))
+        for path in paths:
+            if transports.canDial(path):
+                asking.way(lambda link, path=path: along(
+                    path, link, str(Address.tcp(path.host, path.port))))
         if relay is None:
             asking.way(lambda link: along(
                 Path(DIRECT, address.host, address.port, word=CONFIGURED), link,
@@ -493,29 +501,30 @@ def trackerHello(link):
 
 def askNode(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
             rng=random, dialled=None, relay=None, operator=None, transports=None, lan=(),
-            reached=None):
+            reached=None, paths=()):
     """Open a ``status`` link to a node (node C{dialled}, if given;
     through C{relay}, for a node reached through one; over the LAN first
     at C{lan}, its local addresses: see L{ask}), then ask; with
     C{operator} (the node's own L{Identity}), as its operator from the
     link's first message on, which takes one of the operator's own
-    slots (L{operatorHello})."""
+    slots (L{operatorHello}); at its C{paths} of other kinds too
+    (L{ask})."""
     client = rng.randrange(*CLIENT_IDS)
     hello = (wire.ThisIsMe(client, 0, "", purpose=STATUS) if operator is None
              else operatorHello(client, operator))
     return ask(reactor, address, hello, question, answer_type, timeout,
                dialled=dialled, relay=relay, rng=rng, transports=transports, lan=lan,
-               reached=reached)
+               reached=reached, paths=paths)
 
 
 def askState(reactor, address, timeout=DEFAULT_TIMEOUT, dialled=None, operator=None,
-             rng=random, relay=None, transports=None, lan=(), reached=None):
+             rng=random, relay=None, transports=None, lan=(), reached=None, paths=()):
     """
     Ask a node its ``state``: as its operator with C{operator} (the node's
     own L{Identity}, whose proof is bound to this connection's channel:
     L{twisted_bazaar.identity.operator}), as a stranger otherwise; through
     C{relay} for a node reached through one, over the LAN first at
-    C{lan} (L{ask}).
+    C{lan}, and at its C{paths} of other kinds (L{ask}).
 
     @return: a Deferred firing with the L{NodeState}; with C{operator}, a
         public one (the node did not take the proof) fails with
@@ -523,7 +532,8 @@ def askState(reactor, address, timeout=DEFAULT_TIMEOUT, dialled=None, operator=N
     """
     if operator is None:
         return askNode(reactor, address, State(), NodeState, timeout, rng, dialled,
-                       relay, transports=transports, lan=lan, reached=reached)
+                       relay, transports=transports, lan=lan, reached=reached,
+                       paths=paths)
 
     def whole(state):
         if state.public:
@@ -534,7 +544,7 @@ def askState(reactor, address, timeout=DEFAULT_TIMEOUT, dialled=None, operator=N
 
     return askNode(reactor, address, operatorQuestion(operator), NodeState, timeout,
                    rng, dialled, relay, operator, transports, lan,
-                   reached).addCallback(whole)
+                   reached, paths).addCallback(whole)
 
 
 def operatorHello(client, identity):

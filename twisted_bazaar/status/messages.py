@@ -49,6 +49,7 @@ from twisted_bazaar.net.recent import IN, OUT, RECENT_SIZE
 from twisted_bazaar.status.relaying import checkRelayUse, relayUseDict
 from twisted_bazaar.wire.core import checkLan, checkRelay, relayMap
 from twisted_bazaar.wire.ids import wireId
+from twisted_bazaar.wire.paths import checkPaths
 
 #: The code of a question over its rate (a transfer's too, files.messages).
 BUSY = "busy"
@@ -230,6 +231,23 @@ def lanMap(limit):
     return check
 
 
+def pathsMap(limit):
+    """A checker of the paths of other kinds the tracker names for the
+    nodes a memberlist names (protocol.md §12a): an object of at most
+    ``limit`` node id -> a list of paths (§3, "Paths"); a dict of id -> a
+    tuple of L{Path}s here."""
+
+    def check(value, name):
+        if type(value) is not dict or len(value) > limit:
+            raise ProtocolError(f"{name} must be an object of at most {limit} "
+                                "nodes' paths")
+        return {checkNodeId(key, f"{name} key"): checkPaths(paths, f"{name} entry")
+                for key, paths in value.items()}
+
+    check.fast = "False"
+    return check
+
+
 @message("members", bucket="query")
 class Members(Message):
     """Which nodes are live?"""
@@ -244,13 +262,16 @@ class MemberList(Message):
     (id -> ``HOST:PORT``), None if none is; ``lans`` their local
     addresses (id -> a tuple of hosts), told only to an asker at their
     home (L{twisted_bazaar.tracker.registry.Registry.lanOf}), None if
-    none is.
+    none is; ``paths`` their paths of a transport plugin's kind (id -> a
+    tuple of paths: L{twisted_bazaar.tracker.registry.Registry.claimsOf}),
+    None if none has one.
     """
 
     nodes: tuple = field(objectList(MEMBER_KEYS, MAX_ENTRIES))
     total: int = field(_count)
     relays: dict = field(relayMap(MAX_ENTRIES), default=None, hash=False)
     lans: dict = field(lanMap(MAX_ENTRIES), default=None, hash=False)
+    paths: dict = field(pathsMap(MAX_ENTRIES), default=None, hash=False)
 
     def asDict(self):
         out = {"type": "memberlist", "total": self.total,
@@ -262,6 +283,9 @@ class MemberList(Message):
                              for node_id, relay in self.relays.items()}
         if self.lans is not None:
             out["lans"] = {wireId(node_id): list(lan) for node_id, lan in self.lans.items()}
+        if self.paths is not None:
+            out["paths"] = {wireId(node_id): checkPaths.toWire(paths)
+                            for node_id, paths in self.paths.items()}
         return out
 
 

@@ -27,7 +27,7 @@ from twisted_bazaar.status.charges import OperatorProofs, Reserve, StrangerRates
 from twisted_bazaar.status.relaying import relayUse
 from twisted_bazaar.core.market import schemeOf
 from twisted_bazaar.core.node import OVERLAY
-from twisted_bazaar.reach.punch.tcpservice import isRelayed
+from twisted_bazaar.reach.punch.tcp.service import isRelayed
 from twisted_bazaar.transports.quic.transport import isQuic
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import accountsHeld

@@ -15,6 +15,7 @@ from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.fitting import countFitting, frameLimit
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.wire.ids import wireId
+from twisted_bazaar.wire.paths import checkPaths
 from twisted_bazaar.status.messages import MAX_ENTRIES, MemberList, Members, busy
 from twisted_bazaar.tracker.extension import ITrackerExtension, ITrackerExtensionPlugin
 
@@ -112,19 +113,29 @@ class StatusExtension:
 
     def _build(self, members, limit, lans=None):
         rows = members[:MAX_ENTRIES]
-        relayOf = self.tracker.registry.relayOf
-        named = (("relays", relayOf), ("lans", (lans or {}).get))
+        registry = self.tracker.registry
+        relayOf = registry.relayOf
+        named = (("relays", relayOf), ("lans", (lans or {}).get),
+                 ("paths", lambda node_id: checkPaths.toWire(registry.claimsOf(node_id))
+                  or None))
         kept = countFitting(_entryBytes(rows, named), limit)
         rows = rows[:kept]
         relays = {row[0]: relayOf(row[0]) for row in rows if relayOf(row[0]) is not None}
         lans = {row[0]: lans[row[0]] for row in rows if row[0] in (lans or {})}
-        return MemberList(tuple(rows), len(members), relays or None, lans or None)
+        # A node's paths of a transport plugin's kind, as a nodereply names
+        # them (a port of its own): a client whose network lets out only
+        # that transport asks the node there.
+        paths = {row[0]: registry.claimsOf(row[0]) for row in rows}
+        return MemberList(tuple(rows), len(members), relays or None, lans or None,
+                          {node_id: held for node_id, held in paths.items() if held}
+                          or None)
 
 
 def _entryBytes(rows, named):
     """The bytes each member takes in a memberlist, its separators
     included: its entry in ``nodes``, and its value in each object of
-    ``named`` ((``relays`` or ``lans``, its lookup by id)) that names it
+    ``named`` ((``relays``, ``lans`` or ``paths``, its lookup by id)) that
+    names it
     (the first it names also pays for the object)."""
     opened = set()
     for row in rows:

@@ -518,6 +518,10 @@ class SnapshotReads:
         private state of either).
     """
 
+    # Slots in the store that has them (L{MemoryStore}: a simulation holds
+    # one a node), none here.
+    __slots__ = ()
+
     def nodeId(self):
         return self.snapshot.node_id
 

@@ -193,7 +193,7 @@ def _logFile(stdout):
 #: line of the daemon's own (``tracker listening on``, ``relay listening
 #: on``, each transport plugin's ...), so these repeated it at every start
 #: and stop, and a punch over UDP opens and closes 255 QUIC sockets
-#: (L{twisted_bazaar.reach.punch.udpservice}).  Any factory's: a
+#: (L{twisted_bazaar.reach.punch.udp.service}).  Any factory's: a
 #: transport's port is one of the daemon's like the rest, and no list of
 #: their classes here goes stale when one is added.
 _PORT_LINES = re.compile(r"[A-Za-z_][\w.]* starting on \d+"

@@ -43,6 +43,7 @@ from twisted_bazaar.tracker import (
     DEFAULT_TRACKER_PORT,
     PENDING_GROUP_LIMIT,
     PENDING_LIMIT,
+    RESERVED_DESCRIPTORS,
     registeredLimit,
 )
 from twisted_bazaar.tracker.factory import TrackerFactory
@@ -113,7 +114,8 @@ class Options(DaemonOptions):
               "default what the process's open-file limit leaves once the "
               "connections still to register, the web view's and the metrics' "
               "connections, the openings of the relay's port and of each "
-              "transport's port (as its plugin declares them) and 64 for the tracker itself "
+              "transport's port (as its plugin declares them), the relay's "
+              "circuits (two each) and 64 for the tracker itself "
               "are counted out (halved with --web, whose view keeps a link to each "
               "node)", boundedInt(1, 10**7)),
         param("relay-port", 0, "TCP port of the tracker's relay, on the --listen "
@@ -132,9 +134,13 @@ class Options(DaemonOptions):
               "cannot dial that it relays for at once (their reservations), in all; "
               f"{relay.GROUP_RESERVATIONS} from one address group.  0 turns the "
               "relay off.", boundedInt(0, 10**6)),
-        param("relay-circuits", relay.CIRCUITS, "Relayed connections (circuits) "
+        param("relay-circuits", None, "Relayed connections (circuits) "
               f"open at once, in all; {relay.GROUP_CIRCUITS} from one address group "
-              f"of diallers, {relay.NODE_CIRCUITS} to one node.",
+              f"of diallers, {relay.NODE_CIRCUITS} to one node.  Each holds two "
+              "descriptors, counted out of --registered-limit's default.  By "
+              "default what the open-file limit leaves: an eighth of what the "
+              "connections still to register, the other ports' openings and 64 "
+              f"for the tracker itself leave, {relay.CIRCUITS} at most",
               boundedInt(1, 10**6)),
         param("relay-circuit-bytes", relay.CIRCUIT_BYTES, "Bytes one circuit "
               "carries (both ways) before the relay closes it.",
@@ -181,16 +187,17 @@ class Options(DaemonOptions):
             except ValueError as e:
                 raise usage.UsageError(f"--web: {e}")
             self["web"] = loopbackByDefault(self["web"])
+        _budget(self)  # refuses a --relay-circuits the open-file limit cannot hold
 
 
 addTransportOptions(Options, transportPlugins().values(), "trackerOptions")
 
 
-def relayService(reactor, options, tracker, exitStatus):
-    """The tracker's relay, as its --relay-* options say, on the interface
-    of its --listen."""
+def relayService(reactor, options, tracker, exitStatus, circuits):
+    """The tracker's relay, as its --relay-* options say, holding
+    ``circuits`` at once (L{_budget}), on the interface of its --listen."""
     limits = RelayLimits(reservations=options["relay-reservations"],
-                         circuits=options["relay-circuits"],
+                         circuits=circuits,
                          circuit_bytes=options["relay-circuit-bytes"],
                          circuit_seconds=options["relay-circuit-seconds"],
                          rate=options["relay-rate"])
@@ -213,14 +220,16 @@ def makeService(options, reactor=None):
     endpoint = serverEndpoint(reactor, options["listen"], "--listen", exitStatus)
     said = []
     identity = _keptIdentity(options, exitStatus, said)
+    circuits, registered = _budget(options)
     service, tracker = serveTracker(
         reactor, identity, endpoint, options.linkSettings(), exitStatus.fail,
         options["listen"], onStart=said[0], pending_limit=options["pending-limit"],
         pending_group_limit=options["pending-group-limit"],
-        registered_limit=_registeredLimit(options),
+        registered_limit=registered,
         connection_rate=options["connection-rate"])
     if options["relay-reservations"]:
-        service.relayService = relayService(reactor, options, tracker, exitStatus)
+        service.relayService = relayService(reactor, options, tracker, exitStatus,
+                                            circuits)
     udp = udpPorts(options)
     ports = _transportServices(reactor, options, tracker, exitStatus)
     if options["metrics"] is None and options["web"] is None and udp is None \
@@ -267,24 +276,44 @@ def udpPorts(options):
     return port if port < 65535 else 0
 
 
-def _registeredLimit(options):
-    """--registered-limit, or by default what the open-file limit
-    allows (see L{registeredLimit})."""
+def _budget(options):
+    """
+    The relay's circuits and the nodes kept registered, within what the
+    open-file limit allows: --relay-circuits and --registered-limit, or
+    by default what it leaves (L{registeredLimit}).  Every other port's
+    openings are held in accounts (the web view's and the metrics'
+    connections, daemon/site.py; the relay's connections that have not
+    said what they want; each transport plugin's, as it declares them),
+    counted out first; then the relay's circuits, two descriptors each
+    (the dialler's connection and the node's accept): by default an
+    eighth of what is left, so that they hold a quarter of it (256 at
+    most: issue 93, 512 descriptors past the budget otherwise).
+    """
+    watched = options["web"] is not None
+    relayOn = bool(options["relay-reservations"])
+    ports = ((WEB_CONNECTIONS if watched else 0)
+             + (METRICS_CONNECTIONS if options["metrics"] is not None else 0)
+             + (relay.PENDING if relayOn else 0)
+             + sum(limit.default for plugin, values in transportValues(options)
+                   for limit in plugin.trackerAccounts(values)))
+    files = openFiles()
+    circuits = options["relay-circuits"]
+    if circuits is None:
+        left = files - options["pending-limit"] - ports - RESERVED_DESCRIPTORS
+        circuits = min(relay.CIRCUITS, max(1, left // 8))
     registered = options["registered-limit"]
     if registered is None:
-        watched = options["web"] is not None
-        # Every other port's openings are held in accounts (the web
-        # view's and the metrics' connections, daemon/site.py; the relay's
-        # connections that have not said what they want; each transport
-        # plugin's, as it declares them): kept apart for them.
-        ports = ((WEB_CONNECTIONS if watched else 0)
-                 + (METRICS_CONNECTIONS if options["metrics"] is not None else 0)
-                 + (relay.PENDING if options["relay-reservations"] else 0)
-                 + sum(limit.default for plugin, values in transportValues(options)
-                       for limit in plugin.trackerAccounts(values)))
-        registered = registeredLimit(openFiles(), options["pending-limit"], ports,
-                                     watched)
-    return registered
+        held = ports + (2 * circuits if relayOn else 0)
+        left = files - options["pending-limit"] - held - RESERVED_DESCRIPTORS
+        if relayOn and options["relay-circuits"] is not None and left < 2:
+            # An operator's count whose descriptors leave (next to) no
+            # node registered: a tracker that keeps one node is no market.
+            raise usage.UsageError(
+                f"--relay-circuits {circuits} holds {2 * circuits} descriptors, and "
+                f"the open-file limit ({files}) leaves no room for nodes: give fewer, "
+                "a --registered-limit, or raise the limit (ulimit -n)")
+        registered = registeredLimit(files, options["pending-limit"], held, watched)
+    return circuits, registered
 
 
 def _keptIdentity(options, exitStatus, said):

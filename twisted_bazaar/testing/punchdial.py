@@ -2,7 +2,7 @@
 The dial of a punch on the in-memory network: the counterpart of
 L{twisted_bazaar.transports.tcp.fromport.PunchDialer}, a TCP simultaneous open
 through the home routers of L{MemoryNetwork.homes}, so that a simulation
-runs the daemons' own punches (L{twisted_bazaar.reach.punch.tcpservice}) and only
+runs the daemons' own punches (L{twisted_bazaar.reach.punch.tcp.service}) and only
 the sockets are modelled.
 
 A dial sends a SYN from its local port to the address its punch aims at,

@@ -5,7 +5,7 @@ in (whether a mapping takes it, and to which host), after RFC 4787's
 terms, and a network of such routers that delivers datagrams after a
 latency on a clock.  The model that the UDP punch's tests and the
 simulator (``bazaar-sim --nat-mix``) run
-L{twisted_bazaar.reach.punch.udp} against.
+L{twisted_bazaar.reach.punch.udp.plan} against.
 
 The kinds:
 
@@ -26,7 +26,7 @@ front of the router itself): a datagram from a peer that no mapping
 takes still holds the pair (its public port, the peer), and the host's
 own first datagram of that pair later leaves from another port, drawn at
 random.  Such a router forgets an entry no datagram came back on
-L{UNASKED <twisted_bazaar.reach.punch.udp.UNASKED>} s after its last
+L{UNASKED <twisted_bazaar.reach.punch.udp.plan.UNASKED>} s after its last
 datagram (``nf_conntrack_udp_timeout``), the pair that came unasked as
 its host's own mapping towards a peer.  And a datagram sent with a TTL
 (L{UdpNetwork.send}) dies on the way unless it lives past its sender's
@@ -40,8 +40,8 @@ empty references.
 
 from twisted.internet import defer
 
-from twisted_bazaar.reach.punch import udp as udppunch
-from twisted_bazaar.reach.punch.udp import PORTS, UNASKED
+from twisted_bazaar.reach.punch.udp import plan as udppunch
+from twisted_bazaar.reach.punch.udp.plan import PORTS, UNASKED
 
 FULL_CONE = "full-cone"
 PORT_RESTRICTED = "port-restricted"
@@ -256,7 +256,7 @@ BASE_PORT = 40000
 def trackerSeen(network, host, tracker):
     """What the tracker at host ``tracker`` sees of host's two datagrams
     from its socket 0 to its two ports: a
-    L{twisted_bazaar.reach.punch.udp.UdpMapping}."""
+    L{twisted_bazaar.reach.punch.udp.plan.UdpMapping}."""
     seen = [network.seenFrom(host, BASE_PORT, (tracker, port)) for port in TRACKER_PORTS]
     return udppunch.mappingOf(seen[0][0], seen[0][1], seen[1][1])
 
@@ -266,11 +266,11 @@ def punchPair(network, a, b, tracker, rng, nonce, budgets=(None, None),
     """
     Punch between hosts a and b of network, as the tracker at host
     ``tracker`` saw them: each side's L{UdpPunch
-    <twisted_bazaar.reach.punch.udp.UdpPunch>} started (its sockets
+    <twisted_bazaar.reach.punch.udp.plan.UdpPunch>} started (its sockets
     bound at L{BASE_PORT} on), and both returned with their Deferreds:
     ((punch a, Deferred a), (punch b, Deferred b)).  ``direct``: whether
     a, and b, reach the other directly (its plan L{DIRECT
-    <twisted_bazaar.reach.punch.udp.DIRECT>}: the other is public).
+    <twisted_bazaar.reach.punch.udp.plan.DIRECT>}: the other is public).
     ``lag``: b starts that many seconds after a (the tracker's go reached
     it later).  ``replan``: each plan made into replan(plan) (a test's
     variant of the plans).  ``patient``: the plans are patient ones.

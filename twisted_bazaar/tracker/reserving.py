@@ -11,6 +11,7 @@ node introduced through a relay is named at the host the tracker saw its
 connection come from, not the host it registered.
 """
 
+import attr
 from twisted.logger import LogLevel
 
 from twisted_bazaar import wire
@@ -20,7 +21,7 @@ from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.tracker.relays import NAME_TIMEOUT, RelayPool
 from twisted_bazaar.transports.relay.messages import RelayAt, RelayReserved
 from twisted_bazaar.transports.relay.relay import Refused
-from twisted_bazaar.wire.core import joinRelay
+from twisted_bazaar.wire.core import joinRelay, splitRelay
 from twisted_bazaar.wire.ids import shortId
 
 #: Seconds the tracker's relay keeps the reservation of a node that moved
@@ -124,7 +125,7 @@ class Reservations:
         if key is not None:
             named = self.pool.pick(node_id, group, self._relaying)
             if named is not None:
-                link.send(RelayAt(*named))
+                link.send(RelayAt(*named, self._waysTo(*named)))
                 return
         try:
             if tracker.relay is None:
@@ -138,6 +139,17 @@ class Reservations:
             return
         link.send(RelayReserved(relay))
         self._reachedThrough(link, relay, "this tracker's relay")
+
+    def _waysTo(self, relaying, relay):
+        """The relaying node's ways to its relay besides the relay's port
+        (its paths of a transport plugin's kind: a node that relays serves
+        its relay on each of their ports too, docs/protocol.md §5a), at
+        the relay's host, each its claim (L{Registry.claimsOf}); None:
+        none."""
+        host, _ = splitRelay(relay)
+        ways = tuple(attr.evolve(path, host=host)
+                     for path in self.tracker.registry.claimsOf(relaying))
+        return ways or None
 
     def _reachedThrough(self, link, relay, where):
         """The node holds a reservation at relay: it is named with it, and

@@ -23,7 +23,7 @@ from twisted_bazaar.base.lan import sameHost
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.limits import GroupRates
-from twisted_bazaar.reach.punch.udpmessages import (
+from twisted_bazaar.wire.udpreach import (
     NO_UDP_PORTS,
     UdpCheck,
     UdpProbe,

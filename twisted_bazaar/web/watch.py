@@ -118,6 +118,9 @@ class _Session:
         lan = watcher.lanOf(self.node_id) if watcher.lanOf is not None else None
         ways = [self._way(Path(LAN, each, port, word=NAMED), f"{Address.tcp(each, port)}")
                 for each in lan or ()]
+        ways += [self._way(path, f"{Address.tcp(path.host, path.port)}")
+                 for path in watcher.pathsOf(self.node_id)
+                 if watcher.transports.canDial(path)]
         if relay is None:
             ways.append(self._way(Path(DIRECT, host, port, word=NAMED),
                                   f"{Address.tcp(host, port)}"))
@@ -264,7 +267,7 @@ class StatusWatcher(Service):
     def __init__(self, clock, members, transports, view, settings, rng,
                  interval=DEFAULT_INTERVAL, inFlight=DEFAULT_IN_FLIGHT,
                  timeout=DEFAULT_TIMEOUT, budget=DEFAULT_BUDGET, relayOf=None,
-                 operators=(), lanOf=None):
+                 operators=(), lanOf=None, pathsOf=lambda node_id: ()):
         """
         @param members: returns the live nodes as (id, host, port, scheme)
             rows (L{StatusExtension.members}).
@@ -274,6 +277,9 @@ class StatusWatcher(Service):
         @param lanOf: returns the local addresses of a node id the tracker
             named to this watcher (at the node's home), or None; its status
             link is tried there first (L{FirstProven}).
+        @param pathsOf: returns the paths of other kinds (a transport
+            plugin's) the tracker named for a node id; its status link is
+            tried at each the transports dial too, beside its address.
         @param transports: opens links, as a node's do
             (L{twisted_bazaar.transports.table.Transports}).
         @param view: the L{MarketView} to keep current.
@@ -295,6 +301,7 @@ class StatusWatcher(Service):
         self.budget = budget
         self.relayOf = relayOf
         self.lanOf = lanOf
+        self.pathsOf = pathsOf
         self.operators = {identity.id: identity for identity in operators}
         self.sessions = {}
         #: node id -> its L{_Doubt}, for the members whose last attempt

@@ -1,7 +1,7 @@
 """
 Two nodes linked through a relay, behind UDP routers in memory
 (L{twisted_bazaar.testing.udpnat}), on one fake clock, for the tests of
-L{twisted_bazaar.reach.punch.udpservice} and its mixins: the test plays
+L{twisted_bazaar.reach.punch.udp.service} and its mixins: the test plays
 their tracker (it answers ``udpcheck`` with ``udpprobe``, reads where
 the probe datagrams came from at its two ports, answers ``udpreach``,
 and sends both ``udppunchgo``), and each node's QUIC sockets are fakes
@@ -24,11 +24,11 @@ from twisted_bazaar.transports.interface import ITransport
 from twisted_bazaar.transports.path import UDP
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.core.sessionhandlers import SessionParts
-from twisted_bazaar.reach.punch.udpservice import UdpPunching
+from twisted_bazaar.reach.punch.udp.service import UdpPunching
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, Reachability
 from twisted_bazaar.testing.capabilities import relayed
 from twisted_bazaar.testing.udpnat import PORT_RESTRICTED, UdpNetwork, UdpRouter
-from twisted_bazaar.reach.punch.udpmessages import (
+from twisted_bazaar.wire.udpreach import (
     tokenOf,
     UdpCheck,
     UdpProbe,
@@ -50,7 +50,7 @@ QUIC_PORT = 4433
 
 
 class _Options:
-    """A socket's options as L{twisted_bazaar.reach.punch.udprun.write}
+    """A socket's options as L{twisted_bazaar.reach.punch.udp.run.write}
     sets them: its TTL, which the socket's next datagrams carry."""
 
     family = socket.AF_INET
@@ -208,7 +208,7 @@ class Side:
     """A node at home, linked to its peer through a relay."""
 
     def __init__(self, network, name, identity, peer, inbound, kind, peer_name=None,
-                 reached=True):
+                 reached=True, limits=None):
         host, public = HOME[name]
         if kind is not None:
             network.place(host, UdpRouter(public, kind, random.Random(name)))
@@ -219,7 +219,8 @@ class Side:
                                  connector, network.clock, more=(FakeQuic(self.sockets),)),
                              clock=network.clock)
         self.membership = self.node.membership = FakeMembership()
-        self.punching = self.sockets.punching = UdpPunching(self.node, self.sockets)
+        self.punching = self.sockets.punching = UdpPunching(self.node, self.sockets,
+                                                                  limits)
         self.punching.plug()
         self.punching.trackerRegistered()
         if reached:
@@ -256,9 +257,11 @@ class UdpPunchingTestCase(SynchronousTestCase):
             self.seen.setdefault(tokenOf(data), [None, None])[index] = (host, from_port)
         return heard
 
-    def sides(self, kind_a=PORT_RESTRICTED, kind_b=PORT_RESTRICTED):
-        """A opened the relayed link to B."""
-        self.a = Side(self.network, "a", self.alice, self.bob, False, kind_a)
+    def sides(self, kind_a=PORT_RESTRICTED, kind_b=PORT_RESTRICTED, limits_a=None):
+        """A opened the relayed link to B (A's punches counted in
+        ``limits_a``, if given)."""
+        self.a = Side(self.network, "a", self.alice, self.bob, False, kind_a,
+                      limits=limits_a)
         self.b = Side(self.network, "b", self.bob, self.alice, True, kind_b)
         self.a.linkUp()
         self.b.linkUp()
@@ -274,8 +277,8 @@ class UdpPunchingTestCase(SynchronousTestCase):
         side.membership.hear(reach)
         return reach
 
-    def checked(self, kind_a=PORT_RESTRICTED, kind_b=PORT_RESTRICTED):
-        self.sides(kind_a, kind_b)
+    def checked(self, kind_a=PORT_RESTRICTED, kind_b=PORT_RESTRICTED, limits_a=None):
+        self.sides(kind_a, kind_b, limits_a)
         self.reach = {"a": self.check(self.a, 11), "b": self.check(self.b, 12)}
 
     def go(self, nonce=77, asker=None):

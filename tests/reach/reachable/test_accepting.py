@@ -9,20 +9,22 @@ tests/reach/reachable/test_incoming.py.)
 import random
 
 from twisted.internet.error import ConnectError, ConnectionDone
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import StringTransport, StringTransportWithDisconnection
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 
 from tests.core.test_membership import MembershipCase, reach
+from tests.helpers import WiredLink
 from tests.reach.reachable.test_reservation import RELAY, PeerReservationCase
 from tests.transports.recording import Recording
 from twisted_bazaar import wire
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.daemon.build import plugReservations
-from twisted_bazaar.identity.keys import Identity
+from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.reach.reachable.accepting import CircuitAccepting
 from twisted_bazaar.reach.reachable.reservation import UNOPENED_AFTER
+from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.transports.path import CONFIGURED, DIRECT, Path
 from twisted_bazaar.transports.relay.messages import RELAY as RELAY_PURPOSE
 from twisted_bazaar.transports.relay.messages import (
@@ -58,6 +60,22 @@ class CircuitAcceptingTests(PeerReservationCase):
         self.assertEqual((request.host, request.port), ("192.0.2.50", 7702))
         self.assertEqual(request.link.first, RelayAccept("tok"))
 
+    def test_dialsUnderWayGivenUpSayingNothing(self):
+        """Stopped (its reservation gone: the node stops), a dial to the
+        relay still under way is given up, says nothing, and counts as no
+        failure to reach the relay; the accept's place is free again."""
+        told = []
+        accepting = CircuitAccepting(self.node, failed=told.append)
+        accepting.accept(RelayIncoming("tok", "node", "6.6.6.6", 22), RELAY)
+        request = self.node.connector.requests[-1]
+        self.assertEqual(accepting.accepts.account.used, 1)
+        with capturedLogs() as events:
+            accepting.stop()
+        self.assertTrue(request.deferred.called)
+        self.assertEqual([formatEvent(event) for event in events], [])
+        self.assertEqual(told, [])
+        self.assertEqual(accepting.accepts.account.used, 0)
+
     def test_aPurposeTheNodeTakesNotIsDeclined(self):
         """A circuit for the file transfers of a node that shares none is
         declined: why, said in the log, and nothing opened."""
@@ -74,6 +92,8 @@ class CircuitAcceptingTests(PeerReservationCase):
 
 WAY = Path(WEBSOCKET, "192.0.2.1", 80, word=CONFIGURED)
 TRACKERS_RELAY = "192.0.2.1:7701"
+#: The key the tracker's channel proves (its relay's: the same).
+TRACKERS_KEY = decode(Identity.fromRandom(random.Random(9)).key)
 
 
 class TrackerWayCase(MembershipCase):
@@ -88,6 +108,12 @@ class TrackerWayCase(MembershipCase):
 
     def makeMembership(self):
         return Membership(self.node, ways=self.ways)
+
+    def connectTracker(self):
+        """The tracker's connection, its channel proving the tracker's key."""
+        return WiredLink(self.membership.factory, "192.0.2.1", 7700,
+                         transport=lambda **kw: secured(
+                             StringTransportWithDisconnection(**kw), TRACKERS_KEY))
 
     def setUp(self):
         super().setUp()
@@ -233,8 +259,13 @@ class TrackerWayTests(TrackerWayCase):
         self.tracker.say({"type": "relayIncoming", "circuit": "tok", "purpose": "node",
                           "host": "6.6.6.6", "port": 22})
         [(path, key, options)] = self.websocket.dials
-        self.assertEqual((path, key, options.purpose), (WAY, None, RELAY_PURPOSE))
+        self.assertEqual((path, options.purpose), (WAY, RELAY_PURPOSE))
         self.assertEqual(self.direct.dials, [])
+        # (Issue 93's ninth round.)  The tracker's key, as its channel
+        # proved it, is expected of its relay: an impostor at the relay's
+        # address is refused in the handshake, before this node proves
+        # its own key to it.
+        self.assertEqual(key, TRACKERS_KEY)
 
 
 class NoTrackerWayTests(TrackerWayCase):
@@ -243,8 +274,9 @@ class NoTrackerWayTests(TrackerWayCase):
         the tracker named, as ever."""
         self.tracker.say({"type": "relayIncoming", "circuit": "tok", "purpose": "node",
                           "host": "6.6.6.6", "port": 22})
-        [(path, _, _)] = self.direct.dials
+        [(path, key, _)] = self.direct.dials
         self.assertEqual((path.kind, path.host, path.port), (DIRECT, "192.0.2.1", 7701))
+        self.assertEqual(key, TRACKERS_KEY)
 
     def test_reservedIsNotReachable(self):
         """Held, the reservation is said as such: not as reachable."""

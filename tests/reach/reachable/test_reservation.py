@@ -14,14 +14,18 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 
 from tests.core.test_membership import MembershipCase, reach
+from tests.transports.recording import Recording
 from tests.helpers import FakeConnector
 from tests.transports.relay.helpers import RecordingTransport
 from twisted_bazaar import wire
+from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.daemon.build import plugReservations
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.testing.capabilities import secured
+from twisted_bazaar.transports.relay.messages import RELAY as RELAY_PURPOSE
 from twisted_bazaar.transports.relay.messages import (
     RelayAccept,
+    RelayConnect,
     RelayIncoming,
     RelayOpen,
     RelayReserved,
@@ -31,8 +35,9 @@ from twisted_bazaar.reach.reachable.advertising import (
     ADVERTISE_INTERVAL,
     ADVERTISE_MAX,
 )
-from twisted_bazaar.transports.path import DIRECT, RELAYED
+from twisted_bazaar.transports.path import CONFIGURED, DIRECT, RELAYED, Path
 from twisted_bazaar.transports.table import Transports
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.reach.reachable.reservation import RESERVE_TIMEOUT, RETRY_FIRST, PeerHold
 from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.wire.ids import wireId
@@ -110,6 +115,10 @@ class ThroughTheTransportsTests(PeerReservationCase):
         self.assertEqual((dial.host, dial.port, dial.relay), ("192.0.2.50", 7702, None))
         self.assertIsInstance(dial.protocol, PeerHold)
         self.assertEqual(self.node.connector.requests, [])
+        # A key of the node the tracker named is expected in the channel's
+        # handshake: an impostor at its address hears no proof of this
+        # node's key (issue 93's ninth round).
+        self.assertEqual(dial.expected, self.relaying.id)
 
     def test_acceptDialledByTheDirectTransport(self):
         """A circuit the relay held announces is accepted on the direct
@@ -131,6 +140,11 @@ class ThroughTheTransportsTests(PeerReservationCase):
         self.assertEqual((dial.host, dial.port), ("192.0.2.50", 7702))
         self.assertEqual(dial.protocol.first, RelayAccept("tok"))
         self.assertEqual(self.node.connector.requests, [])
+        # (Issue 93's ninth round.)  The key the reservation's channel
+        # proved (the named node's) is expected of the accept's: an
+        # impostor at the relay's address is refused in the handshake,
+        # before this node proves its key to it or asks for the circuit.
+        self.assertEqual(dial.expected, decode(self.relaying.key))
 
 
 class PeerReservationTests(PeerReservationCase):
@@ -562,3 +576,127 @@ class AddressedConnectorTests(PeerReservationCase):
                           "relay": RELAY})
         [request] = self.node.connector.requests
         self.assertEqual((request.host, request.port), ("192.0.2.50", 7702))
+
+
+#: The relaying node's WebSocket port, as a relayAt names it (at a host
+#: other than the relay's, which the node does not dial).
+WS_PATHS = [{"kind": "websocket", "host": "198.51.100.99", "port": 443}]
+#: That port at the relay's host: where the node dials it.
+WS_AT_RELAY = Path(WEBSOCKET, "192.0.2.50", 443)
+#: A node's way to its tracker's relay when it reaches its tracker by ws:.
+TRACKER_WAY = Path(WEBSOCKET, "192.0.2.1", 80, word=CONFIGURED)
+
+
+class RelayWaysCase(PeerReservationCase):
+    """A node with a transport of TCP and one of WebSocket, each recording
+    its dials (each connects at once, unless refusing); it reaches its
+    tracker's relay by ``ways`` (L{Membership.trackerWay})."""
+
+    ways = ()
+
+    def makeTransports(self):
+        self.direct, self.websocket = Recording(DIRECT), Recording(WEBSOCKET)
+        self.relayed = Recording(RELAYED)
+        return Transports([self.direct, self.websocket, self.relayed])
+
+    def makeMembership(self):
+        return Membership(self.node, ways=self.ways)
+
+    def namedWith(self, paths):
+        """Found private, the node asks; the tracker names the public
+        node's relay with paths: what the node logged."""
+        self.tracker.say(reach(False))
+        self.tracker.heard()
+        with capturedLogs() as events:
+            self.tracker.say({"type": "relayAt", "id": wireId(self.relaying.id),
+                              "relay": RELAY, "paths": paths})
+        return [formatEvent(event) for event in events]
+
+    def reserve(self, hold):
+        """The relay's connection proves the named key and the relay holds
+        the reservation."""
+        transport = StringTransport()
+        secured(transport, decode(self.relaying.key))
+        hold.makeConnection(transport)
+        hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
+
+
+class HeldTheWayTheTrackerIsReachedTests(RelayWaysCase):
+    """A node that reaches its tracker by WebSocket (where a firewall may
+    let only HTTP(S) out) holds its reservation at a public node's relay
+    by that node's WebSocket port, and accepts and probes there."""
+
+    ways = (TRACKER_WAY,)
+
+    def test_heldOverWebSocketFirst(self):
+        """The relay is dialled at its WebSocket port, at the relay's host
+        (not the host the path named), for the relay's service; its TCP
+        port is not tried; the named node's key is expected there, as over
+        TCP (the ninth round)."""
+        lines = self.namedWith(WS_PATHS)
+        [(path, key, options)] = self.websocket.dials
+        self.assertEqual((path, key, options.purpose),
+                         (WS_AT_RELAY, self.relaying.id, RELAY_PURPOSE))
+        self.assertEqual(self.direct.dials, [])
+        [hold] = self.websocket.built
+        self.assertIsInstance(hold, PeerHold)
+        self.assertEqual(hold.way, WS_AT_RELAY)
+        self.assertIn(f"reached node {wireId(self.relaying.id)}'s relay at {RELAY} over "
+                      "websocket at 192.0.2.50:443", lines)
+
+    def test_circuitsAndProbesGoTheSameWay(self):
+        """Held there, the relay's probe (a circuit to the node itself) and
+        each circuit announced are dialled at that WebSocket port too."""
+        self.namedWith(WS_PATHS)
+        [hold] = self.websocket.built
+        self.reserve(hold)
+        hold.dataReceived(frame(wire.encode(RelayIncoming("tok", "node", "6.6.6.6", 22))))
+        self.assertEqual(self.direct.dials, [])
+        [_, probe, accept] = self.websocket.dials
+        self.assertEqual([(path, options.purpose) for path, _, options in (probe, accept)],
+                         [(WS_AT_RELAY, RELAY_PURPOSE)] * 2)
+        self.assertEqual([end.first for end in self.websocket.built[1:]],
+                         [RelayConnect(self.node.id, "node"), RelayAccept("tok")])
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserved", "relay": RELAY}])
+
+
+class HeldOverTcpFirstTests(RelayWaysCase):
+    """A node that reaches its tracker over TCP dials the relay's own port
+    first, and its other ways after it."""
+
+    def test_overTcpFirst(self):
+        self.namedWith(WS_PATHS)
+        [(path, _, options)] = self.direct.dials
+        self.assertEqual((path.kind, path.host, path.port, options),
+                         (DIRECT, "192.0.2.50", 7702, None))
+        self.assertEqual(self.websocket.dials, [])
+        [hold] = self.direct.built
+        self.assertIsNone(hold.way)
+
+    def test_overWebSocketWhenTcpDoesNotPass(self):
+        """The relay's port not reached (a firewall dropped it), its
+        WebSocket port is: the reservation is held there."""
+        self.direct.refusing = ConnectionRefusedError()
+        self.namedWith(WS_PATHS)
+        [(path, _, options)] = self.websocket.dials
+        self.assertEqual((path, options.purpose), (WS_AT_RELAY, RELAY_PURPOSE))
+        [hold] = self.websocket.built
+        self.reserve(hold)
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserved", "relay": RELAY}])
+
+    def test_noWayPassesEachSaid(self):
+        """No way connects (a path no transport here dials is not tried,
+        nor a relayed one): the node says why of each, and asks the
+        tracker for another."""
+        self.direct.refusing = self.websocket.refusing = ConnectionRefusedError()
+        lines = self.namedWith(WS_PATHS + [{"kind": "udp", "port": 9002},
+                                           {"kind": "relayed", "relay": "192.0.2.51:80"}])
+        self.assertEqual(len(self.direct.dials + self.websocket.dials), 2)
+        self.assertEqual(self.relayed.dials, [])
+        [line] = [line for line in lines if line.startswith("no reservation")]
+        self.assertEqual(line, (
+            f"no reservation at node {wireId(self.relaying.id)}'s relay at {RELAY}: "
+            "cannot connect: Connection was refused by other side.; over "
+            "websocket at 192.0.2.50:443: Connection was refused by other side.; "
+            "asking the tracker for another"))
+        self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])

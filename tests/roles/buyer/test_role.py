@@ -676,6 +676,11 @@ class OfferOrderTests(_BuyerHelpers, SynchronousTestCase):
         self.assertEqual(self.buyer.order([Offer(6, NEAR), Offer(5, FAR)])[0].seller, 6)
 
 
+class _Told(NodeObserver):
+    """An observer whose handlers a test sets on it (a L{NodeObserver} has
+    slots, and none of its own)."""
+
+
 class RefusalTests(SynchronousTestCase):
     """
     A seller that proved its key on its link to the buyer: every direct
@@ -699,7 +704,7 @@ class RefusalTests(SynchronousTestCase):
         sent(self.seller)
         self.S, self.H = self.seller_key.id, self.honest_key.id
         self.refusers, self.soldNothing = [], []
-        told = NodeObserver()
+        told = _Told()
         told.refusedToSell = self.refusers.append
         told.soldNothing = self.soldNothing.append
         self.node.events.addObserver(told)

@@ -15,7 +15,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.files.client import TransferClient
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.roles.files.sellers import Sellers
-from twisted_bazaar.reach.punch.tcp import PunchFailed
+from twisted_bazaar.reach.punch.tcp.exchange import PunchFailed
 
 from tests import records
 from tests.helpers import dialingNode, nodeReply, RecordingConnector

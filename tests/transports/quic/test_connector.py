@@ -5,6 +5,7 @@ fake network (L{tests.transports.quic.fakeudp}): the key a peer proves is checke
 as on TCP.
 """
 
+from twisted.internet.defer import CancelledError
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.net.encrypted import HANDSHAKE_TIMEOUT, ChannelFailed
@@ -68,6 +69,56 @@ class ConnectorTests(SynchronousTestCase):
         self.assertEqual((len(self.server.streams), len(self.server.connections),
                           len(self.server._open)), (0, 0, 0))
         self.assertIsNotNone(stalled.lost)
+
+    def proven(self, expected_seed):
+        """Dial 10.1.0.2's links as seed 1's node, the dial proven (it
+        waits for the channel): (the protocol, the list of its result)."""
+        protocol = Recorder()
+        d = QuicConnector(self.client, channelKey(1), LINKS).connect(
+            "10.1.0.2", 4433, protocol, expected=decode(records.identity(expected_seed).key),
+            proven=True)
+        result = []
+        d.addBoth(result.append)
+        return protocol, d, result
+
+    def test_provenWaitsForTheChannel(self):
+        """A proven dial fires once the channel is up, not at QUIC's
+        handshake: the peer's key is proven on its protocol's transport
+        by then."""
+        protocol, _, result = self.proven(2)
+        fired = []
+        while not result:
+            fired.append(protocol.made)
+            self.network.run(0.005)
+        self.assertEqual(result, [protocol])
+        self.assertIn(True, fired)
+        self.assertEqual(protocol.transport.peerKey, decode(records.identity(2).key))
+
+    def test_provenAWrongKeyFails(self):
+        """A proven dial to a peer that proves another key fails with the
+        channel's reason, not as silence."""
+        _, _, result = self.proven(3)
+        self.network.run(2)
+        self.assertIsInstance(result[0].value, ChannelFailed)
+        self.assertNotIsInstance(result[0].value, QuicSilent)
+        self.assertIn("key", str(result[0].value))
+
+    def test_provenCancelledOnceQuicIsUp(self):
+        """A proven dial cancelled while its channel's handshake runs
+        (nothing answers it) aborts the connection: nothing is held of it,
+        no timer left."""
+        self.network.drop = lambda source, destination, data: bool(self.accepted)
+        protocol, d, result = self.proven(2)
+        self.network.run(0.5)
+        self.assertTrue(protocol.made)
+        d.cancel()
+        self.network.run(1)
+        self.assertIsInstance(result[0].value, CancelledError)
+        self.assertIsNotNone(protocol.lost)
+        self.assertEqual(len(self.client._open), 0)
+        self.network.drop = lambda source, destination, data: False
+        self.network.run(40)
+        self.assertEqual(self.network.clock.getDelayedCalls(), [])
 
     def test_aServiceNotServed(self):
         """A dial for a service the node does not serve fails in QUIC's

@@ -15,12 +15,14 @@ from zope.interface.verify import verifyObject
 from twisted_bazaar import wire
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.daemon.quic import serveNode
+from twisted_bazaar.net.encrypted import HANDSHAKE_TIMEOUT
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.reach.dialer import FILES, Peer
 from twisted_bazaar.reach.ways import TrackerNamedQuic
 from twisted_bazaar.transports.interface import DialOptions, ITransport
 from twisted_bazaar.transports.path import (
     CLAIMED, CONFIGURED, DIRECT, RELAYED, SEEN, UDP, Path)
+from twisted_bazaar.transports.quic.connector import FILES as FILES_SERVICE
 from twisted_bazaar.transports.quic.transport import QuicTransport, isQuic
 from twisted_bazaar.transports.table import Transports
 from twisted_bazaar.files import hashing
@@ -31,7 +33,8 @@ from tests import records
 from tests.files.helpers import fileId, scratchDir, writeFile
 from tests.helpers import RecordingConnector, dialingNode, nodeReply
 from tests.transports.relay.helpers import RecordingTransport
-from tests.transports.quic.fakeudp import FakeNetwork, channelKey
+from tests.transports.quic.fakeudp import (
+    LATENCY, FakeNetwork, Recorder, channelKey, served)
 
 PIECE = 4096
 SELLER = records.identity(3)
@@ -120,9 +123,9 @@ class TransportTests(SynchronousTestCase):
                                 transports=Transports([self.tcp, self.quic,
                                                        RecordingTransport(RELAYED)]))
 
-    def dial(self):
+    def dial(self, protocol=object):
         return self.node.dial(Peer(SELLER.id, "203.0.113.7", 9002, None, SELLER.key),
-                              FILES, object)
+                              FILES, protocol)
 
     def tcpDials(self):
         return [(dial.host, dial.port) for dial in self.tcp.dials]
@@ -197,6 +200,33 @@ class TransportTests(SynchronousTestCase):
         self.dial()
         self.assertEqual([(source, destination) for source, destination, _ in self.udp.sent],
                          [(("10.0.0.1", 4433), ("203.0.113.7", 21896))])
+
+    def test_aChannelSilentOnAPunchedPathIsTold(self):
+        """A punched path carries QUIC's handshake, then nothing (its
+        routers forgot it as the channel's handshake began): the dial
+        fails at the channel's timeout as silence, whoever routed the
+        path is told, and the dial goes on to the next way.  Before, the
+        dial fired at QUIC's handshake, and a transfer's channel then
+        timed out on the path, told to nobody (its seller dropped,
+        searched for over the dead QUIC link: test_pathDies at load)."""
+        accepted = served(self.udp.endpoint("203.0.113.7", 21896), 3, FILES_SERVICE)
+        lost = []
+        punched = Path(UDP, "203.0.113.7", 21896, word=SEEN, via=self.quic.endpoint,
+                       lost=lambda *args: lost.append(args))
+        self.node.whereabouts.book.add(SELLER.id, punched)
+        # Dropped from the first byte of the channel that reaches the
+        # peer on: QUIC's handshake is done, the channel's is not.
+        self.udp.drop = lambda source, destination, data: bool(accepted)
+        result = []
+        self.dial(Recorder).addBoth(result.append)
+        self.udp.run(HANDSHAKE_TIMEOUT - 0.5)
+        self.assertEqual(len(accepted), 1)
+        self.assertEqual((lost, result, self.tcp.dials), ([], [], []))
+        self.udp.run(1)
+        self.assertEqual(lost, [(SELLER.id, punched,
+                                 "no QUIC answer from 203.0.113.7:21896 after its "
+                                 "handshake: no channel handshake within 10 s")])
+        self.assertEqual(self.tcpDials(), [("203.0.113.7", 9002)])
 
     def test_silenceOnAPunchedPathIsTold(self):
         """Nothing answers a dial over a punched path: whoever routed it is

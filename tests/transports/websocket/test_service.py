@@ -131,6 +131,29 @@ class NodeWebSocketTests(SynchronousTestCase):
         self.assertIsNone(service.port)
         service.stopService()
 
+    def served(self, relay):
+        """The resources a node's port serves, given relay (its relay's
+        factory, or None), once it listens (on a memory reactor)."""
+        made = NodeWebSocket(MemoryReactorClock(), ChannelKey.generate(Identity.generate()),
+                             None, 0, "127.0.0.1", [], [].append)
+        service = made.serve(Book(), object(), object(), relay)
+        service.startService()
+        self.addCleanup(service.stopService)
+        return service.transport.resources
+
+    def test_itsRelayAtTheRelayResource(self):
+        """A node that relays serves its relay at L{RELAY} of its port, beside
+        its links and its files: a node at a home that lets only HTTP(S) out
+        holds its reservation there."""
+        relay = object()
+        resources = self.served(relay)
+        self.assertEqual(sorted(resources), ["/", "/files", RELAY])
+        self.assertIs(resources[RELAY].wrappedFactory, relay)
+
+    def test_noRelayNoResource(self):
+        """A node that relays for nobody serves no L{RELAY}."""
+        self.assertEqual(sorted(self.served(None)), ["/", "/files"])
+
 
 class TrackerServiceTests(SynchronousTestCase):
 

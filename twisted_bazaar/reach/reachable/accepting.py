@@ -15,14 +15,23 @@ bounds, never with how a reservation is kept.
 
 from twisted.internet.address import IPv4Address
 from twisted.logger import Logger, LogLevel
+from twisted.python.failure import Failure
 
 from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.net.capabilities import ISecureTransport
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.reach.reachable.incoming import IncomingAccepts
 from twisted_bazaar.transports.relay.circuit import CircuitEnd
 from twisted_bazaar.transports.relay.messages import NODE, RelayAccept
 from twisted_bazaar.wire.core import splitRelay
+
+
+def provenKey(transport):
+    """The key (raw bytes) the channel under transport proved, or None:
+    no channel (a memory network's), or a keyless peer."""
+    secure = ISecureTransport(transport, None)
+    return None if secure is None else secure.peerKey
 
 
 class CircuitAccepting:
@@ -48,16 +57,23 @@ class CircuitAccepting:
         self.accepts = IncomingAccepts(node.clock) if accepts is None else accepts
         self.opened = opened
         self.failed = failed
+        #: The dials to a relay under way (L{stop} gives them up).
+        self._dials = set()
 
-    def accept(self, message, relay):
+    def accept(self, message, relay, way=None, key=None):
         """The relay at ``relay`` (the one that holds the reservation it
         came by) announces a circuit: accept it there, on a new
         connection, within the accepts in flight (L{accepts}), through the
-        node's dialer, which picks the way to the relay's service
-        (L{Dialer.toRelay <twisted_bazaar.reach.dialer.Dialer.toRelay>}:
-        as the transport the reservation was kept over serves it, the
-        port of a transport plugin's the tracker was reached at, else
-        ``relay``'s own port).  The
+        node's dialer (L{Dialer.toRelay
+        <twisted_bazaar.reach.dialer.Dialer.toRelay>}): by ``way`` (a
+        L{Path} to the relay's service, as the transport the reservation
+        was kept over serves it), else by the way the dialer picks (the
+        port of a transport plugin's the tracker was reached at, for the
+        tracker's relay; else ``relay``'s own port).  The relay must prove
+        ``key`` (raw bytes: the key the connection holding the reservation
+        proved, L{provenKey}; None: any), so that an impostor at its
+        address is refused in the channel's handshake, before this node
+        proves its own key or asks for the circuit.  The
         circuit's connection is charged to the relay's own address (its
         ``host`` is only what the relay says: a label, never a group to
         charge).  Why it was declined (said in the log), or None."""
@@ -91,7 +107,9 @@ class CircuitAccepting:
         accept = end
         end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer,
                          seen=message.host)
-        d = node.dialer.toRelay(relay, lambda: end)
+        dial = node.dialer.toRelay(relay, lambda: end, way, key)
+        self._dials.add(dial)
+        d = dial.addBoth(self._settled, dial)
         d.addErrback(self._unreached, relay)
         d.addCallback(lambda _: end.opened)
         d.addCallbacks(self._opened, self._failed, callbackArgs=(relay,),
@@ -99,11 +117,29 @@ class CircuitAccepting:
         d.addBoth(lambda _: self.accepts.release(accept))
         return None
 
+    def stop(self):
+        """The reservation goes (the tracker connection, or the node,
+        stops): every dial to a relay under way is given up, and says
+        nothing (at a daemon's end, the reactor would fail each with a
+        connection error whose text is a traceback's)."""
+        dials, self._dials = self._dials, set()
+        for dial in dials:
+            dial.cancel()
+
+    def _settled(self, result, dial):
+        """A dial to a relay ended: as it ended, unless L{stop} gave it up."""
+        if dial in self._dials:
+            self._dials.discard(dial)
+            return result
+        return Failure(_GivenUp())
+
     def _opened(self, _, relay):
         if self.opened is not None:
             self.opened(relay)
 
     def _failed(self, reason, claimed, relay):
+        if reason.check(_GivenUp):
+            return
         host, _ = splitRelay(relay)
         self.node.overlay.peer_log.emit(
             self.log, LogLevel.info, addressGroup(host),
@@ -111,6 +147,10 @@ class CircuitAccepting:
             why=reason.getErrorMessage())
 
     def _unreached(self, reason, relay):
-        if self.failed is not None:
+        if self.failed is not None and not reason.check(_GivenUp):
             self.failed(relay)
         return reason
+
+
+class _GivenUp(Exception):
+    """A dial to a relay this node gave up (L{CircuitAccepting.stop})."""

@@ -54,17 +54,25 @@ class RelayProbe(Protocol):
     once, either way.  L{cancel} ends it with no word.
     """
 
-    def __init__(self, node, relay, done):
+    def __init__(self, node, relay, done, way=None):
+        """
+        @param way: the path the reservation is held by (a port of
+            another transport's that serves the relay: L{PeerHold.way
+            <twisted_bazaar.reach.reachable.reservation.PeerHold.way>}),
+            the relay dialled there; None: at ``relay``, its own port.
+        """
         self.node = node
         self.relay = relay
         self._done = done
         # A circuit to itself, through the node's dialer (by its relay
-        # transport, as any dialler's), to its own key.
+        # transport, as any dialler's, or by the way the reservation is
+        # held), to its own key.
         #: Without a channel (an in-memory network's nodes), the circuit
         #: opening is the proof.
         self._plain = node.dialer.connector.channel is None
         self._d = node.dialer.toRelay(
-            relay, lambda: self, node.id, _OwnKey(decode(node.identity.key), self._passed))
+            relay, lambda: self, way, target=node.id,
+            pin=_OwnKey(decode(node.identity.key), self._passed))
         self._d.addErrback(lambda reason: self._end(reason.getErrorMessage()))
 
     def connectionMade(self):
@@ -142,7 +150,7 @@ class RelayProbing:
         self._timer = None
         self._declined = False
         self._probe = RelayProbe(self.node, hold.named.relay,
-                                 lambda why: self._probed(hold, why))
+                                 lambda why: self._probed(hold, why), hold.way)
 
     def declined(self, relay):
         """This node declined a circuit the relay at ``relay`` announced

@@ -13,6 +13,7 @@ Once held, it advertises the relay, and accepts each circuit the relay
 announces (L{CircuitAccepting}).
 """
 
+import attr
 from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar import wire
@@ -21,16 +22,17 @@ from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.net.handshake import PLAIN, channelKey
-from twisted_bazaar.reach.reachable.accepting import CircuitAccepting
+from twisted_bazaar.reach.reachable.accepting import CircuitAccepting, provenKey
 from twisted_bazaar.transports.relay.messages import (
     FRAME_LIMIT,
+    RELAY,
     RelayIncoming,
     RelayReserve,
     RelayReserved,
 )
 from twisted_bazaar.reach.reachable.relayprobe import RelayProbing
 from twisted_bazaar.wire.core import splitRelay
-from twisted_bazaar.wire.ids import wireId
+from twisted_bazaar.wire.ids import isKeyed, wireId
 
 #: Seconds a node holding a reservation at its tracker's relay waits
 #: before it asks the tracker again, for a public node's relay (the
@@ -193,21 +195,65 @@ class RelayReservation:
                                "this node asked for none", message.relay)
             return
         self._awaiting = False
-        hold = self._peer = PeerHold(self, message)
         why = self.node.dialer.whyNotRelay(message.relay)
         if why is not None:
-            self.peerLost(hold, why, dialled=False)
+            self._peer = PeerHold(self, message)
+            self.peerLost(self._peer, why, dialled=False)
             return
-        # Through the node's dialer, as every dial of the node.
-        d = self._connecting = self.node.dialer.toRelay(message.relay, lambda: hold)
-        d.addCallbacks(self._connected, self._notConnected, errbackArgs=(hold,))
+        self._hold(message, self._waysTo(message), [])
 
-    def _connected(self, _):
-        self._connecting = None
+    def _waysTo(self, named):
+        """The ways to the relay named (a ``relayAt``), in the order they
+        are tried: its ``paths`` of the kind this node reaches its tracker
+        by (L{Membership.trackerWay}: where a firewall lets only that
+        out), the relay's own port, then its other ``paths``; each of its
+        paths at the relay's host, whatever host it names (the host
+        vetted, L{Dialer.whyNotRelay}), and only one this node's
+        transports dial, never a relayed one (a relay is reached at its
+        own ways).  A path is None for the relay's own port."""
+        host, _ = splitRelay(named.relay)
+        dialer = self.node.dialer
+        paths = [attr.evolve(path, host=host) for path in named.paths or ()
+                 if path.relay is None]
+        paths = [path for path in paths if dialer.transports.canDial(path)]
+        way = self.node.membership.trackerWay
+        first = [path for path in paths if way is not None and path.kind == way.kind]
+        return first + [None] + [path for path in paths if path not in first]
 
-    def _notConnected(self, reason, hold):
+    def _hold(self, named, ways, whys):
+        """Reserve at the relay named, on a connection by the first of
+        ways (L{_waysTo}) that connects: the rest tried in turn after one
+        that does not (``whys``: why each before did not)."""
+        way, more = ways[0], ways[1:]
+        hold = self._peer = PeerHold(self, named, way)
+        # Through the node's dialer, as every dial of the node, by the way
+        # (None: the relay's own port); a key of the node named expected
+        # in the channel's handshake, so that an impostor at its address
+        # hears nothing of this node's.
+        expected = named.id if isKeyed(named.id) else None
+        d = self._connecting = self.node.dialer.toRelay(named.relay, lambda: hold, way,
+                                                        expected)
+        d.addCallbacks(self._connected, self._notConnected, callbackArgs=(hold,),
+                       errbackArgs=(hold, more, whys))
+
+    def _connected(self, _, hold):
         self._connecting = None
-        self.peerLost(hold, f"cannot connect: {reason.getErrorMessage()}")
+        if hold.way is not None:
+            self._sayOf(hold.named.relay, "reached node {id}'s relay at {relay} over "
+                        "{kind} at {host}:{port}", id=wireId(hold.named.id),
+                        kind=hold.way.kind, host=hold.way.host, port=hold.way.port)
+
+    def _notConnected(self, reason, hold, more, whys):
+        self._connecting = None
+        if hold is not self._peer:
+            return
+        whys = whys + [reason.getErrorMessage() if hold.way is None else
+                       f"over {hold.way.kind} at {hold.way.host}:{hold.way.port}: "
+                       f"{reason.getErrorMessage()}"]
+        if more:
+            self._hold(hold.named, more, whys)
+            return
+        self.peerLost(hold, f"cannot connect: {'; '.join(whys)}")
 
     def heldAt(self, hold):
         """The public node's relay holds the reservation: the node
@@ -395,20 +441,22 @@ class RelayReservation:
         self._awaiting = False
         self._atTracker = False
         self.trackerRelay = None
+        self.circuits.stop()
         if hold is not None and hold.transport is not None:
             hold.transport.abortConnection()
         self.asked = False
         self._send = None
         self._setRelay(None)
 
-    def incoming(self, message, relay):
+    def incoming(self, message, relay, way=None, key=None):
         """The relay at ``relay`` (the one that holds the reservation it
-        came by) announces a circuit: accepted there (L{circuits},
-        L{CircuitAccepting.accept}).  One
+        came by) announces a circuit: accepted there (L{circuits}), dialled
+        by ``way`` if given, else as the dialer picks, the relay proving
+        ``key`` (L{CircuitAccepting.accept}).  One
         declined while this node's probe of that relay is under way is
         noted: the probe's own circuit may have been it
         (L{RelayProbing.declined})."""
-        if self.circuits.accept(message, relay) is not None:
+        if self.circuits.accept(message, relay, way, key) is not None:
             self.probing.declined(relay)
 
 
@@ -426,12 +474,18 @@ class PeerHold(FramedProtocol):
 
     MAX_LENGTH = FRAME_LIMIT
 
-    def __init__(self, reservation, named):
+    def __init__(self, reservation, named, way=None):
         """
         @param named: the tracker's L{twisted_bazaar.transports.relay.messages.RelayAt}.
+        @param way: the path it is held by, one of the ``relayAt``'s
+            ``paths`` (a transport plugin's port that serves the relay),
+            dialled for the relay's service; None: the relay's own port.
+            The circuits it announces are accepted, and the relay probed,
+            the same way.
         """
         self.reservation = reservation
         self.named = named
+        self.way = way
         self.held = False
         self._checked = False
         self._why = None
@@ -488,7 +542,8 @@ class PeerHold(FramedProtocol):
         """A circuit announced: taken once the reservation is held."""
         if not self.held:
             return False
-        self.reservation.incoming(message, self.named.relay)
+        self.reservation.incoming(message, self.named.relay, self.way,
+                                  key=provenKey(self.transport))
         return True
 
     def _refused(self, error):

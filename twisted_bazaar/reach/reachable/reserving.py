@@ -22,6 +22,7 @@ from twisted.application.service import Service
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC
 from twisted_bazaar.transports.relay.messages import RelayAt, RelayIncoming, RelayReserved
+from twisted_bazaar.reach.reachable.accepting import provenKey
 from twisted_bazaar.reach.reachable.reservation import RelayReservation
 
 
@@ -98,7 +99,10 @@ class ReservationService(Service, NodeObserver):
         if reservation.trackerRelay is None:
             membership.unexpected(message)
             return
-        reservation.incoming(message, reservation.trackerRelay)
+        # The tracker's relay is sealed by the tracker's key: the one its
+        # channel proved is expected of each accept.
+        reservation.incoming(message, reservation.trackerRelay,
+                             key=provenKey(membership.link.transport))
 
     def _relayAt(self, link, message):
         self.reservation.at(message)

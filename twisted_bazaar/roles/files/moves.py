@@ -26,9 +26,11 @@ it brought is dialled, a relayed connection is held to a taste
 the file's first byte comes at once, and nothing more, until the punch
 met (the rest moves), the news says it ended unmet (the rest comes
 through the relay at once, and no later punch with that seller holds
-it again: a miss asked again, a TCP punch's UDP follow-up), or L{HOLD}
-seconds passed.  Before, the hold was learned by looking at the dialer
-every 0.25 s, and lasted through a missed birthday punch asked again:
+it again: a miss asked again, a TCP punch's UDP follow-up), L{MEET}
+seconds passed since the punch started with no meet (its probes are
+out: what it waits for then seldom comes), or L{HOLD} seconds passed.
+Before, the hold was learned by looking at the dialer every 0.25 s,
+and lasted through a missed birthday punch asked again:
 "stalled: no piece for 16 s" in a `bazaar buy` between two homes whose
 punch never met (issue 94).  Meanwhile the download says it waits for a
 direct path (L{Moves.waiting}), not that it stalled.  Before the hold,
@@ -56,9 +58,19 @@ TASTE = 16 * 1024
 #: should the news of its punch's end never come: a punch met 5 to 7 s
 #: after the relayed link came up (natbed), then the direct connection
 #: is dialled; one that fails says so at once or within its own 10 s
-#: (L{twisted_bazaar.reach.punch.udp.TIMEOUT}), round trips and the
+#: (L{twisted_bazaar.reach.punch.udp.plan.TIMEOUT}), round trips and the
 #: ask's slack between.  A miss asked again holds nothing.
 HOLD = 14.0
+#: Seconds after a punch with the seller started that it no longer holds
+#: the relayed connection unless it met (the direct connection is then
+#: dialled, held for up to L{HOLD}): a UDP punch's last round of probes
+#: goes 4 s in (L{twisted_bazaar.reach.punch.udp.plan.ROUNDS}), a TCP punch's
+#: dial takes 5 s at most (L{twisted_bazaar.transports.tcp.fromport.
+#: DIAL_TIMEOUT}); what meets later is the rare straggler, while a punch
+#: that missed (the order of arrival at two routers on one segment,
+#: issue 94) waits out its 10 s.  Before, such a miss held the file to
+#: its taste all that while: 10 to 14 s of nothing.
+MEET = 6.0
 
 
 def throughRelay(transport):
@@ -91,6 +103,8 @@ class Moves:
         self.movedAfter = {}
         #: seller -> when its relayed connection was first held.
         self.heldSince = {}
+        #: seller -> when a punch with it was first seen running.
+        self.punchSince = {}
         self.punching = set()
         self.missed = set()
         self.held = set()
@@ -112,7 +126,7 @@ class Moves:
             watching = self._watching[seller] = (
                 self.download.fetcher.node.dialer.news.watch(seller, self))
             if watching.running:
-                self.punching.add(seller)
+                self.punchStarted(seller)
         self.upgrades.started(seller)
 
     def connected(self, seller, client):
@@ -134,21 +148,24 @@ class Moves:
         has not said it ended) or the direct connection it brought is
         being dialled (the relay carried what it could for that round
         trip: 94 to 357 KB, natbed), no punch with seller missed, the
-        seller has not moved nor settled, and it has not been held
-        L{HOLD} s.  The first time it is held, the end of its hold is set
-        (L{_deadline})."""
+        seller has not moved nor settled, it has not been held L{HOLD} s,
+        and unless the direct connection is being dialled, the punch
+        started less than L{MEET} s ago.  While it is held, the end of its
+        hold is set (L{_deadline})."""
         upgrades = self.upgrades
         if (not throughRelay(client.transport) or seller in upgrades.moved
                 or seller in upgrades.settled or seller in self.missed
                 or (seller not in upgrades.dialling and seller not in self.punching)):
             return self._unhold(seller)
         now = self.download.clock.seconds()
-        since = self.heldSince.setdefault(seller, now)
-        if now - since >= HOLD:
+        end = self.heldSince.setdefault(seller, now) + HOLD
+        if seller not in upgrades.dialling:
+            end = min(end, self.punchSince.get(seller, now) + MEET)
+        if now >= end:
             return self._unhold(seller)
         self.held.add(seller)
         if seller not in self._deadlines:
-            self._deadline(seller, since + HOLD - now)
+            self._deadline(seller, end - now)
         return True
 
     def _deadline(self, seller, delay):
@@ -201,6 +218,7 @@ class Moves:
 
     def punchStarted(self, peer_id):
         self.punching.add(peer_id)
+        self.punchSince.setdefault(peer_id, self.download.clock.seconds())
 
     def punchEnded(self, peer_id, met):
         """The punch with peer_id ended: unmet, its relayed connection goes

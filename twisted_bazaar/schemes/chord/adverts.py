@@ -48,6 +48,9 @@ class Publisher:
     the ring, and nothing after L{stop}.
     """
 
+    # Slots, not a dict: a simulation holds one a node.
+    __slots__ = ("node", "router", "detours", "settings", "shops", "running", "book", "_adverts")
+
     log = Logger()
 
     def __init__(self, node, router, settings, detours=None):

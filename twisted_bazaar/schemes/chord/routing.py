@@ -115,6 +115,10 @@ class KeyRouter:
         and stores ask to reach (L{_fanOut}).
     """
 
+    # Slots, not a dict: a simulation holds one a node.
+    __slots__ = ("node", "host", "wait", "holders", "ring", "accepting", "_pending", "_dialing",
+                 "_held", "_early")
+
     log = Logger()
 
     def __init__(self, node, host, wait, holders=1):

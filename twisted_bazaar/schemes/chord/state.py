@@ -134,6 +134,9 @@ class Neighbourhood:
         C{me + 2^i}.
     """
 
+    # Slots, not a dict: a simulation holds one a node.
+    __slots__ = ("me", "length", "successors", "predecessor", "fingers", "_missed")
+
     def __init__(self, me, length):
         self.me = me
         self.length = length

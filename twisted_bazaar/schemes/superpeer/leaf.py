@@ -118,6 +118,10 @@ class LeafSide(NodeObserver):
         its queries as they are.
     """
 
+    # Slots, not a dict: a simulation holds one a node.
+    __slots__ = ("node", "shops", "told", "registered", "quiet", "book", "_renewing", "_renewal",
+                 "onServing", "_seq", "_registering", "_awaited", "_finds", "_standing", "letGo")
+
     log = Logger()
 
     def __init__(self, node, shops):

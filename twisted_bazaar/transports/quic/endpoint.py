@@ -92,7 +92,7 @@ CID_LENGTH = 8
 #: this node's connection id, a packet number, and AEAD's 16-byte tag,
 #: past the 4 bytes header protection samples after the packet number's
 #: start): a hole punch's probes and acks are shorter
-#: (L{twisted_bazaar.reach.punch.udp}), and go to L{QuicEndpoint.foreign}.
+#: (L{twisted_bazaar.reach.punch.udp.plan}), and go to L{QuicEndpoint.foreign}.
 SHORTEST_PACKET = 1 + CID_LENGTH + 4 + 16
 #: Bytes of the UDP socket's buffers asked for: a burst of a window's
 #: datagrams on loopback is not dropped by the kernel.

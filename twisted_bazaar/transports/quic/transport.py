@@ -55,7 +55,8 @@ class QuicTransport:
         """Over the service of the options' purpose (links: L{NODE},
         transfers: L{FILES}), from the node's own socket or the options'
         C{via} (a punched one: a connector of that service over it, made
-        for the dial; the socket's owner closes it)."""
+        for the dial; the socket's owner closes it; the dial fires once
+        the channel is up, L{QuicConnector.connect}'s C{proven})."""
         options = NO_OPTIONS if options is None else options
         if options.purpose == NODE:
             connector = self.links
@@ -66,8 +67,13 @@ class QuicTransport:
         if options.via is not None:
             connector = QuicConnector(options.via, connector.channel, connector.service,
                                       peerLog=connector.peerLog)
+        # Over a punched socket, the dial waits for the channel: a path
+        # that carried QUIC's handshake and then nothing is silent, which
+        # its punch is told (L{twisted_bazaar.reach.ways.Quic}); before,
+        # a transfer's channel timed out on it, its seller dropped
+        # (tests/e2e/test_udppunched_live.py test_pathDies, at load).
         return connector.connect(path.host, path.port, protocolFactory(),
-                                 expected=expectedKey)
+                                 expected=expectedKey, proven=options.via is not None)
 
     def listen(self, factory, service=LINKS):
         """Serve factory's protocols as the endpoint's ``service`` (its

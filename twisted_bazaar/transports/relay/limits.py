@@ -116,9 +116,10 @@ RESERVATIONS_LIMIT = declare(
     "nodes at home a relay holds reservations for", group=GROUP_RESERVATIONS,
     flag="--relay-reservations", owner=__name__)
 CIRCUITS_LIMIT = declare(
-    "relay.circuits", CIRCUITS, "circuits",
+    "relay.circuits", None, "circuits",
     "circuits open or waiting for their node, charged to the dialler's group "
-    "and to its origin (the key its channel proved)",
+    "and to its origin (the key its channel proved); the tracker's, by default, "
+    f"what its open-file limit leaves ({CIRCUITS} at most), two descriptors each",
     group=GROUP_CIRCUITS, key=ORIGIN_CIRCUITS, flag="--relay-circuits", owner=__name__)
 PENDING_LIMIT = declare(
     "relay.pending", PENDING, "connections",

@@ -22,6 +22,7 @@ from twisted_bazaar.wire.codec import (
     text,
 )
 from twisted_bazaar.wire.core import checkRelay
+from twisted_bazaar.wire.paths import checkPaths
 
 #: The longest netstring of the relay's protocol read before a circuit
 #: carries bytes: by the relay (and the most bytes a dialler may send
@@ -87,10 +88,13 @@ class RelayOffer(Message):
 class RelayAt(Message):
     """The tracker's answer to a ``relayReserve`` when a public node has
     room: reserve at node ``id``'s relay, at ``relay`` (``HOST:PORT``), on
-    a connection of your own."""
+    a connection of your own; or by one of ``paths``, the relaying node's
+    other ways that serve its relay too (a transport plugin's port, where
+    a firewall lets only HTTP(S) out), or None."""
 
     id: int = field(checkNodeId)
     relay: str = field(checkRelay)
+    paths: tuple = field(checkPaths, default=None)
 
 
 @message("relayReserved", ("relay", "relay", checkRelay, REQUIRED))

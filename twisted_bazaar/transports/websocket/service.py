@@ -93,26 +93,30 @@ class NodeWebSocket:
         self.onFailure = onFailure
         self.description = f"--ws-port {port}"
 
-    def serve(self, book, links, transfers):
+    def serve(self, book, links, transfers, relay=None):
         """The service that runs it for a node: the factories of its links
         (served at L{ROOT}) and of its transfers (at L{FILES}) on its
-        port, and its ``--ws-peer`` paths in the node's book (a
-        L{PathBook <twisted_bazaar.reach.book.PathBook>}) as configured
-        paths."""
+        port, and of its relay (``relay``, or None: it relays for nobody)
+        at L{RELAY}, where a node at a home that lets only HTTP(S) out
+        holds its reservation and accepts its circuits; and its
+        ``--ws-peer`` paths in the node's book (a L{PathBook
+        <twisted_bazaar.reach.book.PathBook>}) as configured paths."""
         for peer_id, host, port in self.peers:
             book.add(peer_id, Path(WEBSOCKET, host, port, word=CONFIGURED))
             self.log.info("node {id} is reached over WebSocket at {host}:{port} "
                           "(--ws-peer)", id=shortId(peer_id), host=host, port=port)
-        return WebSocketService(self.transport, lambda transport: _listen(
-            transport, links, transfers) if self.listens else None, self.onFailure,
-            self.description)
+        served = [(links, ROOT), (transfers, FILES)]
+        if relay is not None:
+            served.append((relay, RELAY))
+        return WebSocketService(self.transport, lambda transport: _listen(transport, served)
+                                if self.listens else None, self.onFailure, self.description)
 
 
-def _listen(transport, links, transfers):
-    """Serve the factories of a node's links and transfers on transport's
-    one port: the Deferred of the port (its failure once)."""
+def _listen(transport, served):
+    """Serve each (factory, resource) of served on transport's one port:
+    the Deferred of the port (its failure once)."""
     listening = defer.gatherResults(
-        [transport.listen(links, ROOT), transport.listen(transfers, FILES)],
+        [transport.listen(factory, resource) for factory, resource in served],
         consumeErrors=True)
     return listening.addCallbacks(lambda ports: ports[0],
                                   lambda reason: reason.value.subFailure)
@@ -128,14 +132,6 @@ def trackerService(reactor, identity, factory, peerLog, port, interface, onFailu
     circuits it announces to them."""
     transport = WebSocketTransport(reactor, ChannelKey.generate(identity), peerLog,
                                    interface, port, names=names)
-
-    def serve(transport):
-        if relay is None:
-            return transport.listen(factory)
-        listening = defer.gatherResults(
-            [transport.listen(factory), transport.listen(relay, RELAY)],
-            consumeErrors=True)
-        return listening.addCallbacks(lambda ports: ports[0],
-                                      lambda reason: reason.value.subFailure)
-    return WebSocketService(transport, serve, onFailure, f"--ws-port {port}")
-
+    served = [(factory, ROOT)] + ([] if relay is None else [(relay, RELAY)])
+    return WebSocketService(transport, lambda transport: _listen(transport, served),
+                            onFailure, f"--ws-port {port}")
