@@ -1,13 +1,14 @@
 """
 Tests of tests/conftest.py's order of the suite (L{interleaved}): the
-end-to-end modules spread among the others, each module whole, none lost.
+end-to-end modules spread among the others, each module whole, none lost;
+and of its units of work (L{groupOf}): a group's files one unit.
 """
 
 from types import SimpleNamespace
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.conftest import interleaved
+from tests.conftest import GROUPS, GroupScheduling, groupOf, interleaved
 
 
 def items(*modules):
@@ -37,3 +38,24 @@ class InterleavedTests(SynchronousTestCase):
         """Only unit tests, or only end-to-end ones: as found."""
         for found in (items(("tests/a/test_1.py", 2)), items(("tests/e2e/test_x.py", 2))):
             self.assertEqual(interleaved(found), found)
+
+
+class GroupTests(SynchronousTestCase):
+    def test_aGroupIsOneUnit(self):
+        """Every test of a group's files is one unit of work, whatever
+        the test (or a group mark xdist may yet add to its id); any other
+        test is a unit alone."""
+        timing = [path for path, group in GROUPS.items() if group == "timing"]
+        self.assertGreater(len(timing), 1)
+        units = {groupOf(f"{path}::Tests::test_{n}{mark}")
+                 for path in timing for n in range(3) for mark in ("", "@timing")}
+        self.assertEqual(units, {"timing"})
+        alone = "tests/core/test_node.py::NodeTests::test_ready"
+        self.assertEqual(groupOf(alone), alone)
+
+    def test_theSchedulerSplitsByGroup(self):
+        """xdist's scheduling by scope, the scope a test's group: the
+        scheduler xdist is given for --dist loadgroup."""
+        scheduler = GroupScheduling.__new__(GroupScheduling)
+        self.assertEqual(scheduler._split_scope("tests/e2e/test_nat_live.py::T::test_a"),
+                         "nat")

@@ -15,6 +15,8 @@ import shutil
 import socket
 import tempfile
 import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -63,6 +65,48 @@ def firstAnswer(sock):
         data += chunk
 
 
+def registerGroup(group, port, sockets, count=256, refused=ChannelBroken):
+    """Register ``count`` keyless port-0 nodes (by default 256, the most
+    one group may hold) from the /16 127.GROUP, one after the other, each
+    socket kept open in ``sockets``; the tracker's answers counted by kind
+    (``(type, code)``, None for a connection refused before its channel
+    was up: ``refused`` raised)."""
+    answers = Counter()
+    for n in range(count):
+        tcp = connectFrom(f"127.{group}.{n // 250}.{n % 250 + 1}", port)
+        sockets.append(tcp)
+        try:
+            sock = open_channel(tcp)
+        except refused:
+            answers[None] += 1
+            continue
+        sock.sendall(netstring(json.dumps(
+            {"type": "thisisme", "id": "", "port": 0, "host": ""}).encode()))
+        answer = firstAnswer(sock)
+        answers[answer and (answer["type"], answer.get("code"))] += 1
+    return answers
+
+
+def registerGroups(case, port, groups=4, **kwargs):
+    """L{registerGroup} for the /16s 127.1 to 127.GROUPS at once, each
+    from a thread of its own, as that many attackers would (one loop over
+    them all waited on the tracker's turn at each handshake: a minute at
+    load for 1,024); the sockets are closed when ``case`` ends.  The
+    answers of all the groups, counted by kind."""
+    held = {group: [] for group in range(1, groups + 1)}
+    for sockets in held.values():
+        case.addCleanup(closeAll, sockets)
+    with ThreadPoolExecutor(groups) as pool:
+        futures = [pool.submit(registerGroup, group, port, sockets, **kwargs)
+                   for group, sockets in held.items()]
+        return sum((future.result() for future in futures), Counter())
+
+
+def closeAll(sockets):
+    for sock in sockets:
+        sock.close()
+
+
 class AccountLiveTests(SynchronousTestCase):
     def setUp(self):
         folder = tempfile.mkdtemp(prefix="bazaar-e2e-")
@@ -95,25 +139,12 @@ class AccountLiveTests(SynchronousTestCase):
         still registers.
         """
         # These clients answer no ping: a registration must not end for
-        # that while the loop (1,024 channel handshakes) runs.
+        # that while the 1,024 channel handshakes go on.  No group opens
+        # more than one connection at a time, far below its connection
+        # rate and its pending connections.
         tracker = self.startTracker("--ping-interval", "600")
         port = self.market.tracker_port
-        answers = {}
-        for n in range(256):
-            for group in range(1, 5):
-                tcp = self.sockets.enter_context(
-                    connectFrom(f"127.{group}.{n // 250}.{n % 250 + 1}", port))
-                try:
-                    sock = open_channel(tcp)
-                except ChannelBroken:
-                    # Refused before the channel was up.
-                    answers[None] = answers.get(None, 0) + 1
-                    continue
-                sock.sendall(netstring(json.dumps(
-                    {"type": "thisisme", "id": "", "port": 0, "host": ""}).encode()))
-                answer = firstAnswer(sock)
-                kind = answer and (answer["type"], answer.get("code"))
-                answers[kind] = answers.get(kind, 0) + 1
+        answers = registerGroups(self, port)
         node = self.market.startNode("node", "--role", "buyer", "--want", "apple")
         nodeId(node, TIMEOUT)
         registered = answers.get(("thisisyou", None), 0)

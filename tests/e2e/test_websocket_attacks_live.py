@@ -23,7 +23,7 @@ from twisted_bazaar.testing.daemons import (
     JSON, LISTENING_EVENT, LOOPBACK_LISTEN, TRACKER_LISTENING, LiveMarket)
 
 from tests.contract.channel import ChannelBroken, open_channel
-from tests.e2e.test_account_live import connectFrom, firstAnswer
+from tests.e2e.test_account_live import connectFrom, firstAnswer, registerGroups
 from tests.e2e.test_raw_client import netstring
 
 #: Seconds any one expected log line, or socket read, may take.
@@ -160,11 +160,7 @@ class WebSocketAttackTests(SynchronousTestCase):
             wrapper=("prlimit", f"--nofile={OPEN_FILES}:{OPEN_FILES}", "--"))
         port = int(tracker.waitFor(TRACKER_LISTENING, TIMEOUT)["port"])
         ws = int(tracker.waitForEvent(LISTENING_EVENT, TIMEOUT, what="websocket")["port"])
-        answers = {}
-        for n in range(120):
-            for group in range(1, 5):
-                answer = self.register(f"127.{group}.{n // 250}.{n % 250 + 1}", port)
-                answers[answer] = answers.get(answer, 0) + 1
+        answers = registerGroups(self, port, count=120, refused=(ChannelBroken, OSError))
         self.assertGreater(answers.get(("thisisyou", None), 0), 100, answers)
         for group in range(1, 33):
             for n in range(8):

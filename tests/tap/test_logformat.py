@@ -216,7 +216,14 @@ class QuietPortsTests(SynchronousTestCase):
     opens 255; the others repeated the daemon's own line at every start
     and stop, issue 96; a plugin's port is the daemon's too, and no list
     of factories names a transport outside its package, issue 92); any
-    other line of the legacy log is written."""
+    other line of the legacy log is written; a UNIX port's lines too (the
+    node's control socket, issue 96), and a prefix of words (the port
+    mapper's socket)."""
+
+    #: Twisted's lines of a UNIX port, as twisted.internet.unix.Port
+    #: writes them: the path quoted as it starts, bare as it closes.
+    UNIX = ("%s starting on %r" % ("ControlFactory", "/var/lib/node/control.sock"),
+            "(UNIX Port %s Closed)" % ("/var/lib/node/control.sock",))
 
     def lines(self, verbose):
         args = ["--log-format", "text"] + (["--verbose"] if verbose else [])
@@ -229,12 +236,16 @@ class QuietPortsTests(SynchronousTestCase):
                      "TrackerFactory starting on 7700", "RelayFactory starting on 7701",
                      "TransferFactory starting on 7702", "TrackerDatagrams starting on 7700",
                      "QuietSite starting on 8080", "StreamServerFactory starting on 443",
-                     "(TCP Port 7700 Closed)", "SomePluginFactory starting on 9000"):
+                     "(TCP Port 7700 Closed)", "SomePluginFactory starting on 9000",
+                     *self.UNIX, "ControlFactory starting on the moon",
+                     "port mapping starting on 45419"):
             legacyLog.msg(line)
         return [line.split(" ", 1)[1] for line in out.getvalue().splitlines()]
 
     def test_quiet(self):
-        self.assertEqual(self.lines(False), ["[-] QuicEndpoint starting on many"])
+        self.assertEqual(self.lines(False), ["[-] QuicEndpoint starting on many",
+                                             "[-] ControlFactory starting on the moon"])
 
     def test_verbose(self):
-        self.assertEqual(len(self.lines(True)), 12)
+        self.assertEqual(len(self.lines(True)), 16)
+        self.assertEqual(self.lines(True)[12:14], [f"[-] {line}" for line in self.UNIX])

@@ -11,6 +11,7 @@ The tracker is spoken to over real Links on fake transports and a Clock
 import random
 
 from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase
@@ -18,6 +19,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted.internet.address import IPv4Address
 from twisted_bazaar import tracker as tracker_module_, wire
 from twisted_bazaar.wire.ids import NO_ID
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.logthrottle import PEER_BURST, PEERS_BURST
 from twisted_bazaar.net.link import (
     DEFAULT_ERROR_LIMIT,
@@ -26,7 +28,11 @@ from twisted_bazaar.net.link import (
 )
 from twisted_bazaar.schemes.index import messages as indexmsg
 from twisted_bazaar.tap import tracker as tap
-from twisted_bazaar.transports.relay.limits import PENDING as RELAY_PENDING
+from twisted_bazaar.tap.exitstatus import ExitStatus
+from twisted_bazaar.transports.relay.limits import GROUP_CIRCUITS, PENDING as RELAY_PENDING
+from twisted_bazaar.transports.relay.messages import RelayConnect
+from twisted_bazaar.transports.relay.relay import RelayEnd
+from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.transports.websocket.limits import OPENING
 from twisted_bazaar.tap.tracker import Options as TrackerOptions, makeService
 from twisted_bazaar.testing import Market
@@ -295,12 +301,84 @@ class RegisteredNodeTests(SynchronousTestCase):
                       "open-file limit (512) leaves no room for nodes", str(refused.exception))
         self.assertIn("ulimit -n", str(refused.exception))
         # Whatever the limit, each circuit's two descriptors are within it.
+        # A default that keeps few nodes is said as the tracker starts.
+        warned = []
+        self.patch(ExitStatus, "warn", lambda status, why: warned.append(why))
+        self.assertEqual(built(512), (1, 1))
+        self.assertEqual(warned, ["the open-file limit (512) leaves room for 1 node "
+                                  "registered at once, once the connections still to "
+                                  "register and the ports' openings are counted out: "
+                                  "raise it (ulimit -n) or give a lower --pending-limit"])
+        built(20000)
+        built(512, "--registered-limit", "5")
+        self.assertEqual(len(warned), 1)
         for files in (512, 700, 1024, 3000, 5000, 20000):
             registered, circuits = built(files, "--pending-limit", "16")
             self.assertGreaterEqual(circuits, 1)
             self.assertLessEqual(16 + RELAY_PENDING + 2 * circuits + registered
                                  + RESERVED_DESCRIPTORS, files)
 
+
+    def test_noGroupTakesEveryCircuitOfTheBudget(self):
+        """
+        (Issue 93 item 3, the ninth round's attack.)  The circuits the
+        budget leaves are fewer than before (56 with ``ulimit -n`` 1024; 3
+        with 700 and --web, fewer than one group's 16): one group of
+        diallers, a new host of its /16 for each circuit (an origin each,
+        so no origin's share stops it), asking for circuits to 16 nodes
+        at home holds at most its share (all 3 of the smaller budget, while
+        no other group asks); three more groups fill the 56; and a
+        newcomer group's dialler still gets a circuit, the newest of a
+        group holding most giving way.  (With fewer circuits than groups
+        asking, each group holds one and a newcomer none: the budget's
+        size, not a group, decides then.)
+        """
+        def relayOf(files, *args):
+            self.patch(tap, "openFiles", lambda: files)
+            options = TrackerOptions()
+            options.parseOptions(["--no-udp", *args])
+            service = makeService(options)
+            if not hasattr(service, "tracker"):
+                [service] = [child for child in service if hasattr(child, "tracker")]
+            relay = service.tracker.relay
+            relay.port = 7000
+            for node in range(16):
+                relay.reserve(1000 + node, f"10.{node}", lambda message: None, "key",
+                              "10.9.0.1")
+            return relay
+
+        def ask(relay, group, n, count):
+            """Circuit n of group (its n-th host) asked for: whether it waits
+            for its node now."""
+            end = RelayEnd(relay)
+            end.makeConnection(StringTransport(peerAddress=IPv4Address(
+                "TCP", f"127.{group}.{n // 200}.{n % 200 + 1}", 40000)))
+            end.dataReceived(frame(wire.encode(RelayConnect(1000 + count % 16, "files"))))
+            self.last = end.transport.value()[-200:]
+            return end.circuit is not None and not end.transport.disconnecting
+
+        for files, args, total, others in ((1024, (), 56, (67, 68, 69)),
+                                           (700, ("--web", "tcp:0"), 3, ())):
+            relay = relayOf(files, *args)
+            circuits = relay.circuits
+            self.assertEqual(circuits.capacity, total)
+            asked = 0
+            for n in range(3 * total):
+                ask(relay, 66, n, asked)
+                asked += 1
+            attacker = addressGroup("127.66.0.1")
+            self.assertEqual(circuits.held(attacker), min(GROUP_CIRCUITS, total))
+            for group in others:
+                for n in range(GROUP_CIRCUITS):
+                    ask(relay, group, n, asked)
+                    asked += 1
+            self.assertEqual(circuits.used, total)
+            most = circuits.held(attacker)
+            self.assertTrue(ask(relay, 71, 0, asked), (files, self.last))
+            self.assertEqual(circuits.held(addressGroup("127.71.0.1")), 1)
+            self.assertEqual(circuits.used, total)
+            self.assertLessEqual(max(circuits.held(addressGroup(f"127.{group}.0.1"))
+                                     for group in (66, *others)), most)
 
 def withCircuits(left):
     """What ``left`` descriptors leave the nodes once the relay's default

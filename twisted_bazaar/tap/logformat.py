@@ -195,9 +195,14 @@ def _logFile(stdout):
 #: and stop, and a punch over UDP opens and closes 255 QUIC sockets
 #: (L{twisted_bazaar.reach.punch.udp.service}).  Any factory's: a
 #: transport's port is one of the daemon's like the rest, and no list of
-#: their classes here goes stale when one is added.
-_PORT_LINES = re.compile(r"[A-Za-z_][\w.]* starting on \d+"
-                         r"|\((?:UDP|TCP) Port \d+ Closed\)")
+#: their classes here goes stale when one is added.  A UNIX port names
+#: its path, quoted as it starts (``ControlFactory starting on
+#: '/d/control.sock'``, the node's control socket, which the node says
+#: itself at debug) and bare as it closes.  A prefix of words too: the
+#: port mapper's socket to the router is ``port mapping``.
+_PORT_LINES = re.compile(r"[A-Za-z_][\w. ]* starting on (?:\d+|'.+'|\".+\")"
+                         r"|\((?:UDP|TCP) Port \d+ Closed\)"
+                         r"|\(UNIX Port .+ Closed\)")
 
 
 def quietPorts(event):

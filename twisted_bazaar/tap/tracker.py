@@ -208,6 +208,12 @@ def relayService(reactor, options, tracker, exitStatus, circuits):
                       f"tcp:{options['relay-port']}", options["connection-rate"])
 
 
+#: Fewer nodes kept than this, by the default of --registered-limit (a
+#: low ``ulimit -n``: 256 or 512 kept one), and the tracker says so as it
+#: starts: the operator asked for no small market.
+FEW_NODES = 64
+
+
 def makeService(options, reactor=None):
     """The daemon's service, as its options say, on ``reactor`` (the
     global one, as twistd runs it; a test's)."""
@@ -221,6 +227,12 @@ def makeService(options, reactor=None):
     said = []
     identity = _keptIdentity(options, exitStatus, said)
     circuits, registered = _budget(options)
+    if options["registered-limit"] is None and registered < FEW_NODES:
+        exitStatus.warn(f"the open-file limit ({openFiles()}) leaves room for "
+                        f"{registered} node{'s' if registered != 1 else ''} registered "
+                        "at once, once the connections still to register and the ports' "
+                        "openings are counted out: raise it (ulimit -n) or give a lower "
+                        "--pending-limit")
     service, tracker = serveTracker(
         reactor, identity, endpoint, options.linkSettings(), exitStatus.fail,
         options["listen"], onStart=said[0], pending_limit=options["pending-limit"],

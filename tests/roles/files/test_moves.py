@@ -12,14 +12,19 @@ buyer's link to the seller is direct.
 import os
 import random
 
+from twisted.internet import task
+from twisted.python import failure
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files import hashing, server
 from twisted_bazaar.files.client import TransferClient
+from twisted_bazaar.files.upgrade import DIALS
+from twisted_bazaar.net.encrypted import HANDSHAKE_TIMEOUT
 from twisted_bazaar.roles.files import moves, pieces
 from twisted_bazaar.roles.files.moves import HOLD, MEET
 from twisted_bazaar.roles.files.watch import STALLED
 from twisted_bazaar.testing import Market, MemoryNetwork
+from twisted_bazaar.transports.quic.errors import QuicSilent
 from twisted_bazaar.wire.ids import shortId
 from tests.files.helpers import fileId, scratchDir, writeFile
 from tests.roles.files.helpers import TransferWatch
@@ -405,3 +410,46 @@ class HeldTests(MoveBed):
         self.assertTrue(self.dialer.news.watched(self.sellerId))
         self.assertFetched()
         self.assertFalse(self.dialer.news.watched(self.sellerId))
+
+    def test_punchesMetOverAndOverHoldNoLongerThanHold(self):
+        """Issue 93 item 3, the ninth round's attack: a seller (or whoever
+        stands on its path) plays the punch to keep the file held to its
+        taste: every punch meets and its direct link comes up, the
+        transfer dialled again over it hangs until the channel's timeout
+        (the path answered QUIC's handshake and then nothing) and fails,
+        and another punch starts, a second apart, for three times HOLD.
+        Nothing is held past HOLD s after the first hold (protocol.md
+        §8), the seller is dialled again at most DIALS times, every byte
+        comes once, no stall is said."""
+        relayed = self.tasted()
+        moves_ = self.download().moves
+        began = moves_.heldSince[self.sellerId]
+        clock = self.market.clock
+
+        def silent(seller):
+            return task.deferLater(clock, HANDSHAKE_TIMEOUT, lambda: None).addCallback(
+                lambda _: failure.Failure(QuicSilent(string="no channel handshake")))
+
+        self.patch(self.download().sellers, "dial", silent)
+        heldAt = []
+        while clock.seconds() < began + 3 * HOLD:
+            # The punch meets: its direct link comes up, the transfer is
+            # dialled again, and the path says nothing more.
+            self.direct = True
+            self.dialer.linkUp(self.sellerId)
+            self.punching = False
+            self.direct = False
+            self.market.run(0.5)
+            # The next punch starts.
+            self.punching = True
+            self.market.run(0.5)
+            if moves_.holding():
+                heldAt.append(clock.seconds() - began)
+        self.assertGreater(max(heldAt), MEET)
+        self.assertLessEqual(max(heldAt), HOLD)
+        self.assertGreater(relayed.received, PIECE // 2)
+        self.punching = False
+        self.assertFetched()
+        self.assertEqual(self.watch.written, len(self.data))
+        self.assertLessEqual(sum(moves_.upgrades.dials.values()), DIALS)
+        self.assertEqual(self.watch.saying("stalled"), [])

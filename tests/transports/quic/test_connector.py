@@ -6,6 +6,7 @@ as on TCP.
 """
 
 from twisted.internet.defer import CancelledError
+from twisted.internet.protocol import Factory
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.net.encrypted import HANDSHAKE_TIMEOUT, ChannelFailed
@@ -134,3 +135,77 @@ class ConnectorTests(SynchronousTestCase):
         connector = QuicConnector(self.client, channelKey(1), LINKS)
         failure = self.failureResultOf(connector.connect("example.org", 4433, Recorder()))
         self.assertIn("IP address", str(failure.value))
+
+
+class _Trickler(Recorder):
+    """A stranger's service: it answers QUIC's handshake, then writes one
+    byte of a channel message a second (the length of a long first
+    message, then its body), never completing it."""
+
+    def __init__(self, clock):
+        super().__init__()
+        self.clock = clock
+        self.call = None
+        self.sent = 0
+
+    def connectionMade(self):
+        super().connectionMade()
+        self.call = self.clock.callLater(1, self._drip, iter(b"\x00\x60" + b"x" * 94))
+
+    def _drip(self, left):
+        self.call = None
+        byte = next(left, None)
+        if byte is not None:
+            self.transport.write(bytes([byte]))
+            self.sent += 1
+            self.call = self.clock.callLater(1, self._drip, left)
+
+    def connectionLost(self, reason):
+        super().connectionLost(reason)
+        if self.call is not None and self.call.active():
+            self.call.cancel()
+
+
+class ProvenAttackTests(SynchronousTestCase):
+    """
+    Issue 93 item 3, the ninth round's attack: a stranger at a punched
+    path answers QUIC's handshake and then nothing, or a byte at a time,
+    to hold the node's dial open.  The dial waits for the channel, so
+    what bounds it is the channel's handshake timeout, counted from the
+    stream's start and never put off by bytes that come.
+    """
+
+    def setUp(self):
+        self.network = FakeNetwork()
+        self.client = self.network.endpoint("10.0.0.1")
+        self.server = self.network.endpoint("10.2.0.3")
+        self.tricklers = []
+
+        def build():
+            self.tricklers.append(_Trickler(self.network.clock))
+            return self.tricklers[-1]
+
+        self.server.serve(LINKS, Factory.forProtocol(build))
+
+    def test_aTrickledChannelIsSilenceAtItsTimeout(self):
+        """One byte a second of a channel message that never completes:
+        the dial fails as the path's silence (L{QuicSilent}) at the
+        channel's timeout, and the connection is gone then, on both
+        ends, with no timer left; the stranger sent about a byte a
+        second, no more was waited for."""
+        protocol = Recorder()
+        result = []
+        QuicConnector(self.client, channelKey(1), LINKS).connect(
+            "10.2.0.3", 4433, protocol, expected=decode(records.identity(2).key),
+            proven=True).addBoth(result.append)
+        self.network.run(HANDSHAKE_TIMEOUT - 0.5)
+        [trickler] = self.tricklers
+        self.assertEqual(result, [])
+        self.assertGreaterEqual(trickler.sent, HANDSHAKE_TIMEOUT - 2)
+        self.network.run(1)
+        self.assertIsInstance(result[0].value, QuicSilent)
+        self.assertIn("no channel handshake within 10 s", str(result[0].value))
+        self.network.run(40)
+        self.assertEqual((len(self.client._open), len(self.server.connections)), (0, 0))
+        self.assertIsNotNone(trickler.lost)
+        self.assertEqual(self.network.clock.getDelayedCalls(), [])

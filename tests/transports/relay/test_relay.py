@@ -18,7 +18,7 @@ from twisted_bazaar.net.handshake import channelKey
 from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.transports.relay import relay as relay_module
 from twisted_bazaar.transports.relay.circuit import CircuitEnd, CircuitRefused
-from twisted_bazaar.transports.relay.limits import NODE_LIMITS, RelayLimits
+from twisted_bazaar.transports.relay.limits import DRAIN_TIMEOUT, NODE_LIMITS, RelayLimits
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.transports.relay.messages import (
@@ -775,3 +775,100 @@ class StopTests(SynchronousTestCase):
             self.assertTrue(end.transport.disconnecting)
         self.assertEqual(bed.relay.circuits.used, 0)
         self.assertEqual(bed.clock.getDelayedCalls(), [])
+
+
+class _Undrained(StringTransport):
+    """A connection whose peer never reads: a close of one that was
+    written a few KiB (all the socket's buffers take, here) waits for
+    ever for them to go out, as TCP's does while the peer's window stays
+    shut; a close of one written less, and an abort, end it at once."""
+
+    aborted = False
+    #: Bytes the socket's buffers take, here.
+    BUFFERS = 4096
+
+    def loseConnection(self):
+        super().loseConnection()
+        if len(self.value()) < self.BUFFERS:
+            self.protocol.gone = True
+            self.protocol.connectionLost(None)
+
+    def abortConnection(self):
+        self.aborted = True
+        self.disconnecting = True
+        self.protocol.connectionLost(None)
+
+
+class ClosedCircuitsTests(SynchronousTestCase):
+    """
+    Issue 93 item 3, the ninth round: the relay's circuits are in the
+    tracker's descriptor budget, two descriptors each.  A stranger holds
+    a reservation for a node of its own, dials it through the relay,
+    has the relay write toward its node, which never reads, and hangs up
+    its dialler: the relay closes the node's connection "once what it
+    was sent is out", never, and the circuit has left its account.
+    """
+
+    LIMITS = RelayLimits(circuits=4, group_circuits=4, pending=8, group_pending=8)
+
+    def end(self, bed, host):
+        end = relay_module.RelayEnd(bed.relay)
+        transport = _Undrained(peerAddress=IPv4Address("TCP", host, 40000))
+        transport.protocol = end
+        end.makeConnection(transport)
+        self.ends.append(end)
+        return end
+
+    def held(self):
+        """The relay's connections whose descriptors are still open."""
+        return [end for end in self.ends if not end.transport.aborted
+                and not getattr(end, "gone", False)]
+
+    def setUp(self):
+        self.ends = []
+        self.bed = Bed(self.LIMITS, reserve=False)
+        self.bed.relay.reserve(STRANGER, "127.99", self.bed.told.append, "key", RELAY_HOST)
+        self.bound = 2 * self.LIMITS.circuits + self.LIMITS.pending
+
+    def cycle(self, node_host="127.98.0.2"):
+        """One circuit to the stranger's node, bytes written toward it,
+        then its dialler hung up: whether the circuit opened."""
+        bed = self.bed
+        dialler, node = self.end(bed, "127.99.0.1"), self.end(bed, node_host)
+        dialler.dataReceived(frame(wire.encode(RelayConnect(STRANGER, "node"))))
+        node.dataReceived(frame(wire.encode(RelayAccept(bed.told[-1].circuit))))
+        dialler.dataReceived(b"x" * 4096)
+        opened = node.transport.value().endswith(b"x" * 4096)
+        dialler.gone = True
+        dialler.connectionLost(None)
+        bed.clock.advance(1)
+        return opened
+
+    def test_undrainedEndsStayInTheBudget(self):
+        """However many circuits close so, the relay's connections held at
+        once stay within two a circuit and its pending connections (before:
+        one more for each circuit, 48 after 48); past its group's share of
+        the pending ones the stranger's node is refused, while a node of
+        another group gets its circuit."""
+        most = opened = 0
+        for _ in range(3 * self.bound):
+            opened += self.cycle()
+            most = max(most, len(self.held()))
+        self.assertGreaterEqual(opened, self.LIMITS.group_pending)
+        self.assertLessEqual(most, self.bound)
+        self.assertEqual(self.bed.relay.circuits.used, 0)
+        self.assertTrue(self.cycle(node_host="10.1.0.5"))
+        # Every connection still held is in an account: the stranger's
+        # oldest, evicted for the other group's, was aborted.
+        self.assertEqual(set(self.held()) - set(self.bed.relay.pending), set())
+
+    def test_anUndrainedEndIsAbortedInTime(self):
+        """One such end, alone: aborted DRAIN_TIMEOUT s after its close, not held
+        for ever; none is left before."""
+        self.assertTrue(self.cycle())
+        [node] = self.held()
+        self.bed.clock.advance(DRAIN_TIMEOUT - 2)
+        self.assertEqual(self.held(), [node])
+        self.bed.clock.advance(1)
+        self.assertEqual(self.held(), [])
+        self.assertEqual(self.bed.clock.getDelayedCalls(), [])

@@ -38,7 +38,13 @@ CIRCUIT_SECONDS = 600.0
 #: connection to the relay to say what it wants once its channel is up.
 ACCEPT_TIMEOUT = 10.0
 FIRST_MESSAGE_TIMEOUT = 10.0
-#: Connections to the relay not yet in a circuit: in all, per group.
+#: Seconds a connection whose circuit closed has to take what it was
+#: sent (a few hundred KiB at most: flow control keeps the rest unread
+#: on the other end); then it is aborted.  Meanwhile it is one of the
+#: relay's connections not in a circuit (L{PENDING}).
+DRAIN_TIMEOUT = 30.0
+#: Connections to the relay not in a circuit (not yet, or no more: its
+#: circuit closed, what it was sent still going out): in all, per group.
 PENDING = 256
 GROUP_PENDING = 32
 #: Bytes a second a tracker's relay copies, all circuits together: 8 MiB
@@ -123,7 +129,8 @@ CIRCUITS_LIMIT = declare(
     group=GROUP_CIRCUITS, key=ORIGIN_CIRCUITS, flag="--relay-circuits", owner=__name__)
 PENDING_LIMIT = declare(
     "relay.pending", PENDING, "connections",
-    "connections to a relay that have not yet said what they want",
+    "connections to a relay that have not yet said what they want, or whose "
+    "circuit closed with bytes still to go out to them",
     group=GROUP_PENDING, owner=__name__)
 NODE_CIRCUITS_LIMIT = declare(
     "relay.node-circuits", NODE_CIRCUITS, "circuits",

@@ -29,8 +29,8 @@ from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.handshake import PLAIN, channelKey
 from twisted_bazaar.transports.relay.limits import (
-    CIRCUITS_LIMIT, NODE_CIRCUITS_LIMIT, ORIGIN_OPENS_LIMIT, PENDING_LIMIT,
-    RESERVATIONS_LIMIT, RelayLimits)
+    CIRCUITS_LIMIT, DRAIN_TIMEOUT, NODE_CIRCUITS_LIMIT, ORIGIN_OPENS_LIMIT,
+    PENDING_LIMIT, RESERVATIONS_LIMIT, RelayLimits)
 from twisted_bazaar.transports.relay.messages import (
     FRAME_LIMIT,
     RelayAccept,
@@ -475,7 +475,7 @@ class _Circuit:
             dialler.refuse(code, f"the circuit closed: {why}", log=False)
             return
         for end in (dialler, self.accepter):
-            end.transport.loseConnection()
+            end.closeAfterSent()
 
     def endLost(self, end):
         """One end's connection closed: the other closes after it."""
@@ -486,7 +486,7 @@ class _Circuit:
         self.relay.forget(self)
         other = self.accepter if end is self.dialler else self.dialler
         if other is not None:
-            other.transport.loseConnection()
+            other.closeAfterSent()
 
     def _cancelTimer(self):
         timer, self._timer = self._timer, None
@@ -513,6 +513,9 @@ class RelayEnd(FramedProtocol):
         self.group = ""
         #: The node id this connection holds a reservation for, if it does.
         self.reserved = None
+        #: Whether its circuit closed and it closes once what it was sent
+        #: is out (L{closeAfterSent}).
+        self.closing = False
 
     def tell(self, message):
         """Send the node holding a reservation on this connection a
@@ -584,10 +587,50 @@ class RelayEnd(FramedProtocol):
             self.circuit.close(f"the dialler sent over {FRAME_LIMIT} bytes before the "
                                "circuit opened", "wtf")
 
+    def closeAfterSent(self):
+        """
+        Its circuit closed: close once what it was sent is out, meanwhile
+        one of the relay's connections not in a circuit (its pending
+        account, in the descriptor budget; past it, a connection of a
+        group holding fewer takes its place), for L{DRAIN_TIMEOUT} s at
+        most.  Before, a peer that never read kept the connection, and its
+        descriptor, for ever, its circuit out of every account: a stranger
+        dialling its own node through the relay and hanging up held one
+        descriptor a circuit, without bound (issue 93, the ninth round).
+        """
+        if self.closing:
+            return
+        self.closing = True
+        self.readNoMore()
+        self._cancelTimer()
+        relay = self.relay
+        victims = relay.pending.take(self, self.group)
+        if victims is None:
+            self.transport.abortConnection()
+            return
+        for victim in victims:
+            victim.refuse("noslots", "evicted to make room for a connection from "
+                          "another address group")
+        self._timer = relay.clock.callLater(DRAIN_TIMEOUT, self._undrained)
+        self.transport.loseConnection()
+
+    def _undrained(self):
+        self._timer = None
+        self.relay.line(self.group, "aborted a relay connection from {host}: what its "
+                        "closed circuit sent it was not read within {seconds:g} s",
+                        host=self.host, seconds=DRAIN_TIMEOUT)
+        self.transport.abortConnection()
+
     def refuse(self, code, info, log=True, counted=False):
         """Say why in an ``error`` and close; one line through the peer
-        log.  Counted as a refusal unless ``counted`` already."""
+        log.  Counted as a refusal unless ``counted`` already.  A
+        connection whose circuit closed (L{closing}) is aborted: what it
+        was sent gives way."""
         self._cancelTimer()
+        if self.closing:
+            self.relay.pending.release(self)
+            self.transport.abortConnection()
+            return
         self.relay.pending.release(self)
         if not counted:
             self.relay.refused += 1
