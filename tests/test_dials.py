@@ -145,10 +145,11 @@ def everyDial():
 
 #: Where a connector's ``connect`` or a transport's ``dial`` may be
 #: called: the transports themselves, and the dialer and its ways (its
-#: policy), the one caller of them for a node, and the dial of a client
-#: without a node (the status client's, the web view's watcher's), which
-#: races its ways by the dialer's race.
-TRANSPORTS = ("transports/", "reach/dialer.py", "reach/ways.py", "reach/firstproven.py")
+#: policy), the one caller of them for a node, and of the dial of a
+#: client without a node (the status client's, the web view's
+#: watcher's: its ways, reach/ways.py's ClientWay, raced by the dialer's
+#: race).
+TRANSPORTS = ("transports/", "reach/dialer.py", "reach/ways.py")
 
 #: 'module: receiver' -> why a connector is dialled there, outside
 #: TRANSPORTS, though no node's dial is made around its dialer.
@@ -357,7 +358,7 @@ def __init__(self, node, relay):
 #: nothing themselves: the punchers (they produce paths: the dialer dials
 #: them, from a port or from the punched socket, by its transports' options)
 #: and the views (the status client and the web view's watcher dial by the
-#: race of a client without a node, reach/firstproven.py).
+#: race of a client without a node, reach/race.py's FirstProven).
 ASKERS = ("reach/punch/", "status/", "web/")
 #: What an asker may call to reach a peer: the node's dialer's.
 DIALER = "node.dialer"
@@ -414,7 +415,7 @@ class AskersTests(SynchronousTestCase):
     def test_noAskerDialsOrHoldsAConnector(self):
         self.assertEqual(everyAsked(), {}, "a puncher or a view dials, or holds a connector: "
                          "produce the path and ask the node's dialer (dialPath, with "
-                         "its options), or race it by reach/firstproven.py")
+                         "its options), or race it by reach/race.py's FirstProven")
 
     def test_findsEachKind(self):
         """What the punches and the status race did before (a from-port

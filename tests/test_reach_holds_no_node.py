@@ -5,7 +5,9 @@ reads (a clock, the connector, the transports, the node's link table and
 its whereabouts), so a module of reach/ or transports/ that names a
 ``node`` (a name, or an attribute ``.node``) is one still reaching
 through it.  L{HOLDING} lists the modules that still do, each ended by
-issue 92's later steps; a module not listed that names one fails.
+issue 92's later steps; a module not listed that names one fails, and
+so does a listed one that no longer does (or is gone): the list only
+shrinks.
 """
 
 import ast
@@ -21,7 +23,7 @@ PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 #: the whereabouts, the one place the dialer, the book and the host
 #: checks ask the node's tracker session, its reach and its clock; the
 #: punches, the reservation and relay services (issue 92 item 2's later
-#: steps; item 4 for reach/punch/).
+#: steps; item 4 for reach/punch/).  transports/ names none.
 HOLDING = frozenset({
     "reach/whereabouts.py",
     "reach/punch/tcp/service.py", "reach/punch/udp/service.py",
@@ -29,8 +31,19 @@ HOLDING = frozenset({
     "reach/reachable/accepting.py", "reach/reachable/relayprobe.py",
     "reach/reachable/reserving.py", "reach/reachable/portmapping.py",
     "reach/reachable/offering.py",
-    "transports/relay/relay.py", "transports/websocket/service.py",
 })
+
+
+def naming():
+    """module (under twisted_bazaar/) -> the lines naming the node, of
+    every module of reach/ and transports/ that names it."""
+    found = {}
+    for top in ("reach", "transports"):
+        for path in sorted((PACKAGE / top).rglob("*.py")):
+            lines = namesNode(ast.parse(path.read_text(), str(path)))
+            if lines:
+                found[path.relative_to(PACKAGE).as_posix()] = lines
+    return found
 
 
 def namesNode(tree):
@@ -42,15 +55,17 @@ def namesNode(tree):
 
 class HoldsNoNodeTests(SynchronousTestCase):
     def test_onlyTheListedNameTheNode(self):
-        found = {}
-        for top in ("reach", "transports"):
-            for path in sorted((PACKAGE / top).rglob("*.py")):
-                module = path.relative_to(PACKAGE).as_posix()
-                lines = namesNode(ast.parse(path.read_text(), str(path)))
-                if lines and module not in HOLDING:
-                    found[module] = lines
+        found = {module: lines for module, lines in naming().items()
+                 if module not in HOLDING}
         self.assertEqual(found, {}, "these modules name the node (lines): the dialer "
                                     "and its parts are given what they read instead")
+
+    def test_noStaleListing(self):
+        """Each listed module still names the node: one that no longer
+        does (or is gone) leaves the list."""
+        stale = sorted(HOLDING - set(naming()))
+        self.assertEqual(stale, [], "these listed modules no longer name the node: "
+                                    "take them off HOLDING")
 
     def test_aNodeNamedIsFound(self):
         """The check finds a name and an attribute, not a word in a string."""

@@ -49,7 +49,8 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.client import ClientError, NotTheNodeDialled
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 from tests.helpers import WiredLink
-from twisted_bazaar.reach.firstproven import DIRECT, LAN, RELAYED, Way
+from twisted_bazaar.reach.ways import ClientWay as Way
+from twisted_bazaar.transports.path import DIRECT, LAN, RELAYED
 from twisted_bazaar.status.messages import MemberList, NodeState
 from twisted_bazaar.store.lock import DataDirLock
 from twisted_bazaar.transports.path import Path

@@ -465,7 +465,7 @@ class _UnlistenedPlugin:
 
         def make(channel, peerLog):
             return served(_UnlistenedTransport(),
-                          lambda node: _UnlistenedService(onFailure))
+                          lambda book, links, transfers, relay: _UnlistenedService(onFailure))
         return make
 
 

@@ -20,7 +20,10 @@ from twisted_bazaar.daemon.build import (
     configured,
     plugMembership,
     plugScheme,
+    serveTransport,
 )
+from twisted_bazaar.net.overlay import OverlayFactory
+from twisted_bazaar.net.transfers import NodeTransfers
 from twisted_bazaar.reach.reachable.offering import RelayOffering
 from twisted_bazaar.reach.reachable.reserving import ReservationService
 from twisted_bazaar.transports.relay.limits import NODE_LIMITS
@@ -142,6 +145,26 @@ class BuildNodeTests(SynchronousTestCase):
         """Settings a plugin refuses raise its ValueError."""
         buyer = rolePlugins()["buyer"]
         self.assertRaises(ValueError, configured, buyer, {"quantity": 0})
+
+
+class ServeTransportTests(SynchronousTestCase):
+    def test_servedWithTheBookAndTheFactoriesNotTheNode(self):
+        """A transport plugin's made transport is served with the node's
+        book and the factories of its links and transfers, each the
+        node's, and of its relay as given (None: it relays for nobody):
+        it never holds the node."""
+        node = buildNode(task.Clock(), random.Random(0), FakeConnector()).node
+        served = []
+        made = SimpleNamespace(serve=lambda *given: served.append(given) or "service")
+        relay = object()
+        self.assertEqual(serveTransport(made, node), "service")
+        self.assertEqual(serveTransport(made, node, relay), "service")
+        [(book, links, transfers, none), (_, _, _, given)] = served
+        self.assertIs(book, node.whereabouts.book)
+        self.assertIsInstance(links, OverlayFactory)
+        self.assertIsInstance(transfers, NodeTransfers)
+        self.assertEqual((links.node, transfers.node), (node, node))
+        self.assertEqual((none, given), (None, relay))
 
 
 class _Plugin:

@@ -8,6 +8,7 @@ next), the wait for a punch it owns, and the connectors it dials through
 from types import SimpleNamespace
 
 from twisted.internet import defer, task
+from twisted.internet.protocol import Protocol
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.internet.error import (
@@ -34,7 +35,11 @@ from twisted_bazaar.transports.connector import IConnector
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.opening import NotConnected, Unreachable
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
-from twisted_bazaar.transports.path import DIRECT, LAN, NAMED, Path
+from twisted_bazaar.transports.interface import DialOptions
+from twisted_bazaar.transports.path import CONFIGURED, DIRECT, LAN, NAMED, RELAYED, Path
+from twisted_bazaar.transports.relay import messages
+from twisted_bazaar.transports.relay.circuit import CircuitEnd
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.transports.table import Transports
 from twisted_bazaar.reach.punch.tcp.exchange import PunchFailed
 from twisted_bazaar.wire.ids import shortId
@@ -1177,3 +1182,93 @@ class BuiltWithItsPartsTests(SynchronousTestCase):
         [(path, expected, options)] = direct.dials
         self.assertEqual((path.host, path.port), ("198.51.100.7", 9001))
         self.assertFalse(hasattr(dialer, "node"))
+
+
+class RelayedRecording(Recording):
+    """A L{Recording} of the relayed kind: its paths name a relay, no
+    host."""
+
+    def canDial(self, path):
+        return path.kind == self.kind and bool(path.relay)
+
+
+class ToRelayTests(SynchronousTestCase):
+    """The dials at a relay (a reservation's hold, the accepts of the
+    circuits announced there, the relay probe's circuit to the node
+    itself) go through the dialer's one entry for them (L{Dialer.toRelay}):
+    the relay checked as every relay the tracker names is, by the way its
+    caller picked of the relay's paths, else the path the dialer picks,
+    the relay proving the key it is given."""
+
+    def dialer(self, tracker=None, why=None):
+        self.direct, self.ws, self.relayed = (
+            Recording(DIRECT), Recording(WEBSOCKET), RelayedRecording(RELAYED))
+        self.checked = []
+        hosts = SimpleNamespace(
+            whyNotRelay=lambda relay: self.checked.append(relay) or why)
+        where = SimpleNamespace(tracker=lambda: tracker, hosts=hosts)
+        return Dialer(task.Clock(),
+                      SimpleNamespace(addressed=True, channel=None, peerLog=None),
+                      Transports([self.direct, self.ws, self.relayed]),
+                      SimpleNamespace(established=dict), where)
+
+    def test_atTheRelaysOwnPort(self):
+        d = self.dialer().toRelay("198.51.100.5:7701", lambda: "hold")
+        self.assertEqual(self.successResultOf(d), "hold")
+        self.assertEqual(self.checked, ["198.51.100.5:7701"])
+        self.assertEqual(self.direct.dials,
+                         [(Path(DIRECT, "198.51.100.5", 7701, word=NAMED), None, None)])
+
+    def test_theTrackersRelayByTheWayTheTrackerIsReached(self):
+        """The tracker's own relay is dialled by the path the transport
+        that reaches the tracker serves it at (a WebSocket port: a home
+        that lets only HTTP(S) out); another relay at its own port."""
+        way = Path(WEBSOCKET, "198.51.100.1", 80, word=CONFIGURED)
+        tracker = SimpleNamespace(trackerWay=way,
+                                  isTrackerRelay=lambda relay: relay == "198.51.100.1:7701")
+        dialer = self.dialer(tracker)
+        dialer.toRelay("198.51.100.1:7701", lambda: "accept")
+        dialer.toRelay("198.51.100.5:7701", lambda: "hold")
+        self.assertEqual(self.ws.dials, [(way, None, DialOptions(purpose=messages.RELAY))])
+        self.assertEqual([path for path, _, _ in self.direct.dials],
+                         [Path(DIRECT, "198.51.100.5", 7701, word=NAMED)])
+
+    def test_aCircuitToATarget(self):
+        pin = object()
+        self.dialer().toRelay("198.51.100.5:7701", lambda: "probe", target=0x42, pin=pin)
+        self.assertEqual(self.relayed.dials, [
+            (Path(RELAYED, relay="198.51.100.5:7701", word=NAMED), None,
+             DialOptions(target=0x42, purpose=messages.NODE, pin=pin))])
+
+    def test_byTheWayItsCallerPicked(self):
+        """A public node's relay held by one of the paths the tracker named
+        with it (a WebSocket port serving it) is dialled there for the
+        relay's service, expecting the key given; at its own port, the
+        key is expected too."""
+        way = Path(WEBSOCKET, "198.51.100.5", 443, word=NAMED)
+        dialer = self.dialer()
+        dialer.toRelay("198.51.100.5:7701", lambda: "hold", way, b"k" * 32)
+        dialer.toRelay("198.51.100.5:7701", lambda: "hold", None, b"k" * 32)
+        self.assertEqual(self.checked, ["198.51.100.5:7701"] * 2)
+        self.assertEqual(self.ws.dials,
+                         [(way, b"k" * 32, DialOptions(purpose=messages.RELAY))])
+        self.assertEqual(self.direct.dials,
+                         [(Path(DIRECT, "198.51.100.5", 7701, word=NAMED), b"k" * 32, None)])
+
+    def test_aCircuitToATargetByTheWay(self):
+        """The probe of a relay held by another transport's port opens its
+        circuit there: the relay's service dialled by the way, the
+        circuit's end asking for the target."""
+        way = Path(WEBSOCKET, "198.51.100.5", 443, word=NAMED)
+        self.dialer().toRelay("198.51.100.5:7701", Protocol, way, target=0x42,
+                              pin=object())
+        self.assertEqual(self.relayed.dials, [])
+        self.assertEqual(self.ws.dials, [(way, None, DialOptions(purpose=messages.RELAY))])
+        self.assertIsInstance(self.ws.built[0], CircuitEnd)
+
+    def test_aRelayTheChecksRefuseIsNotDialled(self):
+        d = self.dialer(why="a service of this machine").toRelay("127.0.0.1:6379",
+                                                                   lambda: "hold")
+        failure = self.failureResultOf(d, ConnectError)
+        self.assertIn("127.0.0.1:6379: a service of this machine", str(failure.value))
+        self.assertEqual((self.direct.dials, self.relayed.dials), ([], []))

@@ -1,14 +1,24 @@
 """
 Tests of L{twisted_bazaar.reach.race}: a dial's ways ranked by their
 delays and raced on the node's clock (a L{task.Clock} here), the first
-to connect winning, the others cancelled or closed, every timer owned.
+to connect winning, the others cancelled or closed, every timer owned;
+and the dial of a client without a node (L{FirstProven}, its ways
+L{twisted_bazaar.reach.ways.ClientWay}s, each a path dialled by the
+transports it is given), on the same race and ranker: the LAN's ways at
+once, the others after the dialer's relay delay or as soon as no way
+runs, the first proven kept and the rest stopped (their connection
+under way given up), every way failed told once.
 """
 
 from twisted.internet import defer, task
 from twisted.internet.error import ConnectionRefusedError
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.reach.race import DialFailed, Race, Way
+from twisted_bazaar.reach import race as reachrace, ways as reachways
+from twisted_bazaar.reach.race import DialFailed, FirstProven, Race, Way
+from twisted_bazaar.reach.ways import PHRASES, RELAY_DELAY, ClientWay, along, asTyped
+from twisted_bazaar.transports.interface import DialOptions
+from twisted_bazaar.transports.path import DIRECT, LAN, NAMED, RELAYED, Path
 from twisted_bazaar.net.opening import NotConnected, Unreachable
 
 
@@ -49,6 +59,18 @@ class RaceTests(SynchronousTestCase):
 
     def way(self, name, late=None):
         return FakeWay(self.started, name, late)
+
+    def test_theRaceRanksTheWays(self):
+        """Ways given in any order are ranked by the race itself (the one
+        ranker, rank): by delay, and of the same delay one that holds
+        the others back first."""
+        relay, lan, quic = self.way("relay"), self.way("lan"), self.way("quic")
+        self.race((relay, 0.5, False), (lan, 0, False), (quic, 0, True))
+        self.assertEqual(self.started, ["quic"])
+        quic.attempts[0].errback(ConnectionRefusedError("no"))
+        self.assertEqual(self.started, ["quic", "lan"])
+        self.clock.advance(0.5)
+        self.assertEqual(self.started, ["quic", "lan", "relay"])
 
     def test_rankedByDelay(self):
         """The best ways start at once, together; a later one by the
@@ -187,3 +209,194 @@ class RaceTests(SynchronousTestCase):
         self.failureResultOf(dialled, NotConnected)
         dialled = Race(self.clock, [gone], self.lost.append).run()
         self.assertIn("no way", str(self.failureResultOf(dialled, DialFailed).value))
+
+
+class FakeTransports:
+    """Records each dial (path, key, the protocol made, options); each
+    Deferred is the test's to fire."""
+
+    def __init__(self):
+        self.dials = []
+        self.cancelled = []
+
+    def dial(self, path, expectedKey, protocolFactory, options=None):
+        d = defer.Deferred(self.cancelled.append)
+        self.dials.append((path, expectedKey, protocolFactory(), options, d))
+        return d
+
+
+class FirstProvenTests(SynchronousTestCase):
+    def race(self, *kinds):
+        self.clock, self.transports = task.Clock(), FakeTransports()
+        self.closed, self.everyFailed, self.unreachable = [], [], []
+        self.ways = [along(Path(kind, f"h{n}", 9000 + n, "r:1" if kind == RELAYED else None,
+                                NAMED), f"link{n}", f"{kind}{n}")
+                     for n, kind in enumerate(kinds)]
+        race = FirstProven(self.clock, self.transports, self.ways,
+                           lambda: self.everyFailed.append(True),
+                           lambda way, reason: self.unreachable.append(
+                               (way.protocol, reason.getErrorMessage())),
+                           lambda way: self.closed.append(way.protocol))
+        race.begin()
+        return race
+
+    def started(self):
+        return [protocol for _, _, protocol, _, _ in self.transports.dials]
+
+    def test_oneRaceOneRanker(self):
+        """A client's ways declare their place as a node's ways do (a
+        local address at the LAN way's delay, the others at the relay's),
+        and the one race ranks them: its Race, with the ways it was
+        given ranked by rank."""
+        self.assertEqual(set(PHRASES), {LAN, DIRECT, RELAYED})
+        self.assertEqual([(way.delay, way.holds) for way in
+                          (ClientWay(LAN, "a", None), ClientWay(DIRECT, "b", None),
+                           ClientWay(RELAYED, "c", None))],
+                         [(reachways.Lan.delay, False), (RELAY_DELAY, False),
+                          (RELAY_DELAY, False)])
+        ranked = []
+        real = reachrace.rank
+        self.patch(reachrace, "rank", lambda ways: ranked.append(len(ways)) or real(ways))
+        self.race(DIRECT, LAN)
+        self.assertEqual((ranked, self.started()), ([2], ["link1"]))
+
+    def test_aWayIsItsPathDialledByTheTransports(self):
+        """Along its path, with its options, no key (its owner checks the
+        node's thisisme), its own protocol; it reads as its kind and
+        where."""
+        self.clock, transports = task.Clock(), FakeTransports()
+        relayed = Path(RELAYED, "h", 9001, "r:1", NAMED)
+        way = along(relayed, "link", "r:1", DialOptions(target=7))
+        FirstProven(self.clock, transports, [way], None, None, None).begin()
+        self.assertEqual([dial[:4] for dial in transports.dials],
+                         [(relayed, None, "link", DialOptions(target=7))])
+        self.assertEqual((way.kind, str(way)), (RELAYED, "through the relay at r:1"))
+
+    def test_anAddressAsTypedIsItsOwnersToConnect(self):
+        """A way as typed (the tracker's endpoint) is connected by its
+        owner's connect, the transports never asked (there are none)."""
+        clock, connected = task.Clock(), []
+        way = asTyped("tcp:h:7700", "link", lambda link: connected.append(link)
+                      or defer.Deferred())
+        FirstProven(clock, None, [way], None, None, None).begin()
+        self.assertEqual((connected, way.kind, str(way)), (["link"], DIRECT, "at tcp:h:7700"))
+
+    def test_aLoneWayStartsAtOnce(self):
+        race = self.race(RELAYED)
+        self.assertEqual(self.started(), ["link0"])
+        self.assertTrue(race.proven(self.ways[0]))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_theLanFirstTheRestAfterTheDelay(self):
+        self.race(LAN, LAN, RELAYED)
+        self.assertEqual(self.started(), ["link0", "link1"])
+        self.clock.advance(RELAY_DELAY)
+        self.assertEqual(self.started()[2:], ["link2"])
+
+    def test_theFirstProvenStopsTheOthersAndTheTimer(self):
+        race = self.race(LAN, DIRECT)
+        self.assertTrue(race.proven(self.ways[0]))
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.clock.advance(RELAY_DELAY)
+        self.assertEqual(self.started(), ["link0"])
+        race = self.race(LAN, DIRECT)
+        self.clock.advance(RELAY_DELAY)
+        self.assertTrue(race.proven(self.ways[1]))
+        self.assertEqual(self.closed, ["link0"])
+        self.assertFalse(race.proven(self.ways[0]), "a later one loses")
+        self.assertFalse(race.failed(self.ways[0]))
+        self.assertEqual(self.everyFailed, [])
+
+    def test_aWayStoppedGivesItsConnectionUp(self):
+        """A loser still connecting: its dial cancelled (not told as
+        unreachable), its link closed; the winner's connection kept."""
+        race = self.race(LAN, DIRECT)
+        self.clock.advance(RELAY_DELAY)
+        lan, direct = (dial[4] for dial in self.transports.dials)
+        direct.callback("link1")
+        race.proven(self.ways[1])
+        self.assertEqual(self.transports.cancelled, [lan])
+        self.assertEqual((self.closed, self.unreachable), (["link0"], []))
+
+    def test_aConnectionFailedIsToldItsOwner(self):
+        """A way whose dial fails is told its owner, who says whether it
+        failed: the race waits for that word."""
+        race = self.race(LAN, RELAYED)
+        self.transports.dials[0][4].errback(ConnectionRefusedError("no"))
+        self.assertEqual([protocol for protocol, _ in self.unreachable], ["link0"])
+        self.assertEqual(self.started(), ["link0"], "the owner has not said it failed")
+        race.failed(self.ways[0])
+        self.assertEqual(self.started(), ["link0", "link1"])
+
+    def test_everyWayRunningFailedStartsTheRestAtOnce(self):
+        race = self.race(LAN, RELAYED)
+        self.assertFalse(race.failed(self.ways[0]))
+        self.assertEqual(self.started(), ["link0", "link1"])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(self.everyFailed, [])
+        self.assertFalse(race.failed(self.ways[1]))
+        self.assertEqual(self.everyFailed, [True], "every way failed, told once")
+
+    def test_oneLanOfTwoFailedWaitsForTheDelay(self):
+        """As the node's dialer does: the rest start when none runs, or
+        when their delay comes; one LAN way failing while another runs
+        starts nothing."""
+        race = self.race(LAN, LAN, DIRECT)
+        race.failed(self.ways[0])
+        self.assertEqual(self.started(), ["link0", "link1"])
+        self.clock.advance(RELAY_DELAY)
+        self.assertEqual(self.started()[2:], ["link2"])
+
+    def test_theWinnerLostIsTheDialLost(self):
+        race = self.race(LAN, RELAYED)
+        race.proven(self.ways[0])
+        self.assertTrue(race.failed(self.ways[0]))
+
+    def test_aWayFailingAsItStarts(self):
+        """A way whose dial fails at once (its owner says it failed as it
+        is told) hands over to the next at once."""
+        clock, everyFailed, started = task.Clock(), [], []
+
+        def failing(transports):
+            started.append(0)
+            return defer.fail(ConnectionRefusedError("no"))
+
+        def second(transports):
+            started.append(1)
+            return defer.Deferred()
+
+        ways = [ClientWay(LAN, "a", "link0", failing), ClientWay(DIRECT, "b", "link1", second)]
+        race = FirstProven(clock, None, ways, lambda: everyFailed.append(True),
+                           lambda way, reason: race.failed(way), lambda way: None)
+        race.begin()
+        self.assertEqual(started, [0, 1])
+        self.assertTrue(race.proven(ways[1]))
+        self.assertEqual(everyFailed, [])
+
+    def test_stopStopsWhatStartedAndStartsNothing(self):
+        race = self.race(LAN, RELAYED)
+        race.stop()
+        self.assertEqual(self.started(), ["link0"])
+        self.assertEqual(self.closed, ["link0"])
+        self.assertEqual(self.transports.cancelled, [self.transports.dials[0][4]])
+        self.clock.advance(RELAY_DELAY)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertEqual(len(self.started()), 1)
+        self.assertEqual(self.everyFailed, [], "a question given up is not every way failed")
+
+    def test_aStoppedWayClosesItsLinkByDefault(self):
+        """Without a close of its owner's, a way stopped has its protocol
+        (a link) closed."""
+        closed = []
+
+        class Link:
+            def close(self):
+                closed.append(self)
+
+        clock, link = task.Clock(), Link()
+        race = FirstProven(clock, FakeTransports(),
+                           [along(Path(LAN, "h", 9001, word=NAMED), link, "h:9001")],
+                           None, None)
+        race.begin()
+        race.stop()
+        self.assertEqual(closed, [link])

@@ -81,8 +81,9 @@ from twisted_bazaar.net.recent import STATUS_PURPOSES
 from twisted_bazaar.status.shown import CONTENT_ID, shownFile
 from twisted_bazaar.wire.ids import SHORT, UnknownId, matchId, wireId
 from twisted_bazaar.daemon.services import EndpointConnector
+from twisted_bazaar.transports.path import DIRECT
 from twisted_bazaar.transports.tcp.fromport import PunchDialer
-from twisted_bazaar.reach.firstproven import DIRECT, phrase
+from twisted_bazaar.reach.ways import phrase
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
@@ -342,8 +343,9 @@ def nodeObject(state, way=None):
     has ``withheld`` naming what it lacks, and no bag, pending, recent,
     downloads or roles (the operator's, where the node says them).  (The
     wire's ``public`` is not a name for it here: it reads like the node's
-    reach.)  ``asked`` says how this client reached it (way, a L{Way}:
-    ``lan``, ``relay`` or ``direct``, and where)."""
+    reach.)  ``asked`` says how this client reached it (way, a L{ClientWay
+    <twisted_bazaar.reach.ways.ClientWay>}: ``lan``, ``relay`` or
+    ``direct``, and where)."""
     wired = state.asDict()
     obj = {"id": wireId(state.id), "host": state.host, "port": state.port,
            "scheme": state.scheme, "links": wired["links"],

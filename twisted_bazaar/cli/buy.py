@@ -44,7 +44,7 @@ from twisted_bazaar.wire.ids import SHORT, wireId
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.core.node import NodeConfig
-from twisted_bazaar.daemon.build import buildNode, configured
+from twisted_bazaar.daemon.build import buildNode, configured, serveTransport
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.daemon.services import NodeService
 from twisted_bazaar.files.downloads import PRIVATE
@@ -171,7 +171,7 @@ class OneShotBuy:
             quic.serve(self.node, parts.punching, self._cannotListen)
             quic.setServiceParent(self.service)
         for each in added:
-            each.serve(self.node).setServiceParent(self.service)
+            serveTransport(each, self.node).setServiceParent(self.service)
         self._finished = defer.Deferred()
         #: When the purchase began, by the clock (set by L{run}).
         self.started = None

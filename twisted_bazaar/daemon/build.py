@@ -17,6 +17,8 @@ a node is wired the same way wherever it runs.
 
 import attr
 
+from twisted_bazaar.net.overlay import OverlayFactory
+from twisted_bazaar.net.transfers import NodeTransfers
 from twisted_bazaar.reach.dialer import PUNCH_WAIT
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.core.node import Node
@@ -180,6 +182,17 @@ def plugAcross(parts, punch=None, relay=None, portmap=None):
     if portmap is not None:
         parts.portmapping = plugPortMapping(node, portmap, lambda: parts.peerPorts)
     return parts
+
+
+def serveTransport(made, node, relay=None):
+    """The service that runs a transport plugin's made transport
+    (L{twisted_bazaar.transports.plugin.ITransportPlugin.nodeTransport}'s)
+    for node, once built: given node's book of paths and the factories
+    of its links and transfers, not the node (transports/ never holds
+    it), and ``relay``, the factory of node's relay to serve there too
+    (or None: it relays for nobody)."""
+    return made.serve(node.whereabouts.book, OverlayFactory(node), NodeTransfers(node),
+                      relay)
 
 
 def buildRole(node, plugin, settings):

@@ -14,7 +14,7 @@ from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.logger import Logger
 
 from twisted_bazaar.core.node import NodeConfig
-from twisted_bazaar.daemon.build import buildNode
+from twisted_bazaar.daemon.build import buildNode, serveTransport
 from twisted_bazaar.daemon.control import ControlService
 from twisted_bazaar.daemon.datamode import keptToItsOwner
 from twisted_bazaar.daemon.services import (
@@ -260,9 +260,10 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         called with the channel key and the peer log before the node is
         built and giving what has the transport (C{transport}, handed to
         the node's dialer) and the service that runs it for the node,
-        once built (C{serve(node, relay)}, ``relay`` the factory of the
-        node's relay or None: it serves that relay on its port too): a
-        transport plugin's
+        once built (C{serve(book, links, transfers, relay)}: the node's
+        book of paths, the factories of its links, of its transfers and
+        of its relay (or None), not the node; it serves that relay on its
+        port too): a transport plugin's
         (L{twisted_bazaar.transports.plugin.ITransportPlugin.nodeTransport}).
     @return: (the L{NodeService}, the L{NodeParts}, the metrics or None).
     """
@@ -314,7 +315,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
     # that lets only HTTP(S) out reaches it nowhere else.
     relayFactory = None if parts.offering is None else parts.offering.relay.factory()
     for each in added:
-        each.serve(node, relayFactory).setServiceParent(service)
+        serveTransport(each, node, relayFactory).setServiceParent(service)
     if relay is not None:
         endpoint, _, description = relay
         relayService(reactor, parts.offering, channel, endpoint, description,

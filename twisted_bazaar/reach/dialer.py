@@ -22,8 +22,10 @@ The dialer is the only caller of the node's transports (the
 L{twisted_bazaar.transports.table.Transports} it is built with, one a
 kind of path): the punches produce paths and ask it (L{Dialer.dialPath},
 with a transport's options: from a port, from the socket a UDP punch
-met on), and a client without a node (``bazaar node``, the web view's
-watcher) dials by L{twisted_bazaar.reach.firstproven}, on the same
+met on); a reservation at a relay, the accepts of the circuits announced
+there and the relay probe name the relay and it picks the path, checked
+(L{Dialer.toRelay}); and a client without a node (``bazaar node``, the web view's
+watcher) dials by L{twisted_bazaar.reach.race.FirstProven}, on the same
 race.  It ranks its ways that apply to the peer (its policy,
 L{twisted_bazaar.reach.ways}: over the LAN, direct, punched, relayed,
 over QUIC), each choosing a path and dialling it by the transport of
@@ -62,8 +64,10 @@ from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.net.opening import NotConnected, Unreachable
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, Path
-from twisted_bazaar.transports.relay.messages import FILES
+from twisted_bazaar.transports.relay.messages import FILES, NODE, RELAY
+from twisted_bazaar.transports.relay.transport import openCircuit
 from twisted_bazaar.transports.table import overConnector
+from twisted_bazaar.wire.core import splitRelay
 from twisted_bazaar.wire.ids import shortId
 
 __all__ = ["Dialer", "Peer", "WAYS", "FILES", "PUNCH_DELAY", "PUNCH_WAIT", "RELAY_DELAY",
@@ -342,22 +346,20 @@ class Dialer:
         return reason
 
     def _race(self, ways, peer, purpose, protocol):
-        """Race ways (L{Race}), ranked by their delays; a connection of the
+        """Race ways (L{Race}, which ranks them by their delays); a connection of the
         caller's own that connects after another won is closed.  A link
         of a node without a key races nothing: its peer, proving nothing
         of it, keeps the newest of two links, which could be the loser."""
         def start(way):
             return lambda: way.attempt(self, peer, purpose, protocol)
 
-        # Of the ways of the same delay, one that holds the others back
-        # goes first (QUIC at a UDP path before TCP), then as listed.
-        ranked = sorted(
-            (Way(start(way), self.relayDelay if way.kind == RELAYED else way.delay,
-                 way.holds) for way in ways),
-            key=lambda way: (way.delay, not way.holds))
+        # The race ranks them (race.rank): by delay, of the same delay
+        # one that holds the others back first, then as listed.
         together = protocol is not None or self.keyed
-        return Race(self.clock, ranked, _lose if protocol is not None else _keep,
-                    together).run()
+        return Race(self.clock,
+                    [Way(start(way), self.relayDelay if way.kind == RELAYED else way.delay,
+                         way.holds) for way in ways],
+                    _lose if protocol is not None else _keep, together).run()
 
     def connect(self, peer, purpose, protocol, relay=None):
         """A dial at peer's address, or through ``relay``: a link of the
@@ -399,11 +401,63 @@ class Dialer:
         return vetting.reach(self.connector, self.whereabouts, peer, purpose, relay, True,
                              connectOwn)
 
+    def toRelay(self, relay, protocol, way=None, key=None, target=None, pin=None):
+        """
+        A connection of protocol's (a callable making it) at the relay at
+        ``relay`` (``HOST:PORT``, as the tracker named it), checked first
+        as every relay is (L{whyNotRelay}: a refusal fails it at once):
+        to the relay's own service, where the node reserves and accepts
+        the circuits announced to it; or, given ``target`` (a node id), a
+        circuit through the relay to it, its inner channel checked by
+        ``pin`` (the relay probe's, to the node itself).
+
+        @param way: the path to the relay's service the caller's
+            reservation picked (one of a public node's relay's ``paths``,
+            a transport plugin's port that serves it:
+            L{RelayReservation._waysTo
+            <twisted_bazaar.reach.reachable.reservation.RelayReservation._waysTo>}).
+            None: the dialer picks, for the tracker's own relay the path
+            the transport the node reaches its tracker by serves it at
+            (L{Membership.trackerWay
+            <twisted_bazaar.core.membership.Membership.trackerWay>}: a
+            node whose network lets only HTTP(S) out reaches no other
+            port), else the relay's own port.
+        @param key: the key (raw bytes) the relay must prove in the
+            channel's handshake, or None (any): an impostor at its
+            address hears nothing of this node's.
+        @return: a Deferred as L{ITransport.dial
+            <twisted_bazaar.transports.interface.ITransport.dial>} gives.
+        """
+        why = self.whyNotRelay(relay)
+        if why is not None:
+            return defer.fail(ConnectError(string=f"{relay}: {why}"))
+        transports = self.transports
+        if target is not None:
+            if way is None:
+                return transports.dial(Path(RELAYED, relay=relay, word=NAMED), None,
+                                       protocol,
+                                       DialOptions(target=target, purpose=NODE, pin=pin))
+            # The relay's service at the way: what a dialler's circuit
+            # meets there, only the way to it differs.
+            connector = self.connector
+            return openCircuit(
+                lambda host, port, end: transports.dial(way, key, lambda: end,
+                                                        DialOptions(purpose=RELAY)),
+                relay, target, NODE, protocol(), self.clock, connector.channel,
+                peerLog=connector.peerLog, pin=pin)
+        if way is None:
+            tracker = self.whereabouts.tracker()
+            if tracker is not None and tracker.isTrackerRelay(relay):
+                way = tracker.trackerWay
+        if way is not None:
+            return transports.dial(way, key, protocol, DialOptions(purpose=RELAY))
+        host, port = splitRelay(relay)
+        return transports.dial(Path(DIRECT, host, port, word=NAMED), key, protocol)
+
     def dialPath(self, path, expectedKey, protocolFactory, options=None):
         """Dial one path the caller chose by the transport of its kind (a
-        node's hold at its relay and its accepts of the circuits announced
-        there, the relay probe's circuit to the node itself, a
-        super-peer's check of a leaf's address): a Deferred as
+        super-peer's check of a leaf's address, the punches' paths, the
+        LAN way's from any port): a Deferred as
         L{ITransport.dial
         <twisted_bazaar.transports.interface.ITransport.dial>} gives."""
         return self.transports.dial(path, expectedKey, protocolFactory, options)

@@ -11,6 +11,12 @@ A race owns its one timer (the next start) and the Deferreds of the ways
 running: the race's end, or its cancellation, cancels them.  A dial that
 one way alone applies to runs no race (a simulated node's dials nearly
 all: nothing more is made for them).
+
+The race ranks its ways itself (L{rank}), the one ranker of every dial:
+a node's dialer's (L{twisted_bazaar.reach.dialer.Dialer}) and a client's
+without a node (L{FirstProven}: ``bazaar node``, ``bazaar list``, the
+web view's watcher), whose ways (L{twisted_bazaar.reach.ways.ClientWay})
+win when their node proves itself on them.
 """
 
 import attr
@@ -19,7 +25,7 @@ from twisted.python.failure import Failure
 
 from twisted_bazaar.net.opening import NotConnected
 
-__all__ = ["Race", "Way", "DialFailed"]
+__all__ = ["Race", "Way", "DialFailed", "FirstProven", "WayFailed", "rank"]
 
 
 class DialFailed(Exception):
@@ -43,6 +49,13 @@ class Way:
     holds = attr.ib(default=False)
 
 
+def rank(ways):
+    """ways best first: by the delay each declares; of those of the same
+    delay, one that holds the others back first (QUIC at a UDP path
+    before TCP), then as given."""
+    return sorted(ways, key=lambda way: (way.delay, not way.holds))
+
+
 class Race:
     """
     The ways of one dial, raced: see the module's docstring.
@@ -53,7 +66,7 @@ class Race:
 
     def __init__(self, clock, ways, lose, together=True):
         """
-        @param ways: the L{Way}s, best first (sorted by delay).
+        @param ways: the L{Way}s, ranked here (L{rank}).
         @param lose: C{lose(result)}, for what a way connected after
             another won (a connection of the caller's own: closed).
         @param together: False: a way starts only when those before it
@@ -62,7 +75,7 @@ class Race:
             winner would be the one it closes).
         """
         self.clock = clock
-        self.waiting = list(ways)
+        self.waiting = rank(ways)
         self.lose = lose
         self.together = together
         self.running = {}
@@ -187,3 +200,128 @@ def _allFailed(failures):
     if last.check(NotConnected):
         return Failure(type(last.value)(why))
     return Failure(DialFailed(why))
+
+
+class WayFailed(Exception):
+    """A client's way's owner said it failed (L{FirstProven.failed})."""
+
+
+class FirstProven:
+    """
+    The ways of the dial of a client without a node to one node (each a
+    L{ClientWay <twisted_bazaar.reach.ways.ClientWay>}: along a path,
+    dialled by the transports given, or the tracker's endpoint as typed),
+    raced: the node's local addresses at once, its relay or its address
+    after the dialer's L{RELAY_DELAY
+    <twisted_bazaar.reach.ways.RELAY_DELAY>}, or at once when every way
+    running failed, as each way declares; the first whose node proves
+    itself (its ``thisisme``, checked by the way's owner as on any path)
+    wins, the others are stopped.  So a housemate is asked over the LAN,
+    and a node whose LAN path is dead costs half a second more.
+
+    Its owner starts it (L{begin}), says when a way's node proved itself
+    (L{proven}) or when a way failed (L{failed}), and is told when a way's
+    connection failed (``unreachable(way, reason)``: its owner then says
+    it failed, or not), when a way is stopped (``close(way)``: its
+    protocol to close) and when every way failed (``allFailed()``).  The
+    race owns its one timer and each way's connection under way, which it
+    cancels when it stops the way; L{stop} gives the dial up.
+    """
+
+    def __init__(self, clock, transports, ways, allFailed, unreachable, close=None):
+        """
+        @param transports: what dials the ways along paths (None: only
+            ways dialled as typed).
+        @param close: C{close(way)}, or None: its protocol's C{close()}
+            (a L{twisted_bazaar.net.link.Link}'s, the owners' own).
+        """
+        self.clock = clock
+        self.transports = transports
+        self.ways = list(ways)
+        self.allFailed = allFailed
+        self.unreachable = unreachable
+        self.close = _closeLink if close is None else close
+        #: The way that won, or None.
+        self.winner = None
+        self._race = None
+        #: Each way started -> the Deferred its proof fires; and while it
+        #: connects, the Deferred of its connection.
+        self._proofs = {}
+        self._dialing = {}
+
+    def begin(self):
+        """Start the best ways now (the LAN's), the others after their
+        delay (at once if no way runs)."""
+        self._race = Race(self.clock, [Way(self._starter(way), way.delay, way.holds)
+                                       for way in self.ways], _proven)
+        self._race.run().addCallbacks(self._won, self._lost)
+
+    def _starter(self, way):
+        def start():
+            proof = self._proofs[way] = defer.Deferred(lambda d: self._stopWay(way))
+            dialing = self._dialing[way] = way.dial(self.transports)
+            dialing.addCallbacks(self._connected, self._unreachable, (way,), None, (way,))
+            return proof
+        return start
+
+    def _connected(self, result, way):
+        self._dialing.pop(way, None)
+
+    def _unreachable(self, reason, way):
+        self._dialing.pop(way, None)
+        if not reason.check(defer.CancelledError):
+            self.unreachable(way, reason)
+
+    def _stopWay(self, way):
+        """way is no longer needed: its protocol closed, its connection
+        under way given up."""
+        dialing = self._dialing.pop(way, None)
+        self.close(way)
+        if dialing is not None and not dialing.called:
+            dialing.cancel()
+
+    def _won(self, way):
+        self.winner = way
+
+    def _lost(self, reason):
+        if not reason.check(defer.CancelledError):
+            self.allFailed()
+
+    def proven(self, way):
+        """way's node proved itself: whether it wins (the first to), the
+        others then stopped.  A later one is to be closed by its owner."""
+        proof = self._proofs.get(way)
+        if proof is not None and not proof.called:
+            proof.callback(way)
+        return self.winner is way
+
+    def failed(self, way):
+        """
+        way failed before it won (its connection, or its node's proof):
+        the race goes on without it, the ways waiting starting at once if
+        none runs, and ``allFailed()`` told when none is left.  Whether
+        it was the winner, lost: the dial's own failure.
+        """
+        if way is self.winner:
+            return True
+        proof = self._proofs.get(way)
+        if proof is not None and not proof.called:
+            proof.errback(Failure(WayFailed(str(way))))
+        return False
+
+    def stop(self):
+        """Stop every way started but the winner, and not failed; start
+        no more."""
+        race = self._race
+        if race is not None and not race.over:
+            race.result.cancel()
+
+
+def _closeLink(way):
+    """A client's way stopped: its link closed."""
+    way.protocol.close()
+
+
+def _proven(way):
+    """A client's way proven after another won: its owner closes it
+    (L{FirstProven.proven} says it lost)."""

@@ -12,7 +12,11 @@ over the direct link held with a peer at home), L{Relayed} (a circuit
 through the relay the peer names, whose link a punch then replaces), and
 over QUIC at a UDP path (L{Quic}, L{TrackerNamedQuic}) when the dialer
 has a transport of that kind; and at a path of any other kind the dialer
-has a transport for (L{Added}: a transport plugin's).
+has a transport for (L{Added}: a transport plugin's).  A client without a
+node (``bazaar node``, ``bazaar list``, the web view's watcher) has its
+own ways to one node (L{ClientWay}: L{along} a path, or L{asTyped}),
+raced by the same race (L{twisted_bazaar.reach.race.FirstProven}), each
+declaring its place as these do.
 
 Each way declares its place in the race: C{delay}, the seconds after a
 dial starts that it starts if nothing connected by then (0: at once, as
@@ -47,7 +51,8 @@ from twisted_bazaar.wire.core import joinRelay
 from twisted_bazaar.wire.ids import isKeyed, shortId
 
 __all__ = ["WAYS", "Lan", "Direct", "Punched", "Relayed", "Quic", "TrackerNamedQuic", "Added",
-           "LanFailed", "PUNCH_DELAY", "RELAY_DELAY"]
+           "LanFailed", "PUNCH_DELAY", "RELAY_DELAY", "ClientWay", "PHRASES", "along",
+           "asTyped", "phrase"]
 
 #: Seconds after a dial starts that a circuit through the peer's relay
 #: starts, if nothing connected by then (go-libp2p's relay delay): a LAN
@@ -408,3 +413,62 @@ class Added:
 #: QUIC ways apply only to a dialer with a transport of kind UDP, the
 #: last only to one with a transport of another kind.
 WAYS = (Lan(), Direct(), Punched(), Relayed(), Quic(), TrackerNamedQuic(), Added())
+
+
+#: How each kind of a client's way reads in a sentence.
+PHRASES = {LAN: "over the LAN at", RELAYED: "through the relay at", DIRECT: "at"}
+
+
+def phrase(kind):
+    """How a way of kind reads in a sentence: one of a transport plugin's
+    kinds reads ``over KIND at``."""
+    return PHRASES.get(kind) or f"over {kind} at"
+
+
+class ClientWay:
+    """
+    One way of a client without a node to one node
+    (L{twisted_bazaar.reach.race.FirstProven}): its kind, where in words,
+    and the protocol its owner connects along it (a link); dialled along
+    a path by the race's transports (L{along}) or, for an address dialled
+    as typed (the tracker's endpoint string), by its owner's
+    C{connect(protocol)} (L{asTyped}).  Its place in the race is its
+    kind's, as a node's ways declare theirs: a local address (L{Lan}'s
+    delay) at once, its relay or its address after L{RELAY_DELAY}; none
+    holds the others back (every one is the node's own answer).
+    """
+
+    __slots__ = ("kind", "where", "protocol", "dial", "delay")
+    holds = False
+
+    def __init__(self, kind, where, protocol, dial=None):
+        """
+        @param dial: C{dial(transports)}, the Deferred of its connection
+            (None: a way only told, never started).
+        """
+        self.kind = kind
+        self.where = where
+        self.protocol = protocol
+        self.dial = dial
+        self.delay = Lan.delay if kind == LAN else RELAY_DELAY
+
+    def __str__(self):
+        return f"{phrase(self.kind)} {self.where}"
+
+
+def along(path, protocol, where, options=None):
+    """The L{ClientWay} along path (of kind LAN, DIRECT, RELAYED, or a
+    transport plugin's), with
+    the transport's options (a circuit's target), dialled by the race's
+    transports: the peer's key is its owner's to check, on its
+    ``thisisme``."""
+    return ClientWay(path.kind, where, protocol,
+                     lambda transports: transports.dial(path, None, lambda: protocol,
+                                                        options))
+
+
+def asTyped(where, protocol, connect):
+    """The L{ClientWay} to an address as typed (kind DIRECT), connected by
+    C{connect(protocol)}, the owner's (an endpoint string's, the
+    tracker's: no path)."""
+    return ClientWay(DIRECT, where, protocol, lambda transports: connect(protocol))

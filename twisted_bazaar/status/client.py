@@ -32,10 +32,10 @@ from twisted_bazaar.base.address import Address
 from twisted_bazaar.base.defaults import DEFAULT_TIMEOUT
 from twisted_bazaar.base.lan import canonical, isLocal
 from twisted_bazaar.reach.ownpaths import ownPaths
-from twisted_bazaar.reach.firstproven import (
-    DIRECT, LAN, RELAYED, FirstProven, along, asTyped)
+from twisted_bazaar.reach.race import FirstProven
+from twisted_bazaar.reach.ways import along, asTyped
 from twisted_bazaar.transports.interface import DialOptions
-from twisted_bazaar.transports.path import CONFIGURED, NAMED, Path
+from twisted_bazaar.transports.path import CONFIGURED, DIRECT, LAN, NAMED, RELAYED, Path
 from twisted_bazaar.wire.ids import KEYLESS_LIMIT, NO_ID, wireId
 
 #: Ids a status client says it is on a node's link: keyless ids above
@@ -338,7 +338,7 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
         peer must prove, told the key proven first (a client that asks
         the same tracker again and again pins it as a node does).
     @param reached: told ``reached(way)`` (a
-        L{Way <twisted_bazaar.reach.firstproven.Way>}) of the way that won.
+        L{ClientWay <twisted_bazaar.reach.ways.ClientWay>}) of the way that won.
     @return: a Deferred firing with the answer, or failing with
         L{ClientError} (with the reason) on refusal, a lost connection,
         an unreachable address, or after ``timeout`` seconds; a ``busy``
@@ -398,7 +398,7 @@ class _Question:
         self.timeout = timeout
         self.reached = reached
         self.askerFor = askerFor
-        #: (its L{Way <twisted_bazaar.reach.firstproven.Way>}, its asker, its
+        #: (its L{ClientWay <twisted_bazaar.reach.ways.ClientWay>}, its asker, its
         #: link), in the order given.
         self.tries = []
         self.race = None
@@ -408,8 +408,8 @@ class _Question:
         self.done = defer.Deferred(self._stop)
 
     def way(self, wayOf):
-        """Add a way: C{wayOf(link)}, the L{Way
-        <twisted_bazaar.reach.firstproven.Way>} (L{along}, L{asTyped}) that
+        """Add a way: C{wayOf(link)}, the L{ClientWay
+        <twisted_bazaar.reach.ways.ClientWay>} (L{along}, L{asTyped}) that
         connects a link of its own."""
         mine = defer.Deferred()
         asker = self.askerFor(mine)

@@ -38,9 +38,10 @@ from zope.interface import implementer
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.address import Address
-from twisted_bazaar.reach.firstproven import DIRECT, LAN, RELAYED, FirstProven, along
+from twisted_bazaar.reach.race import FirstProven
+from twisted_bazaar.reach.ways import along
 from twisted_bazaar.transports.interface import DialOptions
-from twisted_bazaar.transports.path import NAMED, Path
+from twisted_bazaar.transports.path import DIRECT, LAN, NAMED, RELAYED, Path
 from twisted_bazaar.status.client import (
     CLIENT_IDS,
     nodeRefusal,
@@ -94,8 +95,8 @@ class _Session:
         #: When it was last asked (None: not yet): the rounds ask those
         #: asked longest ago first.
         self.last_asked = None
-        #: Each way's link being tried -> its L{Way
-        #: <twisted_bazaar.reach.firstproven.Way>}.
+        #: Each way's link being tried -> its L{ClientWay
+        #: <twisted_bazaar.reach.ways.ClientWay>}.
         self.ways = {}
         self.race = None
         self._budget = None

@@ -60,9 +60,8 @@ class ProbeTests(SynchronousTestCase):
     def probe(self, bed):
         """The node of bed probes the relay: what the probe reported."""
         node = SimpleNamespace(id=NODE_ID, identity=bed.node.identity, clock=bed.clock,
-                               dialer=SimpleNamespace(
-                                   connector=bed.node,
-                                   dialPath=overConnector(bed.node, bed.clock).dial))
+                               links={})
+        node.dialer = dialerOf(node, bed.node, overConnector(bed.node, bed.clock))
         reported = []
         probe = RelayProbe(node, RELAY, reported.append)
         bed.run()
@@ -121,9 +120,8 @@ class ProbeTests(SynchronousTestCase):
         reported, the probe's circuit accepted next."""
         bed = Bed(connection_rate=DEFAULT_CONNECTION_RATE)
         node = SimpleNamespace(id=NODE_ID, identity=bed.node.identity, clock=bed.clock,
-                               dialer=SimpleNamespace(
-                                   connector=bed.node,
-                                   dialPath=overConnector(bed.node, bed.clock).dial))
+                               links={})
+        node.dialer = dialerOf(node, bed.node, overConnector(bed.node, bed.clock))
         reported = []
         RelayProbe(node, RELAY, reported.append)
         bed.run(0.05)
@@ -169,7 +167,7 @@ class ProbeTests(SynchronousTestCase):
 
 class ThroughTheTransportsTests(SynchronousTestCase):
     def test_dialledByTheRelayedTransport(self):
-        """The probe is a dial of the node's dialer (L{Dialer.dialPath}), by
+        """The probe is a dial of the node's dialer (L{Dialer.toRelay}), by
         its transport of the relayed kind, for a circuit through the relay
         to the node itself, its inner channel pinned to the node's own
         key; its failure is the probe's."""

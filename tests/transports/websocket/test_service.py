@@ -22,7 +22,8 @@ from twisted_bazaar.transports.websocket import WEBSOCKET, WHAT
 from twisted_bazaar.transports.websocket.stream import StreamServerFactory
 from twisted_bazaar.transports.websocket.service import (
     NodeWebSocket, WebSocketService, trackerService)
-from twisted_bazaar.transports.websocket.transport import RELAY
+from twisted_bazaar.transports.websocket.endpoints import ROOT
+from twisted_bazaar.transports.websocket.transport import FILES, RELAY
 
 #: A client's opening handshake (RFC 6455 4.1) for a resource, offering
 #: bazaar.
@@ -79,17 +80,6 @@ class Book:
         self.added.append((peer_id, path))
 
 
-class Node:
-    """What a node's WebSocket uses of the node: the book of its
-    whereabouts, the factories it serves."""
-
-    transferFactory = None
-
-    def __init__(self):
-        self.whereabouts = self
-        self.book = Book()
-
-
 class NodeWebSocketTests(SynchronousTestCase):
 
     def make(self, port):
@@ -104,14 +94,39 @@ class NodeWebSocketTests(SynchronousTestCase):
         self.assertEqual(transport.kind, WEBSOCKET)
 
     def test_servedItWritesTheOperatorsPaths(self):
-        node = Node()
-        service = self.make(None).serve(node)
+        book = Book()
+        service = self.make(None).serve(book, None, None)
         self.assertIsInstance(service, WebSocketService)
-        self.assertEqual(node.book.added,
+        self.assertEqual(book.added,
                          [(0x1234, Path(WEBSOCKET, "192.0.2.9", 80, word=CONFIGURED))])
 
+    def test_servedItListensWithTheFactoriesGiven(self):
+        """Served, it is given what it serves (the factories of the node's
+        links and transfers), not the node: each listened on at its
+        resource of the one port."""
+        listened = []
+
+        class Port:
+            def getHost(self):
+                return IPv4Address("TCP", "127.0.0.1", 443)
+
+        class Transport:
+            def listen(self, factory, resource):
+                listened.append((factory, resource))
+                return defer.succeed(Port())
+
+            def stopListening(self):
+                return None
+
+        websocket = self.make(0)
+        websocket.transport = Transport()
+        service = websocket.serve(Book(), "links", "transfers")
+        service.startService()
+        self.assertEqual(listened, [("links", ROOT), ("transfers", FILES)])
+        service.stopService()
+
     def test_withoutAPortItListensOnNone(self):
-        service = self.make(None).serve(Node())
+        service = self.make(None).serve(Book(), None, None)
         service.startService()
         self.assertIsNone(service.port)
         service.stopService()
@@ -121,7 +136,7 @@ class NodeWebSocketTests(SynchronousTestCase):
         factory, or None), once it listens (on a memory reactor)."""
         made = NodeWebSocket(MemoryReactorClock(), ChannelKey.generate(Identity.generate()),
                              None, 0, "127.0.0.1", [], [].append)
-        service = made.serve(Node(), relay)
+        service = made.serve(Book(), object(), object(), relay)
         service.startService()
         self.addCleanup(service.stopService)
         return service.transport.resources

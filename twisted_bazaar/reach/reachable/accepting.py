@@ -22,10 +22,8 @@ from twisted_bazaar.net.capabilities import ISecureTransport
 from twisted_bazaar.net.encrypted import EncryptedProtocol
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.reach.reachable.incoming import IncomingAccepts
-from twisted_bazaar.transports.path import DIRECT, NAMED, Path
 from twisted_bazaar.transports.relay.circuit import CircuitEnd
-from twisted_bazaar.transports.interface import DialOptions
-from twisted_bazaar.transports.relay.messages import NODE, RELAY, RelayAccept
+from twisted_bazaar.transports.relay.messages import NODE, RelayAccept
 from twisted_bazaar.wire.core import splitRelay
 
 
@@ -66,14 +64,16 @@ class CircuitAccepting:
         """The relay at ``relay`` (the one that holds the reservation it
         came by) announces a circuit: accept it there, on a new
         connection, within the accepts in flight (L{accepts}), through the
-        node's dialer: by ``way`` (a L{Path} to the relay's service, as
-        the transport the reservation was kept over serves it: the port
-        of a transport plugin's the tracker was reached at), else at
-        ``relay``'s own port.  The relay must prove ``key`` (raw bytes:
-        the key the connection holding the reservation proved, L{provenKey};
-        None: any), so that an impostor at its address is refused in the
-        channel's handshake, before this node proves its own key or asks
-        for the circuit.  The
+        node's dialer (L{Dialer.toRelay
+        <twisted_bazaar.reach.dialer.Dialer.toRelay>}): by ``way`` (a
+        L{Path} to the relay's service, as the transport the reservation
+        was kept over serves it), else by the way the dialer picks (the
+        port of a transport plugin's the tracker was reached at, for the
+        tracker's relay; else ``relay``'s own port).  The relay must prove
+        ``key`` (raw bytes: the key the connection holding the reservation
+        proved, L{provenKey}; None: any), so that an impostor at its
+        address is refused in the channel's handshake, before this node
+        proves its own key or asks for the circuit.  The
         circuit's connection is charged to the relay's own address (its
         ``host`` is only what the relay says: a label, never a group to
         charge).  Why it was declined (said in the log), or None."""
@@ -107,9 +107,7 @@ class CircuitAccepting:
         accept = end
         end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer,
                          seen=message.host)
-        path, options = ((Path(DIRECT, host, port, word=NAMED), None) if way is None
-                         else (way, DialOptions(purpose=RELAY)))
-        dial = node.dialer.dialPath(path, key, lambda: end, options)
+        dial = node.dialer.toRelay(relay, lambda: end, way, key)
         self._dials.add(dial)
         d = dial.addBoth(self._settled, dial)
         d.addErrback(self._unreached, relay)

@@ -21,10 +21,6 @@ from twisted.logger import Logger, LogLevel
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.identity.keys import decode
-from twisted_bazaar.transports.interface import DialOptions
-from twisted_bazaar.transports.path import NAMED, RELAYED, Path
-from twisted_bazaar.transports.relay.messages import NODE, RELAY
-from twisted_bazaar.transports.relay.transport import openCircuit
 from twisted_bazaar.wire.core import splitRelay
 
 #: Seconds between two probes of the relay that holds the reservation,
@@ -68,26 +64,15 @@ class RelayProbe(Protocol):
         self.node = node
         self.relay = relay
         self._done = done
-        dialer = node.dialer
-        connector = dialer.connector
         # A circuit to itself, through the node's dialer (by its relay
-        # transport, as any dialler's), to its own key.
+        # transport, as any dialler's, or by the way the reservation is
+        # held), to its own key.
         #: Without a channel (an in-memory network's nodes), the circuit
         #: opening is the proof.
-        self._plain = connector.channel is None
-        pin = _OwnKey(decode(node.identity.key), self._passed)
-        if way is None:
-            self._d = dialer.dialPath(Path(RELAYED, relay=relay, word=NAMED), None,
-                                      lambda: self,
-                                      DialOptions(target=node.id, purpose=NODE, pin=pin))
-        else:
-            # The relay's service where the reservation is held: what a
-            # dialler's circuit meets there, only the way to it differs.
-            self._d = openCircuit(
-                lambda host, port, end: dialer.dialPath(way, None, lambda: end,
-                                                        DialOptions(purpose=RELAY)),
-                relay, node.id, NODE, self, node.clock, connector.channel,
-                peerLog=connector.peerLog, pin=pin)
+        self._plain = node.dialer.connector.channel is None
+        self._d = node.dialer.toRelay(
+            relay, lambda: self, way, target=node.id,
+            pin=_OwnKey(decode(node.identity.key), self._passed))
         self._d.addErrback(lambda reason: self._end(reason.getErrorMessage()))
 
     def connectionMade(self):

@@ -22,8 +22,6 @@ from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.net.handshake import PLAIN, channelKey
-from twisted_bazaar.transports.interface import DialOptions
-from twisted_bazaar.transports.path import DIRECT, NAMED, Path
 from twisted_bazaar.reach.reachable.accepting import CircuitAccepting, provenKey
 from twisted_bazaar.transports.relay.messages import (
     FRAME_LIMIT,
@@ -228,17 +226,13 @@ class RelayReservation:
         that does not (``whys``: why each before did not)."""
         way, more = ways[0], ways[1:]
         hold = self._peer = PeerHold(self, named, way)
-        if way is None:
-            host, port = splitRelay(named.relay)
-            path, options = Path(DIRECT, host, port, word=NAMED), None
-        else:
-            path, options = way, DialOptions(purpose=RELAY)
-        # Through the node's dialer, as every dial of the node; a key of
-        # the node named expected in the channel's handshake, so that an
-        # impostor at its address hears nothing of this node's.
+        # Through the node's dialer, as every dial of the node, by the way
+        # (None: the relay's own port); a key of the node named expected
+        # in the channel's handshake, so that an impostor at its address
+        # hears nothing of this node's.
         expected = named.id if isKeyed(named.id) else None
-        d = self._connecting = self.node.dialer.dialPath(path, expected, lambda: hold,
-                                                         options)
+        d = self._connecting = self.node.dialer.toRelay(named.relay, lambda: hold, way,
+                                                        expected)
         d.addCallbacks(self._connected, self._notConnected, callbackArgs=(hold,),
                        errbackArgs=(hold, more, whys))
 
@@ -457,8 +451,8 @@ class RelayReservation:
     def incoming(self, message, relay, way=None, key=None):
         """The relay at ``relay`` (the one that holds the reservation it
         came by) announces a circuit: accepted there (L{circuits}), dialled
-        by ``way`` if given, the relay proving ``key``
-        (L{CircuitAccepting.accept}).  One
+        by ``way`` if given, else as the dialer picks, the relay proving
+        ``key`` (L{CircuitAccepting.accept}).  One
         declined while this node's probe of that relay is under way is
         noted: the probe's own circuit may have been it
         (L{RelayProbing.declined})."""

@@ -92,8 +92,8 @@ class ReservationService(Service, NodeObserver):
     def _incoming(self, link, message):
         """The tracker's relay announces a circuit: accepted there, if it
         holds this node's reservation, the way this node reaches its
-        tracker (L{Membership.trackerWay}: the reservation was kept over
-        that connection); refused as unexpected otherwise."""
+        tracker (the dialer picks L{Membership.trackerWay}: the reservation
+        was kept over that connection); refused as unexpected otherwise."""
         reservation = self.reservation
         membership = self.node.membership
         if reservation.trackerRelay is None:
@@ -101,8 +101,8 @@ class ReservationService(Service, NodeObserver):
             return
         # The tracker's relay is sealed by the tracker's key: the one its
         # channel proved is expected of each accept.
-        reservation.incoming(message, reservation.trackerRelay, membership.trackerWay,
-                             provenKey(membership.link.transport))
+        reservation.incoming(message, reservation.trackerRelay,
+                             key=provenKey(membership.link.transport))
 
     def _relayAt(self, link, message):
         self.reservation.at(message)

@@ -329,15 +329,15 @@ class Relay:
 
     def _nodeRefusal(self, reservation, group, origin):
         """Why a circuit to the reservation's node was refused."""
-        node, account = shortId(reservation.node_id), reservation.circuits
+        target, account = shortId(reservation.node_id), reservation.circuits
         held = account.heldBy(origin)
         if held >= account.key_limit:
-            return f"your key holds {held} circuits to node {node} already"
+            return f"your key holds {held} circuits to node {target} already"
         held = account.held(group)
         if held >= account.group_limit:
-            return (f"your address group holds {held} circuits to node {node} "
+            return (f"your address group holds {held} circuits to node {target} "
                     "already")
-        return (f"node {node} has {account.capacity} circuits through this relay "
+        return (f"node {target} has {account.capacity} circuits through this relay "
                 "already, and no other address group holds more of them than "
                 "yours would")
 
@@ -379,14 +379,16 @@ def originOf(end):
 
 
 class _Circuit:
-    """Two connections joined by a relay, and what they carried."""
+    """Two connections joined by a relay, and what they carried: its
+    dialler's end and, once the reserving node accepted, its accepter's
+    (the node's end)."""
 
     def __init__(self, relay, dialler, reservation, token, origin):
         self.relay = relay
         self.dialler = dialler
         #: What it is charged to besides its dialler's group (L{originOf}).
         self.origin = origin
-        self.node = None
+        self.accepter = None
         self.reservation = reservation
         self.token = token
         self.carried = 0
@@ -398,16 +400,17 @@ class _Circuit:
             timeout, self.close, f"node {shortId(self.reservation.node_id)} did not "
             f"accept the circuit within {timeout:g} s", "norelay")
 
-    def open(self, node):
-        """The node accepted: both ends hear relayOpen, each becomes the
-        other's producer, and the circuit's time starts."""
+    def open(self, accepter):
+        """The node accepted on its end, accepter: both ends hear
+        relayOpen, each becomes the other's producer, and the circuit's
+        time starts."""
         self._cancelTimer()
-        self.node = node
+        self.accepter = accepter
         limits = self.relay.limits
         self._timer = self.relay.clock.callLater(
             limits.circuit_seconds, self.close,
             f"its time ran out ({limits.circuit_seconds:g} s a circuit)")
-        for end, other in ((self.dialler, node), (node, self.dialler)):
+        for end, other in ((self.dialler, accepter), (accepter, self.dialler)):
             end.sendString(wire.encode(RelayOpen(other.host or None)))
             end.other = other
             # Flow control and the throttle each stop the end's reading,
@@ -416,7 +419,7 @@ class _Circuit:
             other.transport.registerProducer(end.gate, True)
         if self.relay.throttle.holds(self.dialler.group, self.origin):
             self.pause()
-        for end in (self.dialler, node):
+        for end in (self.dialler, accepter):
             early, end.early = end.early, b""
             if early:
                 self.carry(end, early)
@@ -426,15 +429,15 @@ class _Circuit:
         relay's throttle ran dry, and the dialler's group is past its
         share, and its origin past its own): flow control lifts no such
         stop."""
-        if self.node is not None and not self.closed:
-            for end in (self.dialler, self.node):
+        if self.accepter is not None and not self.closed:
+            for end in (self.dialler, self.accepter):
                 end.gate.hold()
 
     def resume(self):
         """The throttle's debt is paid: both ends read again, unless flow
         control stops them."""
-        if self.node is not None and not self.closed:
-            for end in (self.dialler, self.node):
+        if self.accepter is not None and not self.closed:
+            for end in (self.dialler, self.accepter):
                 end.gate.release()
 
     def carry(self, end, data):
@@ -468,10 +471,10 @@ class _Circuit:
         self.relay.line(dialler.group, "closed the relay circuit from {host} to node "
                         "{node}: {why}", host=dialler.host,
                         node=shortId(self.reservation.node_id), why=why)
-        if self.node is None:
+        if self.accepter is None:
             dialler.refuse(code, f"the circuit closed: {why}", log=False)
             return
-        for end in (dialler, self.node):
+        for end in (dialler, self.accepter):
             end.closeAfterSent()
 
     def endLost(self, end):
@@ -481,7 +484,7 @@ class _Circuit:
         self.closed = True
         self._cancelTimer()
         self.relay.forget(self)
-        other = self.node if end is self.dialler else self.dialler
+        other = self.accepter if end is self.dialler else self.dialler
         if other is not None:
             other.closeAfterSent()
 

@@ -11,8 +11,6 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from twisted_bazaar.channel.session import ChannelKey
-from twisted_bazaar.net.overlay import OverlayFactory
-from twisted_bazaar.net.transfers import NodeTransfers
 from twisted_bazaar.transports.path import CONFIGURED, Path
 from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.transports.websocket.endpoints import ROOT
@@ -72,7 +70,8 @@ class NodeWebSocket:
     """
     A node's WebSocket, made before the node (its transport goes into the
     node's transports, L{twisted_bazaar.daemon.node.serveNode}) and
-    served once the node is built (L{serve}).
+    served once the node is built (L{serve}), given what it serves and
+    the book its paths go in, not the node.
     """
 
     log = Logger()
@@ -94,18 +93,19 @@ class NodeWebSocket:
         self.onFailure = onFailure
         self.description = f"--ws-port {port}"
 
-    def serve(self, node, relay=None):
-        """The service that runs it for node: node's links (at L{ROOT})
-        and transfers (at L{FILES}) served on its port, and its relay
-        (``relay``, the factory of its relay's port, or None: it relays
-        for nobody) at L{RELAY}, where a node at a home that lets only
-        HTTP(S) out holds its reservation and accepts its circuits; and
-        its ``--ws-peer`` paths in node's book as configured paths."""
+    def serve(self, book, links, transfers, relay=None):
+        """The service that runs it for a node: the factories of its links
+        (served at L{ROOT}) and of its transfers (at L{FILES}) on its
+        port, and of its relay (``relay``, or None: it relays for nobody)
+        at L{RELAY}, where a node at a home that lets only HTTP(S) out
+        holds its reservation and accepts its circuits; and its
+        ``--ws-peer`` paths in the node's book (a L{PathBook
+        <twisted_bazaar.reach.book.PathBook>}) as configured paths."""
         for peer_id, host, port in self.peers:
-            node.whereabouts.book.add(peer_id, Path(WEBSOCKET, host, port, word=CONFIGURED))
+            book.add(peer_id, Path(WEBSOCKET, host, port, word=CONFIGURED))
             self.log.info("node {id} is reached over WebSocket at {host}:{port} "
                           "(--ws-peer)", id=shortId(peer_id), host=host, port=port)
-        served = [(OverlayFactory(node), ROOT), (NodeTransfers(node), FILES)]
+        served = [(links, ROOT), (transfers, FILES)]
         if relay is not None:
             served.append((relay, RELAY))
         return WebSocketService(self.transport, lambda transport: _listen(transport, served)
