@@ -111,10 +111,12 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         self.assertIn("files", purposes)
         # From there, `bazaar status`, `bazaar node` and the web view see the
         # seller: asked at the WebSocket port the tracker names for it.
-        # (The buyer, whose address the tracker could not check, is no
-        # member the tracker lists.)
-        listed = self.bazaarThere("status")
-        self.assertEqual([node["id"] for node in listed["nodes"]], [wireId(seller_id)])
+        # (The buyer, whose address the tracker could not check, is listed
+        # too once a relay holds its reservation: at load, that can come
+        # before the question.)
+        listed = [node["id"] for node in self.bazaarThere("status")["nodes"]]
+        self.assertIn(wireId(seller_id), listed)
+        self.assertLessEqual(len(listed), 2, listed)
         state = self.bazaarThere("node", wireId(seller_id))
         self.assertEqual(state["asked"], {"path": "websocket",
                                           "at": f"{self.seller_host.address}:443"})
