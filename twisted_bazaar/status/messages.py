@@ -215,34 +215,18 @@ RECENT_KEYS = (("ago", _count), ("dir", _direction),
                ("type", checkName))
 
 
-def lanMap(limit):
-    """A checker of the local addresses of the nodes a memberlist names
-    (protocol.md §12a): an object of at most ``limit`` node id -> ``lan``
-    (L{checkLan}); a dict of id -> a tuple of hosts here."""
+def nodesMap(limit, checkEntry, what):
+    """A checker of what a memberlist says of the nodes it names
+    (protocol.md §12a): an object of at most ``limit`` node id -> an entry
+    that ``checkEntry(value, name)`` checks; a dict of id -> what it gives
+    here.  ``what`` names the entries in the refusal."""
 
     def check(value, name):
         if type(value) is not dict or len(value) > limit:
             raise ProtocolError(f"{name} must be an object of at most {limit} "
-                                "nodes' local addresses")
-        return {checkNodeId(key, f"{name} key"): checkLan(lan, f"{name} entry")
-                for key, lan in value.items()}
-
-    check.fast = "False"
-    return check
-
-
-def pathsMap(limit):
-    """A checker of the paths of other kinds the tracker names for the
-    nodes a memberlist names (protocol.md §12a): an object of at most
-    ``limit`` node id -> a list of paths (§3, "Paths"); a dict of id -> a
-    tuple of L{Path}s here."""
-
-    def check(value, name):
-        if type(value) is not dict or len(value) > limit:
-            raise ProtocolError(f"{name} must be an object of at most {limit} "
-                                "nodes' paths")
-        return {checkNodeId(key, f"{name} key"): checkPaths(paths, f"{name} entry")
-                for key, paths in value.items()}
+                                f"nodes' {what}")
+        return {checkNodeId(key, f"{name} key"): checkEntry(entry, f"{name} entry")
+                for key, entry in value.items()}
 
     check.fast = "False"
     return check
@@ -270,8 +254,13 @@ class MemberList(Message):
     nodes: tuple = field(objectList(MEMBER_KEYS, MAX_ENTRIES))
     total: int = field(_count)
     relays: dict = field(relayMap(MAX_ENTRIES), default=None, hash=False)
-    lans: dict = field(lanMap(MAX_ENTRIES), default=None, hash=False)
-    paths: dict = field(pathsMap(MAX_ENTRIES), default=None, hash=False)
+    #: Each node's local addresses (L{checkLan}: a tuple of hosts).
+    lans: dict = field(nodesMap(MAX_ENTRIES, checkLan, "local addresses"), default=None,
+                       hash=False)
+    #: The paths of other kinds the tracker names for each (§3, "Paths":
+    #: a tuple of L{Path}s).
+    paths: dict = field(nodesMap(MAX_ENTRIES, checkPaths, "paths"), default=None,
+                        hash=False)
 
     def asDict(self):
         out = {"type": "memberlist", "total": self.total,
