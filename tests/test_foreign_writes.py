@@ -128,7 +128,7 @@ NOT_YET = {
         "call.time"),
     "sim/shardnet.py": (
         "end._state", "ends[0].ctx", "ends[1].ctx", "network.bytes_written"),
-    "sim/warm.py": ("link.connected", "link.transport", "side.told", "sim.nodes"),
+    "sim/warm.py": ("link.transport", "side.told", "sim.nodes"),
     "status/client.py": ("asker.proven",),
     "tap/exitstatus.py": ("UnixApplicationRunner._waitForStart",),
     "tap/node.py": ("fetcher.onGaveUp",),

@@ -1,9 +1,9 @@
 """
-Tests of L{twisted_bazaar.net.keepalive}: a link's L{Keepalive} owns its
-timers (sets, moves and cancels them) and asks its link only what the
-link shows anyone.  The link here is a stand-in with those names alone
-(slots), so the keepalive reaching for anything else fails.  How a real
-link uses it: tests/net/test_link.py.
+Tests of L{twisted_bazaar.net.keepalive}: a link's L{Keepalive} (a base
+of it) owns its timers (sets, moves and cancels them) and asks of the
+rest of its link only what the link shows anyone.  The link here is a
+stand-in with those names alone (slots), so the keepalive reaching for
+anything else fails.  How a real link uses it: tests/net/test_link.py.
 """
 
 from twisted.internet import task
@@ -15,13 +15,16 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.timers import Deadlines
 
 
-class _Link:
-    """What a keepalive may ask of its link, and nothing else."""
+class _Link(Keepalive):
+    """What a keepalive may ask of its link, and nothing else (and the
+    keepalive's one slot)."""
 
     __slots__ = ("clock", "settings", "timers", "lastHeard", "lastTraffic", "closing",
-                 "peer_id", "said", "_nonce")
+                 "peer_id", "idle_timeout", "said", "_nonce", "_due")
 
     def __init__(self, clock, **settings):
+        self.resetKeepalive()
+        self.idle_timeout = None
         self.clock = clock
         self.settings = LinkSettings(**settings)
         self.timers = Deadlines(clock)
@@ -57,9 +60,8 @@ class KeepaliveTests(SynchronousTestCase):
 
     def started(self, **settings):
         link = _Link(self.clock, **settings)
-        keepalive = Keepalive(link)
-        keepalive.start()
-        return link, keepalive
+        link.watchHandshake()
+        return link, link
 
     def test_handshakeDeadline(self):
         """A link that never says who it is is refused ``notim`` once the
@@ -75,13 +77,13 @@ class KeepaliveTests(SynchronousTestCase):
         """Stopped in its handshake, or once watching for silence, the
         keepalive leaves no deadline and no call on the clock."""
         link, keepalive = self.started(handshake_timeout=5, ping_interval=10)
-        keepalive.stop()
+        keepalive.unwatch()
         self.assertEqual((link.timers.live, self.clock.getDelayedCalls()), (0, []))
         link, keepalive = self.started(handshake_timeout=5, ping_interval=10)
         link.peer_id = 2
-        keepalive.identified()
+        keepalive.watchSilence()
         self.assertEqual(link.timers.live, 1)
-        keepalive.stop()
+        keepalive.unwatch()
         self.assertEqual((link.timers.live, self.clock.getDelayedCalls()), (0, []))
         self.clock.advance(100)
         self.assertEqual(link.said, [])
@@ -92,7 +94,7 @@ class KeepaliveTests(SynchronousTestCase):
         DEAD_AFTER_INTERVALS of them."""
         link, keepalive = self.started(handshake_timeout=5, ping_interval=10)
         link.peer_id = 2
-        keepalive.identified()
+        keepalive.watchSilence()
         for _ in range(DEAD_AFTER_INTERVALS):
             self.clock.advance(10)
         self.assertEqual(link.said, [wire.Ping(1), wire.Ping(2),
@@ -103,8 +105,9 @@ class KeepaliveTests(SynchronousTestCase):
         out, not at the next tick after."""
         link, keepalive = self.started(handshake_timeout=0, ping_interval=10)
         link.peer_id = 2
-        keepalive.identified()
-        keepalive.setIdle(25)
+        keepalive.watchSilence()
+        link.idle_timeout = 25
+        keepalive.idleChanged()
         self.clock.advance(20)
         link.lastHeard = self.clock.seconds()
         self.clock.advance(4.9)

@@ -312,6 +312,17 @@ class IdleTimeoutTests(LinkTestCase):
         self.wait(0.5)
         self.assertTrue(self.transport.disconnecting)
 
+    def test_timeoutTakenBack(self):
+        """An idle timeout set back to None (a link given a purpose
+        without one) is gone: the link says so, and is not closed for
+        it."""
+        link = self.connectIdle(idle=30)
+        self.assertEqual(link.idle_timeout, 30)
+        link.setIdleTimeout(None)
+        self.assertIsNone(link.idle_timeout)
+        self.clock.advance(10_000)
+        self.assertFalse(self.transport.disconnecting)
+
     def test_noTimeoutNoClose(self):
         """Without an idle timeout a quiet link is never closed for it."""
         self.connect(ping_interval=0, handshake_timeout=0)

@@ -299,16 +299,16 @@ class BytesANodeTests(SynchronousTestCase):
                                           f"bytes, more than {bound:,}")
 
     def test_flood(self):
-        self.assertHoldsAtMost("flood", 6_550)
+        self.assertHoldsAtMost("flood", 6_300)
 
     def test_index(self):
-        self.assertHoldsAtMost("index", 7_150)
+        self.assertHoldsAtMost("index", 6_800)
 
     def test_superpeer(self):
-        self.assertHoldsAtMost("superpeer", 10_150)
+        self.assertHoldsAtMost("superpeer", 9_750)
 
     def test_chord(self):
-        self.assertHoldsAtMost("chord", 12_550)
+        self.assertHoldsAtMost("chord", 11_900)
 
 
 class ModulesTests(SynchronousTestCase):

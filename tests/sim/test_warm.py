@@ -69,7 +69,7 @@ class EstablishTests(SynchronousTestCase):
                      cold.pathTo(peer), other in cold.overlay.since,
                      other in cold.overlay.greeter.handshakes))
                 # Its one deadline is the keepalive check, not a handshake's.
-                self.assertIsInstance(link.keepalive._due, float)
+                self.assertIsInstance(link.nextCheck, float)
 
     def test_addressesShared(self):
         """Every peer of a warm node notes it by one (host, port) tuple,

@@ -23,13 +23,14 @@ for a set (L{ownSet}; an empty set is 216 bytes).
 The others belong to the class that uses them, and say so there:
 
  - what only some links ever need, in one object made when first needed
-   (L{twisted_bazaar.net.link}'s C{_Seldom}), not five slots on each;
+   (L{twisted_bazaar.net.link}'s C{_Seldom}), not seven slots on each;
  - what every link of one owner holds alike, in one L{LinkContext
    <twisted_bazaar.net.link.LinkContext>} (56 bytes a link end);
  - a link's keepalive check waiting in its clock's deadlines as the
-   link's L{Keepalive<twisted_bazaar.net.keepalive.Keepalive>} itself
-   (L{twisted_bazaar.net.timers}: a deadline object was 130 bytes a link
-   end);
+   link itself, its L{Keepalive<twisted_bazaar.net.keepalive.Keepalive>}
+   a base of it and not an object (L{twisted_bazaar.net.timers}: a
+   deadline object was 130 bytes a link end, a keepalive object and its
+   slot 64);
  - the handlers, one table shared by the nodes whose parts registered the
    same (L{twisted_bazaar.net.handlers}: 1.5 kB a chord node);
  - a neighbour's path kept as a marker, not a tuple

@@ -3,7 +3,7 @@ One connection: the protocol that turns a peer's frames into messages for
 its owner, and back.  This is its life (connected, closed, lost), what
 every link of an owner shares (L{LinkContext}), how it names its peer in
 the log, its reading and its writing; its timers (handshake, keepalive,
-idle) are its L{Keepalive}'s, an object it holds
+idle) are its L{Keepalive}'s, a base of it that owns them
 (L{twisted_bazaar.net.keepalive}), the frame loop every framed connection
 shares is L{twisted_bazaar.net.framed.FrameLoop}, the framing
 L{twisted_bazaar.wire.framing}, the limits that protect the process from a
@@ -224,7 +224,8 @@ def contextFor(owner, clock, settings):
 class _Seldom:
     """
     What only some links ever need, in one object made when first needed
-    (L{Link._seldomThings}) rather than five slots on each: the times of
+    (L{Link._seldomThings}) rather than seven slots on each: its idle
+    timeout (a direct link's, a status client's), the times of
     its peer's recent errors (see L{spend}), its drops by message type,
     the Deferreds of its pings waiting for their pongs, by nonce, the
     bytes sent while its transport paused it (None while it does not) and
@@ -233,15 +234,21 @@ class _Seldom:
     L{WriteBatch}).
     """
 
-    __slots__ = ("errors", "dropped", "pongs", "waiting", "charged", "held")
+    __slots__ = ("errors", "dropped", "pongs", "waiting", "charged", "held", "idle")
 
     def __init__(self):
+        #: The link's idle timeout (L{Link.idle_timeout}), if it has one.
+        self.idle = None
         self.errors = ()
         self.dropped = None
         self.pongs = None
         self.waiting = None
         self.charged = 0
         self.held = ()
+
+    def keepIdle(self, idle):
+        """The link's idle timeout is now idle (None: none)."""
+        self.idle = idle
 
 
 class ILinkOwner(Interface):
@@ -276,7 +283,7 @@ class IChannelUp(Interface):
 
 
 @implementer(IProtocol, ILoggingContext, IPushProducer, IChannelProtocol, IQueuedBeside)
-class Link(FrameLoop):
+class Link(FrameLoop, Keepalive):
     """
     A framed, decoded connection to one peer, on behalf of an
     L{ILinkOwner}.
@@ -294,14 +301,16 @@ class Link(FrameLoop):
     # (IProtocol is provided here, not inherited from Twisted's Protocol,
     # whose instances have one: 40 bytes more a link end).  What every
     # link of an owner holds alike is in one L{LinkContext} they share.
-    __slots__ = ("transport", "connected", "_context", "inbound",
+    # Its keepalive's one slot, _due, is here (L{Keepalive}, a base: two
+    # bases with slots of their own do not combine); whether it is
+    # connected is whether it has its transport, not a slot.
+    __slots__ = ("transport", "_context", "inbound",
                  "peer_id", "key", "address", "payload", "closing", "deaf", "purpose",
-                 "keepalive", "_last_traffic", "_last_heard", "_nonce",
+                 "_due", "_last_traffic", "_last_heard", "_nonce",
                  "_buckets", "_seldom")
 
     def __init__(self, owner, clock, settings, inbound):
         self.transport = None
-        self.connected = 0
         #: The owner, clock, settings, deadlines, write batch, recent
         #: messages and peer log, shared with the owner's other links.
         self._context = contextFor(owner, clock, settings)
@@ -324,9 +333,8 @@ class Link(FrameLoop):
         self.deaf = False
         #: What the link is for (its slot budget), set by the owner.
         self.purpose = None
-        #: The L{Keepalive} that owns this link's timers (its handshake
-        #: deadline, its keepalive check, its idle timeout).
-        self.keepalive = Keepalive(self)
+        # No deadline of its keepalive's waits (L{Keepalive}).
+        self.resetKeepalive()
         self._last_traffic = 0.0
         self._last_heard = 0.0
         self._nonce = 0
@@ -365,7 +373,13 @@ class Link(FrameLoop):
         """Seconds without a trade message after which the link is closed
         politely (None: never), set by the owner per purpose
         (L{setIdleTimeout})."""
-        return self.keepalive.idle
+        seldom = self._seldom
+        return None if seldom is None else seldom.idle
+
+    @property
+    def connected(self):
+        """1 once the link has its transport (IProtocol's), else 0."""
+        return 0 if self.transport is None else 1
 
     #: What Twisted's Protocol has, for whoever asks a protocol for it.
     factory = None
@@ -374,7 +388,6 @@ class Link(FrameLoop):
 
     def makeConnection(self, transport):
         """The transport is connected (IProtocol)."""
-        self.connected = 1
         self.transport = transport
         self.connectionMade()
 
@@ -400,7 +413,7 @@ class Link(FrameLoop):
         # The transport pauses us when its send buffer fills: that is how a
         # peer that does not read is noticed (see sendPayload).
         self.transport.registerProducer(self, True)
-        self.keepalive.start()
+        self.watchHandshake()
         self._context.owner.linkMade(self)
 
     def _seldomThings(self):
@@ -412,7 +425,7 @@ class Link(FrameLoop):
 
     def connectionLost(self, reason=ConnectionDone()):
         self.closing = self.deaf = True
-        self.keepalive.stop()
+        self.unwatch()
         seldom = self._seldom
         if seldom is not None:
             seldom.held = ()
@@ -441,12 +454,11 @@ class Link(FrameLoop):
         self.closing = self.deaf = True
         if self.transport is not None:
             self.flushWrites()
-            if self.connected:
-                # Registered as the transport's producer when it connected
-                # (a link closed before that never gets here again): a TLS
-                # transport does not hang up while a producer is
-                # registered, and this link produces nothing more anyway.
-                self.transport.unregisterProducer()
+            # Registered as the transport's producer when it connected (a
+            # link closed before that never gets here again): a TLS
+            # transport does not hang up while a producer is registered,
+            # and this link produces nothing more anyway.
+            self.transport.unregisterProducer()
             self.transport.loseConnection()
 
     def drop(self, reason):
@@ -481,12 +493,17 @@ class Link(FrameLoop):
         """The owner accepted the peer's introduction: the handshake clock
         stops, and its keepalive watches for silence."""
         self.peer_id = peer_id
-        self.keepalive.identified()
+        self.watchSilence()
 
     def setIdleTimeout(self, idle):
         """Close the link politely after ``idle`` seconds without trade
         (None: never)."""
-        self.keepalive.setIdle(idle)
+        seldom = self._seldom
+        if idle is not None and seldom is None:
+            seldom = self._seldomThings()
+        if seldom is not None:
+            seldom.keepIdle(idle)
+        self.idleChanged()
 
     def nextNonce(self):
         """The nonce of a ping of the keepalive's (one not used on this

@@ -12,10 +12,10 @@ its exact time, in the order deadlines of the same time were set.
 Deadlines are kept in buckets, one per time, and a heap of the times:
 the keepalive checks of a large run fall on a few times (a link checked
 every ping interval from when it was made), so a link's check costs a
-place in a bucket.  A keepalive check is a resident deadline: the
-link's L{twisted_bazaar.net.keepalive.Keepalive} itself waits in its bucket (see L{Deadlines.wake}), rather than a
-L{Deadline} object, its time and a sequence number for it, 130 bytes a
-link end.
+place in a bucket.  A keepalive check is a resident deadline: the link
+itself (its L{twisted_bazaar.net.keepalive.Keepalive}, a base of it)
+waits in its bucket (see L{Deadlines.wake}), rather than a L{Deadline}
+object, its time and a sequence number for it, 130 bytes a link end.
 """
 
 import heapq

@@ -56,7 +56,6 @@ LEAF_ROOM = 0.75
 def _connect(link, transport):
     """Connect a link to its transport without C{connectionMade}: no
     handshake clock, nobody told.  The handshake is over."""
-    link.connected = 1
     link.transport = transport
 
 
