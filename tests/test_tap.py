@@ -1011,15 +1011,29 @@ class TrackerKeyTests(SynchronousTestCase):
         with one line and remove what it made.
         """
         self.patch(os, "environ", dict(os.environ, XDG_STATE_HOME=self.folder))
+        # A file that is no PEM key: OpenSSL's own error, a traceback before.
+        junk = os.path.abspath(self.mktemp())
+        with open(junk, "w") as f:
+            f.write("not a key\n")
         for flag, value in (("--metrics", "tcp:0:backlog=x"),
                             ("--metrics", "ssl:0:privateKey=/nonexistent/key.pem"),
+                            ("--metrics", f"ssl:0:privateKey={junk}"),
+                            ("--web", f"ssl:0:privateKey={junk}"),
                             ("--web", "tcp:0:backlog=x")):
             error = self.assertRaises(SystemExit, makeTrackerService, _parse(
                 ["--listen", "tcp:17799:interface=127.0.0.1", flag, value],
                 TrackerOptions))
             self.assertTrue(error.code.startswith(f"twistd bazaar-tracker: error: "
                                                   f"{flag}: bad endpoint: "), error.code)
+            self.assertNotIn("\n", error.code)
             self.assertEqual(os.listdir(self.folder), [], (flag, value))
+        error = self.assertRaises(SystemExit, makeTrackerService, _parse(
+            ["--listen", f"ssl:17799:interface=127.0.0.1:privateKey={junk}"],
+            TrackerOptions))
+        self.assertEqual(error.code, "twistd bazaar-tracker: error: --listen: bad "
+                         "endpoint: a file it names is no PEM key or certificate "
+                         "(unsupported)")
+        self.assertEqual(os.listdir(self.folder), [])
 
     def test_unwritableStateHome(self):
         """A default state directory that cannot be made: a one-line error

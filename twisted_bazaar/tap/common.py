@@ -24,6 +24,7 @@ from twisted_bazaar.net.link import (
     DEFAULT_WRITE_LIMIT,
     LinkSettings,
 )
+from twisted_bazaar.net.reconnect import tlsReasons
 from twisted_bazaar.metrics.lag import LagProbe
 from twisted_bazaar.metrics.web import metricsGuard, metricsNames, metricsSite
 from twisted_bazaar.base.console import emit
@@ -390,7 +391,7 @@ def serverEndpoint(reactor, description, flag, exitStatus):
     """
     The server endpoint of ``flag``'s ``description``; one that does not
     parse, or whose files cannot be read (an ``ssl:`` endpoint's missing
-    certificate), refuses the start with the reason in one line
+    certificate, or one that is no PEM certificate), refuses the start with the reason in one line
     (L{ExitStatus.refusal}), undoing what it made (the tracker's new
     state directory, a node's new data dir): it fails as a start whose
     port is taken does, leaving nothing behind, and without a traceback.
@@ -399,6 +400,13 @@ def serverEndpoint(reactor, description, flag, exitStatus):
         return serverFromString(reactor, description)
     except (ValueError, TypeError, OSError) as e:
         raise exitStatus.refusal(f"{flag}: bad endpoint: {e}") from None
+    except Exception as e:
+        if not type(e).__module__.startswith("OpenSSL"):
+            raise
+        # An ssl: endpoint's privateKey=, certKey= or dhParameters= file
+        # that is there, but no PEM of the kind.
+        raise exitStatus.refusal(f"{flag}: bad endpoint: a file it names is no PEM key "
+                                 f"or certificate ({tlsReasons(e)})") from None
 
 
 def addMetrics(parent, reactor, options, metrics, exitStatus):
