@@ -342,6 +342,7 @@ class DaemonOptions(usage.Options):
             # same folder; these daemons need none unless asked.
             parent["pidfile"] = ""
         if parent is not None:
+            checkTwistdFiles(parent)
             if self["log-format"] == "json" and (parent.get("logger")
                                                  or parent.get("syslog")):
                 raise usage.UsageError("--log-format json cannot be combined with "
@@ -385,6 +386,28 @@ def exitStatusFor(options, reactor, prog):
     status = ExitStatus(reactor, prog, nodaemon, twistdConfig=parent, stderr=stderr)
     reactor.callWhenRunning(status.running)
     return status
+
+
+def checkTwistdFiles(parent):
+    """
+    twistd's own --logfile and --pidfile, checked as the options are read:
+    twistd opens them only after the daemon is built, and a file in a
+    folder that does not exist (or a folder given for one) ends it there
+    in a traceback.  Refused here in one line, with the reason.
+    """
+    for flag, name in (("--logfile", parent.get("logfile")),
+                       ("--pidfile", parent.get("pidfile"))):
+        if name in (None, "", "-"):
+            continue
+        path = os.path.abspath(name)
+        folder = os.path.dirname(path)
+        if os.path.isdir(path):
+            why = "is a folder, not a file"
+        elif not os.path.isdir(folder):
+            why = f"its folder {folder} does not exist"
+        else:
+            continue
+        raise usage.UsageError(f"twistd's {flag} {name}: {why}")
 
 
 def serverEndpoint(reactor, description, flag, exitStatus):
