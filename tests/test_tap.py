@@ -403,8 +403,8 @@ class UnderTwistdTests(SynchronousTestCase):
         exist (or naming a folder) are refused as the options are read, in
         one line: twistd opens them after the daemon is built, with a
         traceback."""
-        folder = os.path.abspath(self.mktemp())
-        os.mkdir(folder)
+        folder = tempfile.mkdtemp(prefix="bazaar-tap-")
+        self.addCleanup(shutil.rmtree, folder, True)
         missing = os.path.join(folder, "nowhere")
         for flag, value, why in [
                 ("--logfile", os.path.join(missing, "seller.log"),
@@ -1042,7 +1042,8 @@ class TrackerKeyTests(SynchronousTestCase):
         """
         self.patch(os, "environ", dict(os.environ, XDG_STATE_HOME=self.folder))
         # A file that is no PEM key: OpenSSL's own error, a traceback before.
-        junk = os.path.abspath(self.mktemp())
+        junk = os.path.join(tempfile.mkdtemp(prefix="bazaar-tap-"), "junk.pem")
+        self.addCleanup(shutil.rmtree, os.path.dirname(junk), True)
         with open(junk, "w") as f:
             f.write("not a key\n")
         for flag, value in (("--metrics", "tcp:0:backlog=x"),

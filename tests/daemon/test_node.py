@@ -51,9 +51,9 @@ class EndpointTests(SynchronousTestCase):
         """A tls: tracker whose trustRoots= is no folder, or holds a file
         that is no PEM certificate, is said in one line, not a traceback
         (Twisted raises UnlistableError, or OpenSSL's own error)."""
-        missing = os.path.join(os.path.abspath(self.mktemp()), "ca")
-        bad = self.mktemp()
-        os.mkdir(bad)
+        bad = tempfile.mkdtemp(prefix="bazaar-daemon-")
+        self.addCleanup(shutil.rmtree, bad, True)
+        missing = os.path.join(bad, "nowhere", "ca")
         with open(os.path.join(bad, "ca.pem"), "w") as f:
             f.write("not a certificate\n")
         for roots, why in [(missing, f"{missing}: No such file or directory"),
