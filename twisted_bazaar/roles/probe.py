@@ -119,20 +119,50 @@ class Probe:
 
 
 class _Shared:
-    """One ping that answers every probe waiting on it."""
+    """One ping that answers every probe waiting on it: sent when its
+    timer fires (then C{sent()}), unless every probe stopped waiting
+    first (then C{dropped(self)})."""
 
-    def __init__(self):
+    def __init__(self, clock, delay, link, sent, dropped):
         self.waiters = []
-        self.timer = None
-        self.pong = None
+        self._pong = None
+        self._dropped = dropped
+        self._timer = clock.callLater(delay, self._send, link, sent)
 
-    def fire(self, result):
+    def wait(self):
+        waiter = defer.Deferred(self._cancelled)
+        self.waiters.append(waiter)
+        return waiter
+
+    def _send(self, link, sent):
+        self._timer = None
+        sent()
+        self._pong = link.ping()
+        self._pong.addBoth(self._fire)
+
+    def _fire(self, result):
         waiters, self.waiters = self.waiters, []
         for waiter in waiters:
             if isinstance(result, failure.Failure):
                 waiter.errback(result)
             else:
                 waiter.callback(None)
+
+    def _cancelled(self, waiter):
+        if waiter in self.waiters:
+            self.waiters.remove(waiter)
+        if self.waiters:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            self._dropped(self)
+        elif self._pong is not None:
+            self._pong.cancel()
+
+    def stop(self):
+        for waiter in list(self.waiters):
+            waiter.cancel()
 
 
 class Pings:
@@ -166,38 +196,22 @@ class Pings:
         if paced is None:
             self._links[link] = [now, None]
             return link.ping()
-        shared = paced[1]
-        if shared is None:
-            shared = paced[1] = _Shared()
-            shared.timer = self.clock.callLater(paced[0] + self.spacing - now,
-                                                self._send, link, paced, shared)
-        waiter = defer.Deferred(lambda d: self._cancelled(paced, shared, d))
-        shared.waiters.append(waiter)
-        return waiter
+        if paced[1] is None:
+            paced[1] = _Shared(self.clock, paced[0] + self.spacing - now, link,
+                               lambda: self._sent(paced),
+                               lambda shared: self._dropped(paced, shared))
+        return paced[1].wait()
 
-    def _send(self, link, paced, shared):
-        shared.timer = None
+    def _sent(self, paced):
         paced[0], paced[1] = self.clock.seconds(), None
-        shared.pong = link.ping()
-        shared.pong.addBoth(shared.fire)
 
-    def _cancelled(self, paced, shared, waiter):
-        if waiter in shared.waiters:
-            shared.waiters.remove(waiter)
-        if shared.waiters:
-            return
-        if shared.timer is not None:
-            shared.timer.cancel()
-            shared.timer = None
-            if paced[1] is shared:
-                paced[1] = None
-        elif shared.pong is not None:
-            shared.pong.cancel()
+    def _dropped(self, paced, shared):
+        if paced[1] is shared:
+            paced[1] = None
 
     def stop(self):
         """Cancel every waiting ping (its probes see a cancellation)."""
         links, self._links = self._links, {}
         for _, shared in links.values():
             if shared is not None:
-                for waiter in list(shared.waiters):
-                    waiter.cancel()
+                shared.stop()
