@@ -24,7 +24,6 @@ from twisted_bazaar.net.link import (
     DEFAULT_WRITE_LIMIT,
     LinkSettings,
 )
-from twisted_bazaar.net.reconnect import tlsReasons
 from twisted_bazaar.metrics.lag import LagProbe
 from twisted_bazaar.metrics.web import metricsGuard, metricsNames, metricsSite
 from twisted_bazaar.base.console import emit
@@ -40,7 +39,7 @@ from twisted_bazaar.tap.config import (
     kindOf,
     splitConfig,
 )
-from twisted_bazaar.tap.endpoints import checkServerEndpoint
+from twisted_bazaar.tap.endpoints import checkServerEndpoint, pemFault
 from twisted_bazaar.tap.exitstatus import ExitStatus, showStartFailures
 from twisted_bazaar.tap.logformat import parseFormat, useFormat
 from twisted_bazaar.tap.wholenames import refuseAbbreviations
@@ -424,12 +423,10 @@ def serverEndpoint(reactor, description, flag, exitStatus):
     except (ValueError, TypeError, OSError) as e:
         raise exitStatus.refusal(f"{flag}: bad endpoint: {e}") from None
     except Exception as e:
-        if not type(e).__module__.startswith("OpenSSL"):
+        why = pemFault(e)
+        if why is None:
             raise
-        # An ssl: endpoint's privateKey=, certKey= or dhParameters= file
-        # that is there, but no PEM of the kind.
-        raise exitStatus.refusal(f"{flag}: bad endpoint: a file it names is no PEM key "
-                                 f"or certificate ({tlsReasons(e)})") from None
+        raise exitStatus.refusal(f"{flag}: bad endpoint: {why}") from None
 
 
 def addMetrics(parent, reactor, options, metrics, exitStatus):
