@@ -79,7 +79,8 @@ def _parse(args, cls=NodeOptions):
 class _FakeTwistd(usage.Options):
     """Stands in for twistd's ServerOptions: a parent with a pid file."""
 
-    optParameters = [["pidfile", None, "twistd.pid", "Name of the pid file."]]
+    optParameters = [["pidfile", None, "twistd.pid", "Name of the pid file."],
+                     ["logfile", "l", None, "Log to a specified file, - for stdout."]]
 
 
 def _parseUnder(args, cls=NodeOptions, parent_args=(), command="bazaar-node"):
@@ -396,6 +397,35 @@ class UnderTwistdTests(SynchronousTestCase):
     def test_explicitPidfileKept(self):
         parent, _ = _parseUnder(SELLER, parent_args=["--pidfile", "seller.pid"])
         self.assertEqual(parent["pidfile"], "seller.pid")
+
+    def test_twistdFilesInNoFolder(self):
+        """twistd's own --logfile and --pidfile in a folder that does not
+        exist (or naming a folder) are refused as the options are read, in
+        one line: twistd opens them after the daemon is built, with a
+        traceback."""
+        folder = tempfile.mkdtemp(prefix="bazaar-tap-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        missing = os.path.join(folder, "nowhere")
+        for flag, value, why in [
+                ("--logfile", os.path.join(missing, "seller.log"),
+                 f"its folder {missing} does not exist"),
+                ("--pidfile", os.path.join(missing, "seller.pid"),
+                 f"its folder {missing} does not exist"),
+                ("--logfile", folder, "is a folder, not a file")]:
+            for cls, command in ((NodeOptions, "bazaar-node"),
+                                 (TrackerOptions, "bazaar-tracker")):
+                args = SELLER if cls is NodeOptions else []
+                self.stderr.truncate(0)
+                self.stderr.seek(0)
+                error = self.assertRaises(SystemExit, _parseUnder, args, cls,
+                                          parent_args=[flag, value], command=command)
+                self.assertEqual(error.code, 2)
+                self.assertEqual(self.stderr.getvalue(),
+                                 f"twistd {command}: error: twistd's {flag} {value}: "
+                                 f"{why} (see twistd {command} --help)\n")
+        parent, _ = _parseUnder(SELLER, parent_args=["--logfile",
+                                                     os.path.join(folder, "seller.log")])
+        self.assertEqual(parent["logfile"], os.path.join(folder, "seller.log"))
 
     def test_badFlagIsOneLine(self):
         error = self.assertRaises(SystemExit, _parseUnder,
@@ -1011,15 +1041,30 @@ class TrackerKeyTests(SynchronousTestCase):
         with one line and remove what it made.
         """
         self.patch(os, "environ", dict(os.environ, XDG_STATE_HOME=self.folder))
+        # A file that is no PEM key: OpenSSL's own error, a traceback before.
+        junk = os.path.join(tempfile.mkdtemp(prefix="bazaar-tap-"), "junk.pem")
+        self.addCleanup(shutil.rmtree, os.path.dirname(junk), True)
+        with open(junk, "w") as f:
+            f.write("not a key\n")
         for flag, value in (("--metrics", "tcp:0:backlog=x"),
                             ("--metrics", "ssl:0:privateKey=/nonexistent/key.pem"),
+                            ("--metrics", f"ssl:0:privateKey={junk}"),
+                            ("--web", f"ssl:0:privateKey={junk}"),
                             ("--web", "tcp:0:backlog=x")):
             error = self.assertRaises(SystemExit, makeTrackerService, _parse(
                 ["--listen", "tcp:17799:interface=127.0.0.1", flag, value],
                 TrackerOptions))
             self.assertTrue(error.code.startswith(f"twistd bazaar-tracker: error: "
                                                   f"{flag}: bad endpoint: "), error.code)
+            self.assertNotIn("\n", error.code)
             self.assertEqual(os.listdir(self.folder), [], (flag, value))
+        error = self.assertRaises(SystemExit, makeTrackerService, _parse(
+            ["--listen", f"ssl:17799:interface=127.0.0.1:privateKey={junk}"],
+            TrackerOptions))
+        self.assertEqual(error.code, "twistd bazaar-tracker: error: --listen: bad "
+                         "endpoint: a file it names is no PEM key or certificate "
+                         "(unsupported)")
+        self.assertEqual(os.listdir(self.folder), [])
 
     def test_unwritableStateHome(self):
         """A default state directory that cannot be made: a one-line error

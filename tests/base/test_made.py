@@ -198,6 +198,19 @@ class SharedFolderTests(SynchronousTestCase):
         self.assertEqual(folder.made, [self.state])
         self.assertTrue(os.path.isdir(self.state))
 
+    def test_aFolderThatCannotBeMadeSaysWhy(self):
+        """mkdir's ENOENT at every attempt is no race (a parent removed
+        meanwhile is made again at the next): a path under /proc, say.
+        Its own error is raised, not 'made and removed again'."""
+
+        def cannot(path, mode):
+            raise FileNotFoundError(2, "No such file or directory", path)
+
+        self.patch(module, "makeFolders", cannot)
+        folder = SharedFolder(self.state, sleep=self.waits.append, mark="tracker.key")
+        error = self.assertRaises(FileNotFoundError, folder.take)
+        self.assertEqual(str(error), f"[Errno 2] No such file or directory: '{self.state}'")
+
     def test_aFileSystemWithoutLocks(self):
         """Where flock is refused (ENOLCK), the folder is taken as if alone,
         and a failed start removes what it made, as before locks."""

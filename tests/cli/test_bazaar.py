@@ -231,7 +231,10 @@ class CommonOptionTests(SynchronousTestCase):
                 ("tcp:abc", "argument --listen: port 'abc' is not a number"),
                 ("ssl:0:privateKey=/nonexistent/key.pem", "argument --listen: bad "
                  "endpoint ssl:0:privateKey=/nonexistent/key.pem:interface=127.0.0.1: "
-                 "[Errno 2] No such file or directory: '/nonexistent/key.pem'")):
+                 "[Errno 2] No such file or directory: '/nonexistent/key.pem'"),
+                (f"ssl:0:privateKey={__file__}", "argument --listen: bad endpoint "
+                 f"ssl:0:privateKey={__file__}:interface=127.0.0.1: a file it names is "
+                 "no PEM key or certificate (unsupported)")):
             with contextlib.redirect_stderr(io.StringIO()), \
                     self.assertRaises(UsageError) as e:
                 parse(["web", "--listen", listen])

@@ -275,6 +275,29 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         self.assertEqual(os.listdir(self.downloads), ["big.bin"],
                          "the buyer's private folder, empty, is not left behind")
 
+    def test_aFileInPlaceIsSaid(self):
+        """A second buy of a file already in the downloads folder (the
+        same content) fetches nothing, and says where the file is all the
+        same: a line with its path and sha256sum, and a row of files in
+        the JSON, with no pieces and in_place true."""
+        seller = self.market.addNode(seller={"stock": {}, "share": self.shared})
+        writeFile(self.downloads, "big.bin", self.data)
+        path = os.path.join(self.downloads, "big.bin")
+        buy, outcome = self.fileShot(deadline=10)
+        self.market.run(20)
+        [result] = outcome
+        self.assertEqual(len(result["purchases"]), 1)
+        plain = hashlib.sha256(self.data).hexdigest()
+        self.assertEqual(result["files"], [{"name": "big.bin", "path": path,
+                                            "sha256sum": plain, "pieces": [],
+                                            "in_place": True}])
+        self.assertEqual(renderBuy(result),
+                         f"big.bin is in place already: {path}, verified (not fetched "
+                         f"again); its sha256sum: {plain}")
+        self.assertEqual(self.said,
+                         [f"bought big.bin from node {shortId(seller.id)} (1 of 1)"])
+        self.assertNothingLeft(buy)
+
     def test_aPartFileIsKept(self):
         """A buy that ends before its file is whole keeps the part file,
         and so the private folder that holds it, for the next to resume."""

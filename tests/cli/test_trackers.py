@@ -103,6 +103,30 @@ class StatusTests(SeveralTrackersCase):
             "tracker 127.0.0.1:7700: not answered: cannot reach 127.0.0.1:7700",
             "tracker 127.0.0.1:7701: 1 live node"])
 
+    def test_aTransportsTrackerKeepsItsKind(self):
+        """A tracker reached over a transport's port (ws:) is named with
+        its kind, as the command line gave it: two trackers at one host
+        and port, one over TCP and one over WebSocket, are told apart."""
+        alive = MemberList(((9, "10.0.0.9", 5009, "flood"),), 1)
+        self.patch(trackers, "askTracker", self._byKind({
+            "ws": ClientError("cannot reach 127.0.0.1:7700: not a WebSocket port"),
+            "tcp": alive}))
+        obj = self.successResultOf(bazaar.status(None, parse(
+            ["--tracker", "ws:127.0.0.1:7700", "--tracker", "127.0.0.1:7700", "status"])))
+        self.assertEqual(renderStatus(obj).splitlines()[:2], [
+            "tracker ws:127.0.0.1:7700: not answered: cannot reach 127.0.0.1:7700: not a "
+            "WebSocket port",
+            "tracker 127.0.0.1:7700: 1 live node"])
+
+    @staticmethod
+    def _byKind(answers):
+        def askTracker(reactor, address, question, answerType, timeout, key=None, pin=None):
+            answer = answers[address.kind]
+            if isinstance(answer, Exception):
+                return defer.fail(answer)
+            return defer.succeed(answer)
+        return askTracker
+
     def test_noTrackerAnswers(self):
         self.answering({("127.0.0.1:7700", MemberList): ClientError("refused"),
                         ("127.0.0.1:7701", MemberList): ClientError("timed out")})

@@ -47,6 +47,24 @@ class EndpointTests(SynchronousTestCase):
                                   "tcp:0", "nonsense:1")
         self.assertTrue(str(error).startswith("--tracker: bad endpoint: "), str(error))
 
+    def test_trustRootsItCannotUse(self):
+        """A tls: tracker whose trustRoots= is no folder, or holds a file
+        that is no PEM certificate, is said in one line, not a traceback
+        (Twisted raises UnlistableError, or OpenSSL's own error)."""
+        bad = tempfile.mkdtemp(prefix="bazaar-daemon-")
+        self.addCleanup(shutil.rmtree, bad, True)
+        missing = os.path.join(bad, "nowhere", "ca")
+        with open(os.path.join(bad, "ca.pem"), "w") as f:
+            f.write("not a certificate\n")
+        for roots, why in [(missing, f"{missing}: No such file or directory"),
+                           (bad, "a file there is no PEM certificate (no start line)")]:
+            endpoint = f"tls:127.0.0.1:7700:trustRoots={roots}"
+            error = self.assertRaises(StartupError, nodeEndpoints, task.Clock(),
+                                      "tcp:0", [endpoint])
+            self.assertEqual(str(error),
+                             f"--tracker: cannot use {endpoint}: {why} (a tls: endpoint's "
+                             "trustRoots= names a folder holding PEM certificates only)")
+
 
 class KeyRefusalTests(SynchronousTestCase):
     def test_schemeWithoutKeyTest(self):

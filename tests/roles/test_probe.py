@@ -7,7 +7,7 @@ from twisted.internet import defer, task
 from twisted.internet.error import ConnectionLost
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.roles.probe import Probe
+from twisted_bazaar.roles.probe import PING_SPACING, Pings, Probe
 
 GRACE = 1.0
 
@@ -103,3 +103,51 @@ class ProbeTests(SynchronousTestCase):
         self.link.pong()
         self.clock.advance(GRACE)
         self.assertEqual((len(self.link.pings), self.ended), (1, []))
+
+
+class PingsTests(SynchronousTestCase):
+    """L{Pings}: one probe ping a link every PING_SPACING seconds, shared
+    by the probes that asked since the last."""
+
+    def setUp(self):
+        self.clock = task.Clock()
+        self.pings = Pings(self.clock)
+        self.link = PingingLink()
+
+    def test_spacedPingsGoAtOnce(self):
+        """A ping a spacing or more after the link's last goes at once."""
+        self.pings.ping(self.link)
+        self.clock.advance(PING_SPACING)
+        self.pings.ping(self.link)
+        self.assertEqual(len(self.link.pings), 2)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_eachLinkItsOwnPace(self):
+        """Another link's ping is not held back by this one's."""
+        other = PingingLink()
+        self.pings.ping(self.link)
+        self.pings.ping(other)
+        self.assertEqual((len(self.link.pings), len(other.pings)), (1, 1))
+
+    def test_aLostLinkFailsEveryWaiter(self):
+        """The shared ping's failure (the link closed) reaches each probe
+        that waited on it."""
+        self.pings.ping(self.link)
+        waiting = [self.pings.ping(self.link), self.pings.ping(self.link)]
+        failures = []
+        for d in waiting:
+            d.addErrback(failures.append)
+        self.clock.advance(PING_SPACING)
+        self.assertEqual(len(self.link.pings), 2)
+        self.link.pings[1].errback(ConnectionLost())
+        self.assertEqual([f.type for f in failures], [ConnectionLost, ConnectionLost])
+
+    def test_cancelledAfterItWentCancelsItsPong(self):
+        """Every probe of a ping that went out stopped waiting: the wait
+        for its pong is cancelled too."""
+        self.pings.ping(self.link)
+        waiter = self.pings.ping(self.link)
+        waiter.addErrback(lambda f: f.trap(defer.CancelledError))
+        self.clock.advance(PING_SPACING)
+        waiter.cancel()
+        self.assertTrue(self.link.pings[1].called)

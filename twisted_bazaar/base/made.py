@@ -110,14 +110,19 @@ class SharedFolder:
 
         @raise OSError: when it cannot be made or opened.
         """
+        gone = None
         for _ in range(_ATTEMPTS):
             made = []
             missing = missingFolders(self.directory)
             try:
                 made = makeFolders(self.directory, self.mode)
                 fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
-            except FileNotFoundError:
-                continue  # a parent removed by a failed start meanwhile
+            except FileNotFoundError as e:
+                # A parent removed by a failed start meanwhile (made again
+                # at the next attempt), or a place where no folder can be
+                # made (under /proc): at every attempt, that.
+                gone = e if gone is not False else False
+                continue
             except OSError:
                 unmake(made)
                 raise
@@ -134,6 +139,9 @@ class SharedFolder:
                 self._missing = missing
                 return
             os.close(fd)  # removed while this one waited: make it anew
+            gone = False
+        if gone:
+            raise gone
         raise OSError(errno.EAGAIN, "made and removed again by other processes, "
                       f"{_ATTEMPTS} times", self.directory)
 

@@ -162,7 +162,7 @@ def _webListen(text):
     needs no reactor."""
     from twisted.internet.endpoints import serverFromString
 
-    from twisted_bazaar.tap.endpoints import checkServerEndpoint, loopbackByDefault
+    from twisted_bazaar.tap.endpoints import checkServerEndpoint, loopbackByDefault, pemFault
 
     try:
         checkServerEndpoint(text)
@@ -172,7 +172,7 @@ def _webListen(text):
     try:
         serverFromString(None, text)
     except Exception as e:
-        raise argparse.ArgumentTypeError(f"bad endpoint {text}: {e}") from None
+        raise argparse.ArgumentTypeError(f"bad endpoint {text}: {pemFault(e) or e}") from None
     return text
 
 

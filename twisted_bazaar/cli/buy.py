@@ -284,9 +284,11 @@ class OneShotBuy:
         its units), and each file fetched (its path, the SHA-256 of its
         bytes, and the pieces each seller served, with the bytes that
         came from it through a relay and when its pieces moved to a
-        direct connection, if they did)."""
+        direct connection, if they did; a file of the content bought found
+        in place already, with no pieces and C{in_place} true)."""
         fetched = self.fetcher.fetched if self.fetcher is not None else {}
         paths = self.fetcher.paths if self.fetcher is not None else {}
+        present = self.fetcher.present if self.fetcher is not None else {}
         # A file is bought once, whatever the quantity asked; a buyer that
         # never started has no want yet.
         wants = self.buyer.wants
@@ -299,7 +301,10 @@ class OneShotBuy:
                 "files": [{"name": name, "path": path, "sha256sum": plainSha256(path),
                            "pieces": [_served(seller, n, paths.get(name, {}).get(seller))
                                       for seller, n in sorted(served.items())]}
-                          for name, (path, served) in sorted(fetched.items())]}
+                          for name, (path, served) in sorted(fetched.items())]
+                + [{"name": name, "path": path, "sha256sum": plainSha256(path),
+                    "pieces": [], "in_place": True}
+                   for name, path in sorted(present.items()) if name not in fetched]}
 
 
 def _served(seller, pieces, path):
@@ -379,11 +384,17 @@ def boughtLine(item, units, seller, total, quantity):
 
 
 def renderBuy(obj):
-    """What a buy says at its end, as text: a line per file fetched.  Its
+    """What a buy says at its end, as text: a line per file fetched (or
+    found in place already, the content paid for).  Its
     purchases were said as they were made (C{OneShotBuy}'s announce), a
     file's before its download."""
     lines = []
     for entry in obj.get("files", ()):
+        if entry.get("in_place"):
+            lines.append(f"{entry['name']} is in place already: {entry['path']}, verified "
+                         f"(not fetched again); its sha256sum: "
+                         f"{entry.get('sha256sum') or '?'}")
+            continue
         served = ", ".join(f"{row['pieces']} piece{'s' if row['pieces'] != 1 else ''} "
                            f"from node {_short(row['seller'])}" for row in entry["pieces"])
         lines.append(f"downloaded {entry['name']} into {entry['path']}, verified "

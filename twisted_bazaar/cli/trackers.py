@@ -98,7 +98,7 @@ def askEach(reactor, trackers, pins, question, answerType, timeout):
             answers.append((address, None, str(value.value)))
     if all(answer is None for _, answer, _ in answers):
         raise ClientError("no tracker answered: " + "; ".join(
-            f"{address}: {why}" for address, _, why in answers))
+            f"{address.label}: {why}" for address, _, why in answers))
     return answers
 
 
@@ -134,9 +134,10 @@ def mergedIndex(answers):
 
 def trackerEntries(answers):
     """What each tracker said, for the command's object: its live nodes'
-    count, or why it did not answer."""
-    return [{"tracker": str(address), "total": answer.total} if answer is not None
-            else {"tracker": str(address), "error": why}
+    count, or why it did not answer; each named as the command line gave
+    it (``ws:HOST:PORT`` for a transport's port: L{Address.label})."""
+    return [{"tracker": address.label, "total": answer.total} if answer is not None
+            else {"tracker": address.label, "error": why}
             for address, answer, why in answers]
 
 

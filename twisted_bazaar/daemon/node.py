@@ -27,6 +27,7 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.schemes.interfaces import IKeyTest
+from twisted_bazaar.status.client import endpointFault
 from twisted_bazaar.store import StoreError, openStore
 from twisted_bazaar.store.lock import DataDirLock
 from twisted_bazaar.reach.reachable.portmap.routers import routerMapper
@@ -39,13 +40,23 @@ log = Logger()
 def nodeEndpoints(reactor, listen, trackers):
     """The endpoints of --listen and of each tracker (client endpoint
     strings, in order): (server endpoint, [client endpoint, ...])."""
-    flag = "--listen"
     try:
         server = serverFromString(reactor, listen)
-        flag = "--tracker"
-        return server, [clientFromString(reactor, tracker) for tracker in trackers]
     except (ValueError, TypeError) as e:
-        raise StartupError(f"{flag}: bad endpoint: {e}")
+        raise StartupError(f"--listen: bad endpoint: {e}")
+    return server, [_trackerEndpoint(reactor, tracker) for tracker in trackers]
+
+
+def _trackerEndpoint(reactor, tracker):
+    """The client endpoint of one --tracker; one Twisted cannot make (a
+    tls: one's trustRoots= that is no folder of PEM certificates, say) is
+    a L{StartupError} that says why in one line."""
+    try:
+        return clientFromString(reactor, tracker)
+    except (ValueError, TypeError) as e:
+        raise StartupError(f"--tracker: bad endpoint: {e}")
+    except Exception as e:
+        raise StartupError(f"--tracker: {endpointFault(tracker, e)}")
 
 
 def nodeConfig(options):

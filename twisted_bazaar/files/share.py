@@ -13,7 +13,10 @@ are never offered, so nothing outside the folder is ever served.
 Changes are noticed by polling the folder (L{SharedFolder.poll} seconds
 apart, on any clock, which the simulator and tests use), or on Linux with a
 real reactor by inotify (L{twisted.internet.inotify}), which triggers a
-rescan as soon as anything in the folder moves.
+rescan as soon as anything in the folder moves.  A watch follows the
+folder it was set on, so a folder removed and made again (or another
+moved to its path) is watched anew; while none is there it is looked for
+every L{DEFAULT_POLL} seconds at most.
 """
 
 import os
@@ -54,12 +57,21 @@ def inotifyWatch(reactor, folder, changed):
         notifier.startReading()
         mask = (inotify.IN_CLOSE_WRITE | inotify.IN_MOVED_TO | inotify.IN_MOVED_FROM
                 | inotify.IN_DELETE | inotify.IN_CREATE | inotify.IN_ATTRIB
-                | inotify.IN_MODIFY)
+                | inotify.IN_MODIFY | inotify.IN_DELETE_SELF | inotify.IN_MOVE_SELF)
         notifier.watch(FilePath(folder), mask,
                        callbacks=[lambda *_: changed()])
     except Exception:
         return None
     return notifier.loseConnection
+
+
+def folderIdentity(folder):
+    """(device, inode) of the folder at that path, or None if there is none."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
 
 
 class SharedFolder(Service):
@@ -79,6 +91,7 @@ class SharedFolder(Service):
         self.listener = listener
         self.settle = settle
         self.poll = poll
+        self._basePoll = poll
         self.useInotify = useInotify
         self.files = {}
         self._byHash = {}
@@ -91,6 +104,8 @@ class SharedFolder(Service):
         self._call = None
         self._due = None
         self._unwatch = None
+        #: The identity (L{folderIdentity}) of the folder inotify watches.
+        self._watched = None
         self._missing = False
         #: How changes are noticed once started: "inotify" or "polling".
         self.watching = None
@@ -109,6 +124,7 @@ class SharedFolder(Service):
     def startService(self):
         super().startService()
         if self.useInotify:
+            self._watched = folderIdentity(self.folder)
             self._unwatch = inotifyWatch(self.clock, self.folder, self.changed)
         self.watching = "inotify" if self._unwatch is not None else "polling"
         if self._unwatch is not None:
@@ -182,13 +198,19 @@ class SharedFolder(Service):
         if not self.running:
             return
         now = self.clock.seconds()
+        if self.watching == "inotify":
+            self._rewatch()
         current = self._list()
         for name in sorted(set(self.files) - set(current)):
             self._withdraw(name, "removed")
         for forgotten in (self._seen, self._unreadable):
             for name in set(forgotten) - set(current):
                 del forgotten[name]
-        nextScan = now + self.poll
+        poll = self.poll
+        if self.watching == "inotify" and self._unwatch is None:
+            # No watch: the folder is gone (or could not be watched again).
+            poll = min(self._basePoll, DEFAULT_POLL)
+        nextScan = now + poll
         for name, key in sorted(current.items()):
             offered = self.files.get(name)
             if offered is not None:
@@ -206,6 +228,19 @@ class SharedFolder(Service):
             else:
                 nextScan = min(nextScan, seen[1] + self.settle)
         self._scanAt(nextScan)
+
+    def _rewatch(self):
+        """inotify watches the folder it was set on: once that one is gone,
+        or another is at the path, watch the one there (if any)."""
+        identity = folderIdentity(self.folder)
+        if identity == self._watched and self._unwatch is not None:
+            return
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+        self._watched = identity
+        if identity is not None:
+            self._unwatch = inotifyWatch(self.clock, self.folder, self.changed)
 
     def _withdraw(self, name, why):
         digest = self.files.pop(name)

@@ -293,19 +293,29 @@ def _endpoint(reactor, address, timeout):
     try:
         return clientFromString(reactor, address.withTimeout(timeout))
     except Exception as e:
-        # A folder that cannot be listed is Twisted's UnlistableError of
-        # the OSError that says why.
-        cause = getattr(e, "originalException", e)
-        if isinstance(cause, OSError):
-            why = f"{cause.filename}: {cause.strerror}"
-        elif type(e).__module__.startswith("OpenSSL"):
-            why = f"a file there is no PEM certificate ({tlsReasons(e)})"
-        else:
-            why = str(e) or type(e).__name__
-        raise ClientError(f"cannot use {address.endpoint}: {why} (a tls: endpoint's "
-                          "trustRoots= names a folder holding PEM certificates only)"
-                          if "trustRoots=" in address.endpoint else
-                          f"cannot use {address.endpoint}: {why}") from None
+        raise ClientError(endpointFault(address.endpoint, e)) from None
+
+
+def endpointFault(endpoint, error):
+    """
+    Why the client endpoint string C{endpoint} could not be made, as the
+    C{error} its parser raised says it, in one line: C{cannot use
+    ENDPOINT: WHY} (a tls: endpoint's trustRoots= that cannot be listed,
+    or holds a file that is no PEM certificate, say).
+    """
+    # A folder that cannot be listed is Twisted's UnlistableError of the
+    # OSError that says why.
+    cause = getattr(error, "originalException", error)
+    if isinstance(cause, OSError):
+        why = f"{cause.filename}: {cause.strerror}"
+    elif type(error).__module__.startswith("OpenSSL"):
+        why = f"a file there is no PEM certificate ({tlsReasons(error)})"
+    else:
+        why = str(error) or type(error).__name__
+    if "trustRoots=" in endpoint:
+        return (f"cannot use {endpoint}: {why} (a tls: endpoint's trustRoots= names a "
+                "folder holding PEM certificates only)")
+    return f"cannot use {endpoint}: {why}"
 
 
 def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,

@@ -39,7 +39,7 @@ from twisted_bazaar.tap.config import (
     kindOf,
     splitConfig,
 )
-from twisted_bazaar.tap.endpoints import checkServerEndpoint
+from twisted_bazaar.tap.endpoints import checkServerEndpoint, pemFault
 from twisted_bazaar.tap.exitstatus import ExitStatus, showStartFailures
 from twisted_bazaar.tap.logformat import parseFormat, useFormat
 from twisted_bazaar.tap.wholenames import refuseAbbreviations
@@ -341,6 +341,7 @@ class DaemonOptions(usage.Options):
             # same folder; these daemons need none unless asked.
             parent["pidfile"] = ""
         if parent is not None:
+            checkTwistdFiles(parent)
             if self["log-format"] == "json" and (parent.get("logger")
                                                  or parent.get("syslog")):
                 raise usage.UsageError("--log-format json cannot be combined with "
@@ -386,11 +387,33 @@ def exitStatusFor(options, reactor, prog):
     return status
 
 
+def checkTwistdFiles(parent):
+    """
+    twistd's own --logfile and --pidfile, checked as the options are read:
+    twistd opens them only after the daemon is built, and a file in a
+    folder that does not exist (or a folder given for one) ends it there
+    in a traceback.  Refused here in one line, with the reason.
+    """
+    for flag, name in (("--logfile", parent.get("logfile")),
+                       ("--pidfile", parent.get("pidfile"))):
+        if name in (None, "", "-"):
+            continue
+        path = os.path.abspath(name)
+        folder = os.path.dirname(path)
+        if os.path.isdir(path):
+            why = "is a folder, not a file"
+        elif not os.path.isdir(folder):
+            why = f"its folder {folder} does not exist"
+        else:
+            continue
+        raise usage.UsageError(f"twistd's {flag} {name}: {why}")
+
+
 def serverEndpoint(reactor, description, flag, exitStatus):
     """
     The server endpoint of ``flag``'s ``description``; one that does not
     parse, or whose files cannot be read (an ``ssl:`` endpoint's missing
-    certificate), refuses the start with the reason in one line
+    certificate, or one that is no PEM certificate), refuses the start with the reason in one line
     (L{ExitStatus.refusal}), undoing what it made (the tracker's new
     state directory, a node's new data dir): it fails as a start whose
     port is taken does, leaving nothing behind, and without a traceback.
@@ -399,6 +422,11 @@ def serverEndpoint(reactor, description, flag, exitStatus):
         return serverFromString(reactor, description)
     except (ValueError, TypeError, OSError) as e:
         raise exitStatus.refusal(f"{flag}: bad endpoint: {e}") from None
+    except Exception as e:
+        why = pemFault(e)
+        if why is None:
+            raise
+        raise exitStatus.refusal(f"{flag}: bad endpoint: {why}") from None
 
 
 def addMetrics(parent, reactor, options, metrics, exitStatus):

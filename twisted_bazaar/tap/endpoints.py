@@ -19,6 +19,7 @@ from twisted_bazaar.base.address import (
     refuseKind,
     splitEndpoint,
 )
+from twisted_bazaar.net.reconnect import tlsReasons
 
 #: Server endpoint kinds a node can listen on: peers connect over plain
 #: TCP (so neither ``unix:`` nor ``ssl:`` can work).
@@ -115,3 +116,13 @@ def _loopback(host):
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def pemFault(error):
+    """Why an ssl: server endpoint's parse failed, if OpenSSL raised it
+    (a privateKey=, certKey= or dhParameters= file that is there but no
+    PEM of its kind): one line; None for any other error."""
+    if not type(error).__module__.startswith("OpenSSL"):
+        return None
+    return f"a file it names is no PEM key or certificate ({tlsReasons(error)})"
+

@@ -135,3 +135,64 @@ class SenderTests(SynchronousTestCase):
         self.sender.sendFirst(Buy(7, "apple", (1, SELLER)), offer, self.onRefused)
         self.node.connecting[0][1].callback(None)
         self.assertEqual(self.node.routed, [])
+
+
+class PingRateTests(SynchronousTestCase):
+    """
+    The pings behind direct buys stay within the rate a peer answers
+    (docs/protocol.md §7: 1 a second, bursts of 2; the excess gets no
+    pong, and the seller logs the buyer as sending pings too fast).
+    """
+
+    def setUp(self):
+        self.node = FakeNode()
+        self.book = BuyBook()
+        self.sender = Sender(self.node, self.book, Outstanding(), answer_grace=1.0)
+        self.link = FakeLink()
+        self.node.links[SELLER] = self.link
+        self.node.proven.add(self.link)
+        self.wants = {}
+
+    def buy(self, buy_id):
+        want = self.wants[buy_id] = RecordingWant(pendingBuy())
+        self.book.record(buy_id).want = want
+        self.sender.sendFirst(Buy(buy_id, "item%d" % buy_id, (1, 3, SELLER)),
+                              Offer(SELLER, (1, 3, SELLER)), lambda *_: None)
+
+    def test_buysAtOnceShareAPingWithinTheRate(self):
+        """Three buys sent to one seller at once (three items it sells)
+        send one ping, then one more a second later for those sent after
+        the first; its pong answers both, so each buy's grace runs."""
+        for buy_id in (7, 8, 9):
+            self.buy(buy_id)
+        self.assertEqual(len(self.link.pings), 1)
+        self.node.clock.advance(0.99)
+        self.assertEqual(len(self.link.pings), 1)
+        self.node.clock.advance(0.01)
+        self.assertEqual(len(self.link.pings), 2)
+        for pong in self.link.pings:
+            pong.callback(None)
+        self.node.clock.advance(1.0)
+        self.assertEqual(sorted(input for want in self.wants.values()
+                                for input in want.inputs),
+                         [("unanswered", 7), ("unanswered", 8), ("unanswered", 9)])
+        self.assertEqual(self.node.clock.getDelayedCalls(), [])
+
+    def test_anAnswerCancelsTheWaitingPing(self):
+        """A buy answered before its shared ping goes out needs none: with
+        no probe left waiting, no ping is sent and no timer is left."""
+        self.buy(7)
+        self.buy(8)
+        self.book.get(8).watching.answered()
+        self.node.clock.advance(5)
+        self.assertEqual(len(self.link.pings), 1)
+        self.assertEqual(self.node.clock.getDelayedCalls(), [])
+
+    def test_stoppedPingsLeaveNoTimer(self):
+        """Stopping the sender's pings cancels the one waiting."""
+        self.buy(7)
+        self.buy(8)
+        self.sender.pings.stop()
+        self.assertEqual(self.node.clock.getDelayedCalls(), [])
+        self.node.clock.advance(5)
+        self.assertEqual(len(self.link.pings), 1)

@@ -502,15 +502,17 @@ class FetchTests(SynchronousTestCase):
                             (write(json.dumps(wrong)),
                              "is of the wrong fields (sellers.1.sha256 must be"),
                             (write('{"name": "big", "sellers": {}}'),
-                             "is without an offer from seller")]:
+                             "is without an offer from seller {seller}, so")]:
             again, downloads, sellers, logged = self.crashAndRestart(damage)
             said = [formatEvent(event) for event in logged
                     if event.get("log_level") in (LogLevel.warn, LogLevel.error,
                                                   LogLevel.critical)]
             record = os.path.join(downloads, JOURNAL, "big.json")
             self.assertEqual(len(said), 1, said)
-            self.assertIn(f"not fetching big, bought from seller {sellers[0].id}: "
-                          f"its offers record {record} {why}", said[0])
+            seller = shortId(sellers[0].id)
+            self.assertIn(f"not fetching big, bought from seller {seller}: "
+                          f"its offers record {record} {why.format(seller=seller)}",
+                          said[0])
             self.assertIn("so which content was paid for is unknown", said[0])
             self.assertEqual(self.fetcher(again).downloads, {})
             self.assertFalse(os.path.exists(os.path.join(downloads, "big")))

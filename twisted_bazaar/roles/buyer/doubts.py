@@ -223,7 +223,7 @@ class Doubts:
         probe = record.asking = Probe(
             link, self.node.clock, again,
             lambda refused: self._probed(record, probe, refused), ASK_ROUNDS,
-            self.sender.answer_grace)
+            self.sender.answer_grace, self.sender.pings)
         self.sender.send(direct)
         probe.start()
 

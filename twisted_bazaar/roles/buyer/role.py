@@ -188,6 +188,7 @@ class Buyer(Role):
         self._stopped = True
         self.answers.stop()
         self.doubts.stop()
+        self.sender.pings.stop()
         for want in self.wants:
             want.stop()
         self._outstanding.cancelAll()

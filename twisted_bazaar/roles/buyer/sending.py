@@ -24,7 +24,7 @@ from twisted.internet import defer
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import signedIf
 from twisted_bazaar.core.node import DIRECT, Unreachable
-from twisted_bazaar.roles.probe import ANSWER_GRACE, BUY_ROUNDS, Probe
+from twisted_bazaar.roles.probe import ANSWER_GRACE, BUY_ROUNDS, Pings, Probe
 from twisted_bazaar.roles.want import BUY_LIFETIME
 from twisted_bazaar.wire.trade import Ask, Buy
 
@@ -43,6 +43,8 @@ class Sender:
         self.book = book
         self.outstanding = outstanding
         self.answer_grace = answer_grace
+        #: The pings of the buyer's probes, kept within a peer's rate.
+        self.pings = Pings(node.clock)
 
     def newBuy(self):
         """A new buy id and its expiry, BUY_LIFETIME from now (ms)."""
@@ -103,7 +105,7 @@ class Sender:
         probe = record.watching = Probe(
             link, self.node.clock, lambda: None,
             lambda refused: self._watched(record, probe, refused), BUY_ROUNDS,
-            self.answer_grace)
+            self.answer_grace, self.pings)
         probe.start()
 
     def _watched(self, record, probe, refused):

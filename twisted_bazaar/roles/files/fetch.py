@@ -263,7 +263,7 @@ class Fetcher(Role):
         self.log.warn("not fetching {item}, bought from seller {sellers}: its offers "
                       "record {path} is {why}{extra}, so which content was paid for "
                       "is unknown", item=item,
-                      sellers=", ".join(map(str, dict.fromkeys(sellers))),
+                      sellers=", ".join(dict.fromkeys(map(shortId, sellers))),
                       path=self.journal.path(item), why=fault, extra=extra)
 
     def _bought(self, purchase):
@@ -285,7 +285,7 @@ class Fetcher(Role):
             except RecordFault as fault:
                 return fault
             if seller not in sellers:
-                return RecordFault(f"without an offer from seller {seller}")
+                return RecordFault(f"without an offer from seller {shortId(seller)}")
             sha256, size = sellers[seller]
         self._check(item, sha256, size, seller)
         return None
