@@ -27,9 +27,7 @@ PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 HOLDING = frozenset({
     "reach/whereabouts.py",
     "reach/punch/tcp/service.py", "reach/punch/udp/service.py",
-    "reach/reachable/reservation.py", "reach/reachable/reaching.py",
-    "reach/reachable/accepting.py", "reach/reachable/relayprobe.py",
-    "reach/reachable/reserving.py", "reach/reachable/portmapping.py",
+    "reach/reachable/reaching.py", "reach/reachable/portmapping.py",
     "reach/reachable/offering.py",
 })
 

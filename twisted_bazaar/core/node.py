@@ -27,7 +27,8 @@ from twisted_bazaar.reach.dialer import Dialer, Peer
 from twisted_bazaar.transports.relay.messages import NODE
 from twisted_bazaar.reach.whereabouts import Whereabouts
 from twisted_bazaar.reach.ownpaths import ownPaths
-from twisted_bazaar.transports.path import RELAYED, firstOf
+from twisted_bazaar.reach.found import IPathsFound
+from twisted_bazaar.transports.path import MAPPED, RELAYED, firstOf
 from twisted_bazaar.events import EventBus
 from twisted_bazaar.reach.reachable.reachability import UNCHECKED
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
@@ -302,7 +303,7 @@ class INode(Interface):
         """Plug in one more role."""
 
 
-@implementer(INode)
+@implementer(INode, IPathsFound)
 class Node(Registration):
     """
     One peer of the overlay.
@@ -628,6 +629,33 @@ class Node(Registration):
         service's change of kind "relay"): the round tells the parts
         (C{relayChanged}) once, for this and any other kind it applies."""
         self.relay = relay
+
+    def pathFound(self, path, peer_id=None):
+        """See L{IPathsFound.pathFound}: a way to this node itself that one
+        of its sources found.  The relay that holds its reservation is
+        advertised from now on (L{advertiseRelay}: the source's round of
+        the node's pace tells its parts); a port its router maps has the
+        tracker asked to check it there (``checkme``: the node is named
+        at a mapped port only as the tracker sees it).  Whether it was
+        news: a relay already advertised is not."""
+        if peer_id is not None:
+            return False
+        if path.kind == RELAYED:
+            if self.relay == path.relay:
+                return False
+            self.advertiseRelay(path.relay)
+            return True
+        if path.kind == MAPPED and self.membership is not None:
+            self.membership.send(wire.CheckMe())
+            return True
+        return False
+
+    def pathGone(self, path, peer_id=None):
+        """See L{IPathsFound.pathGone}: the relay that held this node's
+        reservation holds it no more: none is advertised (its parts told
+        at once, L{setRelay})."""
+        if peer_id is None and path.kind == RELAYED and self.relay is not None:
+            self.setRelay(None)
 
     @cached_property
     def advertising(self):
