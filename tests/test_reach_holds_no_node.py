@@ -27,8 +27,7 @@ PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 HOLDING = frozenset({
     "reach/whereabouts.py",
     "reach/punch/tcp/service.py", "reach/punch/udp/service.py",
-    "reach/reachable/reaching.py", "reach/reachable/portmapping.py",
-    "reach/reachable/offering.py",
+    "reach/reachable/reaching.py",
 })
 
 

@@ -165,16 +165,18 @@ def plugRelayOffer(node, limits, connection_rate=0):
     serves the relay's port (added by whoever runs the node)."""
     relay = Relay(node.clock, node.overlay.peer_log, limits, connection_rate,
                   here=True, name="node")
-    service = RelayOffering(node, relay)
+    service = RelayOffering(node.whereabouts.tracker, relay)
     node.addObserver(service)
     return service
 
 
 def plugPortMapping(node, makeMapper, otherPorts=lambda: ()):
     """Have node ask its router to map its ports once its tracker finds it
-    private (``makeMapper``, ``otherPorts``: see L{PortMappingService});
-    returns the L{PortMappingService}."""
-    service = PortMappingService(node, makeMapper, otherPorts)
+    private (``makeMapper``, and ``otherPorts``, the ports besides its
+    listening port: see L{PortMappingService}), its mapped port announced
+    to it (L{Node.pathFound}); returns the L{PortMappingService}."""
+    service = PortMappingService(
+        makeMapper, lambda: ((node.port, "listening port"), *otherPorts()), node)
     node.addObserver(service)
     return service
 
