@@ -30,7 +30,6 @@ from twisted_bazaar.reach.ownpaths import ownPaths
 from twisted_bazaar.reach.found import IPathsFound
 from twisted_bazaar.transports.path import MAPPED, RELAYED, firstOf
 from twisted_bazaar.events import EventBus
-from twisted_bazaar.reach.reachable.reachability import UNCHECKED
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.net.overlay import (
@@ -343,13 +342,6 @@ class Node(Registration):
         #: The node's key pair (L{Identity}), or None for a node that
         #: proves nothing (as old peers did; some unit tests use one).
         self.identity = identity
-        #: What it knows of where its peers are (L{Whereabouts}: the book
-        #: of paths, its local addresses, the host checks), each part
-        #: made when first needed: a simulated node that never dials holds
-        #: none of them, its links' greetings telling it of no relay
-        #: (L{noteRelay}) and its tracker link leaving from nowhere (a
-        #: simulation's, made up whole).
-        self.whereabouts = Whereabouts(self)
         self.config = config or NodeConfig()
         self.store = store if store is not None else MemoryStore()
         #: The id the node had last time, if its store remembers one; it
@@ -365,9 +357,6 @@ class Node(Registration):
         Registration.__init__(self)
         self.port = 0
         self.host = self.config.host
-        #: Whether other nodes can dial this one, as the tracker last
-        #: found it (L{Reachability}).
-        self.reach = UNCHECKED
         self.events = EventBus()
         self.paths = PathRouter(self, self.config.path_limit)
         self.overlay = Overlay(
@@ -375,6 +364,15 @@ class Node(Registration):
                    DIRECT: self.config.direct_slots},
             self.config.handshake_limit, {DIRECT: self.config.direct_idle},
             self.config.connection_rate)
+        #: What it knows of where its peers are (L{Whereabouts}: the book
+        #: of paths, its local addresses, the host checks), each part
+        #: made when first needed: a simulated node that never dials holds
+        #: none of them, its links' greetings telling it of no relay
+        #: (L{noteRelay}) and its tracker link leaving from nowhere (a
+        #: simulation's, made up whole).  It holds the node's tracker
+        #: session and reach (L{membership}, L{reach}).
+        self.whereabouts = Whereabouts(clock, self.overlay.peer_log,
+                                       self.config.link.handshake_timeout)
         #: Reaches peers: directly, punched, or through the relay they
         #: advertise (L{Dialer}), by the transports given (those built
         #: where the node is: L{twisted_bazaar.daemon.build.buildNode}),
@@ -384,13 +382,33 @@ class Node(Registration):
         self.dialer = Dialer(clock, connector, transports, self.overlay, self.whereabouts,
                              identity is not None)
         self.discovery = None
-        self.membership = None
         self.topology = None
         #: The roles plugged in (see L{addRole}), in order: a list from
         #: the first (most simulated nodes have none).
         self.roles = ()
 
     # -- what components use ------------------------------------------------
+
+    @property
+    def membership(self):
+        """The tracker session, when the node has one (L{setMembership}):
+        held by its whereabouts, which asks it where peers are."""
+        return self.whereabouts.session
+
+    @membership.setter
+    def membership(self, membership):
+        self.whereabouts.setSession(membership)
+
+    @property
+    def reach(self):
+        """Whether other nodes can dial this one, as the tracker last found
+        it (L{Reachability}, L{setReach}): held by its whereabouts, which
+        read it (the host the tracker sees it at, whether it is public)."""
+        return self.whereabouts.reach
+
+    @reach.setter
+    def reach(self, reach):
+        self.whereabouts.setReach(reach)
 
     @property
     def links(self):
