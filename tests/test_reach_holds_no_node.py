@@ -20,12 +20,10 @@ import twisted_bazaar
 PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 
 #: Modules (under twisted_bazaar/) that still reach through the node:
-#: the punches (issue 92 item 2's later steps; item 4 for reach/punch/)
-#: and what the node does with its tracker's ``reach``.  transports/ names
-#: none.
+#: the punches (issue 92 item 2's later steps; item 4 for reach/punch/).
+#: transports/ names none.
 HOLDING = frozenset({
     "reach/punch/tcp/service.py", "reach/punch/udp/service.py",
-    "reach/reachable/reaching.py",
 })
 
 
