@@ -533,6 +533,51 @@ class RecordingConnector:
         return defer.succeed(list(answer))
 
 
+class StandIn(SimpleNamespace):
+    """
+    A stand-in node whose whereabouts (L{Whereabouts}) hold its tracker
+    session and reach, as a L{Node}'s do: ``membership`` and ``reach``
+    set on it are its whereabouts' (L{holdWhereabouts}), so that a test
+    setting them is heard by the dialer and the book.
+    """
+
+    overlay = None
+
+    def holdWhereabouts(self):
+        """Make its L{Whereabouts} (from its clock, its overlay's peer log
+        and its config's handshake timeout), holding the tracker session
+        and reach set on it so far."""
+        config = vars(self).get("config")
+        where = Whereabouts(self.clock, getattr(self.overlay, "peer_log", None),
+                            None if config is None else config.link.handshake_timeout)
+        where.session = vars(self).pop("membership", None)
+        where.reach = vars(self).pop("reach", UNCHECKED)
+        self.whereabouts = where
+        return where
+
+    @property
+    def membership(self):
+        return self.whereabouts.session
+
+    @membership.setter
+    def membership(self, membership):
+        if "whereabouts" in vars(self):
+            self.whereabouts.session = membership
+        else:
+            vars(self)["membership"] = membership
+
+    @property
+    def reach(self):
+        return self.whereabouts.reach
+
+    @reach.setter
+    def reach(self, reach):
+        if "whereabouts" in vars(self):
+            self.whereabouts.reach = reach
+        else:
+            vars(self)["reach"] = reach
+
+
 def dialingNode(connector, clock=None, punching=None, transports=None, **parts):
     """
     The parts of a node that a part dialling peers uses (its L{Dialer}
@@ -544,12 +589,12 @@ def dialingNode(connector, clock=None, punching=None, transports=None, **parts):
     """
     parts = dict({"membership": None, "reach": UNCHECKED,
                   "config": NodeConfig(link=LinkSettings())}, **parts)
-    node = SimpleNamespace(clock=clock or task.Clock(), links={}, **parts)
-    if not hasattr(node, "overlay"):
+    node = StandIn(clock=clock or task.Clock(), links={}, **parts)
+    if node.overlay is None:
         # The link table as the dialer and the host checks read it.
         node.overlay = SimpleNamespace(established=lambda: node.links,
                                        peer_log=PeerLog(node.clock))
-    node.whereabouts = Whereabouts(node)
+    node.holdWhereabouts()
     if transports is None:
         transports = (connector if isinstance(connector, RecordingConnector)
                       else overConnector(connector, node.clock))

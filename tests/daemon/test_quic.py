@@ -12,7 +12,6 @@ from twisted.internet.address import IPv4Address
 from twisted.logger import capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.reach.whereabouts import Whereabouts
 from twisted_bazaar.transports.path import CONFIGURED, UDP, Path
 from twisted_bazaar.transports.quic.transport import QuicTransport
 from twisted_bazaar.transports.table import Transports
@@ -21,7 +20,7 @@ from twisted_bazaar.daemon.quic import QuicService
 
 from tests import records
 from tests.transports.quic.fakeudp import FakeNetwork, channelKey
-from tests.helpers import FakeConnector, dialerOf
+from tests.helpers import FakeConnector, StandIn, dialerOf
 
 PEER = records.identity(4)
 
@@ -60,9 +59,9 @@ class _Reactor:
 def servedNode(service, clock, **parts):
     """A node built with service's transport (its dialer's only one), as
     the service is told of it."""
-    node = SimpleNamespace(transferFactory=None, clock=clock, links={}, **parts)
+    node = StandIn(transferFactory=None, clock=clock, links={}, **parts)
     node.setUdpPort = lambda port: setattr(node, "udpPort", port)
-    node.whereabouts = Whereabouts(node)
+    node.holdWhereabouts()
     node.dialer = dialerOf(node, FakeConnector(), Transports([service.transport]))
     return node
 

@@ -15,12 +15,10 @@ from twisted_bazaar.base.limitregistry import LIMITS
 from twisted_bazaar.base.peerhost import LOOPBACK
 from twisted_bazaar.reach.book import NAMED_FOR
 from twisted_bazaar.reach.peerhosts import NO_SCOPES, PeerHosts
-from twisted_bazaar.reach.reachable.reachability import UNCHECKED
 from twisted_bazaar.reach.whereabouts import WHERE_ASKS_LIMIT, Whereabouts
 from twisted_bazaar.transports.path import CLAIMED, DIRECT, NAMED, RELAYED, SEEN, Path
 from twisted_bazaar.transports.relay.messages import FILES
 from twisted_bazaar.base.logthrottle import PeerLog
-from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.net.link import LinkSettings
 
 PEER = 0x77
@@ -42,10 +40,9 @@ class Tracker:
 
 def makeWhereabouts(membership=None):
     clock = task.Clock()
-    node = SimpleNamespace(clock=clock, membership=membership, reach=UNCHECKED,
-                           overlay=SimpleNamespace(peer_log=PeerLog(clock)),
-                           config=NodeConfig(link=LinkSettings()))
-    return Whereabouts(node)
+    where = Whereabouts(clock, PeerLog(clock), LinkSettings().handshake_timeout)
+    where.session = membership
+    return where
 
 
 def trackerLink(local, tracker=""):
@@ -159,7 +156,7 @@ class LearnWhereTests(SynchronousTestCase):
         for n in range(100):
             self.where.learnWhere(1000 + n, "198.18")
         self.assertEqual(len(self.tracker.asked), 2)
-        self.where.node.clock.advance(1)
+        self.where.clock.advance(1)
         for n in range(100):
             self.where.learnWhere(2000 + n, "198.18")
         self.assertEqual(len(self.tracker.asked), 3)
@@ -170,7 +167,7 @@ class LearnWhereTests(SynchronousTestCase):
         self.where.trackerNamed(wire.NodeReply(PEER, "203.0.113.7", 9001))
         self.where.learnWhere(PEER, "198.18")
         self.assertEqual(self.tracker.asked, [])
-        self.where.node.clock.advance(NAMED_FOR)
+        self.where.clock.advance(NAMED_FOR)
         self.where.learnWhere(PEER, "198.18")
         self.assertEqual(self.tracker.asked, [PEER])
 

@@ -352,7 +352,10 @@ class Membership(TrackerQuestions, Service):
             return
         reaching = self._reaching
         if reaching is None:
-            reaching = self._reaching = Reaching(self.node)
+            node = self.node
+            reaching = self._reaching = Reaching(
+                node.whereabouts, node.setReach, node.events, node.overlay.peer_log,
+                lambda: node.advertising, node.advertiseFrom, lambda: node.host)
         reaching.heard(self.link, self._local, message, self.log)
 
     # -- the tracker's own relay (L{TrackersRelay}) ----------------------------------

@@ -27,9 +27,9 @@ from twisted_bazaar.reach.dialer import Dialer, Peer
 from twisted_bazaar.transports.relay.messages import NODE
 from twisted_bazaar.reach.whereabouts import Whereabouts
 from twisted_bazaar.reach.ownpaths import ownPaths
-from twisted_bazaar.transports.path import RELAYED, firstOf
+from twisted_bazaar.reach.found import IPathsFound
+from twisted_bazaar.transports.path import MAPPED, RELAYED, firstOf
 from twisted_bazaar.events import EventBus
-from twisted_bazaar.reach.reachable.reachability import UNCHECKED
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.net.overlay import (
@@ -302,7 +302,7 @@ class INode(Interface):
         """Plug in one more role."""
 
 
-@implementer(INode)
+@implementer(INode, IPathsFound)
 class Node(Registration):
     """
     One peer of the overlay.
@@ -342,13 +342,6 @@ class Node(Registration):
         #: The node's key pair (L{Identity}), or None for a node that
         #: proves nothing (as old peers did; some unit tests use one).
         self.identity = identity
-        #: What it knows of where its peers are (L{Whereabouts}: the book
-        #: of paths, its local addresses, the host checks), each part
-        #: made when first needed: a simulated node that never dials holds
-        #: none of them, its links' greetings telling it of no relay
-        #: (L{noteRelay}) and its tracker link leaving from nowhere (a
-        #: simulation's, made up whole).
-        self.whereabouts = Whereabouts(self)
         self.config = config or NodeConfig()
         self.store = store if store is not None else MemoryStore()
         #: The id the node had last time, if its store remembers one; it
@@ -364,9 +357,6 @@ class Node(Registration):
         Registration.__init__(self)
         self.port = 0
         self.host = self.config.host
-        #: Whether other nodes can dial this one, as the tracker last
-        #: found it (L{Reachability}).
-        self.reach = UNCHECKED
         self.events = EventBus()
         self.paths = PathRouter(self, self.config.path_limit)
         self.overlay = Overlay(
@@ -374,6 +364,15 @@ class Node(Registration):
                    DIRECT: self.config.direct_slots},
             self.config.handshake_limit, {DIRECT: self.config.direct_idle},
             self.config.connection_rate)
+        #: What it knows of where its peers are (L{Whereabouts}: the book
+        #: of paths, its local addresses, the host checks), each part
+        #: made when first needed: a simulated node that never dials holds
+        #: none of them, its links' greetings telling it of no relay
+        #: (L{noteRelay}) and its tracker link leaving from nowhere (a
+        #: simulation's, made up whole).  It holds the node's tracker
+        #: session and reach (L{membership}, L{reach}).
+        self.whereabouts = Whereabouts(clock, self.overlay.peer_log,
+                                       self.config.link.handshake_timeout)
         #: Reaches peers: directly, punched, or through the relay they
         #: advertise (L{Dialer}), by the transports given (those built
         #: where the node is: L{twisted_bazaar.daemon.build.buildNode}),
@@ -383,13 +382,33 @@ class Node(Registration):
         self.dialer = Dialer(clock, connector, transports, self.overlay, self.whereabouts,
                              identity is not None)
         self.discovery = None
-        self.membership = None
         self.topology = None
         #: The roles plugged in (see L{addRole}), in order: a list from
         #: the first (most simulated nodes have none).
         self.roles = ()
 
     # -- what components use ------------------------------------------------
+
+    @property
+    def membership(self):
+        """The tracker session, when the node has one (L{setMembership}):
+        held by its whereabouts, which asks it where peers are."""
+        return self.whereabouts.session
+
+    @membership.setter
+    def membership(self, membership):
+        self.whereabouts.setSession(membership)
+
+    @property
+    def reach(self):
+        """Whether other nodes can dial this one, as the tracker last found
+        it (L{Reachability}, L{setReach}): held by its whereabouts, which
+        read it (the host the tracker sees it at, whether it is public)."""
+        return self.whereabouts.reach
+
+    @reach.setter
+    def reach(self, reach):
+        self.whereabouts.setReach(reach)
 
     @property
     def links(self):
@@ -628,6 +647,33 @@ class Node(Registration):
         service's change of kind "relay"): the round tells the parts
         (C{relayChanged}) once, for this and any other kind it applies."""
         self.relay = relay
+
+    def pathFound(self, path, peer_id=None):
+        """See L{IPathsFound.pathFound}: a way to this node itself that one
+        of its sources found.  The relay that holds its reservation is
+        advertised from now on (L{advertiseRelay}: the source's round of
+        the node's pace tells its parts); a port its router maps has the
+        tracker asked to check it there (``checkme``: the node is named
+        at a mapped port only as the tracker sees it).  Whether it was
+        news: a relay already advertised is not."""
+        if peer_id is not None:
+            return False
+        if path.kind == RELAYED:
+            if self.relay == path.relay:
+                return False
+            self.advertiseRelay(path.relay)
+            return True
+        if path.kind == MAPPED and self.membership is not None:
+            self.membership.send(wire.CheckMe())
+            return True
+        return False
+
+    def pathGone(self, path, peer_id=None):
+        """See L{IPathsFound.pathGone}: the relay that held this node's
+        reservation holds it no more: none is advertised (its parts told
+        at once, L{setRelay})."""
+        if peer_id is None and path.kind == RELAYED and self.relay is not None:
+            self.setRelay(None)
 
     @cached_property
     def advertising(self):

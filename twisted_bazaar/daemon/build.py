@@ -15,6 +15,8 @@ simulator and L{twisted_bazaar.testing.Market} all call L{buildNode}, so
 a node is wired the same way wherever it runs.
 """
 
+import types
+
 import attr
 
 from twisted_bazaar.net.overlay import OverlayFactory
@@ -25,7 +27,9 @@ from twisted_bazaar.core.node import Node
 from twisted_bazaar.reach.reachable.offering import RelayOffering
 from twisted_bazaar.reach.reachable.portmapping import PortMappingService
 from twisted_bazaar.reach.punch.tcp.service import Punching
+from twisted_bazaar.reach.reachable.home import RelayHome
 from twisted_bazaar.reach.reachable.reserving import ReservationService
+from twisted_bazaar.transports.relay.messages import NODE
 from twisted_bazaar.transports.relay.relay import Relay
 from twisted_bazaar.base.options import optionDefaults
 from twisted_bazaar.schemes.interfaces import IInProcess, ITopologyProvider
@@ -132,10 +136,23 @@ def plugPunching(node, dialer, wait=PUNCH_WAIT, enabled=True):
     return punching
 
 
+def relayHome(node):
+    """What node's reservation, its accepts of circuits and its probes use
+    of it (L{RelayHome}): its relayed path announced to the node itself
+    (L{Node.pathFound})."""
+    return RelayHome(
+        node.clock, node.overlay.peer_log, node.dialer, node.whereabouts.tracker,
+        lambda: node.id, node.identity,
+        lambda purpose: OverlayFactory(node) if purpose == NODE else node.transferFactory,
+        node.events, node, lambda: node.advertising)
+
+
 def plugReservations(node):
     """Have node reserve at a relay whenever its tracker finds it private;
     returns the L{ReservationService}."""
-    service = ReservationService(node)
+    # What it uses made when first needed, by relayHome bound to node: 64
+    # bytes a node where a partial held 192 (every simulated node has one).
+    service = ReservationService(types.MethodType(relayHome, node))
     node.addObserver(service)
     return service
 
@@ -148,16 +165,18 @@ def plugRelayOffer(node, limits, connection_rate=0):
     serves the relay's port (added by whoever runs the node)."""
     relay = Relay(node.clock, node.overlay.peer_log, limits, connection_rate,
                   here=True, name="node")
-    service = RelayOffering(node, relay)
+    service = RelayOffering(node.whereabouts.tracker, relay)
     node.addObserver(service)
     return service
 
 
 def plugPortMapping(node, makeMapper, otherPorts=lambda: ()):
     """Have node ask its router to map its ports once its tracker finds it
-    private (``makeMapper``, ``otherPorts``: see L{PortMappingService});
-    returns the L{PortMappingService}."""
-    service = PortMappingService(node, makeMapper, otherPorts)
+    private (``makeMapper``, and ``otherPorts``, the ports besides its
+    listening port: see L{PortMappingService}), its mapped port announced
+    to it (L{Node.pathFound}); returns the L{PortMappingService}."""
+    service = PortMappingService(
+        makeMapper, lambda: ((node.port, "listening port"), *otherPorts()), node)
     node.addObserver(service)
     return service
 

@@ -361,7 +361,7 @@ def relayService(reactor, offering, channel, endpoint, description, onFailure):
     the offering, which offers the relay to the tracker once the node is
     found reachable.
     """
-    peer_log = offering.node.overlay.peer_log
+    peer_log = offering.relay.peer_log  # the node's, which its relay logs to
     sealed = EncryptedServerEndpoint(endpoint, channel, reactor, peerLog=peer_log)
     return RelayListening(reactor, sealed, offering.relay, onFailure, description)
 

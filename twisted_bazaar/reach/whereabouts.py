@@ -15,6 +15,12 @@ node, which never dials a local address nor checks a host, holds
 none of them, and one that never dials holds no L{Whereabouts} at all
 (L{twisted_bazaar.core.node.Node.whereabouts}; docs/simulator.md,
 "Memory a node").
+
+It is built with what it reads (the node's clock, its peer log, its
+links' handshake timeout), not the node, and holds the tracker's word on
+the node itself: the node's tracker session (L{session}) and what the
+tracker's check found of it (L{reach}), which the node's own attributes
+of those names read and write.
 """
 
 from twisted_bazaar.base.lan import isLocal
@@ -26,7 +32,7 @@ from twisted_bazaar.reach.book import PathBook
 from twisted_bazaar.reach.directpath import directPath
 from twisted_bazaar.reach.lanpaths import LanPaths
 from twisted_bazaar.reach.peerhosts import PeerHosts, trackersGroup
-from twisted_bazaar.reach.reachable.reachability import PUBLIC
+from twisted_bazaar.reach.reachable.reachability import PUBLIC, UNCHECKED
 from twisted_bazaar.transports.relay.messages import FILES, NODE
 
 __all__ = ["Whereabouts", "WHERE_ASKS_LIMIT"]
@@ -46,10 +52,25 @@ class Whereabouts:
 
     # One a node (a million in a simulation): slotted, its parts made
     # when first needed.
-    __slots__ = ("node", "_book", "_lan", "_hosts", "_whereAsks")
+    __slots__ = ("_clock", "_peerLog", "_timeout", "session", "reach", "_book", "_lan",
+                 "_hosts", "_whereAsks")
 
-    def __init__(self, node):
-        self.node = node
+    def __init__(self, clock, peerLog, handshakeTimeout=None):
+        """
+        @param peerLog: the node's peer log, which its host checks log to.
+        @param handshakeTimeout: the seconds its links' handshake may take
+            (None: L{DEFAULT_HANDSHAKE_TIMEOUT}), which bounds a host
+            check's look-up.
+        """
+        self._clock = clock
+        self._peerLog = peerLog
+        self._timeout = handshakeTimeout or DEFAULT_HANDSHAKE_TIMEOUT
+        #: The node's tracker session (its questions, its relay), or None:
+        #: the node's C{membership}.
+        self.session = None
+        #: What the tracker last found of this node's address
+        #: (L{Reachability}): the node's C{reach}.
+        self.reach = UNCHECKED
         self._book = None
         self._lan = None
         self._hosts = None
@@ -71,7 +92,7 @@ class Whereabouts:
         nodes never dial a peer's local address."""
         lan = self._lan
         if lan is None:
-            lan = self._lan = LanPaths(self.node.clock, self.book)
+            lan = self._lan = LanPaths(self._clock, self.book)
         return lan
 
     @property
@@ -81,46 +102,55 @@ class Whereabouts:
         are labels, never needs it."""
         hosts = self._hosts
         if hosts is None:
-            node = self.node
-            hosts = self._hosts = PeerHosts(
-                self, self.book, node.overlay.peer_log,
-                node.config.link.handshake_timeout or DEFAULT_HANDSHAKE_TIMEOUT)
+            hosts = self._hosts = PeerHosts(self, self.book, self._peerLog, self._timeout)
         return hosts
 
     # -- the tracker's word on this node itself --------------------------------------
 
+    def setSession(self, session):
+        """The node's tracker session from now on (None: none): what it asks
+        where a peer is (L{Node.membership
+        <twisted_bazaar.core.node.Node.membership>} is this)."""
+        self.session = session
+
+    def setReach(self, reach):
+        """What the tracker's check last found of this node's address from
+        now on (L{Node.reach <twisted_bazaar.core.node.Node.reach>} is
+        this)."""
+        self.reach = reach
+
     @property
     def clock(self):
         """The node's clock."""
-        return self.node.clock
+        return self._clock
 
     def now(self):
         """The node's clock's time: what dates a word in the book."""
-        return self.node.clock.seconds()
+        return self._clock.seconds()
 
     def tracker(self):
         """The node's tracker session (its questions, its relay), or None."""
-        return self.node.membership
+        return self.session
 
     def tracked(self):
         """Whether the node has a tracker session to ask (where a peer is,
         which relay it is reached through)."""
-        return self.node.membership is not None
+        return self.session is not None
 
     def trackersGroup(self):
         """The address group of the node's tracker connection, whose
         answers named the hosts in them (L{trackersGroup}), or None."""
-        return trackersGroup(self.node.membership)
+        return trackersGroup(self.session)
 
     def seenHost(self):
         """The host the tracker last saw this node's connection come from
         ("" until it said)."""
-        return self.node.reach.seen_host or ""
+        return self.reach.seen_host or ""
 
     def public(self):
         """Whether the tracker last found this node reachable where it
         listens (no router of a home before it)."""
-        return self.node.reach.state == PUBLIC
+        return self.reach.state == PUBLIC
 
     # -- what the node knows of its peers --------------------------------------------
 
@@ -215,7 +245,7 @@ class Whereabouts:
         rates = self._whereAsks
         if rates is None:
             rates = self._whereAsks = GroupRates(WHERE_ASKS_LIMIT)
-        if rates.take(group, self.node.clock.seconds()):
+        if rates.take(group, self._clock.seconds()):
             self.book.ask(peer_id).addErrback(lambda reason: None)
 
     def trackerChanged(self):

@@ -19,7 +19,7 @@ from tests.reach.reachable.test_reservation import RELAY, PeerReservationCase
 from tests.transports.recording import Recording
 from twisted_bazaar import wire
 from twisted_bazaar.core.membership import Membership
-from twisted_bazaar.daemon.build import plugReservations
+from twisted_bazaar.daemon.build import plugReservations, relayHome
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.reach.reachable.accepting import CircuitAccepting
@@ -52,7 +52,7 @@ class CircuitAcceptingTests(PeerReservationCase):
     def test_acceptedAtTheRelay(self):
         """Accepted: None, and one connection to the relay, which asks it
         for the circuit announced."""
-        accepting = CircuitAccepting(self.node)
+        accepting = CircuitAccepting(relayHome(self.node))
         asked = len(self.node.connector.requests)
         self.assertIsNone(accepting.accept(RelayIncoming("tok", "node", "6.6.6.6", 22),
                                            RELAY))
@@ -65,7 +65,7 @@ class CircuitAcceptingTests(PeerReservationCase):
         relay still under way is given up, says nothing, and counts as no
         failure to reach the relay; the accept's place is free again."""
         told = []
-        accepting = CircuitAccepting(self.node, failed=told.append)
+        accepting = CircuitAccepting(relayHome(self.node), failed=told.append)
         accepting.accept(RelayIncoming("tok", "node", "6.6.6.6", 22), RELAY)
         request = self.node.connector.requests[-1]
         self.assertEqual(accepting.accepts.account.used, 1)
@@ -79,7 +79,7 @@ class CircuitAcceptingTests(PeerReservationCase):
     def test_aPurposeTheNodeTakesNotIsDeclined(self):
         """A circuit for the file transfers of a node that shares none is
         declined: why, said in the log, and nothing opened."""
-        accepting = CircuitAccepting(self.node)
+        accepting = CircuitAccepting(relayHome(self.node))
         asked = len(self.node.connector.requests)
         with capturedLogs() as events:
             why = accepting.accept(RelayIncoming("tok", "files", "6.6.6.6", 22), RELAY)

@@ -6,10 +6,14 @@ it stops.
 """
 
 from twisted.internet import defer
+from twisted.trial.unittest import SynchronousTestCase
 
 from tests.core.test_membership import NODE_PORT, MembershipCase, reach
 from twisted_bazaar.daemon.build import plugPortMapping
 from twisted_bazaar.reach.reachable.portmap.natpmp import Mapped
+from twisted_bazaar.reach.reachable.portmapping import PortMappingService
+from twisted_bazaar.reach.reachable.reachability import PRIVATE, Reachability
+from twisted_bazaar.transports.path import MAPPED, Path
 
 
 class FakeMapper:
@@ -93,3 +97,38 @@ class PortMappingTests(MembershipCase):
         self.service.stopService()
         self.tracker.say(reach(False))
         self.assertEqual(self.mappers, [])
+
+
+class Announced:
+    """An L{IPathsFound} that notes what it is told."""
+
+    def __init__(self):
+        self.found = []
+
+    def pathFound(self, path, peer_id=None):
+        self.found.append((path, peer_id))
+        return True
+
+    def pathGone(self, path, peer_id=None):
+        raise AssertionError("port mapping announces no path gone")
+
+
+class AnnouncedTests(SynchronousTestCase):
+    def test_mappedPortAnnounced(self):
+        """The listening port mapped is announced as a path of the node's
+        own, the mapped kind at the router's external port (the router's
+        address is never asked); another port's mapping is not."""
+        mappers, paths = {}, Announced()
+
+        def make(port, what, onMapped):
+            mappers[port] = FakeMapper(port, what, onMapped)
+            return mappers[port]
+
+        service = PortMappingService(make, lambda: ((9001, "listening port"),
+                                                    (5001, "transfer port")), paths)
+        service.startService()
+        service.reachChanged(Reachability(PRIVATE, "192.0.2.1", 9001), 9001)
+        mappers[5001].onMapped(Mapped(5001, 5001, 3600))
+        self.assertEqual(paths.found, [])
+        mappers[9001].onMapped(Mapped(9001, 9001, 3600))
+        self.assertEqual(paths.found, [(Path(MAPPED, port=9001), None)])

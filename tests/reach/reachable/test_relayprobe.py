@@ -56,6 +56,13 @@ class _Ended(Protocol):
         self.transport.loseConnection()
 
 
+def probing(node):
+    """What a probe uses of a stand-in node (L{RelayHome}'s dialer, id and
+    key pair)."""
+    return SimpleNamespace(dialer=node.dialer, ownId=lambda: node.id,
+                           identity=node.identity)
+
+
 class ProbeTests(SynchronousTestCase):
     def probe(self, bed):
         """The node of bed probes the relay: what the probe reported."""
@@ -63,7 +70,7 @@ class ProbeTests(SynchronousTestCase):
                                links={})
         node.dialer = dialerOf(node, bed.node, overConnector(bed.node, bed.clock))
         reported = []
-        probe = RelayProbe(node, RELAY, reported.append)
+        probe = RelayProbe(probing(node), RELAY, reported.append)
         bed.run()
         return probe, reported
 
@@ -123,7 +130,7 @@ class ProbeTests(SynchronousTestCase):
                                links={})
         node.dialer = dialerOf(node, bed.node, overConnector(bed.node, bed.clock))
         reported = []
-        RelayProbe(node, RELAY, reported.append)
+        RelayProbe(probing(node), RELAY, reported.append)
         bed.run(0.05)
         [incoming] = bed.told
         for _ in range(count):
@@ -178,7 +185,7 @@ class ThroughTheTransportsTests(SynchronousTestCase):
         node = SimpleNamespace(id=NODE_ID, identity=identity, clock=clock)
         node.dialer = dialerOf(node, connector, Transports([relayed]))
         reported = []
-        probe = RelayProbe(node, RELAY, reported.append)
+        probe = RelayProbe(probing(node), RELAY, reported.append)
         [dial] = relayed.dials
         self.assertEqual((dial.relay, dial.target, dial.purpose, dial.protocol),
                          (RELAY, NODE_ID, "node", probe))

@@ -20,10 +20,9 @@ from twisted.python.failure import Failure
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.capabilities import ISecureTransport
 from twisted_bazaar.net.encrypted import EncryptedProtocol
-from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.reach.reachable.incoming import IncomingAccepts
 from twisted_bazaar.transports.relay.circuit import CircuitEnd
-from twisted_bazaar.transports.relay.messages import NODE, RelayAccept
+from twisted_bazaar.transports.relay.messages import RelayAccept
 from twisted_bazaar.wire.core import splitRelay
 
 
@@ -43,8 +42,11 @@ class CircuitAccepting:
 
     log = Logger()
 
-    def __init__(self, node, accepts=None, opened=None, failed=None):
+    def __init__(self, home, accepts=None, opened=None, failed=None):
         """
+        @param home: what it uses of the node (L{RelayHome
+            <twisted_bazaar.reach.reachable.home.RelayHome>}: its clock,
+            peer log, dialer and the factories of what it takes).
         @param accepts: the L{IncomingAccepts} that bounds the circuits
             it accepts at once; None: one with the declared limits.
         @param opened: told C{opened(relay)} each time a circuit accepted
@@ -53,8 +55,8 @@ class CircuitAccepting:
             reach ``relay`` to accept a circuit there (its own dial failed:
             not a circuit the relay or the dialler ended), or None.
         """
-        self.node = node
-        self.accepts = IncomingAccepts(node.clock) if accepts is None else accepts
+        self._home = home
+        self.accepts = IncomingAccepts(home.clock) if accepts is None else accepts
         self.opened = opened
         self.failed = failed
         #: The dials to a relay under way (L{stop} gives them up).
@@ -77,9 +79,8 @@ class CircuitAccepting:
         circuit's connection is charged to the relay's own address (its
         ``host`` is only what the relay says: a label, never a group to
         charge).  Why it was declined (said in the log), or None."""
-        node = self.node
-        factory = (OverlayFactory(node) if message.purpose == NODE
-                   else node.transferFactory)
+        home = self._home
+        factory = home.takes(message.purpose)
         host, port = splitRelay(relay)
         why = "this node takes none" if factory is None else None
         end = None
@@ -87,27 +88,27 @@ class CircuitAccepting:
             end = object()
             why = self.accepts.take(relay, end, message.host)
         if why is not None:
-            node.overlay.peer_log.emit(
+            home.peerLog.emit(
                 self.log, LogLevel.info, addressGroup(host),
                 "declined a relayed circuit from {claimed} for {purpose} (the relay at "
                 "{relay} says): {why}", claimed=message.host, purpose=message.purpose,
                 relay=relay, why=why)
             return why
         peer = IPv4Address("TCP", host, port)
-        connector = node.dialer.connector
+        connector = home.dialer.connector
         channel = connector.channel
 
         def inner(transport):
             protocol = factory.buildProtocol(peer)
             if protocol is None or channel is None:
                 return protocol
-            return EncryptedProtocol(protocol, channel, False, node.clock,
+            return EncryptedProtocol(protocol, channel, False, home.clock,
                                      peerLog=connector.peerLog)
 
         accept = end
-        end = CircuitEnd(RelayAccept(message.circuit), inner, node.clock, peer,
+        end = CircuitEnd(RelayAccept(message.circuit), inner, home.clock, peer,
                          seen=message.host)
-        dial = node.dialer.toRelay(relay, lambda: end, way, key)
+        dial = home.dialer.toRelay(relay, lambda: end, way, key)
         self._dials.add(dial)
         d = dial.addBoth(self._settled, dial)
         d.addErrback(self._unreached, relay)
@@ -141,7 +142,7 @@ class CircuitAccepting:
         if reason.check(_GivenUp):
             return
         host, _ = splitRelay(relay)
-        self.node.overlay.peer_log.emit(
+        self._home.peerLog.emit(
             self.log, LogLevel.info, addressGroup(host),
             "a relayed circuit from {host} did not open: {why}", host=claimed,
             why=reason.getErrorMessage())

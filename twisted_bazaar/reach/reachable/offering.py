@@ -26,9 +26,13 @@ class RelayOffering(MultiService, NodeObserver):
     @ivar relay: the L{Relay}.
     """
 
-    def __init__(self, node, relay):
+    def __init__(self, tracker, relay):
+        """
+        @param tracker: C{tracker()}, the node's tracker session now (the
+            offer is sent on it).
+        """
         super().__init__()
-        self.node = node
+        self._tracker = tracker
         self.relay = relay
         #: Whether this tracker connection was told of the relay.
         self._offered = False
@@ -42,7 +46,7 @@ class RelayOffering(MultiService, NodeObserver):
                 or not relay.port):
             return
         self._offered = True
-        self.node.membership.send(RelayOffer(relay.port, relay.limits.reservations))
+        self._tracker().send(RelayOffer(relay.port, relay.limits.reservations))
 
     def trackerLost(self):
         """A new tracker connection is told of the relay anew."""

@@ -6,9 +6,11 @@ forward the node's listening port to it (UPnP IGD, NAT-PMP, PCP:
 L{twisted_bazaar.reach.reachable.portmap}), keeps the mapping renewed, and
 deletes it when the node stops.
 
-A mapped port is advertised only as the tracker sees it: the node asks
-its tracker to check its address again (``checkme``, docs/protocol.md §5)
-and, once that dial reaches it, the tracker's ``reach`` says so, the node
+A mapped port is advertised only as the tracker sees it: the service
+announces the mapped path it found (L{IPathsFound
+<twisted_bazaar.reach.found.IPathsFound>}, a L{MAPPED} path), and the
+node, hearing it, asks its tracker to check its address again
+(``checkme``, docs/protocol.md §5); once that dial reaches it, the tracker's ``reach`` says so, the node
 is named at its address, and its relay reservation goes
 (L{twisted_bazaar.reach.reachable.reserving}).  What the router says of its
 external address is never asked, advertised or dialled.
@@ -20,9 +22,9 @@ Built by L{twisted_bazaar.daemon.build} for a daemon's node, unless
 from twisted.application.service import Service
 from twisted.internet import defer
 
-from twisted_bazaar import wire
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.reach.reachable.reachability import PRIVATE
+from twisted_bazaar.transports.path import MAPPED, Path
 
 
 class PortMappingService(Service, NodeObserver):
@@ -35,30 +37,34 @@ class PortMappingService(Service, NodeObserver):
     @ivar mappers: port -> its L{PortMapper}, once asked.
     """
 
-    def __init__(self, node, makeMapper, otherPorts=lambda: ()):
+    def __init__(self, makeMapper, ports, paths):
         """
         @param makeMapper: (port, what, onMapped) -> a
             L{twisted_bazaar.reach.reachable.portmap.mapper.PortMapper} keeping
             port mapped (``what``: which port it is, for its lines), or
             None when there is no router to ask (no default gateway).
-        @param otherPorts: () -> the other ports peers dial the node at,
-            as they are when it is found private: (port, what) pairs (port
-            0: not listening).
+        @param ports: () -> the ports peers dial the node at, as they are
+            when it is found private: (port, what) pairs, its listening
+            port first (port 0: not listening).
+        @param paths: the L{IPathsFound} told of the listening port once
+            mapped (a L{MAPPED} path).
         """
-        self.node = node
         self.makeMapper = makeMapper
-        self.otherPorts = otherPorts
+        self.ports = ports
+        self._paths = paths
         self.mappers = {}
         self._asked = False
 
     def reachChanged(self, reach, local_port):
         """Found private, the node asks its router for its ports (once)."""
-        port = self.node.port
-        if reach.state != PRIVATE or self._asked or not self.running or not port:
+        if reach.state != PRIVATE or self._asked or not self.running:
+            return
+        (port, what), *others = self.ports()
+        if not port:
             return
         self._asked = True
-        ports = {port: "listening port"}
-        for other, what in self.otherPorts():
+        ports = {port: what}
+        for other, what in others:
             if other:
                 ports.setdefault(other, what)
         for each, what in ports.items():
@@ -69,11 +75,9 @@ class PortMappingService(Service, NodeObserver):
             mapper.start()
 
     def _mapped(self, mapped):
-        """The router forwards the listening port: the tracker is asked to
-        dial it there."""
-        membership = self.node.membership
-        if membership is not None:
-            membership.send(wire.CheckMe())
+        """The router forwards the listening port: its path announced (the
+        node asks its tracker to dial it there)."""
+        self._paths.pathFound(Path(MAPPED, port=mapped.external))
 
     def stopService(self):
         """The node stops: the mappings are deleted (a Deferred that fires

@@ -4,7 +4,8 @@ What a node does with a ``reach`` its tracker sends (docs/protocol.md §5,
 advertises the host it is seen at when it has none of its own to tell
 (its own methods, L{Node.setReach} and L{Node.advertiseFrom}: the node
 owns its state, this only decides), its parts are told, and a line is
-logged when that changes.  Apart from the tracker link's owner
+logged when that changes.  Built with what it uses, not the node; apart
+from the tracker link's owner
 (L{twisted_bazaar.core.membership.Membership}), which only hands it on.
 
 A new host has every part advertise the node again (every item
@@ -34,11 +35,32 @@ class Reaching:
     advertise anew (its owner, the node's membership, L{stop}s it).
     """
 
-    # One a node (a million in a simulation): slotted, 48 bytes, not 88.
-    __slots__ = ("node", "_advertised", "_paced")
+    # One a node that heard a reach: slotted.
+    __slots__ = ("_where", "_setReach", "_events", "_peerLog", "_pace", "_advertiseFrom",
+                 "_host", "_advertised", "_paced")
 
-    def __init__(self, node):
-        self.node = node
+    def __init__(self, where, setReach, events, peerLog, pace, advertiseFrom, host):
+        """
+        @param where: the node's L{Whereabouts
+            <twisted_bazaar.reach.whereabouts.Whereabouts>}, which holds its
+            C{reach} as last found.
+        @param setReach: C{setReach(reach)}, the node's reach from now on.
+        @param events: the node's parts, told C{reachChanged}.
+        @param peerLog: the node's peer log.
+        @param pace: C{pace()}, the node's L{AdvertisePace
+            <twisted_bazaar.reach.reachable.advertising.AdvertisePace>}.
+        @param advertiseFrom: C{advertiseFrom(local)}, the node's choice of
+            the host it tells from where its tracker connection leaves:
+            whether that changed it.
+        @param host: C{host()}, the host the node tells now.
+        """
+        self._where = where
+        self._setReach = setReach
+        self._events = events
+        self._peerLog = peerLog
+        self._pace = pace
+        self._advertiseFrom = advertiseFrom
+        self._host = host
         #: The host the node last advertised anew.
         self._advertised = None
         #: Whether a new host was handed to the node's pace: only then
@@ -56,39 +78,39 @@ class Reaching:
         tracker connection leaves from, or None (see
         L{twisted_bazaar.base.lan.toldHost}).
         """
-        node = self.node
-        was, now = node.reach, Reachability.fromReach(message)
-        node.setReach(now)
-        if local is not None and node.advertiseFrom(local):
+        was, now = self._where.reach, Reachability.fromReach(message)
+        self._setReach(now)
+        if local is not None and self._advertiseFrom(local):
             self._advertise()
-        node.events.reachChanged(now, getattr(link.transport.getHost(), "port", 0))
+        self._events.reachChanged(now, getattr(link.transport.getHost(), "port", 0))
         if not now.differs(was):
             return
         if now.state == PUBLIC:
             level, line = LogLevel.info, REACHABLE
         else:
             level, line = LogLevel.warn, UNREACHABLE
-        node.overlay.peer_log.emit(log, level, groupOf(link), line,
-                                   host=now.host, port=now.port,
-                                   seen_host=now.seen_host, seen_port=now.seen_port)
+        peerLog = self._peerLog
+        peerLog.emit(log, level, groupOf(link), line, host=now.host, port=now.port,
+                     seen_host=now.seen_host, seen_port=now.seen_port)
 
     def _advertise(self):
         """What advertises the node's address says so again (a chord
         node's records, signed with "" before the first reach), in the
         node's paced round (L{twisted_bazaar.reach.reachable.advertising})."""
         self._paced = True
-        self.node.advertising.change("host", self._apply)
+        self._pace().change("host", self._apply)
 
     def _apply(self):
         """The host the node is at becomes the one advertised; whether it
         changed."""
-        if self.node.host == self._advertised:
+        host = self._host()
+        if host == self._advertised:
             return False
-        self._advertised = self.node.host
+        self._advertised = host
         return True
 
     def stop(self):
         """The node stops: no host waits to be advertised (a node that
         never had a new one has no pace, and is given none)."""
         if self._paced:
-            self.node.advertising.withdraw("host")
+            self._pace().withdraw("host")

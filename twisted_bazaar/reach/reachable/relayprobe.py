@@ -54,14 +54,16 @@ class RelayProbe(Protocol):
     once, either way.  L{cancel} ends it with no word.
     """
 
-    def __init__(self, node, relay, done, way=None):
+    def __init__(self, home, relay, done, way=None):
         """
+        @param home: what it uses of the node (L{RelayHome
+            <twisted_bazaar.reach.reachable.home.RelayHome>}: its dialer,
+            its id and its key pair).
         @param way: the path the reservation is held by (a port of
             another transport's that serves the relay: L{PeerHold.way
             <twisted_bazaar.reach.reachable.reservation.PeerHold.way>}),
             the relay dialled there; None: at ``relay``, its own port.
         """
-        self.node = node
         self.relay = relay
         self._done = done
         # A circuit to itself, through the node's dialer (by its relay
@@ -69,10 +71,11 @@ class RelayProbe(Protocol):
         # held), to its own key.
         #: Without a channel (an in-memory network's nodes), the circuit
         #: opening is the proof.
-        self._plain = node.dialer.connector.channel is None
-        self._d = node.dialer.toRelay(
-            relay, lambda: self, way, target=node.id,
-            pin=_OwnKey(decode(node.identity.key), self._passed))
+        dialer, identity = home.dialer, home.identity
+        self._plain = dialer.connector.channel is None
+        self._d = dialer.toRelay(
+            relay, lambda: self, way, target=home.ownId(),
+            pin=_OwnKey(decode(identity.key), self._passed))
         self._d.addErrback(lambda reason: self._end(reason.getErrorMessage()))
 
     def connectionMade(self):
@@ -118,11 +121,13 @@ class RelayProbing:
 
     log = Logger()
 
-    def __init__(self, node, passed):
+    def __init__(self, home, passed):
         """
+        @param home: what its probes use of the node (L{RelayHome
+            <twisted_bazaar.reach.reachable.home.RelayHome>}).
         @param passed: called with no argument each time a probe passes.
         """
-        self.node = node
+        self._home = home
         self._passed = passed
         #: The hold whose relay is probed, the probe under way, and the
         #: timer of the next.
@@ -149,7 +154,7 @@ class RelayProbing:
         hold = self._hold
         self._timer = None
         self._declined = False
-        self._probe = RelayProbe(self.node, hold.named.relay,
+        self._probe = RelayProbe(self._home, hold.named.relay,
                                  lambda why: self._probed(hold, why), hold.way)
 
     def declined(self, relay):
@@ -180,17 +185,17 @@ class RelayProbing:
         if why is not None and self._declined and not self._excused:
             self._excused = True
             host, _ = splitRelay(hold.named.relay)
-            self.node.overlay.peer_log.emit(
+            self._home.peerLog.emit(
                 self.log, LogLevel.info, addressGroup(host),
                 "kept the relay at {relay}: its probe failed ({why}), but this node "
                 "declined circuits it announced meanwhile; probing it again in "
                 "{wait:g} s", relay=hold.named.relay, why=why, wait=PROBE_AGAIN)
-            self._timer = self.node.clock.callLater(PROBE_AGAIN, self._next)
+            self._timer = self._home.clock.callLater(PROBE_AGAIN, self._next)
             return
         if why is None:
             self._excused = False
             self._passed()
-            self._timer = self.node.clock.callLater(PROBE_INTERVAL, self._next)
+            self._timer = self._home.clock.callLater(PROBE_INTERVAL, self._next)
         else:
             if self._excused:
                 why = f"{why} (and the probe before failed too)"

@@ -31,6 +31,7 @@ from twisted_bazaar.transports.relay.messages import (
     RelayReserved,
 )
 from twisted_bazaar.reach.reachable.relayprobe import RelayProbing
+from twisted_bazaar.transports.path import RELAYED, Path
 from twisted_bazaar.wire.core import splitRelay
 from twisted_bazaar.wire.ids import isKeyed, wireId
 
@@ -69,20 +70,25 @@ class RelayReservation:
 
     @ivar relay: the relay's ``HOST:PORT`` while the reservation is held,
         else None.
+    @ivar home: what it uses of the node (L{RelayHome
+        <twisted_bazaar.reach.reachable.home.RelayHome>}).
     """
 
     log = Logger()
 
-    def __init__(self, node, accepts=None):
+    def __init__(self, home, accepts=None):
         """
+        @param home: what it uses of the node (L{RelayHome
+            <twisted_bazaar.reach.reachable.home.RelayHome>}); the relay
+            held is announced to its C{paths} (a L{RELAYED} path).
         @param accepts: the L{IncomingAccepts
             <twisted_bazaar.reach.reachable.incoming.IncomingAccepts>} that
             bounds the circuits it accepts at once (L{CircuitAccepting});
             None: one with the declared limits.
         """
-        self.node = node
+        self.home = home
         #: Its accepts of the circuits its relays announce.
-        self.circuits = CircuitAccepting(node, accepts, self._circuitOpened,
+        self.circuits = CircuitAccepting(home, accepts, self._circuitOpened,
                                          self._circuitFailed)
         self.relay = None
         #: The relay held through which a circuit opened (the node is
@@ -109,7 +115,7 @@ class RelayReservation:
         self._retry = None
         self._retryWait = RETRY_FIRST
         #: The probes of the public node's relay held.
-        self.probing = RelayProbing(node, self._probePassed)
+        self.probing = RelayProbing(home, self._probePassed)
         #: Whether a relayReserve sent waits for its answer: a relayAt is
         #: taken only as one.
         self._awaiting = False
@@ -152,9 +158,8 @@ class RelayReservation:
         """Say text of a relay its tracker named unasked, through the peer
         log: charged to the tracker (it named it), not to the relay's
         group."""
-        self.node.overlay.peer_log.emit(self.log, LogLevel.info,
-                                        groupOf(self.node.membership.link), text,
-                                        relay=relay)
+        self.home.peerLog.emit(self.log, LogLevel.info,
+                               groupOf(self.home.tracker().link), text, relay=relay)
 
     def reserved(self, message):
         """The tracker holds the reservation at its own relay, as it
@@ -166,7 +171,7 @@ class RelayReservation:
         self._atTracker = True
         self._setRelay(message.relay)
         if self._retry is None:
-            self._retry = self.node.clock.callLater(self._retryWait, self._askAgain)
+            self._retry = self.home.clock.callLater(self._retryWait, self._askAgain)
             self._retryWait = min(RETRY_MAX, self._retryWait * 2)
 
     def _askAgain(self):
@@ -195,7 +200,7 @@ class RelayReservation:
                                "this node asked for none", message.relay)
             return
         self._awaiting = False
-        why = self.node.dialer.whyNotRelay(message.relay)
+        why = self.home.dialer.whyNotRelay(message.relay)
         if why is not None:
             self._peer = PeerHold(self, message)
             self.peerLost(self._peer, why, dialled=False)
@@ -212,11 +217,11 @@ class RelayReservation:
         transports dial, never a relayed one (a relay is reached at its
         own ways).  A path is None for the relay's own port."""
         host, _ = splitRelay(named.relay)
-        dialer = self.node.dialer
+        dialer = self.home.dialer
         paths = [attr.evolve(path, host=host) for path in named.paths or ()
                  if path.relay is None]
         paths = [path for path in paths if dialer.transports.canDial(path)]
-        way = self.node.membership.trackerWay
+        way = self.home.tracker().trackerWay
         first = [path for path in paths if way is not None and path.kind == way.kind]
         return first + [None] + [path for path in paths if path not in first]
 
@@ -231,7 +236,7 @@ class RelayReservation:
         # in the channel's handshake, so that an impostor at its address
         # hears nothing of this node's.
         expected = named.id if isKeyed(named.id) else None
-        d = self._connecting = self.node.dialer.toRelay(named.relay, lambda: hold, way,
+        d = self._connecting = self.home.dialer.toRelay(named.relay, lambda: hold, way,
                                                         expected)
         d.addCallbacks(self._connected, self._notConnected, callbackArgs=(hold,),
                        errbackArgs=(hold, more, whys))
@@ -309,14 +314,14 @@ class RelayReservation:
             self._tell(self.relay, None)
 
     def _tell(self, relay, why):
-        self.node.events.relayCircuits(relay, why)
+        self.home.events.relayCircuits(relay, why)
 
     def _sayOf(self, relay, text, **fields):
         """Say text of relay, through the peer log (charged to the relay's
         address group: a relay says it)."""
         host, _ = splitRelay(relay)
-        self.node.overlay.peer_log.emit(self.log, LogLevel.info, addressGroup(host), text,
-                                        relay=relay, **fields)
+        self.home.peerLog.emit(self.log, LogLevel.info, addressGroup(host), text,
+                               relay=relay, **fields)
 
     def declined(self, message):
         """The tracker answered ``error{noslots}`` (or ``norelay``): a
@@ -334,7 +339,7 @@ class RelayReservation:
         if self._askCall is None and self._retry is None and self._send is not None:
             wait = min(RETRY_MAX, RETRY_FIRST * 2 ** min(self._refusals, 16))
             self._refusals += 1
-            self._askCall = self.node.clock.callLater(wait, self._askDue)
+            self._askCall = self.home.clock.callLater(wait, self._askDue)
 
     def refused(self, message):
         """The tracker answered ``error{norelay}``: its answer to a
@@ -361,7 +366,7 @@ class RelayReservation:
         self._peer = None
         self.probing.stop()
         host, _ = splitRelay(hold.named.relay)
-        self.node.overlay.peer_log.emit(
+        self.home.peerLog.emit(
             self.log, LogLevel.info, addressGroup(host),
             "no reservation at node {id}'s relay at {relay}: {why}; asking the "
             "tracker for another", id=wireId(hold.named.id), relay=hold.named.relay,
@@ -383,7 +388,7 @@ class RelayReservation:
             self._ask()
         elif self._askCall is None:
             more = min(self._failures - FAILURES_AT_ONCE - 1, 16)
-            self._askCall = self.node.clock.callLater(
+            self._askCall = self.home.clock.callLater(
                 min(RETRY_MAX, RETRY_FIRST * 2 ** more), self._askDue)
 
     def _askDue(self):
@@ -392,35 +397,35 @@ class RelayReservation:
             self._ask()
 
     def _setRelay(self, relay):
-        """Hold relay (None: none) from now on, and advertise it: a relay
+        """Hold relay (None: none) from now on, and announce it (its
+        relayed path, to L{RelayHome.paths}, which advertises it): a relay
         lost at once, a new one as the node's pace of advertising says
         (L{twisted_bazaar.reach.reachable.advertising}: the first at once, any
         other no sooner than the wait after its last round, a new host's
         too)."""
         if self.relay == relay:
             return
+        was = self.relay
         self._unopenedNoMore()
         self.relay = relay
         self._proven = None
-        pace = self.node.advertising
+        pace = self.home.pace()
         if relay is not None:
             pace.change("relay", self._advertise)
             return
         pace.withdraw("relay")
-        if self.node.relay is not None:
-            self.node.setRelay(None)
+        self.home.paths.pathGone(Path(RELAYED, relay=was))
 
     def _advertise(self):
-        """The relay held becomes the one advertised, in the pace's round
-        (which tells the node's parts), unless it is already: one line
-        (through the peer log: a relay says it); whether it changed."""
+        """The relay held is announced, in the pace's round (which tells
+        the node's parts), unless its path is no news: one line (through
+        the peer log: a relay says it); whether it was news."""
         relay = self.relay
-        if relay is None or self.node.relay == relay:
+        if relay is None or not self.home.paths.pathFound(Path(RELAYED, relay=relay)):
             return False
         self._sayOf(relay, "holds a reservation at the relay at {relay}: nodes that "
                     "cannot dial this node open circuits to it there (reachable "
                     "through it once one opens)")
-        self.node.advertiseRelay(relay)
         return True
 
     def lost(self):
@@ -492,10 +497,10 @@ class PeerHold(FramedProtocol):
         self._timer = None
 
     def connectionMade(self):
-        self._timer = self.reservation.node.clock.callLater(
+        self._timer = self.reservation.home.clock.callLater(
             RESERVE_TIMEOUT, self.letGo,
             f"the relay did not answer relayReserve within {RESERVE_TIMEOUT:g} s")
-        self.sendString(wire.encode(RelayReserve(self.reservation.node.id)))
+        self.sendString(wire.encode(RelayReserve(self.reservation.home.ownId())))
 
     def _cancelTimer(self):
         timer, self._timer = self._timer, None

@@ -35,8 +35,14 @@ class ReservationService(Service, NodeObserver):
         else None.
     """
 
-    def __init__(self, node):
-        self.node = node
+    def __init__(self, home):
+        """
+        @param home: C{home()}, what it and its reservation use of the node
+            (a L{RelayHome <twisted_bazaar.reach.reachable.home.RelayHome>}),
+            made when the node is first found private: most simulated
+            nodes never are.
+        """
+        self._home = home
         self.reservation = None
 
     @property
@@ -52,21 +58,23 @@ class ReservationService(Service, NodeObserver):
         tracker checked it there: L{twisted_bazaar.reach.reachable.portmapping}), it
         lets go of the reservation: the tracker names it at its address
         now, and nobody needs a relay to reach it."""
-        node = self.node
-        membership = node.membership
-        if reach.state == PUBLIC and self.reservation is not None \
-                and self.reservation.asked:
-            self.reservation.lost()
+        reservation = self.reservation
+        if reach.state == PUBLIC and reservation is not None and reservation.asked:
+            reservation.lost()
             return
-        if reach.state != PRIVATE or node.identity is None or membership is None:
+        if reach.state != PRIVATE:
             return
-        if self.reservation is None:
-            self.reservation = RelayReservation(node)
+        home = self._home() if reservation is None else reservation.home
+        membership = home.tracker()
+        if home.identity is None or membership is None:
+            return
+        if reservation is None:
+            reservation = self.reservation = RelayReservation(home)
             parts = membership.parts
             parts.takeFrom(self)
-            parts.handleError("norelay", self.reservation.refused)
-            parts.handleError("noslots", self.reservation.declined)
-        self.reservation.ask(membership.send)
+            parts.handleError("norelay", reservation.refused)
+            parts.handleError("noslots", reservation.declined)
+        reservation.ask(membership.send)
 
     def _reserved(self, link, message):
         """The tracker holds the reservation at its own relay: its session
@@ -78,7 +86,7 @@ class ReservationService(Service, NodeObserver):
         it; refused (``error{wtf}``), and no reservation taken.  Only as
         the answer to this node's relayReserve (L{RelayReservation.answers}):
         one unasked is dropped."""
-        membership = self.node.membership
+        membership = self.reservation.home.tracker()
         if not self.reservation.answers(message):
             return
         if not membership.atTrackersHost(message.relay):
@@ -95,7 +103,7 @@ class ReservationService(Service, NodeObserver):
         tracker (the dialer picks L{Membership.trackerWay}: the reservation
         was kept over that connection); refused as unexpected otherwise."""
         reservation = self.reservation
-        membership = self.node.membership
+        membership = reservation.home.tracker()
         if reservation.trackerRelay is None:
             membership.unexpected(message)
             return
