@@ -36,6 +36,7 @@ from benchmarks import (
     accountfull,
     aria2,
     codec,
+    httponlyhome,
     idle,
     indexmem,
     natbed,
@@ -561,6 +562,37 @@ class OptInTests(SynchronousTestCase):
         with contextlib.redirect_stdout(out), self.assertRaises(SystemExit):
             run.parseArgs(["--help"])
         self.assertIn("run only when named here: simmillion", " ".join(out.getvalue().split()))
+
+
+class HttpOnlyHomeTests(SynchronousTestCase):
+    """The HTTP-only home's command (L{httponlyhome}), without a bed."""
+
+    def test_rowsAndSummary(self):
+        """Each try is a row, met when its times are within its case's goal
+        and it leaked nothing (drops are tries, which the goal allows);
+        the summary gives each case's median, worst and tries met."""
+        results = [{"case": "buyer", "item": 3.8, "whole": 4.1, "dropped": 2, "leaks": []},
+                   {"case": "buyer", "item": 4.2, "whole": 31.0, "dropped": 6, "leaks": []},
+                   {"case": "buyer", "item": 2.0, "whole": 3.0, "dropped": 0,
+                    "leaks": [("10.0.0.5:4100", "10.0.0.3:7701")]},
+                   {"case": "homes", "failed": "buyer did not log ...", "dropped": 40,
+                    "leaks": []}]
+        self.assertEqual([httponlyhome.line(i, r) for i, r in enumerate(results, 1)], [
+            "buyer     1  item   3.8 s  whole   4.1 s  dropped 2  leaks 0  met",
+            "buyer     2  item   4.2 s  whole  31.0 s  dropped 6  leaks 0  MISSED",
+            "buyer     3  item   2.0 s  whole   3.0 s  dropped 0  leaks 1  MISSED",
+            "homes     4  FAILED: buyer did not log ...  dropped 40  leaks 0  MISSED"])
+        self.assertEqual(httponlyhome.summary(results).splitlines(), [
+            "buyer: item median 3.8 s worst 4.2 s (goal 10), whole median 4.1 s worst "
+            "31.0 s (goal 30), dropped median 2 max 6, leaks 1, met 1/3",
+            "homes: dropped median 40 max 40, leaks 0, met 0/1"])
+
+    def test_anUnknownCaseRefused(self):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
+            httponlyhome.main(["--cases", "buyer,pigeon"])
+        self.assertIn("no such case: pigeon (the cases: buyer, seller, relayed, homes)",
+                      err.getvalue())
 
 
 class NatBedTests(SynchronousTestCase):

@@ -2,7 +2,7 @@
 An HTTP-only network as a first-class place (docs/running.md, "A home
 that lets only HTTP(S) out"), in network namespaces: a node on a host
 whose firewall lets out only TCP to ports 80 and 443
-(L{tests.e2e.test_websocket_live.FIREWALL}), started with the defaults
+(L{twisted_bazaar.testing.httponly.FIREWALL}), started with the defaults
 and nothing but ``--tracker ws:HOST:80``, buys from a public seller it
 never named, reached at the WebSocket port the tracker named for it.
 Nothing but HTTP(S) leaves that home: the firewall's drop counter says
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from twisted_bazaar.reach.reachable.reservation import UNOPENED_AFTER
 from twisted_bazaar.testing.daemons import LISTENING_EVENT, nodeId
+from twisted_bazaar.testing import httponly
 from twisted_bazaar.wire.ids import wireId
 from tests.e2e.helpers import short, waitBought, waitDownloaded, waitSharing, waitSold
 from tests.e2e.test_websocket_live import REACHED, TIMEOUT, HttpOnlyHomeCase
@@ -288,3 +289,74 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         dropped = self.onlyHttpLeft()
         print(f"\nhttp-only seller, no circuit: file refused, {dropped} packets dropped")
         self.stopCleanly()
+
+    def test_buyerThereBuysFromAHomeSellerHeldAtAPublicRelay(self):
+        """A buyer at the HTTP-only home buys an item and a file from a
+        seller at a home behind a NAT router, held at a public node's
+        relay: the tracker names the seller with that relay and its
+        WebSocket port (the relayed path's ``paths``), and the buyer opens
+        its circuits there, the way it reaches its tracker, not at the
+        relay's TCP port, which its firewall drops."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        self.wsListening(tracker, 80)
+        public = self.node("relay", self.public_host, "--ws-port", "443",
+                           "--relay-rate", "0")
+        public_id = nodeId(public, TIMEOUT)
+        self.wsListening(public, 443)
+        public.waitFor(r"this node is reachable from outside at "
+                       rf"{re.escape(self.public_host.address)}:\d+", TIMEOUT)
+        shared, content = self.shareFile("home-song.ogg", 2 * 2**20)
+        seller = self.node("seller", self.bed.home("nat").host, "--role", "seller",
+                           "--sell", "apple=2", "--share", shared)
+        seller_id = nodeId(seller, TIMEOUT)
+        waitSharing(seller, "home-song.ogg", TIMEOUT)
+        relay = seller.waitFor(r"holds a reservation at the relay at "
+                               rf"(?P<relay>{re.escape(self.public_host.address)}:\d+):",
+                               BOUND)["relay"]
+        tracker.waitFor(rf"node {short(seller_id)} holds a reservation at node "
+                        rf"{short(public_id)}'s relay", TIMEOUT)
+        started = time.monotonic()
+        buyer = self.market.start("buyer", [
+            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
+            "--role", "buyer", "--want", "apple", "--want", "home-song.ogg",
+            "--downloads", self.folder("downloads")], wrapper=self.walled.wrapper)
+        item, whole = self.appleThenFile(buyer, seller, seller_id, "home-song.ogg",
+                                         content, started)
+        seller.waitFor(rf"reachable through the relay at {re.escape(relay)}: a circuit "
+                       "through it opened", TIMEOUT)
+        dropped = self.onlyHttpLeft()
+        print(f"\nhttp-only buyer, home seller at a public node's relay: item in "
+              f"{item:.1f} s, 2 MiB whole in {whole:.1f} s, {dropped} packets dropped")
+        self.stopCleanly()
+
+    def test_twoHomesThroughTheTrackersRelay(self):
+        """A buyer at one HTTP-only home buys an item and a file from a
+        seller at another, each with only ``--tracker ws:``: both are held
+        at the tracker's relay over WebSocket, and the buyer's circuits
+        go there too, at the tracker's WebSocket port."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        self.wsListening(tracker, 80)
+        other = self.bed.public("walledb")
+        httponly.wall(other)
+        shared, content = self.shareFile("home-film.bin", 2 * 2**20)
+        seller = self.market.start("seller", [
+            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
+            "--role", "seller", "--sell", "apple=2", "--share", shared],
+            wrapper=other.wrapper)
+        seller_id = nodeId(seller, TIMEOUT)
+        waitSharing(seller, "home-film.bin", TIMEOUT)
+        seller.waitFor(r"holds a reservation at the relay at "
+                       rf"{re.escape(self.tracker_host.address)}:\d+:", BOUND)
+        started = time.monotonic()
+        buyer = self.market.start("buyer", [
+            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
+            "--role", "buyer", "--want", "apple", "--want", "home-film.bin",
+            "--downloads", self.folder("downloads")], wrapper=self.walled.wrapper)
+        item, whole = self.appleThenFile(buyer, seller, seller_id, "home-film.bin",
+                                         content, started)
+        self.assertEqual(httponly.leaks(other), [])
+        drops = self.onlyHttpLeft() + httponly.dropped(other)
+        print(f"\ntwo http-only homes: item in {item:.1f} s, 2 MiB whole in "
+              f"{whole:.1f} s, {drops} packets dropped")
+        self.stopCleanly()
+

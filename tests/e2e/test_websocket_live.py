@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 from twisted_bazaar.testing.daemons import LISTENING_EVENT, TERMINATED, nodeId
+from twisted_bazaar.testing.httponly import dropped, leaks, wall
 from twisted_bazaar.wire.ids import wireId
 from tests.e2e.helpers import (
     BED_TRACKER_PORT,
@@ -40,17 +41,6 @@ TIMEOUT = 30.0
 NO_RELAY = ("--relay-reservations", "0")
 #: What the buyer's dialer logs when WebSocket carried a connection.
 REACHED = r"reached node {id} over websocket at {host}:443 \((?P<purpose>\w+)\)"
-#: The firewall of an HTTP(S)-only network: out, TCP to 80 and 443 and
-#: what answers a connection made; in, only what answers one.
-FIREWALL = [
-    ["-P", "OUTPUT", "DROP"],
-    ["-A", "OUTPUT", "-o", "lo", "-j", "ACCEPT"],
-    ["-A", "OUTPUT", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
-    ["-A", "OUTPUT", "-p", "tcp", "-m", "multiport", "--dports", "80,443", "-j", "ACCEPT"],
-    ["-P", "INPUT", "DROP"],
-    ["-A", "INPUT", "-i", "lo", "-j", "ACCEPT"],
-    ["-A", "INPUT", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
-]
 
 
 #: What the red team sends a WebSocket port, one connection each.
@@ -96,7 +86,7 @@ for probe in probes:
 class HttpOnlyHomeCase(HomeMarketCase):
     """A market whose tracker and public nodes are on the public net, and
     a host, ``walled``, behind the firewall of an HTTP(S)-only network
-    (L{FIREWALL})."""
+    (L{twisted_bazaar.testing.httponly.FIREWALL})."""
 
     folder_prefix = "bazaar-ws-"
 
@@ -105,9 +95,7 @@ class HttpOnlyHomeCase(HomeMarketCase):
         self.public_host = self.bed.public("public")
         self.seller_host = self.bed.public("seller")
         self.walled = self.bed.public("walled")
-        for rule in FIREWALL:
-            subprocess.run([*self.walled.wrapper, "iptables", *rule], check=True,
-                           capture_output=True, timeout=60)
+        wall(self.walled)
 
     def publicSeller(self, *more, tracker=()):
         """The tracker on WebSocket port 80 (with the options ``tracker``
@@ -135,12 +123,8 @@ class HttpOnlyHomeCase(HomeMarketCase):
         """Every connection the walled host holds is to port 80 or 443,
         and what else it tried was dropped by its firewall: the number of
         packets dropped (tries, not leaks)."""
-        for local, peer in self.established(self.walled):
-            self.assertIn(peer.rsplit(":", 1)[1], {"80", "443"}, (local, peer))
-        counts = subprocess.run([*self.walled.wrapper, "iptables", "-L", "OUTPUT", "-v",
-                                 "-x", "-n"], capture_output=True, text=True, check=True,
-                                timeout=60).stdout
-        return int(re.search(r"policy DROP (\d+) packets", counts).group(1))
+        self.assertEqual(leaks(self.walled), [])
+        return dropped(self.walled)
 
 
 class WebSocketOnlyTests(HttpOnlyHomeCase):
@@ -174,16 +158,10 @@ class WebSocketOnlyTests(HttpOnlyHomeCase):
         reached = REACHED.format(id=short(seller_id),
                                  host=re.escape(self.seller_host.address))
         self.assertIn("files", [m["purpose"] for m in buyer.matches(reached)])
-        # Every connection the buyer holds is to port 80 or 443: no byte
-        # went any other way.
-        for local, peer in self.established(self.walled):
-            self.assertIn(peer.rsplit(":", 1)[1], {"80", "443"}, (local, peer))
-        # And the other ways were tried and dropped by the firewall.
-        counts = subprocess.run([*self.walled.wrapper, "iptables", "-L", "OUTPUT", "-v",
-                                 "-x", "-n"], capture_output=True, text=True, check=True,
-                                timeout=60).stdout
-        dropped = int(re.search(r"policy DROP (\d+) packets", counts).group(1))
-        self.assertGreater(dropped, 0, counts)
+        # Every connection the buyer holds is to port 80 or 443 (no byte
+        # went any other way), and the other ways were tried and dropped
+        # by the firewall.
+        self.assertGreater(self.onlyHttpLeft(), 0)
         self.stopCleanly()
 
     def test_buyThroughThePublicNodeAlone(self):

@@ -17,6 +17,7 @@ from twisted_bazaar.transports.path import (
     CLAIMED, CONFIGURED, DIRECT, LAN, MAPPED, NAMED, RELAYED, SEEN, UDP, Path)
 from twisted_bazaar.reach.asking import TrackerGone
 from twisted_bazaar.transports.relay.messages import FILES
+from twisted_bazaar.transports.websocket import WEBSOCKET
 
 from tests.helpers import nodeReply
 
@@ -76,6 +77,20 @@ class BoundaryTests(SynchronousTestCase):
             Path(LAN, "192.168.1.3", 9001, word=NAMED)))
         self.assertEqual((book.relayOf(PEER), book.namedRelay(PEER)), (RELAY, RELAY))
         self.assertEqual(book.lanNamed(PEER), ("203.0.113.7", ("192.168.1.3",)))
+
+    def test_theRelaysWays(self):
+        """The ways to its relay the tracker named with a relayed path (a
+        public node's WebSocket port) stay with it, and go with the
+        tracker's next word that names none."""
+        ways = (Path(WEBSOCKET, "198.51.100.1", 443),)
+        book = bookOf()
+        book.trackerNamed(wire.NodeReply(PEER, "203.0.113.7", 9001, (
+            Path(RELAYED, relay=RELAY, word=NAMED, ways=ways),)))
+        self.assertEqual(book.paths(PEER), (
+            Path(RELAYED, "203.0.113.7", 9001, RELAY, NAMED, ways=ways),))
+        book.trackerNamed(nodeReply(PEER, "203.0.113.7", 9001, relay=RELAY))
+        self.assertEqual(book.pathsOf(PEER, RELAYED),
+                         (Path(RELAYED, "203.0.113.7", 9001, RELAY, NAMED),))
 
     def test_aPublicNode(self):
         """A nodereply without a relay: a direct path the tracker checked."""

@@ -36,7 +36,8 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.opening import NotConnected, Unreachable
 from twisted_bazaar.testing.memory import MemoryConnector, MemoryNetwork
 from twisted_bazaar.transports.interface import DialOptions
-from twisted_bazaar.transports.path import CONFIGURED, DIRECT, LAN, NAMED, RELAYED, Path
+from twisted_bazaar.transports.path import (
+    CLAIMED, CONFIGURED, DIRECT, LAN, NAMED, RELAYED, Path)
 from twisted_bazaar.transports.relay import messages
 from twisted_bazaar.transports.relay.circuit import CircuitEnd
 from twisted_bazaar.transports.websocket import WEBSOCKET
@@ -1206,7 +1207,10 @@ class ToRelayTests(SynchronousTestCase):
         self.checked = []
         hosts = SimpleNamespace(
             whyNotRelay=lambda relay: self.checked.append(relay) or why)
-        where = SimpleNamespace(tracker=lambda: tracker, hosts=hosts)
+        self.named = {}
+        book = SimpleNamespace(pathsOf=lambda peer_id, kind: tuple(
+            path for path in self.named.get(peer_id, ()) if path.kind == kind))
+        where = SimpleNamespace(tracker=lambda: tracker, hosts=hosts, book=book)
         return Dialer(task.Clock(),
                       SimpleNamespace(addressed=True, channel=None, peerLog=None),
                       Transports([self.direct, self.ws, self.relayed]),
@@ -1265,6 +1269,77 @@ class ToRelayTests(SynchronousTestCase):
         self.assertEqual(self.relayed.dials, [])
         self.assertEqual(self.ws.dials, [(way, None, DialOptions(purpose=messages.RELAY))])
         self.assertIsInstance(self.ws.built[0], CircuitEnd)
+
+    #: A public node's relay, and the relayed path the tracker named for a
+    #: node it holds: with the relay's WebSocket port (at no host).
+    PUBLIC_RELAY = "198.51.100.5:7701"
+    NAMED_WAY = Path(WEBSOCKET, "", 443, word=CLAIMED)
+
+    def homeDialer(self, way=None):
+        """A dialer of a node that reaches its tracker by way (None: its
+        TCP port), which named node 0x42 through L{PUBLIC_RELAY}."""
+        tracker = SimpleNamespace(trackerWay=way, isTrackerRelay=lambda relay: False)
+        dialer = self.dialer(tracker)
+        self.named[0x42] = (Path(RELAYED, "203.0.113.9", 7700, self.PUBLIC_RELAY, NAMED,
+                                 ways=(self.NAMED_WAY,)),)
+        return dialer
+
+    def test_aCircuitThroughAPublicRelayByTheWayTheTrackerIsReached(self):
+        """A node that reaches its tracker over WebSocket (an HTTP-only
+        home) opens a circuit through a public node's relay at the
+        relay's WebSocket port the tracker named with the path, at the
+        relay's host: not at the relay's TCP port, which its firewall
+        drops."""
+        dialer = self.homeDialer(Path(WEBSOCKET, "198.51.100.1", 80, word=CONFIGURED))
+        d = dialer.toRelay(self.PUBLIC_RELAY, Protocol, target=0x42, purpose=FILES,
+                           expected=b"k" * 32)
+        self.assertNoResult(d)
+        self.assertEqual(self.relayed.dials, [])
+        self.assertEqual(self.ws.dials, [(Path(WEBSOCKET, "198.51.100.5", 443, word=CLAIMED),
+                                          None, DialOptions(purpose=messages.RELAY))])
+        [end] = self.ws.built
+        self.assertIsInstance(end, CircuitEnd)
+        self.assertEqual(end.first, messages.RelayConnect(0x42, FILES))
+
+    def test_theRelaysPortWhenTheWayFails(self):
+        """Where the relay's WebSocket port does not answer, its own port is
+        tried next; where neither does, the failure says why of each."""
+        dialer = self.homeDialer(Path(WEBSOCKET, "198.51.100.1", 80, word=CONFIGURED))
+        self.ws.refusing = ConnectError(string="refused")
+        d = dialer.toRelay(self.PUBLIC_RELAY, Protocol, target=0x42, purpose=FILES)
+        self.successResultOf(d)
+        self.assertEqual([path for path, _, _ in self.relayed.dials], [
+            Path(RELAYED, relay=self.PUBLIC_RELAY, word=NAMED)])
+        self.relayed.refusing = ConnectError(string="dropped")
+        d = dialer.toRelay(self.PUBLIC_RELAY, Protocol, target=0x42, purpose=FILES)
+        why = self.failureResultOf(d, ConnectError).getErrorMessage()
+        self.assertIn("over websocket at 198.51.100.5:443: An error occurred while "
+                      "connecting: refused.; An error occurred while connecting: dropped.",
+                      why)
+
+    def test_aNodeThatReachesItsTrackerOverTcpTriesTheRelaysPortFirst(self):
+        """A node that reaches its tracker at its TCP port dials the relay's
+        own port first, as ever; its WebSocket port only after that
+        failed."""
+        dialer = self.homeDialer()
+        self.successResultOf(dialer.toRelay(self.PUBLIC_RELAY, Protocol, target=0x42))
+        self.assertEqual((len(self.relayed.dials), self.ws.dials), (1, []))
+        self.relayed.refusing = ConnectError(string="dropped")
+        self.assertNoResult(dialer.toRelay(self.PUBLIC_RELAY, Protocol, target=0x42))
+        self.assertEqual([path for path, _, _ in self.ws.dials],
+                         [Path(WEBSOCKET, "198.51.100.5", 443, word=CLAIMED)])
+
+    def test_aCircuitThroughTheTrackersRelayByTheWayTheTrackerIsReached(self):
+        """A circuit to a node held at the tracker's own relay (two
+        HTTP-only homes) goes the way the tracker is reached too."""
+        way = Path(WEBSOCKET, "198.51.100.1", 80, word=CONFIGURED)
+        tracker = SimpleNamespace(trackerWay=way,
+                                  isTrackerRelay=lambda relay: relay == "198.51.100.1:7701")
+        d = self.dialer(tracker).toRelay("198.51.100.1:7701", Protocol, target=0x42,
+                                         purpose=FILES)
+        self.assertNoResult(d)
+        self.assertEqual((self.relayed.dials, [path for path, _, _ in self.ws.dials]),
+                         ([], [way]))
 
     def test_aRelayTheChecksRefuseIsNotDialled(self):
         d = self.dialer(why="a service of this machine").toRelay("127.0.0.1:6379",

@@ -39,6 +39,9 @@ class VouchingTracker:
     the exception it sets (TrackerGone: no answer); its own relay is
     TRACKERS."""
 
+    #: It is reached at its TCP port: its relay is dialled at its own.
+    trackerWay = None
+
     def __init__(self, reply=None):
         self.reply = reply
         self.asked = []

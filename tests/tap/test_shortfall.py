@@ -104,10 +104,22 @@ class ShortfallTests(SynchronousTestCase):
                                        "network lets only HTTP(S) out, reach the "
                                        "tracker with --tracker ws:HOST:PORT"), why)
         self.assertIn("--ws-peer ID=HOST:PORT", why)
+        self.assertIn("its --ws-port, which serves its relay over WebSocket too", why)
         self.assertEqual(shortfall(node, buyer, EmptySearches(), "t:80"),
                          "bought 0 of 1 pear: the node could not search yet: no link "
                          "to another node (none was named to it, or none it dialled "
                          "answered)")
+
+    def test_theFilesBoughtAreToldTheWayOutToo(self):
+        """The buyer's files not in place are said with the hints (each
+        file of which no byte came says them: L{Fetcher.unfinished
+        <twisted_bazaar.roles.files.fetch.Fetcher.unfinished>})."""
+        node = SimpleNamespace(wasRegistered=True)
+        buyer = SimpleNamespace(wants=[], fetcher=SimpleNamespace(
+            unfinished=lambda hints: [f"cannot download film.bin ({'; '.join(hints)})"]))
+        self.assertEqual(shortfall(node, buyer, EmptySearches(), "t:80",
+                                   hints=("try the other door",)),
+                         "cannot download film.bin (try the other door)")
 
     def test_aDaemonsGiveUpSaysIt(self):
         """--give-up-after's line carries the hints it is given."""

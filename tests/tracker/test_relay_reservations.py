@@ -257,6 +257,32 @@ class PeerRelayTests(SynchronousTestCase):
             "paths": [{"kind": WEBSOCKET, "host": "192.0.2.20", "port": 443,
                        "word": "claimed"}]}])
 
+    def test_aNodeHeldThereNamedWithTheRelaysOtherWays(self):
+        """A node held at a public node's relay is named with the relay and
+        its other ways (``paths`` of its relayed path): a dialler whose
+        firewall lets only HTTP(S) out opens its circuits there; named
+        again at the tracker's own relay, without them."""
+        self.checkless()
+        self.relaying(paths=[{"kind": "websocket", "port": 443}])
+        peer, node_id = self.keyed()
+        asker, _ = self.keyless()
+        peer.heard()
+        peer.say({"type": "relayReserve"})
+        peer.heard()
+        peer.say({"type": "relayReserved", "relay": "192.0.2.20:7702"})
+        asker.say({"type": "whereis", "id": wireId(node_id)})
+        [relayed] = [path for path in asker.heard()[0]["paths"]
+                     if path["kind"] == "relayed"]
+        self.assertEqual(relayed, {"kind": "relayed", "relay": "192.0.2.20:7702",
+                                   "paths": [{"kind": WEBSOCKET, "host": "192.0.2.20",
+                                              "port": 443, "word": "claimed"}],
+                                   "word": "named"})
+        self.tracker.registry.setRelay(node_id, "192.0.2.1:7701")
+        asker.say({"type": "whereis", "id": wireId(node_id)})
+        [relayed] = [path for path in asker.heard()[0]["paths"]
+                     if path["kind"] == "relayed"]
+        self.assertNotIn("paths", relayed)
+
     def test_lastResort(self):
         """With every public relay full (or tried by this node), the
         tracker's relay holds the reservation."""

@@ -96,7 +96,10 @@ class PathBook(BookAccount):
         relay = None if relayed is None else relayed.relay
         held.host, held.port, held.relay = reply.host, reply.port, relay
         held.lan = tuple(path.host for path in ofKind(paths, LAN))
-        held.named = tuple(path for path in paths or () if path.kind not in _APART)
+        # The relayed path is held apart, as its relay; with the relay's
+        # ways (L{Path.ways}), among the others too.
+        held.named = tuple(path for path in paths or () if path.kind not in _APART
+                           or (path is relayed and path.ways))
         held.at = self.where.now()
         held.noted, held.word = relay, NAMED
         # The tracker's word is the newer: its address is dialled.
@@ -269,12 +272,13 @@ class PathBook(BookAccount):
             if held.relay is None:
                 found.append(Path(DIRECT, held.host, held.port, word=SEEN, expires=until))
             else:
+                ways = firstOf(held.named, RELAYED)
                 found.append(Path(RELAYED, held.host, held.port, held.relay, NAMED,
-                                  expires=until))
+                                  expires=until, ways=() if ways is None else ways.ways))
             found.extend(Path(LAN, host, held.port, word=NAMED, expires=until)
                          for host in held.lan)
             found.extend(Path(path.kind, held.host, path.port, path.relay, NAMED, until)
-                         for path in held.named)
+                         for path in held.named if path.kind != RELAYED)
         if held.noted is not None and held.noted != held.relay:
             found.append(Path(RELAYED, relay=held.noted, word=held.word))
         said = self._said(held)

@@ -58,14 +58,14 @@ from twisted_bazaar.reach.punchnews import PunchNews
 from twisted_bazaar.reach.race import Race, Way
 from twisted_bazaar.reach import vetting
 from twisted_bazaar.reach.ways import (
-    PUNCH_DELAY, RELAY_DELAY, WAYS, LanFailed)
+    PUNCH_DELAY, RELAY_DELAY, WAYS, LanFailed, relayWays)
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.net.opening import NotConnected, Unreachable
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, Path
 from twisted_bazaar.transports.relay.messages import FILES, NODE, RELAY
-from twisted_bazaar.transports.relay.transport import openCircuit
+from twisted_bazaar.transports.relay.transport import inTurn, openCircuit
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.wire.core import splitRelay
 from twisted_bazaar.wire.ids import shortId
@@ -378,8 +378,8 @@ class Dialer:
                 if through is None or peer.id is None:
                     return transports.dial(Path(DIRECT, host, port, word=word), expected,
                                            lambda: link)
-                return transports.dial(Path(RELAYED, host, port, through, NAMED), expected,
-                                       lambda: link, DialOptions(target=peer.id))
+                return self.toRelay(through, lambda: link, target=peer.id,
+                                    expected=expected, at=(host, port))
 
             def dial(link):
                 if why is not None:
@@ -395,33 +395,38 @@ class Dialer:
             if through is None:
                 return transports.dial(Path(DIRECT, host, port, word=word), expected,
                                        protocol)
-            return transports.dial(Path(RELAYED, host, port, through, NAMED), expected,
-                                   protocol, DialOptions(target=peer.id, purpose=purpose))
+            return self.toRelay(through, protocol, target=peer.id, purpose=purpose,
+                                expected=expected, at=(host, port))
 
         return vetting.reach(self.connector, self.whereabouts, peer, purpose, relay, True,
                              connectOwn)
 
-    def toRelay(self, relay, protocol, way=None, key=None, target=None, pin=None):
+    def toRelay(self, relay, protocol, way=None, key=None, target=None, pin=None,
+                purpose=NODE, expected=None, at=("", 0)):
         """
         A connection of protocol's (a callable making it) at the relay at
         ``relay`` (``HOST:PORT``, as the tracker named it), checked first
         as every relay is (L{whyNotRelay}: a refusal fails it at once):
         to the relay's own service, where the node reserves and accepts
         the circuits announced to it; or, given ``target`` (a node id), a
-        circuit through the relay to it, its inner channel checked by
-        ``pin`` (the relay probe's, to the node itself).
+        circuit through the relay to its port for ``purpose``, its inner
+        channel checked by ``expected`` (its key, raw) or ``pin`` (the
+        relay probe's, to the node itself), ``at`` (HOST, PORT) where the
+        tracker saw it (a label).
 
         @param way: the path to the relay's service the caller's
             reservation picked (one of a public node's relay's ``paths``,
             a transport plugin's port that serves it:
             L{RelayReservation._waysTo
             <twisted_bazaar.reach.reachable.reservation.RelayReservation._waysTo>}).
-            None: the dialer picks, for the tracker's own relay the path
-            the transport the node reaches its tracker by serves it at
-            (L{Membership.trackerWay
+            None: the dialer picks (L{relayWays}), for the tracker's own
+            relay the path the transport the node reaches its tracker by
+            serves it at (L{Membership.trackerWay
             <twisted_bazaar.core.membership.Membership.trackerWay>}: a
             node whose network lets only HTTP(S) out reaches no other
-            port), else the relay's own port.
+            port); for a circuit through a public node's relay, its ways
+            the tracker named with the target's relayed path of that kind
+            first, then the relay's own port, then the others in turn.
         @param key: the key (raw bytes) the relay must prove in the
             channel's handshake, or None (any): an impostor at its
             address hears nothing of this node's.
@@ -433,22 +438,24 @@ class Dialer:
             return defer.fail(ConnectError(string=f"{relay}: {why}"))
         transports = self.transports
         if target is not None:
-            if way is None:
-                return transports.dial(Path(RELAYED, relay=relay, word=NAMED), None,
-                                       protocol,
-                                       DialOptions(target=target, purpose=NODE, pin=pin))
-            # The relay's service at the way: what a dialler's circuit
-            # meets there, only the way to it differs.
             connector = self.connector
-            return openCircuit(
-                lambda host, port, end: transports.dial(way, key, lambda: end,
-                                                        DialOptions(purpose=RELAY)),
-                relay, target, NODE, protocol(), self.clock, connector.channel,
-                peerLog=connector.peerLog, pin=pin)
+
+            def circuit(by):
+                if by is None:
+                    return transports.dial(Path(RELAYED, *at, relay, NAMED), expected,
+                                           protocol, DialOptions(target, purpose, pin))
+                # The relay's service at the way: what a dialler's circuit
+                # meets there, only the way to it differs.
+                return openCircuit(
+                    lambda host, port, end: transports.dial(by, key, lambda: end,
+                                                            DialOptions(purpose=RELAY)),
+                    relay, target, purpose, protocol(), self.clock, connector.channel,
+                    expected, connector.peerLog, pin=pin)
+
+            return inTurn([way] if way is not None else relayWays(self, relay, target),
+                          circuit)
         if way is None:
-            tracker = self.whereabouts.tracker()
-            if tracker is not None and tracker.isTrackerRelay(relay):
-                way = tracker.trackerWay
+            [way] = relayWays(self, relay)
         if way is not None:
             return transports.dial(way, key, protocol, DialOptions(purpose=RELAY))
         host, port = splitRelay(relay)

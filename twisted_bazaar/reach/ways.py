@@ -47,12 +47,12 @@ from twisted_bazaar.transports.path import (
     CLAIMED, CONFIGURED, DIRECT, LAN, NAMED, RELAYED, UDP, WORDS, Path)
 from twisted_bazaar.transports.quic.errors import QuicSilent
 from twisted_bazaar.transports.relay.messages import FILES, NODE
-from twisted_bazaar.wire.core import joinRelay
+from twisted_bazaar.wire.core import joinRelay, splitRelay
 from twisted_bazaar.wire.ids import isKeyed, shortId
 
 __all__ = ["WAYS", "Lan", "Direct", "Punched", "Relayed", "Quic", "TrackerNamedQuic", "Added",
            "LanFailed", "PUNCH_DELAY", "RELAY_DELAY", "ClientWay", "PHRASES", "along",
-           "asTyped", "phrase"]
+           "asTyped", "phrase", "relayWays"]
 
 #: Seconds after a dial starts that a circuit through the peer's relay
 #: starts, if nothing connected by then (go-libp2p's relay delay): a LAN
@@ -206,10 +206,10 @@ class Punched:
 
 class Relayed:
     """Through the relay the peer names, as the tracker names it
-    (L{Dialer.connect <twisted_bazaar.reach.dialer.Dialer.connect>}); a
-    link made so is punched, and waited for.  Its delay is the dialer's
-    (L{Dialer.relayDelay <twisted_bazaar.reach.dialer.Dialer>},
-    L{RELAY_DELAY})."""
+    (L{Dialer.connect <twisted_bazaar.reach.dialer.Dialer.connect>}),
+    reached by the ways L{relayWays} orders; a link made so is punched,
+    and waited for.  Its delay is the dialer's (L{Dialer.relayDelay
+    <twisted_bazaar.reach.dialer.Dialer>}, L{RELAY_DELAY})."""
 
     kind = RELAYED
     delay = RELAY_DELAY
@@ -220,6 +220,38 @@ class Relayed:
 
     def attempt(self, dialer, peer, purpose, protocol):
         return dialer.connect(peer, purpose, protocol, peer.relay)
+
+
+def relayWays(dialer, relay, target=None):
+    """
+    The ways to the relay at ``relay`` (``HOST:PORT``) the dialer tries in
+    turn, None its own port.  The tracker's own relay: the path the
+    transport the node reaches its tracker by serves it at
+    (L{Membership.trackerWay
+    <twisted_bazaar.core.membership.Membership.trackerWay>}), alone.
+    Another, for a circuit to node ``target``: the ways the tracker named
+    with target's relayed path through it (L{Path.ways
+    <twisted_bazaar.wire.paths.Path>}), each at the relay's host whatever
+    host it names, those of the kind the node reaches its tracker by
+    first (where a firewall lets only HTTP(S) out, nothing else passes),
+    then the relay's own port, then the others its transports dial.
+    """
+    where = dialer.whereabouts
+    tracker = None if where is None else where.tracker()
+    if tracker is not None and tracker.isTrackerRelay(relay):
+        return [tracker.trackerWay]
+    if target is None or where is None:
+        return [None]
+    host, _ = splitRelay(relay)
+    named = [attr.evolve(way, host=host)
+             for path in where.book.pathsOf(target, RELAYED)
+             if path.relay == relay for way in path.ways]
+    named = [way for way in named if way.relay is None and dialer.transports.canDial(way)]
+    if not named:
+        return [None]
+    own = None if tracker is None else tracker.trackerWay
+    first = [way for way in named if own is not None and way.kind == own.kind]
+    return first + [None] + [way for way in named if way not in first]
 
 
 class Quic:

@@ -83,7 +83,8 @@ def shortfall(node, buyer, searches, tracker_address, within="", hints=()):
     @param searches: the node's L{EmptySearches}.
     @param within: words after the counts (`` within 10 s``).
     @param hints: the ways out a node with no link may take (the
-        transport plugins' C{wayOut}), said after "no link".
+        transport plugins' C{wayOut}), said after "no link", and of a
+        file bought of which no byte came.
     """
     parts = []
     for want in buyer.wants:
@@ -97,7 +98,7 @@ def shortfall(node, buyer, searches, tracker_address, within="", hints=()):
                      f"{why}")
     fetcher = getattr(buyer, "fetcher", None)
     if fetcher is not None:
-        parts += fetcher.unfinished()
+        parts += fetcher.unfinished(hints)
     return "; ".join(parts)
 
 

@@ -131,6 +131,10 @@ class Registry:
         #: id -> the relay (``HOST:PORT``) through which a node that
         #: cannot be dialled is reached.
         self.relays = {}
+        #: id -> the ways besides its port to the relay a node is reached
+        #: through (a public node's transport plugin's port: L{Path.ways
+        #: <twisted_bazaar.wire.paths.Path>}), for a relay that has some.
+        self.relayWays = {}
         #: id -> (the host its tracker connection comes from, its local
         #: addresses), for a node that named some (L{lanOf}).
         self.lans = {}
@@ -214,15 +218,21 @@ class Registry:
             return ("", 0)
         return self.nodes[node_id]
 
-    def setRelay(self, node_id, relay):
+    def setRelay(self, node_id, relay, ways=()):
         """The node is reached through relay from now on (None: through
-        none)."""
-        if node_id not in self.nodes or self.relays.get(node_id) == relay:
+        none), which is reached by ``ways`` too (paths at its host)."""
+        ways = ways if relay is not None else ()
+        if (node_id not in self.nodes or (self.relays.get(node_id) == relay
+                                          and self.relayWays.get(node_id, ()) == ways)):
             return
         if relay is None:
-            del self.relays[node_id]
+            self.relays.pop(node_id, None)
         else:
             self.relays[node_id] = relay
+        if ways:
+            self.relayWays[node_id] = ways
+        else:
+            self.relayWays.pop(node_id, None)
         self.changes += 1
 
     def relayOf(self, node_id):
@@ -263,7 +273,9 @@ class Registry:
         if relay is None and lan is None and udp is None and not claims:
             return None
         port = self.nodes[node_id][1]
-        return ((() if relay is None else (Path(RELAYED, relay=relay, word=NAMED),))
+        return ((() if relay is None else (
+                    Path(RELAYED, relay=relay, word=NAMED,
+                         ways=self.relayWays.get(node_id, ())),))
                 + tuple(Path(LAN, host, port, word=CLAIMED) for host in lan or ())
                 + (() if udp is None else (
                     Path(UDP, self.nodes[node_id][0], udp, word=SEEN),)) + claims)
@@ -351,6 +363,7 @@ class Registry:
             return
         del self.nodes[node_id]
         self.relays.pop(node_id, None)
+        self.relayWays.pop(node_id, None)
         self.lans.pop(node_id, None)
         self.udps.pop(node_id, None)
         self.claims.pop(node_id, None)

@@ -151,14 +151,15 @@ class Reservations:
                      for path in self.tracker.registry.claimsOf(relaying))
         return ways or None
 
-    def _reachedThrough(self, link, relay, where):
+    def _reachedThrough(self, link, relay, where, ways=()):
         """The node holds a reservation at relay: it is named with it, and
         introduced (its address check stops: see L{reserve}), at the host
         its tracker connection comes from: its check did not pass, so the
-        host it registered is one nobody vouched for."""
+        host it registered is one nobody vouched for.  It is named with
+        the relay's ``ways`` besides its port (L{_waysTo})."""
         tracker = self.tracker
         node_id = link.peer_id
-        tracker.registry.setRelay(node_id, relay)
+        tracker.registry.setRelay(node_id, relay, ways)
         if node_id in tracker.registry.verified:
             return
         tracker.checks.stop(node_id)
@@ -223,7 +224,8 @@ class Reservations:
             # there a while longer.
             self._moved[node_id] = self.tracker.clock.callLater(MOVED_GRACE, self._letGo,
                                                                 node_id)
-        self._reachedThrough(link, named, f"node {shortId(relaying)}'s relay")
+        self._reachedThrough(link, named, f"node {shortId(relaying)}'s relay",
+                             self._waysTo(relaying, named) or ())
 
     def _letGo(self, node_id):
         """The grace of a node that moved to a public node's relay is over:

@@ -155,6 +155,10 @@ class Path:
         dial there (the routers forgot the 5-tuple, or the peer is gone:
         whoever punched it drops it), or None.  Not part of what the path
         is.
+    @ivar ways: of a relayed path, the relay's own ways besides its port
+        (paths of the kinds that serve it too: a transport plugin's port,
+        where a firewall lets only HTTP(S) out), each at the relay's host
+        whatever host it names; a tuple.
     """
 
     kind = attr.ib(validator=_oneOf(KINDS))
@@ -165,6 +169,7 @@ class Path:
     expires = attr.ib(default=None, eq=False)
     via = attr.ib(default=None, eq=False, repr=False)
     lost = attr.ib(default=None, eq=False, repr=False)
+    ways = attr.ib(default=())
 
     def __str__(self):
         where = f"{self.host}:{self.port}" if self.relay is None else (

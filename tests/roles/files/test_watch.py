@@ -180,3 +180,16 @@ class SlowPathTests(FileMarket, SynchronousTestCase):
         self.assertEqual(len(stalls), 1)
         self.assertEqual(row[6], watch.FAILED)
         self.assertIn("no piece came for 15 s", fetcher.failed["big"][-1])
+
+    def test_aFileOfWhichNoByteCameSaysTheWayOut(self):
+        """A download given up on with no byte kept says the ways out it is
+        given (a transport plugin's: an HTTP-only network reaches no
+        seller by TCP) after why; one that kept some does not."""
+        fetcher, _, _ = self.fetchFrom(PIECE // 100)
+        size, sha256, kept, why = fetcher.failed["big"]
+        self.assertEqual(kept, 0)
+        self.assertEqual(fetcher.unfinished(("try the other door",)),
+                         [f"cannot download big: {why} (try the other door)"])
+        fetcher.failed["big"] = (size, sha256, PIECE, why)
+        self.assertEqual(fetcher.unfinished(("try the other door",)),
+                         [f"cannot download big: {why}"])

@@ -11,8 +11,11 @@ from twisted_bazaar import wire
 from twisted_bazaar.core.records import checkRecord
 from twisted_bazaar.schemes.chord.messages import ChordNearIs
 from twisted_bazaar.schemes.flood.messages import Reply
+from twisted_bazaar.transports.path import NAMED, RELAYED, Path
 from twisted_bazaar.transports.relay.kind import relayOfPaths, relaysOfPaths
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.wire.codec import ProtocolError
+from twisted_bazaar.wire.paths import checkPaths
 
 from tests.records import PLAIN_WIRE
 
@@ -74,3 +77,30 @@ class VersionOneTests(SynchronousTestCase):
         record = checkRecord(dict(PLAIN_WIRE, paths=ONE), "r")
         self.assertEqual(record.relay, RELAY)
         self.assertEqual(record.asDict(), dict(PLAIN_WIRE, paths=ONE))
+
+
+class RelayedFormTests(SynchronousTestCase):
+    """A relayed path the tracker names may carry the relay's other ways
+    (``paths``: a port of a transport plugin's that serves the relay
+    too), which travel as a list of paths and read back as they went."""
+
+    WAYS = [{"kind": "websocket", "host": "203.0.113.1", "port": 443, "word": "claimed"}]
+
+    def test_theRelaysWaysTravel(self):
+        entry = {"kind": "relayed", "relay": RELAY, "paths": self.WAYS, "word": "named"}
+        [path] = checkPaths([entry], "p")
+        self.assertEqual(path, Path(RELAYED, relay=RELAY, word=NAMED, ways=(
+            Path(WEBSOCKET, "203.0.113.1", 443),)))
+        self.assertEqual(checkPaths.toWire((path,)), [entry])
+        # None named: no key written.
+        self.assertEqual(checkPaths.toWire((Path(RELAYED, relay=RELAY, word=NAMED),)),
+                         [{"kind": "relayed", "relay": RELAY, "word": "named"}])
+
+    def test_aRelayedWayRefused(self):
+        """A relay is reached at its own ways, never through another relay."""
+        for ways, why in (([{"kind": "relayed", "relay": RELAY}],
+                           "p entry.paths must name the relay's own ways: no relayed path"),
+                          ("443", "p entry.paths must be a list of at most 16 paths")):
+            with self.assertRaises(ProtocolError) as caught:
+                checkPaths([{"kind": "relayed", "relay": RELAY, "paths": ways}], "p")
+            self.assertEqual(caught.exception.info, why)

@@ -139,18 +139,23 @@ class Fetcher(Role):
         return (self._ready and not self.downloads and not self.failed
                 and not self.checks)
 
-    def unfinished(self):
+    def unfinished(self, hints=()):
         """Why the files bought are not all in place, one phrase each: a
         look for one in place under way, a download under way, or one
-        given up on."""
+        given up on; one of which no byte came, with the ways out
+        ``hints`` names (the transport plugins': a network that lets
+        only HTTP(S) out reaches no seller by TCP)."""
         phrases = [f"{name} being checked in {self.folder}" for name in self.checks]
         for row in self.downloadsHeld():
             if row["state"] == FAILED:
-                phrases.append(f"cannot download {row['name']}: {row['why']}")
+                phrase = f"cannot download {row['name']}: {row['why']}"
             else:
-                phrases.append(f"{row['name']} not downloaded yet ({row['have']} of "
-                               f"{row['size']} bytes, {row['state']}"
-                               + (f": {row['why']})" if row["why"] else ")"))
+                phrase = (f"{row['name']} not downloaded yet ({row['have']} of "
+                          f"{row['size']} bytes, {row['state']}"
+                          + (f": {row['why']})" if row["why"] else ")"))
+            if hints and not row["have"]:
+                phrase += f" ({'; '.join(hints)})"
+            phrases.append(phrase)
         return phrases
 
     def downloadsHeld(self):

@@ -1,7 +1,10 @@
 """
 The kind of path the relay's circuits carry, declared here with its
 wire form (docs/protocol.md §3, "Paths"): ``relay``, the relay's
-``HOST:PORT`` (§5a); a peer's host and port, where it is named, a label.
+``HOST:PORT`` (§5a); a peer's host and port, where it is named, a label;
+``paths``, where the tracker names them, the relay's other ways (a
+transport plugin's port), which a dialler whose firewall lets only
+HTTP(S) out reaches it by.
 """
 
 import functools
@@ -16,16 +19,27 @@ __all__ = ["RELAYED", "relayOfPaths", "relaysOfPaths"]
 
 
 class RelayedForm(Form):
-    """A circuit through the relay at ``relay`` (required)."""
+    """A circuit through the relay at ``relay`` (required), which may be
+    reached by ``paths`` too (a list of paths, none relayed: L{Path.ways
+    <twisted_bazaar.wire.paths.Path>})."""
 
     def read(self, kind, entry, word, name):
         path = super().read(kind, entry, word, name)
         relay = checkRelay(entry.get("relay"), f"{name}.relay")
-        return Path(kind, path.host, path.port, relay, word)
+        ways = entry.get("paths")
+        if ways is None:
+            return Path(kind, path.host, path.port, relay, word)
+        ways = checkPaths(ways, f"{name}.paths")
+        if firstOf(ways, RELAYED) is not None:
+            raise ProtocolError(f"{name}.paths must name the relay's own ways: no "
+                                "relayed path")
+        return Path(kind, path.host, path.port, relay, word, ways=ways)
 
     def write(self, path):
         out = super().write(path)
         out["relay"] = path.relay
+        if path.ways:
+            out["paths"] = checkPaths.toWire(path.ways)
         return out
 
 

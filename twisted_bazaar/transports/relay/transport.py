@@ -13,6 +13,7 @@ one the tracker names) is its dialer's to decide
 
 from twisted.internet import defer
 from twisted.internet.address import IPv4Address
+from twisted.internet.error import ConnectError
 from zope.interface import implementer
 
 from twisted_bazaar.net.encrypted import HANDSHAKE_TIMEOUT, EncryptedProtocol
@@ -22,7 +23,7 @@ from twisted_bazaar.transports.relay.circuit import CircuitEnd
 from twisted_bazaar.transports.relay.messages import RelayConnect
 from twisted_bazaar.wire.core import splitRelay
 
-__all__ = ["RelayTransport", "openCircuit"]
+__all__ = ["RelayTransport", "openCircuit", "inTurn"]
 
 
 def openCircuit(connectRelay, relay, target, purpose, protocol, clock, channel=None,
@@ -56,6 +57,28 @@ def openCircuit(connectRelay, relay, target, purpose, protocol, clock, channel=N
     d = connectRelay(relay_host, relay_port, end)
     d.addCallback(lambda _: end.opened)
     return d.addCallback(lambda _: protocol)
+
+
+def inTurn(ways, attempt, whys=()):
+    """
+    C{attempt(way)} for the first of ways (to a relay: None its own port,
+    else a path to its service), the next after one that failed: a
+    Deferred of the first that did not, or failing with why each did not
+    (why alone, for one way).  Cancelled, it tries no more.
+    """
+    way, more = ways[0], ways[1:]
+
+    def failed(reason):
+        if reason.check(defer.CancelledError) or not (more or whys):
+            return reason
+        why = reason.getErrorMessage()
+        said = whys + (why if way is None else
+                       f"over {way.kind} at {way.host}:{way.port}: {why}",)
+        if not more:
+            raise ConnectError(string="; ".join(said))
+        return inTurn(more, attempt, said)
+
+    return attempt(way).addErrback(failed)
 
 
 @implementer(ITransport)

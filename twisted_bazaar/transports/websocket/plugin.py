@@ -56,8 +56,9 @@ class WebSocketPlugin:
     )
     trackerKinds = (PREFIX,)
     wayOut = (f"if this network lets only HTTP(S) out, reach the tracker with --tracker "
-              f"{PREFIX}:HOST:PORT (its --ws-port) and nodes over WebSocket (a seller's "
-              f"--ws-port, or name one with --ws-peer ID=HOST:PORT)")
+              f"{PREFIX}:HOST:PORT (its --ws-port, which serves its relay over WebSocket "
+              f"too) and nodes over WebSocket (a seller's --ws-port, or name one with "
+              f"--ws-peer ID=HOST:PORT)")
     trackerHelp = f"{PREFIX}:HOST:PORT for its WebSocket port"
 
     def trackerAccounts(self, values):
