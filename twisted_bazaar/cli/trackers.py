@@ -135,7 +135,7 @@ def mergedIndex(answers):
 def trackerEntries(answers):
     """What each tracker said, for the command's object: its live nodes'
     count, or why it did not answer; each named as the command line gave
-    it (``ws:HOST:PORT`` for a transport's port: L{Address.label})."""
+    it (a transport's port with its kind's prefix: L{Address.label})."""
     return [{"tracker": address.label, "total": answer.total} if answer is not None
             else {"tracker": address.label, "error": why}
             for address, answer, why in answers]
