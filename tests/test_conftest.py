@@ -1,14 +1,15 @@
 """
 Tests of tests/conftest.py's order of the suite (L{interleaved}): the
 end-to-end modules spread among the others, each module whole, none lost;
-and of its units of work (L{groupOf}): a group's files one unit.
+of its units of work (L{groupOf}): a group's files one unit; and of the
+bytecode its processes keep apart (L{bytecodeCache}).
 """
 
 from types import SimpleNamespace
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.conftest import GROUPS, GroupScheduling, groupOf, interleaved
+from tests.conftest import GROUPS, GroupScheduling, bytecodeCache, groupOf, interleaved
 
 
 def items(*modules):
@@ -59,3 +60,22 @@ class GroupTests(SynchronousTestCase):
         scheduler = GroupScheduling.__new__(GroupScheduling)
         self.assertEqual(scheduler._split_scope("tests/e2e/test_nat_live.py::T::test_a"),
                          "nat")
+
+
+class BytecodeCacheTests(SynchronousTestCase):
+    def test_keptApartWhenNoneIsWritten(self):
+        """Told to write no bytecode, the suite's processes keep it in the
+        folder given, away from the sources, and read it there."""
+        environ = {"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/bin"}
+        bytecodeCache(environ, "/checkout/build/pycache")
+        self.assertEqual(environ, {"PYTHONPYCACHEPREFIX": "/checkout/build/pycache",
+                                   "PATH": "/bin"})
+
+    def test_anEnvironmentsOwnChoiceKept(self):
+        """Bytecode written beside the sources, or to a folder of the
+        environment's own: left as it is."""
+        for environ in ({"PATH": "/bin"}, {"PYTHONDONTWRITEBYTECODE": ""},
+                        {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONPYCACHEPREFIX": "/mine"}):
+            before = dict(environ)
+            bytecodeCache(environ, "/checkout/build/pycache")
+            self.assertEqual(environ, before)

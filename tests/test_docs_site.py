@@ -8,6 +8,7 @@ It needs MkDocs and its plugins (the ``docs`` extra, which the ``test``
 extra includes); without them it is skipped with the reason.
 """
 
+import atexit
 import importlib.util
 import os
 import shutil
@@ -35,6 +36,24 @@ def build(root, site):
     return result.returncode, result.stdout + result.stderr
 
 
+#: The whole site, built once a process: (its folder, status, output).
+_built = []
+
+
+def builtSite():
+    """
+    The site of this checkout, built whole once a process (its folder,
+    mkdocs's status and what it printed), for the tests that read it: a
+    build is some 5 CPU-s and tens of seconds on a loaded machine, and the
+    files that read it are one group (tests/conftest.py), on one worker.
+    """
+    if not _built:
+        folder = Path(tempfile.mkdtemp(prefix="bazaar-site-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _built.append((folder, *build(ROOT, folder / "site")))
+    return _built[0]
+
+
 class DocsSiteTests(SynchronousTestCase):
     def setUp(self):
         self.folder = Path(tempfile.mkdtemp(prefix="bazaar-site-"))
@@ -45,8 +64,8 @@ class DocsSiteTests(SynchronousTestCase):
         a site read from disk needs), its search index (inlined too, for a
         page read from disk) and the shim its search worker needs there,
         and the API reference drawn from the docstrings."""
-        site = self.folder / "site"
-        status, output = build(ROOT, site)
+        folder, status, output = builtSite()
+        site = folder / "site"
         self.assertEqual(status, 0, output)
         pages = ["index.html", "quickstart.html", "api.html", "protocol.html",
                  "search/search_index.json", "search/search_index.js"]

@@ -4,34 +4,19 @@ Chromium, from ``file://``, the nav opens pages (not folder listings) and
 the search finds them.
 """
 
-import shutil
-import tempfile
-from pathlib import Path
-
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from tests.e2e.test_web_live import browser, untilShown
-from tests.test_docs_site import ROOT, build
+from tests.test_docs_site import builtSite
 
 #: Seconds the page may take to show what is awaited.
 GENEROUS = 60.0
 
 
 class SiteFromDiskTests(SynchronousTestCase):
-    #: The site, built once for the class: (its folder, mkdocs's status
-    #: and output).
-    built = None
-
-    @classmethod
-    def setUpClass(cls):
-        folder = Path(tempfile.mkdtemp(prefix="bazaar-site-"))
-        cls.built = (folder, *build(ROOT, folder / "site"))
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.built[0], True)
-
     def setUp(self):
+        # The site tests/test_docs_site.py builds, once a process.
+        self.built = builtSite()
         folder, status, output = self.built
         self.assertEqual(status, 0, output)
         self.driver = browser()

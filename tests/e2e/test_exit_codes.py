@@ -19,7 +19,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import startMarket, startSeller, waitBought
+from tests.e2e.helpers import freePort, startMarket, startSeller, waitBought
 from twisted_bazaar.testing.daemons import (
     JSON,
     TEXT,
@@ -150,13 +150,6 @@ class CannotListenTests(SynchronousTestCase):
                              "node creates only the last folder of its data dir)",
                              folder)
         self.assertEqual(os.listdir(folder), [])
-
-
-def freePort():
-    """A loopback TCP port nothing listens on (now)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def tree(folder):

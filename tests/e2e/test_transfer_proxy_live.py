@@ -20,7 +20,7 @@ import threading
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.contract.channel import ChannelBroken, accept_channel, connect
-from tests.e2e.helpers import short, startMarket, waitSharing
+from tests.e2e.helpers import freePort, short, startMarket, waitSharing
 from tests.e2e.test_raw_client import Keys
 from twisted_bazaar.testing.daemons import nodeId
 
@@ -32,12 +32,15 @@ ADVERTISED = "127.0.0.2"
 
 class _Proxy:
     """The attacker at ADVERTISED: two listening sockets, on the port
-    numbers the seller listens at on 127.0.0.1."""
+    numbers the seller listens at on 127.0.0.1.  Ports the kernel would
+    not pick (L{freePort}): one it picked for this socket was free on
+    127.0.0.1 only until the seller came to listen there, seconds later,
+    and at load another process's connection took it meanwhile."""
 
     def __init__(self):
         self.keys = Keys()
-        self.node = socket.create_server((ADVERTISED, 0))
-        self.transfer = socket.create_server((ADVERTISED, 0))
+        self.node = socket.create_server((ADVERTISED, freePort()))
+        self.transfer = socket.create_server((ADVERTISED, freePort()))
         self.sockets = [self.node, self.transfer]
         #: The plaintext buyers sent on the transfer port.
         self.plain = bytearray()
