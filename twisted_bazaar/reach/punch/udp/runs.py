@@ -16,6 +16,7 @@ from twisted.logger import LogLevel
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.punch.udp import plan as udppunch
 from twisted_bazaar.reach.punch.tcp.service import isRelayed
+from twisted_bazaar.reach.punch.udp.sounding import Sounding
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import SEEN, UDP, Path
 from twisted_bazaar.transports.quic.transport import isQuic
@@ -35,7 +36,7 @@ class Runs:
     """The runs of a node's punches over UDP: see the module's docstring."""
 
     def __init__(self, clock, table, sockets, opened, budget, limits, retries, keptFresh,
-                 book, links, dialer, overlay, followUps, log):
+                 book, links, dialer, overlay, followUps, log, sounder=Sounding):
         """
         @param table: the runs (L{RunTable
             <twisted_bazaar.reach.punch.udp.run.RunTable>}), written here.
@@ -61,6 +62,9 @@ class Runs:
             is given up or followed up (L{FollowUps
             <twisted_bazaar.reach.punch.udp.follow.FollowUps>}).
         @param log: the logger of the node's punching, whose lines these are.
+        @param sounder: makes a sounded plan's sounding (L{Sounding
+            <twisted_bazaar.reach.punch.udp.sounding.Sounding>}'s
+            signature; a fake's in tests).
         """
         self._clock = clock
         self._table = table
@@ -76,6 +80,7 @@ class Runs:
         self._overlay = overlay
         self._followUps = followUps
         self.log = log
+        self._sounder = sounder
 
     def start(self, run, plan, key):
         """Run this side of a punch by plan with the peer of key (its
@@ -83,11 +88,27 @@ class Runs:
         a punch the budgets refuse opens none."""
         self._table.add(run)
         started = run.start(self._clock, plan, self._sockets.main, self._budget,
-                            self._limits, key)
+                            self._limits, key, self._near, self._sounder)
         started.addCallbacks(self._met, self._punchFailed, (run,), None, (run,))
         if self._table.get(run.peer_id) is run:
             if run.openSockets(self._sockets, self._opened, plan.sockets):
                 started.cancel()
+        self._dialer.punchChanged(run.peer_id)
+
+    def _near(self, run):
+        """run's sounding was answered from its peer's host: the two
+        routers are on one segment, and it goes patient now (and tells the
+        dialer, whose hold on a transfer ends: a patient punch meets 32 s
+        in at the soonest)."""
+        if self._table.get(run.peer_id) is not run or not run.punch.nearPeer():
+            return
+        answer = run.sounding.answer
+        run.link.peerLine(
+            LogLevel.info, "the UDP punch with {peer} goes patient: its router answered "
+            "this node's sounding (ICMP {type}/{code} from {host}), on this node's "
+            "segment ({strategy}, {seconds:.2f} s)", self.log, type=answer.type,
+            code=answer.code, host=answer.offender, strategy=run.punch.plan.strategy,
+            seconds=self._clock.seconds() - run.started)
         self._dialer.punchChanged(run.peer_id)
 
     def datagram(self, endpoint, data, addr):
