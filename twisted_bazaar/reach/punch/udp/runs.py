@@ -36,7 +36,8 @@ class Runs:
     """The runs of a node's punches over UDP: see the module's docstring."""
 
     def __init__(self, clock, table, sockets, opened, budget, limits, retries, keptFresh,
-                 book, links, dialer, overlay, followUps, log, sounder=Sounding):
+                 book, links, dialer, overlay, followUps, log, sounder=Sounding,
+                 tell=None):
         """
         @param table: the runs (L{RunTable
             <twisted_bazaar.reach.punch.udp.run.RunTable>}), written here.
@@ -65,6 +66,8 @@ class Runs:
         @param sounder: makes a sounded plan's sounding (L{Sounding
             <twisted_bazaar.reach.punch.udp.sounding.Sounding>}'s
             signature; a fake's in tests).
+        @param tell: C{tell(peer_id, nonce)}: tells the peer (through the
+            tracker) that the punch ``nonce`` goes patient.
         """
         self._clock = clock
         self._table = table
@@ -81,6 +84,7 @@ class Runs:
         self._followUps = followUps
         self.log = log
         self._sounder = sounder
+        self._tell = tell
 
     def start(self, run, plan, key):
         """Run this side of a punch by plan with the peer of key (its
@@ -97,18 +101,32 @@ class Runs:
 
     def _near(self, run):
         """run's sounding was answered from its peer's host: the two
-        routers are on one segment, and it goes patient now (and tells the
-        dialer, whose hold on a transfer ends: a patient punch meets 32 s
-        in at the soonest)."""
+        routers are on one segment, and it goes patient now, and tells the
+        peer (whose own sounding may have met a router that drops it)."""
         if self._table.get(run.peer_id) is not run or not run.punch.nearPeer():
             return
         answer = run.sounding.answer
+        if self._tell is not None:
+            self._tell(run.peer_id, run.nonce)
+        self._patient(run, f"its router answered this node's sounding (ICMP "
+                      f"{answer.type}/{answer.code} from {answer.offender})")
+
+    def told(self, peer_id, nonce):
+        """The peer says the punch ``nonce`` with it goes patient (its
+        sounding was answered from this node's host): so it does here, if
+        it runs and has not met."""
+        run = self._table.get(peer_id)
+        if run is None or run.nonce != nonce or not run.punch.nearPeer():
+            return
+        self._patient(run, "it says this node's router answered its sounding")
+
+    def _patient(self, run, why):
+        """Said; and the dialer told, whose hold on a transfer ends: a
+        patient punch meets 32 s in at the soonest."""
         run.link.peerLine(
-            LogLevel.info, "the UDP punch with {peer} goes patient: its router answered "
-            "this node's sounding (ICMP {type}/{code} from {host}), on this node's "
-            "segment ({strategy}, {seconds:.2f} s)", self.log, type=answer.type,
-            code=answer.code, host=answer.offender, strategy=run.punch.plan.strategy,
-            seconds=self._clock.seconds() - run.started)
+            LogLevel.info, "the UDP punch with {peer} goes patient, the two routers "
+            "on one segment: {why} ({strategy}, {seconds:.2f} s)", self.log, why=why,
+            strategy=run.punch.plan.strategy, seconds=self._clock.seconds() - run.started)
         self._dialer.punchChanged(run.peer_id)
 
     def datagram(self, endpoint, data, addr):

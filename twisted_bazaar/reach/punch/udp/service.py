@@ -125,13 +125,14 @@ class UdpPunching(Service, NodeObserver):
         self.earlyGoes = EarlyGoes(clock, self.take)
         self.tracker = TrackerAsks(node.membership, self.check, self.earlyGoes, sockets,
                                    self.table, wanted, links, self.followUps, dialer,
-                                   self.take, log)
+                                   self.take, log, lambda *near: self.punches.told(*near))
         #: The peers whose punch got nothing back: this node's mapping is
         #: kept fresh at the tracker for their sides' asks again.
         self.keptFresh = KeptFresh(clock, self.freshen, self.retries.mayPunch)
         self.punches = Runs(clock, self.table, sockets, self.opened, self.budget, limits,
                             self.retries, self.keptFresh, self._whereabouts.book,
-                            links, dialer, node.overlay, self.followUps, log, sounder)
+                            links, dialer, node.overlay, self.followUps, log, sounder,
+                            self.tracker.tellNear)
         #: Whether the tracker's address check told this node what its
         #: router does (until then its TCP punches wait: L{linkAdded}).
         self._routerKnown = False
