@@ -5,6 +5,8 @@ or the peer's ``udppunchnear``), through in-memory routers."""
 from twisted.logger import capturedLogs, formatEvent
 
 from twisted_bazaar.reach.punch.udp import plan as udppunch
+from twisted_bazaar.reach.punch.udp.plan import HARD_SOCKETS
+from twisted_bazaar.reach.punch.udp.runs import UNLINKED
 from twisted_bazaar.testing.udpnat import RANDOM
 from twisted_bazaar.wire.udpreach import UdpPunchNear
 
@@ -75,3 +77,27 @@ class NearTests(UdpPunchingTestCase):
         self.elapse(udppunch.TIMEOUT + udppunch.SOUND + 0.1)
         self.assertTrue(self.a.soundings[0].stopped)
         self.assertTrue(self.b.soundings[0].stopped)
+
+    def linkGone(self, side):
+        peer = side.peer.id
+        del side.node.links[peer]
+        side.node.events.linkRemoved(peer)
+
+    def test_aPatientPunchEndsWithItsLink(self):
+        """The link a patient punch was taken on closes (its peer exited,
+        a buyer daemon done): the punch ends 2 s later, its sockets
+        closed, said; one whose link comes again within the 2 s runs on
+        (two nodes that linked each other at once)."""
+        self.a.soundings[0].answered(HOME["b"][1])
+        self.b.membership.hear(UdpPunchNear(self.alice.id, 77))
+        self.linkGone(self.a)
+        self.linkGone(self.b)
+        self.b.linkUp()
+        with capturedLogs() as events:
+            self.clock.advance(UNLINKED)
+        self.assertIsNone(self.a.punching.table.get(self.bob.id))
+        self.assertEqual(len(self.a.sockets.closed), HARD_SOCKETS - 1)
+        self.assertIn("its link closed, and no other came within 2 s: the patient punch "
+                      "ends, its sockets closed",
+                      "".join(formatEvent(event) for event in events))
+        self.assertIsNotNone(self.b.punching.table.get(self.alice.id))

@@ -30,6 +30,11 @@ __all__ = ["Runs", "LINGER", "NONE"]
 LINGER = 30.0
 #: The line of a punch that did not meet, or was not tried.
 NONE = "no UDP path punched to {peer}: {why}"
+#: Seconds a patient punch not met runs on with no link to its peer:
+#: long enough for the link of two nodes that linked each other at once
+#: to come in its place, not the 42 s a node gone (a buyer daemon that
+#: exited when done) would hold 255 sockets, its home's group's share.
+UNLINKED = 2.0
 
 
 class Runs:
@@ -148,16 +153,24 @@ class Runs:
         """No link to peer_id: a run under way runs on to its end (met, or
         missed within its L{TIMEOUT
         <twisted_bazaar.reach.punch.udp.plan.TIMEOUT>} s, its probes
-        counted already), since the other side's runs on too; a punched
-        path is kept L{LINGER} seconds for a link to come (over it, most
-        often)."""
+        counted already), since the other side's runs on too, but a
+        patient one, which ends L{UNLINKED} s later unless a link came; a
+        punched path is kept L{LINGER} seconds for a link to come (over
+        it, most often)."""
         run = self._table.get(peer_id)
         if run is None:
             return
-        if run.path is None:
+        lingers = run.linger is not None and run.linger.active()
+        if run.path is None and run.punch.plan.strategy.startswith(udppunch.PATIENT):
+            if not lingers:
+                self.log.debug("the link a patient UDP punch with node {peer} was taken "
+                               "on closed: it ends in {seconds:g} s unless a link comes",
+                               peer=shortId(peer_id), seconds=UNLINKED)
+                run.linger = self._clock.callLater(UNLINKED, self._lingered, run)
+        elif run.path is None:
             self.log.debug("the link a UDP punch with node {peer} was taken on closed: "
                            "the punch runs on", peer=shortId(peer_id))
-        elif run.linger is None or not run.linger.active():
+        elif not lingers:
             run.linger = self._clock.callLater(LINGER, self._lingered, run)
 
     def stop(self):
@@ -278,6 +291,10 @@ class Runs:
 
     def _lingered(self, run):
         if self._links.get(run.peer_id) is None:
+            if run.path is None:
+                run.link.peerLine(LogLevel.info, NONE, self.log, why=(
+                    f"its link closed, and no other came within {UNLINKED:g} s: the "
+                    f"patient punch ends, its sockets closed"))
             self.end(run)
 
 
