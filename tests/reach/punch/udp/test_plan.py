@@ -656,7 +656,8 @@ class SoundedTests(SynchronousTestCase):
         """A plan that has a patient one is sounded: its probes wait
         L{SOUND} s, its sends count the sounding's one datagram at 0, and
         its near plan is the patient one; a sequential router's prediction
-        (no patient plan) and a direct plan are not sounded."""
+        (no patient plan), a direct plan and a peer seen at a well-known port
+        are not sounded."""
         easy, hard = mappingOf("a", 5000), mappingOf("b", 6000, 41000)
         fast = udppunch.plan(easy, hard, random.Random(3))
         sounded = udppunch.plan(easy, hard, random.Random(3), sound=True)
@@ -669,6 +670,9 @@ class SoundedTests(SynchronousTestCase):
         self.assertEqual(sounded.timeout, TIMEOUT + udppunch.SOUND)
         sequential = (mappingOf("a", 5000, 5002), mappingOf("b", 6000, 6003))
         self.assertIsNone(udppunch.plan(*sequential, self.rng, sound=True).near)
+        # Nor one whose seen port is well-known: no probe goes there.
+        self.assertIsNone(udppunch.plan(mappingOf("a", 5000), mappingOf("b", 53, 41000),
+                                        self.rng, sound=True).near)
         self.assertIsNone(udppunch.plan(easy, hard, self.rng, direct=True,
                                         sound=True).near)
 

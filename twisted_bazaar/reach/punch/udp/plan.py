@@ -393,7 +393,8 @@ def plan(mine, peer, rng, direct=False, patient=False, unasked=UNASKED, sound=Fa
         return made
     if patient:
         return _patient(made, mine, peer, unasked)
-    near = _patient(made, mine, peer, unasked) if sound else made
+    # The sounding goes where a probe may: no well-known port.
+    near = _patient(made, mine, peer, unasked) if sound and _aimed([peer.port]) else made
     if near is made:
         return made
     return attr.evolve(made, probes=tuple(attr.evolve(probe, at=probe.at + SOUND)
