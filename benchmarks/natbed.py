@@ -221,22 +221,31 @@ def _node(market, bed, name, host, folder, *roles):
         *roles, "--data-dir", os.path.join(folder, f"data-{name}")], wrapper=host.wrapper)
 
 
+def _asked(command, run=subprocess.run):
+    """command's standard output, or None if it failed or did not answer
+    within L{STEP} s (a loaded machine: the try's row says unknown rather
+    than the run ending in a traceback, as it did at a load of 27)."""
+    try:
+        done = run(command, capture_output=True, text=True, timeout=STEP)
+    except subprocess.TimeoutExpired:
+        return None
+    return None if done.returncode else done.stdout
+
+
 def _trackerRelayed(bed):
-    done = subprocess.run([*bed.tracker.wrapper, sys.executable, "-c", SCRAPE],
-                          capture_output=True, text=True, timeout=STEP)
-    found = re.findall(r"^bazaar_tracker_relayed_bytes_total (\S+)$", done.stdout,
+    out = _asked([*bed.tracker.wrapper, sys.executable, "-c", SCRAPE])
+    found = re.findall(r"^bazaar_tracker_relayed_bytes_total (\S+)$", out or "",
                        re.MULTILINE)
-    return int(float(found[0])) if done.returncode == 0 and found else None
+    return int(float(found[0])) if found else None
 
 
 def _nodeRelayed(bed, port, folder, name):
-    done = subprocess.run([*bed.public.wrapper, _bazaar(), "--json", "node",
-                           f"{bed.public.address}:{port}", "--data-dir",
-                           os.path.join(folder, f"data-{name}")],
-                          capture_output=True, text=True, timeout=STEP)
-    if done.returncode:
+    out = _asked([*bed.public.wrapper, _bazaar(), "--json", "node",
+                  f"{bed.public.address}:{port}", "--data-dir",
+                  os.path.join(folder, f"data-{name}")])
+    if out is None:
         return None
-    return json.loads(done.stdout).get("relaying", {}).get("bytes", 0)
+    return json.loads(out).get("relaying", {}).get("bytes", 0)
 
 
 def _when(daemon, pattern):

@@ -598,6 +598,22 @@ class HttpOnlyHomeTests(SynchronousTestCase):
 class NatBedTests(SynchronousTestCase):
     """The NAT bed's command (L{natbed}), without a bed."""
 
+    def test_askedUnanswered(self):
+        """A count asked of a daemon that does not answer within its
+        bound, or fails, is unknown (None), not the run's end."""
+        def late(command, **kwargs):
+            raise subprocess.TimeoutExpired(command, kwargs["timeout"])
+
+        def failed(command, **kwargs):
+            return subprocess.CompletedProcess(command, 1, "", "refused")
+
+        def answered(command, **kwargs):
+            return subprocess.CompletedProcess(command, 0, "7\n", "")
+
+        self.assertIsNone(natbed._asked(["bazaar"], late))
+        self.assertIsNone(natbed._asked(["bazaar"], failed))
+        self.assertEqual(natbed._asked(["bazaar"], answered), "7\n")
+
     def result(self, pair, index, met, seconds=None, relayed=3281, rate=44.1):
         return {"pair": pair, "try": index, "met": met, "seconds": seconds,
                 "strategy": "birthday-probes" if met else None, "relayed": relayed,

@@ -24,6 +24,11 @@ routers keep it 4 s, not Linux's 30 (their namespaces' own
 ``nf_conntrack_udp_timeout``), and the patient peers are told so: the
 punch waits 6 s, not 32.
 
+Sounded, the two sides of a punch on one segment learn so at its go (the
+ICMP answer to a datagram of TTL 2 comes from the other's router) and
+go patient at once; a far home's sounding is answered by the ISP's
+router, and its plan runs as it is.
+
 Otherwise the routers drop what comes unasked, as home routers do; the keepalive
 of a met 5-tuple is checked against the kernel's UDP conntrack timeout
 in a router's namespace.
@@ -163,6 +168,35 @@ class UdpPunchLiveTests(SynchronousTestCase):
             if ": met " in line:
                 seconds = float(line.split(" in ")[-1].split(" s")[0])
                 self.assertLess(seconds, outlast(UNASKED) + MEET_WITHIN, line)
+
+    def test_oneSegmentSounded(self):
+        """Routers with no firewall on one segment, the hard side told
+        first, sounded plans: each side's sounding is answered from the
+        other's router (ICMP port unreachable, through its own router to
+        its socket's error queue) within the sounding's 0.25 s, both
+        follow their patient plans from then, and the punch meets in at
+        least 2 of 3 tries, within the wait (the routers' 4 s and 2) and
+        15 s; with a router between (a far home), a sounding is answered
+        by that router, or not at all, and the plan meets as it is."""
+        hard = self.bed.home("dh", symmetric=True, plain=True)
+        easy = self.bed.home("de", plain=True)
+        for home in (hard, easy):
+            home.forgetUnasked(UNASKED)
+        met, outputs = self.race(hard, easy, TRIES, "sound", f"unasked={UNASKED}")
+        self.assertGreaterEqual(met, MEETS, outputs)
+        for name, peer in (("a", easy), ("b", hard)):
+            self.assertRegex(outputs, rf"{name}: near: ICMP 3/3 from "
+                             rf"{peer.public_address} in [0-9.]+ s: patient-")
+        for line in outputs.splitlines():
+            if ": near: " in line:
+                self.assertLess(float(line.split(" in ")[-1].split(" s")[0]), 1.0, line)
+            if ": met " in line:
+                seconds = float(line.split(" in ")[-1].split(" s")[0])
+                self.assertLess(seconds, outlast(UNASKED) + MEET_WITHIN, line)
+        far = self.bed.home("df", symmetric=True, plain=True, far=True)
+        met, outputs = self.race(far, easy, 1, "sound")
+        self.assertEqual(met, 1, outputs)
+        self.assertNotIn("near", outputs)
 
     def test_oneSegmentPortKeeping(self):
         """Two port-keeping routers with no firewall on one segment, one

@@ -18,7 +18,9 @@ entries a router keeps for what came unasked; ``unasked=S``: the
 routers keep those entries S seconds, not Linux's default, and a patient
 plan waits for that; ``again=S``: a punch that
 missed is asked again S seconds later, patient, from the same socket, as
-a node asks its tracker again).  Every line goes
+a node asks its tracker again; ``sound``: the plan is sounded,
+L{twisted_bazaar.reach.punch.udp.sounding}, and follows its patient
+plan once the sounding is answered from the peer's host).  Every line goes
 to standard output; a peer's exit status is 0 once its punch met (it
 heard the other and the other heard it), 3 if the punch failed, 4 if no
 word came from the rendezvous before its deadline.
@@ -37,6 +39,7 @@ from twisted.internet.protocol import DatagramProtocol
 
 from twisted_bazaar.reach.punch.udp import plan as udppunch
 from twisted_bazaar.reach.punch.udp.run import write
+from twisted_bazaar.reach.punch.udp.sounding import Sounding
 
 #: Seconds a peer waits for everything, from its start (a patient plan's
 #: wait on top).
@@ -100,8 +103,10 @@ class Socket(DatagramProtocol):
 
 class Peer:
     def __init__(self, name, host, port, fullTtl=False, patient=False, again=None,
-                 unasked=udppunch.UNASKED):
+                 unasked=udppunch.UNASKED, sound=False):
         self.name = name
+        self.sound = sound
+        self.sounding = None
         self.fullTtl = fullTtl
         self.patient = patient
         self.again = again
@@ -115,6 +120,8 @@ class Peer:
         waits = udppunch.outlast(unasked) if patient else 0
         if again is not None:
             waits = udppunch.TIMEOUT + again + udppunch.outlast(unasked)
+        if sound:
+            waits = udppunch.SOUND + udppunch.outlast(unasked)
         reactor.callLater(DEADLINE + waits, self.end)
 
     def ask(self):
@@ -129,7 +136,7 @@ class Peer:
         mine = udppunch.mappingOf(*word["mine"])
         peer = udppunch.mappingOf(*word["peer"])
         plan = udppunch.plan(mine, peer, random.Random(), patient=self.patient,
-                             unasked=self.unasked)
+                             unasked=self.unasked, sound=self.sound)
         if self.fullTtl:
             plan = attr.evolve(plan, probes=tuple(attr.evolve(probe, ttl=0)
                                                   for probe in plan.probes))
@@ -142,8 +149,24 @@ class Peer:
         def send(socket, host, port, data, ttl=0):
             write(SimpleNamespace(transport=self.sockets[socket]), data, host, port, ttl)
 
-        self.punch = udppunch.UdpPunch(reactor, plan, word["nonce"], send)
+        self.punch = udppunch.UdpPunch(reactor, plan, word["nonce"], send,
+                                       sound=self.sounded)
         self.punch.start().addCallbacks(self.met, self.failed)
+
+    def sounded(self, host, port, data):
+        """Send the plan's sounding; answered from the peer's host, the
+        punch follows its patient plan."""
+        self.sounding = Sounding(reactor, host, port, data, self.near)
+        why = self.sounding.start()
+        if why:
+            say(f"{self.name}: {why}")
+
+    def near(self):
+        answer = self.sounding.answer
+        if self.punch.nearPeer():
+            say(f"{self.name}: near: ICMP {answer.type}/{answer.code} from "
+                f"{answer.offender} in {time.monotonic() - self.started:.2f} s: "
+                f"{self.punch.plan.strategy}")
 
     def met(self, met):
         say(f"{self.name}: met {met.host}:{met.port} from socket {met.socket} in "
@@ -169,6 +192,8 @@ class Peer:
     def end(self):
         if self.punch is not None:
             self.punch.stop()
+        if self.sounding is not None:
+            self.sounding.stop()
         if reactor.running:
             reactor.stop()
 
@@ -181,7 +206,7 @@ def main(argv):
     valued = dict(flag.split("=", 1) for flag in flags if "=" in flag)
     peer = Peer(argv[2], argv[3], int(argv[4]), "full-ttl" in flags, "patient" in flags,
                 float(valued["again"]) if "again" in valued else None,
-                float(valued.get("unasked", udppunch.UNASKED)))
+                float(valued.get("unasked", udppunch.UNASKED)), "sound" in flags)
     reactor.run()
     return peer.status
 

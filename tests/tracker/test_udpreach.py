@@ -16,6 +16,7 @@ from twisted_bazaar.base.limitregistry import LIMITS
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.tracker import Tracker, TrackerFactory
 from twisted_bazaar.tracker.udpreach import (
+    NEAR_FOR,
     SEEN_FOR,
     SECOND_WAIT,
     TOKEN_TIMEOUT,
@@ -122,6 +123,32 @@ class UdpReachTests(SynchronousTestCase):
         [sent] = [event for event in events if event["log_level"] == LogLevel.debug]
         self.assertEqual(formatEvent(sent), f"udppunchgo {to_a['nonce']} sent to node "
                          f"{a_id} (asked) and node {b_id}")
+
+    def test_near(self):
+        """udppunchnear from an end of a punch of the last 10 s goes to the
+        other end, once, naming the sender; one naming another node, with
+        another nonce, said again, or later than 10 s, goes nowhere."""
+        a, a_id = self.join("198.51.100.7")
+        b, b_id = self.join("203.0.113.9")
+        c, c_id = self.join("192.0.2.77")
+        for end, host in ((a, "198.51.100.7"), (b, "203.0.113.9"), (c, "192.0.2.77")):
+            self.check(end, host)
+            end.heard()
+        a.say({"type": "udppunch", "id": b_id})
+        [go], _ = a.heard(), b.heard()
+        nonce = go["nonce"]
+        a.say({"type": "udppunchnear", "id": c_id, "nonce": nonce})
+        a.say({"type": "udppunchnear", "id": b_id, "nonce": nonce + 1})
+        c.say({"type": "udppunchnear", "id": b_id, "nonce": nonce})
+        self.assertEqual((a.heard(), b.heard(), c.heard()), ([], [], []))
+        self.clock.advance(NEAR_FOR - 1)
+        a.say({"type": "udppunchnear", "id": b_id, "nonce": nonce})
+        self.assertEqual(b.heard(), [{"type": "udppunchnear", "id": a_id, "nonce": nonce}])
+        a.say({"type": "udppunchnear", "id": b_id, "nonce": nonce})
+        self.assertEqual(b.heard(), [])
+        self.clock.advance(2)
+        b.say({"type": "udppunchnear", "id": a_id, "nonce": nonce})
+        self.assertEqual(a.heard(), [])
 
     def test_punchRefused(self):
         """A punch with no fresh datagram of either end, with itself, with

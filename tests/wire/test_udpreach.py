@@ -8,7 +8,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.wire.udpreach import (
-    UdpCheck, UdpProbe, UdpPunchAsk, UdpPunchGo, UdpReached, probeDatagram, tokenOf)
+    UdpCheck, UdpProbe, UdpPunchAsk, UdpPunchGo, UdpPunchNear, UdpReached, probeDatagram,
+    tokenOf)
 from twisted_bazaar.wire.ids import KEYED
 
 #: Each message next to the exact JSON object it travels as (checked with
@@ -23,6 +24,8 @@ UDP_WIRE_FORMS = [
     (UdpPunchGo(KEYED | 5, "198.51.100.9", 40001, 40002, -5),
      {"type": "udppunchgo", "id": format(5, "032x"), "host": "198.51.100.9",
       "port": 40001, "second": 40002, "nonce": -5}),
+    (UdpPunchNear(KEYED | 5, 9), {"type": "udppunchnear", "id": format(5, "032x"),
+                                  "nonce": 9}),
 ]
 _tokens = st.integers(-2**63 + 1, 2**63 - 1)
 _hosts = st.text(max_size=40)
@@ -36,6 +39,7 @@ UDP_STRATEGIES = {
     UdpReached: st.builds(UdpReached, _hosts, _ports, _ports),
     UdpPunchAsk: st.builds(UdpPunchAsk, _nodeIds),
     UdpPunchGo: st.builds(UdpPunchGo, _nodeIds, _hosts, _ports, _ports, _tokens),
+    UdpPunchNear: st.builds(UdpPunchNear, _nodeIds, _tokens),
 }
 
 

@@ -262,7 +262,7 @@ def trackerSeen(network, host, tracker):
 
 
 def punchPair(network, a, b, tracker, rng, nonce, budgets=(None, None),
-              direct=(False, False), lag=0.0, replan=None, patient=False):
+              direct=(False, False), lag=0.0, replan=None, patient=False, near=None):
     """
     Punch between hosts a and b of network, as the tracker at host
     ``tracker`` saw them: each side's L{UdpPunch
@@ -274,12 +274,18 @@ def punchPair(network, a, b, tracker, rng, nonce, budgets=(None, None),
     ``lag``: b starts that many seconds after a (the tracker's go reached
     it later).  ``replan``: each plan made into replan(plan) (a test's
     variant of the plans).  ``patient``: the plans are patient ones.
+    ``near``: (seconds, seconds) or None: the plans are sounded ones, and
+    each side learns that the other's router is on its segment
+    (L{UdpPunch.nearPeer <twisted_bazaar.reach.punch.udp.plan.UdpPunch.nearPeer>})
+    that many seconds after its start (None: never), as its sounding's
+    answer or the peer's word tells it.
     """
     seen = {host: trackerSeen(network, host, tracker) for host in (a, b)}
     sides = []
     for host, peer, budget, reaches in ((a, b, budgets[0], direct[0]),
                                         (b, a, budgets[1], direct[1])):
-        plan = udppunch.plan(seen[host], seen[peer], rng, direct=reaches, patient=patient)
+        plan = udppunch.plan(seen[host], seen[peer], rng, direct=reaches, patient=patient,
+                             sound=near is not None)
         if replan is not None:
             plan = replan(plan)
 
@@ -291,6 +297,9 @@ def punchPair(network, a, b, tracker, rng, nonce, budgets=(None, None),
             network.bind(host, BASE_PORT + socket,
                          lambda port, h, p, data, punch=punch: punch.datagramReceived(
                              port - BASE_PORT, h, p, data))
+        told = None if near is None else near[host != a]
+        if told is not None:
+            network.clock.callLater((lag if host == b else 0) + told, punch.nearPeer)
         if host == b and lag:
             started = defer.Deferred()
             network.clock.callLater(lag, lambda punch=punch, started=started:

@@ -29,6 +29,7 @@ from twisted_bazaar.wire.udpreach import (
     UdpProbe,
     UdpPunchAsk,
     UdpPunchGo,
+    UdpPunchNear,
     UdpReached,
     tokenOf,
 )
@@ -47,6 +48,9 @@ CHECK_RATE = 1.0
 PUNCH_RATE = 1.0
 #: Ids drawn below this.
 TOKEN_LIMIT = 2**62
+#: Seconds a punch's ``udppunchnear`` is passed on after its go: its
+#: sounding is answered within a quarter of a second.
+NEAR_FOR = 10.0
 CHECKS_LIMIT = declare(
     "tracker.udp-checks", CHECK_RATE, "messages/s",
     "udpcheck asked by the nodes of one address group (each holds a token and a "
@@ -95,6 +99,9 @@ class UdpReach:
         self._tokens = {}
         #: node id -> (when, the udpreach it was told).
         self.seen = {}
+        #: nonce -> (when its go was sent, {node id: the other end}) of the
+        #: goes of the last L{NEAR_FOR} s (those the punches' rates let).
+        self._goes = {}
 
     def _now(self):
         return self.tracker.clock.seconds()
@@ -195,6 +202,9 @@ class UdpReach:
             self._refuse(link, why)
             return
         nonce = self.tracker.rng.randrange(1, TOKEN_LIMIT)
+        self._forgetGoes()
+        self._goes[nonce] = (self._now(), {link.peer_id: request.id,
+                                           request.id: link.peer_id})
         link.send(UdpPunchGo(request.id, theirs.seen_host, theirs.seen_port,
                              theirs.seen_second, nonce))
         peer.send(UdpPunchGo(link.peer_id, mine.seen_host, mine.seen_port,
@@ -203,6 +213,29 @@ class UdpReach:
         # of a punch (natbed, issue 85) is told apart from a go never sent.
         self.log.debug("udppunchgo {nonce} sent to node {asker} (asked) and node {peer}",
                        nonce=nonce, asker=wireId(link.peer_id), peer=wireId(request.id))
+
+    def _forgetGoes(self):
+        """Forget the goes older than L{NEAR_FOR} s (oldest first)."""
+        now = self._now()
+        for nonce, (when, _) in list(self._goes.items()):
+            if when >= now - NEAR_FOR:
+                break
+            del self._goes[nonce]
+
+    def _nearTold(self, link, near):
+        """An end of a punch this tracker started in the last L{NEAR_FOR}
+        s says its routers are on one segment: passed once to the other
+        end, named by the go (else dropped, unanswered: a node makes the
+        tracker send nothing to a node it is not punching)."""
+        self._forgetGoes()
+        go = self._goes.get(near.nonce)
+        ends = None if go is None else go[1]
+        if ends is None or ends.get(link.peer_id) != near.id:
+            return
+        del ends[link.peer_id]
+        peer = self.tracker.links.get(near.id)
+        if peer is not None:
+            peer.send(UdpPunchNear(link.peer_id, near.nonce))
 
     def forget(self, node_id):
         """The node left: its check under way ends, what was seen of it is
@@ -217,7 +250,7 @@ class UdpReach:
         for check in list(self._checks.values()):
             self._end(check)
 
-    takes = {UdpCheck: _checkAsked, UdpPunchAsk: _punchAsked}
+    takes = {UdpCheck: _checkAsked, UdpPunchAsk: _punchAsked, UdpPunchNear: _nearTold}
 
 
 class TrackerDatagrams(DatagramProtocol):

@@ -14,6 +14,10 @@ node's punches (L{twisted_bazaar.reach.punch.udp}) speak them.
 - ``udppunch`` (node): punch to that node; the tracker sends each of the
   two ``udppunchgo``: the other's id, where it saw the other's datagrams
   come from, and the punch's nonce; each starts as it arrives.
+- ``udppunchnear`` (node): this punch's sounding was answered from the
+  other's host (the two routers are on one segment): the tracker passes
+  it to the other end of the punch it started with that nonce, and both
+  follow their patient plans.
 
 The datagrams of the punch itself are
 L{twisted_bazaar.reach.punch.udp.plan}'s.
@@ -111,4 +115,16 @@ class UdpPunchGo(Message):
     host: str = field(checkHost)
     port: int = field(checkPort)
     second: int = field(checkPort)
+    nonce: int = field(checkId)
+
+
+@message("udppunchnear", bucket=BUCKET)
+class UdpPunchNear(Message):
+    """
+    From a node: the punch ``nonce`` with node ``id`` goes patient, its
+    sounding answered from that node's host; from the tracker, to that
+    node: the same of the punch with node ``id``, the sender.
+    """
+
+    id: int = field(checkNodeId)
     nonce: int = field(checkId)

@@ -25,6 +25,7 @@ from twisted_bazaar.transports.path import UDP
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.core.sessionhandlers import SessionParts
 from twisted_bazaar.reach.punch.udp.service import UdpPunching
+from twisted_bazaar.reach.punch.udp.sounding import Answer
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, Reachability
 from twisted_bazaar.testing.capabilities import relayed
 from twisted_bazaar.testing.udpnat import PORT_RESTRICTED, UdpNetwork, UdpRouter
@@ -64,6 +65,9 @@ class _Options:
     def setsockopt(self, level, name, value):
         self.ttl = value
 
+    def getsockname(self):
+        return ("0.0.0.0", QUIC_PORT)
+
 
 class FakeSocket:
     """A node's QUIC socket as the punch uses it: its datagrams through the
@@ -88,6 +92,42 @@ class FakeSocket:
     def _arrived(self, port, host, from_port, data):
         if self.foreign is not None:
             self.foreign(self, data, (host, from_port))
+
+
+class FakeSounding:
+    """A punch's sounding (L{twisted_bazaar.reach.punch.udp.sounding.Sounding}'s
+    signature), silent until L{answered}."""
+
+    def __init__(self, clock, host, port, data, near, family=socket.AF_INET,
+                 interface=""):
+        self.host = host
+        self.port = port
+        self.data = data
+        self.near = near
+        self.answer = None
+        self.stopped = False
+
+    def start(self):
+        return ""
+
+    def stop(self):
+        self.stopped = True
+
+    def answered(self, offender, type=3, code=3):
+        """An ICMP answer from offender came (L{Answer})."""
+        self.answer = Answer(offender, type, code)
+        self.stop()
+        if offender == self.host:
+            self.near()
+
+
+class FakeSoundings(list):
+    """The soundings a node's punches made, each a L{FakeSounding}."""
+
+    def __call__(self, *args):
+        sounding = FakeSounding(*args)
+        self.append(sounding)
+        return sounding
 
 
 class FakeLinks:
@@ -219,8 +259,9 @@ class Side:
                                  connector, network.clock, more=(FakeQuic(self.sockets),)),
                              clock=network.clock)
         self.membership = self.node.membership = FakeMembership()
+        self.soundings = FakeSoundings()
         self.punching = self.sockets.punching = UdpPunching(self.node, self.sockets,
-                                                                  limits)
+                                                                  limits, self.soundings)
         self.punching.plug()
         self.punching.trackerRegistered()
         if reached:

@@ -304,7 +304,8 @@ class RaceTests(SynchronousTestCase):
     datagram at the full TTL (as before the low TTL) misses.
     """
 
-    def outcome(self, kind_a, kind_b, seed, lag, between=1, replan=None, patient=False):
+    def outcome(self, kind_a, kind_b, seed, lag, between=1, replan=None, patient=False,
+                near=None):
         clock = Clock()
         network = UdpNetwork(clock, between=between)
         network.place(A, UdpRouter(PUBLIC_A, kind_a, random.Random(seed), conntrack=True))
@@ -312,10 +313,13 @@ class RaceTests(SynchronousTestCase):
                                    conntrack=True))
         results = []
         sides = punchPair(network, A, B, TRACKER, random.Random(seed), nonce=4242,
-                          lag=lag, replan=replan, patient=patient)
+                          lag=lag, replan=replan, patient=patient, near=near)
+        self.metAt = []
         for _, done in sides:
             done.addBoth(results.append)
-        timeout = max(punch.plan.timeout for punch, _ in sides)
+            done.addCallback(lambda met: self.metAt.append(clock.seconds()))
+        timeout = max(max(punch.plan.timeout, punch.plan.near.timeout + 0.2)
+                      if punch.plan.near else punch.plan.timeout for punch, _ in sides)
         for _ in range(int((timeout + lag) * 100) + 1):
             clock.advance(0.01)
         for punch, _ in sides:
@@ -369,6 +373,30 @@ class RaceTests(SynchronousTestCase):
         for lag in (0.1, 0.0):
             self.assertEqual(self.meets(PORT_RESTRICTED, PORT_RESTRICTED, lag,
                                         seeds=range(5), between=0, patient=True), 5)
+
+    def test_adjacentRoutersSounded(self):
+        """On one segment, sounded plans each side learns near at once (its
+        sounding answered 10 ms in, or the peer's word 200 ms in) follow
+        their patient plans from then, having sent nothing: the hard side
+        first (both told at once) or the easy side first (the hard side
+        told late), at least 18 of 20 birthday punches meet, and two
+        port-keeping routers' every punch; the same plans never told miss (their race is lost)."""
+        for kinds, near in (((RANDOM, PORT_RESTRICTED), (0.01, 0.01)),
+                            ((PORT_RESTRICTED, RANDOM), (0.01, 0.2))):
+            self.assertGreaterEqual(self.meets(*kinds, 0.14, between=0, near=near), 18)
+        for lag in (0.1, 0.0):
+            self.assertEqual(self.meets(PORT_RESTRICTED, PORT_RESTRICTED, lag,
+                                        seeds=range(5), between=0, near=(0.2, 0.01)), 5)
+        self.assertEqual(self.meets(RANDOM, PORT_RESTRICTED, 0.14, seeds=range(4),
+                                    between=0, near=(None, None)), 0)
+
+    def test_soundedMeetsWithinItsWait(self):
+        """A sounded punch told near meets once the waiting side's probes
+        go: within 1 s past L{OUTLAST} from the go (the 77 s of a punch
+        that missed and was asked again patient)."""
+        self.assertTrue(self.outcome(PORT_RESTRICTED, PORT_RESTRICTED, 1, 0.1, between=0,
+                                     near=(0.01, 0.01)))
+        self.assertLess(max(self.metAt), udppunch.OUTLAST + 1)
 
     def test_patientKeepsItsMappings(self):
         """Without its datagrams of TTL 1, the opening side's mappings die
@@ -604,3 +632,102 @@ class PunchTests(SynchronousTestCase):
         self.assertIn("its most for one peer", failure.getErrorMessage())
         clock.advance(TIMEOUT)
         self.assertEqual(sent, [])
+
+
+class SoundedTests(SynchronousTestCase):
+    """A sounded plan (L{udppunch.plan}'s ``sound``) and its punch's turn to
+    its patient plan (L{UdpPunch.nearPeer})."""
+
+    def setUp(self):
+        self.rng = random.Random(3)
+        self.clock = Clock()
+        self.sent, self.sounded = [], []
+
+    def punch(self, mine, peer, budget=None):
+        plan = udppunch.plan(mine, peer, self.rng, sound=True)
+        punch = UdpPunch(self.clock, plan, 9, lambda *args: self.sent.append(
+            (self.clock.seconds(),) + args), budget=budget,
+            sound=lambda *args: self.sounded.append(args))
+        self.done = punch.start()
+        self.addCleanup(punch.stop)
+        return punch
+
+    def test_plan(self):
+        """A plan that has a patient one is sounded: its probes wait
+        L{SOUND} s, its sends count the sounding's one datagram at 0, and
+        its near plan is the patient one; a sequential router's prediction
+        (no patient plan), a direct plan and a peer seen at a well-known port
+        are not sounded."""
+        easy, hard = mappingOf("a", 5000), mappingOf("b", 6000, 41000)
+        fast = udppunch.plan(easy, hard, random.Random(3))
+        sounded = udppunch.plan(easy, hard, random.Random(3), sound=True)
+        self.assertEqual([probe.at + udppunch.SOUND for probe in fast.probes],
+                         [probe.at for probe in sounded.probes])
+        self.assertEqual(sounded.sends[0], (0.0, 1))
+        self.assertEqual(sum(count for _, count in sounded.sends), BIRTHDAY_PROBES + 1)
+        self.assertEqual(sounded.soundPort, 6000)
+        self.assertEqual(sounded.near.strategy, "patient-birthday-probes")
+        self.assertEqual(sounded.timeout, TIMEOUT + udppunch.SOUND)
+        sequential = (mappingOf("a", 5000, 5002), mappingOf("b", 6000, 6003))
+        self.assertIsNone(udppunch.plan(*sequential, self.rng, sound=True).near)
+        # Nor one whose seen port is well-known: no probe goes there.
+        self.assertIsNone(udppunch.plan(mappingOf("a", 5000), mappingOf("b", 53, 41000),
+                                        self.rng, sound=True).near)
+        self.assertIsNone(udppunch.plan(easy, hard, self.rng, direct=True,
+                                        sound=True).near)
+
+    def test_soundsFirst(self):
+        """The punch sends its sounding (a probe datagram to the peer's
+        seen port) at once, and its first probe L{SOUND} s later."""
+        self.punch(mappingOf("a", 5000), mappingOf("b", 6000))
+        self.assertEqual(self.sounded, [("b", 6000, datagram(0, 9))])
+        self.clock.advance(udppunch.SOUND - 0.01)
+        self.assertEqual(self.sent, [])
+        self.clock.advance(0.01)
+        self.assertEqual([sent[1:] for sent in self.sent],
+                         [(0, "b", 6000, datagram(0, 9), udppunch.LOW_TTL)])
+
+    def test_nearWaits(self):
+        """Told near before its first probe, the waiting side of two
+        port-keeping ones (its mapping sorts last) sends nothing until
+        L{OUTLAST} s from then, and then its probes at the full TTL; its
+        punch ends L{TIMEOUT} s after those; told again, nothing changes."""
+        punch = self.punch(mappingOf("b", 6000), mappingOf("a", 5000))
+        self.clock.advance(0.1)
+        self.assertTrue(punch.nearPeer())
+        self.assertFalse(punch.nearPeer())
+        self.assertEqual(punch.plan.strategy, "patient-simultaneous")
+        self.clock.advance(udppunch.OUTLAST - 0.05)
+        self.assertEqual(self.sent, [])
+        self.clock.advance(0.1)
+        self.assertEqual([sent[1:] for sent in self.sent], [(0, "a", 5000, datagram(0, 9))])
+        self.clock.advance(TIMEOUT - 0.1)
+        self.assertNoResult(self.done)
+        self.clock.advance(0.1)
+        self.failureResultOf(self.done, udppunch.Missed)
+
+    def test_nearOpens(self):
+        """Told near, the opening side (the hard one) sends from each
+        socket at once at the full TTL, then keeps its mappings at TTL 1;
+        the budget counts nothing more than it admitted for the fast
+        plan."""
+        budget = ProbeBudget(self.clock)
+        punch = self.punch(mappingOf("b", 6000, 41000), mappingOf("a", 5000), budget)
+        self.clock.advance(0.05)
+        punch.nearPeer()
+        self.clock.advance(0)
+        self.assertEqual({(sent[0], len(sent)) for sent in self.sent}, {(0.05, 5)})
+        self.assertEqual(len(self.sent), HARD_SOCKETS)
+        # Counted once, as the fast plan was admitted (1 + 4 rounds of 256).
+        self.assertEqual(sum(each[3] for each in budget._sent), 1 + 4 * HARD_SOCKETS)
+        self.clock.advance(udppunch.REFRESH)
+        self.assertEqual({sent[-1] for sent in self.sent[HARD_SOCKETS:]},
+                         {udppunch.KEEP_TTL})
+
+    def test_metIsNotTurned(self):
+        """A punch that met, or ended, is not turned patient."""
+        punch = self.punch(mappingOf("a", 5000), mappingOf("b", 6000))
+        punch.datagramReceived(0, "b", 6000, udppunch.datagram(1, 9))
+        self.successResultOf(self.done)
+        self.assertFalse(punch.nearPeer())
+        self.assertEqual(punch.plan.strategy, udppunch.SIMULTANEOUS)

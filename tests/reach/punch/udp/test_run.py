@@ -10,7 +10,7 @@ from types import SimpleNamespace
 from twisted.internet.error import InvalidAddressError
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.reach.punch.udp.run import Run, RunTable, write
+from twisted_bazaar.reach.punch.udp.run import Run, RunTable, _familyOf, write
 
 
 class RunTableTests(SynchronousTestCase):
@@ -87,3 +87,33 @@ class WriteTests(SynchronousTestCase):
             self.assertEqual(held, {option: 64 for option in options})
             write(endpoint, b"ack", "198.51.100.7", 7701)
             self.assertEqual(written[-1][2], {option: 64 for option in options})
+
+
+class _Bound:
+    """A socket's family and the address it is bound to."""
+
+    def __init__(self, family, host):
+        self.family = family
+        self.host = host
+
+    def getsockname(self):
+        return (self.host, 4433)
+
+
+class SoundingAddressTests(SynchronousTestCase):
+    def familyOf(self, family, host, peer):
+        endpoint = SimpleNamespace(transport=SimpleNamespace(socket=_Bound(family, host)))
+        return _familyOf(endpoint, peer)
+
+    def test_besideTheNodesSocket(self):
+        """A sounding's socket takes the peer's family, at the QUIC
+        socket's address where that is one of the family's and not a
+        wildcard; else any address."""
+        self.assertEqual(self.familyOf(socket.AF_INET, "192.168.1.2", "203.0.113.9"),
+                         (socket.AF_INET, "192.168.1.2"))
+        self.assertEqual(self.familyOf(socket.AF_INET, "0.0.0.0", "203.0.113.9"),
+                         (socket.AF_INET, ""))
+        self.assertEqual(self.familyOf(socket.AF_INET6, "::", "2001:db8::9"),
+                         (socket.AF_INET6, ""))
+        self.assertEqual(self.familyOf(socket.AF_INET6, "2001:db8::2", "203.0.113.9"),
+                         (socket.AF_INET, ""))

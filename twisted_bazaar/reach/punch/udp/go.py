@@ -51,5 +51,5 @@ def planFor(go, relayed, check, directPath, rng, patient=False):
                                        and sameHost(directPath.host, go.host)):
         return None, reachedWhy(directPath)
     plan = udppunch.plan(check.mine, peer, rng, direct=directPath is not None,
-                         patient=patient)
+                         patient=patient, sound=True)
     return (None, plan.why) if plan.why else (plan, "")

@@ -83,6 +83,21 @@ It meets where the other plans' race is lost (two plain Linux routers
 on one segment, one side told 0.3 s first: 0 of 30 punches met, patient
 30 of 30, docs/running.md), in L{OUTLAST} s more.
 
+Which routers are on one segment is sounded at the go (L{plan}'s
+``sound``; L{twisted_bazaar.reach.punch.udp.sounding} does the I/O): one
+datagram at L{LOW_TTL} to the peer's seen port from a socket of its own,
+whose ICMP answer comes back through this side's router.  From the
+peer's host (its router took the datagram into its own stack, port
+unreachable, or forwarded it with no hop left, time exceeded), the two
+routers are on one segment; from another host (an ISP's router: time
+exceeded), or none (a router whose firewall drops it: it keeps no entry
+either), they are not.  The plan's first datagram waits L{SOUND} s for
+that answer; answered from the peer's host (or told by the peer that
+its own was), the punch follows its patient plan (L{Plan.near}) from
+then, having sent nothing its peer's router could keep: some
+L{OUTLAST} s to meet, where a punch that missed first and was asked
+again patient took some 77 s.
+
 What keeps a punch from spraying a third party: every probe goes to the
 one host the tracker saw the peer's datagrams come from (the plan's
 ``host``, never a host a peer names), to no port below L{LOWEST_PORT};
@@ -186,6 +201,10 @@ KEEP_TTL = 1
 REFRESH = 8.0
 #: The prefix of a patient plan's strategy (L{plan}).
 PATIENT = "patient-"
+#: Seconds a sounded plan's first datagram waits for its sounding's
+#: answer (the module's docstring): an ICMP answer across one segment
+#: comes within milliseconds.
+SOUND = 0.25
 #: Seconds between keepalives on a met 5-tuple: below the 30 s Linux
 #: conntrack keeps a UDP flow that has seen traffic one way only
 #: (nf_conntrack_udp_timeout) and the 30 s many home routers keep an idle
@@ -299,13 +318,20 @@ class Plan:
     why: str = ""
     #: Seconds the punch waits for the peer's datagrams.
     timeout: float = TIMEOUT
+    #: The patient plan followed instead once the peer's router is known
+    #: to be on this side's segment (L{UdpPunch.nearPeer}), or None: then
+    #: this plan is sounded first, one datagram to ``host`` at
+    #: ``soundPort``, and its own probes wait L{SOUND} s.
+    near: object = None
+    soundPort: int = 0
 
     @property
     def sends(self):
         """((seconds from the start, probes sent then), ...), in time
         order: when the probes leave, as the probe budget counts them
-        (not those of L{KEEP_TTL}, which never pass this side's router)."""
-        counts = {}
+        (not those of L{KEEP_TTL}, which never pass this side's router;
+        a sounding's one datagram at 0)."""
+        counts = {0.0: 1} if self.near is not None else {}
         for probe in self.probes:
             if probe.ttl != KEEP_TTL:
                 counts[probe.at] = counts.get(probe.at, 0) + 1
@@ -345,7 +371,7 @@ def outlast(unasked=UNASKED):
     return unasked + SLACK
 
 
-def plan(mine, peer, rng, direct=False, patient=False, unasked=UNASKED):
+def plan(mine, peer, rng, direct=False, patient=False, unasked=UNASKED, sound=False):
     """
     The L{Plan} of this side of a punch: ``mine`` and ``peer`` the
     L{UdpMapping}s the tracker saw (the peer's host is the only one a
@@ -358,11 +384,22 @@ def plan(mine, peer, rng, direct=False, patient=False, unasked=UNASKED):
     side's router keeps for what came unasked (L{_patient}), where there
     is one to outlast: ``unasked`` s, Linux's default unless the routers
     are known to keep them less (a test bed's, which then waits seconds).
+    ``sound``: a plan that has a patient one is sounded first (the
+    module's docstring): its probes wait L{SOUND} s, and its L{Plan.near}
+    is the patient plan.
     """
     made = _plan(mine, peer, rng, direct)
-    if patient and not direct and made.probes:
+    if direct or not made.probes:
+        return made
+    if patient:
         return _patient(made, mine, peer, unasked)
-    return made
+    # The sounding goes where a probe may: no well-known port.
+    near = _patient(made, mine, peer, unasked) if sound and _aimed([peer.port]) else made
+    if near is made:
+        return made
+    return attr.evolve(made, probes=tuple(attr.evolve(probe, at=probe.at + SOUND)
+                                          for probe in made.probes),
+                       timeout=made.timeout + SOUND, near=near, soundPort=peer.port)
 
 
 def _plan(mine, peer, rng, direct):
@@ -505,10 +542,13 @@ class UdpPunch:
     it): L{start}'s Deferred fires with the L{Met}, and the 5-tuple is
     kept alive every L{KEEPALIVE} s until L{stop}.  Datagrams from any
     host but the plan's, from a port below L{LOWEST_PORT}, or with
-    another nonce, are ignored.
+    another nonce, are ignored.  A sounded plan (L{Plan.near}) starts with
+    ``sound(host, port, data)``, its sounding, and follows its patient
+    plan from L{nearPeer} on.
     """
 
-    def __init__(self, clock, plan, nonce, send, budget=None, limits=None, key=None):
+    def __init__(self, clock, plan, nonce, send, budget=None, limits=None, key=None,
+                 sound=None):
         self.clock = clock
         self.plan = plan
         self.nonce = nonce
@@ -516,10 +556,13 @@ class UdpPunch:
         self.budget = budget
         self.limits = limits
         self.key = key
+        self.sound = sound
         self.met = None
         self.acks = 0
         self.done = None
         self._timers = []
+        #: (when the budget counts it, probes) of each counted batch.
+        self._planned = []
         self._keepalive = None
 
     def start(self):
@@ -542,16 +585,50 @@ class UdpPunch:
                 return defer.fail(BudgetRefused(why))
         if why is not None:
             return defer.fail(PunchFailed(why))
-        started = self.clock.seconds()
         self.done = defer.Deferred(lambda _: self.stop())
+        self._planned = self._schedule(plan, self.clock.seconds())
+        if plan.near is not None and self.sound is not None:
+            self.sound(plan.host, plan.soundPort, datagram(_PROBE, self.nonce))
+        return self.done
+
+    def _schedule(self, plan, started, admitted=()):
+        """Send plan's probes from ``started`` on (each counted batch as
+        the budget admitted the one of ``admitted`` in its place, when it
+        holds as many), and end it by its timeout: the planned times of
+        its counted batches."""
         batches = {}
         for probe in plan.probes:
             batches.setdefault(probe.at, []).append(probe)
+        planned, admitted = [], list(admitted)
         for at, batch in sorted(batches.items()):
-            self._timers.append(self.clock.callLater(at, self._sendBatch, batch,
-                                                     started + at))
+            counted = sum(1 for probe in batch if probe.ttl != KEEP_TTL)
+            when = started + at
+            if counted:
+                if admitted and admitted[0][1] == counted:
+                    when = admitted[0][0]
+                admitted = admitted[1:]
+                planned.append((when, counted))
+            self._timers.append(self.clock.callLater(at, self._sendBatch, batch, when))
         self._timers.append(self.clock.callLater(plan.timeout, self._expired))
-        return self.done
+        return planned
+
+    def nearPeer(self):
+        """
+        The peer's router is on this side's segment (this side's sounding
+        was answered from the peer's host, or the peer's was from this
+        side's): a sounded punch not met follows its patient plan from
+        now on (L{Plan.near}), the probes it has not sent yet dropped.
+
+        @return: whether it did (a punch met, over, or already patient
+            does not).
+        """
+        near = self.plan.near
+        if near is None or self.done is None or self.done.called:
+            return False
+        self._cancelTimers()
+        self.plan = near
+        self._planned = self._schedule(near, self.clock.seconds(), self._planned)
+        return True
 
     def _sendBatch(self, batch, planned):
         counted = sum(1 for probe in batch if probe.ttl != KEEP_TTL)

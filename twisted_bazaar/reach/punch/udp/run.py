@@ -13,6 +13,7 @@ from twisted.internet.error import InvalidAddressError
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.reach.punch.udp import plan as udppunch
+from twisted_bazaar.reach.punch.udp.sounding import Sounding
 
 __all__ = ["Run", "RunTable", "write"]
 
@@ -27,7 +28,7 @@ class Run:
     """
 
     __slots__ = ("peer_id", "link", "opened", "nonce", "punch", "endpoints", "path",
-                 "started", "linger", "why")
+                 "started", "linger", "why", "sounding")
 
     def __init__(self, peer_id, link, opened, nonce, started):
         self.peer_id = peer_id
@@ -42,17 +43,29 @@ class Run:
         self.linger = None
         #: Why it failed before its punch could ("": it did not).
         self.why = ""
+        #: Its plan's sounding (L{Sounding}), or None.
+        self.sounding = None
 
-    def start(self, clock, plan, main, budget, limits, key):
+    def start(self, clock, plan, main, budget, limits, key, near=None, sounder=Sounding):
         """Start this side's punch by plan with the peer of key, from the
         node's own socket ``main`` first: its Deferred (L{UdpPunch.start
-        <twisted_bazaar.reach.punch.udp.plan.UdpPunch.start>})."""
+        <twisted_bazaar.reach.punch.udp.plan.UdpPunch.start>}).  A sounded
+        plan's sounding goes from a socket of its own beside ``main``'s
+        address; ``near(run)`` is called if it finds the peer's router
+        on this side's segment (``sounder``: L{Sounding}, a fake's in
+        tests)."""
         self.endpoints = [main]
+
+        def sound(host, port, data):
+            self.sounding = sounder(clock, host, port, data, lambda: near(self),
+                                     *_familyOf(main, host))
+            self.sounding.start()
+
         self.punch = udppunch.UdpPunch(
             clock, plan, self.nonce,
             lambda socket, host, port, data, ttl=0: write(self.endpoints[socket], data,
                                                           host, port, ttl),
-            budget, limits, key)
+            budget, limits, key, None if near is None else sound)
         return self.punch.start()
 
     def openSockets(self, sockets, opened, count):
@@ -83,7 +96,10 @@ class Run:
             opened.release(self)
 
     def closeExtra(self, sockets, opened, kept):
-        """Close this run's sockets but the node's own and ``kept``."""
+        """Close this run's sockets but the node's own and ``kept`` (and
+        its sounding's)."""
+        if self.sounding is not None:
+            self.sounding.stop()
         for index, endpoint in enumerate(self.endpoints):
             if endpoint not in (None, sockets.main, kept):
                 sockets.close(endpoint)
@@ -143,6 +159,18 @@ class RunTable:
 
     def dialFailed(self, peer_id):
         self._linking.discard(peer_id)
+
+
+def _familyOf(endpoint, peer):
+    """(family, address) a sounding's socket to host ``peer`` binds: the
+    peer's family, at the address of the QUIC endpoint's socket where
+    that is one of the family's (else any)."""
+    family = socket.AF_INET6 if ":" in peer else socket.AF_INET
+    sock = getattr(getattr(endpoint, "transport", None), "socket", None)
+    if sock is None or sock.family != family:
+        return family, ""
+    host = sock.getsockname()[0]
+    return family, "" if host in ("0.0.0.0", "::") else host
 
 
 def write(endpoint, data, host, port, ttl=0):

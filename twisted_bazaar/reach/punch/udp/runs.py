@@ -16,6 +16,7 @@ from twisted.logger import LogLevel
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.punch.udp import plan as udppunch
 from twisted_bazaar.reach.punch.tcp.service import isRelayed
+from twisted_bazaar.reach.punch.udp.sounding import Sounding
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import SEEN, UDP, Path
 from twisted_bazaar.transports.quic.transport import isQuic
@@ -29,13 +30,19 @@ __all__ = ["Runs", "LINGER", "NONE"]
 LINGER = 30.0
 #: The line of a punch that did not meet, or was not tried.
 NONE = "no UDP path punched to {peer}: {why}"
+#: Seconds a patient punch not met runs on with no link to its peer:
+#: long enough for the link of two nodes that linked each other at once
+#: to come in its place, not the 42 s a node gone (a buyer daemon that
+#: exited when done) would hold 255 sockets, its home's group's share.
+UNLINKED = 2.0
 
 
 class Runs:
     """The runs of a node's punches over UDP: see the module's docstring."""
 
     def __init__(self, clock, table, sockets, opened, budget, limits, retries, keptFresh,
-                 book, links, dialer, overlay, followUps, log):
+                 book, links, dialer, overlay, followUps, log, sounder=Sounding,
+                 tell=None):
         """
         @param table: the runs (L{RunTable
             <twisted_bazaar.reach.punch.udp.run.RunTable>}), written here.
@@ -61,6 +68,11 @@ class Runs:
             is given up or followed up (L{FollowUps
             <twisted_bazaar.reach.punch.udp.follow.FollowUps>}).
         @param log: the logger of the node's punching, whose lines these are.
+        @param sounder: makes a sounded plan's sounding (L{Sounding
+            <twisted_bazaar.reach.punch.udp.sounding.Sounding>}'s
+            signature; a fake's in tests).
+        @param tell: C{tell(peer_id, nonce)}: tells the peer (through the
+            tracker) that the punch ``nonce`` goes patient.
         """
         self._clock = clock
         self._table = table
@@ -76,6 +88,8 @@ class Runs:
         self._overlay = overlay
         self._followUps = followUps
         self.log = log
+        self._sounder = sounder
+        self._tell = tell
 
     def start(self, run, plan, key):
         """Run this side of a punch by plan with the peer of key (its
@@ -83,11 +97,41 @@ class Runs:
         a punch the budgets refuse opens none."""
         self._table.add(run)
         started = run.start(self._clock, plan, self._sockets.main, self._budget,
-                            self._limits, key)
+                            self._limits, key, self._near, self._sounder)
         started.addCallbacks(self._met, self._punchFailed, (run,), None, (run,))
         if self._table.get(run.peer_id) is run:
             if run.openSockets(self._sockets, self._opened, plan.sockets):
                 started.cancel()
+        self._dialer.punchChanged(run.peer_id)
+
+    def _near(self, run):
+        """run's sounding was answered from its peer's host: the two
+        routers are on one segment, and it goes patient now, and tells the
+        peer (whose own sounding may have met a router that drops it)."""
+        if self._table.get(run.peer_id) is not run or not run.punch.nearPeer():
+            return
+        answer = run.sounding.answer
+        if self._tell is not None:
+            self._tell(run.peer_id, run.nonce)
+        self._patient(run, f"its router answered this node's sounding (ICMP "
+                      f"{answer.type}/{answer.code} from {answer.offender})")
+
+    def told(self, peer_id, nonce):
+        """The peer says the punch ``nonce`` with it goes patient (its
+        sounding was answered from this node's host): so it does here, if
+        it runs and has not met."""
+        run = self._table.get(peer_id)
+        if run is None or run.nonce != nonce or not run.punch.nearPeer():
+            return
+        self._patient(run, "it says this node's router answered its sounding")
+
+    def _patient(self, run, why):
+        """Said; and the dialer told, whose hold on a transfer ends: a
+        patient punch meets 32 s in at the soonest."""
+        run.link.peerLine(
+            LogLevel.info, "the UDP punch with {peer} goes patient, the two routers "
+            "on one segment: {why} ({strategy}, {seconds:.2f} s)", self.log, why=why,
+            strategy=run.punch.plan.strategy, seconds=self._clock.seconds() - run.started)
         self._dialer.punchChanged(run.peer_id)
 
     def datagram(self, endpoint, data, addr):
@@ -109,16 +153,24 @@ class Runs:
         """No link to peer_id: a run under way runs on to its end (met, or
         missed within its L{TIMEOUT
         <twisted_bazaar.reach.punch.udp.plan.TIMEOUT>} s, its probes
-        counted already), since the other side's runs on too; a punched
-        path is kept L{LINGER} seconds for a link to come (over it, most
-        often)."""
+        counted already), since the other side's runs on too, but a
+        patient one, which ends L{UNLINKED} s later unless a link came; a
+        punched path is kept L{LINGER} seconds for a link to come (over
+        it, most often)."""
         run = self._table.get(peer_id)
         if run is None:
             return
-        if run.path is None:
+        lingers = run.linger is not None and run.linger.active()
+        if run.path is None and run.punch.plan.strategy.startswith(udppunch.PATIENT):
+            if not lingers:
+                self.log.debug("the link a patient UDP punch with node {peer} was taken "
+                               "on closed: it ends in {seconds:g} s unless a link comes",
+                               peer=shortId(peer_id), seconds=UNLINKED)
+                run.linger = self._clock.callLater(UNLINKED, self._lingered, run)
+        elif run.path is None:
             self.log.debug("the link a UDP punch with node {peer} was taken on closed: "
                            "the punch runs on", peer=shortId(peer_id))
-        elif run.linger is None or not run.linger.active():
+        elif not lingers:
             run.linger = self._clock.callLater(LINGER, self._lingered, run)
 
     def stop(self):
@@ -239,6 +291,10 @@ class Runs:
 
     def _lingered(self, run):
         if self._links.get(run.peer_id) is None:
+            if run.path is None:
+                run.link.peerLine(LogLevel.info, NONE, self.log, why=(
+                    f"its link closed, and no other came within {UNLINKED:g} s: the "
+                    f"patient punch ends, its sockets closed"))
             self.end(run)
 
 

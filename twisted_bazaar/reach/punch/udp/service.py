@@ -60,6 +60,7 @@ from twisted_bazaar.reach.punch.udp.mapping import CHECK_TIMEOUT, MappingCheck
 from twisted_bazaar.reach.punch.udp.run import Run, RunTable
 from twisted_bazaar.reach.punch.udp.runs import LINGER, Runs
 from twisted_bazaar.reach.punch.udp.sockets import PunchSockets
+from twisted_bazaar.reach.punch.udp.sounding import Sounding
 from twisted_bazaar.reach.punch.udp.tracker import TrackerAsks
 from twisted_bazaar.reach.punch.udp.wanted import WantedPunches
 from twisted_bazaar.reach.reachable.reachability import PUBLIC
@@ -88,7 +89,7 @@ class UdpPunching(Service, NodeObserver):
 
     log = Logger()
 
-    def __init__(self, node, sockets, limits=None):
+    def __init__(self, node, sockets, limits=None, sounder=Sounding):
         """
         @param sockets: the node's QUIC sockets: ``main`` (its
             L{QuicEndpoint <twisted_bazaar.transports.quic.endpoint.QuicEndpoint>}),
@@ -99,6 +100,8 @@ class UdpPunching(Service, NodeObserver):
         @param limits: the TCP punch's L{PunchLimits
             <twisted_bazaar.reach.punch.budgets.dials.PunchLimits>}, which each
             punch counts in.
+        @param sounder: makes a punch's sounding (L{Sounding}; a fake's in
+            tests).
         """
         self.node = node
         clock, links, dialer, log = node.clock, node.links, node.dialer, self.log
@@ -122,13 +125,14 @@ class UdpPunching(Service, NodeObserver):
         self.earlyGoes = EarlyGoes(clock, self.take)
         self.tracker = TrackerAsks(node.membership, self.check, self.earlyGoes, sockets,
                                    self.table, wanted, links, self.followUps, dialer,
-                                   self.take, log)
+                                   self.take, log, lambda *near: self.punches.told(*near))
         #: The peers whose punch got nothing back: this node's mapping is
         #: kept fresh at the tracker for their sides' asks again.
         self.keptFresh = KeptFresh(clock, self.freshen, self.retries.mayPunch)
         self.punches = Runs(clock, self.table, sockets, self.opened, self.budget, limits,
                             self.retries, self.keptFresh, self._whereabouts.book,
-                            links, dialer, node.overlay, self.followUps, log)
+                            links, dialer, node.overlay, self.followUps, log, sounder,
+                            self.tracker.tellNear)
         #: Whether the tracker's address check told this node what its
         #: router does (until then its TCP punches wait: L{linkAdded}).
         self._routerKnown = False

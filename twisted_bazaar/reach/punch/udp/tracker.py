@@ -8,7 +8,9 @@ part of L{twisted_bazaar.reach.punch.udp.service.UdpPunching}): its
 ``udppunchgo`` (kept a moment for a link not yet come:
 L{twisted_bazaar.reach.punch.udp.earlygo}), and its ``error{noudp}``,
 which answers the oldest request not yet answered
-(L{twisted_bazaar.reach.punch.udp.requests}).
+(L{twisted_bazaar.reach.punch.udp.requests}); and ``udppunchnear`` both
+ways (a punch's sounding answered from its peer's host: both go
+patient).
 """
 
 from twisted_bazaar.reach.punch.udp.requests import CHECK, TrackerRequests
@@ -18,6 +20,7 @@ from twisted_bazaar.wire.udpreach import (
     UdpProbe,
     UdpPunchAsk,
     UdpPunchGo,
+    UdpPunchNear,
     UdpReached,
     probeDatagram,
 )
@@ -35,7 +38,7 @@ class TrackerAsks:
     """
 
     def __init__(self, membership, check, earlyGoes, sockets, table, wanted, links,
-                 followUps, dialer, take, log):
+                 followUps, dialer, take, log, near=None):
         """
         @param membership: the node's tracker session: it sends, and takes
             the tracker's messages for its parts.
@@ -60,6 +63,9 @@ class TrackerAsks:
         @param take: C{take(go)}: run this side of the punch a tracker's
             go starts.
         @param log: the logger of the node's punching.
+        @param near: C{near(peer_id, nonce)}: the peer says the punch
+            ``nonce`` with it goes patient (its sounding was answered
+            from this node's host).
         """
         self._membership = membership
         self._check = check
@@ -72,6 +78,7 @@ class TrackerAsks:
         self._dialer = dialer
         self._take = take
         self.log = log
+        self._near = near
         self.requests = TrackerRequests()
 
     def registered(self):
@@ -173,6 +180,17 @@ class TrackerAsks:
             return
         self._take(go)
 
+    def tellNear(self, peer_id, nonce):
+        """Tell the peer, through the tracker, that the punch ``nonce``
+        with it goes patient: this node's sounding was answered from its
+        host."""
+        self._membership.send(UdpPunchNear(peer_id, nonce))
+
+    def _nearTold(self, link, near):
+        if self._near is not None:
+            self._near(near.id, near.nonce)
+
     #: What it takes from the tracker once registered
     #: (L{twisted_bazaar.core.sessionhandlers.SessionParts.takeFrom}).
-    fromTracker = {UdpProbe: _probe, UdpReached: _reached, UdpPunchGo: _go}
+    fromTracker = {UdpProbe: _probe, UdpReached: _reached, UdpPunchGo: _go,
+                   UdpPunchNear: _nearTold}
