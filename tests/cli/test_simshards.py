@@ -104,7 +104,7 @@ class ShardedJsonTests(SynchronousTestCase):
         shards = metrics["shards"]
         self.assertEqual((shards["count"], shards["engine"]), (2, "in-process"))
         self.assertEqual(sorted(shards["each"][0]), [
-            "busy_s", "bytes_to_other_shards", "events", "messages_to_other_shards",
+            "busy_s", "bytes_to_other_shards", "cpu_s", "events", "messages_to_other_shards",
             "nodes", "peak_rss_mb", "shard", "waiting_s", "wall_s"])
         self.assertIn("shard 1 of 2", out)
 

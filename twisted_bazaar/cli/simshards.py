@@ -16,7 +16,7 @@ import argparse
 import logging
 import time
 
-from twisted_bazaar.sim.shard import ShardSimulation, peersOf, refusal
+from twisted_bazaar.sim.shard import ShardSimulation, refusal
 from twisted_bazaar.sim.sweep import GiB, memoryNeeded
 from twisted_bazaar.sim.windows import Windows, merged, runLocal
 
@@ -167,8 +167,9 @@ def _runOnDask(args, config, progress):
                                 resources={MEMORY: declared},
                                 key=f"bazaar-shard-{shard}-of-{args.shards}")
                   for shard in range(args.shards)]
+        hosts = _hostsOf(client, actors)
         actors = [future.result() for future in actors]
-        driver = Windows(config, actors, progress, quiet=True, peers=peersOf(actors))
+        driver = Windows(config, actors, progress, quiet=True, hosts=hosts)
         tallies = driver.run()
         metrics = merged(config, tallies, time.perf_counter() - started, "dask")
         metrics["shards"]["windows"] = driver.windows
@@ -179,6 +180,17 @@ def _runOnDask(args, config, progress):
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _hostsOf(client, futures):
+    """The host of the worker each future's actor is on: where its shard
+    listens for its peers' streams (L{ShardSimulation.listen})."""
+    from distributed import wait
+    from distributed.comm.addressing import get_address_host
+
+    wait(futures)
+    held = client.who_has(futures)
+    return [get_address_host(held[future.key][0]) for future in futures]
 
 
 def _connect(scheduler, shards):
