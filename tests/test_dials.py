@@ -65,6 +65,9 @@ ALLOWED = {
         "the running node's control socket on this machine (UNIX): no peer",
     "cli/sweep.py: create_connection":
         "bazaar-sim sweep's check that a Dask scheduler answers: no peer of the market",
+    "sim/shardstream.py: create_connection":
+        "a sharded simulation's stream from one shard's Dask worker to another's: "
+        "no peer of the market",
     "status/client.py: clientFromString":
         "a status client's questions to the tracker (--tracker, TLS perhaps), as typed: "
         "a tracker is no peer reached by a path; a node is asked through the "

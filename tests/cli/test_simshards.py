@@ -104,7 +104,7 @@ class ShardedJsonTests(SynchronousTestCase):
         shards = metrics["shards"]
         self.assertEqual((shards["count"], shards["engine"]), (2, "in-process"))
         self.assertEqual(sorted(shards["each"][0]), [
-            "busy_s", "bytes_to_other_shards", "events", "messages_to_other_shards",
+            "busy_s", "bytes_to_other_shards", "cpu_s", "events", "messages_to_other_shards",
             "nodes", "peak_rss_mb", "shard", "waiting_s", "wall_s"])
         self.assertIn("shard 1 of 2", out)
 
@@ -163,3 +163,27 @@ class LocalClusterTests(SynchronousTestCase):
         self.assertEqual(simshards._connect(None, 2)[0], "cluster")
         self.assertEqual((made["host"], made["scheduler_kwargs"]["dashboard_address"]),
                          ("127.0.0.1", "127.0.0.1:0"))
+
+    def test_itWakesLessOften(self):
+        """A local cluster is made with Dask's checks spaced out (its
+        scheduler and workers take them as they start), and the
+        configuration is put back."""
+        import dask
+        import distributed
+
+        made = {}
+
+        def cluster(**kwargs):
+            made.update({key: dask.config.get(key) for key in simshards.QUIET_CLUSTER})
+            return "cluster"
+
+        self.patch(distributed, "LocalCluster", cluster)
+        self.patch(distributed, "Client", lambda cluster: cluster)
+        before = dask.config.get("distributed.admin.tick.interval")
+        simshards._connect(None, 2)
+        self.assertEqual(made, {"distributed.admin.tick.interval": "1s",
+                                "distributed.worker.profile.enabled": False,
+                                "distributed.worker.memory.monitor-interval": "1s",
+                                "distributed.admin.system-monitor.interval": "5s"})
+        self.assertEqual(dask.config.get("distributed.admin.tick.interval"), before)
+        self.assertNotEqual(before, "1s")

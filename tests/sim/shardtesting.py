@@ -5,7 +5,8 @@ from twisted_bazaar.sim.shard import ShardSimulation
 
 def openShards(case, config, count):
     """
-    count shards of a run of config, each built (C{open}), none settled:
+    count shards of a run of config, each built (C{open}) and posting the
+    others (C{meet}, as a run's driver has them), none settled:
     (the shards, shard -> what their builds placed on it, in shard order).
     Each is closed when the test case is over, the last opened first: a
     shard's close puts back the signatures that were there when it
@@ -18,4 +19,7 @@ def openShards(case, config, count):
         case.addCleanup(shard.close)
         for target, each in shard.open().items():
             received[target].extend(each)
+    exchanges = [shard.exchange for shard in shards]
+    for shard in shards:
+        shard.meet(exchanges)
     return shards, received

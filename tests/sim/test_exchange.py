@@ -11,33 +11,6 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.sim.exchange import Exchange, Mailbox
 
 
-class Sent:
-    """What posting to a Dask actor returns: a future, done or not."""
-
-    def __init__(self, done, error=None):
-        self._done = done
-        self.error = error
-
-    def done(self):
-        return self._done
-
-    def result(self):
-        if self.error is not None:
-            raise self.error
-
-
-class Returning:
-    """A peer whose post returns what it is given."""
-
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.posts = []
-
-    def post(self, *post):
-        self.posts.append(post)
-        return self.answers.pop(0) if self.answers else None
-
-
 class MailboxTests(SynchronousTestCase):
     def test_takenInSenderOrder(self):
         """A window's posts come out by the senders' numbers, whatever
@@ -119,20 +92,6 @@ class ExchangeTests(SynchronousTestCase):
         self.assertTrue(two.step(run("two", {}, None)))
         self.assertEqual([end for _, end, _, second in runs[4:] if second], [1.0, 1.0])
         self.assertEqual((one.window, one.now), (3, 1.0))
-
-    def test_failedPostRaised(self):
-        """A post that failed is raised by the shard's next window; one
-        not done yet is kept until it is."""
-        shard = Exchange(0, 2, 0.01, wait=0.0)
-        peer = Returning(Sent(False), Sent(True, OSError("worker gone")))
-        shard.meet([shard, peer])
-        shard.hand({}, None)
-        shard.mailbox.post(0, 1, [], math.inf)
-        shard.step(lambda end, messages, second: ({}, None))
-        shard.mailbox.post(1, 1, [], math.inf)
-        error = self.assertRaises(OSError, shard.step,
-                                  lambda end, messages, second: ({}, None))
-        self.assertEqual(str(error), "worker gone")
 
     def test_waited(self):
         """The wall time spent waiting for the peers is counted."""

@@ -4,6 +4,7 @@ in, and what the shards hand each other, on shards that only say what
 they were asked (no nodes, no cluster, no sleeping).
 """
 
+import socket
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import attr
@@ -12,6 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.sim.exchange import Exchange
 from twisted_bazaar.sim.metrics import combine
 from twisted_bazaar.sim.runner import SimConfig
+from twisted_bazaar.sim.shardstream import Streams
 from twisted_bazaar.sim.windows import Windows, lookahead, merged
 
 
@@ -44,6 +46,15 @@ class FakeShard:
 
     def meet(self, peers):
         self.exchange.meet(peers)
+
+    def listen(self, host):
+        return host, self.number
+
+    def dial(self, addresses):
+        """Streams on the socket pairs L{paired} gave this shard, as a
+        shard's on its peers' addresses."""
+        self.dialled = addresses
+        self.exchange.join(Streams(self.number, self.sockets))
 
     def settle(self, placed):
         self.placed = placed
@@ -88,12 +99,26 @@ class FakeShard:
 
     def close(self):
         self.closed = True
+        self.exchange.close()
 
 
 def fakeShards(*plans, **each):
     """Fake shards, one for each (plan, done_at[, places])."""
     return [FakeShard(number, len(plans), *plan, **each)
             for number, plan in enumerate(plans)]
+
+
+def paired(shards):
+    """Each two fake shards joined by a socket pair (a stream, in memory)."""
+    for shard in shards:
+        shard.sockets = {}
+    for one in shards:
+        for two in shards[one.number + 1:]:
+            left, right = socket.socketpair()
+            left.setblocking(False)
+            right.setblocking(False)
+            one.sockets[two.number], two.sockets[one.number] = left, right
+    return shards
 
 
 CONFIG = SimConfig(latency_ms=(10.0, 50.0), warmup=1.0, spread=1.0, max_time=5.0)
@@ -186,18 +211,20 @@ class WindowsTests(SynchronousTestCase):
 
     def test_alone(self):
         """Shards on threads of their own, each running a second's windows
-        alone and posting its peers directly, run the windows the shards
-        stepped in turn run, and say the same."""
+        alone and posting its peers on streams it dialled at their
+        addresses, run the windows the shards stepped in turn run, and say
+        the same."""
         plans = ([(0.3, 1), (1.2, 1)], 2.0), ([(0.5, 0)], 1.0)
         stepped = fakeShards(*plans)
         Windows(CONFIG, stepped).run()
-        shards = fakeShards(*plans)
+        shards = paired(fakeShards(*plans))
         for shard in shards:
             shard.exchange.wait = 30.0
         with ThreadPoolExecutor(1) as one, ThreadPoolExecutor(1) as two:
             handles = [Threaded(shards[0], one), Threaded(shards[1], two)]
-            driver = Windows(CONFIG, handles, peers=[s.exchange for s in shards])
+            driver = Windows(CONFIG, handles, hosts=["a", "b"])
             driver.run()
+        self.assertEqual([shard.dialled for shard in shards], [[("a", 0), ("b", 1)]] * 2)
         self.assertEqual([shard.windows for shard in shards],
                          [shard.windows for shard in stepped])
         self.assertEqual([shard.received for shard in shards],
@@ -209,7 +236,7 @@ class WindowsTests(SynchronousTestCase):
         """A shard that fails while running alone has every shard told to
         give up, so that none waits on for a post that will not come, and
         every shard closed; the failure is what the run raises."""
-        shards = fakeShards(([(0.3, 1)], 2.0), ())
+        shards = paired(fakeShards(([(0.3, 1)], 2.0), ()))
         shards[1].exchange.wait = 30.0
 
         def failing(end, messages, second):
@@ -218,7 +245,7 @@ class WindowsTests(SynchronousTestCase):
         shards[0]._window = failing
         with ThreadPoolExecutor(1) as one, ThreadPoolExecutor(1) as two:
             handles = [Threaded(shards[0], one), Threaded(shards[1], two)]
-            driver = Windows(CONFIG, handles, peers=[s.exchange for s in shards])
+            driver = Windows(CONFIG, handles, hosts=["a", "b"])
             error = self.assertRaises(ValueError, driver.run)
         self.assertEqual(str(error), "shard 0 broke")
         self.assertEqual([shard.aborted for shard in shards],

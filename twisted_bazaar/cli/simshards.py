@@ -16,7 +16,7 @@ import argparse
 import logging
 import time
 
-from twisted_bazaar.sim.shard import ShardSimulation, peersOf, refusal
+from twisted_bazaar.sim.shard import ShardSimulation, refusal
 from twisted_bazaar.sim.sweep import GiB, memoryNeeded
 from twisted_bazaar.sim.windows import Windows, merged, runLocal
 
@@ -28,6 +28,20 @@ MEMORY = "MEMORY"
 LOCAL_HOST = "127.0.0.1"
 #: Seconds a --scheduler has to answer.
 SCHEDULER_TIMEOUT = 8.0
+#: What a local cluster's scheduler and workers look at less often than
+#: Dask's defaults, which wake each process dozens of times a second (its
+#: event loop's tick every 20 ms, the profiler's sample of the actor's
+#: thread every 10 ms, memory every 100 ms, the system every 500 ms): an
+#: idle local cluster of two workers took 80 ms of CPU a second of wall
+#: so, 6 ms with these (docs/simulator.md, "One-way streams").  A run's
+#: shards have no use for the profiles, and a worker still checks its
+#: memory limit each second.
+QUIET_CLUSTER = {
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.profile.enabled": False,
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+}
 
 #: What a shard's worker holds whatever its share (the interpreter, Dask,
 #: the modules; about 180 MB measured), declared with room.
@@ -167,8 +181,9 @@ def _runOnDask(args, config, progress):
                                 resources={MEMORY: declared},
                                 key=f"bazaar-shard-{shard}-of-{args.shards}")
                   for shard in range(args.shards)]
+        hosts = _hostsOf(client, actors)
         actors = [future.result() for future in actors]
-        driver = Windows(config, actors, progress, quiet=True, peers=peersOf(actors))
+        driver = Windows(config, actors, progress, quiet=True, hosts=hosts)
         tallies = driver.run()
         metrics = merged(config, tallies, time.perf_counter() - started, "dask")
         metrics["shards"]["windows"] = driver.windows
@@ -179,6 +194,17 @@ def _runOnDask(args, config, progress):
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _hostsOf(client, futures):
+    """The host of the worker each future's actor is on: where its shard
+    listens for its peers' streams (L{ShardSimulation.listen})."""
+    from distributed import wait
+    from distributed.comm.addressing import get_address_host
+
+    wait(futures)
+    held = client.who_has(futures)
+    return [get_address_host(held[future.key][0]) for future in futures]
 
 
 def _connect(scheduler, shards):
@@ -207,12 +233,15 @@ def _connect(scheduler, shards):
                           f"them with dask worker ADDRESS --nthreads 1 --resources "
                           f"{MEMORY}=BYTES")
         return client, largest
+    import dask
     import psutil
 
     share = psutil.virtual_memory().total // shards
-    cluster = LocalCluster(n_workers=shards, threads_per_worker=1, processes=True,
-                           memory_limit=share, resources={MEMORY: share},
-                           host=LOCAL_HOST, dashboard_address=None,
-                           silence_logs=logging.ERROR,
-                           scheduler_kwargs={"dashboard_address": f"{LOCAL_HOST}:0"})
+    # The workers take the configuration they are started with.
+    with dask.config.set(QUIET_CLUSTER):
+        cluster = LocalCluster(n_workers=shards, threads_per_worker=1, processes=True,
+                               memory_limit=share, resources={MEMORY: share},
+                               host=LOCAL_HOST, dashboard_address=None,
+                               silence_logs=logging.ERROR,
+                               scheduler_kwargs={"dashboard_address": f"{LOCAL_HOST}:0"})
     return Client(cluster), share

@@ -1,7 +1,8 @@
 """
 What the shards of a sharded run hand each other, shard to shard: each
-window's messages go straight to the shards they are for (on Dask, from
-one worker to another), not through the client.
+window's messages go straight to the shards they are for (on Dask, on a
+stream from one worker to another, L{twisted_bazaar.sim.shardstream};
+in one process, into the peer's L{Mailbox}), not through the client.
 
 Every shard keeps the same count of windows and works out each window
 the same way from the same reports (L{Exchange.step}): after a window
@@ -35,9 +36,10 @@ def lookahead(config):
 
 class Mailbox:
     """
-    The posts a shard's peers sent it, window by window, until it takes
-    them.  Posts arrive on another thread than the one that takes them (a
-    Dask worker's event loop, its actor's thread), in any order.
+    The posts a shard's peers of this process sent it, window by window,
+    until it takes them.  Posts may arrive on another thread than the one
+    that takes them (shards each on a thread of its own, in the tests), in
+    any order.
     """
 
     def __init__(self, senders):
@@ -86,10 +88,44 @@ class Mailbox:
         return [posts[sender] for sender in sorted(posts)]
 
 
+class Local:
+    """
+    The posts of shards of one process (C{--shard-engine local}, and the
+    tests): each put straight into its peer's L{Mailbox}.  What L{Exchange}
+    posts through, as it does through L{twisted_bazaar.sim.shardstream}'s
+    streams between workers.
+    """
+
+    def __init__(self, shard, mailbox, peers):
+        """
+        @param mailbox: this shard's, which its peers post into.
+        @param peers: peer's number -> its L{Exchange}.
+        """
+        self.shard = shard
+        self.peers = sorted(peers)
+        self._mailbox = mailbox
+        self._exchanges = peers
+
+    def post(self, number, window, messages, earliest):
+        """This shard's post for a peer's window."""
+        self._exchanges[number].mailbox.post(window, self.shard, messages, earliest)
+
+    def take(self, window, wait):
+        """Every peer's post for window (L{Mailbox.take})."""
+        return self._mailbox.take(window, wait)
+
+    def abort(self, why):
+        self._mailbox.abort(why)
+
+    def close(self):
+        pass
+
+
 class Exchange:
     """
     One shard's place in the run's windows, and its posts to its peers
-    (see the module).
+    (see the module), through a L{Local} or a shard's streams
+    (L{twisted_bazaar.sim.shardstream.Streams}).
 
     @ivar window: the windows this shard has run.
     @ivar now: where the last window ended.
@@ -104,6 +140,7 @@ class Exchange:
         @param now: a wall clock (seconds) for L{waited}, or None.
         """
         self.shard = shard
+        self.shards = shards
         self.mailbox = Mailbox(shards - 1)
         self.window_s = window_s
         self.wait = wait
@@ -113,25 +150,23 @@ class Exchange:
         self._clock = now
         #: The next whole second, where windows stop.
         self._second = 1.0
-        #: shard -> what posts to it (L{Mailbox.post}, or a Dask actor's).
-        self._peers = {}
+        #: What posts to the peers and takes their posts.
+        self._wire = None
         #: What this shard reported of itself for the next window.
         self._earliest = math.inf
-        #: What posting returned that is not done yet (Dask's futures).
-        self._sending = []
 
     def meet(self, peers):
-        """Each shard's handle, in shard order (this one's ignored): what
-        has a C{post} like L{Mailbox}'s."""
-        self._peers = {number: peer for number, peer in enumerate(peers)
-                       if number != self.shard}
-        if len(self._peers) != self.mailbox.senders:
-            raise ValueError(f"shard {self.shard} of {self.mailbox.senders + 1} "
-                             f"met {len(peers)} shards")
+        """Each shard's L{Exchange}, in shard order (this one's ignored),
+        all of this process: posted to through their mailboxes."""
+        if len(peers) != self.shards:
+            raise ValueError(f"shard {self.shard} of {self.shards} met {len(peers)} shards")
+        self.join(Local(self.shard, self.mailbox,
+                        {number: peer for number, peer in enumerate(peers)
+                         if number != self.shard}))
 
-    def post(self, window, sender, messages, earliest):
-        """A peer's post (L{Mailbox.post})."""
-        self.mailbox.post(window, sender, messages, earliest)
+    def join(self, wire):
+        """Post and take through wire: a L{Local}, or streams."""
+        self._wire = wire
 
     def hand(self, outbox, next_due):
         """
@@ -139,16 +174,15 @@ class Exchange:
         each due first) and the earliest time of this shard's (next_due,
         its next entry's, or None; or a message sent), for the next window.
         """
+        peers = self._wire.peers
         earliest = math.inf if next_due is None else next_due
         for number, messages in outbox.items():
-            if number not in self._peers:
+            if number not in peers or number == self.shard:
                 raise ValueError(f"shard {self.shard} sent messages to shard {number}, "
                                  f"which it did not meet")
             earliest = min(earliest, min(message[0] for message in messages))
-        for number, peer in self._peers.items():
-            sent = peer.post(self.window, self.shard, outbox.get(number, []), earliest)
-            if sent is not None:
-                self._sending.append(sent)
+        for number in peers:
+            self._wire.post(number, self.window, outbox.get(number, []), earliest)
         self._earliest = earliest
 
     def step(self, run):
@@ -158,11 +192,11 @@ class Exchange:
         its results on (L{hand}); whether the window ended at a whole
         second.
 
-        @raise RuntimeError: if a post of this shard's failed (looked at
-            each whole second), or a peer's did not come (L{Mailbox.take}).
+        @raise RuntimeError: if a peer's post did not come (L{Mailbox.take}),
+            or the run was given up.
         """
         began = self._clock() if self._clock else 0.0
-        posts = self.mailbox.take(self.window, self.wait)
+        posts = self._wire.take(self.window, self.wait)
         if self._clock:
             self.waited += self._clock() - began
         earliest = min([self._earliest] + [each for _, each in posts])
@@ -175,26 +209,17 @@ class Exchange:
         self.window += 1
         if at_second:
             self._second += 1.0
-            # Once a second: asking a Dask future that is done for its
-            # result is a call into the worker's event loop.
-            self._delivered()
         self.hand(outbox, next_due)
         return at_second
 
-    def _delivered(self):
-        """Forget the posts delivered; raise what a failed one raised."""
-        if not self._sending:
-            return
-        pending = []
-        for sent in self._sending:
-            if sent.done():
-                sent.result()
-            else:
-                pending.append(sent)
-        self._sending = pending
-
     def abort(self, why):
-        """Give the run up (L{Mailbox.abort}); the posts in flight are
-        let go."""
-        self._sending = []
+        """Give the run up: a window waiting for its peers' posts, or to
+        come, raises why.  From any thread."""
         self.mailbox.abort(why)
+        if self._wire is not None:
+            self._wire.abort(why)
+
+    def close(self):
+        """The wire's streams closed."""
+        if self._wire is not None:
+            self._wire.close()

@@ -12,7 +12,6 @@ or NAT, with a positive minimum latency (the lookahead of the windows).
 
 import contextlib
 import gc
-import pickle
 import time
 
 from twisted_bazaar.sim.crypto import signatures
@@ -23,11 +22,14 @@ from twisted_bazaar.sim.runner import Simulation
 from twisted_bazaar.sim.shardbuild import ShardBuilder, contextOf
 from twisted_bazaar.sim.shardclock import ShardClock
 from twisted_bazaar.sim.shardnet import ShardNetwork
+from twisted_bazaar.sim.shardstream import Streams, connect, listen
 
 #: Whether this process drops the nodes' log events already.
 _quiet = False
 #: The schemes a sharded run supports so far.
 SHARDED_SCHEMES = ("flood", "index", "chord", "superpeer")
+#: Seconds a shard waits for its peers' streams to connect (L{dial}).
+DIAL_WAIT_S = 300.0
 
 
 def refusal(config):
@@ -46,16 +48,6 @@ def refusal(config):
         return ("--shards needs a positive minimum --latency-ms: it is the lookahead "
                 "the shards run alone for")
     return None
-
-
-def peersOf(actors):
-    """
-    Dask actors (every shard's, in shard order) as each shard's
-    L{ShardSimulation.meet} takes them: pickled, so that each shard
-    unpickles handles of its own, bound to its worker (shards on threads
-    of one process would share the client's otherwise).
-    """
-    return pickle.dumps(list(actors))
 
 
 class ShardSimulation(Simulation):
@@ -87,6 +79,10 @@ class ShardSimulation(Simulation):
         self._placements = None
         #: Wall seconds spent building and running windows (not waiting).
         self._busy = 0.0
+        #: CPU seconds of the thread of this shard's calls (L{_cpu}).
+        self._cpu = 0.0
+        #: Where the streams of the shards above this one call (L{listen}).
+        self._listener = None
 
     def build(self):
         """This shard's part built (L{ShardBuilder.build}); what it places
@@ -108,31 +104,49 @@ class ShardSimulation(Simulation):
             _quiet = True
             beginQuietLogging()
         self._started = time.perf_counter()
-        self._stack.enter_context(signatures(self.config.crypto))
-        self.collector.frozen(self.build)
+        with self._counted():
+            self._stack.enter_context(signatures(self.config.crypto))
+            self.collector.frozen(self.build)
         placements, self._placements = self._placements, None
         self._busy = time.perf_counter() - self._started
         return placements
 
+    @contextlib.contextmanager
+    def _counted(self):
+        """The CPU time of this thread in the block, counted as this
+        shard's: what its work and its waits cost, without the worker's
+        own (a Dask worker's event loop, its heartbeats)."""
+        began = time.thread_time()
+        try:
+            yield
+        finally:
+            self._cpu += time.thread_time() - began
+
     def meet(self, peers):
-        """
-        Every shard's handle, in shard order, to post its messages to
-        (L{Exchange.meet}): in one process their L{Exchange}s; or Dask's
-        actors, pickled (L{peersOf}).
-        """
-        if isinstance(peers, bytes):
-            peers = pickle.loads(peers)
+        """Every shard's L{Exchange} of this process, in shard order, to
+        post its messages to (L{Exchange.meet})."""
         self.exchange.meet(peers)
 
-    async def post(self, window, sender, messages, earliest):
-        """A peer's messages for a window (L{Exchange.post}).  A coroutine,
-        so that a Dask worker runs it on its event loop while this actor's
-        thread waits for it in L{runSecond}."""
-        self.exchange.post(window, sender, messages, earliest)
+    def listen(self, host):
+        """Listen for the streams of the shards numbered above this one, on
+        host (this shard's worker's): the (host, port) for their L{dial}."""
+        self._listener = listen(host)
+        return self._listener.getsockname()[:2]
+
+    def dial(self, addresses):
+        """
+        This shard's streams to every other (L{twisted_bazaar.sim.
+        shardstream}), given every shard's L{listen} in shard order: its
+        posts go on them.
+        """
+        listener, self._listener = self._listener, None
+        streams = connect(self.shard, listener, addresses, DIAL_WAIT_S)
+        self.exchange.join(Streams(self.shard, streams))
 
     async def abort(self, why):
-        """Give the run up: a window waiting for its peers raises why (a
-        coroutine, as L{post})."""
+        """Give the run up: a window waiting for its peers raises why.  A
+        coroutine, so that a Dask worker runs it on its event loop while
+        this actor's thread waits in L{runSecond}."""
         self.exchange.abort(why)
 
     def settle(self, placements):
@@ -142,8 +156,9 @@ class ShardSimulation(Simulation):
         window.
         """
         began = time.perf_counter()
-        self.collector.frozen(self.builder.settle, placements)
-        self.exchange.hand(self.network.takeOutbox(), self.clock.nextTime())
+        with self._counted():
+            self.collector.frozen(self.builder.settle, placements)
+            self.exchange.hand(self.network.takeOutbox(), self.clock.nextTime())
         self._busy += time.perf_counter() - began
 
     def step(self):
@@ -151,7 +166,8 @@ class ShardSimulation(Simulation):
         Run one window (L{Exchange.step}): (whether it ended at a whole
         second, whether every buyer here is done, purchases, windows run).
         """
-        at_second = self.exchange.step(self._window)
+        with self._counted():
+            at_second = self.exchange.step(self._window)
         return (at_second, self.done(), self.purchases(), self.exchange.window)
 
     def runSecond(self):
@@ -193,12 +209,17 @@ class ShardSimulation(Simulation):
             "bytes_to_other_shards": self.network.crossing[1],
             "wall_s": round(time.perf_counter() - self._started, 3),
             "busy_s": round(self._busy, 3),
+            "cpu_s": round(self._cpu, 3),
             "waiting_s": round(self.exchange.waited, 3),
             "peak_rss_mb": peakRssMB(),
         }
         return counted
 
     def close(self):
-        """The run's signatures put back, the collector as it was."""
+        """The run's signatures put back, the collector as it was, the
+        streams closed."""
         self._stack.close()
+        self.exchange.close()
+        if self._listener is not None:
+            self._listener.close()
         gc.unfreeze()

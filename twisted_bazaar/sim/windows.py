@@ -1,12 +1,13 @@
 """
 Conservative synchronisation of a sharded run: the shards
 (L{twisted_bazaar.sim.shard.ShardSimulation}, or anything with its
-C{open}, C{meet}, C{settle}, C{step}, C{runSecond}, C{tally}, C{close}
-and C{abort}) are built (every shard's C{open}, then each given what the
-builds placed on it, its C{settle}), then run alone for a window no
-longer than the lookahead, the smallest delay of a message from one
-shard to another; after each window every shard hands what it sent the
-others straight to them (L{twisted_bazaar.sim.exchange}).  A message
+C{open}, C{meet} or C{listen} and C{dial}, C{settle}, C{step},
+C{runSecond}, C{tally}, C{close} and C{abort}) are built (every shard's
+C{open}, then each given what the builds placed on it, its C{settle}),
+then run alone for a window no longer than the lookahead, the smallest
+delay of a message from one shard to another; after each window every
+shard hands what it sent the others straight to them
+(L{twisted_bazaar.sim.exchange}).  A message
 sent in a window is due after its end, so no shard ever receives one in
 its past, and every shard runs every entry in the order of (time, key)
 that one process would (L{ShardClock}).
@@ -26,9 +27,9 @@ import time
 
 from twisted_bazaar.sim.exchange import lookahead
 from twisted_bazaar.sim.metrics import combine, summary
-from twisted_bazaar.sim.shard import ShardSimulation, peersOf
+from twisted_bazaar.sim.shard import ShardSimulation
 
-__all__ = ["Windows", "lookahead", "merged", "peersOf", "runLocal"]
+__all__ = ["Windows", "lookahead", "merged", "runLocal"]
 
 
 def _result(value):
@@ -44,25 +45,26 @@ class Windows:
     @ivar windows: windows run.
     """
 
-    def __init__(self, config, shards, progress=None, quiet=False, peers=None):
+    def __init__(self, config, shards, progress=None, quiet=False, hosts=None):
         """
         @param shards: a handle on each shard, in shard order.
         @param progress: called as progress(purchases, virtual seconds)
             at each whole second, or None.
         @param quiet: whether the shards run in processes of their own,
             whose nodes' log events they drop (L{ShardSimulation.open}).
-        @param peers: what every shard's C{meet} is given, for shards
-            that each run a second's windows alone, posting each other
-            (Dask's actors: L{peersOf}); or None for shards of this
-            process, stepped a window at a time in turn, each posting the
-            others' C{exchange}.
+        @param hosts: each shard's host, for shards that each run a
+            second's windows alone, posting each other on streams each
+            C{listen}s for on its host and C{dial}s (Dask's actors: their
+            workers' hosts); or None for shards of this process, stepped
+            a window at a time in turn, each posting the others'
+            C{exchange} (their C{meet}).
         """
         self.config = config
         self.quiet = quiet
         self.shards = shards
         self.progress = progress
-        self.peers = peers
-        self.alone = peers is not None
+        self.hosts = hosts
+        self.alone = hosts is not None
         self.windows = 0
 
     def _all(self, method, *args_of):
@@ -82,9 +84,12 @@ class Windows:
             for placements in self._all("open", [(self.quiet,)] * count):
                 for target, each in placements.items():
                     placed[target].extend(each)
-            peers = (self.peers if self.alone
-                     else [shard.exchange for shard in self.shards])
-            self._all("meet", [(peers,)] * count)
+            if self.alone:
+                addresses = self._all("listen", [(host,) for host in self.hosts])
+                self._all("dial", [(addresses,)] * count)
+            else:
+                exchanges = [shard.exchange for shard in self.shards]
+                self._all("meet", [(exchanges,)] * count)
             self._all("settle", [(placed[i],) for i in range(count)])
             advance = "runSecond" if self.alone else "step"
             second = 1.0
