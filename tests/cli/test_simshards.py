@@ -187,3 +187,44 @@ class LocalClusterTests(SynchronousTestCase):
                                 "distributed.admin.system-monitor.interval": "5s"})
         self.assertEqual(dask.config.get("distributed.admin.tick.interval"), before)
         self.assertNotEqual(before, "1s")
+
+
+class FailedTests(SynchronousTestCase):
+    def test_aLostStreamIsOneLine(self):
+        """A shard that cannot reach its peer's stream (a firewall between
+        workers) ends the run in one line with status 1, no traceback
+        (it printed the RuntimeError's traceback)."""
+        from twisted_bazaar.sim.shardstream import StreamFailed
+
+        class Client:
+            def submit(self, *args, **kwargs):
+                return None
+
+            def close(self):
+                pass
+
+        class Driver:
+            def __init__(self, *args, **kwargs):
+                pass
+
+            def run(self):
+                raise StreamFailed("shard 1 could not reach shard 0 at 10.0.0.1:4242: "
+                                   "[Errno 113] No route to host")
+
+        self.patch(simshards, "_connect", lambda scheduler, shards: (Client(), 64 * GiB))
+        self.patch(simshards, "_hostsOf", lambda client, futures: ["10.0.0.1", "10.0.0.2"])
+        self.patch(simshards, "Windows", Driver)
+
+        class Future:
+            def result(self):
+                return "actor"
+
+        self.patch(Client, "submit", lambda self, *args, **kwargs: Future())
+        out = os.path.join(tempfile.mkdtemp(), "run.json")
+        status, _, err = run([*SMALL, "--start", "warm", "--shards", "2", "--quiet",
+                              "--json", out])
+        self.assertEqual(status, 1)
+        self.assertFalse(os.path.exists(out))
+        self.assertEqual(err.splitlines(), [
+            "bazaar-sim: error: --shards 2: shard 1 could not reach shard 0 at "
+            "10.0.0.1:4242: [Errno 113] No route to host"])

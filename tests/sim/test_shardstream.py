@@ -9,7 +9,7 @@ import threading
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.sim.shardstream import HEADER, Streams, connect, listen
+from twisted_bazaar.sim.shardstream import HEADER, Streams, StreamFailed, connect, listen
 
 
 def joined(count):
@@ -50,7 +50,7 @@ class StreamsTests(SynchronousTestCase):
         heard from, in one line."""
         zero, one, _ = self.shards
         one.post(0, 4, [], 1.0)
-        error = self.assertRaises(RuntimeError, zero.take, 4, 0.0)
+        error = self.assertRaises(StreamFailed, zero.take, 4, 0.0)
         self.assertEqual(str(error), "window 4: shard(s) [2] sent nothing in 0 s "
                                      "(shard 0)")
 
@@ -60,7 +60,7 @@ class StreamsTests(SynchronousTestCase):
         zero, one, two = self.shards
         one.post(0, 3, [], 1.0)
         two.post(0, 3, [], 1.0)
-        error = self.assertRaises(RuntimeError, zero.take, 2, 0.0)
+        error = self.assertRaises(StreamFailed, zero.take, 2, 0.0)
         self.assertEqual(str(error), "shard 1 posted window 3 where shard 0 wanted "
                                      "window 2")
 
@@ -69,7 +69,7 @@ class StreamsTests(SynchronousTestCase):
         zero, one, two = self.shards
         one.post(0, 0, [], 1.0)
         two.close()
-        error = self.assertRaises(RuntimeError, zero.take, 0, 30.0)
+        error = self.assertRaises(StreamFailed, zero.take, 0, 30.0)
         self.assertEqual(str(error), "shard 0 lost shard 2: it closed its stream (its "
                                      "worker stopped?)")
 
@@ -79,7 +79,7 @@ class StreamsTests(SynchronousTestCase):
         one.post(0, 0, [], 1.0)
         zero.abort("given up")
         zero.abort("twice")
-        error = self.assertRaises(RuntimeError, zero.take, 0, 30.0)
+        error = self.assertRaises(StreamFailed, zero.take, 0, 30.0)
         self.assertEqual(str(error), "given up")
 
     def test_abortFromAnotherThread(self):
@@ -88,7 +88,7 @@ class StreamsTests(SynchronousTestCase):
         zero = self.shards[0]
         aborter = threading.Thread(target=zero.abort, args=("stopped",))
         aborter.start()
-        error = self.assertRaises(RuntimeError, zero.take, 0, 600.0)
+        error = self.assertRaises(StreamFailed, zero.take, 0, 600.0)
         aborter.join()
         self.assertEqual(str(error), "stopped")
 
@@ -119,7 +119,7 @@ class ConnectTests(SynchronousTestCase):
         """A shard whose peers above it do not call says so in one line."""
         listener = listen("127.0.0.1")
         self.addCleanup(listener.close)
-        error = self.assertRaises(RuntimeError, connect, 0, listener,
+        error = self.assertRaises(StreamFailed, connect, 0, listener,
                                   [listener.getsockname(), ("127.0.0.1", 1)], 0.0)
         self.assertTrue(str(error).startswith("shard 0: a shard above it did not call "
                                               "in 0 s ("), str(error))
@@ -131,7 +131,7 @@ class ConnectTests(SynchronousTestCase):
         closed.close()
         listener = listen("127.0.0.1")
         self.addCleanup(listener.close)
-        error = self.assertRaises(RuntimeError, connect, 1, listener,
+        error = self.assertRaises(StreamFailed, connect, 1, listener,
                                   [(host, port), listener.getsockname()], 5.0)
         self.assertTrue(str(error).startswith(f"shard 1 could not reach shard 0 at "
                                               f"{host}:{port}: "), str(error))

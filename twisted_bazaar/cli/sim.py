@@ -484,6 +484,9 @@ def _runSharded(args, config):
     except simshards.Refused as reason:
         sys.stderr.write(f"bazaar-sim: error: {reason}\n")
         raise SystemExit(2) from None
+    except simshards.Failed as reason:
+        sys.stderr.write(f"bazaar-sim: error: {reason}\n")
+        raise SystemExit(1) from None
     if progress is not None:
         progress.finish()
     return metrics

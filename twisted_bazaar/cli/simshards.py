@@ -17,6 +17,7 @@ import logging
 import time
 
 from twisted_bazaar.sim.shard import ShardSimulation, refusal
+from twisted_bazaar.sim.shardstream import StreamFailed
 from twisted_bazaar.sim.sweep import GiB, memoryNeeded
 from twisted_bazaar.sim.windows import Windows, merged, runLocal
 
@@ -68,6 +69,11 @@ DASK_EXTRA = "pip install 'twisted-bazaar[sweep]'"
 
 class Refused(Exception):
     """A sharded run that cannot start; the reason in one line."""
+
+
+class Failed(Exception):
+    """A sharded run that started and could not go on (a shard's stream to
+    a peer could not be made or was lost); the reason in one line."""
 
 
 def addArguments(parser):
@@ -160,6 +166,8 @@ def run(args, config, progress=None):
         each whole virtual second, or None.
     @raise Refused: for a scheduler that does not answer, or has no worker
         with the memory a shard declares.
+    @raise Failed: for a shard that could not reach a peer's stream, or
+        lost it, on the way.
     """
     if args.shard_engine == "local":
         return runLocal(config, args.shards, progress)
@@ -184,7 +192,10 @@ def _runOnDask(args, config, progress):
         hosts = _hostsOf(client, actors)
         actors = [future.result() for future in actors]
         driver = Windows(config, actors, progress, quiet=True, hosts=hosts)
-        tallies = driver.run()
+        try:
+            tallies = driver.run()
+        except StreamFailed as e:
+            raise Failed(f"--shards {args.shards}: {e}") from None
         metrics = merged(config, tallies, time.perf_counter() - started, "dask")
         metrics["shards"]["windows"] = driver.windows
         metrics["shards"]["memory_declared"] = declared

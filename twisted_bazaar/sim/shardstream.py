@@ -34,6 +34,12 @@ HELLO = struct.Struct(">H")
 READ_SIZE = 1 << 20
 
 
+class StreamFailed(RuntimeError):
+    """A shard's stream to a peer could not be made or was lost: the
+    reason in one line (where, and what the system said), which
+    C{bazaar-sim} prints as it is (L{twisted_bazaar.cli.simshards.Failed})."""
+
+
 def listen(host):
     """A listening socket on host (a name, or an IPv4 or IPv6 address),
     at a port the system draws."""
@@ -47,7 +53,7 @@ def connect(shard, listener, addresses, wait):
     (addresses: (host, port) of every shard's L{listen}, in shard order),
     taken from listener for those above; {shard: socket}.
 
-    @raise RuntimeError: a shard that neither dials nor answers in wait
+    @raise StreamFailed: a shard that neither dials nor answers in wait
         seconds.
     """
     streams = {}
@@ -55,7 +61,7 @@ def connect(shard, listener, addresses, wait):
         try:
             dialled = socket.create_connection((host, port), timeout=wait)
         except OSError as e:
-            raise RuntimeError(f"shard {shard} could not reach shard {number} at "
+            raise StreamFailed(f"shard {shard} could not reach shard {number} at "
                                f"{host}:{port}: {e}") from None
         dialled.sendall(HELLO.pack(shard))
         streams[number] = dialled
@@ -66,7 +72,7 @@ def connect(shard, listener, addresses, wait):
             taken.settimeout(wait)
             number, = HELLO.unpack(_exactly(taken, HELLO.size))
         except OSError as e:
-            raise RuntimeError(f"shard {shard}: a shard above it did not call in "
+            raise StreamFailed(f"shard {shard}: a shard above it did not call in "
                                f"{wait:g} s ({e})") from None
         streams[number] = taken
     listener.close()
@@ -132,7 +138,7 @@ class Streams:
         ([(messages, earliest)]), once each is in and this shard's own
         posts are all written.
 
-        @raise RuntimeError: once aborted, for a peer that closed its
+        @raise StreamFailed: once aborted, for a peer that closed its
             stream or posted another window, or if the posts are not all in
             within wait seconds.
         """
@@ -152,7 +158,7 @@ class Streams:
             readable, writable, _ = select.select(reading + [self._woken], writing, [],
                                                   left)
             if self._woken in readable:
-                raise RuntimeError(self._broken)
+                raise StreamFailed(self._broken)
             if not readable and not writable:
                 self._silent(window, posts, wait)
             for number in self.peers:
@@ -167,7 +173,7 @@ class Streams:
         go through in wait seconds."""
         unheard = [n for n in self.peers if n not in posts]
         unwritten = [n for n in self.peers if self._out[n]]
-        raise RuntimeError(f"window {window}: nothing from shard(s) {unheard} and "
+        raise StreamFailed(f"window {window}: nothing from shard(s) {unheard} and "
                            f"unwritten to {unwritten} in {wait:g} s (shard {self.shard})"
                            if unwritten else
                            f"window {window}: shard(s) {unheard} sent nothing in "
@@ -177,7 +183,7 @@ class Streams:
         """(messages, earliest) of a peer's frame, which must be for window."""
         posted, earliest, messages = pickle.loads(frame)
         if posted != window:
-            raise RuntimeError(f"shard {number} posted window {posted} where shard "
+            raise StreamFailed(f"shard {number} posted window {posted} where shard "
                                f"{self.shard} wanted window {window}")
         return messages, earliest
 
@@ -188,7 +194,7 @@ class Streams:
         except BlockingIOError:
             return
         except OSError as e:
-            raise RuntimeError(f"shard {self.shard} could not write to shard {number}: "
+            raise StreamFailed(f"shard {self.shard} could not write to shard {number}: "
                                f"{e}") from None
         del out[:written]
 
@@ -203,7 +209,7 @@ class Streams:
         else:
             why = "it closed its stream"
         if not got:
-            raise RuntimeError(f"shard {self.shard} lost shard {number}: {why} (its "
+            raise StreamFailed(f"shard {self.shard} lost shard {number}: {why} (its "
                                f"worker stopped?)")
         self._in[number] += got
 
