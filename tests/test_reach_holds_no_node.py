@@ -22,11 +22,12 @@ PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 #: Modules (under twisted_bazaar/) that still reach through the node:
 #: the whereabouts, the one place the dialer, the book and the host
 #: checks ask the node's tracker session, its reach and its clock; the
-#: punches, the reservation and relay services (issue 92 item 2's later
-#: steps; item 4 for reach/punch/).  transports/ names none.
+#: reservation and relay services (issue 92 item 2's later steps).  The
+#: punches (reach/punch/) are built with their collaborators and the
+#: dialer's sources of paths (L{twisted_bazaar.reach.sources}); transports/
+#: names none.
 HOLDING = frozenset({
     "reach/whereabouts.py",
-    "reach/punch/tcp/service.py", "reach/punch/udp/service.py",
     "reach/reachable/reservation.py", "reach/reachable/reaching.py",
     "reach/reachable/accepting.py", "reach/reachable/relayprobe.py",
     "reach/reachable/reserving.py", "reach/reachable/portmapping.py",
