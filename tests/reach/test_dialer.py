@@ -565,6 +565,31 @@ class PeerHostTests(SynchronousTestCase):
             node.dialer.vetDirect(SELLER.id, "198.51.100.4", 9002, FILES)),
             ["198.51.100.4"])
 
+    def test_aLeafsWordChecked(self):
+        """A super-peer's check of a leaf's word (L{Dialer.checkAt}): its
+        host checked as a host a peer names, a loopback address refused
+        with nothing dialled, another dialled as the leaf's claim; through
+        the relay it is held at, a circuit to it."""
+        node = dialingNode(RecordingConnector())
+        node.overlay = SimpleNamespace(peer_log=PeerLog(node.clock))
+        node.dialer.connector = self.connector
+        self.node = node
+        self.leftFrom("203.0.113.9")
+        protocol = object()
+        failure = self.failureResultOf(
+            node.dialer.checkAt(SELLER.id, "127.0.0.1", 9002, None, lambda: protocol),
+            HostRefused)
+        self.assertIn("loopback address", str(failure.value))
+        # Its transports (the recording connector it was built with).
+        dials = node.dialer.transports.dials
+        self.assertEqual(dials, [])
+        node.dialer.checkAt(SELLER.id, "198.51.100.4", 9002, None, lambda: protocol)
+        node.dialer.checkAt(SELLER.id, "192.168.1.2", 9002, RELAY, lambda: protocol)
+        self.assertEqual([dial[:5] for dial in dials], [
+            ("198.51.100.4", 9002, protocol, None, {}),
+            ("192.168.1.2", 9002, protocol, None,
+             {"relay": RELAY, "target": SELLER.id})])
+
     def test_aRelayTheTrackerNamesChecked(self):
         """
         A relay the tracker names for a peer (a ``nodereply``'s, kept by

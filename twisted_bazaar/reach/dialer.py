@@ -65,6 +65,7 @@ from twisted_bazaar.reach.ways import (
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.net.opening import NotConnected, Unreachable
+from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import (
     CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, SEEN, Path)
@@ -443,12 +444,31 @@ class Dialer:
         host, port = splitRelay(relay)
         return transports.dial(Path(DIRECT, host, port, word=NAMED), key, protocol)
 
-    def dialPath(self, path, expectedKey, protocolFactory, options=None):
-        """Dial one path the caller chose by the transport of its kind (a
-        super-peer's check of a leaf's address): a Deferred as
-        L{ITransport.dial
-        <twisted_bazaar.transports.interface.ITransport.dial>} gives."""
-        return self.transports.dial(path, expectedKey, protocolFactory, options)
+    def checkAt(self, peer_id, host, port, relay, protocol):
+        """
+        A connection of protocol's (a callable making it) to whoever
+        answers at host:port, where node peer_id says it listens, or
+        through ``relay`` to peer_id: a super-peer's check of a leaf's
+        word (L{AddressCheck
+        <twisted_bazaar.tracker.check.AddressCheck>}), which asks who
+        answers to prove it.  The host is checked as a host a peer names
+        (L{vetDirect}: failing with L{HostRefused
+        <twisted_bazaar.reach.peerhosts.HostRefused>}) and dialled at
+        each address allowed in turn until one connects; the relay,
+        whose circuit reaches the leaf alone, as the leaf is held there.
+        Nothing is written in the book: the check's outcome is the
+        super-peer's.
+
+        @return: a Deferred as L{ITransport.dial
+            <twisted_bazaar.transports.interface.ITransport.dial>} gives.
+        """
+        transports = self.transports
+        if relay is not None:
+            return transports.dial(Path(RELAYED, host, port, relay, NAMED), None, protocol,
+                                   DialOptions(target=peer_id))
+        return self.vetDirect(peer_id, host, port, "check").addCallback(
+            connectAny, lambda address: transports.dial(
+                Path(DIRECT, address, port, word=CLAIMED), None, protocol))
 
     def _dialFound(self, found):
         """
