@@ -145,6 +145,9 @@ class Dialer:
     _fromPort = None
     #: The news of its punches (L{news}), made when first listened to.
     _news = None
+    #: Its sources of paths (L{sources}), made when first added to: a
+    #: simulated node that punches none holds none.
+    _sources = None
 
     #: The ways to a peer, and the delay of a circuit through a relay:
     #: the same for every node (a test's may set its own).
@@ -178,7 +181,6 @@ class Dialer:
         self.whereabouts = whereabouts
         if keyed:
             self.keyed = True
-        self.sources = Sources(self._dialFound, self.release, lambda: self._news)
 
     @property
     def transports(self):
@@ -190,6 +192,24 @@ class Dialer:
             self._transports = overConnector(self.connector, self.clock,
                                              self._fromPort)
         return self._transports
+
+    @property
+    def sources(self):
+        """Its sources of paths (L{Sources}): where the node's punches are
+        added, and what they announce to it; made when first asked."""
+        if self._sources is None:
+            self._sources = Sources(self._dialFound, self.release, self._newsHeld)
+        return self._sources
+
+    @property
+    def hasSources(self):
+        """Whether any source of paths was added (a node that punches),
+        asked without making L{sources}."""
+        return bool(self._sources)
+
+    def _newsHeld(self):
+        """The news of its punches if anyone listens yet, else None."""
+        return self._news
 
     @property
     def links(self):
@@ -321,7 +341,7 @@ class Dialer:
             return defer.fail(ValueError(f"no way to reach {peer!r} for {purpose}"))
         if protocol is None and peer.id is not None:
             d.addErrback(self._unreached, peer.id)
-        if protocol is None and self.sources:
+        if protocol is None and self.hasSources:
             d.addCallback(self.settle)
         return d
 
@@ -513,14 +533,16 @@ class Dialer:
     def waitsFor(self, peer_id):
         """Whether a link to peer_id waits for a punch that may replace it
         (a source's: L{Sources.waitsFor})."""
-        return self.sources.waitsFor(peer_id)
+        sources = self._sources
+        return sources is not None and sources.waitsFor(peer_id)
 
     def punchRuns(self, peer_id):
         """Whether a punch with peer_id that has a plan runs now: a TCP
         punch under way or answered, or a UDP punch that holds
         (L{Sources.runs}); not one refused or with no plan (two
         random-port routers)."""
-        return self.sources.runs(peer_id)
+        sources = self._sources
+        return sources is not None and sources.runs(peer_id)
 
     @property
     def news(self):
@@ -555,7 +577,8 @@ class Dialer:
     def release(self, peer_id=None):
         """The links waiting for peer_id's punch (every peer's: None) go
         on."""
-        if peer_id is not None and self.sources.follows(peer_id):
+        sources = self._sources
+        if peer_id is not None and sources is not None and sources.follows(peer_id):
             # A TCP punch failed and one over UDP follows: it releases them.
             return
         if self._linkWaits is not None:

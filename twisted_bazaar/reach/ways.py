@@ -127,7 +127,7 @@ class Lan:
         if not dialer.whereabouts.lan.mayDial(peer.id, host):
             whys.append(f"{where}: too many dials to that network lately")
             return self._try(dialer, peer, purpose, protocol, rest, whys)
-        if protocol is None or not dialer.sources:
+        if protocol is None or not dialer.hasSources:
             # A link; or a connection of a node that punches none (a
             # client, ``bazaar buy``): through the connector, its channel
             # proving the peer's key.
@@ -200,7 +200,7 @@ class Punched:
     holds = True
 
     def applies(self, dialer, peer, purpose, protocol):
-        return protocol is not None and peer.relay is not None and bool(dialer.sources)
+        return protocol is not None and peer.relay is not None and dialer.hasSources
 
     def attempt(self, dialer, peer, purpose, protocol):
         return dialer.sources.transfer(peer.id, peer.key, protocol())
