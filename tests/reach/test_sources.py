@@ -42,22 +42,27 @@ class Source:
         return self.transfers
 
 
-class News:
+class Listener:
+    """Hears one peer's news of punches."""
+
     def __init__(self):
         self.told = []
 
-    def changed(self, peer_id):
-        self.told.append(("changed", peer_id))
+    def punchStarted(self, peer_id):
+        self.told.append(("started", peer_id))
 
-    def linkUp(self, peer_id):
-        self.told.append(("linkUp", peer_id))
+    def punchEnded(self, peer_id, met):
+        self.told.append(("ended", peer_id, met))
+
+    def linkMoved(self, peer_id):
+        self.told.append(("moved", peer_id))
 
 
 class SourcesTests(SynchronousTestCase):
     def setUp(self):
-        self.dialled, self.released, self.news = [], [], None
+        self.dialled, self.released, self.direct = [], [], set()
         self.sources = Sources(lambda found: self.dialled.append(found) or "dialling",
-                               self.released.append, lambda: self.news)
+                               self.released.append, self.direct.__contains__)
 
     def test_askedInTurn(self):
         """What the dialer asks is any source's answer; transfer, the first
@@ -78,15 +83,23 @@ class SourcesTests(SynchronousTestCase):
 
     def test_announced(self):
         """A path found goes to the dialer's dial; a change and a link up
-        to its news once someone listens; settled to its release."""
+        to its news, made when first listened to (a punch runs by the
+        sources' word, a link is direct by the dialer's); settled to its
+        release."""
         found = Found(5, Path(DIRECT, "203.0.113.5", 9001, word=SEEN), None, object)
         self.assertEqual(self.sources.found(found), "dialling")
         self.assertEqual(self.dialled, [found])
+        tcp = Source(runs={5})
+        self.sources.add(tcp)
         self.sources.changed(5)
-        self.news = News()
+        self.assertIsNone(self.sources._news, "nobody listens: no news made")
+        listener = Listener()
+        self.assertTrue(self.sources.news.watch(5, listener).running)
+        tcp.running.clear()
+        self.direct.add(5)
         self.sources.changed(5)
-        self.sources.linkUp(6)
-        self.assertEqual(self.news.told, [("changed", 5), ("linkUp", 6)])
+        self.sources.linkUp(5)
+        self.assertEqual(listener.told, [("ended", 5, True), ("moved", 5)])
         self.sources.settled(5)
         self.sources.settled()
         self.assertEqual(self.released, [5, None])

@@ -56,7 +56,6 @@ from twisted.internet import defer
 from twisted.internet.error import ConnectError
 
 from twisted_bazaar.reach.linkwaits import LinkWaits
-from twisted_bazaar.reach.punchnews import PunchNews
 from twisted_bazaar.reach.race import Race, Way
 from twisted_bazaar.reach.sources import Sources
 from twisted_bazaar.reach import vetting
@@ -143,8 +142,6 @@ class Dialer:
     #: What the TCP transport of transports made when first dialled
     #: through dials from a port by (L{punchesWith}'s ``fromPort``).
     _fromPort = None
-    #: The news of its punches (L{news}), made when first listened to.
-    _news = None
     #: Its sources of paths (L{sources}), made when first added to: a
     #: simulated node that punches none holds none.
     _sources = None
@@ -198,7 +195,7 @@ class Dialer:
         """Its sources of paths (L{Sources}): where the node's punches are
         added, and what they announce to it; made when first asked."""
         if self._sources is None:
-            self._sources = Sources(self._dialFound, self.release, self._newsHeld)
+            self._sources = Sources(self._dialFound, self.release, self.direct)
         return self._sources
 
     @property
@@ -206,10 +203,6 @@ class Dialer:
         """Whether any source of paths was added (a node that punches),
         asked without making L{sources}."""
         return bool(self._sources)
-
-    def _newsHeld(self):
-        """The news of its punches if anyone listens yet, else None."""
-        return self._news
 
     @property
     def links(self):
@@ -546,13 +539,10 @@ class Dialer:
 
     @property
     def news(self):
-        """The news of this node's punches, by peer (L{PunchNews}): what a
-        download listens to rather than asking L{punchRuns} again and
+        """The news of this node's punches, by peer (L{Sources.news}): what
+        a download listens to rather than asking L{punchRuns} again and
         again."""
-        if self._news is None:
-            self._news = PunchNews(lambda peer_id: self.punchRuns(peer_id),
-                                   lambda peer_id: self.direct(peer_id))
-        return self._news
+        return self.sources.news
 
     def direct(self, peer_id):
         """Whether the link to peer_id is up and no relay carries it."""

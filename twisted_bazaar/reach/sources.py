@@ -16,6 +16,8 @@ dialer.
 import attr
 from zope.interface import Interface
 
+from twisted_bazaar.reach.punchnews import PunchNews
+
 __all__ = ["Found", "IPathSource", "Sources"]
 
 
@@ -75,20 +77,32 @@ class Sources:
     the dialer (its C{sources}), given the dialer's own answers.
     """
 
-    def __init__(self, dial, release, news):
+    #: The news of the punches (L{news}), made when first listened to.
+    _news = None
+
+    def __init__(self, dial, release, direct):
         """
         @param dial: C{dial(found)}, the dialer's dial of a L{Found}: a
             Deferred.
         @param release: C{release(peer_id)}, the dialer's: the links
             waiting for peer_id's punch (None: everyone's) go on.
-        @param news: C{news()}, the dialer's news of its punches
-            (L{PunchNews <twisted_bazaar.reach.punchnews.PunchNews>}), or
-            None while nobody listens.
+        @param direct: C{direct(peer_id)}, the dialer's: whether the link
+            to peer_id is up and no relay carries it (what the news tells
+            of a punch that ended).
         """
         self._sources = ()
         self._dial = dial
         self._release = release
-        self._news = news
+        self._direct = direct
+
+    @property
+    def news(self):
+        """The news of the sources' punches, by peer (L{PunchNews
+        <twisted_bazaar.reach.punchnews.PunchNews>}, asking L{runs}):
+        what a download listens to, made when first asked."""
+        if self._news is None:
+            self._news = PunchNews(self.runs, self._direct)
+        return self._news
 
     def add(self, source):
         """Ask source (an L{IPathSource}) from now on, after those added
@@ -141,13 +155,13 @@ class Sources:
         """A punch with peer_id (None: anyone) may have started or ended
         (L{PunchNews.changed
         <twisted_bazaar.reach.punchnews.PunchNews.changed>})."""
-        news = self._news()
+        news = self._news
         if news is not None:
             news.changed(peer_id)
 
     def linkUp(self, peer_id):
         """A link to peer_id came up or replaced the one there was."""
-        news = self._news()
+        news = self._news
         if news is not None:
             news.linkUp(peer_id)
 

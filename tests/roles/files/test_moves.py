@@ -231,7 +231,8 @@ class HeldTests(MoveBed):
         #: waiting for the tracker), with no plan yet.
         self.wanted = False
         dialer = self.fetcher.node.dialer
-        self.patch(dialer, "punchRuns",
+        # What its sources say of a punch with the seller (the news asks).
+        self.patch(dialer.sources, "runs",
                    lambda peer_id: self.punching and peer_id == self.sellerId)
         self.patch(dialer, "waitsFor", lambda peer_id: (
             (self.punching or self.wanted) and peer_id == self.sellerId))
