@@ -566,11 +566,8 @@ class Dialer:
 
     def release(self, peer_id=None):
         """The links waiting for peer_id's punch (every peer's: None) go
-        on."""
-        sources = self._sources
-        if peer_id is not None and sources is not None and sources.follows(peer_id):
-            # A TCP punch failed and one over UDP follows: it releases them.
-            return
+        on (told by its sources, L{Sources.settled}, when no punch of
+        theirs holds them any longer)."""
         if self._linkWaits is not None:
             self._linkWaits.release(peer_id)
 

@@ -167,5 +167,11 @@ class Sources:
 
     def settled(self, peer_id=None):
         """No punch of the announcing source's holds peer_id's links back
-        any longer (None: nobody's, the node stops)."""
+        any longer (None: nobody's, the node stops): they go on, unless a
+        source's punch follows (a TCP punch failed and one over UDP
+        follows: it says so when it ends)."""
+        if peer_id is not None:
+            for source in self._sources:
+                if source.follows(peer_id):
+                    return
         self._release(peer_id)

@@ -123,6 +123,11 @@ class Punching(Service, NodeObserver):
         self._whereabouts = whereabouts
         self._events = events
         self._sources = sources
+        #: Told ``settled(peer_id)`` once no punch holds peer_id's link
+        #: back (L{waitsFor} says False now; None: no link does, the node
+        #: stops): the dialer, through its sources, holds the diallers
+        #: waiting.
+        self._settled = sources.settled
         self._unnamed = unnamed
         self.seen = TrackerWitness(self._whereIs, self._namedHost, self._told)
         self.puncher = Puncher(clock, rng, sources.found, overlay.punchedLink,
@@ -138,12 +143,6 @@ class Punching(Service, NodeObserver):
         #: peer id -> (its relayed link, the punchConnect it sent), held
         #: until the tracker says where the peer is.
         self._held = {}
-
-    def _settled(self, peer_id):
-        """A link to peer_id no longer waits for a punch (L{waitsFor} says
-        False now; None: no link does, the node stops): the dialer, told
-        through its sources, holds the diallers waiting."""
-        self._sources.settled(peer_id)
 
     def _changed(self, peer_id=None, linkUp=False):
         """A punch with peer_id (None: anyone) may have started or ended,
