@@ -583,8 +583,9 @@ def dialingNode(connector, clock=None, punching=None, transports=None, **parts):
     The parts of a node that a part dialling peers uses (its L{Dialer}
     over ``connector``, ``dial`` and ``transferTo``, and its book's
     ``heard``), without links: a role's part
-    tested alone.  With ``punching`` (what L{Dialer.punchWith} takes),
-    the dialer punches with it.  Its transports are ``transports``, or a
+    tested alone.  With ``punching`` (an L{IPathSource
+    <twisted_bazaar.reach.sources.IPathSource>}), the dialer punches with
+    it, one of its sources of paths.  Its transports are ``transports``, or a
     L{RecordingConnector} given, or TCP and the relay's over connector.
     """
     parts = dict({"membership": None, "reach": UNCHECKED,
@@ -603,7 +604,8 @@ def dialingNode(connector, clock=None, punching=None, transports=None, **parts):
     node.transferTo = node.dialer.transfer
     node.heard = node.whereabouts.heard
     if punching is not None:
-        node.dialer.punchWith(punching)
+        node.dialer.sources.add(punching)
+        node.dialer.punchesWith()
     return node
 
 

@@ -417,8 +417,9 @@ class AskersTests(SynchronousTestCase):
 
     def test_noAskerDialsOrHoldsAConnector(self):
         self.assertEqual(everyAsked(), {}, "a puncher or a view dials, or holds a connector: "
-                         "produce the path and ask the node's dialer (dialPath, with "
-                         "its options), or race it by reach/race.py's FirstProven")
+                         "produce the path and announce it to the node's dialer "
+                         "(Sources.found, with its options), or race it by "
+                         "reach/race.py's FirstProven")
 
     def test_findsEachKind(self):
         """What the punches and the status race did before (a from-port

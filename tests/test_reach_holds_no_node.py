@@ -4,10 +4,9 @@ and transports/ never hold the node"): the dialer is built with what it
 reads (a clock, the connector, the transports, the node's link table and
 its whereabouts), so a module of reach/ or transports/ that names a
 ``node`` (a name, or an attribute ``.node``) is one still reaching
-through it.  L{HOLDING} lists the modules that still do, each ended by
-issue 92's later steps; a module not listed that names one fails, and
-so does a listed one that no longer does (or is gone): the list only
-shrinks.
+through it.  L{HOLDING} lists the modules that still do (none now); a module not
+listed that names one fails, and so does a listed one that no longer
+does (or is gone): the list only shrinks.
 """
 
 import ast
@@ -20,11 +19,12 @@ import twisted_bazaar
 PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 
 #: Modules (under twisted_bazaar/) that still reach through the node:
-#: the punches (issue 92 item 2's later steps; item 4 for reach/punch/).
-#: transports/ names none.
-HOLDING = frozenset({
-    "reach/punch/tcp/service.py", "reach/punch/udp/service.py",
-})
+#: none: the punches (reach/punch/) are built with their collaborators
+#: and announce what they find to the dialer's sources of paths
+#: (L{twisted_bazaar.reach.sources}); the reservation, its accepts and
+#: probes from a L{twisted_bazaar.reach.reachable.home.RelayHome}; the
+#: whereabouts from a clock and a log; transports/ names none.
+HOLDING = frozenset()
 
 
 def naming():

@@ -123,8 +123,9 @@ class NodeDefaultsTests(SynchronousTestCase):
         waiting for the punch; --no-punch: it punches none (and refuses
         its peers' punches)."""
         dialer = makeNodeService(_parse(SELLER)).node.dialer
-        self.assertEqual((dialer.wait, dialer.punching.enabled), (0, True))
-        off = makeNodeService(_parse(SELLER + ["--no-punch"])).node.dialer.punching
+        [punching] = dialer.sources
+        self.assertEqual((dialer.wait, punching.enabled), (0, True))
+        [off] = makeNodeService(_parse(SELLER + ["--no-punch"])).node.dialer.sources
         self.assertFalse(off.enabled)
 
     def test_punchWaitIsGone(self):

@@ -16,7 +16,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import FakeConnector, Recorder, WiredLink, parseJSONNetstrings, wirePaths
 from twisted_bazaar.transports.path import NAMED, RELAYED, Path
-from twisted_bazaar.daemon.build import plugMembership
+from twisted_bazaar.daemon.build import plugMembership, punchingOf
 from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity, decode, keyId
@@ -26,7 +26,6 @@ from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.base.logthrottle import PEER_BURST
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.membership import Membership
-from twisted_bazaar.reach.punch.tcp.service import Punching
 from twisted_bazaar.reach.asking import TrackerGone, TrackerSilent
 from twisted_bazaar.core.topology import RandomNeighbours
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, UNKNOWN, Reachability
@@ -498,7 +497,7 @@ class ReachTests(MembershipCase):
         tracker connection left from (12345 here) seen unchanged, it can
         punch from the public host seen; seen changed, it cannot, and
         says why."""
-        punching = Punching(self.node)
+        punching = punchingOf(self.node)
         self.node.addObserver(punching)
         puncher = punching.puncher
         self.tracker.say(reach(False, seen_port=12345))

@@ -63,8 +63,8 @@ class BuildNodeTests(SynchronousTestCase):
         self.assertEqual(node.roles, [parts.roles["seller"], parts.roles["buyer"]])
 
     def test_punchingPluggedAfterTheRoles(self):
-        """A node given its punches' dialer punches: its dialer holds its
-        Punching, whose punches it dials (its TCP transport from a port, by
+        """A node given its punches' dialer punches: its dialer's sources
+        hold its Punching, whose paths it dials (its TCP transport from a port, by
         the punches' dialer), which observes the node after its roles and takes the
         punch messages; a wait of 0 holds no link back, punching still on;
         not enabled, it punches none; none given, none."""
@@ -76,11 +76,11 @@ class BuildNodeTests(SynchronousTestCase):
                           roles=[(roles["buyer"], configured(roles["buyer"], {
                               "want": ["pear"]}))], punch=(dialer, 3.0))
         node, punching = parts.node, parts.punching
-        self.assertIs(node.dialer.punching, punching)
+        self.assertEqual(list(node.dialer.sources), [punching])
         self.assertEqual((node.dialer.wait, punching.enabled), (3.0, True))
-        self.assertEqual((punching.puncher.dialer, node.dialer.transports.of(DIRECT).fromPort),
-                         (node.dialer, dialer),
-                         "its punches asked of the dialer, dialled from a port by dialer")
+        self.assertEqual((punching.puncher.found, node.dialer.transports.of(DIRECT).fromPort),
+                         (node.dialer.sources.found, dialer),
+                         "its paths announced to the dialer, dialled from a port by dialer")
         observers = node.events.observers
         self.assertLess(observers.index(parts.roles["buyer"]), observers.index(punching))
         self.assertIn(PunchConnect, node.overlay.handlers.table.entries)
@@ -92,7 +92,7 @@ class BuildNodeTests(SynchronousTestCase):
                         punch=(dialer, 0, False))
         self.assertFalse(off.punching.enabled)
         none = buildNode(task.Clock(), random.Random(0), FakeConnector())
-        self.assertEqual((none.punching, none.node.dialer.punching), (None, None))
+        self.assertEqual((none.punching, list(none.node.dialer.sources)), (None, []))
 
     def test_servicesAcrossNat(self):
         """Every node has its reservation service and, given relay limits,

@@ -102,16 +102,17 @@ class QuicServiceTests(SynchronousTestCase):
         reactor = _Reactor(network)
         observers = []
         service = QuicService(reactor, channelKey(1), 0, "127.0.0.1")
-        # What the punches are given of the node: its tracker session and
-        # link table (none here: no punch runs).
+        # What the punches are given of the node: its tracker session, its
+        # link table and its random numbers (none here: no punch runs).
         node = servedNode(service, network.clock, addObserver=observers.append,
-                          membership=None, overlay=None)
+                          membership=None, overlay=SimpleNamespace(established=dict),
+                          rng=None)
         punching = SimpleNamespace(enabled=True, puncher=SimpleNamespace(limits=None))
         service.serve(node, punching)
         service.startService()
         self.assertIsInstance(service.udpPunching, UdpPunching)
         self.assertEqual(observers, [service.udpPunching])
-        self.assertIs(node.dialer.udpPunching, service.udpPunching)
+        self.assertEqual(list(node.dialer.sources), [service.udpPunching])
         self.assertIs(service.main, service.endpoint)
         first, second = service.open(), service.open()
         main, one, two = reactor.ports

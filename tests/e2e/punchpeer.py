@@ -206,13 +206,12 @@ class Splitter(Protocol):
             self.channel.connectionLost(reason)
 
 
-class _TransportDialer:
+def _dialFound(transport):
     """No node here: a TCP transport that dials from a port by the daemon's
-    PunchDialer stands in for a node's dialer, which dials a punch's path
-    so (Dialer.dialPath, the option fromPort)."""
-
-    def __init__(self, transport):
-        self.dialPath = transport.dial
+    PunchDialer stands in for a node's dialer, which dials the path a punch
+    announces so (Sources.found, the option fromPort)."""
+    return lambda found: transport.dial(found.path, found.key, found.protocol,
+                                        found.options)
 
 
 class Peer:
@@ -228,9 +227,9 @@ class Peer:
         self.link = None
         self.peerHost = None
         self.started = None
-        dialer = _TransportDialer(TcpTransport(None, PunchDialer(
+        found = _dialFound(TcpTransport(None, PunchDialer(
             reactor, self.channel, PeerLog(reactor))))
-        self.puncher = Puncher(reactor, random.Random(), dialer,
+        self.puncher = Puncher(reactor, random.Random(), found,
                                lambda link: Greeting(self), lambda link: self.peerHost)
 
     def linked(self, result):

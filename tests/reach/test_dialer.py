@@ -16,11 +16,13 @@ from twisted.internet.error import (
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 from twisted_bazaar.reach.dialer import FILES, RELAY_DELAY, Dialer, Peer
+from twisted_bazaar.reach.sources import IPathSource
 from twisted_bazaar.reach.vetting import RelayRefused
 from twisted_bazaar.base.peerhost import NAME_ADDRESSES
 from twisted_bazaar.reach.peerhosts import HostRefused
@@ -63,21 +65,25 @@ def nameIn(node, peer_id, host, lan, relay=None, port=9001):
                                                  lan=lan))
 
 
+@implementer(IPathSource)
 class FakePunching:
-    """A node's punches as the dialer sees them: which peers' links wait
-    (``waiting``), the transfers asked for, and the peers told arrived."""
+    """A node's punches as the dialer sees them (a source of paths): which
+    peers' links wait (``waiting``), the transfers asked for, and the
+    peers told arrived."""
 
     def __init__(self):
         self.waiting = set()
         self.punches = []
         self.arrivals = []
-        self.settled = None
-
-    def settledWith(self, settled):
-        self.settled = settled
 
     def waitsFor(self, peer_id):
         return peer_id in self.waiting
+
+    def runs(self, peer_id):
+        return False
+
+    def follows(self, peer_id):
+        return False
 
     def arrived(self, peer_id):
         self.arrivals.append(peer_id)
@@ -214,7 +220,8 @@ class LinkTests(SynchronousTestCase):
     def setUp(self):
         self.node = makeNode(1)
         self.punching = FakePunching()
-        self.node.dialer.punchWith(self.punching, wait=3.0)
+        self.node.dialer.sources.add(self.punching)
+        self.node.dialer.punchesWith(wait=3.0)
 
     def test_aRelayedLinkIsNeverPunchedFirst(self):
         """A link to a peer at home goes through its relay (its punch
@@ -251,7 +258,7 @@ class LinkTests(SynchronousTestCase):
         waiting = self.node.dialer.settle(5)
         self.assertNoResult(waiting)
         self.punching.waiting.clear()
-        self.punching.settled(5)
+        self.node.dialer.sources.settled(5)
         self.assertEqual(self.successResultOf(waiting), 5)
         self.assertEqual(self.node.clock.getDelayedCalls(), [])
 
@@ -268,7 +275,7 @@ class LinkTests(SynchronousTestCase):
         """settled(None): every asker waiting goes on."""
         self.punching.waiting.update((5, 6))
         waiting = [self.node.dialer.settle(5), self.node.dialer.settle(6)]
-        self.punching.settled(None)
+        self.node.dialer.sources.settled(None)
         self.assertEqual([self.successResultOf(d) for d in waiting], [5, 6])
 
     def test_cancelledLeavesNothing(self):
@@ -558,6 +565,31 @@ class PeerHostTests(SynchronousTestCase):
         self.assertEqual(self.successResultOf(
             node.dialer.vetDirect(SELLER.id, "198.51.100.4", 9002, FILES)),
             ["198.51.100.4"])
+
+    def test_aLeafsWordChecked(self):
+        """A super-peer's check of a leaf's word (L{Dialer.checkAt}): its
+        host checked as a host a peer names, a loopback address refused
+        with nothing dialled, another dialled as the leaf's claim; through
+        the relay it is held at, a circuit to it."""
+        node = dialingNode(RecordingConnector())
+        node.overlay = SimpleNamespace(peer_log=PeerLog(node.clock))
+        node.dialer.connector = self.connector
+        self.node = node
+        self.leftFrom("203.0.113.9")
+        protocol = object()
+        failure = self.failureResultOf(
+            node.dialer.checkAt(SELLER.id, "127.0.0.1", 9002, None, lambda: protocol),
+            HostRefused)
+        self.assertIn("loopback address", str(failure.value))
+        # Its transports (the recording connector it was built with).
+        dials = node.dialer.transports.dials
+        self.assertEqual(dials, [])
+        node.dialer.checkAt(SELLER.id, "198.51.100.4", 9002, None, lambda: protocol)
+        node.dialer.checkAt(SELLER.id, "192.168.1.2", 9002, RELAY, lambda: protocol)
+        self.assertEqual([dial[:5] for dial in dials], [
+            ("198.51.100.4", 9002, protocol, None, {}),
+            ("192.168.1.2", 9002, protocol, None,
+             {"relay": RELAY, "target": SELLER.id})])
 
     def test_aRelayTheTrackerNamesChecked(self):
         """

@@ -26,8 +26,9 @@ from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.core.node import Node
 from twisted_bazaar.reach.reachable.offering import RelayOffering
 from twisted_bazaar.reach.reachable.portmapping import PortMappingService
-from twisted_bazaar.reach.punch.tcp.service import Punching
+from twisted_bazaar.reach.punch.tcp.service import PUNCHER_TAKES, Punching
 from twisted_bazaar.reach.reachable.home import RelayHome
+from twisted_bazaar.reach.reachable.reachability import PRIVATE
 from twisted_bazaar.reach.reachable.reserving import ReservationService
 from twisted_bazaar.transports.relay.messages import NODE
 from twisted_bazaar.transports.relay.relay import Relay
@@ -120,19 +121,46 @@ def plugRole(node, role):
     return role
 
 
+def punchingOf(node, labels=False, enabled=True):
+    """node's L{Punching}, built with the parts of node it uses (not the
+    node: reach/ never holds it) and added to its dialer's sources of
+    paths, not yet plugged into node (L{plugPunching} does).
+
+    @param labels: whether the hosts punched are labels (a memory
+        network's), not IP addresses.
+    @param enabled: False: it punches none, and refuses its peers'
+        punches."""
+    punching = Punching(node.clock, node.rng, node.overlay, node.whereabouts, node.events,
+                        node.dialer.sources, lambda: node.transferFactory,
+                        lambda: unnamed(node), labels, enabled=enabled)
+    node.dialer.sources.add(punching)
+    return punching
+
+
+def unnamed(node):
+    """Whether the tracker names node nowhere yet, but will: its check
+    found it private, and it has a key but no reservation yet (until it
+    holds one, a peer asking the tracker where it is would be told
+    nothing, and refuse its punch)."""
+    return node.reach.state == PRIVATE and node.identity is not None and node.relay is None
+
+
 def plugPunching(node, dialer, wait=PUNCH_WAIT, enabled=True):
-    """Have node punch over its relayed links, its punches asked of its
-    dialer, whose TCP transport dials them from a port by ``dialer`` (a
+    """Have node punch over its relayed links (L{punchingOf}): it takes
+    the punch messages and observes node's events, and node's dialer
+    dials the paths its punches find from a port by ``dialer`` (a
     L{twisted_bazaar.transports.tcp.fromport.PunchDialer}, or the
     simulator's, whose nodes are built before their punching), a link
     waiting up to ``wait`` seconds for its punch (0: nothing waits; a file
     started on the relay moves to the punched path,
     L{twisted_bazaar.roles.files.moves}); not ``enabled``: it punches
-    none, and refuses its peers' punches.  Returns the L{Punching}, which
-    its dialer holds."""
-    punching = Punching(node, not dialer.addressed, enabled=enabled)
-    punching.plug()
-    node.dialer.punchWith(punching, wait=wait, fromPort=dialer)
+    none, and refuses its peers' punches.  Returns the L{Punching}, one
+    of its dialer's sources of paths."""
+    punching = punchingOf(node, not dialer.addressed, enabled)
+    node.takeFrom(punching.puncher, PUNCHER_TAKES)
+    node.takeFrom(punching)
+    node.addObserver(punching)
+    node.dialer.punchesWith(wait=wait, fromPort=dialer)
     return punching
 
 

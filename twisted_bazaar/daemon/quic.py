@@ -21,9 +21,29 @@ from twisted_bazaar.transports.quic.connector import FILES
 from twisted_bazaar.transports.quic.endpoint import QuicEndpoint
 from twisted_bazaar.wire.ids import shortId
 
-__all__ = ["QuicService", "serveNode"]
+__all__ = ["QuicService", "serveNode", "plugUdpPunching"]
 
 
+
+
+def plugUdpPunching(node, sockets, limits=None, sounder=None):
+    """
+    node's punches over UDP (L{UdpPunching}), on sockets (L{QuicService}'s,
+    or a test's), built with the parts of node they use (not the node:
+    reach/ never holds it): observing node's events, and one of its
+    dialer's sources of paths, whose links wait for them too.
+
+    @param limits: the TCP punch's count of attempts, which each counts in.
+    @param sounder: what makes a punch's sounding (None: the real one,
+        L{twisted_bazaar.reach.punch.udp.sounding.Sounding}; a test's fake).
+    """
+    more = {} if sounder is None else {"sounder": sounder}
+    punching = UdpPunching(node.clock, node.rng, node.overlay, node.whereabouts,
+                           node.dialer.sources, sockets, lambda: node.udpPort, limits,
+                           **more)
+    node.addObserver(punching)
+    node.dialer.sources.add(punching)
+    return punching
 
 
 def serveNode(transport, node):
@@ -102,8 +122,8 @@ class QuicService(Service):
         transport = self.transport
         serveNode(transport, self.node)
         if self.punching is not None and self.punching.enabled:
-            self.udpPunching = UdpPunching(self.node, self, self.punching.puncher.limits)
-            self.udpPunching.plug()
+            self.udpPunching = plugUdpPunching(self.node, self,
+                                               self.punching.puncher.limits)
         book = self.node.whereabouts.book
         for peer_id, host, port in self.peers:
             book.add(peer_id, Path(UDP, host, port, word=CONFIGURED))

@@ -20,9 +20,10 @@ never sees a relay or a punch.
 
 The dialer is the only caller of the node's transports (the
 L{twisted_bazaar.transports.table.Transports} it is built with, one a
-kind of path): the punches produce paths and ask it (L{Dialer.dialPath},
-with a transport's options: from a port, from the socket a UDP punch
-met on); a reservation at a relay, the accepts of the circuits announced
+kind of path): its sources of paths, the node's punches
+(L{twisted_bazaar.reach.sources}), announce the paths they find and it
+dials them (L{Dialer._dialFound}, with a transport's options: from a
+port, from the socket a UDP punch met on); a reservation at a relay, the accepts of the circuits announced
 there and the relay probe name the relay and it picks the path, checked
 (L{Dialer.toRelay}); and a client without a node (``bazaar node``, the web view's
 watcher) dials by L{twisted_bazaar.reach.race.FirstProven}, on the same
@@ -38,7 +39,8 @@ others are cancelled.  A connection's key is checked by its channel
 (L{Peer.key}); a link's by its handshake, which proves the id dialled.
 
 A link to a peer linked through a relay while a punch with it is under
-way (L{twisted_bazaar.reach.punch.tcp.service.Punching.waitsFor}) is handed over
+way (L{IPathSource.waitsFor
+<twisted_bazaar.reach.sources.IPathSource.waitsFor>}) is handed over
 once the punched link is up, the punch failed, or L{PUNCH_WAIT} seconds
 passed, so that what its asker sends (a buy) goes on the direct link
 when there is one: the dialer owns that wait.
@@ -54,16 +56,18 @@ from twisted.internet import defer
 from twisted.internet.error import ConnectError
 
 from twisted_bazaar.reach.linkwaits import LinkWaits
-from twisted_bazaar.reach.punchnews import PunchNews
 from twisted_bazaar.reach.race import Race, Way
+from twisted_bazaar.reach.sources import Sources
 from twisted_bazaar.reach import vetting
 from twisted_bazaar.reach.ways import (
     PUNCH_DELAY, RELAY_DELAY, WAYS, LanFailed, relayWays)
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.net.opening import NotConnected, Unreachable
+from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.interface import DialOptions
-from twisted_bazaar.transports.path import CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, Path
+from twisted_bazaar.transports.path import (
+    CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, SEEN, Path)
 from twisted_bazaar.transports.relay.messages import FILES, NODE, RELAY
 from twisted_bazaar.transports.relay.transport import inTurn, openCircuit
 from twisted_bazaar.transports.table import overConnector
@@ -120,11 +124,9 @@ class Dialer:
         hosts are addresses, and what resolves a name.
     @ivar transports: the transports it dials through, found by kind
         (L{twisted_bazaar.transports.table.Transports}).
-    @ivar punching: the node's hole punches
-        (L{twisted_bazaar.reach.punch.tcp.service.Punching}), or None.
-    @ivar udpPunching: its punches over UDP, which follow a TCP punch
-        that failed (L{twisted_bazaar.reach.punch.udp.service.UdpPunching}), or
-        None.
+    @ivar sources: its sources of paths (L{Sources}: the node's hole
+        punches, none for a node that punches none), which it asks and
+        which announce to it.
     @ivar wait: seconds a link waits for its punch.
     @ivar ways: the ways to a peer (L{twisted_bazaar.reach.ways}), each
         ranked by the delay it declares.
@@ -132,28 +134,24 @@ class Dialer:
         a relay (a way of kind L{RELAYED}) starts, whatever it declares.
     """
 
-    #: None on the class: a simulated node (most) holds no entry for them.
-    udpPunching = None
     #: Whether the node proves a key (set when it does).
     keyed = False
     #: The links waiting for a punch (L{LinkWaits}), made when one first
     #: waits.
     _linkWaits = None
     #: What the TCP transport of transports made when first dialled
-    #: through dials from a port by (L{punchWith}'s ``fromPort``).
+    #: through dials from a port by (L{punchesWith}'s ``fromPort``).
     _fromPort = None
-    #: The news of its punches (L{news}), made when first listened to.
-    _news = None
+    #: Its sources of paths (L{sources}), made when first added to: a
+    #: simulated node that punches none holds none.
+    _sources = None
 
     #: The ways to a peer, and the delay of a circuit through a relay:
     #: the same for every node (a test's may set its own).
     ways = WAYS
     relayDelay = RELAY_DELAY
 
-    #: The node's hole punches, and the seconds a link waits for its
-    #: punch: none on the class, until L{punchWith} (a simulated node
-    #: holds no entry for them).
-    punching = None
+    #: The seconds a link waits for its punch (L{punchesWith}).
     wait = PUNCH_WAIT
 
     def __init__(self, clock, connector, transports, overlay, whereabouts, keyed=False):
@@ -185,12 +183,26 @@ class Dialer:
     def transports(self):
         """The transports given, or, if none, TCP and the relay's circuits
         over the connector (L{overConnector}, dialling from a port as
-        L{punchWith} says), made when first dialled through: a simulated
+        L{punchesWith} says), made when first dialled through: a simulated
         node that never dials holds none."""
         if self._transports is None:
             self._transports = overConnector(self.connector, self.clock,
                                              self._fromPort)
         return self._transports
+
+    @property
+    def sources(self):
+        """Its sources of paths (L{Sources}): where the node's punches are
+        added, and what they announce to it; made when first asked."""
+        if self._sources is None:
+            self._sources = Sources(self._dialFound, self.release, self.direct)
+        return self._sources
+
+    @property
+    def hasSources(self):
+        """Whether any source of paths was added (a node that punches),
+        asked without making L{sources}."""
+        return bool(self._sources)
 
     @property
     def links(self):
@@ -205,32 +217,23 @@ class Dialer:
         node's)."""
         return () if self._transports is None else self._transports.advertised()
 
-    def punchOverUdpWith(self, udpPunching):
-        """Have a relayed link also wait for its punch over UDP
-        (L{twisted_bazaar.reach.punch.udp.service.UdpPunching}), which
-        follows a TCP punch that failed: L{waitsFor}."""
-        self.udpPunching = udpPunching
-
-    def punchWith(self, punching, wait=PUNCH_WAIT, fromPort=None):
-        """Punch over relayed links with punching, a link waiting up to
-        ``wait`` seconds for its punch; punching tells L{release} when a
-        peer's punch no longer holds its links back, and asks
-        L{dialPath} for its dials, which the TCP transport makes from a
-        port by ``fromPort`` (a
+    def punchesWith(self, wait=PUNCH_WAIT, fromPort=None):
+        """Have a link wait up to ``wait`` seconds for its sources' punch
+        (L{sources}: each tells L{release}, through them, when a peer's
+        punch no longer holds its links back), and dial the paths they
+        find from a port by ``fromPort`` (a
         L{twisted_bazaar.transports.tcp.fromport.PunchDialer}: the one it
         was built with, or for a node built before its punching, a
         simulation's, the one it dials from now: its transports made so
         when first dialled through, or made again so,
         L{Transports.dialingFrom
         <twisted_bazaar.transports.table.Transports.dialingFrom>})."""
-        self.punching = punching
         self.wait = wait
         if fromPort is not None:
             if self._transports is None:
                 self._fromPort = fromPort
             else:
                 self._transports = self._transports.dialingFrom(fromPort)
-        punching.settledWith(self.release)
 
     # -- dialling ------------------------------------------------------------------
 
@@ -331,7 +334,7 @@ class Dialer:
             return defer.fail(ValueError(f"no way to reach {peer!r} for {purpose}"))
         if protocol is None and peer.id is not None:
             d.addErrback(self._unreached, peer.id)
-        if protocol is None and self.punching is not None:
+        if protocol is None and self.hasSources:
             d.addCallback(self.settle)
         return d
 
@@ -461,13 +464,51 @@ class Dialer:
         host, port = splitRelay(relay)
         return transports.dial(Path(DIRECT, host, port, word=NAMED), key, protocol)
 
-    def dialPath(self, path, expectedKey, protocolFactory, options=None):
-        """Dial one path the caller chose by the transport of its kind (a
-        super-peer's check of a leaf's address, the punches' paths, the
-        LAN way's from any port): a Deferred as
-        L{ITransport.dial
-        <twisted_bazaar.transports.interface.ITransport.dial>} gives."""
-        return self.transports.dial(path, expectedKey, protocolFactory, options)
+    def checkAt(self, peer_id, host, port, relay, protocol):
+        """
+        A connection of protocol's (a callable making it) to whoever
+        answers at host:port, where node peer_id says it listens, or
+        through ``relay`` to peer_id: a super-peer's check of a leaf's
+        word (L{AddressCheck
+        <twisted_bazaar.tracker.check.AddressCheck>}), which asks who
+        answers to prove it.  The host is checked as a host a peer names
+        (L{vetDirect}: failing with L{HostRefused
+        <twisted_bazaar.reach.peerhosts.HostRefused>}) and dialled at
+        each address allowed in turn until one connects; the relay,
+        whose circuit reaches the leaf alone, as the leaf is held there.
+        Nothing is written in the book: the check's outcome is the
+        super-peer's.
+
+        @return: a Deferred as L{ITransport.dial
+            <twisted_bazaar.transports.interface.ITransport.dial>} gives.
+        """
+        transports = self.transports
+        if relay is not None:
+            return transports.dial(Path(RELAYED, host, port, relay, NAMED), None, protocol,
+                                   DialOptions(target=peer_id))
+        return self.vetDirect(peer_id, host, port, "check").addCallback(
+            connectAny, lambda address: transports.dial(
+                Path(DIRECT, address, port, word=CLAIMED), None, protocol))
+
+    def _dialFound(self, found):
+        """
+        Dial the path a source found (a L{Found
+        <twisted_bazaar.reach.sources.Found>}, announced through
+        L{sources}) by the transport of its kind: a dial of one way,
+        which runs no race, as every dial of one way.  Only a path where a
+        third party saw the peer (L{SEEN}: the tracker's and the relay's
+        word, which a punch checks before it aims) is dialled; a source's
+        claim fails at once, saying so.
+
+        @return: a Deferred as L{ITransport.dial
+            <twisted_bazaar.transports.interface.ITransport.dial>} gives.
+        """
+        path = found.path
+        if path.word != SEEN:
+            return defer.fail(ConnectError(string=(
+                f"{path.host}:{path.port}: a path found for node {shortId(found.peer_id)} "
+                f"is dialled only where a third party saw it, not as {path.word!r}")))
+        return self.transports.dial(path, found.key, found.protocol, found.options)
 
     def whyNotRelay(self, relay):
         """Why the relay a tracker named is not dialled, or None
@@ -490,50 +531,30 @@ class Dialer:
         return peer_id in self.links and not self.waitsFor(peer_id)
 
     def waitsFor(self, peer_id):
-        """Whether a link to peer_id waits for a punch that may replace it."""
-        punching = self.punching
-        return punching is not None and (
-            punching.waitsFor(peer_id) or self._udpWaitsFor(peer_id))
+        """Whether a link to peer_id waits for a punch that may replace it
+        (a source's: L{Sources.waitsFor})."""
+        sources = self._sources
+        return sources is not None and sources.waitsFor(peer_id)
 
     def punchRuns(self, peer_id):
         """Whether a punch with peer_id that has a plan runs now: a TCP
         punch under way or answered, or a UDP punch that holds
-        (L{UdpPunching.runs}); not one refused or with no plan (two
+        (L{Sources.runs}); not one refused or with no plan (two
         random-port routers)."""
-        punching, udp = self.punching, self.udpPunching
-        return ((punching is not None and punching.runs(peer_id))
-                or (udp is not None and udp.runs(peer_id)))
+        sources = self._sources
+        return sources is not None and sources.runs(peer_id)
 
     @property
     def news(self):
-        """The news of this node's punches, by peer (L{PunchNews}): what a
-        download listens to rather than asking L{punchRuns} again and
+        """The news of this node's punches, by peer (L{Sources.news}): what
+        a download listens to rather than asking L{punchRuns} again and
         again."""
-        if self._news is None:
-            self._news = PunchNews(lambda peer_id: self.punchRuns(peer_id),
-                                   lambda peer_id: self.direct(peer_id))
-        return self._news
-
-    def punchChanged(self, peer_id=None):
-        """A punch service's word: a punch with peer_id (None: with
-        anyone) may have started or ended (L{PunchNews.changed})."""
-        if self._news is not None:
-            self._news.changed(peer_id)
-
-    def linkUp(self, peer_id):
-        """A punch service's word: a link to peer_id came up or replaced
-        the one there was (L{PunchNews.linkUp})."""
-        if self._news is not None:
-            self._news.linkUp(peer_id)
+        return self.sources.news
 
     def direct(self, peer_id):
         """Whether the link to peer_id is up and no relay carries it."""
         link = self.links.get(peer_id)
         return link is not None and IRelayedTransport(link.transport, None) is None
-
-    def _udpWaitsFor(self, peer_id):
-        """Whether a punch over UDP with peer_id is under way or follows."""
-        return self.udpPunching is not None and self.udpPunching.waitsFor(peer_id)
 
     def settle(self, peer_id):
         """
@@ -542,7 +563,7 @@ class Dialer:
         when the punched link has replaced the relayed one, the punch
         failed, or L{wait} seconds passed (L{LinkWaits}).
         """
-        self.punching.arrived(peer_id)
+        self.sources.arrived(peer_id)
         if not self.waitsFor(peer_id):
             return peer_id
         waits = self._linkWaits
@@ -552,10 +573,8 @@ class Dialer:
 
     def release(self, peer_id=None):
         """The links waiting for peer_id's punch (every peer's: None) go
-        on."""
-        if peer_id is not None and self._udpWaitsFor(peer_id):
-            # A TCP punch failed and one over UDP follows: it releases them.
-            return
+        on (told by its sources, L{Sources.settled}, when no punch of
+        theirs holds them any longer)."""
         if self._linkWaits is not None:
             self._linkWaits.release(peer_id)
 

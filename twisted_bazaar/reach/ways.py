@@ -127,7 +127,7 @@ class Lan:
         if not dialer.whereabouts.lan.mayDial(peer.id, host):
             whys.append(f"{where}: too many dials to that network lately")
             return self._try(dialer, peer, purpose, protocol, rest, whys)
-        if protocol is None or dialer.punching is None:
+        if protocol is None or not dialer.hasSources:
             # A link; or a connection of a node that punches none (a
             # client, ``bazaar buy``): through the connector, its channel
             # proving the peer's key.
@@ -135,10 +135,11 @@ class Lan:
                                purpose, protocol)
         else:
             # From any local port, as a punch dials (its TCP transport's
-            # option): the channel proves the peer's key before this side
-            # seals anything.
-            d = dialer.dialPath(Path(LAN, host, peer.port, word=NAMED), decode(peer.key),
-                                protocol, DialOptions(fromPort=0))
+            # option), by the dialer's transport of the kind, as every way
+            # dials its path: the channel proves the peer's key before this
+            # side seals anything.
+            d = dialer.transports.dial(Path(LAN, host, peer.port, word=NAMED),
+                                       decode(peer.key), protocol, DialOptions(fromPort=0))
 
         def reached(result):
             dialer.whereabouts.book.lanReached(peer.id, host, peer.port)
@@ -186,8 +187,10 @@ class Direct:
 
 class Punched:
     """A connection of the dialler's protocol punched to a peer at home,
-    over the direct (punched) link held with it
-    (L{twisted_bazaar.reach.punch.tcp.service.Punching.transfer}); a link is never
+    over the direct (punched) link held with it, by the dialer's sources
+    of paths (L{Sources.transfer
+    <twisted_bazaar.reach.sources.Sources.transfer>}: the TCP punch's,
+    L{twisted_bazaar.reach.punch.tcp.service.Punching.transfer}); a link is never
     punched to first: a relayed link's punch replaces it (L{Relayed}).
     The relay waits while it runs: a punch that works keeps the file's
     bytes off it."""
@@ -197,11 +200,10 @@ class Punched:
     holds = True
 
     def applies(self, dialer, peer, purpose, protocol):
-        return (protocol is not None and peer.relay is not None
-                and dialer.punching is not None)
+        return protocol is not None and peer.relay is not None and dialer.hasSources
 
     def attempt(self, dialer, peer, purpose, protocol):
-        return dialer.punching.transfer(peer.id, peer.key, protocol())
+        return dialer.sources.transfer(peer.id, peer.key, protocol())
 
 
 class Relayed:

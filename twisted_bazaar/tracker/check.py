@@ -71,34 +71,51 @@ class AddressCheck:
         self.refused = None
         self._direct = False
 
-    def start(self, dialPath, host, port, relay=None, hosts=None):
+    def start(self, dial, host, port, relay=None, hosts=None):
         """
-        Connect to host:port (through ``relay`` to the node, for a node
-        that is reached through one) and ask; returns L{result}.
+        The tracker's check: connect to host:port (through ``relay`` to
+        the node, for a node that is reached through one) and ask;
+        returns L{result}.  A tracker has no node, so no book of paths
+        and no dialer: it dials the path the node registered (its word,
+        a claim; a relay, the one the tracker holds it at) by its own
+        transports, the host vetted first by the tracker's own rules for
+        a registered host (C{hosts}).
 
-        @param dialPath: C{dialPath(path, expectedKey, protocolFactory,
-            options)}, what dials the check's path: the tracker's
-            transports' (L{twisted_bazaar.transports.table.Transports.dial},
-            built over its connector: a tracker has no node, no dialer), or
-            a super-peer's node's dialer's
-            (L{twisted_bazaar.reach.dialer.Dialer.dialPath}).
+        @param dial: C{dial(path, expectedKey, protocolFactory, options)},
+            the tracker's transports'
+            (L{twisted_bazaar.transports.table.Transports.dial}, built over
+            its connector).
         @param hosts: a Deferred firing with the addresses to dial instead
             of host, in order, until one connects (host vetted: a name
             resolved, only addresses the checker dials for the node); or
             failing with L{HostRefused}, why there are none (L{refused}).
         """
+        def connect(protocol):
+            if relay is not None:
+                return dial(Path(RELAYED, host, port, relay, NAMED), None, protocol,
+                            DialOptions(target=self.node_id))
+            if hosts is None:
+                return dial(Path(DIRECT, host, port, word=CLAIMED), None, protocol)
+            return hosts.addCallback(connectAny, lambda address: dial(
+                Path(DIRECT, address, port, word=CLAIMED), None, protocol))
+
+        return self.startBy(connect, relay is None)
+
+    def startBy(self, connect, direct):
+        """
+        Connect by C{connect(protocolFactory)} (a Deferred; failing with
+        L{HostRefused} when the host is one the checker does not dial for
+        the node) and ask; returns L{result}.  A super-peer's check of a
+        leaf connects by its node's dialer (L{Dialer.checkAt
+        <twisted_bazaar.reach.dialer.Dialer.checkAt>}).
+
+        @param direct: whether it dials the node's own address, not
+            through a relay (then L{reached} says where it reached it).
+        """
         self.link = Link(self, self.clock, self.settings, inbound=False)
-        self._direct = relay is None
+        self._direct = direct
         link = self.link
-        if relay is not None:
-            connecting = dialPath(Path(RELAYED, host, port, relay, NAMED), None,
-                                  lambda: link, DialOptions(target=self.node_id))
-        elif hosts is None:
-            connecting = dialPath(Path(DIRECT, host, port, word=CLAIMED), None,
-                                  lambda: link)
-        else:
-            connecting = hosts.addCallback(connectAny, lambda address: dialPath(
-                Path(DIRECT, address, port, word=CLAIMED), None, lambda: link))
+        connecting = connect(lambda: link)
         self._connecting = connecting
         connecting.addErrback(self._failed)
         return self.result

@@ -24,7 +24,7 @@ from twisted_bazaar.transports.interface import ITransport
 from twisted_bazaar.transports.path import UDP
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.core.sessionhandlers import SessionParts
-from twisted_bazaar.reach.punch.udp.service import UdpPunching
+from twisted_bazaar.daemon.quic import plugUdpPunching
 from twisted_bazaar.reach.punch.udp.sounding import Answer
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, Reachability
 from twisted_bazaar.testing.capabilities import relayed
@@ -260,9 +260,8 @@ class Side:
                              clock=network.clock)
         self.membership = self.node.membership = FakeMembership()
         self.soundings = FakeSoundings()
-        self.punching = self.sockets.punching = UdpPunching(self.node, self.sockets,
-                                                                  limits, self.soundings)
-        self.punching.plug()
+        self.punching = self.sockets.punching = plugUdpPunching(self.node, self.sockets,
+                                                                limits, self.soundings)
         self.punching.trackerRegistered()
         if reached:
             # The tracker's address check told the node it is at home: its
@@ -273,11 +272,13 @@ class Side:
         self.link = linkPeer(self.node, peer, inbound=inbound)
         relayed(self.link.transport,
                 HOME[peer_name or ("b" if name == "a" else "a")][1])
+        # What its punches tell the dialer's sources when no punch holds a
+        # peer's links back any longer, recorded.
         self.released = []
-        dialer = self.node.dialer
-        release = dialer.release
-        dialer.release = lambda peer_id=None: (self.released.append(peer_id),
-                                               release(peer_id))
+        sources = self.node.dialer.sources
+        settled = sources.settled
+        sources.settled = lambda peer_id=None: (self.released.append(peer_id),
+                                                settled(peer_id))
 
     def linkUp(self):
         self.node.events.linkAdded(self.peer.id)

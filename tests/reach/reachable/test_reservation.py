@@ -89,7 +89,7 @@ class PeerReservationCase(MembershipCase):
 
 class ThroughTheTransportsTests(PeerReservationCase):
     """A node's dials to the relay its tracker named go through its
-    dialer (L{Dialer.dialPath}), by its transport of the direct kind, as
+    dialer (L{Dialer.toRelay}), by its transport of the direct kind, as
     every dial of the node."""
 
     def makeTransports(self):

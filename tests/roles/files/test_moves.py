@@ -105,7 +105,7 @@ class MoveBed(SynchronousTestCase):
     def directLinkUp(self):
         """The punch replaced the buyer's relayed link to the seller."""
         self.direct = True
-        self.dialer.linkUp(self.sellerId)
+        self.dialer.sources.linkUp(self.sellerId)
 
     def assertFetched(self):
         self.runUntil(lambda: "big" in self.fetcher.fetched, 60, "fetched")
@@ -222,7 +222,7 @@ class HeldTests(MoveBed):
     def punching(self, runs):
         """The punch starts or ends: the buyer's dialer tells its news."""
         self._punching = runs
-        self.dialer.punchChanged(self.sellerId)
+        self.dialer.sources.changed(self.sellerId)
 
     def setUp(self):
         super().setUp()
@@ -231,7 +231,8 @@ class HeldTests(MoveBed):
         #: waiting for the tracker), with no plan yet.
         self.wanted = False
         dialer = self.fetcher.node.dialer
-        self.patch(dialer, "punchRuns",
+        # What its sources say of a punch with the seller (the news asks).
+        self.patch(dialer.sources, "runs",
                    lambda peer_id: self.punching and peer_id == self.sellerId)
         self.patch(dialer, "waitsFor", lambda peer_id: (
             (self.punching or self.wanted) and peer_id == self.sellerId))
@@ -436,7 +437,7 @@ class HeldTests(MoveBed):
             # The punch meets: its direct link comes up, the transfer is
             # dialled again, and the path says nothing more.
             self.direct = True
-            self.dialer.linkUp(self.sellerId)
+            self.dialer.sources.linkUp(self.sellerId)
             self.punching = False
             self.direct = False
             self.market.run(0.5)

@@ -31,7 +31,16 @@ class FakePunching:
         self.tried = tried
         self.punches = []
 
-    def settledWith(self, settled):
+    def waitsFor(self, peer_id):
+        return False
+
+    def runs(self, peer_id):
+        return False
+
+    def follows(self, peer_id):
+        return False
+
+    def arrived(self, peer_id):
         pass
 
     def transfer(self, peer_id, key, protocol):

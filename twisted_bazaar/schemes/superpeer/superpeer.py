@@ -233,13 +233,12 @@ class SuperPeerSide(NodeObserver):
             leaf, self.node.provenKey(link), self.node.identity, self.node.clock,
             self.node.config.link, self.node.overlay.peer_log, self.node)
         relay = self._relays.get(leaf)
-        # The host a leaf registered is its word: vetted as any host a
-        # peer names, so that no leaf has this node dial a service of its
-        # own machine or network (docs/protocol.md §18).
-        hosts = None if relay is not None else self.node.dialer.vetDirect(
-            leaf, *address, "check")
-        check.start(self.node.dialer.dialPath, *address, relay=relay,
-                    hosts=hosts).addCallback(self._addressChecked, link, address, check)
+        # The host a leaf registered is its word: the dialer vets it as any
+        # host a peer names, so that no leaf has this node dial a service of
+        # its own machine or network (docs/protocol.md §18).
+        dialer = self.node.dialer
+        check.startBy(lambda protocol: dialer.checkAt(leaf, *address, relay, protocol),
+                      relay is None).addCallback(self._addressChecked, link, address, check)
 
     def _addressChecked(self, passed, link, address, check):
         leaf = link.peer_id

@@ -59,19 +59,23 @@ class Dial:
 
 
 class FakeDialer:
-    """The node's dialer as a puncher asks it (L{Dialer.dialPath
-    <twisted_bazaar.reach.dialer.Dialer.dialPath>}): records each dial,
-    its path, key and options (the port it is made from, the opener)."""
+    """The node's dialer as a puncher announces its paths to it
+    (L{Sources.found <twisted_bazaar.reach.sources.Sources.found>}):
+    records each dial, its peer, path, key and options (the port it is
+    made from, the opener)."""
 
     def __init__(self, clock):
         self.clock = clock
         self.dials = []
         self.paths = []
+        self.peers = []
 
-    def dialPath(self, path, expectedKey, protocolFactory, options=None):
+    def found(self, found):
+        path, options = found.path, found.options
+        self.peers.append(found.peer_id)
         self.paths.append((path.kind, path.word, path.relay))
         dial = Dial(self.clock.seconds(), options.fromPort, path.host, path.port,
-                    protocolFactory(), options.opener, expectedKey)
+                    found.protocol(), options.opener, found.key)
         self.dials.append(dial)
         return dial.deferred
 
@@ -86,7 +90,7 @@ class Side:
         self.dialer = FakeDialer(clock)
         #: link -> the host a third party saw its peer connect from.
         self.witnessed = {}
-        self.puncher = Puncher(clock, random.Random(seed), self.dialer,
+        self.puncher = Puncher(clock, random.Random(seed), self.dialer.found,
                                lambda link: ("protocol", link.inbound),
                                self.witnessed.get)
         self.puncher.setMapping(mappingOf(public, 40000, 40000))
@@ -181,6 +185,9 @@ class ExchangeTests(PunchTestCase):
         self.assertEqual(a_dial.expected, decode(self.b.identity.key))
         self.assertEqual(self.a.dialer.paths, [(DIRECT, SEEN, None)],
                          "a direct path, where a third party saw the peer")
+        self.assertEqual((self.a.dialer.peers, self.b.dialer.peers),
+                         ([self.b.identity.id], [self.a.identity.id]),
+                         "each announced as found to its peer")
         self.assertEqual(b_dial.expected, decode(self.a.identity.key))
         punched.cancel()
         self.failureResultOf(punched, defer.CancelledError)

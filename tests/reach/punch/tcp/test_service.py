@@ -14,7 +14,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.reach.punch.tcp.service import Punching, isRelayed, relayedFrom
+from twisted_bazaar.daemon.build import plugPunching, punchingOf
+from twisted_bazaar.reach.punch.tcp.service import isRelayed, relayedFrom
 from twisted_bazaar.reach.asking import TrackerGone, TrackerSilent
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, Reachability
 from twisted_bazaar.net.link import Link
@@ -134,11 +135,10 @@ class Side:
         self.tracker = tracker if tracker is not None else FakeTracker()
         # The node's book of paths asks it (and keeps what it names).
         self.node.membership = self.tracker
-        self.punching = Punching(self.node, not self.dialer.addressed, enabled=enabled)
-        self.punching.plug()
         # The node's TCP transport dials its punches from a port by the
-        # fake, which records them: the punching asks the node's dialer.
-        self.node.dialer.punchWith(self.punching, wait=WAIT, fromPort=self.dialer)
+        # fake, which records them: the punching announces its paths to the
+        # node's dialer, which dials them.
+        self.punching = plugPunching(self.node, self.dialer, wait=WAIT, enabled=enabled)
         self.told = lambda: self.punching.reachChanged(Reachability(seen_host=seen, seen_port=TRACKER_PORT
                                            if punchable else 51234), TRACKER_PORT)
         if told:
@@ -488,7 +488,7 @@ class SeenTests(PunchingTestCase):
                 return defer.succeed(None)
 
         node.membership = Silent()
-        punching = Punching(node)
+        punching = punchingOf(node)
         failure = self.failureResultOf(punching._whereIs(self.bob.id), TrackerSilent)
         self.assertEqual(failure.getErrorMessage(), "the tracker did not answer in 10 s")
 

@@ -11,10 +11,10 @@ round trip later; the other side dials as the sync arrives: both SYNs
 leave together, each opens the way through its own router for the
 other's, and the two connects meet in one connection.  A failed dial is
 tried again with a new exchange, at most L{ATTEMPTS} times in all; after
-that the nodes stay on the link they have.  Each dial is asked of the
-node's dialer (L{twisted_bazaar.reach.dialer.Dialer.dialPath}): the path
-met, with the TCP transport's options from a port and opener; the
-puncher produces paths and holds no dialler.
+that the nodes stay on the link they have.  Each dial's path is announced
+to the node's dialer as found (L{twisted_bazaar.reach.sources.Found}),
+which dials it: the path met, with the TCP transport's options from a
+port and opener; the puncher produces paths and holds no dialler.
 
 On the punched connection, the end that opened the shared link opens the
 channel, and the node runs a link of the shared link's direction (it is
@@ -57,6 +57,7 @@ from twisted_bazaar.reach.punch.budgets.dials import PunchLimits
 from twisted_bazaar.reach.punch.tcp.mapping import UNKNOWN
 from twisted_bazaar.reach.punch.tcp.messages import PunchConnect, PunchReply, PunchSync
 from twisted_bazaar.reach.punch.witness import aimedAt
+from twisted_bazaar.reach.sources import Found
 
 #: Dials one punch makes at most: the first and two retries.
 ATTEMPTS = 3
@@ -143,15 +144,17 @@ class Puncher:
 
     log = Logger()
 
-    def __init__(self, clock, rng, dialer, buildProtocol, witness, limits=None,
+    def __init__(self, clock, rng, found, buildProtocol, witness, limits=None,
                  transfers=lambda: None, direct=None, unwitnessed=None,
                  answers=None):
         """
-        @param dialer: the node's dialer
-            (L{twisted_bazaar.reach.dialer.Dialer}), asked to dial a
-            punch's path (the host and port met, from the punch's port: the
-            options) by its C{dialPath}: the puncher produces paths, and
-            dials none itself.
+        @param found: C{found(found)}, told each punch's path (a
+            L{Found <twisted_bazaar.reach.sources.Found>}: the host and port
+            met, from the punch's port: the options), a Deferred of its
+            connection: the node's dialer's sources' (L{Sources.found
+            <twisted_bazaar.reach.sources.Sources.found>}), which the
+            dialer dials; the puncher produces paths, and dials none
+            itself.
         @param buildProtocol: C{buildProtocol(link)}, the protocol to run
             on a connection punched to link's peer: a node's new
             L{twisted_bazaar.net.link.Link} of link's direction and
@@ -174,7 +177,7 @@ class Puncher:
         """
         self.clock = clock
         self.rng = rng
-        self.dialer = dialer
+        self.found = found
         self.buildProtocol = buildProtocol
         self.witness = witness
         self.transfers = transfers
@@ -462,9 +465,9 @@ class Puncher:
         if protocol is None:
             return defer.fail(PunchFailed("this node's transfer port takes no more "
                                           "connections from that address group now"))
-        dialing = self.dialer.dialPath(Path(DIRECT, host, port, word=SEEN), punch.key,
-                                       lambda: protocol,
-                                       DialOptions(fromPort=punch.port, opener=opener))
+        dialing = self.found(Found(punch.link.peer_id, Path(DIRECT, host, port, word=SEEN),
+                                   punch.key, lambda: protocol,
+                                   DialOptions(fromPort=punch.port, opener=opener)))
         expired = []
 
         def expire():

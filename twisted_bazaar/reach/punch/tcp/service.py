@@ -17,18 +17,22 @@ a peer that names a victim's address gets no dial there.
 Whoever asks for a link to a peer linked through a relay while a punch
 with it is under way, this node's or the peer's, waits until the punched
 link is up or the punch failed: the node's dialer owns that wait
-(L{twisted_bazaar.reach.dialer.Dialer.settle}); this tells it whether a
-link waits (L{Punching.waitsFor}) and when it no longer does.
+(L{twisted_bazaar.reach.dialer.Dialer.settle}); this is one of its
+sources of paths (L{twisted_bazaar.reach.sources}), which tells it
+whether a link waits (L{Punching.waitsFor}) and when it no longer does,
+and announces the paths its punches find, which the dialer dials.  It is
+built with what it uses (the node's clock, its link table, its
+whereabouts, its events, the dialer's sources), not the node.
 """
 
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.reach.reachable.reachability import PRIVATE
 from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.net.dispatch import unhandled
 from twisted_bazaar.transports.relay.messages import FILES
@@ -36,6 +40,7 @@ from twisted_bazaar.reach.punch.tcp.exchange import PunchFailed, Puncher, direct
 from twisted_bazaar.reach.punch.tcp.mapping import UNKNOWN, PunchMapping, mappingOf
 from twisted_bazaar.reach.punch.tcp.messages import PunchConnect
 from twisted_bazaar.reach.punch.witness import TrackerWitness, aimedAt, whyNot
+from twisted_bazaar.reach.sources import IPathSource
 
 #: What a node that punches none says, to itself and to a peer's punch.
 OFF = PunchMapping("", "hole punching is off on this node")
@@ -56,30 +61,54 @@ def relayedFrom(link):
 
 #: The punch messages the node's puncher takes as they come: all but
 #: punchConnect, which L{Punching} takes first.
-_PUNCHER_TAKES = {kind: take for kind, take in Puncher.takes.items()
+PUNCHER_TAKES = {kind: take for kind, take in Puncher.takes.items()
                   if kind is not PunchConnect}
 
 
+@implementer(IPathSource)
 class Punching(Service, NodeObserver):
     """
     The node's hole-punching service, as go-libp2p's is started on a
     reachability event: its L{Puncher} and what ties it to the node: the
-    punch messages' handlers, the ``error{nopunch}`` its peers send, the
-    links that come, go and are replaced (L{linkReplaced}), the tracker's
-    address check (L{reachChanged}),
-    and which links wait for a punch (L{waitsFor}, L{arrived},
-    L{settledWith}).  A child of the node's runner (C{NodeParts.services});
-    stopping it, or the node, ends every punch and releases every waiter.
+    punch messages' handlers (the builder has the node hand it them:
+    L{PUNCHER_TAKES}, L{takes}), the ``error{nopunch}`` its peers send,
+    the links that come, go and are replaced (L{linkReplaced}), the
+    tracker's address check (L{reachChanged}), and which links wait for a
+    punch (L{waitsFor}, L{arrived}; the dialer's sources told when none
+    does).  A child of the node's runner (C{NodeParts.services}); stopping
+    it, or the node, ends every punch and releases every waiter.
     """
 
     log = Logger()
 
-    def __init__(self, node, labels=False, limits=None, enabled=True):
+    def __init__(self, clock, rng, overlay, whereabouts, events, sources, transfers,
+                 unnamed, labels=False, limits=None, enabled=True):
         """
-        Its punches are dialled by the node's dialer (L{Dialer.dialPath
-        <twisted_bazaar.reach.dialer.Dialer.dialPath>}), from a port (its
+        Its punches' paths are announced to the dialer's sources and
+        dialled by the dialer (L{Sources.found
+        <twisted_bazaar.reach.sources.Sources.found>}), from a port (its
         TCP transport's option C{fromPort}): the punch produces the path,
         and dials nothing itself.
+
+        @param overlay: the node's link table
+            (L{twisted_bazaar.net.overlay.Overlay}): its links, the
+            punched link it makes, and the errors no part takes.
+        @param whereabouts: what the node knows of where its peers are
+            (L{twisted_bazaar.reach.whereabouts.Whereabouts}): the book of
+            paths the tracker's word is written in, its direct paths, and
+            its tracker session.
+        @param events: the node's events (its C{EventBus}), told of each
+            punch (C{punchStarted}, C{punchEnded}).
+        @param sources: the node's dialer's sources of paths
+            (L{twisted_bazaar.reach.sources.Sources}), which this is
+            added to: told what it finds and when no link waits.
+        @param transfers: C{transfers()}, the factory of the node's
+            transfer port, or None (L{Puncher}'s).
+        @param unnamed: C{unnamed()}, whether the tracker names this node
+            nowhere yet, but will: its check found it private, and it has
+            a key but no reservation yet (until it holds one, a peer
+            asking the tracker where it is would be told nothing, and
+            refuse its punch).
 
         @param labels: whether the hosts punched are labels (a memory
             network's), not IP addresses: then a host the tracker names is
@@ -87,13 +116,22 @@ class Punching(Service, NodeObserver):
         @param enabled: False: the node punches none, and refuses its
             peers' punches saying so (L{OFF}); nothing waits for a punch.
         """
-        self.node = node
         self.enabled = enabled
         self.labels = labels
+        self._overlay = overlay
+        self._links = overlay.established()
+        self._whereabouts = whereabouts
+        self._events = events
+        self._sources = sources
+        #: Told ``settled(peer_id)`` once no punch holds peer_id's link
+        #: back (L{waitsFor} says False now; None: no link does, the node
+        #: stops): the dialer, through its sources, holds the diallers
+        #: waiting.
+        self._settled = sources.settled
+        self._unnamed = unnamed
         self.seen = TrackerWitness(self._whereIs, self._namedHost, self._told)
-        self.puncher = Puncher(node.clock, node.rng, node.dialer,
-                               node.overlay.punchedLink,
-                               self._witness, limits, lambda: node.transferFactory,
+        self.puncher = Puncher(clock, rng, sources.found, overlay.punchedLink,
+                               self._witness, limits, transfers,
                                direct=_direct, unwitnessed=self._unwitnessed,
                                answers=self._changed)
         if not enabled:
@@ -102,43 +140,29 @@ class Punching(Service, NodeObserver):
         self._shared = {}
         #: peer id -> the punch this node started with it, under way.
         self._punches = {}
-        #: Told ``settled(peer_id)`` once no punch holds peer_id's link back
-        #: (``settled(None)``: nobody's), see L{settledWith}.
-        self._settled = _nobody
         #: peer id -> (its relayed link, the punchConnect it sent), held
         #: until the tracker says where the peer is.
         self._held = {}
-
-    def settledWith(self, settled):
-        """Tell ``settled(peer_id)`` when a link to peer_id no longer waits
-        for a punch (L{waitsFor} says False now), ``settled(None)`` when
-        no link does (the node stops): the node's dialer, which holds the
-        diallers waiting."""
-        self._settled = settled
 
     def _changed(self, peer_id=None, linkUp=False):
         """A punch with peer_id (None: anyone) may have started or ended,
         or (linkUp) a link to peer_id came up or replaced the one there
         was: the dialer's news tells whoever listens
         (L{twisted_bazaar.reach.punchnews})."""
-        dialer = self.puncher.dialer
         if linkUp:
-            dialer.linkUp(peer_id)
+            self._sources.linkUp(peer_id)
         else:
-            dialer.punchChanged(peer_id)
+            self._sources.changed(peer_id)
 
-    def plug(self):
-        """Take the punch messages and observe the node's events."""
-        node = self.node
-        node.takeFrom(self.puncher, _PUNCHER_TAKES)
-        node.takeFrom(self)
-        node.addObserver(self)
+    def follows(self, peer_id):
+        """A TCP punch follows none: the first to try."""
+        return False
 
     def _error(self, link, error):
         """An ``error{nopunch}`` ends this node's punch; any other error
         is handled as the node handles those no part takes."""
         if error.code != "nopunch" or not self.puncher.refused(link, error):
-            unhandled(self.node.overlay, link, error)
+            unhandled(self._overlay, link, error)
 
     def reachChanged(self, reach, local_port):
         """The tracker's address check saw the node's connection, sent
@@ -151,7 +175,7 @@ class Punching(Service, NodeObserver):
             return
         puncher = self.puncher
         was = puncher.mapping
-        membership = self.node.membership
+        membership = self._whereabouts.tracker()
         way = None if membership is None else membership.trackerWay
         puncher.setMapping(mappingOf(reach.seen_host, reach.seen_port, local_port, way))
         if was is not UNKNOWN or puncher.mapping is UNKNOWN:
@@ -163,7 +187,7 @@ class Punching(Service, NodeObserver):
         this node's reservation); a dialler waiting on a link that none
         will replace goes on."""
         for peer_id, link in list(self._shared.items()):
-            if self.node.links.get(peer_id) is link:
+            if self._links.get(peer_id) is link:
                 self._start(peer_id, link)
             if not self.waitsFor(peer_id):
                 self._settled(peer_id)
@@ -175,14 +199,14 @@ class Punching(Service, NodeObserver):
         node's book of paths (L{_namedHost} reads it); failing with its
         question's failure (L{TrackerGone}: it did not answer), which a
         refusal says rather than that it names no address."""
-        if self.node.membership is None:
+        if not self._whereabouts.tracked():
             return defer.succeed(None)
-        return self.node.whereabouts.book.ask(peer_id)
+        return self._whereabouts.book.ask(peer_id)
 
     def _namedHost(self, peer_id):
         """The host the tracker last named for peer_id (the book's), or
         None."""
-        return self.node.whereabouts.book.namedHost(peer_id)
+        return self._whereabouts.book.namedHost(peer_id)
 
     def _witness(self, link):
         """The host a punch with link's peer dials: the one the tracker
@@ -217,7 +241,7 @@ class Punching(Service, NodeObserver):
         the link sent: a retry replaces it)."""
         peer_id = link.peer_id
         if (self.enabled and self.puncher.mapping.punchable and relayedFrom(link)
-                and self.node.links.get(peer_id) is link
+                and self._links.get(peer_id) is link
                 and not self.seen.named(peer_id)):
             # Asked again if the tracker named none: a peer at home is
             # named once its reservation is held, which it waits for
@@ -235,15 +259,6 @@ class Punching(Service, NodeObserver):
     #: errors no other part takes (L{_error}).
     takes = {PunchConnect: _connectReceived, wire.Error: _error}
 
-    def _unnamed(self):
-        """Whether the tracker names this node nowhere yet, but will: its
-        check found it private, and it has a key but no reservation yet
-        (until it holds one, a peer asking the tracker where it is would
-        be told nothing, and refuse its punch)."""
-        node = self.node
-        return (node.reach.state == PRIVATE and node.identity is not None
-                and node.relay is None)
-
     def relayChanged(self):
         """The node holds a reservation now: the punches that waited for
         the tracker to name it start."""
@@ -253,7 +268,7 @@ class Punching(Service, NodeObserver):
     def _told(self, peer_id):
         """The tracker said where peer_id is: the punchConnect held for
         it is answered, and this node's punch started."""
-        link = self.node.links.get(peer_id)
+        link = self._links.get(peer_id)
         held = self._held.pop(peer_id, None)
         if held is not None and held[0] is link:
             self.puncher.connectReceived(link, held[1])
@@ -273,7 +288,7 @@ class Punching(Service, NodeObserver):
         link's dialler, through the dialer, or the node): a relayed one
         whose relay said where the peer is, seen the first time, is
         punched."""
-        link = self.node.links.get(peer_id)
+        link = self._links.get(peer_id)
         if link is not None and relayedFrom(link) and self._shared.get(peer_id) is not link:
             self._shared[peer_id] = link
             if self.enabled and (self.puncher.mapping.punchable
@@ -288,7 +303,7 @@ class Punching(Service, NodeObserver):
         that punch is under way (the punched link replaced the relayed
         one: it goes on)."""
         old = self._shared.get(peer_id)
-        if old is not None and self.node.links.get(peer_id) is not old:
+        if old is not None and self._links.get(peer_id) is not old:
             del self._shared[peer_id]
             self._held.pop(peer_id, None)
             self.puncher.linkLost(old)
@@ -333,7 +348,7 @@ class Punching(Service, NodeObserver):
                 return
             if self._unnamed():
                 return
-        direct = self.node.whereabouts.directPath(peer_id)
+        direct = self._whereabouts.directPath(peer_id)
         if direct is not None:
             # Its relayed link is a way the dialer did not need (a relay a
             # peer claimed): no SYN is spent on a peer it can dial.
@@ -343,7 +358,7 @@ class Punching(Service, NodeObserver):
             return
         host = self._witness(link)
         punch = self.puncher.punch(link, host)
-        events = self.node.events
+        events = self._events
         events.punchStarted(link, host)
         punch.addBoth(_told, events, link, host)
         if punch.called:
@@ -381,7 +396,7 @@ class Punching(Service, NodeObserver):
             (no direct link to the peer with that key, or this node cannot
             punch), said nowhere: the caller goes through the relay.
         """
-        link = self.node.links.get(peer_id)
+        link = self._links.get(peer_id)
         if (link is None or isRelayed(link) or link.key != key
                 or not self.puncher.mapping.punchable):
             return None
@@ -393,7 +408,7 @@ class Punching(Service, NodeObserver):
         """Whether the link to peer_id is a relayed one that a punch under
         way (this node's or the peer's) may replace, or that waits for the
         tracker's check to start this node's."""
-        link = self.node.links.get(peer_id)
+        link = self._links.get(peer_id)
         if link is None or not relayedFrom(link):
             return False
         if link.inbound:
@@ -406,17 +421,12 @@ class Punching(Service, NodeObserver):
         """Whether a punch with peer_id's relayed link is under way: this
         node's (it has an address to dial and asked the peer), or the
         peer's it answers; not one that waits for the tracker."""
-        link = self.node.links.get(peer_id)
+        link = self._links.get(peer_id)
         if link is None or not relayedFrom(link):
             return False
         if link.inbound:
             return self.puncher.answering(link)
         return peer_id in self._punches
-
-
-def _nobody(peer_id):
-    """Whom L{Punching} tells of settled punches before the node's dialer
-    takes them: nobody."""
 
 
 def _direct(link):

@@ -23,7 +23,7 @@ class FollowUps:
     """The punches a node wants, and what waits for them: see the
     module's docstring."""
 
-    def __init__(self, links, whereabouts, table, wanted, retries, dialer, ask, log):
+    def __init__(self, links, whereabouts, table, wanted, retries, sources, ask, log):
         """
         @param links: the node's links, by peer id (read only).
         @param whereabouts: the node's word on where its peers are: is a
@@ -35,8 +35,9 @@ class FollowUps:
             <twisted_bazaar.reach.punch.udp.wanted.WantedPunches>}).
         @param retries: the punches asked again (L{PunchRetries
             <twisted_bazaar.reach.punch.udp.again.PunchRetries>}).
-        @param dialer: the node's dialer: told a punch changed, and
-            released when one no longer holds a peer's links back.
+        @param sources: the node's dialer's sources of paths
+            (L{twisted_bazaar.reach.sources.Sources}): told a punch
+            changed, and when one no longer holds a peer's links back.
         @param ask: C{ask(peer_id)}: ask the tracker for a punch wanted
             (L{TrackerAsks.ask
             <twisted_bazaar.reach.punch.udp.tracker.TrackerAsks.ask>}).
@@ -47,7 +48,7 @@ class FollowUps:
         self._table = table
         self._wanted = wanted
         self._retries = retries
-        self._dialer = dialer
+        self._sources = sources
         self._ask = ask
         self.log = log
         #: The peers whose punch was wanted at once, before the tracker's
@@ -90,7 +91,7 @@ class FollowUps:
             return
         self._wanted.want(peer_id, link)
         self._ask(peer_id)
-        self._dialer.punchChanged(peer_id)
+        self._sources.changed(peer_id)
 
     def followUp(self, peer_id):
         """An early punch with peer_id ended unmet after its TCP punch had
@@ -128,12 +129,12 @@ class FollowUps:
         self._early.discard(peer_id)
         link = self._wanted.drop(peer_id)
         if link is None:
-            self._dialer.punchChanged(peer_id)
+            self._sources.changed(peer_id)
             return
         if why is not None:
             link.peerLine(LogLevel.info, NONE, self.log, why=why)
-        self._dialer.release(peer_id)
-        self._dialer.punchChanged(peer_id)
+        self._sources.settled(peer_id)
+        self._sources.changed(peer_id)
 
     def giveUpAll(self, why):
         """L{giveUp} every punch wanted, for why (None: said of none)."""

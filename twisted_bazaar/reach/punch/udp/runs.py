@@ -17,6 +17,7 @@ from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.reach.punch.udp import plan as udppunch
 from twisted_bazaar.reach.punch.tcp.service import isRelayed
 from twisted_bazaar.reach.punch.udp.sounding import Sounding
+from twisted_bazaar.reach.sources import Found
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import SEEN, UDP, Path
 from twisted_bazaar.transports.quic.transport import isQuic
@@ -41,7 +42,7 @@ class Runs:
     """The runs of a node's punches over UDP: see the module's docstring."""
 
     def __init__(self, clock, table, sockets, opened, budget, limits, retries, keptFresh,
-                 book, links, dialer, overlay, followUps, log, sounder=Sounding,
+                 book, links, sources, overlay, followUps, log, sounder=Sounding,
                  tell=None):
         """
         @param table: the runs (L{RunTable
@@ -60,8 +61,10 @@ class Runs:
             (L{KeptFresh <twisted_bazaar.reach.punch.udp.fresh.KeptFresh>}).
         @param book: the node's book of paths, where a met path is written.
         @param links: the node's links, by peer id (read only).
-        @param dialer: the node's dialer: it dials the QUIC link over a
-            met path, and is told a punch changed.
+        @param sources: the node's dialer's sources of paths
+            (L{twisted_bazaar.reach.sources.Sources}): told the path met,
+            which the dialer dials the QUIC link over, and that a punch
+            changed.
         @param overlay: the node's link table, whose punched link that
             dial makes.
         @param followUps: told a run met or ended, and what waited for it
@@ -84,7 +87,7 @@ class Runs:
         self._keptFresh = keptFresh
         self._book = book
         self._links = links
-        self._dialer = dialer
+        self._sources = sources
         self._overlay = overlay
         self._followUps = followUps
         self.log = log
@@ -102,7 +105,7 @@ class Runs:
         if self._table.get(run.peer_id) is run:
             if run.openSockets(self._sockets, self._opened, plan.sockets):
                 started.cancel()
-        self._dialer.punchChanged(run.peer_id)
+        self._sources.changed(run.peer_id)
 
     def _near(self, run):
         """run's sounding was answered from its peer's host: the two
@@ -132,7 +135,7 @@ class Runs:
             LogLevel.info, "the UDP punch with {peer} goes patient, the two routers "
             "on one segment: {why} ({strategy}, {seconds:.2f} s)", self.log, why=why,
             strategy=run.punch.plan.strategy, seconds=self._clock.seconds() - run.started)
-        self._dialer.punchChanged(run.peer_id)
+        self._sources.changed(run.peer_id)
 
     def datagram(self, endpoint, data, addr):
         """A datagram too short for QUIC came to one of the node's QUIC
@@ -207,11 +210,12 @@ class Runs:
         if not dials:
             return
         self._table.dialling(run.peer_id)
-        # The link over the path met, asked of the dialer: from the socket
-        # the punch met on (only its 5-tuple passes the routers).
+        # The link over the path met, announced to the dialer, which dials
+        # it from the socket the punch met on (only its 5-tuple passes the
+        # routers).
         link = self._overlay.punchedLink(shared)
-        dialing = self._dialer.dialPath(run.path, decode(shared.key), lambda: link,
-                                        DialOptions(via=kept))
+        dialing = self._sources.found(Found(run.peer_id, run.path, decode(shared.key),
+                                            lambda: link, DialOptions(via=kept)))
         dialing.addErrback(self._linkFailed, run)
 
     def _pathLost(self, peer_id, path, why):
@@ -287,7 +291,7 @@ class Runs:
         run.closeExtra(self._sockets, self._opened, None)
         if run.path is not None:
             self._book.drop(run.peer_id, run.path)
-        self._dialer.punchChanged(run.peer_id)
+        self._sources.changed(run.peer_id)
 
     def _lingered(self, run):
         if self._links.get(run.peer_id) is None:

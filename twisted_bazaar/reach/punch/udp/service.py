@@ -5,8 +5,9 @@ of the two routers maps each destination to a port of its own), or at
 once when the link came before the tracker's address check told the
 node what its router does (its TCP punch waits for that check), the two
 nodes punch a UDP 5-tuple through both routers, coordinated by the
-tracker, and this node asks its dialer for a QUIC link over it (from
-the socket that met: the QUIC transport's option C{via}), which takes
+tracker, and this node announces the path met to its dialer, which
+dials a QUIC link over it (from the socket that met: the QUIC
+transport's option C{via}: L{twisted_bazaar.reach.sources}), which takes
 the relayed link's place as a TCP punch's link does; the punched path is
 written in the node's book (kind ``udp``, the tracker's word ``seen``),
 so the buyer's transfers go over QUIC on it too.  A punch that fails
@@ -33,8 +34,10 @@ Each request's answer comes in order on the tracker's connection, so an
 ``error{noudp}`` answers the oldest request not yet answered
 (L{twisted_bazaar.reach.punch.udp.requests}).
 
-L{UdpPunching} takes the node's events and the tracker's go, and is
-built of parts, each holding its own state and given what it uses: the
+L{UdpPunching} takes the node's events and the tracker's go, is one of
+the dialer's sources of paths (built with the dialer's L{Sources
+<twisted_bazaar.reach.sources.Sources>}, not the node), and is built of
+parts, each holding its own state and given what it uses: the
 runs (L{twisted_bazaar.reach.punch.udp.runs}: started, fed their
 datagrams, ended; their table, L{RunTable
 <twisted_bazaar.reach.punch.udp.run.RunTable>}), the punches wanted and
@@ -44,6 +47,7 @@ exchange with the tracker (L{twisted_bazaar.reach.punch.udp.tracker}).
 
 from twisted.application.service import Service
 from twisted.logger import Logger
+from zope.interface import implementer
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.events import NodeObserver
@@ -64,6 +68,7 @@ from twisted_bazaar.reach.punch.udp.sounding import Sounding
 from twisted_bazaar.reach.punch.udp.tracker import TrackerAsks
 from twisted_bazaar.reach.punch.udp.wanted import WantedPunches
 from twisted_bazaar.reach.reachable.reachability import PUBLIC
+from twisted_bazaar.reach.sources import IPathSource
 from twisted_bazaar.wire.ids import shortId
 
 __all__ = ["UdpPunching", "LINGER"]
@@ -73,6 +78,7 @@ _RUNS = "a punch with it runs already"
 _NO_LINK = "this node holds no relayed link to it now"
 
 
+@implementer(IPathSource)
 class UdpPunching(Service, NodeObserver):
     """
     The node's punches over UDP: see the module's docstring.
@@ -89,26 +95,39 @@ class UdpPunching(Service, NodeObserver):
 
     log = Logger()
 
-    def __init__(self, node, sockets, limits=None, sounder=Sounding):
+    def __init__(self, clock, rng, overlay, whereabouts, sources, sockets, udpPort,
+                 limits=None, sounder=Sounding):
         """
+        @param overlay: the node's link table
+            (L{twisted_bazaar.net.overlay.Overlay}): its links, and the
+            punched link a met path's dial makes.
+        @param whereabouts: what the node knows of where its peers are
+            (L{twisted_bazaar.reach.whereabouts.Whereabouts}): its book of
+            paths, its direct paths, and its tracker session (whose sender
+            the exchange with the tracker uses).
+        @param sources: the node's dialer's sources of paths
+            (L{twisted_bazaar.reach.sources.Sources}), which this is added
+            to: told the paths met and what changed.
         @param sockets: the node's QUIC sockets: ``main`` (its
             L{QuicEndpoint <twisted_bazaar.transports.quic.endpoint.QuicEndpoint>}),
             ``open()`` one more serving the node (raising C{OSError} if it
             cannot), ``close(endpoint)``:
             L{twisted_bazaar.daemon.quic.QuicService}, which gives each
             socket's datagrams too short for QUIC to L{foreignDatagram}.
+        @param udpPort: C{udpPort()}, the node's QUIC port while it
+            listens (told to the tracker), else None.
         @param limits: the TCP punch's L{PunchLimits
             <twisted_bazaar.reach.punch.budgets.dials.PunchLimits>}, which each
             punch counts in.
         @param sounder: makes a punch's sounding (L{Sounding}; a fake's in
             tests).
         """
-        self.node = node
-        clock, links, dialer, log = node.clock, node.links, node.dialer, self.log
+        links, log = overlay.established(), self.log
         self._clock = clock
+        self._rng = rng
         self._links = links
-        self._whereabouts = node.whereabouts
-        self._dialer = dialer
+        self._whereabouts = whereabouts
+        self._udpPort = udpPort
         self.budget = ProbeBudget(clock)
         #: The sockets the punches hold beyond the node's own.
         self.opened = PunchSockets()
@@ -120,27 +139,23 @@ class UdpPunching(Service, NodeObserver):
         self.retries = PunchRetries(clock, self.budget, links, self.table, wanted,
                                     self.ask)
         self.followUps = FollowUps(links, self._whereabouts, self.table, wanted,
-                                   self.retries, dialer, self.ask, log)
+                                   self.retries, sources, self.ask, log)
         self.check = MappingCheck(clock, self._unchecked, self.freshen)
         self.earlyGoes = EarlyGoes(clock, self.take)
-        self.tracker = TrackerAsks(node.membership, self.check, self.earlyGoes, sockets,
-                                   self.table, wanted, links, self.followUps, dialer,
-                                   self.take, log, lambda *near: self.punches.told(*near))
+        self.tracker = TrackerAsks(whereabouts.tracker(), self.check, self.earlyGoes,
+                                   sockets, self.table, wanted, links, self.followUps,
+                                   sources, self.take, log,
+                                   lambda *near: self.punches.told(*near))
         #: The peers whose punch got nothing back: this node's mapping is
         #: kept fresh at the tracker for their sides' asks again.
         self.keptFresh = KeptFresh(clock, self.freshen, self.retries.mayPunch)
         self.punches = Runs(clock, self.table, sockets, self.opened, self.budget, limits,
                             self.retries, self.keptFresh, self._whereabouts.book,
-                            links, dialer, node.overlay, self.followUps, log, sounder,
+                            links, sources, overlay, self.followUps, log, sounder,
                             self.tracker.tellNear)
         #: Whether the tracker's address check told this node what its
         #: router does (until then its TCP punches wait: L{linkAdded}).
         self._routerKnown = False
-
-    def plug(self):
-        """Observe the node's events; its dialer waits for these punches."""
-        self.node.addObserver(self)
-        self._dialer.punchOverUdpWith(self)
 
     def ask(self, peer_id):
         """Ask the tracker for the punch wanted with peer_id
@@ -167,6 +182,21 @@ class UdpPunching(Service, NodeObserver):
         """L{FollowUps.holds}."""
         return self.followUps.holds(peer_id)
 
+    def follows(self, peer_id):
+        """A punch over UDP follows a TCP punch that failed: while one is
+        under way or follows (L{waitsFor}), it says when the links waiting
+        go on."""
+        return self.waitsFor(peer_id)
+
+    def arrived(self, peer_id):
+        """Nothing to do: the node's C{linkAdded} starts what a link needs
+        (L{linkAdded})."""
+
+    def transfer(self, peer_id, key, protocol):
+        """None: a transfer goes over a punched UDP path as the dialer's
+        QUIC way dials it from the book, where the path met is written."""
+        return None
+
     # -- the tracker's go -------------------------------------------------------------
 
     def take(self, go):
@@ -184,7 +214,7 @@ class UdpPunching(Service, NodeObserver):
             return
         run = Run(peer_id, shared, not shared.inbound, go.nonce, self._clock.seconds())
         plan, why = planFor(go, relayedFrom(shared), self.check,
-                            self._whereabouts.directPath(peer_id), self.node.rng,
+                            self._whereabouts.directPath(peer_id), self._rng,
                             self.retries.patient(peer_id))
         if plan is None:
             self.punches.failed(why, run)
@@ -220,7 +250,7 @@ class UdpPunching(Service, NodeObserver):
         the tracker name its QUIC port to peers (docs/protocol.md, "Over
         UDP", "What a node does")."""
         self._routerKnown = True
-        if reach.state == PUBLIC and self.node.udpPort:
+        if reach.state == PUBLIC and self._udpPort():
             self.freshen()
 
     def trackerLost(self):

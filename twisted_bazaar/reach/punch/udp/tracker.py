@@ -38,7 +38,7 @@ class TrackerAsks:
     """
 
     def __init__(self, membership, check, earlyGoes, sockets, table, wanted, links,
-                 followUps, dialer, take, log, near=None):
+                 followUps, sources, take, log, near=None):
         """
         @param membership: the node's tracker session: it sends, and takes
             the tracker's messages for its parts.
@@ -59,7 +59,8 @@ class TrackerAsks:
         @param followUps: what waits for the punches wanted, given up
             when the tracker cannot start them (L{FollowUps
             <twisted_bazaar.reach.punch.udp.follow.FollowUps>}).
-        @param dialer: the node's dialer, told a punch changed.
+        @param sources: the node's dialer's sources of paths
+            (L{twisted_bazaar.reach.sources.Sources}), told a punch changed.
         @param take: C{take(go)}: run this side of the punch a tracker's
             go starts.
         @param log: the logger of the node's punching.
@@ -75,7 +76,7 @@ class TrackerAsks:
         self._wanted = wanted
         self._links = links
         self._followUps = followUps
-        self._dialer = dialer
+        self._sources = sources
         self._take = take
         self.log = log
         self._near = near
@@ -140,7 +141,7 @@ class TrackerAsks:
             self._followUps.giveUpAll(f"the tracker refused a check: {error.info}")
             return
         self._followUps.refused(request, error.info)
-        self._dialer.punchChanged(request)
+        self._sources.changed(request)
 
     def ask(self, peer_id):
         """Ask the tracker to start a punch with peer_id, once this node's
@@ -165,7 +166,7 @@ class TrackerAsks:
             return
         self._wanted.asked(peer_id)
         self.requests.asked(peer_id)
-        self._dialer.punchChanged(peer_id)
+        self._sources.changed(peer_id)
 
     def _go(self, link, go):
         """The tracker says: punch with node ``go.id`` now; with no link to
