@@ -226,6 +226,17 @@ class TlsWordsTests(SynchronousTestCase):
                          "(trustRoots= names a folder of the certificates to trust: the "
                          "tracker's own, if self-signed, or its issuer's)")
 
+    def test_aPortThatSpeaksNoTLS(self):
+        """tls: at a plain tracker: the port speaks no TLS, and no
+        trustRoots= would help."""
+        from OpenSSL import SSL
+
+        reason = Failure(SSL.Error([("SSL routines", "", "wrong version number")]))
+        self.assertEqual(tlsHint(reason, TRACKER, "tls:192.0.2.1:7700:trustRoots=ca"),
+                         "the TLS handshake failed: wrong version number (the port does "
+                         "not speak TLS: a tracker listening on plain TCP is reached at "
+                         "HOST:PORT, without tls:)")
+
     def test_theHintOnlyForAPlainTracker(self):
         closed = Failure(ChannelFailed(CLOSED_IN_HANDSHAKE))
         self.assertEqual(tlsHint(closed, TRACKER, "tcp:192.0.2.1:7700"),
