@@ -46,15 +46,16 @@ class _UdpPort:
 
 class _TakenPorts(MemoryReactorClock):
     """A reactor that does not run yet, on which ``taken`` (kind, port)
-    cannot be listened on: ``("tcp", 7791)`` or ``("udp", 7791)``."""
+    cannot be listened on: ``("tcp", 7791)`` or ``("udp", 7791)``, or
+    a set of such."""
 
     def __init__(self, taken):
         super().__init__()
-        self.taken = taken
+        self.taken = taken if isinstance(taken, set) else {taken}
         self.stops = 0
 
     def _refuse(self, kind, port, interface):
-        if (kind, port) == self.taken:
+        if (kind, port) in self.taken:
             raise CannotListenError(interface or "any", port,
                                     OSError(98, "Address already in use"))
 
@@ -123,6 +124,8 @@ class FailedStartTests(SynchronousTestCase):
             self.assertTrue(os.path.isdir(made), "removed while the daemon runs")
         reactor.runUp()
         self.assertEqual(reactor.stops, 1)
+        # Nothing more said once it runs: a failed start says only why.
+        self.assertEqual(status.stderr.getvalue().splitlines(), lines)
         stopped = service.stopService()
         reactor.advance(10)
         self.successResultOf(stopped)
@@ -143,6 +146,29 @@ class FailedStartTests(SynchronousTestCase):
     def test_trackerListen(self):
         self.tracker(["--listen", f"tcp:{TAKEN}"], ("tcp", TAKEN),
                      f"tracker cannot listen on tcp:{TAKEN}: ")
+
+    def test_trackerListenOfAnotherTracker(self):
+        """The --listen port taken by another tracker, which holds the
+        default UDP port too: only the error, not also the warning that
+        the UDP reach check is off (issue 96 LOW)."""
+        self.tracker(["--listen", f"tcp:{TAKEN}"], {("tcp", TAKEN), ("udp", TAKEN)},
+                     f"tracker cannot listen on tcp:{TAKEN}: ")
+
+    def test_trackerDefaultUdpPortTakenWarnsOnceStarted(self):
+        """Only the default UDP port taken: the tracker runs, and says so
+        once its start is done."""
+        service, status, reactor = self.start(
+            makeTrackerService, ["--data-dir", os.path.join(self.folder, "t"),
+                                 "--listen", f"tcp:{TAKEN - 1}"], ("udp", TAKEN),
+            TrackerOptions)
+        self.assertEqual(status.stderr.getvalue(), "")
+        reactor.runUp()
+        [warning] = status.stderr.getvalue().splitlines()
+        self.assertTrue(warning.startswith("twistd bazaar-tracker: warning: no UDP reach "
+                                           f"check: cannot listen on UDP port {TAKEN}: "),
+                        warning)
+        self.assertEqual(status.code, 0)
+        self.successResultOf(service.stopService())
 
     def test_trackerRelayPort(self):
         self.tracker(["--relay-port", str(TAKEN)], ("tcp", TAKEN),

@@ -261,6 +261,8 @@ class WebSocketOnlyTests(HttpOnlyHomeCase):
         wrong = self.market.start("wrong", [
             "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:{BED_TRACKER_PORT}"],
             wrapper=self.seller_host.wrapper)
-        wrong.waitFor(r"cannot reach the tracker at .*: WebSocket to ws://", TIMEOUT)
+        wrong.waitFor(r"cannot reach the tracker at .*: WebSocket to ws://.*answered, but "
+                      rf"not as a WebSocket port \(.*\): is {BED_TRACKER_PORT} its --ws-port\?;",
+                      TIMEOUT)
         self.stopCleanly()
 

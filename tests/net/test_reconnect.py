@@ -319,3 +319,26 @@ class FailoverTests(SynchronousTestCase):
         self.reconnector.lost(Failure(error.ConnectionDone()))
         self.assertIs(self.reconnector.endpoint, self.first)
         self.assertEqual(self.reconnector._probeDelay, 30)
+
+
+class TlsReasonTests(SynchronousTestCase):
+    """A tracker's TLS handshake that failed names the right way out:
+    a port that speaks no TLS is no certificate to trust (issue 96
+    LOW)."""
+
+    def reason(self, *reasons):
+        from OpenSSL import SSL
+
+        from twisted_bazaar.net.reconnect import _reason
+        return _reason(Failure(SSL.Error([("SSL routines", "", r) for r in reasons])))
+
+    def test_aPlainPortSpeaksNoTLS(self):
+        for why in ("wrong version number", "unexpected eof while reading"):
+            self.assertEqual(self.reason(why),
+                             f"the TLS handshake failed: {why} (the port does not speak "
+                             "TLS: a tracker listening on plain TCP is reached at "
+                             "HOST:PORT, without tls:)")
+
+    def test_aCertificateNotTrustedIsAsItWas(self):
+        self.assertEqual(self.reason("certificate verify failed"),
+                         "the TLS handshake failed: certificate verify failed")

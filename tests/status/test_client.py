@@ -226,6 +226,17 @@ class TlsWordsTests(SynchronousTestCase):
                          "(trustRoots= names a folder of the certificates to trust: the "
                          "tracker's own, if self-signed, or its issuer's)")
 
+    def test_aPortThatSpeaksNoTLS(self):
+        """tls: at a plain tracker: the port speaks no TLS, and no
+        trustRoots= would help."""
+        from OpenSSL import SSL
+
+        reason = Failure(SSL.Error([("SSL routines", "", "wrong version number")]))
+        self.assertEqual(tlsHint(reason, TRACKER, "tls:192.0.2.1:7700:trustRoots=ca"),
+                         "the TLS handshake failed: wrong version number (the port does "
+                         "not speak TLS: a tracker listening on plain TCP is reached at "
+                         "HOST:PORT, without tls:)")
+
     def test_theHintOnlyForAPlainTracker(self):
         closed = Failure(ChannelFailed(CLOSED_IN_HANDSHAKE))
         self.assertEqual(tlsHint(closed, TRACKER, "tcp:192.0.2.1:7700"),
@@ -252,6 +263,27 @@ class TlsWordsTests(SynchronousTestCase):
         error = self.assertRaises(ClientError, ask, MemoryReactorClock(), address, None,
                                   Members(), MemberList)
         self.assertIn(": a file there is no PEM certificate (no start line)", str(error))
+
+    def test_onlyPemNamedFilesAreRead(self):
+        """Twisted reads only a trustRoots= file named *.pem: another
+        name is neither refused nor trusted; running.md says so exactly
+        (issue 96 LOW: it said any file that is no PEM certificate is
+        refused)."""
+        folder = tempfile.mkdtemp(prefix="bazaar-roots-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        with open(os.path.join(folder, "ca.crt"), "w") as f:
+            f.write("not a certificate\n")
+        address = Address("127.0.0.1", 7700, f"tls:127.0.0.1:7700:trustRoots={folder}")
+        ask(MemoryReactorClock(), address, None, Members(), MemberList).cancel()
+        doc = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "running.md")
+        with open(doc) as f:
+            text = " ".join(f.read().split())
+        self.assertIn("a file there whose name ends in `.pem` that is no PEM certificate",
+                      text)
+        self.assertIn("Twisted reads only the files whose names end in `.pem`, so a "
+                      "certificate saved under another name (`ca.crt`) is not read and "
+                      "not trusted, without a word", text)
+        self.assertNotIn("a file there that is no PEM certificate", text)
 
     def test_aNode(self):
         """A node at the address refuses a client that has no id (notiy):

@@ -210,6 +210,26 @@ class ExitStatusTests(SynchronousTestCase):
         self.assertEqual([formatEvent(e) for e in self.events],
                          ["twistd bazaar-node: warning: no UDP reach check"])
 
+    def test_aWarningOfAFailedStartIsNotSaid(self):
+        """What a service found as it started is said once the start is
+        done, and never if it fails: a tracker whose --listen port is taken says only that,
+        not also that its default UDP port is taken (issue 96 LOW), with
+        -n (where the error came first) and in the background."""
+        for nodaemon in (True, False):
+            status = self.make(running=False, nodaemon=nodaemon)
+            self.stderr.close = lambda: None  # read after running() lets go of it
+            status.fail("tracker cannot listen on tcp:7700: address in use")
+            status.warnOnceStarted("no UDP reach check: cannot listen on UDP port 7700")
+            status.running()
+            self.assertNotIn("warning", self.stderr.getvalue())
+            self.assertEqual([e for e in self.events if "warning" in formatEvent(e)], [])
+        status = self.make(running=False)
+        status.warnOnceStarted("no UDP reach check")
+        self.assertEqual(self.stderr.getvalue(), "")
+        status.running()
+        self.assertEqual(self.stderr.getvalue(),
+                         "twistd bazaar-node: warning: no UDP reach check\n")
+
     def test_firstFailureWins(self):
         status = self.make(running=True)
         status.fail("first")

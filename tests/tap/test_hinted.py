@@ -65,3 +65,14 @@ class HintedTrackerTests(SynchronousTestCase):
         inner = _Failing(ConnectionRefusedError())
         address = parseAddress("fake:127.0.0.1:1", ("tcp", "fake"))
         self.assertIs(hintedTracker(inner, address, {"fake": None}), inner)
+
+    def test_aReasonThatNamesItsWayOutIsSaidOnce(self):
+        """A transport's reason that names its way out already (a ws:
+        address at a port that answered, not as WebSocket) is not hinted
+        twice."""
+        address = parseAddress("ws:127.0.0.1:21912", ("tcp", "ws"))
+        why = Exception("127.0.0.1:21912 answered, but not as a WebSocket port (it closed "
+                        "the connection without an answer): is 21912 its --ws-port?")
+        why.saysWayOut = True
+        endpoint = hintedTracker(_Failing(why), address, HELPS)
+        self.assertEqual(_reason(self.failure(endpoint)), str(why))

@@ -43,8 +43,27 @@ def _reason(failure):
     tracker reached over ``tls:``) in words, not pyOpenSSL's list of
     (library, function, reason) tuples."""
     if failure.check("OpenSSL.SSL.Error"):
-        return f"the TLS handshake failed: {tlsReasons(failure.value)}"
+        why = f"the TLS handshake failed: {tlsReasons(failure.value)}"
+        if spokeNoTLS(failure.value):
+            why += f" ({NO_TLS})"
+        return why
     return failure.getErrorMessage().rstrip(". ")
+
+
+#: The way out of a TLS handshake with a port that speaks no TLS.
+NO_TLS = ("the port does not speak TLS: a tracker listening on plain TCP is "
+          "reached at HOST:PORT, without tls:")
+#: OpenSSL's reasons for bytes that are no TLS at all, or a close before
+#: any came: what a plain port answers a handshake with.
+_NOT_TLS = ("wrong version number", "packet length too long", "unexpected eof",
+            "http request", "unknown protocol", "record layer failure")
+
+
+def spokeNoTLS(error):
+    """Whether a pyOpenSSL handshake error says the peer speaks no TLS
+    (its answer is no TLS record), not that it was no peer to trust."""
+    reasons = tlsReasons(error).lower()
+    return any(kind in reasons for kind in _NOT_TLS)
 
 
 def tlsReasons(error):

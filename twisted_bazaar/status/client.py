@@ -26,7 +26,7 @@ from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import CLOSED_IN_HANDSHAKE, EncryptedClientEndpoint
 from twisted_bazaar.net.handshake import PLAIN, LinkHandshake, channelHash, channelKey
 from twisted_bazaar.net.link import IChannelUp, ILinkOwner, Link, LinkSettings
-from twisted_bazaar.net.reconnect import tlsReasons
+from twisted_bazaar.net.reconnect import NO_TLS, spokeNoTLS, tlsReasons
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.base.defaults import DEFAULT_TIMEOUT
@@ -274,6 +274,8 @@ def tlsHint(reason, asked, endpoint):
     tracker listening with TLS is reached with ``tls:``.
     """
     if reason.check("OpenSSL.SSL.Error"):
+        if spokeNoTLS(reason.value):
+            return f"the TLS handshake failed: {tlsReasons(reason.value)} ({NO_TLS})"
         return (f"the TLS handshake failed: {tlsReasons(reason.value)} (trustRoots= "
                 "names a folder of the certificates to trust: the tracker's own, if "
                 "self-signed, or its issuer's)")

@@ -86,6 +86,9 @@ class ExitStatus:
         self._started = []
         #: The daemon failed before its reactor ran (L{fail}).
         self.startFailed = False
+        #: Warnings told while the daemon starts, said once it has started
+        #: (L{warnOnceStarted}).
+        self._warnings = []
         #: (twistd's status pipe, the line) to tell the twistd process in
         #: the foreground at exit (L{_holdParent}), or None.
         self._parent = None
@@ -146,7 +149,20 @@ class ExitStatus:
         with, as L{fail}'s (a daemon in the background still holds it
         until its reactor runs), and in the log unless that is the same
         terminal."""
-        line = f"{self.prog}: warning: {why}"
+        self._warn(f"{self.prog}: warning: {why}")
+
+    def warnOnceStarted(self, why):
+        """L{warn}, of what a service found as it started: told before the
+        start is done, it is said once it is (L{running}), and not at all
+        if the start fails, which says only why it failed (a tracker whose
+        --listen port is taken by another tracker finds its default UDP
+        port taken too, by the same one)."""
+        if getattr(self.reactor, "running", False):
+            self.warn(why)
+        else:
+            self._warnings.append(f"{self.prog}: warning: {why}")
+
+    def _warn(self, line):
         if not self._say(line) or not self._logOnTerminal:
             self.log.warn("{line}", line=line)
 
@@ -171,10 +187,13 @@ class ExitStatus:
         """The reactor runs, so the daemon has started: a daemon in the
         background lets go of the stderr it was started with (a caller
         waiting for that stream to close, as a pipe, sees it close);
-        unless its start failed, what marks it started runs
-        (L{whenStarted})."""
+        unless its start failed, the warnings its services found as they
+        started are said (L{warnOnceStarted}) and what marks it started runs (L{whenStarted})."""
         started, self._started = self._started, []
+        warnings, self._warnings = self._warnings, []
         if not self.startFailed:
+            for line in warnings:
+                self._warn(line)
             for f in started:
                 f()
         if not self.nodaemon and self.stderr is not None:

@@ -37,6 +37,8 @@ class HintedEndpoint:
     def _hinted(self, failure):
         if failure.check(CancelledError):
             return failure  # the connection was called off: no failure to explain
+        if getattr(failure.value, "saysWayOut", False):
+            return failure  # its reason names the way out already
         raise HintedConnectError(string=f"{failure.getErrorMessage().rstrip('. ')} "
                                  f"({self.hint})")
 

@@ -254,7 +254,7 @@ def makeService(options, reactor=None):
     if udp is not None:
         UdpReachService(reactor, tracker, udp, listenInterface(options["listen"]),
                         exitStatus.fail if options["udp-port"] is not None else None,
-                        exitStatus.warn).setServiceParent(parent)
+                        exitStatus.warnOnceStarted).setServiceParent(parent)
     if options["metrics"] is not None:
         addMetrics(parent, reactor, options, TrackerMetrics(tracker), exitStatus)
     if options["web"] is not None:

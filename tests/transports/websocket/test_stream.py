@@ -515,6 +515,49 @@ class RefusalTests(SynchronousTestCase):
         pump.flush()
         why = self.failureResultOf(d, WebSocketFailed)
         self.assertIn("ws://127.0.0.1:4321/", str(why.value))
+        self.assertIn("127.0.0.1:4321 answered, but not as a WebSocket port (its answer "
+                      "is no HTTP): is 4321 its --ws-port?", str(why.value))
+
+    def answeredBy(self, protocol):
+        """Why a client fails at a TCP port served by ``protocol``."""
+        joined = Joined()
+        joined.reactor.tcpServers[-1] = joined.reactor.tcpServers[-1][:1] + (
+            Factory.forProtocol(protocol),) + joined.reactor.tcpServers[-1][2:]
+        d = joined.client().connect(Recorders())
+        pump = joined.completer.succeedOnce()
+        pump.flush()
+        return self.failureResultOf(d, WebSocketFailed).value
+
+    def test_aPortThatDropsTheRequestIsNoWebSocketPort(self):
+        """The tracker's --listen port drops an HTTP request unanswered."""
+        class Dropping(Protocol):
+            def dataReceived(self, data):
+                self.transport.loseConnection()
+
+        why = self.answeredBy(Dropping)
+        self.assertIn("127.0.0.1:4321 answered, but not as a WebSocket port (it closed "
+                      "the connection without an answer): is 4321 its --ws-port?", str(why))
+        self.assertTrue(why.saysWayOut)
+
+    def test_aWebServersAnswerIsNoWebSocketPort(self):
+        for status in (b"200 OK", b"404 Not Found"):
+            class Web(Protocol):
+                def dataReceived(self, data):
+                    self.transport.write(b"HTTP/1.1 " + status + b"\r\n\r\n")
+                    self.transport.loseConnection()
+
+            self.assertIn(f"answered, but not as a WebSocket port (it answered HTTP "
+                          f"{status.decode()}): is 4321 its --ws-port?",
+                          str(self.answeredBy(Web)))
+
+    def test_aWebSocketPortsRefusalIsNoWrongPort(self):
+        joined = Joined()
+        d, pump, _ = joined.connect(resource="/nowhere")
+        pump.flush()
+        why = self.failureResultOf(d, WebSocketFailed).value
+        self.assertIn("no WebSocket resource '/nowhere'", str(why))
+        self.assertNotIn("not as a WebSocket port", str(why))
+        self.assertFalse(why.saysWayOut)
 
     def test_cancelBeforeOpen(self):
         joined = Joined()

@@ -18,6 +18,8 @@ each pong this end writes is charged to the account of the protocol it
 carries, as that protocol's own bytes are (L{_Stream.onPing}).
 """
 
+from http import HTTPStatus
+
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.protocol import WebSocketProtocol
@@ -57,6 +59,10 @@ _log = Logger()
 class WebSocketFailed(ConnectionLost):
     """A WebSocket connection failed, or was refused, before or after it
     opened: why."""
+
+    #: Whether the reason names the way out (L{_notWebSocket}): nothing
+    #: need be said after it.
+    saysWayOut = False
 
     def __str__(self):
         return self.args[0]
@@ -479,11 +485,26 @@ class StreamServerFactory(WebSocketServerFactory):
 
 class _ClientProtocol(_Stream, WebSocketClientProtocol):
 
+    #: The first bytes the server answered the opening handshake with
+    #: (what came back, when it was not WebSocket: L{_notWebSocket}).
+    _answer = b""
+    #: Whether this end dropped the connection (a timer, a refusal).
+    _droppedHere = False
+
     def connectionMade(self):
         self.carried = self.factory.carried.buildProtocol(self.transport.getPeer())
         super().connectionMade()
         if self.carried is None:
             self._drop("the protocol to carry was refused before WebSocket opened")
+
+    def dataReceived(self, data):
+        if self.state == WebSocketProtocol.STATE_CONNECTING and len(self._answer) < 200:
+            self._answer += data[:200]
+        super().dataReceived(data)
+
+    def _drop(self, why):
+        self._droppedHere = True
+        super()._drop(why)
 
     def onConnect(self, response):
         if response.protocol != SUBPROTOCOL:
@@ -497,7 +518,42 @@ class _ClientProtocol(_Stream, WebSocketClientProtocol):
             self.factory.succeeded(self.carried)
 
     def ended(self, why):
-        self.factory.failed(why)
+        wrongPort = None
+        if not self.opened and why is not None and not self._droppedHere:
+            wrongPort = _notWebSocket(self._answer, self.factory)
+        self.factory.failed(wrongPort or why, saysWayOut=wrongPort is not None)
+
+
+def _notWebSocket(answer, factory):
+    """
+    Why a server that ended the connection before WebSocket opened, after
+    answering ``answer`` (its first bytes), is no WebSocket port, with
+    the way out; None if it is one that refused (a L{StreamServerFactory}
+    names why in its status line, never in a standard phrase).  A port of
+    another program (the tracker's ``--listen`` port drops the request
+    unanswered; a web server answers a page or a standard error) is told
+    apart so a ``ws:`` address at the wrong port says so, not only
+    autobahn's words.
+    """
+    line = answer.split(b"\r\n", 1)[0].decode("latin-1")
+    version, _, status = line.partition(" ")
+    code, _, phrase = status.partition(" ")
+    if not answer:
+        what = "it closed the connection without an answer"
+    elif not version.startswith("HTTP/") or not code.isdigit():
+        what = "its answer is no HTTP"
+    elif code == "101":
+        return None
+    else:
+        try:
+            standard = HTTPStatus(int(code)).phrase
+        except ValueError:
+            standard = None
+        if int(code) >= 400 and phrase != standard:
+            return None
+        what = f"it answered HTTP {status.strip()}"
+    return (f"{factory.host}:{factory.port} answered, but not as a WebSocket port "
+            f"({what}): is {factory.port} its --ws-port?")
 
 
 class StreamClientFactory(WebSocketClientFactory):
@@ -527,10 +583,12 @@ class StreamClientFactory(WebSocketClientFactory):
         if opened is not None:
             opened.callback(carried)
 
-    def failed(self, why):
+    def failed(self, why, saysWayOut=False):
         """The connection ended before WebSocket opened, for ``why`` (or
         None: it closed): L{opened} fails with L{WebSocketFailed}."""
         opened, self.opened = self.opened, None
         if opened is not None:
-            opened.errback(WebSocketFailed(
-                f"WebSocket to {self.url}: {why or 'closed before it opened'}"))
+            failure = WebSocketFailed(
+                f"WebSocket to {self.url}: {why or 'closed before it opened'}")
+            failure.saysWayOut = saysWayOut
+            opened.errback(failure)
