@@ -324,6 +324,12 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
                                          content, started)
         seller.waitFor(rf"reachable through the relay at {re.escape(relay)}: a circuit "
                        "through it opened", TIMEOUT)
+        # `bazaar node` of that seller from there: through the same relay,
+        # its circuit opened at the relay's WebSocket port the memberlist
+        # names with the seller's relayed path (its TCP port is dropped).
+        state = self.bazaarThere("node", wireId(seller_id))
+        self.assertEqual(state["asked"], {"path": "relayed", "at": relay})
+        self.assertEqual(state["stock"], {"apple": 1})
         dropped = self.onlyHttpLeft()
         print(f"\nhttp-only buyer, home seller at a public node's relay: item in "
               f"{item:.1f} s, 2 MiB whole in {whole:.1f} s, {dropped} packets dropped")
