@@ -43,11 +43,10 @@ class ReservationService(Service, NodeObserver):
         self._of = of
         self.reservation = None
 
-    @staticmethod
-    def makeHome(of):
+    def makeHome(self, of):
         """What the service and its reservation use of the node (a
         L{RelayHome <twisted_bazaar.reach.reachable.home.RelayHome>}),
-        made of C{of}: here C{of()}.  A class attribute, so that a
+        made of C{of}: here C{of()}.  A method of the class, so that a
         subclass makes it of the node itself and no node holds a bound
         method for it (64 bytes each simulated node)."""
         return of()
