@@ -267,6 +267,10 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
                             wireId(seller_id), "--timeout", str(TIMEOUT / 3)],
                            capture_output=True, timeout=TIMEOUT)
         seller.waitFor(unopened, TIMEOUT)
+        # The line names the way out: a relay over WebSocket, --ws-peer.
+        self.assertTrue(seller.matches(unopened + r": a shared file bought here could not "
+                                       r"be delivered, so none is sold until one opens: "
+                                       r".*--ws-peer ID=HOST:PORT"))
         buyer = self.market.start("buyer", [
             "bazaar-node", "--tracker", at, "--role", "buyer", "--want", "apple",
             "--want", "home-film.bin", "--downloads", self.folder("downloads")],
