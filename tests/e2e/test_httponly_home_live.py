@@ -267,6 +267,10 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
                             wireId(seller_id), "--timeout", str(TIMEOUT / 3)],
                            capture_output=True, timeout=TIMEOUT)
         seller.waitFor(unopened, TIMEOUT)
+        # The line names the way out: a relay over WebSocket, --ws-peer.
+        self.assertTrue(seller.matches(unopened + r": a shared file bought here could not "
+                                       r"be delivered, so none is sold until one opens: "
+                                       r".*--ws-peer ID=HOST:PORT"))
         buyer = self.market.start("buyer", [
             "bazaar-node", "--tracker", at, "--role", "buyer", "--want", "apple",
             "--want", "home-film.bin", "--downloads", self.folder("downloads")],
@@ -324,6 +328,12 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
                                          content, started)
         seller.waitFor(rf"reachable through the relay at {re.escape(relay)}: a circuit "
                        "through it opened", TIMEOUT)
+        # `bazaar node` of that seller from there: through the same relay,
+        # its circuit opened at the relay's WebSocket port the memberlist
+        # names with the seller's relayed path (its TCP port is dropped).
+        state = self.bazaarThere("node", wireId(seller_id))
+        self.assertEqual(state["asked"], {"path": "relayed", "at": relay})
+        self.assertEqual(state["stock"], {"apple": 1})
         dropped = self.onlyHttpLeft()
         print(f"\nhttp-only buyer, home seller at a public node's relay: item in "
               f"{item:.1f} s, 2 MiB whole in {whole:.1f} s, {dropped} packets dropped")

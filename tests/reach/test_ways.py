@@ -253,3 +253,57 @@ class TrackerNamedQuicTests(SynchronousTestCase):
         [(path, _, _)] = self.udp.dials
         self.assertEqual(path.host, "127.0.0.1")
         self.assertEqual(self.dialer.vetted, [])
+
+
+class RelayedAlongTests(SynchronousTestCase):
+    """
+    A client's way through a public node's relay (L{relayedAlong}): from
+    a network that lets only HTTP(S) out the relay's port is never
+    reached, and the circuit's way is the relay's WebSocket port the
+    tracker named with the relayed path.
+    """
+
+    RELAY = "198.51.100.9:7701"
+
+    def dial(self, *kinds, refusing=None):
+        from twisted.internet.task import Clock
+        from twisted_bazaar.reach.ways import relayedAlong
+        from twisted_bazaar.transports.interface import DialOptions
+        from twisted_bazaar.transports.path import RELAYED
+        from twisted_bazaar.transports.relay.transport import RelayTransport
+
+        self.tcp = Recording(DIRECT)
+        self.ws = Recording(WEBSOCKET)
+        self.ws.refusing = refusing
+        more = (self.ws,) if WEBSOCKET in kinds else ()
+        transports = Transports((self.tcp, RelayTransport(self.tcp, Clock())) + more)
+        path = Path(RELAYED, "203.0.113.7", 9001, self.RELAY, NAMED,
+                    ways=(Path(WEBSOCKET, "", 443, word=NAMED),))
+        way = relayedAlong(path, "the link", self.RELAY, DialOptions(target=PEER))
+        self.assertEqual(str(way), f"through the relay at {self.RELAY}")
+        return way.dial(transports)
+
+    def test_overTheRelaysWebSocketFirst(self):
+        """The relay's WebSocket port at its host, for its service (a
+        circuit's end), before its own port."""
+        self.dial(WEBSOCKET)
+        [(path, key, options)] = self.ws.dials
+        self.assertEqual((path.kind, path.host, path.port, options.purpose),
+                         (WEBSOCKET, "198.51.100.9", 443, "relay"))
+        self.assertEqual(self.tcp.dials, [], "the relay's port not dialled")
+
+    def test_thenItsPort(self):
+        """The WebSocket way refused, the relay's port is dialled next."""
+        from twisted.internet.error import ConnectError
+
+        self.dial(WEBSOCKET, refusing=ConnectError(string="dropped"))
+        self.assertEqual(len(self.ws.dials), 1)
+        [(path, _, _)] = self.tcp.dials
+        self.assertEqual((path.kind, path.host, path.port), (DIRECT, "198.51.100.9", 7701))
+
+    def test_aClientWithoutTheKindDialsItsPort(self):
+        """A client without a WebSocket transport (its tracker reached
+        over TCP) dials the relay's port alone."""
+        self.dial()
+        [(path, _, _)] = self.tcp.dials
+        self.assertEqual((path.kind, path.host, path.port), (DIRECT, "198.51.100.9", 7701))

@@ -12,7 +12,7 @@ from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.status.messages import MemberList, Members
 from twisted_bazaar.status.tracker import MEMBERS_RATE
 from twisted_bazaar.reach.ownpaths import ownPaths
-from twisted_bazaar.transports.path import CLAIMED, Path
+from twisted_bazaar.transports.path import CLAIMED, NAMED, RELAYED, Path
 from twisted_bazaar.transports.websocket import WEBSOCKET
 
 from tests import records
@@ -284,6 +284,20 @@ class MemberPathsTests(TrackerIndexCase):
         answer = self.asker(ELSEWHERE, None)
         self.assertEqual(answer.paths,
                          {node_id: (Path(WEBSOCKET, HOME, 443, word=CLAIMED),)})
+        self.assertEqual(wire.decode(wire.encode(answer)).paths, answer.paths)
+
+    def test_theirRelaysWays(self):
+        """A member held at a public node's relay that is reached over
+        WebSocket too: its relayed path with the relay's ways, as a
+        nodereply names it, so that ``bazaar node`` from a network that
+        lets only HTTP(S) out opens its circuit there."""
+        node_id = self.member(4001, HOME, None)
+        ways = (Path(WEBSOCKET, "", 443, word=NAMED),)
+        self.tracker.registry.setRelay(node_id, "198.51.100.9:7701", ways)
+        answer = self.asker(ELSEWHERE, None)
+        self.assertEqual(answer.relays, {node_id: "198.51.100.9:7701"})
+        self.assertEqual(answer.paths, {node_id: (
+            Path(RELAYED, relay="198.51.100.9:7701", word=NAMED, ways=ways),)})
         self.assertEqual(wire.decode(wire.encode(answer)).paths, answer.paths)
 
     def test_noneNamedNoPaths(self):

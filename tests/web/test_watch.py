@@ -417,3 +417,37 @@ class WatcherPathsTests(SynchronousTestCase):
         self.assertTrue(view.node(node.id)["known"])
         self.assertEqual(connector.dials, [(self.WS, None), ("203.0.113.7", None)])
         self.assertEqual(connector.cancelled, ["203.0.113.7"])
+
+
+class WatcherRelayWaysTests(SynchronousTestCase):
+    """
+    ``bazaar web`` from a network that lets only HTTP(S) out, of a node
+    at home held at a public node's relay: the relay's port is dropped
+    there, and the view dialled nothing else.  It now opens the circuit
+    at the relay's ways the tracker named with the node's relayed path
+    (its WebSocket port) first.
+    """
+
+    RELAY = "198.51.100.9:7701"
+
+    def test_atTheRelaysWebSocketPort(self):
+        from tests.transports.recording import Recording
+        from twisted_bazaar.transports.relay.transport import RelayTransport
+        from twisted_bazaar.transports.table import Transports
+
+        clock = Clock()
+        tcp, ws = Recording(DIRECT), Recording(WEBSOCKET)
+        relayed = Path(RELAYED, relay=self.RELAY, word="named",
+                       ways=(Path(WEBSOCKET, "", 443, word="named"),))
+        watcher = StatusWatcher(
+            clock, lambda: [(7, "203.0.113.7", 9001, "flood")],
+            Transports((tcp, RelayTransport(tcp, clock), ws)), MarketView(clock),
+            LinkSettings(), random.Random(1), relayOf=lambda node_id: self.RELAY,
+            pathsOf=lambda node_id: (relayed,))
+        watcher.startService()
+        self.addCleanup(watcher.stopService)
+        run(clock, 0.6)
+        self.assertEqual([(path.kind, path.host, path.port, options.purpose)
+                          for path, _, options in ws.dials],
+                         [(WEBSOCKET, "198.51.100.9", 443, "relay")])
+        self.assertEqual(tcp.dials, [], "the relay's port not dialled")

@@ -15,7 +15,6 @@ simulator and L{twisted_bazaar.testing.Market} all call L{buildNode}, so
 a node is wired the same way wherever it runs.
 """
 
-import types
 
 import attr
 
@@ -164,23 +163,39 @@ def plugPunching(node, dialer, wait=PUNCH_WAIT, enabled=True):
     return punching
 
 
-def relayHome(node):
+def relayHome(node, wayOut=()):
     """What node's reservation, its accepts of circuits and its probes use
     of it (L{RelayHome}): its relayed path announced to the node itself
-    (L{Node.pathFound})."""
+    (L{Node.pathFound}); ``wayOut``, the ways out its transport plugins
+    name, said when no circuit opens."""
     return RelayHome(
         node.clock, node.overlay.peer_log, node.dialer, node.whereabouts.tracker,
         lambda: node.id, node.identity,
         lambda purpose: OverlayFactory(node) if purpose == NODE else node.transferFactory,
-        node.events, node, lambda: node.advertising)
+        node.events, node, lambda: node.advertising, lambda: wayOut)
 
 
-def plugReservations(node):
-    """Have node reserve at a relay whenever its tracker finds it private;
-    returns the L{ReservationService}."""
-    # What it uses made when first needed, by relayHome bound to node: 64
-    # bytes a node where a partial held 192 (every simulated node has one).
-    service = ReservationService(types.MethodType(relayHome, node))
+class NodeReservations(ReservationService):
+    """A node's reservations, their home made of the node when first
+    needed (L{relayHome}): the node holds nothing more for it, where a
+    bound method held 64 bytes a node (every simulated node has one)."""
+
+    #: The ways out its transport plugins name (L{plugReservations}): a
+    #: class default, so a simulated node holds none.
+    wayOut = ()
+
+    def makeHome(self, node):
+        return relayHome(node, self.wayOut)
+
+
+def plugReservations(node, wayOut=()):
+    """Have node reserve at a relay whenever its tracker finds it private,
+    naming ``wayOut`` (the ways out its transport plugins name: a relay
+    over WebSocket) when no circuit opens; returns the
+    L{ReservationService}."""
+    service = NodeReservations(node)
+    if wayOut:
+        service.wayOut = tuple(wayOut)
     node.addObserver(service)
     return service
 
@@ -209,7 +224,7 @@ def plugPortMapping(node, makeMapper, otherPorts=lambda: ()):
     return service
 
 
-def plugAcross(parts, punch=None, relay=None, portmap=None):
+def plugAcross(parts, punch=None, relay=None, portmap=None, wayOut=()):
     """
     Plug the services across NAT into a built node (its L{NodeParts}),
     in the order they hear of its reach (C{reachChanged}): hole punching
@@ -218,12 +233,13 @@ def plugAcross(parts, punch=None, relay=None, portmap=None):
     rate), see L{plugRelayOffer}; None: the node relays for nobody), the
     port mapping service (``portmap``: its mapper's maker, see
     L{plugPortMapping}; None: the node asks its router for nothing).
+    ``wayOut``: the ways out the reservation names (L{plugReservations}).
     L{buildNode} calls it last.  Returns parts.
     """
     node = parts.node
     if punch is not None:
         parts.punching = plugPunching(node, *punch)
-    parts.reservations = plugReservations(node)
+    parts.reservations = plugReservations(node, wayOut)
     if relay is not None:
         parts.offering = plugRelayOffer(node, *relay)
     if portmap is not None:
@@ -250,7 +266,7 @@ def buildRole(node, plugin, settings):
 
 def buildNode(clock, rng, connector, config=None, store=None, identity=None,
               scheme=None, roles=(), meter=None, punch=None, relay=None,
-              portmap=None, more=()):
+              portmap=None, more=(), wayOut=()):
     """
     Build a node and its parts, wired together.
 
@@ -269,6 +285,8 @@ def buildNode(clock, rng, connector, config=None, store=None, identity=None,
     @param more: the transports its dialer has beyond TCP and the
         relay's circuits over connector (QUIC's:
         L{twisted_bazaar.daemon.quic.quicTransport}).
+    @param wayOut: the ways out its transport plugins name
+        (L{plugReservations}).
     @param meter: if given, called with the node before its parts are
         built (a daemon's metrics, which meter the store the parts use).
     @return: the L{NodeParts}.
@@ -288,4 +306,4 @@ def buildNode(clock, rng, connector, config=None, store=None, identity=None,
         parts.discovery = plugScheme(node, plugin.build(node, settings))
     for plugin, settings in roles:
         parts.roles[plugin.name] = buildRole(node, plugin, settings)
-    return plugAcross(parts, punch, relay, portmap)
+    return plugAcross(parts, punch, relay, portmap, wayOut)

@@ -240,7 +240,7 @@ class NodeSite:
 
 def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
               meter=None, punch=True, relay=None, port_mapping=True,
-              quic=None, transports=()):
+              quic=None, transports=(), wayOut=()):
     """
     Build a node (L{buildNode}) on an opened state and the service that
     runs it, every connection sealed by one channel key (the node's key,
@@ -276,6 +276,9 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
         of its relay (or None), not the node; it serves that relay on its
         port too): a transport plugin's
         (L{twisted_bazaar.transports.plugin.ITransportPlugin.nodeTransport}).
+    @param wayOut: the ways out its transport plugins name, said when no
+        circuit through its relay opens
+        (L{twisted_bazaar.daemon.build.plugReservations}).
     @return: (the L{NodeService}, the L{NodeParts}, the metrics or None).
     """
     channel = ChannelKey.generate(state.identity)
@@ -304,7 +307,7 @@ def serveNode(reactor, state, site, config, scheme, roles, retry, onFailure,
                       punch=(PunchDialer(reactor, channel, connector.peerLog), 0, punch),
                       relay=None if relay is None else (relay[1], config.connection_rate),
                       portmap=routerMapper(reactor) if port_mapping else None,
-                      more=more)
+                      more=more, wayOut=wayOut)
     node = parts.node
     if not roles:
         log.info("no --role: this node buys and sells nothing; it relays and "

@@ -46,13 +46,14 @@ from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.path import (
     CLAIMED, CONFIGURED, DIRECT, LAN, NAMED, RELAYED, UDP, WORDS, Path)
 from twisted_bazaar.transports.quic.errors import QuicSilent
-from twisted_bazaar.transports.relay.messages import FILES, NODE
+from twisted_bazaar.transports.relay.messages import FILES, NODE, RELAY
+from twisted_bazaar.transports.relay.transport import inTurn
 from twisted_bazaar.wire.core import joinRelay, splitRelay
 from twisted_bazaar.wire.ids import isKeyed, shortId
 
 __all__ = ["WAYS", "Lan", "Direct", "Punched", "Relayed", "Quic", "TrackerNamedQuic", "Added",
            "LanFailed", "PUNCH_DELAY", "RELAY_DELAY", "ClientWay", "PHRASES", "along",
-           "asTyped", "phrase", "relayWays"]
+           "relayedAlong", "relayedPath", "asTyped", "phrase", "relayWays"]
 
 #: Seconds after a dial starts that a circuit through the peer's relay
 #: starts, if nothing connected by then (go-libp2p's relay delay): a LAN
@@ -499,6 +500,46 @@ def along(path, protocol, where, options=None):
     return ClientWay(path.kind, where, protocol,
                      lambda transports: transports.dial(path, None, lambda: protocol,
                                                         options))
+
+
+def relayedPath(paths, relay, host, port):
+    """The relayed path through ``relay`` to a node the tracker saw at
+    host and port (labels): the one of paths (as a tracker's
+    ``memberlist`` names them) through it, with the relay's ways, if
+    there is one."""
+    named = next((path for path in paths if path.kind == RELAYED and path.relay == relay),
+                 None)
+    return Path(RELAYED, host, port, relay, NAMED,
+                ways=() if named is None else named.ways)
+
+
+def relayedAlong(path, protocol, where, options):
+    """
+    The L{ClientWay} through the relay of a relayed path to the node
+    options name: at each of the relay's ways the path carries (L{Path.ways
+    <twisted_bazaar.wire.paths.Path>}, at the relay's host whatever host
+    it names) that the race's transports dial, then at the relay's own
+    port, in turn (L{inTurn}), as a node's dialer reaches a public node's
+    relay (L{relayWays}): a client whose transports dial a plugin's kind
+    reached its tracker by it, and from a network that lets only HTTP(S)
+    out the relay's port is never reached.
+    """
+    host, _ = splitRelay(path.relay)
+    bare = attr.evolve(path, ways=())
+    named = [attr.evolve(way, host=host) for way in path.ways if way.relay is None]
+
+    def dial(transports):
+        def attempt(by):
+            if by is None:
+                return transports.dial(bare, None, lambda: protocol, options)
+            return transports.of(RELAYED).dialAlong(
+                lambda _host, _port, end: transports.dial(by, None, lambda: end,
+                                                          DialOptions(purpose=RELAY)),
+                bare, None, lambda: protocol, options)
+
+        return inTurn([way for way in named if transports.canDial(way)] + [None], attempt)
+
+    return ClientWay(RELAYED, where, protocol, dial)
 
 
 def asTyped(where, protocol, connect):

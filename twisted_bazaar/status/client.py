@@ -33,7 +33,7 @@ from twisted_bazaar.base.defaults import DEFAULT_TIMEOUT
 from twisted_bazaar.base.lan import canonical, isLocal
 from twisted_bazaar.reach.ownpaths import ownPaths
 from twisted_bazaar.reach.race import FirstProven
-from twisted_bazaar.reach.ways import along, asTyped
+from twisted_bazaar.reach.ways import along, asTyped, relayedAlong, relayedPath
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CONFIGURED, DIRECT, LAN, NAMED, RELAYED, Path
 from twisted_bazaar.wire.ids import KEYLESS_LIMIT, NO_ID, wireId
@@ -341,7 +341,9 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
     Beside the address, node C{dialled}'s C{paths} of other kinds (a
     transport plugin's, as the tracker named them: a port of its own)
     that C{transports} dial, each for the node's links: where a firewall
-    lets only that transport out, the address is never reached.
+    lets only that transport out, the address is never reached; the
+    relayed path of C{paths} through C{relay} names the relay's ways,
+    tried before its port (L{relayedAlong}).
 
     @param asked: who is asked, in words, for the reason a connection to
         something else fails (``the tracker``; ``a node``).
@@ -375,7 +377,7 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
                 Path(LAN, host, address.port, word=NAMED), link,
                 str(Address.tcp(host, address.port))))
         for path in paths:
-            if transports.canDial(path):
+            if path.kind != RELAYED and transports.canDial(path):
                 asking.way(lambda link, path=path: along(
                     path, link, str(Address.tcp(path.host, path.port))))
         if relay is None:
@@ -383,9 +385,9 @@ def ask(reactor, address, hello, question, answer_type, timeout=DEFAULT_TIMEOUT,
                 Path(DIRECT, address.host, address.port, word=CONFIGURED), link,
                 str(address)))
         else:
-            asking.way(lambda link: along(
-                Path(RELAYED, address.host, address.port, relay, NAMED), link, relay,
-                DialOptions(target=dialled)))
+            relayed = relayedPath(paths, relay, address.host, address.port)
+            asking.way(lambda link: relayedAlong(relayed, link, relay,
+                                                 DialOptions(target=dialled)))
     return asking.ask(transports)
 
 

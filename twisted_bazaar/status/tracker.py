@@ -15,6 +15,7 @@ from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.fitting import countFitting, frameLimit
 from twisted_bazaar.net.limits import GroupRates
 from twisted_bazaar.wire.ids import wireId
+from twisted_bazaar.transports.path import NAMED, RELAYED, Path
 from twisted_bazaar.wire.paths import checkPaths
 from twisted_bazaar.status.messages import MAX_ENTRIES, MemberList, Members, busy
 from twisted_bazaar.tracker.extension import ITrackerExtension, ITrackerExtensionPlugin
@@ -116,7 +117,7 @@ class StatusExtension:
         registry = self.tracker.registry
         relayOf = registry.relayOf
         named = (("relays", relayOf), ("lans", (lans or {}).get),
-                 ("paths", lambda node_id: checkPaths.toWire(registry.claimsOf(node_id))
+                 ("paths", lambda node_id: checkPaths.toWire(_pathsOf(registry, node_id))
                   or None))
         kept = countFitting(_entryBytes(rows, named), limit)
         rows = rows[:kept]
@@ -125,10 +126,23 @@ class StatusExtension:
         # A node's paths of a transport plugin's kind, as a nodereply names
         # them (a port of its own): a client whose network lets out only
         # that transport asks the node there.
-        paths = {row[0]: registry.claimsOf(row[0]) for row in rows}
+        paths = {row[0]: _pathsOf(registry, row[0]) for row in rows}
         return MemberList(tuple(rows), len(members), relays or None, lans or None,
                           {node_id: held for node_id, held in paths.items() if held}
                           or None)
+
+
+def _pathsOf(registry, node_id):
+    """A member's paths a memberlist names: those of a transport plugin's
+    kind (L{Registry.claimsOf}), or, for a member reached through a relay
+    that has ways besides its port (a public node's transport plugin's port), its
+    relayed path with them, as a nodereply names it: a client whose
+    network lets out only that transport reaches the relay there."""
+    ways = registry.relayWays.get(node_id, ())
+    relay = registry.relayOf(node_id)
+    if not ways or relay is None:
+        return registry.claimsOf(node_id)
+    return (Path(RELAYED, relay=relay, word=NAMED, ways=ways),) + registry.claimsOf(node_id)
 
 
 def _entryBytes(rows, named):

@@ -511,7 +511,8 @@ def _served(reactor, options, state, site, exitStatus):
             port_mapping=not options["no-port-mapping"],
             quic=None if options["no-quic"] else (options["quic-port"] or 0,
                                                   options["quic-peer"]),
-            transports=_transports(reactor, options, site, exitStatus))
+            transports=_transports(reactor, options, site, exitStatus),
+            wayOut=wayOut(plugin for plugin, _ in transportValues(options)))
     except ObsoleteObserver as e:
         # A plugin written for an API the node no longer has: its author's
         # fix, said in one line rather than a traceback.

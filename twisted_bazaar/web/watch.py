@@ -26,7 +26,8 @@ every link are its own and end when it stops.
 
 A member whose local addresses the tracker named to the watcher (``bazaar
 web`` at the member's home) is dialled there at once, and at its address
-or through its relay 0.5 s later; its link is the first whose node proves
+or through its relay 0.5 s later (at the relay's ways the tracker
+named with the member's relayed path first: L{relayedAlong}); its link is the first whose node proves
 itself (L{FirstProven}), the others closed.
 """
 
@@ -39,7 +40,7 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.reach.race import FirstProven
-from twisted_bazaar.reach.ways import along
+from twisted_bazaar.reach.ways import along, relayedAlong, relayedPath
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import DIRECT, LAN, NAMED, RELAYED, Path
 from twisted_bazaar.status.client import (
@@ -116,27 +117,33 @@ class _Session:
         host, port = self.address
         relay = watcher.relayOf(self.node_id) if watcher.relayOf is not None else None
         lan = watcher.lanOf(self.node_id) if watcher.lanOf is not None else None
+        paths = watcher.pathsOf(self.node_id)
         ways = [self._way(Path(LAN, each, port, word=NAMED), f"{Address.tcp(each, port)}")
                 for each in lan or ()]
         ways += [self._way(path, f"{Address.tcp(path.host, path.port)}")
-                 for path in watcher.pathsOf(self.node_id)
-                 if watcher.transports.canDial(path)]
+                 for path in paths
+                 if path.kind != RELAYED and watcher.transports.canDial(path)]
         if relay is None:
             ways.append(self._way(Path(DIRECT, host, port, word=NAMED),
                                   f"{Address.tcp(host, port)}"))
         else:
-            ways.append(self._way(Path(RELAYED, host, port, relay, NAMED), relay,
-                                  DialOptions(target=self.node_id)))
+            # Through the relay at its ways the tracker named with the
+            # node's relayed path (a public node's transport plugin's port), then
+            # at its own port.
+            relayed = relayedPath(paths, relay, host, port)
+            ways.append(self._way(relayed, relay, DialOptions(target=self.node_id),
+                                  relayedAlong))
         self.race = FirstProven(watcher.clock, watcher.transports, ways,
                                 self._everyWayFailed, self._unreachable)
         self.race.begin()
 
-    def _way(self, path, where, options=None):
+    def _way(self, path, where, options=None, way=along):
         """A way to the node: a link of its own, dialled along path (with
-        options: through its relay, to it)."""
+        options: through its relay, to it) by C{way} (L{along}, or
+        L{relayedAlong} for a relayed path)."""
         link = Link(self, self.watcher.clock, self.watcher.settings, inbound=False)
-        way = self.ways[link] = along(path, link, where, options)
-        return way
+        self.ways[link] = way(path, link, where, options)
+        return self.ways[link]
 
     def _unreachable(self, way, reason):
         self.log.debug("web view: cannot reach node {id} {way}: {why}",

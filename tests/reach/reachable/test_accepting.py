@@ -20,6 +20,8 @@ from tests.transports.recording import Recording
 from twisted_bazaar import wire
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.daemon.build import plugReservations, relayHome
+from twisted_bazaar.daemon.registry import transportPlugins
+from twisted_bazaar.tap.shortfall import wayOut
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.reach.reachable.accepting import CircuitAccepting
@@ -118,7 +120,10 @@ class TrackerWayCase(MembershipCase):
     def setUp(self):
         super().setUp()
         self.node.identity = Identity.fromRandom(random.Random(3))
-        self.reservations = plugReservations(self.node)
+        # The ways out the daemon names (its transport plugins': a relay
+        # over WebSocket, --ws-peer).
+        self.reservations = plugReservations(self.node,
+                                             wayOut(transportPlugins().values()))
         self.register()
         self.tracker.say(reach(False))
         self.tracker.heard()
@@ -204,9 +209,13 @@ class TrackerWayTests(TrackerWayCase):
         self.node.addObserver(Heard())
         why = ("this node could not reach it for the 3 circuits announced there, none "
                "opened")
+        # It names the way out: a relay over another transport (the
+        # transport plugins' words: WebSocket, --ws-peer).
+        ways = self.reservations.wayOut
+        self.assertTrue(ways)
         said = (f"no circuit through the relay at {TRACKERS_RELAY} opens ({why}): a "
                 "shared file bought here could not be delivered, so none is sold until "
-                "one opens")
+                f"one opens: {'; '.join(ways)}")
         self.assertEqual(UNOPENED_AFTER, 3)
         for n in (1, 2):
             self.assertNotIn(said, self.unreached(f"tok{n}"))

@@ -4,6 +4,7 @@ tracker finds private reserves at a relay, through its tracker session.
 """
 
 import random
+import sys
 
 from twisted.internet.testing import StringTransport
 
@@ -31,6 +32,19 @@ class RelayReservationTests(MembershipCase):
         self.tracker.say(reach(False))
         self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
         self.tracker.say({"type": "relayReserved", "relay": self.RELAY})
+
+    def test_holdsNothingMadeForTheNode(self):
+        """Before the node is first found private, its service holds the
+        node and nothing made for it (a bound method was 64 bytes each
+        simulated node): its home is made then, of the node."""
+        service = self.service
+        held = [value for value in vars(service).values()
+                if value is not None and value is not self.node]
+        self.assertEqual([sys.getsizeof(value) for value in held
+                          if not isinstance(value, (bool, str, int))], [])
+        self.assertIsNone(service.reservation)
+        self.tracker.say(reach(False))
+        self.assertIs(service.reservation.home.identity, self.node.identity)
 
     def test_privateAsksOnce(self):
         """Told it is not reachable, it asks once per tracker connection;

@@ -33,6 +33,9 @@ class RelayHome:
     @ivar pace: C{pace()}, the node's
         L{AdvertisePace <twisted_bazaar.reach.reachable.advertising.AdvertisePace>}
         (made at its first use).
+    @ivar wayOut: C{wayOut()}, the ways out a node whose circuits cannot
+        reach its relay may take (its transport plugins': a relay over
+        another transport), in words; said only when none opens.
     """
 
     clock = attr.ib()
@@ -45,3 +48,4 @@ class RelayHome:
     events = attr.ib()
     paths = attr.ib()
     pace = attr.ib()
+    wayOut = attr.ib(default=lambda: ())

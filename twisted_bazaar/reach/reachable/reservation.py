@@ -301,9 +301,12 @@ class RelayReservation:
             return
         why = (f"this node could not reach it for the {self._unopened} circuits "
                "announced there, none opened")
+        # The way out is this node's own words (its transport plugins'),
+        # not a peer's field: in the line, whole.
+        ways = "; ".join(self.home.wayOut()).replace("{", "{{").replace("}", "}}")
         self._sayOf(relay, "no circuit through the relay at {relay} opens ({why}): "
                     "a shared file bought here could not be delivered, so none is "
-                    "sold until one opens", why=why)
+                    "sold until one opens" + (f": {ways}" if ways else ""), why=why)
         self._tell(relay, why)
 
     def _unopenedNoMore(self):

@@ -35,15 +35,21 @@ class ReservationService(Service, NodeObserver):
         else None.
     """
 
-    def __init__(self, home):
+    def __init__(self, of):
         """
-        @param home: C{home()}, what it and its reservation use of the node
-            (a L{RelayHome <twisted_bazaar.reach.reachable.home.RelayHome>}),
-            made when the node is first found private: most simulated
-            nodes never are.
+        @param of: what L{makeHome} makes the node's home of, when the node
+            is first found private: most simulated nodes never are.
         """
-        self._home = home
+        self._of = of
         self.reservation = None
+
+    def makeHome(self, of):
+        """What the service and its reservation use of the node (a
+        L{RelayHome <twisted_bazaar.reach.reachable.home.RelayHome>}),
+        made of C{of}: here C{of()}.  A method of the class, so that a
+        subclass makes it of the node itself and no node holds a bound
+        method for it (64 bytes each simulated node)."""
+        return of()
 
     @property
     def relay(self):
@@ -64,7 +70,7 @@ class ReservationService(Service, NodeObserver):
             return
         if reach.state != PRIVATE:
             return
-        home = self._home() if reservation is None else reservation.home
+        home = self.makeHome(self._of) if reservation is None else reservation.home
         membership = home.tracker()
         if home.identity is None or membership is None:
             return

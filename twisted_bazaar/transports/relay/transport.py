@@ -110,9 +110,16 @@ class RelayTransport:
         return path.kind == RELAYED and path.relay is not None
 
     def dial(self, path, expectedKey, protocolFactory, options=None):
+        return self.dialAlong(self._toRelay, path, expectedKey, protocolFactory, options)
+
+    def dialAlong(self, toRelay, path, expectedKey, protocolFactory, options=None):
+        """As L{dial}, the circuit's end connected to the relay by
+        C{toRelay(host, port, end)}: along one of its ways (a transport
+        plugin's port, where a firewall lets only HTTP(S) out) rather
+        than at its port by the carrier."""
         options = NO_OPTIONS if options is None else options
         peer = IPv4Address("TCP", path.host, path.port) if path.host and path.port else None
-        return openCircuit(self._toRelay, path.relay, options.target, options.purpose,
+        return openCircuit(toRelay, path.relay, options.target, options.purpose,
                            protocolFactory(), self.clock, self.channel, expectedKey,
                            self.peerLog, peer, pin=options.pin)
 
