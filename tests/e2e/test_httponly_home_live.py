@@ -37,6 +37,20 @@ BOUND = 4 * TIMEOUT
 
 class HttpOnlyHomeTests(HttpOnlyHomeCase):
 
+    def publicRelayOverWebSocket(self):
+        """A tracker whose --ws-port is 80 and a public node whose --ws-port
+        is 443 (its relay at /relay there, unpaced), each listening, the
+        node reachable from outside: (tracker, node, its id)."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        self.wsListening(tracker, 80)
+        public = self.node("relay", self.public_host, "--ws-port", "443",
+                           "--relay-rate", "0")
+        public_id = nodeId(public, TIMEOUT)
+        self.wsListening(public, 443)
+        public.waitFor(r"this node is reachable from outside at "
+                       rf"{re.escape(self.public_host.address)}:\d+", TIMEOUT)
+        return tracker, public, public_id
+
     def bazaarThere(self, *args):
         """``bazaar --json --tracker ws:TRACKER:80 ARGS``, run at the HTTP-only
         home as a user would: its JSON, once it exited 0."""
@@ -185,14 +199,7 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         WebSocket, passes its probe, and accepts each circuit there the
         same way: it sells an item and a file to a public buyer with
         plain TCP defaults, through that relay, not the tracker's."""
-        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
-        self.wsListening(tracker, 80)
-        public = self.node("relay", self.public_host, "--ws-port", "443",
-                           "--relay-rate", "0")
-        public_id = nodeId(public, TIMEOUT)
-        self.wsListening(public, 443)
-        public.waitFor(r"this node is reachable from outside at "
-                       rf"{re.escape(self.public_host.address)}:\d+", TIMEOUT)
+        tracker, public, public_id = self.publicRelayOverWebSocket()
         shared, content = self.shareFile("home-song.ogg", 2 * 2**20)
         seller = self.market.start("seller", [
             "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
@@ -301,14 +308,7 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         WebSocket port (the relayed path's ``paths``), and the buyer opens
         its circuits there, the way it reaches its tracker, not at the
         relay's TCP port, which its firewall drops."""
-        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
-        self.wsListening(tracker, 80)
-        public = self.node("relay", self.public_host, "--ws-port", "443",
-                           "--relay-rate", "0")
-        public_id = nodeId(public, TIMEOUT)
-        self.wsListening(public, 443)
-        public.waitFor(r"this node is reachable from outside at "
-                       rf"{re.escape(self.public_host.address)}:\d+", TIMEOUT)
+        tracker, public, public_id = self.publicRelayOverWebSocket()
         shared, content = self.shareFile("home-song.ogg", 2 * 2**20)
         seller = self.node("seller", self.bed.home("nat").host, "--role", "seller",
                            "--sell", "apple=2", "--share", shared)
