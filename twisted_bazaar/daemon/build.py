@@ -190,8 +190,9 @@ class NodeReservations(ReservationService):
 
 def plugReservations(node, wayOut=()):
     """Have node reserve at a relay whenever its tracker finds it private,
-    naming ``wayOut`` (the ways out its transport plugins name: a relay
-    over WebSocket) when no circuit opens; returns the
+    naming ``wayOut`` (the ways out its transport plugins name, such as
+    a relay reached over another transport) when no circuit opens;
+    returns the
     L{ReservationService}."""
     service = NodeReservations(node)
     if wayOut:
