@@ -16,8 +16,10 @@ from twisted_bazaar.reach.punch.udp.plan import OUTLAST
 from twisted_bazaar.sim.udppunches import (
     BUDGET,
     FIELD_MIX,
+    LINK_CLOSED,
     UNDER_WAY,
     DirectShare,
+    Pair,
     drawKind,
     parseMix,
 )
@@ -181,7 +183,7 @@ class BudgetTests(SynchronousTestCase):
         clock, share = self.share()
         self.assertIsNone(share._budget("10.47.0.9", clock).admit("10.47.0.3", 1000))
         share.tried = 1
-        share.ended("192.168.1.2", (1, "10.47.0.9", None), "its router draws ports", clock)
+        share.ended("192.168.1.2", Pair(1, "10.47.0.9"), "its router draws ports", clock)
         self.assertEqual((share.udp, share.relayed, list(share.again)), (0, {}, [1]))
         self.assertEqual((share.metrics()["pending"], share.metrics()["budget_waiting"]),
                          (1, 1))
@@ -207,7 +209,7 @@ class BudgetTests(SynchronousTestCase):
         waits (``missed_waiting``), not counted relayed."""
         clock, share = self.share()
         share.tried = 1
-        share.ended("192.168.1.2", (66, "10.47.0.9", None), "its router draws ports", clock)
+        share.ended("192.168.1.2", Pair(66, "10.47.0.9"), "its router draws ports", clock)
         self.assertEqual(share.metrics()["missed_waiting"], 1)
         clock.advance(10.25)
         clock.advance(34.0 + SLACK - 0.01)
@@ -220,6 +222,21 @@ class BudgetTests(SynchronousTestCase):
         clock.advance(2.0)
         self.assertEqual((share.udp, share.relayed, share.again), (1, {}, {}))
 
+    def test_linkClosed(self):
+        """A punch is asked again only while the pair's relayed link stands
+        (a daemon's PunchRetries.mayAskAgain): one whose link closed while
+        it waited is counted ``link_closed``, and no punch is played."""
+        clock, share = self.share()
+        share.tried = 1
+        stands = [True]
+        share.ended("192.168.1.2", Pair(66, "10.47.0.9", stands=lambda: stands[0]),
+                    "its router draws ports", clock)
+        clock.advance(10.25)
+        stands[0] = False
+        clock.advance(34.0 + SLACK + 0.01)
+        self.assertEqual((share.udp, share.relayed, share.again), (0, {LINK_CLOSED: 1}, {}))
+        self.assertEqual(share.metrics()["pending"], 0)
+
     def test_metHasRoom(self):
         """A punch that met gives its host room for one more punch that
         minute (the probe budget's ``met``), on both sides: a second link's
@@ -227,10 +244,10 @@ class BudgetTests(SynchronousTestCase):
         host's bound (1,088) would refuse its 1,025 probes."""
         clock, share = self.share()
         share.tried = 2
-        share.ended("192.168.1.2", (1, "10.47.0.9", None), "its router draws ports", clock)
+        share.ended("192.168.1.2", Pair(1, "10.47.0.9"), "its router draws ports", clock)
         clock.advance(5.0)
         self.assertEqual(share.udp, 1)
-        share.ended("192.168.1.2", (2, "10.47.0.9", None), "its router draws ports", clock)
+        share.ended("192.168.1.2", Pair(2, "10.47.0.9"), "its router draws ports", clock)
         self.assertEqual(share.metrics()["budget_waiting"], 0)
         clock.advance(5.0)
         self.assertEqual((share.udp, share.relayed, share.again), (2, {}, {}))
@@ -245,9 +262,9 @@ class BudgetTests(SynchronousTestCase):
                             kinds={"10.47.0.3": RANDOM, "10.47.0.9": PORT_RESTRICTED})
         share.tried = 3
         for number, host in ((1, "192.168.1.2"), (2, "192.168.1.3")):
-            share.ended(host, (number, "10.47.0.9", "192.168.9.2"), "it draws ports", clock)
+            share.ended(host, Pair(number, "10.47.0.9", "192.168.9.2"), "it draws ports", clock)
         self.assertEqual(share.metrics()["budget_waiting"], 0)
-        share.ended("192.168.1.2", (3, "10.47.0.9", "192.168.9.2"), "it draws ports", clock)
+        share.ended("192.168.1.2", Pair(3, "10.47.0.9", "192.168.9.2"), "it draws ports", clock)
         self.assertEqual(share.metrics()["budget_waiting"], 1)
         clock.advance(5.0)
         self.assertEqual((share.udp, share.relayed, list(share.again)), (2, {}, [3]))
@@ -258,7 +275,7 @@ class BudgetTests(SynchronousTestCase):
         clock, share = self.share()
         share.budgets["10.47.0.9"] = ProbeBudget(clock, per_host=100, per_group=100)
         share.tried = 1
-        share.ended("192.168.1.2", (1, "10.47.0.9", None), "its router draws ports", clock)
+        share.ended("192.168.1.2", Pair(1, "10.47.0.9"), "its router draws ports", clock)
         self.assertEqual((share.udp, share.relayed, share.again), (0, {BUDGET: 1}, {}))
 
     def test_refusedEveryTime(self):
@@ -268,7 +285,7 @@ class BudgetTests(SynchronousTestCase):
         peer = share._budget("10.47.0.9", clock)
         share.tried = 1
         peer.admit("10.47.0.3", 1000)
-        share.ended("192.168.1.2", (1, "10.47.0.9", None), "its router draws ports", clock)
+        share.ended("192.168.1.2", Pair(1, "10.47.0.9"), "its router draws ports", clock)
         for _ in range(RETRIES):
             self.assertEqual((share.udp, share.relayed), (0, {}))
             clock.advance(share.again[1][1].getTime() - clock.seconds() - 0.5)

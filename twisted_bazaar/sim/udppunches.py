@@ -6,15 +6,22 @@ met.
 
 Each pair is counted once, at the end that starts the TCP punch over
 their relayed link (L{twisted_bazaar.sim.punches.PunchCounts}'s
-punches).  When that punch fails, the pair's UDP punch is run on a model
-of their two routers (L{twisted_bazaar.testing.udpnat}): the tracker's
-two probes of each, the planner's probes and the acks
-(L{twisted_bazaar.reach.punch.udp.plan}), on a clock of its own with the
-run's latency, from fresh mappings, seeded from the run's seed and the
-pair's number: deterministic, and nothing kept between pairs.  Home
+punches), the end that opened the link.  When that punch fails, the
+pair's UDP punch is run on a model of their two routers
+(L{twisted_bazaar.testing.udpnat}): the tracker's two probes of each,
+the planner's probes and the acks (L{twisted_bazaar.reach.punch.udp.plan}),
+on a clock of its own with the run's latency, from fresh mappings,
+seeded from the run's seed and the pair's number: deterministic.  Home
 routers keep Linux conntrack's entries for what comes unasked
-(L{CONNTRACK}: the race of issue 94), one router lies between any two,
-and the two sides start up to L{LAG} s apart, the later one drawn.  The
+(L{CONNTRACK}: the race of issue 94), one router lies between any two
+(so a punch's sounding is never answered from the peer's host, and the
+first punch is never made patient by it), and the two sides start up
+to L{LAG} s apart, the later one drawn.  What is kept between pairs, on
+the run's clock, is what a daemon keeps: each node's probe budget
+(L{ProbeBudget}, told the peer node, and credited when a punch met or
+met silence), and each pair's punch asked again (after a refusal, or a
+birthday or simultaneous punch's miss, L{twisted_bazaar.reach.punch.udp.again}),
+patient then.  A pair is counted when its punch's outcome is known.  The
 nodes' links stay on the relay (the nodes have no QUIC transport to move
 them to yet); the figure says which pairs a UDP punch would have taken
 off it.
@@ -28,7 +35,7 @@ import random
 from twisted.internet.task import Clock
 
 from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.reach.punch.tcp.service import relayedFrom
+from twisted_bazaar.reach.punch.tcp.service import isRelayed, relayedFrom
 from twisted_bazaar.testing.nat import KEEPS_PORTS, SYMMETRIC
 from twisted_bazaar.testing.udpnat import (
     FULL_CONE,
@@ -85,6 +92,8 @@ BUDGET = "budget"
 #: What a pair's punch asked again after a miss waits for: the miss to be
 #: known, then its opener's budget and the routers' forgetting.
 MISSED_WAITING = "missed"
+#: Why a pair's punch was not asked again: its relayed link had closed.
+LINK_CLOSED = "link_closed"
 #: What a pair waits for whose punch is under way in the model: its
 #: meeting, or its miss, to be known.
 UNDER_WAY = "under way"
@@ -168,15 +177,16 @@ class DirectShare:
         and C{punchEnded} events: a punch for files goes over a direct
         link, and is not a pair's)."""
         self.hosts[node.id] = node.connector.from_host
-        node.addObserver(_Pairs(self, node.connector.from_host, node.clock))
+        node.addObserver(_Pairs(self, node))
 
-    def started(self, link, peer_host):
-        """A pair's TCP punch started: (its number, the peer's public
-        address, the peer's own host or None), for L{ended}."""
+    def started(self, link, peer_host, node=None):
+        """A pair's TCP punch started over link, one of ``node``'s: its
+        L{Pair}, for L{ended}."""
         self.tried += 1
         # A node that cannot punch names no host: the relay's word is the
         # model's (the pair's routers).
-        return self.tried, peer_host or relayedFrom(link), self.hosts.get(link.peer_id)
+        return Pair(self.tried, peer_host or relayedFrom(link), self.hosts.get(link.peer_id),
+                    None if node is None else _relayedWith(node, link.peer_id))
 
     def ended(self, host, pair, why, clock, tries=0):
         """A pair's TCP punch ended (why None: punched); one that failed
@@ -186,7 +196,7 @@ class DirectShare:
         if why is None:
             self.tcp += 1
             return
-        number = pair[0]
+        number = pair.number
         self.again.pop(number, None)
         outcome, known = self.udpOutcome(host, pair, number + tries * 1_000_000, clock,
                                          patient=tries > 0)
@@ -213,13 +223,18 @@ class DirectShare:
         missed, whose miss is known now) once its opener's budget and the
         routers allow."""
         if later.then is None:
-            self.ended(host, pair, why, clock, tries + 1)
+            if pair.stands is None or pair.stands():
+                self.ended(host, pair, why, clock, tries + 1)
+            else:
+                # Asked only while the relayed link stands (a daemon's
+                # PunchRetries.mayAskAgain).
+                self._count(pair.number, LINK_CLOSED)
             return
         seconds = later.then()
         if seconds is None:
-            self._count(pair[0], later.why)
+            self._count(pair.number, later.why)
             return
-        self.again[pair[0]] = (MISSED_WAITING, clock.callLater(
+        self.again[pair.number] = (MISSED_WAITING, clock.callLater(
             seconds, self._later, _Later(seconds, MISSED_WAITING, later.why), host,
             pair, why, clock, tries))
 
@@ -244,8 +259,7 @@ class DirectShare:
     def udpOutcome(self, host, pair, seed, clock, patient=False):
         """
         The UDP punch between host (a node's own host) and the peer of
-        pair ((number, its public address: its router's, if it is at
-        home, its own host or None)), played in the model (``seed`` its
+        pair (a L{Pair}), played in the model (``seed`` its
         draws'): (its outcome, the seconds from now until it is known).
         The outcome is None if it meets; else what kept them relayed:
         ``no_udp`` (no NAT mix), or what the failed punch missed by
@@ -263,7 +277,7 @@ class DirectShare:
         """
         if self.kinds is NO_UDP:
             return "no_udp", 0.0
-        peer_host = pair[1]
+        peer_host = pair.peer_host
         model = Clock()
         network = UdpNetwork(model, self.latency)
         rng = random.Random(self.seed * 1_000_003 + SEED_OFFSET * 7919 + seed)
@@ -283,7 +297,7 @@ class DirectShare:
         elif peer is None:
             sides = ("a", "public-b")
         public = host if router is None else router.public
-        peer_node = _peerNode(pair)
+        peer_node = pair.peer_node or peer_host
         budgets = (_Charged(self._budget(host, clock), peer_host, peer_node),
                    _Charged(self._budget(peer_node, clock), public, host))
         # A side reaches a public peer directly (the tracker checked it):
@@ -402,10 +416,29 @@ class _Charged:
         return None if wait is None else float(wait)
 
 
-def _peerNode(pair):
-    """The own host of a pair's peer (its budget's key), or its public
-    address where it is not known."""
-    return pair[2] or pair[1]
+class Pair:
+    """A pair through a relay, told from its TCP punch's start to its
+    L{DirectShare.ended}: its ``number``, the peer's public address
+    (``peer_host``: its router's, if it is at home) and own host
+    (``peer_node``, its budget's key; None: not known, its public address
+    then), and ``stands``: None, or whether the relayed link with the
+    peer stands (a punch is asked again only then)."""
+
+    __slots__ = ("number", "peer_host", "peer_node", "stands")
+
+    def __init__(self, number, peer_host, peer_node=None, stands=None):
+        self.number = number
+        self.peer_host = peer_host
+        self.peer_node = peer_node
+        self.stands = stands
+
+
+def _relayedWith(node, peer_id):
+    """Whether a relayed link of node's with peer_id stands, now."""
+    def stands():
+        link = node.links.get(peer_id)
+        return link is not None and isRelayed(link)
+    return stands
 
 
 def _bare(strategy):
@@ -417,15 +450,16 @@ def _bare(strategy):
 class _Pairs(NodeObserver):
     """One node's punches, told to the run's L{DirectShare}."""
 
-    def __init__(self, share, host, clock):
+    def __init__(self, share, node):
         self.share = share
-        self.host = host
-        self.clock = clock
-        #: link -> its punch's (number, peer host), while it runs.
+        self.host = node.connector.from_host
+        self.clock = node.clock
+        self.node = node
+        #: link -> its punch's L{Pair}, while it runs.
         self.running = {}
 
     def punchStarted(self, link, host):
-        self.running[link] = self.share.started(link, host)
+        self.running[link] = self.share.started(link, host, self.node)
 
     def punchEnded(self, link, host, why):
         pair = self.running.pop(link, None)
