@@ -158,11 +158,11 @@ class DirectShare:
         self.udp = 0
         #: Why the pairs that stayed relayed did, by the UDP punch's strategy.
         self.relayed = {}
-        #: A node's public address -> its probe budget.
+        #: A node's own host -> its probe budget.
         self.budgets = {}
-        #: Pair number -> (what it waits for, L{BUDGET} or
-        #: L{MISSED_WAITING}; the timer asking its punch again), on the
-        #: run's clock.
+        #: Pair number -> (what it waits for: L{BUDGET} or L{MISSED_WAITING},
+        #: the timer asking its punch again; L{UNDER_WAY}, the timer
+        #: counting its outcome once known), on the run's clock.
         self.again = {}
         #: Number -> the timer giving a budget its credit for a punch that
         #: met or met silence (L{_credit}), on the run's clock.
