@@ -139,6 +139,7 @@ class DirectShareTests(SynchronousTestCase):
         config = attr.evolve(MIXED, nat_mix=(), nat_symmetric=0.5)
         direct = Simulation(config).run()["nat"]["direct"]
         self.assertIsNone(direct["udp_punched"])
+        self.assertIsNone(direct["missed_waiting"])
         self.assertEqual(direct["relayed"]["no_udp"],
                          direct["tried"] - direct["tcp_punched"] - direct["pending"])
         self.assertEqual(direct["direct_share"],

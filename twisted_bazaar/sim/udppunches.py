@@ -176,7 +176,8 @@ class DirectShare:
         """Count the punches for a link node starts (its C{punchStarted}
         and C{punchEnded} events: a punch for files goes over a direct
         link, and is not a pair's)."""
-        self.hosts[node.id] = node.connector.from_host
+        if self.kinds is not NO_UDP:
+            self.hosts[node.id] = node.connector.from_host
         node.addObserver(_Pairs(self, node))
 
     def started(self, link, peer_host, node=None):
@@ -375,7 +376,8 @@ class DirectShare:
                 "relayed": dict(sorted(self.relayed.items())),
                 "pending": self.tried - direct - sum(self.relayed.values()),
                 "budget_waiting": waiting.count(BUDGET),
-                "missed_waiting": waiting.count(MISSED_WAITING),
+                "missed_waiting": (None if self.kinds is NO_UDP
+                                   else waiting.count(MISSED_WAITING)),
                 "direct_share": round(direct / self.tried, 4) if self.tried else None}
 
 
