@@ -5,7 +5,7 @@ flags a user types, and the figures a user would see.
 
     python -m benchmarks.natbed [--tries 10] [--size 8] [--pairs hard-easy,...]
                                 [--buy-after-meet | --buy-alone | --daemon-then-buy]
-                                [--plain] [--logs DIR] [--json FILE]
+                                [--plain] [--reject] [--logs DIR] [--json FILE]
 
 The bed (L{twisted_bazaar.testing.netns}): on the public net a tracker
 (``bazaar-tracker``, its default flags: TCP 7700, its UDP check on 7700
@@ -42,6 +42,14 @@ peer's datagram that comes before the host's own of that pair went out
 moves the host's to another port.  The routers are on one segment (the
 public net), with no router between them: the layout of issue 94, whose
 order of arrival the bed does not choose.
+
+With ``--reject``, every home's router answers a UDP datagram that comes
+unasked to it with ICMP port unreachable (``iptables -I INPUT -i wan -p
+udp -j REJECT``, the rejecting firewall, first in its INPUT chain): the
+datagram is dropped there, before conntrack confirms an entry for it, so
+the router keeps nothing of it (no race is lost), but a punch's sounding
+from a router on its segment is answered from its host, as a plain
+router's own stack answers it.
 
 With ``--buy-after-meet``, each try is the goal's own order instead
 (L{attemptAfterMeet}): the homes' daemons meet first (the buyer's daemon
@@ -166,8 +174,10 @@ class Bed:
     keepalives, and QUIC), so that a punch storm shows from outside.
     """
 
-    def __init__(self, plain=False):
-        """``plain``: the routers have no firewall (the module's docstring)."""
+    def __init__(self, plain=False, reject=False):
+        """``plain``: the routers have no firewall; ``reject``: they answer
+        what comes unasked over UDP with port unreachable (the module's
+        docstring)."""
         self.net = NetBed(tagOf(os.getpid()), rate=os.environ.get("BAZAAR_BED_RATE") or None)
         try:
             self.tracker = self.net.public("tracker")
@@ -180,6 +190,9 @@ class Bed:
             for home in self.homes.values():
                 run(*home.router.wrapper, "iptables", "-t", "mangle", "-A", "POSTROUTING",
                     "-o", "wan", "-p", "udp")
+                if reject:
+                    run(*home.router.wrapper, "iptables", "-I", "INPUT", "-i", "wan", "-p",
+                        "udp", "-j", "REJECT")
         except BaseException:
             self.net.remove()
             raise
@@ -754,6 +767,10 @@ def _arguments(argv):
     parser.add_argument("--plain", action="store_true",
                         help="routers with no firewall, only their MASQUERADE rule (issue "
                              "94's): what comes unasked reaches their own stack")
+    parser.add_argument("--reject", action="store_true",
+                        help="routers that answer what comes unasked to them over UDP "
+                             "with ICMP port unreachable (iptables -I INPUT -i wan -p udp "
+                             "-j REJECT): they keep no entry of it, and answer a sounding")
     parser.add_argument("--logs", help="folder to keep every daemon's log in, and each "
                         "`bazaar buy`'s (its node's log and its output)")
     parser.add_argument("--json", help="file to write the results to, as JSON")
@@ -777,7 +794,7 @@ def main(argv=None):
     if options.logs:
         os.makedirs(options.logs, exist_ok=True)
     try:
-        bed = Bed(plain=options.plain)
+        bed = Bed(plain=options.plain, reject=options.reject)
     except NetBedError as e:
         print(f"natbed: cannot build the test bed: {e}", file=sys.stderr)
         return 1

@@ -730,7 +730,7 @@ class NatBedTests(SynchronousTestCase):
         removed = []
 
         class Bed:
-            def __init__(self, plain=False):
+            def __init__(self, plain=False, reject=False):
                 self.plain = plain
 
             def remove(self):
@@ -750,12 +750,14 @@ class NatBedTests(SynchronousTestCase):
 
     def test_plain(self):
         """--plain builds the bed with routers that have no firewall (issue
-        94's), once; an easy-easy pair's buyer is at the second easy home."""
+        94's), once, and --reject with routers that answer what comes
+        unasked over UDP with port unreachable; an easy-easy pair's buyer
+        is at the second easy home."""
         made = []
 
         class Bed:
-            def __init__(self, plain=False):
-                made.append(plain)
+            def __init__(self, plain=False, reject=False):
+                made.append((plain, reject))
 
             def remove(self):
                 pass
@@ -769,8 +771,10 @@ class NatBedTests(SynchronousTestCase):
             self.assertEqual(natbed.main(["--tries", "1", "--plain", "--pairs",
                                           "easy-easy,hard-hard"]), 0)
             natbed.main(["--tries", "1", "--pairs", "hard-easy"])
-        self.assertEqual(made, [True, False])
-        self.assertEqual(tried, [("easy", "easy2"), ("hard", "hard2"), ("hard", "easy")])
+            natbed.main(["--tries", "1", "--plain", "--reject", "--pairs", "hard-easy"])
+        self.assertEqual(made, [(True, False), (False, False), (True, True)])
+        self.assertEqual(tried, [("easy", "easy2"), ("hard", "hard2"), ("hard", "easy"),
+                                 ("hard", "easy")])
 
     def test_aloneTableAndSummary(self):
         """The second goal's order: a row a `bazaar buy` alone; the summary
