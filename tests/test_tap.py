@@ -121,11 +121,13 @@ class NodeDefaultsTests(SynchronousTestCase):
     def test_punchesInTheBackground(self):
         """A node punches over its relayed links by default, nothing
         waiting for the punch; --no-punch: it punches none (and refuses
-        its peers' punches)."""
+        its peers' punches).  Its port mapping is its dialer's other source
+        of paths (of the node's own: it punches none)."""
         dialer = makeNodeService(_parse(SELLER)).node.dialer
-        [punching] = dialer.sources
+        punching, mapping = dialer.sources
         self.assertEqual((dialer.wait, punching.enabled), (0, True))
-        [off] = makeNodeService(_parse(SELLER + ["--no-punch"])).node.dialer.sources
+        self.assertEqual((punching.toPeers, mapping.toPeers), (True, False))
+        off, _ = makeNodeService(_parse(SELLER + ["--no-punch"])).node.dialer.sources
         self.assertFalse(off.enabled)
 
     def test_punchWaitIsGone(self):

@@ -20,7 +20,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.events import INodeEvents, NodeObserver
 from twisted_bazaar.core.node import INode, Node
 from twisted_bazaar.reach.bookaccount import KEPT
-from twisted_bazaar.reach.found import IPathsFound
+from twisted_bazaar.reach.sources import IOwnPaths
 from twisted_bazaar.transports.path import MAPPED, RELAYED, Path
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, Reachability
 from twisted_bazaar.wire import trade
@@ -321,46 +321,42 @@ class ReachTests(SynchronousTestCase):
                          (False, "198.51.100.7"))
 
 
-class PathsFoundTests(SynchronousTestCase):
-    """The node hears the paths to itself its sources found
-    (L{IPathsFound}): the relay its reservation holds, advertised; its
-    port mapped, checked by its tracker."""
+class OwnPathsTests(SynchronousTestCase):
+    """The node hears the paths to itself its sources found, through its
+    dialer's sources of paths (L{IOwnPaths}: it is the listener its
+    dialer is built with): the relay its reservation holds, advertised;
+    its port mapped, checked by its tracker."""
 
     def test_verified(self):
-        verifyObject(IPathsFound, makeNode(1))
+        verifyObject(IOwnPaths, makeNode(1))
 
     def test_relayFoundAdvertisedOnce(self):
         """A relayed path found is the relay advertised from now on (the
         caller's round tells the parts); the same one again is no news."""
         node = makeNode(1)
-        self.assertTrue(node.pathFound(Path(RELAYED, relay="192.0.2.5:7702")))
+        sources = node.dialer.sources
+        self.assertTrue(sources.own(Path(RELAYED, relay="192.0.2.5:7702")))
         self.assertEqual(node.relay, "192.0.2.5:7702")
-        self.assertFalse(node.pathFound(Path(RELAYED, relay="192.0.2.5:7702")))
+        self.assertFalse(sources.own(Path(RELAYED, relay="192.0.2.5:7702")))
 
     def test_relayGoneTellsTheParts(self):
         """The relay gone: none advertised, and the parts told at once."""
         node = makeNode(1)
         told = []
         node.addObserver(_RelayChanges(told))
-        node.pathFound(Path(RELAYED, relay="192.0.2.5:7702"))
-        node.pathGone(Path(RELAYED, relay="192.0.2.5:7702"))
+        node.dialer.sources.own(Path(RELAYED, relay="192.0.2.5:7702"))
+        node.dialer.sources.ownGone(Path(RELAYED, relay="192.0.2.5:7702"))
         self.assertEqual((node.relay, told), (None, [None]))
 
     def test_mappedAsksTheTracker(self):
         """A port mapped has the tracker asked to check the node there; with
         no tracker session, nothing is sent."""
         node = makeNode(1)
-        self.assertFalse(node.pathFound(Path(MAPPED, port=9001)))
+        self.assertFalse(node.dialer.sources.own(Path(MAPPED, port=9001)))
         sent = []
         node.setMembership(_Sending(sent))
-        self.assertTrue(node.pathFound(Path(MAPPED, port=9001)))
+        self.assertTrue(node.dialer.sources.own(Path(MAPPED, port=9001)))
         self.assertEqual(sent, [wire.CheckMe()])
-
-    def test_aPeersPathIsNotTheNodes(self):
-        """A path to a peer changes nothing of the node's own."""
-        node = makeNode(1)
-        self.assertFalse(node.pathFound(Path(RELAYED, relay="192.0.2.5:7702"), peer_id=7))
-        self.assertIsNone(node.relay)
 
 
 class _RelayChanges(NodeObserver):

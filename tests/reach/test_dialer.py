@@ -71,6 +71,8 @@ class FakePunching:
     peers' links wait (``waiting``), the transfers asked for, and the
     peers told arrived."""
 
+    toPeers = True
+
     def __init__(self):
         self.waiting = set()
         self.punches = []

@@ -3,23 +3,39 @@ Tests for L{twisted_bazaar.reach.sources}: the dialer asks its sources of
 paths through one interface, and dials the paths they announce.
 """
 
-from twisted.internet import defer
+import ast
+import pathlib
+from types import SimpleNamespace
+
+import attr
+from twisted.internet import defer, task
 from twisted.internet.error import ConnectError
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 from zope.interface.verify import verifyObject
 
-from twisted_bazaar.daemon.build import punchingOf
-from twisted_bazaar.reach.sources import Found, IPathSource, Sources
+import twisted_bazaar
+from twisted_bazaar import wire
+from twisted_bazaar.daemon.build import punchingOf, relayHome
+from twisted_bazaar.reach.dialer import Dialer
+from twisted_bazaar.reach.reachable.portmap.natpmp import Mapped
+from twisted_bazaar.reach.reachable.portmapping import PortMappingService
+from twisted_bazaar.reach.reachable.reachability import PRIVATE, Reachability
+from twisted_bazaar.reach.sources import (
+    Found, IOwnPaths, IPathSource, OwnPathSource, Sources)
 from twisted_bazaar.transports.interface import DialOptions
-from twisted_bazaar.transports.path import CLAIMED, DIRECT, SEEN, Path
+from twisted_bazaar.transports.path import CLAIMED, DIRECT, MAPPED, RELAYED, SEEN, Path
 
 from tests.helpers import RecordingConnector, dialingNode, makeNode
+
+PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 
 
 @implementer(IPathSource)
 class Source:
     """A source of paths that says what it was built to say."""
+
+    toPeers = True
 
     def __init__(self, waits=(), runs=(), follows=(), transfers=None):
         self.waits, self.running, self.following = set(waits), set(runs), set(follows)
@@ -66,12 +82,18 @@ class SourcesTests(SynchronousTestCase):
 
     def test_askedInTurn(self):
         """What the dialer asks is any source's answer; transfer, the first
-        that tries one; arrived told to each."""
-        self.assertFalse(self.sources)
+        that tries one; arrived told to each.  A source of the node's own
+        paths only answers none of it, and does not make the sources
+        punch."""
+        own = OwnPathSource()
+        self.assertTrue(verifyObject(IPathSource, own))
+        self.sources.add(own)
+        self.assertFalse(self.sources.toPeers)
         tcp, udp = Source(waits={5}, runs={5}), Source(follows={6}, transfers="udp's")
         self.sources.add(tcp)
         self.sources.add(udp)
-        self.assertEqual(list(self.sources), [tcp, udp])
+        self.assertTrue(self.sources.toPeers)
+        self.assertEqual(list(self.sources), [own, tcp, udp])
         self.assertEqual([(self.sources.waitsFor(p), self.sources.runs(p),
                            self.sources.follows(p)) for p in (5, 6, 7)],
                          [(True, True, False), (False, False, True), (False, False, False)])
@@ -111,6 +133,83 @@ class SourcesTests(SynchronousTestCase):
         punching = punchingOf(node)
         self.assertTrue(verifyObject(IPathSource, punching))
         self.assertEqual(list(node.dialer.sources), [punching])
+        self.assertTrue(node.dialer.punches)
+
+
+class Advertisement:
+    """An L{IOwnPaths} that notes what it hears; a path is news once."""
+
+    def __init__(self):
+        self.told = []
+
+    def advertisePath(self, path):
+        news = ("found", path) not in self.told
+        self.told.append(("found", path))
+        return news
+
+    def withdrawPath(self, path):
+        self.told.append(("gone", path))
+
+
+class OwnPathsTests(SynchronousTestCase):
+    """A path to the node itself that a source found goes through the
+    dialer's sources to the one listener the dialer was built with (the
+    node's advertisement), and by no other way."""
+
+    def test_passedOn(self):
+        """Found and gone go to the listener, with its word on news;
+        without one (a client's dialer) nobody hears, and nothing is
+        news."""
+        advertisement = Advertisement()
+        sources = Sources(None, None, None, advertisement)
+        relayed = Path(RELAYED, relay="192.0.2.5:7702")
+        self.assertEqual((sources.own(relayed), sources.own(relayed)), (True, False))
+        sources.ownGone(relayed)
+        self.assertEqual(advertisement.told,
+                         [("found", relayed), ("found", relayed), ("gone", relayed)])
+        alone = Sources(None, None, None)
+        self.assertFalse(alone.own(relayed))
+        alone.ownGone(relayed)
+
+    def test_theDialersListener(self):
+        """A dialer passes its listener on to its sources."""
+        advertisement = Advertisement()
+        dialer = Dialer(task.Clock(), None, None, None, None, own=advertisement)
+        dialer.sources.own(Path(MAPPED, port=9001))
+        self.assertEqual(advertisement.told, [("found", Path(MAPPED, port=9001))])
+
+    def test_aSourceReachesTheNodeThroughSourcesAlone(self):
+        """A source built with nothing of the node but its dialer's sources
+        reaches the node's advertisement: the port mapping's mapped port
+        has the tracker asked to check it; the reservation's home holds
+        the sources, not the node, and its relay held is advertised."""
+        node = makeNode(1)
+        sent = []
+        node.setMembership(SimpleNamespace(send=sent.append, tracker=lambda: None))
+        mapped = []
+        service = PortMappingService(
+            lambda port, what, onMapped: mapped.append(onMapped),
+            lambda: ((9001, "listening port"),), node.dialer.sources)
+        service.startService()
+        service.reachChanged(Reachability(PRIVATE, "192.0.2.1", 9001), 9001)
+        [onMapped] = mapped
+        onMapped(Mapped(9001, 9001, 3600))
+        self.assertEqual(sent, [wire.CheckMe()])
+        home = relayHome(node)
+        self.assertNotIn(node, attr.astuple(home, recurse=False))
+        self.assertIs(home.sources, node.dialer.sources)
+
+    def test_noneAnnouncesAroundSources(self):
+        """Nothing but the sources tells the listener (no module but
+        reach/sources.py names C{advertisePath} or C{withdrawPath} as an
+        attribute): a source that announced to the node by another way
+        would be a second channel."""
+        callers = sorted(
+            path.relative_to(PACKAGE).as_posix()
+            for path in PACKAGE.rglob("*.py")
+            if any(isinstance(n, ast.Attribute) and n.attr in ("advertisePath", "withdrawPath")
+                   for n in ast.walk(ast.parse(path.read_text(), str(path)))))
+        self.assertEqual(callers, ["reach/sources.py"])
 
 
 class DialFoundTests(SynchronousTestCase):

@@ -27,7 +27,7 @@ from twisted_bazaar.reach.dialer import Dialer, Peer
 from twisted_bazaar.transports.relay.messages import NODE
 from twisted_bazaar.reach.whereabouts import Whereabouts
 from twisted_bazaar.reach.ownpaths import ownPaths
-from twisted_bazaar.reach.found import IPathsFound
+from twisted_bazaar.reach.sources import IOwnPaths
 from twisted_bazaar.transports.path import MAPPED, RELAYED, firstOf
 from twisted_bazaar.events import EventBus
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
@@ -112,8 +112,9 @@ class INode(Interface):
     reach = Attribute("Whether other nodes can dial it (Reachability), as the "
                       "tracker last found it.")
     relay = Attribute("The relay (HOST:PORT) it is reached through, or None "
-                      "(read only: its reservation service says it, L{setRelay}, "
-                      "or in a round of its advertising pace).")
+                      "(read only: its reservation announces it through its "
+                      "dialer's sources of paths, L{setRelay} when it is gone, "
+                      "else in a round of its advertising pace).")
     advertising = Attribute("The pace of its rounds of advertising its address "
                             "anew (reach.reachable.advertising.AdvertisePace).")
     stopping = Attribute("True once the node is stopping (read only).")
@@ -302,7 +303,7 @@ class INode(Interface):
         """Plug in one more role."""
 
 
-@implementer(INode, IPathsFound)
+@implementer(INode, IOwnPaths)
 class Node(Registration):
     """
     One peer of the overlay.
@@ -324,7 +325,8 @@ class Node(Registration):
     transferFactory = None
     #: The relay (``HOST:PORT``) this node is reached through, which it
     #: advertises with its address; None while it holds no reservation (it
-    #: is dialled directly).  Its reservation service says it (L{setRelay}).
+    #: is dialled directly).  Its reservation announces it through its
+    #: dialer's sources of paths (L{advertisePath}, L{withdrawPath}).
     relay = None
     #: The UDP port this node serves QUIC on while it does (its QUIC
     #: service says it), told to the tracker in its ``thisisme``; None
@@ -378,9 +380,11 @@ class Node(Registration):
         #: where the node is: L{twisted_bazaar.daemon.build.buildNode}),
         #: or, if none, TCP and the relay's circuits over the connector,
         #: made when first dialled through (L{Dialer.transports}); built
-        #: with what it reads, not the node.
+        #: with what it reads, not the node, and the node as the one
+        #: listener its sources of paths tell of this node's own paths
+        #: (L{IOwnPaths}: it advertises them).
         self.dialer = Dialer(clock, connector, transports, self.overlay, self.whereabouts,
-                             identity is not None)
+                             identity is not None, self)
         self.discovery = None
         self.topology = None
         #: The roles plugged in (see L{addRole}), in order: a list from
@@ -648,16 +652,15 @@ class Node(Registration):
         (C{relayChanged}) once, for this and any other kind it applies."""
         self.relay = relay
 
-    def pathFound(self, path, peer_id=None):
-        """See L{IPathsFound.pathFound}: a way to this node itself that one
-        of its sources found.  The relay that holds its reservation is
-        advertised from now on (L{advertiseRelay}: the source's round of
-        the node's pace tells its parts); a port its router maps has the
-        tracker asked to check it there (``checkme``: the node is named
-        at a mapped port only as the tracker sees it).  Whether it was
-        news: a relay already advertised is not."""
-        if peer_id is not None:
-            return False
+    def advertisePath(self, path):
+        """See L{IOwnPaths.advertisePath}: a way to this node itself that
+        one of its sources found, told by its dialer's sources (the node
+        is the listener its dialer was built with).  The relay that holds its
+        reservation is advertised from now on (L{advertiseRelay}: the
+        source's round of the node's pace tells its parts); a port its
+        router maps has the tracker asked to check it there (``checkme``:
+        the node is named at a mapped port only as the tracker sees it).
+        Whether it was news: a relay already advertised is not."""
         if path.kind == RELAYED:
             if self.relay == path.relay:
                 return False
@@ -668,11 +671,11 @@ class Node(Registration):
             return True
         return False
 
-    def pathGone(self, path, peer_id=None):
-        """See L{IPathsFound.pathGone}: the relay that held this node's
+    def withdrawPath(self, path):
+        """See L{IOwnPaths.withdrawPath}: the relay that held this node's
         reservation holds it no more: none is advertised (its parts told
         at once, L{setRelay})."""
-        if peer_id is None and path.kind == RELAYED and self.relay is not None:
+        if path.kind == RELAYED and self.relay is not None:
             self.setRelay(None)
 
     @cached_property

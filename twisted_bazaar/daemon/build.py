@@ -165,14 +165,15 @@ def plugPunching(node, dialer, wait=PUNCH_WAIT, enabled=True):
 
 def relayHome(node, wayOut=()):
     """What node's reservation, its accepts of circuits and its probes use
-    of it (L{RelayHome}): its relayed path announced to the node itself
-    (L{Node.pathFound}); ``wayOut``, the ways out its transport plugins
+    of it (L{RelayHome}): its relayed path announced through node's
+    dialer's sources of paths, which pass it on to the node
+    (L{Node.advertisePath}); ``wayOut``, the ways out its transport plugins
     name, said when no circuit opens."""
     return RelayHome(
         node.clock, node.overlay.peer_log, node.dialer, node.whereabouts.tracker,
         lambda: node.id, node.identity,
         lambda purpose: OverlayFactory(node) if purpose == NODE else node.transferFactory,
-        node.events, node, lambda: node.advertising, lambda: wayOut)
+        node.events, node.dialer.sources, lambda: node.advertising, lambda: wayOut)
 
 
 class NodeReservations(ReservationService):
@@ -217,10 +218,13 @@ def plugRelayOffer(node, limits, connection_rate=0):
 def plugPortMapping(node, makeMapper, otherPorts=lambda: ()):
     """Have node ask its router to map its ports once its tracker finds it
     private (``makeMapper``, and ``otherPorts``, the ports besides its
-    listening port: see L{PortMappingService}), its mapped port announced
-    to it (L{Node.pathFound}); returns the L{PortMappingService}."""
+    listening port: see L{PortMappingService}), one of its dialer's
+    sources of paths, its mapped port announced through them to node
+    (L{Node.advertisePath}); returns the L{PortMappingService}."""
     service = PortMappingService(
-        makeMapper, lambda: ((node.port, "listening port"), *otherPorts()), node)
+        makeMapper, lambda: ((node.port, "listening port"), *otherPorts()),
+        node.dialer.sources)
+    node.dialer.sources.add(service)
     node.addObserver(service)
     return service
 

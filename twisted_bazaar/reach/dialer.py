@@ -20,10 +20,12 @@ never sees a relay or a punch.
 
 The dialer is the only caller of the node's transports (the
 L{twisted_bazaar.transports.table.Transports} it is built with, one a
-kind of path): its sources of paths, the node's punches
-(L{twisted_bazaar.reach.sources}), announce the paths they find and it
-dials them (L{Dialer._dialFound}, with a transport's options: from a
-port, from the socket a UDP punch met on); a reservation at a relay, the accepts of the circuits announced
+kind of path): its sources of paths (L{twisted_bazaar.reach.sources}:
+the node's punches, its relay reservation, its port mapping) announce
+the paths they find through it; it dials a path to a peer
+(L{Dialer._dialFound}, with a transport's options: from a port, from the
+socket a UDP punch met on), and passes a path to the node itself on to
+the listener it was built with, which advertises it; a reservation at a relay, the accepts of the circuits announced
 there and the relay probe name the relay and it picks the path, checked
 (L{Dialer.toRelay}); and a client without a node (``bazaar node``, the web view's
 watcher) dials by L{twisted_bazaar.reach.race.FirstProven}, on the same
@@ -125,8 +127,8 @@ class Dialer:
     @ivar transports: the transports it dials through, found by kind
         (L{twisted_bazaar.transports.table.Transports}).
     @ivar sources: its sources of paths (L{Sources}: the node's hole
-        punches, none for a node that punches none), which it asks and
-        which announce to it.
+        punches, its relay reservation, its port mapping), which it asks
+        and which announce to it.
     @ivar wait: seconds a link waits for its punch.
     @ivar ways: the ways to a peer (L{twisted_bazaar.reach.ways}), each
         ranked by the delay it declares.
@@ -145,6 +147,9 @@ class Dialer:
     #: Its sources of paths (L{sources}), made when first added to: a
     #: simulated node that punches none holds none.
     _sources = None
+    #: Who hears the paths to the node itself its sources find (an
+    #: L{IOwnPaths <twisted_bazaar.reach.sources.IOwnPaths>}), or None.
+    _own = None
 
     #: The ways to a peer, and the delay of a circuit through a relay:
     #: the same for every node (a test's may set its own).
@@ -154,7 +159,8 @@ class Dialer:
     #: The seconds a link waits for its punch (L{punchesWith}).
     wait = PUNCH_WAIT
 
-    def __init__(self, clock, connector, transports, overlay, whereabouts, keyed=False):
+    def __init__(self, clock, connector, transports, overlay, whereabouts, keyed=False,
+                 own=None):
         """
         @param clock: what times its races and waits.
         @param connector: see L{connector}.
@@ -170,6 +176,9 @@ class Dialer:
         @param keyed: whether the node proves a key in a link's
             handshake (a node without one races no link's ways: see
             L{_race}).
+        @param own: the L{IOwnPaths <twisted_bazaar.reach.sources.IOwnPaths>}
+            its sources tell of the paths to the node itself they find
+            (the node, which advertises them); None: nobody (a client's).
         """
         self.clock = clock
         self.connector = connector
@@ -178,6 +187,8 @@ class Dialer:
         self.whereabouts = whereabouts
         if keyed:
             self.keyed = True
+        if own is not None:
+            self._own = own
 
     @property
     def transports(self):
@@ -192,17 +203,19 @@ class Dialer:
 
     @property
     def sources(self):
-        """Its sources of paths (L{Sources}): where the node's punches are
-        added, and what they announce to it; made when first asked."""
+        """Its sources of paths (L{Sources}): where the node's punches, its
+        reservation and its port mapping are added, and what they announce
+        to it; made when first asked."""
         if self._sources is None:
-            self._sources = Sources(self._dialFound, self.release, self.direct)
+            self._sources = Sources(self._dialFound, self.release, self.direct, self._own)
         return self._sources
 
     @property
-    def hasSources(self):
-        """Whether any source of paths was added (a node that punches),
-        asked without making L{sources}."""
-        return bool(self._sources)
+    def punches(self):
+        """Whether any source added finds paths to peers (a node that
+        punches: L{Sources.toPeers}), asked without making L{sources}."""
+        sources = self._sources
+        return sources is not None and sources.toPeers
 
     @property
     def links(self):
@@ -334,7 +347,7 @@ class Dialer:
             return defer.fail(ValueError(f"no way to reach {peer!r} for {purpose}"))
         if protocol is None and peer.id is not None:
             d.addErrback(self._unreached, peer.id)
-        if protocol is None and self.hasSources:
+        if protocol is None and self.punches:
             d.addCallback(self.settle)
         return d
 

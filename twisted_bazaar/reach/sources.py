@@ -1,11 +1,19 @@
 """
-The dialer's sources of paths (issue 92 item 2): what finds a way to a
-peer that no book held before (the node's hole punches, over TCP and over
-UDP), behind one small interface the dialer asks (L{IPathSource}), and
-what they announce to it (L{Sources}): a path found, which the dialer
-dials (L{Found}: a source produces the path and dials nothing itself), a
-punch that may have started or ended, a link up, a peer's links no longer
-held back.
+The dialer's sources of paths (issue 92 item 2), behind one interface the
+dialer asks (L{IPathSource}), and the one channel they announce what they
+found through (L{Sources}).  A source finds a way to a peer that no book
+held before (the node's hole punches, over TCP and over UDP), or a way to
+this node itself (its relay reservation: a L{RELAYED
+<twisted_bazaar.transports.path.RELAYED>} path, the relay that holds it,
+L{twisted_bazaar.reach.reachable.reservation}; its port mapping: a
+L{MAPPED <twisted_bazaar.transports.path.MAPPED>} path, the port its
+router forwards to it, L{twisted_bazaar.reach.reachable.portmapping}).
+It announces a path to a peer, which the dialer dials (L{Found}: a
+source produces the path and dials nothing itself); a path of this
+node's own, found or gone, which the sources pass on to the one listener
+the dialer was built with (L{IOwnPaths}: the node, which advertises it);
+a punch that may have started or ended; a link up; a peer's links no
+longer held back.
 
 A source is built with the L{Sources} of the node's dialer (its
 C{sources}) and registered there (L{Sources.add}): it holds neither the
@@ -14,15 +22,20 @@ dialer.
 """
 
 import attr
-from zope.interface import Interface
+from zope.interface import Attribute, Interface, implementer
 
 from twisted_bazaar.reach.punchnews import PunchNews
 
-__all__ = ["Found", "IPathSource", "Sources"]
+__all__ = ["Found", "IOwnPaths", "IPathSource", "OwnPathSource", "Sources"]
 
 
 class IPathSource(Interface):
-    """A source of paths to peers, as the dialer asks it."""
+    """A source of paths, as the dialer asks it."""
+
+    toPeers = Attribute(
+        "Whether it finds paths to peers (a punch), not only to this node "
+        "itself: a dialer none of whose sources does punches none "
+        "(L{Sources.toPeers}).")
 
     def waitsFor(peer_id):
         """Whether the link to peer_id waits for a punch of this source's
@@ -45,6 +58,49 @@ class IPathSource(Interface):
         """A Deferred of protocol connected to peer_id's transfer port
         over a path this source finds (its channel proving key), or None
         when it finds none."""
+
+
+class IOwnPaths(Interface):
+    """Who hears the paths to this node itself that its sources found,
+    from its dialer's sources alone (L{Sources.own}): the node's
+    advertisement (L{twisted_bazaar.core.node.Node.advertisePath}), given
+    to the dialer when it is built."""
+
+    def advertisePath(path):
+        """
+        A source found path (a L{twisted_bazaar.transports.path.Path}) to
+        this node: advertise it.
+
+        @return: whether it was news (a path already advertised is not).
+        """
+
+    def withdrawPath(path):
+        """path, found before, reaches this node no more."""
+
+
+@implementer(IPathSource)
+class OwnPathSource:
+    """What a source of this node's own paths only (its relay reservation,
+    its port mapping) answers the dialer: it punches none, so no link
+    waits for it, nothing of its runs or follows, and it opens no
+    transfer."""
+
+    toPeers = False
+
+    def waitsFor(self, peer_id):
+        return False
+
+    def runs(self, peer_id):
+        return False
+
+    def follows(self, peer_id):
+        return False
+
+    def arrived(self, peer_id):
+        pass
+
+    def transfer(self, peer_id, key, protocol):
+        return None
 
 
 @attr.s(frozen=True, slots=True)
@@ -74,13 +130,14 @@ class Found:
 class Sources:
     """
     A dialer's sources of paths, and what they announce to it: made by
-    the dialer (its C{sources}), given the dialer's own answers.
+    the dialer (its C{sources}), given the dialer's own answers and the
+    listener of the node's own paths it was built with (L{IOwnPaths}).
     """
 
     #: The news of the punches (L{news}), made when first listened to.
     _news = None
 
-    def __init__(self, dial, release, direct):
+    def __init__(self, dial, release, direct, own=None):
         """
         @param dial: C{dial(found)}, the dialer's dial of a L{Found}: a
             Deferred.
@@ -89,11 +146,15 @@ class Sources:
         @param direct: C{direct(peer_id)}, the dialer's: whether the link
             to peer_id is up and no relay carries it (what the news tells
             of a punch that ended).
+        @param own: the L{IOwnPaths} the dialer was built with, told of
+            this node's own paths its sources found; None: nobody
+            advertises them (a dialer of a client's, or a test's).
         """
         self._sources = ()
         self._dial = dial
         self._release = release
         self._direct = direct
+        self._own = own
 
     @property
     def news(self):
@@ -109,9 +170,11 @@ class Sources:
         before."""
         self._sources += (source,)
 
-    def __bool__(self):
-        """Whether any source was added (a node that punches)."""
-        return bool(self._sources)
+    @property
+    def toPeers(self):
+        """Whether any source added finds paths to peers (a node that
+        punches: L{IPathSource.toPeers})."""
+        return any(source.toPeers for source in self._sources)
 
     def __iter__(self):
         """The sources, in the order they were added."""
@@ -147,9 +210,22 @@ class Sources:
     # -- what the sources announce ---------------------------------------------
 
     def found(self, found):
-        """A source found a path (a L{Found}): the dialer dials it; a
-        Deferred of its protocol connected."""
+        """A source found a path to a peer (a L{Found}): the dialer dials
+        it; a Deferred of its protocol connected."""
         return self._dial(found)
+
+    def own(self, path):
+        """A source found path to this node itself: told to the
+        L{IOwnPaths} given (L{IOwnPaths.advertisePath}); whether it was
+        news (never, with none)."""
+        own = self._own
+        return own is not None and own.advertisePath(path)
+
+    def ownGone(self, path):
+        """path, to this node itself, which a source found before, is gone:
+        told to the L{IOwnPaths} given (L{IOwnPaths.withdrawPath})."""
+        if self._own is not None:
+            self._own.withdrawPath(path)
 
     def changed(self, peer_id=None):
         """A punch with peer_id (None: anyone) may have started or ended

@@ -128,7 +128,7 @@ class Lan:
         if not dialer.whereabouts.lan.mayDial(peer.id, host):
             whys.append(f"{where}: too many dials to that network lately")
             return self._try(dialer, peer, purpose, protocol, rest, whys)
-        if protocol is None or not dialer.hasSources:
+        if protocol is None or not dialer.punches:
             # A link; or a connection of a node that punches none (a
             # client, ``bazaar buy``): through the connector, its channel
             # proving the peer's key.
@@ -201,7 +201,7 @@ class Punched:
     holds = True
 
     def applies(self, dialer, peer, purpose, protocol):
-        return protocol is not None and peer.relay is not None and dialer.hasSources
+        return protocol is not None and peer.relay is not None and dialer.punches
 
     def attempt(self, dialer, peer, purpose, protocol):
         return dialer.sources.transfer(peer.id, peer.key, protocol())

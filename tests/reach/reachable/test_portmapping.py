@@ -9,10 +9,12 @@ from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.core.test_membership import NODE_PORT, MembershipCase, reach
+from tests.helpers import makeNode
 from twisted_bazaar.daemon.build import plugPortMapping
 from twisted_bazaar.reach.reachable.portmap.natpmp import Mapped
 from twisted_bazaar.reach.reachable.portmapping import PortMappingService
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, Reachability
+from twisted_bazaar.reach.sources import Sources
 from twisted_bazaar.transports.path import MAPPED, Path
 
 
@@ -100,35 +102,49 @@ class PortMappingTests(MembershipCase):
 
 
 class Announced:
-    """An L{IPathsFound} that notes what it is told."""
+    """An L{IOwnPaths <twisted_bazaar.reach.sources.IOwnPaths>} that notes
+    what it is told."""
 
     def __init__(self):
         self.found = []
 
-    def pathFound(self, path, peer_id=None):
-        self.found.append((path, peer_id))
+    def advertisePath(self, path):
+        self.found.append(path)
         return True
 
-    def pathGone(self, path, peer_id=None):
+    def withdrawPath(self, path):
         raise AssertionError("port mapping announces no path gone")
 
 
 class AnnouncedTests(SynchronousTestCase):
     def test_mappedPortAnnounced(self):
-        """The listening port mapped is announced as a path of the node's
-        own, the mapped kind at the router's external port (the router's
-        address is never asked); another port's mapping is not."""
+        """The listening port mapped is announced through the dialer's
+        sources as a path of the node's own, the mapped kind at the
+        router's external port (the router's address is never asked);
+        another port's mapping is not.  It asks the dialer nothing of its
+        own: it punches none."""
         mappers, paths = {}, Announced()
 
         def make(port, what, onMapped):
             mappers[port] = FakeMapper(port, what, onMapped)
             return mappers[port]
 
+        sources = Sources(None, None, None, paths)
         service = PortMappingService(make, lambda: ((9001, "listening port"),
-                                                    (5001, "transfer port")), paths)
+                                                    (5001, "transfer port")), sources)
+        sources.add(service)
         service.startService()
         service.reachChanged(Reachability(PRIVATE, "192.0.2.1", 9001), 9001)
         mappers[5001].onMapped(Mapped(5001, 5001, 3600))
         self.assertEqual(paths.found, [])
         mappers[9001].onMapped(Mapped(9001, 9001, 3600))
-        self.assertEqual(paths.found, [(Path(MAPPED, port=9001), None)])
+        self.assertEqual(paths.found, [Path(MAPPED, port=9001)])
+        self.assertEqual((sources.toPeers, sources.waitsFor(5), sources.transfer(5, None, None)),
+                         (False, False, None))
+
+    def test_pluggedAmongTheDialersSources(self):
+        """Its builder adds it to the node's dialer's sources of paths."""
+        node = makeNode(1)
+        service = plugPortMapping(node, lambda port, what, onMapped: None)
+        self.assertEqual(list(node.dialer.sources), [service])
+        self.assertFalse(node.dialer.punches)

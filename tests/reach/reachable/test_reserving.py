@@ -46,6 +46,17 @@ class RelayReservationTests(MembershipCase):
         self.tracker.say(reach(False))
         self.assertIs(service.reservation.home.identity, self.node.identity)
 
+    def test_aSourceOfTheDialers(self):
+        """Made, the reservation is one of the node's dialer's sources of
+        paths, which it announces the relay held through (the node
+        advertises it); it punches none, so the dialer does not punch."""
+        self.assertIsNone(self.node.dialer._sources)
+        self.reserve()
+        self.assertEqual(list(self.node.dialer.sources), [self.service.reservation])
+        self.assertFalse(self.node.dialer.punches)
+        self.clock.advance(0)
+        self.assertEqual(self.node.relay, self.RELAY)
+
     def test_privateAsksOnce(self):
         """Told it is not reachable, it asks once per tracker connection;
         a public node never asks."""

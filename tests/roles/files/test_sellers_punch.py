@@ -27,6 +27,9 @@ RELAY = "198.51.100.1:7701"
 class FakePunching:
     """Records each punch asked for; ``tried`` False: it tries none."""
 
+    #: It finds paths to peers (a punch).
+    toPeers = True
+
     def __init__(self, tried=True):
         self.tried = tried
         self.punches = []

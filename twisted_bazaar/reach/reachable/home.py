@@ -28,8 +28,10 @@ class RelayHome:
         for purpose runs (the node's links, or its transfer port), or None
         when the node takes none.
     @ivar events: the node's parts, told C{relayCircuits(relay, why)}.
-    @ivar paths: the L{IPathsFound <twisted_bazaar.reach.found.IPathsFound>}
-        told of the relayed path held (it advertises it).
+    @ivar sources: the node's dialer's sources of paths
+        (L{Sources <twisted_bazaar.reach.sources.Sources>}), which the
+        reservation is added to, and which it tells of the relayed path
+        held (the node's advertisement hears it there).
     @ivar pace: C{pace()}, the node's
         L{AdvertisePace <twisted_bazaar.reach.reachable.advertising.AdvertisePace>}
         (made at its first use).
@@ -46,6 +48,6 @@ class RelayHome:
     identity = attr.ib()
     takes = attr.ib()
     events = attr.ib()
-    paths = attr.ib()
+    sources = attr.ib()
     pace = attr.ib()
     wayOut = attr.ib(default=lambda: ())

@@ -9,7 +9,9 @@ dialling itself through it (L{RelayProbing}), and leaves it when a probe
 fails; when that connection closes, it asks the tracker again.  A node
 at the tracker's relay asks again now and then (L{RETRY_FIRST}), and
 moves to a public node's relay once one has room.
-Once held, it advertises the relay, and accepts each circuit the relay
+Once held, it announces the relay's path through its node's dialer's
+sources of paths (L{twisted_bazaar.reach.sources}), which pass it on to
+the node, which advertises it; and it accepts each circuit the relay
 announces (L{CircuitAccepting}).
 """
 
@@ -31,6 +33,7 @@ from twisted_bazaar.transports.relay.messages import (
     RelayReserved,
 )
 from twisted_bazaar.reach.reachable.relayprobe import RelayProbing
+from twisted_bazaar.reach.sources import OwnPathSource
 from twisted_bazaar.transports.path import RELAYED, Path
 from twisted_bazaar.wire.core import splitRelay
 from twisted_bazaar.wire.ids import isKeyed, wireId
@@ -63,10 +66,12 @@ FAILURES_AT_ONCE = 1
 UNOPENED_AFTER = 3
 
 
-class RelayReservation:
+class RelayReservation(OwnPathSource):
     """
     One node's reservation, at its tracker's relay or at the public
-    node's relay the tracker named.
+    node's relay the tracker named: a source of the node's dialer's, of a
+    path to the node itself (the relay held), which it punches none to
+    (L{OwnPathSource}).
 
     @ivar relay: the relay's ``HOST:PORT`` while the reservation is held,
         else None.
@@ -80,7 +85,7 @@ class RelayReservation:
         """
         @param home: what it uses of the node (L{RelayHome
             <twisted_bazaar.reach.reachable.home.RelayHome>}); the relay
-            held is announced to its C{paths} (a L{RELAYED} path).
+            held is announced through its C{sources} (a L{RELAYED} path).
         @param accepts: the L{IncomingAccepts
             <twisted_bazaar.reach.reachable.incoming.IncomingAccepts>} that
             bounds the circuits it accepts at once (L{CircuitAccepting});
@@ -401,7 +406,8 @@ class RelayReservation:
 
     def _setRelay(self, relay):
         """Hold relay (None: none) from now on, and announce it (its
-        relayed path, to L{RelayHome.paths}, which advertises it): a relay
+        relayed path, through the dialer's sources, L{RelayHome.sources}:
+        the node advertises it): a relay
         lost at once, a new one as the node's pace of advertising says
         (L{twisted_bazaar.reach.reachable.advertising}: the first at once, any
         other no sooner than the wait after its last round, a new host's
@@ -417,14 +423,14 @@ class RelayReservation:
             pace.change("relay", self._advertise)
             return
         pace.withdraw("relay")
-        self.home.paths.pathGone(Path(RELAYED, relay=was))
+        self.home.sources.ownGone(Path(RELAYED, relay=was))
 
     def _advertise(self):
         """The relay held is announced, in the pace's round (which tells
         the node's parts), unless its path is no news: one line (through
         the peer log: a relay says it); whether it was news."""
         relay = self.relay
-        if relay is None or not self.home.paths.pathFound(Path(RELAYED, relay=relay)):
+        if relay is None or not self.home.sources.own(Path(RELAYED, relay=relay)):
             return False
         self._sayOf(relay, "holds a reservation at the relay at {relay}: nodes that "
                     "cannot dial this node open circuits to it there (reachable "

@@ -10,7 +10,9 @@ messages from then on, registered with the tracker session
 <twisted_bazaar.core.sessionhandlers.SessionParts.takeFrom>}):
 until the node asked, the tracker has no reason to send them, and they
 are refused as the session refuses any message nobody takes.  The
-reservation goes with the tracker connection (C{trackerLost}) and with
+reservation is added to the node's dialer's sources of paths
+(L{twisted_bazaar.reach.sources}) once made, and announces the relay it
+holds through them.  The reservation goes with the tracker connection (C{trackerLost}) and with
 the service (L{ReservationService.stopService}).
 
 Built for every node by L{twisted_bazaar.daemon.build}; a node without a
@@ -76,6 +78,7 @@ class ReservationService(Service, NodeObserver):
             return
         if reservation is None:
             reservation = self.reservation = RelayReservation(home)
+            home.sources.add(reservation)
             parts = membership.parts
             parts.takeFrom(self)
             parts.handleError("norelay", reservation.refused)

@@ -80,6 +80,9 @@ class Punching(Service, NodeObserver):
     """
 
     log = Logger()
+    #: It finds paths to peers (L{IPathSource.toPeers
+    #: <twisted_bazaar.reach.sources.IPathSource.toPeers>}).
+    toPeers = True
 
     def __init__(self, clock, rng, overlay, whereabouts, events, sources, transfers,
                  unnamed, labels=False, limits=None, enabled=True):

@@ -94,6 +94,9 @@ class UdpPunching(Service, NodeObserver):
     """
 
     log = Logger()
+    #: It finds paths to peers (L{IPathSource.toPeers
+    #: <twisted_bazaar.reach.sources.IPathSource.toPeers>}).
+    toPeers = True
 
     def __init__(self, clock, rng, overlay, whereabouts, sources, sockets, udpPort,
                  limits=None, sounder=Sounding):
