@@ -139,7 +139,7 @@ class Relay:
 
     def servedAt(self, advertised):
         """The relay is served at another port too (a transport plugin's
-        port of the tracker's, its --ws-port): C{advertised()} names it, a
+        port of the tracker's): C{advertised()} names it, a
         L{Path <twisted_bazaar.transports.path.Path>}, once it listens,
         else None."""
         self._servedAt.append(advertised)
