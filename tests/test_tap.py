@@ -34,6 +34,8 @@ from twisted_bazaar.tap.node import makeService as makeNodeService
 from twisted_bazaar.tap.tracker import Options as TrackerOptions
 from twisted_bazaar.tap.tracker import makeService as makeTrackerService
 from twisted_bazaar.tap.tracker import udpPorts
+from twisted_bazaar.transports.path import NAMED, Path
+from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.wire.ids import parseWireId
 
 SELLER = ["--role", "seller", "--sell", "apple=3"]
@@ -735,6 +737,22 @@ class MakeServiceTests(SynchronousTestCase):
                                         TrackerOptions))
         self.assertIsNone(off.relayService)
         self.assertIsNone(off.tracker.relay)
+
+    def test_trackerRelayServedAtItsWebSocketPort(self):
+        """A tracker's --ws-port serves its relay, and the relay names it
+        as one of its ways (at the host a reservation names the relay at,
+        the tracker's word) once it listens: every node held there is
+        named with it, so a client whose network lets only HTTP(S) out
+        opens its circuits there."""
+        service = makeTrackerService(_parse(["--ws-port", "8080", "--no-udp"],
+                                            TrackerOptions), MemoryReactorClock())
+        [relay] = {child.tracker.relay for child in service
+                   if getattr(child, "tracker", None) is not None}
+        self.assertEqual(relay.ways("192.0.2.1"), ())
+        service.startService()
+        self.addCleanup(service.stopService)
+        self.assertEqual(relay.ways("192.0.2.1"),
+                         (Path(WEBSOCKET, "192.0.2.1", 8080, word=NAMED),))
 
     def test_trackerRelayRate(self):
         """The tracker's relay is rate-capped: 8 MiB a second by default,

@@ -343,7 +343,9 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         """A buyer at one HTTP-only home buys an item and a file from a
         seller at another, each with only ``--tracker ws:``: both are held
         at the tracker's relay over WebSocket, and the buyer's circuits
-        go there too, at the tracker's WebSocket port."""
+        go there too, at the tracker's WebSocket port; so does ``bazaar
+        node`` of the seller from the buyer's home, the tracker naming
+        its relay with that port."""
         tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
         self.wsListening(tracker, 80)
         other = self.bed.public("walledb")
@@ -355,8 +357,9 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
             wrapper=other.wrapper)
         seller_id = nodeId(seller, TIMEOUT)
         waitSharing(seller, "home-film.bin", TIMEOUT)
-        seller.waitFor(r"holds a reservation at the relay at "
-                       rf"{re.escape(self.tracker_host.address)}:\d+:", BOUND)
+        relay = seller.waitFor(r"holds a reservation at the relay at "
+                               rf"(?P<relay>{re.escape(self.tracker_host.address)}:\d+):",
+                               BOUND)["relay"]
         started = time.monotonic()
         buyer = self.market.start("buyer", [
             "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
@@ -364,6 +367,13 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
             "--downloads", self.folder("downloads")], wrapper=self.walled.wrapper)
         item, whole = self.appleThenFile(buyer, seller, seller_id, "home-film.bin",
                                          content, started)
+        # `bazaar node` of that seller from the buyer's home: through the
+        # tracker's relay, its circuit opened at the tracker's WebSocket
+        # port, which the memberlist names with the seller's relayed path
+        # (the relay's own port is dropped there).
+        state = self.bazaarThere("node", wireId(seller_id))
+        self.assertEqual(state["asked"], {"path": "relayed", "at": relay})
+        self.assertEqual(state["stock"], {"apple": 1})
         self.assertEqual(httponly.leaks(other), [])
         drops = self.onlyHttpLeft() + httponly.dropped(other)
         print(f"\ntwo http-only homes: item in {item:.1f} s, 2 MiB whole in "

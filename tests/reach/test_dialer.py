@@ -23,7 +23,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import PEER_BURST, PeerLog
 from twisted_bazaar.reach.dialer import FILES, RELAY_DELAY, Dialer, Peer
 from twisted_bazaar.reach.sources import IPathSource
-from twisted_bazaar.reach.vetting import RelayRefused
+from twisted_bazaar.reach.vetting import NotNamed, RelayRefused
 from twisted_bazaar.base.peerhost import NAME_ADDRESSES
 from twisted_bazaar.reach.peerhosts import HostRefused
 from twisted_bazaar.reach.lanpaths import RETRY_AFTER
@@ -174,6 +174,16 @@ class CandidateTests(SynchronousTestCase):
         dialled.cancel()
         self.failureResultOf(dialled, defer.CancelledError)
         self.assertEqual(self.connector.dials, [])
+
+    def test_onlyATransferIsPunched(self):
+        """A connection of another purpose than a transfer (a super-peer's
+        check of a leaf held at a relay, L{Dialer.checkAt}) is never
+        punched: it goes through the relay at once."""
+        self.node.dialer.checkAt(SELLER.id, "203.0.113.7", 9002, RELAY, self.protocol)
+        self.assertEqual(self.punching.punches, [])
+        [(_, _, protocol, _, through, _)] = self.connector.dials
+        self.assertEqual((protocol, through), (self.made[0],
+                                               {"relay": RELAY, "target": SELLER.id}))
 
     def test_noPunchingGoesThroughTheRelay(self):
         node = dialingNode(RecordingConnector())
@@ -569,10 +579,12 @@ class PeerHostTests(SynchronousTestCase):
             ["198.51.100.4"])
 
     def test_aLeafsWordChecked(self):
-        """A super-peer's check of a leaf's word (L{Dialer.checkAt}): its
-        host checked as a host a peer names, a loopback address refused
-        with nothing dialled, another dialled as the leaf's claim; through
-        the relay it is held at, a circuit to it."""
+        """A super-peer's check of a leaf's word (L{Dialer.checkAt}), a dial
+        of the leaf's claim as any: its host checked as a host a peer
+        names, a loopback address refused with nothing dialled and said
+        where, another dialled as the leaf's claim; through the relay the
+        tracker named for it, a circuit to it.  Nothing is written in the
+        book: no claim taken, nothing unreached."""
         node = dialingNode(RecordingConnector())
         node.overlay = SimpleNamespace(peer_log=PeerLog(node.clock))
         node.dialer.connector = self.connector
@@ -582,16 +594,58 @@ class PeerHostTests(SynchronousTestCase):
         failure = self.failureResultOf(
             node.dialer.checkAt(SELLER.id, "127.0.0.1", 9002, None, lambda: protocol),
             HostRefused)
-        self.assertIn("loopback address", str(failure.value))
+        self.assertIn("127.0.0.1:9002: 127.0.0.1 is a loopback address", str(failure.value))
         # Its transports (the recording connector it was built with).
         dials = node.dialer.transports.dials
         self.assertEqual(dials, [])
-        node.dialer.checkAt(SELLER.id, "198.51.100.4", 9002, None, lambda: protocol)
+        checked = node.dialer.checkAt(SELLER.id, "198.51.100.4", 9002, None,
+                                      lambda: protocol)
+        nameIn(node, SELLER.id, "192.168.1.2", None, RELAY, port=9002)
         node.dialer.checkAt(SELLER.id, "192.168.1.2", 9002, RELAY, lambda: protocol)
         self.assertEqual([dial[:5] for dial in dials], [
             ("198.51.100.4", 9002, protocol, None, {}),
             ("192.168.1.2", 9002, protocol, None,
              {"relay": RELAY, "target": SELLER.id})])
+        dials[0][5].errback(Unreachable("nothing listens there"))
+        self.failureResultOf(checked, Unreachable)
+        self.assertFalse(node.whereabouts.book.unreachable(SELLER.id))
+
+    def test_aLeafsRelayDialledOnlyAsTheTrackerNamesIt(self):
+        """
+        The relay a leaf registers is its word, as any relay a peer names:
+        the super-peer's check goes through it only as the tracker names
+        it for the leaf (asked first), never at the address the leaf
+        alone named.  A leaf used to name ``127.0.0.1:6379`` and the
+        super-peer dialled a service of its own machine there; now the
+        tracker is asked, and its relay for the leaf is dialled (a
+        circuit through it), or, where it names none, nothing.
+        """
+        node = dialingNode(RecordingConnector())
+        node.overlay = SimpleNamespace(peer_log=PeerLog(node.clock))
+        asked = []
+
+        def whereRelay(peer_id):
+            asked.append(defer.Deferred())
+            return asked[-1]
+
+        node.membership = SimpleNamespace(
+            whereRelay=whereRelay, isTrackerRelay=lambda relay: False,
+            atTrackersHost=lambda relay: False, trackerWay=None, link=None)
+        dials = node.dialer.transports.dials
+        protocol = object()
+        checked = node.dialer.checkAt(SELLER.id, "203.0.113.9", 9002, "127.0.0.1:6379",
+                                      lambda: protocol)
+        self.assertEqual((dials, len(asked)), ([], 1))
+        asked[0].callback(nodeReply(SELLER.id, "203.0.113.9", 9002, relay=RELAY))
+        self.assertEqual([dial[:5] for dial in dials], [
+            ("203.0.113.9", 9002, protocol, None, {"relay": RELAY, "target": SELLER.id})])
+        self.assertNoResult(checked)
+        unnamed = node.dialer.checkAt(SELLER.id, "203.0.113.9", 9002, "10.0.0.7:7701",
+                                      lambda: protocol)
+        asked[1].callback(wire.NodeReply(SELLER.id, "", 0))
+        failure = self.failureResultOf(unnamed, NotNamed)
+        self.assertIn("the tracker names no address for node", str(failure.value))
+        self.assertEqual(len(dials), 1)
 
     def test_aRelayTheTrackerNamesChecked(self):
         """

@@ -644,6 +644,30 @@ class AddressCheckTests(SynchronousTestCase):
         [request] = self.node.connector.requests
         self.assertEqual((request.host, request.port), ("198.51.100.9", 9011))
 
+    def test_aLeafsRelayDialledOnlyAsTheTrackerNamesIt(self):
+        """
+        The relay a leaf registers is its word too: the check goes through
+        it only as the tracker names it for the leaf (docs/protocol.md
+        §5a), never at the address the leaf alone named.  With no tracker
+        to ask, nothing is dialled: the leaf is forgotten, its link
+        closed, and the super-peer says why.  (It used to open a circuit
+        at any address a leaf named, ``127.0.0.1:6379`` among them.)
+        """
+        self.node.connector.addressed = True
+        link = linkPeer(self.node, L11, purpose=LEAF)
+        items = {"apple": 2}
+        with capturedLogs() as events:
+            feed(link, LeafRegister(1, "198.51.100.9", 9011, items,
+                                    recordsOf(link, items, "198.51.100.9", 9011),
+                                    relay="127.0.0.1:6379"))
+        self.assertEqual(self.node.connector.requests, [])
+        self.assertForgotten(link)
+        lines = [formatEvent(event) for event in events]
+        self.assertIn(f"leaf {shortId(L11)}: not dialling 198.51.100.9:9011 to check it: "
+                      "no tracker to ask about the relay 127.0.0.1:6379 named for node "
+                      f"{shortId(L11)}: a relay is dialled only as the tracker names it; "
+                      "forgetting it", lines)
+
     def test_portZeroNeedsNoCheck(self):
         """A leaf that takes no connections (port 0) impersonates nobody:
         listed without a check, as at the tracker."""

@@ -22,6 +22,7 @@ from twisted_bazaar.tracker.relays import MOST_NAMED, PLACES_LIMIT
 from twisted_bazaar.tracker.reserving import ASK_RATE, REPORT_RATE
 from twisted_bazaar.transports.relay.limits import RelayLimits
 from twisted_bazaar.transports.relay.relay import Relay
+from twisted_bazaar.transports.path import Path
 from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.wire.ids import parseWireId, wireId
 
@@ -76,6 +77,28 @@ class ReservationTests(SynchronousTestCase):
              "port": 4001, "paths": wirePaths(relay=relay, tracker=True)}] * 2)
         self.assertTrue(any("introducing it through " + relay in formatEvent(e)
                             for e in events))
+
+    def test_namedWithTheTrackersOtherWays(self):
+        """The tracker's relay served at another port of the tracker's too
+        (its --ws-port): a node held there is named with that way, at the
+        relay's host, the tracker's word, as a public node's relay's ways
+        are: a client whose firewall lets only HTTP(S) out (``bazaar node``
+        at such a home) opens its circuit there, not at the relay's own
+        port."""
+        self.tracker.relay.servedAt(lambda: Path(WEBSOCKET, port=80))
+        self.tracker.relay.servedAt(lambda: None)
+        peer, node_id = self.keyed()
+        asker, _ = self.keyless()
+        self.connector.failLast(ConnectionRefusedError())
+        peer.heard()
+        peer.say({"type": "relayReserve"})
+        host = peer.transport.getHost().host
+        relay = f"{host}:{RELAY_PORT}"
+        self.assertEqual(peer.heard(), [{"type": "relayReserved", "relay": relay}])
+        [reply, _] = self.ask(asker, node_id)
+        self.assertEqual(reply["paths"], [{
+            "kind": "relayed", "relay": relay, "word": "named",
+            "paths": [{"kind": WEBSOCKET, "host": host, "port": 80, "word": "named"}]}])
 
     def test_asksPerAddressGroupAreRated(self):
         """

@@ -66,7 +66,6 @@ from twisted_bazaar.reach.ways import (
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.net.opening import NotConnected, Unreachable
-from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import (
     CLAIMED, CONFIGURED, DIRECT, NAMED, RELAYED, SEEN, Path)
@@ -479,29 +478,30 @@ class Dialer:
 
     def checkAt(self, peer_id, host, port, relay, protocol):
         """
-        A connection of protocol's (a callable making it) to whoever
-        answers at host:port, where node peer_id says it listens, or
-        through ``relay`` to peer_id: a super-peer's check of a leaf's
-        word (L{AddressCheck
-        <twisted_bazaar.tracker.check.AddressCheck>}), which asks who
-        answers to prove it.  The host is checked as a host a peer names
-        (L{vetDirect}: failing with L{HostRefused
-        <twisted_bazaar.reach.peerhosts.HostRefused>}) and dialled at
-        each address allowed in turn until one connects; the relay,
-        whose circuit reaches the leaf alone, as the leaf is held there.
-        Nothing is written in the book: the check's outcome is the
-        super-peer's.
+        A connection of protocol's (a callable making it) to node peer_id
+        at the path its word names, a super-peer's check of a leaf's word
+        (L{AddressCheck <twisted_bazaar.tracker.check.AddressCheck>}), which
+        asks who answers to prove it: a dial for the leaf's links
+        (L{dial}, its ways raced as any dial's are), of a L{Peer} that is
+        the leaf's claim (host:port, or through ``relay``), with no key
+        (the check asks for the proof itself).  So the checks of every
+        dial hold: its host is checked as a host a peer names
+        (L{HostRefused <twisted_bazaar.reach.peerhosts.HostRefused>},
+        dialling nothing, when refused) and dialled at each address allowed
+        in turn; the relay it names is dialled only as the tracker names
+        it for the leaf (the tracker asked first otherwise, and what it
+        names is dialled), reached by the ways L{relayWays} orders.  Of
+        the ways, only the direct one and the relay apply: no LAN address
+        (a connection proving no key), no punch (a transfer's), no QUIC
+        and no plugin's path (a connection of another purpose than
+        L{FILES}).  Nothing a check finds is written in the book (the
+        dial of a connection of the caller's own writes nothing: the
+        outcome is the super-peer's); only the tracker's answer, when it
+        was asked, is kept, as any dial's.
 
-        @return: a Deferred as L{ITransport.dial
-            <twisted_bazaar.transports.interface.ITransport.dial>} gives.
+        @return: a Deferred as L{dial} gives.
         """
-        transports = self.transports
-        if relay is not None:
-            return transports.dial(Path(RELAYED, host, port, relay, NAMED), None, protocol,
-                                   DialOptions(target=peer_id))
-        return self.vetDirect(peer_id, host, port, "check").addCallback(
-            connectAny, lambda address: transports.dial(
-                Path(DIRECT, address, port, word=CLAIMED), None, protocol))
+        return self.dial(Peer(peer_id, host, port, relay), NODE, protocol)
 
     def _dialFound(self, found):
         """

@@ -187,7 +187,7 @@ class Direct:
 
 
 class Punched:
-    """A connection of the dialler's protocol punched to a peer at home,
+    """A transfer (purpose L{FILES}) punched to a peer at home,
     over the direct (punched) link held with it, by the dialer's sources
     of paths (L{Sources.transfer
     <twisted_bazaar.reach.sources.Sources.transfer>}: the TCP punch's,
@@ -201,7 +201,8 @@ class Punched:
     holds = True
 
     def applies(self, dialer, peer, purpose, protocol):
-        return protocol is not None and peer.relay is not None and dialer.punches
+        return (protocol is not None and purpose == FILES and peer.relay is not None
+                and dialer.punches)
 
     def attempt(self, dialer, peer, purpose, protocol):
         return dialer.sources.transfer(peer.id, peer.key, protocol())

@@ -264,14 +264,24 @@ def makeService(options, reactor=None):
 
 def _transportServices(reactor, options, tracker, exitStatus):
     """The tracker's ports of the transport plugins its options turn on,
-    each serving its links, on the interface of its --listen."""
+    each serving its links, on the interface of its --listen, and its
+    relay, if it has one: each that names its port (C{advertised()})
+    is one of the relay's ways (L{Relay.servedAt
+    <twisted_bazaar.transports.relay.relay.Relay.servedAt>}), named
+    with every node held there."""
     relay = tracker.relay
     made = (plugin.trackerService(reactor, tracker.identity, TrackerFactory(tracker),
                                   tracker.peer_log, values,
                                   listenInterface(options["listen"]), exitStatus.fail,
                                   relay=None if relay is None else relay.factory())
             for plugin, values in transportValues(options))
-    return [service for service in made if service is not None]
+    services = [service for service in made if service is not None]
+    if relay is not None:
+        for service in services:
+            advertised = getattr(service, "advertised", None)
+            if advertised is not None:
+                relay.servedAt(advertised)
+    return services
 
 
 def udpPorts(options):

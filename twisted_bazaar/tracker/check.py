@@ -15,6 +15,7 @@ from zope.interface import implementer
 
 from twisted_bazaar import wire
 from twisted_bazaar.reach.peerhosts import HostRefused
+from twisted_bazaar.reach.vetting import NotNamed, RelayRefused
 from twisted_bazaar.identity.proofs import CHECK
 from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.interface import DialOptions
@@ -67,7 +68,9 @@ class AddressCheck:
         #: registered host resolved, when that is a name.
         self.reached = None
         #: Why the check dialled nothing (the host is one the checker does
-        #: not dial for the node), once it failed so; else None.
+        #: not dial for the node; for a super-peer's, the relay the leaf
+        #: named is one the tracker does not name for it), once it failed
+        #: so; else None.
         self.refused = None
         self._direct = False
 
@@ -105,7 +108,9 @@ class AddressCheck:
         """
         Connect by C{connect(protocolFactory)} (a Deferred; failing with
         L{HostRefused} when the host is one the checker does not dial for
-        the node) and ask; returns L{result}.  A super-peer's check of a
+        the node, or, a super-peer's, with L{RelayRefused} or L{NotNamed}
+        when the relay is not one the tracker names for it) and ask;
+        returns L{result}.  A super-peer's check of a
         leaf connects by its node's dialer (L{Dialer.checkAt
         <twisted_bazaar.reach.dialer.Dialer.checkAt>}).
 
@@ -129,7 +134,7 @@ class AddressCheck:
         self.link.close("check abandoned", routine=True)
 
     def _failed(self, reason):
-        if reason.check(HostRefused):
+        if reason.check(HostRefused, RelayRefused, NotNamed):
             self.refused = str(reason.value)
         self._done(False)
 

@@ -138,7 +138,8 @@ class Reservations:
             link.send(wire.Error(e.code, e.info))
             return
         link.send(RelayReserved(relay))
-        self._reachedThrough(link, relay, "this tracker's relay")
+        self._reachedThrough(link, relay, "this tracker's relay",
+                             tracker.relay.ways(splitRelay(relay)[0]))
 
     def _waysTo(self, relaying, relay):
         """The relaying node's ways to its relay besides the relay's port
@@ -156,7 +157,10 @@ class Reservations:
         introduced (its address check stops: see L{reserve}), at the host
         its tracker connection comes from: its check did not pass, so the
         host it registered is one nobody vouched for.  It is named with
-        the relay's ``ways`` besides its port (L{_waysTo})."""
+        the relay's ``ways`` besides its port (a public node's relay's,
+        L{_waysTo}; the tracker's own, the ports of its transport plugins
+        that serve it, L{Relay.ways
+        <twisted_bazaar.transports.relay.relay.Relay.ways>})."""
         tracker = self.tracker
         node_id = link.peer_id
         tracker.registry.setRelay(node_id, relay, ways)

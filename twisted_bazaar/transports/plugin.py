@@ -74,7 +74,12 @@ class ITransportPlugin(Interface):
         None when the options (``values``, of its L{trackerOptions})
         leave it off; with ``relay`` (the factory of the tracker's relay,
         or None: no relay), serving the relay there too, for the nodes
-        that reach the tracker by this transport alone.
+        that reach the tracker by this transport alone.  The service may
+        have C{advertised()}: the L{Path} of its port once it listens, else
+        None; the tracker's relay, served there, names it with every node
+        held at it (L{Relay.servedAt
+        <twisted_bazaar.transports.relay.relay.Relay.servedAt>}), so that
+        a client whose network lets out only this transport reaches them.
         """
 
     # A transport that is a way out of a network that lets little else out

@@ -178,6 +178,16 @@ class TrackerServiceTests(SynchronousTestCase):
     def test_noRelayNoResource(self):
         self.assertEqual(sorted(self.listened(None)), ["/"])
 
+    def test_itsPortAdvertised(self):
+        """The port names itself once it listens (at no host: the tracker's
+        relay, served there, names it at its own host), not before."""
+        service = trackerService(MemoryReactorClock(), Identity.generate(), object(), None,
+                                 8080, "127.0.0.1", [].append, relay=object())
+        self.assertIsNone(service.advertised())
+        service.startService()
+        self.addCleanup(service.stopService)
+        self.assertEqual(service.advertised(), Path(WEBSOCKET, port=8080))
+
 
 class _Raw(StringTransport):
     """A TCP transport that keeps what is written (autobahn unregisters

@@ -233,9 +233,10 @@ class SuperPeerSide(NodeObserver):
             leaf, self.node.provenKey(link), self.node.identity, self.node.clock,
             self.node.config.link, self.node.overlay.peer_log, self.node)
         relay = self._relays.get(leaf)
-        # The host a leaf registered is its word: the dialer vets it as any
-        # host a peer names, so that no leaf has this node dial a service of
-        # its own machine or network (docs/protocol.md §18).
+        # The host and relay a leaf registered are its word: the dialer
+        # dials them as any a peer names (a host checked, a relay only as
+        # the tracker names it for the leaf), so that no leaf has this node
+        # dial a service of its own machine or network (docs/protocol.md §18).
         dialer = self.node.dialer
         check.startBy(lambda protocol: dialer.checkAt(leaf, *address, relay, protocol),
                       relay is None).addCallback(self._addressChecked, link, address, check)
@@ -255,14 +256,17 @@ class SuperPeerSide(NodeObserver):
                                "listing its items", leaf=shortId(leaf), host=host,
                                port=port)
             return
-        if check.refused is None:
+        # The dialer's refusal names the address too (as a failed
+        # connection does): said once.
+        refused = check.refused and check.refused.removeprefix(f"{host}:{port}: ")
+        if refused is None:
             line = "leaf {leaf}: nothing at {host}:{port} answers as that leaf"
             why = f"nothing at {host}:{port} answers as leaf {wireId(leaf)}"
         else:
             line = "leaf {leaf}: not dialling {host}:{port} to check it: {why}"
-            why = f"not dialling {host}:{port} to check leaf {wireId(leaf)}: {check.refused}"
+            why = f"not dialling {host}:{port} to check leaf {wireId(leaf)}: {refused}"
         self.leaf_log.emit(self.log, LogLevel.warn, group, line + "; forgetting it",
-                           leaf=shortId(leaf), host=host, port=port, why=check.refused)
+                           leaf=shortId(leaf), host=host, port=port, why=refused)
         self.index.forget(leaf)
         link.disconnect(why)
 

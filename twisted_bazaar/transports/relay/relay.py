@@ -18,6 +18,8 @@ channel's ciphertext between the two ends: the relay reads none of it.
 
 import secrets
 
+import attr
+
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger, LogLevel
 
@@ -28,6 +30,7 @@ from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.handshake import PLAIN, channelKey
+from twisted_bazaar.transports.path import NAMED
 from twisted_bazaar.transports.relay.limits import (
     CIRCUITS_LIMIT, DRAIN_TIMEOUT, NODE_CIRCUITS_LIMIT, ORIGIN_OPENS_LIMIT,
     PENDING_LIMIT, RESERVATIONS_LIMIT, RelayLimits)
@@ -123,6 +126,8 @@ class Relay:
         #: Its bytes a second, all circuits together (limits.rate), shared
         #: among the diallers' groups, and a group's among its origins.
         self.throttle = Throttle(clock, limits.rate, self._pauseOrigin, self._resumeOrigin)
+        #: What names each other port it is served at (L{servedAt}).
+        self._servedAt = []
 
     @property
     def enabled(self):
@@ -131,6 +136,23 @@ class Relay:
     def factory(self):
         """The factory of the relay's port (under the channel)."""
         return RelayFactory(self)
+
+    def servedAt(self, advertised):
+        """The relay is served at another port too (a transport plugin's
+        port of the tracker's): C{advertised()} names it, a
+        L{Path <twisted_bazaar.transports.path.Path>}, once it listens,
+        else None."""
+        self._servedAt.append(advertised)
+
+    def ways(self, host):
+        """The ways to this relay besides its port (L{servedAt}), each at
+        ``host`` (the relay's, as a reservation names it) and the word of
+        whoever serves it (the tracker's: L{NAMED}): what a node held here
+        is named with, so that a dialler whose firewall lets only HTTP(S)
+        out opens its circuits there (docs/protocol.md §5a); a tuple."""
+        named = (advertised() for advertised in self._servedAt)
+        return tuple(attr.evolve(path, host=host, word=NAMED) for path in named
+                     if path is not None)
 
     def stop(self):
         """The relay stops: every connection to its port closes (its

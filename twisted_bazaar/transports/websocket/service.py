@@ -60,6 +60,13 @@ class WebSocketService(Service):
         self.onFailure(f"websocket cannot listen on {self.description}: "
                        f"{reason.getErrorMessage()}")
 
+    def advertised(self):
+        """The path of its port once it listens, at no host (the
+        transport's, L{WebSocketTransport.advertised}), else None: a
+        tracker's relay is served there too, and names it
+        (L{twisted_bazaar.transports.relay.relay.Relay.servedAt})."""
+        return self.transport.advertised()
+
     def stopService(self):
         super().stopService()
         self.port = None
