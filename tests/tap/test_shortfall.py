@@ -6,6 +6,7 @@ when it lacks something.
 
 from types import SimpleNamespace
 
+from twisted.logger import capturedLogs, formatEvent
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -52,6 +53,31 @@ class GiveUpTests(SynchronousTestCase):
         self.assertEqual(why, "gave up after 5 s: bought 0 of 1 apple: the node could "
                          "not search yet: no link to another node (none was named to "
                          "it, or none it dialled answered)")
+        service.stopService()
+
+    def test_noSuperPeerSaysSo(self):
+        """A superpeer market of leaves alone: the buyer's reason is the
+        tracker's, no live super-peer, and the way out, not a network that
+        drops its dials (it said "no link to another node ... if this
+        network lets only HTTP(S) out"); the leaf logs it once."""
+        market = Market(seed=3)
+        market.addNode(seller={"stock": {"apple": 3}}, discovery="superpeer")
+        buyer = market.addNode(buyer={"wants": ["apple"]}, discovery="superpeer")
+        failures = []
+        with capturedLogs() as events:
+            service = GiveUp(market.clock, buyer, market.role(buyer, "buyer"), 30,
+                             lambda why, code: failures.append((why, code)), "t:7700")
+            service.startService()
+            market.run(31)
+        [(why, code)] = failures
+        self.assertEqual(why, "gave up after 30 s: bought 0 of 1 apple: the node could "
+                         "not search yet: the tracker names no live super-peer (a node "
+                         "started with --discovery superpeer --super serves as one)")
+        lines = [formatEvent(event) for event in events
+                 if event.get("log_namespace", "").endswith("SuperPeerLinks")]
+        self.assertEqual(lines.count("the tracker names no live super-peer (a node "
+                                     "started with --discovery superpeer --super serves "
+                                     "as one); asking again later"), 2, lines)
         service.stopService()
 
     def test_satisfied(self):

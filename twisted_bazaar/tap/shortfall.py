@@ -58,13 +58,17 @@ class EmptySearches(NodeObserver):
             self.empty[item] = self.empty.get(item, 0) + 1
 
 
-def _whyUnmet(want, searches, hints):
+def _whyUnmet(want, searches, hints, discovery=None):
     empty = searches.empty.get(want.item, 0)
     why = _WHY.get(want.state, want.state)
     if want.state == WAITING:
-        # No link at all: every dial it made failed, or it was named no
-        # one; a network that drops all but one way out is one reason.
-        why = why.format(ways=f": {'; '.join(hints)}" if hints else "")
+        # The scheme's own reason, when it knows one (a superpeer leaf
+        # the tracker named no super-peer); else no link at all: every
+        # dial it made failed, or it was named no one; a network that
+        # drops all but one way out is one reason.
+        known = getattr(discovery, "whyCannotFind", lambda: None)()
+        why = (f"the node could not search yet: {known}" if known
+               else why.format(ways=f": {'; '.join(hints)}" if hints else ""))
     if want.state in (SEARCHING, BACKOFF) and empty:
         why = (f"no seller offered it "
                f"({plural(empty, 'search', 'searches')} found nothing)")
@@ -92,7 +96,8 @@ def shortfall(node, buyer, searches, tracker_address, within="", hints=()):
             continue
         # Registered as the tracker showed it, not merely named: a node
         # whose proof the tracker refused searched for nothing.
-        why = (_whyUnmet(want, searches, hints) if node.wasRegistered
+        why = (_whyUnmet(want, searches, hints, getattr(buyer, "discovery", None))
+               if node.wasRegistered
                else f"never registered with the tracker at {tracker_address}")
         parts.append(f"bought {want.bought} of {want.quantity} {want.item}{within}: "
                      f"{why}")
