@@ -121,7 +121,7 @@ class ShortfallTests(SynchronousTestCase):
         "no link"; with none, the words as ever."""
         node = SimpleNamespace(wasRegistered=True)
         buyer = SimpleNamespace(wants=[SimpleNamespace(item="pear", bought=0, quantity=1,
-                                                       state=WAITING)])
+                                                       state=WAITING)], discovery=None)
         hints = wayOut(transportPlugins().values())
         why = shortfall(node, buyer, EmptySearches(), "t:80", hints=hints)
         self.assertTrue(why.startswith("bought 0 of 1 pear: the node could not search "

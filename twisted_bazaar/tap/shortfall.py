@@ -96,7 +96,7 @@ def shortfall(node, buyer, searches, tracker_address, within="", hints=()):
             continue
         # Registered as the tracker showed it, not merely named: a node
         # whose proof the tracker refused searched for nothing.
-        why = (_whyUnmet(want, searches, hints, getattr(buyer, "discovery", None))
+        why = (_whyUnmet(want, searches, hints, buyer.discovery)
                if node.wasRegistered
                else f"never registered with the tracker at {tracker_address}")
         parts.append(f"bought {want.bought} of {want.quantity} {want.item}{within}: "
