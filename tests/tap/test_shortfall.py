@@ -80,6 +80,20 @@ class GiveUpTests(SynchronousTestCase):
                                      "as one); asking again later"), 2, lines)
         service.stopService()
 
+    def test_anItemNamedWithItsCount(self):
+        """bazaar buy apple=3 (a name --sell cannot make) that no seller
+        offered says how to buy 3 apples (new user: it said only that no
+        seller offered 'apple=3')."""
+        market = Market(seed=3)
+        market.addNode(seller={"stock": {"apple": 3}})
+        service, failures = self.giveUp(market, ["apple=3"])
+        market.run(6)
+        [(why, code)] = failures
+        self.assertRegex(why, r"^gave up after 5 s: bought 0 of 1 apple=3: no seller "
+                              r"offered it \(\d+ search(es)? found nothing\) \(for 3 "
+                              r"units of apple, name the item alone: --quantity 3\)$")
+        service.stopService()
+
     def test_satisfied(self):
         """Every want met in time: nothing happens, and stopping cancels
         the timer."""

@@ -6,6 +6,8 @@ why.  ``bazaar buy`` (L{twisted_bazaar.cli.buy}) says the same at its
 deadline.
 """
 
+import re
+
 from twisted.application.service import Service
 
 from twisted_bazaar.base.words import plural
@@ -58,6 +60,10 @@ class EmptySearches(NodeObserver):
             self.empty[item] = self.empty.get(item, 0) + 1
 
 
+#: An item named with a count, as --sell writes one: ``apple=3``.
+_COUNTED = re.compile(r"(.+)=(\d+)")
+
+
 def _whyUnmet(want, searches, hints, discovery=None):
     empty = searches.empty.get(want.item, 0)
     why = _WHY.get(want.state, want.state)
@@ -72,6 +78,12 @@ def _whyUnmet(want, searches, hints, discovery=None):
     if want.state in (SEARCHING, BACKOFF) and empty:
         why = (f"no seller offered it "
                f"({plural(empty, 'search', 'searches')} found nothing)")
+    counted = _COUNTED.fullmatch(want.item)
+    if counted and not want.bought and why.startswith("no seller offered it"):
+        # ITEM=N, as --sell and bazaar restock write it: a name no
+        # seller's --sell can make.
+        why += (f" (for {counted[2]} units of {counted[1]}, name the item alone: "
+                f"--quantity {counted[2]})")
     if want.bought and why.startswith("no seller offered it"):
         # Some were bought: the searches since found no more.
         why = "no seller offered more" + why[len("no seller offered it"):]
