@@ -310,6 +310,9 @@ ALLOWED = {
         _OWN + "once per link to a super-peer this node dialled",
     "schemes/superpeer/topology.py: SuperPeerLinks._failed: could not link to super-peer at {host}:{":
         _OWN + "once per dial this node makes, which backs off",
+    "schemes/superpeer/topology.py: SuperPeerLinks._noneNamed: {why}; asking again later":
+        _OWN + "the tracker's answer to this node's own question, said once until "
+        "it changes (the question backs off)",
     # -- the shared folder and the transfer port ------------------------------------------
     "files/server.py: TransferServer._notSent: stopped sending a file: {why}":
         "a failure reading this node's own file (a buyer going away is a "

@@ -858,6 +858,34 @@ class DataDirTests(SynchronousTestCase):
                          f"dir {self.data} is in use by another node (pid "
                          f"{os.getpid()}); give each node its own --data-dir")
 
+    def test_aTrackersStateDirectoryRefused(self):
+        """A node given the folder a tracker keeps its key in is refused
+        with the reason, and the tracker a node's data dir, nothing
+        written there (issue 96 LOW: the node took it, its key and store
+        beside the tracker's key)."""
+        from twisted_bazaar.daemon.tracker import trackerIdentity
+        from twisted_bazaar.store.lock import DataDirLock
+
+        trackerIdentity(self.data, said=[])
+        error = self.assertRaises(usage.UsageError, _parse, SELLER + ["--data-dir",
+                                                                      self.data])
+        self.assertEqual(str(error), f"--data-dir {self.data} holds a tracker's key "
+                         "(tracker.key), not a node's: it is a tracker's state "
+                         "directory; give a node a folder of its own")
+        self.assertEqual(sorted(os.listdir(self.data)), ["tracker.key"])
+        node = os.path.join(self.folder, "node")
+        lock = DataDirLock(node)
+        lock.acquire()
+        Identity.inDirectory(node)
+        lock.release()
+        before = sorted(os.listdir(node))
+        error = self.assertRaises(usage.UsageError, _parse, ["--data-dir", node],
+                                  TrackerOptions)
+        self.assertEqual(str(error), f"--data-dir {node} holds a node's key "
+                         "(node.key), not the tracker's: it is a node's data dir; "
+                         "give the tracker a folder of its own")
+        self.assertEqual(sorted(os.listdir(node)), before)
+
     def test_aBadMetricsEndpointLeavesNoDataDir(self):
         """--metrics that twisted cannot parse refuses the start in one
         line, and leaves no new data dir behind."""

@@ -13,7 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.cli import bazaar, trackers
 from twisted_bazaar.cli.arguments import parse
 from twisted_bazaar.cli.bazaar import renderList, renderStatus
-from twisted_bazaar.identity.keys import Identity, decode
+from twisted_bazaar.identity.keys import Identity, decode, encode
 from twisted_bazaar.schemes.index.messages import Listing
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.status.messages import MemberList, NodeState
@@ -240,3 +240,26 @@ class PinnedTrackerTests(SynchronousTestCase):
         self.assertIn("known_tracker", str(failure.value))
         self.answering = [b"T" * 32]
         self.successResultOf(bazaar.status(None, parse(["status", "--data-dir", folder])))
+
+    def test_aDataDirKeepingNoKeyIsRefused(self):
+        """A --data-dir with no key of the tracker (missing, mistyped, a
+        tracker's own) is refused with the reason, the tracker not asked:
+        before, the pin was left out without a word and any key taken."""
+        folder = scratchDir(self)
+        missing = os.path.join(folder, "no-such")
+        asked = []
+        self.patch(bazaar, "askTracker", lambda *a, **kw: asked.append(a))
+        for command in ("status", "list"):
+            for data_dir, why in ((missing, f"--data-dir {missing} does not exist: "),
+                                  (folder, f"--data-dir {folder} keeps no key of the "
+                                   "tracker at 127.0.0.1:7700 (no known_tracker): ")):
+                failure = self.failureResultOf(defer.maybeDeferred(
+                    getattr(bazaar, {"list": "listing"}.get(command, command)),
+                    None, parse([command, "--data-dir", data_dir])), ClientError)
+                self.assertTrue(str(failure.value).startswith(why), str(failure.value))
+        self.assertEqual(asked, [])
+        writeKnown(os.path.join(folder, KNOWN_TRACKER), b"T" * 32)
+        pinned = parse(["--tracker-key", encode(b"T" * 32), "status", "--data-dir",
+                        missing])
+        self.patch(bazaar, "askTracker", self.channel)
+        self.successResultOf(bazaar.status(None, pinned))

@@ -13,6 +13,7 @@ from twisted.internet import defer
 from twisted.internet.address import IPv4Address, UNIXAddress
 from twisted.internet.error import CannotListenError
 from twisted.internet.task import Clock
+from twisted.python.lockfile import FilesystemLock
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.cli import webview
@@ -97,6 +98,18 @@ class CannotListenTests(SynchronousTestCase):
         refused = CannotListenError("192.0.2.1", 8080,
                                     OSError(errno.EADDRNOTAVAIL, "Cannot assign"))
         self.assertNotIn("choose", webview.cannotListen("tcp:8080", refused))
+
+
+    def test_aSocketsFolderMissing(self):
+        """--listen unix:PATH whose folder is missing says so (issue 96
+        LOW: it was Twisted's lock file, "[Errno 2] No such file or
+        directory: '17049' -> b'/nonexist/x.sock.lock'")."""
+        missing = os.path.join(scratchDir(self), "nonexist")
+        # What the reactor's listenUNIX raises: its lock file beside the path.
+        error = self.assertRaises(OSError, FilesystemLock(f"{missing}/x.sock.lock").lock)
+        self.assertEqual(webview.cannotListen(f"unix:{missing}/x.sock", error),
+                         f"--listen unix:{missing}/x.sock: cannot listen: its folder "
+                         f"{missing} does not exist (make it first)")
 
 
 class ListeningOnTests(SynchronousTestCase):

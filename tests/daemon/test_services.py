@@ -4,6 +4,7 @@ the in-memory network and a fake clock, ListeningService's failures, and
 one trade over real loopback TCP.
 """
 
+import errno
 import random
 
 import pytest_twisted
@@ -231,6 +232,25 @@ class ListeningServiceTests(SynchronousTestCase):
         self.assertEqual(told, [])
         listening.errback(OSError("gone"))
         self.assertEqual(told, ["node cannot listen: gone"])
+
+    def test_aSocketsFolderMissing(self):
+        """A unix: port whose folder is missing says so, not Twisted's lock
+        file (issue 96 LOW: "... '17049' -> b'/nonexist/x.sock.lock'")."""
+        listening = defer.Deferred()
+
+        class Unix:
+            def listen(self, factory):
+                return listening
+
+        told = []
+        service = ListeningService(task.Clock(), Unix(), Factory(), "web view",
+                                   onFailure=told.append,
+                                   description="unix:/nonexist/x.sock")
+        service.startService()
+        listening.errback(OSError(errno.ENOENT, "No such file or directory",
+                                  "17049", None, b"/nonexist/x.sock.lock"))
+        self.assertEqual(told, ["web view cannot listen on unix:/nonexist/x.sock: its "
+                                "folder /nonexist does not exist (make it first)"])
 
     def test_failureBeforeTheReactorRuns(self):
         """twistd starts services before the reactor: stop once it runs."""

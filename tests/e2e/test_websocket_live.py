@@ -264,5 +264,8 @@ class WebSocketOnlyTests(HttpOnlyHomeCase):
         wrong.waitFor(r"cannot reach the tracker at .*: WebSocket to ws://.*answered, but "
                       rf"not as a WebSocket port \(.*\): is {BED_TRACKER_PORT} its --ws-port\?;",
                       TIMEOUT)
+        # Said once: the next try's line is short.
+        wrong.waitFor(rf"cannot reach the tracker at ws:.*:{BED_TRACKER_PORT}, for the same "
+                      r"reason as before; trying again in", TIMEOUT)
         self.stopCleanly()
 

@@ -30,6 +30,7 @@ from twisted_bazaar.net.pin import KeyPin
 from twisted_bazaar.net.encrypted import (
     CLOSE_GRACE,
     CLOSED_IN_HANDSHAKE,
+    NO_SUBJECT_ALT_NAME,
     ChannelFailed,
     EncryptedFactory,
     EncryptedProtocol,
@@ -74,6 +75,30 @@ def encryptedPair(clock, server_identity=None, client_identity=None, **server_kw
 
     client, server, pump = connectedServerAndClient(serverProtocol, clientProtocol)
     return client, server, pump
+
+
+def certificate(names):
+    """A self-signed certificate (pyOpenSSL's X509) for 127.0.0.1, with a
+    subjectAltName naming it, or (names False) with its common name alone."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    from OpenSSL import crypto
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+               .public_key(key.public_key()).serial_number(1)
+               .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1)))
+    if names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+    return crypto.X509.from_cryptography(builder.sign(key, hashes.SHA256()))
 
 
 class WrapperTests(SynchronousTestCase):
@@ -254,6 +279,27 @@ class WrapperTests(SynchronousTestCase):
         protocol.makeConnection(StringTransport())
         protocol.connectionLost(Failure(ValueError("certificate verify failed")))
         self.assertEqual(str(wrapped.lost.value), "certificate verify failed")
+
+    def test_aCertificateNamingNoHostIsRefused(self):
+        """An opener over TLS (a tls: tracker) whose peer's certificate has
+        no subjectAltName refuses it, saying why: Twisted checks a name
+        only against that extension, and finding none it printed a
+        traceback and took the certificate unchecked (new user: a
+        certificate made with openssl req -subj /CN=HOST); one with the
+        extension goes on, as does a connection without TLS."""
+        for names, refused in ((False, True), (True, False), (None, False)):
+            wrapped = Recorder()
+            protocol = EncryptedProtocol(wrapped, ChannelKey.generate(), True, Clock())
+            transport = StringTransport()
+            transport.getPeerCertificate = lambda: (
+                None if names is None else certificate(names))
+            protocol.makeConnection(transport)
+            protocol.handshakeCompleted()
+            self.assertEqual(transport.disconnecting, refused, names)
+            if refused:
+                protocol.connectionLost(Failure(ConnectionDone()))
+                self.assertEqual(str(wrapped.lost.value), NO_SUBJECT_ALT_NAME)
+                self.assertIn("no subjectAltName", NO_SUBJECT_ALT_NAME)
 
     def test_bulkSizesAreTheSockets(self):
         """What a bulk reader or writer sets as its transport's read and

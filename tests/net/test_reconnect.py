@@ -59,6 +59,35 @@ class ReconnectorTests(SynchronousTestCase):
         self.endpoint.attempts[1].errback(refused)
         self.assertTrue(self.lines()[1].endswith("trying again in 0.5 s"))
 
+    def test_theSameReasonIsSaidOnce(self):
+        """A failure for the reason the last try there failed for is said
+        shortly (issue 96 LOW: a ws: address at the tracker's TCP port
+        repeated its long reason at every try), a new reason in full, and
+        the same again in full once a connection served."""
+        self.reconnector.start()
+        wrong = Failure(error.ConnectError(string="answered, but not as a WebSocket port"))
+        for attempt in range(3):
+            self.endpoint.attempts[-1].errback(wrong)
+            self.clock.advance(10)
+        self.endpoint.attempts[-1].errback(Failure(error.ConnectionRefusedError()))
+        self.clock.advance(10)
+        self.endpoint.attempts[-1].callback(_protocol())
+        self.reconnector.succeeded()
+        self.reconnector.lost(Failure(error.ConnectionDone()))
+        self.clock.advance(10)
+        self.endpoint.attempts[-1].errback(Failure(error.ConnectionRefusedError()))
+        self.assertEqual([line.split(";")[0] for line in self.lines()], [
+            "cannot reach the tracker at 127.0.0.1:7700: An error occurred while "
+            "connecting: answered, but not as a WebSocket port",
+            "cannot reach the tracker at 127.0.0.1:7700, for the same reason as before",
+            "cannot reach the tracker at 127.0.0.1:7700, for the same reason as before",
+            "cannot reach the tracker at 127.0.0.1:7700: Connection was refused by "
+            "other side",
+            "lost the tracker at 127.0.0.1:7700: Connection was closed cleanly",
+            "cannot reach the tracker at 127.0.0.1:7700: Connection was refused by "
+            "other side"])
+        self.assertTrue(all("trying again in" in line for line in self.lines()))
+
     def test_successResetsTheAttempts(self):
         self.reconnector.start()
         self.endpoint.attempts[0].errback(Failure(error.ConnectionRefusedError()))
@@ -178,6 +207,20 @@ class FailoverTests(SynchronousTestCase):
         self.assertTrue(self.lines()[-1].endswith("; trying the tracker at A in 0.5 s"))
         self.clock.advance(0.5)
         self.assertEqual(len(self.first.attempts), 2)
+
+    def test_theSameReasonIsSaidOnceAPeer(self):
+        """Each peer's reason is its own: refused by both in turn, each
+        is said in full once, then shortly."""
+        self.reconnector.start()
+        for attempt in range(4):
+            endpoint = (self.first, self.second)[attempt % 2]
+            endpoint.attempts[-1].errback(Failure(error.ConnectionRefusedError()))
+            self.clock.advance(0.5)
+        self.assertEqual([line.split(";")[0] for line in self.lines()], [
+            "cannot reach the tracker at A: Connection was refused by other side",
+            "cannot reach the tracker at B: Connection was refused by other side",
+            "cannot reach the tracker at A, for the same reason as before",
+            "cannot reach the tracker at B, for the same reason as before"])
 
     def test_backToTheFirstOnceItAnswers(self):
         """Connected to the second, the first is asked every probe_interval;

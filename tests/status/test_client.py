@@ -24,7 +24,7 @@ from twisted.internet.address import IPv4Address
 from twisted_bazaar import wire
 from twisted_bazaar.transports.path import CLAIMED, LAN, Path
 from twisted_bazaar.transports.websocket import WEBSOCKET
-from twisted_bazaar.base.address import Address
+from twisted_bazaar.base.address import Address, parseAddress
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import CLOSED_IN_HANDSHAKE, ChannelFailed, EncryptedProtocol
@@ -361,6 +361,25 @@ class UnreachableTests(SynchronousTestCase):
         reason = self.failureResultOf(asked, ClientError).getErrorMessage()
         self.assertEqual(reason, "cannot reach 127.0.0.1:1: Connection was refused by "
                          "other side: 111: Connection refused")
+
+    def test_aTransportsKindIsNamed(self):
+        """A --tracker ws:HOST:PORT nothing answers at is named with its
+        ws: (issue 96 LOW: 'cannot reach HOST:PORT' named the tracker's
+        TCP port, another port), as is its timeout."""
+        reactor = MemoryReactorClock()
+        address = parseAddress("ws:127.0.0.1:1", ("tcp", "ws"))
+        refused = ask(reactor, address, None, State(), NodeState)
+        [(_, _, factory, _, _)] = reactor.tcpClients
+        factory.clientConnectionFailed(reactor.connectors[0],
+                                       Failure(ConnectionRefusedError(
+                                           string="111: Connection refused")))
+        reactor.advance(1)  # HostnameEndpoint's wait for another of the host's addresses
+        self.assertTrue(self.failureResultOf(refused, ClientError).getErrorMessage()
+                        .startswith("cannot reach ws:127.0.0.1:1: Connection was refused"))
+        silent = ask(reactor, address, None, State(), NodeState, timeout=5)
+        reactor.advance(5)
+        self.assertTrue(self.failureResultOf(silent, ClientError).getErrorMessage()
+                        .startswith("no answer from ws:127.0.0.1:1 within 5 s"))
 
 
 class FixedRandom:

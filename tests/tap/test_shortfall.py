@@ -6,6 +6,7 @@ when it lacks something.
 
 from types import SimpleNamespace
 
+from twisted.logger import capturedLogs, formatEvent
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -54,6 +55,45 @@ class GiveUpTests(SynchronousTestCase):
                          "it, or none it dialled answered)")
         service.stopService()
 
+    def test_noSuperPeerSaysSo(self):
+        """A superpeer market of leaves alone: the buyer's reason is the
+        tracker's, no live super-peer, and the way out, not a network that
+        drops its dials (it said "no link to another node ... if this
+        network lets only HTTP(S) out"); the leaf logs it once."""
+        market = Market(seed=3)
+        market.addNode(seller={"stock": {"apple": 3}}, discovery="superpeer")
+        buyer = market.addNode(buyer={"wants": ["apple"]}, discovery="superpeer")
+        failures = []
+        with capturedLogs() as events:
+            service = GiveUp(market.clock, buyer, market.role(buyer, "buyer"), 30,
+                             lambda why, code: failures.append((why, code)), "t:7700")
+            service.startService()
+            market.run(31)
+        [(why, code)] = failures
+        self.assertEqual(why, "gave up after 30 s: bought 0 of 1 apple: the node could "
+                         "not search yet: the tracker names no live super-peer (a node "
+                         "started with --discovery superpeer --super serves as one)")
+        lines = [formatEvent(event) for event in events
+                 if event.get("log_namespace", "").endswith("SuperPeerLinks")]
+        self.assertEqual(lines.count("the tracker names no live super-peer (a node "
+                                     "started with --discovery superpeer --super serves "
+                                     "as one); asking again later"), 2, lines)
+        service.stopService()
+
+    def test_anItemNamedWithItsCount(self):
+        """bazaar buy apple=3 (a name --sell cannot make) that no seller
+        offered says how to buy 3 apples (new user: it said only that no
+        seller offered 'apple=3')."""
+        market = Market(seed=3)
+        market.addNode(seller={"stock": {"apple": 3}})
+        service, failures = self.giveUp(market, ["apple=3"])
+        market.run(6)
+        [(why, code)] = failures
+        self.assertRegex(why, r"^gave up after 5 s: bought 0 of 1 apple=3: no seller "
+                              r"offered it \(\d+ search(es)? found nothing\) \(for 3 "
+                              r"units of apple, name the item alone: --quantity 3\)$")
+        service.stopService()
+
     def test_satisfied(self):
         """Every want met in time: nothing happens, and stopping cancels
         the timer."""
@@ -95,7 +135,7 @@ class ShortfallTests(SynchronousTestCase):
         "no link"; with none, the words as ever."""
         node = SimpleNamespace(wasRegistered=True)
         buyer = SimpleNamespace(wants=[SimpleNamespace(item="pear", bought=0, quantity=1,
-                                                       state=WAITING)])
+                                                       state=WAITING)], discovery=None)
         hints = wayOut(transportPlugins().values())
         why = shortfall(node, buyer, EmptySearches(), "t:80", hints=hints)
         self.assertTrue(why.startswith("bought 0 of 1 pear: the node could not search "

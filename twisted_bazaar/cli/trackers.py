@@ -53,11 +53,34 @@ def trackerPinOf(pinned, data_dir, address=None, several=False):
 
 def trackerPins(args):
     """The L{KeyPin} of each of the command's trackers, in order
-    (L{trackerPinOf}, with the node's ``--data-dir`` if given)."""
+    (L{trackerPinOf}, with the node's ``--data-dir`` if given).
+
+    @raise ClientError: a --data-dir that keeps no key for a tracker not
+        pinned by --tracker-key: the pin it was given for would be
+        silently left out (a mistyped folder, a tracker's own)."""
     several = len(args.trackers) > 1
     data_dir = getattr(args, "data_dir", None)
+    if data_dir is not None:
+        for key, address in zip(args.tracker_keys, args.trackers):
+            if key is None:
+                _keptIn(data_dir, address, several)
     return [trackerPinOf(key, data_dir, address, several)
             for key, address in zip(args.tracker_keys, args.trackers)]
+
+
+def _keptIn(data_dir, address, several):
+    """@raise ClientError: unless a node's data dir keeps the key of the
+    tracker at address."""
+    if not os.path.isdir(data_dir):
+        why = "is not a folder" if os.path.exists(data_dir) else "does not exist"
+        raise ClientError(f"--data-dir {data_dir} {why}: give the --data-dir of a "
+                          "node of this tracker, whose key it keeps")
+    path = os.path.join(data_dir, knownFile(str(address), several))
+    if not os.path.exists(path):
+        raise ClientError(f"--data-dir {data_dir} keeps no key of the tracker at "
+                          f"{address.label} (no {os.path.basename(path)}): give the "
+                          "--data-dir of a node that has reached this tracker, or "
+                          "--tracker-key KEY")
 
 
 @attr.s(frozen=True, auto_attribs=True)

@@ -18,6 +18,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.error import CannotListenError
 
 from twisted_bazaar.base.options import optionDefaults
+from twisted_bazaar.base.listenfault import listenFault
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.daemon.registry import transportPlugins
@@ -216,7 +217,7 @@ def cannotListen(listen, error, isFree=portFree):
     command's default) or another view may hold it, and the first of the
     next L{NEAR_PORTS} that is free now (``isFree(interface, port)``) is
     one to choose; with none, ``tcp:0`` (any free one)."""
-    why = f"--listen {listen}: cannot listen: {error}"
+    why = f"--listen {listen}: cannot listen: {listenFault(error)}"
     if (isinstance(error, CannotListenError)
             and getattr(error.socketError, "errno", None) == errno.EADDRINUSE):
         interface = error.interface or "127.0.0.1"

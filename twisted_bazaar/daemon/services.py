@@ -19,6 +19,7 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
+from twisted_bazaar.base.listenfault import listenFault
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.core.membership import Membership
@@ -263,8 +264,7 @@ class ListeningService(Service):
     def why(self):
         """The failure as one line: what could not listen, where, and why."""
         where = f" on {self.description}" if self.description else ""
-        return (f"{self.what} cannot listen{where}: "
-                f"{self.failure.getErrorMessage()}")
+        return f"{self.what} cannot listen{where}: {listenFault(self.failure.value)}"
 
     def _report(self):
         if self.onFailure is not None:

@@ -13,6 +13,7 @@ within the timeout, or breaks the channel, is dropped with one log line.
 from twisted.internet.error import ConnectionDone, ConnectionLost
 from twisted.internet.interfaces import (
     IConsumer,
+    IHandshakeListener,
     IPushProducer,
     IStreamClientEndpoint,
     IStreamServerEndpoint,
@@ -60,7 +61,31 @@ class ChannelFailed(ConnectionLost):
         return self.args[0]
 
 
-@implementer(ITransport, ISecureTransport, IHeldWrites)
+#: Why a TLS certificate without a subjectAltName is refused: Twisted
+#: checks a host's name only against that extension, and, finding none,
+#: logs a traceback and takes the certificate unchecked.
+NO_SUBJECT_ALT_NAME = (
+    "its TLS certificate names no host (no subjectAltName), so its name or "
+    "address cannot be checked: make the certificate with one (openssl req "
+    "... -addext subjectAltName=DNS:HOST, or IP:ADDRESS)")
+
+
+def namesNoHost(certificate):
+    """Whether a peer's certificate (pyOpenSSL's X509) has no
+    subjectAltName extension."""
+    # cryptography comes with pyOpenSSL (the tls extra): imported only
+    # once a TLS handshake is done.
+    from cryptography import x509
+
+    try:
+        certificate.to_cryptography().extensions.get_extension_for_class(
+            x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return True
+    return False
+
+
+@implementer(ITransport, ISecureTransport, IHeldWrites, IHandshakeListener)
 class EncryptedProtocol(Protocol):
     """
     One connection's channel, and the transport of the protocol it wraps.
@@ -176,6 +201,15 @@ class EncryptedProtocol(Protocol):
         if first:
             self.transport.write(first)
         self.wrapped.makeConnection(self)
+
+    def handshakeCompleted(self):
+        """A TLS handshake under the channel is done (a tls: tracker): an
+        opener refuses a certificate that names no host, whose name
+        Twisted did not check (L{NO_SUBJECT_ALT_NAME})."""
+        certificate = self.transport.getPeerCertificate()
+        if self.session.initiator and certificate is not None and namesNoHost(
+                certificate):
+            self._fail(NO_SUBJECT_ALT_NAME)
 
     def dataReceived(self, data):
         if self._broken:

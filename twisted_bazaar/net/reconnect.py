@@ -161,6 +161,10 @@ class Reconnector:
         #: (then the wait between probes starts again from
         #: probe_interval), or None.
         self._servedSince = None
+        #: index -> the last (line, reason) said of a failure there, until
+        #: a connection serves: the same again is said shortly (a ws:
+        #: address at another port fails every try with a long reason).
+        self._said = {}
 
     @property
     def endpoint(self):
@@ -193,13 +197,14 @@ class Reconnector:
         self._connecting = None
         if not self.running:
             return
-        self._schedule(f"cannot reach {self.what}: {_reason(reason)}")
+        self._schedule(f"cannot reach {self.what}", _reason(reason))
 
     def succeeded(self):
         """The connection served (the peer took this client): the next
         loss is retried after the first delay again; connected to a peer
         that is not the first, ask those before it again in a while."""
         self._attempts = 0
+        self._said.clear()
         if self._movingBack:
             self._movingBack = False
             self._servedSince = self.clock.seconds()
@@ -229,9 +234,18 @@ class Reconnector:
                 # Closed by this client, to move back: no loss to tell.
                 self._schedule(f"left {self.what} to move back")
             else:
-                self._schedule(f"lost {self.what}: {_reason(reason)}")
+                self._schedule(f"lost {self.what}", _reason(reason))
 
-    def _schedule(self, why):
+    def _schedule(self, what, reason=None):
+        """Log what happened (and why, C{reason}: said in full the first
+        time, shortly while it is the same) and try again after the
+        policy's delay."""
+        why = what
+        if reason is not None:
+            said = self._said.get(self.index)
+            self._said[self.index] = (what, reason)
+            why = (f"{what}, for the same reason as before" if said == (what, reason)
+                   else f"{what}: {reason}")
         self._attempts += 1
         delay = self.policy(self._attempts)
         if len(self.targets) == 1:

@@ -119,7 +119,8 @@ class _Asker:
         self.done = done
         self.dialled = dialled
         self.asked = asked
-        self.address = address
+        #: The address in words, with a transport's kind (``ws:HOST:PORT``).
+        self.address = named(address)
         #: The client endpoint string dialled (L{tlsHint}).
         self.endpoint = getattr(address, "endpoint", str(address))
         self.clock = clock
@@ -288,6 +289,13 @@ def tlsHint(reason, asked, endpoint):
     return why
 
 
+def named(address):
+    """An address as the lines name it: an L{Address}'s label keeps a
+    transport's kind (``ws:HOST:PORT``: its host and port alone name
+    another port, the tracker's TCP one); other words are as given."""
+    return getattr(address, "label", address)
+
+
 def _endpoint(reactor, address, timeout):
     """The client endpoint of address, or a ClientError saying why it
     cannot be made (a tls: endpoint's trustRoots= that is no folder of
@@ -407,7 +415,7 @@ class _Question:
             fires.
         """
         self.clock = clock
-        self.address = address
+        self.address = named(address)
         self.asked = asked
         self.timeout = timeout
         self.reached = reached

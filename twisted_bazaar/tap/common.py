@@ -49,16 +49,26 @@ from twisted_bazaar.web.view import SILENT, MarketView
 from twisted_bazaar.web.watch import StatusWatcher
 
 
-def checkDataDir(data_dir, who):
+def checkDataDir(data_dir, who, foreign=None):
     """A data dir is created if it is missing, but not its parents: a
-    mistyped path is refused rather than made.
+    mistyped path is refused rather than made; and one that holds the
+    state of the other daemon (a tracker's key, a node's) is refused
+    rather than shared.
 
+    @param foreign: (its file, what it is, whose dir) of the other
+        daemon: C{("tracker.key", "a tracker's key", "a tracker's state
+        directory")}.
     @raise usage.UsageError: saying why."""
     if data_dir is None:
         return
     if os.path.exists(data_dir):
         if not os.path.isdir(data_dir):
             raise usage.UsageError(f"--data-dir {data_dir} is not a directory")
+        if foreign is not None and os.path.exists(os.path.join(data_dir, foreign[0])):
+            name, what, whose = foreign
+            raise usage.UsageError(
+                f"--data-dir {data_dir} holds {what} ({name}), not {who}'s: it is "
+                f"{whose}; give {who} a folder of its own")
         return
     parent = os.path.dirname(os.path.abspath(data_dir))
     if not os.path.isdir(parent):

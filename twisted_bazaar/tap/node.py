@@ -41,6 +41,7 @@ from twisted_bazaar.daemon.node import (
 )
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins, transportPlugins
 from twisted_bazaar.daemon.services import StartupError
+from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE
 from twisted_bazaar.identity.keys import publicKey
 from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.tap.heap import freezeStart
@@ -350,7 +351,8 @@ class Options(DaemonOptions):
         if self["give-up-after"] is not None and "buyer" not in self["role"]:
             raise usage.UsageError("--give-up-after belongs to the buyer role; add "
                                    "--role buyer")
-        checkDataDir(self["data-dir"], "a node")
+        checkDataDir(self["data-dir"], "a node", (TRACKER_KEY_FILE, "a tracker's key",
+                                                  "a tracker's state directory"))
         self.roles = [(self.roles_known[name],
                        self._configure(self.roles_known[name], ""))
                       for name in self["role"]]

@@ -6,6 +6,8 @@ why.  ``bazaar buy`` (L{twisted_bazaar.cli.buy}) says the same at its
 deadline.
 """
 
+import re
+
 from twisted.application.service import Service
 
 from twisted_bazaar.base.words import plural
@@ -58,16 +60,30 @@ class EmptySearches(NodeObserver):
             self.empty[item] = self.empty.get(item, 0) + 1
 
 
-def _whyUnmet(want, searches, hints):
+#: An item named with a count, as --sell writes one: ``apple=3``.
+_COUNTED = re.compile(r"(.+)=(\d+)")
+
+
+def _whyUnmet(want, searches, hints, discovery=None):
     empty = searches.empty.get(want.item, 0)
     why = _WHY.get(want.state, want.state)
     if want.state == WAITING:
-        # No link at all: every dial it made failed, or it was named no
-        # one; a network that drops all but one way out is one reason.
-        why = why.format(ways=f": {'; '.join(hints)}" if hints else "")
+        # The scheme's own reason, when it knows one (a superpeer leaf
+        # the tracker named no super-peer); else no link at all: every
+        # dial it made failed, or it was named no one; a network that
+        # drops all but one way out is one reason.
+        known = getattr(discovery, "whyCannotFind", lambda: None)()
+        why = (f"the node could not search yet: {known}" if known
+               else why.format(ways=f": {'; '.join(hints)}" if hints else ""))
     if want.state in (SEARCHING, BACKOFF) and empty:
         why = (f"no seller offered it "
                f"({plural(empty, 'search', 'searches')} found nothing)")
+    counted = _COUNTED.fullmatch(want.item)
+    if counted and not want.bought and why.startswith("no seller offered it"):
+        # ITEM=N, as --sell and bazaar restock write it: a name no
+        # seller's --sell can make.
+        why += (f" (for {counted[2]} units of {counted[1]}, name the item alone: "
+                f"--quantity {counted[2]})")
     if want.bought and why.startswith("no seller offered it"):
         # Some were bought: the searches since found no more.
         why = "no seller offered more" + why[len("no seller offered it"):]
@@ -92,7 +108,8 @@ def shortfall(node, buyer, searches, tracker_address, within="", hints=()):
             continue
         # Registered as the tracker showed it, not merely named: a node
         # whose proof the tracker refused searched for nothing.
-        why = (_whyUnmet(want, searches, hints) if node.wasRegistered
+        why = (_whyUnmet(want, searches, hints, buyer.discovery)
+               if node.wasRegistered
                else f"never registered with the tracker at {tracker_address}")
         parts.append(f"bought {want.bought} of {want.quantity} {want.item}{within}: "
                      f"{why}")

@@ -18,6 +18,7 @@ from twisted_bazaar.daemon.tracker import (
     serveTracker,
     trackerIdentity,
 )
+from twisted_bazaar.identity.keys import KEY_FILE
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.tap.statedir import defaultStateDir
 from twisted_bazaar.tap.heap import freezeStart
@@ -173,7 +174,8 @@ class Options(DaemonOptions):
 
     def postOptions(self):
         super().postOptions()
-        checkDataDir(self["data-dir"], "the tracker")
+        checkDataDir(self["data-dir"], "the tracker", (KEY_FILE, "a node's key",
+                                                       "a node's data dir"))
         try:
             checkServerEndpoint(self["listen"])
         except ValueError as e:

@@ -81,6 +81,14 @@ class SuperPeerDiscovery(Service, NodeObserver):
             return self.node.ready and not self.node.stopping
         return self.side.canFind()
 
+    def whyCannotFind(self):
+        """Why this leaf cannot search, when the tracker said it (no live
+        super-peer to link to), else None: said by a buyer that gives up
+        in place of "no link to another node"."""
+        if self.superpeer or self.canFind():
+            return None
+        return self.topology.noneNamed
+
     def find(self, item, wait):
         node = self.node
         node.events.findStarted(item)

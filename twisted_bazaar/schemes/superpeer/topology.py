@@ -87,6 +87,9 @@ class SuperPeerLinks(Service, NodeObserver):
         self._unconfirmed = NO_MEMBERS
         #: The super-peers let go lately (L{letGo}): made when first needed.
         self._shunned = None
+        #: Why the tracker named no super-peer at the last question, said
+        #: once until one is linked (L{whyNone}), or None.
+        self.noneNamed = None
         node.addObserver(self)
 
     def peers(self):
@@ -207,11 +210,25 @@ class SuperPeerLinks(Service, NodeObserver):
             self._question_call = None
             self._unanswered.append(self._asking)
             self._asking = None
+        if reply.id < 0 and not self.peers():
+            self._noneNamed()
+        elif reply.id >= 0:
+            self.noneNamed = None
         if (reply.id < 0 or reply.id == self.node.id or reply.id in self.peers()
                 or reply.id in (self._shunned or ())):
             self._retryLater()
             return
         self._connect(reply.host, reply.port, reply.id, None)
+
+    def _noneNamed(self):
+        """The tracker knows no super-peer to name, and none is linked:
+        say why once (a market of leaves alone searches nothing)."""
+        let_go = " but those this node let go" if self._shunned else ""
+        why = (f"the tracker names no live super-peer{let_go} (a node started with "
+               f"--discovery {self.scheme} --super serves as one)")
+        if why != self.noneNamed:
+            self.log.info("{why}; asking again later", why=why)
+        self.noneNamed = why
 
     def _connect(self, host, port, peer_id, address):
         """Link to peer_id where the tracker named it (its nodereply, in
