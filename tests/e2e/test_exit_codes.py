@@ -30,7 +30,9 @@ from twisted_bazaar.testing.daemons import (
 )
 from tests.e2e.helpers import short
 
-TIMEOUT = 30.0
+#: Each wait ends on its event; the bound is for a machine at load, where
+#: a daemon's start took past 30 s under nice beside four busy loops.
+TIMEOUT = 90.0
 SELLER = ["--role", "seller", "--sell", "apple=1"]
 
 
