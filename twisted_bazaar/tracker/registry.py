@@ -60,7 +60,7 @@ class _Pool:
         return len(self.order)
 
     def add(self, node_id, entry):
-        setattr(entry, self._place, len(self.order))
+        entry.place(self._place, len(self.order))
         self.order.append(node_id)
         if self.ring is not None:
             bisect.insort(self.ring, (ringPlace(node_id), node_id))
@@ -72,11 +72,11 @@ class _Pool:
         slot = getattr(entry, place)
         if slot is None:
             return
-        setattr(entry, place, None)
+        entry.place(place, None)
         last = self.order.pop()
         if last != node_id:
             self.order[slot] = last
-            setattr(self._entries[last], place, slot)
+            self._entries[last].place(place, slot)
         if self.ring is not None:
             del self.ring[bisect.bisect_left(self.ring, (ringPlace(node_id), node_id))]
 
@@ -150,6 +150,20 @@ class _Entry:
         #: Its place in the pool of every node, of its scheme's, of its
         #: scheme's super-peers (L{_Pool}), or None.
         self.inAll = self.inScheme = self.inSuper = None
+
+    def know(self, seen=None):
+        """Its address is checked (``seen`` None) or, with ``seen``, it is
+        reached through a relay and named at host ``seen`` from now on."""
+        if seen is None:
+            self.state = _CHECKED
+        else:
+            self.host = seen
+            self.state = _VERIFIED
+
+    def place(self, pool, at):
+        """Its place in the pool whose slot is ``pool`` is ``at`` (None:
+        not in it)."""
+        setattr(self, pool, at)
 
 
 class _Addresses(Mapping):
@@ -301,14 +315,10 @@ class Registry:
         if entry.state >= _VERIFIED:
             if seen is None and entry.state < _CHECKED:
                 # Reached through a relay until its check passed now.
-                entry.state = _CHECKED
+                entry.know()
                 self.changes += 1
             return
-        if seen is None:
-            entry.state = _CHECKED
-        else:
-            entry.host = seen
-            entry.state = _VERIFIED
+        entry.know(seen)
         self.changes += 1
         if entry.port:
             # Port 0 means the node takes no links: never introduce it.

@@ -25,7 +25,6 @@ from twisted_bazaar.reach.dialer import Dialer
 from twisted_bazaar.reach.ownpaths import ownPaths
 from twisted_bazaar.reach.ways import Added
 from twisted_bazaar.tracker import Tracker, TrackerFactory
-from twisted_bazaar.tracker.registry import _VERIFIED
 from twisted_bazaar.transports.path import DIRECT, NAMED, UDP, Path
 from twisted_bazaar.transports.relay.messages import NODE
 from twisted_bazaar.transports.table import Transports
@@ -174,7 +173,7 @@ class TrackerNamingTests(SynchronousTestCase):
         self.registry.setRelay(held, "203.0.113.1:7701")
         self.assertEqual(self.registry.claimsOf(held), ())
         self.registry.setRelay(held, None)
-        self.registry._entries[held].state = _VERIFIED  # reached through a relay alone
+        self.registry._entries[held].know("198.51.100.7")  # reached through a relay alone
         self.assertEqual(self.registry.claimsOf(held), ())
         self.registry.verify(held)
         self.assertEqual(self.registry.claimsOf(held), claim)
