@@ -308,13 +308,13 @@ class BytesANodeTests(SynchronousTestCase):
         self.assertHoldsAtMost("flood", 6_300)
 
     def test_index(self):
-        self.assertHoldsAtMost("index", 6_800)
+        self.assertHoldsAtMost("index", 6_750)
 
     def test_superpeer(self):
-        self.assertHoldsAtMost("superpeer", 9_750)
+        self.assertHoldsAtMost("superpeer", 9_700)
 
     def test_chord(self):
-        self.assertHoldsAtMost("chord", 11_900)
+        self.assertHoldsAtMost("chord", 11_850)
 
     def test_indexAtHome(self):
         """Half the nodes behind NAT, 10 virtual seconds into a cold run
