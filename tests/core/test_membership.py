@@ -227,6 +227,31 @@ class RegistrationTests(MembershipCase):
         self.membership.stopService()
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_aReachNamingNoNewHostLeavesNothingHeld(self):
+        """A reach that gives the node no new host to advertise leaves its
+        session holding nothing for it (a Reaching and its closures, 632
+        bytes a node of a cold simulated run, was kept for a reach heard
+        once); one that does is kept while the new host waits on the
+        node's pace, and withdrawn from it when the session stops."""
+        config = NodeConfig(host="198.51.100.9",
+                            link=LinkSettings(handshake_timeout=0, ping_interval=0))
+        self.node = Node(self.clock, random.Random(0), FakeConnector(), config)
+        self.node.setAddress("", NODE_PORT)
+        told = plugMembership(self.node, Membership(self.node))
+        self.tracker = WiredLink(told.factory)
+        self.register()
+        self.tracker.say(reach(True))
+        self.tracker.say(reach(False))
+        self.assertEqual(self.node.reach.state, PRIVATE)
+        self.assertIsNone(told._reaching)
+        self.setUp()
+        self.register()
+        self.tracker.say(seenAt("203.0.113.7"))
+        self.assertIsNotNone(self.membership._reaching)
+        self.assertEqual(self.node.host, "203.0.113.7")
+        self.membership.stopService()
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
     def test_stoppingMakesNoAdvertisingPace(self):
         """A node made its pace of advertising (Node.advertising, made at
         its first new host or relay: 577 bytes) as its session stopped,

@@ -312,7 +312,6 @@ class MemberPathsTests(TrackerIndexCase):
         registry = self.tracker.registry
         for n in range(1500):
             registry.join(10_000 + n, "h" * 100, 4001)
-            registry.checked.add(10_000 + n)
             registry.said(10_000 + n, "h" * 100, (Path(WEBSOCKET, port=443),))
         answer = self.asker(ELSEWHERE, None)
         self.assertEqual(answer.total, 1500)

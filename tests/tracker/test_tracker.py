@@ -3,8 +3,10 @@ Tests for twisted_bazaar.tracker: the Registry on its own, then the Tracker
 spoken to over real Links, byte for byte, on fake transports and a Clock.
 """
 
+import gc
 import io
 import random
+import tracemalloc
 
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.task import Clock
@@ -544,6 +546,62 @@ class RegistrySchemeTests(SynchronousTestCase):
         self.assertEqual(self.registry.abilities[9], Abilities("index", True))
         self.assertNotIn(9, self.registry.members("index"))
         self.assertEqual(self.picks(3, scheme="index"), {4})
+
+
+class RegistryEntryTests(SynchronousTestCase):
+    """A node of the table is one slotted entry, its places in the pools
+    on it (L{twisted_bazaar.tracker.registry._Entry})."""
+
+    def test_poolsFollowJoinsAndLeaves(self):
+        """Nodes leaving from anywhere in a pool (its last moved to the
+        gap) leave every pool holding exactly the live nodes of it."""
+        rng = random.Random(9)
+        registry = Registry(rng)
+        kinds = (Abilities("index"), Abilities("index", True), Abilities("flood"),
+                 Abilities())
+        live = {}
+        for step in range(2000):
+            if live and rng.random() < 0.45:
+                node_id = rng.choice(sorted(live))
+                registry.leave(node_id)
+                del live[node_id]
+            else:
+                node_id = rng.randrange(10**6)
+                if node_id not in live:
+                    abilities = rng.choice(kinds)
+                    port = rng.choice((0, 4001, 4001, 4001))
+                    registry.join(node_id, f"h{node_id}", port, abilities)
+                    live[node_id] = (abilities, port)
+        taking = {n: ab for n, (ab, port) in live.items() if port}
+        self.assertEqual(sorted(registry.members()), sorted(taking))
+        self.assertEqual(sorted(registry.members("index")),
+                         sorted(n for n, ab in taking.items() if ab.scheme == "index"))
+        self.assertEqual(sorted(registry.members("index", superpeer=True)),
+                         sorted(n for n, ab in taking.items() if ab.superpeer))
+        self.assertEqual(dict(registry.nodes),
+                         {n: (f"h{n}", port) for n, (_, port) in live.items()})
+        self.assertEqual(set(registry.verified), set(live))
+
+    def test_aNodeOfTheRunCostsTheTrackerUnder300Bytes(self):
+        """20,000 keyed nodes of one scheme: the table held 470 bytes a
+        node in a tuple, an entry in two dicts and two sets, and one in
+        each of two pools' tables (8297fc61); one slotted entry holds it
+        all (about 260)."""
+        hosts = [f"n{i}" for i in range(20_000)]
+        abilities = Abilities.of("index", False)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            registry = Registry(random.Random(1))
+            for i, host in enumerate(hosts):
+                registry.join(KEYED | (i * 2654435761), host, 4001, abilities)
+            gc.collect()
+            held = (tracemalloc.get_traced_memory()[0] - before) / len(hosts)
+        finally:
+            tracemalloc.stop()
+        self.assertEqual(len(registry), 20_000)
+        self.assertLess(held, 300)
 
 
 class RegistryRingOrderTests(SynchronousTestCase):

@@ -317,7 +317,8 @@ class NamedUdpTests(UdpReachTests):
         self.assertIsNone(registry.udpOf(node_id))
         registry.setRelay(node_id, None)
         self.assertEqual(registry.udpOf(node_id), 9001)
-        registry.nodes[node_id] = ("192.0.2.99", 9000)
+        entry = registry._entries[node_id]
+        entry.host, entry.port = "192.0.2.99", 9000
         self.assertIsNone(registry.udpOf(node_id))
 
     def test_badPort(self):

@@ -101,8 +101,10 @@ class Membership(TrackerQuestions, Service):
         #: tracker link is built by hand (L{buildLink}), and a million
         #: nodes held one each for nothing (80 bytes).
         self._factory = None
-        #: What it does with a reach (and a new host's timer): made at the
-        #: first reach (L{_reached}), which a simulated node never hears.
+        #: What it does with a reach, kept while a new host waits on the
+        #: node's pace (L{Reaching.heard}): made for each reach until then,
+        #: and most nodes never have a new host (632 bytes each, with its
+        #: closures, a node that heard its reach once held for nothing).
         self._reaching = None
         #: Where the tracker connection leaves from, when the host the
         #: node tells everyone is chosen from it (no --host), else None.
@@ -353,10 +355,11 @@ class Membership(TrackerQuestions, Service):
         reaching = self._reaching
         if reaching is None:
             node = self.node
-            reaching = self._reaching = Reaching(
+            reaching = Reaching(
                 node.whereabouts, node.setReach, node.events, node.overlay.peer_log,
                 lambda: node.advertising, node.advertiseFrom, lambda: node.host)
-        reaching.heard(self.link, self._local, message, self.log)
+        if reaching.heard(self.link, self._local, message, self.log):
+            self._reaching = reaching
 
     # -- the tracker's own relay (L{TrackersRelay}) ----------------------------------
 

@@ -4,6 +4,7 @@ L{twisted_bazaar.tracker.service.Tracker} answers from.
 """
 
 import bisect
+from collections.abc import Mapping, Set
 
 import attr
 
@@ -34,12 +35,23 @@ class _Pool:
     """
     Node ids with O(1) add, remove and random pick, and, once someone
     asked for the node that follows a ring place (L{Registry.following}),
-    the same ids in ring order.
+    the same ids in ring order.  Where each id is in L{order} is kept on
+    its L{_Entry} (in the slot named ``place``), not in a table of the
+    pool's own: a tracker's node is in two or three pools, and a dict's
+    entry for each cost about 50 bytes more than a slot.
     """
 
-    def __init__(self):
+    __slots__ = ("order", "ring", "_entries", "_place")
+
+    def __init__(self, entries, place):
+        """
+        @param entries: the registry's id -> L{_Entry}.
+        @param place: the name of the slot of an entry where its place in
+            this pool is kept (None: not in it).
+        """
         self.order = []
-        self.index = {}
+        self._entries = entries
+        self._place = place
         #: (ring place, id) of every id, sorted, from the first question
         #: for a follower on (a pool nobody asks never pays for the order).
         self.ring = None
@@ -47,20 +59,24 @@ class _Pool:
     def __len__(self):
         return len(self.order)
 
-    def add(self, node_id):
-        self.index[node_id] = len(self.order)
+    def add(self, node_id, entry):
+        entry.place(self._place, len(self.order))
         self.order.append(node_id)
         if self.ring is not None:
             bisect.insort(self.ring, (ringPlace(node_id), node_id))
 
-    def remove(self, node_id):
-        slot = self.index.pop(node_id, None)
+    def remove(self, node_id, entry):
+        """Take node_id out, if it is in (``entry``: its L{_Entry}, which may
+        be the registry's no more)."""
+        place = self._place
+        slot = getattr(entry, place)
         if slot is None:
             return
+        entry.place(place, None)
         last = self.order.pop()
         if last != node_id:
             self.order[slot] = last
-            self.index[last] = slot
+            self._entries[last].place(place, slot)
         if self.ring is not None:
             del self.ring[bisect.bisect_left(self.ring, (ringPlace(node_id), node_id))]
 
@@ -109,6 +125,101 @@ _SHARED_LIMIT = 64
 _shared = {}
 
 
+#: What the tracker knows of a node's address (L{_Entry.state}): not yet
+#: checked; reached through a relay, its check not passed; checked (or
+#: taken as registered, with no checks or port 0).
+_JOINED, _VERIFIED, _CHECKED = 0, 1, 2
+
+
+class _Entry:
+    """
+    One live node of the table: the (host, port) it is named at, what it
+    can do (L{Abilities}) and how far its address is known (L{_JOINED},
+    L{_VERIFIED}, L{_CHECKED}).  One object a node, not an entry in each
+    of four tables keyed by its id (a tuple, a dict's entry and two
+    sets'): the tracker of a run holds one for every node of it.
+    """
+
+    __slots__ = ("host", "port", "abilities", "state", "inAll", "inScheme", "inSuper")
+
+    def __init__(self, host, port, abilities):
+        self.host = host
+        self.port = port
+        self.abilities = abilities
+        self.state = _JOINED
+        #: Its place in the pool of every node, of its scheme's, of its
+        #: scheme's super-peers (L{_Pool}), or None.
+        self.inAll = self.inScheme = self.inSuper = None
+
+    def know(self, seen=None):
+        """Its address is checked (``seen`` None) or, with ``seen``, it is
+        reached through a relay and named at host ``seen`` from now on."""
+        if seen is None:
+            self.state = _CHECKED
+        else:
+            self.host = seen
+            self.state = _VERIFIED
+
+    def place(self, pool, at):
+        """Its place in the pool whose slot is ``pool`` is ``at`` (None:
+        not in it)."""
+        setattr(self, pool, at)
+
+
+class _Addresses(Mapping):
+    """id -> (host, port) of every live node, read from its entry."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries):
+        self._entries = entries
+
+    def __getitem__(self, node_id):
+        entry = self._entries[node_id]
+        return (entry.host, entry.port)
+
+    def __contains__(self, node_id):
+        return node_id in self._entries
+
+    def __iter__(self):
+        return iter(self._entries)
+
+    def __len__(self):
+        return len(self._entries)
+
+
+class _AbilitiesOf(_Addresses):
+    """id -> the L{Abilities} of every live node."""
+
+    __slots__ = ()
+
+    def __getitem__(self, node_id):
+        return self._entries[node_id].abilities
+
+
+class _Known(Set):
+    """The ids of the live nodes whose address is known at least as far as
+    ``least`` (L{_VERIFIED}, L{_CHECKED})."""
+
+    __slots__ = ("_entries", "_least")
+
+    def __init__(self, entries, least):
+        self._entries = entries
+        self._least = least
+
+    def __contains__(self, node_id):
+        entry = self._entries.get(node_id)
+        return entry is not None and entry.state >= self._least
+
+    def __iter__(self):
+        least = self._least
+        return (node_id for node_id, entry in self._entries.items()
+                if entry.state >= least)
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+
 class Registry:
     """
     The live table: id -> the (host, port) each node is named at, with
@@ -119,15 +230,19 @@ class Registry:
 
     def __init__(self, rng):
         self.rng = rng
-        self.nodes = {}
-        self.abilities = {}
+        #: id -> its L{_Entry}: what the views below read.
+        self._entries = {}
+        #: id -> the (host, port) each live node is named at.
+        self.nodes = _Addresses(self._entries)
+        #: id -> what each live node can do (L{Abilities}).
+        self.abilities = _AbilitiesOf(self._entries)
         #: Ids that may be introduced: their address was checked (or
         #: needs no check), or they are reached through a relay.
-        self.verified = set()
+        self.verified = _Known(self._entries, _VERIFIED)
         #: Ids whose address the tracker itself checked, or took as
         #: registered (with no checks, or port 0): never one introduced
         #: through a relay alone.
-        self.checked = set()
+        self.checked = _Known(self._entries, _CHECKED)
         #: id -> the relay (``HOST:PORT``) through which a node that
         #: cannot be dialled is reached.
         self.relays = {}
@@ -151,14 +266,16 @@ class Registry:
         self._pools = {}
 
     def __len__(self):
-        return len(self.nodes)
+        return len(self._entries)
 
     def _poolsOf(self, abilities):
-        keys = [None]
+        """(key, the slot of an entry its place is kept in) of each pool a
+        node of these abilities is in."""
+        keys = [(None, "inAll")]
         if abilities.scheme is not None:
-            keys.append(abilities.scheme)
+            keys.append((abilities.scheme, "inScheme"))
             if abilities.superpeer:
-                keys.append((abilities.scheme, "super"))
+                keys.append(((abilities.scheme, "super"), "inSuper"))
         return keys
 
     def join(self, wanted, host, port, abilities=Abilities(), verified=True):
@@ -173,12 +290,11 @@ class Registry:
             # Its key's id, proven: never another node's (the tracker
             # refused a second key before it got here).
             pass
-        elif not 0 <= node_id < ID_SPACE or node_id in self.nodes:
+        elif not 0 <= node_id < ID_SPACE or node_id in self._entries:
             node_id = self.rng.randrange(ID_SPACE)
-            while node_id in self.nodes:
+            while node_id in self._entries:
                 node_id = self.rng.randrange(ID_SPACE)
-        self.nodes[node_id] = (host, port)
-        self.abilities[node_id] = abilities
+        self._entries[node_id] = _Entry(host, port, abilities)
         self.changes += 1
         if verified:
             self.verify(node_id)
@@ -193,30 +309,31 @@ class Registry:
         registered: the tracker names for a node only a host it checked
         or saw.
         """
-        if node_id not in self.nodes:
+        entry = self._entries.get(node_id)
+        if entry is None:
             return
-        if node_id in self.verified:
-            if seen is None and node_id not in self.checked:
+        if entry.state >= _VERIFIED:
+            if seen is None and entry.state < _CHECKED:
                 # Reached through a relay until its check passed now.
-                self.checked.add(node_id)
+                entry.know()
                 self.changes += 1
             return
-        if seen is None:
-            self.checked.add(node_id)
-        else:
-            self.nodes[node_id] = (seen, self.nodes[node_id][1])
-        self.verified.add(node_id)
+        entry.know(seen)
         self.changes += 1
-        if self.nodes[node_id][1]:
+        if entry.port:
             # Port 0 means the node takes no links: never introduce it.
-            for key in self._poolsOf(self.abilities[node_id]):
-                self._pools.setdefault(key, _Pool()).add(node_id)
+            for key, place in self._poolsOf(entry.abilities):
+                pool = self._pools.get(key)
+                if pool is None:
+                    pool = self._pools[key] = _Pool(self._entries, place)
+                pool.add(node_id, entry)
 
     def address(self, node_id):
         """(host, port) of a node whose address was checked, else ("", 0)."""
-        if node_id not in self.verified:
+        entry = self._entries.get(node_id)
+        if entry is None or entry.state < _VERIFIED:
             return ("", 0)
-        return self.nodes[node_id]
+        return (entry.host, entry.port)
 
     def setRelay(self, node_id, relay, ways=()):
         """The node is reached through relay from now on (None: through
@@ -359,21 +476,19 @@ class Registry:
         return shared or None
 
     def leave(self, node_id):
-        if node_id not in self.nodes:
+        entry = self._entries.pop(node_id, None)
+        if entry is None:
             return
-        del self.nodes[node_id]
         self.relays.pop(node_id, None)
         self.relayWays.pop(node_id, None)
         self.lans.pop(node_id, None)
         self.udps.pop(node_id, None)
         self.claims.pop(node_id, None)
-        self.verified.discard(node_id)
-        self.checked.discard(node_id)
         self.changes += 1
-        for key in self._poolsOf(self.abilities.pop(node_id)):
+        for key, _ in self._poolsOf(entry.abilities):
             pool = self._pools.get(key)
             if pool is not None:
-                pool.remove(node_id)
+                pool.remove(node_id, entry)
                 if not pool and key is not None:
                     del self._pools[key]
 
@@ -406,11 +521,13 @@ class Registry:
         for _ in range(_PICK_TRIES if len(order) > 1 else 0):
             candidate = order[self.rng.randrange(len(order))]
             if candidate not in unwanted:
-                return (candidate,) + self.nodes[candidate]
+                entry = self._entries[candidate]
+                return (candidate, entry.host, entry.port)
         fresh = [n for n in order if n not in unwanted]
         others = fresh or [n for n in order if n != asker]
         if not others:
             return None
         candidate = self.rng.choice(others)
-        return (candidate,) + self.nodes[candidate]
+        entry = self._entries[candidate]
+        return (candidate, entry.host, entry.port)
 

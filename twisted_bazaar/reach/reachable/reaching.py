@@ -77,14 +77,23 @@ class Reaching:
         tracker could say it often).  ``local``: the local address the
         tracker connection leaves from, or None (see
         L{twisted_bazaar.base.lan.toldHost}).
+
+        @return: whether it waits on the node's pace now (a new host handed
+            to it): only then does it hold anything of its own, so its
+            owner need keep it no longer than that (a node of a million
+            held one, 632 bytes, for a reach heard once).
         """
         was, now = self._where.reach, Reachability.fromReach(message)
         self._setReach(now)
         if local is not None and self._advertiseFrom(local):
             self._advertise()
         self._events.reachChanged(now, getattr(link.transport.getHost(), "port", 0))
-        if not now.differs(was):
-            return
+        if now.differs(was):
+            self._log(link, now, log)
+        return self._paced
+
+    def _log(self, link, now, log):
+        """The line that says what the check found, as it changed."""
         if now.state == PUBLIC:
             level, line = LogLevel.info, REACHABLE
         else:
