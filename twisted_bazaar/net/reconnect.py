@@ -162,8 +162,8 @@ class Reconnector:
         #: probe_interval), or None.
         self._servedSince = None
         #: index -> the last (line, reason) said of a failure there, until
-        #: a connection serves: the same again is said shortly (a ws:
-        #: address at another port fails every try with a long reason).
+        #: a connection serves: the same again is said shortly (a plugin
+        #: transport's address at another port fails every try with a long reason).
         self._said = {}
 
     @property

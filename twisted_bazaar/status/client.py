@@ -119,7 +119,7 @@ class _Asker:
         self.done = done
         self.dialled = dialled
         self.asked = asked
-        #: The address in words, with a transport's kind (``ws:HOST:PORT``).
+        #: The address in words, with a transport's kind (``KIND:HOST:PORT``).
         self.address = named(address)
         #: The client endpoint string dialled (L{tlsHint}).
         self.endpoint = getattr(address, "endpoint", str(address))
@@ -291,7 +291,7 @@ def tlsHint(reason, asked, endpoint):
 
 def named(address):
     """An address as the lines name it: an L{Address}'s label keeps a
-    transport's kind (``ws:HOST:PORT``: its host and port alone name
+    transport's kind (``KIND:HOST:PORT``: its host and port alone name
     another port, the tracker's TCP one); other words are as given."""
     return getattr(address, "label", address)
 
