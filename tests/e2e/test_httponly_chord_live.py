@@ -4,10 +4,12 @@ that lets only HTTP(S) out"), in network namespaces: every node runs
 ``--discovery chord``; a seller at a home behind a NAT router is held at
 a public node's relay, whose WebSocket port is 443.  The tracker's
 ``chordNearIs`` names that seller to the walled buyer with its relay's
-address alone; the buyer's dial of it asks the tracker first
-(``whereis``), whose answer names the relay's WebSocket port, and its
-circuit opens there, not at the relay's TCP port, which its firewall
-drops (docs/protocol.md §20).
+address alone; a dial of it through that relay asks the tracker first
+(``whereis``), whose answer names the relay's WebSocket port
+(docs/protocol.md §20; the dial itself is shown in
+tests/reach/test_dialer.py, ChordNamedRelayTests).  Here the ring and
+the market work end to end from that home, and nothing but HTTP(S)
+leaves it.
 
 It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.
@@ -35,10 +37,10 @@ def successorsOf(daemon):
 class HttpOnlyChordTests(HttpOnlyHomeCase):
 
     def test_aBuyerThereLinksAndBuysFromARelayedFingerByItsRelaysWays(self):
-        """The walled buyer's ring holds the seller held at the public
-        node's relay (a link to it through that relay opened at its
-        WebSocket port), and it buys an apple from it; nothing but
-        HTTP(S) left its home."""
+        """The walled buyer buys an apple from the seller held at the
+        public node's relay, which its ring names among its successors;
+        nothing but HTTP(S) left its home (a try elsewhere is dropped,
+        counted, not a leak)."""
         tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
         self.wsListening(tracker, 80)
         public = self.node("relay", self.public_host, *CHORD, "--ws-port", "443",
