@@ -1435,3 +1435,73 @@ class ToRelayTests(SynchronousTestCase):
         failure = self.failureResultOf(d, ConnectError)
         self.assertIn("127.0.0.1:6379: a service of this machine", str(failure.value))
         self.assertEqual((self.direct.dials, self.relayed.dials), ([], []))
+
+
+class ChordNamedRelayTests(SynchronousTestCase):
+    """A relay a ``chordNearIs`` names for a finger carries no ways (its
+    relay's address alone: L{relaysOfPaths
+    <twisted_bazaar.transports.relay.kind.relaysOfPaths>}), and the book
+    holds it as the tracker's word without vouching for it
+    (L{PathBook.relayNamed}: no ``nodereply`` behind it).  So a dial of
+    the finger asks the tracker first (``whereis``), whose answer carries
+    the relay's ways: a node in an HTTP-only home (its tracker reached
+    over WebSocket) opens the circuit at the relay's WebSocket port, not
+    at the relay's TCP port its firewall drops."""
+
+    PUBLIC_RELAY = "198.51.100.5:7701"
+    TRACKER_WAY = Path(WEBSOCKET, "198.51.100.1", 80, word=CONFIGURED)
+
+    def setUp(self):
+        self.direct, self.ws, self.relayed = (
+            Recording(DIRECT), Recording(WEBSOCKET), RelayedRecording(RELAYED))
+        connector = RecordingConnector()
+        connector.channel = connector.peerLog = None
+        self.asked = []
+        membership = SimpleNamespace(
+            whereRelay=self.whereRelay, isTrackerRelay=lambda relay: relay == RELAY,
+            atTrackersHost=lambda relay: False, trackerWay=self.TRACKER_WAY, link=None)
+        self.linked = []
+        overlay = SimpleNamespace(established=dict, peer_log=None,
+                                  connectTo=lambda host, port, peer_id, purpose, dial:
+                                  dial(self.linked.append(peer_id) or Protocol()))
+        self.node = dialingNode(connector, membership=membership, overlay=overlay,
+                                transports=Transports([self.direct, self.ws, self.relayed]))
+
+    def whereRelay(self, peer_id):
+        self.asked.append((peer_id, defer.Deferred()))
+        return self.asked[-1][1]
+
+    def dialFinger(self, relay):
+        """The chord node's steps for a finger the tracker's chordNearIs
+        names through relay (L{Joining.nearIs
+        <twisted_bazaar.schemes.chord.joining.Joining.nearIs>}'s
+        noteRelay, then a finger's link to it by its id alone: the node's
+        connectTo)."""
+        self.node.whereabouts.notePeer(0x78, relay, named=True)
+        return self.node.dialer.link(0x78, "chord-finger")
+
+    def test_aPublicRelayByItsWaysTheWhereisNames(self):
+        d = self.dialFinger(self.PUBLIC_RELAY)
+        self.assertEqual((self.ws.dials, self.relayed.dials, self.direct.dials),
+                         ([], [], []))
+        [(peer_id, answer)] = self.asked
+        self.assertEqual(peer_id, 0x78)
+        answer.callback(wire.NodeReply(0x78, "192.168.1.7", 9001, paths=(
+            Path(RELAYED, relay=self.PUBLIC_RELAY, word=NAMED,
+                 ways=(Path(WEBSOCKET, "", 443, word=NAMED),)),)))
+        self.assertNoResult(d)
+        self.assertEqual((self.relayed.dials, self.direct.dials), ([], []))
+        self.assertEqual([path for path, _, _ in self.ws.dials],
+                         [Path(WEBSOCKET, "198.51.100.5", 443, word=NAMED)])
+        [end] = self.ws.built
+        self.assertEqual(end.first, messages.RelayConnect(0x78, messages.NODE))
+        self.assertEqual(self.linked, [0x78])
+
+    def test_theTrackersRelayByTheWayTheTrackerIsReached(self):
+        """The tracker's own relay needs no question: it is dialled the way
+        the tracker is reached."""
+        d = self.dialFinger(RELAY)
+        self.assertNoResult(d)
+        self.assertEqual(self.asked, [])
+        self.assertEqual(([path for path, _, _ in self.ws.dials], self.relayed.dials),
+                         ([self.TRACKER_WAY], []))
