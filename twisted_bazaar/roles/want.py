@@ -11,7 +11,8 @@ id the want has moved on from.  An input that arrives while outputs run
 (an already-fired Deferred, say) waits until they are done.
 
 Leaving a state cancels its timer, and leaving ``searching`` otherwise than
-through ``found`` cancels the find.
+through ``found`` or ``held`` cancels the find (or the look in the
+downloads folder that follows it).
 """
 
 from twisted_bazaar.wire.ids import shortId
