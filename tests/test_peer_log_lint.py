@@ -246,6 +246,8 @@ ALLOWED = {
         _OWN + "once per download this node starts",
     "roles/files/fetch.py: Fetcher._check.checked: {name} is in place already ({path}, cont":
         _OWN + "once per file bought found in place, at most once per purchase",
+    "roles/files/fetch.py: Fetcher.look.looked: {name} is in place already ({path}, cont":
+        _OWN + "once per want met by a file in place, before any purchase",
     "roles/files/fetch.py: Fetcher._downloaded: downloaded {name} into {path}, content i":
         _OWN + "once per download this node finishes",
     "roles/files/fetch.py: Fetcher._failed: cannot download {name} as content id {sh":

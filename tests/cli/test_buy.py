@@ -277,26 +277,55 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
 
     def test_aFileInPlaceIsSaid(self):
         """A second buy of a file already in the downloads folder (the
-        same content) fetches nothing, and says where the file is all the
-        same: a line with its path and sha256sum, and a row of files in
-        the JSON, with no pieces and in_place true."""
+        same content) buys nothing and fetches nothing (issue 96: before,
+        it paid for it again), and says where the file is all the same: a
+        line with its path and sha256sum, and a row of files in the JSON,
+        with no pieces and in_place true; the seller sold nothing."""
         seller = self.market.addNode(seller={"stock": {}, "share": self.shared})
         writeFile(self.downloads, "big.bin", self.data)
         path = os.path.join(self.downloads, "big.bin")
         buy, outcome = self.fileShot(deadline=10)
         self.market.run(20)
         [result] = outcome
-        self.assertEqual(len(result["purchases"]), 1)
+        self.assertEqual(result["purchases"], [])
+        self.assertEqual(len(self.market.role(seller, "seller").ledger), 0)
         plain = hashlib.sha256(self.data).hexdigest()
         self.assertEqual(result["files"], [{"name": "big.bin", "path": path,
                                             "sha256sum": plain, "pieces": [],
                                             "in_place": True}])
         self.assertEqual(renderBuy(result),
-                         f"big.bin is in place already: {path}, verified (not fetched "
-                         f"again); its sha256sum: {plain}")
-        self.assertEqual(self.said,
-                         [f"bought big.bin from node {shortId(seller.id)} (1 of 1)"])
+                         f"big.bin is in place already: {path}, verified (nothing "
+                         f"bought); its sha256sum: {plain}")
+        self.assertEqual(self.said, [])
+        self.assertEqual(os.listdir(self.downloads), ["big.bin"])
         self.assertNothingLeft(buy)
+
+    def test_aFileBoughtThenFoundInPlaceIsSaid(self):
+        """A file of the content bought found in place after the purchase
+        (a buyer restarted with its bag) says it was not fetched again."""
+        row = {"name": "f", "path": "/d/f", "sha256sum": "ab", "pieces": [],
+               "in_place": True}
+        self.assertEqual(renderBuy({"purchases": [{"units": 1}], "files": [row]}),
+                         "f is in place already: /d/f, verified (not fetched again); "
+                         "its sha256sum: ab")
+
+    def test_otherContentUnderTheNameIsBought(self):
+        """A file of other content under the name changes nothing: the
+        file is bought and fetched beside it, under its tagged name."""
+        seller = self.market.addNode(seller={"stock": {}, "share": self.shared})
+        mine = b"the user's own" * 100
+        writeFile(self.downloads, "big.bin", mine)
+        buy, outcome = self.fileShot(deadline=10)
+        self.market.run(20)
+        [result] = outcome
+        self.assertEqual(len(result["purchases"]), 1)
+        self.assertEqual(len(self.market.role(seller, "seller").ledger), 1)
+        [row] = result["files"]
+        self.assertNotIn("in_place", row)
+        with open(row["path"], "rb") as f:
+            self.assertEqual(f.read(), self.data)
+        with open(os.path.join(self.downloads, "big.bin"), "rb") as f:
+            self.assertEqual(f.read(), mine)
 
     def test_aPartFileIsKept(self):
         """A buy that ends before its file is whole keeps the part file,

@@ -346,6 +346,26 @@ class FileDownloadsLiveTests(SynchronousTestCase):
         self.assertEqual(sha256Of(path), self.sha)
         self.assertEqual(len(seller.matches(r"sold big\.bin to")), 1)
 
+    def test_bazaarBuyOfAFileHeldBuysNothing(self):
+        """A buy of a file whose verified copy is in --downloads already
+        pays nothing for it (issue 96: before, it bought it again), says
+        where it is, and exits 0; the seller sells nothing."""
+        seller = self.startSeller(4 * 1024 * 1024)
+        folder = self.downloads("D")
+        path = os.path.join(folder, "big.bin")
+        shutil.copyfile(os.path.join(self.shared, "big.bin"), path)
+        result = bazaar("--tracker", self.tracker, "buy", "big.bin",
+                        "--downloads", folder, "--listen", LOOPBACK_LISTEN,
+                        "--timeout", str(TIMEOUT))
+        self.assertEqual((result.returncode, result.stderr), (0, ""), result.stdout)
+        self.assertEqual(result.stdout.splitlines(), [
+            f"big.bin is in place already: {path}, verified (nothing bought); its "
+            f"sha256sum: {hashlib.sha256(Path(path).read_bytes()).hexdigest()}"])
+        self.assertEqual(os.listdir(folder), ["big.bin"])
+        seller.terminate()
+        seller.finish(TIMEOUT)
+        self.assertEqual(seller.matches(r"sold big\.bin to"), [])
+
     def test_restartedBuyerKeepsItsFiles(self):
         """A buyer run again with the same command once its files are in
         place (issue 96, H2), its seller stopped: both files are done at

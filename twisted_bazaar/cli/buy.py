@@ -284,8 +284,9 @@ class OneShotBuy:
         its units), and each file fetched (its path, the SHA-256 of its
         bytes, and the pieces each seller served, with the bytes that
         came from it through a relay and when its pieces moved to a
-        direct connection, if they did; a file of the content bought found
-        in place already, with no pieces and C{in_place} true)."""
+        direct connection, if they did; a file of the content offered found
+        in place already, with no pieces and C{in_place} true: found before
+        a purchase, nothing was bought)."""
         fetched = self.fetcher.fetched if self.fetcher is not None else {}
         paths = self.fetcher.paths if self.fetcher is not None else {}
         present = self.fetcher.present if self.fetcher is not None else {}
@@ -385,15 +386,16 @@ def boughtLine(item, units, seller, total, quantity):
 
 def renderBuy(obj):
     """What a buy says at its end, as text: a line per file fetched (or
-    found in place already, the content paid for).  Its
+    found in place already: before its purchase, nothing bought).  Its
     purchases were said as they were made (C{OneShotBuy}'s announce), a
     file's before its download."""
     lines = []
+    # A file found in place before any purchase was not paid for again.
+    how = "not fetched again" if obj.get("purchases") else "nothing bought"
     for entry in obj.get("files", ()):
         if entry.get("in_place"):
             lines.append(f"{entry['name']} is in place already: {entry['path']}, verified "
-                         f"(not fetched again); its sha256sum: "
-                         f"{entry.get('sha256sum') or '?'}")
+                         f"({how}); its sha256sum: {entry.get('sha256sum') or '?'}")
             continue
         served = ", ".join(f"{row['pieces']} piece{'s' if row['pieces'] != 1 else ''} "
                            f"from node {_short(row['seller'])}" for row in entry["pieces"])

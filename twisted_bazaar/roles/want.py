@@ -11,7 +11,8 @@ id the want has moved on from.  An input that arrives while outputs run
 (an already-fired Deferred, say) waits until they are done.
 
 Leaving a state cancels its timer, and leaving ``searching`` otherwise than
-through ``found`` cancels the find.
+through ``found`` or ``held`` cancels the find (or the look in the
+downloads folder that follows it).
 """
 
 from twisted_bazaar.wire.ids import shortId
@@ -188,6 +189,11 @@ class Want:
         (from offers of other content: L{Buyer._order})."""
         self._input("reopen")
 
+    def held(self, path):
+        """A file the offers found name is in the downloads folder
+        already, verified (at path): the want is met, nothing bought."""
+        self._input("held", path)
+
     def stop(self):
         self._input("stop")
 
@@ -283,9 +289,25 @@ class Want:
 
     def _findDone(self, offers):
         """The find's offers, in the buyer's order (which leaves out those
-        it will not buy from): an empty list is no offer."""
+        it will not buy from): an empty list is no offer.  A file they
+        name is looked for in the downloads folder first (the buyer's
+        L{lookFor}, off the reactor): one in place is not paid for twice.
+        The look is part of the find: leaving C{searching} cancels it."""
         self.finding = None
-        self.found(self.buyer.order(offers))
+        offers = self.buyer.order(offers)
+        looking = self.buyer.lookFor(self.item, offers)
+        if looking is None:
+            self.found(offers)
+            return
+        self.finding = looking
+        looking.addCallbacks(self._looked, ignoreCancelled, callbackArgs=(offers,))
+
+    def _looked(self, path, offers):
+        self.finding = None
+        if path is None:
+            self.found(offers)
+        else:
+            self.held(path)
 
     def _scheduleSearch(self, *args):
         delay = self._nextRetry()
@@ -419,6 +441,10 @@ class Want:
                             n=self.bought,
                             q=self.quantity)
 
+    def _heldAlready(self, path):
+        # The fetcher said where, and that it is met (L{Fetcher.look}).
+        self.buyer.wantDone()
+
     def _uncount(self):
         self.bought = 0
         self.buyer.log.info("{item} is not bought until its bytes are verified: "
@@ -452,6 +478,8 @@ TRANSITIONS = {
         ((), RESUMING, (Want._takePending,))),
     (BACKOFF, "timerFired"): _rows(
         ((), WAITING, (Want._kickAgain,))),
+    (SEARCHING, "held"): _rows(
+        ((), DONE, (Want._heldAlready,))),
     (SEARCHING, "found"): _rows(
         ((Want._if_offered,), SAVING, (Want._keepOffers, Want._takeNextOffer)),
         ((), BACKOFF, (Want._scheduleSearch,))),

@@ -284,7 +284,7 @@ class FetchTests(SynchronousTestCase):
         self.assertEqual(served, {good.id: 51})
         self.assertEqual(fetcher.bad, {sha(self.data): {bad.id}})
         self.assertEqual({name for name, _ in jobs},
-                         {"inPlace", "hashBatch", "complete"})
+                         {"_firstInPlace", "inPlace", "hashBatch", "complete"})
         self.assertEqual(sum(size for _, size in jobs), len(self.data) + PIECE)
 
     def test_descriptionThatIsNotTheOfferedFileIsRefused(self):

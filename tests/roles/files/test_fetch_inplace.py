@@ -24,7 +24,9 @@ from tests.roles.files.helpers import TransferWatch
 PIECE = 4096
 
 
-class InPlaceTests(SynchronousTestCase):
+class InPlaceCase(SynchronousTestCase):
+    """A seller of big and small, and a buyer of both, in a L{Market}."""
+
     def setUp(self):
         self.patch(hashing, "MIN_PIECE", PIECE)
         self.data = random.Random(5).randbytes(30 * PIECE + 7)
@@ -90,6 +92,9 @@ class InPlaceTests(SynchronousTestCase):
         self.assertEqual(len(watch.saying("all wants met: 2 in the bag; stopping")), 1)
         self.assertEqual(self.sales(), 2)
 
+
+
+class InPlaceTests(InPlaceCase):
     def test_restartedWithTheSellerOnline(self):
         """Before, the 30 pieces of big were fetched again."""
         self.boughtAndFetched()
@@ -167,4 +172,60 @@ class InPlaceTests(SynchronousTestCase):
         self.assertEqual(self.fetcher.downloads, {})
         self.assertEqual([d.called for d in pending], [True, True])
         self.assertEqual(self.market.leftovers(self.again),
+                         {"delayed_calls": [], "connections": []})
+
+
+class FreshBuyerTests(InPlaceCase):
+    """
+    A buyer started fresh (nothing in its bag) whose downloads folder
+    holds a wanted file, verified, before it buys (issue 96): nothing is
+    paid for it; the want is met.
+    """
+
+    def setUp(self):
+        super().setUp()
+        # The buyer built by the base case has not started: it was added to
+        # a market that has not run.  Start over with the file in place.
+        self.market.stop(self.buyer)
+        writeFile(self.downloads, "big", self.data)
+        self.watch = TransferWatch(self)
+        self.store.close()
+        self.store = SQLiteStore(scratchDir(self))
+        self.addCleanup(self.store.close)
+        self.buyer = self.addBuyer(self.store)
+        self.fetcher = self.market.role(self.buyer, "buyer").fetcher
+
+    def test_aFileInPlaceIsNotBought(self):
+        """Before, big was bought again (two sales) though not fetched."""
+        self.market.run(30)
+        self.assertNotIn(self.buyer, self.market.nodes)
+        ledger = self.market.role(self.seller, "seller").ledger
+        self.assertEqual(self.sales(), 1)
+        self.assertEqual([sale.item for sale in ledger.values()], ["small"])
+        self.assertEqual(self.fetcher.present, {"big": os.path.join(self.downloads, "big")})
+        self.assertEqual(sorted(self.fetcher.fetched), ["small"])
+        self.assertEqual(len(self.watch.saying(
+            f"big is in place already ({os.path.join(self.downloads, 'big')}, "
+            f"content id {self.sha} verified): nothing bought")), 1)
+        self.assertEqual(len(self.watch.saying("all wants met: 1 in the bag; stopping")),
+                         1)
+        self.assertEqual(os.listdir(os.path.join(self.downloads, JOURNAL)), [])
+
+    def test_stoppedWhileLookingBuysNothing(self):
+        """The look before a buy is the want's: a stop cancels it, and
+        nothing is bought after."""
+        pending = []
+
+        def held(hasher, function, *args):
+            pending.append(defer.Deferred())
+            return pending[-1]
+
+        self.patch(hashing.Hasher, "run", held)
+        self.market.run(5)
+        self.assertEqual(len(pending), 2)
+        self.assertFalse(self.market.role(self.buyer, "buyer").satisfied)
+        self.market.stop(self.buyer)
+        self.assertEqual([d.called for d in pending], [True, True])
+        self.assertEqual(self.sales(), 0)
+        self.assertEqual(self.market.leftovers(self.buyer),
                          {"delayed_calls": [], "connections": []})

@@ -116,6 +116,15 @@ class Buyer(Role):
         return self.sellers.order(
             offers, lambda offer: sellerGroup(links, offer.seller, offer.route))
 
+    def lookFor(self, item, offers):
+        """Before buying item from offers: a Deferred of the path of a
+        verified file they name that is in the downloads folder already
+        (or of None), or None when there is nothing to look for (no
+        --downloads, no file named: L{Fetcher.look})."""
+        if self.fetcher is None:
+            return None
+        return self.fetcher.look(item, offers)
+
     def unfetched(self, item):
         """The file bought as item could not be fetched, and other content
         is offered under its name: the want is not met, and buys again."""

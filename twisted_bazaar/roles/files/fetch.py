@@ -8,6 +8,8 @@ a restart, found in the bag with its file not yet in place) it starts a
 L{Download} of that content from every seller offering it, unless the
 file is in place already, its content id checked (an earlier run put it
 there: L{Fetcher.present}): that one is done, seller or no seller.
+Before a want buys, it looks the same way (L{Fetcher.look}): a file the
+offers found name that is in place already is not paid for again.
 
 A want for a file is met once the verified file is in the downloads
 folder (L{Fetcher.settled}); a download that brings no verified piece for
@@ -21,6 +23,7 @@ the other offers (L{Fetcher.unfetchable}).
 
 import os
 
+from twisted.internet import defer
 from twisted.logger import Logger
 
 from twisted_bazaar.wire.ids import shortId
@@ -36,7 +39,7 @@ from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
 from twisted_bazaar.roles.files.sellers import fileOffers
 from twisted_bazaar.roles.files.watch import FAILED, GaveUp
 from twisted_bazaar.roles import Role
-from twisted_bazaar.roles.want import DONE
+from twisted_bazaar.roles.want import DONE, contentOf
 
 #: Sellers a buyer remembers as having delivered verified pieces (of any
 #: file): asked before other sellers it does not know.
@@ -295,6 +298,41 @@ class Fetcher(Role):
         self._check(item, sha256, size, seller)
         return None
 
+    def look(self, item, offers):
+        """
+        Before item is bought from offers (in the order the want tries
+        them): is a file of a content they name in the folder already,
+        verified (L{inPlace}: its name or the tagged one, size, content
+        id)?  The user holds it; it is not paid for twice.  Read off the
+        reactor, as L{_check} does.
+
+        @return: None when the offers name no file (a counted item) or
+            item is no plain name; else a Deferred of the path of the file
+            in place (it is then L{present}, and said so) or of None (a
+            fault of the look's own reads as not in place).  A cancel
+            (the want left its search) goes through as a failure.
+        """
+        contents = list(dict.fromkeys(contentOf(offer) for offer in offers))
+        contents = [content for content in contents if content != (None, None)]
+        if not contents or not isPlainName(item) or self._stopped:
+            return None
+        d = self.hasher.run(_firstInPlace, self.folder, item, contents)
+
+        def looked(found):
+            if found is None:
+                return None
+            path, sha256 = found
+            self.journal.remove(item)
+            self.present[item] = path
+            self.log.info("{name} is in place already ({path}, content id {sha} "
+                          "verified): nothing bought", name=item, path=path, sha=sha256)
+            return path
+
+        def unread(reason):
+            return reason if reason.check(defer.CancelledError) else None
+
+        return d.addCallbacks(looked, unread)
+
     def _check(self, item, sha256, size, seller):
         """
         Fetch item as content sha256 of size bytes (paid to seller), unless
@@ -415,3 +453,14 @@ class Fetcher(Role):
             check.cancel()
         while self._finds:
             self._finds.pop().cancel()
+
+
+def _firstInPlace(folder, name, contents):
+    """(path, sha256) of the first of contents, (sha256, size) pairs, with
+    a file in place in folder under name (L{inPlace}), or None.  Blocking:
+    it may read whole files."""
+    for sha256, size in contents:
+        path = inPlace(folder, name, sha256, size)
+        if path is not None:
+            return path, sha256
+    return None
