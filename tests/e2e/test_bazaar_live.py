@@ -105,39 +105,6 @@ class BazaarLiveTests(SynchronousTestCase):
             LOOPBACK_LISTEN, "--role", "buyer", "--want", "pear"])
         plain.waitFor(r"bought pear from", TIMEOUT)
 
-    def test_unreachable(self):
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        sock.close()
-        result = bazaar("--timeout", "5", "node", f"127.0.0.1:{port}")
-        self.assertEqual(result.returncode, 1)
-        self.assertTrue(re.fullmatch(rf"bazaar: error: cannot reach 127\.0\.0\.1:{port}: "
-                                     r".*refused.*\n", result.stderr), result.stderr)
-        self.assertEqual(result.stdout, "")
-        result = bazaar("node", "nowhere")
-        self.assertEqual(result.returncode, 2)
-        self.assertIn("wants HOST:PORT or an endpoint such as tcp:HOST:PORT, not "
-                      "'nowhere'", result.stderr)
-
-    def test_whatIsAtThePort(self):
-        """A relay's port given for the tracker, or the tracker's for a
-        node: bazaar says what is there, in one line, exit 1."""
-        relay = int(self.market.tracker.waitFor(r"relay listening on [^:]+:(\d+)",
-                                                TIMEOUT)[1])
-        for args in (["status"], ["buy", "apple", "--timeout", "5"]):
-            result = bazaar("--tracker", f"127.0.0.1:{relay}", *args)
-            self.assertEqual((result.returncode, result.stdout), (1, ""), args)
-            self.assertEqual(result.stderr, (
-                f"bazaar: error: 127.0.0.1:{relay} is a relay's port (a relay only "
-                "carries circuits between nodes), not the tracker's: the tracker's own "
-                "port is the one its log says it listens on (tracker listening on "
-                "HOST:PORT; 7700 by default)\n"), args)
-        result = bazaar("--tracker", self.tracker, "node", self.tracker)
-        self.assertEqual((result.returncode, result.stderr), (1, (
-            f"bazaar: error: {self.tracker} is the tracker's port, not a node's: bazaar "
-            "status lists the nodes and where they listen\n")))
-
     def test_buy(self):
         """bazaar buy buys, prints the purchase, and exits 0; the seller's
         stock shows it."""
@@ -178,6 +145,45 @@ class BazaarLiveTests(SynchronousTestCase):
         self.assertTrue(leaving.matches(r"node \w+ stopping: all wants met"))
         self.assertTrue(leaving.matches(r"Server Shut Down\."))
         self.assertEqual(leaving.problems(), [])
+
+
+class NoMarketTests(SynchronousTestCase):
+    """Errors that need no node, or no market at all: no seller or buyer is
+    started for them (each daemon is some 0.5 CPU-s to start)."""
+
+    def test_unreachable(self):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        result = bazaar("--timeout", "5", "node", f"127.0.0.1:{port}")
+        self.assertEqual(result.returncode, 1)
+        self.assertTrue(re.fullmatch(rf"bazaar: error: cannot reach 127\.0\.0\.1:{port}: "
+                                     r".*refused.*\n", result.stderr), result.stderr)
+        self.assertEqual(result.stdout, "")
+        result = bazaar("node", "nowhere")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("wants HOST:PORT or an endpoint such as tcp:HOST:PORT, not "
+                      "'nowhere'", result.stderr)
+
+    def test_whatIsAtThePort(self):
+        """A relay's port given for the tracker, or the tracker's for a
+        node: bazaar says what is there, in one line, exit 1."""
+        market, tracker = startMarket(self, TIMEOUT)
+        address = f"127.0.0.1:{market.tracker_port}"
+        relay = int(tracker.waitFor(r"relay listening on [^:]+:(\d+)", TIMEOUT)[1])
+        for args in (["status"], ["buy", "apple", "--timeout", "5"]):
+            result = bazaar("--tracker", f"127.0.0.1:{relay}", *args)
+            self.assertEqual((result.returncode, result.stdout), (1, ""), args)
+            self.assertEqual(result.stderr, (
+                f"bazaar: error: 127.0.0.1:{relay} is a relay's port (a relay only "
+                "carries circuits between nodes), not the tracker's: the tracker's own "
+                "port is the one its log says it listens on (tracker listening on "
+                "HOST:PORT; 7700 by default)\n"), args)
+        result = bazaar("--tracker", address, "node", address)
+        self.assertEqual((result.returncode, result.stderr), (1, (
+            f"bazaar: error: {address} is the tracker's port, not a node's: bazaar "
+            "status lists the nodes and where they listen\n")))
 
 
 class BuyJoinsTheSchemeTests(SynchronousTestCase):
