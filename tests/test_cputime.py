@@ -2,10 +2,19 @@
 
 import os
 import resource
+import shutil
+import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests import cputime
+
+
+def scratch(case):
+    """A folder of the test's own, removed when it ends."""
+    folder = tempfile.mkdtemp(prefix="bazaar-cputime-")
+    case.addCleanup(shutil.rmtree, folder, True)
+    return folder
 
 
 class FakeProcesses:
@@ -60,7 +69,7 @@ class MeterTests(SynchronousTestCase):
 class ProcessSecondsTests(SynchronousTestCase):
     def test_readsTheFourTimes(self):
         """utime, stime, cutime and cstime, in ticks, are added up."""
-        proc = self.mktemp()
+        proc = scratch(self)
         os.makedirs(os.path.join(proc, "42"))
         fields = ["S"] + ["0"] * 10 + ["100", "50", "30", "20"] + ["0"] * 30
         with open(os.path.join(proc, "42", "stat"), "w") as stat:
@@ -68,7 +77,7 @@ class ProcessSecondsTests(SynchronousTestCase):
         self.assertEqual(cputime.processSeconds(42, proc=proc, hz=100), 2.0)
 
     def test_goneIsNone(self):
-        self.assertIsNone(cputime.processSeconds(42, proc=self.mktemp(), hz=100))
+        self.assertIsNone(cputime.processSeconds(42, proc=scratch(self), hz=100))
 
     def test_thisProcess(self):
         """This process has used some CPU time, and /proc says so."""
@@ -119,7 +128,7 @@ class PluginTests(SynchronousTestCase):
         Each test's charge goes to the process's file; the first process
         adds up every process's file into the table, and removes them.
         """
-        folder = self.mktemp()
+        folder = os.path.join(scratch(self), "run")
         path = os.path.join(folder, "cpu.txt")
         processes = FakeProcesses()
         plugin = cputime.CPUPlugin(path, "main", meter=processes.meter())
