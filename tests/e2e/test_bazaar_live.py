@@ -19,12 +19,16 @@ from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.testing.daemons import JSON, LOOPBACK_LISTEN, LiveMarket, nodeId
 
 TIMEOUT = 30.0
+#: The bound on one command: well past the longest --timeout given it
+#: (TIMEOUT), with room for its start-up on a loaded machine (at load 17,
+#: a `buy --timeout 30` bounded by 30 s itself was cut short).
+COMMAND_TIMEOUT = 4 * TIMEOUT
 
 
 def bazaar(*args):
     script = str(Path(sys.executable).with_name("bazaar"))
     return subprocess.run([script, *args], capture_output=True, text=True,
-                          timeout=TIMEOUT)
+                          timeout=COMMAND_TIMEOUT)
 
 
 class BazaarLiveTests(SynchronousTestCase):
@@ -228,6 +232,7 @@ class ConcurrentStatusLiveTests(SynchronousTestCase):
                 for _ in range(8)]
         for run in runs:
             self.addCleanup(run.kill)
-        results = [run.communicate(timeout=TIMEOUT) + (run.returncode,) for run in runs]
+        results = [run.communicate(timeout=COMMAND_TIMEOUT) + (run.returncode,)
+                   for run in runs]
         self.assertEqual([(code, err) for _, err, code in results], [(0, "")] * 8)
         self.assertEqual({json.loads(out)["total"] for out, _, _ in results}, {0})
