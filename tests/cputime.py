@@ -140,7 +140,8 @@ def table(rows, top=TOP_TESTS):
     rows = list(rows)
     own = sum(row[0] for row in rows)
     children = sum(row[1] for row in rows)
-    lines = [f"{len(rows)} tests, {own + children:.1f} CPU-s: "
+    tests = sum(not row[2].startswith(OUTSIDE) for row in rows)
+    lines = [f"{tests} tests, {own + children:.1f} CPU-s: "
              f"{own:.1f} in pytest, {children:.1f} in its processes",
              "", "CPU-s    pytest   processes  tests  where"]
 

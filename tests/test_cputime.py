@@ -155,4 +155,5 @@ class PluginTests(SynchronousTestCase):
         self.assertIn("\n    3.00     0.00      3.00      1  tests/test_other.py\n", text)
         self.assertIn("\n    1.50     1.50      0.00      1  tests/test_here.py\n", text)
         self.assertIn("\n    0.50     0.50      0.00      1  (outside tests)\n", text)
+        self.assertTrue(text.startswith("2 tests, 5.0 CPU-s: "), text)
         self.assertEqual(sorted(os.listdir(folder)), ["cpu.txt"])
