@@ -7,7 +7,7 @@ from xdist.scheduler import LoadScopeScheduling
 
 #: Ctrl-C and SIGTERM stop the suite and every process it started
 #: (twisted_bazaar/testing/stopping.py says why pytest alone does not).
-pytest_plugins = ["twisted_bazaar.testing.stopping"]
+pytest_plugins = ["twisted_bazaar.testing.stopping", "tests.cputime"]
 
 #: The files whose tests a parallel run (``make test``: pytest-xdist with
 #: ``--dist loadgroup``) keeps on one worker, by group (L{GroupScheduling}):

@@ -19,12 +19,16 @@ from twisted_bazaar.wire.ids import wireId
 from twisted_bazaar.testing.daemons import JSON, LOOPBACK_LISTEN, LiveMarket, nodeId
 
 TIMEOUT = 30.0
+#: The bound on one command: well past the longest --timeout given it
+#: (TIMEOUT), with room for its start-up on a loaded machine (at load 17,
+#: a `buy --timeout 30` bounded by 30 s itself was cut short).
+COMMAND_TIMEOUT = 4 * TIMEOUT
 
 
 def bazaar(*args):
     script = str(Path(sys.executable).with_name("bazaar"))
     return subprocess.run([script, *args], capture_output=True, text=True,
-                          timeout=TIMEOUT)
+                          timeout=COMMAND_TIMEOUT)
 
 
 class BazaarLiveTests(SynchronousTestCase):
@@ -105,39 +109,6 @@ class BazaarLiveTests(SynchronousTestCase):
             LOOPBACK_LISTEN, "--role", "buyer", "--want", "pear"])
         plain.waitFor(r"bought pear from", TIMEOUT)
 
-    def test_unreachable(self):
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        sock.close()
-        result = bazaar("--timeout", "5", "node", f"127.0.0.1:{port}")
-        self.assertEqual(result.returncode, 1)
-        self.assertTrue(re.fullmatch(rf"bazaar: error: cannot reach 127\.0\.0\.1:{port}: "
-                                     r".*refused.*\n", result.stderr), result.stderr)
-        self.assertEqual(result.stdout, "")
-        result = bazaar("node", "nowhere")
-        self.assertEqual(result.returncode, 2)
-        self.assertIn("wants HOST:PORT or an endpoint such as tcp:HOST:PORT, not "
-                      "'nowhere'", result.stderr)
-
-    def test_whatIsAtThePort(self):
-        """A relay's port given for the tracker, or the tracker's for a
-        node: bazaar says what is there, in one line, exit 1."""
-        relay = int(self.market.tracker.waitFor(r"relay listening on [^:]+:(\d+)",
-                                                TIMEOUT)[1])
-        for args in (["status"], ["buy", "apple", "--timeout", "5"]):
-            result = bazaar("--tracker", f"127.0.0.1:{relay}", *args)
-            self.assertEqual((result.returncode, result.stdout), (1, ""), args)
-            self.assertEqual(result.stderr, (
-                f"bazaar: error: 127.0.0.1:{relay} is a relay's port (a relay only "
-                "carries circuits between nodes), not the tracker's: the tracker's own "
-                "port is the one its log says it listens on (tracker listening on "
-                "HOST:PORT; 7700 by default)\n"), args)
-        result = bazaar("--tracker", self.tracker, "node", self.tracker)
-        self.assertEqual((result.returncode, result.stderr), (1, (
-            f"bazaar: error: {self.tracker} is the tracker's port, not a node's: bazaar "
-            "status lists the nodes and where they listen\n")))
-
     def test_buy(self):
         """bazaar buy buys, prints the purchase, and exits 0; the seller's
         stock shows it."""
@@ -178,6 +149,45 @@ class BazaarLiveTests(SynchronousTestCase):
         self.assertTrue(leaving.matches(r"node \w+ stopping: all wants met"))
         self.assertTrue(leaving.matches(r"Server Shut Down\."))
         self.assertEqual(leaving.problems(), [])
+
+
+class NoMarketTests(SynchronousTestCase):
+    """Errors that need no node, or no market at all: no seller or buyer is
+    started for them (each daemon is some 0.5 CPU-s to start)."""
+
+    def test_unreachable(self):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        result = bazaar("--timeout", "5", "node", f"127.0.0.1:{port}")
+        self.assertEqual(result.returncode, 1)
+        self.assertTrue(re.fullmatch(rf"bazaar: error: cannot reach 127\.0\.0\.1:{port}: "
+                                     r".*refused.*\n", result.stderr), result.stderr)
+        self.assertEqual(result.stdout, "")
+        result = bazaar("node", "nowhere")
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("wants HOST:PORT or an endpoint such as tcp:HOST:PORT, not "
+                      "'nowhere'", result.stderr)
+
+    def test_whatIsAtThePort(self):
+        """A relay's port given for the tracker, or the tracker's for a
+        node: bazaar says what is there, in one line, exit 1."""
+        market, tracker = startMarket(self, TIMEOUT)
+        address = f"127.0.0.1:{market.tracker_port}"
+        relay = int(tracker.waitFor(r"relay listening on [^:]+:(\d+)", TIMEOUT)[1])
+        for args in (["status"], ["buy", "apple", "--timeout", "5"]):
+            result = bazaar("--tracker", f"127.0.0.1:{relay}", *args)
+            self.assertEqual((result.returncode, result.stdout), (1, ""), args)
+            self.assertEqual(result.stderr, (
+                f"bazaar: error: 127.0.0.1:{relay} is a relay's port (a relay only "
+                "carries circuits between nodes), not the tracker's: the tracker's own "
+                "port is the one its log says it listens on (tracker listening on "
+                "HOST:PORT; 7700 by default)\n"), args)
+        result = bazaar("--tracker", address, "node", address)
+        self.assertEqual((result.returncode, result.stderr), (1, (
+            f"bazaar: error: {address} is the tracker's port, not a node's: bazaar "
+            "status lists the nodes and where they listen\n")))
 
 
 class BuyJoinsTheSchemeTests(SynchronousTestCase):
@@ -222,6 +232,7 @@ class ConcurrentStatusLiveTests(SynchronousTestCase):
                 for _ in range(8)]
         for run in runs:
             self.addCleanup(run.kill)
-        results = [run.communicate(timeout=TIMEOUT) + (run.returncode,) for run in runs]
+        results = [run.communicate(timeout=COMMAND_TIMEOUT) + (run.returncode,)
+                   for run in runs]
         self.assertEqual([(code, err) for _, err, code in results], [(0, "")] * 8)
         self.assertEqual({json.loads(out)["total"] for out, _, _ in results}, {0})

@@ -12,8 +12,8 @@ from twisted_bazaar.sim.runner import SimConfig
 from twisted_bazaar.sim.shard import ShardSimulation, refusal
 from twisted_bazaar.sim.windows import Windows, merged, runLocal
 
-INDEX = SimConfig(nodes=200, discovery="index", start="warm", crypto="fast",
-                  searches=40, seed=3)
+INDEX = SimConfig(nodes=60, discovery="index", start="warm", crypto="fast",
+                  searches=20, seed=3)
 
 
 def comparable(metrics):
@@ -35,22 +35,22 @@ class SameMetricsTests(SynchronousTestCase):
             self.assertTrue(all(shard["messages_to_other_shards"] for shard in each))
 
     def test_index(self):
-        """200 nodes of the index, warm: the same metrics on 1, 2 and 4
+        """60 nodes of the index, warm: the same metrics on 1, 2 and 4
         shards, every purchase made."""
         self.assertSameOnShards(INDEX, [1, 2, 4])
 
     def test_flood(self):
         """A flood, where every search crosses the shards: the same on 1
         and 3 shards."""
-        self.assertSameOnShards(attr.evolve(INDEX, discovery="flood", nodes=120,
-                                            searches=15), [1, 3])
+        self.assertSameOnShards(attr.evolve(INDEX, discovery="flood", nodes=40,
+                                            searches=10), [1, 3])
 
     def test_chord(self):
         """A chord ring, whose records each seller's shard places on the
         shards of their holders, and whose lookups and finger links cross
         the shards: the same on 1, 2 and 4 shards, every purchase made."""
-        self.assertSameOnShards(attr.evolve(INDEX, discovery="chord", nodes=150,
-                                            searches=30), [1, 2, 4])
+        self.assertSameOnShards(attr.evolve(INDEX, discovery="chord", nodes=50,
+                                            searches=15), [1, 2, 4])
 
     def test_superpeer(self):
         """Super-peers, whose leaves' registrations each leaf's shard
