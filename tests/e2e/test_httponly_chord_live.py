@@ -7,7 +7,10 @@ a public node's relay, whose WebSocket port is 443.  The tracker's
 address alone; a dial of it through that relay asks the tracker first
 (``whereis``), whose answer names the relay's WebSocket port
 (docs/protocol.md §20; the dial itself is shown in
-tests/reach/test_dialer.py, ChordNamedRelayTests).  Here the ring and
+tests/reach/test_dialer.py, ChordNamedRelayTests).  A public chord
+node it names by its host and port alone, which the walled node asks
+the tracker about first too, is linked to at its WebSocket port
+(PluginWayOutTests there).  Here the ring and
 the market work end to end from that home, and nothing but HTTP(S)
 leaves it.
 
@@ -35,6 +38,30 @@ def successorsOf(daemon):
 
 
 class HttpOnlyChordTests(HttpOnlyHomeCase):
+
+    def test_aWalledNodeLinksToAPublicChordNodeOverWebSocket(self):
+        """A ring of two: the walled node's successor is the public node,
+        which ``chordNearIs`` names by its host and port alone; the walled
+        node asks the tracker where it is (``whereis``, docs/protocol.md
+        §5 step 5), whose answer names its WebSocket port, and its link
+        opens there (its log says so), not at the TCP port its firewall
+        drops."""
+        tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
+        self.wsListening(tracker, 80)
+        public = self.node("relay", self.public_host, *CHORD, "--ws-port", "443")
+        public_id = nodeId(public, TIMEOUT)
+        self.wsListening(public, 443)
+        public.waitFor(r"this node is reachable from outside at "
+                       rf"{re.escape(self.public_host.address)}:\d+", TIMEOUT)
+        walled = self.market.start("walled", [
+            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80", *CHORD,
+            "--role", "buyer", "--want", "apple"], wrapper=self.walled.wrapper)
+        walled.waitFor(rf"reached node {short(public_id)} over websocket at "
+                       rf"{re.escape(self.public_host.address)}:443 ", BOUND)
+        waitUntil([walled], lambda: successorsOf(walled) == [short(public_id)], BOUND,
+                  what="the public node the walled node's successor")
+        self.onlyHttpLeft()
+        self.stopCleanly()
 
     def test_aBuyerThereLinksAndBuysFromARelayedFingerByItsRelaysWays(self):
         """The walled buyer buys an apple from the seller held at the

@@ -12,7 +12,8 @@ from twisted.internet.protocol import Protocol
 from twisted.internet.address import IPv4Address
 from twisted.internet.testing import StringTransport
 from twisted.internet.error import (
-    ConnectError, ConnectionDone, ConnectionRefusedError, DNSLookupError)
+    ConnectError, ConnectionDone, ConnectionRefusedError, DNSLookupError,
+    TCPTimedOutError)
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
@@ -1263,7 +1264,8 @@ class BuiltWithItsPartsTests(SynchronousTestCase):
         overlay = SimpleNamespace(established=dict, connectTo=connectTo)
         where = SimpleNamespace(
             linkAddress=lambda peer_id: (Path(DIRECT, "198.51.100.7", 9001, word=NAMED), None),
-            relayOf=lambda peer_id: None, trackersGroup=lambda: "the tracker's group")
+            relayOf=lambda peer_id: None, trackersGroup=lambda: "the tracker's group",
+            tracker=lambda: None)
         dialer = Dialer(task.Clock(), SimpleNamespace(addressed=False),
                         Transports([direct]), overlay, where)
         self.assertEqual(self.successResultOf(dialer.link(0x77, "overlay")), 0x77)
@@ -1505,3 +1507,79 @@ class ChordNamedRelayTests(SynchronousTestCase):
         self.assertEqual(self.asked, [])
         self.assertEqual(([path for path, _, _ in self.ws.dials], self.relayed.dials),
                          ([self.TRACKER_WAY], []))
+
+
+class PluginWayOutTests(SynchronousTestCase):
+    """A public chord node a ``chordNearIs`` names by its host and port
+    alone (no path of a plugin's kind) is dialled, by a node that reaches
+    its tracker by WebSocket alone (an HTTP-only home), after the tracker
+    is asked where it is (``whereis``, L{asksFirst
+    <twisted_bazaar.reach.ways.asksFirst>}): its ``nodereply`` names the
+    node's WebSocket port, which such a home's firewall lets through, not
+    only its TCP port, which it drops."""
+
+    PUBLIC = 0x78
+    TRACKER_WAY = Path(WEBSOCKET, "198.51.100.1", 80, word=CONFIGURED)
+
+    def setUp(self):
+        self.direct, self.ws = Recording(DIRECT), Recording(WEBSOCKET)
+        connector = RecordingConnector()
+        connector.channel = connector.peerLog = None
+        self.asked = []
+        self.membership = SimpleNamespace(
+            whereRelay=self.whereRelay, isTrackerRelay=lambda relay: False,
+            atTrackersHost=lambda relay: False, trackerWay=self.TRACKER_WAY, link=None)
+        self.linked = []
+        overlay = SimpleNamespace(established=dict, peer_log=None,
+                                  connectTo=lambda host, port, peer_id, purpose, dial:
+                                  dial(self.linked.append(peer_id) or Protocol()))
+        self.node = dialingNode(connector, membership=self.membership, overlay=overlay,
+                                transports=Transports([self.direct, self.ws]))
+
+    def whereRelay(self, peer_id):
+        self.asked.append((peer_id, defer.Deferred()))
+        return self.asked[-1][1]
+
+    def dialFinger(self):
+        """A chord node's steps for a finger a chordNearIs names with no
+        relay: L{Joining.nearIs
+        <twisted_bazaar.schemes.chord.joining.Joining.nearIs>}'s
+        noteRelay, the ring entry's address heard, then the link."""
+        where = self.node.whereabouts
+        where.notePeer(self.PUBLIC, None, named=True)
+        where.heard(self.PUBLIC, "198.51.100.5", 7700)
+        return self.node.dialer.link(self.PUBLIC, "chord-finger")
+
+    def test_byTheWebSocketPortTheWhereisNames(self):
+        """The firewall drops the TCP port; the WebSocket port is the way."""
+        self.direct.refusing = TCPTimedOutError()
+        d = self.dialFinger()
+        self.assertEqual((self.direct.dials, self.ws.dials), ([], []))
+        [(peer_id, answer)] = self.asked
+        self.assertEqual(peer_id, self.PUBLIC)
+        answer.callback(wire.NodeReply(self.PUBLIC, "198.51.100.5", 7700, paths=(
+            Path(WEBSOCKET, "", 443, word=CLAIMED),)))
+        self.successResultOf(d)
+        self.assertEqual([(path.host, path.port, path.word) for path, _, _ in self.ws.dials],
+                         [("198.51.100.5", 443, NAMED)])
+
+    def test_aTrackerSilentLeavesTheAddressHeard(self):
+        """No answer: the dial goes on as the book reads (the address
+        heard), as it did before it asked."""
+        d = self.dialFinger()
+        [(_, answer)] = self.asked
+        answer.errback(TrackerSilent("no answer in 30 s"))
+        self.successResultOf(d)
+        self.assertEqual(self.linked, [self.PUBLIC])
+        self.assertEqual([(path.host, path.port) for path, _, _ in self.direct.dials],
+                         [("198.51.100.5", 7700)])
+        self.assertEqual(self.ws.dials, [])
+
+    def test_aTrackerReachedByTcpIsNotAsked(self):
+        self.membership.trackerWay = None
+        d = self.dialFinger()
+        self.successResultOf(d)
+        self.assertEqual(self.linked, [self.PUBLIC])
+        self.assertEqual(self.asked, [])
+        self.assertEqual([(path.host, path.port) for path, _, _ in self.direct.dials],
+                         [("198.51.100.5", 7700)])

@@ -57,12 +57,13 @@ import attr
 from twisted.internet import defer
 from twisted.internet.error import ConnectError
 
+from twisted_bazaar.reach.asking import TrackerGone
 from twisted_bazaar.reach.linkwaits import LinkWaits
 from twisted_bazaar.reach.race import Race, Way
 from twisted_bazaar.reach.sources import Sources
 from twisted_bazaar.reach import vetting
 from twisted_bazaar.reach.ways import (
-    PUNCH_DELAY, RELAY_DELAY, WAYS, LanFailed, relayWays)
+    PUNCH_DELAY, RELAY_DELAY, WAYS, LanFailed, asksFirst, relayWays)
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.net.opening import NotConnected, Unreachable
@@ -263,12 +264,23 @@ class Dialer:
         with it when they hold nothing else: a simulated node that dials
         a peer holds no table for it, even while the dial runs (the book
         itself stays: a question it asked the tracker writes its answer
-        there).
+        there).  Where this node reaches its tracker by a transport
+        plugin's path alone and the book holds no path of that kind to
+        peer_id, the tracker is asked first (L{asksFirst}).
 
         @return: a Deferred as L{dial} gives; failing with
             L{NotConnected} at once when the book knows no way to peer_id
             and no link to it is up.
         """
+        where = self.whereabouts
+        if peer_id not in self.links and asksFirst(self, peer_id):
+            asking = where.book.ask(peer_id).addErrback(
+                lambda reason: reason.trap(TrackerGone) and None)
+            return asking.addCallback(lambda _: self._linkAsBooked(peer_id, purpose))
+        return self._linkAsBooked(peer_id, purpose)
+
+    def _linkAsBooked(self, peer_id, purpose):
+        """L{link}, as the book reads now."""
         where = self.whereabouts
         found = where.linkAddress(peer_id)
         relay = where.relayOf(peer_id)

@@ -53,7 +53,7 @@ from twisted_bazaar.wire.ids import isKeyed, shortId
 
 __all__ = ["WAYS", "Lan", "Direct", "Punched", "Relayed", "Quic", "TrackerNamedQuic", "Added",
            "LanFailed", "PUNCH_DELAY", "RELAY_DELAY", "ClientWay", "PHRASES", "along",
-           "relayedAlong", "relayedPath", "asTyped", "phrase", "relayWays"]
+           "relayedAlong", "relayedPath", "asTyped", "phrase", "relayWays", "asksFirst"]
 
 #: Seconds after a dial starts that a circuit through the peer's relay
 #: starts, if nothing connected by then (go-libp2p's relay delay): a LAN
@@ -256,6 +256,30 @@ def relayWays(dialer, relay, target=None):
     own = None if tracker is None else tracker.trackerWay
     first = [way for way in named if own is not None and way.kind == own.kind]
     return first + [None] + [way for way in named if way not in first]
+
+
+def asksFirst(dialer, peer_id):
+    """
+    Whether a link's dial of peer_id asks the tracker where it is first
+    (``whereis``, L{PathBook.ask <twisted_bazaar.reach.book.PathBook.ask>}):
+    this node reaches its tracker by a transport plugin's path
+    (L{Membership.trackerWay
+    <twisted_bazaar.core.membership.Membership.trackerWay>}: where a
+    firewall lets only HTTP(S) out, its only way out), and the book holds
+    no relay for peer_id (L{relayWays} reaches one that way), no path to
+    it of that kind, and no fresh word of the tracker's on it.  A host and
+    port alone (a ``chordNearIs`` names a public chord node so) is a TCP
+    port such a firewall drops; the tracker's ``nodereply`` names the
+    node's paths of a plugin's kind (L{Added} dials them).
+    """
+    where = dialer.whereabouts
+    tracker = where.tracker()
+    way = None if tracker is None else tracker.trackerWay
+    if way is None or way.kind in Added.covered:
+        return False
+    book = where.book
+    return (book.relayOf(peer_id) is None and not book.known(peer_id)
+            and not book.pathsOf(peer_id, way.kind))
 
 
 class Quic:

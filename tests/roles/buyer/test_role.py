@@ -508,6 +508,10 @@ class RelocationTests(SynchronousTestCase):
     port) and asks it there, keeping the same buy id.
     """
 
+    #: As the node's tracker session: reached by TCP (a link's dial asks
+    #: nothing first).
+    trackerWay = None
+
     def setUp(self):
         self.node = makeNode(1)
         self.asked = []
@@ -573,6 +577,10 @@ class BuyerStopTests(_BuyerHelpers, SynchronousTestCase):
     """stopService leaves no timer, find, connection or question of the
     buyer's behind, in whatever state it finds the buyer; it is safe after
     nodeStopping and more than once."""
+
+    #: As the node's tracker session (L{test_resolverAndRelocation}):
+    #: reached by TCP.
+    trackerWay = None
 
     def assertNothingLeft(self):
         self.assertEqual(self.clock.getDelayedCalls(), [])

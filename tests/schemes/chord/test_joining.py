@@ -150,6 +150,9 @@ class FakeMembership:
     """A node's tracker session, registered, that keeps what is sent."""
 
     isRegistered = True
+    #: Reached by TCP: no transport plugin's way (a link's dial asks
+    #: nothing first).
+    trackerWay = None
 
     def __init__(self):
         self.sent = []
