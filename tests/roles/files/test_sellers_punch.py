@@ -16,6 +16,7 @@ from twisted_bazaar.files.client import TransferClient
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.roles.files.sellers import Sellers
 from twisted_bazaar.reach.punch.tcp.exchange import PunchFailed
+from twisted_bazaar.reach.sources import OwnPathSource
 
 from tests import records
 from tests.helpers import dialingNode, nodeReply, RecordingConnector
@@ -24,8 +25,10 @@ SELLER = records.identity(3)
 RELAY = "198.51.100.1:7701"
 
 
-class FakePunching:
-    """Records each punch asked for; ``tried`` False: it tries none."""
+class FakePunching(OwnPathSource):
+    """Records each punch asked for; ``tried`` False: it tries none.  It
+    answers the dialer's other questions as a source that punches none
+    does (its base), but finds paths to peers."""
 
     #: It finds paths to peers (a punch).
     toPeers = True
@@ -33,18 +36,6 @@ class FakePunching:
     def __init__(self, tried=True):
         self.tried = tried
         self.punches = []
-
-    def waitsFor(self, peer_id):
-        return False
-
-    def runs(self, peer_id):
-        return False
-
-    def follows(self, peer_id):
-        return False
-
-    def arrived(self, peer_id):
-        pass
 
     def transfer(self, peer_id, key, protocol):
         if not self.tried:
