@@ -88,6 +88,14 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         self.assertIsNotNone(market, errors)
         return market
 
+    def walledNode(self, name, *args, wrapper=None):
+        """A node started with the defaults and nothing but the tracker's
+        ``ws:`` address, at an HTTP-only home (the walled one, unless
+        given another's wrapper)."""
+        return self.market.start(name, [
+            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80", *args],
+            wrapper=wrapper or self.walled.wrapper)
+
     def appleThenFile(self, buyer, seller, seller_id, name, content, started):
         """The buyer buys an apple from the seller, then fetches name whole
         (its content): the seconds from started to each."""
@@ -112,10 +120,8 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         waitSharing(seller, "film.bin", TIMEOUT)
         downloads = self.folder("downloads")
         started = time.monotonic()
-        buyer = self.market.start("buyer", [
-            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
-            "--role", "buyer", "--want", "apple", "--want", "film.bin",
-            "--downloads", downloads], wrapper=self.walled.wrapper)
+        buyer = self.walledNode("buyer", "--role", "buyer", "--want", "apple", "--want",
+                                "film.bin", "--downloads", downloads)
         item, whole = self.appleThenFile(buyer, seller, seller_id, "film.bin", content,
                                          started)
         reached = REACHED.format(id=short(seller_id),
@@ -169,10 +175,8 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
         self.wsListening(tracker, 80)
         shared, content = self.shareFile("home-film.bin", FILE_SIZE)
-        seller = self.market.start("seller", [
-            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
-            "--role", "seller", "--sell", "apple=2", "--share", shared],
-            wrapper=self.walled.wrapper)
+        seller = self.walledNode("seller", "--role", "seller", "--sell", "apple=2",
+                                 "--share", shared)
         seller_id = nodeId(seller, TIMEOUT)
         waitSharing(seller, "home-film.bin", TIMEOUT)
         relay = seller.waitFor(r"holds a reservation at the relay at (?P<relay>\S+):",
@@ -201,10 +205,8 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         plain TCP defaults, through that relay, not the tracker's."""
         tracker, public, public_id = self.publicRelayOverWebSocket()
         shared, content = self.shareFile("home-song.ogg", 2 * 2**20)
-        seller = self.market.start("seller", [
-            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
-            "--role", "seller", "--sell", "apple=2", "--share", shared],
-            wrapper=self.walled.wrapper)
+        seller = self.walledNode("seller", "--role", "seller", "--sell", "apple=2",
+                                 "--share", shared)
         seller_id = nodeId(seller, TIMEOUT)
         waitSharing(seller, "home-song.ogg", TIMEOUT)
         host = re.escape(self.public_host.address)
@@ -320,10 +322,8 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         tracker.waitFor(rf"node {short(seller_id)} holds a reservation at node "
                         rf"{short(public_id)}'s relay", TIMEOUT)
         started = time.monotonic()
-        buyer = self.market.start("buyer", [
-            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
-            "--role", "buyer", "--want", "apple", "--want", "home-song.ogg",
-            "--downloads", self.folder("downloads")], wrapper=self.walled.wrapper)
+        buyer = self.walledNode("buyer", "--role", "buyer", "--want", "apple", "--want",
+                                "home-song.ogg", "--downloads", self.folder("downloads"))
         item, whole = self.appleThenFile(buyer, seller, seller_id, "home-song.ogg",
                                          content, started)
         seller.waitFor(rf"reachable through the relay at {re.escape(relay)}: a circuit "
@@ -351,20 +351,16 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         other = self.bed.public("walledb")
         httponly.wall(other)
         shared, content = self.shareFile("home-film.bin", 2 * 2**20)
-        seller = self.market.start("seller", [
-            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
-            "--role", "seller", "--sell", "apple=2", "--share", shared],
-            wrapper=other.wrapper)
+        seller = self.walledNode("seller", "--role", "seller", "--sell", "apple=2",
+                                 "--share", shared, wrapper=other.wrapper)
         seller_id = nodeId(seller, TIMEOUT)
         waitSharing(seller, "home-film.bin", TIMEOUT)
         relay = seller.waitFor(r"holds a reservation at the relay at "
                                rf"(?P<relay>{re.escape(self.tracker_host.address)}:\d+):",
                                BOUND)["relay"]
         started = time.monotonic()
-        buyer = self.market.start("buyer", [
-            "bazaar-node", "--tracker", f"ws:{self.tracker_host.address}:80",
-            "--role", "buyer", "--want", "apple", "--want", "home-film.bin",
-            "--downloads", self.folder("downloads")], wrapper=self.walled.wrapper)
+        buyer = self.walledNode("buyer", "--role", "buyer", "--want", "apple", "--want",
+                                "home-film.bin", "--downloads", self.folder("downloads"))
         item, whole = self.appleThenFile(buyer, seller, seller_id, "home-film.bin",
                                          content, started)
         # `bazaar node` of that seller from the buyer's home: through the
