@@ -65,7 +65,7 @@ import sys
 import tempfile
 
 from benchmarks import handshakes, relay
-from benchmarks.harness import listeningPort, market
+from benchmarks.harness import listeningPort, market, summary
 from benchmarks.transfer import writeFile
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.testing.daemons import nodeId
@@ -300,7 +300,7 @@ def clientLoop(mib):
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks.callcount",
-                                description=__doc__.split("\n\n")[0].strip())
+                                description=summary(__doc__))
     p.add_argument("what", choices=("relay", "transfer", "handshake", "relay-cpu",
                                     "client-loop", "client-pieces"))
     p.add_argument("--frames", type=int, default=20_000,

@@ -71,6 +71,15 @@ class Figure:
                 "note": self.note, "detail": self.detail}
 
 
+def summary(doc):
+    """A module docstring's first paragraph as ``--help`` shows it: without
+    its epytext and literal marks (C{L{x}} and double backquotes), which a
+    terminal would print as they are."""
+    first = doc.strip().split("\n\n")[0]
+    return re.sub(r"``(.+?)``", r"\1", re.sub(r"[LCIB]\{([^}]*)\}", r"\1", first, flags=re.S),
+                  flags=re.S)
+
+
 def median(values):
     return statistics.median(values)
 

@@ -1,6 +1,6 @@
 """
 Issue 92's first goal, measured from outside: a home whose firewall lets
-out only TCP to ports 80 and 443 (L{twisted_bazaar.testing.httponly}),
+out only TCP to ports 80 and 443 (twisted_bazaar.testing.httponly),
 in network namespaces, its nodes started with the defaults and nothing
 but ``--tracker ws:TRACKER:80``.
 
@@ -47,6 +47,7 @@ import sys
 import tempfile
 import time
 
+from benchmarks import harness
 from twisted_bazaar.testing.daemons import (
     JSON, LISTENING_EVENT, DaemonError, LiveMarket, nodeId)
 from twisted_bazaar.testing.httponly import dropped, leaks, wall, zeroDropped
@@ -246,7 +247,7 @@ def summary(results):
 
 def _arguments(argv):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.httponlyhome",
-                                     description=__doc__.split("\n\n")[0])
+                                     description=harness.summary(__doc__))
     parser.add_argument("--tries", type=int, default=10, help="tries of each case")
     parser.add_argument("--size", type=int, default=16, help="the file's MiB")
     parser.add_argument("--cases", default=",".join(CASES),

@@ -21,7 +21,7 @@ import sys
 import tempfile
 
 from benchmarks import flood, purchase, relay
-from benchmarks.harness import listeningPort, market
+from benchmarks.harness import listeningPort, market, summary
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, nodeId
 
@@ -60,7 +60,7 @@ LOADS = {"relay": (relay.NODE_ARGS, loadRelay),
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks.profiling",
-                                description=__doc__.split("\n\n")[0].strip())
+                                description=summary(__doc__))
     p.add_argument("load", choices=sorted(LOADS))
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--top", type=int, default=25)

@@ -41,7 +41,7 @@ from benchmarks import (
     transfer,
     webview,
 )
-from benchmarks.harness import Figure, machine
+from benchmarks.harness import Figure, machine, summary
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 #: A one-minute load average above this at the start earns a warning.
@@ -95,7 +95,7 @@ def quickFromEnvironment():
 
 def parseArgs(argv):
     p = argparse.ArgumentParser(prog="python -m benchmarks.run",
-                                description=__doc__.split("\n\n")[0].strip())
+                                description=summary(__doc__))
     p.add_argument("--quick", action="store_true", default=quickFromEnvironment(),
                    help="fewer repeats, the simulator with small N only (also QUICK=1)")
     p.add_argument("--only", default=",".join(name for name in BENCHMARKS

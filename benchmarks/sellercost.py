@@ -38,7 +38,7 @@ import tempfile
 import time
 
 from benchmarks import purchase
-from benchmarks.harness import listeningPort, market
+from benchmarks.harness import listeningPort, market, summary
 from twisted_bazaar.testing.daemons import nodeId
 
 #: A seller under valgrind starts some 50 times slower.
@@ -142,7 +142,7 @@ def cpuprofile(daemons, args, folder, seconds, top, keep=None, plain=False,
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m benchmarks.sellercost",
-                                description=__doc__.split("\n\n")[0].strip())
+                                description=summary(__doc__))
     p.add_argument("tool", choices=("callgrind", "cpuprofile"))
     p.add_argument("--memory", action="store_true",
                    help="the seller with its ledger in memory")

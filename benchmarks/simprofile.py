@@ -26,6 +26,7 @@ import sys
 import tracemalloc
 from collections import Counter
 
+from benchmarks.harness import summary
 from twisted_bazaar.cli import sim as cli
 from twisted_bazaar.sim.crypto import signatures
 from twisted_bazaar.sim.logs import beginQuietLogging
@@ -161,7 +162,7 @@ def profileMemory(config, top, out):
 def main(argv=None, out=None):
     out = sys.stdout if out is None else out
     p = argparse.ArgumentParser(prog="python -m benchmarks.simprofile",
-                                description=__doc__.split("\n\n")[0].strip(),
+                                description=summary(__doc__),
                                 epilog="Every other flag is bazaar-sim's.")
     p.add_argument("--memory", action="store_true",
                    help="bytes per node (tracemalloc) instead of time (cProfile)")

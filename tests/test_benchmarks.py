@@ -17,6 +17,7 @@ its tries need root and namespaces, and run only by hand.
 
 import collections
 import contextlib
+import importlib
 import io
 import itertools
 import os
@@ -36,6 +37,7 @@ from benchmarks import (
     accountfull,
     aria2,
     codec,
+    harness,
     httponlyhome,
     idle,
     indexmem,
@@ -861,3 +863,27 @@ class NatBedTests(SynchronousTestCase):
             self.assertEqual(natbed.main(["--tries", "1"]), 1)
         self.assertEqual(stderr.getvalue(), "natbed: cannot build the test bed: not root: "
                          "making network namespaces and links needs root\n")
+
+
+class HelpTextTests(SynchronousTestCase):
+    """A benchmark's ``--help`` says its docstring's first paragraph in
+    plain words, not the epytext the docstring is written in."""
+
+    def test_markupTakenOut(self):
+        doc = """
+        A bed (L{twisted_bazaar.testing.httponly}) for C{x}: ``--tracker
+        ws:T:80``.
+
+        More.
+        """
+        self.assertEqual(harness.summary(doc), "A bed (twisted_bazaar.testing.httponly) for x: "
+                         "--tracker\n        ws:T:80.")
+
+    def test_everyBenchmarksHelpIsPlain(self):
+        for name in ("callcount", "httponlyhome", "profiling", "run", "sellercost",
+                     "simprofile"):
+            module = importlib.import_module(f"benchmarks.{name}")
+            with contextlib.redirect_stdout(io.StringIO()) as out, \
+                    self.assertRaises(SystemExit):
+                module.main(["--help"])
+            self.assertNotRegex(out.getvalue(), r"[LCIB]\{|``", name)
