@@ -17,7 +17,7 @@ from twisted_bazaar.files.hashing import (
     pieceCount,
     pieceSize,
 )
-from tests.files.helpers import fileId, scratchDir, writeFile
+from tests.files.helpers import fileId, scratchDir, touch, writeFile
 
 
 class PieceTests(SynchronousTestCase):
@@ -114,3 +114,36 @@ class HasherTests(SynchronousTestCase):
         self.assertTrue(hasher.pool.started)
         hasher.stopService()
         self.assertFalse(hasher.pool.started)
+
+
+class ContentIdsTests(SynchronousTestCase):
+    """What a buyer read of a file is read again only once it changed, and
+    only the newest files are remembered."""
+
+    def setUp(self):
+        self.folder = scratchDir(self)
+        self.reads = []
+
+        def counting(path):
+            self.reads.append(os.path.basename(path))
+            return hashing.digestFile(path)
+
+        self.ids = hashing.ContentIds(digest=counting, most=2)
+
+    def test_readOnceUntilChanged(self):
+        path = writeFile(self.folder, "a", b"one")
+        first = self.ids.of(path)
+        self.assertEqual(self.ids.of(path), first)
+        self.assertEqual(self.reads, ["a"])
+        writeFile(self.folder, "a", b"two")
+        touch(path, os.stat(path).st_mtime_ns + 10**9)  # a write a tick later
+        self.assertNotEqual(self.ids.of(path), first)
+        self.assertEqual(self.reads, ["a", "a"])
+
+    def test_theOldestGoes(self):
+        paths = [writeFile(self.folder, name, name.encode()) for name in "abc"]
+        for path in paths:
+            self.ids.of(path)
+        self.ids.of(paths[2])
+        self.ids.of(paths[0])
+        self.assertEqual(self.reads, ["a", "b", "c", "a"])

@@ -367,13 +367,16 @@ def finalNames(name, sha256):
     return ([name] if fits(name) else []) + [tagged(name, sha256)]
 
 
-def inPlace(folder, name, sha256, size):
+def inPlace(folder, name, sha256, size, ids=None):
     """
     The path in folder of a file of ``size`` bytes and content id sha256
     under one of its L{finalNames}, or None: a file a buyer paid for that
     is in place already (put there by an earlier run) is not fetched
     again.  Only a regular file of that size is read (whole: blocking,
     run it off the reactor); a link is not followed.
+
+    @param ids: the L{ContentIds <twisted_bazaar.files.hashing.ContentIds>}
+        that remember what was read before, or None (read it).
     """
     for final in finalNames(name, sha256):
         path = os.path.join(folder, final)
@@ -382,15 +385,16 @@ def inPlace(folder, name, sha256, size):
         except OSError:
             continue
         if (stat.S_ISREG(info.st_mode) and info.st_size == size
-                and _sameContent(path, sha256)):
+                and _sameContent(path, sha256, ids)):
             return path
     return None
 
 
-def _sameContent(path, sha256):
+def _sameContent(path, sha256, ids=None):
     """Is the file at path one whose identity is sha256?  (Read once, only
-    when a download's name is taken already.)"""
+    when a download's name is taken already, or by ids if given.)"""
     try:
-        return digestFile(path).sha256 == sha256
+        found = digestFile(path).sha256 if ids is None else ids.of(path)
     except (OSError, FileChanged):
         return False
+    return found == sha256

@@ -13,6 +13,7 @@ for).
 import hashlib
 import os
 import stat
+import threading
 
 import attr
 from twisted.application.service import Service
@@ -116,6 +117,47 @@ def digestFile(path):
     root = treeRoot(pieces)
     return FileDigest(size, identityOf(size, piece, root), piece, tuple(pieces), root,
                       statKey(before))
+
+
+class ContentIds:
+    """
+    The content ids of the files a buyer looked at, by path and the
+    version (L{statKey}) that was read: a file of the size an offer names
+    but of other bytes is looked at again at each search of its want, and
+    is read again only once it changed.  Bounded (the oldest go first);
+    safe to use from the hasher's threads.
+    """
+
+    def __init__(self, digest=None, most=64):
+        """
+        @param digest: reads a file (L{digestFile}'s signature; a counting
+            one in tests).
+        @param most: how many files are remembered.
+        """
+        self._digest = digest
+        self._most = most
+        self._ids = {}
+        self._lock = threading.Lock()
+
+    def of(self, path):
+        """The content id of the file at path, read only if this version
+        of it was not read before.  Blocking.
+
+        @raise FileChanged: as L{digestFile}.
+        @raise OSError: as L{digestFile}.
+        """
+        key = statKey(os.lstat(path))
+        with self._lock:
+            known = self._ids.get(path)
+        if known is not None and known[0] == key:
+            return known[1]
+        digest = (self._digest or digestFile)(path)
+        with self._lock:
+            self._ids.pop(path, None)
+            self._ids[path] = (digest.key, digest.sha256)
+            while len(self._ids) > self._most:
+                del self._ids[next(iter(self._ids))]
+        return digest.sha256
 
 
 def hashRange(path, offset, length):

@@ -13,12 +13,12 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.core.market import Offer
 
-from twisted_bazaar.files import hashing
+from twisted_bazaar.files import downloads as placing, hashing
 from twisted_bazaar.files.journal import JOURNAL, Journal
 from twisted_bazaar.files.names import tagged
 from twisted_bazaar.store import SQLiteStore
 from twisted_bazaar.testing import Market, MemoryNetwork
-from tests.files.helpers import fileId, scratchDir, writeFile
+from tests.files.helpers import fileId, scratchDir, touch, writeFile
 from tests.roles.files.helpers import TransferWatch
 
 PIECE = 4096
@@ -229,3 +229,31 @@ class FreshBuyerTests(InPlaceCase):
         self.assertEqual(self.sales(), 0)
         self.assertEqual(self.market.leftovers(self.buyer),
                          {"delayed_calls": [], "connections": []})
+
+
+class LookedAtOnceTests(InPlaceCase):
+    """A file in the downloads folder of the size an offer names but of
+    other bytes is looked at at each search of its want; it is read once,
+    then again only once it changed."""
+
+    def test_readAgainOnlyOnceChanged(self):
+        path = writeFile(self.downloads, "big", bytes(len(self.data)))
+        fetcher = self.market.role(self.buyer, "buyer").fetcher
+        reads = []
+        digest = hashing.digestFile
+
+        def counting(where):
+            reads.append(where)
+            return digest(where)
+
+        self.patch(hashing, "digestFile", counting)
+        self.patch(placing, "digestFile", counting)
+        offers = [Offer(self.seller.id, (1, self.seller.id), size=len(self.data),
+                        sha256=self.sha)]
+        looks = [fetcher.look("big", offers) for _ in range(3)]
+        self.assertEqual([self.successResultOf(d) for d in looks], [None] * 3)
+        self.assertEqual(reads, [path])
+        writeFile(self.downloads, "big", self.data)
+        touch(path, os.stat(path).st_mtime_ns + 10**9)  # a write a tick later
+        self.assertEqual(self.successResultOf(fetcher.look("big", offers)), path)
+        self.assertEqual(reads, [path, path])

@@ -31,7 +31,7 @@ from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.files.client import DEFAULT_STALL
 from twisted_bazaar.files.downloads import inPlace
-from twisted_bazaar.files.hashing import Hasher
+from twisted_bazaar.files.hashing import ContentIds, Hasher
 from twisted_bazaar.files.journal import Journal, RecordFault
 from twisted_bazaar.files.names import isPlainName, itemHash
 from twisted_bazaar.roles.files.download import Download
@@ -87,6 +87,9 @@ class Fetcher(Role):
         self._ready = False
         self.rng = node.rng
         self.hasher = Hasher(node.clock, WORKERS)
+        #: What files in the folder were read to look for a purchase in
+        #: place: one of other bytes is read again only once it changed.
+        self.contentIds = ContentIds()
         self.journal = Journal(folder)
         self.downloads = {}
         #: file name -> (path, seller -> pieces it served) of the files
@@ -316,7 +319,7 @@ class Fetcher(Role):
         contents = [content for content in contents if content != (None, None)]
         if not contents or not isPlainName(item) or self._stopped:
             return None
-        d = self.hasher.run(_firstInPlace, self.folder, item, contents)
+        d = self.hasher.run(_firstInPlace, self.folder, item, contents, self.contentIds)
 
         def looked(found):
             if found is None:
@@ -342,7 +345,7 @@ class Fetcher(Role):
         it.  It is then done, whether a seller offers it now or not.  A
         file of other content under the name is left alone either way.
         """
-        d = self.hasher.run(inPlace, self.folder, item, sha256, size)
+        d = self.hasher.run(inPlace, self.folder, item, sha256, size, self.contentIds)
         self.checks[item] = d
 
         def checked(path):
@@ -455,12 +458,12 @@ class Fetcher(Role):
             self._finds.pop().cancel()
 
 
-def _firstInPlace(folder, name, contents):
+def _firstInPlace(folder, name, contents, ids):
     """(path, sha256) of the first of contents, (sha256, size) pairs, with
-    a file in place in folder under name (L{inPlace}), or None.  Blocking:
-    it may read whole files."""
+    a file in place in folder under name (L{inPlace}, reading through
+    ids), or None.  Blocking: it may read whole files."""
     for sha256, size in contents:
-        path = inPlace(folder, name, sha256, size)
+        path = inPlace(folder, name, sha256, size, ids)
         if path is not None:
             return path, sha256
     return None
