@@ -1575,6 +1575,22 @@ class PluginWayOutTests(SynchronousTestCase):
                          [("198.51.100.5", 7700)])
         self.assertEqual(self.ws.dials, [])
 
+    def test_aTransferAsksFirstToo(self):
+        """A file's connection to a seller whose offer named only its
+        transfer port (TCP, which the firewall drops) goes to the
+        WebSocket port the tracker's answer names."""
+        self.direct.refusing = TCPTimedOutError()
+        self.node.whereabouts.heard(SELLER.id, "198.51.100.5", 7710, purpose=FILES)
+        d = self.node.dialer.transfer(SELLER.id, SELLER.key, Protocol)
+        self.assertEqual((self.direct.dials, self.ws.dials), ([], []))
+        [(peer_id, answer)] = self.asked
+        self.assertEqual(peer_id, SELLER.id)
+        answer.callback(wire.NodeReply(SELLER.id, "198.51.100.5", 7700, paths=(
+            Path(WEBSOCKET, "", 443, word=CLAIMED),)))
+        self.successResultOf(d)
+        self.assertEqual([(path.host, path.port, path.word) for path, _, _ in self.ws.dials],
+                         [("198.51.100.5", 443, NAMED)])
+
     def test_aTrackerReachedByTcpIsNotAsked(self):
         self.membership.trackerWay = None
         d = self.dialFinger()

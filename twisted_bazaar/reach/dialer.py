@@ -272,12 +272,16 @@ class Dialer:
             L{NotConnected} at once when the book knows no way to peer_id
             and no link to it is up.
         """
-        where = self.whereabouts
         if peer_id not in self.links and asksFirst(self, peer_id):
-            asking = where.book.ask(peer_id).addErrback(
-                lambda reason: reason.trap(TrackerGone) and None)
-            return asking.addCallback(lambda _: self._linkAsBooked(peer_id, purpose))
+            return self._askFirst(peer_id).addCallback(
+                lambda _: self._linkAsBooked(peer_id, purpose))
         return self._linkAsBooked(peer_id, purpose)
+
+    def _askFirst(self, peer_id):
+        """A Deferred fired once the tracker answered where peer_id is
+        (written in the book), or did not: the dial goes on either way."""
+        return self.whereabouts.book.ask(peer_id).addErrback(
+            lambda reason: reason.trap(TrackerGone) and None)
 
     def _linkAsBooked(self, peer_id, purpose):
         """L{link}, as the book reads now."""
@@ -318,7 +322,10 @@ class Dialer:
         heard in the book (L{PathBook.transferAddress}: a file's offer,
         fed with L{Whereabouts.heard} just before), through the relay
         noted for it, if any.  The dial takes the claim, as a link's
-        does (L{link}).
+        does (L{link}).  Where the node reaches its tracker by a
+        transport plugin's path alone, the tracker is asked first, as
+        for a link (L{asksFirst}): its answer names the seller's port of
+        that kind, the way out of a network that lets only it out.
 
         @return: a Deferred as L{dial} gives; failing with L{NotConnected}
             at once when the book holds no address of its transfer port.
@@ -331,8 +338,14 @@ class Dialer:
                 "for it"))
         path, namedBy = found
         book.taken(peer_id, FILES)
-        return self.dial(Peer(peer_id, path.host, path.port, book.relayOf(peer_id), key,
-                              namedBy=namedBy), FILES, protocol)
+
+        def dial(_=None):
+            return self.dial(Peer(peer_id, path.host, path.port, book.relayOf(peer_id), key,
+                                  namedBy=namedBy), FILES, protocol)
+
+        if asksFirst(self, peer_id):
+            return self._askFirst(peer_id).addCallback(dial)
+        return dial()
 
     def dial(self, peer, purpose, protocol=None):
         """

@@ -260,8 +260,8 @@ def relayWays(dialer, relay, target=None):
 
 def asksFirst(dialer, peer_id):
     """
-    Whether a link's dial of peer_id asks the tracker where it is first
-    (``whereis``, L{PathBook.ask <twisted_bazaar.reach.book.PathBook.ask>}):
+    Whether a link's (or a transfer's) dial of peer_id asks the tracker
+    where it is first (``whereis``, L{PathBook.ask <twisted_bazaar.reach.book.PathBook.ask>}):
     this node reaches its tracker by a transport plugin's path
     (L{Membership.trackerWay
     <twisted_bazaar.core.membership.Membership.trackerWay>}: where a
