@@ -970,6 +970,18 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         self.assertEqual(str(failure.value), f"--data-dir {folder}: no node key there "
                          "(node.key): is it the --data-dir of a node?")
 
+    def test_aTrackersDataDir(self):
+        """A tracker's state directory (its tracker.key there) is said to
+        be one (issue 96: it was asked "is it the --data-dir of a
+        node?")."""
+        folder = self.folder()
+        Identity.inDirectory(folder, name="tracker.key")
+        args = parse(["node", "--data-dir", folder])
+        failure = self.failureResultOf(COMMANDS["node"][0](None, args), ClientError)
+        self.assertEqual(str(failure.value), f"--data-dir {folder}: no node key there "
+                         "(node.key), but a tracker's (tracker.key): it is a tracker's "
+                         "state directory; give the --data-dir of a node you run")
+
     def test_theNodeOfTheKeyIsNotListed(self):
         """--data-dir of a node that is not running: it said "no node's id
         starts with '<all 32 digits>'".  It says whose key is there and

@@ -75,6 +75,7 @@ from twisted_bazaar.cli.trackers import (
 )
 from twisted_bazaar.daemon.allocator import tuneForStreaming
 from twisted_bazaar.daemon.registry import discoveryPlugins, transportPlugins
+from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE
 from twisted_bazaar.schemes.index.messages import List, Listing
 from twisted_bazaar.status.messages import MemberList, Members, NodeState
 from twisted_bazaar.net.recent import STATUS_PURPOSES
@@ -263,12 +264,18 @@ def node(reactor, args):
 
 
 def _operator(data_dir):
-    """The node key in --data-dir DIR, or None without one."""
+    """The node key in --data-dir DIR, or None without one; a tracker's
+    state directory is named as one (an operator's likely mix-up)."""
     if data_dir is None:
         return None
     try:
         return Identity.read(data_dir)
     except FileNotFoundError:
+        if os.path.isfile(os.path.join(data_dir, TRACKER_KEY_FILE)):
+            raise ClientError(f"--data-dir {data_dir}: no node key there (node.key), "
+                              f"but a tracker's ({TRACKER_KEY_FILE}): it is a tracker's "
+                              "state directory; give the --data-dir of a node you "
+                              "run") from None
         raise ClientError(f"--data-dir {data_dir}: no node key there (node.key): "
                           "is it the --data-dir of a node?") from None
     except (OSError, ValueError) as e:
