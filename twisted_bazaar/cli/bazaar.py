@@ -64,6 +64,7 @@ from twisted_bazaar.status.client import (
 )
 from twisted_bazaar.cli.buy import BuyError, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import emit
+from twisted_bazaar.cli.commandlog import beginCommandLog
 from twisted_bazaar.cli.restock import nodeRuns, renderRestock, restock
 from twisted_bazaar.cli.trackers import (
     askEach,
@@ -783,6 +784,7 @@ def run(args, reactor=None, own=False):
         # exit (about 0.35 s of `bazaar buy`'s 3.3 s on a busy 2-core
         # machine, 0.03 s frozen).
         gc.freeze()
+        beginCommandLog()
     outcome = {}
 
     def answered(obj):

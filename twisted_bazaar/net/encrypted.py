@@ -70,6 +70,19 @@ NO_SUBJECT_ALT_NAME = (
     "... -addext subjectAltName=DNS:HOST, or IP:ADDRESS)")
 
 
+def twistedsNoHostTraceback(event):
+    """Whether a log event is Twisted's own traceback for a peer's
+    certificate that names no host (service_identity's CertificateError,
+    logged critical from inside its verify callback): an opener then
+    refuses that certificate saying why in one line
+    (L{NO_SUBJECT_ALT_NAME}), so a log leaves the traceback out."""
+    failure = event.get("log_failure")
+    return (event.get("log_namespace") == "twisted.internet._sslverify"
+            and failure is not None
+            and failure.check("service_identity.exceptions.CertificateError") is not None
+            and "subjectAltName" in str(failure.value))
+
+
 def namesNoHost(certificate):
     """Whether a peer's certificate (pyOpenSSL's X509) has no
     subjectAltName extension."""
