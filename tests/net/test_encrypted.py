@@ -303,6 +303,20 @@ class WrapperTests(SynchronousTestCase):
         protocol.connectionLost(Failure(ConnectionDone()))
         self.assertIsNone(wrapped.lost.check(ChannelFailed))
 
+    def test_aWebSocketPortIsNamedWithWs(self):
+        """An opener answered as a WebSocket port answers a client that
+        took it for a plain one (HTTP 426) is told to reach the port it
+        dialled with ws:HOST:PORT (issue 96)."""
+        wrapped = Recorder()
+        protocol = EncryptedProtocol(wrapped, ChannelKey.generate(), True, Clock())
+        transport = StringTransport(peerAddress=IPv4Address("TCP", "10.0.0.1", 8080))
+        protocol.makeConnection(transport)
+        protocol.dataReceived(b"HTTP/1.1 426 Upgrade Required\r\n\r\n")
+        self.assertTrue(transport.disconnecting)
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertTrue(str(wrapped.lost.value).endswith(
+            "a --ws-port is reached at ws:10.0.0.1:8080"), str(wrapped.lost.value))
+
     def test_aReasonOfItsOwnIsKept(self):
         """A connection lost during the handshake for a reason other than
         a TCP close (TLS refusing the peer's certificate, under the

@@ -58,6 +58,13 @@ MESSAGE_1_PREFIX = (32).to_bytes(LENGTH_BYTES, "big")
 #: L{twisted_bazaar.daemon.site}), never by a peer of the channel, whose
 #: message 2 starts with its length (96 or 192).
 HTTP_REPLY = b"HTTP/"
+#: How much of an HTTP answer the opener reads to know its status: its
+#: version and code (``HTTP/1.1 426``).
+HTTP_STATUS_BYTES = len(b"HTTP/1.1 426")
+#: The status a WebSocket port answers the channel's message 1 with
+#: (L{twisted_bazaar.transports.websocket.stream}): an opener that dialled
+#: it as a plain port is told to reach it with ``ws:``.
+UPGRADE_REQUIRED = b"426"
 #: What an acceptor says, in plaintext, to a peer that does not speak the
 #: channel (a netstring of protocol.md §2.2), before it closes.
 REFUSAL_INFO = "this node speaks only the encrypted channel (protocol.md §2)"
@@ -85,6 +92,20 @@ class ChannelError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.reply = reply
+
+
+class WebSocketPortError(ChannelError):
+    """The opener's peer answered as a WebSocket port does a client that
+    took it for a plain one (HTTP 426): reached with ``ws:``."""
+
+    def __init__(self):
+        super().__init__("the port speaks WebSocket (it answered HTTP 426 Upgrade "
+                         "Required), not the encrypted channel over plain TCP: a "
+                         "--ws-port is reached at ws:HOST:PORT")
+
+    def at(self, host, port):
+        """The reason, naming the port reached (C{ws:HOST:PORT})."""
+        return self.reason.replace("ws:HOST:PORT", f"ws:{host}:{port}")
 
 
 class ChannelKey:
@@ -153,6 +174,20 @@ def _signs(key, signature, static):
     except (ValueError, InvalidSignature):
         return False
     return True
+
+
+def _httpAnswer(status):
+    """
+    Raise why an opener's peer answered in HTTP, from the start of the
+    answer's status line (C{HTTP/1.1 426}): a WebSocket port's 426 is told
+    apart from any other web server's answer.
+
+    @raise ChannelError: always.
+    """
+    if status[len(b"HTTP/1.1 "):] == UPGRADE_REQUIRED:
+        raise WebSocketPortError()
+    raise ChannelError("the peer answered in HTTP, not the encrypted channel: a web "
+                       "server (a daemon's --web view or --metrics, say)")
 
 
 class Session:
@@ -279,10 +314,9 @@ class Session:
         if self.initiator and self._handshake.index == 1:
             start = bytes(data[:len(HTTP_REPLY)])
             if HTTP_REPLY.startswith(start):
-                if start == HTTP_REPLY:
-                    raise ChannelError("the peer answered in HTTP, not the encrypted "
-                                       "channel: a web server (a daemon's --web view "
-                                       "or --metrics, say)")
+                if start == HTTP_REPLY and (len(data) >= HTTP_STATUS_BYTES
+                                            or b"\n" in data):
+                    _httpAnswer(bytes(data[:HTTP_STATUS_BYTES]))
                 self._buffer = bytearray(data)
                 return b"", []
         out = []
