@@ -849,6 +849,24 @@ class MainTests(SynchronousTestCase):
             self.assertEqual((code, out), (2, ""), argv)
             self.assertRegex(err, r"^bazaar( \w+)?: error: .*\nsee bazaar( \w+)? --help\n$")
 
+    def test_itsOwnProcessStopsOnce(self):
+        """The command's own process has its reactor stop once: a signal
+        that comes while it ends (its deadline passed) is only noted, as a
+        daemon's is (new user, issue 96: SIGTERM then gave a
+        ReactorNotRunning traceback above the command's line)."""
+        from twisted_bazaar.cli import bazaar
+
+        stopping = []
+        self.patch(bazaar, "stopOnce", stopping.append)
+        self.patch(bazaar, "beginCommandLog", lambda: None)
+        self.patch(bazaar.gc, "freeze", lambda: None)
+        reactor = ScriptedReactor(advance=3)
+        self.patch(sys, "stderr", io.StringIO())
+        bazaar.run(parse(["--timeout", "2", "status"]), reactor, own=True)
+        self.assertEqual(stopping, [reactor])
+        bazaar.run(parse(["--timeout", "2", "status"]), ScriptedReactor(advance=3))
+        self.assertEqual(stopping, [reactor])
+
     def test_interruptedBeforeTheReactorRuns(self):
         """Ctrl-C before the reactor has taken over the signal (Python's
         KeyboardInterrupt): the same line and status, no traceback."""

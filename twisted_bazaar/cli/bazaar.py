@@ -65,6 +65,7 @@ from twisted_bazaar.status.client import (
 from twisted_bazaar.cli.buy import BuyError, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import emit
 from twisted_bazaar.cli.commandlog import beginCommandLog
+from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.cli.restock import nodeRuns, renderRestock, restock
 from twisted_bazaar.cli.trackers import (
     askEach,
@@ -797,6 +798,11 @@ def run(args, reactor=None, own=False):
 
     def go(reactor):
         outcome["reactor"] = reactor
+        if own:
+            # A signal while the command ends (its deadline, a Ctrl-C
+            # before) is only noted: the reactor's own handler raised
+            # ReactorNotRunning, a traceback above the command's line.
+            stopOnce(reactor)
         d = defer.maybeDeferred(command, reactor, args)
         d.addCallbacks(answered, failed)
         return d
