@@ -77,7 +77,7 @@ from twisted_bazaar.cli.trackers import (
 )
 from twisted_bazaar.daemon.allocator import tuneForStreaming
 from twisted_bazaar.daemon.registry import discoveryPlugins, transportPlugins
-from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE
+from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE, isTrackersDir
 from twisted_bazaar.schemes.index.messages import List, Listing
 from twisted_bazaar.status.messages import MemberList, Members, NodeState
 from twisted_bazaar.net.recent import STATUS_PURPOSES
@@ -273,7 +273,7 @@ def _operator(data_dir):
     try:
         return Identity.read(data_dir)
     except FileNotFoundError:
-        if os.path.isfile(os.path.join(data_dir, TRACKER_KEY_FILE)):
+        if isTrackersDir(data_dir):
             raise ClientError(f"--data-dir {data_dir}: no node key there (node.key), "
                               f"but a tracker's ({TRACKER_KEY_FILE}): it is a tracker's "
                               "state directory; give the --data-dir of a node you "
