@@ -518,9 +518,9 @@ class UnaskedSchemesTests(SynchronousTestCase):
                       for n, scheme in enumerate(schemes, 1))
         return MemberList(nodes, len(nodes))
 
-    def buyIn(self, market, bought=()):
+    def buyIn(self, market, bought=(), error=None):
         """bazaar buy plum's end in a market of those schemes, its one-shot
-        buy ending short with ``bought`` purchases."""
+        buy ending short with ``bought`` purchases (or ``error``)."""
         from twisted_bazaar.cli.buy import BuyError
 
         class Ending:
@@ -528,8 +528,9 @@ class UnaskedSchemesTests(SynchronousTestCase):
                 pass
 
             def run(self, started):
-                return defer.fail(BuyError("bought 0 of 1 plum within 4 s: no seller "
-                                           "offered it", {"purchases": list(bought)}))
+                return defer.fail(error or BuyError(
+                    "bought 0 of 1 plum within 4 s: no seller offered it",
+                    {"purchases": list(bought)}))
 
         self.patch(bazaar, "askTracker", lambda *a, **k: defer.succeed(market))
         self.patch(bazaar, "OneShotBuy", Ending)
@@ -550,6 +551,17 @@ class UnaskedSchemesTests(SynchronousTestCase):
                          "bought 0 of 1 plum within 4 s: no seller offered it; only "
                          "the flood scheme's nodes were asked, not those of index (2 "
                          "nodes), chord (1 node): --discovery SCHEME buys through them")
+
+    def test_aNodeThatDidNotStartSaysNoMore(self):
+        """A buy whose node could not listen asked no scheme's nodes: the
+        others are not named (new user: 'node cannot listen on ...: Address
+        already in use.; only the flood scheme's nodes were asked, ...')."""
+        from twisted_bazaar.cli.buy import BuyError
+
+        why = "node cannot listen on tcp:7700: Address already in use."
+        failure = self.buyIn(self.market("flood", "flood", "index"),
+                             error=BuyError(why, {"purchases": []}, started=False))
+        self.assertEqual(str(failure.value), why)
 
     def test_oneSchemeOrABuyMadeSaysNoMore(self):
         for market, bought in ((self.market("flood", "flood"), ()),

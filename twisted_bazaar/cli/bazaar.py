@@ -424,7 +424,7 @@ def buy(reactor, args):
         result = yield finished
     except BuyError as e:
         others = unaskedSchemes(members, scheme)
-        if e.result["purchases"] or not others:
+        if e.result["purchases"] or not others or not e.started:
             raise
         raise BuyError(f"{e}; only the {scheme} scheme's nodes were asked, not "
                        f"those of {others}: --discovery SCHEME buys through them",
