@@ -65,3 +65,25 @@ class MetricsPortTests(SynchronousTestCase):
                 status, _, body = ask(site, b"/metrics", [host])
                 self.assertEqual(status, 200, (module.__name__, host))
                 self.assertIn(b'bazaar_purchases_total{item="apple"} 1.0', body)
+
+
+class VersionTests(SynchronousTestCase):
+    def test_theProjectsVersion(self):
+        """--version names twisted-bazaar's version (and Twisted's), not
+        Twisted's alone (new user, issue 96: ``twistd bazaar-node
+        --version`` said only ``Twisted version: 26.10.0``)."""
+        import io
+        import sys
+        from importlib import metadata
+
+        import twisted
+
+        for cls in (tapnode.Options, taptracker.Options):
+            out = io.StringIO()
+            self.patch(sys, "stdout", out)
+            with self.assertRaises(SystemExit) as caught:
+                cls().parseOptions(["--version"])
+            self.assertEqual(caught.exception.code, 0)
+            self.assertEqual(out.getvalue(),
+                             f"(twisted-bazaar) {metadata.version('twisted-bazaar')}; "
+                             f"Twisted {twisted.__version__}\n")

@@ -267,6 +267,21 @@ class DaemonOptions(usage.Options):
         emit(self.getSynopsis() + "\n" + self.leadUsage() if self.LEAD else str(self))
         raise SystemExit(0)
 
+    def opt_version(self):
+        """Display the version of twisted-bazaar (and Twisted's) and exit."""
+        from importlib import metadata
+
+        import twisted
+
+        try:
+            ours = metadata.version("twisted-bazaar")
+        except metadata.PackageNotFoundError:
+            ours = "unknown"
+        daemon = getattr(self.parent, "subCommand", None)
+        named = f"twistd {daemon} " if daemon else ""
+        emit(f"{named}(twisted-bazaar) {ours}; Twisted {twisted.__version__}")
+        raise SystemExit(0)
+
     def opt_help_all(self):
         """Display every option, by section, and exit."""
         emit(str(self))
