@@ -87,3 +87,32 @@ class VersionTests(SynchronousTestCase):
             self.assertEqual(out.getvalue(),
                              f"(twisted-bazaar) {metadata.version('twisted-bazaar')}; "
                              f"Twisted {twisted.__version__}\n")
+
+
+class SslWithoutKeyTests(SynchronousTestCase):
+    def test_theDefaultKeyFileIsExplained(self):
+        """An ssl: endpoint naming no privateKey= that fails on Twisted's
+        default server.pem says how to name the key (new user: the line
+        named only a server.pem the user never gave); one that names its
+        file, or another kind, is said as before."""
+        import os
+        import tempfile
+
+        from twisted_bazaar.tap.common import serverEndpoint
+
+        class Status:
+            def refusal(self, text):
+                return SystemExit(text)
+
+        folder = tempfile.mkdtemp()
+        self.addCleanup(os.rmdir, folder)
+        here = os.getcwd()
+        os.chdir(folder)
+        self.addCleanup(os.chdir, here)
+        for description, hint in (("ssl:0", True), ("ssl:0:privateKey=k.pem", False)):
+            with self.assertRaises(SystemExit) as caught:
+                serverEndpoint(MemoryReactorClock(), description, "--listen", Status())
+            text = str(caught.exception.code)
+            self.assertTrue(text.startswith("--listen: bad endpoint: "), text)
+            self.assertEqual("privateKey=FILE, server.pem in the current folder when "
+                             "none is named" in text, hint, text)

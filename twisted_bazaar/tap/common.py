@@ -446,12 +446,24 @@ def serverEndpoint(reactor, description, flag, exitStatus):
     try:
         return serverFromString(reactor, description)
     except (ValueError, TypeError, OSError) as e:
-        raise exitStatus.refusal(f"{flag}: bad endpoint: {e}") from None
+        raise exitStatus.refusal(f"{flag}: bad endpoint: {e}{noKeyNamed(description, e)}"
+                                 ) from None
     except Exception as e:
         why = pemFault(e)
         if why is None:
             raise
         raise exitStatus.refusal(f"{flag}: bad endpoint: {why}") from None
+
+
+def noKeyNamed(description, error):
+    """What to add when an ``ssl:`` endpoint that names no ``privateKey=``
+    fails on the file Twisted reads by default (``server.pem`` in the
+    current folder), which the user never named: how to name one."""
+    if (description.startswith("ssl:") and "privateKey=" not in description
+            and isinstance(error, FileNotFoundError)):
+        return (" (an ssl: endpoint reads its key and certificate from privateKey=FILE, "
+                "server.pem in the current folder when none is named)")
+    return ""
 
 
 def addMetrics(parent, reactor, options, metrics, exitStatus):
