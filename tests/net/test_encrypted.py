@@ -303,19 +303,19 @@ class WrapperTests(SynchronousTestCase):
         protocol.connectionLost(Failure(ConnectionDone()))
         self.assertIsNone(wrapped.lost.check(ChannelFailed))
 
-    def test_aWebSocketPortIsNamedWithWs(self):
-        """An opener answered as a WebSocket port answers a client that
-        took it for a plain one (HTTP 426) is told to reach the port it
-        dialled with ws:HOST:PORT (issue 96)."""
+    def test_anUpgradeRequiredNamesTheAddressDialled(self):
+        """An opener answered HTTP 426 says the answer's reason phrase,
+        HOST:PORT in it naming the address it dialled (issue 96: a
+        WebSocket port's answer)."""
         wrapped = Recorder()
         protocol = EncryptedProtocol(wrapped, ChannelKey.generate(), True, Clock())
         transport = StringTransport(peerAddress=IPv4Address("TCP", "10.0.0.1", 8080))
         protocol.makeConnection(transport)
-        protocol.dataReceived(b"HTTP/1.1 426 Upgrade Required\r\n\r\n")
+        protocol.dataReceived(b"HTTP/1.1 426 reached at x:HOST:PORT\r\n\r\n")
         self.assertTrue(transport.disconnecting)
         protocol.connectionLost(Failure(ConnectionDone()))
-        self.assertTrue(str(wrapped.lost.value).endswith(
-            "a --ws-port is reached at ws:10.0.0.1:8080"), str(wrapped.lost.value))
+        self.assertEqual(str(wrapped.lost.value), "the peer answered in HTTP, not the "
+                         "encrypted channel: 426 reached at x:10.0.0.1:8080")
 
     def test_aReasonOfItsOwnIsKept(self):
         """A connection lost during the handshake for a reason other than

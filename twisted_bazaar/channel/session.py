@@ -58,12 +58,12 @@ MESSAGE_1_PREFIX = (32).to_bytes(LENGTH_BYTES, "big")
 #: L{twisted_bazaar.daemon.site}), never by a peer of the channel, whose
 #: message 2 starts with its length (96 or 192).
 HTTP_REPLY = b"HTTP/"
-#: How much of an HTTP answer the opener reads to know its status: its
-#: version and code (``HTTP/1.1 426``).
-HTTP_STATUS_BYTES = len(b"HTTP/1.1 426")
-#: The status a WebSocket port answers the channel's message 1 with
-#: (L{twisted_bazaar.transports.websocket.stream}): an opener that dialled
-#: it as a plain port is told to reach it with ``ws:``.
+#: The most of an HTTP answer's status line the opener reads (its
+#: version, status and reason phrase) before it says what answered.
+STATUS_LINE_BYTES = 256
+#: The status of an answer that says the port speaks another protocol:
+#: its reason phrase, said to the opener's user, names how to reach it,
+#: ``HOST:PORT`` standing for the address dialled (L{UpgradeRequired}).
 UPGRADE_REQUIRED = b"426"
 #: What an acceptor says, in plaintext, to a peer that does not speak the
 #: channel (a netstring of protocol.md §2.2), before it closes.
@@ -94,18 +94,14 @@ class ChannelError(Exception):
         self.reply = reply
 
 
-class WebSocketPortError(ChannelError):
-    """The opener's peer answered as a WebSocket port does a client that
-    took it for a plain one (HTTP 426): reached with ``ws:``."""
-
-    def __init__(self):
-        super().__init__("the port speaks WebSocket (it answered HTTP 426 Upgrade "
-                         "Required), not the encrypted channel over plain TCP: a "
-                         "--ws-port is reached at ws:HOST:PORT")
+class UpgradeRequired(ChannelError):
+    """The opener's peer answered HTTP 426: the port speaks another
+    protocol, which the answer's reason phrase names (printable ASCII
+    only, bounded), with how to reach it."""
 
     def at(self, host, port):
-        """The reason, naming the port reached (C{ws:HOST:PORT})."""
-        return self.reason.replace("ws:HOST:PORT", f"ws:{host}:{port}")
+        """The reason, ``HOST:PORT`` in it naming the address dialled."""
+        return self.reason.replace("HOST:PORT", f"{host}:{port}")
 
 
 class ChannelKey:
@@ -176,16 +172,21 @@ def _signs(key, signature, static):
     return True
 
 
-def _httpAnswer(status):
+def _httpAnswer(line):
     """
-    Raise why an opener's peer answered in HTTP, from the start of the
-    answer's status line (C{HTTP/1.1 426}): a WebSocket port's 426 is told
-    apart from any other web server's answer.
+    Raise why an opener's peer answered in HTTP, from the answer's status
+    line: a 426's reason phrase is said (a port of another protocol says
+    there how it is reached); any other answer is a web server's.
 
     @raise ChannelError: always.
     """
-    if status[len(b"HTTP/1.1 "):] == UPGRADE_REQUIRED:
-        raise WebSocketPortError()
+    _, _, rest = line.rstrip(b"\r\n").partition(b" ")
+    code, _, phrase = rest.partition(b" ")
+    if code == UPGRADE_REQUIRED:
+        said = "".join(c for c in phrase.decode("ascii", "replace")
+                       if c.isprintable() and c.isascii())
+        raise UpgradeRequired("the peer answered in HTTP, not the encrypted channel: "
+                              f"426 {said}")
     raise ChannelError("the peer answered in HTTP, not the encrypted channel: a web "
                        "server (a daemon's --web view or --metrics, say)")
 
@@ -314,9 +315,10 @@ class Session:
         if self.initiator and self._handshake.index == 1:
             start = bytes(data[:len(HTTP_REPLY)])
             if HTTP_REPLY.startswith(start):
-                if start == HTTP_REPLY and (len(data) >= HTTP_STATUS_BYTES
-                                            or b"\n" in data):
-                    _httpAnswer(bytes(data[:HTTP_STATUS_BYTES]))
+                if start == HTTP_REPLY:
+                    end = data.find(b"\n", 0, STATUS_LINE_BYTES)
+                    if end >= 0 or len(data) >= STATUS_LINE_BYTES:
+                        _httpAnswer(bytes(data[:STATUS_LINE_BYTES if end < 0 else end]))
                 self._buffer = bytearray(data)
                 return b"", []
         out = []

@@ -33,7 +33,7 @@ from twisted_bazaar.net.capabilities import (
     ISecureTransport,
     conformThrough,
 )
-from twisted_bazaar.channel.session import ChannelError, Session, WebSocketPortError
+from twisted_bazaar.channel.session import ChannelError, Session, UpgradeRequired
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.sendnow import sendNow
 
@@ -231,7 +231,7 @@ class EncryptedProtocol(Protocol):
         up = session.established
         try:
             reply, plain = session.receive(data)
-        except WebSocketPortError as e:
+        except UpgradeRequired as e:
             peer = self.transport.getPeer()
             self._fail(e.at(getattr(peer, "host", "HOST"), getattr(peer, "port", "PORT")))
             return

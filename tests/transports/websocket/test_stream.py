@@ -451,7 +451,7 @@ class RefusalTests(SynchronousTestCase):
         connection closed in order, so that its opener says to reach the
         port with ws: (issue 96: it was dropped, and its user told at best
         to try tls:); other bytes are still dropped at once."""
-        from twisted_bazaar.channel.session import ChannelKey, Session, WebSocketPortError
+        from twisted_bazaar.channel.session import ChannelKey, Session, UpgradeRequired
 
         joined = Joined()
         server, transport = accepted(joined)
@@ -459,8 +459,12 @@ class RefusalTests(SynchronousTestCase):
         server.dataReceived(opener.start())
         self.assertFalse(transport.aborted)
         self.assertTrue(transport.disconnecting)
-        self.assertTrue(transport.value().startswith(b"HTTP/1.1 426 Upgrade Required\r\n"))
-        self.assertRaises(WebSocketPortError, opener.receive, transport.value())
+        self.assertIn(b"\r\nUpgrade: websocket\r\n", transport.value())
+        with self.assertRaises(UpgradeRequired) as caught:
+            opener.receive(transport.value())
+        self.assertEqual(caught.exception.at("10.0.0.1", 80),
+                         "the peer answered in HTTP, not the encrypted channel: 426 this "
+                         "port speaks WebSocket, reached at ws:10.0.0.1:80")
         server.connectionLost(Failure(ConnectionDone()))
         self.assertEqual(joined.refusals, [
             "no WebSocket request: the encrypted channel's first message, from a "

@@ -54,11 +54,13 @@ _NORMAL = 1000
 _CONTROL_HEAD = 6
 #: What a server answers the encrypted channel's message 1 (a client
 #: that dialled the port as a plain TCP one) before it closes: an HTTP
-#: 426, which that client's opener tells apart
-#: (L{twisted_bazaar.channel.session.WebSocketPortError}).
+#: 426 whose reason phrase that client's opener says, HOST:PORT in it
+#: standing for the address it dialled
+#: (L{twisted_bazaar.channel.session.UpgradeRequired}).
 UPGRADE_REQUIRED_ANSWER = (
-    b"HTTP/1.1 " + UPGRADE_REQUIRED + b" Upgrade Required\r\nUpgrade: websocket\r\n"
-    b"Connection: close\r\nContent-Length: 0\r\n\r\n")
+    b"HTTP/1.1 " + UPGRADE_REQUIRED + b" this port speaks WebSocket, reached at "
+    b"ws:HOST:PORT\r\nUpgrade: websocket\r\nConnection: close\r\n"
+    b"Content-Length: 0\r\n\r\n")
 #: Where a connection's normal close is said (at debug: a refusal or a
 #: failure is said once, through the port's peer log).
 _log = Logger()
