@@ -12,8 +12,9 @@ from twisted.logger import LogLevel, eventAsText, globalLogBeginner
 
 from twisted_bazaar.net.encrypted import twistedsNoHostTraceback
 
-#: Namespace of Python's warnings, once logging has begun.
-WARNINGS = "py.warnings"
+#: The form of Python's warnings, once logging has begun (Twisted logs
+#: each with these fields, at warn).
+WARNING_FORMAT = "{filename}:{lineno}: {category}: {warning}"
 
 
 def commandLog(stream):
@@ -23,7 +24,7 @@ def commandLog(stream):
 
     def observe(event):
         shown = (event.get("log_level") is LogLevel.critical
-                 or event.get("log_namespace") == WARNINGS)
+                 or (event.get("log_format") == WARNING_FORMAT and "warning" in event))
         if shown and not twistedsNoHostTraceback(event):
             stream.write(eventAsText(event, includeTimestamp=False,
                                      includeSystem=False) + "\n")
