@@ -275,9 +275,20 @@ class BadConfigTests(ConfigCase):
             self.assertEqual(self.refused(SELLER + f'{key} = "x"\n'),
                              f"--config FILE: {key}: unknown option{like}")
 
-    def test_nestedTableIsUnknown(self):
-        self.assertEqual(self.refused(SELLER + "[roles]\nseller = true\n"),
-                         "--config FILE: roles: unknown option (did you mean role?)")
+    def test_aTableSaysOptionsGoAtTheTop(self):
+        """A table named by no option (``[node]``, an array of them, a
+        dotted key) is refused saying that options go at the file's top
+        level (issue 96: ``[node]`` got only "node: unknown option")."""
+        top = ("is a table, and a config file takes none: options go at its top "
+               "level, above any [table] line")
+        for text, said in (
+                ('[node]\nrole = ["buyer"]\n', f"[node] {top}"),
+                (SELLER + "[roles]\nseller = true\n", f"[roles] {top} (did you mean role?)"),
+                (SELLER + "[[node]]\nttl = 3\n", f"[[node]] {top}"),
+                (SELLER + "node.ttl = 3\n", f"[node] {top}")):
+            self.assertEqual(self.refused(text), f"--config FILE: {said}", text)
+        self.assertEqual(self.refused('[tracker]\nlisten = "tcp:0"\n', cls=TrackerOptions),
+                         f"--config FILE: [tracker] {top}")
 
     def test_flagsWantBooleans(self):
         for value, shown in (("1", "1"), ('"true"', 'the string "true"'),

@@ -321,8 +321,6 @@ ALLOWED = {
         "ConnectionError, not logged)",
     "files/server.py: TransferService._listened: serving shared files on port {port}":
         _OWN + "once at start",
-    "files/server.py: TransferService._failed: cannot listen for file transfers: {why}":
-        _OWN + "once at start",
     "files/share.py: SharedFolder.startService: watching shared folder {folder} with ino":
         _OWN + "once at start",
     "files/share.py: SharedFolder.startService: watching shared folder {folder} by polli":

@@ -29,6 +29,7 @@ from twisted_bazaar.channel.session import (
     ChannelError,
     ChannelKey,
     Session,
+    UpgradeRequired,
 )
 
 
@@ -264,6 +265,36 @@ class FailureTests(SynchronousTestCase):
             self.assertEqual(caught.exception.reason,
                              "the peer answered in HTTP, not the encrypted channel: "
                              "a web server (a daemon's --web view or --metrics, say)")
+
+    def test_anUpgradeRequiredIsSaid(self):
+        """An opener answered HTTP 426 (a port of another protocol, which a
+        client took for a plain one) is told the answer's reason phrase,
+        however the answer is split, HOST:PORT in it naming the address
+        dialled (issue 96: a WebSocket port's, where it was told at best
+        to try tls:); only printable ASCII of it, at most its first 256
+        bytes; another status is a web server's."""
+        answer = b"HTTP/1.1 426 this port speaks X, reached at x:HOST:PORT\r\n\r\n"
+        for split in (len(b"HTTP/1.1 426"), 1, 5, 30):
+            opener = Session(True, ChannelKey.generate())
+            opener.start()
+            with self.assertRaises(UpgradeRequired) as caught:
+                self.assertEqual(opener.receive(answer[:split]), (b"", b""))
+                opener.receive(answer[split:])
+            self.assertEqual(caught.exception.at("10.0.0.1", 80),
+                             "the peer answered in HTTP, not the encrypted channel: "
+                             "426 this port speaks X, reached at x:10.0.0.1:80")
+        opener = Session(True, ChannelKey.generate())
+        opener.start()
+        with self.assertRaises(UpgradeRequired) as caught:
+            opener.receive(b"HTTP/1.1 426 \x1b[31mred\xff" + b"a" * 400)
+        self.assertEqual(caught.exception.reason,
+                         "the peer answered in HTTP, not the encrypted channel: 426 "
+                         "[31mred" + "a" * (256 - len("HTTP/1.1 426 \x1b[31mred\xff")))
+        opener = Session(True, ChannelKey.generate())
+        opener.start()
+        with self.assertRaises(ChannelError) as caught:
+            opener.receive(b"HTTP/1.0 404 Not Found\r\n")
+        self.assertNotIsInstance(caught.exception, UpgradeRequired)
 
     def test_wrongLengths(self):
         """A message 2 or 3 of another length is refused as soon as its

@@ -518,9 +518,9 @@ class UnaskedSchemesTests(SynchronousTestCase):
                       for n, scheme in enumerate(schemes, 1))
         return MemberList(nodes, len(nodes))
 
-    def buyIn(self, market, bought=()):
+    def buyIn(self, market, bought=(), error=None):
         """bazaar buy plum's end in a market of those schemes, its one-shot
-        buy ending short with ``bought`` purchases."""
+        buy ending short with ``bought`` purchases (or ``error``)."""
         from twisted_bazaar.cli.buy import BuyError
 
         class Ending:
@@ -528,8 +528,9 @@ class UnaskedSchemesTests(SynchronousTestCase):
                 pass
 
             def run(self, started):
-                return defer.fail(BuyError("bought 0 of 1 plum within 4 s: no seller "
-                                           "offered it", {"purchases": list(bought)}))
+                return defer.fail(error or BuyError(
+                    "bought 0 of 1 plum within 4 s: no seller offered it",
+                    {"purchases": list(bought)}))
 
         self.patch(bazaar, "askTracker", lambda *a, **k: defer.succeed(market))
         self.patch(bazaar, "OneShotBuy", Ending)
@@ -550,6 +551,17 @@ class UnaskedSchemesTests(SynchronousTestCase):
                          "bought 0 of 1 plum within 4 s: no seller offered it; only "
                          "the flood scheme's nodes were asked, not those of index (2 "
                          "nodes), chord (1 node): --discovery SCHEME buys through them")
+
+    def test_aNodeThatDidNotStartSaysNoMore(self):
+        """A buy whose node could not listen asked no scheme's nodes: the
+        others are not named (new user: 'node cannot listen on ...: Address
+        already in use.; only the flood scheme's nodes were asked, ...')."""
+        from twisted_bazaar.cli.buy import BuyError
+
+        why = "node cannot listen on tcp:7700: Address already in use."
+        failure = self.buyIn(self.market("flood", "flood", "index"),
+                             error=BuyError(why, {"purchases": []}, started=False))
+        self.assertEqual(str(failure.value), why)
 
     def test_oneSchemeOrABuyMadeSaysNoMore(self):
         for market, bought in ((self.market("flood", "flood"), ()),
@@ -849,6 +861,24 @@ class MainTests(SynchronousTestCase):
             self.assertEqual((code, out), (2, ""), argv)
             self.assertRegex(err, r"^bazaar( \w+)?: error: .*\nsee bazaar( \w+)? --help\n$")
 
+    def test_itsOwnProcessStopsOnce(self):
+        """The command's own process has its reactor stop once: a signal
+        that comes while it ends (its deadline passed) is only noted, as a
+        daemon's is (new user, issue 96: SIGTERM then gave a
+        ReactorNotRunning traceback above the command's line)."""
+        from twisted_bazaar.cli import bazaar
+
+        stopping = []
+        self.patch(bazaar, "stopOnce", stopping.append)
+        self.patch(bazaar, "beginCommandLog", lambda: None)
+        self.patch(bazaar.gc, "freeze", lambda: None)
+        reactor = ScriptedReactor(advance=3)
+        self.patch(sys, "stderr", io.StringIO())
+        bazaar.run(parse(["--timeout", "2", "status"]), reactor, own=True)
+        self.assertEqual(stopping, [reactor])
+        bazaar.run(parse(["--timeout", "2", "status"]), ScriptedReactor(advance=3))
+        self.assertEqual(stopping, [reactor])
+
     def test_interruptedBeforeTheReactorRuns(self):
         """Ctrl-C before the reactor has taken over the signal (Python's
         KeyboardInterrupt): the same line and status, no traceback."""
@@ -969,6 +999,18 @@ class NodeAsStrangerOrOperatorTests(SynchronousTestCase):
         failure = self.failureResultOf(COMMANDS["node"][0](None, args), ClientError)
         self.assertEqual(str(failure.value), f"--data-dir {folder}: no node key there "
                          "(node.key): is it the --data-dir of a node?")
+
+    def test_aTrackersDataDir(self):
+        """A tracker's state directory (its tracker.key there) is said to
+        be one (issue 96: it was asked "is it the --data-dir of a
+        node?")."""
+        folder = self.folder()
+        Identity.inDirectory(folder, name="tracker.key")
+        args = parse(["node", "--data-dir", folder])
+        failure = self.failureResultOf(COMMANDS["node"][0](None, args), ClientError)
+        self.assertEqual(str(failure.value), f"--data-dir {folder}: no node key there "
+                         "(node.key), but a tracker's (tracker.key): it is a tracker's "
+                         "state directory; give the --data-dir of a node you run")
 
     def test_theNodeOfTheKeyIsNotListed(self):
         """--data-dir of a node that is not running: it said "no node's id

@@ -533,6 +533,8 @@ class TransportCannotListenTests(OneShotHelpers, SynchronousTestCase):
         failure.trap(BuyError)
         self.assertEqual(str(failure.value), "cannot listen on port 80 "
                          "(--unlistened-port 80): Address already in use")
+        # It never asked a seller: bazaar buy names no scheme unasked.
+        self.assertFalse(failure.value.started)
         self.assertNothingLeft(buy)
 
 

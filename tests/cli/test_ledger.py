@@ -226,6 +226,15 @@ class LedgerTests(_LedgerDirs):
         self.assertOneLineError(
             [self.folder], f"{self.folder}: not a bazaar data dir (no {DB_NAME})")
 
+    def test_aTrackersStateDirectory(self):
+        """A tracker's state directory is said to be one (new user, issue
+        96)."""
+        with open(os.path.join(self.folder, "tracker.key"), "w"):
+            pass
+        self.assertOneLineError(
+            [self.folder], f"{self.folder}: not a bazaar data dir (no {DB_NAME}): it is "
+            "a tracker's state directory (tracker.key); give a node's --data-dir")
+
     def test_notADatabase(self):
         path = os.path.join(self.folder, DB_NAME)
         with open(path, "w") as f:

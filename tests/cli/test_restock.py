@@ -87,6 +87,17 @@ class RequestTests(SynchronousTestCase):
                          f"{socketPath(self.data)}; a node listens there while it "
                          "runs with --data-dir)")
 
+    def test_aTrackersStateDirectory(self):
+        """A tracker's state directory is said to be one (new user, issue
+        96: "no node is running with data dir ...")."""
+        os.remove(socketPath(self.data))
+        with open(os.path.join(self.data, "tracker.key"), "w"):
+            pass
+        self.assertFails(request(self.reactor, self.data, {"a": 1}),
+                         f"{self.data} is a tracker's state directory (tracker.key), "
+                         "not a node's data dir: restock speaks to a seller run with "
+                         "--data-dir")
+
     def test_runningWithoutSocket(self):
         """A node holds the data dir's lock, but its socket could not
         listen: said so, not "no node is running"."""

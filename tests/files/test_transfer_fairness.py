@@ -219,3 +219,26 @@ class TransferFairnessTests(SynchronousTestCase):
             f"{SLOTS - PEER_BURST} more lines like 'dropping the transfer connection "
             "from {host}: it took none of the bytes sent for {seconds:g} s' from "
             "203.0.0.0/16 in the last 10 s, not logged"))
+
+
+class ListenFailureTests(SynchronousTestCase):
+    def test_aPortTakenIsSaidOnceByTheDaemon(self):
+        """A transfer port that cannot listen fails the service's start
+        with the reason, and is not logged here above debug: the daemon
+        ends saying it in one line (``--transfer-port N: cannot serve
+        shared files: ...``); it was said twice (issue 96 new user)."""
+        from twisted.internet.error import CannotListenError
+        from twisted.logger import LogLevel, capturedLogs
+
+        class Taken:
+            def listen(self, factory, port):
+                raise CannotListenError("", port, OSError(98, "Address already in use"))
+
+        node = FakeNode(task.Clock())
+        node.connector = Taken()
+        service = TransferService(node, FakeShare(writeFile(scratchDir(self), "f", DATA)))
+        with capturedLogs() as events:
+            d = service.startService()
+        self.failureResultOf(d, CannotListenError)
+        self.assertEqual([formatEvent(e) for e in events
+                          if e["log_level"] is not LogLevel.debug], [])

@@ -224,6 +224,25 @@ class KeyFileTests(SynchronousTestCase):
                       str(caught.exception))
         self.assertNotIn("https://", str(caught.exception))
 
+    def test_aTrackersKeyIsNamedTheTrackers(self):
+        """A tracker's key file (tracker.key) that is no key, or open to
+        others, is said to be the tracker's, not "this node's" (issue 96,
+        a new user's tracker.key)."""
+        path = os.path.join(self.folder, "tracker.key")
+        with open(path, "w") as f:
+            f.write("garbage")
+        os.chmod(path, 0o600)
+        with self.assertRaises(ValueError) as caught:
+            Identity.read(self.folder, name="tracker.key")
+        self.assertIn(f"{path} holds no Ed25519 private key this tracker can read: ",
+                      str(caught.exception))
+        os.chmod(path, 0o644)
+        with self.assertRaises(ValueError) as caught:
+            Identity.read(self.folder, name="tracker.key")
+        self.assertIn("whoever can read it can act as this tracker; make it",
+                      str(caught.exception))
+        self.assertNotIn("node", str(caught.exception))
+
     def test_aKeyUnderAPassword(self):
         """A PEM key under a password raised TypeError (a traceback at the
         daemon's start): now a ValueError saying what the file holds."""

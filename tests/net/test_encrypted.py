@@ -15,7 +15,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.test.iosim import connectedServerAndClient
-from twisted.logger import capturedLogs, formatEvent
+from twisted.logger import Logger, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import alsoProvides, implementer
 from zope.interface.verify import verifyClass
@@ -34,6 +34,7 @@ from twisted_bazaar.net.encrypted import (
     ChannelFailed,
     EncryptedFactory,
     EncryptedProtocol,
+    twistedsNoHostTraceback,
 )
 
 
@@ -99,6 +100,38 @@ def certificate(names):
         builder = builder.add_extension(x509.SubjectAlternativeName(
             [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
     return crypto.X509.from_cryptography(builder.sign(key, hashes.SHA256()))
+
+
+def sslverifyEvents(*errors):
+    """The events Twisted's TLS verify callback logs for each error
+    raised in it (as C{twisted.internet._sslverify} logs them: critical,
+    with the failure)."""
+    events = []
+    log = Logger(namespace="twisted.internet._sslverify", observer=events.append)
+    for error in errors:
+        log.failure("while verifying certificate", Failure(error))
+    return events
+
+
+def noHostError():
+    """service_identity's error for a certificate without subjectAltName."""
+    from service_identity.exceptions import CertificateError
+
+    return CertificateError("Certificate does not contain any `subjectAltName`s.")
+
+
+class NoHostTracebackTests(SynchronousTestCase):
+    def test_twistedsTracebackForNoHost(self):
+        """Twisted's own traceback for a certificate naming no host is
+        told apart (a log leaves it out: the opener's line says it, issue
+        96), and not any other failure it logs there, nor one elsewhere."""
+        from service_identity.exceptions import CertificateError
+
+        noHost, other = sslverifyEvents(noHostError(), CertificateError("other"))
+        self.assertTrue(twistedsNoHostTraceback(noHost))
+        self.assertFalse(twistedsNoHostTraceback(other))
+        self.assertFalse(twistedsNoHostTraceback(dict(noHost, log_namespace="elsewhere")))
+        self.assertFalse(twistedsNoHostTraceback({"log_namespace": noHost["log_namespace"]}))
 
 
 class WrapperTests(SynchronousTestCase):
@@ -269,6 +302,20 @@ class WrapperTests(SynchronousTestCase):
         protocol.abortConnection()
         protocol.connectionLost(Failure(ConnectionDone()))
         self.assertIsNone(wrapped.lost.check(ChannelFailed))
+
+    def test_anUpgradeRequiredNamesTheAddressDialled(self):
+        """An opener answered HTTP 426 says the answer's reason phrase,
+        HOST:PORT in it naming the address it dialled (issue 96: a
+        WebSocket port's answer)."""
+        wrapped = Recorder()
+        protocol = EncryptedProtocol(wrapped, ChannelKey.generate(), True, Clock())
+        transport = StringTransport(peerAddress=IPv4Address("TCP", "10.0.0.1", 8080))
+        protocol.makeConnection(transport)
+        protocol.dataReceived(b"HTTP/1.1 426 reached at x:HOST:PORT\r\n\r\n")
+        self.assertTrue(transport.disconnecting)
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(str(wrapped.lost.value), "the peer answered in HTTP, not the "
+                         "encrypted channel: 426 reached at x:10.0.0.1:8080")
 
     def test_aReasonOfItsOwnIsKept(self):
         """A connection lost during the handshake for a reason other than

@@ -65,3 +65,54 @@ class MetricsPortTests(SynchronousTestCase):
                 status, _, body = ask(site, b"/metrics", [host])
                 self.assertEqual(status, 200, (module.__name__, host))
                 self.assertIn(b'bazaar_purchases_total{item="apple"} 1.0', body)
+
+
+class VersionTests(SynchronousTestCase):
+    def test_theProjectsVersion(self):
+        """--version names twisted-bazaar's version (and Twisted's), not
+        Twisted's alone (new user, issue 96: ``twistd bazaar-node
+        --version`` said only ``Twisted version: 26.10.0``)."""
+        import io
+        import sys
+        from importlib import metadata
+
+        import twisted
+
+        for cls in (tapnode.Options, taptracker.Options):
+            out = io.StringIO()
+            self.patch(sys, "stdout", out)
+            with self.assertRaises(SystemExit) as caught:
+                cls().parseOptions(["--version"])
+            self.assertEqual(caught.exception.code, 0)
+            self.assertEqual(out.getvalue(),
+                             f"(twisted-bazaar) {metadata.version('twisted-bazaar')}; "
+                             f"Twisted {twisted.__version__}\n")
+
+
+class SslWithoutKeyTests(SynchronousTestCase):
+    def test_theDefaultKeyFileIsExplained(self):
+        """An ssl: endpoint naming no privateKey= that fails on Twisted's
+        default server.pem says how to name the key (new user: the line
+        named only a server.pem the user never gave); one that names its
+        file, or another kind, is said as before."""
+        import os
+        import tempfile
+
+        from twisted_bazaar.tap.common import serverEndpoint
+
+        class Status:
+            def refusal(self, text):
+                return SystemExit(text)
+
+        folder = tempfile.mkdtemp()
+        self.addCleanup(os.rmdir, folder)
+        here = os.getcwd()
+        os.chdir(folder)
+        self.addCleanup(os.chdir, here)
+        for description, hint in (("ssl:0", True), ("ssl:0:privateKey=k.pem", False)):
+            with self.assertRaises(SystemExit) as caught:
+                serverEndpoint(MemoryReactorClock(), description, "--listen", Status())
+            text = str(caught.exception.code)
+            self.assertTrue(text.startswith("--listen: bad endpoint: "), text)
+            self.assertEqual("privateKey=FILE, server.pem in the current folder when "
+                             "none is named" in text, hint, text)

@@ -58,6 +58,13 @@ MESSAGE_1_PREFIX = (32).to_bytes(LENGTH_BYTES, "big")
 #: L{twisted_bazaar.daemon.site}), never by a peer of the channel, whose
 #: message 2 starts with its length (96 or 192).
 HTTP_REPLY = b"HTTP/"
+#: The most of an HTTP answer's status line the opener reads (its
+#: version, status and reason phrase) before it says what answered.
+STATUS_LINE_BYTES = 256
+#: The status of an answer that says the port speaks another protocol:
+#: its reason phrase, said to the opener's user, names how to reach it,
+#: ``HOST:PORT`` standing for the address dialled (L{UpgradeRequired}).
+UPGRADE_REQUIRED = b"426"
 #: What an acceptor says, in plaintext, to a peer that does not speak the
 #: channel (a netstring of protocol.md §2.2), before it closes.
 REFUSAL_INFO = "this node speaks only the encrypted channel (protocol.md §2)"
@@ -85,6 +92,16 @@ class ChannelError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.reply = reply
+
+
+class UpgradeRequired(ChannelError):
+    """The opener's peer answered HTTP 426: the port speaks another
+    protocol, which the answer's reason phrase names (printable ASCII
+    only, bounded), with how to reach it."""
+
+    def at(self, host, port):
+        """The reason, ``HOST:PORT`` in it naming the address dialled."""
+        return self.reason.replace("HOST:PORT", f"{host}:{port}")
 
 
 class ChannelKey:
@@ -153,6 +170,25 @@ def _signs(key, signature, static):
     except (ValueError, InvalidSignature):
         return False
     return True
+
+
+def _httpAnswer(line):
+    """
+    Raise why an opener's peer answered in HTTP, from the answer's status
+    line: a 426's reason phrase is said (a port of another protocol says
+    there how it is reached); any other answer is a web server's.
+
+    @raise ChannelError: always.
+    """
+    _, _, rest = line.rstrip(b"\r\n").partition(b" ")
+    code, _, phrase = rest.partition(b" ")
+    if code == UPGRADE_REQUIRED:
+        said = "".join(c for c in phrase.decode("ascii", "replace")
+                       if c.isprintable() and c.isascii())
+        raise UpgradeRequired("the peer answered in HTTP, not the encrypted channel: "
+                              f"426 {said}")
+    raise ChannelError("the peer answered in HTTP, not the encrypted channel: a web "
+                       "server (a daemon's --web view or --metrics, say)")
 
 
 class Session:
@@ -280,9 +316,9 @@ class Session:
             start = bytes(data[:len(HTTP_REPLY)])
             if HTTP_REPLY.startswith(start):
                 if start == HTTP_REPLY:
-                    raise ChannelError("the peer answered in HTTP, not the encrypted "
-                                       "channel: a web server (a daemon's --web view "
-                                       "or --metrics, say)")
+                    end = data.find(b"\n", 0, STATUS_LINE_BYTES)
+                    if end >= 0 or len(data) >= STATUS_LINE_BYTES:
+                        _httpAnswer(bytes(data[:STATUS_LINE_BYTES if end < 0 else end]))
                 self._buffer = bytearray(data)
                 return b"", []
         out = []

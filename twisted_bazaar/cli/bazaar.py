@@ -64,6 +64,8 @@ from twisted_bazaar.status.client import (
 )
 from twisted_bazaar.cli.buy import BuyError, OneShotBuy, renderBuy
 from twisted_bazaar.cli.common import emit
+from twisted_bazaar.cli.commandlog import beginCommandLog
+from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.cli.restock import nodeRuns, renderRestock, restock
 from twisted_bazaar.cli.trackers import (
     askEach,
@@ -75,6 +77,7 @@ from twisted_bazaar.cli.trackers import (
 )
 from twisted_bazaar.daemon.allocator import tuneForStreaming
 from twisted_bazaar.daemon.registry import discoveryPlugins, transportPlugins
+from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE, isTrackersDir
 from twisted_bazaar.schemes.index.messages import List, Listing
 from twisted_bazaar.status.messages import MemberList, Members, NodeState
 from twisted_bazaar.net.recent import STATUS_PURPOSES
@@ -263,12 +266,18 @@ def node(reactor, args):
 
 
 def _operator(data_dir):
-    """The node key in --data-dir DIR, or None without one."""
+    """The node key in --data-dir DIR, or None without one; a tracker's
+    state directory is named as one (an operator's likely mix-up)."""
     if data_dir is None:
         return None
     try:
         return Identity.read(data_dir)
     except FileNotFoundError:
+        if isTrackersDir(data_dir):
+            raise ClientError(f"--data-dir {data_dir}: no node key there (node.key), "
+                              f"but a tracker's ({TRACKER_KEY_FILE}): it is a tracker's "
+                              "state directory; give the --data-dir of a node you "
+                              "run") from None
         raise ClientError(f"--data-dir {data_dir}: no node key there (node.key): "
                           "is it the --data-dir of a node?") from None
     except (OSError, ValueError) as e:
@@ -415,7 +424,7 @@ def buy(reactor, args):
         result = yield finished
     except BuyError as e:
         others = unaskedSchemes(members, scheme)
-        if e.result["purchases"] or not others:
+        if e.result["purchases"] or not others or not e.started:
             raise
         raise BuyError(f"{e}; only the {scheme} scheme's nodes were asked, not "
                        f"those of {others}: --discovery SCHEME buys through them",
@@ -776,6 +785,7 @@ def run(args, reactor=None, own=False):
         # exit (about 0.35 s of `bazaar buy`'s 3.3 s on a busy 2-core
         # machine, 0.03 s frozen).
         gc.freeze()
+        beginCommandLog()
     outcome = {}
 
     def answered(obj):
@@ -788,6 +798,11 @@ def run(args, reactor=None, own=False):
 
     def go(reactor):
         outcome["reactor"] = reactor
+        if own:
+            # A signal while the command ends (its deadline, a Ctrl-C
+            # before) is only noted: the reactor's own handler raised
+            # ReactorNotRunning, a traceback above the command's line.
+            stopOnce(reactor)
         d = defer.maybeDeferred(command, reactor, args)
         d.addCallbacks(answered, failed)
         return d

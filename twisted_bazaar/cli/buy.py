@@ -63,11 +63,14 @@ class BuyError(ClientError):
     A purchase that ended short, saying why.
 
     @ivar result: what was bought all the same (L{OneShotBuy.result}).
+    @ivar started: whether its node started (a port it could not listen
+        on ends it before any seller is asked).
     """
 
-    def __init__(self, why, result):
+    def __init__(self, why, result, started=True):
         super().__init__(why)
         self.result = result
+        self.started = started
 
 
 class OneShotBuy:
@@ -177,6 +180,8 @@ class OneShotBuy:
         self.started = None
         self._timer = None
         self._ending = False
+        #: Whether a port of its node could not listen (it ended unstarted).
+        self._unstarted = False
         self._searches = EmptySearches()
         self.node.addObserver(self._searches)
         if notice is not None:
@@ -217,6 +222,7 @@ class OneShotBuy:
 
     def _cannotListen(self, why):
         # Its node's port, or a transport's (its onFailure), says so.
+        self._unstarted = True
         self.clock.callLater(0, self._end, why)
 
     def _stopRequested(self, why):
@@ -275,7 +281,8 @@ class OneShotBuy:
         if self.downloads is not None:
             leaveNoEmptyFolder(os.path.join(self.downloads, PRIVATE))
         if failure:
-            self._finished.errback(BuyError(failure, self.result()))
+            self._finished.errback(BuyError(failure, self.result(),
+                                            started=not self._unstarted))
         else:
             self._finished.callback(self.result())
 

@@ -6,6 +6,7 @@ never locks the node out.
 """
 
 import json
+import os
 import sys
 import time
 
@@ -112,9 +113,15 @@ def main(argv=None):
     try:
         state = readState(args.directory)
     except StoreError as e:
-        sys.stderr.write(f"bazaar-ledger: error: {e}\n")
+        why = str(e)
+        from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE, isTrackersDir
+
+        if os.path.isdir(args.directory) and isTrackersDir(args.directory):
+            why += (f": it is a tracker's state directory ({TRACKER_KEY_FILE}); give a "
+                    "node's --data-dir")
+        sys.stderr.write(f"bazaar-ledger: error: {why}\n")
         if args.json:
-            emit(jsonText({"error": str(e)}))
+            emit(jsonText({"error": why}))
         return 1
     if args.json:
         emit(json.dumps(state, sort_keys=False))

@@ -16,6 +16,7 @@ from twisted.internet.endpoints import UNIXClientEndpoint, connectProtocol
 
 from twisted_bazaar.base.made import heldElsewhere
 from twisted_bazaar.daemon.control import MAX_REQUEST, socketPath
+from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE, isTrackersDir
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.status.client import ClientError
 from twisted_bazaar.store.lock import LOCK_NAME
@@ -101,6 +102,10 @@ def request(reactor, data_dir, stock, add=False, timeout=10.0):
             return defer.fail(ClientError(
                 f"the node running with data dir {data_dir} has no control socket "
                 f"({path}): its log says why"))
+        if isTrackersDir(data_dir):
+            return defer.fail(ClientError(
+                f"{data_dir} is a tracker's state directory ({TRACKER_KEY_FILE}), not "
+                "a node's data dir: restock speaks to a seller run with --data-dir"))
         return defer.fail(ClientError(
             f"no node is running with data dir {data_dir} (no {path}; a node "
             "listens there while it runs with --data-dir)"))

@@ -32,6 +32,12 @@ TRACKER_KEY_FILE = "tracker.key"
 log = Logger()
 
 
+def isTrackersDir(directory):
+    """Whether directory is a tracker's state directory (its key there):
+    what an operator who gives it to a node's command has mixed up."""
+    return os.path.isfile(os.path.join(directory, TRACKER_KEY_FILE))
+
+
 def trackerIdentity(data_dir, default=None, held=None, said=None):
     """
     The tracker's key, proven in every handshake of its connections

@@ -664,8 +664,10 @@ class TransferService(Service):
         return self.port
 
     def _failed(self, reason):
-        self.log.critical("cannot listen for file transfers: {why}",
-                          why=reason.getErrorMessage())
+        # Said by the daemon, which ends with it (L{twisted_bazaar.daemon.node}):
+        # here only for -v.
+        self.log.debug("cannot listen for file transfers: {why}",
+                       why=reason.getErrorMessage())
         return reason
 
     def stopService(self):

@@ -298,22 +298,25 @@ class Identity:
             as ssh refuses a private key file.
         """
         path = os.path.join(directory, name)
+        # Whose key it is, as the words name it: a node's (node.key), or a
+        # tracker's (tracker.key).
+        daemon = os.path.splitext(name)[0]
+        acts = "this node and as its operator" if name == KEY_FILE else f"this {daemon}"
         with open(path, "rb") as f:
             mode = stat.S_IMODE(os.fstat(f.fileno()).st_mode)
             if mode & 0o077:
                 raise ValueError(
                     f"{path} can be read or written by others than its owner (mode "
-                    f"{mode:04o}): whoever can read it can act as this node and as "
-                    f"its operator; make it its owner's only (chmod 600 {path}), "
-                    "and make a new key (move this one away) if others may have "
-                    "read it")
+                    f"{mode:04o}): whoever can read it can act as {acts}; make it "
+                    f"its owner's only (chmod 600 {path}), and make a new key (move "
+                    "this one away) if others may have read it")
             data = f.read()
         try:
             private = serialization.load_pem_private_key(data, password=None)
         except (ValueError, TypeError, UnsupportedAlgorithm) as e:
             # TypeError: a key under a password, which a node cannot ask for.
-            raise ValueError(f"{path} holds no Ed25519 private key this node can "
-                             f"read: {str(e).split('. See ')[0]}") from None
+            raise ValueError(f"{path} holds no Ed25519 private key this {daemon} "
+                             f"can read: {str(e).split('. See ')[0]}") from None
         if not isinstance(private, Ed25519PrivateKey):
             raise ValueError(f"{path} holds no Ed25519 private key")
         return cls(private)

@@ -33,7 +33,7 @@ from twisted_bazaar.net.capabilities import (
     ISecureTransport,
     conformThrough,
 )
-from twisted_bazaar.channel.session import ChannelError, Session
+from twisted_bazaar.channel.session import ChannelError, Session, UpgradeRequired
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.sendnow import sendNow
 
@@ -68,6 +68,19 @@ NO_SUBJECT_ALT_NAME = (
     "its TLS certificate names no host (no subjectAltName), so its name or "
     "address cannot be checked: make the certificate with one (openssl req "
     "... -addext subjectAltName=DNS:HOST, or IP:ADDRESS)")
+
+
+def twistedsNoHostTraceback(event):
+    """Whether a log event is Twisted's own traceback for a peer's
+    certificate that names no host (service_identity's CertificateError,
+    logged critical from inside its verify callback): an opener then
+    refuses that certificate saying why in one line
+    (L{NO_SUBJECT_ALT_NAME}), so a log leaves the traceback out."""
+    failure = event.get("log_failure")
+    return (event.get("log_namespace") == "twisted.internet._sslverify"
+            and failure is not None
+            and failure.check("service_identity.exceptions.CertificateError") is not None
+            and "subjectAltName" in str(failure.value))
 
 
 def namesNoHost(certificate):
@@ -218,6 +231,10 @@ class EncryptedProtocol(Protocol):
         up = session.established
         try:
             reply, plain = session.receive(data)
+        except UpgradeRequired as e:
+            peer = self.transport.getPeer()
+            self._fail(e.at(getattr(peer, "host", "HOST"), getattr(peer, "port", "PORT")))
+            return
         except ChannelError as e:
             self._fail(e.reason, e.reply)
             return

@@ -267,6 +267,21 @@ class DaemonOptions(usage.Options):
         emit(self.getSynopsis() + "\n" + self.leadUsage() if self.LEAD else str(self))
         raise SystemExit(0)
 
+    def opt_version(self):
+        """Display the version of twisted-bazaar (and Twisted's) and exit."""
+        from importlib import metadata
+
+        import twisted
+
+        try:
+            ours = metadata.version("twisted-bazaar")
+        except metadata.PackageNotFoundError:
+            ours = "unknown"
+        daemon = getattr(self.parent, "subCommand", None)
+        named = f"twistd {daemon} " if daemon else ""
+        emit(f"{named}(twisted-bazaar) {ours}; Twisted {twisted.__version__}")
+        raise SystemExit(0)
+
     def opt_help_all(self):
         """Display every option, by section, and exit."""
         emit(str(self))
@@ -431,12 +446,24 @@ def serverEndpoint(reactor, description, flag, exitStatus):
     try:
         return serverFromString(reactor, description)
     except (ValueError, TypeError, OSError) as e:
-        raise exitStatus.refusal(f"{flag}: bad endpoint: {e}") from None
+        raise exitStatus.refusal(f"{flag}: bad endpoint: {e}{noKeyNamed(description, e)}"
+                                 ) from None
     except Exception as e:
         why = pemFault(e)
         if why is None:
             raise
         raise exitStatus.refusal(f"{flag}: bad endpoint: {why}") from None
+
+
+def noKeyNamed(description, error):
+    """What to add when an ``ssl:`` endpoint that names no ``privateKey=``
+    fails on the file Twisted reads by default (``server.pem`` in the
+    current folder), which the user never named: how to name one."""
+    if (description.startswith("ssl:") and "privateKey=" not in description
+            and isinstance(error, FileNotFoundError)):
+        return (" (an ssl: endpoint reads its key and certificate from privateKey=FILE, "
+                "server.pem in the current folder when none is named)")
+    return ""
 
 
 def addMetrics(parent, reactor, options, metrics, exitStatus):

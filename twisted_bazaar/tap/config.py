@@ -101,6 +101,24 @@ def _text(value):
     return str(value)
 
 
+def _isTable(value):
+    """Whether a TOML value is a table (``[node]``, ``a.b = 1``) or an
+    array of them (``[[node]]``)."""
+    return isinstance(value, dict) or (
+        type(value) is list and bool(value) and all(isinstance(v, dict) for v in value))
+
+
+def _tableRefused(path, key, value, kinds):
+    """Why a table named by no option is refused: a daemon's options are
+    the file's top-level keys, so a user who grouped them under
+    ``[node]`` is told where they go, not only that ``node`` is no
+    option."""
+    header = f"[[{key}]]" if type(value) is list else f"[{key}]"
+    return (f"--config {path}: {header} is a table, and a config file takes none: "
+            f"options go at its top level, above any [table] line"
+            f"{didYouMean([key], kinds)}")
+
+
 def configArgs(path, kinds, given):
     """
     The arguments a TOML file stands for.
@@ -129,6 +147,8 @@ def configArgs(path, kinds, given):
     for key, value in table.items():
         where = f"--config {path}: {key}"
         kind = kinds.get(key)
+        if kind is None and _isTable(value):
+            raise ConfigError(_tableRefused(path, key, value, kinds))
         if kind is None:
             raise ConfigError(f"{where}: unknown option{didYouMean([key], kinds)}")
         if kind == ONE_OR_LIST:

@@ -36,6 +36,7 @@ from twisted.logger import (
 from twisted.python.logfile import LogFile
 
 from twisted_bazaar.base.text import shown, shownLines
+from twisted_bazaar.net.encrypted import twistedsNoHostTraceback
 from twisted_bazaar.wire.ids import wholeIds
 
 #: The formats ``--log-format`` takes.
@@ -199,8 +200,10 @@ def _logFile(stdout):
 #: its path, quoted as it starts (``ControlFactory starting on
 #: '/d/control.sock'``, the node's control socket, which the node says
 #: itself at debug) and bare as it closes.  A prefix of words too: the
-#: port mapper's socket to the router is ``port mapping``.
-_PORT_LINES = re.compile(r"[A-Za-z_][\w. ]* starting on (?:\d+|'.+'|\".+\")"
+#: port mapper's socket to the router is ``port mapping``.  A TLS port's
+#: factory is named with `` (TLS)`` (a tracker's ``--listen ssl:``).
+_PORT_LINES = re.compile(r"[A-Za-z_][\w. ]*(?: \(TLS\))? starting on "
+                         r"(?:\d+|'.+'|\".+\")"
                          r"|\((?:UDP|TCP) Port \d+ Closed\)"
                          r"|\(UNIX Port .+ Closed\)")
 
@@ -215,13 +218,23 @@ def quietPorts(event):
     return PredicateResult.maybe
 
 
+def quietNoHostTraceback(event):
+    """A log filter predicate: no to Twisted's traceback for a tracker's
+    certificate that names no host, which the node's own line says
+    (L{twistedsNoHostTraceback}), maybe to any other line."""
+    if twistedsNoHostTraceback(event):
+        return PredicateResult.no
+    return PredicateResult.maybe
+
+
 def _leveled(observer):
-    """The observer, without debug lines nor L{quietPorts}' unless
-    --verbose."""
+    """The observer, without Twisted's traceback for a certificate that
+    names no host (L{quietNoHostTraceback}), and without debug lines nor
+    L{quietPorts}' unless --verbose."""
     if _where.get("verbose"):
-        return observer
+        return FilteringLogObserver(observer, [quietNoHostTraceback])
     return FilteringLogObserver(observer, [LogLevelFilterPredicate(LogLevel.info),
-                                           quietPorts])
+                                           quietPorts, quietNoHostTraceback])
 
 
 def textLogger(stdout=None):

@@ -445,6 +445,31 @@ class RefusalTests(SynchronousTestCase):
         self.assertEqual(joined.refusals,
                          ["no WebSocket request: it does not begin with GET"])
 
+    def test_theChannelsFirstMessageIsAnswered426(self):
+        """A client that took the port for a plain one (its first bytes
+        the encrypted channel's message 1) is answered HTTP 426 and the
+        connection closed in order, so that its opener says to reach the
+        port with ws: (issue 96: it was dropped, and its user told at best
+        to try tls:); other bytes are still dropped at once."""
+        from twisted_bazaar.channel.session import ChannelKey, Session, UpgradeRequired
+
+        joined = Joined()
+        server, transport = accepted(joined)
+        opener = Session(True, ChannelKey.generate())
+        server.dataReceived(opener.start())
+        self.assertFalse(transport.aborted)
+        self.assertTrue(transport.disconnecting)
+        self.assertIn(b"\r\nUpgrade: websocket\r\n", transport.value())
+        with self.assertRaises(UpgradeRequired) as caught:
+            opener.receive(transport.value())
+        self.assertEqual(caught.exception.at("10.0.0.1", 80),
+                         "the peer answered in HTTP, not the encrypted channel: 426 this "
+                         "port speaks WebSocket, reached at ws:10.0.0.1:80")
+        server.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(joined.refusals, [
+            "no WebSocket request: the encrypted channel's first message, from a "
+            "client that took this port for a plain TCP one (answered 426)"])
+
     def test_aRequestArrivingByteByByte(self):
         joined = Joined()
         server, transport = accepted(joined)

@@ -34,6 +34,7 @@ from zope.interface import implementer
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.base.httphosts import refusal
+from twisted_bazaar.channel.session import MESSAGE_1_PREFIX, UPGRADE_REQUIRED
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.capabilities import IQueuedBeside, conformThrough
 from twisted_bazaar.net.sendnow import unsent
@@ -51,6 +52,15 @@ SOFTWARE = "twisted-bazaar"
 _NORMAL = 1000
 #: The most a control frame's head takes: 2 bytes, and a client's mask.
 _CONTROL_HEAD = 6
+#: What a server answers the encrypted channel's message 1 (a client
+#: that dialled the port as a plain TCP one) before it closes: an HTTP
+#: 426 whose reason phrase that client's opener says, HOST:PORT in it
+#: standing for the address it dialled
+#: (L{twisted_bazaar.channel.session.UpgradeRequired}).
+UPGRADE_REQUIRED_ANSWER = (
+    b"HTTP/1.1 " + UPGRADE_REQUIRED + b" this port speaks WebSocket, reached at "
+    b"ws:HOST:PORT\r\nUpgrade: websocket\r\nConnection: close\r\n"
+    b"Content-Length: 0\r\n\r\n")
 #: Where a connection's normal close is said (at debug: a refusal or a
 #: failure is said once, through the port's peer log).
 _log = Logger()
@@ -187,9 +197,13 @@ class _Stream:
         if self._head is not None and self.state == WebSocketProtocol.STATE_CONNECTING:
             why = self._headWrong(data)
             if why is not None:
-                self._drop(why)
+                self._refuseHead(why)
                 return
         super().dataReceived(data)
+
+    def _refuseHead(self, why):
+        """Refuse what the opening handshake began with, for ``why``."""
+        self._drop(why)
 
     def _headWrong(self, data):
         """Why the opening handshake's bytes so far are refused, or None;
@@ -357,9 +371,24 @@ def _quiet(factory, server):
 class _ServerProtocol(_Stream, WebSocketServerProtocol):
 
     def _startWrong(self, head):
+        if head.startswith(MESSAGE_1_PREFIX):
+            return ("no WebSocket request: the encrypted channel's first message, "
+                    "from a client that took this port for a plain TCP one "
+                    "(answered 426)")
         if not b"GET ".startswith(head[:4]):
             return "no WebSocket request: it does not begin with GET"
         return None
+
+    def _refuseHead(self, why):
+        if self._head.startswith(MESSAGE_1_PREFIX):
+            # Its opener reads the 426 as a WebSocket port's answer and
+            # says to reach the port with ws: (issue 96: it was dropped,
+            # and told at best to try tls:).
+            self._why = why
+            self.transport.write(UPGRADE_REQUIRED_ANSWER)
+            self.transport.loseConnection()
+            return
+        super()._refuseHead(why)
 
     def onConnect(self, request):
         refused = refusal(self.factory.names, _headersOf(request))
