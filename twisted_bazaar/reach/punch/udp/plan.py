@@ -94,9 +94,16 @@ exceeded), or none (a router whose firewall drops it: it keeps no entry
 either), they are not.  The plan's first datagram waits L{SOUND} s for
 that answer; answered from the peer's host (or told by the peer that
 its own was), the punch follows its patient plan (L{Plan.near}) from
-then, having sent nothing its peer's router could keep: some
-L{OUTLAST} s to meet, where a punch that missed first and was asked
-again patient took some 77 s.
+then, having sent nothing its peer's router could keep.  A router that
+rejects what comes unasked (OpenWrt's wan zone: port unreachable, and
+no entry kept) answers the sounding as a plain one does, and there the
+ordinary plan meets at once; so the sounded patient plan is tried first
+(L{_tried}): its waiting side sends a few rounds at the opener's word,
+which meet where nothing was kept, and its late rounds L{OUTLAST} s
+after them, which meet where something was: a second or two to meet
+behind rejecting routers, some L{OUTLAST} s and one behind plain ones,
+where a punch that missed first and was asked again patient took some
+77 s.
 
 What keeps a punch from spraying a third party: every probe goes to the
 one host the tracker saw the peer's datagrams come from (the plan's
