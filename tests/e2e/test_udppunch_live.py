@@ -198,6 +198,28 @@ class UdpPunchLiveTests(SynchronousTestCase):
         self.assertEqual(met, 1, outputs)
         self.assertNotIn("near", outputs)
 
+    def test_oneSegmentRejecting(self):
+        """Routers on one segment that reject what comes unasked over UDP
+        (port unreachable, and no entry kept: OpenWrt's wan zone), the
+        hard side told first, sounded plans, the routers' own 30 s: each
+        sounding is answered from the other's router as a plain one's,
+        both go patient, and the waiting side's try meets, in at least 2
+        of 3 tries, within 10 s (its 4 s for a word no tracker passes
+        here, the 1,024 probes' 1.5 s; the patient plan alone met 32 s
+        in at the soonest)."""
+        hard = self.bed.home("jh", symmetric=True, plain=True)
+        easy = self.bed.home("je", plain=True)
+        for home in (hard, easy):
+            home.rejectUnasked()
+        met, outputs = self.race(hard, easy, TRIES, "sound")
+        self.assertGreaterEqual(met, MEETS, outputs)
+        for name, peer in (("a", easy), ("b", hard)):
+            self.assertRegex(outputs, rf"{name}: near: ICMP 3/3 from "
+                             rf"{peer.public_address} in [0-9.]+ s: patient-")
+        for line in outputs.splitlines():
+            if ": met " in line:
+                self.assertLess(float(line.split(" in ")[-1].split(" s")[0]), 10.0, line)
+
     def test_oneSegmentPortKeeping(self):
         """Two port-keeping routers with no firewall on one segment, one
         side told first (the plan of far homes missed in 10 of 10):

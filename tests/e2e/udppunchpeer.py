@@ -20,7 +20,9 @@ plan waits for that; ``again=S``: a punch that
 missed is asked again S seconds later, patient, from the same socket, as
 a node asks its tracker again; ``sound``: the plan is sounded,
 L{twisted_bazaar.reach.punch.udp.sounding}, and follows its patient
-plan once the sounding is answered from the peer's host).  Every line goes
+plan once the sounding is answered from the peer's host; no word passes
+between the peers here, so a waiting side tries L{WORD
+<twisted_bazaar.reach.punch.udp.plan.WORD>} s after its answer).  Every line goes
 to standard output; a peer's exit status is 0 once its punch met (it
 heard the other and the other heard it), 3 if the punch failed, 4 if no
 word came from the rendezvous before its deadline.

@@ -101,6 +101,15 @@ class BedTests(SynchronousTestCase):
         self.assertEqual(self.ran, [("ip", "netns", "exec", "bz7ar", "sysctl", "-qw",
                                      "net.netfilter.nf_conntrack_udp_timeout=4")])
 
+    def test_rejectUnasked(self):
+        """A home's router rejects what comes unasked over UDP to itself:
+        one rule first in its INPUT chain, in its namespace alone."""
+        home = self.bed.home("a", plain=True)
+        self.ran.clear()
+        home.rejectUnasked()
+        self.assertEqual(self.ran, [("ip", "netns", "exec", "bz7ar", "iptables", "-I",
+                                     "INPUT", "-i", "wan", "-p", "udp", "-j", "REJECT")])
+
     def test_forwardedPort(self):
         """A forwarded port comes in to the host, before the rule that
         keeps every other connection out."""

@@ -142,6 +142,18 @@ class Home:
         run(*self.router.wrapper, "sysctl", "-qw",
             f"net.netfilter.nf_conntrack_udp_timeout={int(seconds)}")
 
+    def rejectUnasked(self):
+        """
+        The router answers a UDP datagram that comes unasked to it with
+        ICMP port unreachable and keeps no entry of it (``iptables -I
+        INPUT -i wan -p udp -j REJECT``: the datagram is dropped before
+        conntrack confirms its entry), as OpenWrt's wan zone does: it
+        answers a punch's sounding as a plain router does, and loses no
+        race.
+        """
+        run(*self.router.wrapper, "iptables", "-I", "INPUT", "-i", "wan", "-p", "udp",
+            "-j", "REJECT")
+
 
 class NetBed:
     """

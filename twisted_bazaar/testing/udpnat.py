@@ -28,7 +28,9 @@ own first datagram of that pair later leaves from another port, drawn at
 random.  Such a router forgets an entry no datagram came back on
 L{UNASKED <twisted_bazaar.reach.punch.udp.plan.UNASKED>} s after its last
 datagram (``nf_conntrack_udp_timeout``), the pair that came unasked as
-its host's own mapping towards a peer.  And a datagram sent with a TTL
+its host's own mapping towards a peer (a symmetric router's mapping with
+it: the pair's next datagram is given a port anew, as
+``MASQUERADE --random-fully`` draws one for each new entry).  And a datagram sent with a TTL
 (L{UdpNetwork.send}) dies on the way unless it lives past its sender's
 router and the network's routers in between (L{UdpNetwork.between}); one
 its own router drops for its TTL still keeps that router's entry of its
@@ -135,6 +137,13 @@ class UdpRouter:
                 if now - self._in[port][1].get(destination, now) >= UNASKED:
                     del self._flows[(source, destination)]
                     del self._in[port][1][destination]
+                    if self.kind in (SEQUENTIAL, RANDOM) and self._out.get(
+                            (source, destination)) == port:
+                        # A mapping per destination is its entry: the
+                        # pair's next datagram is given a port anew.
+                        del self._out[(source, destination)]
+                        if not self._in[port][1]:
+                            del self._in[port]
 
     def _draw(self, destination):
         """A random port no mapping holds, nor an unasked pair with

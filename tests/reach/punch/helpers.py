@@ -248,10 +248,10 @@ class Side:
     """A node at home, linked to its peer through a relay."""
 
     def __init__(self, network, name, identity, peer, inbound, kind, peer_name=None,
-                 reached=True, limits=None):
+                 reached=True, limits=None, kept=False):
         host, public = HOME[name]
         if kind is not None:
-            network.place(host, UdpRouter(public, kind, random.Random(name)))
+            network.place(host, UdpRouter(public, kind, random.Random(name), conntrack=kept))
         connector = FakeConnector()
         self.sockets = FakeSockets(network, host)
         self.node = makeNode(identity.id, seed=identity.id, identity=identity,
@@ -299,12 +299,15 @@ class UdpPunchingTestCase(SynchronousTestCase):
             self.seen.setdefault(tokenOf(data), [None, None])[index] = (host, from_port)
         return heard
 
-    def sides(self, kind_a=PORT_RESTRICTED, kind_b=PORT_RESTRICTED, limits_a=None):
+    def sides(self, kind_a=PORT_RESTRICTED, kind_b=PORT_RESTRICTED, limits_a=None,
+              kept=False):
         """A opened the relayed link to B (A's punches counted in
-        ``limits_a``, if given)."""
+        ``limits_a``, if given); ``kept``: the routers keep Linux
+        conntrack's entries for what comes unasked (plain ``MASQUERADE``;
+        else as behind a rule that rejects it)."""
         self.a = Side(self.network, "a", self.alice, self.bob, False, kind_a,
-                      limits=limits_a)
-        self.b = Side(self.network, "b", self.bob, self.alice, True, kind_b)
+                      limits=limits_a, kept=kept)
+        self.b = Side(self.network, "b", self.bob, self.alice, True, kind_b, kept=kept)
         self.a.linkUp()
         self.b.linkUp()
 
@@ -319,8 +322,9 @@ class UdpPunchingTestCase(SynchronousTestCase):
         side.membership.hear(reach)
         return reach
 
-    def checked(self, kind_a=PORT_RESTRICTED, kind_b=PORT_RESTRICTED, limits_a=None):
-        self.sides(kind_a, kind_b, limits_a)
+    def checked(self, kind_a=PORT_RESTRICTED, kind_b=PORT_RESTRICTED, limits_a=None,
+                kept=False):
+        self.sides(kind_a, kind_b, limits_a, kept)
         self.reach = {"a": self.check(self.a, 11), "b": self.check(self.b, 12)}
 
     def go(self, nonce=77, asker=None):

@@ -304,17 +304,21 @@ class RaceTests(SynchronousTestCase):
     datagram at the full TTL (as before the low TTL) misses.
     """
 
+    #: Whether the routers keep an entry for what came unasked (a REJECT
+    #: rule in front of the router: not).
+    kept = True
+
     def outcome(self, kind_a, kind_b, seed, lag, between=1, replan=None, patient=False,
                 near=None):
         clock = Clock()
         network = UdpNetwork(clock, between=between)
-        network.place(A, UdpRouter(PUBLIC_A, kind_a, random.Random(seed), conntrack=True))
+        network.place(A, UdpRouter(PUBLIC_A, kind_a, random.Random(seed),
+                                   conntrack=self.kept))
         network.place(B, UdpRouter(PUBLIC_B, kind_b, random.Random(seed + 1),
-                                   conntrack=True))
+                                   conntrack=self.kept))
         results = []
         sides = punchPair(network, A, B, TRACKER, random.Random(seed), nonce=4242,
                           lag=lag, replan=replan, patient=patient, near=near)
-        self.metAt = []
         for _, done in sides:
             done.addBoth(results.append)
             done.addCallback(lambda met: self.metAt.append(clock.seconds()))
@@ -327,7 +331,12 @@ class RaceTests(SynchronousTestCase):
         self.assertEqual(clock.getDelayedCalls(), [])
         return sum(isinstance(result, udppunch.Met) for result in results) == 2
 
+    def setUp(self):
+        #: When each side met, of the outcomes since the last L{meets}.
+        self.metAt = []
+
     def meets(self, kind_a, kind_b, lag, seeds=range(20), **kwargs):
+        self.metAt = []
         return sum(self.outcome(kind_a, kind_b, seed, lag, **kwargs) for seed in seeds)
 
     def test_hardSideFirst(self):
@@ -391,12 +400,31 @@ class RaceTests(SynchronousTestCase):
                                     between=0, near=(None, None)), 0)
 
     def test_soundedMeetsWithinItsWait(self):
-        """A sounded punch told near meets once the waiting side's probes
-        go: within 1 s past L{OUTLAST} from the go (the 77 s of a punch
-        that missed and was asked again patient)."""
+        """A sounded punch told near meets once the waiting side's late
+        probes go: within 1 s past L{OUTLAST} from its try (here L{WORD}
+        s from the go, no word told; the 77 s of a punch that missed and
+        was asked again patient)."""
         self.assertTrue(self.outcome(PORT_RESTRICTED, PORT_RESTRICTED, 1, 0.1, between=0,
                                      near=(0.01, 0.01)))
-        self.assertLess(max(self.metAt), udppunch.OUTLAST + 1)
+        tried = udppunch.WORD + udppunch.AFTER_OPENING + udppunch.TRY_ROUNDS[-1]
+        self.assertGreater(min(self.metAt), tried + udppunch.OUTLAST)
+        self.assertLess(max(self.metAt), tried + udppunch.OUTLAST + 1)
+
+    def test_soundedTriesWhereNothingIsKept(self):
+        """Routers on one segment that keep no entry for what came
+        unasked (a REJECT rule in front of the router: it answers the
+        sounding as a plain one does): the sounded punch meets in its
+        try, within 2 s of the waiting side's turn, every one of two
+        port-keeping routers' and at least 18 of 20 birthday punches
+        (the patient plan alone waited L{OUTLAST} s)."""
+        self.kept = False
+        for kinds, near in (((RANDOM, PORT_RESTRICTED), (0.01, 0.01)),
+                            ((PORT_RESTRICTED, RANDOM), (0.01, 0.2))):
+            self.assertGreaterEqual(self.meets(*kinds, 0.14, between=0, near=near), 18)
+            self.assertLess(max(self.metAt), udppunch.WORD + 0.2 + 0.14 + 2 + 2)
+        self.assertEqual(self.meets(PORT_RESTRICTED, PORT_RESTRICTED, 0.1, seeds=range(5),
+                                    between=0, near=(0.2, 0.01)), 5)
+        self.assertLess(max(self.metAt), udppunch.WORD + 0.2 + 0.1 + 2)
 
     def test_patientKeepsItsMappings(self):
         """Without its datagrams of TTL 1, the opening side's mappings die
@@ -643,6 +671,12 @@ class SoundedTests(SynchronousTestCase):
         self.clock = Clock()
         self.sent, self.sounded = [], []
 
+    def steps(self, seconds):
+        """Advance the clock by ``seconds``, 10 ms at a time (a call due
+        within one runs at its time)."""
+        for _ in range(int(round(seconds / 0.01))):
+            self.clock.advance(0.01)
+
     def punch(self, mine, peer, budget=None):
         plan = udppunch.plan(mine, peer, self.rng, sound=True)
         punch = UdpPunch(self.clock, plan, 9, lambda *args: self.sent.append(
@@ -689,40 +723,80 @@ class SoundedTests(SynchronousTestCase):
 
     def test_nearWaits(self):
         """Told near before its first probe, the waiting side of two
-        port-keeping ones (its mapping sorts last) sends nothing until
-        L{OUTLAST} s from then, and then its probes at the full TTL; its
-        punch ends L{TIMEOUT} s after those; told again, nothing changes."""
+        port-keeping ones (its mapping sorts last) sends nothing until its
+        opener's word; from the word, it tries (L{TRY_ROUNDS}, from
+        L{AFTER_OPENING} s on) and sends its late rounds L{OUTLAST} s
+        after its try's last, all at the full TTL; its punch ends
+        L{TIMEOUT} s after the last; told again, nothing changes."""
         punch = self.punch(mappingOf("b", 6000), mappingOf("a", 5000))
         self.clock.advance(0.1)
         self.assertTrue(punch.nearPeer())
         self.assertFalse(punch.nearPeer())
         self.assertEqual(punch.plan.strategy, "patient-simultaneous")
-        self.clock.advance(udppunch.OUTLAST - 0.05)
+        self.clock.advance(1.0)
         self.assertEqual(self.sent, [])
-        self.clock.advance(0.1)
-        self.assertEqual([sent[1:] for sent in self.sent], [(0, "a", 5000, datagram(0, 9))])
-        self.clock.advance(TIMEOUT - 0.1)
+        self.assertTrue(punch.word())
+        self.assertFalse(punch.word())
+        self.steps(udppunch.AFTER_OPENING + 3.0 + udppunch.OUTLAST)
+        tries = [udppunch.AFTER_OPENING + at for at in udppunch.TRY_ROUNDS]
+        late = tries[-1] + udppunch.OUTLAST
+        self.assertEqual([(round(sent[0] - 1.1, 6),) + sent[1:] for sent in self.sent],
+                         [(at, 0, "a", 5000, datagram(0, 9)) for at in tries
+                          + [late + at for at in udppunch.LATE_ROUNDS]])
+        ends = late + udppunch.LATE_ROUNDS[-1] + TIMEOUT + 1.1 - self.clock.seconds()
+        self.steps(ends - 0.01)
         self.assertNoResult(self.done)
-        self.clock.advance(0.1)
+        self.clock.advance(0.02)
         self.failureResultOf(self.done, udppunch.Missed)
 
-    def test_nearOpens(self):
-        """Told near, the opening side (the hard one) sends from each
-        socket at once at the full TTL, then keeps its mappings at TTL 1;
-        the budget counts nothing more than it admitted for the fast
-        plan."""
-        budget = ProbeBudget(self.clock)
-        punch = self.punch(mappingOf("b", 6000, 41000), mappingOf("a", 5000), budget)
-        self.clock.advance(0.05)
+    def test_nearWaitsForItsWord(self):
+        """A waiting side near with no word from its opener tries
+        L{WORD} s on anyway; one near by its opener's word (the peer's
+        udppunchnear) tries at once."""
+        punch = self.punch(mappingOf("b", 6000), mappingOf("a", 5000))
         punch.nearPeer()
-        self.clock.advance(0)
-        self.assertEqual({(sent[0], len(sent)) for sent in self.sent}, {(0.05, 5)})
-        self.assertEqual(len(self.sent), HARD_SOCKETS)
-        # Counted once, as the fast plan was admitted (1 + 4 rounds of 256).
-        self.assertEqual(sum(each[3] for each in budget._sent), 1 + 4 * HARD_SOCKETS)
+        self.steps(udppunch.WORD + udppunch.AFTER_OPENING - 0.05)
+        self.assertEqual(self.sent, [])
+        self.steps(0.1)
+        self.assertEqual(len(self.sent), 1)
+        punch.stop()
+        told = self.punch(mappingOf("b", 6000), mappingOf("a", 5001))
+        del self.sent[:]
+        told.nearPeer(word=True)
+        self.steps(udppunch.AFTER_OPENING + 0.05)
+        self.assertEqual([sent[1:4] for sent in self.sent], [(0, "a", 5001)])
+        self.assertFalse(told.word())
+
+    def test_nearOpens(self):
+        """Told near, the opening side (of a birthday punch the easy side,
+        whose probes go once) sends its 1,024 probes at the full TTL, 64
+        a tick, at once, then keeps its mappings at TTL 1 (paced the
+        same); the budget counts nothing more than it admitted for the
+        fast plan; the waiting hard side sends twice two rounds of its
+        256 sockets, the 1,024 of its fast plan."""
+        budget = ProbeBudget(self.clock)
+        punch = self.punch(mappingOf("a", 5000), mappingOf("b", 6000, 41000), budget)
+        self.clock.advance(0.05)
+        self.assertTrue(punch.nearPeer())
+        self.assertEqual(punch.plan.strategy, "patient-birthday-probes")
+        self.clock.advance(1.5)
+        self.assertEqual(len(self.sent), BIRTHDAY_PROBES)
+        self.assertEqual({sent[-1] for sent in self.sent}, {datagram(0, 9)})
+        self.assertEqual(len({sent[3] for sent in self.sent}), BIRTHDAY_PROBES)
+        # Counted once, as the fast plan was admitted (1 + 1,024 probes).
+        self.assertEqual(sum(each[3] for each in budget._sent), 1 + BIRTHDAY_PROBES)
         self.clock.advance(udppunch.REFRESH)
-        self.assertEqual({sent[-1] for sent in self.sent[HARD_SOCKETS:]},
+        self.assertEqual({sent[-1] for sent in self.sent[BIRTHDAY_PROBES:]},
                          {udppunch.KEEP_TTL})
+        waiting = udppunch.plan(mappingOf("b", 6000, 41000), mappingOf("a", 5000),
+                                self.rng, sound=True).near
+        self.assertTrue(waiting.waits)
+        self.assertEqual(len(waiting.probes), 4 * HARD_SOCKETS)
+        self.assertEqual({probe.ttl for probe in waiting.probes}, {0})
+        self.assertEqual([count for _, count in waiting.sends], [HARD_SOCKETS] * 4)
+        first = (BIRTHDAY_PROBES // udppunch.PACE - 1) * udppunch.TICK \
+            + udppunch.AFTER_OPENING
+        self.assertEqual(sorted({probe.at for probe in waiting.probes})[0], first)
 
     def test_metIsNotTurned(self):
         """A punch that met, or ended, is not turned patient."""

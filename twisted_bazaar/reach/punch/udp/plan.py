@@ -94,9 +94,16 @@ exceeded), or none (a router whose firewall drops it: it keeps no entry
 either), they are not.  The plan's first datagram waits L{SOUND} s for
 that answer; answered from the peer's host (or told by the peer that
 its own was), the punch follows its patient plan (L{Plan.near}) from
-then, having sent nothing its peer's router could keep: some
-L{OUTLAST} s to meet, where a punch that missed first and was asked
-again patient took some 77 s.
+then, having sent nothing its peer's router could keep.  A router that
+rejects what comes unasked (OpenWrt's wan zone: port unreachable, and
+no entry kept) answers the sounding as a plain one does, and there the
+ordinary plan meets at once; so the sounded patient plan is tried first
+(L{_tried}): its waiting side sends a few rounds at the opener's word,
+which meet where nothing was kept, and its late rounds L{OUTLAST} s
+after them, which meet where something was: a second or two to meet
+behind rejecting routers, some L{OUTLAST} s and one behind plain ones,
+where a punch that missed first and was asked again patient took some
+77 s.
 
 What keeps a punch from spraying a third party: every probe goes to the
 one host the tracker saw the peer's datagrams come from (the plan's
@@ -205,6 +212,22 @@ PATIENT = "patient-"
 #: answer (the module's docstring): an ICMP answer across one segment
 #: comes within milliseconds.
 SOUND = 0.25
+#: The rounds of a sounded patient plan's waiting side (L{_tried}) from
+#: one socket: its try, from the opener's word on, and its late probes,
+#: after the wait; a hard side's, from each of its sockets (twice 256,
+#: twice 256: the 1,024 of its rounds, no more).
+TRY_ROUNDS = (0.0, 0.25, 0.5)
+LATE_ROUNDS = (0.0, 1.0, 2.0)
+HARD_TRY_ROUNDS = (0.0, 0.5)
+HARD_LATE_ROUNDS = (0.0, 1.0)
+#: Seconds after the opener's opening datagrams have all left that the
+#: waiting side's try begins: the opener's word comes through the
+#: tracker, the datagrams leave at the opener's next reactor turn.
+AFTER_OPENING = 0.25
+#: Seconds a waiting side, near, waits for its opener's word (its
+#: ``udppunchnear``) before it tries anyway: a tracker's round trip is
+#: well under that.
+WORD = 4.0
 #: Seconds between keepalives on a met 5-tuple: below the 30 s Linux
 #: conntrack keeps a UDP flow that has seen traffic one way only
 #: (nf_conntrack_udp_timeout) and the 30 s many home routers keep an idle
@@ -324,6 +347,10 @@ class Plan:
     #: ``soundPort``, and its own probes wait L{SOUND} s.
     near: object = None
     soundPort: int = 0
+    #: A waiting side's sounded patient plan (L{_tried}): followed from
+    #: the opener's word on (L{UdpPunch.word}), or L{WORD} s after it
+    #: was taken up without one.
+    waits: bool = False
 
     @property
     def sends(self):
@@ -394,7 +421,7 @@ def plan(mine, peer, rng, direct=False, patient=False, unasked=UNASKED, sound=Fa
     if patient:
         return _patient(made, mine, peer, unasked)
     # The sounding goes where a probe may: no well-known port.
-    near = _patient(made, mine, peer, unasked) if sound and _aimed([peer.port]) else made
+    near = _tried(made, mine, peer, unasked) if sound and _aimed([peer.port]) else made
     if near is made:
         return made
     return attr.evolve(made, probes=tuple(attr.evolve(probe, at=probe.at + SOUND)
@@ -481,6 +508,64 @@ def _patient(made, mine, peer, unasked):
                        timeout=timeout)
 
 
+def _tried(made, mine, peer, unasked):
+    """
+    made (a plan of L{_plan}'s) made patient for a sounded punch, tried
+    first: the routers are on one segment, but only one that keeps an
+    entry for what came unasked (plain ``MASQUERADE``) loses the race;
+    one that rejects it (OpenWrt's wan zone: port unreachable, and no
+    entry) answers the sounding the same way, and there the ordinary
+    plan meets at once.  So the opener (the side of one socket's probes:
+    of a birthday punch the easy side, whose 1,024 probes go once; of two
+    port-keeping sides the one whose mapping sorts first) sends each of
+    its datagrams once at the full TTL (a birthday's paced as
+    L{PACE} a L{TICK}), then keeps its mappings at L{KEEP_TTL}; the
+    waiting side, from the opener's word on (L{UdpPunch.word}: its
+    datagrams have left by then), tries L{AFTER_OPENING} s after the
+    opener's last left (L{TRY_ROUNDS}, a hard side's L{HARD_TRY_ROUNDS}
+    from each socket), which meets where no entry is kept; where one is,
+    its datagrams left from a moved port and die at the opener's router,
+    whose mappings came first and stay, and it sends its late rounds
+    L{outlast} s after its try's last (its own moved entries, and those
+    the opener's datagrams left at its router, gone).  The opener of the
+    untried plan (L{_patient}) is the hard side: here the side whose
+    datagrams go once must be the one of 1,024 probes, or the waiting
+    side's two turns would send twice that.
+    """
+    birthday = BIRTHDAY in made.strategy
+    if made.strategy.endswith("birthday-probes"):
+        opens = True
+    elif made.strategy.endswith("birthday-sockets"):
+        opens = False
+    elif made.strategy == SIMULTANEOUS:
+        opens = (mine.host, mine.port) < (peer.host, peer.port)
+    else:
+        return made
+    if birthday:
+        opening = (BIRTHDAY_PROBES // PACE - 1) * TICK
+        tries, lates, sockets = HARD_TRY_ROUNDS, HARD_LATE_ROUNDS, range(HARD_SOCKETS)
+    else:
+        opening, tries, lates, sockets = 0.0, TRY_ROUNDS, LATE_ROUNDS, range(1)
+    first = opening + AFTER_OPENING
+    late = first + tries[-1] + outlast(unasked)
+    timeout = late + lates[-1] + TIMEOUT
+    strategy = PATIENT + made.strategy
+    if not opens:
+        probes = (_rounds([first + at for at in tries], (), sockets, [peer.port])
+                  + _rounds([late + at for at in lates], (), sockets, [peer.port]))
+        return attr.evolve(made, probes=probes, strategy=strategy, timeout=timeout,
+                           waits=True)
+    # The waiting side starts as late as its word's wait.
+    timeout += WORD
+    ports = _aimed(probe.port for probe in made.probes)
+    opened = _birthdayProbes(ports) if birthday else tuple(
+        Probe(0.0, 0, port) for port in ports)
+    every = min(REFRESH, unasked / 3)
+    keeps = tuple(Probe(every * count + probe.at, 0, probe.port, KEEP_TTL)
+                  for count in range(1, int(timeout // every) + 1) for probe in opened)
+    return attr.evolve(made, probes=opened + keeps, strategy=strategy, timeout=timeout)
+
+
 def _rounds(rounds, opening, sockets, ports):
     """A probe at each of rounds from each of sockets to each of ports,
     those of the opening rounds at L{LOW_TTL}."""
@@ -564,6 +649,8 @@ class UdpPunch:
         #: (when the budget counts it, probes) of each counted batch.
         self._planned = []
         self._keepalive = None
+        #: A waiting side's wait for its opener's word (L{word}), or None.
+        self._waiting = None
 
     def start(self):
         """
@@ -612,12 +699,14 @@ class UdpPunch:
         self._timers.append(self.clock.callLater(plan.timeout, self._expired))
         return planned
 
-    def nearPeer(self):
+    def nearPeer(self, word=False):
         """
         The peer's router is on this side's segment (this side's sounding
         was answered from the peer's host, or the peer's was from this
         side's): a sounded punch not met follows its patient plan from
-        now on (L{Plan.near}), the probes it has not sent yet dropped.
+        now on (L{Plan.near}), the probes it has not sent yet dropped; a
+        waiting side's (L{Plan.waits}) from its opener's ``word`` (the
+        peer's ``udppunchnear`` is it), or from L{word}, or L{WORD} s on.
 
         @return: whether it did (a punch met, over, or already patient
             does not).
@@ -627,8 +716,31 @@ class UdpPunch:
             return False
         self._cancelTimers()
         self.plan = near
-        self._planned = self._schedule(near, self.clock.seconds(), self._planned)
+        if near.waits and not word:
+            self._waiting = self.clock.callLater(WORD, self._follow)
+            self._timers.append(self._waiting)
+        else:
+            self._follow()
         return True
+
+    def word(self):
+        """
+        The opener's word came (the peer's ``udppunchnear``): its opening
+        datagrams have left, and a waiting side that went patient without
+        it follows its plan now.
+
+        @return: whether it did (a side that does not wait, or whose
+            wait is over, does not).
+        """
+        if self._waiting is None or not self._waiting.active():
+            return False
+        self._waiting.cancel()
+        self._follow()
+        return True
+
+    def _follow(self):
+        self._waiting = None
+        self._planned = self._schedule(self.plan, self.clock.seconds(), self._planned)
 
     def _sendBatch(self, batch, planned):
         counted = sum(1 for probe in batch if probe.ttl != KEEP_TTL)

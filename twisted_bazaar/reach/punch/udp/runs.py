@@ -121,12 +121,22 @@ class Runs:
 
     def told(self, peer_id, nonce):
         """The peer says the punch ``nonce`` with it goes patient (its
-        sounding was answered from this node's host): so it does here, if
-        it runs and has not met."""
+        sounding was answered from this node's host, or it was told so
+        by this node): so it does here, if it runs and has not met, and
+        says so back (an opener's word: its datagrams have left, and a
+        waiting side tries from then); a waiting side already patient
+        tries now."""
         run = self._table.get(peer_id)
-        if run is None or run.nonce != nonce or not run.punch.nearPeer():
+        if run is None or run.nonce != nonce:
             return
-        self._patient(run, "it says this node's router answered its sounding")
+        if run.punch.nearPeer(word=True):
+            if self._tell is not None:
+                self._tell(run.peer_id, run.nonce)
+            self._patient(run, "it says so")
+        elif run.punch.word():
+            self.log.debug("the patient UDP punch with node {peer} tries now: the "
+                           "peer's word came ({seconds:.2f} s)", peer=shortId(peer_id),
+                           seconds=self._clock.seconds() - run.started)
 
     def _patient(self, run, why):
         """Said; and the dialer told, whose hold on a transfer ends: a
