@@ -271,6 +271,10 @@ class BadInputTests(SynchronousTestCase):
         self.assertUsageError(["--role", "wizard"],
                               "unknown role 'wizard' (known roles: buyer, seller)")
 
+    def test_aMistypedRoleSaysWhatItMayMean(self):
+        self.assertUsageError(["--role", "selle"], "unknown role 'selle' (did you mean "
+                              "seller?) (known roles: buyer, seller)")
+
     def test_noRole(self):
         """A node may carry no role: it relays, and serves its scheme."""
         options = _parse([], NodeOptions)

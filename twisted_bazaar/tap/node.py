@@ -15,6 +15,7 @@ from twisted.python import usage
 from twisted_bazaar.events import ObsoleteObserver
 from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS
 from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress, parseHost
+from twisted_bazaar.base.suggest import didYouMean
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.base.options import (
     boundedInt,
@@ -286,7 +287,9 @@ class Options(DaemonOptions):
         """A role for this node (repeatable): see the roles named below."""
         if name not in self.roles_known:
             known = ", ".join(sorted(self.roles_known))
-            raise usage.UsageError(f"unknown role {name!r} (known roles: {known})")
+            raise usage.UsageError(f"unknown role {name!r}"
+                                   f"{didYouMean([name], self.roles_known)} "
+                                   f"(known roles: {known})")
         if name not in self["role"]:
             self["role"].append(name)
 
