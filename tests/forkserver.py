@@ -18,8 +18,8 @@ poll, wait, send_signal, kill, returncode).
 
 Only what an exec'd twistd would do the same is forked (L{ForkServer.
 forks}): a command that is this environment's ``twistd -n`` with a warmed
-plugin, no wrapper (``ip netns exec`` execs its own), an unbuffered
-output, and the same interpreter settings as the server's (every
+plugin, alone or behind ``ip netns exec NAME`` (the child then enters
+the namespace as ``ip`` does: L{enterNamespace}), an unbuffered output, and the same interpreter settings as the server's (every
 ``PYTHON*``, ``LANG`` and ``LC_*`` variable, ``TMPDIR``), which a
 process reads as it starts.  Everything else, and every test marked
 ``exec_daemons`` (the tests of a daemon's start as a user runs it), is
@@ -29,6 +29,7 @@ one way against the other.
 Run as ``python -m tests.forkserver FD PLUGIN...`` by L{ForkServer}.
 """
 
+import ctypes
 import gc
 import json
 import os
@@ -52,6 +53,10 @@ RUNTIME_MODULES = (
     "twisted_bazaar.schemes.index.tracker",
     "twisted_bazaar.schemes.flood.discovery",
 )
+#: The wrapper that runs a command in a named network namespace.
+NETNS_EXEC = ("ip", "netns", "exec")
+#: Where ``ip netns`` keeps its namespaces, and their files for /etc.
+NETNS_RUN, NETNS_ETC = "/run/netns", "/etc/netns"
 #: Bytes of the largest request (argv, folder and environment as JSON).
 LARGEST = 1 << 20
 #: Seconds the caller waits for the server's answer to a request: its
@@ -90,6 +95,45 @@ def warm(plugins, modules=RUNTIME_MODULES):
     if "twisted.internet.reactor" in sys.modules:
         raise RuntimeError("warming installed a reactor: a forked daemon could "
                            "not install its own")
+
+
+def enterNamespace(name, libc=None, run=NETNS_RUN, etcs=NETNS_ETC):
+    """
+    Enter the network namespace ``ip netns add NAME`` made, as ``ip netns
+    exec NAME`` does before it execs (iproute2's netns_switch): its
+    network, a mount namespace of its own whose mounts do not reach back,
+    a /sys that shows the namespace's devices, and /etc/netns/NAME's
+    files bound over /etc's.
+
+    @param libc: the C library (a test's record of the calls).
+    @param run: where the namespaces are; etcs: their /etc files.
+    """
+    libc = libc or ctypes.CDLL(None, use_errno=True)
+    CLONE_NEWNET, CLONE_NEWNS = 0x40000000, 0x00020000
+    MS_RDONLY, MS_BIND, MS_REC, MS_SLAVE, MNT_DETACH = 1, 4096, 16384, 1 << 19, 2
+
+    def check(result, what):
+        if result != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"{what} for network namespace {name}: "
+                          f"{os.strerror(error)}")
+
+    fd = os.open(os.path.join(run, name), os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        check(libc.setns(fd, CLONE_NEWNET), "setns")
+    finally:
+        os.close(fd)
+    check(libc.unshare(CLONE_NEWNS), "unshare")
+    check(libc.mount(b"", b"/", b"none", MS_SLAVE | MS_REC, None), "mount --make-rslave /")
+    flags = 0
+    if libc.umount2(b"/sys", MNT_DETACH) != 0 and os.statvfs("/sys").f_flag & os.ST_RDONLY:
+        flags = MS_RDONLY
+    check(libc.mount(name.encode(), b"/sys", b"sysfs", flags, None), "mount /sys")
+    etc = os.path.join(etcs, name)
+    for entry in sorted(os.listdir(etc)) if os.path.isdir(etc) else ():
+        check(libc.mount(os.path.join(etc, entry).encode(),
+                         os.path.join("/etc", entry).encode(), b"none", MS_BIND, None),
+              f"bind {etc}/{entry}")
 
 
 class Server:
@@ -167,6 +211,13 @@ class Server:
         os.environ.clear()
         os.environ.update(request["env"])
         sys.argv = list(request["argv"])
+        if request.get("netns"):
+            try:
+                enterNamespace(request["netns"])
+            except OSError as e:
+                # As ip netns exec ends when it cannot switch.
+                sys.stderr.write(f"{e}\n")
+                os._exit(255)
 
     def _reap(self):
         while True:
@@ -213,6 +264,14 @@ def _twistd():
 
 
 # -- the caller ----------------------------------------------------------------
+
+
+def unwrapped(command):
+    """(the namespace of ``ip netns exec NAME ...`` or None, the rest)."""
+    command = list(command)
+    if tuple(command[:3]) == NETNS_EXEC and len(command) > 3:
+        return command[3], command[4:]
+    return None, command
 
 
 class ForkServerError(Exception):
@@ -302,6 +361,7 @@ class ForkServer:
 
     def forks(self, command, env, options):
         """Would an exec of this command run as a fork of the server does?"""
+        command = unwrapped(command)[1]
         return (len(command) > 2 and command[0] == _twistd() and command[1] == "-n"
                 and command[2] in self._plugins and env is not None
                 and env.get("PYTHONUNBUFFERED") == "1"
@@ -320,8 +380,9 @@ class ForkServer:
         read, write = os.pipe()
         statusRead, statusWrite = os.pipe()
         try:
-            request = json.dumps({"argv": list(command), "cwd": os.path.abspath(cwd or "."),
-                                  "env": dict(env)}).encode()
+            namespace, argv = unwrapped(command)
+            request = json.dumps({"argv": list(argv), "cwd": os.path.abspath(cwd or "."),
+                                  "env": dict(env), "netns": namespace}).encode()
             with self._lock:
                 channel = self._started()
                 socket.send_fds(channel, [request], [write, statusWrite])

@@ -5,8 +5,10 @@ daemons: tests/e2e/test_forkserver_live.py.)
 """
 
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -49,10 +51,20 @@ class ForksTests(SynchronousTestCase):
         self.assertTrue(self.forks([twistdPath(), "-n", "bazaar-node", "--role", "buyer"]))
         self.assertTrue(self.forks([twistdPath(), "-n", "bazaar-tracker"]))
 
+    def test_aDaemonInANetworkNamespace(self):
+        """Behind ip netns exec NAME: the child enters the namespace."""
+        self.assertTrue(self.forks(["ip", "netns", "exec", "ns1", twistdPath(), "-n",
+                                    "bazaar-node"]))
+        self.assertEqual(forkserver.unwrapped(["ip", "netns", "exec", "ns1", "twistd"]),
+                         ("ns1", ["twistd"]))
+        self.assertEqual(forkserver.unwrapped(["twistd", "-n"]), (None, ["twistd", "-n"]))
+
     def test_anotherCommand(self):
-        """A wrapper (ip netns exec), another plugin, another program, or
-        twistd without -n is exec'd."""
-        for command in (["ip", "netns", "exec", "ns1", twistdPath(), "-n", "bazaar-node"],
+        """Another wrapper, another plugin, another program, or twistd
+        without -n is exec'd."""
+        for command in (["nsenter", "-n", "ns1", twistdPath(), "-n", "bazaar-node"],
+                        ["ip", "netns", "exec", "ns1", "sysctl", "-qw"],
+                        ["ip", "netns", "exec", "ns1"],
                         [twistdPath(), "-n", "web"],
                         [twistdPath(), "bazaar-node"],
                         ["/usr/bin/twistd", "-n", "bazaar-node"],
@@ -80,7 +92,7 @@ class ForksTests(SynchronousTestCase):
     def test_anExecIsPopen(self):
         """What is not forked is handed to Popen as given; no server is
         started for it."""
-        command = ["ip", "netns", "exec", "ns1", twistdPath(), "-n", "bazaar-node"]
+        command = ["ip", "netns", "exec", "ns1", "iptables", "-L"]
         self.assertEqual(self.server.spawn(command, cwd="/d", env=self.env,
                                            **DAEMON_OPTIONS), "exec'd")
         self.assertEqual(self.popen.calls,
@@ -93,6 +105,54 @@ class ForksTests(SynchronousTestCase):
                                       "HOME": "e", "XDG_STATE_HOME": "f"}),
             {"PYTHONPATH": "a", "PYTHONUNBUFFERED": "1", "LC_CTYPE": "b", "LANG": "c",
              "TMPDIR": "d"})
+
+
+class RecordedLibc:
+    """The calls L{forkserver.enterNamespace} makes, each answered 0 but
+    those named in C{failing}."""
+
+    def __init__(self, failing=()):
+        self.calls = []
+        self._failing = failing
+
+    def __getattr__(self, name):
+        def call(*args):
+            self.calls.append((name, *args))
+            return -1 if name in self._failing else 0
+        return call
+
+
+class EnterNamespaceTests(SynchronousTestCase):
+    """The calls that enter a namespace, in ip netns exec's order."""
+
+    def setUp(self):
+        self.run = tempfile.mkdtemp(prefix="bazaar-netns-")
+        self.addCleanup(shutil.rmtree, self.run, True)
+        open(os.path.join(self.run, "ns1"), "w").close()
+        self.etcs = os.path.join(self.run, "etc")
+
+    def test_networkMountsSysAndEtc(self):
+        os.makedirs(os.path.join(self.etcs, "ns1"))
+        open(os.path.join(self.etcs, "ns1", "resolv.conf"), "w").close()
+        libc = RecordedLibc()
+        forkserver.enterNamespace("ns1", libc, self.run, self.etcs)
+        self.assertEqual([call[0] for call in libc.calls],
+                         ["setns", "unshare", "mount", "umount2", "mount", "mount"])
+        self.assertEqual(libc.calls[0][2], 0x40000000)
+        self.assertEqual(libc.calls[1], ("unshare", 0x00020000))
+        self.assertEqual(libc.calls[4], ("mount", b"ns1", b"/sys", b"sysfs", 0, None))
+        self.assertEqual(libc.calls[5][1:3], (os.path.join(self.etcs, "ns1",
+                                                           "resolv.conf").encode(),
+                                              b"/etc/resolv.conf"))
+
+    def test_aFailedSwitchSaysWhy(self):
+        error = self.assertRaises(OSError, forkserver.enterNamespace, "ns1",
+                                  RecordedLibc(failing=("setns",)), self.run, self.etcs)
+        self.assertIn("setns for network namespace ns1", str(error))
+
+    def test_noSuchNamespace(self):
+        self.assertRaises(FileNotFoundError, forkserver.enterNamespace, "ns2",
+                          RecordedLibc(), self.run, self.etcs)
 
 
 class ForkedProcessTests(SynchronousTestCase):

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from tests.e2e.helpers import freePort
 from tests.forkserver import ForkServer
@@ -24,6 +24,7 @@ from twisted_bazaar.testing.daemons import (
     LOOPBACK_LISTEN,
     nodeId,
 )
+from twisted_bazaar.testing.netns import NetBed, missing, tagOf
 
 #: Seconds any awaited line or exit may take: it only bounds a bug.
 TIMEOUT = 60.0
@@ -41,8 +42,8 @@ class ForkedDaemonTests(SynchronousTestCase):
         self.server = ForkServer()
         self.addCleanup(self.server.close)
 
-    def start(self, name, *args):
-        daemon = Daemon(name, list(args), self.folder, logFormat=JSON,
+    def start(self, name, *args, wrapper=()):
+        daemon = Daemon(name, list(args), self.folder, logFormat=JSON, wrapper=wrapper,
                         spawn=self.server.spawn)
         self.addCleanup(daemon.finish, TIMEOUT)
         self.addCleanup(daemon.terminate)
@@ -92,3 +93,28 @@ class ForkedDaemonTests(SynchronousTestCase):
         tracker.terminate()
         self.assertEqual(tracker.finish(TIMEOUT), TERMINATED)
         self.assertEqual(self.server._process.wait(TIMEOUT), 0)
+
+    def test_aTrackerInANetworkNamespace(self):
+        """Behind ``ip netns exec NAME``: the forked tracker is in that
+        namespace's network, sees its devices in /sys as ip makes it
+        (a mount namespace of its own), and listens at its address."""
+        reason = missing()
+        if reason is not None:
+            raise SkipTest(reason)
+        bed = NetBed(tagOf(os.getpid()))
+        self.addCleanup(bed.remove)
+        host = bed.public("fork")
+        tracker = self.start("tracker", "bazaar-tracker", "--listen", "tcp:7700",
+                             wrapper=host.wrapper)
+        tracker.waitForEvent(LISTENING_EVENT, TIMEOUT, what="tracker", port=7700)
+        pid = tracker.process.pid
+        self.assertEqual(parentOf(pid), self.server._process.pid)
+        self.assertEqual(os.stat(f"/proc/{pid}/ns/net").st_ino,
+                         os.stat(f"/run/netns/{host.namespace}").st_ino)
+        self.assertNotEqual(os.stat(f"/proc/{pid}/ns/mnt").st_ino,
+                            os.stat("/proc/self/ns/mnt").st_ino)
+        theirs = set(os.listdir(f"/proc/{pid}/root/sys/class/net"))
+        self.assertIn("lo", theirs)
+        self.assertNotEqual(theirs, set(os.listdir("/sys/class/net")))
+        tracker.terminate()
+        self.assertEqual(tracker.finish(TIMEOUT), TERMINATED)
