@@ -6,8 +6,10 @@ from pathlib import Path
 from xdist.scheduler import LoadScopeScheduling
 
 #: Ctrl-C and SIGTERM stop the suite and every process it started
-#: (twisted_bazaar/testing/stopping.py says why pytest alone does not).
-pytest_plugins = ["twisted_bazaar.testing.stopping", "tests.cputime"]
+#: (twisted_bazaar/testing/stopping.py says why pytest alone does not);
+#: the daemons are forked from a process that has imported twistd
+#: (tests/forkserver.py).
+pytest_plugins = ["twisted_bazaar.testing.stopping", "tests.cputime", "tests.forkplugin"]
 
 #: The files whose tests a parallel run (``make test``: pytest-xdist with
 #: ``--dist loadgroup``) keeps on one worker, by group (L{GroupScheduling}):

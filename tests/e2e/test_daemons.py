@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 
+import pytest
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.testing.daemons import (
@@ -84,6 +85,8 @@ class BadFlagTests(SynchronousTestCase):
                               "unknown role 'wizard' (known roles: buyer, seller)")
 
 
+@pytest.mark.exec_daemons("the trade as a user starts it: each daemon an exec of "
+                          "twistd, not a fork of the suite's server")
 class TradeTests(SynchronousTestCase):
     """A tracker, a seller and a buyer in one folder trade an apple."""
 

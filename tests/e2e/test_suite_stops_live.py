@@ -40,6 +40,7 @@ from twisted_bazaar.testing.daemons import LiveMarket
 def test_daemon():
     market = LiveMarket(tempfile.mkdtemp(prefix="bazaar-e2e-"))
     tracker = market.startTracker()
+    print("STARTED BY", type(tracker.process).__name__, file=sys.stderr, flush=True)
     print("READY", tracker.process.pid, tempfile.gettempdir(), file=sys.stderr, flush=True)
     threading.Event().wait(600)
 
@@ -115,12 +116,18 @@ class SuiteStopsTests(SynchronousTestCase):
         self.assertNotIn("failed", said)
         self.assertTrue(gone(int(pid)), f"process {pid} still runs")
         self.assertFalse(os.path.exists(scratch), f"{scratch} is left")
+        return said
 
     def test_ctrlCWhileADaemonRuns(self):
         self.stop("test_daemon", signal.SIGINT)
 
     def test_sigtermWhileADaemonRuns(self):
         self.stop("test_daemon", signal.SIGTERM)
+
+    def test_ctrlCWhileAForkedDaemonRuns(self):
+        """The daemon forked by the suite's fork server (tests/forkserver.py)."""
+        said = self.stop("test_daemon", signal.SIGINT, "-p", "tests.forkplugin")
+        self.assertIn("STARTED BY ForkedProcess", said)
 
     def test_ctrlCOnTheReactor(self):
         self.stop("test_reactor", signal.SIGINT)

@@ -52,6 +52,12 @@ SHUT_DOWN = re.compile(r"Server Shut Down\.")
 TERMINATED = -signal.SIGTERM
 
 
+#: What starts each daemon unless its caller says (L{subprocess.Popen}'s
+#: signature): an exec of twistd; the suite puts its fork server here
+#: (tests/forkserver.py), which forks one with twistd already imported.
+spawner = subprocess.Popen
+
+
 class DaemonError(Exception):
     """A daemon did not do what was expected in time, or could not start."""
 
@@ -169,7 +175,7 @@ class Daemon:
     @ivar lines: every log line so far, without line ends.
     """
 
-    def __init__(self, name, args, cwd, onLine=None, wrapper=(), spawn=subprocess.Popen,
+    def __init__(self, name, args, cwd, onLine=None, wrapper=(), spawn=None,
                  logFormat=TEXT, twistd=True):
         """
         @param onLine: called as ``onLine(daemon, line)`` from the reader
@@ -177,7 +183,8 @@ class Daemon:
         @param wrapper: a command that runs twistd, e.g. ``("ip", "netns",
             "exec", "ns1")``; none by default.
         @param spawn: what starts the process (L{subprocess.Popen}'s
-            signature); a fake process in the unit tests of the waits.
+            signature); a fake process in the unit tests of the waits;
+            by default L{spawner}.
         @param logFormat: L{JSON} to have a bazaar daemon log events
             (``--log-format json``, unless args say a format), read into
             L{events}; L{TEXT}, as it logs by default.
@@ -201,7 +208,7 @@ class Daemon:
         #: threading.Events of the waits on this daemon (L{waitUntil}),
         #: each set whenever a line arrives or the output ends.
         self._waiters = set()
-        self.process = spawn(
+        self.process = (spawn or spawner)(
             [*wrapper, *((twistdPath(), "-n") if twistd else ()), *self.args], cwd=cwd,
             env=_environment(cwd),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

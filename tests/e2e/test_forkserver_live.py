@@ -1,0 +1,120 @@
+"""
+End to end: daemons forked by tests/forkserver.py are processes as an
+exec'd twistd makes them: their own pid and session, the working folder
+and environment asked for, their output in the caller's pipe, and the
+exit status twistd gives (a SIGTERM's, a usage error's), reported to the
+caller; the server ends once its caller closes its end and its children
+have ended.
+"""
+
+import os
+import shutil
+import tempfile
+
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+from tests.e2e.helpers import freePort
+from tests.forkserver import ForkServer
+from twisted_bazaar.testing.daemons import (
+    JSON,
+    LISTENING_EVENT,
+    STATE_HOME,
+    TERMINATED,
+    Daemon,
+    LOOPBACK_LISTEN,
+    nodeId,
+)
+from twisted_bazaar.testing.netns import NetBed, missing, tagOf
+
+#: Seconds any awaited line or exit may take: it only bounds a bug.
+TIMEOUT = 60.0
+
+
+def parentOf(pid):
+    with open(f"/proc/{pid}/stat", "rb") as stat:
+        return int(stat.read().rsplit(b")", 1)[1].split()[1])
+
+
+class ForkedDaemonTests(SynchronousTestCase):
+    def setUp(self):
+        self.folder = tempfile.mkdtemp(prefix="bazaar-fork-")
+        self.addCleanup(shutil.rmtree, self.folder, True)
+        self.server = ForkServer()
+        self.addCleanup(self.server.close)
+
+    def start(self, name, *args, wrapper=()):
+        daemon = Daemon(name, list(args), self.folder, logFormat=JSON, wrapper=wrapper,
+                        spawn=self.server.spawn)
+        self.addCleanup(daemon.finish, TIMEOUT)
+        self.addCleanup(daemon.terminate)
+        return daemon
+
+    def test_aTrackerAsTwistdRunsIt(self):
+        """A forked tracker is the server's child, in a session of its
+        own, in its folder, with the state home its environment names (where
+        a tracker on a fixed port keeps its key); a SIGTERM ends it as it
+        ends twistd, once its reactor runs (a node's registration: before,
+        a SIGTERM ends any twistd at once, forked or exec'd)."""
+        port = freePort()
+        tracker = self.start("tracker", "bazaar-tracker", "--listen",
+                             f"tcp:{port}:interface=127.0.0.1")
+        tracker.waitForEvent(LISTENING_EVENT, TIMEOUT, what="tracker")
+        buyer = self.start("buyer", "bazaar-node", "--tracker", f"tcp:127.0.0.1:{port}",
+                           "--listen", LOOPBACK_LISTEN, "--role", "buyer", "--want", "apple")
+        nodeId(buyer, TIMEOUT)
+        self.assertNotEqual(buyer.process.pid, tracker.process.pid)
+        pid = tracker.process.pid
+        self.assertNotEqual(pid, self.server._process.pid)
+        self.assertEqual(parentOf(pid), self.server._process.pid)
+        self.assertEqual(os.getsid(pid), pid)
+        self.assertEqual(os.readlink(f"/proc/{pid}/cwd"), os.path.realpath(self.folder))
+        # Its key, in the state home of its environment (XDG_STATE_HOME).
+        self.assertTrue(os.listdir(os.path.join(self.folder, STATE_HOME)))
+        self.assertIsNone(tracker.process.poll())
+        for daemon in (buyer, tracker):
+            daemon.terminate()
+            self.assertEqual(daemon.finish(TIMEOUT), TERMINATED)
+            self.assertTrue(daemon.exitedCleanly(), daemon.tail())
+            self.assertEqual(daemon.problems(), [])
+
+    def test_aUsageError(self):
+        """twistd's exit status and its error line, as an exec gives them."""
+        node = self.start("node", "bazaar-node", "--role", "wizard")
+        self.assertEqual(node.finish(TIMEOUT), 2)
+        self.assertIn("twistd bazaar-node: error: unknown role 'wizard'", node.tail())
+
+    def test_theServerEndsAfterItsChildren(self):
+        """Closed by its caller, the server reports its child's exit,
+        then ends."""
+        tracker = self.start("tracker", "bazaar-tracker", "--listen", LOOPBACK_LISTEN)
+        tracker.waitForEvent(LISTENING_EVENT, TIMEOUT, what="tracker")
+        self.server.close()
+        self.assertIsNone(self.server._process.poll())
+        tracker.terminate()
+        self.assertEqual(tracker.finish(TIMEOUT), TERMINATED)
+        self.assertEqual(self.server._process.wait(TIMEOUT), 0)
+
+    def test_aTrackerInANetworkNamespace(self):
+        """Behind ``ip netns exec NAME``: the forked tracker is in that
+        namespace's network, sees its devices in /sys as ip makes it
+        (a mount namespace of its own), and listens at its address."""
+        reason = missing()
+        if reason is not None:
+            raise SkipTest(reason)
+        bed = NetBed(tagOf(os.getpid()))
+        self.addCleanup(bed.remove)
+        host = bed.public("fork")
+        tracker = self.start("tracker", "bazaar-tracker", "--listen", "tcp:7700",
+                             wrapper=host.wrapper)
+        tracker.waitForEvent(LISTENING_EVENT, TIMEOUT, what="tracker", port=7700)
+        pid = tracker.process.pid
+        self.assertEqual(parentOf(pid), self.server._process.pid)
+        self.assertEqual(os.stat(f"/proc/{pid}/ns/net").st_ino,
+                         os.stat(f"/run/netns/{host.namespace}").st_ino)
+        self.assertNotEqual(os.stat(f"/proc/{pid}/ns/mnt").st_ino,
+                            os.stat("/proc/self/ns/mnt").st_ino)
+        theirs = set(os.listdir(f"/proc/{pid}/root/sys/class/net"))
+        self.assertIn("lo", theirs)
+        self.assertNotEqual(theirs, set(os.listdir("/sys/class/net")))
+        tracker.terminate()
+        self.assertEqual(tracker.finish(TIMEOUT), TERMINATED)
