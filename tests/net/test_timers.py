@@ -2,6 +2,9 @@
 Tests for twisted_bazaar.net.timers: many deadlines behind one call.
 """
 
+import gc
+import weakref
+
 from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -302,3 +305,36 @@ class RoundingTests(SynchronousTestCase):
         now = 1_795_000_000.123456
         for delay in (0.001, 0.5, 10.0, 30.0):
             self.assertEqual(now + delayTo(now, now + delay), now + delay)
+
+
+class TableTests(SynchronousTestCase):
+    """The table of clocks without deadlines of their own."""
+
+    def test_theSameWhileHeld(self):
+        """Every link on a clock shares its deadlines while any holds them."""
+        clock = task.Clock()
+        first = deadlinesFor(clock)
+        self.assertIs(deadlinesFor(clock), first)
+        self.assertIs(first.clock, clock)
+
+    def test_aClockNoLongerUsedGoes(self):
+        """A clock and its deadlines, held by nothing else, go: the table
+        keeps neither alive (it kept every clock of a process, and with it
+        every simulated network run in it)."""
+        clock = task.Clock()
+        deadlinesFor(clock).callLater(5, lambda: None).cancel()
+        gone = weakref.ref(clock)
+        del clock
+        gc.collect()
+        self.assertIsNone(gone())
+
+    def test_aPendingCallKeepsThem(self):
+        """Deadlines with a call pending stay, found again by their clock."""
+        clock = task.Clock()
+        ran = []
+        deadlinesFor(clock).callLater(5, ran.append, 1)
+        gc.collect()
+        again = deadlinesFor(clock)
+        self.assertEqual(again.live, 1)
+        clock.advance(5)
+        self.assertEqual(ran, [1])

@@ -24,8 +24,13 @@ import weakref
 
 from twisted.logger import Logger
 
-#: clock -> its L{Deadlines}; a clock that goes away takes its own along.
-_byClock = weakref.WeakKeyDictionary()
+#: id(clock) -> its L{Deadlines}, held weakly: an entry goes once nothing
+#: holds its deadlines (no link, no call pending), and the clock with it.
+#: (Keyed weakly by the clock, the entry would hold its own key: the
+#: deadlines hold their clock, so no clock, and no network of a
+#: simulation run in one process, would ever go.)  While an entry is
+#: there its deadlines hold the clock, so no other clock has that id.
+_byClock = weakref.WeakValueDictionary()
 
 
 def deadlinesFor(clock):
@@ -34,14 +39,15 @@ def deadlinesFor(clock):
     clock's own if it keeps one (a C{deadlines} attribute, as a sharded
     simulation's clock of each of its nodes does,
     L{twisted_bazaar.sim.shardclock.ContextClock}), else kept in a table
-    of clocks (a weak reference and an entry, 120 bytes a clock more).
+    of clocks, held weakly (L{_byClock}: they go with the clock's last
+    link and call).
     """
     own = getattr(clock, "deadlines", _NO_SLOT)
     if own is not _NO_SLOT:
         return own
-    deadlines = _byClock.get(clock)
+    deadlines = _byClock.get(id(clock))
     if deadlines is None:
-        deadlines = _byClock[clock] = Deadlines(clock)
+        deadlines = _byClock[id(clock)] = Deadlines(clock)
     return deadlines
 
 
@@ -162,7 +168,7 @@ class Deadlines:
     @ivar live: deadlines set and not yet run or cancelled.
     """
 
-    __slots__ = ("clock", "_times", "_buckets", "_held", "live", "_call", "_at")
+    __slots__ = ("clock", "_times", "_buckets", "_held", "live", "_call", "_at", "__weakref__")
 
     log = Logger()
 
