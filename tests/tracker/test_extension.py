@@ -5,7 +5,9 @@ is hosted by a real Tracker and spoken to over real Links on fake
 transports.
 """
 
+import gc
 import random
+import weakref
 
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
@@ -243,3 +245,22 @@ class ClashTests(ExtensionCase):
             self.assertNotIn("thief", self.tracker.extensions)
         peer, node_id = self.register(4001)
         self.assertIn(node_id, self.tracker.registry.nodes)
+
+
+class SharedTablesTests(SynchronousTestCase):
+    """The handler tables every tracker shares (L{twisted_bazaar.net.handlers})
+    hold the extensions' own functions, never a closure of one tracker's:
+    a tracker gone (a simulator run over, in a process that runs several)
+    is freed, with everything it holds."""
+
+    def test_aTrackerGoneIsFreed(self):
+        tracker = Tracker(Clock(), random.Random(3), extensions=trackerExtensionPlugins())
+        gone = weakref.ref(tracker)
+        del tracker
+        gc.collect()
+        self.assertIsNone(gone())
+
+    def test_twoTrackersShareOneTable(self):
+        first, second = (Tracker(Clock(), random.Random(seed),
+                                 extensions=trackerExtensionPlugins()) for seed in (1, 2))
+        self.assertIs(first._takes.table, second._takes.table)

@@ -110,21 +110,6 @@ def registeredLimit(descriptors, pending_limit, ports, watched=False):
     return max(1, left // 2 if watched else left)
 
 
-def _asked(tracker, kind, function):
-    """An extension's function(extension, link, message) of kind, behind
-    the tracker's question rate if kind is a question of QUESTION_BUCKETS
-    (L{Tracker.mayAsk}; one of a bucket of its own is the extension's to
-    charge)."""
-    if kind.BUCKET not in QUESTION_BUCKETS:
-        return function
-
-    def charged(extension, link, message):
-        if tracker.mayAsk(link, kind):
-            function(extension, link, message)
-
-    return charged
-
-
 def _levelOf(link):
     """A status client (``bazaar status``, the web view) registering for a
     question is no news to a user of the market: its join and leave are
@@ -242,6 +227,10 @@ class Tracker:
         #: What a registered node's messages go to: the tracker's own
         #: (L{_REGISTERED}), then each extension's.
         self._takes = Handlers()
+        #: The extensions' message types behind the question rate (their
+        #: handlers are the extensions' own functions: no closure of this
+        #: tracker's goes into the handler tables every tracker shares).
+        self._charged = set()
         self._takes.addPart(self, _REGISTERED)
         self._takes.addPart(self.introductions)
         #: Its UDP reach checks and punches (no UDP port until the daemon
@@ -277,8 +266,8 @@ class Tracker:
                                  "take it over")
             if kind in self._takes:
                 raise ValueError(f"{kind.TYPE} is handled by two tracker extensions")
-        self._takes.addPart(extension, {kind: _asked(self, kind, function)
-                                        for kind, function in table.items()})
+        self._takes.addPart(extension, table)
+        self._charged.update(kind for kind in table if kind.BUCKET in QUESTION_BUCKETS)
         self.extensions[name] = extension
 
     def linkMade(self, link):
@@ -329,13 +318,16 @@ class Tracker:
     def messageReceived(self, link, message):
         """A node's message, to the handler its type has: before the node
         registered, L{_INTRODUCING}'s or its key proofs' (L{KeyProofs});
-        then the tracker's own (L{_REGISTERED}) or an extension's; any
+        then the tracker's own (L{_REGISTERED}) or an extension's (one of
+        QUESTION_BUCKETS only within the question rate, else dropped); any
         other is answered ``error{wtf}``."""
         kind = type(message)
         if link.peer_id is None:
             if not self._introducing.dispatch(kind, link, message):
                 link.protocolError("wtf", f"say thisisme before {message.TYPE}",
                                    close=True)
+        elif kind in self._charged and not self.mayAsk(link, kind):
+            return
         elif not self._takes.dispatch(kind, link, message):
             link.protocolError("wtf", f"the tracker does not handle {message.TYPE}")
 
