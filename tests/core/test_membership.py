@@ -25,7 +25,8 @@ from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.base.logthrottle import PEER_BURST
 from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.core.membership import Membership
+from twisted_bazaar.core.membership import (IDLE, INTRODUCING, REGISTERED, STOPPED, Membership,
+                                            NoMove)
 from twisted_bazaar.reach.asking import TrackerGone, TrackerSilent
 from twisted_bazaar.core.topology import RandomNeighbours
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, UNKNOWN, Reachability
@@ -622,6 +623,38 @@ class StoppingTests(MembershipCase):
         self.assertEqual(self.tracker.heard(), [])
         self.assertTrue(self.tracker.closed)
         self.assertFalse(self.membership.isRegistered)
+
+
+class StateTests(MembershipCase):
+    """The session's states, as its inputs move it (L{Membership.state})."""
+
+    def test_idleIntroducingRegisteredIdle(self):
+        session = Membership(self.node)
+        self.assertEqual(session.state, IDLE)
+        self.assertEqual(self.membership.state, INTRODUCING)
+        self.register()
+        self.assertEqual(self.membership.state, REGISTERED)
+        self.tracker.link.transport.loseConnection()
+        self.assertEqual(self.membership.state, IDLE)
+        self.membership.stopService()
+        self.assertEqual(self.membership.state, STOPPED)
+
+    def test_anInputTheStateDoesNotTakeIsABug(self):
+        """A second link up while one is introducing: no state takes it."""
+        self.assertEqual(self.membership.state, INTRODUCING)
+        with self.assertRaises(NoMove) as raised:
+            self.membership.connected(self.tracker.link)
+        self.assertEqual(str(raised.exception),
+                         "the tracker session takes no connected when introducing")
+
+    def test_aSessionHoldsNoMachineOfItsOwn(self):
+        """Its inputs leave no attribute on it past those it is built
+        with and the context its links share: automat's held a
+        transitioner a session (0.2 kB of every simulated node, with its
+        inputs' closures)."""
+        built = set(vars(Membership(self.node)))
+        self.register()
+        self.assertEqual(set(vars(self.membership)) - built, {"linkContext"})
 
 
 class _WiredEndpoint:

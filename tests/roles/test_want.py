@@ -309,6 +309,25 @@ class QuantityTests(_BuyerCase):
         feed(self.relay, trade.BuyOK(first.id, "apple", NEAR, count=4))
         self.assertEqual((self.buyer.bag, self.want.state), ([], machine.BUYING))
 
+    def test_aWantMetLetsItsOffersGo(self):
+        """Met, a want holds no offer it will never try."""
+        self.offered(NEAR, FAR, store=MemoryStore(), quantity=1)
+        [buy] = sent(self.relay)
+        self.assertEqual(len(self.want.offers), 1)
+        feed(self.relay, trade.BuyOK(buy.id, "apple", NEAR))
+        self.assertEqual((self.want.state, self.want.offers), (machine.DONE, []))
+
+    def test_aFileWantMetKeepsItsOffers(self):
+        """A file's want keeps the offers left: if the file cannot be
+        fetched, it is reopened and buys from them."""
+        self.start(store=MemoryStore(), quantity=1)
+        sha256 = "ab" * 32
+        other = Offer(5, FAR, size=6, sha256="cd" * 32)
+        self.want.found([Offer(6, (1, 2, 6), size=5, sha256=sha256), other])
+        [buy] = sent(self.relay)
+        feed(self.relay, trade.BuyOK(buy.id, "apple", NEAR, sha256=sha256, size=5))
+        self.assertEqual((self.want.state, self.want.offers), (machine.DONE, [other]))
+
     def test_aFileIsOneUnit(self):
         """A quantity never multiplies a file: its buy names none, and the
         file bought meets the want."""

@@ -305,16 +305,16 @@ class BytesANodeTests(SynchronousTestCase):
                                           f"bytes, more than {bound:,}")
 
     def test_flood(self):
-        self.assertHoldsAtMost("flood", 6_300)
+        self.assertHoldsAtMost("flood", 6_250)
 
     def test_index(self):
-        self.assertHoldsAtMost("index", 6_750)
+        self.assertHoldsAtMost("index", 6_570)
 
     def test_superpeer(self):
-        self.assertHoldsAtMost("superpeer", 9_700)
+        self.assertHoldsAtMost("superpeer", 9_510)
 
     def test_chord(self):
-        self.assertHoldsAtMost("chord", 11_850)
+        self.assertHoldsAtMost("chord", 11_660)
 
     def test_indexAtHome(self):
         """Half the nodes behind NAT, 10 virtual seconds into a cold run

@@ -10,7 +10,7 @@ tracker gives it back.  A node of several trackers (``--tracker`` given
 again) has one session at a time, with the first of them that takes it;
 the L{Reconnector} moves it to the next when its tracker fails, and back
 to one named before once it answers.  The session is an explicit state machine
-(L{automat}): idle -> introducing -> registered, back to idle when the link
+(L{_MOVES}): idle -> introducing -> registered, back to idle when the link
 goes, and stopped for good.  A node with a key sends its proof to the
 tracker's thisisyou, which the tracker takes without a word (or refuses,
 with an error and a close); the node pings it behind its proof, which
@@ -39,7 +39,6 @@ L{twisted_bazaar.reach.reachable.offering}).  When the tracker link closes the p
 are told so too (C{trackerLost}).
 """
 
-from automat import MethodicalMachine
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
@@ -63,6 +62,15 @@ from twisted_bazaar.net.reconnect import Reconnector
 #: How the tracker link is named in logs.
 TRACKER = "tracker"
 
+#: The states of a tracker session (L{Membership.state}): no tracker link;
+#: the link up and thisisme sent, waiting for thisisyou; named by the
+#: tracker; shutting down, no new session.
+IDLE, INTRODUCING, REGISTERED, STOPPED = "idle", "introducing", "registered", "stopped"
+
+
+class NoMove(Exception):
+    """A tracker session was given an input its state does not take."""
+
 
 @implementer(ILinkOwner)
 class Membership(TrackerQuestions, Service):
@@ -76,7 +84,6 @@ class Membership(TrackerQuestions, Service):
     """
 
     log = Logger()
-    _machine = MethodicalMachine()
     #: The session's L{SessionParts}, once a part registered; the
     #: tracker's relay (L{TrackersRelay}) once it named one.
     _parts = _relays = None
@@ -96,6 +103,9 @@ class Membership(TrackerQuestions, Service):
         """
         self.node = node
         self.clock = node.clock
+        #: Where the session is (L{_MOVES}): one of L{IDLE},
+        #: L{INTRODUCING}, L{REGISTERED} and L{STOPPED}.
+        self.state = IDLE
         self.link = None
         #: L{factory}, made when first asked for: a simulated node's
         #: tracker link is built by hand (L{buildLink}), and a million
@@ -151,40 +161,36 @@ class Membership(TrackerQuestions, Service):
         return Link(self, node.clock, node.config.link, inbound=False)
 
     # -- the state machine ---------------------------------------------------
+    # Its own table (L{_MOVES}), not automat's: automat made each session a
+    # transitioner and a closure for each input it took, 0.2 kB of every
+    # simulated node (docs/simulator.md, "twelfth round").
 
-    @_machine.state(initial=True)
-    def idle(self):
-        """No tracker link."""
+    def _move(self, name, *args):
+        """Take input ``name``: to its next state, then its output, if any
+        (L{_MOVES}); an input the state does not take is a bug."""
+        move = _MOVES.get((self.state, name))
+        if move is None:
+            raise NoMove(f"the tracker session takes no {name} when {self.state}")
+        self.state, output = move
+        if output is not None:
+            output(self, *args)
 
-    @_machine.state()
-    def introducing(self):
-        """The link is up and thisisme sent; waiting for thisisyou."""
-
-    @_machine.state()
-    def registered(self):
-        """The tracker named this node."""
-
-    @_machine.state()
-    def stopped(self):
-        """The node is shutting down: no new session."""
-
-    @_machine.input()
     def connected(self, link):
         """The tracker link came up."""
+        self._move("connected", link)
 
-    @_machine.input()
     def named(self, link, answer):
         """The tracker said thisisyou."""
+        self._move("named", link, answer)
 
-    @_machine.input()
     def lost(self, link, reason):
         """The tracker link closed."""
+        self._move("lost", link, reason)
 
-    @_machine.input()
     def stop(self):
         """The node is stopping."""
+        self._move("stop")
 
-    @_machine.output()
     def _introduce(self, link):
         self.link = link
         node = self.node
@@ -197,7 +203,6 @@ class Membership(TrackerQuestions, Service):
         handshake = self._handshake = LinkHandshake()
         link.send(_hello(node, link, handshake))
 
-    @_machine.output()
     def _register(self, link, answer):
         handshake, self._handshake = self._handshake, None
         proving = handshake.proves and answer.nonce is not None
@@ -241,7 +246,6 @@ class Membership(TrackerQuestions, Service):
         if held is not None:
             self._reached(link, held)
 
-    @_machine.output()
     def _forget(self, link, reason):
         self.link = None
         self._taken = False
@@ -252,27 +256,13 @@ class Membership(TrackerQuestions, Service):
         self.node.events.trackerLost()
         self.clearQuestions(reason.getErrorMessage())
 
-    @_machine.output()
     def _refuseLink(self, link):
         link.close("the node is stopping", routine=True)
 
-    @_machine.output()
     def _leave(self):
         self.clearQuestions("the node is stopping")
         if self.link is not None:
             self.link.disconnect("node shutting down")
-
-    idle.upon(connected, enter=introducing, outputs=[_introduce])
-    idle.upon(stop, enter=stopped, outputs=[])
-    introducing.upon(named, enter=registered, outputs=[_register])
-    introducing.upon(lost, enter=idle, outputs=[_forget])
-    introducing.upon(stop, enter=stopped, outputs=[_leave])
-    registered.upon(lost, enter=idle, outputs=[_forget])
-    registered.upon(stop, enter=stopped, outputs=[_leave])
-    stopped.upon(connected, enter=stopped, outputs=[_refuseLink])
-    stopped.upon(named, enter=stopped, outputs=[])
-    stopped.upon(lost, enter=stopped, outputs=[_forget])
-    stopped.upon(stop, enter=stopped, outputs=[])
 
     def _moveBack(self, why):
         """A tracker named before this one answers again: leave this one
@@ -428,6 +418,23 @@ class Membership(TrackerQuestions, Service):
         if self._client is not None:
             return self._client.stop()
         return defer.succeed(None)
+
+
+#: (state, input) -> (next state, what the session does, or None): every
+#: input a state takes (L{Membership._move}).
+_MOVES = {
+    (IDLE, "connected"): (INTRODUCING, Membership._introduce),
+    (IDLE, "stop"): (STOPPED, None),
+    (INTRODUCING, "named"): (REGISTERED, Membership._register),
+    (INTRODUCING, "lost"): (IDLE, Membership._forget),
+    (INTRODUCING, "stop"): (STOPPED, Membership._leave),
+    (REGISTERED, "lost"): (IDLE, Membership._forget),
+    (REGISTERED, "stop"): (STOPPED, Membership._leave),
+    (STOPPED, "connected"): (STOPPED, Membership._refuseLink),
+    (STOPPED, "named"): (STOPPED, None),
+    (STOPPED, "lost"): (STOPPED, Membership._forget),
+    (STOPPED, "stop"): (STOPPED, None),
+}
 
 
 def _said(session, link, error):

@@ -456,6 +456,12 @@ class Want:
             # out: that one must still be settled, or a unit the seller sold
             # for it would never reach the bag.
             self._abandon()
+        if not _isFile(purchase):
+            # Met for good: the offers left are never tried (only a file's
+            # want is reopened, and buys again from them: L{reopen}).  Up
+            # to 64 offers with their records, held by every buyer done;
+            # 1.9 kB a node of a warm run of 20,000 index nodes at its end.
+            self.offers = []
         self.buyer.wantDone()
 
 
