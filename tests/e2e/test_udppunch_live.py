@@ -60,6 +60,15 @@ RACE_LATE = 0.3
 UNASKED = 4
 
 
+def _metIn(output):
+    """The seconds a peer's punch took to meet, as its ``met`` line says
+    (``a: met HOST:PORT from socket N in S s``), or infinity."""
+    for line in output.splitlines():
+        if ": met " in line:
+            return float(line.split(" in ")[-1].split(" s")[0])
+    return float("inf")
+
+
 class UdpPunchLiveTests(SynchronousTestCase):
     def setUp(self):
         self.bed = netBed(self)
@@ -211,14 +220,18 @@ class UdpPunchLiveTests(SynchronousTestCase):
         easy = self.bed.home("je", plain=True)
         for home in (hard, easy):
             home.rejectUnasked()
-        met, outputs = self.race(hard, easy, TRIES, "sound")
-        self.assertGreaterEqual(met, MEETS, outputs)
-        for name, peer in (("a", easy), ("b", hard)):
-            self.assertRegex(outputs, rf"{name}: near: ICMP 3/3 from "
-                             rf"{peer.public_address} in [0-9.]+ s: patient-")
-        for line in outputs.splitlines():
-            if ": met " in line:
-                self.assertLess(float(line.split(" in ")[-1].split(" s")[0]), 10.0, line)
+        soon, outputs = 0, []
+        for _ in range(TRIES):
+            results = self.punch(hard, easy, RACE_LATE, "sound")
+            said = "\n".join(output for _, output in results)
+            outputs.append(said)
+            for name, peer in (("a", easy), ("b", hard)):
+                self.assertRegex(said, rf"{name}: near: ICMP 3/3 from "
+                                 rf"{peer.public_address} in [0-9.]+ s: patient-")
+            # A try whose turn missed (on a loaded machine, say) meets by
+            # the patient plan, 32 s in: not one of the tries met at once.
+            soon += all(status == 0 and _metIn(output) < 10.0 for status, output in results)
+        self.assertGreaterEqual(soon, MEETS, "\n--\n".join(outputs))
 
     def test_oneSegmentPortKeeping(self):
         """Two port-keeping routers with no firewall on one segment, one
