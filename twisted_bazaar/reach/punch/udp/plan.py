@@ -485,13 +485,8 @@ def _patient(made, mine, peer, unasked):
     predicts a sequential router's ports is left as it is: its
     predictions would not hold over that wait.
     """
-    if made.strategy.endswith("birthday-sockets"):
-        opens = True
-    elif made.strategy.endswith("birthday-probes"):
-        opens = False
-    elif made.strategy == SIMULTANEOUS:
-        opens = (mine.host, mine.port) < (peer.host, peer.port)
-    else:
+    opens = _opens(made, mine, peer, "birthday-sockets")
+    if opens is None:
         return made
     late = outlast(unasked)
     timeout = late + TIMEOUT
@@ -506,6 +501,19 @@ def _patient(made, mine, peer, unasked):
                        for probe in made.probes)
     return attr.evolve(made, probes=probes, strategy=PATIENT + made.strategy,
                        timeout=timeout)
+
+
+def _opens(made, mine, peer, opener):
+    """Whether this side of made (a plan of L{_plan}'s) opens a patient
+    punch: of a birthday punch the side whose strategy ends with opener
+    (the two plans choose differently), of two port-keeping sides the one
+    whose mapping sorts first (both sort the tracker's same two words);
+    None for a plan left as it is."""
+    if made.strategy.endswith(("birthday-sockets", "birthday-probes")):
+        return made.strategy.endswith(opener)
+    if made.strategy == SIMULTANEOUS:
+        return (mine.host, mine.port) < (peer.host, peer.port)
+    return None
 
 
 def _tried(made, mine, peer, unasked):
@@ -533,13 +541,8 @@ def _tried(made, mine, peer, unasked):
     side's two turns would send twice that.
     """
     birthday = BIRTHDAY in made.strategy
-    if made.strategy.endswith("birthday-probes"):
-        opens = True
-    elif made.strategy.endswith("birthday-sockets"):
-        opens = False
-    elif made.strategy == SIMULTANEOUS:
-        opens = (mine.host, mine.port) < (peer.host, peer.port)
-    else:
+    opens = _opens(made, mine, peer, "birthday-probes")
+    if opens is None:
         return made
     if birthday:
         opening = (BIRTHDAY_PROBES // PACE - 1) * TICK
