@@ -15,7 +15,7 @@ setup(
     packages=find_packages(include=["twisted_bazaar", "twisted_bazaar.*"])
     + ["twisted.plugins"],
     package_data={"twisted_bazaar.web": ["static/*"]},
-    install_requires=["twisted>=22.10", "attrs>=22.1", "automat>=22.10",
+    install_requires=["twisted>=22.10", "attrs>=22.1",
                       "cryptography>=41", "prometheus_client>=0.16",
                       # Ed25519 signing through libsodium (identity/sodium.py)
                       "pynacl>=1.5",
