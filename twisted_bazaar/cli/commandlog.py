@@ -10,12 +10,8 @@ import sys
 
 from twisted.logger import LogLevel, eventAsText, globalLogBeginner
 
+from twisted_bazaar.base.pywarnings import isPythonWarning
 from twisted_bazaar.net.encrypted import twistedsNoHostTraceback
-
-#: The form of Python's warnings, once logging has begun (Twisted logs
-#: each with these fields, at warn).
-WARNING_FORMAT = "{filename}:{lineno}: {category}: {warning}"
-
 
 def commandLog(stream):
     """An observer that writes to stream, as Twisted's own writes them,
@@ -24,7 +20,7 @@ def commandLog(stream):
 
     def observe(event):
         shown = (event.get("log_level") is LogLevel.critical
-                 or (event.get("log_format") == WARNING_FORMAT and "warning" in event))
+                 or isPythonWarning(event))
         if shown and not twistedsNoHostTraceback(event):
             stream.write(eventAsText(event, includeTimestamp=False,
                                      includeSystem=False) + "\n")

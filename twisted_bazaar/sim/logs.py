@@ -15,9 +15,7 @@ import sys
 
 from twisted.logger import LogLevel, globalLogBeginner, textFileLogObserver
 
-#: Namespace of Python's warnings, once logging has begun.
-WARNINGS = "py.warnings"
-
+from twisted_bazaar.base.pywarnings import isPythonWarning
 
 def criticalOnly(stream):
     """An observer that writes critical events and Python's warnings to
@@ -25,8 +23,7 @@ def criticalOnly(stream):
     text = textFileLogObserver(stream)
 
     def observe(event):
-        if (event.get("log_level") is LogLevel.critical
-                or event.get("log_namespace") == WARNINGS):
+        if event.get("log_level") is LogLevel.critical or isPythonWarning(event):
             text(event)
 
     return observe
