@@ -289,7 +289,8 @@ class FailureTests(SynchronousTestCase):
             opener.receive(b"HTTP/1.1 426 \x1b[31mred\xff" + b"a" * 400)
         self.assertEqual(caught.exception.reason,
                          "the peer answered in HTTP, not the encrypted channel: 426 "
-                         "[31mred" + "a" * (256 - len("HTTP/1.1 426 \x1b[31mred\xff")))
+                         "\\x1b[31mred\ufffd"
+                         + "a" * (256 - len("HTTP/1.1 426 \x1b[31mred\xff")))
         opener = Session(True, ChannelKey.generate())
         opener.start()
         with self.assertRaises(ChannelError) as caught:

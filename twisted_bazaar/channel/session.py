@@ -20,6 +20,7 @@ import json
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from twisted_bazaar.base.text import shown
 from twisted_bazaar.channel.noise import (
     AESGCM_NAME,
     CHACHAPOLY,
@@ -96,8 +97,8 @@ class ChannelError(Exception):
 
 class UpgradeRequired(ChannelError):
     """The opener's peer answered HTTP 426: the port speaks another
-    protocol, which the answer's reason phrase names (printable ASCII
-    only, bounded), with how to reach it."""
+    protocol, which the answer's reason phrase names (bounded, what no
+    reader should obey escaped: L{shown}), with how to reach it."""
 
     def at(self, host, port):
         """The reason, ``HOST:PORT`` in it naming the address dialled."""
@@ -183,10 +184,8 @@ def _httpAnswer(line):
     _, _, rest = line.rstrip(b"\r\n").partition(b" ")
     code, _, phrase = rest.partition(b" ")
     if code == UPGRADE_REQUIRED:
-        said = "".join(c for c in phrase.decode("ascii", "replace")
-                       if c.isprintable() and c.isascii())
         raise UpgradeRequired("the peer answered in HTTP, not the encrypted channel: "
-                              f"426 {said}")
+                              f"426 {shown(phrase.decode('ascii', 'replace'))}")
     raise ChannelError("the peer answered in HTTP, not the encrypted channel: a web "
                        "server (a daemon's --web view or --metrics, say)")
 

@@ -13,6 +13,7 @@ from twisted.logger import LogLevel, eventAsText, globalLogBeginner
 from twisted_bazaar.base.pywarnings import isPythonWarning
 from twisted_bazaar.net.encrypted import twistedsNoHostTraceback
 
+
 def commandLog(stream):
     """An observer that writes to stream, as Twisted's own writes them,
     the critical events and Python's warnings, but not
