@@ -1,0 +1,48 @@
+"""
+Claims of docs/protocol.md, docs/running.md and docs/reliability.md that a
+black-box run of the daemons found false (issue 96), each held here
+against the behaviour it describes, so that the text cannot drift back.
+"""
+
+import os
+import shutil
+import tempfile
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.daemon.tracker import trackerIdentity
+
+DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
+
+
+def flat(name):
+    """A doc's text with its line breaks and runs of spaces made one space."""
+    with open(os.path.join(DOCS, name), encoding="utf-8") as f:
+        return " ".join(f.read().split())
+
+
+def section(text, start, end):
+    """The part of text from start up to end."""
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+class TrackersKeyTests(SynchronousTestCase):
+    """protocol.md §3 said the tracker's key is "made afresh in memory at
+    each start" and that "nothing depends on it staying the same"; the
+    tracker keeps it across starts, and its nodes refuse another."""
+
+    def setUp(self):
+        self.folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.folder)
+
+    def test_itIsKept(self):
+        data = os.path.join(self.folder, "tracker")
+        self.assertEqual(trackerIdentity(data).key, trackerIdentity(data).key)
+
+    def test_theProtocolSaysSo(self):
+        keys = section(flat("protocol.md"), "### Keys and signatures", "- **Encoding.**")
+        self.assertNotIn("afresh", keys)
+        self.assertNotIn("nothing depends on it staying the same", keys)
+        self.assertIn("This implementation's tracker keeps it from one start to the next",
+                      keys)
+        self.assertIn("refuses a tracker that proves another", keys)
