@@ -216,6 +216,11 @@ class _TimedRequest(Request):
         return super().process()
 
 
+#: Reason phrases twisted.web lacks: without one it says "421 Unknown
+#: Status" (RFC 9110 §15.5.20 names it).
+PHRASES = {421: b"Misdirected Request"}
+
+
 class Refusal(Resource):
     """A request refused before its resource is asked for (its Host, and
     why): plain text, saying why."""
@@ -228,7 +233,7 @@ class Refusal(Resource):
         self.why = why
 
     def render(self, request):
-        request.setResponseCode(self.code)
+        request.setResponseCode(self.code, PHRASES.get(self.code))
         request.setHeader(b"content-type", b"text/plain; charset=utf-8")
         return self.why.encode("utf-8") + b"\n"
 
