@@ -46,3 +46,24 @@ class TrackersKeyTests(SynchronousTestCase):
         self.assertIn("This implementation's tracker keeps it from one start to the next",
                       keys)
         self.assertIn("refuses a tracker that proves another", keys)
+
+
+class TroubleshootingTests(SynchronousTestCase):
+    """running.md's Troubleshooting quoted a taken port's line as
+    ``tracker cannot listen: Couldn't listen ...``; the tracker says
+    where it could not listen (``on tcp:7700``), so a search for the
+    quoted words found nothing."""
+
+    def test_theTakenPortsLine(self):
+        from twisted.internet.error import CannotListenError
+        from twisted.python.failure import Failure
+
+        from twisted_bazaar.daemon.services import ListeningService
+
+        port = ListeningService(None, None, None, "tracker", description="tcp:7700")
+        port.failure = Failure(CannotListenError("any", 7700,
+                                                 OSError(98, "Address already in use")))
+        line = port.why()
+        doc = section(flat("running.md"), "## Troubleshooting", "**The node logs")
+        quoted = doc.split("`", 2)[1]
+        self.assertEqual(quoted, line)
