@@ -67,3 +67,37 @@ class TroubleshootingTests(SynchronousTestCase):
         doc = section(flat("running.md"), "## Troubleshooting", "**The node logs")
         quoted = doc.split("`", 2)[1]
         self.assertEqual(quoted, line)
+
+
+class ConfigOverriddenTests(SynchronousTestCase):
+    """running.md's Config files said the file's value of an option the
+    command line also gives "is not read", above the refusal of
+    ``quantity = "5"``; that value's kind is checked all the same (a
+    file's mistake), only its value is not parsed."""
+
+    def write(self, text):
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder)
+        path = os.path.join(folder, "buyer.toml")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def test_theKindIsCheckedTheValueIsNot(self):
+        from twisted.python import usage
+
+        from twisted_bazaar.tap.node import Options
+
+        buyer = 'role = ["buyer"]\nwant = ["apple"]\n'
+        options = Options()
+        options.parseOptions(["--config", self.write(buyer + "ttl = 99\n"), "--ttl", "3"])
+        self.assertEqual(options.scheme[1]["ttl"], 3)
+        path = self.write(buyer + 'quantity = "5"\n')
+        error = self.assertRaises(usage.UsageError, Options().parseOptions,
+                                  ["--config", path, "--quantity", "2"])
+        self.assertIn('quantity must be a whole number, not the string "5"', str(error))
+        config = section(flat("running.md"), "### Config files", "```toml")
+        self.assertNotIn("also gives is not read", config)
+        self.assertIn("is checked for its kind all the same, and nothing more", config)
+        self.assertIn('while `quantity = "5"` is refused with or without `--quantity 2`',
+                      config)
