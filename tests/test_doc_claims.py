@@ -101,3 +101,25 @@ class ConfigOverriddenTests(SynchronousTestCase):
         self.assertIn("is checked for its kind all the same, and nothing more", config)
         self.assertIn('while `quantity = "5"` is refused with or without `--quantity 2`',
                       config)
+
+
+class NestingTests(SynchronousTestCase):
+    """protocol.md §3 gave the parser's depth as "975 levels" without
+    saying whether the message's own object counts; live, a tracker and a
+    node answer a ping whose unknown field holds 975 nested arrays (976
+    levels in all) and refuse 976.  The depth is the interpreter's
+    recursion limit less the stack beneath the decoder, so it is measured
+    live, not here; here, that the decoder refuses a depth past the
+    limit with the doc's words, and that the doc says how it counts."""
+
+    def test_tooDeepIsRefusedInTheDocsWords(self):
+        from twisted_bazaar.wire.codec import ProtocolError, decode
+
+        deep = 100000
+        payload = b'{"type":"ping","nonce":3,"x":' + b"[" * deep + b"]" * deep + b"}"
+        error = self.assertRaises(ProtocolError, decode, payload)
+        self.assertEqual(str(error), "invalid JSON: nested too deeply")
+        payload = section(flat("protocol.md"), "## 3. Payload", "### Field types")
+        self.assertIn("`invalid JSON: nested too deeply`", payload)
+        self.assertIn("975 levels below the message's own object, 976 with it", payload)
+        self.assertNotIn("(975 levels on a tracker", payload)
