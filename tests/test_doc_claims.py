@@ -123,3 +123,31 @@ class NestingTests(SynchronousTestCase):
         self.assertIn("`invalid JSON: nested too deeply`", payload)
         self.assertIn("975 levels below the message's own object, 976 with it", payload)
         self.assertNotIn("(975 levels on a tracker", payload)
+
+
+class FailedStartWarningTests(SynchronousTestCase):
+    """running.md's Exit status said a failed start "says only that
+    line", its warnings said once it is done; a node whose --quic-port is
+    its tracker's UDP port, taken, says the warning about that option
+    first and then the error (tests/test_failed_starts.py,
+    test_nodeQuicPortOfItsTracker, holds that it does, on purpose: the
+    warning explains the error), and so does a tracker warned of its
+    open-file limit."""
+
+    def test_theDocSaysWhichWarningsComeFirst(self):
+        from twisted_bazaar.tap.endpoints import quicBesideItsTracker
+        from twisted_bazaar.tap.node import Options
+
+        options = Options()
+        options.parseOptions(["--tracker", "127.0.0.1:7700", "--quic-port", "7701"])
+        self.assertIsNotNone(quicBesideItsTracker(options["quic-port"], options.trackers))
+        running = flat("running.md")
+        status = section(running, "### Exit status", "### Options of both daemons")
+        self.assertNotIn("A failed start says only that line: the warnings", status)
+        self.assertIn("A failed start says only that line, but for a warning about its "
+                      "options, said as they are read, before anything starts (a node's "
+                      "`--quic-port` that is its tracker's UDP port", status)
+        row = section(running, "| `--quic-port PORT` |", "| `--no-quic` |")
+        self.assertIn("exit 1 and one error line", row)
+        self.assertIn("the warning below comes before it when the port is its tracker's",
+                      row)
