@@ -287,6 +287,22 @@ class HostCheckTests(SynchronousTestCase):
         self.assertIn("this port answers to 127.0.0.1, ::1, localhost, not to Host "
                       "'rebind.test:9100'", why)
 
+    def test_theStatusLineNamesIt(self):
+        """A 421's status line says its phrase (RFC 9110), not twisted.web's
+        "Unknown Status", which a client shows its user: on every port,
+        the web view's pages and JSON API included."""
+        view = webSite(MarketView(Clock()))
+        for site, path in ((self.site, b"/"), (metricsSite(CollectorRegistry()), b"/metrics"),
+                           (view, b"/"), (view, b"/api/market")):
+            address = IPv4Address("TCP", "127.0.0.1", 40000)
+            channel = site.buildProtocol(address)
+            transport = StringTransport(peerAddress=address)
+            channel.makeConnection(transport)
+            channel.dataReceived(b"GET " + path + b" HTTP/1.1\r\nHost: rebind.test:9100\r\n\r\n")
+            status = transport.value().split(b"\r\n", 1)[0]
+            channel.connectionLost(None)
+            self.assertEqual(status, b"HTTP/1.1 421 Misdirected Request", (site, path))
+
     def test_whatNoBrowserSends(self):
         """User info in Host, two Hosts (one served), none: 400."""
         self.assertIn("is not NAME or NAME:PORT",

@@ -201,12 +201,21 @@ def _declared(cls):
     return declaredBy(*implementedBy(cls).flattened())
 
 
+#: Reason phrases twisted.web lacks: without one it says "421 Unknown
+#: Status" (RFC 9110 §15.5.20 names it).
+PHRASES = {421: b"Misdirected Request"}
+
+
 class _TimedRequest(Request):
     """A request that tells its connection's L{_HTTPOnly} when it came
-    whole, and when its answer ended."""
+    whole, and when its answer ended; its status line says the phrases
+    twisted.web lacks (L{PHRASES})."""
 
     #: The connection's L{_HTTPOnly}, if it is under a guard.
     guarded = None
+
+    def setResponseCode(self, code, message=None):
+        super().setResponseCode(code, PHRASES.get(code) if message is None else message)
 
     def process(self):
         guarded = self.guarded
