@@ -18,6 +18,7 @@ import tempfile
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import CannotListenError
 from twisted.internet.testing import MemoryReactorClock
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.test_tap import _parse
@@ -168,6 +169,29 @@ class FailedStartTests(SynchronousTestCase):
                                            f"check: cannot listen on UDP port {TAKEN}: "),
                         warning)
         self.assertEqual(status.code, 0)
+        self.successResultOf(service.stopService())
+
+    def test_trackerKeyLineOnlyOnceStarted(self):
+        """A failed start says nothing of a key kept in the directory it
+        then removes; a start that succeeds says it once it has started
+        (every port listening), after twistd's own lines."""
+        data = os.path.join(self.folder, "tracker-state")
+        with capturedLogs() as events:
+            self.tracker(["--listen", f"tcp:{TAKEN}"], ("tcp", TAKEN),
+                         "tracker cannot listen")
+        self.assertEqual([formatEvent(e) for e in events
+                          if "the tracker's key is" in (formatEvent(e) or "")], [])
+        self.statuses.clear()
+        with capturedLogs() as events:
+            service, status, reactor = self.start(
+                makeTrackerService, ["--data-dir", data, "--no-udp"], ("tcp", -1),
+                TrackerOptions)
+            self.assertEqual([e for e in events
+                              if "the tracker's key is" in (formatEvent(e) or "")], [])
+            reactor.runUp()
+        [line] = [formatEvent(e) for e in events
+                  if "the tracker's key is" in (formatEvent(e) or "")]
+        self.assertIn(f"kept in {data}/tracker.key", line)
         self.successResultOf(service.stopService())
 
     def test_trackerRelayPort(self):
