@@ -47,7 +47,6 @@ from twisted_bazaar.identity.keys import publicKey
 from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.tap.heap import freezeStart
 from twisted_bazaar.tap.hinted import hintedTracker
-from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.tap.common import (
     checkDataDir,
     COMMON_PARAMETERS,
@@ -55,6 +54,7 @@ from twisted_bazaar.tap.common import (
     addMetrics,
     badValue,
     exitStatusFor,
+    startStopping,
     param,
 )
 from twisted_bazaar.tap.knowntracker import trackerPins
@@ -471,7 +471,7 @@ def makeService(options, reactor=None):
     beside = quicBesideItsTracker(options["quic-port"], options.trackers)
     if beside is not None:
         exitStatus.warn(beside)
-    stopOnce(reactor)
+    startStopping(options, reactor)
     freezeStart(options, reactor)
     # Files move through this process sealed and opened by the channel.
     tuneForStreaming()

@@ -22,7 +22,6 @@ from twisted_bazaar.identity.keys import KEY_FILE
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.tap.statedir import defaultStateDir
 from twisted_bazaar.tap.heap import freezeStart
-from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.tap.transports import addTransportOptions, transportValues
 from twisted_bazaar.tap.common import (
     COMMON_PARAMETERS,
@@ -30,6 +29,7 @@ from twisted_bazaar.tap.common import (
     checkDataDir,
     addMetrics,
     exitStatusFor,
+    startStopping,
     addWebView,
     param,
     serverEndpoint,
@@ -223,7 +223,7 @@ def makeService(options, reactor=None):
         from twisted.internet import reactor
 
     exitStatus = exitStatusFor(options, reactor, "twistd bazaar-tracker")
-    stopOnce(reactor)
+    startStopping(options, reactor)
     freezeStart(options, reactor)
     endpoint = serverEndpoint(reactor, options["listen"], "--listen", exitStatus)
     said = []
