@@ -98,7 +98,7 @@ class TrackerRestartedAsTheReadmeStartsItTests(SynchronousTestCase):
         for name in nodes:
             tracker.waitFor(rf"node {shortId(ids[name])} joined from ", SLOW)
         for daemon in nodes.values():
-            self.assertEqual(daemon.matches(r"not the one this node knows"), [],
+            self.assertEqual(daemon.matches(r"the tracker proved "), [],
                              daemon.name)
             self.assertEqual(daemon.problems(), [], daemon.tail())
         keys = {daemon.matches(r"the tracker's key is (\S+) ")[0][1]
