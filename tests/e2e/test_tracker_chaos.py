@@ -52,10 +52,12 @@ class TrackerRestartedAsTheReadmeStartsItTests(SynchronousTestCase):
 
     def startTracker(self):
         """The README's ``twistd -n bazaar-tracker``, on this test's port,
-        once it listens."""
+        once it has started (it listens, and says its key)."""
         tracker = self.market.start(f"tracker {len(self.trackers) + 1}", [
             "bazaar-tracker", "--listen", f"tcp:{self.port}:interface=127.0.0.1"])
         listeningPort(tracker, "tracker", TIMEOUT, port=self.port)
+        # Its key's line: said once its start has succeeded.
+        tracker.waitFor(r"the tracker's key is ", TIMEOUT)
         self.trackers.append(tracker)
         return tracker
 
