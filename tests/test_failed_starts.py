@@ -263,6 +263,33 @@ class FailedStartTests(SynchronousTestCase):
         self.node(["--listen", f"tcp:{TAKEN}"], ("tcp", TAKEN),
                   f"node cannot listen on tcp:{TAKEN}: ")
 
+    def test_nodeDataDirLinesOnlyOnceStarted(self):
+        """A failed start says nothing of a data dir it then removes (new,
+        restocked, restored); a start that succeeds says what it held
+        once it has started."""
+        data = os.path.join(self.folder, "node-state")
+        args = ["--restock", "--role", "seller", "--sell", "apple=3"]
+        with capturedLogs() as events:
+            self.node(["--listen", f"tcp:{TAKEN}"] + args, ("tcp", TAKEN),
+                      "node cannot listen")
+        self.assertEqual([formatEvent(e) for e in events
+                          if f"data dir {data}" in (formatEvent(e) or "")], [])
+        self.statuses.clear()
+        self.atExit.clear()
+        with capturedLogs() as events:
+            service, status, reactor = self.start(
+                makeNodeService, ["--data-dir", data] + args, ("tcp", -1))
+            self.assertEqual([e for e in events
+                              if f"data dir {data}" in (formatEvent(e) or "")], [])
+            reactor.runUp()
+        said = [formatEvent(e) for e in events if f"data dir {data}" in (formatEvent(e) or "")]
+        self.assertEqual(said, [f"data dir {data}: restocked apple=3 (was 0); its ledger "
+                                "is kept", f"data dir {data}: restored node (no id yet); "
+                                "stock: apple=3; bag: 0; pending buys: 0"])
+        stopped = service.stopService()
+        reactor.advance(10)
+        self.successResultOf(stopped)
+
     def test_nodeQuicPort(self):
         """Issue 96, M1: one line, not a traceback."""
         self.node(["--quic-port", str(TAKEN)], ("udp", TAKEN),

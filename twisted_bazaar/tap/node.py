@@ -480,12 +480,17 @@ def makeService(options, reactor=None):
                                          [t.endpoint for t in options.trackers])
         trackers = [hintedTracker(endpoint, address, options.trackerHelps)
                     for endpoint, address in zip(trackers, options.trackers)]
+        said = []
         state = openState(reactor, options["data-dir"], keyRefusal(options.scheme),
                           lambda where: trackerPins(where, options["tracker-key"],
                                                     options.trackers),
-                          _restocked(options), onFailure=exitStatus.fail)
+                          _restocked(options), onFailure=exitStatus.fail, said=said)
     except StartupError as e:
         raise SystemExit(exitStatus.line(str(e)))
+    # What the data dir held is said once the start has succeeded: a
+    # failed start removes a data dir it made, and says only why.
+    for tell in said:
+        exitStatus.whenStarted(tell)
     if state.lock is not None:
         # A start that fails once it holds --data-dir's lock (its port
         # taken, say) leaves there nothing it made: not the folder, if
