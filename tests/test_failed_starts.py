@@ -18,6 +18,7 @@ import tempfile
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import CannotListenError
 from twisted.internet.testing import MemoryReactorClock
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.test_tap import _parse
@@ -170,6 +171,29 @@ class FailedStartTests(SynchronousTestCase):
         self.assertEqual(status.code, 0)
         self.successResultOf(service.stopService())
 
+    def test_trackerKeyLineOnlyOnceStarted(self):
+        """A failed start says nothing of a key kept in the directory it
+        then removes; a start that succeeds says it once it has started
+        (every port listening), after twistd's own lines."""
+        data = os.path.join(self.folder, "tracker-state")
+        with capturedLogs() as events:
+            self.tracker(["--listen", f"tcp:{TAKEN}"], ("tcp", TAKEN),
+                         "tracker cannot listen")
+        self.assertEqual([formatEvent(e) for e in events
+                          if "the tracker's key is" in (formatEvent(e) or "")], [])
+        self.statuses.clear()
+        with capturedLogs() as events:
+            service, status, reactor = self.start(
+                makeTrackerService, ["--data-dir", data, "--no-udp"], ("tcp", -1),
+                TrackerOptions)
+            self.assertEqual([e for e in events
+                              if "the tracker's key is" in (formatEvent(e) or "")], [])
+            reactor.runUp()
+        [line] = [formatEvent(e) for e in events
+                  if "the tracker's key is" in (formatEvent(e) or "")]
+        self.assertIn(f"kept in {data}/tracker.key", line)
+        self.successResultOf(service.stopService())
+
     def test_trackerRelayPort(self):
         self.tracker(["--relay-port", str(TAKEN)], ("tcp", TAKEN),
                      f"relay cannot listen on tcp:{TAKEN}: ")
@@ -238,6 +262,33 @@ class FailedStartTests(SynchronousTestCase):
     def test_nodeListen(self):
         self.node(["--listen", f"tcp:{TAKEN}"], ("tcp", TAKEN),
                   f"node cannot listen on tcp:{TAKEN}: ")
+
+    def test_nodeDataDirLinesOnlyOnceStarted(self):
+        """A failed start says nothing of a data dir it then removes (new,
+        restocked, restored); a start that succeeds says what it held
+        once it has started."""
+        data = os.path.join(self.folder, "node-state")
+        args = ["--restock", "--role", "seller", "--sell", "apple=3"]
+        with capturedLogs() as events:
+            self.node(["--listen", f"tcp:{TAKEN}"] + args, ("tcp", TAKEN),
+                      "node cannot listen")
+        self.assertEqual([formatEvent(e) for e in events
+                          if f"data dir {data}" in (formatEvent(e) or "")], [])
+        self.statuses.clear()
+        self.atExit.clear()
+        with capturedLogs() as events:
+            service, status, reactor = self.start(
+                makeNodeService, ["--data-dir", data] + args, ("tcp", -1))
+            self.assertEqual([e for e in events
+                              if f"data dir {data}" in (formatEvent(e) or "")], [])
+            reactor.runUp()
+        said = [formatEvent(e) for e in events if f"data dir {data}" in (formatEvent(e) or "")]
+        self.assertEqual(said, [f"data dir {data}: restocked apple=3 (was 0); its ledger "
+                                "is kept", f"data dir {data}: restored node (no id yet); "
+                                "stock: apple=3; bag: 0; pending buys: 0"])
+        stopped = service.stopService()
+        reactor.advance(10)
+        self.successResultOf(stopped)
 
     def test_nodeQuicPort(self):
         """Issue 96, M1: one line, not a traceback."""

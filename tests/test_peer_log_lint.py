@@ -115,7 +115,7 @@ ALLOWED = {
     "reach/reachable/portmap/routers.py: routerMapper.make: no default gateway (or no address toward":
         "once, the first time the tracker finds this node private",
     # -- connections --------------------------------------------------------------------
-    "net/encrypted.py: EncryptedProtocol._fail: closing connection with {host}:{port}: {":
+    "net/encrypted.py: EncryptedProtocol._say: closing connection with {host}:{port}: {":
         "only for a channel made without a peer log: the daemons give every one "
         "theirs (daemon/services.py); what is left is a client's own dial",
     "net/link.py: Link.peerLine: format":
@@ -125,10 +125,6 @@ ALLOWED = {
     "net/admission.py: Admission.usurps: refused a link from another key claiming":
         "needs a second key whose id is a linked peer's: a hash collision (ids are "
         "narrowed only in tests)",
-    "net/pin.py: KeyPin.refused: {what}'s key is not the one this node kn":
-        "once per key refused, by the tracker the operator named (or whoever "
-        "answers at its address), at most once per connection this node makes "
-        "there, which backs off",
     "net/pin.py: KeyPin.proved: {what}'s key is {key}, from its first co":
         "once: the first key the peer this node dials (its tracker) proves, "
         "which is pinned from then on",

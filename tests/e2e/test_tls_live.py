@@ -20,9 +20,11 @@ from tests.e2e.helpers import short, waitBought
 TIMEOUT = 30.0
 
 
-def selfSigned(folder):
+def selfSigned(folder, names=True):
     """Write key.pem, cert.pem and trust/cert.pem for 127.0.0.1 into
-    folder; return their paths."""
+    folder; return their paths.  ``names``: False for a certificate that
+    names no host (no subjectAltName, as ``openssl req -subj /CN=HOST``
+    makes one)."""
     try:
         import OpenSSL  # noqa: F401 (Twisted's TLS needs it)
         from cryptography import x509
@@ -38,11 +40,12 @@ def selfSigned(folder):
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5))
             .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None),
-                           critical=True)
-            .sign(key, hashes.SHA256()))
+                           critical=True))
+    if names:
+        cert = cert.add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+    cert = cert.sign(key, hashes.SHA256())
     folder = Path(folder)
     key_path, cert_path, trust = folder / "key.pem", folder / "cert.pem", folder / "trust"
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,

@@ -52,10 +52,12 @@ class TrackerRestartedAsTheReadmeStartsItTests(SynchronousTestCase):
 
     def startTracker(self):
         """The README's ``twistd -n bazaar-tracker``, on this test's port,
-        once it listens."""
+        once it has started (it listens, and says its key)."""
         tracker = self.market.start(f"tracker {len(self.trackers) + 1}", [
             "bazaar-tracker", "--listen", f"tcp:{self.port}:interface=127.0.0.1"])
         listeningPort(tracker, "tracker", TIMEOUT, port=self.port)
+        # Its key's line: said once its start has succeeded.
+        tracker.waitFor(r"the tracker's key is ", TIMEOUT)
         self.trackers.append(tracker)
         return tracker
 
@@ -98,7 +100,7 @@ class TrackerRestartedAsTheReadmeStartsItTests(SynchronousTestCase):
         for name in nodes:
             tracker.waitFor(rf"node {shortId(ids[name])} joined from ", SLOW)
         for daemon in nodes.values():
-            self.assertEqual(daemon.matches(r"not the one this node knows"), [],
+            self.assertEqual(daemon.matches(r"the tracker proved "), [],
                              daemon.name)
             self.assertEqual(daemon.problems(), [], daemon.tail())
         keys = {daemon.matches(r"the tracker's key is (\S+) ")[0][1]

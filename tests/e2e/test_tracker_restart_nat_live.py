@@ -74,7 +74,7 @@ class ReadmeTrackerRestartAtHomeTests(HomeMarketCase):
         self.assertLess(took, WITHIN, f"bought {took:.1f} s after the restart")
         waitSold(seller, "pear", TIMEOUT, buyer=second_id, left=0)
         for daemon in (seller, first, second):
-            self.assertEqual(daemon.matches(r"not the one this node knows"), [],
+            self.assertEqual(daemon.matches(r"the tracker proved "), [],
                              daemon.name)
         codes = self.market.stop()
         self.assertEqual({codes[daemon.name] for daemon in (again, seller, first, second)},

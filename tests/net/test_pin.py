@@ -55,24 +55,20 @@ class KeyPinTests(SynchronousTestCase):
         self.assertIn("known in memory only", line)
         self.assertIn("since this node started", pin.refusal(None))
 
-    def test_refusedWarnsOncePerKey(self):
-        """A key refused is said at warning level the first time, with what
-        to do; the same key refused again is not (the retries are told at
-        info level by the reconnector); another key is warned about again."""
+    def test_refusedSaysNothing(self):
+        """A key refused is the channel's failure, with what to do: the
+        owner of the connection (the node's tracker client, a command)
+        says it, once an attempt; the pin says nothing of it (issue 96:
+        a wrong --tracker-key made three lines an attempt)."""
         pin = KeyPin("the tracker", decode(self.first.key), fix="Remove F.")
-        third = Identity.generate()
         with capturedLogs() as events:
             why = pin.refused(decode(self.other.key))
             self.assertEqual(pin.refused(decode(self.other.key)), why)
-            pin.refused(decode(third.key))
         self.assertEqual(why, pin.refusal(decode(self.other.key)))
-        warned = [event for event in events if event["log_level"] == LogLevel.warn]
-        self.assertEqual(len(warned), 2)
-        line = formatEvent(warned[0])
-        self.assertIn(f"the tracker's key is not the one this node knows: the "
-                      f"tracker proved {self.other.key[:8]}…", line)
-        self.assertIn("Remove F.", line)
-        self.assertIn(third.key[:8], formatEvent(warned[1]))
+        self.assertIn(f"the tracker proved {self.other.key[:8]}…", why)
+        self.assertIn("Remove F.", why)
+        self.assertEqual(pin.impostor, decode(self.other.key))
+        self.assertEqual(list(events), [])
 
     def test_shortKey(self):
         self.assertEqual(shortKey(decode(self.first.key)), self.first.key[:8] + "…")

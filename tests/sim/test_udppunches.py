@@ -24,6 +24,7 @@ from twisted_bazaar.sim.udppunches import (
     parseMix,
 )
 from twisted_bazaar.testing.nat import KEEPS_PORTS, SYMMETRIC
+from twisted_bazaar.testing.punchdial import SimultaneousOpens
 from twisted_bazaar.testing.udpnat import FULL_CONE, PORT_RESTRICTED, RANDOM, SEQUENTIAL
 
 #: A small flood market, most of its nodes at home, its routers of the
@@ -76,6 +77,22 @@ class MixTests(SynchronousTestCase):
         self.assertIn("not both", str(caught.exception))
 
 
+def modelCalls(clock):
+    """The calls pending on a run's clock that are the NAT model's
+    (L{DirectShare}'s, L{SimultaneousOpens}'s), each seen through the
+    node's clock that wraps it."""
+    found = []
+    for call in clock.getDelayedCalls():
+        function = call.func
+        if getattr(function, "__name__", "") == "_unlessStopped":
+            function = call.args[0]
+        owner = getattr(function, "__self__", None)
+        if isinstance(owner, (DirectShare, SimultaneousOpens)) or \
+                function.__qualname__.startswith(("DirectShare.", "SimultaneousOpens.")):
+            found.append(function.__qualname__)
+    return found
+
+
 class DirectShareTests(SynchronousTestCase):
     def test_routers(self):
         """Each home's router has the TCP kind of its UDP kind: a cone
@@ -121,6 +138,18 @@ class DirectShareTests(SynchronousTestCase):
         self.assertLess(direct["direct_share"], 0.8)
         self.assertGreater(direct["relayed"]["prediction_missed"], 0)
         self.assertGreater(direct["missed_waiting"], 0)
+
+    def test_aRunEndsItsTimers(self):
+        """The run's end stops the NAT model (L{Simulation.end}): no timer
+        of it is left in the run's clock (a pair's punch asked again, a
+        budget's credit, a simultaneous open's SYN), and what its figures
+        count of the pairs still waiting is kept."""
+        self.patch(udppunch, "LOW_TTL", 0)  # pairs left waiting: test_theRace
+        sim = Simulation(MIXED)
+        direct = sim.run()["nat"]["direct"]
+        self.assertGreater(direct["missed_waiting"], 0)
+        self.assertEqual(modelCalls(sim.clock), [])
+        self.assertEqual(sim.direct.metrics(), direct)
 
     def test_allHard(self):
         """With every router random-port, no TCP punch connects, and only

@@ -9,7 +9,7 @@ from twisted.internet.error import ReactorNotRunning
 from twisted.logger import Logger, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.tap.stopsignals import StopOnce, stopOnce
+from twisted_bazaar.tap.stopsignals import HOLD_STEP, StopOnce, holdStart, stopOnce
 
 
 class _Reactor:
@@ -89,3 +89,129 @@ class StopOnceTests(SynchronousTestCase):
         [install] = reactor.whenRunning
         self.assertIsInstance(install.__self__, StopOnce)
         self.assertEqual(install.__func__, StopOnce.install)
+
+
+class _TwistedReactor(_Reactor):
+    """As L{_Reactor}, with Twisted's handlers of a stop signal: logged,
+    and the stop made once the reactor runs (here, recorded)."""
+
+    def __init__(self):
+        super().__init__()
+        self.told = []
+
+    def sigTerm(self, signum, frame=None):
+        self.told.append(signal.SIGTERM)
+
+    def sigInt(self, signum, frame=None):
+        self.told.append(signal.SIGINT)
+
+
+class _ProcessSignals(_Signals):
+    """A process's handlers before its reactor runs: Python's own."""
+
+    def __init__(self):
+        self.handlers = {signal.SIGTERM: signal.SIG_DFL,
+                         signal.SIGINT: signal.default_int_handler}
+
+
+class EarlyTests(SynchronousTestCase):
+    """A stop signal while the daemon starts, before its reactor runs."""
+
+    def setUp(self):
+        self.reactor = _TwistedReactor()
+        self.signals = _ProcessSignals()
+        self.events = []
+        self.stopper = StopOnce(self.reactor, self.signals)
+        self.stopper.log = Logger(observer=self.events.append)
+
+    def deliver(self, signum):
+        self.signals.handlers[signum](signum, None)
+
+    def test_handledAsTheReactorWill(self):
+        """SIGTERM before the reactor runs is Twisted's handler's (it
+        stops the reactor as it runs), not the default action."""
+        self.stopper.installEarly()
+        self.deliver(signal.SIGTERM)
+        self.assertEqual(self.reactor.told, [signal.SIGTERM])
+        self.assertTrue(self.stopper.stopping)
+        self.deliver(signal.SIGINT)
+        self.assertEqual(self.reactor.told, [signal.SIGTERM])
+        self.assertEqual([formatEvent(event) for event in self.events],
+                         ["received SIGINT again: already stopping"])
+
+    def test_sigintBeforeTheReactorRuns(self):
+        self.stopper.installEarly()
+        self.deliver(signal.SIGINT)
+        self.assertEqual(self.reactor.told, [signal.SIGINT])
+
+    def test_thenTheReactorsOwn(self):
+        """Once the reactor runs, its SIGTERM handler replaces the early
+        one (a SIGINT handler not Python's own it leaves): this goes in
+        front of it, once, and a signal is still handled once."""
+        self.stopper.installEarly()
+        reactorsOwn = []
+        self.signals.handlers[signal.SIGTERM] = lambda signum, frame: reactorsOwn.append(
+            signum)
+        self.stopper.install()
+        self.deliver(signal.SIGTERM)
+        self.deliver(signal.SIGINT)
+        self.assertEqual((reactorsOwn, self.reactor.told), ([signal.SIGTERM], []))
+        self.assertEqual(len(self.events), 1)
+
+    def test_ignoredStaysIgnored(self):
+        """A signal the process ignores (a SIGINT of a daemon started
+        with ``&``) stays ignored, as the reactor leaves it."""
+        self.signals.handlers[signal.SIGINT] = signal.SIG_IGN
+        self.stopper.installEarly()
+        self.assertIs(self.signals.handlers[signal.SIGINT], signal.SIG_IGN)
+
+    def test_onlyUnderTwistd(self):
+        """stopOnce handles signals early only when told (under twistd):
+        a test's daemon leaves its process's handlers alone."""
+        before = signal.getsignal(signal.SIGTERM)
+        stopper = stopOnce(self.reactor)
+        self.assertIs(signal.getsignal(signal.SIGTERM), before)
+        self.assertEqual(self.reactor.whenRunning, [stopper.install])
+
+
+class HoldStartTests(SynchronousTestCase):
+    """--start-delay: held once the ports listen, before the reactor runs."""
+
+    def setUp(self):
+        self.reactor = _Reactor()
+        self.stopper = StopOnce(self.reactor, _Signals(self.reactor))
+        self.now = [0.0]
+        self.waits = []
+
+    def wait(self, seconds):
+        self.waits.append(seconds)
+        self.now[0] += seconds
+
+    def hold(self, seconds):
+        holdStart(self.reactor, seconds, self.stopper, clock=lambda: self.now[0],
+                  wait=self.wait)
+
+    def test_heldBeforeTheReactorRuns(self):
+        self.hold(1.0)
+        [(phase, event, hold)] = self.reactor.triggers
+        self.assertEqual((phase, event), ("before", "startup"))
+        hold()
+        self.assertAlmostEqual(self.now[0], 1.0)
+        self.assertEqual(max(self.waits), HOLD_STEP)
+
+    def test_aSignalEndsIt(self):
+        """A stop signal (the stopper stopping) ends the hold at its next
+        look."""
+        def wait(seconds):
+            self.now[0] += seconds
+            if self.now[0] >= 0.1:
+                self.stopper.stopping = True
+        holdStart(self.reactor, 600.0, self.stopper, clock=lambda: self.now[0],
+                  wait=wait)
+        [(_, _, hold)] = self.reactor.triggers
+        hold()
+        self.assertLess(self.now[0], 0.1 + HOLD_STEP + 1e-9)
+
+    def test_noDelayNoHold(self):
+        self.hold(0)
+        self.assertEqual(self.reactor.triggers, [])

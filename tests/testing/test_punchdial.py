@@ -170,6 +170,19 @@ class SimultaneousOpenTests(SynchronousTestCase):
         self.failureResultOf(d2, error.TimeoutError)
         self.assertEqual(self.network.connections, [])
 
+    def test_stopCancelsEveryTimer(self):
+        """A network's run that ends (L{SimultaneousOpens.stop}) leaves no
+        timer of its dials: neither those under way (their SYNs, their
+        timeouts) nor a reset on its way back; their Deferreds wait."""
+        _, under_way = self.dial("a", 25000, ("pub-b", 26000))
+        _, reset = self.dial("b", 26000, ("pub", 27000))
+        self.elapse(LATENCY + 0.005)  # b's SYN reset: on its way back
+        self.assertNoResult(reset)
+        self.opens.stop()
+        self.assertNothingLeft()
+        self.assertNoResult(under_way)
+        self.assertNoResult(reset)
+
 
 class OneSidedDialTests(SynchronousTestCase):
     """A dial from local port 0 (the dialer's LAN way's, of a peer's

@@ -98,7 +98,8 @@ class NodeState:
     pins: list
 
 
-def openState(reactor, data_dir, refusal, pinFor, restockWith=None, onFailure=None):
+def openState(reactor, data_dir, refusal, pinFor, restockWith=None, onFailure=None,
+              said=None):
     """
     Open a node's state: with a data dir, lock it, then read (or make)
     its key and the trackers' pins, restock it (``restockWith``: item ->
@@ -109,9 +110,14 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None, onFailure=No
     @param pinFor: the data dir (or None) -> each tracker's L{KeyPin}.
     @param onFailure: told why when the daemon must end because its
         store's writer is gone for good (L{writerGone}), or None.
+    @param said: a list given the call that logs what the data dir held
+        (its restock, what was restored), for the daemon to log once its
+        start has succeeded: a start that fails removes a data dir it
+        made, and says only why; None: logged here.
     @raise StartupError: when the data dir cannot be used.
     """
     lock = identity = None
+    lines = []
     try:
         if data_dir is not None:
             lock = DataDirLock(data_dir)
@@ -127,7 +133,7 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None, onFailure=No
                 lock.release()
                 raise StartupError(f"--data-dir: {e}")
         if restockWith is not None:
-            log.info("{line}", line=restock(data_dir, restockWith))
+            lines.append(restock(data_dir, restockWith))
         store = openStore(data_dir, reactor, onBroken=None if onFailure is None
                           else lambda why: onFailure(writerGone(data_dir, why)))
     except StoreError as e:
@@ -140,7 +146,16 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None, onFailure=No
         identity = Identity.generate(refusal)
         pins = pinFor(None)
     else:
-        log.info("{line}", line=restoredLine(data_dir, store))
+        lines.append(restoredLine(data_dir, store))
+
+    def tell():
+        for line in lines:
+            log.info("{line}", line=line)
+
+    if said is None:
+        tell()
+    else:
+        said.append(tell)
     return NodeState(lock, identity, store, pins)
 
 

@@ -407,21 +407,13 @@ class TrackerService(ListeningService):
     relayService = None
 
     def __init__(self, reactor, tracker, listen_endpoint, onFailure=None,
-                 description=None, onStart=None):
-        """
-        @param onStart: called as it starts, before it listens: the
-            daemon logs its key then, after twistd's ``starting up``
-            (L{twisted_bazaar.daemon.tracker.trackerIdentity}); or None.
-        """
+                 description=None):
         super().__init__(reactor, listen_endpoint, TrackerFactory(tracker), "tracker",
                          onFailure=onFailure, description=description,
                          rates=tracker.connection_rates)
         self.tracker = tracker
-        self._onStart = onStart
 
     def startService(self):
-        if self._onStart is not None:
-            self._onStart()
         d = super().startService()
         if self.relayService is not None and self.failure is None:
             self.relayService.startService()
@@ -436,8 +428,8 @@ class TrackerService(ListeningService):
 
 
 def trackerService(reactor, tracker, listen_endpoint, onFailure=None,
-                   description=None, onStart=None):
+                   description=None):
     """The tracker daemon's service (see L{ListeningService} for the
     rest)."""
     return TrackerService(reactor, tracker, listen_endpoint, onFailure=onFailure,
-                          description=description, onStart=onStart)
+                          description=description)

@@ -54,8 +54,9 @@ def trackerIdentity(data_dir, default=None, held=None, said=None):
         here (folders, then the key file), in the order made; its
         C{running} says the tracker has started (its key file the mark).
     @param said: a list given the call that logs the key's line, for the
-        daemon to log it as its service starts, after twistd's own
-        ``starting up``; None: logged here.
+        daemon to log it once its start has succeeded (every port
+        listening): a start that fails removes what it made, the key
+        with it, and says only why; None: logged here.
     @raise StartupError: when the directory cannot be used, saying which
         and what to do.
     """
@@ -105,15 +106,13 @@ def _keptIn(directory, held):
 
 
 def serveTracker(reactor, identity, endpoint, link, onFailure, description,
-                 onStart=None, **limits):
+                 **limits):
     """
     A L{Tracker} with every installed extension, and the service that
     serves it on ``endpoint`` (plain, sealed here by ``identity``'s
     channel key).
 
     @param link: its links' L{LinkSettings}.
-    @param onStart: called as the service starts, before it listens
-        (the key's line: L{trackerIdentity}), or None.
     @param limits: the tracker's C{pending_limit}, C{pending_group_limit},
         C{registered_limit} and C{connection_rate}.
     @return: (the service, the tracker).
@@ -124,8 +123,7 @@ def serveTracker(reactor, identity, endpoint, link, onFailure, description,
                       extensions=trackerExtensionPlugins(), identity=identity,
                       connector=EndpointConnector(reactor, channel=channel),
                       check_limit=CHECK_LIMIT, **limits)
-    return trackerService(reactor, tracker, endpoint, onFailure, description,
-                          onStart), tracker
+    return trackerService(reactor, tracker, endpoint, onFailure, description), tracker
 
 
 def serveRelay(reactor, tracker, endpoint, limits, onFailure, description,

@@ -281,6 +281,20 @@ class EncryptedProtocol(Protocol):
         self._broken = True
         self._why = reason
         self._cancelTimer()
+        if self.pin is None:
+            self._say(reason)
+        # else a pinned peer's connection (a tracker's, dialled again and
+        # again): the protocol it carries is told why (L{ChannelFailed}),
+        # and its owner says it, once an attempt (a node's tracker client,
+        # in its retry line; a command, in its error).
+        if reply:
+            self.transport.write(reply)
+            self.transport.loseConnection()
+        else:
+            self.transport.abortConnection()
+
+    def _say(self, reason):
+        """The channel's one line of why it failed."""
         peer = self.transport.getPeer()
         host = getattr(peer, "host", "?")
         fields = dict(host=host, port=getattr(peer, "port", "?"), reason=reason)
@@ -289,11 +303,6 @@ class EncryptedProtocol(Protocol):
             self.log.info(line, **fields)
         else:
             self.peerLog.emit(self.log, LogLevel.info, addressGroup(host), line, **fields)
-        if reply:
-            self.transport.write(reply)
-            self.transport.loseConnection()
-        else:
-            self.transport.abortConnection()
 
     def _cancelTimer(self):
         timer, self._timer = self._timer, None

@@ -53,8 +53,6 @@ class KeyPin:
         self.where = where
         self.fix = fix
         self.asker = asker
-        #: The keys refused so far, each said at warning level once.
-        self._warned = set()
         #: The key last refused, until the pinned key is proven again:
         #: what answers at the peer's address now is another's.
         self.impostor = None
@@ -75,20 +73,15 @@ class KeyPin:
 
     def refused(self, proven):
         """
-        The channel is refused: ``proven`` is not L{key}.  The first time
-        a key is refused, say so at warning level, with what to do (each
-        retry after it is told at info level, by whoever retries).
+        The channel is refused: ``proven`` is not L{key}.  Said by the
+        owner of the connection, once an attempt (the node's tracker
+        client, in its retry line; a command, in its error), from the
+        channel's failure: not here too.
 
         @return: why, for the channel's failure (L{refusal}).
         """
-        why = self.refusal(proven)
         self.impostor = proven
-        if proven not in self._warned:
-            self._warned.add(proven)
-            self.log.warn("{what}'s key is not the one this node knows: {why} "
-                          "(warned once; each try again is logged at info level)",
-                          what=self.what, why=why)
-        return why
+        return self.refusal(proven)
 
     def proved(self, proven):
         """The peer proved ``proven`` (None: no key) in a channel's

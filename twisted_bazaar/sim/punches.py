@@ -55,6 +55,11 @@ class PunchCounts:
         C{punchStarted}, C{punchEnded} and C{linkReplaced} events)."""
         node.addObserver(_Moves(node, self))
 
+    def stop(self):
+        """The run has ended: its simultaneous opens' timers are cancelled
+        (L{SimultaneousOpens.stop})."""
+        self.opens.stop()
+
     def metrics(self):
         """What a run reports of its punches (the ``nat.punches`` key)."""
         return {"started": self.started, "punched": self.punched,

@@ -236,7 +236,18 @@ class Simulation:
                 self._runUntilDone(progress)
             finally:
                 gc.unfreeze()
+                self.end()
         return self.metrics(time.perf_counter() - started)
+
+    def end(self):
+        """The run has ended (its clock advances no more): the NAT model's
+        timers are cancelled (L{PunchCounts.stop
+        <twisted_bazaar.sim.punches.PunchCounts.stop>}, L{DirectShare.stop
+        <twisted_bazaar.sim.udppunches.DirectShare.stop>}); what it counted
+        is kept for the metrics."""
+        for model in (self.punches, self.direct):
+            if model is not None:
+                model.stop()
 
     def _runUntilDone(self, progress):
         config = self.config

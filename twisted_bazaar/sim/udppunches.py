@@ -171,6 +171,8 @@ class DirectShare:
         #: A node's id -> its own host: the peer of a link, whose budget
         #: the model charges (L{started}).
         self.hosts = {}
+        #: The run has ended (L{stop}): no punch is played any more.
+        self.stopped = False
 
     def watch(self, node):
         """Count the punches for a link node starts (its C{punchStarted}
@@ -196,6 +198,8 @@ class DirectShare:
         birthday or simultaneous punch missed."""
         if why is None:
             self.tcp += 1
+            return
+        if self.stopped:
             return
         number = pair.number
         self.again.pop(number, None)
@@ -361,6 +365,22 @@ class DirectShare:
             wait = budgets[0].wait(opener.sends)
             return None if wait is None else max(wait, forgotten(opener)) + SLACK
         return _Later(when, MISSED_WAITING, why, then)
+
+    def stop(self):
+        """
+        The run has ended: cancel every timer of the model on the run's
+        clock (a pair's punch asked again, or counted once known, a
+        budget's credit).  What each pair still waits for is kept: the
+        figures count it (L{metrics}).
+        """
+        self.stopped = True
+        for _, timer in self.again.values():
+            if timer.active():
+                timer.cancel()
+        credits, self.credits = self.credits, {}
+        for timer in credits.values():
+            if timer.active():
+                timer.cancel()
 
     def metrics(self):
         """The ``nat.direct`` figures: the pairs that tried (through a

@@ -27,7 +27,7 @@ from twisted_bazaar.net.link import (
 from twisted_bazaar.metrics.lag import LagProbe
 from twisted_bazaar.metrics.web import metricsGuard, metricsNames, metricsSite
 from twisted_bazaar.base.console import emit
-from twisted_bazaar.base.options import boundedInt, rate, seconds
+from twisted_bazaar.base.options import boundedInt, boundedSeconds, rate, seconds
 from twisted_bazaar.daemon.services import EndpointConnector, ListeningService
 from twisted_bazaar.status.tracker import StatusExtension
 from twisted_bazaar.tap.config import (
@@ -42,6 +42,7 @@ from twisted_bazaar.tap.config import (
 from twisted_bazaar.tap.endpoints import checkServerEndpoint, pemFault
 from twisted_bazaar.tap.exitstatus import ExitStatus, showStartFailures
 from twisted_bazaar.tap.logformat import parseFormat, useFormat
+from twisted_bazaar.tap.stopsignals import holdStart, stopOnce
 from twisted_bazaar.tap.wholenames import refuseAbbreviations
 from twisted_bazaar.base.httphosts import ServedNames, hostNames
 from twisted_bazaar.web.resources import webGuard, webSite
@@ -172,6 +173,10 @@ COMMON_PARAMETERS = [
     param("write-limit", DEFAULT_WRITE_LIMIT,
            "Bytes that may wait for a peer that does not read before its link "
            "is dropped.", boundedInt(1024, 10**9)),
+    param("start-delay", 0, "Seconds the daemon waits once its ports listen, "
+          "before it runs: a test's moment for a signal during a start (a stop "
+          "signal ends the wait, and the daemon stops in order).",
+          boundedSeconds(0, 3600)),
 ]
 
 
@@ -205,7 +210,7 @@ class DaemonOptions(usage.Options):
     #: The options of both daemons that run and protect it, shown last.
     OPERATIONS = ("verbose", "log-format", "metrics", "metrics-names", "config", "help", "help-all",
                   "version", "handshake-timeout", "ping-interval", "frame-limit",
-                  "error-limit", "search-rate", "ping-rate", "write-limit")
+                  "error-limit", "search-rate", "ping-rate", "write-limit", "start-delay")
     #: The options most runs need, which --help shows alone (alphabetical),
     #: with L{EXAMPLES} (--help-all shows every option); none: --help
     #: shows every option.
@@ -390,6 +395,19 @@ class DaemonOptions(usage.Options):
             verbose=bool(self["verbose"]),
         )
 
+
+
+def startStopping(options, reactor):
+    """
+    How a daemon under twistd stops from the moment it is made: once, in
+    order, on a stop signal that comes while it starts too
+    (L{stopOnce}); held ``--start-delay`` seconds once its ports listen
+    (L{holdStart}).  A daemon's service built in another process (a
+    test's) leaves that process's signal handlers alone.
+    """
+    underTwistd = getattr(options, "parent", None) is not None
+    stopper = stopOnce(reactor, early=underTwistd)
+    holdStart(reactor, options["start-delay"], stopper)
 
 
 def exitStatusFor(options, reactor, prog):

@@ -47,7 +47,6 @@ from twisted_bazaar.identity.keys import publicKey
 from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.tap.heap import freezeStart
 from twisted_bazaar.tap.hinted import hintedTracker
-from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.tap.common import (
     checkDataDir,
     COMMON_PARAMETERS,
@@ -55,6 +54,7 @@ from twisted_bazaar.tap.common import (
     addMetrics,
     badValue,
     exitStatusFor,
+    startStopping,
     param,
 )
 from twisted_bazaar.tap.knowntracker import trackerPins
@@ -471,7 +471,7 @@ def makeService(options, reactor=None):
     beside = quicBesideItsTracker(options["quic-port"], options.trackers)
     if beside is not None:
         exitStatus.warn(beside)
-    stopOnce(reactor)
+    startStopping(options, reactor)
     freezeStart(options, reactor)
     # Files move through this process sealed and opened by the channel.
     tuneForStreaming()
@@ -480,12 +480,17 @@ def makeService(options, reactor=None):
                                          [t.endpoint for t in options.trackers])
         trackers = [hintedTracker(endpoint, address, options.trackerHelps)
                     for endpoint, address in zip(trackers, options.trackers)]
+        said = []
         state = openState(reactor, options["data-dir"], keyRefusal(options.scheme),
                           lambda where: trackerPins(where, options["tracker-key"],
                                                     options.trackers),
-                          _restocked(options), onFailure=exitStatus.fail)
+                          _restocked(options), onFailure=exitStatus.fail, said=said)
     except StartupError as e:
         raise SystemExit(exitStatus.line(str(e)))
+    # What the data dir held is said once the start has succeeded: a
+    # failed start removes a data dir it made, and says only why.
+    for tell in said:
+        exitStatus.whenStarted(tell)
     if state.lock is not None:
         # A start that fails once it holds --data-dir's lock (its port
         # taken, say) leaves there nothing it made: not the folder, if

@@ -1,6 +1,7 @@
 """
-A daemon stopped by a signal stops once: a second SIGTERM (or Ctrl-C)
-while it stops in order is told in one line, and changes nothing.
+A daemon stopped by a signal stops once, and in order: a second SIGTERM
+(or Ctrl-C) while it stops is told in one line, and changes nothing; one
+that comes while it starts stops it as one that comes once it runs.
 
 The reactor's own handler of SIGTERM and SIGINT calls C{reactor.stop},
 which raises C{ReactorNotRunning} once the reactor is stopping, and that
@@ -8,14 +9,25 @@ is logged as an unhandled error.  L{stopOnce} puts a handler in front of
 the reactor's, once it runs: the first signal (or a stop by any other
 means before it) is the reactor's to handle; any after that is only
 logged.
+
+The reactor puts its handlers in place only when it runs; twistd starts
+the services (the ports listen, the daemon says so) before that.  A
+SIGTERM in between took the default action: the process ended at once,
+with no stop line, no ``Server Shut Down.``, its pid file left behind.
+Under twistd, L{stopOnce} handles the stop signals from the daemon's own
+start as the reactor will (L{StopOnce.installEarly}).
 """
 
 import signal
+import time
 
 from twisted.logger import Logger
 
 #: The signals that stop a daemon.
 STOPPING = (signal.SIGTERM, signal.SIGINT)
+#: Seconds between two looks at whether a signal came, while a start is
+#: held (L{holdStart}).
+HOLD_STEP = 0.02
 
 
 class StopOnce:
@@ -38,11 +50,33 @@ class StopOnce:
         self.stopping = False
         self._handlers = {}
 
+    def installEarly(self):
+        """
+        Before the reactor runs (as the daemon is made, before any of its
+        services starts): a stop signal is handled as the reactor's own
+        handler will once it runs (logged, the reactor stopped as soon as
+        it runs, the process ended with the signal), rather than by the
+        default action, which ends the process in the middle of its
+        start.  A signal the process was told to ignore stays ignored, as
+        the reactor leaves it (a SIGINT of a daemon started with ``&``).
+        """
+        reactor = self.reactor
+        for signum, default, handler in (
+                (signal.SIGTERM, signal.SIG_DFL, reactor.sigTerm),
+                (signal.SIGINT, signal.default_int_handler, reactor.sigInt)):
+            if self.signals.getsignal(signum) == default:
+                self._handlers[signum] = handler
+                self.signals.signal(signum, self._received)
+
     def install(self):
         """Put this in front of the handlers there now (the reactor's,
         once it runs), and note a shutdown begun by other means."""
         for signum in STOPPING:
             handler = self.signals.getsignal(signum)
+            if handler == self._received:
+                # Ours from the start (L{installEarly}): the reactor leaves
+                # a SIGINT handler that is not Python's own in place.
+                continue
             if callable(handler):
                 self._handlers[signum] = handler
                 self.signals.signal(signum, self._received)
@@ -60,7 +94,36 @@ class StopOnce:
         self._handlers[signum](signum, frame)
 
 
-def stopOnce(reactor):
-    """Have the daemon on this reactor stop once (L{StopOnce}), from when
-    it runs (when the reactor has put its own handlers in place)."""
-    reactor.callWhenRunning(StopOnce(reactor).install)
+def stopOnce(reactor, early=False):
+    """
+    Have the daemon on this reactor stop once (L{StopOnce}), from when it
+    runs (when the reactor has put its own handlers in place).
+
+    @param early: the daemon runs under twistd, whose signal handlers
+        are this process's: stop signals are handled from now on
+        (L{StopOnce.installEarly}), not only once the reactor runs.
+    @return: the L{StopOnce}.
+    """
+    stopper = StopOnce(reactor)
+    if early:
+        stopper.installEarly()
+    reactor.callWhenRunning(stopper.install)
+    return stopper
+
+
+def holdStart(reactor, seconds, stopper, clock=time.monotonic, wait=time.sleep):
+    """
+    Hold the daemon ``seconds`` once its services have started (its ports
+    listen), before its reactor runs (``--start-delay``: a test's moment
+    to send a signal then); a stop signal (``stopper``'s) ends the hold.
+    """
+    if not seconds:
+        return
+
+    def hold():
+        end = clock() + seconds
+        while not stopper.stopping and clock() < end:
+            wait(min(HOLD_STEP, max(0.0, end - clock())))
+    # Called as the reactor begins to run, before it puts its signal
+    # handlers in place.
+    reactor.addSystemEventTrigger("before", "startup", hold)

@@ -22,7 +22,6 @@ from twisted_bazaar.identity.keys import KEY_FILE
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
 from twisted_bazaar.tap.statedir import defaultStateDir
 from twisted_bazaar.tap.heap import freezeStart
-from twisted_bazaar.tap.stopsignals import stopOnce
 from twisted_bazaar.tap.transports import addTransportOptions, transportValues
 from twisted_bazaar.tap.common import (
     COMMON_PARAMETERS,
@@ -30,6 +29,7 @@ from twisted_bazaar.tap.common import (
     checkDataDir,
     addMetrics,
     exitStatusFor,
+    startStopping,
     addWebView,
     param,
     serverEndpoint,
@@ -223,7 +223,7 @@ def makeService(options, reactor=None):
         from twisted.internet import reactor
 
     exitStatus = exitStatusFor(options, reactor, "twistd bazaar-tracker")
-    stopOnce(reactor)
+    startStopping(options, reactor)
     freezeStart(options, reactor)
     endpoint = serverEndpoint(reactor, options["listen"], "--listen", exitStatus)
     said = []
@@ -237,7 +237,7 @@ def makeService(options, reactor=None):
                         "--pending-limit")
     service, tracker = serveTracker(
         reactor, identity, endpoint, options.linkSettings(), exitStatus.fail,
-        options["listen"], onStart=said[0], pending_limit=options["pending-limit"],
+        options["listen"], pending_limit=options["pending-limit"],
         pending_group_limit=options["pending-group-limit"],
         registered_limit=registered,
         connection_rate=options["connection-rate"])
@@ -349,7 +349,7 @@ def _keptIdentity(options, exitStatus, said):
     it made, unless another tracker holds the directory: it leaves no new
     state directory behind, and never takes one from a tracker that runs
     (marked so once its reactor runs: L{SharedFolder.running}).  Its
-    line is given to ``said``, logged as the tracker's service starts.
+    line is given to ``said``, and logged once the start has succeeded.
     """
     held = []
 
@@ -366,4 +366,5 @@ def _keptIdentity(options, exitStatus, said):
         raise SystemExit(exitStatus.line(str(e)))
     exitStatus.undoOnFailedStart(undo)
     exitStatus.whenStarted(lambda: [folder.running() for folder in held])
+    exitStatus.whenStarted(said[0])
     return identity

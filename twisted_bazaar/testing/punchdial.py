@@ -75,6 +75,8 @@ class SimultaneousOpens:
         #: public host; connections made (two dials met), dials timed out.
         self.counts = {"dials": 0, "syns": 0, "dropped": 0, "reset": 0,
                        "connected": 0, "timed_out": 0}
+        #: The dials over whose reset is on its way back (L{_arrive}).
+        self._resetting = set()
 
     def dialer(self, host):
         """The punch dialer of a node on host."""
@@ -131,9 +133,11 @@ class SimultaneousOpens:
         # Over at once: the reset on its way back closes the mapping its
         # SYN opened, so nothing meets it any more.
         self._end(dial)
+        self._resetting.add(dial)
         dial.timers.append(network.clock.callLater(network.delay(), self._reset, dial))
 
     def _reset(self, dial):
+        self._resetting.discard(dial)
         dial.timers = []
         dial.done.errback(Failure(error.ConnectionRefusedError(
             f"{dial.target[0]}:{dial.target[1]}: reset (nothing dialled back from "
@@ -160,6 +164,20 @@ class SimultaneousOpens:
             dial.protocol.makeConnection(end)
         for dial in (opener, other):
             dial.done.callback(dial.protocol)
+
+    def stop(self):
+        """
+        The network's run has ended (a simulation's, which stops by no
+        longer advancing its clock): every dial's timers are cancelled,
+        those of the dials under way and of the resets on their way back.
+        Their Deferreds are left as they are: nothing runs any more to
+        hear of them.
+        """
+        for dial in list(self._dials.values()):
+            self._end(dial)
+        resetting, self._resetting = self._resetting, set()
+        for dial in resetting:
+            self._end(dial)
 
     def _end(self, dial):
         """dial is over: forgotten, its timers cancelled."""
