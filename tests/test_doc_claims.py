@@ -151,3 +151,26 @@ class FailedStartWarningTests(SynchronousTestCase):
         self.assertIn("exit 1 and one error line", row)
         self.assertIn("the warning below comes before it when the port is its tracker's",
                       row)
+
+
+class SearchWaitTests(SynchronousTestCase):
+    """reliability.md said a buyer with no offer searches "every 30 s at
+    most"; its waits are drawn at up to 1.5 times 30 s (a live run with
+    a seller that could not commit logged ``searching again in 35.1 s``)."""
+
+    def test_theLongestWait(self):
+        import random
+
+        from twisted_bazaar.base.backoff import delayOf
+        from twisted_bazaar.roles.want import RETRY_MAX, RETRY_MIN
+
+        class Highest(random.Random):
+            def random(self):
+                return 0.999999
+
+        self.assertAlmostEqual(delayOf(RETRY_MIN, RETRY_MAX, Highest(), 20), 45.0, 3)
+        text = section(flat("reliability.md"), "**No progress without the other side.**",
+                       "**No graceful disk failure")
+        self.assertNotIn("every 30 s at most", text)
+        self.assertIn("waits doubling from 1 s to 30 s, each drawn at 0.5 to 1.5 times "
+                      "that (45 s at most", text)
