@@ -174,3 +174,25 @@ class SearchWaitTests(SynchronousTestCase):
         self.assertNotIn("every 30 s at most", text)
         self.assertIn("waits doubling from 1 s to 30 s, each drawn at 0.5 to 1.5 times "
                       "that (45 s at most", text)
+
+
+class PendingBuyLineTests(SynchronousTestCase):
+    """running.md quoted bazaar-ledger's pending buy as ``grape from
+    a6efc345…``; the ledger names the seller by its whole id, as a live
+    ledger of a buyer killed mid-trade showed."""
+
+    def test_theLineAsPrinted(self):
+        import re
+        import time
+
+        from twisted_bazaar.cli.ledger import render
+
+        state = {"node_id": "b" * 32, "inventory": {}, "sales": [], "copies": {}, "bag": [],
+                 "pending": [{"buy_id": 5023637904307033797, "item": "grape",
+                              "seller": "a6efc345d1e2f3a4b5c6d7e8f9a0b1c2", "units": 1,
+                              "expires": time.time()}]}
+        printed = render(state).splitlines()[-1].strip()
+        quoted = re.search(r"`(buy 5023637904307033797 .*?)`", flat("running.md")).group(1)
+        # The doc's text is flattened: its runs of spaces are one.
+        self.assertEqual(" ".join(re.sub(r"until .*", "", printed).split()),
+                         re.sub(r"until .*", "", quoted).strip())
