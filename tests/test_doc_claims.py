@@ -196,3 +196,41 @@ class PendingBuyLineTests(SynchronousTestCase):
         # The doc's text is flattened: its runs of spaces are one.
         self.assertEqual(" ".join(re.sub(r"until .*", "", printed).split()),
                          re.sub(r"until .*", "", quoted).strip())
+
+
+class SimulatorCliTests(SynchronousTestCase):
+    """simulator.md, checked with bazaar-sim itself: a flood run's
+    ``lookup_hops`` is an object of four nulls, not the null the doc
+    said; and a sharded run's refusal is its reason's line and then
+    ``see bazaar-sim --help``, where the doc said one line."""
+
+    def test_lookupHopsOfOtherSchemes(self):
+        from twisted_bazaar.sim.metrics import percentiles
+
+        self.assertEqual(percentiles([]), {"mean": None, "p50": None, "p95": None,
+                                           "p99": None})
+        row = flat("simulator.md").split("| `lookup_hops` |", 1)[1].split("|", 1)[0]
+        self.assertNotIn("None for the other schemes", row)
+        self.assertIn("each of the four is null", row)
+
+    def test_aRefusalsLines(self):
+        import io
+        from contextlib import redirect_stderr
+
+        from twisted_bazaar.cli import sim
+
+        err = io.StringIO()
+        with redirect_stderr(err):
+            try:
+                sim.main(["--nodes", "30", "--start", "warm", "--shards", "2",
+                          "--shard-engine", "local", "--kill", "0.1"])
+            except SystemExit as e:
+                status = e.code
+        self.assertEqual((status, err.getvalue().splitlines()),
+                         (2, ["bazaar-sim: error: --shards does not run --kill yet",
+                              "see bazaar-sim --help"]))
+        text = flat("simulator.md")
+        self.assertNotIn("is refused in one line", section(
+            text, "## One run on many machines", "### The engine"))
+        self.assertIn("is refused with one line saying why, then `see bazaar-sim --help`, "
+                      "and exit status 2", text)
