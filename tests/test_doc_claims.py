@@ -234,3 +234,26 @@ class SimulatorCliTests(SynchronousTestCase):
             text, "## One run on many machines", "### The engine"))
         self.assertIn("is refused with one line saying why, then `see bazaar-sim --help`, "
                       "and exit status 2", text)
+
+
+class BenchmarkDetailTests(SynchronousTestCase):
+    """benchmarks.md said each figure's JSON keeps "every repeat"; the
+    codec figure (``--only codec --quick``, run) keeps both sides'
+    medians and the number of repeats, not each one."""
+
+    def test_theCodecsDetail(self):
+        import sys
+
+        root = os.path.dirname(DOCS)
+        sys.path.insert(0, root)
+        self.addCleanup(sys.path.remove, root)
+        from benchmarks import codec
+
+        [figure] = codec.run(repeats=2, loops=20)
+        self.assertEqual(figure.detail["repeats"], 2)
+        self.assertFalse([value for value in figure.detail.values()
+                          if isinstance(value, list) and len(value) == 2])
+        text = section(flat("benchmarks.md"), "## Running them", "## The figures")
+        self.assertNotIn("every repeat)", text)
+        self.assertIn("both sides of a ratio and how many repeats ran; some figures keep "
+                      "each repeat's value too", text)
