@@ -151,3 +151,109 @@ class FailedStartWarningTests(SynchronousTestCase):
         self.assertIn("exit 1 and one error line", row)
         self.assertIn("the warning below comes before it when the port is its tracker's",
                       row)
+
+
+class SearchWaitTests(SynchronousTestCase):
+    """reliability.md said a buyer with no offer searches "every 30 s at
+    most"; its waits are drawn at up to 1.5 times 30 s (a live run with
+    a seller that could not commit logged ``searching again in 35.1 s``)."""
+
+    def test_theLongestWait(self):
+        import random
+
+        from twisted_bazaar.base.backoff import delayOf
+        from twisted_bazaar.roles.want import RETRY_MAX, RETRY_MIN
+
+        class Highest(random.Random):
+            def random(self):
+                return 0.999999
+
+        self.assertAlmostEqual(delayOf(RETRY_MIN, RETRY_MAX, Highest(), 20), 45.0, 3)
+        text = section(flat("reliability.md"), "**No progress without the other side.**",
+                       "**No graceful disk failure")
+        self.assertNotIn("every 30 s at most", text)
+        self.assertIn("waits doubling from 1 s to 30 s, each drawn at 0.5 to 1.5 times "
+                      "that (45 s at most", text)
+
+
+class PendingBuyLineTests(SynchronousTestCase):
+    """running.md quoted bazaar-ledger's pending buy as ``grape from
+    a6efc345…``; the ledger names the seller by its whole id, as a live
+    ledger of a buyer killed mid-trade showed."""
+
+    def test_theLineAsPrinted(self):
+        import re
+        import time
+
+        from twisted_bazaar.cli.ledger import render
+
+        state = {"node_id": "b" * 32, "inventory": {}, "sales": [], "copies": {}, "bag": [],
+                 "pending": [{"buy_id": 5023637904307033797, "item": "grape",
+                              "seller": "a6efc345d1e2f3a4b5c6d7e8f9a0b1c2", "units": 1,
+                              "expires": time.time()}]}
+        printed = render(state).splitlines()[-1].strip()
+        quoted = re.search(r"`(buy 5023637904307033797 .*?)`", flat("running.md")).group(1)
+        # The doc's text is flattened: its runs of spaces are one.
+        self.assertEqual(" ".join(re.sub(r"until .*", "", printed).split()),
+                         re.sub(r"until .*", "", quoted).strip())
+
+
+class SimulatorCliTests(SynchronousTestCase):
+    """simulator.md, checked with bazaar-sim itself: a flood run's
+    ``lookup_hops`` is an object of four nulls, not the null the doc
+    said; and a sharded run's refusal is its reason's line and then
+    ``see bazaar-sim --help``, where the doc said one line."""
+
+    def test_lookupHopsOfOtherSchemes(self):
+        from twisted_bazaar.sim.metrics import percentiles
+
+        self.assertEqual(percentiles([]), {"mean": None, "p50": None, "p95": None,
+                                           "p99": None})
+        row = flat("simulator.md").split("| `lookup_hops` |", 1)[1].split("|", 1)[0]
+        self.assertNotIn("None for the other schemes", row)
+        self.assertIn("each of the four is null", row)
+
+    def test_aRefusalsLines(self):
+        import io
+        from contextlib import redirect_stderr
+
+        from twisted_bazaar.cli import sim
+
+        err = io.StringIO()
+        with redirect_stderr(err):
+            try:
+                sim.main(["--nodes", "30", "--start", "warm", "--shards", "2",
+                          "--shard-engine", "local", "--kill", "0.1"])
+            except SystemExit as e:
+                status = e.code
+        self.assertEqual((status, err.getvalue().splitlines()),
+                         (2, ["bazaar-sim: error: --shards does not run --kill yet",
+                              "see bazaar-sim --help"]))
+        text = flat("simulator.md")
+        self.assertNotIn("is refused in one line", section(
+            text, "## One run on many machines", "### The engine"))
+        self.assertIn("is refused with one line saying why, then `see bazaar-sim --help`, "
+                      "and exit status 2", text)
+
+
+class BenchmarkDetailTests(SynchronousTestCase):
+    """benchmarks.md said each figure's JSON keeps "every repeat"; the
+    codec figure (``--only codec --quick``, run) keeps both sides'
+    medians and the number of repeats, not each one."""
+
+    def test_theCodecsDetail(self):
+        import sys
+
+        root = os.path.dirname(DOCS)
+        sys.path.insert(0, root)
+        self.addCleanup(sys.path.remove, root)
+        from benchmarks import codec
+
+        [figure] = codec.run(repeats=2, loops=20)
+        self.assertEqual(figure.detail["repeats"], 2)
+        self.assertFalse([value for value in figure.detail.values()
+                          if isinstance(value, list) and len(value) == 2])
+        text = section(flat("benchmarks.md"), "## Running them", "## The figures")
+        self.assertNotIn("every repeat)", text)
+        self.assertIn("both sides of a ratio and how many repeats ran; some figures keep "
+                      "each repeat's value too", text)

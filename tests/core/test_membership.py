@@ -136,6 +136,20 @@ class RegistrationTests(MembershipCase):
     def test_connectSaysThisismeWithNoIdAndNodePort(self):
         self.assertEqual(self.tracker.heard(), [thisisme()])
 
+    def test_aSilentTrackerIsRefusedForNoThisisyou(self):
+        """A tracker that never answers the node's thisisme is refused
+        once the handshake's time is up, with what the node waited for:
+        thisisyou (it said 'no thisisme', which the node had sent)."""
+        config = NodeConfig(link=LinkSettings(handshake_timeout=2.5, ping_interval=0))
+        node = Node(self.clock, random.Random(0), FakeConnector(), config)
+        node.setAddress("", NODE_PORT)
+        tracker = WiredLink(plugMembership(node, Membership(node)).factory)
+        self.assertEqual(tracker.heard(), [thisisme()])
+        self.clock.advance(2.5)
+        self.assertEqual(tracker.heard(), [{"type": "error", "code": "notim",
+                                            "info": "no thisisyou within 2.5 s"}])
+        self.assertTrue(tracker.closed)
+
     def test_configuredHostIsAdvertised(self):
         node = Node(self.clock, random.Random(0), FakeConnector(),
                     NodeConfig(host="seller.example"))

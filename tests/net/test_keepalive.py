@@ -37,6 +37,9 @@ class _Link(Keepalive):
     def send(self, message):
         self.said.append(message)
 
+    def awaited(self):
+        return "thisisme"
+
     def nextNonce(self):
         self._nonce += 1
         return self._nonce

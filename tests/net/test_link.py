@@ -20,7 +20,18 @@ from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.net.recent import RecentMessages
-from tests.net.links import LinkTestCase
+from tests.net.links import LinkTestCase, sentMessages
+from twisted_bazaar.net.capabilities import ISecureTransport
+from zope.interface import implementer
+
+
+@implementer(ISecureTransport)
+class _SecureTransport(StringTransport):
+    """A connection under an encrypted channel whose handshake is not done
+    (no hash yet) until a test gives it one."""
+
+    peerKey = None
+    handshakeHash = None
 
 
 class HandshakeTimeoutTests(LinkTestCase):
@@ -35,6 +46,38 @@ class HandshakeTimeoutTests(LinkTestCase):
         self.clock.advance(0.1)
         self.assertEqual(self.sent(), [wire.Error("notim", "no thisisme within 10 s")])
         self.assertTrue(self.transport.disconnecting)
+
+    def test_timeoutOfALinkItOpened(self):
+        """A link this side opened waits for its owner's answer (a
+        node's tracker session: thisisyou), and the refusal names it;
+        one whose owner names none waits for the peer's thisisme."""
+        self.connect(handshake_timeout=10)
+        self.link.inbound = False
+        self.owner.awaits = "thisisyou"
+        self.clock.advance(10)
+        self.assertEqual(self.sent(), [wire.Error("notim", "no thisisyou within 10 s")])
+        self.connect(handshake_timeout=10)
+        self.link.inbound = False
+        self.clock.advance(10)
+        self.assertEqual(self.sent(), [wire.Error("notim", "no thisisme within 10 s")])
+
+    def test_timeoutBeforeTheChannelIsUp(self):
+        """Over an encrypted channel whose handshake is not done, the link
+        waited for that handshake, and its refusal says so."""
+        secure = _SecureTransport()
+        self.clock = Clock()
+        link = Link(RecordingOwner(), self.clock, LinkSettings(handshake_timeout=4), False)
+        link.makeConnection(secure)
+        self.clock.advance(4)
+        self.assertEqual(sentMessages(secure),
+                         [wire.Error("notim", "no channel handshake within 4 s")])
+        secure = _SecureTransport()
+        secure.handshakeHash = b"h" * 32
+        link = Link(RecordingOwner(), self.clock, LinkSettings(handshake_timeout=4), True)
+        link.makeConnection(secure)
+        self.clock.advance(4)
+        self.assertEqual(sentMessages(secure),
+                         [wire.Error("notim", "no thisisme within 4 s")])
 
     def test_identifiedInTime(self):
         """identified() before the deadline cancels the timeout."""

@@ -368,8 +368,31 @@ class SellerTests(SynchronousTestCase):
         feed(relay, trade.Ask(61, "apple", (9, 2, 1), expires=EXPIRES))
         store.waiting.pop(0).errback(StoreError("disk I/O error"))
         self.assertEqual(sent(relay), [])
+        self.assertEqual(store.waiting, [])
+
+    def test_aCloseNotWrittenIsWrittenBeforeItsAnswer(self):
+        """A close the store refused stays closed in memory (nothing sells
+        the buy) but unanswered: the next ask or buy of it writes it
+        again, and is answered once that write is on disk.  (A full
+        disk showed the second ask answered ``unsold`` at once, a promise
+        a restart would have forgotten.)"""
+        store = ClosingStore()
+        node = Node(task.Clock(), random.Random(0), FakeConnector(),
+                    NodeConfig(link=LinkSettings(ping_interval=0)), store)
+        node.setAddress(NODE_HOST, NODE_PORT)
+        node.setId(1)
+        relay = linkPeer(node, 2)
+        seller = Seller(flooded(node), {"apple": 1})
+        feed(relay, trade.Ask(61, "apple", (9, 2, 1), expires=EXPIRES))
+        store.waiting.pop(0).errback(StoreError("disk I/O error"))
+        feed(relay, trade.Ask(61, "apple", (9, 2, 1), expires=EXPIRES))
+        self.assertEqual(sent(relay), [])
+        store.waiting.pop(0).errback(StoreError("disk I/O error"))
         feed(relay, trade.Buy(61, "apple", (9, 2, 1), expires=EXPIRES))
+        self.assertEqual(sent(relay), [])
+        store.waiting.pop(0).callback(None)
         self.assertEqual([m.code for m in sent(relay)], ["soldout"])
+        self.assertEqual(store.waiting, [])
         self.assertEqual(seller.stock, {"apple": 1})
 
     def test_aCloseNotWrittenIsSaidInWords(self):

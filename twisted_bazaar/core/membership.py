@@ -84,6 +84,9 @@ class Membership(TrackerQuestions, Service):
     """
 
     log = Logger()
+    #: What its tracker link waits for once its thisisme is sent (the
+    #: link's refusal at the handshake's deadline names it).
+    awaits = "thisisyou"
     #: The session's L{SessionParts}, once a part registered; the
     #: tracker's relay (L{TrackersRelay}) once it named one.
     _parts = _relays = None

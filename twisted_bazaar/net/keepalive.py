@@ -37,7 +37,8 @@ class Keepalive:
     What it asks of the class it is a base of: C{settings}, C{timers},
     C{clock}, C{lastHeard}, C{lastTraffic}, C{idle_timeout} (seconds
     without trade after which the link is closed politely, or None),
-    C{closing}, C{peer_id}, C{nextNonce()}, C{send(message)},
+    C{closing}, C{peer_id}, C{awaited()} (what its handshake waits for,
+    which the refusal at its deadline names), C{nextNonce()}, C{send(message)},
     C{refuse(code, info)}, C{disconnect(reason)} and C{drop(reason)}; and
     a slot C{_due} (declared there: two bases with slots of their own
     cannot be combined), set by L{resetKeepalive} when the link is made.
@@ -63,8 +64,8 @@ class Keepalive:
         return None if type(due) is Deadline else due
 
     def watchHandshake(self):
-        """The connection is up: it has ``handshake_timeout`` seconds to
-        say thisisme."""
+        """The connection is up: its handshake has ``handshake_timeout``
+        seconds (the peer's thisisme, or the answer to ours)."""
         timeout = self.settings.handshake_timeout
         if timeout:
             self._due = self.timers.callLater(timeout, Keepalive._handshakeExpired, self)
@@ -114,7 +115,7 @@ class Keepalive:
     def _handshakeExpired(self):
         self._due = None
         timeout = self.settings.handshake_timeout
-        self.refuse("notim", f"no thisisme within {timeout:g} s")
+        self.refuse("notim", f"no {self.awaited()} within {timeout:g} s")
 
     def _expire(self):
         """The keepalive check (run by the clock's deadlines, see

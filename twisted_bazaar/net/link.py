@@ -56,7 +56,12 @@ from twisted_bazaar.base.logthrottle import peerFields
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.net.batch import FLUSH_BYTES, WriteBatch
-from twisted_bazaar.net.capabilities import IChannelProtocol, IHeldWrites, IQueuedBeside
+from twisted_bazaar.net.capabilities import (
+    IChannelProtocol,
+    IHeldWrites,
+    IQueuedBeside,
+    ISecureTransport,
+)
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.framed import FrameLoop
 from twisted_bazaar.net.keepalive import (
@@ -258,7 +263,9 @@ class ILinkOwner(Interface):
     session, the tracker and the tracker's address check.  Pings,
     pongs and undecodable input never reach it.  An owner that keeps a
     L{twisted_bazaar.net.recent.RecentMessages} as ``recent`` has each
-    message sent and received noted there.
+    message sent and received noted there; one whose links it opens wait
+    for another answer than the peer's thisisme names it as ``awaits``
+    (L{Link.awaited}).
     """
 
     def linkMade(link):
@@ -488,6 +495,19 @@ class Link(FrameLoop, Keepalive):
         (``routine``: as L{close}'s)."""
         self.send(wire.Error(code, info))
         self.close(f"{code}: {info}", routine)
+
+    def awaited(self):
+        """What the link's handshake still waits for, as the refusal at its
+        deadline names it: the encrypted channel's handshake, then, on a
+        link the peer opened, its thisisme, and on one this side opened,
+        the answer its owner awaits (C{awaits}: a node's tracker session
+        waits for thisisyou; a peer answers thisisme)."""
+        secure = ISecureTransport(self.transport, None)
+        if secure is not None and secure.handshakeHash is None:
+            return "channel handshake"
+        if self.inbound:
+            return "thisisme"
+        return getattr(self._context.owner, "awaits", "thisisme")
 
     def identified(self, peer_id):
         """The owner accepted the peer's introduction: the handshake clock

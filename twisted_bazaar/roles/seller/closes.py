@@ -64,6 +64,10 @@ class Closes:
         #: for the next write, the keys of those being written, and the
         #: (key, answer)s that wait for them.
         self._unclosed = {}
+        #: Closes the store refused: closed in memory (nothing sells their
+        #: buys) but not promised, until a later ask or buy of one writes
+        #: it again; (buyer key, buy id) -> L{Closed}.
+        self._unwritten = {}
         self._writing = set()
         self._close_waiters = []
         self._waiting_paths = set()
@@ -107,8 +111,10 @@ class Closes:
         before = self.forgetBefore(now)
         due = self.closed.expiries
         if due and due[0][0] < before:
+            unwritten = self._unwritten
             for entry in self.closed.forget(before):
                 self.remembered.release(entry.ledgerKey)
+                unwritten.pop(entry.ledgerKey, None)
         due = self.copies.expiries
         if due and due[0][0] < before:
             for sale in self.copies.forget(before):
@@ -145,6 +151,10 @@ class Closes:
             self.closed.add(entry)
             self.remembered.hold(key, *charge)
             self._unclosed[key] = entry
+            self._writeCloses()
+        elif key in self._unwritten:
+            # Its write failed: it is answered only once it is on disk.
+            self._unclosed[key] = self._unwritten.pop(key)
             self._writeCloses()
         if key in self._writing or key in self._unclosed:
             # One answer a path: a repeat of the buy while its close is
@@ -230,9 +240,12 @@ class Closes:
 
     def _closesNotWritten(self, reason, closes):
         """Not on disk: the buys stay closed in this process, but are not
-        answered; their buyers will ask again."""
+        answered; their buyers will ask again, and each ask or buy of one
+        writes it again (L{close})."""
         self.log.warn("could not close {buys}: {why}", buys=plural(len(closes), "buy"),
                       why=reason.getErrorMessage())
+        for entry in closes:
+            self._unwritten[entry.ledgerKey] = entry
         written = self._writing
         self._close_waiters = [(key, answer) for key, answer in self._close_waiters
                                if key not in written]
