@@ -204,7 +204,9 @@ def test_badValueRefusedBeforeAnything(tmp_path, capsys):
     (["--discovery", "chrod,flood"], "--discovery chrod: argument --discovery: invalid "
      "choice: 'chrod' (choose from 'chord', 'flood', 'index', 'superpeer') (did you "
      "mean chord?)"),
-    ([], "the following arguments are required: --out")])
+    ([], "the following arguments are required: --out"),
+    (["--plot", "x.png"], "--plot x.png: a sweep's --plot takes no file: it draws the "
+     "grid's figures in --out")])
 def test_usageErrorInOneLine(tmp_path, capsys, argv, reason):
     """A sweep's usage error is one line and a pointer to its help, no
     synopsis, as bazaar's and the daemons' are."""

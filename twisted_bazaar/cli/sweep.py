@@ -111,6 +111,15 @@ def runs(own, rest):
         raise Refused(str(reason)) from None
 
 
+def _plotFile(argv):
+    """The file a single run's ``--plot FILE`` habit put after a sweep's
+    ``--plot`` (which takes none: its figures go in --out), or None."""
+    for flag, after in zip(argv, argv[1:]):
+        if flag == "--plot" and not after.startswith("-"):
+            return after
+    return None
+
+
 def probe(address, timeout):
     """
     Refuse a scheduler address where nothing answers a connection within
@@ -297,6 +306,10 @@ def _write(path, data):
 def main(argv):
     p = parser()
     own, rest = p.parse_known_args(argv)
+    given = _plotFile(argv)
+    if given is not None:
+        p.error(f"--plot {given}: a sweep's --plot takes no file: it draws the grid's "
+                "figures in --out")
     if own.plot:
         try:
             import matplotlib  # noqa: F401
