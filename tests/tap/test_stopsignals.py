@@ -9,7 +9,12 @@ from twisted.internet.error import ReactorNotRunning
 from twisted.logger import Logger, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.tap.stopsignals import StopOnce, stopOnce
+from twisted_bazaar.tap.stopsignals import (
+    StartInterrupted,
+    StopOnce,
+    interruptible,
+    stopOnce,
+)
 
 
 class _Reactor:
@@ -89,3 +94,27 @@ class StopOnceTests(SynchronousTestCase):
         [install] = reactor.whenRunning
         self.assertIsInstance(install.__self__, StopOnce)
         self.assertEqual(install.__func__, StopOnce.install)
+
+
+class InterruptibleTests(SynchronousTestCase):
+    def setUp(self):
+        self.signals = _Signals(_Reactor())
+        self.before = dict(self.signals.handlers)
+
+    def test_aSignalWithinRaises(self):
+        """Within it, SIGTERM (or SIGINT) raises StartInterrupted, naming
+        it; the handlers are put back on the way out."""
+        with self.assertRaises(StartInterrupted) as caught:
+            with interruptible(self.signals):
+                self.signals.handlers[signal.SIGTERM](signal.SIGTERM, None)
+        self.assertEqual(caught.exception.signum, signal.SIGTERM)
+        self.assertEqual(self.signals.handlers, self.before)
+
+    def test_anIgnoredSignalStaysIgnored(self):
+        """A shell's background job starts with SIGINT ignored: it stays
+        so within, while SIGTERM still interrupts."""
+        self.signals.handlers[signal.SIGINT] = signal.SIG_IGN
+        with interruptible(self.signals):
+            self.assertEqual(self.signals.handlers[signal.SIGINT], signal.SIG_IGN)
+            self.assertRaises(StartInterrupted, self.signals.handlers[signal.SIGTERM],
+                              signal.SIGTERM, None)

@@ -47,7 +47,7 @@ from twisted_bazaar.identity.keys import publicKey
 from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.tap.heap import freezeStart
 from twisted_bazaar.tap.hinted import hintedTracker
-from twisted_bazaar.tap.stopsignals import stopOnce
+from twisted_bazaar.tap.stopsignals import StartInterrupted, interruptible, stopOnce
 from twisted_bazaar.tap.common import (
     checkDataDir,
     COMMON_PARAMETERS,
@@ -480,12 +480,17 @@ def makeService(options, reactor=None):
                                          [t.endpoint for t in options.trackers])
         trackers = [hintedTracker(endpoint, address, options.trackerHelps)
                     for endpoint, address in zip(trackers, options.trackers)]
-        state = openState(reactor, options["data-dir"], keyRefusal(options.scheme),
-                          lambda where: trackerPins(where, options["tracker-key"],
-                                                    options.trackers),
-                          _restocked(options), onFailure=exitStatus.fail)
+        # A chord ring's puzzle makes the key for seconds: Ctrl-C then
+        # ends the start in one line, leaving nothing it made.
+        with interruptible():
+            state = openState(reactor, options["data-dir"], keyRefusal(options.scheme),
+                              lambda where: trackerPins(where, options["tracker-key"],
+                                                        options.trackers),
+                              _restocked(options), onFailure=exitStatus.fail)
     except StartupError as e:
         raise SystemExit(exitStatus.line(str(e)))
+    except StartInterrupted as e:
+        raise exitStatus.interrupted(e.signum, "opened its state and made its key") from None
     if state.lock is not None:
         # A start that fails once it holds --data-dir's lock (its port
         # taken, say) leaves there nothing it made: not the folder, if

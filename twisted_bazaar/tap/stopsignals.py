@@ -8,8 +8,16 @@ is logged as an unhandled error.  L{stopOnce} puts a handler in front of
 the reactor's, once it runs: the first signal (or a stop by any other
 means before it) is the reactor's to handle; any after that is only
 logged.
+
+Before the reactor runs, a daemon that builds its service for a while (a
+chord node making the key its ring's puzzle asks, seconds at 16 bits) is
+stopped by the same signals through L{interruptible}: they raise
+L{StartInterrupted} where it is, so that what the start made is removed
+on the way out and the daemon ends in one line rather than a traceback
+(SIGINT) or at once, its new data dir left holding a lock (SIGTERM).
 """
 
+import contextlib
 import signal
 
 from twisted.logger import Logger
@@ -64,3 +72,44 @@ def stopOnce(reactor):
     """Have the daemon on this reactor stop once (L{StopOnce}), from when
     it runs (when the reactor has put its own handlers in place)."""
     reactor.callWhenRunning(StopOnce(reactor).install)
+
+
+class StartInterrupted(BaseException):
+    """One of L{STOPPING} came while the daemon was being built.
+
+    @ivar signum: which.
+    """
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def interruptible(signals=signal):
+    """
+    Within it, each of L{STOPPING} raises L{StartInterrupted}; after it,
+    the handlers are as they were.  A signal ignored (as a shell's
+    background job starts with SIGINT) stays ignored.
+
+    @param signals: what sets and reads the handlers (L{signal}).
+    """
+
+    def interrupt(signum, frame):
+        raise StartInterrupted(signum)
+
+    before = {}
+    for signum in STOPPING:
+        handler = signals.getsignal(signum)
+        if handler == signal.SIG_IGN:
+            continue
+        try:
+            signals.signal(signum, interrupt)
+        except ValueError:
+            continue  # not the main thread: none is set there
+        before[signum] = handler
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signals.signal(signum, handler)
