@@ -940,6 +940,29 @@ class UnusableDataDirTests(SynchronousTestCase):
         self.assertTrue(os.path.isfile(os.path.join(path, DB_NAME)))
 
 
+    def test_aDatabaseItCannotWriteIsRefused(self):
+        """A ledger this process can read but not write (a read-only
+        file, played here by SQLite's query_only) was opened, and the node
+        ran on with every buy refused as it could not be recorded (the
+        fifth new user).  Refused at open, saying so."""
+        path = scratchDir(self)
+        SQLiteStore(path).close()
+        connect = sqlite3.connect
+
+        def readOnly(*args, **kwargs):
+            db = connect(*args, **kwargs)
+            db.execute("PRAGMA query_only = ON")
+            return db
+
+        self.patch(sqlite3, "connect", readOnly)
+        with self.assertRaises(StoreError) as caught:
+            SQLiteStore(path)
+        self.assertEqual(str(caught.exception), (
+            f"{os.path.join(path, DB_NAME)} cannot be written (attempt to write a "
+            "readonly database): no sale or purchase could be recorded; make it, and "
+            "its folder, writable by this user"))
+
+
 class OpenStoreTests(SynchronousTestCase):
     def test_noDirectoryMeansMemory(self):
         self.assertIsInstance(openStore(None), MemoryStore)

@@ -252,6 +252,7 @@ class SQLiteStore(SnapshotReads):
                 raise StoreError(f"{self.path}: cannot use WAL mode (got {mode})")
             db.execute("PRAGMA synchronous=FULL")
             _prepare(db, self.path)
+            _writable(db, self.path)
             self.snapshot = _load(db)
         except (OSError, sqlite3.Error, StoreError) as e:
             self._db.close()
@@ -567,6 +568,28 @@ def _applied(_, apply, args):
 def _chain(result, d):
     d.callback(None)
     return result
+
+
+def _writable(db, path):
+    """
+    Write to the database once, undone: one this process can read but
+    not write (a read-only file, or its folder, where SQLite adds its
+    -wal) would let the node start, register and search, each buy then
+    refused as it could not be recorded, for as long as it ran.
+
+    @raise StoreError: saying so, when the write is refused.
+    """
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("UPDATE meta SET value = value WHERE key = 'schema'")
+        finally:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+    except sqlite3.Error as e:
+        raise StoreError(f"{path} cannot be written ({e}): no sale or purchase could "
+                         "be recorded; make it, and its folder, writable by this "
+                         "user") from None
 
 
 def _prepare(db, path):
