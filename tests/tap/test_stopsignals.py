@@ -25,6 +25,9 @@ class _Reactor:
         self.triggers = []
         self.whenRunning = []
 
+    def callFromThread(self, function):
+        function()
+
     def stop(self):
         if self.stops:
             raise ReactorNotRunning("Can't stop reactor that isn't running.")
@@ -44,6 +47,7 @@ class _Signals:
     def __init__(self, reactor):
         self.handlers = {signum: (lambda signum, frame: reactor.stop())
                          for signum in (signal.SIGTERM, signal.SIGINT)}
+        self.handlers[signal.SIGHUP] = signal.SIG_DFL
 
     def getsignal(self, signum):
         return self.handlers[signum]
@@ -85,6 +89,27 @@ class StopOnceTests(SynchronousTestCase):
         shuttingDown()
         self.deliver(signal.SIGTERM)
         self.assertEqual(len(self.events), 1)
+
+    def test_hangUpStopsInOrder(self):
+        """SIGHUP (the terminal of twistd -n closed) ended the daemon at
+        once, with no dc to its links (the fifth new user): it stops the
+        reactor, which twistd ends by that signal, once; a second is
+        harmless."""
+        self.deliver(signal.SIGHUP)
+        self.assertEqual((self.reactor.stops, self.reactor._exitSignal),
+                         (1, signal.SIGHUP))
+        self.deliver(signal.SIGHUP)
+        self.assertEqual(self.reactor.stops, 1)
+        self.assertEqual([formatEvent(event) for event in self.events],
+                         ["received SIGHUP: stopping, as for SIGTERM",
+                          "received SIGHUP again: already stopping"])
+
+    def test_anIgnoredHangUpStaysIgnored(self):
+        """Under nohup, SIGHUP is ignored, and stays so."""
+        signals = _Signals(self.reactor)
+        signals.handlers[signal.SIGHUP] = signal.SIG_IGN
+        StopOnce(self.reactor, signals).install()
+        self.assertEqual(signals.handlers[signal.SIGHUP], signal.SIG_IGN)
 
     def test_installedOnceTheReactorRuns(self):
         """The reactor puts its handlers in place when it runs: this goes
