@@ -913,6 +913,25 @@ class ReadStateErrorTests(SynchronousTestCase):
             f"{os.path.join(folder, DB_NAME)}: cannot read: "), str(caught.exception))
 
 
+    def test_newerSchemaRefused(self):
+        """A ledger of a newer version was printed as this one reads it
+        (the fifth new user): refused, as the node refuses it."""
+        folder = scratchDir(self)
+        SQLiteStore(folder).close()
+        path = os.path.join(folder, DB_NAME)
+        db = sqlite3.connect(path)
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema'",
+                   (str(SCHEMA_VERSION + 1),))
+        db.commit()
+        db.close()
+        with self.assertRaises(StoreError) as caught:
+            readState(folder)
+        self.assertEqual(str(caught.exception), (
+            f"{path} was written by a newer twisted-bazaar (schema "
+            f"{SCHEMA_VERSION + 1}; this one knows {SCHEMA_VERSION}): read it with "
+            "that version"))
+
+
 class UnusableDataDirTests(SynchronousTestCase):
     def test_fileInTheWay(self):
         """--data-dir names a file: a StoreError that says which dir."""

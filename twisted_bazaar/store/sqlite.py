@@ -703,6 +703,7 @@ def readState(directory):
         db = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True)
         try:
             db.execute("PRAGMA busy_timeout=5000")
+            _notNewer(db, path)
             row = db.execute("SELECT value FROM meta WHERE key = 'node_id'").fetchone()
             inventory = dict(db.execute("SELECT item, units FROM inventory "
                                         "ORDER BY item"))
@@ -739,6 +740,21 @@ def readState(directory):
         raise StoreError(f"{path}: cannot read: it holds what no node writes ({e})") \
             from None
     return state
+
+
+def _notNewer(db, path):
+    """
+    A ledger a newer version wrote may mean something else by the same
+    tables: read as this version reads it, it could show a wrong stock
+    or bag, so it is refused, as the node refuses it.
+
+    @raise StoreError: for a schema newer than this version's.
+    """
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    if row is not None and str(row[0]).isdigit() and int(row[0]) > SCHEMA_VERSION:
+        raise StoreError(f"{path} was written by a newer twisted-bazaar (schema "
+                         f"{row[0]}; this one knows {SCHEMA_VERSION}): read it with "
+                         "that version")
 
 
 #: What each row of readState's lists holds: key -> the types it may be.
