@@ -25,9 +25,6 @@ class _Reactor:
         self.triggers = []
         self.whenRunning = []
 
-    def callFromThread(self, function):
-        function()
-
     def stop(self):
         if self.stops:
             raise ReactorNotRunning("Can't stop reactor that isn't running.")
@@ -45,9 +42,15 @@ class _Signals:
     SIGTERM and SIGINT by stopping it, as Twisted's sigTerm does."""
 
     def __init__(self, reactor):
-        self.handlers = {signum: (lambda signum, frame: reactor.stop())
-                         for signum in (signal.SIGTERM, signal.SIGINT)}
-        self.handlers[signal.SIGHUP] = signal.SIG_DFL
+        #: The signal each stop of the reactor's handlers was told.
+        self.stoppedBy = []
+
+        def stop(signum, frame):
+            self.stoppedBy.append(signum)
+            reactor.stop()
+
+        self.handlers = {signal.SIGTERM: stop, signal.SIGINT: stop,
+                         signal.SIGHUP: signal.SIG_DFL}
 
     def getsignal(self, signum):
         return self.handlers[signum]
@@ -96,8 +99,8 @@ class StopOnceTests(SynchronousTestCase):
         reactor, which twistd ends by that signal, once; a second is
         harmless."""
         self.deliver(signal.SIGHUP)
-        self.assertEqual((self.reactor.stops, self.reactor._exitSignal),
-                         (1, signal.SIGHUP))
+        self.assertEqual((self.reactor.stops, self.signals.stoppedBy),
+                         (1, [signal.SIGHUP]))
         self.deliver(signal.SIGHUP)
         self.assertEqual(self.reactor.stops, 1)
         self.assertEqual([formatEvent(event) for event in self.events],

@@ -57,17 +57,17 @@ class StopOnce:
         # A hang-up (the terminal of `twistd -n` closed) ended the daemon
         # at once, as kill -9 does: no dc to its links.  It stops in
         # order, as for SIGTERM; one ignored (nohup) stays ignored.
-        if self.signals.getsignal(signal.SIGHUP) == signal.SIG_DFL:
+        if (signal.SIGTERM in self._handlers
+                and self.signals.getsignal(signal.SIGHUP) == signal.SIG_DFL):
             self._handlers[signal.SIGHUP] = self._hungUp
             self.signals.signal(signal.SIGHUP, self._received)
         self.reactor.addSystemEventTrigger("before", "shutdown", self._shuttingDown)
 
     def _hungUp(self, signum, frame):
-        """Stop as the reactor's own handlers do: twistd then ends the
-        process by the same signal (status 129 in a shell)."""
+        """Stop by the reactor's own SIGTERM handler, told the signal that
+        came: twistd then ends the process by it (status 129 in a shell)."""
         self.log.info("received SIGHUP: stopping, as for SIGTERM")
-        self.reactor._exitSignal = signum
-        self.reactor.callFromThread(self.reactor.stop)
+        self._handlers[signal.SIGTERM](signum, frame)
 
     def _shuttingDown(self):
         self.stopping = True
