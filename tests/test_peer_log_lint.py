@@ -180,6 +180,9 @@ ALLOWED = {
         _OWN + "once, when the wants are met",
     "roles/buyer/role.py: Buyer.bought: bought {item} from {seller} (an earlier ":
         _OWN + "once per unit this node bought (committed once)",
+    "roles/buyer/role.py: Buyer.bought: bought {item}, a shared file, but this b":
+        _OWN + "once per purchase this node committed (its own wants), without "
+        "--downloads",
     "roles/want.py: Want._scheduleSearch: no offer for {item} yet; searching again":
         _OWN + "once per search this node schedules",
     "roles/want.py: Want._takePending: resuming buy {id} of {item} from {seller":

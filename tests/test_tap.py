@@ -236,6 +236,15 @@ class BadInputTests(SynchronousTestCase):
                                   f"--quic-peer {peer}={where}: give ID=HOST:PORT, HOST "
                                   "an IP address, PORT its UDP port")
 
+    def test_emptyDataDir(self):
+        """--data-dir "" (an empty TOML value, a shell variable unset) named
+        no folder and ended the start with `cannot use data dir : File
+        exists`, exit 1 (the fifth new user): a usage error, of each
+        daemon."""
+        why = "--data-dir: an empty path names no folder: give one, or leave the flag out"
+        self.assertUsageError(SELLER + ["--data-dir", ""], why)
+        self.assertUsageError(["--data-dir", ""], why, TrackerOptions)
+
     def test_sellWithoutCount(self):
         self.assertUsageError(["--role", "seller", "--sell", "apple"],
                               "--sell: wants ITEM=COUNT, not 'apple'")

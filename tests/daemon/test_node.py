@@ -6,6 +6,7 @@ together, each failing with the option at fault before anything starts.
 import os
 import random
 import shutil
+import sqlite3
 import tempfile
 
 from twisted.application.service import MultiService
@@ -140,6 +141,33 @@ class OpenStateTests(SynchronousTestCase):
         lock = DataDirLock(self.data)
         lock.acquire()
         lock.release()
+
+    def test_aStoreOfAnotherProgramLeavesNothingMade(self):
+        """A data dir holding a database another program made is refused,
+        and the key and lock this start made there are removed: the
+        folder is as it was (the fifth new user found both left)."""
+        path = os.path.join(self.data, "bazaar.sqlite")
+        db = sqlite3.connect(path)
+        db.execute("CREATE TABLE foo (x)")
+        db.commit()
+        db.close()
+        error = self.assertRaises(StartupError, openState, task.Clock(), self.data,
+                                  None, lambda where: [])
+        self.assertIn("is not a twisted-bazaar database", str(error))
+        self.assertEqual(os.listdir(self.data), ["bazaar.sqlite"])
+
+    def test_aKeyInterruptedLeavesNoNewFolder(self):
+        """Ctrl-C while a new data dir's key is made (a chord puzzle takes
+        seconds): the interruption goes on up, and the folder this start
+        made is gone rather than left holding a lock alone."""
+        new = os.path.join(self.data, "new")
+
+        def interrupted(identity):
+            raise KeyboardInterrupt()
+
+        self.assertRaises(KeyboardInterrupt, openState, task.Clock(), new,
+                          interrupted, lambda where: [])
+        self.assertEqual(os.listdir(self.data), [])
 
     def test_writerGoneEndsTheDaemonOnce(self):
         """A store's writer gone for good while the daemon runs (here, it

@@ -7,6 +7,7 @@ Every wait is on a log line, bounded by a generous timeout; nothing sleeps.
 
 import os
 import shutil
+import signal
 import tempfile
 
 import pytest
@@ -122,3 +123,18 @@ class TradeTests(SynchronousTestCase):
                                        r"shutting down"), seller.tail())
         self.assertTrue(tracker.matches(rf"node {short(seller_id)} left"), tracker.tail())
         self.assertEqual(os.listdir(self.folder), [])
+
+    def test_hangUpStopsANodeInOrder(self):
+        """SIGHUP (the terminal of twistd -n closed) killed a node at once:
+        no dc, its control socket left (the fifth new user).  It stops in
+        order, as for SIGTERM, and ends by that signal."""
+        tracker = self.market.startTracker(timeout=TIMEOUT)
+        seller = self.market.startNode("seller", "--role", "seller", "--sell",
+                                       "apple=3", "--verbose")
+        seller_id = nodeId(seller, TIMEOUT)
+        seller.process.send_signal(signal.SIGHUP)
+        self.assertEqual(seller.finish(TIMEOUT), -signal.SIGHUP, seller.tail())
+        self.assertTrue(seller.matches(r"received SIGHUP: stopping, as for SIGTERM"))
+        self.assertTrue(seller.matches(r"closing link to tracker .*: node "
+                                       r"shutting down"), seller.tail())
+        tracker.waitFor(rf"node {short(seller_id)} left", TIMEOUT)

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -255,6 +256,39 @@ class FailedStartTests(SynchronousTestCase):
                 self.assertEqual(process.returncode, 1, out + err)
                 self.assertIn(line, err)
                 self.assertEqual(err.count("error:"), 1, err)
+            self.assertEqual(os.listdir(folder), [])
+
+
+    def test_stoppedWhileItMakesItsKey(self):
+        """Ctrl-C (or SIGTERM) while a chord node makes the key of a hard
+        puzzle, its new --data-dir locked: a traceback (SIGTERM: none, and
+        the folder left holding its lock), found by the fifth new user.
+        Now one line, the signal's status, and no data dir."""
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            folder = scratch(self)
+            process = subprocess.Popen(
+                [twistdPath(), "-n", "bazaar-node", *SELLER, "--discovery", "chord",
+                 "--chord-puzzle", "30", "--listen", "tcp:0:interface=127.0.0.1",
+                 "--tracker", f"127.0.0.1:{freePort()}", "--data-dir", "seller"],
+                cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, text=True,
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+            self.addCleanup(process.kill)
+            lock = os.path.join(folder, "seller", "lock")
+            deadline = time.monotonic() + TIMEOUT
+            # The lock holds its pid once it is held: the key is made next.
+            while not (os.path.exists(lock) and Path(lock).read_text().strip()
+                       == str(process.pid)):
+                if process.poll() is not None:
+                    self.fail(process.communicate())
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.05)
+            process.send_signal(signum)
+            out, err = process.communicate(timeout=TIMEOUT)
+            name = signal.Signals(signum).name
+            self.assertEqual((process.returncode, err), (
+                128 + signum, f"twistd bazaar-node: stopped by {name} while it opened "
+                "its state and made its key; nothing it made is left\n"), out)
             self.assertEqual(os.listdir(folder), [])
 
 

@@ -913,6 +913,25 @@ class ReadStateErrorTests(SynchronousTestCase):
             f"{os.path.join(folder, DB_NAME)}: cannot read: "), str(caught.exception))
 
 
+    def test_newerSchemaRefused(self):
+        """A ledger of a newer version was printed as this one reads it
+        (the fifth new user): refused, as the node refuses it."""
+        folder = scratchDir(self)
+        SQLiteStore(folder).close()
+        path = os.path.join(folder, DB_NAME)
+        db = sqlite3.connect(path)
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema'",
+                   (str(SCHEMA_VERSION + 1),))
+        db.commit()
+        db.close()
+        with self.assertRaises(StoreError) as caught:
+            readState(folder)
+        self.assertEqual(str(caught.exception), (
+            f"{path} was written by a newer twisted-bazaar (schema "
+            f"{SCHEMA_VERSION + 1}; this one knows {SCHEMA_VERSION}): read it with "
+            "that version"))
+
+
 class UnusableDataDirTests(SynchronousTestCase):
     def test_fileInTheWay(self):
         """--data-dir names a file: a StoreError that says which dir."""
@@ -938,6 +957,29 @@ class UnusableDataDirTests(SynchronousTestCase):
         self.addCleanup(store.close)
         self.assertTrue(store.new)
         self.assertTrue(os.path.isfile(os.path.join(path, DB_NAME)))
+
+
+    def test_aDatabaseItCannotWriteIsRefused(self):
+        """A ledger this process can read but not write (a read-only
+        file, played here by SQLite's query_only) was opened, and the node
+        ran on with every buy refused as it could not be recorded (the
+        fifth new user).  Refused at open, saying so."""
+        path = scratchDir(self)
+        SQLiteStore(path).close()
+        connect = sqlite3.connect
+
+        def readOnly(*args, **kwargs):
+            db = connect(*args, **kwargs)
+            db.execute("PRAGMA query_only = ON")
+            return db
+
+        self.patch(sqlite3, "connect", readOnly)
+        with self.assertRaises(StoreError) as caught:
+            SQLiteStore(path)
+        self.assertEqual(str(caught.exception), (
+            f"{os.path.join(path, DB_NAME)} cannot be written (attempt to write a "
+            "readonly database): no sale or purchase could be recorded; make it, and "
+            "its folder, writable by this user"))
 
 
 class OpenStoreTests(SynchronousTestCase):

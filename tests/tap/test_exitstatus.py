@@ -238,6 +238,20 @@ class ExitStatusTests(SynchronousTestCase):
                           self.reactor.stops, len(self.atExit)), (1, 1, 1, 1))
 
 
+    def test_interrupted(self):
+        """A signal while the daemon is built: what it made is undone, one
+        line says so, and the exit is the signal's status, as a shell
+        shows after a clean stop by it."""
+        status = self.make(False)
+        undone = []
+        status.undoOnFailedStart(lambda: undone.append("made"))
+        exit = status.interrupted(2, "made its key")
+        self.assertEqual((exit.code, undone, self.stderr.getvalue()), (
+            130, ["made"], "twistd bazaar-node: stopped by SIGINT while it made its "
+            "key; nothing it made is left\n"))
+        self.assertEqual(status.interrupted(15, "x").code, 143)
+
+
 class BackgroundTests(SynchronousTestCase):
     """A daemon in the background tells the twistd waiting in the
     foreground why it failed, through twistd's status pipe, once it has

@@ -9,7 +9,14 @@ from twisted.internet.error import ReactorNotRunning
 from twisted.logger import Logger, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.tap.stopsignals import HOLD_STEP, StopOnce, holdStart, stopOnce
+from twisted_bazaar.tap.stopsignals import (
+    HOLD_STEP,
+    StartInterrupted,
+    StopOnce,
+    holdStart,
+    interruptible,
+    stopOnce,
+)
 
 
 class _Reactor:
@@ -37,8 +44,15 @@ class _Signals:
     SIGTERM and SIGINT by stopping it, as Twisted's sigTerm does."""
 
     def __init__(self, reactor):
-        self.handlers = {signum: (lambda signum, frame: reactor.stop())
-                         for signum in (signal.SIGTERM, signal.SIGINT)}
+        #: The signal each stop of the reactor's handlers was told.
+        self.stoppedBy = []
+
+        def stop(signum, frame):
+            self.stoppedBy.append(signum)
+            reactor.stop()
+
+        self.handlers = {signal.SIGTERM: stop, signal.SIGINT: stop,
+                         signal.SIGHUP: signal.SIG_DFL}
 
     def getsignal(self, signum):
         return self.handlers[signum]
@@ -81,6 +95,27 @@ class StopOnceTests(SynchronousTestCase):
         self.deliver(signal.SIGTERM)
         self.assertEqual(len(self.events), 1)
 
+    def test_hangUpStopsInOrder(self):
+        """SIGHUP (the terminal of twistd -n closed) ended the daemon at
+        once, with no dc to its links (the fifth new user): it stops the
+        reactor, which twistd ends by that signal, once; a second is
+        harmless."""
+        self.deliver(signal.SIGHUP)
+        self.assertEqual((self.reactor.stops, self.signals.stoppedBy),
+                         (1, [signal.SIGHUP]))
+        self.deliver(signal.SIGHUP)
+        self.assertEqual(self.reactor.stops, 1)
+        self.assertEqual([formatEvent(event) for event in self.events],
+                         ["received SIGHUP: stopping, as for SIGTERM",
+                          "received SIGHUP again: already stopping"])
+
+    def test_anIgnoredHangUpStaysIgnored(self):
+        """Under nohup, SIGHUP is ignored, and stays so."""
+        signals = _Signals(self.reactor)
+        signals.handlers[signal.SIGHUP] = signal.SIG_IGN
+        StopOnce(self.reactor, signals).install()
+        self.assertEqual(signals.handlers[signal.SIGHUP], signal.SIG_IGN)
+
     def test_installedOnceTheReactorRuns(self):
         """The reactor puts its handlers in place when it runs: this goes
         in front of them then."""
@@ -111,7 +146,8 @@ class _ProcessSignals(_Signals):
 
     def __init__(self):
         self.handlers = {signal.SIGTERM: signal.SIG_DFL,
-                         signal.SIGINT: signal.default_int_handler}
+                         signal.SIGINT: signal.default_int_handler,
+                         signal.SIGHUP: signal.SIG_DFL}
 
 
 class EarlyTests(SynchronousTestCase):
@@ -215,3 +251,27 @@ class HoldStartTests(SynchronousTestCase):
     def test_noDelayNoHold(self):
         self.hold(0)
         self.assertEqual(self.reactor.triggers, [])
+
+
+class InterruptibleTests(SynchronousTestCase):
+    def setUp(self):
+        self.signals = _Signals(_Reactor())
+        self.before = dict(self.signals.handlers)
+
+    def test_aSignalWithinRaises(self):
+        """Within it, SIGTERM (or SIGINT) raises StartInterrupted, naming
+        it; the handlers are put back on the way out."""
+        with self.assertRaises(StartInterrupted) as caught:
+            with interruptible(self.signals):
+                self.signals.handlers[signal.SIGTERM](signal.SIGTERM, None)
+        self.assertEqual(caught.exception.signum, signal.SIGTERM)
+        self.assertEqual(self.signals.handlers, self.before)
+
+    def test_anIgnoredSignalStaysIgnored(self):
+        """A shell's background job starts with SIGINT ignored: it stays
+        so within, while SIGTERM still interrupts."""
+        self.signals.handlers[signal.SIGINT] = signal.SIG_IGN
+        with interruptible(self.signals):
+            self.assertEqual(self.signals.handlers[signal.SIGINT], signal.SIG_IGN)
+            self.assertRaises(StartInterrupted, self.signals.handlers[signal.SIGTERM],
+                              signal.SIGTERM, None)

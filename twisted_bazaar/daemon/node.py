@@ -104,8 +104,11 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None, onFailure=No
     Open a node's state: with a data dir, lock it, then read (or make)
     its key and the trackers' pins, restock it (``restockWith``: item ->
     units), and open its store; without one, a store in memory and a new
-    key.  A key the scheme refuses (``refusal``) is never taken; the lock
-    is released if anything after it fails.
+    key.  A key the scheme refuses (``refusal``) is never taken.  If
+    anything after the lock fails (a store another program made, a key
+    puzzle stopped by Ctrl-C), what this start made in the data dir is
+    removed and the lock released: a failed start leaves nothing of its
+    own there, and nothing else is touched.
 
     @param pinFor: the data dir (or None) -> each tracker's L{KeyPin}.
     @param onFailure: told why when the daemon must end because its
@@ -116,30 +119,30 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None, onFailure=No
         made, and says only why; None: logged here.
     @raise StartupError: when the data dir cannot be used.
     """
-    lock = identity = None
+    lock = None
     lines = []
     try:
         if data_dir is not None:
             lock = DataDirLock(data_dir)
             lock.acquire()
-            try:
-                for line in keptToItsOwner(data_dir):
-                    log.warn("{line}", line=line)
-                identity = Identity.inDirectory(data_dir, refusal)
-                # Each tracker's key: pinned, or known from its first
-                # contact on.
-                pins = pinFor(data_dir)
-            except (OSError, ValueError) as e:
-                lock.release()
-                raise StartupError(f"--data-dir: {e}")
+            for line in keptToItsOwner(data_dir):
+                log.warn("{line}", line=line)
+            identity = Identity.inDirectory(data_dir, refusal)
+            # Each tracker's key: pinned, or known from its first
+            # contact on.
+            pins = pinFor(data_dir)
         if restockWith is not None:
             lines.append(restock(data_dir, restockWith))
         store = openStore(data_dir, reactor, onBroken=None if onFailure is None
                           else lambda why: onFailure(writerGone(data_dir, why)))
-    except StoreError as e:
+    except BaseException as e:
         if lock is not None:
+            # Nothing when the lock was not had (another node's folder).
+            lock.undo()
             lock.release()
-        raise StartupError(f"--data-dir: {e}")
+        if isinstance(e, (OSError, ValueError, StoreError)):
+            raise StartupError(f"--data-dir: {e}") from None
+        raise
     if not store.durable:
         log.info("no --data-dir: this node's state lives in memory and is lost "
                  "when it stops")

@@ -252,6 +252,7 @@ class SQLiteStore(SnapshotReads):
                 raise StoreError(f"{self.path}: cannot use WAL mode (got {mode})")
             db.execute("PRAGMA synchronous=FULL")
             _prepare(db, self.path)
+            _writable(db, self.path)
             self.snapshot = _load(db)
         except (OSError, sqlite3.Error, StoreError) as e:
             self._db.close()
@@ -569,6 +570,28 @@ def _chain(result, d):
     return result
 
 
+def _writable(db, path):
+    """
+    Write to the database once, undone: one this process can read but
+    not write (a read-only file, or its folder, where SQLite adds its
+    -wal) would let the node start, register and search, each buy then
+    refused as it could not be recorded, for as long as it ran.
+
+    @raise StoreError: saying so, when the write is refused.
+    """
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("UPDATE meta SET value = value WHERE key = 'schema'")
+        finally:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+    except sqlite3.Error as e:
+        raise StoreError(f"{path} cannot be written ({e}): no sale or purchase could "
+                         "be recorded; make it, and its folder, writable by this "
+                         "user") from None
+
+
 def _prepare(db, path):
     """
     Give a database this version's schema: a new one gets it, one of
@@ -680,6 +703,7 @@ def readState(directory):
         db = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True)
         try:
             db.execute("PRAGMA busy_timeout=5000")
+            _notNewer(db, path)
             row = db.execute("SELECT value FROM meta WHERE key = 'node_id'").fetchone()
             inventory = dict(db.execute("SELECT item, units FROM inventory "
                                         "ORDER BY item"))
@@ -716,6 +740,21 @@ def readState(directory):
         raise StoreError(f"{path}: cannot read: it holds what no node writes ({e})") \
             from None
     return state
+
+
+def _notNewer(db, path):
+    """
+    A ledger a newer version wrote may mean something else by the same
+    tables: read as this version reads it, it could show a wrong stock
+    or bag, so it is refused, as the node refuses it.
+
+    @raise StoreError: for a schema newer than this version's.
+    """
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    if row is not None and str(row[0]).isdigit() and int(row[0]) > SCHEMA_VERSION:
+        raise StoreError(f"{path} was written by a newer twisted-bazaar (schema "
+                         f"{row[0]}; this one knows {SCHEMA_VERSION}): read it with "
+                         "that version")
 
 
 #: What each row of readState's lists holds: key -> the types it may be.

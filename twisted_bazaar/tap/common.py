@@ -62,6 +62,9 @@ def checkDataDir(data_dir, who, foreign=None):
     @raise usage.UsageError: saying why."""
     if data_dir is None:
         return
+    if not data_dir:
+        raise usage.UsageError("--data-dir: an empty path names no folder: give "
+                               "one, or leave the flag out")
     if os.path.exists(data_dir):
         if not os.path.isdir(data_dir):
             raise usage.UsageError(f"--data-dir {data_dir} is not a directory")

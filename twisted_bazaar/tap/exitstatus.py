@@ -32,6 +32,7 @@ stdout), and a daemon in the background has its stderr on /dev/null.  So:
 
 import atexit
 import os
+import signal
 import sys
 
 from twisted.internet.error import ReactorNotRunning
@@ -113,6 +114,19 @@ class ExitStatus:
         and the C{SystemExit} to raise, its one line saying why."""
         self._undoMade()
         return SystemExit(self.line(why))
+
+    def interrupted(self, signum, doing):
+        """A signal stopped the daemon while it was ``doing`` something
+        before it started (making its key): undo what it made, say so in
+        one line, and the C{SystemExit} to raise, of the status a shell
+        gives a command that signal stopped (130 for SIGINT, 143 for
+        SIGTERM), as after a clean stop."""
+        self._undoMade()
+        line = (f"{self.prog}: stopped by {signal.Signals(signum).name} while it "
+                f"{doing}; nothing it made is left")
+        if not self._say(line):
+            self.log.warn("{line}", line=line)
+        return SystemExit(128 + signum)
 
     def line(self, why):
         return f"{self.prog}: error: {why}"

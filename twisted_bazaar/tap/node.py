@@ -47,6 +47,7 @@ from twisted_bazaar.identity.keys import publicKey
 from twisted_bazaar.metrics.node import NodeMetrics
 from twisted_bazaar.tap.heap import freezeStart
 from twisted_bazaar.tap.hinted import hintedTracker
+from twisted_bazaar.tap.stopsignals import StartInterrupted, interruptible
 from twisted_bazaar.tap.common import (
     checkDataDir,
     COMMON_PARAMETERS,
@@ -481,12 +482,17 @@ def makeService(options, reactor=None):
         trackers = [hintedTracker(endpoint, address, options.trackerHelps)
                     for endpoint, address in zip(trackers, options.trackers)]
         said = []
-        state = openState(reactor, options["data-dir"], keyRefusal(options.scheme),
-                          lambda where: trackerPins(where, options["tracker-key"],
-                                                    options.trackers),
-                          _restocked(options), onFailure=exitStatus.fail, said=said)
+        # A chord ring's puzzle makes the key for seconds: Ctrl-C then
+        # ends the start in one line, leaving nothing it made.
+        with interruptible():
+            state = openState(reactor, options["data-dir"], keyRefusal(options.scheme),
+                              lambda where: trackerPins(where, options["tracker-key"],
+                                                        options.trackers),
+                              _restocked(options), onFailure=exitStatus.fail, said=said)
     except StartupError as e:
         raise SystemExit(exitStatus.line(str(e)))
+    except StartInterrupted as e:
+        raise exitStatus.interrupted(e.signum, "opened its state and made its key") from None
     # What the data dir held is said once the start has succeeded: a
     # failed start removes a data dir it made, and says only why.
     for tell in said:

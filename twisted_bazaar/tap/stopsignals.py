@@ -16,8 +16,16 @@ SIGTERM in between took the default action: the process ended at once,
 with no stop line, no ``Server Shut Down.``, its pid file left behind.
 Under twistd, L{stopOnce} handles the stop signals from the daemon's own
 start as the reactor will (L{StopOnce.installEarly}).
+
+Before the reactor runs, a daemon that builds its service for a while (a
+chord node making the key its ring's puzzle asks, seconds at 16 bits) is
+stopped by the same signals through L{interruptible}: they raise
+L{StartInterrupted} where it is, so that what the start made is removed
+on the way out and the daemon ends in one line rather than a traceback
+(SIGINT) or at once, its new data dir left holding a lock (SIGTERM).
 """
 
+import contextlib
 import signal
 import time
 
@@ -80,7 +88,20 @@ class StopOnce:
             if callable(handler):
                 self._handlers[signum] = handler
                 self.signals.signal(signum, self._received)
+        # A hang-up (the terminal of `twistd -n` closed) ended the daemon
+        # at once, as kill -9 does: no dc to its links.  It stops in
+        # order, as for SIGTERM; one ignored (nohup) stays ignored.
+        if (signal.SIGTERM in self._handlers
+                and self.signals.getsignal(signal.SIGHUP) == signal.SIG_DFL):
+            self._handlers[signal.SIGHUP] = self._hungUp
+            self.signals.signal(signal.SIGHUP, self._received)
         self.reactor.addSystemEventTrigger("before", "shutdown", self._shuttingDown)
+
+    def _hungUp(self, signum, frame):
+        """Stop by the reactor's own SIGTERM handler, told the signal that
+        came: twistd then ends the process by it (status 129 in a shell)."""
+        self.log.info("received SIGHUP: stopping, as for SIGTERM")
+        self._handlers[signal.SIGTERM](signum, frame)
 
     def _shuttingDown(self):
         self.stopping = True
@@ -127,3 +148,44 @@ def holdStart(reactor, seconds, stopper, clock=time.monotonic, wait=time.sleep):
     # Called as the reactor begins to run, before it puts its signal
     # handlers in place.
     reactor.addSystemEventTrigger("before", "startup", hold)
+
+
+class StartInterrupted(BaseException):
+    """One of L{STOPPING} came while the daemon was being built.
+
+    @ivar signum: which.
+    """
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def interruptible(signals=signal):
+    """
+    Within it, each of L{STOPPING} raises L{StartInterrupted}; after it,
+    the handlers are as they were.  A signal ignored (as a shell's
+    background job starts with SIGINT) stays ignored.
+
+    @param signals: what sets and reads the handlers (L{signal}).
+    """
+
+    def interrupt(signum, frame):
+        raise StartInterrupted(signum)
+
+    before = {}
+    for signum in STOPPING:
+        handler = signals.getsignal(signum)
+        if handler == signal.SIG_IGN:
+            continue
+        try:
+            signals.signal(signum, interrupt)
+        except ValueError:
+            continue  # not the main thread: none is set there
+        before[signum] = handler
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signals.signal(signum, handler)

@@ -13,7 +13,7 @@ import attr
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.error import ConnectionRefusedError
-from twisted.logger import capturedLogs, formatEvent
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.events import NodeObserver
@@ -37,7 +37,7 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.roles.probe import ANSWER_GRACE, ASK_ROUNDS
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
-from twisted_bazaar.store import PendingBuy
+from twisted_bazaar.store import PendingBuy, Purchase
 
 from tests.helpers import (
     flooded,
@@ -184,6 +184,21 @@ class BuyerTests(_BuyerHelpers, SynchronousTestCase):
         [buy] = sent(seller)
         self.assertEqual(buy.path, (1, 6))
         self.assertEqual(self.node.connector.requests, [])
+
+    def test_aFileBoughtWithoutDownloadsIsSaid(self):
+        """A buyer without --downloads that buys a shared file counted its
+        want met and said nothing of the file it did not fetch (the fifth
+        new user: exit 0, all wants met, no file).  It warns, naming the
+        flag."""
+        self.start()
+        with capturedLogs() as events:
+            self.buyer.bought(Purchase(9, "song.ogg", 5, 0.0, sha256="ab" * 32,
+                                       size=4), None, False)
+            self.buyer.bought(Purchase(10, "pear", 5, 0.0), None, False)
+        self.assertEqual(
+            [formatEvent(e) for e in events if e["log_level"] == LogLevel.warn],
+            ["bought song.ogg, a shared file, but this buyer has no --downloads: it "
+             "is not fetched (give --downloads DIR to fetch what it buys)"])
 
     def test_connectToSeller(self):
         """With the seller's address, the buyer links to it and buys there."""

@@ -317,6 +317,12 @@ class Buyer(Role):
             self._onBought(purchase)
         if self.fetcher is not None:
             self.fetcher.bought(purchase)
+        elif purchase.sha256 is not None:
+            # Its want is met all the same (it is bought); the file is not
+            # here, and the operator is told why once.
+            self.log.warn("bought {item}, a shared file, but this buyer has no "
+                          "--downloads: it is not fetched (give --downloads DIR "
+                          "to fetch what it buys)", item=purchase.item)
         want = want or self._by_item.get(purchase.item)
         if want is None:
             self.log.info("bought {item} from {seller} (an earlier buy, answered "
