@@ -79,6 +79,9 @@ class SignalDuringStartTests(SynchronousTestCase):
                  "bazaar-tracker", "--listen", LOOPBACK_LISTEN, "--no-udp",
                  "--start-delay", HOLD], cwd=self.folder, stdin=subprocess.DEVNULL,
                 stdout=out, stderr=subprocess.STDOUT, timeout=TIMEOUT)
+        # Killed at the end whatever fails first: a daemon in the
+        # background outlives the test (and holds its start 600 s).
+        self.addCleanup(_killFrom, pidfile)
         self.assertEqual(started.returncode, 0, _read(output))
         self.assertTrue(_waitUntil(lambda: "relay listening on" in _read(logfile)),
                         _read(logfile))
@@ -111,6 +114,16 @@ def _waitUntil(condition, timeout=TIMEOUT, step=0.05):
             return True
         time.sleep(step)
     return condition()
+
+
+def _killFrom(pidfile):
+    """Kill the daemon its pid file names, if it is still there."""
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read())
+    except (OSError, ValueError):
+        return
+    _kill(pid)
 
 
 def _kill(pid):
