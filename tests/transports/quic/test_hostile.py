@@ -23,12 +23,16 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.transports.quic import stack
 from twisted_bazaar.transports.quic.connection import FINISH_WAIT
 from twisted_bazaar.transports.quic.connector import LINKS
-from twisted_bazaar.transports.quic.endpoint import STREAM_WAIT, STREAMS_A_CONNECTION
+from twisted_bazaar.transports.quic.endpoint import (
+    QUIC_CONNECTIONS, STREAM_WAIT, STREAMS_A_CONNECTION)
 
 from tests.transports.quic.fakeudp import FakeNetwork, Recorder
 from tests.transports.quic.rogue import RoguePeer
 
 ROGUE, SERVER = ("10.0.0.1", 4433), ("10.1.0.2", 4433)
+#: What peers' QUIC connections may make a node hold, in all and from one
+#: address group (docs/protocol.md, the limits' table, `quic.connections`).
+HELD_IN_ALL, HELD_A_GROUP = 512 * 2**20, 64 * 2**20
 
 
 class Accepted(Factory):
@@ -123,6 +127,40 @@ class HostilePeerTests(SynchronousTestCase):
         self.assertLessEqual(quic._remote_max_data, self.WINDOW)
         self.assertLessEqual(quic._remote_max_data_used, self.WINDOW)
         self.assertLessEqual(sent, self.WINDOW)
+
+    def test_aConnectionHoldsOneStreamsWindow(self):
+        """
+        The tenth round: what a peer may make qh3 hold for one connection
+        (bytes sent past a gap, which no stream can read) is one stream's
+        window, the node's own windows unpatched.  Live, 64 connections
+        from one /16, each filling two streams past a withheld first
+        byte, grew a node by 264 MiB (4 MiB a connection), held until
+        they closed for want of a stream (10 s), then opened again.
+        """
+        self.start()
+        quic = self.rogue.quic
+        streams = []
+        for index in range(3):
+            stream_id = quic.get_next_available_stream_id()
+            streams.append(stream_id)
+            quic.send_stream_data(stream_id, os.urandom(stack.STREAM_WINDOW))
+            quic._streams[stream_id].sender._pending.subtract(0, 1)
+        self.rogue.flush()
+        self.network.run(5)
+        sent = sum(quic._streams[stream_id].sender.highest_offset
+                   for stream_id in streams if stream_id in quic._streams)
+        self.assertGreater(sent, stack.STREAM_WINDOW // 2)
+        self.assertLessEqual(quic._remote_max_data, stack.STREAM_WINDOW)
+        self.assertLessEqual(sent, stack.STREAM_WINDOW)
+
+    def test_whatPeersMakeTheNodeHoldInAll(self):
+        """What every peer's connections together, and one address
+        group's, may make the node hold (their windows) is within the
+        bounds docs/protocol.md promises (512 MiB, 64 MiB a group): it
+        was 4 GiB and 256 MiB."""
+        window = max(stack.CONNECTION_WINDOW, stack.STREAM_WINDOW)
+        self.assertLessEqual(QUIC_CONNECTIONS.default * window, HELD_IN_ALL)
+        self.assertLessEqual(QUIC_CONNECTIONS.group * window, HELD_A_GROUP)
 
     def test_aProtocolErrorLogsNothing(self):
         """A peer breaking QUIC's rules (MAX_STREAMS past 2^60) has its

@@ -61,9 +61,10 @@ __all__ = ["QuicEndpoint", "QUIC_CONNECTIONS", "QUIC_INITIALS", "QUIC_RETRIES", 
            "CONNECT_TIMEOUT", "STREAMS_A_CONNECTION", "STREAM_WAIT"]
 
 QUIC_CONNECTIONS = declare(
-    "quic.connections", 1024, "connections",
-    "QUIC connections peers opened to this node (each a TLS state and its streams), "
-    "held only once the peer's address is proven", group=64, owner=__name__)
+    "quic.connections", 256, "connections",
+    "QUIC connections peers opened to this node (each a TLS state, its streams and "
+    "up to its window, 2 MiB, of what the peer sent: 512 MiB in all, 64 MiB a group), "
+    "held only once the peer's address is proven", group=32, owner=__name__)
 QUIC_INITIALS = declare(
     "quic.initials", 100, "datagrams/s",
     "first packets of new QUIC connections that bring back a Retry's token made for "

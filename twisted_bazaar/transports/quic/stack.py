@@ -49,8 +49,13 @@ logging.getLogger("quic").setLevel(logging.CRITICAL)
 #: Bytes a peer may send on a stream beyond what the protocol above has
 #: read (the stream's flow-control window).
 STREAM_WINDOW = 2 * 1024 * 1024
-#: Bytes a peer may send on a connection beyond what was read.
-CONNECTION_WINDOW = 4 * 1024 * 1024
+#: Bytes a peer may send on a connection beyond what was read: one
+#: stream's window, as a dial opens one stream.  This is what a peer can
+#: make qh3 hold for each connection (bytes out of order, or waiting for
+#: a paused reader), in the node's own memory where TCP's would be the
+#: kernel's: 4 MiB, with 1,024 connections, let peers hold 4 GiB (the
+#: tenth round, docs/reliability.md).
+CONNECTION_WINDOW = STREAM_WINDOW
 #: Seconds a connection may be silent before it is dropped (the links'
 #: own keepalives are sooner).
 IDLE_TIMEOUT = 60.0
