@@ -5,6 +5,7 @@ virtual time.
 """
 
 import gc
+import tracemalloc
 import random
 import weakref
 from collections import Counter, deque
@@ -144,6 +145,31 @@ class MemoryNetworkTests(SynchronousTestCase):
         network = MemoryNetwork(self.clock)
         ports = [self.listen(network, "h", 0).getHost().port for _ in range(3)]
         self.assertEqual(ports, [40000, 40001, 40002])
+
+    def test_aListeningHostHoldsLittle(self):
+        """A host that listens on port 0 (a simulated node) holds its
+        port, its address and their entries, and nothing of its own for
+        the next port it would take (an int each, 32 bytes a node), nor a
+        slot on its port for the network (the port's class's)."""
+        network = MemoryNetwork(self.clock)
+        factory = Factory.forProtocol(_Recorder)
+        network.listen(factory, "h-first", 0)  # the tables made
+        hosts = [f"h{i}" for i in range(2000)]
+        gc.collect()
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            ports = [network.listen(factory, host, 0) for host in hosts]
+            held = (tracemalloc.get_traced_memory()[0] - before) / len(hosts)
+        finally:
+            tracemalloc.stop()
+        self.assertEqual({port.getHost().port for port in ports}, {40000})
+        self.assertIs(ports[0].network, network)
+        # A list's slot for each port aside (8 bytes): 296 bytes a host
+        # before (b31185cf), 256 since.
+        self.assertLessEqual(held - 8, 280)
+        # The next port of each is still the one after.
+        self.assertEqual(network.listen(factory, "h7", 0).getHost().port, 40001)
 
     def test_pairFromAListeningPort(self):
         """A pair made from a port its host listens on comes from that

@@ -39,7 +39,6 @@ L{twisted_bazaar.reach.reachable.offering}).  When the tracker link closes the p
 are told so too (C{trackerLost}).
 """
 
-from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.protocol import Factory
 from twisted.logger import Logger
@@ -47,6 +46,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
+from twisted_bazaar.base.slotservice import SlotService
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import schemeOf
 from twisted_bazaar.reach.ownpaths import ownPaths
@@ -73,7 +73,7 @@ class NoMove(Exception):
 
 
 @implementer(ILinkOwner)
-class Membership(TrackerQuestions, Service):
+class Membership(TrackerQuestions, SlotService):
     """
     The node's tracker session.  Parts of it are made when first needed:
     what it knows of the tracker's own relay (L{TrackersRelay}), the
@@ -87,9 +87,13 @@ class Membership(TrackerQuestions, Service):
     #: What its tracker link waits for once its thisisme is sent (the
     #: link's refusal at the handshake's deadline names it).
     awaits = "thisisyou"
-    #: The session's L{SessionParts}, once a part registered; the
-    #: tracker's relay (L{TrackersRelay}) once it named one.
-    _parts = _relays = None
+
+    # Slots, not a dict: a simulated node holds one (40 bytes less).
+    # L{TrackerQuestions}' own field, _asked, is among them (a base with
+    # slots of its own would not combine with L{SlotService}'s).
+    __slots__ = ("node", "clock", "state", "link", "linkContext", "_factory",
+                 "_reaching", "_local", "_handshake", "_taken", "_heldReach",
+                 "_namedBy", "_asked", "_ways", "_client", "_parts", "_relays")
 
     def __init__(self, node, endpoint=None, retry_initial=0.5, retry_max=30.0,
                  address=None, others=(), ways=()):
@@ -104,8 +108,15 @@ class Membership(TrackerQuestions, Service):
         @param ways: for each tracker, in the same order, the path the
             node dials its relay by (L{trackerWay}), or None.
         """
+        SlotService.__init__(self)
         self.node = node
         self.clock = node.clock
+        #: The L{twisted_bazaar.net.link.LinkContext} its links share
+        #: (L{twisted_bazaar.net.link.contextFor}), once it has one.
+        self.linkContext = None
+        #: The session's L{SessionParts}, once a part registered; the
+        #: tracker's relay (L{TrackersRelay}) once it named one.
+        self._parts = self._relays = None
         #: Where the session is (L{_MOVES}): one of L{IDLE},
         #: L{INTRODUCING}, L{REGISTERED} and L{STOPPED}.
         self.state = IDLE

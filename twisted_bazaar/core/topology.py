@@ -7,13 +7,13 @@ super-peers.  L{ITopology} is what they share; L{RandomNeighbours} is the
 first implementation (N random peers the tracker introduces).
 """
 
-from twisted.application.service import Service
 from twisted.logger import Logger
 from zope.interface import Interface, implementer
 
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.backoff import Backoff
+from twisted_bazaar.base.slotservice import SlotService
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.market import schemeOf
 from twisted_bazaar.reach.asking import TrackerSilent
@@ -45,7 +45,7 @@ class ITopology(Interface):
 
 
 @implementer(ITopology)
-class RandomNeighbours(Service, NodeObserver):
+class RandomNeighbours(SlotService, NodeObserver):
     """
     Keep ``wanted`` overlay links to random peers the tracker introduces.
 
@@ -65,7 +65,12 @@ class RandomNeighbours(Service, NodeObserver):
 
     log = Logger()
 
+    # Slots, not a dict: every node of a simulated flood holds one.
+    __slots__ = ("node", "wanted", "_asking", "_backoff", "_connecting", "_nobodyNew",
+                 "_unlinkable")
+
     def __init__(self, node, wanted):
+        SlotService.__init__(self)
         self.node = node
         self.wanted = min(wanted, node.config.max_connections)
         self._asking = None
@@ -74,8 +79,9 @@ class RandomNeighbours(Service, NodeObserver):
         #: The tracker's last answer offered nobody new; a retry waits.
         self._nobodyNew = False
         #: Peers a link to failed since the tracker last had nobody new,
-        #: oldest first (at most L{UNLINKABLE_KEPT}).
-        self._unlinkable = []
+        #: oldest first (at most L{UNLINKABLE_KEPT}): a list from the
+        #: first (an empty one was 56 bytes of every simulated node).
+        self._unlinkable = ()
         node.addObserver(self)
 
     def neighbours(self):
@@ -105,7 +111,7 @@ class RandomNeighbours(Service, NodeObserver):
         if not membership.isRegistered or len(self.neighbours()) >= self.wanted:
             return
         self._nobodyNew = False
-        exclude = tuple((self.neighbours() + self._unlinkable)[: wire.MAX_EXCLUDE])
+        exclude = tuple((self.neighbours() + list(self._unlinkable))[: wire.MAX_EXCLUDE])
         scheme, _ = schemeOf(node.discovery)
         self._asking = membership.ask(wire.NodeReq(exclude, scheme=scheme))
         self._asking.addCallbacks(self._introduced, self._noAnswer)
@@ -122,7 +128,7 @@ class RandomNeighbours(Service, NodeObserver):
         node = self.node
         if reply.id < 0 or reply.id == node.id or reply.id in self.neighbours():
             self._nobodyNew = True
-            self._unlinkable.clear()
+            self._unlinkable = ()
             self._retryLater()
             return
         # The reply is in the book of paths already (the session wrote it).
@@ -138,8 +144,7 @@ class RandomNeighbours(Service, NodeObserver):
     def _failed(self, reason, reply):
         self._connecting = None
         if reply.id not in self._unlinkable:
-            self._unlinkable.append(reply.id)
-            del self._unlinkable[:-UNLINKABLE_KEPT]
+            self._unlinkable = [*self._unlinkable, reply.id][-UNLINKABLE_KEPT:]
         if self.running:
             self.log.info("could not link to node {id} at {host}:{port}: {why}",
                           id=shortId(reply.id), host=reply.host, port=reply.port,

@@ -23,8 +23,11 @@ class TrackerQuestions:
     C{trackerSilent} (questions left unanswered) and its tracker's relay
     (C{atTrackersHost}, C{trackersRelay}); its own C{_asked} is set up
     and written here only, and the session calls its C{clearQuestions}
-    and hands it each C{nodereply}, C{answered}.
+    and hands it each C{nodereply}, C{answered}.  No slots of its own:
+    the session's slots hold C{_asked}.
     """
+
+    __slots__ = ()
 
     def __init__(self):
         """No question asked yet: called by the session as it is made."""

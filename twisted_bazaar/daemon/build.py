@@ -220,9 +220,14 @@ class NodeReservations(ReservationService):
     needed (L{relayHome}): the node holds nothing more for it, where a
     bound method held 64 bytes a node (every simulated node has one)."""
 
-    #: The ways out its transport plugins name (L{plugReservations}): a
-    #: class default, so a simulated node holds none.
-    wayOut = ()
+    # Slots, not a dict, as its base's.
+    __slots__ = ("wayOut",)
+
+    def __init__(self, node, wayOut=()):
+        ReservationService.__init__(self, node)
+        #: The ways out its transport plugins name (L{plugReservations}):
+        #: none, one empty tuple for all, on a simulated node.
+        self.wayOut = wayOut
 
     def makeHome(self, node):
         return relayHome(node, self.wayOut)
@@ -234,9 +239,7 @@ def plugReservations(node, wayOut=()):
     a relay reached over another transport) when no circuit opens;
     returns the
     L{ReservationService}."""
-    service = NodeReservations(node)
-    if wayOut:
-        service.wayOut = tuple(wayOut)
+    service = NodeReservations(node, tuple(wayOut) if wayOut else ())
     node.addObserver(service)
     return service
 

@@ -28,6 +28,10 @@ from twisted_bazaar.transports.connector import IConnector
 _CONNECTED = 1
 _DISCONNECTING = 2
 
+#: The port a host's first port taken (L{MemoryNetwork.listen} on port 0,
+#: or its first connection's local end) is; the next are the ports after.
+FIRST_PORT = 40000
+
 
 @implementer(ITransport)
 class MemoryTransport:
@@ -207,12 +211,16 @@ class _Punched(_SeenThroughRouter):
 @implementer(IListeningPort)
 class _MemoryPort:
     """A port listening on a L{MemoryNetwork}: slots, as a simulation holds
-    one a node (40 bytes less each than a dict of attributes)."""
+    one a node (40 bytes less each than a dict of attributes), and its
+    network its class's, as a transport's (each network has a subclass of
+    its own)."""
 
-    __slots__ = ("network", "address", "factory")
+    __slots__ = ("address", "factory")
 
-    def __init__(self, network, address, factory):
-        self.network = network
+    #: The L{MemoryNetwork} of this port (set on each network's subclass).
+    network = None
+
+    def __init__(self, address, factory):
         self.address = address
         self.factory = factory
 
@@ -344,9 +352,15 @@ class MemoryNetwork:
                              {"__slots__": (), "network": self})
         self._OnLan = type("MemoryTransport", (MemoryTransport,),
                            {"__slots__": (), "network": self, "lan": True})
+        self._Port = type("_MemoryPort", (_MemoryPort,),
+                          {"__slots__": (), "network": self})
         self.dead_hosts = set()
         self._listeners = {}
-        self._next_port = {}
+        #: host -> how many ports it took (listening, or the local ends
+        #: of its connections), when it took any: a small int, one object
+        #: for every host, not the next port, an int of its own for each
+        #: (32 bytes a simulated node).
+        self._ports_taken = {}
         #: client end -> server end of every open connection, oldest first
         #: (a dict keeps its insertion order): closing one is O(1), and a
         #: closed one is forgotten at once, with its protocols, which
@@ -371,11 +385,10 @@ class MemoryNetwork:
 
     def listen(self, factory, host, port=0):
         if not port:
-            port = self._next_port.get(host, 40000)
-            self._next_port[host] = port + 1
+            port = self._takePort(host)
         if (host, port) in self._listeners:
             raise error.CannotListenError(host, port, "address in use")
-        listening = _MemoryPort(self, IPv4Address("TCP", host, port), factory)
+        listening = self._Port(IPv4Address("TCP", host, port), factory)
         self._listeners[(host, port)] = listening
         return listening
 
@@ -419,9 +432,16 @@ class MemoryNetwork:
 
     def _nextAddress(self, host):
         """The address of host's next outgoing connection."""
-        local_port = self._next_port.get(host, 40000)
-        self._next_port[host] = local_port + 1
-        return IPv4Address("TCP", host, local_port)
+        return IPv4Address("TCP", host, self._takePort(host))
+
+    def _takePort(self, host):
+        """host's next port: L{FIRST_PORT}, then the ports after it in
+        turn."""
+        taken = self._ports_taken.get(host, 0)
+        self._ports_taken[host] = taken + 1
+        # The first port itself, one object, for the most common case (a
+        # simulated node's listening port).
+        return FIRST_PORT + taken if taken else FIRST_PORT
 
     def _join(self, client, client_address, server, server_address):
         """Two ends, one for each protocol, joined and counted open: over

@@ -38,8 +38,13 @@ class RelayReservationTests(MembershipCase):
         node and nothing made for it (a bound method was 64 bytes each
         simulated node): its home is made then, of the node."""
         service = self.service
-        held = [value for value in vars(service).values()
-                if value is not None and value is not self.node]
+        # Its fields are slots (no dict): every slot's value, but the
+        # empty tuple of no ways out, one object for all.
+        self.assertFalse(hasattr(service, "__dict__"))
+        values = [getattr(service, name) for cls in type(service).__mro__
+                  for name in getattr(cls, "__slots__", ())]
+        held = [value for value in values
+                if value is not None and value is not self.node and value != ()]
         self.assertEqual([sys.getsizeof(value) for value in held
                           if not isinstance(value, (bool, str, int))], [])
         self.assertIsNone(service.reservation)

@@ -19,8 +19,8 @@ Built for every node by L{twisted_bazaar.daemon.build}; a node without a
 key (some tests) reserves nowhere, as no relay would hold it.
 """
 
-from twisted.application.service import Service
 
+from twisted_bazaar.base.slotservice import SlotService
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC
 from twisted_bazaar.transports.relay.messages import RelayAt, RelayIncoming, RelayReserved
@@ -28,7 +28,7 @@ from twisted_bazaar.reach.reachable.accepting import provenKey
 from twisted_bazaar.reach.reachable.reservation import RelayReservation
 
 
-class ReservationService(Service, NodeObserver):
+class ReservationService(SlotService, NodeObserver):
     """
     A node's reservation at a relay, asked for each time its tracker finds
     it private.
@@ -37,11 +37,15 @@ class ReservationService(Service, NodeObserver):
         else None.
     """
 
+    # Slots, not a dict: every simulated node holds one.
+    __slots__ = ("_of", "reservation")
+
     def __init__(self, of):
         """
         @param of: what L{makeHome} makes the node's home of, when the node
             is first found private: most simulated nodes never are.
         """
+        SlotService.__init__(self)
         self._of = of
         self.reservation = None
 

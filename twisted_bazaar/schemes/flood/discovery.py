@@ -5,12 +5,13 @@ path (or straight to the buyer when linked to it).  A reply of a shared
 file carries the seller's signed record of it, which describes the file.
 """
 
-from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.base.slotservice import SlotService
+from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar import wire
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.identity.keys import signedIf, trusts
@@ -49,27 +50,34 @@ class _Find:
 
 
 @implementer(IDiscovery, ITopologyProvider)
-class FloodDiscovery(Service, NodeObserver):
+class FloodDiscovery(SlotService, NodeObserver):
     """Searches flooded to every overlay link, replies collected for a
     window."""
 
     name = "flood"
     superpeer = None
     log = Logger()
-    #: Seconds a search waits past its first offer, if its window is
-    #: longer (0: the whole window); set only where it is not 0, so a
-    #: simulated node holds nothing for it.
-    settle = 0.0
+
+    # Slots, not a dict: a simulated flood's nodes hold one each.
+    __slots__ = ("node", "ttl", "settle", "shops", "_book", "_finds", "router",
+                 "topology")
 
     def __init__(self, node, ttl=wire.DEFAULT_TTL, seen_limit=10_000, neighbours=3,
                  settle=0.0):
+        SlotService.__init__(self)
         self.node = node
         self.ttl = ttl
-        if settle:
-            self.settle = settle
-        self.shops = []
-        self.book = RecordBook(node.identity, node.clock)
-        self._finds = {}
+        #: Seconds a search waits past its first offer, if its window is
+        #: longer (0: the whole window).
+        self.settle = settle
+        #: The shops it answers searches for: a list from the first (most
+        #: simulated nodes sell nothing).
+        self.shops = ()
+        #: L{book}, made at the first record.
+        self._book = None
+        #: search id -> its L{_Find}: the shared empty table until the
+        #: first search (L{own}).
+        self._finds = NOTHING
         self.router = FloodRouter(node, Search, self._searchArrived, overlayLinks,
                                   seen_limit)
         #: Its neighbours, which the builder plugs into the node too.
@@ -78,8 +86,17 @@ class FloodDiscovery(Service, NodeObserver):
 
     # -- selling ---------------------------------------------------------------
 
+    @property
+    def book(self):
+        """The node's records (L{RecordBook}), made at its first: most
+        simulated nodes sell nothing, and an empty book was 152 bytes."""
+        book = self._book
+        if book is None:
+            book = self._book = RecordBook(self.node.identity, self.node.clock)
+        return book
+
     def advertise(self, shop):
-        self.shops.append(shop)
+        self.shops = [*self.shops, shop]
 
     def stockChanged(self, item, units):
         """Nothing to tell anyone: the next search asks the shop itself."""
@@ -117,7 +134,7 @@ class FloodDiscovery(Service, NodeObserver):
         if node.stopping or not self.canFind():
             find.finished.callback([])
             return find.finished
-        self._finds[search_id] = find
+        own(self, "_finds")[search_id] = find
         self.router.start(Search(search_id, item, (node.id,), self.ttl))
         node.events.findStarted(item)
         find.timer = node.clock.callLater(wait, self._windowClosed, search_id)

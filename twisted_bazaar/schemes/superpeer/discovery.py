@@ -5,9 +5,9 @@ budgets, topology, the leaf or super-peer side) and turns what they find
 into L{Offer}s for the roles.
 """
 
-from twisted.application.service import Service
 from zope.interface import implementer
 
+from twisted_bazaar.base.slotservice import SlotService
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.market import IDiscovery, recordedOffers
 from twisted_bazaar.net.eviction import groupOf
@@ -20,7 +20,7 @@ from twisted_bazaar.schemes.superpeer.topology import SuperPeerLinks
 
 
 @implementer(IDiscovery, ITopologyProvider)
-class SuperPeerDiscovery(Service, NodeObserver):
+class SuperPeerDiscovery(SlotService, NodeObserver):
     """
     @ivar superpeer: True on a super-peer, False on a leaf.
     @ivar side: the L{SuperPeerSide} or the L{LeafSide}.
@@ -29,7 +29,11 @@ class SuperPeerDiscovery(Service, NodeObserver):
 
     name = "superpeer"
 
+    # Slots, not a dict: every node of a simulated super-peer run holds one.
+    __slots__ = ("node", "superpeer", "shops", "side", "flood", "topology")
+
     def __init__(self, node, settings):
+        SlotService.__init__(self)
         self.node = node
         self.superpeer = settings.superpeer
         self.shops = []

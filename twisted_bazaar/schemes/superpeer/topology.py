@@ -27,10 +27,10 @@ answered within L{QUESTION_TIMEOUT} is asked again, and the first answer
 to either is taken (any super-peer named is as good as another).
 """
 
-from twisted.application.service import Service
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_bazaar.base.slotservice import SlotService
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
 from twisted_bazaar.base.backoff import Backoff
@@ -49,7 +49,7 @@ SHUNNED_KEPT = 32
 
 
 @implementer(ITopology)
-class SuperPeerLinks(Service, NodeObserver):
+class SuperPeerLinks(SlotService, NodeObserver):
     """
     @ivar named: (host, port) addresses to link to first, in order.
     @ivar wanted: links of ``purpose`` to keep.
@@ -57,17 +57,25 @@ class SuperPeerLinks(Service, NodeObserver):
 
     log = Logger()
 
+    # Slots, not a dict: every node of a simulated super-peer run holds one.
+    __slots__ = ("node", "scheme", "purpose", "wanted", "named", "_named_ids", "_down",
+                 "_asking", "_question_call", "_unanswered", "_connecting", "_backoff",
+                 "confirm", "_unconfirmed", "_shunned", "noneNamed")
+
     def __init__(self, node, scheme, purpose, wanted, named=(), retry_min=1.0,
                  retry_max=60.0, confirm=False):
         """
         @param confirm: whether a new link serves only once L{confirmed}
             (a leaf's), else as soon as it is made.
         """
+        SlotService.__init__(self)
         self.node = node
         self.scheme = scheme
         self.purpose = purpose
         self.wanted = wanted
-        self.named = list(named)
+        #: Read, never written: a tuple (none: the one empty tuple, where
+        #: an empty list was 56 bytes of every leaf).
+        self.named = tuple(named)
         # Its tables and sets are the shared empty ones until written
         # (base/sparing.py): a leaf of a warm run never fills them.
         #: (host, port) -> the peer id a named address turned out to be.
@@ -77,8 +85,9 @@ class SuperPeerLinks(Service, NodeObserver):
         #: the question to the tracker in progress, and its timer.
         self._asking = None
         self._question_call = None
-        #: older questions, still unanswered: their answer is as good.
-        self._unanswered = []
+        #: older questions, still unanswered: their answer is as good (a
+        #: list from the first; an empty one was 56 bytes of every node).
+        self._unanswered = ()
         #: the link being opened.
         self._connecting = None
         self._backoff = Backoff(node.clock, node.rng, retry_min, retry_max)
@@ -179,7 +188,7 @@ class SuperPeerLinks(Service, NodeObserver):
     def _askAgain(self):
         """No answer in time: keep the question, and ask another."""
         self._question_call = None
-        self._unanswered.append(self._asking)
+        self._unanswered = [*self._unanswered, self._asking]
         self._asking = None
         self.seek()
 
@@ -208,7 +217,7 @@ class SuperPeerLinks(Service, NodeObserver):
             # An older question's answer came first: take it.
             self._question_call.cancel()
             self._question_call = None
-            self._unanswered.append(self._asking)
+            self._unanswered = [*self._unanswered, self._asking]
             self._asking = None
         if reply.id < 0 and not self.peers():
             self._noneNamed()
@@ -297,7 +306,7 @@ class SuperPeerLinks(Service, NodeObserver):
         if self._question_call is not None and self._question_call.active():
             self._question_call.cancel()
         self._question_call = None
-        for pending in [self._asking, self._connecting] + self._unanswered:
+        for pending in [self._asking, self._connecting, *self._unanswered]:
             if pending is not None:
                 pending.cancel()
         return None
