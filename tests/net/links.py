@@ -47,13 +47,14 @@ def sentMessages(transport):
 class LinkTestCase(SynchronousTestCase):
     """Sets up a connected inbound link; tests tune its settings first."""
 
-    def connect(self, **settings):
-        """Connect a fresh link with the given L{LinkSettings} values."""
+    def connect(self, inbound=True, **settings):
+        """Connect a fresh link (one the peer opened, unless ``inbound`` is
+        False) with the given L{LinkSettings} values."""
         self.clock = Clock()
         self.owner = RecordingOwner()
         self.transport = CountingTransport()
         self.events = []
-        self.link = Link(self.owner, self.clock, LinkSettings(**settings), True)
+        self.link = Link(self.owner, self.clock, LinkSettings(**settings), inbound)
         self.patch(Link, "log", Logger(observer=self.events.append))
         self.link.makeConnection(self.transport)
         return self.link

@@ -53,13 +53,11 @@ class HandshakeTimeoutTests(LinkTestCase):
         """A link this side opened waits for its owner's answer (a
         node's tracker session: thisisyou), and the refusal names it;
         one whose owner names none waits for the peer's thisisme."""
-        self.connect(handshake_timeout=10)
-        self.link.inbound = False
+        self.connect(inbound=False, handshake_timeout=10)
         self.owner.awaits = "thisisyou"
         self.clock.advance(10)
         self.assertEqual(self.sent(), [wire.Error("notim", "no thisisyou within 10 s")])
-        self.connect(handshake_timeout=10)
-        self.link.inbound = False
+        self.connect(inbound=False, handshake_timeout=10)
         self.clock.advance(10)
         self.assertEqual(self.sent(), [wire.Error("notim", "no thisisme within 10 s")])
 
