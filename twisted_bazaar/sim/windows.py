@@ -84,7 +84,10 @@ class Windows:
         placed = [[] for _ in range(count)]
         try:
             stripes = self._all("drawKeys")
-            for placements in self._all("open", [(stripes, self.quiet)] * count):
+            opened = self._all("open", [(stripes, self.quiet)] * count)
+            # 32 bytes a node of the run, not kept through the run.
+            del stripes
+            for placements in opened:
                 for target, each in placements.items():
                     placed[target].extend(each)
             if self.alone:
