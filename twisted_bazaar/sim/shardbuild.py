@@ -62,9 +62,11 @@ FIRST_PORT = 40000
 #: since the shard's one table of deadlines and its L{CrossEnd}s (s40):
 #: 0.19.  Chord at 200,000 on shards of 83,234 nodes and the tracker and
 #: 116,766, 1,750 and 1,926 MB (s40, a worker's own about 180 MB): a node
-#: 14.95 kB, the tracker 1.63 kB a node of the run: 0.11.  Superpeer, not
-#: measured on its own: the index's earlier 0.17.
-TRACKER_WEIGHTS = {"index": 0.19, "chord": 0.11, "superpeer": 0.17}
+#: 14.95 kB, the tracker 1.63 kB a node of the run: 0.11.  Superpeer at
+#: 200,000 on shards of 83,284 nodes and the tracker and 116,716, 997.4 and
+#: 1,086.2 MB (s49, placed at 0.17): a node 8.14 kB, the tracker 0.90 kB a
+#: node of the run: 0.11 (0.115 at 800,000, s48).
+TRACKER_WEIGHTS = {"index": 0.19, "chord": 0.11, "superpeer": 0.11}
 
 
 def arcs(shards, weight):
