@@ -5,7 +5,8 @@ from twisted_bazaar.sim.shard import ShardSimulation
 
 def openShards(case, config, count):
     """
-    count shards of a run of config, each built (C{open}) and posting the
+    count shards of a run of config, each built (C{drawKeys}, then C{open}
+    with every shard's keys) and posting the
     others (C{meet}, as a run's driver has them), none settled:
     (the shards, shard -> what their builds placed on it, in shard order).
     Each is closed when the test case is over, the last opened first: a
@@ -17,7 +18,9 @@ def openShards(case, config, count):
         shard = ShardSimulation(config, number, count)
         shards.append(shard)
         case.addCleanup(shard.close)
-        for target, each in shard.open().items():
+    stripes = [shard.drawKeys() for shard in shards]
+    for shard in shards:
+        for target, each in shard.open(stripes).items():
             received[target].extend(each)
     exchanges = [shard.exchange for shard in shards]
     for shard in shards:

@@ -11,6 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.sim.runner import SimConfig
 from twisted_bazaar.sim.shard import ShardSimulation, refusal
 from twisted_bazaar.sim.windows import Windows, merged, runLocal
+from tests.sim.shardtesting import openShards
 
 INDEX = SimConfig(nodes=60, discovery="index", start="warm", crypto="fast",
                   searches=20, seed=3)
@@ -72,6 +73,26 @@ class SameMetricsTests(SynchronousTestCase):
             tallies = Windows(INDEX, actors, hosts=["127.0.0.1"] * 2).run()
         self.assertEqual(comparable(merged(INDEX, tallies, 0.0, "dask")),
                          comparable(runLocal(INDEX, 1)))
+
+
+class StepTests(SynchronousTestCase):
+    def test_buyersCountedAtSeconds(self):
+        """A window that does not end at a whole second counts no buyers
+        (the run is checked only at seconds): its answer says None for
+        both; the window that ends the second counts them."""
+        shards, received = openShards(self, INDEX, 2)
+        counted = []
+        for number, shard in enumerate(shards):
+            shard.settle(received[number])
+            shard.purchases = lambda number=number: counted.append(number) or 0
+        answers = []
+        while not answers or not answers[-1][0][0]:
+            answers.append([shard.step() for shard in shards])
+        self.assertGreater(len(answers), 1)
+        for each in answers[:-1]:
+            self.assertEqual([answer[:3] for answer in each], [(False, None, None)] * 2)
+        self.assertEqual([answer[:3] for answer in answers[-1]], [(True, False, 0)] * 2)
+        self.assertEqual(counted, [0, 1])
 
 
 class RefusalTests(SynchronousTestCase):

@@ -41,7 +41,11 @@ class FakeShard:
     def _next(self):
         return self.plan[0][0] if self.plan else None
 
-    def open(self, quiet):
+    def drawKeys(self):
+        return b"keys of %d" % self.number
+
+    def open(self, stripes, quiet):
+        self.stripes = stripes
         return self.places
 
     def meet(self, peers):
@@ -195,6 +199,14 @@ class WindowsTests(SynchronousTestCase):
         shards = fakeShards(((), 0.0, {1: ["a"], 0: ["b"]}), ((), 0.0, {1: ["c"]}), ())
         Windows(CONFIG, shards).run()
         self.assertEqual([shard.placed for shard in shards], [["b"], ["a", "c"], []])
+
+    def test_keysHandedOver(self):
+        """Every shard's stripe of the run's keys is given to every
+        shard's open, in shard order."""
+        shards = fakeShards((), (), ())
+        Windows(CONFIG, shards).run()
+        stripes = [b"keys of 0", b"keys of 1", b"keys of 2"]
+        self.assertEqual([shard.stripes for shard in shards], [stripes] * 3)
 
     def test_stopsAtMaxTime(self):
         """A run whose buyers are never done stops at --max-time."""

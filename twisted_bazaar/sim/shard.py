@@ -52,9 +52,9 @@ def refusal(config):
 
 class ShardSimulation(Simulation):
     """
-    The part of a run one shard holds, built (L{open}, L{settle}), run a
-    window at a time (L{step}) or a second of windows alone with its peers
-    (L{runSecond}), and counted (L{tally}).
+    The part of a run one shard holds, built (L{drawKeys}, L{open},
+    L{settle}), run a window at a time (L{step}) or a second of windows
+    alone with its peers (L{runSecond}), and counted (L{tally}).
     """
 
     def __init__(self, config, shard, shards):
@@ -84,16 +84,27 @@ class ShardSimulation(Simulation):
         #: Where the streams of the shards above this one call (L{listen}).
         self._listener = None
 
-    def build(self):
-        """This shard's part built (L{ShardBuilder.build}); what it places
-        on other shards kept for L{open} to return."""
-        self._placements = self.builder.build()
+    def drawKeys(self):
+        """Every node's seed drawn and this shard's stripe of their public
+        keys derived (L{ShardBuilder.drawKeys}): bytes, for every shard's
+        L{open}."""
+        self._started = time.perf_counter()
+        with self._counted():
+            stripe = self.builder.drawKeys()
+        self._busy = time.perf_counter() - self._started
+        return stripe
 
-    def open(self, quiet=False):
+    def build(self, stripes):
+        """This shard's part built (L{ShardBuilder.build}) from every
+        shard's L{drawKeys}; what it places on other shards kept for
+        L{open} to return."""
+        self._placements = self.builder.build(stripes)
+
+    def open(self, stripes, quiet=False):
         """
-        Build this shard's part, with the run's signatures (until
-        L{close}): shard -> what the build places on that shard's nodes,
-        for its L{settle}.
+        Build this shard's part, given every shard's L{drawKeys} in shard
+        order, with the run's signatures (until L{close}): shard -> what
+        the build places on that shard's nodes, for its L{settle}.
 
         @param quiet: the process is a shard's own (a Dask worker's):
             drop the nodes' log events, as C{bazaar-sim} does
@@ -103,12 +114,12 @@ class ShardSimulation(Simulation):
         if quiet and not _quiet:
             _quiet = True
             beginQuietLogging()
-        self._started = time.perf_counter()
+        began = time.perf_counter()
         with self._counted():
             self._stack.enter_context(signatures(self.config.crypto))
-            self.collector.frozen(self.build)
+            self.collector.frozen(self.build, stripes)
         placements, self._placements = self._placements, None
-        self._busy = time.perf_counter() - self._started
+        self._busy += time.perf_counter() - began
         return placements
 
     @contextlib.contextmanager
@@ -164,11 +175,15 @@ class ShardSimulation(Simulation):
     def step(self):
         """
         Run one window (L{Exchange.step}): (whether it ended at a whole
-        second, whether every buyer here is done, purchases, windows run).
+        second, whether every buyer here is done, purchases, windows run);
+        the buyers counted only at a whole second, where the run is
+        checked (L{twisted_bazaar.sim.windows}), else None and None.
         """
         with self._counted():
             at_second = self.exchange.step(self._window)
-        return (at_second, self.done(), self.purchases(), self.exchange.window)
+            if not at_second:
+                return (False, None, None, self.exchange.window)
+            return (True, self.done(), self.purchases(), self.exchange.window)
 
     def runSecond(self):
         """The windows up to the next whole second, run alone with the

@@ -3,7 +3,9 @@ Building one shard's part of a warm market (L{twisted_bazaar.sim.shard}).
 
 Every shard draws what a single process draws from the seed, in the same
 order: every node's key (so it knows every node's id, and so where each
-node is placed), the graph and the roles.  It builds only the nodes
+node is placed: each derives the public keys of a stripe of the nodes
+and is given the others', L{twisted_bazaar.sim.shardkeys}), the graph
+and the roles.  It builds only the nodes
 placed on it (L{shardOf}: by id), and of each link and tracker session
 only the ends they hold; an end whose other end another shard holds is
 joined to it by id (L{linkId}), which both shards work out alike.  What
@@ -28,6 +30,7 @@ from twisted_bazaar.net.overlay import OVERLAY
 from twisted_bazaar.schemes.chord.ring import BITS, place
 from twisted_bazaar.sim.build import TRACKER_SCHEMES, Builder
 from twisted_bazaar.sim.shardclock import ContextClock
+from twisted_bazaar.sim.shardkeys import RunKeys, seedsOf, stripe
 from twisted_bazaar.sim.shardring import RingBuild
 from twisted_bazaar.sim.shardsuper import SuperPeerBuild
 from twisted_bazaar.sim.topology import BUILDERS
@@ -59,9 +62,11 @@ FIRST_PORT = 40000
 #: since the shard's one table of deadlines and its L{CrossEnd}s (s40):
 #: 0.19.  Chord at 200,000 on shards of 83,234 nodes and the tracker and
 #: 116,766, 1,750 and 1,926 MB (s40, a worker's own about 180 MB): a node
-#: 14.95 kB, the tracker 1.63 kB a node of the run: 0.11.  Superpeer, not
-#: measured on its own: the index's earlier 0.17.
-TRACKER_WEIGHTS = {"index": 0.19, "chord": 0.11, "superpeer": 0.17}
+#: 14.95 kB, the tracker 1.63 kB a node of the run: 0.11.  Superpeer at
+#: 200,000 on shards of 83,284 nodes and the tracker and 116,716, 997.4 and
+#: 1,086.2 MB (s49, placed at 0.17): a node 8.14 kB, the tracker 0.90 kB a
+#: node of the run: 0.11 (0.115 at 800,000, s48).
+TRACKER_WEIGHTS = {"index": 0.19, "chord": 0.11, "superpeer": 0.11}
 
 
 def arcs(shards, weight):
@@ -139,14 +144,35 @@ class ShardBuilder:
         self.overlay = None
         #: How many of the run's nodes are super-peers (the first).
         self.superpeers = 0
+        #: Each node's seed (L{drawKeys}), until L{build}.
+        self._seeds = None
 
-    def build(self):
+    def drawKeys(self):
+        """Every node's seed drawn, as a single process draws them, and the
+        public keys of this shard's stripe of the nodes derived
+        (L{twisted_bazaar.sim.shardkeys.stripe}), for L{build} on every
+        shard."""
+        sim, config = self.sim, self.sim.config
+        source = sim.rng
+        if config.discovery in TRACKER_SCHEMES:
+            # Drawn as a single process's market draws them
+            # (L{Market.nodeRandom}).
+            source = random.Random(config.seed + MARKET_KEYS)
+        self._seeds = seedsOf(source, config.nodes)
+        return stripe(self._seeds, self.shard, self.shards)
+
+    def build(self, stripes):
         """
-        Build this shard's nodes, links and tracker sessions: shard -> what
-        it places on that shard's nodes (a chord ring's records,
-        L{RingBuild.link}; leaves' registrations, L{SuperPeerBuild.link}),
-        for L{settle} there once every shard has built.
+        Build this shard's nodes, links and tracker sessions, given every
+        shard's L{drawKeys}: shard -> what it places on that shard's nodes
+        (a chord ring's records, L{RingBuild.link}; leaves' registrations,
+        L{SuperPeerBuild.link}), for L{settle} there once every shard has
+        built.
         """
+        if self._seeds is None:
+            raise RuntimeError(f"shard {self.shard} was built before its keys were drawn")
+        keys = RunKeys(self._seeds, stripes)
+        self._seeds = None
         sim, config = self.sim, self.sim.config
         clock, network = sim.clock, sim.network
         contexts = config.nodes + 1
@@ -159,19 +185,18 @@ class ShardBuilder:
         taken = set()
         ends = arcs(self.shards, TRACKER_WEIGHTS.get(config.discovery, 0.0))
         count, supers, others = 0, None, parts.scheme_options
-        keys = sim.rng
         if config.discovery in TRACKER_SCHEMES:
-            # The super-peers first, as a single process builds them, and
-            # their keys drawn as its market draws them (L{Market.nodeRandom}).
+            # The super-peers first, as a single process builds them.
             count, supers, others = parts.superPeerOptions()
-            keys = random.Random(config.seed + MARKET_KEYS)
         self.superpeers = count
         everyone = []
         placement = network.placement = bytearray(contexts)
         placement[TRACKER] = TRACKER_SHARD
+        # A node's id places it: this shard's get key pairs, the others'
+        # only what is known of their keys.
+        ours = lambda node_id: shardOf(node_id, ends) == self.shard  # noqa: E731
         for index in range(config.nodes):
-            rng = random.Random(keys.getrandbits(64))
-            identity = parts.key(rng, taken)
+            rng, identity = keys.draw(index, taken, ours)
             shard = placement[index + 1] = shardOf(identity.id, ends)
             if shard == self.shard:
                 clock.enter(index + 1)

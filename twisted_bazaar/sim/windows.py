@@ -1,9 +1,11 @@
 """
 Conservative synchronisation of a sharded run: the shards
 (L{twisted_bazaar.sim.shard.ShardSimulation}, or anything with its
-C{open}, C{meet} or C{listen} and C{dial}, C{settle}, C{step},
-C{runSecond}, C{tally}, C{close} and C{abort}) are built (every shard's
-C{open}, then each given what the builds placed on it, its C{settle}),
+C{drawKeys}, C{open}, C{meet} or C{listen} and C{dial}, C{settle},
+C{step}, C{runSecond}, C{tally}, C{close} and C{abort}) are built (every
+shard's C{drawKeys}, a stripe of the nodes' keys each, then every
+shard's C{open} given them all, then each given what the builds placed
+on it, its C{settle}),
 then run alone for a window no longer than the lookahead, the smallest
 delay of a message from one shard to another; after each window every
 shard hands what it sent the others straight to them
@@ -81,7 +83,11 @@ class Windows:
         count = len(self.shards)
         placed = [[] for _ in range(count)]
         try:
-            for placements in self._all("open", [(self.quiet,)] * count):
+            stripes = self._all("drawKeys")
+            opened = self._all("open", [(stripes, self.quiet)] * count)
+            # 32 bytes a node of the run, not kept through the run.
+            del stripes
+            for placements in opened:
                 for target, each in placements.items():
                     placed[target].extend(each)
             if self.alone:
