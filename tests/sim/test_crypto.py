@@ -12,7 +12,7 @@ from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.identity import keys
-from twisted_bazaar.sim.crypto import fastSignatures, signatures
+from twisted_bazaar.sim.crypto import FastPrivateKey, fastSignatures, signatures
 from twisted_bazaar.sim.runner import SimConfig, Simulation
 from twisted_bazaar.tap import node as tapnode
 from twisted_bazaar.tap import tracker as taptracker
@@ -103,6 +103,20 @@ class FastSignatureTests(SynchronousTestCase):
         with self.assertRaises(RuntimeError):
             with fastSignatures():
                 raise RuntimeError("a run that failed")
+        self.assertEqual((keys.Ed25519PrivateKey, keys.Ed25519PublicKey), before)
+
+    def test_leftInAnyOrder(self):
+        """Two runs of one process (the shards of a Dask cluster of
+        threads) that leave in the order they entered put the real
+        classes back: the second did not keep the first's fast ones as
+        what was there before it."""
+        before = (keys.Ed25519PrivateKey, keys.Ed25519PublicKey)
+        first, second = fastSignatures(), fastSignatures()
+        first.__enter__()
+        second.__enter__()
+        first.__exit__(None, None, None)
+        self.assertIs(keys.Ed25519PrivateKey, FastPrivateKey)
+        second.__exit__(None, None, None)
         self.assertEqual((keys.Ed25519PrivateKey, keys.Ed25519PublicKey), before)
 
     def test_unknownCrypto(self):

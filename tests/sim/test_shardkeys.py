@@ -6,13 +6,8 @@ one process draws.
 
 import random
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.identity import keys as identity_keys
 from twisted_bazaar.identity.keys import decode, deriveId, encode, keyId, narrowedIds, verify
 from twisted_bazaar.sim import crypto, shardkeys
 from twisted_bazaar.sim.build import Builder
@@ -79,9 +74,6 @@ class RunKeysTests(SynchronousTestCase):
             _, fast = keys.draw(0, set(), lambda node_id: True)
             self.assertEqual(fast.sign(b"x"),
                              encode(crypto.fastSign(decode(fast.key), b"x")))
-        # Real signatures, whatever an earlier test left in place.
-        self.patch(identity_keys, "Ed25519PrivateKey", Ed25519PrivateKey)
-        self.patch(identity_keys, "Ed25519PublicKey", Ed25519PublicKey)
         _, real = keys.draw(0, set(), lambda node_id: True)
         self.assertEqual(real.key, fast.key)
         self.assertTrue(verify(real.key, real.sign(b"x"), b"x"))

@@ -26,6 +26,7 @@ signatures with; outside that run nothing changes.
 import contextlib
 import hashlib
 import hmac
+import threading
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -93,19 +94,52 @@ class FastPrivateKey(FastPublicKey):
         return fastSign(self.raw, data)
 
 
+class _Swap:
+    """
+    The key classes swapped for as long as any run of this process is
+    inside L{fastSignatures}: the first to enter swaps, the last to leave
+    puts back what was there.  Counted, not saved by each: the shards of
+    a Dask cluster of threads enter and leave in any order, and one that
+    saved what another had swapped in would leave it swapped for good.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._inside = 0
+        self._saved = None
+
+    def enter(self):
+        with self._lock:
+            if not self._inside:
+                self._saved = keys.Ed25519PrivateKey, keys.Ed25519PublicKey
+                keys.Ed25519PrivateKey, keys.Ed25519PublicKey = (FastPrivateKey,
+                                                                 FastPublicKey)
+            self._inside += 1
+
+    def leave(self):
+        with self._lock:
+            self._inside -= 1
+            if not self._inside:
+                keys.Ed25519PrivateKey, keys.Ed25519PublicKey = self._saved
+                self._saved = None
+
+
+_swap = _Swap()
+
+
 @contextlib.contextmanager
 def fastSignatures():
     """
     Inside: key pairs made from bytes (L{keys.Identity.fromRandom}, as a
     simulation makes them) sign fast, and every check of a signature takes
-    fast signatures, and only those.  Outside: as before.
+    fast signatures, and only those.  Outside (once every run of this
+    process that entered has left, in whatever order): as before.
     """
-    saved = keys.Ed25519PrivateKey, keys.Ed25519PublicKey
-    keys.Ed25519PrivateKey, keys.Ed25519PublicKey = FastPrivateKey, FastPublicKey
+    _swap.enter()
     try:
         yield
     finally:
-        keys.Ed25519PrivateKey, keys.Ed25519PublicKey = saved
+        _swap.leave()
 
 
 def signatures(crypto):
