@@ -16,39 +16,17 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.schemes.chord.ring import solves
-from twisted_bazaar.testing import daemons
-from twisted_bazaar.testing.daemons import JSON, LISTENING_EVENT, LiveMarket, nodeId
+# runCommand and startCommand run the tests' commands; imported from here too.
+from twisted_bazaar.testing.daemons import (  # noqa: F401
+    JSON,
+    LISTENING_EVENT,
+    LiveMarket,
+    nodeId,
+    runCommand,
+    startCommand,
+)
 from twisted_bazaar.testing.netns import NetBed, missing, tagOf
 from twisted_bazaar.wire.ids import parseWireId, shortId, wireId
-
-def startCommand(command, **options):
-    """
-    L{subprocess.Popen} of a command the test runs (``bazaar``, say), by
-    what starts the tests' daemons (L{daemons.spawner}): in the suite,
-    forked from tests/forkserver.py's server where that runs it as an
-    exec would (a console script of this environment), else exec'd.
-    """
-    return daemons.spawner(command, **options)
-
-
-def runCommand(command, input=None, capture_output=False, timeout=None, **options):
-    """
-    L{subprocess.run} of a command, started by L{startCommand}: its
-    CompletedProcess; past timeout, killed and L{subprocess.TimeoutExpired}.
-    """
-    if capture_output:
-        options.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if input is not None:
-        options["stdin"] = subprocess.PIPE
-    with startCommand(command, **options) as process:
-        try:
-            out, err = process.communicate(input, timeout)
-        except BaseException:
-            process.kill()
-            process.wait()
-            raise
-    return subprocess.CompletedProcess(command, process.returncode, out, err)
-
 
 def short(ident):
     """A node id (as a daemon's id or as the wire writes it) as log lines

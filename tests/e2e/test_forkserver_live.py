@@ -20,6 +20,7 @@ import tempfile
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from tests.e2e.helpers import freePort, runCommand
+from twisted_bazaar.testing import daemons
 from tests.forkserver import ForkServer
 from twisted_bazaar.testing.daemons import (
     JSON,
@@ -169,7 +170,9 @@ class ForkedCommandTests(SynchronousTestCase):
             self.assertEqual(asking.wait(TIMEOUT), -signal.SIGKILL)
 
     def test_runCommand(self):
-        """The helpers' runCommand, as subprocess.run: a timeout kills."""
+        """The helpers' runCommand, as subprocess.run: past its bound (at
+        least COMMAND_BOUND, here made short) it kills."""
+        self.patch(daemons, "COMMAND_BOUND", 1)
         with socket.socket() as silent:
             silent.bind(("127.0.0.1", 0))
             silent.listen()
