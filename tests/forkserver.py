@@ -26,7 +26,8 @@ returncode).
 
 Only what an exec would run the same is forked (L{ForkServer.forks}): a
 command that is this environment's ``twistd -n`` with a warmed plugin,
-or one of its L{SCRIPTS}, alone or behind ``ip netns exec NAME`` (the
+or one of its L{SCRIPTS}, or this interpreter's ``python SCRIPT.py`` (a
+test's own script), alone or behind ``ip netns exec NAME`` (the
 child then enters the namespace as ``ip`` does: L{enterNamespace}), with
 the same interpreter settings as the server's (every ``PYTHON*``,
 ``LANG`` and ``LC_*`` variable, ``TMPDIR``), which a process reads as it
@@ -584,6 +585,8 @@ class ForkServer:
             return TWISTD
         if command and command[0] in _scripts():
             return SCRIPT
+        if _pythonScript(command):
+            return SCRIPT
         return None
 
     def forks(self, command, env, options):
@@ -610,6 +613,9 @@ class ForkServer:
         statusRead, statusWrite = os.pipe()
         try:
             namespace, argv = unwrapped(command)
+            if _pythonScript(argv):
+                # As Python gives a script its argv: the interpreter left out.
+                argv = argv[1:]
             request = json.dumps({"argv": list(argv), "cwd": os.path.abspath(cwd or "."),
                                   "env": env, "netns": namespace, "kind": kind,
                                   "session": bool(options.get("start_new_session"))}
@@ -657,6 +663,14 @@ class ForkServer:
             if self._channel is not None:
                 self._channel.close()
                 self._channel = None
+
+
+def _pythonScript(command):
+    """Is command ``python SCRIPT.py ARGS`` of this interpreter (no
+    option of Python's: ``-c``, ``-m``, ...)?  A test's own Python script
+    (tests/e2e/hellopeer.py and the like), forked as a console script is."""
+    return (len(command) > 1 and command[0] == sys.executable
+            and command[1].endswith(".py") and not command[1].startswith("-"))
 
 
 def _withoutUnbuffered(settings):

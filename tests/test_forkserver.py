@@ -77,11 +77,21 @@ class ForksTests(SynchronousTestCase):
                     self.assertEqual(self.server.forks(command, env, options),
                                      forkserver.SCRIPT, (command, env, options))
 
+    def test_aPythonScript(self):
+        """This interpreter running a test's script: forked, as a script."""
+        for command in ([sys.executable, "/t/e2e/hellopeer.py", "relay"],
+                        ["ip", "netns", "exec", "ns1", sys.executable, "peer.py"]):
+            self.assertEqual(self.server.forks(command, None, CAPTURED), forkserver.SCRIPT)
+
     def test_anotherScript(self):
         """Another console script (bazaar-sim starts Dask's processes), one
-        of another environment, or a script run by python: exec'd."""
+        of another environment, Python with an option of its own or
+        another Python: exec'd."""
         for command in ([script("bazaar-sim"), "run"], ["/usr/bin/bazaar", "status"],
-                        [sys.executable, script("bazaar"), "status"], []):
+                        [sys.executable, script("bazaar"), "status"], [],
+                        [sys.executable, "-c", "print(1)"], [sys.executable, "-m", "x.py"],
+                        [sys.executable, "-u", "peer.py"], ["/usr/bin/python3", "peer.py"],
+                        [sys.executable]):
             self.assertIsNone(self.server.forks(command, None, CAPTURED), command)
 
     def test_aDaemonInANetworkNamespace(self):

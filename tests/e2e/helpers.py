@@ -344,7 +344,8 @@ class HomeMarketCase(SynchronousTestCase):
 
 class ScriptProcesses:
     """The script processes a test starts on the hosts of its test bed
-    (``host.wrapper``), each killed and reaped at its end."""
+    (``host.wrapper``), each killed and reaped at its end (forked in the
+    suite: L{startCommand})."""
 
     def __init__(self, case, script):
         self.script = script
@@ -353,7 +354,7 @@ class ScriptProcesses:
 
     def start(self, host, *args):
         """Run the script on host with args, its output a text pipe."""
-        process = subprocess.Popen(
+        process = startCommand(
             [*host.wrapper, sys.executable, self.script, *args], stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
             env=dict(os.environ, PYTHONUNBUFFERED="1"))

@@ -21,7 +21,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from tests.e2e.helpers import freePort, runCommand
 from twisted_bazaar.testing import daemons
-from tests.forkserver import ForkServer
+from tests.forkserver import ForkedProcess, ForkServer
 from twisted_bazaar.testing.daemons import (
     JSON,
     LISTENING_EVENT,
@@ -168,6 +168,23 @@ class ForkedCommandTests(SynchronousTestCase):
             self.assertIsNone(asking.poll())
             asking.kill()
             self.assertEqual(asking.wait(TIMEOUT), -signal.SIGKILL)
+
+    def test_aPythonScript(self):
+        """A test's own ``python SCRIPT.py ARGS``: the argv, path and
+        __main__ Python gives a script; its exit status."""
+        folder = tempfile.mkdtemp(prefix="bazaar-fork-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        path = os.path.join(folder, "said.py")
+        with open(path, "w") as f:
+            f.write("import json, sys\n"
+                    "print(json.dumps([sys.argv, sys.path[0], __name__]))\n"
+                    "sys.exit(3)\n")
+        with self.server.spawn([sys.executable, path, "one", "two"],
+                               stdout=subprocess.PIPE, text=True) as said:
+            out, _ = said.communicate(timeout=TIMEOUT)
+        self.assertEqual((said.returncode, json.loads(out)),
+                         (3, [[path, "one", "two"], folder, "__main__"]))
+        self.assertIsInstance(said, ForkedProcess)
 
     def test_runCommand(self):
         """The helpers' runCommand, as subprocess.run: past its bound (at
