@@ -1,36 +1,50 @@
 """
-A fork server for the end-to-end tests' daemons: the suite starts some
-500 ``twistd -n bazaar-...`` processes, and each spent about 0.4 of its
-0.5 CPU-s of start importing Twisted, cryptography and this project.
-Here one process per pytest worker imports them once (twistd and the
-plugins it is told to warm, no reactor installed) and forks each daemon,
-which then runs twistd's own ``run()`` with the daemon's argv, as the
-``twistd`` script does.
+A fork server for the end-to-end tests' daemons and commands: the suite
+starts some 500 ``twistd -n bazaar-...`` processes, and each spent about
+0.4 of its 0.5 CPU-s of start importing Twisted, cryptography and this
+project; some 150 runs of ``bazaar`` and ``bazaar-ledger`` spent about
+0.3 CPU-s each so.  Here one process per pytest worker imports them
+once (twistd, the plugins it is told to warm and the commands' modules,
+no reactor installed) and forks each daemon, which then runs twistd's
+own ``run()`` with the daemon's argv, as the ``twistd`` script does, or
+each command, which runs its console script (L{SCRIPTS}) as Python runs
+a script.
 
-A forked daemon is still a process of its own: its own pid, session
-(``setsid``), working folder, environment, stdin from /dev/null, stdout
-and stderr into the caller's pipe; it takes signals and exits as twistd
-does (a SIGTERM ends it "killed by SIGTERM").  The server reaps it and
-writes its exit status, as L{subprocess.Popen} reports one (``-SIGNUM``
-or the code), into a pipe the caller gave with the request, which
-L{ForkedProcess} reads: the caller keeps Popen's interface (pid, stdout,
-poll, wait, send_signal, kill, returncode).
+A forked process is still a process of its own: its own pid, working
+folder, environment, argv, standard streams as L{subprocess.Popen} makes
+them (a pipe, /dev/null, the caller's own, stderr into stdout), and its
+session: a new one where asked (``start_new_session``), else the
+server's (an exec'd command shares the caller's process group, so a
+Ctrl-C at the terminal reaches it; a forked one gets the suite's SIGTERM
+instead: L{twisted_bazaar.testing.stopping}).  It takes signals and
+exits as the program does (a SIGTERM ends twistd "killed by SIGTERM").
+The server reaps it and writes its exit status, as Popen reports one
+(``-SIGNUM`` or the code), into a pipe the caller gave with the request,
+which L{ForkedProcess} reads: the caller keeps Popen's interface (pid,
+stdin, stdout, stderr, poll, wait, communicate, send_signal, kill,
+returncode).
 
-Only what an exec'd twistd would do the same is forked (L{ForkServer.
-forks}): a command that is this environment's ``twistd -n`` with a warmed
-plugin, alone or behind ``ip netns exec NAME`` (the child then enters
-the namespace as ``ip`` does: L{enterNamespace}), an unbuffered output, and the same interpreter settings as the server's (every
-``PYTHON*``, ``LANG`` and ``LC_*`` variable, ``TMPDIR``), which a
-process reads as it starts.  Everything else, and every test marked
-``exec_daemons`` (the tests of a daemon's start as a user runs it), is
-exec'd as before.  ``BAZAAR_TEST_FORK=0`` execs every daemon, to measure
-one way against the other.
+Only what an exec would run the same is forked (L{ForkServer.forks}): a
+command that is this environment's ``twistd -n`` with a warmed plugin,
+or one of its L{SCRIPTS}, or this interpreter's ``python SCRIPT.py`` (a
+test's own script), alone or behind ``ip netns exec NAME`` (the
+child then enters the namespace as ``ip`` does: L{enterNamespace}), with
+the same interpreter settings as the server's (every ``PYTHON*``,
+``LANG`` and ``LC_*`` variable, ``TMPDIR``), which a process reads as it
+starts, but for ``PYTHONUNBUFFERED``, by which the child makes its
+streams as Python would (L{standardStreams}), and no option of Popen's
+but its streams, text mode and session (L{FORKED_OPTIONS}).  Everything
+else (``preexec_fn``, other variables), and every test marked
+``exec_daemons`` (the tests of a daemon's or a command's start as a user
+runs it), is exec'd as before.  ``BAZAAR_TEST_FORK=0`` execs every one,
+to measure one way against the other.
 
 Run as ``python -m tests.forkserver FD PLUGIN...`` by L{ForkServer}.
 """
 
 import ctypes
 import gc
+import io
 import json
 import os
 import selectors
@@ -39,6 +53,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 #: The plugins a server warms: the ones the tests' daemons run.
 PLUGINS = ("bazaar-tracker", "bazaar-node")
@@ -53,6 +68,19 @@ RUNTIME_MODULES = (
     "twisted_bazaar.schemes.index.tracker",
     "twisted_bazaar.schemes.flood.discovery",
 )
+#: The console scripts forked (their names in the environment's bin
+#: folder): the commands the end-to-end tests run, and the modules they
+#: import once their arguments are parsed, warmed in the server.
+SCRIPTS = ("bazaar", "bazaar-ledger")
+SCRIPT_MODULES = (
+    "twisted_bazaar.cli.bazaar",
+    "twisted_bazaar.cli.buy",
+    "twisted_bazaar.cli.ledger",
+)
+#: The options of L{subprocess.Popen} a fork honours as an exec would;
+#: any other (``preexec_fn``, ``pass_fds``, ...) has the command exec'd.
+FORKED_OPTIONS = frozenset(("stdin", "stdout", "stderr", "text", "universal_newlines",
+                            "encoding", "errors", "start_new_session"))
 #: The wrapper that runs a command in a named network namespace.
 NETNS_EXEC = ("ip", "netns", "exec")
 #: Where ``ip netns`` keeps its namespaces, and their files for /etc.
@@ -70,6 +98,11 @@ def _sameStart(variable):
     return variable.startswith(("PYTHON", "LC_")) or variable in ("LANG", "TMPDIR")
 
 
+#: The one start setting a forked child takes as its own: it makes its
+#: standard streams by it (L{standardStreams}).
+UNBUFFERED = "PYTHONUNBUFFERED"
+
+
 def startSettings(environ):
     """The variables of environ a process reads as it starts."""
     return {key: value for key, value in environ.items() if _sameStart(key)}
@@ -78,7 +111,7 @@ def startSettings(environ):
 # -- the server ----------------------------------------------------------------
 
 
-def warm(plugins, modules=RUNTIME_MODULES):
+def warm(plugins, modules=RUNTIME_MODULES + SCRIPT_MODULES):
     """Import twistd and the options of the twistd plugins named, as
     ``twistd PLUGIN`` would before it installs a reactor, and modules."""
     import importlib
@@ -136,6 +169,30 @@ def enterNamespace(name, libc=None, run=NETNS_RUN, etcs=NETNS_ETC):
               f"bind {etc}/{entry}")
 
 
+def standardStreams(environ, like, fds=(0, 1, 2)):
+    """
+    sys.stdin, sys.stdout and sys.stderr over fds 0, 1 and 2, as Python
+    makes them as it starts in environ (CPython's create_stdio): stdin
+    buffered; stdout buffered, by lines on a terminal; stderr by lines;
+    both unbuffered with ``PYTHONUNBUFFERED``.  Their encoding and
+    errors are those of the streams ``like`` (the server's: it started
+    with the same locale and ``PYTHONIOENCODING``).
+
+    @param fds: the fds of stdin, stdout and stderr (a test's pipes).
+    """
+    unbuffered = bool(environ.get(UNBUFFERED))
+    streams = []
+    for number, (fd, model) in enumerate(zip(fds, like)):
+        writing = number > 0
+        raw = open(fd, "wb" if writing else "rb", closefd=False,
+                   buffering=0 if writing and unbuffered else -1)
+        streams.append(io.TextIOWrapper(
+            raw, encoding=model.encoding, errors=model.errors, newline="\n",
+            line_buffering=writing and not unbuffered and (number == 2 or os.isatty(fd)),
+            write_through=writing and unbuffered))
+    return streams
+
+
 class Server:
     """The loop that forks a child for each request and reports its exit."""
 
@@ -163,7 +220,7 @@ class Server:
                     os.read(self._wakeRead, 4096)
                     self._reap()
                     continue
-                message, fds, _, _ = socket.recv_fds(self._channel, LARGEST, 2)
+                message, fds, _, _ = socket.recv_fds(self._channel, LARGEST, 4)
                 if not message:
                     listening = False
                     selector.unregister(self._channel)
@@ -175,24 +232,26 @@ class Server:
         return None
 
     def _fork(self, request, fds):
-        output, status = fds
+        *streams, status = fds
         if not os.path.isdir(request["cwd"]):
-            os.close(output)
-            os.close(status)
+            for fd in fds:
+                os.close(fd)
             self._channel.send(json.dumps({"error": f"no folder {request['cwd']}"})
                                .encode())
             return None
         pid = os.fork()
         if pid == 0:
-            self._becomeChild(request, output, status)
+            self._becomeChild(request, streams, status)
             return 0
-        os.close(output)
+        for fd in streams:
+            os.close(fd)
         self._statuses[pid] = status
         self._channel.send(json.dumps({"pid": pid}).encode())
         return pid
 
-    def _becomeChild(self, request, output, status):
-        """In the child: leave the server's state, take the request's."""
+    def _becomeChild(self, request, streams, status):
+        """In the child: leave the server's state, take the request's
+        (streams: the fds of its stdin, stdout and stderr)."""
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -200,16 +259,18 @@ class Server:
         for fd in (self._wakeRead, self._wakeWrite, status, *self._statuses.values()):
             os.close(fd)
         self._channel.close()
-        os.setsid()
+        if request["session"]:
+            os.setsid()
         os.chdir(request["cwd"])
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.dup2(output, 1)
-        os.dup2(output, 2)
-        os.close(null)
-        os.close(output)
+        for target, fd in enumerate(streams):
+            os.dup2(fd, target)
+        for fd in set(streams) - {0, 1, 2}:
+            os.close(fd)
         os.environ.clear()
         os.environ.update(request["env"])
+        streams = standardStreams(os.environ, (sys.stdin, sys.stdout, sys.stderr))
+        sys.stdin, sys.stdout, sys.stderr = streams
+        sys.__stdin__, sys.__stdout__, sys.__stderr__ = streams
         sys.argv = list(request["argv"])
         if request.get("netns"):
             try:
@@ -254,6 +315,14 @@ def main(argv):
     import tempfile
 
     tempfile.tempdir = None
+    if request["kind"] == SCRIPT:
+        import runpy
+
+        # As Python runs a script: its folder first on the path, its
+        # code as __main__ (a console script calls sys.exit itself).
+        sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
+        runpy.run_path(sys.argv[0], run_name="__main__")
+        sys.exit(0)
     from twisted.scripts.twistd import run
 
     sys.exit(run())
@@ -261,6 +330,15 @@ def main(argv):
 
 def _twistd():
     return os.path.join(os.path.dirname(sys.executable), "twistd")
+
+
+def _scripts():
+    """The paths of the console scripts forked (L{SCRIPTS})."""
+    return {os.path.join(os.path.dirname(sys.executable), name) for name in SCRIPTS}
+
+
+#: What a request runs: twistd's run(), or a console script.
+TWISTD, SCRIPT = "twistd", "script"
 
 
 # -- the caller ----------------------------------------------------------------
@@ -280,12 +358,14 @@ class ForkServerError(Exception):
 
 class ForkedProcess:
     """
-    A forked daemon, seen as L{subprocess.Popen} shows a child: ``pid``,
-    ``args``, ``stdout`` (text), ``returncode``, and poll, wait,
-    send_signal, terminate and kill.
+    A forked process, seen as L{subprocess.Popen} shows a child: ``pid``,
+    ``args``, ``stdin``, ``stdout``, ``stderr`` (files, or None),
+    ``returncode``, and poll, wait, communicate, send_signal, terminate
+    and kill; a context manager as Popen is.
     """
 
-    def __init__(self, args, pid, stdout, status, kill=os.kill):
+    def __init__(self, args, pid, status, stdin=None, stdout=None, stderr=None,
+                 kill=os.kill):
         """
         @param status: the read end of the pipe the server writes the
             exit status into, then closes.
@@ -293,11 +373,13 @@ class ForkedProcess:
         """
         self.args = args
         self.pid = pid
-        self.stdout = stdout
+        self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
         self.returncode = None
         self._status = status
         self._kill = kill
         self._lock = threading.Lock()
+        #: What L{communicate} has read of each output so far (bytes).
+        self._read = {}
 
     def _collect(self, timeout):
         """Read the exit status if it comes within timeout (None: wait)."""
@@ -305,7 +387,7 @@ class ForkedProcess:
             if self.returncode is not None:
                 return
             if self._status is None:
-                raise ForkServerError(f"the fork server ended before daemon {self.pid} "
+                raise ForkServerError(f"the fork server ended before process {self.pid} "
                                       "did: its exit status is lost")
             with selectors.DefaultSelector() as selector:
                 selector.register(self._status, selectors.EVENT_READ)
@@ -317,7 +399,7 @@ class ForkedProcess:
             os.close(self._status)
             self._status = None
             if not text:
-                raise ForkServerError(f"the fork server ended before daemon {self.pid} "
+                raise ForkServerError(f"the fork server ended before process {self.pid} "
                                       "did: its exit status is lost")
             self.returncode = int(text)
 
@@ -331,6 +413,52 @@ class ForkedProcess:
             raise subprocess.TimeoutExpired(self.args, timeout)
         return self.returncode
 
+    def communicate(self, input=None, timeout=None):
+        """
+        As L{subprocess.Popen.communicate}: write input to stdin (a pipe)
+        and close it, read stdout and stderr (pipes) to their end, wait
+        for the exit; (stdout, stderr), None for one not a pipe.  Past
+        timeout, L{subprocess.TimeoutExpired}, and what was read is kept
+        for the next call.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        outputs = [stream for stream in (self.stdout, self.stderr)
+                   if stream is not None and not stream.closed]
+        pending = _encoded(self.stdin, input) if self.stdin is not None else b""
+        with selectors.DefaultSelector() as selector:
+            if self.stdin is not None and not self.stdin.closed:
+                self.stdin.flush()
+                if pending:
+                    selector.register(self.stdin, selectors.EVENT_WRITE)
+                else:
+                    self.stdin.close()
+            for stream in outputs:
+                selector.register(stream, selectors.EVENT_READ)
+            while selector.get_map():
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise subprocess.TimeoutExpired(self.args, timeout)
+                for key, _ in selector.select(left):
+                    if key.fileobj is self.stdin:
+                        try:
+                            pending = pending[os.write(self.stdin.fileno(), pending[:512]):]
+                        except BrokenPipeError:
+                            pending = b""
+                        if not pending:
+                            selector.unregister(self.stdin)
+                            self.stdin.close()
+                        continue
+                    chunk = os.read(key.fd, 32768)
+                    if chunk:
+                        self._read.setdefault(key.fileobj, []).append(chunk)
+                    else:
+                        selector.unregister(key.fileobj)
+                        key.fileobj.close()
+        self.wait(None if deadline is None else max(0, deadline - time.monotonic()))
+        return tuple(None if stream is None else
+                     _decoded(stream, b"".join(self._read.get(stream, ())))
+                     for stream in (self.stdout, self.stderr))
+
     def send_signal(self, signum):
         # Never once its status is in: its pid may be another's by then.
         if self.poll() is None:
@@ -341,6 +469,96 @@ class ForkedProcess:
 
     def kill(self):
         self.send_signal(signal.SIGKILL)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *failure):
+        for stream in (self.stdout, self.stderr, self.stdin):
+            if stream is not None:
+                try:
+                    stream.close()
+                except BrokenPipeError:
+                    pass
+        self.wait()
+
+
+def _encoded(stream, data):
+    """Bytes to write to a stream of ours (text or binary)."""
+    if data is None:
+        return b""
+    if isinstance(stream, io.TextIOBase):
+        return data.encode(stream.encoding, stream.errors)
+    return bytes(data)
+
+
+def _decoded(stream, data):
+    """What a read of a stream of ours (text: newlines translated, as
+    Popen's) gives for the bytes data."""
+    if not isinstance(stream, io.TextIOBase):
+        return data
+    return io.TextIOWrapper(io.BytesIO(data), encoding=stream.encoding,
+                            errors=stream.errors).read()
+
+
+def _textMode(options):
+    """Does Popen open the caller's pipes as text?"""
+    return bool(options.get("text") or options.get("universal_newlines")
+                or options.get("encoding") or options.get("errors"))
+
+
+def _end(spec, fd):
+    """Is spec a stream a fork gives as Popen would (None: the caller's)?"""
+    return spec in (None, subprocess.PIPE, subprocess.DEVNULL) or (
+        fd == 2 and spec == subprocess.STDOUT) or (
+        isinstance(spec, int) and spec >= 0) or hasattr(spec, "fileno")
+
+
+class _Streams:
+    """The child's ends of its standard streams, and the caller's files
+    of its pipes, as L{subprocess.Popen} makes them."""
+
+    def __init__(self, options):
+        self.child = []
+        #: The fds of ours to close once the request is sent.
+        self.sent = []
+        self.ours = [None, None, None]
+        try:
+            for fd, name in enumerate(("stdin", "stdout", "stderr")):
+                self.child.append(self._end(fd, options.get(name), options))
+        except BaseException:
+            self.close()
+            raise
+
+    def _end(self, fd, spec, options):
+        if spec is None:
+            return fd
+        if fd == 2 and spec == subprocess.STDOUT:
+            return self.child[1]
+        if spec == subprocess.DEVNULL:
+            end = os.open(os.devnull, os.O_RDWR)
+        elif spec == subprocess.PIPE:
+            read, write = os.pipe()
+            mine, end = (write, read) if fd == 0 else (read, write)
+            text = _textMode(options)
+            self.ours[fd] = open(mine, ("w" if fd == 0 else "r") + ("" if text else "b"),
+                                 encoding=options.get("encoding") if text else None,
+                                 errors=options.get("errors") if text else None)
+        else:
+            return spec if isinstance(spec, int) else spec.fileno()
+        self.sent.append(end)
+        return end
+
+    def closeSent(self):
+        for fd in self.sent:
+            os.close(fd)
+        self.sent = []
+
+    def close(self):
+        self.closeSent()
+        for stream in self.ours:
+            if stream is not None:
+                stream.close()
 
 
 class ForkServer:
@@ -359,54 +577,68 @@ class ForkServer:
     def _serverEnvironment(self):
         return dict(self._environ, PYTHONUNBUFFERED="1")
 
-    def forks(self, command, env, options):
-        """Would an exec of this command run as a fork of the server does?"""
+    def _kind(self, command):
+        """What runs command in a fork (L{TWISTD}, L{SCRIPT}), or None."""
         command = unwrapped(command)[1]
-        return (len(command) > 2 and command[0] == _twistd() and command[1] == "-n"
-                and command[2] in self._plugins and env is not None
-                and env.get("PYTHONUNBUFFERED") == "1"
-                and startSettings(env) == (self._settings or
-                                           startSettings(self._serverEnvironment()))
-                and options.get("stdin") == subprocess.DEVNULL
-                and options.get("stdout") == subprocess.PIPE
-                and options.get("stderr") == subprocess.STDOUT
-                and options.get("start_new_session") is True)
+        if (len(command) > 2 and command[0] == _twistd() and command[1] == "-n"
+                and command[2] in self._plugins):
+            return TWISTD
+        if command and command[0] in _scripts():
+            return SCRIPT
+        if _pythonScript(command):
+            return SCRIPT
+        return None
+
+    def forks(self, command, env, options):
+        """Would an exec of this command run as a fork of the server does?
+        What runs it so (L{TWISTD}, L{SCRIPT}), or None."""
+        kind = self._kind(command)
+        env = self._environ if env is None else env
+        settings = self._settings or startSettings(self._serverEnvironment())
+        if (kind is None or not set(options) <= FORKED_OPTIONS
+                or not all(_end(options.get(name), fd) for fd, name in
+                           enumerate(("stdin", "stdout", "stderr")))
+                or _withoutUnbuffered(startSettings(env)) != _withoutUnbuffered(settings)):
+            return None
+        return kind
 
     def spawn(self, command, cwd=None, env=None, **options):
         """L{subprocess.Popen}'s signature: a fork where L{forks} says it
         runs the same, else an exec."""
-        if not self.forks(command, env, options):
+        kind = self.forks(command, env, options)
+        if kind is None:
             return self._popen(command, cwd=cwd, env=env, **options)
-        read, write = os.pipe()
+        env = dict(self._environ if env is None else env)
+        streams = _Streams(options)
         statusRead, statusWrite = os.pipe()
         try:
             namespace, argv = unwrapped(command)
+            if _pythonScript(argv):
+                # As Python gives a script its argv: the interpreter left out.
+                argv = argv[1:]
             request = json.dumps({"argv": list(argv), "cwd": os.path.abspath(cwd or "."),
-                                  "env": dict(env), "netns": namespace}).encode()
+                                  "env": env, "netns": namespace, "kind": kind,
+                                  "session": bool(options.get("start_new_session"))}
+                                 ).encode()
             with self._lock:
                 channel = self._started()
-                socket.send_fds(channel, [request], [write, statusWrite])
+                socket.send_fds(channel, [request], [*streams.child, statusWrite])
                 answer = channel.recv(LARGEST)
+            if not answer:
+                raise ForkServerError("the fork server ended (its errors are in the "
+                                      "suite's output); BAZAAR_TEST_FORK=0 execs each "
+                                      "daemon")
+            answer = json.loads(answer)
+            if "error" in answer:
+                raise FileNotFoundError(answer["error"])
         except BaseException:
-            for fd in (read, statusRead):
-                os.close(fd)
+            streams.close()
+            os.close(statusRead)
             raise
         finally:
-            os.close(write)
+            streams.closeSent()
             os.close(statusWrite)
-        if not answer:
-            os.close(read)
-            os.close(statusRead)
-            raise ForkServerError("the fork server ended (its errors are in the "
-                                  "suite's output); BAZAAR_TEST_FORK=0 execs each daemon")
-        answer = json.loads(answer)
-        if "error" in answer:
-            os.close(read)
-            os.close(statusRead)
-            raise FileNotFoundError(answer["error"])
-        stdout = open(read, encoding=options.get("encoding"),
-                      errors=options.get("errors"))
-        return ForkedProcess(list(command), answer["pid"], stdout, statusRead)
+        return ForkedProcess(list(command), answer["pid"], statusRead, *streams.ours)
 
     def _started(self):
         if self._channel is None:
@@ -431,6 +663,19 @@ class ForkServer:
             if self._channel is not None:
                 self._channel.close()
                 self._channel = None
+
+
+def _pythonScript(command):
+    """Is command ``python SCRIPT.py ARGS`` of this interpreter (no
+    option of Python's: ``-c``, ``-m``, ...)?  A test's own Python script
+    (tests/e2e/hellopeer.py and the like), forked as a console script is."""
+    return (len(command) > 1 and command[0] == sys.executable
+            and command[1].endswith(".py") and not command[1].startswith("-"))
+
+
+def _withoutUnbuffered(settings):
+    """Start settings but the one a child takes as its own (L{UNBUFFERED})."""
+    return {key: value for key, value in settings.items() if key != UNBUFFERED}
 
 
 if __name__ == "__main__":

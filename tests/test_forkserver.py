@@ -1,13 +1,16 @@
 """
 Tests for tests/forkserver.py: which commands it forks rather than execs,
-and how a forked daemon's exit status reaches its caller.  (Forking real
-daemons: tests/e2e/test_forkserver_live.py.)
+the streams a forked process has, and how its output and exit status
+reach its caller.  (Forking real daemons and commands:
+tests/e2e/test_forkserver_live.py.)
 """
 
+import io
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 
 from twisted.trial.unittest import SynchronousTestCase
@@ -20,6 +23,13 @@ DAEMON_OPTIONS = dict(stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                       stderr=subprocess.STDOUT, text=True, encoding="utf-8",
                       errors="replace", start_new_session=True)
 ENVIRON = {"PATH": "/bin", "PYTHONPATH": "/src", "LANG": "C.UTF-8", "TMPDIR": "/t"}
+#: What runCommand passes for subprocess.run(..., capture_output=True, text=True).
+CAPTURED = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def script(name):
+    """The path of a console script of this environment."""
+    return os.path.join(os.path.dirname(sys.executable), name)
 
 
 class RecordedPopen:
@@ -48,8 +58,41 @@ class ForksTests(SynchronousTestCase):
     def test_aDaemonOfAWarmedPlugin(self):
         """twistd -n with a warmed plugin, as the Daemon class starts it;
         a variable of the daemon's own (its state home) is no matter."""
-        self.assertTrue(self.forks([twistdPath(), "-n", "bazaar-node", "--role", "buyer"]))
-        self.assertTrue(self.forks([twistdPath(), "-n", "bazaar-tracker"]))
+        self.assertEqual(self.forks([twistdPath(), "-n", "bazaar-node", "--role", "buyer"]),
+                         forkserver.TWISTD)
+        self.assertEqual(self.forks([twistdPath(), "-n", "bazaar-tracker"]),
+                         forkserver.TWISTD)
+
+    def test_aConsoleScript(self):
+        """bazaar and bazaar-ledger of this environment, with the caller's
+        environment (None) or one of the same start, their output
+        captured apart or left the caller's, in a network namespace too:
+        forked, as scripts."""
+        for command in ([script("bazaar"), "status"], [script("bazaar-ledger"), "d"],
+                        ["ip", "netns", "exec", "ns1", script("bazaar"), "list"]):
+            for env in (None, self.env):
+                for options in (CAPTURED, {}, dict(stdin=subprocess.DEVNULL,
+                                                   stdout=subprocess.PIPE,
+                                                   stderr=subprocess.STDOUT)):
+                    self.assertEqual(self.server.forks(command, env, options),
+                                     forkserver.SCRIPT, (command, env, options))
+
+    def test_aPythonScript(self):
+        """This interpreter running a test's script: forked, as a script."""
+        for command in ([sys.executable, "/t/e2e/hellopeer.py", "relay"],
+                        ["ip", "netns", "exec", "ns1", sys.executable, "peer.py"]):
+            self.assertEqual(self.server.forks(command, None, CAPTURED), forkserver.SCRIPT)
+
+    def test_anotherScript(self):
+        """Another console script (bazaar-sim starts Dask's processes), one
+        of another environment, Python with an option of its own or
+        another Python: exec'd."""
+        for command in ([script("bazaar-sim"), "run"], ["/usr/bin/bazaar", "status"],
+                        [sys.executable, script("bazaar"), "status"], [],
+                        [sys.executable, "-c", "print(1)"], [sys.executable, "-m", "x.py"],
+                        [sys.executable, "-u", "peer.py"], ["/usr/bin/python3", "peer.py"],
+                        [sys.executable]):
+            self.assertIsNone(self.server.forks(command, None, CAPTURED), command)
 
     def test_aDaemonInANetworkNamespace(self):
         """Behind ip netns exec NAME: the child enters the namespace."""
@@ -73,21 +116,35 @@ class ForksTests(SynchronousTestCase):
 
     def test_anotherStart(self):
         """A variable Python reads as it starts that differs from the
-        server's, buffered output, or no environment: exec'd."""
+        server's: exec'd; but buffered output or not, which the child
+        makes its streams by (standardStreams), and the caller's own
+        environment (None) is forked."""
         command = [twistdPath(), "-n", "bazaar-node"]
         for changed in ({"PYTHONPATH": "/other"}, {"PYTHONHASHSEED": "1"},
-                        {"LC_ALL": "C"}, {"TMPDIR": "/elsewhere"},
-                        {"PYTHONUNBUFFERED": "0"}):
-            self.assertFalse(self.forks(command, dict(self.env, **changed)), changed)
-        self.assertFalse(self.server.forks(command, None, DAEMON_OPTIONS))
+                        {"LC_ALL": "C"}, {"TMPDIR": "/elsewhere"}):
+            self.assertIsNone(self.forks(command, dict(self.env, **changed)), changed)
+        without = {key: value for key, value in self.env.items()
+                   if key != "PYTHONUNBUFFERED"}
+        for env in (dict(self.env, PYTHONUNBUFFERED="0"), without):
+            self.assertEqual(self.forks(command, env), forkserver.TWISTD)
+        self.assertEqual(self.server.forks(command, None, DAEMON_OPTIONS),
+                         forkserver.TWISTD)
 
     def test_otherStreams(self):
-        """Output not one merged pipe, stdin not /dev/null, or the
-        caller's own session: exec'd."""
+        """Streams as Popen makes them (a pipe, /dev/null, the caller's,
+        an fd or a file of its), in the caller's session or a new one:
+        forked; an option a fork does not honour: exec'd."""
         command = [twistdPath(), "-n", "bazaar-node"]
-        self.assertFalse(self.forks(command, stderr=subprocess.PIPE))
-        self.assertFalse(self.forks(command, stdin=None))
-        self.assertFalse(self.forks(command, start_new_session=False))
+        with open(os.devnull, "w") as null:
+            for changed in (dict(stderr=subprocess.PIPE), dict(stdin=None),
+                            dict(stdout=null), dict(stdout=null.fileno()),
+                            dict(start_new_session=False)):
+                self.assertEqual(self.forks(command, **changed), forkserver.TWISTD,
+                                 changed)
+        for changed in (dict(preexec_fn=os.getpid), dict(pass_fds=[3]),
+                        dict(stdin=subprocess.STDOUT), dict(stdout=subprocess.STDOUT),
+                        dict(close_fds=False), dict(user="nobody")):
+            self.assertIsNone(self.forks(command, **changed), changed)
 
     def test_anExecIsPopen(self):
         """What is not forked is handed to Popen as given; no server is
@@ -155,6 +212,94 @@ class EnterNamespaceTests(SynchronousTestCase):
                           RecordedLibc(), self.run, self.etcs)
 
 
+class StandardStreamsTests(SynchronousTestCase):
+    """A forked child's sys.stdin, stdout and stderr, made as Python
+    makes them in its environment."""
+
+    def setUp(self):
+        self.pipes = [os.pipe() for _ in range(3)]
+        for read, write in self.pipes:
+            self.addCleanup(os.close, read)
+            self.addCleanup(os.close, write)
+        self.fds = [self.pipes[0][0], self.pipes[1][1], self.pipes[2][1]]
+        self.like = [io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors=errors)
+                     for errors in ("strict", "strict", "backslashreplace")]
+
+    def streams(self, environ):
+        streams = forkserver.standardStreams(environ, self.like, self.fds)
+        # Closed without closing the pipes' fds (closefd=False).
+        for stream in streams:
+            self.addCleanup(stream.close)
+        return streams
+
+    def written(self, number):
+        """What reached the pipe of stdout (1) or stderr (2)."""
+        os.set_blocking(self.pipes[number][0], False)
+        try:
+            return os.read(self.pipes[number][0], 100)
+        except BlockingIOError:
+            return b""
+
+    def test_buffered(self):
+        """Without PYTHONUNBUFFERED: stdout holds a line until flushed (a
+        pipe is no terminal), stderr gives each line."""
+        stdin, stdout, stderr = self.streams({})
+        stdout.write("held\n")
+        stderr.write("said\n")
+        self.assertEqual((self.written(1), self.written(2)), (b"", b"said\n"))
+        stdout.flush()
+        self.assertEqual(self.written(1), b"held\n")
+        self.assertEqual((stdout.errors, stderr.errors), ("strict", "backslashreplace"))
+
+    def test_unbuffered(self):
+        """With PYTHONUNBUFFERED: each write reaches the pipe at once."""
+        stdin, stdout, stderr = self.streams({"PYTHONUNBUFFERED": "1"})
+        stdout.write("at once")
+        stderr.write("too")
+        self.assertEqual((self.written(1), self.written(2)), (b"at once", b"too"))
+
+    def test_stdinReads(self):
+        stdin = self.streams({})[0]
+        os.write(self.pipes[0][1], b"a line\n")
+        self.assertEqual(stdin.readline(), "a line\n")
+
+
+class StreamsTests(SynchronousTestCase):
+    """The child's ends of its streams, as Popen would give them."""
+
+    def streams(self, **options):
+        streams = forkserver._Streams(options)
+        self.addCleanup(streams.close)
+        return streams
+
+    def test_theCallersOwn(self):
+        streams = self.streams()
+        self.assertEqual((streams.child, streams.ours, streams.sent),
+                         ([0, 1, 2], [None, None, None], []))
+
+    def test_pipes(self):
+        """stdin a pipe the caller writes, stdout and stderr pipes it reads
+        (text as asked); stderr into stdout's pipe."""
+        streams = self.streams(stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        self.assertEqual(len(set(streams.sent)), 3)
+        self.assertTrue(streams.ours[0].writable())
+        self.assertIsInstance(streams.ours[1], io.TextIOBase)
+        os.write(streams.child[2], b"err")
+        os.close(streams.child[2])
+        streams.sent.remove(streams.child[2])
+        self.assertEqual(streams.ours[2].read(), "err")
+        merged = self.streams(stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.assertEqual(merged.child[1], merged.child[2])
+        self.assertNotIsInstance(merged.ours[1], io.TextIOBase)
+
+    def test_devnull(self):
+        streams = self.streams(stdin=subprocess.DEVNULL)
+        self.assertEqual(os.readlink(f"/proc/self/fd/{streams.child[0]}"), os.devnull)
+        streams.closeSent()
+        self.assertEqual(streams.sent, [])
+
+
 class ForkedProcessTests(SynchronousTestCase):
     """A forked daemon's status comes through a pipe the server writes."""
 
@@ -162,7 +307,7 @@ class ForkedProcessTests(SynchronousTestCase):
         read, self.write = os.pipe()
         self.signals = []
         self.process = forkserver.ForkedProcess(
-            ["twistd"], 4242, None, read, kill=lambda pid, signum:
+            ["twistd"], 4242, read, kill=lambda pid, signum:
             self.signals.append((pid, signum)))
         self.addCleanup(self.closeWrite)
 
@@ -203,4 +348,58 @@ class ForkedProcessTests(SynchronousTestCase):
         self.closeWrite()
         for _ in range(2):
             error = self.assertRaises(forkserver.ForkServerError, self.process.poll)
-            self.assertIn("daemon 4242", str(error))
+            self.assertIn("process 4242", str(error))
+
+
+class CommunicateTests(SynchronousTestCase):
+    """communicate, as Popen's: input in, both outputs to their end, the
+    exit status; past its timeout, what was read is kept."""
+
+    def setUp(self):
+        self.pipes = {name: os.pipe() for name in ("status", "in", "out", "err")}
+        self.open = {fd for pair in self.pipes.values() for fd in pair}
+        self.addCleanup(self.closeAll)
+        self.process = forkserver.ForkedProcess(
+            ["bazaar"], 4242, self.pipes["status"][0],
+            stdin=open(self.pipes["in"][1], "w"), stdout=open(self.pipes["out"][0], "r"),
+            stderr=open(self.pipes["err"][0], "rb"))
+        self.open -= {self.pipes[name][end] for name, end in
+                      (("status", 0), ("in", 1), ("out", 0), ("err", 0))}
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            self.addCleanup(stream.close)
+
+    def closeAll(self):
+        for fd in self.open:
+            os.close(fd)
+        self.open = set()
+
+    def child(self, name, data):
+        os.write(self.pipes[name][1], data)
+
+    def ends(self, *names):
+        for name in names:
+            fd = self.pipes[name][1]
+            os.close(fd)
+            self.open.discard(fd)
+
+    def test_inputOutputsAndStatus(self):
+        """Its input reaches stdin, which is closed; text read as text,
+        its newlines translated; bytes as bytes."""
+        self.child("out", b"one\r\ntwo\n")
+        self.child("err", b"\xff")
+        self.child("status", b"1\n")
+        self.ends("out", "err", "status")
+        self.assertEqual(self.process.communicate("typed", timeout=60),
+                         ("one\ntwo\n", b"\xff"))
+        self.assertEqual(self.process.returncode, 1)
+        self.assertTrue(self.process.stdin.closed)
+        self.assertEqual(os.read(self.pipes["in"][0], 100), b"typed")
+
+    def test_timeoutKeepsWhatWasRead(self):
+        self.child("out", b"part ")
+        with self.assertRaises(subprocess.TimeoutExpired):
+            self.process.communicate(timeout=0.01)
+        self.child("out", b"whole")
+        self.child("status", b"0\n")
+        self.ends("out", "err", "status")
+        self.assertEqual(self.process.communicate(timeout=60), ("part whole", b""))

@@ -16,7 +16,15 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.schemes.chord.ring import solves
-from twisted_bazaar.testing.daemons import JSON, LISTENING_EVENT, LiveMarket, nodeId
+# runCommand and startCommand run the tests' commands; imported from here too.
+from twisted_bazaar.testing.daemons import (  # noqa: F401
+    JSON,
+    LISTENING_EVENT,
+    LiveMarket,
+    nodeId,
+    runCommand,
+    startCommand,
+)
 from twisted_bazaar.testing.netns import NetBed, missing, tagOf
 from twisted_bazaar.wire.ids import parseWireId, shortId, wireId
 
@@ -336,7 +344,8 @@ class HomeMarketCase(SynchronousTestCase):
 
 class ScriptProcesses:
     """The script processes a test starts on the hosts of its test bed
-    (``host.wrapper``), each killed and reaped at its end."""
+    (``host.wrapper``), each killed and reaped at its end (forked in the
+    suite: L{startCommand})."""
 
     def __init__(self, case, script):
         self.script = script
@@ -345,7 +354,7 @@ class ScriptProcesses:
 
     def start(self, host, *args):
         """Run the script on host with args, its output a text pipe."""
-        process = subprocess.Popen(
+        process = startCommand(
             [*host.wrapper, sys.executable, self.script, *args], stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
             env=dict(os.environ, PYTHONUNBUFFERED="1"))

@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -37,6 +36,7 @@ from tests.e2e.helpers import (
     BED_TRACKER_PORT,
     HomeMarketCase,
     listeningPort,
+    runCommand,
     waitSharing,
 )
 from tests.e2e.test_punched_live import RELAYED
@@ -118,7 +118,7 @@ class BuyMovesTests(HomeMarketCase):
         started = time.monotonic()
         first = FirstByte(downloads, started)
         try:
-            done = subprocess.run(
+            done = runCommand(
                 [*buyer_home.host.wrapper, str(Path(sys.executable).with_name("bazaar")),
                  "--json", "--tracker", f"{self.tracker_host.address}:{BED_TRACKER_PORT}",
                  "buy", "home.bin", "--downloads", downloads, *flags],
@@ -156,9 +156,9 @@ class BuyMovesTests(HomeMarketCase):
         """``bazaar --json node`` of the node on host listening on port,
         asked by its operator (its --data-dir ``data``)."""
         script = str(Path(sys.executable).with_name("bazaar"))
-        done = subprocess.run([*host.wrapper, script, "--json", "node",
-                               f"{host.address}:{port}", "--data-dir", data],
-                              capture_output=True, text=True, timeout=TIMEOUT)
+        done = runCommand([*host.wrapper, script, "--json", "node",
+                           f"{host.address}:{port}", "--data-dir", data],
+                          capture_output=True, text=True, timeout=TIMEOUT)
         self.assertEqual(done.returncode, 0, done.stderr)
         return json.loads(done.stdout)
 

@@ -11,14 +11,13 @@ all buy; each waits on the command's exit, bounded by its --timeout.
 """
 
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import short
+from tests.e2e.helpers import runCommand, short
 from tests.e2e.test_chord_live import predecessorOf
 from twisted_bazaar.testing.daemons import (
     JSON,
@@ -62,7 +61,7 @@ class ChordOneShotBuyTests(SynchronousTestCase):
         outcomes = []
         for run in range(RUNS):
             item = ("apple", "pear")[run % 2]
-            result = subprocess.run(
+            result = runCommand(
                 [script, "--tracker", tracker, "buy", item, "--timeout", str(TIMEOUT),
                  "--listen", LOOPBACK_LISTEN],
                 capture_output=True, text=True, timeout=TIMEOUT + 30)

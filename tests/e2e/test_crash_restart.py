@@ -10,14 +10,13 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import listeningPort, waitBought, waitWantsMet
+from tests.e2e.helpers import listeningPort, runCommand, waitBought, waitWantsMet
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.testing.daemons import JSON, NODE_READY_EVENT, LiveMarket, nodeId
 
@@ -31,8 +30,8 @@ SLOW = 90.0
 def ledger(directory):
     """``bazaar-ledger --json DIR``, as a user runs it; its parsed output."""
     script = str(Path(sys.executable).with_name("bazaar-ledger"))
-    result = subprocess.run([script, "--json", directory], capture_output=True,
-                            text=True, timeout=TIMEOUT)
+    result = runCommand([script, "--json", directory], capture_output=True,
+                        text=True, timeout=TIMEOUT)
     if result.returncode != 0:
         raise AssertionError(f"bazaar-ledger {directory} failed: {result.stderr}")
     return json.loads(result.stdout)
@@ -47,8 +46,8 @@ def nodeLinks(daemon):
     """The ids a running node is linked to, as ``bazaar node`` shows them."""
     port = daemon.waitForEvent(NODE_READY_EVENT, TIMEOUT)["port"]
     script = str(Path(sys.executable).with_name("bazaar"))
-    result = subprocess.run([script, "--json", "node", f"127.0.0.1:{port}"],
-                            capture_output=True, text=True, timeout=TIMEOUT)
+    result = runCommand([script, "--json", "node", f"127.0.0.1:{port}"],
+                        capture_output=True, text=True, timeout=TIMEOUT)
     if result.returncode != 0:
         return []
     return [link["id"] for link in json.loads(result.stdout)["links"]]

@@ -70,7 +70,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import freePort
+from tests.e2e.helpers import freePort, runCommand
 from twisted_bazaar.testing.daemons import Daemon, DaemonError, nodeId, waitForAny
 from twisted_bazaar.roles.files.watch import DESCRIBING, FAILED, FETCHING, STALLED_STATE
 
@@ -281,8 +281,8 @@ class Run:
                 words[1:1] = ["--tracker", f"127.0.0.1:{self.tracker_port}"]
         elif words[0] == "twistd":
             words[0] = str(scripts() / "twistd")
-        result = subprocess.run(words, cwd=self.folder, capture_output=True, text=True,
-                                timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+        result = runCommand(words, cwd=self.folder, capture_output=True, text=True,
+                            timeout=TIMEOUT, stdin=subprocess.DEVNULL)
         return result.returncode, result.stdout.splitlines(), result.stderr.splitlines()
 
     def shop(self):

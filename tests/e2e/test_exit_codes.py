@@ -20,7 +20,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import freePort, startMarket, startSeller, waitBought
+from tests.e2e.helpers import freePort, runCommand, startMarket, startSeller, waitBought
 from twisted_bazaar.testing.daemons import (
     JSON,
     TEXT,
@@ -346,9 +346,9 @@ class DataDirTests(SynchronousTestCase):
         waitBought(buyer, "apple", TIMEOUT, n=2, q=2)
         self.assertEqual(again.matches(r"differs from the stock"), [])
         market.stop()
-        ledger = subprocess.run([str(Path(sys.executable).with_name("bazaar-ledger")),
-                                 "--json", data], capture_output=True, text=True,
-                                timeout=TIMEOUT)
+        ledger = runCommand([str(Path(sys.executable).with_name("bazaar-ledger")),
+                             "--json", data], capture_output=True, text=True,
+                            timeout=TIMEOUT)
         state = json.loads(ledger.stdout)
         self.assertEqual((state["inventory"], len(state["sales"])), ({"apple": 2}, 2))
 

@@ -36,8 +36,10 @@ from tests.files.helpers import fileId
 from tests.files.test_transfer_live import NO_IPV6
 from tests.e2e.helpers import (
     listeningPort,
+    runCommand,
     servingPort,
     short,
+    startCommand,
     waitDownloaded,
     waitSharing,
 )
@@ -287,8 +289,8 @@ class TransferPortLiveTests(SynchronousTestCase):
 def bazaar(*args, **kwargs):
     """Run the bazaar command to its end; its CompletedProcess."""
     script = str(Path(sys.executable).with_name("bazaar"))
-    return subprocess.run([script, *args], capture_output=True, text=True,
-                          timeout=kwargs.pop("timeout", 2 * TIMEOUT), **kwargs)
+    return runCommand([script, *args], capture_output=True, text=True,
+                      timeout=kwargs.pop("timeout", 2 * TIMEOUT), **kwargs)
 
 
 class FileDownloadsLiveTests(SynchronousTestCase):
@@ -493,7 +495,7 @@ class FileDownloadsLiveTests(SynchronousTestCase):
         seller = self.startSeller(2 * 1024 * 1024)
         folder = self.downloads("D")
         script = str(Path(sys.executable).with_name("bazaar"))
-        buying = subprocess.Popen(
+        buying = startCommand(
             [script, "--tracker", self.tracker, "buy", "big.bin", "--downloads", folder,
              "--listen", LOOPBACK_LISTEN, "--download-give-up", "5"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

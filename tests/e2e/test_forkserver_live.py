@@ -4,17 +4,24 @@ exec'd twistd makes them: their own pid and session, the working folder
 and environment asked for, their output in the caller's pipe, and the
 exit status twistd gives (a SIGTERM's, a usage error's), reported to the
 caller; the server ends once its caller closes its end and its children
-have ended.
+have ended.  A forked console script (``bazaar``, ``bazaar-ledger``) is
+one as Python runs it: its argv, stdout and stderr apart, exit status.
 """
 
+import json
 import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from tests.e2e.helpers import freePort
-from tests.forkserver import ForkServer
+from tests.e2e.helpers import freePort, runCommand
+from twisted_bazaar.testing import daemons
+from tests.forkserver import ForkedProcess, ForkServer
 from twisted_bazaar.testing.daemons import (
     JSON,
     LISTENING_EVENT,
@@ -118,3 +125,79 @@ class ForkedDaemonTests(SynchronousTestCase):
         self.assertNotEqual(theirs, set(os.listdir("/sys/class/net")))
         tracker.terminate()
         self.assertEqual(tracker.finish(TIMEOUT), TERMINATED)
+
+
+class ForkedCommandTests(SynchronousTestCase):
+    def setUp(self):
+        self.server = ForkServer()
+        self.addCleanup(self.server.close)
+        self.bin = os.path.dirname(sys.executable)
+
+    def spawn(self, name, *args, **options):
+        return self.server.spawn([os.path.join(self.bin, name), *args], **options)
+
+    def test_aCommandsStreamsAndStatus(self):
+        """bazaar-ledger's JSON on stdout, its error line on stderr, apart,
+        and its exit status 1; bazaar's usage names it by its argv."""
+        with self.spawn("bazaar-ledger", "--json", "/no/such/dir", stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, text=True) as ledger:
+            out, err = ledger.communicate(timeout=TIMEOUT)
+        self.assertEqual((ledger.returncode, json.loads(out), err),
+                         (1, {"error": "/no/such/dir: no such directory"},
+                          "bazaar-ledger: error: /no/such/dir: no such directory\n"))
+        with self.spawn("bazaar", "--help", stdout=subprocess.PIPE) as helped:
+            out, _ = helped.communicate(timeout=TIMEOUT)
+        self.assertEqual(helped.returncode, 0)
+        self.assertTrue(out.startswith(b"usage: bazaar [-h]"), out[:100])
+
+    def test_aCommandIsAProcessOfItsOwn(self):
+        """bazaar status asking a port that never answers: a child of the
+        server, in the server's session (none was asked), in the
+        caller's folder; a SIGKILL's status."""
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.1", 0))
+            silent.listen()
+            asking = self.spawn("bazaar", "--tracker", "127.0.0.1:%d" % silent.getsockname()[1],
+                                "--timeout", "600", "status", stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+            self.addCleanup(asking.kill)
+            pid = asking.pid
+            self.assertEqual(parentOf(pid), self.server._process.pid)
+            self.assertEqual(os.getsid(pid), os.getsid(self.server._process.pid))
+            self.assertEqual(os.readlink(f"/proc/{pid}/cwd"), os.getcwd())
+            self.assertIsNone(asking.poll())
+            asking.kill()
+            self.assertEqual(asking.wait(TIMEOUT), -signal.SIGKILL)
+
+    def test_aPythonScript(self):
+        """A test's own ``python SCRIPT.py ARGS``: the argv, path and
+        __main__ Python gives a script; its exit status."""
+        folder = tempfile.mkdtemp(prefix="bazaar-fork-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        path = os.path.join(folder, "said.py")
+        with open(path, "w") as f:
+            f.write("import json, sys\n"
+                    "print(json.dumps([sys.argv, sys.path[0], __name__]))\n"
+                    "sys.exit(3)\n")
+        with self.server.spawn([sys.executable, path, "one", "two"],
+                               stdout=subprocess.PIPE, text=True) as said:
+            out, _ = said.communicate(timeout=TIMEOUT)
+        self.assertEqual((said.returncode, json.loads(out)),
+                         (3, [[path, "one", "two"], folder, "__main__"]))
+        self.assertIsInstance(said, ForkedProcess)
+
+    def test_runCommand(self):
+        """The helpers' runCommand, as subprocess.run: past its bound (at
+        least COMMAND_BOUND, here made short) it kills."""
+        self.patch(daemons, "COMMAND_BOUND", 1)
+        with socket.socket() as silent:
+            silent.bind(("127.0.0.1", 0))
+            silent.listen()
+            with self.assertRaises(subprocess.TimeoutExpired):
+                runCommand([os.path.join(self.bin, "bazaar"), "--tracker",
+                            "127.0.0.1:%d" % silent.getsockname()[1], "--timeout", "600",
+                            "status"], capture_output=True, timeout=1)
+        done = runCommand([os.path.join(self.bin, "bazaar"), "--bogus"],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual((done.returncode, done.stdout), (2, ""))
+        self.assertIn("bazaar: error:", done.stderr)

@@ -25,7 +25,15 @@ from twisted_bazaar.reach.reachable.reservation import UNOPENED_AFTER
 from twisted_bazaar.testing.daemons import LISTENING_EVENT, nodeId
 from twisted_bazaar.testing import httponly
 from twisted_bazaar.wire.ids import wireId
-from tests.e2e.helpers import short, waitBought, waitDownloaded, waitSharing, waitSold
+from tests.e2e.helpers import (
+    runCommand,
+    short,
+    startCommand,
+    waitBought,
+    waitDownloaded,
+    waitSharing,
+    waitSold,
+)
 from tests.e2e.test_websocket_live import REACHED, TIMEOUT, HttpOnlyHomeCase
 
 #: The file's size: 16 MiB, as the goal says.
@@ -54,7 +62,7 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
     def bazaarThere(self, *args):
         """``bazaar --json --tracker ws:TRACKER:80 ARGS``, run at the HTTP-only
         home as a user would: its JSON, once it exited 0."""
-        done = subprocess.run(
+        done = runCommand(
             [*self.walled.wrapper, str(Path(sys.executable).with_name("bazaar")), "--json",
              "--tracker", f"ws:{self.tracker_host.address}:80", *args],
             capture_output=True, text=True, timeout=BOUND)
@@ -66,7 +74,7 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         Unix socket: the market it shows (``/api/market``) once it knows
         node_id (it asked it), within BOUND seconds."""
         path = os.path.join(self.market.cwd, "web.sock")
-        web = subprocess.Popen(
+        web = startCommand(
             [*self.walled.wrapper, str(Path(sys.executable).with_name("bazaar")),
              "--tracker", f"ws:{self.tracker_host.address}:80", "web", "--listen",
              f"unix:{path}", "--poll", "0.5"],
@@ -154,7 +162,7 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         """`bazaar buy` at the HTTP-only home, given only the tracker's
         ``ws:`` endpoint, buys from the public seller and exits 0."""
         _, seller, seller_id = self.publicSeller()
-        done = subprocess.run(
+        done = runCommand(
             [*self.walled.wrapper, str(Path(sys.executable).with_name("bazaar")),
              "--json", "--tracker", f"ws:{self.tracker_host.address}:80", "buy", "apple"],
             capture_output=True, text=True, timeout=BOUND)
@@ -272,9 +280,9 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
         for _ in range(2 * UNOPENED_AFTER):
             if seller.matches(unopened):
                 break
-            subprocess.run([*self.seller_host.wrapper, bazaar, "--tracker", at, "node",
-                            wireId(seller_id), "--timeout", str(TIMEOUT / 3)],
-                           capture_output=True, timeout=TIMEOUT)
+            runCommand([*self.seller_host.wrapper, bazaar, "--tracker", at, "node",
+                        wireId(seller_id), "--timeout", str(TIMEOUT / 3)],
+                       capture_output=True, timeout=TIMEOUT)
         seller.waitFor(unopened, TIMEOUT)
         # The line names the way out: a relay over WebSocket, --ws-peer.
         self.assertTrue(seller.matches(unopened + r": a shared file bought here could not "
@@ -293,9 +301,9 @@ class HttpOnlyHomeTests(HttpOnlyHomeCase):
                       r"node could not reach it for the 3 circuits announced there, none "
                       r"opened\); not sold\)", BOUND)
         self.assertEqual(seller.matches(r"sold home-film\.bin"), [])
-        ledger = subprocess.run([str(Path(sys.executable).with_name("bazaar-ledger")),
-                                 "--json", data], capture_output=True, text=True,
-                                check=True, timeout=TIMEOUT)
+        ledger = runCommand([str(Path(sys.executable).with_name("bazaar-ledger")),
+                             "--json", data], capture_output=True, text=True,
+                            check=True, timeout=TIMEOUT)
         held = json.loads(ledger.stdout)
         self.assertEqual([sale["item"] for sale in held["sales"]], ["apple"], held)
         self.assertEqual(held["copies"], {}, held)

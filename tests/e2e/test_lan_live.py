@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from tests.e2e.helpers import (
     BED_TRACKER_PORT,
     HomeMarketCase,
     listeningPort,
+    runCommand,
     short,
     waitDownloaded,
 )
@@ -91,7 +91,7 @@ class OneHomeTests(HomeMarketCase):
         """``bazaar --json ARGV`` at the buyer's machine, asking the
         tracker: what it printed, once it exited 0."""
         script = str(Path(sys.executable).with_name("bazaar"))
-        done = subprocess.run(
+        done = runCommand(
             [*self.buyer_home.host.wrapper, script, "--tracker",
              f"{self.tracker_host.address}:{BED_TRACKER_PORT}", "--json", *argv],
             capture_output=True, text=True, timeout=3 * TIMEOUT)

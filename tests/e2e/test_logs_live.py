@@ -8,14 +8,13 @@ cryptic lines.
 import json
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import freePort
+from tests.e2e.helpers import freePort, runCommand
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN, LiveMarket
 
 TIMEOUT = 30.0
@@ -90,8 +89,8 @@ class LogTests(SynchronousTestCase):
         buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "apple")
         buyer.waitFor(r"all wants met", TIMEOUT)
         script = str(Path(sys.executable).with_name("bazaar"))
-        shown = subprocess.run([script, "node", f"127.0.0.1:{port}"], capture_output=True,
-                               text=True, timeout=TIMEOUT)
+        shown = runCommand([script, "node", f"127.0.0.1:{port}"], capture_output=True,
+                           text=True, timeout=TIMEOUT)
         self.assertEqual(shown.returncode, 0, shown.stderr)
         self.assertNotIn("?", shown.stdout)
         self.market.stop()

@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from tests.e2e.helpers import (
     BED_TRACKER_PORT as TRACKER_PORT,
     HomeMarketCase,
     listeningPort,
+    runCommand,
     short,
     waitBought,
     waitDownloaded,
@@ -281,13 +281,14 @@ class BehindNATTests(HomeMarketCase):
         a link with (tests/e2e/hellopeer.py links to it from home B
         through the relay): whoever learns its address from a link can
         reach it again.  The script's own wait is 15 s; the bound here
-        leaves its Python room to start at load (30 s was passed there
-        once, with about 15 processes busy on 2 cores)."""
+        (runCommand's, at least COMMAND_BOUND) leaves its Python room to
+        start at load (30 s was passed there once, with about 15
+        processes busy on 2 cores, and 60 at -n 8 beside 25)."""
         seller_id, relay = self.pearSellerAtA()
-        done = subprocess.run([*self.home_b.host.wrapper, sys.executable,
-                               os.path.join(os.path.dirname(__file__), "hellopeer.py"),
-                               relay, wireId(seller_id)],
-                              capture_output=True, text=True, timeout=2 * TIMEOUT)
+        done = runCommand([*self.home_b.host.wrapper, sys.executable,
+                           os.path.join(os.path.dirname(__file__), "hellopeer.py"),
+                           relay, wireId(seller_id)],
+                          capture_output=True, text=True, timeout=2 * TIMEOUT)
         self.assertEqual(done.returncode, 0, done.stderr)
         hello = json.loads(done.stdout)
         self.assertEqual((hello["type"], hello["id"], hello["paths"]),
@@ -320,9 +321,9 @@ class BehindNATTests(HomeMarketCase):
         """Run ``bazaar --json ARGV`` at home B against the tracker; its
         answer, once it exits 0."""
         script = str(Path(sys.executable).with_name("bazaar"))
-        done = subprocess.run([*self.home_b.host.wrapper, script, "--tracker",
-                               f"{self.tracker_host.address}:{TRACKER_PORT}", "--json",
-                               *argv], capture_output=True, text=True, timeout=3 * TIMEOUT)
+        done = runCommand([*self.home_b.host.wrapper, script, "--tracker",
+                           f"{self.tracker_host.address}:{TRACKER_PORT}", "--json",
+                           *argv], capture_output=True, text=True, timeout=3 * TIMEOUT)
         self.assertEqual(done.returncode, 0, done.stderr)
         return json.loads(done.stdout)
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import freePort, startMarket
+from tests.e2e.helpers import freePort, startCommand, startMarket
 from tests.e2e.test_raw_client import CheckedStranger, nonce, proofText
 from tests.e2e.test_records_live import recordText
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN
@@ -94,7 +94,7 @@ class PhantomFileLiveTests(SynchronousTestCase):
         downloads = os.path.join(market.cwd, "downloads")
         os.makedirs(downloads)
         script = str(Path(sys.executable).with_name("bazaar"))
-        buying = subprocess.Popen(
+        buying = startCommand(
             [script, "--tracker", f"127.0.0.1:{market.tracker_port}", "--json", "buy",
              "song.ogg", "--discovery", "index", "--downloads", downloads, "--listen",
              LOOPBACK_LISTEN, "--download-give-up", str(GIVE_UP), "--timeout",

@@ -32,6 +32,7 @@ from tests.e2e.helpers import (
     BED_TRACKER_PORT,
     HomeMarketCase,
     listeningPort,
+    runCommand,
     short,
     waitDownloaded,
     waitSharing,
@@ -110,12 +111,10 @@ class ProtocolTests(PortMappingCase):
             self.assertEqual(mapper.stdout.readline().split(), ["mapped", str(port)])
             connect = [*public.wrapper, sys.executable, "-c", CONNECT,
                        home.public_address, str(port)]
-            done = subprocess.run(connect, capture_output=True, text=True,
-                                  timeout=TIMEOUT)
+            done = runCommand(connect, capture_output=True, text=True, timeout=TIMEOUT)
             self.assertEqual(done.stdout.strip(), "mapped", done.stderr)
             self.assertEqual(mapper.stdout.readline().strip(), "deleted")
-            done = subprocess.run(connect, capture_output=True, text=True,
-                                  timeout=TIMEOUT)
+            done = runCommand(connect, capture_output=True, text=True, timeout=TIMEOUT)
             self.assertNotEqual(done.returncode, 0)
             self.assertIn("timed out", done.stderr)
         finally:
@@ -179,9 +178,9 @@ class MappedSellerTests(PortMappingCase):
         self.assertTrue(seller_id)
         # Deleted at the router: a connection there now meets its drop
         # (a timeout), not the stopped seller's machine (a refusal).
-        done = subprocess.run([*buyer_host.wrapper, sys.executable, "-c", CONNECT,
-                               home.public_address, port], capture_output=True,
-                              text=True, timeout=TIMEOUT)
+        done = runCommand([*buyer_host.wrapper, sys.executable, "-c", CONNECT,
+                           home.public_address, port], capture_output=True,
+                          text=True, timeout=TIMEOUT)
         self.assertIn("timed out", done.stderr)
 
     def test_upnpRouter(self):

@@ -26,6 +26,7 @@ import tempfile
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
+from tests.e2e.helpers import runCommand
 from twisted_bazaar.reach.punch.budgets.probes import PROBES_HOST
 from twisted_bazaar.reach.punch.udp.plan import BIRTHDAY_PROBES, KEEP_TTL
 
@@ -88,7 +89,7 @@ class WireWindowTests(SynchronousTestCase):
         folder = tempfile.mkdtemp(prefix="bazaar-punchwindow-")
         self.addCleanup(shutil.rmtree, folder, True)
         tcpdump, out = self.capture(folder)
-        peer = subprocess.run(
+        peer = runCommand(
             [sys.executable, SCRIPT, HOST, str(WINDOW), str(SECONDS)],
             capture_output=True, text=True, timeout=SECONDS + TIMEOUT)
         tcpdump.send_signal(signal.SIGINT)

@@ -8,13 +8,12 @@ refusal says why.
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import startMarket
+from tests.e2e.helpers import runCommand, startMarket
 from twisted_bazaar.testing.daemons import nodeId
 from tests.e2e.helpers import short
 
@@ -24,8 +23,8 @@ INDEX = ["--discovery", "index"]
 
 def bazaar(*args):
     script = str(Path(sys.executable).with_name("bazaar"))
-    return subprocess.run([script, *args], capture_output=True, text=True,
-                          timeout=TIMEOUT)
+    return runCommand([script, *args], capture_output=True, text=True,
+                      timeout=TIMEOUT)
 
 
 class RestockLiveTests(SynchronousTestCase):
@@ -71,9 +70,9 @@ class RestockLiveTests(SynchronousTestCase):
                                  "apple=1", "--data-dir", data)
         again.waitFor(re.escape(f"data dir {data}: restored node {short(seller_id)}; stock: "
                                 "apple=4, pear=0;"), TIMEOUT)
-        ledger = subprocess.run([str(Path(sys.executable).with_name("bazaar-ledger")),
-                                 "--json", data], capture_output=True, text=True,
-                                timeout=TIMEOUT)
+        ledger = runCommand([str(Path(sys.executable).with_name("bazaar-ledger")),
+                             "--json", data], capture_output=True, text=True,
+                            timeout=TIMEOUT)
         self.assertEqual(ledger.returncode, 0, ledger.stderr)
         # Two apples in one buy of two units (a bulk trade), one pear.
         self.assertEqual(sorted((sale["item"], sale["units"])

@@ -12,13 +12,12 @@ import json
 import os
 import random
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import nodeAddress, short, startMarket, waitSharing
+from tests.e2e.helpers import nodeAddress, runCommand, short, startMarket, waitSharing
 from twisted_bazaar.testing.daemons import LOOPBACK_LISTEN
 
 TIMEOUT = 30.0
@@ -28,8 +27,8 @@ MISTAKEN = r"--sell already offers|differs from the stock|no longer|Traceback"
 
 def command(name, *args):
     script = str(Path(sys.executable).with_name(name))
-    return subprocess.run([script, *args], capture_output=True, text=True,
-                          timeout=2 * TIMEOUT)
+    return runCommand([script, *args], capture_output=True, text=True,
+                      timeout=2 * TIMEOUT)
 
 
 class SellerGoodsLiveTests(SynchronousTestCase):

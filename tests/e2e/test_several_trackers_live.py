@@ -20,7 +20,14 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import freePort, kill, listeningPort, waitBought, waitStored
+from tests.e2e.helpers import (
+    freePort,
+    kill,
+    listeningPort,
+    runCommand,
+    waitBought,
+    waitStored,
+)
 from twisted_bazaar.testing.daemons import (
     JSON,
     LOOPBACK_LISTEN,
@@ -140,7 +147,7 @@ class MoveBackTests(TwoTrackers, SynchronousTestCase):
         seller.waitFor(atB, TIMEOUT)
         self.trackers[1].waitFor(r"node \S+ listens at \S+ as it said", TIMEOUT)
         # bazaar status asks both: the first's failure named, the second's node.
-        status = subprocess.run(
+        status = runCommand(
             [str(Path(sys.executable).with_name("bazaar")), "status", "--tracker",
              f"127.0.0.1:{self.ports[0]}", "--tracker", f"127.0.0.1:{self.ports[1]}"],
             capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)

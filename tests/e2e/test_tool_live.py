@@ -19,7 +19,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import listeningPort, startMarket
+from tests.e2e.helpers import listeningPort, runCommand, startMarket
 from twisted_bazaar.testing.daemons import JSON, LiveMarket, runTwistd
 
 TIMEOUT = 30.0
@@ -142,9 +142,9 @@ class NotATrackerTests(SynchronousTestCase):
         tracker = market.startTracker("tracker", TIMEOUT, "--web", "tcp:0")
         port = listeningPort(tracker, "web view", TIMEOUT)
         script = str(Path(sys.executable).with_name("bazaar"))
-        status = subprocess.run([script, "--tracker", f"127.0.0.1:{port}", "--timeout",
-                                 "600", "status"], capture_output=True, text=True,
-                                timeout=TIMEOUT)
+        status = runCommand([script, "--tracker", f"127.0.0.1:{port}", "--timeout",
+                             "600", "status"], capture_output=True, text=True,
+                            timeout=TIMEOUT)
         self.assertEqual((status.returncode, status.stdout, status.stderr),
                          (1, "", f"bazaar: error: 127.0.0.1:{port} did not answer as "
                           "the tracker: the peer answered in HTTP, not the encrypted "

@@ -38,6 +38,7 @@ from tests.e2e.helpers import (
     BED_TRACKER_PORT,
     HomeMarketCase,
     listeningPort,
+    runCommand,
     short,
     waitDownloaded,
 )
@@ -122,9 +123,9 @@ class UdpPunchedBuyTests(HomeMarketCase):
         """``bazaar --json node`` of the node at home listening on port,
         asked by its operator (its --data-dir ``data``) from its host."""
         script = str(Path(sys.executable).with_name("bazaar"))
-        done = subprocess.run([*home.host.wrapper, script, "--json", "node",
-                               f"{home.host.address}:{port}", "--data-dir", data],
-                              capture_output=True, text=True, timeout=TIMEOUT)
+        done = runCommand([*home.host.wrapper, script, "--json", "node",
+                           f"{home.host.address}:{port}", "--data-dir", data],
+                          capture_output=True, text=True, timeout=TIMEOUT)
         self.assertEqual(done.returncode, 0, done.stderr)
         return json.loads(done.stdout)
 

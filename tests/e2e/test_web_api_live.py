@@ -20,7 +20,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.e2e.helpers import listeningPort
+from tests.e2e.helpers import listeningPort, startCommand
 from twisted_bazaar.testing.daemons import JSON, LiveMarket
 from twisted_bazaar.web.stream import GROUP_STREAMS
 
@@ -90,7 +90,7 @@ class WebAPILiveTests(SynchronousTestCase):
         """``bazaar --json web`` says where it listens on stderr, and
         stdout holds one JSON object, once stopped (SIGTERM: exit 0)."""
         script = str(Path(sys.executable).with_name("bazaar"))
-        web = subprocess.Popen(
+        web = startCommand(
             [script, "--json", "--tracker", f"127.0.0.1:{self.market.tracker_port}",
              "web", "--listen", "tcp:0", "--poll", "0.5"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

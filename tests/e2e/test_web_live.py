@@ -26,7 +26,7 @@ from pathlib import Path
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
-from tests.e2e.helpers import listeningPort, waitSharing, waitWantsMet
+from tests.e2e.helpers import listeningPort, startCommand, waitSharing, waitWantsMet
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.testing.daemons import JSON, LiveMarket, nodeId
 
@@ -99,7 +99,7 @@ def operatorView(test, market, data):
     processes ended with the test): the process, the port it serves, and
     its first line, which says whose operator it is."""
     script = str(Path(sys.executable).with_name("bazaar"))
-    web = subprocess.Popen(
+    web = startCommand(
         [script, "--tracker", f"127.0.0.1:{market.tracker_port}", "web",
          "--data-dir", data, "--listen", "tcp:0", "--poll", "0.5"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -30,7 +30,13 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.testing.daemons import nodeId
 from twisted_bazaar.wire.ids import wireId
 
-from tests.e2e.helpers import BED_TRACKER_PORT, HomeMarketCase, short, waitBought
+from tests.e2e.helpers import (
+    BED_TRACKER_PORT,
+    HomeMarketCase,
+    short,
+    startCommand,
+    waitBought,
+)
 from tests.e2e.test_nat_live import RELAYED
 from tests.e2e.test_web_live import GRAPH_NODES, browser, untilShown
 
@@ -109,7 +115,7 @@ class RelayedLinkPageTests(HomeMarketCase):
         served on loopback here: its port."""
         path = os.path.join(self.market.cwd, "web.sock")
         script = str(Path(sys.executable).with_name("bazaar"))
-        web = subprocess.Popen(
+        web = startCommand(
             [*self.home_b.host.wrapper, script, "--tracker",
              f"{self.tracker_host.address}:{BED_TRACKER_PORT}", "web", "--data-dir", data,
              "--listen", f"unix:{path}", "--poll", "0.5"],

@@ -19,7 +19,6 @@ the reason.  Every namespace goes when the test ends, passed or not.
 import hashlib
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from twisted_bazaar.wire.ids import wireId
 from tests.e2e.helpers import (
     BED_TRACKER_PORT,
     HomeMarketCase,
+    runCommand,
     short,
     waitBought,
     waitDownloaded,
@@ -222,7 +222,7 @@ class WebSocketOnlyTests(HttpOnlyHomeCase):
         endpoint and the seller's with --ws-peer, as the daemon is, buys
         from the seller and exits 0."""
         _, seller, seller_id = self.publicSeller()
-        done = subprocess.run(
+        done = runCommand(
             [*self.walled.wrapper, str(Path(sys.executable).with_name("bazaar")),
              "--json", "--tracker", f"ws:{self.tracker_host.address}:80", "buy", "apple",
              "--ws-peer", f"{wireId(seller_id)}={self.seller_host.address}:443"],
@@ -241,7 +241,7 @@ class WebSocketOnlyTests(HttpOnlyHomeCase):
         why it cannot reach it; no traceback anywhere."""
         tracker = self.startTracker(TIMEOUT, "--ws-port", "80")
         self.wsListening(tracker, 80)
-        answers = subprocess.run(
+        answers = runCommand(
             [*self.walled.wrapper, sys.executable, "-c", PROBES,
              self.tracker_host.address, "80"],
             capture_output=True, text=True, timeout=120, check=True).stdout.splitlines()

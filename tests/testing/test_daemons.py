@@ -2,18 +2,21 @@
 Tests for the waits of L{twisted_bazaar.testing.daemons}, on fake
 processes whose output the test writes: a wait blocks until a line comes
 (it never sleeps), sees lines old and new, and fails with the daemons'
-last lines on timeout or once their output has ended.
+last lines on timeout or once their output has ended; and for its
+commands run to their end (runCommand, runTwistd).
 """
 
 import io
 import queue
 import re
+import subprocess
 import time
 
 from twisted.logger import Logger
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.tap import logformat
+from twisted_bazaar.testing import daemons
 from twisted_bazaar.testing.daemons import (
     JSON,
     LISTENING_EVENT,
@@ -292,3 +295,91 @@ class JsonLogTests(WaitTests):
         self.assertEqual(node.args, ["bazaar-node"])
         with self.assertRaises(DaemonError):
             node.waitForEvent(LISTENING_EVENT, GENEROUS)
+
+
+class RecordedCommand:
+    """A command's process as runCommand sees it: records the options it
+    was started with and the bound of its communicate."""
+
+    def __init__(self, command, answer=("out", "err"), returncode=0, **options):
+        self.command = command
+        self.options = options
+        self.answer = answer
+        self.returncode = returncode
+        self.bounds = []
+        self.killed = False
+
+    def communicate(self, input, timeout):
+        self.bounds.append((input, timeout))
+        if isinstance(self.answer, Exception):
+            raise self.answer
+        return self.answer
+
+    def kill(self):
+        self.killed = True
+
+    def wait(self):
+        return self.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *failure):
+        return None
+
+
+class RunCommandTests(SynchronousTestCase):
+    """runCommand: subprocess.run by the suite's spawner, each command
+    waited on at least COMMAND_BOUND seconds."""
+
+    def started(self, **kwargs):
+        started = []
+
+        def spawn(command, **options):
+            started.append(RecordedCommand(command, **kwargs, **options))
+            return started[-1]
+
+        self.patch(daemons, "spawner", spawn)
+        return started
+
+    def test_boundAtLeastCommandBound(self):
+        started = self.started()
+        for timeout in (30, None, 2 * daemons.COMMAND_BOUND):
+            done = daemons.runCommand(["bazaar", "status"], capture_output=True,
+                                      timeout=timeout)
+            self.assertEqual((done.returncode, done.stdout, done.stderr), (0, "out", "err"))
+        self.assertEqual([process.bounds for process in started],
+                         [[(None, daemons.COMMAND_BOUND)], [(None, daemons.COMMAND_BOUND)],
+                          [(None, 2 * daemons.COMMAND_BOUND)]])
+        self.assertEqual(started[0].options, dict(stdout=subprocess.PIPE,
+                                                  stderr=subprocess.PIPE))
+
+    def test_input(self):
+        started = self.started()
+        daemons.runCommand(["bazaar-ledger"], input="typed", text=True)
+        self.assertEqual(started[0].options, dict(stdin=subprocess.PIPE, text=True))
+        self.assertEqual(started[0].bounds, [("typed", daemons.COMMAND_BOUND)])
+
+    def test_pastTheBoundKilled(self):
+        started = self.started(answer=subprocess.TimeoutExpired("bazaar", 300))
+        self.assertRaises(subprocess.TimeoutExpired, daemons.runCommand, ["bazaar"])
+        self.assertTrue(started[0].killed)
+
+    def test_check(self):
+        self.started(returncode=1)
+        self.assertEqual(daemons.runCommand(["bazaar"]).returncode, 1)
+        error = self.assertRaises(subprocess.CalledProcessError, daemons.runCommand,
+                                  ["bazaar"], check=True)
+        self.assertEqual((error.returncode, error.stdout), (1, "out"))
+
+    def test_runTwistd(self):
+        """twistd ARGS in its folder, by the spawner (forked in the suite
+        where it can be), its output captured as text."""
+        started = self.started()
+        daemons.runTwistd(["-n", "bazaar-node", "--help"], "/d")
+        self.assertEqual(started[0].command, [daemons.twistdPath(), "-n", "bazaar-node",
+                                              "--help"])
+        self.assertEqual({key: started[0].options[key] for key in
+                          ("cwd", "stdin", "stdout", "stderr", "text")},
+                         dict(cwd="/d", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True))

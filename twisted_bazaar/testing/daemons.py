@@ -32,6 +32,11 @@ from twisted_bazaar.wire.ids import parseWireId, shortId, wireId
 
 #: Seconds a caller waits for a log line unless told otherwise.
 DEFAULT_TIMEOUT = 30.0
+#: Seconds a command run to its end (L{runCommand}, L{runTwistd}) may
+#: take at least before it counts as hung: it bounds a hang and checks no
+#: speed.  At -n 8 beside 25 to 30 busy processes, commands bounded at 30 s
+#: failed on their bound alone (an exec'd Python's start took that long).
+COMMAND_BOUND = 300.0
 #: Seconds a daemon gets to exit after SIGTERM before it is killed.
 STOP_TIMEOUT = 10.0
 #: Endpoint every daemon started here listens on: a free loopback port.
@@ -157,12 +162,49 @@ def _environment(cwd):
                 XDG_STATE_HOME=os.path.join(os.path.abspath(cwd), STATE_HOME))
 
 
-def runTwistd(args, cwd, timeout=DEFAULT_TIMEOUT):
+def startCommand(command, **options):
+    """
+    L{subprocess.Popen} of a command a test runs (``bazaar``, say) by
+    L{spawner}, which starts the daemons: in the suite, forked from the
+    fork server where that runs it as an exec would (tests/forkserver.py),
+    else exec'd.
+    """
+    return spawner(command, **options)
+
+
+def runCommand(command, input=None, capture_output=False, timeout=None, check=False,
+               **options):
+    """
+    L{subprocess.run} of a command, started by L{startCommand}: its
+    CompletedProcess.  It is waited on to its end, at least
+    L{COMMAND_BOUND} seconds whatever timeout says; past that, killed and
+    L{subprocess.TimeoutExpired}.  With check, a status not 0 raises
+    L{subprocess.CalledProcessError}.
+    """
+    bound = COMMAND_BOUND if timeout is None else max(timeout, COMMAND_BOUND)
+    if capture_output:
+        options.update(stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if input is not None:
+        options["stdin"] = subprocess.PIPE
+    with startCommand(command, **options) as process:
+        try:
+            out, err = process.communicate(input, bound)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+    if check and process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command, out, err)
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+def runTwistd(args, cwd, timeout=COMMAND_BOUND):
     """Run ``twistd ARGS`` to completion (``--help``, bad flags, ...) and
-    return the CompletedProcess, with stdout and stderr as text."""
-    return subprocess.run([twistdPath(), *args], cwd=cwd, env=_environment(cwd),
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=timeout)
+    return the CompletedProcess, with stdout and stderr as text (L{runCommand}:
+    ``-n`` with a daemon's plugin is forked in the suite)."""
+    return runCommand([twistdPath(), *args], cwd=cwd, env=_environment(cwd),
+                      stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                      timeout=timeout)
 
 
 class Daemon:
