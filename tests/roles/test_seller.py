@@ -350,16 +350,22 @@ class SellerTests(SynchronousTestCase):
                                                         (second.key, 50)]))
         self.assertEqual(seller.stock, {"apple": 1})
 
-    def test_unsoldOnlyOnceClosed(self):
-        """unsold leaves only once the closed id is in the store; a store
-        that refuses keeps the id closed in memory and says nothing."""
+    def closingSeller(self):
+        """A seller of one apple whose store answers each write when the
+        test says (L{ClosingStore}), and a linked peer: (the store, the
+        peer's link, the seller)."""
         store = ClosingStore()
         node = Node(task.Clock(), random.Random(0), FakeConnector(),
                     NodeConfig(link=LinkSettings(ping_interval=0)), store)
         node.setAddress(NODE_HOST, NODE_PORT)
         node.setId(1)
         relay = linkPeer(node, 2)
-        seller = Seller(flooded(node), {"apple": 1})
+        return store, relay, Seller(flooded(node), {"apple": 1})
+
+    def test_unsoldOnlyOnceClosed(self):
+        """unsold leaves only once the closed id is in the store; a store
+        that refuses keeps the id closed in memory and says nothing."""
+        store, relay, seller = self.closingSeller()
         feed(relay, trade.Ask(60, "apple", (9, 2, 1), expires=EXPIRES))
         self.assertEqual(sent(relay), [])
         store.waiting.pop(0).callback(None)
@@ -376,13 +382,7 @@ class SellerTests(SynchronousTestCase):
         again, and is answered once that write is on disk.  (A full
         disk showed the second ask answered ``unsold`` at once, a promise
         a restart would have forgotten.)"""
-        store = ClosingStore()
-        node = Node(task.Clock(), random.Random(0), FakeConnector(),
-                    NodeConfig(link=LinkSettings(ping_interval=0)), store)
-        node.setAddress(NODE_HOST, NODE_PORT)
-        node.setId(1)
-        relay = linkPeer(node, 2)
-        seller = Seller(flooded(node), {"apple": 1})
+        store, relay, seller = self.closingSeller()
         feed(relay, trade.Ask(61, "apple", (9, 2, 1), expires=EXPIRES))
         store.waiting.pop(0).errback(StoreError("disk I/O error"))
         feed(relay, trade.Ask(61, "apple", (9, 2, 1), expires=EXPIRES))
@@ -398,13 +398,7 @@ class SellerTests(SynchronousTestCase):
     def test_aCloseNotWrittenIsSaidInWords(self):
         """A close the store refuses is said at warning level, its count
         in words (it said ``could not close 1 buys``)."""
-        store = ClosingStore()
-        node = Node(task.Clock(), random.Random(0), FakeConnector(),
-                    NodeConfig(link=LinkSettings(ping_interval=0)), store)
-        node.setAddress(NODE_HOST, NODE_PORT)
-        node.setId(1)
-        relay = linkPeer(node, 2)
-        seller = Seller(flooded(node), {"apple": 1})
+        store, relay, seller = self.closingSeller()
         events = []
         seller.log = Logger(observer=events.append)
         feed(relay, trade.Ask(61, "apple", (9, 2, 1), expires=EXPIRES))

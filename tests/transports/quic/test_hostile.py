@@ -110,23 +110,29 @@ class HostilePeerTests(SynchronousTestCase):
         self.patch(stack, "STREAM_WINDOW", self.WINDOW // 2)
         self.start()
         quic = self.rogue.quic
-        streams = []
-        for index in range(12):
-            stream_id = quic.get_next_available_stream_id()
-            streams.append(stream_id)
-            quic.send_stream_data(stream_id, os.urandom(256 * 1024))
-            # The attacker's stack never sends the first byte.
-            quic._streams[stream_id].sender._pending.subtract(0, 1)
-        self.rogue.flush()
-        self.network.run(5)
-        sent = sum(quic._streams[stream_id].sender.highest_offset
-                   for stream_id in streams if stream_id in quic._streams)
+        sent = self.sendPastAGap(12, 256 * 1024)
         # It did fill the window (the attack was made) ...
         self.assertGreater(sent, self.WINDOW // 2)
         # ... and got no more.
         self.assertLessEqual(quic._remote_max_data, self.WINDOW)
         self.assertLessEqual(quic._remote_max_data_used, self.WINDOW)
         self.assertLessEqual(sent, self.WINDOW)
+
+    def sendPastAGap(self, count, size):
+        """The rogue opens count streams and sends size bytes on each but
+        their first, which its stack never sends: the bytes the node
+        cannot read.  What it sent in all (the highest offsets)."""
+        quic = self.rogue.quic
+        streams = []
+        for index in range(count):
+            stream_id = quic.get_next_available_stream_id()
+            streams.append(stream_id)
+            quic.send_stream_data(stream_id, os.urandom(size))
+            quic._streams[stream_id].sender._pending.subtract(0, 1)
+        self.rogue.flush()
+        self.network.run(5)
+        return sum(quic._streams[stream_id].sender.highest_offset
+                   for stream_id in streams if stream_id in quic._streams)
 
     def test_aConnectionHoldsOneStreamsWindow(self):
         """
@@ -139,16 +145,7 @@ class HostilePeerTests(SynchronousTestCase):
         """
         self.start()
         quic = self.rogue.quic
-        streams = []
-        for index in range(3):
-            stream_id = quic.get_next_available_stream_id()
-            streams.append(stream_id)
-            quic.send_stream_data(stream_id, os.urandom(stack.STREAM_WINDOW))
-            quic._streams[stream_id].sender._pending.subtract(0, 1)
-        self.rogue.flush()
-        self.network.run(5)
-        sent = sum(quic._streams[stream_id].sender.highest_offset
-                   for stream_id in streams if stream_id in quic._streams)
+        sent = self.sendPastAGap(3, stack.STREAM_WINDOW)
         self.assertGreater(sent, stack.STREAM_WINDOW // 2)
         self.assertLessEqual(quic._remote_max_data, stack.STREAM_WINDOW)
         self.assertLessEqual(sent, stack.STREAM_WINDOW)
