@@ -461,14 +461,6 @@ class DirectionTests(SynchronousTestCase):
             self.assertIsInstance(link, Link)
             self.assertEqual(link.logPrefix(), "Link")
 
-    def test_logsAsALink(self):
-        """An inbound link's lines are in Link's namespace, as an outbound
-        one's ([Link#info] in a daemon's log), its source the link."""
-        for inbound in (True, False):
-            link = Link(RecordingOwner(), Clock(), LinkSettings(), inbound=inbound)
-            self.assertEqual(link.log.namespace, "twisted_bazaar.net.link.Link")
-            self.assertIs(link.log.source, link)
-
     def test_noSlotOfItsOwn(self):
         """An inbound link holds no more than an outbound one, and neither
         a slot for its direction."""

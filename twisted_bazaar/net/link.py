@@ -290,19 +290,6 @@ class IChannelUp(Interface):
 
 
 @implementer(IProtocol, ILoggingContext, IPushProducer, IChannelProtocol, IQueuedBeside)
-
-class _LinkLogger(Logger):
-    """
-    A link's logger, in L{Link}'s namespace whichever class the link is:
-    Twisted's descriptor takes the class it is read through, and an
-    inbound link's lines said C{[_InboundLink#info]} rather than the
-    C{[Link#info]} every line of a link says (running.md quotes them).
-    """
-
-    def __get__(self, instance, owner=None):
-        return Logger.__get__(self, instance, Link)
-
-
 class Link(FrameLoop, Keepalive):
     """
     A framed, decoded connection to one peer, on behalf of an
@@ -312,7 +299,7 @@ class Link(FrameLoop, Keepalive):
         else None.
     """
 
-    log = _LinkLogger()
+    log = Logger()
 
     # Slots, not a dict of thirty-odd fields, for what a link keeps: a
     # process may hold hundreds of thousands of links (a simulation), and
