@@ -7,8 +7,6 @@ Each test drives a real L{Link} over a C{StringTransport} on a C{task.Clock},
 with a stub owner that records what the link hands on.
 """
 
-import sys
-
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
@@ -447,28 +445,6 @@ class DescribeTests(SynchronousTestCase):
         self.assertEqual(link.describe(), "node 7 at 10.0.0.9:4242")
         link.identified("tracker")
         self.assertEqual(link.describe(), "tracker at 10.0.0.9:4242")
-
-
-class DirectionTests(SynchronousTestCase):
-    """Whether the peer opened a link is its class, not a slot of each
-    link end (8 bytes of each of a simulation's million ends): it reads
-    and logs as any link."""
-
-    def test_direction(self):
-        for inbound in (True, False):
-            link = Link(RecordingOwner(), Clock(), LinkSettings(), inbound=inbound)
-            self.assertIs(link.inbound, inbound)
-            self.assertIsInstance(link, Link)
-            self.assertEqual(link.logPrefix(), "Link")
-
-    def test_noSlotOfItsOwn(self):
-        """An inbound link holds no more than an outbound one, and neither
-        a slot for its direction."""
-        inbound = Link(RecordingOwner(), Clock(), LinkSettings(), True)
-        outbound = Link(RecordingOwner(), Clock(), LinkSettings(), False)
-        self.assertEqual(sys.getsizeof(inbound), sys.getsizeof(outbound))
-        for cls in type(inbound).__mro__:
-            self.assertNotIn("inbound", getattr(cls, "__slots__", ()))
 
 
 class LinkContextTests(SynchronousTestCase):
