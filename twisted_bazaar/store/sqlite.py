@@ -625,9 +625,7 @@ def _prepare(db, path):
         _script(db, _UPGRADE_2 + _UPGRADE_3 + _UPGRADE_4 + _UPGRADE_5)
         return
     if version is not None:
-        raise StoreError(f"{path} was written by a newer twisted-bazaar (schema "
-                         f"{version}; this one knows {SCHEMA_VERSION}): run that "
-                         "version, or give this one another --data-dir")
+        raise _newer(path, version, "run that version, or give this one another --data-dir")
     for table, columns in _SCHEMA_1.items():
         if _columns(db, table) != columns:
             raise StoreError(f"{path} is not a twisted-bazaar database this version "
@@ -742,6 +740,13 @@ def readState(directory):
     return state
 
 
+def _newer(path, version, instead):
+    """The refusal of a database a newer version wrote (its schema
+    ``version``), saying what to do ``instead``."""
+    return StoreError(f"{path} was written by a newer twisted-bazaar (schema {version}; "
+                      f"this one knows {SCHEMA_VERSION}): {instead}")
+
+
 def _notNewer(db, path):
     """
     A ledger a newer version wrote may mean something else by the same
@@ -752,9 +757,7 @@ def _notNewer(db, path):
     """
     row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
     if row is not None and str(row[0]).isdigit() and int(row[0]) > SCHEMA_VERSION:
-        raise StoreError(f"{path} was written by a newer twisted-bazaar (schema "
-                         f"{row[0]}; this one knows {SCHEMA_VERSION}): read it with "
-                         "that version")
+        raise _newer(path, row[0], "read it with that version")
 
 
 #: What each row of readState's lists holds: key -> the types it may be.
