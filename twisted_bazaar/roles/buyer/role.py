@@ -319,7 +319,7 @@ class Buyer(Role):
             self.fetcher.bought(purchase)
         elif purchase.sha256 is not None:
             # Its want is met all the same (it is bought); the file is not
-            # here, and the operator is told why once.
+            # here, and the operator is told why (once a file bought).
             self.log.warn("bought {item}, a shared file, but this buyer has no "
                           "--downloads: it is not fetched (give --downloads DIR "
                           "to fetch what it buys)", item=purchase.item)
