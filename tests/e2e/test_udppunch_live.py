@@ -102,7 +102,12 @@ class UdpPunchLiveTests(SynchronousTestCase):
         for _ in range(TRIES):
             results = self.punch(hard, easy)
             outputs = "\n".join(output for _, output in results)
-            self.assertIn("a: mine random", outputs)
+            # A random router's two ports land within SEQUENTIAL_STEP by
+            # chance (1 in 500): it is judged sequential, and the plan
+            # covers both ("predicted-").
+            self.assertRegex(
+                outputs, r"a: mine random|a: mine sequential[^\n]*"
+                r"predicted-birthday-sockets")
             self.assertIn("birthday-sockets", outputs)
             self.assertIn("birthday-probes", outputs)
             if all(status == 0 for status, _ in results):
