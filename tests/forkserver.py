@@ -256,6 +256,10 @@ class Server:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        # A daemon starts as from a terminal whatever the suite runs
+        # under: a suite started with nohup left its SIGHUP ignored, and a
+        # daemon keeps an ignored SIGHUP ignored (tap/stopsignals.py).
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
         for fd in (self._wakeRead, self._wakeWrite, status, *self._statuses.values()):
             os.close(fd)
         self._channel.close()

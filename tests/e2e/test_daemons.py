@@ -129,8 +129,15 @@ class TradeTests(SynchronousTestCase):
         no dc, its control socket left (the fifth new user).  It stops in
         order, as for SIGTERM, and ends by that signal."""
         tracker = self.market.startTracker(timeout=TIMEOUT)
-        seller = self.market.startNode("seller", "--role", "seller", "--sell",
-                                       "apple=3", "--verbose")
+        # As from a terminal, whatever the suite runs under: a suite
+        # started with nohup ignores SIGHUP, which an exec'd daemon would
+        # inherit and keep ignored (as documented).
+        before = signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        try:
+            seller = self.market.startNode("seller", "--role", "seller", "--sell",
+                                           "apple=3", "--verbose")
+        finally:
+            signal.signal(signal.SIGHUP, before)
         seller_id = nodeId(seller, TIMEOUT)
         seller.process.send_signal(signal.SIGHUP)
         self.assertEqual(seller.finish(TIMEOUT), -signal.SIGHUP, seller.tail())
