@@ -25,9 +25,11 @@ from twisted_bazaar.transports.quic.connection import FINISH_WAIT
 from twisted_bazaar.transports.quic.connector import LINKS
 from twisted_bazaar.transports.quic.endpoint import (
     QUIC_CONNECTIONS, STREAM_WAIT, STREAMS_A_CONNECTION)
+from twisted_bazaar.transports.quic.stream import PULL_WATER, PUSH_HIGH_WATER
 
 from tests.transports.quic.fakeudp import FakeNetwork, Recorder
 from tests.transports.quic.rogue import RoguePeer
+from tests.transports.quic.test_stream import Pump
 
 ROGUE, SERVER = ("10.0.0.1", 4433), ("10.1.0.2", 4433)
 #: What peers' QUIC connections may make a node hold, in all and from one
@@ -46,6 +48,24 @@ class Accepted(Factory):
         return self.protocols[-1]
 
 
+class Chunks:
+    """A pull producer (as a seller's file goes): a block of ``size``
+    bytes each time it is asked, ``count`` times (without end if None)."""
+
+    def __init__(self, transport, size, count=None):
+        self.transport, self.size, self.count = transport, size, count
+        self.written = 0
+
+    def resumeProducing(self):
+        if self.count is not None and self.written >= self.count * self.size:
+            return
+        self.transport.write(b"y" * self.size)
+        self.written += self.size
+
+    def stopProducing(self):
+        self.count = 0
+
+
 class HostilePeerTests(SynchronousTestCase):
     """A rogue aioquic client against a node's server endpoint."""
 
@@ -53,15 +73,16 @@ class HostilePeerTests(SynchronousTestCase):
     #: (smaller than a node's, for a quick test).
     WINDOW = 256 * 1024
 
-    def start(self):
-        """Serve LINKS (windows as patched before), the rogue connected:
-        the server's connection of it."""
+    def start(self, window=None):
+        """Serve LINKS (windows as patched before), the rogue connected
+        (granting ``window``, aioquic's if None): the server's connection
+        of it."""
         self.network = FakeNetwork()
         # A node's endpoint: a stranger's address proven by a Retry.
         self.server = self.network.endpoint(*SERVER)
         self.accepted = Accepted()
         self.server.serve(LINKS, self.accepted)
-        self.rogue = RoguePeer(self.network.clock)
+        self.rogue = RoguePeer(self.network.clock, window=window)
         self.network.attach(self.rogue, *ROGUE)
         self.addCleanup(self.rogue.stop)
         self.addCleanup(self.server.stop)
@@ -211,6 +232,78 @@ class HostilePeerTests(SynchronousTestCase):
         # Dropped for that (the pings kept the idle timeout off).
         self.assertEqual([event.reason_phrase for event in self.terminated()],
                          [f"nothing acknowledged in {FINISH_WAIT:g} s"])
+
+    def withholding(self, withhold=True):
+        """The rogue connected, granting 64 MiB, its stream open, and
+        (if ``withhold``) every packet carrying byte L{WITHHELD} of the
+        node's side of it never acknowledged: the stream's transport at
+        the node."""
+        self.start(window=64 * 2**20)
+        self.rogue.quic.send_stream_data(0, b"hello")
+        self.rogue.flush()
+        self.network.run(0.5)
+        if withhold:
+            self.rogue.withhold(0, self.WITHHELD)
+        [accepted] = self.accepted.protocols
+        return accepted.transport
+
+    #: The byte of the node's stream the rogue never acknowledges.
+    WITHHELD = 100_000
+
+    def test_aPacketNeverAcknowledgedPausesALink(self):
+        """
+        The eleventh round: a peer that acknowledges every packet but
+        those carrying one byte of the node's stream (each time it is
+        sent again) leaves qh3 holding every byte past it, acknowledged
+        or not, where qh3 counts only those unsent or in flight: a
+        streaming producer (a link) writing into it is paused once
+        L{PUSH_HIGH_WATER} is written past what is known acknowledged,
+        and stays paused (its link then counts the rest against its
+        write limit).  Before, it wrote on: 2.4 MiB past the byte in 20 s
+        here, more the longer it went.
+        """
+        transport = self.withholding()
+        pump = Pump(transport, block=16 * 1024)
+        transport.registerProducer(pump, True)
+        for _ in range(400):
+            pump.step(64 * 2**20)
+            self.network.run(0.05)
+        self.assertGreater(self.rogue.withheld, 2)
+        self.assertTrue(pump.paused)
+        self.assertLessEqual(pump.written - self.WITHHELD, PUSH_HIGH_WATER + pump.block)
+
+    def test_aPacketNeverAcknowledgedStopsAFile(self):
+        """The same under a pull producer (a seller's file): it is asked
+        for no more once L{PULL_WATER} is written past what is known
+        acknowledged (before, 5.1 MiB past the byte in 20 s)."""
+        transport = self.withholding()
+        chunks = Chunks(transport, 1024 * 1024)
+        transport.registerProducer(chunks, False)
+        self.network.run(20)
+        self.assertGreater(self.rogue.withheld, 2)
+        self.assertLessEqual(chunks.written - self.WITHHELD, PULL_WATER + chunks.size)
+
+    def test_lossesRepairedLetTheWriterOn(self):
+        """Packets lost on the way and sent again are no attack: once
+        nothing is in flight, what was counted since the loss is freed,
+        and a file goes whole."""
+        transport = self.withholding(False)
+        dropped = []
+
+        def dropSome(source, destination, data):
+            if source == SERVER and len(dropped) < 40 and len(data) > 1000 \
+                    and self.network.clock.seconds() % 0.2 < 0.01:
+                dropped.append(data)
+                return True
+            return False
+
+        self.network.drop = dropSome
+        chunks = Chunks(transport, 1024 * 1024, count=8)
+        transport.registerProducer(chunks, False)
+        self.network.run(30)
+        self.assertGreater(len(dropped), 5)
+        self.assertEqual(chunks.written, 8 * 1024 * 1024)
+        self.assertEqual(transport.connection.quic.unacknowledged(transport.stream_id), 0)
 
     def test_tooManyStreams(self):
         """A peer opening more than STREAMS_A_CONNECTION streams at once

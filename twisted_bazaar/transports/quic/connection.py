@@ -174,6 +174,11 @@ class Connection:
             return
         self.endpoint.sendDatagrams(datagrams)
         self._setTimer(now)
+        if self.quic.settle():
+            # The streams' bytes past a loss are known freed: a paused
+            # writer may go on.
+            for stream in list(self.streams.values()):
+                stream.drained()
 
     def _broken(self, error):
         """qh3 failed inside (its error, raised out of a call): nothing
