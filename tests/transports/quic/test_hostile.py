@@ -66,6 +66,38 @@ class Chunks:
         self.count = 0
 
 
+class DiallerTests(SynchronousTestCase):
+    """What the node a dial reaches can make the dialler hold."""
+
+    def test_noDatagramFrames(self):
+        """
+        A dial says it takes no DATAGRAM frames (RFC 9221), so a peer's
+        stack sends none, and one that does is closed (as the server is,
+        L{HostilePeerTests.test_datagramFramesUnaskedEndTheConnection}).
+        qh3's client offers 64 KiB ones by default; they are not under
+        flow control, and while the dialler's reader was paused (a
+        buyer's full disk, a relay's slow other end) each waited in qh3's
+        core: 20,000 of them from the dialled node held 22.5 MiB, without
+        bound.
+        """
+        network = FakeNetwork()
+        client = network.endpoint(*ROGUE)
+        server = network.endpoint(*SERVER)
+        self.addCleanup(client.stop)
+        self.addCleanup(server.stop)
+        accepted = Accepted()
+        server.serve(LINKS, accepted)
+        dialler = Recorder()
+        client.connect(SERVER[0], SERVER[1], LINKS, dialler)
+        network.run(1)
+        dialler.transport.write(b"hello")
+        network.run(0.5)
+        dialler.transport.pauseProducing()
+        [connection] = server._open
+        with self.assertRaises(ValueError):
+            connection.quic.send_datagram_frame(b"x" * 1000)
+
+
 class HostilePeerTests(SynchronousTestCase):
     """A rogue aioquic client against a node's server endpoint."""
 
@@ -304,6 +336,21 @@ class HostilePeerTests(SynchronousTestCase):
         self.assertGreater(len(dropped), 5)
         self.assertEqual(chunks.written, 8 * 1024 * 1024)
         self.assertEqual(transport.connection.quic.unacknowledged(transport.stream_id), 0)
+
+    def test_datagramFramesUnaskedEndTheConnection(self):
+        """A peer sending DATAGRAM frames (RFC 9221), which the node does
+        not take (its transport parameters say 0), has its connection
+        closed: none is held for it, however many it sends."""
+        connection = self.start()
+        quic = self.rogue.quic
+        quic._remote_max_datagram_frame_size = 65536
+        for _ in range(100):
+            quic.send_datagram_frame(b"x" * 1000)
+        self.rogue.flush()
+        self.network.run(5)
+        self.assertTrue(connection.ended)
+        self.assertEqual([event.error_code for event in self.terminated()],
+                         [QuicErrorCode.PROTOCOL_VIOLATION])
 
     def test_tooManyStreams(self):
         """A peer opening more than STREAMS_A_CONNECTION streams at once
