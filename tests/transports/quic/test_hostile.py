@@ -105,10 +105,10 @@ class HostilePeerTests(SynchronousTestCase):
     #: (smaller than a node's, for a quick test).
     WINDOW = 256 * 1024
 
-    def start(self, window=None):
+    def start(self, window=None, bend=lambda quic: None):
         """Serve LINKS (windows as patched before), the rogue connected
-        (granting ``window``, aioquic's if None): the server's connection
-        of it."""
+        (granting ``window``, aioquic's if None; its aioquic connection
+        given ``bend`` first): the server's connection of it."""
         self.network = FakeNetwork()
         # A node's endpoint: a stranger's address proven by a Retry.
         self.server = self.network.endpoint(*SERVER)
@@ -118,6 +118,7 @@ class HostilePeerTests(SynchronousTestCase):
         self.network.attach(self.rogue, *ROGUE)
         self.addCleanup(self.rogue.stop)
         self.addCleanup(self.server.stop)
+        bend(self.rogue.quic)
         self.rogue.connect(*SERVER)
         self.network.run(0.5)
         [connection] = self.server._open
@@ -351,6 +352,31 @@ class HostilePeerTests(SynchronousTestCase):
         self.assertTrue(connection.ended)
         self.assertEqual([event.error_code for event in self.terminated()],
                          [QuicErrorCode.PROTOCOL_VIOLATION])
+
+    def test_connectionIdsAreBounded(self):
+        """A peer asking for a million connection ids, and retiring each
+        it is given, round after round, has the node route no more than
+        its first id and 8 more (docs/reliability.md, "The eleventh
+        round")."""
+        def asks(quic):
+            quic._local_active_connection_id_limit = 2**20
+
+        connection = self.start(bend=asks)
+        quic = self.rogue.quic
+        quic.send_stream_data(0, b"hello")
+        self.rogue.flush()
+        self.network.run(0.5)
+        retired = 0
+        for _ in range(50):
+            for cid in list(quic._peer_cid_available):
+                quic._retire_peer_cid(cid)
+                retired += 1
+            quic._peer_cid_available.clear()
+            self.rogue.flush()
+            self.network.run(0.05)
+            self.assertLessEqual(len(self.server._routes), 9)
+        self.assertGreater(retired, 50)
+        self.assertFalse(connection.ended)
 
     def test_tooManyStreams(self):
         """A peer opening more than STREAMS_A_CONNECTION streams at once
