@@ -17,6 +17,7 @@ from aioquic.quic.events import (
     StreamReset,
 )
 from aioquic.quic.packet import QuicErrorCode
+from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Factory
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -322,21 +323,42 @@ class HostilePeerTests(SynchronousTestCase):
         and a file goes whole."""
         transport = self.withholding(False)
         dropped = []
-
-        def dropSome(source, destination, data):
-            if source == SERVER and len(dropped) < 40 and len(data) > 1000 \
-                    and self.network.clock.seconds() % 0.2 < 0.01:
-                dropped.append(data)
-                return True
-            return False
-
-        self.network.drop = dropSome
+        self.network.drop = self.dropping(dropped)
         chunks = Chunks(transport, 1024 * 1024, count=8)
         transport.registerProducer(chunks, False)
         self.network.run(30)
         self.assertGreater(len(dropped), 5)
         self.assertEqual(chunks.written, 8 * 1024 * 1024)
         self.assertEqual(transport.connection.quic.unacknowledged(transport.stream_id), 0)
+
+    def test_anEndedStreamWithLossesRepairedGoes(self):
+        """A stream this side ended, some of its packets lost and sent
+        again, is gone once all is acknowledged (its protocol told the
+        stream ended), not FINISH_WAIT later for want of another packet
+        after the repair."""
+        transport = self.withholding(False)
+        dropped = []
+        self.network.drop = self.dropping(dropped)
+        transport.write(b"z" * 1024 * 1024)
+        transport.loseConnection()
+        self.network.run(5)
+        self.assertGreater(len(dropped), 2)
+        [accepted] = self.accepted.protocols
+        self.assertIsNotNone(accepted.lost)
+        self.assertIs(accepted.lost.type, ConnectionDone)
+
+    def dropping(self, dropped):
+        """A rule dropping, into ``dropped``, some of the node's datagrams
+        (40 at most) of more than 1,000 bytes."""
+
+        def drop(source, destination, data):
+            if source == SERVER and len(dropped) < 40 and len(data) > 1000 \
+                    and self.network.clock.seconds() % 0.2 < 0.01:
+                dropped.append(data)
+                return True
+            return False
+
+        return drop
 
     def test_datagramFramesUnaskedEndTheConnection(self):
         """A peer sending DATAGRAM frames (RFC 9221), which the node does
