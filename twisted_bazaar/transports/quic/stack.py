@@ -192,7 +192,7 @@ class Quic(QuicConnection):
         #: came (None: it did not say, or not yet).
         self.peerReads = None
         #: stream id -> bytes given qh3 to send on it.
-        self.written = {}
+        self._written = {}
         #: stream id -> bytes of it known freed (acknowledged, all before
         #: them too), as last seen while no loss was unrepaired.
         self._freed = {}
@@ -220,7 +220,7 @@ class Quic(QuicConnection):
         self.tracked.discard(stream_id)
         self.done.discard(stream_id)
         self.held.discard(stream_id)
-        self.written.pop(stream_id, None)
+        self._written.pop(stream_id, None)
         self._freed.pop(stream_id, None)
 
     def _create_tls(self, remote_source_cid):
@@ -327,7 +327,7 @@ class Quic(QuicConnection):
 
     def send_stream_data(self, stream_id, data, end_stream=False):
         super().send_stream_data(stream_id, data, end_stream)
-        written = self.written
+        written = self._written
         written[stream_id] = written.get(stream_id, 0) + len(data)
 
     def unacknowledged(self, stream_id):
@@ -348,7 +348,7 @@ class Quic(QuicConnection):
         if core is None or stream_id in self.done:
             return 0
         held = self.get_send_buffer_size(stream_id) + core.bytes_in_flight
-        written = self.written.get(stream_id, 0)
+        written = self._written.get(stream_id, 0)
         if core.loss_total == self._repaired:
             self._freed[stream_id] = written - held
             return held
