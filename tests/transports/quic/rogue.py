@@ -20,6 +20,10 @@ from twisted_bazaar.transports.quic.connector import LINKS
 __all__ = ["RoguePeer"]
 
 
+class _Withheld(Exception):
+    """A packet L{RoguePeer.withhold} drops unrecorded."""
+
+
 class RoguePeer(DatagramProtocol):
     """
     An aioquic client attached to a fake network (``network.attach(peer,
@@ -30,18 +34,49 @@ class RoguePeer(DatagramProtocol):
     @ivar quic: the aioquic L{QuicConnection}, for a test to bend.
     @ivar events: every aioquic event it received, in order (it acts on
         none: a rogue does what the test says, not what a stack would).
+    @ivar withheld: how many times a packet was left unacknowledged for
+        the byte L{withhold} names.
     """
 
     noisy = False
 
-    def __init__(self, clock, service=LINKS):
+    def __init__(self, clock, service=LINKS, window=None):
+        """
+        @param window: the flow-control windows it grants, of a stream
+            and of the connection (aioquic's own if None).
+        """
         self.clock = clock
+        windows = {} if window is None else {"max_data": window, "max_stream_data": window}
         configuration = QuicConfiguration(
             is_client=True, alpn_protocols=[service], verify_mode=ssl.CERT_NONE,
-            max_datagram_size=1200)
+            max_datagram_size=1200, **windows)
         self.quic = QuicConnection(configuration=configuration)
         self.events = []
+        self.withheld = 0
         self._timer = None
+
+    def withhold(self, stream_id, offset):
+        """Never acknowledge a packet that carries byte ``offset`` of
+        stream_id, each time it is sent: the packet is dropped once
+        decrypted, before aioquic records it; every other packet is
+        acknowledged as usual."""
+        handlers = self.quic._QuicConnection__frame_handlers
+        for frame_type in range(0x08, 0x10):
+            handle, epochs = handlers[frame_type]
+            handlers[frame_type] = (self._withholding(handle, stream_id, offset), epochs)
+
+    def _withholding(self, handle, stream_id, offset):
+        def handleStream(context, frame_type, buf):
+            start = buf.tell()
+            frame_stream = buf.pull_uint_var()
+            frame_offset = buf.pull_uint_var() if frame_type & 0x04 else 0
+            length = buf.pull_uint_var() if frame_type & 0x02 else buf.capacity - buf.tell()
+            buf.seek(start)
+            if frame_stream == stream_id and frame_offset <= offset < frame_offset + length:
+                self.withheld += 1
+                raise _Withheld()
+            return handle(context, frame_type, buf)
+        return handleStream
 
     def connect(self, host, port):
         """Begin QUIC's handshake with host:port (the test runs the
@@ -50,7 +85,10 @@ class RoguePeer(DatagramProtocol):
         self.flush()
 
     def datagramReceived(self, data, addr):
-        self.quic.receive_datagram(data, addr, now=self.clock.seconds())
+        try:
+            self.quic.receive_datagram(data, addr, now=self.clock.seconds())
+        except _Withheld:
+            pass
         self._process()
 
     def flush(self):

@@ -17,6 +17,7 @@ from aioquic.quic.events import (
     StreamReset,
 )
 from aioquic.quic.packet import QuicErrorCode
+from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Factory
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -25,9 +26,11 @@ from twisted_bazaar.transports.quic.connection import FINISH_WAIT
 from twisted_bazaar.transports.quic.connector import LINKS
 from twisted_bazaar.transports.quic.endpoint import (
     QUIC_CONNECTIONS, STREAM_WAIT, STREAMS_A_CONNECTION)
+from twisted_bazaar.transports.quic.stream import PULL_WATER, PUSH_HIGH_WATER
 
 from tests.transports.quic.fakeudp import FakeNetwork, Recorder
 from tests.transports.quic.rogue import RoguePeer
+from tests.transports.quic.test_stream import Pump
 
 ROGUE, SERVER = ("10.0.0.1", 4433), ("10.1.0.2", 4433)
 #: What peers' QUIC connections may make a node hold, in all and from one
@@ -46,6 +49,56 @@ class Accepted(Factory):
         return self.protocols[-1]
 
 
+class Chunks:
+    """A pull producer (as a seller's file goes): a block of ``size``
+    bytes each time it is asked, ``count`` times (without end if None)."""
+
+    def __init__(self, transport, size, count=None):
+        self.transport, self.size, self.count = transport, size, count
+        self.written = 0
+
+    def resumeProducing(self):
+        if self.count is not None and self.written >= self.count * self.size:
+            return
+        self.transport.write(b"y" * self.size)
+        self.written += self.size
+
+    def stopProducing(self):
+        self.count = 0
+
+
+class DiallerTests(SynchronousTestCase):
+    """What the node a dial reaches can make the dialler hold."""
+
+    def test_noDatagramFrames(self):
+        """
+        A dial says it takes no DATAGRAM frames (RFC 9221), so a peer's
+        stack sends none, and one that does is closed (as the server is,
+        L{HostilePeerTests.test_datagramFramesUnaskedEndTheConnection}).
+        qh3's client offers 64 KiB ones by default; they are not under
+        flow control, and while the dialler's reader was paused (a
+        buyer's full disk, a relay's slow other end) each waited in qh3's
+        core: 20,000 of them from the dialled node held 22.5 MiB, without
+        bound.
+        """
+        network = FakeNetwork()
+        client = network.endpoint(*ROGUE)
+        server = network.endpoint(*SERVER)
+        self.addCleanup(client.stop)
+        self.addCleanup(server.stop)
+        accepted = Accepted()
+        server.serve(LINKS, accepted)
+        dialler = Recorder()
+        client.connect(SERVER[0], SERVER[1], LINKS, dialler)
+        network.run(1)
+        dialler.transport.write(b"hello")
+        network.run(0.5)
+        dialler.transport.pauseProducing()
+        [connection] = server._open
+        with self.assertRaises(ValueError):
+            connection.quic.send_datagram_frame(b"x" * 1000)
+
+
 class HostilePeerTests(SynchronousTestCase):
     """A rogue aioquic client against a node's server endpoint."""
 
@@ -53,18 +106,20 @@ class HostilePeerTests(SynchronousTestCase):
     #: (smaller than a node's, for a quick test).
     WINDOW = 256 * 1024
 
-    def start(self):
-        """Serve LINKS (windows as patched before), the rogue connected:
-        the server's connection of it."""
+    def start(self, window=None, bend=lambda quic: None):
+        """Serve LINKS (windows as patched before), the rogue connected
+        (granting ``window``, aioquic's if None; its aioquic connection
+        given ``bend`` first): the server's connection of it."""
         self.network = FakeNetwork()
         # A node's endpoint: a stranger's address proven by a Retry.
         self.server = self.network.endpoint(*SERVER)
         self.accepted = Accepted()
         self.server.serve(LINKS, self.accepted)
-        self.rogue = RoguePeer(self.network.clock)
+        self.rogue = RoguePeer(self.network.clock, window=window)
         self.network.attach(self.rogue, *ROGUE)
         self.addCleanup(self.rogue.stop)
         self.addCleanup(self.server.stop)
+        bend(self.rogue.quic)
         self.rogue.connect(*SERVER)
         self.network.run(0.5)
         [connection] = self.server._open
@@ -211,6 +266,139 @@ class HostilePeerTests(SynchronousTestCase):
         # Dropped for that (the pings kept the idle timeout off).
         self.assertEqual([event.reason_phrase for event in self.terminated()],
                          [f"nothing acknowledged in {FINISH_WAIT:g} s"])
+
+    def withholding(self, withhold=True):
+        """The rogue connected, granting 64 MiB, its stream open, and
+        (if ``withhold``) every packet carrying byte L{WITHHELD} of the
+        node's side of it never acknowledged: the stream's transport at
+        the node."""
+        self.start(window=64 * 2**20)
+        self.rogue.quic.send_stream_data(0, b"hello")
+        self.rogue.flush()
+        self.network.run(0.5)
+        if withhold:
+            self.rogue.withhold(0, self.WITHHELD)
+        [accepted] = self.accepted.protocols
+        return accepted.transport
+
+    #: The byte of the node's stream the rogue never acknowledges.
+    WITHHELD = 100_000
+
+    def test_aPacketNeverAcknowledgedPausesALink(self):
+        """
+        The eleventh round: a peer that acknowledges every packet but
+        those carrying one byte of the node's stream (each time it is
+        sent again) leaves qh3 holding every byte past it, acknowledged
+        or not, where qh3 counts only those unsent or in flight: a
+        streaming producer (a link) writing into it is paused once
+        L{PUSH_HIGH_WATER} is written past what is known acknowledged,
+        and stays paused (its link then counts the rest against its
+        write limit).  Before, it wrote on: 2.4 MiB past the byte in 20 s
+        here, more the longer it went.
+        """
+        transport = self.withholding()
+        pump = Pump(transport, block=16 * 1024)
+        transport.registerProducer(pump, True)
+        for _ in range(400):
+            pump.step(64 * 2**20)
+            self.network.run(0.05)
+        self.assertGreater(self.rogue.withheld, 2)
+        self.assertTrue(pump.paused)
+        self.assertLessEqual(pump.written - self.WITHHELD, PUSH_HIGH_WATER + pump.block)
+
+    def test_aPacketNeverAcknowledgedStopsAFile(self):
+        """The same under a pull producer (a seller's file): it is asked
+        for no more once L{PULL_WATER} is written past what is known
+        acknowledged (before, 5.1 MiB past the byte in 20 s)."""
+        transport = self.withholding()
+        chunks = Chunks(transport, 1024 * 1024)
+        transport.registerProducer(chunks, False)
+        self.network.run(20)
+        self.assertGreater(self.rogue.withheld, 2)
+        self.assertLessEqual(chunks.written - self.WITHHELD, PULL_WATER + chunks.size)
+
+    def test_lossesRepairedLetTheWriterOn(self):
+        """Packets lost on the way and sent again are no attack: once
+        nothing is in flight, what was counted since the loss is freed,
+        and a file goes whole."""
+        transport = self.withholding(False)
+        dropped = []
+        self.network.drop = self.dropping(dropped)
+        chunks = Chunks(transport, 1024 * 1024, count=8)
+        transport.registerProducer(chunks, False)
+        self.network.run(30)
+        self.assertGreater(len(dropped), 5)
+        self.assertEqual(chunks.written, 8 * 1024 * 1024)
+        self.assertEqual(transport.connection.quic.unacknowledged(transport.stream_id), 0)
+
+    def test_anEndedStreamWithLossesRepairedGoes(self):
+        """A stream this side ended, some of its packets lost and sent
+        again, is gone once all is acknowledged (its protocol told the
+        stream ended), not FINISH_WAIT later for want of another packet
+        after the repair."""
+        transport = self.withholding(False)
+        dropped = []
+        self.network.drop = self.dropping(dropped)
+        transport.write(b"z" * 1024 * 1024)
+        transport.loseConnection()
+        self.network.run(5)
+        self.assertGreater(len(dropped), 2)
+        [accepted] = self.accepted.protocols
+        self.assertIsNotNone(accepted.lost)
+        self.assertIs(accepted.lost.type, ConnectionDone)
+
+    def dropping(self, dropped):
+        """A rule dropping, into ``dropped``, some of the node's datagrams
+        (40 at most) of more than 1,000 bytes."""
+
+        def drop(source, destination, data):
+            if source == SERVER and len(dropped) < 40 and len(data) > 1000 \
+                    and self.network.clock.seconds() % 0.2 < 0.01:
+                dropped.append(data)
+                return True
+            return False
+
+        return drop
+
+    def test_datagramFramesUnaskedEndTheConnection(self):
+        """A peer sending DATAGRAM frames (RFC 9221), which the node does
+        not take (its transport parameters say 0), has its connection
+        closed: none is held for it, however many it sends."""
+        connection = self.start()
+        quic = self.rogue.quic
+        quic._remote_max_datagram_frame_size = 65536
+        for _ in range(100):
+            quic.send_datagram_frame(b"x" * 1000)
+        self.rogue.flush()
+        self.network.run(5)
+        self.assertTrue(connection.ended)
+        self.assertEqual([event.error_code for event in self.terminated()],
+                         [QuicErrorCode.PROTOCOL_VIOLATION])
+
+    def test_connectionIdsAreBounded(self):
+        """A peer asking for a million connection ids, and retiring each
+        it is given, round after round, has the node route no more than
+        its first id and 8 more (docs/reliability.md, "The eleventh
+        round")."""
+        def asks(quic):
+            quic._local_active_connection_id_limit = 2**20
+
+        connection = self.start(bend=asks)
+        quic = self.rogue.quic
+        quic.send_stream_data(0, b"hello")
+        self.rogue.flush()
+        self.network.run(0.5)
+        retired = 0
+        for _ in range(50):
+            for cid in list(quic._peer_cid_available):
+                quic._retire_peer_cid(cid)
+                retired += 1
+            quic._peer_cid_available.clear()
+            self.rogue.flush()
+            self.network.run(0.05)
+            self.assertLessEqual(len(self.server._routes), 9)
+        self.assertGreater(retired, 50)
+        self.assertFalse(connection.ended)
 
     def test_tooManyStreams(self):
         """A peer opening more than STREAMS_A_CONNECTION streams at once

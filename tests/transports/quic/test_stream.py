@@ -12,10 +12,18 @@ from zope.interface.verify import verifyObject
 from twisted.internet.interfaces import IConsumer, ITransport
 
 from twisted_bazaar.net.capabilities import IQuicTransport
+from twisted_bazaar.net.link import Link, LinkSettings
+from twisted_bazaar.schemes.flood.messages import Search
 from twisted_bazaar.transports.quic.stack import STREAM_WINDOW
-from twisted_bazaar.transports.quic.stream import HIGH_WATER, StreamTransport
+from twisted_bazaar.transports.quic.stream import (
+    PUSH_HIGH_WATER, PUSH_LOW_WATER, StreamTransport)
 
+from tests.helpers import RecordingOwner
 from tests.transports.quic.fakeudp import FakeNetwork, dialled, served
+
+#: What qh3 may hold of a link's bytes beyond its write limit, as
+#: docs/protocol.md §14 says (256 KiB), and a message being written.
+BEYOND_THE_LIMIT = 256 * 1024 + 8 * 1024
 
 
 @implementer(IPushProducer)
@@ -101,7 +109,7 @@ class StreamTests(SynchronousTestCase):
             self.network.run(0.05)
         self.assertEqual(self.peer.received(), b"")
         self.assertTrue(pump.paused)
-        self.assertLess(pump.written, STREAM_WINDOW + 2 * HIGH_WATER)
+        self.assertLess(pump.written, STREAM_WINDOW + 2 * PUSH_HIGH_WATER)
         arrived = sum(len(data) for source, _, data in self.network.sent
                       if source == ("10.0.0.1", 4433))
         self.assertLess(arrived, STREAM_WINDOW * 1.2)
@@ -113,6 +121,65 @@ class StreamTests(SynchronousTestCase):
                 break
         self.assertEqual(len(self.peer.received()), total)
         self.assertGreater(pump.pauses, 1)
+
+    def silenced(self):
+        """The dialler stops sending anything (no acknowledgement, no
+        credit): a peer that never reads."""
+        client = self.client.transport.getHost()
+        self.network.drop = lambda source, destination, data: \
+            source == (client.host, client.port)
+
+    def test_aStreamingProducerIsPausedPastASmallMark(self):
+        """A streaming producer (a link) is paused once qh3 holds more
+        than L{PUSH_HIGH_WATER} of its bytes unacknowledged, and resumed
+        under L{PUSH_LOW_WATER} once acknowledgements come: at 4 MiB, qh3
+        held that much for a peer that never acknowledges before the
+        link counted a byte."""
+        self.silenced()
+        stream = self.stream(self.peer)
+        pump = Pump(self.peer.transport, block=16 * 1024)
+        self.peer.transport.registerProducer(pump, True)
+        for _ in range(100):
+            pump.step(8 * 1024 * 1024)
+            self.network.run(0.05)
+        held = stream.connection.quic.unacknowledged(stream.stream_id)
+        self.assertTrue(pump.paused)
+        self.assertGreater(held, PUSH_HIGH_WATER)
+        self.assertLessEqual(pump.written, BEYOND_THE_LIMIT + pump.block)
+        self.network.drop = lambda source, destination, data: False
+        self.network.run(2)
+        self.assertFalse(pump.paused)
+        self.assertLess(stream.connection.quic.unacknowledged(stream.stream_id),
+                        PUSH_LOW_WATER)
+
+    def test_aLinkHoldsItsWriteLimitAndLittleMore(self):
+        """
+        A link writing to a peer that never acknowledges (nor opens its
+        window) is dropped as not reading once what it wrote while paused
+        passes its write limit, and what qh3 held for it then is within
+        the write limit, L{PUSH_HIGH_WATER} and a message (the
+        transport contract, docs/protocol.md §14: before, 4 MiB more).
+        """
+        self.silenced()
+        stream = self.stream(self.peer)
+        limit = 256 * 1024
+        link = Link(RecordingOwner(), self.network.clock, LinkSettings(write_limit=limit),
+                    True)
+        link.makeConnection(self.peer.transport)
+        message = Search(1, "a" * 4000, (1,), 7)
+        most = 0
+        for _ in range(400):
+            for _ in range(16):
+                if link.closing:
+                    break
+                link.send(message)
+                most = max(most, stream.connection.quic.unacknowledged(stream.stream_id))
+            if link.closing:
+                break
+            self.network.run(0.05)
+        self.assertTrue(link.deaf)
+        self.assertGreater(most, limit)
+        self.assertLessEqual(most, limit + BEYOND_THE_LIMIT)
 
     def test_aPullProducer(self):
         """A pull producer (a seller's file) is asked for more as its

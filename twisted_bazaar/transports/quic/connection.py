@@ -147,6 +147,11 @@ class Connection:
             event = quic.next_event()
         if self.ended:
             return
+        self._drained()
+
+    def _drained(self):
+        """Bytes the streams wrote were acknowledged: a paused writer may
+        go on, and a stream this side ended may be gone."""
         for stream in list(self.streams.values()):
             stream.drained()
         for stream in self._endings.settled():
@@ -174,6 +179,9 @@ class Connection:
             return
         self.endpoint.sendDatagrams(datagrams)
         self._setTimer(now)
+        if self.quic.settle():
+            # The streams' bytes past a loss are known freed.
+            self._drained()
 
     def _broken(self, error):
         """qh3 failed inside (its error, raised out of a call): nothing

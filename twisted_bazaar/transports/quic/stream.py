@@ -4,8 +4,11 @@ One QUIC stream as the protocol above sees a TCP connection
 sides of flow control.  A reader that pauses it (a relay whose other end
 is slow, a buyer's full disk) stops the stream's credit, so the peer
 stops sending; a writer whose bytes the peer has not acknowledged yet
-pile up past L{HIGH_WATER} is paused as a TCP transport pauses a
-producer whose socket is full.
+pile up is paused as a TCP transport pauses a producer whose socket is
+full: a link (a streaming producer) past L{PUSH_HIGH_WATER}, so that
+what qh3 holds for a peer that does not read is that small constant
+and the rest counts against the link's ``--write-limit``; a file (a
+pull producer) is asked for more only under L{PULL_WATER}.
 """
 
 from twisted.internet.error import ConnectionDone
@@ -15,16 +18,24 @@ from zope.interface import implementer
 
 from twisted_bazaar.net.capabilities import IQuicTransport
 
-__all__ = ["StreamTransport", "HIGH_WATER", "LOW_WATER"]
+__all__ = ["StreamTransport", "PULL_WATER", "PUSH_HIGH_WATER", "PUSH_LOW_WATER"]
 
-#: Unacknowledged bytes under which the writer's producer is resumed (a
-#: pull producer asked for more): the peer's window of a stream
+#: Unacknowledged bytes under which a pull producer (a seller's file) is
+#: asked for more: the peer's window of a stream
 #: (L{twisted_bazaar.transports.quic.stack.STREAM_WINDOW}), so what is written
 #: fills it.  At 256 KiB, a loopback transfer waited on acknowledgements
 #: (132 against 294 MB/s, benchmarks/quic.py).
-LOW_WATER = 2 * 1024 * 1024
-#: ... and past which it is paused.
-HIGH_WATER = 2 * LOW_WATER
+PULL_WATER = 2 * 1024 * 1024
+#: Unacknowledged bytes past which a streaming producer (a link) is
+#: paused: the size of Twisted's own buffer on TCP, give or take.  The
+#: link counts what it writes while paused against ``--write-limit``, so
+#: what qh3 holds for a link whose peer never acknowledges is this plus
+#: the write limit; at 4 MiB (the pull producer's mark, doubled) qh3 held
+#: 4 MiB before the link counted a byte (docs/reliability.md, "The
+#: eleventh round").
+PUSH_HIGH_WATER = 256 * 1024
+#: ... and under which it is resumed (its count starts afresh).
+PUSH_LOW_WATER = PUSH_HIGH_WATER // 2
 
 
 @implementer(ITransport, IPushProducer, IConsumer, IQuicTransport)
@@ -108,18 +119,18 @@ class StreamTransport:
     def wrote(self):
         """Pause a streaming producer whose bytes pile up unacknowledged."""
         if (self.producer is not None and self.streaming and not self._producerPaused
-                and self.connection.quic.unacknowledged(self.stream_id) > HIGH_WATER):
+                and self._unacked() > PUSH_HIGH_WATER):
             self._producerPaused = True
             self.producer.pauseProducing()
 
     def drained(self):
         """Acknowledgements came: resume a paused producer, or ask a pull
-        producer for more, while what waits is under L{LOW_WATER}."""
+        producer for more, while what waits is under its mark."""
         producer = self.producer
         if producer is None or self._lost:
             return
         if self.streaming:
-            if self._producerPaused and self._unacked() < LOW_WATER:
+            if self._producerPaused and self._unacked() < PUSH_LOW_WATER:
                 self._producerPaused = False
                 producer.resumeProducing()
             return
@@ -130,7 +141,7 @@ class StreamTransport:
 
     def _pull(self):
         while self.producer is not None and not self.streaming and \
-                self._unacked() < LOW_WATER:
+                self._unacked() < PULL_WATER:
             before = self._unacked()
             self.producer.resumeProducing()
             if self._unacked() == before:
