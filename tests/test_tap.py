@@ -471,6 +471,16 @@ class UnderTwistdTests(SynchronousTestCase):
                              "--data-dir", "state"])
         self.assertEqual(config.subOptions["data-dir"], os.path.join(start, "state"))
 
+    def test_logOnAnAsciiStdout(self):
+        """Under twistd, stdout (the log with -n) writes what its encoding
+        lacks escaped: the line of a file named 日本 語.bin was lost from
+        the log under PYTHONIOENCODING=ascii (Twisted's observer failed on
+        it)."""
+        stdout = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+        self.patch(sys, "stdout", stdout)
+        _parseUnder(SELLER)
+        self.assertEqual(stdout.errors, "backslashreplace")
+
     def test_badFlagIsOneLine(self):
         error = self.assertRaises(SystemExit, _parseUnder,
                                   ["--role", "seller", "--sell", "apple"])

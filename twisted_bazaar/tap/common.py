@@ -26,7 +26,7 @@ from twisted_bazaar.net.link import (
 )
 from twisted_bazaar.metrics.lag import LagProbe
 from twisted_bazaar.metrics.web import metricsGuard, metricsNames, metricsSite
-from twisted_bazaar.base.console import emit
+from twisted_bazaar.base.console import emit, tolerant
 from twisted_bazaar.base.options import boundedInt, boundedSeconds, rate, seconds
 from twisted_bazaar.daemon.services import EndpointConnector, ListeningService
 from twisted_bazaar.status.tracker import StatusExtension
@@ -374,6 +374,7 @@ class DaemonOptions(usage.Options):
             # same folder; these daemons need none unless asked.
             parent["pidfile"] = ""
         if parent is not None:
+            tolerant()
             checkTwistdFiles(parent)
             keepFolderOfStart(self, parent)
             if self["log-format"] == "json" and (parent.get("logger")
