@@ -122,9 +122,13 @@ class ByNameEndpoint:
             result.errback(last or DNSLookupError(self.host))
             return
         host, rest = hosts[0], hosts[1:]
-        kind = TCP6ClientEndpoint if isIPv6Address(host) else TCP4ClientEndpoint
-        dialling = current[0] = kind(self.reactor, host, self.port, timeout=self.timeout,
-                                     bindAddress=bind).connect(factory)
+        if isIPv6Address(host):
+            endpoint = TCP6ClientEndpoint(self.reactor, host, self.port,
+                                          timeout=self.timeout, bindAddress=bind)
+        else:
+            endpoint = TCP4ClientEndpoint(self.reactor, host, self.port,
+                                          timeout=self.timeout, bindAddress=bind)
+        dialling = current[0] = endpoint.connect(factory)
         dialling.addCallbacks(
             lambda protocol: None if result.called else result.callback(protocol),
             lambda failure: self._dial(rest, factory, result, current, failure))
