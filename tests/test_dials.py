@@ -48,17 +48,21 @@ ALLOWED = {
     "daemon/services.py: HostnameEndpoint":
         "the TCP connector itself (EndpointConnector.connect): what the direct "
         "transport dials through",
-    "daemon/node.py: clientFromString":
-        "the node daemon's connections to its trackers (--tracker), its sessions' "
-        "set-up: a tracker is no peer reached by a path",
     "transports/websocket/transport.py: HostnameEndpoint":
         "the WebSocket transport itself (WebSocketTransport.dial): the TCP connection "
         "under the WebSocket it dials a path over",
     "transports/websocket/parser.py: HostnameEndpoint":
         "the ws: endpoint string's TCP connection (--tracker ws:HOST:PORT, the node "
         "daemon's connection to its tracker): a tracker is no peer reached by a path",
-    "cli/bazaar.py: clientFromString":
-        "bazaar buy's connection to its tracker (--tracker), its session's set-up",
+    "net/byname.py: clientFromString":
+        "a tracker's address as typed (clientEndpoint): the node daemon's connections "
+        "to its trackers (--tracker), bazaar buy's, and a status client's questions "
+        "to the tracker (TLS perhaps); a tracker is no peer reached by a path, and a "
+        "node is asked through the transports (the status client's connector)",
+    "net/byname.py: TCP4ClientEndpoint":
+        "the same, a tracker's host name dialled at each of its addresses (ByNameEndpoint)",
+    "net/byname.py: TCP6ClientEndpoint":
+        "the same, a tracker's host name dialled at each of its addresses (ByNameEndpoint)",
     "cli/restock.py: UNIXClientEndpoint":
         "the running node's control socket on this machine (UNIX): no peer",
     "cli/restock.py: connectProtocol":
@@ -68,10 +72,6 @@ ALLOWED = {
     "sim/shardstream.py: create_connection":
         "a sharded simulation's stream from one shard's Dask worker to another's: "
         "no peer of the market",
-    "status/client.py: clientFromString":
-        "a status client's questions to the tracker (--tracker, TLS perhaps), as typed: "
-        "a tracker is no peer reached by a path; a node is asked through the "
-        "transports (its connector argument)",
     "status/client.py: connectProtocol":
         "a status client's questions to the tracker, as above",
 }
@@ -174,6 +174,9 @@ CONNECTS_ALLOWED = {
         "a node's connection to its tracker (--tracker): no peer reached by a path",
     "net/reconnect.py: endpoint":
         "the probe of a tracker's port before reconnecting to it: no peer",
+    "net/byname.py: endpoint":
+        "a tracker's host name dialled at one of its addresses, then the next "
+        "(ByNameEndpoint: --tracker NAME:PORT): no peer reached by a path",
     "tap/hinted.py: self._endpoint":
         "a node's tracker of a transport's kind (--tracker KIND:HOST:PORT), its "
         "failures hinted: no peer reached by a path",

@@ -332,6 +332,8 @@ ALLOWED = {
         _OWN + "once per file of the operator's folder",
     "files/share.py: SharedFolder._notHashed: cannot share {name}: {why}":
         _OWN + "once per file of the operator's folder",
+    "files/share.py: SharedFolder._list: not sharing {name}: {why}":
+        _OWN + "once per name of the operator's folder, while it is there",
 }
 
 #: Lines a peer can cause that do not go through a peer log yet, in

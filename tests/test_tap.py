@@ -83,7 +83,8 @@ class _FakeTwistd(usage.Options):
     """Stands in for twistd's ServerOptions: a parent with a pid file."""
 
     optParameters = [["pidfile", None, "twistd.pid", "Name of the pid file."],
-                     ["logfile", "l", None, "Log to a specified file, - for stdout."]]
+                     ["logfile", "l", None, "Log to a specified file, - for stdout."],
+                     ["rundir", "d", ".", "Change to a supplied directory before running."]]
 
 
 def _parseUnder(args, cls=NodeOptions, parent_args=(), command="bazaar-node"):
@@ -445,6 +446,40 @@ class UnderTwistdTests(SynchronousTestCase):
         parent, _ = _parseUnder(SELLER, parent_args=["--logfile",
                                                      os.path.join(folder, "seller.log")])
         self.assertEqual(parent["logfile"], os.path.join(folder, "seller.log"))
+
+    def test_dataDirReadInTheStartFolder(self):
+        """A relative --data-dir under twistd --rundir DIR is the one in
+        the folder twistd was started in, made absolute, since twistd
+        changes to DIR after the daemon is built: the node opened its
+        store there and then made its control socket and known_tracker
+        under DIR (No such file or directory; restock could not reach it,
+        its tracker's key was kept in memory only).  Without --rundir it
+        is kept as given, as the lines name it."""
+        start = os.getcwd()
+        elsewhere = tempfile.mkdtemp(prefix="bazaar-tap-")
+        self.addCleanup(shutil.rmtree, elsewhere, True)
+        for cls, args, command in ((NodeOptions, SELLER, "bazaar-node"),
+                                   (TrackerOptions, [], "bazaar-tracker")):
+            _, options = _parseUnder(args + ["--data-dir", "state"], cls,
+                                     parent_args=["--rundir", elsewhere], command=command)
+            self.assertEqual(options["data-dir"], os.path.join(start, "state"))
+            _, options = _parseUnder(args + ["--data-dir", "state"], cls,
+                                     parent_args=["--rundir", "."], command=command)
+            self.assertEqual(options["data-dir"], "state")
+        config = ServerOptions()
+        config.parseOptions(["-n", "--rundir", elsewhere, "bazaar-node", *SELLER,
+                             "--data-dir", "state"])
+        self.assertEqual(config.subOptions["data-dir"], os.path.join(start, "state"))
+
+    def test_logOnAnAsciiStdout(self):
+        """Under twistd, stdout (the log with -n) writes what its encoding
+        lacks escaped: the line of a file named 日本 語.bin was lost from
+        the log under PYTHONIOENCODING=ascii (Twisted's observer failed on
+        it)."""
+        stdout = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+        self.patch(sys, "stdout", stdout)
+        _parseUnder(SELLER)
+        self.assertEqual(stdout.errors, "backslashreplace")
 
     def test_badFlagIsOneLine(self):
         error = self.assertRaises(SystemExit, _parseUnder,

@@ -810,6 +810,16 @@ class MainTests(SynchronousTestCase):
         self.assertIn("2", reason)
         self.assertEqual(err, f"bazaar: error: {reason}\n")
 
+    def test_namesOnAnAsciiTerminal(self):
+        """A reason naming what stdout's encoding lacks is written escaped:
+        bazaar list of a seller of 日本 語.bin under PYTHONIOENCODING=ascii
+        ended in a UnicodeEncodeError traceback."""
+        out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+        self.patch(sys, "stdout", out)
+        self.patch(sys, "stderr", io.StringIO())
+        main(["buy", "--quantity", "0", "日本"], None)
+        self.assertEqual(out.errors, "backslashreplace")
+
     def test_interruptedWithJSON(self):
         code, out, err = self.run_(["--json", "list"],
                                    ScriptedReactor(signum=signal.SIGINT))

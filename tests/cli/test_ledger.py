@@ -114,6 +114,17 @@ class LedgerTests(_LedgerDirs):
             "pending buys: 0",
         ])
 
+    def test_textOnAnAsciiTerminal(self):
+        """Names its stdout's encoding lacks are written escaped, not a
+        UnicodeEncodeError traceback (bazaar-ledger under
+        PYTHONIOENCODING=ascii, a seller of grüße)."""
+        folder = self.dataDir(17, {"grüße": 2})
+        stdout = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+        self.patch(sys, "stdout", stdout)
+        self.assertEqual(ledger.main([folder]), 0)
+        stdout.flush()
+        self.assertIn(b"inventory: gr\\xfc\\xdfe 2\n", stdout.buffer.getvalue())
+
     def test_textCountsUnits(self):
         """A buy of several units says how many, in the ledger and bag; the
         bag counts its units, as the buyer's log does ("all wants met: 3

@@ -11,7 +11,8 @@ import tempfile
 
 from twisted.application.service import MultiService
 from twisted.internet import defer, task
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.protocol import Factory, Protocol
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
@@ -31,6 +32,7 @@ from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.transports.relay.limits import NODE_LIMITS
 from tests.helpers import FakeConnector
+from tests.net.test_byname import NamingReactor
 from twisted_bazaar.schemes.interfaces import IKeyTest
 from twisted_bazaar.store import WriterGone
 from twisted_bazaar.store.lock import DataDirLock
@@ -65,6 +67,16 @@ class EndpointTests(SynchronousTestCase):
             self.assertEqual(str(error),
                              f"--tracker: cannot use {endpoint}: {why} (a tls: endpoint's "
                              "trustRoots= names a folder holding PEM certificates only)")
+
+    def test_trackerByNameOfIPv6Only(self):
+        """--tracker NAME:PORT, NAME having an IPv6 address only, is
+        dialled at that address (Twisted's tcp: looked it up for IPv4
+        alone, and the node retried "DNS lookup failed" for ever)."""
+        reactor = NamingReactor({"tracker.example": [(IPv6Address, "fd50::2")]})
+        _, [tracker] = nodeEndpoints(reactor, "tcp:0", ["tcp:tracker.example:7700"])
+        tracker.connect(Factory.forProtocol(Protocol))
+        reactor.advance(1)
+        self.assertEqual([client[:2] for client in reactor.tcpClients], [("fd50::2", 7700)])
 
 
 class KeyRefusalTests(SynchronousTestCase):

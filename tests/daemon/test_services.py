@@ -20,6 +20,7 @@ from zope.interface.verify import verifyObject
 
 from tests.helpers import flooded, netstring
 from tests.test_testing import recordMessages
+from twisted_bazaar.daemon.listenfamily import IPv4Only
 from twisted_bazaar import wire
 from twisted_bazaar.wire.trade import BuyOK
 from twisted_bazaar.events import NodeObserver
@@ -80,6 +81,13 @@ class NodeServiceTests(SynchronousTestCase):
         self.assertTrue(service.membership.running)
         self.assertTrue(service.membership.isRegistered)
         self.assertEqual(self.tracker.registry.nodes, {node.id: ("alpha", 40000)})
+
+    def test_anIPv4PortHearsWhyAnIPv6CheckFails(self):
+        """A node listening on IPv4 only has the tracker's checks heard by
+        L{IPv4Only}, which says why one at an IPv6 address failed."""
+        node = self.startNode("alpha").node
+        self.assertEqual([type(observer) for observer in node.events.observers
+                          if isinstance(observer, IPv4Only)], [IPv4Only])
 
     def test_nodesLinkThroughTheTracker(self):
         services = [self.startNode(host) for host in ("alpha", "beta", "gamma")]

@@ -4,6 +4,7 @@ clock, over a real temporary folder."""
 import os
 
 from twisted.internet import task
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files.hashing import Hasher
@@ -105,6 +106,31 @@ class SharedFolderTests(SynchronousTestCase):
         self.start()
         self.clock.advance(1)
         self.assertEqual(sorted(self.share.files), ["real"])
+
+    def test_namesNotSharedAreSaidOnce(self):
+        """A file whose name is no plain name (not UTF-8, a control
+        character) is said once, with why, while it stays (it was skipped
+        without a word); a hidden one is not said."""
+        with open(os.path.join(os.fsencode(self.folder), b"caf\xe9.txt"), "wb") as f:
+            f.write(b"latin-1")
+        writeFile(self.folder, "tab\there", b"c0")
+        writeFile(self.folder, ".hidden", b"hidden")
+        with capturedLogs() as events:
+            self.start()
+            self.clock.pump([1, 1, 1])
+        self.assertEqual([formatEvent(event) for event in events
+                          if event["log_format"].startswith("not sharing")], [
+            "not sharing caf\\udce9.txt: a file name must be valid Unicode",
+            "not sharing tab\\there: a file name holds no control characters "
+            "(NUL, newline...)"])
+        os.remove(os.path.join(self.folder, "tab\there"))
+        self.clock.advance(1)
+        writeFile(self.folder, "tab\there", b"back")
+        with capturedLogs() as events:
+            self.clock.advance(1)
+        self.assertEqual([formatEvent(event) for event in events], [
+            "not sharing tab\\there: a file name holds no control characters "
+            "(NUL, newline...)"])
 
     def test_sameContentTwice(self):
         writeFile(self.folder, "e1", b"same")

@@ -20,7 +20,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from types import SimpleNamespace
 
-from twisted.internet.address import IPv4Address
+from twisted.internet.address import IPv4Address, IPv6Address
 
 from twisted_bazaar import wire
 from twisted_bazaar.transports.path import CLAIMED, LAN, Path
@@ -52,6 +52,7 @@ from twisted_bazaar.identity.operator import provesOperator
 
 from tests import records
 from tests.helpers import feed, sent
+from tests.net.test_byname import NamingReactor
 
 NODE = records.identity(41)
 PROXY = records.identity(42)
@@ -391,6 +392,15 @@ class UnreachableTests(SynchronousTestCase):
         reactor.advance(5)
         self.assertTrue(self.failureResultOf(silent, ClientError).getErrorMessage()
                         .startswith("no answer from ws:127.0.0.1:1 within 5 s"))
+
+    def test_aNameOfIPv6OnlyIsDialledThere(self):
+        """bazaar --tracker NAME:PORT, NAME having an IPv6 address only,
+        dials that address (Twisted's tcp: looked NAME up for IPv4 alone:
+        "DNS lookup failed" while the name resolved)."""
+        reactor = NamingReactor({"tracker.example": [(IPv6Address, "fd50::2")]})
+        ask(reactor, parseAddress("tracker.example:7700"), None, State(), NodeState)
+        reactor.advance(1)
+        self.assertEqual([client[:2] for client in reactor.tcpClients], [("fd50::2", 7700)])
 
 
 class FixedRandom:

@@ -951,6 +951,19 @@ class UnusableDataDirTests(SynchronousTestCase):
         self.assertTrue(str(caught.exception).startswith(
             f"cannot use data dir {path}: "), str(caught.exception))
 
+    def test_pathTooLongForSQLite(self):
+        """A data dir whose path is past what SQLite opens (512 bytes) is
+        refused saying so: "unable to open database file" alone named no
+        reason (a node started in a folder of a long path)."""
+        path = os.path.join(scratchDir(self), *["x" * 200] * 3)
+        with self.assertRaises(StoreError) as caught:
+            SQLiteStore(path)
+        size = len(os.path.join(path, DB_NAME))
+        self.assertEqual(str(caught.exception), (
+            f"cannot use data dir {path}: unable to open database file (its path is "
+            f"{size} bytes long, and SQLite opens no file past 512, its -wal file's "
+            "name included: give a data dir of a shorter path)"))
+
     def test_missingDirIsCreated(self):
         path = os.path.join(scratchDir(self), "a", "b")
         store = SQLiteStore(path)

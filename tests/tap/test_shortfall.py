@@ -55,6 +55,21 @@ class GiveUpTests(SynchronousTestCase):
                          "it, or none it dialled answered)")
         service.stopService()
 
+    def test_aLoneSuperPeerSaysNoOther(self):
+        """A super-peer the tracker names no other to says so, not the
+        leaves' way out, a node started with --super, which it was (issue
+        96 round 7, a lone super-peer at home)."""
+        market = Market(seed=3)
+        with capturedLogs() as events:
+            market.addNode(discovery="superpeer", scheme={"super": True})
+            market.run(5)
+        lines = [formatEvent(event) for event in events
+                 if event.get("log_namespace", "").endswith("SuperPeerLinks")]
+        self.assertEqual(lines, [
+            "the tracker names no other live super-peer (this node's leaves search "
+            "its own index alone until another --discovery superpeer --super node "
+            "starts); asking again later"])
+
     def test_noSuperPeerSaysSo(self):
         """A superpeer market of leaves alone: the buyer's reason is the
         tracker's, no live super-peer, and the way out, not a network that

@@ -1,7 +1,8 @@
 """
 Output for a reader that may stop reading: ``bazaar-ledger DIR | head -1``
 or ``twistd bazaar-node --help | head -2`` end quietly, without a
-BrokenPipeError traceback.
+BrokenPipeError traceback; and for one whose encoding lacks a character
+of a name (L{tolerant}).
 """
 
 import os
@@ -39,3 +40,23 @@ def emit(text, stream=None):
         except (AttributeError, OSError, ValueError):
             pass
         raise SystemExit(READER_GONE)
+
+
+def tolerant(*streams):
+    """
+    Have each stream (stdout and stderr by default) write a character its
+    encoding lacks as an escape (``\\u65e5``), as Python's stderr does,
+    rather than fail: a file or item named in Japanese, printed where the
+    encoding is ASCII or Latin-1 (``PYTHONIOENCODING``, a locale of
+    another charset), ended ``bazaar-ledger`` and ``bazaar list`` in a
+    UnicodeEncodeError traceback, and a daemon's log lost the line
+    (``bought ...``, ``downloaded ...``).  A stream that cannot be told
+    (no ``reconfigure``) is left as it is.
+    """
+    for stream in streams or (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) != "strict":
+            continue
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass

@@ -25,6 +25,7 @@ from twisted_bazaar.base.defaults import (
     DEFAULT_TRACKER_PORT,
 )
 from twisted_bazaar.base.words import plural
+from twisted_bazaar.base.console import tolerant
 from twisted_bazaar.cli.common import WEB_LISTEN, addVersion, argumentType, emit
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser, UsageError, commandParser
 
@@ -491,6 +492,7 @@ def main(argv=None, reactor=None):
         (the reason on stderr, and with --json in an object's ``error``
         too), 128 + the signal's number when a signal stopped it.
     """
+    tolerant()
     words = sys.argv[1:] if argv is None else argv
     try:
         args = parse(words)

@@ -46,10 +46,11 @@ import sys
 from fractions import Fraction
 
 from twisted.internet import defer, task
-from twisted.internet.endpoints import clientFromString, serverFromString
+from twisted.internet.endpoints import serverFromString
 
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, UNKNOWN
 from twisted_bazaar.base.address import Address
+from twisted_bazaar.net.byname import clientEndpoint
 from twisted_bazaar.base.text import jsonText, shown, shownData
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.cli.progress import Progress, byteSize, downloadLine
@@ -399,7 +400,7 @@ def buy(reactor, args):
     purchase = OneShotBuy(
         reactor, connector,
         EncryptedServerEndpoint(serverFromString(reactor, args.listen), channel, reactor),
-        EncryptedClientEndpoint(clientFromString(reactor, args.tracker.endpoint),
+        EncryptedClientEndpoint(clientEndpoint(reactor, args.tracker.endpoint),
                                 channel, reactor, expected=args.tracker_key),
         str(args.tracker), args.item, args.quantity, args.timeout, scheme, args.host or "",
         listen_description=args.listen, downloads=_downloads(getattr(args, "downloads", None)),

@@ -12,6 +12,7 @@ import time
 
 from twisted_bazaar.base.text import jsonText, shown
 from twisted_bazaar.base.words import plural
+from twisted_bazaar.base.console import tolerant
 from twisted_bazaar.cli.common import addVersion, emit
 from twisted_bazaar.cli.usage import OneLineParser, UsageError
 
@@ -99,6 +100,7 @@ def main(argv=None):
     ``bazaar`` commands do: exit 2 for bad arguments (and a line ``see
     bazaar-ledger --help``), 1 for a data dir it cannot read.
     """
+    tolerant()
     words = sys.argv[1:] if argv is None else argv
     try:
         args = parser().parse_args(words)

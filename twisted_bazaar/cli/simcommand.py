@@ -7,11 +7,13 @@ imports it.
 
 import sys
 
+from twisted_bazaar.base.console import tolerant
 from twisted_bazaar.cli import sim, sweep
 
 
 def main(argv=None):
     """Run ``bazaar-sim``; ``argv`` None: the program's own arguments."""
+    tolerant()
     given = sys.argv[1:] if argv is None else argv
     if given[:1] == ["sweep"]:
         return sweep.main(given[1:])

@@ -10,7 +10,7 @@ import random
 
 import attr
 from twisted.application.service import Service
-from twisted.internet.endpoints import clientFromString, serverFromString
+from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 
 from twisted_bazaar.core.node import NodeConfig
@@ -25,6 +25,7 @@ from twisted_bazaar.daemon.services import (
 )
 from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.channel.session import ChannelKey
+from twisted_bazaar.net.byname import clientEndpoint
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedServerEndpoint
 from twisted_bazaar.schemes.interfaces import IKeyTest
 from twisted_bazaar.status.client import endpointFault
@@ -52,7 +53,7 @@ def _trackerEndpoint(reactor, tracker):
     tls: one's trustRoots= that is no folder of PEM certificates, say) is
     a L{StartupError} that says why in one line."""
     try:
-        return clientFromString(reactor, tracker)
+        return clientEndpoint(reactor, tracker)
     except (ValueError, TypeError) as e:
         raise StartupError(f"--tracker: bad endpoint: {e}")
     except Exception as e:

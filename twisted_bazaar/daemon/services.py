@@ -9,6 +9,7 @@ L{twisted_bazaar.testing} run exactly the same start-up and shutdown.
 from twisted.application.service import MultiService, Service
 from twisted.internet import defer
 from twisted.internet.abstract import isIPv6Address
+from twisted.internet.address import IPv4Address
 from twisted.internet.endpoints import (
     HostnameEndpoint,
     TCP4ServerEndpoint,
@@ -22,6 +23,7 @@ from zope.interface import implementer
 from twisted_bazaar.base.listenfault import listenFault
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.daemon.build import plugMembership
+from twisted_bazaar.daemon.listenfamily import IPv4Only
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.reach.reachable.offering import RelayOffering
 from twisted_bazaar.transports.connector import IConnector
@@ -364,7 +366,10 @@ class NodeService(MultiService):
                 return  # the node ends: the rest need not start
 
     def _listening(self, port):
-        self.node.setAddress(self.node.host, port.getHost().port)
+        address = port.getHost()
+        self.node.setAddress(self.node.host, address.port)
+        if isinstance(address, IPv4Address):
+            self.node.addObserver(IPv4Only(self.listener.description or "tcp:0"))
         if self.running and not self.membership.running:
             self.membership.startService()
 

@@ -26,7 +26,8 @@ from twisted.application.service import Service
 from twisted.logger import Logger
 
 from twisted_bazaar.files.hashing import FileChanged, digestFile, statKey
-from twisted_bazaar.files.names import isPlainName
+from twisted_bazaar.base.text import shown
+from twisted_bazaar.files.names import isPlainName, nameFault
 
 #: Default seconds a file must stay unchanged before it is offered.
 DEFAULT_SETTLE = 0.5
@@ -101,6 +102,8 @@ class SharedFolder(Service):
         self._hashing = {}
         #: name -> stat key that could not be read (not retried unchanged).
         self._unreadable = {}
+        #: Names in the folder no plain name (L{refusedName}), said once each.
+        self._refused = set()
         self._call = None
         self._due = None
         self._unwatch = None
@@ -178,8 +181,11 @@ class SharedFolder(Service):
             self._missing = True
             return found
         self._missing = False
+        refused = set()
         for entry in entries:
             if not isPlainName(entry.name):
+                if not entry.name.startswith("."):
+                    refused.add(entry.name)
                 continue
             try:
                 if entry.is_symlink():
@@ -189,6 +195,10 @@ class SharedFolder(Service):
                 continue
             if stat.S_ISREG(st.st_mode):
                 found[entry.name] = statKey(st)
+        for name in sorted(refused - self._refused):
+            self.log.info("not sharing {name}: {why}", name=shown(name),
+                          why=nameFault(name))
+        self._refused = refused
         return found
 
     def scan(self):

@@ -16,7 +16,7 @@ long as the client's timeout allows.
 import random
 
 from twisted.internet import defer
-from twisted.internet.endpoints import clientFromString, connectProtocol
+from twisted.internet.endpoints import connectProtocol
 from zope.interface import implementer
 
 from twisted_bazaar import wire
@@ -24,6 +24,7 @@ from twisted_bazaar.status.messages import BUSY, NodeState, State
 from twisted_bazaar.identity.operator import operatorProof
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import CLOSED_IN_HANDSHAKE, EncryptedClientEndpoint
+from twisted_bazaar.net.byname import clientEndpoint
 from twisted_bazaar.net.handshake import PLAIN, LinkHandshake, channelHash, channelKey
 from twisted_bazaar.net.link import IChannelUp, ILinkOwner, Link, LinkSettings
 from twisted_bazaar.net.reconnect import NO_TLS, spokeNoTLS, tlsReasons
@@ -301,7 +302,7 @@ def _endpoint(reactor, address, timeout):
     cannot be made (a tls: endpoint's trustRoots= that is no folder of
     PEM certificates, say), not a traceback."""
     try:
-        return clientFromString(reactor, address.withTimeout(timeout))
+        return clientEndpoint(reactor, address.withTimeout(timeout))
     except Exception as e:
         raise ClientError(endpointFault(address.endpoint, e)) from None
 

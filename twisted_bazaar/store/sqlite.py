@@ -201,6 +201,22 @@ _SCHEMA_1 = {
     "closed": ["seq", "buy_id"]}
 
 
+#: The longest path SQLite's Unix files open (its MAX_PATHNAME), in bytes.
+SQLITE_PATH_LIMIT = 512
+
+
+def _tooLong(path):
+    """Why SQLite could not open the database at path, when its path is
+    past what SQLite opens (its -wal file's name counted): "unable to open
+    database file" says no more, in a data dir of a long path; else ""."""
+    size = len(os.path.abspath(path).encode("utf-8", "surrogateescape")) + len("-wal")
+    if size <= SQLITE_PATH_LIMIT:
+        return ""
+    return (f" (its path is {size - len('-wal')} bytes long, and SQLite opens no file "
+            f"past {SQLITE_PATH_LIMIT}, its -wal file's name included: give a data dir "
+            "of a shorter path)")
+
+
 @implementer(IStore)
 class SQLiteStore(SnapshotReads):
     """
@@ -243,7 +259,7 @@ class SQLiteStore(SnapshotReads):
             self._db = sqlite3.connect(self.path, isolation_level=None,
                                        check_same_thread=False)
         except (OSError, sqlite3.Error) as e:
-            raise StoreError(f"cannot use data dir {directory}: {e}") from None
+            raise StoreError(f"cannot use data dir {directory}: {e}{_tooLong(self.path)}") from None
         try:
             db = self._db
             db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
@@ -258,7 +274,7 @@ class SQLiteStore(SnapshotReads):
             self._db.close()
             if isinstance(e, StoreError):
                 raise
-            raise StoreError(f"cannot use data dir {directory}: {e}") from None
+            raise StoreError(f"cannot use data dir {directory}: {e}{_tooLong(self.path)}") from None
         self._writer = None
         if writer is not None:
             self._db.close()

@@ -26,7 +26,7 @@ from twisted_bazaar.net.link import (
 )
 from twisted_bazaar.metrics.lag import LagProbe
 from twisted_bazaar.metrics.web import metricsGuard, metricsNames, metricsSite
-from twisted_bazaar.base.console import emit
+from twisted_bazaar.base.console import emit, tolerant
 from twisted_bazaar.base.options import boundedInt, boundedSeconds, rate, seconds
 from twisted_bazaar.daemon.services import EndpointConnector, ListeningService
 from twisted_bazaar.status.tracker import StatusExtension
@@ -374,7 +374,9 @@ class DaemonOptions(usage.Options):
             # same folder; these daemons need none unless asked.
             parent["pidfile"] = ""
         if parent is not None:
+            tolerant()
             checkTwistdFiles(parent)
+            keepFolderOfStart(self, parent)
             if self["log-format"] == "json" and (parent.get("logger")
                                                  or parent.get("syslog")):
                 raise usage.UsageError("--log-format json cannot be combined with "
@@ -431,6 +433,23 @@ def exitStatusFor(options, reactor, prog):
     status = ExitStatus(reactor, prog, nodaemon, twistdConfig=parent, stderr=stderr)
     reactor.callWhenRunning(status.running)
     return status
+
+
+def keepFolderOfStart(options, parent):
+    """
+    A relative --data-dir made absolute, against the folder twistd was
+    started in, when twistd's --rundir names another: twistd changes to
+    that folder after the daemon is built, so the daemon opened its store
+    and key in the one folder and then made its control socket and kept
+    its tracker's key (known_tracker) in the other, or in none, and a
+    failed start removed what it made in the wrong one.  twistd's own
+    --pidfile and --logfile are read against the start folder too, as are
+    --share and --downloads (made absolute as they are read).
+    """
+    folder = options.get("data-dir")
+    rundir = parent.get("rundir")
+    if folder and rundir and os.path.abspath(rundir) != os.path.abspath(os.curdir):
+        options["data-dir"] = os.path.abspath(folder)
 
 
 def checkTwistdFiles(parent):

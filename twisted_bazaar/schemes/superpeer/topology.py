@@ -39,6 +39,7 @@ from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.reach.asking import TrackerSilent
 from twisted_bazaar.core.topology import ITopology, dialWhy
+from twisted_bazaar.schemes.superpeer.messages import SUPER
 
 #: Seconds to wait for the tracker's answer before asking again: less than
 #: a question's own wait (the handshake timeout, core/questions.py), so the
@@ -233,8 +234,14 @@ class SuperPeerLinks(SlotService, NodeObserver):
         """The tracker knows no super-peer to name, and none is linked:
         say why once (a market of leaves alone searches nothing)."""
         let_go = " but those this node let go" if self._shunned else ""
-        why = (f"the tracker names no live super-peer{let_go} (a node started with "
-               f"--discovery {self.scheme} --super serves as one)")
+        if self.purpose == SUPER:
+            # A super-peer itself: the way out of a leaf's line is what it did.
+            why = (f"the tracker names no other live super-peer{let_go} (this "
+                   "node's leaves search its own index alone until another "
+                   f"--discovery {self.scheme} --super node starts)")
+        else:
+            why = (f"the tracker names no live super-peer{let_go} (a node started with "
+                   f"--discovery {self.scheme} --super serves as one)")
         if why != self.noneNamed:
             self.log.info("{why}; asking again later", why=why)
         self.noneNamed = why

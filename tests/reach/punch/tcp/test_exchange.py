@@ -10,6 +10,7 @@ import random
 
 from twisted.internet import defer, task
 from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.error import ConnectError
 from twisted.logger import capturedLogs, formatEvent
 from twisted.test.iosim import connectedServerAndClient
 from twisted.trial.unittest import SynchronousTestCase
@@ -231,6 +232,25 @@ class ExchangeTests(PunchTestCase):
                          "no direct connection after 3 attempts (the last: refused)")
         self.assertEqual(sent(self.a.link), [])
         self.assertNothingHeld()
+
+    def test_reasonEndsOnce(self):
+        """The last dial's reason ends without its full stop, so the line
+        has one stop, not two ('lost in a non-clean fashion..)', as
+        Twisted's ConnectError put one after its own reason's)."""
+        punched, _, _, _ = self.exchange()
+        self.clock.advance(TRANSIT)
+        lost = ConnectError(string="Connection to the other side was lost in a "
+                            "non-clean fashion.")
+        for attempt in range(1, ATTEMPTS + 1):
+            self.a.dialer.dials[-1].deferred.errback(lost)
+            self.b.dialer.dials[-1].deferred.errback(lost)
+            if attempt < ATTEMPTS:
+                self.attempt()
+                self.clock.advance(TRANSIT)
+        self.assertEqual(str(self.failureResultOf(punched, PunchFailed).value),
+                         "no direct connection after 3 attempts (the last: An error "
+                         "occurred while connecting: Connection to the other side was "
+                         "lost in a non-clean fashion)")
 
     def test_dialDeadline(self):
         """A dial that neither connects nor fails is given up after

@@ -285,7 +285,8 @@ class Puncher:
         punch.dialing = None
         if punch.over:
             return
-        why = failure.getErrorMessage()
+        # Twisted's ConnectError ends its reason with a stop: the line goes on.
+        why = failure.getErrorMessage().rstrip(". ")
         if punch.attempt >= punch.attempts:
             self._fail(punch, f"no direct connection after "
                        f"{plural(punch.attempts, 'attempt')} (the last: {why})")

@@ -1,0 +1,163 @@
+"""
+Tests for twisted_bazaar.net.byname: a tcp: address naming a host by name
+is dialled at each address the name resolves to, IPv6 too.
+"""
+
+from twisted.internet.address import IPv4Address, IPv6Address
+from twisted.internet.defer import CancelledError
+from twisted.internet.endpoints import TCP4ClientEndpoint
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError
+from twisted.internet.interfaces import IReactorPluggableNameResolver
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.python.failure import Failure
+from twisted.trial.unittest import SynchronousTestCase
+from zope.interface import implementer
+
+from twisted_bazaar.net.byname import ByNameEndpoint, clientEndpoint
+
+
+class FakeResolver:
+    """Resolves each name to the addresses it is given, at once."""
+
+    def __init__(self, names):
+        self.names = names
+        self.asked = []
+
+    def resolveHostName(self, receiver, hostName, portNumber=0, addressTypes=None,
+                        transportSemantics="TCP"):
+        self.asked.append(hostName)
+        receiver.resolutionBegan(None)
+        for kind, host in self.names.get(hostName, ()):
+            receiver.addressResolved(kind("TCP", host, portNumber))
+        receiver.resolutionComplete()
+        return receiver
+
+
+@implementer(IReactorPluggableNameResolver)
+class NamingReactor(MemoryReactorClock):
+    """A memory reactor with a name resolver of its own."""
+
+    def __init__(self, names):
+        super().__init__()
+        self.nameResolver = FakeResolver(names)
+
+    def installNameResolver(self, resolver):
+        self.nameResolver = resolver
+
+
+def dialled(reactor):
+    """The (host, port, timeout) of each TCP connection opened."""
+    return [(host, port, timeout) for host, port, _, timeout, _ in reactor.tcpClients]
+
+
+def refuse(reactor, index):
+    """The connection attempt at index fails: refused."""
+    reactor.tcpClients[index][2].clientConnectionFailed(
+        reactor.connectors[index], Failure(ConnectionRefusedError()))
+
+
+class ClientEndpointTests(SynchronousTestCase):
+    def test_nameWithIPv6Only(self):
+        """A name with an IPv6 address only is dialled there (Twisted's
+        tcp: looked it up for IPv4 alone: "DNS lookup failed")."""
+        reactor = NamingReactor({"tracker.example": [(IPv6Address, "fd50::2")]})
+        endpoint = clientEndpoint(reactor, "tcp:tracker.example:7700")
+        self.assertIsInstance(endpoint, ByNameEndpoint)
+        endpoint.connect(Factory.forProtocol(Protocol))
+        self.assertEqual(dialled(reactor), [("fd50::2", 7700, 30)])
+
+    def test_everyAddressIPv4First(self):
+        """A name of two addresses is dialled at its IPv4 one first (where
+        a node listening on IPv4 only is dialled back), then, refused
+        there, at the other; both refused, the last refusal is the
+        reason."""
+        reactor = NamingReactor({"tracker.example": [(IPv6Address, "fd50::2"),
+                                                     (IPv4Address, "192.0.2.9"),
+                                                     (IPv4Address, "192.0.2.9")]})
+        endpoint = clientEndpoint(reactor, "tcp:host=tracker.example:port=7700:timeout=4")
+        connected = endpoint.connect(Factory.forProtocol(Protocol))
+        self.assertEqual(dialled(reactor), [("192.0.2.9", 7700, 4)])
+        refuse(reactor, 0)
+        self.assertEqual(dialled(reactor), [("192.0.2.9", 7700, 4), ("fd50::2", 7700, 4)])
+        self.assertNoResult(connected)
+        refuse(reactor, 1)
+        self.failureResultOf(connected, ConnectionRefusedError)
+
+    def test_connectedAtTheSecond(self):
+        """The first address refused, the second's connection is the
+        endpoint's."""
+        reactor = NamingReactor({"tracker.example": [(IPv4Address, "192.0.2.9"),
+                                                     (IPv6Address, "fd50::2")]})
+        connected = clientEndpoint(reactor, "tcp:tracker.example:7700").connect(
+            Factory.forProtocol(Protocol))
+        refuse(reactor, 0)
+        factory = reactor.tcpClients[1][2]
+        protocol = factory.buildProtocol(IPv6Address("TCP", "fd50::2", 7700))
+        protocol.makeConnection(StringTransport())
+        self.assertIs(self.successResultOf(connected), protocol._wrappedProtocol)
+
+    def test_nameOfNoAddress(self):
+        """A name that resolves to nothing fails as Twisted's did: DNS
+        lookup failed, naming it."""
+        reactor = NamingReactor({})
+        connected = clientEndpoint(reactor, "tcp:nowhere.example:7700").connect(
+            Factory.forProtocol(Protocol))
+        self.assertEqual(str(self.failureResultOf(connected, DNSLookupError).value),
+                         "DNS lookup failed: nowhere.example.")
+        self.assertEqual(reactor.tcpClients, [])
+
+    def test_cancelled(self):
+        """Cancelled while it dials, the dial is cancelled and no other
+        address is tried."""
+        reactor = NamingReactor({"tracker.example": [(IPv4Address, "192.0.2.9"),
+                                                     (IPv6Address, "fd50::2")]})
+        connected = clientEndpoint(reactor, "tcp:tracker.example:7700").connect(
+            Factory.forProtocol(Protocol))
+        connected.cancel()
+        self.failureResultOf(connected, CancelledError)
+        self.assertTrue(reactor.connectors[0].stoppedConnecting)
+        self.assertEqual(len(reactor.tcpClients), 1)
+
+    def test_cancelledWhileLookingUp(self):
+        """Cancelled before the name resolved, it fails cancelled, once,
+        and dials nothing when the answer comes."""
+        reactor = NamingReactor({})
+        held = []
+        reactor.nameResolver.resolveHostName = (
+            lambda receiver, name, port: held.append(receiver))
+        connected = clientEndpoint(reactor, "tcp:tracker.example:7700").connect(
+            Factory.forProtocol(Protocol))
+        connected.cancel()
+        self.failureResultOf(connected, CancelledError)
+        [receiver] = held
+        receiver.addressResolved(IPv4Address("TCP", "192.0.2.9", 7700))
+        receiver.resolutionComplete()
+        self.assertEqual(reactor.tcpClients, [])
+
+    def test_bindAddressKeepsItsFamily(self):
+        """bindAddress is kept, and only addresses of its family are
+        dialled."""
+        reactor = NamingReactor({"tracker.example": [(IPv4Address, "192.0.2.9"),
+                                                     (IPv6Address, "fd50::2")]})
+        endpoint = clientEndpoint(reactor,
+                                  r"tcp:host=tracker.example:7700:bindAddress=fd50\:\:3")
+        connected = endpoint.connect(Factory.forProtocol(Protocol))
+        self.assertEqual(dialled(reactor), [("fd50::2", 7700, 30)])
+        self.assertEqual(reactor.tcpClients[0][4], ("fd50::3", 0))
+        refuse(reactor, 0)
+        self.failureResultOf(connected, ConnectionRefusedError)
+
+    def test_othersAreTwistedsOwn(self):
+        """An address, a string of other keywords, or another kind is
+        Twisted's own endpoint, and nothing is looked up."""
+        reactor = NamingReactor({})
+        for text in ["tcp:127.0.0.1:7700", r"tcp:fd50\:\:2:7700", "unix:/run/nowhere.sock",
+                     "tcp:127.0.0.1:7700:timeout=3"]:
+            self.assertNotIsInstance(clientEndpoint(reactor, text), ByNameEndpoint)
+        self.assertEqual(reactor.nameResolver.asked, [])
+        self.assertIsInstance(clientEndpoint(reactor, "tcp:127.0.0.1:7700"), TCP4ClientEndpoint)
+
+    def test_badStringIsTwistedsError(self):
+        """A string Twisted cannot take raises its ValueError, as before."""
+        self.assertRaises(ValueError, clientEndpoint, NamingReactor({}), "nonsense:1")
