@@ -428,8 +428,8 @@ class TlsReasonTests(SynchronousTestCase):
     def reason(self, *reasons):
         from OpenSSL import SSL
 
-        from twisted_bazaar.net.reconnect import _reason
-        return _reason(Failure(SSL.Error([("SSL routines", "", r) for r in reasons])))
+        from twisted_bazaar.net.reconnect import inWords
+        return inWords(Failure(SSL.Error([("SSL routines", "", r) for r in reasons])))
 
     def test_aPlainPortSpeaksNoTLS(self):
         for why in ("wrong version number", "unexpected eof while reading"):

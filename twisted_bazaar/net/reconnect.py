@@ -39,7 +39,7 @@ def roundDelay(seconds):
     return f"{seconds:.1f}" if seconds < 10 else f"{seconds:.0f}"
 
 
-def _reason(failure):
+def inWords(failure):
     """A failure's message, without the full stop Twisted often ends it
     with (the log line goes on after it); a TLS handshake's failure (a
     tracker reached over ``tls:``) in words, not pyOpenSSL's list of
@@ -228,7 +228,7 @@ class Reconnector:
         self._connecting = None
         if not self.running:
             return
-        self._schedule(f"cannot reach {self.what}", _reason(reason), lasting(reason))
+        self._schedule(f"cannot reach {self.what}", inWords(reason), lasting(reason))
 
     def succeeded(self):
         """The connection served (the peer took this client): the next
@@ -265,7 +265,7 @@ class Reconnector:
                 # Closed by this client, to move back: no loss to tell.
                 self._schedule(f"left {self.what} to move back")
             else:
-                self._schedule(f"lost {self.what}", _reason(reason), lasting(reason))
+                self._schedule(f"lost {self.what}", inWords(reason), lasting(reason))
 
     def _schedule(self, what, reason=None, lasting=False):
         """Log what happened (and why, C{reason}: said in full the first
