@@ -462,3 +462,55 @@ class SplitConfigTests(SynchronousTestCase):
 
     def test_needsAFile(self):
         self.assertRaises(ConfigError, splitConfig, ["--config"])
+
+
+class RelativePathTests(ConfigCase):
+    """A relative path in a config file is the file's folder's, for every
+    option whose value is a path (issue 96: data-dir was the current
+    folder's, share and downloads too; a daemon started by a service
+    manager in / then kept its state there); the command line's is the
+    current folder's; an absolute one is as it is."""
+
+    def setUp(self):
+        self.home = os.path.dirname(self.scratch("x"))
+        for name in ("shared", "dl"):
+            os.mkdir(os.path.join(self.home, name))
+        self.elsewhere = os.path.dirname(self.scratch("x"))
+        self.addCleanup(os.chdir, os.getcwd())
+        os.chdir(self.elsewhere)
+
+    def file(self, text):
+        path = os.path.join(self.home, "node.toml")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_everyPathOptionIsTheFilesFolders(self):
+        path = self.file('role = ["seller", "buyer"]\nsell = ["apple=1"]\n'
+                         'want = ["fig"]\ndata-dir = "state"\nshare = "shared"\n'
+                         'downloads = "./dl"\n')
+        options = NodeOptions()
+        self.assertEqual(options.pathOptions(), {"data-dir", "share", "downloads"})
+        options.parseOptions(["--config", os.path.relpath(path)])
+        self.assertEqual(options["data-dir"], os.path.join(self.home, "state"))
+        roles = {plugin.name: settings for plugin, settings in options.roles}
+        self.assertEqual(roles["seller"]["share"], os.path.join(self.home, "shared"))
+        self.assertEqual(roles["buyer"]["downloads"], os.path.join(self.home, "dl"))
+
+    def test_theTrackersDataDir(self):
+        path = os.path.join(self.home, "tracker.toml")
+        with open(path, "w") as f:
+            f.write('data-dir = "tracker-state"\n')
+        options = TrackerOptions()
+        options.parseOptions(["--config", path])
+        self.assertEqual(options["data-dir"], os.path.join(self.home, "tracker-state"))
+
+    def test_absoluteAndCommandLinePathsAsGiven(self):
+        state = os.path.join(self.elsewhere, "abs-state")
+        options = NodeOptions()
+        options.parseOptions(["--config", self.file(f'data-dir = "{state}"\n')])
+        self.assertEqual(options["data-dir"], state)
+        options = NodeOptions()
+        options.parseOptions(["--config", self.file('data-dir = "state"\n'),
+                              "--data-dir", "here"])
+        self.assertEqual(options["data-dir"], "here")

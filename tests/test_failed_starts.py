@@ -194,6 +194,97 @@ class FailedStartTests(SynchronousTestCase):
         self.assertIn(f"kept in {data}/tracker.key", line)
         self.successResultOf(service.stopService())
 
+    # -- one state directory, one tracker (issue 96) ------------------------
+
+    def runningTracker(self, args):
+        """A tracker started and running (its reactor up): its status."""
+        reactor = _TakenPorts(("tcp", -1))
+        service = makeTrackerService(_parse(args + ["--no-udp"], TrackerOptions), reactor)
+        service.startService()
+        status = self.statuses[-1]
+        reactor.runUp()
+        self.addCleanup(self.ended, reactor)
+        self.addCleanup(service.stopService)
+        self.assertEqual(status.code, 0, status.stderr.getvalue())
+        return status
+
+    def ended(self, reactor):
+        """A daemon's process ends: what waits for its reactor's shutdown
+        runs (the tracker lets go of its state directory)."""
+        for call, args, kwargs in reactor.triggers.get("after", {}).get("shutdown", ()):
+            call(*args, **kwargs)
+
+    def contents(self, folder):
+        """What a folder holds: each file's name and bytes."""
+        found = {}
+        for name in os.listdir(folder):
+            with open(os.path.join(folder, name), "rb") as f:
+                found[name] = f.read()
+        return found
+
+    def test_trackerDataDirInUse(self):
+        """Two trackers given one --data-dir both ran, one key between
+        them (each passed for the other to its nodes).  The second is
+        refused in one line, exit 1, before it listens, and the first's
+        state is left as it was."""
+        data = os.path.join(self.folder, "tracker-state")
+        self.runningTracker(["--data-dir", data, "--listen", f"tcp:{TAKEN - 2}"])
+        before = self.contents(data)
+        error = self.assertRaises(SystemExit, makeTrackerService, _parse(
+            ["--data-dir", data, "--listen", f"tcp:{TAKEN - 3}", "--no-udp"],
+            TrackerOptions), _TakenPorts(("tcp", -1)))
+        self.assertEqual(error.code, f"twistd bazaar-tracker: error: --data-dir {data} "
+                         "is in use by another tracker; give each tracker its own "
+                         "--data-dir")
+        self.assertEqual(self.contents(data), before)
+
+    def test_trackerDefaultStateDirInUse(self):
+        """The same of its default state directory: a second tracker on
+        the same --listen port is told so before it tries the port."""
+        listen = f"tcp:{TAKEN - 2}:interface=127.0.0.1"
+        self.runningTracker(["--listen", listen])
+        state = os.path.join(self.folder, "twisted-bazaar", f"tracker-127.0.0.1-{TAKEN - 2}")
+        before = self.contents(state)
+        error = self.assertRaises(SystemExit, makeTrackerService, _parse(
+            ["--listen", listen, "--no-udp"], TrackerOptions), _TakenPorts(("tcp", -1)))
+        self.assertEqual(error.code, "twistd bazaar-tracker: error: its default state "
+                         f"directory {state} is in use by another tracker (one started "
+                         "with the same --listen port): stop it, or give this one "
+                         "another port, or a --data-dir of its own")
+        self.assertEqual(self.contents(state), before)
+
+    def test_twoTrackersStartedAtOnceOnOneDataDir(self):
+        """Two started at the same moment, each finding none running: the
+        one whose reactor runs second ends (exit 1, one line), leaving the
+        other's state as it is; it does not say the key."""
+        data = os.path.join(self.folder, "tracker-state")
+        reactors, services = [], []
+        for port in (TAKEN - 2, TAKEN - 3):
+            reactor = _TakenPorts(("tcp", -1))
+            services.append(makeTrackerService(_parse(
+                ["--data-dir", data, "--listen", f"tcp:{port}", "--no-udp"],
+                TrackerOptions), reactor))
+            services[-1].startService()
+            reactors.append(reactor)
+            self.addCleanup(self.ended, reactor)
+        first, second = self.statuses
+        with capturedLogs() as events:
+            reactors[0].runUp()
+            before = self.contents(data)
+            reactors[1].runUp()
+        self.assertEqual(first.code, 0)
+        self.assertEqual((second.code, second.startFailed), (1, False))
+        self.assertEqual(second.stderr.getvalue(), "twistd bazaar-tracker: error: "
+                         f"--data-dir {data} is in use by another tracker; give each "
+                         "tracker its own --data-dir\n")
+        self.assertEqual(len([e for e in events
+                              if "the tracker's key is" in (formatEvent(e) or "")]), 1)
+        self.successResultOf(services[1].stopService())
+        for end in self.atExit:
+            end()
+        self.assertEqual(self.contents(data), before)
+        self.successResultOf(services[0].stopService())
+
     def test_trackerRelayPort(self):
         self.tracker(["--relay-port", str(TAKEN)], ("tcp", TAKEN),
                      f"relay cannot listen on tcp:{TAKEN}: ")

@@ -907,6 +907,33 @@ class DataDirTests(SynchronousTestCase):
                          f"dir {self.data} is in use by another node (pid "
                          f"{os.getpid()}); give each node its own --data-dir")
 
+    def test_aSecondNodeTouchesNothing(self):
+        """The lock comes before anything a start writes there: a second
+        node given the data dir of one that runs, with a --tracker-key
+        (written to known_tracker) and --restock (written to the store),
+        is refused and leaves every file as it was (issue 96)."""
+        from twisted_bazaar.store.lock import DataDirLock
+
+        holder = DataDirLock(self.data)
+        holder.acquire()
+        self.addCleanup(holder.release)
+        Identity.inDirectory(self.data)
+        with open(os.path.join(self.data, "known_tracker"), "w") as f:
+            f.write(Identity.generate().key + "\n")
+        before = {}
+        for name in os.listdir(self.data):
+            with open(os.path.join(self.data, name), "rb") as f:
+                before[name] = f.read()
+        key = Identity.generate().key
+        error = self.assertRaises(SystemExit, makeNodeService, _parse(
+            SELLER + ["--data-dir", self.data, "--restock", "--tracker-key", key]))
+        self.assertIn("is in use by another node", error.code)
+        after = {}
+        for name in os.listdir(self.data):
+            with open(os.path.join(self.data, name), "rb") as f:
+                after[name] = f.read()
+        self.assertEqual(after, before)
+
     def test_aTrackersStateDirectoryRefused(self):
         """A node given the folder a tracker keeps its key in is refused
         with the reason, and the tracker a node's data dir, nothing
@@ -1107,6 +1134,9 @@ class TrackerKeyTests(SynchronousTestCase):
                          [])
         [line] = [line for line in lines[started:] if "the tracker's key is" in line]
         service.stopService()
+        # Its process ends (the next start is another's): it lets go.
+        for call, a, kw in reactor.triggers.get("after", {}).get("shutdown", []):
+            call(*a, **kw)
         return line.split()[4]
 
     def test_keptAcrossRestarts(self):

@@ -231,3 +231,21 @@ class SharedFolderTests(SynchronousTestCase):
         folder.undo()
         folder.undo()
         self.assertFalse(os.path.exists(self.state))
+
+    def test_oneRunsOnItAlone(self):
+        """Issue 96: two trackers given one --data-dir both ran on it, one
+        key between them.  One that runs holds the mark alone: another
+        finds it (runsElsewhere) before it starts, and one that got past
+        that at the same moment cannot run on it too (running is False);
+        once the first stops, another may."""
+        first, second = self.held(), self.held()
+        _touch(os.path.join(self.state, "tracker.key"))
+        self.assertFalse(second.runsElsewhere())
+        self.assertTrue(first.running())
+        self.addCleanup(first.stopped)
+        self.assertTrue(second.runsElsewhere())
+        self.assertFalse(second.running())
+        first.stopped()
+        self.assertFalse(second.runsElsewhere())
+        self.assertTrue(second.running())
+        second.stopped()

@@ -200,7 +200,7 @@ class TrackerMembersTests(SynchronousTestCase):
         view.membersSeen(members.members())
         self.assertIsNone(view.snapshot()["trackerSilent"])
         clock.advance(5)
-        refused = "cannot reach 127.0.0.1:7700: Connection was refused by other side"
+        refused = "cannot reach 127.0.0.1:7700: nothing listens there (connection refused)"
         answers += [defer.fail(ClientError(refused)), defer.fail(ClientError(refused))]
         view.membersSeen(members.members())
         clock.advance(1)

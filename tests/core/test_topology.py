@@ -294,14 +294,15 @@ class RandomNeighboursTests(SynchronousTestCase):
 
     def test_aFailedDialNamesTheAddressOnce(self):
         """The line of a dial that failed names the peer's address once
-        (it said `at h11:5011: h11:5011: Connection was refused …`)."""
+        (it said `at h11:5011: h11:5011: Connection was refused …`), its
+        reason in the project's words (issue 96: Twisted's)."""
         self.register()
         self.tracker.say(nodereply(11))
         with capturedLogs() as events:
             self.connector.requests[0].deferred.errback(ConnectionRefusedError())
         self.assertEqual([formatEvent(event) for event in events],
-                         ["could not link to node 11 at h11:5011: Connection was "
-                          "refused by other side."])
+                         ["could not link to node 11 at h11:5011: nothing listens "
+                          "there (connection refused)"])
 
     def test_removedLinkAsksForReplacement(self):
         self.register()

@@ -322,6 +322,13 @@ class TrackerPinTests(SynchronousTestCase):
                      r"tracker logs when it starts; trying again in", TIMEOUT)
         node.waitFor(r"lost the tracker at .*, for the same reason as before; "
                      r"trying again in", TIMEOUT)
+        # A key that does not match will not cure itself: a warning the
+        # first time, the retries after it at info (issue 96).
+        levels = [(event["log_level"].name, "the tracker proved" in event["why"])
+                  for event in node.eventsMatching("{why}; trying again in",
+                                                   why=lambda why: "tracker proved" in why
+                                                   or "same reason" in why)]
+        self.assertEqual(levels[:2], [("warn", True), ("info", False)], node.tail())
         # One line an attempt, the retry's: neither the channel nor the
         # key's check says the refusal too (issue 96).
         said = [match.string for match in node.matches(r"the tracker proved ")]

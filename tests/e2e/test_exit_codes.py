@@ -323,6 +323,36 @@ class DataDirTests(SynchronousTestCase):
         self.assertEqual(nodeId(again, TIMEOUT), seller)
         self.assertEqual(again.problems(), [])
 
+    def test_oneTrackerPerDataDir(self):
+        """Two trackers given one --data-dir both ran on it, one key
+        between them (issue 96): the second is refused in one line, exit
+        1, and the first's state is as it was, the first running on."""
+        folder = scratch(self)
+        market = LiveMarket(folder)
+        self.addCleanup(market.stop)
+        data = os.path.join(folder, "tracker-data")
+        first = market.startTracker("tracker", TIMEOUT, "--data-dir", data, "--no-udp")
+        key = first.waitFor(r"the tracker's key is (?P<key>[A-Za-z0-9_-]{43})",
+                            TIMEOUT)["key"]
+        with open(os.path.join(data, "tracker.key"), "rb") as f:
+            kept = f.read()
+        second = runTwistd(["-n", "bazaar-tracker", "--data-dir", data, "--no-udp",
+                            "--listen", "tcp:0:interface=127.0.0.1"], folder,
+                           timeout=TIMEOUT)
+        output = second.stdout + second.stderr
+        self.assertEqual(second.returncode, 1, output)
+        self.assertEqual(second.stderr, f"twistd bazaar-tracker: error: --data-dir {data} "
+                         "is in use by another tracker; give each tracker its own "
+                         "--data-dir\n", output)
+        self.assertNotIn("listening", second.stdout)
+        self.assertEqual(os.listdir(data), ["tracker.key"])
+        with open(os.path.join(data, "tracker.key"), "rb") as f:
+            self.assertEqual(f.read(), kept)
+        # The first runs on: a node takes its key.
+        node = market.startNode("node", "--tracker-key", key)
+        nodeId(node, TIMEOUT)
+        self.assertEqual(first.problems(), [])
+
     def test_restock(self):
         """A seller that sold out is started again with --restock and a new
         --sell: it sells again, and its ledger keeps every sale."""

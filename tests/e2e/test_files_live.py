@@ -197,6 +197,34 @@ class FilesLiveTests(SynchronousTestCase):
         for daemon in (seller, buyer):
             self.assertEqual(daemon.problems(), [], daemon.tail())
 
+    def test_aFullDownloadsFolder(self):
+        """A buyer whose downloads folder is on a disk too small for the
+        file (a 1 MiB tmpfs; root only): it ends, exit 3, saying once that
+        no space is left there, naming the folder; nothing half-written
+        is put in place or left (issue 96: the line named no folder and
+        said "a write came short", the fetcher's log line beside it)."""
+        full = self.dir("full")
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", full],
+                                 capture_output=True, text=True)
+        if mounted.returncode != 0:
+            raise SkipTest(f"a tmpfs cannot be mounted here: {mounted.stderr.strip()}")
+        self.addCleanup(subprocess.run, ["umount", full], capture_output=True)
+        shared = self.dir("A")
+        writeRandom(os.path.join(shared, "big.bin"), 3 * 1024 * 1024, 3)
+        waitSharing(self.seller("seller", shared), "big.bin", TIMEOUT)
+        buyer = self.market.startNode("buyer", "--role", "buyer", "--want", "big.bin",
+                                      "--downloads", full, "--exit-when-done")
+        self.assertEqual(buyer.finish(2 * TIMEOUT), 3, buyer.tail())
+        said = [line for line in buyer.lines if line.startswith("twistd bazaar-node: ")]
+        self.assertEqual(len(said), 1, buyer.tail())
+        self.assertRegex(said[0], rf"^twistd bazaar-node: error: cannot download big\.bin: "
+                                  rf"no space left in the downloads folder "
+                                  rf"{re.escape(full)}: ")
+        self.assertEqual(buyer.eventsMatching("cannot download {name}"), [])
+        self.assertEqual(os.listdir(full), [PRIVATE])
+        self.assertEqual([name for name in os.listdir(os.path.join(full, PRIVATE))
+                          if name.endswith(".part")], [])
+
 
 def netstring(payload):
     return b"%d:%s," % (len(payload), payload)

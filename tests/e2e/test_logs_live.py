@@ -33,9 +33,8 @@ class LogTests(SynchronousTestCase):
         node = self.market.start("node", [
             "bazaar-node", "--role", "seller", "--sell", "apple=1",
             "--tracker", f"tcp:127.0.0.1:{port}", "--listen", LOOPBACK_LISTEN])
-        pattern = (rf"cannot reach the tracker at 127\.0\.0\.1:{port}: Connection was "
-                   r"refused by other side: 111: Connection refused; trying again in "
-                   r"\d+(\.\d)? s$")
+        pattern = (rf"cannot reach the tracker at 127\.0\.0\.1:{port}: nothing listens "
+                   r"there \(connection refused\); trying again in \d+(\.\d)? s$")
         node.waitFor(pattern, TIMEOUT)
         node.waitFor(r"trying again in", TIMEOUT)
         node.terminate()
@@ -46,6 +45,28 @@ class LogTests(SynchronousTestCase):
                          [])
         self.assertEqual([line for line in lines if "Scheduling retry" in line], [])
         self.assertEqual(node.problems(), [])
+
+    def test_aTrackerKilledInWords(self):
+        """A tracker killed with kill -9 while a node is linked: the node
+        said Twisted's "Connection was closed cleanly" (its kernel closes
+        the tracker's sockets); it says what happened in the project's
+        words, then that nothing listens there."""
+        tracker = self.market.startTracker("tracker", TIMEOUT)
+        node = self.market.startNode("node", "--role", "seller", "--sell", "apple=1")
+        node.waitFor(r"registered with the tracker as node ", TIMEOUT)
+        tracker.process.kill()
+        tracker.finish()
+        at = rf"the tracker at 127\.0\.0\.1:{self.market.tracker_port}"
+        # Its kernel closes its sockets: cleanly, or with a reset when a
+        # message of the node's was still unread there.
+        node.waitFor(rf"\[Reconnector#info\] lost {at}: (it closed the connection \(it "
+                     r"stopped, restarted or crashed\)|the connection broke \(it "
+                     r"crashed, or the network failed\)); trying again in ", TIMEOUT)
+        node.waitFor(rf"cannot reach {at}: nothing listens there \(connection "
+                     r"refused\); trying again in ", TIMEOUT)
+        self.assertEqual(node.matches(r"closed cleanly|refused by other side"), [],
+                         node.tail())
+        self.assertEqual(node.problems(), [], node.tail())
 
     def test_jsonLogFormat(self):
         tracker = self.market.start("tracker", ["bazaar-tracker", "--log-format", "json",

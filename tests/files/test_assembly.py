@@ -131,7 +131,7 @@ class AssemblyTests(SynchronousTestCase):
         self.patch(os, "pwrite", full)
         sink = self.assembly.sink(0)
         error = self.assertRaises(DownloadError, sink.write, DATA[:PIECE])
-        self.assertIn("is full", str(error))
+        self.assertIn("no space left in the downloads folder", str(error))
 
     def test_writebackEveryFewVerifiedBytes(self):
         self.patch(assembly, "WRITEBACK", 2 * PIECE)

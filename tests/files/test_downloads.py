@@ -161,9 +161,38 @@ class PartFileTests(SynchronousTestCase):
 
         self.patch(os, "pwrite", full)
         error = self.assertRaises(DownloadError, part.writeAt, DATA, 0)
-        self.assertEqual(str(error), "the downloads folder is full: cannot write the file")
+        self.assertEqual(str(error), f"no space left in the downloads folder {self.folder}: "
+                         "cannot write the file (free some, or give --downloads a "
+                         "folder on a disk with room)")
         part.discard()
         self.assertEqual(self.listed(), ([PRIVATE], []))
+
+    def test_shortWriteIsNoSpaceLeft(self):
+        """A write the disk takes only part of (a full tmpfs takes what
+        fits) says the folder is out of space, naming it, in the words a
+        user looks for: not a short write's jargon alone."""
+        part = PartFile(self.folder, "f", SHA, len(DATA))
+        part.open()
+        self.patch(os, "pwrite", lambda fd, data, offset: 7)
+        error = self.assertRaises(DownloadError, part.writeAt, DATA, 0)
+        self.assertTrue(str(error).startswith(
+            f"no space left in the downloads folder {self.folder}: "
+            f"only 7 of the {len(DATA)} bytes of a write fit ("), error)
+        part.discard()
+
+    def test_quotaIsNoSpaceLeft(self):
+        """Over a disk quota is no space left too, saying which."""
+        part = PartFile(self.folder, "f", SHA, len(DATA))
+        part.open()
+
+        def over(fd, offset, length):
+            raise OSError(errno.EDQUOT, "Disk quota exceeded")
+
+        self.patch(os, "posix_fallocate", over)
+        error = self.assertRaises(DownloadError, part.reserve)
+        self.assertIn(f"no space left in the downloads folder {self.folder}: cannot "
+                      f"make room for {len(DATA)} bytes (over the disk quota)", str(error))
+        part.discard()
 
     # -- nothing reserved on a stranger's word; nothing written through a link --
 

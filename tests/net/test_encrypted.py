@@ -32,6 +32,7 @@ from twisted_bazaar.net.encrypted import (
     CLOSED_IN_HANDSHAKE,
     NO_SUBJECT_ALT_NAME,
     ChannelFailed,
+    KeyRefused,
     EncryptedFactory,
     EncryptedProtocol,
     twistedsNoHostTraceback,
@@ -476,6 +477,9 @@ class KnownKeyTests(SynchronousTestCase):
                "key it proved on first contact (remembered in DIR/known_tracker); "
                "refused before this node said anything. Remove DIR/known_tracker.")
         self.assertEqual(client.wrapped.lost.getErrorMessage(), why)
+        # A refusal trying again cannot cure: its owner warns of it.
+        self.assertIsNotNone(client.wrapped.lost.check(KeyRefused))
+        self.assertTrue(client.wrapped.lost.value.lasting)
         self.assertEqual(pin.key, decode(tracker.key))
         # Its owner (the node's tracker client, a command) says why, once
         # an attempt: neither the channel nor the pin says it too.
@@ -502,6 +506,8 @@ class KnownKeyTests(SynchronousTestCase):
                 protocol.connectionLost(Failure(ConnectionDone()))
             self.assertTrue(transport.disconnecting)
             self.assertIsNotNone(wrapped.lost.check(ChannelFailed))
+            # Not a key refused: one trying again may cure.
+            self.assertFalse(wrapped.lost.value.lasting)
             self.assertEqual([formatEvent(event) for event in events], [])
 
     def test_keylessPeerTeachesNothing(self):

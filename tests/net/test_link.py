@@ -18,7 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from tests.helpers import RecordingOwner
 from twisted_bazaar.wire import trade
 from twisted_bazaar import wire
-from twisted_bazaar.net.link import Link, LinkSettings
+from twisted_bazaar.net.link import ClosedHere, Link, LinkSettings
 from twisted_bazaar.net.recent import RecentMessages
 from tests.net.links import LinkTestCase, sentMessages
 from twisted_bazaar.net.capabilities import ISecureTransport
@@ -388,6 +388,27 @@ class ConnectionLostTests(LinkTestCase):
             reason = Failure(ConnectionDone())
             link.connectionLost(reason)
             self.assertEqual(self.clock.getDelayedCalls(), [])
+            self.assertEqual(self.owner.lost, [reason])
+
+    def test_aCloseOfItsOwnIsToldSo(self):
+        """A link this side closed (a dc, a peer cut off), whose
+        connection then closes cleanly, tells its owner so
+        (L{ClosedHere}): a tracker's session said Twisted's "Connection
+        was closed cleanly", which reads as the tracker's doing; a clean
+        close the peer made, or any other reason, is told as it is."""
+        link = self.connect()
+        link.close("tracker said dc", routine=True)
+        link.connectionLost(Failure(ConnectionDone()))
+        [told] = self.owner.lost
+        self.assertIsNotNone(told.check(ClosedHere))
+        self.assertIsNotNone(told.check(ConnectionDone))
+        self.assertEqual(told.getErrorMessage(), "this side closed the connection")
+        for reason in (Failure(ConnectionDone()), Failure(ConnectionDone("said"))):
+            self.owner.lost.clear()
+            link = self.connect()
+            if reason.value.args:
+                link.close("closing")
+            link.connectionLost(reason)
             self.assertEqual(self.owner.lost, [reason])
 
     def test_nothingSentAfterLoss(self):

@@ -50,8 +50,8 @@ class ReconnectorTests(SynchronousTestCase):
         refused = Failure(error.ConnectionRefusedError("Connection refused"))
         self.endpoint.attempts[0].errback(refused)
         self.assertEqual(self.lines(), [
-            "cannot reach the tracker at 127.0.0.1:7700: Connection was refused by "
-            "other side: Connection refused; trying again in 0.2 s"])
+            "cannot reach the tracker at 127.0.0.1:7700: nothing listens there "
+            "(connection refused); trying again in 0.2 s"])
         [retry] = self.clock.getDelayedCalls()
         self.assertAlmostEqual(retry.getTime(), 0.246913578)
         self.clock.advance(0.25)
@@ -81,11 +81,12 @@ class ReconnectorTests(SynchronousTestCase):
             "connecting: answered, but not as a WebSocket port",
             "cannot reach the tracker at 127.0.0.1:7700, for the same reason as before",
             "cannot reach the tracker at 127.0.0.1:7700, for the same reason as before",
-            "cannot reach the tracker at 127.0.0.1:7700: Connection was refused by "
-            "other side",
-            "lost the tracker at 127.0.0.1:7700: Connection was closed cleanly",
-            "cannot reach the tracker at 127.0.0.1:7700: Connection was refused by "
-            "other side"])
+            "cannot reach the tracker at 127.0.0.1:7700: nothing listens there "
+            "(connection refused)",
+            "lost the tracker at 127.0.0.1:7700: it closed the connection (it stopped, "
+            "restarted or crashed)",
+            "cannot reach the tracker at 127.0.0.1:7700: nothing listens there "
+            "(connection refused)"])
         self.assertTrue(all("trying again in" in line for line in self.lines()))
 
     def test_successResetsTheAttempts(self):
@@ -101,6 +102,61 @@ class ReconnectorTests(SynchronousTestCase):
         self.assertEqual(self.lines()[-1], "lost the tracker at 127.0.0.1:7700: "
                          "Connection to the other side was lost in a non-clean "
                          "fashion: gone; trying again in 0.2 s")
+
+    def test_twistedsReasonsInWords(self):
+        """A tracker killed with kill -9 (its kernel closes its sockets:
+        a clean close), or gone, was said in Twisted's words ("Connection
+        was closed cleanly", "Connection was refused by other side: 111:
+        ..."); they are said in the project's, what happened to the
+        tracker; a reason of its own (a QUIC close's) is kept."""
+        from twisted_bazaar.net.link import ClosedHere
+
+        self.reconnector.start()
+        for failure in (error.ConnectionDone(), error.ConnectionLost(),
+                        error.getConnectError((111, "Connection refused")),
+                        error.getConnectError((110, "Connection timed out")),
+                        ClosedHere(), error.ConnectionDone("the QUIC connection closed")):
+            self.endpoint.attempts[-1].callback(_protocol())
+            self.reconnector.lost(Failure(failure))
+            self.clock.advance(100)
+        self.assertEqual([line.split("; trying")[0] for line in self.lines()], [
+            "lost the tracker at 127.0.0.1:7700: it closed the connection (it stopped, "
+            "restarted or crashed)",
+            "lost the tracker at 127.0.0.1:7700: the connection broke (it crashed, or the "
+            "network failed)",
+            "lost the tracker at 127.0.0.1:7700: nothing listens there (connection "
+            "refused)",
+            "lost the tracker at 127.0.0.1:7700: no answer (the connection timed out)",
+            "lost the tracker at 127.0.0.1:7700: this node closed the connection",
+            "lost the tracker at 127.0.0.1:7700: Connection was closed cleanly: the "
+            "QUIC connection closed"])
+
+    def test_aKeyRefusedIsAWarningOnce(self):
+        """A tracker that does not prove the key pinned for it will not
+        cure itself: the first line is a warning (it was an info retry
+        line), the retries after it the short lines at info."""
+        from twisted.logger import LogLevel
+
+        from twisted_bazaar.net.encrypted import ChannelFailed, KeyRefused
+
+        self.reconnector.start()
+        refused = Failure(KeyRefused("the tracker proved AAAA…, not BBBB…"))
+        for _ in range(3):
+            self.endpoint.attempts[-1].callback(_protocol())
+            self.reconnector.lost(refused)
+            self.clock.advance(100)
+        self.endpoint.attempts[-1].callback(_protocol())
+        self.reconnector.lost(Failure(ChannelFailed("no channel handshake within 10 s")))
+        self.assertEqual([(event["log_level"], formatEvent(event).split("; trying")[0])
+                          for event in self.events], [
+            (LogLevel.warn, "lost the tracker at 127.0.0.1:7700: the tracker proved "
+                            "AAAA…, not BBBB…"),
+            (LogLevel.info, "lost the tracker at 127.0.0.1:7700, for the same reason as "
+                            "before"),
+            (LogLevel.info, "lost the tracker at 127.0.0.1:7700, for the same reason as "
+                            "before"),
+            (LogLevel.info, "lost the tracker at 127.0.0.1:7700: no channel handshake "
+                            "within 10 s")])
 
     def test_aTLSFailureInWords(self):
         """A tracker over tls: whose certificate the node does not trust
@@ -195,8 +251,8 @@ class FailoverTests(SynchronousTestCase):
 
     def test_refusedMovesOnToTheNext(self):
         protocol = self.onSecond()
-        self.assertEqual(self.lines()[0], "cannot reach the tracker at A: Connection "
-                         "was refused by other side; trying the tracker at B in 0.5 s")
+        self.assertEqual(self.lines()[0], "cannot reach the tracker at A: nothing listens "
+                         "there (connection refused); trying the tracker at B in 0.5 s")
         self.assertIs(self.reconnector.connected, protocol)
         self.assertIs(self.reconnector.endpoint, self.second)
 
@@ -217,8 +273,8 @@ class FailoverTests(SynchronousTestCase):
             endpoint.attempts[-1].errback(Failure(error.ConnectionRefusedError()))
             self.clock.advance(0.5)
         self.assertEqual([line.split(";")[0] for line in self.lines()], [
-            "cannot reach the tracker at A: Connection was refused by other side",
-            "cannot reach the tracker at B: Connection was refused by other side",
+            "cannot reach the tracker at A: nothing listens there (connection refused)",
+            "cannot reach the tracker at B: nothing listens there (connection refused)",
             "cannot reach the tracker at A, for the same reason as before",
             "cannot reach the tracker at B, for the same reason as before"])
 
@@ -372,8 +428,8 @@ class TlsReasonTests(SynchronousTestCase):
     def reason(self, *reasons):
         from OpenSSL import SSL
 
-        from twisted_bazaar.net.reconnect import _reason
-        return _reason(Failure(SSL.Error([("SSL routines", "", r) for r in reasons])))
+        from twisted_bazaar.net.reconnect import inWords
+        return inWords(Failure(SSL.Error([("SSL routines", "", r) for r in reasons])))
 
     def test_aPlainPortSpeaksNoTLS(self):
         for why in ("wrong version number", "unexpected eof while reading"):

@@ -514,8 +514,8 @@ class TopologyTests(SynchronousTestCase):
         scheme.startService()
         with capturedLogs() as events:
             node.connector.failLast(ConnectionRefusedError())
-        self.assertIn("could not link to super-peer at sp:7000: Connection was refused "
-                      "by other side.", [formatEvent(event) for event in events])
+        self.assertIn("could not link to super-peer at sp:7000: nothing listens there "
+                      "(connection refused)", [formatEvent(event) for event in events])
         scheme.stopService()
 
     def test_anOperatorsNameOrLoopbackIsDialled(self):

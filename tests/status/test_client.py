@@ -361,9 +361,10 @@ class UnreachableTests(SynchronousTestCase):
         self.assertEqual(reactor.tcpClients, [])
 
     def test_reasonReadsAsOneSentence(self):
-        """An address nothing answers at is named with Twisted's reason,
-        without its full stop, so the line can go on (bazaar node adds
-        '; nor does the tracker list ...')."""
+        """An address nothing answers at is named with the reason in the
+        project's words (issue 96: Twisted's "Connection was refused by
+        other side: 111: ..."), without a full stop, so the line can go
+        on (bazaar node adds '; nor does the tracker list ...')."""
         reactor = MemoryReactorClock()
         asked = ask(reactor, Address.tcp("127.0.0.1", 1), None, State(), NodeState)
         [(_, _, factory, _, _)] = reactor.tcpClients
@@ -371,8 +372,8 @@ class UnreachableTests(SynchronousTestCase):
                                        Failure(ConnectionRefusedError(
                                            string="111: Connection refused")))
         reason = self.failureResultOf(asked, ClientError).getErrorMessage()
-        self.assertEqual(reason, "cannot reach 127.0.0.1:1: Connection was refused by "
-                         "other side: 111: Connection refused")
+        self.assertEqual(reason, "cannot reach 127.0.0.1:1: nothing listens there "
+                         "(connection refused)")
 
     def test_aTransportsKindIsNamed(self):
         """A --tracker ws:HOST:PORT nothing answers at is named with its
@@ -387,7 +388,7 @@ class UnreachableTests(SynchronousTestCase):
                                            string="111: Connection refused")))
         reactor.advance(1)  # HostnameEndpoint's wait for another of the host's addresses
         self.assertTrue(self.failureResultOf(refused, ClientError).getErrorMessage()
-                        .startswith("cannot reach ws:127.0.0.1:1: Connection was refused"))
+                        .startswith("cannot reach ws:127.0.0.1:1: nothing listens there"))
         silent = ask(reactor, address, None, State(), NodeState, timeout=5)
         reactor.advance(5)
         self.assertTrue(self.failureResultOf(silent, ClientError).getErrorMessage()

@@ -8,7 +8,7 @@ from twisted.internet.error import ConnectionRefusedError
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.address import parseAddress
-from twisted_bazaar.net.reconnect import _reason
+from twisted_bazaar.net.reconnect import inWords as _reason
 from twisted_bazaar.tap.hinted import HintedEndpoint, hintedTracker
 
 HELPS = {"ws": "ws:HOST:PORT for its WebSocket port"}
@@ -44,6 +44,18 @@ class HintedTrackerTests(SynchronousTestCase):
                          "WebSocket to ws://127.0.0.1:21912/: connection was closed "
                          "uncleanly (is 21912 the tracker's port for ws:? --tracker "
                          "ws:HOST:PORT for its WebSocket port)")
+
+    def test_aRefusalInWords(self):
+        """A ws: tracker nothing listens at says so in the project's words,
+        as a TCP tracker does (issue 96: Twisted's "Connection was refused
+        by other side: 111: ..."), then the hint."""
+        address = parseAddress("ws:127.0.0.1:21912", ("tcp", "ws"))
+        endpoint = hintedTracker(_Failing(ConnectionRefusedError(
+            string="111: Connection refused")), address, HELPS)
+        self.assertEqual(self.failure(endpoint).getErrorMessage(),
+                         "nothing listens there (connection refused) (is 21912 the "
+                         "tracker's port for ws:? --tracker ws:HOST:PORT for its "
+                         "WebSocket port)")
 
     def test_aCancelAsItIs(self):
         """A try called off (the node stopping) is not a failure to

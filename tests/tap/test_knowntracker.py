@@ -56,7 +56,14 @@ class KnownTrackerTests(SynchronousTestCase):
         pin.proved(self.tracker)
         self.assertEqual(pin.key, self.tracker)
         self.assertIn("since this node started", pin.refusal(self.other))
-        self.assertEqual(trackerPin(None, self.other).key, self.other)
+        self.assertTrue(pin.refusal(self.other).endswith(", or restart this node."))
+        pinned = trackerPin(None, self.other)
+        self.assertEqual(pinned.key, self.other)
+        # A restart with the same --tracker-key refuses the tracker again:
+        # not offered as a way out (issue 96).
+        self.assertTrue(pinned.refusal(self.tracker).endswith(
+            "If its key changed on purpose, pass --tracker-key with the key the "
+            "tracker logs when it starts."), pinned.refusal(self.tracker))
 
     def test_aFileWithoutAKey(self):
         """A damaged file is refused with what to do; a pin overwrites it."""

@@ -78,9 +78,10 @@ class SharedFolder:
     fails removes what it made there (L{undo}) only when no other process
     holds it, under an exclusive lock, so that one starting meanwhile
     waits, then finds the folder gone, and makes it anew.  A process that
-    has started holds its C{mark} file too (L{running}): one that fails
-    beside it leaves everything at once, and waits only for starts still
-    under way, however slow (a loaded machine).
+    has started holds its C{mark} file too, alone (L{running}): one that
+    fails beside it leaves everything at once, and waits only for starts
+    still under way, however slow (a loaded machine); one that starts
+    beside it is refused (L{runsElsewhere}).
 
     @ivar made: the paths this process made there, in the order made
         (L{makeFolders}'s, then what its caller adds).
@@ -148,21 +149,43 @@ class SharedFolder:
     def running(self):
         """
         This process has started and runs on the folder: it holds the
-        C{mark} file with a shared lock until it ends, so that a start
-        that fails beside it knows at once to leave what it made.
+        C{mark} file with an exclusive lock until it ends, so that a start
+        that fails beside it knows at once to leave what it made, and one
+        more process cannot run on it too (L{runsElsewhere}).
+
+        @return: False if another process runs on it already (two started
+            at the same moment, each past L{runsElsewhere}); else True.
         """
         if self._mark is None or self._running is not None:
-            return
+            return True
         try:
             fd = os.open(os.path.join(self.directory, self._mark), os.O_RDONLY)
         except OSError:
-            return
+            return True
         try:
-            fcntl.flock(fd, fcntl.LOCK_SH)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
         except OSError:
             os.close(fd)
-            return
+            return True  # a file system without locks: as if alone
         self._running = fd
+        return True
+
+    def stopped(self):
+        """This process no longer runs on the folder (its reactor has
+        stopped): it lets go of the C{mark} (L{running}), so that another
+        may run on it; an undo still to come keeps its hold on the folder."""
+        fd, self._running = self._running, None
+        if fd is not None:
+            os.close(fd)
+
+    def runsElsewhere(self):
+        """Whether another process runs on the folder (holds its mark:
+        L{running}): a start that finds one refuses to run beside it.
+        Asked before this one runs (its own hold would count)."""
+        return self._othersRun()
 
     def _othersRun(self):
         """Whether another process runs on the folder (holds the mark)."""

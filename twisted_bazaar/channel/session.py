@@ -87,12 +87,15 @@ class ChannelError(Exception):
     @ivar reason: why, for the log.
     @ivar reply: plaintext to send before closing (the refusal of a peer
         that does not speak the channel), usually C{b""}.
+    @ivar lasting: whether trying again cannot cure it (a pinned key the
+        peer does not prove: an operator's mistake, or an impostor).
     """
 
-    def __init__(self, reason, reply=b""):
+    def __init__(self, reason, reply=b"", lasting=False):
         super().__init__(reason)
         self.reason = reason
         self.reply = reply
+        self.lasting = lasting
 
 
 class UpgradeRequired(ChannelError):
@@ -446,7 +449,7 @@ class Session:
         elif proven == expected:
             return
         if self.refusal is not None:
-            raise ChannelError(self.refusal(proven))
+            raise ChannelError(self.refusal(proven), lasting=True)
         shown = "no key" if proven is None else f"key {encode(proven)}"
         if isinstance(expected, int):
             raise ChannelError(f"the peer proved {shown}, not a key of node "

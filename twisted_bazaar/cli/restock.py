@@ -65,13 +65,6 @@ def nodeRuns(data_dir):
     without taking it: a shared lock cannot be had while a node holds
     its exclusive one; where locks cannot be had, taken as held."""
     return heldElsewhere(os.path.join(data_dir, LOCK_NAME), fcntl.LOCK_SH, unknown=True)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
-    return False
 
 
 def _unreachable(data_dir, path, reason):

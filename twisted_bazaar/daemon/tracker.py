@@ -63,7 +63,7 @@ def trackerIdentity(data_dir, default=None, held=None, said=None):
     held = [] if held is None else held
     if data_dir is not None:
         try:
-            identity = _keptIn(data_dir, held)
+            identity = _keptIn(data_dir, held, inUse(data_dir, True))
         except OSError as e:
             raise StartupError(f"--data-dir {data_dir}: cannot keep the tracker's "
                                f"key there: {e.strerror}") from None
@@ -72,7 +72,7 @@ def trackerIdentity(data_dir, default=None, held=None, said=None):
         kept = f"; kept in {os.path.join(data_dir, TRACKER_KEY_FILE)}"
     elif default is not None:
         try:
-            identity = _keptIn(default, held)
+            identity = _keptIn(default, held, inUse(default, False))
         except (OSError, ValueError) as e:
             raise StartupError(
                 f"cannot keep the tracker's key in its default state directory "
@@ -96,13 +96,44 @@ def trackerIdentity(data_dir, default=None, held=None, said=None):
     return identity
 
 
-def _keptIn(directory, held):
+def _keptIn(directory, held, refusal):
     """The key kept in ``directory``, held (L{SharedFolder}, given to
-    ``held``), made with the folders missing the first time."""
+    ``held``), made with the folders missing the first time.
+
+    @raise StartupError: saying C{refusal}, when a tracker runs on it
+        already: two trackers on one key would each pass for the other
+        to their nodes, and the state of the one that runs is its own."""
     folder = SharedFolder(directory, mark=TRACKER_KEY_FILE)
     folder.take()
     held.append(folder)
+    if folder.runsElsewhere():
+        raise StartupError(refusal)
     return Identity.inDirectory(directory, name=TRACKER_KEY_FILE, made=folder.made)
+
+
+def inUse(directory, given):
+    """The refusal of a tracker's state directory another tracker runs on
+    (``given`` with --data-dir, else its default one), with the way out."""
+    if given:
+        return (f"--data-dir {directory} is in use by another tracker; give each "
+                "tracker its own --data-dir")
+    return (f"its default state directory {directory} is in use by another tracker "
+            "(one started with the same --listen port): stop it, or give this one "
+            "another port, or a --data-dir of its own")
+
+
+def runOn(held, given, onFailure):
+    """
+    Once the tracker has started (every port listening): hold the state
+    directories in ``held`` alone, for as long as it runs
+    (L{SharedFolder.running}).  One another tracker started at the same
+    moment runs on already (each found none at start) ends this one:
+    ``onFailure`` is told why (L{inUse}; ``given``: with --data-dir).
+    """
+    for folder in held:
+        if not folder.running():
+            onFailure(inUse(folder.directory, given))
+            return
 
 
 def serveTracker(reactor, identity, endpoint, link, onFailure, description,

@@ -106,7 +106,7 @@ def privateFolder(folder):
     except FileExistsError:
         pass
     except OSError as e:
-        raise _diskError(f"create {path}", e)
+        raise _diskError(folder, f"create {path}", e)
     why = privateProblem(path)
     if why is not None:
         raise DownloadError(f"{path} {why}: it must be a folder only this user "
@@ -166,9 +166,19 @@ def dropCached(fd, ranges):
         os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
-def _diskError(what, e):
-    if e.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DownloadError(f"the downloads folder is full: cannot {what}")
+def _noSpace(folder, what):
+    """A full downloads folder, as the buyer says it: the folder named
+    and the words a user looks for, with the way out (a buyer given a
+    folder on a small disk or a quota learns which, and what to do)."""
+    return DownloadError(f"no space left in the downloads folder {folder}: {what} "
+                         "(free some, or give --downloads a folder on a disk with room)")
+
+
+def _diskError(folder, what, e):
+    if e.errno == errno.ENOSPC:
+        return _noSpace(folder, f"cannot {what}")
+    if e.errno == errno.EDQUOT:
+        return _noSpace(folder, f"cannot {what} (over the disk quota)")
     return DownloadError(f"cannot {what}: {e.strerror or e}")
 
 
@@ -212,7 +222,7 @@ class PartFile:
             if e.errno == errno.ELOOP:
                 raise DownloadError(f"{self.path} is a symbolic link, not a part file "
                                     "this buyer made: remove it")
-            raise _diskError(f"create {self.path}", e)
+            raise _diskError(self.folder, f"create {self.path}", e)
         try:
             self.identity = _ownFile(self.fd, self.path)
             if os.fstat(self.fd).st_size > self.size:
@@ -222,7 +232,7 @@ class PartFile:
             raise
         except OSError as e:
             self.discard()
-            raise _diskError(f"open {self.path}", e)
+            raise _diskError(self.folder, f"open {self.path}", e)
         return existed
 
     def reserve(self):
@@ -241,7 +251,7 @@ class PartFile:
             else:
                 os.ftruncate(self.fd, self.size)
         except OSError as e:
-            raise _diskError(f"make room for {self.size} bytes", e)
+            raise _diskError(self.folder, f"make room for {self.size} bytes", e)
 
     def release(self, keep):
         """
@@ -267,9 +277,9 @@ class PartFile:
         try:
             written = os.pwrite(self.fd, data, offset)
         except OSError as e:
-            raise _diskError("write the file", e)
+            raise _diskError(self.folder, "write the file", e)
         if written != len(data):
-            raise DownloadError("the downloads folder is full: a write came short")
+            raise _noSpace(self.folder, f"only {written} of the {len(data)} bytes of a write fit")
 
     def writeback(self, done=()):
         """
@@ -290,7 +300,7 @@ class PartFile:
         try:
             _synced(self.path, os.O_WRONLY, sync, self.identity)
         except OSError as e:
-            raise _diskError(f"write {self.path} to disk", e)
+            raise _diskError(self.folder, f"write {self.path} to disk", e)
 
     def verifyPieces(self, piece_size, pieces):
         """The indexes of the pieces already on disk and right.  Blocking.
@@ -303,7 +313,7 @@ class PartFile:
             try:
                 digest = hashRange(self.path, offset, length)
             except OSError as e:
-                raise _diskError(f"read {self.path} back", e)
+                raise _diskError(self.folder, f"read {self.path} back", e)
             if digest == expected:
                 have.append(index)
         return have
@@ -323,7 +333,7 @@ class PartFile:
             final = self._place()
             _synced(self.folder, os.O_RDONLY, os.fsync, None)
         except OSError as e:
-            raise _diskError(f"put {self.name} in place", e)
+            raise _diskError(self.folder, f"put {self.name} in place", e)
         return final
 
     def _place(self):

@@ -57,8 +57,18 @@ CLOSED_IN_HANDSHAKE = ("the peer closed the connection during the channel's "
 class ChannelFailed(ConnectionLost):
     """The channel failed (its handshake, or a message): the reason."""
 
+    #: Whether trying again cannot cure it (L{KeyRefused}).
+    lasting = False
+
     def __str__(self):
         return self.args[0]
+
+
+class KeyRefused(ChannelFailed):
+    """The peer did not prove the key pinned for it: trying again will not
+    cure that (an operator's mistake, or an impostor at its address)."""
+
+    lasting = True
 
 
 #: Why a TLS certificate without a subjectAltName is refused: Twisted
@@ -146,6 +156,9 @@ class EncryptedProtocol(Protocol):
         self._closeWhenUp = False
         self._broken = False
         self._why = None
+        #: The failure a lost connection ends with once it failed
+        #: (L{ChannelFailed}, or L{KeyRefused}).
+        self._failed = ChannelFailed
         #: Whether its handshake timed out: nothing (or too little) came
         #: from the peer within C{timeout} seconds.
         self.timedOut = False
@@ -236,6 +249,8 @@ class EncryptedProtocol(Protocol):
             self._fail(e.at(getattr(peer, "host", "HOST"), getattr(peer, "port", "PORT")))
             return
         except ChannelError as e:
+            if e.lasting:
+                self._failed = KeyRefused
             self._fail(e.reason, e.reply)
             return
         if reply:
@@ -264,7 +279,7 @@ class EncryptedProtocol(Protocol):
         if self._why is not None:
             # What the layer above tells (a lost tracker, a failed
             # question) is why the channel failed, not how TCP ended.
-            reason = Failure(ChannelFailed(self._why))
+            reason = Failure(self._failed(self._why))
         elif (closedInHandshake and self.session.initiator
               and reason.check(ConnectionDone, ConnectionLost)):
             # A TCP close; a reason of its own (a TLS certificate refused,

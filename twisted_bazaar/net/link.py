@@ -49,6 +49,7 @@ from twisted.internet.interfaces import (
     IReactorFDSet,
 )
 from twisted.logger import Logger, LogLevel
+from twisted.python.failure import Failure
 
 from zope.interface import Interface, implementer
 
@@ -94,6 +95,25 @@ __all__ = ["ILinkOwner", "Link", "LinkSettings", "TokenBucket", "WriteBatch",
            "DEFAULT_FRAME_LIMIT", "DEFAULT_HANDSHAKE_TIMEOUT", "DEFAULT_PING_INTERVAL",
            "DEFAULT_PING_RATE", "DEFAULT_SEARCH_RATE", "DEFAULT_WRITE_LIMIT",
            "ERROR_WINDOW", "FLUSH_BYTES"]
+
+
+class ClosedHere(ConnectionDone):
+    """A link this side closed (L{Link.close}: a dc said or heard, a peer
+    left silent or cut off), closed cleanly: told so to its owner, whose
+    line would otherwise say Twisted's "Connection was closed cleanly",
+    which reads as the peer's doing."""
+
+    def __str__(self):
+        return "this side closed the connection"
+
+
+def _closedBy(here, reason):
+    """The reason a link's owner is told: a clean close this side made
+    (``here``) is L{ClosedHere}; any other reason as it is."""
+    value = getattr(reason, "value", reason)
+    if here and type(value) is ConnectionDone and not value.args:
+        return Failure(ClosedHere())
+    return reason
 
 class LinkSettings:
     """
@@ -431,6 +451,7 @@ class Link(FrameLoop, Keepalive):
         return seldom
 
     def connectionLost(self, reason=ConnectionDone()):
+        reason = _closedBy(self.closing, reason)
         self.closing = self.deaf = True
         self.unwatch()
         seldom = self._seldom

@@ -10,6 +10,8 @@ table its dial; whether the table may open one is its admission's.
 
 from twisted.internet.error import ConnectionClosed
 
+from twisted_bazaar.net.reconnect import inWords
+
 __all__ = ["NotConnected", "Unreachable", "dialFailure"]
 
 
@@ -29,8 +31,9 @@ def dialFailure(reason, host, port):
     L{Unreachable}, or only L{NotConnected} when something answered, then
     closed before the link came up (a relay that refused the circuit, all
     its circuits taken, say, says nothing of whether the peer listens).
+    Its reason is in the project's words (L{inWords}), not Twisted's.
     """
-    why = f"{host}:{port}: {reason.getErrorMessage()}"
+    why = f"{host}:{port}: {inWords(reason)}"
     if reason.check(ConnectionClosed):
         return NotConnected(why)
     return Unreachable(why)

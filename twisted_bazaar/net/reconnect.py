@@ -26,9 +26,11 @@ every interval, or, dropping them once they had served one interval,
 every other).
 """
 
-from twisted.internet import defer
+from twisted.internet import defer, error
 from twisted.internet.protocol import Factory, Protocol
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
+
+from twisted_bazaar.net.link import ClosedHere
 
 
 def roundDelay(seconds):
@@ -37,7 +39,7 @@ def roundDelay(seconds):
     return f"{seconds:.1f}" if seconds < 10 else f"{seconds:.0f}"
 
 
-def _reason(failure):
+def inWords(failure):
     """A failure's message, without the full stop Twisted often ends it
     with (the log line goes on after it); a TLS handshake's failure (a
     tracker reached over ``tls:``) in words, not pyOpenSSL's list of
@@ -47,7 +49,36 @@ def _reason(failure):
         if spokeNoTLS(failure.value):
             why += f" ({NO_TLS})"
         return why
+    words = _IN_WORDS.get(type(failure.value))
+    if words is not None and (failure.check(error.ConnectError)
+                              or not failure.value.args):
+        return words
     return failure.getErrorMessage().rstrip(". ")
+
+
+#: Twisted's own reasons for a connection that ended or never came
+#: (``Connection was closed cleanly``, ``Connection was refused by other
+#: side: 111: ...``), in the project's words: what happened to the peer,
+#: as a user reads it (a tracker killed with ``kill -9`` is a clean close
+#: too: its kernel closes its sockets).  A failure to connect always; a
+#: loss only when bare: one that carries a reason of its own (a QUIC
+#: close's) says it.
+_IN_WORDS = {
+    error.ConnectionDone: "it closed the connection (it stopped, restarted or crashed)",
+    error.ConnectionLost: "the connection broke (it crashed, or the network failed)",
+    error.ConnectionRefusedError: "nothing listens there (connection refused)",
+    error.TCPTimedOutError: "no answer (the connection timed out)",
+    error.ConnectionAborted: "this node cut the connection",
+    ClosedHere: "this node closed the connection",
+}
+
+
+def lasting(failure):
+    """Whether trying again cannot cure a failure: the peer did not prove
+    the key pinned for it (L{KeyRefused
+    <twisted_bazaar.net.encrypted.KeyRefused>}), which only its operator
+    can fix."""
+    return bool(getattr(failure.value, "lasting", False))
 
 
 #: The way out of a TLS handshake with a port that speaks no TLS.
@@ -197,7 +228,7 @@ class Reconnector:
         self._connecting = None
         if not self.running:
             return
-        self._schedule(f"cannot reach {self.what}", _reason(reason))
+        self._schedule(f"cannot reach {self.what}", inWords(reason), lasting(reason))
 
     def succeeded(self):
         """The connection served (the peer took this client): the next
@@ -234,22 +265,29 @@ class Reconnector:
                 # Closed by this client, to move back: no loss to tell.
                 self._schedule(f"left {self.what} to move back")
             else:
-                self._schedule(f"lost {self.what}", _reason(reason))
+                self._schedule(f"lost {self.what}", inWords(reason), lasting(reason))
 
-    def _schedule(self, what, reason=None):
+    def _schedule(self, what, reason=None, lasting=False):
         """Log what happened (and why, C{reason}: said in full the first
-        time, shortly while it is the same) and try again after the
-        policy's delay."""
-        why = what
+        time, shortly while it is the same; at warning level the first
+        time when ``lasting``) and try again after the policy's delay."""
+        why, level = what, LogLevel.info
         if reason is not None:
             said = self._said.get(self.index)
             self._said[self.index] = (what, reason)
-            why = (f"{what}, for the same reason as before" if said == (what, reason)
-                   else f"{what}: {reason}")
+            if said == (what, reason):
+                why = f"{what}, for the same reason as before"
+            else:
+                why = f"{what}: {reason}"
+                # A reason trying again cannot cure (a pinned key the peer
+                # does not prove) is the operator's to fix: a warning when
+                # first said, then the short retry lines at info.
+                if lasting:
+                    level = LogLevel.warn
         self._attempts += 1
         delay = self.policy(self._attempts)
         if len(self.targets) == 1:
-            self.log.info("{why}; trying again in {delay} s", why=why,
+            self.log.emit(level, "{why}; trying again in {delay} s", why=why,
                           delay=roundDelay(delay))
         else:
             moveTo, self._moveTo = self._moveTo, None
@@ -260,7 +298,7 @@ class Reconnector:
                                        self.probe_interval * PROBE_BACKOFF)
             self.index = (moveTo if moveTo is not None
                           else (self.index + 1) % len(self.targets))
-            self.log.info("{why}; trying {what} in {delay} s", why=why,
+            self.log.emit(level, "{why}; trying {what} in {delay} s", why=why,
                           what=self.what, delay=roundDelay(delay))
         self._retry = self.clock.callLater(delay, self._connect)
 

@@ -27,7 +27,7 @@ from twisted_bazaar.net.encrypted import CLOSED_IN_HANDSHAKE, EncryptedClientEnd
 from twisted_bazaar.net.byname import clientEndpoint
 from twisted_bazaar.net.handshake import PLAIN, LinkHandshake, channelHash, channelKey
 from twisted_bazaar.net.link import IChannelUp, ILinkOwner, Link, LinkSettings
-from twisted_bazaar.net.reconnect import NO_TLS, spokeNoTLS, tlsReasons
+from twisted_bazaar.net.reconnect import NO_TLS, inWords, spokeNoTLS, tlsReasons
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.base.defaults import DEFAULT_TIMEOUT
@@ -463,7 +463,7 @@ class _Question:
         asker = next(asker for each, asker, _ in self.tries if each is way)
         if not asker.done.called:
             asker.done.errback(ClientError(f"cannot reach {self.address}: "
-                                           f"{reason.getErrorMessage().rstrip('.')}"))
+                                           f"{inWords(reason)}"))
 
     def _answered(self, answer, way):
         if self.race.winner is way and not self.done.called:

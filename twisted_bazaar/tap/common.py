@@ -325,7 +325,8 @@ class DaemonOptions(usage.Options):
             try:
                 path, rest = splitConfig(options)
                 if path is not None:
-                    fromFile = configArgs(path, self.configKinds(), rest)
+                    fromFile = configArgs(path, self.configKinds(), rest,
+                                          self.pathOptions())
                     rest = fromFile + rest
             except ConfigError as e:
                 raise usage.UsageError(str(e))
@@ -347,6 +348,11 @@ class DaemonOptions(usage.Options):
     def optionDefault(self, name):
         """The default of an option that takes a value."""
         return self.defaults.get(name)
+
+    def pathOptions(self):
+        """The options whose value is a file's or folder's path: in a
+        config file, a relative one is the file's folder's."""
+        return {"data-dir"}
 
     def configKinds(self):
         """Long option name -> the kind of value a config file gives it."""

@@ -13,10 +13,12 @@ whole number for ``quantity``...): anything else is a usage error.
 option with no default but a parser of its own (a port such as
 ``quic-port``, a transport plugin's too) takes a number or a string,
 handed to its parser as its command line's text: ``quic-port = 7701``
-as ``quic-port = "7701"``.
+as ``quic-port = "7701"``.  A relative path (``data-dir``, ``share``,
+``downloads``) is the file's folder's, not the current one's.
 """
 
 import json
+import os
 import tomllib
 
 from twisted_bazaar.base.suggest import didYouMean
@@ -119,7 +121,19 @@ def _tableRefused(path, key, value, kinds):
             f"{didYouMean([key], kinds)}")
 
 
-def configArgs(path, kinds, given):
+def underFile(path, value):
+    """A path given in the config file at ``path``: one that is relative
+    is the file's folder's (``data-dir = "seller-data"`` in
+    /etc/bazaar/seller.toml is /etc/bazaar/seller-data, from whatever
+    folder the daemon is started), as a service manager starts it in
+    ``/``; an absolute one, or an empty one (refused by its option), as
+    it is."""
+    if not value or os.path.isabs(value):
+        return value
+    return os.path.join(os.path.dirname(os.path.abspath(path)), value)
+
+
+def configArgs(path, kinds, given, paths=()):
     """
     The arguments a TOML file stands for.
 
@@ -128,6 +142,8 @@ def configArgs(path, kinds, given):
         default); a key
         not in it is an unknown option.
     @param given: the command-line arguments, to leave out what they set.
+    @param paths: the options whose value is a file's or folder's path: a
+        relative one is the file's folder's (L{underFile}).
     @raise ConfigError: naming the file and the key, for an unknown key
         or a value of the wrong type.
     """
@@ -181,5 +197,7 @@ def configArgs(path, kinds, given):
             if value:
                 args.append(f"--{key}")
         else:
+            if key in paths and type(value) is str:
+                value = underFile(path, value)
             args.append(f"--{key}={_text(value)}")
     return args

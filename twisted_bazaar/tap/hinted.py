@@ -13,6 +13,7 @@ from twisted.internet.interfaces import IStreamClientEndpoint
 from zope.interface import implementer
 
 from twisted_bazaar.base.address import ENDPOINT_KINDS, splitEndpoint
+from twisted_bazaar.net.reconnect import inWords
 
 
 class HintedConnectError(ConnectError):
@@ -39,8 +40,7 @@ class HintedEndpoint:
             return failure  # the connection was called off: no failure to explain
         if getattr(failure.value, "saysWayOut", False):
             return failure  # its reason names the way out already
-        raise HintedConnectError(string=f"{failure.getErrorMessage().rstrip('. ')} "
-                                 f"({self.hint})")
+        raise HintedConnectError(string=f"{inWords(failure)} ({self.hint})")
 
 
 def hintedTracker(endpoint, address, kinds):

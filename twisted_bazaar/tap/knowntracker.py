@@ -92,9 +92,11 @@ def trackerPin(data_dir, pinned, name=KNOWN_TRACKER, what="the tracker"):
     @raise OSError: the pinned key cannot be written to the data dir.
     """
     if data_dir is None:
+        # A restart forgets a key learnt on first contact, not one pinned:
+        # the way out of a pinned key's refusal is another --tracker-key.
         return KeyPin(what, pinned, "--tracker-key" if pinned else None,
-                      fix=f"If its key changed on purpose, {_PASS}, or restart "
-                      "this node.")
+                      fix=f"If its key changed on purpose, {_PASS}"
+                      + ("." if pinned else ", or restart this node."))
     path = os.path.join(data_dir, name)
     if pinned is not None:
         try:

@@ -302,6 +302,17 @@ class Options(DaemonOptions):
             return option.default
         return super().optionDefault(name)
 
+    def pathOptions(self):
+        """The node's own (--data-dir) and its plugins' whose parser
+        takes a path (C{isPath}: --share, --downloads)."""
+        paths = set(super().pathOptions())
+        for name, (kind, owner) in _OPTION_OWNERS.items():
+            plugins = self.roles_known if kind == "role" else self.schemes
+            for option in plugins[owner].options:
+                if option.name == name and getattr(option.parse, "isPath", False):
+                    paths.add(name)
+        return paths
+
     def _setPluginValue(self, option, text):
         try:
             value = option.parse(text)

@@ -14,6 +14,7 @@ from twisted_bazaar.daemon.services import DaemonServices, StartupError
 from twisted_bazaar.daemon.tracker import (
     TRACKER_KEY_FILE,
     UdpReachService,
+    runOn,
     serveRelay,
     serveTracker,
     trackerIdentity,
@@ -227,7 +228,7 @@ def makeService(options, reactor=None):
     freezeStart(options, reactor)
     endpoint = serverEndpoint(reactor, options["listen"], "--listen", exitStatus)
     said = []
-    identity = _keptIdentity(options, exitStatus, said)
+    identity = _keptIdentity(options, reactor, exitStatus, said)
     circuits, registered = _budget(options)
     if options["registered-limit"] is None and registered < FEW_NODES:
         exitStatus.warn(f"the open-file limit ({openFiles()}) leaves room for "
@@ -340,7 +341,7 @@ def _budget(options):
     return circuits, registered
 
 
-def _keptIdentity(options, exitStatus, said):
+def _keptIdentity(options, reactor, exitStatus, said):
     """
     The tracker's key, kept in --data-dir or its default state directory
     (made there the first time).  A start that fails from here on (a
@@ -348,8 +349,9 @@ def _keptIdentity(options, exitStatus, said):
     any failure before the reactor runs) removes the key and the folders
     it made, unless another tracker holds the directory: it leaves no new
     state directory behind, and never takes one from a tracker that runs
-    (marked so once its reactor runs: L{SharedFolder.running}).  Its
-    line is given to ``said``, and logged once the start has succeeded.
+    (marked so once its reactor runs: L{runOn}).  A directory another
+    tracker runs on is refused, in one line.  Its line is given to
+    ``said``, and logged once the start has succeeded.
     """
     held = []
 
@@ -365,6 +367,10 @@ def _keptIdentity(options, exitStatus, said):
         undo()
         raise SystemExit(exitStatus.line(str(e)))
     exitStatus.undoOnFailedStart(undo)
-    exitStatus.whenStarted(lambda: [folder.running() for folder in held])
-    exitStatus.whenStarted(said[0])
+    exitStatus.whenStarted(lambda: runOn(held, options["data-dir"] is not None,
+                                         exitStatus.fail))
+    reactor.addSystemEventTrigger("after", "shutdown",
+                                  lambda: [folder.stopped() for folder in held])
+    # Not said by a tracker that ends as it starts (L{runOn}).
+    exitStatus.whenStarted(lambda: exitStatus.code or said[0]())
     return identity

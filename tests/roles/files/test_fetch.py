@@ -588,8 +588,34 @@ class FetchTests(SynchronousTestCase):
                           if entry != JOURNAL], [])
         reasons = [str(event.get("why")) for event in logged
                    if "cannot download" in event.get("log_format", "")]
-        self.assertEqual(reasons, ["the downloads folder is full: cannot make room "
-                                   f"for {len(self.data)} bytes"])
+        self.assertEqual(reasons, [f"no space left in the downloads folder {downloads}: "
+                                   f"cannot make room for {len(self.data)} bytes (free "
+                                   "some, or give --downloads a folder on a disk with room)"])
+
+    def test_fullDiskSaidOnceByItsOwner(self):
+        """A buyer whose download gives up, with an owner that ends on it
+        (a daemon told --exit-when-done, bazaar buy), has the owner say
+        it, in its error line: the fetcher logs no line of its own, which
+        a terminal showed beside that line."""
+        def full(fd, offset, length):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        self.patch(os, "posix_fallocate", full)
+        self.makeMarket()
+        self.addSeller(self.sharing({"big": self.data}))
+        buyer, downloads = self.addBuyer(["big"])
+        told = []
+        self.fetcher(buyer).onGaveUp = told.append
+        logged = []
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        self.market.run(10)
+        self.assertEqual(told, [f"cannot download big: no space left in the downloads "
+                                f"folder {downloads}: cannot make room for "
+                                f"{len(self.data)} bytes (free some, or give "
+                                "--downloads a folder on a disk with room)"])
+        self.assertEqual([formatEvent(event) for event in logged
+                          if "cannot download" in formatEvent(event)], [])
 
     def test_offersNotRecordedSaidSoWhenBought(self):
         """Offers that could not be recorded (a full disk) are said so; the

@@ -429,8 +429,9 @@ class Fetcher(Role):
             self.log.critical("cannot download {name}: {why}", name=download.name,
                               why=why)
             return
-        # Its owner ends with the reason, and says it where it says its end.
-        self.log.error("cannot download {name}: {why}", name=download.name, why=why)
+        # Its owner ends with the reason, and says it where it says its end
+        # (the daemon's error line, in its log too when that is elsewhere):
+        # not here as well, or a terminal shows it twice.
         self.onGaveUp(f"cannot download {download.name}: {why}")
 
     # -- lifecycle ---------------------------------------------------------------------

@@ -40,6 +40,8 @@ def downloadsFolder(text):
 
 sharedFolder.coerceDoc = "An existing directory."
 downloadsFolder.coerceDoc = "An existing, writable directory."
+# Paths: in a config file, a relative one is the file's folder's.
+sharedFolder.isPath = downloadsFolder.isPath = True
 
 #: The buyer role's options of files.
 FETCH_OPTIONS = (
