@@ -300,3 +300,17 @@ class ArchitectureWireTests(SynchronousTestCase):
         self.assertIsNone(inspect.signature(bazaar.run).parameters["reactor"].default)
         self.assertIn("(with cli/'s commands, the only users of the global reactor)",
                       flat("architecture.md"))
+
+
+class QuicAlpnRefusalTests(SynchronousTestCase):
+    """protocol.md §2.3 said a QUIC handshake asking an ALPN the node does
+    not serve ends with TLS alert ``no_application_protocol``; a live
+    node's CONNECTION_CLOSE carries 0x128, ``handshake_failure``, with
+    ``No common ALPN protocols`` (qh3's; tests/transports/quic/
+    test_connector.py, test_aServiceNotServed, holds the code)."""
+
+    def test_theAlertNamed(self):
+        quic = section(flat("protocol.md"), "### 2.3 QUIC over UDP", "- **Streams.**")
+        self.assertNotIn("no_application_protocol", quic)
+        self.assertIn("(TLS alert `handshake_failure`: error code 0x128, `No common ALPN "
+                      "protocols`)", quic)
