@@ -296,6 +296,11 @@ MALFORMED = [
     ("a buy's size without its sha256",
      payload({"type": "buy", "id": 1, "item": "a", "path": ["1", "2"], "size": 5}),
      "buy names a file's sha256 and size together, or neither"),
+    # A checker named by a noun reads as one (issue 96's third pass: "must
+    # be an integer a number of units").
+    ("a quantity as a string",
+     payload({"type": "buy", "id": 1, "item": "a", "path": ["1", "2"], "quantity": "2"}),
+     "buy.quantity must be a number of units, 1 to 1,000,000,000, an integer"),
     ("string as a nonce", payload({"type": "ping", "nonce": "5"}),
      "ping.nonce must be an integer within +-2^63"),
     ("integer as a node id", payload({"type": "thisisyou", "id": 5, "port": 1}),
