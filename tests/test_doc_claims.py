@@ -257,3 +257,60 @@ class BenchmarkDetailTests(SynchronousTestCase):
         self.assertNotIn("every repeat)", text)
         self.assertIn("both sides of a ratio and how many repeats ran; some figures keep "
                       "each repeat's value too", text)
+
+
+class ArchitectureWireTests(SynchronousTestCase):
+    """architecture.md's row of ``wire/`` named nine of core.py's thirteen
+    messages, two of trade.py's four codes and five of udpreach.py's six
+    messages; its table of text from peers put ``shownJSON`` in
+    ``web/resources.py``, which is ``web/answers.py``'s (issue 96, third
+    pass, a script listing the names the document gives)."""
+
+    def test_everyMessageOfTheWireModulesIsNamed(self):
+        import re
+
+        from twisted_bazaar.wire import codec, core, trade, udpreach
+
+        row = section(flat("architecture.md"), "| `wire/` |", "| `store/` |")
+        for module in (core, trade, udpreach):
+            name = module.__name__.rsplit(".", 1)[1]
+            said = section(row, f"`{name}.py`:", ".py`")
+            types = [kind for kind, cls in codec.MESSAGE_TYPES.items()
+                     if cls.__module__ == module.__name__]
+            with open(module.__file__, encoding="utf-8") as f:
+                codes = re.findall(r'^errorCode\("(\w+)"', f.read(), re.M)
+            self.assertTrue(types)
+            for each in types + codes:
+                self.assertIn(f"`{each}`", said, f"{name}.py's {each}")
+
+    def test_shownJSONsModule(self):
+        from twisted_bazaar.web import answers
+
+        self.assertTrue(callable(answers.shownJSON))
+        text = flat("architecture.md")
+        self.assertIn("| the web view | `web/answers.py` (`shownJSON`) |", text)
+
+    def test_theGlobalReactorsUsers(self):
+        """cli/'s commands run on the global reactor (task.react), not
+        only tap/."""
+        import inspect
+
+        from twisted_bazaar.cli import bazaar
+
+        self.assertIsNone(inspect.signature(bazaar.run).parameters["reactor"].default)
+        self.assertIn("(with cli/'s commands, the only users of the global reactor)",
+                      flat("architecture.md"))
+
+
+class QuicAlpnRefusalTests(SynchronousTestCase):
+    """protocol.md §2.3 said a QUIC handshake asking an ALPN the node does
+    not serve ends with TLS alert ``no_application_protocol``; a live
+    node's CONNECTION_CLOSE carries 0x128, ``handshake_failure``, with
+    ``No common ALPN protocols`` (qh3's; tests/transports/quic/
+    test_connector.py, test_aServiceNotServed, holds the code)."""
+
+    def test_theAlertNamed(self):
+        quic = section(flat("protocol.md"), "### 2.3 QUIC over UDP", "- **Streams.**")
+        self.assertNotIn("no_application_protocol", quic)
+        self.assertIn("(TLS alert `handshake_failure`: error code 0x128, `No common ALPN "
+                      "protocols`)", quic)

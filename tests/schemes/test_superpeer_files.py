@@ -151,8 +151,8 @@ class CodecTests(CodecAssertions, SynchronousTestCase):
         self.assertBad({"type": "spHit", "id": 4, "item": "song", "path": ["1"],
                         "sellers": [{"id": wireId(LEAF11.id), "host": "h", "port": 9011,
                                      "record": dict(record, size=True)}]},
-                       "spHit.sellers.record.size must be an integer a size from 0 "
-                       "to 2^53")
+                       "spHit.sellers.record.size must be a size from 0 to 2^53, "
+                       "an integer")
 
 
 class _Raw:

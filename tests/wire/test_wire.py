@@ -288,6 +288,19 @@ MALFORMED = [
      "invalid JSON: -Infinity is not a JSON value"),
     ("NaN after leading whitespace", b' {"type":"dc","x":NaN}',
      "invalid JSON: NaN is not a JSON value"),
+    # protocol.md §11: a buy's sha256 and size, "both or neither" (issue
+    # 96's third pass: one alone was sold out, as content not shared).
+    ("a buy's sha256 without its size",
+     payload({"type": "buy", "id": 1, "item": "a", "path": ["1", "2"], "sha256": "0" * 64}),
+     "buy names a file's sha256 and size together, or neither"),
+    ("a buy's size without its sha256",
+     payload({"type": "buy", "id": 1, "item": "a", "path": ["1", "2"], "size": 5}),
+     "buy names a file's sha256 and size together, or neither"),
+    # A checker named by a noun reads as one (issue 96's third pass: "must
+    # be an integer a number of units").
+    ("a quantity as a string",
+     payload({"type": "buy", "id": 1, "item": "a", "path": ["1", "2"], "quantity": "2"}),
+     "buy.quantity must be a number of units, 1 to 1,000,000,000, an integer"),
     ("string as a nonce", payload({"type": "ping", "nonce": "5"}),
      "ping.nonce must be an integer within +-2^63"),
     ("integer as a node id", payload({"type": "thisisyou", "id": 5, "port": 1}),

@@ -98,10 +98,15 @@ class ProtocolError(Exception):
 
 
 def intIn(low, high, what):
+    # what follows "must be": a range ("from 0 to 65535") or a noun ("a
+    # count"), which "an integer" cannot come before.
+    kind = (f"an integer {what}" if what.startswith(("from ", "within "))
+            else f"{what}, an integer")
+
     def check(value, name):
         # bool is a subclass of int, and JSON true is no id.
         if type(value) is not int:
-            raise ProtocolError(f"{name} must be an integer {what}")
+            raise ProtocolError(f"{name} must be {kind}")
         if not low <= value <= high:
             raise ProtocolError(f"{name} must be {what}, not {value}")
         return value

@@ -82,6 +82,24 @@ class Buy(Message):
     sig: str = field(checkSig, default=None)
 
 
+def _wholeContent(fromDict):
+    """Buy's decoder, refusing a buy that names a file's content by half
+    (its sha256 without its size, or the size alone): it is no content,
+    and a seller that read it as one it does not share would close the
+    buy for good."""
+
+    def whole(obj):
+        buy = fromDict(obj)
+        if (buy.sha256 is None) is not (buy.size is None):
+            raise ProtocolError("buy names a file's sha256 and size together, or neither")
+        return buy
+
+    return staticmethod(whole)
+
+
+Buy.fromDict = _wholeContent(Buy.fromDict)
+
+
 def quantityField(units):
     """``quantity`` for a buy of units: left out for one, as old buyers
     sent it."""

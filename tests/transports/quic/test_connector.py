@@ -130,6 +130,9 @@ class ConnectorTests(SynchronousTestCase):
         self.assertIsInstance(result[0].value, QuicUnanswered)
         self.assertNotIsInstance(result[0].value, QuicSilent)
         self.assertFalse(protocol.made)
+        # TLS's handshake_failure alert (40), as protocol.md §2.3 says
+        # (it said no_application_protocol, 120: issue 96's third pass).
+        self.assertIn("No common ALPN protocols (error 0x128)", str(result[0].value))
 
     def test_aNameIsNotDialled(self):
         connector = QuicConnector(self.client, channelKey(1), LINKS)

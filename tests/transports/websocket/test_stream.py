@@ -445,6 +445,21 @@ class RefusalTests(SynchronousTestCase):
         self.assertEqual(joined.refusals,
                          ["no WebSocket request: it does not begin with GET"])
 
+    def test_aWholeHeadNotGetIsRefusedAtOnce(self):
+        """Bytes that do not begin with GET are dropped unanswered even
+        when they come with a head's end in one read (issue 96's third
+        pass: ``HELLO world`` and a blank line, in one segment, was
+        answered autobahn's 400, where docs/protocol.md §2.4 says closed
+        at once)."""
+        joined = Joined()
+        server, transport = accepted(joined)
+        server.dataReceived(b"HELLO world\r\n\r\n")
+        self.assertTrue(transport.aborted)
+        self.assertEqual(transport.value(), b"")
+        server.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(joined.refusals,
+                         ["no WebSocket request: it does not begin with GET"])
+
     def test_theChannelsFirstMessageIsAnswered426(self):
         """A client that took the port for a plain one (its first bytes
         the encrypted channel's message 1) is answered HTTP 426 and the

@@ -208,15 +208,20 @@ class _Stream:
     def _headWrong(self, data):
         """Why the opening handshake's bytes so far are refused, or None;
         once its end is seen within L{HANDSHAKE_BYTES}, nothing more is
-        looked at (what follows it is WebSocket's)."""
+        looked at (what follows it is WebSocket's).  How it starts is
+        looked at first, so that a head that comes whole in one read is
+        judged as one that comes in pieces."""
         limit = HANDSHAKE_BYTES.default
         self._head += data[:limit + 4]
+        why = self._startWrong(self._head)
+        if why is not None:
+            return why
         if b"\r\n\r\n" in self._head[:limit + 4]:
             self._head = None
             return None
         if len(self._head) > limit:
             return f"the WebSocket opening handshake exceeds {limit} bytes"
-        return self._startWrong(self._head)
+        return None
 
     def _startWrong(self, head):
         """Why what the handshake starts with cannot be one, or None."""
