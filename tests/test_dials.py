@@ -32,6 +32,7 @@ import pathlib
 from twisted.trial.unittest import SynchronousTestCase
 
 import twisted_bazaar
+from tests.helpers import parsed
 
 PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 
@@ -121,8 +122,9 @@ def _boundNames(scope):
 
 
 def dials(source):
-    """(line, what) of every dial in source around the transports."""
-    tree = ast.parse(source)
+    """(line, what) of every dial in source (text or its tree) around the
+    transports."""
+    tree = parsed(source)
     found = []
     for scope in [tree] + [node for node in ast.walk(tree) if isinstance(node, _SCOPES)]:
         bound = _boundNames(scope)
@@ -135,13 +137,23 @@ def dials(source):
     return sorted(found)
 
 
-@functools.cache  # one walk of the package a worker: the source is fixed
+@functools.cache  # one parse of the package a worker: the source is fixed
+def survey():
+    """module -> its L{dials}, L{connects} and L{connectorSubclasses},
+    each module parsed once: the findings, not the trees, kept."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        found[path.relative_to(PACKAGE).as_posix()] = (
+            dials(tree), connects(tree), connectorSubclasses(tree))
+    return found
+
+
 def everyDial():
     """'module: what' -> the lines, of every dial around the transports."""
     found = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        module = path.relative_to(PACKAGE).as_posix()
-        for line, what in dials(path.read_text()):
+    for module, (found_dials, _, _) in survey().items():
+        for line, what in found_dials:
             found.setdefault(f"{module}: {what}", []).append(line)
     return found
 
@@ -195,7 +207,7 @@ def connects(source):
     ``connector``, ``transport``, ``network``, ``endpoint``,
     ``connectors[0]``)."""
     found = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parsed(source)):
         if isinstance(node, ast.Attribute) and node.attr in ("connect", "dial"):
             receiver = _source(node.value)
             if any(word in receiver.lower() for word in
@@ -204,16 +216,14 @@ def connects(source):
     return sorted(found)
 
 
-@functools.cache  # one walk of the package a worker: the source is fixed
 def everyConnect():
     """'module: receiver' -> lines, of every connector's connect called
     outside TRANSPORTS."""
     found = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        module = path.relative_to(PACKAGE).as_posix()
+    for module, (_, found_connects, _) in survey().items():
         if module.startswith(TRANSPORTS):
             continue
-        for line, receiver in connects(path.read_text()):
+        for line, receiver in found_connects:
             found.setdefault(f"{module}: {receiver}", []).append(line)
     return found
 
@@ -221,7 +231,7 @@ def everyConnect():
 def connectorSubclasses(source):
     """(line, class) of each class in source built on Twisted's
     C{tcp.Connector} (or any C{...Connector} of C{twisted.internet})."""
-    tree = ast.parse(source)
+    tree = parsed(source)
     internal = {alias.asname or alias.name for node in ast.walk(tree)
                 if isinstance(node, ast.ImportFrom) and node.module == "twisted.internet.tcp"
                 for alias in node.names if alias.name == "Connector"}
@@ -255,9 +265,8 @@ class ConnectsTests(SynchronousTestCase):
         neither (a dial from a port makes its own socket and hands it to
         the reactor: transports/tcp/fromport.py)."""
         found = {}
-        for path in sorted(PACKAGE.rglob("*.py")):
-            module = path.relative_to(PACKAGE).as_posix()
-            for line, name in connectorSubclasses(path.read_text()):
+        for module, (_, _, subclasses) in survey().items():
+            for line, name in subclasses:
                 found[f"{module}: {name}"] = line
         self.assertEqual(found, {})
 

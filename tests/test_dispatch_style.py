@@ -18,6 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 import twisted_bazaar
 from twisted_bazaar.wire.codec import Message
+from tests.helpers import parsed
 
 PACKAGE = pathlib.Path(twisted_bazaar.__file__).parent
 
@@ -59,8 +60,8 @@ def _typeOf(test, kinds):
 
 def typeChains(source):
     """(line, text) of every ``if``/``elif`` chain of two or more tests of
-    a message's type in source."""
-    tree = ast.parse(source)
+    a message's type in source (text or its tree)."""
+    tree = parsed(source)
     kinds = {target.id for node in ast.walk(tree) if isinstance(node, ast.Assign)
              and isinstance(node.value, ast.Call)
              and isinstance(node.value.func, ast.Name) and node.value.func.id == "type"
@@ -140,7 +141,7 @@ def sequentialTypeTests(source, messages):
     tests, where a table from class to function says it once.  A test of
     a value's type against a builtin (C{type(v) is str}) is no dispatch.
     """
-    tree = ast.parse(source)
+    tree = parsed(source)
     units = [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
     units += [node for node in tree.body
               if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
@@ -165,7 +166,7 @@ def methodNameTables(source, messages):
     """(line, text) of every dict literal from message classes to strings
     (the names of methods, looked up with C{getattr}) in source."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parsed(source)):
         if not isinstance(node, ast.Dict) or not node.keys:
             continue
         keys = [key.attr if isinstance(key, ast.Attribute) else getattr(key, "id", None)
@@ -177,18 +178,24 @@ def methodNameTables(source, messages):
     return found
 
 
-def product():
-    """(module path, source) of every product module."""
+@functools.cache  # one parse of the package a worker: the source is fixed
+def survey():
+    """module path -> its L{typeChains}, L{sequentialTypeTests} and
+    L{methodNameTables}, each product module parsed once: the findings,
+    not the trees, kept."""
+    messages = _messageNames()
+    found = {}
     for path in sorted(PACKAGE.rglob("*.py")):
-        yield str(path.relative_to(PACKAGE)), path.read_text()
+        tree = ast.parse(path.read_text())
+        found[str(path.relative_to(PACKAGE))] = (
+            typeChains(tree), tuple(sequentialTypeTests(tree, messages)),
+            methodNameTables(tree, messages))
+    return found
 
 
-@functools.cache  # one walk of the package a worker: the source is fixed
 def sequentialFound():
     """module -> its L{sequentialTypeTests}, for each module with any."""
-    messages = _messageNames()
-    return {module: tests for module, source in product()
-            if (tests := tuple(sequentialTypeTests(source, messages)))}
+    return {module: tests for module, (_, tests, _) in survey().items() if tests}
 
 
 #: module -> the (class, subject) that still dispatch on a message's type
@@ -201,8 +208,7 @@ NOT_YET = {}
 class DispatchStyleTests(SynchronousTestCase):
 
     def test_noChainOnTheMessageType(self):
-        found = {module: chains for module, source in product()
-                 if (chains := typeChains(source))}
+        found = {module: chains for module, (chains, _, _) in survey().items() if chains}
         self.assertEqual(found, {})
 
     def test_noSequentialTypeTests(self):
@@ -257,9 +263,7 @@ class DispatchStyleTests(SynchronousTestCase):
         self.assertEqual(sequentialTypeTests(source, {"Head"}), [])
 
     def test_noTableOfMethodNames(self):
-        messages = _messageNames()
-        found = {module: tables for module, source in product()
-                 if (tables := methodNameTables(source, messages))}
+        found = {module: tables for module, (_, _, tables) in survey().items() if tables}
         self.assertEqual(found, {})
 
     def test_findsAChain(self):

@@ -133,11 +133,12 @@ def _trees():
     return trees
 
 
-def families():
+def families(trees):
     """module.Class -> [(module path, ClassDef)] of the class and every
-    product class in its MRO, for each class at the top of a module."""
+    product class in its MRO, for each class at the top of a module of
+    trees (L{_trees})."""
     defs = {}
-    for path, (dotted, tree) in _trees().items():
+    for path, (dotted, tree) in trees.items():
         for node in tree.body:
             if isinstance(node, ast.ClassDef):
                 defs[f"{dotted}.{node.name}"] = (path, node)
@@ -177,10 +178,22 @@ def reachesInto(tree):
 
 
 @functools.cache  # one walk of the package a worker: the source is fixed
+def survey():
+    """
+    From one parse of the package (each parse 1.2 CPU-s or more): module.Class
+    -> L{shared} of its family (L{families}), and module path -> the
+    chains it reaches into others' privates through (L{reachesInto}),
+    each that has any.  The names, not the trees, kept.
+    """
+    trees = _trees()
+    return ({name: shared(family) for name, family in families(trees).items()},
+            {path: tuple(chains) for path, (_, tree) in trees.items()
+             if (chains := reachesInto(tree))})
+
+
 def sharing():
-    """module.Class -> L{shared} of its family (L{families}): the names,
-    not the trees, kept."""
-    return {name: shared(family) for name, family in families().items()}
+    """L{survey}'s shares of each class."""
+    return survey()[0]
 
 
 class PartsOwnStateTests(SynchronousTestCase):
@@ -199,9 +212,7 @@ class PartsOwnStateTests(SynchronousTestCase):
     def test_noReachIntoAnothersPrivates(self):
         """Exactly the chains listed, no more (a new one fails) and no
         fewer (one gone leaves the list)."""
-        found = {path: tuple(chains) for path, (_, tree) in _trees().items()
-                 if (chains := reachesInto(tree))}
-        self.assertEqual(found, REACHING)
+        self.assertEqual(survey()[1], REACHING)
 
     def test_aMixinSharingStateIsFound(self):
         """A mixin writing its object's state, or calling its private

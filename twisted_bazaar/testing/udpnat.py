@@ -62,7 +62,7 @@ class UdpRouter:
     mappings."""
 
     __slots__ = ("public", "kind", "rng", "other", "conntrack", "_out", "_in", "_next",
-                 "_flows", "_taken")
+                 "_flows", "_taken", "_due")
 
     def __init__(self, public, kind, rng, other=OTHER_TRAFFIC, conntrack=False):
         if kind not in KINDS:
@@ -85,6 +85,8 @@ class UdpRouter:
         #: a datagram of that pair last passed].
         self._in = None
         self._next = None
+        #: No entry is forgotten before this time (L{_forget}).
+        self._due = None
 
     def outbound(self, source, destination, now=0.0):
         """The public port a datagram from local (host, port) ``source``
@@ -112,6 +114,7 @@ class UdpRouter:
             if self._flows is None:
                 self._flows = {}
             self._flows[(source, destination)] = port
+            self._dueBy(now + UNASKED)
         self._in[port][1][destination] = now
         return port
 
@@ -123,27 +126,48 @@ class UdpRouter:
         if flow is not None:
             self._in[flow][1][destination] = now
 
+    def _dueBy(self, when):
+        """An entry made now is forgotten at ``when``, or later if a
+        datagram of it passes again.  A microsecond early: L{_forget}
+        compares ``now - last`` with L{UNASKED}, which rounds otherwise
+        than ``last + UNASKED``."""
+        when -= 1e-6
+        if self._due is None or when < self._due:
+            self._due = when
+
     def _forget(self, now):
-        """A conntrack router forgets the pairs that came unasked, and its
-        hosts' flows, whose last datagram is L{UNASKED} s old."""
-        if not self.conntrack:
+        """
+        A conntrack router forgets the pairs that came unasked, and its
+        hosts' flows, whose last datagram is L{UNASKED} s old.  It looks
+        them over only once the oldest may be (L{_due}: the soonest any
+        could be forgotten, a bound a datagram only puts later): looked
+        over at each datagram, a birthday punch's thousands of entries
+        cost a test of its races 25 CPU-s.
+        """
+        if not self.conntrack or self._due is None or now < self._due:
             return
+        self._due = None
         if self._taken:
             for pair, last in list(self._taken.items()):
                 if now - last >= UNASKED:
                     del self._taken[pair]
+                else:
+                    self._dueBy(last + UNASKED)
         if self._flows:
             for (source, destination), port in list(self._flows.items()):
-                if now - self._in[port][1].get(destination, now) >= UNASKED:
-                    del self._flows[(source, destination)]
-                    del self._in[port][1][destination]
-                    if self.kind in (SEQUENTIAL, RANDOM) and self._out.get(
-                            (source, destination)) == port:
-                        # A mapping per destination is its entry: the
-                        # pair's next datagram is given a port anew.
-                        del self._out[(source, destination)]
-                        if not self._in[port][1]:
-                            del self._in[port]
+                last = self._in[port][1].get(destination, now)
+                if now - last < UNASKED:
+                    self._dueBy(last + UNASKED)
+                    continue
+                del self._flows[(source, destination)]
+                del self._in[port][1][destination]
+                if self.kind in (SEQUENTIAL, RANDOM) and self._out.get(
+                        (source, destination)) == port:
+                    # A mapping per destination is its entry: the
+                    # pair's next datagram is given a port anew.
+                    del self._out[(source, destination)]
+                    if not self._in[port][1]:
+                        del self._in[port]
 
     def _draw(self, destination):
         """A random port no mapping holds, nor an unasked pair with
@@ -182,6 +206,7 @@ class UdpRouter:
             if self._taken is None:
                 self._taken = {}
             self._taken[(port, source)] = now
+            self._dueBy(now + UNASKED)
         return None
 
 

@@ -9,6 +9,7 @@ import attr
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.sim.clock import HeapClock
 from twisted_bazaar.testing.udpnat import (
     FULL_CONE,
     OTHER_TRAFFIC,
@@ -310,7 +311,11 @@ class RaceTests(SynchronousTestCase):
 
     def outcome(self, kind_a, kind_b, seed, lag, between=1, replan=None, patient=False,
                 near=None):
-        clock = Clock()
+        # The simulator's clock (as bazaar-sim --nat-mix runs the plans):
+        # each call at its own time, as a reactor makes it, rather than
+        # task.Clock's 10 ms steps, whose every callLater sorted the
+        # thousands of datagrams under way (this class 8.0 -> 4.3 CPU-s).
+        clock = HeapClock()
         network = UdpNetwork(clock, between=between)
         network.place(A, UdpRouter(PUBLIC_A, kind_a, random.Random(seed),
                                    conntrack=self.kept))
@@ -324,8 +329,7 @@ class RaceTests(SynchronousTestCase):
             done.addCallback(lambda met: self.metAt.append(clock.seconds()))
         timeout = max(max(punch.plan.timeout, punch.plan.near.timeout + 0.2)
                       if punch.plan.near else punch.plan.timeout for punch, _ in sides)
-        for _ in range(int((timeout + lag) * 100) + 1):
-            clock.advance(0.01)
+        clock.advance(timeout + lag + 0.01)
         for punch, _ in sides:
             punch.stop()
         self.assertEqual(clock.getDelayedCalls(), [])
