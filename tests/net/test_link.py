@@ -7,8 +7,11 @@ Each test drives a real L{Link} over a C{StringTransport} on a C{task.Clock},
 with a stub owner that records what the link hands on.
 """
 
+import sys
+
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import ILoggingContext, IProtocol, IPushProducer
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import LegacyLogObserverWrapper, formatEvent
@@ -21,7 +24,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.net.recent import RecentMessages
 from tests.net.links import LinkTestCase, sentMessages
-from twisted_bazaar.net.capabilities import ISecureTransport
+from twisted_bazaar.net.capabilities import IChannelProtocol, IQueuedBeside, ISecureTransport
 from zope.interface import implementer
 
 
@@ -445,6 +448,47 @@ class DescribeTests(SynchronousTestCase):
         self.assertEqual(link.describe(), "node 7 at 10.0.0.9:4242")
         link.identified("tracker")
         self.assertEqual(link.describe(), "tracker at 10.0.0.9:4242")
+
+
+class DirectionTests(SynchronousTestCase):
+    """Whether the peer opened a link is its class, not a slot of each
+    link end (8 bytes of each of a simulation's million ends): it reads
+    and logs as any link."""
+
+    def test_direction(self):
+        for inbound in (True, False):
+            link = Link(RecordingOwner(), Clock(), LinkSettings(), inbound=inbound)
+            self.assertIs(link.inbound, inbound)
+            self.assertIsInstance(link, Link)
+            self.assertEqual(link.logPrefix(), "Link")
+
+    def test_logsAsALink(self):
+        """An inbound link's lines are in Link's namespace, as an outbound
+        one's ([Link#info] in a daemon's log), its source the link."""
+        for inbound in (True, False):
+            link = Link(RecordingOwner(), Clock(), LinkSettings(), inbound=inbound)
+            self.assertEqual(link.log.namespace, "twisted_bazaar.net.link.Link")
+            self.assertIs(link.log.source, link)
+
+    def test_providesWhatALinkProvides(self):
+        """Either end provides what the transports ask a protocol for (an
+        encrypted channel asks for IChannelProtocol, a relay for
+        IQueuedBeside): 409a428f put its logger's class between Link and
+        its @implementer, and a daemon answered no inbound link."""
+        for inbound in (True, False):
+            link = Link(RecordingOwner(), Clock(), LinkSettings(), inbound=inbound)
+            for interface in (IProtocol, ILoggingContext, IPushProducer,
+                              IChannelProtocol, IQueuedBeside):
+                self.assertTrue(interface.providedBy(link), interface)
+
+    def test_noSlotOfItsOwn(self):
+        """An inbound link holds no more than an outbound one, and neither
+        a slot for its direction."""
+        inbound = Link(RecordingOwner(), Clock(), LinkSettings(), True)
+        outbound = Link(RecordingOwner(), Clock(), LinkSettings(), False)
+        self.assertEqual(sys.getsizeof(inbound), sys.getsizeof(outbound))
+        for cls in type(inbound).__mro__:
+            self.assertNotIn("inbound", getattr(cls, "__slots__", ()))
 
 
 class LinkContextTests(SynchronousTestCase):
