@@ -61,11 +61,6 @@ ALLOWED = {
         "27, its reading and writing in the one class for the relay's speed "
         "(docs/architecture.md, \"The link: one object\", measured): each "
         "reaches its owner's and its transport's parts on the relay's path",
-    "twisted_bazaar.net.link._InboundLink":
-        "Link's own (above), none of its own: a Link the peer opened, whose "
-        "direction is its class rather than a slot of each link end (8 bytes "
-        "of each of a simulation's million); Link is a base of no other class, "
-        "so its reaches are counted here too; due: as Link's",
     "twisted_bazaar.schemes.chord.upkeep.Upkeep":
         "32, its stabilization and pings included (mixins of modules of their "
         "own until issue 92; one class, so a simulated node holds no object "

@@ -289,18 +289,6 @@ class IChannelUp(Interface):
         """The channel under link is up: its handshake hash is known."""
 
 
-class _LinkLogger(Logger):
-    """
-    A link's logger, in L{Link}'s namespace whichever class the link is:
-    Twisted's descriptor takes the class it is read through, and an
-    inbound link (an L{_InboundLink}) would say C{[_InboundLink#info]}
-    where every link's lines say C{[Link#info]} (running.md quotes them).
-    """
-
-    def __get__(self, instance, owner=None):
-        return Logger.__get__(self, instance, Link)
-
-
 @implementer(IProtocol, ILoggingContext, IPushProducer, IChannelProtocol, IQueuedBeside)
 class Link(FrameLoop, Keepalive):
     """
@@ -309,9 +297,10 @@ class Link(FrameLoop, Keepalive):
 
     @ivar peer_id: the peer's id once the owner has called L{identified},
         else None.
+    @ivar inbound: True when the peer connected to us.
     """
 
-    log = _LinkLogger()
+    log = Logger()
 
     # Slots, not a dict of thirty-odd fields, for what a link keeps: a
     # process may hold hundreds of thousands of links (a simulation), and
@@ -321,21 +310,11 @@ class Link(FrameLoop, Keepalive):
     # link of an owner holds alike is in one L{LinkContext} they share.
     # Its keepalive's one slot, _due, is here (L{Keepalive}, a base: two
     # bases with slots of their own do not combine); whether it is
-    # connected is whether it has its transport, not a slot; whether the
-    # peer connected to us is its class (L{_InboundLink}), not a slot.
-    __slots__ = ("transport", "_context",
+    # connected is whether it has its transport, not a slot.
+    __slots__ = ("transport", "_context", "inbound",
                  "peer_id", "key", "address", "payload", "closing", "deaf", "purpose",
                  "_due", "_last_traffic", "_last_heard", "_nonce",
                  "_buckets", "_seldom")
-
-    #: True when the peer connected to us: an inbound link is an
-    #: L{_InboundLink}, made as one (L{__new__}).
-    inbound = False
-
-    def __new__(cls, owner, clock, settings, inbound):
-        """An L{_InboundLink} if inbound: it never changes, so the class
-        says it rather than a slot of each of a simulation's link ends."""
-        return object.__new__(_InboundLink if inbound else cls)
 
     def __init__(self, owner, clock, settings, inbound):
         self.transport = None
@@ -345,6 +324,7 @@ class Link(FrameLoop, Keepalive):
         # No frame held (L{FrameLoop}): most links of a large simulation
         # never end a read within one.
         self.resetFrames()
+        self.inbound = inbound
         self.peer_id = None
         #: The key the peer proved it holds in the handshake, if it proved
         #: one (set by the owner once the link is established), else None.
@@ -428,9 +408,8 @@ class Link(FrameLoop, Keepalive):
             owner.channelUp(self)
 
     def logPrefix(self):
-        """The prefix of the transport's log lines (ILoggingContext): an
-        inbound link's too."""
-        return "Link"
+        """The prefix of the transport's log lines (ILoggingContext)."""
+        return self.__class__.__name__
 
     def connectionMade(self):
         if self.closing:
@@ -973,13 +952,6 @@ class Link(FrameLoop, Keepalive):
             seldom.waiting = None
             seldom.charged = 0
             self._context.settings.unsent.release(self)
-
-
-class _InboundLink(Link):
-    """A L{Link} the peer opened (L{Link.__new__})."""
-
-    __slots__ = ()
-    inbound = True
 
 
 #: What a link takes itself, before its owner: message class ->
