@@ -9,6 +9,7 @@ with a stub owner that records what the link hands on.
 
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
+from twisted.internet.interfaces import ILoggingContext, IProtocol, IPushProducer
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.logger import LegacyLogObserverWrapper, formatEvent
@@ -21,7 +22,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.net.link import ClosedHere, Link, LinkSettings
 from twisted_bazaar.net.recent import RecentMessages
 from tests.net.links import LinkTestCase, sentMessages
-from twisted_bazaar.net.capabilities import ISecureTransport
+from twisted_bazaar.net.capabilities import IChannelProtocol, IQueuedBeside, ISecureTransport
 from zope.interface import implementer
 
 
@@ -466,6 +467,46 @@ class DescribeTests(SynchronousTestCase):
         self.assertEqual(link.describe(), "node 7 at 10.0.0.9:4242")
         link.identified("tracker")
         self.assertEqual(link.describe(), "tracker at 10.0.0.9:4242")
+
+
+class DirectionTests(SynchronousTestCase):
+    """Either end of a link, whoever opened it, reads, logs and provides
+    what any link does, and is one class: a subclass for inbound ends
+    (8 bytes a link end less, tried twice) made every attribute read of
+    a link's code see two classes, which CPython 3.11 does not
+    specialize (reads of a link's slots took twice as long)."""
+
+    def test_direction(self):
+        for inbound in (True, False):
+            link = Link(RecordingOwner(), Clock(), LinkSettings(), inbound=inbound)
+            self.assertIs(link.inbound, inbound)
+            self.assertIsInstance(link, Link)
+            self.assertEqual(link.logPrefix(), "Link")
+
+    def test_logsAsALink(self):
+        """An inbound link's lines are in Link's namespace, as an outbound
+        one's ([Link#info] in a daemon's log), its source the link."""
+        for inbound in (True, False):
+            link = Link(RecordingOwner(), Clock(), LinkSettings(), inbound=inbound)
+            self.assertEqual(link.log.namespace, "twisted_bazaar.net.link.Link")
+            self.assertIs(link.log.source, link)
+
+    def test_providesWhatALinkProvides(self):
+        """Either end provides what the transports ask a protocol for (an
+        encrypted channel asks for IChannelProtocol, a relay for
+        IQueuedBeside): 409a428f put its logger's class between Link and
+        its @implementer, and a daemon answered no inbound link."""
+        for inbound in (True, False):
+            link = Link(RecordingOwner(), Clock(), LinkSettings(), inbound=inbound)
+            for interface in (IProtocol, ILoggingContext, IPushProducer,
+                              IChannelProtocol, IQueuedBeside):
+                self.assertTrue(interface.providedBy(link), interface)
+
+    def test_oneClass(self):
+        inbound = Link(RecordingOwner(), Clock(), LinkSettings(), True)
+        outbound = Link(RecordingOwner(), Clock(), LinkSettings(), False)
+        self.assertIs(type(inbound), Link)
+        self.assertIs(type(outbound), Link)
 
 
 class LinkContextTests(SynchronousTestCase):

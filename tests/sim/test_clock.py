@@ -16,6 +16,7 @@ from tests.helpers import RecordingOwner, feed, sent
 from twisted_bazaar import wire
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.sim import clock as sim_clock
+from twisted_bazaar.base.timetable import CallTable
 from twisted_bazaar.sim.clock import COMPACT_MIN, HeapClock
 
 
@@ -432,3 +433,133 @@ class HeapClockLinkTests(SynchronousTestCase):
         self.assertEqual(sent(self.link), [])
         self.clock.runFor(0.1)
         self.assertEqual(sent(self.link), [wire.Ping(1)])
+
+
+class TimetableTests(SynchronousTestCase):
+    """
+    A L{Timetable}'s calls run when, and in the order, calls of their own
+    would: one entry of the heap for the table, under the earliest call's
+    time and number (a chord node's upkeep, 0.3 kB a simulated node less).
+    """
+
+    def setUp(self):
+        self.clock = HeapClock()
+        self.log = TimedLog(self.clock)
+        self.table = self.clock.timetable(("a", "b", "c"))
+
+    def test_oneEntry(self):
+        """Three calls pending, one entry of the heap."""
+        for name, delay in (("b", 1), ("c", 2), ("a", 3)):
+            self.table.later(name, delay, lambda name=name: self.log(name))
+        self.assertEqual(len(self.clock.heap), 1)
+        self.clock.runFor(5)
+        self.assertEqual(self.log.calls, [("b", 1), ("c", 2), ("a", 3)])
+
+    def test_replaces(self):
+        """A call under a name replaces the last one of that name."""
+        self.table.later("a", 1, lambda: self.log("first"))
+        self.table.later("a", 2, lambda: self.log("second"))
+        self.clock.runFor(5)
+        self.assertEqual(self.log.calls, [("second", 2)])
+
+    def test_tiesWithOtherCalls(self):
+        """Due at one time, calls run in the order they were made, a
+        table's among the clock's others."""
+        self.clock.callLater(1, self.log, "x")
+        self.table.later("a", 1, lambda: self.log("a"))
+        self.clock.callLater(1, self.log, "y")
+        self.table.later("b", 1, lambda: self.log("b"))
+        self.clock.schedule(1, self.log, "z")
+        self.clock.runFor(1)
+        self.assertEqual([name for name, _ in self.log.calls], ["x", "a", "y", "b", "z"])
+
+    def test_methodsKeptApart(self):
+        """A method is kept as its function and object, and called so."""
+        self.table.later("a", 1, self.log.__call__)
+        call = self.table.a
+        self.assertIs(call[2], TimedLog.__call__)
+        self.assertIs(call[3], self.log)
+        self.table.cancel("a")
+        self.table.later("a", 1, lambda: self.log("plain"))
+        self.clock.runFor(1)
+        self.assertEqual(self.log.calls, [("plain", 1)])
+
+    def test_due(self):
+        """What is due under a name, as an IDelayedCall, until it runs."""
+        self.assertIsNone(self.table.due("a"))
+        self.table.later("a", 2, lambda: None)
+        due = self.table.due("a")
+        self.assertTrue(verifyObject(IDelayedCall, due))
+        self.assertTrue(due.active())
+        self.assertEqual(due.getTime(), 2)
+        due.reset(5)
+        self.assertEqual(due.getTime(), 5)
+        self.clock.runFor(5)
+        self.assertIsNone(self.table.due("a"))
+        self.assertFalse(due.active())
+        self.assertRaises(error.AlreadyCancelled, due.getTime)
+
+    def test_cancelAll(self):
+        for name in ("a", "b", "c"):
+            self.table.later(name, 1, lambda: self.log("ran"))
+        self.table.cancelAll()
+        self.clock.runFor(2)
+        self.assertEqual(self.log.calls, [])
+        self.assertIsNone(self.table.due("b"))
+
+    def test_noTableOnAShardsClock(self):
+        """A clock that runs its heap otherwise gives none: its owners
+        take a call for each name."""
+        from twisted_bazaar.sim.shardclock import ShardClock
+        self.assertIsNone(ShardClock.timetable(object.__new__(ShardClock), ("a",)))
+
+    def test_sameOrderAsACallEach(self):
+        """
+        Tables whose calls are made, replaced, cancelled, reset and
+        delayed (earlier and later, within calls and between steps), among
+        other calls, on whole seconds so that many fall due together: the
+        same calls at the same times in the same order as a call of the
+        clock's for each name (L{CallTable}, as a daemon's clock has).
+        """
+
+        def calls(folded, seed):
+            clock, rng, log = HeapClock(), random.Random(seed), []
+            names = ("p", "q", "r", "s")
+            tables = [clock.timetable(names) if folded else CallTable(clock)
+                      for _ in range(6)]
+
+            def fire(owner, name):
+                log.append((owner, name, clock.seconds()))
+                act(rng.randrange(len(tables)))
+
+            def act(owner):
+                table, name = tables[owner], rng.choice(names)
+                choice = rng.random()
+                due = table.due(name)
+                if due is None or choice < 0.4:
+                    table.later(name, rng.randrange(4),
+                                lambda: fire(owner, name))
+                elif choice < 0.55:
+                    table.cancel(name)
+                elif choice < 0.8:
+                    due.reset(rng.randrange(6))
+                else:
+                    left = int(due.getTime() - clock.seconds())
+                    due.delay(rng.randrange(-left, 4))
+                if rng.random() < 0.3:
+                    clock.callLater(rng.randrange(3), log.append, ("other", clock.seconds()))
+
+            for owner in range(len(tables)):
+                for name in names:
+                    tables[owner].later(name, rng.randrange(1, 5),
+                                        lambda owner=owner, name=name: fire(owner, name))
+            for _ in range(40):
+                for _ in range(3):
+                    act(rng.randrange(len(tables)))
+                clock.runFor(1)
+            return log
+
+        for seed in range(8):
+            folded = calls(True, seed)
+            self.assertGreater(len(folded), 100)
+            self.assertEqual(folded, calls(False, seed))

@@ -368,7 +368,7 @@ class BytesANodeTests(SynchronousTestCase):
         self.assertHoldsAtMost("superpeer", 9_240)
 
     def test_chord(self):
-        self.assertHoldsAtMost("chord", 11_520)
+        self.assertHoldsAtMost("chord", 10_960)
 
     def test_indexAtHome(self):
         """Half the nodes behind NAT, 10 virtual seconds into a cold run

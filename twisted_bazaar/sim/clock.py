@@ -16,6 +16,7 @@ costs here.
 
 import heapq
 import itertools
+from types import MethodType
 
 from twisted.internet import error
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
@@ -109,6 +110,168 @@ class HeapCall:
             raise error.AlreadyCalled()
 
 
+# A timetable's call: (time, sequence, function, what it is a method of
+# (or _ALONE), delay still to apply, name, whether an entry of the heap is
+# its).  A tuple, made anew when it moves, not an object with a heap entry
+# of its own; a method as its function and its object, not a bound method
+# made for each call (64 bytes).
+_TIME, _SEQUENCE, _FUNCTION, _OWN, _LATER, _NAME, _QUEUED = range(7)
+
+#: A timetable's call's "object" when its function is no method.
+_ALONE = object()
+
+
+class Timetable:
+    """
+    Named calls of one owner (a chord node's upkeep), each replacing the
+    last of its name, as one entry in the clock's heap rather than a
+    L{HeapCall} and an entry each: the earliest call's, under the time and
+    sequence number the call was given when made.  Every other call of
+    the table is due later (or at that time, with a later number), so
+    each comes out of the heap, and runs, exactly when and in the order it
+    would as a call of its own; a call moved keeps L{HeapCall}'s rules
+    (L{_Due}).  An entry whose call was cancelled or moved is skipped
+    when it comes out, as a cancelled call's is.
+
+    Each clock and set of names has a subclass: a slot for each name (its
+    call, or None), the clock its class's.
+    """
+
+    __slots__ = ()
+
+    #: The L{HeapClock} (set on each clock's subclass), and the names.
+    _clock = None
+    _names = ()
+
+    def __init__(self):
+        for name in self._names:
+            setattr(self, name, None)
+
+    def later(self, name, delay, function):
+        """Run function after delay, replacing what was due under name."""
+        clock = self._clock
+        own = getattr(function, "__self__", None)
+        if type(function) is MethodType and own is not None:
+            function = function.__func__
+        else:
+            own = _ALONE
+        setattr(self, name, (clock.now + max(0.0, delay), next(clock._sequence),
+                             function, own, 0.0, name, False))
+        self._queue()
+
+    def due(self, name):
+        """The call still to come under name (an C{IDelayedCall}), or None."""
+        return None if getattr(self, name) is None else _Due(self, name)
+
+    def cancel(self, name):
+        """Cancel what is due under name, if anything."""
+        if getattr(self, name) is not None:
+            setattr(self, name, None)
+            self._queue()
+
+    def cancelAll(self):
+        """Cancel every call still due."""
+        for name in self._names:
+            setattr(self, name, None)
+
+    def _delay(self, name, later):
+        """The call under name is due ``later`` seconds after its time: it
+        stays where it is until then (as a L{HeapCall} moved later)."""
+        call = getattr(self, name)
+        setattr(self, name, call[:_LATER] + (later,) + call[_NAME:])
+
+    def _advance(self, name, time):
+        """The call under name is due at time, earlier than it was: in
+        again at a new number (as a L{HeapCall} moved earlier)."""
+        call = getattr(self, name)
+        setattr(self, name, (time, next(self._clock._sequence), call[_FUNCTION],
+                             call[_OWN], 0.0, name, False))
+        self._queue()
+
+    def _queue(self):
+        """The heap holds an entry for the earliest call (unless it has one
+        already: each call has one at most, its own time and number)."""
+        head = None
+        for name in self._names:
+            call = getattr(self, name)
+            if call is not None and (head is None or call[0] < head[0]
+                                     or (call[0] == head[0] and call[1] < head[1])):
+                head = call
+        if head is None or head[_QUEUED]:
+            return
+        head = head[:_QUEUED] + (True,)
+        setattr(self, head[_NAME], head)
+        # The table itself is the entry's function, the call its arguments
+        # (L{__call__}).
+        heapq.heappush(self._clock.heap, (head[0], head[1], None, self, head))
+
+    def __call__(self, time, sequence, function, own, later, name, queued):
+        """An entry of the table's came out of the heap (its call's fields
+        are the arguments): run the call, if it is still the one under
+        its name."""
+        call = getattr(self, name)
+        if call is None or call[_SEQUENCE] != sequence:
+            return
+        later = call[_LATER]
+        if later:
+            # Moved later: in again at its time, under a new number.
+            setattr(self, name, (call[_TIME] + later, next(self._clock._sequence),
+                                 function, own, 0.0, name, False))
+            self._queue()
+            return
+        setattr(self, name, None)
+        self._queue()
+        if own is _ALONE:
+            function()
+        else:
+            function(own)
+
+
+@implementer(IDelayedCall)
+class _Due:
+    """A timetable's call under one name, as an C{IDelayedCall}: made when
+    asked for (L{Timetable.due}), not kept."""
+
+    __slots__ = ("table", "name")
+
+    def __init__(self, table, name):
+        self.table = table
+        self.name = name
+
+    def _call(self):
+        call = getattr(self.table, self.name)
+        if call is None:
+            raise error.AlreadyCancelled()
+        return call
+
+    def getTime(self):
+        call = self._call()
+        return call[_TIME] + call[_LATER]
+
+    def active(self):
+        return getattr(self.table, self.name) is not None
+
+    def cancel(self):
+        self._call()
+        self.table.cancel(self.name)
+
+    def reset(self, secondsFromNow):
+        call = self._call()
+        new_time = self.table._clock.now + secondsFromNow
+        if new_time < call[_TIME]:
+            self.table._advance(self.name, new_time)
+        else:
+            self.table._delay(self.name, new_time - call[_TIME])
+
+    def delay(self, secondsLater):
+        call = self._call()
+        later = call[_LATER] + secondsLater
+        if later < 0.0:
+            self.table._advance(self.name, call[_TIME] + later)
+        else:
+            self.table._delay(self.name, later)
+
+
 @implementer(IReactorTime)
 class HeapClock:
     """IReactorTime on a heap; time moves only in advance()/runFor().
@@ -129,9 +292,28 @@ class HeapClock:
         self._sequence = itertools.count()
         #: Calls cancelled since the heap was last compacted.
         self._cancellations = 0
+        #: names -> this clock's L{Timetable} class for them.
+        self._tables = {}
 
     def seconds(self):
         return self.now
+
+    def timetable(self, names):
+        """
+        A L{Timetable} of calls under names, one entry of the heap at a
+        time (L{twisted_bazaar.base.timetable.timetableFor}); None from a
+        clock that runs its heap otherwise (a shard's), whose owners take
+        a call for each name.
+        """
+        if type(self).runFor is not HeapClock.runFor:
+            return None
+        names = tuple(names)
+        made = self._tables.get(names)
+        if made is None:
+            made = self._tables[names] = type(
+                "Timetable", (Timetable,),
+                {"__slots__": names, "_clock": self, "_names": names})
+        return made()
 
     def callLater(self, delay, callable, *args, **kw):
         # No empty dict kept with each pending call (kw is None then): a

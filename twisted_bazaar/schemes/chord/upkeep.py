@@ -75,7 +75,7 @@ class IRingHost(Interface):
         """The node found its place (its joining): keep the ring, hold
         records, probe, publish.  ``settled``: placed whole, settled."""
 
-    def later(name, delay, function, *args):
+    def later(name, delay, function):
         """Run function after delay, replacing what was due under name."""
 
     def cancel(name):
