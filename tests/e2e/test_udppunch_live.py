@@ -262,6 +262,8 @@ class UdpPunchLiveTests(SynchronousTestCase):
                                   check=lambda said: self.assertSounded(said, hard, easy))
         self.assertEqual(met, MEETS, outputs)
         for line in outputs.splitlines():
+            # Seconds from the peer's word, not from its start: the word
+            # waits for the other peer's start too (seconds later at load).
             if ": near: " in line:
                 self.assertLess(float(line.split(" in ")[-1].split(" s")[0]), 1.0, line)
             if ": met " in line:
