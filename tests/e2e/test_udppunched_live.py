@@ -16,7 +16,9 @@ circuit closed.
 ``BAZAAR_UDP_PUNCH_TRIES=10`` runs the issue's count of tries (each a
 new pair of daemons) and ``BAZAAR_UDP_PUNCH_SIZE`` the file's size in
 MiB (64 for the issue's goal); ``make test`` runs two tries of a 4 MiB
-file, one of which must meet.
+file, one of which must meet (and a third if neither did: a birthday
+punch misses with odds about 0.02, so two of two missed once in some
+3,400 runs).
 
 It needs root, ``ip`` and ``iptables``; without them it is skipped with
 the reason.
@@ -53,6 +55,13 @@ TRIES = int(os.environ.get("BAZAAR_UDP_PUNCH_TRIES", "2"))
 #: Tries that must meet: all but one in ten (the issue's 9 of 10), and
 #: one of two (a birthday punch misses with odds about 0.02).
 MEETS = max(1, TRIES - max(1, TRIES // 10))
+#: Tries more, while fewer than MEETS met: one (all missed: 1 in 200,000).
+SPARE = 1
+#: The strategies of the buyer's and the seller's side of a birthday punch
+#: (plan.py): "predicted-" theirs when the seller's random router showed
+#: two ports near by chance (1 in 500 a try), judged sequential.
+BUYER_BIRTHDAY = r"\((predicted-)?birthday-probes"
+SELLER_BIRTHDAY = r"\((predicted-)?birthday-sockets"
 SIZE = int(os.environ.get("BAZAAR_UDP_PUNCH_SIZE", "4")) * 1024 * 1024
 #: Bytes a second the tracker's relay copies: a public node's relay's, so
 #: that the file is still coming when the punch meets.
@@ -85,7 +94,7 @@ class UdpPunchedBuyTests(HomeMarketCase):
         buyer_port = listeningPort(buyer, "node", TIMEOUT)
         ended = buyer.waitFor(
             rf"(?P<met>punched a UDP path to node {short(seller_id)} .*, met at [\d.]+:\d+ "
-            r"\(birthday-probes, [\d.]+ s\): linking over QUIC)|no UDP path punched to "
+            rf"{BUYER_BIRTHDAY}, [\d.]+ s\): linking over QUIC)|no UDP path punched to "
             rf"node {short(seller_id)}", TIMEOUT)
         punched = time.monotonic() - started
         fetching = buyer.waitFor(r"fetching home\.bin", TIMEOUT)
@@ -98,7 +107,7 @@ class UdpPunchedBuyTests(HomeMarketCase):
         self.assertTrue(fetching)
         met = ended["met"] is not None
         if met:
-            seller.waitFor(r"punched a UDP path to node .*, met at .* \(birthday-sockets",
+            seller.waitFor(rf"punched a UDP path to node .*, met at .* {SELLER_BIRTHDAY}",
                            TIMEOUT)
             self.assertTrue(buyer.matches(rf"reached node {short(seller_id)} over QUIC at "
                                           r"[\d.]+:\d+ \(files\)"), buyer.tail())
@@ -138,7 +147,8 @@ class UdpPunchedBuyTests(HomeMarketCase):
         home_b = self.bed.home("udpb")
         shared, content = self.shareFile("home.bin", SIZE)
         met, results = 0, []
-        for index in range(TRIES):
+        index = 0
+        while index < TRIES or (met < MEETS and index < TRIES + SPARE):
             tracker = self.market.start(f"tracker-{index}", [
                 "bazaar-tracker", "--listen", f"tcp:{BED_TRACKER_PORT}", "--udp-port",
                 str(UDP_PORT), "--relay-rate", str(RELAY_RATE)],
@@ -149,7 +159,8 @@ class UdpPunchedBuyTests(HomeMarketCase):
                                                           shared, content)
             results.append((punched, seconds))
             met += within
-        print(f"udp punches: {met} of {TRIES} within {PUNCHED_WITHIN:g} s; "
+            index += 1
+        print(f"udp punches: {met} of {index} within {PUNCHED_WITHIN:g} s; "
               f"(seconds to the path, seconds of the download): {results}")
         self.assertGreaterEqual(met, MEETS, (results, tail))
 

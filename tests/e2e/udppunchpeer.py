@@ -116,6 +116,8 @@ class Peer:
         self.rendezvous = (host, port)
         self.punch = None
         self.started = time.monotonic()
+        #: When the rendezvous's word came (the punch's go).
+        self.toldAt = None
         self.status = 4
         self.sockets = [reactor.listenUDP(0, Socket(self, 0))]
         self.ask()
@@ -135,6 +137,7 @@ class Peer:
     def told(self, word):
         if self.punch is not None:
             return
+        self.toldAt = time.monotonic()
         mine = udppunch.mappingOf(*word["mine"])
         peer = udppunch.mappingOf(*word["peer"])
         plan = udppunch.plan(mine, peer, random.Random(), patient=self.patient,
@@ -167,7 +170,7 @@ class Peer:
         answer = self.sounding.answer
         if self.punch.nearPeer():
             say(f"{self.name}: near: ICMP {answer.type}/{answer.code} from "
-                f"{answer.offender} in {time.monotonic() - self.started:.2f} s: "
+                f"{answer.offender} in {time.monotonic() - self.toldAt:.2f} s: "
                 f"{self.punch.plan.strategy}")
 
     def met(self, met):

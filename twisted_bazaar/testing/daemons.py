@@ -556,14 +556,15 @@ class LiveMarket:
                              timeout,
                              what=f"'node {shortId(node_id)} listens at HOST:PORT'")
 
-    def startNode(self, name, *role_args):
+    def startNode(self, name, *role_args, wrapper=()):
         """Start a node of this market's tracker, with its role flags
-        (e.g. ``"--role", "seller", "--sell", "apple=3"``)."""
+        (e.g. ``"--role", "seller", "--sell", "apple=3"``; run by
+        ``wrapper``, see L{Daemon})."""
         if self.tracker_port is None:
             raise DaemonError("start the tracker before any node")
         return self.start(name, [
             "bazaar-node", "--tracker", f"tcp:127.0.0.1:{self.tracker_port}",
-            "--listen", LOOPBACK_LISTEN, *role_args])
+            "--listen", LOOPBACK_LISTEN, *role_args], wrapper)
 
     def stop(self, timeout=STOP_TIMEOUT):
         """Stop every daemon; returns {name: exit code}."""
