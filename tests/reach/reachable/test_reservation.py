@@ -696,7 +696,7 @@ class HeldOverTcpFirstTests(RelayWaysCase):
         [line] = [line for line in lines if line.startswith("no reservation")]
         self.assertEqual(line, (
             f"no reservation at node {wireId(self.relaying.id)}'s relay at {RELAY}: "
-            "cannot connect: Connection was refused by other side.; over "
-            "websocket at 192.0.2.50:443: Connection was refused by other side.; "
-            "asking the tracker for another"))
+            "cannot connect: nothing listens there (connection refused); over "
+            "websocket at 192.0.2.50:443: nothing listens there (connection "
+            "refused); asking the tracker for another"))
         self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
