@@ -180,10 +180,17 @@ class PeerReservationTests(PeerReservationCase):
         hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
         self.tracker.heard()
         del self.recorder.events[:]
-        hold.connectionLost(Failure(ConnectionDone()))
+        with capturedLogs() as events:
+            hold.connectionLost(Failure(ConnectionDone()))
         self.assertIsNone(self.node.relay)
         self.assertEqual(self.recorder.events.count(("relayChanged",)), 1)
         self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+        # Why, in the project's words (issue 96 LOW: it said Twisted's
+        # 'Connection was closed cleanly.').
+        self.assertIn(f"no reservation at node {wireId(self.relaying.id)}'s relay at "
+                      f"{RELAY}: it closed the connection (it stopped, restarted or "
+                      "crashed); asking the tracker for another",
+                      [formatEvent(event) for event in events])
 
     def test_refusedByTheTracker(self):
         """The tracker refuses the relay the node holds (it names it no

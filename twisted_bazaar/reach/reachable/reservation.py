@@ -575,7 +575,7 @@ class PeerHold(FramedProtocol):
 
     def connectionLost(self, reason):
         self._cancelTimer()
-        self.reservation.peerLost(self, self._why or reason.getErrorMessage())
+        self.reservation.peerLost(self, self._why or inWords(reason))
 
 
 #: What a connection holding a reservation takes from its relay: message
