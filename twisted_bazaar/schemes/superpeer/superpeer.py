@@ -239,10 +239,9 @@ class SuperPeerSide(NodeObserver):
         # dial a service of its own machine or network (docs/protocol.md §18).
         dialer = self.node.dialer
         check.startBy(lambda protocol: dialer.checkAt(leaf, *address, relay, protocol),
-                      relay is None).addCallback(self._addressChecked, link, address, check,
-                                                 relay)
+                      relay is None).addCallback(self._addressChecked, link, address, check)
 
-    def _addressChecked(self, passed, link, address, check, relay):
+    def _addressChecked(self, passed, link, address, check):
         leaf = link.peer_id
         if self._checks.get(leaf) is not check:
             return
@@ -252,14 +251,14 @@ class SuperPeerSide(NodeObserver):
         if passed:
             self.addressChecked(leaf, address)
             self.index.list(leaf)
-            # Through its relay, the check reached the leaf's circuit, not
-            # its address: say which way it was checked.
+            # Through the leaf's relay, the check reached a circuit, not its
+            # address: the line says which way it was checked.
             self.leaf_log.emit(self.log, LogLevel.info, group,
+                               "leaf {leaf} answers through its relay as it said "
+                               "({host}:{port} not dialled): listing its items"
+                               if check.relayed else
                                "leaf {leaf} listens at {host}:{port} as it said: "
-                               "listing its items" if relay is None else
-                               "leaf {leaf} answers through its relay at {relay} as it "
-                               "said ({host}:{port} not dialled): listing its items",
-                               leaf=shortId(leaf), host=host, port=port, relay=relay)
+                               "listing its items", leaf=shortId(leaf), host=host, port=port)
             return
         # The dialer's refusal names the address too (as a failed
         # connection does): said once.
