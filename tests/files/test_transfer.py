@@ -14,7 +14,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.internet.error import ConnectionDone, ConnectionLost
+from twisted.internet.error import ConnectionAborted, ConnectionDone, ConnectionLost
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import alsoProvides, implementer
 
@@ -734,6 +734,29 @@ class ClientTests(SynchronousTestCase):
             client.connectionLost(Failure(ConnectionLost()))
             self.assertTrue(client.closed)
             self.assertFalse(client.hungUp)
+
+    def test_whoEndedTheConnectionIsSaid(self):
+        """Why a request failed names who ended the connection, in the
+        project's words (issue 96 LOW: this side's own close read 'the
+        seller hung up: Connection was aborted locally'): this node's close
+        (a drop, a move to another connection), a cut under it (its
+        transport aborted below), or the seller's end."""
+        closes = (
+            (lambda client: client.close(), ConnectionAborted(),
+             "this node closed the connection", False),
+            (lambda client: None, ConnectionAborted(),
+             "this node cut the connection", False),
+            (lambda client: None, ConnectionDone(),
+             "it closed the connection (it stopped, restarted or crashed)", True),
+        )
+        for close, reason, said, hungUp in closes:
+            client = TransferClient(task.Clock(), stall=5)
+            client.makeConnection(StringTransport())
+            d = client.head(SHA)
+            close(client)
+            client.connectionLost(Failure(reason))
+            self.assertEqual((self.failureResultOf(d, PeerGone).getErrorMessage(),
+                              client.hungUp), (said, hungUp))
 
     def test_unaskedAnswer(self):
         self.answer(About(SHA, 3, 4096, (b"\x01" * 32,)))

@@ -893,7 +893,8 @@ class LanTests(SynchronousTestCase):
             self.direct()[0][4].errback(ConnectError(Failure(ConnectionDone())))
         [line] = [formatEvent(event) for event in events]
         self.assertEqual(line, f"no local path to node {shortId(SELLER.id)} at "
-                         f"{LAN_HOST}:9002: Connection was closed cleanly.")
+                         f"{LAN_HOST}:9002: it closed the connection (it stopped, restarted "
+                         "or crashed)")
 
     def test_notBehindTheSamePublicAddress(self):
         """The tracker names the seller elsewhere: its local address is on

@@ -13,6 +13,8 @@ from twisted_bazaar import wire
 from twisted_bazaar.identity.proofs import CHECK, Handshake
 from twisted_bazaar.wire.ids import isKeyed
 from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.transports.relay.circuit import CircuitEnd
+from twisted_bazaar.transports.relay.messages import RelayOpen
 from twisted_bazaar.core.market import IShop
 
 
@@ -55,8 +57,9 @@ def answerChecks(node, answer=None):
     """
     Complete every address check the node (a super-peer, on a
     L{tests.helpers.FakeConnector}) has in flight: the connection is made
-    and the node there answers ``whoareyou`` as ``answer`` says, by
-    default as the leaf being checked.  Returns the checked leaves' ids.
+    (a check through the leaf's relay: the relay opens the circuit) and
+    the node there answers ``whoareyou`` as ``answer`` says, by default
+    as the leaf being checked.  Returns the checked leaves' ids.
 
     @param answer: called with the leaf id, returns the id that answers
         (None: nobody answers, the connection is refused).
@@ -65,7 +68,8 @@ def answerChecks(node, answer=None):
     for request in list(node.connector.requests):
         if request.deferred.called:
             continue
-        leaf = request.link.owner.node_id
+        circuit = isinstance(request.link, CircuitEnd)
+        leaf = request.link.first.to if circuit else request.link.owner.node_id
         checked.append(leaf)
         who = leaf if answer is None else answer(leaf)
         if who is None:
@@ -73,7 +77,12 @@ def answerChecks(node, answer=None):
             continue
         request.link.makeConnection(StringTransport())
         request.deferred.callback(request.link)
-        feed(request.link, _answer(who, request))
+        link = request.link
+        if circuit:
+            link.transport.clear()
+            feed(link, RelayOpen(host="198.51.100.1"))
+            link = link.protocol
+        feed(link, _answer(who, request))
     return checked
 
 
@@ -83,6 +92,7 @@ def _answer(who, request):
     if not isKeyed(who):
         return wire.ThisIsMe(who, request.port, request.host)
     identity = records.identityOf(who)
+    # The check's bytes, the circuit's once it opened.
     [ask] = [wire.decode(p) for p in parseNetstrings(request.link.transport.value())]
     if ask.key is None:
         return wire.ThisIsMe(who, request.port, request.host, key=identity.key)

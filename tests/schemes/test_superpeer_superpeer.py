@@ -7,8 +7,10 @@ documented error and never a traceback.
 
 import os
 import random
+from types import SimpleNamespace
 import re
 
+from twisted.internet import defer
 from twisted.internet.testing import StringTransport
 from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
@@ -41,6 +43,7 @@ from tests.helpers import (
     jsonNetstring,
     linkPeer,
     makeNode,
+    nodeReply,
     openLink,
     parseJSONNetstrings,
     provenLink,
@@ -667,6 +670,52 @@ class AddressCheckTests(SynchronousTestCase):
                       "no tracker to ask about the relay 127.0.0.1:6379 named for node "
                       f"{shortId(L11)}: a relay is dialled only as the tracker names it; "
                       "forgetting it", lines)
+
+    def test_aLeafCheckedThroughItsRelayIsSaidSo(self):
+        """A leaf at home, its relay named by the tracker, is checked
+        through that relay, and the line says so (issue 96 LOW: it said
+        'listens at HOST:PORT as it said', an address never dialled); a
+        leaf checked at its address is said as before."""
+        self.node.whereabouts.book.trackerNamed(nodeReply(
+            L11, "198.51.100.9", 9011, relay="203.0.113.5:7702"))
+        link = linkPeer(self.node, L11, purpose=LEAF)
+        items = {"apple": 2}
+        with capturedLogs() as events:
+            feed(link, LeafRegister(1, "198.51.100.9", 9011, items,
+                                    recordsOf(link, items, "198.51.100.9", 9011),
+                                    relay="203.0.113.5:7702"))
+            [request] = self.node.connector.requests
+            self.assertEqual((request.host, request.port), ("203.0.113.5", 7702))
+            self.assertEqual(answerChecks(self.node), [L11])
+            self.register(host="leaf.example", leaf_id=L13)
+            self.assertEqual(answerChecks(self.node), [L13])
+        lines = [formatEvent(event) for event in events]
+        self.assertIn(f"leaf {shortId(L11)} answers through its relay as it said "
+                      "(198.51.100.9:9011 not dialled): listing its items", lines)
+        self.assertIn(f"leaf {shortId(L13)} listens at leaf.example:9011 as it said: "
+                      "listing its items", lines)
+        self.assertTrue(self.index.listed(L11))
+
+    def test_aLeafNamingARelayTheTrackerDoesNotIsCheckedAtItsAddress(self):
+        """A leaf that registers a relay the tracker names it without is
+        dialled at its address (docs/protocol.md §18): the line says it
+        listens there."""
+        where = self.node.whereabouts
+        # A tracker to ask, whose own relay is not the one the leaf named.
+        self.patch(where, "session", SimpleNamespace(isTrackerRelay=lambda relay: False))
+        self.patch(type(where.book), "ask", lambda book, peer_id: defer.succeed(
+            nodeReply(peer_id, "198.51.100.9", 9011)))
+        link = linkPeer(self.node, L11, purpose=LEAF)
+        items = {"apple": 2}
+        with capturedLogs() as events:
+            feed(link, LeafRegister(1, "198.51.100.9", 9011, items,
+                                    recordsOf(link, items, "198.51.100.9", 9011),
+                                    relay="203.0.113.5:7702"))
+            [request] = self.node.connector.requests
+            self.assertEqual((request.host, request.port), ("198.51.100.9", 9011))
+            self.assertEqual(answerChecks(self.node), [L11])
+        self.assertIn(f"leaf {shortId(L11)} listens at 198.51.100.9:9011 as it said: "
+                      "listing its items", [formatEvent(event) for event in events])
 
     def test_portZeroNeedsNoCheck(self):
         """A leaf that takes no connections (port 0) impersonates nobody:

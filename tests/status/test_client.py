@@ -10,7 +10,7 @@ import shutil
 import tempfile
 
 from twisted.internet import defer
-from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.error import ConnectionDone, ConnectionRefusedError
 from twisted.internet.protocol import Protocol
 from twisted.test.iosim import connectedServerAndClient
 from twisted.internet.task import Clock
@@ -131,6 +131,17 @@ class AskerTests(SynchronousTestCase):
         link = self.asker(decode(PROXY.key), dialled=None)
         feed(link, wire.ThisIsMe(PROXY.id, 9001, "h", purpose=STATUS, key=PROXY.key))
         self.assertEqual(sent(link), [State()])
+
+    def test_aCloseBeforeTheAnswerIsInWords(self):
+        """The node asked closes the connection once its hello came,
+        before its answer: the reason is said as the rest of the
+        project's lines say it (issue 96 LOW: Twisted's 'Connection was
+        closed cleanly')."""
+        link = self.asker(decode(NODE.key))
+        feed(link, wire.ThisIsMe(NODE.id, 9001, "h", purpose=STATUS, key=NODE.key))
+        link.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.refusal(), "the connection closed before an answer: it "
+                         "closed the connection (it stopped, restarted or crashed)")
 
     def test_operatorsProofIsBoundToTheChannel(self):
         """A question made from the link: the operator's proof signs this

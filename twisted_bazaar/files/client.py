@@ -26,8 +26,10 @@ reading at the exact end of its answer frame.
 import collections
 
 from twisted.internet import defer
+from twisted.internet.error import ConnectionAborted
 from twisted.internet.interfaces import IPushProducer
 from twisted.internet.protocol import Protocol
+from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from twisted_bazaar import wire
@@ -35,6 +37,8 @@ from twisted_bazaar.files.messages import About, Cipher, Data, Get, Head
 from twisted_bazaar.net.capabilities import IBulkTransport, ISecureTransport
 from twisted_bazaar.net.encrypted import ChannelFailed
 from twisted_bazaar.net.framed import FrameLoop
+from twisted_bazaar.net.link import ClosedHere
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.channel.noise import AESGCM_NAME
 from twisted_bazaar.wire.framing import frame
 
@@ -323,14 +327,18 @@ class TransferClient(FrameLoop, Protocol):
         self.closed = True
         self._disarmStall()
         first = self._why
-        self.hungUp = first is None and not self._closing and not reason.check(
-            ChannelFailed)
+        # Aborted here: by this client's close (a drop, a move to another
+        # connection, a cancelled request), or under it (its transport cut
+        # below); not the seller's doing.
+        here = self._closing or reason.check(ConnectionAborted) is not None
+        self.hungUp = first is None and not here and not reason.check(ChannelFailed)
         if first is None and reason.check(ChannelFailed):
             # Its key is not the seller's, say: nothing was sent to it.
             first = PeerGone(f"the channel failed: {reason.getErrorMessage()}")
         elif first is None:
-            short = " in the middle of an answer" if self._body else ""
-            first = PeerGone(f"the seller hung up{short}: {reason.getErrorMessage()}")
+            short = "in the middle of an answer, " if self._body else ""
+            said = Failure(ClosedHere()) if self._closing else reason
+            first = PeerGone(f"{short}{inWords(said)}")
         waiting, self._waiting = self._waiting, collections.deque()
         for _, d, _ in waiting:
             if not d.called:

@@ -39,6 +39,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from twisted_bazaar.identity.keys import decode
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.reach.asking import TrackerGone
 from twisted_bazaar.base.lan import LOWEST_PORT
 from twisted_bazaar.transports.interface import DialOptions
@@ -163,12 +164,13 @@ class Lan:
 
 
 def _why(reason):
-    """What a failed dial says, without the failure a connection error
-    may wrap (its text is the repr of a traceback)."""
+    """What a failed dial says, in the project's words (L{inWords}: a
+    close, a refusal, as a user reads it), without the failure a
+    connection error may wrap (its text is the repr of a traceback)."""
     value = reason.value
     if isinstance(value, ConnectError) and isinstance(value.osError, Failure):
         return _why(value.osError)
-    return reason.getErrorMessage()
+    return inWords(reason)
 
 
 class Direct:

@@ -254,7 +254,6 @@ class _Asker:
     def linkLost(self, link, reason):
         if self.done.called:
             return
-        why = reason.getErrorMessage()
         if link.peer_id is None and channelHash(link.transport) is None:
             # Lost before the channel was up: whatever is there is not
             # what was asked for (a web server, another program), or did
@@ -264,7 +263,7 @@ class _Asker:
                 f"{tlsHint(reason, self.asked, self.endpoint)}"))
         else:
             self.done.errback(ClientError(
-                f"the connection closed before an answer: {why}"))
+                f"the connection closed before an answer: {inWords(reason)}"))
 
 
 def tlsHint(reason, asked, endpoint):

@@ -20,6 +20,7 @@ from twisted_bazaar.identity.proofs import CHECK
 from twisted_bazaar.transports.connector import connectAny
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CLAIMED, DIRECT, NAMED, RELAYED, Path
+from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.net.handshake import OPENING, LinkHandshake, channelKey
 from twisted_bazaar.net.link import ILinkOwner, Link
 
@@ -72,6 +73,10 @@ class AddressCheck:
         #: named is one the tracker does not name for it), once it failed
         #: so; else None.
         self.refused = None
+        #: Whether the check passed through a relay's circuit (the way the
+        #: dialer took, which a leaf's word does not decide): its line
+        #: says so, not that the node listens at its address.
+        self.relayed = False
         self._direct = False
 
     def start(self, dial, host, port, relay=None, hosts=None):
@@ -153,6 +158,7 @@ class AddressCheck:
                   and self._passes(message))
         if passed and self._direct:
             self.reached = getattr(link.transport.getPeer(), "host", None) or None
+        self.relayed = passed and IRelayedTransport(link.transport, None) is not None
         self._done(passed)
         link.close("address checked", routine=True)
 

@@ -180,10 +180,17 @@ class PeerReservationTests(PeerReservationCase):
         hold.dataReceived(frame(wire.encode(RelayReserved(RELAY))))
         self.tracker.heard()
         del self.recorder.events[:]
-        hold.connectionLost(Failure(ConnectionDone()))
+        with capturedLogs() as events:
+            hold.connectionLost(Failure(ConnectionDone()))
         self.assertIsNone(self.node.relay)
         self.assertEqual(self.recorder.events.count(("relayChanged",)), 1)
         self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])
+        # Why, in the project's words (issue 96 LOW: it said Twisted's
+        # 'Connection was closed cleanly.').
+        self.assertIn(f"no reservation at node {wireId(self.relaying.id)}'s relay at "
+                      f"{RELAY}: it closed the connection (it stopped, restarted or "
+                      "crashed); asking the tracker for another",
+                      [formatEvent(event) for event in events])
 
     def test_refusedByTheTracker(self):
         """The tracker refuses the relay the node holds (it names it no
@@ -696,7 +703,7 @@ class HeldOverTcpFirstTests(RelayWaysCase):
         [line] = [line for line in lines if line.startswith("no reservation")]
         self.assertEqual(line, (
             f"no reservation at node {wireId(self.relaying.id)}'s relay at {RELAY}: "
-            "cannot connect: Connection was refused by other side.; over "
-            "websocket at 192.0.2.50:443: Connection was refused by other side.; "
-            "asking the tracker for another"))
+            "cannot connect: nothing listens there (connection refused); over "
+            "websocket at 192.0.2.50:443: nothing listens there (connection "
+            "refused); asking the tracker for another"))
         self.assertEqual(self.tracker.heard(), [{"type": "relayReserve"}])

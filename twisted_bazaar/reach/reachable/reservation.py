@@ -23,6 +23,7 @@ from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.framed import FramedProtocol
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.net.handshake import PLAIN, channelKey
 from twisted_bazaar.reach.reachable.accepting import CircuitAccepting, provenKey
 from twisted_bazaar.transports.relay.messages import (
@@ -257,9 +258,9 @@ class RelayReservation(OwnPathSource):
         self._connecting = None
         if hold is not self._peer:
             return
-        whys = whys + [reason.getErrorMessage() if hold.way is None else
+        whys = whys + [inWords(reason) if hold.way is None else
                        f"over {hold.way.kind} at {hold.way.host}:{hold.way.port}: "
-                       f"{reason.getErrorMessage()}"]
+                       f"{inWords(reason)}"]
         if more:
             self._hold(hold.named, more, whys)
             return
@@ -574,7 +575,7 @@ class PeerHold(FramedProtocol):
 
     def connectionLost(self, reason):
         self._cancelTimer()
-        self.reservation.peerLost(self, self._why or reason.getErrorMessage())
+        self.reservation.peerLost(self, self._why or inWords(reason))
 
 
 #: What a connection holding a reservation takes from its relay: message

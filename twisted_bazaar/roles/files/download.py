@@ -186,7 +186,9 @@ class Download:
                 # The part file could not be read back: no fault of the
                 # seller's.
                 self.fail(reason)
-            elif not self.stopped:
+            elif not self.stopped and not self._completing:
+                # (Completing, this node closed the connection itself: the
+                # file is whole, no fault of the seller's.)
                 self.log.info("seller {seller} could not describe {name}: {why}",
                               seller=shortId(seller), name=self.name,
                               why=reason.getErrorMessage())

@@ -251,10 +251,14 @@ class SuperPeerSide(NodeObserver):
         if passed:
             self.addressChecked(leaf, address)
             self.index.list(leaf)
+            # Through the leaf's relay, the check reached a circuit, not its
+            # address: the line says which way it was checked.
             self.leaf_log.emit(self.log, LogLevel.info, group,
+                               "leaf {leaf} answers through its relay as it said "
+                               "({host}:{port} not dialled): listing its items"
+                               if check.relayed else
                                "leaf {leaf} listens at {host}:{port} as it said: "
-                               "listing its items", leaf=shortId(leaf), host=host,
-                               port=port)
+                               "listing its items", leaf=shortId(leaf), host=host, port=port)
             return
         # The dialer's refusal names the address too (as a failed
         # connection does): said once.
