@@ -2,14 +2,16 @@
 Conservative synchronisation of a sharded run: the shards
 (L{twisted_bazaar.sim.shard.ShardSimulation}, or anything with its
 C{drawKeys}, C{open}, C{meet} or C{listen} and C{dial}, C{settle},
-C{step}, C{runAll}, C{progress}, C{tally}, C{close} and C{abort}) are
-built (every shard's C{drawKeys}, a stripe of the nodes' keys each, then
-every shard's C{open} given them all, then each given what the builds
-placed on it, its C{settle}), then run alone for a window no longer
-than the lookahead, the smallest delay of a message from one shard to
-another; after each window every shard hands what it sent the others
-straight to them (L{twisted_bazaar.sim.exchange}).  A message sent in a
-window is due after its end, so no shard ever receives one in its past, and every shard runs every entry in the order of (time, key)
+C{step}, C{runAll}, C{progress}, C{tally}, C{close} and C{abort}) are built (every
+shard's C{drawKeys}, a stripe of the nodes' keys each, then every
+shard's C{open} given them all, then each given what the builds placed
+on it, its C{settle}),
+then run alone for a window no longer than the lookahead, the smallest
+delay of a message from one shard to another; after each window every
+shard hands what it sent the others straight to them
+(L{twisted_bazaar.sim.exchange}).  A message
+sent in a window is due after its end, so no shard ever receives one in
+its past, and every shard runs every entry in the order of (time, key)
 that one process would (L{ShardClock}).
 
 Windows stop at every whole virtual second, where the run is checked as
@@ -17,9 +19,8 @@ a single process checks it (every buyer done, or the time up,
 L{twisted_bazaar.sim.shard.over}) and its progress told.  Shards in
 processes of their own (Dask's actors) run the whole run alone
 (C{runAll}, one call each), checking it from each other's notes; this
-driver only builds them, looks at them once a wall second (a shard's
-failure fails the run then, and their progress is read if it is told),
-and collects their tallies.  Shards in this process are stepped a
+driver only builds them, reads their progress once a second if it is
+told, and collects their tallies.  Shards in this process are stepped a
 window at a time, each in turn (C{step}), and checked here.
 
 The shards' methods may return their results or futures of them (Dask's
@@ -34,8 +35,8 @@ from twisted_bazaar.sim.shard import ShardSimulation, over
 
 __all__ = ["Windows", "lookahead", "merged", "runLocal"]
 
-#: Wall seconds between two looks at shards that run alone (L{Windows}):
-#: whether one failed, and the run's progress.
+#: Wall seconds between two readings of a run's progress from shards that
+#: run alone (L{Windows}).
 PROGRESS_S = 1.0
 
 
@@ -72,8 +73,8 @@ class Windows:
             workers' hosts); or None for shards of this process, stepped
             a window at a time in turn, each posting the others'
             C{exchange} (their C{meet}).
-        @param pause: waits a number of wall seconds, between two looks at
-            shards that run alone.
+        @param pause: waits a number of wall seconds, between two readings
+            of the progress of shards that run alone.
         """
         self.config = config
         self.quiet = quiet
