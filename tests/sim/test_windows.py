@@ -171,10 +171,6 @@ class Threaded:
         return lambda *args: self._pool.submit(method, *args)
 
 
-def _still(seconds):
-    """A pause of the driver's that does not wait (no test sleeps)."""
-
-
 def _done(value):
     future = Future()
     future.set_result(value)
@@ -259,7 +255,7 @@ class WindowsTests(SynchronousTestCase):
             shard.exchange.wait = 30.0
         with ThreadPoolExecutor(1) as one, ThreadPoolExecutor(1) as two:
             handles = [Threaded(shards[0], one), Threaded(shards[1], two)]
-            driver = Windows(CONFIG, handles, hosts=["a", "b"], pause=_still)
+            driver = Windows(CONFIG, handles, hosts=["a", "b"])
             driver.run()
         self.assertEqual([shard.dialled for shard in shards], [[("a", 0), ("b", 1)]] * 2)
         self.assertEqual([shard.windows for shard in shards],
@@ -279,7 +275,7 @@ class WindowsTests(SynchronousTestCase):
             shard.exchange.wait = 30.0
         with ThreadPoolExecutor(1) as one, ThreadPoolExecutor(1) as two:
             handles = [Threaded(shards[0], one), Threaded(shards[1], two)]
-            Windows(CONFIG, handles, hosts=["a", "b"], **{"pause": _still, **options}).run()
+            Windows(CONFIG, handles, hosts=["a", "b"], **options).run()
         return stepped, shards, handles
 
     def test_aloneOneCallEach(self):
@@ -329,33 +325,12 @@ class WindowsTests(SynchronousTestCase):
         shards[0]._window = failing
         with ThreadPoolExecutor(1) as one, ThreadPoolExecutor(1) as two:
             handles = [Threaded(shards[0], one), Threaded(shards[1], two)]
-            driver = Windows(CONFIG, handles, hosts=["a", "b"], pause=_still)
+            driver = Windows(CONFIG, handles, hosts=["a", "b"])
             error = self.assertRaises(ValueError, driver.run)
         self.assertEqual(str(error), "shard 0 broke")
         self.assertEqual([shard.aborted for shard in shards],
                          ["the run was given up: ValueError: shard 0 broke"] * 2)
         self.assertTrue(all(shard.closed for shard in shards))
-
-
-    def test_aloneAnyFailureAtOnce(self):
-        """A shard other than the first that fails while running alone
-        fails the run at once, not once the first, which waits for its
-        posts, gives up waiting: every shard is told to give up."""
-        shards = paired(fakeShards(([(0.3, 1)], 2.0), ()))
-        for shard in shards:
-            shard.exchange.wait = 30.0
-
-        def failing(end, messages, second):
-            raise ValueError("shard 1 broke")
-
-        shards[1]._window = failing
-        with ThreadPoolExecutor(1) as one, ThreadPoolExecutor(1) as two:
-            handles = [Threaded(shards[0], one), Threaded(shards[1], two)]
-            driver = Windows(CONFIG, handles, hosts=["a", "b"], pause=_still)
-            error = self.assertRaises(ValueError, driver.run)
-        self.assertEqual(str(error), "shard 1 broke")
-        self.assertEqual([shard.aborted for shard in shards],
-                         ["the run was given up: ValueError: shard 1 broke"] * 2)
 
 
 class MergedTests(SynchronousTestCase):

@@ -141,33 +141,21 @@ class Windows:
             second += 1.0
 
     def _runAlone(self):
-        """
-        Every shard run to the run's end alone (C{runAll}), looked at each
-        L{PROGRESS_S} until all are done: a shard that failed raises here
-        at once (its peers, which wait for its posts, are then told to
-        give up), and the first shard's progress is read if it is told.
-        """
+        """Every shard run to the run's end alone (C{runAll}), its progress
+        read from the first shard each L{PROGRESS_S} if it is told."""
         pending = [shard.runAll() for shard in self.shards]
         told = None
-        while not all(_done(each) for each in pending):
-            for each in pending:
-                if _done(each):
-                    _result(each)
+        while self.progress is not None and not all(_done(each) for each in pending):
             self._pause(PROGRESS_S)
-            told = self._tell(told)
+            now = _result(self.shards[0].progress())
+            if now != told and now[1]:
+                self.progress(*now)
+                told = now
         self.windows = [_result(each) for each in pending][0]
-        self._tell(told)
-
-    def _tell(self, told):
-        """The first shard's progress told if it moved since told (and the
-        driver has progress to tell); what was told last."""
-        if self.progress is None:
-            return told
-        now = _result(self.shards[0].progress())
-        if now != told and now[1]:
-            self.progress(*now)
-            return now
-        return told
+        if self.progress is not None:
+            now = _result(self.shards[0].progress())
+            if now != told:
+                self.progress(*now)
 
     def _abort(self, why):
         """Every shard told to give up (a window of it may wait for a peer
