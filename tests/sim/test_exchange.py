@@ -20,8 +20,7 @@ class MailboxTests(SynchronousTestCase):
         box.post(0, 2, ["c"], 0.5)
         box.post(0, 0, ["a"], math.inf)
         box.post(0, 1, [], 0.25)
-        self.assertEqual(box.take(0, 0.0), [(["a"], math.inf, None), ([], 0.25, None),
-                                            (["c"], 0.5, None)])
+        self.assertEqual(box.take(0, 0.0), [(["a"], math.inf), ([], 0.25), (["c"], 0.5)])
         self.assertRaises(RuntimeError, box.take, 1, 0.0)
 
     def test_silentPeer(self):
@@ -78,7 +77,7 @@ class ExchangeTests(SynchronousTestCase):
         def run(name, outbox, due):
             def window(end, messages, second):
                 runs.append((name, end, messages, second))
-                return outbox, due, None
+                return outbox, due
             return window
 
         self.assertFalse(one.step(run("one", {}, 0.9)))
@@ -94,27 +93,11 @@ class ExchangeTests(SynchronousTestCase):
         self.assertEqual([end for _, end, _, second in runs[4:] if second], [1.0, 1.0])
         self.assertEqual((one.window, one.now), (3, 1.0))
 
-    def test_heard(self):
-        """What each peer noted after a window is heard from its post for
-        the next, taken once: the next window runs on those posts."""
-        one, two = self.pair()
-        one.hand({}, None)
-        two.hand({0: [(0.5, "m")]}, None)
-        self.assertEqual(one.heard(), [None])
-        one.step(lambda end, messages, second: ({}, None, ("one", end)))
-        two.step(lambda end, messages, second: ({0: [(0.6, "n")]}, None, ("two", end)))
-        self.assertEqual(one.heard(), [("two", 0.51)])
-        self.assertEqual(one.heard(), [("two", 0.51)])
-        self.assertEqual(two.heard(), [("one", 0.51)])
-        got = []
-        one.step(lambda end, messages, second: got.append(messages) or ({}, None, None))
-        self.assertEqual(got, [[(0.6, "n")]])
-
     def test_waited(self):
         """The wall time spent waiting for the peers is counted."""
         times = iter([1.0, 3.5])
         shard = Exchange(0, 1, 0.01, now=lambda: next(times))
         shard.meet([shard])
         shard.hand({}, None)
-        shard.step(lambda end, messages, second: ({}, None, None))
+        shard.step(lambda end, messages, second: ({}, None))
         self.assertEqual(shard.waited, 2.5)

@@ -38,10 +38,10 @@ class StreamsTests(SynchronousTestCase):
         two.post(0, 1, [], 2.0)
         one.post(0, 0, [], math.inf)
         one.post(0, 1, [(1.5, 8, 4, 2, 3, ("h", 1, "g", 2, 5))], 1.5)
-        self.assertEqual(zero.take(0, 0.0), [([], math.inf, None),
-                                             ([(0.5, 7, 3, 0, 1, b"c")], 0.5, None)])
+        self.assertEqual(zero.take(0, 0.0), [([], math.inf),
+                                             ([(0.5, 7, 3, 0, 1, b"c")], 0.5)])
         self.assertEqual(zero.take(1, 0.0), [([(1.5, 8, 4, 2, 3, ("h", 1, "g", 2, 5))],
-                                              1.5, None), ([], 2.0, None)])
+                                              1.5), ([], 2.0)])
         self.assertEqual(zero.sent, 0)
         self.assertGreater(two.sent, 2 * HEADER.size)
 
@@ -110,7 +110,7 @@ class StreamsTests(SynchronousTestCase):
         other.start()
         exchange(one, 1)
         other.join()
-        self.assertEqual(got, {0: [(big, 1.0, None)], 1: [(big, 1.0, None)]})
+        self.assertEqual(got, {0: [(big, 1.0)], 1: [(big, 1.0)]})
         self.assertGreater(one.sent, 4_000_000)
 
 

@@ -13,9 +13,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.sim.exchange import Exchange
 from twisted_bazaar.sim.metrics import combine
 from twisted_bazaar.sim.runner import SimConfig
-from twisted_bazaar.sim.shard import over
 from twisted_bazaar.sim.shardstream import Streams
-from twisted_bazaar.sim.windows import PROGRESS_S, Windows, lookahead, merged
+from twisted_bazaar.sim.windows import Windows, lookahead, merged
 
 
 class FakeShard:
@@ -38,9 +37,6 @@ class FakeShard:
         self.last_end = 0.0
         #: For each window that ran an entry: from its first entry to its end.
         self.spans = []
-        #: Whole seconds run, and purchases said at each (one a second).
-        self.second = 0.0
-        self.purchased = 0
 
     def _next(self):
         return self.plan[0][0] if self.plan else None
@@ -70,24 +66,14 @@ class FakeShard:
 
     def step(self):
         at_second = self.exchange.step(self._window)
-        return at_second, self._done(), self.purchased, self.exchange.window
+        done = self.last_end >= self.done_at and not self.plan
+        return at_second, done, 0, self.exchange.window
 
-    def _done(self):
-        return self.last_end >= self.done_at and not self.plan
-
-    def runAll(self):
-        """As a shard's: to the end, told by the peers' notes."""
+    def runSecond(self):
         while True:
-            at_second, done, _, window = self.step()
-            if not at_second:
-                continue
-            notes = self.exchange.heard()
-            self.second += 1.0
-            if over(CONFIG, self.second, done and all(note[0] for note in notes)):
-                return window
-
-    def progress(self):
-        return (self.purchased * self.exchange.shards, self.second)
+            answer = self.step()
+            if answer[0]:
+                return answer
 
     def _window(self, end, messages, second):
         self.received.extend(messages)
@@ -106,11 +92,7 @@ class FakeShard:
         for message in messages:
             self.plan.append((message[0], None))
         self.plan.sort(key=lambda entry: entry[0])
-        note = None
-        if second:
-            self.purchased += 1
-            note = (self._done(), self.purchased)
-        return outbox, self._next(), note
+        return outbox, self._next()
 
     def tally(self):
         return {"shard": {"shard": self.number, "peak_rss_mb": 10.0 + self.number}}
@@ -160,12 +142,9 @@ class Threaded:
     def __init__(self, shard, pool):
         self.shard = shard
         self._pool = pool
-        #: The names of the methods called, in turn.
-        self.calls = []
 
     def __getattr__(self, name):
         method = getattr(self.shard, name)
-        self.calls.append(name)
         if name in self.AT_ONCE:
             return lambda *args: _done(method(*args))
         return lambda *args: self._pool.submit(method, *args)
@@ -264,53 +243,6 @@ class WindowsTests(SynchronousTestCase):
                          [shard.received for shard in stepped])
         self.assertEqual(driver.windows, len(stepped[0].windows))
         self.assertEqual([shard.aborted for shard in shards], [None, None])
-
-    def alone(self, plans, **options):
-        """The fake shards of plans, stepped in turn and run alone on
-        threads of their own: (the stepped, the alone, their handles)."""
-        stepped = fakeShards(*plans)
-        Windows(CONFIG, stepped).run()
-        shards = paired(fakeShards(*plans))
-        for shard in shards:
-            shard.exchange.wait = 30.0
-        with ThreadPoolExecutor(1) as one, ThreadPoolExecutor(1) as two:
-            handles = [Threaded(shards[0], one), Threaded(shards[1], two)]
-            Windows(CONFIG, handles, hosts=["a", "b"], **options).run()
-        return stepped, shards, handles
-
-    def test_aloneOneCallEach(self):
-        """Shards that run alone are each called once for the whole run
-        (runAll), not each second or window: they end it themselves, at
-        the second the driver ends the shards it steps."""
-        stepped, shards, handles = self.alone(([([(0.3, 1), (2.2, 1)], 3.0),
-                                                ([(0.5, 0)], 1.0)]))
-        for handle in handles:
-            self.assertEqual(handle.calls, ["drawKeys", "open", "listen", "dial", "settle",
-                                            "runAll", "tally", "close"])
-        self.assertEqual([end for end, second in shards[0].windows if second],
-                         [1.0, 2.0, 3.0])
-        self.assertEqual([shard.windows for shard in shards],
-                         [shard.windows for shard in stepped])
-
-    def test_aloneStopsAtMaxTime(self):
-        """Shards that run alone, one of them never done, stop at
-        --max-time, as shards stepped in turn do."""
-        stepped, shards, _ = self.alone((((), 99.0), ((), 0.0)))
-        self.assertEqual([shard.windows[-1] for shard in shards], [(5.0, True)] * 2)
-        self.assertEqual([shard.windows for shard in shards],
-                         [shard.windows for shard in stepped])
-
-    def test_aloneProgress(self):
-        """The progress of shards that run alone is read from the first
-        between pauses, each reading told once, the last at the end."""
-        told, pauses = [], []
-        self.alone((([(0.3, 1)], 2.0), ((), 0.0)),
-                   progress=lambda purchases, now: told.append((purchases, now)),
-                   pause=pauses.append)
-        self.assertTrue(pauses)
-        self.assertEqual(set(pauses), {PROGRESS_S})
-        self.assertEqual(told[-1], (4, 2.0))
-        self.assertEqual(len(told), len(set(told)))
 
     def test_aloneAbortedOnError(self):
         """A shard that fails while running alone has every shard told to

@@ -11,11 +11,9 @@ sent it and the earliest time anything of its own is due (its next entry,
 or a message it sent any shard); the next window starts where the
 earliest report of all is due (a quiet stretch is one window), and is
 no longer than the lookahead nor past the next whole second.  So the
-shards need no one to tell them where a window ends.  A post after a
-window that ends a whole second also carries a note (the shard's buyers
-counted, L{Exchange.heard}), so that every shard can tell from the same
-notes where the run ends, and run the whole run alone
-(L{twisted_bazaar.sim.shard.ShardSimulation.runAll}).
+shards need no one to tell them where a window ends, and run the windows
+of a virtual second alone; the client only checks the run at each
+second (L{twisted_bazaar.sim.windows}).
 """
 
 import math
@@ -49,17 +47,16 @@ class Mailbox:
         @param senders: how many peers post each window (L{senders}).
         """
         self.senders = senders
-        #: window -> sender -> (messages, earliest, note).
+        #: window -> sender -> (messages, earliest).
         self._posts = {}
         self._changed = threading.Condition()
         #: Why the run was given up (L{abort}), or None.
         self._broken = None
 
-    def post(self, window, sender, messages, earliest, note=None):
-        """sender's messages for this shard's window, its earliest due and
-        its note (L{Exchange.hand})."""
+    def post(self, window, sender, messages, earliest):
+        """sender's messages for this shard's window, and its earliest due."""
         with self._changed:
-            self._posts.setdefault(window, {})[sender] = (messages, earliest, note)
+            self._posts.setdefault(window, {})[sender] = (messages, earliest)
             self._changed.notify_all()
 
     def abort(self, why):
@@ -109,9 +106,9 @@ class Local:
         self._mailbox = mailbox
         self._exchanges = peers
 
-    def post(self, number, window, messages, earliest, note=None):
+    def post(self, number, window, messages, earliest):
         """This shard's post for a peer's window."""
-        self._exchanges[number].mailbox.post(window, self.shard, messages, earliest, note)
+        self._exchanges[number].mailbox.post(window, self.shard, messages, earliest)
 
     def take(self, window, wait):
         """Every peer's post for window (L{Mailbox.take})."""
@@ -157,8 +154,6 @@ class Exchange:
         self._wire = None
         #: What this shard reported of itself for the next window.
         self._earliest = math.inf
-        #: The peers' posts for the next window, taken early (L{heard}).
-        self._taken = None
 
     def meet(self, peers):
         """Each shard's L{Exchange}, in shard order (this one's ignored),
@@ -173,12 +168,11 @@ class Exchange:
         """Post and take through wire: a L{Local}, or streams."""
         self._wire = wire
 
-    def hand(self, outbox, next_due, note=None):
+    def hand(self, outbox, next_due):
         """
         Post each peer what this shard sent it (outbox: shard -> messages,
         each due first) and the earliest time of this shard's (next_due,
-        its next entry's, or None; or a message sent), for the next window;
-        and note, what it says of itself (L{heard}).
+        its next entry's, or None; or a message sent), for the next window.
         """
         peers = self._wire.peers
         earliest = math.inf if next_due is None else next_due
@@ -188,50 +182,35 @@ class Exchange:
                                  f"which it did not meet")
             earliest = min(earliest, min(message[0] for message in messages))
         for number in peers:
-            self._wire.post(number, self.window, outbox.get(number, []), earliest, note)
+            self._wire.post(number, self.window, outbox.get(number, []), earliest)
         self._earliest = earliest
 
     def step(self, run):
         """
         Run one window: wait for every peer's post, work out the window,
-        call run(end, messages, at_second) -> (outbox, next_due, note), and
-        hand its results on (L{hand}); whether the window ended at a whole
+        call run(end, messages, at_second) -> (outbox, next_due), and hand
+        its results on (L{hand}); whether the window ended at a whole
         second.
 
         @raise RuntimeError: if a peer's post did not come (L{Mailbox.take}),
             or the run was given up.
         """
-        posts, self._taken = self._taken or self._take(), None
-        earliest = min([self._earliest] + [each for _, each, _ in posts])
-        start = max(self.now, min(earliest, self._second))
-        end = min(start + self.window_s, self._second)
-        at_second = end == self._second
-        outbox, next_due, note = run(end, [message for messages, _, _ in posts
-                                           for message in messages], at_second)
-        self.now = end
-        self.window += 1
-        if at_second:
-            self._second += 1.0
-        self.hand(outbox, next_due, note)
-        return at_second
-
-    def heard(self):
-        """
-        What every peer noted of itself after the window this shard last
-        ran (L{hand}), in the order of their numbers: read from their posts
-        for the next window, taken now and kept for L{step}.
-        """
-        if self._taken is None:
-            self._taken = self._take()
-        return [note for _, _, note in self._taken]
-
-    def _take(self):
-        """Every peer's post for the next window, the wait counted."""
         began = self._clock() if self._clock else 0.0
         posts = self._wire.take(self.window, self.wait)
         if self._clock:
             self.waited += self._clock() - began
-        return posts
+        earliest = min([self._earliest] + [each for _, each in posts])
+        start = max(self.now, min(earliest, self._second))
+        end = min(start + self.window_s, self._second)
+        at_second = end == self._second
+        outbox, next_due = run(end, [message for messages, _ in posts
+                                     for message in messages], at_second)
+        self.now = end
+        self.window += 1
+        if at_second:
+            self._second += 1.0
+        self.hand(outbox, next_due)
+        return at_second
 
     def abort(self, why):
         """Give the run up: a window waiting for its peers' posts, or to

@@ -3,8 +3,7 @@ One shard of a sharded run (``bazaar-sim --shards N``): the nodes placed
 on it, on a clock of its own (L{ShardClock}) and a network whose
 connections may end on other shards (L{ShardNetwork}), run window by
 window, each window's messages handed straight to the shards they are for
-(L{twisted_bazaar.sim.exchange}); on Dask, each shard runs the whole run
-alone, ending it where every shard does (L{over}), from its peers' notes.
+(L{twisted_bazaar.sim.exchange}).
 
 What a sharded run supports so far is checked by L{refusal}: a warm start
 of any scheme on a generated graph, without faults, crashes, adversaries
@@ -33,14 +32,6 @@ SHARDED_SCHEMES = ("flood", "index", "chord", "superpeer")
 DIAL_WAIT_S = 300.0
 
 
-def over(config, second, done):
-    """Whether a run ends at that whole virtual second, where done says
-    whether every buyer of every shard is done: as a single process ends
-    (its time up, or every buyer done once the searches are out)."""
-    return second >= config.max_time or (
-        second >= config.warmup + config.spread and done)
-
-
 def refusal(config):
     """Why a L{SimConfig} cannot run sharded yet (one line), or None."""
     if config.start != "warm":
@@ -62,8 +53,8 @@ def refusal(config):
 class ShardSimulation(Simulation):
     """
     The part of a run one shard holds, built (L{drawKeys}, L{open},
-    L{settle}), run a window at a time (L{step}) or to the run's end alone
-    with its peers (L{runAll}), and counted (L{tally}).
+    L{settle}), run a window at a time (L{step}) or a second of windows
+    alone with its peers (L{runSecond}), and counted (L{tally}).
     """
 
     def __init__(self, config, shard, shards):
@@ -92,11 +83,6 @@ class ShardSimulation(Simulation):
         self._cpu = 0.0
         #: Where the streams of the shards above this one call (L{listen}).
         self._listener = None
-        #: (every buyer here done, purchases here) at the last whole second.
-        self._counts = (None, None)
-        #: (purchases of the run, virtual seconds) at the last whole second
-        #: L{runAll} reached, for L{progress}.
-        self._progress = (0, 0.0)
 
     def drawKeys(self):
         """Every node's seed drawn and this shard's stripe of their public
@@ -197,55 +183,33 @@ class ShardSimulation(Simulation):
             at_second = self.exchange.step(self._window)
             if not at_second:
                 return (False, None, None, self.exchange.window)
-            return (True, *self._counts, self.exchange.window)
+            return (True, self.done(), self.purchases(), self.exchange.window)
 
-    def runAll(self):
-        """
-        The windows to the run's end, run alone with the peers (L{step}):
-        after each whole second the peers' notes of it (L{Exchange.heard})
-        say whether every buyer is done, and every shard, from the same
-        notes, ends the run at the same second (L{over}), as the client
-        would.  The windows run.
-        """
-        second = 1.0
+    def runSecond(self):
+        """The windows up to the next whole second, run alone with the
+        peers (L{step}); what the last says."""
         while True:
             answer = self.step()
-            if not answer[0]:
-                continue
-            with self._counted():
-                notes = self.exchange.heard()
-            done = answer[1] and all(note[0] for note in notes)
-            self._progress = (answer[2] + sum(note[1] for note in notes), second)
-            if over(self.config, second, done):
-                return self.exchange.window
-            second += 1.0
-
-    async def progress(self):
-        """(purchases of the run, virtual seconds) at the last whole second
-        L{runAll} reached.  A coroutine, so that a Dask worker answers it
-        on its event loop while this actor's thread is in L{runAll}."""
-        return self._progress
+            if answer[0]:
+                return answer
 
     def _window(self, end, messages, second):
         """
         Take the messages other shards sent here, run every entry due
         before end, and say what crossed: (shard -> the messages for it,
-        when the next entry here is due or None, a note for the peers).
+        when the next entry here is due or None).
 
         @param second: whether end is a whole virtual second: what is due
             at it runs in this window, and the run's collector is settled
             (L{Collector.settle}) then, as a single process's
-            C{runFor(1.0)} does before the run is checked; the buyers here
-            are counted then, and noted to the peers (L{runAll}).
+            C{runFor(1.0)} does before the run is checked.
         """
         began = time.perf_counter()
         self.network.receive(messages)
         self.clock.runUntil(end, inclusive=second)
-        note = None
         if second:
             self.collector.settle(self.clock.seconds())
-            note = self._counts = (self.done(), self.purchases())
-        answer = self.network.takeOutbox(), self.clock.nextTime(), note
+        answer = self.network.takeOutbox(), self.clock.nextTime()
         self._busy += time.perf_counter() - began
         return answer
 

@@ -122,10 +122,10 @@ class Streams:
         self._lock = threading.Lock()
         self._broken = None
 
-    def post(self, number, window, messages, earliest, note=None):
+    def post(self, number, window, messages, earliest):
         """Queue this shard's post for a peer's window and write what the
         socket takes now."""
-        body = pickle.dumps((window, earliest, messages, note), pickle.HIGHEST_PROTOCOL)
+        body = pickle.dumps((window, earliest, messages), pickle.HIGHEST_PROTOCOL)
         out = self._out[number]
         out += HEADER.pack(len(body))
         out += body
@@ -135,7 +135,7 @@ class Streams:
     def take(self, window, wait):
         """
         Every peer's post for window, in the order of the peers' numbers
-        ([(messages, earliest, note)]), once each is in and this shard's own
+        ([(messages, earliest)]), once each is in and this shard's own
         posts are all written.
 
         @raise StreamFailed: once aborted, for a peer that closed its
@@ -180,13 +180,12 @@ class Streams:
                            f"{wait:g} s (shard {self.shard})")
 
     def _check(self, number, window, frame):
-        """(messages, earliest, note) of a peer's frame, which must be for
-        window."""
-        posted, earliest, messages, note = pickle.loads(frame)
+        """(messages, earliest) of a peer's frame, which must be for window."""
+        posted, earliest, messages = pickle.loads(frame)
         if posted != window:
             raise StreamFailed(f"shard {number} posted window {posted} where shard "
                                f"{self.shard} wanted window {window}")
-        return messages, earliest, note
+        return messages, earliest
 
     def _write(self, number):
         out = self._out[number]

@@ -2,7 +2,7 @@
 Conservative synchronisation of a sharded run: the shards
 (L{twisted_bazaar.sim.shard.ShardSimulation}, or anything with its
 C{drawKeys}, C{open}, C{meet} or C{listen} and C{dial}, C{settle},
-C{step}, C{runAll}, C{progress}, C{tally}, C{close} and C{abort}) are built (every
+C{step}, C{runSecond}, C{tally}, C{close} and C{abort}) are built (every
 shard's C{drawKeys}, a stripe of the nodes' keys each, then every
 shard's C{open} given them all, then each given what the builds placed
 on it, its C{settle}),
@@ -15,13 +15,11 @@ its past, and every shard runs every entry in the order of (time, key)
 that one process would (L{ShardClock}).
 
 Windows stop at every whole virtual second, where the run is checked as
-a single process checks it (every buyer done, or the time up,
-L{twisted_bazaar.sim.shard.over}) and its progress told.  Shards in
-processes of their own (Dask's actors) run the whole run alone
-(C{runAll}, one call each), checking it from each other's notes; this
-driver only builds them, reads their progress once a second if it is
-told, and collects their tallies.  Shards in this process are stepped a
-window at a time, each in turn (C{step}), and checked here.
+a single process checks it (every buyer done, or the time up) and its
+progress told: that, and the build, is all this driver does.  Shards in
+processes of their own (Dask's actors) run each second's windows alone
+(C{runSecond}), one call a second; shards in this process are stepped a
+window at a time, each in turn (C{step}).
 
 The shards' methods may return their results or futures of them (Dask's
 actors do): every shard is asked before any is waited on.
@@ -31,25 +29,15 @@ import time
 
 from twisted_bazaar.sim.exchange import lookahead
 from twisted_bazaar.sim.metrics import combine, summary
-from twisted_bazaar.sim.shard import ShardSimulation, over
+from twisted_bazaar.sim.shard import ShardSimulation
 
 __all__ = ["Windows", "lookahead", "merged", "runLocal"]
-
-#: Wall seconds between two readings of a run's progress from shards that
-#: run alone (L{Windows}).
-PROGRESS_S = 1.0
 
 
 def _result(value):
     """A value, or what a future of one holds."""
     result = getattr(value, "result", None)
     return value if result is None else result()
-
-
-def _done(value):
-    """Whether a value, or a future of one, is there."""
-    done = getattr(value, "done", None)
-    return True if done is None else done()
 
 
 class Windows:
@@ -59,8 +47,7 @@ class Windows:
     @ivar windows: windows run.
     """
 
-    def __init__(self, config, shards, progress=None, quiet=False, hosts=None,
-                 pause=time.sleep):
+    def __init__(self, config, shards, progress=None, quiet=False, hosts=None):
         """
         @param shards: a handle on each shard, in shard order.
         @param progress: called as progress(purchases, virtual seconds)
@@ -73,8 +60,6 @@ class Windows:
             workers' hosts); or None for shards of this process, stepped
             a window at a time in turn, each posting the others'
             C{exchange} (their C{meet}).
-        @param pause: waits a number of wall seconds, between two readings
-            of the progress of shards that run alone.
         """
         self.config = config
         self.quiet = quiet
@@ -83,7 +68,6 @@ class Windows:
         self.hosts = hosts
         self.alone = hosts is not None
         self.windows = 0
-        self._pause = pause
 
     def _all(self, method, *args_of):
         """method of every shard, called with args_of[i] for shard i (or no
@@ -95,6 +79,7 @@ class Windows:
     def run(self):
         """Build every shard, run the windows until the run is over, and
         return the shards' L{tally}s (each with its own ``shard``)."""
+        config = self.config
         count = len(self.shards)
         placed = [[] for _ in range(count)]
         try:
@@ -112,10 +97,20 @@ class Windows:
                 exchanges = [shard.exchange for shard in self.shards]
                 self._all("meet", [(exchanges,)] * count)
             self._all("settle", [(placed[i],) for i in range(count)])
-            if self.alone:
-                self._runAlone()
-            else:
-                self._stepInTurn()
+            advance = "runSecond" if self.alone else "step"
+            second = 1.0
+            while True:
+                results = self._all(advance)
+                at_second, self.windows = results[0][0], results[0][3]
+                if not at_second:
+                    continue
+                done = all(result[1] for result in results)
+                if self.progress is not None:
+                    self.progress(sum(result[2] for result in results), second)
+                if second >= config.max_time or (
+                        second >= config.warmup + config.spread and done):
+                    break
+                second += 1.0
             return self._all("tally")
         except BaseException as e:
             if self.alone:
@@ -124,38 +119,6 @@ class Windows:
         finally:
             for shard in reversed(self.shards):
                 _result(shard.close())
-
-    def _stepInTurn(self):
-        """Every shard (of this process) stepped a window at a time, the
-        run checked at each whole second."""
-        second = 1.0
-        while True:
-            results = self._all("step")
-            at_second, self.windows = results[0][0], results[0][3]
-            if not at_second:
-                continue
-            if self.progress is not None:
-                self.progress(sum(result[2] for result in results), second)
-            if over(self.config, second, all(result[1] for result in results)):
-                return
-            second += 1.0
-
-    def _runAlone(self):
-        """Every shard run to the run's end alone (C{runAll}), its progress
-        read from the first shard each L{PROGRESS_S} if it is told."""
-        pending = [shard.runAll() for shard in self.shards]
-        told = None
-        while self.progress is not None and not all(_done(each) for each in pending):
-            self._pause(PROGRESS_S)
-            now = _result(self.shards[0].progress())
-            if now != told and now[1]:
-                self.progress(*now)
-                told = now
-        self.windows = [_result(each) for each in pending][0]
-        if self.progress is not None:
-            now = _result(self.shards[0].progress())
-            if now != told:
-                self.progress(*now)
 
     def _abort(self, why):
         """Every shard told to give up (a window of it may wait for a peer
