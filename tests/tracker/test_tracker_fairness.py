@@ -11,7 +11,7 @@ The tracker is spoken to over real Links on fake transports and a Clock
 import random
 
 from twisted.internet.task import Clock
-from twisted.internet.testing import StringTransport
+from twisted.internet.testing import MemoryReactorClock, StringTransport
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python.usage import UsageError
 from twisted.trial.unittest import SynchronousTestCase
@@ -53,6 +53,14 @@ from tests.tracker.checking import checkingTracker
 from tests.schemes.test_index_tracker import TrackerIndexCase
 
 ERROR = {"type": "error", "code": "wtf", "info": "x" * 1000}
+
+
+def trackerService(options):
+    """The tracker daemon's service as ``options`` say, on a reactor of
+    its own: on the global one, which pytest-twisted runs once a test of
+    its has, each would mark its state directory as running (the default
+    one, the same for each), and the second then stop that reactor."""
+    return makeService(options, reactor=MemoryReactorClock())
 
 
 class PendingConnectionTests(SynchronousTestCase):
@@ -220,12 +228,12 @@ class RegisteredNodeTests(SynchronousTestCase):
         self.patch(tap, "openFiles", lambda: 1024)
         options = TrackerOptions()
         options.parseOptions(["--no-udp"])
-        registered = makeService(options).tracker.registered
+        registered = trackerService(options).tracker.registered
         self.assertEqual(registered.capacity, withCircuits(
             1024 - PENDING_LIMIT - RELAY_PENDING - RESERVED_DESCRIPTORS))
         options = TrackerOptions()
         options.parseOptions(["--registered-limit", "9", "--no-udp"])
-        self.assertEqual(makeService(options).tracker.registered.capacity, 9)
+        self.assertEqual(trackerService(options).tracker.registered.capacity, 9)
 
     def test_theWebAndMetricsPortsDescriptorsAreKeptApart(self):
         """With --web and --metrics, the descriptors their ports' accounts
@@ -235,7 +243,7 @@ class RegisteredNodeTests(SynchronousTestCase):
         self.patch(tap, "openFiles", lambda: 1024)
         options = TrackerOptions()
         options.parseOptions(["--web", "tcp:0", "--metrics", "tcp:0", "--no-udp"])
-        [service] = [child for child in makeService(options)
+        [service] = [child for child in trackerService(options)
                      if hasattr(child, "tracker")]
         self.assertEqual(service.tracker.registered.capacity,
                          withCircuits(1024 - PENDING_LIMIT - RELAY_PENDING - 96 - 8
@@ -255,7 +263,7 @@ class RegisteredNodeTests(SynchronousTestCase):
         def capacity(*args):
             options = TrackerOptions()
             options.parseOptions(["--no-udp", *args])
-            service = makeService(options)
+            service = trackerService(options)
             [tracker] = ([service.tracker] if hasattr(service, "tracker") else
                          [child.tracker for child in service if hasattr(child, "tracker")])
             return tracker.registered.capacity
@@ -283,7 +291,7 @@ class RegisteredNodeTests(SynchronousTestCase):
             self.patch(tap, "openFiles", lambda: files)
             options = TrackerOptions()
             options.parseOptions(["--no-udp", *args])
-            tracker = makeService(options).tracker
+            tracker = trackerService(options).tracker
             return tracker.registered.capacity, tracker.relay.limits.circuits
 
         left = 1024 - PENDING_LIMIT - RELAY_PENDING - RESERVED_DESCRIPTORS
@@ -337,7 +345,7 @@ class RegisteredNodeTests(SynchronousTestCase):
             self.patch(tap, "openFiles", lambda: files)
             options = TrackerOptions()
             options.parseOptions(["--no-udp", *args])
-            service = makeService(options)
+            service = trackerService(options)
             if not hasattr(service, "tracker"):
                 [service] = [child for child in service if hasattr(child, "tracker")]
             relay = service.tracker.relay
@@ -517,7 +525,7 @@ class OptionTests(SynchronousTestCase):
                             (5, 2))):
             options = TrackerOptions()
             options.parseOptions(args + ["--no-udp"])
-            pending = makeService(options).tracker.pending
+            pending = trackerService(options).tracker.pending
             self.assertEqual((pending.capacity, pending.group_limit), caps)
 
     def test_badValue(self):
