@@ -264,6 +264,28 @@ class WindowsTests(SynchronousTestCase):
                          ["the run was given up: ValueError: shard 0 broke"] * 2)
         self.assertTrue(all(shard.closed for shard in shards))
 
+    def test_aloneAnyFailureAtOnce(self):
+        """A shard other than the first that fails while running alone
+        fails the run at once: the driver waited on the first shard,
+        which waited for the failed one's posts (here 30 s; on a cluster
+        PEER_WAIT_S, half an hour), and the run then said the first
+        shard's wait, not the failure."""
+        shards = paired(fakeShards(([(0.3, 1)], 2.0), ()))
+        shards[0].exchange.wait = 30.0
+
+        def failing(end, messages, second):
+            raise ValueError("shard 1 broke")
+
+        shards[1]._window = failing
+        with ThreadPoolExecutor(1) as one, ThreadPoolExecutor(1) as two:
+            handles = [Threaded(shards[0], one), Threaded(shards[1], two)]
+            driver = Windows(CONFIG, handles, hosts=["a", "b"])
+            error = self.assertRaises(ValueError, driver.run)
+        self.assertEqual(str(error), "shard 1 broke")
+        self.assertEqual([shard.aborted for shard in shards],
+                         ["the run was given up: ValueError: shard 1 broke"] * 2)
+        self.assertTrue(all(shard.closed for shard in shards))
+
 
 class MergedTests(SynchronousTestCase):
     def test_combine(self):

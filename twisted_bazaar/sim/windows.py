@@ -40,6 +40,33 @@ def _result(value):
     return value if result is None else result()
 
 
+#: Seconds the driver waits on one shard's call before it looks whether
+#: another shard's has failed (L{_results}).
+LOOK_S = 0.25
+
+
+def _results(pending, look=LOOK_S):
+    """
+    The values of ``pending`` (values, or futures of them), in order; a
+    future that failed raises at once, whichever shard's it is.  Waited on
+    in order, a failure of any shard but the first came only once the
+    first, waiting for the failed one's posts, gave up waiting (up to
+    L{PEER_WAIT_S<twisted_bazaar.sim.exchange.PEER_WAIT_S>}, half an hour).
+    """
+    waiting = [each for each in pending if hasattr(each, "done")]
+    while waiting:
+        for each in waiting:
+            if each.done():
+                each.result()
+        waiting = [each for each in waiting if not each.done()]
+        if waiting:
+            try:
+                waiting[0].result(timeout=look)
+            except TimeoutError:
+                pass
+    return [_result(each) for each in pending]
+
+
 class Windows:
     """
     Runs a run's shards window by window (see the module).
@@ -74,7 +101,7 @@ class Windows:
         arguments), all asked before any is waited on."""
         pending = [getattr(shard, method)(*(args_of[0][i] if args_of else ()))
                    for i, shard in enumerate(self.shards)]
-        return [_result(each) for each in pending]
+        return _results(pending)
 
     def run(self):
         """Build every shard, run the windows until the run is over, and
