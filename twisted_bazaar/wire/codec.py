@@ -411,6 +411,10 @@ def message(type_name, *fields, routed=False, bucket=None, proves=False, retired
     (``search``, ``query``, ``ping``, or a name of the plugin's own; see
     L{twisted_bazaar.net.link.LinkSettings.rates}); None for no limit.
 
+    A class may define C{checkWhole(message)}, a rule across its fields
+    that raises L{ProtocolError}: its C{fromDict} then calls it on each
+    message it makes.
+
     ``retired`` names the wire fields an older version of the protocol
     had in the message (L{PROTOCOL_VERSION}): a message that holds one is
     refused, with a reason that names the version expected, rather than
@@ -442,13 +446,31 @@ def message(type_name, *fields, routed=False, bucket=None, proves=False, retired
         cls.BUCKET = bucket
         cls.PROVES = proves
         cls.RETIRED = tuple(retired)
-        asDict, cls.fromDict = _compile(cls, type_name, declared, frozenset(retired))
+        asDict, fromDict = _compile(cls, type_name, declared, frozenset(retired))
+        whole = vars(cls).get("checkWhole")
+        cls.fromDict = fromDict if whole is None else _checkedWhole(fromDict, whole)
         if "asDict" not in vars(cls):
             cls.asDict = asDict
         MESSAGE_TYPES[type_name] = cls
         return cls
 
     return decorate
+
+
+def _checkedWhole(fromDict, checkWhole):
+    """
+    ``fromDict``, then the class's C{checkWhole} of the message it made:
+    a rule across fields (a buy's ``sha256`` and ``size``, together or
+    neither), which no field's checker sees; it raises L{ProtocolError}.
+    Only a class that declares one pays for it.
+    """
+
+    def checked(obj):
+        made = fromDict(obj)
+        checkWhole(made)
+        return made
+
+    return staticmethod(checked)
 
 
 def _compile(cls, type_name, fields, retired=frozenset()):

@@ -81,23 +81,12 @@ class Buy(Message):
     key: str = field(checkKey, default=None)
     sig: str = field(checkSig, default=None)
 
-
-def _wholeContent(fromDict):
-    """Buy's decoder, refusing a buy that names a file's content by half
-    (its sha256 without its size, or the size alone): it is no content,
-    and a seller that read it as one it does not share would close the
-    buy for good."""
-
-    def whole(obj):
-        buy = fromDict(obj)
-        if (buy.sha256 is None) is not (buy.size is None):
+    def checkWhole(self):
+        """A buy that names a file's content by half (its sha256 without
+        its size, or the size alone) names no content, and a seller that
+        read it as one it does not share would close the buy for good."""
+        if (self.sha256 is None) is not (self.size is None):
             raise ProtocolError("buy names a file's sha256 and size together, or neither")
-        return buy
-
-    return staticmethod(whole)
-
-
-Buy.fromDict = _wholeContent(Buy.fromDict)
 
 
 def quantityField(units):
