@@ -115,6 +115,7 @@ def _closedBy(here, reason):
         return Failure(ClosedHere())
     return reason
 
+
 class LinkSettings:
     """
     The tunables every link of one process shares.
