@@ -130,7 +130,7 @@ class PathBook(BookAccount):
         seconds at most.  A claim of its links equal to what the tracker
         last named is not written again: the tracker's word is dialled.
         """
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         if (purpose != FILES and held is not None and held.at is not None
                 and (held.host, held.port) == (host, port)):
             held.hear(None)
@@ -143,14 +143,14 @@ class PathBook(BookAccount):
         or for ``purpose`` L{FILES} L{transferAddress}, gave it): the
         claim is forgotten, and peer_id with it if nothing else is held
         of it."""
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         if held is not None and (held.transfer if purpose == FILES else held.said) is not None:
             held.hear(None, purpose)
             self._drop(peer_id, held)
 
     def _note(self, peer_id, relay, word, group=None):
         if relay is None:
-            held = self._peers.get(peer_id)
+            held = self.entry(peer_id)
             if held is not None:
                 held.noted = held.word = None
                 self._drop(peer_id, held)
@@ -173,7 +173,7 @@ class PathBook(BookAccount):
 
     def drop(self, peer_id, path):
         """Forget a path L{add} added."""
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         if held is not None and path in held.more:
             held.more = tuple(each for each in held.more if each != path)
             self._drop(peer_id, held)
@@ -183,7 +183,7 @@ class PathBook(BookAccount):
         ``port``): a path it was L{SEEN} at, until L{NAMED_FOR} seconds
         from now (L{lanProven}), whatever failed there before; pinned as
         a punch's met path is (the account's L{_victim})."""
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         if held is None:
             # The tracker's word that named the address went meanwhile.
             return
@@ -197,7 +197,7 @@ class PathBook(BookAccount):
         """A dial of peer_id at its local address host failed: not dialled
         there again for L{RETRY_AFTER} seconds (L{lanFailedLately}), nor
         taken as proven."""
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         if held is None:
             return
         now = self.where.now()
@@ -209,7 +209,7 @@ class PathBook(BookAccount):
     def lanProven(self, peer_id, host):
         """Whether peer_id proved its key at its local address host within
         L{NAMED_FOR} seconds (L{lanReached})."""
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         if held is None:
             return False
         now = self.where.now()
@@ -219,7 +219,7 @@ class PathBook(BookAccount):
     def lanFailedLately(self, peer_id, host):
         """Whether a dial of peer_id at its local address host failed
         within L{RETRY_AFTER} seconds (L{lanFailed})."""
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         if held is None:
             return False
         now = self.where.now()
@@ -235,7 +235,7 @@ class PathBook(BookAccount):
 
     def reached(self, peer_id):
         """A link to peer_id came up: it is reachable after all."""
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         if held is not None and held.unreached is not None:
             held.unreachedUntil(None)
             self._drop(peer_id, held)
@@ -244,14 +244,14 @@ class PathBook(BookAccount):
         """Whether nothing listened where this node last dialled peer_id,
         within L{RETRY_AFTER} seconds, and no link to it came up since
         (L{unreached})."""
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         return (held is not None and held.unreached is not None
                 and held.unreached > self.where.now())
 
     def forgetNamed(self):
         """Forget what the tracker named of each peer: the node registered
         with another tracker, whose word alone it takes from now on."""
-        for peer_id, held in list(self._peers.items()):
+        for peer_id, held in self.entries():
             # The relay noted stays: a dial through it asks the new
             # tracker first (it vouches for it no longer: L{vouches}).
             held.host, held.port, held.relay, held.lan, held.at = "", 0, None, (), None
@@ -263,7 +263,7 @@ class PathBook(BookAccount):
 
     def paths(self, peer_id):
         """The paths to peer_id this node knows, the tracker's first."""
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         if held is None:
             return ()
         found = []
@@ -310,7 +310,7 @@ class PathBook(BookAccount):
         the tracker's own or a word no longer at hand), or None when the
         book holds neither.
         """
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         if held is None:
             return None
         said = self._said(held)
@@ -329,7 +329,7 @@ class PathBook(BookAccount):
         L{Path} of kind L{DIRECT}, the address group of that word), or
         None (no such claim is held: the tracker names no transfer port).
         """
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         return None if held is None else self._said(held, FILES)
 
     def pathsOf(self, peer_id, kind):
@@ -339,12 +339,12 @@ class PathBook(BookAccount):
     def relayOf(self, peer_id):
         """The relay peer_id is reached through as last noted (the
         tracker's word or the peer's own), or None."""
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         return None if held is None else held.noted
 
     def namedRelay(self, peer_id):
         """The relay the tracker last named for peer_id, or None."""
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         return None if held is None or held.at is None else held.relay
 
     def vouches(self, relay, peer_id):
@@ -357,25 +357,25 @@ class PathBook(BookAccount):
 
     def known(self, peer_id):
         """Whether the tracker's word on peer_id is fresh (no need to ask)."""
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         return (held is not None and held.at is not None
                 and self.where.now() - held.at < NAMED_FOR)
 
     def hostNamed(self, peer_id):
         """The host the tracker names peer_id at, if its word is fresh
         (L{known}); else None."""
-        return self._peers[peer_id].host if self.known(peer_id) else None
+        return self.entry(peer_id).host if self.known(peer_id) else None
 
     def namedHost(self, peer_id):
         """The host the tracker last named peer_id at, however long ago
         (the punch's witness, for the link it asked on), or None."""
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         return None if held is None or held.at is None else held.host
 
     def lanNamed(self, peer_id):
         """(the host the tracker names peer_id at, its local addresses) as
         the tracker last named them, or None."""
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         if held is None or held.at is None:
             return None
         return held.host, held.lan
@@ -407,7 +407,7 @@ class PathBook(BookAccount):
     def _namedNowhere(self, peer_id):
         """The tracker names peer_id nowhere now: what it named before is
         its word no longer (a punch aims only at a host it names now)."""
-        held = self._peers.get(peer_id)
+        held = self.entry(peer_id)
         if held is not None and held.at is not None:
             held.host, held.port, held.relay, held.lan, held.at = "", 0, None, (), None
             held.named = ()

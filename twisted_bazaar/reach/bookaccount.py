@@ -198,6 +198,15 @@ class BookAccount:
             if not self._peers:
                 self._peers = self._claims = NOTHING
 
+    def entry(self, peer_id):
+        """The L{Entry} held of peer_id, or None."""
+        return self._peers.get(peer_id)
+
+    def entries(self):
+        """Every (peer id, L{Entry}) held, the least lately written first,
+        as a list (the caller may drop what it walks)."""
+        return list(self._peers.items())
+
     def empty(self):
         """Whether the book holds nothing (its tables the shared empty
         one)."""
