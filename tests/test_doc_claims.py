@@ -314,3 +314,36 @@ class QuicAlpnRefusalTests(SynchronousTestCase):
         self.assertNotIn("no_application_protocol", quic)
         self.assertIn("(TLS alert `handshake_failure`: error code 0x128, `No common ALPN "
                       "protocols`)", quic)
+
+
+class TwoTrackersOnOneMachineTests(SynchronousTestCase):
+    """running.md's Several trackers said to run them on two machines and
+    how two on one machine must differ (ports two apart, a key each) was
+    only in --udp-port's row and the state directory's section (brief 51,
+    1b): checked with two trackers of one user, one HOME, ports 7700 and
+    7702, and said where a market of several trackers is set up."""
+
+    def test_aKeyAndUdpPortsEach(self):
+        from twisted_bazaar.tap.statedir import defaultStateDir
+        from twisted_bazaar.tap.tracker import Options, udpPorts
+
+        home = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, home)
+        dirs, udp = [], []
+        for listen in ("tcp:7700", "tcp:7702"):
+            options = Options()
+            options.parseOptions(["--listen", listen])
+            dirs.append(defaultStateDir(listen, {"HOME": home}))
+            first = udpPorts(options)
+            udp.append({first, first + 1})
+        self.assertEqual([os.path.basename(d) for d in dirs],
+                         ["tracker-7700", "tracker-7702"])
+        self.assertNotEqual(trackerIdentity(dirs[0]).key, trackerIdentity(dirs[1]).key)
+        self.assertEqual(udp[0] & udp[1], set())
+        doc = section(flat("running.md"), "### Several trackers", "## At home")
+        self.assertIn("Two on one machine (to try it, as tests/e2e/test_several_trackers_live.py "
+                      "does) take `--listen` ports at least two apart, since each takes its "
+                      "port and the next over UDP (`--udp-port`), and each keeps a key of its "
+                      "own in its own state directory, `tracker-PORT`", doc)
+        self.assertIn("`twistd -n bazaar-tracker --listen tcp:7702` beside the first, and "
+                      "`--tracker 127.0.0.1:7700 --tracker 127.0.0.1:7702`", doc)
