@@ -347,3 +347,38 @@ class TwoTrackersOnOneMachineTests(SynchronousTestCase):
                       "own in its own state directory, `tracker-PORT`", doc)
         self.assertIn("`twistd -n bazaar-tracker --listen tcp:7702` beside the first, and "
                       "`--tracker 127.0.0.1:7700 --tracker 127.0.0.1:7702`", doc)
+
+
+class ModulesNamedTests(SynchronousTestCase):
+    """benchmarks.md said its daemons start "through
+    ``twisted_bazaar.daemons``", a module that is not (they are
+    L{twisted_bazaar.testing.daemons}'); every dotted name of the package
+    the docs and the README give in backquotes, or document with
+    mkdocstrings (``:::``), is one that imports."""
+
+    def test_everyNameImports(self):
+        import glob
+        import importlib
+        import re
+
+        root = os.path.dirname(DOCS)
+        missing = []
+        for path in sorted(glob.glob(os.path.join(DOCS, "*.md"))) + [
+                os.path.join(root, "README.md")]:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            names = set(re.findall(r"`(twisted_bazaar(?:\.\w+)+)`", text))
+            names |= set(re.findall(r"^::: (twisted_bazaar(?:\.\w+)+)", text, re.M))
+            for name in sorted(names):
+                parts = name.split(".")
+                for cut in range(len(parts), 0, -1):
+                    try:
+                        found = importlib.import_module(".".join(parts[:cut]))
+                    except ImportError:
+                        continue
+                    for part in parts[cut:]:
+                        found = getattr(found, part, None)
+                    break
+                if found is None:
+                    missing.append(f"{os.path.basename(path)}: {name}")
+        self.assertEqual(missing, [])
