@@ -382,3 +382,22 @@ class ModulesNamedTests(SynchronousTestCase):
                 if found is None:
                     missing.append(f"{os.path.basename(path)}: {name}")
         self.assertEqual(missing, [])
+
+
+class RoleEventsTests(SynchronousTestCase):
+    """The README's Writing a role listed the events a role may override
+    "listed in twisted_bazaar.events (INodeEvents)" and left out five of
+    them (trackerLost, reachChanged, relayChanged, relayCircuits,
+    soldNothing): the list is the interface's, every event once."""
+
+    def test_theListIsTheInterfaces(self):
+        import re
+
+        from twisted_bazaar.events import INodeEvents
+
+        with open(os.path.join(os.path.dirname(DOCS), "README.md"), encoding="utf-8") as f:
+            readme = " ".join(f.read().split())
+        said = section(readme, "(`INodeEvents`):", ". A routed message")
+        listed = re.findall(r"`(\w+)`", said)
+        events = [name for name in INodeEvents.names() if name != "delivers"]
+        self.assertEqual(sorted(listed), sorted(events))
