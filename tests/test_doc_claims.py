@@ -401,3 +401,26 @@ class RoleEventsTests(SynchronousTestCase):
         listed = re.findall(r"`(\w+)`", said)
         events = [name for name in INodeEvents.names() if name != "delivers"]
         self.assertEqual(sorted(listed), sorted(events))
+
+
+class SuiteTimeTests(SynchronousTestCase):
+    """The README gave `make test` as 15.6 minutes for "4,745 when run"
+    tests, and the quick start 8.4 and 13.9 minutes: figures of suites
+    two and three measurements back (running.md's Tests has 9.9 minutes
+    with the install, 5,945 tests).  Both say running.md's latest."""
+
+    def test_theLatestFigures(self):
+        import re
+
+        latest = re.search(r"took ([\d.]+) minutes of pytest and ([\d.]+) with the install "
+                           r"\(([\d,]+) tests",
+                           section(flat("running.md"), "## Tests", "## The simulator"))
+        pytest, whole, tests = latest.groups()
+        with open(os.path.join(os.path.dirname(DOCS), "README.md"), encoding="utf-8") as f:
+            readme = " ".join(f.read().split())
+        said = section(readme, "**`make test`**", "Both reuse `.venv`")
+        self.assertIn(f"it took {whole} minutes with the install, {pytest} of them "
+                      f"pytest's", said)
+        self.assertIn(f"{tests} when run", said)
+        quick = section(flat("quickstart.md"), "`make test` runs the whole suite", "alone")
+        self.assertIn(f"({whole} minutes with the install", quick)
