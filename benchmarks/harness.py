@@ -4,7 +4,7 @@ description, daemons started and always stopped, and loopback sockets that
 speak netstrings.
 
 Daemons (the real ones and the baselines) run through
-L{twisted_bazaar.daemons}, so they start the way a user starts them and
+L{twisted_bazaar.testing.daemons}, so they start the way a user starts them and
 every wait on them is a bounded wait on a log line.
 """
 

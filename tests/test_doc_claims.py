@@ -314,3 +314,113 @@ class QuicAlpnRefusalTests(SynchronousTestCase):
         self.assertNotIn("no_application_protocol", quic)
         self.assertIn("(TLS alert `handshake_failure`: error code 0x128, `No common ALPN "
                       "protocols`)", quic)
+
+
+class TwoTrackersOnOneMachineTests(SynchronousTestCase):
+    """running.md's Several trackers said to run them on two machines and
+    how two on one machine must differ (ports two apart, a key each) was
+    only in --udp-port's row and the state directory's section (brief 51,
+    1b): checked with two trackers of one user, one HOME, ports 7700 and
+    7702, and said where a market of several trackers is set up."""
+
+    def test_aKeyAndUdpPortsEach(self):
+        from twisted_bazaar.tap.statedir import defaultStateDir
+        from twisted_bazaar.tap.tracker import Options, udpPorts
+
+        home = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, home)
+        dirs, udp = [], []
+        for listen in ("tcp:7700", "tcp:7702"):
+            options = Options()
+            options.parseOptions(["--listen", listen])
+            dirs.append(defaultStateDir(listen, {"HOME": home}))
+            first = udpPorts(options)
+            udp.append({first, first + 1})
+        self.assertEqual([os.path.basename(d) for d in dirs],
+                         ["tracker-7700", "tracker-7702"])
+        self.assertNotEqual(trackerIdentity(dirs[0]).key, trackerIdentity(dirs[1]).key)
+        self.assertEqual(udp[0] & udp[1], set())
+        doc = section(flat("running.md"), "### Several trackers", "## At home")
+        self.assertIn("Two on one machine (to try it, as tests/e2e/test_several_trackers_live.py "
+                      "does) take `--listen` ports at least two apart, since each takes its "
+                      "port and the next over UDP (`--udp-port`), and each keeps a key of its "
+                      "own in its own state directory, `tracker-PORT`", doc)
+        self.assertIn("`twistd -n bazaar-tracker --listen tcp:7702` beside the first, and "
+                      "`--tracker 127.0.0.1:7700 --tracker 127.0.0.1:7702`", doc)
+
+
+class ModulesNamedTests(SynchronousTestCase):
+    """benchmarks.md said its daemons start "through
+    ``twisted_bazaar.daemons``", a module that is not (they are
+    L{twisted_bazaar.testing.daemons}'); every dotted name of the package
+    the docs and the README give in backquotes, or document with
+    mkdocstrings (``:::``), is one that imports."""
+
+    def test_everyNameImports(self):
+        import glob
+        import importlib
+        import re
+
+        root = os.path.dirname(DOCS)
+        missing = []
+        for path in sorted(glob.glob(os.path.join(DOCS, "*.md"))) + [
+                os.path.join(root, "README.md")]:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            names = set(re.findall(r"`(twisted_bazaar(?:\.\w+)+)`", text))
+            names |= set(re.findall(r"^::: (twisted_bazaar(?:\.\w+)+)", text, re.M))
+            for name in sorted(names):
+                parts = name.split(".")
+                for cut in range(len(parts), 0, -1):
+                    try:
+                        found = importlib.import_module(".".join(parts[:cut]))
+                    except ImportError:
+                        continue
+                    for part in parts[cut:]:
+                        found = getattr(found, part, None)
+                    break
+                if found is None:
+                    missing.append(f"{os.path.basename(path)}: {name}")
+        self.assertEqual(missing, [])
+
+
+class RoleEventsTests(SynchronousTestCase):
+    """The README's Writing a role listed the events a role may override
+    "listed in twisted_bazaar.events (INodeEvents)" and left out five of
+    them (trackerLost, reachChanged, relayChanged, relayCircuits,
+    soldNothing): the list is the interface's, every event once."""
+
+    def test_theListIsTheInterfaces(self):
+        import re
+
+        from twisted_bazaar.events import INodeEvents
+
+        with open(os.path.join(os.path.dirname(DOCS), "README.md"), encoding="utf-8") as f:
+            readme = " ".join(f.read().split())
+        said = section(readme, "(`INodeEvents`):", ". A routed message")
+        listed = re.findall(r"`(\w+)`", said)
+        events = [name for name in INodeEvents.names() if name != "delivers"]
+        self.assertEqual(sorted(listed), sorted(events))
+
+
+class SuiteTimeTests(SynchronousTestCase):
+    """The README gave `make test` as 15.6 minutes for "4,745 when run"
+    tests, and the quick start 8.4 and 13.9 minutes: figures of suites
+    two and three measurements back (running.md's Tests has 9.9 minutes
+    with the install, 5,945 tests).  Both say running.md's latest."""
+
+    def test_theLatestFigures(self):
+        import re
+
+        latest = re.search(r"took ([\d.]+) minutes of pytest and ([\d.]+) with the install "
+                           r"\(([\d,]+) tests",
+                           section(flat("running.md"), "## Tests", "## The simulator"))
+        pytest, whole, tests = latest.groups()
+        with open(os.path.join(os.path.dirname(DOCS), "README.md"), encoding="utf-8") as f:
+            readme = " ".join(f.read().split())
+        said = section(readme, "**`make test`**", "Both reuse `.venv`")
+        self.assertIn(f"it took {whole} minutes with the install, {pytest} of them "
+                      f"pytest's", said)
+        self.assertIn(f"{tests} when run", said)
+        quick = section(flat("quickstart.md"), "`make test` runs the whole suite", "alone")
+        self.assertIn(f"({whole} minutes with the install", quick)

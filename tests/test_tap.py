@@ -695,6 +695,27 @@ class PluginTests(SynchronousTestCase):
         self.assertIs(makers["bazaar-node"].makeService, makeNodeService)
         self.assertIs(makers["bazaar-tracker"].makeService, makeTrackerService)
 
+    def test_ctrlCAsItLoadsSaysOneLine(self):
+        """Ctrl-C while twistd loads a daemon's options' module (a second
+        on a busy machine) ends it in one line, status 130, not a
+        traceback."""
+        from twisted.application import service
+
+        def loading(name):
+            raise KeyboardInterrupt()
+
+        makers = self.makers()
+        self.patch(service, "namedAny", loading)
+        for name in ("bazaar-node", "bazaar-tracker"):
+            maker = makers[name]
+            err = io.StringIO()
+            self.patch(sys, "stderr", err)
+            with self.assertRaises(SystemExit) as stopped:
+                maker.options
+            self.assertEqual((stopped.exception.code, err.getvalue()),
+                             (130, f"twistd {name}: stopped by SIGINT while it loaded; "
+                              "it made nothing\n"))
+
 
 class MakeServiceTests(SynchronousTestCase):
     """The options become a service (built, not started: no socket opens)."""

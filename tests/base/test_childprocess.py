@@ -6,12 +6,14 @@ and answers: tests/store/test_writerprocess.py, through the writer.)
 """
 
 import pickle
+import signal
 
 from twisted.internet.error import ProcessDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.base.childloop import PARENTS_SIGNALS
 from twisted_bazaar.base.childprocess import ChildProcess
 from twisted_bazaar.base.pipeframes import Frames, frame
 
@@ -41,6 +43,8 @@ class FakeReactor:
         self.waiting = []
         self.spawned = []
         self.refusal = None
+        #: This thread's blocked signals as each spawn was asked for.
+        self.masks = []
 
     def callWhenRunning(self, f):
         if self.running:
@@ -54,6 +58,7 @@ class FakeReactor:
             f()
 
     def spawnProcess(self, protocol, executable, args, env, childFDs):
+        self.masks.append(signal.pthread_sigmask(signal.SIG_BLOCK, []))
         if self.refusal is not None:
             raise self.refusal
         self.spawned.append(args)
@@ -84,6 +89,26 @@ class StartTests(SynchronousTestCase):
         self.assertEqual(sent(child), [(1, "first", 1)])
         child.childDataReceived(1, frame([(1, None)]))
         self.assertIsNone(self.successResultOf(asked))
+
+    def test_bornWithItsParentsSignalsBlocked(self):
+        """
+        The helper is spawned with the signals its parent handles blocked
+        (a process inherits the mask), until its loop ignores them: a
+        Ctrl-C to the process group while its interpreter started ended
+        it with KeyboardInterrupt.  The parent's mask is as it was after,
+        whether the spawn worked or not.
+        """
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+        for refusal in (None, OSError("no such file")):
+            reactor = FakeReactor()
+            reactor.refusal = refusal
+            reactor.running = True
+            try:
+                helper(reactor).start()
+            except OSError:
+                pass
+            self.assertTrue(set(PARENTS_SIGNALS) <= reactor.masks[0], reactor.masks)
+            self.assertEqual(signal.pthread_sigmask(signal.SIG_BLOCK, []), before)
 
     def test_stoppedBeforeItRan(self):
         """Stopped before the reactor ran: it still runs what it was

@@ -108,3 +108,33 @@ class LightHelpTests(SynchronousTestCase):
         """The console scripts are the light modules' mains."""
         self.assertEqual(entryPoint("bazaar"), ("twisted_bazaar.cli.arguments", "main"))
         self.assertEqual(entryPoint("bazaar-ledger"), ("twisted_bazaar.cli.ledger", "main"))
+
+
+class InterruptedAsItLoadsTests(SynchronousTestCase):
+    def run_(self, words):
+        import io
+
+        from twisted_bazaar.cli import arguments
+
+        def loading(words):
+            raise KeyboardInterrupt()
+
+        self.patch(arguments, "parse", loading)
+        out, err = io.StringIO(), io.StringIO()
+        self.patch(sys, "stdout", out)
+        self.patch(sys, "stderr", err)
+        return arguments.main(words), out.getvalue(), err.getvalue()
+
+    def test_ctrlCAsTheCommandLoadsSaysOneLine(self):
+        """Ctrl-C while the command line is read and the command loads
+        (half a second on a busy machine, before its reactor takes the
+        signal) ends it with the line and status of one once it runs,
+        not a traceback."""
+        self.assertEqual(self.run_(["status"]),
+                         (130, "", "bazaar: error: interrupted by SIGINT\n"))
+
+    def test_ctrlCAsTheCommandLoadsWithJSON(self):
+        status, out, err = self.run_(["--json", "status"])
+        self.assertEqual((status, json.loads(out), err),
+                         (130, {"error": "interrupted by SIGINT"},
+                          "bazaar: error: interrupted by SIGINT\n"))

@@ -161,3 +161,50 @@ class WriterLostTests(SynchronousTestCase):
                        r"this node can record nothing more, so it stops", TIMEOUT)
         self.assertEqual(seller.finish(), 1)
         self.assertNotIn("Traceback", "\n".join(seller.lines))
+
+
+#: A parent that starts a store's writer on a running reactor, sends it
+#: SIGINT at once (while its interpreter starts: a Ctrl-C to the process
+#: group then), hands it a write, and says what came of it.
+INTERRUPTED = """
+import os, signal, sys
+from twisted.internet import reactor
+from twisted_bazaar.store.writerprocess import WriterProcess
+
+told = []
+writer = WriterProcess(reactor, sys.argv[1], 5.0, onEnded=told.append)
+
+def go():
+    writer.start()
+    os.kill(writer.transport.pid, signal.SIGINT)
+    d = writer.write("id", [("INSERT INTO meta VALUES ('node_id', '5')", ())])
+    d.addCallbacks(lambda _: print("written"), lambda f: print("failed:", f.value))
+    d.addBoth(lambda _: writer.stop())
+    d.addBoth(lambda _: print("told:", told))
+    d.addBoth(lambda _: reactor.stop())
+
+reactor.callWhenRunning(go)
+reactor.run()
+"""
+
+
+#: Seconds for two interpreters to start, one after the other, and a
+#: write: generous, as at load 14 beside the suite.
+STARTS_TIMEOUT = 4 * TIMEOUT
+
+
+class InterruptedAtStartTests(SynchronousTestCase):
+    def test_aCtrlCAsTheWriterStartsLeavesIt(self):
+        """
+        A SIGINT that reaches the writer while its interpreter starts and
+        imports (a Ctrl-C in the terminal of a node that has just started
+        reaches its whole process group) leaves it serving: it ended with
+        KeyboardInterrupt, and its node said its ledger was gone.
+        """
+        folder = scratchDir(self)
+        SQLiteStore(folder).close()
+        parent = subprocess.run(
+            [sys.executable, "-c", INTERRUPTED, os.path.join(folder, "bazaar.sqlite")],
+            capture_output=True, text=True, timeout=STARTS_TIMEOUT)
+        self.assertEqual((parent.returncode, parent.stdout, parent.stderr),
+                         (0, "written\ntold: []\n", ""))

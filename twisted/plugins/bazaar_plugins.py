@@ -5,15 +5,37 @@ Only names live here, so ``twistd --help`` stays cheap; the options and
 services are in L{twisted_bazaar.tap}.
 """
 
+import sys
+
 from twisted.application.service import ServiceMaker
 
-bazaarTracker = ServiceMaker(
+
+class DaemonMaker(ServiceMaker):
+    """
+    A daemon's plugin, whose options' module (the roles, schemes and
+    transports: a second to import on a busy machine) twistd loads only
+    when the daemon is run: a Ctrl-C meanwhile ends it in one line, with
+    the status a shell gives a command Ctrl-C stopped (130), rather than a
+    traceback.  It has made nothing yet.
+    """
+
+    @property
+    def options(self):
+        try:
+            return ServiceMaker.options.fget(self)
+        except KeyboardInterrupt:
+            sys.stderr.write(f"twistd {self.tapname}: stopped by SIGINT while it "
+                             "loaded; it made nothing\n")
+            raise SystemExit(130) from None
+
+
+bazaarTracker = DaemonMaker(
     "bazaar-tracker",
     "twisted_bazaar.tap.tracker",
     "The twisted-bazaar tracker: ids and introductions for nodes.",
     "bazaar-tracker",
 )
-bazaarNode = ServiceMaker(
+bazaarNode = DaemonMaker(
     "bazaar-node",
     "twisted_bazaar.tap.node",
     "A twisted-bazaar node: buyer, seller, or both.",

@@ -61,7 +61,11 @@ def writeAll(fd, data):
 #: ``twistd -n``, or a stop that signals the whole process group (a
 #: service manager's), reaches both, and the parent then stops its
 #: helpers, which finish what they were handed.  A helper ends when it
-#: is told to, or when its parent is gone.
+#: is told to, or when its parent is gone.  The parent starts it with
+#: them blocked (L{twisted_bazaar.base.childprocess}), until
+#: L{childMain} ignores them: one that came while its interpreter
+#: started and imported (a third of a second on a busy machine) ended it
+#: with KeyboardInterrupt, and its node with it.
 PARENTS_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -100,6 +104,8 @@ def childMain(parent, run, errors, stopped):
     dieWithParent(int(parent))
     for number in PARENTS_SIGNALS:
         signal.signal(number, signal.SIG_IGN)
+    # Blocked since its birth: one that came meanwhile is dropped now.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, PARENTS_SIGNALS)
     try:
         run()
     except errors as e:

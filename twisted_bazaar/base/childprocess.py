@@ -19,12 +19,14 @@ The child's loop is L{twisted_bazaar.base.childloop}.
 
 import os
 import pickle
+import signal
 import sys
 
 from twisted.internet import defer
 from twisted.internet.protocol import ProcessProtocol
 from twisted.logger import Logger
 
+from twisted_bazaar.base.childloop import PARENTS_SIGNALS
 from twisted_bazaar.base.pipeframes import Frames, frame
 
 
@@ -108,6 +110,11 @@ class ChildProcess(ProcessProtocol):
 
     def _spawn(self):
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        # Born with its parent's signals blocked (a process inherits the
+        # mask), until it ignores them (L{childloop.childMain}): a Ctrl-C
+        # to the process group while it started ended it with
+        # KeyboardInterrupt, its node saying its ledger was gone.
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, PARENTS_SIGNALS)
         try:
             self.reactor.spawnProcess(
                 self, sys.executable,
@@ -115,7 +122,10 @@ class ChildProcess(ProcessProtocol):
                 env=env, childFDs={0: "w", 1: "r", 2: "r"})
         except OSError as e:
             self._cannotStart = e
-            self._end(f"cannot start {self.name}: {e}")
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        if self._cannotStart is not None:
+            self._end(f"cannot start {self.name}: {self._cannotStart}")
 
     def ask(self, what, request):
         """

@@ -496,15 +496,31 @@ def main(argv=None, reactor=None):
     words = sys.argv[1:] if argv is None else argv
     try:
         args = parse(words)
+        from twisted_bazaar.cli import bazaar
     except UsageError as refused:
-        if "--json" in words:
-            from twisted_bazaar.base.text import jsonText
-
-            emit(jsonText({"error": refused.reason}))
+        _inJson(words, refused.reason)
         return refused.code
-    from twisted_bazaar.cli import bazaar
-
+    except KeyboardInterrupt:
+        # Ctrl-C as the command loads (half a second on a busy machine):
+        # one line, as once it runs (L{bazaar.run}), not a traceback.
+        _inJson(words, "interrupted by SIGINT")
+        sys.stderr.write("bazaar: error: interrupted by SIGINT\n")
+        return INTERRUPTED
     return bazaar.run(args, reactor, own=argv is None)
+
+
+#: The status of a command stopped by Ctrl-C (128 + SIGINT, as a shell
+#: reports it), as L{twisted_bazaar.cli.bazaar.run}'s.
+INTERRUPTED = 130
+
+
+def _inJson(words, reason):
+    """With --json, why the command did not run, as an object's
+    ``error``."""
+    if "--json" in words:
+        from twisted_bazaar.base.text import jsonText
+
+        emit(jsonText({"error": reason}))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ itself.
 from twisted.plugin import getPlugins
 
 from twisted_bazaar import plugins
+from twisted_bazaar.base.heldsignals import heldSignals
 from twisted_bazaar.daemon.build import configured, plugScheme
 from twisted_bazaar.roles import IRolePlugin
 from twisted_bazaar.schemes import IDiscoveryPlugin
@@ -20,7 +21,10 @@ from twisted_bazaar.transports.plugin import ITransportPlugin
 
 
 def _byName(interface):
-    return {plugin.name: plugin for plugin in getPlugins(interface, plugins)}
+    # getPlugins drops what a plugin's import raises: a Ctrl-C then, held,
+    # stops the daemon once they are found (L{heldSignals}).
+    with heldSignals():
+        return {plugin.name: plugin for plugin in getPlugins(interface, plugins)}
 
 
 def rolePlugins():

@@ -18,8 +18,7 @@ from twisted_bazaar.reach.peerhosts import HostRefused
 from twisted_bazaar.reach.vetting import NotNamed, RelayRefused
 from twisted_bazaar.identity.proofs import CHECK
 from twisted_bazaar.transports.connector import connectAny
-from twisted_bazaar.transports.interface import DialOptions
-from twisted_bazaar.transports.path import CLAIMED, DIRECT, NAMED, RELAYED, Path
+from twisted_bazaar.transports.path import CLAIMED, DIRECT, Path
 from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.net.handshake import OPENING, LinkHandshake, channelKey
 from twisted_bazaar.net.link import ILinkOwner, Link
@@ -79,15 +78,16 @@ class AddressCheck:
         self.relayed = False
         self._direct = False
 
-    def start(self, dial, host, port, relay=None, hosts=None):
+    def start(self, dial, host, port, hosts=None):
         """
-        The tracker's check: connect to host:port (through ``relay`` to
-        the node, for a node that is reached through one) and ask;
-        returns L{result}.  A tracker has no node, so no book of paths
-        and no dialer: it dials the path the node registered (its word,
-        a claim; a relay, the one the tracker holds it at) by its own
-        transports, the host vetted first by the tracker's own rules for
-        a registered host (C{hosts}).
+        The tracker's check: connect to host:port and ask; returns
+        L{result}.  A tracker has no node, so no book of paths and no
+        dialer: it dials the address the node registered (its word, a
+        claim) by its own transports, directly, the host vetted first by
+        the tracker's own rules for a registered host (C{hosts}).  Never
+        through a relay: a node held at one has its checks stopped until
+        it asks again (``checkme``), and then its own address is dialled,
+        so a check that passes found it listening there.
 
         @param dial: C{dial(path, expectedKey, protocolFactory, options)},
             the tracker's transports'
@@ -99,15 +99,12 @@ class AddressCheck:
             failing with L{HostRefused}, why there are none (L{refused}).
         """
         def connect(protocol):
-            if relay is not None:
-                return dial(Path(RELAYED, host, port, relay, NAMED), None, protocol,
-                            DialOptions(target=self.node_id))
             if hosts is None:
                 return dial(Path(DIRECT, host, port, word=CLAIMED), None, protocol)
             return hosts.addCallback(connectAny, lambda address: dial(
                 Path(DIRECT, address, port, word=CLAIMED), None, protocol))
 
-        return self.startBy(connect, relay is None)
+        return self.startBy(connect, True)
 
     def startBy(self, connect, direct):
         """
