@@ -15,7 +15,7 @@ import time
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import plugins
-from twisted_bazaar.cli import sim as cli, simshards
+from twisted_bazaar.cli import sim as cli, simcommand, simshards
 from twisted_bazaar.sim.homes import PATHS
 from twisted_bazaar.sim.runner import SimConfig, Simulation
 
@@ -120,6 +120,26 @@ class JSONTests(CliTestCase):
         it."""
         self.runJSON(*QUICK)
         self.assertEqual(os.listdir(self.folder), ["m.json"])
+
+    def test_interruptedInOneLine(self):
+        """Ctrl-C during a run (here as it runs its nodes) ends bazaar-sim
+        with 130 and one line, not a traceback, and leaves an earlier
+        --json as it was, with no partial file beside it."""
+        target = self.path("m.json")
+        with open(target, "w", encoding="utf-8") as f:
+            f.write('{"earlier": true}\n')
+
+        def interrupted(sim, quiet):
+            raise KeyboardInterrupt()
+
+        self.patch(cli, "_run", interrupted)
+        self.assertEqual(simcommand.main([*QUICK, "--quiet", "--json", target]), 130)
+        self.assertEqual(self.stderr.getvalue(),
+                         "\nbazaar-sim: stopped by SIGINT (Ctrl-C); a run writes its "
+                         "--json only once it ends\n")
+        self.assertEqual(os.listdir(self.folder), ["m.json"])
+        with open(target, encoding="utf-8") as f:
+            self.assertEqual(f.read(), '{"earlier": true}\n')
 
     def test_failedRunKeepsEarlierFile(self):
         """A run that fails after the file was checked (here its shards'

@@ -184,7 +184,8 @@ class LocalClusterTests(SynchronousTestCase):
         self.assertEqual(made, {"distributed.admin.tick.interval": "1s",
                                 "distributed.worker.profile.enabled": False,
                                 "distributed.worker.memory.monitor-interval": "1s",
-                                "distributed.admin.system-monitor.interval": "5s"})
+                                "distributed.admin.system-monitor.interval": "5s",
+                                "distributed.worker.preload": ["twisted_bazaar.sim.deafworker"]})
         self.assertEqual(dask.config.get("distributed.admin.tick.interval"), before)
         self.assertNotEqual(before, "1s")
 

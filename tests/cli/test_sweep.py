@@ -305,6 +305,31 @@ def test_writtenWhole(tmp_path, monkeypatch):
     assert (path.read_bytes(), os.listdir(tmp_path)) == (b"{}\n", ["run.json"])
 
 
+def test_localWorkersIgnoreCtrlC(monkeypatch):
+    """A local cluster's workers are started with the preload that makes
+    them ignore Ctrl-C (the sweep, stopped, closes them itself: each
+    printed a KeyboardInterrupt traceback), and the configuration is put
+    back."""
+    import argparse
+
+    import dask
+    import distributed
+
+    made = {}
+
+    def cluster(**kwargs):
+        made["preload"] = dask.config.get("distributed.worker.preload")
+        return "cluster"
+
+    monkeypatch.setattr(distributed, "LocalCluster", cluster)
+    monkeypatch.setattr(distributed, "Client", lambda cluster: cluster)
+    before = dask.config.get("distributed.worker.preload")
+    own = argparse.Namespace(scheduler=None, workers=1, worker_memory=GiB)
+    assert sweep.connect(own, GiB) == ("cluster", GiB)
+    assert made == {"preload": ["twisted_bazaar.sim.deafworker"]}
+    assert dask.config.get("distributed.worker.preload") == before
+
+
 def test_localWorkers():
     """A local cluster has a worker a core, but no more than the memory
     holds of the grid's largest run, and at least one."""

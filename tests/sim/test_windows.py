@@ -221,6 +221,32 @@ class WindowsTests(SynchronousTestCase):
         self.assertRaises(TypeError, Windows(CONFIG, shards).run)
         self.assertTrue(all(shard.closed for shard in shards))
 
+    def test_interruptedNotHiddenByAClose(self):
+        """A Ctrl-C in the driver reaches the workers too and ends them:
+        a shard that then cannot be closed does not hide the interrupt
+        (a RuntimeError "Worker holding Actor was lost" did), and every
+        other shard is still closed."""
+        shards = fakeShards((), (), ())
+
+        def interrupted():
+            raise KeyboardInterrupt()
+
+        def lost():
+            raise RuntimeError("Worker holding Actor was lost")
+
+        shards[0].settle = lambda placed: interrupted()
+        shards[1].close = lost
+        self.assertRaises(KeyboardInterrupt, Windows(CONFIG, shards).run)
+        self.assertEqual([shard.closed for shard in shards], [True, False, True])
+
+    def test_aCloseThatFailsAfterARunIsSaid(self):
+        """After a run that ended well, a shard's close that fails is
+        raised (the command says it and keeps the run: cli/simshards)."""
+        shards = fakeShards((), ())
+        shards[1].close = lambda: (_ for _ in ()).throw(RuntimeError("lost"))
+        self.assertRaises(RuntimeError, Windows(CONFIG, shards).run)
+        self.assertTrue(shards[0].closed)
+
     def test_alone(self):
         """Shards on threads of their own, each running a second's windows
         alone and posting its peers on streams it dialled at their

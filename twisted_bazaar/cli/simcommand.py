@@ -11,10 +11,25 @@ from twisted_bazaar.base.console import tolerant
 from twisted_bazaar.cli import sim, sweep
 
 
+#: The status of a run stopped by Ctrl-C (128 + SIGINT, as a shell
+#: reports it), as ``bazaar``'s.
+INTERRUPTED = 130
+
+
 def main(argv=None):
-    """Run ``bazaar-sim``; ``argv`` None: the program's own arguments."""
+    """Run ``bazaar-sim``; ``argv`` None: the program's own arguments.
+
+    Ctrl-C ends it in one line, not the traceback of wherever the run
+    was: a run's ``--json`` is put in place only once it ends, so none
+    is left half-written (L{twisted_bazaar.cli.sim.main}).
+    """
     tolerant()
     given = sys.argv[1:] if argv is None else argv
-    if given[:1] == ["sweep"]:
-        return sweep.main(given[1:])
-    return sim.main(argv)
+    try:
+        if given[:1] == ["sweep"]:
+            return sweep.main(given[1:])
+        return sim.main(argv)
+    except KeyboardInterrupt:
+        sys.stderr.write("\nbazaar-sim: stopped by SIGINT (Ctrl-C); a run writes "
+                         "its --json only once it ends\n")
+        return INTERRUPTED

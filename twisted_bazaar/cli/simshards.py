@@ -17,6 +17,7 @@ import logging
 import sys
 import time
 
+from twisted_bazaar.sim import deafworker
 from twisted_bazaar.sim.shard import ShardSimulation, refusal
 from twisted_bazaar.sim.shardstream import StreamFailed
 from twisted_bazaar.sim.sweep import GiB, memoryNeeded
@@ -43,6 +44,8 @@ QUIET_CLUSTER = {
     "distributed.worker.profile.enabled": False,
     "distributed.worker.memory.monitor-interval": "1s",
     "distributed.admin.system-monitor.interval": "5s",
+    # Ctrl-C ends the command, which closes its cluster, in one line.
+    "distributed.worker.preload": [deafworker.__name__],
 }
 
 #: What a shard's worker holds whatever its share (the interpreter, Dask,

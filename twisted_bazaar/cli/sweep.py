@@ -23,6 +23,7 @@ from twisted_bazaar.base.options import boundedInt
 from twisted_bazaar.cli import sim, sweepfigures, sweepgrid, sweepreport
 from twisted_bazaar.cli.common import addVersion, argumentType
 from twisted_bazaar.cli.usage import OneLineParser
+from twisted_bazaar.sim import deafworker
 from twisted_bazaar.sim.sweep import GiB, RunFailed, memoryNeeded, runWithin
 
 #: Seconds a --scheduler has to answer: the command, started, ends within 10 s.
@@ -155,6 +156,7 @@ def connect(own, largest_run):
     @raise Refused: for a scheduler that does not answer within
         L{SCHEDULER_TIMEOUT}, or a cluster no worker of which declares MEMORY.
     """
+    import dask
     from distributed import Client, LocalCluster
 
     if own.scheduler:
@@ -183,11 +185,12 @@ def connect(own, largest_run):
     memory = psutil.virtual_memory().total
     workers = own.workers or localWorkers(os.cpu_count() or 1, memory, largest_run)
     share = own.worker_memory or memory // workers
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           memory_limit=share, resources={MEMORY: share},
-                           dashboard_address=None, silence_logs=logging.ERROR,
-                           # its HTTP routes on a free port, not the dashboard's 8787
-                           scheduler_kwargs={"dashboard_address": ":0"})
+    with dask.config.set({"distributed.worker.preload": [deafworker.__name__]}):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               memory_limit=share, resources={MEMORY: share},
+                               dashboard_address=None, silence_logs=logging.ERROR,
+                               # its HTTP routes on a free port, not the dashboard's 8787
+                               scheduler_kwargs={"dashboard_address": ":0"})
     return Client(cluster), share
 
 

@@ -109,6 +109,7 @@ class Windows:
         config = self.config
         count = len(self.shards)
         placed = [[] for _ in range(count)]
+        failed = True
         try:
             stripes = self._all("drawKeys")
             opened = self._all("open", [(stripes, self.quiet)] * count)
@@ -138,14 +139,25 @@ class Windows:
                         second >= config.warmup + config.spread and done):
                     break
                 second += 1.0
-            return self._all("tally")
+            tallies = self._all("tally")
+            failed = False
+            return tallies
         except BaseException as e:
             if self.alone:
                 self._abort(f"the run was given up: {type(e).__name__}: {e}")
             raise
         finally:
+            unclosed = None
             for shard in reversed(self.shards):
-                _result(shard.close())
+                try:
+                    _result(shard.close())
+                except Exception as e:
+                    unclosed = unclosed or e
+            # After a failure (a Ctrl-C reaches the workers too, and ends
+            # them), a shard that cannot be closed must not hide what
+            # brought the run down; after a run, it is said.
+            if unclosed is not None and not failed:
+                raise unclosed
 
     def _abort(self, why):
         """Every shard told to give up (a window of it may wait for a peer
