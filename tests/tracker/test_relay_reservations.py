@@ -78,6 +78,25 @@ class ReservationTests(SynchronousTestCase):
         self.assertTrue(any("introducing it through " + relay in formatEvent(e)
                             for e in events))
 
+    def test_namedAtTheTrackersHostWhenGiven(self):
+        """A tracker behind a port forward (its --host, the router's
+        address): its relay is named there, to the node held and to the
+        nodes it is introduced to, not at the tracker's own (private)
+        address on the connection, which the node refused (wtf: not the
+        host it connected to) and no node outside could dial."""
+        self.tracker = None
+        checkingTracker(self, relayPort=RELAY_PORT, relay_host="198.51.100.77")
+        peer, node_id = self.keyed()
+        asker, _ = self.keyless()
+        self.connector.failLast(ConnectionRefusedError())
+        peer.heard()
+        peer.say({"type": "relayReserve"})
+        relay = f"198.51.100.77:{RELAY_PORT}"
+        self.assertNotEqual(peer.transport.getHost().host, "198.51.100.77")
+        self.assertEqual(peer.heard(), [{"type": "relayReserved", "relay": relay}])
+        self.assertEqual(self.ask(asker, node_id)[0]["paths"],
+                         wirePaths(relay=relay, tracker=True))
+
     def test_namedWithTheTrackersOtherWays(self):
         """The tracker's relay served at another port of the tracker's too
         (its --ws-port): a node held there is named with that way, at the

@@ -251,3 +251,23 @@ def parseHost(text):
 
 parseHost.coerceDoc = "A host name that resolves, or an IP address."
 
+
+def parseIPAddress(text):
+    """
+    The tracker's ``--host`` (ValueError with the reason): an IP address,
+    as written (each node compares it however spelt).  No name: each node takes the tracker's
+    relay only at the address its own connection reaches
+    (L{twisted_bazaar.core.trackersrelay.atHostOf}), which a name is not.
+    """
+    fault = hostFault(text)
+    if fault is None and isName(text):
+        fault = "is a host name, not an IP address"
+    if fault is not None:
+        raise ValueError(f"{text!r} {fault}: give the IP address nodes reach "
+                         "this tracker at (its router's, where a port is "
+                         "forwarded to it), or leave it out")
+    return text
+
+
+parseIPAddress.coerceDoc = "An IP address."
+

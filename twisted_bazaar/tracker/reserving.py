@@ -66,13 +66,19 @@ class Reservations:
         and logs.
     """
 
-    def __init__(self, tracker, rng, name_timeout=NAME_TIMEOUT):
+    def __init__(self, tracker, rng, name_timeout=NAME_TIMEOUT, host=None):
         """
         @param name_timeout: seconds a relay named to a node at home holds
             its place there before the node confirms it
             (L{twisted_bazaar.tracker.relays.NAME_TIMEOUT}).
+        @param host: the address the tracker's relay is named at (the
+            tracker's ``--host``), or None: the tracker's own address on
+            the node's connection, which behind a port forward is a
+            private one that no node outside reaches.
         """
         self.tracker = tracker
+        #: Where its relay is named (see above), or None.
+        self.host = host
         #: The relays of public nodes, named before the tracker's own.
         self.pool = RelayPool(rng, tracker.clock, name_timeout=name_timeout)
         #: node id -> when the tracker's relay lets go of the reservation of
@@ -131,7 +137,8 @@ class Reservations:
             if tracker.relay is None:
                 raise Refused("noslots", "this tracker relays for nobody")
             relay = tracker.relay.reserve(node_id, group, link.send, key,
-                                          getattr(link.transport.getHost(), "host", "") or "")
+                                          self.host or getattr(link.transport.getHost(),
+                                                                "host", "") or "")
         except Refused as e:
             link.peerLine(LogLevel.info, "refused {peer} a relay reservation: {info}",
                           tracker.log, info=e.info)
