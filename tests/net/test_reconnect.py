@@ -438,6 +438,13 @@ class TlsReasonTests(SynchronousTestCase):
                              "TLS: a tracker listening on plain TCP is reached at "
                              "HOST:PORT, without tls:)")
 
+    def test_aCertificateForAnotherHost(self):
+        """The node's retry line says it as `bazaar` does, not
+        service_identity's repr."""
+        from tests.status.test_client import MISMATCH_WORDS, _mismatch
+        from twisted_bazaar.net.reconnect import inWords
+        self.assertEqual(inWords(_mismatch()), MISMATCH_WORDS)
+
     def test_aCertificateNotTrustedIsAsItWas(self):
         self.assertEqual(self.reason("certificate verify failed"),
                          "the TLS handshake failed: certificate verify failed")
