@@ -177,8 +177,16 @@ def _parseEndpoint(text, kinds, why):
     host = keywords.get("host", positional[0] if positional else None)
     port = keywords.get("port", positional[1] if len(positional) > 1 else None)
     if not host or port is None:
+        v6 = (r" (an IPv6 address: [V6]:PORT, or its colons escaped with a backslash, "
+              rf"as in {kind}:host=fe80\:\:1:port=PORT)" if "::" in text else "")
         raise ValueError(f"{text!r} wants a host and a port, as in "
-                         f"{kind}:HOST:PORT or {kind}:host=HOST:port=PORT")
+                         f"{kind}:HOST:PORT or {kind}:host=HOST:port=PORT{v6}")
+    if kind == "ssl" and "caCertsDir" not in keywords:
+        # Twisted's ssl: client checks a certificate only given one.
+        raise ValueError(f"{text!r} checks no certificate: an ssl: address needs "
+                         "caCertsDir=DIR (it then checks the certificate's issuer, "
+                         "not the tracker's name); tls:HOST:PORT:trustRoots=DIR "
+                         "checks both")
     return Address(host, parsePort(port, low=1), text)
 
 
