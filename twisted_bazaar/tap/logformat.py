@@ -19,6 +19,7 @@ SIGUSR1 rotates as twistd's does.  With twistd's own ``--logger`` or
 ``--syslog``, the text log is twistd's, untouched.
 """
 
+import os
 import re
 import signal
 import sys
@@ -182,10 +183,28 @@ def _logFile(stdout):
         def rotate(signum, frame):
             from twisted.internet import reactor
 
-            reactor.callFromThread(out.rotate)
+            reactor.callFromThread(rotateOrReopen, out)
 
         signal.signal(signal.SIGUSR1, rotate)
     return out
+
+
+def rotateOrReopen(logFile):
+    """
+    SIGUSR1: the log file rotated (FILE to FILE.1, as twistd does), or,
+    if another program moved it away (logrotate, then ``kill -USR1`` in
+    its postrotate), a new FILE opened.  Twisted's rotate alone did
+    nothing then (no FILE to rename), and the daemon wrote on into the
+    moved file, which logrotate later compressed or removed.
+    """
+    try:
+        moved = os.stat(logFile.path).st_ino != os.fstat(logFile._file.fileno()).st_ino
+    except OSError:
+        moved = True
+    if moved:
+        logFile.reopen()
+    else:
+        logFile.rotate()
 
 
 #: Twisted's lines of a port it starts or stops (``OverlayFactory
