@@ -26,6 +26,8 @@ every interval, or, dropping them once they had served one interval,
 every other).
 """
 
+import errno
+
 from twisted.internet import defer, error
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger, LogLevel
@@ -51,6 +53,8 @@ def inWords(failure):
         return why
     if failure.check(OTHER_HOST):
         return otherHost(failure.value)
+    if failure.check(error.ConnectError) and failure.value.osError in _NO_ROUTE:
+        return _NO_ROUTE[failure.value.osError]
     words = _IN_WORDS.get(type(failure.value))
     if words is not None and (failure.check(error.ConnectError)
                               or not failure.value.args):
@@ -72,6 +76,16 @@ _IN_WORDS = {
     error.TCPTimedOutError: "no answer (the connection timed out)",
     error.ConnectionAborted: "this node cut the connection",
     ClosedHere: "this node closed the connection",
+}
+
+
+#: A dial the network has no way for, by its errno: Twisted's words call
+#: ENETUNREACH "No route to host" ("No route to host: 101: Network is
+#: unreachable"), and EHOSTUNREACH "An error occurred while connecting".
+_NO_ROUTE = {
+    errno.ENETUNREACH: "the network is unreachable (this machine has no route to it)",
+    errno.EHOSTUNREACH: "no route to the host (it is down, or a firewall rejects the "
+                        "dial)",
 }
 
 
