@@ -216,7 +216,7 @@ def relayService(reactor, options, tracker, exitStatus, circuits):
     endpoint = (TCP6ServerEndpoint if isIPv6Address(interface) else
                 TCP4ServerEndpoint)(reactor, options["relay-port"], interface=interface)
     return serveRelay(reactor, tracker, endpoint, limits, exitStatus.fail,
-                      f"tcp:{options['relay-port']}", options["connection-rate"])
+                      f"--relay-port {options['relay-port']}", options["connection-rate"])
 
 
 #: Fewer nodes kept than this, by the default of --registered-limit (a
