@@ -280,19 +280,18 @@ class NoHostTracebackTests(SynchronousTestCase):
 
 
 class RotateOrReopenTests(SynchronousTestCase):
-    """SIGUSR1 (L{logformat.rotateOrReopen}): the daemon's own rotation,
-    or a new log file once another program (logrotate) moved it away."""
+    """SIGUSR1 (L{logformat.ReopeningLogFile.rotateOrReopen}): the daemon's
+    own rotation, or a new log file once another program (logrotate)
+    moved it away."""
 
     def setUp(self):
         import os
         import tempfile
 
-        from twisted.python.logfile import LogFile
-
         folder = tempfile.mkdtemp(prefix="bazaar-logs-")
         self.addCleanup(__import__("shutil").rmtree, folder, True)
         self.path = os.path.join(folder, "tracker.log")
-        self.log = LogFile.fromFullPath(self.path)
+        self.log = logformat.ReopeningLogFile.fromFullPath(self.path)
         self.addCleanup(self.log.close)
 
     def read(self, path):
@@ -301,7 +300,7 @@ class RotateOrReopenTests(SynchronousTestCase):
 
     def test_rotatedAsTwistdDoes(self):
         self.log.write("first\n")
-        logformat.rotateOrReopen(self.log)
+        self.log.rotateOrReopen()
         self.log.write("second\n")
         self.log.flush()
         self.assertEqual((self.read(self.path + ".1"), self.read(self.path)),
@@ -317,7 +316,7 @@ class RotateOrReopenTests(SynchronousTestCase):
         self.log.write("first\n")
         self.log.flush()
         os.rename(self.path, self.path + ".1")
-        logformat.rotateOrReopen(self.log)
+        self.log.rotateOrReopen()
         self.log.write("second\n")
         self.log.flush()
         self.assertEqual((self.read(self.path + ".1"), self.read(self.path)),
@@ -333,7 +332,7 @@ class RotateOrReopenTests(SynchronousTestCase):
         self.log.flush()
         os.rename(self.path, self.path + ".1")
         open(self.path, "w").close()
-        logformat.rotateOrReopen(self.log)
+        self.log.rotateOrReopen()
         self.log.write("second\n")
         self.log.flush()
         self.assertEqual((self.read(self.path + ".1"), self.read(self.path)),
