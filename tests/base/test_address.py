@@ -125,6 +125,19 @@ class ParseAddressTests(SynchronousTestCase):
                              "certificate's issuer, not the tracker's name); "
                              "tls:HOST:PORT:trustRoots=DIR checks both")
 
+    def test_aTcp6AddressSaysHowToDialIPv6(self):
+        """tcp6: is a server endpoint's kind, no address's: refused with
+        how an IPv6 address is given (it was refused with the caller's
+        reason for another kind, `the tracker tells other nodes the IP
+        address a node connects from`, which says nothing of IPv6)."""
+        for text in ("tcp6:host=::1:port=7700", r"tcp6:\:\:1:7700"):
+            error = self.assertRaises(ValueError, parseAddress, text, TCP_OR_TLS,
+                                      "the tracker tells other nodes the IP address "
+                                      "a node connects from")
+            self.assertEqual(str(error), "a tcp6: endpoint cannot work here: an address "
+                             "of IPv6 is given as [V6]:PORT, or tcp: with its colons "
+                             "escaped with a backslash (tcp: dials IPv6 too)", text)
+
     def test_anIPv6HostInKeywords(self):
         """An IPv6 address in tcp:host=...: its colons split the string
         unless escaped; the refusal says how to write it."""

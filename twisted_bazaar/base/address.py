@@ -170,6 +170,10 @@ def parseAddress(text, kinds=TCP, why="", default_port=None):
 def _parseEndpoint(text, kinds, why):
     parts = splitEndpoint(text)
     kind = parts[0].lower()
+    if kind == "tcp6" and kind not in kinds:
+        raise ValueError("a tcp6: endpoint cannot work here: an address of IPv6 is "
+                         "given as [V6]:PORT, or tcp: with its colons escaped with a "
+                         "backslash (tcp: dials IPv6 too)")
     if kind not in kinds:
         refuseKind(kind, kinds, why or "it does not lead to a host and a port",
                    "HOST:PORT")
