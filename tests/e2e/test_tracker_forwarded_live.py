@@ -55,14 +55,18 @@ class ForwardedTrackerTests(SynchronousTestCase):
             "bazaar-node", "--tracker", f"tcp:{public}:{TRACKER_PORT}", *options],
             wrapper=host.wrapper)
 
-    def test_relayedThroughTheForwardedRelay(self):
-        public = self.tracker_home.public_address
+    def startTracker(self, *options):
         tracker = self.market.start("tracker", [
             "bazaar-tracker", "--listen", f"tcp:{TRACKER_PORT}", "--relay-port",
-            str(RELAY_PORT), "--host", public, "--no-udp"],
+            str(RELAY_PORT), "--no-udp", *options],
             wrapper=self.tracker_home.host.wrapper)
         tracker.waitForEvent(LISTENING_EVENT, TIMEOUT, what="tracker", host="0.0.0.0",
                              port=TRACKER_PORT)
+        return tracker
+
+    def test_relayedThroughTheForwardedRelay(self):
+        public = self.tracker_home.public_address
+        tracker = self.startTracker("--host", public)
         seller = self.node("seller", self.seller_home.host, "--role", "seller",
                            "--sell", "plum=1", "--no-port-mapping")
         seller_id = nodeId(seller, TIMEOUT)
@@ -81,3 +85,15 @@ class ForwardedTrackerTests(SynchronousTestCase):
         self.assertEqual(set(codes.values()), {TERMINATED}, codes)
         for daemon in self.market.daemons:
             self.assertEqual(daemon.problems(), [], daemon.name)
+
+    def test_withoutHostTheTrackerSaysWhy(self):
+        """Without --host the tracker names its relay at its private
+        address: the seller at home refuses it, and the tracker says so
+        once, as a warning naming --host."""
+        tracker = self.startTracker()
+        seller = self.node("seller", self.seller_home.host, "--role", "seller",
+                           "--sell", "plum=1", "--no-port-mapping")
+        seller_id = nodeId(seller, TIMEOUT)
+        tracker.waitFor(rf"node {short(seller_id)} .*refused this tracker's relay "
+                        r"\(relayReserved names 192\.168\.\d+\.2:7702: .*--host", TIMEOUT)
+        self.assertEqual(seller.matches("holds a reservation at the relay"), [])

@@ -7,7 +7,7 @@ the relay (its check passes by it); anyone else is refused with a reason.
 import random
 
 from twisted.internet.error import ConnectionRefusedError
-from twisted.logger import capturedLogs, formatEvent
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import WiredLink, feed, sent, wirePaths
@@ -96,6 +96,27 @@ class ReservationTests(SynchronousTestCase):
         self.assertEqual(peer.heard(), [{"type": "relayReserved", "relay": relay}])
         self.assertEqual(self.ask(asker, node_id)[0]["paths"],
                          wirePaths(relay=relay, tracker=True))
+
+    def test_aNodeRefusingTheRelaysHostIsAWarningOnce(self):
+        """A node that reached the tracker at another address than the
+        one its relay is named at (a port forward, no --host) refuses it
+        with error{wtf}: the tracker says so once, as a warning with the
+        way out, beside the refusal's own line at info (there was only
+        that line, and no node at home held a reservation)."""
+        why = ("relayReserved names 192.168.1.2:7701: this tracker's own relay is at "
+               "the host this node connected to")
+        peers = [self.keyed(seed)[0] for seed in (9, 10)]
+        with capturedLogs() as events:
+            for peer in peers:
+                peer.say({"type": "error", "code": "wtf", "info": why})
+        warnings = [formatEvent(e) for e in events if e["log_level"] == LogLevel.warn]
+        self.assertEqual(len(warnings), 1)
+        self.assertIn(f"refused this tracker's relay ({why}): it reached the tracker "
+                      "at another address, so it holds no reservation here; nodes "
+                      "reaching this tracker through a port forward take its relay "
+                      "only with --host and the address they reach (said once)",
+                      warnings[0])
+        self.assertEqual(sum("says wtf" in formatEvent(e) for e in events), 2)
 
     def test_namedWithTheTrackersOtherWays(self):
         """The tracker's relay served at another port of the tracker's too

@@ -52,6 +52,10 @@ REPORTS_LIMIT = declare(
     "tracker.relay-reports", REPORT_RATE, "messages/s",
     "relayReserved and relayOffer taken from the nodes of one address group, "
     "together (past it: dropped)", group=REPORT_RATE, owner=__name__)
+#: How a node's ``error{wtf}`` refusing the tracker's own relay begins
+#: (L{twisted_bazaar.reach.reachable.reserving}: named at another host
+#: than the one its connection reached).
+OWN_RELAY_REFUSED = "relayReserved names "
 #: Address groups whose rate of asks is remembered, newest kept.
 _ASK_GROUPS = 10_000
 
@@ -79,6 +83,9 @@ class Reservations:
         self.tracker = tracker
         #: Where its relay is named (see above), or None.
         self.host = host
+        #: Whether a node's refusal of the relay's host was said
+        #: (L{refusedHere}: once).
+        self._refusalSaid = False
         #: The relays of public nodes, named before the tracker's own.
         self.pool = RelayPool(rng, tracker.clock, name_timeout=name_timeout)
         #: node id -> when the tracker's relay lets go of the reservation of
@@ -147,6 +154,25 @@ class Reservations:
         link.send(RelayReserved(relay))
         self._reachedThrough(link, relay, "this tracker's relay",
                              tracker.relay.ways(splitRelay(relay)[0]))
+
+    def refusedHere(self, link, info):
+        """
+        A node answered this tracker's ``relayReserved`` with
+        ``error{wtf}`` (``info``, which starts with L{OWN_RELAY_REFUSED}):
+        the relay is named at another host than the one its connection
+        reached, so it holds no reservation here.  Behind a port forward
+        without ``--host`` every node at home does so, and the market has
+        no relay of last resort: said once, as a warning, with the way
+        out (each refusal's own line stays at info).
+        """
+        if self._refusalSaid:
+            return
+        self._refusalSaid = True
+        link.peerLine(LogLevel.warn, "{peer} refused this tracker's relay ({info}): it "
+                      "reached the tracker at another address, so it holds no "
+                      "reservation here; nodes reaching this tracker through a port "
+                      "forward take its relay only with --host and the address they "
+                      "reach (said once)", self.tracker.log, info=info)
 
     def _waysTo(self, relaying, relay):
         """The relaying node's ways to its relay besides the relay's port

@@ -34,7 +34,7 @@ from twisted_bazaar.tracker.introductions import Introductions
 from twisted_bazaar.tracker.keyproofs import KeyProofs
 from twisted_bazaar.tracker.registry import Abilities, Registry
 from twisted_bazaar.tracker.relays import NAME_TIMEOUT
-from twisted_bazaar.tracker.reserving import Reservations
+from twisted_bazaar.tracker.reserving import OWN_RELAY_REFUSED, Reservations
 from twisted_bazaar.tracker.udpreach import UdpReach
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.transports.relay.messages import RelayOffer, RelayReserve, RelayReserved
@@ -338,6 +338,8 @@ class Tracker:
     def _said(self, link, error):
         link.peerLine(LogLevel.info, "{peer} says {code}: {info}", self.log,
                       code=error.code, info=error.info)
+        if error.code == "wtf" and error.info.startswith(OWN_RELAY_REFUSED):
+            self.reservations.refusedHere(link, error.info)
 
     def _reserveAsked(self, link, request):
         self.reservations.reserve(link)
