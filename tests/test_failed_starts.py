@@ -286,8 +286,9 @@ class FailedStartTests(SynchronousTestCase):
         self.successResultOf(services[0].stopService())
 
     def test_trackerRelayPort(self):
+        """Named as the user gave it, as a node's is (it said tcp:PORT)."""
         self.tracker(["--relay-port", str(TAKEN)], ("tcp", TAKEN),
-                     f"relay cannot listen on tcp:{TAKEN}: ")
+                     f"relay cannot listen on --relay-port {TAKEN}: ")
 
     def test_trackerUdpPort(self):
         self.tracker(["--udp-port", str(TAKEN)], ("udp", TAKEN),

@@ -824,6 +824,25 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual(relay.ways("192.0.2.1"),
                          (Path(WEBSOCKET, "192.0.2.1", 8080, word=NAMED),))
 
+    def test_trackerHost(self):
+        """--host names where the tracker's relay is named (a tracker
+        behind a port forward: the router's address); an IP address only,
+        which each node compares with the address its connection reaches,
+        so a name, or no address, is refused saying why."""
+        tracker = makeTrackerService(_parse(["--host", "198.51.100.7", "--no-udp"],
+                                            TrackerOptions)).tracker
+        self.assertEqual(tracker.reservations.host, "198.51.100.7")
+        self.assertIsNone(makeTrackerService(_parse(["--no-udp"], TrackerOptions))
+                          .tracker.reservations.host)
+        for host, why in (("tracker.example.org", "is a host name, not an IP address"),
+                          ("999.1.1.1", "is not an IPv4 address (four numbers, each 0 "
+                           "to 255)")):
+            error = self.assertRaises(usage.UsageError, _parse, ["--host", host],
+                                      TrackerOptions)
+            self.assertIn(f"--host: {host!r} {why}: give the IP address nodes reach "
+                          "this tracker at (its router's, where a port is forwarded to "
+                          "it), or leave it out", str(error))
+
     def test_trackerRelayRate(self):
         """The tracker's relay is rate-capped: 8 MiB a second by default,
         --relay-rate sets it (0: no cap), and its throttle holds it."""

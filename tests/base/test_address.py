@@ -109,8 +109,45 @@ class ParseAddressTests(SynchronousTestCase):
 
     def test_addressType(self):
         parse = addressType(TCP_OR_TLS)
-        self.assertEqual(parse("ssl:h:1"), Address("h", 1, "ssl:h:1"))
+        self.assertEqual(parse("ssl:h:1:caCertsDir=ca"),
+                         Address("h", 1, "ssl:h:1:caCertsDir=ca"))
         self.assertIn("HOST:PORT", parse.coerceDoc)
+
+    def test_anSslAddressChecksACertificate(self):
+        """Twisted's ssl: client endpoint without caCertsDir= checks no
+        certificate: `bazaar --tracker ssl:HOST:PORT` took any (a
+        trustRoots= there, which is tls:'s, was Twisted's TypeError).
+        Refused, with the way out."""
+        for text in ("ssl:h:1", "ssl:host=h:port=1", "ssl:h:1:trustRoots=ca"):
+            error = self.assertRaises(ValueError, parseAddress, text, TCP_OR_TLS)
+            self.assertEqual(str(error), f"{text!r} checks no certificate: an ssl: "
+                             "address needs caCertsDir=DIR (it then checks the "
+                             "certificate's issuer, not the tracker's name); "
+                             "tls:HOST:PORT:trustRoots=DIR checks both")
+
+    def test_aTcp6AddressSaysHowToDialIPv6(self):
+        """tcp6: is a server endpoint's kind, no address's: refused with
+        how an IPv6 address is given (it was refused with the caller's
+        reason for another kind, `the tracker tells other nodes the IP
+        address a node connects from`, which says nothing of IPv6)."""
+        for text in ("tcp6:host=::1:port=7700", r"tcp6:\:\:1:7700"):
+            error = self.assertRaises(ValueError, parseAddress, text, TCP_OR_TLS,
+                                      "the tracker tells other nodes the IP address "
+                                      "a node connects from")
+            self.assertEqual(str(error), "a tcp6: endpoint cannot work here: an address "
+                             "of IPv6 is given as [V6]:PORT, or tcp: with its colons "
+                             "escaped with a backslash (tcp: dials IPv6 too)", text)
+
+    def test_anIPv6HostInKeywords(self):
+        """An IPv6 address in tcp:host=...: its colons split the string
+        unless escaped; the refusal says how to write it."""
+        error = self.assertRaises(ValueError, parseAddress, "tcp:host=::1:port=7700",
+                                  TCP_OR_TLS)
+        self.assertEqual(str(error), "'tcp:host=::1:port=7700' wants a host and a port, "
+                         "as in tcp:HOST:PORT or tcp:host=HOST:port=PORT (an IPv6 "
+                         "address: [V6]:PORT, or its colons escaped with a "
+                         r"backslash, as in tcp:host=fe80\:\:1:port=PORT)")
+        self.assertEqual(parseAddress(r"tcp:host=\:\:1:port=7700").host, "::1")
 
     def test_split(self):
         self.assertEqual(splitEndpoint(r"tcp:fe80\:\:1:7700"), ["tcp", "fe80::1", "7700"])

@@ -263,3 +263,15 @@ class PinnedTrackerTests(SynchronousTestCase):
                         missing])
         self.patch(bazaar, "askTracker", self.channel)
         self.successResultOf(bazaar.status(None, pinned))
+
+
+class PinNameTests(SynchronousTestCase):
+    def test_aTransportsTrackerNamedWithItsKind(self):
+        """One of several trackers reached at ws: is named so in its key's
+        refusal (`the tracker at ws:127.0.0.1:7702 proved ...`), its
+        kind kept as the node's lines keep it."""
+        from twisted_bazaar.base.address import parseAddress
+
+        pin = trackers.trackerPinOf(None, None, parseAddress("ws:127.0.0.1:7702", ("ws",)),
+                                    several=True)
+        self.assertEqual(pin.what, "the tracker at ws:127.0.0.1:7702")

@@ -282,6 +282,19 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.link(11)
         self.assertEqual(list(self.node.links), [11])
 
+    def test_aPeerLeftOutThatLinkedSinceIsExcludedOnce(self):
+        """A peer the node could not dial that then linked to it (a node
+        at home dials out) is a neighbour and a peer left out at once: the
+        next ask names it once.  Named twice, the tracker refused the ask
+        (``nodereq.exclude must not repeat an id``, error{wtf}), as seen
+        from a public buyer whose dial to a seller at home failed."""
+        self.register()
+        self.tracker.say(nodereply(11))
+        self.connector.requests[-1].deferred.errback(ConnectionRefusedError())
+        linkPeer(self.node, 11)
+        self.retryDelay()
+        self.assertEqual(self.tracker.heard(), [nodereq(11)])
+
     def test_peersLeftOutAreBounded(self):
         """Only the newest L{UNLINKABLE_KEPT} failures are left out."""
         self.register()

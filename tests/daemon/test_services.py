@@ -490,6 +490,28 @@ class DaemonServicesTests(SynchronousTestCase):
         self.successResultOf(parent.stopService())
         self.assertFalse(first.running)
 
+    def test_aPortThatCannotListenStartsNoMore(self):
+        """A port that fails as it starts (a taken TCP port fails at
+        once) ends the daemon as a service that raises does: the services
+        after it are not started.  A node whose --listen port was taken
+        logged `relay listening on 0.0.0.0:36541` after its error line."""
+        from twisted_bazaar.daemon.services import DaemonServices
+
+        network = MemoryNetwork(task.Clock())
+        network.listen(Factory(), "h", 5)
+        told = []
+        parent = DaemonServices(told.append)
+        port = ListeningService(task.Clock(), MemoryServerEndpoint(network, "h", 5),
+                                Factory(), "node", onFailure=told.append,
+                                description="tcp:5")
+        last = Service()
+        for service in (port, last):
+            service.setServiceParent(parent)
+        parent.startService()
+        self.assertEqual(told, ["node cannot listen on tcp:5: Couldn't listen on h:5: "
+                                "address in use."])
+        self.assertFalse(last.running)
+
     def test_withoutOnFailureItRaises(self):
         from twisted_bazaar.daemon.services import startTold
 

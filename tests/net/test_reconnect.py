@@ -158,6 +158,17 @@ class ReconnectorTests(SynchronousTestCase):
             (LogLevel.info, "lost the tracker at 127.0.0.1:7700: no channel handshake "
                             "within 10 s")])
 
+    def test_noRouteInWords(self):
+        """A dial the network has no way for was Twisted's words, which
+        call ENETUNREACH "No route to host" ("No route to host: 101:
+        Network is unreachable", "An error occurred while connecting: 113:
+        No route to host"): the system's own reason, said once."""
+        from twisted_bazaar.net.reconnect import inWords
+        self.assertEqual([inWords(Failure(error.getConnectError(e))) for e in (
+            (101, "Network is unreachable"), (113, "No route to host"))],
+            ["the network is unreachable (this machine has no route to it)",
+             "no route to the host (it is down, or a firewall rejects the dial)"])
+
     def test_aTLSFailureInWords(self):
         """A tracker over tls: whose certificate the node does not trust
         was logged as pyOpenSSL's list, "[('SSL routines', '',
@@ -437,6 +448,13 @@ class TlsReasonTests(SynchronousTestCase):
                              f"the TLS handshake failed: {why} (the port does not speak "
                              "TLS: a tracker listening on plain TCP is reached at "
                              "HOST:PORT, without tls:)")
+
+    def test_aCertificateForAnotherHost(self):
+        """The node's retry line says it as `bazaar` does, not
+        service_identity's repr."""
+        from tests.status.test_client import MISMATCH_WORDS, _mismatch
+        from twisted_bazaar.net.reconnect import inWords
+        self.assertEqual(inWords(_mismatch()), MISMATCH_WORDS)
 
     def test_aCertificateNotTrustedIsAsItWas(self):
         self.assertEqual(self.reason("certificate verify failed"),

@@ -59,6 +59,27 @@ PROXY = records.identity(42)
 HASH = b"\x07" * 32
 
 
+def _mismatch():
+    """service_identity's failure for a trusted certificate that names
+    neither 127.0.0.2 nor tracker.example.org."""
+    from service_identity.exceptions import (
+        DNSMismatch,
+        IPAddressMismatch,
+        VerificationError,
+    )
+    from service_identity.hazmat import DNS_ID, IPAddress_ID
+
+    return Failure(VerificationError(errors=[
+        IPAddressMismatch(mismatched_id=IPAddress_ID("127.0.0.2")),
+        DNSMismatch(mismatched_id=DNS_ID("tracker.example.org"))]))
+
+
+MISMATCH_WORDS = ("its TLS certificate is for another host: it names neither "
+                  "127.0.0.2 nor tracker.example.org (tls:HOST:PORT must name the "
+                  "tracker by a host name or address its certificate's "
+                  "subjectAltName holds)")
+
+
 class ChannelTransport(StringTransport):
     """A connection whose encrypted channel proved ``peerKey`` (raw bytes,
     or None for a keyless peer), with its handshake hash."""
@@ -255,6 +276,13 @@ class TlsWordsTests(SynchronousTestCase):
                          "the TLS handshake failed: wrong version number (the port does "
                          "not speak TLS: a tracker listening on plain TCP is reached at "
                          "HOST:PORT, without tls:)")
+
+    def test_aCertificateForAnotherHost(self):
+        """A certificate trusted but for another host than the one tls:
+        names: said in words, with the way out, not service_identity's
+        repr (`VerificationError(errors=[IPAddressMismatch(...)])`)."""
+        self.assertEqual(tlsHint(_mismatch(), TRACKER, "tls:127.0.0.2:7700:trustRoots=ca"),
+                         MISMATCH_WORDS)
 
     def test_theHintOnlyForAPlainTracker(self):
         closed = Failure(ChannelFailed(CLOSED_IN_HANDSHAKE))

@@ -107,6 +107,18 @@ class SeveralTrackersTests(SynchronousTestCase):
         self.assertEqual((againA.key, againB.key), (first, second))
         self.assertIn("the tracker at 127.0.0.1:7701 proved", againB.refusal(first))
 
+    def test_aTransportsTrackerNamedWithItsKind(self):
+        """A tracker reached at a transport's port (ws:) is named so in
+        its key's lines, as in the node's other lines of it (`registered
+        ... at ws:127.0.0.1:7702`); it was `the tracker at
+        127.0.0.1:7702's key`.  Its file keeps its name."""
+        ws = parseAddress("ws:127.0.0.1:7702", ("ws",))
+        _, pin = trackerPins(self.dir, [], [self.a, ws])
+        self.assertEqual(pin.what, "the tracker at ws:127.0.0.1:7702")
+        pin.proved(decode(Identity.generate().key))
+        self.assertTrue(os.path.exists(os.path.join(self.dir,
+                                                    "known_tracker-127.0.0.1_7702")))
+
     def test_pinnedInOrder(self):
         first, second = (decode(Identity.generate().key) for _ in range(2))
         pinA, pinB = trackerPins(None, [first, second], [self.a, self.b])

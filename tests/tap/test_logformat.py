@@ -277,3 +277,64 @@ class NoHostTracebackTests(SynchronousTestCase):
             self.assertNotIn("subjectAltName", text)
             self.assertIn("CertificateError: other", text)
             self.assertEqual(text.count("while verifying certificate"), 1)
+
+
+class RotateOrReopenTests(SynchronousTestCase):
+    """SIGUSR1 (L{logformat.ReopeningLogFile.rotateOrReopen}): the daemon's
+    own rotation, or a new log file once another program (logrotate)
+    moved it away."""
+
+    def setUp(self):
+        import os
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="bazaar-logs-")
+        self.addCleanup(__import__("shutil").rmtree, folder, True)
+        self.path = os.path.join(folder, "tracker.log")
+        self.log = logformat.ReopeningLogFile.fromFullPath(self.path)
+        self.addCleanup(self.log.close)
+
+    def read(self, path):
+        with open(path) as f:
+            return f.read()
+
+    def test_rotatedAsTwistdDoes(self):
+        self.log.write("first\n")
+        self.log.rotateOrReopen()
+        self.log.write("second\n")
+        self.log.flush()
+        self.assertEqual((self.read(self.path + ".1"), self.read(self.path)),
+                         ("first\n", "second\n"))
+
+    def test_aFileMovedAwayIsOpenedAnew(self):
+        """logrotate renames the log, then sends SIGUSR1: the lines after
+        it go to a new file at the path, not on into the moved one (which
+        logrotate compresses or removes); nothing of logrotate's is
+        renamed."""
+        import os
+
+        self.log.write("first\n")
+        self.log.flush()
+        os.rename(self.path, self.path + ".1")
+        self.log.rotateOrReopen()
+        self.log.write("second\n")
+        self.log.flush()
+        self.assertEqual((self.read(self.path + ".1"), self.read(self.path)),
+                         ("first\n", "second\n"))
+        self.assertFalse(os.path.exists(self.path + ".2"))
+
+    def test_aFileMovedAndMadeAgainIsOpenedAnew(self):
+        """logrotate's `create`: a new empty file at the path already;
+        written to, not rotated over logrotate's own FILE.1."""
+        import os
+
+        self.log.write("first\n")
+        self.log.flush()
+        os.rename(self.path, self.path + ".1")
+        open(self.path, "w").close()
+        self.log.rotateOrReopen()
+        self.log.write("second\n")
+        self.log.flush()
+        self.assertEqual((self.read(self.path + ".1"), self.read(self.path)),
+                         ("first\n", "second\n"))
+        self.assertFalse(os.path.exists(self.path + ".2"))

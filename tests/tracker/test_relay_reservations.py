@@ -7,7 +7,7 @@ the relay (its check passes by it); anyone else is refused with a reason.
 import random
 
 from twisted.internet.error import ConnectionRefusedError
-from twisted.logger import capturedLogs, formatEvent
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.helpers import WiredLink, feed, sent, wirePaths
@@ -77,6 +77,46 @@ class ReservationTests(SynchronousTestCase):
              "port": 4001, "paths": wirePaths(relay=relay, tracker=True)}] * 2)
         self.assertTrue(any("introducing it through " + relay in formatEvent(e)
                             for e in events))
+
+    def test_namedAtTheTrackersHostWhenGiven(self):
+        """A tracker behind a port forward (its --host, the router's
+        address): its relay is named there, to the node held and to the
+        nodes it is introduced to, not at the tracker's own (private)
+        address on the connection, which the node refused (wtf: not the
+        host it connected to) and no node outside could dial."""
+        self.tracker = None
+        checkingTracker(self, relayPort=RELAY_PORT, relay_host="198.51.100.77")
+        peer, node_id = self.keyed()
+        asker, _ = self.keyless()
+        self.connector.failLast(ConnectionRefusedError())
+        peer.heard()
+        peer.say({"type": "relayReserve"})
+        relay = f"198.51.100.77:{RELAY_PORT}"
+        self.assertNotEqual(peer.transport.getHost().host, "198.51.100.77")
+        self.assertEqual(peer.heard(), [{"type": "relayReserved", "relay": relay}])
+        self.assertEqual(self.ask(asker, node_id)[0]["paths"],
+                         wirePaths(relay=relay, tracker=True))
+
+    def test_aNodeRefusingTheRelaysHostIsAWarningOnce(self):
+        """A node that reached the tracker at another address than the
+        one its relay is named at (a port forward, no --host) refuses it
+        with error{wtf}: the tracker says so once, as a warning with the
+        way out, beside the refusal's own line at info (there was only
+        that line, and no node at home held a reservation)."""
+        why = ("relayReserved names 192.168.1.2:7701: this tracker's own relay is at "
+               "the host this node connected to")
+        peers = [self.keyed(seed)[0] for seed in (9, 10)]
+        with capturedLogs() as events:
+            for peer in peers:
+                peer.say({"type": "error", "code": "wtf", "info": why})
+        warnings = [formatEvent(e) for e in events if e["log_level"] == LogLevel.warn]
+        self.assertEqual(len(warnings), 1)
+        self.assertIn(f"refused this tracker's relay ({why}): it reached the tracker "
+                      "at another address, so it holds no reservation here; nodes "
+                      "reaching this tracker through a port forward take its relay "
+                      "only with --host and the address they reach (said once)",
+                      warnings[0])
+        self.assertEqual(sum("says wtf" in formatEvent(e) for e in events), 2)
 
     def test_namedWithTheTrackersOtherWays(self):
         """The tracker's relay served at another port of the tracker's too

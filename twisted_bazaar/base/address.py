@@ -170,6 +170,10 @@ def parseAddress(text, kinds=TCP, why="", default_port=None):
 def _parseEndpoint(text, kinds, why):
     parts = splitEndpoint(text)
     kind = parts[0].lower()
+    if kind == "tcp6" and kind not in kinds:
+        raise ValueError("a tcp6: endpoint cannot work here: an address of IPv6 is "
+                         "given as [V6]:PORT, or tcp: with its colons escaped with a "
+                         "backslash (tcp: dials IPv6 too)")
     if kind not in kinds:
         refuseKind(kind, kinds, why or "it does not lead to a host and a port",
                    "HOST:PORT")
@@ -177,8 +181,16 @@ def _parseEndpoint(text, kinds, why):
     host = keywords.get("host", positional[0] if positional else None)
     port = keywords.get("port", positional[1] if len(positional) > 1 else None)
     if not host or port is None:
+        v6 = (r" (an IPv6 address: [V6]:PORT, or its colons escaped with a backslash, "
+              rf"as in {kind}:host=fe80\:\:1:port=PORT)" if "::" in text else "")
         raise ValueError(f"{text!r} wants a host and a port, as in "
-                         f"{kind}:HOST:PORT or {kind}:host=HOST:port=PORT")
+                         f"{kind}:HOST:PORT or {kind}:host=HOST:port=PORT{v6}")
+    if kind == "ssl" and "caCertsDir" not in keywords:
+        # Twisted's ssl: client checks a certificate only given one.
+        raise ValueError(f"{text!r} checks no certificate: an ssl: address needs "
+                         "caCertsDir=DIR (it then checks the certificate's issuer, "
+                         "not the tracker's name); tls:HOST:PORT:trustRoots=DIR "
+                         "checks both")
     return Address(host, parsePort(port, low=1), text)
 
 
@@ -250,4 +262,24 @@ def parseHost(text):
 
 
 parseHost.coerceDoc = "A host name that resolves, or an IP address."
+
+
+def parseIPAddress(text):
+    """
+    The tracker's ``--host`` (ValueError with the reason): an IP address,
+    as written (each node compares it however spelt).  No name: each node takes the tracker's
+    relay only at the address its own connection reaches
+    (L{twisted_bazaar.core.trackersrelay.atHostOf}), which a name is not.
+    """
+    fault = hostFault(text)
+    if fault is None and isName(text):
+        fault = "is a host name, not an IP address"
+    if fault is not None:
+        raise ValueError(f"{text!r} {fault}: give the IP address nodes reach "
+                         "this tracker at (its router's, where a port is "
+                         "forwarded to it), or leave it out")
+    return text
+
+
+parseIPAddress.coerceDoc = "An IP address."
 

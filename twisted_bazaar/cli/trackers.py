@@ -18,7 +18,7 @@ from twisted.internet import defer
 
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.net.pin import KeyPin
-from twisted_bazaar.status.client import ClientError, askTracker
+from twisted_bazaar.status.client import ClientError, askTracker, named
 from twisted_bazaar.tap.knowntracker import knownFile, readKnown
 
 #: How a user makes a command take a tracker's new key.
@@ -37,7 +37,7 @@ def trackerPinOf(pinned, data_dir, address=None, several=False):
 
     @raise ClientError: the data dir's file holds no key, saying so.
     """
-    what = "the tracker" if not several else f"the tracker at {address}"
+    what = "the tracker" if not several else f"the tracker at {named(address)}"
     if pinned is not None:
         return KeyPin(what, pinned, "--tracker-key", fix=_FIX, asker=_ASKER)
     if data_dir is not None:

@@ -111,7 +111,10 @@ class RandomNeighbours(SlotService, NodeObserver):
         if not membership.isRegistered or len(self.neighbours()) >= self.wanted:
             return
         self._nobodyNew = False
-        exclude = tuple((self.neighbours() + list(self._unlinkable))[: wire.MAX_EXCLUDE])
+        # A peer left out may have linked to this node since (a node at
+        # home dials out): named once, as the tracker requires.
+        exclude = tuple(dict.fromkeys([*self.neighbours(), *self._unlinkable]))
+        exclude = exclude[: wire.MAX_EXCLUDE]
         scheme, _ = schemeOf(node.discovery)
         self._asking = membership.ask(wire.NodeReq(exclude, scheme=scheme))
         self._asking.addCallbacks(self._introduced, self._noAnswer)

@@ -148,7 +148,11 @@ def startTold(service, onFailure, log):
     The traceback, for the plugin's author, is a debug line of ``log``
     (``-v``).  Without ``onFailure`` it is raised.
 
-    @return: True if it started, False if it raised.
+    @return: True if it started, False if it raised, or failed as it
+        started (a L{ListeningService} whose port was taken at once, its
+        C{failure} already told): the daemon ends, and the services after
+        it need not start (a node's relay port, listening after its
+        --listen port failed, logged so after the error line).
     """
     try:
         service.startService()
@@ -160,7 +164,7 @@ def startTold(service, onFailure, log):
         onFailure(f"{type(service).__name__} could not start: {type(e).__name__}: "
                   f"{e} (-v logs its traceback)")
         return False
-    return True
+    return getattr(service, "failure", None) is None
 
 
 class DaemonServices(MultiService):

@@ -145,7 +145,7 @@ def serveTracker(reactor, identity, endpoint, link, onFailure, description,
 
     @param link: its links' L{LinkSettings}.
     @param limits: the tracker's C{pending_limit}, C{pending_group_limit},
-        C{registered_limit} and C{connection_rate}.
+        C{registered_limit} and C{connection_rate}, and its C{relay_host}.
     @return: (the service, the tracker).
     """
     channel = ChannelKey.generate(identity)

@@ -26,6 +26,8 @@ every interval, or, dropping them once they had served one interval,
 every other).
 """
 
+import errno
+
 from twisted.internet import defer, error
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger, LogLevel
@@ -49,6 +51,10 @@ def inWords(failure):
         if spokeNoTLS(failure.value):
             why += f" ({NO_TLS})"
         return why
+    if failure.check(OTHER_HOST):
+        return otherHost(failure.value)
+    if failure.check(error.ConnectError) and failure.value.osError in _NO_ROUTE:
+        return _NO_ROUTE[failure.value.osError]
     words = _IN_WORDS.get(type(failure.value))
     if words is not None and (failure.check(error.ConnectError)
                               or not failure.value.args):
@@ -70,6 +76,16 @@ _IN_WORDS = {
     error.TCPTimedOutError: "no answer (the connection timed out)",
     error.ConnectionAborted: "this node cut the connection",
     ClosedHere: "this node closed the connection",
+}
+
+
+#: A dial the network has no way for, by its errno: Twisted's words call
+#: ENETUNREACH "No route to host" ("No route to host: 101: Network is
+#: unreachable"), and EHOSTUNREACH "An error occurred while connecting".
+_NO_ROUTE = {
+    errno.ENETUNREACH: "the network is unreachable (this machine has no route to it)",
+    errno.EHOSTUNREACH: "no route to the host (it is down, or a firewall rejects the "
+                        "dial)",
 }
 
 
@@ -95,6 +111,35 @@ def spokeNoTLS(error):
     (its answer is no TLS record), not that it was no peer to trust."""
     reasons = tlsReasons(error).lower()
     return any(kind in reasons for kind in _NOT_TLS)
+
+
+#: service_identity's failure for a certificate trusted, but not for the
+#: host a ``tls:`` address names.
+OTHER_HOST = "service_identity.exceptions.VerificationError"
+
+
+def otherHost(error):
+    """A certificate for another host (L{OTHER_HOST}), in words: the
+    names it was checked for, which it does not hold, and the way out
+    (service_identity's repr, `VerificationError(errors=[IPAddressMismatch(
+    mismatched_id=IPAddress_ID(ip=...))])`, was the line)."""
+    names = []
+    for mismatch in getattr(error, "errors", None) or ():
+        wanted = getattr(mismatch, "mismatched_id", None)
+        name = getattr(wanted, "hostname", None) or getattr(wanted, "ip", None)
+        if isinstance(name, bytes):
+            name = name.decode("ascii", "replace")
+        if name is not None and str(name) not in names:
+            names.append(str(name))
+    if len(names) == 1:
+        named = f"it does not name {names[0]}"
+    elif len(names) == 2:
+        named = f"it names neither {names[0]} nor {names[1]}"
+    else:
+        named = f"it names none of {', '.join(names) or 'the names asked'}"
+    return (f"its TLS certificate is for another host: {named} (tls:HOST:PORT must "
+            "name the tracker by a host name or address its certificate's "
+            "subjectAltName holds)")
 
 
 def tlsReasons(error):

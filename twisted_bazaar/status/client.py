@@ -27,7 +27,14 @@ from twisted_bazaar.net.encrypted import CLOSED_IN_HANDSHAKE, EncryptedClientEnd
 from twisted_bazaar.net.byname import clientEndpoint
 from twisted_bazaar.net.handshake import PLAIN, LinkHandshake, channelHash, channelKey
 from twisted_bazaar.net.link import IChannelUp, ILinkOwner, Link, LinkSettings
-from twisted_bazaar.net.reconnect import NO_TLS, inWords, spokeNoTLS, tlsReasons
+from twisted_bazaar.net.reconnect import (
+    NO_TLS,
+    OTHER_HOST,
+    inWords,
+    otherHost,
+    spokeNoTLS,
+    tlsReasons,
+)
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.base.defaults import DEFAULT_TIMEOUT
@@ -280,6 +287,8 @@ def tlsHint(reason, asked, endpoint):
         return (f"the TLS handshake failed: {tlsReasons(reason.value)} (trustRoots= "
                 "names a folder of the certificates to trust: the tracker's own, if "
                 "self-signed, or its issuer's)")
+    if reason.check(OTHER_HOST):
+        return otherHost(reason.value)
     why = reason.getErrorMessage()
     if asked == TRACKER and why == CLOSED_IN_HANDSHAKE and not endpoint.startswith(
             ("tls:", "ssl:")):

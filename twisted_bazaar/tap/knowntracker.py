@@ -75,7 +75,7 @@ def trackerPins(data_dir, pinned, addresses):
     several = len(addresses) > 1
     keys = list(pinned) or [None] * len(addresses)
     return [trackerPin(data_dir, key, knownFile(str(address), several),
-                       f"the tracker at {address}" if several else "the tracker")
+                       f"the tracker at {address.label}" if several else "the tracker")
             for key, address in zip(keys, addresses)]
 
 

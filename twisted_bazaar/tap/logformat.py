@@ -19,6 +19,7 @@ SIGUSR1 rotates as twistd's does.  With twistd's own ``--logger`` or
 ``--syslog``, the text log is twistd's, untouched.
 """
 
+import os
 import re
 import signal
 import sys
@@ -176,16 +177,39 @@ def _logFile(stdout):
     name = _where.get("logfile")
     if name == "-" or (_where.get("nodaemon", True) and not name):
         return sys.stdout if stdout is None else stdout
-    out = LogFile.fromFullPath(name or "twistd.log")
+    out = ReopeningLogFile.fromFullPath(name or "twistd.log")
     if not signal.getsignal(signal.SIGUSR1):
 
         def rotate(signum, frame):
             from twisted.internet import reactor
 
-            reactor.callFromThread(out.rotate)
+            reactor.callFromThread(out.rotateOrReopen)
 
         signal.signal(signal.SIGUSR1, rotate)
     return out
+
+
+class ReopeningLogFile(LogFile):
+    """twistd's log file, which SIGUSR1 rotates or opens anew
+    (L{rotateOrReopen})."""
+
+    def rotateOrReopen(self):
+        """
+        SIGUSR1: the log file rotated (FILE to FILE.1, as twistd does),
+        or, if another program moved it away (logrotate, then ``kill
+        -USR1`` in its postrotate), a new FILE opened.  Twisted's rotate
+        alone did nothing then (no FILE to rename), and the daemon wrote
+        on into the moved file, which logrotate later compressed or
+        removed.
+        """
+        try:
+            moved = os.stat(self.path).st_ino != os.fstat(self._file.fileno()).st_ino
+        except OSError:
+            moved = True
+        if moved:
+            self.reopen()
+        else:
+            self.rotate()
 
 
 #: Twisted's lines of a port it starts or stops (``OverlayFactory

@@ -8,6 +8,7 @@ from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.python import usage
 
 from twisted_bazaar.metrics.tracker import TrackerMetrics
+from twisted_bazaar.base.address import parseIPAddress
 from twisted_bazaar.base.options import boundedInt, boundedSeconds, rate
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins, transportPlugins
 from twisted_bazaar.daemon.services import DaemonServices, StartupError
@@ -120,6 +121,12 @@ class Options(DaemonOptions):
               "circuits (two each) and 64 for the tracker itself "
               "are counted out (halved with --web, whose view keeps a link to each "
               "node)", boundedInt(1, 10**7)),
+        param("host", None, "The IP address nodes reach this tracker at, where "
+              "it is not the tracker's own: a router's public address whose ports "
+              "forward to it (--listen's, --relay-port's and the UDP ports).  Its "
+              "relay is named there (each node takes it only at the address its "
+              "connection reaches); by default, at the tracker's own address on "
+              "each node's connection", parseIPAddress),
         param("relay-port", 0, "TCP port of the tracker's relay, on the --listen "
               "interface (0: a free port, logged as 'relay listening on "
               "HOST:PORT' and told to each node it relays for).",
@@ -164,7 +171,8 @@ class Options(DaemonOptions):
                          f"{extensions}.")
 
     def helpGroups(self):
-        return [("Tracker", ("listen", "data-dir", "web", "web-names", "web-poll"), ""),
+        return [("Tracker", ("listen", "host", "data-dir", "web", "web-names", "web-poll"),
+                 ""),
                 ("Connections and registrations", ("connection-rate", "pending-limit",
                                                    "pending-group-limit",
                                                    "registered-limit"), ""),
@@ -208,7 +216,7 @@ def relayService(reactor, options, tracker, exitStatus, circuits):
     endpoint = (TCP6ServerEndpoint if isIPv6Address(interface) else
                 TCP4ServerEndpoint)(reactor, options["relay-port"], interface=interface)
     return serveRelay(reactor, tracker, endpoint, limits, exitStatus.fail,
-                      f"tcp:{options['relay-port']}", options["connection-rate"])
+                      f"--relay-port {options['relay-port']}", options["connection-rate"])
 
 
 #: Fewer nodes kept than this, by the default of --registered-limit (a
@@ -241,7 +249,7 @@ def makeService(options, reactor=None):
         options["listen"], pending_limit=options["pending-limit"],
         pending_group_limit=options["pending-group-limit"],
         registered_limit=registered,
-        connection_rate=options["connection-rate"])
+        connection_rate=options["connection-rate"], relay_host=options["host"])
     if options["relay-reservations"]:
         service.relayService = relayService(reactor, options, tracker, exitStatus,
                                             circuits)

@@ -262,9 +262,9 @@ class NetBed:
         connection's source port where it can (an endpoint-independent
         mapping), or, ``symmetric``, draws a random one for each
         (``MASQUERADE --random-fully``), as a symmetric NAT does.  With
-        ``forward`` (a TCP port), the router forwards that port of its
-        public address to the same port of the host, as a user sets up
-        by hand; nothing else comes in, and what comes unasked to the
+        ``forward`` (a TCP port, or a tuple of them), the router forwards
+        that port of its public address to the same port of the host, as
+        a user sets up by hand; nothing else comes in, and what comes unasked to the
         router itself is dropped without an answer (``plain``: no such
         rules, what comes unasked reaches the router's own stack; and no
         forwarded port).  ``far``: the router is on the far net, an ISP's
@@ -377,13 +377,14 @@ def _nat(router, symmetric=False, forward=None, host=None):
     Make the namespace ``router`` a home's router between its devices
     ``wan`` and ``lan``: it forwards, masquerades what leaves by ``wan``
     (a random port per connection, ``symmetric``), forwards TCP port
-    ``forward`` of its public address to ``host``'s, if given, and lets
-    nothing else in.
+    ``forward`` (or each of a tuple) of its public address to ``host``'s,
+    if given, and lets nothing else in.
     """
     inRouter = ("ip", "netns", "exec", router)
     _masquerade(router, symmetric)
-    if forward is not None:
-        port = str(forward)
+    forwarded = () if forward is None else (
+        forward if isinstance(forward, tuple) else (forward,))
+    for port in map(str, forwarded):
         run(*inRouter, "iptables", "-t", "nat", "-A", "PREROUTING", "-i", "wan", "-p",
             "tcp", "--dport", port, "-j", "DNAT", "--to-destination", f"{host}:{port}")
         run(*inRouter, "iptables", "-A", "FORWARD", "-i", "wan", "-o", "lan", "-p",

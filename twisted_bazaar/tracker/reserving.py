@@ -52,6 +52,10 @@ REPORTS_LIMIT = declare(
     "tracker.relay-reports", REPORT_RATE, "messages/s",
     "relayReserved and relayOffer taken from the nodes of one address group, "
     "together (past it: dropped)", group=REPORT_RATE, owner=__name__)
+#: How a node's ``error{wtf}`` refusing the tracker's own relay begins
+#: (L{twisted_bazaar.reach.reachable.reserving}: named at another host
+#: than the one its connection reached).
+OWN_RELAY_REFUSED = "relayReserved names "
 #: Address groups whose rate of asks is remembered, newest kept.
 _ASK_GROUPS = 10_000
 
@@ -66,13 +70,22 @@ class Reservations:
         and logs.
     """
 
-    def __init__(self, tracker, rng, name_timeout=NAME_TIMEOUT):
+    def __init__(self, tracker, rng, name_timeout=NAME_TIMEOUT, host=None):
         """
         @param name_timeout: seconds a relay named to a node at home holds
             its place there before the node confirms it
             (L{twisted_bazaar.tracker.relays.NAME_TIMEOUT}).
+        @param host: the address the tracker's relay is named at (the
+            tracker's ``--host``), or None: the tracker's own address on
+            the node's connection, which behind a port forward is a
+            private one that no node outside reaches.
         """
         self.tracker = tracker
+        #: Where its relay is named (see above), or None.
+        self.host = host
+        #: Whether a node's refusal of the relay's host was said
+        #: (L{refusedHere}: once).
+        self._refusalSaid = False
         #: The relays of public nodes, named before the tracker's own.
         self.pool = RelayPool(rng, tracker.clock, name_timeout=name_timeout)
         #: node id -> when the tracker's relay lets go of the reservation of
@@ -131,7 +144,8 @@ class Reservations:
             if tracker.relay is None:
                 raise Refused("noslots", "this tracker relays for nobody")
             relay = tracker.relay.reserve(node_id, group, link.send, key,
-                                          getattr(link.transport.getHost(), "host", "") or "")
+                                          self.host or getattr(link.transport.getHost(),
+                                                                "host", "") or "")
         except Refused as e:
             link.peerLine(LogLevel.info, "refused {peer} a relay reservation: {info}",
                           tracker.log, info=e.info)
@@ -140,6 +154,25 @@ class Reservations:
         link.send(RelayReserved(relay))
         self._reachedThrough(link, relay, "this tracker's relay",
                              tracker.relay.ways(splitRelay(relay)[0]))
+
+    def refusedHere(self, link, info):
+        """
+        A node answered this tracker's ``relayReserved`` with
+        ``error{wtf}`` (``info``, which starts with L{OWN_RELAY_REFUSED}):
+        the relay is named at another host than the one its connection
+        reached, so it holds no reservation here.  Behind a port forward
+        without ``--host`` every node at home does so, and the market has
+        no relay of last resort: said once, as a warning, with the way
+        out (each refusal's own line stays at info).
+        """
+        if self._refusalSaid:
+            return
+        self._refusalSaid = True
+        link.peerLine(LogLevel.warn, "{peer} refused this tracker's relay ({info}): it "
+                      "reached the tracker at another address, so it holds no "
+                      "reservation here; nodes reaching this tracker through a port "
+                      "forward take its relay only with --host and the address they "
+                      "reach (said once)", self.tracker.log, info=info)
 
     def _waysTo(self, relaying, relay):
         """The relaying node's ways to its relay besides the relay's port

@@ -34,7 +34,7 @@ from twisted_bazaar.tracker.introductions import Introductions
 from twisted_bazaar.tracker.keyproofs import KeyProofs
 from twisted_bazaar.tracker.registry import Abilities, Registry
 from twisted_bazaar.tracker.relays import NAME_TIMEOUT
-from twisted_bazaar.tracker.reserving import Reservations
+from twisted_bazaar.tracker.reserving import OWN_RELAY_REFUSED, Reservations
 from twisted_bazaar.tracker.udpreach import UdpReach
 from twisted_bazaar.transports.table import overConnector
 from twisted_bazaar.transports.relay.messages import RelayOffer, RelayReserve, RelayReserved
@@ -134,7 +134,7 @@ class Tracker:
                  identity=None, pending_limit=PENDING_LIMIT,
                  pending_group_limit=PENDING_GROUP_LIMIT, registered_limit=None,
                  check_limit=None, connection_rate=0, relay=None,
-                 relay_name_timeout=NAME_TIMEOUT, transports=None):
+                 relay_name_timeout=NAME_TIMEOUT, transports=None, relay_host=None):
         """
         @param connector: what the checks of the nodes' addresses dial
             over (an L{IConnector
@@ -167,6 +167,10 @@ class Tracker:
         @param relay_name_timeout: seconds a public node's relay named to
             a node at home holds its place before the node confirms it
             (L{NAME_TIMEOUT}).
+        @param relay_host: the IP address its relay is named at (its
+            ``--host``: nodes reach it through a port forward, at the
+            router's address), or None: the tracker's own address on each
+            node's connection.
         """
         self.clock = clock
         self.identity = identity if identity is not None else Identity.generate()
@@ -219,7 +223,7 @@ class Tracker:
         self.links = {}
         self.relay = relay
         #: Which relay holds each node it cannot dial (L{Reservations}).
-        self.reservations = Reservations(self, rng, relay_name_timeout)
+        self.reservations = Reservations(self, rng, relay_name_timeout, relay_host)
         #: The relays of public nodes, named to the nodes it cannot dial
         #: before its own.
         self.relays = self.reservations.pool
@@ -334,6 +338,8 @@ class Tracker:
     def _said(self, link, error):
         link.peerLine(LogLevel.info, "{peer} says {code}: {info}", self.log,
                       code=error.code, info=error.info)
+        if error.code == "wtf" and error.info.startswith(OWN_RELAY_REFUSED):
+            self.reservations.refusedHere(link, error.info)
 
     def _reserveAsked(self, link, request):
         self.reservations.reserve(link)
