@@ -33,13 +33,25 @@ from twisted_bazaar.tap.exitstatus import ExitStatus
 from twisted_bazaar.tap.node import Options as NodeOptions
 from twisted_bazaar.tap.node import makeService as makeNodeService
 from twisted_bazaar.tap.tracker import Options as TrackerOptions
-from twisted_bazaar.tap.tracker import makeService as makeTrackerService
+from twisted_bazaar.tap.tracker import makeService as _makeTrackerService
 from twisted_bazaar.tap.tracker import udpPorts
 from twisted_bazaar.transports.path import NAMED, Path
 from twisted_bazaar.transports.websocket import WEBSOCKET
 from twisted_bazaar.wire.ids import parseWireId
 
 SELLER = ["--role", "seller", "--sell", "apple=3"]
+
+
+def makeTrackerService(options, reactor=None):
+    """The tracker daemon's service, built on a memory reactor unless one
+    is given: on the global one, which pytest-twisted runs once a test of
+    its has, the build marks the tracker's state directory as running at
+    once (L{twisted_bazaar.daemon.tracker.runOn}), and the next build for
+    the same directory (the default one, the same for each) then stopped
+    that reactor: every pytest-twisted test after it in the process failed
+    ('illegal switch in blockon')."""
+    return _makeTrackerService(options, MemoryReactorClock() if reactor is None else reactor)
+
 
 #: A role plugin written for the delivered(message) event nodes no longer
 #: send (delivered messages go by type: INodeEvents.delivers).
@@ -693,7 +705,7 @@ class PluginTests(SynchronousTestCase):
         self.assertIsInstance(makers["bazaar-node"].options(), NodeOptions)
         self.assertIsInstance(makers["bazaar-tracker"].options(), TrackerOptions)
         self.assertIs(makers["bazaar-node"].makeService, makeNodeService)
-        self.assertIs(makers["bazaar-tracker"].makeService, makeTrackerService)
+        self.assertIs(makers["bazaar-tracker"].makeService, _makeTrackerService)
 
     def test_ctrlCAsItLoadsSaysOneLine(self):
         """Ctrl-C while twistd loads a daemon's options' module (a second
