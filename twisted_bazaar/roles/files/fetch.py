@@ -398,6 +398,14 @@ class Fetcher(Role):
     def _downloaded(self, path, download):
         self.downloads.pop(download.name, None)
         self.journal.remove(download.name)
+        if download.inPlaceBy:
+            # Another buyer of the same folder fetched it: nothing came here.
+            self.present[download.name] = path
+            self.log.info("{name} is in place already ({path}, content id {sha} "
+                          "verified): another buyer fetched it into this folder",
+                          name=download.name, path=path, sha=download.sha256)
+            self.buyer.wantDone()
+            return
         served = download.schedule.served if download.schedule else {}
         self.fetched[download.name] = (path, dict(served))
         moves = download.moves
