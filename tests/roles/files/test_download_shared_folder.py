@@ -30,7 +30,9 @@ class SharedFolderTests(SynchronousTestCase):
                                            latency=(0.01, 0.01)), seed=2)
         folder = scratchDir(self)
         writeFile(folder, "song.ogg", self.data)
-        self.market.addNode(discovery="flood", seller={"stock": {}, "share": folder})
+        # A piece a second: the first buyer fetches for longer than a stall.
+        self.market.addNode(discovery="flood", seller={"stock": {}, "share": folder,
+                                                       "transfer_rate": PIECE})
         self.downloads = scratchDir(self)
         self.watch = TransferWatch(self)
 
@@ -76,15 +78,15 @@ class SharedFolderTests(SynchronousTestCase):
         self.assertIn(f"song.ogg is in place already ({path}, content id", line)
 
     def test_takesOverWhenTheFirstStops(self):
-        """The buyer fetching stops mid-file: the one waiting takes the
-        part file, resumes its verified pieces, and finishes."""
+        """The buyer fetching stops mid-file, 12 s on: the one waiting
+        takes the part file, resumes its verified pieces, and finishes."""
         buyers = [self.buyer(), self.buyer()]
         self.runUntil(lambda: self.watch.saying("waiting for it"), 30)
         [holder] = [buyer for buyer in buyers
                     if buyer.fetcher.downloads["song.ogg"].inPlaceBy is None]
         [waiter] = [buyer for buyer in buyers if buyer is not holder]
         held = holder.fetcher.downloads["song.ogg"]
-        self.runUntil(lambda: held.have, 10, step=0.01)
+        self.runUntil(lambda: held.have >= 12 * PIECE, 60)
         have = held.have
         self.assertLess(0, have)
         self.assertLess(have, len(self.data))
@@ -95,3 +97,6 @@ class SharedFolderTests(SynchronousTestCase):
             self.assertEqual(fileId(f.read(), PIECE), fileId(self.data, PIECE))
         self.assertEqual(sum(served.values()), 16 - have // PIECE)
         self.assertEqual(len(self.watch.saying("resuming the download of song.ogg")), 1)
+        # Its patience and stall count from when it took the part file,
+        # not from its wait's start: it said no stall as it resumed.
+        self.assertEqual(self.watch.saying("stalled"), [])
