@@ -412,10 +412,14 @@ class Fetcher(Role):
         self.paths[download.name] = {seller: (moves.relayedBytes(seller),
                                               moves.movedAfter.get(seller))
                                      for seller in served}
+        # A part file whose every piece was on disk already (a resume of
+        # one all fetched before a crash) had none from a seller: said
+        # so, not as "()".
         self.log.info("downloaded {name} into {path}, content id verified ({sellers})",
                       name=download.name, path=path,
                       sellers=", ".join(f"{plural(n, 'piece')} from {shortId(seller)}"
-                                        for seller, n in sorted(served.items())))
+                                        for seller, n in sorted(served.items()))
+                      or "every piece on disk already")
         self.buyer.wantDone()
 
     def _failed(self, reason, download):
