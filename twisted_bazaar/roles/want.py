@@ -111,6 +111,10 @@ class Want:
         self.refusals = 0
         #: Searches in a row that found nothing (their retries back off).
         self.fruitless = 0
+        #: The seller that last answered a buy of this want ``expired``
+        #: before it expired by this node's clock (the clocks apart), or
+        #: None: a give-up says so (L{twisted_bazaar.tap.shortfall}).
+        self.clockApart = None
         self.timer = None
         self.finding = None
         self._running = False
