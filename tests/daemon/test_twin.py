@@ -10,12 +10,23 @@ gives it one.
 
 import random
 
+from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
+from twisted_bazaar.core.node import Node
+from twisted_bazaar.daemon.registry import buildScheme
+from twisted_bazaar.daemon.services import NodeService, trackerService
 from twisted_bazaar.daemon.twin import TwinWatch
-from twisted_bazaar.testing import Market, MemoryNetwork
-from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.testing import (
+    Market,
+    MemoryClientEndpoint,
+    MemoryConnector,
+    MemoryNetwork,
+    MemoryServerEndpoint,
+)
+from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT, Tracker
+from twisted_bazaar.wire.ids import shortId, wireId
 
 
 class TwinTests(SynchronousTestCase):
@@ -62,3 +73,34 @@ class TwinTests(SynchronousTestCase):
         parts.erred(wire.Error("wtf", f"node {'0' * 32} proved its key on another "
                                       "connection"))
         self.assertEqual(failures, [])
+
+
+class ServiceTests(SynchronousTestCase):
+    def test_aDaemonsNodeServiceWatches(self):
+        """A node service given onFailure (a daemon's exit status) has its
+        tracker session's wtf of a twin end it; one given none (the
+        simulator's, a test market's) has no watch."""
+        clock = task.Clock()
+        network = MemoryNetwork(clock)
+        trackerService(clock, Tracker(clock, random.Random(1)), MemoryServerEndpoint(
+            network, "tracker", DEFAULT_TRACKER_PORT)).startService()
+        failures = []
+        services = []
+        for host, onFailure in (("alpha", failures.append), ("beta", None)):
+            node = Node(clock, random.Random(host), MemoryConnector(network, host))
+            buildScheme(node, "flood")
+            service = NodeService(
+                clock, node, MemoryServerEndpoint(network, host),
+                MemoryClientEndpoint(network, host, "tracker", DEFAULT_TRACKER_PORT),
+                onFailure=onFailure)
+            service.startService()
+            self.addCleanup(service.stopService)
+            services.append(service)
+        clock.advance(5)
+        for service in services:
+            node = service.node
+            self.assertIsNotNone(node.id)
+            service.membership.parts.erred(wire.Error(
+                "wtf", f"node {wireId(node.id)} proved its key on another connection"))
+        [line] = failures
+        self.assertIn(f"(node {shortId(services[0].node.id)})", line)
