@@ -306,6 +306,20 @@ class PartFileTests(SynchronousTestCase):
         self.addCleanup(second.close)
         self.assertEqual(second.verifyPieces(20, pieces(20)), [0, 1, 2, 3, 4])
 
+    def test_discardUnheld(self):
+        """A part file left behind is removed, unless another PartFile (a
+        buyer) holds it; one not there is no error."""
+        first = PartFile(self.folder, "f", SHA, len(DATA))
+        first.open()
+        self.fill(first)
+        left = PartFile(self.folder, "f", SHA, 0)
+        self.assertFalse(left.discardUnheld())
+        self.assertTrue(os.path.exists(first.path))
+        first.close()
+        self.assertTrue(left.discardUnheld())
+        self.assertEqual(self.listed(), ([PRIVATE], []))
+        self.assertFalse(left.discardUnheld())
+
     def test_folderGone(self):
         """The downloads folder removed while the file was fetched is said
         so, not as a bare 'No such file or directory'."""

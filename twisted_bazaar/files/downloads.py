@@ -378,6 +378,24 @@ class PartFile:
         os.unlink(self.path)
         return target
 
+    def discardUnheld(self):
+        """Remove the part file a download left, unless another process
+        holds it (L{PartBusy}'s case) or it is not there.  @return:
+        whether it was removed."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_NOFOLLOW)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _ownFile(fd, self.path)
+            os.unlink(self.path)
+        except (OSError, DownloadError):
+            return False
+        finally:
+            os.close(fd)
+        return True
+
     def close(self):
         if self.fd is not None:
             os.close(self.fd)
