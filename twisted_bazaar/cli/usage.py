@@ -79,9 +79,11 @@ class OneLineParser(argparse.ArgumentParser):
         how to give it, after ``--``."""
         if not reason.startswith("the following arguments are required"):
             return ""
+        # The commands' options are long ones, but for -h: a word of one
+        # dash is a name, not a mistyped option.
         dashed = [word for word in getattr(self, "_words", ())
-                  if word.startswith("-") and word not in ("-", "--")
-                  and word.partition("=")[0] not in self._option_string_actions]
+                  if word.startswith("-") and not word.startswith("--")
+                  and word not in ("-", "-h")]
         if not dashed:
             return ""
         return (f" ({dashed[0]} is no option; a name that starts with '-' goes after "

@@ -165,6 +165,11 @@ class Want:
         again after a while, as when no offer was found."""
         self._input("unreachable", buy_id)
 
+    def clocksApart(self, seller):
+        """seller answered a buy of this want ``expired`` before it expired
+        by this node's clock (L{clockApart})."""
+        self.clockApart = seller
+
     def soldOut(self, buy_id):
         """The seller has none left for buy_id."""
         self._input("soldOut", buy_id)

@@ -176,7 +176,7 @@ class Answers:
         want (if any) keeps the seller, for a give-up to say."""
         left = (pending.expires or 0) / 1000 - self.node.clock.seconds()
         if left > 0 and want is not None:
-            want.clockApart = pending.seller
+            want.clocksApart(pending.seller)
         if left > 0 and self._ignored.admit("clock"):
             self.log.warn("seller {seller} says buy {id} has expired, {left:.0f} s "
                           "before it expires by this node's clock: is one of the "
