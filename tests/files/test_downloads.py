@@ -7,6 +7,7 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.files import downloads as downloads_module
 from twisted_bazaar.files.downloads import (PRIVATE, DownloadError, PartBusy, PartFile,
                                             inPlace, partName)
 from twisted_bazaar.files.journal import JOURNAL, MOST_SELLERS, Journal, RecordFault
@@ -305,6 +306,19 @@ class PartFileTests(SynchronousTestCase):
         self.assertTrue(second.open())
         self.addCleanup(second.close)
         self.assertEqual(second.verifyPieces(20, pieces(20)), [0, 1, 2, 3, 4])
+
+    def test_noLocksOnItsFileSystem(self):
+        """A file system without locks (flock fails, ENOLCK) fetches as
+        before: unheld, not a raw OSError."""
+        def noLocks(fd, operation):
+            raise OSError(errno.ENOLCK, "No locks available")
+
+        self.patch(downloads_module.fcntl, "flock", noLocks)
+        part = PartFile(self.folder, "f", SHA, len(DATA))
+        self.assertFalse(part.open())
+        self.addCleanup(part.close)
+        self.fill(part)
+        self.assertEqual(part.verifyPieces(20, pieces(20)), [0, 1, 2, 3, 4])
 
     def test_discardUnheld(self):
         """A part file left behind is removed, unless another PartFile (a

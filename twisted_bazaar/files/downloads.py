@@ -245,6 +245,10 @@ class PartFile:
             self.close()
             raise PartBusy(f"another buyer is fetching {self.name} into {self.folder} "
                            f"(it holds {self.path})")
+        except OSError:
+            # A file system that has no locks (ENOLCK, EOPNOTSUPP: some
+            # network ones): fetched unheld, as before there were any.
+            pass
         try:
             self.identity = _ownFile(self.fd, self.path)
             if os.fstat(self.fd).st_size > self.size:
