@@ -197,6 +197,9 @@ ALLOWED = {
         _OWN + "once per file this node bought and could not fetch",
     "roles/files/download.py: Download.start: resuming the download of {name}":
         _OWN + "once per download this node resumes",
+    "roles/files/download.py: Download._waitForOther: {name}: {busy}; waiting for it":
+        _OWN + "once per download of this node that finds its part file held by "
+        "another buyer of its downloads folder",
     "roles/files/sellers.py: Sellers.add: {name}: seller {seller} offers it too; f":
         _OWN + "once per new seller in the offers of this node's own finds",
     "roles/files/sellers.py: Sellers.connect.failed: cannot reach seller {seller} for {name}:":
@@ -249,6 +252,11 @@ ALLOWED = {
         _OWN + "once per want met by a file in place, before any purchase",
     "roles/files/fetch.py: Fetcher._downloaded: downloaded {name} into {path}, content i":
         _OWN + "once per download this node finishes",
+    "roles/files/fetch.py: Fetcher._downloaded: {name} is in place already ({path}, cont":
+        _OWN + "once per download this node waited out, another buyer of its "
+        "folder having fetched it",
+    "roles/files/fetch.py: Fetcher._dropAbandoned: {name}: removed the part file of content":
+        _OWN + "once per content this node's own download gave up on",
     "roles/files/fetch.py: Fetcher._failed: cannot download {name} as content id {sh":
         _OWN + "once per download this node gives up",
     "roles/files/fetch.py: Fetcher._failed: cannot download {name}: {why}":

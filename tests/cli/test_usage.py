@@ -19,6 +19,8 @@ def parser():
     sell = commands.add_parser("sell")
     sell.add_argument("--sell", required=True)
     sell.add_argument("--quantity", type=int, default=1)
+    buy = commands.add_parser("buy")
+    buy.add_argument("item", metavar="ITEM")
     return p
 
 
@@ -90,6 +92,21 @@ class DefaultsShownTests(SynchronousTestCase):
         p = argparse.ArgumentParser(prog="tool", formatter_class=DefaultsShown)
         p.add_argument("--x", help="the x", **kwargs)
         return " ".join(p.format_help().split())
+
+    def test_aNameThatStartsWithADash(self):
+        """A file named -dash.txt, given where a name is due, reads as an
+        unknown option, and the name as missing: the line says how to
+        give it (issue 96's round 7: it said only that ITEM was
+        missing)."""
+        error, said = refused(["buy", "-dash.txt"])
+        self.assertEqual(said, "tool buy: error: the following arguments are required: "
+                               "ITEM (-dash.txt is no option; a name that starts with "
+                               "'-' goes after '--': tool buy -- -dash.txt)\n"
+                               "see tool buy --help\n")
+        self.assertEqual(parser().parse_args(["buy", "--", "-dash.txt"]).item,
+                         "-dash.txt")
+        error, said = refused(["buy"])
+        self.assertEqual(error.reason, "the following arguments are required: ITEM")
 
     def test_defaultAsTyped(self):
         """A default is told as the user types it: a list with commas, a

@@ -323,6 +323,32 @@ class DataDirTests(SynchronousTestCase):
         self.assertEqual(nodeId(again, TIMEOUT), seller)
         self.assertEqual(again.problems(), [])
 
+    def test_copiedDataDir(self):
+        """A copy of a running node's --data-dir, run as a second node (its
+        copied lock is its own), proves the same key: the tracker gives it
+        the registration, and the first node ends with exit 1 and one
+        line, where the two took the registration from each other every
+        second, for ever (issue 96's round 7); the copy runs on, with the
+        node's id."""
+        folder = scratch(self)
+        market = LiveMarket(folder)
+        self.addCleanup(market.stop)
+        market.startTracker(timeout=TIMEOUT)
+        data = os.path.join(folder, "seller-data")
+        first = market.startNode("seller", *SELLER, "--data-dir", data)
+        seller = nodeId(first, TIMEOUT)
+        copy = os.path.join(folder, "copy-data")
+        shutil.copytree(data, copy, ignore=shutil.ignore_patterns("control.sock"))
+        second = market.startNode("copy", *SELLER, "--data-dir", copy)
+        self.assertEqual(first.finish(TIMEOUT), 1, first.tail())
+        [line] = first.matches(r"^twistd bazaar-node: error: another process holds "
+                               r"this node's key")
+        self.assertIn(f"(node {short(seller)})", line.string)
+        self.assertIn("give each node its own --data-dir", line.string)
+        self.assertEqual(nodeId(second, TIMEOUT), seller)
+        self.assertIsNone(second.process.poll(), second.tail())
+        self.assertEqual(first.problems() + second.problems(), [])
+
     def test_oneTrackerPerDataDir(self):
         """Two trackers given one --data-dir both ran on it, one key
         between them (issue 96): the second is refused in one line, exit

@@ -16,6 +16,7 @@ docs/protocol.md says, byte for byte.
 Every wait is on a log line, bounded by a timeout; nothing sleeps.
 """
 
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -395,6 +396,54 @@ class FileDownloadsLiveTests(SynchronousTestCase):
         seller.terminate()
         seller.finish(TIMEOUT)
         self.assertEqual(seller.matches(r"sold big\.bin to"), [])
+
+    def test_bazaarBuyOfAnEmptyFile(self):
+        """A shared file of no bytes is bought and put in place: before,
+        its one piece (empty) was never decided, and bazaar buy stalled
+        until the download gave up, exit 1 (issue 96's round 7)."""
+        Path(self.shared, "empty.dat").write_bytes(b"")
+        seller = self.startSeller(4 * 1024 * 1024)
+        waitSharing(seller, "empty.dat", TIMEOUT)
+        seller_id = nodeId(seller, TIMEOUT)
+        folder = self.downloads("D")
+        result = bazaar("--tracker", self.tracker, "buy", "empty.dat",
+                        "--downloads", folder, "--listen", LOOPBACK_LISTEN,
+                        "--timeout", str(TIMEOUT))
+        self.assertEqual((result.returncode, result.stderr), (0, ""), result.stdout)
+        path = os.path.join(folder, "empty.dat")
+        self.assertEqual(result.stdout.splitlines()[-1],
+                         f"downloaded empty.dat into {path}, verified (1 piece from "
+                         f"node {short(seller_id)}); its sha256sum: "
+                         f"{hashlib.sha256(b'').hexdigest()}")
+        self.assertEqual(os.path.getsize(path), 0)
+        self.assertEqual(os.listdir(folder), ["empty.dat"])
+
+    def test_twoBuyersOneDownloadsFolder(self):
+        """Two bazaar buys of one file into one --downloads at once: both
+        exit 0, the file is in place once, nothing else is left; before,
+        the second to finish failed, `cannot put big.bin in place: No
+        such file or directory` (issue 96's round 7)."""
+        self.startSeller(4 * 1024 * 1024)
+        folder = self.downloads("D")
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            runs = [pool.submit(bazaar, "--tracker", self.tracker, "buy", "big.bin",
+                                "--downloads", folder, "--listen", LOOPBACK_LISTEN,
+                                "--timeout", str(3 * TIMEOUT), timeout=4 * TIMEOUT)
+                    for _ in range(2)]
+            results = [run.result() for run in runs]
+        path = os.path.join(folder, "big.bin")
+        for result in results:
+            self.assertEqual((result.returncode, result.stderr), (0, ""), result.stdout)
+        # One fetched it; the other waited for it (or, come late, found it
+        # in place before it bought).
+        ends = sorted(result.stdout.splitlines()[-1] for result in results)
+        self.assertTrue(ends[0].startswith(f"big.bin is in place already: {path}, "
+                                           "verified (") or ends[0].startswith(
+            f"downloaded big.bin into {path}, verified ("), ends)
+        self.assertTrue(ends[1].startswith(f"downloaded big.bin into {path}, verified ("),
+                        ends)
+        self.assertEqual(sha256Of(path), self.sha)
+        self.assertEqual(os.listdir(folder), ["big.bin"])
 
     def test_restartedBuyerKeepsItsFiles(self):
         """A buyer run again with the same command once its files are in

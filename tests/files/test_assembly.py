@@ -123,6 +123,21 @@ class AssemblyTests(SynchronousTestCase):
         self.jobs.runAll()
         self.assertTrue(self.successResultOf(sink.checked()))
 
+    def test_pieceOfNoBytes(self):
+        """The one piece of an empty file gets no write: its verdict (the
+        hash of nothing) is known as soon as it is asked.  Before, it was
+        never known, and an empty file bought stalled until its download
+        gave up."""
+        part = PartFile(scratchDir(self), "empty", fileId(b"", PIECE), 0)
+        part.open()
+        self.addCleanup(part.close)
+        empty = Assembly(part, PIECE, (hashlib.sha256(b"").digest(),), self.jobs.run)
+        self.assertEqual(empty.pieceRange(0), (0, 0))
+        self.assertTrue(self.successResultOf(empty.sink(0).checked()))
+        self.assertEqual(empty.verified, {0})
+        wrong = Assembly(part, PIECE, (bytes(32),), self.jobs.run)
+        self.assertFalse(self.successResultOf(wrong.sink(0).checked()))
+
     def test_diskErrorFromAWrite(self):
         """A write the disk refuses raises, for the transfer to fail."""
         def full(fd, data, offset):

@@ -7,8 +7,9 @@ import os
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.files.downloads import (PRIVATE, DownloadError, PartFile, inPlace,
-                                            partName)
+from twisted_bazaar.files import downloads as downloads_module
+from twisted_bazaar.files.downloads import (PRIVATE, DownloadError, PartBusy, PartFile,
+                                            inPlace, partName)
 from twisted_bazaar.files.journal import JOURNAL, MOST_SELLERS, Journal, RecordFault
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.files.names import tagged
@@ -286,6 +287,70 @@ class PartFileTests(SynchronousTestCase):
         error = self.assertRaises(DownloadError, part.verifyPieces, 10, pieces(10))
         self.assertIn("cannot read", str(error))
         self.assertRaises(DownloadError, part.writeback)
+
+    def test_heldByAnotherBuyer(self):
+        """A part file open in another PartFile (another buyer given the
+        same folder) is held: a second open is refused with PartBusy,
+        changing nothing of it, until the first closes it; then it is
+        resumed."""
+        first = PartFile(self.folder, "f", SHA, len(DATA))
+        first.open()
+        self.fill(first)
+        second = PartFile(self.folder, "f", SHA, len(DATA))
+        error = self.assertRaises(PartBusy, second.open)
+        self.assertEqual(str(error), f"another buyer is fetching f into {self.folder} "
+                                     f"(it holds {first.path})")
+        self.assertIsNone(second.fd)
+        self.assertEqual(first.verifyPieces(20, pieces(20)), [0, 1, 2, 3, 4])
+        first.close()
+        self.assertTrue(second.open())
+        self.addCleanup(second.close)
+        self.assertEqual(second.verifyPieces(20, pieces(20)), [0, 1, 2, 3, 4])
+
+    def test_noLocksOnItsFileSystem(self):
+        """A file system without locks (flock fails, ENOLCK) fetches as
+        before: unheld, not a raw OSError."""
+        def noLocks(fd, operation):
+            raise OSError(errno.ENOLCK, "No locks available")
+
+        self.patch(downloads_module.fcntl, "flock", noLocks)
+        part = PartFile(self.folder, "f", SHA, len(DATA))
+        self.assertFalse(part.open())
+        self.addCleanup(part.close)
+        self.fill(part)
+        self.assertEqual(part.verifyPieces(20, pieces(20)), [0, 1, 2, 3, 4])
+
+    def test_discardUnheld(self):
+        """A part file left behind is removed, unless another PartFile (a
+        buyer) holds it; one not there is no error."""
+        first = PartFile(self.folder, "f", SHA, len(DATA))
+        first.open()
+        self.fill(first)
+        left = PartFile(self.folder, "f", SHA, 0)
+        self.assertFalse(left.discardUnheld())
+        self.assertTrue(os.path.exists(first.path))
+        first.close()
+        self.assertTrue(left.discardUnheld())
+        self.assertEqual(self.listed(), ([PRIVATE], []))
+        self.assertFalse(left.discardUnheld())
+
+    def test_folderGone(self):
+        """The downloads folder removed while the file was fetched is said
+        so, not as a bare 'No such file or directory'."""
+        folder = os.path.join(self.folder, "dl")
+        os.mkdir(folder)
+        part = PartFile(folder, "f", SHA, len(DATA))
+        part.open()
+        self.addCleanup(part.close)
+        self.fill(part)
+        os.unlink(part.path)
+        os.rmdir(os.path.join(folder, PRIVATE))
+        os.rmdir(folder)
+        gone = f"the downloads folder {folder} is gone (removed since the buyer started)"
+        error = self.assertRaises(DownloadError, part.writeback)
+        self.assertEqual(str(error), f"cannot write {part.path} to disk: {gone}")
+        error = self.assertRaises(DownloadError, part.complete)
+        self.assertEqual(str(error), f"cannot put f in place: {gone}")
 
 
 class InPlaceTests(SynchronousTestCase):

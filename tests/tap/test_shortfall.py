@@ -15,6 +15,7 @@ from twisted_bazaar.daemon.registry import transportPlugins
 from twisted_bazaar.roles.want import WAITING
 from twisted_bazaar.tap.shortfall import GAVE_UP, EmptySearches, GiveUp, shortfall, wayOut
 from twisted_bazaar.testing import Market
+from twisted_bazaar.wire.ids import shortId
 
 
 class GiveUpTests(SynchronousTestCase):
@@ -39,6 +40,23 @@ class GiveUpTests(SynchronousTestCase):
         self.assertEqual(code, GAVE_UP)
         self.assertRegex(why, r"^gave up after 5 s: bought 0 of 1 apple: no seller "
                               r"offered it \(\d+ search(es)? found nothing\)$")
+        service.stopService()
+
+    def test_sellersClockAheadSaysSo(self):
+        """The only seller's clock is 2 h ahead: it answers every buy
+        expired.  The reason names it and the clocks, not "its search was
+        still out" (a new user's faketime, issue 96's round 7)."""
+        market = Market(seed=3)
+        seller = market.addNode(seller={"stock": {"pear": 3}})
+        seller.clock.seconds = lambda: market.clock.seconds() + 7200
+        service, failures = self.giveUp(market, ["pear"])
+        market.run(6)
+        [(why, code)] = failures
+        self.assertEqual(code, GAVE_UP)
+        self.assertEqual(why, f"gave up after 5 s: bought 0 of 1 pear: seller "
+                              f"{shortId(seller.id)} answered its buy expired before it "
+                              "expired by this node's clock: one of the two clocks is "
+                              "wrong by more than 5 minutes")
         service.stopService()
 
     def test_noLinkSaysWhy(self):
@@ -150,7 +168,8 @@ class ShortfallTests(SynchronousTestCase):
         "no link"; with none, the words as ever."""
         node = SimpleNamespace(wasRegistered=True)
         buyer = SimpleNamespace(wants=[SimpleNamespace(item="pear", bought=0, quantity=1,
-                                                       state=WAITING)], discovery=None)
+                                                       state=WAITING, clockApart=None)],
+                                discovery=None)
         hints = wayOut(transportPlugins().values())
         why = shortfall(node, buyer, EmptySearches(), "t:80", hints=hints)
         self.assertTrue(why.startswith("bought 0 of 1 pear: the node could not search "

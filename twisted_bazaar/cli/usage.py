@@ -44,6 +44,12 @@ class OneLineParser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
+    def parse_known_args(self, args=None, namespace=None):
+        # Kept for error(): the words this parser (a command's, as
+        # argparse hands a sub-command the words after its name) was given.
+        self._words = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
     def parse_args(self, args=None, namespace=None):
         """As argparse's, but words no option takes are refused by the
         command they follow (its parser's prog and help), each option
@@ -59,12 +65,29 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message):
         reason = " ".join(message.split())
+        reason += self._dashedName(reason)
         choice = _INVALID_CHOICE.search(reason)
         if choice:
             reason += didYouMean([choice.group(1)], re.findall(r"'([^']*)'",
                                                              choice.group(2)))
         sys.stderr.write(f"{self.prog}: error: {reason}\nsee {self.prog} --help\n")
         raise UsageError(reason)
+
+    def _dashedName(self, reason):
+        """A required name missing while a word that starts with '-' and
+        is no option was given (``bazaar buy -dash.txt``, a file's name):
+        how to give it, after ``--``."""
+        if not reason.startswith("the following arguments are required"):
+            return ""
+        # The commands' options are long ones, but for -h: a word of one
+        # dash is a name, not a mistyped option.
+        dashed = [word for word in getattr(self, "_words", ())
+                  if word.startswith("-") and not word.startswith("--")
+                  and word not in ("-", "-h")]
+        if not dashed:
+            return ""
+        return (f" ({dashed[0]} is no option; a name that starts with '-' goes after "
+                f"'--': {self.prog} -- {dashed[0]})")
 
 
 class DefaultsShown(argparse.HelpFormatter):

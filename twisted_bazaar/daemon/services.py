@@ -24,6 +24,7 @@ from twisted_bazaar.base.listenfault import listenFault
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.daemon.build import plugMembership
 from twisted_bazaar.daemon.listenfamily import IPv4Only
+from twisted_bazaar.daemon.twin import TwinWatch
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.reach.reachable.offering import RelayOffering
 from twisted_bazaar.transports.connector import IConnector
@@ -357,6 +358,8 @@ class NodeService(MultiService):
             (service.relay for service in services if isinstance(service, RelayOffering)),
             None), roles=roles)
         self.membership.setServiceParent(self)
+        if onFailure is not None:
+            TwinWatch(node, self.membership, onFailure)
         self.parts = [service for service in [node.discovery] + list(node.roles)
                       if service is not None]
         for service in self.parts + list(services):

@@ -138,6 +138,10 @@ class PieceSink:
             piece has come and is hashed (does it match the piece's hash?),
             or failing with what stopped the hash.
         """
+        if self._result is None and not self.left:
+            # A piece of no bytes (a file of none) has no write to decide
+            # it: its verdict is the hash of nothing, known now.
+            self._next()
         if self._result is None:
             self._waiter = defer.Deferred()
             return self._waiter

@@ -9,6 +9,11 @@ has the mode any program's new file has, 0666 less the user's umask
 (L{userFileMode}).  A part file left by a crash is reused: its pieces that match their hashes
 are kept.
 
+A part file is held (an exclusive C{flock}) while it is open: a second
+buyer given the same downloads folder, fetching the same content, finds
+it held (L{PartBusy}) and waits for the first rather than writing the
+same file at once (and failing once the first put it in place).
+
 Nobody else can make the buyer write through a link: part files live in
 a folder only this user can write to (made so, or refused with the
 reason), and are opened without following links, created exclusively,
@@ -28,6 +33,7 @@ staying open.
 """
 
 import errno
+import fcntl
 import os
 import stat
 
@@ -41,6 +47,11 @@ PRIVATE = ".bazaar-downloads"
 
 class DownloadError(Exception):
     """The downloads folder cannot take the file (full, unwritable...)."""
+
+
+class PartBusy(DownloadError):
+    """Another process holds the part file: another buyer, given the same
+    downloads folder, fetches the same content into it now."""
 
 
 def partName(name, sha256):
@@ -175,6 +186,10 @@ def _noSpace(folder, what):
 
 
 def _diskError(folder, what, e):
+    if e.errno == errno.ENOENT and not os.path.isdir(folder):
+        # Not a bare "No such file or directory": which one is gone.
+        return DownloadError(f"cannot {what}: the downloads folder {folder} is gone "
+                             "(removed since the buyer started)")
     if e.errno == errno.ENOSPC:
         return _noSpace(folder, f"cannot {what}")
     if e.errno == errno.EDQUOT:
@@ -206,6 +221,7 @@ class PartFile:
         an earlier run left there, never through a link.
 
         @return: True if it was there already (a fetch to resume).
+        @raise PartBusy: if another process holds it (nothing is changed).
         @raise DownloadError: if the folder cannot take it, or what is at
             its name is not this buyer's part file.
         """
@@ -223,6 +239,16 @@ class PartFile:
                 raise DownloadError(f"{self.path} is a symbolic link, not a part file "
                                     "this buyer made: remove it")
             raise _diskError(self.folder, f"create {self.path}", e)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.close()
+            raise PartBusy(f"another buyer is fetching {self.name} into {self.folder} "
+                           f"(it holds {self.path})")
+        except OSError:
+            # A file system that has no locks (ENOLCK, EOPNOTSUPP: some
+            # network ones): fetched unheld, as before there were any.
+            pass
         try:
             self.identity = _ownFile(self.fd, self.path)
             if os.fstat(self.fd).st_size > self.size:
@@ -355,6 +381,24 @@ class PartFile:
                                 "taken by other files")
         os.unlink(self.path)
         return target
+
+    def discardUnheld(self):
+        """Remove the part file a download left, unless another process
+        holds it (L{PartBusy}'s case) or it is not there.  @return:
+        whether it was removed."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_NOFOLLOW)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _ownFile(fd, self.path)
+            os.unlink(self.path)
+        except (OSError, DownloadError):
+            return False
+        finally:
+            os.close(fd)
+        return True
 
     def close(self):
         if self.fd is not None:

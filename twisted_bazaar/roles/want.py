@@ -111,6 +111,10 @@ class Want:
         self.refusals = 0
         #: Searches in a row that found nothing (their retries back off).
         self.fruitless = 0
+        #: The seller that last answered a buy of this want ``expired``
+        #: before it expired by this node's clock (the clocks apart), or
+        #: None: a give-up says so (L{twisted_bazaar.tap.shortfall}).
+        self.clockApart = None
         self.timer = None
         self.finding = None
         self._running = False
@@ -160,6 +164,11 @@ class Want:
         offer at once, with nothing in doubt; with none left, it searches
         again after a while, as when no offer was found."""
         self._input("unreachable", buy_id)
+
+    def clocksApart(self, seller):
+        """seller answered a buy of this want ``expired`` before it expired
+        by this node's clock (L{clockApart})."""
+        self.clockApart = seller
 
     def soldOut(self, buy_id):
         """The seller has none left for buy_id."""

@@ -11,6 +11,7 @@ import re
 from twisted.application.service import Service
 
 from twisted_bazaar.base.words import plural
+from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.roles.want import (
     BACKOFF,
@@ -75,7 +76,12 @@ def _whyUnmet(want, searches, hints, discovery=None):
         known = getattr(discovery, "whyCannotFind", lambda: None)()
         why = (f"the node could not search yet: {known}" if known
                else why.format(ways=f": {'; '.join(hints)}" if hints else ""))
-    if want.state in (SEARCHING, BACKOFF) and empty:
+    if want.clockApart is not None and want.state in (SEARCHING, BACKOFF, BUYING):
+        # Not "its search was still out": every buy was refused.
+        why = (f"seller {shortId(want.clockApart)} answered its buy expired before it "
+               "expired by this node's clock: one of the two clocks is wrong by more "
+               "than 5 minutes")
+    elif want.state in (SEARCHING, BACKOFF) and empty:
         why = (f"no seller offered it "
                f"({plural(empty, 'search', 'searches')} found nothing)")
     counted = _COUNTED.fullmatch(want.item)

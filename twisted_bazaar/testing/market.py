@@ -262,10 +262,16 @@ class Market:
     def crash(self, node):
         """Kill a node abruptly: its connections drop without a dc, its port
         closes, and nothing it scheduled runs any more (unflushed work is
-        lost).  Its store is left as the crash left it."""
+        lost).  Its store is left as the crash left it; the files it had
+        open close, and so the locks they held go (a download's part file:
+        L{twisted_bazaar.files.downloads.PartFile}), as a process's death
+        closes them."""
         self.services.pop(node)
         node.clock.stopped = True
         self.network.crash(node.connector.from_host)
+        fetcher = getattr(self.roles[node].get("buyer"), "fetcher", None)
+        for download in getattr(fetcher, "downloads", {}).values():
+            download.part.close()
 
     def restart(self, node, store, **roles):
         """

@@ -354,6 +354,27 @@ class FetchTests(SynchronousTestCase):
         _, served = self.fetcher(again).fetched["big"]
         self.assertLessEqual(sum(served.values()), 51 - 20)
 
+    def test_everyPieceOnDiskAlready(self):
+        """A part file whose every piece is on disk (fetched whole before
+        a crash, not yet put in place) is put in place with no piece from
+        a seller, and the line says so rather than ending in "()"."""
+        self.makeMarket()
+        self.addSeller(self.sharing({"song.ogg": self.data}))
+        downloads = scratchDir(self)
+        os.mkdir(os.path.join(downloads, PRIVATE), 0o700)
+        writeFile(os.path.join(downloads, PRIVATE), partName("song.ogg", sha(self.data)),
+                  self.data)
+        logged = []
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        buyer, _ = self.addBuyer(["song.ogg"], downloads)
+        self.market.run(10)
+        self.assertFetched(downloads, "song.ogg", self.data)
+        [line] = [formatEvent(event) for event in logged
+                  if formatEvent(event).startswith("downloaded song.ogg")]
+        self.assertTrue(line.endswith(", content id verified (every piece on disk "
+                                      "already)"), line)
+
     def test_crashBeforeWritebackRefetchesLostPieces(self):
         """A crash can lose bytes of pieces that were verified but not yet
         on disk (a fallocated part file reads zeros there); nothing

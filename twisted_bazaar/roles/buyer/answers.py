@@ -157,7 +157,7 @@ class Answers:
             return
         pending, record = settled
         if error.code == "expired":
-            self._expiredEarly(pending)
+            self._expiredEarly(pending, record.want)
         if record.unresolved is not None:
             item = record.unresolved.item
             self.doubts.settled(buy_id)
@@ -170,10 +170,13 @@ class Answers:
             self.boss.sellerSoldNothing(pending.seller)
             record.want.soldOut(buy_id)
 
-    def _expiredEarly(self, pending):
+    def _expiredEarly(self, pending, want):
         """A seller said a buy expired that this node's clock says has
-        not: the clocks are apart (docs/protocol.md §11, "Expiry")."""
+        not: the clocks are apart (docs/protocol.md §11, "Expiry"); its
+        want (if any) keeps the seller, for a give-up to say."""
         left = (pending.expires or 0) / 1000 - self.node.clock.seconds()
+        if left > 0 and want is not None:
+            want.clocksApart(pending.seller)
         if left > 0 and self._ignored.admit("clock"):
             self.log.warn("seller {seller} says buy {id} has expired, {left:.0f} s "
                           "before it expires by this node's clock: is one of the "

@@ -19,13 +19,18 @@ from twisted.logger import Logger
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.files.client import Stalled
-from twisted_bazaar.files.downloads import DownloadError, PartFile
+from twisted_bazaar.files.downloads import DownloadError, PartBusy, PartFile, inPlace
 from twisted_bazaar.files.hashing import pieceCount, pieceSize
 from twisted_bazaar.files.tree import fileIdentity
 from twisted_bazaar.roles.files.moves import Moves
 from twisted_bazaar.roles.files.pieces import Pieces
 from twisted_bazaar.roles.files.sellers import MAX_SOURCES, NO_SELLER, Sellers
 from twisted_bazaar.roles.files.watch import Watch
+
+#: Seconds between two looks, while another buyer holds the part file
+#: (the same downloads folder, the same content), at whether it put the
+#: file in place or let the part file go.
+OTHER_WAIT = 2.0
 
 
 class Download:
@@ -61,6 +66,11 @@ class Download:
         self.work = Outstanding()
         self.finished = defer.Deferred()
         self.stopped = False
+        #: None until the part file is opened (or the download ends); False
+        #: while another buyer holds it (L{_waitForOther}); True once that
+        #: one put the file in place: done, with nothing fetched here.
+        self.inPlaceBy = None
+        self._otherLook = None
         #: Bytes of verified pieces its part file keeps once it failed,
         #: for a later run to resume (0: the part file went).
         self.kept = 0
@@ -97,16 +107,61 @@ class Download:
 
     def start(self, offers):
         """Open the part file and start fetching from these offers (more
-        are searched for when they run out)."""
+        are searched for when they run out); while another buyer holds
+        it, wait for that one (L{_waitForOther})."""
         try:
             self.resumed = self.part.open()
+        except PartBusy as e:
+            self._waitForOther(offers, e)
+            return
         except DownloadError as e:
             self.fail(e)
             return
+        if self.inPlaceBy is False:
+            # The other buyer let it go: this one fetches from here.
+            self.watch.problem = None
+        self.inPlaceBy = None
         if self.resumed:
             self.log.info("resuming the download of {name}", name=self.name)
         self.watch.start()
         self.addSources(offers)
+
+    def _waitForOther(self, offers, busy):
+        """
+        Another buyer, given the same downloads folder, holds the part
+        file of this content: it fetches the same file.  Writing it at
+        once would fetch it twice, and the second to finish found its
+        part file gone (put in place by the first) and failed.  Every
+        OTHER_WAIT seconds this looks whether the file is in place (then
+        it is done: L{inPlaceBy}), else takes the part file if the other
+        let it go (stopped or died: its verified pieces are resumed).
+        No patience runs meanwhile: the other buyer's progress is not
+        seen from here.
+        """
+        if self.inPlaceBy is None:
+            self.log.info("{name}: {busy}; waiting for it", name=self.name, busy=busy)
+        self.inPlaceBy = False
+        self.watch.problem = f"{busy}: waiting for it"
+
+        def look():
+            self._otherLook = None
+            fetcher = self.fetcher
+            d = self.work.own(fetcher.hasher.run(inPlace, fetcher.folder, self.name,
+                                                 self.sha256, self.size,
+                                                 fetcher.contentIds))
+            d.addCallback(looked)
+
+        def looked(path):
+            if self.stopped:
+                return
+            if path is None:
+                self.start(offers)
+                return
+            self.inPlaceBy = True
+            self.stop()
+            self.finished.callback(path)
+
+        self._otherLook = self.clock.callLater(OTHER_WAIT, look)
 
     def addSources(self, offers):
         """Keep these offers' sellers (as many as L{Sources} keeps), and
@@ -299,6 +354,9 @@ class Download:
         """Stop fetching: close connections, cancel timers and work; the
         part file stays for a later resume."""
         self.stopped = True
+        if self._otherLook is not None and self._otherLook.active():
+            self._otherLook.cancel()
+        self._otherLook = None
         self.sellers.stopTimers()
         self.watch.stop()
         for d in list(self.sellers.connecting.values()) + list(self.work):

@@ -30,7 +30,7 @@ from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.files.client import DEFAULT_STALL
-from twisted_bazaar.files.downloads import inPlace
+from twisted_bazaar.files.downloads import PartFile, inPlace
 from twisted_bazaar.files.hashing import ContentIds, Hasher
 from twisted_bazaar.files.journal import Journal, RecordFault
 from twisted_bazaar.files.names import isPlainName, itemHash
@@ -123,6 +123,9 @@ class Fetcher(Role):
         #: Contents whose download gave up while another content was
         #: offered under their name: not bought again in this run.
         self.unfetchable = set()
+        #: file name -> those contents given up on under it, whose part
+        #: files go once the name is in place (L{_dropAbandoned}).
+        self.abandoned = {}
         #: Wanted items whose offers named no file: counted items, whose
         #: purchases have nothing to fetch.
         self.counted = set()
@@ -398,17 +401,41 @@ class Fetcher(Role):
     def _downloaded(self, path, download):
         self.downloads.pop(download.name, None)
         self.journal.remove(download.name)
+        if download.inPlaceBy:
+            # Another buyer of the same folder fetched it: nothing came here.
+            self.present[download.name] = path
+            self.log.info("{name} is in place already ({path}, content id {sha} "
+                          "verified): another buyer fetched it into this folder",
+                          name=download.name, path=path, sha=download.sha256)
+            self.buyer.wantDone()
+            return
         served = download.schedule.served if download.schedule else {}
         self.fetched[download.name] = (path, dict(served))
+        self._dropAbandoned(download.name)
         moves = download.moves
         self.paths[download.name] = {seller: (moves.relayedBytes(seller),
                                               moves.movedAfter.get(seller))
                                      for seller in served}
+        # A part file whose every piece was on disk already (a resume of
+        # one all fetched before a crash) had none from a seller: said
+        # so, not as "()".
         self.log.info("downloaded {name} into {path}, content id verified ({sellers})",
                       name=download.name, path=path,
                       sellers=", ".join(f"{plural(n, 'piece')} from {shortId(seller)}"
-                                        for seller, n in sorted(served.items())))
+                                        for seller, n in sorted(served.items()))
+                      or "every piece on disk already")
         self.buyer.wantDone()
+
+    def _dropAbandoned(self, name):
+        """name is in place as other content than the ones given up on
+        under it: their part files, kept for a resume that will not come
+        (a restart fetches the latest purchase of a name), go."""
+        for sha256 in sorted(self.abandoned.pop(name, ())):
+            part = PartFile(self.folder, name, sha256, 0)
+            if part.discardUnheld():
+                self.log.info("{name}: removed the part file of content id {sha}, "
+                              "given up on for the content in place", name=name,
+                              sha=sha256)
 
     def _failed(self, reason, download):
         self.downloads.pop(download.name, None)
@@ -419,6 +446,7 @@ class Fetcher(Role):
             # Not a file: the want is not met by it, and buys another
             # content offered under the name.
             self.unfetchable.add(download.sha256)
+            self.abandoned.setdefault(download.name, set()).add(download.sha256)
             self.log.warn("cannot download {name} as content id {sha}: {why}; buying "
                           "it from the sellers of other content", name=download.name,
                           sha=download.sha256, why=why)

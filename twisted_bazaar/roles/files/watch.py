@@ -70,7 +70,11 @@ class Watch:
 
     def start(self):
         """Give up after C{give_up} seconds without progress; say
-        a stall."""
+        a stall.  Both count from now: a download that waited for
+        another buyer's part file (L{Download._waitForOther
+        <twisted_bazaar.roles.files.download.Download._waitForOther>})
+        starts here."""
+        self.started = self.progressAt = self.clock.seconds()
         self._patience = self.clock.callLater(self.download.fetcher.give_up,
                                               self._giveUp)
         self.watchStall()

@@ -1,0 +1,67 @@
+"""
+Tests for twisted_bazaar.roles.files.fetch: a seller edits the shared
+file a buyer is fetching.  The download of the old content gives up
+(no seller of it left), the buyer buys the new content under the name,
+and once that is in place the old content's part file, with its
+verified pieces, goes: kept, it stayed for good, since a restart fetches
+only a name's latest purchase (a new user's 200 MB file edited
+mid-fetch left 87 MB behind, issue 96's round 7).  In a L{Market} (the
+in-memory network, a fake clock).
+"""
+
+import os
+import random
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from twisted_bazaar.files import hashing
+from twisted_bazaar.files.downloads import PRIVATE, partName
+from twisted_bazaar.testing import Market, MemoryNetwork
+from tests.files.helpers import fileId, scratchDir, writeFile
+from tests.roles.files.helpers import TransferWatch
+
+PIECE = 4096
+GIVE_UP = 20.0
+
+
+class AbandonedContentTests(SynchronousTestCase):
+    def setUp(self):
+        self.patch(hashing, "MIN_PIECE", PIECE)
+        self.old = random.Random(7).randbytes(16 * PIECE)
+        self.new = random.Random(8).randbytes(16 * PIECE)
+        self.market = Market(MemoryNetwork(rng=random.Random(1),
+                                           latency=(0.005, 0.005)), seed=2)
+        self.folder = scratchDir(self)
+        writeFile(self.folder, "song.ogg", self.old)
+        self.market.addNode(seller={"stock": {}, "share": self.folder,
+                                    "transfer_rate": 2 * PIECE})
+        self.downloads = scratchDir(self)
+        self.watch = TransferWatch(self)
+
+    def runUntil(self, condition, seconds):
+        for _ in range(int(seconds / 0.05)):
+            if condition():
+                return
+            self.market.run(0.05)
+
+    def test_oldPartFileGoesOnceTheNewIsInPlace(self):
+        node = self.market.addNode(buyer={"wants": ["song.ogg"],
+                                          "downloads": self.downloads,
+                                          "download_give_up": GIVE_UP})
+        fetcher = self.market.role(node, "buyer").fetcher
+        self.runUntil(lambda: fetcher.downloads and fetcher.downloads[
+            "song.ogg"].have >= 4 * PIECE, 30)
+        old = os.path.join(self.downloads, PRIVATE,
+                           partName("song.ogg", fileId(self.old, PIECE)))
+        self.assertTrue(os.path.exists(old))
+        writeFile(self.folder, "song.ogg", self.new)
+        self.runUntil(lambda: "song.ogg" in fetcher.fetched, GIVE_UP + 60)
+        with open(os.path.join(self.downloads, "song.ogg"), "rb") as f:
+            self.assertEqual(fileId(f.read(), PIECE), fileId(self.new, PIECE))
+        self.assertNotEqual(self.watch.saying("buying it from the sellers of other "
+                                              "content"), [])
+        self.assertEqual(os.listdir(os.path.join(self.downloads, PRIVATE)), [])
+        [line] = self.watch.saying("removed the part file")
+        self.assertEqual(line, f"song.ogg: removed the part file of content id "
+                               f"{fileId(self.old, PIECE)}, given up on for the content "
+                               "in place")
