@@ -524,7 +524,7 @@ class LinkContextTests(SynchronousTestCase):
 
     def test_shared(self):
         first, second = self.link(), self.link()
-        self.assertIs(first._context, second._context)
+        self.assertIs(first.context, second.context)
         self.assertEqual((second.owner, second.clock, second.settings),
                          (self.owner, self.clock, self.settings))
 
@@ -533,7 +533,7 @@ class LinkContextTests(SynchronousTestCase):
         first = self.link()
         for other in (self.link(owner=RecordingOwner()), self.link(clock=Clock()),
                       self.link(settings=LinkSettings())):
-            self.assertIsNot(other._context, first._context)
+            self.assertIsNot(other.context, first.context)
 
     def test_ownerKeepsRecentLater(self):
         """An owner that starts keeping recent messages after its first
@@ -542,8 +542,8 @@ class LinkContextTests(SynchronousTestCase):
         before = self.link()
         self.owner.recent = RecentMessages()
         after = self.link()
-        self.assertIsNone(before._context.recent)
-        self.assertIs(after._context.recent, self.owner.recent)
+        self.assertIsNone(before.context.recent)
+        self.assertIs(after.context.recent, self.owner.recent)
 
     def test_ownerWithoutAttributes(self):
         """An owner that takes no attribute still gets its links made,
@@ -556,7 +556,7 @@ class LinkContextTests(SynchronousTestCase):
         first = Link(owner, self.clock, self.settings, True)
         second = Link(owner, self.clock, self.settings, True)
         self.assertIs(first.owner, owner)
-        self.assertIsNot(first._context, second._context)
+        self.assertIsNot(first.context, second.context)
 
 
 class LinkOwnerTests(SynchronousTestCase):

@@ -55,7 +55,7 @@ def quietParts(node):
     if not node.roles:
         # A seller signs its records as it is built; a node that sells
         # nothing signs nothing.
-        parts["key's signer"] = vars(node.identity).get("_signRaw")
+        parts["key's signer"] = node.identity._signer
         parts["items registered"] = index.registered
         parts["items listed"] = index.listed
         parts["records"] = index._book

@@ -227,12 +227,18 @@ class Identity:
     @ivar id: the node id derived from it.
     """
 
+    # Slots: a simulation holds one a node (a dict of these was 35 bytes
+    # more).
+    __slots__ = ("_private", "key", "id", "_signer")
+
     def __init__(self, private_key):
         self._private = private_key
         raw = private_key.public_key().public_bytes(serialization.Encoding.Raw,
                                                     serialization.PublicFormat.Raw)
         self.key = encode(raw)
         self.id = deriveId(raw)
+        #: What signs bytes, once the first signature chose it (L{_signRaw}).
+        self._signer = None
 
     @classmethod
     def generate(cls, refusal=None):
@@ -358,15 +364,19 @@ class Identity:
     def _firstSignature(self, data):
         """Choose how this key signs (L{sodium}), then sign data."""
         private = self._private
-        self._signRaw = sodium.signerFor(private) or private.sign
-        return self._signRaw(data)
+        self._signer = sodium.signerFor(private) or private.sign
+        return self._signer(data)
 
-    #: What signs bytes: libsodium's signing once the first signature asks
-    #: for it (L{sodium}: the same bytes, faster), else, for a key
-    #: libsodium would sign otherwise, the key's own; until then the class's
-    #: L{_firstSignature}, not a bound method each key held (64 bytes of
-    #: each simulated node, nearly all of which never sign).
-    _signRaw = _firstSignature
+    @property
+    def _signRaw(self):
+        """What signs bytes: libsodium's signing once the first signature
+        asks for it (L{sodium}: the same bytes, faster), else, for a key
+        libsodium would sign otherwise, the key's own; until then
+        L{_firstSignature}, made for the call, not a bound method each key
+        held (64 bytes of each simulated node, nearly all of which never
+        sign)."""
+        signer = self._signer
+        return self._firstSignature if signer is None else signer
 
     def signed(self, message):
         """

@@ -190,14 +190,15 @@ class LinkContext:
     """
     What every link of one owner holds alike: the owner, its clock, link
     settings, what counts its sends, deadlines, write batch,
-    recent-message log and peer log.
+    recent-message log and peer log; and the message the owner is
+    handling (L{payload}).
 
-    One object per owner, not seven slots per link: a simulation holds a
-    million link ends, and these were 56 bytes of each.
+    One object per owner, not eight slots per link: a simulation holds a
+    million link ends, and these were 64 bytes of each.
     """
 
     __slots__ = ("owner", "clock", "settings", "stats", "timers", "batch", "recent",
-                 "peer_log")
+                 "peer_log", "payload")
 
     def __init__(self, owner, clock, settings, batch):
         self.owner = owner
@@ -216,6 +217,10 @@ class LinkContext:
         #: The owner's L{PeerLog}, if it keeps one: the lines a peer
         #: causes go through it.
         self.peer_log = getattr(owner, "peer_log", None)
+        #: The bytes of the message the owner is handling, for relaying
+        #: unchanged (None between messages): an owner handles one at a
+        #: time, on whichever of its links it came.
+        self.payload = None
 
     def fits(self, owner, clock, settings, batch):
         """Whether a link of owner on clock with settings (and batch) can
@@ -318,7 +323,6 @@ class Link(FrameLoop, Keepalive):
 
     @ivar peer_id: the peer's id once the owner has called L{identified},
         else None.
-    @ivar inbound: True when the peer connected to us.
     """
 
     log = Logger()
@@ -332,20 +336,24 @@ class Link(FrameLoop, Keepalive):
     # Its keepalive's one slot, _due, is here (L{Keepalive}, a base: two
     # bases with slots of their own do not combine); whether it is
     # connected is whether it has its transport, not a slot.
-    __slots__ = ("transport", "_context", "inbound",
-                 "peer_id", "key", "address", "payload", "closing", "deaf", "purpose",
+    # Whether the peer opened it is the low bit of its pings' count
+    # (L{inbound}), and the message its owner is handling is its context's
+    # (L{LinkContext.payload}): two slots less, 16 bytes of each of a
+    # simulation's million link ends.
+    __slots__ = ("transport", "context",
+                 "peer_id", "key", "address", "closing", "deaf", "purpose",
                  "_due", "_last_traffic", "_last_heard", "_nonce",
                  "_buckets", "_seldom")
 
     def __init__(self, owner, clock, settings, inbound):
         self.transport = None
         #: The owner, clock, settings, deadlines, write batch, recent
-        #: messages and peer log, shared with the owner's other links.
-        self._context = contextFor(owner, clock, settings)
+        #: messages, peer log and the message being handled, shared with
+        #: the owner's other links (a L{LinkContext}).
+        self.context = contextFor(owner, clock, settings)
         # No frame held (L{FrameLoop}): most links of a large simulation
         # never end a read within one.
         self.resetFrames()
-        self.inbound = inbound
         self.peer_id = None
         #: The key the peer proved it holds in the handshake, if it proved
         #: one (set by the owner once the link is established), else None.
@@ -353,8 +361,6 @@ class Link(FrameLoop, Keepalive):
         #: Where the peer listens, (host, port), as it introduced itself
         #: (set by the owner once the link is established), else None.
         self.address = None
-        #: The bytes of the message the owner is handling, for relaying.
-        self.payload = None
         self.closing = False
         #: True once incoming frames are ignored; a retired link (see
         #: L{retire}) stops sending but keeps reading until it closes.
@@ -365,7 +371,8 @@ class Link(FrameLoop, Keepalive):
         self.resetKeepalive()
         self._last_traffic = 0.0
         self._last_heard = 0.0
-        self._nonce = 0
+        # How many pings it sent, doubled, plus whether the peer opened it.
+        self._nonce = 1 if inbound else 0
         # The containers below are made when first needed (None or an
         # empty tuple until then): most links of a large simulation never
         # see an error, a rate limit, a ping of their own or a burst, and
@@ -377,24 +384,29 @@ class Link(FrameLoop, Keepalive):
         self._seldom = None
 
     @property
+    def inbound(self):
+        """True when the peer connected to us."""
+        return self._nonce & 1 == 1
+
+    @property
     def owner(self):
         """The L{ILinkOwner} this link hands its life and messages to."""
-        return self._context.owner
+        return self.context.owner
 
     @property
     def clock(self):
         """The link's clock (an C{IReactorTime})."""
-        return self._context.clock
+        return self.context.clock
 
     @property
     def settings(self):
         """The L{LinkSettings} of the link's process."""
-        return self._context.settings
+        return self.context.settings
 
     @property
     def timers(self):
         """The L{twisted_bazaar.net.timers.Deadlines} of the link's clock."""
-        return self._context.timers
+        return self.context.timers
 
     @property
     def idle_timeout(self):
@@ -424,7 +436,7 @@ class Link(FrameLoop, Keepalive):
         (L{twisted_bazaar.net.encrypted}): its owner is told, if it asks
         to be (an L{IChannelUp}: one that signs the channel's handshake
         hash in its first message)."""
-        owner = self._context.owner
+        owner = self.context.owner
         if IChannelUp.providedBy(owner):
             owner.channelUp(self)
 
@@ -437,12 +449,12 @@ class Link(FrameLoop, Keepalive):
             # Closed while still connecting (the node is stopping): hang up.
             self.transport.loseConnection()
             return
-        self._last_heard = self._last_traffic = self._context.clock.seconds()
+        self._last_heard = self._last_traffic = self.context.clock.seconds()
         # The transport pauses us when its send buffer fills: that is how a
         # peer that does not read is noticed (see sendPayload).
         self.transport.registerProducer(self, True)
         self.watchHandshake()
-        self._context.owner.linkMade(self)
+        self.context.owner.linkMade(self)
 
     def _seldomThings(self):
         """This link's L{_Seldom}, made when first needed."""
@@ -461,13 +473,13 @@ class Link(FrameLoop, Keepalive):
             if seldom.waiting is not None:
                 seldom.waiting = None
                 seldom.charged = 0
-                self._context.settings.unsent.release(self)
+                self.context.settings.unsent.release(self)
         pongs = None if seldom is None else seldom.pongs
         if pongs:
             seldom.pongs = None
             for waiting in pongs.values():
                 waiting.errback(reason)
-        self._context.owner.linkLost(self, reason)
+        self.context.owner.linkLost(self, reason)
 
     def close(self, reason=None, routine=False):
         """Flush what was written, then close.  Idempotent.
@@ -529,7 +541,7 @@ class Link(FrameLoop, Keepalive):
             return "channel handshake"
         if self.inbound:
             return "thisisme"
-        return getattr(self._context.owner, "awaits", "thisisme")
+        return getattr(self.context.owner, "awaits", "thisisme")
 
     def identified(self, peer_id):
         """The owner accepted the peer's introduction: the handshake clock
@@ -550,8 +562,8 @@ class Link(FrameLoop, Keepalive):
     def nextNonce(self):
         """The nonce of a ping of the keepalive's (one not used on this
         link before)."""
-        self._nonce += 1
-        return self._nonce
+        self._nonce += 2
+        return self._nonce >> 1
 
     @property
     def lastTraffic(self):
@@ -588,7 +600,7 @@ class Link(FrameLoop, Keepalive):
         """
         logger = logger or self.log
         fields["peer"] = self.describe()
-        peer_log = self._context.peer_log
+        peer_log = self.context.peer_log
         if peer_log is None:
             logger.emit(level, format, **peerFields(fields))
         else:
@@ -602,7 +614,7 @@ class Link(FrameLoop, Keepalive):
         with a write batch, what is sent meanwhile goes out when the
         outermost read is done (see L{twisted_bazaar.net.batch.WriteBatch}).
         """
-        batch = self._context.batch
+        batch = self.context.batch
         if batch is None:
             self.readFrames(data)
             return
@@ -617,7 +629,7 @@ class Link(FrameLoop, Keepalive):
     @property
     def MAX_LENGTH(self):  # noqa: N802 (the frame loop's name, Twisted's)
         """The link's frame limit (the registry's ``link.frame``)."""
-        return self._context.settings.frame_limit
+        return self.context.settings.frame_limit
 
     def unframed(self, data, start):
         """A deaf link reads nothing more (L{FrameLoop})."""
@@ -644,7 +656,7 @@ class Link(FrameLoop, Keepalive):
         except wire.ProtocolError as e:
             self._undecodable(e)
             return
-        context = self._context
+        context = self.context
         settings = context.settings
         if settings.traffic is not None:
             settings.traffic.messageReceived(message.TYPE, len(data))
@@ -674,17 +686,20 @@ class Link(FrameLoop, Keepalive):
         recent = context.recent
         if recent is not None and self.purpose not in STATUS_PURPOSES:
             recent.note((now, IN, self.peer_id, message.TYPE))
-        self.payload = data
+        # The context's, as what a nested read (a test's synchronous
+        # transport) replaced is put back after it.
+        handling = context.payload
+        context.payload = data
         context.owner.messageReceived(self, message)
-        # Not kept past its handling: a quiet link would hold its last
+        # Not kept past its handling: a quiet owner would hold its last
         # message for as long as it lives.
-        self.payload = None
+        context.payload = handling
 
     def _undecodable(self, error):
         """A frame that does not decode (a L{wire.ProtocolError}) is
         refused, and before the handshake is done ends the link (after
         it, the link stays open: docs/protocol.md §14)."""
-        if self._context.settings.verbose:
+        if self.context.settings.verbose:
             self.log.info("<- {peer} undecodable: {info}", peer=self.describe(),
                           info=error.info)
         self.protocolError(error.code, error.info, answer=error.answerable,
@@ -697,7 +712,7 @@ class Link(FrameLoop, Keepalive):
         buckets = self._buckets
         if buckets is None:
             buckets = self._buckets = {}
-        rate = bucketRate(self._context.settings.rates, name)
+        rate = bucketRate(self.context.settings.rates, name)
         bucket = buckets[name] = TokenBucket(rate, now)
         return bucket
 
@@ -791,8 +806,7 @@ class Link(FrameLoop, Keepalive):
         """
         if self.closing or self.transport is None or self.peer_id is None:
             return defer.fail(ConnectionDone("the link is closing"))
-        self._nonce += 1
-        nonce = self._nonce
+        nonce = self.nextNonce()
         seldom = self._seldomThings()
         if seldom.pongs is None:
             seldom.pongs = {}
@@ -815,7 +829,7 @@ class Link(FrameLoop, Keepalive):
         """
         if self.closing or self.transport is None:
             return
-        context = self._context
+        context = self.context
         settings = context.settings
         if len(payload) > settings.frame_limit:
             # What a peer asks for (or sends on to be relayed) can make
@@ -878,7 +892,7 @@ class Link(FrameLoop, Keepalive):
         """``size`` more bytes wait for the peer of a paused link: counted
         against the write limit and charged to the account; True if the
         link is dropped for them."""
-        settings = self._context.settings
+        settings = self.context.settings
         seldom.waiting += size
         if seldom.waiting > settings.write_limit:
             self._notReading(f"over {settings.write_limit} bytes waiting", kind)
@@ -892,7 +906,7 @@ class Link(FrameLoop, Keepalive):
         goes to the account a few times a spell, not once a message.  The
         links that give way for it are dropped; True if this one is.
         """
-        settings = self._context.settings
+        settings = self.context.settings
         charge = seldom.waiting + (settings.write_limit >> 4)
         victims = settings.unsent.take(self, groupOf(self), charge)
         if victims is None:
@@ -909,7 +923,7 @@ class Link(FrameLoop, Keepalive):
     def _notReading(self, why, kind):
         """The peer does not read, and what waits for it is over a bound:
         the link goes at once, with what it had unsent."""
-        settings = self._context.settings
+        settings = self.context.settings
         self.peerLine(LogLevel.warn, "{peer} is not reading: {why}; dropping the link",
                       why=why)
         self.closing = self.deaf = True
@@ -933,7 +947,7 @@ class Link(FrameLoop, Keepalive):
         if self.transport is None:
             return
         data = held[1] if len(held) == 2 else b"".join(held[1:])
-        batch = self._context.batch
+        batch = self.context.batch
         if batch is not None and batch.depth:
             # In the middle of a burst (FLUSH_BYTES held): more follows on
             # this turn, so the transport gathers it and sends once, at
@@ -973,7 +987,7 @@ class Link(FrameLoop, Keepalive):
         if seldom is not None and seldom.waiting is not None:
             seldom.waiting = None
             seldom.charged = 0
-            self._context.settings.unsent.release(self)
+            self.context.settings.unsent.release(self)
 
 
 #: What a link takes itself, before its owner: message class ->
