@@ -518,7 +518,7 @@ class CoalescingPushBackTests(PushBackTests):
         hand-over for it, and the other peer gets every search.
         """
         self.setUpPeers()
-        self.assertIsNotNone(self.slow.link.context.batch)
+        self.assertIsNotNone(self.slow.link._context.batch)
         count = 150
         self.assertGreater(count * self.size, self.BUFFER + FLUSH_BYTES + self.WRITE_LIMIT)
         self.flooder.link.dataReceived(searches(1000, count, self.ITEM))

@@ -671,7 +671,7 @@ class StateTests(MembershipCase):
         self.assertFalse(hasattr(self.membership, "__dict__"))
         with self.assertRaises(AttributeError):
             self.membership._symbol_0 = None
-        self.assertIs(self.membership.linkContext, self.membership.link.context)
+        self.assertIs(self.membership.linkContext, self.membership.link._context)
 
 
 class _WiredEndpoint:

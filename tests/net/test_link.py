@@ -7,6 +7,8 @@ Each test drives a real L{Link} over a C{StringTransport} on a C{task.Clock},
 with a stub owner that records what the link hands on.
 """
 
+import sys
+
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
 from twisted.internet.interfaces import ILoggingContext, IProtocol, IPushProducer
@@ -508,6 +510,19 @@ class DirectionTests(SynchronousTestCase):
         self.assertIs(type(inbound), Link)
         self.assertIs(type(outbound), Link)
 
+    def test_directionBesideTheNonces(self):
+        """Whether the peer opened it shares a slot with the count of its
+        pings: either end numbers its pings 1, 2, 3 and keeps its
+        direction, and holds no slot of its own for it: sixteen slots,
+        160 bytes with the collector's header, not seventeen."""
+        for inbound in (True, False):
+            link = Link(RecordingOwner(), Clock(), LinkSettings(), inbound)
+            self.assertEqual([link.nextNonce() for _ in range(3)], [1, 2, 3])
+            self.assertIs(link.inbound, inbound)
+            self.assertNotIn("inbound", Link.__slots__)
+            # The collector's header, the object's, sixteen slots.
+            self.assertEqual(sys.getsizeof(link), 16 + 16 + 16 * 8)
+
 
 class LinkContextTests(SynchronousTestCase):
     """The links of one owner share what they hold alike, one object for
@@ -524,7 +539,7 @@ class LinkContextTests(SynchronousTestCase):
 
     def test_shared(self):
         first, second = self.link(), self.link()
-        self.assertIs(first.context, second.context)
+        self.assertIs(first._context, second._context)
         self.assertEqual((second.owner, second.clock, second.settings),
                          (self.owner, self.clock, self.settings))
 
@@ -533,7 +548,7 @@ class LinkContextTests(SynchronousTestCase):
         first = self.link()
         for other in (self.link(owner=RecordingOwner()), self.link(clock=Clock()),
                       self.link(settings=LinkSettings())):
-            self.assertIsNot(other.context, first.context)
+            self.assertIsNot(other._context, first._context)
 
     def test_ownerKeepsRecentLater(self):
         """An owner that starts keeping recent messages after its first
@@ -542,8 +557,8 @@ class LinkContextTests(SynchronousTestCase):
         before = self.link()
         self.owner.recent = RecentMessages()
         after = self.link()
-        self.assertIsNone(before.context.recent)
-        self.assertIs(after.context.recent, self.owner.recent)
+        self.assertIsNone(before._context.recent)
+        self.assertIs(after._context.recent, self.owner.recent)
 
     def test_ownerWithoutAttributes(self):
         """An owner that takes no attribute still gets its links made,
@@ -556,7 +571,7 @@ class LinkContextTests(SynchronousTestCase):
         first = Link(owner, self.clock, self.settings, True)
         second = Link(owner, self.clock, self.settings, True)
         self.assertIs(first.owner, owner)
-        self.assertIsNot(first.context, second.context)
+        self.assertIsNot(first._context, second._context)
 
 
 class LinkOwnerTests(SynchronousTestCase):

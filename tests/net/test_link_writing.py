@@ -209,10 +209,10 @@ class CoalescingTests(SynchronousTestCase):
         reactorLike = Clock()
         directlyProvides(reactorLike, IReactorFDSet)
         real = Link(RecordingOwner(), reactorLike, settings, True)
-        self.assertIsNone(plain.context.batch)
-        self.assertIs(real.context.batch, settings.writes)
+        self.assertIsNone(plain._context.batch)
+        self.assertIs(real._context.batch, settings.writes)
         self.assertIsNone(Link(RecordingOwner(), reactorLike, LinkSettings(coalesce=False),
-                               True).context.batch)
+                               True)._context.batch)
 
 
 class QueuedBesideTests(LinkTestCase):

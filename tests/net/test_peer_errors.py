@@ -123,7 +123,7 @@ class OversizeLineTests(SynchronousTestCase):
         node = makeNode(1)
         link = linkPeer(node, 7)
         big = wire.Error("wtf", "x" * 1000)
-        link.context.settings.frame_limit = 512
+        link._context.settings.frame_limit = 512
         with capturedLogs() as events:
             for _ in range(100):
                 link.send(big)

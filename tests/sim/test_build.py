@@ -54,14 +54,14 @@ class NodeLinkSettingsTests(SynchronousTestCase):
         counts = {node: {}}
         settings = NodeLinkSettings(counts, ping_interval=60.0)
         clock = Clock()
-        self.assertIs(Link(OwnerOf(node), clock, settings, False).context.stats,
+        self.assertIs(Link(OwnerOf(node), clock, settings, False)._context.stats,
                       counts[node])
         check = AddressCheck(1, None, None, clock, settings, node=node)
-        self.assertIs(Link(check, clock, settings, False).context.stats, counts[node])
-        self.assertIsNone(Link(OwnerOf(other), clock, settings, False).context.stats)
+        self.assertIs(Link(check, clock, settings, False)._context.stats, counts[node])
+        self.assertIsNone(Link(OwnerOf(other), clock, settings, False)._context.stats)
         settings.stats = {}
         tracker = AddressCheck(1, None, None, clock, settings)
-        self.assertIs(Link(tracker, clock, settings, False).context.stats, settings.stats)
+        self.assertIs(Link(tracker, clock, settings, False)._context.stats, settings.stats)
 
 
 class OwnerOf:

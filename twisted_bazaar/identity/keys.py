@@ -232,9 +232,15 @@ class Identity:
     __slots__ = ("_private", "key", "id", "_signer")
 
     def __init__(self, private_key):
-        self._private = private_key
         raw = private_key.public_key().public_bytes(serialization.Encoding.Raw,
                                                     serialization.PublicFormat.Raw)
+        #: The private key; or, for a kind of key its class makes again
+        #: from the public half (C{FROM_PUBLIC}: the simulator's fast ones,
+        #: L{twisted_bazaar.sim.crypto}), its class, the key made when it
+        #: signs (L{_pair}): 105 bytes of each simulated node, most of
+        #: which never sign.
+        self._private = (type(private_key) if getattr(private_key, "FROM_PUBLIC", False)
+                         else private_key)
         self.key = encode(raw)
         self.id = deriveId(raw)
         #: What signs bytes, once the first signature chose it (L{_signRaw}).
@@ -330,7 +336,7 @@ class Identity:
     def _write(self, path):
         """Write the key to ``path`` unless a file is there: True if
         written, False if another process wrote one first."""
-        data = self._private.private_bytes(serialization.Encoding.PEM,
+        data = self._pair().private_bytes(serialization.Encoding.PEM,
                                            serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption())
         directory, name = os.path.split(path)
@@ -361,9 +367,14 @@ class Identity:
         """This node's signature of data (bytes), as text."""
         return encode(self._signRaw(data))
 
+    def _pair(self):
+        """The private key (see L{_private})."""
+        private = self._private
+        return private(decode(self.key)) if isinstance(private, type) else private
+
     def _firstSignature(self, data):
         """Choose how this key signs (L{sodium}), then sign data."""
-        private = self._private
+        private = self._pair()
         self._signer = sodium.signerFor(private) or private.sign
         return self._signer(data)
 

@@ -190,15 +190,14 @@ class LinkContext:
     """
     What every link of one owner holds alike: the owner, its clock, link
     settings, what counts its sends, deadlines, write batch,
-    recent-message log and peer log; and the message the owner is
-    handling (L{payload}).
+    recent-message log and peer log.
 
-    One object per owner, not eight slots per link: a simulation holds a
-    million link ends, and these were 64 bytes of each.
+    One object per owner, not seven slots per link: a simulation holds a
+    million link ends, and these were 56 bytes of each.
     """
 
     __slots__ = ("owner", "clock", "settings", "stats", "timers", "batch", "recent",
-                 "peer_log", "payload")
+                 "peer_log")
 
     def __init__(self, owner, clock, settings, batch):
         self.owner = owner
@@ -217,10 +216,6 @@ class LinkContext:
         #: The owner's L{PeerLog}, if it keeps one: the lines a peer
         #: causes go through it.
         self.peer_log = getattr(owner, "peer_log", None)
-        #: The bytes of the message the owner is handling, for relaying
-        #: unchanged (None between messages): an owner handles one at a
-        #: time, on whichever of its links it came.
-        self.payload = None
 
     def fits(self, owner, clock, settings, batch):
         """Whether a link of owner on clock with settings (and batch) can
@@ -337,20 +332,19 @@ class Link(FrameLoop, Keepalive):
     # bases with slots of their own do not combine); whether it is
     # connected is whether it has its transport, not a slot.
     # Whether the peer opened it is the low bit of its pings' count
-    # (L{inbound}), and the message its owner is handling is its context's
-    # (L{LinkContext.payload}): two slots less, 16 bytes of each of a
-    # simulation's million link ends.
-    __slots__ = ("transport", "context",
-                 "peer_id", "key", "address", "closing", "deaf", "purpose",
+    # (L{inbound}): a slot less, 8 bytes of each of a simulation's million
+    # link ends.
+    __slots__ = ("transport", "_context",
+                 "peer_id", "key", "address", "payload", "closing", "deaf", "purpose",
                  "_due", "_last_traffic", "_last_heard", "_nonce",
                  "_buckets", "_seldom")
 
     def __init__(self, owner, clock, settings, inbound):
         self.transport = None
         #: The owner, clock, settings, deadlines, write batch, recent
-        #: messages, peer log and the message being handled, shared with
-        #: the owner's other links (a L{LinkContext}).
-        self.context = contextFor(owner, clock, settings)
+        #: messages and peer log, shared with the owner's other links (a
+        #: L{LinkContext}).
+        self._context = contextFor(owner, clock, settings)
         # No frame held (L{FrameLoop}): most links of a large simulation
         # never end a read within one.
         self.resetFrames()
@@ -361,6 +355,8 @@ class Link(FrameLoop, Keepalive):
         #: Where the peer listens, (host, port), as it introduced itself
         #: (set by the owner once the link is established), else None.
         self.address = None
+        #: The bytes of the message the owner is handling, for relaying.
+        self.payload = None
         self.closing = False
         #: True once incoming frames are ignored; a retired link (see
         #: L{retire}) stops sending but keeps reading until it closes.
@@ -391,22 +387,22 @@ class Link(FrameLoop, Keepalive):
     @property
     def owner(self):
         """The L{ILinkOwner} this link hands its life and messages to."""
-        return self.context.owner
+        return self._context.owner
 
     @property
     def clock(self):
         """The link's clock (an C{IReactorTime})."""
-        return self.context.clock
+        return self._context.clock
 
     @property
     def settings(self):
         """The L{LinkSettings} of the link's process."""
-        return self.context.settings
+        return self._context.settings
 
     @property
     def timers(self):
         """The L{twisted_bazaar.net.timers.Deadlines} of the link's clock."""
-        return self.context.timers
+        return self._context.timers
 
     @property
     def idle_timeout(self):
@@ -436,7 +432,7 @@ class Link(FrameLoop, Keepalive):
         (L{twisted_bazaar.net.encrypted}): its owner is told, if it asks
         to be (an L{IChannelUp}: one that signs the channel's handshake
         hash in its first message)."""
-        owner = self.context.owner
+        owner = self._context.owner
         if IChannelUp.providedBy(owner):
             owner.channelUp(self)
 
@@ -449,12 +445,12 @@ class Link(FrameLoop, Keepalive):
             # Closed while still connecting (the node is stopping): hang up.
             self.transport.loseConnection()
             return
-        self._last_heard = self._last_traffic = self.context.clock.seconds()
+        self._last_heard = self._last_traffic = self._context.clock.seconds()
         # The transport pauses us when its send buffer fills: that is how a
         # peer that does not read is noticed (see sendPayload).
         self.transport.registerProducer(self, True)
         self.watchHandshake()
-        self.context.owner.linkMade(self)
+        self._context.owner.linkMade(self)
 
     def _seldomThings(self):
         """This link's L{_Seldom}, made when first needed."""
@@ -473,13 +469,13 @@ class Link(FrameLoop, Keepalive):
             if seldom.waiting is not None:
                 seldom.waiting = None
                 seldom.charged = 0
-                self.context.settings.unsent.release(self)
+                self._context.settings.unsent.release(self)
         pongs = None if seldom is None else seldom.pongs
         if pongs:
             seldom.pongs = None
             for waiting in pongs.values():
                 waiting.errback(reason)
-        self.context.owner.linkLost(self, reason)
+        self._context.owner.linkLost(self, reason)
 
     def close(self, reason=None, routine=False):
         """Flush what was written, then close.  Idempotent.
@@ -541,7 +537,7 @@ class Link(FrameLoop, Keepalive):
             return "channel handshake"
         if self.inbound:
             return "thisisme"
-        return getattr(self.context.owner, "awaits", "thisisme")
+        return getattr(self._context.owner, "awaits", "thisisme")
 
     def identified(self, peer_id):
         """The owner accepted the peer's introduction: the handshake clock
@@ -600,7 +596,7 @@ class Link(FrameLoop, Keepalive):
         """
         logger = logger or self.log
         fields["peer"] = self.describe()
-        peer_log = self.context.peer_log
+        peer_log = self._context.peer_log
         if peer_log is None:
             logger.emit(level, format, **peerFields(fields))
         else:
@@ -614,7 +610,7 @@ class Link(FrameLoop, Keepalive):
         with a write batch, what is sent meanwhile goes out when the
         outermost read is done (see L{twisted_bazaar.net.batch.WriteBatch}).
         """
-        batch = self.context.batch
+        batch = self._context.batch
         if batch is None:
             self.readFrames(data)
             return
@@ -629,7 +625,7 @@ class Link(FrameLoop, Keepalive):
     @property
     def MAX_LENGTH(self):  # noqa: N802 (the frame loop's name, Twisted's)
         """The link's frame limit (the registry's ``link.frame``)."""
-        return self.context.settings.frame_limit
+        return self._context.settings.frame_limit
 
     def unframed(self, data, start):
         """A deaf link reads nothing more (L{FrameLoop})."""
@@ -656,7 +652,7 @@ class Link(FrameLoop, Keepalive):
         except wire.ProtocolError as e:
             self._undecodable(e)
             return
-        context = self.context
+        context = self._context
         settings = context.settings
         if settings.traffic is not None:
             settings.traffic.messageReceived(message.TYPE, len(data))
@@ -686,20 +682,17 @@ class Link(FrameLoop, Keepalive):
         recent = context.recent
         if recent is not None and self.purpose not in STATUS_PURPOSES:
             recent.note((now, IN, self.peer_id, message.TYPE))
-        # The context's, as what a nested read (a test's synchronous
-        # transport) replaced is put back after it.
-        handling = context.payload
-        context.payload = data
+        self.payload = data
         context.owner.messageReceived(self, message)
-        # Not kept past its handling: a quiet owner would hold its last
+        # Not kept past its handling: a quiet link would hold its last
         # message for as long as it lives.
-        context.payload = handling
+        self.payload = None
 
     def _undecodable(self, error):
         """A frame that does not decode (a L{wire.ProtocolError}) is
         refused, and before the handshake is done ends the link (after
         it, the link stays open: docs/protocol.md §14)."""
-        if self.context.settings.verbose:
+        if self._context.settings.verbose:
             self.log.info("<- {peer} undecodable: {info}", peer=self.describe(),
                           info=error.info)
         self.protocolError(error.code, error.info, answer=error.answerable,
@@ -712,7 +705,7 @@ class Link(FrameLoop, Keepalive):
         buckets = self._buckets
         if buckets is None:
             buckets = self._buckets = {}
-        rate = bucketRate(self.context.settings.rates, name)
+        rate = bucketRate(self._context.settings.rates, name)
         bucket = buckets[name] = TokenBucket(rate, now)
         return bucket
 
@@ -829,7 +822,7 @@ class Link(FrameLoop, Keepalive):
         """
         if self.closing or self.transport is None:
             return
-        context = self.context
+        context = self._context
         settings = context.settings
         if len(payload) > settings.frame_limit:
             # What a peer asks for (or sends on to be relayed) can make
@@ -892,7 +885,7 @@ class Link(FrameLoop, Keepalive):
         """``size`` more bytes wait for the peer of a paused link: counted
         against the write limit and charged to the account; True if the
         link is dropped for them."""
-        settings = self.context.settings
+        settings = self._context.settings
         seldom.waiting += size
         if seldom.waiting > settings.write_limit:
             self._notReading(f"over {settings.write_limit} bytes waiting", kind)
@@ -906,7 +899,7 @@ class Link(FrameLoop, Keepalive):
         goes to the account a few times a spell, not once a message.  The
         links that give way for it are dropped; True if this one is.
         """
-        settings = self.context.settings
+        settings = self._context.settings
         charge = seldom.waiting + (settings.write_limit >> 4)
         victims = settings.unsent.take(self, groupOf(self), charge)
         if victims is None:
@@ -923,7 +916,7 @@ class Link(FrameLoop, Keepalive):
     def _notReading(self, why, kind):
         """The peer does not read, and what waits for it is over a bound:
         the link goes at once, with what it had unsent."""
-        settings = self.context.settings
+        settings = self._context.settings
         self.peerLine(LogLevel.warn, "{peer} is not reading: {why}; dropping the link",
                       why=why)
         self.closing = self.deaf = True
@@ -947,7 +940,7 @@ class Link(FrameLoop, Keepalive):
         if self.transport is None:
             return
         data = held[1] if len(held) == 2 else b"".join(held[1:])
-        batch = self.context.batch
+        batch = self._context.batch
         if batch is not None and batch.depth:
             # In the middle of a burst (FLUSH_BYTES held): more follows on
             # this turn, so the transport gathers it and sends once, at
@@ -987,7 +980,7 @@ class Link(FrameLoop, Keepalive):
         if seldom is not None and seldom.waiting is not None:
             seldom.waiting = None
             seldom.charged = 0
-            self.context.settings.unsent.release(self)
+            self._context.settings.unsent.release(self)
 
 
 #: What a link takes itself, before its owner: message class ->

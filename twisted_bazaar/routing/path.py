@@ -181,7 +181,7 @@ class PathRouter:
                           "hop {next}", self.log, type=message.TYPE,
                           next=shortId(path[here + 1]))
             return
-        next_hop.sendPayload(link.context.payload, message.TYPE)
+        next_hop.sendPayload(link.payload, message.TYPE)
 
     def learn(self, path):
         """Record path (from this node) and every prefix of it, if shorter
