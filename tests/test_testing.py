@@ -193,6 +193,20 @@ class MemoryNetworkTests(SynchronousTestCase):
         self.clock.advance(0)
         self.assertEqual(b.received, [b"hello"])
 
+    def test_whereIsThePortsKey(self):
+        """Where a port listens is its key in the network's table, one
+        tuple for whoever asks; where nothing listens, a tuple of its own;
+        a port that stops listening leaves the table by it."""
+        network = MemoryNetwork(self.clock)
+        port = network.listen(Factory.forProtocol(_Recorder), "h", 0)
+        where = network.where("h", 40000)
+        self.assertEqual(where, ("h", 40000))
+        self.assertIs(network.where("h", 40000), where)
+        self.assertIs(next(iter(network._listeners)), where)
+        self.assertEqual(network.where("h", 1), ("h", 1))
+        self.successResultOf(port.stopListening())
+        self.assertEqual(network._listeners, {})
+
     def test_stopListeningFreesTheAddress(self):
         """After stopListening the address refuses, and can be reused."""
         network = MemoryNetwork(self.clock)

@@ -213,16 +213,21 @@ class _MemoryPort:
     """A port listening on a L{MemoryNetwork}: slots, as a simulation holds
     one a node (40 bytes less each than a dict of attributes), and its
     network its class's, as a transport's (each network has a subclass of
-    its own)."""
+    its own).
 
-    __slots__ = ("address", "factory")
+    @ivar where: its (host, port), the network's key for it: one tuple for
+        the table and whoever names the port by it (L{MemoryNetwork.where}).
+    """
+
+    __slots__ = ("address", "factory", "where")
 
     #: The L{MemoryNetwork} of this port (set on each network's subclass).
     network = None
 
-    def __init__(self, address, factory):
+    def __init__(self, address, factory, where):
         self.address = address
         self.factory = factory
+        self.where = where
 
     def getHost(self):
         return self.address
@@ -231,7 +236,7 @@ class _MemoryPort:
         pass
 
     def stopListening(self):
-        self.network._listeners.pop((self.address.host, self.address.port), None)
+        self.network._listeners.pop(self.where, None)
         return defer.succeed(None)
 
 
@@ -386,11 +391,21 @@ class MemoryNetwork:
     def listen(self, factory, host, port=0):
         if not port:
             port = self._takePort(host)
-        if (host, port) in self._listeners:
+        where = (host, port)
+        if where in self._listeners:
             raise error.CannotListenError(host, port, "address in use")
-        listening = self._Port(IPv4Address("TCP", host, port), factory)
-        self._listeners[(host, port)] = listening
+        listening = self._Port(IPv4Address("TCP", host, port), factory, where)
+        self._listeners[where] = listening
         return listening
+
+    def where(self, host, port):
+        """
+        (host, port) as a tuple: the key of the port listening there, if
+        one does, which every holder of it can share (a simulation's peers
+        of a node name it so: 56 bytes a node), else a new one.
+        """
+        listening = self._listeners.get((host, port))
+        return (host, port) if listening is None else listening.where
 
     def connect(self, host, port, protocol, from_host="client"):
         """Connect protocol to whatever listens on host:port; the Deferred
