@@ -337,8 +337,8 @@ class Identity:
         """Write the key to ``path`` unless a file is there: True if
         written, False if another process wrote one first."""
         data = self._pair().private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption())
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption())
         directory, name = os.path.split(path)
         # A new file of a name of its own, 0600: a file left where a key
         # is written (by a crash, or by another user of a data dir open
@@ -365,7 +365,8 @@ class Identity:
 
     def sign(self, data):
         """This node's signature of data (bytes), as text."""
-        return encode(self._signRaw(data))
+        signer = self._signer
+        return encode(self._firstSignature(data) if signer is None else signer(data))
 
     def _pair(self):
         """The private key (see L{_private})."""

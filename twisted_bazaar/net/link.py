@@ -318,6 +318,7 @@ class Link(FrameLoop, Keepalive):
 
     @ivar peer_id: the peer's id once the owner has called L{identified},
         else None.
+    @ivar inbound: True when the peer connected to us.
     """
 
     log = Logger()
@@ -331,10 +332,7 @@ class Link(FrameLoop, Keepalive):
     # Its keepalive's one slot, _due, is here (L{Keepalive}, a base: two
     # bases with slots of their own do not combine); whether it is
     # connected is whether it has its transport, not a slot.
-    # Whether the peer opened it is the low bit of its pings' count
-    # (L{inbound}): a slot less, 8 bytes of each of a simulation's million
-    # link ends.
-    __slots__ = ("transport", "_context",
+    __slots__ = ("transport", "_context", "inbound",
                  "peer_id", "key", "address", "payload", "closing", "deaf", "purpose",
                  "_due", "_last_traffic", "_last_heard", "_nonce",
                  "_buckets", "_seldom")
@@ -342,12 +340,12 @@ class Link(FrameLoop, Keepalive):
     def __init__(self, owner, clock, settings, inbound):
         self.transport = None
         #: The owner, clock, settings, deadlines, write batch, recent
-        #: messages and peer log, shared with the owner's other links (a
-        #: L{LinkContext}).
+        #: messages and peer log, shared with the owner's other links.
         self._context = contextFor(owner, clock, settings)
         # No frame held (L{FrameLoop}): most links of a large simulation
         # never end a read within one.
         self.resetFrames()
+        self.inbound = inbound
         self.peer_id = None
         #: The key the peer proved it holds in the handshake, if it proved
         #: one (set by the owner once the link is established), else None.
@@ -367,8 +365,7 @@ class Link(FrameLoop, Keepalive):
         self.resetKeepalive()
         self._last_traffic = 0.0
         self._last_heard = 0.0
-        # How many pings it sent, doubled, plus whether the peer opened it.
-        self._nonce = 1 if inbound else 0
+        self._nonce = 0
         # The containers below are made when first needed (None or an
         # empty tuple until then): most links of a large simulation never
         # see an error, a rate limit, a ping of their own or a burst, and
@@ -378,11 +375,6 @@ class Link(FrameLoop, Keepalive):
         #: drops, its pings' pongs, its paused sends, its held frames),
         #: once it has any.
         self._seldom = None
-
-    @property
-    def inbound(self):
-        """True when the peer connected to us."""
-        return self._nonce & 1 == 1
 
     @property
     def owner(self):
@@ -558,8 +550,8 @@ class Link(FrameLoop, Keepalive):
     def nextNonce(self):
         """The nonce of a ping of the keepalive's (one not used on this
         link before)."""
-        self._nonce += 2
-        return self._nonce >> 1
+        self._nonce += 1
+        return self._nonce
 
     @property
     def lastTraffic(self):
@@ -799,7 +791,8 @@ class Link(FrameLoop, Keepalive):
         """
         if self.closing or self.transport is None or self.peer_id is None:
             return defer.fail(ConnectionDone("the link is closing"))
-        nonce = self.nextNonce()
+        self._nonce += 1
+        nonce = self._nonce
         seldom = self._seldomThings()
         if seldom.pongs is None:
             seldom.pongs = {}
