@@ -168,8 +168,8 @@ class MemoryNetworkTests(SynchronousTestCase):
         self.assertEqual({port.getHost().port for port in ports}, {40000})
         self.assertIs(ports[0].network, network)
         # A list's slot for each port aside (8 bytes): 296 bytes a host
-        # before (b31185cf), 256 since; 272 at 342de50b with its key kept
-        # on the port (where), 246 with no count of its own.
+        # before (b31185cf), 256 since (264 at 342de50b); 246 with its key
+        # kept on the port (where) and no count of its own.
         self.assertLessEqual(held - 8, 255)
         # The next port of each is still the one after.
         self.assertEqual(network.listen(factory, "h7", 0).getHost().port, 40001)
