@@ -26,6 +26,7 @@ from twisted_bazaar.testing import (
     MemoryServerEndpoint,
     MemoryTransport,
 )
+from twisted_bazaar.testing.memory import FIRST_PORT
 
 from tests.helpers import units
 
@@ -149,7 +150,8 @@ class MemoryNetworkTests(SynchronousTestCase):
     def test_aListeningHostHoldsLittle(self):
         """A host that listens on port 0 (a simulated node) holds its
         port, its address and their entries, and nothing of its own for
-        the next port it would take (an int each, 32 bytes a node), nor a
+        the next port it would take (an int each, 32 bytes a node; nor an
+        entry in the network's counts, which its port stands for), nor a
         slot on its port for the network (the port's class's)."""
         network = MemoryNetwork(self.clock)
         factory = Factory.forProtocol(_Recorder)
@@ -166,8 +168,9 @@ class MemoryNetworkTests(SynchronousTestCase):
         self.assertEqual({port.getHost().port for port in ports}, {40000})
         self.assertIs(ports[0].network, network)
         # A list's slot for each port aside (8 bytes): 296 bytes a host
-        # before (b31185cf), 256 since.
-        self.assertLessEqual(held - 8, 280)
+        # before (b31185cf), 256 since (264 at 342de50b); 246 with its key
+        # kept on the port (where) and no count of its own.
+        self.assertLessEqual(held - 8, 255)
         # The next port of each is still the one after.
         self.assertEqual(network.listen(factory, "h7", 0).getHost().port, 40001)
 
@@ -192,6 +195,75 @@ class MemoryNetworkTests(SynchronousTestCase):
         first[0].write(b"hello")
         self.clock.advance(0)
         self.assertEqual(b.received, [b"hello"])
+
+    def test_whereIsThePortsKey(self):
+        """Where a port listens is its key in the network's table, one
+        tuple for whoever asks; where nothing listens, a tuple of its own;
+        a port that stops listening leaves the table by it."""
+        network = MemoryNetwork(self.clock)
+        port = network.listen(Factory.forProtocol(_Recorder), "h", 0)
+        where = network.where("h", 40000)
+        self.assertEqual(where, ("h", 40000))
+        self.assertIs(network.where("h", 40000), where)
+        self.assertIs(next(iter(network._listeners)), where)
+        self.assertEqual(network.where("h", 1), ("h", 1))
+        self.successResultOf(port.stopListening())
+        self.assertEqual(network._listeners, {})
+
+    def test_portsTakenInTurn(self):
+        """A host's ports are taken in turn from FIRST_PORT, whether it
+        listens on port 0, on a port of its choosing, opens connections,
+        stops listening or crashes, though the network keeps no count for
+        a host whose one port is the one it listens on: random steps on a
+        few hosts give the ports (and refusals) of a plain count."""
+        for seed in range(20):
+            rng = random.Random(seed)
+            network = MemoryNetwork(self.clock)
+            factory = Factory.forProtocol(_Recorder)
+            taken, listening, ports = {}, set(), {}
+
+            def take(host):
+                taken[host] = taken.get(host, 0) + 1
+                return FIRST_PORT + taken[host] - 1
+
+            for _ in range(200):
+                host = rng.choice("abc")
+                step = rng.randrange(5)
+                if step < 2:
+                    port = 0 if step == 0 else FIRST_PORT + rng.randrange(3)
+                    want = take(host) if port == 0 else port
+                    try:
+                        got = network.listen(factory, host, port)
+                    except error.CannotListenError:
+                        self.assertIn((host, want), listening)
+                        continue
+                    self.assertEqual(got.getHost().port, want)
+                    listening.add((host, want))
+                    ports[(host, want)] = got
+                elif step == 2:
+                    self.assertEqual(network._nextAddress(host).port, take(host))
+                elif step == 3 and listening:
+                    where = rng.choice(sorted(listening))
+                    listening.discard(where)
+                    self.successResultOf(ports.pop(where).stopListening())
+                elif step == 4 and rng.random() < 0.2:
+                    network.crash(host)
+                    network.dead_hosts.discard(host)
+                    listening = {where for where in listening if where[0] != host}
+                self.assertEqual(set(network._listeners), listening)
+            # Most hosts listened first on port 0: none of them kept a
+            # count while that port stood for it.
+            self.assertLessEqual(set(network._ports_taken), set(taken))
+
+    def test_aListeningNodeKeepsNoCount(self):
+        """A host whose one port is the one it listens on (a simulated
+        node) has no count of its own in the network: its port stands
+        for it."""
+        network = MemoryNetwork(self.clock)
+        network.listen(Factory.forProtocol(_Recorder), "h", 0)
+        self.assertEqual(network._ports_taken, {})
+        self.assertEqual(network._nextAddress("h").port, FIRST_PORT + 1)
+        self.assertEqual(network._ports_taken, {"h": 2})
 
     def test_stopListeningFreesTheAddress(self):
         """After stopListening the address refuses, and can be reused."""

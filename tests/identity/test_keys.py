@@ -76,6 +76,20 @@ class IdentityTests(SynchronousTestCase):
         self.assertTrue(signedBy(theirs, other.id))
         self.assertFalse(signedBy(mine, other.id))
 
+    def test_slotsAndItsSigner(self):
+        """A key pair holds no dict (a simulation holds one a node): its
+        signer is a slot, None until its first signature chooses it, which
+        later ones use."""
+        identity = Identity.fromRandom(random.Random(5))
+        self.assertFalse(hasattr(identity, "__dict__"))
+        self.assertIsNone(identity._signer)
+        first = identity.sign(b"data")
+        signer = identity._signer
+        self.assertIsNotNone(signer)
+        self.assertEqual(identity.sign(b"data"), first)
+        self.assertIs(identity._signer, signer)
+        self.assertTrue(verify(identity.key, first, b"data"))
+
     def test_fromRandomRepeats(self):
         """Drawn from a seeded rng, the same key each time."""
         self.assertEqual(Identity.fromRandom(random.Random(5)).key,

@@ -90,13 +90,13 @@ class ThreadedSignerTests(SynchronousTestCase):
         """The batch is signed off the caller's thread; the result comes
         back through the reactor, signed as Identity.signed signs."""
         threads = []
-        sign = self.identity.sign
+        sign = Identity.sign
 
-        def recordingSign(data):
+        def recordingSign(identity, data):
             threads.append(threading.get_ident())
-            return sign(data)
+            return sign(identity, data)
 
-        self.identity.sign = recordingSign
+        self.patch(Identity, "sign", recordingSign)
         messages = answers(self.identity)
         d = self.signer.signAll(messages)
         self.assertNoResult(d)

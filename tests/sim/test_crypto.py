@@ -83,6 +83,22 @@ class FastSignatureTests(SynchronousTestCase):
         self.assertIs(pair.public_key(), pair)
         public.verify(pair.sign(b"x"), b"x")
 
+    def test_anIdentityHoldsNoFastPairUntilItSigns(self):
+        """A fast key pair is its public bytes: an identity of one holds
+        its class, not the pair (105 bytes of each simulated node), makes
+        the pair at its first signature and keeps its signer; the
+        signatures are the pair's, and check."""
+        with fastSignatures():
+            identity = keys.Identity.fromRandom(random.Random(4))
+            self.assertIs(identity._private, FastPrivateKey)
+            signature = identity.sign(b"data")
+            pair = identity._signRaw.__self__
+            self.assertIsInstance(pair, FastPrivateKey)
+            self.assertEqual(keys.encode(pair.raw), identity.key)
+            self.assertEqual(identity.sign(b"data"), signature)
+            self.assertIs(identity._signRaw.__self__, pair)
+            self.assertTrue(keys.verify(identity.key, signature, b"data"))
+
     def test_refusedOutside(self):
         """Outside a run, a fast signature proves nothing: the real check,
         as every daemon makes it, refuses it."""

@@ -73,14 +73,17 @@ class EstablishTests(SynchronousTestCase):
 
     def test_addressesShared(self):
         """Every peer of a warm node notes it by one (host, port) tuple,
-        and every warm link comes from its opener's listening address: no
-        address object of their own for the links of a large run."""
+        the network's key of the node's listening port, and every warm
+        link comes from its opener's listening address: no address object
+        of their own for the links of a large run."""
         noted = {}
+        network = self.warm.network
         for node in self.warm.nodes:
             listening = (node.host, node.port)
             for peer, link in node.links.items():
                 address = node.overlay.addresses[peer]
                 self.assertIs(noted.setdefault(peer, address), address)
+                self.assertIs(address, network.where(*address))
                 if not link.inbound:
                     here = link.transport.getHost()
                     self.assertEqual((here.host, here.port), listening)

@@ -227,12 +227,24 @@ class Identity:
     @ivar id: the node id derived from it.
     """
 
+    # Slots: a simulation holds one a node (a dict of these was 35 bytes
+    # more).
+    __slots__ = ("_private", "key", "id", "_signer")
+
     def __init__(self, private_key):
-        self._private = private_key
         raw = private_key.public_key().public_bytes(serialization.Encoding.Raw,
                                                     serialization.PublicFormat.Raw)
+        #: The private key; or, for a kind of key its class makes again
+        #: from the public half (C{FROM_PUBLIC}: the simulator's fast ones,
+        #: L{twisted_bazaar.sim.crypto}), its class, the key made when it
+        #: signs (L{_pair}): 105 bytes of each simulated node, most of
+        #: which never sign.
+        self._private = (type(private_key) if getattr(private_key, "FROM_PUBLIC", False)
+                         else private_key)
         self.key = encode(raw)
         self.id = deriveId(raw)
+        #: What signs bytes, once the first signature chose it (L{_signRaw}).
+        self._signer = None
 
     @classmethod
     def generate(cls, refusal=None):
@@ -324,9 +336,9 @@ class Identity:
     def _write(self, path):
         """Write the key to ``path`` unless a file is there: True if
         written, False if another process wrote one first."""
-        data = self._private.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption())
+        data = self._pair().private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption())
         directory, name = os.path.split(path)
         # A new file of a name of its own, 0600: a file left where a key
         # is written (by a crash, or by another user of a data dir open
@@ -353,20 +365,30 @@ class Identity:
 
     def sign(self, data):
         """This node's signature of data (bytes), as text."""
-        return encode(self._signRaw(data))
+        signer = self._signer
+        return encode(self._firstSignature(data) if signer is None else signer(data))
+
+    def _pair(self):
+        """The private key (see L{_private})."""
+        private = self._private
+        return private(decode(self.key)) if isinstance(private, type) else private
 
     def _firstSignature(self, data):
         """Choose how this key signs (L{sodium}), then sign data."""
-        private = self._private
-        self._signRaw = sodium.signerFor(private) or private.sign
-        return self._signRaw(data)
+        private = self._pair()
+        self._signer = sodium.signerFor(private) or private.sign
+        return self._signer(data)
 
-    #: What signs bytes: libsodium's signing once the first signature asks
-    #: for it (L{sodium}: the same bytes, faster), else, for a key
-    #: libsodium would sign otherwise, the key's own; until then the class's
-    #: L{_firstSignature}, not a bound method each key held (64 bytes of
-    #: each simulated node, nearly all of which never sign).
-    _signRaw = _firstSignature
+    @property
+    def _signRaw(self):
+        """What signs bytes: libsodium's signing once the first signature
+        asks for it (L{sodium}: the same bytes, faster), else, for a key
+        libsodium would sign otherwise, the key's own; until then
+        L{_firstSignature}, made for the call, not a bound method each key
+        held (64 bytes of each simulated node, nearly all of which never
+        sign)."""
+        signer = self._signer
+        return self._firstSignature if signer is None else signer
 
     def signed(self, message):
         """

@@ -75,9 +75,13 @@ class FastPrivateKey(FastPublicKey):
     is to L{keys.Identity}.  It is its own public key (L{public_key}):
     a fast signature needs nothing but the public bytes, and a run holds
     one pair a node (an object of its own for the public half was 40
-    bytes of each)."""
+    bytes of each).  It is made again from its public half (C{FROM_PUBLIC}),
+    so an L{keys.Identity} holds its class, not the pair, until it signs."""
 
     __slots__ = ()
+
+    #: A key of this class is its public bytes (L{keys.Identity._pair}).
+    FROM_PUBLIC = True
 
     @classmethod
     def from_private_bytes(cls, data):

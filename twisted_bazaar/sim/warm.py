@@ -63,7 +63,10 @@ def addressOf(node, addresses=None):
     """
     node's (host, port), as its peers' overlays note it: from
     ``addresses`` (node id -> the tuple), if given, so that the peers of a
-    node share one tuple rather than hold one each (56 bytes a link end).
+    node share one tuple rather than hold one each (56 bytes a link end);
+    L{establish} puts there the key of the node's listening port
+    (L{twisted_bazaar.testing.memory.MemoryNetwork.where}), one tuple for
+    the network and the peers.
     """
     if addresses is None:
         return (node.host, node.port)
@@ -83,6 +86,11 @@ def establish(network, opener, acceptor, purpose, addresses=None):
     @param addresses: see L{addressOf}.
     @return: (the opener's link, the acceptor's).
     """
+    if addresses is not None:
+        # Each node's listening port's own (host, port), for its peers.
+        for node in (opener, acceptor):
+            if node.id not in addresses:
+                addresses[node.id] = network.where(node.host, node.port)
     out = opener.buildLink(inbound=False)
     into = acceptor.buildLink(inbound=True)
     # From the opener's listening address: a new address for each of a

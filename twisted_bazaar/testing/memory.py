@@ -213,16 +213,26 @@ class _MemoryPort:
     """A port listening on a L{MemoryNetwork}: slots, as a simulation holds
     one a node (40 bytes less each than a dict of attributes), and its
     network its class's, as a transport's (each network has a subclass of
-    its own)."""
+    its own).
 
-    __slots__ = ("address", "factory")
+    @ivar where: its (host, port), the network's key for it: one tuple for
+        the table and whoever names the port by it (L{MemoryNetwork.where}).
+    """
+
+    __slots__ = ("address", "factory", "where")
 
     #: The L{MemoryNetwork} of this port (set on each network's subclass).
     network = None
+    #: Whether it took its port as the first its host took (port 0, on a
+    #: host that had taken none): then it stands for its host's count of
+    #: ports taken while it listens (L{MemoryNetwork._takePort}), and the
+    #: network keeps none (set on a subclass of each network's).
+    first = False
 
-    def __init__(self, address, factory):
+    def __init__(self, address, factory, where):
         self.address = address
         self.factory = factory
+        self.where = where
 
     def getHost(self):
         return self.address
@@ -231,7 +241,7 @@ class _MemoryPort:
         pass
 
     def stopListening(self):
-        self.network._listeners.pop((self.address.host, self.address.port), None)
+        self.network._unlisten(self.where)
         return defer.succeed(None)
 
 
@@ -354,12 +364,17 @@ class MemoryNetwork:
                            {"__slots__": (), "network": self, "lan": True})
         self._Port = type("_MemoryPort", (_MemoryPort,),
                           {"__slots__": (), "network": self})
+        self._FirstPort = type("_MemoryPort", (_MemoryPort,),
+                               {"__slots__": (), "network": self, "first": True})
         self.dead_hosts = set()
         self._listeners = {}
         #: host -> how many ports it took (listening, or the local ends
         #: of its connections), when it took any: a small int, one object
         #: for every host, not the next port, an int of its own for each
-        #: (32 bytes a simulated node).
+        #: (32 bytes a simulated node).  None for a host whose one port
+        #: taken is the one it listens on (a L{_MemoryPort} whose C{first}
+        #: stands for the count: a simulated node, an entry of 46 bytes
+        #: less each).
         self._ports_taken = {}
         #: client end -> server end of every open connection, oldest first
         #: (a dict keeps its insertion order): closing one is O(1), and a
@@ -384,13 +399,36 @@ class MemoryNetwork:
         return low if low == high else low + (high - low) * self.rng.random()
 
     def listen(self, factory, host, port=0):
+        kind = self._Port
         if not port:
-            port = self._takePort(host)
-        if (host, port) in self._listeners:
+            if self._takenBy(host) or (host, FIRST_PORT) in self._listeners:
+                port = self._takePort(host)
+            else:
+                # Its first port, counted by the port itself while it listens.
+                port, kind = FIRST_PORT, self._FirstPort
+        where = (host, port)
+        if where in self._listeners:
             raise error.CannotListenError(host, port, "address in use")
-        listening = self._Port(IPv4Address("TCP", host, port), factory)
-        self._listeners[(host, port)] = listening
+        listening = kind(IPv4Address("TCP", host, port), factory, where)
+        self._listeners[where] = listening
         return listening
+
+    def _unlisten(self, where):
+        """The port listening at where (host, port) closes: its host's count
+        of ports taken kept, if the port stood for it."""
+        listening = self._listeners.pop(where, None)
+        if listening is not None and listening.first:
+            host = where[0]
+            self._ports_taken.setdefault(host, 1)
+
+    def where(self, host, port):
+        """
+        (host, port) as a tuple: the key of the port listening there, if
+        one does, which every holder of it can share (a simulation's peers
+        of a node name it so: 56 bytes a node), else a new one.
+        """
+        listening = self._listeners.get((host, port))
+        return (host, port) if listening is None else listening.where
 
     def connect(self, host, port, protocol, from_host="client"):
         """Connect protocol to whatever listens on host:port; the Deferred
@@ -434,10 +472,19 @@ class MemoryNetwork:
         """The address of host's next outgoing connection."""
         return IPv4Address("TCP", host, self._takePort(host))
 
+    def _takenBy(self, host):
+        """How many ports host took: its count, or 1 while the port that
+        stands for it listens (L{_MemoryPort.first}), else 0."""
+        taken = self._ports_taken.get(host)
+        if taken is None:
+            listening = self._listeners.get((host, FIRST_PORT))
+            taken = 1 if listening is not None and listening.first else 0
+        return taken
+
     def _takePort(self, host):
         """host's next port: L{FIRST_PORT}, then the ports after it in
         turn."""
-        taken = self._ports_taken.get(host, 0)
+        taken = self._takenBy(host)
         self._ports_taken[host] = taken + 1
         # The first port itself, one object, for the most common case (a
         # simulated node's listening port).
@@ -534,7 +581,7 @@ class MemoryNetwork:
         can open no new ones."""
         self.dead_hosts.add(host)
         for key in [key for key in self._listeners if key[0] == host]:
-            del self._listeners[key]
+            self._unlisten(key)
         self.cut(host)
 
     def run(self, seconds, step=0.05):
