@@ -3,7 +3,6 @@
 """
 
 import argparse
-import json
 
 import attr
 import os
@@ -11,7 +10,7 @@ import sys
 import time
 
 from twisted_bazaar import wire
-from twisted_bazaar.cli import chordsim, simshards
+from twisted_bazaar.cli import chordsim, simoutput, simshards
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser
 from twisted_bazaar.base.options import boundedInt, fraction, seconds
@@ -27,8 +26,6 @@ from twisted_bazaar.sim.udppunches import parseMix
 
 #: Wall seconds before the progress bar appears.
 PROGRESS_AFTER = 2.0
-#: What the --json file is written as until the run ends (then renamed).
-PART = ".part"
 
 
 def _count(low, high=None):
@@ -180,7 +177,8 @@ def parser():
     add("--json", metavar="FILE", help="write the metrics as JSON to FILE, once the run "
         "ended (a run that fails leaves FILE as it was)")
     add("--plot", metavar="FILE.png",
-        help="plot latency and hop distributions (needs matplotlib)")
+        help="plot latency and hop distributions, in the format of the name's "
+        "suffix (.png, .svg, .pdf...; needs matplotlib)")
     add("--quiet", action="store_true",
         help="no table, no progress bar: only the --json file (or the --plot); "
         "refused without one of them, as it would print nothing")
@@ -350,6 +348,40 @@ def allSchemeOptions(args):
     return scheme_options
 
 
+#: The chord experiments' own flags (their dests), by experiment.
+EXPERIMENT_FLAGS = {"pathlength": ("sizes", "lookups"),
+                    "failures": ("lookups", "fractions", "records", "repair"),
+                    "churn": ("rates", "duration", "lookup_rate")}
+
+
+def refuseIdle(args):
+    """
+    Refuse a flag given a value the run would not use: the run would be
+    the same as without it, and say nothing (a sweep over it would run
+    one run again and again).
+
+    @raise ValueError: naming the flag and what it needs.
+    """
+    defaults = parser().parse_args([])
+    if args.discovery != "superpeer" and args.superpeers != defaults.superpeers:
+        raise ValueError(f"--superpeers is the superpeer scheme's share of super-peers: "
+                         f"the {args.discovery} scheme has none (add --discovery "
+                         f"superpeer)")
+    if args.no_baseline and args.adversaries is None:
+        raise ValueError("--no-baseline leaves out the honest run an --adversaries run "
+                         "is measured against: without --adversaries there is none")
+    used = EXPERIMENT_FLAGS.get(args.experiment, ())
+    for dest in sorted({dest for flags in EXPERIMENT_FLAGS.values() for dest in flags}):
+        if dest in used or getattr(args, dest) == getattr(defaults, dest):
+            continue
+        owners = " or ".join(name for name, flags in EXPERIMENT_FLAGS.items()
+                             if dest in flags)
+        raise ValueError(f"--{dest.replace('_', '-')} is a parameter of --experiment "
+                         f"{owners}" + (f", not of {args.experiment}" if args.experiment
+                                        else ", which is not run (add it, with "
+                                        "--discovery chord)"))
+
+
 def simConfig(args, scheme_options):
     """The L{SimConfig} of a market run's flags."""
     return SimConfig(
@@ -373,6 +405,7 @@ def simulation(args, scheme_options):
     @raise ValueError: naming the flag, for flags the run refuses.
     """
     checkAdversaries(args.adversaries, args.adversary)
+    refuseIdle(args)
     return Simulation(simConfig(args, scheme_options))
 
 
@@ -392,8 +425,13 @@ def main(argv=None):
         except ImportError:
             parser().error("--plot needs matplotlib: pip install 'twisted-bazaar[plot]'")
     try:
+        simoutput.check(args)
+    except simoutput.OutputError as reason:
+        parser().error(str(reason))
+    try:
         scheme_options = allSchemeOptions(args)
         chordsim.refuseDaemonOnly(scheme_options)
+        refuseIdle(args)
     except ValueError as reason:
         parser().error(str(reason))
     if args.experiment:
@@ -408,36 +446,19 @@ def main(argv=None):
         simshards.check(args, config)
     except simshards.Refused as reason:
         parser().error(str(reason))
-    out = None
-    if args.json:
-        # Written beside the file and put in its place once the run ends:
-        # a run that fails (or is refused by its shards' engine) leaves
-        # neither an empty file nor a truncated earlier result.
-        try:
-            out = open(args.json + PART, "w", encoding="utf-8")
-        except OSError as e:
-            parser().error(f"--json: cannot write {args.json}: {e.strerror}")
-    try:
-        metrics = _measured(args, sim, config)
-        if out is not None:
-            json.dump(metrics, out, indent=2, sort_keys=True)
-            out.write("\n")
-            out.close()
-            os.replace(args.json + PART, args.json)
-            out = None
-    finally:
-        if out is not None:
-            out.close()
-            os.unlink(args.json + PART)
-    if args.plot:
+    metrics = _measured(args, sim, config)
+
+    def draw(target, fmt):
         from twisted_bazaar.sim.plot import plot
 
-        plot(sim, metrics, args.plot)
+        plot(sim, metrics, target, format=fmt)
+
+    status = simoutput.save(args, metrics, draw)
     if not args.quiet:
         emit(table(metrics))
     if argv is None:
-        leave(0)
-    return 0
+        leave(status)
+    return status
 
 
 def _measured(args, sim, config):
