@@ -779,6 +779,15 @@ class AdversaryTests(CliTestCase):
                          ["adversaries", "finds with an honest seller",
                           "adversaries spent", "against the honest run"])
 
+    def test_honestSellerShare(self):
+        """The share of finds with an honest seller reads as a share of
+        the finds, not as a count of them."""
+        self.assertEqual(cli.main(self.FLAGS), 0)
+        row = [line for line in self.stdout.getvalue().splitlines()
+               if line.startswith("finds with an honest seller")]
+        self.assertEqual(len(row), 1)
+        self.assertRegex(row[0], r"  \d{1,3}\.\d% of \d+$")
+
     def test_kindWithoutFraction(self):
         self.assertUsageError(["--adversary", "withhold"],
                               "--adversary needs --adversaries FRACTION")

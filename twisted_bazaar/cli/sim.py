@@ -307,8 +307,8 @@ def adversaryRows(metrics):
     rows = [
         ("adversaries", f"{attack['count']} of {metrics['nodes']}"
          + (f": {kinds}" if kinds else "")),
-        ("finds with an honest seller", f"{attack['finds_with_honest_seller']} of "
-         f"{attack['finds']}"),
+        ("finds with an honest seller", _shareOf(attack['finds_with_honest_seller'],
+                                                 attack['finds'])),
     ]
     if attack.get("lookups_honest_holder") is not None:
         rows.append(("lookups to an honest holder", f"{attack['lookups_honest_holder']}"))
@@ -325,6 +325,12 @@ def adversaryRows(metrics):
                      f"latency mean {_signed(compared['extra_latency_ms_mean'])} ms, "
                      f"p95 {_signed(compared['extra_latency_ms_p95'])} ms"))
     return rows
+
+
+def _shareOf(share, count):
+    """A share of count things, as the table shows it: the share is not a
+    count ("1.0 of 100" read as one find of a hundred)."""
+    return "n/a" if share is None else f"{share:.1%} of {count}"
 
 
 def _signed(value):
