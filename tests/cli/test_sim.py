@@ -435,6 +435,7 @@ class OutputTests(CliTestCase):
         stderr, redrawn in place and ending its line, while the table
         stays on stdout."""
         self.patch(time, "perf_counter", FakeTime(step=1.0))
+        self.stderr.isatty = lambda: True
         target = self.path("m.json")
         self.assertEqual(cli.main([*QUICK, "--json", target]), 0)
         with open(target, encoding="utf-8") as f:
@@ -697,12 +698,30 @@ class OutputPlaceTests(CliTestCase):
                               f"--json: cannot write {target}: No such file or directory")
 
 
+class LoggedProgressTests(SynchronousTestCase):
+    """Off a terminal (a log), the bar is a line at each tenth of the
+    purchases, not one line of carriage returns."""
+
+    def test_aLineATenth(self):
+        self.patch(time, "perf_counter", FakeTime(step=1.0))
+        stream = io.StringIO()
+        progress = cli.Progress(stream)
+        for done in (0, 0, 1, 2, 2, 20):
+            progress.show(20, done, 7.0)
+        progress.finish()
+        lines = stream.getvalue().split("\n")
+        self.assertNotIn("\r", stream.getvalue())
+        self.assertEqual([line.split("]")[1].split(",")[0] for line in lines[:-1]],
+                         [" 0/20 purchases", " 2/20 purchases", " 20/20 purchases"])
+        self.assertEqual(lines[-1], "")
+
+
 class ProgressTests(SynchronousTestCase):
     def setUp(self):
         self.time = FakeTime()
         self.patch(time, "perf_counter", self.time)
         self.stream = io.StringIO()
-        self.progress = cli.Progress(self.stream)
+        self.progress = cli.Progress(self.stream, terminal=True)
 
     def test_silentAtFirst(self):
         """Before PROGRESS_AFTER wall seconds nothing is written, and

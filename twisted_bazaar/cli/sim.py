@@ -187,12 +187,22 @@ def parser():
 
 
 class Progress:
-    """A one-line progress bar on stderr, shown once a run takes a while."""
+    """
+    A progress bar on stderr, shown once a run takes a while: on a
+    terminal one line redrawn in place; elsewhere (a log file) a line
+    each time another tenth of the purchases is made, as a redrawn bar
+    would be one line of thousands of carriage returns there.
+    """
 
-    def __init__(self, stream=None):
+    def __init__(self, stream=None, terminal=None):
         self.stream = sys.stderr if stream is None else stream
+        if terminal is None:
+            isatty = getattr(self.stream, "isatty", None)
+            terminal = bool(isatty and isatty())
+        self.terminal = terminal
         self.started = time.perf_counter()
         self.shown = False
+        self.tenths = None
 
     def __call__(self, sim):
         self.show(sim.config.searches, sim.purchases(), sim.clock.seconds())
@@ -202,18 +212,25 @@ class Progress:
         elapsed = time.perf_counter() - self.started
         if elapsed < PROGRESS_AFTER:
             return
-        self.shown = True
         wanted = searches or 1
         done = min(purchases, wanted)
         width = 30
         filled = width * done // wanted
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] "
-                          f"{done}/{wanted} purchases, virtual {virtual_s:.0f} s, "
-                          f"wall {elapsed:.0f} s")
+        line = (f"[{'#' * filled}{'.' * (width - filled)}] {done}/{wanted} purchases, "
+                f"virtual {virtual_s:.0f} s, wall {elapsed:.0f} s")
+        if self.terminal:
+            self.stream.write("\r" + line)
+        else:
+            tenths = 10 * done // wanted
+            if tenths == self.tenths:
+                return
+            self.tenths = tenths
+            self.stream.write(line + "\n")
+        self.shown = True
         self.stream.flush()
 
     def finish(self):
-        if self.shown:
+        if self.shown and self.terminal:
             self.stream.write("\n")
 
 
