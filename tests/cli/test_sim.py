@@ -435,6 +435,7 @@ class OutputTests(CliTestCase):
         stderr, redrawn in place and ending its line, while the table
         stays on stdout."""
         self.patch(time, "perf_counter", FakeTime(step=1.0))
+        self.stderr.isatty = lambda: True
         target = self.path("m.json")
         self.assertEqual(cli.main([*QUICK, "--json", target]), 0)
         with open(target, encoding="utf-8") as f:
@@ -559,12 +560,168 @@ class ErrorTests(CliTestCase):
         self.assertFalse(os.path.exists(self.path("p.png")))
 
 
+class IdleFlagTests(CliTestCase):
+    """
+    A flag given a value the run would not use is refused before the run:
+    without the flag it needs, the run is the same as without it, and a
+    sweep over it runs one run again and again.
+    """
+
+    assertUsageError = ErrorTests.assertUsageError
+
+    def test_superpeersOfAnotherScheme(self):
+        self.assertUsageError(
+            [*QUICK, "--superpeers", "0.5"],
+            "--superpeers is the superpeer scheme's share of super-peers: the flood "
+            "scheme has none (add --discovery superpeer)")
+
+    def test_superpeersDefaultTaken(self):
+        """--superpeers at its default, or with its scheme, is taken."""
+        metrics = self.runJSON(*QUICK, "--superpeers", "0.05")
+        self.assertEqual(metrics["config"]["superpeers"], 0.05)
+
+    def test_natSymmetricWithoutNat(self):
+        self.assertUsageError(
+            [*QUICK, "--nat-symmetric", "0.5"],
+            "--nat-symmetric makes some of the routers of the nodes at home symmetric: "
+            "it needs --nat, the fraction of the nodes at home")
+
+    def test_noBaselineWithoutAdversaries(self):
+        self.assertUsageError(
+            [*QUICK, "--no-baseline"],
+            "--no-baseline leaves out the honest run an --adversaries run is measured "
+            "against: without --adversaries there is none")
+
+    def test_noBaselineWithNoAdversary(self):
+        """--adversaries 0 (a sweep's honest column) takes --no-baseline."""
+        metrics = self.runJSON(*QUICK, "--adversaries", "0", "--adversary", "withhold",
+                               "--no-baseline")
+        self.assertEqual(metrics["searches"], 6)
+
+    def test_experimentFlagWithoutExperiment(self):
+        self.assertUsageError(
+            [*QUICK, "--sizes", "64"],
+            "--sizes is a parameter of --experiment pathlength, which is not run (add "
+            "it, with --discovery chord)")
+
+    def test_experimentFlagOfAnother(self):
+        self.assertUsageError(
+            ["--discovery", "chord", "--experiment", "churn", "--lookups", "10"],
+            "--lookups is a parameter of --experiment pathlength or failures, not of "
+            "churn")
+
+
+class OutputPlaceTests(CliTestCase):
+    """
+    --json and --plot are checked before the run (a run of an hour does
+    not end in a traceback about its output), and one that cannot be
+    written once the run ended is said in one line, the run's metrics
+    kept.
+    """
+
+    assertUsageError = ErrorTests.assertUsageError
+
+    def setUp(self):
+        super().setUp()
+        self.ran = []
+        run = cli._run
+
+        def counted(sim, quiet):
+            self.ran.append(sim)
+            return run(sim, quiet)
+
+        self.patch(cli, "_run", counted)
+
+    def test_jsonIsADirectory(self):
+        self.assertUsageError([*QUICK, "--json", self.folder],
+                              f"--json: cannot write {self.folder}: it is a directory")
+        self.assertEqual(self.ran, [])
+
+    def test_plotInAMissingFolder(self):
+        target = self.path("missing/p.png")
+        self.assertUsageError([*QUICK, "--plot", target],
+                              f"--plot: cannot write {target}: No such file or directory")
+        self.assertEqual(self.ran, [])
+
+    def test_plotOfNoImageFormat(self):
+        """A name matplotlib would refuse after the run (.txt), or write
+        under another name (no suffix: it adds .png), is refused."""
+        for name in ("p.txt", "p"):
+            self.stderr.truncate(0)
+            self.stderr.seek(0)
+            target = self.path(name)
+            with self.assertRaises(SystemExit):
+                cli.main([*QUICK, "--plot", target])
+            self.assertIn(f"bazaar-sim: error: --plot {target}: name an image file "
+                          "ending in one of ", self.stderr.getvalue())
+            self.assertIn(".png, ", self.stderr.getvalue())
+        self.assertEqual(self.ran, [])
+        self.assertEqual(os.listdir(self.folder), [])
+
+    def test_plotWrittenWhole(self):
+        """--plot writes the image, and nothing beside it."""
+        target = self.path("p.svg")
+        self.assertEqual(cli.main([*QUICK, "--plot", target, "--quiet"]), 0)
+        with open(target, encoding="utf-8") as f:
+            self.assertIn("<svg", f.read())
+        self.assertEqual(os.listdir(self.folder), ["p.svg"])
+
+    def test_jsonFailsAfterTheRun(self):
+        """A --json that cannot be written once the run ended (a full
+        disk) ends bazaar-sim with 1 and one line; the metrics go to
+        stdout, and an earlier file is left as it was."""
+        target = self.path("m.json")
+        with open(target, "w", encoding="utf-8") as f:
+            f.write('{"earlier": true}\n')
+        realDump = json.dump
+
+        def full(value, out, **kwargs):
+            if out is not self.stdout:
+                raise OSError(28, "No space left on device")
+            realDump(value, out, **kwargs)
+
+        self.patch(json, "dump", full)
+        self.assertEqual(cli.main([*QUICK, "--quiet", "--json", target]), 1)
+        self.assertEqual(self.stderr.getvalue(),
+                         f"bazaar-sim: error: --json: cannot write {target}: No space "
+                         "left on device; the metrics follow on stdout\n")
+        self.assertEqual(json.loads(self.stdout.getvalue())["searches"], 6)
+        self.assertEqual(os.listdir(self.folder), ["m.json"])
+        with open(target, encoding="utf-8") as f:
+            self.assertEqual(f.read(), '{"earlier": true}\n')
+
+    def test_experimentJSONChecked(self):
+        """A chord experiment's --json is checked before it runs too."""
+        target = self.path("missing/c.json")
+        self.assertUsageError(["--discovery", "chord", "--experiment", "pathlength",
+                               "--sizes", "8", "--lookups", "5", "--json", target],
+                              f"--json: cannot write {target}: No such file or directory")
+
+
+class LoggedProgressTests(SynchronousTestCase):
+    """Off a terminal (a log), the bar is a line at each tenth of the
+    purchases, not one line of carriage returns."""
+
+    def test_aLineATenth(self):
+        self.patch(time, "perf_counter", FakeTime(step=1.0))
+        stream = io.StringIO()
+        progress = cli.Progress(stream)
+        for done in (0, 0, 1, 2, 2, 20):
+            progress.show(20, done, 7.0)
+        progress.finish()
+        lines = stream.getvalue().split("\n")
+        self.assertNotIn("\r", stream.getvalue())
+        self.assertEqual([line.split("]")[1].split(",")[0] for line in lines[:-1]],
+                         [" 0/20 purchases", " 2/20 purchases", " 20/20 purchases"])
+        self.assertEqual(lines[-1], "")
+
+
 class ProgressTests(SynchronousTestCase):
     def setUp(self):
         self.time = FakeTime()
         self.patch(time, "perf_counter", self.time)
         self.stream = io.StringIO()
-        self.progress = cli.Progress(self.stream)
+        self.progress = cli.Progress(self.stream, terminal=True)
 
     def test_silentAtFirst(self):
         """Before PROGRESS_AFTER wall seconds nothing is written, and
@@ -640,6 +797,15 @@ class AdversaryTests(CliTestCase):
         self.assertEqual(rows[start:start + 4],
                          ["adversaries", "finds with an honest seller",
                           "adversaries spent", "against the honest run"])
+
+    def test_honestSellerShare(self):
+        """The share of finds with an honest seller reads as a share of
+        the finds, not as a count of them."""
+        self.assertEqual(cli.main(self.FLAGS), 0)
+        row = [line for line in self.stdout.getvalue().splitlines()
+               if line.startswith("finds with an honest seller")]
+        self.assertEqual(len(row), 1)
+        self.assertRegex(row[0], r"  \d{1,3}\.\d% of \d+$")
 
     def test_kindWithoutFraction(self):
         self.assertUsageError(["--adversary", "withhold"],

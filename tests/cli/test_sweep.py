@@ -206,7 +206,12 @@ def test_badValueRefusedBeforeAnything(tmp_path, capsys):
      "mean chord?)"),
     ([], "the following arguments are required: --out"),
     (["--plot", "x.png"], "--plot x.png: a sweep's --plot takes no file: it draws the "
-     "grid's figures in --out")])
+     "grid's figures in --out"),
+    # A path would fail only once every run has run, saying the folder of --out.
+    (["--nodes", "30", "--summary", "../x"], "--summary ../x: a file name, NAME.csv "
+     "and NAME.md in --out, not a path"),
+    (["--nodes", "30", "--summary", ""], "--summary : a file name, NAME.csv and NAME.md "
+     "in --out, not a path")])
 def test_usageErrorInOneLine(tmp_path, capsys, argv, reason):
     """A sweep's usage error is one line and a pointer to its help, no
     synopsis, as bazaar's and the daemons' are."""

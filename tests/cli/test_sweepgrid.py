@@ -29,12 +29,14 @@ def test_everyCombination():
 def test_formsOfAFlag():
     """--flag=a,b is a list too; a flag that takes no value is left as it
     is."""
-    points = grid(["--nodes=30,40", "--no-baseline", "--discovery", "flood,index"])
+    attack = ["--adversaries", "0", "--adversary", "withhold"]
+    points = grid(["--nodes=30,40", "--no-baseline", "--discovery", "flood,index",
+                   *attack])
     assert [p.argv for p in points] == [
-        ["--nodes=30", "--no-baseline", "--discovery", "flood"],
-        ["--nodes=30", "--no-baseline", "--discovery", "index"],
-        ["--nodes=40", "--no-baseline", "--discovery", "flood"],
-        ["--nodes=40", "--no-baseline", "--discovery", "index"],
+        ["--nodes=30", "--no-baseline", "--discovery", "flood", *attack],
+        ["--nodes=30", "--no-baseline", "--discovery", "index", *attack],
+        ["--nodes=40", "--no-baseline", "--discovery", "flood", *attack],
+        ["--nodes=40", "--no-baseline", "--discovery", "index", *attack],
     ]
     assert points[1].varied == [("--nodes", "30"), ("--discovery", "index")]
     assert points[1].args.discovery == "index"

@@ -93,6 +93,32 @@ def test_summary(tmp_path):
         "| b | 40 |  |  |  |  |  |  |  |  |  |  | failed \\| badly |")
 
 
+def test_summaryWrittenWhole(tmp_path, monkeypatch):
+    """A summary whose write fails midway (a full disk) leaves the earlier
+    one as it was and no part beside it, not an empty file."""
+    earlier = tmp_path / "s.csv"
+    earlier.write_text("earlier\n")
+    header, table = sweepreport.rows([("a", [("--nodes", "30")], metrics(), None)],
+                                     ["--nodes"])
+
+    class Full:
+        def __init__(self, f):
+            pass
+
+        def writerow(self, row):
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sweepreport.csv, "writer", Full)
+    try:
+        sweepreport.writeSummary(str(tmp_path), "s", header, table)
+    except OSError as e:
+        assert e.errno == 28
+    else:
+        raise AssertionError("the write did not fail")
+    assert earlier.read_text() == "earlier\n"
+    assert sorted(os.listdir(tmp_path)) == ["s.csv"]
+
+
 def test_readResult(tmp_path):
     good, bad = tmp_path / "good.json", tmp_path / "bad.json"
     good.write_text(json.dumps(metrics()))

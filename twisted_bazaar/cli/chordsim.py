@@ -6,10 +6,10 @@ NAME=VALUE``), and ``--experiment NAME`` with its parameters.
 """
 
 import argparse
-import json
 import math
 import sys
 
+from twisted_bazaar.cli import simoutput
 from twisted_bazaar.cli.common import argumentType
 from twisted_bazaar.base.options import boundedInt, fraction, rate, seconds
 from twisted_bazaar.daemon.registry import discoveryPlugins
@@ -171,17 +171,16 @@ def run(parser, args, options):
         rows = churn(args.nodes, args.rates, args.duration, args.lookup_rate, args.seed,
                      settings, 60.0, latency, report)
     result["rows"] = rows
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(result, out, indent=2, sort_keys=True)
-            out.write("\n")
-    if args.plot:
+
+    def draw(target, fmt):
         from twisted_bazaar.sim.plot import plotChord
 
-        plotChord(result, args.plot)
+        plotChord(result, target, format=fmt)
+
+    status = simoutput.save(args, result, draw)
     if not args.quiet:
         print(table(result))
-    return 0
+    return status
 
 
 def table(result):

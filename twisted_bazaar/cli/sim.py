@@ -3,7 +3,6 @@
 """
 
 import argparse
-import json
 
 import attr
 import os
@@ -11,7 +10,7 @@ import sys
 import time
 
 from twisted_bazaar import wire
-from twisted_bazaar.cli import chordsim, simshards
+from twisted_bazaar.cli import chordsim, simoutput, simshards
 from twisted_bazaar.cli.common import addVersion, argumentType, emit
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser
 from twisted_bazaar.base.options import boundedInt, fraction, seconds
@@ -27,8 +26,6 @@ from twisted_bazaar.sim.udppunches import parseMix
 
 #: Wall seconds before the progress bar appears.
 PROGRESS_AFTER = 2.0
-#: What the --json file is written as until the run ends (then renamed).
-PART = ".part"
 
 
 def _count(low, high=None):
@@ -180,7 +177,8 @@ def parser():
     add("--json", metavar="FILE", help="write the metrics as JSON to FILE, once the run "
         "ended (a run that fails leaves FILE as it was)")
     add("--plot", metavar="FILE.png",
-        help="plot latency and hop distributions (needs matplotlib)")
+        help="plot latency and hop distributions, in the format of the name's "
+        "suffix (.png, .svg, .pdf...; needs matplotlib)")
     add("--quiet", action="store_true",
         help="no table, no progress bar: only the --json file (or the --plot); "
         "refused without one of them, as it would print nothing")
@@ -189,12 +187,22 @@ def parser():
 
 
 class Progress:
-    """A one-line progress bar on stderr, shown once a run takes a while."""
+    """
+    A progress bar on stderr, shown once a run takes a while: on a
+    terminal one line redrawn in place; elsewhere (a log file) a line
+    each time another tenth of the purchases is made, as a redrawn bar
+    would be one line of thousands of carriage returns there.
+    """
 
-    def __init__(self, stream=None):
+    def __init__(self, stream=None, terminal=None):
         self.stream = sys.stderr if stream is None else stream
+        if terminal is None:
+            isatty = getattr(self.stream, "isatty", None)
+            terminal = bool(isatty and isatty())
+        self.terminal = terminal
         self.started = time.perf_counter()
         self.shown = False
+        self.tenths = None
 
     def __call__(self, sim):
         self.show(sim.config.searches, sim.purchases(), sim.clock.seconds())
@@ -204,18 +212,25 @@ class Progress:
         elapsed = time.perf_counter() - self.started
         if elapsed < PROGRESS_AFTER:
             return
-        self.shown = True
         wanted = searches or 1
         done = min(purchases, wanted)
         width = 30
         filled = width * done // wanted
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] "
-                          f"{done}/{wanted} purchases, virtual {virtual_s:.0f} s, "
-                          f"wall {elapsed:.0f} s")
+        line = (f"[{'#' * filled}{'.' * (width - filled)}] {done}/{wanted} purchases, "
+                f"virtual {virtual_s:.0f} s, wall {elapsed:.0f} s")
+        if self.terminal:
+            self.stream.write("\r" + line)
+        else:
+            tenths = 10 * done // wanted
+            if tenths == self.tenths:
+                return
+            self.tenths = tenths
+            self.stream.write(line + "\n")
+        self.shown = True
         self.stream.flush()
 
     def finish(self):
-        if self.shown:
+        if self.shown and self.terminal:
             self.stream.write("\n")
 
 
@@ -309,8 +324,8 @@ def adversaryRows(metrics):
     rows = [
         ("adversaries", f"{attack['count']} of {metrics['nodes']}"
          + (f": {kinds}" if kinds else "")),
-        ("finds with an honest seller", f"{attack['finds_with_honest_seller']} of "
-         f"{attack['finds']}"),
+        ("finds with an honest seller", _shareOf(attack['finds_with_honest_seller'],
+                                                 attack['finds'])),
     ]
     if attack.get("lookups_honest_holder") is not None:
         rows.append(("lookups to an honest holder", f"{attack['lookups_honest_holder']}"))
@@ -327,6 +342,12 @@ def adversaryRows(metrics):
                      f"latency mean {_signed(compared['extra_latency_ms_mean'])} ms, "
                      f"p95 {_signed(compared['extra_latency_ms_p95'])} ms"))
     return rows
+
+
+def _shareOf(share, count):
+    """A share of count things, as the table shows it: the share is not a
+    count ("1.0 of 100" read as one find of a hundred)."""
+    return "n/a" if share is None else f"{share:.1%} of {count}"
 
 
 def _signed(value):
@@ -348,6 +369,40 @@ def allSchemeOptions(args):
         raise ValueError(f"--{both[0]} and --scheme-option {both[0]}=...: give the "
                          f"option one way")
     return scheme_options
+
+
+#: The chord experiments' own flags (their dests), by experiment.
+EXPERIMENT_FLAGS = {"pathlength": ("sizes", "lookups"),
+                    "failures": ("lookups", "fractions", "records", "repair"),
+                    "churn": ("rates", "duration", "lookup_rate")}
+
+
+def refuseIdle(args):
+    """
+    Refuse a flag given a value the run would not use: the run would be
+    the same as without it, and say nothing (a sweep over it would run
+    one run again and again).
+
+    @raise ValueError: naming the flag and what it needs.
+    """
+    defaults = parser().parse_args([])
+    if args.discovery != "superpeer" and args.superpeers != defaults.superpeers:
+        raise ValueError(f"--superpeers is the superpeer scheme's share of super-peers: "
+                         f"the {args.discovery} scheme has none (add --discovery "
+                         f"superpeer)")
+    if args.no_baseline and args.adversaries is None:
+        raise ValueError("--no-baseline leaves out the honest run an --adversaries run "
+                         "is measured against: without --adversaries there is none")
+    used = EXPERIMENT_FLAGS.get(args.experiment, ())
+    for dest in sorted({dest for flags in EXPERIMENT_FLAGS.values() for dest in flags}):
+        if dest in used or getattr(args, dest) == getattr(defaults, dest):
+            continue
+        owners = " or ".join(name for name, flags in EXPERIMENT_FLAGS.items()
+                             if dest in flags)
+        raise ValueError(f"--{dest.replace('_', '-')} is a parameter of --experiment "
+                         f"{owners}" + (f", not of {args.experiment}" if args.experiment
+                                        else ", which is not run (add it, with "
+                                        "--discovery chord)"))
 
 
 def simConfig(args, scheme_options):
@@ -373,6 +428,7 @@ def simulation(args, scheme_options):
     @raise ValueError: naming the flag, for flags the run refuses.
     """
     checkAdversaries(args.adversaries, args.adversary)
+    refuseIdle(args)
     return Simulation(simConfig(args, scheme_options))
 
 
@@ -392,8 +448,13 @@ def main(argv=None):
         except ImportError:
             parser().error("--plot needs matplotlib: pip install 'twisted-bazaar[plot]'")
     try:
+        simoutput.check(args)
+    except simoutput.OutputError as reason:
+        parser().error(str(reason))
+    try:
         scheme_options = allSchemeOptions(args)
         chordsim.refuseDaemonOnly(scheme_options)
+        refuseIdle(args)
     except ValueError as reason:
         parser().error(str(reason))
     if args.experiment:
@@ -408,36 +469,19 @@ def main(argv=None):
         simshards.check(args, config)
     except simshards.Refused as reason:
         parser().error(str(reason))
-    out = None
-    if args.json:
-        # Written beside the file and put in its place once the run ends:
-        # a run that fails (or is refused by its shards' engine) leaves
-        # neither an empty file nor a truncated earlier result.
-        try:
-            out = open(args.json + PART, "w", encoding="utf-8")
-        except OSError as e:
-            parser().error(f"--json: cannot write {args.json}: {e.strerror}")
-    try:
-        metrics = _measured(args, sim, config)
-        if out is not None:
-            json.dump(metrics, out, indent=2, sort_keys=True)
-            out.write("\n")
-            out.close()
-            os.replace(args.json + PART, args.json)
-            out = None
-    finally:
-        if out is not None:
-            out.close()
-            os.unlink(args.json + PART)
-    if args.plot:
+    metrics = _measured(args, sim, config)
+
+    def draw(target, fmt):
         from twisted_bazaar.sim.plot import plot
 
-        plot(sim, metrics, args.plot)
+        plot(sim, metrics, target, format=fmt)
+
+    status = simoutput.save(args, metrics, draw)
     if not args.quiet:
         emit(table(metrics))
     if argv is None:
-        leave(0)
-    return 0
+        leave(status)
+    return status
 
 
 def _measured(args, sim, config):

@@ -313,6 +313,10 @@ def main(argv):
     if given is not None:
         p.error(f"--plot {given}: a sweep's --plot takes no file: it draws the grid's "
                 "figures in --out")
+    if own.summary in ("", ".", "..") or os.sep in own.summary or (
+            os.altsep and os.altsep in own.summary):
+        p.error(f"--summary {own.summary}: a file name, NAME.csv and NAME.md in --out, "
+                "not a path")
     if own.plot:
         try:
             import matplotlib  # noqa: F401

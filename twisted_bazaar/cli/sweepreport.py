@@ -116,14 +116,38 @@ def rows(runs, axes):
     return header, table
 
 
+def _writeWhole(path, write):
+    """write(file) at path.part, then renamed to path; no part left if it fails."""
+    part = path + ".part"
+    try:
+        with open(part, "w", encoding="utf-8", newline="") as f:
+            write(f)
+        os.replace(part, path)
+    except BaseException:
+        try:
+            os.unlink(part)
+        except OSError:
+            pass
+        raise
+
+
 def writeSummary(folder, name, header, table):
-    """name.csv and name.md in folder; their paths."""
+    """
+    name.csv and name.md in folder, each written whole (a ``.part``
+    renamed): a write that fails (a full disk) leaves an earlier summary
+    as it was, not an empty file; their paths.
+    """
     paths = os.path.join(folder, name + ".csv"), os.path.join(folder, name + ".md")
-    with open(paths[0], "w", encoding="utf-8", newline="") as f:
+
+    def writeCSV(f):
         writer = csv.writer(f)
         writer.writerow(header)
         writer.writerows(table)
-    with open(paths[1], "w", encoding="utf-8") as f:
+
+    def writeMarkdown(f):
         for cells in [header, ["---"] * len(header), *table]:
             f.write("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |\n")
+
+    for path, write in zip(paths, (writeCSV, writeMarkdown)):
+        _writeWhole(path, write)
     return paths

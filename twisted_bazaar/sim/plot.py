@@ -5,12 +5,13 @@ adversaries).  matplotlib is an optional extra.
 """
 
 
-def plot(sim, metrics, path):
-    """Latency and hop distributions, and messages by type per search."""
+def plot(sim, metrics, path, format=None):
+    """Latency and hop distributions, and messages by type per search
+    (format: matplotlib's, when path's suffix does not say it)."""
     from matplotlib import pyplot
 
     figure = runFigure(sim, metrics)
-    figure.savefig(path, dpi=100)
+    figure.savefig(path, dpi=100, format=format)
     pyplot.close(figure)
 
 
@@ -52,7 +53,7 @@ def runFigure(sim, metrics):
     return figure
 
 
-def plotChord(result, path):
+def plotChord(result, path, format=None):
     """The figure of a chord experiment: hops against N (pathlength), or
     failed lookups against the fraction of nodes crashed (failures)."""
     import matplotlib
@@ -98,7 +99,7 @@ def plotChord(result, path):
         axes.set_title(f"chord under churn ({rows[0]['nodes']} nodes)")
     axes.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    figure.savefig(path, dpi=100, format=format)
     pyplot.close(figure)
 
 

@@ -129,6 +129,10 @@ class Simulation:
         if config.home_size > 1 and not config.nat:
             raise ValueError("--home-size puts nodes at home on a shared LAN: it needs "
                              "--nat, the fraction of the nodes at home")
+        if config.nat_symmetric and not config.nat:
+            raise ValueError("--nat-symmetric makes some of the routers of the nodes at "
+                             "home symmetric: it needs --nat, the fraction of the nodes "
+                             "at home")
         if config.nat_mix and not config.nat:
             raise ValueError("--nat-mix draws the kinds of the routers of the nodes at "
                              "home: it needs --nat, the fraction of the nodes at home")
