@@ -483,8 +483,10 @@ class DaemonServicesTests(SynchronousTestCase):
         for service in (first, broken, last):
             service.setServiceParent(parent)
         parent.startService()
-        self.assertEqual(told, ["_Raises could not start: RuntimeError: broke (-v logs "
-                                "its traceback)"])
+        # A class not of the package (a plugin's) is named with its file
+        # (s51 developer: "R could not start" named no plugin).
+        self.assertEqual(told, [f"_Raises ({__file__}) could not start: RuntimeError: "
+                                "broke (-v logs its traceback)"])
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
         self.assertEqual((first.running, last.running), (True, False))
         self.successResultOf(parent.stopService())

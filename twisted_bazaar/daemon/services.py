@@ -6,6 +6,8 @@ L{twisted_bazaar.tap}) and the in-memory network of
 L{twisted_bazaar.testing} run exactly the same start-up and shutdown.
 """
 
+import sys
+
 from twisted.application.service import MultiService, Service
 from twisted.internet import defer
 from twisted.internet.abstract import isIPv6Address
@@ -140,6 +142,17 @@ class EndpointConnector:
         return reason
 
 
+def serviceNamed(service):
+    """service's class name, and the file it came from for one not of
+    this package (a plugin's role: its author looks for the file)."""
+    cls = type(service)
+    module = cls.__module__
+    if module.startswith("twisted_bazaar.") and not module.startswith(
+            "twisted_bazaar.plugins."):
+        return cls.__name__
+    return f"{cls.__name__} ({getattr(sys.modules.get(module), '__file__', None) or module})"
+
+
 def startTold(service, onFailure, log):
     """
     Start ``service``; if it raises (a plugin's bug), tell
@@ -162,7 +175,7 @@ def startTold(service, onFailure, log):
             raise
         log.failure("{what} raised as it started", what=type(service).__name__,
                     level=LogLevel.debug)
-        onFailure(f"{type(service).__name__} could not start: {type(e).__name__}: "
+        onFailure(f"{serviceNamed(service)} could not start: {type(e).__name__}: "
                   f"{e} (-v logs its traceback)")
         return False
     return getattr(service, "failure", None) is None
