@@ -13,7 +13,7 @@ from twisted.logger import globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import plugins
-from twisted_bazaar.daemon import registry
+from twisted_bazaar.daemon import importfaults, registry
 from twisted_bazaar.daemon.pluginfault import PluginFault
 
 
@@ -123,6 +123,7 @@ class PluginFaultTests(SynchronousTestCase):
         its traceback at each of a daemon's look-ups (seven a start) and
         the daemon ran on.  It is said once, in one line naming its file;
         the other plugins are found, and no traceback is logged."""
+        self.patch(importfaults, "_told", set())
         err = io.StringIO()
         self.patch(sys, "stderr", err)
         logged = []

@@ -7,7 +7,8 @@ times as it starts): a plugin's author saw the same traceback many times
 in a log, among the daemon's lines, and a daemon that ran on.  Here the
 look-up's failures are kept instead, and each module's is said once a
 process, in one line to stderr naming the module, its file and the
-error: its plugins are left out, as Twisted leaves them.
+error: its plugins are left out, as Twisted leaves them.  A plugin cache
+(C{dropin.cache}) it cannot write is said once a process too.
 """
 
 import os
@@ -19,7 +20,8 @@ from twisted.python.failure import Failure
 
 from twisted_bazaar.daemon.pluginfault import why
 
-#: Modules whose fault this process said already.
+#: Modules whose fault this process said already, and caches it said it
+#: could not write.
 _told = set()
 
 
@@ -40,6 +42,16 @@ class _Faults:
         if args or kwargs:
             return self._log.err(*args, **kwargs)
         self.failures.append(Failure())
+
+    def msg(self, *args, **kwargs):
+        # A cache it cannot write (a folder the daemon's user may not
+        # write) is said once a process, not at each look-up.
+        path = kwargs.get("path")
+        if kwargs.get("format", "").startswith("Unable to write to plugin cache"):
+            if path in _told:
+                return None
+            _told.add(path)
+        return self._log.msg(*args, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self._log, name)
