@@ -181,6 +181,24 @@ def startTold(service, onFailure, log):
     return getattr(service, "failure", None) is None
 
 
+@defer.inlineCallbacks
+def stopTold(service, log):
+    """
+    Stop ``service`` (a scheme or a role); if it raises (a plugin's bug),
+    say so in one error line naming it, and go on: the node's stop, its
+    C{dc} to its peers and tracker, its ports and its store's close, is
+    not cut short by one part.  The traceback is a debug line (``-v``).
+    """
+    try:
+        yield service.stopService()
+    except Exception as e:
+        log.failure("{what} raised as it stopped", what=type(service).__name__,
+                    level=LogLevel.debug)
+        log.error("{what} could not stop: {why} (-v logs its traceback); the node "
+                  "stops all the same", what=serviceNamed(service),
+                  why=f"{type(e).__name__}: {e}")
+
+
 class DaemonServices(MultiService):
     """
     A daemon's services, beside its own: each started in order through
@@ -399,7 +417,7 @@ class NodeService(MultiService):
         node = self.node
         for service in reversed(self.parts):
             if service.running:
-                yield service.stopService()
+                yield stopTold(service, self.log)
         node.shutdown()
         closed = node.whenClosed()
         timeout = self.reactor.callLater(SHUTDOWN_GRACE, closed.cancel)
