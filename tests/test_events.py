@@ -173,6 +173,12 @@ class _OwnMethods(NodeObserver):
     def startBuying(self):
         pass
 
+    def offersFoundFor(self, item):
+        pass
+
+    def nodeReadyAt(self):
+        pass
+
 
 class MisspeltEventTests(SynchronousTestCase):
     def test_misspeltEventRefused(self):

@@ -276,8 +276,11 @@ def _refuseMisspelt(observer):
     for name in sorted(set(dir(cls)) - set(dir(NodeObserver))):
         if name.startswith("_") or name in _EVENTS or not callable(getattr(cls, name)):
             continue
+        # A letter or two off, not a name that merely starts as one
+        # (a helper's offersFoundFor is its own).
         meant = _LOWER.get(name.lower()) or next(
-            iter(get_close_matches(name, _EVENTS, n=1, cutoff=0.85)), None)
+            (event for event in get_close_matches(name, _EVENTS, n=3, cutoff=0.85)
+             if abs(len(event) - len(name)) <= 1), None)
         if meant is not None:
             raise MisspeltEvent(
                 f"{cls.__module__}.{cls.__qualname__} defines {name}, which is no "

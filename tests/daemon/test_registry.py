@@ -114,7 +114,7 @@ class PluginFaultTests(SynchronousTestCase):
         error = self.assertRaises(PluginFault, registry.rolePlugins)
         self.assertEqual(
             str(error),
-            f"the role plugin 'lacking' ({folder}/bazaar_reg_lacking.py) is no "
+            f"the role plugin Plugin ({folder}/bazaar_reg_lacking.py) is no "
             "IRolePlugin: it has no options; it has no configure(config); it has no "
             "build(node, settings)")
 

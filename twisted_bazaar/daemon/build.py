@@ -329,6 +329,10 @@ def builtScheme(node, plugin, settings):
                  'see "Adding a discovery scheme" in docs/architecture.md')
 
 
+#: (class, interfaces) pairs L{built} found providing: checked once a class.
+_PROVIDING = set()
+
+
 def built(plugin, kind, node, settings, interfaces, fix):
     """What plugin's ``build(node, settings)`` made, checked to provide
     each of interfaces.
@@ -342,8 +346,15 @@ def built(plugin, kind, node, settings, interfaces, fix):
         raise       # it names the observer's class, and its fix
     except Exception as e:
         raise PluginFault(f"{described(plugin, kind)} failed to build: {why(e)}") from e
+    key = (type(made), interfaces)
+    if key in _PROVIDING:
+        return made
     lacks = [interface.__name__ for interface in interfaces
              if not interface.providedBy(made)]
+    if not lacks and not hasattr(made, "__provides__"):
+        # What its class provides, not this object alone: a simulation
+        # builds a million of one class, checked once.
+        _PROVIDING.add(key)
     if lacks:
         raise PluginFault(f"{described(plugin, kind)} built {type(made).__name__}, "
                           f"which does not provide {' or '.join(lacks)}: {fix}")

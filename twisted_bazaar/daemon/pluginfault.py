@@ -20,30 +20,43 @@ class PluginFault(Exception):
 def moduleOf(plugin):
     """The file plugin's class was defined in, or its module's name where
     it has no file."""
-    name = getattr(type(plugin), "__module__", "?")
+    name = type(plugin).__module__
     return getattr(sys.modules.get(name), "__file__", None) or name
 
 
 def described(plugin, kind):
-    """The words naming plugin, a ``kind`` (role, discovery scheme...) of
-    plugin, and the file it came from: what its author looks for."""
-    return f"the {kind} plugin {getattr(plugin, 'name', '?')!r} ({moduleOf(plugin)})"
+    """The words naming plugin (one that provides its interface: it has
+    its ``name``), a ``kind`` (role, discovery scheme...) of plugin, and
+    the file it came from: what its author looks for."""
+    return f"the {kind} plugin {plugin.name!r} ({moduleOf(plugin)})"
+
+
+def placed(plugin, kind):
+    """The words naming a plugin that may lack even its ``name``: its
+    class and its file."""
+    return f"the {kind} plugin {type(plugin).__name__} ({moduleOf(plugin)})"
+
+
+def _shortName(dotted):
+    """The last part of an interface member's dotted name."""
+    return str(dotted).rsplit(".", 1)[-1]
+
+
+#: What each kind of zope fault says, in short.
+_SAID = {
+    BrokenImplementation: lambda fault: f"it has no {_shortName(fault.name)}",
+    BrokenMethodImplementation: lambda fault: (
+        f"its {fault.method.__name__}{fault.method.getSignatureString()} {fault.mess}"),
+}
 
 
 def lacking(invalid):
     """What a zope C{Invalid} from C{verifyObject} says is missing or
     wrong, in short: each attribute or method by its name."""
     faults = getattr(invalid, "exceptions", None) or (invalid,)
-    words = []
-    for fault in faults:
-        if isinstance(fault, BrokenMethodImplementation):
-            method = getattr(fault.method, "__name__", fault.method)
-            words.append(f"its {method} {fault.mess}")
-        elif isinstance(fault, BrokenImplementation):
-            words.append(f"it has no {str(fault.name).rsplit('.', 1)[-1]}")
-        else:
-            words.append(" ".join(str(fault).split()))
-    return "; ".join(words)
+    return "; ".join(
+        _SAID.get(type(fault), lambda fault: " ".join(str(fault).split()))(fault)
+        for fault in faults)
 
 
 def why(error):

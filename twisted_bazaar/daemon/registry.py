@@ -17,7 +17,7 @@ from twisted_bazaar import plugins
 from twisted_bazaar.base.heldsignals import heldSignals
 from twisted_bazaar.daemon.build import builtScheme, configured, plugScheme
 from twisted_bazaar.daemon.importfaults import importFaults
-from twisted_bazaar.daemon.pluginfault import PluginFault, described, lacking, moduleOf
+from twisted_bazaar.daemon.pluginfault import PluginFault, lacking, moduleOf, placed
 from twisted_bazaar.roles import IRolePlugin
 from twisted_bazaar.schemes import IDiscoveryPlugin
 from twisted_bazaar.tracker.extension import ITrackerExtensionPlugin
@@ -43,7 +43,7 @@ def _byName(interface, kind):
         try:
             verifyObject(interface, plugin)
         except Invalid as e:
-            raise PluginFault(f"{described(plugin, kind)} is no {interface.__name__}: "
+            raise PluginFault(f"{placed(plugin, kind)} is no {interface.__name__}: "
                               f"{lacking(e)}") from None
         other = byName.setdefault(plugin.name, plugin)
         if other is not plugin:
