@@ -9,7 +9,7 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
 from twisted_bazaar.events import (
-    NO_DELIVERIES, EventBus, NodeObserver, ObsoleteObserver)
+    NO_DELIVERIES, EventBus, MisspeltEvent, NodeObserver, ObsoleteObserver)
 from twisted_bazaar.wire.trade import Ask, Buy, BuyOK
 
 from tests.helpers import feed, linkPeer, makeNode
@@ -149,3 +149,57 @@ class ObsoleteObserverTests(SynchronousTestCase):
         observer = _NamesItsDelivered()
         bus.addObserver(observer)
         self.assertEqual(bus.observers, [observer])
+
+
+class _Misspelt(NodeObserver):
+    def offerFound(self, item, offers):
+        pass
+
+
+class _WrongCase(NodeObserver):
+    def nodeready(self):
+        pass
+
+
+class _OwnMethods(NodeObserver):
+    """Methods of its own, however named, that are not like an event."""
+
+    def offersFound(self, item, offers):
+        pass
+
+    def offerPrice(self, item):
+        pass
+
+    def startBuying(self):
+        pass
+
+    def offersFoundFor(self, item):
+        pass
+
+    def nodeReadyAt(self):
+        pass
+
+
+class MisspeltEventTests(SynchronousTestCase):
+    def test_misspeltEventRefused(self):
+        """An observer defining offerFound (for offersFound) or nodeready
+        (for nodeReady) was added and never told: a plugin's typo ran
+        silently.  Adding it is refused, naming the method and the event
+        meant."""
+        node = makeNode()
+        for observer, name, meant in ((_Misspelt(), "offerFound", "offersFound"),
+                                      (_WrongCase(), "nodeready", "nodeReady")):
+            error = self.assertRaises(MisspeltEvent, node.addObserver, observer)
+            self.assertEqual(
+                str(error),
+                f"{__name__}.{type(observer).__qualname__} defines {name}, which is no "
+                f"event: did you mean {meant}? (the events are "
+                "twisted_bazaar.events.INodeEvents's)")
+            self.assertNotIn(observer, node.events.observers)
+
+    def test_ownMethodsTaken(self):
+        """Methods unlike any event's name are the observer's business."""
+        node = makeNode()
+        observer = _OwnMethods()
+        node.addObserver(observer)
+        self.assertIn(observer, node.events.observers)

@@ -168,3 +168,24 @@ class ReadmeBackoffTests(SynchronousTestCase):
         with open(README, encoding="utf-8") as f:
             said = f.read().split("This needs Python")[1].split("It also")[0].lower()
         self.assertEqual([name for name in required if name.lower() not in said], [])
+
+
+class ReadmeLeftoversTests(SynchronousTestCase):
+    def test_theCleanStopSaidIsWhatLeftoversGives(self):
+        """The README said a test asserts leftovers "is empty": it is a
+        dict of two lists, never empty, so a test written as read
+        (assertFalse, or == []) failed on a clean stop.  The value the
+        README says a clean stop gives is what a stopped node gives."""
+        from twisted_bazaar.testing import Market
+
+        with open(README, encoding="utf-8") as f:
+            text = " ".join(f.read().split())
+        said = re.search(r"`market\.leftovers\(node\)`: .*? a test of a clean stop "
+                         r"asserts it equals `(\{.*?\})`", text)
+        self.assertIsNotNone(said, "README no longer says what a clean stop gives")
+        market = Market(seed=1)
+        node = market.addNode(seller={"stock": {"apple": 1}})
+        market.run(5)
+        market.stop(node)
+        market.run(5)
+        self.assertEqual(market.leftovers(node), eval(said.group(1)))

@@ -27,6 +27,7 @@ from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.schemes.index.node import IndexDiscovery
+from twisted_bazaar.daemon.pluginfault import PluginFault
 from twisted_bazaar.daemon.services import ListeningService, NodeService
 from twisted_bazaar.daemon.tracker import UdpReachService
 from twisted_bazaar.tap.exitstatus import ExitStatus
@@ -727,6 +728,67 @@ class PluginTests(SynchronousTestCase):
             self.assertEqual((stopped.exception.code, err.getvalue()),
                              (130, f"twistd {name}: stopped by SIGINT while it loaded; "
                               "it made nothing\n"))
+
+    def test_anUnusablePluginAsItLoadsSaysOneLine(self):
+        """A plugin that cannot be used (two of one name, say), found as
+        twistd loads a daemon's options, ends it in one line naming the
+        plugin, status 1: it was a traceback of twistd's option parsing."""
+        from twisted.application import service
+
+        def loading(name):
+            raise PluginFault("two role plugins are named 'twin': a.py and b.py; "
+                              "rename or remove one")
+
+        makers = self.makers()
+        self.patch(service, "namedAny", loading)
+        err = io.StringIO()
+        self.patch(sys, "stderr", err)
+        with self.assertRaises(SystemExit) as stopped:
+            makers["bazaar-node"].options
+        self.assertEqual((stopped.exception.code, err.getvalue()),
+                         (1, "twistd bazaar-node: error: two role plugins are named "
+                          "'twin': a.py and b.py; rename or remove one\n"))
+
+
+class PluginMistakeTests(SynchronousTestCase):
+    """A plugin author's mistakes in its options, told naming the plugin."""
+
+    def test_anOptionNameTakenTwice(self):
+        """A role's option named as another's (--want): a ValueError's
+        traceback as twistd loaded the options; now a PluginFault naming
+        the plugin's file, which the daemon's maker says in one line."""
+        from twisted_bazaar.base.options import PluginOption
+        from twisted_bazaar.daemon.registry import rolePlugins
+        from twisted_bazaar.tap import node as tap_node
+
+        class Clashing:
+            name = "clashing"
+            options = (PluginOption("want", "a clash", str, "x"),)
+
+        self.patch(tap_node, "_OPTION_OWNERS", {})
+        self.patch(tap_node, "_owners",
+                   lambda: [("role", rolePlugins()["buyer"]), ("role", Clashing())])
+        fresh = type("Fresh", (NodeOptions,), {})
+        error = self.assertRaises(PluginFault, tap_node._addPluginOptions, fresh)
+        self.assertEqual(str(error), f"--want of the role plugin 'clashing' ({__file__}) "
+                         "is already an option of buyer role: give it another name")
+
+    def test_aConfigureThatRaises(self):
+        """A plugin whose configure raises another error than ValueError (a
+        bug of its own): a traceback; now a usage error naming it."""
+        folder = tempfile.mkdtemp(prefix="bazaar-tap-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        with open(os.path.join(folder, "bazaar_tap_badconfig.py"), "w") as f:
+            f.write(_OLD_ROLE.replace("oldwatch", "badconfig").replace(
+                "return {}", "return config['nope']").replace(
+                "    def delivered(self, message):\n        pass\n", "    pass\n"))
+        self.addCleanup(sys.modules.pop, "twisted_bazaar.plugins.bazaar_tap_badconfig", None)
+        plugins.__path__.append(folder)
+        self.addCleanup(plugins.__path__.remove, folder)
+        error = self.assertRaises(usage.UsageError, _parse, ["--role", "badconfig"])
+        self.assertEqual(str(error), f"the role plugin 'badconfig' "
+                         f"({folder}/bazaar_tap_badconfig.py) failed to read its options "
+                         "(configure raised KeyError: 'nope')")
 
 
 class MakeServiceTests(SynchronousTestCase):

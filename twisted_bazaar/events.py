@@ -17,6 +17,8 @@ each called with the link it came on, as a message on a link goes to the
 handler registered for its type (L{twisted_bazaar.net.handlers}).
 """
 
+from difflib import get_close_matches
+
 from twisted.logger import Logger
 from zope.interface import Attribute, Interface, implementer
 
@@ -247,6 +249,46 @@ def _refuseOldDelivered(observer):
             "(observer, link, message) (README.md, \"Writing a role\")")
 
 
+class MisspeltEvent(ObsoleteObserver):
+    """An observer defining a method named nearly as an event, which no
+    node calls by that name: it would never be told."""
+
+
+#: The events' names, and each in lower case, for L{_refuseMisspelt}.
+_EVENTS = tuple(name for name in INodeEvents.names() if name != "delivers")
+_LOWER = {name.lower(): name for name in _EVENTS}
+
+#: The classes L{_refuseMisspelt} found none in: it looks once a class.
+_spelt = set()
+
+
+def _refuseMisspelt(observer):
+    """
+    Refuse an observer whose class defines a public method named nearly
+    as an event (C{offerFound}, C{nodeready}) but not as one: a plugin's
+    typo would otherwise build and run, never told of that event.
+
+    @raise MisspeltEvent: naming the method and the event meant.
+    """
+    cls = type(observer)
+    if cls in _spelt:
+        return
+    for name in sorted(set(dir(cls)) - set(dir(NodeObserver))):
+        if name.startswith("_") or name in _EVENTS or not callable(getattr(cls, name)):
+            continue
+        # A letter or two off, not a name that merely starts as one
+        # (a helper's offersFoundFor is its own).
+        meant = _LOWER.get(name.lower()) or next(
+            (event for event in get_close_matches(name, _EVENTS, n=3, cutoff=0.85)
+             if abs(len(event) - len(name)) <= 1), None)
+        if meant is not None:
+            raise MisspeltEvent(
+                f"{cls.__module__}.{cls.__qualname__} defines {name}, which is no "
+                f"event: did you mean {meant}? (the events are "
+                "twisted_bazaar.events.INodeEvents's)")
+    _spelt.add(cls)
+
+
 #: The table of a node no observer takes a delivered message of.
 NO_DELIVERIES = DeliveryTable()
 
@@ -276,11 +318,14 @@ class EventBus:
         @raise TypeError: if it does not provide L{INodeEvents}.
         @raise ObsoleteObserver: if it defines the C{delivered} event the
             node no longer has, rather than declaring L{INodeEvents.delivers}.
+        @raise MisspeltEvent: if it defines a method named nearly as an
+            event (L{_refuseMisspelt}).
         """
         if not INodeEvents.providedBy(observer):
             raise TypeError(f"{observer!r} does not provide INodeEvents "
                             "(subclass NodeObserver)")
         _refuseOldDelivered(observer)
+        _refuseMisspelt(observer)
         self.observers.append(observer)
         self.deliveries = self.deliveries.with_(observer.delivers,
                                                 len(self.observers) - 1)

@@ -44,6 +44,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.cli import bazaar
 from twisted_bazaar.cli.arguments import main, parse
 from twisted_bazaar.cli.usage import UsageError
+from twisted_bazaar.daemon.pluginfault import PluginFault
 from twisted_bazaar.daemon.registry import trackerExtensionPlugins, transportPlugins
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.status.client import ClientError, NotTheNodeDialled
@@ -799,6 +800,20 @@ class MainTests(SynchronousTestCase):
             name = signal.Signals(signum).name
             self.assertEqual(self.run_(["status"], ScriptedReactor(signum=signum)),
                              (code, "", f"bazaar: error: interrupted by {name}\n"))
+
+    def test_anUnusablePluginSaysOneLine(self):
+        """A plugin installed beside the project that cannot be used (two
+        discovery schemes named flood): `bazaar buy` printed "Main
+        function encountered error", a 20-line traceback and "bazaar:
+        error: failed"; now the plugin's line, status 1."""
+        def unusable(reactor, args):
+            raise PluginFault("two discovery scheme plugins are named 'flood': a.py "
+                              "and b.py; rename or remove one")
+
+        self.patch(bazaar, "COMMANDS", dict(COMMANDS, status=(unusable, COMMANDS["status"][1])))
+        self.assertEqual(self.run_(["status"], ScriptedReactor()),
+                         (1, "", "bazaar: error: two discovery scheme plugins are named "
+                          "'flood': a.py and b.py; rename or remove one\n"))
 
     def test_failedWithJSON(self):
         """A question that fails: --json prints one object with the reason

@@ -6,6 +6,7 @@ built and plugged into each other.
 import random
 from types import SimpleNamespace
 
+from twisted.application.service import Service
 from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
@@ -29,7 +30,10 @@ from twisted_bazaar.reach.reachable.reserving import ReservationService
 from twisted_bazaar.transports.relay.limits import NODE_LIMITS
 from twisted_bazaar.transports.path import DIRECT
 from twisted_bazaar.base.options import PluginOption
+from twisted_bazaar.daemon.pluginfault import PluginFault
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
+from twisted_bazaar.events import MisspeltEvent
+from twisted_bazaar.roles import Role
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.schemes.interfaces import IInProcess, ITopologyProvider
 from twisted_bazaar.reach.punch.tcp.messages import PunchConnect
@@ -145,6 +149,68 @@ class BuildNodeTests(SynchronousTestCase):
         """Settings a plugin refuses raise its ValueError."""
         buyer = rolePlugins()["buyer"]
         self.assertRaises(ValueError, configured, buyer, {"quantity": 0})
+
+
+class _Faulty:
+    """A plugin whose build is the test's."""
+
+    name = "faulty"
+    options = ()
+
+    def __init__(self, build):
+        self.build = build
+
+
+class PluginFaultTests(SynchronousTestCase):
+    """A plugin whose build raises, or builds what is no role or scheme, is
+    refused in one line naming the plugin and its file: it was a
+    traceback from inside the node (AttributeError: 'R' object has no
+    attribute 'setServiceParent'), or a KeyError of the plugin's own."""
+
+    where = f"the role plugin 'faulty' ({__file__})"
+
+    def build(self, build, kind="role"):
+        plugin = (_Faulty(build), {})
+        if kind == "role":
+            return buildNode(task.Clock(), random.Random(0), FakeConnector(), roles=[plugin])
+        return buildNode(task.Clock(), random.Random(0), FakeConnector(), scheme=plugin)
+
+    def test_aBuildThatRaises(self):
+        def build(node, settings):
+            raise KeyError("boom")
+
+        error = self.assertRaises(PluginFault, self.build, build)
+        self.assertEqual(str(error), f"{self.where} failed to build: KeyError: 'boom'")
+        self.assertIsInstance(error.__cause__, KeyError)
+
+    def test_aRoleThatIsNoRole(self):
+        class NotARole:
+            pass
+
+        error = self.assertRaises(PluginFault, self.build, lambda node, settings: NotARole())
+        self.assertEqual(str(error), f"{self.where} built NotARole, which does not provide "
+                         "IService or INodeEvents: subclass twisted_bazaar.roles.Role")
+
+    def test_aSchemeThatIsNoScheme(self):
+        error = self.assertRaises(PluginFault, self.build,
+                                  lambda node, settings: Service(), "scheme")
+        self.assertEqual(
+            str(error),
+            f"the discovery scheme plugin 'faulty' ({__file__}) built Service, which does "
+            'not provide IDiscovery: see "Adding a discovery scheme" in '
+            "docs/architecture.md")
+
+    def test_anObsoleteObserverSaysItsOwnFix(self):
+        """An observer refused for its own reason (it defines delivered, or
+        misspells an event) is told as it is: it names its class."""
+        class Typo(Role):
+            def offerFound(self, item, offers):
+                pass
+
+        error = self.assertRaises(MisspeltEvent, self.build,
+                                  lambda node, settings: Typo(node))
+        self.assertIn("defines offerFound, which is no event: did you mean offersFound?",
+                      str(error))
 
 
 class ServeTransportTests(SynchronousTestCase):

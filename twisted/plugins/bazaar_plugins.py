@@ -16,13 +16,22 @@ class DaemonMaker(ServiceMaker):
     transports: a second to import on a busy machine) twistd loads only
     when the daemon is run: a Ctrl-C meanwhile ends it in one line, with
     the status a shell gives a command Ctrl-C stopped (130), rather than a
-    traceback.  It has made nothing yet.
+    traceback, and a plugin that cannot be used (L{PluginFault}: two of
+    one name, one that lacks its interface's parts, an option name taken
+    twice) ends it with status 1, the line naming the plugin.  It has made
+    nothing yet.
     """
 
     @property
     def options(self):
+        from twisted_bazaar.daemon.pluginfault import PluginFault
         try:
             return ServiceMaker.options.fget(self)
+        except PluginFault as e:
+            # An installed plugin that cannot be used: its author's fix,
+            # in one line rather than a traceback of twistd's.
+            sys.stderr.write(f"twistd {self.tapname}: error: {e}\n")
+            raise SystemExit(1) from None
         except KeyboardInterrupt:
             sys.stderr.write(f"twistd {self.tapname}: stopped by SIGINT while it "
                              "loaded; it made nothing\n")

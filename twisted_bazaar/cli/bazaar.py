@@ -77,6 +77,7 @@ from twisted_bazaar.cli.trackers import (
     trackerPins,
 )
 from twisted_bazaar.daemon.allocator import tuneForStreaming
+from twisted_bazaar.daemon.pluginfault import PluginFault
 from twisted_bazaar.daemon.registry import discoveryPlugins, transportPlugins
 from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE, isTrackersDir
 from twisted_bazaar.schemes.index.messages import List, Listing
@@ -793,7 +794,9 @@ def run(args, reactor=None, own=False):
         outcome["obj"] = obj
 
     def failed(reason):
-        reason.trap(ClientError)
+        # A plugin installed beside the project that cannot be used (two
+        # schemes of one name...) is said as the daemons say it.
+        reason.trap(ClientError, PluginFault)
         outcome["error"] = str(reason.value)
         outcome["obj"] = getattr(reason.value, "result", None)
 

@@ -17,6 +17,7 @@ a node is wired the same way wherever it runs.
 
 
 import attr
+from twisted.application.service import IService
 
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.net.transfers import NodeTransfers
@@ -33,6 +34,9 @@ from twisted_bazaar.transports.relay.messages import NODE
 from twisted_bazaar.transports.relay.relay import Relay
 from twisted_bazaar.base.options import optionDefaults
 from twisted_bazaar.schemes.interfaces import IInProcess, ITopologyProvider
+from twisted_bazaar.daemon.pluginfault import PluginFault, described, why
+from twisted_bazaar.events import INodeEvents, ObsoleteObserver
+from twisted_bazaar.core.market import IDiscovery
 
 
 @attr.s(auto_attribs=True)
@@ -307,8 +311,54 @@ def serveTransport(made, node, relay=None):
 
 def buildRole(node, plugin, settings):
     """Build a role of plugin for node (``settings`` as its ``configure``
-    returns them) and plug it in."""
-    return plugRole(node, plugin.build(node, settings))
+    returns them) and plug it in.
+
+    @raise PluginFault: naming the plugin, if its build raised or made
+        something that is no role (a service and a node observer)."""
+    role = built(plugin, "role", node, settings, (IService, INodeEvents),
+                 "subclass twisted_bazaar.roles.Role")
+    return plugRole(node, role)
+
+
+def builtScheme(node, plugin, settings):
+    """Build a scheme of plugin for node (not plugged in yet).
+
+    @raise PluginFault: naming the plugin, if its build raised or made
+        something that is no scheme (a service and an L{IDiscovery})."""
+    return built(plugin, "discovery scheme", node, settings, (IService, IDiscovery),
+                 'see "Adding a discovery scheme" in docs/architecture.md')
+
+
+#: (class, interfaces) pairs L{built} found providing: checked once a class.
+_PROVIDING = set()
+
+
+def built(plugin, kind, node, settings, interfaces, fix):
+    """What plugin's ``build(node, settings)`` made, checked to provide
+    each of interfaces.
+
+    @raise PluginFault: naming the plugin, if its build raised (the
+        error chained, for a test's traceback) or made something that
+        lacks one of interfaces (``fix`` says how to get it)."""
+    try:
+        made = plugin.build(node, settings)
+    except ObsoleteObserver:
+        raise       # it names the observer's class, and its fix
+    except Exception as e:
+        raise PluginFault(f"{described(plugin, kind)} failed to build: {why(e)}") from e
+    key = (type(made), interfaces)
+    if key in _PROVIDING:
+        return made
+    lacks = [interface.__name__ for interface in interfaces
+             if not interface.providedBy(made)]
+    if not lacks and not hasattr(made, "__provides__"):
+        # What its class provides, not this object alone: a simulation
+        # builds a million of one class, checked once.
+        _PROVIDING.add(key)
+    if lacks:
+        raise PluginFault(f"{described(plugin, kind)} built {type(made).__name__}, "
+                          f"which does not provide {' or '.join(lacks)}: {fix}")
+    return made
 
 
 def buildNode(clock, rng, connector, config=None, store=None, identity=None,
@@ -350,7 +400,7 @@ def buildNode(clock, rng, connector, config=None, store=None, identity=None,
     parts = NodeParts(node)
     if scheme is not None:
         plugin, settings = scheme
-        parts.discovery = plugScheme(node, plugin.build(node, settings))
+        parts.discovery = plugScheme(node, builtScheme(node, plugin, settings))
     for plugin, settings in roles:
         parts.roles[plugin.name] = buildRole(node, plugin, settings)
     return plugAcross(parts, punch, relay, portmap, wayOut)

@@ -6,6 +6,8 @@ L{twisted_bazaar.tap}) and the in-memory network of
 L{twisted_bazaar.testing} run exactly the same start-up and shutdown.
 """
 
+import sys
+
 from twisted.application.service import MultiService, Service
 from twisted.internet import defer
 from twisted.internet.abstract import isIPv6Address
@@ -140,6 +142,17 @@ class EndpointConnector:
         return reason
 
 
+def serviceNamed(service):
+    """service's class name, and the file it came from for one not of
+    this package (a plugin's role: its author looks for the file)."""
+    cls = type(service)
+    module = cls.__module__
+    if module.startswith("twisted_bazaar.") and not module.startswith(
+            "twisted_bazaar.plugins."):
+        return cls.__name__
+    return f"{cls.__name__} ({getattr(sys.modules.get(module), '__file__', None) or module})"
+
+
 def startTold(service, onFailure, log):
     """
     Start ``service``; if it raises (a plugin's bug), tell
@@ -162,10 +175,28 @@ def startTold(service, onFailure, log):
             raise
         log.failure("{what} raised as it started", what=type(service).__name__,
                     level=LogLevel.debug)
-        onFailure(f"{type(service).__name__} could not start: {type(e).__name__}: "
+        onFailure(f"{serviceNamed(service)} could not start: {type(e).__name__}: "
                   f"{e} (-v logs its traceback)")
         return False
     return getattr(service, "failure", None) is None
+
+
+@defer.inlineCallbacks
+def stopTold(service, log):
+    """
+    Stop ``service`` (a scheme or a role); if it raises (a plugin's bug),
+    say so in one error line naming it, and go on: the node's stop, its
+    C{dc} to its peers and tracker, its ports and its store's close, is
+    not cut short by one part.  The traceback is a debug line (``-v``).
+    """
+    try:
+        yield service.stopService()
+    except Exception as e:
+        log.failure("{what} raised as it stopped", what=type(service).__name__,
+                    level=LogLevel.debug)
+        log.error("{what} could not stop: {why} (-v logs its traceback); the node "
+                  "stops all the same", what=serviceNamed(service),
+                  why=f"{type(e).__name__}: {e}")
 
 
 class DaemonServices(MultiService):
@@ -386,7 +417,7 @@ class NodeService(MultiService):
         node = self.node
         for service in reversed(self.parts):
             if service.running:
-                yield service.stopService()
+                yield stopTold(service, self.log)
         node.shutdown()
         closed = node.whenClosed()
         timeout = self.reactor.callLater(SHUTDOWN_GRACE, closed.cancel)

@@ -40,6 +40,7 @@ from twisted_bazaar.daemon.node import (
     openState,
     serveNode,
 )
+from twisted_bazaar.daemon.pluginfault import PluginFault, described, why
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins, transportPlugins
 from twisted_bazaar.daemon.services import StartupError
 from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE
@@ -323,7 +324,7 @@ class Options(DaemonOptions):
         else:
             self._plugin_values[option.name] = value
 
-    def _configure(self, plugin, what):
+    def _configure(self, plugin, what, kind):
         config = optionDefaults(plugin.options)
         config.update({option.name: self._plugin_values[option.name]
                        for option in plugin.options
@@ -332,6 +333,10 @@ class Options(DaemonOptions):
             return plugin.configure(config)
         except ValueError as e:
             raise usage.UsageError(f"{what}: {e}" if what else str(e))
+        except Exception as e:
+            # A bug of the plugin's, not a value the user gave: say whose.
+            raise usage.UsageError(f"{described(plugin, kind)} failed to read its "
+                                   f"options (configure raised {why(e)})") from None
 
     def postOptions(self):
         super().postOptions()
@@ -369,10 +374,11 @@ class Options(DaemonOptions):
         checkDataDir(self["data-dir"], "a node", (TRACKER_KEY_FILE, "a tracker's key",
                                                   "a tracker's state directory"))
         self.roles = [(self.roles_known[name],
-                       self._configure(self.roles_known[name], ""))
+                       self._configure(self.roles_known[name], "", "role"))
                       for name in self["role"]]
         scheme = self.schemes[self["discovery"]]
-        self.scheme = (scheme, self._configure(scheme, f"--discovery {scheme.name}"))
+        self.scheme = (scheme, self._configure(scheme, f"--discovery {scheme.name}",
+                                                  "discovery scheme"))
         for name in self._plugin_values:
             kind, owner = _OPTION_OWNERS[name]
             chosen = self["role"] if kind == "role" else [self["discovery"]]
@@ -435,8 +441,9 @@ def _addPluginOptions(cls):
         for option in plugin.options:
             if option.name in core or option.name in _OPTION_OWNERS:
                 clash = _OPTION_OWNERS.get(option.name, ("core", "the node"))
-                raise ValueError(f"--{option.name} of the {plugin.name} {kind} is "
-                                 f"already an option of {clash[1]} {clash[0]}")
+                raise PluginFault(f"--{option.name} of {described(plugin, kind)} is "
+                                  f"already an option of {clash[1]} {clash[0]}: "
+                                  "give it another name")
             _OPTION_OWNERS[option.name] = (kind, plugin.name)
             setattr(cls, "opt_" + option.name.replace("-", "_"),
                     _pluginOptionHandler(option, kind, plugin.name))
@@ -540,9 +547,10 @@ def _served(reactor, options, state, site, exitStatus):
                                                   options["quic-peer"]),
             transports=_transports(reactor, options, site, exitStatus),
             wayOut=wayOut(plugin for plugin, _ in transportValues(options)))
-    except ObsoleteObserver as e:
-        # A plugin written for an API the node no longer has: its author's
-        # fix, said in one line rather than a traceback.
+    except (ObsoleteObserver, PluginFault) as e:
+        # A plugin written for an API the node no longer has, or one whose
+        # build failed: its author's fix, said in one line rather than a
+        # traceback.
         raise exitStatus.refusal(str(e)) from None
 
 
