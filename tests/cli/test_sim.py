@@ -889,3 +889,25 @@ class ObsoletePluginTests(CliTestCase):
                          "declare the messages it takes as a class table, delivers = "
                          "{MessageType: handler}, each handler called (observer, link, "
                          "message) (README.md, \"Writing a role\")")
+
+
+class UnusablePluginTests(SynchronousTestCase):
+    def test_twoSchemesOfOneNameSayOneLine(self):
+        """A second discovery scheme plugin named flood installed beside
+        the project: bazaar-sim, which looks its schemes up as it is
+        imported, gave a traceback; now the plugin's line, status 1."""
+        folder = tempfile.mkdtemp(prefix="bazaar-sim-plugin-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        with open(os.path.join(folder, "bazaar_simtwin.py"), "w") as f:
+            f.write("from twisted_bazaar.schemes.flood.plugin import FloodScheme\n"
+                    "flood = FloodScheme()\n")
+        code = ("import sys, twisted_bazaar.plugins as p; p.__path__.append(sys.argv[1]); "
+                "from twisted_bazaar.cli.simcommand import main; "
+                "sys.exit(main(['--nodes', '10', '--quiet', '--json', '-']))")
+        import subprocess
+
+        done = subprocess.run([sys.executable, "-c", code, folder], capture_output=True,
+                              text=True, timeout=120)
+        self.assertEqual((done.returncode, done.stdout), (1, ""))
+        self.assertRegex(done.stderr, r"\Abazaar-sim: error: two discovery scheme plugins "
+                         r"are named 'flood': .*\n\Z")

@@ -8,7 +8,7 @@ imports it.
 import sys
 
 from twisted_bazaar.base.console import tolerant
-from twisted_bazaar.cli import sim, sweep
+from twisted_bazaar.daemon.pluginfault import PluginFault
 
 
 #: The status of a run stopped by Ctrl-C (128 + SIGINT, as a shell
@@ -26,9 +26,17 @@ def main(argv=None):
     tolerant()
     given = sys.argv[1:] if argv is None else argv
     try:
+        # Imported here: the simulator looks its discovery schemes up as it
+        # is imported (its --discovery choices), and a scheme plugin that
+        # cannot be used (two of one name) is said in one line.
+        from twisted_bazaar.cli import sim, sweep
+
         if given[:1] == ["sweep"]:
             return sweep.main(given[1:])
         return sim.main(argv)
+    except PluginFault as fault:
+        sys.stderr.write(f"bazaar-sim: error: {fault}\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("\nbazaar-sim: stopped by SIGINT (Ctrl-C); a run writes "
                          "its --json only once it ends\n")
