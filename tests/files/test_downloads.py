@@ -405,6 +405,28 @@ class JournalTests(SynchronousTestCase):
         self.journal.remove("f")
         self.assertIsNone(self.journal.read("f"))
 
+    def test_anotherBuyersRecordAtTheSameMoment(self):
+        """A second buyer of one downloads folder renames its copy of the
+        record's temporary file first: this buyer's rename finds none.
+        Its offers are merged into what the other wrote and written
+        again, both buyers' sellers kept; before, note raised
+        FileNotFoundError ('cannot record the offers ...')."""
+        other = Journal(self.journal.downloads)
+        other.note("f", [Offer(1, (9, 1), "h", 1, 10, "a" * 64, 5)])
+        replace = os.replace
+        raced = []
+
+        def first(source, target):
+            if not raced:
+                raced.append(source)
+                replace(source, target)  # the other buyer's rename, first
+            replace(source, target)
+
+        self.patch(os, "replace", first)
+        self.journal.note("f", [Offer(2, (9, 2), "h", 2, 11, "b" * 64, 6)])
+        self.assertEqual(len(raced), 1)
+        self.assertEqual(self.journal.read("f"), {1: ("a" * 64, 10), 2: ("b" * 64, 11)})
+
     def test_keyedSellersReadBack(self):
         """A keyed seller's id (128 bits: up to 39 decimal digits) is read
         back as written, and records merge (before, a record naming one

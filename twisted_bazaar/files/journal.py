@@ -105,10 +105,26 @@ class Journal:
         except RecordFault:
             return None
 
-    def note(self, name, offers):
+    def note(self, name, offers, tries=3):
         """Remember the content each of these offers names (merged with
         what is known already; a seller not yet named only while fewer
-        than L{MOST_SELLERS} are)."""
+        than L{MOST_SELLERS} are).
+
+        Two buyers given one downloads folder note one name's record
+        under one temporary name: the other's rename can take it away
+        before this one's (the rename then finds no file).  The record it
+        wrote is read and this one's offers merged again, up to ``tries``
+        times: a buyer said "cannot record the offers" though nothing was
+        lost but a moment.
+        """
+        for tried in range(tries):
+            try:
+                return self._note(name, offers)
+            except FileNotFoundError:
+                if tried == tries - 1 or not os.path.isdir(self.folder):
+                    raise
+
+    def _note(self, name, offers):
         sellers = self.read(name) or {}
         changed = False
         for offer in offers:
