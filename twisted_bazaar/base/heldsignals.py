@@ -25,20 +25,37 @@ def heldSignals(signals=signal):
     @param signals: what sets, reads and raises them (L{signal}).
     """
     came = []
+    try:
+        with handledBy(lambda number, frame: came.append(number), HELD, signals):
+            yield
+    finally:
+        for signum in dict.fromkeys(came):
+            signals.raise_signal(signum)
+
+
+@contextlib.contextmanager
+def handledBy(handler, signums, signals=signal):
+    """
+    Within it, each of signums goes to handler; after it, the handlers
+    are as they were.  One ignored (as a shell's background job starts
+    with SIGINT) stays ignored, and one whose handler is not Python's
+    (which could not be put back) is left alone; outside the main
+    thread, where no handler is set, nothing changes.
+
+    @param signals: what sets and reads the handlers (L{signal}).
+    """
     before = {}
-    for signum in HELD:
-        handler = signals.getsignal(signum)
-        if handler in (signal.SIG_IGN, None):
+    for signum in signums:
+        current = signals.getsignal(signum)
+        if current in (signal.SIG_IGN, None):
             continue
         try:
-            signals.signal(signum, lambda number, frame: came.append(number))
+            signals.signal(signum, handler)
         except ValueError:
             continue  # not the main thread
-        before[signum] = handler
+        before[signum] = current
     try:
         yield
     finally:
-        for signum, handler in before.items():
-            signals.signal(signum, handler)
-        for signum in dict.fromkeys(came):
-            signals.raise_signal(signum)
+        for signum, current in before.items():
+            signals.signal(signum, current)

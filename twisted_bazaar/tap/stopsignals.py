@@ -31,6 +31,8 @@ import time
 
 from twisted.logger import Logger
 
+from twisted_bazaar.base.heldsignals import handledBy
+
 #: The signals that stop a daemon.
 STOPPING = (signal.SIGTERM, signal.SIGINT)
 #: Seconds between two looks at whether a signal came, while a start is
@@ -174,18 +176,5 @@ def interruptible(signals=signal):
     def interrupt(signum, frame):
         raise StartInterrupted(signum)
 
-    before = {}
-    for signum in STOPPING:
-        handler = signals.getsignal(signum)
-        if handler == signal.SIG_IGN:
-            continue
-        try:
-            signals.signal(signum, interrupt)
-        except ValueError:
-            continue  # not the main thread: none is set there
-        before[signum] = handler
-    try:
+    with handledBy(interrupt, STOPPING, signals):
         yield
-    finally:
-        for signum, handler in before.items():
-            signals.signal(signum, handler)
