@@ -1134,6 +1134,29 @@ class DataDirTests(SynchronousTestCase):
                          "data dir d: restored node 17; stock: apple=2, pear=0; "
                          "bag: 3 (fig x2, kiwi x1); pending buys: 1")
 
+    def test_restoredLineOfAnotherKeysId(self):
+        """A data dir whose id is not its key's (a version's before ids
+        were their keys', or a key replaced) restores the node as its
+        key's, saying which id the data dir named: the line named the old
+        id, which the tracker refuses."""
+        from twisted_bazaar.daemon.node import restoredLine
+        from twisted_bazaar.identity.keys import Identity
+        from twisted_bazaar.store import MemoryStore
+        from twisted_bazaar.wire.ids import shortId
+
+        identity = Identity.generate()
+        store = MemoryStore()
+        store.setNodeId(identity.id)
+        self.assertEqual(restoredLine("d", store, identity),
+                         f"data dir d: restored node {shortId(identity.id)}; stock: "
+                         "none; bag: 0; pending buys: 0")
+        store.setNodeId(326583144)
+        self.assertEqual(restoredLine("d", store, identity),
+                         f"data dir d: restored node {shortId(identity.id)} (its key's "
+                         "id; the data dir named node 326583144, of another key or of "
+                         "a version before ids were their keys'); stock: none; bag: 0; "
+                         "pending buys: 0")
+
 
     def test_unofferedLine(self):
         """A buyer started on a stopped seller's data dir ran under its
