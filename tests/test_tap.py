@@ -158,6 +158,24 @@ class NodeDefaultsTests(SynchronousTestCase):
                              "moves to the punched path when it comes); --no-punch "
                              "turns punching off")
 
+    def test_punchWaitIsGoneFromAConfigFile(self):
+        """A config file written for a version that took punch-wait is
+        told it is gone and what to do now, as the command line is: it
+        was "unknown option", as for a mistyped key."""
+        folder = tempfile.mkdtemp(prefix="bazaar-tap-")
+        path = os.path.join(folder, "node.toml")
+        self.addCleanup(os.rmdir, folder)
+        self.addCleanup(os.remove, path)
+        with open(path, "w") as f:
+            f.write('role = ["seller"]\nsell = ["apple=1"]\npunch-wait = 0\n')
+        with self.assertRaises(usage.UsageError) as caught:
+            _parse(["--config", path])
+        self.assertEqual(str(caught.exception),
+                         f"--config {path}: punch-wait is gone: nothing waits for a "
+                         "hole punch now (a trade goes at once; a file started "
+                         "through a relay moves to the punched path when it "
+                         "comes); --no-punch turns punching off")
+
     def test_linkSettingsFollowTheFlags(self):
         settings = _parse(SELLER + ["--frame-limit", "2048", "--handshake-timeout",
                                     "2.5", "--ping-interval", "4", "-v"]).linkSettings()
