@@ -19,7 +19,7 @@ class FakeSigner:
         self.batches = []
         self.calls = []
 
-    def signAll(self, messages):
+    def signAll(self, messages, alone=()):
         self.calls.append(list(messages))
         if self.inline:
             return defer.succeed([(("signed", m), None) for m in messages])
@@ -173,7 +173,7 @@ class AnswerQueueTests(SynchronousTestCase):
         """A buyOK the signer gives as its wire payload (batch-signed) is
         routed with it, once its sale is committed."""
         queue = self.queue(inline=True)
-        self.signer.signAll = lambda messages: defer.succeed(
+        self.signer.signAll = lambda messages, alone=(): defer.succeed(
             [(m, b"payload of " + m) for m in messages])
         self.seller.sales.uncommitted.add(SALE)
         queue.answer(b"buyOK", SALE)
