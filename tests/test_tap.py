@@ -85,6 +85,17 @@ oldwatch = OldWatchPlugin()
 """
 
 
+def _configFile(test, text):
+    """The path of a node.toml holding text, removed after test."""
+    folder = tempfile.mkdtemp(prefix="bazaar-tap-")
+    path = os.path.join(folder, "node.toml")
+    test.addCleanup(os.rmdir, folder)
+    test.addCleanup(os.remove, path)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def _parse(args, cls=NodeOptions):
     """Parse args standalone (no twistd parent): errors raise UsageError."""
     options = cls()
@@ -162,12 +173,7 @@ class NodeDefaultsTests(SynchronousTestCase):
         """A config file written for a version that took punch-wait is
         told it is gone and what to do now, as the command line is: it
         was "unknown option", as for a mistyped key."""
-        folder = tempfile.mkdtemp(prefix="bazaar-tap-")
-        path = os.path.join(folder, "node.toml")
-        self.addCleanup(os.rmdir, folder)
-        self.addCleanup(os.remove, path)
-        with open(path, "w") as f:
-            f.write('role = ["seller"]\nsell = ["apple=1"]\npunch-wait = 0\n')
+        path = _configFile(self, 'role = ["seller"]\nsell = ["apple=1"]\npunch-wait = 0\n')
         with self.assertRaises(usage.UsageError) as caught:
             _parse(["--config", path])
         self.assertEqual(str(caught.exception),
@@ -421,12 +427,7 @@ class SchemeOptionTests(SynchronousTestCase):
                           words)
 
     def test_configFileTtl(self):
-        folder = tempfile.mkdtemp(prefix="bazaar-tap-")
-        path = os.path.join(folder, "node.toml")
-        self.addCleanup(os.rmdir, folder)
-        self.addCleanup(os.remove, path)
-        with open(path, "w") as f:
-            f.write('role = ["seller"]\nsell = ["apple=1"]\nttl = 3\n')
+        path = _configFile(self, 'role = ["seller"]\nsell = ["apple=1"]\nttl = 3\n')
         options = _parse(["--config", path])
         self.assertEqual(options.scheme[1]["ttl"], 3)
 
