@@ -140,7 +140,8 @@ class AnswerQueue:
         waiting, held = self._waiting, self._held
         for sale in sales:
             waiting.pop(sale.ledgerKey, None)
-            held.pop(sale.ledgerKey, None)
+            for _, message in held.pop(sale.ledgerKey, ()):
+                self._alone.discard(id(message))
             self._unqueue(sale.ledgerKey)
 
     def _unqueue(self, key):
