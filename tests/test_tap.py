@@ -85,6 +85,17 @@ oldwatch = OldWatchPlugin()
 """
 
 
+def _configFile(test, text):
+    """The path of a node.toml holding text, removed after test."""
+    folder = tempfile.mkdtemp(prefix="bazaar-tap-")
+    path = os.path.join(folder, "node.toml")
+    test.addCleanup(os.rmdir, folder)
+    test.addCleanup(os.remove, path)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def _parse(args, cls=NodeOptions):
     """Parse args standalone (no twistd parent): errors raise UsageError."""
     options = cls()
@@ -157,6 +168,19 @@ class NodeDefaultsTests(SynchronousTestCase):
                              "(a trade goes at once; a file started through a relay "
                              "moves to the punched path when it comes); --no-punch "
                              "turns punching off")
+
+    def test_punchWaitIsGoneFromAConfigFile(self):
+        """A config file written for a version that took punch-wait is
+        told it is gone and what to do now, as the command line is: it
+        was "unknown option", as for a mistyped key."""
+        path = _configFile(self, 'role = ["seller"]\nsell = ["apple=1"]\npunch-wait = 0\n')
+        with self.assertRaises(usage.UsageError) as caught:
+            _parse(["--config", path])
+        self.assertEqual(str(caught.exception),
+                         f"--config {path}: punch-wait is gone: nothing waits for a "
+                         "hole punch now (a trade goes at once; a file started "
+                         "through a relay moves to the punched path when it "
+                         "comes); --no-punch turns punching off")
 
     def test_linkSettingsFollowTheFlags(self):
         settings = _parse(SELLER + ["--frame-limit", "2048", "--handshake-timeout",
@@ -403,12 +427,7 @@ class SchemeOptionTests(SynchronousTestCase):
                           words)
 
     def test_configFileTtl(self):
-        folder = tempfile.mkdtemp(prefix="bazaar-tap-")
-        path = os.path.join(folder, "node.toml")
-        self.addCleanup(os.rmdir, folder)
-        self.addCleanup(os.remove, path)
-        with open(path, "w") as f:
-            f.write('role = ["seller"]\nsell = ["apple=1"]\nttl = 3\n')
+        path = _configFile(self, 'role = ["seller"]\nsell = ["apple=1"]\nttl = 3\n')
         options = _parse(["--config", path])
         self.assertEqual(options.scheme[1]["ttl"], 3)
 
@@ -1133,6 +1152,29 @@ class DataDirTests(SynchronousTestCase):
         self.assertEqual(restoredLine("d", store),
                          "data dir d: restored node 17; stock: apple=2, pear=0; "
                          "bag: 3 (fig x2, kiwi x1); pending buys: 1")
+
+    def test_restoredLineOfAnotherKeysId(self):
+        """A data dir whose id is not its key's (a version's before ids
+        were their keys', or a key replaced) restores the node as its
+        key's, saying which id the data dir named: the line named the old
+        id, which the tracker refuses."""
+        from twisted_bazaar.daemon.node import restoredLine
+        from twisted_bazaar.identity.keys import Identity
+        from twisted_bazaar.store import MemoryStore
+        from twisted_bazaar.wire.ids import shortId
+
+        identity = Identity.generate()
+        store = MemoryStore()
+        store.setNodeId(identity.id)
+        self.assertEqual(restoredLine("d", store, identity),
+                         f"data dir d: restored node {shortId(identity.id)}; stock: "
+                         "none; bag: 0; pending buys: 0")
+        store.setNodeId(326583144)
+        self.assertEqual(restoredLine("d", store, identity),
+                         f"data dir d: restored node {shortId(identity.id)} (its key's "
+                         "id; the data dir named node 326583144, of another key or of "
+                         "a version before ids were their keys'); stock: none; bag: 0; "
+                         "pending buys: 0")
 
 
     def test_unofferedLine(self):

@@ -8,6 +8,7 @@ from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.core.node import Node
+from twisted_bazaar.identity.keys import Identity
 from twisted_bazaar.routing.flood import FloodRouter
 from twisted_bazaar.schemes.flood import messages as floodmsg
 from twisted_bazaar.store import MemoryStore, WriterGone
@@ -30,6 +31,22 @@ class RegistrationTests(SynchronousTestCase):
         node = Node(None, None, FakeConnector(), store=store)
         self.assertEqual(node.id, 42)
         self.assertFalse(node.ready)
+
+    def test_storedIdOfAnotherKeyNotAskedFor(self):
+        """
+        A keyed node whose store remembers an id that is not its key's (a
+        data dir of a version before ids were their keys', 31 bits, or
+        one whose key was replaced) asks the tracker for no id, and is
+        named by its key: the tracker refuses any other id, and the node
+        asked for the old one at every attempt, never registering.
+        """
+        identity = Identity.generate()
+        for stored, asked in ((326583144, None), (identity.id ^ 1, None),
+                              (identity.id, identity.id)):
+            store = MemoryStore()
+            store.setNodeId(stored)
+            node = Node(None, None, FakeConnector(), store=store, identity=identity)
+            self.assertEqual((node.id, node.introduction().id), (asked, asked))
 
     def test_setIdMakesReadyOnce(self):
         """setId names the node, saves the id and tells observers nodeReady

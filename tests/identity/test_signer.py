@@ -162,3 +162,18 @@ class BatchedSignerTests(SynchronousTestCase):
         messages = answers(self.identity, 1)
         self.assertEqual(self.successResultOf(self.signer.signAll(messages)),
                          [(self.identity.signed(messages[0]), None)])
+
+    def test_aloneNeverInTheBatch(self):
+        """The buyOKs at the indices asked alone are signed alone, in
+        their places, and the others batched: a repeat's buyOK takes no
+        batch signature."""
+        messages = answers(self.identity, 4)
+        result = self.successResultOf(self.signer.signAll(messages, {0, 2}))
+        self.assertEqual([result[at] for at in (0, 2)],
+                         [(self.identity.signed(messages[at]), None) for at in (0, 2)])
+        oks = [wire.decode(result[at][1]) for at in (1, 3)]
+        self.assertEqual([ok.id for ok in oks], [101, 103])
+        self.assertEqual(len({ok.sig for ok in oks}), 1)
+        self.assertTrue(all(ok.proof and signedBy(ok, self.identity.id) for ok in oks))
+        only = self.successResultOf(self.signer.signAll(messages[:2], {0}))
+        self.assertEqual(only, [(self.identity.signed(m), None) for m in messages[:2]])

@@ -871,6 +871,30 @@ class BatchSignedAnswersTests(SynchronousTestCase):
         self.assertTrue(all(a.proof and signedBy(a, self.identity.id)
                             and a.buyer_key == self.buyer.key for a in answers))
 
+    def test_repeatedBuysSignedAlone(self):
+        """A buy or ask repeated after its sale gets its buyOK signed alone,
+        even among others of its turn: its buyer did not take the first
+        (a buyer of a version before batch signatures took none signed
+        so, and asked again until it gave up on the seller)."""
+        self.buy(50)
+        self.buy(51)
+        self.node.clock.advance(0)
+        self.store.finish()
+        self.node.clock.advance(0)
+        self.assertTrue(all(a.proof for a in sent(self.relay)))
+        self.buy(50)
+        feed(self.relay, self.buyer.signed(trade.Ask(
+            51, "apple", (self.buyer.id, 2, self.identity.id), expires=EXPIRES)))
+        self.buy(52)
+        self.buy(53)
+        self.node.clock.advance(0)
+        self.store.finish()
+        self.node.clock.advance(0)
+        answers = sent(self.relay)
+        self.assertEqual([(a.id, a.proof is None) for a in answers],
+                         [(50, True), (51, True), (52, False), (53, False)])
+        self.assertTrue(all(signedBy(a, self.identity.id) for a in answers))
+
     def test_loneBuyOKSignedAlone(self):
         self.buy(50)
         self.node.clock.advance(0)

@@ -830,6 +830,10 @@ class UpgradeTests(SynchronousTestCase):
         db.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
         db.commit()
         db.close()
+        # Read before any node opens it (bazaar-ledger after an upgrade),
+        # the stock is the upgrade's: the files were shown with 10^9 units.
+        self.assertEqual(readState(folder)["inventory"],
+                         {"apple": 2, "bulk": 950_000_000, "plum": 1})
         store = self.open(folder)
         self.assertEqual(store.inventory(), {"apple": 2, "bulk": 950_000_000, "plum": 1})
         self.assertEqual([(sale.item, sale.copy) for sale in store.sales()],

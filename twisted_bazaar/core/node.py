@@ -45,7 +45,7 @@ from twisted_bazaar.net.overlay import (
 from twisted_bazaar.net.opening import NotConnected, Unreachable
 from twisted_bazaar.routing.path import DEFAULT_PATH_LIMIT, PathRouter
 from twisted_bazaar.reach.reachable.advertising import AdvertisePace
-from twisted_bazaar.core.registration import Registration
+from twisted_bazaar.core.registration import Registration, storedId
 from twisted_bazaar.store import MemoryStore
 
 __all__ = ["INode", "Node", "NodeConfig", "NotConnected", "Unreachable", "OverlayFactory",
@@ -347,8 +347,11 @@ class Node(Registration):
         self.config = config or NodeConfig()
         self.store = store if store is not None else MemoryStore()
         #: The id the node had last time, if its store remembers one; it
-        #: asks the tracker for it again.
-        self.id = self.store.nodeId()
+        #: asks the tracker for it again.  One that is not its key's (a key
+        #: replaced, or an id of a version before ids were their keys') is
+        #: not asked for: the tracker refuses it at every attempt, and
+        #: names the node by its key's id.
+        self.id = storedId(self.store, identity)
         #: True once the node was registered (L{registered}) in this run,
         #: and said so: its roles start then, not when a tracker named it
         #: (a tracker may yet refuse its proof).

@@ -19,6 +19,19 @@ from twisted.internet import defer
 from twisted_bazaar.wire.ids import shortId, wireId
 
 
+def storedId(store, identity):
+    """
+    The id a node asks its tracker for again: the one its store
+    remembers, unless that is not the id of its key (None then).  The
+    tracker takes a keyed node's id only as its key's, so a data dir's id
+    of another key (the key replaced, as docs/running.md bids a key
+    others read) or of a version whose ids were not their keys' (31 bits)
+    was refused at every attempt, and the node never registered.
+    """
+    stored = store.nodeId()
+    return stored if identity is None or stored == identity.id else None
+
+
 class Registration:
     """The node's side of being registered with a tracker: named
     (L{setId}), shown held (L{trackerAccepted}, until L{trackerLeft}),

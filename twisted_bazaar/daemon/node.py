@@ -150,7 +150,7 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None, onFailure=No
         identity = Identity.generate(refusal)
         pins = pinFor(None)
     else:
-        lines.append(restoredLine(data_dir, store))
+        lines.append(restoredLine(data_dir, store, identity))
 
     def tell():
         for line in lines:
@@ -198,9 +198,15 @@ def restock(directory, stock):
     return f"data dir {directory}: restocked {changes}; its ledger is kept"
 
 
-def restoredLine(directory, store):
-    """What a node found in its data dir, in one line for the log."""
+def restoredLine(directory, store, identity=None):
+    """What a node found in its data dir, in one line for the log: the
+    node is its key's (``identity``), whatever id the data dir names."""
     node_id = store.nodeId()
+    was = ""
+    if identity is not None and node_id is not None and node_id != identity.id:
+        was = (f" (its key's id; the data dir named node {shortId(node_id)}, of "
+               "another key or of a version before ids were their keys')")
+        node_id = identity.id
     inventory = store.inventory()
     bag = store.bag()
     pending = store.pending()
@@ -212,7 +218,7 @@ def restoredLine(directory, store):
         held[purchase.item] = held.get(purchase.item, 0) + purchase.units
     contents = ", ".join(f"{item} x{n}" for item, n in sorted(held.items()))
     return (f"data dir {directory}: restored node "
-            f"{'(no id yet)' if node_id is None else shortId(node_id)}; "
+            f"{'(no id yet)' if node_id is None else shortId(node_id)}{was}; "
             f"stock: {stock or 'none'}; bag: {sum(held.values())}"
             f"{f' ({contents})' if contents else ''}; pending buys: {len(pending)}")
 

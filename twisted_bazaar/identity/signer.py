@@ -21,34 +21,31 @@ from twisted_bazaar.identity.keys import signedIf
 from twisted_bazaar.store.executors import InlineExecutor, ThreadExecutor
 
 
-def signAll(identity, messages):
+def signAll(identity, messages, alone=()):
     """Each message signed by identity (as it is, for a node without a
     key), in order, as (message, None): each is encoded as it leaves."""
     return [(signedIf(identity, message), None) for message in messages]
 
 
-def signBatched(identity, messages):
+def signBatched(identity, messages, alone=()):
     """
     The messages signed by identity, in order, as L{signAll} gives them;
     but those that can carry a batch signature's ``proof`` (``buyOK``s),
-    when there are two or more, under one batch signature, each as
-    (itself unsigned, its signed wire payload: L{Identity.batchPayloads}),
-    so that it is built once.
+    when there are two or more not at an index in ``alone``, under one
+    batch signature, each as (itself unsigned, its signed wire payload:
+    L{Identity.batchPayloads}), so that it is built once.
     """
-    batchable = [at for at, message in enumerate(messages) if hasattr(message, "proof")]
+    batchable = [at for at, message in enumerate(messages)
+                 if hasattr(message, "proof") and at not in alone]
     if identity is None or len(batchable) < 2:
         return signAll(identity, messages)
     if len(batchable) == len(messages):
         # Under load, a turn's answers are all buyOKs.
         return list(zip(messages, identity.batchPayloads(messages)))
-    signed = signAll(identity, [message for message in messages
-                                if not hasattr(message, "proof")])
-    signed.reverse()
     oks = [messages[at] for at in batchable]
-    batch = list(zip(oks, identity.batchPayloads(oks)))
-    batch.reverse()
-    return [batch.pop() if hasattr(message, "proof") else signed.pop()
-            for message in messages]
+    batch = dict(zip(batchable, zip(oks, identity.batchPayloads(oks))))
+    return [batch[at] if at in batch else (signedIf(identity, message), None)
+            for at, message in enumerate(messages)]
 
 
 class Signer:
@@ -97,8 +94,10 @@ class Signer:
             return cls(identity, ThreadExecutor(clock, name="bazaar-signer"), batched=True)
         return cls(identity, batched=True)
 
-    def signAll(self, messages):
+    def signAll(self, messages, alone=()):
         """
+        @param alone: the indices of messages to sign alone, never under
+            a batch signature.
         @return: a Deferred firing with the messages signed, in order, each
             as (message, payload): its signed wire payload, or None when
             the message is signed itself and is encoded as it leaves (see
@@ -106,9 +105,9 @@ class Signer:
             thread is done, or at once when L{inline}.
         """
         if self.inline:
-            return InlineExecutor().submit(self._sign, self.identity, messages)
+            return InlineExecutor().submit(self._sign, self.identity, messages, alone)
         self._executor.start()
-        return self._executor.submit(self._sign, self.identity, messages)
+        return self._executor.submit(self._sign, self.identity, messages, alone)
 
     def stop(self):
         """

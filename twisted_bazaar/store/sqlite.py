@@ -165,17 +165,20 @@ DROP TABLE closed;
 #: Schema 2 -> 3: the quantity columns.
 _UPGRADE_2 = _UNITS + "UPDATE meta SET value = '3' WHERE key = 'schema';"
 
-#: Schema 3 -> 4: the copies column, and the inventory rows of shared
-#: files go: schema 3 stocked each file by name and by content
-#: (``sha256:HEX``) with 10^9 units, which a restart then read as counted
-#: stock.  Those are the content items, and the rows the seed
-#: did not name with more than 900 million units left (a file sold one
-#: copy at a time; nobody counts that many of a thing by hand).  The
-#: sales of items no longer stocked become copies.
-_UPGRADE_3 = _COPIES + """
-DELETE FROM inventory WHERE item GLOB 'sha256:*' OR (units > 900000000
+#: The inventory rows of shared files in schema 3, which stocked each
+#: file by name and by content (``sha256:HEX``) with 10^9 units: the
+#: content items, and the rows the seed did not name with more than 900
+#: million units left (a file sold one copy at a time; nobody counts that
+#: many of a thing by hand).
+_FILE_STOCK = """item GLOB 'sha256:*' OR (units > 900000000
     AND item NOT IN (SELECT key FROM json_each(
-        COALESCE((SELECT value FROM meta WHERE key = 'seeded'), '{}'))));
+        COALESCE((SELECT value FROM meta WHERE key = 'seeded'), '{}'))))"""
+
+#: Schema 3 -> 4: the copies column, and the inventory rows of shared
+#: files go (L{_FILE_STOCK}), which a restart read as counted stock.  The
+#: sales of items no longer stocked become copies.
+_UPGRADE_3 = _COPIES + f"""
+DELETE FROM inventory WHERE {_FILE_STOCK};
 UPDATE sales SET copy = 1 WHERE item NOT IN (SELECT item FROM inventory);
 UPDATE meta SET value = '4' WHERE key = 'schema';
 """
@@ -719,7 +722,10 @@ def readState(directory):
             db.execute("PRAGMA busy_timeout=5000")
             _notNewer(db, path)
             row = db.execute("SELECT value FROM meta WHERE key = 'node_id'").fetchone()
-            inventory = dict(db.execute("SELECT item, units FROM inventory "
+            # A data dir of schema 3 or before, not yet opened by this
+            # version, stocks shared files: its upgrade drops them.
+            files = "" if "copy" in _columns(db, "sales") else f"WHERE NOT ({_FILE_STOCK})"
+            inventory = dict(db.execute(f"SELECT item, units FROM inventory {files} "
                                         "ORDER BY item"))
             # A data dir from before quantities (not yet opened by this
             # version) has no units: one a buy.

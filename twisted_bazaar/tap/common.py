@@ -326,7 +326,7 @@ class DaemonOptions(usage.Options):
                 path, rest = splitConfig(options)
                 if path is not None:
                     fromFile = configArgs(path, self.configKinds(), rest,
-                                          self.pathOptions())
+                                          self.pathOptions(), self.GONE)
                     rest = fromFile + rest
             except ConfigError as e:
                 raise usage.UsageError(str(e))

@@ -133,7 +133,7 @@ def underFile(path, value):
     return os.path.join(os.path.dirname(os.path.abspath(path)), value)
 
 
-def configArgs(path, kinds, given, paths=()):
+def configArgs(path, kinds, given, paths=(), gone=None):
     """
     The arguments a TOML file stands for.
 
@@ -144,6 +144,9 @@ def configArgs(path, kinds, given, paths=()):
     @param given: the command-line arguments, to leave out what they set.
     @param paths: the options whose value is a file's or folder's path: a
         relative one is the file's folder's (L{underFile}).
+    @param gone: option names the daemon took once -> what to do now: a
+        file written for an earlier version is told that, as its command
+        line is, not "unknown option".
     @raise ConfigError: naming the file and the key, for an unknown key
         or a value of the wrong type.
     """
@@ -165,6 +168,8 @@ def configArgs(path, kinds, given, paths=()):
         kind = kinds.get(key)
         if kind is None and _isTable(value):
             raise ConfigError(_tableRefused(path, key, value, kinds))
+        if kind is None and key in (gone or {}):
+            raise ConfigError(f"{where} is gone: {gone[key]}")
         if kind is None:
             raise ConfigError(f"{where}: unknown option{didYouMean([key], kinds)}")
         if kind == ONE_OR_LIST:

@@ -18,9 +18,12 @@ class FakeSigner:
         self.inline = self.atOnce = inline
         self.batches = []
         self.calls = []
+        self.alone = []
 
-    def signAll(self, messages):
+    def signAll(self, messages, alone=()):
         self.calls.append(list(messages))
+        #: The indices each call was asked to sign alone.
+        self.alone.append(set(alone))
         if self.inline:
             return defer.succeed([(("signed", m), None) for m in messages])
         d = defer.Deferred()
@@ -173,7 +176,7 @@ class AnswerQueueTests(SynchronousTestCase):
         """A buyOK the signer gives as its wire payload (batch-signed) is
         routed with it, once its sale is committed."""
         queue = self.queue(inline=True)
-        self.signer.signAll = lambda messages: defer.succeed(
+        self.signer.signAll = lambda messages, alone=(): defer.succeed(
             [(m, b"payload of " + m) for m in messages])
         self.seller.sales.uncommitted.add(SALE)
         queue.answer(b"buyOK", SALE)
@@ -248,6 +251,29 @@ class SignedOnDiskTests(SynchronousTestCase):
         self.seller.node.clock.advance(0)
         self.assertEqual(self.signer.calls, [["second"]])
         self.assertEqual(self.seller.node.routed, [("signed", "second")])
+
+    def test_repeatSignedAlone(self):
+        """A buyOK answered alone (a repeat's) is signed alone in the batch
+        of its commit's turn, the others batched."""
+        self.queue.answer("first", self.first)
+        self.queue.answer("again", self.second, alone=True)
+        self.seller.sales.uncommitted.clear()
+        self.queue.sendCommitted([self.first, self.second])
+        self.seller.node.clock.advance(0)
+        self.assertEqual((self.signer.calls, self.signer.alone),
+                         ([["first", "again"]], [{1}]))
+
+    def test_undoneRepeatForgotten(self):
+        """A repeat's buyOK dropped with its undone sale is no longer
+        marked alone: the next answer that is the same object (a string
+        here) is batched as any."""
+        self.queue.answer("first", self.first, alone=True)
+        self.queue.dropUndone([self.first])
+        self.queue.answer("first", self.second)
+        self.seller.sales.uncommitted.clear()
+        self.queue.sendCommitted([self.second])
+        self.seller.node.clock.advance(0)
+        self.assertEqual((self.signer.calls, self.signer.alone), ([["first"]], [set()]))
 
     def test_inMemorySignedEachTurn(self):
         """In memory, a turn's answers are signed at its end, commits or

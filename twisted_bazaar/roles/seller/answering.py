@@ -132,7 +132,7 @@ class Answering:
         closes.forget()
         sale = self.saleOf(ask)
         if sale is not None:
-            self.confirm(sale, ask)
+            self.confirm(sale, ask, again=True)
             return
         if seller.stopped:
             return
@@ -173,14 +173,15 @@ class Answering:
         now = int(seconds * 1000)
         closes.forget(now)
         sale = self.saleOf(buy)
-        if sale is None:
+        again = sale is not None
+        if not again:
             if seller.stopped:
                 # No new sale while stopping: the buyer will ask again.
                 return
             sale = self._newSale(buy, link, seconds, now)
             if sale is None:
                 return
-        self.confirm(sale, buy)
+        self.confirm(sale, buy, again)
 
     def _newSale(self, buy, link, seconds, now):
         """
@@ -235,13 +236,14 @@ class Answering:
         seller.trades.note(buy.id, item, sale.units, buy.path)
         return sale
 
-    def confirm(self, sale, message):
+    def confirm(self, sale, message, again=False):
         """Answer buyOK for a sale, once it is on disk (signed meanwhile),
         to the buyer of message (a buy or an ask).  While stopping, or in
         memory with an inline signer, its commit is made at once; else in
         this turn's group commit (in memory too when the answers wait for
         the signer's thread anyway: one commit per turn costs less than
-        one per sale)."""
+        one per sale).  ``again``: message repeats a buy sold before, so
+        its buyOK is signed alone (L{AnswerQueue.answer})."""
         seller = self.seller
         path = message.path[::-1]
         if seller.answers.queuedAlready(sale, path):
@@ -250,7 +252,7 @@ class Answering:
         seller.answers.answer(BuyOK(sale.buy_id, sale.item, path,
                                     buyer_key=message.key, sha256=sale.sha256,
                                     size=sale.size, count=units if units != 1 else None),
-                              sale)
+                              sale, again)
         seller.sales.commitSoon(sale, seller.stopped or (
             not seller.store.durable and seller.answers.signer.atOnce))
 

@@ -34,6 +34,9 @@ class AnswerQueue:
         #: (buyer key, buy id) -> the return paths a buyOK of that sale,
         #: not yet on disk, is queued to (L{queuedAlready}): one each.
         self._queued = {}
+        #: The answers (by id) to sign alone, never in a batch: buyOKs
+        #: answering a buy or ask repeated after its sale (L{answer}).
+        self._alone = set()
 
     @property
     def log(self):
@@ -45,12 +48,18 @@ class AnswerQueue:
         """Whether an answer is being signed or waits for the signer."""
         return self._signing or bool(self._unsigned)
 
-    def answer(self, message, sale=None):
+    def answer(self, message, sale=None, alone=False):
         """Sign an answer and route it; a buyOK (given with its sale)
         leaves only once the sale is committed (and is signed only then by
         a durable seller's signer that batches on the reactor's thread:
         signing it meanwhile would gain nothing, the thread being the
-        same)."""
+        same).  ``alone``: signed by itself, never under a batch
+        signature: the buyOK of a buy repeated, whose buyer did not take
+        the first (a buyer of a version before batch signatures,
+        2026-11-26, took none signed so, and asked again until it gave
+        up)."""
+        if alone:
+            self._alone.add(id(message))
         signer = self.signer
         if (sale is not None and signer.inline and not signer.atOnce
                 and self.seller.store.durable
@@ -94,7 +103,12 @@ class AnswerQueue:
             return
         batch, self._unsigned = self._unsigned, []
         self._signing = True
-        d = self.signer.signAll([message for _, message in batch])
+        messages = [message for _, message in batch]
+        alone = self._alone
+        if alone:
+            alone = {at for at, message in enumerate(messages) if id(message) in alone}
+            self._alone.difference_update(id(messages[at]) for at in alone)
+        d = self.signer.signAll(messages, alone)
         d.addCallbacks(self._signed, self._notSigned, callbackArgs=(batch,),
                        errbackArgs=(batch,))
 
@@ -126,7 +140,8 @@ class AnswerQueue:
         waiting, held = self._waiting, self._held
         for sale in sales:
             waiting.pop(sale.ledgerKey, None)
-            held.pop(sale.ledgerKey, None)
+            for _, message in held.pop(sale.ledgerKey, ()):
+                self._alone.discard(id(message))
             self._unqueue(sale.ledgerKey)
 
     def _unqueue(self, key):
