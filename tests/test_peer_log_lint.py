@@ -47,6 +47,9 @@ ALLOWED = {
     "events.py: EventBus.deliver: {observer!r} failed on {event}":
         "a bug in this node's own code (a handler of a delivered message raising), "
         "said once per message",
+    "net/handlers.py: _raised: the traceback of {handler}":
+        "a debug line (-v): the traceback of a handler raising, whose one line "
+        "goes through the peer log",
     "core/finding.py: _traceback: the traceback of {scheme}'s find":
         "a debug line (-v): the traceback of a find of this node's failing",
     "core/finding.py: find: {fault} raised in find({item!r}): {why};":
