@@ -42,11 +42,11 @@ _OWN = "own doing: "
 #: faster than this node's own doing.
 ALLOWED = {
     # -- bugs and the node's own life ------------------------------------------------
-    "events.py: _broadcast.broadcast: {observer!r} failed on {event}":
-        "a bug in this node's own code (an observer raising), said once per event",
-    "events.py: EventBus.deliver: {observer!r} failed on {event}":
-        "a bug in this node's own code (a handler of a delivered message raising), "
-        "said once per message",
+    "events.py: _failed: the traceback of {observer!r} on {event}":
+        "a debug line (-v): the traceback of the line below",
+    "events.py: _failed: {fault} failed on {event}: {why}; the ot":
+        "a bug in this node's own code (an observer raising on an event, or a "
+        "handler of a delivered message), said once per event or message",
     "net/handlers.py: _raised: the traceback of {handler}":
         "a debug line (-v): the traceback of a handler raising, whose one line "
         "goes through the peer log",
