@@ -55,7 +55,7 @@ class FindTests(SynchronousTestCase):
 
     def assertBlamed(self, words):
         [line] = self.said()
-        self.assertIn("the discovery scheme 'student' (", line)
+        self.assertIn("the discovery scheme Scheme (", line)
         self.assertIn(__file__.rstrip("c"), line)
         self.assertIn(words, line)
 

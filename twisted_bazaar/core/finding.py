@@ -28,7 +28,7 @@ _log = Logger()
 
 
 def _named(scheme):
-    return f"the discovery scheme {getattr(scheme, 'name', '?')!r} ({moduleOf(scheme)})"
+    return f"the discovery scheme {type(scheme).__qualname__} ({moduleOf(scheme)})"
 
 
 def _traceback(failure, scheme):
