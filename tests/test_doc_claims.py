@@ -424,3 +424,30 @@ class SuiteTimeTests(SynchronousTestCase):
         self.assertIn(f"{tests} when run", said)
         quick = section(flat("quickstart.md"), "`make test` runs the whole suite", "alone")
         self.assertIn(f"({whole} minutes with the install", quick)
+
+
+class SchemeMistakesTests(SynchronousTestCase):
+    """architecture.md, "Adding a discovery scheme", tells a scheme's
+    author what the node says of its mistakes: the figures and lines it
+    quotes are the code's."""
+
+    def setUp(self):
+        self.text = section(flat("architecture.md"), "## Adding a discovery scheme",
+                            "## The superpeer scheme")
+
+    def test_theGrace(self):
+        from twisted_bazaar.core.finding import FIND_GRACE
+        self.assertIn(f"has not fired {FIND_GRACE:.0f} s after its wait", self.text)
+
+    def test_theRateLine(self):
+        from twisted_bazaar.net.limits import bucketRate
+        from twisted_bazaar.net.link import LinkSettings
+        rate = bucketRate(LinkSettings().rates, "search")
+        self.assertIn(f"`node … sends walk faster than {rate:g}/s; dropping the excess`",
+                      self.text)
+
+    def test_whatTheSimulatorRuns(self):
+        from twisted_bazaar.sim.shard import SHARDED_SCHEMES
+        self.assertEqual(len(SHARDED_SCHEMES), 4)
+        self.assertIn("`--shards` runs the four schemes of this package only so far",
+                      self.text)

@@ -4,7 +4,7 @@ node goes by its type to the handlers its observers declare, each with
 the link it came on, in the order the observers were added.
 """
 
-from twisted.logger import capturedLogs
+from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
@@ -43,6 +43,9 @@ class _Watcher(NodeObserver):
 class _Broken(NodeObserver):
     def _raise(self, link, message):
         raise RuntimeError("broken handler")
+
+    def linkRemoved(self, peer_id):
+        raise RuntimeError("broken observer")
 
     delivers = {Buy: _raise}
 
@@ -100,6 +103,27 @@ class DeliveryTests(SynchronousTestCase):
         [failed] = [event for event in events if "log_failure" in event]
         self.assertEqual(failed["event"], "buy")
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+    def test_aFailingObserverIsNamedInOneLine(self):
+        """The line names the observer's class and file, the event and the
+        error (the traceback a debug line), with the field ``fault`` that
+        bazaar-sim shows once a kind.  Before, it was a critical line with
+        the traceback, naming ``<tests.test_events._Broken object at
+        0x...>``; a simulation of a scheme that raises on every hit
+        printed one a node."""
+        bus = EventBus()
+        bus.addObserver(_Broken())
+        with capturedLogs() as events:
+            bus.deliver(LINK, Buy(5, "apple", (7, 1)))
+            bus.linkRemoved(9)
+        said = [formatEvent(event) for event in events
+                if event["log_level"] >= LogLevel.warn]
+        self.assertEqual(said, [
+            f"_Broken ({__file__}) failed on buy: RuntimeError: broken handler; the "
+            "other observers are told (-v logs its traceback)",
+            f"_Broken ({__file__}) failed on linkRemoved: RuntimeError: broken "
+            "observer; the other observers are told (-v logs its traceback)"])
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 2)
 
     def test_pathRouterHandsTheLinkOver(self):
         """A routed message that ends its path at a node reaches the

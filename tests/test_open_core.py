@@ -8,6 +8,7 @@ tests/e2e/test_plugin_live.py.
 
 import os
 
+from twisted.internet import defer
 from twisted.trial.unittest import SynchronousTestCase
 
 import twisted_bazaar
@@ -62,6 +63,32 @@ class OpenCoreTests(SynchronousTestCase):
         for node in [buyer, seller] + relays:
             self.assertEqual(market.leftovers(node),
                              {"delayed_calls": [], "connections": []})
+
+    def test_aSchemeMistakeIsTheSchemes(self):
+        """A scheme's find that raises, fails, or gives what is no offer
+        costs the buyer that search alone, said in one line naming the
+        scheme's file: it searches again and buys.  Before, the buyer's
+        want was stuck in its search for good (its bag empty), the
+        scheme's exception logged as the buyer failing on linkAdded."""
+        from twisted_bazaar.plugins.bazaar_gossip_test import GossipDiscovery
+        find = GossipDiscovery.find
+        mistakes = [lambda: 1 / 0, lambda: defer.fail(RuntimeError("broken")),
+                    lambda: defer.succeed([("pear", "not an offer")])]
+
+        def student(scheme, item, wait):
+            if mistakes:
+                return mistakes.pop(0)()
+            return find(scheme, item, wait)
+        self.patch(GossipDiscovery, "find", student)
+        market = Market(seed=3)
+        seller = market.addNode(discovery="gossip", seller={"stock": {"pear": 1}})
+        market.run(2)
+        buyer = market.addNode(discovery="gossip", buyer={"wants": ["pear"]})
+        market.run(60)
+        self.assertEqual(mistakes, [])
+        [purchase] = market.role(buyer, "buyer").bag
+        self.assertEqual(purchase.seller, seller.id)
+        self.assertEqual(len(self.flushLoggedErrors(ZeroDivisionError, RuntimeError)), 2)
 
 
 #: The packages of the core that rate, route and answer messages: a

@@ -42,11 +42,28 @@ _OWN = "own doing: "
 #: faster than this node's own doing.
 ALLOWED = {
     # -- bugs and the node's own life ------------------------------------------------
-    "events.py: _broadcast.broadcast: {observer!r} failed on {event}":
-        "a bug in this node's own code (an observer raising), said once per event",
-    "events.py: EventBus.deliver: {observer!r} failed on {event}":
-        "a bug in this node's own code (a handler of a delivered message raising), "
-        "said once per message",
+    "events.py: _failed: the traceback of {observer!r} on {event}":
+        "a debug line (-v): the traceback of the line below",
+    "events.py: _failed: {fault} failed on {event}: {why}; the ot":
+        "a bug in this node's own code (an observer raising on an event, or a "
+        "handler of a delivered message), said once per event or message",
+    "net/handlers.py: _raised: the traceback of {handler}":
+        "a debug line (-v): the traceback of a handler raising, whose one line "
+        "goes through the peer log",
+    "core/finding.py: _traceback: the traceback of {scheme}'s find":
+        "a debug line (-v): the traceback of a find of this node's failing",
+    "core/finding.py: find: {fault} raised in find({item!r}): {why};":
+        _OWN + "a bug in this node's scheme, once per find this node starts",
+    "core/finding.py: find: {fault} returned {kind} from find({item!":
+        _OWN + "a bug in this node's scheme, once per find this node starts",
+    "core/finding.py: _Held._offers: {fault}'s find({item!r}) gave {kind}, no":
+        _OWN + "a bug in this node's scheme, once per find this node starts",
+    "core/finding.py: _Held._offers: {fault}'s find({item!r}) gave {n} of {al":
+        _OWN + "a bug in this node's scheme, once per find this node starts",
+    "core/finding.py: _Held._failed: {fault}'s find({item!r}) failed: {why}; ":
+        _OWN + "a bug in this node's scheme, once per find this node starts",
+    "core/finding.py: _Held._late: {fault}'s find({item!r}) did not fire wi":
+        _OWN + "a bug in this node's scheme, once per find this node starts",
     "net/timers.py: Deadlines._fire: a deadline failed":
         "a bug in this node's own code (a deadline's callback raising)",
     "net/timers.py: runEntry: a deadline failed":

@@ -19,8 +19,10 @@ handler registered for its type (L{twisted_bazaar.net.handlers}).
 
 from difflib import get_close_matches
 
-from twisted.logger import Logger
+from twisted.logger import Logger, LogLevel
 from zope.interface import Attribute, Interface, implementer
+
+from twisted_bazaar.base.blame import moduleOf, why
 
 
 class INodeEvents(Interface):
@@ -180,14 +182,24 @@ class NodeObserver:
         pass
 
 
+def _failed(log, observer, event, error):
+    """An observer raised on event (a plugin's bug, most likely): one
+    error line naming its class and file, with the field ``fault`` that
+    the simulator shows once a kind; the traceback a debug line (-v)."""
+    log.failure("the traceback of {observer!r} on {event}", observer=observer,
+                event=event, level=LogLevel.debug)
+    log.error("{fault} failed on {event}: {why}; the other observers are told "
+              "(-v logs its traceback)", event=event, why=why(error),
+              fault=f"{type(observer).__qualname__} ({moduleOf(observer)})")
+
+
 def _broadcast(name):
     def broadcast(self, *args):
         for observer in tuple(self.observers):
             try:
                 getattr(observer, name)(*args)
-            except Exception:
-                self.log.failure("{observer!r} failed on {event}", observer=observer,
-                                 event=name)
+            except Exception as e:
+                _failed(self.log, observer, name, e)
 
     broadcast.__name__ = name
     broadcast.__doc__ = INodeEvents[name].getDoc()
@@ -352,9 +364,8 @@ class EventBus:
             observer = observers[index]
             try:
                 function(observer, link, message)
-            except Exception:
-                self.log.failure("{observer!r} failed on {event}", observer=observer,
-                                 event=message.TYPE)
+            except Exception as e:
+                _failed(self.log, observer, message.TYPE, e)
 
     #: A bus takes no delivered message itself: it hands them on (L{deliver}).
     delivers = {}

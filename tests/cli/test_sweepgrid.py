@@ -95,10 +95,13 @@ def test_emptyValue():
                                   ["--discovery", "chord", "--experiment", "pathlength"]])
 def test_flagsASweepSets(flag):
     """--json, --plot, --quiet and --experiment are refused, naming the
-    flag: the sweep sets the first three itself."""
-    with pytest.raises(ValueError) as caught:
-        grid(["--nodes", "30", *flag])
-    assert str(caught.value).startswith(f"the run: {[f for f in flag if f.startswith('--')][-1]}")
+    flag and no run: the sweep sets the first three itself, for every run.
+    Before, the refusal named the first run of the grid, as if the flag
+    were wrong there alone (``--discovery flood --seed 1: --quiet: ...``)."""
+    for nodes in ("30", "30,40"):
+        with pytest.raises(ValueError) as caught:
+            grid(["--nodes", nodes, *flag])
+        assert str(caught.value).startswith([f for f in flag if f.startswith("--")][-1])
 
 
 def test_names():

@@ -22,6 +22,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import Identity, decode, keyId
 from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.identity.proofs import REGISTER, Handshake
+from twisted_bazaar.net.keepalive import DEFAULT_HANDSHAKE_TIMEOUT
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.base.logthrottle import PEER_BURST
 from twisted_bazaar.events import NodeObserver
@@ -359,6 +360,31 @@ class RegistrationTests(MembershipCase):
             f"node {wireId(node.id)[:8]} ready, listening on port {NODE_PORT} (id "
             f"{wireId(node.id)})"])
         self.assertEqual(recorder.events.count(("nodeReady",)), 1)
+
+    def test_aPongThatNeverComesEndsTheLink(self):
+        """A tracker that took the proof but whose pong never comes (a
+        lost ping or pong in a Market's or bazaar-sim's faults): the node
+        refuses the link at the handshake's deadline, and so dials again.
+        Before, it stayed on the open link, never registered and never
+        trying again (a buyer of a Market with Faults(drop=0.05) never
+        searched)."""
+        node, tracker, recorder, _, ping = self.provingNode()
+        self.clock.advance(DEFAULT_HANDSHAKE_TIMEOUT - 0.1)
+        self.assertFalse(tracker.closed)
+        self.clock.advance(0.1)
+        self.assertEqual([(m["code"], m["info"]) for m in tracker.heard()
+                          if m["type"] == "error"],
+                         [("notim", "no pong to the proof's ping within "
+                           f"{DEFAULT_HANDSHAKE_TIMEOUT:g} s")])
+        self.assertTrue(tracker.closed)
+        self.assertNotIn(("nodeReady",), recorder.events)
+
+    def test_aPongInTimeLeavesNoDeadline(self):
+        node, tracker, recorder, _, ping = self.provingNode()
+        tracker.say({"type": "pong", "nonce": ping["nonce"]})
+        self.clock.advance(DEFAULT_HANDSHAKE_TIMEOUT)
+        self.assertFalse(tracker.closed)
+        self.assertIn(("nodeReady",), recorder.events)
 
     def test_aProofTheTrackerRefusesIsNeverSaidRegistered(self):
         """A tracker that refuses the proof (error, and a close): the node

@@ -3,6 +3,9 @@ Tests for L{twisted_bazaar.net.handlers}: one node's handlers, and the
 tables nodes with the same parts share.
 """
 
+from twisted.logger import LogLevel, formatEvent
+from twisted.trial.unittest import SynchronousTestCase
+
 from twisted_bazaar.net.handlers import Handlers
 from twisted_bazaar.wire import Dc, Ping
 
@@ -119,3 +122,42 @@ def test_aPartClashingWithAHandlerAddsNothing():
     else:
         raise AssertionError("added a part whose type has a handler")
     assert Ping not in handlers
+
+
+class Raising:
+    """A plugin's part whose handler raises."""
+
+    def pinged(self, link, message):
+        raise ValueError("a bug in pinged")
+
+
+class PeerLink:
+    """A link that notes the lines its peer caused."""
+
+    def __init__(self):
+        self.lines = []
+
+    def peerLine(self, level, format, logger=None, latest=False, **fields):
+        self.lines.append((level, formatEvent(dict(fields, log_format=format,
+                                                   peer="node 00000009"))))
+
+
+class RaisingHandlerTests(SynchronousTestCase):
+    def test_aHandlerThatRaisesIsSaidInOneLine(self):
+        """A handler that raises is the handler's fault, said in one line
+        through the link's peer log (bounded like every line a peer
+        causes), naming the handler and its file; the exception goes no
+        further.  Before, it went up through the link and the transport,
+        which logged an unhandled error and closed the connection, as if
+        its peer had sent something wrong."""
+        handlers = Handlers()
+        handlers.add(Ping, Raising().pinged)
+        link = PeerLink()
+        self.assertTrue(handlers.dispatch(Ping, link, Ping(1)))
+        [(level, line)] = link.lines
+        self.assertEqual(level, LogLevel.error)
+        self.assertEqual(
+            line, f"Raising.pinged ({__file__}) raised on a ping from node 00000009: "
+            "ValueError: a bug in pinged; the message is dropped, the link kept "
+            "(-v logs its traceback)")
+        self.assertEqual(len(self.flushLoggedErrors(ValueError)), 1)

@@ -31,6 +31,23 @@ class CriticalOnlyTests(SynchronousTestCase):
                            category="DeprecationWarning", warning="old")
         self.assertIn("x.py:3: DeprecationWarning: old", self.stream.getvalue())
 
+    def test_aPluginsFaultShownOnceAKind(self):
+        """A plugin's fault, said by every node alike, is shown once for
+        each line and code at fault.  Before, at error it was dropped:
+        a scheme whose handler raised sold nothing, without a word."""
+        line = "{fault} raised on a {type} from {peer}: {why}"
+        for peer in (1, 2, 3):
+            self.log.error(line, fault="Walk._walk (w.py)", type="walk", peer=peer,
+                           why="ValueError")
+        self.log.error(line, fault="Walk._hit (w.py)", type="walkHit", peer=1,
+                       why="KeyError")
+        self.log.error("{fault}'s find failed", fault="Walk._walk (w.py)")
+        shown = self.stream.getvalue().splitlines()
+        self.assertEqual([each.split("] ", 1)[1] for each in shown],
+                         ["Walk._walk (w.py) raised on a walk from 1: ValueError",
+                          "Walk._hit (w.py) raised on a walkHit from 1: KeyError",
+                          "Walk._walk (w.py)'s find failed"])
+
     def test_restDropped(self):
         for level in (LogLevel.debug, LogLevel.info, LogLevel.warn, LogLevel.error):
             self.log.emit(level, "linked to node {peer}", peer=7)

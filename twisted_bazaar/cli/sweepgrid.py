@@ -103,7 +103,8 @@ def grid(argv):
     Every run of the grid argv describes, checked.
 
     @raise ValueError: naming the run and the flag, for the first run a
-        single ``bazaar-sim`` would refuse.
+        single ``bazaar-sim`` would refuse (a flag the sweep refuses for
+        every run, L{REFUSED}, alone).
     """
     alternatives, flags = slots(argv, sim.parser())
     points = []
@@ -115,6 +116,8 @@ def grid(argv):
         try:
             point.args = runFlags(run)
         except ValueError as reason:
+            if str(reason) in REFUSED.values():
+                raise  # the sweep's own flag, whichever run it met first
             raise ValueError(f"{point.label()}: {reason}") from None
         points.append(point)
     return points

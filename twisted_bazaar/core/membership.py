@@ -84,9 +84,13 @@ class Membership(TrackerQuestions, SlotService):
     """
 
     log = Logger()
-    #: What its tracker link waits for once its thisisme is sent (the
-    #: link's refusal at the handshake's deadline names it).
-    awaits = "thisisyou"
+    @property
+    def awaits(self):
+        """What its tracker link waits for once its thisisme is sent (the
+        link's refusal at the handshake's deadline names it): thisisyou,
+        then, from a node that proved its key, the pong to the ping behind
+        its proof."""
+        return "thisisyou" if self._handshake is not None else "pong to the proof's ping"
 
     # Slots, not a dict: a simulated node holds one (40 bytes less).
     # L{TrackerQuestions}' own field, _asked, is among them (a base with
@@ -226,7 +230,11 @@ class Membership(TrackerQuestions, SlotService):
             # tracker proves nothing: it is who the node connected to).
             link.send(wire.Proof(handshake.prove(answer.key, answer.nonce)))
         handshake.establish()
-        link.identified(TRACKER)
+        # A proving node's handshake ends with the pong to its ping: till
+        # then its deadline runs, so that a tracker that took the proof and
+        # never answers (or a ping or pong lost to a simulation's faults)
+        # ends the link, to be dialled again, not hold it unregistered.
+        link.identified(TRACKER, settled=not proving)
         if self._client is not None:
             # A tracker that refuses (noslots) is tried less and less often.
             self._client.succeeded()
@@ -251,6 +259,7 @@ class Membership(TrackerQuestions, SlotService):
         session carry their messages and questions (L{isRegistered})."""
         if link is not self.link:
             return
+        link.watchSilence()
         self._taken = True
         self.log.info("registered with the tracker as node {short} (id {id}){at}",
                       short=shortId(node_id), id=wireId(node_id), at=_at(self._client))

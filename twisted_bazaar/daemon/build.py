@@ -34,7 +34,8 @@ from twisted_bazaar.transports.relay.messages import NODE
 from twisted_bazaar.transports.relay.relay import Relay
 from twisted_bazaar.base.options import optionDefaults
 from twisted_bazaar.schemes.interfaces import IInProcess, ITopologyProvider
-from twisted_bazaar.daemon.pluginfault import PluginFault, described, why
+from twisted_bazaar.base.blame import why
+from twisted_bazaar.daemon.pluginfault import PluginFault, described
 from twisted_bazaar.events import INodeEvents, ObsoleteObserver
 from twisted_bazaar.core.market import IDiscovery
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from twisted import plugin as twistedPlugin
 from twisted.python.failure import Failure
 
-from twisted_bazaar.daemon.pluginfault import why
+from twisted_bazaar.base.blame import why
 
 #: Modules whose fault this process said already, and caches it said it
 #: could not write.

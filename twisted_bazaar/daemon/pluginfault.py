@@ -7,21 +7,14 @@ kind of object.  The daemons say it and exit, rather than show a
 traceback of their own code or run on without the plugin.
 """
 
-import sys
-
 from zope.interface.exceptions import BrokenImplementation, BrokenMethodImplementation
+
+from twisted_bazaar.base.blame import moduleOf
 
 
 class PluginFault(Exception):
     """A plugin cannot be used as it is: ``str`` is the one line saying
     which and why."""
-
-
-def moduleOf(plugin):
-    """The file plugin's class was defined in, or its module's name where
-    it has no file."""
-    name = type(plugin).__module__
-    return getattr(sys.modules.get(name), "__file__", None) or name
 
 
 def described(plugin, kind):
@@ -58,8 +51,3 @@ def lacking(invalid):
         _SAID.get(type(fault), lambda fault: " ".join(str(fault).split()))(fault)
         for fault in faults)
 
-
-def why(error):
-    """An exception as ``Type: text``, its text alone when it has none."""
-    text = str(error)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__

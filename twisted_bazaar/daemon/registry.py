@@ -17,7 +17,8 @@ from twisted_bazaar import plugins
 from twisted_bazaar.base.heldsignals import heldSignals
 from twisted_bazaar.daemon.build import builtScheme, configured, plugScheme
 from twisted_bazaar.daemon.importfaults import importFaults
-from twisted_bazaar.daemon.pluginfault import PluginFault, lacking, moduleOf, placed
+from twisted_bazaar.base.blame import moduleOf
+from twisted_bazaar.daemon.pluginfault import PluginFault, lacking, placed
 from twisted_bazaar.roles import IRolePlugin
 from twisted_bazaar.schemes import IDiscoveryPlugin
 from twisted_bazaar.tracker.extension import ITrackerExtensionPlugin

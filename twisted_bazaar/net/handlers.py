@@ -23,6 +23,12 @@ is held as a part of its own and called as it is.
 
 from types import MethodType
 
+from twisted.logger import Logger, LogLevel
+
+from twisted_bazaar.base.blame import moduleOf, why
+
+_log = Logger()
+
 
 class HandlerTable:
     """
@@ -129,8 +135,28 @@ class Handlers:
             return False
         function, index = entry
         part = self.parts[index]
-        if function is None:
-            part(link, message)
-        else:
-            function(part, link, message)
+        try:
+            if function is None:
+                part(link, message)
+            else:
+                function(part, link, message)
+        except Exception as e:
+            _raised(part, function, link, message, e)
         return True
+
+
+def _raised(part, function, link, message, error):
+    """
+    A handler raised (a plugin's bug, most likely): say so in one line
+    naming it and its file, the traceback a debug line (-v), and drop
+    the message.  The link stays: its peer sent nothing wrong, and an
+    exception let through would end the connection as the peer's fault
+    (or, in a simulation, the whole run).
+    """
+    handler = part if function is None else function
+    name = getattr(handler, "__qualname__", None) or type(handler).__qualname__
+    _log.failure("the traceback of {handler}", handler=name, level=LogLevel.debug)
+    said = dict(fault=f"{name} ({moduleOf(part)})", type=message.TYPE, why=why(error))
+    format = ("{fault} raised on a {type} from {peer}: {why}; the message is dropped, "
+              "the link kept (-v logs its traceback)")
+    link.peerLine(LogLevel.error, format, _log, **said)

@@ -523,7 +523,8 @@ class Link(FrameLoop, Keepalive):
         deadline names it: the encrypted channel's handshake, then, on a
         link the peer opened, its thisisme, and on one this side opened,
         the answer its owner awaits (C{awaits}: a node's tracker session
-        waits for thisisyou; a peer answers thisisme)."""
+        waits for thisisyou, then, from a node with a key, the pong to its
+        proof's ping; a peer answers thisisme)."""
         secure = ISecureTransport(self.transport, None)
         if secure is not None and secure.handshakeHash is None:
             return "channel handshake"
@@ -531,11 +532,14 @@ class Link(FrameLoop, Keepalive):
             return "thisisme"
         return getattr(self._context.owner, "awaits", "thisisme")
 
-    def identified(self, peer_id):
+    def identified(self, peer_id, settled=True):
         """The owner accepted the peer's introduction: the handshake clock
-        stops, and its keepalive watches for silence."""
+        stops, and its keepalive watches for silence (not ``settled``: the
+        clock runs on until the owner calls C{watchSilence}, a last step
+        of its handshake still to come)."""
         self.peer_id = peer_id
-        self.watchSilence()
+        if settled:
+            self.watchSilence()
 
     def setIdleTimeout(self, idle):
         """Close the link politely after ``idle`` seconds without trade

@@ -20,6 +20,7 @@ from twisted_bazaar.base.words import counted
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.wire.trade import Buy, quantityField
+from twisted_bazaar.core.finding import find
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.store import PendingBuy
 
@@ -293,7 +294,7 @@ class Want:
     def _startFind(self):
         buyer = self.buyer
         self.offers = []
-        finding = self.finding = buyer.discovery.find(self.item, buyer.search_window)
+        finding = self.finding = find(buyer.node, self.item, buyer.search_window)
         finding.addCallbacks(self._findDone, ignoreCancelled)
 
     def _findDone(self, offers):

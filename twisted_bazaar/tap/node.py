@@ -40,7 +40,8 @@ from twisted_bazaar.daemon.node import (
     openState,
     serveNode,
 )
-from twisted_bazaar.daemon.pluginfault import PluginFault, described, why
+from twisted_bazaar.base.blame import why
+from twisted_bazaar.daemon.pluginfault import PluginFault, described
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins, transportPlugins
 from twisted_bazaar.daemon.services import StartupError
 from twisted_bazaar.daemon.tracker import TRACKER_KEY_FILE

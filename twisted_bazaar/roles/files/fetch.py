@@ -29,6 +29,7 @@ from twisted.logger import Logger
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.base.words import plural
+from twisted_bazaar.core.finding import find
 from twisted_bazaar.files.client import DEFAULT_STALL
 from twisted_bazaar.files.downloads import PartFile, inPlace
 from twisted_bazaar.files.hashing import ContentIds, Hasher
@@ -387,7 +388,7 @@ class Fetcher(Role):
 
     def findSources(self, name):
         """Offers of ``name`` found now (a Deferred list, never failing)."""
-        d = self.node.discovery.find(name, self.search_window)
+        d = find(self.node, name, self.search_window)
         self._finds.add(d)
 
         def done(offers):
