@@ -215,6 +215,7 @@ def samples():
         "record": ([PLAIN_WIRE], ["x", dict(PLAIN_WIRE, port=-1)]),
         "count": ([0, 2**63 - 1], [-1, 2**63]),
         "size": ([0, 2**53], [-1, 2**53 + 1]),
+        "question": ([1, 2**53], [0, 2**53 + 1, True]),
         "sha256": (["ab" * 32], ["AB" * 32, "ab" * 31]),
         "sha256 list": ([["ab" * 32]], [["ab"]]),
         "counts": ([{}, {"apple": 2**63 - 1}], [{"apple": -1}, {"": 1}]),

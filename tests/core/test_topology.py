@@ -184,11 +184,27 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.clock.advance(LinkSettings().handshake_timeout)
         self.assertEqual(self.tracker.heard(), [])
         self.retryDelay()
-        self.assertEqual(self.tracker.heard(), [nodereq()])
+        # The order is unsure now: the question carries a number.
+        self.assertEqual(self.tracker.heard(), [nodereq(q=2)])
         self.tracker.say(nodereply(11))
         self.assertEqual(self.connector.requests, [])
+        # An answer without one (a tracker of a version before numbers)
+        # goes to the oldest question out.
         self.link(12)
         self.assertEqual(sorted(self.node.links), [12])
+
+    def test_aLostQuestionShiftsNoAnswer(self):
+        """The first nodereq never reached the tracker (a link that drops
+        messages): the second, numbered, has the answer the tracker gives
+        it with that number, not the first's place.  Before, each answer
+        went to the question before its own, dropped, for good."""
+        self.register()
+        self.clock.advance(LinkSettings().handshake_timeout)
+        self.retryDelay()
+        self.assertEqual(self.tracker.heard(), [nodereq(q=2)])
+        self.tracker.say(dict(nodereply(12), q=2))
+        [request] = self.connector.requests
+        self.assertEqual((request.host, request.port), ("h12", 5012))
 
     def test_nodereqNamesTheScheme(self):
         """The tracker is asked for a peer of the node's own scheme."""

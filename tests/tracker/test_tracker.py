@@ -361,6 +361,22 @@ class TrackerLinkTests(SynchronousTestCase):
         self.assertEqual(asker.heard(), [{"type": "nodereply", "id": "99",
                                           "host": "", "port": 0}])
 
+    def test_aQuestionsNumberIsEchoed(self):
+        """A node numbers its questions once one went unanswered in time
+        (core/questions): each answer carries its question's number,
+        whatever it names."""
+        asker, _ = self.register(4001)
+        _, seller = self.register(4002)
+        asker.say({"type": "whereis", "id": wireId(seller), "q": 7})
+        asker.say({"type": "nodereq", "exclude": [], "q": 8})
+        asker.say({"type": "whereis", "id": "99", "q": 9})
+        self.assertEqual(asker.heard(), [
+            {"type": "nodereply", "id": wireId(seller), "host": "203.0.113.5",
+             "port": 4002, "q": 7},
+            {"type": "nodereply", "id": wireId(seller), "host": "203.0.113.5",
+             "port": 4002, "q": 8},
+            {"type": "nodereply", "id": "99", "host": "", "port": 0, "q": 9}])
+
     def test_nodereqHonoursExclude(self):
         asker, _ = self.register(4001)
         _, skipped = self.register(4002)

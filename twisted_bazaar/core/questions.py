@@ -2,12 +2,17 @@
 The questions a node has asked its tracker and not yet had answered.
 
 The tracker answers ``nodereq`` and ``whereis`` in the order they came,
-each with one ``nodereply``, which names nothing to match it by (a
-``nodereq``'s answer names whoever the tracker picked): answers are
-matched to questions by order only.  So a question keeps its place until
-an answer comes for it, even when its asker stopped waiting (cancelled,
-or waited too long): its late answer is dropped, never taken as the next
-question's.
+each with one ``nodereply``; while every question is answered in time,
+answers are matched to questions by that order, and a question keeps its
+place until an answer comes for it, even when its asker stopped waiting
+(cancelled): its late answer is dropped, never taken as the next
+question's.  But a question or answer lost on the way (a link that drops
+messages, as the simulator's faults do) would shift every later answer
+onto the question before its own, for good: so once a question was
+waited on too long, each question after it carries a number (``q``),
+which the tracker echoes in its answer, and an answer with a number goes
+to the question of that number.  (A tracker of a version before numbers
+echoes none, and its answers are matched by order still.)
 
 A tracker that answers nothing must not hang the node, nor grow its
 memory: each question is waited on for a bounded time (then its Deferred
@@ -50,7 +55,7 @@ class Questions:
     # One a node (a million in a simulation): slotted, and no list while
     # no question is out.
     __slots__ = ("_clock", "_timeout", "_lost", "_out", "_expired", "_silent",
-                 "_timer")
+                 "_timer", "_number")
 
     #: Questions out at most.
     capacity = QUESTIONS_LIMIT.default
@@ -59,8 +64,8 @@ class Questions:
         self._clock = clock
         self._timeout = settings.handshake_timeout or DEFAULT_HANDSHAKE_TIMEOUT
         self._lost = lost
-        #: (deadline, Deferred) of each question out, oldest first; an
-        #: empty tuple while there is none.
+        #: (deadline, Deferred, number or None) of each question out,
+        #: oldest first; an empty tuple while there is none.
         self._out = ()
         #: How many of the oldest questions were waited on too long (they
         #: always come first: every wait is as long): their answers, when
@@ -69,38 +74,52 @@ class Questions:
         #: Questions waited on too long since the last answer.
         self._silent = 0
         self._timer = None
+        #: The last question's number; 0 until a question was waited on
+        #: too long (questions carry none until then).
+        self._number = 0
 
     def __len__(self):
         return len(self._out)
 
     def ask(self):
         """
-        One more question sent: a Deferred for its answer.
+        One more question sent.
 
-        @return: a Deferred firing with the answer (L{answered}), failing
-            with L{TrackerSilent} when the wait ends first or too many are
-            out, with L{TrackerGone} when the session ends (L{clear});
+        @return: (a Deferred, the number the question carries, or None):
+            the Deferred fires with the answer (L{answered}), fails with
+            L{TrackerSilent} when the wait ends first or too many are out,
+            with L{TrackerGone} when the session ends (L{clear});
             cancelling it drops the answer when it comes.
         """
         if len(self._out) >= self.capacity:
             return defer.fail(TrackerSilent(
-                f"{len(self._out)} questions to the tracker unanswered"))
+                f"{len(self._out)} questions to the tracker unanswered")), None
         answer = defer.Deferred()
+        number = None
+        if self._number:
+            number = self._number = self._number + 1
         if not self._out:
             self._out = []
-        self._out.append((self._clock.seconds() + self._timeout, answer))
+        self._out.append((self._clock.seconds() + self._timeout, answer, number))
         if self._timer is None:
             self._timer = self._clock.callLater(self._timeout, self._waited)
-        return answer
+        return answer, number
 
-    def answered(self, message):
-        """An answer came: the oldest question has it, unless its asker
-        stopped waiting (then the answer is dropped)."""
+    def answered(self, message, number=None):
+        """
+        An answer came: the question of its number has it, or (none
+        given) the oldest question without one, or failing that the oldest
+        (a tracker that echoes no number); unless that question's asker
+        stopped waiting (then the answer is dropped).  An answer whose
+        question is not out (its question lost, or answered before) is
+        dropped.
+        """
         self._silent = 0
-        if not self._out:
+        at = self._find(number)
+        if at is None:
             return
-        _, answer = self._out.pop(0)
-        if self._expired:
+        _, answer, _ = self._out.pop(at)
+        if at < self._expired:
             self._expired -= 1
         elif not answer.called:
             answer.callback(message)
@@ -108,13 +127,24 @@ class Questions:
             self._out = ()
             self._cancelTimer()
 
+    def _find(self, number):
+        """Where in L{_out} the answer numbered ``number`` (or None) goes."""
+        out = self._out
+        if not out:
+            return None
+        for at, (_, _, asked) in enumerate(out):
+            if asked == number:
+                return at
+        return 0 if number is None else None
+
     def clear(self, why):
         """The session ended: every question out fails with
-        L{TrackerGone}, and the count of silence starts again."""
+        L{TrackerGone}, and the count of silence starts again, as does
+        the order (the next session's questions carry no number)."""
         self._cancelTimer()
         out, self._out = self._out, ()
-        self._expired = self._silent = 0
-        for _, answer in out:
+        self._expired = self._silent = self._number = 0
+        for _, answer, _ in out:
             if not answer.called:
                 answer.errback(TrackerGone(
                     f"the tracker connection ended before it answered: {why}"))
@@ -130,9 +160,10 @@ class Questions:
         self._timer = None
         now = self._clock.seconds()
         while self._expired < len(self._out) and self._out[self._expired][0] <= now:
-            _, answer = self._out[self._expired]
+            _, answer, _ = self._out[self._expired]
             self._expired += 1
             self._silent += 1
+            self._number = self._number or 1
             if not answer.called:
                 answer.errback(TrackerSilent(
                     f"the tracker did not answer in {self._timeout:g} s"))

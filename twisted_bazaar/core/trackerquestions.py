@@ -7,6 +7,7 @@ order; the questions out, each waited on for a bounded time
 the question it answers.
 """
 
+import attr
 from twisted.internet import defer
 
 from twisted_bazaar import wire
@@ -61,7 +62,7 @@ class TrackerQuestions:
             relayed = firstOf(message.paths, RELAYED)
             if relayed is not None and self.atTrackersHost(relayed.relay):
                 self.trackersRelay.trackerNamed(relayed.relay)
-        self._questions.answered(message)
+        self._questions.answered(message, message.q)
 
     def ask(self, question):
         """
@@ -74,9 +75,9 @@ class TrackerQuestions:
         """
         if not self.isRegistered:
             return defer.fail(TrackerGone("not registered with a tracker"))
-        answer = self._questions.ask()
+        answer, number = self._questions.ask()
         if not answer.called:
-            self.link.send(question)
+            self.link.send(question if number is None else attr.evolve(question, q=number))
         return answer
 
     def whereRelay(self, node_id):

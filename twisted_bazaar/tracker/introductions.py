@@ -16,8 +16,8 @@ class Introductions:
     """
     Answers ``nodereq`` and ``whereis``.  Past its rate a question is
     still answered, at once and in its turn, as if nobody were known: its
-    asker matches answers to questions by their order, so none may be
-    dropped, and an answer that looks nothing up costs the tracker no more
+    asker matches answers to questions by their order (and their number,
+    ``q``, echoed, once it numbers them), so none may be dropped, and an answer that looks nothing up costs the tracker no more
     than the question cost the asker.
     """
 
@@ -34,25 +34,27 @@ class Introductions:
         return self.rates.take(groupOf(link), self.tracker.clock.seconds())
 
     def _nodeAsked(self, link, request):
+        q = request.q
         if not self._mayLookUp(link):
-            link.send(wire.NodeReply(NO_ID, "", 0))
+            link.send(wire.NodeReply(NO_ID, "", 0, q=q))
             return
         registry = self.tracker.registry
         found = registry.pick(link.peer_id, request.exclude, request.scheme,
                               bool(request.superpeer))
         if found is None:
-            link.send(wire.NodeReply(NO_ID, "", 0))
+            link.send(wire.NodeReply(NO_ID, "", 0, q=q))
         else:
-            link.send(wire.NodeReply(*found, paths=registry.pathsOf(found[0],
-                                                                     link.peer_id)))
+            link.send(wire.NodeReply(*found, paths=registry.pathsOf(found[0], link.peer_id),
+                                     q=q))
 
     def _whereAsked(self, link, request):
+        q = request.q
         if not self._mayLookUp(link):
-            link.send(wire.NodeReply(request.id, "", 0))
+            link.send(wire.NodeReply(request.id, "", 0, q=q))
             return
         registry = self.tracker.registry
         link.send(wire.NodeReply(request.id, *registry.address(request.id),
-                                 paths=registry.pathsOf(request.id, link.peer_id)))
+                                 paths=registry.pathsOf(request.id, link.peer_id), q=q))
 
     #: What it answers (the tracker's table, L{twisted_bazaar.net.handlers});
     #: the paths it names are those the tracker may tell the asker

@@ -32,6 +32,12 @@ from twisted_bazaar.wire.codec import (
 )
 
 
+#: A question's number (``q``), which the tracker echoes in its answer:
+#: a node numbers its questions once one went unanswered in time
+#: (L{twisted_bazaar.core.questions}).
+_questionNumber = intIn(1, 2 ** 53, "from 1 to 2^53")
+
+
 def _code(value, name):
     if type(value) is not str or value not in ERROR_CODES:
         raise ProtocolError(f"{name} must be one of {', '.join(ERROR_CODES)}")
@@ -230,12 +236,14 @@ class NodeReq(Message):
     exclude: tuple = field(_exclude, default=())
     scheme: str = field(checkName, default=None)
     superpeer: bool = field(checkFlag, wire="super", default=None)
+    q: int = field(_questionNumber, default=None)
 
 
 @message("nodereply", retired=WAYS_OF_VERSION_1)
 class NodeReply(Message):
     """The tracker names a live node; no id (-1 here, ``""`` on the wire)
-    means nobody else is known.  ``paths`` names its other ways, each
+    means nobody else is known; ``q``, the number of the question it
+    answers, when the question had one.  ``paths`` names its other ways, each
     with whose word it is: the relay through which the node is reached,
     when it cannot be dialled itself (the tracker's word); its local
     addresses, to an asker the tracker sees on the node's own network
@@ -247,6 +255,7 @@ class NodeReply(Message):
     host: str = field(checkHost)
     port: int = field(checkPort)
     paths: tuple = field(checkPaths, default=None)
+    q: int = field(_questionNumber, default=None)
 
 
 @message("whereis")
@@ -257,6 +266,7 @@ class WhereIs(Message):
     """
 
     id: int = field(checkNodeId)
+    q: int = field(_questionNumber, default=None)
 
 
 @message("whoareyou")
