@@ -138,6 +138,16 @@ def _ownFile(fd, path):
     return info.st_dev, info.st_ino
 
 
+def syncFolder(folder):
+    """Make the names in folder durable (a link, a rename).  The folder
+    is followed if it is a link: the user's --downloads may be one."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _synced(path, flags, sync, identity, mode=None):
     """Open path with flags (not following a link), check it is still the
     file of identity (device, inode), give it mode (if not None), sync it
@@ -147,10 +157,9 @@ def _synced(path, flags, sync, identity, mode=None):
     """
     fd = os.open(path, flags | os.O_NOFOLLOW)
     try:
-        if identity is not None:
-            info = os.fstat(fd)
-            if (info.st_dev, info.st_ino) != identity:
-                raise OSError(errno.ESTALE, "the part file was replaced")
+        info = os.fstat(fd)
+        if (info.st_dev, info.st_ino) != identity:
+            raise OSError(errno.ESTALE, "the part file was replaced")
         if mode is not None:
             os.fchmod(fd, mode)
         sync(fd)
@@ -357,7 +366,7 @@ class PartFile:
         try:
             _synced(self.path, os.O_WRONLY, os.fsync, self.identity, self.mode)
             final = self._place()
-            _synced(self.folder, os.O_RDONLY, os.fsync, None)
+            syncFolder(self.folder)
         except OSError as e:
             raise _diskError(self.folder, f"put {self.name} in place", e)
         return final
