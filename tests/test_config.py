@@ -514,3 +514,32 @@ class RelativePathTests(ConfigCase):
         options.parseOptions(["--config", self.file('data-dir = "state"\n'),
                               "--data-dir", "here"])
         self.assertEqual(options["data-dir"], "here")
+
+    def test_tildeIsTheHomeFolder(self):
+        """``~`` and ``~USER`` start a path in the home folder, as a shell
+        and most config files take it: ``data-dir = "~"`` made a folder
+        named ``~`` beside the file (one ``rm -rf ~`` away from the
+        user's home), and ``~/state`` was refused as a missing ``~``."""
+        self.patch(os, "environ", dict(os.environ, HOME=self.elsewhere))
+        options = NodeOptions()
+        options.parseOptions(["--config", self.file('data-dir = "~/state"\n')])
+        self.assertEqual(options["data-dir"], os.path.join(self.elsewhere, "state"))
+        options = NodeOptions()
+        options.parseOptions(["--config", self.file('data-dir = "~"\n')])
+        self.assertEqual(options["data-dir"], self.elsewhere)
+        self.assertFalse(os.path.exists(os.path.join(self.home, "~")))
+        root = os.path.expanduser("~root")
+        options = TrackerOptions()
+        options.parseOptions(["--config", self.file('data-dir = "~root/bazaar"\n')])
+        self.assertEqual(options["data-dir"], os.path.join(root, "bazaar"))
+
+    def test_tildeOfNoUser(self):
+        """A ``~NAME`` that names no user is refused with the key, not
+        taken as a folder named so."""
+        error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
+                                  ["--config", self.file('data-dir = "~nobody-here/x"\n')])
+        self.assertEqual(str(error).replace(self.home, "D"),
+                         "--config D/node.toml: data-dir: ~nobody-here/x: no user "
+                         "nobody-here here, whose home folder ~nobody-here names "
+                         "(write ./~nobody-here/x for a folder of that name beside "
+                         "the file)")

@@ -14,7 +14,8 @@ option with no default but a parser of its own (a port such as
 ``quic-port``, a transport plugin's too) takes a number or a string,
 handed to its parser as its command line's text: ``quic-port = 7701``
 as ``quic-port = "7701"``.  A relative path (``data-dir``, ``share``,
-``downloads``) is the file's folder's, not the current one's.
+``downloads``) is the file's folder's, not the current one's; one that
+starts ``~`` is the home folder's.
 """
 
 import json
@@ -126,8 +127,23 @@ def underFile(path, value):
     is the file's folder's (``data-dir = "seller-data"`` in
     /etc/bazaar/seller.toml is /etc/bazaar/seller-data, from whatever
     folder the daemon is started), as a service manager starts it in
-    ``/``; an absolute one, or an empty one (refused by its option), as
-    it is."""
+    ``/``; one that starts ``~`` or ``~USER`` is in that home folder, as
+    a shell takes it; an absolute one, or an empty one (refused by its
+    option), as it is.
+
+    @raise ValueError: for a ``~USER`` of no user here (or a ``~`` with
+        no home folder), saying why.
+    """
+    if value.startswith("~"):
+        home, _, _ = value.partition("/")
+        expanded = os.path.expanduser(value)
+        if expanded.startswith("~"):
+            user = home[1:]
+            raise ValueError(
+                f"{value}: no user {user} here, whose home folder {home} names "
+                f"(write ./{value} for a folder of that name beside the file)"
+                if user else f"{value}: this user has no home folder (HOME is unset)")
+        value = expanded
     if not value or os.path.isabs(value):
         return value
     return os.path.join(os.path.dirname(os.path.abspath(path)), value)
@@ -198,6 +214,9 @@ def configArgs(path, kinds, given, paths=()):
                 args.append(f"--{key}")
         else:
             if key in paths and type(value) is str:
-                value = underFile(path, value)
+                try:
+                    value = underFile(path, value)
+                except ValueError as e:
+                    raise ConfigError(f"{where}: {e}") from None
             args.append(f"--{key}={_text(value)}")
     return args
