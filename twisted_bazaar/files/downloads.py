@@ -38,7 +38,7 @@ import os
 import stat
 
 from twisted_bazaar.files.hashing import FileChanged, digestFile, hashRange
-from twisted_bazaar.files.names import fits, fitted, tagged
+from twisted_bazaar.files.names import fits, fitted, holdable, tagged
 
 #: The buyer's private folder in a downloads folder: part files, and the
 #: records of offers (L{twisted_bazaar.files.journal}).
@@ -426,8 +426,10 @@ class PartFile:
 def finalNames(name, sha256):
     """The names a file fetched as content sha256 may be put in place
     under, in the order they are tried: its own (if it fits in a file
-    name), then the one tagged with its content id (L{tagged})."""
-    return ([name] if fits(name) else []) + [tagged(name, sha256)]
+    name), then the one tagged with its content id (L{tagged}; of its
+    L{holdable} form, when the locale's encoding lacks some of its
+    characters)."""
+    return ([name] if fits(name) else []) + [tagged(holdable(name), sha256)]
 
 
 def inPlace(folder, name, sha256, size, ids=None):
