@@ -132,6 +132,33 @@ class SharedFolderTests(SynchronousTestCase):
             "not sharing tab\\there: a file name holds no control characters "
             "(NUL, newline...)"])
 
+    def test_offeredInComposedForm(self):
+        """A name written decomposed (NFD: ``e`` and U+0301, as macOS
+        writes ``é``) is offered composed (NFC), as a buyer types it:
+        ``--want café.txt`` found no seller of the file the seller's log
+        called ``café.txt``.  Its bytes are read from its own name."""
+        decomposed = "cafe\u0301.txt"
+        writeFile(self.folder, decomposed, b"nfd")
+        self.start()
+        self.clock.advance(1)
+        self.assertEqual(self.recorder.events, [("added", "caf\xe9.txt", sha(b"nfd"))])
+        path, _ = self.share.byHash(sha(b"nfd"))
+        self.assertEqual(os.path.basename(path), decomposed)
+
+    def test_oneNameInTwoForms(self):
+        """Of two files whose names differ only in their Unicode form, the
+        one named in NFC is offered; the other is said once, with why."""
+        writeFile(self.folder, "cafe\u0301.txt", b"nfd")
+        writeFile(self.folder, "caf\xe9.txt", b"nfc")
+        with capturedLogs() as events:
+            self.start()
+            self.clock.pump([1, 1, 1])
+        self.assertEqual(self.recorder.events, [("added", "caf\xe9.txt", sha(b"nfc"))])
+        self.assertEqual([formatEvent(event) for event in events
+                          if event["log_format"].startswith("not sharing")], [
+            "not sharing cafe\u0301.txt: another file here has this name in "
+            "composed Unicode form (NFC), the form both would be offered under"])
+
     def test_sameContentTwice(self):
         writeFile(self.folder, "e1", b"same")
         writeFile(self.folder, "e2", b"same")

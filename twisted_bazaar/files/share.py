@@ -8,7 +8,9 @@ for the settle time and its hash is known: a file being written keeps
 changing, so it is not offered until it is complete.  A file that changes
 is withdrawn at once and offered again with its new digest; one that goes
 is withdrawn.  Symbolic links, sub-folders, hidden and oddly named files
-are never offered, so nothing outside the folder is ever served.
+are never offered, so nothing outside the folder is ever served.  A name
+is offered in composed Unicode form (NFC), as a buyer types it, whatever
+form the folder holds it in (macOS writes decomposed ``é``, NFD).
 
 Changes are noticed by polling the folder (L{SharedFolder.poll} seconds
 apart, on any clock, which the simulator and tests use), or on Linux with a
@@ -21,6 +23,7 @@ every L{DEFAULT_POLL} seconds at most.
 
 import os
 import stat
+import unicodedata
 
 from twisted.application.service import Service
 from twisted.logger import Logger
@@ -36,6 +39,9 @@ DEFAULT_POLL = 1.0
 #: With inotify, seconds between safety polls (events can be missed when
 #: the kernel queue overflows).
 INOTIFY_POLL = 30.0
+#: Why a file is not shared whose name another file has in NFC.
+_ANOTHER_FORM = ("another file here has this name in composed Unicode form (NFC), "
+                 "the form both would be offered under")
 
 
 def inotifyWatch(reactor, folder, changed):
@@ -102,8 +108,10 @@ class SharedFolder(Service):
         self._hashing = {}
         #: name -> stat key that could not be read (not retried unchanged).
         self._unreadable = {}
-        #: Names in the folder no plain name (L{refusedName}), said once each.
-        self._refused = set()
+        #: Names in the folder not shared -> why, said once each.
+        self._refused = {}
+        #: Offered name (NFC) -> the file's name in the folder.
+        self._disk = {}
         self._call = None
         self._due = None
         self._unwatch = None
@@ -120,7 +128,7 @@ class SharedFolder(Service):
         name = self._byHash.get(sha256)
         if name is None:
             return None
-        return os.path.join(self.folder, name), self.files[name]
+        return os.path.join(self.folder, self._disk.get(name, name)), self.files[name]
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -181,11 +189,12 @@ class SharedFolder(Service):
             self._missing = True
             return found
         self._missing = False
-        refused = set()
-        for entry in entries:
+        refused = {}
+        disk = {}
+        for entry in sorted(entries, key=lambda entry: entry.name):
             if not isPlainName(entry.name):
                 if not entry.name.startswith("."):
-                    refused.add(entry.name)
+                    refused[entry.name] = nameFault(entry.name)
                 continue
             try:
                 if entry.is_symlink():
@@ -193,12 +202,22 @@ class SharedFolder(Service):
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            if stat.S_ISREG(st.st_mode):
-                found[entry.name] = statKey(st)
-        for name in sorted(refused - self._refused):
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            offered = unicodedata.normalize("NFC", entry.name)
+            if offered in disk:
+                # Two names of one composed form: the one written so wins.
+                if entry.name != offered:
+                    refused[entry.name] = _ANOTHER_FORM
+                    continue
+                refused[disk[offered]] = _ANOTHER_FORM
+            disk[offered] = entry.name
+            found[offered] = statKey(st)
+        for name in sorted(set(refused) - set(self._refused)):
             self.log.info("not sharing {name}: {why}", name=shown(name),
-                          why=nameFault(name))
+                          why=refused[name])
         self._refused = refused
+        self._disk = disk
         return found
 
     def scan(self):
@@ -265,7 +284,7 @@ class SharedFolder(Service):
 
     def _hash(self, name, key):
         self._hashing[name] = key
-        d = self.hasher.run(digestFile, os.path.join(self.folder, name))
+        d = self.hasher.run(digestFile, os.path.join(self.folder, self._disk[name]))
         d.addCallbacks(self._hashed, self._notHashed, callbackArgs=(name, key),
                        errbackArgs=(name, key))
 
