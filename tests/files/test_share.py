@@ -159,6 +159,23 @@ class SharedFolderTests(SynchronousTestCase):
             "not sharing cafe\u0301.txt: another file here has this name in "
             "composed Unicode form (NFC), the form both would be offered under"])
 
+    def test_aLocaleNotUTF8IsSaid(self):
+        """A seller whose locale reads file names in another encoding
+        (LANG=en_US.ISO-8859-1) offered a name another program wrote in
+        UTF-8 garbled (café.txt as cafÃ©.txt), without a word: it says
+        so once, as it starts, with what to do."""
+        from twisted_bazaar.files import share
+
+        self.patch(share, "fileSystemEncoding", lambda: "iso8859-1")
+        with capturedLogs() as events:
+            self.start()
+        self.assertEqual([formatEvent(event) for event in events
+                          if event["log_level"].name == "warn"], [
+            "this process reads file names in iso8859-1 (its locale: LANG, "
+            "LC_CTYPE or LC_ALL), not UTF-8: a name written in UTF-8 (as most "
+            "programs write them) is offered garbled, café.txt as cafÃ©.txt; "
+            "run it in a UTF-8 locale (LANG=C.UTF-8)"])
+
     def test_sameContentTwice(self):
         writeFile(self.folder, "e1", b"same")
         writeFile(self.folder, "e2", b"same")

@@ -21,6 +21,7 @@ moved to its path) is watched anew; while none is there it is looked for
 every L{DEFAULT_POLL} seconds at most.
 """
 
+import codecs
 import os
 import stat
 import unicodedata
@@ -30,7 +31,7 @@ from twisted.logger import Logger
 
 from twisted_bazaar.files.hashing import FileChanged, digestFile, statKey
 from twisted_bazaar.base.text import shown
-from twisted_bazaar.files.names import isPlainName, nameFault
+from twisted_bazaar.files.names import fileSystemEncoding, isPlainName, nameFault
 
 #: Default seconds a file must stay unchanged before it is offered.
 DEFAULT_SETTLE = 0.5
@@ -70,6 +71,12 @@ def inotifyWatch(reactor, folder, changed):
     except Exception:
         return None
     return notifier.loseConnection
+
+
+def _garbled(name, encoding):
+    """name, written in UTF-8, as a process reading file names in encoding
+    sees it."""
+    return name.encode("utf-8").decode(encoding, "replace")
 
 
 def folderIdentity(folder):
@@ -138,6 +145,14 @@ class SharedFolder(Service):
             self._watched = folderIdentity(self.folder)
             self._unwatch = inotifyWatch(self.clock, self.folder, self.changed)
         self.watching = "inotify" if self._unwatch is not None else "polling"
+        encoding = fileSystemEncoding()
+        if codecs.lookup(encoding).name != "utf-8":
+            self.log.warn(
+                "this process reads file names in {encoding} (its locale: LANG, "
+                "LC_CTYPE or LC_ALL), not UTF-8: a name written in UTF-8 (as most "
+                "programs write them) is offered garbled, {good} as {garbled}; "
+                "run it in a UTF-8 locale (LANG=C.UTF-8)", encoding=encoding,
+                good="café.txt", garbled=_garbled("café.txt", encoding))
         if self._unwatch is not None:
             self.poll = max(self.poll, INOTIFY_POLL)
             self.log.info("watching shared folder {folder} with inotify",
