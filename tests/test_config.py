@@ -426,6 +426,35 @@ class BadConfigTests(ConfigCase):
                                   ["--config", path])
         self.assertEqual(str(error), f"--config {path}: Is a directory")
 
+    def test_namedPipeNobodyWrites(self):
+        """A named pipe (FIFO) in place of the file, which no program
+        writes to, is refused: the daemon waited in open() for ever,
+        before a word."""
+        import signal
+
+        def hung(*_):
+            raise AssertionError("--config on a FIFO hung")
+
+        path = self.scratch("fifo.toml")
+        os.mkfifo(path)
+        self.addCleanup(signal.signal, signal.SIGALRM, signal.signal(signal.SIGALRM, hung))
+        signal.alarm(10)
+        self.addCleanup(signal.alarm, 0)
+        error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
+                                  ["--config", path] + SELLER_ARGS)
+        self.assertEqual(str(error), f"--config {path}: a named pipe (FIFO) that no "
+                                     "program writes to: nothing to read")
+
+    def test_pipeBeingWritten(self):
+        """``--config <(...)``: a pipe a program writes is read to its end."""
+        read, write = os.pipe()
+        self.addCleanup(os.close, read)
+        os.write(write, b'role = ["seller"]\nsell = ["apple=3"]\n')
+        os.close(write)
+        options = NodeOptions()
+        options.parseOptions(["--config", f"/dev/fd/{read}"])
+        self.assertEqual(options["role"], ["seller"])
+
     def test_configWithoutFile(self):
         error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
                                   SELLER_ARGS + ["--config"])

@@ -20,6 +20,7 @@ starts ``~`` is the home folder's.
 
 import json
 import os
+import stat
 import tomllib
 
 from twisted_bazaar.base.suggest import didYouMean
@@ -149,6 +150,24 @@ def underFile(path, value):
     return os.path.join(os.path.dirname(os.path.abspath(path)), value)
 
 
+def _read(path):
+    """
+    The bytes of the file at path.  It is opened without waiting for a
+    writer: a named pipe (FIFO) that no program writes to waited in
+    open() for ever; a pipe a program writes (``--config <(...)``) is
+    read to its end.
+
+    @raise EOFError: for a FIFO that held nothing.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with open(fd, "rb") as f:
+        os.set_blocking(fd, True)
+        data = f.read()
+        if not data and stat.S_ISFIFO(os.fstat(fd).st_mode):
+            raise EOFError(path)
+    return data
+
+
 def configArgs(path, kinds, given, paths=()):
     """
     The arguments a TOML file stands for.
@@ -164,10 +183,12 @@ def configArgs(path, kinds, given, paths=()):
         or a value of the wrong type.
     """
     try:
-        with open(path, "rb") as f:
-            table = tomllib.load(f)
+        table = tomllib.loads(_read(path).decode("utf-8"))
     except OSError as e:
         raise ConfigError(f"--config {path}: {e.strerror}") from None
+    except EOFError:
+        raise ConfigError(f"--config {path}: a named pipe (FIFO) that no program "
+                          "writes to: nothing to read") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"--config {path}: not valid TOML: {e}") from None
     except UnicodeDecodeError as e:
