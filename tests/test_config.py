@@ -18,6 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.tap.config import ConfigError, splitConfig
 from twisted_bazaar.tap.node import Options as NodeOptions
 from twisted_bazaar.tap.tracker import Options as TrackerOptions
+from tests.helpers import failIfHung
 
 
 class _Twistd(usage.Options):
@@ -430,16 +431,9 @@ class BadConfigTests(ConfigCase):
         """A named pipe (FIFO) in place of the file, which no program
         writes to, is refused: the daemon waited in open() for ever,
         before a word."""
-        import signal
-
-        def hung(*_):
-            raise AssertionError("--config on a FIFO hung")
-
         path = self.scratch("fifo.toml")
         os.mkfifo(path)
-        self.addCleanup(signal.signal, signal.SIGALRM, signal.signal(signal.SIGALRM, hung))
-        signal.alarm(10)
-        self.addCleanup(signal.alarm, 0)
+        failIfHung(self, "--config on a FIFO")
         error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
                                   ["--config", path] + SELLER_ARGS)
         self.assertEqual(str(error), f"--config {path}: a named pipe (FIFO) that no "
