@@ -667,3 +667,18 @@ def parsed(source):
     hand the tree to each finder (a parse of the package is 1.2 CPU-s or
     more), and their tests hand the finders text."""
     return source if isinstance(source, ast.AST) else ast.parse(source)
+
+
+def failIfHung(test, what, seconds=10):
+    """Fail ``test`` (an AssertionError raised where it waits) if it still
+    runs after ``seconds``: for a test of a call that used to block for
+    ever (an open() of a FIFO no program writes to), so that it fails
+    before its fix rather than hang the suite."""
+    import signal
+
+    def hung(*_):
+        raise AssertionError(f"{what} hung")
+
+    test.addCleanup(signal.signal, signal.SIGALRM, signal.signal(signal.SIGALRM, hung))
+    signal.alarm(seconds)
+    test.addCleanup(signal.alarm, 0)

@@ -18,6 +18,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.tap.config import ConfigError, splitConfig
 from twisted_bazaar.tap.node import Options as NodeOptions
 from twisted_bazaar.tap.tracker import Options as TrackerOptions
+from tests.helpers import failIfHung
 
 
 class _Twistd(usage.Options):
@@ -426,6 +427,28 @@ class BadConfigTests(ConfigCase):
                                   ["--config", path])
         self.assertEqual(str(error), f"--config {path}: Is a directory")
 
+    def test_namedPipeNobodyWrites(self):
+        """A named pipe (FIFO) in place of the file, which no program
+        writes to, is refused: the daemon waited in open() for ever,
+        before a word."""
+        path = self.scratch("fifo.toml")
+        os.mkfifo(path)
+        failIfHung(self, "--config on a FIFO")
+        error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
+                                  ["--config", path] + SELLER_ARGS)
+        self.assertEqual(str(error), f"--config {path}: a named pipe (FIFO) that no "
+                                     "program writes to: nothing to read")
+
+    def test_pipeBeingWritten(self):
+        """``--config <(...)``: a pipe a program writes is read to its end."""
+        read, write = os.pipe()
+        self.addCleanup(os.close, read)
+        os.write(write, b'role = ["seller"]\nsell = ["apple=3"]\n')
+        os.close(write)
+        options = NodeOptions()
+        options.parseOptions(["--config", f"/dev/fd/{read}"])
+        self.assertEqual(options["role"], ["seller"])
+
     def test_configWithoutFile(self):
         error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
                                   SELLER_ARGS + ["--config"])
@@ -514,3 +537,32 @@ class RelativePathTests(ConfigCase):
         options.parseOptions(["--config", self.file('data-dir = "state"\n'),
                               "--data-dir", "here"])
         self.assertEqual(options["data-dir"], "here")
+
+    def test_tildeIsTheHomeFolder(self):
+        """``~`` and ``~USER`` start a path in the home folder, as a shell
+        and most config files take it: ``data-dir = "~"`` made a folder
+        named ``~`` beside the file (one ``rm -rf ~`` away from the
+        user's home), and ``~/state`` was refused as a missing ``~``."""
+        self.patch(os, "environ", dict(os.environ, HOME=self.elsewhere))
+        options = NodeOptions()
+        options.parseOptions(["--config", self.file('data-dir = "~/state"\n')])
+        self.assertEqual(options["data-dir"], os.path.join(self.elsewhere, "state"))
+        options = NodeOptions()
+        options.parseOptions(["--config", self.file('data-dir = "~"\n')])
+        self.assertEqual(options["data-dir"], self.elsewhere)
+        self.assertFalse(os.path.exists(os.path.join(self.home, "~")))
+        root = os.path.expanduser("~root")
+        options = TrackerOptions()
+        options.parseOptions(["--config", self.file('data-dir = "~root/bazaar"\n')])
+        self.assertEqual(options["data-dir"], os.path.join(root, "bazaar"))
+
+    def test_tildeOfNoUser(self):
+        """A ``~NAME`` that names no user is refused with the key, not
+        taken as a folder named so."""
+        error = self.assertRaises(usage.UsageError, NodeOptions().parseOptions,
+                                  ["--config", self.file('data-dir = "~nobody-here/x"\n')])
+        self.assertEqual(str(error).replace(self.home, "D"),
+                         "--config D/node.toml: data-dir: ~nobody-here/x: no user "
+                         "nobody-here here, whose home folder ~nobody-here names "
+                         "(write ./~nobody-here/x for a folder of that name beside "
+                         "the file)")

@@ -349,6 +349,8 @@ ALLOWED = {
         _OWN + "once at start",
     "files/share.py: SharedFolder.startService: watching shared folder {folder} by polli":
         _OWN + "once at start",
+    "files/share.py: SharedFolder.startService: this process reads file names in {encodi":
+        _OWN + "once at start, of the process's locale",
     "files/share.py: SharedFolder._list: cannot read shared folder {folder}: {why":
         _OWN + "the operator's folder, on the node's own polling",
     "files/share.py: SharedFolder._withdraw: shared file {name} {why}: no longer offe":

@@ -426,6 +426,21 @@ class SchemeOptionTests(SynchronousTestCase):
             self.assertIn("Search ids remembered to drop repeats (flood scheme).",
                           words)
 
+    def test_helpInANarrowTerminal(self):
+        """--help, --help-all and the tracker's --help in a terminal 20
+        columns wide, or with a COLUMNS that is no width, are printed
+        (their text column kept 20 wide): each ended in Twisted's
+        'ValueError: invalid width -4 (must be > 0)' or int()'s traceback."""
+        for columns in ("20", "1", "0", "-5", "abc", ""):
+            self.patch(os, "environ", dict(os.environ, COLUMNS=columns))
+            for text in (NodeOptions().leadUsage(), str(NodeOptions()),
+                         str(TrackerOptions())):
+                self.assertIn("--data-dir=", text)
+                self.assertIn("Directory", text)
+        self.patch(os, "environ", dict(os.environ, COLUMNS="20"))
+        lines = NodeOptions().leadUsage().splitlines()
+        self.assertIn("      --data-dir=       Directory for the", lines)
+
     def test_configFileTtl(self):
         path = _configFile(self, 'role = ["seller"]\nsell = ["apple=1"]\nttl = 3\n')
         options = _parse(["--config", path])

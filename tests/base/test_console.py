@@ -42,3 +42,27 @@ class TolerantTests(SynchronousTestCase):
         self.assertEqual(replacing.errors, "replace")
         emit("日本", plain)
         self.assertEqual(plain.getvalue(), "日本\n")
+
+
+class UnwritableTests(SynchronousTestCase):
+    """An output that cannot be written ends the command in one line and
+    status 1 (each ended in a traceback: ``bazaar list >&-``,
+    ``bazaar-ledger DIR > /dev/full``)."""
+
+    def test_stdoutClosed(self):
+        """Started with stdout closed, Python has no sys.stdout."""
+        self.patch(sys, "argv", ["/usr/bin/bazaar", "list"])
+        self.patch(sys, "stdout", None)
+        error = self.assertRaises(SystemExit, emit, "apple")
+        self.assertEqual(error.code, "bazaar: error: cannot write its output: "
+                                     "its standard output is closed")
+
+    def test_writeFails(self):
+        class Full(io.StringIO):
+            def write(self, text):
+                raise OSError(28, "No space left on device")
+
+        self.patch(sys, "argv", ["bazaar-ledger", "DIR"])
+        error = self.assertRaises(SystemExit, emit, "apple", Full())
+        self.assertEqual(error.code, "bazaar-ledger: error: cannot write its output: "
+                                     "No space left on device")

@@ -294,6 +294,21 @@ class LedgerTests(_LedgerDirs):
         self.assertEqual(error.code, 1)
         self.assertEqual(self.stderr.getvalue(), "")
 
+    def test_aLedgerThatIsNoFile(self):
+        """A DIR/bazaar.sqlite that is a FIFO no program writes to is
+        refused at once: bazaar-ledger waited in SQLite's open() for ever
+        (run apart, so that the wait it had times out, not the suite)."""
+        import subprocess
+
+        os.makedirs(self.folder, exist_ok=True)
+        os.mkfifo(os.path.join(self.folder, "bazaar.sqlite"))
+        result = subprocess.run([sys.executable, "-m", "twisted_bazaar.cli.ledger",
+                                 self.folder], capture_output=True, text=True,
+                                timeout=30)
+        self.assertEqual((result.returncode, result.stderr), (1, (
+            f"bazaar-ledger: error: {self.folder}/bazaar.sqlite is not a regular file "
+            "(a FIFO, a folder...): not a bazaar database\n")))
+
 
 class PipeTests(SynchronousTestCase):
     """The real command piped into ``head -1``."""

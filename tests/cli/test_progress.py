@@ -71,6 +71,23 @@ class ProgressTests(SynchronousTestCase):
         self.assertIn(" 50% ", self.written[1])
         self.assertEqual(self.written[2], "\n")
 
+    def test_barCutToTheTerminal(self):
+        """The bar is cut to one column less than the terminal's width: a
+        longer one wrapped, and each redraw's carriage return went back
+        to the start of its last row only, leaving a trail of bars (at 80
+        columns too: the bar of big.bin is 86 characters)."""
+        widths = [20]
+        progress = Progress(self.written.append, terminal=True,
+                            columns=lambda: widths[-1])
+        progress.show([download()], 0.0)
+        self.assertEqual(self.written[-1], "\rbig.bin [######---\u2026")
+        widths.append(200)
+        progress.show([download()], 0.5)
+        self.assertEqual(self.written[-1], "\r" + progressBar(download()))
+        widths.append(20)
+        progress.show([download()], 1.0)
+        self.assertEqual(len(self.written[-1]), 20)
+
     def test_finishedDrawnWhole(self):
         """A download that completed after the last redraw is drawn whole
         before the bar's line ends; one still under way is left as it was."""

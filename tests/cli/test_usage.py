@@ -7,6 +7,7 @@ from a prefix of its name.
 import argparse
 import contextlib
 import io
+import sys
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -60,6 +61,27 @@ class OneLineParserTests(SynchronousTestCase):
             self.assertEqual(error.code, 2)
         self.assertEqual(parser().parse_args(["sell", "--sell", "apple=3"]).sell,
                          "apple=3")
+
+    def test_helpToAFullDisk(self):
+        """--help into an output that cannot be written (``> /dev/full``)
+        is one line and status 1: argparse dropped the error, status 0."""
+        class Full(io.StringIO):
+            def write(self, text):
+                raise OSError(28, "No space left on device")
+
+        self.patch(sys, "argv", ["tool", "--help"])
+        self.patch(sys, "stdout", Full())
+        error = self.assertRaises(SystemExit, parser().parse_args, ["--help"])
+        self.assertEqual(error.code, "tool: error: cannot write its output: "
+                                     "No space left on device")
+
+    def test_helpOnStdout(self):
+        out = io.StringIO()
+        self.patch(sys, "stdout", out)
+        error = self.assertRaises(SystemExit, parser().parse_args, ["--help"])
+        self.assertEqual(error.code, 0)
+        self.assertTrue(out.getvalue().startswith("usage: tool [-h]"))
+        self.assertTrue(out.getvalue().endswith("\n"))
 
 
 class GuessTests(SynchronousTestCase):

@@ -124,6 +124,18 @@ class OpenStateTests(SynchronousTestCase):
         lock.acquire()
         lock.release()
 
+    def test_aDiskErrorNamesTheDataDir(self):
+        """A disk error as the node opens its data dir (its disk full as
+        the key is written) is said with the folder and the reason:
+        '--data-dir: [Errno 28] No space left on device' named neither."""
+        def full(where):
+            raise OSError(28, "No space left on device")
+
+        error = self.assertRaises(StartupError, openState, task.Clock(), self.data,
+                                  None, full)
+        self.assertEqual(str(error), f"--data-dir: cannot use data dir {self.data}: "
+                                     "No space left on device")
+
     def test_theLedgerIsMadeItsOwnersAtStart(self):
         """Before the key is read (here a pin that cannot be read ends the
         start after it): the ledger an earlier version left 0644 is 0600."""

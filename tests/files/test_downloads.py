@@ -53,6 +53,22 @@ class PartFileTests(SynchronousTestCase):
         with open(final, "rb") as f:
             self.assertEqual(f.read(), DATA)
 
+    def test_downloadsFolderThroughALink(self):
+        """--downloads may be a symbolic link to a folder (~/Downloads on
+        another disk): the file is put in place there and complete says
+        so.  (The folder's fsync opened it without following links, so a
+        file in place was reported 'cannot put f.txt in place: Too many
+        levels of symbolic links'.)"""
+        link = os.path.join(scratchDir(self), "downloads")
+        os.symlink(self.folder, link)
+        part = PartFile(link, "f.txt", SHA, len(DATA))
+        part.open()
+        self.fill(part)
+        final = part.complete()
+        part.close()
+        self.assertEqual(final, os.path.join(link, "f.txt"))
+        self.assertEqual(self.listed(), ([PRIVATE, "f.txt"], []))
+
     def umask(self, mask):
         self.addCleanup(os.umask, os.umask(mask))
 

@@ -18,6 +18,7 @@ from twisted_bazaar.files.hashing import (
     pieceSize,
 )
 from tests.files.helpers import fileId, scratchDir, touch, writeFile
+from tests.helpers import failIfHung
 
 
 class PieceTests(SynchronousTestCase):
@@ -85,6 +86,14 @@ class DigestTests(SynchronousTestCase):
 
     def test_notARegularFile(self):
         self.assertRaises(hashing.FileChanged, digestFile, self.folder)
+
+    def test_aFifoIsNoRegularFile(self):
+        """A FIFO no program writes to (put in place of a shared file) is
+        refused at once: the hasher's thread waited in open() for ever."""
+        path = os.path.join(self.folder, "fifo")
+        os.mkfifo(path)
+        failIfHung(self, "digestFile on a FIFO")
+        self.assertRaises(hashing.FileChanged, digestFile, path)
 
     def test_symlinkRefused(self):
         target = writeFile(self.folder, "f", b"x")

@@ -132,6 +132,50 @@ class SharedFolderTests(SynchronousTestCase):
             "not sharing tab\\there: a file name holds no control characters "
             "(NUL, newline...)"])
 
+    def test_offeredInComposedForm(self):
+        """A name written decomposed (NFD: ``e`` and U+0301, as macOS
+        writes ``é``) is offered composed (NFC), as a buyer types it:
+        ``--want café.txt`` found no seller of the file the seller's log
+        called ``café.txt``.  Its bytes are read from its own name."""
+        decomposed = "cafe\u0301.txt"
+        writeFile(self.folder, decomposed, b"nfd")
+        self.start()
+        self.clock.advance(1)
+        self.assertEqual(self.recorder.events, [("added", "caf\xe9.txt", sha(b"nfd"))])
+        path, _ = self.share.byHash(sha(b"nfd"))
+        self.assertEqual(os.path.basename(path), decomposed)
+
+    def test_oneNameInTwoForms(self):
+        """Of two files whose names differ only in their Unicode form, the
+        one named in NFC is offered; the other is said once, with why."""
+        writeFile(self.folder, "cafe\u0301.txt", b"nfd")
+        writeFile(self.folder, "caf\xe9.txt", b"nfc")
+        with capturedLogs() as events:
+            self.start()
+            self.clock.pump([1, 1, 1])
+        self.assertEqual(self.recorder.events, [("added", "caf\xe9.txt", sha(b"nfc"))])
+        self.assertEqual([formatEvent(event) for event in events
+                          if event["log_format"].startswith("not sharing")], [
+            "not sharing cafe\u0301.txt: another file here has this name in "
+            "composed Unicode form (NFC), the form both would be offered under"])
+
+    def test_aLocaleNotUTF8IsSaid(self):
+        """A seller whose locale reads file names in another encoding
+        (LANG=en_US.ISO-8859-1) offered a name another program wrote in
+        UTF-8 garbled (café.txt as cafÃ©.txt), without a word: it says
+        so once, as it starts, with what to do."""
+        from twisted_bazaar.files import share
+
+        self.patch(share, "fileSystemEncoding", lambda: "iso8859-1")
+        with capturedLogs() as events:
+            self.start()
+        self.assertEqual([formatEvent(event) for event in events
+                          if event["log_level"].name == "warn"], [
+            "this process reads file names in iso8859-1 (its locale: LANG, "
+            "LC_CTYPE or LC_ALL), not UTF-8: a name written in UTF-8 (as most "
+            "programs write them) is offered garbled, café.txt as cafÃ©.txt; "
+            "run it in a UTF-8 locale (LANG=C.UTF-8)"])
+
     def test_sameContentTwice(self):
         writeFile(self.folder, "e1", b"same")
         writeFile(self.folder, "e2", b"same")

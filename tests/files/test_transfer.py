@@ -35,7 +35,7 @@ from twisted_bazaar.files.server import TransferServer
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.capabilities import IBulkTransport
 from tests.files.helpers import fileId, scratchDir, touch, writeFile
-from tests.helpers import netstring, parseNetstrings
+from tests.helpers import failIfHung, netstring, parseNetstrings
 
 DATA = bytes(range(256)) * 40  # 10240 bytes
 #: The identity of DATA in the 4096-byte pieces the tests use.
@@ -181,6 +181,18 @@ class ServerTests(SynchronousTestCase):
         self.assertEqual([(type(m), m.code) for m, _ in frames(self.transport.value())],
                          [(wire.Error, "nofile")] * 2)
         self.assertEqual(self.share.rescans, 2)
+
+    def test_fifoInItsPlaceNotOpened(self):
+        """A FIFO put in place of the file offered, which no program
+        writes to, is refused at once: the reactor waited in open() for
+        ever, and with it the whole seller."""
+        os.unlink(self.path)
+        os.mkfifo(self.path)
+        failIfHung(self, "a get of a file replaced by a FIFO")
+        self.send(Get(SHA, 0, 10))
+        self.assertEqual([(type(m), m.code) for m, _ in frames(self.transport.value())],
+                         [(wire.Error, "nofile")])
+        self.assertEqual(self.share.rescans, 1)
 
     def test_removedFileNotDescribed(self):
         os.unlink(self.path)

@@ -31,6 +31,7 @@ from twisted_bazaar.identity.keys import (
 from twisted_bazaar.schemes.flood.messages import Reply
 
 from tests import records
+from tests.helpers import failIfHung
 
 
 class IdentityTests(SynchronousTestCase):
@@ -345,6 +346,17 @@ class KeyFileTests(SynchronousTestCase):
             self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), mode)
         os.chmod(path, 0o400)
         self.assertEqual(Identity.inDirectory(self.folder).key, made.key)
+
+    def test_aKeyThatIsNoFileIsRefused(self):
+        """A node.key that is a FIFO no program writes to is refused at
+        once: the node's start waited in open() for ever."""
+        os.mkfifo(os.path.join(self.folder, KEY_FILE), 0o600)
+        failIfHung(self, "a node.key that is a FIFO")
+        with self.assertRaises(ValueError) as caught:
+            Identity.inDirectory(self.folder)
+        self.assertEqual(str(caught.exception),
+                         f"{os.path.join(self.folder, KEY_FILE)} is not a regular "
+                         "file (a FIFO, a folder...), so it holds no key: move it away")
 
 
 class RefusedKeyTests(SynchronousTestCase):

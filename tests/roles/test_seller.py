@@ -453,6 +453,11 @@ class ParseSellTests(SynchronousTestCase):
         self.assertEqual(parseSell("apple=0"), ("apple", 0))
         self.assertEqual(parseSell("green apple=2"), ("green apple", 2))
 
+    def test_composed(self):
+        """An item named decomposed (NFD) is sold composed (NFC), the form
+        buyers want it in."""
+        self.assertEqual(parseSell("cafe\u0301=2"), ("caf\xe9", 2))
+
     def test_bad(self):
         """Each bad form gets a ValueError that says what is wrong."""
         reasons = {

@@ -1,8 +1,9 @@
 """
 Output for a reader that may stop reading: ``bazaar-ledger DIR | head -1``
 or ``twistd bazaar-node --help | head -2`` end quietly, without a
-BrokenPipeError traceback; and for one whose encoding lacks a character
-of a name (L{tolerant}).
+BrokenPipeError traceback; for an output that cannot be written (stdout
+closed, a full disk), one line; and for one whose encoding lacks a
+character of a name (L{tolerant}).
 """
 
 import os
@@ -23,9 +24,13 @@ def emit(text, stream=None):
 
     @raise SystemExit: with L{READER_GONE}, quietly, when the reader has
         closed the pipe; stdout is pointed at /dev/null first, so that
-        Python's own flush at exit does not complain either.
+        Python's own flush at exit does not complain either.  With one
+        line (status 1) when stdout is closed or cannot be written (a
+        full disk).
     """
     stream = sys.stdout if stream is None else stream
+    if stream is None:
+        _unwritable("its standard output is closed")
     text += "\n"
     try:
         # In pieces smaller than the stream's buffer: a single large write
@@ -34,12 +39,28 @@ def emit(text, stream=None):
             stream.write(text[start:start + _PIECE])
         stream.flush()
     except BrokenPipeError:
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, stream.fileno())
-        except (AttributeError, OSError, ValueError):
-            pass
+        _quieted(stream)
         raise SystemExit(READER_GONE)
+    except OSError as e:
+        _quieted(stream)
+        _unwritable(e.strerror or str(e))
+
+
+def _quieted(stream):
+    """Point stream's descriptor at /dev/null, so that Python's own flush
+    at exit does not complain about what is left in its buffer."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
+def _unwritable(why):
+    """End the command in one line on stderr, status 1: its output (a
+    full disk, a closed stdout) cannot be written."""
+    program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "bazaar"
+    raise SystemExit(f"{program}: error: cannot write its output: {why}")
 
 
 def tolerant(*streams):

@@ -41,6 +41,7 @@ imports: here are the commands (L{COMMANDS}) and L{run}, which runs one.
 
 import gc
 import os
+import shutil
 import signal
 import sys
 from fractions import Fraction
@@ -392,7 +393,8 @@ def buy(reactor, args):
         sys.stderr.write(f"bazaar: warning: {args.item} is a shared file: it is bought "
                          f"once, not {args.quantity} times (--quantity counts units "
                          f"of counted items)\n")
-    progress = None if args.json else Progress(_write, sys.stdout.isatty())
+    progress = None if args.json else Progress(
+        _write, sys.stdout.isatty(), lambda: shutil.get_terminal_size().columns)
     # A file bought comes through the channel, opened here.
     tuneForStreaming()
     identity = Identity.generate()

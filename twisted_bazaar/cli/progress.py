@@ -82,11 +82,14 @@ class Progress:
     @param write: writes text to the output.
     @param terminal: whether the output is a terminal (a bar redrawn in
         place) or not (a plain line every PLAIN_INTERVAL seconds).
+    @param columns: gives the terminal's width, which the bar is cut to
+        (None: not cut).
     """
 
-    def __init__(self, write, terminal):
+    def __init__(self, write, terminal, columns=None):
         self.write = write
         self.terminal = terminal
+        self.columns = columns
         self._width = 0
         self._lastPlain = None
         self._shown = []
@@ -105,8 +108,11 @@ class Progress:
     def _redraw(self, downloads):
         # A download's why may quote a seller: shown, as the line is
         # written raw.
-        line = shown("  ".join(progressBar(entry) for entry in downloads))
-        self.write("\r" + line.ljust(self._width))
+        # Cut to the terminal, less a column: a longer line wraps, and the
+        # next carriage return goes back to the start of its last row only.
+        most = None if self.columns is None else max(self.columns() - 1, 1)
+        line = shown("  ".join(progressBar(entry) for entry in downloads), most)
+        self.write("\r" + line.ljust(min(self._width, most or self._width)))
         self._width = len(line)
 
     def done(self, finished=()):

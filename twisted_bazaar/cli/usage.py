@@ -10,6 +10,7 @@ import argparse
 import re
 import sys
 
+from twisted_bazaar.base.console import emit
 from twisted_bazaar.base.suggest import didYouMean
 
 #: The exit status of a command given bad arguments (argparse's, and the
@@ -43,6 +44,15 @@ class OneLineParser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+
+    def _print_message(self, message, file=None):
+        """Help and version on stdout go through L{emit}: a reader gone,
+        a closed or full stdout end the command as any output does
+        (argparse drops a failed write and exits 0)."""
+        if message and file is not None and file is sys.stdout:
+            emit(message.removesuffix("\n"))
+        else:
+            super()._print_message(message, file)
 
     def parse_known_args(self, args=None, namespace=None):
         # Kept for error(): the words this parser (a command's, as

@@ -141,6 +141,9 @@ def openState(reactor, data_dir, refusal, pinFor, restockWith=None, onFailure=No
             # Nothing when the lock was not had (another node's folder).
             lock.undo()
             lock.release()
+        if isinstance(e, OSError) and not e.filename and data_dir is not None:
+            raise StartupError(f"--data-dir: cannot use data dir {data_dir}: "
+                               f"{e.strerror or e}") from None
         if isinstance(e, (OSError, ValueError, StoreError)):
             raise StartupError(f"--data-dir: {e}") from None
         raise

@@ -38,7 +38,7 @@ import os
 import stat
 
 from twisted_bazaar.files.hashing import FileChanged, digestFile, hashRange
-from twisted_bazaar.files.names import fits, fitted, tagged
+from twisted_bazaar.files.names import fits, fitted, holdable, tagged
 
 #: The buyer's private folder in a downloads folder: part files, and the
 #: records of offers (L{twisted_bazaar.files.journal}).
@@ -138,6 +138,16 @@ def _ownFile(fd, path):
     return info.st_dev, info.st_ino
 
 
+def syncFolder(folder):
+    """Make the names in folder durable (a link, a rename).  The folder
+    is followed if it is a link: the user's --downloads may be one."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _synced(path, flags, sync, identity, mode=None):
     """Open path with flags (not following a link), check it is still the
     file of identity (device, inode), give it mode (if not None), sync it
@@ -147,10 +157,9 @@ def _synced(path, flags, sync, identity, mode=None):
     """
     fd = os.open(path, flags | os.O_NOFOLLOW)
     try:
-        if identity is not None:
-            info = os.fstat(fd)
-            if (info.st_dev, info.st_ino) != identity:
-                raise OSError(errno.ESTALE, "the part file was replaced")
+        info = os.fstat(fd)
+        if (info.st_dev, info.st_ino) != identity:
+            raise OSError(errno.ESTALE, "the part file was replaced")
         if mode is not None:
             os.fchmod(fd, mode)
         sync(fd)
@@ -357,7 +366,7 @@ class PartFile:
         try:
             _synced(self.path, os.O_WRONLY, os.fsync, self.identity, self.mode)
             final = self._place()
-            _synced(self.folder, os.O_RDONLY, os.fsync, None)
+            syncFolder(self.folder)
         except OSError as e:
             raise _diskError(self.folder, f"put {self.name} in place", e)
         return final
@@ -417,8 +426,10 @@ class PartFile:
 def finalNames(name, sha256):
     """The names a file fetched as content sha256 may be put in place
     under, in the order they are tried: its own (if it fits in a file
-    name), then the one tagged with its content id (L{tagged})."""
-    return ([name] if fits(name) else []) + [tagged(name, sha256)]
+    name), then the one tagged with its content id (L{tagged}; of its
+    L{holdable} form, when the locale's encoding lacks some of its
+    characters)."""
+    return ([name] if fits(name) else []) + [tagged(holdable(name), sha256)]
 
 
 def inPlace(folder, name, sha256, size, ids=None):

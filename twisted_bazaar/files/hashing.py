@@ -86,7 +86,8 @@ def digestFile(path):
         it was read.
     @raise OSError: if it cannot be read.
     """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    # Without waiting: a FIFO in the file's place would hold the thread.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
     try:
         before = os.fstat(fd)
         if not stat.S_ISREG(before.st_mode):

@@ -31,7 +31,7 @@ import json
 import os
 import re
 
-from twisted_bazaar.files.downloads import PRIVATE, DownloadError, privateFolder
+from twisted_bazaar.files.downloads import PRIVATE, DownloadError, privateFolder, syncFolder
 from twisted_bazaar.files.names import fitted
 from twisted_bazaar.wire import checkSha256, checkSize
 from twisted_bazaar.wire import ProtocolError
@@ -141,7 +141,7 @@ class Journal:
         except DownloadError as e:
             raise OSError(errno.EPERM, str(e)) from None
         if made:
-            _syncFolder(self.downloads)
+            syncFolder(self.downloads)
         path = self.path(name)
         temporary = path + NEW
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
@@ -153,7 +153,7 @@ class Journal:
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)
-        _syncFolder(self.folder)
+        syncFolder(self.folder)
 
     def remove(self, name):
         try:
@@ -184,12 +184,3 @@ def _sellers(record, name):
 def _isId(node_id):
     """Whether node_id is a keyless or a keyed node's id (as an int)."""
     return node_id < KEYLESS_LIMIT or KEYED <= node_id < 2 * KEYED
-
-
-def _syncFolder(folder):
-    """Make the names in folder durable (a rename, a new entry)."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

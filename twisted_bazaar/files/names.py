@@ -4,14 +4,18 @@ on disk, and how a buyer fits one into the file system's names.
 
 A plain name may be up to L{MAX_ITEM_BYTES} (256) bytes, and the buyer's
 own files add to it (a part file's mark and hash, a record's ``.json``);
-a file system takes at most L{NAME_MAX} bytes in a name.  So a name that
-would not fit is written shorter: a private file (L{fitted}) is named by
-the name's hash instead, and a downloaded file (L{tagged}) by the name
-with its stem cut short and the start of the content's identity added.
+a file system takes at most L{NAME_MAX} bytes in a name, in the encoding
+of the process's locale, which may lack some characters (Latin-1, ASCII).
+So a name that would not fit is written otherwise: a private file
+(L{fitted}) is named by the name's hash instead, and a downloaded file
+(L{tagged}) by the name with its stem cut short, an ``_`` for each
+character the encoding lacks (L{holdable}), and the start of the
+content's identity added.
 """
 
 import hashlib
 import re
+import sys
 
 from twisted_bazaar.wire import MAX_ITEM_BYTES
 
@@ -72,9 +76,37 @@ def itemHash(item):
     return match.group(1) if match else None
 
 
+def fileSystemEncoding():
+    """How this process writes file names: the locale's encoding (UTF-8,
+    unless the locale is another's, Latin-1 under
+    ``LANG=en_US.ISO-8859-1``)."""
+    return sys.getfilesystemencoding()
+
+
 def fits(name):
-    """Whether a file system takes name (in UTF-8) as one file name."""
-    return len(name.encode("utf-8")) <= NAME_MAX
+    """Whether a file system takes name as one file name: in this
+    process's L{fileSystemEncoding}, which must hold each of its
+    characters, in at most L{NAME_MAX} bytes."""
+    try:
+        return len(name.encode(fileSystemEncoding())) <= NAME_MAX
+    except UnicodeEncodeError:
+        return False
+
+
+def holdable(name):
+    """name with an ``_`` for each character that this process's
+    L{fileSystemEncoding} lacks (none under UTF-8): what a file of that
+    name is called on a disk that cannot hold the name."""
+    encoding = fileSystemEncoding()
+
+    def held(character):
+        try:
+            character.encode(encoding)
+        except UnicodeEncodeError:
+            return "_"
+        return character
+
+    return "".join(map(held, name))
 
 
 def fitted(plain, name, hashed):

@@ -552,7 +552,8 @@ class TransferServer(FramedProtocol):
         """An open descriptor on the very version of the file that was
         hashed, or None (it changed or went: the folder is rescanned)."""
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            # Without waiting: a FIFO put in its place would hold the reactor.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
         except OSError:
             self.service.share.changed()
             return None

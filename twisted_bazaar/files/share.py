@@ -8,7 +8,9 @@ for the settle time and its hash is known: a file being written keeps
 changing, so it is not offered until it is complete.  A file that changes
 is withdrawn at once and offered again with its new digest; one that goes
 is withdrawn.  Symbolic links, sub-folders, hidden and oddly named files
-are never offered, so nothing outside the folder is ever served.
+are never offered, so nothing outside the folder is ever served.  A name
+is offered in composed Unicode form (NFC), as a buyer types it, whatever
+form the folder holds it in (macOS writes decomposed ``é``, NFD).
 
 Changes are noticed by polling the folder (L{SharedFolder.poll} seconds
 apart, on any clock, which the simulator and tests use), or on Linux with a
@@ -19,15 +21,17 @@ moved to its path) is watched anew; while none is there it is looked for
 every L{DEFAULT_POLL} seconds at most.
 """
 
+import codecs
 import os
 import stat
+import unicodedata
 
 from twisted.application.service import Service
 from twisted.logger import Logger
 
 from twisted_bazaar.files.hashing import FileChanged, digestFile, statKey
 from twisted_bazaar.base.text import shown
-from twisted_bazaar.files.names import isPlainName, nameFault
+from twisted_bazaar.files.names import fileSystemEncoding, isPlainName, nameFault
 
 #: Default seconds a file must stay unchanged before it is offered.
 DEFAULT_SETTLE = 0.5
@@ -36,6 +40,9 @@ DEFAULT_POLL = 1.0
 #: With inotify, seconds between safety polls (events can be missed when
 #: the kernel queue overflows).
 INOTIFY_POLL = 30.0
+#: Why a file is not shared whose name another file has in NFC.
+_ANOTHER_FORM = ("another file here has this name in composed Unicode form (NFC), "
+                 "the form both would be offered under")
 
 
 def inotifyWatch(reactor, folder, changed):
@@ -64,6 +71,12 @@ def inotifyWatch(reactor, folder, changed):
     except Exception:
         return None
     return notifier.loseConnection
+
+
+def _garbled(name, encoding):
+    """name, written in UTF-8, as a process reading file names in encoding
+    sees it."""
+    return name.encode("utf-8").decode(encoding, "replace")
 
 
 def folderIdentity(folder):
@@ -102,8 +115,10 @@ class SharedFolder(Service):
         self._hashing = {}
         #: name -> stat key that could not be read (not retried unchanged).
         self._unreadable = {}
-        #: Names in the folder no plain name (L{refusedName}), said once each.
-        self._refused = set()
+        #: Names in the folder not shared -> why, said once each.
+        self._refused = {}
+        #: Offered name (NFC) -> the file's name in the folder.
+        self._disk = {}
         self._call = None
         self._due = None
         self._unwatch = None
@@ -120,7 +135,7 @@ class SharedFolder(Service):
         name = self._byHash.get(sha256)
         if name is None:
             return None
-        return os.path.join(self.folder, name), self.files[name]
+        return os.path.join(self.folder, self._disk.get(name, name)), self.files[name]
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -130,6 +145,14 @@ class SharedFolder(Service):
             self._watched = folderIdentity(self.folder)
             self._unwatch = inotifyWatch(self.clock, self.folder, self.changed)
         self.watching = "inotify" if self._unwatch is not None else "polling"
+        encoding = fileSystemEncoding()
+        if codecs.lookup(encoding).name != "utf-8":
+            self.log.warn(
+                "this process reads file names in {encoding} (its locale: LANG, "
+                "LC_CTYPE or LC_ALL), not UTF-8: a name written in UTF-8 (as most "
+                "programs write them) is offered garbled, {good} as {garbled}; "
+                "run it in a UTF-8 locale (LANG=C.UTF-8)", encoding=encoding,
+                good="café.txt", garbled=_garbled("café.txt", encoding))
         if self._unwatch is not None:
             self.poll = max(self.poll, INOTIFY_POLL)
             self.log.info("watching shared folder {folder} with inotify",
@@ -181,11 +204,12 @@ class SharedFolder(Service):
             self._missing = True
             return found
         self._missing = False
-        refused = set()
-        for entry in entries:
+        refused = {}
+        disk = {}
+        for entry in sorted(entries, key=lambda entry: entry.name):
             if not isPlainName(entry.name):
                 if not entry.name.startswith("."):
-                    refused.add(entry.name)
+                    refused[entry.name] = nameFault(entry.name)
                 continue
             try:
                 if entry.is_symlink():
@@ -193,12 +217,22 @@ class SharedFolder(Service):
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            if stat.S_ISREG(st.st_mode):
-                found[entry.name] = statKey(st)
-        for name in sorted(refused - self._refused):
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            offered = unicodedata.normalize("NFC", entry.name)
+            if offered in disk:
+                # Two names of one composed form: the one written so wins.
+                if entry.name != offered:
+                    refused[entry.name] = _ANOTHER_FORM
+                    continue
+                refused[disk[offered]] = _ANOTHER_FORM
+            disk[offered] = entry.name
+            found[offered] = statKey(st)
+        for name in sorted(set(refused) - set(self._refused)):
             self.log.info("not sharing {name}: {why}", name=shown(name),
-                          why=nameFault(name))
+                          why=refused[name])
         self._refused = refused
+        self._disk = disk
         return found
 
     def scan(self):
@@ -265,7 +299,7 @@ class SharedFolder(Service):
 
     def _hash(self, name, key):
         self._hashing[name] = key
-        d = self.hasher.run(digestFile, os.path.join(self.folder, name))
+        d = self.hasher.run(digestFile, os.path.join(self.folder, self._disk[name]))
         d.addCallbacks(self._hashed, self._notHashed, callbackArgs=(name, key),
                        errbackArgs=(name, key))
 

@@ -314,8 +314,13 @@ class Identity:
         # tracker's (tracker.key).
         daemon = os.path.splitext(name)[0]
         acts = "this node and as its operator" if name == KEY_FILE else f"this {daemon}"
-        with open(path, "rb") as f:
-            mode = stat.S_IMODE(os.fstat(f.fileno()).st_mode)
+        # Opened without waiting: a FIFO in its place held the start for ever.
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ValueError(f"{path} is not a regular file (a FIFO, a folder...), "
+                                 "so it holds no key: move it away")
+            mode = stat.S_IMODE(info.st_mode)
             if mode & 0o077:
                 raise ValueError(
                     f"{path} can be read or written by others than its owner (mode "

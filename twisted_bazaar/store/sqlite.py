@@ -716,6 +716,10 @@ def readState(directory):
         raise StoreError(f"{directory} is not a directory")
     if not os.path.exists(path):
         raise StoreError(f"{directory}: not a bazaar data dir (no {DB_NAME})")
+    if not os.path.isfile(path):
+        # A FIFO would hold SQLite's open() for ever.
+        raise StoreError(f"{path} is not a regular file (a FIFO, a folder...): not a "
+                         "bazaar database")
     try:
         db = sqlite3.connect(f"file:{urllib.parse.quote(path)}?mode=ro", uri=True)
         try:

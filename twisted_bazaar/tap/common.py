@@ -183,6 +183,28 @@ COMMON_PARAMETERS = [
 ]
 
 
+#: The fewest columns --help keeps for an option's text: a terminal
+#: narrower than the option names and this (``COLUMNS=20``) gets lines
+#: wider than itself, where Twisted's layout raised ValueError.
+HELP_TEXT_COLUMNS = 20
+
+
+def helpWidth(width, rows):
+    """The width to lay --help out in: ``width``, or the terminal's
+    ``COLUMNS`` (80 when unset or no positive number), widened so that
+    the text beside the longest of ``rows``' option names keeps
+    L{HELP_TEXT_COLUMNS}."""
+    if not width:
+        try:
+            width = int(os.environ.get("COLUMNS", ""))
+        except ValueError:
+            width = 0
+        width = width if width > 0 else 80
+    names = max((len(row["long"]) + (row["optType"] == "parameter") for row in rows),
+                default=0)
+    return max(width, names + len("  -s, --  ") + HELP_TEXT_COLUMNS)
+
+
 def _shownDefault(default):
     """A false default as --help shows it: 0 and 0.0, but not an empty
     string (Twisted would print ``[default: ]``)."""
@@ -239,8 +261,8 @@ class DaemonOptions(usage.Options):
     def getUsage(self, width=None):
         """--help by sections (L{helpGroups}), each alphabetical, rather
         than one alphabetical list; an option no section names comes last."""
-        width = width or int(os.environ.get("COLUMNS", "80"))
         rows = {row["long"]: row for row in self._helpRows()}
+        width = helpWidth(width, rows.values())
         sections = []
         for title, names, note in self.helpGroups():
             chosen = sorted((rows.pop(name) for name in names if name in rows),
@@ -301,9 +323,9 @@ class DaemonOptions(usage.Options):
         (L{EXAMPLES}), as git and kubectl lead theirs; then the daemon's
         description, and how to see every option.
         """
-        width = width or int(os.environ.get("COLUMNS", "80"))
         rows = {row["long"]: row for row in self._helpRows()}
         chosen = [rows[name] for name in self.LEAD]
+        width = helpWidth(width, chosen)
         examples = "".join(f"  # {what}\n  {command}\n" for what, command in self.EXAMPLES)
         more = (f"Every option ({len(rows)}), by section (each role's, files, each "
                 f"discovery scheme's, each transport's, logs and limits on peers): "

@@ -14,11 +14,13 @@ option with no default but a parser of its own (a port such as
 ``quic-port``, a transport plugin's too) takes a number or a string,
 handed to its parser as its command line's text: ``quic-port = 7701``
 as ``quic-port = "7701"``.  A relative path (``data-dir``, ``share``,
-``downloads``) is the file's folder's, not the current one's.
+``downloads``) is the file's folder's, not the current one's; one that
+starts ``~`` is the home folder's.
 """
 
 import json
 import os
+import stat
 import tomllib
 
 from twisted_bazaar.base.suggest import didYouMean
@@ -126,11 +128,44 @@ def underFile(path, value):
     is the file's folder's (``data-dir = "seller-data"`` in
     /etc/bazaar/seller.toml is /etc/bazaar/seller-data, from whatever
     folder the daemon is started), as a service manager starts it in
-    ``/``; an absolute one, or an empty one (refused by its option), as
-    it is."""
+    ``/``; one that starts ``~`` or ``~USER`` is in that home folder, as
+    a shell takes it; an absolute one, or an empty one (refused by its
+    option), as it is.
+
+    @raise ValueError: for a ``~USER`` of no user here (or a ``~`` with
+        no home folder), saying why.
+    """
+    if value.startswith("~"):
+        home, _, _ = value.partition("/")
+        expanded = os.path.expanduser(value)
+        if expanded.startswith("~"):
+            user = home[1:]
+            raise ValueError(
+                f"{value}: no user {user} here, whose home folder {home} names "
+                f"(write ./{value} for a folder of that name beside the file)"
+                if user else f"{value}: this user has no home folder (HOME is unset)")
+        value = expanded
     if not value or os.path.isabs(value):
         return value
     return os.path.join(os.path.dirname(os.path.abspath(path)), value)
+
+
+def _read(path):
+    """
+    The bytes of the file at path.  It is opened without waiting for a
+    writer: a named pipe (FIFO) that no program writes to waited in
+    open() for ever; a pipe a program writes (``--config <(...)``) is
+    read to its end.
+
+    @raise EOFError: for a FIFO that held nothing.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with open(fd, "rb") as f:
+        os.set_blocking(fd, True)
+        data = f.read()
+        if not data and stat.S_ISFIFO(os.fstat(fd).st_mode):
+            raise EOFError(path)
+    return data
 
 
 def configArgs(path, kinds, given, paths=(), gone=None):
@@ -151,10 +186,12 @@ def configArgs(path, kinds, given, paths=(), gone=None):
         or a value of the wrong type.
     """
     try:
-        with open(path, "rb") as f:
-            table = tomllib.load(f)
+        table = tomllib.loads(_read(path).decode("utf-8"))
     except OSError as e:
         raise ConfigError(f"--config {path}: {e.strerror}") from None
+    except EOFError:
+        raise ConfigError(f"--config {path}: a named pipe (FIFO) that no program "
+                          "writes to: nothing to read") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"--config {path}: not valid TOML: {e}") from None
     except UnicodeDecodeError as e:
@@ -203,6 +240,9 @@ def configArgs(path, kinds, given, paths=(), gone=None):
                 args.append(f"--{key}")
         else:
             if key in paths and type(value) is str:
-                value = underFile(path, value)
+                try:
+                    value = underFile(path, value)
+                except ValueError as e:
+                    raise ConfigError(f"{where}: {e}") from None
             args.append(f"--{key}={_text(value)}")
     return args

@@ -500,6 +500,13 @@ class BuyerPluginTests(SynchronousTestCase):
         self.assertRaises(ValueError, parseItem, "")
         self.assertRaises(ValueError, parseItem, "é" * 129)
 
+    def test_parseItemComposed(self):
+        """An item typed or pasted decomposed (NFD, ``e`` and U+0301) is
+        wanted composed (NFC), the form sellers offer files under: the
+        two spellings of one name were two items."""
+        self.assertEqual(parseItem("cafe\u0301.txt"), "caf\xe9.txt")
+        self.assertEqual(parseItem("caf\xe9.txt"), "caf\xe9.txt")
+
     def test_parseItemNoSellerCouldOffer(self):
         """bazaar buy " " and bazaar buy sha256:nothex were taken, and
         searched: blanks alone, and sha256: without a content id, are

@@ -1,6 +1,8 @@
 """The ``buyer`` role's plugin: its options, as twistd and the simulator
 find them."""
 
+import unicodedata
+
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
@@ -24,8 +26,11 @@ from twisted_bazaar.wire.trade import MAX_QUANTITY
 
 
 def parseItem(text):
-    """An item to buy, with the reason for one no seller could offer: a
-    name of blanks alone, or ``sha256:`` and no file's content id."""
+    """An item to buy, in composed Unicode form (NFC: sellers offer files
+    so, whatever form their folder holds a name in), with the reason for
+    one no seller could offer: a name of blanks alone, or ``sha256:`` and
+    no file's content id."""
+    text = unicodedata.normalize("NFC", text)
     size = len(text.encode("utf-8"))
     if not 1 <= size <= wire.MAX_ITEM_BYTES:
         raise ValueError(f"an item name is 1 to {wire.MAX_ITEM_BYTES} bytes")

@@ -4,6 +4,8 @@ The seller role's command-line face: its options (--sell, --lease,
 (and, with --share, the L{FileShop} of its files).
 """
 
+import unicodedata
+
 from twisted.plugin import IPlugin
 from zope.interface import implementer
 
@@ -19,8 +21,9 @@ from twisted_bazaar.wire.trade import MAX_QUANTITY
 
 
 def parseSell(text):
-    """``ITEM=COUNT`` -> (item, count), with a reason for bad input."""
-    item, sep, count = text.partition("=")
+    """``ITEM=COUNT`` -> (item, count), the item in composed Unicode form
+    (NFC, as buyers want it), with a reason for bad input."""
+    item, sep, count = unicodedata.normalize("NFC", text).partition("=")
     if not sep or not item:
         raise ValueError(f"wants ITEM=COUNT, not {text!r}")
     if len(item.encode("utf-8")) > wire.MAX_ITEM_BYTES:
