@@ -451,3 +451,31 @@ class SchemeMistakesTests(SynchronousTestCase):
         self.assertEqual(len(SHARDED_SCHEMES), 4)
         self.assertIn("`--shards` runs the four schemes of this package only so far",
                       self.text)
+
+
+class BuysSchemeTests(SynchronousTestCase):
+    """running.md said ``bazaar buy`` stops "when they run several"
+    schemes, quoting chord (3 nodes) beside flood (1 node); it runs the
+    scheme the address groups vote for: in a mixed market on one machine
+    (5 chord, 5 flood, 5 index, 6 superpeer nodes) it bought through
+    superpeer.  Only an even split stops it, with the line quoted."""
+
+    def test_theParagraphSaysTheVote(self):
+        from twisted_bazaar.cli.bazaar import marketScheme
+        from twisted_bazaar.status.client import ClientError
+        from twisted_bazaar.status.messages import MemberList
+
+        def market(*rows):
+            nodes = tuple((n, host, 4000 + n, scheme) for n, (scheme, host) in enumerate(rows, 1))
+            return MemberList(nodes, len(nodes))
+
+        installed = {"flood", "index", "superpeer", "chord"}
+        said = section(flat("running.md"), "It joins the market's discovery scheme by itself",
+                       "Its other options")
+        self.assertNotIn("When they run several, it stops", said)
+        oneMachine = market(*[("chord", "127.0.0.1")] * 3, ("flood", "127.0.0.1"))
+        self.assertEqual(marketScheme(oneMachine, installed), "chord")
+        split = market(*[("chord", f"203.0.113.{n}") for n in range(3)],
+                       ("flood", "10.1.0.1"), ("flood", "10.1.0.2"))
+        error = self.assertRaises(ClientError, marketScheme, split, installed)
+        self.assertIn(f"`bazaar: error: {error}`", said)

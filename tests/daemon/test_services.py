@@ -19,6 +19,8 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from tests.helpers import flooded, netstring
+from tests.store.pipedwriter import PipedWriter
+from tests.store.test_stores import scratchDir
 from tests.test_testing import recordMessages
 from twisted_bazaar.daemon.listenfamily import IPv4Only
 from twisted_bazaar import wire
@@ -28,6 +30,7 @@ from twisted_bazaar.core.node import Node
 from twisted_bazaar.daemon.registry import buildScheme
 from twisted_bazaar.roles.buyer import Buyer
 from twisted_bazaar.roles.seller import Seller
+from twisted_bazaar.store.sqlite import SQLiteStore
 from twisted_bazaar.daemon.services import (
     SHUTDOWN_GRACE,
     EndpointConnector,
@@ -81,6 +84,35 @@ class NodeServiceTests(SynchronousTestCase):
         self.assertTrue(service.membership.running)
         self.assertTrue(service.membership.isRegistered)
         self.assertEqual(self.tracker.registry.nodes, {node.id: ("alpha", 40000)})
+
+    def test_registersOnceItsStoreTakesWrites(self):
+        """
+        A node whose store's writer process has not yet answered (its
+        Python still loading, seconds on a loaded machine) does not
+        register: registered, it would trade, and a buyer gave up a sale
+        it could not yet record (a unit in no bag).  It registers once
+        the writer answers.
+        """
+        store = SQLiteStore(scratchDir(self), writer=lambda path, timeout: PipedWriter(
+            path, timeout, held=True))
+        node = Node(self.clock, random.Random(1), MemoryConnector(self.network, "alpha"),
+                    store=store)
+        buildScheme(node, "flood")
+        service = NodeService(
+            self.clock, node, MemoryServerEndpoint(self.network, "alpha"),
+            MemoryClientEndpoint(self.network, "alpha", "tracker", DEFAULT_TRACKER_PORT))
+        service.startService()
+        self.network.run(5)
+        self.assertFalse(service.membership.running)
+        self.assertEqual(self.tracker.registry.nodes, {})
+        store._writer.run()
+        self.network.run(1)
+        self.assertTrue(service.membership.isRegistered)
+        self.assertEqual(self.tracker.registry.nodes, {node.id: ("alpha", 40000)})
+        stopped = service.stopService()
+        self.network.run(3)
+        store._writer.run()
+        self.successResultOf(stopped)
 
     def test_anIPv4PortHearsWhyAnIPv6CheckFails(self):
         """A node listening on IPv4 only has the tracker's checks heard by

@@ -336,8 +336,9 @@ class NodeService(MultiService):
     and its relay offering, with the relay's port) and any a daemon adds
     (its metrics), which stop last.
     Listening comes first; the tracker session starts once the port is
-    known.  Stopping goes the other way, one part at a time, each allowed
-    to return a Deferred: roles (a seller finishes its commit), then the
+    known and the node's store takes writes (its writer process answered).
+    Stopping goes the other way, one part at a time, each allowed to
+    return a Deferred: roles (a seller finishes its commit), then the
     scheme (a Chord node hands its records over), then every link says
     ``dc`` (waiting briefly for them to close), the tracker session, the
     port, and last the store.  A part that raises as it starts (a
@@ -408,6 +409,13 @@ class NodeService(MultiService):
         self.node.setAddress(self.node.host, address.port)
         if isinstance(address, IPv4Address):
             self.node.addObserver(IPv4Only(self.listener.description or "tcp:0"))
+        # Registered only once its store takes writes: a node trades from
+        # then on, and a sale its writer could not yet record made its
+        # buyer give it up (a unit in no bag). A writer that cannot start
+        # ends the daemon (openStore's onBroken): nothing to say here.
+        self.node.store.whenWriting().addCallbacks(self._writing, lambda failure: None)
+
+    def _writing(self, _):
         if self.running and not self.membership.running:
             self.membership.startService()
 

@@ -84,3 +84,7 @@ class MemoryStore(SnapshotReads):
         """Nothing to release: the records stay, so a simulated node may
         be restarted on the same MemoryStore."""
         return defer.succeed(None)
+
+    def whenWriting(self):
+        """At once: its writes are done as they are asked."""
+        return defer.succeed(None)

@@ -483,6 +483,10 @@ class IStore(Interface):
     def close():
         """Close the store."""
 
+    def whenWriting():
+        """A Deferred firing once the store takes writes (its writer
+        process answers)."""
+
     def nodeId():
         """The node's id kept, or None."""
 

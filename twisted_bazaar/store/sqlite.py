@@ -435,6 +435,18 @@ class SQLiteStore(SnapshotReads):
             ("DELETE FROM pending WHERE buy_id = ?", (purchase.buy_id,)),
         ], self.snapshot.recordPurchase, purchase)
 
+    def whenWriting(self):
+        """
+        A Deferred firing once this store's writes are taken: at once
+        without a writer process; with one, once the process has answered
+        a first (empty) write, its Python loaded, which takes seconds on a
+        loaded machine (up to 17 s with a hundred nodes starting on two
+        cores).  It fails as that write does (the writer could not start).
+        """
+        if self._writer is None:
+            return defer.succeed(None)
+        return self._writer.write("the store's writer did not start", [])
+
     def close(self):
         """
         Close the database once every write asked for so far is done, then
