@@ -11,6 +11,7 @@ from twisted.internet.error import ConnectionRefusedError
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
+from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.net.overlay import DIRECT, OVERLAY
 from twisted_bazaar.net.opening import Unreachable
@@ -112,11 +113,31 @@ class DirectIdleTests(SynchronousTestCase):
         self.assertTrue(direct.transport.disconnecting)
 
     def test_directBecomesOverlay(self):
-        """A direct link the node then wants as an overlay link is reused
-        and no longer closed when idle."""
+        """A neighbour wanted where only a direct link is: a link of its
+        own is opened, which the peer admits as an overlay link (before,
+        the direct link was taken as one here alone, and the peer answered
+        each search on it 'search does not travel on this link'); the
+        duplicate rule keeps one link, an overlay link, never closed when
+        idle, and the scheme is told of a new neighbour."""
+        added = []
+
+        class Added(NodeObserver):
+            def linkAdded(self, peer_id):
+                added.append(peer_id)
+
+        self.node.events.addObserver(Added())
         direct = linkPeer(self.node, 9, purpose=DIRECT)
-        self.assertEqual(self.successResultOf(linkAt(self.node, "h", 1, 9)), 9)
-        self.assertEqual(self.node.connector.requests, [])
-        self.assertEqual(direct.purpose, OVERLAY)
-        self.keepAnswering([direct], 5 * self.IDLE)
-        self.assertFalse(direct.transport.disconnecting)
+        d = linkAt(self.node, "h", 1, 9)
+        self.assertNoResult(d)
+        self.assertEqual(direct.purpose, DIRECT)
+        link = self.node.connector.connectLast()
+        hello = sent(link)[0]
+        self.assertEqual((type(hello), hello.purpose), (wire.ThisIsMe, None))
+        feed(link, wire.ThisIsMe(9, 5009))
+        self.assertEqual(self.successResultOf(d), 9)
+        kept = self.node.links[9]
+        self.assertEqual(kept.purpose, OVERLAY)
+        # Told of the direct link, then of the neighbour.
+        self.assertEqual(added, [9, 9])
+        self.keepAnswering([kept], 5 * self.IDLE)
+        self.assertFalse(kept.transport.disconnecting)

@@ -401,19 +401,20 @@ class Overlay:
         if known) and finish the handshake: ``dial(link)`` connects the
         link (at host:port, or through the peer's relay: the node's
         dialer, L{twisted_bazaar.reach.dialer.Dialer}, says which) and
-        returns a Deferred.  An existing link to peer_id is reused (and,
-        asked for as an overlay link, now counts as one here).
+        returns a Deferred.  An existing link to peer_id is reused, but
+        for an overlay link where only a link of another purpose is: the
+        peer must take it as one too (it took the searches on a link it
+        holds as direct as sent where they do not travel), so a link of
+        its own is opened, which the peer admits as an overlay link, and
+        the duplicate rule leaves both sides one overlay link
+        (L{Greeter._establish}; docs/protocol.md §6).
 
         @return: a Deferred firing with the peer's id, or failing with
             L{NotConnected}; cancelling it abandons the link and its dial.
         """
         node = self.node
         existing = self.links.get(peer_id) if peer_id is not None else None
-        if existing is not None:
-            if purpose == OVERLAY and existing.purpose != OVERLAY:
-                # The peer becomes a neighbour: told like a new link.
-                self.setPurpose(existing, OVERLAY)
-                node.events.linkAdded(peer_id)
+        if existing is not None and (purpose != OVERLAY or existing.purpose == OVERLAY):
             return defer.succeed(peer_id)
         refused = self.admission.refusesDial(self, purpose)
         if refused is not None:
