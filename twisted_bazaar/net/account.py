@@ -45,6 +45,19 @@ from twisted_bazaar.base.limitregistry import LIMITS
 _NONE = object()
 
 
+class _Held:
+    """What a holder holds that is more than one unit, or under a key the
+    account counts: an entry of L{Account._holders}.  A holder of one
+    unit whose key is not counted is held as its group alone."""
+
+    __slots__ = ("group", "key", "units")
+
+    def __init__(self, group, key, units):
+        self.group = group
+        self.key = key
+        self.units = units
+
+
 def _membersOf(members):
     """A group's holders from its entry in L{Account._groups}: a dict of
     them, or the one holder itself."""
@@ -91,7 +104,9 @@ class Account:
         self.key_limit = limit.key if key_limit is None else key_limit
         self.oldest_first = oldest_first
         self.used = 0
-        #: holder -> (group, key, units)
+        #: holder -> its group, for a holder of one unit whose key is not
+        #: counted (a tracker's node: 64 bytes of a tuple less each), else
+        #: a L{_Held} (L{_heldBy}).
         self._holders = {}
         #: group -> its holders, in the order they came: the holder itself
         #: for a group of one (the usual group: a node of its own
@@ -102,7 +117,10 @@ class Account:
         self._groups = {}
         #: group -> units its holders hold.
         self._totals = {}
-        #: key -> units its holders hold (proven keys only).
+        #: key -> units its holders hold (proven keys only), kept only
+        #: by an account that bounds a key's units (C{key_limit}): in any
+        #: other, no one asks it, and a tracker's million proven keys
+        #: were an entry each.
         self._keys = {}
         #: The groups by total (L{_Ranking}), once the account has been
         #: full: None until then, so an account never full pays nothing.
@@ -131,7 +149,8 @@ class Account:
         return self._totals.get(group, 0)
 
     def heldBy(self, key):
-        """Units the key holds."""
+        """Units the key holds, in an account that bounds them (one with a
+        C{key_limit}; 0 in any other, which does not count them)."""
         return self._keys.get(key, 0)
 
     def holders(self, group):
@@ -141,8 +160,17 @@ class Account:
 
     def units(self, holder):
         """Units the holder holds (0 if none)."""
-        entry = self._holders.get(holder)
-        return entry[2] if entry is not None else 0
+        return self._heldBy(holder)[2]
+
+    def _heldBy(self, holder):
+        """(group, key counted or None, units) of holder; (None, None, 0)
+        if it holds nothing."""
+        entry = self._holders.get(holder, _NONE)
+        if entry is _NONE:
+            return None, None, 0
+        if type(entry) is _Held:
+            return entry.group, entry.key, entry.units
+        return entry, None, 1
 
     def makeRoom(self, group, units=1, holder=None, key=None, yielding=None):
         """
@@ -178,13 +206,13 @@ class Account:
             if other == group or self._totals[other] < mine:
                 continue
             for candidate in members:
-                if self._holders[candidate][2] == 1 and yielding(candidate):
+                if self._heldBy(candidate)[2] == 1 and yielding(candidate):
                     return [candidate]
         return None
 
     def _makeRoom(self, group, units, holder, key):
         """L{makeRoom} from groups holding more than the asker would."""
-        current_group, current_key, current = self._holders.get(holder, (None, None, 0))
+        current_group, current_key, current = self._heldBy(holder)
         same = current_group == group
         if same and units <= current:
             return []
@@ -258,7 +286,7 @@ class Account:
                 victim = next(queue, _NONE)
                 if victim is _NONE:
                     return None
-                given = self._holders[victim][2]
+                given = self._heldBy(victim)[2]
                 if left[largest] - given < mine:
                     return None
                 victims.append(victim)
@@ -312,7 +340,10 @@ class Account:
         self.release(holder)
         if units <= 0:
             return
-        self._holders[holder] = (group, key, units)
+        if self.key_limit is None:
+            key = None
+        self._holders[holder] = (group if units == 1 and key is None
+                                 else _Held(group, key, units))
         members = self._groups.get(group, _NONE)
         if members is _NONE:
             self._groups[group] = holder
@@ -329,10 +360,10 @@ class Account:
 
     def release(self, holder):
         """The holder holds nothing any more (idempotent)."""
-        entry = self._holders.pop(holder, None)
-        if entry is None:
+        if holder not in self._holders:
             return
-        group, key, units = entry
+        group, key, units = self._heldBy(holder)
+        del self._holders[holder]
         members = self._groups[group]
         if type(members) is not dict:
             members = ()
