@@ -306,7 +306,6 @@ class Tracker:
             del self.links[node_id]
             self.registered.release(link)
             self.checks.forget(node_id)
-            self.proofs.forget(node_id)
             self.reservations.leave(node_id)
             self.udp.forget(node_id)
             self.registry.leave(node_id)
@@ -374,8 +373,8 @@ class Tracker:
         the id hello names: for a simulator that builds the state a market
         converges to (see L{twisted_bazaar.sim.warm}).
         """
-        if hello.key is not None:
-            self.proofs.proven(hello.id, hello.key)
+        # Its key proven, as a registration's proof leaves it on the link.
+        link.key = hello.key
         self.join(link, hello, hello.id, checking=False)
 
     def join(self, link, hello, proven=None, checking=None):
