@@ -362,13 +362,13 @@ class BytesANodeTests(SynchronousTestCase):
         self.assertHoldsAtMost("flood", 5_700)
 
     def test_index(self):
-        self.assertHoldsAtMost("index", 6_240)
+        self.assertHoldsAtMost("index", 6_130)
 
     def test_superpeer(self):
-        self.assertHoldsAtMost("superpeer", 9_090)
+        self.assertHoldsAtMost("superpeer", 8_970)
 
     def test_chord(self):
-        self.assertHoldsAtMost("chord", 10_780)
+        self.assertHoldsAtMost("chord", 10_670)
 
     def test_indexAtHome(self):
         """Half the nodes behind NAT, 10 virtual seconds into a cold run
