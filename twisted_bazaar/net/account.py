@@ -115,7 +115,10 @@ class Account:
         #: for each group was 250 bytes of every registration of a tracker
         #: of a million nodes, and a 1-tuple 48 (L{_membersOf}).
         self._groups = {}
-        #: group -> units its holders hold.
+        #: group -> units its holders hold, for a group of more than one
+        #: holder (a dict in L{_groups}); a group of one holds what its
+        #: holder does (L{held}): a tracker's million nodes, each in a
+        #: group of its own, were an entry each here too.
         self._totals = {}
         #: key -> units its holders hold (proven keys only), kept only
         #: by an account that bounds a key's units (C{key_limit}): in any
@@ -146,7 +149,12 @@ class Account:
 
     def held(self, group):
         """Units the group holds."""
-        return self._totals.get(group, 0)
+        members = self._groups.get(group, _NONE)
+        if members is _NONE:
+            return 0
+        if type(members) is dict:
+            return self._totals[group]
+        return self._heldBy(members)[2]
 
     def heldBy(self, key):
         """Units the key holds, in an account that bounds them (one with a
@@ -203,7 +211,7 @@ class Account:
         # of transfer connections and slots (tens of units) ask this.
         for other, members in self._groups.items():
             members = _membersOf(members)
-            if other == group or self._totals[other] < mine:
+            if other == group or self.held(other) < mine:
                 continue
             for candidate in members:
                 if self._heldBy(candidate)[2] == 1 and yielding(candidate):
@@ -243,15 +251,15 @@ class Account:
         off the heap is put back, but for stale entries.
         """
         if self._ranking is None:
-            self._ranking = _Ranking(self._totals)
-        heap = self._ranking.ranked(self._totals)
-        entered, totals = self._ranking.entered, self._totals
+            self._ranking = _Ranking(self._groups)
+        heap = self._ranking.ranked(self)
+        entered, held = self._ranking.entered, self.held
         # group -> what it would hold, for the groups looked at here (the
         # asker's current group, those chosen), and the same as a heap.
         left = {}
         looked = []
         if current:
-            left[current_group] = totals[current_group] - current
+            left[current_group] = held(current_group) - current
             looked.append((-left[current_group], entered[current_group], current_group))
         taken = []
         queues = {}
@@ -260,7 +268,7 @@ class Account:
             while need > 0:
                 while heap:
                     negative, entry, other = heap[0]
-                    if entered.get(other) != entry or totals[other] != -negative:
+                    if entered.get(other) != entry or held(other) != -negative:
                         heapq.heappop(heap)
                     elif other == group or other in left:
                         taken.append(heapq.heappop(heap))
@@ -349,9 +357,10 @@ class Account:
             self._groups[group] = holder
         elif type(members) is not dict:
             self._groups[group] = dict.fromkeys((members, holder))
+            self._totals[group] = self._heldBy(members)[2] + units
         else:
             members[holder] = None
-        self._totals[group] = self._totals.get(group, 0) + units
+            self._totals[group] += units
         if self._ranking is not None:
             self._ranking.changed(group)
         if key is not None:
@@ -369,10 +378,10 @@ class Account:
             members = ()
         else:
             del members[holder]
-        self._totals[group] -= units
+            self._totals[group] -= units
         if not members:
             del self._groups[group]
-            del self._totals[group]
+            self._totals.pop(group, None)
             if self._ranking is not None:
                 self._ranking.gone(group)
         elif self._ranking is not None:
@@ -390,16 +399,16 @@ class _Ranking:
     the group holding the most without looking at every group: a heap of
     (-total, entry, group), some entries stale, told of the groups
     changed only when next asked.  A group's entry is a number growing in
-    the order the account's totals have (the order groups got their
-    first holder), so that of groups holding as much the earlier comes
-    first, as C{max()} over the totals had it.
+    the order the account's groups have (the order they got their first
+    holder), so that of groups holding as much the earlier comes first,
+    as C{max()} over the totals had it.
     """
 
     __slots__ = ("heap", "entered", "_changed", "_entries")
 
-    def __init__(self, totals):
+    def __init__(self, groups):
         #: group -> its entry.
-        self.entered = {group: entry for entry, group in enumerate(totals)}
+        self.entered = {group: entry for entry, group in enumerate(groups)}
         self._entries = len(self.entered)
         self._changed = set()
         self.heap = None
@@ -417,20 +426,20 @@ class _Ranking:
         del self.entered[group]
         self._changed.discard(group)
 
-    def ranked(self, totals):
+    def ranked(self, account):
         """
         The heap, told of every change since it was last asked: built
-        from ``totals`` the first time, and again when stale entries would
-        make up more than half of it (which costs one entry for each
-        change since).
+        from the account's groups the first time, and again when stale
+        entries would make up more than half of it (which costs one entry
+        for each change since).
         """
-        heap, changed, entered = self.heap, self._changed, self.entered
-        if heap is not None and len(heap) + len(changed) <= 2 * len(totals) + 64:
+        heap, changed, entered, held = self.heap, self._changed, self.entered, account.held
+        if heap is not None and len(heap) + len(changed) <= 2 * len(entered) + 64:
             for group in changed:
-                heapq.heappush(heap, (-totals[group], entered[group], group))
+                heapq.heappush(heap, (-held(group), entered[group], group))
         else:
-            heap = self.heap = [(-total, entered[group], group)
-                                for group, total in totals.items()]
+            heap = self.heap = [(-held(group), entered[group], group)
+                                for group in account._groups]
             heapq.heapify(heap)
         changed.clear()
         return heap
