@@ -220,7 +220,9 @@ class Tracker:
         self._introducing = Handlers()
         self._introducing.addPart(self, _INTRODUCING)
         self._introducing.addPart(self.proofs)
-        self.links = {}
+        #: id -> the tracker's end of each registered node's session,
+        #: kept in the node's entry of the registry.
+        self.links = self.registry.links
         self.relay = relay
         #: Which relay holds each node it cannot dial (L{Reservations}).
         self.reservations = Reservations(self, rng, relay_name_timeout, relay_host)
