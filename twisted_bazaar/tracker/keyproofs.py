@@ -100,7 +100,7 @@ class KeyProofs:
             tracker.drop(holder)
             holder.refuse("wtf", f"node {wireId(node_id)} proved its key on another "
                           "connection")
-        link.key = handshake.key
+        link.keyProven(handshake.key)
         tracker.join(link, hello, node_id)
 
     def keyOf(self, node_id):

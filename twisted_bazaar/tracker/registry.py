@@ -155,6 +155,11 @@ class _Entry:
         #: scheme's super-peers (L{_Pool}), or None.
         self.inAll = self.inScheme = self.inSuper = None
 
+    def hold(self, link):
+        """The tracker's end of the node's session is link (None: it has
+        none any more)."""
+        self.link = link
+
     def know(self, seen=None):
         """Its address is checked (``seen`` None) or, with ``seen``, it is
         reached through a relay and named at host ``seen`` from now on."""
@@ -227,13 +232,13 @@ class _Links(MutableMapping):
         return self.get(node_id) is not None
 
     def __setitem__(self, node_id, link):
-        self._entries[node_id].link = link
+        self._entries[node_id].hold(link)
 
     def __delitem__(self, node_id):
         entry = self._entries.get(node_id)
         if entry is None or entry.link is None:
             raise KeyError(node_id)
-        entry.link = None
+        entry.hold(None)
 
     def __iter__(self):
         return (node_id for node_id, entry in self._entries.items()

@@ -376,7 +376,7 @@ class Tracker:
         converges to (see L{twisted_bazaar.sim.warm}).
         """
         # Its key proven, as a registration's proof leaves it on the link.
-        link.key = hello.key
+        link.keyProven(hello.key)
         self.join(link, hello, hello.id, checking=False)
 
     def join(self, link, hello, proven=None, checking=None):
