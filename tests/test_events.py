@@ -50,6 +50,14 @@ class _Broken(NodeObserver):
     delivers = {Buy: _raise}
 
 
+class _Late(NodeObserver):
+    def __init__(self, heard, bus):
+        self.heard, self.bus = heard, bus
+
+    def nodeStopping(self):
+        self.heard.append("late")
+
+
 class DeliveryTests(SynchronousTestCase):
     def test_byTypeWithTheLink(self):
         """Each message goes to the handlers of its type alone, with the
@@ -89,6 +97,29 @@ class DeliveryTests(SynchronousTestCase):
         buy = Buy(5, "apple", (7, 1))
         bus.deliver(LINK, buy)
         self.assertEqual(heard, [("watcher", LINK, buy)])
+
+    def test_observersATuple(self):
+        """A bus holds its observers as a tuple, the empty one shared until
+        the first (a list and its array were 88 bytes of every simulated
+        node); an observer added or removed while an event is told is
+        told it from the next event on, as with the copy each event made
+        of the list."""
+        heard, bus = [], EventBus()
+        self.assertIs(bus.observers, ())
+        late = _Late(heard, bus)
+
+        class _Adds(NodeObserver):
+            def nodeStopping(self):
+                heard.append("adds")
+                bus.addObserver(late)
+                bus.removeObserver(self)
+
+        adds = _Adds()
+        bus.addObserver(adds)
+        bus.nodeStopping()
+        self.assertEqual((heard, bus.observers), (["adds"], (late,)))
+        bus.nodeStopping()
+        self.assertEqual(heard, ["adds", "late"])
 
     def test_handlerShielded(self):
         """A handler that raises is logged; the next one is still called."""
@@ -164,7 +195,7 @@ class ObsoleteObserverTests(SynchronousTestCase):
         error = self.assertRaises(ObsoleteObserver, bus.addObserver, _OldStyle())
         self.assertIn(f"{__name__}._OldStyle defines delivered(message)", str(error))
         self.assertIn("delivers = {MessageType: handler}", str(error))
-        self.assertEqual(bus.observers, [])
+        self.assertEqual(bus.observers, ())
 
     def test_deliveredInItsTableTaken(self):
         """A method named delivered that the observer's table names is the
@@ -172,7 +203,7 @@ class ObsoleteObserverTests(SynchronousTestCase):
         bus = EventBus()
         observer = _NamesItsDelivered()
         bus.addObserver(observer)
-        self.assertEqual(bus.observers, [observer])
+        self.assertEqual(bus.observers, (observer,))
 
 
 class _Misspelt(NodeObserver):

@@ -199,11 +199,11 @@ class EventTests(SynchronousTestCase):
 
         node = makeNode(1)
         self.assertRaises(TypeError, node.addObserver, Partial())
-        self.assertEqual(node.events.observers, [])
+        self.assertEqual(node.events.observers, ())
         observer = NodeObserver()
         self.assertTrue(INodeEvents.providedBy(observer))
         node.addObserver(observer)
-        self.assertEqual(node.events.observers, [observer])
+        self.assertEqual(node.events.observers, (observer,))
 
     def test_linkEvents(self):
         """linkAdded and linkRemoved, in order."""

@@ -183,6 +183,25 @@ class KeyedRegistrationTests(SynchronousTestCase):
         self.assertNotIn(self.owner.id, self.tracker.registry.nodes)
         self.assertIsNone(self.tracker.proofs.keyOf(self.owner.id))
 
+    def test_theKeyIsTheSessionsLinks(self):
+        """The key proved is kept on the tracker's end of the node's
+        session (as an overlay's link keeps its peer's), not in a table by
+        id: the tracker of a run holds one for every node of it."""
+        peer, you = self.knock()
+        self.prove(peer, you)
+        self.assertEqual(self.tracker.links[self.owner.id].key, self.owner.key)
+
+    def test_aProvenNodeWithNoRoomLeavesNoKey(self):
+        """A node that proves its key when no registration is left for its
+        address group is refused, and the tracker keeps no key of it (its
+        key was kept, for no registration, until the tracker stopped)."""
+        peer, you = self.knock()
+        self.tracker.registered.capacity = 0
+        self.prove(peer, you)
+        self.assertEqual([m["code"] for m in peer.heard()], ["noslots"])
+        self.assertNotIn(self.owner.id, self.tracker.registry.nodes)
+        self.assertIsNone(self.tracker.proofs.keyOf(self.owner.id))
+
     def test_aProofWithoutItsThisIsMeIsRefused(self):
         """A proof on a connection that was told no nonce (no thisisme
         with a key came first) is refused, error{wtf} and a close."""

@@ -598,6 +598,29 @@ class RegistryEntryTests(SynchronousTestCase):
                          {n: (f"h{n}", port) for n, (_, port) in live.items()})
         self.assertEqual(set(registry.verified), set(live))
 
+    def test_theSessionsLinkIsInTheEntry(self):
+        """The tracker's end of a node's session is kept in the node's
+        entry (L{Registry.links}), not in a dict by id of its own beside
+        the table: a node joined has none until it is set, and none once
+        deleted; the links are read in the order the nodes joined."""
+        registry = Registry(random.Random(1))
+        ids = [KEYED | (i * 2654435761) for i in range(5)]
+        links = [object() for _ in ids]
+        for node_id in ids:
+            registry.join(node_id, "h", 4001)
+        self.assertEqual((len(registry.links), registry.links.get(ids[0])), (0, None))
+        for node_id, link in zip(ids[::-1], links):
+            registry.links[node_id] = link
+        self.assertEqual(list(registry.links), ids)
+        self.assertIs(registry.links[ids[4]], links[0])
+        del registry.links[ids[4]]
+        self.assertNotIn(ids[4], registry.links)
+        self.assertRaises(KeyError, registry.links.__delitem__, ids[4])
+        self.assertRaises(KeyError, registry.links.__getitem__, ids[4])
+        self.assertEqual((len(registry.links), ids[4] in registry.nodes), (4, True))
+        registry.leave(ids[3])
+        self.assertEqual(list(registry.links), ids[:3])
+
     def test_aNodeOfTheRunCostsTheTrackerUnder300Bytes(self):
         """20,000 keyed nodes of one scheme: the table held 470 bytes a
         node in a tuple, an entry in two dicts and two sets, and one in

@@ -45,6 +45,19 @@ from twisted_bazaar.base.limitregistry import LIMITS
 _NONE = object()
 
 
+class _Held:
+    """What a holder holds that is more than one unit, or under a key the
+    account counts: an entry of L{Account._holders}.  A holder of one
+    unit whose key is not counted is held as its group alone."""
+
+    __slots__ = ("group", "key", "units")
+
+    def __init__(self, group, key, units):
+        self.group = group
+        self.key = key
+        self.units = units
+
+
 def _membersOf(members):
     """A group's holders from its entry in L{Account._groups}: a dict of
     them, or the one holder itself."""
@@ -91,7 +104,9 @@ class Account:
         self.key_limit = limit.key if key_limit is None else key_limit
         self.oldest_first = oldest_first
         self.used = 0
-        #: holder -> (group, key, units)
+        #: holder -> its group, for a holder of one unit whose key is not
+        #: counted (a tracker's node: 64 bytes of a tuple less each), else
+        #: a L{_Held} (L{_heldBy}).
         self._holders = {}
         #: group -> its holders, in the order they came: the holder itself
         #: for a group of one (the usual group: a node of its own
@@ -100,9 +115,15 @@ class Account:
         #: for each group was 250 bytes of every registration of a tracker
         #: of a million nodes, and a 1-tuple 48 (L{_membersOf}).
         self._groups = {}
-        #: group -> units its holders hold.
+        #: group -> units its holders hold, for a group of more than one
+        #: holder (a dict in L{_groups}); a group of one holds what its
+        #: holder does (L{held}): a tracker's million nodes, each in a
+        #: group of its own, were an entry each here too.
         self._totals = {}
-        #: key -> units its holders hold (proven keys only).
+        #: key -> units its holders hold (proven keys only), kept only
+        #: by an account that bounds a key's units (C{key_limit}): in any
+        #: other, no one asks it, and a tracker's million proven keys
+        #: were an entry each.
         self._keys = {}
         #: The groups by total (L{_Ranking}), once the account has been
         #: full: None until then, so an account never full pays nothing.
@@ -128,10 +149,16 @@ class Account:
 
     def held(self, group):
         """Units the group holds."""
-        return self._totals.get(group, 0)
+        members = self._groups.get(group, _NONE)
+        if members is _NONE:
+            return 0
+        if type(members) is dict:
+            return self._totals[group]
+        return self._heldBy(members)[2]
 
     def heldBy(self, key):
-        """Units the key holds."""
+        """Units the key holds, in an account that bounds them (one with a
+        C{key_limit}; 0 in any other, which does not count them)."""
         return self._keys.get(key, 0)
 
     def holders(self, group):
@@ -141,8 +168,17 @@ class Account:
 
     def units(self, holder):
         """Units the holder holds (0 if none)."""
-        entry = self._holders.get(holder)
-        return entry[2] if entry is not None else 0
+        return self._heldBy(holder)[2]
+
+    def _heldBy(self, holder):
+        """(group, key counted or None, units) of holder; (None, None, 0)
+        if it holds nothing."""
+        entry = self._holders.get(holder, _NONE)
+        if entry is _NONE:
+            return None, None, 0
+        if type(entry) is _Held:
+            return entry.group, entry.key, entry.units
+        return entry, None, 1
 
     def makeRoom(self, group, units=1, holder=None, key=None, yielding=None):
         """
@@ -175,16 +211,16 @@ class Account:
         # of transfer connections and slots (tens of units) ask this.
         for other, members in self._groups.items():
             members = _membersOf(members)
-            if other == group or self._totals[other] < mine:
+            if other == group or self.held(other) < mine:
                 continue
             for candidate in members:
-                if self._holders[candidate][2] == 1 and yielding(candidate):
+                if self._heldBy(candidate)[2] == 1 and yielding(candidate):
                     return [candidate]
         return None
 
     def _makeRoom(self, group, units, holder, key):
         """L{makeRoom} from groups holding more than the asker would."""
-        current_group, current_key, current = self._holders.get(holder, (None, None, 0))
+        current_group, current_key, current = self._heldBy(holder)
         same = current_group == group
         if same and units <= current:
             return []
@@ -215,15 +251,15 @@ class Account:
         off the heap is put back, but for stale entries.
         """
         if self._ranking is None:
-            self._ranking = _Ranking(self._totals)
-        heap = self._ranking.ranked(self._totals)
-        entered, totals = self._ranking.entered, self._totals
+            self._ranking = _Ranking(self._groups)
+        heap = self._ranking.ranked(self)
+        entered, held = self._ranking.entered, self.held
         # group -> what it would hold, for the groups looked at here (the
         # asker's current group, those chosen), and the same as a heap.
         left = {}
         looked = []
         if current:
-            left[current_group] = totals[current_group] - current
+            left[current_group] = held(current_group) - current
             looked.append((-left[current_group], entered[current_group], current_group))
         taken = []
         queues = {}
@@ -232,7 +268,7 @@ class Account:
             while need > 0:
                 while heap:
                     negative, entry, other = heap[0]
-                    if entered.get(other) != entry or totals[other] != -negative:
+                    if entered.get(other) != entry or held(other) != -negative:
                         heapq.heappop(heap)
                     elif other == group or other in left:
                         taken.append(heapq.heappop(heap))
@@ -258,7 +294,7 @@ class Account:
                 victim = next(queue, _NONE)
                 if victim is _NONE:
                     return None
-                given = self._holders[victim][2]
+                given = self._heldBy(victim)[2]
                 if left[largest] - given < mine:
                     return None
                 victims.append(victim)
@@ -312,15 +348,19 @@ class Account:
         self.release(holder)
         if units <= 0:
             return
-        self._holders[holder] = (group, key, units)
+        if self.key_limit is None:
+            key = None
+        self._holders[holder] = (group if units == 1 and key is None
+                                 else _Held(group, key, units))
         members = self._groups.get(group, _NONE)
         if members is _NONE:
             self._groups[group] = holder
         elif type(members) is not dict:
             self._groups[group] = dict.fromkeys((members, holder))
+            self._totals[group] = self._heldBy(members)[2] + units
         else:
             members[holder] = None
-        self._totals[group] = self._totals.get(group, 0) + units
+            self._totals[group] += units
         if self._ranking is not None:
             self._ranking.changed(group)
         if key is not None:
@@ -329,19 +369,19 @@ class Account:
 
     def release(self, holder):
         """The holder holds nothing any more (idempotent)."""
-        entry = self._holders.pop(holder, None)
-        if entry is None:
+        if holder not in self._holders:
             return
-        group, key, units = entry
+        group, key, units = self._heldBy(holder)
+        del self._holders[holder]
         members = self._groups[group]
         if type(members) is not dict:
             members = ()
         else:
             del members[holder]
-        self._totals[group] -= units
+            self._totals[group] -= units
         if not members:
             del self._groups[group]
-            del self._totals[group]
+            self._totals.pop(group, None)
             if self._ranking is not None:
                 self._ranking.gone(group)
         elif self._ranking is not None:
@@ -359,16 +399,16 @@ class _Ranking:
     the group holding the most without looking at every group: a heap of
     (-total, entry, group), some entries stale, told of the groups
     changed only when next asked.  A group's entry is a number growing in
-    the order the account's totals have (the order groups got their
-    first holder), so that of groups holding as much the earlier comes
-    first, as C{max()} over the totals had it.
+    the order the account's groups have (the order they got their first
+    holder), so that of groups holding as much the earlier comes first,
+    as C{max()} over the totals had it.
     """
 
     __slots__ = ("heap", "entered", "_changed", "_entries")
 
-    def __init__(self, totals):
+    def __init__(self, groups):
         #: group -> its entry.
-        self.entered = {group: entry for entry, group in enumerate(totals)}
+        self.entered = {group: entry for entry, group in enumerate(groups)}
         self._entries = len(self.entered)
         self._changed = set()
         self.heap = None
@@ -386,20 +426,20 @@ class _Ranking:
         del self.entered[group]
         self._changed.discard(group)
 
-    def ranked(self, totals):
+    def ranked(self, account):
         """
         The heap, told of every change since it was last asked: built
-        from ``totals`` the first time, and again when stale entries would
-        make up more than half of it (which costs one entry for each
-        change since).
+        from the account's groups the first time, and again when stale
+        entries would make up more than half of it (which costs one entry
+        for each change since).
         """
-        heap, changed, entered = self.heap, self._changed, self.entered
-        if heap is not None and len(heap) + len(changed) <= 2 * len(totals) + 64:
+        heap, changed, entered, held = self.heap, self._changed, self.entered, account.held
+        if heap is not None and len(heap) + len(changed) <= 2 * len(entered) + 64:
             for group in changed:
-                heapq.heappush(heap, (-totals[group], entered[group], group))
+                heapq.heappush(heap, (-held(group), entered[group], group))
         else:
-            heap = self.heap = [(-total, entered[group], group)
-                                for group, total in totals.items()]
+            heap = self.heap = [(-held(group), entered[group], group)
+                                for group in account._groups]
             heapq.heapify(heap)
         changed.clear()
         return heap

@@ -541,6 +541,12 @@ class Link(FrameLoop, Keepalive):
         if settled:
             self.watchSilence()
 
+    def keyProven(self, key):
+        """The peer proved it holds key (its base64url text), for an owner
+        whose handshake is not the overlay's (the tracker's registration,
+        L{twisted_bazaar.tracker.keyproofs}), or None: it proved none."""
+        self.key = key
+
     def setIdleTimeout(self, idle):
         """Close the link politely after ``idle`` seconds without trade
         (None: never)."""

@@ -37,9 +37,9 @@ class KeyProofs:
         #: link -> its handshake (L{LinkHandshake}), from a thisisme with
         #: a key until its proof.
         self._proving = {}
-        #: node id -> the key it proved (its base64url text), for its
-        #: address checks and its relay's circuits.
-        self._keys = {}
+        # The key a registered node proved is its link's (L{Link.key}, as
+        # an overlay's link keeps its peer's), not an entry of a table by
+        # id: the tracker of a run holds a million.
 
     def _register(self, link, hello):
         """
@@ -85,7 +85,7 @@ class KeyProofs:
             return
         handshake.establish()
         holder = tracker.links.get(node_id)
-        if holder is not None and self._keys.get(node_id) != handshake.key:
+        if holder is not None and holder.key != handshake.key:
             # Another key with the same id (ids narrowed in a test, or a
             # collision): the first holder keeps its registration.
             tracker.memberLine(groupOf(link), LogLevel.info,
@@ -100,27 +100,18 @@ class KeyProofs:
             tracker.drop(holder)
             holder.refuse("wtf", f"node {wireId(node_id)} proved its key on another "
                           "connection")
-        self._keys[node_id] = handshake.key
+        link.keyProven(handshake.key)
         tracker.join(link, hello, node_id)
-
-    def proven(self, node_id, key):
-        """node_id holds key, as if it had proved it (a simulator's node
-        admitted without a registration:
-        L{Tracker.admit <twisted_bazaar.tracker.service.Tracker.admit>})."""
-        self._keys[node_id] = key
 
     def keyOf(self, node_id):
         """The key node_id proved (as its thisisme wrote it: the base64url
-        text of its 32 bytes), or None."""
-        return self._keys.get(node_id)
+        text of its 32 bytes), while it is registered; else None."""
+        link = self.tracker.links.get(node_id)
+        return None if link is None else link.key
 
     def linkLost(self, link):
         """A connection closed: its proof, if one was due, is no more."""
         self._proving.pop(link, None)
-
-    def forget(self, node_id):
-        """node_id is registered no more: its key goes."""
-        self._keys.pop(node_id, None)
 
     #: What it takes of a connection before the tracker registers its
     #: node: message class -> function(proofs, link, message).

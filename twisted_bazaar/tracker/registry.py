@@ -4,7 +4,7 @@ L{twisted_bazaar.tracker.service.Tracker} answers from.
 """
 
 import bisect
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, MutableMapping, Set
 
 import attr
 
@@ -140,16 +140,25 @@ class _Entry:
     sets'): the tracker of a run holds one for every node of it.
     """
 
-    __slots__ = ("host", "port", "abilities", "state", "inAll", "inScheme", "inSuper")
+    __slots__ = ("host", "port", "abilities", "state", "inAll", "inScheme", "inSuper",
+                 "link")
 
     def __init__(self, host, port, abilities):
         self.host = host
         self.port = port
         self.abilities = abilities
         self.state = _JOINED
+        #: The tracker's end of the node's session once it holds it
+        #: (L{Registry.links}), else None.
+        self.link = None
         #: Its place in the pool of every node, of its scheme's, of its
         #: scheme's super-peers (L{_Pool}), or None.
         self.inAll = self.inScheme = self.inSuper = None
+
+    def hold(self, link):
+        """The tracker's end of the node's session is link (None: it has
+        none any more)."""
+        self.link = link
 
     def know(self, seen=None):
         """Its address is checked (``seen`` None) or, with ``seen``, it is
@@ -195,6 +204,48 @@ class _AbilitiesOf(_Addresses):
 
     def __getitem__(self, node_id):
         return self._entries[node_id].abilities
+
+
+class _Links(MutableMapping):
+    """id -> the tracker's end of each live node's session, kept in its
+    entry: one table of the nodes, not a second dict by id beside it (an
+    entry of it for each node of a run).  A link is set for a node that
+    joined, and deleted before it leaves."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries):
+        self._entries = entries
+
+    def get(self, node_id, default=None):
+        entry = self._entries.get(node_id)
+        link = None if entry is None else entry.link
+        return default if link is None else link
+
+    def __getitem__(self, node_id):
+        link = self.get(node_id)
+        if link is None:
+            raise KeyError(node_id)
+        return link
+
+    def __contains__(self, node_id):
+        return self.get(node_id) is not None
+
+    def __setitem__(self, node_id, link):
+        self._entries[node_id].hold(link)
+
+    def __delitem__(self, node_id):
+        entry = self._entries.get(node_id)
+        if entry is None or entry.link is None:
+            raise KeyError(node_id)
+        entry.hold(None)
+
+    def __iter__(self):
+        return (node_id for node_id, entry in self._entries.items()
+                if entry.link is not None)
+
+    def __len__(self):
+        return sum(1 for _ in self)
 
 
 class _Known(Set):
@@ -243,6 +294,8 @@ class Registry:
         #: registered (with no checks, or port 0): never one introduced
         #: through a relay alone.
         self.checked = _Known(self._entries, _CHECKED)
+        #: id -> the tracker's end of its session (L{_Links}).
+        self.links = _Links(self._entries)
         #: id -> the relay (``HOST:PORT``) through which a node that
         #: cannot be dialled is reached.
         self.relays = {}

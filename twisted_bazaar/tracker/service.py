@@ -220,7 +220,9 @@ class Tracker:
         self._introducing = Handlers()
         self._introducing.addPart(self, _INTRODUCING)
         self._introducing.addPart(self.proofs)
-        self.links = {}
+        #: id -> the tracker's end of each registered node's session,
+        #: kept in the node's entry of the registry.
+        self.links = self.registry.links
         self.relay = relay
         #: Which relay holds each node it cannot dial (L{Reservations}).
         self.reservations = Reservations(self, rng, relay_name_timeout, relay_host)
@@ -306,7 +308,6 @@ class Tracker:
             del self.links[node_id]
             self.registered.release(link)
             self.checks.forget(node_id)
-            self.proofs.forget(node_id)
             self.reservations.leave(node_id)
             self.udp.forget(node_id)
             self.registry.leave(node_id)
@@ -374,8 +375,8 @@ class Tracker:
         the id hello names: for a simulator that builds the state a market
         converges to (see L{twisted_bazaar.sim.warm}).
         """
-        if hello.key is not None:
-            self.proofs.proven(hello.id, hello.key)
+        # Its key proven, as a registration's proof leaves it on the link.
+        link.keyProven(hello.key)
         self.join(link, hello, hello.id, checking=False)
 
     def join(self, link, hello, proven=None, checking=None):
