@@ -4,12 +4,19 @@ node goes by its type to the handlers its observers declare, each with
 the link it came on, in the order the observers were added.
 """
 
+import importlib
+import os
+import pkgutil
+import sys
+import types
+
 from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar import wire
+import twisted_bazaar
+from twisted_bazaar import events, wire
 from twisted_bazaar.events import (
-    NO_DELIVERIES, EventBus, MisspeltEvent, NodeObserver, ObsoleteObserver)
+    NO_DELIVERIES, EventBus, INodeEvents, MisspeltEvent, NodeObserver, ObsoleteObserver)
 from twisted_bazaar.wire.trade import Ask, Buy, BuyOK
 
 from tests.helpers import feed, linkPeer, makeNode
@@ -258,3 +265,55 @@ class MisspeltEventTests(SynchronousTestCase):
         observer = _OwnMethods()
         node.addObserver(observer)
         self.assertIn(observer, node.events.observers)
+
+
+class OwnObserversTests(SynchronousTestCase):
+    """
+    The project's own observers are looked at here, not each time a node
+    starts: comparing every method of a simulated run's roles and scheme
+    with every event (and importing difflib for it) was a cost of each
+    run.  A plugin's, wherever its module is, is looked at as it is added.
+    """
+
+    def test_ownObserversSpeltRight(self):
+        """No observer class of the project's tree (but its plugins'
+        folder) has a method named a letter or two off an event."""
+        found = []
+        for info in pkgutil.walk_packages(twisted_bazaar.__path__, "twisted_bazaar."):
+            try:
+                module = importlib.import_module(info.name)
+            except ImportError:
+                continue    # an optional extra's module (Dask's, say)
+            for value in vars(module).values():
+                if (isinstance(value, type) and value.__module__ == info.name
+                        and INodeEvents.implementedBy(value) and events.ours(value)):
+                    found.append(value)
+                    self.assertIsNone(events.misspelt(value), value)
+        self.assertIn(NodeObserver, found)
+        self.assertGreater(len(found), 20)
+
+    def test_ownNotComparedAtStart(self):
+        """Adding an observer of the project's own class compares nothing;
+        a class of elsewhere (this test module) is compared once."""
+        looked = []
+        misspelt = events.misspelt
+        self.patch(events, "misspelt", lambda cls: looked.append(cls) or misspelt(cls))
+        self.patch(events, "_spelt", set())
+        node = makeNode()
+        node.addObserver(NodeObserver())
+        node.addObserver(_OwnMethods())
+        node.addObserver(_OwnMethods())
+        self.assertEqual(looked, [_OwnMethods])
+
+    def test_pluginsFolderCompared(self):
+        """A class of a module in the plugins' folder (where anyone's
+        plugin may be put) is compared as it is added."""
+        module = types.ModuleType("twisted_bazaar.plugins.bazaar_misspelt_test")
+        module.__file__ = os.path.join(os.path.dirname(events.__file__), "plugins",
+                                       "bazaar_misspelt_test.py")
+        self.patch(sys, "modules", dict(sys.modules, **{module.__name__: module}))
+        typo = type("Typo", (_Misspelt,), {"__module__": module.__name__})
+        self.assertFalse(events.ours(typo))
+        error = self.assertRaises(MisspeltEvent, makeNode().addObserver, typo())
+        self.assertIn("defines offerFound, which is no event: did you mean offersFound?",
+                      str(error))

@@ -17,7 +17,8 @@ each called with the link it came on, as a message on a link goes to the
 handler registered for its type (L{twisted_bazaar.net.handlers}).
 """
 
-from difflib import get_close_matches
+import os
+import sys
 
 from twisted.logger import Logger, LogLevel
 from zope.interface import Attribute, Interface, implementer
@@ -272,6 +273,23 @@ _LOWER = {name.lower(): name for name in _EVENTS}
 
 #: The classes L{_refuseMisspelt} found none in: it looks once a class.
 _spelt = set()
+#: The project's own tree, and its plugins' folder (where a plugin of
+#: anyone's may be put): the suite looks at every observer of the tree
+#: outside that folder (L{misspelt}, tests/test_events.py), so a node
+#: does not (difflib's import and its comparisons with every method of a
+#: simulated run's roles and scheme were a cost of each run).
+_OWN = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_PLUGINS = os.path.join(_OWN, "plugins") + os.sep
+
+
+def ours(cls):
+    """Whether cls is the project's own (not a plugin's): defined in its
+    tree, outside its plugins' folder."""
+    path = getattr(sys.modules.get(cls.__module__), "__file__", None)
+    if path is None:
+        return False
+    path = os.path.abspath(path)
+    return path.startswith(_OWN) and not path.startswith(_PLUGINS)
 
 
 def _refuseMisspelt(observer):
@@ -285,6 +303,22 @@ def _refuseMisspelt(observer):
     cls = type(observer)
     if cls in _spelt:
         return
+    if not ours(cls):
+        found = misspelt(cls)
+        if found is not None:
+            name, meant = found
+            raise MisspeltEvent(
+                f"{cls.__module__}.{cls.__qualname__} defines {name}, which is no "
+                f"event: did you mean {meant}? (the events are "
+                "twisted_bazaar.events.INodeEvents's)")
+    _spelt.add(cls)
+
+
+def misspelt(cls):
+    """(the first public method of an observer's class named a letter or
+    two off an event, the event), or None."""
+    from difflib import get_close_matches
+
     for name in sorted(set(dir(cls)) - set(dir(NodeObserver))):
         if name.startswith("_") or name in _EVENTS or not callable(getattr(cls, name)):
             continue
@@ -294,11 +328,8 @@ def _refuseMisspelt(observer):
             (event for event in get_close_matches(name, _EVENTS, n=3, cutoff=0.85)
              if abs(len(event) - len(name)) <= 1), None)
         if meant is not None:
-            raise MisspeltEvent(
-                f"{cls.__module__}.{cls.__qualname__} defines {name}, which is no "
-                f"event: did you mean {meant}? (the events are "
-                "twisted_bazaar.events.INodeEvents's)")
-    _spelt.add(cls)
+            return name, meant
+    return None
 
 
 #: The table of a node no observer takes a delivered message of.

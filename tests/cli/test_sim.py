@@ -610,6 +610,16 @@ class IdleFlagTests(CliTestCase):
             "--lookups is a parameter of --experiment pathlength or failures, not of "
             "churn")
 
+    def test_oneParserARun(self):
+        """The defaults are read from the run's own parser: the check built
+        two more (about 200 arguments each, which a 1,000-node run's
+        instructions counted)."""
+        built = []
+        parser = cli.parser
+        self.patch(cli, "parser", lambda: built.append(1) or parser())
+        self.runJSON(*QUICK)
+        self.assertEqual(len(built), 1)
+
 
 class OutputPlaceTests(CliTestCase):
     """

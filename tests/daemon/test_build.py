@@ -10,11 +10,12 @@ from twisted.application.service import Service
 from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
-from zope.interface import implementer
+from zope.interface import directlyProvides, implementer
 
 from tests.helpers import FakeConnector
 from twisted_bazaar.core.membership import Membership
 from twisted_bazaar.core.node import INode, Node
+from twisted_bazaar.daemon import build
 from twisted_bazaar.daemon.build import (
     NodeParts,
     buildNode,
@@ -32,7 +33,7 @@ from twisted_bazaar.transports.path import DIRECT
 from twisted_bazaar.base.options import PluginOption
 from twisted_bazaar.daemon.pluginfault import PluginFault
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
-from twisted_bazaar.events import MisspeltEvent
+from twisted_bazaar.events import INodeEvents, MisspeltEvent
 from twisted_bazaar.roles import Role
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
 from twisted_bazaar.schemes.interfaces import IInProcess, ITopologyProvider
@@ -211,6 +212,42 @@ class PluginFaultTests(SynchronousTestCase):
                                   lambda node, settings: Typo(node))
         self.assertIn("defines offerFound, which is no event: did you mean offersFound?",
                       str(error))
+
+
+class _Counted(Role):
+    """A role of its own class, for the look-ups of its interfaces."""
+
+
+class _HalfARole(Service):
+    """A service, and no node observer unless an object is declared one."""
+
+
+class CheckedOnceTests(SynchronousTestCase):
+    """What a role's class provides is looked at once a class: a
+    simulation builds a million of one class.  The check's cache took only
+    objects without ``__provides__``, which every object of a class that
+    declares an interface has (zope's descriptor), so it took none and
+    every role was looked at again."""
+
+    build = PluginFaultTests.build
+
+    def test_aClassCheckedOnce(self):
+        self.build(lambda node, settings: _Counted(node))
+        self.assertIn((_Counted, build.ROLE), build._PROVIDING)
+
+    def test_anObjectsOwnDeclarationNotTakenForItsClass(self):
+        """A role that provides INodeEvents by its own declaration, not its
+        class's, is taken; another of its class, without it, is refused."""
+        def declared(node, settings):
+            made = _HalfARole()
+            directlyProvides(made, INodeEvents)
+            return made
+
+        self.build(declared)
+        self.assertNotIn((_HalfARole, build.ROLE), build._PROVIDING)
+        error = self.assertRaises(PluginFault, self.build,
+                                  lambda node, settings: _HalfARole())
+        self.assertIn("built _HalfARole, which does not provide INodeEvents", str(error))
 
 
 class ServeTransportTests(SynchronousTestCase):

@@ -99,6 +99,23 @@ class FastSignatureTests(SynchronousTestCase):
             self.assertIs(identity._signRaw.__self__, pair)
             self.assertTrue(keys.verify(identity.key, signature, b"data"))
 
+    def test_aFastPairMadeWithoutTheStrictCheck(self):
+        """The pair is made from the identity's own key text, which needs
+        none of the checks a stranger's text gets (keys.decode's)."""
+        def refused(text):
+            raise AssertionError(f"decode({text!r}) called")
+
+        decode = keys.decode
+        with fastSignatures():
+            identity = keys.Identity.fromRandom(random.Random(4))
+            keys.decode = refused
+            try:
+                signature = identity.sign(b"data")
+            finally:
+                keys.decode = decode
+            self.assertEqual(keys.encode(identity._signRaw.__self__.raw), identity.key)
+            self.assertTrue(keys.verify(identity.key, signature, b"data"))
+
     def test_refusedOutside(self):
         """Outside a run, a fast signature proves nothing: the real check,
         as every daemon makes it, refuses it."""

@@ -377,15 +377,18 @@ EXPERIMENT_FLAGS = {"pathlength": ("sizes", "lookups"),
                     "churn": ("rates", "duration", "lookup_rate")}
 
 
-def refuseIdle(args):
+def refuseIdle(args, flags):
     """
     Refuse a flag given a value the run would not use: the run would be
     the same as without it, and say nothing (a sweep over it would run
     one run again and again).
 
+    @param flags: the L{parser} args came from, whose defaults they are
+        held against (one built for this alone cost a run as much as its
+        own: some 200 arguments).
     @raise ValueError: naming the flag and what it needs.
     """
-    defaults = parser().parse_args([])
+    defaults = flags.parse_args([])
     if args.discovery != "superpeer" and args.superpeers != defaults.superpeers:
         raise ValueError(f"--superpeers is the superpeer scheme's share of super-peers: "
                          f"the {args.discovery} scheme has none (add --discovery "
@@ -420,55 +423,57 @@ def simConfig(args, scheme_options):
         home_size=args.home_size)
 
 
-def simulation(args, scheme_options):
+def simulation(args, scheme_options, flags):
     """
     The L{Simulation} of a market run's flags, checked as the run checks
     them before it starts.
 
+    @param flags: the L{parser} args came from (L{refuseIdle}).
     @raise ValueError: naming the flag, for flags the run refuses.
     """
     checkAdversaries(args.adversaries, args.adversary)
-    refuseIdle(args)
+    refuseIdle(args, flags)
     return Simulation(simConfig(args, scheme_options))
 
 
 def main(argv=None):
     """One run (``bazaar-sim sweep`` is L{twisted_bazaar.cli.simcommand}'s)."""
-    args = parser().parse_args(argv)
+    flags = parser()
+    args = flags.parse_args(argv)
     if argv is None:
         # Run as a program (not called by a test): nobody reads the nodes'
         # info logs, so they are dropped at once (see sim.logs).
         beginQuietLogging()
     if args.quiet and not (args.json or args.plot):
-        parser().error("--quiet prints nothing: add --json FILE (or --plot "
-                       "FILE.png), or drop --quiet to see the table")
+        flags.error("--quiet prints nothing: add --json FILE (or --plot "
+                    "FILE.png), or drop --quiet to see the table")
     if args.plot:
         try:
             import matplotlib  # noqa: F401
         except ImportError:
-            parser().error("--plot needs matplotlib: pip install 'twisted-bazaar[plot]'")
+            flags.error("--plot needs matplotlib: pip install 'twisted-bazaar[plot]'")
     try:
         simoutput.check(args)
     except simoutput.OutputError as reason:
-        parser().error(str(reason))
+        flags.error(str(reason))
     try:
         scheme_options = allSchemeOptions(args)
         chordsim.refuseDaemonOnly(scheme_options)
-        refuseIdle(args)
+        refuseIdle(args, flags)
     except ValueError as reason:
-        parser().error(str(reason))
+        flags.error(str(reason))
     if args.experiment:
         with signatures(args.crypto):
-            return chordsim.run(parser(), args, dict(scheme_options))
+            return chordsim.run(flags, args, dict(scheme_options))
     try:
-        sim = simulation(args, scheme_options)
+        sim = simulation(args, scheme_options, flags)
     except ValueError as reason:
-        parser().error(str(reason))
+        flags.error(str(reason))
     config = sim.config
     try:
         simshards.check(args, config)
     except simshards.Refused as reason:
-        parser().error(str(reason))
+        flags.error(str(reason))
     metrics = _measured(args, sim, config)
 
     def draw(target, fmt):

@@ -94,7 +94,7 @@ def runFlags(argv):
             raise ValueError(reason)
     scheme_options = sim.allSchemeOptions(args)
     chordsim.refuseDaemonOnly(scheme_options)
-    sim.simulation(args, scheme_options)
+    sim.simulation(args, scheme_options, p)
     return args
 
 

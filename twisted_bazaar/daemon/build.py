@@ -18,6 +18,7 @@ a node is wired the same way wherever it runs.
 
 import attr
 from twisted.application.service import IService
+from zope.interface import implementedBy, providedBy
 
 from twisted_bazaar.net.overlay import OverlayFactory
 from twisted_bazaar.net.transfers import NodeTransfers
@@ -316,7 +317,7 @@ def buildRole(node, plugin, settings):
 
     @raise PluginFault: naming the plugin, if its build raised or made
         something that is no role (a service and a node observer)."""
-    role = built(plugin, "role", node, settings, (IService, INodeEvents),
+    role = built(plugin, "role", node, settings, ROLE,
                  "subclass twisted_bazaar.roles.Role")
     return plugRole(node, role)
 
@@ -326,10 +327,13 @@ def builtScheme(node, plugin, settings):
 
     @raise PluginFault: naming the plugin, if its build raised or made
         something that is no scheme (a service and an L{IDiscovery})."""
-    return built(plugin, "discovery scheme", node, settings, (IService, IDiscovery),
+    return built(plugin, "discovery scheme", node, settings, SCHEME,
                  'see "Adding a discovery scheme" in docs/architecture.md')
 
 
+#: What a role provides, and a scheme (L{built}'s interfaces).
+ROLE = (IService, INodeEvents)
+SCHEME = (IService, IDiscovery)
 #: (class, interfaces) pairs L{built} found providing: checked once a class.
 _PROVIDING = set()
 
@@ -352,9 +356,11 @@ def built(plugin, kind, node, settings, interfaces, fix):
         return made
     lacks = [interface.__name__ for interface in interfaces
              if not interface.providedBy(made)]
-    if not lacks and not hasattr(made, "__provides__"):
-        # What its class provides, not this object alone: a simulation
-        # builds a million of one class, checked once.
+    if not lacks and providedBy(made) is implementedBy(type(made)):
+        # What its class provides, nothing declared of this object alone
+        # (every object of a class that declares an interface has a
+        # __provides__): a simulation builds a million of one class,
+        # checked once.
         _PROVIDING.add(key)
     if lacks:
         raise PluginFault(f"{described(plugin, kind)} built {type(made).__name__}, "
