@@ -65,7 +65,7 @@ import sys
 import tempfile
 
 from benchmarks import handshakes, relay
-from benchmarks.harness import listeningPort, market, summary
+from benchmarks.harness import PATIENT, listeningPort, market, summary
 from benchmarks.transfer import writeFile
 from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.testing.daemons import nodeId
@@ -73,10 +73,6 @@ from twisted_bazaar.testing.daemons import nodeId
 #: A daemon under valgrind starts some 50 times slower.
 SLOW = 900.0
 MIB = 1024 * 1024
-#: A node slowed down by valgrind must not take the driver's silent
-#: clients for dead ones (the relay benchmark's runs are too short for a
-#: ping), nor may a long run of relay-cpu on a busy machine.
-PATIENT = ("--ping-interval", "3600", "--handshake-timeout", "600")
 
 
 class Counted:

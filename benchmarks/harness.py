@@ -107,6 +107,12 @@ def machine():
 # -- daemons -------------------------------------------------------------------
 
 
+#: A node that must not take a driver's silent clients for dead ones: one
+#: slowed down by valgrind (benchmarks.callcount), or a repeat of the relay
+#: benchmark on a busy machine, longer than the default ping interval.
+PATIENT = ("--ping-interval", "3600", "--handshake-timeout", "600")
+
+
 @contextlib.contextmanager
 def market(onLine=None, *trackerArgs, logFormat=TEXT):
     """A tracker (with ``trackerArgs``) in a scratch folder; the LiveMarket
