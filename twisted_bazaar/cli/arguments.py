@@ -26,7 +26,8 @@ from twisted_bazaar.base.defaults import (
 )
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.base.console import tolerant
-from twisted_bazaar.cli.common import WEB_LISTEN, addVersion, argumentType, emit
+from twisted_bazaar.cli.common import (
+    WEB_LISTEN, addVersion, argumentType, emit, joinDashedValues)
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser, UsageError, commandParser
 
 DEFAULT_TRACKER = f"127.0.0.1:{DEFAULT_TRACKER_PORT}"
@@ -378,21 +379,6 @@ def parser(transports=()):
 DASHED_VALUES = ("--tracker-key",)
 
 
-def joinDashedValues(argv):
-    """argv with each of L{DASHED_VALUES} and the word after it joined as
-    ``--option=value``, so that a value beginning with "-" is taken as one
-    (as the tracker's log line and twistd's options take it)."""
-    joined = []
-    words = iter(argv)
-    for word in words:
-        if word in DASHED_VALUES:
-            value = next(words, None)
-            if value is not None:
-                word = f"{word}={value}"
-        joined.append(word)
-    return joined
-
-
 class _Gone(argparse.Action):
     """An option that is gone: refused, with what to do now (its
     ``note``), rather than as an unknown word."""
@@ -412,7 +398,7 @@ def parse(argv=None):
     words = sys.argv[1:] if argv is None else argv
     p = parser(_buyTransports(words))
     _dataDirFirst(p, words)
-    args = p.parse_args(joinDashedValues(words))
+    args = p.parse_args(joinDashedValues(words, DASHED_VALUES))
     command = commandParser(p, args)
     if args.command == "node" and args.address is None and args.data_dir is None:
         command.error("node wants ADDRESS|ID, or --data-dir DIR of a node you run")
