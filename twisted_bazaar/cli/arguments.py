@@ -87,15 +87,28 @@ def transportOptions(buy, plugins):
             continue
         group = buy.add_argument_group(f"the {plugin.name} transport")
         for option in plugin.nodeOptions:
-            flag = f"--{option.name}"
+            flag, words = f"--{option.name}", _asArgument(option)
             if option.flag:
-                group.add_argument(flag, action="store_true", help=option.help)
+                group.add_argument(flag, action="store_true", help=words)
             elif option.repeatable:
                 group.add_argument(flag, type=argumentType(option.parse), action="append",
-                                   default=[], help=option.help)
+                                   default=[], metavar=option.metavar,
+                                   help=f"{words} (repeatable)")
             else:
                 group.add_argument(flag, type=argumentType(option.parse),
-                                   default=option.default, help=option.help)
+                                   default=option.default, metavar=option.metavar,
+                                   help=words)
+
+
+def _asArgument(option):
+    """A plugin option's help as this command's own options word theirs:
+    without the value's form it may begin with (``ID=HOST:PORT: ...``),
+    which the usage shows, and with a lower-case start but for a word in
+    capitals (``TCP``), as the daemons' sentences are not."""
+    help = option.help.removeprefix(f"{option.metavar}: ")
+    if help[1:2].islower():
+        return help[:1].lower() + help[1:]
+    return help
 
 
 _ID_TEXT = re.compile(r"[0-9a-fA-F]{1,32}")
