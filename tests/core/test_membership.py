@@ -373,6 +373,24 @@ class RegistrationTests(MembershipCase):
                           or "ready" in line], [])
         self.assertNotIn(("nodeReady",), recorder.events)
 
+    def test_noPongInTimeLeavesTheTracker(self):
+        """No pong to the ping behind the proof within the handshake
+        timeout (the proof or the ping lost: a simulation's --drop): the
+        node leaves the tracker, saying why, to register again; it waited
+        for ever on a link that carried nothing (a cold start's index at
+        --drop 0.05 had 4 sellers of 30 so at the end of its run)."""
+        node, tracker, recorder, _, ping = self.provingNode()
+        timeout = node.config.link.handshake_timeout
+        with capturedLogs() as events:
+            self.clock.advance(timeout - 0.1)
+            self.assertFalse(tracker.closed)
+            self.clock.advance(0.1)
+        self.assertTrue(tracker.closed)
+        self.assertIn(f"leaving the tracker: it did not show within {timeout:g} s that it "
+                      "took this node's proof (no pong to the ping behind it)",
+                      [formatEvent(event) for event in events])
+        self.assertNotIn(("nodeReady",), recorder.events)
+
     def provingNodeAsking(self):
         """L{provingNode}, with a topology that wants a neighbour: what the
         node, the tracker's side, its events and the topology are."""

@@ -240,8 +240,12 @@ class Membership(TrackerQuestions, SlotService):
             # only on a connection it registered: the pong of this one,
             # sent behind the proof, is the sign (a link that closes
             # first fails it: refused, or lost).
-            link.ping().addCallbacks(self._accepted, lambda _: None,
-                                     callbackArgs=(link, answer.id))
+            taken = link.ping()
+            timeout = self.node.config.link.handshake_timeout
+            if timeout:
+                taken.addTimeout(timeout, self.clock)
+            taken.addCallbacks(self._accepted, self._notShown,
+                               callbackArgs=(link, answer.id), errbackArgs=(link, timeout))
         else:
             self._accepted(answer, link, answer.id)
 
@@ -259,6 +263,15 @@ class Membership(TrackerQuestions, SlotService):
         held, self._heldReach = self._heldReach, None
         if held is not None:
             self._reached(link, held)
+
+    def _notShown(self, reason, link, timeout):
+        """No pong to the ping behind the proof: the link closed (nothing
+        to do), or the tracker did not answer in time, and the node, not
+        taken, would wait on a link that carries nothing (a proof lost on
+        a lossy path: a simulation's ``--drop``): it leaves, to try again."""
+        if reason.check(defer.TimeoutError) and link is self.link:
+            self.trackerSilent(f"it did not show within {timeout:g} s that it took this "
+                               "node's proof (no pong to the ping behind it)")
 
     def _forget(self, link, reason):
         self.link = None
