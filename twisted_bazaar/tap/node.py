@@ -587,7 +587,8 @@ def _exitsWhenDone(reactor, options, service, parts, exitStatus):
     if options["give-up-after"] is not None:
         GiveUp(reactor, parts.node, roles["buyer"], options["give-up-after"],
                exitStatus.fail, " or ".join(t.label for t in options.trackers),
-               wayOut(plugin for plugin, _ in transportValues(options))
+               wayOut(plugin for plugin, _ in transportValues(options)),
+               (options["discovery"], sorted(set(options.schemes) - {options["discovery"]}))
                ).setServiceParent(service)
 
 
