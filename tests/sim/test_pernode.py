@@ -375,10 +375,14 @@ class BytesANodeTests(SynchronousTestCase):
         (joined, checked, the nodes at home held at a relay): 1.2 kB a
         node more went unseen from ffd89de8 to 8297fc61 (a closure for
         each question a node's punching, reach and relay home asked of
-        it, and a reach's handler kept by every node that heard one)."""
+        it, and a reach's handler kept by every node that heard one).
+        21,735 bytes at 1baf6212; 21,952 since the ping behind a node's
+        proof is bounded by the handshake timeout (core/membership.py):
+        its timer, held in the heap until its time once the pong came,
+        cancelled, 10 s into the run; a warm start registers otherwise."""
         held = bytesANode("index", 0.5, 10)
-        self.assertLessEqual(held, 21_900, f"an index node of a cold run at home holds "
-                                           f"{held:,.0f} bytes, more than 21,900")
+        self.assertLessEqual(held, 22_000, f"an index node of a cold run at home holds "
+                                           f"{held:,.0f} bytes, more than 22,000")
 
 
 class ModulesTests(SynchronousTestCase):
