@@ -153,7 +153,8 @@ class NodeConfigTests(ConfigCase):
 
     def test_optionOfAnotherSchemeIsRefused(self):
         self.assertEqual(self.refused(SELLER + 'discovery = "index"\nttl = 3\n'),
-                         "--ttl belongs to the flood scheme; add --discovery flood")
+                         '--config FILE: ttl belongs to the flood scheme; give '
+                         'discovery = "flood"')
 
     def test_fileAndCommandLineCombine(self):
         options = self.parse('neighbours = 6\nsell = ["apple=3"]\n', "--role", "seller",
@@ -399,7 +400,28 @@ class BadConfigTests(ConfigCase):
         self.assertEqual(self.refused('role = ["seller"]\nsell = ["apple"]\n'),
                          "--config FILE: sell: wants ITEM=COUNT, not 'apple'")
         self.assertEqual(self.refused('role = ["seller"]\nsell = ["a=1"]\nwant = ["b"]'),
-                         "--want belongs to the buyer role; add --role buyer")
+                         '--config FILE: want belongs to the buyer role; give role = '
+                         '["seller", "buyer"]')
+
+    def test_anOptionWithoutItsRoleInTheFilesWords(self):
+        """A key of the file without the role it belongs to is answered
+        with the file's key and value (it was the command line's: "--sell
+        belongs to the seller role; add --role seller"); one the command
+        line gives, or whose roles the command line gives, as before."""
+        self.assertEqual(self.refused('sell = ["apple=3"]\n'),
+                         '--config FILE: sell belongs to the seller role; give role = '
+                         '["seller"]')
+        self.assertEqual(self.refused('give-up-after = 5\n' + SELLER),
+                         '--config FILE: give-up-after belongs to the buyer role; give '
+                         'role = ["seller", "buyer"]')
+        self.assertEqual(self.refused(SELLER + 'discovery = "index"\nttl = 3\n'),
+                         '--config FILE: ttl belongs to the flood scheme; give '
+                         'discovery = "flood"')
+        self.assertEqual(self.refused('neighbours = 6\n', "--sell", "apple=3"),
+                         "--sell belongs to the seller role; add --role seller")
+        self.assertEqual(self.refused('sell = ["apple=3"]\n', "--role", "buyer",
+                                      "--want", "pear"),
+                         "--sell belongs to the seller role; add --role seller")
 
     def test_invalidToml(self):
         message = self.refused('role = ["seller"\n')

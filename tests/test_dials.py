@@ -172,7 +172,7 @@ CONNECTS_ALLOWED = {
     "tracker/checks.py: tracker.transports":
         "the tracker's checks of nodes' addresses: a tracker has no node and no dialer, "
         "so they dial by its own transports (Transports.dial passed to the check)",
-    "sim/build.py: self.sim.network":
+    "sim/build.py: sim.network":
         "the simulator's memory network, connecting a node to its tracker",
     "testing/memory.py: self.network":
         "the memory network's connector itself (MemoryConnector)",

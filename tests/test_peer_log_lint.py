@@ -182,6 +182,14 @@ ALLOWED = {
     # -- the buyer's own buys, wants and downloads -------------------------------------
     "roles/buyer/answers.py: Answers._notPurchased: could not record the purchase of buy {id":
         _OWN + "the node's own store failing",
+    "roles/buyer/clocks.py: ClocksApart.early: seller {seller} says buy {id} has expire":
+        _OWN + "once, when a seller first answers one of this node's buys expired "
+        "before its own clock says (the clocks apart)",
+    "roles/buyer/clocks.py: ClocksApart.early: {n} more buys answered expired before th":
+        _OWN + "at a backoff of this node's own clock (1 minute, doubling to an hour) "
+        "while the clocks stay apart",
+    "roles/buyer/clocks.py: ClocksApart.inStep: seller {seller} answers in step with thi":
+        _OWN + "once when the clocks agree again, after the line above",
     "roles/buyer/doubts.py: Doubts._holdEnded: seller {seller} has not said for {second":
         _OWN + "once per buy of this node's that is in doubt, when its own hold ends",
     "roles/buyer/doubts.py: Doubts._refusing: seller {seller} read {rounds} asks about":

@@ -5,8 +5,11 @@ may announce them), and which two may be on one subnet.
 
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted.internet.address import IPv6Address, UNIXAddress
+from twisted.internet.testing import StringTransport
+
 from twisted_bazaar.base.lan import (
-    canonical, isLocal, sameHost, sameSubnet, toldHost, whyNotLocal)
+    canonical, isLocal, oneSpelling, peerHost, sameHost, sameSubnet, toldHost, whyNotLocal)
 
 
 class LocalTests(SynchronousTestCase):
@@ -35,6 +38,21 @@ class LocalTests(SynchronousTestCase):
         self.assertEqual({canonical(host) for host in (
             "192.168.1.2", "::ffff:192.168.1.2", "::ffff:c0a8:102")}, {"192.168.1.2"})
         self.assertEqual(canonical("FD00:0::1"), "fd00::1")
+
+
+class OneSpellingTests(SynchronousTestCase):
+    def test_anAddressCanonicalANameAsItIs(self):
+        self.assertEqual(oneSpelling("::ffff:203.0.113.9"), "203.0.113.9")
+        self.assertEqual(oneSpelling("2001:DB8::9"), "2001:db8::9")
+        self.assertEqual(oneSpelling("node-7.example"), "node-7.example")
+
+    def test_aPeersHost(self):
+        """A dual-stack socket's IPv4 peer as IPv4; no transport, or an
+        address without a host, as ""."""
+        mapped = StringTransport(peerAddress=IPv6Address("TCP", "::ffff:127.0.0.1", 4001))
+        self.assertEqual(peerHost(mapped), "127.0.0.1")
+        self.assertEqual(peerHost(StringTransport(peerAddress=UNIXAddress(None))), "")
+        self.assertEqual(peerHost(None), "")
 
 
 class SameSubnetTests(SynchronousTestCase):

@@ -221,6 +221,19 @@ class CommonOptionTests(SynchronousTestCase):
                 self.assertIn(f"--{option.name} ", text)
         self.assertNotIn("--ws-port", " ".join(helpOf("status").split()))
 
+    def test_buyHelpWordsTheTransportsOptionsAsItsOwn(self):
+        """The transports' options in bazaar buy --help are laid out as its
+        own are (it showed WS_PORT, WS_PEER, a capital start and a
+        sentence's "Repeatable."): the plugin's metavar, a lower-case
+        start, "(repeatable)"."""
+        text = " ".join(helpOf("buy").split())
+        self.assertIn("--ws-port PORT TCP port", text)
+        self.assertIn("--ws-names NAMES host names the --ws-port", text)
+        self.assertIn("--ws-peer ID=HOST:PORT reach node ID over WebSocket", text)
+        self.assertIn("raced beside TCP (repeatable)", text)
+        self.assertNotIn("WS_", text)
+        self.assertNotIn("Repeatable.", text)
+
     def test_webListenCheckedAsAnArgument(self):
         """bazaar web's --listen is checked as it is parsed, exit 2 with the
         reason (a bad one was found only once the tracker answered, exit

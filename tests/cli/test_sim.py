@@ -479,6 +479,12 @@ class ErrorTests(CliTestCase):
         self.assertUsageError(["--latency-ms", "5..2"], "argument --latency-ms: "
                               "wants A..B milliseconds with 0 <= A <= B, not '5..2'")
 
+    def test_latencyNegative(self):
+        """A range that begins with "-" is judged as a range (it was
+        argparse's "expected one argument", as if no value were given)."""
+        self.assertUsageError(["--latency-ms", "-5..10"], "argument --latency-ms: "
+                              "wants A..B milliseconds with 0 <= A <= B, not '-5..10'")
+
     def test_latencyInfinite(self):
         self.assertUsageError(["--latency-ms", "1..inf"], "argument --latency-ms: "
                               "wants A..B milliseconds with 0 <= A <= B, not '1..inf'")

@@ -124,6 +124,31 @@ class CommandTests(SynchronousTestCase):
         self.assertEqual(result["settings"]["chord-successors"], 3)
         self.assertEqual([row["nodes"] for row in result["rows"]], [16, 32])
 
+    def rows(self, terminal):
+        """A two-row pathlength run's (stdout, stderr), its stdout a
+        terminal or not."""
+        out, err = io.StringIO(), io.StringIO()
+        out.isatty = lambda: terminal
+        self.patch(sys, "stdout", out)
+        self.patch(sys, "stderr", err)
+        self.assertEqual(cli.main(["--discovery", "chord", "--experiment", "pathlength",
+                                   "--sizes", "16,32", "--lookups", "20"]), 0)
+        return out.getvalue(), err.getvalue()
+
+    def test_eachRowOnceOnATerminal(self):
+        """On a terminal each row is printed once, as it is done (it was
+        printed on stderr as done, then again in the table at the end)."""
+        out, err = self.rows(terminal=True)
+        self.assertEqual([line.split()[0] for line in out.splitlines()], ["N=16", "N=32"])
+        self.assertEqual(err, "")
+
+    def test_eachRowAsDoneOnStderrElse(self):
+        """stdout redirected: each row on stderr as it is done, the whole
+        table on stdout at the end."""
+        out, err = self.rows(terminal=False)
+        self.assertEqual([line.split()[0] for line in out.splitlines()], ["N=16", "N=32"])
+        self.assertEqual([line.split()[0] for line in err.splitlines()], ["N=16", "N=32"])
+
     def test_experimentsNeedChord(self):
         err = io.StringIO()
         self.patch(sys, "stderr", err)

@@ -6,6 +6,7 @@ when it lacks something.
 
 from types import SimpleNamespace
 
+from twisted.internet.defer import Deferred
 from twisted.logger import capturedLogs, formatEvent
 from twisted.python import usage
 from twisted.trial.unittest import SynchronousTestCase
@@ -41,6 +42,50 @@ class GiveUpTests(SynchronousTestCase):
         self.assertRegex(why, r"^gave up after 5 s: bought 0 of 1 apple: no seller "
                               r"offered it \(\d+ search(es)? found nothing\)$")
         service.stopService()
+
+    def test_theOtherSchemesTheTrackerKnowsAreNamed(self):
+        """In a market of mixed schemes, a flood buyer whose only seller
+        runs the index gives up naming the schemes it did not ask (it said
+        "no seller offered it" alone: the buyer could not tell another
+        scheme's sellers exist), as bazaar buy does; a scheme nobody runs
+        is not named."""
+        market = Market(seed=3)
+        market.addNode(seller={"stock": {"pear": 3}}, discovery="index")
+        buyer = market.addNode(buyer={"wants": ["pear"]})
+        failures = []
+        service = GiveUp(market.clock, buyer, market.role(buyer, "buyer"), 5,
+                         lambda why, code: failures.append((why, code)), "t:7700",
+                         schemes=("flood", ["chord", "index"]))
+        service.startService()
+        market.run(8)
+        [(why, code)] = failures
+        self.assertEqual(code, GAVE_UP)
+        self.assertRegex(why, r"^gave up after 5 s: bought 0 of 1 pear: .*; only the "
+                         r"flood scheme's nodes were asked, not those of index: "
+                         r"--discovery SCHEME buys through them$")
+        service.stopService()
+
+    def test_stoppedWhileAskingSaysNothing(self):
+        """Stopped while it asks the tracker of the other schemes: no
+        give-up, nothing left waiting."""
+        market = Market(seed=3)
+        buyer = market.addNode(buyer={"wants": ["pear"]})
+        failures = []
+        service = GiveUp(market.clock, buyer, market.role(buyer, "buyer"), 5,
+                         lambda why, code: failures.append((why, code)), "t:7700",
+                         schemes=("flood", ["index"]))
+        asked = []
+        self.patch(type(buyer.membership), "ask",
+                   lambda session, question: asked.append((question, Deferred()))
+                   or asked[-1][1])
+        service.startService()
+        market.run(6)
+        [waiting] = [d for question, d in asked if getattr(question, "scheme", None) == "index"]
+        self.assertEqual((waiting.called, failures), (False, []))
+        service.stopService()
+        self.assertTrue(waiting.called)
+        market.run(30)
+        self.assertEqual(failures, [])
 
     def test_sellersClockAheadSaysSo(self):
         """The only seller's clock is 2 h ahead: it answers every buy

@@ -180,6 +180,23 @@ class StopperTests(SynchronousTestCase):
         self.assertTrue(self.stopper.finish())
         self.assertEqual(self.removed, [])
 
+    def test_aWorkerEndsDeafToSigint(self):
+        """A worker's session over, SIGINT is ignored: execnet sends its
+        worker SIGINT itself when it has not ended 5 s after its controller
+        closed it, and Python's handler, given back, raised
+        KeyboardInterrupt in hypothesis's gc callback (CI's unraisable
+        warning).  The controller gets its handler back."""
+        self.addCleanup(signal.signal, signal.SIGINT, signal.getsignal(signal.SIGINT))
+        self.stopper.worker = True
+        self.stopper.finish()
+        self.assertIs(signal.getsignal(signal.SIGINT), signal.SIG_IGN)
+        self.stopper.worker = False
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        self.stopper.start()
+        self.stopper.finish()
+        self.assertIs(signal.getsignal(signal.SIGINT), signal.default_int_handler)
+
+
 class SuiteTests(SynchronousTestCase):
     def test_thisSuiteRunsUnderThePlugin(self):
         """tests/conftest.py loads the plugin: this very run makes its

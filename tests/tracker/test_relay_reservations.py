@@ -6,6 +6,7 @@ the relay (its check passes by it); anyone else is refused with a reason.
 
 import random
 
+from twisted.internet.address import IPv6Address
 from twisted.internet.error import ConnectionRefusedError
 from twisted.logger import LogLevel, capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
@@ -56,6 +57,18 @@ class ReservationTests(SynchronousTestCase):
         asker.say({"type": "nodereq", "exclude": []})
         asker.say({"type": "whereis", "id": wireId(node_id)})
         return asker.heard()
+
+    def test_aDualStackTrackersRelayAsIPv4(self):
+        """A tracker on a dual-stack socket, reached over IPv4: its own
+        address on the connection is ``::ffff:a.b.c.d``, and the relay it
+        names is ``a.b.c.d:PORT`` (it named ``[::ffff:a.b.c.d]:PORT``)."""
+        peer, node_id = self.keyed()
+        peer.transport.hostAddr = IPv6Address("TCP", "::ffff:192.0.2.1", 7700)
+        self.connector.failLast(ConnectionRefusedError())
+        peer.heard()
+        peer.say({"type": "relayReserve"})
+        self.assertEqual(peer.heard(), [{"type": "relayReserved",
+                                         "relay": f"192.0.2.1:{RELAY_PORT}"}])
 
     def test_reservedIntroducedThroughTheRelay(self):
         """A node whose check fails holds a reservation: it is told the

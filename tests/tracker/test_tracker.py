@@ -258,6 +258,17 @@ class TrackerLinkTests(SynchronousTestCase):
         self.assertEqual(self.tracker.registry.nodes,
                          {int(answer["id"]): ("203.0.113.5", 4001)})
 
+    def test_anIPv4PeerOfADualStackSocketAsIPv4(self):
+        """A tracker listening on ``::`` sees an IPv4 node at
+        ``::ffff:a.b.c.d``: it records, logs and names it at ``a.b.c.d``
+        (its lines, ``bazaar status`` and the web view said
+        ``::ffff:203.0.113.5``)."""
+        with capturedLogs() as events:
+            peer, node_id = self.register(4001, peer_host="::ffff:203.0.113.5")
+        self.assertEqual(self.tracker.registry.nodes, {node_id: ("203.0.113.5", 4001)})
+        self.assertIn(f"node {shortId(node_id)} joined from 203.0.113.5:4001 (1 live)",
+                      [formatEvent(event) for event in events])
+
     def test_statusClientsJoinAndLeaveAtDebug(self):
         """A status client (bazaar status, the web view: port 0, purpose
         status) registering for one question is logged at debug; a node
@@ -953,6 +964,14 @@ class CheckedWhereItConnectsTests(ReachTests):
                       "(203.0.113.5): a node connecting from a public address is "
                       "checked only there; not introducing it (checking again in 5 s)",
                       lines)
+
+    def test_toldWhereSeenAsIPv4(self):
+        """Seen on a dual-stack socket at ``::ffff:a.b.c.d``: the node is
+        told it was seen at ``a.b.c.d`` (and checked there, its word for
+        its host being that address however spelt)."""
+        peer, node_id = self.register(4001, peer_host="::ffff:203.0.113.5",
+                                      host="10.1.0.2")
+        self.assertEqual(self.told[0]["seenHost"], "203.0.113.5")
 
     def test_neverAServiceOfItsOwnMachine(self):
         """127.0.0.1:6379, 169.254.169.254:80, a third party's address:

@@ -59,6 +59,27 @@ def canonical(host):
     return str(ipAddress(host))
 
 
+def oneSpelling(host):
+    """host as one text: an IP address L{canonical}, any other text (a
+    name) as it is."""
+    try:
+        return canonical(host)
+    except ValueError:
+        return host
+
+
+def peerHost(transport):
+    """
+    The host transport's peer is at, in one spelling (L{oneSpelling}), or
+    "" for none: a daemon listening on a dual-stack IPv6 socket (``::``)
+    sees an IPv4 peer as ``::ffff:a.b.c.d``, and every line, record and
+    answer that names the peer says ``a.b.c.d``, as a daemon listening on
+    IPv4 would, and a node's IPv4 socket dials.
+    """
+    address = transport.getPeer() if transport is not None else None
+    return oneSpelling(getattr(address, "host", None) or "")
+
+
 def isLinkLocal(host):
     """Whether local address host is link-local (169.254/16, fe80::/10):
     drawn by each machine itself, on every link alike."""

@@ -48,6 +48,8 @@ class PluginOption:
         cannot take it fails (exit 1, one line), as one whose --listen
         port is taken does (tests/test_failed_starts.py gives each such
         option a taken port).
+    @ivar metavar: what its value looks like in a command's usage
+        (``PORT``, ``ID=HOST:PORT``); None: its name in capitals.
     """
 
     name: str
@@ -57,6 +59,7 @@ class PluginOption:
     repeatable: bool = False
     flag: bool = False
     listens: bool = False
+    metavar: str = None
 
 
 def optionDefaults(options):

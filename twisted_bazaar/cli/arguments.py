@@ -26,7 +26,8 @@ from twisted_bazaar.base.defaults import (
 )
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.base.console import tolerant
-from twisted_bazaar.cli.common import WEB_LISTEN, addVersion, argumentType, emit
+from twisted_bazaar.cli.common import (
+    WEB_LISTEN, addVersion, argumentType, emit, joinDashedValues)
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser, UsageError, commandParser
 
 DEFAULT_TRACKER = f"127.0.0.1:{DEFAULT_TRACKER_PORT}"
@@ -86,15 +87,28 @@ def transportOptions(buy, plugins):
             continue
         group = buy.add_argument_group(f"the {plugin.name} transport")
         for option in plugin.nodeOptions:
-            flag = f"--{option.name}"
+            flag, words = f"--{option.name}", _asArgument(option)
             if option.flag:
-                group.add_argument(flag, action="store_true", help=option.help)
+                group.add_argument(flag, action="store_true", help=words)
             elif option.repeatable:
                 group.add_argument(flag, type=argumentType(option.parse), action="append",
-                                   default=[], help=option.help)
+                                   default=[], metavar=option.metavar,
+                                   help=f"{words} (repeatable)")
             else:
                 group.add_argument(flag, type=argumentType(option.parse),
-                                   default=option.default, help=option.help)
+                                   default=option.default, metavar=option.metavar,
+                                   help=words)
+
+
+def _asArgument(option):
+    """A plugin option's help as this command's own options word theirs:
+    without the value's form it may begin with (``ID=HOST:PORT: ...``),
+    which the usage shows, and with a lower-case start but for a word in
+    capitals (``TCP``), as the daemons' sentences are not."""
+    help = option.help.removeprefix(f"{option.metavar}: ")
+    if help[1:2].islower():
+        return help[:1].lower() + help[1:]
+    return help
 
 
 _ID_TEXT = re.compile(r"[0-9a-fA-F]{1,32}")
@@ -378,21 +392,6 @@ def parser(transports=()):
 DASHED_VALUES = ("--tracker-key",)
 
 
-def joinDashedValues(argv):
-    """argv with each of L{DASHED_VALUES} and the word after it joined as
-    ``--option=value``, so that a value beginning with "-" is taken as one
-    (as the tracker's log line and twistd's options take it)."""
-    joined = []
-    words = iter(argv)
-    for word in words:
-        if word in DASHED_VALUES:
-            value = next(words, None)
-            if value is not None:
-                word = f"{word}={value}"
-        joined.append(word)
-    return joined
-
-
 class _Gone(argparse.Action):
     """An option that is gone: refused, with what to do now (its
     ``note``), rather than as an unknown word."""
@@ -412,7 +411,7 @@ def parse(argv=None):
     words = sys.argv[1:] if argv is None else argv
     p = parser(_buyTransports(words))
     _dataDirFirst(p, words)
-    args = p.parse_args(joinDashedValues(words))
+    args = p.parse_args(joinDashedValues(words, DASHED_VALUES))
     command = commandParser(p, args)
     if args.command == "node" and args.address is None and args.data_dir is None:
         command.error("node wants ADDRESS|ID, or --data-dir DIR of a node you run")

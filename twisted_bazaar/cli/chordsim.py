@@ -151,9 +151,17 @@ def run(parser, args, options):
               "settings": {key: value for key, value in sorted(config.items())},
               "rows": []}
 
+    # Each row as it is done: on a terminal, the table itself, row by row;
+    # else on stderr (progress), the whole table on stdout at the end.
+    # Both on one terminal printed every row twice.
+    live = not args.quiet and sys.stdout.isatty()
+
     def report(row):
-        if not args.quiet:
-            sys.stderr.write(table(dict(result, rows=[row])) + "\n")
+        line = table(dict(result, rows=[row]))
+        if live:
+            print(line, flush=True)
+        elif not args.quiet:
+            sys.stderr.write(line + "\n")
 
     if args.experiment == "pathlength":
         rows = pathLength(args.sizes, args.lookups, args.seed, settings, latency, report)
@@ -178,7 +186,7 @@ def run(parser, args, options):
         plotChord(result, target, format=fmt)
 
     status = simoutput.save(args, result, draw)
-    if not args.quiet:
+    if not args.quiet and not live:
         print(table(result))
     return status
 

@@ -1,7 +1,7 @@
 """
 What the console commands share: their version, argparse types from the
-daemons' option parsers, and L{emit}: output that a reader may stop
-reading (``| head``) without a traceback.
+daemons' option parsers, values that may begin with "-", and L{emit}:
+output that a reader may stop reading (``| head``) without a traceback.
 """
 
 import argparse
@@ -40,6 +40,22 @@ def argumentType(parse):
             raise argparse.ArgumentTypeError(str(reason)) from None
 
     return argument
+
+
+def joinDashedValues(argv, options):
+    """argv with each of options and the word after it joined as
+    ``--option=value``, so that a value beginning with "-" is taken as one
+    (as the tracker's log line and twistd's options take it) and judged by
+    the option's own type, not refused as "expected one argument"."""
+    joined = []
+    words = iter(argv)
+    for word in words:
+        if word in options:
+            value = next(words, None)
+            if value is not None:
+                word = f"{word}={value}"
+        joined.append(word)
+    return joined
 
 
 class _Version(argparse._VersionAction):

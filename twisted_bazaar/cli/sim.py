@@ -11,7 +11,7 @@ import time
 
 from twisted_bazaar import wire
 from twisted_bazaar.cli import chordsim, simoutput, simshards
-from twisted_bazaar.cli.common import addVersion, argumentType, emit
+from twisted_bazaar.cli.common import addVersion, argumentType, emit, joinDashedValues
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser
 from twisted_bazaar.base.options import boundedInt, fraction, seconds
 from twisted_bazaar.events import ObsoleteObserver
@@ -24,6 +24,9 @@ from twisted_bazaar.sim.attack import againstHonest, checkAdversaries
 from twisted_bazaar.sim.runner import DISCOVERY, STARTS, TOPOLOGIES, SimConfig, Simulation
 from twisted_bazaar.sim.udppunches import parseMix
 
+#: Options whose value a user may begin with "-" (a range mistyped as
+#: ``-5..10``), judged by their own type rather than taken for an option.
+DASHED_VALUES = ("--latency-ms",)
 #: Wall seconds before the progress bar appears.
 PROGRESS_AFTER = 2.0
 
@@ -439,7 +442,8 @@ def simulation(args, scheme_options, flags):
 def main(argv=None):
     """One run (``bazaar-sim sweep`` is L{twisted_bazaar.cli.simcommand}'s)."""
     flags = parser()
-    args = flags.parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = flags.parse_args(joinDashedValues(words, DASHED_VALUES))
     if argv is None:
         # Run as a program (not called by a test): nobody reads the nodes'
         # info logs, so they are dropped at once (see sim.logs).

@@ -36,6 +36,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.base.lan import peerHost
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import admitted
 from twisted_bazaar.net.syngate import gatePort, ungate
@@ -323,7 +324,7 @@ class TransferServer(FramedProtocol):
             self._armIdle()
 
     def _host(self):
-        return getattr(self.transport.getPeer(), "host", None) or ""
+        return peerHost(self.transport)
 
     def _take(self, pool, what):
         """

@@ -35,6 +35,7 @@ from twisted_bazaar.net.capabilities import (
 )
 from twisted_bazaar.channel.session import ChannelError, Session, UpgradeRequired
 from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.base.lan import peerHost
 from twisted_bazaar.net.sendnow import sendNow
 
 #: Seconds the channel's handshake may take, by default (the links'
@@ -246,7 +247,7 @@ class EncryptedProtocol(Protocol):
             reply, plain = session.receive(data)
         except UpgradeRequired as e:
             peer = self.transport.getPeer()
-            self._fail(e.at(getattr(peer, "host", "HOST"), getattr(peer, "port", "PORT")))
+            self._fail(e.at(peerHost(self.transport) or "HOST", getattr(peer, "port", "PORT")))
             return
         except ChannelError as e:
             if e.lasting:
@@ -311,7 +312,7 @@ class EncryptedProtocol(Protocol):
     def _say(self, reason):
         """The channel's one line of why it failed."""
         peer = self.transport.getPeer()
-        host = getattr(peer, "host", "?")
+        host = peerHost(self.transport) or "?"
         fields = dict(host=host, port=getattr(peer, "port", "?"), reason=reason)
         line = "closing connection with {host}:{port}: {reason}"
         if self.peerLog is None:

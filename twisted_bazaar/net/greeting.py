@@ -26,6 +26,7 @@ from twisted.logger import Logger, LogLevel
 from zope.interface import Attribute, Interface
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.lan import peerHost
 from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.identity.proofs import LINK
 from twisted_bazaar.net.dispatch import answerCheck
@@ -366,7 +367,7 @@ class Greeter:
         if existing is not None:
             existing.retire("replaced by a newer link")
         address = link.transport.getPeer()
-        link.address = (hello.host or getattr(address, "host", ""), hello.port)
+        link.address = (hello.host or peerHost(link.transport), hello.port)
         # How to reach the peer again: through the paths it names, if
         # any, its claims charged to the group its connection came from
         # (the one its relay names for it, over a circuit).

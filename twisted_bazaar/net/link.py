@@ -56,6 +56,7 @@ from zope.interface import Interface, implementer
 from twisted_bazaar.base.logthrottle import peerFields
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar import wire
+from twisted_bazaar.base.lan import peerHost
 from twisted_bazaar.net.batch import FLUSH_BYTES, WriteBatch
 from twisted_bazaar.net.capabilities import (
     IChannelProtocol,
@@ -579,7 +580,7 @@ class Link(FrameLoop, Keepalive):
         """A short name for logs: the peer's id if known, and its address;
         a status client's id is a temporary one, no node's."""
         address = self.transport.getPeer() if self.transport else None
-        where = f"{getattr(address, 'host', '?')}:{getattr(address, 'port', '?')}"
+        where = f"{peerHost(self.transport) or '?'}:{getattr(address, 'port', '?')}"
         if self.purpose in STATUS_PURPOSES:
             return f"a status client at {where}"
         if self.peer_id is None:

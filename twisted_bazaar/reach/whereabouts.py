@@ -23,7 +23,7 @@ tracker's check found of it (L{reach}), which the node's own attributes
 of those names read and write.
 """
 
-from twisted_bazaar.base.lan import isLocal
+from twisted_bazaar.base.lan import isLocal, peerHost
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.peerhost import scopeOf
 from twisted_bazaar.net.keepalive import DEFAULT_HANDSHAKE_TIMEOUT
@@ -163,7 +163,7 @@ class Whereabouts:
         transport = tracker_link.transport
         host = getattr(transport.getHost(), "host", "")
         if scopeOf(host) is not None:
-            self.hosts.leftFrom(host, getattr(transport.getPeer(), "host", ""))
+            self.hosts.leftFrom(host, peerHost(transport))
         if self._lan is None and not isLocal(host):
             return None
         return self.lan.announce(host)

@@ -26,7 +26,7 @@ from twisted_bazaar.sim.topology import BUILDERS
 from twisted_bazaar.daemon.build import buildNode, buildRole, configured, plugScheme
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.schemes.superpeer.messages import SUPER
-from twisted_bazaar.testing import Market, MemoryConnector
+from twisted_bazaar.testing import Market, MemoryClientEndpoint, MemoryConnector
 from twisted_bazaar.tracker import DEFAULT_TRACKER_PORT
 
 #: The schemes whose nodes join through the tracker whatever the topology:
@@ -214,14 +214,26 @@ class Builder:
 
     def _joinTracker(self, node):
         """A node of a fixed overlay still registers with the tracker when
-        its discovery scheme needs one (the index); it asks for no peers."""
-        membership = Membership(node)
+        its discovery scheme needs one (the index); it asks for no peers.
+        In a run whose links lose, repeat or reorder messages it tries
+        again as a daemon does (L{Membership}'s reconnector) when a try
+        fails: one connection, whose handshake a lost message ended, left
+        the node out of the market for the whole run (the index, cold, at
+        --drop 0.05: 0.73 of its searches bought at 300 nodes, flood
+        0.99).  Elsewhere its one connection is made (a reconnector is a
+        kilobyte a node more, for a try that cannot fail)."""
+        sim = self.sim
+        config = sim.config
+        host = sim.market.tracker_host
+        faulty = config.drop or config.dup or config.reorder
+        membership = Membership(node, MemoryClientEndpoint(
+            sim.network, node.host, host, DEFAULT_TRACKER_PORT) if faulty else None)
         node.setMembership(membership)
         membership.startService()
-        protocol = membership.buildLink()
-        d = self.sim.network.connect(self.sim.market.tracker_host, DEFAULT_TRACKER_PORT,
-                                     protocol, from_host=node.host)
-        d.addErrback(self._linkFailed)
+        if not faulty:
+            d = sim.network.connect(host, DEFAULT_TRACKER_PORT, membership.buildLink(),
+                                    from_host=node.host)
+            d.addErrback(self._linkFailed)
 
     def directNode(self, index, scheme, taken):
         """Node number index of a generated overlay: its key drawn from the

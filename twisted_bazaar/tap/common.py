@@ -3,6 +3,7 @@ What both daemons' command lines share: the link limits, ``--verbose``,
 ``--config FILE``, one-line usage errors, and no shared pid file.
 """
 
+import json
 import os
 import random
 import re
@@ -101,18 +102,57 @@ def refuseGone(args, gone):
 _ABOUT_OPTION = re.compile(r"(Parameter type enforcement failed: )?--([\w-]+)(?::| [^ :]+:)")
 
 
-def fromConfig(message, path, args):
+class Misplaced(usage.UsageError):
+    """
+    An option given without the role or discovery scheme it belongs to:
+    said with the flag to add, or, when the config file gave the option
+    and the command line does not give that flag, with the file's key
+    and the value that makes it right (L{inFile}).
+    """
+
+    def __init__(self, name, kind, owner, chosen):
+        """
+        @param kind: C{"role"} or C{"scheme"}.
+        @param chosen: the roles (or the one scheme) the node has now.
+        """
+        self.name, self.kind, self.owner, self.chosen = name, kind, owner, list(chosen)
+        self.flag = "role" if kind == "role" else "discovery"
+        super().__init__(f"--{name} belongs to the {owner} {kind}; "
+                         f"add --{self.flag} {owner}")
+
+    def inFile(self, path):
+        if self.kind == "role":
+            value = json.dumps(self.chosen + [self.owner])
+        else:
+            value = json.dumps(self.owner)
+        return (f"--config {path}: {self.name} belongs to the {self.owner} {self.kind}; "
+                f"give {self.flag} = {value}")
+
+
+def _given(name, args):
+    """Is ``--name`` one of args (alone or ``--name=VALUE``)?"""
+    return any(arg == f"--{name}" or arg.startswith(f"--{name}=") for arg in args)
+
+
+def fromConfig(error, path, args, given=()):
     """
     A usage error about the value of an option the config file at path
     gave (one of ``args``, which it stands for), said as the file's own
     errors are: ``--config PATH: KEY: WHY`` (``--ttl: ...`` alone named
-    no file).  Any other message as it is.
+    no file); an option the file gave without its role or scheme
+    (L{Misplaced}) in the file's words, unless the command line
+    (``given``) names the roles or the scheme, which then win over the
+    file's.  Any other message as it is.
     """
+    message = str(error)
+    if (isinstance(error, Misplaced) and path is not None and _given(error.name, args)
+            and not _given(error.flag, given)):
+        return error.inFile(path)
     found = _ABOUT_OPTION.match(message)
     if path is None or found is None:
         return message
     key = found.group(2)
-    if not any(arg == f"--{key}" or arg.startswith(f"--{key}=") for arg in args):
+    if not _given(key, args):
         return message
     return f"--config {path}: {key}{message[found.end(2):]}"
 
@@ -342,10 +382,11 @@ class DaemonOptions(usage.Options):
     def parseOptions(self, options=None):
         if options is None:
             options = sys.argv[1:]
-        path, fromFile = None, ()
+        path, fromFile, given = None, (), ()
         try:
             try:
                 path, rest = splitConfig(options)
+                given = rest
                 if path is not None:
                     fromFile = configArgs(path, self.configKinds(), rest,
                                           self.pathOptions(), self.GONE)
@@ -357,7 +398,7 @@ class DaemonOptions(usage.Options):
             try:
                 super().parseOptions(rest)
             except usage.UsageError as e:
-                raise usage.UsageError(fromConfig(str(e), path, fromFile)) from None
+                raise usage.UsageError(fromConfig(e, path, fromFile, given)) from None
         except usage.UsageError as e:
             if self.parent is None:
                 raise

@@ -54,6 +54,7 @@ from twisted_bazaar.tap.common import (
     checkDataDir,
     COMMON_PARAMETERS,
     DaemonOptions,
+    Misplaced,
     addMetrics,
     badValue,
     exitStatusFor,
@@ -370,8 +371,7 @@ class Options(DaemonOptions):
             raise usage.UsageError("--no-quic serves no QUIC: give it or --quic-port, "
                                    "not both")
         if self["give-up-after"] is not None and "buyer" not in self["role"]:
-            raise usage.UsageError("--give-up-after belongs to the buyer role; add "
-                                   "--role buyer")
+            raise Misplaced("give-up-after", "role", "buyer", self["role"])
         checkDataDir(self["data-dir"], "a node", (TRACKER_KEY_FILE, "a tracker's key",
                                                   "a tracker's state directory"))
         self.roles = [(self.roles_known[name],
@@ -384,9 +384,7 @@ class Options(DaemonOptions):
             kind, owner = _OPTION_OWNERS[name]
             chosen = self["role"] if kind == "role" else [self["discovery"]]
             if owner not in chosen:
-                fix = f"--role {owner}" if kind == "role" else f"--discovery {owner}"
-                raise usage.UsageError(f"--{name} belongs to the {owner} {kind}; "
-                                       f"add {fix}")
+                raise Misplaced(name, kind, owner, chosen)
 
 
 #: option name -> (kind, owner name), for every plugin option.
@@ -590,7 +588,8 @@ def _exitsWhenDone(reactor, options, service, parts, exitStatus):
     if options["give-up-after"] is not None:
         GiveUp(reactor, parts.node, roles["buyer"], options["give-up-after"],
                exitStatus.fail, " or ".join(t.label for t in options.trackers),
-               wayOut(plugin for plugin, _ in transportValues(options))
+               wayOut(plugin for plugin, _ in transportValues(options)),
+               (options["discovery"], sorted(set(options.schemes) - {options["discovery"]}))
                ).setServiceParent(service)
 
 

@@ -9,7 +9,9 @@ deadline.
 import re
 
 from twisted.application.service import Service
+from twisted.internet import defer
 
+from twisted_bazaar import wire
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.events import NodeObserver
@@ -133,9 +135,17 @@ class GiveUp(Service):
     of the node's service: stopping the node cancels the timer.
     """
 
-    def __init__(self, clock, node, buyer, seconds, fail, tracker_address, hints=()):
+    def __init__(self, clock, node, buyer, seconds, fail, tracker_address, hints=(),
+                 schemes=(None, ())):
+        """
+        @param schemes: (the node's scheme, the other installed schemes):
+            a give-up names those whose nodes the tracker knows, which
+            this node does not ask (a market of mixed schemes).
+        """
         self.clock = clock
         self.hints = hints
+        self.schemes = schemes
+        self._asking = None
         self.node = node
         self.buyer = buyer
         self.seconds = seconds
@@ -151,13 +161,58 @@ class GiveUp(Service):
 
     def _expired(self):
         self._timer = None
-        if not self.buyer.satisfied:
-            why = shortfall(self.node, self.buyer, self.searches, self.tracker_address,
-                            hints=self.hints)
-            self.fail(f"gave up after {self.seconds:g} s: {why}", GAVE_UP)
+        if self.buyer.satisfied:
+            return
+        why = shortfall(self.node, self.buyer, self.searches, self.tracker_address,
+                        hints=self.hints)
+        asking = self._unasked()
+        asking.addCallback(self._gaveUp, why)
+        asking.addErrback(lambda failure: failure.trap(defer.CancelledError))
+        if not asking.called:
+            self._asking = asking
+
+    def _gaveUp(self, unasked, why):
+        self._asking = None
+        if not self.running:
+            # Stopped while it asked: its questions were called off.
+            return
+        self.fail(f"gave up after {self.seconds:g} s: {why}{unasked}", GAVE_UP)
+
+    def _unasked(self):
+        """
+        What to add of the other schemes the tracker knows nodes of (a
+        ``nodereq`` for each, as bazaar buy names them): their sellers
+        were not asked, and another --discovery may buy there; "" for
+        none, or no tracker to ask.  Each question is bounded (the
+        tracker session's own wait).
+        """
+        mine, others = self.schemes
+        membership = self.node.membership
+        if not others or membership is None or not membership.isRegistered:
+            return defer.succeed("")
+
+        def seen(reply, scheme):
+            return scheme if reply.id != -1 else None
+
+        asked = [membership.ask(wire.NodeReq(scheme=scheme)).addCallbacks(
+                     seen, lambda _: None, callbackArgs=(scheme,))
+                 for scheme in others]
+        return defer.gatherResults(asked).addCallback(_unaskedWords, mine)
 
     def stopService(self):
         super().stopService()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._asking is not None:
+            asking, self._asking = self._asking, None
+            asking.cancel()
+
+
+def _unaskedWords(found, mine):
+    """The words a give-up adds of the schemes found, as bazaar buy's."""
+    found = [scheme for scheme in found if scheme is not None]
+    if not found:
+        return ""
+    return (f"; only the {mine} scheme's nodes were asked, not those of "
+            f"{' or '.join(found)}: --discovery SCHEME buys through them")

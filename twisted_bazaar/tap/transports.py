@@ -65,7 +65,7 @@ def _listed(option):
             raise usage.UsageError(badValue(option.name, text, e))
         self[option.name].append(value)
 
-    handler.__doc__ = option.help
+    handler.__doc__ = f"{option.help}. Repeatable."
     return handler
 
 

@@ -33,7 +33,9 @@ controller's SIGTERM reaches the workers again): the controller alone
 ends the run at a second signal.  The workers' scratch folders are inside
 the controller's, and what a worker killed before its cleanups left (the
 network namespaces of L{twisted_bazaar.testing.netns}, named after the
-worker's pid) the controller removes at the end.
+worker's pid) the controller removes at the end.  A worker's session
+over, it ignores SIGINT: execnet sends one to a worker that has not ended
+5 s after its controller closed it.
 """
 
 import os
@@ -145,6 +147,15 @@ class Stopper:
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
         self._previous.clear()
+        if self.worker:
+            # execnet sends its worker process SIGINT itself when the
+            # worker has not ended 5 s after its controller closed it (a
+            # worker's last collections, under load): Python's handler then
+            # raised KeyboardInterrupt in whatever ran, as hypothesis's gc
+            # callback (an unraisable exception, pytest's warning at the
+            # end of the run).  The controller kills a worker that has not
+            # ended 10 s after it closed it, and a Ctrl-C is its to handle.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None

@@ -14,6 +14,7 @@ from twisted.internet import defer
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.lan import peerHost
 from twisted_bazaar.reach.peerhosts import HostRefused
 from twisted_bazaar.reach.vetting import NotNamed, RelayRefused
 from twisted_bazaar.identity.proofs import CHECK
@@ -154,7 +155,7 @@ class AddressCheck:
         passed = (type(message) is wire.ThisIsMe and message.id == self.node_id
                   and self._passes(message))
         if passed and self._direct:
-            self.reached = getattr(link.transport.getPeer(), "host", None) or None
+            self.reached = peerHost(link.transport) or None
         self.relayed = passed and IRelayedTransport(link.transport, None) is not None
         self._done(passed)
         link.close("address checked", routine=True)

@@ -9,6 +9,7 @@ from twisted.internet import defer
 from twisted.logger import LogLevel
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.lan import peerHost
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.peerhost import firstDialled, isName, whyNotChecked
 from twisted_bazaar.reach.peerhosts import HostRefused
@@ -131,7 +132,7 @@ class AddressChecks:
         connector = tracker.connector
         if not connector.addressed:
             return None
-        seen = getattr(tracker.links[node_id].transport.getPeer(), "host", "") or ""
+        seen = peerHost(tracker.links[node_id].transport)
         if not isName(host):
             why = whyNotChecked(host, seen)
             return defer.succeed([host]) if why is None else defer.fail(HostRefused(why))
@@ -183,7 +184,7 @@ class AddressChecks:
             return
         link = self.tracker.links[node_id]
         seen = link.transport.getPeer()
-        link.send(wire.Reach(host, port, passed, getattr(seen, "host", "") or "",
+        link.send(wire.Reach(host, port, passed, peerHost(link.transport),
                              getattr(seen, "port", 0) or 0))
 
     def stop(self, node_id):

@@ -15,6 +15,7 @@ import attr
 from twisted.logger import LogLevel
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.lan import oneSpelling, peerHost
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.limits import GroupRates
@@ -144,8 +145,8 @@ class Reservations:
             if tracker.relay is None:
                 raise Refused("noslots", "this tracker relays for nobody")
             relay = tracker.relay.reserve(node_id, group, link.send, key,
-                                          self.host or getattr(link.transport.getHost(),
-                                                                "host", "") or "")
+                                          self.host or oneSpelling(getattr(
+                                              link.transport.getHost(), "host", "") or ""))
         except Refused as e:
             link.peerLine(LogLevel.info, "refused {peer} a relay reservation: {info}",
                           tracker.log, info=e.info)
@@ -200,8 +201,7 @@ class Reservations:
         if node_id in tracker.registry.verified:
             return
         tracker.checks.stop(node_id)
-        tracker.registry.verify(node_id, seen=getattr(link.transport.getPeer(), "host",
-                                                      "") or "")
+        tracker.registry.verify(node_id, seen=peerHost(link.transport))
         tracker.memberLine(groupOf(link), LogLevel.info, "node {id} holds a reservation "
                            "at {where}: introducing it through {relay}",
                            id=shortId(node_id), where=where, relay=relay)

@@ -12,6 +12,7 @@ from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.lan import peerHost
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
 from twisted_bazaar.base.words import plural
@@ -393,7 +394,7 @@ class Tracker:
             self.drop(victim)
             victim.refuse("noslots", "evicted to make room for a node of another "
                           "address group")
-        seen = getattr(link.transport.getPeer(), "host", "")
+        seen = peerHost(link.transport)
         # A node of port 0 is never checked: the host it names is one
         # nobody vouched for, so it is recorded where it is seen.
         host = (hello.host or seen) if hello.port else seen

@@ -19,7 +19,7 @@ from twisted.internet.protocol import DatagramProtocol
 from twisted.logger import Logger
 
 from twisted_bazaar import wire
-from twisted_bazaar.base.lan import sameHost
+from twisted_bazaar.base.lan import peerHost, sameHost
 from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.limits import GroupRates
@@ -63,8 +63,7 @@ PUNCHES_LIMIT = declare(
 
 def hostOf(link):
     """The host link's connection comes from, or ""."""
-    address = link.transport.getPeer() if link.transport is not None else None
-    return getattr(address, "host", None) or ""
+    return peerHost(link.transport)
 
 
 class _Check:

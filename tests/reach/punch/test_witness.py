@@ -10,7 +10,6 @@ from twisted.trial.unittest import SynchronousTestCase
 from twisted_bazaar.reach.punch.witness import (
     AGAIN_LIMIT,
     TrackerWitness,
-    aimedAt,
     whyNot,
 )
 
@@ -60,13 +59,6 @@ class WhyNotTests(SynchronousTestCase):
                       whyNot(PEER, "s.attacker.example", "s.attacker.example"))
         self.assertIn("a name", whyNot(PEER, "fe80::1%eth0", "fe80::1%eth0"))
         self.assertIsNone(whyNot(PEER, "n5", "n5", labels=True))
-
-    def test_aimedAt(self):
-        """The host dialled is the tracker's, in one spelling."""
-        self.assertEqual(aimedAt("::ffff:203.0.113.9"), "203.0.113.9")
-        self.assertEqual(aimedAt("2001:DB8::9"), "2001:db8::9")
-        self.assertEqual(aimedAt("node-7.example"), "node-7.example")
-
 
 class WitnessTests(SynchronousTestCase):
     """The witness's questions; the hosts the tracker names are the

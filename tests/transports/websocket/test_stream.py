@@ -298,6 +298,39 @@ class PongTests(SynchronousTestCase):
         self.assertEqual(pongs, [b"0", b"1", b"2"])
 
 
+class PeerDroppedTests(SynchronousTestCase):
+    """
+    A connection the peer drops without a closing handshake (its dial
+    lost the race of --ws-peer beside TCP and was aborted, or it went)
+    is no refusal of this end's: it was said at info, "websocket: closed a
+    connection from HOST: connection was closed uncleanly (peer dropped
+    the TCP connection ...)", once a race; now one debug line.
+    """
+
+    def setUp(self):
+        self.events = []
+        self.patch(stream, "_log", Logger(observer=self.events.append))
+        self.joined = Joined()
+        self.server, self.transport = accepted(self.joined)
+
+    def assertDropped(self):
+        self.server.connectionLost(Failure(ConnectionLost()))
+        self.assertEqual(self.joined.refusals, [])
+        [event] = self.events
+        self.assertEqual(event["log_level"], LogLevel.debug)
+        self.assertIn("dropped its connection", formatEvent(event))
+
+    def test_duringTheOpeningHandshake(self):
+        self.server.dataReceived(REQUEST[:40])
+        self.assertDropped()
+
+    def test_aRefusalStaysOne(self):
+        """What this end refused is still said as a refusal."""
+        self.server.dataReceived(REQUEST.replace(b"Host: 127.0.0.1", b"Host: evil.example"))
+        self.server.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(len(self.joined.refusals), 1)
+
+
 class NormalCloseTests(SynchronousTestCase):
     """
     A connection closed by its closing handshake, by either end, ended
@@ -350,10 +383,14 @@ class NormalCloseTests(SynchronousTestCase):
         self.assertEqual(self.lines(), [])
 
     def test_aDroppedConnectionIsNoNormalClose(self):
+        """The carried protocol is told it failed; that the peer dropped
+        it is no refusal (PeerDroppedTests), said at debug."""
         self.server.connectionLost(Failure(ConnectionLost()))
         self.assertIsInstance(self.carried.lost.value, WebSocketFailed)
-        self.assertEqual(len(self.joined.refusals), 1)
-        self.assertEqual(self.lines(), [])
+        self.assertEqual(self.joined.refusals, [])
+        [line] = self.lines()
+        self.assertIn("dropped its connection", line)
+        self.assertEqual(self.events[0]["log_level"], LogLevel.debug)
 
 
 class RefusalTests(SynchronousTestCase):

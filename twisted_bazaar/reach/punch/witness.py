@@ -17,7 +17,8 @@ They are compared as addresses, not as text (L{sameHost}): a tracker or
 relay listening on a dual-stack IPv6 socket sees an IPv4 peer as
 ``::ffff:a.b.c.d``, and its word is the same host as another's
 ``a.b.c.d``.  The comparison only decides whether to punch; the host
-dialled is always the tracker's (L{aimedAt}), so no spelling a relay or
+dialled is always the tracker's (in one spelling,
+L{twisted_bazaar.base.lan.oneSpelling}), so no spelling a relay or
 a peer chooses moves the dial.
 
 A host name is never punched to (but on a network whose hosts are
@@ -34,7 +35,7 @@ punch ever aimed at one.
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
-from twisted_bazaar.base.lan import canonical, ipAddress, sameHost
+from twisted_bazaar.base.lan import ipAddress, sameHost
 from twisted_bazaar.wire.ids import shortId
 
 #: How many times, while a peer's link lasts, the tracker is asked again
@@ -81,16 +82,6 @@ def _isAddress(host):
     except ValueError:
         return False
     return "%" not in host
-
-
-def aimedAt(named):
-    """The host a punch dials for the tracker's word ``named``: an IP
-    address in one spelling (an IPv4-mapped IPv6 one as IPv4, which the
-    punch's IPv4 socket reaches), any other text as it is."""
-    try:
-        return canonical(named)
-    except ValueError:
-        return named
 
 
 class TrackerWitness:

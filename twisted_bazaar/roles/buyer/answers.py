@@ -20,6 +20,7 @@ from twisted.logger import Logger, LogLevel
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.identity.keys import signedBy
+from twisted_bazaar.roles.buyer.clocks import ClocksApart
 from twisted_bazaar.store import Purchase
 from twisted_bazaar.wire.trade import BuyOK, countOf
 from twisted_bazaar.wire.ids import shortId
@@ -48,6 +49,7 @@ class Answers:
         #: Answers ignored for not matching their buys: a few logged per
         #: interval, the rest summed up.
         self._ignored = LogThrottle(node.clock, self._logIgnored)
+        self.clocks = ClocksApart(node.clock)
 
     def stop(self):
         self.stopped = True
@@ -158,6 +160,8 @@ class Answers:
         pending, record = settled
         if error.code == "expired":
             self._expiredEarly(pending, record.want)
+        else:
+            self.clocks.inStep(pending.seller)
         if record.unresolved is not None:
             item = record.unresolved.item
             self.doubts.settled(buy_id)
@@ -175,13 +179,12 @@ class Answers:
         not: the clocks are apart (docs/protocol.md §11, "Expiry"); its
         want (if any) keeps the seller, for a give-up to say."""
         left = (pending.expires or 0) / 1000 - self.node.clock.seconds()
-        if left > 0 and want is not None:
+        if left <= 0:
+            self.clocks.inStep(pending.seller)
+            return
+        if want is not None:
             want.clocksApart(pending.seller)
-        if left > 0 and self._ignored.admit("clock"):
-            self.log.warn("seller {seller} says buy {id} has expired, {left:.0f} s "
-                          "before it expires by this node's clock: is one of the "
-                          "clocks wrong?", seller=shortId(pending.seller), id=pending.buy_id,
-                          left=left)
+        self.clocks.early(pending.seller, pending.buy_id, left)
 
     def _onNotYet(self, error):
         """The seller did not sell the buy, and cannot promise yet that it
@@ -213,6 +216,7 @@ class Answers:
         if pending is None:
             return
         self.sellers.settled(pending.seller)
+        self.clocks.inStep(pending.seller)
         record.stopProbes()
         purchase = Purchase(ok.id, ok.item, pending.seller, self.node.clock.seconds(),
                             ok.sha256, ok.size, countOf(ok))

@@ -23,6 +23,7 @@ their links closed.
 
 from twisted.logger import Logger, LogLevel
 
+from twisted_bazaar.base.lan import peerHost
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
 from twisted_bazaar.base.words import plural
@@ -147,7 +148,7 @@ class SuperPeerSide(NodeObserver):
                                        "fewer of this index's entries"))
 
     def _register(self, link, message):
-        host = message.host or getattr(link.transport.getPeer(), "host", "")
+        host = message.host or peerHost(link.transport)
         leaf, address = link.peer_id, (host, message.port)
         self._relays[leaf] = message.relay
         # Port 0 takes no connections: nothing to check (as at the tracker).

@@ -27,6 +27,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import CONNECTIONS_LIMIT, RateLimit, admitted
 from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.base.lan import oneSpelling, peerHost
 from twisted_bazaar.net.framed import FramedProtocol
 from twisted_bazaar.identity.keys import keyId
 from twisted_bazaar.net.handshake import PLAIN, channelKey
@@ -282,7 +283,7 @@ class Relay:
         if node_id is None or (request.id is not None and request.id != node_id):
             raise Refused("norelay", "relayReserve's id must be the id of the key "
                           "this connection's channel proved")
-        host = getattr(end.transport.getHost(), "host", "") or ""
+        host = oneSpelling(getattr(end.transport.getHost(), "host", "") or "")
         held = self._reserved.get(node_id)
         old = None if held is None else held.end
         relay = self.reserve(node_id, end.group, end.tell, key, host)
@@ -344,7 +345,7 @@ class Relay:
         self._waiting[circuit.token] = circuit
         peer = end.transport.getPeer()
         reservation.tell(RelayIncoming(circuit.token, request.purpose,
-                                       getattr(peer, "host", "") or "",
+                                       peerHost(end.transport),
                                        getattr(peer, "port", 0) or 0))
         circuit.waitForAccept(self.limits.accept_timeout)
         return circuit
@@ -546,7 +547,7 @@ class RelayEnd(FramedProtocol):
 
     def connectionMade(self):
         relay = self.relay
-        self.host = getattr(self.transport.getPeer(), "host", "") or ""
+        self.host = peerHost(self.transport)
         self.group = addressGroup(self.host)
         victims = relay.pending.take(self, self.group)
         if victims is None:

@@ -29,7 +29,7 @@ _NAMES = PluginOption(
     "names a node reaches it by: --tracker ws:NAME:PORT); it answers to loopback's "
     "names and the addresses it listens on, refuses any other name an opening "
     "handshake gives (421: DNS rebinding), and any handshake with an Origin (403: a "
-    "page's)", hostNames)
+    "page's)", hostNames, metavar="NAMES")
 
 
 @implementer(IPlugin, ITransportPlugin)
@@ -42,16 +42,16 @@ class WebSocketPlugin:
         PluginOption("ws-port", _LISTENS + "links and file transfers in WebSocket "
                      "binary messages, each under the encrypted channel as over TCP, "
                      "for nodes whose network lets only HTTP(S) out (none by default)",
-                     _PORT, listens=True),
+                     _PORT, listens=True, metavar="PORT"),
         _NAMES,
         PluginOption("ws-peer", "ID=HOST:PORT: reach node ID over WebSocket at that "
                      "address (an IP address and the node's --ws-port), raced beside "
-                     "TCP.  Repeatable.", parsePeer, repeatable=True),
+                     "TCP", parsePeer, repeatable=True, metavar="ID=HOST:PORT"),
     )
     trackerOptions = (
         PluginOption("ws-port", _LISTENS + "nodes whose network lets only HTTP(S) out "
                      "reach the tracker there with --tracker ws:HOST:PORT (none by "
-                     "default)", _PORT, listens=True),
+                     "default)", _PORT, listens=True, metavar="PORT"),
         _NAMES,
     )
     trackerKinds = (PREFIX,)

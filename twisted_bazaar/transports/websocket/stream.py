@@ -34,6 +34,7 @@ from zope.interface import implementer
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.base.httphosts import refusal
+from twisted_bazaar.base.lan import peerHost
 from twisted_bazaar.channel.session import MESSAGE_1_PREFIX, UPGRADE_REQUIRED
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.capabilities import IQueuedBeside, conformThrough
@@ -185,6 +186,10 @@ class _Stream:
     #: The opening handshake's bytes so far, until its end is found.
     _head = b""
     _why = None
+    #: Whether the peer dropped the connection (no closing handshake, no
+    #: doing of this end's): a dial that lost its race (``--ws-peer``
+    #: beside TCP), a peer gone; no refusal.
+    _peerDropped = False
 
     def connectionMade(self):
         super().connectionMade()
@@ -314,6 +319,7 @@ class _Stream:
         if wasClean and code in (_NORMAL, None):
             self._clean = True
         elif self._why is None and not self.aborted:
+            self._peerDropped = not wasClean and not self.droppedByMe
             self._why = (reason or self.wasNotCleanReason
                          or f"WebSocket closed with code {code}")
 
@@ -419,7 +425,11 @@ class _ServerProtocol(_Stream, WebSocketServerProtocol):
 
     def ended(self, why):
         self.factory.opening.release(self)
-        if why is not None and self.factory.refused is not None and not self.aborted:
+        if why is not None and self._peerDropped:
+            # Not refused: the peer went (a dial of its that lost its race).
+            _log.debug("websocket: {host} dropped its connection: {why}",
+                       host=peerHost(self.transport) or "?", why=why)
+        elif why is not None and self.factory.refused is not None and not self.aborted:
             self.factory.refused(self.transport.getPeer(), why)
 
 

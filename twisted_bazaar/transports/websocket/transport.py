@@ -18,6 +18,7 @@ from zope.interface import implementer
 
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.httphosts import ServedNames
+from twisted_bazaar.base.lan import oneSpelling
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.net.encrypted import EncryptedClientEndpoint, EncryptedFactory
 from twisted_bazaar.transports.interface import NO_OPTIONS, ITransport
@@ -168,7 +169,7 @@ class WebSocketTransport:
             (d.errback if isinstance(result, Failure) else d.callback)(result)
 
     def _refused(self, address, why):
-        host = getattr(address, "host", "?")
+        host = oneSpelling(getattr(address, "host", "") or "") or "?"
         self.peerLog.emit(_log, LogLevel.info, addressGroup(host),
                           "websocket: closed a connection from {host}: {why}",
                           host=host, why=why)

@@ -642,8 +642,8 @@ class FilesPunchTests(PunchTestCase):
         """A direct link's connection that a dual-stack socket saw come
         from an IPv4-mapped IPv6 address (``::ffff:a.b.c.d``): the punch
         for files dials its IPv4 form, as a punch through a relay dials
-        the tracker's word (L{aimedAt}), on either side.  It used to dial
-        the mapped text as it was."""
+        the tracker's word (L{twisted_bazaar.base.lan.oneSpelling}), on
+        either side.  It used to dial the mapped text as it was."""
         del self.b.witnessed[self.b.link]
         self.a.link.transport.peerAddr = IPv6Address("TCP", "::ffff:" + HOST_B, 9001)
         self.b.link.transport.peerAddr = IPv6Address("TCP", "::ffff:" + HOST_A, 41000)

@@ -48,7 +48,7 @@ from twisted_bazaar import wire
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.base.addressgroup import addressGroup
-from twisted_bazaar.base.lan import sameHost
+from twisted_bazaar.base.lan import peerHost, sameHost
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import DIRECT, SEEN, Path
 from twisted_bazaar.transports.relay.messages import FILES
@@ -56,7 +56,6 @@ from twisted_bazaar.transports.tcp.fromport import DIAL_TIMEOUT
 from twisted_bazaar.reach.punch.budgets.dials import PunchLimits
 from twisted_bazaar.reach.punch.tcp.mapping import UNKNOWN
 from twisted_bazaar.reach.punch.tcp.messages import PunchConnect, PunchReply, PunchSync
-from twisted_bazaar.reach.punch.witness import aimedAt
 from twisted_bazaar.reach.sources import Found
 
 #: Dials one punch makes at most: the first and two retries.
@@ -517,10 +516,10 @@ _GAVE_UP = {None: "no hole punched to {peer}: {why}; staying on the link there i
 def directPeer(link):
     """Where link's connection comes from, as this node sees it (a direct
     link's peer, or its router), or "": an IP address in the one spelling
-    a punch dials (L{aimedAt}: a dual-stack socket's IPv4-mapped
+    a punch dials (L{peerHost}: a dual-stack socket's IPv4-mapped
     ``::ffff:a.b.c.d`` as ``a.b.c.d``, which the punch's IPv4 socket
     reaches)."""
-    return aimedAt(getattr(link.transport.getPeer(), "host", "") or "")
+    return peerHost(link.transport)
 
 
 def _wrongAddress(message, observed):

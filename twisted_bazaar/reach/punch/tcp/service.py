@@ -32,6 +32,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.lan import oneSpelling
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.net.dispatch import unhandled
@@ -39,7 +40,7 @@ from twisted_bazaar.transports.relay.messages import FILES
 from twisted_bazaar.reach.punch.tcp.exchange import PunchFailed, Puncher, directPeer
 from twisted_bazaar.reach.punch.tcp.mapping import UNKNOWN, PunchMapping, mappingOf
 from twisted_bazaar.reach.punch.tcp.messages import PunchConnect
-from twisted_bazaar.reach.punch.witness import TrackerWitness, aimedAt, whyNot
+from twisted_bazaar.reach.punch.witness import TrackerWitness, whyNot
 from twisted_bazaar.reach.sources import IPathSource
 
 #: What a node that punches none says, to itself and to a peer's punch.
@@ -221,7 +222,7 @@ class Punching(Service, NodeObserver):
         if (not relayed or named is None
                 or whyNot(link.peer_id, named, relayed, self.labels)):
             return ""
-        return aimedAt(named)
+        return oneSpelling(named)
 
     def _unwitnessed(self, link):
         """Why L{_witness} names no host for link's peer, or None."""
