@@ -62,6 +62,11 @@ def canonical(host):
 def oneSpelling(host):
     """host as one text: an IP address L{canonical}, any other text (a
     name) as it is."""
+    if ":" not in host:
+        # IPv4 is read in its one spelling only (dotted decimal, no
+        # leading zeros), and a name is kept as it is: only IPv6 has
+        # others, and a peer's host is read at every handshake.
+        return host
     try:
         return canonical(host)
     except ValueError:
