@@ -10,6 +10,17 @@ from twisted_bazaar.files.assembly import PieceSink
 from twisted_bazaar.files.client import TransferClient
 
 
+
+def runUntil(market, condition, seconds, step=0.05):
+    """Run market's clock in steps until condition holds, for at most
+    seconds: whether it held."""
+    for _ in range(int(seconds / step)):
+        if condition():
+            return True
+        market.run(step)
+    return False
+
+
 class TransferWatch:
     """
     Patches, for one test case, what a buyer's transfers do.

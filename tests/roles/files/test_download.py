@@ -17,7 +17,7 @@ from twisted_bazaar.files import hashing
 from twisted_bazaar.files.client import DEFAULT_STALL, TransferClient
 from twisted_bazaar.testing import Market, MemoryNetwork
 from tests.files.helpers import fileId, scratchDir, writeFile
-from tests.roles.files.helpers import TransferWatch
+from tests.roles.files.helpers import TransferWatch, runUntil
 
 PIECE = 4096
 
@@ -54,18 +54,12 @@ class DescribeStallTests(SynchronousTestCase):
         self.patch(TransferClient, "dataReceived", dataReceived)
         self.watch = TransferWatch(self)
 
-    def runUntil(self, condition, seconds):
-        for _ in range(int(seconds / 0.05)):
-            if condition():
-                return
-            self.market.run(0.05)
-
     def test_askedAgainAtOnce(self):
         """The first connection hears nothing: after its stall the seller
         is asked again at once on a second, which describes the file, and
         it comes whole; no search for another seller."""
         self.deaf = 1
-        self.runUntil(lambda: "song.ogg" in self.fetcher.fetched, 3 * DEFAULT_STALL)
+        runUntil(self.market, lambda: "song.ogg" in self.fetcher.fetched, 3 * DEFAULT_STALL)
         self.assertIn("song.ogg", self.fetcher.fetched)
         with open(os.path.join(self.downloads, "song.ogg"), "rb") as f:
             self.assertEqual(fileId(f.read(), PIECE), fileId(self.data, PIECE))
@@ -80,7 +74,7 @@ class DescribeStallTests(SynchronousTestCase):
         """Two connections hear nothing: after the second stall the seller
         is forgotten and searched for again, as any failure is."""
         self.deaf = 2
-        self.runUntil(lambda: self.watch.saying("no seller to fetch it from"),
+        runUntil(self.market, lambda: self.watch.saying("no seller to fetch it from"),
                       3 * DEFAULT_STALL)
         self.assertEqual(len(self.watch.saying("could not describe")), 2)
         self.assertEqual(len(self.clients), 2)

@@ -17,7 +17,7 @@ from twisted_bazaar.files import hashing
 from twisted_bazaar.files.downloads import PRIVATE
 from twisted_bazaar.testing import Market, MemoryNetwork
 from tests.files.helpers import fileId, scratchDir, writeFile
-from tests.roles.files.helpers import TransferWatch
+from tests.roles.files.helpers import TransferWatch, runUntil
 
 PIECE = 4096
 
@@ -41,12 +41,6 @@ class SharedFolderTests(SynchronousTestCase):
             "wants": ["song.ogg"], "downloads": self.downloads})
         return self.market.role(node, "buyer")
 
-    def runUntil(self, condition, seconds, step=0.05):
-        for _ in range(int(seconds / step)):
-            if condition():
-                return
-            self.market.run(step)
-
     def test_secondWaitsForTheFirst(self):
         """Both wants are met with the one file in place, fetched once:
         the second buyer says it waits, then that the other fetched it."""
@@ -58,7 +52,7 @@ class SharedFolderTests(SynchronousTestCase):
                             or "song.ogg" in buyer.fetcher.present)
                        for buyer in buyers)
 
-        self.runUntil(met, 60)
+        runUntil(self.market, met, 60)
         fetchers = [buyer.fetcher for buyer in buyers]
         self.assertEqual([fetcher.failed for fetcher in fetchers], [{}, {}])
         self.assertEqual(self.watch.saying("cannot download"), [])
@@ -81,17 +75,17 @@ class SharedFolderTests(SynchronousTestCase):
         """The buyer fetching stops mid-file, 12 s on: the one waiting
         takes the part file, resumes its verified pieces, and finishes."""
         buyers = [self.buyer(), self.buyer()]
-        self.runUntil(lambda: self.watch.saying("waiting for it"), 30)
+        runUntil(self.market, lambda: self.watch.saying("waiting for it"), 30)
         [holder] = [buyer for buyer in buyers
                     if buyer.fetcher.downloads["song.ogg"].inPlaceBy is None]
         [waiter] = [buyer for buyer in buyers if buyer is not holder]
         held = holder.fetcher.downloads["song.ogg"]
-        self.runUntil(lambda: held.have >= 12 * PIECE, 60)
+        runUntil(self.market, lambda: held.have >= 12 * PIECE, 60)
         have = held.have
         self.assertLess(0, have)
         self.assertLess(have, len(self.data))
         held.stop()
-        self.runUntil(lambda: "song.ogg" in waiter.fetcher.fetched, 60)
+        runUntil(self.market, lambda: "song.ogg" in waiter.fetcher.fetched, 60)
         path, served = waiter.fetcher.fetched["song.ogg"]
         with open(path, "rb") as f:
             self.assertEqual(fileId(f.read(), PIECE), fileId(self.data, PIECE))

@@ -18,7 +18,7 @@ from twisted_bazaar.files import hashing
 from twisted_bazaar.files.downloads import PRIVATE, partName
 from twisted_bazaar.testing import Market, MemoryNetwork
 from tests.files.helpers import fileId, scratchDir, writeFile
-from tests.roles.files.helpers import TransferWatch
+from tests.roles.files.helpers import TransferWatch, runUntil
 
 PIECE = 4096
 GIVE_UP = 20.0
@@ -38,24 +38,18 @@ class AbandonedContentTests(SynchronousTestCase):
         self.downloads = scratchDir(self)
         self.watch = TransferWatch(self)
 
-    def runUntil(self, condition, seconds):
-        for _ in range(int(seconds / 0.05)):
-            if condition():
-                return
-            self.market.run(0.05)
-
     def test_oldPartFileGoesOnceTheNewIsInPlace(self):
         node = self.market.addNode(buyer={"wants": ["song.ogg"],
                                           "downloads": self.downloads,
                                           "download_give_up": GIVE_UP})
         fetcher = self.market.role(node, "buyer").fetcher
-        self.runUntil(lambda: fetcher.downloads and fetcher.downloads[
+        runUntil(self.market, lambda: fetcher.downloads and fetcher.downloads[
             "song.ogg"].have >= 4 * PIECE, 30)
         old = os.path.join(self.downloads, PRIVATE,
                            partName("song.ogg", fileId(self.old, PIECE)))
         self.assertTrue(os.path.exists(old))
         writeFile(self.folder, "song.ogg", self.new)
-        self.runUntil(lambda: "song.ogg" in fetcher.fetched, GIVE_UP + 60)
+        runUntil(self.market, lambda: "song.ogg" in fetcher.fetched, GIVE_UP + 60)
         with open(os.path.join(self.downloads, "song.ogg"), "rb") as f:
             self.assertEqual(fileId(f.read(), PIECE), fileId(self.new, PIECE))
         self.assertNotEqual(self.watch.saying("buying it from the sellers of other "

@@ -15,6 +15,7 @@ from twisted_bazaar.roles.files import sellers
 from twisted_bazaar.testing import Market, MemoryNetwork
 from twisted_bazaar.wire.ids import shortId
 from tests.files.helpers import scratchDir, writeFile
+from tests.roles.files.helpers import runUntil
 
 PIECE = 4096
 
@@ -38,11 +39,8 @@ class SourcesTests(SynchronousTestCase):
         return self.market.role(node, "buyer").fetcher
 
     def runUntil(self, condition, seconds):
-        for _ in range(int(seconds / 0.05)):
-            if condition():
-                return
-            self.market.run(0.05)
-        self.fail(f"not within {seconds:g} s")
+        if not runUntil(self.market, condition, seconds):
+            self.fail(f"not within {seconds:g} s")
 
     def test_sellerAppearingMidDownloadGetsPieces(self):
         """A seller that starts sharing the file after the download began
