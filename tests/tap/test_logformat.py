@@ -338,3 +338,32 @@ class RotateOrReopenTests(SynchronousTestCase):
         self.assertEqual((self.read(self.path + ".1"), self.read(self.path)),
                          ("first\n", "second\n"))
         self.assertFalse(os.path.exists(self.path + ".2"))
+
+    def test_emptiedUnderItWritesFromTheStart(self):
+        """logrotate's `copytruncate`: it copies the log, then empties it in
+        place; the next line is the file's first, with no hole of NUL
+        bytes before it (where the old length was), so jq and a text
+        reader read it."""
+        import os
+
+        self.log.write("first\n")
+        self.log.flush()
+        os.truncate(self.path, 0)
+        self.log.write("second\n")
+        self.log.flush()
+        self.assertEqual(self.read(self.path), "second\n")
+
+    def test_emptiedUnderItIsNotRotatedAtOnce(self):
+        """Past its rotate length when emptied, it is rotated by the size
+        it has: the next line goes on into the emptied file, which is not
+        renamed over logrotate's copy."""
+        import os
+
+        self.log.rotateLength = 10
+        self.log.write("a line of more than ten bytes\n")
+        self.log.flush()
+        os.truncate(self.path, 0)
+        self.log.write("second\n")
+        self.log.flush()
+        self.assertEqual(self.read(self.path), "second\n")
+        self.assertFalse(os.path.exists(self.path + ".1"))

@@ -19,6 +19,7 @@ SIGUSR1 rotates as twistd's does.  With twistd's own ``--logger`` or
 ``--syslog``, the text log is twistd's, untouched.
 """
 
+import fcntl
 import os
 import re
 import signal
@@ -191,7 +192,29 @@ def _logFile(stdout):
 
 class ReopeningLogFile(LogFile):
     """twistd's log file, which SIGUSR1 rotates or opens anew
-    (L{rotateOrReopen})."""
+    (L{rotateOrReopen}), and which another program may empty under it
+    (logrotate's ``copytruncate``)."""
+
+    def _openFile(self):
+        """
+        Open it for appending (C{O_APPEND}): each line lands at the file's
+        end as it is now.  Twisted's own opens it at an offset of its own,
+        so after logrotate's ``copytruncate`` the next line went at the old
+        length, behind a hole of that many NUL bytes that no JSON or text
+        reader takes for lines.
+        """
+        LogFile._openFile(self)
+        fd = self._file.fileno()
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
+
+    def shouldRotate(self):
+        """Rotate at the size the file has, not the bytes written since it
+        was opened: a file emptied under it (``copytruncate``) starts
+        again from nothing rather than being renamed at its next line."""
+        if not LogFile.shouldRotate(self):
+            return False
+        self.size = os.fstat(self._file.fileno()).st_size
+        return LogFile.shouldRotate(self)
 
     def rotateOrReopen(self):
         """
