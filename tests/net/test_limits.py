@@ -25,6 +25,16 @@ class GroupRatesTests(SynchronousTestCase):
         self.assertTrue(rates.take("10.1", 0.5))
         self.assertFalse(rates.take("10.1", 0.5))
 
+    def test_aClockSteppedBackTakesNothing(self):
+        """The daemon's clock is the wall clock: stepped back (NTP), a
+        bucket keeps the tokens it had; it took the step's seconds of
+        them, so a group was refused until the clock came back."""
+        rates = GroupRates(RATE, 2.0)
+        self.assertTrue(rates.take("10.1", 1000.0))
+        self.assertEqual([rates.take("10.1", 400.0) for _ in range(4)],
+                         [True] * 3 + [False])
+        self.assertEqual(rates.wait("10.1", 400.0), 0.5)
+
     def test_remembersTheNewestGroups(self):
         rates = GroupRates(RATE, 1.0, remembered=2)
         for group in ("a", "a", "b", "c"):
