@@ -367,3 +367,37 @@ class RotateOrReopenTests(SynchronousTestCase):
         self.log.flush()
         self.assertEqual(self.read(self.path), "second\n")
         self.assertFalse(os.path.exists(self.path + ".1"))
+
+    def test_aLineWholeOrNotAtAllOnAFullDisk(self):
+        """A full disk writes part of a line, then refuses the rest: the
+        part is taken back, so once there is room again the next line
+        starts a line of its own (it went on after the fragment, one line
+        that was no JSON, and jq stopped there)."""
+        import errno
+        import os
+
+        real = self.log._file
+
+        class Full:
+            """The log file on a disk with ``room`` bytes left."""
+            room = 8
+
+            def write(self, data):
+                if not self.room:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                written = real.write(data[:self.room])
+                self.room -= written
+                return written
+
+            def __getattr__(self, name):
+                return getattr(real, name)
+
+        self.log.write("first\n")
+        self.log._file = full = Full()
+        self.assertRaises(OSError, self.log.write, '{"a line": "too long for the room"}\n')
+        full.room = 1000
+        self.log.write("third\n")
+        self.log._file = real
+        self.log.flush()
+        self.assertEqual(self.read(self.path), "first\nthird\n")
+        self.assertEqual(self.log.size, len("first\nthird\n"))

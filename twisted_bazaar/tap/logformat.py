@@ -207,6 +207,31 @@ class ReopeningLogFile(LogFile):
         fd = self._file.fileno()
         fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
 
+    def write(self, data):
+        """
+        Write a line whole or not at all.  On a full disk a write writes
+        what fits and says so, and the next raises; the rest of the line
+        was lost and the next line, once there was room, went on after the
+        fragment: one line that is no JSON, where jq stopped reading.  Now
+        what is left is written on, and a fragment that cannot be is taken
+        back before the error goes up: the line is lost, as those after it
+        are until there is room.
+        """
+        if self.shouldRotate():
+            self.flush()
+            self.rotate()
+        if isinstance(data, str):
+            data = data.encode("utf8")
+        done = 0
+        try:
+            while done < len(data):
+                done += self._file.write(data[done:])
+        except OSError:
+            if done:
+                os.ftruncate(self._file.fileno(), self._file.tell() - done)
+            raise
+        self.size += len(data)
+
     def shouldRotate(self):
         """Rotate at the size the file has, not the bytes written since it
         was opened: a file emptied under it (``copytruncate``) starts
