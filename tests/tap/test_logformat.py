@@ -92,6 +92,18 @@ class JSONObserverTests(SynchronousTestCase):
         Logger(observer=observer).info("hello {who}", who="you")
         self.assertEqual(json.loads(out.getvalue())["log_text"], "hello you")
 
+    def test_sigusr1OnStdoutRotatesNothing(self):
+        """Logging to stdout (-n, as under systemd), SIGUSR1 has nothing to
+        rotate: it is handled, so it no longer ends the daemon (its
+        default action: status 138, no dc to its links)."""
+        import signal
+
+        self.addCleanup(signal.signal, signal.SIGUSR1, signal.getsignal(signal.SIGUSR1))
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+        parseUnder(["-n"], ["--log-format", "json"])
+        logformat.jsonLogger(stdout=io.StringIO())
+        self.assertIs(signal.getsignal(signal.SIGUSR1), logformat._nothingToRotate)
+
     def test_logfile(self):
         import os
         import shutil

@@ -30,6 +30,7 @@ from twisted.logger import (
     FilteringLogObserver,
     LogLevel,
     LogLevelFilterPredicate,
+    Logger,
     PredicateResult,
     eventAsJSON,
     formatEvent,
@@ -177,6 +178,8 @@ def _logFile(stdout):
     ``--logfile -``), else the log file, rotated on SIGUSR1."""
     name = _where.get("logfile")
     if name == "-" or (_where.get("nodaemon", True) and not name):
+        if not signal.getsignal(signal.SIGUSR1):
+            signal.signal(signal.SIGUSR1, _nothingToRotate)
         return sys.stdout if stdout is None else stdout
     out = ReopeningLogFile.fromFullPath(name or "twistd.log")
     if not signal.getsignal(signal.SIGUSR1):
@@ -188,6 +191,18 @@ def _logFile(stdout):
 
         signal.signal(signal.SIGUSR1, rotate)
     return out
+
+
+def _nothingToRotate(signum, frame):
+    """SIGUSR1 to a daemon that logs to its standard output (``-n``, as
+    under systemd): said, and nothing else.  Its default action ended the
+    daemon at once (status 138), with no ``dc`` to its links, when a
+    logrotate ``postrotate`` or a habit sent it to every daemon."""
+    from twisted.internet import reactor
+
+    reactor.callFromThread(Logger(namespace=__name__).info,
+                           "received SIGUSR1: this daemon logs to its standard output, "
+                           "not to a file, so there is no log file to rotate; it runs on")
 
 
 class ReopeningLogFile(LogFile):
