@@ -4,7 +4,7 @@ import attr
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.limitregistry import Limit, declare
-from twisted_bazaar.net.limits import GroupRates, bucketRate, declareBucket
+from twisted_bazaar.net.limits import ERROR_WINDOW, GroupRates, bucketRate, declareBucket, spend
 
 #: A rate per address group.
 RATE = declare("tests.limits.groups", 2.0, "messages/s", "messages a group sends",
@@ -68,3 +68,21 @@ class BucketRateTests(SynchronousTestCase):
         self.assertEqual(bucketRate(self.RATES, "tests.nobody"), 200.0)
         self.assertEqual(bucketRate(self.RATES, "tests.searched"), 200.0)
         self.assertEqual(bucketRate(self.RATES, None), 200.0)
+
+
+class ErrorBudgetTests(SynchronousTestCase):
+    def test_theWindow(self):
+        """Errors count for ERROR_WINDOW seconds: past the limit within
+        it, the peer is over."""
+        errors = []
+        for t in range(3):
+            over, errors = spend(errors, 1000.0 + t, 3)
+        self.assertFalse(over)
+        self.assertTrue(spend(errors, 1003.0, 3)[0])
+        self.assertEqual(spend(errors, 1002.0 + ERROR_WINDOW, 3), (False, [1002.0 + ERROR_WINDOW]))
+
+    def test_aClockSteppedBackForgets(self):
+        """The wall clock stepped back 600 s: the errors noted before the
+        step, now in its future, count no more (they counted for 660 s)."""
+        errors = [1000.0, 1001.0, 1002.0]
+        self.assertEqual(spend(errors, 400.0, 3), (False, [400.0]))

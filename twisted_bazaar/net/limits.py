@@ -188,10 +188,12 @@ def spend(errors, now, limit):
     """
     Note one more error of a peer's at ``now`` in ``errors`` (the times of
     its earlier ones, pruned here to the last ERROR_WINDOW seconds); True
-    if that is more than ``limit`` in the window.
+    if that is more than ``limit`` in the window.  Those after ``now`` (a
+    wall clock stepped back) are pruned too: they counted until the clock
+    came back to them, so a step of 600 s kept a peer's errors 660 s.
 
     @return: (over the limit?, the errors list to keep).
     """
-    errors = [t for t in errors if t > now - ERROR_WINDOW]
+    errors = [t for t in errors if now - ERROR_WINDOW < t <= now]
     errors.append(now)
     return len(errors) > limit, errors
