@@ -351,19 +351,23 @@ class RotateOrReopenTests(SynchronousTestCase):
                          ("first\n", "second\n"))
         self.assertFalse(os.path.exists(self.path + ".2"))
 
-    def test_emptiedUnderItWritesFromTheStart(self):
-        """logrotate's `copytruncate`: it copies the log, then empties it in
-        place; the next line is the file's first, with no hole of NUL
-        bytes before it (where the old length was), so jq and a text
-        reader read it."""
+    def emptiedAfter(self, first):
+        """The log file after ``first``, then logrotate's `copytruncate`
+        (a copy, then the file emptied in place), then ``second``."""
         import os
 
-        self.log.write("first\n")
+        self.log.write(first)
         self.log.flush()
         os.truncate(self.path, 0)
         self.log.write("second\n")
         self.log.flush()
-        self.assertEqual(self.read(self.path), "second\n")
+        return self.read(self.path)
+
+    def test_emptiedUnderItWritesFromTheStart(self):
+        """The line after `copytruncate` is the file's first, with no hole
+        of NUL bytes before it (where the old length was), so jq and a
+        text reader read it."""
+        self.assertEqual(self.emptiedAfter("first\n"), "second\n")
 
     def test_emptiedUnderItIsNotRotatedAtOnce(self):
         """Past its rotate length when emptied, it is rotated by the size
@@ -372,12 +376,7 @@ class RotateOrReopenTests(SynchronousTestCase):
         import os
 
         self.log.rotateLength = 10
-        self.log.write("a line of more than ten bytes\n")
-        self.log.flush()
-        os.truncate(self.path, 0)
-        self.log.write("second\n")
-        self.log.flush()
-        self.assertEqual(self.read(self.path), "second\n")
+        self.assertEqual(self.emptiedAfter("a line of more than ten bytes\n"), "second\n")
         self.assertFalse(os.path.exists(self.path + ".1"))
 
     def test_aLineWholeOrNotAtAllOnAFullDisk(self):
