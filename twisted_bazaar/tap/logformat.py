@@ -36,6 +36,7 @@ from twisted.logger import (
     formatEvent,
     formatEventAsClassicLogText,
 )
+from twisted.python import threadable
 from twisted.python.logfile import LogFile
 
 from twisted_bazaar.base.text import shown, shownLines
@@ -210,6 +211,10 @@ class ReopeningLogFile(LogFile):
     (L{rotateOrReopen}), and which another program may empty under it
     (logrotate's ``copytruncate``)."""
 
+    #: Held by one thread at a time, as Twisted's LogFile's own are (a
+    #: line logged from a thread pool's thread).
+    synchronized = ["write", "rotateOrReopen"]
+
     def _openFile(self):
         """
         Open it for appending (C{O_APPEND}): each line lands at the file's
@@ -273,6 +278,9 @@ class ReopeningLogFile(LogFile):
             self.reopen()
         else:
             self.rotate()
+
+
+threadable.synchronize(ReopeningLogFile)
 
 
 #: Twisted's lines of a port it starts or stops (``OverlayFactory
