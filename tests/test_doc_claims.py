@@ -479,3 +479,28 @@ class BuysSchemeTests(SynchronousTestCase):
                        ("flood", "10.1.0.1"), ("flood", "10.1.0.2"))
         error = self.assertRaises(ClientError, marketScheme, split, installed)
         self.assertIn(f"`bazaar: error: {error}`", said)
+
+
+class ReverseProxyTests(SynchronousTestCase):
+    """running.md said nothing of a reverse proxy; an operator behind one
+    found the page blank under a path, its events held by nginx's
+    buffering, and every client one address group.  Its section's figures
+    are the view's and the metrics' limits of one group, and the page
+    names what it loads from the root."""
+
+    def test_theFiguresOfOneGroup(self):
+        from twisted_bazaar.metrics import web as metrics
+        from twisted_bazaar.web import resources, stream
+
+        proxy = section(flat("running.md"), "### Behind a reverse proxy", "## Logs")
+        self.assertIn(f"{stream.GROUP_STREAMS} pages following events, "
+                      f"{resources.GROUP_CONNECTIONS} connections to the view, "
+                      f"{metrics.GROUP_CONNECTIONS} to `--metrics`", proxy)
+        self.assertIn("`X-Accel-Buffering: no`", proxy)
+
+    def test_thePageLoadsFromTheRoot(self):
+        static = os.path.join(os.path.dirname(DOCS), "twisted_bazaar", "web", "static")
+        with open(os.path.join(static, "index.html"), encoding="utf-8") as f:
+            self.assertIn('src="/static/app.js"', f.read())
+        with open(os.path.join(static, "app.js"), encoding="utf-8") as f:
+            self.assertIn('"/api/events"', f.read())

@@ -1369,6 +1369,39 @@ class TrackerKeyTests(SynchronousTestCase):
                          "(unsupported)")
         self.assertEqual(os.listdir(self.folder), [])
 
+    def test_aKeyNotTheCertificatesIsOneLine(self):
+        """An ssl: endpoint whose privateKey= is not the key of its
+        certKey= (a key renewed, the certificate not): Twisted's
+        VerifyError was a 40-line traceback; now one line that says which
+        files must match, and the start leaves nothing behind."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from OpenSSL import crypto
+
+        from tests.net.test_encrypted import certificate
+
+        self.patch(os, "environ", dict(os.environ, XDG_STATE_HOME=self.folder))
+        folder = tempfile.mkdtemp(prefix="bazaar-tap-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        cert, key = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+        with open(cert, "wb") as f:
+            f.write(crypto.dump_certificate(crypto.FILETYPE_PEM, certificate(True)))
+        other = ec.generate_private_key(ec.SECP256R1())
+        with open(key, "wb") as f:
+            f.write(other.private_bytes(serialization.Encoding.PEM,
+                                        serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()))
+        endpoint = f"ssl:0:interface=127.0.0.1:privateKey={key}:certKey={cert}"
+        why = ("bad endpoint: its certificate is not its key's: certKey= (privateKey= "
+               "when none is named) must hold the certificate of the key privateKey= holds")
+        for flag, value in (("--listen", endpoint.replace("ssl:0", "ssl:17799")),
+                            ("--metrics", endpoint), ("--web", endpoint)):
+            error = self.assertRaises(SystemExit, makeTrackerService, _parse(
+                ["--listen", "tcp:17799:interface=127.0.0.1", flag, value]
+                if flag != "--listen" else [flag, value], TrackerOptions))
+            self.assertEqual(error.code, f"twistd bazaar-tracker: error: {flag}: {why}")
+            self.assertEqual(os.listdir(self.folder), [], flag)
+
     def test_unwritableStateHome(self):
         """A default state directory that cannot be made: a one-line error
         with the reason and the flag to use; the daemon does not start."""

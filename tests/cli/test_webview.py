@@ -168,6 +168,22 @@ class AnnounceTests(SynchronousTestCase):
         self.assertTrue(err.startswith("web view listening on 127.0.0.1:8080, "))
 
 
+class ServedTests(SynchronousTestCase):
+    def test_theOperatorsWholeId(self):
+        """The object --json prints once stopped names the operator's node
+        by its whole id, as bazaar --json status does (it printed the id's
+        number in memory, a 39-digit decimal no other output has)."""
+        from twisted_bazaar.wire.ids import parseWireId
+
+        node_id = parseWireId("ca152397c1b164e2f02590ad7664df42")
+        operator = attr.make_class("Operator", ["id"])(node_id)
+        self.assertEqual(webview.whatServed("127.0.0.1:8080", operator),
+                         {"listened": "127.0.0.1:8080",
+                          "operator": "ca152397c1b164e2f02590ad7664df42"})
+        self.assertEqual(webview.whatServed("127.0.0.1:8080", None),
+                         {"listened": "127.0.0.1:8080", "operator": None})
+
+
 class TrackerMembersTests(SynchronousTestCase):
     def test_theLiveCountIsTheTrackers(self):
         """A tracker's memberlist names 2 of its 900 live nodes (cut to one

@@ -45,6 +45,17 @@ class RateLimitTests(SynchronousTestCase):
         self.clock.advance(100)
         self.assertEqual(sum(self.rates.admit("a") for _ in range(30)), 10)
 
+    def test_aClockSteppedBackTakesNothing(self):
+        """Stepped back 600 s (the wall clock, NTP), a group keeps the
+        connections it had left: it was refused every one for 600 s, so a
+        node refused the tracker's address check and was called
+        unreachable."""
+        self.clock.advance(1000)
+        self.assertEqual(sum(self.rates.admit("a") for _ in range(5)), 5)
+        self.clock.rightNow -= 600
+        self.assertEqual(self.rates.untilNext("a"), 0.0)
+        self.assertEqual(sum(self.rates.admit("a") for _ in range(30)), 5)
+
     def test_noRateNoLimit(self):
         rates = RateLimit(self.clock, CONNECTIONS_LIMIT, rate=0)
         self.assertTrue(all(rates.admit("a") for _ in range(1000)))

@@ -4,7 +4,7 @@ import attr
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.base.limitregistry import Limit, declare
-from twisted_bazaar.net.limits import GroupRates, bucketRate, declareBucket
+from twisted_bazaar.net.limits import ERROR_WINDOW, GroupRates, bucketRate, declareBucket, spend
 
 #: A rate per address group.
 RATE = declare("tests.limits.groups", 2.0, "messages/s", "messages a group sends",
@@ -24,6 +24,16 @@ class GroupRatesTests(SynchronousTestCase):
         self.assertTrue(rates.take("10.2", 0.0))
         self.assertTrue(rates.take("10.1", 0.5))
         self.assertFalse(rates.take("10.1", 0.5))
+
+    def test_aClockSteppedBackTakesNothing(self):
+        """The daemon's clock is the wall clock: stepped back (NTP), a
+        bucket keeps the tokens it had; it took the step's seconds of
+        them, so a group was refused until the clock came back."""
+        rates = GroupRates(RATE, 2.0)
+        self.assertTrue(rates.take("10.1", 1000.0))
+        self.assertEqual([rates.take("10.1", 400.0) for _ in range(4)],
+                         [True] * 3 + [False])
+        self.assertEqual(rates.wait("10.1", 400.0), 0.5)
 
     def test_remembersTheNewestGroups(self):
         rates = GroupRates(RATE, 1.0, remembered=2)
@@ -58,3 +68,21 @@ class BucketRateTests(SynchronousTestCase):
         self.assertEqual(bucketRate(self.RATES, "tests.nobody"), 200.0)
         self.assertEqual(bucketRate(self.RATES, "tests.searched"), 200.0)
         self.assertEqual(bucketRate(self.RATES, None), 200.0)
+
+
+class ErrorBudgetTests(SynchronousTestCase):
+    def test_theWindow(self):
+        """Errors count for ERROR_WINDOW seconds: past the limit within
+        it, the peer is over."""
+        errors = []
+        for t in range(3):
+            over, errors = spend(errors, 1000.0 + t, 3)
+        self.assertFalse(over)
+        self.assertTrue(spend(errors, 1003.0, 3)[0])
+        self.assertEqual(spend(errors, 1002.0 + ERROR_WINDOW, 3), (False, [1002.0 + ERROR_WINDOW]))
+
+    def test_aClockSteppedBackForgets(self):
+        """The wall clock stepped back 600 s: the errors noted before the
+        step, now in its future, count no more (they counted for 660 s)."""
+        errors = [1000.0, 1001.0, 1002.0]
+        self.assertEqual(spend(errors, 400.0, 3), (False, [400.0]))

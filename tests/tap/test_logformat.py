@@ -92,6 +92,18 @@ class JSONObserverTests(SynchronousTestCase):
         Logger(observer=observer).info("hello {who}", who="you")
         self.assertEqual(json.loads(out.getvalue())["log_text"], "hello you")
 
+    def test_sigusr1OnStdoutRotatesNothing(self):
+        """Logging to stdout (-n, as under systemd), SIGUSR1 has nothing to
+        rotate: it is handled, so it no longer ends the daemon (its
+        default action: status 138, no dc to its links)."""
+        import signal
+
+        self.addCleanup(signal.signal, signal.SIGUSR1, signal.getsignal(signal.SIGUSR1))
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+        parseUnder(["-n"], ["--log-format", "json"])
+        logformat.jsonLogger(stdout=io.StringIO())
+        self.assertIs(signal.getsignal(signal.SIGUSR1), logformat._nothingToRotate)
+
     def test_logfile(self):
         import os
         import shutil
@@ -338,3 +350,65 @@ class RotateOrReopenTests(SynchronousTestCase):
         self.assertEqual((self.read(self.path + ".1"), self.read(self.path)),
                          ("first\n", "second\n"))
         self.assertFalse(os.path.exists(self.path + ".2"))
+
+    def emptiedAfter(self, first):
+        """The log file after ``first``, then logrotate's `copytruncate`
+        (a copy, then the file emptied in place), then ``second``."""
+        import os
+
+        self.log.write(first)
+        self.log.flush()
+        os.truncate(self.path, 0)
+        self.log.write("second\n")
+        self.log.flush()
+        return self.read(self.path)
+
+    def test_emptiedUnderItWritesFromTheStart(self):
+        """The line after `copytruncate` is the file's first, with no hole
+        of NUL bytes before it (where the old length was), so jq and a
+        text reader read it."""
+        self.assertEqual(self.emptiedAfter("first\n"), "second\n")
+
+    def test_emptiedUnderItIsNotRotatedAtOnce(self):
+        """Past its rotate length when emptied, it is rotated by the size
+        it has: the next line goes on into the emptied file, which is not
+        renamed over logrotate's copy."""
+        import os
+
+        self.log.rotateLength = 10
+        self.assertEqual(self.emptiedAfter("a line of more than ten bytes\n"), "second\n")
+        self.assertFalse(os.path.exists(self.path + ".1"))
+
+    def test_aLineWholeOrNotAtAllOnAFullDisk(self):
+        """A full disk writes part of a line, then refuses the rest: the
+        part is taken back, so once there is room again the next line
+        starts a line of its own (it went on after the fragment, one line
+        that was no JSON, and jq stopped there)."""
+        import errno
+        import os
+
+        real = self.log._file
+
+        class Full:
+            """The log file on a disk with ``room`` bytes left."""
+            room = 8
+
+            def write(self, data):
+                if not self.room:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                written = real.write(data[:self.room])
+                self.room -= written
+                return written
+
+            def __getattr__(self, name):
+                return getattr(real, name)
+
+        self.log.write("first\n")
+        self.log._file = full = Full()
+        self.assertRaises(OSError, self.log.write, '{"a line": "too long for the room"}\n')
+        full.room = 1000
+        self.log.write("third\n")
+        self.log._file = real
+        self.log.flush()
+        self.assertEqual(self.read(self.path), "first\nthird\n")
+        self.assertEqual(self.log.size, len("first\nthird\n"))

@@ -89,6 +89,17 @@ class StreamTests(SynchronousTestCase):
             self.assertIn("error", json.loads(body))
         self.assertEqual((self.view.subscribers, len(self.stream.streams)), (0, 0))
 
+    def test_unbufferedByAProxy(self):
+        """Each stream, GET or HEAD, asks a reverse proxy not to buffer it
+        (X-Accel-Buffering: no, which nginx honours): with nginx's default
+        buffering a page behind it saw no event."""
+        for method in (b"GET", b"HEAD"):
+            request = StreamRequest()
+            request.method = method
+            self.stream.render(request)
+            self.assertEqual(request.responseHeaders.getRawHeaders(b"x-accel-buffering"),
+                             [b"no"], method)
+
     def test_headOpensNoStream(self):
         """A HEAD is answered as a GET would be, without its body, and
         holds no stream: none would be read."""

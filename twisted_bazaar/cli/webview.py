@@ -34,7 +34,7 @@ from twisted_bazaar.web.publicview import TwoViews
 from twisted_bazaar.web.resources import webGuard, webSite
 from twisted_bazaar.web.view import SILENT, MarketView
 from twisted_bazaar.web.watch import StatusWatcher
-from twisted_bazaar.wire.ids import shortId
+from twisted_bazaar.wire.ids import shortId, wireId
 
 #: Where ``bazaar web`` listens unless told (loopback only).
 DEFAULT_LISTEN = WEB_LISTEN
@@ -171,6 +171,14 @@ def linkHost(address):
     return None if host is None else f"{host}:{address.port}"
 
 
+def whatServed(where, operator):
+    """What ``bazaar --json web`` prints once stopped: where it listened,
+    and the whole id of the node it is the operator of (its wire text, as
+    ``bazaar --json status`` gives it), or None.  It printed the id's
+    number in memory, 2**128 above the key's, an id no other output has."""
+    return {"listened": where, "operator": None if operator is None else wireId(operator.id)}
+
+
 def announce(where, operator, json, link=None, kept=None):
     """
     Say where the view listens, and as whom, once it does: on stdout, or
@@ -280,8 +288,7 @@ def serve(reactor, args, operator):
         watcher.stopService()
         members.stop()
         port.stopListening()
-        stopped.callback({"listened": where,
-                          "operator": None if operator is None else str(operator.id)})
+        stopped.callback(whatServed(where, operator))
 
     reactor.addSystemEventTrigger("before", "shutdown", stop)
     served = yield stopped

@@ -30,6 +30,7 @@ from twisted.logger import LogLevel
 from twisted_bazaar.base.limitregistry import LIMITS, declare
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.eviction import GRACE
+from twisted_bazaar.net.limits import refilled
 
 #: Default new connections one address group may open a second, sustained
 #: (and at once, after a pause): far above what a peer needs (a node opens
@@ -97,7 +98,7 @@ class RateLimit:
         if self._buckets is None:
             self._buckets = OrderedDict()
         tokens, then, refused = self._buckets.pop(group, (self.burst, now, 0))
-        tokens = min(self.burst, tokens + (now - then) * self.rate)
+        tokens = refilled(tokens, self.rate, self.burst, now, then)
         if tokens < 1:
             self._buckets[group] = (tokens, now, refused + 1)
             return False
@@ -116,7 +117,7 @@ class RateLimit:
         if not self.rate or not self._buckets or group not in self._buckets:
             return 0.0
         tokens, then, _ = self._buckets[group]
-        tokens = min(self.burst, tokens + (self.clock.seconds() - then) * self.rate)
+        tokens = refilled(tokens, self.rate, self.burst, self.clock.seconds(), then)
         return max(0.0, (1 - tokens) / self.rate)
 
 

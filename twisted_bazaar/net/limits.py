@@ -101,6 +101,18 @@ UDP_LIMIT = declareBucket(
 _WHOLE = 1.0 - 1e-9
 
 
+def refilled(tokens, rate, burst, now, then):
+    """
+    A bucket's ``tokens`` counted at ``then``, refilled at ``rate`` a
+    second up to ``burst``, as they are at ``now``.  Time is the daemon's
+    wall clock, so ``now`` may come before ``then``: a clock stepped back
+    (NTP, a VM resumed) refills nothing and takes nothing.  A step back
+    of 600 s took 600 s of tokens, so a node refused every connection
+    (the tracker's address check too) for 10 minutes.
+    """
+    return min(burst, tokens + max(0.0, now - then) * rate)
+
+
 class TokenBucket:
     """A token bucket: ``rate`` tokens a second, holding at most ``burst``."""
 
@@ -115,7 +127,7 @@ class TokenBucket:
     def take(self, now, cost=1.0):
         """Whether a whole token is held now; if so, ``cost`` (at most
         one) is taken."""
-        tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        tokens = refilled(self.tokens, self.rate, self.burst, now, self.stamp)
         self.stamp = now
         if tokens < _WHOLE:
             self.tokens = tokens
@@ -126,7 +138,7 @@ class TokenBucket:
     def wait(self, now):
         """Seconds from ``now`` until a whole token is held (0 if one is):
         when a refused asker may ask again."""
-        tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        tokens = refilled(self.tokens, self.rate, self.burst, now, self.stamp)
         if tokens >= _WHOLE:
             return 0.0
         return (1.0 - tokens) / self.rate
@@ -176,10 +188,12 @@ def spend(errors, now, limit):
     """
     Note one more error of a peer's at ``now`` in ``errors`` (the times of
     its earlier ones, pruned here to the last ERROR_WINDOW seconds); True
-    if that is more than ``limit`` in the window.
+    if that is more than ``limit`` in the window.  Those after ``now`` (a
+    wall clock stepped back) are pruned too: they counted until the clock
+    came back to them, so a step of 600 s kept a peer's errors 660 s.
 
     @return: (over the limit?, the errors list to keep).
     """
-    errors = [t for t in errors if t > now - ERROR_WINDOW]
+    errors = [t for t in errors if now - ERROR_WINDOW < t <= now]
     errors.append(now)
     return len(errors) > limit, errors

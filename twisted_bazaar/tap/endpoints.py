@@ -13,6 +13,8 @@ L{twisted_bazaar.base.address}.
 
 import ipaddress
 
+from twisted.internet.error import VerifyError
+
 from twisted_bazaar.base.address import (
     endpointArguments,
     parsePort,
@@ -121,7 +123,11 @@ def _loopback(host):
 def pemFault(error):
     """Why an ssl: server endpoint's parse failed, if OpenSSL raised it
     (a privateKey=, certKey= or dhParameters= file that is there but no
-    PEM of its kind): one line; None for any other error."""
+    PEM of its kind), or Twisted's check that the key is the
+    certificate's: one line; None for any other error."""
+    if isinstance(error, VerifyError):
+        return ("its certificate is not its key's: certKey= (privateKey= when none is "
+                "named) must hold the certificate of the key privateKey= holds")
     if not type(error).__module__.startswith("OpenSSL"):
         return None
     return f"a file it names is no PEM key or certificate ({tlsReasons(error)})"

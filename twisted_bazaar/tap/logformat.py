@@ -19,6 +19,7 @@ SIGUSR1 rotates as twistd's does.  With twistd's own ``--logger`` or
 ``--syslog``, the text log is twistd's, untouched.
 """
 
+import fcntl
 import os
 import re
 import signal
@@ -29,11 +30,13 @@ from twisted.logger import (
     FilteringLogObserver,
     LogLevel,
     LogLevelFilterPredicate,
+    Logger,
     PredicateResult,
     eventAsJSON,
     formatEvent,
     formatEventAsClassicLogText,
 )
+from twisted.python import threadable
 from twisted.python.logfile import LogFile
 
 from twisted_bazaar.base.text import shown, shownLines
@@ -176,6 +179,8 @@ def _logFile(stdout):
     ``--logfile -``), else the log file, rotated on SIGUSR1."""
     name = _where.get("logfile")
     if name == "-" or (_where.get("nodaemon", True) and not name):
+        if not signal.getsignal(signal.SIGUSR1):
+            signal.signal(signal.SIGUSR1, _nothingToRotate)
         return sys.stdout if stdout is None else stdout
     out = ReopeningLogFile.fromFullPath(name or "twistd.log")
     if not signal.getsignal(signal.SIGUSR1):
@@ -189,9 +194,72 @@ def _logFile(stdout):
     return out
 
 
+def _nothingToRotate(signum, frame):
+    """SIGUSR1 to a daemon that logs to its standard output (``-n``, as
+    under systemd): said, and nothing else.  Its default action ended the
+    daemon at once (status 138), with no ``dc`` to its links, when a
+    logrotate ``postrotate`` or a habit sent it to every daemon."""
+    from twisted.internet import reactor
+
+    reactor.callFromThread(Logger(namespace=__name__).info,
+                           "received SIGUSR1: this daemon logs to its standard output, "
+                           "not to a file, so there is no log file to rotate; it runs on")
+
+
 class ReopeningLogFile(LogFile):
     """twistd's log file, which SIGUSR1 rotates or opens anew
-    (L{rotateOrReopen})."""
+    (L{rotateOrReopen}), and which another program may empty under it
+    (logrotate's ``copytruncate``)."""
+
+    #: Held by one thread at a time, as Twisted's LogFile's own are (a
+    #: line logged from a thread pool's thread).
+    synchronized = ["write", "rotateOrReopen"]
+
+    def _openFile(self):
+        """
+        Open it for appending (C{O_APPEND}): each line lands at the file's
+        end as it is now.  Twisted's own opens it at an offset of its own,
+        so after logrotate's ``copytruncate`` the next line went at the old
+        length, behind a hole of that many NUL bytes that no JSON or text
+        reader takes for lines.
+        """
+        LogFile._openFile(self)
+        fd = self._file.fileno()
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_APPEND)
+
+    def write(self, data):
+        """
+        Write a line whole or not at all.  On a full disk a write writes
+        what fits and says so, and the next raises; the rest of the line
+        was lost and the next line, once there was room, went on after the
+        fragment: one line that is no JSON, where jq stopped reading.  Now
+        what is left is written on, and a fragment that cannot be is taken
+        back before the error goes up: the line is lost, as those after it
+        are until there is room.
+        """
+        if self.shouldRotate():
+            self.flush()
+            self.rotate()
+        if isinstance(data, str):
+            data = data.encode("utf8")
+        done = 0
+        try:
+            while done < len(data):
+                done += self._file.write(data[done:])
+        except OSError:
+            if done:
+                os.ftruncate(self._file.fileno(), self._file.tell() - done)
+            raise
+        self.size += len(data)
+
+    def shouldRotate(self):
+        """Rotate at the size the file has, not the bytes written since it
+        was opened: a file emptied under it (``copytruncate``) starts
+        again from nothing rather than being renamed at its next line."""
+        if not LogFile.shouldRotate(self):
+            return False
+        self.size = os.fstat(self._file.fileno()).st_size
+        return LogFile.shouldRotate(self)
 
     def rotateOrReopen(self):
         """
@@ -210,6 +278,9 @@ class ReopeningLogFile(LogFile):
             self.reopen()
         else:
             self.rotate()
+
+
+threadable.synchronize(ReopeningLogFile)
 
 
 #: Twisted's lines of a port it starts or stops (``OverlayFactory

@@ -106,6 +106,16 @@ class _Stream:
         self.dropped = True
 
 
+def _streamHeaders(request):
+    """An event stream's headers.  ``X-Accel-Buffering: no`` has a
+    reverse proxy in front of the view (nginx, whose default buffers an
+    answer until 4 or 8 KiB have come) pass each event on as it comes: a
+    stream so buffered showed a page nothing for minutes."""
+    request.setHeader(b"content-type", b"text/event-stream")
+    request.setHeader(b"cache-control", b"no-store")
+    request.setHeader(b"x-accel-buffering", b"no")
+
+
 class EventStream(Resource):
     """
     ``/api/events``: Server-Sent Events, one at once and then one each
@@ -147,8 +157,7 @@ class EventStream(Resource):
         followed = self._followed(request)
         if isinstance(followed, JSONError):
             return followed.render(request)
-        request.setHeader(b"content-type", b"text/event-stream")
-        request.setHeader(b"cache-control", b"no-store")
+        _streamHeaders(request)
         return b""
 
     def render_GET(self, request):
@@ -163,8 +172,7 @@ class EventStream(Resource):
             request.setResponseCode(503)
             return jsonBody(request, {"error": "too many event streams: "
                                    + self.streams.refusal(group, "streams")})
-        request.setHeader(b"content-type", b"text/event-stream")
-        request.setHeader(b"cache-control", b"no-store")
+        _streamHeaders(request)
         stream = _Stream(request, name, data, self.view.clock)
         for victim in victims:
             self.streams.release(victim)

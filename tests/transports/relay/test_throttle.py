@@ -25,6 +25,17 @@ class ThrottleTests(SynchronousTestCase):
         self.assertEqual(self.calls, [])
         self.assertFalse(self.throttle.paused)
 
+    def test_aClockSteppedBack(self):
+        """The wall clock stepped back: the allowance is as it was, and
+        the recent bytes are not grown (by e^600; past 710 s,
+        OverflowError)."""
+        self.clock.advance(1000)
+        self.assertFalse(self.throttle.spend("a", 50))
+        self.clock.rightNow -= 800
+        self.assertFalse(self.throttle.spend("a", 50))
+        self.assertEqual(self.calls, [])
+        self.assertTrue(self.throttle.spend("a", 10))
+
     def test_pausedUntilPaid(self):
         """Past the allowance the group pauses once, and resumes when the
         debt is paid at the rate."""

@@ -38,6 +38,8 @@ it stops.
 
 import math
 
+from twisted_bazaar.net.limits import refilled
+
 #: Seconds over which a group's recent bytes are counted (the time
 #: constant of their decay), as the bucket saves a second's worth.
 WINDOW = 1.0
@@ -49,9 +51,17 @@ REFRESH = 0.1
 _GONE = object()
 
 
+def _decay(then, now):
+    """What recent bytes counted at ``then`` have decayed to by ``now``, as
+    a fraction: none for a wall clock stepped back (``now`` before
+    ``then``), which grew them by e^600 for a step of 600 s (and raised
+    OverflowError past 710 s)."""
+    return 1.0 if now <= then else math.exp((then - now) / WINDOW)
+
+
 def _decayed(entry, now):
     """An entry's recent bytes ([bytes, when counted]) as of ``now``."""
-    return entry[0] * math.exp((entry[1] - now) / WINDOW)
+    return entry[0] * _decay(entry[1], now)
 
 
 class Throttle:
@@ -107,8 +117,8 @@ class Throttle:
         if not rate:
             return False
         now = self.clock.seconds()
-        saved = self._allowance + (now - self._last) * rate
-        self._allowance = allowance = min(float(rate), saved) - count
+        self._allowance = allowance = refilled(self._allowance, rate, float(rate), now,
+                                               self._last) - count
         self._last = now
         used, mine = self._count(group, origin, count, now)
         if allowance >= 0:
@@ -149,10 +159,10 @@ class Throttle:
         if mine is None:
             mine = origins[origin] = [0.0, now]
         then = entry[1]
-        decay = 1.0 if then == now else math.exp((then - now) / WINDOW)
+        decay = _decay(then, now)
         entry[0], entry[1] = entry[0] * decay + count, now
         if mine[1] != then:
-            decay = math.exp((mine[1] - now) / WINDOW)
+            decay = _decay(mine[1], now)
         mine[0], mine[1] = mine[0] * decay + count, now
         return entry[0], mine[0]
 
