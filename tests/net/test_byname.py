@@ -14,7 +14,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from zope.interface import implementer
 
-from twisted_bazaar.net.byname import ByNameEndpoint, clientEndpoint
+from twisted_bazaar.net.byname import ATTEMPT_DELAY, ByNameEndpoint, clientEndpoint
 
 
 class FakeResolver:
@@ -161,3 +161,65 @@ class ClientEndpointTests(SynchronousTestCase):
     def test_badStringIsTwistedsError(self):
         """A string Twisted cannot take raises its ValueError, as before."""
         self.assertRaises(ValueError, clientEndpoint, NamingReactor({}), "nonsense:1")
+
+
+def connect(reactor, index, host):
+    """The connection attempt at index connects: its protocol."""
+    protocol = reactor.tcpClients[index][2].buildProtocol(IPv4Address("TCP", host, 7700))
+    protocol.makeConnection(StringTransport())
+    return protocol._wrappedProtocol
+
+
+class SilentAddressTests(SynchronousTestCase):
+    """
+    An address that drops what is sent to it (a dead machine, a firewall)
+    neither answers nor refuses: the next is dialled beside it after
+    ATTEMPT_DELAY s, not after its whole timeout (30 s, where ``bazaar``
+    gives up after 10).
+    """
+
+    def setUp(self):
+        self.reactor = NamingReactor({"tracker.example": [(IPv4Address, "192.0.2.9"),
+                                                          (IPv4Address, "192.0.2.10"),
+                                                          (IPv4Address, "192.0.2.11")]})
+        self.connected = clientEndpoint(self.reactor, "tcp:tracker.example:7700").connect(
+            Factory.forProtocol(Protocol))
+
+    def test_nextBesideASilentOne(self):
+        """The first silent, the second is dialled ATTEMPT_DELAY s later,
+        the first still dialling; the second connecting is the result,
+        and the others are cancelled, no timer left."""
+        self.reactor.advance(ATTEMPT_DELAY - 0.1)
+        self.assertEqual([host for host, _, _ in dialled(self.reactor)], ["192.0.2.9"])
+        self.reactor.advance(0.1)
+        self.assertEqual([host for host, _, _ in dialled(self.reactor)],
+                         ["192.0.2.9", "192.0.2.10"])
+        self.assertFalse(self.reactor.connectors[0].stoppedConnecting)
+        protocol = connect(self.reactor, 1, "192.0.2.10")
+        self.assertIs(self.successResultOf(self.connected), protocol)
+        self.assertTrue(self.reactor.connectors[0].stoppedConnecting)
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+
+    def test_aFailureDialsTheNextAtOnce(self):
+        """The second refused while the first is silent, the third is
+        dialled at once; all three failing, the last failure is the
+        result."""
+        self.reactor.advance(ATTEMPT_DELAY)
+        refuse(self.reactor, 1)
+        self.assertEqual(len(self.reactor.tcpClients), 3)
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+        refuse(self.reactor, 2)
+        self.assertNoResult(self.connected)
+        refuse(self.reactor, 0)
+        self.failureResultOf(self.connected, ConnectionRefusedError)
+
+    def test_cancelledWhileSeveralDial(self):
+        """Cancelled while two dial, both are cancelled and no timer is
+        left."""
+        self.reactor.advance(ATTEMPT_DELAY)
+        self.connected.cancel()
+        self.failureResultOf(self.connected, CancelledError)
+        self.assertTrue(self.reactor.connectors[0].stoppedConnecting)
+        self.assertTrue(self.reactor.connectors[1].stoppedConnecting)
+        self.assertEqual(self.reactor.getDelayedCalls(), [])
+        self.assertEqual(len(self.reactor.tcpClients), 2)
