@@ -512,6 +512,16 @@ def _rows(*rows):
     return list(rows)
 
 
+def _givenUp(say, last, then):
+    """The rows that give the current buy up (kept pending, in doubt if
+    it may have been sold), ``say`` first: doubting if the buys in doubt
+    fill the want; else the next offer; else ``last``, with ``then``."""
+    return (((Want._if_isCurrent, Want._if_fullWithout), DOUBTING, (say, Want._abandon)),
+            ((Want._if_isCurrent, Want._if_offersLeft), SAVING,
+             (say, Want._abandon, Want._takeNextOffer)),
+            ((Want._if_isCurrent,), last, (say, Want._abandon, then)))
+
+
 #: (state, input) -> rows of (guards, next state, outputs): the first row
 #: whose guards all hold is taken.  Guards and outputs are Want's methods
 #: themselves, so a misspelt one fails at import.
@@ -549,12 +559,7 @@ TRANSITIONS = {
     # The seller read the buy and did not answer, or answered that it
     # cannot settle it yet (notyet): the buy is given up on, in doubt.
     (BUYING, "unanswered"): _rows(
-        ((Want._if_isCurrent, Want._if_fullWithout), DOUBTING,
-         (Want._logGiveUp, Want._abandon)),
-        ((Want._if_isCurrent, Want._if_offersLeft), SAVING,
-         (Want._logGiveUp, Want._abandon, Want._takeNextOffer)),
-        ((Want._if_isCurrent,), WAITING,
-         (Want._logGiveUp, Want._abandon, Want._kickAgain))),
+        *_givenUp(Want._logGiveUp, WAITING, Want._kickAgain)),
     # The seller would take the buy in a while (notyet, with retryAfter):
     # wait as told if the buy is still live then.  Else it is given up on
     # (the clocks' word was said once: L{ClocksApart.behind}), and with
@@ -562,12 +567,7 @@ TRANSITIONS = {
     # RETRY_MAX, not at once: the same seller would refuse it again.
     (BUYING, "notYet"): _rows(
         ((Want._if_isCurrent, Want._if_waitFits), BUYING, (Want._waitAsTold,)),
-        ((Want._if_isCurrent, Want._if_fullWithout), DOUBTING,
-         (Want._failed, Want._abandon)),
-        ((Want._if_isCurrent, Want._if_offersLeft), SAVING,
-         (Want._failed, Want._abandon, Want._takeNextOffer)),
-        ((Want._if_isCurrent,), BACKOFF,
-         (Want._failed, Want._abandon, Want._searchAfter))),
+        *_givenUp(Want._failed, BACKOFF, Want._searchAfter)),
     (BUYING, "refused"): _rows(
         ((Want._if_isCurrent,), BUYING, (Want._countRefusal,))),
     (BUYING, "unreachable"): _rows(
