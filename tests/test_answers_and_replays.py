@@ -387,6 +387,24 @@ class ReplayTests(_SellerCase):
             ["expired", "notyet", "expired"])
         self.assertEqual((seller.ledger, seller.stock), ({}, {"apple": 5}))
 
+    def test_farAheadSaysWhenUnderItsSignature(self):
+        """A buy or ask expiring too far ahead is answered ``notyet`` with
+        ``retryAfter``: the ms until it would be taken (capped at an
+        hour), which the seller's signature covers, so that the buyer
+        can wait that long and tell how far the clocks are apart.  Other
+        ``notyet``s carry none."""
+        self.startSeller(stock={"apple": 5})
+        ahead = seller_module.MAX_EXPIRY_AHEAD
+        answers = self.send(
+            self.signedBy(self.buyer, Buy, 1, expires=self.expires(ahead + 90.5)),
+            self.signedBy(self.buyer, Ask, 2, expires=self.expires(ahead + 30)),
+            self.signedBy(self.buyer, Buy, 3, expires=self.expires(ahead + 7200)))
+        self.assertEqual([(a.code, a.retry_after) for a in answers],
+                         [("notyet", 90500), ("notyet", 30000), ("notyet", 3_600_000)])
+        self.assertIn("ask again in 90500 ms", answers[0].info)
+        forged = attr.evolve(answers[0], retry_after=1)
+        self.assertFalse(signedBy(forged, self.s_key.id))
+
 
 class AskWithoutAValidExpiryTests(_SellerCase):
     """

@@ -240,6 +240,21 @@ class PurchaseDriverTests(SynchronousTestCase):
         self.assertEqual(buyer.sent, [b"a", b"b", b"a", b"b", b"a"])
         self.assertEqual(driver.signed_in_windows, 0)
 
+    def test_sellersWaitOutSilentBuyers(self):
+        """A driver's buyers say nothing between its windows (the other
+        drivers' windows and drains, their 100 introductions, its own
+        signing): on a loaded machine over 30 s, three ping intervals, and
+        the seller closed their links ("Connection reset by peer" at the
+        next send; shown with --ping-interval 1).  Both sellers run with
+        the harness's PATIENT options, the durable one with its ledger on
+        disk still."""
+        for args in (purchase.SELLER_ARGS, purchase.MEMORY_SELLER_ARGS):
+            given = dict(zip(args[::2], args[1::2]))
+            self.assertEqual(given["--ping-interval"], "3600")
+            self.assertEqual(given["--handshake-timeout"], "600")
+        self.assertEqual(purchase.SELLER_ARGS[-2:], ("--data-dir", "seller-data"))
+        self.assertNotIn("--data-dir", purchase.MEMORY_SELLER_ARGS)
+
 
 class CpuBoundRatioTests(SynchronousTestCase):
     """The ratio the servers' reactor CPU alone would give (issue 58)."""

@@ -188,6 +188,9 @@ ALLOWED = {
     "roles/buyer/clocks.py: ClocksApart.early: {n} more buys answered expired before th":
         _OWN + "at a backoff of this node's own clock (1 minute, doubling to an hour) "
         "while the clocks stay apart",
+    "roles/buyer/clocks.py: ClocksApart.behind: seller {seller}'s clock is behind this n":
+        _OWN + "once per seller, when it first answers one of this node's buys notyet "
+        "with retryAfter: at most a line per buy this node sends",
     "roles/buyer/clocks.py: ClocksApart.inStep: seller {seller} answers in step with thi":
         _OWN + "once when the clocks agree again, after the line above",
     "roles/buyer/doubts.py: Doubts._holdEnded: seller {seller} has not said for {second":

@@ -37,6 +37,28 @@ class FolderOptionTests(SynchronousTestCase):
                          "symbolic link: it must be a folder only this user can write "
                          "to, where part files go (remove it, and the buyer makes one)")
 
+    def test_downloadsTooDeep(self):
+        """A downloads folder so deep that a part file's name in its private
+        folder would pass PATH_MAX is refused before anything is bought,
+        with the most it may be; it failed only once the file was bought.
+        One a name's length shallower is taken."""
+        most_name = os.pathconf("/", "PC_NAME_MAX")
+        most_path = os.pathconf("/", "PC_PATH_MAX")
+        deepest = most_path - 1 - most_name - len("/.bazaar-downloads/")
+        folder = os.path.abspath(scratchDir(self))
+        while len(os.fsencode(folder)) < deepest + 1:
+            folder = os.path.join(folder, "d" * min(200, deepest - len(folder)))
+            os.mkdir(folder)
+        self.assertEqual(len(folder), deepest + 1)
+        error = self.assertRaises(ValueError, downloadsFolder, folder)
+        self.assertEqual(str(error), f"the folder's path is {deepest + 1:,} bytes, too "
+                         f"long for the files fetched into it (a part file's name, up "
+                         f"to {most_name} bytes, in .bazaar-downloads under it would "
+                         f"pass the system's {most_path:,}): name a folder of at most "
+                         f"{deepest:,} bytes")
+        self.assertEqual(downloadsFolder(os.path.dirname(folder)),
+                         os.path.dirname(folder))
+
 
 class RoleOptionTests(SynchronousTestCase):
     def test_sellerShareOnly(self):

@@ -28,7 +28,7 @@ from twisted_bazaar.core.records import verified
 from twisted_bazaar.identity.proofs import REGISTER, Handshake
 from twisted_bazaar.wire.framing import frame
 from twisted_bazaar.schemes.flood.discovery import FloodDiscovery
-from twisted_bazaar.schemes.index.node import IndexDiscovery
+from twisted_bazaar.schemes.index.node import ACK_WAIT, IndexDiscovery
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.net.link import LinkSettings
 from twisted_bazaar.core.membership import Membership
@@ -279,6 +279,47 @@ class IndexSellingTests(TrackerSessionCase):
         self.assertEqual(said(again), [("register", "pear")])
         feed(again, indexmsg.Ack("pear"))
         self.assertEqual(lines[2:], ["the tracker's index lists pear"])
+
+    def test_aRequestNotAckedIsSentAgainOnce(self):
+        """A register (or unregister) the tracker never acks (dropped past
+        its rate, or lost on the way) is sent again after ACK_WAIT, as the
+        item stands then: before, only the renewal (300 s) sent it again,
+        and buyers' lookups named no one meanwhile.  Once only until the
+        next renewal: one the tracker refuses (past its limits) is never
+        acked, and each refusal is an error counted against it."""
+        lines = self.logged()
+        shop = StaticShop(pear=1, fig=1)
+        self.index.startService()
+        self.addCleanup(self.index.stopService)
+        link = self.register()
+        self.index.advertise(shop)
+        self.assertEqual(said(link), [("register", "fig"), ("register", "pear")])
+        feed(link, indexmsg.Ack("fig"))
+        self.clock.advance(ACK_WAIT - 0.1)
+        self.assertEqual(said(link), [])
+        self.clock.advance(0.1)
+        self.assertEqual(said(link), [("register", "pear")])
+        feed(link, indexmsg.Ack("pear"))
+        self.assertEqual(lines, ["the tracker's index lists fig",
+                                 "the tracker's index lists pear"])
+        self.clock.advance(5 * ACK_WAIT)
+        self.assertEqual(said(link), [])
+        # An unregister lost, then its resend lost too: sent again once,
+        # then at the renewal only.
+        shop.stock["fig"] = 0
+        self.index.stockChanged("fig", 0)
+        self.assertEqual(said(link), [("unregister", "fig")])
+        self.clock.advance(ACK_WAIT)
+        self.assertEqual(said(link), [("unregister", "fig")])
+        renewal = self.index.book.renewal
+        self.clock.advance(renewal - self.clock.seconds() - 0.1)
+        self.assertEqual(said(link), [])
+        self.clock.advance(0.1)
+        self.assertEqual(said(link), [("register", "pear")])
+        self.clock.advance(ACK_WAIT)
+        self.assertEqual(said(link), [("unregister", "fig"), ("register", "pear")])
+        feed(link, *[indexmsg.Ack(item) for item in ["fig"] * 3 + ["pear"] * 2])
+        self.assertEqual(lines[2:], ["the tracker's index no longer lists fig"])
 
     def test_unregistersAnItemThatSellsOut(self):
         Seller(flooded(self.node), {"pear": 2, "fig": 1})

@@ -29,6 +29,7 @@ from twisted_bazaar.schemes.superpeer.messages import (
     LeafUpdate,
 )
 from twisted_bazaar.core.membership import Membership
+from twisted_bazaar.store import MemoryStore
 from twisted_bazaar.testing import Market, MemoryNetwork
 
 from tests.helpers import (
@@ -483,6 +484,19 @@ class LettingGoTests(SynchronousTestCase):
         self.assertFalse(one.transport.disconnecting)
 
 
+class _HeldStore(MemoryStore):
+    """A store whose writer has yet to answer (L{IStore.whenWriting})."""
+
+    __slots__ = ("writing",)
+
+    def __init__(self):
+        super().__init__()
+        self.writing = defer.Deferred()
+
+    def whenWriting(self):
+        return self.writing
+
+
 class TopologyTests(SynchronousTestCase):
     """SuperPeerLinks: named super-peers first, then the tracker."""
 
@@ -503,6 +517,32 @@ class TopologyTests(SynchronousTestCase):
         scheme.stopService()
         self.assertEqual(node.clock.getDelayedCalls(), [])
 
+
+    def test_namedOnlyOnceTheStoreTakesWrites(self):
+        """A named super-peer is dialled only once the node's store takes
+        writes (its writer process answered): linked, a leaf registers its
+        stock there at once, and a sale its writer could not yet record
+        made its buyer give it up, as before the node's registration with
+        its tracker waited (daemon/services.py).  Stopped before, it never
+        dials, and nothing is left waiting."""
+        for stopFirst in (False, True):
+            node = makeNode(ME)
+            node.store = _HeldStore()
+            writing = node.store.writing
+            scheme = buildScheme(node, "superpeer", superpeer_neighbour=[("sp", 7000)],
+                                 superpeers=1)
+            scheme.startService()
+            node.clock.advance(60)
+            self.assertEqual(node.connector.requests, [])
+            if stopFirst:
+                scheme.stopService()
+                self.assertTrue(writing.called)  # cancelled, and handled
+                self.assertEqual(node.connector.requests, [])
+                continue
+            writing.callback(None)
+            [request] = node.connector.requests
+            self.assertEqual((request.host, request.port), ("sp", 7000))
+            scheme.stopService()
 
     def test_aFailedDialNamesTheAddressOnce(self):
         """The line of a dial to a super-peer that failed names its

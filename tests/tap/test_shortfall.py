@@ -213,7 +213,8 @@ class ShortfallTests(SynchronousTestCase):
         "no link"; with none, the words as ever."""
         node = SimpleNamespace(wasRegistered=True)
         buyer = SimpleNamespace(wants=[SimpleNamespace(item="pear", bought=0, quantity=1,
-                                                       state=WAITING, clockApart=None)],
+                                                       state=WAITING, clockApart=None,
+                                                       clockBehind=None)],
                                 discovery=None)
         hints = wayOut(transportPlugins().values())
         why = shortfall(node, buyer, EmptySearches(), "t:80", hints=hints)

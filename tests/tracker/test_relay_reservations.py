@@ -193,8 +193,9 @@ class ReservationTests(SynchronousTestCase):
         200 answers).  Now an address group's nodes get REPORT_RATE a
         second of both together taken, in bursts of twice that; the rest
         are dropped unanswered, the drop logged once a connection and
-        kind.  Another group is not held back; a second later the first
-        is heard again.
+        kind; but for the first offer of a connection, always heard (an
+        honest node offers once a connection).  Another group is not held
+        back; a second later the first is heard again.
         """
         peer, _ = self.keyed()
         self.connector.failLast(ConnectionRefusedError())
@@ -204,7 +205,7 @@ class ReservationTests(SynchronousTestCase):
                 peer.say({"type": "relayReserved", "relay": "192.0.2.7:7701"})
                 peer.say({"type": "relayOffer", "port": 7702, "slots": 4})
         answers = peer.heard()
-        self.assertEqual(len(answers), 2 * REPORT_RATE)
+        self.assertEqual(len(answers), 2 * REPORT_RATE + 1)
         self.assertEqual({a["code"] for a in answers}, {"norelay"})
         drops = [e for e in events if "faster than" in formatEvent(e)]
         self.assertEqual(len(drops), 2)
@@ -295,6 +296,23 @@ class PeerRelayTests(SynchronousTestCase):
         peer.say({"type": "relayOffer", "port": 7702, "slots": slots})
         self.assertEqual(peer.heard(), [])
         return peer, node_id
+
+    def test_aCampusOfPublicRelaysIsHeard(self):
+        """Public nodes of one address group (a campus's /16) start at
+        once, each offering its relay once on its connection: every offer
+        is taken, past the group's REPORT_RATE.  Before, past the burst
+        (20) each was dropped, and its node, which offers once a
+        connection, was never a relay; a repeat is still held to it."""
+        self.checkless()
+        offered = [self.relaying(seed=100 + n, host=f"192.0.2.{n + 1}")
+                   for n in range(3 * int(REPORT_RATE))]
+        pool = self.tracker.reservations.pool
+        self.assertEqual(len(pool._offers), 3 * REPORT_RATE)
+        peer, _ = offered[0]
+        with capturedLogs() as events:
+            for _ in range(3 * int(REPORT_RATE)):
+                peer.say({"type": "relayOffer", "port": 7702, "slots": 2})
+        self.assertEqual(len([e for e in events if "faster than" in formatEvent(e)]), 1)
 
     def test_namedAPublicRelay(self):
         """A node at home asking for a reservation is named the public

@@ -116,6 +116,10 @@ class Want:
         #: before it expired by this node's clock (the clocks apart), or
         #: None: a give-up says so (L{twisted_bazaar.tap.shortfall}).
         self.clockApart = None
+        #: (seller, seconds) when a seller answered a buy of this want
+        #: ``notyet`` with ``retryAfter`` (its clock that far behind this
+        #: node's), or None: a give-up says so too.
+        self.clockBehind = None
         self.timer = None
         self.finding = None
         self._running = False
@@ -154,6 +158,15 @@ class Want:
         """The seller read buy_id (a ping sent after it came back) and did
         not answer, or answered ``notyet``: waiting longer gains nothing."""
         self._input("unanswered", buy_id, why)
+
+    def notYet(self, buy_id, why, wait, behind):
+        """The seller refused buy_id as expiring too far ahead of its clock,
+        for ``wait`` seconds more: the want sends it again then, if it is
+        still live by this node's clock; else it gives up on it, as on
+        L{unanswered}.  ``behind``: (seller, seconds its clock is behind
+        this node's), for a give-up to say (L{clockBehind})."""
+        self.clockBehind = behind
+        self._input("notYet", buy_id, why, wait)
 
     def refused(self, buy_id):
         """A connection to the seller of buy_id failed."""
@@ -271,6 +284,13 @@ class Want:
         all, or only HASTY_ATTEMPTS while other offers are on the table."""
         attempts = HASTY_ATTEMPTS if self.offers else BUY_ATTEMPTS
         return self.attempts < attempts and self.refusals < REFUSALS
+
+    def _if_waitFits(self, buy_id, why, wait):
+        """A wait the seller asks for ends before the buy expires by this
+        node's clock (a buy restored from before expiries never does)."""
+        if self.expires is None:
+            return False
+        return self.buyer.node.clock.seconds() + wait < self.expires / 1000
 
     def _if_lastUnit(self, purchase):
         return self.bought + purchase.units >= self.quantity or _isFile(purchase)
@@ -412,8 +432,21 @@ class Want:
     def _armResend(self, buy_id):
         self._arm()
 
+    def _waitAsTold(self, buy_id, why, wait):
+        """Send the buy again once the seller said it would take it."""
+        if self.timer is not None and self.timer.active():
+            self.timer.cancel()
+        self.timer = self.buyer.node.clock.callLater(wait, self.timerFired)
+
     def _countRefusal(self, buy_id):
         self.refusals += 1
+
+    def _searchAfter(self, buy_id, why, wait):
+        self.timer = self.buyer.node.clock.callLater(min(wait, RETRY_MAX),
+                                                     self.timerFired)
+
+    def _failed(self, *args):
+        self.buyer.failed(self.offer.seller)
 
     def _logGiveUp(self, buy_id=None, why=None):
         """Only ``unanswered`` names the buy it gives up on, and why."""
@@ -479,6 +512,16 @@ def _rows(*rows):
     return list(rows)
 
 
+def _givenUp(say, last, then):
+    """The rows that give the current buy up (kept pending, in doubt if
+    it may have been sold), ``say`` first: doubting if the buys in doubt
+    fill the want; else the next offer; else ``last``, with ``then``."""
+    return (((Want._if_isCurrent, Want._if_fullWithout), DOUBTING, (say, Want._abandon)),
+            ((Want._if_isCurrent, Want._if_offersLeft), SAVING,
+             (say, Want._abandon, Want._takeNextOffer)),
+            ((Want._if_isCurrent,), last, (say, Want._abandon, then)))
+
+
 #: (state, input) -> rows of (guards, next state, outputs): the first row
 #: whose guards all hold is taken.  Guards and outputs are Want's methods
 #: themselves, so a misspelt one fails at import.
@@ -516,12 +559,15 @@ TRANSITIONS = {
     # The seller read the buy and did not answer, or answered that it
     # cannot settle it yet (notyet): the buy is given up on, in doubt.
     (BUYING, "unanswered"): _rows(
-        ((Want._if_isCurrent, Want._if_fullWithout), DOUBTING,
-         (Want._logGiveUp, Want._abandon)),
-        ((Want._if_isCurrent, Want._if_offersLeft), SAVING,
-         (Want._logGiveUp, Want._abandon, Want._takeNextOffer)),
-        ((Want._if_isCurrent,), WAITING,
-         (Want._logGiveUp, Want._abandon, Want._kickAgain))),
+        *_givenUp(Want._logGiveUp, WAITING, Want._kickAgain)),
+    # The seller would take the buy in a while (notyet, with retryAfter):
+    # wait as told if the buy is still live then.  Else it is given up on
+    # (the clocks' word was said once: L{ClocksApart.behind}), and with
+    # no other offer the want searches again after that wait, or
+    # RETRY_MAX, not at once: the same seller would refuse it again.
+    (BUYING, "notYet"): _rows(
+        ((Want._if_isCurrent, Want._if_waitFits), BUYING, (Want._waitAsTold,)),
+        *_givenUp(Want._failed, BACKOFF, Want._searchAfter)),
     (BUYING, "refused"): _rows(
         ((Want._if_isCurrent,), BUYING, (Want._countRefusal,))),
     (BUYING, "unreachable"): _rows(

@@ -83,6 +83,13 @@ def _whyUnmet(want, searches, hints, discovery=None):
         why = (f"seller {shortId(want.clockApart)} answered its buy expired before it "
                "expired by this node's clock: one of the two clocks is wrong by more "
                "than 5 minutes")
+    elif want.clockBehind is not None and want.state in (SEARCHING, BACKOFF, BUYING,
+                                                         DOUBTING):
+        # Not "the sellers ... had not answered yet": one said when.
+        seller, seconds = want.clockBehind
+        why = (f"the clocks are apart: seller {shortId(seller)}'s clock is behind this "
+               f"node's by about {seconds:.0f} s, and it takes no buy that expires more "
+               "than 600 s ahead of its clock")
     elif want.state in (SEARCHING, BACKOFF) and empty:
         why = (f"no seller offered it "
                f"({plural(empty, 'search', 'searches')} found nothing)")

@@ -94,6 +94,9 @@ class Reservations:
         self._moved = {}
         self._asks = GroupRates(ASKS_LIMIT, remembered=_ASK_GROUPS)
         self._reports = GroupRates(REPORTS_LIMIT, remembered=_ASK_GROUPS)
+        #: Nodes whose connection offered its relay already: only a
+        #: repeat is held to the group's rate (L{offered}).
+        self._offeredOnce = set()
 
     def leave(self, node_id):
         """node_id left: whatever it held, or offered, goes."""
@@ -101,6 +104,7 @@ class Reservations:
             self.tracker.relay.release(node_id)
         self._keepAtRelay(node_id)
         self.pool.leave(node_id)
+        self._offeredOnce.discard(node_id)
 
     def stop(self):
         """Cancel every grace timer, and the pool's."""
@@ -283,11 +287,18 @@ class Reservations:
         is reached directly at the address the tracker checked (the host
         of the relay it names); refused (``error``) otherwise.  The pool
         names its relay group to at most
-        L{twisted_bazaar.tracker.relays.MOST_NAMED} nodes.
+        L{twisted_bazaar.tracker.relays.MOST_NAMED} nodes.  The first of a
+        connection is always heard (a node offers once a connection and
+        never again: a public node of a campus's address group, dropped
+        past the group's rate, was never a relay); only a repeat is held
+        to the rate.
         """
-        if not self._mayReport(link, message):
-            return
         node_id = link.peer_id
+        if node_id in self._offeredOnce:
+            if not self._mayReport(link, message):
+                return
+        else:
+            self._offeredOnce.add(node_id)
         if self.tracker.proofs.keyOf(node_id) is None or not self._relaying(node_id):
             link.peerLine(LogLevel.info, "refused {peer}'s offer to relay: its address "
                           "check has not passed", self.tracker.log)

@@ -42,3 +42,61 @@ class ClocksApartTests(SynchronousTestCase):
         self.assertRegex(over[0], rf"^seller {shortId(seller.id)} answers in step with "
                          r"this node's clock again: the clocks agree now \(\d+ buys were "
                          r"answered expired early over \d+ s\)$")
+
+
+class SellerBehindTests(SynchronousTestCase):
+    """A buyer whose clock is ahead: the seller answers ``notyet`` with
+    ``retryAfter``, the ms until it would take the buy (docs/protocol.md
+    §11, step 4); the buyer waits as told, and says once why."""
+
+    def market(self, ahead):
+        market = Market(seed=3)
+        seller = market.addNode(seller={"stock": {"pear": 3}})
+        node = market.addNode(buyer={"wants": ["pear"]})
+        node.clock.seconds = lambda: market.clock.seconds() + ahead
+        return market, seller, node
+
+    def test_waitsAsTold(self):
+        """400 s ahead, its buy (300 s to live) expires 700 s ahead of the
+        seller's clock: told to wait 100 s, it sends it again then, and it
+        is sold; one line says by how far the clocks are apart, none says
+        the seller was "unable to settle" (every 1.4 s before, with a line
+        that the buy was in doubt)."""
+        market, seller, node = self.market(400)
+        with capturedLogs() as events:
+            market.run(95)
+            want = market.role(node, "buyer").wants[0]
+            self.assertEqual((want.state, want.bought), ("buying", 0))
+            market.run(30)
+        self.assertEqual((want.state, want.bought), ("done", 1))
+        lines = [formatEvent(e) for e in events if e["log_level"].name != "debug"
+                 and "tracker" not in e.get("log_namespace", "")]
+        behind = [line for line in lines if "behind" in line]
+        self.assertEqual(len(behind), 1, behind)
+        self.assertRegex(behind[0], rf"^seller {shortId(seller.id)}'s clock is behind "
+                         r"this node's by about 400 s: it takes no buy that expires more "
+                         r"than 600 s ahead of it, so buy \d+ waits 100 s \(if it is "
+                         r"still live then\)$")
+        self.assertFalse([line for line in lines if "settle" in line or "doubt" in line],
+                         lines)
+
+    def test_tooFarAheadSaysClocksApart(self):
+        """700 s ahead, no buy of its can be taken before it expires by its
+        own clock: it gives up on it, searches again only after a while
+        (not every second, two lines each time), and its give-up says the
+        clocks are apart, not that the sellers had not answered yet."""
+        from twisted_bazaar.tap.shortfall import EmptySearches, shortfall
+
+        market, seller, node = self.market(700)
+        with capturedLogs() as events:
+            market.run(300)
+        buyer = market.role(node, "buyer")
+        lines = [formatEvent(e) for e in events if e["log_level"].name != "debug"
+                 and e.get("log_namespace", "").startswith("twisted_bazaar.roles")]
+        self.assertLess(len(lines), 12, lines)
+        self.assertEqual(len([line for line in lines if "about 700 s" in line]), 1, lines)
+        self.assertRegex(shortfall(node, buyer, EmptySearches(), "t"),
+                         rf"^bought 0 of 1 pear: the clocks are apart: seller "
+                         rf"{shortId(seller.id)}'s clock is behind this node's by about "
+                         r"700 s, and it takes no buy that expires more than 600 s ahead "
+                         r"of its clock$")

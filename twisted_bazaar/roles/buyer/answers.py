@@ -188,15 +188,26 @@ class Answers:
 
     def _onNotYet(self, error):
         """The seller did not sell the buy, and cannot promise yet that it
-        never will: it stays in doubt, and is asked about again later."""
+        never will: it stays in doubt, and is asked about again later; or,
+        with ``retryAfter`` (it expires too far ahead of the seller's
+        clock), its want sends it again then, if it is still live."""
         buy_id = error.id
         settled = self._settledBy(error)
         if settled is None:
             return
-        _, record = settled
+        pending, record = settled
+        why = f"unable to settle buy {buy_id} yet ({error.info})"
+        if error.retry_after is None or pending.expires is None:
+            if record.want is not None:
+                record.want.unanswered(buy_id, why)
+            return
+        # Refused as expiring too far ahead of the seller's clock, for
+        # retryAfter ms more: the clocks are apart.
+        behind = self.clocks.behind(pending.seller, buy_id, pending.expires,
+                                    error.retry_after)
         if record.want is not None:
-            record.want.unanswered(buy_id, f"unable to settle buy {buy_id} yet "
-                                           f"({error.info})")
+            record.want.notYet(buy_id, why, error.retry_after / 1000,
+                               (pending.seller, behind))
 
     def _onBuyOK(self, link, ok):
         """Commit the purchase; it counts, and is reported, once on disk.

@@ -30,12 +30,36 @@ def downloadsFolder(text):
     folder (where part files go) is this user's if it is there."""
     folder = _folder(text, "downloads", writable=True)
     private = os.path.join(folder, PRIVATE)
+    _roomForNames(folder, private)
     why = privateProblem(private, repair=False)
     if why is not None:
         raise ValueError(f"{private} {why}: it must be a folder only this user can "
                          "write to, where part files go (remove it, and the buyer "
                          "makes one)")
     return folder
+
+
+def _roomForNames(folder, private):
+    """
+    A downloads folder so deep that a part file's name (up to the file
+    system's longest name) under its private folder would make a path
+    longer than the system takes is refused now: it failed only once the
+    file was bought.
+    """
+    try:
+        most_name = os.pathconf(folder, "PC_NAME_MAX")
+        most_path = os.pathconf(folder, "PC_PATH_MAX")
+    except (OSError, ValueError):
+        return
+    # PATH_MAX counts the terminating NUL.
+    room = most_path - 1 - len(os.fsencode(os.path.join(private, "")))
+    if room < most_name:
+        deepest = most_path - 1 - most_name - len(os.fsencode(f"/{PRIVATE}/"))
+        raise ValueError(f"the folder's path is {len(os.fsencode(folder)):,} bytes, too "
+                         f"long for the files fetched into it (a part file's name, up to "
+                         f"{most_name} bytes, in {PRIVATE} under it would pass the "
+                         f"system's {most_path:,}): name a folder of at most "
+                         f"{deepest:,} bytes")
 
 
 sharedFolder.coerceDoc = "An existing directory."

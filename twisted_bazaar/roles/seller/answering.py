@@ -14,6 +14,7 @@ from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.identity.keys import keyId, keyOwns, signedBy
 from twisted_bazaar.roles.seller.closes import MAX_EXPIRY_AHEAD
 from twisted_bazaar.store import Sale
+from twisted_bazaar.wire.core import MAX_RETRY_AFTER
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.wire.trade import BuyOK
 
@@ -107,13 +108,22 @@ class Answering:
         """Answer an error about the buy of message, at once."""
         self.seller.answers.answer(self.error(message, code, info))
 
-    def error(self, message, code, info):
+    def error(self, message, code, info, retry_after=None):
         return wire.Error(code, info, message.id, message.path[::-1],
-                          buyer_key=message.key)
+                          buyer_key=message.key, retry_after=retry_after)
 
     def notYet(self, message, why):
         self.refuse(message, "notyet", f"{why}: not sold, and will not be while "
                     "it is refused so; ask again once it has expired")
+
+    def tooFar(self, message, now):
+        """``notyet`` to a buy or ask expiring too far ahead of ``now`` (ms),
+        with ``retryAfter``: the ms until it no longer does, so that the
+        buyer can wait as long, and see how far the clocks are apart."""
+        wait = min(message.expires - now - _AHEAD_MS, MAX_RETRY_AFTER)
+        self.seller.answers.answer(self.error(
+            message, "notyet", f"{_tooFar(message)}: not sold, and will not be until "
+            f"it is no longer; ask again in {wait} ms", retry_after=wait))
 
     def answerAsk(self, ask, link):
         """
@@ -136,9 +146,10 @@ class Answering:
             return
         if seller.stopped:
             return
-        expiry = self.expiry(ask)
+        now = closes.now()
+        expiry = self.expiry(ask, now)
         if expiry is TOO_FAR:
-            self.notYet(ask, _tooFar(ask))
+            self.tooFar(ask, now)
         elif expiry is EXPIRED:
             closes.close(ask, link, "expired", _expired(ask, seller.isFile(ask.item)))
         else:
@@ -200,7 +211,7 @@ class Answering:
             closes.close(buy, link, "expired", _expired(buy, seller.isFile(item)))
             return None
         if expires > now + _AHEAD_MS:
-            self.notYet(buy, _tooFar(buy))
+            self.tooFar(buy, now)
             return None
         if (buy.sha256 is not None or buy.size is not None) and not self.sameContent(buy):
             closes.close(buy, link, "soldout", f"{item} is not shared here as that "

@@ -6,7 +6,10 @@ register carries the seller's signed record of the item, and each seller
 found comes with its record, which the buyer checks: the tracker can
 leave sellers out, but not make one up, nor describe a seller's file.
 A seller registers its items again (with records signed anew) every half
-of a record's validity, so that the records the tracker hands out live.
+of a record's validity, so that the records the tracker hands out live;
+and an item's ``register`` or ``unregister`` the tracker has not
+acknowledged within ACK_WAIT, again (the tracker drops one past its rate,
+and a lossy link one anywhere), not only at that renewal.
 """
 
 from twisted.internet import defer
@@ -32,6 +35,13 @@ from twisted_bazaar.schemes.index.messages import (
 #: The items of a node that registers none, or has none listed: one
 #: shared empty set (an empty set is 216 bytes).
 NO_ITEMS = frozenset()
+#: Seconds a register or unregister waits for its ack before the item's
+#: state is sent again: once, until every ack came or the next renewal
+#: (one the tracker refuses, past its limits, is never acked, and each
+#: refusal is an error the node counts against it).
+ACK_WAIT = 10.0
+#: L{IndexDiscovery._ackCall} once the items unacked were sent again.
+_RESENT = "resent"
 
 
 class _Lookup:
@@ -52,7 +62,7 @@ class IndexDiscovery(SlotService, NodeObserver):
 
     # Slots, not a dict: a simulated node holds one (32 bytes less).
     __slots__ = ("node", "shops", "registered", "listed", "_unacked", "_lookups",
-                 "_asked", "_book", "_renewal")
+                 "_asked", "_book", "_renewal", "_ackCall")
 
     def __init__(self, node):
         SlotService.__init__(self)
@@ -78,6 +88,9 @@ class IndexDiscovery(SlotService, NodeObserver):
         #: L{book}, made at the first record.
         self._book = None
         self._renewal = None
+        #: The timer of the acks awaited (L{ACK_WAIT}), _RESENT once they
+        #: were sent again, or None.
+        self._ackCall = None
         node.addObserver(self)
 
     @property
@@ -98,7 +111,29 @@ class IndexDiscovery(SlotService, NodeObserver):
         if sent and type(message) in (Register, Unregister):
             unacked = own(self, "_unacked")
             unacked[message.item] = unacked.get(message.item, 0) + 1
+            if self._ackCall is None and self.running:
+                self._ackCall = self.node.clock.callLater(ACK_WAIT, self._unanswered)
         return sent
+
+    def _stopAckCall(self):
+        """No ack awaited (or a new round of them): the timer goes, and
+        unacked items may be sent again."""
+        if self._ackCall not in (None, _RESENT):
+            self._ackCall.cancel()
+        self._ackCall = None
+
+    def _unanswered(self):
+        """ACK_WAIT passed with registers or unregisters unacknowledged:
+        each such item's state is sent again, once, as if the ones before
+        were lost (an ack of one of them that comes late changes nothing)."""
+        self._ackCall = _RESENT
+        items = sorted(self._unacked)
+        self._unacked = NOTHING
+        for item in items:
+            if item in self.registered:
+                self._register(item)
+            else:
+                self._send(Unregister(item))
 
     # -- selling ---------------------------------------------------------------
 
@@ -125,6 +160,7 @@ class IndexDiscovery(SlotService, NodeObserver):
         self.membership.parts.takeFrom(self)
         self.listed = NO_ITEMS
         self._unacked = NOTHING
+        self._stopAckCall()
         for item in sorted(self.registered):
             self._register(item)
 
@@ -143,6 +179,7 @@ class IndexDiscovery(SlotService, NodeObserver):
 
     def _renew(self):
         self._renewal = None
+        self._stopAckCall()
         if self.registered:
             for item in sorted(self.registered):
                 self._register(item)
@@ -261,6 +298,8 @@ class IndexDiscovery(SlotService, NodeObserver):
             self._unacked[item] -= 1
             return
         self._unacked.pop(item, None)
+        if not self._unacked:
+            self._stopAckCall()
         if item in self.registered and item not in self.listed:
             if self.listed is NO_ITEMS:
                 self.listed = set()
@@ -292,6 +331,7 @@ class IndexDiscovery(SlotService, NodeObserver):
         if self._renewal is not None and self._renewal.active():
             self._renewal.cancel()
         self._renewal = None
+        self._stopAckCall()
         for item in list(self._lookups):
             lookup = self._lookups[item]
             for finished, _ in list(lookup.waiters):

@@ -89,7 +89,8 @@ class SuperPeerLinks(SlotService, NodeObserver):
         #: older questions, still unanswered: their answer is as good (a
         #: list from the first; an empty one was 56 bytes of every node).
         self._unanswered = ()
-        #: the link being opened.
+        #: the link being opened (or, as the service starts, the store's
+        #: first write awaited: L{startService}).
         self._connecting = None
         self._backoff = Backoff(node.clock, node.rng, retry_min, retry_max)
         self.confirm = confirm
@@ -303,7 +304,28 @@ class SuperPeerLinks(SlotService, NodeObserver):
 
     def startService(self):
         super().startService()
+        # A named super-peer is dialled before the tracker is asked, and a
+        # leaf registers its stock on the link at once: only once the
+        # store takes writes (its writer process answered), as the node
+        # registers with its tracker (daemon/services.py), or a sale its
+        # writer could not yet record makes its buyer give it up.  The
+        # wait is held as the link being opened: seek waits, stop cancels.
+        writing = self.node.store.whenWriting()
+        if not writing.called:
+            self._connecting = writing
+        writing.addCallbacks(self._writing, self._notWriting,
+                             callbackArgs=(writing,), errbackArgs=(writing,))
+
+    def _writing(self, _, writing):
+        if self._connecting is writing:
+            self._connecting = None
         self.seek()
+
+    def _notWriting(self, failure, writing):
+        """Stopped meanwhile (or the writer did not start, which ends the
+        daemon)."""
+        if self._connecting is writing:
+            self._connecting = None
 
     def stopService(self):
         if not self.running:
