@@ -270,6 +270,8 @@ ALLOWED = {
         _OWN + "the node's own folder failing",
     "roles/files/fetch.py: Fetcher.bought: bought {item} from {seller}, but its off":
         _OWN + "once per purchase this node committed",
+    "roles/files/fetch.py: Fetcher.bought: bought {item} from {seller} as a counted":
+        _OWN + "once per purchase this node committed",
     "roles/files/fetch.py: Fetcher._notFetched: not fetching {item}, bought from seller ":
         _OWN + "once per purchase this node committed",
     "roles/files/fetch.py: Fetcher._fetch: fetching {name} ({size} bytes, content i":

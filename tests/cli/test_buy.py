@@ -327,6 +327,20 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         with open(os.path.join(self.downloads, "big.bin"), "rb") as f:
             self.assertEqual(f.read(), mine)
 
+    def test_aFilesSecondPurchaseIsItsOneUnit(self):
+        """A file bought again, of other content, once the first could not
+        be fetched (a seller whose file changed mid-download), is said as
+        the file's one unit, as the buyer's log says it: "(1 of 1)", not
+        a count over the bag, "(2 of 1)"."""
+        seller = self.market.addNode(seller={"stock": {}, "share": self.shared})
+        buy, outcome = self.fileShot(deadline=10)
+        self.market.run(20)
+        [first] = buy.buyer.bag
+        again = attr.evolve(first, buy_id=first.buy_id + 1, sha256="cd" * 32)
+        buy.buyer.bag.append(again)
+        self.assertEqual(buy._boughtLine(again),
+                         f"bought big.bin from node {shortId(seller.id)} (1 of 1)")
+
     def test_aPartFileIsKept(self):
         """A buy that ends before its file is whole keeps the part file,
         and so the private folder that holds it, for the next to resume."""

@@ -208,10 +208,15 @@ class OneShotBuy:
         return self._finished
 
     def _boughtLine(self, purchase):
-        # A file is bought once, whatever the quantity asked.
-        quantity = 1 if purchase.sha256 is not None else self.quantity
+        # A file is bought once, whatever the quantity asked: a purchase of
+        # other content after the first could not be fetched is its one
+        # unit too, as the buyer's log says (L{Want.reopen}).
+        if purchase.sha256 is not None:
+            total = quantity = 1
+        else:
+            total, quantity = sum(each.units for each in self.buyer.bag), self.quantity
         return boughtLine(purchase.item, purchase.units, wireId(purchase.seller),
-                          sum(each.units for each in self.buyer.bag), quantity)
+                          total, quantity)
 
     def _show(self):
         self.progress.show([row for row in self.fetcher.downloadsHeld()

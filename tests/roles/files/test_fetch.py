@@ -23,6 +23,7 @@ from twisted_bazaar.files.journal import JOURNAL, Journal
 from twisted_bazaar.files.names import hashItem
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.store import DB_NAME, SQLiteStore
+from twisted_bazaar.store.records import Purchase
 from twisted_bazaar.testing import Market, MemoryNetwork
 from tests.files.helpers import fileId, scratchDir, touch, writeFile
 from tests.records import forged, identity, offerOf, signed
@@ -226,6 +227,29 @@ class FetchTests(SynchronousTestCase):
         self.assertGreaterEqual(len(self.market.role(buyer, "buyer").bag), 2)
         self.assertEqual([event for event in logged
                           if "named no shared file" in event.get("log_format", "")], [])
+
+    def test_countedItemOfAFilesNameIsSaidSo(self):
+        """A name one seller shares as a file and another sells as a
+        counted item: a purchase from the counted one (its buyOK named no
+        content) is said to be that, once, and not blamed on the offers
+        record as if the content paid for were unknown."""
+        self.makeMarket()
+        buyer, downloads = self.addBuyer(["big"])
+        fetcher = self.fetcher(buyer)
+        counted = identity(3).id
+        fetcher.offersFound("big", [offerOf(signed(1, "big", file=(5, "a" * 64, 7))),
+                                    Offer(counted, (9, counted), "h", 9001)])
+        logged = []
+        globalLogPublisher.addObserver(logged.append)
+        self.addCleanup(globalLogPublisher.removeObserver, logged.append)
+        fetcher.bought(Purchase(1, "big", counted, 0.0))
+        said = [formatEvent(event) for event in logged
+                if event.get("log_level") == LogLevel.warn]
+        self.assertEqual(len(said), 1, said)
+        self.assertIn(f"bought big from {shortId(counted)} as a counted item (its "
+                      "offer named no file), though a file of that name is offered "
+                      f"too: nothing to fetch into {downloads}", said[0])
+        self.assertEqual(fetcher.downloads, {})
 
     def test_boughtWithoutAnyOfferSeenIsSaidSo(self):
         """A purchase of a wanted item whose offers the fetcher never saw

@@ -127,9 +127,9 @@ class Fetcher(Role):
         #: file name -> those contents given up on under it, whose part
         #: files go once the name is in place (L{_dropAbandoned}).
         self.abandoned = {}
-        #: Wanted items whose offers named no file: counted items, whose
-        #: purchases have nothing to fetch.
-        self.counted = set()
+        #: wanted item -> the sellers whose offers of it named no file:
+        #: counted items, whose purchases have nothing to fetch.
+        self.counted = {}
         self._finds = set()
         self._stopped = False
         buyer.fetcher = self
@@ -205,11 +205,11 @@ class Fetcher(Role):
             return
         # Wanted by content: only offers of that content count.
         found = fileOffers(offers, itemHash(item))
+        counted = {offer.seller for offer in offers if offer.sha256 is None}
+        if counted:
+            self.counted.setdefault(item, set()).update(counted)
         if not found:
-            if offers:
-                self.counted.add(item)
             return
-        self.counted.discard(item)
         self._seen(item, found)
         self.offers[item] = found
         try:
@@ -226,6 +226,13 @@ class Fetcher(Role):
         item, seller = purchase.item, purchase.seller
         if self._stopped or item in self.fetched or item in self.present or not any(
                 want.item == item for want in self.buyer.wants):
+            return
+        if purchase.sha256 is None and seller in self.counted.get(item, ()):
+            if item in self.offers:
+                self.log.warn("bought {item} from {seller} as a counted item (its offer "
+                              "named no file), though a file of that name is offered "
+                              "too: nothing to fetch into {folder}", item=item,
+                              seller=shortId(seller), folder=self.folder)
             return
         fault = self._bought(purchase)
         if fault is None:
