@@ -646,6 +646,35 @@ class SendfileServerTests(SynchronousTestCase):
         self.assertEqual(sent, [4000, 4000, 2000])
         transport.connectionLost(Failure(ConnectionLost()))
 
+    def test_aRefusalAfterARangeHangsUp(self):
+        """
+        Over Twisted's own TCP transport: a request refused while a range
+        goes out has its error after the range's last byte, then the
+        connection closes.  With the connection's L{Answers} registered
+        as the transport's producer, its last resume went to them and the
+        connection stayed open (the live test of §19.1 waited for ever):
+        the range's last chunk, written through the transport (the path
+        the channel takes), was still in its buffer.
+        """
+        self.patch(server, "socketOf", lambda consumer: None)
+        reactor = MemoryReactorClock()
+        transport = tcp.Connection(self.ours, None, reactor)
+        transport.bufferSize = 1024
+        transport.getPeer = lambda: IPv4Address("TCP", "127.0.0.1", 40000)
+        transport.connected = True
+        protocol = transport.protocol = TransferServer(self.service)
+        protocol.makeConnection(transport)
+        protocol.dataReceived(netstring(Get(SHA, 0, 10240)) + b"7:{nope!},")
+        received, closed = b"", None
+        while closed is None and transport in reactor.getWriters():
+            closed = transport.doWrite()
+            received += readAll(self.theirs)
+        answers = frames(received)
+        self.assertEqual([type(m) for m, _ in answers], [Data, wire.Error])
+        self.assertEqual(answers[1][0].code, "wtf")
+        self.assertIsInstance(closed, ConnectionDone)
+        transport.connectionLost(Failure(closed))
+
     def test_stallTimerMovedOnEachSend(self):
         """The buyer taking bytes keeps the connection, in calls of sendfile
         as in chunks."""

@@ -424,6 +424,13 @@ class TransferServer(FramedProtocol):
 
     def _idleTimeout(self):
         self._idle = None
+        self._close()
+
+    def _close(self):
+        """Close once what was written is out.  A transport does not hang
+        up while a producer is registered (its last resume goes to the
+        producer): L{Answers} is unregistered first."""
+        self.transport.unregisterProducer()
         self.transport.loseConnection()
 
     def _armStall(self):
@@ -464,7 +471,7 @@ class TransferServer(FramedProtocol):
 
     def _hangUp(self):
         self._send(self._refusal)
-        self.transport.loseConnection()
+        self._close()
 
     def _send(self, message):
         self.sendString(wire.encode(message))
