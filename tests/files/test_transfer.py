@@ -31,7 +31,7 @@ from twisted_bazaar.files.client import (
 )
 from twisted_bazaar.files.hashing import digestFile
 from twisted_bazaar.files.messages import About, Data, Get, Head
-from twisted_bazaar.files.server import TransferServer
+from twisted_bazaar.files.server import RangeSender, TransferServer
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.capabilities import IBulkTransport
 from tests.files.helpers import fileId, scratchDir, touch, writeFile
@@ -112,7 +112,7 @@ class ServerTests(SynchronousTestCase):
     def pull(self, transport=None):
         """Let the transport take everything the producer gives."""
         transport = transport or self.transport
-        while transport.producer is not None:
+        while isinstance(transport.producer, RangeSender):
             transport.producer.resumeProducing()
 
     def test_head(self):
@@ -142,7 +142,7 @@ class ServerTests(SynchronousTestCase):
         self.assertEqual(frames(header), [(Data(SHA, 100, 10000), b"")])
         self.transport.clear()
         sizes = []
-        while self.transport.producer is not None:
+        while isinstance(self.transport.producer, RangeSender):
             self.transport.producer.resumeProducing()
             sizes.append(len(self.transport.value()) - sum(sizes))
         self.assertEqual(sizes, [4096, 4096, 1808])
@@ -329,6 +329,63 @@ class ServerTests(SynchronousTestCase):
         self.assertEqual(self.clock.getDelayedCalls(), [])
         self.assertEqual((len(self.service.connections), len(self.service.serving)),
                          (0, 0))
+
+    def unread(self):
+        """The transport says its buyer has not read what it was sent, as
+        a TCP transport does once its buffer is full."""
+        self.transport.producer.pauseProducing()
+
+    def test_answersWaitForTheBuyerToReadThem(self):
+        """A buyer that asks head after head and reads none of the answers
+        has the next one wait, as behind a range: 16 wait, one more is
+        refused. Before, each was written at once, without bound (a
+        4096-piece file's about is 274 KB: a seller grew 1.5 GiB in 20 s)."""
+        self.send(Head(SHA))
+        self.assertEqual(len(frames(self.transport.value())), 1)
+        self.unread()
+        self.send(*[Head(SHA)] * server.MAX_QUEUED)
+        self.assertEqual(len(frames(self.transport.value())), 1)
+        self.assertFalse(self.transport.disconnecting)
+        self.send(Head(SHA))
+        answers = frames(self.transport.value())
+        self.assertEqual([type(m) for m, _ in answers], [About, wire.Error])
+        self.assertEqual(answers[1][0].code, "wtf")
+        self.assertTrue(self.transport.disconnecting)
+
+    def test_answersReadLetTheNextOneGo(self):
+        """Once the buyer reads (the transport resumes), the requests
+        waiting are answered in order, a range among them."""
+        self.send(Head(SHA))
+        self.unread()
+        self.send(Get(SHA, 0, 10), Head(OTHER))
+        self.transport.producer.resumeProducing()
+        self.pull()
+        self.assertEqual([type(m) for m, _ in frames(self.transport.value())],
+                         [About, Data, wire.Error])
+        self.assertIs(self.transport.producer, self.server.answers)
+
+    def test_answersUnreadAreAStall(self):
+        """A buyer that takes none of its answers for STALL_TIMEOUT is
+        dropped, as one that takes none of a range's bytes; a request
+        sent meanwhile does not put the drop off."""
+        self.send(Head(SHA))
+        self.unread()
+        self.clock.advance(server.STALL_TIMEOUT - 1)
+        self.send(Head(SHA))
+        self.clock.advance(1)
+        self.assertTrue(self.transport.disconnected)
+
+    def test_aRequestDoesNotPutOffARangesStall(self):
+        """A buyer that stops reading a range and sends a request is still
+        dropped STALL_TIMEOUT after it last took a byte: before, the
+        request cancelled the stall's timer and the connection and its
+        slot were held for ever."""
+        self.send(Get(SHA, 0, 10240))
+        self.transport.producer.resumeProducing()
+        self.clock.advance(server.STALL_TIMEOUT - 1)
+        self.send(Head(SHA))
+        self.clock.advance(1)
+        self.assertTrue(self.transport.disconnected)
 
     def test_buyerGoneMidRange(self):
         """The file is closed and nothing is left scheduled."""
@@ -589,6 +646,35 @@ class SendfileServerTests(SynchronousTestCase):
         self.assertEqual(sent, [4000, 4000, 2000])
         transport.connectionLost(Failure(ConnectionLost()))
 
+    def test_aRefusalAfterARangeHangsUp(self):
+        """
+        Over Twisted's own TCP transport: a request refused while a range
+        goes out has its error after the range's last byte, then the
+        connection closes.  With the connection's L{Answers} registered
+        as the transport's producer, its last resume went to them and the
+        connection stayed open (the live test of §19.1 waited for ever):
+        the range's last chunk, written through the transport (the path
+        the channel takes), was still in its buffer.
+        """
+        self.patch(server, "socketOf", lambda consumer: None)
+        reactor = MemoryReactorClock()
+        transport = tcp.Connection(self.ours, None, reactor)
+        transport.bufferSize = 1024
+        transport.getPeer = lambda: IPv4Address("TCP", "127.0.0.1", 40000)
+        transport.connected = True
+        protocol = transport.protocol = TransferServer(self.service)
+        protocol.makeConnection(transport)
+        protocol.dataReceived(netstring(Get(SHA, 0, 10240)) + b"7:{nope!},")
+        received, closed = b"", None
+        while closed is None and transport in reactor.getWriters():
+            closed = transport.doWrite()
+            received += readAll(self.theirs)
+        answers = frames(received)
+        self.assertEqual([type(m) for m, _ in answers], [Data, wire.Error])
+        self.assertEqual(answers[1][0].code, "wtf")
+        self.assertIsInstance(closed, ConnectionDone)
+        transport.connectionLost(Failure(closed))
+
     def test_stallTimerMovedOnEachSend(self):
         """The buyer taking bytes keeps the connection, in calls of sendfile
         as in chunks."""
@@ -617,7 +703,7 @@ class SendfileServerTests(SynchronousTestCase):
         """With a rate, the server's sender writes through the transport."""
         self.service.rate = 10 ** 9
         transport, protocol = self.getOverSocket()
-        while transport.producer is not None:
+        while isinstance(transport.producer, RangeSender):
             transport.producer.resumeProducing()
         self.assertEqual(frames(transport.value()), [(Data(SHA, 0, 10240), DATA)])
         self.assertEqual(readAll(self.theirs), b"")

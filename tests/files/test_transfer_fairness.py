@@ -21,6 +21,7 @@ from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.files.server import (
     CONNECTIONS_PER_SLOT,
     DEFAULT_TRANSFER_SLOTS,
+    RangeSender,
     TransferFactory,
     TransferServer,
     TransferService,
@@ -58,7 +59,7 @@ class Connection:
 
     def pull(self):
         """Take every byte the server has for us."""
-        while self.transport.producer is not None:
+        while isinstance(self.transport.producer, RangeSender):
             self.transport.producer.resumeProducing()
 
     def answers(self):

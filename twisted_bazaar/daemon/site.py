@@ -26,9 +26,15 @@ nodes'), and an absolute deadline for each request: a connection that
 has not sent a whole request within L{REQUEST_TIMEOUT} seconds of
 opening, or of its last answer, is closed, however many bytes it trickles
 (Twisted's own timeout starts again with each byte).
+
+No resource of theirs reads a request's body (they answer GET and HEAD),
+so a body is kept in memory up to L{BODY_BYTES} and a longer one refused
+413, the connection closed: twisted.web would write it to a temporary
+file, as fast as a peer sends it, within the deadline gigabytes of disk.
 """
 
 import functools
+from io import BytesIO
 
 from twisted.internet.interfaces import IProtocol
 from twisted.logger import Logger, LogLevel
@@ -41,6 +47,7 @@ from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.base.logthrottle import PeerLog
 from twisted_bazaar.base.httphosts import whyRefused
+from twisted_bazaar.base.limitregistry import declare
 from twisted_bazaar.net.account import Account
 from twisted_bazaar.net.connections import CONNECTIONS_LIMIT, RateLimit, admitted
 from twisted_bazaar.net.sendnow import unsent
@@ -49,6 +56,18 @@ from twisted_bazaar.net.sendnow import unsent
 #: from the end of its last answer; an answer that goes on (an event
 #: stream) is not timed.
 REQUEST_TIMEOUT = 10.0
+
+BODY_BYTES = declare(
+    "web.body-bytes", 8192, "bytes",
+    "body of one request to a daemon's web view or metrics port, kept in memory: "
+    "a longer one is refused 413 and its connection closed", owner=__name__)
+
+#: Why a request whose body is over L{BODY_BYTES} is refused.
+_BODY_REFUSAL = b"this port takes no request body over %d bytes\n" % BODY_BYTES.default
+#: What it is answered, before the close.
+TOO_LARGE = (b"HTTP/1.1 413 Content Too Large\r\nContent-Type: text/plain\r\n"
+             b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+             % (len(_BODY_REFUSAL), _BODY_REFUSAL))
 
 #: What a client that does not speak HTTP is answered, before the close.
 NOT_HTTP = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
@@ -213,6 +232,32 @@ class _TimedRequest(Request):
 
     #: The connection's L{_HTTPOnly}, if it is under a guard.
     guarded = None
+    #: Bytes of body still taken (L{BODY_BYTES}); None once refused.
+    _bodyLeft = BODY_BYTES.default
+
+    def gotLength(self, length):
+        """Keep the body in memory, never in a file; refuse it at once if
+        it says it is longer than L{BODY_BYTES}."""
+        self.content = BytesIO()
+        if length is not None and length > self._bodyLeft:
+            self._refuseBody()
+
+    def handleContentChunk(self, data):
+        """Keep what is within L{BODY_BYTES} (a chunked body says no length
+        first); refuse the request past it, and drop what comes after."""
+        if self._bodyLeft is None:
+            return
+        self._bodyLeft -= len(data)
+        if self._bodyLeft < 0:
+            self._refuseBody()
+        else:
+            self.content.write(data)
+
+    def _refuseBody(self):
+        self._bodyLeft = None
+        self.content = BytesIO()
+        self.channel.transport.write(TOO_LARGE)
+        self.channel.loseConnection()
 
     def setResponseCode(self, code, message=None):
         super().setResponseCode(code, PHRASES.get(code) if message is None else message)
