@@ -459,6 +459,22 @@ class ErrorTests(CliTestCase):
         self.assertEqual(lines, ["bazaar-sim: error: " + message, "see bazaar-sim --help"])
         self.assertEqual(self.stdout.getvalue(), "")
 
+    def test_schemeRefusesTheOptionsTogether(self):
+        """Options each good alone that the scheme refuses together
+        (chord's records expiring before their refresh, given as flags
+        or as --scheme-option) are a usage error before the run, not a
+        traceback from its first node."""
+        reason = ("--chord-expiry (10 s) must be more than --chord-refresh (30 s), "
+                  "or records expire before they are stored again")
+        for given, reason in [
+                (["--chord-expiry", "10"], reason),
+                (["--scheme-option", "chord-expiry=10"], reason),
+                (["--start", "warm", "--chord-expiry", "100000"],
+                 "--chord-expiry must be at most 86400 s (a day)")]:
+            self.stderr.truncate(0)
+            self.stderr.seek(0)
+            self.assertUsageError([*QUICK, "--discovery", "chord", *given], reason)
+
     def test_tooFewNodes(self):
         self.assertUsageError(["--nodes", "1"], "argument --nodes: wants a whole "
                               "number at least 2, not 1")

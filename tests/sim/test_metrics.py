@@ -25,6 +25,7 @@ from twisted_bazaar.sim.metrics import BuyerProbe, Record, peakRssMB, percentile
 from twisted_bazaar.sim.runner import DISCOVERY, TOPOLOGIES, Simulation
 from twisted_bazaar.store import MemoryStore, Purchase
 from twisted_bazaar.testing import MemoryNetwork
+from tests.sim.test_homes import AT_HOME
 from tests.sim.test_runner import SMALL, small
 
 BUYER = 1
@@ -294,6 +295,20 @@ class MetricsTests(SynchronousTestCase):
         # out (a run without a NAT mix reports what it did before).
         self.assertEqual(shown.pop("nat_mix"), [])
         self.assertEqual(metrics["config"], shown)
+
+    def test_reachingIsNotTrade(self):
+        """Relay reservations and circuits and hole punches make a link, as
+        a handshake does: with --nat the index's trading messages are its
+        lookups, registrations and buys alone (5.2 a find here, where the
+        reaching made them 10.1), and the busiest node is counted so."""
+        metrics = Simulation(AT_HOME).run()
+        sent = metrics["messages_by_type"]
+        self.assertTrue({"relayReserve", "punchSync"} <= set(sent), sent)
+        trade = sum(sent.get(kind, 0) for kind in
+                    ("lookup", "found", "register", "ack", "buy", "buyOK", "ask", "error"))
+        self.assertEqual(metrics["messages_per_search"],
+                         round(trade / metrics["search_floods"], 3))
+        self.assertLessEqual(metrics["busiest_node_messages"], trade)
 
     def test_noSearches(self):
         """With nothing to buy the run ends after the warm-up and spread,

@@ -15,6 +15,7 @@ from twisted_bazaar.cli.common import addVersion, argumentType, emit, joinDashed
 from twisted_bazaar.cli.usage import DefaultsShown, OneLineParser
 from twisted_bazaar.base.options import boundedInt, fraction, seconds
 from twisted_bazaar.events import ObsoleteObserver
+from twisted_bazaar.daemon.build import configured
 from twisted_bazaar.daemon.registry import discoveryPlugins
 from twisted_bazaar.sim.crypto import CRYPTO, signatures
 from twisted_bazaar.sim.homes import MAX_HOME_SIZE
@@ -362,8 +363,10 @@ def allSchemeOptions(args):
     The scheme's options from its own flags and ``--scheme-option``, as
     ((name, value), ...).
 
-    @raise ValueError: naming the flag, for a bad or unknown option, or
-        one given both ways.
+    @raise ValueError: naming the flag, for a bad or unknown option, one
+        given both ways, or values the scheme refuses together (chord's
+        --chord-expiry not above --chord-refresh): refused here, before
+        the run, which would otherwise meet them building its first node.
     """
     flags = chordsim.schemeFlags(args)
     scheme_options = flags + schemeOptions(args.discovery, args.scheme_option)
@@ -371,6 +374,7 @@ def allSchemeOptions(args):
     if both:
         raise ValueError(f"--{both[0]} and --scheme-option {both[0]}=...: give the "
                          f"option one way")
+    configured(discoveryPlugins()[args.discovery], dict(scheme_options))
     return scheme_options
 
 

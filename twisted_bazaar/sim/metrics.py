@@ -9,9 +9,13 @@ from zope.interface import implementer
 from twisted_bazaar import wire
 from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.events import NodeObserver
+from twisted_bazaar.reach.punch.tcp import messages as punchmessages
 from twisted_bazaar.schemes.chord.messages import ChordRecords
 from twisted_bazaar.sim.homes import homeMetrics, nodeRelays, pathOf
+from twisted_bazaar.status import messages as statusmessages
 from twisted_bazaar.store.records import IStore
+from twisted_bazaar.transports.relay import messages as relaymessages
+from twisted_bazaar.wire import udpreach
 from twisted_bazaar.wire.trade import BuyOK
 
 #: Where Linux tells a process its own peak resident memory.
@@ -150,13 +154,24 @@ class Record:
         self.paths = {}
 
 
+#: Modules whose messages are upkeep, not trade: the handshake, keepalive
+#: and introductions; a node's way to be reached (relay circuits and
+#: reservations, TCP and UDP hole punches), which makes a link as a
+#: handshake does; and the status views' questions.  Neither a scheme nor
+#: a role declares them (with --nat, relay reservations were two thirds of
+#: an index run's "trading" messages).
+UPKEEP_MODULES = frozenset(module.__name__ for module in
+                           (wire.core, relaymessages, punchmessages, udpreach,
+                            statusmessages))
+
+
 def tradeTypes():
     """Message types that belong to trading, as opposed to upkeep
-    (handshakes, keepalive, introductions, and the messages a scheme marks
-    with a true C{upkeep} class attribute, like Chord's ring maintenance):
-    every other type a scheme or role declares, and error."""
+    (L{UPKEEP_MODULES}, and the messages a scheme marks with a true
+    C{upkeep} class attribute, like Chord's ring maintenance): every other
+    type a scheme or role declares, and error."""
     return {name for name, cls in wire.MESSAGE_TYPES.items()
-            if cls.__module__ != wire.ThisIsMe.__module__
+            if cls.__module__ not in UPKEEP_MODULES
             and not getattr(cls, "upkeep", False)} | {"error"}
 
 
