@@ -145,10 +145,16 @@ class Seller(Role):
 
         @return: a Deferred firing with {item: units before} once the
             change is on disk (failing with the store's error, or
-            L{StoreError} once the seller is stopping).
+            L{StoreError} once the seller is stopping or while its store
+            takes no writes yet).
         """
         if self.stopped:
             return defer.fail(StoreError("this seller is stopping"))
+        if not self.writing:
+            # Else it would wait for the writer, longer than its asker.
+            return defer.fail(StoreError("this seller's store does not take writes "
+                                         "yet (it is starting); restock again in a "
+                                         "few seconds"))
         was = {item: self.stock.get(item, 0) for item in stock}
         now = {item: was[item] + units if add else units for item, units in stock.items()}
         unsaved = takenItems(self.sales.unsaved())
