@@ -9,8 +9,11 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.roles.seller import Seller
 from twisted_bazaar.store import MemoryStore, Sale, StoreError
+from twisted_bazaar.store.sqlite import SQLiteStore
 
 from tests.helpers import makeNode
+from tests.store.pipedwriter import PipedWriter
+from tests.store.test_stores import scratchDir
 
 
 class _Discovery:
@@ -91,3 +94,27 @@ class RestockTests(SynchronousTestCase):
         failure = self.failureResultOf(seller.restock({"apple": 5}), StoreError)
         self.assertEqual(failure.getErrorMessage(), "this seller is stopping")
         self.assertEqual(seller.stockHeld(), {"apple": 1})
+
+    def test_notBeforeTheStoreTakesWrites(self):
+        """
+        Before its writer process answers (seconds after a start), a
+        restock is refused at once, nothing changed: before, it waited
+        for the writer (7-17 s on a loaded machine) while the stock was
+        already raised, so ``bazaar restock`` said the node "did not
+        answer within 10 s" (exit 1) and the restock was recorded later
+        anyway (one repeated with --add was recorded twice).
+        """
+        store = SQLiteStore(scratchDir(self), writer=lambda path, timeout: PipedWriter(
+            path, timeout, held=True))
+        seller = self.sellerWith(store, apple=1)
+        failure = self.failureResultOf(seller.restock({"apple": 5}), StoreError)
+        self.assertEqual(failure.getErrorMessage(), "this seller's store does not take "
+                         "writes yet (it is starting); restock again in a few seconds")
+        self.assertEqual((seller.stockHeld(), self.discovery.changes), ({"apple": 1}, []))
+        store._writer.run()
+        d = seller.restock({"apple": 5})
+        store._writer.run()
+        self.assertEqual(self.successResultOf(d), {"apple": 1})
+        closed = store.close()
+        store._writer.run()
+        self.successResultOf(closed)

@@ -6,7 +6,8 @@ answered from the ledger and never sells.  Every answer that says a buy
 will never sell (``soldout``, ``unsold``, ``expired``) closes it first
 (L{Closes}); a buy expiring further ahead than the closes cover, or of
 a shared file while no circuit through the node's relay opens (it could
-not be delivered), is refused (``notyet``) and nothing is recorded.
+not be delivered), or any new one before the store takes writes, is
+refused (``notyet``) and nothing is recorded.
 """
 
 from twisted_bazaar import wire
@@ -116,6 +117,12 @@ class Answering:
         self.refuse(message, "notyet", f"{why}: not sold, and will not be while "
                     "it is refused so; ask again once it has expired")
 
+    def notWriting(self, message):
+        """``notyet`` to a buy or ask heard before the store takes writes
+        (its writer process loading): nothing could be recorded yet."""
+        self.refuse(message, "notyet", "this seller's store does not take writes yet "
+                    "(it is starting): not sold; ask again in a few seconds")
+
     def tooFar(self, message, now):
         """``notyet`` to a buy or ask expiring too far ahead of ``now`` (ms),
         with ``retryAfter``: the ms until it no longer does, so that the
@@ -145,6 +152,9 @@ class Answering:
             self.confirm(sale, ask, again=True)
             return
         if seller.stopped:
+            return
+        if not seller.writing:
+            self.notWriting(ask)
             return
         now = closes.now()
         expiry = self.expiry(ask, now)
@@ -188,6 +198,9 @@ class Answering:
         if not again:
             if seller.stopped:
                 # No new sale while stopping: the buyer will ask again.
+                return
+            if not seller.writing:
+                self.notWriting(buy)
                 return
             sale = self._newSale(buy, link, seconds, now)
             if sale is None:

@@ -61,6 +61,7 @@ class Seller(Role):
     @ivar lease: seconds a unit stays held for a buyer after its search.
     @ivar files: the shared folder's files (a L{FileShop}), with --share.
     @ivar stopped: whether the seller is stopping (it sells no more).
+    @ivar writing: whether its store takes writes (it sells only then).
     @ivar trades: the L{TradeLog} of its last sales.
     """
 
@@ -114,6 +115,14 @@ class Seller(Role):
         self.answering = Answering(self)
         self.refusalLog = self.answering.refusalLog
         self.stopped = False
+        #: Whether its store takes writes (L{IStore.whenWriting}; at once
+        #: in memory): until then a new buy or ask is refused ``notyet``,
+        #: since its sale or close could not be recorded and its answer
+        #: would wait, silent, for a writer process still loading.  The
+        #: Deferred is the store's write; a writer that cannot start ends
+        #: the daemon (openStore's onBroken).
+        self.writing = False
+        self.store.whenWriting().addCallbacks(self._nowWriting, lambda failure: None)
         #: The last sales, with the path each buy took, for the operator.
         self.trades = TradeLog(node.clock)
         #: Deferreds of stopService, fired once no commit is in flight and
@@ -136,10 +145,16 @@ class Seller(Role):
 
         @return: a Deferred firing with {item: units before} once the
             change is on disk (failing with the store's error, or
-            L{StoreError} once the seller is stopping).
+            L{StoreError} once the seller is stopping or while its store
+            takes no writes yet).
         """
         if self.stopped:
             return defer.fail(StoreError("this seller is stopping"))
+        if not self.writing:
+            # Else it would wait for the writer, longer than its asker.
+            return defer.fail(StoreError("this seller's store does not take writes "
+                                         "yet (it is starting); restock again in a "
+                                         "few seconds"))
         was = {item: self.stock.get(item, 0) for item in stock}
         now = {item: was[item] + units if add else units for item, units in stock.items()}
         unsaved = takenItems(self.sales.unsaved())
@@ -156,6 +171,9 @@ class Seller(Role):
         d = self.store.restock({item: units + unsaved.get(item, 0)
                                 for item, units in now.items()})
         return d.addCallbacks(lambda _: was, undo)
+
+    def _nowWriting(self, _):
+        self.writing = True
 
     def _notSeeded(self, reason):
         # The store's writer gone: the daemon ends, saying so once (critical).
