@@ -319,15 +319,16 @@ class Overlay:
         self.since += (link, self.node.clock.seconds())
 
     def _disconnected(self, link):
-        """Forget when the inbound link connected.
+        """Forget when the inbound link connected, cutting it out where it
+        stood.
 
         @return: when it did, or None if it is not noted."""
         since = self.since
-        for at in range(0, len(since), 2):
-            if since[at] is link:
-                self.since = since[:at] + since[at + 2:]
-                return since[at + 1]
-        return None
+        if link not in since:
+            return None
+        at = since.index(link)
+        self.since = since[:at] + since[at + 2:]
+        return since[at + 1]
 
     def linkLine(self, link, format, **fields):
         """A link's coming or going: at debug for the links that come and
@@ -375,10 +376,7 @@ class Overlay:
         """When the inbound link connected, or None if it is no inbound
         link of this table (or is lost)."""
         since = self.since
-        for at in range(0, len(since), 2):
-            if since[at] is link:
-                return since[at + 1]
-        return None
+        return since[since.index(link) + 1] if link in since else None
 
     @property
     def partners(self):
