@@ -263,7 +263,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
         link, handshake, [answer] = self.knock()
         state = overlay.greeter.handshakes[link]
         self.assertEqual(state.phase, "proving")
-        self.assertIn(link, overlay.since)
+        self.assertIsNotNone(overlay.connectedAt(link))
         self.assertIsNone(link.key)
         self.prove(link, handshake, answer)
         self.assertEqual(state.phase, "established")
@@ -272,7 +272,7 @@ class KeyedHandshakeTests(SynchronousTestCase):
         self.assertEqual(link.key, self.peer.key)
         self.assertEqual(self.node.provenKey(link), self.peer.key)
         closeLink(link)
-        self.assertNotIn(link, overlay.since)
+        self.assertIsNone(overlay.connectedAt(link))
         self.assertIsNone(link.key)
         self.assertIsNone(self.node.provenKey(link))
 

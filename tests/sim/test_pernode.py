@@ -359,16 +359,16 @@ class BytesANodeTests(SynchronousTestCase):
                                           f"bytes, more than {bound:,}")
 
     def test_flood(self):
-        self.assertHoldsAtMost("flood", 5_700)
+        self.assertHoldsAtMost("flood", 5_580)
 
     def test_index(self):
-        self.assertHoldsAtMost("index", 6_080)
+        self.assertHoldsAtMost("index", 5_970)
 
     def test_superpeer(self):
-        self.assertHoldsAtMost("superpeer", 8_920)
+        self.assertHoldsAtMost("superpeer", 8_850)
 
     def test_chord(self):
-        self.assertHoldsAtMost("chord", 10_610)
+        self.assertHoldsAtMost("chord", 10_510)
 
     def test_indexAtHome(self):
         """Half the nodes behind NAT, 10 virtual seconds into a cold run
@@ -377,8 +377,8 @@ class BytesANodeTests(SynchronousTestCase):
         each question a node's punching, reach and relay home asked of
         it, and a reach's handler kept by every node that heard one)."""
         held = bytesANode("index", 0.5, 10)
-        self.assertLessEqual(held, 21_600, f"an index node of a cold run at home holds "
-                                           f"{held:,.0f} bytes, more than 21,600")
+        self.assertLessEqual(held, 21_450, f"an index node of a cold run at home holds "
+                                           f"{held:,.0f} bytes, more than 21,450")
 
 
 class ModulesTests(SynchronousTestCase):

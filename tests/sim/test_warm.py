@@ -62,11 +62,11 @@ class EstablishTests(SynchronousTestCase):
                 self.assertEqual(
                     (link.peer_id, link.inbound, link.idle_timeout,
                      hot.isProven(link), hot.overlay.addresses[peer],
-                     hot.pathTo(peer), link in hot.overlay.since,
+                     hot.pathTo(peer), hot.overlay.connectedAt(link) is not None,
                      link in hot.overlay.greeter.handshakes),
                     (other.peer_id, other.inbound, other.idle_timeout,
                      cold.isProven(other), cold.overlay.addresses[peer],
-                     cold.pathTo(peer), other in cold.overlay.since,
+                     cold.pathTo(peer), cold.overlay.connectedAt(other) is not None,
                      other in cold.overlay.greeter.handshakes))
                 # Its one deadline is the keepalive check, not a handshake's.
                 self.assertIsInstance(link.nextCheck, float)

@@ -270,7 +270,7 @@ class Admission:
         candidates = [
             Candidate(link, since, groupOf(link), link.peer_id is not None,
                       link in partners, namedGroupOf(link))
-            for link, since in table.since.items()
+            for link, since in table.connected()
             if not link.closing and link is not asker
             and (purpose is None or link.purpose == purpose)]
         connections = table.connections
@@ -293,14 +293,14 @@ class Admission:
         (and the group its relay names for its dialler) keeps its tenure
         (L{twisted_bazaar.net.connections.ConnectionManager.closed})."""
         group = groupOf(link)
-        oldest = min((start for other, start in table.since.items()
+        oldest = min((start for other, start in table.connected()
                       if groupOf(other) == group), default=since)
         table.connections.closed(group, min(since, oldest))
         label = namedGroupOf(link)
         if label is not None:
             # The label the relay names for its dialler keeps its tenure
             # too (eviction.RelayLabels): churn earns it nothing.
-            oldest = min((start for other, start in table.since.items()
+            oldest = min((start for other, start in table.connected()
                           if groupOf(other) == group and namedGroupOf(other) == label),
                          default=since)
             table.connections.closed(labelKey(group, label), min(since, oldest))

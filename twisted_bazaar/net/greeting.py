@@ -47,7 +47,7 @@ def _replaceOldest(table, purpose):
     most likely left behind).
 
     @return: True if one was closed."""
-    oldest = min(((since, link) for link, since in table.since.items()
+    oldest = min(((since, link) for link, since in table.connected()
                   if link.purpose == purpose and not link.closing),
                  key=lambda pair: pair[0], default=None)
     if oldest is None:
@@ -80,6 +80,10 @@ class IGreetingTable(Interface):
 
     def held(purpose):
         """Links of purpose that hold one of its slots."""
+
+    def connected():
+        """(link, when it connected) of every inbound link, in the order
+        they connected."""
 
     def setPurpose(link, purpose):
         """Give link a purpose (and that purpose's idle timeout)."""
