@@ -190,10 +190,9 @@ class MemoryTransport:
         and a pull producer is asked for more on the next turn."""
         if self._state != _CONNECTED or not data:
             return False
-        network = self.network
-        if network._producers:
+        if self.network._producers:
             self._pull()
-        network.bytes_written += len(data)
+        self.network.bytes_written += len(data)
         return True
 
     def inOrder(self, when):
