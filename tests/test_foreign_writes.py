@@ -130,8 +130,7 @@ NOT_YET = {
     "sim/shardclock.py": (
         "call._state", "call.args", "call.delayed_time", "call.func", "call.kw",
         "call.time"),
-    "sim/shardnet.py": (
-        "end._state", "ends[0].ctx", "ends[1].ctx", "network.bytes_written"),
+    "sim/shardnet.py": ("ends[0].ctx", "ends[1].ctx"),
     "sim/warm.py": ("link.transport", "side.told", "sim.nodes"),
     "status/client.py": ("asker.proven",),
     "tap/exitstatus.py": ("UnixApplicationRunner._waitForStart",),
@@ -142,8 +141,8 @@ NOT_YET = {
     "testing/market.py": (
         "node.clock.stopped", "self.tracker.relay", "self.tracker.relay.port"),
     "testing/memory.py": (
-        "end._state", "first_end.other", "second_end.other",
-        "self.network.bytes_written", "server_end.other"),
+        "first_end.other", "second_end.other", "self.network.bytes_written",
+        "server_end.other"),
     "testing/punchdial.py": ("dial.over", "dial.timers"),
     "testing/stopping.py": (
         "_stopper.interrupted", "_stopper.worker", "self._timer.daemon",

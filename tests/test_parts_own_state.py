@@ -56,14 +56,6 @@ _ISSUE_84_SIM = ("reworked in sim/ by another change this session (issue 84's sh
 LISTED = {
     "twisted_bazaar.reach.book.PathBook":
         "its mixin BookAccount uses _peers, _write and _drop: " + _ISSUE_92_REACH,
-    "twisted_bazaar.sim.shardnet.ShardNetwork":
-        "sim/shardnet.py uses MemoryNetwork's _listeners, _open, _producers, ... "
-        "(testing/memory.py): " + _ISSUE_84_SIM,
-    "twisted_bazaar.sim.shardnet.ShardEnd":
-        "sim/shardnet.py uses the memory end's _state, _pull, _last_delivery "
-        "(testing/memory.py): " + _ISSUE_84_SIM,
-    "twisted_bazaar.sim.shardnet.CrossEnd":
-        "a ShardEnd: as ShardEnd, " + _ISSUE_84_SIM,
 }
 
 #: module (under twisted_bazaar/) -> the chains into another object's
@@ -84,7 +76,6 @@ REACHING = {
     "net/timers.py": ("entry._due", "entry._expire", "resident._due"),
     # _ISSUE_84_SIM: a shard reaches into the memory network's ends and
     # the clock's calls.
-    "sim/shardbuild.py": ("network._listeners", "self.sim.network._listeners"),
     "sim/shardclock.py": ("call._state",),
     "sim/shardnet.py": ("end._receive", "other._receive"),
 }

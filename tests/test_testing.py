@@ -241,7 +241,7 @@ class MemoryNetworkTests(SynchronousTestCase):
                     listening.add((host, want))
                     ports[(host, want)] = got
                 elif step == 2:
-                    self.assertEqual(network._nextAddress(host).port, take(host))
+                    self.assertEqual(network.nextAddress(host).port, take(host))
                 elif step == 3 and listening:
                     where = rng.choice(sorted(listening))
                     listening.discard(where)
@@ -262,7 +262,7 @@ class MemoryNetworkTests(SynchronousTestCase):
         network = MemoryNetwork(self.clock)
         network.listen(Factory.forProtocol(_Recorder), "h", 0)
         self.assertEqual(network._ports_taken, {})
-        self.assertEqual(network._nextAddress("h").port, FIRST_PORT + 1)
+        self.assertEqual(network.nextAddress("h").port, FIRST_PORT + 1)
         self.assertEqual(network._ports_taken, {"h": 2})
 
     def test_stopListeningFreesTheAddress(self):

@@ -47,6 +47,16 @@ from twisted_bazaar.reach.ownpaths import ownPaths
 ME = wire.ThisIsMe(1, NODE_PORT, NODE_HOST)
 
 
+class _CountingPeers(StringTransport):
+    """A StringTransport that counts the times it is asked its peer."""
+
+    asked = 0
+
+    def getPeer(self):
+        self.asked += 1
+        return super().getPeer()
+
+
 class HandshakeTests(SynchronousTestCase):
     def setUp(self):
         self.node = makeNode(1)
@@ -130,6 +140,20 @@ class HandshakeTests(SynchronousTestCase):
         link = openLink(self.node, host="192.0.2.5")
         feed(link, wire.ThisIsMe(7, 5007))
         self.assertEqual(self.node.overlay.addresses[7], ("192.0.2.5", 5007))
+
+    def test_peersAddressAskedOnlyWhenItNamesNone(self):
+        """The transport is asked where its peer is (each time an address
+        made, a few thousand instructions of each handshake) only when
+        the thisisme names no host, and then once."""
+        for host, asks in (("", 1), ("10.0.0.8", 0)):
+            transport = _CountingPeers(peerAddress=IPv4Address("TCP", "192.0.2.5", 50000))
+            link = self.node.buildLink(inbound=True)
+            link.makeConnection(transport)
+            transport.asked = 0
+            feed(link, wire.ThisIsMe(7, 5007, host))
+            self.assertEqual((self.node.overlay.addresses[7][0], transport.asked),
+                             (host or "192.0.2.5", asks))
+            closeLink(link)
 
     def test_outboundSendsThisIsMeFirst(self):
         """On a link this node opened, it speaks first, and the link is

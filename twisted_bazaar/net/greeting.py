@@ -370,7 +370,6 @@ class Greeter:
         table.links[peer] = link
         if existing is not None:
             existing.retire("replaced by a newer link")
-        address = link.transport.getPeer()
         link.address = (hello.host or peerHost(link.transport), hello.port)
         # How to reach the peer again: through the paths it names, if
         # any, its claims charged to the group its connection came from

@@ -313,7 +313,7 @@ class ShardBuilder:
     def _address(self, node):
         """The address of node's listening port (one object for all the
         connections that come from it, as L{MemoryNetwork.pair} has it)."""
-        return self.sim.network._listeners[(node.host, node.port)].address
+        return self.sim.network.listenerAt(node.host, node.port).address
 
     def _joinTracker(self, node, ctx, contexts):
         """The ends this shard holds of node's session with the tracker (as
@@ -344,7 +344,7 @@ class ShardBuilder:
             mine = network.half(ours, ctx, self._address(node), end_id, TRACKER,
                                 TRACKER_ADDRESS)
         else:
-            listening = network._listeners[(market.tracker_host, DEFAULT_TRACKER_PORT)]
+            listening = network.listenerAt(market.tracker_host, DEFAULT_TRACKER_PORT)
             # node is another shard's: its Stub, which holds its address.
             stub = node
             its = network.half(theirs, TRACKER, listening.address, end_id | 1, ctx,

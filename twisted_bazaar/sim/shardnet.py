@@ -26,12 +26,7 @@ from twisted.internet import defer, error
 from twisted.internet.address import IPv4Address
 from twisted.python.failure import Failure
 
-from twisted_bazaar.testing.memory import (
-    MemoryNetwork,
-    MemoryTransport,
-    _CONNECTED,
-    _DISCONNECTING,
-)
+from twisted_bazaar.testing.memory import MemoryNetwork, MemoryTransport
 
 #: What a L{Message} asks of the shard it reaches.
 DATA, CLOSE, SYN, ACCEPT = range(4)
@@ -63,11 +58,8 @@ class ShardEnd(MemoryTransport):
     remote = False
 
     def write(self, data):
-        if self._state == _CONNECTED and data:
+        if self.sending(data):
             network = self.network
-            if network._producers:
-                self._pull()
-            network.bytes_written += len(data)
             when, key = self._next()
             if self.remote:
                 network.send(self.peer_ctx, self.end_id ^ 1, when, key, DATA, data)
@@ -81,22 +73,17 @@ class ShardEnd(MemoryTransport):
         network = self.network
         clock = network.clock
         key = clock.key()
-        when = clock.now + network.delayOf(key)
-        if when < self._last_delivery:
-            when = self._last_delivery
-        self._last_delivery = when
-        return when, key
+        return self.inOrder(clock.now + network.delayOf(key)), key
 
     def loseConnection(self):
-        if self._state == _CONNECTED:
-            self._state = _CONNECTED | _DISCONNECTING
+        if self.hangUp():
             when, key = self._next()
             network = self.network
             network.clock.deliver(when, key, self.ctx, network.closeEnd, (self, DONE))
             network.closeOther(self, when, DONE)
 
     def abortConnection(self):
-        if self._state & _CONNECTED:
+        if self.connected:
             network = self.network
             network.closeEnd(self, ABORTED)
             when = network.clock.now + network.delayOf(network.clock.key())
@@ -137,14 +124,14 @@ class ShardNetwork(MemoryNetwork):
     @ivar crossing: (messages, bytes) sent to other shards.
     """
 
+    endClass = ShardEnd
+
     def __init__(self, clock, seed, latency, shard, placement, contextOf):
         """
         @param seed: the run's seed: with a message's key, its delay.
         @param contextOf: host label -> the context of the node on it.
         """
         super().__init__(clock, None, latency)
-        self._Transport = type("MemoryTransport", (ShardEnd,),
-                               {"__slots__": (), "network": self})
         self._Cross = type("MemoryTransport", (CrossEnd,),
                            {"__slots__": (), "network": self})
         self.shard = shard
@@ -221,7 +208,7 @@ class ShardNetwork(MemoryNetwork):
         d = defer.Deferred()
         clock = self.clock
         key = clock.key()
-        address = self._nextAddress(from_host)
+        address = self.nextAddress(from_host)
         self._dialling[key] = (protocol, d, address, f"{host}:{port}")
         self.send(self.contextOf(host), key << 1 | 1, clock.now + self.delayOf(key), key,
                   SYN, (address.host, address.port, host, port, clock.context))
@@ -235,7 +222,7 @@ class ShardNetwork(MemoryNetwork):
         key = clock.key()
         when = clock.now + self.delayOf(key)
         dialler = IPv4Address("TCP", dial_host, dial_port)
-        listening = self._listeners.get((host, port))
+        listening = self.listenerAt(host, port)
         server = None
         if listening is not None and dial_host not in self.dead_hosts:
             server = listening.factory.buildProtocol(dialler)
@@ -285,7 +272,7 @@ class ShardNetwork(MemoryNetwork):
         """A L{CrossEnd} of this shard, in its table of ends (C{sent}: when
         what it sent before is due)."""
         end = self._Cross(protocol, address)
-        end._last_delivery = sent
+        end.inOrder(sent)
         end.ctx = ctx
         end.end_id = end_id
         end.peer_ctx = peer_ctx
@@ -306,11 +293,7 @@ class ShardNetwork(MemoryNetwork):
 
     def closeEnd(self, end, why):
         """end closes (its protocol told why, once) and is forgotten."""
-        if end._state & _CONNECTED:
-            end._state &= ~_CONNECTED
-            end.protocol.connectionLost(Failure(_REASONS[why]()))
-        self._open.pop(end, None)
-        if self._producers:
-            self._producers.pop(end, None)
+        end.closed(_REASONS[why]())
+        self.forget(end)
         if end.remote:
             self._ends.pop(end.end_id, None)

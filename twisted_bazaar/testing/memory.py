@@ -156,8 +156,7 @@ class MemoryTransport:
                 self._pull()
 
     def loseConnection(self):
-        if self._state == _CONNECTED:
-            self._state = _CONNECTED | _DISCONNECTING
+        if self.hangUp():
             self._schedule(self.network._close, self, error.ConnectionDone())
 
     def abortConnection(self):
@@ -181,6 +180,43 @@ class MemoryTransport:
     def _receive(self, data):
         if self._state & _CONNECTED:
             self.protocol.dataReceived(data)
+
+    # What a network of another kind (a shard's, L{twisted_bazaar.sim.shardnet})
+    # does with an end, which keeps its own state.
+
+    def sending(self, data):
+        """Whether a write of data goes out: this end is open and not
+        hanging up, and data is not empty.  If so, the network counts it,
+        and a pull producer is asked for more on the next turn."""
+        if self._state != _CONNECTED or not data:
+            return False
+        if self.network._producers:
+            self._pull()
+        self.network.bytes_written += len(data)
+        return True
+
+    def inOrder(self, when):
+        """The time of this end's next delivery due at when: never before
+        what it sent earlier (remembered, for the next)."""
+        if when < self._last_delivery:
+            when = self._last_delivery
+        self._last_delivery = when
+        return when
+
+    def hangUp(self):
+        """This end is told to hang up; whether it was open and not hanging
+        up already."""
+        if self._state != _CONNECTED:
+            return False
+        self._state = _CONNECTED | _DISCONNECTING
+        return True
+
+    def closed(self, reason):
+        """This end is closed: its protocol is told the exception reason,
+        once (an end closed before is left as it is)."""
+        if self._state & _CONNECTED:
+            self._state &= ~_CONNECTED
+            self.protocol.connectionLost(Failure(reason))
 
     def pauseProducing(self):
         """
@@ -345,6 +381,8 @@ class MemoryNetwork:
     """
 
     homes = None
+    #: The class of a plain end (made a subclass for each network).
+    endClass = MemoryTransport
 
     def __init__(self, clock=None, rng=None, latency=(0.0, 0.0), faults=None):
         self.clock = clock if clock is not None else task.Clock()
@@ -354,7 +392,7 @@ class MemoryNetwork:
         self.bytes_written = 0
         #: The class of this network's transports: a L{MemoryTransport}
         #: that knows its network without a slot for it on each end.
-        self._Transport = type("MemoryTransport", (MemoryTransport,),
+        self._Transport = type("MemoryTransport", (self.endClass,),
                                {"__slots__": (), "network": self})
         self._Routed = type("MemoryTransport", (_SeenThroughRouter,),
                             {"__slots__": (), "network": self})
@@ -430,6 +468,10 @@ class MemoryNetwork:
         listening = self._listeners.get((host, port))
         return (host, port) if listening is None else listening.where
 
+    def listenerAt(self, host, port):
+        """The port listening at host:port, or None."""
+        return self._listeners.get((host, port))
+
     def connect(self, host, port, protocol, from_host="client"):
         """Connect protocol to whatever listens on host:port; the Deferred
         fires with the protocol once both ends are connected."""
@@ -457,7 +499,7 @@ class MemoryNetwork:
         if listening is None or from_host in self.dead_hosts:
             d.errback(Failure(error.ConnectionRefusedError(f"{host}:{port}")))
             return
-        client_address = self._nextAddress(from_host)
+        client_address = self.nextAddress(from_host)
         server = listening.factory.buildProtocol(client_address)
         if server is None:
             d.errback(Failure(error.ConnectionRefusedError("refused by factory")))
@@ -468,7 +510,7 @@ class MemoryNetwork:
         protocol.makeConnection(client_end)
         d.callback(protocol)
 
-    def _nextAddress(self, host):
+    def nextAddress(self, host):
         """The address of host's next outgoing connection."""
         return IPv4Address("TCP", host, self._takePort(host))
 
@@ -532,7 +574,7 @@ class MemoryNetwork:
         address = (IPv4Address("TCP", host, port) if listening is None
                    else listening.address)
         mine = self._listeners.get((from_host, from_port))
-        source = mine.address if mine is not None else self._nextAddress(from_host)
+        source = mine.address if mine is not None else self.nextAddress(from_host)
         return self._join(client, source, server, address)
 
     def punched(self, first, first_address, first_seen, second, second_address,
@@ -561,13 +603,15 @@ class MemoryNetwork:
 
     def _close(self, transport, reason):
         for end in (transport, transport.other):
-            if end._state & _CONNECTED:
-                end._state &= ~_CONNECTED
-                end.protocol.connectionLost(Failure(reason))
+            end.closed(reason)
         for end in (transport, transport.other):
-            self._open.pop(end, None)
-            if self._producers:
-                self._producers.pop(end, None)
+            self.forget(end)
+
+    def forget(self, end):
+        """A closed end is forgotten: no open connection, no producer."""
+        self._open.pop(end, None)
+        if self._producers:
+            self._producers.pop(end, None)
 
     def cut(self, host):
         """Break every connection of host at once, as a crash would."""
