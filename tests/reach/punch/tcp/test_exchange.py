@@ -30,6 +30,7 @@ from twisted_bazaar.reach.punch.budgets.dials import PER_GROUP, PER_PEER, WINDOW
 from twisted_bazaar.reach.punch.tcp.mapping import mappingOf
 from twisted_bazaar.reach.punch.tcp.messages import PunchConnect, PunchReply, PunchSync
 from twisted_bazaar.transports.path import DIRECT, SEEN
+from twisted_bazaar.wire.ids import shortId
 
 from tests import records
 from tests.helpers import closeLink, feed, linkPeer, makeNode, sent
@@ -196,17 +197,21 @@ class ExchangeTests(PunchTestCase):
     def test_success(self):
         """A dial whose channel proved the key ends the punch: its
         Deferred fires with the protocol on the punched connection, a
-        line says so, and nothing is left behind."""
-        punched, *_ = self.exchange()
+        line on each side says so, naming the address the punch dialled
+        (not the shared link's, which is the relay's), and nothing is left
+        behind."""
+        punched, connect, reply, _ = self.exchange()
         self.clock.advance(TRANSIT)
         with capturedLogs() as events:
             self.a.dialer.dials[0].deferred.callback("direct link")
             self.b.dialer.dials[0].deferred.callback("direct link")
         self.assertEqual(self.successResultOf(punched), "direct link")
         lines = [formatEvent(e) for e in events]
-        self.assertTrue(any("punched a direct connection to node" in line
-                            and "attempt 1 of 3, round trip 100 ms" in line
-                            for line in lines), lines)
+        self.assertIn(f"punched a direct connection to node {shortId(self.b.identity.id)} "
+                      f"at {HOST_B}:{reply.port} (attempt 1 of 3, round trip 100 ms)",
+                      lines)
+        self.assertIn(f"punched a direct connection to node {shortId(self.a.identity.id)} "
+                      f"at {HOST_A}:{connect.port} (its punch)", lines)
         self.assertNothingHeld()
 
     def test_retries(self):

@@ -57,6 +57,7 @@ from twisted_bazaar.reach.punch.budgets.dials import PunchLimits
 from twisted_bazaar.reach.punch.tcp.mapping import UNKNOWN
 from twisted_bazaar.reach.punch.tcp.messages import PunchConnect, PunchReply, PunchSync
 from twisted_bazaar.reach.sources import Found
+from twisted_bazaar.wire.ids import shortId
 
 #: Dials one punch makes at most: the first and two retries.
 ATTEMPTS = 3
@@ -103,6 +104,8 @@ class _Punch:
         self.attempt = 0
         self.nonce = None
         self.port = None
+        #: The peer's port its last dial went to.
+        self.peer_port = None
         self.sent = None
         self.rtt = None
         #: Whether the punchSync of the current attempt was sent.
@@ -266,6 +269,7 @@ class Puncher:
 
     def _dialPunch(self, punch, peer_port):
         punch.timer = None
+        punch.peer_port = peer_port
         punch.dialing = self._dial(punch, punch.host, peer_port)
         punch.dialing.addCallbacks(self._punched, self._missed, (punch,), None,
                                    (punch,))
@@ -274,10 +278,10 @@ class Puncher:
         punch.dialing = None
         self._end(punch)
         punch.link.peerLine(
-            LogLevel.info, "punched a {what} to {peer} (attempt {attempt} of "
+            LogLevel.info, "punched a {what} to {punched} (attempt {attempt} of "
             "{attempts}, round trip {rtt:.0f} ms)", self.log,
-            what=_WHAT[punch.purpose], attempt=punch.attempt, attempts=punch.attempts,
-            rtt=punch.rtt * 1000)
+            what=_WHAT[punch.purpose], punched=_punchedTo(punch, punch.peer_port),
+            attempt=punch.attempt, attempts=punch.attempts, rtt=punch.rtt * 1000)
         punch.done.callback(protocol)
 
     def _missed(self, failure, punch):
@@ -387,8 +391,9 @@ class Puncher:
     def _answerPunched(self, protocol, answer):
         answer.dialing = None
         self._endAnswer(answer)
-        answer.link.peerLine(LogLevel.info, "punched a {what} to {peer} (its punch)",
-                             self.log, what=_WHAT[answer.purpose])
+        answer.link.peerLine(LogLevel.info, "punched a {what} to {punched} (its punch)",
+                             self.log, what=_WHAT[answer.purpose],
+                             punched=_punchedTo(answer, answer.peer_port))
 
     def _answerMissed(self, failure, answer):
         answer.dialing = None
@@ -534,6 +539,12 @@ def _wrongAddress(message, observed):
     if message.port < LOWEST_PORT:
         return f"a punch dials no port below {LOWEST_PORT}, not {message.port}"
     return None
+
+
+def _punchedTo(punch, port):
+    """The peer as its punched connection reaches it: the address dialled,
+    not the relayed link's (the relay's)."""
+    return f"node {shortId(punch.link.peer_id)} at {punch.host}:{port}"
 
 
 def _stop(punch):
