@@ -304,6 +304,22 @@ class ExchangeTests(PunchTestCase):
         self.assertEqual(str(failure.value), "the peer refused: busy")
         self.assertNothingHeld()
 
+    def test_refusedForItsCountSaidAsHeard(self):
+        """The peer's refusal for its count of dials to this node (its
+        words: "this node dialled you …") is said in this node's words:
+        the dials were the peer's, its UDP and TCP punches' alike."""
+        punched = self.a.puncher.punch(self.a.link, HOST_B)
+        [connect] = sent(self.a.link)
+        with capturedLogs() as events:
+            self.a.puncher.refused(self.a.link, wire.Error(
+                "nopunch", "this node dialled you 3 times for punches in the last 60 s, "
+                "its most for one peer", id=connect.nonce))
+        failure = self.failureResultOf(punched, PunchFailed)
+        why = ("the peer refused: it dialled this node 3 times in the last 60 s for "
+               "punches, over UDP and TCP together (one count), its most for one peer")
+        self.assertEqual(str(failure.value), why)
+        self.assertTrue(any(why in formatEvent(e) for e in events))
+
     def test_linkLost(self):
         """The shared link closing ends the punches it carried: their
         timers and dials are cancelled."""

@@ -53,7 +53,7 @@ from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import DIRECT, SEEN, Path
 from twisted_bazaar.transports.relay.messages import FILES
 from twisted_bazaar.transports.tcp.fromport import DIAL_TIMEOUT
-from twisted_bazaar.reach.punch.budgets.dials import PunchLimits
+from twisted_bazaar.reach.punch.budgets.dials import PunchLimits, asHeard
 from twisted_bazaar.reach.punch.tcp.mapping import UNKNOWN
 from twisted_bazaar.reach.punch.tcp.messages import PunchConnect, PunchReply, PunchSync
 from twisted_bazaar.reach.sources import Found
@@ -313,7 +313,7 @@ class Puncher:
         punch = self._punches.get(link)
         if punch is None or error.code != "nopunch" or error.id != punch.nonce:
             return False
-        self._fail(punch, f"the peer refused: {error.info}")
+        self._fail(punch, f"the peer refused: {asHeard(error.info)}")
         return True
 
     def _fail(self, punch, why):
