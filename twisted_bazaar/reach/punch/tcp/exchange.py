@@ -46,6 +46,7 @@ from twisted.python.failure import Failure
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.words import plural
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.lan import peerHost, sameHost
@@ -288,8 +289,8 @@ class Puncher:
         punch.dialing = None
         if punch.over:
             return
-        # Twisted's ConnectError ends its reason with a stop: the line goes on.
-        why = failure.getErrorMessage().rstrip(". ")
+        # In the project's words, without Twisted's stop: the line goes on.
+        why = inWords(failure)
         if punch.attempt >= punch.attempts:
             self._fail(punch, f"no direct connection after "
                        f"{plural(punch.attempts, 'attempt')} (the last: {why})")
@@ -401,7 +402,7 @@ class Puncher:
             return
         self._endAnswer(answer)
         answer.link.peerLine(LogLevel.debug, "the dial of {peer}'s punch failed: {why}",
-                             self.log, why=failure.getErrorMessage())
+                             self.log, why=inWords(failure))
 
     def _unsynced(self, answer):
         answer.timer = None
