@@ -287,6 +287,10 @@ class _Seldom:
         #: Why the link cut its connection (L{Link.drop}), if it did.
         self.cut = None
 
+    def cutFor(self, why):
+        """The link cut its connection (L{Link.drop}) for why."""
+        self.cut = why
+
     def keepIdle(self, idle):
         """The link's idle timeout is now idle (None: none)."""
         self.idle = idle
@@ -513,7 +517,7 @@ class Link(FrameLoop, Keepalive):
         self.close(reason)
         if self.transport is not None:
             if not closing:
-                self._seldomThings().cut = reason
+                self._seldomThings().cutFor(reason)
             self.transport.abortConnection()
 
     def disconnect(self, reason=None):

@@ -105,8 +105,6 @@ class _Punch:
         self.attempt = 0
         self.nonce = None
         self.port = None
-        #: The peer's port its last dial went to.
-        self.peer_port = None
         self.sent = None
         self.rtt = None
         #: Whether the punchSync of the current attempt was sent.
@@ -270,18 +268,17 @@ class Puncher:
 
     def _dialPunch(self, punch, peer_port):
         punch.timer = None
-        punch.peer_port = peer_port
         punch.dialing = self._dial(punch, punch.host, peer_port)
-        punch.dialing.addCallbacks(self._punched, self._missed, (punch,), None,
+        punch.dialing.addCallbacks(self._punched, self._missed, (punch, peer_port), None,
                                    (punch,))
 
-    def _punched(self, protocol, punch):
+    def _punched(self, protocol, punch, peer_port):
         punch.dialing = None
         self._end(punch)
         punch.link.peerLine(
             LogLevel.info, "punched a {what} to {punched} (attempt {attempt} of "
             "{attempts}, round trip {rtt:.0f} ms)", self.log,
-            what=_WHAT[punch.purpose], punched=_punchedTo(punch, punch.peer_port),
+            what=_WHAT[punch.purpose], punched=_punchedTo(punch, peer_port),
             attempt=punch.attempt, attempts=punch.attempts, rtt=punch.rtt * 1000)
         punch.done.callback(protocol)
 
