@@ -27,6 +27,7 @@ from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.channel.session import REFUSAL, ChannelKey
 from twisted_bazaar.net.capabilities import IBulkTransport, IChannelProtocol
 from twisted_bazaar.net.pin import KeyPin
+from twisted_bazaar.net.reconnect import tlsReasons
 from twisted_bazaar.net.encrypted import (
     CLOSE_GRACE,
     CLOSED_IN_HANDSHAKE,
@@ -327,6 +328,34 @@ class WrapperTests(SynchronousTestCase):
         protocol.makeConnection(StringTransport())
         protocol.connectionLost(Failure(ValueError("certificate verify failed")))
         self.assertEqual(str(wrapped.lost.value), "certificate verify failed")
+
+    def test_anExpiredCertificateIsSaidExpired(self):
+        """A TLS handshake refused under the channel for an expired
+        certificate (OpenSSL says only "certificate verify failed") is
+        told with when the certificate the peer sent expired."""
+        from OpenSSL import SSL
+
+        class Expired:
+            def has_expired(self):
+                return True
+
+            def get_notAfter(self):
+                return b"20261129150000Z"
+
+        class Handle:
+            def get_peer_cert_chain(self):
+                return [Expired()]
+
+        transport = StringTransport()
+        transport.getHandle = Handle
+        wrapped = Recorder()
+        protocol = EncryptedProtocol(wrapped, ChannelKey.generate(), True, Clock())
+        protocol.makeConnection(transport)
+        protocol.connectionLost(Failure(SSL.Error(
+            [("SSL routines", "", "certificate verify failed")])))
+        self.assertIsInstance(wrapped.lost.value, SSL.Error)
+        self.assertEqual(tlsReasons(wrapped.lost.value), "certificate verify failed; "
+                         "its certificate expired on 2026-11-29 15:00:00 UTC")
 
     def test_aCertificateNamingNoHostIsRefused(self):
         """An opener over TLS (a tls: tracker) whose peer's certificate has

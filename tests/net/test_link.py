@@ -8,7 +8,7 @@ with a stub owner that records what the link hands on.
 """
 
 from twisted.internet.address import IPv4Address
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionAborted, ConnectionDone
 from twisted.internet.interfaces import ILoggingContext, IProtocol, IPushProducer
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
@@ -411,6 +411,18 @@ class ConnectionLostTests(LinkTestCase):
                 link.close("closing")
             link.connectionLost(reason)
             self.assertEqual(self.owner.lost, [reason])
+
+    def test_aCutSaysWhy(self):
+        """A link this side dropped (a peer silent too long), whose
+        connection is then aborted, tells its owner why: a tracker's
+        session said only "this node cut the connection"."""
+        link = self.connect()
+        link.drop("silent for 30 s")
+        link.connectionLost(Failure(ConnectionAborted()))
+        [told] = self.owner.lost
+        self.assertIsNotNone(told.check(ConnectionAborted))
+        self.assertEqual(told.getErrorMessage(),
+                         "this node cut the connection (silent for 30 s)")
 
     def test_nothingSentAfterLoss(self):
         self.connect()

@@ -138,14 +138,15 @@ class RaceTests(SynchronousTestCase):
 
     def test_reasonsJoinedWithoutAFullStopBetween(self):
         """Twisted's 'Connection refused.' is not followed by ';' (issue
-        96: 'Connection refused.; no QUIC answer ...')."""
+        96: 'Connection refused.; no QUIC answer ...'), and is said in the
+        project's words, as wherever a refused dial is shown."""
         tcp, quic = self.way("tcp"), self.way("quic")
         dialled = self.race((tcp, 0, False), (quic, 0, False))
         tcp.attempts[0].errback(ConnectionRefusedError(111, "Connection refused"))
         quic.attempts[0].errback(ValueError("no QUIC answer from 192.0.2.1:9 within 3 s"))
         failure = self.failureResultOf(dialled, DialFailed)
-        self.assertEqual(str(failure.value), "Connection was refused by other side: "
-                         "111: Connection refused; no QUIC answer from 192.0.2.1:9 within 3 s")
+        self.assertEqual(str(failure.value), "nothing listens there (connection "
+                         "refused); no QUIC answer from 192.0.2.1:9 within 3 s")
 
     def test_oneFailureIsItself(self):
         """Of other kinds, one failure is the dial's as it is; several are a

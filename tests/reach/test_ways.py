@@ -6,6 +6,7 @@ transfer), and what it asks the dialer's transports.
 """
 
 from twisted.internet import defer
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.identity.keys import encode
@@ -253,6 +254,33 @@ class TrackerNamedQuicTests(SynchronousTestCase):
         [(path, _, _)] = self.udp.dials
         self.assertEqual(path.host, "127.0.0.1")
         self.assertEqual(self.dialer.vetted, [])
+
+
+class LinkHeldTests(SynchronousTestCase):
+    """A dial the overlay answers with the link it holds to the peer
+    already (L{Overlay.connectTo}'s reuse) dials nothing: no "reached"
+    line, which a second dial at the same moment logged again."""
+
+    def setUp(self):
+        self.udp, self.websocket = Recording(UDP), Recording(WEBSOCKET)
+        self.dialer = Dialer(Transports([Recording(DIRECT), self.udp, self.websocket]))
+        self.dialer.overlay.connectTo = lambda *args: defer.succeed(PEER)
+        self.dialer.whereabouts.book.paths += [
+            (PEER, Path(UDP, "192.0.2.1", 7001, word=CONFIGURED)),
+            (PEER, Path(WEBSOCKET, "192.0.2.1", 443, word=CONFIGURED))]
+
+    def test_noReachSaid(self):
+        for way in (Quic(), Added()):
+            with capturedLogs() as events:
+                self.successResultOf(way.attempt(self.dialer, Peer(), "direct", None))
+            self.assertEqual([formatEvent(event) for event in events], [])
+        self.assertEqual((self.udp.dials, self.websocket.dials), ([], []))
+
+    def test_aDialSaysReached(self):
+        with capturedLogs() as events:
+            self.successResultOf(Quic().attempt(self.dialer, Peer(), FILES, object))
+        self.assertEqual([formatEvent(event) for event in events],
+                         ["reached node 4660 over QUIC at 192.0.2.1:7001 (files)"])
 
 
 class RelayedAlongTests(SynchronousTestCase):

@@ -104,6 +104,16 @@ class JSONObserverTests(SynchronousTestCase):
         logformat.jsonLogger(stdout=io.StringIO())
         self.assertIs(signal.getsignal(signal.SIGUSR1), logformat._nothingToRotate)
 
+    def test_sigusr1UnderSyslogRotatesNothing(self):
+        """Under twistd's own --syslog, SIGUSR1 (which twistd handles only
+        for a log file) is handled too: said, and the daemon runs on."""
+        import signal
+
+        self.addCleanup(signal.signal, signal.SIGUSR1, signal.getsignal(signal.SIGUSR1))
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+        parseUnder(["--syslog"], [])
+        self.assertIs(signal.getsignal(signal.SIGUSR1), logformat._syslogHasNoFile)
+
     def test_logfile(self):
         import os
         import shutil

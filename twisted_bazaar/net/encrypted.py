@@ -37,6 +37,7 @@ from twisted_bazaar.channel.session import ChannelError, Session, UpgradeRequire
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.lan import peerHost
 from twisted_bazaar.net.sendnow import sendNow
+from twisted_bazaar.net.tlsexpiry import expirySaid
 
 #: Seconds the channel's handshake may take, by default (the links'
 #: own --handshake-timeout, which covers the rest of their handshake).
@@ -286,6 +287,8 @@ class EncryptedProtocol(Protocol):
             # A TCP close; a reason of its own (a TLS certificate refused,
             # under the channel) is kept as it is.
             reason = Failure(ChannelFailed(CLOSED_IN_HANDSHAKE))
+        else:
+            reason = expirySaid(reason, self.transport)
         self.wrapped.connectionLost(reason)
 
     def _tooSlow(self):

@@ -41,7 +41,7 @@ through a part there would cost the relay.
 """
 
 from twisted.internet import defer
-from twisted.internet.error import ConnectionDone
+from twisted.internet.error import ConnectionAborted, ConnectionDone
 from twisted.internet.interfaces import (
     ILoggingContext,
     IProtocol,
@@ -108,12 +108,23 @@ class ClosedHere(ConnectionDone):
         return "this side closed the connection"
 
 
-def _closedBy(here, reason):
+class CutHere(ConnectionAborted):
+    """A link this side cut (L{Link.drop}: its peer silent too long), with
+    why: its owner's line said only "this node cut the connection"."""
+
+    def __str__(self):
+        return f"this node cut the connection ({self.args[0]})"
+
+
+def _closedBy(here, reason, cut=None):
     """The reason a link's owner is told: a clean close this side made
-    (``here``) is L{ClosedHere}; any other reason as it is."""
+    (``here``) is L{ClosedHere}; an abort after L{Link.drop} a L{CutHere}
+    saying ``cut``, why; any other reason as it is."""
     value = getattr(reason, "value", reason)
     if here and type(value) is ConnectionDone and not value.args:
         return Failure(ClosedHere())
+    if cut and type(value) is ConnectionAborted:
+        return Failure(CutHere(cut))
     return reason
 
 
@@ -261,7 +272,8 @@ class _Seldom:
     L{WriteBatch}).
     """
 
-    __slots__ = ("errors", "dropped", "pongs", "waiting", "charged", "held", "idle")
+    __slots__ = ("errors", "dropped", "pongs", "waiting", "charged", "held", "idle",
+                 "cut")
 
     def __init__(self):
         #: The link's idle timeout (L{Link.idle_timeout}), if it has one.
@@ -272,6 +284,12 @@ class _Seldom:
         self.waiting = None
         self.charged = 0
         self.held = ()
+        #: Why the link cut its connection (L{Link.drop}), if it did.
+        self.cut = None
+
+    def cutFor(self, why):
+        """The link cut its connection (L{Link.drop}) for why."""
+        self.cut = why
 
     def keepIdle(self, idle):
         """The link's idle timeout is now idle (None: none)."""
@@ -453,10 +471,10 @@ class Link(FrameLoop, Keepalive):
         return seldom
 
     def connectionLost(self, reason=ConnectionDone()):
-        reason = _closedBy(self.closing, reason)
+        seldom = self._seldom
+        reason = _closedBy(self.closing, reason, seldom and seldom.cut)
         self.closing = self.deaf = True
         self.unwatch()
-        seldom = self._seldom
         if seldom is not None:
             seldom.held = ()
             if seldom.waiting is not None:
@@ -495,8 +513,11 @@ class Link(FrameLoop, Keepalive):
         """Close now, what was written left unsent: a peer silent this long
         reads none of it (and over QUIC, a close would wait for an
         acknowledgement that cannot come)."""
+        closing = self.closing
         self.close(reason)
         if self.transport is not None:
+            if not closing:
+                self._seldomThings().cutFor(reason)
             self.transport.abortConnection()
 
     def disconnect(self, reason=None):

@@ -46,6 +46,7 @@ from twisted_bazaar.net.eviction import groupOf
 from twisted_bazaar.net.greeting import OVERLAY, Greeter, IGreetingTable, named
 from twisted_bazaar.net.handlers import Handlers
 from twisted_bazaar.net.punched import PunchedLinks
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.net.recent import STATUS, RecentMessages
 
 #: Links a buyer opens to a seller to trade; closed when idle.
@@ -306,7 +307,7 @@ class Overlay:
         link.key = None
         peer = link.peer_id
         if greeter.waiters:
-            greeter.lost(link, NotConnected(reason.getErrorMessage()), peer)
+            greeter.lost(link, NotConnected(inWords(reason)), peer)
         if peer is None or self.links.get(peer) is not link:
             return
         del self.links[peer]

@@ -24,6 +24,7 @@ from twisted.internet import defer
 from twisted.python.failure import Failure
 
 from twisted_bazaar.net.opening import NotConnected
+from twisted_bazaar.net.reconnect import inWords
 
 __all__ = ["Race", "Way", "DialFailed", "FirstProven", "WayFailed", "rank"]
 
@@ -193,9 +194,9 @@ def _allFailed(failures):
         return failures[0]
     if not failures:
         return Failure(DialFailed("no way to the peer applied"))
-    # Twisted ends some of its messages with a full stop: not before the
+    # Each in the project's words, without Twisted's full stop before the
     # next reason ("Connection refused.; no QUIC answer").
-    why = "; ".join(failure.getErrorMessage().rstrip(". ") for failure in failures)
+    why = "; ".join(inWords(failure) for failure in failures)
     last = failures[-1]
     if last.check(NotConnected):
         return Failure(type(last.value)(why))

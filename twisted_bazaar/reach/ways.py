@@ -340,7 +340,11 @@ class Quic:
                 path.lost(peer.id, path, reason.getErrorMessage())
             return reason
 
+        # A link the overlay holds already is no dial: nothing reached.
+        dialled = [protocol is not None]
+
         def dialLink(link):
+            dialled.append(True)
             return self._dial(dialer, peer, purpose, path, expected, lambda: link,
                               options).addErrback(silent)
 
@@ -352,9 +356,10 @@ class Quic:
                            options).addErrback(silent)
 
         def reached(result):
-            self.log.info("reached node {id} over QUIC at {host}:{port} ({purpose})",
-                          id=shortId(peer.id), host=path.host, port=path.port,
-                          purpose=purpose)
+            if any(dialled):
+                self.log.info("reached node {id} over QUIC at {host}:{port} ({purpose})",
+                              id=shortId(peer.id), host=path.host, port=path.port,
+                              purpose=purpose)
             return result
 
         return d.addCallback(reached)
@@ -455,16 +460,23 @@ class Added:
             return hosts.addCallback(connectAny, lambda address: dialer.transports.dial(
                 attr.evolve(path, host=address), expected, make, options))
 
+        # A link the overlay holds already is no dial: nothing reached.
+        dialled = [protocol is not None]
+
+        def dialLink(link):
+            dialled.append(True)
+            return dialAt(lambda: link)
+
         if protocol is None:
-            d = dialer.overlay.connectTo(path.host, path.port, peer.id, purpose,
-                                         lambda link: dialAt(lambda: link))
+            d = dialer.overlay.connectTo(path.host, path.port, peer.id, purpose, dialLink)
         else:
             d = dialAt(protocol)
 
         def reached(result):
-            self.log.info("reached node {id} over {kind} at {host}:{port} ({purpose})",
-                          id=shortId(peer.id), kind=path.kind, host=path.host,
-                          port=path.port, purpose=purpose)
+            if any(dialled):
+                self.log.info("reached node {id} over {kind} at {host}:{port} ({purpose})",
+                              id=shortId(peer.id), kind=path.kind, host=path.host,
+                              port=path.port, purpose=purpose)
             return result
 
         return d.addCallback(reached)

@@ -16,7 +16,8 @@ the ring settles: what a healthy market does) are left out unless
 port opening and closing (a punch over UDP opens 255 at once).  Both go where twistd would write its text log: stdout with ``-n`` (and
 no ``--logfile``), else ``--logfile`` (default ``twistd.log``), which
 SIGUSR1 rotates as twistd's does.  With twistd's own ``--logger`` or
-``--syslog``, the text log is twistd's, untouched.
+``--syslog``, the text log is twistd's, untouched (under ``--syslog``
+SIGUSR1 is said, not the end of the daemon).
 """
 
 import fcntl
@@ -153,9 +154,13 @@ def useFormat(twistdOptions, format, verbose=False):
     """Have twistd log through L{textLogger} or L{jsonLogger}, writing
     where it would have written its text log, debug lines only if
     ``verbose``; a text log stays twistd's own under its ``--logger`` or
-    ``--syslog``."""
+    ``--syslog`` (where SIGUSR1, which twistd handles only for a log
+    file, is said and changes nothing: L{_syslogHasNoFile})."""
     if format == "text" and (twistdOptions.get("logger")
                              or twistdOptions.get("syslog")):
+        if (twistdOptions.get("syslog") and not twistdOptions.get("logger")
+                and not signal.getsignal(signal.SIGUSR1)):
+            signal.signal(signal.SIGUSR1, _syslogHasNoFile)
         return
     _where.clear()
     _where.update(logfile=twistdOptions.get("logfile"),
@@ -199,11 +204,22 @@ def _nothingToRotate(signum, frame):
     under systemd): said, and nothing else.  Its default action ended the
     daemon at once (status 138), with no ``dc`` to its links, when a
     logrotate ``postrotate`` or a habit sent it to every daemon."""
+    _runsOn("its standard output")
+
+
+def _syslogHasNoFile(signum, frame):
+    """SIGUSR1 to a daemon under twistd's ``--syslog``: said, as
+    L{_nothingToRotate} says it, rather than ending the daemon."""
+    _runsOn("syslog")
+
+
+def _runsOn(where):
     from twisted.internet import reactor
 
     reactor.callFromThread(Logger(namespace=__name__).info,
-                           "received SIGUSR1: this daemon logs to its standard output, "
-                           "not to a file, so there is no log file to rotate; it runs on")
+                           "received SIGUSR1: this daemon logs to {where}, not to a "
+                           "file, so there is no log file to rotate; it runs on",
+                           where=where)
 
 
 class ReopeningLogFile(LogFile):

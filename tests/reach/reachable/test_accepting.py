@@ -25,6 +25,7 @@ from twisted_bazaar.tap.shortfall import wayOut
 from twisted_bazaar.identity.keys import Identity, decode
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.reach.reachable.accepting import CircuitAccepting
+from twisted_bazaar.reach.reachable.advertising import ADVERTISE_INTERVAL
 from twisted_bazaar.reach.reachable.reservation import UNOPENED_AFTER
 from twisted_bazaar.testing.capabilities import secured
 from twisted_bazaar.transports.path import CONFIGURED, DIRECT, Path
@@ -173,6 +174,25 @@ class TrackerWayTests(TrackerWayCase):
         self.assertEqual(self.open(self.websocket.built[-1]).count(reachable), 1)
         self.announce("tok3")
         self.assertNotIn(reachable, self.open(self.websocket.built[-1]))
+
+    def test_reachableSaidOnlyAfterHolds(self):
+        """A relay held while the advertising pace waits (a second relay
+        within ADVERTISE_INTERVAL): a circuit that opens there meanwhile
+        has the node say it is reachable through it only after it said it
+        holds a reservation there, when the pace's round comes."""
+        other = "192.0.2.1:7702"
+        reachable = (f"reachable through the relay at {other}: a circuit "
+                     "through it opened")
+        holds = f"holds a reservation at the relay at {other}: "
+        self.reservations.reservation._ask()
+        with capturedLogs() as events:
+            self.tracker.say({"type": "relayReserved", "relay": other})
+            self.announce()
+            self.open(self.websocket.built[-1])
+            self.clock.advance(ADVERTISE_INTERVAL)
+        lines = [formatEvent(event) for event in events]
+        said = [line for line in lines if line.startswith(holds) or line == reachable]
+        self.assertEqual([line == reachable for line in said], [False, True], lines)
 
     def unreached(self, circuit):
         """A circuit announced for which the node cannot reach the relay

@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.net.capabilities import ISecureTransport
 from twisted_bazaar.net.encrypted import EncryptedProtocol
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.reach.reachable.incoming import IncomingAccepts
 from twisted_bazaar.transports.relay.circuit import CircuitEnd
 from twisted_bazaar.transports.relay.messages import RelayAccept
@@ -145,7 +146,7 @@ class CircuitAccepting:
         self._home.peerLog.emit(
             self.log, LogLevel.info, addressGroup(host),
             "a relayed circuit from {host} did not open: {why}", host=claimed,
-            why=reason.getErrorMessage())
+            why=inWords(reason))
 
     def _unreached(self, reason, relay):
         if self.failed is not None and not reason.check(_GivenUp):

@@ -100,6 +100,9 @@ class RelayReservation(OwnPathSource):
         #: The relay held through which a circuit opened (the node is
         #: reachable there, not only reserved), else None.
         self._proven = None
+        #: The relay held that the node has said it holds (advertised, in
+        #: the pace's round), else None: "reachable" is said after it.
+        self._told = None
         #: Circuits announced at the relay held for which this node could
         #: not reach it, none opened there.
         self._unopened = 0
@@ -288,13 +291,18 @@ class RelayReservation(OwnPathSource):
         """A circuit accepted at relay opened: if it is the relay held,
         the node is reachable through it, said once per relay held (a
         reservation alone says only that circuits may come: from a home
-        whose firewall drops the way to the relay none opens)."""
+        whose firewall drops the way to the relay none opens), and only
+        after it said it holds the reservation (L{_advertise})."""
         if relay != self.relay or self._proven == relay:
             return
         self._proven = relay
+        self._unopenedNoMore()
+        if self._told == relay:
+            self._sayReachable(relay)
+
+    def _sayReachable(self, relay):
         self._sayOf(relay, "reachable through the relay at {relay}: a circuit through "
                     "it opened")
-        self._unopenedNoMore()
 
     def _circuitFailed(self, relay):
         """This node could not reach relay to accept a circuit: the
@@ -418,7 +426,7 @@ class RelayReservation(OwnPathSource):
         was = self.relay
         self._unopenedNoMore()
         self.relay = relay
-        self._proven = None
+        self._proven = self._told = None
         pace = self.home.pace()
         if relay is not None:
             pace.change("relay", self._advertise)
@@ -429,14 +437,20 @@ class RelayReservation(OwnPathSource):
     def _advertise(self):
         """The relay held is announced, in the pace's round (which tells
         the node's parts), unless its path is no news: one line (through
-        the peer log: a relay says it); whether it was news."""
+        the peer log: a relay says it), then the "reachable" one of a
+        circuit that opened there meanwhile; whether it was news."""
         relay = self.relay
-        if relay is None or not self.home.sources.own(Path(RELAYED, relay=relay)):
+        if relay is None:
             return False
-        self._sayOf(relay, "holds a reservation at the relay at {relay}: nodes that "
-                    "cannot dial this node open circuits to it there (reachable "
-                    "through it once one opens)")
-        return True
+        news = self.home.sources.own(Path(RELAYED, relay=relay))
+        if news:
+            self._sayOf(relay, "holds a reservation at the relay at {relay}: nodes that "
+                        "cannot dial this node open circuits to it there (reachable "
+                        "through it once one opens)")
+        self._told = relay
+        if self._proven == relay:
+            self._sayReachable(relay)
+        return news
 
     def lost(self):
         """The tracker connection is gone, and every reservation with it

@@ -30,6 +30,7 @@ from twisted_bazaar.reach.punch.budgets.dials import PER_GROUP, PER_PEER, WINDOW
 from twisted_bazaar.reach.punch.tcp.mapping import mappingOf
 from twisted_bazaar.reach.punch.tcp.messages import PunchConnect, PunchReply, PunchSync
 from twisted_bazaar.transports.path import DIRECT, SEEN
+from twisted_bazaar.wire.ids import shortId
 
 from tests import records
 from tests.helpers import closeLink, feed, linkPeer, makeNode, sent
@@ -196,17 +197,21 @@ class ExchangeTests(PunchTestCase):
     def test_success(self):
         """A dial whose channel proved the key ends the punch: its
         Deferred fires with the protocol on the punched connection, a
-        line says so, and nothing is left behind."""
-        punched, *_ = self.exchange()
+        line on each side says so, naming the address the punch dialled
+        (not the shared link's, which is the relay's), and nothing is left
+        behind."""
+        punched, connect, reply, _ = self.exchange()
         self.clock.advance(TRANSIT)
         with capturedLogs() as events:
             self.a.dialer.dials[0].deferred.callback("direct link")
             self.b.dialer.dials[0].deferred.callback("direct link")
         self.assertEqual(self.successResultOf(punched), "direct link")
         lines = [formatEvent(e) for e in events]
-        self.assertTrue(any("punched a direct connection to node" in line
-                            and "attempt 1 of 3, round trip 100 ms" in line
-                            for line in lines), lines)
+        self.assertIn(f"punched a direct connection to node {shortId(self.b.identity.id)} "
+                      f"at {HOST_B}:{reply.port} (attempt 1 of 3, round trip 100 ms)",
+                      lines)
+        self.assertIn(f"punched a direct connection to node {shortId(self.a.identity.id)} "
+                      f"at {HOST_A}:{connect.port} (its punch)", lines)
         self.assertNothingHeld()
 
     def test_retries(self):
@@ -298,6 +303,22 @@ class ExchangeTests(PunchTestCase):
         failure = self.failureResultOf(punched, PunchFailed)
         self.assertEqual(str(failure.value), "the peer refused: busy")
         self.assertNothingHeld()
+
+    def test_refusedForItsCountSaidAsHeard(self):
+        """The peer's refusal for its count of dials to this node (its
+        words: "this node dialled you …") is said in this node's words:
+        the dials were the peer's, its UDP and TCP punches' alike."""
+        punched = self.a.puncher.punch(self.a.link, HOST_B)
+        [connect] = sent(self.a.link)
+        with capturedLogs() as events:
+            self.a.puncher.refused(self.a.link, wire.Error(
+                "nopunch", "this node dialled you 3 times for punches in the last 60 s, "
+                "its most for one peer", id=connect.nonce))
+        failure = self.failureResultOf(punched, PunchFailed)
+        why = ("the peer refused: it dialled this node 3 times in the last 60 s for "
+               "punches, over UDP and TCP together (one count), its most for one peer")
+        self.assertEqual(str(failure.value), why)
+        self.assertTrue(any(why in formatEvent(e) for e in events))
 
     def test_linkLost(self):
         """The shared link closing ends the punches it carried: their

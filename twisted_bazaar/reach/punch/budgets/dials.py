@@ -15,6 +15,7 @@ L{twisted_bazaar.net.account}: a newcomer group gets a share; with more
 groups than the budget holds, they wait their turn, a window at most).
 """
 
+import re
 from collections import deque
 
 from twisted_bazaar.base.limitregistry import declare
@@ -91,3 +92,23 @@ class PunchLimits:
                     f"{self.total} are kept for address groups it has not dialled")
         dials.append((now, key, group))
         return None
+
+
+#: A refusal for the per-peer count, in the refusing node's words.
+_PER_PEER_REFUSAL = re.compile(r"this node dialled you (\d+) times for punches in the "
+                               r"last (\S+) s, its most for one peer")
+
+
+def asHeard(info):
+    """
+    A peer's punch refusal (its ``error{nopunch}`` text) in the words of
+    the node that hears it: the per-peer count is the peer's dials to this
+    node, its UDP punches' and its TCP punches' alike, not attempts this
+    node made; any other refusal as the peer said it.
+    """
+    match = _PER_PEER_REFUSAL.fullmatch(info)
+    if match is None:
+        return info
+    count, window = match.groups()
+    return (f"it dialled this node {count} times in the last {window} s for punches, "
+            f"over UDP and TCP together (one count), its most for one peer")

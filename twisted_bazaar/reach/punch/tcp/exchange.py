@@ -46,6 +46,7 @@ from twisted.python.failure import Failure
 
 from twisted_bazaar import wire
 from twisted_bazaar.base.words import plural
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.lan import peerHost, sameHost
@@ -53,10 +54,11 @@ from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import DIRECT, SEEN, Path
 from twisted_bazaar.transports.relay.messages import FILES
 from twisted_bazaar.transports.tcp.fromport import DIAL_TIMEOUT
-from twisted_bazaar.reach.punch.budgets.dials import PunchLimits
+from twisted_bazaar.reach.punch.budgets.dials import PunchLimits, asHeard
 from twisted_bazaar.reach.punch.tcp.mapping import UNKNOWN
 from twisted_bazaar.reach.punch.tcp.messages import PunchConnect, PunchReply, PunchSync
 from twisted_bazaar.reach.sources import Found
+from twisted_bazaar.wire.ids import shortId
 
 #: Dials one punch makes at most: the first and two retries.
 ATTEMPTS = 3
@@ -267,25 +269,25 @@ class Puncher:
     def _dialPunch(self, punch, peer_port):
         punch.timer = None
         punch.dialing = self._dial(punch, punch.host, peer_port)
-        punch.dialing.addCallbacks(self._punched, self._missed, (punch,), None,
+        punch.dialing.addCallbacks(self._punched, self._missed, (punch, peer_port), None,
                                    (punch,))
 
-    def _punched(self, protocol, punch):
+    def _punched(self, protocol, punch, peer_port):
         punch.dialing = None
         self._end(punch)
         punch.link.peerLine(
-            LogLevel.info, "punched a {what} to {peer} (attempt {attempt} of "
+            LogLevel.info, "punched a {what} to {punched} (attempt {attempt} of "
             "{attempts}, round trip {rtt:.0f} ms)", self.log,
-            what=_WHAT[punch.purpose], attempt=punch.attempt, attempts=punch.attempts,
-            rtt=punch.rtt * 1000)
+            what=_WHAT[punch.purpose], punched=_punchedTo(punch, peer_port),
+            attempt=punch.attempt, attempts=punch.attempts, rtt=punch.rtt * 1000)
         punch.done.callback(protocol)
 
     def _missed(self, failure, punch):
         punch.dialing = None
         if punch.over:
             return
-        # Twisted's ConnectError ends its reason with a stop: the line goes on.
-        why = failure.getErrorMessage().rstrip(". ")
+        # In the project's words, without Twisted's stop: the line goes on.
+        why = inWords(failure)
         if punch.attempt >= punch.attempts:
             self._fail(punch, f"no direct connection after "
                        f"{plural(punch.attempts, 'attempt')} (the last: {why})")
@@ -309,7 +311,7 @@ class Puncher:
         punch = self._punches.get(link)
         if punch is None or error.code != "nopunch" or error.id != punch.nonce:
             return False
-        self._fail(punch, f"the peer refused: {error.info}")
+        self._fail(punch, f"the peer refused: {asHeard(error.info)}")
         return True
 
     def _fail(self, punch, why):
@@ -387,8 +389,9 @@ class Puncher:
     def _answerPunched(self, protocol, answer):
         answer.dialing = None
         self._endAnswer(answer)
-        answer.link.peerLine(LogLevel.info, "punched a {what} to {peer} (its punch)",
-                             self.log, what=_WHAT[answer.purpose])
+        answer.link.peerLine(LogLevel.info, "punched a {what} to {punched} (its punch)",
+                             self.log, what=_WHAT[answer.purpose],
+                             punched=_punchedTo(answer, answer.peer_port))
 
     def _answerMissed(self, failure, answer):
         answer.dialing = None
@@ -396,7 +399,7 @@ class Puncher:
             return
         self._endAnswer(answer)
         answer.link.peerLine(LogLevel.debug, "the dial of {peer}'s punch failed: {why}",
-                             self.log, why=failure.getErrorMessage())
+                             self.log, why=inWords(failure))
 
     def _unsynced(self, answer):
         answer.timer = None
@@ -534,6 +537,12 @@ def _wrongAddress(message, observed):
     if message.port < LOWEST_PORT:
         return f"a punch dials no port below {LOWEST_PORT}, not {message.port}"
     return None
+
+
+def _punchedTo(punch, port):
+    """The peer as its punched connection reaches it: the address dialled,
+    not the relayed link's (the relay's)."""
+    return f"node {shortId(punch.link.peer_id)} at {punch.host}:{port}"
 
 
 def _stop(punch):
