@@ -357,6 +357,24 @@ class WrapperTests(SynchronousTestCase):
         self.assertEqual(tlsReasons(wrapped.lost.value), "certificate verify failed; "
                          "its certificate expired on 2026-11-29 15:00:00 UTC")
 
+    def test_aLostTCPTransportIsNotAskedForItsHandle(self):
+        """A channel lost after a plain TCP close, whose transport has no
+        handle any more (Twisted's C{tcp.Client} deletes its socket before
+        C{connectionLost}, so C{getHandle} raises), tells the layer above
+        that it was lost.  The expiry check asked for the handle first,
+        raised, and the layer above never heard: a buyer sent SIGTERM after
+        its download ran on for good (callcount transfer)."""
+
+        class Closed(StringTransport):
+            def getHandle(self):
+                raise AttributeError("'Client' object has no attribute 'socket'")
+
+        wrapped = Recorder()
+        protocol = EncryptedProtocol(wrapped, ChannelKey.generate(), False, Clock())
+        protocol.makeConnection(Closed())
+        protocol.connectionLost(Failure(ConnectionDone()))
+        self.assertIsInstance(wrapped.lost.value, ConnectionDone)
+
     def test_aCertificateNamingNoHostIsRefused(self):
         """An opener over TLS (a tls: tracker) whose peer's certificate has
         no subjectAltName refuses it, saying why: Twisted checks a name

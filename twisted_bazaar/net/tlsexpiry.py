@@ -17,10 +17,16 @@ def expirySaid(reason, transport):
     expired (``transport``: the TLS transport, whose C{getHandle} is the
     pyOpenSSL connection); any other reason as it is.
     """
+    if not reason.check("OpenSSL.SSL.Error"):
+        # Asked first: a plain TCP transport, once lost, has no handle
+        # left (C{getHandle} raises), and most connections end so.
+        return reason
     errors = reason.value.args[0] if reason.value.args else None
-    handle = getattr(transport, "getHandle", lambda: None)()
-    chain = getattr(handle, "get_peer_cert_chain", lambda: None)()
-    if not reason.check("OpenSSL.SSL.Error") or not isinstance(errors, list) or not chain:
+    try:
+        chain = transport.getHandle().get_peer_cert_chain()
+    except Exception:
+        return reason
+    if not isinstance(errors, list) or not chain:
         return reason
     for place, cert in enumerate(chain):
         if cert.has_expired():
