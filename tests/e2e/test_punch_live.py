@@ -86,8 +86,11 @@ class PunchLiveTests(SynchronousTestCase):
                              rf"{re.escape(home_b.public_address)}:\d+")
             self.assertRegex(out_b, rf"direct: read 'hello from a' from "
                              rf"{re.escape(home_a.public_address)}:\d+")
-            self.assertIn("punched a direct connection to the peer (attempt", out_a)
-            self.assertIn("punched a direct connection to the peer (its punch)", out_b)
+            # The address punched, the other router's (not a relay's).
+            self.assertRegex(out_a, rf"punched a direct connection to the peer at "
+                             rf"{re.escape(home_b.public_address)}:\d+ \(attempt")
+            self.assertRegex(out_b, rf"punched a direct connection to the peer at "
+                             rf"{re.escape(home_a.public_address)}:\d+ \(its punch\)")
             self.assertNotIn("Traceback", out_a + out_b)
             print(f"punch {run_number + 1}: {re.search('punch done in .*', out_a)[0]}"
                   f" ({took:.1f} s with the processes' start)")

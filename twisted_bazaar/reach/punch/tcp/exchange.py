@@ -541,8 +541,12 @@ def _wrongAddress(message, observed):
 
 def _punchedTo(punch, port):
     """The peer as its punched connection reaches it: the address dialled,
-    not the relayed link's (the relay's)."""
-    return f"node {shortId(punch.link.peer_id)} at {punch.host}:{port}"
+    not the relayed link's (the relay's).  A link whose peer has no id
+    (a rendezvous of two bare peers, as tests/e2e's punch tool) names
+    "the peer", as the peer log does."""
+    peer_id = punch.link.peer_id
+    who = "the peer" if peer_id is None else f"node {shortId(peer_id)}"
+    return f"{who} at {punch.host}:{port}"
 
 
 def _stop(punch):
