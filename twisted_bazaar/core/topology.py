@@ -145,9 +145,8 @@ class RandomNeighbours(SlotService, NodeObserver):
             self._unlinkable = ()
             self._retryLater()
             return
-        crowd = self._crowd()
-        if (crowd is not None and len(self.neighbours()) >= self.wanted
-                and addressGroup(reply.host) == crowd):
+        if (len(self.neighbours()) >= self.wanted
+                and addressGroup(reply.host) == self._crowd()):
             # Asked only for a peer of another group: this one is left
             # out of the next ask, whose exclude names its group.
             self._leaveOut(reply.id)
