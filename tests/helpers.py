@@ -245,7 +245,8 @@ def openLink(node, inbound=True, host="10.0.0.99", port=50000, purpose=None):
     return link
 
 
-def linkPeer(node, peer_id, inbound=True, host="", port=5000, purpose=None):
+def linkPeer(node, peer_id, inbound=True, host="", port=5000, purpose=None,
+             source="10.0.0.99"):
     """
     Give the node an established link to peer_id, and clear what the
     handshake wrote, so the test sees only what follows.  ``purpose``
@@ -253,9 +254,10 @@ def linkPeer(node, peer_id, inbound=True, host="", port=5000, purpose=None):
     thisisme on an inbound link, set by the node on an outbound one.  A
     key's id says its key (docs/protocol.md §6), so for one, peer_id is
     the peer's L{Identity}, or an id whose key L{tests.records} drew; the
-    peer proves it to a node with a key.
+    peer proves it to a node with a key.  ``source``: the address the
+    connection comes from.
     """
-    link = openLink(node, inbound, purpose=purpose)
+    link = openLink(node, inbound, host=source, purpose=purpose)
     if not isinstance(peer_id, int):
         identity, peer_id = peer_id, peer_id.id
         records.remember(identity)

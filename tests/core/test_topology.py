@@ -311,6 +311,88 @@ class RandomNeighboursTests(SynchronousTestCase):
         self.retryDelay()
         self.assertEqual(self.tracker.heard(), [nodereq(11)])
 
+    def test_peersOfOneGroupDiallingInAreNotAllItKnows(self):
+        """Six peers of one address group that dialled the node do not
+        keep it from replacing the peers it chose as they leave (an
+        eclipse: before, with 7 overlay links it asked for none, and once
+        its own were gone every peer it had was the group's): it asks
+        for one of its own, naming those it has."""
+        self.register()
+        first, second = self.link(11), self.link(12)
+        self.tracker.heard()
+        crowd = list(range(20, 26))
+        for peer in crowd:
+            linkPeer(self.node, peer, source="203.0.113.9")
+        first.loseConnection()
+        self.assertEqual(self.tracker.heard(), [])
+        second.loseConnection()
+        self.assertEqual(self.tracker.heard(), [nodereq(*crowd)])
+        self.link(30)
+        self.assertEqual(self.tracker.heard(), [])
+        self.assertIn(30, self.topology.neighbours())
+
+    def crowded(self, count):
+        """Register with nobody to link to, then have count peers of one
+        /16 link to the node: it asks for a peer of its own, naming them.
+        Returns their ids."""
+        self.register()
+        self.tracker.say(NOBODY)
+        crowd = list(range(20, 20 + count))
+        for peer in crowd:
+            linkPeer(self.node, peer, source="203.0.113.9")
+        self.clock.advance(30)
+        self.assertEqual(self.tracker.heard(), [nodereq(*crowd)])
+        return crowd
+
+    def test_aPeerOfTheCrowdsGroupIsNotTakenForOneOfItsOwn(self):
+        """Asking only for a peer of another group, the node does not dial
+        one of the crowd's group the tracker names (the attacker's
+        registrations): it names it in its next ask, so that the tracker
+        knows which group to avoid."""
+        crowd = self.crowded(3)
+        self.tracker.say({"type": "nodereply", "id": wireId(40), "host": "203.0.113.10",
+                          "port": 5040})
+        self.assertEqual(self.connector.requests, [])
+        self.retryDelay()
+        self.assertEqual(self.tracker.heard(), [nodereq(*crowd, 40)])
+        self.link(30)
+        self.assertIn(30, self.topology.neighbours())
+
+    def test_aMarketOfOneGroupKeepsItsLinks(self):
+        """Every peer of one group (a LAN, a test on loopback): the node
+        asks for one of another group with its backoff, and links to no
+        more of its own."""
+        self.register()
+        self.tracker.say(NOBODY)
+        for peer in (20, 21):
+            linkPeer(self.node, peer, source="127.0.0.1")
+        for delay in (2.0, 4.0, 8.0):
+            self.clock.advance(delay)
+            [asked] = self.tracker.heard()
+            self.tracker.say({"type": "nodereply", "id": wireId(50), "host": "127.0.0.1",
+                              "port": 5050})
+        self.assertEqual(self.connector.requests, [])
+        self.assertEqual(sorted(self.topology.neighbours()), [20, 21])
+
+    def test_aFullNodeMakesRoomForAPeerOfItsOwn(self):
+        """Every overlay slot held by links one group opened: the node's
+        own dial gives one of them up (before: `no free overlay slots`)."""
+        self.crowded(8)
+        self.link(30)
+        held = [peer for peer, link in self.node.links.items() if not link.closing]
+        self.assertIn(30, held)
+        self.assertEqual(len(held), 8)
+
+    def test_peersOfManyGroupsDiallingInAreEnough(self):
+        """Peers of as many groups as links that dialled the node are
+        neighbours enough, as ever: it asks for none of its own."""
+        self.register()
+        self.tracker.say(NOBODY)
+        for peer in (20, 21):
+            linkPeer(self.node, peer, source=f"10.{peer}.0.1")
+        self.clock.advance(30)
+        self.assertEqual(self.tracker.heard(), [])
+
     def test_peersLeftOutAreBounded(self):
         """Only the newest L{UNLINKABLE_KEPT} failures are left out."""
         self.register()

@@ -10,7 +10,7 @@ from twisted.internet.testing import StringTransport
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
-from twisted_bazaar.net.admission import RELAYED_GROUPS
+from twisted_bazaar.net.admission import RELAYED_GROUPS, crowded
 from twisted_bazaar.net.eviction import GRACE
 from twisted_bazaar.net.overlay import DEFAULT_HANDSHAKE_LIMIT, DIRECT, OVERLAY
 from twisted_bazaar.net.opening import NotConnected
@@ -497,3 +497,34 @@ class RelayedEvictionTests(SynchronousTestCase):
         self.assertEqual([link.transport.disconnecting for link in held + [honest]],
                          [False] * 5)
         self.assertEqual(node.overlay.linkCount(), 8)
+
+
+class CrowdTests(SynchronousTestCase):
+    """L{crowded}: the address group that may have dialled a node to be
+    all it knows."""
+
+    def links(self, node, hosts, inbound=True):
+        return [linkPeer(node, 10 + i, inbound=inbound, source=host)
+                for i, host in enumerate(hosts, start=len(node.links))]
+
+    def test_aGroupHoldingMostOfThemWithoutOneOfItsOwnElsewhere(self):
+        node = makeNode(1)
+        links = self.links(node, ["203.0.113.9", "203.0.7.1", "10.1.0.1"])
+        self.assertEqual(crowded(links), "203.0.0.0/16")
+        mine = self.links(node, ["10.2.0.1"], inbound=False)
+        self.assertIsNone(crowded(links + mine))
+
+    def test_halfOrOneIsNoCrowd(self):
+        node = makeNode(1)
+        self.assertIsNone(crowded(self.links(node, ["203.0.113.9"])))
+        self.assertIsNone(crowded(self.links(node, ["203.0.113.9", "203.0.7.1",
+                                                    "10.1.0.1", "10.2.0.1"])))
+
+    def test_linksThroughARelayAreLeftOut(self):
+        """Every inbound link of a node at home comes from its relay's
+        group: they make no crowd."""
+        node = makeNode(1)
+        links = self.links(node, ["203.0.113.9", "203.0.7.1"])
+        for link in links:
+            relayed(link.transport, "10.9.0.1")
+        self.assertIsNone(crowded(links))

@@ -204,6 +204,35 @@ class RegistryPickTests(SynchronousTestCase):
             found = self.registry.pick(asker, exclude=ids - {target})
             self.assertEqual(found, (target,) + live[target])
 
+    def test_oneAddressGroupFillsFewOfANodesPeers(self):
+        """An attacker's 256 nodes (a group's most) in one /16 beside 20
+        honest nodes, each of its own: a node asking for 8 peers, naming
+        those it has, is named that group's nodes once or so, not 93% of
+        the time (each pick uniform over nodes): an eclipse through the
+        tracker's introductions."""
+        for i in range(20):
+            self.registry.join(i, f"10.{i}.0.1", 9000)
+        sybils = {self.registry.join(-1, f"203.0.{i // 200}.{i % 200 + 1}", 9000)
+                  for i in range(256)}
+        named = sybil = 0
+        for asker in range(20):
+            for _ in range(10):
+                peers = []
+                for _ in range(8):
+                    peers.append(self.registry.pick(asker, peers)[0])
+                named += len(peers)
+                sybil += len(sybils.intersection(peers))
+        self.assertLess(sybil / named, 0.2)
+
+    def test_aGroupOfTheAskersPeersWhenNoOtherIsLeft(self):
+        """Nodes of a group the asker's peers are of are still named when
+        every other node is excluded."""
+        self.registry.join(1, "10.1.0.1", 9000)
+        self.registry.join(2, "10.1.0.2", 9000)
+        self.registry.join(3, "10.2.0.1", 9000)
+        for _ in range(50):
+            self.assertEqual(self.registry.pick(3, exclude=(1,))[0], 2)
+
     def test_thousandsOfNodes(self):
         self.fill(5000)
         exclude = tuple(range(1, 65))

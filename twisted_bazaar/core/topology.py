@@ -17,6 +17,8 @@ from twisted_bazaar.base.slotservice import SlotService
 from twisted_bazaar.events import NodeObserver
 from twisted_bazaar.core.market import schemeOf
 from twisted_bazaar.reach.asking import TrackerSilent
+from twisted_bazaar.base.addressgroup import addressGroup
+from twisted_bazaar.net.admission import crowded
 from twisted_bazaar.net.overlay import OVERLAY
 
 #: First and largest pause between asks when the tracker has no new peer.
@@ -87,6 +89,14 @@ class RandomNeighbours(SlotService, NodeObserver):
     def neighbours(self):
         return [peer for peer, link in self.node.links.items() if link.purpose == OVERLAY]
 
+    def _crowd(self):
+        """The address group holding most of the node's overlay links when
+        the node opened none to another (L{crowded}), else None: it then
+        asks for a peer of its own of another group, since peers that
+        dial it must not be all it knows, however many they are."""
+        return crowded([link for link in self.node.links.values()
+                        if link.purpose == OVERLAY and not link.closing])
+
     # -- node events -----------------------------------------------------------
 
     def trackerRegistered(self):
@@ -108,7 +118,8 @@ class RandomNeighbours(SlotService, NodeObserver):
             return
         if not self.running or node.stopping or membership is None:
             return
-        if not membership.isRegistered or len(self.neighbours()) >= self.wanted:
+        if not membership.isRegistered or (len(self.neighbours()) >= self.wanted
+                                           and self._crowd() is None):
             return
         self._nobodyNew = False
         # A peer left out may have linked to this node since (a node at
@@ -134,6 +145,14 @@ class RandomNeighbours(SlotService, NodeObserver):
             self._unlinkable = ()
             self._retryLater()
             return
+        if (len(self.neighbours()) >= self.wanted
+                and addressGroup(reply.host) == self._crowd()):
+            # Asked only for a peer of another group: this one is left
+            # out of the next ask, whose exclude names its group.
+            self._leaveOut(reply.id)
+            self._nobodyNew = True
+            self._retryLater()
+            return
         # The reply is in the book of paths already (the session wrote it).
         self._connecting = node.connectTo(reply.id, OVERLAY)
         self._connecting.addCallbacks(self._connected, self._failed,
@@ -146,13 +165,18 @@ class RandomNeighbours(SlotService, NodeObserver):
 
     def _failed(self, reason, reply):
         self._connecting = None
-        if reply.id not in self._unlinkable:
-            self._unlinkable = [*self._unlinkable, reply.id][-UNLINKABLE_KEPT:]
+        self._leaveOut(reply.id)
         if self.running:
             self.log.info("could not link to node {id} at {host}:{port}: {why}",
                           id=shortId(reply.id), host=reply.host, port=reply.port,
                           why=dialWhy(reason, reply.host, reply.port))
             self._retryLater()
+
+    def _leaveOut(self, peer_id):
+        """Leave peer_id out of the next asks (the newest
+        L{UNLINKABLE_KEPT} are)."""
+        if peer_id not in self._unlinkable:
+            self._unlinkable = [*self._unlinkable, peer_id][-UNLINKABLE_KEPT:]
 
     def _retryLater(self):
         """Ask again later, with exponential backoff and jitter."""

@@ -37,6 +37,7 @@ from twisted_bazaar.net.eviction import (
     labelKey,
     namedGroupOf,
 )
+from twisted_bazaar.net.greeting import OVERLAY
 from twisted_bazaar.net.recent import STATUS_PURPOSES
 from twisted_bazaar.wire.ids import shortId, wireId
 
@@ -88,6 +89,28 @@ def admissionFor(budgets, handshake_limit, idle_timeouts, connection_rate,
             _shared(budgets), _shared(idle_timeouts), recycled, handshake_limit,
             connection_rate)
     return admission
+
+
+def crowded(links):
+    """
+    The address group that holds more than one of links and more than
+    half of them, when none of the others is a link this node opened;
+    else None.  Such a group may have dialled the node to be all it knows
+    (an eclipse): the node then opens a link of its own to another group.
+    Links through a relay are left out: all those a node at home takes
+    come from its relay's group.
+    """
+    links = [link for link in links if namedGroupOf(link) is None]
+    counts = {}
+    for link in links:
+        group = groupOf(link)
+        counts[group] = counts.get(group, 0) + 1
+    group, held = max(counts.items(), key=lambda item: item[1], default=(None, 0))
+    if held < 2 or 2 * held <= len(links):
+        return None
+    if any(not link.inbound and groupOf(link) != group for link in links):
+        return None
+    return group
 
 
 class Admission:
@@ -205,7 +228,8 @@ class Admission:
             return f"this node opens no {purpose} links"
         if (self.count(table, purpose) >= self.budgets[purpose]
                 and not self.recycle(table, purpose)
-                and not self.retireUseless(table, purpose)):
+                and not self.retireUseless(table, purpose)
+                and not self.roomForOwn(table, purpose)):
             return f"no free {purpose} slots"
         if table.linkCount() >= self.capacity():
             # Links still in their handshake hold slots too.
@@ -234,6 +258,22 @@ class Admission:
             return self.evict(table, purpose)
         quietest.retire(f"its {purpose} slot is wanted for a new link")
         return True
+
+    def roomForOwn(self, table, purpose):
+        """
+        Make room for an overlay link this node opens itself while one
+        address group holds most of its overlay links and it opened none
+        to another (L{crowded}): the eviction policy gives up an inbound
+        one, as for a recycled purpose, so that a group dialling a node
+        cannot be every peer it has.
+
+        @return: True if a link made room.
+        """
+        if purpose != OVERLAY:
+            return False
+        links = [link for link in table.links.values()
+                 if link.purpose == purpose and not link.closing]
+        return crowded(links) is not None and self.evict(table, purpose)
 
     def retireUseless(self, table, purpose):
         """

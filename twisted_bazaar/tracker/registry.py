@@ -8,6 +8,7 @@ from collections.abc import Mapping, MutableMapping, Set
 
 import attr
 
+from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.lan import sameHost, sameSubnet
 from twisted_bazaar.transports.path import (
     CLAIMED, DIRECT, LAN, NAMED, RELAYED, SEEN, UDP, Path, firstOf, ofKind)
@@ -22,6 +23,10 @@ ID_SPACE = 2**31
 _OWN_RULES = frozenset({DIRECT, LAN, RELAYED, UDP})
 #: Random draws tried before a full scan when picking a node to introduce.
 _PICK_TRIES = 16
+#: Random draws tried for a node of an address group none of the asker's
+#: peers is of, before one of such a group is named: with one group
+#: holding 93% of the pool (256 of 276 nodes), 1% of picks name it again.
+_DIVERSE_TRIES = 64
 
 
 def ringPlace(node_id):
@@ -564,18 +569,28 @@ class Registry:
     def pick(self, asker, exclude=(), scheme=None, superpeer=False):
         """A random live node that takes links (of scheme, a super-peer if
         asked), other than ``asker`` and, if possible, not one of
-        ``exclude``.  Returns (id, host, port), or None if there is no such
-        node."""
+        ``exclude``, nor of the address group of one of them (the asker's
+        peers: one group holding most of the pool would otherwise be
+        most of every node's peers).  Returns (id, host, port), or None if
+        there is no such node."""
         key = (scheme, "super") if superpeer and scheme is not None else scheme
         pool = self._pools.get(key)
         order = pool.order if pool is not None else []
         unwanted = set(exclude)
         unwanted.add(asker)
-        for _ in range(_PICK_TRIES if len(order) > 1 else 0):
+        entries = self._entries
+        held = {addressGroup(entries[peer].host) for peer in exclude if peer in entries}
+        second = None
+        for _ in range((_DIVERSE_TRIES if held else _PICK_TRIES) if len(order) > 1 else 0):
             candidate = order[self.rng.randrange(len(order))]
-            if candidate not in unwanted:
-                entry = self._entries[candidate]
+            if candidate in unwanted:
+                continue
+            entry = entries[candidate]
+            if addressGroup(entry.host) not in held:
                 return (candidate, entry.host, entry.port)
+            second = second or (candidate, entry.host, entry.port)
+        if second is not None:
+            return second
         fresh = [n for n in order if n not in unwanted]
         others = fresh or [n for n in order if n != asker]
         if not others:
