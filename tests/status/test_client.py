@@ -164,6 +164,20 @@ class AskerTests(SynchronousTestCase):
         self.assertEqual(self.refusal(), "the connection closed before an answer: it "
                          "closed the connection (it stopped, restarted or crashed)")
 
+    def test_anAnswerOverTheFrameLimitIsSaidAsSuch(self):
+        """What was asked sends a frame over this client's limit (a tracker
+        run with a larger --frame-limit fits its memberlist to that): said
+        as what happened and what to do, not as a close (issue 96 LOW)."""
+        link = self.asker(decode(NODE.key))
+        feed(link, wire.ThisIsMe(NODE.id, 9001, "h", purpose=STATUS, key=NODE.key))
+        link.dataReceived(b"70000:{")
+        link.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.refusal(),
+                         "a node sent an answer of 70000 bytes, larger than bazaar takes "
+                         "(65536 bytes, its frame limit): it runs with a --frame-limit "
+                         "above 65536, and fits its answers to that; run it with "
+                         "--frame-limit 65536 or less (the default) for bazaar to read them")
+
     def test_operatorsProofIsBoundToTheChannel(self):
         """A question made from the link: the operator's proof signs this
         connection's handshake hash."""

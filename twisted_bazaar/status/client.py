@@ -26,7 +26,7 @@ from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import CLOSED_IN_HANDSHAKE, EncryptedClientEndpoint
 from twisted_bazaar.net.byname import clientEndpoint
 from twisted_bazaar.net.handshake import PLAIN, LinkHandshake, channelHash, channelKey
-from twisted_bazaar.net.link import IChannelUp, ILinkOwner, Link, LinkSettings
+from twisted_bazaar.net.link import BrokenHere, IChannelUp, ILinkOwner, Link, LinkSettings
 from twisted_bazaar.net.reconnect import (
     NO_TLS,
     OTHER_HOST,
@@ -44,6 +44,7 @@ from twisted_bazaar.reach.race import FirstProven
 from twisted_bazaar.reach.ways import along, asTyped, relayedAlong, relayedPath
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CONFIGURED, DIRECT, LAN, NAMED, RELAYED, Path
+from twisted_bazaar.wire.framing import overLimit
 from twisted_bazaar.wire.ids import KEYLESS_LIMIT, NO_ID, wireId
 
 #: Ids a status client says it is on a node's link: keyless ids above
@@ -269,8 +270,21 @@ class _Asker:
                 f"{self.address} did not answer as {self.asked}: "
                 f"{tlsHint(reason, self.asked, self.endpoint)}"))
         else:
-            self.done.errback(ClientError(
-                f"the connection closed before an answer: {inWords(reason)}"))
+            self.done.errback(ClientError(self.tooLarge(reason) or (
+                f"the connection closed before an answer: {inWords(reason)}")))
+
+    def tooLarge(self, reason):
+        """What happened, and what to do, when what was asked sent a frame
+        over this client's limit (a daemon run with a larger
+        ``--frame-limit`` fits its answers to its own), or None."""
+        over = reason.check(BrokenHere) and overLimit(reason.value.args[0])
+        if not over:
+            return None
+        length, limit = over
+        return (f"{self.asked} sent an answer of {length} bytes, larger than bazaar "
+                f"takes ({limit} bytes, its frame limit): it runs with a "
+                f"--frame-limit above {limit}, and fits its answers to that; run it "
+                f"with --frame-limit {limit} or less (the default) for bazaar to read them")
 
 
 def tlsHint(reason, asked, endpoint):
