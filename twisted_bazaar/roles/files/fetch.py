@@ -31,7 +31,7 @@ from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.core.finding import find
 from twisted_bazaar.files.client import DEFAULT_STALL
-from twisted_bazaar.files.downloads import PartFile, inPlace
+from twisted_bazaar.files.downloads import PartFile, inPlace, leaveNoEmptyFolder
 from twisted_bazaar.files.hashing import ContentIds, Hasher
 from twisted_bazaar.files.journal import Journal, RecordFault
 from twisted_bazaar.files.names import isPlainName, itemHash
@@ -480,10 +480,13 @@ class Fetcher(Role):
         self._stop()
 
     def stopService(self):
+        """Stop every download and check (their worker threads joined),
+        and leave no empty private folder behind (L{leaveNoEmptyFolder})."""
         super().stopService()
         self._stop()
         if self.hasher.running:
             self.hasher.stopService()
+        leaveNoEmptyFolder(self.folder)
 
     def _stop(self):
         self._stopped = True
