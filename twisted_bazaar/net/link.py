@@ -306,6 +306,10 @@ class _Seldom:
         """The link cut its connection (L{Link.drop}) for why."""
         self.cut = why
 
+    def brokenBy(self, how):
+        """The peer broke the framing (L{Link.framingBroken}), as how says."""
+        self.broken = how
+
     def keepIdle(self, idle):
         """The link's idle timeout is now idle (None: none)."""
         self.idle = idle
@@ -674,7 +678,7 @@ class Link(FrameLoop, Keepalive):
         self.peerLine(LogLevel.warn, "broken netstring from {peer}: {reason}",
                       reason=reason)
         if not self.closing:
-            self._seldomThings().broken = reason
+            self._seldomThings().brokenBy(reason)
         self.close()
 
     def stringReceived(self, data):
