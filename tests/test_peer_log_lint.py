@@ -272,6 +272,10 @@ ALLOWED = {
         _OWN + "once per purchase this node committed",
     "roles/files/fetch.py: Fetcher.bought: bought {item} from {seller} as a counted":
         _OWN + "once per purchase this node committed",
+    "roles/files/fetch.py: Fetcher._bought: cannot record the purchase of {item} in ":
+        _OWN + "the node's own folder failing, once per purchase this node committed",
+    "roles/files/fetch.py: Fetcher._paidBefore: {name}: bought from seller {seller} in a":
+        _OWN + "once per want met by a purchase of an earlier run, before any purchase",
     "roles/files/fetch.py: Fetcher._notFetched: not fetching {item}, bought from seller ":
         _OWN + "once per purchase this node committed",
     "roles/files/fetch.py: Fetcher._fetch: fetching {name} ({size} bytes, content i":

@@ -1219,8 +1219,10 @@ class ListAsksEachMemberByIdTests(SynchronousTestCase):
         from twisted_bazaar.cli import bazaar
         from twisted_bazaar.schemes.index.messages import Listing
 
-        members = MemberList(((7, "10.0.0.7", 5007, "flood"),
-                              (9, "10.0.0.9", 5009, "flood")), 2,
+        # Public hosts: a private one a tracker on 127.0.0.1 names is not
+        # dialled (TrackerScopes), as a node would not dial it.
+        members = MemberList(((7, "198.51.100.7", 5007, "flood"),
+                              (9, "198.51.100.9", 5009, "flood")), 2,
                              {9: "203.0.113.1:7701"})
         answers = iter([members, Listing({})])
         self.patch(bazaar, "askTracker", lambda *a, **kw: defer.succeed(next(answers)))

@@ -510,6 +510,22 @@ class ErrorTests(CliTestCase):
         self.assertUsageError(["--ttl", "17"], "argument --ttl: wants a whole number "
                               "from 1 to 16, not 17")
 
+    def test_seedNotANumber(self):
+        """--seed in the project's words, as --nodes says it (it was
+        argparse's "invalid int value: 'x'"); any whole number is a seed."""
+        self.assertUsageError(["--seed", "x"], "argument --seed: wants a whole number, "
+                              "not 'x'")
+        self.assertEqual(cli.parser().parse_args(["--seed", "-3"]).seed, -3)
+
+    def test_noOptionInArgparsesWords(self):
+        """No option of bazaar-sim (or its sweep) takes argparse's own int
+        or float, whose refusal is argparse's wording, not the project's."""
+        from twisted_bazaar.cli import sweep
+
+        for parser in (cli.parser(), sweep.parser()):
+            for action in parser._actions:
+                self.assertNotIn(action.type, (int, float), action.option_strings)
+
     def test_unknownTopology(self):
         with self.assertRaises(SystemExit) as caught:
             cli.main(["--topology", "moon"])

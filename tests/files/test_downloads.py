@@ -421,6 +421,22 @@ class JournalTests(SynchronousTestCase):
         self.journal.remove("f")
         self.assertIsNone(self.journal.read("f"))
 
+    def test_paidForIsKeptBesideTheOffers(self):
+        """What a purchase paid for (L{Journal.notePaid}) is read back, and
+        kept as offers are noted after it; a damaged one reads as none,
+        and the offers still read (an older buyer ignores the field)."""
+        self.assertIsNone(self.journal.paidFor("f"))
+        self.journal.notePaid("f", 1, "a" * 64, 10)
+        self.journal.note("f", [Offer(2, (9, 2), "h", 2, 11, "b" * 64, 6)])
+        self.assertEqual(self.journal.paidFor("f"), (1, "a" * 64, 10))
+        self.assertEqual(self.journal.read("f"), {2: ("b" * 64, 11)})
+        for wrong in ({"seller": "x", "sha256": "a" * 64, "size": 10},
+                      {"seller": "1", "sha256": "nothex", "size": 10}, [], None):
+            with open(self.journal.path("f"), "w") as f:
+                json.dump({"name": "f", "sellers": {}, "paid": wrong}, f)
+            self.assertIsNone(self.journal.paidFor("f"), wrong)
+            self.assertEqual(self.journal.read("f"), {})
+
     def test_anotherBuyersRecordAtTheSameMoment(self):
         """A second buyer of one downloads folder renames its copy of the
         record's temporary file first: this buyer's rename finds none.

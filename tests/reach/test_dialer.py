@@ -1405,8 +1405,10 @@ class ToRelayTests(SynchronousTestCase):
         self.relayed.refusing = ConnectError(string="dropped")
         d = dialer.toRelay(self.PUBLIC_RELAY, Protocol, target=0x42, purpose=FILES)
         why = self.failureResultOf(d, ConnectError).getErrorMessage()
+        # Each way's why in the project's words (net/reconnect.inWords: no
+        # full stop before the ';').
         self.assertIn("over websocket at 198.51.100.5:443: An error occurred while "
-                      "connecting: refused.; An error occurred while connecting: dropped.",
+                      "connecting: refused; An error occurred while connecting: dropped.",
                       why)
 
     def test_aNodeThatReachesItsTrackerOverTcpTriesTheRelaysPortFirst(self):

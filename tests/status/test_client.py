@@ -31,6 +31,7 @@ from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import CLOSED_IN_HANDSHAKE, ChannelFailed, EncryptedProtocol
 from twisted_bazaar.net.link import Link, LinkSettings
 from twisted_bazaar.net.recent import STATUS
+from twisted_bazaar.reach.peerhosts import TrackerScopes
 from twisted_bazaar.status.client import (
     TRACKER,
     ClientError,
@@ -164,6 +165,20 @@ class AskerTests(SynchronousTestCase):
         self.assertEqual(self.refusal(), "the connection closed before an answer: it "
                          "closed the connection (it stopped, restarted or crashed)")
 
+    def test_anAnswerOverTheFrameLimitIsSaidAsSuch(self):
+        """What was asked sends a frame over this client's limit (a tracker
+        run with a larger --frame-limit fits its memberlist to that): said
+        as what happened and what to do, not as a close (issue 96 LOW)."""
+        link = self.asker(decode(NODE.key))
+        feed(link, wire.ThisIsMe(NODE.id, 9001, "h", purpose=STATUS, key=NODE.key))
+        link.dataReceived(b"70000:{")
+        link.connectionLost(Failure(ConnectionDone()))
+        self.assertEqual(self.refusal(),
+                         "a node sent an answer of 70000 bytes, larger than bazaar takes "
+                         "(65536 bytes, its frame limit): it runs with a --frame-limit "
+                         "above 65536, and fits its answers to that; run it with "
+                         "--frame-limit 65536 or less (the default) for bazaar to read them")
+
     def test_operatorsProofIsBoundToTheChannel(self):
         """A question made from the link: the operator's proof signs this
         connection's handshake hash."""
@@ -202,6 +217,52 @@ class TrackerHelloTests(SynchronousTestCase):
                 hostAddress=IPv4Address("TCP", host, 50000)))
             self.assertEqual(trackerHello(link),
                              wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS, paths=paths))
+
+
+class ListScopesTests(SynchronousTestCase):
+    """``bazaar list`` dials the hosts a tracker names by a node's rules
+    (L{TrackerScopes}): its tracker connections say where it is.  Before,
+    it dialled every host a (pinned) tracker named: 127.0.0.1:6379 from a
+    tracker on the internet, a service of its own machine (issue 96 LOW)."""
+
+    def scopesLeaving(self, local, tracker):
+        scopes = TrackerScopes()
+        link = SimpleNamespace(transport=StringTransport(
+            hostAddress=IPv4Address("TCP", local, 50000),
+            peerAddress=IPv4Address("TCP", tracker, 7700)))
+        trackerHello(link, scopes)
+        return scopes
+
+    def test_aPublicTrackersLoopbackAndPrivateHostsAreNotDialled(self):
+        scopes = self.scopesLeaving("192.168.1.9", "198.51.100.1")
+        self.assertEqual(scopes.whyNot("127.0.0.1", 6379),
+                         "127.0.0.1 is a loopback address, and this client is on no "
+                         "loopback network itself (as its tracker connections and the "
+                         "tracker's word say)")
+        self.assertIn("is a private address", scopes.whyNot("10.0.0.1", 8080))
+        self.assertIn("link-local", scopes.whyNot("169.254.169.254", 80))
+        self.assertIsNone(scopes.whyNot("203.0.113.5", 7000))
+        self.assertIsNone(scopes.whyNot("node.example", 7000), "the tracker's word")
+        self.assertIsNone(scopes.whyNot("203.0.113.5", 7000, "198.51.100.1:7701"),
+                          "its tracker's own relay")
+        self.assertIn("loopback", scopes.whyNot("203.0.113.5", 7000, "127.0.0.1:7701"))
+
+    def test_aMarketOnOneMachineOrNetwork(self):
+        self.assertIsNone(self.scopesLeaving("127.0.0.1", "127.0.0.1").whyNot(
+            "127.0.0.1", 7001))
+        self.assertIsNone(self.scopesLeaving("10.0.0.9", "10.0.0.1").whyNot(
+            "10.0.0.5", 7001))
+
+    def test_listingDialsNoneOfThem(self):
+        """A member the rules refuse is listed as not answering, saying
+        why, and nothing is dialled for it (no reactor is touched)."""
+        from twisted_bazaar.cli.bazaar import _askMember
+
+        scopes = self.scopesLeaving("192.168.1.9", "198.51.100.1")
+        asked = _askMember(None, None, scopes, None, 7, "127.0.0.1", 6379, None, (), ())
+        failure = self.failureResultOf(asked, ClientError)
+        self.assertTrue(str(failure.value).startswith(
+            "not dialled: 127.0.0.1 is a loopback address"))
 
 
 class NotATrackerTests(SynchronousTestCase):

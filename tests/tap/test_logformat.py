@@ -114,6 +114,38 @@ class JSONObserverTests(SynchronousTestCase):
         parseUnder(["--syslog"], [])
         self.assertIs(signal.getsignal(signal.SIGUSR1), logformat._syslogHasNoFile)
 
+    def test_sigusr1OnTheReactorHandedIn(self):
+        """SIGUSR1's handlers act on the reactor the daemon hands in
+        (L{logformat.logOn}), never the global one they imported; none
+        handed in, they change nothing."""
+        import os
+        import shutil
+        import signal
+        import tempfile
+
+        class Handed:
+            def __init__(self):
+                self.calls = []
+
+            def callFromThread(self, f, *args, **kwargs):
+                self.calls.append(f)
+
+        self.addCleanup(signal.signal, signal.SIGUSR1, signal.getsignal(signal.SIGUSR1))
+        self.addCleanup(logformat._where.pop, "reactor", None)
+        logformat._where.pop("reactor", None)
+        logformat._runsOn("syslog")
+        handed = Handed()
+        logformat.logOn(handed)
+        logformat._runsOn("syslog")
+        self.assertEqual(len(handed.calls), 1)
+        folder = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, folder, True)
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+        parseUnder(["--logfile", os.path.join(folder, "node.log")], ["--log-format", "json"])
+        logformat.jsonLogger()
+        signal.getsignal(signal.SIGUSR1)(signal.SIGUSR1, None)
+        self.assertEqual([f.__name__ for f in handed.calls[1:]], ["rotateOrReopen"])
+
     def test_logfile(self):
         import os
         import shutil

@@ -334,6 +334,31 @@ class PeerRelayTests(SynchronousTestCase):
         asker.say({"type": "whereis", "id": wireId(node_id)})
         self.assertEqual(asker.heard()[0]["paths"], wirePaths(relay=relay, tracker=True))
 
+    def test_theConfirmationOfANameIsHeardPastTheRate(self):
+        """Its address group's relayReserved and relayOffer over their rate
+        (a campus of nodes at home, or one looping), a node confirms the
+        relay named to it: heard, and it is named with it.  Before, it was
+        dropped, never sent again, and the node never named with its relay
+        (issue 96 LOW); a confirmation of a relay not named is still held
+        to the rate."""
+        self.checkless()
+        self.relaying(slots=4)
+        noisy, _ = self.keyed(seed=1, host="203.0.113.6")
+        noisy.heard()
+        for _ in range(3 * int(REPORT_RATE)):
+            noisy.say({"type": "relayReserved", "relay": "192.0.2.7:7701"})
+        self.assertEqual(len(noisy.heard()), 2 * REPORT_RATE)
+        peer, node_id = self.keyed()
+        peer.heard()
+        peer.say({"type": "relayReserve"})
+        relay = "192.0.2.20:7702"
+        self.assertEqual(peer.heard()[0]["relay"], relay)
+        peer.say({"type": "relayReserved", "relay": relay})
+        self.assertEqual(peer.heard(), [])
+        self.assertEqual(self.tracker.registry.relayOf(node_id), relay)
+        peer.say({"type": "relayReserved", "relay": relay})
+        self.assertEqual(peer.heard(), [], "a repeat is held to the rate: dropped")
+
     def test_namedWithTheRelayingNodesOtherWays(self):
         """The relay named comes with the relaying node's paths of a
         transport plugin's kind (its WebSocket port, which serves its

@@ -113,17 +113,20 @@ def boundedSeconds(low, high):
 
 
 def boundedInt(low, high=None):
-    """A parser for a whole number from low to high (no upper bound if None)."""
-    bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+    """A parser for a whole number from low to high (no upper bound if
+    high is None; none at all if low is None too: a seed)."""
+    bound = (f" from {low} to {high}" if high is not None
+             else f" at least {low}" if low is not None else "")
 
     def parse(text):
         try:
             value = int(text)
         except ValueError:
-            raise ValueError(f"wants a whole number {bound}, not {text!r}")
-        if value < low or (high is not None and value > high):
-            raise ValueError(f"wants a whole number {bound}, not {value}")
+            raise ValueError(f"wants a whole number{bound}, not {text!r}")
+        if ((low is not None and value < low)
+                or (high is not None and value > high)):
+            raise ValueError(f"wants a whole number{bound}, not {value}")
         return value
 
-    parse.coerceDoc = f"A whole number {bound}."
+    parse.coerceDoc = f"A whole number{bound}."
     return parse

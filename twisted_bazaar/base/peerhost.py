@@ -83,11 +83,12 @@ def isName(host):
     return False
 
 
-def whyNotDialled(host, port, own):
+def whyNotDialled(host, port, own, who="this node"):
     """
     Why a node whose tracker connections leave from addresses of the
     scopes ``own`` (a set of L{scopeOf}'s) dials no peer a peer's word
     names at IP address ``host``, ``port``; None when it dials it.
+    ``who`` names the dialler in the reason (``bazaar``: this client).
     """
     if "%" in host:
         return f"{host!r} names a zone: an interface of this machine"
@@ -99,7 +100,7 @@ def whyNotDialled(host, port, own):
     if ipAddress(host).is_link_local:
         return f"{host} is link-local: no peer is named there"
     if scope not in own:
-        return (f"{host} is a {scope} address, and this node is on no {scope} network "
+        return (f"{host} is a {scope} address, and {who} is on no {scope} network "
                 "itself (as its tracker connections and the tracker's word say)")
     if port < LOWEST_PORT:
         return f"{host} is a {scope} address, and port {port} is below {LOWEST_PORT}"

@@ -56,6 +56,7 @@ from twisted_bazaar.base.text import jsonText, shown, shownData
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.cli.progress import Progress, byteSize, downloadLine
 from twisted_bazaar.files.names import itemHash
+from twisted_bazaar.reach.peerhosts import TrackerScopes
 from twisted_bazaar.status.client import (
     ClientError,
     NotTheNodeDialled,
@@ -126,15 +127,18 @@ def listing(reactor, args):
     # The key each tracker proves to the first question is the one the
     # second must prove: another there is an impostor's, refused.
     pins = trackerPins(args)
+    # Where the connections leave from says which hosts named in the
+    # answers are dialled, as a node dials them.
+    scopes = TrackerScopes()
     if several:
         answers = yield askEach(reactor, args.trackers, pins, Members(), MemberList,
-                                args.timeout)
+                                args.timeout, scopes)
         members = mergedMembers(answers)
         index = Listing(mergedIndex((yield askEach(
             reactor, args.trackers, pins, List(), Listing, args.timeout))))
     else:
         members = yield askTracker(reactor, args.tracker, Members(), MemberList,
-                                   args.timeout, pin=pins[0])
+                                   args.timeout, pin=pins[0], scopes=scopes)
         index = yield askTracker(reactor, args.tracker, List(), Listing, args.timeout,
                                  pin=pins[0])
     # Each member by its id: whoever answers at its address must be it;
@@ -142,10 +146,8 @@ def listing(reactor, args):
     relays, lans = members.relays or {}, members.lans or {}
     transports = nodeTransports(reactor, args)
     paths = members.paths or {}
-    asked = [askNode(reactor, Address.tcp(host, port), _state(), NodeState,
-                     args.timeout, dialled=node_id, relay=relays.get(node_id),
-                     transports=transports, lan=lans.get(node_id, ()),
-                     paths=paths.get(node_id, ()))
+    asked = [_askMember(reactor, args, scopes, transports, node_id, host, port,
+                        relays.get(node_id), lans.get(node_id, ()), paths.get(node_id, ()))
              for node_id, host, port, _ in members.nodes]
     results = yield defer.DeferredList(asked, consumeErrors=True)
     states, unreachable = [], []
@@ -161,6 +163,17 @@ def listing(reactor, args):
         # it were not asked, and no figure here counts them.
         listed.update(asked=len(members.nodes), live=members.total)
     return dict(listed, trackers=trackerEntries(answers)) if several else listed
+
+
+def _askMember(reactor, args, scopes, transports, node_id, host, port, relay, lan, paths):
+    """Ask a member its state, unless the node's rules dial no host the
+    tracker named it at (L{TrackerScopes.whyNot}): then fail, saying why."""
+    why = scopes.whyNot(host, port, relay)
+    if why is not None:
+        return defer.fail(ClientError(f"not dialled: {why}"))
+    return askNode(reactor, Address.tcp(host, port), _state(), NodeState, args.timeout,
+                   dialled=node_id, relay=relay, transports=transports, lan=lan,
+                   paths=paths)
 
 
 def _state():

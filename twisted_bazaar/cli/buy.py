@@ -30,7 +30,6 @@ bought all the same: ``bazaar`` shows both.
 """
 
 import hashlib
-import os
 import random
 
 from twisted.internet import defer
@@ -47,7 +46,6 @@ from twisted_bazaar.core.node import NodeConfig
 from twisted_bazaar.daemon.build import buildNode, configured, serveTransport
 from twisted_bazaar.daemon.registry import discoveryPlugins, rolePlugins
 from twisted_bazaar.daemon.services import NodeService
-from twisted_bazaar.files.downloads import PRIVATE
 from twisted_bazaar.roles.files.options import DEFAULT_GIVE_UP
 from twisted_bazaar.roles.want import DONE
 from twisted_bazaar.schemes.interfaces import IClientValues
@@ -283,8 +281,6 @@ class OneShotBuy:
             self.progress.done(self.fetcher.fetched)
         if self.service.running:
             yield self.service.stopService()
-        if self.downloads is not None:
-            leaveNoEmptyFolder(os.path.join(self.downloads, PRIVATE))
         if failure:
             self._finished.errback(BuyError(failure, self.result(),
                                             started=not self._unstarted))
@@ -359,15 +355,6 @@ class _NothingOffered(NodeObserver):
         self.notice(f"no seller offers {item} now (sold out, or not sold here: a "
                     f"search found nothing); searching again for up to {left:.0f} s "
                     f"(--timeout), Ctrl-C to stop")
-
-
-def leaveNoEmptyFolder(path):
-    """Remove the buyer's private folder if it holds nothing (the file is
-    in place): a part file kept to resume, or anything else, keeps it."""
-    try:
-        os.rmdir(path)
-    except OSError:
-        pass
 
 
 def plainSha256(path):

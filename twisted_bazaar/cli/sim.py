@@ -128,7 +128,8 @@ def parser():
         help="an option of the discovery scheme, as bazaar-node takes it (e.g. "
         "query-ttl=3, dynamic-querying=no); repeatable; most scheme options are "
         "also flags of their own (below)")
-    add("--seed", type=int, default=defaults.seed, help="random seed")
+    add("--seed", type=argumentType(boundedInt(None)), default=defaults.seed,
+        help="random seed")
     add("--max-time", type=_seconds, default=defaults.max_time,
         help="virtual seconds after which the run stops")
     add("--start", choices=STARTS, default=defaults.start,

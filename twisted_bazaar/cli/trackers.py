@@ -98,18 +98,20 @@ class Merged:
 
 
 @defer.inlineCallbacks
-def askEach(reactor, trackers, pins, question, answerType, timeout):
+def askEach(reactor, trackers, pins, question, answerType, timeout, scopes=None):
     """
     Ask every tracker the same question, at once.
 
     @param trackers: their addresses (L{Address}), in order.
     @param pins: the L{KeyPin} of the key each must prove (L{trackerPins}),
         in order.
+    @param scopes: told where each connection left from (L{askTracker}).
     @return: a Deferred firing with (address, answer or None, why it did
         not answer or None) for each tracker, in order.
     @raise ClientError: no tracker answered, saying why each did not.
     """
-    asked = [askTracker(reactor, address, question, answerType, timeout, pin=pin)
+    asked = [askTracker(reactor, address, question, answerType, timeout, pin=pin,
+                        scopes=scopes)
              for address, pin in zip(trackers, pins)]
     results = yield defer.DeferredList(asked, consumeErrors=True)
     answers = []

@@ -44,6 +44,7 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.backoff import exponential
 from twisted_bazaar.base.slotservice import SlotService
@@ -277,7 +278,7 @@ class Membership(TrackerQuestions, SlotService):
         if self._relays is not None:
             self._relays = None
         self.node.events.trackerLost()
-        self.clearQuestions(reason.getErrorMessage())
+        self.clearQuestions(inWords(reason))
 
     def _refuseLink(self, link):
         link.close("the node is stopping", routine=True)

@@ -125,6 +125,16 @@ def privateFolder(folder):
     return path
 
 
+def leaveNoEmptyFolder(folder):
+    """Remove the buyer's private folder in a downloads folder if it holds
+    nothing (every file bought is in place, or none was): a part file kept
+    to resume, or anything else, keeps it."""
+    try:
+        os.rmdir(os.path.join(folder, PRIVATE))
+    except OSError:
+        pass
+
+
 def _ownFile(fd, path):
     """(device, inode) of an open part file, checked to be this user's
     own regular file with one name (not a link someone planted).

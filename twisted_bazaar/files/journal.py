@@ -133,8 +133,33 @@ class Journal:
                     offer.seller in sellers or len(sellers) < MOST_SELLERS):
                 sellers[offer.seller] = entry
                 changed = True
-        if not changed:
-            return
+        if changed:
+            self._write(name, sellers, self.paidFor(name))
+
+    def notePaid(self, name, seller, sha256, size):
+        """Remember that content sha256 of size bytes was bought from
+        seller under name, and is being fetched: a buyer that keeps no bag
+        (``bazaar buy``) started again resumes it rather than buying it
+        again (L{paidFor}).  Written and fsynced as the offers are."""
+        if self.paidFor(name) != (seller, sha256, size):
+            self._write(name, self.read(name) or {}, (seller, sha256, size))
+
+    def paidFor(self, name):
+        """(seller, sha256, size) of the purchase under name that
+        L{notePaid} recorded, or None (none, or not usable)."""
+        try:
+            with open(self.path(name), "rb") as f:
+                paid = json.loads(f.read().decode("utf-8")).get("paid")
+            seller = paid["seller"]
+            if not _SELLER.match(seller) or not _isId(int(seller)):
+                return None
+            return (int(seller), checkSha256(paid.get("sha256"), "paid.sha256"),
+                    checkSize(paid.get("size"), "paid.size"))
+        except (OSError, ValueError, RecursionError, AttributeError, TypeError,
+                KeyError, ProtocolError):
+            return None
+
+    def _write(self, name, sellers, paid):
         made = not os.path.isdir(self.folder)
         try:
             privateFolder(self.downloads)
@@ -146,10 +171,14 @@ class Journal:
         temporary = path + NEW
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
                      0o600)
+        record = {"name": name, "sellers": {
+            str(seller): {"sha256": sha, "size": size}
+            for seller, (sha, size) in sorted(sellers.items())}}
+        if paid is not None:
+            seller, sha, size = paid
+            record["paid"] = {"seller": str(seller), "sha256": sha, "size": size}
         with open(fd, "w", encoding="utf-8") as f:
-            json.dump({"name": name, "sellers": {
-                str(seller): {"sha256": sha, "size": size}
-                for seller, (sha, size) in sorted(sellers.items())}}, f)
+            json.dump(record, f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, path)

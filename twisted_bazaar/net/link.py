@@ -116,12 +116,25 @@ class CutHere(ConnectionAborted):
         return f"this node cut the connection ({self.args[0]})"
 
 
-def _closedBy(here, reason, cut=None):
+class BrokenHere(ClosedHere):
+    """A link this side closed as its peer broke the framing
+    (L{Link.framingBroken}), with how (a L{FrameError}'s reason): its
+    owner can say what the peer sent (L{overLimit})."""
+
+    def __str__(self):
+        return f"this node closed the connection: the peer broke the framing ({self.args[0]})"
+
+
+def _closedBy(here, reason, seldom=None):
     """The reason a link's owner is told: a clean close this side made
-    (``here``) is L{ClosedHere}; an abort after L{Link.drop} a L{CutHere}
-    saying ``cut``, why; any other reason as it is."""
+    (``here``) is L{ClosedHere}, or a L{BrokenHere} after a broken frame;
+    an abort after L{Link.drop} a L{CutHere} saying why; any other reason
+    as it is."""
     value = getattr(reason, "value", reason)
+    cut = seldom and seldom.cut
     if here and type(value) is ConnectionDone and not value.args:
+        if seldom and seldom.broken:
+            return Failure(BrokenHere(seldom.broken))
         return Failure(ClosedHere())
     if cut and type(value) is ConnectionAborted:
         return Failure(CutHere(cut))
@@ -273,7 +286,7 @@ class _Seldom:
     """
 
     __slots__ = ("errors", "dropped", "pongs", "waiting", "charged", "held", "idle",
-                 "cut")
+                 "cut", "broken")
 
     def __init__(self):
         #: The link's idle timeout (L{Link.idle_timeout}), if it has one.
@@ -286,10 +299,16 @@ class _Seldom:
         self.held = ()
         #: Why the link cut its connection (L{Link.drop}), if it did.
         self.cut = None
+        #: How the peer broke the framing (L{Link.framingBroken}), if it did.
+        self.broken = None
 
     def cutFor(self, why):
         """The link cut its connection (L{Link.drop}) for why."""
         self.cut = why
+
+    def brokenBy(self, how):
+        """The peer broke the framing (L{Link.framingBroken}), as how says."""
+        self.broken = how
 
     def keepIdle(self, idle):
         """The link's idle timeout is now idle (None: none)."""
@@ -472,7 +491,7 @@ class Link(FrameLoop, Keepalive):
 
     def connectionLost(self, reason=ConnectionDone()):
         seldom = self._seldom
-        reason = _closedBy(self.closing, reason, seldom and seldom.cut)
+        reason = _closedBy(self.closing, reason, seldom)
         self.closing = self.deaf = True
         self.unwatch()
         if seldom is not None:
@@ -658,6 +677,8 @@ class Link(FrameLoop, Keepalive):
     def framingBroken(self, reason):
         self.peerLine(LogLevel.warn, "broken netstring from {peer}: {reason}",
                       reason=reason)
+        if not self.closing:
+            self._seldomThings().brokenBy(reason)
         self.close()
 
     def stringReceived(self, data):

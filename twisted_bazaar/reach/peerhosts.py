@@ -23,6 +23,7 @@ the name.
 from twisted.internet import defer
 from twisted.logger import Logger, LogLevel
 
+from twisted_bazaar.base.lan import sameHost
 from twisted_bazaar.base.peerhost import (
     LOCAL, PUBLIC, firstDialled, isName, scopeOf, whyNotDialled)
 from twisted_bazaar.reach.asking import TrackerGone
@@ -58,6 +59,77 @@ def trackersGroup(tracker):
 
 #: The scopes of a node none of whose tracker connections left yet.
 NO_SCOPES = frozenset()
+
+
+def scopeLeftFrom(local_host, tracker_host=""):
+    """
+    The scope (L{scopeOf}) a connection to a tracker at tracker_host
+    that leaves from local_host puts its side in, or None: no private
+    one when the tracker is at a public address (a machine behind a
+    router, on no private network with its tracker: L{PeerHosts.leftFrom}).
+    """
+    scope = scopeOf(local_host) if local_host else None
+    if scope == LOCAL and scopeOf(tracker_host or "") == PUBLIC:
+        return None
+    return scope
+
+
+def whyNotRelayDialled(relay, own, atTrackersHost, who="this node"):
+    """
+    Why a side in the scopes ``own`` dials no relay at ``relay``
+    (``HOST:PORT``) its tracker named, or None when it dials it: any
+    port of the tracker's own host (``atTrackersHost``: the machine it
+    chose), else an IP address the rules of a host a peer names allow
+    (L{whyNotDialled}); never a name (a tracker names a relay at the
+    address it reached).
+    """
+    if atTrackersHost:
+        return None
+    host, port = splitRelay(relay)
+    if isName(host):
+        return f"{host} is a name: a relay is named at the address the tracker reached"
+    return whyNotDialled(host, port, own, who)
+
+
+#: Who a client without a node (L{TrackerScopes}) is in its reasons.
+CLIENT = "this client"
+
+
+class TrackerScopes:
+    """
+    The scopes a client without a node (``bazaar list``) is in, as its
+    tracker connections leave (L{leftFrom}), and the hosts named in a
+    tracker's answer that it dials by the node's rules (L{whyNot}): a
+    tracker, pinned or not, names whatever hosts its registry holds, and
+    told a loopback or private one by a tracker on the internet the
+    client dialled a service of its own machine or network.
+    """
+
+    def __init__(self):
+        self.own = set()
+        #: The hosts its trackers are at (their relays: any port there).
+        self.trackers = set()
+
+    def leftFrom(self, local_host, tracker_host):
+        """A connection to a tracker at tracker_host left from local_host."""
+        scope = scopeLeftFrom(local_host, tracker_host)
+        if scope is not None:
+            self.own.add(scope)
+        if tracker_host:
+            self.trackers.add(tracker_host)
+
+    def whyNot(self, host, port, relay=None):
+        """Why a node the tracker names at host, port (through ``relay``,
+        if given) is not dialled, or None: a name is the tracker's word
+        (it checked the node there), an IP address and a relay as a node
+        dials them."""
+        own = frozenset(self.own)
+        if relay is not None:
+            at = splitRelay(relay)[0]
+            return whyNotRelayDialled(relay, own, any(sameHost(at, tracker)
+                                                      for tracker in self.trackers),
+                                      CLIENT)
+        return None if isName(host) else whyNotDialled(host, port, own, CLIENT)
 
 
 class PeerHosts:
@@ -109,9 +181,7 @@ class PeerHosts:
         home dialled every private host a peer named (its router's page,
         its printer).
         """
-        scope = scopeOf(local_host) if local_host else None
-        if scope == LOCAL and scopeOf(tracker_host or "") == PUBLIC:
-            return
+        scope = scopeLeftFrom(local_host, tracker_host)
         if scope is not None and scope not in self.own:
             self.own = self.own | {scope}
 
@@ -145,13 +215,8 @@ class PeerHosts:
         group of the tracker that named it (the one the node is with).
         """
         tracker = self.where.tracker()
-        if tracker is not None and tracker.atTrackersHost(relay):
-            return None
-        host, port = splitRelay(relay)
-        if isName(host):
-            why = f"{host} is a name: a relay is named at the address the tracker reached"
-        else:
-            why = whyNotDialled(host, port, self.scopes())
+        why = whyNotRelayDialled(relay, self.scopes(),
+                                 tracker is not None and tracker.atTrackersHost(relay))
         if why is not None:
             namer = self.where.trackersGroup()
             self.peerLog.emit(

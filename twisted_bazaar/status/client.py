@@ -26,7 +26,7 @@ from twisted_bazaar.channel.session import ChannelKey
 from twisted_bazaar.net.encrypted import CLOSED_IN_HANDSHAKE, EncryptedClientEndpoint
 from twisted_bazaar.net.byname import clientEndpoint
 from twisted_bazaar.net.handshake import PLAIN, LinkHandshake, channelHash, channelKey
-from twisted_bazaar.net.link import IChannelUp, ILinkOwner, Link, LinkSettings
+from twisted_bazaar.net.link import BrokenHere, IChannelUp, ILinkOwner, Link, LinkSettings
 from twisted_bazaar.net.reconnect import (
     NO_TLS,
     OTHER_HOST,
@@ -38,12 +38,13 @@ from twisted_bazaar.net.reconnect import (
 from twisted_bazaar.net.recent import STATUS
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.base.defaults import DEFAULT_TIMEOUT
-from twisted_bazaar.base.lan import canonical, isLocal
+from twisted_bazaar.base.lan import canonical, isLocal, peerHost
 from twisted_bazaar.reach.ownpaths import ownPaths
 from twisted_bazaar.reach.race import FirstProven
 from twisted_bazaar.reach.ways import along, asTyped, relayedAlong, relayedPath
 from twisted_bazaar.transports.interface import DialOptions
 from twisted_bazaar.transports.path import CONFIGURED, DIRECT, LAN, NAMED, RELAYED, Path
+from twisted_bazaar.wire.framing import overLimit
 from twisted_bazaar.wire.ids import KEYLESS_LIMIT, NO_ID, wireId
 
 #: Ids a status client says it is on a node's link: keyless ids above
@@ -269,8 +270,21 @@ class _Asker:
                 f"{self.address} did not answer as {self.asked}: "
                 f"{tlsHint(reason, self.asked, self.endpoint)}"))
         else:
-            self.done.errback(ClientError(
-                f"the connection closed before an answer: {inWords(reason)}"))
+            self.done.errback(ClientError(self.tooLarge(reason) or (
+                f"the connection closed before an answer: {inWords(reason)}")))
+
+    def tooLarge(self, reason):
+        """What happened, and what to do, when what was asked sent a frame
+        over this client's limit (a daemon run with a larger
+        ``--frame-limit`` fits its answers to its own), or None."""
+        over = reason.check(BrokenHere) and overLimit(reason.value.args[0])
+        if not over:
+            return None
+        length, limit = over
+        return (f"{self.asked} sent an answer of {length} bytes, larger than bazaar "
+                f"takes ({limit} bytes, its frame limit): it runs with a "
+                f"--frame-limit above {limit}, and fits its answers to that; run it "
+                f"with --frame-limit {limit} or less (the default) for bazaar to read them")
 
 
 def tlsHint(reason, asked, endpoint):
@@ -509,23 +523,29 @@ class _Question:
 
 
 def askTracker(reactor, address, question, answer_type, timeout=DEFAULT_TIMEOUT,
-               key=None, pin=None):
+               key=None, pin=None, scopes=None):
     """Register with the tracker (the holder of C{key}, if given, or of
     the key C{pin} holds, a L{KeyPin}) as a client that takes no links
     (port 0) and says it is one (purpose ``status``: its join and leave
     are no news in the tracker's log), naming its local address as a
-    node does (L{trackerHello}), then ask."""
-    return ask(reactor, address, trackerHello, question, answer_type, timeout, key,
+    node does (L{trackerHello}), then ask; C{scopes} (a
+    L{TrackerScopes <twisted_bazaar.reach.peerhosts.TrackerScopes>}), if
+    given, is told where the connection left from."""
+    hello = trackerHello if scopes is None else (
+        lambda link: trackerHello(link, scopes))
+    return ask(reactor, address, hello, question, answer_type, timeout, key,
                asked=TRACKER, pin=pin)
 
 
-def trackerHello(link):
+def trackerHello(link, scopes=None):
     """A status client's ``thisisme`` to the tracker on link: with a path
     of kind ``lan``, the local address its connection leaves from, if it is one (a machine
     at home), as a node names it (protocol.md §5, "Local addresses"), so
     that the tracker's ``memberlist`` names the local addresses of the
     nodes of its home (§12a)."""
     local = getattr(link.transport.getHost(), "host", "")
+    if scopes is not None:
+        scopes.leftFrom(canonical(local), peerHost(link.transport))
     return wire.ThisIsMe(NO_ID, 0, "", purpose=STATUS,
                          paths=ownPaths(lan=(canonical(local),)) if isLocal(local) else None)
 

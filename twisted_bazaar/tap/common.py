@@ -42,7 +42,7 @@ from twisted_bazaar.tap.config import (
 )
 from twisted_bazaar.tap.endpoints import checkServerEndpoint, pemFault
 from twisted_bazaar.tap.exitstatus import ExitStatus, showStartFailures
-from twisted_bazaar.tap.logformat import parseFormat, useFormat
+from twisted_bazaar.tap.logformat import logOn, parseFormat, useFormat
 from twisted_bazaar.tap.stopsignals import holdStart, stopOnce
 from twisted_bazaar.tap.wholenames import refuseAbbreviations
 from twisted_bazaar.base.httphosts import ServedNames, hostNames
@@ -476,10 +476,13 @@ def startStopping(options, reactor):
     How a daemon under twistd stops from the moment it is made: once, in
     order, on a stop signal that comes while it starts too
     (L{stopOnce}); held ``--start-delay`` seconds once its ports listen
-    (L{holdStart}).  A daemon's service built in another process (a
-    test's) leaves that process's signal handlers alone.
+    (L{holdStart}); SIGUSR1 said or acted on in its reactor
+    (L{logOn}).  A daemon's service built in another process (a test's)
+    leaves that process's signal handlers alone.
     """
     underTwistd = getattr(options, "parent", None) is not None
+    if underTwistd:
+        logOn(reactor)
     stopper = stopOnce(reactor, early=underTwistd)
     holdStart(reactor, options["start-delay"], stopper)
 

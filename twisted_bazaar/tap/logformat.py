@@ -144,10 +144,26 @@ def wholeFields(event):
 
 
 #: Where the observer writes, set by L{useFormat}: twistd's logfile and
-#: nodaemon options.  twistd takes its ``logger`` as a dotted name and
-#: calls it with no argument, so this has to be module state (one daemon
-#: per process).
+#: nodaemon options; and the reactor a SIGUSR1 is said on, handed in by
+#: L{logOn}.  twistd takes its ``logger`` as a dotted name and calls it
+#: with no argument, so this has to be module state (one daemon per
+#: process).
 _where = {}
+
+
+def logOn(reactor):
+    """Have SIGUSR1's handlers (installed as the options are read, before
+    the daemon has a reactor) act on ``reactor``: a signal before it is
+    handed in has no reactor to act on and changes nothing."""
+    _where["reactor"] = reactor
+
+
+def _onReactor(f, *args, **kwargs):
+    """Call f in the reactor's thread (a signal handler must not log or
+    write there itself), if the daemon has handed its reactor in."""
+    reactor = _where.get("reactor")
+    if reactor is not None:
+        reactor.callFromThread(f, *args, **kwargs)
 
 
 def useFormat(twistdOptions, format, verbose=False):
@@ -162,7 +178,6 @@ def useFormat(twistdOptions, format, verbose=False):
                 and not signal.getsignal(signal.SIGUSR1)):
             signal.signal(signal.SIGUSR1, _syslogHasNoFile)
         return
-    _where.clear()
     _where.update(logfile=twistdOptions.get("logfile"),
                   nodaemon=bool(twistdOptions.get("nodaemon")), verbose=verbose)
     twistdOptions["logger"] = f"{__name__}.{format}Logger"
@@ -191,9 +206,7 @@ def _logFile(stdout):
     if not signal.getsignal(signal.SIGUSR1):
 
         def rotate(signum, frame):
-            from twisted.internet import reactor
-
-            reactor.callFromThread(out.rotateOrReopen)
+            _onReactor(out.rotateOrReopen)
 
         signal.signal(signal.SIGUSR1, rotate)
     return out
@@ -214,12 +227,10 @@ def _syslogHasNoFile(signum, frame):
 
 
 def _runsOn(where):
-    from twisted.internet import reactor
-
-    reactor.callFromThread(Logger(namespace=__name__).info,
-                           "received SIGUSR1: this daemon logs to {where}, not to a "
-                           "file, so there is no log file to rotate; it runs on",
-                           where=where)
+    _onReactor(Logger(namespace=__name__).info,
+               "received SIGUSR1: this daemon logs to {where}, not to a "
+               "file, so there is no log file to rotate; it runs on",
+               where=where)
 
 
 class ReopeningLogFile(LogFile):

@@ -43,7 +43,8 @@ ASKS_LIMIT = declare(
     group=ASK_RATE, owner=__name__)
 #: ``relayReserved`` and ``relayOffer`` taken a second from the nodes of
 #: one address group, all their connections together, in bursts of twice
-#: that; past it, each is dropped unanswered.  Each costs the tracker an
+#: that; past it, each is dropped unanswered (but for a node's first
+#: offer on a connection, and its confirmation of the relay named to it).  Each costs the tracker an
 #: answer (``error{norelay}``) and a line, or a change to its relay pool:
 #: an honest node confirms once a name (``relayAt``, at most ASK_RATE a
 #: second) and offers once a connection, and one that sent either in a
@@ -246,11 +247,15 @@ class Reservations:
     def heldAtPeer(self, link, message):
         """A node says it holds a reservation at the public node's relay
         this tracker named it last: it is named, and introduced, with that
-        relay.  Any other relay is refused (``error``): the tracker names
-        only the relays it named."""
-        if not self._mayReport(link, message):
-            return
+        relay.  That confirmation is always heard, outside the group's
+        rate: the node sends it once a name (names are held to
+        L{ASK_RATE}), and one dropped was never sent again, the node
+        never named with its relay.  Any other relay (held to the rate)
+        is refused (``error``): the tracker names only the relays it
+        named."""
         named = self.pool.named(link.peer_id)
+        if named != message.relay and not self._mayReport(link, message):
+            return
         if named is None or named != message.relay:
             link.peerLine(LogLevel.info, "refused {peer} its relay {relay}: not the "
                           "one named to it", self.tracker.log, relay=message.relay)

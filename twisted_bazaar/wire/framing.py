@@ -23,6 +23,19 @@ class FrameError(ValueError):
     """The stream is not a netstring; ``str(error)`` says why."""
 
 
+#: The reason of a frame whose length is over the reader's frame limit.
+_OVER_LIMIT = "length {length} is over the frame limit {limit}"
+_OVER_LIMIT_READ = re.compile(r"length (\d+) is over the frame limit (\d+)")
+
+
+def overLimit(reason):
+    """(length, limit) of a L{FrameError}'s reason for a frame over the
+    limit, or None for any other reason (a frame a peer may send within
+    its own larger limit, where the others are its own fault)."""
+    match = _OVER_LIMIT_READ.fullmatch(str(reason))
+    return None if match is None else (int(match[1]), int(match[2]))
+
+
 def frame(payload):
     """payload as one netstring."""
     return b"%d:%b," % (len(payload), payload)
@@ -87,7 +100,7 @@ def readFrame(data, start, limit, digits):
     if colon > 0 and head.isdigit() and (head[0] != 48 or colon == 1):
         length = int(head)
         if length > limit:
-            raise FrameError(f"length {length} is over the frame limit {limit}")
+            raise FrameError(_OVER_LIMIT.format(length=length, limit=limit))
     else:
         fault = lengthFault(head, colon >= 0, digits)
         if fault is not None:

@@ -62,6 +62,23 @@ class DoneTests(FileMarket, SynchronousTestCase):
         self.assertGreater(met[0], downloaded)
         self.assertTrue(buyer.satisfied)
 
+    def test_noEmptyPrivateFolderLeftAtStop(self):
+        """A buyer stopped once its file is in place leaves no empty
+        .bazaar-downloads/ (the offers' record, gone with the download,
+        was all it held: issue 96 LOW); one stopped mid-download keeps
+        it, with its part file, to resume."""
+        self.addSeller(rate=8 * PIECE)
+        node, downloads = self.addBuyer()
+        self.market.run(30)
+        self.assertTrue(os.path.exists(os.path.join(downloads, "big")))
+        self.assertEqual(os.listdir(os.path.join(downloads, ".bazaar-downloads")), [])
+        self.market.stop(node)
+        self.assertEqual(os.listdir(downloads), ["big"])
+        halfway, halfwayDownloads = self.addBuyer()
+        self.market.run(3)
+        self.market.stop(halfway)
+        self.assertEqual(os.listdir(halfwayDownloads), [".bazaar-downloads"])
+
     def test_logsCallTheHashTheContentId(self):
         """The seller's and the buyer's lines give the file's content id
         under that name, and never call anything sha256: what sha256sum

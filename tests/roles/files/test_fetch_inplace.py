@@ -116,7 +116,8 @@ class InPlaceTests(InPlaceCase):
                                    self.sha, len(self.data))])
         self.assertTrue(os.path.exists(journal.path("big")))
         self.restart()
-        self.assertEqual(os.listdir(os.path.join(self.downloads, JOURNAL)), [])
+        # Nothing left in it, and the stopped buyer left no empty folder.
+        self.assertFalse(os.path.exists(os.path.join(self.downloads, JOURNAL)))
 
     def test_otherContentUnderTheNameIsLeftAlone(self):
         """The file in place under the name is not the one paid for (the
@@ -209,7 +210,8 @@ class FreshBuyerTests(InPlaceCase):
             f"content id {self.sha} verified): nothing bought")), 1)
         self.assertEqual(len(self.watch.saying("all wants met: 1 in the bag; stopping")),
                          1)
-        self.assertEqual(os.listdir(os.path.join(self.downloads, JOURNAL)), [])
+        # Nothing left in it, and the stopped buyer left no empty folder.
+        self.assertFalse(os.path.exists(os.path.join(self.downloads, JOURNAL)))
 
     def test_stoppedWhileLookingBuysNothing(self):
         """The look before a buy is the want's: a stop cancels it, and
@@ -257,3 +259,45 @@ class LookedAtOnceTests(InPlaceCase):
         touch(path, os.stat(path).st_mtime_ns + 10**9)  # a write a tick later
         self.assertEqual(self.successResultOf(fetcher.look("big", offers)), path)
         self.assertEqual(reads, [path, path])
+
+
+class ResumedWithoutABagTests(SynchronousTestCase):
+    """
+    A buyer that keeps no bag (``bazaar buy``, state in memory) stopped
+    mid-download, and a fresh one started on the same downloads folder:
+    what the first bought and did not fetch is resumed, not bought again
+    (issue 96 LOW 3: a second copy was bought, then the part file resumed).
+    """
+
+    def setUp(self):
+        self.patch(hashing, "MIN_PIECE", PIECE)
+        self.data = random.Random(5).randbytes(40 * PIECE)
+        self.market = Market(MemoryNetwork(rng=random.Random(1),
+                                           latency=(0.005, 0.005)), seed=2)
+        shared = scratchDir(self)
+        writeFile(shared, "big", self.data)
+        self.seller = self.market.addNode(seller={"stock": {}, "share": shared,
+                                                  "transfer_rate": 4 * PIECE})
+        self.downloads = scratchDir(self)
+
+    def buyer(self):
+        node = self.market.addNode(buyer={"wants": ["big"], "downloads": self.downloads,
+                                          "exit_when_done": True})
+        return node, self.market.role(node, "buyer").fetcher
+
+    def test_stoppedMidDownloadResumesUnbought(self):
+        first, fetcher = self.buyer()
+        self.market.run(4)
+        self.assertGreater(fetcher.downloads["big"].have, 0)
+        self.market.stop(first)
+        watch = TransferWatch(self)
+        second, fetcher = self.buyer()
+        self.market.run(30)
+        self.assertEqual(len(self.market.role(self.seller, "seller").ledger), 1)
+        self.assertEqual(self.market.role(second, "buyer").bag, [])
+        self.assertIn("big", fetcher.fetched)
+        with open(os.path.join(self.downloads, "big"), "rb") as f:
+            self.assertEqual(f.read(), self.data)
+        self.assertEqual(len(watch.saying("big: bought from seller")), 1)
+        self.assertNotIn(second, self.market.nodes, "its want met, it exited")
+        self.assertFalse(os.path.exists(os.path.join(self.downloads, JOURNAL)))

@@ -56,6 +56,27 @@ class SourcesTests(SynchronousTestCase):
         self.assertEqual(sum(served.values()), 60)
         self.assertLess(served.get(first.id, 0), 60)
 
+    def test_aRefusedDialInTheProjectsWords(self):
+        """A seller whose transfer port refuses the dial is said so in the
+        project's words (issue 96 LOW: Twisted's "Connection was refused
+        by other side."), in the log and in the download's state."""
+        from twisted.internet import defer
+        from twisted.internet.error import ConnectionRefusedError
+
+        self.patch(sellers.Sellers, "dial",
+                   lambda self, seller: defer.fail(ConnectionRefusedError()))
+        seller = self.addSeller()
+        with capturedLogs() as events:
+            fetcher = self.addBuyer()
+            self.runUntil(lambda: "big" in fetcher.downloads
+                          and fetcher.downloads["big"].watch.problem, 30)
+        said = [formatEvent(event) for event in events]
+        self.assertIn(f"cannot reach seller {shortId(seller.id)} for big: nothing listens "
+                      "there (connection refused)", said)
+        self.assertEqual(fetcher.downloads["big"].watch.problem,
+                         f"cannot reach seller {shortId(seller.id)}: nothing listens "
+                         "there (connection refused)")
+
     def test_slowSellerIsDropped(self):
         """A seller far slower than another is dropped: its pieces go to
         the fast one, and it is said so."""

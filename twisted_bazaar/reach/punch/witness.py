@@ -35,6 +35,7 @@ punch ever aimed at one.
 from twisted.internet import defer
 from twisted.python.failure import Failure
 
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.base.lan import ipAddress, sameHost
 from twisted_bazaar.wire.ids import shortId
 
@@ -159,7 +160,7 @@ class TrackerWitness:
         self._unanswered.pop(peer_id, None)
         if isinstance(result, Failure):
             self._unanswered[peer_id] = (None if result.check(defer.CancelledError)
-                                         else result.getErrorMessage())
+                                         else inWords(result))
         self.answered(peer_id)
         return None
 

@@ -19,6 +19,7 @@ held, one after another, and what a failed one means.
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger, LogLevel
 
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.wire.core import splitRelay
@@ -76,7 +77,7 @@ class RelayProbe(Protocol):
         self._d = dialer.toRelay(
             relay, lambda: self, way, target=home.ownId(),
             pin=_OwnKey(decode(identity.key), self._passed))
-        self._d.addErrback(lambda reason: self._end(reason.getErrorMessage()))
+        self._d.addErrback(lambda reason: self._end(inWords(reason)))
 
     def connectionMade(self):
         if self._plain:
@@ -88,7 +89,7 @@ class RelayProbe(Protocol):
 
     def connectionLost(self, reason):
         self._end(f"the circuit closed before it proved this node's key: "
-                  f"{reason.getErrorMessage()}")
+                  f"{inWords(reason)}")
 
     def _end(self, why):
         """Report, once: whether this was the first word."""

@@ -16,6 +16,7 @@ pieces to anyone who asks.
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.files.client import Stalled
@@ -246,7 +247,7 @@ class Download:
                 # file is whole, no fault of the seller's.)
                 self.log.info("seller {seller} could not describe {name}: {why}",
                               seller=shortId(seller), name=self.name,
-                              why=reason.getErrorMessage())
+                              why=inWords(reason))
                 self.sellers.drop(seller)
                 if reason.check(Stalled) and seller not in self.sellers.sources.failed:
                     # Its first stall: the stall may be the way, not the

@@ -31,7 +31,7 @@ from twisted_bazaar.base.lately import Recent
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.core.finding import find
 from twisted_bazaar.files.client import DEFAULT_STALL
-from twisted_bazaar.files.downloads import PartFile, inPlace
+from twisted_bazaar.files.downloads import PartFile, inPlace, leaveNoEmptyFolder
 from twisted_bazaar.files.hashing import ContentIds, Hasher
 from twisted_bazaar.files.journal import Journal, RecordFault
 from twisted_bazaar.files.names import isPlainName, itemHash
@@ -309,6 +309,13 @@ class Fetcher(Role):
             if seller not in sellers:
                 return RecordFault(f"without an offer from seller {shortId(seller)}")
             sha256, size = sellers[seller]
+        try:
+            self.journal.notePaid(item, seller, sha256, size)
+        except OSError as e:
+            # The fetch goes on: only a later run without a bag would buy
+            # it again.
+            self.log.warn("cannot record the purchase of {item} in {folder}: {why}",
+                          item=item, folder=self.folder, why=e.strerror or e)
         self._check(item, sha256, size, seller)
         return None
 
@@ -320,16 +327,24 @@ class Fetcher(Role):
         id)?  The user holds it; it is not paid for twice.  Read off the
         reactor, as L{_check} does.
 
+        A content they name that an earlier run bought and did not see
+        in place (its offers record says so: L{Journal.paidFor}) is not
+        bought either: its fetch resumes (L{_paidBefore}).
+
         @return: None when the offers name no file (a counted item) or
             item is no plain name; else a Deferred of the path of the file
-            in place (it is then L{present}, and said so) or of None (a
-            fault of the look's own reads as not in place).  A cancel
-            (the want left its search) goes through as a failure.
+            in place (it is then L{present}, and said so) or being
+            resumed, or of None (a fault of the look's own reads as not in
+            place).  A cancel (the want left its search) goes through as a
+            failure.
         """
         contents = list(dict.fromkeys(contentOf(offer) for offer in offers))
         contents = [content for content in contents if content != (None, None)]
         if not contents or not isPlainName(item) or self._stopped:
             return None
+        paid = self.journal.paidFor(item)
+        if paid is not None and paid[1:] in contents:
+            return defer.succeed(self._paidBefore(item, *paid))
         d = self.hasher.run(_firstInPlace, self.folder, item, contents, self.contentIds)
 
         def looked(found):
@@ -346,6 +361,17 @@ class Fetcher(Role):
             return reason if reason.check(defer.CancelledError) else None
 
         return d.addCallbacks(looked, unread)
+
+    def _paidBefore(self, item, seller, sha256, size):
+        """An earlier run bought content sha256 of item from seller and did
+        not see it in place (a ``bazaar buy`` stopped with Ctrl-C, which
+        keeps no bag): it is fetched, or found in place, as that purchase
+        would be (L{_check}), not bought again.  The path it goes to."""
+        self.log.info("{name}: bought from seller {seller} in an earlier run (content "
+                      "id {sha}, its offers record says): resuming it, not buying it "
+                      "again", name=item, seller=shortId(seller), sha=sha256)
+        self._check(item, sha256, size, seller)
+        return os.path.join(self.folder, item)
 
     def _check(self, item, sha256, size, seller):
         """
@@ -480,10 +506,13 @@ class Fetcher(Role):
         self._stop()
 
     def stopService(self):
+        """Stop every download and check (their worker threads joined),
+        and leave no empty private folder behind (L{leaveNoEmptyFolder})."""
         super().stopService()
         self._stop()
         if self.hasher.running:
             self.hasher.stopService()
+        leaveNoEmptyFolder(self.folder)
 
     def _stop(self):
         self._stopped = True

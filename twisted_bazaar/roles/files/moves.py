@@ -44,6 +44,7 @@ from twisted.internet import defer, task
 from twisted.logger import Logger
 from zope.interface import implementer
 
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.files.upgrade import IUpgradeEffects, Upgrades
 from twisted_bazaar.net.capabilities import IRelayedTransport
 from twisted_bazaar.reach.punchnews import IPunchListener
@@ -273,7 +274,7 @@ class Moves:
                 return
             self.log.info("{name}: no direct connection to seller {seller}, staying on "
                           "its relay: {why}", name=download.name, seller=shortId(seller),
-                          why=reason.getErrorMessage())
+                          why=inWords(reason))
             self.upgrades.dialled(seller, None, False)
             download.pump()
 

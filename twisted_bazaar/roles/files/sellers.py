@@ -13,6 +13,7 @@ one much slower than the fastest as soon as it is.
 
 from twisted.logger import Logger
 
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.backoff import Backoff
 from twisted_bazaar.base.deferreds import ignoreCancelled
@@ -137,9 +138,9 @@ class Sellers:
             if not download.stopped:
                 self.log.info("cannot reach seller {seller} for {name}: {why}",
                               seller=shortId(seller), name=download.name,
-                              why=reason.getErrorMessage())
+                              why=inWords(reason))
                 download.watch.problem = (f"cannot reach seller {shortId(seller)}: "
-                                          f"{reason.getErrorMessage()}")
+                                          f"{inWords(reason)}")
                 self.markDown(seller)
             return None
 

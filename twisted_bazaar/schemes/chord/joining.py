@@ -10,6 +10,7 @@ reaching the scheme through L{IRingHost
 
 from twisted.internet import defer
 
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.reach.peerhosts import trackersGroup
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.net.opening import Unreachable
@@ -189,7 +190,7 @@ class Joining:
         if host.joined and not host.ring.alone:
             return
         host.log.info("could not join the chord ring yet: {why}",
-                      why=reason.getErrorMessage())
+                      why=inWords(reason))
         delay = host.every(self._join_delay)
         self._join_delay = min(self._join_delay * 2, JOIN_RETRY_MAX)
         host.later("join", delay, self.join)

@@ -22,6 +22,7 @@ import attr
 from twisted.internet import defer
 from twisted.logger import Logger, LogLevel
 
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar import wire
 from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.net.opening import Unreachable
@@ -396,7 +397,7 @@ class KeyRouter:
                 # finds its replacement.  Neighbours are judged by pings.
                 ring.remove(hop.id)
             self.log.debug("no link to next hop {hop}: {why}", hop=shortId(hop.id),
-                           why=reason.getErrorMessage())
+                           why=inWords(reason))
         self._resume(waiting, hop)
         return None
 

@@ -18,6 +18,7 @@ from twisted.internet.error import ConnectionClosed
 from twisted.internet.interfaces import IPushProducer, ITCPTransport, ITransport
 from zope.interface import implementer
 
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar import wire
 from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.net.capabilities import IRelayedTransport, conformThrough
@@ -140,7 +141,7 @@ class CircuitEnd(FramedProtocol):
         elif not self.opened.called:
             self.opened.errback(CircuitRefused(
                 f"the relay closed the connection before the circuit opened: "
-                f"{reason.getErrorMessage()}"))
+                f"{inWords(reason)}"))
 
 
 #: What a circuit's transport passes on to the connection to the relay.

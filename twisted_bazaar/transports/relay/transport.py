@@ -16,6 +16,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectError
 from zope.interface import implementer
 
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.net.encrypted import HANDSHAKE_TIMEOUT, EncryptedProtocol
 from twisted_bazaar.transports.interface import NO_OPTIONS, ITransport
 from twisted_bazaar.transports.path import DIRECT, NAMED, RELAYED, Path
@@ -71,7 +72,7 @@ def inTurn(ways, attempt, whys=()):
     def failed(reason):
         if reason.check(defer.CancelledError) or not (more or whys):
             return reason
-        why = reason.getErrorMessage()
+        why = inWords(reason)
         said = whys + (why if way is None else
                        f"over {way.kind} at {way.host}:{way.port}: {why}",)
         if not more:

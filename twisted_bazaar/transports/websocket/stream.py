@@ -31,6 +31,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.base.addressgroup import addressGroup
 from twisted_bazaar.base.forwarding import declaredBy, forward
 from twisted_bazaar.base.httphosts import refusal
@@ -342,7 +343,7 @@ class _Stream:
         why = self._why
         if why is None and not self.aborted and not self._clean \
                 and not reason.check(ConnectionDone):
-            why = reason.getErrorMessage()
+            why = inWords(reason)
         if why is None and self._clean:
             # A server drops TCP at once after the closing handshake
             # (aborting it): the close was a normal one all the same.

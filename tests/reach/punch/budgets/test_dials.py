@@ -11,6 +11,7 @@ from twisted_bazaar.reach.punch.budgets.dials import (
     PER_PEER,
     TOTAL,
     PunchLimits,
+    asHeard,
 )
 
 
@@ -26,6 +27,25 @@ class LimitTests(SynchronousTestCase):
                          "this node dialled 4 punches in the last 60 s, its most")
         clock.advance(60)
         self.assertIsNone(limits.admit("key9", "group9"))
+
+    def test_ownWordsAndThePeers(self):
+        """A refusal for this node's own line names "that peer"; one sent to
+        the peer says "you", which asHeard reads back in the hearer's words."""
+        clock = Clock()
+        limits = PunchLimits(clock, per_peer=2, per_group=2)
+        limits.admit("k", "g")
+        limits.admit("k", "g")
+        self.assertEqual(limits.admit("k", "g"),
+                         "this node dialled that peer 2 times for punches in the last "
+                         "60 s, its most for one peer")
+        self.assertEqual(limits.admit("other", "g"),
+                         "this node dialled 2 punches to that peer's address group in "
+                         "the last 60 s, its most for one group")
+        sent = limits.admit("k", "g", toPeer=True)
+        self.assertEqual(sent, "this node dialled you 2 times for punches in the last "
+                               "60 s, its most for one peer")
+        self.assertTrue(asHeard(sent).startswith("it dialled this node 2 times"))
+        self.assertIn("to your address group", limits.admit("other", "g", toPeer=True))
 
     def test_roomIn(self):
         """The seconds until a key's next dial is within its bound: 0 below

@@ -467,8 +467,8 @@ class AgainTests(UdpPunchingTestCase):
             limits.admit(self.a.link.key, "elsewhere")
         self.tcpFailed()
         [why] = self.whysOfAGo()
-        self.assertEqual(why, "this node dialled you 3 times for punches in the last 60 s, "
-                              "its most for one peer; asked again in 61 s (try 1 of 3)")
+        self.assertEqual(why, "this node dialled that peer 3 times for punches in the "
+                              "last 60 s, its most for one peer; asked again in 61 s (try 1 of 3)")
         self.assertTrue(self.a.punching.retries.patient(self.bob.id))
         self.assertTrue(self.a.punching.retries.waiting(self.bob.id))
 

@@ -67,10 +67,12 @@ class PunchLimits:
             return 0.0
         return mine[len(mine) - self.per_peer] + self.window - now
 
-    def admit(self, key, group):
+    def admit(self, key, group, toPeer=False):
         """
         Count a dial to the holder of ``key`` in address ``group``: None
-        if it is within the limits (and counted), else why not.
+        if it is within the limits (and counted), else why not: in this
+        node's words for its own line, or with ``toPeer`` in the words of
+        an C{error{nopunch}} to that peer (which L{asHeard} reads back).
         """
         now = self.clock.seconds()
         dials = self._dials
@@ -79,12 +81,13 @@ class PunchLimits:
         if len(dials) >= self.total:
             return (f"this node dialled {self.total} punches in the last "
                     f"{self.window:g} s, its most")
+        peer, peers = ("you", "your") if toPeer else ("that peer", "that peer's")
         if sum(1 for _, each, _ in dials if each == key) >= self.per_peer:
-            return (f"this node dialled you {self.per_peer} times for punches in the "
+            return (f"this node dialled {peer} {self.per_peer} times for punches in the "
                     f"last {self.window:g} s, its most for one peer")
         held = sum(1 for _, _, each in dials if each == group)
         if held >= self.per_group:
-            return (f"this node dialled {self.per_group} punches to your address group "
+            return (f"this node dialled {self.per_group} punches to {peers} address group "
                     f"in the last {self.window:g} s, its most for one group")
         if held and len(dials) >= self.total - self.newcomers:
             return (f"this node dialled {len(dials)} punches in the last "

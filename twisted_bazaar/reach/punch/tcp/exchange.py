@@ -354,7 +354,7 @@ class Puncher:
         if why is None:
             why = _wrongAddress(connect, host)
         if why is None:
-            why = self.limits.admit(link.key, addressGroup(host))
+            why = self.limits.admit(link.key, addressGroup(host), toPeer=True)
         if why is not None:
             self._refuse(link, connect.nonce, why)
             return

@@ -31,6 +31,7 @@ from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar import wire
 from twisted_bazaar.base.lan import oneSpelling
 from twisted_bazaar.events import NodeObserver
@@ -444,6 +445,6 @@ def _direct(link):
 def _told(result, events, link, host):
     """Tell the node's observers how a punch over link ended (why it
     failed, from a failure), passing the result on."""
-    why = result.getErrorMessage() if isinstance(result, Failure) else None
+    why = inWords(result) if isinstance(result, Failure) else None
     events.punchEnded(link, host, why)
     return result
