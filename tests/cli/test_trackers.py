@@ -62,7 +62,8 @@ class SeveralTrackersCase(SynchronousTestCase):
     def answering(self, answers):
         asked = []
 
-        def askTracker(reactor, address, question, answerType, timeout, key=None, pin=None):
+        def askTracker(reactor, address, question, answerType, timeout, key=None, pin=None,
+                       scopes=None):
             asked.append((str(address), type(question).__name__))
             answer = answers[(str(address), answerType)]
             if isinstance(answer, Exception):
@@ -77,10 +78,10 @@ class StatusTests(SeveralTrackersCase):
     def test_eachTrackerAskedAndTheirNodesTogether(self):
         """Each node once (one moving between trackers may be on both), the
         totals summed less those; a tracker that does not answer is named, with why."""
-        first = MemberList(((7, "10.0.0.7", 5007, "flood"), (8, "10.0.0.8", 5008,
+        first = MemberList(((7, "198.51.100.7", 5007, "flood"), (8, "198.51.100.8", 5008,
                                                               "flood")), 2)
-        second = MemberList(((8, "10.0.0.8", 5008, "flood"),
-                             (9, "10.0.0.9", 5009, "flood")), 2)
+        second = MemberList(((8, "198.51.100.8", 5008, "flood"),
+                             (9, "198.51.100.9", 5009, "flood")), 2)
         self.answering({("127.0.0.1:7700", MemberList): first,
                         ("127.0.0.1:7701", MemberList): second})
         obj = self.successResultOf(bazaar.status(None, parse(TWO + ["status"])))
@@ -93,7 +94,7 @@ class StatusTests(SeveralTrackersCase):
             "tracker 127.0.0.1:7701: 2 live nodes", "3 live nodes"])
 
     def test_oneTrackerGone(self):
-        alive = MemberList(((9, "10.0.0.9", 5009, "flood"),), 1)
+        alive = MemberList(((9, "198.51.100.9", 5009, "flood"),), 1)
         self.answering({("127.0.0.1:7700", MemberList): ClientError("cannot reach "
                                                                     "127.0.0.1:7700"),
                         ("127.0.0.1:7701", MemberList): alive})
@@ -107,7 +108,7 @@ class StatusTests(SeveralTrackersCase):
         """A tracker reached over a transport's port (ws:) is named with
         its kind, as the command line gave it: two trackers at one host
         and port, one over TCP and one over WebSocket, are told apart."""
-        alive = MemberList(((9, "10.0.0.9", 5009, "flood"),), 1)
+        alive = MemberList(((9, "198.51.100.9", 5009, "flood"),), 1)
         self.patch(trackers, "askTracker", self._byKind({
             "ws": ClientError("cannot reach 127.0.0.1:7700: not a WebSocket port"),
             "tcp": alive}))
@@ -120,7 +121,8 @@ class StatusTests(SeveralTrackersCase):
 
     @staticmethod
     def _byKind(answers):
-        def askTracker(reactor, address, question, answerType, timeout, key=None, pin=None):
+        def askTracker(reactor, address, question, answerType, timeout, key=None, pin=None,
+                       scopes=None):
             answer = answers[address.kind]
             if isinstance(answer, Exception):
                 return defer.fail(answer)
@@ -137,15 +139,17 @@ class StatusTests(SeveralTrackersCase):
 
 
 #: A member's WebSocket port, as its tracker names it.
-WS = Path(WEBSOCKET, "10.0.0.7", 443)
+# Members on public hosts: a private one that a tracker on 127.0.0.1
+# names is not dialled (reach/peerhosts.TrackerScopes), as a node would not.
+WS = Path(WEBSOCKET, "198.51.100.7", 443)
 
 
 class ListTests(SeveralTrackersCase):
     def test_indexesSummedAndEveryMemberAsked(self):
         self.answering({
-            ("127.0.0.1:7700", MemberList): MemberList(((7, "10.0.0.7", 5007, "index"),),
+            ("127.0.0.1:7700", MemberList): MemberList(((7, "198.51.100.7", 5007, "index"),),
                                                        1, paths={7: (WS,)}),
-            ("127.0.0.1:7701", MemberList): MemberList(((9, "10.0.0.9", 5009, "index"),),
+            ("127.0.0.1:7701", MemberList): MemberList(((9, "198.51.100.9", 5009, "index"),),
                                                        1, {9: "203.0.113.1:7702"},
                                                        {9: ("192.168.1.9",)}),
             ("127.0.0.1:7700", Listing): Listing({"apple": 1}),
@@ -179,12 +183,12 @@ class ListTests(SeveralTrackersCase):
         """The tracker's memberlist, cut short to fit one frame, names 2
         of its 900 live nodes: `bazaar list` asked those 2, and says so
         (it said `live query of every node`), in --json too."""
-        members = MemberList(((7, "10.0.0.7", 5007, "flood"), (9, "10.0.0.9", 5009, "flood")),
+        members = MemberList(((7, "198.51.100.7", 5007, "flood"), (9, "198.51.100.9", 5009, "flood")),
                              900)
         answers = iter([members, Listing({})])
         self.patch(bazaar, "askTracker", lambda *a, **kw: defer.succeed(next(answers)))
         self.patch(bazaar, "askNode", lambda *a, **kw: defer.succeed(
-            NodeState(7, "10.0.0.7", 5007, "flood", (), {"apple": 2}, {}, 0)))
+            NodeState(7, "198.51.100.7", 5007, "flood", (), {"apple": 2}, {}, 0)))
         obj = self.successResultOf(bazaar.listing(None, parse(["list"])))
         self.assertEqual((obj["asked"], obj["live"]), (2, 900))
         self.assertEqual(renderList(obj).splitlines()[0], "in stock (live query of 2 of "
@@ -205,7 +209,7 @@ class PinnedTrackerTests(SynchronousTestCase):
         self.patch(bazaar, "askNode", lambda *a, **kw: defer.fail(ClientError("gone")))
 
     def channel(self, reactor, address, question, answerType, timeout, key=None,
-                pin=None):
+                pin=None, scopes=None):
         """The tracker's address as the channel treats a pin (tested in
         tests/net): another key than the pinned one is refused first."""
         proven = self.answering.pop(0) if len(self.answering) > 1 else self.answering[0]
