@@ -49,6 +49,7 @@ from fractions import Fraction
 from twisted.internet import defer, task
 from twisted.internet.endpoints import serverFromString
 
+from twisted_bazaar.base.wallclock import splitClock
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, UNKNOWN
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.net.byname import clientEndpoint
@@ -804,6 +805,9 @@ def run(args, reactor=None, own=False):
 
     def go(reactor):
         outcome["reactor"] = reactor
+        if own:
+            # Its deadlines and its node's timers on the monotonic clock.
+            splitClock(reactor)
         if own:
             # A signal while the command ends (its deadline, a Ctrl-C
             # before) is only noted: the reactor's own handler raised

@@ -7,6 +7,7 @@ from twisted.internet.abstract import isIPv6Address
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.python import usage
 
+from twisted_bazaar.base.wallclock import splitClock
 from twisted_bazaar.metrics.tracker import TrackerMetrics
 from twisted_bazaar.base.address import parseIPAddress
 from twisted_bazaar.base.options import boundedInt, boundedSeconds, rate
@@ -230,6 +231,8 @@ def makeService(options, reactor=None):
     global one, as twistd runs it; a test's)."""
     if reactor is None:
         from twisted.internet import reactor
+        # Timers on the monotonic clock, dates on the wall clock.
+        splitClock(reactor)
 
     exitStatus = exitStatusFor(options, reactor, "twistd bazaar-tracker")
     startStopping(options, reactor)
