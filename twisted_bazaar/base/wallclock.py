@@ -28,13 +28,11 @@ def wallSeconds(clock):
 def splitClock(reactor, monotonic=time.monotonic, wall=time.time):
     """
     Serve ``reactor``'s ``seconds`` (its timers' and every duration's
-    clock) from ``monotonic``, anchored at ``wall``'s time now (so a time
-    it gives still reads as a date, off only by the steps of the wall
-    clock since), and give it ``wallSeconds``: ``wall``.  Called before
-    the daemon makes a timer; a second call changes nothing.
+    clock) from ``monotonic``, and give it ``wallSeconds``: ``wall``.
+    Called before the daemon makes a timer (a timer made before would be
+    due by the other clock); a second call changes nothing.
     """
     if getattr(reactor, "wallSeconds", None) is not None:
         return
-    anchor = wall() - monotonic()
-    reactor.seconds = lambda: anchor + monotonic()
+    reactor.seconds = monotonic
     reactor.wallSeconds = wall
