@@ -67,6 +67,19 @@ class SplitClockTests(SynchronousTestCase):
         self.assertEqual((reactor.seconds(), wallSeconds(reactor)),
                          (machine.monotonic, machine.wall))
 
+    def test_notAfterATimer(self):
+        """A reactor with a timer already is not split: that timer would
+        be due by the other clock."""
+        machine = Machine()
+        reactor = SelectReactor()
+        self.addCleanup(reactor.disconnectAll)
+        self.addCleanup(reactor.waker.connectionLost, None)
+        call = reactor.callLater(1, lambda: None)
+        self.addCleanup(call.cancel)
+        self.assertRaises(RuntimeError, splitClock, reactor, lambda: machine.monotonic,
+                          lambda: machine.wall)
+        self.assertIsNone(getattr(reactor, "wallSeconds", None))
+
     def test_oneClockIsBoth(self):
         """A clock with no wall clock of its own (the simulator's, the
         unit tests') is its own wall clock."""

@@ -23,9 +23,6 @@ from twisted_bazaar.testing.daemons import JSON, LiveMarket
 
 #: Seconds any one expected log line may take.
 TIMEOUT = 60.0
-#: A link silent for 3 ping intervals is cut: 15 s here, so a step
-#: forward of 600 s would cut every link at once if timers read the wall.
-PING = ("--ping-interval", "5")
 
 
 def libfaketime():
@@ -61,11 +58,11 @@ class SteppedWallClockTests(SynchronousTestCase):
         self.addCleanup(market.stop)
         clocks = {}
         clocks["tracker"], wrapper = self.clockOf(folder, "tracker", "+0")
-        market.startTracker("tracker", TIMEOUT, *PING, wrapper=wrapper)
+        market.startTracker("tracker", TIMEOUT, wrapper=wrapper)
 
         def start(name, offset, *args):
             clocks[name], wrapper = self.clockOf(folder, name, offset)
-            return market.startNode(name, *args, *PING, wrapper=wrapper)
+            return market.startNode(name, *args, wrapper=wrapper)
 
         seller = start("seller", "+0", "--role", "seller", "--sell", "apple=5")
         nodeId(seller, TIMEOUT)
@@ -80,9 +77,11 @@ class SteppedWallClockTests(SynchronousTestCase):
         start("pears", "-600", "--role", "seller", "--sell", "pear=5")
         buyer.waitFor(r"bought pear from \S+ \(1 of 1\)", TIMEOUT)
 
-        # And 600 s forward: no link cut as silent.  A seller started
-        # now whose wall clock then steps 700 s back refuses the buy by
-        # it (its timers' clock would take it): the clocks are apart.
+        # And 600 s forward: no link cut as silent (30 s without a word,
+        # by default; a timer that read the wall clock would find every
+        # link silent for 600 s).  A seller started now whose wall clock
+        # then steps 700 s back refuses the buy by it (its timers' clock
+        # would take it): the clocks are apart.
         for name in ("tracker", "seller", "buyer", "pears"):
             self.step(clocks[name], "+0")
         plums = start("plums", "+0", "--role", "seller", "--sell", "plum=5")

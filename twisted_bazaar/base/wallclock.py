@@ -28,11 +28,15 @@ def wallSeconds(clock):
 def splitClock(reactor, monotonic=time.monotonic, wall=time.time):
     """
     Serve ``reactor``'s ``seconds`` (its timers' and every duration's
-    clock) from ``monotonic``, and give it ``wallSeconds``: ``wall``.
-    Called before the daemon makes a timer (a timer made before would be
-    due by the other clock); a second call changes nothing.
+    clock) from ``monotonic``, and give it ``wallSeconds``: ``wall``.  A
+    second call changes nothing.
+
+    @raise RuntimeError: if the reactor has a timer already: it would be
+        due by the other clock (decades late).
     """
     if getattr(reactor, "wallSeconds", None) is not None:
         return
+    if reactor.getDelayedCalls():
+        raise RuntimeError("the reactor's clock is split before any timer is made")
     reactor.seconds = monotonic
     reactor.wallSeconds = wall

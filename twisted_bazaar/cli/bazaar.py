@@ -803,10 +803,13 @@ def run(args, reactor=None, own=False):
         outcome["error"] = str(reason.value)
         outcome["obj"] = getattr(reason.value, "result", None)
 
+    # The command's own process, on the global reactor: its deadlines and
+    # its node's timers on the monotonic clock, its dates on the wall's.
+    splits = own and reactor is None
+
     def go(reactor):
         outcome["reactor"] = reactor
-        if own:
-            # Its deadlines and its node's timers on the monotonic clock.
+        if splits:
             splitClock(reactor)
         if own:
             # A signal while the command ends (its deadline, a Ctrl-C

@@ -12,7 +12,6 @@ from twisted.internet.abstract import isIPAddress, isIPv6Address
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.python import usage
 
-from twisted_bazaar.base.wallclock import splitClock
 from twisted_bazaar.events import ObsoleteObserver
 from twisted_bazaar.core.node import DEFAULT_NEIGHBOURS
 from twisted_bazaar.base.address import TCP_OR_TLS, parseAddress, parseHost
@@ -485,8 +484,6 @@ def makeService(options, reactor=None):
     global one, as twistd runs it; a test's)."""
     if reactor is None:
         from twisted.internet import reactor
-        # Timers on the monotonic clock, dates on the wall clock.
-        splitClock(reactor)
 
     exitStatus = exitStatusFor(options, reactor, "twistd bazaar-node")
     beside = quicBesideItsTracker(options["quic-port"], options.trackers)

@@ -7,7 +7,6 @@ from twisted.internet.abstract import isIPv6Address
 from twisted.internet.endpoints import TCP4ServerEndpoint, TCP6ServerEndpoint
 from twisted.python import usage
 
-from twisted_bazaar.base.wallclock import splitClock
 from twisted_bazaar.metrics.tracker import TrackerMetrics
 from twisted_bazaar.base.address import parseIPAddress
 from twisted_bazaar.base.options import boundedInt, boundedSeconds, rate
@@ -231,8 +230,6 @@ def makeService(options, reactor=None):
     global one, as twistd runs it; a test's)."""
     if reactor is None:
         from twisted.internet import reactor
-        # Timers on the monotonic clock, dates on the wall clock.
-        splitClock(reactor)
 
     exitStatus = exitStatusFor(options, reactor, "twistd bazaar-tracker")
     startStopping(options, reactor)
