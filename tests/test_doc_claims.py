@@ -292,14 +292,14 @@ class ArchitectureWireTests(SynchronousTestCase):
 
     def test_theGlobalReactorsUsers(self):
         """cli/'s commands run on the global reactor (task.react), not
-        only tap/."""
+        only tap/; the twistd plugins split its clock."""
         import inspect
 
         from twisted_bazaar.cli import bazaar
 
         self.assertIsNone(inspect.signature(bazaar.run).parameters["reactor"].default)
-        self.assertIn("(with cli/'s commands, the only users of the global reactor)",
-                      flat("architecture.md"))
+        self.assertIn("(with cli/'s commands and the twistd plugins, the only users of "
+                      "the global reactor)", flat("architecture.md"))
 
 
 class QuicAlpnRefusalTests(SynchronousTestCase):

@@ -739,8 +739,24 @@ class PluginTests(SynchronousTestCase):
         self.assertIs(makers["bazaar-tracker"].options, TrackerOptions)
         self.assertIsInstance(makers["bazaar-node"].options(), NodeOptions)
         self.assertIsInstance(makers["bazaar-tracker"].options(), TrackerOptions)
-        self.assertIs(makers["bazaar-node"].makeService, makeNodeService)
-        self.assertIs(makers["bazaar-tracker"].makeService, _makeTrackerService)
+
+    def test_madeOnASplitClock(self):
+        """twistd makes a daemon's service with the module's makeService,
+        once its reactor's clock is split: timers on the monotonic clock,
+        dates on the wall clock."""
+        from twisted.internet import reactor
+        from twisted_bazaar.base import wallclock
+        from twisted_bazaar.tap import node, tracker
+
+        split = []
+        self.patch(wallclock, "splitClock", split.append)
+        self.patch(node, "makeService", lambda options: ("node", options))
+        self.patch(tracker, "makeService", lambda options: ("tracker", options))
+        makers = self.makers()
+        self.assertEqual((makers["bazaar-node"].makeService("n"),
+                          makers["bazaar-tracker"].makeService("t")),
+                         (("node", "n"), ("tracker", "t")))
+        self.assertEqual(split, [reactor, reactor])
 
     def test_ctrlCAsItLoadsSaysOneLine(self):
         """Ctrl-C while twistd loads a daemon's options' module (a second

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.testing.clocks import SplitClock
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar import wire
 from twisted_bazaar.core.market import (
@@ -182,6 +183,16 @@ class RecordBookTests(SynchronousTestCase):
         again = self.book.record("song", "h", 1, SONG)
         self.assertEqual(again.issued, 1_150_000)
         self.assertEqual(self.book.renewal, 300.0)
+
+    def test_datedByTheWallClock(self):
+        """A record's issue and expiry (signed, and checked by other
+        machines) are the seller's wall clock's, not its timers' clock's:
+        one stepped back 600 s signs 600 s earlier."""
+        clock = SplitClock()
+        clock.advance(1000)
+        clock.stepWall(-600)
+        record = RecordBook(SELLER, clock).record("song", "h", 1, SONG)
+        self.assertEqual((record.issued, record.expires), (400_000, 1_000_000))
 
     def test_signedAnewWhenWhatItSaysChanges(self):
         first = self.book.record("song", "h", 1, SONG)

@@ -93,7 +93,7 @@ class GiveUpTests(SynchronousTestCase):
         still out" (a new user's faketime, issue 96's round 7)."""
         market = Market(seed=3)
         seller = market.addNode(seller={"stock": {"pear": 3}})
-        seller.clock.seconds = lambda: market.clock.seconds() + 7200
+        seller.clock.wallSeconds = lambda: market.clock.seconds() + 7200
         service, failures = self.giveUp(market, ["pear"])
         market.run(6)
         [(why, code)] = failures

@@ -37,6 +37,16 @@ class DaemonMaker(ServiceMaker):
                              "loaded; it made nothing\n")
             raise SystemExit(130) from None
 
+    def makeService(self, options):
+        """The daemon's service, on twistd's reactor split first: its
+        timers on the monotonic clock, its dates on the wall clock
+        (L{twisted_bazaar.base.wallclock})."""
+        from twisted.internet import reactor
+
+        from twisted_bazaar.base.wallclock import splitClock
+        splitClock(reactor)
+        return ServiceMaker.makeService.fget(self)(options)
+
 
 bazaarTracker = DaemonMaker(
     "bazaar-tracker",

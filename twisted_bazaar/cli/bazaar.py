@@ -49,6 +49,7 @@ from fractions import Fraction
 from twisted.internet import defer, task
 from twisted.internet.endpoints import serverFromString
 
+from twisted_bazaar.base.wallclock import splitClock
 from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC, UNKNOWN
 from twisted_bazaar.base.address import Address
 from twisted_bazaar.net.byname import clientEndpoint
@@ -815,8 +816,14 @@ def run(args, reactor=None, own=False):
         outcome["error"] = str(reason.value)
         outcome["obj"] = getattr(reason.value, "result", None)
 
+    # The command's own process, on the global reactor: its deadlines and
+    # its node's timers on the monotonic clock, its dates on the wall's.
+    splits = own and reactor is None
+
     def go(reactor):
         outcome["reactor"] = reactor
+        if splits:
+            splitClock(reactor)
         if own:
             # A signal while the command ends (its deadline, a Ctrl-C
             # before) is only noted: the reactor's own handler raised

@@ -20,6 +20,7 @@ import attr
 from twisted.logger import Logger
 from zope.interface import Attribute, Interface
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.core.records import FILE_FIELDS, Record, recordFault, verified
 
 _log = Logger()
@@ -136,7 +137,7 @@ def recordedOffers(node, item, sellers):
     its file description included; the others are dropped, in one log
     line.  The buyer itself is left out.
     """
-    now = node.clock.seconds()
+    now = wallSeconds(node.clock)
     offers, dropped = [], 0
     for record, host, port, namedBy in sellers:
         if record.seller == node.id:

@@ -27,6 +27,7 @@ import functools
 
 import attr
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar import wire
 from twisted_bazaar.base.sparing import NOTHING, own
 from twisted_bazaar.wire import checkSha256, checkSize
@@ -356,7 +357,7 @@ class RecordBook:
         self._issued = -1
 
     def _issue(self):
-        self._issued = max(milliseconds(self.clock.seconds()), self._issued + 1)
+        self._issued = max(milliseconds(wallSeconds(self.clock)), self._issued + 1)
         return self._issued
 
     def _sign(self, item, host, port, lifetime, described, relay=None):
@@ -375,7 +376,7 @@ class RecordBook:
         """
         described = {key: described[key] for key in FILE_FIELDS} if described else {}
         held = self._current.get(item)
-        now = milliseconds(self.clock.seconds())
+        now = milliseconds(wallSeconds(self.clock))
         if (held is not None and (held.host, held.port, held.relay) == (host, port, relay)
                 and dict(zip(FILE_FIELDS, held.file)) == described
                 and now - held.issued < milliseconds(self.validity / 4)):

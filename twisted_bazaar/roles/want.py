@@ -15,6 +15,7 @@ through ``found`` or ``held`` cancels the find (or the look in the
 downloads folder that follows it).
 """
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.words import counted
 from twisted_bazaar.base.backoff import exponential
@@ -290,7 +291,7 @@ class Want:
         node's clock (a buy restored from before expiries never does)."""
         if self.expires is None:
             return False
-        return self.buyer.node.clock.seconds() + wait < self.expires / 1000
+        return wallSeconds(self.buyer.node.clock) + wait < self.expires / 1000
 
     def _if_lastUnit(self, purchase):
         return self.bought + purchase.units >= self.quantity or _isFile(purchase)

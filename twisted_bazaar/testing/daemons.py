@@ -527,11 +527,12 @@ class LiveMarket:
         self.daemons.append(daemon)
         return daemon
 
-    def startTracker(self, name="tracker", timeout=DEFAULT_TIMEOUT, *args):
+    def startTracker(self, name="tracker", timeout=DEFAULT_TIMEOUT, *args, wrapper=()):
         """Start the tracker on a free loopback port, with any more
-        ``args``, and wait until it listens; returns the daemon."""
+        ``args`` (run by ``wrapper``, see L{Daemon}), and wait until it
+        listens; returns the daemon."""
         tracker = self.start(name, ["bazaar-tracker", "--listen", LOOPBACK_LISTEN,
-                                    *args])
+                                    *args], wrapper)
         if tracker.logFormat == JSON:
             listening = tracker.waitForEvent(
                 LISTENING_EVENT, timeout, "'tracker listening on HOST:PORT'", what="tracker")

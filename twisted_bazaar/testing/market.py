@@ -57,6 +57,11 @@ class NodeClock:
 
     def __init__(self, clock):
         self.clock = clock
+        wall = getattr(clock, "wallSeconds", None)
+        if wall is not None:
+            # The shared clock's own wall clock (L{SplitClock}); a test may
+            # set one node's apart.
+            self.wallSeconds = wall
         self.stopped = False
         self._calls = []
         self._prune_at = 64

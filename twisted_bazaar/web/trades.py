@@ -15,6 +15,7 @@ named is still taken for the trade's when it is seen, not as another).
 
 from collections import deque
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.wire.ids import wireId
 
 #: Seconds within which a sale and a purchase of the same item, seen at
@@ -52,7 +53,7 @@ class TradeRows:
         and what is left starts a row.  A ``claim`` starts a row that is
         shown only once a sale completes it.
         """
-        now, me = self.clock.seconds(), wireId(node_id)
+        now, me = wallSeconds(self.clock), wireId(node_id)
         other = "buyer" if side == "seller" else "seller"
 
         def namesMe(trade):
@@ -100,7 +101,7 @@ class TradeRows:
             path = [wireId(each) for each in path]
             if not place:
                 self._past(item, units, path, when)
-            elif self.clock.seconds() - when <= PAIRING:
+            elif wallSeconds(self.clock) - when <= PAIRING:
                 self._place(node_id, item, units, path, when)
 
     def _past(self, item, units, path, when):
@@ -122,7 +123,7 @@ class TradeRows:
         if not fits:
             # Both sides named, neither seen yet: the teller's own units
             # sold or bought, in the answer that told it, are this row's.
-            self.rows.append({"at": self.clock.seconds(), "item": item, "units": units,
+            self.rows.append({"at": wallSeconds(self.clock), "item": item, "units": units,
                               **ends, "path": path, "told": frozenset(SIDES)})
             return
         # The row that agrees on most sides, the oldest of those.

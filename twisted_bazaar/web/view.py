@@ -15,6 +15,7 @@ sold are not shown, since they are not told.
 
 from collections import deque
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.net.recent import STATUS_PURPOSES
 from twisted_bazaar.status.messages import DOWNLOAD_KEYS
 from twisted_bazaar.status.shown import CONTENT_ID, shownFile
@@ -38,7 +39,7 @@ class MarketView:
     The live market: members, their last known state, and recent events.
 
     @ivar events: the market's recent events, oldest first, each a dict
-        with ``at`` (the clock's seconds), ``kind`` (``joined``, ``left``,
+        with ``at`` (the wall clock's seconds), ``kind`` (``joined``, ``left``,
         ``sold``, ``bought``, ``linked``, ``unlinked``) and ``node``, plus
         ``item`` and ``units`` or ``peer``.
     @ivar trades: the recent trades (L{TradeRows}), one row per trade
@@ -95,7 +96,7 @@ class MarketView:
             self._joinedAt.pop(node_id, None)
             self.departed[node_id] = {
                 "id": wireId(node_id), "host": host, "port": port, "scheme": scheme,
-                "left": self.clock.seconds(),
+                "left": wallSeconds(self.clock),
                 "events": list(self.nodeEvents.pop(node_id, ()))}
             while len(self.departed) > RECENT:
                 del self.departed[next(iter(self.departed))]
@@ -125,7 +126,7 @@ class MarketView:
         shown are its last list, which the page says, with why; an
         ``impostor``: what answered at its address proved another key
         than the tracker's, and was refused (the page warns in red)."""
-        since = (self._trackerSilent or {}).get("since", self.clock.seconds())
+        since = (self._trackerSilent or {}).get("since", wallSeconds(self.clock))
         silent = {"since": since, "error": why, "impostor": impostor}
         if self._trackerSilent != silent:
             self._trackerSilent = silent
@@ -152,18 +153,18 @@ class MarketView:
                 self._newcomers.discard(state.id)
                 for item, units in sorted(state.bag.items()):
                     self.trades.seen("buyer", state.id, item, units, claim=True)
-                self.trades.told(state.id, state.trades, self.clock.seconds())
+                self.trades.told(state.id, state.trades, wallSeconds(self.clock))
             else:
                 # Trades from before the view looked: rows at their time
                 # (a page moves only trades new since it opened).
-                self.trades.told(state.id, state.trades, self.clock.seconds(),
+                self.trades.told(state.id, state.trades, wallSeconds(self.clock),
                                  place=False)
             return
         # The trades the node tells its operator first: each names both
         # sides, so the units this answer shows sold or bought are theirs
         # before any other recent row's (another seller's sale of the same
         # item is not the operator's buyer's purchase).
-        self.trades.told(state.id, state.trades, self.clock.seconds())
+        self.trades.told(state.id, state.trades, wallSeconds(self.clock))
         # A shared file is no stock: its sales are its ``sold`` going up.
         sold = [(name, count) for name, _, _, count in state.files if count is not None]
         before_sold = {name: count for name, _, _, count in before.files
@@ -185,7 +186,7 @@ class MarketView:
     def _event(self, kind, node_id, feed=True, **details):
         if "peer" in details:
             details["peer"] = wireId(details["peer"])
-        event = dict(at=self.clock.seconds(), kind=kind, node=wireId(node_id), **details)
+        event = dict(at=wallSeconds(self.clock), kind=kind, node=wireId(node_id), **details)
         if feed:
             self.events.append(event)
         if kind != "left":
@@ -279,7 +280,8 @@ class MarketView:
                 "events": list(self.nodeEvents.get(node_id, ()))}
         state = self.states.get(node_id)
         if state is not None:
-            seen = self._seenAt[node_id]
+            # Its answer's time of day, for the times its rows are shown at.
+            seen = self._seenAt[node_id] + wallSeconds(self.clock) - self.clock.seconds()
             page.update(known=True, operator=not state.public, stock=dict(state.stock),
                         files=list(map(shownFile, state.asDict()["files"])), **_roles(state),
                         links=[{"id": wireId(link[0]), "host": link[1], "port": link[2],

@@ -4,11 +4,14 @@ clock and the buyer's are apart, said once, then at a backoff, and once
 when it is over.
 """
 
+import random
+
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.roles.buyer.clocks import FIRST_AGAIN
-from twisted_bazaar.testing import Market
+from twisted_bazaar.testing import Market, MemoryNetwork
+from twisted_bazaar.testing.clocks import SplitClock
 from twisted_bazaar.wire.ids import shortId
 
 
@@ -21,12 +24,12 @@ class ClocksApartTests(SynchronousTestCase):
         market = Market(seed=3)
         seller = market.addNode(seller={"stock": {"pear": 3}})
         buyer = market.addNode(buyer={"wants": ["pear"]})
-        seller.clock.seconds = lambda: market.clock.seconds() + 7200
+        seller.clock.wallSeconds = lambda: market.clock.seconds() + 7200
         with capturedLogs() as events:
             # Said at 0, then 1 and 2 minutes later; the next, 4 later.
             market.run(6.5 * FIRST_AGAIN)
             # The buyer's clock set right (a step forward, as NTP's).
-            buyer.clock.seconds = lambda: market.clock.seconds() + 7200
+            buyer.clock.wallSeconds = lambda: market.clock.seconds() + 7200
             market.run(100)
         warned = [formatEvent(e) for e in events if e["log_level"].name == "warn"]
         self.assertEqual(len(warned), 3, warned)
@@ -53,7 +56,7 @@ class SellerBehindTests(SynchronousTestCase):
         market = Market(seed=3)
         seller = market.addNode(seller={"stock": {"pear": 3}})
         node = market.addNode(buyer={"wants": ["pear"]})
-        node.clock.seconds = lambda: market.clock.seconds() + ahead
+        node.clock.wallSeconds = lambda: market.clock.seconds() + ahead
         return market, seller, node
 
     def test_waitsAsTold(self):
@@ -100,3 +103,26 @@ class SellerBehindTests(SynchronousTestCase):
                          rf"{shortId(seller.id)}'s clock is behind this node's by about "
                          r"700 s, and it takes no buy that expires more than 600 s ahead "
                          r"of its clock$")
+
+
+class WallStepTests(SynchronousTestCase):
+    """Every node's wall clock stepped 600 s back, then 600 s forward,
+    mid-market (L{SplitClock}: NTP, a VM resumed, ``date -s``): buys
+    signed and checked by the wall clock still agree, and no clock is
+    said to be apart."""
+
+    def test_buysGoOnAcrossSteps(self):
+        clock = SplitClock()
+        market = Market(network=MemoryNetwork(clock=clock, rng=random.Random(3)), seed=3)
+        market.addNode(seller={"stock": {"pear": 3, "plum": 3}})
+        node = market.addNode(buyer={"wants": ["pear", "plum"]})
+        buyer = market.role(node, "buyer")
+        with capturedLogs() as events:
+            clock.stepWall(-600)
+            market.run(2)
+            clock.stepWall(1200)
+            market.run(30)
+        self.assertEqual([(want.state, want.bought) for want in buyer.wants],
+                         [("done", 1), ("done", 1)])
+        warned = [formatEvent(e) for e in events if e["log_level"].name == "warn"]
+        self.assertEqual(warned, [])

@@ -6,6 +6,8 @@ and handed over by a holder that quits (real nodes in a L{Market}); and
 one node taking a handover (fake transports).
 """
 
+import random
+
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
@@ -22,7 +24,9 @@ from twisted_bazaar.schemes.chord.messages import (
     Handed,
 )
 from twisted_bazaar.schemes.chord.ring import between, keyOf, place
-from twisted_bazaar.testing import Market
+from twisted_bazaar.base.wallclock import wallSeconds
+from twisted_bazaar.testing import Market, MemoryNetwork
+from twisted_bazaar.testing.clocks import SplitClock
 
 from tests.helpers import feed, linkPeer, makeNode, parseNetstrings, sent, units
 from tests.records import identity, signed
@@ -43,8 +47,11 @@ APPLE = keyOf("apple")
 class RecordTests(SynchronousTestCase):
     """Stores, requests, replicas, expiry, handover."""
 
+    def makeMarket(self):
+        return Market(seed=8)
+
     def setUp(self):
-        self.market = Market(seed=8)
+        self.market = self.makeMarket()
         self.nodes = [addChord(self.market) for _ in range(8)]
         self.seller = addChord(self.market, seller={"stock": {"apple": 5}})
         self.market.run(SETTLE)
@@ -55,7 +62,7 @@ class RecordTests(SynchronousTestCase):
         return answerOf(deferred)
 
     def holding(self):
-        now = self.market.clock.seconds()
+        now = wallSeconds(self.market.clock)
         return {d.node.id for d in schemes(self.market) if d.records.sellers("apple", now)}
 
     def test_theHolderAndItsSuccessorsKeepTheRecord(self):
@@ -93,7 +100,7 @@ class RecordTests(SynchronousTestCase):
     def test_recordsOfADeadSellerExpire(self):
         self.market.crash(self.seller)
         self.market.run(FAST["chord-expiry"] + FAST["chord-refresh"] + 1)
-        now = self.market.clock.seconds()
+        now = wallSeconds(self.market.clock)
         self.assertEqual([d.node.id for d in schemes(self.market)
                           if d.records.sellers("apple", now)], [])
         self.assertEqual(self.requestFrom(self.nodes[0]).sellers, ())
@@ -128,18 +135,29 @@ class RecordTests(SynchronousTestCase):
         pred, succ = ordered[place - 1], ordered[(place + 1) % len(ordered)]
         # Records and pings slow enough that only the handover can explain
         # what follows.
-        now = self.market.clock.seconds()
+        now = wallSeconds(self.market.clock)
         [held] = holder.discovery.records.sellers("apple", now)
         for scheme in schemes(self.market):
             scheme.records.purge(float("inf"))
         holder.discovery.records.put(held.record, 1000.0, now)
         self.market.stop(holder)
         self.assertEqual([r.seller for r in succ.discovery.records.sellers(
-            "apple", self.market.clock.seconds())], [self.seller.id])
+            "apple", wallSeconds(self.market.clock))], [self.seller.id])
         self.assertNotIn(holder.id, [p.id for p in pred.discovery.ring.successors])
         self.assertEqual(succ.discovery.ring.predecessor.id, pred.id)
         self.assertEqual([r.seller for r in self.requestFrom(self.nodes[0]).sellers
                           if self.nodes[0] is not holder], [self.seller.id])
+
+
+class WallClockRecordTests(RecordTests):
+    """The same with a wall clock of its own, as a daemon's (a date, while
+    its timers' clock counts from 0): records are signed, held and
+    expired by the wall clock, so one checked against the timers' clock
+    anywhere would be refused as issued in the future."""
+
+    def makeMarket(self):
+        clock = SplitClock(1_800_000_000)
+        return Market(MemoryNetwork(clock=clock, rng=random.Random(8)), seed=8)
 
 
 class TransferTests(LinkedToOnePeer, SynchronousTestCase):

@@ -17,6 +17,7 @@ refused to answer.
 
 from twisted.logger import Logger, LogLevel
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.identity.keys import signedBy
@@ -178,7 +179,7 @@ class Answers:
         """A seller said a buy expired that this node's clock says has
         not: the clocks are apart (docs/protocol.md §11, "Expiry"); its
         want (if any) keeps the seller, for a give-up to say."""
-        left = (pending.expires or 0) / 1000 - self.node.clock.seconds()
+        left = (pending.expires or 0) / 1000 - wallSeconds(self.node.clock)
         if left <= 0:
             self.clocks.inStep(pending.seller)
             return
@@ -229,7 +230,7 @@ class Answers:
         self.sellers.settled(pending.seller)
         self.clocks.inStep(pending.seller)
         record.stopProbes()
-        purchase = Purchase(ok.id, ok.item, pending.seller, self.node.clock.seconds(),
+        purchase = Purchase(ok.id, ok.item, pending.seller, wallSeconds(self.node.clock),
                             ok.sha256, ok.size, countOf(ok))
         record.committing = purchase
         if record.want is not None:

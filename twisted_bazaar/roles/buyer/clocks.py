@@ -14,6 +14,7 @@ said once per seller (L{ClocksApart.behind}).
 
 from twisted.logger import Logger
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.roles.seller.closes import MAX_EXPIRY_AHEAD
 from twisted_bazaar.wire.core import MAX_RETRY_AFTER
 from twisted_bazaar.wire.ids import shortId
@@ -92,7 +93,7 @@ class ClocksApart:
         ``expires - 10 minutes - retry_after`` now.  Returns how many
         seconds this node's clock is ahead of it, said once per seller.
         """
-        seconds = self.clock.seconds() - (expires - retry_after) / 1000 + MAX_EXPIRY_AHEAD
+        seconds = wallSeconds(self.clock) - (expires - retry_after) / 1000 + MAX_EXPIRY_AHEAD
         if seller not in self._behind:
             if len(self._behind) >= BEHIND_KEPT:
                 self._behind.clear()

@@ -21,6 +21,7 @@ answer within the grace is reported to the buy's want at once.
 import attr
 from twisted.internet import defer
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar import wire
 from twisted_bazaar.identity.keys import signedIf
 from twisted_bazaar.core.node import DIRECT, Unreachable
@@ -48,7 +49,7 @@ class Sender:
 
     def newBuy(self):
         """A new buy id and its expiry, BUY_LIFETIME from now (ms)."""
-        expires = int((self.node.clock.seconds() + BUY_LIFETIME) * 1000)
+        expires = int((wallSeconds(self.node.clock) + BUY_LIFETIME) * 1000)
         return self.node.rng.randrange(1, wire.ID_LIMIT), expires
 
     def sendFirst(self, buy, offer, onRefused):

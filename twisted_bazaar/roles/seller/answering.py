@@ -10,6 +10,7 @@ not be delivered), or any new one before the store takes writes, is
 refused (``notyet``) and nothing is recorded.
 """
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar import wire
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.identity.keys import keyId, keyOwns, signedBy
@@ -190,7 +191,7 @@ class Answering:
         seller = self.seller
         closes = seller.closes
         # The clock read once: for what is forgotten, the expiry, the sale.
-        seconds = self.node.clock.seconds()
+        seconds = wallSeconds(self.node.clock)
         now = int(seconds * 1000)
         closes.forget(now)
         sale = self.saleOf(buy)

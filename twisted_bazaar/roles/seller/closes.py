@@ -8,6 +8,7 @@ answered only once it is on disk; closes are written in groups, one
 write in flight at a time.
 """
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.net.eviction import groupOf, namedGroupOf
 from twisted_bazaar.roles.seller.shares import RememberedShares
@@ -83,8 +84,8 @@ class Closes:
         return bool(self._writing or self._unclosed)
 
     def now(self):
-        """This seller's clock, in ms since the epoch."""
-        return int(self.node.clock.seconds() * 1000)
+        """This seller's wall clock, in ms since the epoch."""
+        return int(wallSeconds(self.node.clock) * 1000)
 
     def coveredUntil(self):
         """The latest expiry of a buy this seller could sell now (ms):

@@ -12,6 +12,7 @@ through L{IRingHost <twisted_bazaar.schemes.chord.upkeep.IRingHost>}.
 
 from twisted.logger import LogLevel
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.base.logthrottle import LogThrottle
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.core.records import recordFault
@@ -96,7 +97,7 @@ class Holding:
     def _sellers(self, request, path, hops):
         """A chordRequest: the sellers of its item held, cut to fit."""
         host = self.host
-        now = host.node.clock.seconds()
+        now = wallSeconds(host.node.clock)
         sellers = tuple(held.record for held in host.records.sellers(request.item, now))
         answer = ChordRecords(request.id, request.item, path, hops, host.node.id,
                               sellers[:MAX_SELLERS])
@@ -106,7 +107,7 @@ class Holding:
         """A chordStore: its record taken (None if refused) and copied on."""
         host = self.host
         node, me = host.node, host.node.id
-        now = node.clock.seconds()
+        now = wallSeconds(node.clock)
         records = host.records
         seller = request.return_path[0] if request.return_path else me
         origin = self._origin(request.return_path)
@@ -174,7 +175,7 @@ class Holding:
         the same rules as one that came on the wire (L{_take}); False if
         refused.
         """
-        return self._take(record, lifetime, self.host.node.clock.seconds(),
+        return self._take(record, lifetime, wallSeconds(self.host.node.clock),
                           self._origin((source,)), "a placed record")
 
     def _refusalsSummed(self, counts, interval):
@@ -185,7 +186,7 @@ class Holding:
         """The records and withdrawals held whose key this node holds (all
         of them while it knows no predecessor)."""
         host = self.host
-        pred, now = host.ring.predecessor, host.node.clock.seconds()
+        pred, now = host.ring.predecessor, wallSeconds(host.node.clock)
         if pred is None:
             return host.records.records(now)
         return host.records.inRange(pred.id, host.node.id, now)
@@ -206,7 +207,7 @@ class Holding:
         link = node.links.get(peer.id)
         if link is None or not records:
             return []
-        now = node.clock.seconds()
+        now = wallSeconds(node.clock)
         chunks = [tuple(Handed.of(held, now) for held in records[start:start + MAX_TRANSFER])
                   for start in range(0, len(records), MAX_TRANSFER)]
         nonces = []
@@ -224,7 +225,7 @@ class Holding:
     def transferred(self, link, message):
         """Records handed over (replicas, or a leaver's): each checked and
         held; a handover is confirmed."""
-        now = self.host.node.clock.seconds()
+        now = wallSeconds(self.host.node.clock)
         origin = groupOf(link)
         for handed in message.records:
             self._take(handed.record, handed.lifetime, now, origin, "a chordTransfer")
@@ -242,7 +243,7 @@ class Holding:
         again (a copy lost to a link that closed is made good)."""
         host = self.host
         host.later("purge", host.settings.refresh, self._purge)
-        host.records.purge(host.node.clock.seconds())
+        host.records.purge(wallSeconds(host.node.clock))
         self.replicate(host.ring.successors)
 
     #: The messages a node's holding takes: message class ->

@@ -11,6 +11,7 @@ outside (by the tests and the simulator), never by a node itself:
     nodes after it.
 """
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.schemes.chord.ring import keyOf, place
 
 
@@ -66,7 +67,7 @@ def violations(nodes, records=()):
     for item, seller in records:
         for node_id in holders(ring, keyOf(item), length):
             scheme = by_id[node_id]
-            now = scheme.node.clock.seconds()
+            now = wallSeconds(scheme.node.clock)
             if all(record.seller != seller
                    for record in scheme.records.sellers(item, now)):
                 found.append(f"node {node_id} lacks the record of {item!r} by {seller}")

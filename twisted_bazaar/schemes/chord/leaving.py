@@ -11,6 +11,7 @@ reaching the scheme through L{IRingHost
 from twisted.internet import defer
 from twisted.logger import LogLevel
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.words import plural
 from twisted_bazaar.schemes.chord.messages import ChordQuit, ChordTransferred
@@ -43,7 +44,7 @@ class Leaving:
         nothing to wait for)."""
         host = self.host
         node, ring, links = host.node, host.ring, host.node.links
-        now = node.clock.seconds()
+        now = wallSeconds(node.clock)
         host.publisher.withdrawAll()
         host.router.quitting()
         live = [peer for peer in ring.successors if peer.id in links]

@@ -11,6 +11,7 @@ L{KeyRouter <twisted_bazaar.schemes.chord.routing.KeyRouter>}'s.
 
 from twisted.internet import defer
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.core.market import recordedOffers
 from twisted_bazaar.core.records import recordFault
 from twisted_bazaar.base.deferreds import ignoreCancelled
@@ -70,10 +71,10 @@ class Lookups:
         None.
         """
         host = self.host
-        now = host.node.clock.seconds
+        clock = host.node.clock
 
         def settles(answer):
-            return any(recordFault(record, now(), item=item, alive=True) is None
+            return any(recordFault(record, wallSeconds(clock), item=item, alive=True) is None
                        for record in answer.sellers)
 
         holders = host.settings.holders
@@ -117,7 +118,7 @@ class Lookups:
         if not answer.sellers:
             return True
         node = self.host.node
-        now = node.clock.seconds()
+        now = wallSeconds(node.clock)
         unreachable, refusing = node.unreachable, self._refusing or ()
         return any(recordFault(record, now, item=item, alive=True) is None
                    and not unreachable(record.seller) and record.seller not in refusing
@@ -151,7 +152,7 @@ class Lookups:
             # every node but its origin, and a store's detour may have
             # left the item here (past silent holders, say).
             held = [each.record for each in host.records.sellers(
-                item, host.node.clock.seconds())]
+                item, wallSeconds(host.node.clock))]
             sellers = {record.seller: record for record in records}
             for each in [held] + [answer.sellers for answer in answers]:
                 for record in each:

@@ -37,8 +37,9 @@ RECORDS_LIMIT = declare(
 class Held(NamedTuple):
     """
     A seller's record as this node holds it: kept until ``expires``
-    (clock seconds: the lifetime its store or copy gave it, never past the
-    record's own expiry), held without a break since ``since``, and first
+    (wall clock seconds, as the record's own: the lifetime its store or
+    copy gave it, never past the record's own expiry), held without a
+    break since ``since``, and first
     taken from ``origin`` (the address group of the link it came on;
     L{OWN} for this node's own; "" for one that came over no link, placed
     by a simulator).  A withdrawal is held as long as a record

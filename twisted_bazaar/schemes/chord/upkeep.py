@@ -30,6 +30,7 @@ from twisted.internet import defer
 from twisted.logger import LogLevel
 from zope.interface import Attribute, Interface
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.net.opening import Unreachable
 from twisted_bazaar.base.sparing import NOTHING, own
@@ -229,7 +230,7 @@ class Upkeep:
         log; through the peer log when a peer's message (on ``link``)
         made the change, since a peer can make many.
         """
-        ring, now = self.host.ring, self.host.node.clock.seconds()
+        ring, now = self.host.ring, wallSeconds(self.host.node.clock)
         me = self.host.node.id
         pred_id = ring.predecessor.id if ring.predecessor else None
         succ_ids = [peer.id for peer in ring.successors]

@@ -9,6 +9,7 @@ from twisted.internet import defer
 from twisted.logger import Logger, LogLevel
 from zope.interface import implementer
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.wire.ids import shortId
 from twisted_bazaar.base.slotservice import SlotService
 from twisted_bazaar.base.sparing import NOTHING, own
@@ -165,7 +166,7 @@ class FloodDiscovery(SlotService, NodeObserver):
                 return
             record = message.record
             if record is not None and recordFault(
-                    record, self.node.clock.seconds(), message.seller, message.item,
+                    record, wallSeconds(self.node.clock), message.seller, message.item,
                     alive=True) is not None:
                 link.peerLine(LogLevel.info, "ignoring an offer from {peer} of seller "
                               "{seller} whose file record is not its own, or not "

@@ -14,6 +14,7 @@ from itertools import islice
 from twisted.logger import LogLevel
 from zope.interface import implementer
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.wire import Error
 from twisted_bazaar.core.records import fittedSellers, live, recordFault
 from twisted_bazaar.net.eviction import groupOf
@@ -61,7 +62,7 @@ class IndexExtension:
 
     def _register(self, link, message):
         seller, record = link.peer_id, message.record
-        now = self.tracker.clock.seconds()
+        now = wallSeconds(self.tracker.clock)
         fault = recordFault(record, now, seller, message.item, alive=True)
         if fault is not None:
             link.protocolError("badrecord", f"not registering {message.item[:64]!r}: "
@@ -110,7 +111,7 @@ class IndexExtension:
 
     def _lookup(self, link, message):
         nodes = self.tracker.registry.nodes
-        now = self.tracker.clock.seconds()
+        now = wallSeconds(self.tracker.clock)
         # Only sellers whose address the tracker checked, and whose record
         # is live; a node that said port 0 takes no links, so no buyer
         # could reach it.

@@ -23,6 +23,7 @@ their links closed.
 
 from twisted.logger import Logger, LogLevel
 
+from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar.base.lan import peerHost
 from twisted_bazaar.wire.ids import shortId, wireId
 from twisted_bazaar.base.logthrottle import MEMBER_LINES, PeerLog
@@ -111,7 +112,7 @@ class SuperPeerSide(NodeObserver):
         if any(shop.inventory().get(item, 0) > 0 for shop in self.shops):
             own.append((node.id, node.host, node.port, self.book.record(
                 item, node.host, node.port, fileIn(self.shops, item), node.relay)))
-        return own + self.index.lookup(item, limit - len(own), node.clock.seconds())
+        return own + self.index.lookup(item, limit - len(own), wallSeconds(node.clock))
 
     def _refuse(self, link, refused):
         """A register or update the index would not take: the error, and
@@ -126,7 +127,7 @@ class SuperPeerSide(NodeObserver):
 
         @raise Refused: C{badrecord}, naming the first that is not.
         """
-        now = self.node.clock.seconds()
+        now = wallSeconds(self.node.clock)
         records = records or {}
         for item in sorted(item for item, units in items.items() if units):
             record = records.get(item)
