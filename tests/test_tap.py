@@ -1433,6 +1433,36 @@ class TrackerKeyTests(SynchronousTestCase):
             error.code)
         self.assertIn("give --data-dir DIR", error.code)
 
+    def test_noHomeFolderIsRefused(self):
+        """
+        A service's uid with no passwd entry and no HOME (setpriv --reuid,
+        systemd's DynamicUser without HOME): the tracker made a new key at
+        each start, saying "no fixed port to keep a default state
+        directory for" of tcp:7700, and a restart stranded every node that
+        kept the old one, against running.md ("only a tracker on a port
+        chosen at each start makes a new key").  Now its start is refused,
+        one line, leaving nothing; --data-dir still runs it, and a port
+        chosen at start still needs no home.
+        """
+        environ = {k: v for k, v in os.environ.items()
+                   if k not in ("HOME", "XDG_STATE_HOME")}
+        self.patch(os, "environ", environ)
+        self.patch(os.path, "expanduser", lambda path: path)  # no passwd entry
+        error = self.assertRaises(SystemExit, makeTrackerService,
+                                  _parse(["--listen", "tcp:17799:interface=127.0.0.1"],
+                                         TrackerOptions))
+        self.assertEqual(
+            error.code, "twistd bazaar-tracker: error: no home folder to keep the "
+            "tracker's key in (HOME is unset, and XDG_STATE_HOME unset), where it "
+            "stays the same across restarts so that its nodes take it back: give "
+            "--data-dir DIR, a directory it can write")
+        self.assertEqual(os.listdir(self.folder), [])
+        folder = os.path.join(self.folder, "tracker")
+        self.assertEqual(self.keyLogged(["--data-dir", folder]),
+                         self.keyLogged(["--data-dir", folder]))
+        self.assertNotEqual(self.keyLogged(["--listen", "tcp:0"]),
+                            self.keyLogged(["--listen", "tcp:0"]))
+
     def test_badDataDir(self):
         missing = os.path.join(self.folder, "no", "such")
         error = self.assertRaises(usage.UsageError, _parse, ["--data-dir", missing],

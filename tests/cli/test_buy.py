@@ -369,10 +369,11 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
         self.assertEqual(self.shown[-1], "\n")
 
     def test_folderThatTakesNoWrites(self):
-        """A file bought into a folder that takes no writes (here: a plain
-        file has taken its place since the buy began) ends the buy with the
-        disk's reason, not a hang: so the current folder, --downloads'
-        default, need not be checked before a counted item is bought."""
+        """A file's offers found in a folder that takes no writes (here: a
+        plain file has taken its place since the buy began) end the buy with
+        the disk's reason, before anything is bought, not a hang: so the
+        current folder, --downloads' default, need not be checked before a
+        counted item is bought."""
         self.market.addNode(seller={"stock": {}, "share": self.shared,
                                     "transfer_rate": self.PIECE})
         buy, outcome = self.fileShot(give_up=15.0)
@@ -381,7 +382,9 @@ class OneShotFileTests(OneShotHelpers, SynchronousTestCase):
             self.addCleanup(os.remove, self.downloads)
         self.market.run(60)
         self.assertRegex(self.why(outcome), r"^cannot download big\.bin: cannot "
-                         r"create .*/\.bazaar-downloads: Not a directory$")
+                         r"create .*/\.bazaar-downloads: Not a directory; nothing "
+                         r"bought$")
+        self.assertEqual(buy.buyer.bag, [])
         self.assertNothingLeft(buy)
 
     def test_givesUpWithTheReason(self):

@@ -472,6 +472,17 @@ class ParseSellTests(SynchronousTestCase):
             error = self.assertRaises(ValueError, parseSell, text)
             self.assertIn(reason, str(error))
 
+    def test_blanksAroundTheItem(self):
+        """A class's TOML, sell = ["apple = 3"], sold "apple " (its blank
+        kept), which no buyer of apple found, without a word; now refused
+        with the form meant.  A blank inside a name stays."""
+        for text in ("apple = 3", " apple=3", "apple\t=3"):
+            error = self.assertRaises(ValueError, parseSell, text)
+            self.assertIn("begins or ends with a blank, so buyers of apple would "
+                          "not find it: write apple=3", str(error))
+        self.assertEqual(parseSell("green apple= 3"), ("green apple", 3))
+        self.assertIn("ITEM=COUNT", str(self.assertRaises(ValueError, parseSell, " =3")))
+
 
 class DurableSlowStore(MemoryStore):
     """A store that says it is durable (so the seller group-commits), and

@@ -3,7 +3,7 @@
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from twisted_bazaar.tap.statedir import defaultStateDir, stateHome
+from twisted_bazaar.tap.statedir import NoStateHome, defaultStateDir, stateHome
 
 
 class StateHomeTests(SynchronousTestCase):
@@ -39,5 +39,11 @@ class DefaultStateDirTests(SynchronousTestCase):
         for listen in ("tcp:0", "tcp:0:interface=127.0.0.1", "unix:/tmp/t.sock"):
             self.assertIsNone(defaultStateDir(listen, self.environ), listen)
 
-    def test_noneWithoutAHome(self):
-        self.assertIsNone(defaultStateDir("tcp:7700", {"HOME": "relative"}))
+    def test_refusedWithoutAHome(self):
+        """No home folder to keep a fixed port's key in: refused, saying
+        why (a key new at each start strands the nodes that kept it)."""
+        error = self.assertRaises(NoStateHome, defaultStateDir, "tcp:7700",
+                                  {"HOME": "relative", "XDG_STATE_HOME": ""})
+        self.assertIn("(HOME is 'relative', not an absolute path, and XDG_STATE_HOME "
+                      "empty)", str(error))
+        self.assertIsNone(defaultStateDir("tcp:0", {"HOME": "relative"}))

@@ -22,7 +22,7 @@ from twisted_bazaar.daemon.tracker import (
 )
 from twisted_bazaar.identity.keys import KEY_FILE
 from twisted_bazaar.net.connections import DEFAULT_CONNECTION_RATE
-from twisted_bazaar.tap.statedir import defaultStateDir
+from twisted_bazaar.tap.statedir import NoStateHome, defaultStateDir
 from twisted_bazaar.tap.heap import freezeStart
 from twisted_bazaar.tap.transports import addTransportOptions, transportValues
 from twisted_bazaar.tap.common import (
@@ -368,10 +368,11 @@ def _keptIdentity(options, reactor, exitStatus, said):
             folder.undo()
 
     try:
-        identity = trackerIdentity(options["data-dir"],
-                                   defaultStateDir(options["listen"], os.environ), held,
-                                   said)
-    except StartupError as e:
+        default = None
+        if options["data-dir"] is None:
+            default = defaultStateDir(options["listen"], os.environ)
+        identity = trackerIdentity(options["data-dir"], default, held, said)
+    except (StartupError, NoStateHome) as e:
         undo()
         raise SystemExit(exitStatus.line(str(e)))
     exitStatus.undoOnFailedStart(undo)

@@ -684,6 +684,31 @@ class FetchTests(SynchronousTestCase):
         with open(os.path.join(downloads, "big"), "rb") as f:
             self.assertEqual(sha(f.read()), sha(self.data))
 
+    def test_offersNotRecordedWithAnOwnerBuyNothing(self):
+        """
+        `bazaar buy FILE` from a folder that takes no writes (a read-only
+        root, the service's working directory /): the offers could not be
+        recorded, yet the file was bought, the seller's sale recorded, and
+        only then the fetch failed, exit 1.  With an owner that ends on a
+        failure, offers that cannot be recorded end it before any buy:
+        nothing is sold, nothing is in the bag.
+        """
+        def readOnly(journal, name, offers):
+            raise OSError(errno.EROFS, "cannot create /.bazaar-downloads: Read-only "
+                          "file system")
+
+        self.patch(Journal, "note", readOnly)
+        self.makeMarket()
+        seller = self.addSeller(self.sharing({"big": self.data}))
+        buyer, downloads = self.addBuyer(["big"])
+        told = []
+        self.fetcher(buyer).onGaveUp = told.append
+        self.market.run(10)
+        self.assertEqual(told[0], "cannot download big: cannot create "
+                         "/.bazaar-downloads: Read-only file system; nothing bought")
+        self.assertEqual(self.market.role(buyer, "buyer").bag, [])
+        self.assertEqual(self.sales([seller]), 0)
+
     def test_fileAddedLaterIsBought(self):
         self.makeMarket()
         folder = self.sharing({})

@@ -60,8 +60,9 @@ class Fetcher(Role):
     @ivar failed: file name -> why its download gave up (or failed).
     @ivar bad: sha256 -> sellers that sent wrong bytes of it.
     @ivar onGaveUp: called with the reason, in words, when a download
-        ends without its file (a one-shot buy ends on it; a daemon told
-        to exit when done exits with it), or None.
+        ends without its file, or when the offers found cannot be recorded
+        in the folder (before anything is bought); a one-shot buy ends on
+        it, a daemon told to exit when done exits with it; or None.
     """
 
     log = Logger()
@@ -215,8 +216,15 @@ class Fetcher(Role):
         try:
             self.journal.note(item, found)
         except OSError as e:
-            self.log.critical("cannot record the offers of {item} in {folder}: {why}",
-                              item=item, folder=self.folder, why=e.strerror)
+            if self.onGaveUp is None:
+                self.log.critical("cannot record the offers of {item} in {folder}: "
+                                  "{why}", item=item, folder=self.folder,
+                                  why=e.strerror)
+                return
+            # A folder that takes no writes now would fail the file once it
+            # is paid for: its owner ends before anything is bought.
+            self.unfetchable.update(offer.sha256 for offer in found)
+            self.onGaveUp(f"cannot download {item}: {e.strerror}; nothing bought")
 
     def bought(self, purchase):
         """

@@ -24,8 +24,14 @@ def parseSell(text):
     """``ITEM=COUNT`` -> (item, count), the item in composed Unicode form
     (NFC, as buyers want it), with a reason for bad input."""
     item, sep, count = unicodedata.normalize("NFC", text).partition("=")
-    if not sep or not item:
+    if not sep or not item.strip():
         raise ValueError(f"wants ITEM=COUNT, not {text!r}")
+    if item != item.strip():
+        # TOML's habit, sell = ["apple = 3"]: sold as "apple ", which no
+        # buyer of apple would ever find.
+        raise ValueError(f"{text}: the item name {item!r} begins or ends with a "
+                         f"blank, so buyers of {item.strip()} would not find it: "
+                         f"write {item.strip()}={count.strip()}")
     if len(item.encode("utf-8")) > wire.MAX_ITEM_BYTES:
         raise ValueError(f"item name longer than {wire.MAX_ITEM_BYTES} bytes")
     try:
