@@ -126,11 +126,15 @@ ALLOWED = {
     "reach/reachable/portmap/mapper.py: PortMapper._notRenewed: renewing the mapping of TCP port {port} ":
         "once a renewal, renewals at least 30 s apart on this node's own timer",
     "reach/reachable/portmap/mapper.py: PortMapper.stop.removed: the router no longer maps TCP port {port":
-        "once, when the node stops",
+        "once, when the node stops, or lets its mappings go (below)",
     "reach/reachable/portmap/mapper.py: PortMapper.stop.notRemoved: could not remove the mapping of TCP port":
-        "once, when the node stops",
+        "once, when the node stops, or lets its mappings go (below)",
     "reach/reachable/portmap/routers.py: routerMapper.make: no default gateway (or no address toward":
-        "once, the first time the tracker finds this node private",
+        "once a network, the first time the tracker finds this node private there",
+    "reach/reachable/portmapping.py: PortMappingService._letGo: no longer asking the router to map this ":
+        "once a network this node moves from (or leaves home for a public address): "
+        "only its own tracker's reach says so, and only after a reach that made its "
+        "mappers",
     # -- connections --------------------------------------------------------------------
     "net/encrypted.py: EncryptedProtocol._say: closing connection with {host}:{port}: {":
         "only for a channel made without a peer log: the daemons give every one "
