@@ -260,6 +260,9 @@ ALLOWED = {
     "roles/files/pieces.py: Pieces._movedOff: {name}: the direct connection to seller ":
         _OWN + "at most once per seller of a download (files/upgrade.py: Upgrades.lost "
         "says so once)",
+    "roles/files/watch.py: Watch._giveUp: {name}: this node did not run for at lea":
+        _OWN + "once a download's patience at most, when this node resumes from a "
+        "sleep: its own timer, --download-give-up apart",
     "roles/files/watch.py: Watch._stalled: {name}: stalled, no piece for {s:g} s{wh":
         _OWN + "on the download's own stall timer",
     "roles/files/watch.py: Watch.progress: {name}: {percent}% ({done} of {total} pi":
