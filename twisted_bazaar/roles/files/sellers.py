@@ -19,6 +19,7 @@ from twisted_bazaar.base.deferreds import ignoreCancelled
 from twisted_bazaar.files.client import TransferClient
 from twisted_bazaar.channel.noise import AESGCM_NAME
 from twisted_bazaar.files.sources import Sources
+from twisted_bazaar.net.reconnect import inWords
 from twisted_bazaar.reach.dialer import FILES
 from twisted_bazaar.core.market import signedFile
 from twisted_bazaar.base.addressgroup import addressGroup
@@ -135,11 +136,10 @@ class Sellers:
         def failed(reason):
             self.connecting.pop(seller, None)
             if not download.stopped:
+                why = inWords(reason)
                 self.log.info("cannot reach seller {seller} for {name}: {why}",
-                              seller=shortId(seller), name=download.name,
-                              why=reason.getErrorMessage())
-                download.watch.problem = (f"cannot reach seller {shortId(seller)}: "
-                                          f"{reason.getErrorMessage()}")
+                              seller=shortId(seller), name=download.name, why=why)
+                download.watch.problem = f"cannot reach seller {shortId(seller)}: {why}"
                 self.markDown(seller)
             return None
 
