@@ -79,13 +79,18 @@ _IN_WORDS = {
 }
 
 
-#: A dial the network has no way for, by its errno: Twisted's words call
-#: ENETUNREACH "No route to host" ("No route to host: 101: Network is
-#: unreachable"), and EHOSTUNREACH "An error occurred while connecting".
+#: A dial that failed by its errno: Twisted's words call ENETUNREACH "No
+#: route to host" ("No route to host: 101: Network is unreachable"), and
+#: EHOSTUNREACH and ECONNRESET "An error occurred while connecting" (a
+#: reset: the far end closed a connection before this node had seen it
+#: made, as a tracker does to one that says nothing for 10 s, this node
+#: asleep meanwhile).
 _NO_ROUTE = {
     errno.ENETUNREACH: "the network is unreachable (this machine has no route to it)",
     errno.EHOSTUNREACH: "no route to the host (it is down, or a firewall rejects the "
                         "dial)",
+    errno.ECONNRESET: "the far end reset the connection as it was made (it closed it "
+                      "before this node spoke)",
 }
 
 
