@@ -126,11 +126,15 @@ ALLOWED = {
     "reach/reachable/portmap/mapper.py: PortMapper._notRenewed: renewing the mapping of TCP port {port} ":
         "once a renewal, renewals at least 30 s apart on this node's own timer",
     "reach/reachable/portmap/mapper.py: PortMapper.stop.removed: the router no longer maps TCP port {port":
-        "once, when the node stops",
+        "once, when the node stops, or lets its mappings go (below)",
     "reach/reachable/portmap/mapper.py: PortMapper.stop.notRemoved: could not remove the mapping of TCP port":
-        "once, when the node stops",
+        "once, when the node stops, or lets its mappings go (below)",
     "reach/reachable/portmap/routers.py: routerMapper.make: no default gateway (or no address toward":
-        "once, the first time the tracker finds this node private",
+        "once a network, the first time the tracker finds this node private there",
+    "reach/reachable/portmapping.py: PortMappingService._letGo: no longer asking the router to map this ":
+        "once a network this node moves from (or leaves home for a public address): "
+        "only its own tracker's reach says so, and only after a reach that made its "
+        "mappers",
     # -- connections --------------------------------------------------------------------
     "net/encrypted.py: EncryptedProtocol._say: closing connection with {host}:{port}: {":
         "only for a channel made without a peer log: the daemons give every one "
@@ -256,6 +260,9 @@ ALLOWED = {
     "roles/files/pieces.py: Pieces._movedOff: {name}: the direct connection to seller ":
         _OWN + "at most once per seller of a download (files/upgrade.py: Upgrades.lost "
         "says so once)",
+    "roles/files/watch.py: Watch._giveUp: {name}: this node did not run for at lea":
+        _OWN + "once a download's patience at most, when this node resumes from a "
+        "sleep: its own timer, --download-give-up apart",
     "roles/files/watch.py: Watch._stalled: {name}: stalled, no piece for {s:g} s{wh":
         _OWN + "on the download's own stall timer",
     "roles/files/watch.py: Watch.progress: {name}: {percent}% ({done} of {total} pi":

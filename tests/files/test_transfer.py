@@ -898,6 +898,26 @@ class ClientTests(SynchronousTestCase):
         self.failureResultOf(d, Stalled)
         self.assertEqual(self.clock.getDelayedCalls(), [])
 
+    def test_noStallWhileThisNodeSlept(self):
+        """
+        The stall's timer runs long past its time (a laptop resumed: its
+        timers run before the bytes waiting in its socket are read): the
+        node did not run, not the seller, which is not dropped; the stall
+        counts from then, and a seller silent after it still stalls.
+        Before, the seller was dropped at once: "nothing came from the
+        seller for 5 s".
+        """
+        d = self.client.get(SHA, 0, 300, Sink())
+        self.clock.advance(60)
+        self.assertFalse(self.transport.disconnecting)
+        self.answer(Data(SHA, 0, 300), DATA[:10])
+        self.clock.advance(4.9)
+        self.assertFalse(self.transport.disconnecting)
+        self.clock.advance(0.1)
+        self.assertTrue(self.transport.disconnecting)
+        self.client.connectionLost(Failure(ConnectionLost()))
+        self.failureResultOf(d, Stalled)
+
     def test_noStallTimerWhenIdle(self):
         d = self.client.head(SHA)
         self.answer(About(SHA, 3, 4096, (b"\x01" * 32,)))

@@ -169,6 +169,17 @@ class ReconnectorTests(SynchronousTestCase):
             ["the network is unreachable (this machine has no route to it)",
              "no route to the host (it is down, or a firewall rejects the dial)"])
 
+    def test_aResetDialInWords(self):
+        """A laptop frozen as it dialled its tracker: the tracker closed
+        the connection that said nothing for 10 s, and the node, resumed,
+        logged Twisted's "An error occurred while connecting: 104:
+        Connection reset by peer"; it is said in words."""
+        from twisted_bazaar.net.reconnect import inWords
+        self.assertEqual(inWords(Failure(error.getConnectError(
+            (104, "Connection reset by peer")))),
+            "the far end reset the connection as it was made (it closed it before "
+            "this node spoke)")
+
     def test_aTLSFailureInWords(self):
         """A tracker over tls: whose certificate the node does not trust
         was logged as pyOpenSSL's list, "[('SSL routines', '',

@@ -33,6 +33,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from twisted_bazaar import wire
+from twisted_bazaar.base.asleep import slept
 from twisted_bazaar.files.messages import About, Cipher, Data, Get, Head
 from twisted_bazaar.net.capabilities import IBulkTransport, ISecureTransport
 from twisted_bazaar.net.encrypted import ChannelFailed
@@ -362,7 +363,12 @@ class TransferClient(FrameLoop, Protocol):
         self._timer = None
 
     def _stalled(self):
-        self._timer = None
+        call, self._timer = self._timer, None
+        if slept(call, self.clock):
+            # This node did not run, not the seller: the bytes may be
+            # waiting in the socket, read once the reactor looks.
+            self._armStall()
+            return
         self._fail(Stalled(f"nothing came from the seller for {self.stall:g} s"))
 
 

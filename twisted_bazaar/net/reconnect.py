@@ -53,8 +53,8 @@ def inWords(failure):
         return why
     if failure.check(OTHER_HOST):
         return otherHost(failure.value)
-    if failure.check(error.ConnectError) and failure.value.osError in _NO_ROUTE:
-        return _NO_ROUTE[failure.value.osError]
+    if failure.check(error.ConnectError) and failure.value.osError in _BY_ERRNO:
+        return _BY_ERRNO[failure.value.osError]
     words = _IN_WORDS.get(type(failure.value))
     if words is not None and (failure.check(error.ConnectError)
                               or not failure.value.args):
@@ -79,13 +79,18 @@ _IN_WORDS = {
 }
 
 
-#: A dial the network has no way for, by its errno: Twisted's words call
-#: ENETUNREACH "No route to host" ("No route to host: 101: Network is
-#: unreachable"), and EHOSTUNREACH "An error occurred while connecting".
-_NO_ROUTE = {
+#: A dial that failed by its errno: Twisted's words call ENETUNREACH "No
+#: route to host" ("No route to host: 101: Network is unreachable"), and
+#: EHOSTUNREACH and ECONNRESET "An error occurred while connecting" (a
+#: reset: the far end closed a connection before this node had seen it
+#: made, as a tracker does to one that says nothing for 10 s, this node
+#: asleep meanwhile).
+_BY_ERRNO = {
     errno.ENETUNREACH: "the network is unreachable (this machine has no route to it)",
     errno.EHOSTUNREACH: "no route to the host (it is down, or a firewall rejects the "
                         "dial)",
+    errno.ECONNRESET: "the far end reset the connection as it was made (it closed it "
+                      "before this node spoke)",
 }
 
 

@@ -1,6 +1,6 @@
 """
 The port mapping service (L{twisted_bazaar.reach.reachable.portmapping}): a node its
-tracker finds private asks its router for its port once, asks the tracker
+tracker finds private asks its router for its port once on each network, asks the tracker
 to check it there once mapped (``checkme``), and deletes the mapping when
 it stops.
 """
@@ -24,12 +24,15 @@ class FakeMapper:
         self.what = what
         self.onMapped = onMapped
         self.started = 0
+        self.stops = 0
+        self.mapping = None
         self.stopped = defer.Deferred()
 
     def start(self):
         self.started += 1
 
     def stop(self):
+        self.stops += 1
         return self.stopped
 
 
@@ -94,6 +97,49 @@ class PortMappingTests(MembershipCase):
         service.startService()
         self.tracker.say(reach(False))
         self.successResultOf(service.stopService())
+
+    def test_anotherNetworkAsksItsRouter(self):
+        """
+        A laptop moves from one home to another: the tracker sees it come
+        from another public address, still private.  The mappers of the
+        first home's router stop (their mappings deleted, which stopping
+        the node waits for), and the router of the network it is on now
+        is asked: before, the node asked only once, and kept asking the
+        first home's router for good.
+        """
+        self.tracker.say(reach(False, seen_host="198.51.100.9"))
+        [first] = self.mappers
+        self.tracker.say(reach(False, seen_host="203.0.113.7"))
+        [_, second] = self.mappers
+        self.assertEqual((first.stops, second.started, second.stops), (1, 1, 0))
+        self.tracker.say(reach(False, seen_host="203.0.113.7"))
+        self.assertEqual(len(self.mappers), 2)
+        d = self.service.stopService()
+        second.stopped.callback(None)
+        self.assertNoResult(d)
+        first.stopped.callback(None)
+        self.successResultOf(d)
+
+    def test_publicWithoutAMappingStopsAsking(self):
+        """Found public where no router maps its port (the laptop came
+        back to a network with a public address), the node stops asking
+        its router (before, the old home's gateway was asked on, a
+        warning each time, for good); private again, it asks anew."""
+        self.tracker.say(reach(False))
+        [mapper] = self.mappers
+        self.tracker.say(reach(True))
+        self.assertEqual(mapper.stops, 1)
+        self.tracker.say(reach(False))
+        self.assertEqual([each.started for each in self.mappers], [1, 1])
+
+    def test_publicThroughItsMappingKeepsIt(self):
+        """Found public at the port its router maps (the same public
+        address): that mapping is what makes it public, and is kept."""
+        self.tracker.say(reach(False))
+        [mapper] = self.mappers
+        mapper.mapping = Mapped(NODE_PORT, NODE_PORT, 3600)
+        self.tracker.say(reach(True))
+        self.assertEqual((mapper.stops, len(self.mappers)), (0, 1))
 
     def test_stoppedAsksNothing(self):
         self.service.stopService()

@@ -7,9 +7,11 @@ punch is tried or the punch fails; a seller dialled directly is never
 punched to.
 """
 
+import errno
 from types import SimpleNamespace
 
-from twisted.internet import defer, task
+from twisted.internet import defer, error, task
+from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar.files.client import TransferClient
@@ -17,6 +19,7 @@ from twisted_bazaar.identity.keys import decode
 from twisted_bazaar.roles.files.sellers import Sellers
 from twisted_bazaar.reach.punch.tcp.exchange import PunchFailed
 from twisted_bazaar.reach.sources import OwnPathSource
+from twisted_bazaar.wire.ids import shortId
 
 from tests import records
 from tests.helpers import dialingNode, nodeReply, RecordingConnector
@@ -114,6 +117,25 @@ class ConnectTests(SynchronousTestCase):
         self.assertEqual(punching.punches, [])
         [(_, _, _, _, through, _)] = self.connector.dials
         self.assertEqual(through, {})
+
+    def test_anUnreachableNetworkInWords(self):
+        """A laptop whose network went away: the seller it cannot reach is
+        said in the project's words, as the tracker is, in the line and
+        in the download's state (before: Twisted's "No route to host:
+        101: Network is unreachable.")."""
+        sellers = self.sellers(relay=None)
+        down = []
+        sellers.markDown = down.append
+        connected = sellers.connect(SELLER.id)
+        [(_, _, _, _, _, dial)] = self.connector.dials
+        with capturedLogs() as events:
+            dial.errback(error.ConnectError(osError=errno.ENETUNREACH))
+        self.assertEqual((self.successResultOf(connected), down), (None, [SELLER.id]))
+        why = "the network is unreachable (this machine has no route to it)"
+        self.assertEqual([formatEvent(event) for event in events],
+                         [f"cannot reach seller {shortId(SELLER.id)} for big: {why}"])
+        self.assertEqual(sellers.download.watch.problem,
+                         f"cannot reach seller {shortId(SELLER.id)}: {why}")
 
     def test_theOffersAddressGoesThroughTheBook(self):
         """The offer's transfer port is heard into the node's book, as the

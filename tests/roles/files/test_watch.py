@@ -9,7 +9,9 @@ keep coming (a relay's share): a trickle still stalls.
 """
 
 import os
+from types import SimpleNamespace
 
+from twisted.internet import task
 from twisted.logger import capturedLogs, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -195,3 +197,56 @@ class SlowPathTests(FileMarket, SynchronousTestCase):
         fetcher.failed["big"] = (size, sha256, PIECE, why)
         self.assertEqual(fetcher.unfinished(("try the other door",)),
                          [f"cannot download big: {why}"])
+
+
+class _Asleep:
+    """A download as its watch sees it, with no piece ever coming: what
+    it failed with, on a fake clock."""
+
+    name = "big"
+    stopped = False
+
+    def __init__(self, clock, give_up):
+        self.clock = clock
+        self.fetcher = SimpleNamespace(give_up=give_up)
+        self.pieces = SimpleNamespace(schedule=SimpleNamespace(finished=False))
+        self.moves = SimpleNamespace(holding=lambda: False)
+        self.failed = []
+
+    def fail(self, reason, discard):
+        self.failed.append(str(reason))
+
+
+class AsleepTests(SynchronousTestCase):
+    def test_aNodeAsleepDoesNotGiveUp(self):
+        """
+        The node does not run for 200 s (a laptop suspended, its clock
+        going on): as it resumes, its timers run at once, before the
+        pieces waiting in its sockets are read.  The download neither
+        gives up nor says it stalled then: it waits its
+        --download-give-up again from then, and gives up only after that
+        much real silence.  Before, it gave up as the node resumed, "no
+        piece came for 120 s", its seller blameless.
+        """
+        clock = task.Clock()
+        download = _Asleep(clock, give_up=120.0)
+        watching = watch.Watch(download)
+        watching.start()
+        with capturedLogs() as events:
+            clock.advance(200)
+        said = [formatEvent(event) for event in events]
+        self.assertEqual(download.failed, [])
+        self.assertEqual(said, ["big: this node did not run for at least 80 s (the "
+                                "machine asleep, or the process stopped): the download "
+                                "waits 120 s more for a piece (--download-give-up)"])
+        with capturedLogs() as events:
+            for _ in range(119):
+                clock.advance(1)
+            self.assertEqual(download.failed, [])
+            clock.advance(1)
+        self.assertEqual([formatEvent(event) for event in events],
+                         ["big: stalled, no piece for 10 s"])
+        [line] = download.failed
+        self.assertTrue(line.startswith("no piece came for 120 s"), line)
+        watching.stop()
+        self.assertEqual(clock.getDelayedCalls(), [])

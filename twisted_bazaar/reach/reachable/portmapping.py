@@ -17,15 +17,23 @@ is named at its address, and its relay reservation goes
 (L{twisted_bazaar.reach.reachable.reserving}).  What the router says of its
 external address is never asked, advertised or dialled.
 
+A laptop moves: once the tracker sees the node come from another public
+address, the router its mappers asked is another network's, so they are
+stopped (their mappings deleted, as far as that router still answers)
+and, if it is private there, the router of the network it is on now is
+asked; found public with no port mapped, it needs no router, and its
+mappers stop asking.
+
 Built by L{twisted_bazaar.daemon.build} for a daemon's node, unless
 ``--no-port-mapping``.
 """
 
 from twisted.application.service import Service
 from twisted.internet import defer
+from twisted.logger import Logger
 
 from twisted_bazaar.events import NodeObserver
-from twisted_bazaar.reach.reachable.reachability import PRIVATE
+from twisted_bazaar.reach.reachable.reachability import PRIVATE, PUBLIC
 from twisted_bazaar.reach.sources import OwnPathSource
 from twisted_bazaar.transports.path import MAPPED, Path
 
@@ -41,6 +49,8 @@ class PortMappingService(Service, NodeObserver, OwnPathSource):
 
     @ivar mappers: port -> its L{PortMapper}, once asked.
     """
+
+    log = Logger()
 
     def __init__(self, makeMapper, ports, sources):
         """
@@ -60,16 +70,31 @@ class PortMappingService(Service, NodeObserver, OwnPathSource):
         self.ports = ports
         self._sources = sources
         self.mappers = {}
-        self._asked = False
+        #: The public address the tracker saw the node come from when
+        #: its mappers were made (None: none are): the network they ask
+        #: a router of.
+        self._askedFrom = None
+        #: The deletions of mappings let go of while running (another
+        #: network's, or no longer needed): L{stopService} waits for them.
+        self._leaving = set()
 
     def reachChanged(self, reach, local_port):
-        """Found private, the node asks its router for its ports (once)."""
-        if reach.state != PRIVATE or self._asked or not self.running:
+        """Found private, the node asks its router for its ports (once on
+        each network: see the module's docstring)."""
+        if not self.running:
+            return
+        if self._askedFrom is not None:
+            if reach.seen_host != self._askedFrom:
+                self._letGo(f"the tracker sees it come from {reach.seen_host}, not "
+                            f"{self._askedFrom}: it is on another network")
+            elif reach.state == PUBLIC and not self._holding():
+                self._letGo("it is reachable without a mapped port")
+        if reach.state != PRIVATE or self._askedFrom is not None:
             return
         (port, what), *others = self.ports()
         if not port:
             return
-        self._asked = True
+        self._askedFrom = reach.seen_host
         ports = {port: what}
         for other, what in others:
             if other:
@@ -80,6 +105,22 @@ class PortMappingService(Service, NodeObserver, OwnPathSource):
                 return
             self.mappers[each] = mapper
             mapper.start()
+
+    def _holding(self):
+        """Whether the router maps one of the node's ports now."""
+        return any(mapper.mapping is not None for mapper in self.mappers.values())
+
+    def _letGo(self, why):
+        """The mappers stop (the router they ask is not this node's way
+        in now, ``why``), their mappings deleted in the background."""
+        mappers, self.mappers, self._askedFrom = self.mappers, {}, None
+        if mappers:
+            self.log.info("no longer asking the router to map this node's ports: {why}",
+                          why=why)
+        for mapper in mappers.values():
+            d = mapper.stop()
+            self._leaving.add(d)
+            d.addBoth(lambda _, d=d: self._leaving.discard(d))
 
     def _mapped(self, mapped):
         """The router forwards the listening port: its path announced
@@ -92,7 +133,8 @@ class PortMappingService(Service, NodeObserver, OwnPathSource):
         once the router answered, or each one's timeout passed)."""
         super().stopService()
         mappers, self.mappers = self.mappers, {}
-        return defer.gatherResults([mapper.stop() for mapper in mappers.values()])
+        return defer.gatherResults([mapper.stop() for mapper in mappers.values()]
+                                   + list(self._leaving))
 
 
 def _quiet(mapped):

@@ -136,11 +136,10 @@ class Sellers:
         def failed(reason):
             self.connecting.pop(seller, None)
             if not download.stopped:
+                why = inWords(reason)
                 self.log.info("cannot reach seller {seller} for {name}: {why}",
-                              seller=shortId(seller), name=download.name,
-                              why=inWords(reason))
-                download.watch.problem = (f"cannot reach seller {shortId(seller)}: "
-                                          f"{inWords(reason)}")
+                              seller=shortId(seller), name=download.name, why=why)
+                download.watch.problem = f"cannot reach seller {shortId(seller)}: {why}"
                 self.markDown(seller)
             return None
 

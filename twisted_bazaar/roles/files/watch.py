@@ -14,6 +14,7 @@ import collections
 
 from twisted.logger import Logger
 
+from twisted_bazaar.base.asleep import lateBy, slept
 from twisted_bazaar.files.client import DEFAULT_STALL
 
 #: Seconds without progress after which a download is stalled.
@@ -130,8 +131,13 @@ class Watch:
         self._stall = self.clock.callLater(delay, self._stalled)
 
     def _stalled(self):
-        self._stall = None
+        call, self._stall = self._stall, None
         download = self.download
+        if slept(call, self.clock):
+            # Asleep (see L{_giveUp}): the stall counts from now.
+            self.progressAt = max(self.progressAt, self.clock.seconds())
+            self.watchStall()
+            return
         schedule = download.pieces.schedule
         if download.stopped or schedule is None or schedule.finished:
             # Still describing (said once it is described, if no piece
@@ -189,9 +195,23 @@ class Watch:
                 "sellers": len(download.sellers.clients), "state": state, "why": why}
 
     def _giveUp(self):
-        self._patience = None
-        why = self.problem or "no seller offered it"
+        call, self._patience = self._patience, None
         give_up = self.download.fetcher.give_up
+        now = self.clock.seconds()
+        if slept(call, self.clock):
+            # The node did not run: its sellers were not silent, it was
+            # not listening.  Their time counts from now.
+            self.log.info("{name}: this node did not run for at least {late:.0f} s "
+                          "(the machine asleep, or the process stopped): the "
+                          "download waits {give_up:g} s more for a piece "
+                          "(--download-give-up)",
+                          name=self.download.name, late=lateBy(call, self.clock),
+                          give_up=give_up)
+            self.progressAt = now
+            self._patience = self.clock.callLater(give_up, self._giveUp)
+            self.watchStall()
+            return
+        why = self.problem or "no seller offered it"
         self.download.fail(GaveUp(f"no piece came for {give_up:g} s "
                                   f"(--download-give-up): {why}"), discard=False)
 
