@@ -54,6 +54,24 @@ GROUPS = {
     "tests/e2e/test_web_steady_live.py": "browser",
 }
 
+#: Files whose tests share what their process computes once (a cache of
+#: the module's: the simulator's runs of tests/sim/test_attack.py, a
+#: parse of the package by each check of the source, a CPU-s or more
+#: each).  Spread over the workers, each worker that ran one of a file's
+#: tests computed it again; so each file is a group of its own, its
+#: tests on one worker, the others' beside it.
+ONCE_A_PROCESS = (
+    "tests/sim/test_attack.py",
+    "tests/test_capability_probes.py",
+    "tests/test_class_coupling.py",
+    "tests/test_dials.py",
+    "tests/test_dispatch_style.py",
+    "tests/test_foreign_writes.py",
+    "tests/test_hooks.py",
+    "tests/test_parts_own_state.py",
+)
+GROUPS.update((path, path) for path in ONCE_A_PROCESS)
+
 
 #: The end-to-end tests: real daemons, which mostly wait on each other.
 E2E = "tests/e2e/"

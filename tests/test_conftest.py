@@ -5,11 +5,18 @@ of its units of work (L{groupOf}): a group's files one unit; and of the
 bytecode its processes keep apart (L{bytecodeCache}).
 """
 
+import re
+from pathlib import Path
 from types import SimpleNamespace
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from tests.conftest import GROUPS, GroupScheduling, bytecodeCache, groupOf, interleaved
+
+#: The suite's folder, and a function of a module's own that keeps what
+#: it computed for the rest of the process.
+TESTS = Path(__file__).resolve().parent
+CACHED = re.compile(r"^@(functools\.)?(cache|lru_cache)\b", re.MULTILINE)
 
 
 def items(*modules):
@@ -53,6 +60,15 @@ class GroupTests(SynchronousTestCase):
         self.assertEqual(units, {"timing"})
         alone = "tests/core/test_node.py::NodeTests::test_ready"
         self.assertEqual(groupOf(alone), alone)
+
+    def test_aFileThatComputesOnceAProcessIsOneUnit(self):
+        """A test file with a cache of its own (a function of its top
+        level under functools.cache or lru_cache) is in a group: spread
+        over the workers, each would compute it again."""
+        cached = {path.relative_to(TESTS.parent).as_posix()
+                  for path in TESTS.rglob("test_*.py") if CACHED.search(path.read_text())}
+        self.assertIn("tests/test_dials.py", cached)
+        self.assertEqual(sorted(path for path in cached if path not in GROUPS), [])
 
     def test_theSchedulerSplitsByGroup(self):
         """xdist's scheduling by scope, the scope a test's group: the
