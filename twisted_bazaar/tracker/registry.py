@@ -41,9 +41,9 @@ class _Pool:
     Node ids with O(1) add, remove and random pick, and, once someone
     asked for the node that follows a ring place (L{Registry.following}),
     the same ids in ring order.  Where each id is in L{order} is kept on
-    its L{_Entry} (in the slot named ``place``), not in a table of the
-    pool's own: a tracker's node is in two or three pools, and a dict's
-    entry for each cost about 50 bytes more than a slot.
+    its L{_Entry} (in its field of the entry's places, L{_Entry.placeIn}),
+    not in a table of the pool's own: a tracker's node is in two or three
+    pools, and a dict's entry for each cost about 50 bytes more.
     """
 
     __slots__ = ("order", "ring", "_entries", "_place")
@@ -51,8 +51,8 @@ class _Pool:
     def __init__(self, entries, place):
         """
         @param entries: the registry's id -> L{_Entry}.
-        @param place: the name of the slot of an entry where its place in
-            this pool is kept (None: not in it).
+        @param place: the shift of this pool's field in an entry's places
+            (L{_ALL}, L{_SCHEME}, L{_SUPER}).
         """
         self.order = []
         self._entries = entries
@@ -74,7 +74,7 @@ class _Pool:
         """Take node_id out, if it is in (``entry``: its L{_Entry}, which may
         be the registry's no more)."""
         place = self._place
-        slot = getattr(entry, place)
+        slot = entry.placeIn(place)
         if slot is None:
             return
         entry.place(place, None)
@@ -130,6 +130,14 @@ _SHARED_LIMIT = 64
 _shared = {}
 
 
+#: The bits of one pool's field in an entry's places (L{_Entry.places}),
+#: and the shifts of the pools' fields: every node's, its scheme's, its
+#: scheme's super-peers'.  A pool holds fewer than 2**30 ids (8 GiB of
+#: ids in its order alone).
+_PLACE_BITS = 30
+_PLACE_MASK = (1 << _PLACE_BITS) - 1
+_ALL, _SCHEME, _SUPER = 0, _PLACE_BITS, 2 * _PLACE_BITS
+
 #: What the tracker knows of a node's address (L{_Entry.state}): not yet
 #: checked; reached through a relay, its check not passed; checked (or
 #: taken as registered, with no checks or port 0).
@@ -145,8 +153,7 @@ class _Entry:
     sets'): the tracker of a run holds one for every node of it.
     """
 
-    __slots__ = ("host", "port", "abilities", "state", "inAll", "inScheme", "inSuper",
-                 "link")
+    __slots__ = ("host", "port", "abilities", "state", "places", "link")
 
     def __init__(self, host, port, abilities):
         self.host = host
@@ -156,9 +163,12 @@ class _Entry:
         #: The tracker's end of the node's session once it holds it
         #: (L{Registry.links}), else None.
         self.link = None
-        #: Its place in the pool of every node, of its scheme's, of its
-        #: scheme's super-peers (L{_Pool}), or None.
-        self.inAll = self.inScheme = self.inSuper = None
+        #: Its places in the pool of every node, of its scheme's and of
+        #: its scheme's super-peers (L{_Pool}), one field of
+        #: L{_PLACE_BITS} each (the place plus one; 0: not in it), in one
+        #: int: three slots and an int of 28 bytes for each place past 256
+        #: were 72 bytes of every node of a run's tracker, and are 40.
+        self.places = 0
 
     def hold(self, link):
         """The tracker's end of the node's session is link (None: it has
@@ -174,10 +184,17 @@ class _Entry:
             self.host = seen
             self.state = _VERIFIED
 
+    def placeIn(self, pool):
+        """Its place in the pool whose field is at shift ``pool``, or None
+        if it is not in it."""
+        field = (self.places >> pool) & _PLACE_MASK
+        return field - 1 if field else None
+
     def place(self, pool, at):
-        """Its place in the pool whose slot is ``pool`` is ``at`` (None:
-        not in it)."""
-        setattr(self, pool, at)
+        """Its place in the pool whose field is at shift ``pool`` is
+        ``at`` (None: not in it)."""
+        self.places = ((self.places & ~(_PLACE_MASK << pool))
+                       | (0 if at is None else at + 1) << pool)
 
 
 class _Addresses(Mapping):
@@ -327,13 +344,13 @@ class Registry:
         return len(self._entries)
 
     def _poolsOf(self, abilities):
-        """(key, the slot of an entry its place is kept in) of each pool a
-        node of these abilities is in."""
-        keys = [(None, "inAll")]
+        """(key, the shift of its field in an entry's places) of each pool
+        a node of these abilities is in."""
+        keys = [(None, _ALL)]
         if abilities.scheme is not None:
-            keys.append((abilities.scheme, "inScheme"))
+            keys.append((abilities.scheme, _SCHEME))
             if abilities.superpeer:
-                keys.append(((abilities.scheme, "super"), "inSuper"))
+                keys.append(((abilities.scheme, "super"), _SUPER))
         return keys
 
     def join(self, wanted, host, port, abilities=Abilities(), verified=True):
