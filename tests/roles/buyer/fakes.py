@@ -44,6 +44,8 @@ class FakeNode:
         self.links = {}
         self.proven = set()
         self.routed = []
+        #: First hops with no link: a message routed to one goes nowhere.
+        self.unlinked = set()
         self.connecting = []
         #: (peer, relay) noted, as the buyer noted them.
         self.relays = []
@@ -64,6 +66,8 @@ class FakeNode:
         self.useless_peers.append(peer_id)
 
     def route(self, message):
+        if message.path[1] in self.unlinked:
+            return False
         self.routed.append(message)
         return True
 

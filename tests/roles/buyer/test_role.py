@@ -226,6 +226,26 @@ class BuyerTests(_BuyerHelpers, SynchronousTestCase):
         [buy] = sent(self.relay)
         self.assertEqual(buy.path, (1, 2, 6))
 
+    def test_fullSellerWithNoLinkAlongThePathTakesTheNextOffer(self):
+        """The seller refuses the link (all its slots taken) and the link
+        the offer's path starts on is gone: the buy cannot leave, so
+        nothing was sold, and the next offer is bought at once (it was
+        resent into no link until its five attempts ran out, a minute)."""
+        search_id = self.startSearch()
+        self.offer(search_id, NEAR, "10.0.0.6", 6006)
+        self.offer(search_id, FAR, "10.0.0.5", 5005)
+        self.clock.advance(WINDOW)
+        first = self.buyer.wants[0].buy_id
+        closeLink(self.relay)
+        link = self.node.connector.connectLast()
+        feed(link, wire.Error("noslots", "all 8 connection slots are taken"))
+        closeLink(link)
+        self.assertEqual(self.buyer.inDoubt("apple"), 0)
+        self.assertIsNone(self.buyer.book.get(first))
+        self.assertEqual([request[:2] for request in self.node.connector.requests],
+                         [("10.0.0.6", 6006), ("10.0.0.5", 5005)])
+        self.assertEqual([pending.seller for pending in self.node.store.pending()], [5])
+
     def test_deadAddressTakesTheNextOffer(self):
         """Nothing listens at the seller's address: the buy never left, so
         it goes nowhere (not along the path, to whoever made the offer

@@ -8,7 +8,7 @@ from twisted_bazaar.base.deferreds import Outstanding
 from twisted_bazaar.core.market import Offer
 from twisted_bazaar.core.node import Unreachable
 from twisted_bazaar.roles.buyer.book import BuyBook
-from twisted_bazaar.roles.buyer.sending import Sender
+from twisted_bazaar.roles.buyer.sending import Sender, Stranded
 from twisted_bazaar.roles.want import BUY_LIFETIME
 from twisted_bazaar.wire.trade import Ask, Buy
 
@@ -119,6 +119,50 @@ class SenderTests(SynchronousTestCase):
         self.node.connecting[0][1].errback(Failure(Unreachable("gone")))
         self.assertEqual((self.node.routed, self.refused), ([], [7]))
         self.assertFalse(self.book.get(7).routed)
+
+    def test_refusedWithNoLinkAlongThePathIsStranded(self):
+        """The seller refuses the connection (out of slots, say) and the
+        path's first hop has no link: the buy cannot leave, and its want
+        is told so at once, not left to resend into no link."""
+        buy = Buy(7, "apple", (1, 3, SELLER))
+        self.book.record(7).want = RecordingWant(pendingBuy())
+        self.node.unlinked.add(3)
+        reasons = []
+        self.sender.sendFirst(buy, Offer(SELLER, (1, 3, SELLER), "10.0.0.5", 5005),
+                              lambda buy_id, reason: reasons.append((buy_id, reason)))
+        self.node.connecting[0][1].errback(Failure(ConnectionRefusedError()))
+        [(buy_id, reason)] = reasons
+        self.assertEqual((buy_id, reason.check(Stranded)), (7, Stranded))
+        self.assertFalse(self.book.get(7).routed)
+
+    def test_resendRefusedWithNoLinkAlongThePathIsStranded(self):
+        buy = Buy(7, "apple", (1, 3, SELLER))
+        self.book.record(7).want = RecordingWant(pendingBuy())
+        self.node.unlinked.add(3)
+        reasons = []
+        self.sender.sendAgain(buy, Offer(SELLER, (1, 3, SELLER), "10.0.0.5", 5005),
+                              lambda buy_id, reason: reasons.append(reason))
+        self.assertEqual(reasons, [])
+        self.node.connecting[0][1].errback(Failure(ConnectionRefusedError()))
+        self.assertEqual([reason.check(Stranded) for reason in reasons], [Stranded])
+
+    def test_refusedWithALinkAlongThePathGoesThere(self):
+        """A path that took the resend is one to fall back on: a refused
+        connection is no reason to give up."""
+        buy = Buy(7, "apple", (1, 3, SELLER))
+        self.book.record(7).want = RecordingWant(pendingBuy())
+        self.sender.sendAgain(buy, Offer(SELLER, (1, 3, SELLER), "10.0.0.5", 5005),
+                              self.onRefused)
+        self.node.connecting[0][1].errback(Failure(ConnectionRefusedError()))
+        self.assertEqual((self.node.routed, self.refused), ([buy], []))
+
+    def test_noAddressAndNoLinkAlongThePathIsStranded(self):
+        self.node.unlinked.add(3)
+        reasons = []
+        self.sender.sendFirst(Buy(7, "apple", (1, 3, SELLER)), Offer(SELLER, (1, 3, SELLER)),
+                              lambda buy_id, reason: reasons.append(reason))
+        self.assertEqual([reason.check(Stranded) for reason in reasons], [Stranded])
+        self.assertEqual(self.node.routed, [])
 
     def test_unreachableReported(self):
         buy = Buy(7, "apple", (1, 3, SELLER))

@@ -12,6 +12,12 @@ would reach at best a seller whose address is wrong, at worst whoever
 made the offer up (a dead address costs a liar nothing), and a buy that
 left may have been sold: in doubt, it would hold its want back.
 
+A buy that cannot leave at all is L{Stranded}: its seller refused the
+connection (all its link slots taken, say) or gave no address, and the
+offer's path has no link to go on.  It never left, so nothing was sold:
+the want takes its next offer at once, as for a dead address, rather
+than resend into no link until its attempts run out.
+
 A buy that left may have been sold (L{BuyRecord.routed}).  A buy sent
 straight to a seller that proved its key is watched: a ping follows it
 (L{twisted_bazaar.roles.probe}), and a seller that read it and did not
@@ -20,6 +26,7 @@ answer within the grace is reported to the buy's want at once.
 
 import attr
 from twisted.internet import defer
+from twisted.python.failure import Failure
 
 from twisted_bazaar.base.wallclock import wallSeconds
 from twisted_bazaar import wire
@@ -28,6 +35,11 @@ from twisted_bazaar.core.node import DIRECT, Unreachable
 from twisted_bazaar.roles.probe import ANSWER_GRACE, BUY_ROUNDS, Pings, Probe
 from twisted_bazaar.roles.want import BUY_LIFETIME
 from twisted_bazaar.wire.trade import Ask, Buy
+
+
+class Stranded(Exception):
+    """A buy that cannot leave this node now: no link to its seller, none
+    to be had, and none along its path."""
 
 
 class Sender:
@@ -63,8 +75,8 @@ class Sender:
             self._send(self.direct(buy, offer))
         elif linked or (offer.host and offer.port):
             self._connect(buy, offer, onRefused, self._firstConnectFailed)
-        elif self._alongPath(buy):
-            self._send(buy)
+        elif not (self._alongPath(buy) and self._send(buy)):
+            self._stranded(buy, onRefused)
 
     def sendAgain(self, buy, offer, onRefused):
         """Send a buy (or an ask) again: see above (and L{sendFirst} on a
@@ -73,21 +85,33 @@ class Sender:
         if linked and self.node.linkReady(offer.seller):
             self._send(self.direct(buy, offer))
             return
-        if self._alongPath(buy):
-            self._send(buy)
+        left = self._alongPath(buy) and self._send(buy)
         if linked or (offer.host and offer.port):
-            self._connect(buy, offer, onRefused, self._connectFailed)
+            self._connect(buy, offer, onRefused, self._connectFailed, left)
+        elif not left:
+            self._stranded(buy, onRefused)
 
     def send(self, message):
         """Route a buy or an ask, signed, as it is."""
         self._send(message)
 
     def _send(self, message):
+        """Route message; whether it left (a link to its next hop was up)."""
         message = signedIf(self.node.identity, message)
-        if self.node.route(message) and type(message) is not Ask:
+        if not self.node.route(message):
+            return False
+        if type(message) is not Ask:
             self.book.record(message.id).routed = True
             if len(message.path) == 2:
                 self._watch(message)
+        return True
+
+    def _stranded(self, buy, onRefused, refusal=None):
+        """Tell onRefused the buy cannot leave (refusal: the connection's
+        failure, or None for a seller with no address)."""
+        why = ("no address" if refusal is None else
+               f"the connection was refused ({refusal.getErrorMessage()})")
+        onRefused(buy.id, Failure(Stranded(f"{why}, and no link along the path")))
 
     def provenLink(self, seller):
         """The link to seller, if it is up and seller proved its key on
@@ -127,7 +151,7 @@ class Sender:
         return record is not None and (record.want is not None
                                        or record.unresolved is not None)
 
-    def _connect(self, buy, offer, onRefused, failed):
+    def _connect(self, buy, offer, onRefused, failed, left=True):
         node = self.node
         # The offer's address (and relay) is the seller's word, as its
         # record gave it.
@@ -135,25 +159,29 @@ class Sender:
                    relay=offer.relay)
         d = self.outstanding.own(node.connectTo(offer.seller, DIRECT))
         d.addCallbacks(self._connected, failed, callbackArgs=(buy, offer),
-                       errbackArgs=(buy, onRefused))
+                       errbackArgs=(buy, onRefused, left))
 
     def _connected(self, _, buy, offer):
         if self._stillOut(buy.id):
             self._send(self.direct(buy, offer))
 
-    def _connectFailed(self, reason, buy, onRefused):
+    def _connectFailed(self, reason, buy, onRefused, left):
         """
         A live seller out of connection slots refuses the link too: with a
         path to fall back on, only an address where nothing listens says
-        the seller is gone.
+        the seller is gone.  A path whose send just found no link
+        (``left`` False) is none to fall back on: the buy is L{Stranded}.
         """
         if reason.check(defer.CancelledError):
             return False
         if reason.check(Unreachable) or not self._alongPath(buy):
             onRefused(buy.id, reason)
+        elif not left:
+            self._stranded(buy, onRefused, reason)
         return True
 
-    def _firstConnectFailed(self, reason, buy, onRefused):
-        if (self._connectFailed(reason, buy, onRefused) and self._stillOut(buy.id)
-                and self._alongPath(buy) and not reason.check(Unreachable)):
-            self._send(buy)
+    def _firstConnectFailed(self, reason, buy, onRefused, left):
+        if (self._connectFailed(reason, buy, onRefused, left) and self._stillOut(buy.id)
+                and self._alongPath(buy) and not reason.check(Unreachable)
+                and not self._send(buy)):
+            self._stranded(buy, onRefused, reason)
