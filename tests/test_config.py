@@ -251,6 +251,15 @@ class BadConfigTests(ConfigCase):
                          "--config FILE: sell apple=-1: the count of units cannot be "
                          "negative")
 
+    def test_aValueWithBlanksRefusedNamesTheFile(self):
+        """A refused value holding a blank (TOML's sell = ["apple = 3"]) is
+        said with the file and its key too, not as a --sell the command
+        line never gave."""
+        self.assertEqual(self.refused('role = ["seller"]\nsell = ["apple = 3"]\n'),
+                         "--config FILE: sell apple = 3: the item name 'apple ' "
+                         "begins or ends with a blank, so buyers of apple would "
+                         "not find it: write apple=3")
+
     def test_theCommandLinesValueIsItsOwn(self):
         """A bad value on the command line is the command line's, whatever
         the file gives that option; the file's value of an option the

@@ -148,13 +148,27 @@ def fromConfig(error, path, args, given=()):
     if (isinstance(error, Misplaced) and path is not None and _given(error.name, args)
             and not _given(error.flag, given)):
         return error.inFile(path)
-    found = _ABOUT_OPTION.match(message)
-    if path is None or found is None:
+    about = _aboutOption(message, args)
+    if path is None or about is None:
         return message
-    key = found.group(2)
+    key, rest = about
     if not _given(key, args):
         return message
-    return f"--config {path}: {key}{message[found.end(2):]}"
+    return f"--config {path}: {key}{rest}"
+
+
+def _aboutOption(message, args):
+    """(KEY, what follows it) of a message about ``--KEY``'s value, else
+    None.  A value with blanks (``--sell apple = 3: ...``) is known by
+    being one that args give for KEY."""
+    found = _ABOUT_OPTION.match(message)
+    if found is not None:
+        return found.group(2), message[found.end(2):]
+    for arg in args:
+        key, sep, value = arg.removeprefix("--").partition("=")
+        if sep and message.startswith(f"--{key} {value}: "):
+            return key, message[len(key) + 2:]
+    return None
 
 
 def badValue(name, text, error):
