@@ -8,6 +8,7 @@ one node taking a handover (fake transports).
 
 import random
 
+from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
 
 from twisted_bazaar import wire
@@ -147,6 +148,17 @@ class RecordTests(SynchronousTestCase):
         self.assertEqual(succ.discovery.ring.predecessor.id, pred.id)
         self.assertEqual([r.seller for r in self.requestFrom(self.nodes[0]).sellers
                           if self.nodes[0] is not holder], [self.seller.id])
+
+
+class EpochRecordTests(RecordTests):
+    """The same with the clock (the timers' and the wall's) started at a
+    date: the ring forms in another order, in which a holder was not
+    linked to every successor (its copies to them were skipped)."""
+
+    def makeMarket(self):
+        clock = task.Clock()
+        clock.advance(1_800_000_000)
+        return Market(MemoryNetwork(clock=clock, rng=random.Random(8)), seed=8)
 
 
 class WallClockRecordTests(RecordTests):

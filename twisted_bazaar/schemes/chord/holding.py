@@ -192,11 +192,18 @@ class Holding:
         return host.records.inRange(pred.id, host.node.id, now)
 
     def replicate(self, peers):
-        """Copy the records this node holds to those of its successors."""
+        """Copy the records this node holds to those of its successors.  A
+        successor with no link (it closed, or never opened) is linked
+        instead, and takes the copies once linked (L{Upkeep._linked
+        <twisted_bazaar.schemes.chord.upkeep.Upkeep._linked>}): else it
+        would keep none, and the key one replica fewer."""
         if peers and len(self.host.records):
-            held = self._held()
-            for peer in peers:
-                self.sendRecords(peer, held)
+            held, links = self._held(), self.host.node.links
+            for peer in peers if held else ():
+                if peer.id in links:
+                    self.sendRecords(peer, held)
+                else:
+                    self.host.ensureLink(peer)
 
     def sendRecords(self, peer, records, confirm=False):
         """Hand records to a linked peer, in as many transfers as needed

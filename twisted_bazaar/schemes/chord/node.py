@@ -184,6 +184,10 @@ class ChordDiscovery(SlotService, NodeObserver):
     def replicate(self, peers):
         self.holding.replicate(peers)
 
+    def ensureLink(self, peer):
+        """Open a ring link to peer unless there is one (L{Upkeep.ensureLink})."""
+        self.upkeep.ensureLink(peer)
+
     def sendRecords(self, peer, records, confirm=False):
         return self.holding.sendRecords(peer, records, confirm)
 

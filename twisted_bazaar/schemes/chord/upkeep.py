@@ -247,7 +247,7 @@ class Upkeep:
         # first ping: while a ring forms, most nodes pass through a
         # successor list before a ping would reach them.
         for peer in ring.successors if len(self.host.records) else ring.successors[:1]:
-            self._ensureLink(peer)
+            self.ensureLink(peer)
         pred = ring.predecessor
         closer = pred is not None and pred != old_pred and (
             old_pred is None or strictlyBetween(pred.id, old_pred.id, me))
@@ -258,7 +258,7 @@ class Upkeep:
         self.host.replicate([peer for peer in ring.successors
                              if grew or peer not in old_successors])
 
-    def _ensureLink(self, peer):
+    def ensureLink(self, peer):
         """Open a ring link to peer unless there is one (or one coming)."""
         node = self.host.node
         if (self.host.stopped or peer.id == node.id or peer.id in node.links
@@ -351,7 +351,7 @@ class Upkeep:
             return
         link = self.host.node.links.get(succ.id)
         if link is None:
-            self._ensureLink(succ)
+            self.ensureLink(succ)
             return
         nonce = self.host.newNonce()
         self._stabilizing = (succ.id, nonce)
@@ -444,7 +444,7 @@ class Upkeep:
             link = links.get(peer.id)
             if link is None:
                 awaiting[peer.id] = None
-                self._ensureLink(peer)
+                self.ensureLink(peer)
                 continue
             nonce = awaiting[peer.id] = self.host.newNonce()
             link.send(ChordPing(nonce, True if peer == ring.predecessor else None))
