@@ -2,16 +2,22 @@
 Tests of tests/conftest.py's order of the suite (L{interleaved}): the
 end-to-end modules spread among the others, each module whole, none lost;
 of its units of work (L{groupOf}): a group's files one unit; and of the
-bytecode its processes keep apart (L{bytecodeCache}).
+bytecode its processes keep apart (L{bytecodeCache}); and of the global
+log that keeps no test's objects alive (L{unbufferedLog}).
 """
 
+import gc
 import re
+import sys
+import warnings
+import weakref
 from pathlib import Path
 from types import SimpleNamespace
 
+from twisted.logger import LogBeginner, LogPublisher, globalLogPublisher
 from twisted.trial.unittest import SynchronousTestCase
 
-from tests.conftest import GROUPS, GroupScheduling, bytecodeCache, groupOf, interleaved
+from tests.conftest import GROUPS, GroupScheduling, bytecodeCache, groupOf, interleaved, unbufferedLog
 
 #: The suite's folder, and a function of a module's own that keeps what
 #: it computed for the rest of the process.
@@ -95,3 +101,30 @@ class BytecodeCacheTests(SynchronousTestCase):
             before = dict(environ)
             bytecodeCache(environ, "/checkout/build/pycache")
             self.assertEqual(environ, before)
+
+
+class Source:
+    """An event's C{log_source}: a node, say, with all it holds."""
+
+
+def sourceOutlives(publisher):
+    """Whether an event's source outlives the event, once published."""
+    source = Source()
+    alive = weakref.ref(source)
+    publisher({"log_source": source, "log_format": "an event"})
+    del source
+    gc.collect()
+    return alive() is not None
+
+
+class UnbufferedLogTests(SynchronousTestCase):
+    def test_beginnerKeepsEventsUntilUnbuffered(self):
+        publisher = LogPublisher()
+        beginner = LogBeginner(publisher, sys.stderr, sys, warnings)
+        self.assertTrue(sourceOutlives(publisher))
+        unbufferedLog(beginner, publisher)
+        self.assertFalse(sourceOutlives(publisher))
+
+    def test_suiteKeepsNoEvent(self):
+        """The suite's own global log lets a test's objects go."""
+        self.assertFalse(sourceOutlives(globalLogPublisher))
