@@ -127,6 +127,29 @@ class MemoryNetworkTests(SynchronousTestCase):
         self.clock.advance(0)
         self.assertEqual((mine.connected, theirs.connected), (False, False))
 
+    def test_aNetworkAdaptedFromIsNotKept(self):
+        """A network whose ends were adapted from (as the relay's and the
+        channel's checks do, C{IRelayedTransport(transport, None)}) is
+        freed with its last reference: zope.interface's adapter registry
+        keeps the declaration of each class adapted from for good, so the
+        network's own classes must not each have one holding them (the
+        suite's processes kept every test's network and nodes; a Dask
+        worker that runs another shard would keep the last)."""
+        from twisted_bazaar.net.capabilities import IRelayedTransport, ISecureTransport
+
+        network = MemoryNetwork(self.clock)
+        port = self.listen(network)
+        network.connect("server", 1, _Recorder(), from_host="a")
+        self.clock.advance(0)
+        [(mine, theirs)] = network.connections
+        self.assertIsNone(IRelayedTransport(mine, None))
+        self.assertIsNone(ISecureTransport(port, None))
+        freed = weakref.ref(network)
+        del network, port, mine, theirs
+        self.servers = []
+        gc.collect()
+        self.assertIsNone(freed())
+
     def test_listenAddressInUse(self):
         """A second listener on one host:port is refused."""
         network = MemoryNetwork(self.clock)

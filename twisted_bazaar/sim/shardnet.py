@@ -26,7 +26,7 @@ from twisted.internet import defer, error
 from twisted.internet.address import IPv4Address
 from twisted.python.failure import Failure
 
-from twisted_bazaar.testing.memory import MemoryNetwork, MemoryTransport
+from twisted_bazaar.testing.memory import MemoryNetwork, MemoryTransport, ofNetwork
 
 #: What a L{Message} asks of the shard it reaches.
 DATA, CLOSE, SYN, ACCEPT = range(4)
@@ -132,8 +132,7 @@ class ShardNetwork(MemoryNetwork):
         @param contextOf: host label -> the context of the node on it.
         """
         super().__init__(clock, None, latency)
-        self._Cross = type("MemoryTransport", (CrossEnd,),
-                           {"__slots__": (), "network": self})
+        self._Cross = ofNetwork("MemoryTransport", CrossEnd, self)
         self.shard = shard
         self.placement = placement
         self.contextOf = contextOf

@@ -17,7 +17,7 @@ from twisted.internet.interfaces import (
     ITransport,
 )
 from twisted.python.failure import Failure
-from zope.interface import implementer
+from zope.interface import implementedBy, implementer
 
 from twisted_bazaar.base.lan import isLocal
 from twisted_bazaar.transports.connector import IConnector
@@ -370,6 +370,23 @@ class Faults:
             transport._schedule(transport.other._receive, data, extra=extra)
 
 
+def ofNetwork(name, base, network, **fields):
+    """
+    A subclass of base, named name, whose instances know network (and
+    fields) without a slot for it on each, declaring what base declares.
+
+    It shares base's own interface declaration rather than have zope make
+    one of its own: zope.interface's adapter registry keeps, for the
+    process's life, the declaration of every class an object was adapted
+    from (C{IRelayedTransport(transport, None)}), and a declaration of its
+    own holds its class, so its network, and every node on it, would
+    outlive the run (a shard on a Dask worker that runs again, each test
+    of the suite's).
+    """
+    return type(name, (base,), {"__slots__": (), "__implemented__": implementedBy(base),
+                                "network": network, **fields})
+
+
 class MemoryNetwork:
     """
     Hosts, listening ports and connections, all in memory, on one clock.
@@ -392,18 +409,12 @@ class MemoryNetwork:
         self.bytes_written = 0
         #: The class of this network's transports: a L{MemoryTransport}
         #: that knows its network without a slot for it on each end.
-        self._Transport = type("MemoryTransport", (self.endClass,),
-                               {"__slots__": (), "network": self})
-        self._Routed = type("MemoryTransport", (_SeenThroughRouter,),
-                            {"__slots__": (), "network": self})
-        self._Punched = type("MemoryTransport", (_Punched,),
-                             {"__slots__": (), "network": self})
-        self._OnLan = type("MemoryTransport", (MemoryTransport,),
-                           {"__slots__": (), "network": self, "lan": True})
-        self._Port = type("_MemoryPort", (_MemoryPort,),
-                          {"__slots__": (), "network": self})
-        self._FirstPort = type("_MemoryPort", (_MemoryPort,),
-                               {"__slots__": (), "network": self, "first": True})
+        self._Transport = ofNetwork("MemoryTransport", self.endClass, self)
+        self._Routed = ofNetwork("MemoryTransport", _SeenThroughRouter, self)
+        self._Punched = ofNetwork("MemoryTransport", _Punched, self)
+        self._OnLan = ofNetwork("MemoryTransport", MemoryTransport, self, lan=True)
+        self._Port = ofNetwork("_MemoryPort", _MemoryPort, self)
+        self._FirstPort = ofNetwork("_MemoryPort", _MemoryPort, self, first=True)
         self.dead_hosts = set()
         self._listeners = {}
         #: host -> how many ports it took (listening, or the local ends
