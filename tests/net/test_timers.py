@@ -8,6 +8,7 @@ import weakref
 from twisted.internet import task
 from twisted.trial.unittest import SynchronousTestCase
 
+from twisted_bazaar.base.asleep import ASLEEP
 from twisted_bazaar.net.timers import (
     ALONE, Deadline, Deadlines, deadlinesFor, letGo, runEntry, wokenAt)
 
@@ -32,6 +33,26 @@ class DeadlinesTests(SynchronousTestCase):
         self.clock.pump([1, 1, 1])
         self.assertEqual(self.ran, [("a", 1), ("a2", 1), ("b", 2), ("c", 3)])
         self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_lateAfterWhatElseWasDue(self):
+        """Deadlines whose call runs ASLEEP seconds late or more (the node
+        did not run: a stopped process resumed) run only after what else
+        was due meanwhile, as a reactor reads its sockets after its
+        timers: a peer's ping waiting there is heard before a deadline of
+        silence judges it."""
+        self.later(10, "silence")
+        self.clock.callLater(20, lambda: self.ran.append(("read", self.clock.seconds())))
+        self.clock.advance(10 + ASLEEP + 10)
+        self.assertEqual(self.ran, [("read", 25.0), ("silence", 25.0)])
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+
+    def test_aLittleLateRunsAtOnce(self):
+        """A call less than ASLEEP late (a busy reactor) runs its deadlines
+        at once."""
+        self.later(10, "silence")
+        self.clock.callLater(12, lambda: self.ran.append(("read", self.clock.seconds())))
+        self.clock.advance(10 + ASLEEP - 1)
+        self.assertEqual(self.ran, [("silence", 14.0), ("read", 14.0)])
 
     def test_subject(self):
         """A deadline given a subject calls its function with it (a link's

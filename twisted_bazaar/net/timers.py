@@ -24,6 +24,8 @@ import weakref
 
 from twisted.logger import Logger
 
+from twisted_bazaar.base.asleep import ASLEEP
+
 #: id(clock) -> its L{Deadlines}, held weakly: an entry goes once nothing
 #: holds its deadlines (no link, no call pending), and the clock with it.
 #: (Keyed weakly by the clock, the entry would hold its own key: the
@@ -300,10 +302,22 @@ class Deadlines:
                                           self._fire)
 
     def _fire(self):
-        """Run every deadline due, earliest first."""
+        """Run every deadline due, earliest first; but first, if this call
+        runs L{ASLEEP} seconds late or more, let the reactor read what
+        waits in the sockets: the node did not run meanwhile (a laptop's
+        stopped process, a frozen container), and a deadline of silence
+        run before its peers' pings are read would cut links that were
+        not silent (keepalive's C{silent for 33 s} as a node resumed)."""
+        now = self.clock.seconds()
+        if now - self._at >= ASLEEP:
+            # Run again after one turn of the reactor: its timers run
+            # before it reads its sockets, a call of 0 s after.
+            self._at = now
+            self._call = self.clock.callLater(0, self._fire)
+            return
         # Due: up to the time this call was set for, too (the clock's sum
         # of now and a delay may fall an ulp short of it).
-        due = max(self.clock.seconds(), self._at)
+        due = max(now, self._at)
         self._call = self._at = None
         times, buckets = self._times, self._buckets
         while times and times[0] <= due:
