@@ -360,6 +360,9 @@ ALLOWED = {
         _OWN + "once per link to a super-peer this node dialled",
     "schemes/superpeer/topology.py: SuperPeerLinks._failed: could not link to super-peer at {host}:{":
         _OWN + "once per dial this node makes, which backs off",
+    "schemes/superpeer/topology.py: SuperPeerLinks._introduced: the tracker names no super-peer but thos":
+        _OWN + "the tracker's answer to this node's own question, once per super-peer "
+        "this node let go (two of its own searches each)",
     "schemes/superpeer/topology.py: SuperPeerLinks._noneNamed: {why}; asking again later":
         _OWN + "the tracker's answer to this node's own question, said once until "
         "it changes (the question backs off)",

@@ -423,13 +423,35 @@ class LettingGoTests(SynchronousTestCase):
                       f"to nothing (the last: no answer to a query for 'apple' in "
                       f"time)", [formatEvent(event) for event in events])
         closeLink(one)
-        # The tracker is asked for another, not S1; named anyway, S1 is not
-        # dialled again.
+        # The tracker is asked for another, not S1.
         self.assertEqual(sent(self.tracker), [
             wire.NodeReq((S1,), scheme="superpeer", superpeer=True)])
         requests = len(self.node.connector.requests)
-        feed(self.tracker, wire.NodeReply(S1, "sp1", 7000))
-        self.assertEqual(len(self.node.connector.requests), requests)
+        feed(self.tracker, wire.NodeReply(S2, "sp2", 7000))
+        self.assertEqual(len(self.node.connector.requests), requests + 1)
+
+    def test_namedAnywayIsTakenBack(self):
+        """The tracker names a super-peer let go only when it has no other
+        (protocol.md §12): the leaf takes it back, saying so, rather than
+        stay with none, its stock listed nowhere (a leaf searching for an
+        item sold out everywhere lets go of each in turn)."""
+        one = self.linked()
+        self.silentTwice(one)
+        closeLink(one)
+        sent(self.tracker)
+        requests = len(self.node.connector.requests)
+        with capturedLogs() as events:
+            feed(self.tracker, wire.NodeReply(S1, "sp1", 7000))
+        self.assertEqual(len(self.node.connector.requests), requests + 1)
+        self.assertIn(f"the tracker names no super-peer but those this node let go: "
+                      f"taking super-peer {shortId(S1)} back",
+                      [formatEvent(event) for event in events])
+        self.connect(S1)
+        # Let go again, it is asked not to be named, as before.
+        self.silentTwice(self.node.links[S1])
+        closeLink(self.node.links[S1])
+        self.assertEqual(sent(self.tracker), [
+            wire.NodeReq((S1,), scheme="superpeer", superpeer=True)])
 
     def test_deadSellersTwiceIsLetGo(self):
         """Answers naming only a seller nothing listened for: judged when

@@ -21,6 +21,10 @@ class Recent:
         if len(self._members) > self.limit:
             self._members.popitem(last=False)
 
+    def discard(self, member):
+        """Forget member, if remembered."""
+        self._members.pop(member, None)
+
     def __contains__(self, member):
         return member in self._members
 

@@ -19,7 +19,8 @@ would link and register again at once, for ever.
 A leaf lets go of a super-peer whose answers came to nothing (see
 L{twisted_bazaar.schemes.superpeer.standing}) through L{letGo}: its link
 closes, and the tracker is asked not to name it, nor any of the last
-L{SHUNNED_KEPT} let go, again.  A super-peer the operator named is kept.
+L{SHUNNED_KEPT} let go, again; one it names all the same (it has no
+other) is taken back.  A super-peer the operator named is kept.
 
 The tracker answers questions in order, so one lost message would leave a
 question unanswered and the next answered in its place: a question not
@@ -225,10 +226,15 @@ class SuperPeerLinks(SlotService, NodeObserver):
             self._noneNamed()
         elif reply.id >= 0:
             self.noneNamed = None
-        if (reply.id < 0 or reply.id == self.node.id or reply.id in self.peers()
-                or reply.id in (self._shunned or ())):
+        if reply.id < 0 or reply.id == self.node.id or reply.id in self.peers():
             self._retryLater()
             return
+        if reply.id in (self._shunned or ()):
+            # Named though excluded: the tracker has no other (protocol.md
+            # §12), and a leaf with none has its stock listed nowhere.
+            self._shunned.discard(reply.id)
+            self.log.info("the tracker names no super-peer but those this node let "
+                          "go: taking super-peer {peer} back", peer=shortId(reply.id))
         self._connect(reply.host, reply.port, reply.id, None)
 
     def _noneNamed(self):
