@@ -40,6 +40,7 @@ from tests.helpers import (
     NODE_HOST,
     NODE_PORT,
     closeLink,
+    countedCalls,
     feed,
     jsonNetstring,
     linkPeer,
@@ -805,14 +806,7 @@ class CostlyRegistersTests(SynchronousTestCase):
     def setUp(self):
         self.node, self.scheme = superPeer()
         self.index = self.scheme.side.index
-        self.checks = []
-        realVerify = recordsModule.verify
-
-        def counted(*args):
-            self.checks.append(args)
-            return realVerify(*args)
-
-        self.patch(recordsModule, "verify", counted)
+        self.checks = countedCalls(self, recordsModule, "verify")
         recordsModule.verified.cache_clear()
         self.addCleanup(recordsModule.verified.cache_clear)
 
