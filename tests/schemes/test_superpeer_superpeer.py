@@ -861,7 +861,7 @@ class CostlyRegistersTests(SynchronousTestCase):
         A leaf registering at another port each time has the super-peer
         dial each (a register cancels the check in flight and starts
         another): 100 registers, 100 dials of a host the leaf chose.  Now
-        its address group has 4 checks a second started (bursts of 8),
+        its address group has 16 checks a second started (bursts of 32),
         then ``busy`` and the link closed; another group's leaf is checked.
         """
         link = linkPeer(self.node, L11, purpose=LEAF)
@@ -869,7 +869,7 @@ class CostlyRegistersTests(SynchronousTestCase):
             feed(link, register(link, seq, "leaf.example", 9011 + seq % 2, {"apple": 1}))
             if link.closing:
                 break
-        self.assertLessEqual(len(self.node.connector.requests), 8)
+        self.assertLessEqual(len(self.node.connector.requests), 32)
         error = sent(link)[-1]
         self.assertEqual((type(error), error.code), (wire.Error, "busy"))
         self.assertIn("address checks", error.info)

@@ -70,8 +70,9 @@ RECORDS_LIMIT = declare(
 #: Address checks (a dial each, of a host the leaf names) a super-peer
 #: starts a second for the leaves of one address group, in bursts of twice
 #: that: a register at another address starts one, ending the one in
-#: flight.  An honest leaf needs one a link.
-CHECK_RATE = 4.0
+#: flight.  An honest leaf needs one a link; a home's or a test
+#: market's leaves (one address group) linking at once take the burst.
+CHECK_RATE = 16.0
 CHECKS_LIMIT = declare(
     "superpeer.checks", CHECK_RATE, "checks/s",
     "address checks (dials) the leaves of one address group have a super-peer "
